@@ -1,0 +1,71 @@
+package io.agentd.protocol;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every message type of the core and exec families (PROTOCOL.md, "Messages"), with its wire string,
+ * the flags a frame of that type must carry, and the protocol generation that introduced it.
+ */
+public enum MessageType {
+    CORE_READY("core.ready", 0),
+    CORE_SHUTDOWN("core.shutdown", Flags.SHUTDOWN),
+    CORE_PING("core.ping", 0),
+    CORE_PONG("core.pong", Flags.TERMINAL),
+    CORE_TOUCH("core.touch", 0),
+    CORE_TOUCHED("core.touched", Flags.TERMINAL),
+    CORE_CLOCK_SYNC("core.clock.sync", 0),
+    CORE_ERROR("core.error", Flags.TERMINAL),
+    EXEC_REQUEST("core.exec.request", Flags.SESSION_START),
+    EXEC_STARTED("core.exec.started", 0),
+    EXEC_STDIN("core.exec.stdin", 0),
+    EXEC_STDIN_ERROR("core.exec.stdin.error", 0),
+    EXEC_STDOUT("core.exec.stdout", 0),
+    EXEC_STDERR("core.exec.stderr", 0),
+    EXEC_EXITED("core.exec.exited", Flags.TERMINAL),
+    EXEC_FAILED("core.exec.failed", Flags.TERMINAL),
+    EXEC_RESIZE("core.exec.resize", 0),
+    EXEC_SIGNAL("core.exec.signal", 0);
+
+    private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
+
+    static {
+        for (MessageType t : values()) {
+            BY_WIRE.put(t.wire, t);
+        }
+    }
+
+    private final String wire;
+    private final int flags;
+
+    MessageType(String wire, int flags) {
+        this.wire = wire;
+        this.flags = flags;
+    }
+
+    /** The `t` string on the wire. */
+    public String wire() {
+        return wire;
+    }
+
+    /** The flags byte every frame of this type carries; any other value is `invalid_flags`. */
+    public int flags() {
+        return flags;
+    }
+
+    /** The generation that introduced this type; a frame whose `v` is older is refused. */
+    public int introducedIn() {
+        return Protocol.GENERATION;
+    }
+
+    /** The type for a wire string, or empty when this agent does not know it. */
+    public static Optional<MessageType> fromWire(String wire) {
+        return Optional.ofNullable(BY_WIRE.get(wire));
+    }
+
+    @Override
+    public String toString() {
+        return wire;
+    }
+}

@@ -1,0 +1,38 @@
+package io.agentd.protocol.payload;
+
+import java.util.List;
+
+/**
+ * core.exec.request. Defaults for missing fields: args [], env [], cwd null, user null, tty false,
+ * rows 24, cols 80, rlimits []. rows/cols are u16 (range-checked by the codec).
+ *
+ * @param timeoutMs extension: deadline in ms after start (SIGTERM to the group, SIGKILL after the
+ *                  grace); null = none. Omitted from the encoding when null.
+ */
+public record ExecRequest(
+        String cmd,
+        List<String> args,
+        List<String> env,
+        String cwd,
+        String user,
+        boolean tty,
+        int rows,
+        int cols,
+        List<Rlimit> rlimits,
+        Long timeoutMs) implements Payload {
+
+    public static final int DEFAULT_ROWS = 24;
+    public static final int DEFAULT_COLS = 80;
+
+    public ExecRequest {
+        args = args == null ? List.of() : List.copyOf(args);
+        env = env == null ? List.of() : List.copyOf(env);
+        rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
+    }
+
+    /** A pipe-mode request with defaults for everything but cmd and args. */
+    public static ExecRequest of(String cmd, String... args) {
+        return new ExecRequest(cmd, List.of(args), List.of(), null, null, false,
+                DEFAULT_ROWS, DEFAULT_COLS, List.of(), null);
+    }
+}

@@ -1,0 +1,28 @@
+package io.agentd.protocol.payload;
+
+import io.agentd.protocol.MessageType;
+
+/** Which payload record each message type carries. */
+public final class Payloads {
+    private Payloads() {}
+
+    /** The record class for a type; null for core.shutdown, whose payload is CBOR null. */
+    public static Class<? extends Payload> recordFor(MessageType type) {
+        return switch (type) {
+            case CORE_READY -> Ready.class;
+            case CORE_SHUTDOWN -> null;
+            case CORE_PING, CORE_PONG, CORE_TOUCH -> Empty.class;
+            case CORE_TOUCHED -> Touched.class;
+            case CORE_CLOCK_SYNC -> ClockSync.class;
+            case CORE_ERROR -> ErrorPayload.class;
+            case EXEC_REQUEST -> ExecRequest.class;
+            case EXEC_STARTED -> ExecStarted.class;
+            case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> ExecData.class;
+            case EXEC_STDIN_ERROR -> ExecStdinError.class;
+            case EXEC_EXITED -> ExecExited.class;
+            case EXEC_FAILED -> ExecFailed.class;
+            case EXEC_RESIZE -> ExecResize.class;
+            case EXEC_SIGNAL -> ExecSignal.class;
+        };
+    }
+}
