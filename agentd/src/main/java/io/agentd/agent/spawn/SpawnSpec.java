@@ -1,0 +1,37 @@
+package io.agentd.agent.spawn;
+
+import io.agentd.protocol.payload.Rlimit;
+import java.util.List;
+
+/**
+ * Everything the exec helper needs to start one command, after the agent has applied its defaults.
+ *
+ * @param cmd        program name or path; a name without '/' is searched in the child's PATH
+ * @param args       argv[1..] (argv[0] is cmd)
+ * @param env        the complete environment of the child, "K=V" each (see {@link EnvBuilder})
+ * @param cwd        working directory, or null for the agent's default
+ * @param user       "name", "uid", "name:group" or "uid:gid", or null to keep the agent's user
+ * @param tty        PTY session (true) or pipes (false)
+ * @param rows       PTY rows (ignored for pipes)
+ * @param cols       PTY columns (ignored for pipes)
+ * @param rlimits    limits to set in the child, by lower-case name ("nofile", ...)
+ * @param restricted the restricted security profile: no_new_privs, no ambient caps, no CAP_SYS_ADMIN
+ */
+public record SpawnSpec(
+        String cmd,
+        List<String> args,
+        List<String> env,
+        String cwd,
+        String user,
+        boolean tty,
+        int rows,
+        int cols,
+        List<Rlimit> rlimits,
+        boolean restricted) {
+
+    public SpawnSpec {
+        args = List.copyOf(args);
+        env = List.copyOf(env);
+        rlimits = List.copyOf(rlimits);
+    }
+}
