@@ -1,0 +1,41 @@
+package io.agentd.bench;
+
+import java.nio.file.Path;
+
+/**
+ * Sizes of one run. {@link #full} is issue 7's suite; {@link #smoke} runs every benchmark in
+ * miniature so the test phase proves the harness works without timing anything.
+ *
+ * @param repo      the checkout (scripts/agentd lives under it)
+ * @param nativeDir where the build put spawn-floor and pty-echo-floor
+ * @param workDir   sockets, logs and qemu-ga state for this run
+ */
+record BenchConfig(
+        Path repo,
+        Path nativeDir,
+        Path workDir,
+        int execRuns,
+        int execWarmup,
+        long throughputBytes,
+        int sessions,
+        int linesPerSession,
+        int ptyRuns,
+        int ptyWarmup,
+        int readyLaunches) {
+
+    static BenchConfig full(Path repo, Path nativeDir, Path workDir) {
+        return new BenchConfig(repo, nativeDir, workDir, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5);
+    }
+
+    static BenchConfig smoke(Path repo, Path nativeDir, Path workDir) {
+        return new BenchConfig(repo, nativeDir, workDir, 30, 5, 8L << 20, 20, 5, 30, 5, 1);
+    }
+
+    Path spawnFloor() {
+        return nativeDir.resolve("spawn-floor");
+    }
+
+    Path ptyEchoFloor() {
+        return nativeDir.resolve("pty-echo-floor");
+    }
+}

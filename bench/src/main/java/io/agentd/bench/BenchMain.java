@@ -1,0 +1,130 @@
+package io.agentd.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
+ *
+ * <pre>
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,concurrency]
+ *           [--concurrency-workload perl|sh] [--markdown FILE]
+ * </pre>
+ * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
+ * result, not a failure.
+ */
+public final class BenchMain {
+    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "concurrency");
+
+    private BenchMain() {}
+
+    /** The figures of one run and the facts printed around them. */
+    record Report(List<Figure> figures, String machine, String loadBefore, String loadAfter, String agentFlags) {
+        boolean allRan() {
+            return figures.stream().noneMatch(f -> f.name().contains("FAILED"));
+        }
+
+        String text() {
+            return "machine: " + machine + "\nagent JVM flags (from the launcher): " + agentFlags
+                    + "\nload average before: " + loadBefore + ", after: " + loadAfter + "\n\n"
+                    + ResultTable.text(figures);
+        }
+
+        String markdown() {
+            return "- machine: " + machine + "\n- agent JVM flags (from the launcher): `" + agentFlags + "`"
+                    + "\n- load average before: " + loadBefore + ", after: " + loadAfter + "\n\n"
+                    + ResultTable.markdown(figures);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path repo = Path.of(".");
+        Path nativeDir = null;
+        boolean smoke = false;
+        List<String> only = ALL;
+        ConcurrencyBench.Workload workload = ConcurrencyBench.Workload.PERL;
+        Path markdown = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--repo" -> repo = Path.of(args[++i]);
+                case "--native" -> nativeDir = Path.of(args[++i]);
+                case "--smoke" -> smoke = true;
+                case "--only" -> only = List.of(args[++i].split(","));
+                case "--concurrency-workload" ->
+                        workload = ConcurrencyBench.Workload.valueOf(args[++i].toUpperCase(Locale.ROOT));
+                case "--markdown" -> markdown = Path.of(args[++i]);
+                default -> {
+                    System.err.println("unknown argument " + args[i]);
+                    System.exit(2);
+                }
+            }
+        }
+        repo = repo.toAbsolutePath().normalize();
+        if (nativeDir == null) {
+            nativeDir = repo.resolve("bench/target");
+        }
+        Path work = Files.createTempDirectory("agentd-bench");
+        BenchConfig cfg = smoke ? BenchConfig.smoke(repo, nativeDir, work) : BenchConfig.full(repo, nativeDir, work);
+        Report report = run(cfg, only, workload, System.out);
+        System.out.println();
+        System.out.print(report.text());
+        if (markdown != null) {
+            Files.writeString(markdown, report.markdown());
+        }
+        System.exit(report.allRan() ? 0 : 1);
+    }
+
+    /** Runs the named benchmarks in a fixed order; progress lines go to {@code progress}. */
+    static Report run(BenchConfig cfg, List<String> only, ConcurrencyBench.Workload workload,
+                      java.io.PrintStream progress) throws Exception {
+        String loadBefore = Machine.load();
+        List<Figure> figures = new ArrayList<>();
+        String flags = "(not measured)";
+        for (String name : ALL) {
+            if (!only.contains(name)) {
+                continue;
+            }
+            progress.println("[bench] " + name + " ...");
+            long t0 = System.nanoTime();
+            try {
+                switch (name) {
+                    case "footprint" -> {
+                        FootprintBench.Result r = FootprintBench.run(cfg);
+                        figures.addAll(r.figures());
+                        flags = r.jvmFlags();
+                    }
+                    case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
+                            figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
+                    case "exec" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, agent)));
+                    case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
+                    case "throughput" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(ThroughputBench.run(cfg, agent)));
+                    default -> throw new IllegalArgumentException(name);
+                }
+            } catch (Exception e) {
+                figures.add(Figure.failed(name, e));
+                e.printStackTrace(progress);
+            }
+            progress.printf(Locale.ROOT, "[bench] %s done in %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
+        }
+        return new Report(figures, Machine.describe(), loadBefore, Machine.load(), flags);
+    }
+
+    private interface AgentWork {
+        void run(AgentProcess process, AgentLink agent) throws Exception;
+    }
+
+    /** Each benchmark gets its own agent, so one's heap, threads or peak RSS never colour another's. */
+    private static void withFreshAgent(BenchConfig cfg, String name, AgentWork work) throws Exception {
+        try (AgentProcess process = AgentProcess.start(cfg.repo(), cfg.workDir(), name)) {
+            try (AgentLink agent = AgentLink.connect(process)) {
+                work.run(process, agent);
+            } catch (Exception e) {
+                throw new IOException(e.getMessage() + "\nagent log tail:\n" + process.logTail(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.agentd.bench;
+
+import io.agentd.protocol.payload.ExecRequest;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * 3. Concurrency: N sessions started at once, each printing "line i" every 100 ms; every exit code
+ * and every line must arrive. A side thread pings the agent every 10 ms for the whole run (its p99
+ * is compared with the same agent's idle ping p99), and the agent's peak RSS (VmHWM) is read at the
+ * end; the agent is a fresh one, so the peak covers its start and this run only.
+ */
+final class ConcurrencyBench {
+    /** How a session paces its lines. */
+    enum Workload {
+        /** One perl process per session sleeping in select(): the agent is what is measured. */
+        PERL,
+        /** The shell loop of the example: a sleep(1) process per line, so 50 spawns per session. */
+        SH
+    }
+
+    private static final long PING_INTERVAL_MILLIS = 10;
+    private static final int IDLE_PINGS = 200;
+    private static final long RUN_TIMEOUT_SECONDS = 300;
+
+    private ConcurrencyBench() {}
+
+    static ExecRequest request(Workload workload, int lines) {
+        return switch (workload) {
+            case PERL -> ExecRequest.of("perl", "-e",
+                    "$| = 1; for my $i (1.." + lines + ") { print \"line $i\\n\"; select(undef, undef, undef, 0.1) }");
+            case SH -> ExecRequest.of("sh", "-c",
+                    "for i in $(seq " + lines + "); do echo line $i; sleep 0.1; done");
+        };
+    }
+
+    /** Bytes of "line 1\n" .. "line N\n". */
+    static long expectedBytesPerSession(int lines) {
+        long total = 0;
+        for (int i = 1; i <= lines; i++) {
+            total += ("line " + i + "\n").length();
+        }
+        return total;
+    }
+
+    static List<Figure> run(BenchConfig cfg, AgentProcess process, AgentLink agent, Workload workload)
+            throws Exception {
+        int sessions = cfg.sessions();
+        int lines = cfg.linesPerSession();
+        Samples idlePings = new Samples(IDLE_PINGS);
+        for (int i = 0; i < IDLE_PINGS; i++) {
+            idlePings.add(agent.pingNanos());
+        }
+
+        AtomicIntegerArray linesSeen = new AtomicIntegerArray(sessions);
+        AtomicLong bytesSeen = new AtomicLong();
+        AtomicLong stderrBytes = new AtomicLong();
+        Pinger pinger = new Pinger(agent);
+        pinger.start();
+        long t0 = System.nanoTime();
+        List<AgentLink.Session> running = new ArrayList<>(sessions);
+        ExecRequest request = request(workload, lines);
+        for (int i = 0; i < sessions; i++) {
+            int session = i;
+            running.add(agent.exec(request, (b, off, len) -> {
+                bytesSeen.addAndGet(len);
+                int newlines = 0;
+                for (int k = off; k < off + len; k++) {
+                    if (b[k] == '\n') {
+                        newlines++;
+                    }
+                }
+                linesSeen.addAndGet(session, newlines);
+            }, (b, off, len) -> stderrBytes.addAndGet(len)));
+        }
+        int exitedZero = 0;
+        Exception firstProblem = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RUN_TIMEOUT_SECONDS);
+        for (AgentLink.Session s : running) {
+            try {
+                if (s.awaitExit(Math.max(1, deadline - System.nanoTime())) == 0) {
+                    exitedZero++;
+                }
+            } catch (Exception e) { // a failed start, a refusal or a timeout: counted, the first one shown
+                if (firstProblem == null) {
+                    firstProblem = e;
+                }
+            }
+        }
+        if (firstProblem != null) {
+            System.err.println("[bench] concurrency: first session that did not exit: " + firstProblem);
+        }
+        long wall = System.nanoTime() - t0;
+        Samples busyPings = pinger.stopAndCollect();
+        long peakRss = process.memory().peakRssBytes();
+
+        long expectedLines = (long) sessions * lines;
+        long linesTotal = 0;
+        int completeSessions = 0;
+        for (int i = 0; i < sessions; i++) {
+            linesTotal += linesSeen.get(i);
+            if (linesSeen.get(i) == lines) {
+                completeSessions++;
+            }
+        }
+        boolean allBytes = bytesSeen.get() == sessions * expectedBytesPerSession(lines) && stderrBytes.get() == 0;
+        String tag = sessions + " sessions";
+        double busyP99 = busyPings.percentile(99);
+        return List.of(
+                Figure.checked(tag + ": exited 0", exitedZero, Figure.Unit.COUNT, sessions, "started",
+                        "all", exitedZero == sessions),
+                Figure.checked(tag + ": lines received", linesTotal, Figure.Unit.COUNT, expectedLines, "printed",
+                        "all, every byte", linesTotal == expectedLines && completeSessions == sessions && allBytes),
+                Figure.checked(tag + ": ping p99 during run (n=" + busyPings.count() + ")", busyP99,
+                        Figure.Unit.NANOS, idlePings.percentile(99), "idle ping p99", "< 50 ms",
+                        busyP99 < 50e6),
+                Figure.checked(tag + ": agent peak RSS (VmHWM)", peakRss, Figure.Unit.BYTES, Double.NaN, "",
+                        "< 256 MiB", peakRss < 256L << 20),
+                Figure.info(tag + ": wall time, first request to last exit", wall, Figure.Unit.NANOS,
+                        lines * 100e6, "lines x 100 ms"));
+    }
+
+    /** Pings every 10 ms on its own thread until stopped. */
+    private static final class Pinger extends Thread {
+        private final AgentLink agent;
+        private final Samples samples = new Samples(1024);
+        private volatile boolean stop;
+        private volatile Exception failure;
+
+        Pinger(AgentLink agent) {
+            super("bench-pinger");
+            this.agent = agent;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop) {
+                    samples.add(agent.pingNanos());
+                    Thread.sleep(PING_INTERVAL_MILLIS);
+                }
+            } catch (Exception e) {
+                failure = e;
+            }
+        }
+
+        Samples stopAndCollect() throws Exception {
+            stop = true;
+            join(TimeUnit.SECONDS.toMillis(30));
+            if (failure != null) {
+                throw new IOException("ping failed during the run", failure);
+            }
+            if (isAlive()) {
+                throw new IOException("a ping got no answer for 30 s");
+            }
+            return samples;
+        }
+    }
+}

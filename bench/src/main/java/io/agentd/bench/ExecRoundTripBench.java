@@ -1,0 +1,75 @@
+package io.agentd.bench;
+
+import io.agentd.protocol.payload.ExecRequest;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * 1. Exec round trip for /bin/true, sequential: request -> started -> exited through the agent,
+ * beside the C floor (posix_spawn + waitpid) and qemu-ga (guest-exec, then guest-exec-status polled
+ * until exited), all in the same run.
+ */
+final class ExecRoundTripBench {
+    private static final String TRUE = "/bin/true";
+
+    private ExecRoundTripBench() {}
+
+    static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
+        NativeFloor.Result floor = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup());
+        Samples qga = qemuGuestAgent(cfg);
+        Samples ours = agent(cfg, agent);
+
+        double floorP50 = floor.p50Micros() * 1e3;
+        double floorP99 = floor.p99Micros() * 1e3;
+        double oursP50 = ours.percentile(50);
+        double qgaP50 = qga.percentile(50);
+        String n = " (n=" + ours.count() + ")";
+        return List.of(
+                Figure.checked("exec /bin/true p50 vs C floor" + n, oursP50, Figure.Unit.NANOS, floorP50,
+                        "C floor", "<= 3x floor", oursP50 <= 3 * floorP50),
+                Figure.checked("exec /bin/true p50 vs qemu-ga" + n, oursP50, Figure.Unit.NANOS, qgaP50,
+                        "qemu-ga", "< 1/3 of qemu-ga", oursP50 < qgaP50 / 3),
+                Figure.info("exec /bin/true p99 vs C floor", ours.percentile(99), Figure.Unit.NANOS, floorP99,
+                        "C floor"),
+                Figure.info("exec /bin/true p99 vs qemu-ga", ours.percentile(99), Figure.Unit.NANOS,
+                        qga.percentile(99), "qemu-ga"));
+    }
+
+    static Samples agent(BenchConfig cfg, AgentLink agent) throws Exception {
+        ExecRequest request = ExecRequest.of(TRUE);
+        for (int i = 0; i < cfg.execWarmup(); i++) {
+            once(agent, request);
+        }
+        Samples samples = new Samples(cfg.execRuns());
+        for (int i = 0; i < cfg.execRuns(); i++) {
+            long t0 = System.nanoTime();
+            once(agent, request);
+            samples.add(System.nanoTime() - t0);
+        }
+        return samples;
+    }
+
+    private static void once(AgentLink agent, ExecRequest request) throws Exception {
+        AgentLink.Session s = agent.exec(request, AgentLink.Sink.DISCARD, AgentLink.Sink.DISCARD);
+        s.awaitStarted();
+        int code = s.awaitExit();
+        if (code != 0) {
+            throw new IOException(TRUE + " exited " + code + " under the agent");
+        }
+    }
+
+    static Samples qemuGuestAgent(BenchConfig cfg) throws Exception {
+        try (QemuGuestAgent qga = QemuGuestAgent.start(cfg.workDir().resolve("qga-exec"))) {
+            for (int i = 0; i < cfg.execWarmup(); i++) {
+                qga.execUntilExited(TRUE);
+            }
+            Samples samples = new Samples(cfg.execRuns());
+            for (int i = 0; i < cfg.execRuns(); i++) {
+                long t0 = System.nanoTime();
+                qga.execUntilExited(TRUE);
+                samples.add(System.nanoTime() - t0);
+            }
+            return samples;
+        }
+    }
+}

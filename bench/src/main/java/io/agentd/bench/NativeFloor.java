@@ -1,0 +1,42 @@
+package io.agentd.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Runs one of the C baselines of native-shim/bench (built by this module's build next to the
+ * classes) and reads its one-line summary "runs=N p50_us=X p99_us=Y mean_us=Z".
+ */
+final class NativeFloor {
+    private static final Pattern SUMMARY =
+            Pattern.compile("runs=(\\d+) p50_us=([0-9.]+) p99_us=([0-9.]+) mean_us=([0-9.]+)");
+
+    record Result(int runs, double p50Micros, double p99Micros) {}
+
+    private NativeFloor() {}
+
+    static Result run(Path binary, int runs, int warmup) throws IOException, InterruptedException {
+        if (!Files.isExecutable(binary)) {
+            throw new IOException(binary + " is missing: build the bench module (scripts/bench does)");
+        }
+        Process p = new ProcessBuilder(binary.toString(), Integer.toString(runs), Integer.toString(warmup))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IOException(binary.getFileName() + " failed: " + out);
+        }
+        Matcher m = SUMMARY.matcher(out);
+        if (!m.find()) {
+            throw new IOException(binary.getFileName() + " printed no summary: " + out);
+        }
+        return new Result(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)),
+                Double.parseDouble(m.group(3)));
+    }
+}

@@ -1,0 +1,64 @@
+package io.agentd.bench;
+
+import io.agentd.protocol.payload.ExecRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * 2. Output throughput: {@code head -c N /dev/zero} through the agent, every byte counted by the
+ * host client, beside the same command's stdout read straight from a pipe by a counting reader in
+ * this JVM. Both clocks run from the request (or the spawn) to the exit.
+ */
+final class ThroughputBench {
+    private static final int PIPE_READ_BUFFER = 64 * 1024;
+
+    private ThroughputBench() {}
+
+    static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
+        long bytes = cfg.throughputBytes();
+        double pipe = pipeBytesPerSecond(bytes);
+        double ours = agentBytesPerSecond(agent, bytes);
+        return List.of(Figure.checked("stdout throughput, " + (bytes >> 20) + " MiB", ours,
+                Figure.Unit.BYTES_PER_SECOND, pipe, "plain pipe", ">= 0.5x pipe", ours >= 0.5 * pipe));
+    }
+
+    private static String[] command(long bytes) {
+        return new String[] {"head", "-c", Long.toString(bytes), "/dev/zero"};
+    }
+
+    static double agentBytesPerSecond(AgentLink agent, long bytes) throws Exception {
+        AtomicLong stdout = new AtomicLong();
+        AtomicLong stderr = new AtomicLong();
+        String[] cmd = command(bytes);
+        ExecRequest request = ExecRequest.of(cmd[0], cmd[1], cmd[2], cmd[3]);
+        long t0 = System.nanoTime();
+        AgentLink.Session s = agent.exec(request, (b, off, len) -> stdout.addAndGet(len),
+                (b, off, len) -> stderr.addAndGet(len));
+        int code = s.awaitExit();
+        long elapsed = System.nanoTime() - t0;
+        if (code != 0 || stdout.get() != bytes || stderr.get() != 0) {
+            throw new IOException("agent: head exited " + code + " with " + stdout.get() + " stdout bytes (expected "
+                    + bytes + ") and " + stderr.get() + " stderr bytes");
+        }
+        return bytes * 1e9 / elapsed;
+    }
+
+    static double pipeBytesPerSecond(long bytes) throws Exception {
+        byte[] buffer = new byte[PIPE_READ_BUFFER];
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(command(bytes)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        long count = 0;
+        try (InputStream in = p.getInputStream()) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                count += n;
+            }
+        }
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || count != bytes) {
+            throw new IOException("pipe: head gave " + count + " bytes, expected " + bytes);
+        }
+        return bytes * 1e9 / (System.nanoTime() - t0);
+    }
+}
