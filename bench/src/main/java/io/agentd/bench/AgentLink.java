@@ -6,9 +6,7 @@ import io.agentd.client.ExitStatus;
 import io.agentd.client.Output;
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The benchmarks' one view of the host client library (io.agentd.client): connect, exec, stdin,
@@ -36,9 +34,8 @@ final class AgentLink implements AutoCloseable {
 
     /** Connects as soon as the agent listens and returns once its core.ready has arrived. */
     static AgentLink connect(AgentProcess agent) throws Exception {
-        SocketChannel channel = Unix.connectWhenListening(agent.socket(), agent.launcher(), 30_000);
-        AgentClient client = AgentClient.open(channel);
-        client.awaitReady(WAIT);
+        AgentClient client = Unix.connectWhenListening(agent.socket(), agent.launcher(), 30_000,
+                socket -> AgentClient.connect(socket, WAIT));
         return new AgentLink(client, System.nanoTime());
     }
 
@@ -49,7 +46,7 @@ final class AgentLink implements AutoCloseable {
 
     /** Starts a session; returns at once (started and exited arrive later). */
     Session exec(ExecRequest request, Sink stdout, Sink stderr) throws IOException {
-        ExecSession s = client.exec(request, output -> {
+        ExecSession s = client.start(request, output -> {
             byte[] data = output.data();
             (output.stream() == Output.Stream.STDOUT ? stdout : stderr).accept(data, 0, data.length);
         });
