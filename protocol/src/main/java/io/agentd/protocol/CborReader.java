@@ -35,7 +35,7 @@ final class CborReader {
     /** The keys seen so far in each map being read, innermost last: a repeated key is refused. */
     private final ArrayDeque<Set<String>> openMaps = new ArrayDeque<>();
 
-    /** {@code parser} must read {@code input} from offset 0 (used to tell simple values from integers). */
+    /** {@code parser} reads {@code input} (its token offsets are used to tell plain integers apart). */
     CborReader(byte[] input, CBORParser parser, long id, MessageType type) {
         this.input = input;
         this.parser = parser;
@@ -241,11 +241,27 @@ final class CborReader {
         if (token != JsonToken.VALUE_NUMBER_INT) {
             throw expected(field, typeName, token);
         }
-        // Jackson reports CBOR simple values (major type 7, e.g. 0xf0) as integers; they are not.
-        long at = parser.currentTokenLocation().getByteOffset();
-        if (at >= 0 && at < input.length && (input[(int) at] & 0xe0) == 0xe0) {
-            throw invalid(field + ": expected " + typeName + ", got a simple value");
+        String notPlain = notPlainInteger(parser, input);
+        if (notPlain != null) {
+            throw invalid(field + ": expected " + typeName + ", got " + notPlain);
         }
+    }
+
+    /**
+     * Null when the integer token just read is a plain CBOR integer (major type 0 or 1), else what it
+     * is. Jackson also reports simple values (0xf0..) as integers, and decodes bignum tags (2, 3)
+     * with the wrong sign in 2.18; the reference encoding uses neither, so both are refused rather
+     * than misread. {@code input} is the array the parser reads (token offsets index into it).
+     */
+    static String notPlainInteger(CBORParser parser, byte[] input) {
+        long at = parser.currentTokenLocation().getByteOffset();
+        int major = at >= 0 && at < input.length ? (input[(int) at] & 0xff) >>> 5 : -1;
+        return switch (major) {
+            case 0, 1 -> null;
+            case 6 -> "a tagged value";
+            case 7 -> "a simple value";
+            default -> "an unreadable value";
+        };
     }
 
     private ProtocolException expected(String field, String what, JsonToken got) {

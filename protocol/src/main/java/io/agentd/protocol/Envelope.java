@@ -42,7 +42,7 @@ record Envelope(long v, String t, byte[] p) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
                 switch (key) {
-                    case "v" -> v = generation(parser, token, id, t);
+                    case "v" -> v = generation(parser, a, token, id, t);
                     case "t" -> {
                         if (token != JsonToken.VALUE_STRING) {
                             throw malformed(id, t, "t must be text");
@@ -76,9 +76,9 @@ record Envelope(long v, String t, byte[] p) {
         return new Envelope(v, t, p);
     }
 
-    private static long generation(CBORParser parser, JsonToken token, long id, String t)
+    private static long generation(CBORParser parser, byte[] a, JsonToken token, long id, String t)
             throws ProtocolException, IOException {
-        if (token != JsonToken.VALUE_NUMBER_INT) {
+        if (token != JsonToken.VALUE_NUMBER_INT || CborReader.notPlainInteger(parser, a) != null) {
             throw malformed(id, t, "v must be an unsigned integer");
         }
         if (parser.getNumberType() == NumberType.BIG_INTEGER) {
