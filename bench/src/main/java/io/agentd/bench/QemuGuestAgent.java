@@ -50,7 +50,7 @@ final class QemuGuestAgent implements AutoCloseable {
     }
 
     /** Starts qemu-ga in {@code workDir}, connects, and answers one guest-sync before returning. */
-    static QemuGuestAgent start(Path workDir) throws IOException, InterruptedException {
+    static QemuGuestAgent start(Path workDir) throws Exception {
         Files.createDirectories(workDir);
         Path socket = workDir.resolve("qga.sock");
         Files.deleteIfExists(socket);
