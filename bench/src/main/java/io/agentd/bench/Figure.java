@@ -19,8 +19,9 @@ record Figure(String name, double value, Unit unit, double baseline, String base
                 return "-";
             }
             return switch (this) {
-                case NANOS -> v < 1_000_000 ? String.format(Locale.ROOT, "%.1f us", v / 1e3)
-                        : String.format(Locale.ROOT, "%.2f ms", v / 1e6);
+                case NANOS -> v < 1e6 ? String.format(Locale.ROOT, "%.1f us", v / 1e3)
+                        : v < 1e9 ? String.format(Locale.ROOT, "%.2f ms", v / 1e6)
+                        : String.format(Locale.ROOT, "%.2f s", v / 1e9);
                 case BYTES -> String.format(Locale.ROOT, "%.1f MiB", v / (1 << 20));
                 case BYTES_PER_SECOND -> String.format(Locale.ROOT, "%.0f MiB/s", v / (1 << 20));
                 case COUNT -> String.format(Locale.ROOT, "%.0f", v);
