@@ -2,7 +2,7 @@ package io.agentd.bench;
 
 import java.util.Arrays;
 
-/** Durations in nanoseconds, summarised by nearest-rank percentiles (the C floors use the same rule). */
+/** Durations in nanoseconds (or any other long figures), summarised by nearest-rank percentiles (the C floors use the same rule). */
 final class Samples {
     private long[] nanos;
     private int count;
