@@ -81,6 +81,9 @@ public record AgentOptions(
     private static final long DEFAULT_HIGH_WATER = 1L << 20;
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
+    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
+            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--log-file",
+            "--log-level", "--exec-helper");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     public AgentOptions {
@@ -128,6 +131,9 @@ public record AgentOptions(
             }
             if (!name.startsWith("--")) {
                 throw new UsageException("unexpected argument '" + arg + "'");
+            }
+            if (!OPTIONS.contains(name)) {
+                throw new UsageException("unknown option " + name);
             }
             if (value == null) {
                 if (i + 1 >= args.length) {
@@ -177,7 +183,7 @@ public record AgentOptions(
                     }
                 }
                 case "--exec-helper" -> execHelper = Path.of(nonEmpty(name, value));
-                default -> throw new UsageException("unknown option " + name);
+                default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
         if (port != null && listen != null) {

@@ -30,7 +30,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
-        long mainStart = bootNanos();
+        long mainStartMono = System.nanoTime(); // libc is not loaded yet (--help must not need it)
         AgentOptions options;
         try {
             options = AgentOptions.parse(args);
@@ -48,6 +48,7 @@ public final class Main {
         Logger log = LoggerFactory.getLogger(Main.class);
         int status;
         try {
+            long mainStart = bootNanos() - (System.nanoTime() - mainStartMono);
             status = run(options, new Agent.StartTimes(processStartNanos(), mainStart), log);
         } catch (Exception | Error e) {
             log.error("agentd failed", e);

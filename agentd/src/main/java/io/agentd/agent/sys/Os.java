@@ -151,13 +151,13 @@ public final class Os {
 
     /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
     public static long clockNanos(int clockId) throws OsException {
-        Pointer ts = Memory.allocateTemporary(RUNTIME, 16);
+        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
         check("clock_gettime", C.clock_gettime(clockId, ts));
         return ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
     }
 
     public static void setClockNanos(int clockId, long nanos) throws OsException {
-        Pointer ts = Memory.allocateTemporary(RUNTIME, 16);
+        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
         ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
         ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
         check("clock_settime", C.clock_settime(clockId, ts));
