@@ -34,23 +34,39 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** Starts an agent on a fresh socket with the given extra options; returns once it listens. */
-    static AgentProcess start(String name, String javaOpts, String... options) throws IOException, InterruptedException {
-        Path root = Files.createDirectories(MODULE.resolve("target/e2e"));
-        Path dir = Files.createTempDirectory(root, name + "-");
-        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "--listen", "unix:" + dir.resolve("agent.sock")));
+    static AgentProcess startWithJavaOpts(String name, String javaOpts, String... options)
+            throws IOException, InterruptedException {
+        Path dir = newDir(name);
+        List<String> cmd = new ArrayList<>(List.of("--listen", "unix:" + dir.resolve("agent.sock")));
         cmd.addAll(List.of(options));
+        AgentProcess agent = launch(dir, javaOpts, cmd);
+        agent.awaitSocket();
+        return agent;
+    }
+
+    /** Starts an agent serving a character device or tty (--port); returns at once. */
+    static AgentProcess startOnPort(String name, Path port) throws IOException {
+        return launch(newDir(name), null, List.of("--port", port.toString()));
+    }
+
+    private static Path newDir(String name) throws IOException {
+        return Files.createTempDirectory(Files.createDirectories(MODULE.resolve("target/e2e")), name + "-");
+    }
+
+    private static AgentProcess launch(Path dir, String javaOpts, List<String> options) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(LAUNCHER.toString());
+        cmd.addAll(options);
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("agent.log").toFile());
         pb.environment().put("AGENTD_HOME", DIST.toString());
         pb.environment().put("JAVA_OPTS", javaOpts == null ? "" : javaOpts);
-        AgentProcess agent = new AgentProcess(pb.start(), dir);
-        agent.awaitSocket();
-        return agent;
+        return new AgentProcess(pb.start(), dir);
     }
 
     static AgentProcess start(String name, String... options) throws IOException, InterruptedException {
-        return start(name, null, options);
+        return startWithJavaOpts(name, null, options);
     }
 
     private void awaitSocket() throws InterruptedException {

@@ -43,6 +43,8 @@ final class HostConnection implements AutoCloseable {
     private final SocketChannel channel;
     private final FrameEncoder encoder = new FrameEncoder();
     private final Map<Long, BlockingQueue<Frame>> byId = new ConcurrentHashMap<>();
+    /** Pids of sessions whose started frame a test has taken, until their terminal frame. */
+    private final Map<Long, Long> startedPids = new ConcurrentHashMap<>();
     private final Thread reader;
     private final AtomicLong bytesRead = new AtomicLong();
     private final Object pauseLock = new Object();
@@ -124,6 +126,9 @@ final class HostConnection implements AutoCloseable {
         if (f == null) {
             throw new AssertionError("no frame on id " + id + " within " + timeout + failureNote());
         }
+        if (f.type() == MessageType.EXEC_STARTED) {
+            startedPids.put(id, ((ExecStarted) f.payload()).pid());
+        }
         return f;
     }
 
@@ -165,7 +170,7 @@ final class HostConnection implements AutoCloseable {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         List<ExecStdinError> stdinErrors = new ArrayList<>();
-        long pid = -1;
+        long pid = startedPids.getOrDefault(id, -1L);
         while (true) {
             Frame f = next(id, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
             switch (f.type()) {
@@ -188,6 +193,7 @@ final class HostConnection implements AutoCloseable {
                 case EXEC_STDIN_ERROR -> stdinErrors.add((ExecStdinError) f.payload());
                 case EXEC_EXITED -> {
                     assertNotNull(pid == -1 ? null : pid, "exited before started on id " + id);
+                    startedPids.remove(id);
                     return new SessionResult(id, pid, out.toByteArray(), err.toByteArray(),
                             (ExecExited) f.payload(), null, stdinErrors);
                 }
