@@ -88,6 +88,9 @@ final class CborReader {
             return null;
         }
         String key = call(where, parser::currentName);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(where + ": a key is not valid UTF-8");
+        }
         if (!openMaps.peek().add(key)) {
             throw invalid(where + ": duplicate key " + quote(key));
         }
@@ -123,7 +126,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     String textOrNull(String field) throws ProtocolException {
@@ -134,7 +137,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text or null", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     /** An array of text; null stands for the empty list. */
@@ -151,9 +154,18 @@ final class CborReader {
             if (token != JsonToken.VALUE_STRING) {
                 throw expected(field + "[" + items.size() + "]", "text", token);
             }
-            items.add(call(field, parser::getText));
+            items.add(textValue(field + "[" + items.size() + "]"));
         }
         return items;
+    }
+
+    /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
+    private String textValue(String field) throws ProtocolException {
+        String text = call(field, parser::getText);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(field + ": text is not valid UTF-8");
+        }
+        return text;
     }
 
     byte[] bytes(String field) throws ProtocolException {
