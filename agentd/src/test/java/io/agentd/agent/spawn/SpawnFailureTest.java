@@ -118,7 +118,7 @@ class SpawnFailureTest {
     /**
      * As non-root: the helper runs as nobody (started by an outer helper whose target is the inner
      * helper) and asks for a hard limit above the current one. The inner helper's report fd is its
-     * stdout, so the test reads and decodes the real report.
+     * stdout, so the test reads and decodes the real report. Needs root (to become nobody).
      */
     @Test
     void hardLimitAboveTheCurrentOneAsNonRootIsResourceLimit() throws Exception {
