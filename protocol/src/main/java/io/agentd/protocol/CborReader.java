@@ -17,12 +17,17 @@ import java.util.Set;
 /**
  * The decoding side of the codec: Jackson's streaming CBORParser over one payload, with typed reads
  * that refuse a wrong-typed, out-of-range or duplicated value with invalid_payload naming the field.
- * Jackson does the tolerant part (indefinite lengths, tags, skipping unknown values of any shape).
+ * Jackson does the tolerant part (indefinite lengths, skipping unknown values of any shape); the
+ * checks it is lax about (plain integers, UTF-8) are made here on the raw bytes.
  */
 final class CborReader {
-    /** Field names come from the peer: never intern them into the JVM's string table. */
+    /**
+     * Field names come from the peer: no interning into the JVM's string table and no symbol table
+     * shared across frames (nothing a hostile peer can grow or flood; a key costs one small String).
+     */
     static final CBORFactory FACTORY = CBORFactory.builder()
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
     /** Longest piece of peer-supplied text quoted in an error message. */
@@ -220,7 +225,7 @@ final class CborReader {
     }
 
     /** Reads {@code field}'s u64 whose first token is {@code token}. */
-    long u64(String field, JsonToken token) throws ProtocolException {
+    private long u64(String field, JsonToken token) throws ProtocolException {
         requireInteger(field, token, "u64");
         if (call(field, parser::getNumberType) == NumberType.BIG_INTEGER) {
             BigInteger value = call(field, parser::getBigIntegerValue);
