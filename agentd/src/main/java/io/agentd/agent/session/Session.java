@@ -96,10 +96,6 @@ final class Session {
         }
     }
 
-    boolean isDone() {
-        return state == State.DONE;
-    }
-
     boolean hasPidfd() {
         return child.pidfd() >= 0;
     }

@@ -1,7 +1,6 @@
 package io.agentd.agent.sys;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import jnr.constants.platform.Errno;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
@@ -18,12 +17,9 @@ public final class Os {
     public static final DaemonLibC C = LibraryLoader.create(DaemonLibC.class).load("c");
     public static final Runtime RUNTIME = Runtime.getRuntime(C);
 
-    public static final int EPERM = 1;
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
-    public static final int EBADF = 9;
-    public static final int ECHILD = 10;
     public static final int EAGAIN = 11;
     public static final int EPIPE = 32;
     public static final int ENOBUFS = 105;
@@ -32,10 +28,7 @@ public final class Os {
     public static final int O_NOCTTY = 0x100;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CLOEXEC = 0x80000;
-    private static final int F_GETFL = 3;
-    private static final int F_SETFL = 4;
 
-    public static final int SIGHUP = 1;
     public static final int SIGKILL = 9;
     public static final int SIGTERM = 15;
 
@@ -129,11 +122,6 @@ public final class Os {
         }
     }
 
-    public static void setNonBlocking(int fd) throws OsException {
-        int flags = check("fcntl(F_GETFL)", C.fcntl(fd, F_GETFL, 0));
-        check("fcntl(F_SETFL)", C.fcntl(fd, F_SETFL, flags | O_NONBLOCK));
-    }
-
     /** kill(2); returns 0 or the errno (ESRCH when nothing was there to signal). */
     public static int kill(int pid, int sig) {
         return C.kill(pid, sig) == 0 ? 0 : errno();
@@ -161,13 +149,5 @@ public final class Os {
         ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
         ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
         check("clock_settime", C.clock_settime(clockId, ts));
-    }
-
-    /** A NUL-terminated copy of a string, for calls that take a path in a struct. */
-    static byte[] cString(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[b.length + 1];
-        System.arraycopy(b, 0, out, 0, b.length);
-        return out;
     }
 }

@@ -40,6 +40,9 @@ public final class DevicePort implements Transport {
 
     @Override
     public void start() throws IOException {
+        if (!Files.exists(device)) {
+            throw new IOException(device + " does not exist");
+        }
         int mode = (Integer) Files.getAttribute(device, "unix:mode");
         if ((mode & S_IFMT) != S_IFCHR) {
             throw new IOException(device + " is not a character device");

@@ -93,10 +93,6 @@ public final class PortLink {
         reg.setWrite(true);
     }
 
-    public boolean isConnected() {
-        return state == State.CONNECTED;
-    }
-
     public void send(Frame frame) {
         queue.add(frame);
         afterEnqueue();

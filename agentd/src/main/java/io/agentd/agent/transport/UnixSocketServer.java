@@ -5,6 +5,10 @@ import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -63,12 +67,21 @@ public final class UnixSocketServer implements Transport {
         log.info("listening on unix:{}", path);
     }
 
-    /** A socket file left by an agent that died is in the way of bind; anything else is not ours. */
+    /**
+     * A socket file left by an agent that died is in the way of bind; one a live agent listens on,
+     * or anything that is not a socket, is not ours to remove.
+     */
     private void removeStaleSocket() throws IOException {
-        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-                throw new IOException(path + " exists and is not a socket");
-            }
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(path + " exists and is not a socket");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new IOException(path + " is in use: something is listening on it");
+        } catch (ConnectException stale) {
             Files.delete(path);
         }
     }

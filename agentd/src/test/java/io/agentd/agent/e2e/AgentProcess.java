@@ -49,6 +49,13 @@ final class AgentProcess implements AutoCloseable {
         return launch(newDir(name), null, List.of("--port", port.toString()));
     }
 
+    /** Runs the launcher to completion (for options that make it exit); output is in the log. */
+    static AgentProcess run(String name, String... options) throws IOException, InterruptedException {
+        AgentProcess agent = launch(newDir(name), null, List.of(options));
+        agent.awaitExit(START_TIMEOUT);
+        return agent;
+    }
+
     private static Path newDir(String name) throws IOException {
         return Files.createTempDirectory(Files.createDirectories(MODULE.resolve("target/e2e")), name + "-");
     }

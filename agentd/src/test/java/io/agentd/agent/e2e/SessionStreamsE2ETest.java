@@ -237,6 +237,13 @@ class SessionStreamsE2ETest {
         assertTrue(text.contains("got:hello"), text);
     }
 
+    @Test
+    void ptySessionDeliversAFastWritersWholeOutputBeforeExited() throws Exception {
+        SessionResult r = host.run(35, Requests.tty("head", "-c", "1048576", "/dev/zero"));
+        assertEquals(0, r.code());
+        assertEquals(1 << 20, r.stdout().length);
+    }
+
     /** Reads a PTY session's stdout until {@code marker} shows up, or (marker null) to exited 0. */
     private void readPtyUntil(long id, ByteArrayOutputStream out, String marker) throws Exception {
         while (marker == null || !out.toString(StandardCharsets.UTF_8).contains(marker)) {
