@@ -127,14 +127,17 @@ public final class Os {
         return C.kill(pid, sig) == 0 ? 0 : errno();
     }
 
-    /** Signals a whole process group; returns 0 or the errno. */
+    /**
+     * Signals a whole process group; returns 0 or the errno. A pgid below 2 is refused as ESRCH:
+     * kill(0) and kill(-1) would hit the agent's own group or every process.
+     */
     public static int killGroup(int pgid, int sig) {
-        return kill(-pgid, sig);
+        return pgid > 1 ? kill(-pgid, sig) : ESRCH;
     }
 
     /** True while the process group still has a member. */
     public static boolean groupAlive(int pgid) {
-        return pgid > 0 && kill(-pgid, 0) != ESRCH;
+        return killGroup(pgid, 0) != ESRCH;
     }
 
     /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
