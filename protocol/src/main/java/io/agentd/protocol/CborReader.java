@@ -17,12 +17,17 @@ import java.util.Set;
 /**
  * The decoding side of the codec: Jackson's streaming CBORParser over one payload, with typed reads
  * that refuse a wrong-typed, out-of-range or duplicated value with invalid_payload naming the field.
- * Jackson does the tolerant part (indefinite lengths, tags, skipping unknown values of any shape).
+ * Jackson does the tolerant part (indefinite lengths, skipping unknown values of any shape); the
+ * checks it is lax about (plain integers, UTF-8) are made here on the raw bytes.
  */
 final class CborReader {
-    /** Field names come from the peer: never intern them into the JVM's string table. */
+    /**
+     * Field names come from the peer: no interning into the JVM's string table and no symbol table
+     * shared across frames (nothing a hostile peer can grow or flood; a key costs one small String).
+     */
     static final CBORFactory FACTORY = CBORFactory.builder()
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
     /** Longest piece of peer-supplied text quoted in an error message. */
@@ -88,6 +93,9 @@ final class CborReader {
             return null;
         }
         String key = call(where, parser::currentName);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(where + ": a key is not valid UTF-8");
+        }
         if (!openMaps.peek().add(key)) {
             throw invalid(where + ": duplicate key " + quote(key));
         }
@@ -123,7 +131,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     String textOrNull(String field) throws ProtocolException {
@@ -134,7 +142,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text or null", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     /** An array of text; null stands for the empty list. */
@@ -151,9 +159,18 @@ final class CborReader {
             if (token != JsonToken.VALUE_STRING) {
                 throw expected(field + "[" + items.size() + "]", "text", token);
             }
-            items.add(call(field, parser::getText));
+            items.add(textValue(field + "[" + items.size() + "]"));
         }
         return items;
+    }
+
+    /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
+    private String textValue(String field) throws ProtocolException {
+        String text = call(field, parser::getText);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(field + ": text is not valid UTF-8");
+        }
+        return text;
     }
 
     byte[] bytes(String field) throws ProtocolException {
@@ -208,7 +225,7 @@ final class CborReader {
     }
 
     /** Reads {@code field}'s u64 whose first token is {@code token}. */
-    long u64(String field, JsonToken token) throws ProtocolException {
+    private long u64(String field, JsonToken token) throws ProtocolException {
         requireInteger(field, token, "u64");
         if (call(field, parser::getNumberType) == NumberType.BIG_INTEGER) {
             BigInteger value = call(field, parser::getBigIntegerValue);

@@ -34,6 +34,9 @@ record Envelope(long v, String t, byte[] p) {
                 if (token == null || key == null) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
+                if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                    throw malformed(id, t, "an envelope key is not valid UTF-8");
+                }
                 if (!seen.add(key)) {
                     throw malformed(id, t, "duplicate key " + CborReader.quote(key) + " in the envelope");
                 }
@@ -47,7 +50,11 @@ record Envelope(long v, String t, byte[] p) {
                         if (token != JsonToken.VALUE_STRING) {
                             throw malformed(id, t, "t must be text");
                         }
-                        t = CborReader.quote(parser.getText());
+                        String text = parser.getText();
+                        if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                            throw malformed(id, t, "t is not valid UTF-8");
+                        }
+                        t = CborReader.quote(text);
                     }
                     case "p" -> {
                         if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {

@@ -114,6 +114,51 @@ class DecoderRefusalTest {
         invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0x62, 0xc3, 0x28), "cmd");
     }
 
+    /** Jackson 2.18 alone would read c0 af as "/": the codec checks the raw bytes. */
+    @Test
+    void overlongSlashSurrogateOrBadChunkInTextIsRefusedNotReinterpreted() {
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0x67, '/', 'b', 'i', 'n', 0xc0,
+                0xaf, 's').raw('h'), "cmd: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/echo").text("args")
+                .array(1).raw(0x63, 0xed, 0xa0, 0x80), "args[0]: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true").text("cwd")
+                .raw(0x7f).text("/tmp").raw(0x62, 0xc0, 0xaf).raw(0xff), "cwd: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(2).text("signal").uint(9).raw(0x62, 0xc0, 0xaf)
+                .uint(1), "key is not valid UTF-8");
+        malformed(new RawCbor().map(3).text("v").uint(7).text("t").raw(0x69, 'c', 'o', 'r', 'e', '.', 'p', 'i', 0xee,
+                'g').text("p").bytes(new byte[] {(byte) 0xa0}).build());
+    }
+
+    @Test
+    void validNonAsciiTextInChunksAndIntegerKeysAreAccepted() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_REQUEST, new RawCbor().map(3)
+                .text("cmd").raw(0x7f).text("/bin/").text("grüße").text("\uD83D\uDE00").raw(0xff)
+                .uint(1).text("an integer key is just an unknown key").text("user").text("ü").build()));
+        ExecRequest request = (ExecRequest) frame.payload();
+        assertEquals("/bin/grüße\uD83D\uDE00", request.cmd());
+        assertEquals("ü", request.user());
+    }
+
+    @Test
+    void utf8CheckAgreesWithTheJdksStrictDecoder() {
+        java.util.Random random = new java.util.Random(8);
+        int[] alphabet = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1,
+            0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf7, 0xf8, 0xfe, 0xff};
+        for (int round = 0; round < 300_000; round++) {
+            byte[] bytes = new byte[random.nextInt(7)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) alphabet[random.nextInt(alphabet.length)];
+            }
+            boolean jdk = true;
+            try {
+                java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes));
+            } catch (java.nio.charset.CharacterCodingException e) {
+                jdk = false;
+            }
+            assertEquals(jdk, CborText.isUtf8(bytes, 0, bytes.length), java.util.HexFormat.of().formatHex(bytes));
+        }
+    }
+
     @Test
     void missingRequiredFieldIsInvalidPayloadSayingMissingField() {
         ProtocolException e = invalidPayload(MessageType.EXEC_STARTED, new RawCbor().map(0), "pid");

@@ -39,8 +39,12 @@ public record ExitStatus(int code, Integer signal) {
      * callers; the daemon's reaper does its own waiting.
      *
      * @throws IllegalStateException when waitpid fails (no such child)
+     * @throws IllegalArgumentException for pid <= 0 (process groups, "any child")
      */
     public static ExitStatus waitFor(int pid) {
+        if (pid <= 0) {
+            throw new IllegalArgumentException("waitFor needs one child's pid, not " + pid);
+        }
         LibC libc = Native.libc();
         int[] status = new int[1];
         while (true) {

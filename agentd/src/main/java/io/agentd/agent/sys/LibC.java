@@ -66,6 +66,8 @@ public interface LibC {
     int ioctl(int fd, long request, short[] winsize);
 
     // ---- process spawn ---------------------------------------------------------------------
+    // Bound here rather than used through jnr-posix: its SpawnAttribute.sigmask/sigdef (3.1.20) throw
+    // "not yet supported", and the clean signal state is the point (DESIGN.md decision 1).
 
     short POSIX_SPAWN_SETSIGDEF = 0x04;
     short POSIX_SPAWN_SETSIGMASK = 0x08;

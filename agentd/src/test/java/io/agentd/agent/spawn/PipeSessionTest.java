@@ -131,7 +131,7 @@ class PipeSessionTest {
         assertNotEquals(null, System.getenv("PATH"), "precondition: the JVM has an environment");
         SpawnSpec spec = new SpawnSpec("env", List.of(), List.of("PATH=/usr/bin:/bin", "ONLY=this"), null, null,
                 false, 24, 80, List.of(), false);
-        // HOME is added by the helper (root's passwd entry), nothing else.
+        // HOME is added by the helper from the agent's passwd entry: /root (this test needs root).
         assertEquals("PATH=/usr/bin:/bin\nONLY=this\nHOME=/root\n", run(spec).stdout());
     }
 
