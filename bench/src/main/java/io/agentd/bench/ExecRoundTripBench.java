@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * 1. Exec round trip for /bin/true, sequential: request -> started -> exited through the agent,
  * beside the C floor (posix_spawn + waitpid) and qemu-ga (guest-exec, then guest-exec-status polled
- * until exited), all in the same run.
+ * until exited), all in the same run. One more floor says how much of the gap is the design's: C
+ * spawning agentd's exec helper, which then execs /bin/true (two execs, as under the agent).
  */
 final class ExecRoundTripBench {
     private static final String TRUE = "/bin/true";
@@ -16,6 +17,8 @@ final class ExecRoundTripBench {
 
     static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
         NativeFloor.Result floor = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup());
+        NativeFloor.Result viaHelper = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup(),
+                cfg.execHelper().toString(), "--", TRUE);
         Samples qga = qemuGuestAgent(cfg);
         Samples ours = agent(cfg, agent);
 
@@ -29,6 +32,8 @@ final class ExecRoundTripBench {
                         "C floor", "<= 3x floor", oursP50 <= 3 * floorP50),
                 Figure.checked("exec /bin/true p50 vs qemu-ga" + n, oursP50, Figure.Unit.NANOS, qgaP50,
                         "qemu-ga", "< 1/3 of qemu-ga", oursP50 < qgaP50 / 3),
+                Figure.info("exec /bin/true p50 vs C spawn of exec helper + /bin/true", oursP50, Figure.Unit.NANOS,
+                        viaHelper.p50Micros() * 1e3, "helper floor"),
                 Figure.info("exec /bin/true p99 vs C floor", ours.percentile(99), Figure.Unit.NANOS, floorP99,
                         "C floor"),
                 Figure.info("exec /bin/true p99 vs qemu-ga", ours.percentile(99), Figure.Unit.NANOS,

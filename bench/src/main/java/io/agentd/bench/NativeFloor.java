@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,13 +22,14 @@ final class NativeFloor {
 
     private NativeFloor() {}
 
-    static Result run(Path binary, int runs, int warmup) throws IOException, InterruptedException {
+    /** {@code program}: what spawn-floor spawns instead of /bin/true (none for the other floors). */
+    static Result run(Path binary, int runs, int warmup, String... program) throws IOException, InterruptedException {
         if (!Files.isExecutable(binary)) {
             throw new IOException(binary + " is missing: build the bench module (scripts/bench does)");
         }
-        Process p = new ProcessBuilder(binary.toString(), Integer.toString(runs), Integer.toString(warmup))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        List<String> cmd = new ArrayList<>(List.of(binary.toString(), Integer.toString(runs), Integer.toString(warmup)));
+        cmd.addAll(List.of(program));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
             p.destroyForcibly();

@@ -35,7 +35,7 @@ class BenchSmokeTest {
         String shown = report.text() + "\n" + progress.toString(StandardCharsets.UTF_8);
         assertTrue(report.allRan(), shown);
         List<Figure> figures = report.figures();
-        assertEquals(14, figures.size(), shown);
+        assertEquals(15, figures.size(), shown);
         for (Figure f : figures) {
             assertFalse(Double.isNaN(f.value()) || f.value() <= 0, "no value for " + f.name() + "\n" + shown);
         }
