@@ -93,6 +93,11 @@ final class AgentProcess implements AutoCloseable {
         return ProcStatus.of(jvm().pid());
     }
 
+    /** CPU time the agent's JVM has used so far. */
+    long cpuNanos() throws IOException {
+        return ProcStatus.cpuNanos(jvm().pid());
+    }
+
     /** The last lines of the agent's log, for error messages. */
     String logTail() {
         try {

@@ -99,9 +99,9 @@ public final class BenchMain {
                     }
                     case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
-                    case "exec" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, agent)));
+                    case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));
                     case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
-                    case "throughput" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(ThroughputBench.run(cfg, agent)));
+                    case "throughput" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ThroughputBench.run(cfg, process, agent)));
                     default -> throw new IllegalArgumentException(name);
                 }
             } catch (Exception e) {

@@ -59,6 +59,7 @@ final class ConcurrencyBench {
         AtomicIntegerArray linesSeen = new AtomicIntegerArray(sessions);
         AtomicLong bytesSeen = new AtomicLong();
         AtomicLong stderrBytes = new AtomicLong();
+        long cpu0 = process.cpuNanos();
         Pinger pinger = new Pinger(agent);
         pinger.start();
         long t0 = System.nanoTime();
@@ -97,6 +98,7 @@ final class ConcurrencyBench {
         long wall = System.nanoTime() - t0;
         Samples busyPings = pinger.stopAndCollect();
         long peakRss = process.memory().peakRssBytes();
+        long cpu = process.cpuNanos() - cpu0;
 
         long expectedLines = (long) sessions * lines;
         long linesTotal = 0;
@@ -121,7 +123,10 @@ final class ConcurrencyBench {
                 Figure.checked(tag + ": agent peak RSS (VmHWM)", peakRss, Figure.Unit.BYTES, Double.NaN, "",
                         "< 256 MiB", peakRss < 256L << 20),
                 Figure.info(tag + ": wall time, first request to last exit", wall, Figure.Unit.NANOS,
-                        lines * 100e6, "lines x 100 ms"));
+                        lines * 100e6, "lines x 100 ms"),
+                Figure.info(tag + ": agent CPU time over the run", cpu, Figure.Unit.NANOS, Double.NaN, ""),
+                Figure.info(tag + ": idle ping p50 before the run", idlePings.percentile(50), Figure.Unit.NANOS,
+                        Double.NaN, ""));
     }
 
     /** Pings every 10 ms on its own thread until stopped. */

@@ -15,12 +15,14 @@ final class ExecRoundTripBench {
 
     private ExecRoundTripBench() {}
 
-    static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
+    static List<Figure> run(BenchConfig cfg, AgentProcess process, AgentLink agent) throws Exception {
         NativeFloor.Result floor = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup());
         NativeFloor.Result viaHelper = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup(),
                 cfg.execHelper().toString(), "--", TRUE);
         Samples qga = qemuGuestAgent(cfg);
+        long cpu0 = process.cpuNanos();
         Samples ours = agent(cfg, agent);
+        double cpuPerExec = (double) (process.cpuNanos() - cpu0) / (cfg.execWarmup() + cfg.execRuns());
 
         double floorP50 = floor.p50Micros() * 1e3;
         double floorP99 = floor.p99Micros() * 1e3;
@@ -34,6 +36,7 @@ final class ExecRoundTripBench {
                         "qemu-ga", "< 1/3 of qemu-ga", oursP50 < qgaP50 / 3),
                 Figure.info("exec /bin/true p50 vs C spawn of exec helper + /bin/true", oursP50, Figure.Unit.NANOS,
                         viaHelper.p50Micros() * 1e3, "helper floor"),
+                Figure.info("exec: agent CPU time per exec", cpuPerExec, Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("exec /bin/true p99 vs C floor", ours.percentile(99), Figure.Unit.NANOS, floorP99,
                         "C floor"),
                 Figure.info("exec /bin/true p99 vs qemu-ga", ours.percentile(99), Figure.Unit.NANOS,

@@ -23,6 +23,18 @@ record ProcStatus(long rssBytes, long peakRssBytes) {
         return new ProcStatus(rss, hwm);
     }
 
+    /** User + system CPU time the process has used so far, from /proc/PID/stat (10 ms resolution). */
+    static long cpuNanos(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        // Fields after the parenthesised command (which may hold spaces): state is field 3, utime 14, stime 15.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        return ticks * NANOS_PER_TICK;
+    }
+
+    /** USER_HZ is 100 on every Linux architecture the agent runs on. */
+    private static final long NANOS_PER_TICK = 10_000_000L;
+
     /** "VmRSS:	   12345 kB" -> bytes. */
     private static long kib(String line) {
         String[] parts = line.trim().split("\\s+");

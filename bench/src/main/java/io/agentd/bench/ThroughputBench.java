@@ -17,12 +17,20 @@ final class ThroughputBench {
 
     private ThroughputBench() {}
 
-    static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
+    static List<Figure> run(BenchConfig cfg, AgentProcess process, AgentLink agent) throws Exception {
         long bytes = cfg.throughputBytes();
         double pipe = pipeBytesPerSecond(bytes);
+        long agentCpu0 = process.cpuNanos();
+        long clientCpu0 = ProcStatus.cpuNanos(ProcessHandle.current().pid());
         double ours = agentBytesPerSecond(agent, bytes);
+        double gib = (double) bytes / (1L << 30);
+        double agentCpuPerGib = (process.cpuNanos() - agentCpu0) / gib;
+        double clientCpuPerGib = (ProcStatus.cpuNanos(ProcessHandle.current().pid()) - clientCpu0) / gib;
         return List.of(Figure.checked("stdout throughput, " + (bytes >> 20) + " MiB", ours,
-                Figure.Unit.BYTES_PER_SECOND, pipe, "plain pipe", ">= 0.5x pipe", ours >= 0.5 * pipe));
+                        Figure.Unit.BYTES_PER_SECOND, pipe, "plain pipe", ">= 0.5x pipe", ours >= 0.5 * pipe),
+                Figure.info("throughput: agent CPU time per GiB", agentCpuPerGib, Figure.Unit.NANOS, Double.NaN, ""),
+                Figure.info("throughput: host client (bench JVM) CPU time per GiB", clientCpuPerGib,
+                        Figure.Unit.NANOS, Double.NaN, ""));
     }
 
     private static String[] command(long bytes) {

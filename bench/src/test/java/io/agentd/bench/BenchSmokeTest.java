@@ -35,9 +35,11 @@ class BenchSmokeTest {
         String shown = report.text() + "\n" + progress.toString(StandardCharsets.UTF_8);
         assertTrue(report.allRan(), shown);
         List<Figure> figures = report.figures();
-        assertEquals(15, figures.size(), shown);
+        assertEquals(20, figures.size(), shown);
         for (Figure f : figures) {
-            assertFalse(Double.isNaN(f.value()) || f.value() <= 0, "no value for " + f.name() + "\n" + shown);
+            // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them.
+            boolean measured = f.verdict() == Figure.Verdict.INFO ? f.value() >= 0 : f.value() > 0;
+            assertTrue(measured, "no value for " + f.name() + "\n" + shown);
         }
         for (String correctness : List.of("exited 0", "lines received")) {
             Figure f = figures.stream().filter(x -> x.name().endsWith(correctness)).findFirst().orElseThrow();
