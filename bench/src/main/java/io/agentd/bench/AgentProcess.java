@@ -4,13 +4,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One agent started the way operators start it: {@code scripts/agentd --listen unix:SOCKET}, with the
- * launcher's own JVM flags (plus whatever JAVA_OPTS this process was given, if the launcher reads it).
+ * One agent started the way operators start it: {@code scripts/agentd --listen unix:SOCKET} (plus the
+ * run's extra agent arguments), with the launcher's own JVM flags and whatever JAVA_OPTS this process
+ * was given (the launcher appends them).
  * Its log goes to a file in the work dir, so a chatty agent never blocks on a full pipe.
  */
 final class AgentProcess implements AutoCloseable {
@@ -26,7 +28,9 @@ final class AgentProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static AgentProcess start(Path repo, Path workDir, String name) throws IOException {
+    static AgentProcess start(BenchConfig cfg, String name) throws IOException {
+        Path repo = cfg.repo();
+        Path workDir = cfg.workDir();
         Files.createDirectories(workDir);
         Path socket = workDir.resolve(name + ".sock");
         Path log = workDir.resolve(name + ".log");
@@ -36,7 +40,9 @@ final class AgentProcess implements AutoCloseable {
             throw new IOException(launcher + " is missing or not executable");
         }
         long start = System.nanoTime();
-        Process p = new ProcessBuilder(launcher.toString(), "--listen", "unix:" + socket)
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "--listen", "unix:" + socket));
+        cmd.addAll(cfg.agentArgs());
+        Process p = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();

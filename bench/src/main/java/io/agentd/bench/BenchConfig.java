@@ -1,6 +1,7 @@
 package io.agentd.bench;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Sizes of one run. {@link #full} is issue 7's suite; {@link #smoke} runs every benchmark in
@@ -9,11 +10,13 @@ import java.nio.file.Path;
  * @param repo      the checkout (scripts/agentd lives under it)
  * @param nativeDir where the build put spawn-floor and pty-echo-floor
  * @param workDir   sockets, logs and qemu-ga state for this run
+ * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
  */
 record BenchConfig(
         Path repo,
         Path nativeDir,
         Path workDir,
+        List<String> agentArgs,
         int execRuns,
         int execWarmup,
         long throughputBytes,
@@ -23,12 +26,12 @@ record BenchConfig(
         int ptyWarmup,
         int readyLaunches) {
 
-    static BenchConfig full(Path repo, Path nativeDir, Path workDir) {
-        return new BenchConfig(repo, nativeDir, workDir, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5);
+    static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5);
     }
 
-    static BenchConfig smoke(Path repo, Path nativeDir, Path workDir) {
-        return new BenchConfig(repo, nativeDir, workDir, 30, 5, 8L << 20, 20, 5, 30, 5, 1);
+    static BenchConfig smoke(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 5, 1);
     }
 
     Path spawnFloor() {

@@ -12,7 +12,7 @@ import java.util.Locale;
  *
  * <pre>
  * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,concurrency]
- *           [--concurrency-workload perl|sh] [--markdown FILE]
+ *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
  * result, not a failure.
@@ -48,6 +48,7 @@ public final class BenchMain {
         List<String> only = ALL;
         ConcurrencyBench.Workload workload = ConcurrencyBench.Workload.PERL;
         Path markdown = null;
+        List<String> agentArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--repo" -> repo = Path.of(args[++i]);
@@ -57,6 +58,7 @@ public final class BenchMain {
                 case "--concurrency-workload" ->
                         workload = ConcurrencyBench.Workload.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 case "--markdown" -> markdown = Path.of(args[++i]);
+                case "--agent-arg" -> agentArgs.add(args[++i]);
                 default -> {
                     System.err.println("unknown argument " + args[i]);
                     System.exit(2);
@@ -68,7 +70,8 @@ public final class BenchMain {
             nativeDir = repo.resolve("bench/target");
         }
         Path work = Files.createTempDirectory("agentd-bench");
-        BenchConfig cfg = smoke ? BenchConfig.smoke(repo, nativeDir, work) : BenchConfig.full(repo, nativeDir, work);
+        BenchConfig cfg = smoke ? BenchConfig.smoke(repo, nativeDir, work, agentArgs)
+                : BenchConfig.full(repo, nativeDir, work, agentArgs);
         Report report = run(cfg, only, workload, System.out);
         System.out.println();
         System.out.print(report.text());
@@ -119,7 +122,7 @@ public final class BenchMain {
 
     /** Each benchmark gets its own agent, so one's heap, threads or peak RSS never colour another's. */
     private static void withFreshAgent(BenchConfig cfg, String name, AgentWork work) throws Exception {
-        try (AgentProcess process = AgentProcess.start(cfg.repo(), cfg.workDir(), name)) {
+        try (AgentProcess process = AgentProcess.start(cfg, name)) {
             try (AgentLink agent = AgentLink.connect(process)) {
                 work.run(process, agent);
             } catch (Exception e) {

@@ -21,7 +21,7 @@ final class FootprintBench {
         Samples idleRss = new Samples(cfg.readyLaunches()); // bytes, not nanoseconds: same medians
         String flags = "";
         for (int i = 0; i < cfg.readyLaunches(); i++) {
-            try (AgentProcess process = AgentProcess.start(cfg.repo(), cfg.workDir(), "footprint-" + i);
+            try (AgentProcess process = AgentProcess.start(cfg, "footprint-" + i);
                  AgentLink agent = AgentLink.connect(process)) {
                 ready.add(agent.readyAtNanos() - process.startNanos());
                 Thread.sleep(IDLE_SETTLE_MILLIS);

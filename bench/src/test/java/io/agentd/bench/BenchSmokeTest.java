@@ -26,7 +26,7 @@ class BenchSmokeTest {
     void everyBenchmarkRunsInMiniatureAndItsCountsAreRight(@TempDir Path work) throws Exception {
         Path repo = Path.of(System.getProperty("bench.repo", "..")).toAbsolutePath().normalize();
         Path nativeDir = Path.of(System.getProperty("bench.nativeDir", "target"));
-        BenchConfig cfg = BenchConfig.smoke(repo, nativeDir, work);
+        BenchConfig cfg = BenchConfig.smoke(repo, nativeDir, work, List.of());
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
         BenchMain.Report report = BenchMain.run(cfg, BenchMain.ALL, ConcurrencyBench.Workload.PERL,
