@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
@@ -78,6 +79,11 @@ public final class BenchMain {
         if (markdown != null) {
             Files.writeString(markdown, report.markdown());
         }
+        if (report.allRan()) {
+            deleteTree(work);
+        } else {
+            System.out.println("agent logs and sockets kept in " + work);
+        }
         System.exit(report.allRan() ? 0 : 1);
     }
 
@@ -114,6 +120,14 @@ public final class BenchMain {
             progress.printf(Locale.ROOT, "[bench] %s done in %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
         }
         return new Report(figures, Machine.describe(), loadBefore, Machine.load(), flags);
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private interface AgentWork {
