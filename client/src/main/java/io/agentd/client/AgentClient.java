@@ -43,7 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
-    private static final long MAX_ID = 0xFFFF_FFFFL;
     private static final int READ_BUFFER_BYTES = 256 * 1024;
     /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
     static final int STDIN_CHUNK_BYTES = 64 * 1024;
@@ -55,8 +54,7 @@ public final class AgentClient implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
-    /** Next id to try; guarded by idLock. */
-    private long nextId = 1;
+    private final SessionIds ids = new SessionIds(); // guarded by idLock
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
 
@@ -238,11 +236,7 @@ public final class AgentClient implements AutoCloseable {
             if (lost != null) {
                 throw new ConnectionLostException(lost.getMessage(), lost);
             }
-            long id = nextId;
-            while (id == Protocol.CONTROL_ID || live.containsKey(id)) {
-                id = id == MAX_ID ? 1 : id + 1;
-            }
-            nextId = id == MAX_ID ? 1 : id + 1;
+            long id = ids.allocate(live::containsKey);
             T owner = make.apply(id);
             live.put(id, receiverOf.apply(owner));
             return owner;

@@ -60,8 +60,8 @@ final class ExecCommand {
                 signalQuietly(session, SIGPIPE);
             }
             if (terminal != null) {
+                followResizes(terminal, session); // before going raw: a resize from then on is seen
                 terminal.enterRaw();
-                followResizes(terminal, session);
             }
             if (options.interactive()) {
                 forwardStdin(session);
