@@ -1,6 +1,9 @@
 package io.agentd.protocol;
 
+import io.agentd.protocol.payload.Payload;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * Incremental decoder: feed bytes as they arrive (any split, many frames per chunk), then call
@@ -12,8 +15,26 @@ import java.nio.ByteBuffer;
  * byte is buffered; the stream is then out of sync, so the decoder discards everything it holds
  * ({@link ErrorKind#losesStream()}) and starts afresh with the next bytes fed.
  * Memory held never exceeds one frame of the maximum length. Not thread-safe.
+ *
+ * <p>Frames are decoded as soon as their last byte is fed, so a chunk holding many frames is never
+ * buffered whole: only the incomplete frame at its end is kept. The results wait, in order, for
+ * {@link #next()}. A frame that arrives whole in a heap buffer is decoded in place, without a copy.
  */
 public final class FrameDecoder {
+    /** First size of the frame buffer; it grows, up to the frame's length, only for larger frames. */
+    private static final int INITIAL_CAPACITY = 4096;
+
+    private final int maxFrameLen;
+    /** Decoded results in arrival order: a {@link Frame}, or the {@link ProtocolException} refusing one. */
+    private final ArrayDeque<Object> results = new ArrayDeque<>();
+    /** The length prefix assembled so far, and how many of its bytes are in. */
+    private int prefix;
+    private int prefixFill;
+    /** The accepted length of the frame being read, or -1 while the prefix is being read. */
+    private int frameLen = -1;
+    /** id + flags + body of the frame being read, when it did not arrive whole. */
+    private byte[] frame = new byte[0];
+    private int frameFill;
 
     public FrameDecoder() {
         this(Protocol.MAX_FRAME_LEN);
@@ -21,12 +42,44 @@ public final class FrameDecoder {
 
     /** A decoder with a smaller frame limit (tests, constrained peers). */
     public FrameDecoder(int maxFrameLen) {
-        throw new UnsupportedOperationException("TODO");
+        if (maxFrameLen < Protocol.MIN_FRAME_LEN || maxFrameLen > Protocol.MAX_FRAME_LEN) {
+            throw new IllegalArgumentException("frame limit must be within " + Protocol.MIN_FRAME_LEN + ".."
+                    + Protocol.MAX_FRAME_LEN + ": " + maxFrameLen);
+        }
+        this.maxFrameLen = maxFrameLen;
     }
 
     /** Takes the bytes from {@code src}'s position to its limit (the buffer's position advances). */
     public void feed(ByteBuffer src) {
-        throw new UnsupportedOperationException("TODO");
+        while (src.hasRemaining()) {
+            if (frameLen < 0) {
+                prefix = (prefix << 8) | (src.get() & 0xff);
+                if (++prefixFill == Protocol.LENGTH_BYTES) {
+                    long len = Integer.toUnsignedLong(prefix);
+                    prefix = 0;
+                    prefixFill = 0;
+                    if (len > maxFrameLen || len < Protocol.MIN_FRAME_LEN) {
+                        results.add(badLength(len, maxFrameLen));
+                        // Nothing after a bad length can be trusted to start a frame.
+                        src.position(src.limit());
+                        return;
+                    }
+                    frameLen = (int) len;
+                }
+            } else if (frameFill == 0 && src.hasArray() && src.remaining() >= frameLen) {
+                int at = src.position();
+                src.position(at + frameLen);
+                complete(src.array(), src.arrayOffset() + at);
+            } else {
+                int n = Math.min(src.remaining(), frameLen - frameFill);
+                ensureCapacity(frameFill + n);
+                src.get(frame, frameFill, n);
+                frameFill += n;
+                if (frameFill == frameLen) {
+                    complete(frame, 0);
+                }
+            }
+        }
     }
 
     public void feed(byte[] src, int off, int len) {
@@ -35,16 +88,80 @@ public final class FrameDecoder {
 
     /** The next complete frame, or null when more bytes are needed. */
     public Frame next() throws ProtocolException {
-        throw new UnsupportedOperationException("TODO");
+        Object result = results.poll();
+        if (result instanceof ProtocolException refused) {
+            throw refused;
+        }
+        return (Frame) result;
     }
 
     /** Bytes held that do not yet form a whole frame. */
     public int buffered() {
-        throw new UnsupportedOperationException("TODO");
+        return frameLen < 0 ? prefixFill : frameFill;
     }
 
     /** Drops every byte held (e.g. after the host disconnects). */
     public void reset() {
-        throw new UnsupportedOperationException("TODO");
+        results.clear();
+        prefix = 0;
+        prefixFill = 0;
+        frameLen = -1;
+        frame = new byte[0];
+        frameFill = 0;
+    }
+
+    /** The frame limit this decoder enforces. */
+    public int maxFrameLen() {
+        return maxFrameLen;
+    }
+
+    /** Size of the frame buffer (tests check it never passes the frame limit). */
+    int bufferCapacity() {
+        return frame.length;
+    }
+
+    /** Decodes one frame without its length prefix: {@code a[off, off+len)} holds id, flags and body. */
+    static Frame decodeFrame(byte[] a, int off, int len) throws ProtocolException {
+        long id = ((a[off] & 0xffL) << 24) | ((a[off + 1] & 0xff) << 16) | ((a[off + 2] & 0xff) << 8)
+                | (a[off + 3] & 0xff);
+        int flags = a[off + 4] & 0xff;
+        Envelope body = Envelope.read(a, off + 5, len - 5, id);
+        MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
+                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type " + body.t()));
+        if (body.v() < type.introducedIn()) {
+            throw new ProtocolException(ErrorKind.UNSUPPORTED_PROTOCOL_GENERATION, id, type.wire(),
+                    type + " needs generation " + type.introducedIn() + " or newer; the frame has v=" + body.v());
+        }
+        if (flags != type.flags()) {
+            throw new ProtocolException(ErrorKind.INVALID_FLAGS, id, type.wire(),
+                    type + " must carry flags " + type.flags() + ", not " + flags);
+        }
+        Payload payload = PayloadDecoding.decode(type, id, body.p());
+        return new Frame(id, type, payload);
+    }
+
+    private void complete(byte[] a, int off) {
+        int len = frameLen;
+        frameLen = -1;
+        frameFill = 0;
+        try {
+            results.add(decodeFrame(a, off, len));
+        } catch (ProtocolException e) {
+            results.add(e);
+        }
+    }
+
+    private void ensureCapacity(int needed) {
+        if (frame.length < needed) {
+            int grown = Math.max(needed, Math.max(INITIAL_CAPACITY, frame.length * 2));
+            frame = Arrays.copyOf(frame, Math.min(grown, frameLen));
+        }
+    }
+
+    private static ProtocolException badLength(long len, int limit) {
+        boolean tooLarge = len >= Protocol.MIN_FRAME_LEN;
+        return new ProtocolException(tooLarge ? ErrorKind.FRAME_TOO_LARGE : ErrorKind.FRAME_TOO_SHORT,
+                ProtocolException.NO_ID, null, "frame length " + len + (tooLarge
+                        ? " is above the limit " + limit : " is below the " + Protocol.MIN_FRAME_LEN + "-byte header"));
     }
 }

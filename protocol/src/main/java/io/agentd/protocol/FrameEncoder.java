@@ -1,34 +1,100 @@
 package io.agentd.protocol;
 
+import io.agentd.protocol.payload.ExecData;
+import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * Encodes frames to the reference bytes: [len u32 BE][id u32 BE][flags u8][CBOR {v, t, p}].
  * Definite lengths, shortest integer forms, keys in PROTOCOL.md order, absent core options as null,
  * absent extension fields omitted. Not thread-safe: one encoder per thread (it reuses buffers).
+ *
+ * <p>A frame that cannot be encoded (payload record not the one its type carries, a required value
+ * missing, a value out of range, more than {@link Protocol#MAX_FRAME_LEN}) is refused with
+ * IllegalArgumentException: the encoder never writes a frame a decoder would refuse.
  */
 public final class FrameEncoder {
+    private static final byte[] DATA_KEY_HEAD = {(byte) 0xa1, 0x64, 'd', 'a', 't', 'a'};
+
+    /** The CBOR of {v: 7, t: <type>, "p": ...} up to the head of the p byte string, per type. */
+    private static final Map<MessageType, byte[]> ENVELOPE_START = new EnumMap<>(MessageType.class);
+
+    static {
+        for (MessageType type : MessageType.values()) {
+            CborWriter w = new CborWriter();
+            w.map(3);
+            w.text("v");
+            w.u64(Protocol.GENERATION);
+            w.text("t");
+            w.text(type.wire());
+            w.text("p");
+            ENVELOPE_START.put(type, Arrays.copyOf(w.array(), w.size()));
+        }
+    }
+
+    /** Reused for the payload of every non-data frame; only data frames are large. */
+    private final CborWriter payload = new CborWriter();
 
     /** The whole frame, length prefix included. */
     public byte[] encode(Frame frame) {
-        throw new UnsupportedOperationException("TODO");
+        ByteBuffer out = ByteBuffer.allocate(encodedSize(frame));
+        encodeInto(frame, out);
+        return out.array();
+    }
+
+    /** Bytes {@link #encodeInto} will write for {@code frame}, length prefix included. */
+    public int encodedSize(Frame frame) {
+        if (frame.payload() instanceof ExecData data) {
+            PayloadEncoding.checkRecord(frame.type(), data);
+            return dataFrameSize(frame.type(), data.data().length);
+        }
+        writePayload(frame);
+        return frameSize(frame.type(), payload.size());
     }
 
     /**
      * Appends the whole frame to {@code out} (which must have room: see {@link #encodedSize}) and
      * returns the number of bytes written. The hot path for output frames: no intermediate copies.
+     *
+     * @throws BufferOverflowException when {@code out} lacks room; nothing is written then
      */
     public int encodeInto(Frame frame, ByteBuffer out) {
-        throw new UnsupportedOperationException("TODO");
+        if (frame.payload() instanceof ExecData data) {
+            PayloadEncoding.checkRecord(frame.type(), data);
+            return encodeDataInto(frame.id(), frame.type(), data.data(), 0, data.data().length, out);
+        }
+        writePayload(frame);
+        int size = payload.size();
+        int total = frameSize(frame.type(), size);
+        putEnvelope(frame.id(), frame.type(), total, size, out);
+        out.put(payload.array(), 0, size);
+        return total;
     }
 
     /**
      * Appends a stdout/stderr/stdin frame whose data is {@code data[off, off+len)} without building
      * an {@link io.agentd.protocol.payload.ExecData} (no copy of the bytes). Same bytes as
      * {@link #encodeInto} for the equivalent frame. Returns the number of bytes written.
+     *
+     * @throws BufferOverflowException when {@code out} lacks room; nothing is written then
      */
     public int encodeDataInto(long id, MessageType type, byte[] data, int off, int len, ByteBuffer out) {
-        throw new UnsupportedOperationException("TODO");
+        if (type != MessageType.EXEC_STDIN && type != MessageType.EXEC_STDOUT && type != MessageType.EXEC_STDERR) {
+            throw new IllegalArgumentException(type + " is not a data frame type");
+        }
+        checkId(id);
+        Objects.checkFromIndexSize(off, len, data.length);
+        int payloadSize = DATA_KEY_HEAD.length + CborWriter.headSize(len) + len;
+        int total = frameSize(type, payloadSize);
+        putEnvelope(id, type, total, payloadSize, out);
+        out.put(DATA_KEY_HEAD);
+        CborWriter.head(out, CborWriter.MAJOR_BYTES, len);
+        out.put(data, off, len);
+        return total;
     }
 
     /** Upper bound of the encoded size of a stdout/stderr/stdin frame carrying {@code dataLen} bytes. */
@@ -39,5 +105,43 @@ public final class FrameEncoder {
     /** Largest data chunk that still fits one frame under {@link Protocol#MAX_FRAME_LEN}. */
     public static int maxDataChunk() {
         return Protocol.MAX_FRAME_LEN - 5 - 64;
+    }
+
+    private void writePayload(Frame frame) {
+        payload.reset();
+        PayloadEncoding.write(frame.type(), frame.payload(), payload);
+    }
+
+    private static int dataFrameSize(MessageType type, int dataLen) {
+        return frameSize(type, DATA_KEY_HEAD.length + CborWriter.headSize(dataLen) + dataLen);
+    }
+
+    /** Whole frame size for a payload of {@code payloadSize} bytes; refuses frames over the limit. */
+    private static int frameSize(MessageType type, int payloadSize) {
+        long len = 5L + ENVELOPE_START.get(type).length + CborWriter.headSize(payloadSize) + payloadSize;
+        if (len > Protocol.MAX_FRAME_LEN) {
+            throw new IllegalArgumentException(type + " frame of " + len + " bytes exceeds the frame limit "
+                    + Protocol.MAX_FRAME_LEN);
+        }
+        return Protocol.LENGTH_BYTES + (int) len;
+    }
+
+    /** Everything up to the payload bytes; checks for room for the whole frame first. */
+    private static void putEnvelope(long id, MessageType type, int total, int payloadSize, ByteBuffer out) {
+        if (out.remaining() < total) {
+            throw new BufferOverflowException();
+        }
+        int len = total - Protocol.LENGTH_BYTES;
+        out.put((byte) (len >>> 24)).put((byte) (len >>> 16)).put((byte) (len >>> 8)).put((byte) len);
+        out.put((byte) (id >>> 24)).put((byte) (id >>> 16)).put((byte) (id >>> 8)).put((byte) id);
+        out.put((byte) type.flags());
+        out.put(ENVELOPE_START.get(type));
+        CborWriter.head(out, CborWriter.MAJOR_BYTES, payloadSize);
+    }
+
+    private static void checkId(long id) {
+        if (id < 0 || id > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("frame id out of u32 range: " + id);
+        }
     }
 }

@@ -15,7 +15,12 @@ public final class ProtocolException extends Exception {
     private final String type;
 
     public ProtocolException(ErrorKind kind, long id, String type, String message) {
-        super(message);
+        this(kind, id, type, message, null);
+    }
+
+    /** With the underlying parser failure as the cause, for the log. */
+    public ProtocolException(ErrorKind kind, long id, String type, String message, Throwable cause) {
+        super(message, cause);
         this.kind = kind;
         this.id = id;
         this.type = type;
@@ -42,7 +47,7 @@ public final class ProtocolException extends Exception {
 
     /** Same exception with the frame's id and type filled in (used while unwrapping layers). */
     public ProtocolException withFrame(long frameId, String frameType) {
-        ProtocolException e = new ProtocolException(kind, frameId, frameType, getMessage());
+        ProtocolException e = new ProtocolException(kind, frameId, frameType, getMessage(), getCause());
         e.setStackTrace(getStackTrace());
         return e;
     }

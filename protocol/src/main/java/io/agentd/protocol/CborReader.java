@@ -1,0 +1,292 @@
+package io.agentd.protocol;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser.NumberType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.fasterxml.jackson.dataformat.cbor.CBORParser;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The decoding side of the codec: Jackson's streaming CBORParser over one payload, with typed reads
+ * that refuse a wrong-typed, out-of-range or duplicated value with invalid_payload naming the field.
+ * Jackson does the tolerant part (indefinite lengths, tags, skipping unknown values of any shape).
+ */
+final class CborReader {
+    /** Field names come from the peer: never intern them into the JVM's string table. */
+    static final CBORFactory FACTORY = CBORFactory.builder()
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .build();
+
+    /** Longest piece of peer-supplied text quoted in an error message. */
+    private static final int QUOTE_MAX = 64;
+
+    private final byte[] input;
+    private final CBORParser parser;
+    private final long id;
+    private final MessageType type;
+    /** The keys seen so far in each map being read, innermost last: a repeated key is refused. */
+    private final ArrayDeque<Set<String>> openMaps = new ArrayDeque<>();
+
+    /** {@code parser} must read {@code input} from offset 0 (used to tell simple values from integers). */
+    CborReader(byte[] input, CBORParser parser, long id, MessageType type) {
+        this.input = input;
+        this.parser = parser;
+        this.id = id;
+        this.type = type;
+    }
+
+    static ProtocolException invalid(long id, MessageType type, String detail) {
+        return new ProtocolException(ErrorKind.INVALID_PAYLOAD, id, type.wire(), type.wire() + ": " + detail);
+    }
+
+    ProtocolException invalid(String detail) {
+        return invalid(id, type, detail);
+    }
+
+    <T> T required(String field, T value) throws ProtocolException {
+        if (value == null) {
+            throw invalid("missing field " + field);
+        }
+        return value;
+    }
+
+    /** The next token; the end of the payload here is refused. */
+    JsonToken next(String field) throws ProtocolException {
+        JsonToken token = call(field, parser::nextToken);
+        if (token == null) {
+            throw invalid(field + ": payload ends early");
+        }
+        return token;
+    }
+
+    /** Opens the map that {@code token} starts. */
+    void beginMap(String field, JsonToken token) throws ProtocolException {
+        if (token != JsonToken.START_OBJECT) {
+            throw invalid(field + " must be a map, got " + describe(token));
+        }
+        openMaps.push(new HashSet<>());
+    }
+
+    /** Opens the payload's top-level map. */
+    void beginPayloadMap() throws ProtocolException {
+        beginMap("payload", next("payload"));
+    }
+
+    /** The next key of the innermost open map, or null at its end (which closes it). */
+    String nextKey(String where) throws ProtocolException {
+        JsonToken token = next(where);
+        if (token == JsonToken.END_OBJECT) {
+            openMaps.pop();
+            return null;
+        }
+        String key = call(where, parser::currentName);
+        if (!openMaps.peek().add(key)) {
+            throw invalid(where + ": duplicate key " + quote(key));
+        }
+        return key;
+    }
+
+    /** Skips the value of an unknown key, whatever its shape. */
+    void skipValue(String field) throws ProtocolException {
+        String quoted = quote(field);
+        next(quoted);
+        call(quoted, parser::skipChildren);
+    }
+
+    /** core.shutdown: null, or a map (fields a newer host may add) that is skipped. */
+    void nullOrMap() throws ProtocolException {
+        JsonToken token = next("payload");
+        if (token == JsonToken.START_OBJECT) {
+            call("payload", parser::skipChildren);
+        } else if (token != JsonToken.VALUE_NULL) {
+            throw invalid("payload must be null, got " + describe(token));
+        }
+    }
+
+    /** After the payload item: anything more in p is refused. */
+    void expectEnd() throws ProtocolException {
+        if (call("payload", parser::nextToken) != null) {
+            throw invalid("p holds more than one CBOR item");
+        }
+    }
+
+    String text(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        if (token != JsonToken.VALUE_STRING) {
+            throw expected(field, "text", token);
+        }
+        return call(field, parser::getText);
+    }
+
+    String textOrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        if (token == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (token != JsonToken.VALUE_STRING) {
+            throw expected(field, "text or null", token);
+        }
+        return call(field, parser::getText);
+    }
+
+    /** An array of text; null stands for the empty list. */
+    List<String> textList(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        if (token == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (token != JsonToken.START_ARRAY) {
+            throw expected(field, "an array of text", token);
+        }
+        List<String> items = new ArrayList<>();
+        while ((token = next(field)) != JsonToken.END_ARRAY) {
+            if (token != JsonToken.VALUE_STRING) {
+                throw expected(field + "[" + items.size() + "]", "text", token);
+            }
+            items.add(call(field, parser::getText));
+        }
+        return items;
+    }
+
+    byte[] bytes(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {
+            throw expected(field, "bytes", token);
+        }
+        return call(field, parser::getBinaryValue);
+    }
+
+    Boolean boolOrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return switch (token) {
+            case VALUE_TRUE -> Boolean.TRUE;
+            case VALUE_FALSE -> Boolean.FALSE;
+            case VALUE_NULL -> null;
+            default -> throw expected(field, "bool or null", token);
+        };
+    }
+
+    int i32(String field) throws ProtocolException {
+        return (int) integer(field, next(field), Integer.MIN_VALUE, Integer.MAX_VALUE, "i32");
+    }
+
+    Integer i32OrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return token == JsonToken.VALUE_NULL ? null
+                : (int) integer(field, token, Integer.MIN_VALUE, Integer.MAX_VALUE, "i32");
+    }
+
+    long u32(String field) throws ProtocolException {
+        return integer(field, next(field), 0, 0xFFFF_FFFFL, "u32");
+    }
+
+    int u16(String field) throws ProtocolException {
+        return (int) integer(field, next(field), 0, 0xFFFF, "u16");
+    }
+
+    Integer u16OrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return token == JsonToken.VALUE_NULL ? null : (int) integer(field, token, 0, 0xFFFF, "u16");
+    }
+
+    /** A u64, held in a long as its unsigned value (2^64-1 is -1L). */
+    long u64(String field) throws ProtocolException {
+        return u64(field, next(field));
+    }
+
+    Long u64OrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return token == JsonToken.VALUE_NULL ? null : u64(field, token);
+    }
+
+    /** Reads {@code field}'s u64 whose first token is {@code token}. */
+    long u64(String field, JsonToken token) throws ProtocolException {
+        requireInteger(field, token, "u64");
+        if (call(field, parser::getNumberType) == NumberType.BIG_INTEGER) {
+            BigInteger value = call(field, parser::getBigIntegerValue);
+            if (value.signum() < 0 || value.bitLength() > Long.SIZE) {
+                throw outOfRange(field, value.toString(), "u64");
+            }
+            return value.longValue();
+        }
+        long value = call(field, parser::getLongValue);
+        if (value < 0) {
+            throw outOfRange(field, Long.toString(value), "u64");
+        }
+        return value;
+    }
+
+    private long integer(String field, JsonToken token, long min, long max, String typeName)
+            throws ProtocolException {
+        requireInteger(field, token, typeName);
+        if (call(field, parser::getNumberType) == NumberType.BIG_INTEGER) {
+            throw outOfRange(field, call(field, parser::getBigIntegerValue).toString(), typeName);
+        }
+        long value = call(field, parser::getLongValue);
+        if (value < min || value > max) {
+            throw outOfRange(field, Long.toString(value), typeName);
+        }
+        return value;
+    }
+
+    private void requireInteger(String field, JsonToken token, String typeName) throws ProtocolException {
+        if (token != JsonToken.VALUE_NUMBER_INT) {
+            throw expected(field, typeName, token);
+        }
+        // Jackson reports CBOR simple values (major type 7, e.g. 0xf0) as integers; they are not.
+        long at = parser.currentTokenLocation().getByteOffset();
+        if (at >= 0 && at < input.length && (input[(int) at] & 0xe0) == 0xe0) {
+            throw invalid(field + ": expected " + typeName + ", got a simple value");
+        }
+    }
+
+    private ProtocolException expected(String field, String what, JsonToken got) {
+        return invalid(field + ": expected " + what + ", got " + describe(got));
+    }
+
+    private ProtocolException outOfRange(String field, String value, String typeName) {
+        return invalid(field + ": " + quote(value) + " is out of range for " + typeName);
+    }
+
+    private static String describe(JsonToken token) {
+        return switch (token) {
+            case VALUE_STRING -> "text";
+            case VALUE_EMBEDDED_OBJECT -> "bytes";
+            case VALUE_NUMBER_INT -> "an integer";
+            case VALUE_NUMBER_FLOAT -> "a float";
+            case VALUE_TRUE, VALUE_FALSE -> "a bool";
+            case VALUE_NULL -> "null";
+            case START_ARRAY -> "an array";
+            case START_OBJECT -> "a map";
+            default -> token.toString();
+        };
+    }
+
+    /** Peer-supplied text for a message, cut short so a hostile frame cannot bloat logs and replies. */
+    static String quote(String text) {
+        return text.length() <= QUOTE_MAX ? text : text.substring(0, QUOTE_MAX) + "...";
+    }
+
+    @FunctionalInterface
+    interface ParserCall<T> {
+        T call() throws IOException;
+    }
+
+    private <T> T call(String field, ParserCall<T> c) throws ProtocolException {
+        try {
+            return c.call();
+        } catch (JsonProcessingException e) {
+            throw invalid(field + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw invalid(field + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.agentd.protocol;
+
+import com.fasterxml.jackson.core.JsonParser.NumberType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.cbor.CBORParser;
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The CBOR body of a frame, {v, t, p}, read tolerantly (any key order, unknown keys skipped,
+ * indefinite lengths). Anything that is not such a map is malformed_message.
+ *
+ * @param v the generation the sender speaks (a value beyond long range is held as Long.MAX_VALUE)
+ * @param t the message type string, not yet looked up
+ * @param p the payload's own CBOR bytes
+ */
+record Envelope(long v, String t, byte[] p) {
+
+    /** Reads the body {@code a[off, off+len)} of the frame {@code id}. */
+    static Envelope read(byte[] a, int off, int len, long id) throws ProtocolException {
+        Long v = null;
+        String t = null;
+        byte[] p = null;
+        Set<String> seen = new HashSet<>();
+        try (CBORParser parser = CborReader.FACTORY.createParser(a, off, len)) {
+            JsonToken token = parser.nextToken();
+            if (token != JsonToken.START_OBJECT) {
+                throw malformed(id, null, token == null ? "frame has no body" : "frame body is not a map");
+            }
+            while ((token = parser.nextToken()) != JsonToken.END_OBJECT) {
+                String key = parser.currentName();
+                if (token == null || key == null) {
+                    throw malformed(id, t, "frame body ends inside the envelope map");
+                }
+                if (!seen.add(key)) {
+                    throw malformed(id, t, "duplicate key " + CborReader.quote(key) + " in the envelope");
+                }
+                token = parser.nextToken();
+                if (token == null) {
+                    throw malformed(id, t, "frame body ends inside the envelope map");
+                }
+                switch (key) {
+                    case "v" -> v = generation(parser, token, id, t);
+                    case "t" -> {
+                        if (token != JsonToken.VALUE_STRING) {
+                            throw malformed(id, t, "t must be text");
+                        }
+                        t = CborReader.quote(parser.getText());
+                    }
+                    case "p" -> {
+                        if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {
+                            throw malformed(id, t, "p must be a byte string");
+                        }
+                        p = parser.getBinaryValue();
+                    }
+                    default -> parser.skipChildren();
+                }
+            }
+            if (parser.nextToken() != null) {
+                throw malformed(id, t, "bytes after the envelope map");
+            }
+        } catch (JsonProcessingException e) {
+            throw malformed(id, t, "frame body is not valid CBOR: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw malformed(id, t, "frame body is not valid CBOR: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // Jackson should only throw IOExceptions on bad input; this keeps a parser bug from
+            // killing the connection. The fuzz test asserts it never fires.
+            throw new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, t, "frame body unreadable (" + e + ")", e);
+        }
+        if (v == null || t == null || p == null) {
+            throw malformed(id, t, "envelope lacks " + (v == null ? "v" : t == null ? "t" : "p"));
+        }
+        return new Envelope(v, t, p);
+    }
+
+    private static long generation(CBORParser parser, JsonToken token, long id, String t)
+            throws ProtocolException, IOException {
+        if (token != JsonToken.VALUE_NUMBER_INT) {
+            throw malformed(id, t, "v must be an unsigned integer");
+        }
+        if (parser.getNumberType() == NumberType.BIG_INTEGER) {
+            if (parser.getBigIntegerValue().signum() < 0) {
+                throw malformed(id, t, "v must be an unsigned integer");
+            }
+            return Long.MAX_VALUE; // a generation from the far future: newer is accepted
+        }
+        long v = parser.getLongValue();
+        if (v < 0) {
+            throw malformed(id, t, "v must be an unsigned integer");
+        }
+        return v;
+    }
+
+    private static ProtocolException malformed(long id, String t, String detail) {
+        return new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, t, detail);
+    }
+}

@@ -1,0 +1,290 @@
+package io.agentd.protocol;
+
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.cbor.CBORParser;
+import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecResize;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.Payload;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.Rlimit;
+import io.agentd.protocol.payload.Touched;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the payload of each message type from the bytes of p. Tolerant where PROTOCOL.md says so
+ * (any key order, unknown keys skipped, missing or null optional fields defaulted); everything else
+ * that does not fit the table is invalid_payload with a message naming the field.
+ */
+final class PayloadDecoding {
+    private PayloadDecoding() {}
+
+    /** The payload record of {@code type} held in {@code p}; null for core.shutdown. */
+    static Payload decode(MessageType type, long id, byte[] p) throws ProtocolException {
+        try (CBORParser parser = CborReader.FACTORY.createParser(p)) {
+            CborReader r = new CborReader(p, parser, id, type);
+            Payload payload = switch (type) {
+                case CORE_READY -> ready(r);
+                case CORE_SHUTDOWN -> {
+                    r.nullOrMap();
+                    yield null;
+                }
+                case CORE_PING, CORE_PONG, CORE_TOUCH -> empty(r);
+                case CORE_TOUCHED -> new Touched(singleU64(r, "activity_seq"));
+                case CORE_CLOCK_SYNC -> new ClockSync(singleU64(r, "unix_time_nanos"));
+                case CORE_ERROR -> error(r);
+                case EXEC_REQUEST -> request(r);
+                case EXEC_STARTED -> started(r);
+                case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> data(r);
+                case EXEC_STDIN_ERROR -> stdinError(r);
+                case EXEC_EXITED -> exited(r);
+                case EXEC_FAILED -> failed(r);
+                case EXEC_RESIZE -> resize(r);
+                case EXEC_SIGNAL -> signal(r);
+            };
+            r.expectEnd();
+            return payload;
+        } catch (IOException e) {
+            throw CborReader.invalid(id, type, "unreadable payload: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // Jackson should only throw IOExceptions on bad input; this keeps a parser bug from
+            // killing the connection. The fuzz test asserts it never fires.
+            throw new ProtocolException(ErrorKind.INVALID_PAYLOAD, id, type.wire(),
+                    type.wire() + ": unreadable payload (" + e + ")", e);
+        }
+    }
+
+    private static Ready ready(CborReader r) throws ProtocolException {
+        Long boot = null;
+        Long init = null;
+        Long ready = null;
+        String version = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "boot_time_ns" -> boot = r.u64(key);
+                case "init_time_ns" -> init = r.u64(key);
+                case "ready_time_ns" -> ready = r.u64(key);
+                case "agent_version" -> version = r.textOrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new Ready(r.required("boot_time_ns", boot), r.required("init_time_ns", init),
+                r.required("ready_time_ns", ready), version == null ? "" : version);
+    }
+
+    private static Empty empty(CborReader r) throws ProtocolException {
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            r.skipValue(key);
+        }
+        return Empty.INSTANCE;
+    }
+
+    /** A payload whose only field is one required u64. */
+    private static long singleU64(CborReader r, String field) throws ProtocolException {
+        Long value = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            if (key.equals(field)) {
+                value = r.u64(key);
+            } else {
+                r.skipValue(key);
+            }
+        }
+        return r.required(field, value);
+    }
+
+    private static ErrorPayload error(CborReader r) throws ProtocolException {
+        String kind = null;
+        String message = null;
+        String offendingType = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "kind" -> kind = r.text(key);
+                case "message" -> message = r.text(key);
+                case "offending_type" -> offendingType = r.textOrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ErrorPayload(r.required("kind", kind), r.required("message", message), offendingType);
+    }
+
+    private static ExecRequest request(CborReader r) throws ProtocolException {
+        String cmd = null;
+        List<String> args = List.of();
+        List<String> env = List.of();
+        String cwd = null;
+        String user = null;
+        Boolean tty = null;
+        Integer rows = null;
+        Integer cols = null;
+        List<Rlimit> rlimits = List.of();
+        Long timeoutMs = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "cmd" -> cmd = r.text(key);
+                case "args" -> args = r.textList(key);
+                case "env" -> env = r.textList(key);
+                case "cwd" -> cwd = r.textOrNull(key);
+                case "user" -> user = r.textOrNull(key);
+                case "tty" -> tty = r.boolOrNull(key);
+                case "rows" -> rows = r.u16OrNull(key);
+                case "cols" -> cols = r.u16OrNull(key);
+                case "rlimits" -> rlimits = rlimits(r);
+                case "timeout_ms" -> timeoutMs = r.u64OrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
+                rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
+                rlimits, timeoutMs);
+    }
+
+    /** rlimits: an array of {resource, soft, hard}, all required; null stands for []. */
+    private static List<Rlimit> rlimits(CborReader r) throws ProtocolException {
+        JsonToken token = r.next("rlimits");
+        if (token == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (token != JsonToken.START_ARRAY) {
+            throw r.invalid("rlimits: expected an array of maps");
+        }
+        List<Rlimit> limits = new ArrayList<>();
+        while ((token = r.next("rlimits")) != JsonToken.END_ARRAY) {
+            String at = "rlimits[" + limits.size() + "]";
+            r.beginMap(at, token);
+            String resource = null;
+            Long soft = null;
+            Long hard = null;
+            for (String key; (key = r.nextKey(at)) != null; ) {
+                switch (key) {
+                    case "resource" -> resource = r.text(at + ".resource");
+                    case "soft" -> soft = r.u64(at + ".soft");
+                    case "hard" -> hard = r.u64(at + ".hard");
+                    default -> r.skipValue(at + "." + key);
+                }
+            }
+            limits.add(new Rlimit(r.required(at + ".resource", resource), r.required(at + ".soft", soft),
+                    r.required(at + ".hard", hard)));
+        }
+        return limits;
+    }
+
+    private static ExecStarted started(CborReader r) throws ProtocolException {
+        Long pid = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            if (key.equals("pid")) {
+                pid = r.u32(key);
+            } else {
+                r.skipValue(key);
+            }
+        }
+        return new ExecStarted(r.required("pid", pid));
+    }
+
+    private static ExecData data(CborReader r) throws ProtocolException {
+        byte[] data = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            if (key.equals("data")) {
+                data = r.bytes(key);
+            } else {
+                r.skipValue(key);
+            }
+        }
+        return new ExecData(r.required("data", data));
+    }
+
+    private static ExecStdinError stdinError(CborReader r) throws ProtocolException {
+        Integer errno = null;
+        String errnoName = null;
+        String message = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "errno" -> errno = r.i32OrNull(key);
+                case "errno_name" -> errnoName = r.textOrNull(key);
+                case "message" -> message = r.text(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ExecStdinError(errno, errnoName, r.required("message", message));
+    }
+
+    private static ExecExited exited(CborReader r) throws ProtocolException {
+        Integer code = null;
+        Integer signal = null;
+        Boolean timedOut = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "code" -> code = r.i32(key);
+                case "signal" -> signal = r.i32OrNull(key);
+                case "timed_out" -> timedOut = r.boolOrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ExecExited(r.required("code", code), signal, timedOut);
+    }
+
+    private static ExecFailed failed(CborReader r) throws ProtocolException {
+        String kind = null;
+        Integer errno = null;
+        String errnoName = null;
+        String message = null;
+        String stage = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "kind" -> kind = r.text(key);
+                case "errno" -> errno = r.i32OrNull(key);
+                case "errno_name" -> errnoName = r.textOrNull(key);
+                case "message" -> message = r.text(key);
+                case "stage" -> stage = r.textOrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ExecFailed(r.required("kind", kind), errno, errnoName, r.required("message", message), stage);
+    }
+
+    private static ExecResize resize(CborReader r) throws ProtocolException {
+        Integer rows = null;
+        Integer cols = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "rows" -> rows = r.u16(key);
+                case "cols" -> cols = r.u16(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new ExecResize(r.required("rows", rows), r.required("cols", cols));
+    }
+
+    private static ExecSignal signal(CborReader r) throws ProtocolException {
+        Integer signal = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            if (key.equals("signal")) {
+                signal = r.i32(key);
+            } else {
+                r.skipValue(key);
+            }
+        }
+        return new ExecSignal(r.required("signal", signal));
+    }
+}

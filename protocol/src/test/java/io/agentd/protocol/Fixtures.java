@@ -1,0 +1,140 @@
+package io.agentd.protocol;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecResize;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.Payload;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.Rlimit;
+import io.agentd.protocol.payload.Touched;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+
+/** The golden frames (test resource frames.json, a verbatim copy of shared/fixtures/frames.json). */
+final class Fixtures {
+    private static final List<JsonNode> FRAMES = load();
+
+    private Fixtures() {}
+
+    static List<JsonNode> frames() {
+        return FRAMES;
+    }
+
+    static JsonNode named(String name) {
+        return FRAMES.stream().filter(f -> f.get("name").asText().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no fixture " + name));
+    }
+
+    static byte[] bytes(JsonNode frame) {
+        return HexFormat.of().parseHex(frame.get("hex").asText());
+    }
+
+    /** The id in a frame's header bytes (valid even when the body is not). */
+    static long headerId(byte[] frame) {
+        return ((frame[4] & 0xffL) << 24) | ((frame[5] & 0xff) << 16) | ((frame[6] & 0xff) << 8) | (frame[7] & 0xff);
+    }
+
+    static MessageType type(JsonNode frame) {
+        String wire = frame.get("type").asText();
+        return MessageType.fromWire(wire).orElseThrow(() -> new AssertionError("fixture type " + wire));
+    }
+
+    /** The frame a valid/decodes fixture describes, built from its JSON fields. */
+    static Frame expectedFrame(JsonNode frame) {
+        MessageType type = type(frame);
+        return new Frame(frame.get("id").asLong(), type, payload(type, frame.get("payload")));
+    }
+
+    /** The payload record for {@code type} from the fixture's JSON payload (every field present). */
+    static Payload payload(MessageType type, JsonNode p) {
+        return switch (type) {
+            case CORE_READY -> new Ready(u64(p, "boot_time_ns"), u64(p, "init_time_ns"), u64(p, "ready_time_ns"),
+                    p.has("agent_version") ? p.get("agent_version").asText() : "");
+            case CORE_SHUTDOWN -> {
+                if (!p.isNull()) {
+                    throw new AssertionError("shutdown fixture payload must be null");
+                }
+                yield null;
+            }
+            case CORE_PING, CORE_PONG, CORE_TOUCH -> Empty.INSTANCE;
+            case CORE_TOUCHED -> new Touched(u64(p, "activity_seq"));
+            case CORE_CLOCK_SYNC -> new ClockSync(u64(p, "unix_time_nanos"));
+            case CORE_ERROR -> new ErrorPayload(text(p, "kind"), text(p, "message"), text(p, "offending_type"));
+            case EXEC_REQUEST -> new ExecRequest(text(p, "cmd"), texts(p, "args"), texts(p, "env"),
+                    text(p, "cwd"), text(p, "user"), field(p, "tty").asBoolean(), field(p, "rows").asInt(),
+                    field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null);
+            case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong());
+            case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
+                    new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
+            case EXEC_STDIN_ERROR -> new ExecStdinError(i32(p, "errno"), text(p, "errno_name"), text(p, "message"));
+            case EXEC_EXITED -> new ExecExited(field(p, "code").asInt(), p.has("signal") ? i32(p, "signal") : null,
+                    p.has("timed_out") ? p.get("timed_out").asBoolean() : null);
+            case EXEC_FAILED -> new ExecFailed(text(p, "kind"), i32(p, "errno"), text(p, "errno_name"),
+                    text(p, "message"), text(p, "stage"));
+            case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
+            case EXEC_SIGNAL -> new ExecSignal(field(p, "signal").asInt());
+        };
+    }
+
+    private static JsonNode field(JsonNode p, String name) {
+        JsonNode value = p.get(name);
+        if (value == null) {
+            throw new AssertionError("fixture payload lacks " + name + ": " + p);
+        }
+        return value;
+    }
+
+    private static long u64(JsonNode p, String name) {
+        return field(p, name).bigIntegerValue().longValue();
+    }
+
+    private static String text(JsonNode p, String name) {
+        JsonNode value = field(p, name);
+        return value.isNull() ? null : value.asText();
+    }
+
+    private static Integer i32(JsonNode p, String name) {
+        JsonNode value = field(p, name);
+        return value.isNull() ? null : value.asInt();
+    }
+
+    private static List<String> texts(JsonNode p, String name) {
+        List<String> items = new ArrayList<>();
+        field(p, name).forEach(item -> items.add(item.asText()));
+        return items;
+    }
+
+    private static List<Rlimit> rlimits(JsonNode p) {
+        List<Rlimit> limits = new ArrayList<>();
+        field(p, "rlimits").forEach(l -> limits.add(new Rlimit(text(l, "resource"), u64(l, "soft"), u64(l, "hard"))));
+        return limits;
+    }
+
+    private static List<JsonNode> load() {
+        try (InputStream in = Fixtures.class.getResourceAsStream("/frames.json")) {
+            if (in == null) {
+                throw new AssertionError("frames.json missing from the test resources");
+            }
+            List<JsonNode> frames = new ArrayList<>();
+            new ObjectMapper().readTree(in).get("frames").forEach(frames::add);
+            return List.copyOf(frames);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
