@@ -399,6 +399,7 @@ public final class AgentClient implements AutoCloseable {
             log.debug("closing {}", peer, e);
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
+        closed.complete(null); // first: whoever sees a failure below also sees isOpen() false
         ready.completeExceptionally(why);
         for (Long id : live.keySet()) {
             Receiver receiver = live.remove(id);
@@ -406,7 +407,6 @@ public final class AgentClient implements AutoCloseable {
                 receiver.onAbort(why);
             }
         }
-        closed.complete(null);
     }
 
     private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
