@@ -21,6 +21,8 @@ import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +48,8 @@ public final class AgentClient implements AutoCloseable {
     private static final int READ_BUFFER_BYTES = 256 * 1024;
     /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
     static final int STDIN_CHUNK_BYTES = 64 * 1024;
+    /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
+    private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
 
     private final SocketChannel channel;
     private final String peer;
@@ -72,10 +76,13 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * Connects and waits for the agent's core.ready (sent on every new connection).
+     * Connects and waits until the agent is ready: its core.ready (sent on every new connection), or
+     * else a core.pong. A QEMU chardev socket accepts before the guest's agent is up, and a ready the
+     * guest sent while no host was connected is lost; so after a second without ready the client
+     * pings once a second (pings sent while the guest's port is closed are discarded by QEMU).
      *
-     * @throws IOException      the socket does not exist, refuses, or closes before ready
-     * @throws TimeoutException connected, but no core.ready within {@code readyTimeout}
+     * @throws IOException      the socket does not exist, refuses, or closes before the agent is ready
+     * @throws TimeoutException connected, but the agent was not ready within {@code readyTimeout}
      */
     public static AgentClient connect(Path socket, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
@@ -88,23 +95,42 @@ public final class AgentClient implements AutoCloseable {
         }
         AgentClient client = new AgentClient(channel, socket.toString());
         try {
-            client.ready.get(readyTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            client.awaitReady(readyTimeout);
             return client;
-        } catch (TimeoutException e) {
-            client.close();
-            throw new TimeoutException("connected to " + socket + " but no core.ready within " + readyTimeout);
-        } catch (ExecutionException e) {
-            client.close();
-            throw (AgentException) e.getCause();
-        } catch (InterruptedException e) {
+        } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
             client.close();
             throw e;
         }
     }
 
-    /** The agent's core.ready of this connection. */
+    private void awaitReady(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<CompletableFuture<Frame>> probes = new ArrayList<>();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout);
+                }
+                try {
+                    ready.get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    CompletableFuture<Frame> pong = call(MessageType.CORE_PING, Empty.INSTANCE);
+                    pong.thenRun(() -> ready.complete(null));
+                    probes.add(pong);
+                } catch (ExecutionException e) {
+                    throw (AgentException) e.getCause();
+                }
+            }
+        } finally {
+            probes.forEach(p -> p.cancel(false)); // frees the ids of pings that were never answered
+        }
+    }
+
+    /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
     public Ready ready() {
-        return ready.join();
+        return ready.getNow(null);
     }
 
     /** Starts a session whose output is read with {@link ExecSession#nextOutput}. */

@@ -121,6 +121,26 @@ class ScriptedPeerTest {
     }
 
     @Test
+    void aPeerThatMissedSayingReadyIsFoundByPing() throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept(); // no ready: as a guest agent that came up before the host connected
+        Frame ping = receive();
+        assertEquals(MessageType.CORE_PING, ping.type());
+        assertNotEquals(0, ping.id());
+        send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+        try (AgentClient c = client.get(20, TimeUnit.SECONDS)) {
+            assertEquals(null, c.ready(), "found by ping, not by ready");
+            assertTrue(c.isOpen());
+        }
+    }
+
+    @Test
     void aPeerThatHangsUpBeforeReadyIsAConnectionLoss() throws Exception {
         CompletableFuture<Throwable> failure = CompletableFuture.supplyAsync(() -> {
             try {

@@ -162,7 +162,7 @@ public final class Agentctl {
         } catch (IOException e) {
             throw new Unavailable(describeConnectFailure(e));
         } catch (TimeoutException e) {
-            throw new Unavailable("connected to " + socket + " but the agent sent no ready message within "
+            throw new Unavailable("connected to " + socket + " but the agent did not say it was ready within "
                     + human(readyTimeout) + " (is the agent up? agentctl wait-ready waits for it)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
