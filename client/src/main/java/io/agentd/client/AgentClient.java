@@ -388,12 +388,14 @@ public final class AgentClient implements AutoCloseable {
             onControl(frame);
             return;
         }
-        Receiver receiver = frame.isTerminal() ? live.remove(frame.id()) : live.get(frame.id());
+        Receiver receiver = live.get(frame.id());
         if (receiver == null) {
             log.debug("{} for id {}, which has no open session or call: dropped", frame.type(), frame.id());
             return;
         }
-        receiver.onFrame(frame);
+        if (receiver.onFrame(frame)) {
+            live.remove(frame.id(), receiver);
+        }
     }
 
     private void onControl(Frame frame) {

@@ -12,7 +12,9 @@ import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -25,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * it comes (through the {@link OutputListener} given at start, or else from {@link #nextOutput}); await
  * the exit. Thread-safe.
  *
- * <p>Every wait ends: a failed start throws {@link ExecFailedException}, a core.error on this session
- * {@link AgentErrorException}, a lost connection {@link ConnectionLostException}.
+ * <p>Every wait ends: a failed start throws {@link ExecFailedException}, a refused request
+ * {@link AgentErrorException}, a lost connection {@link ConnectionLostException}. A core.error about
+ * a later frame of a running session does not end it: see {@link #errors}.
  */
 public final class ExecSession {
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
@@ -44,6 +47,7 @@ public final class ExecSession {
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
+    private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
 
     ExecSession(AgentClient client, long id, boolean tty, OutputListener listener) {
         this.client = client;
@@ -73,7 +77,7 @@ public final class ExecSession {
      * queue of {@link #nextOutput}) before this returns.
      *
      * @throws ExecFailedException   the program never ran
-     * @throws AgentErrorException   the agent refused the request (or another frame of this session)
+     * @throws AgentErrorException   the agent refused the request
      * @throws ConnectionLostException the connection closed first
      * @throws TimeoutException      still running after {@code timeout} (the session goes on)
      */
@@ -114,6 +118,15 @@ public final class ExecSession {
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
     public ExecStdinError stdinError() {
         return stdinError;
+    }
+
+    /**
+     * The core.errors the agent sent on this running session, oldest first: each refused one of our
+     * frames (a resize of a pipe session, a bad signal number, ...) and the session went on. (A
+     * core.error that refuses the request itself ends the session: {@link #awaitExit} throws it.)
+     */
+    public List<AgentErrorException> errors() {
+        return List.copyOf(errors);
     }
 
     /** Sends bytes to the process's stdin (split into frames as needed). */
@@ -164,8 +177,9 @@ public final class ExecSession {
     Receiver receiver() {
         return new Receiver() {
             @Override
-            public void onFrame(Frame frame) {
+            public boolean onFrame(Frame frame) {
                 ExecSession.this.onFrame(frame);
+                return exit.isDone();
             }
 
             @Override
@@ -187,13 +201,33 @@ public final class ExecSession {
                 end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut())), null);
             }
             case EXEC_FAILED -> end(null, new ExecFailedException((ExecFailed) frame.payload()));
-            case CORE_ERROR -> end(null, new AgentErrorException((ErrorPayload) frame.payload()));
+            case CORE_ERROR -> onAgentError(new AgentErrorException((ErrorPayload) frame.payload()));
             default -> {
                 if (frame.isTerminal()) {
                     end(null, new AgentException("agent ended session " + id + " with " + frame.type()));
                 } else {
                     log.warn("session {}: unexpected {} from the agent, ignored", id, frame.type());
                 }
+            }
+        }
+    }
+
+    /**
+     * Before started, a core.error refuses the request itself: the session never was. After it, the
+     * error answers one of our later frames (resize, signal, stdin) and the session goes on.
+     */
+    private void onAgentError(AgentErrorException error) {
+        if (!started.isDone()) {
+            end(null, error);
+            return;
+        }
+        log.debug("session {}: {}", id, error.getMessage());
+        errors.add(error);
+        if (listener != null) {
+            try {
+                listener.onAgentError(error);
+            } catch (RuntimeException e) {
+                log.warn("session {}: output listener failed", id, e);
             }
         }
     }

@@ -14,4 +14,7 @@ public interface OutputListener {
 
     /** The agent could not write stdin to the process (e.g. EPIPE after it closed its stdin). */
     default void onStdinError(ExecStdinError error) {}
+
+    /** The agent refused one of our frames of this running session (see {@link ExecSession#errors}). */
+    default void onAgentError(AgentErrorException error) {}
 }

@@ -15,13 +15,14 @@ final class PendingCall implements Receiver {
     }
 
     @Override
-    public void onFrame(Frame frame) {
+    public boolean onFrame(Frame frame) {
         if (frame.type() == MessageType.CORE_ERROR) {
             reply.completeExceptionally(new AgentErrorException((ErrorPayload) frame.payload()));
         } else if (frame.isTerminal()) {
             reply.complete(frame);
         }
         // Non-terminal frames (a raw exec.request's started/output) are not what the caller waits for.
+        return frame.isTerminal();
     }
 
     @Override

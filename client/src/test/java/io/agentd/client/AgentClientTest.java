@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -224,6 +225,35 @@ class AgentClientTest {
         assertEquals("still here\n", new String(readExactly(bystander, 11), StandardCharsets.UTF_8));
         bystander.closeStdin();
         assertEquals(0, bystander.awaitExit(WAIT).code());
+    }
+
+    @Test
+    void coreErrorAboutAFrameOfARunningSessionLeavesItRunning() throws Exception {
+        CompletableFuture<AgentErrorException> seen = new CompletableFuture<>();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ExecSession s = client.start(ExecRequest.of("cat"), new OutputListener() {
+            @Override
+            public void onOutput(Output output) {
+                out.writeBytes(output.data());
+            }
+
+            @Override
+            public void onAgentError(AgentErrorException error) {
+                seen.complete(error);
+            }
+        });
+        s.awaitStarted(WAIT);
+        s.resize(50, 50); // a pipe session has no terminal to resize
+        AgentErrorException e = seen.get(20, TimeUnit.SECONDS);
+        assertEquals("core.exec.resize", e.offendingType());
+        assertNotNull(e.kind(), e.kindWire());
+        assertFalse(s.isDone());
+        assertEquals(List.of(e), s.errors());
+
+        s.writeStdin("after\n".getBytes(StandardCharsets.UTF_8));
+        s.closeStdin();
+        assertEquals(0, s.awaitExit(WAIT).code());
+        assertEquals("after\n", out.toString(StandardCharsets.UTF_8));
     }
 
     @Test

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
@@ -183,6 +185,7 @@ class ScriptedPeerTest {
             assertEquals(Output.Stream.STDERR, toB.stream());
             assertEquals("to-b", toB.text());
             assertEquals(new ExitStatus(4, null, false), a.awaitExit(WAIT));
+            assertTrue(a.errors().isEmpty());
             assertEquals(new ExitStatus(137, 9, true), b.awaitExit(WAIT));
 
             // stdin, resize and signal travel on the session's id; empty stdin is the end of input
@@ -199,6 +202,31 @@ class ScriptedPeerTest {
             Frame signal = receive();
             assertEquals(MessageType.EXEC_SIGNAL, signal.type());
             assertEquals(c.id(), signal.id());
+        }
+    }
+
+    @Test
+    void coreErrorBeforeStartedRefusesTheSessionAndAfterItDoesNot() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession refused = client.start(ExecRequest.of("x"));
+            ExecSession running = client.start(ExecRequest.of("y"));
+            receive();
+            receive();
+            send(new Frame(refused.id(), MessageType.CORE_ERROR,
+                    new ErrorPayload("invalid_payload", "bad rlimit", "core.exec.request")));
+            AgentErrorException e = assertThrows(AgentErrorException.class, () -> refused.awaitExit(WAIT));
+            assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+
+            send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(5)));
+            send(new Frame(running.id(), MessageType.CORE_ERROR,
+                    new ErrorPayload("invalid_payload", "bad signal", "core.exec.signal")));
+            send(new Frame(running.id(), MessageType.EXEC_STDOUT, new ExecData("still".getBytes(StandardCharsets.UTF_8))));
+            assertEquals("still", running.nextOutput(WAIT).text());
+            assertFalse(running.isDone());
+            assertEquals(1, running.errors().size());
+            assertEquals("core.exec.signal", running.errors().get(0).offendingType());
+            send(new Frame(running.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(0, running.awaitExit(WAIT).code());
         }
     }
 
