@@ -213,11 +213,14 @@ public final class ExecSession {
     }
 
     /**
-     * Before started, a core.error refuses the request itself: the session never was. After it, the
-     * error answers one of our later frames (resize, signal, stdin) and the session goes on.
+     * A core.error about our exec.request (or about a frame the agent could not even read) before
+     * started refuses the request itself: the session never was. Any other answers one of our later
+     * frames (resize, signal, stdin), possibly before started (the agent sends started once the
+     * program runs, and goes on reading meanwhile), and the session goes on.
      */
     private void onAgentError(AgentErrorException error) {
-        if (!started.isDone()) {
+        String about = error.offendingType();
+        if (!started.isDone() && (about == null || about.equals(MessageType.EXEC_REQUEST.wire()))) {
             end(null, error);
             return;
         }
@@ -257,9 +260,6 @@ public final class ExecSession {
     }
 
     private void end(ExitStatus status, AgentException failure) {
-        if (queue != null) {
-            queue.add(END);
-        }
         if (failure != null) {
             started.completeExceptionally(failure);
             exit.completeExceptionally(failure);
@@ -268,6 +268,9 @@ public final class ExecSession {
                 started.completeExceptionally(new AgentException("agent sent exited without started"));
             }
             exit.complete(status);
+        }
+        if (queue != null) {
+            queue.add(END); // after the exit: whoever reads the end sees the session done
         }
     }
 

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
@@ -42,13 +43,11 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentClientTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    @TempDir
-    Path dir;
     private AgentdProcess agentd;
     private AgentClient client;
 
     @BeforeAll
-    void startAgent() throws Exception {
+    void startAgent(@TempDir Path dir) throws Exception {
         agentd = AgentdProcess.start(dir);
         client = agentd.connect();
     }
@@ -211,20 +210,44 @@ class AgentClientTest {
     }
 
     @Test
-    void coreErrorOnOneSessionLeavesTheOthersAlone() throws Exception {
+    void aBadRlimitFailsThatSessionOnlyWithATypedFailure() throws Exception {
         ExecSession bystander = client.start(ExecRequest.of("cat"));
         bystander.awaitStarted(WAIT);
         ExecRequest bad = new ExecRequest("true", List.of(), List.of(), null, null, false, 24, 80,
                 List.of(new Rlimit("no-such-limit", 1, 1)), null);
-        ExecSession refused = client.start(bad);
-        AgentErrorException e = assertThrows(AgentErrorException.class, () -> refused.awaitExit(WAIT));
-        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
-        assertEquals("core.exec.request", e.offendingType());
+        ExecFailedException e = assertThrows(ExecFailedException.class, () -> client.run(bad, WAIT));
+        assertEquals(FailureKind.BAD_ARGS, e.kind());
+        assertTrue(e.getMessage().contains("no-such-limit"), e.getMessage());
 
         bystander.writeStdin("still here\n".getBytes(StandardCharsets.UTF_8));
         assertEquals("still here\n", new String(readExactly(bystander, 11), StandardCharsets.UTF_8));
         bystander.closeStdin();
         assertEquals(0, bystander.awaitExit(WAIT).code());
+    }
+
+    @Test
+    void coreErrorsAboutFramesOfARunningSessionLandOnItAndLeaveItRunning() throws Exception {
+        ExecSession s = client.start(ExecRequest.of("cat"));
+        s.awaitStarted(WAIT);
+        s.signal(99); // outside 1..31
+        client.send(new Frame(s.id(), MessageType.EXEC_REQUEST, ExecRequest.of("true"))); // a second request on a live id
+        List<AgentErrorException> errors = awaitErrors(s, 2);
+        assertEquals(ErrorKind.INVALID_PAYLOAD, errors.get(0).kind());
+        assertEquals("core.exec.signal", errors.get(0).offendingType());
+        assertEquals(ErrorKind.INVALID_SESSION, errors.get(1).kind());
+        assertEquals("core.exec.request", errors.get(1).offendingType());
+        assertFalse(s.isDone());
+        s.closeStdin();
+        assertEquals(0, s.awaitExit(WAIT).code());
+    }
+
+    private static List<AgentErrorException> awaitErrors(ExecSession s, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (s.errors().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(n, s.errors().size(), s.errors().toString());
+        return s.errors();
     }
 
     @Test

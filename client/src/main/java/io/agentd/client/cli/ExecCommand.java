@@ -79,7 +79,7 @@ final class ExecCommand {
             return status.code();
         } catch (ExecFailedException e) {
             restore(terminal);
-            err.println("agentctl: cannot run " + options.cmd() + ": " + e.getMessage());
+            err.println("agentctl: " + e.getMessage());
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
         } catch (AgentErrorException e) {
             restore(terminal);
