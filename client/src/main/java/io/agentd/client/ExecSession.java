@@ -144,10 +144,13 @@ public final class ExecSession {
 
     /**
      * Ends the process's input: in pipe mode the agent closes its stdin; in PTY mode this sends ^D,
-     * which the terminal reads as end of input at the start of a line.
+     * which the terminal reads as end of input at the start of a line. Nothing to do, and no error,
+     * once the session has ended (it may end at any moment, e.g. before its input was closed).
      */
     public void closeStdin() throws IOException {
-        ensureLive("close stdin");
+        if (exit.isDone()) {
+            return;
+        }
         if (tty) {
             client.sendData(id, MessageType.EXEC_STDIN, PTY_EOF, 0, PTY_EOF.length);
         } else {

@@ -186,6 +186,8 @@ class ScriptedPeerTest {
             assertEquals("to-b", toB.text());
             assertEquals(new ExitStatus(4, null, false), a.awaitExit(WAIT));
             assertTrue(a.errors().isEmpty());
+            a.closeStdin(); // ended: nothing to close, no error (a fast command ends before its input is closed)
+            assertThrows(AgentException.class, () -> a.writeStdin(new byte[] {1}), "input for an ended session");
             assertEquals(new ExitStatus(137, 9, true), b.awaitExit(WAIT));
 
             // stdin, resize and signal travel on the session's id; empty stdin is the end of input

@@ -87,7 +87,8 @@ class AgentctlEndToEndTest {
         assertEquals(0, ok.code(), ok.toString());
         assertEquals("hello\n", ok.stdout());
         assertEquals("oops\n", ok.stderr());
-        assertEquals(3, agentctl("exec", "--", "sh", "-c", "exit 3").code());
+        Result three = agentctl("exec", "--", "sh", "-c", "exit 3");
+        assertEquals(3, three.code(), three.toString());
     }
 
     @Test
