@@ -4,6 +4,7 @@ import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.DevicePort;
@@ -59,7 +60,7 @@ public final class Main {
     }
 
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
-        if (Os.C.prctl(Os.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+        if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
         Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
@@ -111,7 +112,7 @@ public final class Main {
 
     private static long bootNanos() {
         try {
-            return Os.clockNanos(Os.CLOCK_BOOTTIME);
+            return Os.clockNanos(LibC.CLOCK_BOOTTIME);
         } catch (OsException e) {
             return 0;
         }

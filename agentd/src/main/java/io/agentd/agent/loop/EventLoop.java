@@ -50,7 +50,7 @@ public final class EventLoop implements AutoCloseable {
 
     public EventLoop() throws OsException {
         this.epoll = new Epoll(MAX_EVENTS);
-        this.wakeFd = Os.check("eventfd", Os.C.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        this.wakeFd = Os.check("eventfd", Os.libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         register(wakeFd, events -> drainWakeups()).setRead(true);
     }
 
@@ -155,7 +155,7 @@ public final class EventLoop implements AutoCloseable {
 
     private void wake() {
         ByteBuffer one = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
-        Os.C.write(wakeFd, one, 8);
+        Os.libc().write(wakeFd, one, 8);
     }
 
     private void drainWakeups() {

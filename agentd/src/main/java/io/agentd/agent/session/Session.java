@@ -7,6 +7,7 @@ import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.ExecReport;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
@@ -222,7 +223,7 @@ final class Session {
         try {
             n = Os.read(out.fd, buf);
         } catch (OsException e) {
-            if (e.errno() != Os.EIO) { // EIO is a PTY's end of file
+            if (e.errno() != LibC.EIO) { // EIO is a PTY's end of file
                 log.warn("session {}: reading {} failed: {}", id, out.type, e.getMessage());
             }
             n = 0;
@@ -293,12 +294,12 @@ final class Session {
             return;
         }
         if (!stdinOpen || stdinEofRequested) {
-            stdinError(Os.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
+            stdinError(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
             return;
         }
         long limit = owner.defaults().stdinLimit();
         if (stdin.size() + data.length > limit) {
-            stdinError(Os.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
+            stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
                     + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
             return;
         }
@@ -368,11 +369,11 @@ final class Session {
         }
         timedOut = true;
         log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
-        signalGroup(Os.SIGTERM);
+        signalGroup(LibC.SIGTERM);
         killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
                 log.info("session {}: still running after the grace, SIGKILL to group {}", id, pid);
-                signalGroup(Os.SIGKILL);
+                signalGroup(LibC.SIGKILL);
             }
         });
     }
@@ -437,7 +438,7 @@ final class Session {
         cancelTimers();
         if (stdinOpen && !stdin.isEmpty()) {
             long dropped = stdin.clear();
-            stdinError(Os.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
+            stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
         }
         closeFds();
         owner.link().send(new Frame(id, MessageType.EXEC_EXITED,
@@ -454,7 +455,7 @@ final class Session {
             return;
         }
         state = State.DONE;
-        signalGroup(Os.SIGKILL);
+        signalGroup(LibC.SIGKILL);
         cancelTimers();
         closeFds();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);
