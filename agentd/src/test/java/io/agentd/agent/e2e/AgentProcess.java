@@ -20,6 +20,8 @@ final class AgentProcess implements AutoCloseable {
     private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
     private static final Path DIST = MODULE.resolve("target/dist");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    /** The "listening" bit of a socket's flags in /proc/net/unix (__SO_ACCEPTCON). */
+    private static final int SO_ACCEPTCON = 0x10000;
 
     private final Process process;
     private final Path dir;
@@ -78,7 +80,7 @@ final class AgentProcess implements AutoCloseable {
 
     private void awaitSocket() throws InterruptedException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!Files.exists(socket)) {
+        while (!listening()) {
             if (!process.isAlive()) {
                 throw new AssertionError("agent exited " + process.exitValue() + " before listening:\n" + logText());
             }
@@ -86,6 +88,25 @@ final class AgentProcess implements AutoCloseable {
                 throw new AssertionError("agent not listening after " + START_TIMEOUT + ":\n" + logText());
             }
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * True once the socket is in the listening state. The file alone is not enough: bind creates it
+     * before listen, and a connect in between is refused. /proc/net/unix shows it without connecting
+     * (a probe connection would count as the host's).
+     */
+    private boolean listening() {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try {
+            String path = socket.toString();
+            return Files.readAllLines(Path.of("/proc/net/unix")).stream()
+                    .map(line -> line.trim().split("\\s+"))
+                    .anyMatch(f -> f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & SO_ACCEPTCON) != 0);
+        } catch (IOException e) {
+            return false;
         }
     }
 
