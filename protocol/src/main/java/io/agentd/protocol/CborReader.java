@@ -17,12 +17,17 @@ import java.util.Set;
 /**
  * The decoding side of the codec: Jackson's streaming CBORParser over one payload, with typed reads
  * that refuse a wrong-typed, out-of-range or duplicated value with invalid_payload naming the field.
- * Jackson does the tolerant part (indefinite lengths, tags, skipping unknown values of any shape).
+ * Jackson does the tolerant part (indefinite lengths, skipping unknown values of any shape); the
+ * checks it is lax about (plain integers, UTF-8) are made here on the raw bytes.
  */
 final class CborReader {
-    /** Field names come from the peer: never intern them into the JVM's string table. */
+    /**
+     * Field names come from the peer: no interning into the JVM's string table and no symbol table
+     * shared across frames (nothing a hostile peer can grow or flood; a key costs one small String).
+     */
     static final CBORFactory FACTORY = CBORFactory.builder()
             .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
     /** Longest piece of peer-supplied text quoted in an error message. */
@@ -35,7 +40,7 @@ final class CborReader {
     /** The keys seen so far in each map being read, innermost last: a repeated key is refused. */
     private final ArrayDeque<Set<String>> openMaps = new ArrayDeque<>();
 
-    /** {@code parser} must read {@code input} from offset 0 (used to tell simple values from integers). */
+    /** {@code parser} reads {@code input} (its token offsets are used to tell plain integers apart). */
     CborReader(byte[] input, CBORParser parser, long id, MessageType type) {
         this.input = input;
         this.parser = parser;
@@ -88,6 +93,9 @@ final class CborReader {
             return null;
         }
         String key = call(where, parser::currentName);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(where + ": a key is not valid UTF-8");
+        }
         if (!openMaps.peek().add(key)) {
             throw invalid(where + ": duplicate key " + quote(key));
         }
@@ -123,7 +131,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     String textOrNull(String field) throws ProtocolException {
@@ -134,7 +142,7 @@ final class CborReader {
         if (token != JsonToken.VALUE_STRING) {
             throw expected(field, "text or null", token);
         }
-        return call(field, parser::getText);
+        return textValue(field);
     }
 
     /** An array of text; null stands for the empty list. */
@@ -151,9 +159,18 @@ final class CborReader {
             if (token != JsonToken.VALUE_STRING) {
                 throw expected(field + "[" + items.size() + "]", "text", token);
             }
-            items.add(call(field, parser::getText));
+            items.add(textValue(field + "[" + items.size() + "]"));
         }
         return items;
+    }
+
+    /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
+    private String textValue(String field) throws ProtocolException {
+        String text = call(field, parser::getText);
+        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+            throw invalid(field + ": text is not valid UTF-8");
+        }
+        return text;
     }
 
     byte[] bytes(String field) throws ProtocolException {
@@ -208,7 +225,7 @@ final class CborReader {
     }
 
     /** Reads {@code field}'s u64 whose first token is {@code token}. */
-    long u64(String field, JsonToken token) throws ProtocolException {
+    private long u64(String field, JsonToken token) throws ProtocolException {
         requireInteger(field, token, "u64");
         if (call(field, parser::getNumberType) == NumberType.BIG_INTEGER) {
             BigInteger value = call(field, parser::getBigIntegerValue);
@@ -241,11 +258,27 @@ final class CborReader {
         if (token != JsonToken.VALUE_NUMBER_INT) {
             throw expected(field, typeName, token);
         }
-        // Jackson reports CBOR simple values (major type 7, e.g. 0xf0) as integers; they are not.
-        long at = parser.currentTokenLocation().getByteOffset();
-        if (at >= 0 && at < input.length && (input[(int) at] & 0xe0) == 0xe0) {
-            throw invalid(field + ": expected " + typeName + ", got a simple value");
+        String notPlain = notPlainInteger(parser, input);
+        if (notPlain != null) {
+            throw invalid(field + ": expected " + typeName + ", got " + notPlain);
         }
+    }
+
+    /**
+     * Null when the integer token just read is a plain CBOR integer (major type 0 or 1), else what it
+     * is. Jackson also reports simple values (0xf0..) as integers, and decodes bignum tags (2, 3)
+     * with the wrong sign in 2.18; the reference encoding uses neither, so both are refused rather
+     * than misread. {@code input} is the array the parser reads (token offsets index into it).
+     */
+    static String notPlainInteger(CBORParser parser, byte[] input) {
+        long at = parser.currentTokenLocation().getByteOffset();
+        int major = at >= 0 && at < input.length ? (input[(int) at] & 0xff) >>> 5 : -1;
+        return switch (major) {
+            case 0, 1 -> null;
+            case 6 -> "a tagged value";
+            case 7 -> "a simple value";
+            default -> "an unreadable value";
+        };
     }
 
     private ProtocolException expected(String field, String what, JsonToken got) {

@@ -34,6 +34,9 @@ record Envelope(long v, String t, byte[] p) {
                 if (token == null || key == null) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
+                if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                    throw malformed(id, t, "an envelope key is not valid UTF-8");
+                }
                 if (!seen.add(key)) {
                     throw malformed(id, t, "duplicate key " + CborReader.quote(key) + " in the envelope");
                 }
@@ -42,12 +45,16 @@ record Envelope(long v, String t, byte[] p) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
                 switch (key) {
-                    case "v" -> v = generation(parser, token, id, t);
+                    case "v" -> v = generation(parser, a, token, id, t);
                     case "t" -> {
                         if (token != JsonToken.VALUE_STRING) {
                             throw malformed(id, t, "t must be text");
                         }
-                        t = CborReader.quote(parser.getText());
+                        String text = parser.getText();
+                        if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                            throw malformed(id, t, "t is not valid UTF-8");
+                        }
+                        t = CborReader.quote(text);
                     }
                     case "p" -> {
                         if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {
@@ -76,9 +83,9 @@ record Envelope(long v, String t, byte[] p) {
         return new Envelope(v, t, p);
     }
 
-    private static long generation(CBORParser parser, JsonToken token, long id, String t)
+    private static long generation(CBORParser parser, byte[] a, JsonToken token, long id, String t)
             throws ProtocolException, IOException {
-        if (token != JsonToken.VALUE_NUMBER_INT) {
+        if (token != JsonToken.VALUE_NUMBER_INT || CborReader.notPlainInteger(parser, a) != null) {
             throw malformed(id, t, "v must be an unsigned integer");
         }
         if (parser.getNumberType() == NumberType.BIG_INTEGER) {

@@ -41,8 +41,15 @@ public final class FrameEncoder {
 
     /** The whole frame, length prefix included. */
     public byte[] encode(Frame frame) {
-        ByteBuffer out = ByteBuffer.allocate(encodedSize(frame));
-        encodeInto(frame, out);
+        if (frame.payload() instanceof ExecData data) {
+            PayloadEncoding.checkRecord(frame.type(), data);
+            ByteBuffer out = ByteBuffer.allocate(dataFrameSize(frame.type(), data.data().length));
+            encodeDataInto(frame.id(), frame.type(), data.data(), 0, data.data().length, out);
+            return out.array();
+        }
+        writePayload(frame);
+        ByteBuffer out = ByteBuffer.allocate(frameSize(frame.type(), payload.size()));
+        putWithWrittenPayload(frame, out);
         return out.array();
     }
 
@@ -68,11 +75,7 @@ public final class FrameEncoder {
             return encodeDataInto(frame.id(), frame.type(), data.data(), 0, data.data().length, out);
         }
         writePayload(frame);
-        int size = payload.size();
-        int total = frameSize(frame.type(), size);
-        putEnvelope(frame.id(), frame.type(), total, size, out);
-        out.put(payload.array(), 0, size);
-        return total;
+        return putWithWrittenPayload(frame, out);
     }
 
     /**
@@ -110,6 +113,15 @@ public final class FrameEncoder {
     private void writePayload(Frame frame) {
         payload.reset();
         PayloadEncoding.write(frame.type(), frame.payload(), payload);
+    }
+
+    /** Puts the frame whose payload {@link #writePayload} just wrote; returns the bytes written. */
+    private int putWithWrittenPayload(Frame frame, ByteBuffer out) {
+        int size = payload.size();
+        int total = frameSize(frame.type(), size);
+        putEnvelope(frame.id(), frame.type(), total, size, out);
+        out.put(payload.array(), 0, size);
+        return total;
     }
 
     private static int dataFrameSize(MessageType type, int dataLen) {

@@ -14,7 +14,8 @@ package io.agentd.agent.spawn;
  * @param stdoutFd     parent end of the child's stdout (pipe read end, or the PTY master: same fd
  *                     number as stdinFd in PTY mode, close it once)
  * @param stderrFd     parent end of the child's stderr pipe; -1 in PTY mode (stderr goes to the PTY)
- * @param execReportFd read end of the error pipe; non-blocking
+ * @param execReportFd read end of the error pipe; non-blocking (-1 from {@link Spawner#startAndAwaitExec},
+ *                     which has read and closed it)
  * @param tty          PTY mode
  */
 public record Child(int pid, int pidfd, int stdinFd, int stdoutFd, int stderrFd, int execReportFd, boolean tty) {

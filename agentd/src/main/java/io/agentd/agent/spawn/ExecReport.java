@@ -1,13 +1,137 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.Rlimit;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
 
-/** Decodes what the exec helper wrote to the error pipe before exiting 127. */
+/**
+ * Decodes what the exec helper wrote to the error pipe before exiting 127, and is the one place that
+ * turns a failed step (stage + errno) into the core.exec.failed payload: kind decided by the stage
+ * first and the errno second (PROTOCOL.md), a message naming the command and the step.
+ *
+ * <p>The report is one ASCII line "STAGE ERRNO\n" (native-shim/agentd-exec-helper.c); ERRNO 0 means
+ * the step failed without an errno (no such user or group) and becomes a null errno on the wire.
+ */
 public final class ExecReport {
+    /** The helper writes one short line; a reader needs no more than this. */
+    public static final int MAX_LEN = 256;
+
+    private static final Set<String> USER_STAGES =
+            Set.of("getpwnam", "getpwuid", "getgrnam", "initgroups", "setgroups", "setgid", "setuid");
+    private static final Set<String> PTY_STAGES = Set.of("posix_openpt", "grantpt", "unlockpt", "ptsname_r",
+            "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)");
+    /** Stages of the agent's own machinery: an errno there says nothing about the command. */
+    private static final Set<String> AGENT_STAGES = Set.of("posix_spawn", "pipe2", "fcntl", "spec");
+
     private ExecReport() {}
 
     /** The failure for a non-empty report (stage decides the kind first, errno second). */
     public static ExecFailed decode(byte[] report, int len, SpawnSpec spec) {
-        throw new UnsupportedOperationException("TODO");
+        String line = new String(report, 0, Math.min(len, report.length), StandardCharsets.US_ASCII).strip();
+        int space = line.lastIndexOf(' ');
+        if (space > 0) {
+            String stage = line.substring(0, space);
+            try {
+                return failure(stage, Integer.parseInt(line.substring(space + 1)), spec);
+            } catch (NumberFormatException unreadable) {
+                // fall through to the generic failure below
+            }
+        }
+        return ExecFailed.of(FailureKind.OTHER, null, null,
+                "cannot run \"" + spec.cmd() + "\": the exec helper wrote an unreadable report", null);
+    }
+
+    /**
+     * The failure for step {@code stage} failing with {@code errno} (0 = no errno), whether the
+     * helper reported it or the agent hit it while setting up the spawn.
+     */
+    public static ExecFailed failure(String stage, int errno, SpawnSpec spec) {
+        String errnoName = errno == 0 ? null : Os.errnoName(errno);
+        String message = "cannot run \"" + spec.cmd() + "\": " + step(stage, errno, spec)
+                + (errno == 0 ? "" : ": " + Os.errnoDescription(errno) + " (" + errnoName + ")");
+        return ExecFailed.of(kind(stage, errnoName), errno == 0 ? null : errno, errnoName, message, stage);
+    }
+
+    static FailureKind kind(String stage, String errnoName) {
+        if (stage.equals("chdir")) {
+            return FailureKind.BAD_CWD;
+        }
+        if (stage.startsWith("setrlimit")) {
+            return FailureKind.RESOURCE_LIMIT;
+        }
+        if (USER_STAGES.contains(stage)) {
+            return FailureKind.USER_SETUP_FAILED;
+        }
+        if (PTY_STAGES.contains(stage)) {
+            return FailureKind.PTY_SETUP_FAILED;
+        }
+        if (AGENT_STAGES.contains(stage)) {
+            return switch (errnoName == null ? "" : errnoName) {
+                case "EMFILE", "ENFILE", "EAGAIN" -> FailureKind.RESOURCE_LIMIT;
+                case "ENOMEM" -> FailureKind.OUT_OF_MEMORY;
+                case "E2BIG" -> FailureKind.BAD_ARGS;
+                default -> FailureKind.OTHER;
+            };
+        }
+        return byErrno(errnoName);
+    }
+
+    private static FailureKind byErrno(String errnoName) {
+        if (errnoName == null) {
+            return FailureKind.OTHER;
+        }
+        return switch (errnoName) {
+            case "ENOENT" -> FailureKind.NOT_FOUND;
+            case "ENOTDIR" -> FailureKind.BAD_CWD;
+            case "EACCES", "EPERM" -> FailureKind.PERMISSION_DENIED;
+            case "ENOEXEC", "EISDIR", "ETXTBSY" -> FailureKind.NOT_EXECUTABLE;
+            case "E2BIG", "ELOOP", "ENAMETOOLONG", "EFAULT" -> FailureKind.BAD_ARGS;
+            case "EMFILE", "ENFILE", "EAGAIN" -> FailureKind.RESOURCE_LIMIT;
+            case "ENOMEM" -> FailureKind.OUT_OF_MEMORY;
+            default -> FailureKind.OTHER;
+        };
+    }
+
+    /** The step in words, with the request's value it acted on. */
+    private static String step(String stage, int errno, SpawnSpec spec) {
+        if (stage.startsWith("setrlimit(")) {
+            return stage + requestedLimit(stage, spec) + " failed";
+        }
+        return switch (stage) {
+            case "execve" -> "exec failed";
+            case "chdir" -> "chdir to \"" + spec.cwd() + "\" failed";
+            case "getpwnam", "getpwuid" -> errno == 0
+                    ? "no such user \"" + spec.user() + "\" (" + stage + ")"
+                    : "looking up user \"" + spec.user() + "\" (" + stage + ") failed";
+            case "getgrnam" -> errno == 0
+                    ? "no such group in user \"" + spec.user() + "\" (getgrnam)"
+                    : "looking up the group of user \"" + spec.user() + "\" (getgrnam) failed";
+            case "initgroups", "setgroups", "setgid", "setuid" ->
+                    "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
+            case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";
+            case "posix_spawn" -> "starting the exec helper (posix_spawn) failed";
+            case "spec" -> "the exec helper rejected its arguments (spec)";
+            default -> stage.startsWith("prctl") || stage.startsWith("cap")
+                    ? "applying the restricted profile (" + stage + ") failed"
+                    : stage + " failed";
+        };
+    }
+
+    /** "soft 1024, hard 4096" for setrlimit(RLIMIT_NOFILE), from the request. */
+    private static String requestedLimit(String stage, SpawnSpec spec) {
+        for (Rlimit r : spec.rlimits()) {
+            if (stage.equals("setrlimit(RLIMIT_" + r.resource().toUpperCase(Locale.ROOT) + ")")) {
+                return " to soft " + limitText(r.soft()) + ", hard " + limitText(r.hard());
+            }
+        }
+        return "";
+    }
+
+    private static String limitText(long value) {
+        return value == Rlimit.INFINITY ? "unlimited" : Long.toUnsignedString(value);
     }
 }

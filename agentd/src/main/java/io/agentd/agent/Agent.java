@@ -1,0 +1,185 @@
+package io.agentd.agent;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.session.Sessions;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.PortLink;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecResize;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.Touched;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's answer to every frame from the host: control messages here (ready, ping, touch,
+ * clock.sync, shutdown, refusals), exec messages to {@link Sessions}. Loop thread only.
+ */
+public final class Agent implements PortLink.Listener {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    /** clock.sync steps the clock only when it is off by more than this. */
+    static final long CLOCK_STEP_THRESHOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** After the last session's exited, how long the host gets to read what is queued. */
+    private static final long FLUSH_MILLIS = 5000;
+
+    /**
+     * @param processStartNanos CLOCK_BOOTTIME when the agent process started (boot_time_ns)
+     * @param mainStartNanos    CLOCK_BOOTTIME when main() began (init_time_ns)
+     */
+    public record StartTimes(long processStartNanos, long mainStartNanos) {}
+
+    private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
+
+    private final EventLoop loop;
+    private final PortLink link;
+    private final Sessions sessions;
+    private final StartTimes times;
+    private final String version;
+    private long activitySeq;
+    private Phase phase = Phase.SERVING;
+
+    public Agent(EventLoop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
+        this.loop = loop;
+        this.link = link;
+        this.sessions = sessions;
+        this.times = times;
+        this.version = version;
+        sessions.setOnIdle(this::onSessionsIdle);
+    }
+
+    @Override
+    public void onConnected() {
+        long now;
+        try {
+            now = Os.clockNanos(LibC.CLOCK_BOOTTIME);
+        } catch (OsException e) {
+            now = 0;
+        }
+        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version)));
+        log.info("host connected: core.ready sent (agent {})", version);
+    }
+
+    @Override
+    public void onFrame(Frame frame) {
+        activitySeq++;
+        long id = frame.id();
+        switch (frame.type()) {
+            case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
+            case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activitySeq)));
+            case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
+            case CORE_SHUTDOWN -> shutdown("core.shutdown from the host");
+            case EXEC_REQUEST -> sessions.onExecRequest(id, (ExecRequest) frame.payload());
+            case EXEC_STDIN -> sessions.onStdin(id, ((ExecData) frame.payload()).data());
+            case EXEC_RESIZE -> {
+                ExecResize r = (ExecResize) frame.payload();
+                sessions.onResize(id, r.rows(), r.cols());
+            }
+            case EXEC_SIGNAL -> sessions.onSignal(id, ((ExecSignal) frame.payload()).signal());
+            default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
+                    frame.type().wire() + " is sent by the agent, not to it");
+        }
+    }
+
+    @Override
+    public void onProtocolError(ProtocolException e) {
+        if (e.kind().losesStream()) {
+            log.warn("input out of sync ({}: {}): buffered input discarded", e.kind(), e.getMessage());
+            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
+        } else {
+            link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void onOutputResumed() {
+        sessions.onOutputResumed();
+    }
+
+    @Override
+    public void onFlushed() {
+        if (phase == Phase.FLUSHING) {
+            stop("every frame written");
+        }
+    }
+
+    /** The host of a unix-socket connection went away: its sessions die with it. */
+    public void onHostGone() {
+        sessions.abandonAll();
+        if (phase != Phase.SERVING) {
+            stop("host gone during shutdown");
+        }
+    }
+
+    private void syncClock(long id, long hostNanos) {
+        if (hostNanos < 0) {
+            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.CORE_CLOCK_SYNC.wire(),
+                    "unix_time_nanos beyond year 2262");
+            return;
+        }
+        try {
+            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
+            if (!needsStep(offset)) {
+                log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
+                return;
+            }
+            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
+            log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
+        } catch (OsException e) {
+            log.warn("clock.sync: clock not stepped: {}", e.getMessage());
+        }
+    }
+
+    static boolean needsStep(long offsetNanos) {
+        return Math.abs(offsetNanos) > CLOCK_STEP_THRESHOLD_NANOS;
+    }
+
+    /**
+     * core.shutdown or SIGTERM: SIGTERM every session's group, SIGKILL after the grace, an exited for
+     * each, flush, and the loop stops (the agent then exits 0).
+     */
+    public void shutdown(String reason) {
+        if (phase != Phase.SERVING) {
+            return;
+        }
+        log.info("shutting down ({}): {} session(s) running", reason, sessions.count());
+        phase = Phase.STOPPING_SESSIONS;
+        sessions.beginShutdown();
+        if (sessions.isEmpty()) {
+            onSessionsIdle();
+        }
+    }
+
+    private void onSessionsIdle() {
+        if (phase != Phase.STOPPING_SESSIONS) {
+            return;
+        }
+        phase = Phase.FLUSHING;
+        if (link.isFlushed()) {
+            stop("nothing left to send");
+            return;
+        }
+        loop.schedule(FLUSH_MILLIS, () -> stop(link.queuedBytes() + " bytes the host did not read"));
+    }
+
+    private void stop(String why) {
+        if (phase == Phase.STOPPED) {
+            return;
+        }
+        phase = Phase.STOPPED;
+        log.info("agent stopping: {}", why);
+        loop.stop();
+    }
+}

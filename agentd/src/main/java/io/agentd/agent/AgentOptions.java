@@ -1,0 +1,238 @@
+package io.agentd.agent;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The command line of agentd. {@link #parse} refuses anything it does not understand with a
+ * {@link UsageException} (Main prints it and exits 2).
+ *
+ * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
+ * @param port         a character device or tty to serve (--port), or null
+ * @param listen       a unix socket path to serve (--listen unix:PATH), or null
+ * @param user         default user of sessions, or null
+ * @param cwd          default working directory of sessions, or null
+ * @param env          default environment entries of sessions
+ * @param restricted   --profile restricted
+ * @param drainMillis  drain window after a session leader exits
+ * @param graceMillis  SIGTERM-to-SIGKILL grace (timeouts, shutdown)
+ * @param highWater    outbound queue bytes past which session output is no longer read
+ * @param stdinLimit   stdin bytes queued per session at most
+ * @param logFile      log to this file instead of the console, or null
+ * @param logLevel     root log level
+ * @param execHelper   the exec helper binary, or null for the launcher's default
+ * @param help         --help was given
+ */
+public record AgentOptions(
+        String portName,
+        Path port,
+        Path listen,
+        String user,
+        String cwd,
+        List<String> env,
+        boolean restricted,
+        long drainMillis,
+        long graceMillis,
+        long highWater,
+        long stdinLimit,
+        Path logFile,
+        String logLevel,
+        Path execHelper,
+        boolean help) {
+
+    public static final String HELP = """
+            Usage: agentd [options]
+            Serves exec requests from the host over a virtio-serial port (default), a tty or a unix socket.
+
+            Transport (one of):
+              --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports (default: agent)
+              --port PATH          serve this character device or tty (a tty is put in raw mode)
+              --listen unix:PATH   serve one host at a time on a unix socket
+
+            Session defaults (a request's own values win):
+              --user USER          user to run commands as: name, uid, name:group or uid:gid (default: the agent's)
+              --cwd DIR            working directory (default: the agent's)
+              --env K=V            environment entry; repeatable
+              --profile NAME       security profile: default or restricted (no_new_privs, no CAP_SYS_ADMIN)
+
+            Timing and limits:
+              --drain-ms N         after a session leader exits, read output still held open by its
+                                   descendants for N ms, then send exited (default: 250)
+              --grace-ms N         SIGTERM to SIGKILL grace for timeouts and shutdown (default: 2000)
+              --high-water BYTES   stop reading session output while this much is queued for the host
+                                   (default: 1m; suffixes k, m, g)
+              --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
+                                   (default: 16m)
+
+            Logging:
+              --log-file PATH      log to this file instead of the console (stderr)
+              --log-level LEVEL    error, warn, info, debug or trace (default: info)
+
+              --exec-helper PATH   the agentd-exec-helper binary (default: set by the launcher)
+              -h, --help           show this help
+            """;
+
+    private static final long DEFAULT_DRAIN_MILLIS = 250;
+    private static final long DEFAULT_GRACE_MILLIS = 2000;
+    private static final long DEFAULT_HIGH_WATER = 1L << 20;
+    private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
+    private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
+    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
+            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--log-file",
+            "--log-level", "--exec-helper");
+    private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
+
+    public AgentOptions {
+        env = List.copyOf(env);
+    }
+
+    /** A command line that cannot be used; the message says why. */
+    public static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public UsageException(String message) {
+            super(message);
+        }
+    }
+
+    public static AgentOptions parse(String... args) throws UsageException {
+        String portName = null;
+        Path port = null;
+        Path listen = null;
+        String user = null;
+        String cwd = null;
+        List<String> env = new ArrayList<>();
+        boolean restricted = false;
+        long drain = DEFAULT_DRAIN_MILLIS;
+        long grace = DEFAULT_GRACE_MILLIS;
+        long highWater = DEFAULT_HIGH_WATER;
+        long stdinLimit = DEFAULT_STDIN_LIMIT;
+        Path logFile = null;
+        String logLevel = "info";
+        Path execHelper = null;
+        boolean help = false;
+
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            String name = arg;
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+            }
+            if (name.equals("-h") || name.equals("--help")) {
+                help = true;
+                continue;
+            }
+            if (!name.startsWith("--")) {
+                throw new UsageException("unexpected argument '" + arg + "'");
+            }
+            if (!OPTIONS.contains(name)) {
+                throw new UsageException("unknown option " + name);
+            }
+            if (value == null) {
+                if (i + 1 >= args.length) {
+                    throw new UsageException(name + " needs a value");
+                }
+                value = args[++i];
+            }
+            switch (name) {
+                case "--port-name" -> portName = nonEmpty(name, value);
+                case "--port" -> port = Path.of(nonEmpty(name, value));
+                case "--listen" -> {
+                    if (!value.startsWith("unix:") || value.length() == "unix:".length()) {
+                        throw new UsageException("--listen takes unix:PATH, not '" + value + "'");
+                    }
+                    listen = Path.of(value.substring("unix:".length()));
+                }
+                case "--user" -> user = nonEmpty(name, value);
+                case "--cwd" -> {
+                    if (!value.startsWith("/")) {
+                        throw new UsageException("--cwd must be an absolute path, not '" + value + "'");
+                    }
+                    cwd = value;
+                }
+                case "--env" -> {
+                    if (value.indexOf('=') <= 0) {
+                        throw new UsageException("--env takes K=V, not '" + value + "'");
+                    }
+                    env.add(value);
+                }
+                case "--profile" -> {
+                    switch (value) {
+                        case "default" -> restricted = false;
+                        case "restricted" -> restricted = true;
+                        default -> throw new UsageException("--profile is default or restricted, not '" + value + "'");
+                    }
+                }
+                case "--drain-ms" -> drain = millis(name, value);
+                case "--grace-ms" -> grace = millis(name, value);
+                case "--high-water" -> highWater = positiveBytes(name, value);
+                case "--stdin-limit" -> stdinLimit = positiveBytes(name, value);
+                case "--log-file" -> logFile = Path.of(nonEmpty(name, value));
+                case "--log-level" -> {
+                    logLevel = value.toLowerCase(Locale.ROOT);
+                    if (!LEVELS.contains(logLevel)) {
+                        throw new UsageException("--log-level is one of " + String.join(", ", LEVELS)
+                                + ", not '" + value + "'");
+                    }
+                }
+                case "--exec-helper" -> execHelper = Path.of(nonEmpty(name, value));
+                default -> throw new IllegalStateException("option " + name + " listed but not handled");
+            }
+        }
+        if (port != null && listen != null) {
+            throw new UsageException("--port and --listen exclude each other");
+        }
+        if (portName != null && (port != null || listen != null)) {
+            throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
+        }
+        return new AgentOptions(portName == null ? "agent" : portName, port, listen, user, cwd, env, restricted,
+                drain, grace, highWater, stdinLimit, logFile, logLevel, execHelper, help);
+    }
+
+    private static String nonEmpty(String name, String value) throws UsageException {
+        if (value.isEmpty()) {
+            throw new UsageException(name + " needs a non-empty value");
+        }
+        return value;
+    }
+
+    private static long millis(String name, String value) throws UsageException {
+        try {
+            long v = Long.parseLong(value);
+            if (v >= 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes milliseconds (an integer >= 0), not '" + value + "'");
+    }
+
+    private static long positiveBytes(String name, String value) throws UsageException {
+        Matcher m = BYTES.matcher(value);
+        if (m.matches()) {
+            try {
+                long n = Long.parseLong(m.group(1));
+                int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                    case "k" -> 10;
+                    case "m" -> 20;
+                    case "g" -> 30;
+                    default -> 0;
+                };
+                if (n > 0 && n <= (Long.MAX_VALUE >> shift)) {
+                    return n << shift;
+                }
+            } catch (NumberFormatException e) {
+                // fall through to the usage error
+            }
+        }
+        throw new UsageException(name + " takes a byte count > 0 (e.g. 1048576, 64k, 1m), not '" + value + "'");
+    }
+}

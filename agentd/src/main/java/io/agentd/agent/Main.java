@@ -1,0 +1,132 @@
+package io.agentd.agent;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.session.SessionDefaults;
+import io.agentd.agent.session.Sessions;
+import io.agentd.agent.spawn.Spawner;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.DevicePort;
+import io.agentd.agent.transport.PortLink;
+import io.agentd.agent.transport.Transport;
+import io.agentd.agent.transport.UnixSocketServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/**
+ * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
+ * shutdown, 1 when the agent cannot start (no port, socket in use, ...), 2 for a bad command line.
+ */
+public final class Main {
+    private static final Path SYS_VIRTIO_PORTS = Path.of("/sys/class/virtio-ports");
+    private static final Path DEV = Path.of("/dev");
+    private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, fixed by the Linux ABI
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        long mainStartMono = System.nanoTime(); // libc is not loaded yet (--help must not need it)
+        AgentOptions options;
+        try {
+            options = AgentOptions.parse(args);
+            if (options.help()) {
+                System.out.print(AgentOptions.HELP);
+                System.exit(0);
+            }
+            Logging.configure(options.logLevel(), options.logFile());
+        } catch (AgentOptions.UsageException | IllegalArgumentException e) {
+            System.err.println("agentd: " + e.getMessage());
+            System.err.println("Try 'agentd --help'.");
+            System.exit(2);
+            return;
+        }
+        Logger log = LoggerFactory.getLogger(Main.class);
+        int status;
+        try {
+            long mainStart = bootNanos() - (System.nanoTime() - mainStartMono);
+            status = run(options, new Agent.StartTimes(processStartNanos(), mainStart), log);
+        } catch (Exception | Error e) {
+            log.error("agentd failed", e);
+            status = 1;
+        }
+        Logging.stop();
+        System.exit(status);
+    }
+
+    private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
+        if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+            log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
+        }
+        Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
+        if (!Files.isExecutable(helper)) {
+            log.error("exec helper {} is missing or not executable", helper);
+            return 1;
+        }
+        try (EventLoop loop = new EventLoop()) {
+            PortLink link = new PortLink(loop, options.highWater());
+            SessionDefaults defaults = new SessionDefaults(options.user(), options.cwd(), options.env(),
+                    options.restricted(), options.drainMillis(), options.graceMillis(), options.stdinLimit());
+            Sessions sessions = new Sessions(loop, link, new Spawner(helper), defaults);
+            Agent agent = new Agent(loop, link, sessions, times, version());
+            link.setListener(agent);
+            Transport transport;
+            try {
+                transport = options.listen() != null
+                        ? new UnixSocketServer(loop, link, options.listen(), agent::onHostGone)
+                        : new DevicePort(loop, link, options.port() != null ? options.port()
+                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()));
+                transport.start();
+            } catch (IOException | RuntimeException e) {
+                log.error("cannot serve the host: {}", e.getMessage());
+                return 1;
+            }
+            for (String name : new String[] {"TERM", "INT"}) {
+                Signal.handle(new Signal(name), sig -> loop.execute(() -> agent.shutdown("SIG" + name)));
+            }
+            sessions.start();
+            log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes)", version(),
+                    transport.describe(), options.restricted() ? "restricted" : "default",
+                    options.drainMillis(), options.graceMillis(), options.highWater());
+            loop.run();
+            transport.close();
+        }
+        log.info("agentd exits");
+        return 0;
+    }
+
+    /** {@code -Dagentd.home} (set by the launcher) / bin / agentd-exec-helper. */
+    private static Path defaultHelper() {
+        return Path.of(System.getProperty("agentd.home", "."), "bin", "agentd-exec-helper");
+    }
+
+    private static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+
+    private static long bootNanos() {
+        try {
+            return Os.clockNanos(LibC.CLOCK_BOOTTIME);
+        } catch (OsException e) {
+            return 0;
+        }
+    }
+
+    /** When this process started, in CLOCK_BOOTTIME ns: field 22 of /proc/self/stat, in clock ticks. */
+    private static long processStartNanos() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"), StandardCharsets.US_ASCII);
+            // Fields after the command name (which may hold spaces) start past the last ')'.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(fields[19]) * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,276 @@
+package io.agentd.agent.loop;
+
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's single event loop: one thread, one epoll, every fd. Handlers, timers and posted tasks
+ * all run on the loop thread, so nothing they touch needs locking. Only {@link #execute} and
+ * {@link #stop} may be called from other threads (they wake the loop through an eventfd).
+ */
+public final class EventLoop implements AutoCloseable {
+    /** Event bits passed to {@link Handler#onEvents}. */
+    public static final int READABLE = Epoll.IN;
+    public static final int WRITABLE = Epoll.OUT;
+    public static final int ERROR = Epoll.ERR;
+    public static final int HANGUP = Epoll.HUP;
+
+    private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
+    private static final int MAX_EVENTS = 256;
+    private static final int EFD_NONBLOCK = 0x800;
+    private static final int EFD_CLOEXEC = 0x80000;
+
+    /** Reacts to readiness of one fd; {@code events} is a mask of the constants above. */
+    @FunctionalInterface
+    public interface Handler {
+        void onEvents(int events);
+    }
+
+    private final Epoll epoll;
+    private final Map<Long, Registration> registrations = new HashMap<>();
+    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+    private final Queue<Runnable> posted = new ConcurrentLinkedQueue<>();
+    private final int wakeFd;
+    private final ByteBuffer wakeDrain = ByteBuffer.allocateDirect(8);
+    private long nextToken = 1;
+    private long nextTimerSeq;
+    private volatile boolean stopped;
+    private Thread thread;
+
+    public EventLoop() throws OsException {
+        this.epoll = new Epoll(MAX_EVENTS);
+        this.wakeFd = Os.check("eventfd", Os.libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        register(wakeFd, events -> drainWakeups()).setRead(true);
+    }
+
+    /** Registers an fd with no interest yet; turn interest on with the returned registration. */
+    public Registration register(int fd, Handler handler) {
+        Registration r = new Registration(fd, nextToken++, handler);
+        registrations.put(r.token, r);
+        return r;
+    }
+
+    /** Runs {@code task} on the loop thread after {@code delayMillis}. */
+    public Timer schedule(long delayMillis, Runnable task) {
+        Timer t = new Timer(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis), nextTimerSeq++, task);
+        timers.add(t);
+        return t;
+    }
+
+    /** Thread-safe: runs {@code task} on the loop thread soon. Safe from signal handlers. */
+    public void execute(Runnable task) {
+        posted.add(task);
+        wake();
+    }
+
+    /** Thread-safe: makes {@link #run} return after the current iteration. */
+    public void stop() {
+        stopped = true;
+        wake();
+    }
+
+    public boolean inLoopThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Runs the loop on the calling thread until {@link #stop}. */
+    public void run() throws OsException {
+        thread = Thread.currentThread();
+        while (!stopped) {
+            int n = epoll.await(timeoutMillis());
+            for (int i = 0; i < n && !stopped; i++) {
+                Registration r = registrations.get(epoll.token(i));
+                if (r != null && r.mask != 0) {
+                    dispatch(r, epoll.mask(i));
+                }
+            }
+            runDueTimers();
+            runPosted();
+        }
+    }
+
+    private void dispatch(Registration r, int events) {
+        try {
+            r.handler.onEvents(events);
+        } catch (RuntimeException e) {
+            log.error("handler for fd {} failed", r.fd, e);
+        }
+    }
+
+    private int timeoutMillis() {
+        if (!posted.isEmpty()) {
+            return 0;
+        }
+        Timer next;
+        while ((next = timers.peek()) != null && next.cancelled) {
+            timers.poll();
+        }
+        if (next == null) {
+            return -1;
+        }
+        long waitNanos = next.deadline - System.nanoTime();
+        if (waitNanos <= 0) {
+            return 0;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999));
+    }
+
+    private void runDueTimers() {
+        long now = System.nanoTime();
+        Timer t;
+        while ((t = timers.peek()) != null && t.deadline - now <= 0) {
+            timers.poll();
+            if (!t.cancelled) {
+                t.cancelled = true;
+                try {
+                    t.task.run();
+                } catch (RuntimeException e) {
+                    log.error("timer task failed", e);
+                }
+            }
+        }
+    }
+
+    private void runPosted() {
+        Runnable task;
+        while ((task = posted.poll()) != null) {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                log.error("posted task failed", e);
+            }
+        }
+    }
+
+    private void wake() {
+        ByteBuffer one = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
+        Os.libc().write(wakeFd, one, 8);
+    }
+
+    private void drainWakeups() {
+        try {
+            wakeDrain.clear();
+            Os.read(wakeFd, wakeDrain);
+        } catch (OsException e) {
+            log.error("eventfd read failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        epoll.close();
+        Os.close(wakeFd);
+    }
+
+    /**
+     * One fd's place in the loop: a handler and the interest (read, write) it wants. With no
+     * interest the fd is taken out of epoll entirely, so an idle fd cannot report errors or
+     * hang-ups in a loop. Cancel it before closing the fd.
+     */
+    public final class Registration {
+        private final int fd;
+        private final long token;
+        private final Handler handler;
+        private boolean read;
+        private boolean write;
+        private int mask;
+        private boolean cancelled;
+
+        private Registration(int fd, long token, Handler handler) {
+            this.fd = fd;
+            this.token = token;
+            this.handler = handler;
+        }
+
+        public int fd() {
+            return fd;
+        }
+
+        public void setRead(boolean on) {
+            read = on;
+            apply();
+        }
+
+        public void setWrite(boolean on) {
+            write = on;
+            apply();
+        }
+
+        public boolean reading() {
+            return read;
+        }
+
+        public boolean writing() {
+            return write;
+        }
+
+        /** Takes the fd out of the loop for good (idempotent). */
+        public void cancel() {
+            if (cancelled) {
+                return;
+            }
+            read = false;
+            write = false;
+            apply();
+            cancelled = true;
+            registrations.remove(token);
+        }
+
+        private void apply() {
+            if (cancelled) {
+                return;
+            }
+            int want = (read ? Epoll.IN : 0) | (write ? Epoll.OUT : 0);
+            if (want == mask) {
+                return;
+            }
+            try {
+                if (mask == 0) {
+                    epoll.add(fd, want, token);
+                } else if (want == 0) {
+                    epoll.remove(fd);
+                } else {
+                    epoll.modify(fd, want, token);
+                }
+                mask = want;
+            } catch (OsException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** A task scheduled on the loop; cancel is idempotent and safe after it ran. */
+    public static final class Timer implements Comparable<Timer> {
+        private final long deadline;
+        private final long seq;
+        private final Runnable task;
+        private boolean cancelled;
+
+        private Timer(long deadline, long seq, Runnable task) {
+            this.deadline = deadline;
+            this.seq = seq;
+            this.task = task;
+        }
+
+        public void cancel() {
+            cancelled = true;
+        }
+
+        @Override
+        public int compareTo(Timer o) {
+            int c = Long.compare(deadline - o.deadline, 0);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
+}

@@ -1,0 +1,511 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.EventLoop.Timer;
+import io.agentd.agent.spawn.Child;
+import io.agentd.agent.spawn.ExecReport;
+import io.agentd.agent.spawn.SpawnSpec;
+import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinError;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One exec session, from spawn to its terminal frame. Everything runs on the loop thread.
+ *
+ * <p>Order on the wire: started (after the exec report fd reaches EOF empty), then output, then
+ * exactly one exited; or failed alone. The leader's exit (pidfd, or the reaper's sweep) starts the
+ * drain window: output still arriving is read until every output fd is at EOF or the window ends.
+ */
+final class Session {
+    private static final Logger log = LoggerFactory.getLogger(Session.class);
+    /** The exec report is a few dozen bytes; anything past this is not a report. */
+    private static final int REPORT_MAX = 4096;
+    /** At the end of the drain window, at most this much more is read from each fd (a pipe's worth). */
+    private static final int FINAL_DRAIN_MAX = 1024 * 1024;
+
+    private enum State { STARTING, RUNNING, CLOSING, DONE }
+
+    /** One output fd (stdout or stderr; a PTY has only stdout). */
+    private final class Output {
+        final int fd;
+        final MessageType type;
+        final Registration reg;
+        boolean open;
+
+        Output(int fd, MessageType type, Registration reg) {
+            this.fd = fd;
+            this.type = type;
+            this.reg = reg;
+            this.open = true;
+        }
+    }
+
+    final long id;
+    final int pid;
+    private final Child child;
+    private final SpawnSpec spec;
+    private final Sessions owner;
+    private final EventLoop loop;
+    private final long startNanos = System.nanoTime();
+    private State state = State.STARTING;
+
+    private final byte[] report = new byte[REPORT_MAX];
+    private int reportLen;
+    private final Registration reportReg;
+    private boolean reportOpen = true;
+    private Registration pidfdReg;
+    private Output stdout;
+    private Output stderr;
+    private Registration stdinReg;
+
+    private final StdinQueue stdin = new StdinQueue();
+    private boolean stdinOpen = true;
+    private boolean stdinEofRequested;
+    private boolean outputPaused;
+
+    private ExitStatus exit;
+    private boolean timedOut;
+    private Timer deadlineTimer;
+    private Timer killTimer;
+    private Timer drainTimer;
+    private long bytesIn;
+    private long bytesOut;
+
+    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, Sessions owner, EventLoop loop) {
+        this.id = id;
+        this.pid = child.pid();
+        this.child = child;
+        this.spec = spec;
+        this.owner = owner;
+        this.loop = loop;
+        this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
+        reportReg.setRead(true);
+        if (timeoutMillis != null) {
+            deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
+        }
+    }
+
+    boolean hasPidfd() {
+        return child.pidfd() >= 0;
+    }
+
+    boolean isTty() {
+        return child.tty();
+    }
+
+    // ---- start: the exec report ----
+
+    private void onReportReadable() {
+        ByteBuffer buf = owner.readBuffer();
+        while (true) {
+            buf.clear().limit(Math.max(1, Math.min(buf.capacity(), REPORT_MAX - reportLen)));
+            int n;
+            try {
+                n = Os.read(child.execReportFd(), buf);
+            } catch (OsException e) {
+                log.error("session {}: reading the exec report failed: {}", id, e.getMessage());
+                n = 0;
+            }
+            if (n == Os.WOULD_BLOCK) {
+                return;
+            }
+            if (n == 0) {
+                break;
+            }
+            int keep = Math.min(n, REPORT_MAX - reportLen);
+            buf.flip().get(report, reportLen, keep);
+            reportLen += keep;
+        }
+        closeReport();
+        if (reportLen == 0) {
+            onStarted();
+        } else {
+            onExecFailed();
+        }
+    }
+
+    private void onStarted() {
+        state = State.RUNNING;
+        owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid, spec.cmd(),
+                child.tty(), spec.user() == null ? "(agent)" : spec.user(),
+                spec.cwd() == null ? "(agent)" : spec.cwd(), envKeys());
+        Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
+        stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
+        if (child.tty()) {
+            stdinReg = outReg;
+        } else {
+            stderr = new Output(child.stderrFd(), MessageType.EXEC_STDERR,
+                    loop.register(child.stderrFd(), events -> readOutput(stderr)));
+            if (stdinOpen) {
+                stdinReg = loop.register(child.stdinFd(), events -> onStdinWritable());
+            }
+        }
+        setOutputInterest();
+        if (stdinOpen && !stdin.isEmpty()) {
+            stdinReg.setWrite(true);
+        }
+        if (child.pidfd() >= 0) {
+            pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
+            pidfdReg.setRead(true);
+        }
+        if (exit != null) {
+            beginClosing();
+        }
+    }
+
+    private void onExecFailed() {
+        ExecFailed failed = ExecReport.decode(report, reportLen, spec);
+        owner.link().send(new Frame(id, MessageType.EXEC_FAILED, failed));
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), spec.cmd());
+        // The helper exits 127 on its own; the reaper collects it.
+        state = State.DONE;
+        cancelTimers();
+        closeFds();
+        owner.finished(this, false);
+    }
+
+    private String envKeys() {
+        StringBuilder keys = new StringBuilder("[");
+        for (String entry : spec.env()) {
+            int eq = entry.indexOf('=');
+            keys.append(keys.length() > 1 ? "," : "").append(eq < 0 ? entry : entry.substring(0, eq));
+        }
+        return keys.append(']').toString();
+    }
+
+    // ---- output ----
+
+    private void onStdoutEvents(int events) {
+        if (stdout.open && (events & (EventLoop.READABLE | EventLoop.HANGUP | EventLoop.ERROR)) != 0
+                && stdout.reg.reading()) {
+            readOutput(stdout);
+        }
+        if (child.tty() && stdinReg.writing()
+                && (events & (EventLoop.WRITABLE | EventLoop.HANGUP | EventLoop.ERROR)) != 0) {
+            onStdinWritable();
+        }
+    }
+
+    /** One read per readiness event, so one chatty child cannot starve the others. */
+    private void readOutput(Output out) {
+        if (!out.open || state == State.DONE) {
+            return;
+        }
+        if (!owner.link().acceptsOutput()) {
+            pauseOutput();
+            return;
+        }
+        readOnce(out);
+        if (state == State.CLOSING && !anyOutputOpen()) {
+            finish();
+        }
+    }
+
+    /** Returns the bytes read, 0 when the fd reached its end (and is closed now), or WOULD_BLOCK. */
+    private int readOnce(Output out) {
+        ByteBuffer buf = owner.readBuffer();
+        buf.clear();
+        int n;
+        try {
+            n = Os.read(out.fd, buf);
+        } catch (OsException e) {
+            if (e.errno() != LibC.EIO) { // EIO is a PTY's end of file
+                log.warn("session {}: reading {} failed: {}", id, out.type, e.getMessage());
+            }
+            n = 0;
+        }
+        if (n > 0) {
+            bytesOut += n;
+            byte[] bytes = owner.readArray();
+            buf.flip().get(bytes, 0, n);
+            owner.link().sendData(id, out.type, bytes, 0, n);
+        } else if (n == 0) {
+            closeOutput(out);
+        }
+        return n;
+    }
+
+    private void closeOutput(Output out) {
+        out.open = false;
+        if (child.tty()) {
+            out.reg.setRead(false); // the PTY master is stdin too; closed in finish()
+        } else {
+            out.reg.cancel();
+            Os.close(out.fd);
+        }
+    }
+
+    private boolean anyOutputOpen() {
+        return (stdout != null && stdout.open) || (stderr != null && stderr.open);
+    }
+
+    private void pauseOutput() {
+        if (!outputPaused) {
+            outputPaused = true;
+            setOutputInterest();
+            owner.paused(this);
+        }
+    }
+
+    /** The port drained: read output again. */
+    void resumeOutput() {
+        if (outputPaused && state != State.DONE) {
+            outputPaused = false;
+            setOutputInterest();
+        }
+    }
+
+    private void setOutputInterest() {
+        if (stdout != null && stdout.open) {
+            stdout.reg.setRead(!outputPaused);
+        }
+        if (stderr != null && stderr.open) {
+            stderr.reg.setRead(!outputPaused);
+        }
+    }
+
+    // ---- stdin ----
+
+    /** A stdin frame from the host; empty data is the end of input. */
+    void onStdin(byte[] data) {
+        if (data.length == 0) {
+            if (child.tty()) {
+                log.debug("session {}: end of input ignored on a PTY (the host sends ^D)", id);
+            } else if (stdinOpen && !stdinEofRequested) {
+                stdinEofRequested = true;
+                if (stdin.isEmpty()) {
+                    closeStdin();
+                }
+            }
+            return;
+        }
+        if (!stdinOpen || stdinEofRequested) {
+            stdinError(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
+            return;
+        }
+        long limit = owner.defaults().stdinLimit();
+        if (stdin.size() + data.length > limit) {
+            stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
+                    + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
+            return;
+        }
+        stdin.add(data);
+        if (state == State.RUNNING || state == State.CLOSING) {
+            stdinReg.setWrite(true);
+        }
+    }
+
+    private void onStdinWritable() {
+        if (!stdinOpen) {
+            return;
+        }
+        try {
+            bytesIn += stdin.writeTo(child.stdinFd());
+        } catch (OsException e) {
+            long dropped = stdin.clear();
+            stdinError(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + dropped
+                    + " bytes not delivered");
+            closeStdin();
+            return;
+        }
+        if (stdin.isEmpty()) {
+            if (stdinEofRequested) {
+                closeStdin();
+            } else {
+                stdinReg.setWrite(false);
+            }
+        }
+    }
+
+    private void closeStdin() {
+        stdinOpen = false;
+        if (child.tty()) {
+            if (stdinReg != null) {
+                stdinReg.setWrite(false); // the master stays open for output
+            }
+        } else {
+            if (stdinReg != null) {
+                stdinReg.cancel();
+            }
+            Os.close(child.stdinFd());
+        }
+    }
+
+    private void stdinError(int errno, String message) {
+        log.info("session {}: stdin.error {}: {}", id, Os.errnoName(errno), message);
+        owner.link().send(new Frame(id, MessageType.EXEC_STDIN_ERROR,
+                new ExecStdinError(errno, Os.errnoName(errno), message)));
+    }
+
+    // ---- control ----
+
+    /** Sends a signal to the session's process group; returns 0 or the errno. */
+    int signalGroup(int signal) {
+        return Os.killGroup(pid, signal);
+    }
+
+    /** TIOCSWINSZ on the PTY master. */
+    void resize(int rows, int cols) throws OsException {
+        owner.setWindowSize(child.ptyMasterFd(), rows, cols);
+    }
+
+    private void onDeadline() {
+        if (exit != null || state == State.DONE) {
+            return;
+        }
+        timedOut = true;
+        log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
+        signalGroup(LibC.SIGTERM);
+        killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
+            if (state != State.DONE) {
+                log.info("session {}: still running after the grace, SIGKILL to group {}", id, pid);
+                signalGroup(LibC.SIGKILL);
+            }
+        });
+    }
+
+    // ---- exit ----
+
+    private void onPidfdReadable() {
+        pidfdReg.cancel();
+        owner.reapLeader(this);
+    }
+
+    /** The leader was reaped (by its pidfd or by the reaper's sweep). */
+    void onLeaderExit(int waitStatus) {
+        if (exit != null || state == State.DONE) {
+            return;
+        }
+        exit = ExitStatus.fromWaitStatus(waitStatus);
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel();
+        }
+        if (state == State.RUNNING) {
+            beginClosing();
+        }
+        // STARTING: the exec report is at EOF now; onStarted or onExecFailed follows.
+    }
+
+    private void beginClosing() {
+        state = State.CLOSING;
+        if (!anyOutputOpen()) {
+            finish();
+            return;
+        }
+        drainTimer = loop.schedule(owner.defaults().drainMillis(), this::endDrainWindow);
+    }
+
+    /**
+     * Descendants still hold an output fd open: take what is already there (even past the high-water
+     * mark: the leader wrote it before exiting), then close.
+     */
+    private void endDrainWindow() {
+        if (state != State.CLOSING) {
+            return;
+        }
+        for (Output out : new Output[] {stdout, stderr}) {
+            long taken = 0;
+            while (out != null && out.open && taken < FINAL_DRAIN_MAX) {
+                int n = readOnce(out);
+                if (n <= 0) {
+                    break;
+                }
+                taken += n;
+            }
+            if (out != null && out.open) {
+                closeOutput(out);
+            }
+        }
+        finish();
+    }
+
+    private void finish() {
+        state = State.DONE;
+        cancelTimers();
+        if (stdinOpen && !stdin.isEmpty()) {
+            long dropped = stdin.clear();
+            stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
+        }
+        closeFds();
+        owner.link().send(new Frame(id, MessageType.EXEC_EXITED,
+                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null)));
+        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}",
+                id, exit.code(), exit.signal(), timedOut,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn, bytesOut);
+        owner.finished(this, true);
+    }
+
+    /** The host is gone: kill the group and let go of everything without a word on the wire. */
+    void abandon() {
+        if (state == State.DONE) {
+            return;
+        }
+        state = State.DONE;
+        signalGroup(LibC.SIGKILL);
+        cancelTimers();
+        closeFds();
+        log.info("session {} abandoned (host gone): pid={} killed", id, pid);
+    }
+
+    private void closeReport() {
+        if (reportOpen) {
+            reportOpen = false;
+            reportReg.cancel();
+            Os.close(child.execReportFd());
+        }
+    }
+
+    private void cancelTimers() {
+        for (Timer t : new Timer[] {deadlineTimer, killTimer, drainTimer}) {
+            if (t != null) {
+                t.cancel();
+            }
+        }
+    }
+
+    /** Closes every fd still open (each once: a PTY master is both stdin and stdout). */
+    private void closeFds() {
+        closeReport();
+        if (pidfdReg != null) {
+            pidfdReg.cancel();
+        }
+        Os.close(child.pidfd());
+        if (stdout != null) {
+            stdout.reg.cancel();
+        }
+        if (stderr != null) {
+            stderr.reg.cancel();
+        }
+        if (stdinReg != null) {
+            stdinReg.cancel();
+        }
+        if (child.tty()) {
+            Os.close(child.stdoutFd());
+        } else {
+            if (stdout == null || stdout.open) {
+                Os.close(child.stdoutFd());
+            }
+            if (stderr == null || stderr.open) {
+                Os.close(child.stderrFd());
+            }
+            if (stdinOpen) {
+                Os.close(child.stdinFd());
+            }
+        }
+        stdinOpen = false;
+    }
+}

@@ -1,0 +1,176 @@
+package io.agentd.agent.sys;
+
+import java.nio.ByteBuffer;
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+
+/**
+ * Every libc function agentd calls, bound by jnr-ffi; call it through {@link Os#libc()}, which also
+ * reads errno and holds the retrying helpers. Functions that fail return -1 and leave errno in
+ * {@link Os#errno()}, except the posix_spawn family, which returns the error number. Constants are
+ * the Linux values (the same on x86_64 and aarch64). ByteBuffer arguments are read/written from
+ * their position (heap or direct). Keep to the labelled sections; add a section for a new concern.
+ */
+public interface LibC {
+
+    // ---- errno values ----------------------------------------------------------------------
+
+    int ESRCH = 3;
+    int EINTR = 4;
+    int EIO = 5;
+    int EAGAIN = 11;
+    int EPIPE = 32;
+    int ENOBUFS = 105;
+
+    // ---- file descriptors ------------------------------------------------------------------
+
+    int O_RDWR = 02;
+    int O_NOCTTY = 0400;
+    int O_NONBLOCK = 04000;
+    int O_CLOEXEC = 02000000;
+
+    int F_GETFD = 1;
+    int F_SETFD = 2;
+    int F_GETFL = 3;
+    int F_SETFL = 4;
+    int F_DUPFD_CLOEXEC = 1030;
+    int FD_CLOEXEC = 1;
+
+    int open(@In byte[] nulTerminatedPath, int flags, int mode);
+
+    int close(int fd);
+
+    long read(int fd, @Out byte[] buf, long count);
+
+    long read(int fd, @Out ByteBuffer buf, long count);
+
+    long write(int fd, @In byte[] buf, long count);
+
+    long write(int fd, @In ByteBuffer buf, long count);
+
+    int pipe2(@Out int[] fds, int flags);
+
+    int fcntl(int fd, int cmd, int arg);
+
+    int eventfd(int initval, int flags);
+
+    // ---- poll and epoll --------------------------------------------------------------------
+
+    short POLLIN = 0x1;
+    short POLLOUT = 0x4;
+    short POLLERR = 0x8;
+    short POLLHUP = 0x10;
+    short POLLNVAL = 0x20;
+
+    /** @param fds struct pollfd[nfds]: {int fd; short events; short revents}, 8 bytes each */
+    int poll(Pointer fds, long nfds, int timeoutMs);
+
+    int epoll_create1(int flags);
+
+    int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+    int epoll_wait(int epfd, Pointer events, int maxEvents, int timeoutMs);
+
+    // ---- sockets ---------------------------------------------------------------------------
+
+    int socket(int domain, int type, int protocol);
+
+    int bind(int fd, Pointer addr, int addrLen);
+
+    int listen(int fd, int backlog);
+
+    int accept4(int fd, Pointer addr, Pointer addrLen, int flags);
+
+    // ---- terminals and PTYs ----------------------------------------------------------------
+
+    long TIOCSWINSZ = 0x5414;
+    long TIOCGWINSZ = 0x5413;
+
+    int isatty(int fd);
+
+    int tcgetattr(int fd, Pointer termios);
+
+    void cfmakeraw(Pointer termios);
+
+    int tcsetattr(int fd, int optionalActions, Pointer termios);
+
+    int posix_openpt(int flags);
+
+    int grantpt(int masterFd);
+
+    int unlockpt(int masterFd);
+
+    int ptsname_r(int masterFd, @Out byte[] buf, long buflen);
+
+    /** TIOCSWINSZ / TIOCGWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
+    int ioctl(int fd, long request, short[] winsize);
+
+    // ---- process spawn ---------------------------------------------------------------------
+    // Bound here rather than used through jnr-posix: its SpawnAttribute.sigmask/sigdef (3.1.20) throw
+    // "not yet supported", and the clean signal state is the point (DESIGN.md decision 1).
+
+    short POSIX_SPAWN_SETSIGDEF = 0x04;
+    short POSIX_SPAWN_SETSIGMASK = 0x08;
+    short POSIX_SPAWN_SETSID = 0x80;
+
+    /** glibc x86_64 sizes are 80, 336 and 128; rounded up for other ABIs. */
+    int SIZEOF_POSIX_SPAWN_FILE_ACTIONS = 256;
+    int SIZEOF_POSIX_SPAWNATTR = 512;
+    int SIZEOF_SIGSET = 128;
+
+    /** @return 0 or an error number (not -1/errno) */
+    int posix_spawnp(@Out int[] pid, @In byte[] nulTerminatedFile, Pointer fileActions, Pointer attr,
+                     Pointer argv, Pointer envp);
+
+    int posix_spawn_file_actions_init(Pointer fileActions);
+
+    int posix_spawn_file_actions_destroy(Pointer fileActions);
+
+    int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newFd);
+
+    int posix_spawnattr_init(Pointer attr);
+
+    int posix_spawnattr_destroy(Pointer attr);
+
+    int posix_spawnattr_setflags(Pointer attr, short flags);
+
+    int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
+
+    int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
+
+    int sigemptyset(Pointer sigset);
+
+    int sigfillset(Pointer sigset);
+
+    // ---- processes, signals and exit status ------------------------------------------------
+
+    int SIGKILL = 9;
+    int SIGTERM = 15;
+
+    int WNOHANG = 1;
+
+    int PR_SET_CHILD_SUBREAPER = 36;
+
+    int waitpid(int pid, @Out int[] status, int options);
+
+    int kill(int pid, int signal);
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+    // ---- clocks ----------------------------------------------------------------------------
+
+    int CLOCK_REALTIME = 0;
+    int CLOCK_BOOTTIME = 7;
+
+    int clock_gettime(int clockId, Pointer timespec);
+
+    int clock_settime(int clockId, Pointer timespec);
+
+    // ---- raw system calls ------------------------------------------------------------------
+
+    /** The same number on x86_64 and aarch64 (syscalls added after 5.0 share one table). */
+    long SYS_PIDFD_OPEN = 434;
+
+    long syscall(long number, long arg1, long arg2);
+}

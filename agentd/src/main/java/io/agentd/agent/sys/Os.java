@@ -1,0 +1,187 @@
+package io.agentd.agent.sys;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import jnr.constants.platform.Errno;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+/**
+ * The one entry to libc: the loaded {@link LibC}, errno, C strings, and helpers that retry EINTR and
+ * turn failures into {@link OsException} ("would block" is a return value, not an exception).
+ * Constants live on {@link LibC}.
+ *
+ * <p>jffi (under jnr-ffi) loads its JNI stub from {@code -Djffi.boot.library.path} when set (the
+ * launcher points it at an extracted copy, as the guest root is read-only) and only otherwise
+ * extracts it to java.io.tmpdir; nothing here touches /tmp itself.
+ */
+public final class Os {
+    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+    private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+
+    /** Value read by {@link #read} / written by {@link #write} when the fd would block. */
+    public static final int WOULD_BLOCK = -1;
+
+    private Os() {}
+
+    public static LibC libc() {
+        return LIBC;
+    }
+
+    /** The jnr-ffi runtime, for native memory (Memory.allocateDirect) passed to {@link #libc()}. */
+    public static Runtime runtime() {
+        return RUNTIME;
+    }
+
+    /** errno of this thread's last libc call through {@link #libc()}. */
+    public static int errno() {
+        return RUNTIME.getLastError();
+    }
+
+    /** "EPIPE" for 32; "errno N" for a number libc does not name. */
+    public static String errnoName(int errno) {
+        Errno e = Errno.valueOf(errno);
+        return isNamed(e, errno) ? e.name() : "errno " + errno;
+    }
+
+    /** "Broken pipe" for 32; "unknown error" for a number libc does not name. */
+    public static String errnoDescription(int errno) {
+        Errno e = Errno.valueOf(errno);
+        return isNamed(e, errno) ? e.description() : "unknown error";
+    }
+
+    private static boolean isNamed(Errno e, int errno) {
+        return e != null && e.defined() && e.intValue() == errno;
+    }
+
+    /** A C string (UTF-8, NUL-terminated) for a byte[] parameter. */
+    public static byte[] cString(String s) {
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        byte[] c = new byte[utf8.length + 1];
+        System.arraycopy(utf8, 0, c, 0, utf8.length);
+        return c;
+    }
+
+    /**
+     * A NULL-terminated char*[] of UTF-8 strings in native memory (argv, envp). The strings live in
+     * a block the returned pointer keeps reachable; keep the pointer reachable across the call.
+     */
+    public static Pointer cStringArray(List<String> strings) {
+        byte[][] encoded = new byte[strings.size()][];
+        long total = 0;
+        for (int i = 0; i < encoded.length; i++) {
+            encoded[i] = cString(strings.get(i));
+            total += encoded[i].length;
+        }
+        int pointerSize = RUNTIME.addressSize();
+        Pointer array = Memory.allocateDirect(RUNTIME, (encoded.length + 1) * pointerSize + (int) total, true);
+        long offset = (long) (encoded.length + 1) * pointerSize;
+        for (int i = 0; i < encoded.length; i++) {
+            array.put(offset, encoded[i], 0, encoded[i].length);
+            array.putAddress((long) i * pointerSize, array.address() + offset);
+            offset += encoded[i].length;
+        }
+        // the last slot stays NULL (cleared memory)
+        return array;
+    }
+
+    /** Throws for -1 (errno), returns the value otherwise. */
+    public static int check(String call, int result) throws OsException {
+        if (result == -1) {
+            throw new OsException(call, errno());
+        }
+        return result;
+    }
+
+    /**
+     * Non-blocking read into {@code buf} from its position; advances the position.
+     * Returns the bytes read, 0 at end of file, or {@link #WOULD_BLOCK}.
+     */
+    public static int read(int fd, ByteBuffer buf) throws OsException {
+        while (true) {
+            long n = LIBC.read(fd, buf, buf.remaining());
+            if (n >= 0) {
+                buf.position(buf.position() + (int) n);
+                return (int) n;
+            }
+            int err = errno();
+            if (err == LibC.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (err != LibC.EINTR) {
+                throw new OsException("read", err);
+            }
+        }
+    }
+
+    /**
+     * Non-blocking write of {@code buf} from its position; advances the position.
+     * Returns the bytes written (maybe fewer than remaining) or {@link #WOULD_BLOCK}.
+     */
+    public static int write(int fd, ByteBuffer buf) throws OsException {
+        return write(fd, buf, buf.remaining());
+    }
+
+    /**
+     * Like {@link #write(int, ByteBuffer)} but offers at most {@code maxBytes}: a heap buffer is copied
+     * to native memory for each call, so large buffers go in pieces the fd can take.
+     */
+    public static int write(int fd, ByteBuffer buf, int maxBytes) throws OsException {
+        while (true) {
+            long n = LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes));
+            if (n >= 0) {
+                buf.position(buf.position() + (int) n);
+                return (int) n;
+            }
+            int err = errno();
+            if (err == LibC.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (err != LibC.EINTR) {
+                throw new OsException("write", err);
+            }
+        }
+    }
+
+    /** Closes an fd the caller owns; -1 is ignored. Linux releases the fd even on EINTR. */
+    public static void close(int fd) {
+        if (fd >= 0) {
+            LIBC.close(fd);
+        }
+    }
+
+    /** kill(2); returns 0 or the errno (ESRCH when nothing was there to signal). */
+    public static int kill(int pid, int sig) {
+        return LIBC.kill(pid, sig) == 0 ? 0 : errno();
+    }
+
+    /**
+     * Signals a whole process group; returns 0 or the errno. A pgid below 2 is refused as ESRCH:
+     * kill(0) and kill(-1) would hit the agent's own group or every process.
+     */
+    public static int killGroup(int pgid, int sig) {
+        return pgid > 1 ? kill(-pgid, sig) : LibC.ESRCH;
+    }
+
+    /** True while the process group still has a member. */
+    public static boolean groupAlive(int pgid) {
+        return killGroup(pgid, 0) != LibC.ESRCH;
+    }
+
+    /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
+    public static long clockNanos(int clockId) throws OsException {
+        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
+        check("clock_gettime", LIBC.clock_gettime(clockId, ts));
+        return ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
+    }
+
+    public static void setClockNanos(int clockId, long nanos) throws OsException {
+        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
+        ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
+        ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
+        check("clock_settime", LIBC.clock_settime(clockId, ts));
+    }
+}

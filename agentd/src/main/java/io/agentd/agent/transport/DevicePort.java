@@ -1,0 +1,112 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A character device carrying the host's frames: a virtio-serial port, or any tty (put in raw mode).
+ * It is opened once and kept open for the agent's whole life (bytes the host sends while the guest
+ * has the port closed are lost). When the host side goes away (hang-up), the port is probed again
+ * every {@link #PROBE_MILLIS}; the frames queued meanwhile stay queued.
+ */
+public final class DevicePort implements Transport {
+    private static final Logger log = LoggerFactory.getLogger(DevicePort.class);
+    static final long PROBE_MILLIS = 200;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFCHR = 0020000;
+    private static final int TCSANOW = 0;
+    /** glibc's struct termios is 60 bytes; room to spare. */
+    private static final int TERMIOS_BYTES = 256;
+
+    private final EventLoop loop;
+    private final PortLink link;
+    private final Path device;
+    private int fd = -1;
+
+    public DevicePort(EventLoop loop, PortLink link, Path device) {
+        this.loop = loop;
+        this.link = link;
+        this.device = device;
+    }
+
+    @Override
+    public void start() throws IOException {
+        if (!Files.exists(device)) {
+            throw new IOException(device + " does not exist");
+        }
+        int mode = (Integer) Files.getAttribute(device, "unix:mode");
+        if ((mode & S_IFMT) != S_IFCHR) {
+            throw new IOException(device + " is not a character device");
+        }
+        fd = Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),
+                LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
+        try {
+            if (Os.libc().isatty(fd) == 1) {
+                makeRaw();
+            }
+            link.attach(fd, this::onHangup);
+        } catch (IOException | RuntimeException e) {
+            Os.close(fd);
+            fd = -1;
+            throw e;
+        }
+        log.info("serving port {}", device);
+    }
+
+    /** No echo, no line discipline, no translation: the tty carries frames byte for byte. */
+    private void makeRaw() throws OsException {
+        Pointer termios = Memory.allocateDirect(Os.runtime(), TERMIOS_BYTES, true);
+        Os.check("tcgetattr", Os.libc().tcgetattr(fd, termios));
+        Os.libc().cfmakeraw(termios);
+        Os.check("tcsetattr", Os.libc().tcsetattr(fd, TCSANOW, termios));
+    }
+
+    private void onHangup(boolean wasConnected) {
+        if (wasConnected) {
+            log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
+        }
+        loop.schedule(PROBE_MILLIS, () -> {
+            if (fd >= 0) {
+                link.attach(fd, this::onHangup);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        Os.close(fd);
+        fd = -1;
+    }
+
+    @Override
+    public String describe() {
+        return device.toString();
+    }
+
+    /** The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name. */
+    public static Path findVirtioPort(Path sysClassVirtioPorts, Path dev, String name) throws IOException {
+        if (!Files.isDirectory(sysClassVirtioPorts)) {
+            throw new IOException("no virtio ports (" + sysClassVirtioPorts + " does not exist)");
+        }
+        try (var ports = Files.list(sysClassVirtioPorts)) {
+            for (Path port : (Iterable<Path>) ports.sorted()::iterator) {
+                Path nameFile = port.resolve("name");
+                if (Files.isReadable(nameFile)
+                        && new String(Files.readAllBytes(nameFile), StandardCharsets.UTF_8).trim().equals(name)) {
+                    return dev.resolve(port.getFileName().toString());
+                }
+            }
+        }
+        throw new IOException("no virtio port named '" + name + "' under " + sysClassVirtioPorts);
+    }
+}

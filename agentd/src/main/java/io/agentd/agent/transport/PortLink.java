@@ -1,0 +1,254 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.OutboundQueue;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.ErrorPayload;
+import java.nio.ByteBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host connection, whatever carries it: frames in through the decoder, frames out through one
+ * bounded {@link OutboundQueue} written when the fd is writable. The transport hands it an fd with
+ * {@link #attach}; the link tells the transport when the host hangs up.
+ *
+ * <p>Backpressure: at the high-water mark {@link #acceptsOutput()} turns false (sessions stop reading
+ * their children) until the queue drains to half of it. A host that sends without reading cannot grow
+ * the queue without bound either: past {@link #INPUT_PAUSE_FACTOR} times the mark the link stops
+ * reading the port until the queue is back under the mark.
+ */
+public final class PortLink {
+    private static final Logger log = LoggerFactory.getLogger(PortLink.class);
+    static final int INPUT_PAUSE_FACTOR = 4;
+    private static final int READ_BYTES = 64 * 1024;
+
+    /** What the agent does with the host's traffic. Called on the loop thread. */
+    public interface Listener {
+        /** A host is there (new connection, or a port whose host side came back). */
+        void onConnected();
+
+        void onFrame(Frame frame);
+
+        /** A frame the decoder refused (see {@link ProtocolException#kind()}). */
+        void onProtocolError(ProtocolException e);
+
+        /** The queue drained below half the high-water mark: sessions may read output again. */
+        void onOutputResumed();
+
+        /** The queue became empty. */
+        void onFlushed();
+    }
+
+    /** The transport's part when the host goes away; the link is detached by then. */
+    @FunctionalInterface
+    public interface HangupHandler {
+        /** @param wasConnected false when the host side was never there since {@link #attach} */
+        void onHangup(boolean wasConnected);
+    }
+
+    private enum State { DETACHED, PROBING, CONNECTED }
+
+    private final EventLoop loop;
+    private final OutboundQueue queue = new OutboundQueue();
+    private final FrameDecoder decoder = new FrameDecoder();
+    private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
+    private final long highWater;
+    private Listener listener;
+    private State state = State.DETACHED;
+    private Registration reg;
+    private HangupHandler onHangup;
+    private boolean outputAllowed = true;
+    private boolean inputPaused;
+
+    public PortLink(EventLoop loop, long highWater) {
+        this.loop = loop;
+        this.highWater = highWater;
+    }
+
+    public void setListener(Listener listener) {
+        this.listener = listener;
+    }
+
+    /**
+     * Starts serving the host on {@code fd} (non-blocking; the transport keeps owning it). The first
+     * readiness without a hang-up counts as "connected". {@code onHangup} runs once when the host goes
+     * away.
+     */
+    public void attach(int fd, HangupHandler onHangup) {
+        if (state != State.DETACHED) {
+            throw new IllegalStateException("already attached");
+        }
+        this.onHangup = onHangup;
+        this.reg = loop.register(fd, this::onEvents);
+        state = State.PROBING;
+        reg.setRead(true);
+        reg.setWrite(true);
+    }
+
+    public void send(Frame frame) {
+        queue.add(frame);
+        afterEnqueue();
+    }
+
+    public void sendData(long id, MessageType type, byte[] data, int off, int len) {
+        queue.addData(id, type, data, off, len);
+        afterEnqueue();
+    }
+
+    /** Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload). */
+    public void refuse(long id, ErrorKind kind, String offendingType, String message) {
+        log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
+        send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
+    }
+
+    /** False while the queue is above the high-water mark: do not read more session output. */
+    public boolean acceptsOutput() {
+        return outputAllowed;
+    }
+
+    public boolean isFlushed() {
+        return queue.isEmpty();
+    }
+
+    public long queuedBytes() {
+        return queue.queuedBytes();
+    }
+
+    /** Drops the frames queued for a host that is gone (a new host must not see them). */
+    public void discardOutput() {
+        queue.clear();
+        afterDequeue();
+    }
+
+    private void afterEnqueue() {
+        long q = queue.queuedBytes();
+        if (outputAllowed && q >= highWater) {
+            outputAllowed = false;
+        }
+        if (state == State.CONNECTED) {
+            if (!inputPaused && q >= highWater * INPUT_PAUSE_FACTOR) {
+                inputPaused = true;
+                reg.setRead(false);
+                log.warn("host is not reading: {} bytes queued, pausing port input", q);
+            }
+            reg.setWrite(true);
+        }
+    }
+
+    private void afterDequeue() {
+        long q = queue.queuedBytes();
+        if (inputPaused && q < highWater) {
+            inputPaused = false;
+            if (state == State.CONNECTED) {
+                reg.setRead(true);
+            }
+            log.info("host reads again, port input resumed");
+        }
+        if (!outputAllowed && q <= highWater / 2) {
+            outputAllowed = true;
+            listener.onOutputResumed();
+        }
+        if (q == 0) {
+            listener.onFlushed();
+        }
+    }
+
+    private void onEvents(int events) {
+        if (state == State.PROBING) {
+            if ((events & EventLoop.HANGUP) != 0) {
+                hangup("host side not connected");
+                return;
+            }
+            state = State.CONNECTED;
+            reg.setWrite(!queue.isEmpty());
+            listener.onConnected();
+        }
+        if ((events & EventLoop.HANGUP) != 0) {
+            // Take what the host sent before it went away, then let the transport decide.
+            while (state == State.CONNECTED && readInput()) {
+                // keep reading
+            }
+            if (state == State.CONNECTED) {
+                hangup("hang-up");
+            }
+            return;
+        }
+        if (state == State.CONNECTED && reg.reading()
+                && (events & (EventLoop.READABLE | EventLoop.ERROR)) != 0) {
+            readInput();
+        }
+        if (state == State.CONNECTED && reg.writing()
+                && (events & (EventLoop.WRITABLE | EventLoop.ERROR)) != 0) {
+            flush();
+        }
+    }
+
+    /** One read from the port, decoded and dispatched; true when bytes were read. */
+    private boolean readInput() {
+        int n;
+        try {
+            readBuf.clear();
+            n = Os.read(reg.fd(), readBuf);
+        } catch (OsException e) {
+            hangup(e.getMessage());
+            return false;
+        }
+        if (n == Os.WOULD_BLOCK) {
+            return false;
+        }
+        if (n == 0) {
+            hangup("end of input");
+            return false;
+        }
+        decoder.feed(readBuf.flip());
+        while (state == State.CONNECTED) {
+            Frame frame;
+            try {
+                frame = decoder.next();
+            } catch (ProtocolException e) {
+                listener.onProtocolError(e);
+                continue;
+            }
+            if (frame == null) {
+                break;
+            }
+            listener.onFrame(frame);
+        }
+        return true;
+    }
+
+    private void flush() {
+        boolean empty;
+        try {
+            empty = queue.writeTo(reg.fd());
+        } catch (OsException e) {
+            hangup(e.getMessage());
+            return;
+        }
+        if (empty) {
+            reg.setWrite(false);
+        }
+        afterDequeue();
+    }
+
+    private void hangup(String why) {
+        boolean wasConnected = state == State.CONNECTED;
+        if (wasConnected) {
+            log.info("host link on fd {} closed: {}", reg.fd(), why);
+        }
+        reg.cancel();
+        reg = null;
+        state = State.DETACHED;
+        decoder.reset();
+        inputPaused = false;
+        onHangup.onHangup(wasConnected);
+    }
+}

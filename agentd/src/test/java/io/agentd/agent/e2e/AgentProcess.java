@@ -1,0 +1,163 @@
+package io.agentd.agent.e2e;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running agent, started as a separate process from the build output through the launcher
+ * (scripts/agentd with AGENTD_HOME=target/dist), exactly as deployed. Being a separate process keeps
+ * its subreaper role and its signals away from the test JVM. It listens on a unix socket in its own
+ * directory under target/e2e; its log goes to agent.log there.
+ */
+final class AgentProcess implements AutoCloseable {
+    private static final Path MODULE = Path.of(System.getProperty("user.dir"));
+    private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
+    private static final Path DIST = MODULE.resolve("target/dist");
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    /** The "listening" bit of a socket's flags in /proc/net/unix (__SO_ACCEPTCON). */
+    private static final int SO_ACCEPTCON = 0x10000;
+
+    private final Process process;
+    private final Path dir;
+    private final Path socket;
+    private final Path log;
+
+    private AgentProcess(Process process, Path dir) {
+        this.process = process;
+        this.dir = dir;
+        this.socket = dir.resolve("agent.sock");
+        this.log = dir.resolve("agent.log");
+    }
+
+    /** Starts an agent on a fresh socket with the given extra options; returns once it listens. */
+    static AgentProcess startWithJavaOpts(String name, String javaOpts, String... options)
+            throws IOException, InterruptedException {
+        Path dir = newDir(name);
+        List<String> cmd = new ArrayList<>(List.of("--listen", "unix:" + dir.resolve("agent.sock")));
+        cmd.addAll(List.of(options));
+        AgentProcess agent = launch(dir, javaOpts, cmd);
+        agent.awaitSocket();
+        return agent;
+    }
+
+    /** Starts an agent serving a character device or tty (--port); returns at once. */
+    static AgentProcess startOnPort(String name, Path port) throws IOException {
+        return launch(newDir(name), null, List.of("--port", port.toString()));
+    }
+
+    /** Runs the launcher to completion (for options that make it exit); output is in the log. */
+    static AgentProcess run(String name, String... options) throws IOException, InterruptedException {
+        AgentProcess agent = launch(newDir(name), null, List.of(options));
+        agent.awaitExit(START_TIMEOUT);
+        return agent;
+    }
+
+    private static Path newDir(String name) throws IOException {
+        return Files.createTempDirectory(Files.createDirectories(MODULE.resolve("target/e2e")), name + "-");
+    }
+
+    private static AgentProcess launch(Path dir, String javaOpts, List<String> options) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(LAUNCHER.toString());
+        cmd.addAll(options);
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent.log").toFile());
+        pb.environment().put("AGENTD_HOME", DIST.toString());
+        pb.environment().put("JAVA_OPTS", javaOpts == null ? "" : javaOpts);
+        return new AgentProcess(pb.start(), dir);
+    }
+
+    static AgentProcess start(String name, String... options) throws IOException, InterruptedException {
+        return startWithJavaOpts(name, null, options);
+    }
+
+    private void awaitSocket() throws InterruptedException {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (!listening()) {
+            if (!process.isAlive()) {
+                throw new AssertionError("agent exited " + process.exitValue() + " before listening:\n" + logText());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("agent not listening after " + START_TIMEOUT + ":\n" + logText());
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * True once the socket is in the listening state. The file alone is not enough: bind creates it
+     * before listen, and a connect in between is refused. /proc/net/unix shows it without connecting
+     * (a probe connection would count as the host's).
+     */
+    private boolean listening() {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try {
+            String path = socket.toString();
+            return Files.readAllLines(Path.of("/proc/net/unix")).stream()
+                    .map(line -> line.trim().split("\\s+"))
+                    .anyMatch(f -> f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & SO_ACCEPTCON) != 0);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    HostConnection connect() throws IOException {
+        return HostConnection.open(socket);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Sends a signal to the agent process (by number), as an operator or init would. */
+    void signal(int signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new AssertionError("kill -" + signal + " " + pid() + " failed");
+        }
+    }
+
+    /** Waits for the agent to exit; returns its exit status. */
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("agent still running after " + timeout + ":\n" + logText());
+        }
+        return process.exitValue();
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy(); // SIGTERM: the agent's own shutdown
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package io.agentd.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.Touched;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Control messages and bad input against a running agent on a unix socket. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ControlE2ETest {
+    private static AgentProcess agent;
+
+    @BeforeAll
+    static void startAgent() throws Exception {
+        agent = AgentProcess.start("control");
+    }
+
+    @AfterAll
+    static void stopAgent() throws Exception {
+        agent.close();
+    }
+
+    private static HostConnection connectReady() throws Exception {
+        HostConnection host = agent.connect();
+        host.expect(0, MessageType.CORE_READY);
+        return host;
+    }
+
+    @Test
+    void readyCarriesStartTimesAndVersionAndComesAgainOnReconnect() throws Exception {
+        Ready first;
+        try (HostConnection host = agent.connect()) {
+            first = (Ready) host.expect(0, MessageType.CORE_READY).payload();
+        }
+        assertTrue(first.bootTimeNs() > 0 && first.bootTimeNs() <= first.initTimeNs(), first.toString());
+        assertTrue(first.initTimeNs() <= first.readyTimeNs(), first.toString());
+        assertFalse(first.agentVersion() == null || first.agentVersion().isEmpty());
+        try (HostConnection host = agent.connect()) {
+            Ready second = (Ready) host.expect(0, MessageType.CORE_READY).payload();
+            assertTrue(second.readyTimeNs() > first.readyTimeNs(), "a new core.ready for the new host");
+            assertEquals(first.bootTimeNs(), second.bootTimeNs());
+        }
+    }
+
+    @Test
+    void pingIsAnsweredWithPongOnItsId() throws Exception {
+        try (HostConnection host = connectReady()) {
+            host.send(new Frame(77, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(77, MessageType.CORE_PONG);
+            host.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(0, MessageType.CORE_PONG);
+        }
+    }
+
+    @Test
+    void touchedActivitySeqIncreases() throws Exception {
+        try (HostConnection host = connectReady()) {
+            host.send(new Frame(5, MessageType.CORE_TOUCH, Empty.INSTANCE));
+            long a = ((Touched) host.expect(5, MessageType.CORE_TOUCHED).payload()).activitySeq();
+            host.send(new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(5, MessageType.CORE_PONG);
+            host.send(new Frame(5, MessageType.CORE_TOUCH, Empty.INSTANCE));
+            long b = ((Touched) host.expect(5, MessageType.CORE_TOUCHED).payload()).activitySeq();
+            assertTrue(b > a, a + " then " + b);
+        }
+    }
+
+    /** A clock within 100 ms is left alone (no reply either way); the agent keeps serving. */
+    @Test
+    void clockSyncWithinThresholdIsAcceptedSilently() throws Exception {
+        try (HostConnection host = connectReady()) {
+            long now = System.currentTimeMillis() * 1_000_000L;
+            host.send(new Frame(0, MessageType.CORE_CLOCK_SYNC, new ClockSync(now)));
+            host.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(0, MessageType.CORE_PONG);
+            assertTrue(host.nothingMore(0, Duration.ofMillis(200)));
+        }
+    }
+
+    @Test
+    void everyErrorFixtureIsAnsweredAndFollowedByAWorkingPing() throws Exception {
+        JsonNode fixtures;
+        try (InputStream in = getClass().getResourceAsStream("/frames.json")) {
+            fixtures = new ObjectMapper().readTree(in);
+        }
+        int checked = 0;
+        try (HostConnection host = connectReady()) {
+            for (JsonNode f : fixtures.get("frames")) {
+                if (!"error".equals(f.get("expect").asText())) {
+                    continue;
+                }
+                String name = f.get("name").asText();
+                String expected = f.get("error").asText();
+                byte[] bytes = HexFormat.of().parseHex(f.get("hex").asText());
+                // Where the frame's id can be read, the answer comes on that id; a length the agent
+                // cannot trust is answered on id 0 as malformed_message.
+                boolean lengthRefused = expected.startsWith("frame_too_");
+                long answerId = lengthRefused || bytes.length < 8 ? 0 : readU32(bytes, 4);
+                host.sendRaw(bytes);
+                ErrorPayload e = host.expectError(answerId, lengthRefused ? "malformed_message" : expected);
+                assertFalse(e.message().isEmpty(), name);
+                long pingId = 1000 + checked;
+                host.send(new Frame(pingId, MessageType.CORE_PING, Empty.INSTANCE));
+                host.expect(pingId, MessageType.CORE_PONG);
+                checked++;
+            }
+        }
+        assertTrue(checked >= 10, "error fixtures checked: " + checked);
+        assertTrue(agent.isAlive());
+    }
+
+    @Test
+    void framesForUnknownSessionsAreRefusedWithInvalidSession() throws Exception {
+        try (HostConnection host = connectReady()) {
+            host.send(new Frame(4242, MessageType.EXEC_STDIN, new ExecData(new byte[] {1})));
+            host.expectError(4242, "invalid_session");
+            host.send(new Frame(4243, MessageType.EXEC_SIGNAL, new ExecSignal(15)));
+            host.expectError(4243, "invalid_session");
+            host.send(new Frame(4244, MessageType.EXEC_RESIZE, new io.agentd.protocol.payload.ExecResize(30, 100)));
+            host.expectError(4244, "invalid_session");
+        }
+    }
+
+    @Test
+    void signalOutsideOneToThirtyOneIsInvalidPayload() throws Exception {
+        try (HostConnection host = connectReady()) {
+            host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(0)));
+            host.expectError(9, "invalid_payload");
+            host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(64)));
+            host.expectError(9, "invalid_payload");
+        }
+    }
+
+    @Test
+    void guestToHostTypesSentByTheHostAreRefused() throws Exception {
+        try (HostConnection host = connectReady()) {
+            host.send(new Frame(12, MessageType.CORE_PONG, Empty.INSTANCE));
+            ErrorPayload e = host.expectError(12, "unsupported_message_type");
+            assertEquals("core.pong", e.offendingType());
+        }
+    }
+
+    private static long readU32(byte[] b, int off) {
+        return ((b[off] & 0xffL) << 24) | ((b[off + 1] & 0xffL) << 16) | ((b[off + 2] & 0xffL) << 8) | (b[off + 3] & 0xffL);
+    }
+}

@@ -1,0 +1,85 @@
+package io.agentd.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The launcher and the command line: help, usage errors, start-up failures, the log file. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LauncherE2ETest {
+
+    @Test
+    void helpListsEveryOptionAndExitsZero() throws Exception {
+        AgentProcess agent = AgentProcess.run("help", "--help");
+        assertEquals(0, agent.awaitExit(Duration.ZERO));
+        String help = agent.logText();
+        for (String option : new String[] {"--port-name", "--port", "--listen", "--user", "--cwd", "--env",
+                "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--log-file",
+                "--log-level"}) {
+            assertTrue(help.contains(option + " "), option + " missing from:\n" + help);
+        }
+    }
+
+    @Test
+    void aBadOptionIsAClearErrorAndExitTwo() throws Exception {
+        AgentProcess agent = AgentProcess.run("bad-option", "--high-water", "lots");
+        assertEquals(2, agent.awaitExit(Duration.ZERO));
+        assertTrue(agent.logText().startsWith("agentd: --high-water takes a byte count"), agent.logText());
+    }
+
+    @Test
+    void aMissingVirtioPortIsAClearErrorAndExitOne() throws Exception {
+        AgentProcess agent = AgentProcess.run("no-port", "--port-name", "agentd-test-no-such-port");
+        assertEquals(1, agent.awaitExit(Duration.ZERO));
+        assertTrue(agent.logText().contains("cannot serve the host: no virtio port"), agent.logText());
+    }
+
+    @Test
+    void aSocketAnotherAgentListensOnIsLeftAloneAndTheSecondAgentExitsOne() throws Exception {
+        try (AgentProcess first = AgentProcess.start("first")) {
+            Path socket = first.dir().resolve("agent.sock");
+            AgentProcess second = AgentProcess.run("second", "--listen", "unix:" + socket);
+            assertEquals(1, second.awaitExit(Duration.ZERO));
+            assertTrue(second.logText().contains("is in use"), second.logText());
+            try (HostConnection host = first.connect()) {
+                host.expect(0, MessageType.CORE_READY);
+            }
+        }
+    }
+
+    @Test
+    void aMissingPortDeviceIsAClearErrorAndExitOne() throws Exception {
+        AgentProcess agent = AgentProcess.run("no-device", "--port", "/dev/agentd-test-no-such-device");
+        assertEquals(1, agent.awaitExit(Duration.ZERO));
+        assertTrue(agent.logText().contains("/dev/agentd-test-no-such-device does not exist"), agent.logText());
+    }
+
+    @Test
+    void logFileTakesTheLogInsteadOfTheConsole() throws Exception {
+        Path logFile = Files.createDirectories(Path.of("target", "e2e")).resolve("agent-" + System.nanoTime() + ".log")
+                .toAbsolutePath();
+        String console;
+        try (AgentProcess agent = AgentProcess.start("log-file", "--log-file", logFile.toString());
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            host.exec(1, ExecRequest.of("true"));
+            host.collect(1, HostConnection.TIMEOUT);
+            agent.close();
+            console = agent.logText();
+        }
+        assertTrue(console.isEmpty(), "console output: " + console);
+        String log = Files.readString(logFile, StandardCharsets.UTF_8);
+        Files.delete(logFile);
+        assertTrue(log.contains("session 1 started: pid="), log);
+        assertTrue(log.contains("session 1 exited: code=0"), log);
+    }
+}

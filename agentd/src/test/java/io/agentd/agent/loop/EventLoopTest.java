@@ -1,0 +1,136 @@
+package io.agentd.agent.loop;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The event loop over real fds (pipes) and real time. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class EventLoopTest {
+    private EventLoop loop;
+    private final List<Integer> fds = new ArrayList<>();
+
+    @BeforeEach
+    void open() throws Exception {
+        loop = new EventLoop();
+    }
+
+    @AfterEach
+    void close() {
+        loop.close();
+        fds.forEach(Os::close);
+    }
+
+    /** A non-blocking pipe: {read end, write end}. */
+    private int[] pipe() throws Exception {
+        int[] p = new int[2];
+        assertEquals(0, Os.libc().pipe2(p, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        fds.add(p[0]);
+        fds.add(p[1]);
+        return p;
+    }
+
+    @Test
+    void readableFdCallsItsHandlerOnTheLoopThread() throws Exception {
+        int[] p = pipe();
+        ByteBuffer got = ByteBuffer.allocate(16);
+        List<Boolean> onLoopThread = new ArrayList<>();
+        Registration r = loop.register(p[0], events -> {
+            onLoopThread.add(loop.inLoopThread());
+            assertTrue((events & EventLoop.READABLE) != 0);
+            try {
+                Os.read(p[0], got);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            loop.stop();
+        });
+        r.setRead(true);
+        Os.write(p[1], ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        loop.run();
+        assertEquals(List.of(true), onLoopThread);
+        assertArrayEquals(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(got.array(), got.position()));
+    }
+
+    @Test
+    void timersRunInDeadlineOrderAndCancelledOnesNever() throws Exception {
+        List<String> ran = new ArrayList<>();
+        loop.schedule(60, () -> ran.add("60"));
+        loop.schedule(20, () -> ran.add("20"));
+        EventLoop.Timer cancelled = loop.schedule(40, () -> ran.add("40"));
+        loop.schedule(0, () -> ran.add("0"));
+        loop.schedule(100, loop::stop);
+        cancelled.cancel();
+        long t0 = System.nanoTime();
+        loop.run();
+        assertEquals(List.of("0", "20", "60"), ran);
+        assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(100), "the loop waited for the last timer");
+    }
+
+    @Test
+    void executeFromAnotherThreadWakesABlockedLoop() throws Exception {
+        CompletableFuture<Boolean> ranOnLoop = new CompletableFuture<>();
+        Thread other = new Thread(() -> {
+            try {
+                Thread.sleep(100); // the loop is in epoll_wait with nothing to wait for
+            } catch (InterruptedException e) {
+                return;
+            }
+            loop.execute(() -> {
+                ranOnLoop.complete(loop.inLoopThread());
+                loop.stop();
+            });
+        });
+        other.start();
+        loop.run();
+        assertTrue(ranOnLoop.get(1, TimeUnit.SECONDS));
+    }
+
+    /** With no interest left, an fd that hangs up does not keep waking the loop. */
+    @Test
+    void anFdWithoutInterestIsOutOfEpollAndCannotSpin() throws Exception {
+        int[] p = pipe();
+        AtomicInteger calls = new AtomicInteger();
+        Registration[] r = new Registration[1];
+        r[0] = loop.register(p[0], events -> {
+            calls.incrementAndGet();
+            r[0].setRead(false);
+        });
+        r[0].setRead(true);
+        Os.close(p[1]);
+        fds.remove(Integer.valueOf(p[1]));
+        loop.schedule(200, loop::stop);
+        loop.run();
+        assertEquals(1, calls.get(), "one hang-up event, then silence");
+    }
+
+    @Test
+    void aHandlerThatThrowsDoesNotStopTheLoop() throws Exception {
+        int[] p = pipe();
+        AtomicInteger calls = new AtomicInteger();
+        Registration r = loop.register(p[0], events -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new IllegalStateException("boom (expected by the test)");
+            }
+            loop.stop();
+        });
+        r.setRead(true);
+        Os.write(p[1], ByteBuffer.wrap(new byte[] {1}));
+        loop.run();
+        assertEquals(2, calls.get());
+    }
+}

@@ -1,0 +1,268 @@
+package io.agentd.agent.spawn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.Os;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.Rlimit;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Failures before the target runs: each is a typed core.exec.failed, never a hang or a crash. */
+@Timeout(60)
+class SpawnFailureTest {
+
+    private static SpawnSpec spec(String cmd, List<String> env, String cwd, String user, List<Rlimit> rlimits) {
+        return new SpawnSpec(cmd, List.of(), env, cwd, user, false, 24, 80, rlimits, false);
+    }
+
+    private static List<String> env() {
+        return EnvBuilder.build(List.of(), List.of(), false);
+    }
+
+    private static ExecFailed failure(SpawnSpec spec) {
+        return assertThrows(SpawnFailure.class, () -> ChildIo.spawner().startAndAwaitExec(spec)).failure();
+    }
+
+    @Test
+    void missingCommandIsNotFound() {
+        ExecFailed f = failure(spec("agentd-no-such-command", env(), null, null, List.of()));
+        assertEquals("not_found", f.kind());
+        assertEquals(2, f.errno());
+        assertEquals("ENOENT", f.errnoName());
+        assertEquals("execve", f.stage());
+        assertTrue(f.message().contains("agentd-no-such-command"), f.message());
+    }
+
+    @Test
+    void missingAbsolutePathIsNotFound() {
+        ExecFailed f = failure(spec("/nonexistent/bin/tool", env(), null, null, List.of()));
+        assertEquals("not_found", f.kind());
+        assertEquals("ENOENT", f.errnoName());
+        assertTrue(f.message().contains("/nonexistent/bin/tool"), f.message());
+    }
+
+    @Test
+    void fileWithoutExecPermissionIsPermissionDenied() throws Exception {
+        Path file = Path.of(System.getProperty(Spawner.HELPER_PROPERTY)).resolveSibling("agentd-test-not-executable");
+        Files.writeString(file, "#!/bin/sh\necho hi\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        ExecFailed f = failure(spec(file.toString(), env(), null, null, List.of()));
+        assertEquals("permission_denied", f.kind());
+        assertEquals("EACCES", f.errnoName());
+    }
+
+    @Test
+    void directoryIsPermissionDenied() {
+        // Linux's execve answers EACCES (not EISDIR) for a directory.
+        ExecFailed f = failure(spec("/usr/bin/", env(), null, null, List.of()));
+        assertEquals("permission_denied", f.kind());
+        assertEquals("execve", f.stage());
+    }
+
+    @Test
+    void executableWithoutInterpreterLineIsNotExecutable() throws Exception {
+        Path script = Path.of(System.getProperty(Spawner.HELPER_PROPERTY)).resolveSibling("agentd-test-no-shebang");
+        Files.writeString(script, "echo hi\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
+        assertEquals("not_executable", f.kind());
+        assertEquals("ENOEXEC", f.errnoName());
+    }
+
+    @Test
+    void missingCwdIsBadCwd() {
+        ExecFailed f = failure(spec("true", env(), "/nonexistent/dir", null, List.of()));
+        assertEquals("bad_cwd", f.kind());
+        assertEquals("chdir", f.stage());
+        assertEquals("ENOENT", f.errnoName());
+        assertTrue(f.message().contains("\"true\"") && f.message().contains("/nonexistent/dir"), f.message());
+    }
+
+    @Test
+    void cwdThatIsAFileIsBadCwd() {
+        ExecFailed f = failure(spec("true", env(), "/etc/hostname", null, List.of()));
+        assertEquals("bad_cwd", f.kind());
+        assertEquals("ENOTDIR", f.errnoName());
+    }
+
+    @Test
+    void unknownUserIsUserSetupFailed() {
+        ExecFailed f = failure(spec("true", env(), null, "agentd-no-such-user", List.of()));
+        assertEquals("user_setup_failed", f.kind());
+        assertEquals("getpwnam", f.stage());
+        assertNull(f.errno(), "no such user has no errno");
+        assertTrue(f.message().contains("agentd-no-such-user"), f.message());
+    }
+
+    @Test
+    void unknownGroupIsUserSetupFailed() {
+        ExecFailed f = failure(spec("true", env(), null, "nobody:agentd-no-such-group", List.of()));
+        assertEquals("user_setup_failed", f.kind());
+        assertEquals("getgrnam", f.stage());
+    }
+
+    /**
+     * As non-root: the helper runs as nobody (started by an outer helper whose target is the inner
+     * helper) and asks for a hard limit above the current one. The inner helper's report fd is its
+     * stdout, so the test reads and decodes the real report. Needs root (to become nobody).
+     */
+    @Test
+    void hardLimitAboveTheCurrentOneAsNonRootIsResourceLimit() throws Exception {
+        String helper = System.getProperty(Spawner.HELPER_PROPERTY);
+        SpawnSpec asNobody = new SpawnSpec("sh", List.of("-c",
+                "hard=$(ulimit -Hn); exec 3>&1; exec " + helper
+                        + " --rlimit nofile:64:$((hard + 1)) --env PATH=/usr/bin:/bin -- true"),
+                env(), "/", "nobody", false, 24, 80, List.of(), false);
+        ChildIo.Run r = ChildIo.run(asNobody);
+        assertEquals(127, r.status().code(), "the inner helper failed: " + r.stdout() + r.stderr());
+        byte[] report = r.stdout().getBytes(StandardCharsets.US_ASCII);
+        ExecFailed f = ExecReport.decode(report, report.length, spec("true", env(), null, null, List.of()));
+        assertEquals("resource_limit", f.kind());
+        assertEquals("setrlimit(RLIMIT_NOFILE)", f.stage());
+        assertEquals("EPERM", f.errnoName());
+    }
+
+    /** Root too cannot go above the kernel's fs.nr_open: the same failure through the whole path. */
+    @Test
+    void hardLimitAboveTheKernelMaximumIsResourceLimit() throws Exception {
+        // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
+        long nrOpen = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/nr_open")).get(0).trim());
+        ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("nofile", 64, nrOpen + 1))));
+        assertEquals("resource_limit", f.kind());
+        assertEquals("setrlimit(RLIMIT_NOFILE)", f.stage(), f.message());
+        assertTrue(f.message().contains("hard " + (nrOpen + 1)), f.message());
+    }
+
+    @Test
+    void unknownRlimitIsBadArgs() {
+        ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("bogus", 1, 1))));
+        assertEquals("bad_args", f.kind());
+        assertTrue(f.message().contains("rlimits[0].resource") && f.message().contains("bogus"), f.message());
+    }
+
+    @Test
+    void softAboveHardIsResourceLimit() {
+        ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("nofile", 100, 10))));
+        assertEquals("resource_limit", f.kind());
+        assertTrue(f.message().contains("rlimits[0]"), f.message());
+        ExecFailed infinite = failure(spec("true", env(), null, null,
+                List.of(new Rlimit("nofile", Rlimit.INFINITY, 10))));
+        assertEquals("resource_limit", infinite.kind(), "RLIM_INFINITY is the largest value");
+    }
+
+    @Test
+    void nulBytesAreBadArgsNamingTheField() {
+        assertBadArgs(spec("tr\0ue", env(), null, null, List.of()), "cmd");
+        assertBadArgs(new SpawnSpec("true", List.of("ok", "b\0d"), env(), null, null, false, 24, 80, List.of(),
+                false), "args[1]");
+        assertBadArgs(spec("true", List.of("PATH=/bin", "K=v\0"), null, null, List.of()), "env[1]");
+        assertBadArgs(spec("true", env(), "/tm\0p", null, List.of()), "cwd");
+        assertBadArgs(spec("true", env(), null, "no\0body", List.of()), "user");
+    }
+
+    @Test
+    void envEntryWithoutEqualsIsBadArgs() {
+        assertBadArgs(spec("true", List.of("PATH=/bin", "JUSTANAME"), null, null, List.of()), "env[1]");
+        assertBadArgs(spec("true", List.of("=value"), null, null, List.of()), "env[0]");
+    }
+
+    @Test
+    void malformedUserIsBadArgs() {
+        for (String user : List.of("", ":", "nobody:", ":nogroup", "a:b:c")) {
+            assertBadArgs(spec("true", env(), null, user, List.of()), "user");
+        }
+    }
+
+    @Test
+    void emptyCommandIsBadArgs() {
+        assertBadArgs(spec("", env(), null, null, List.of()), "cmd");
+    }
+
+    @Test
+    void windowSizeZeroInPtyModeAndOutOfRangeAreBadArgs() {
+        List<String> ptyEnv = EnvBuilder.build(List.of(), List.of(), true);
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 0, 80, List.of(), false), "rows");
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 24, 0, List.of(), false), "cols");
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 65536, 80, List.of(), false),
+                "rows");
+        assertBadArgs(new SpawnSpec("true", List.of(), env(), null, null, false, 24, 70000, List.of(), false),
+                "cols");
+    }
+
+    @Test
+    void zeroWindowIsFineForPipes() throws Exception {
+        ChildIo.Run r = ChildIo.run(new SpawnSpec("true", List.of(), env(), null, null, false, 0, 0, List.of(),
+                false));
+        assertEquals(0, r.status().code());
+    }
+
+    @Test
+    void failedChildIsReapedByStartAndAwaitExec() throws Exception {
+        Child probe = ChildIo.spawner().startAndAwaitExec(spec("true", env(), null, null, List.of()));
+        assertTrue(ChildIo.readable(probe.pidfd(), 20_000));
+        assertTrue(childrenOfThisJvm().contains(String.valueOf(probe.pid())), "the probe sees a zombie");
+        ExitStatus.waitFor(probe.pid());
+        Os.libc().close(probe.stdinFd());
+        ChildIo.closeRest(probe);
+
+        Set<String> before = childrenOfThisJvm();
+        SpawnFailure thrown = assertThrows(SpawnFailure.class,
+                () -> ChildIo.spawner().startAndAwaitExec(spec("agentd-no-such-command", env(), null, null,
+                        List.of())));
+        assertTrue(thrown.getMessage().startsWith("not_found at execve"), thrown.getMessage());
+        assertEquals(before, childrenOfThisJvm(), "no zombie left behind");
+    }
+
+    /** Pids of this JVM's children, zombies included (/proc/self/task/TID/children). */
+    private static Set<String> childrenOfThisJvm() throws IOException {
+        Set<String> pids = new HashSet<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                for (String line : Files.readAllLines(task.resolve("children"))) {
+                    for (String pid : line.trim().split(" ")) {
+                        if (!pid.isEmpty()) {
+                            pids.add(pid);
+                        }
+                    }
+                }
+            }
+        }
+        return pids;
+    }
+
+    @Test
+    void startReturnsAndTheReportFdCarriesTheFailureWithExit127() throws Exception {
+        SpawnSpec spec = spec("agentd-no-such-command", env(), null, null, List.of());
+        Child child = ChildIo.spawner().start(spec);
+        try {
+            byte[] report = ChildIo.readToEnd(child.execReportFd());
+            ExecFailed f = ExecReport.decode(report, report.length, spec);
+            assertEquals("not_found", f.kind());
+            assertEquals(new ExitStatus(127, null), ExitStatus.waitFor(child.pid()));
+        } finally {
+            Os.libc().close(child.stdinFd());
+            ChildIo.closeRest(child);
+        }
+    }
+
+    private static void assertBadArgs(SpawnSpec spec, String field) {
+        ExecFailed f = failure(spec);
+        assertEquals("bad_args", f.kind(), f.message());
+        assertTrue(f.message().contains(field), "message names " + field + ": " + f.message());
+        assertEquals("validate", f.stage());
+    }
+}

@@ -1,0 +1,130 @@
+package io.agentd.protocol;
+
+/**
+ * Strict UTF-8 check of CBOR text items. Jackson 2.18 decodes invalid UTF-8 leniently (an overlong
+ * "/" as c0 af becomes "/", lone surrogates pass), so text read from the wire is checked here on its
+ * raw bytes: RFC 8949 requires text strings to be valid UTF-8, and a path must not be smuggled past
+ * a check through an alternative spelling.
+ */
+final class CborText {
+    private static final int MAJOR_TEXT = 3;
+    private static final int MAJOR_TAG = 6;
+    private static final int INDEFINITE_TEXT = 0x7f;
+    private static final int BREAK = 0xff;
+
+    private CborText() {}
+
+    /**
+     * True when the item at {@code input[offset]} (after any tags) is a text string that is not valid
+     * UTF-8, or cannot be walked. Any other kind of item (an integer map key, say) is not text: false.
+     */
+    static boolean isBadText(byte[] input, long offset) {
+        if (offset < 0 || offset >= input.length) {
+            return true;
+        }
+        int at = (int) offset;
+        while (major(input[at]) == MAJOR_TAG) {
+            int head = headLength(input[at]);
+            if (head < 0 || at + head >= input.length) {
+                return true;
+            }
+            at += head;
+        }
+        if (major(input[at]) != MAJOR_TEXT) {
+            return false;
+        }
+        if ((input[at] & 0xff) != INDEFINITE_TEXT) {
+            return chunkEnd(input, at) < 0;
+        }
+        // Indefinite length: definite chunks up to a break, each valid UTF-8 on its own (RFC 8949 3.2.3).
+        at++;
+        while (at < input.length && (input[at] & 0xff) != BREAK) {
+            at = chunkEnd(input, at);
+            if (at < 0) {
+                return true;
+            }
+        }
+        return at >= input.length;
+    }
+
+    /** End of the definite text chunk at {@code input[at]} when its bytes are valid UTF-8, else -1. */
+    private static int chunkEnd(byte[] input, int at) {
+        int head = headLength(input[at]);
+        if (major(input[at]) != MAJOR_TEXT || head < 0 || at + head > input.length) {
+            return -1;
+        }
+        long len = input[at] & 0x1f;
+        if (head > 1) {
+            len = 0;
+            for (int i = 1; i < head; i++) {
+                len = (len << 8) | (input[at + i] & 0xff);
+            }
+        }
+        long end = at + head + len;
+        if (len < 0 || end > input.length) {
+            return -1;
+        }
+        return isUtf8(input, at + head, (int) end) ? (int) end : -1;
+    }
+
+    /** RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
+    static boolean isUtf8(byte[] b, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int c = b[i] & 0xff;
+            if (c < 0x80) {
+                i++;
+                continue;
+            }
+            int more;
+            int lo = 0x80;
+            int hi = 0xbf;
+            if (c >= 0xc2 && c <= 0xdf) {
+                more = 1;
+            } else if (c >= 0xe0 && c <= 0xef) {
+                more = 2;
+                if (c == 0xe0) {
+                    lo = 0xa0; // overlong
+                } else if (c == 0xed) {
+                    hi = 0x9f; // surrogates
+                }
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                more = 3;
+                if (c == 0xf0) {
+                    lo = 0x90; // overlong
+                } else if (c == 0xf4) {
+                    hi = 0x8f; // above U+10FFFF
+                }
+            } else {
+                return false;
+            }
+            if (i + more >= to) {
+                return false;
+            }
+            int second = b[i + 1] & 0xff;
+            if (second < lo || second > hi) {
+                return false;
+            }
+            for (int k = 2; k <= more; k++) {
+                if ((b[i + k] & 0xc0) != 0x80) {
+                    return false;
+                }
+            }
+            i += more + 1;
+        }
+        return true;
+    }
+
+    private static int major(byte initial) {
+        return (initial & 0xff) >>> 5;
+    }
+
+    /** Bytes of the head that starts with {@code initial}, or -1 for an indefinite or reserved form. */
+    private static int headLength(byte initial) {
+        int info = initial & 0x1f;
+        if (info < 24) {
+            return 1;
+        }
+        return info <= 27 ? 1 + (1 << (info - 24)) : -1;
+    }
+}

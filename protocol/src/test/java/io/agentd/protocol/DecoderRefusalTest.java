@@ -1,0 +1,384 @@
+package io.agentd.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.Touched;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the decoder refuses beyond the golden frames, and how: each refusal is typed, carries the
+ * frame's id and type where they were read, and names the offending field.
+ */
+class DecoderRefusalTest {
+    private static final long ID = 42;
+
+    // ---- values of the wrong type or out of range inside payloads: invalid_payload naming the field
+
+    @Test
+    void signalAsTextIsInvalidPayloadNamingSignal() {
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(1).text("signal").text("TERM"), "signal");
+    }
+
+    @Test
+    void resizeRowsAboveU16IsInvalidPayloadNamingRows() {
+        invalidPayload(MessageType.EXEC_RESIZE,
+                new RawCbor().map(2).text("rows").uint(70000).text("cols").uint(80), "rows");
+    }
+
+    @Test
+    void requestColsAboveU16IsInvalidPayloadNamingCols() {
+        invalidPayload(MessageType.EXEC_REQUEST,
+                new RawCbor().map(2).text("cmd").text("/bin/true").text("cols").uint(65536), "cols");
+    }
+
+    @Test
+    void negativePidIsInvalidPayloadNamingPid() {
+        invalidPayload(MessageType.EXEC_STARTED, new RawCbor().map(1).text("pid").integer(-1), "pid");
+    }
+
+    @Test
+    void pidAboveU32IsInvalidPayloadNamingPid() {
+        invalidPayload(MessageType.EXEC_STARTED, new RawCbor().map(1).text("pid").uint(1L << 32), "pid");
+    }
+
+    @Test
+    void exitCodeBeyondI32IsInvalidPayloadNamingCode() {
+        invalidPayload(MessageType.EXEC_EXITED, new RawCbor().map(1).text("code").uint(1L << 31), "code");
+        invalidPayload(MessageType.EXEC_EXITED, new RawCbor().map(1).text("code").raw(0x3b).raw(
+                new byte[] {(byte) 0xff, -1, -1, -1, -1, -1, -1, -1}), "code");
+    }
+
+    @Test
+    void negativeU64IsInvalidPayloadNamingTheField() {
+        invalidPayload(MessageType.CORE_TOUCHED, new RawCbor().map(1).text("activity_seq").integer(-1),
+                "activity_seq");
+    }
+
+    @Test
+    void plainU64Max2To64Minus1IsAcceptedAndAboveIsRefused() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.CORE_TOUCHED,
+                new RawCbor().map(1).text("activity_seq").uint(-1L).build()));
+        assertEquals(new Touched(-1L), frame.payload());
+        // 2^64 only exists as a bignum tag, which is refused below.
+    }
+
+    /** Jackson 2.18 decodes bignum tags with the wrong sign; the codec refuses tagged integers rather than misread them. */
+    @Test
+    void taggedIntegersAreRefusedNotMisread() {
+        byte[] ffs = {-1, -1, -1, -1, -1, -1, -1, -1};
+        invalidPayload(MessageType.CORE_TOUCHED, new RawCbor().map(1).text("activity_seq").raw(0xc2).bytes(ffs),
+                "activity_seq: expected u64, got a tagged value");
+        invalidPayload(MessageType.CORE_TOUCHED, new RawCbor().map(1).text("activity_seq").raw(0xc3)
+                .bytes(new byte[8]), "activity_seq");
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(1).text("signal").raw(0xc1).uint(9), "signal");
+        byte[] p = {(byte) 0xa0};
+        malformed(new RawCbor().map(3).text("v").raw(0xc2).bytes(new byte[] {7}).text("t").text("core.ping")
+                .text("p").bytes(p).build());
+        malformed(new RawCbor().map(3).text("v").raw(0xf0).text("t").text("core.ping").text("p").bytes(p).build());
+    }
+
+    @Test
+    void simpleValueOrFloatWhereAnIntegerBelongsIsRefused() {
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(1).text("signal").raw(0xf0), "signal");
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(1).text("signal").raw(0xf9, 0x4b, 0x80), "signal");
+    }
+
+    @Test
+    void dataAsTextIsInvalidPayloadNamingData() {
+        invalidPayload(MessageType.EXEC_STDIN, new RawCbor().map(1).text("data").text("hello"), "data");
+    }
+
+    @Test
+    void nonTextArgIsInvalidPayloadNamingItsIndex() {
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/echo")
+                .text("args").array(2).text("a").uint(1), "args[1]");
+    }
+
+    @Test
+    void rlimitMissingHardIsInvalidPayloadNamingIt() {
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true")
+                .text("rlimits").array(1).map(2).text("resource").text("nofile").text("soft").uint(10),
+                "rlimits[0].hard");
+    }
+
+    @Test
+    void invalidUtf8InCmdIsInvalidPayload() {
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0x62, 0xc3, 0x28), "cmd");
+    }
+
+    /** Jackson 2.18 alone would read c0 af as "/": the codec checks the raw bytes. */
+    @Test
+    void overlongSlashSurrogateOrBadChunkInTextIsRefusedNotReinterpreted() {
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0x67, '/', 'b', 'i', 'n', 0xc0,
+                0xaf, 's').raw('h'), "cmd: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/echo").text("args")
+                .array(1).raw(0x63, 0xed, 0xa0, 0x80), "args[0]: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true").text("cwd")
+                .raw(0x7f).text("/tmp").raw(0x62, 0xc0, 0xaf).raw(0xff), "cwd: text is not valid UTF-8");
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(2).text("signal").uint(9).raw(0x62, 0xc0, 0xaf)
+                .uint(1), "key is not valid UTF-8");
+        malformed(new RawCbor().map(3).text("v").uint(7).text("t").raw(0x69, 'c', 'o', 'r', 'e', '.', 'p', 'i', 0xee,
+                'g').text("p").bytes(new byte[] {(byte) 0xa0}).build());
+    }
+
+    @Test
+    void validNonAsciiTextInChunksAndIntegerKeysAreAccepted() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_REQUEST, new RawCbor().map(3)
+                .text("cmd").raw(0x7f).text("/bin/").text("grüße").text("\uD83D\uDE00").raw(0xff)
+                .uint(1).text("an integer key is just an unknown key").text("user").text("ü").build()));
+        ExecRequest request = (ExecRequest) frame.payload();
+        assertEquals("/bin/grüße\uD83D\uDE00", request.cmd());
+        assertEquals("ü", request.user());
+    }
+
+    @Test
+    void utf8CheckAgreesWithTheJdksStrictDecoder() {
+        java.util.Random random = new java.util.Random(8);
+        int[] alphabet = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1,
+            0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf7, 0xf8, 0xfe, 0xff};
+        for (int round = 0; round < 300_000; round++) {
+            byte[] bytes = new byte[random.nextInt(7)];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) alphabet[random.nextInt(alphabet.length)];
+            }
+            boolean jdk = true;
+            try {
+                java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes));
+            } catch (java.nio.charset.CharacterCodingException e) {
+                jdk = false;
+            }
+            assertEquals(jdk, CborText.isUtf8(bytes, 0, bytes.length), java.util.HexFormat.of().formatHex(bytes));
+        }
+    }
+
+    @Test
+    void missingRequiredFieldIsInvalidPayloadSayingMissingField() {
+        ProtocolException e = invalidPayload(MessageType.EXEC_STARTED, new RawCbor().map(0), "pid");
+        assertEquals("core.exec.started: missing field pid", e.getMessage());
+        invalidPayload(MessageType.EXEC_STDOUT, new RawCbor().map(1).text("other").uint(1), "missing field data");
+        invalidPayload(MessageType.CORE_ERROR, new RawCbor().map(1).text("kind").text("x"), "missing field message");
+    }
+
+    @Test
+    void payloadThatIsNotAMapIsInvalidPayload() {
+        invalidPayload(MessageType.EXEC_RESIZE, new RawCbor().array(2).uint(24).uint(80), "map");
+        invalidPayload(MessageType.CORE_PING, new RawCbor().nul(), "map");
+    }
+
+    @Test
+    void duplicateKeyInPayloadIsInvalidPayload() {
+        invalidPayload(MessageType.EXEC_SIGNAL,
+                new RawCbor().map(2).text("signal").uint(15).text("signal").uint(9), "duplicate key signal");
+    }
+
+    @Test
+    void secondItemOrEmptyPIsInvalidPayload() {
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(1).text("signal").uint(15).uint(0), "more than one");
+        invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor(), "payload");
+    }
+
+    @Test
+    void nestingBeyondJacksonsDepthLimitUnderAnUnknownKeyIsInvalidPayload() {
+        RawCbor deep = new RawCbor().map(2).text("signal").uint(15).text("future");
+        for (int i = 0; i < 5000; i++) {
+            deep.array(1);
+        }
+        deep.uint(0);
+        invalidPayload(MessageType.EXEC_SIGNAL, deep, "future");
+    }
+
+    // ---- tolerance: what must decode
+
+    @Test
+    void nullForDefaultedRequestFieldsTakesTheDefaults() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_REQUEST, new RawCbor().map(6)
+                .text("cmd").text("/bin/true").text("args").nul().text("tty").nul().text("rows").nul()
+                .text("rlimits").nul().text("timeout_ms").nul().build()));
+        assertEquals(ExecRequest.of("/bin/true"), frame.payload());
+    }
+
+    @Test
+    void unknownKeysOfAnyShapeAreSkipped() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_SIGNAL, new RawCbor().raw(0xbf)
+                .text("x").raw(0x9f, 0x01, 0xbf, 0x61, 0x61, 0xf6, 0xff, 0xff).text("signal").integer(-3)
+                .text("y").raw(0xc1, 0x1a, 0, 0, 0, 1).raw(0xff).build()));
+        assertEquals(new ExecSignal(-3), frame.payload());
+    }
+
+    @Test
+    void shutdownAcceptsNullOrAMapAndRefusesOtherPayloads() throws ProtocolException {
+        assertNull(decodeOne(RawCbor.frame(0, MessageType.CORE_SHUTDOWN, new RawCbor().nul().build())).payload());
+        assertNull(decodeOne(RawCbor.frame(0, MessageType.CORE_SHUTDOWN,
+                new RawCbor().map(1).text("reason").text("host stop").build())).payload());
+        invalidPayload(MessageType.CORE_SHUTDOWN, new RawCbor().uint(1), "payload");
+    }
+
+    @Test
+    void farFutureGenerationIsAccepted() throws ProtocolException {
+        byte[] body = new RawCbor().map(3).text("v").raw(0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+                .text("t").text("core.ping").text("p").bytes(new byte[] {(byte) 0xa0}).build();
+        assertEquals(MessageType.CORE_PING, decodeOne(RawCbor.frame(ID, 0, body)).type());
+    }
+
+    // ---- the envelope and the header
+
+    @Test
+    void olderGenerationIsUnsupportedProtocolGenerationWithIdAndType() {
+        byte[] body = RawCbor.envelope(6, "core.ping", new byte[] {(byte) 0xa0});
+        ProtocolException e = refused(RawCbor.frame(ID, 0, body));
+        assertEquals(ErrorKind.UNSUPPORTED_PROTOCOL_GENERATION, e.kind());
+        assertEquals(ID, e.id());
+        assertEquals("core.ping", e.type());
+    }
+
+    @Test
+    void envelopeWithoutVOrTOrPIsMalformed() {
+        byte[] p = {(byte) 0xa0};
+        ProtocolException noP = malformed(new RawCbor().map(2).text("v").uint(7).text("t").text("core.ping").build());
+        assertEquals("core.ping", noP.type(), "t was read, so the refusal names it");
+        malformed(new RawCbor().map(2).text("v").uint(7).text("p").bytes(p).build());
+        malformed(new RawCbor().map(2).text("t").text("core.ping").text("p").bytes(p).build());
+    }
+
+    @Test
+    void negativeOrTextGenerationIsMalformed() {
+        byte[] p = {(byte) 0xa0};
+        malformed(new RawCbor().map(3).text("v").integer(-7).text("t").text("core.ping").text("p").bytes(p).build());
+        malformed(new RawCbor().map(3).text("v").text("7").text("t").text("core.ping").text("p").bytes(p).build());
+    }
+
+    @Test
+    void duplicateEnvelopeKeyOrBytesAfterTheEnvelopeAreMalformed() {
+        byte[] p = {(byte) 0xa0};
+        malformed(new RawCbor().map(4).text("v").uint(7).text("t").text("core.ping").text("p").bytes(p)
+                .text("t").text("core.pong").build());
+        malformed(new RawCbor().raw(RawCbor.envelope(7, "core.ping", p)).uint(0).build());
+    }
+
+    @Test
+    void emptyBodyIsMalformed() {
+        ProtocolException e = malformed(new byte[0]);
+        assertTrue(e.getMessage().contains("no body"), e.getMessage());
+    }
+
+    @Test
+    void unknownTypeCarriesItsTypeStringCutShortWhenHuge() {
+        ProtocolException e = refused(RawCbor.frame(ID, 0, RawCbor.envelope(7, "core.fs.read", new byte[] {(byte) 0xa0})));
+        assertEquals(ErrorKind.UNSUPPORTED_MESSAGE_TYPE, e.kind());
+        assertEquals("core.fs.read", e.type());
+        ProtocolException huge = refused(RawCbor.frame(ID, 0, RawCbor.envelope(7, "x".repeat(100_000), new byte[] {(byte) 0xa0})));
+        assertTrue(huge.type().length() < 100, "type string kept short for logs and replies");
+    }
+
+    // ---- the stream: lengths, memory, buffers
+
+    @Test
+    void tooLargeLengthIsRefusedFromThePrefixAloneWithNothingBuffered() {
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(new byte[] {0x00, 0x40, 0x00, 0x01}, 0, 4);
+        ProtocolException e = assertThrows(ProtocolException.class, decoder::next);
+        assertEquals(ErrorKind.FRAME_TOO_LARGE, e.kind());
+        assertFalse(e.hasId());
+        assertEquals(0, decoder.buffered());
+        assertEquals(0, decoder.bufferCapacity());
+    }
+
+    @Test
+    void lengthAtTheLimitIsReadAndOneAboveIsRefused() throws ProtocolException {
+        byte[] ping = RawCbor.frame(ID, MessageType.CORE_PING, new byte[] {(byte) 0xa0});
+        int len = ping.length - Protocol.LENGTH_BYTES;
+        FrameDecoder atLimit = new FrameDecoder(len);
+        atLimit.feed(ping, 0, ping.length);
+        assertEquals(MessageType.CORE_PING, atLimit.next().type());
+        FrameDecoder belowLimit = new FrameDecoder(len - 1);
+        belowLimit.feed(ping, 0, ping.length);
+        assertEquals(ErrorKind.FRAME_TOO_LARGE, assertThrows(ProtocolException.class, belowLimit::next).kind());
+    }
+
+    @Test
+    void bufferGrowsWithTheBytesThatArriveNotWithTheDeclaredLength() {
+        FrameDecoder decoder = new FrameDecoder();
+        byte[] start = new byte[100];
+        ByteBuffer.wrap(start).putInt(Protocol.MAX_FRAME_LEN);
+        decoder.feed(start, 0, start.length);
+        assertEquals(96, decoder.buffered());
+        assertTrue(decoder.bufferCapacity() <= 4096, "capacity " + decoder.bufferCapacity());
+    }
+
+    @Test
+    void directReadOnlyAndLittleEndianBuffersDecodeTheSame() throws ProtocolException {
+        byte[] golden = Fixtures.bytes(Fixtures.named("exec_request_full"));
+        Frame expected = Fixtures.expectedFrame(Fixtures.named("exec_request_full"));
+        for (ByteBuffer src : List.of(ByteBuffer.allocateDirect(golden.length).put(golden).flip(),
+                ByteBuffer.wrap(golden).asReadOnlyBuffer(),
+                ByteBuffer.wrap(golden).order(java.nio.ByteOrder.LITTLE_ENDIAN))) {
+            FrameDecoder decoder = new FrameDecoder();
+            decoder.feed(src);
+            assertFalse(src.hasRemaining());
+            assertEquals(expected, decoder.next());
+        }
+    }
+
+    @Test
+    void resetDropsAPartialFrameAndQueuedResults() throws ProtocolException {
+        byte[] golden = Fixtures.bytes(Fixtures.named("ping"));
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(golden, 0, golden.length);
+        decoder.feed(golden, 0, 10);
+        assertEquals(6, decoder.buffered());
+        decoder.reset();
+        assertEquals(0, decoder.buffered());
+        assertNull(decoder.next());
+        decoder.feed(golden, 0, golden.length);
+        assertEquals(MessageType.CORE_PING, decoder.next().type());
+    }
+
+    @Test
+    void frameLimitOutsideTheProtocolRangeIsRejected() {
+        assertThrows(IllegalArgumentException.class, () -> new FrameDecoder(4));
+        assertThrows(IllegalArgumentException.class, () -> new FrameDecoder(Protocol.MAX_FRAME_LEN + 1));
+    }
+
+    // ---- helpers
+
+    private static Frame decodeOne(byte[] frame) throws ProtocolException {
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(frame, 0, frame.length);
+        Frame decoded = decoder.next();
+        assertNull(decoder.next());
+        return decoded;
+    }
+
+    private static ProtocolException refused(byte[] frame) {
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(frame, 0, frame.length);
+        ProtocolException e = assertThrows(ProtocolException.class, decoder::next);
+        assertEquals(0, decoder.buffered(), "a refused frame is consumed whole");
+        return e;
+    }
+
+    private static ProtocolException malformed(byte[] body) {
+        ProtocolException e = refused(RawCbor.frame(ID, 0, body));
+        assertEquals(ErrorKind.MALFORMED_MESSAGE, e.kind(), e.getMessage());
+        assertEquals(ID, e.id());
+        return e;
+    }
+
+    private static ProtocolException invalidPayload(MessageType type, RawCbor payload, String mentioned) {
+        ProtocolException e = refused(RawCbor.frame(ID, type, payload.build()));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind(), e.getMessage());
+        assertEquals(ID, e.id());
+        assertEquals(type.wire(), e.type());
+        assertTrue(e.getMessage().startsWith(type.wire() + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(mentioned), "message should name " + mentioned + ": " + e.getMessage());
+        return e;
+    }
+}

@@ -1,0 +1,127 @@
+package io.agentd.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.agentd.protocol.payload.ExecData;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The decoder yields the same frames and refusals however the stream is cut: whole, one byte at a
+ * time, or in random pieces, through heap, direct and read-only buffers.
+ */
+@Timeout(120)
+class StreamSplitTest {
+    /** Every golden frame that keeps the stream in step, two frames larger than the decoder's first buffer, then a bad length. */
+    private static byte[] stream;
+    /** What each of those gives, in order: the Frame, or "refused <kind> <id>". */
+    private static List<Object> expected;
+
+    @BeforeAll
+    static void buildStream() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        expected = new ArrayList<>();
+        for (JsonNode f : Fixtures.frames()) {
+            byte[] bytes = Fixtures.bytes(f);
+            switch (f.get("expect").asText()) {
+                case "valid", "decodes" -> {
+                    out.writeBytes(bytes);
+                    expected.add(Fixtures.expectedFrame(f));
+                }
+                case "error" -> {
+                    if (!f.get("name").asText().startsWith("frame_too_")) {
+                        out.writeBytes(bytes);
+                        expected.add("refused " + f.get("error").asText() + " " + Fixtures.headerId(bytes));
+                    }
+                }
+                default -> throw new AssertionError("unknown expect in " + f);
+            }
+        }
+        FrameEncoder encoder = new FrameEncoder();
+        for (int size : new int[] {100_000, 5_000}) {
+            byte[] data = new byte[size];
+            new Random(size).nextBytes(data);
+            Frame big = new Frame(77, MessageType.EXEC_STDOUT, new ExecData(data));
+            out.writeBytes(encoder.encode(big));
+            expected.add(big);
+        }
+        // A bad length last: it loses the stream, so nothing may follow it.
+        out.writeBytes(Fixtures.bytes(Fixtures.named("frame_too_short")));
+        expected.add("refused frame_too_short " + ProtocolException.NO_ID);
+        stream = out.toByteArray();
+    }
+
+    @Test
+    void wholeStreamInOneChunkGivesEachFrameItsOutcome() {
+        FrameDecoder decoder = new FrameDecoder();
+        List<Object> outcomes = new ArrayList<>();
+        decoder.feed(ByteBuffer.wrap(stream));
+        drain(decoder, outcomes);
+        assertEquals(expected, outcomes);
+        assertEquals(0, decoder.buffered());
+    }
+
+    @Test
+    void oneByteAtATimeGivesTheSameOutcomes() {
+        FrameDecoder decoder = new FrameDecoder();
+        List<Object> outcomes = new ArrayList<>();
+        for (int i = 0; i < stream.length; i++) {
+            decoder.feed(stream, i, 1);
+            drain(decoder, outcomes);
+            assertTrue(decoder.buffered() <= Protocol.MAX_FRAME_LEN);
+        }
+        assertEquals(expected, outcomes);
+    }
+
+    @Test
+    void randomSplitsThroughHeapDirectAndReadOnlyBuffersGiveTheSameOutcomes() {
+        Random random = new Random(0x5eed);
+        for (int round = 0; round < 300; round++) {
+            FrameDecoder decoder = new FrameDecoder();
+            List<Object> outcomes = new ArrayList<>();
+            int at = 0;
+            while (at < stream.length) {
+                int n = Math.min(stream.length - at, random.nextInt(4) == 0 ? 1 + random.nextInt(150_000)
+                        : 1 + random.nextInt(64));
+                decoder.feed(chunk(Arrays.copyOfRange(stream, at, at + n), random.nextInt(3)));
+                at += n;
+                if (random.nextInt(3) != 0) {
+                    drain(decoder, outcomes); // sometimes let results queue up over several feeds
+                }
+            }
+            drain(decoder, outcomes);
+            assertEquals(expected, outcomes, "round " + round);
+        }
+    }
+
+    private static ByteBuffer chunk(byte[] bytes, int kind) {
+        return switch (kind) {
+            case 0 -> ByteBuffer.wrap(bytes);
+            case 1 -> ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
+            default -> ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+        };
+    }
+
+    private static void drain(FrameDecoder decoder, List<Object> outcomes) {
+        while (true) {
+            try {
+                Frame frame = decoder.next();
+                if (frame == null) {
+                    return;
+                }
+                outcomes.add(frame);
+            } catch (ProtocolException e) {
+                outcomes.add("refused " + e.kind().wire() + " " + e.id());
+            }
+        }
+    }
+}
