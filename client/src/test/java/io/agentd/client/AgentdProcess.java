@@ -49,8 +49,19 @@ final class AgentdProcess implements AutoCloseable {
         return agentd;
     }
 
+    /** Connects, retrying while the socket exists but does not listen yet (agentd binds, then listens). */
     AgentClient connect() throws IOException, TimeoutException, InterruptedException {
-        return AgentClient.connect(socket, READY_TIMEOUT);
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                return AgentClient.connect(socket, READY_TIMEOUT);
+            } catch (java.net.SocketException e) {
+                if (System.nanoTime() > deadline || !process.isAlive()) {
+                    throw e;
+                }
+                Thread.sleep(20);
+            }
+        }
     }
 
     long pid() {
