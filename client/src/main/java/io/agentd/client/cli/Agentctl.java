@@ -2,6 +2,7 @@ package io.agentd.client.cli;
 
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
+import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.SocketException;
@@ -48,7 +49,8 @@ public final class Agentctl {
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]
                                              wait until the socket exists and the agent is ready
-                                             (default 60s); for scripts that boot a VM
+                                             (default 60s), then print its version and start-up
+                                             times; for scripts that boot a VM
 
             The socket is --socket PATH, else $AGENTD_SOCKET, else %s.
             --ready-timeout: how long to wait for the agent's ready message (default 10s).
@@ -110,7 +112,7 @@ public final class Agentctl {
                     noArgs("shutdown", rest);
                     yield ctl.shutdown();
                 }
-                case "wait-ready" -> ctl.waitReady(waitReadyTimeout(rest));
+                case "wait-ready" -> ctl.waitReady(out, waitReadyTimeout(rest));
                 case "help" -> {
                     out.print(USAGE);
                     yield 0;
@@ -232,7 +234,7 @@ public final class Agentctl {
      * Retries until the agent is ready: the socket may not exist yet, or refuse, or (a QEMU chardev)
      * accept long before the guest's agent is up, so only core.ready counts.
      */
-    private int waitReady(Duration timeout) throws Unavailable {
+    private int waitReady(PrintStream out, Duration timeout) throws Unavailable {
         long deadline = System.nanoTime() + timeout.toNanos();
         String lastProblem = "no agent socket at " + socket;
         while (true) {
@@ -242,6 +244,7 @@ public final class Agentctl {
                         + " (last: " + lastProblem + ")");
             }
             try (AgentClient client = AgentClient.connect(socket, Duration.ofNanos(left))) {
+                out.println(describeReady(client.ready()));
                 return 0;
             } catch (IOException e) {
                 lastProblem = describeConnectFailure(e);
@@ -258,6 +261,17 @@ public final class Agentctl {
                 throw new Unavailable("wait-ready: interrupted");
             }
         }
+    }
+
+    /** One line for boot scripts: the agent's version and its start-up times since kernel boot. */
+    private String describeReady(Ready ready) {
+        if (ready == null) {
+            return "ready: the agent at " + socket + " answered a ping (its ready message was missed: no timings)";
+        }
+        return String.format(Locale.ROOT,
+                "ready: %s at %s; since kernel boot: agent started %.3f s, main %.3f s, ready %.3f s",
+                ready.agentVersion() == null ? "agent" : "agentd " + ready.agentVersion(), socket,
+                ready.bootTimeNs() / 1e9, ready.initTimeNs() / 1e9, ready.readyTimeNs() / 1e9);
     }
 
     static String human(Duration d) {

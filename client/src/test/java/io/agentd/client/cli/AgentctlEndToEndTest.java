@@ -47,6 +47,8 @@ class AgentctlEndToEndTest {
                 .start();
         Result ready = agentctl("wait-ready", "--timeout", "30s");
         assertEquals(0, ready.code(), "agentd came up: " + ready + "\n" + Files.readString(dir.resolve("agentd.log")));
+        assertTrue(ready.stdout().matches("ready: agentd .* at " + socket
+                + "; since kernel boot: agent started [0-9.]+ s, main [0-9.]+ s, ready [0-9.]+ s\n"), ready.stdout());
     }
 
     @AfterAll
