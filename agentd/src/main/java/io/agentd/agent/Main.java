@@ -1,7 +1,6 @@
 package io.agentd.agent;
 
 import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.LibC;
@@ -70,9 +69,7 @@ public final class Main {
         }
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater());
-            SessionDefaults defaults = new SessionDefaults(options.user(), options.cwd(), options.env(),
-                    options.restricted(), options.drainMillis(), options.graceMillis(), options.stdinLimit());
-            Sessions sessions = new Sessions(loop, link, new Spawner(helper), defaults);
+            Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
             Transport transport;
@@ -91,8 +88,8 @@ public final class Main {
             }
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes)", version(),
-                    transport.describe(), options.restricted() ? "restricted" : "default",
-                    options.drainMillis(), options.graceMillis(), options.highWater());
+                    transport.describe(), options.sessionDefaults().restricted() ? "restricted" : "default",
+                    options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
             transport.close();
         }

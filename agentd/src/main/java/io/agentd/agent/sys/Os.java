@@ -3,6 +3,7 @@ package io.agentd.agent.sys;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.LongSupplier;
 import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
@@ -101,20 +102,7 @@ public final class Os {
      * Returns the bytes read, 0 at end of file, or {@link #WOULD_BLOCK}.
      */
     public static int read(int fd, ByteBuffer buf) throws OsException {
-        while (true) {
-            long n = LIBC.read(fd, buf, buf.remaining());
-            if (n >= 0) {
-                buf.position(buf.position() + (int) n);
-                return (int) n;
-            }
-            int err = errno();
-            if (err == LibC.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (err != LibC.EINTR) {
-                throw new OsException("read", err);
-            }
-        }
+        return nonBlocking("read", buf, () -> LIBC.read(fd, buf, buf.remaining()));
     }
 
     /**
@@ -130,8 +118,13 @@ public final class Os {
      * to native memory for each call, so large buffers go in pieces the fd can take.
      */
     public static int write(int fd, ByteBuffer buf, int maxBytes) throws OsException {
+        return nonBlocking("write", buf, () -> LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes)));
+    }
+
+    /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
+    private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
         while (true) {
-            long n = LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes));
+            long n = io.getAsLong();
             if (n >= 0) {
                 buf.position(buf.position() + (int) n);
                 return (int) n;
@@ -141,7 +134,7 @@ public final class Os {
                 return WOULD_BLOCK;
             }
             if (err != LibC.EINTR) {
-                throw new OsException("write", err);
+                throw new OsException(call, err);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.agentd.agent.e2e;
 
+import io.agentd.protocol.MessageType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -112,6 +113,13 @@ final class AgentProcess implements AutoCloseable {
 
     HostConnection connect() throws IOException {
         return HostConnection.open(socket);
+    }
+
+    /** A new host connection, past the agent's core.ready. */
+    HostConnection connectReady() throws IOException, InterruptedException {
+        HostConnection host = connect();
+        host.expect(0, MessageType.CORE_READY);
+        return host;
     }
 
     long pid() {
