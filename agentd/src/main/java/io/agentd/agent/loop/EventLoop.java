@@ -91,6 +91,7 @@ public final class EventLoop implements AutoCloseable {
             int n = epoll.await(timeoutMillis());
             for (int i = 0; i < n && !stopped; i++) {
                 Registration r = registrations.get(epoll.token(i));
+                // cancelled or without interest since epoll_wait returned: the event is stale
                 if (r != null && r.mask != 0) {
                     dispatch(r, epoll.mask(i));
                 }
@@ -154,6 +155,7 @@ public final class EventLoop implements AutoCloseable {
     }
 
     private void wake() {
+        // A fresh buffer per call: wake runs on any thread, so it shares none.
         ByteBuffer one = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
         Os.libc().write(wakeFd, one, 8);
     }

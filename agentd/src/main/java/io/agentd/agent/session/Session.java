@@ -61,6 +61,7 @@ final class Session {
     private final long startNanos = System.nanoTime();
     private State state = State.STARTING;
 
+    /** What the exec helper wrote on the report fd: empty means the exec succeeded. */
     private final byte[] report = new byte[REPORT_MAX];
     private int reportLen;
     private final Registration reportReg;
@@ -75,6 +76,7 @@ final class Session {
     private boolean stdinEofRequested;
     private boolean outputPaused;
 
+    /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
     private boolean timedOut;
     private Timer deadlineTimer;
@@ -145,7 +147,7 @@ final class Session {
         Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
         stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
         if (child.tty()) {
-            stdinReg = outReg;
+            stdinReg = outReg; // the PTY master carries stdin too: one fd, one registration
         } else {
             stderr = new Output(child.stderrFd(), MessageType.EXEC_STDERR,
                     loop.register(child.stderrFd(), events -> readOutput(stderr)));
@@ -257,7 +259,7 @@ final class Session {
         if (!outputPaused) {
             outputPaused = true;
             setOutputInterest();
-            owner.paused(this);
+            owner.outputPaused(this);
         }
     }
 

@@ -53,11 +53,14 @@ public final class Sessions {
      * id still reaches the group. Pruned by the sweep once the group is empty.
      */
     private final Map<Long, Integer> lingeringGroups = new HashMap<>();
-    private final List<Session> paused = new ArrayList<>();
+    /** Sessions that stopped reading output at the high-water mark; resumed together. */
+    private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final byte[] readArray = new byte[READ_BYTES];
+    /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
-    private int withoutPidfd;
+    /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
+    private int sessionsWithoutPidfd;
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
 
@@ -125,7 +128,7 @@ public final class Sessions {
         byId.put(id, s);
         byPid.put(s.pid, s);
         if (!s.hasPidfd()) {
-            withoutPidfd++;
+            sessionsWithoutPidfd++;
         }
     }
 
@@ -198,8 +201,8 @@ public final class Sessions {
 
     /** The port drained below half the high-water mark: every paused session reads again. */
     public void onOutputResumed() {
-        List<Session> resume = new ArrayList<>(paused);
-        paused.clear();
+        List<Session> resume = new ArrayList<>(pausedForBackpressure);
+        pausedForBackpressure.clear();
         for (Session s : resume) {
             s.resumeOutput();
         }
@@ -241,8 +244,8 @@ public final class Sessions {
         byId.clear();
         byPid.clear(); // their leaders are reaped by the sweep as orphans
         lingeringGroups.clear();
-        paused.clear();
-        withoutPidfd = 0;
+        pausedForBackpressure.clear();
+        sessionsWithoutPidfd = 0;
     }
 
     // ---- for Session ----
@@ -265,8 +268,9 @@ public final class Sessions {
         return readArray;
     }
 
-    void paused(Session s) {
-        paused.add(s);
+    /** {@code s} stopped reading its output (the port is past the high-water mark). */
+    void outputPaused(Session s) {
+        pausedForBackpressure.add(s);
     }
 
     void setWindowSize(int masterFd, int rows, int cols) throws OsException {
@@ -290,9 +294,9 @@ public final class Sessions {
     void finished(Session s, boolean exited) {
         byId.remove(s.id);
         byPid.remove(s.pid);
-        paused.remove(s);
+        pausedForBackpressure.remove(s);
         if (!s.hasPidfd()) {
-            withoutPidfd--;
+            sessionsWithoutPidfd--;
         }
         if (exited && Os.groupAlive(s.pid)) {
             lingeringGroups.put(s.id, s.pid);
@@ -322,7 +326,7 @@ public final class Sessions {
                 it.remove();
             }
         }
-        loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
+        loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 
     private static String describe(int status) {

@@ -31,7 +31,6 @@ public interface LibC {
     int O_CLOEXEC = 02000000;
 
     int F_GETFD = 1;
-    int F_SETFD = 2;
     int F_GETFL = 3;
     int F_SETFL = 4;
     int F_DUPFD_CLOEXEC = 1030;
@@ -58,10 +57,6 @@ public interface LibC {
     // ---- poll and epoll --------------------------------------------------------------------
 
     short POLLIN = 0x1;
-    short POLLOUT = 0x4;
-    short POLLERR = 0x8;
-    short POLLHUP = 0x10;
-    short POLLNVAL = 0x20;
 
     /** @param fds struct pollfd[nfds]: {int fd; short events; short revents}, 8 bytes each */
     int poll(Pointer fds, long nfds, int timeoutMs);
@@ -85,7 +80,6 @@ public interface LibC {
     // ---- terminals and PTYs ----------------------------------------------------------------
 
     long TIOCSWINSZ = 0x5414;
-    long TIOCGWINSZ = 0x5413;
 
     int isatty(int fd);
 
@@ -103,7 +97,7 @@ public interface LibC {
 
     int ptsname_r(int masterFd, @Out byte[] buf, long buflen);
 
-    /** TIOCSWINSZ / TIOCGWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
+    /** TIOCSWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
     int ioctl(int fd, long request, short[] winsize);
 
     // ---- process spawn ---------------------------------------------------------------------
