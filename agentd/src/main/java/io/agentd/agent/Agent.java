@@ -2,6 +2,7 @@ package io.agentd.agent;
 
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.session.Sessions;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.PortLink;
@@ -62,7 +63,7 @@ public final class Agent implements PortLink.Listener {
     public void onConnected() {
         long now;
         try {
-            now = Os.clockNanos(Os.CLOCK_BOOTTIME);
+            now = Os.clockNanos(LibC.CLOCK_BOOTTIME);
         } catch (OsException e) {
             now = 0;
         }
@@ -129,12 +130,12 @@ public final class Agent implements PortLink.Listener {
             return;
         }
         try {
-            long offset = hostNanos - Os.clockNanos(Os.CLOCK_REALTIME);
+            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
             if (!needsStep(offset)) {
                 log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
                 return;
             }
-            Os.setClockNanos(Os.CLOCK_REALTIME, hostNanos);
+            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
             log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
         } catch (OsException e) {
             log.warn("clock.sync: clock not stepped: {}", e.getMessage());

@@ -1,5 +1,6 @@
 package io.agentd.agent;
 
+import io.agentd.agent.session.SessionDefaults;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,14 +15,8 @@ import java.util.regex.Pattern;
  * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
  * @param port         a character device or tty to serve (--port), or null
  * @param listen       a unix socket path to serve (--listen unix:PATH), or null
- * @param user         default user of sessions, or null
- * @param cwd          default working directory of sessions, or null
- * @param env          default environment entries of sessions
- * @param restricted   --profile restricted
- * @param drainMillis  drain window after a session leader exits
- * @param graceMillis  SIGTERM-to-SIGKILL grace (timeouts, shutdown)
+ * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms and --stdin-limit
  * @param highWater    outbound queue bytes past which session output is no longer read
- * @param stdinLimit   stdin bytes queued per session at most
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param execHelper   the exec helper binary, or null for the launcher's default
@@ -31,14 +26,8 @@ public record AgentOptions(
         String portName,
         Path port,
         Path listen,
-        String user,
-        String cwd,
-        List<String> env,
-        boolean restricted,
-        long drainMillis,
-        long graceMillis,
+        SessionDefaults sessionDefaults,
         long highWater,
-        long stdinLimit,
         Path logFile,
         String logLevel,
         Path execHelper,
@@ -85,10 +74,6 @@ public record AgentOptions(
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--log-file",
             "--log-level", "--exec-helper");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
-
-    public AgentOptions {
-        env = List.copyOf(env);
-    }
 
     /** A command line that cannot be used; the message says why. */
     public static final class UsageException extends Exception {
@@ -192,8 +177,9 @@ public record AgentOptions(
         if (portName != null && (port != null || listen != null)) {
             throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
         }
-        return new AgentOptions(portName == null ? "agent" : portName, port, listen, user, cwd, env, restricted,
-                drain, grace, highWater, stdinLimit, logFile, logLevel, execHelper, help);
+        return new AgentOptions(portName == null ? "agent" : portName, port, listen,
+                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit),
+                highWater, logFile, logLevel, execHelper, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

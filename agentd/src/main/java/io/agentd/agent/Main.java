@@ -1,9 +1,9 @@
 package io.agentd.agent;
 
 import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.DevicePort;
@@ -59,7 +59,7 @@ public final class Main {
     }
 
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
-        if (Os.C.prctl(Os.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+        if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
         Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
@@ -69,9 +69,7 @@ public final class Main {
         }
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater());
-            SessionDefaults defaults = new SessionDefaults(options.user(), options.cwd(), options.env(),
-                    options.restricted(), options.drainMillis(), options.graceMillis(), options.stdinLimit());
-            Sessions sessions = new Sessions(loop, link, new Spawner(helper), defaults);
+            Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
             Transport transport;
@@ -90,8 +88,8 @@ public final class Main {
             }
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes)", version(),
-                    transport.describe(), options.restricted() ? "restricted" : "default",
-                    options.drainMillis(), options.graceMillis(), options.highWater());
+                    transport.describe(), options.sessionDefaults().restricted() ? "restricted" : "default",
+                    options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
             transport.close();
         }
@@ -111,7 +109,7 @@ public final class Main {
 
     private static long bootNanos() {
         try {
-            return Os.clockNanos(Os.CLOCK_BOOTTIME);
+            return Os.clockNanos(LibC.CLOCK_BOOTTIME);
         } catch (OsException e) {
             return 0;
         }

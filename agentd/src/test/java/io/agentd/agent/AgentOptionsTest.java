@@ -18,13 +18,13 @@ class AgentOptionsTest {
         assertEquals("agent", o.portName());
         assertNull(o.port());
         assertNull(o.listen());
-        assertFalse(o.restricted());
-        assertEquals(250, o.drainMillis());
-        assertEquals(2000, o.graceMillis());
+        assertFalse(o.sessionDefaults().restricted());
+        assertEquals(250, o.sessionDefaults().drainMillis());
+        assertEquals(2000, o.sessionDefaults().graceMillis());
         assertEquals(1 << 20, o.highWater());
-        assertEquals(16 << 20, o.stdinLimit());
+        assertEquals(16 << 20, o.sessionDefaults().stdinLimit());
         assertEquals("info", o.logLevel());
-        assertEquals(List.of(), o.env());
+        assertEquals(List.of(), o.sessionDefaults().env());
         assertFalse(o.help());
     }
 
@@ -35,14 +35,14 @@ class AgentOptionsTest {
                 "--high-water", "64k", "--stdin-limit", "2MiB", "--log-file", "/var/log/agentd.log",
                 "--log-level", "DEBUG", "--exec-helper", "/opt/h");
         assertEquals(Path.of("/run/a.sock"), o.listen());
-        assertEquals("nobody", o.user());
-        assertEquals("/tmp", o.cwd());
-        assertEquals(List.of("A=1", "B=2=3"), o.env());
-        assertTrue(o.restricted());
-        assertEquals(10, o.drainMillis());
-        assertEquals(0, o.graceMillis());
+        assertEquals("nobody", o.sessionDefaults().user());
+        assertEquals("/tmp", o.sessionDefaults().cwd());
+        assertEquals(List.of("A=1", "B=2=3"), o.sessionDefaults().env());
+        assertTrue(o.sessionDefaults().restricted());
+        assertEquals(10, o.sessionDefaults().drainMillis());
+        assertEquals(0, o.sessionDefaults().graceMillis());
         assertEquals(64 * 1024, o.highWater());
-        assertEquals(2 * 1024 * 1024, o.stdinLimit());
+        assertEquals(2 * 1024 * 1024, o.sessionDefaults().stdinLimit());
         assertEquals(Path.of("/var/log/agentd.log"), o.logFile());
         assertEquals("debug", o.logLevel());
         assertEquals(Path.of("/opt/h"), o.execHelper());

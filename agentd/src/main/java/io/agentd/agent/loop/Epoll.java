@@ -1,5 +1,6 @@
 package io.agentd.agent.loop;
 
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import jnr.ffi.Memory;
@@ -33,10 +34,10 @@ final class Epoll implements AutoCloseable {
     private int ready;
 
     Epoll(int capacity) throws OsException {
-        this.epfd = Os.check("epoll_create1", Os.C.epoll_create1(EPOLL_CLOEXEC));
+        this.epfd = Os.check("epoll_create1", Os.libc().epoll_create1(EPOLL_CLOEXEC));
         this.capacity = capacity;
-        this.events = Memory.allocateDirect(Os.RUNTIME, (long) capacity * EVENT_SIZE);
-        this.ctlEvent = Memory.allocateDirect(Os.RUNTIME, EVENT_SIZE);
+        this.events = Memory.allocateDirect(Os.runtime(), (long) capacity * EVENT_SIZE);
+        this.ctlEvent = Memory.allocateDirect(Os.runtime(), EVENT_SIZE);
     }
 
     void add(int fd, int mask, long token) throws OsException {
@@ -54,15 +55,15 @@ final class Epoll implements AutoCloseable {
     private void ctl(int op, int fd, int mask, long token, String call) throws OsException {
         ctlEvent.putInt(0, mask);
         ctlEvent.putLong(DATA_OFFSET, token);
-        Os.check(call, Os.C.epoll_ctl(epfd, op, fd, ctlEvent));
+        Os.check(call, Os.libc().epoll_ctl(epfd, op, fd, ctlEvent));
     }
 
     /** Waits up to {@code timeoutMs} (-1 = forever); returns the number of ready events (0 on EINTR). */
     int await(int timeoutMs) throws OsException {
-        int n = Os.C.epoll_wait(epfd, events, capacity, timeoutMs);
+        int n = Os.libc().epoll_wait(epfd, events, capacity, timeoutMs);
         if (n < 0) {
             int err = Os.errno();
-            if (err != Os.EINTR) {
+            if (err != LibC.EINTR) {
                 throw new OsException("epoll_wait", err);
             }
             n = 0;

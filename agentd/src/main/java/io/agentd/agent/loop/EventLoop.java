@@ -50,7 +50,7 @@ public final class EventLoop implements AutoCloseable {
 
     public EventLoop() throws OsException {
         this.epoll = new Epoll(MAX_EVENTS);
-        this.wakeFd = Os.check("eventfd", Os.C.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        this.wakeFd = Os.check("eventfd", Os.libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         register(wakeFd, events -> drainWakeups()).setRead(true);
     }
 
@@ -91,6 +91,7 @@ public final class EventLoop implements AutoCloseable {
             int n = epoll.await(timeoutMillis());
             for (int i = 0; i < n && !stopped; i++) {
                 Registration r = registrations.get(epoll.token(i));
+                // cancelled or without interest since epoll_wait returned: the event is stale
                 if (r != null && r.mask != 0) {
                     dispatch(r, epoll.mask(i));
                 }
@@ -154,8 +155,9 @@ public final class EventLoop implements AutoCloseable {
     }
 
     private void wake() {
+        // A fresh buffer per call: wake runs on any thread, so it shares none.
         ByteBuffer one = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
-        Os.C.write(wakeFd, one, 8);
+        Os.libc().write(wakeFd, one, 8);
     }
 
     private void drainWakeups() {

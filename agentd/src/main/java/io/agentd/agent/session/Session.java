@@ -7,6 +7,7 @@ import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.ExecReport;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
@@ -60,6 +61,7 @@ final class Session {
     private final long startNanos = System.nanoTime();
     private State state = State.STARTING;
 
+    /** What the exec helper wrote on the report fd: empty means the exec succeeded. */
     private final byte[] report = new byte[REPORT_MAX];
     private int reportLen;
     private final Registration reportReg;
@@ -74,6 +76,7 @@ final class Session {
     private boolean stdinEofRequested;
     private boolean outputPaused;
 
+    /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
     private boolean timedOut;
     private Timer deadlineTimer;
@@ -144,7 +147,7 @@ final class Session {
         Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
         stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
         if (child.tty()) {
-            stdinReg = outReg;
+            stdinReg = outReg; // the PTY master carries stdin too: one fd, one registration
         } else {
             stderr = new Output(child.stderrFd(), MessageType.EXEC_STDERR,
                     loop.register(child.stderrFd(), events -> readOutput(stderr)));
@@ -222,7 +225,7 @@ final class Session {
         try {
             n = Os.read(out.fd, buf);
         } catch (OsException e) {
-            if (e.errno() != Os.EIO) { // EIO is a PTY's end of file
+            if (e.errno() != LibC.EIO) { // EIO is a PTY's end of file
                 log.warn("session {}: reading {} failed: {}", id, out.type, e.getMessage());
             }
             n = 0;
@@ -256,7 +259,7 @@ final class Session {
         if (!outputPaused) {
             outputPaused = true;
             setOutputInterest();
-            owner.paused(this);
+            owner.outputPaused(this);
         }
     }
 
@@ -293,12 +296,12 @@ final class Session {
             return;
         }
         if (!stdinOpen || stdinEofRequested) {
-            stdinError(Os.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
+            stdinError(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
             return;
         }
         long limit = owner.defaults().stdinLimit();
         if (stdin.size() + data.length > limit) {
-            stdinError(Os.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
+            stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
                     + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
             return;
         }
@@ -368,11 +371,11 @@ final class Session {
         }
         timedOut = true;
         log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
-        signalGroup(Os.SIGTERM);
+        signalGroup(LibC.SIGTERM);
         killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
                 log.info("session {}: still running after the grace, SIGKILL to group {}", id, pid);
-                signalGroup(Os.SIGKILL);
+                signalGroup(LibC.SIGKILL);
             }
         });
     }
@@ -437,7 +440,7 @@ final class Session {
         cancelTimers();
         if (stdinOpen && !stdin.isEmpty()) {
             long dropped = stdin.clear();
-            stdinError(Os.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
+            stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
         }
         closeFds();
         owner.link().send(new Frame(id, MessageType.EXEC_EXITED,
@@ -454,7 +457,7 @@ final class Session {
             return;
         }
         state = State.DONE;
-        signalGroup(Os.SIGKILL);
+        signalGroup(LibC.SIGKILL);
         cancelTimers();
         closeFds();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);

@@ -3,10 +3,12 @@ package io.agentd.agent.session;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.EnvBuilder;
+import io.agentd.agent.spawn.Pty;
 import io.agentd.agent.spawn.SpawnFailure;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.PortLink;
@@ -23,8 +25,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +41,6 @@ public final class Sessions {
     static final long SWEEP_MILLIS = 500;
     /** Sweep interval while some session has no pidfd (old kernels): its exit is seen only here. */
     private static final long FAST_SWEEP_MILLIS = 50;
-    private static final long TIOCSWINSZ = 0x5414;
 
     private final EventLoop loop;
     private final PortLink link;
@@ -54,12 +53,14 @@ public final class Sessions {
      * id still reaches the group. Pruned by the sweep once the group is empty.
      */
     private final Map<Long, Integer> lingeringGroups = new HashMap<>();
-    private final List<Session> paused = new ArrayList<>();
+    /** Sessions that stopped reading output at the high-water mark; resumed together. */
+    private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final byte[] readArray = new byte[READ_BYTES];
-    private final Pointer winsize = Memory.allocateDirect(Os.RUNTIME, 8);
+    /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
-    private int withoutPidfd;
+    /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
+    private int sessionsWithoutPidfd;
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
 
@@ -127,7 +128,7 @@ public final class Sessions {
         byId.put(id, s);
         byPid.put(s.pid, s);
         if (!s.hasPidfd()) {
-            withoutPidfd++;
+            sessionsWithoutPidfd++;
         }
     }
 
@@ -182,7 +183,7 @@ public final class Sessions {
         int err = Os.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
-        if (s == null && err == Os.ESRCH) {
+        if (s == null && err == LibC.ESRCH) {
             lingeringGroups.remove(id);
             link.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
         }
@@ -200,8 +201,8 @@ public final class Sessions {
 
     /** The port drained below half the high-water mark: every paused session reads again. */
     public void onOutputResumed() {
-        List<Session> resume = new ArrayList<>(paused);
-        paused.clear();
+        List<Session> resume = new ArrayList<>(pausedForBackpressure);
+        pausedForBackpressure.clear();
         for (Session s : resume) {
             s.resumeOutput();
         }
@@ -212,8 +213,8 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
-        signalAll(Os.SIGTERM);
-        loop.schedule(defaults.graceMillis(), () -> signalAll(Os.SIGKILL));
+        signalAll(LibC.SIGTERM);
+        loop.schedule(defaults.graceMillis(), () -> signalAll(LibC.SIGKILL));
     }
 
     private void signalAll(int signal) {
@@ -238,13 +239,13 @@ public final class Sessions {
             s.abandon();
         }
         for (int pgid : lingeringGroups.values()) {
-            Os.killGroup(pgid, Os.SIGKILL);
+            Os.killGroup(pgid, LibC.SIGKILL);
         }
         byId.clear();
         byPid.clear(); // their leaders are reaped by the sweep as orphans
         lingeringGroups.clear();
-        paused.clear();
-        withoutPidfd = 0;
+        pausedForBackpressure.clear();
+        sessionsWithoutPidfd = 0;
     }
 
     // ---- for Session ----
@@ -267,21 +268,21 @@ public final class Sessions {
         return readArray;
     }
 
-    void paused(Session s) {
-        paused.add(s);
+    /** {@code s} stopped reading its output (the port is past the high-water mark). */
+    void outputPaused(Session s) {
+        pausedForBackpressure.add(s);
     }
 
     void setWindowSize(int masterFd, int rows, int cols) throws OsException {
-        winsize.putShort(0, (short) rows);
-        winsize.putShort(2, (short) cols);
-        winsize.putShort(4, (short) 0);
-        winsize.putShort(6, (short) 0);
-        Os.check("ioctl(TIOCSWINSZ)", Os.C.ioctl(masterFd, TIOCSWINSZ, winsize));
+        int err = Pty.setWindowSize(masterFd, rows, cols);
+        if (err != 0) {
+            throw new OsException("ioctl(TIOCSWINSZ)", err);
+        }
     }
 
     /** The leader's pidfd is readable: reap exactly that pid. */
     void reapLeader(Session s) {
-        int r = Os.C.waitpid(s.pid, waitStatus, Os.WNOHANG);
+        int r = Os.libc().waitpid(s.pid, waitStatus, LibC.WNOHANG);
         if (r == s.pid) {
             byPid.remove(s.pid);
             s.onLeaderExit(waitStatus[0]);
@@ -293,9 +294,9 @@ public final class Sessions {
     void finished(Session s, boolean exited) {
         byId.remove(s.id);
         byPid.remove(s.pid);
-        paused.remove(s);
+        pausedForBackpressure.remove(s);
         if (!s.hasPidfd()) {
-            withoutPidfd--;
+            sessionsWithoutPidfd--;
         }
         if (exited && Os.groupAlive(s.pid)) {
             lingeringGroups.put(s.id, s.pid);
@@ -309,7 +310,7 @@ public final class Sessions {
 
     private void sweep() {
         while (true) {
-            int pid = Os.C.waitpid(-1, waitStatus, Os.WNOHANG);
+            int pid = Os.libc().waitpid(-1, waitStatus, LibC.WNOHANG);
             if (pid <= 0) {
                 break; // 0: children left but none exited; -1 ECHILD: no children at all
             }
@@ -325,7 +326,7 @@ public final class Sessions {
                 it.remove();
             }
         }
-        loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
+        loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 
     private static String describe(int status) {

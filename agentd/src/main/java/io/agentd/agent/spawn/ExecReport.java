@@ -1,6 +1,6 @@
 package io.agentd.agent.spawn;
 
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
@@ -50,9 +50,9 @@ public final class ExecReport {
      * helper reported it or the agent hit it while setting up the spawn.
      */
     public static ExecFailed failure(String stage, int errno, SpawnSpec spec) {
-        String errnoName = errno == 0 ? null : Native.errnoName(errno);
+        String errnoName = errno == 0 ? null : Os.errnoName(errno);
         String message = "cannot run \"" + spec.cmd() + "\": " + step(stage, errno, spec)
-                + (errno == 0 ? "" : ": " + Native.errnoDescription(errno) + " (" + errnoName + ")");
+                + (errno == 0 ? "" : ": " + Os.errnoDescription(errno) + " (" + errnoName + ")");
         return ExecFailed.of(kind(stage, errnoName), errno == 0 ? null : errno, errnoName, message, stage);
     }
 

@@ -1,7 +1,7 @@
 package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 
 /** PTY allocation for PTY sessions, and the window size (also for core.exec.resize). */
 public final class Pty {
@@ -20,21 +20,21 @@ public final class Pty {
      */
     public static int setWindowSize(int fd, int rows, int cols) {
         short[] winsize = {(short) rows, (short) cols, 0, 0};
-        return Native.libc().ioctl(fd, LibC.TIOCSWINSZ, winsize) == 0 ? 0 : Native.errno();
+        return Os.libc().ioctl(fd, LibC.TIOCSWINSZ, winsize) == 0 ? 0 : Os.errno();
     }
 
     /** Opens a master/slave pair with the given window size; on failure nothing stays open. */
     static Pair open(SpawnSpec spec) throws SpawnFailure {
-        LibC libc = Native.libc();
+        LibC libc = Os.libc();
         int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
         if (master < 0) {
-            throw failure("posix_openpt", Native.errno(), spec, -1);
+            throw failure("posix_openpt", Os.errno(), spec, -1);
         }
         if (libc.grantpt(master) != 0) {
-            throw failure("grantpt", Native.errno(), spec, master);
+            throw failure("grantpt", Os.errno(), spec, master);
         }
         if (libc.unlockpt(master) != 0) {
-            throw failure("unlockpt", Native.errno(), spec, master);
+            throw failure("unlockpt", Os.errno(), spec, master);
         }
         byte[] name = new byte[PTS_NAME_MAX];
         int err = libc.ptsname_r(master, name, name.length);
@@ -46,19 +46,19 @@ public final class Pty {
             throw failure("ioctl(TIOCSWINSZ)", err, spec, master);
         }
         if (libc.fcntl(master, LibC.F_SETFL, LibC.O_NONBLOCK) != 0) {
-            throw failure("fcntl", Native.errno(), spec, master);
+            throw failure("fcntl", Os.errno(), spec, master);
         }
         // O_NOCTTY: the agent must never acquire the session's terminal as its own.
         int slave = libc.open(name /* NUL-terminated by ptsname_r */, LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);
         if (slave < 0) {
-            throw failure("open(pts)", Native.errno(), spec, master);
+            throw failure("open(pts)", Os.errno(), spec, master);
         }
         return new Pair(master, slave);
     }
 
     private static SpawnFailure failure(String stage, int errno, SpawnSpec spec, int openFd) {
         if (openFd >= 0) {
-            Native.libc().close(openFd);
+            Os.libc().close(openFd);
         }
         return new SpawnFailure(ExecReport.failure(stage, errno, spec));
     }

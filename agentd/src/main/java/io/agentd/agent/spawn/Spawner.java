@@ -1,7 +1,7 @@
 package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.Rlimit;
 import java.lang.ref.Reference;
 import java.nio.file.Files;
@@ -40,7 +40,7 @@ public final class Spawner {
             throw new IllegalArgumentException("exec helper " + helper + " is not an executable file");
         }
         this.helper = helper.toAbsolutePath().toString();
-        this.helperCString = Native.cString(this.helper);
+        this.helperCString = Os.cString(this.helper);
     }
 
     /** The helper named by the {@value #HELPER_PROPERTY} system property. */
@@ -81,7 +81,7 @@ public final class Spawner {
 
     /** An fd that becomes readable when the child exits, or -1 on kernels before 5.3. */
     private static int pidfdOpen(int pid) {
-        return (int) Native.libc().syscall(LibC.SYS_PIDFD_OPEN, pid, 0);
+        return (int) Os.libc().syscall(LibC.SYS_PIDFD_OPEN, pid, 0);
     }
 
     /**
@@ -93,7 +93,7 @@ public final class Spawner {
         Child child = start(spec);
         byte[] report = new byte[ExecReport.MAX_LEN];
         int len = readReport(child.execReportFd(), report);
-        LibC libc = Native.libc();
+        LibC libc = Os.libc();
         libc.close(child.execReportFd());
         if (len == 0) {
             return new Child(child.pid(), child.pidfd(), child.stdinFd(), child.stdoutFd(), child.stderrFd(),
@@ -148,13 +148,13 @@ public final class Spawner {
      * close-on-exec, and the helper closes anything above 3 regardless.
      */
     private int spawnHelper(SpawnSpec spec, int stdin, int stdout, int stderr, int report) throws SpawnFailure {
-        LibC libc = Native.libc();
-        Pointer actions = Memory.allocateDirect(Native.runtime(), LibC.SIZEOF_POSIX_SPAWN_FILE_ACTIONS, true);
-        Pointer attr = Memory.allocateDirect(Native.runtime(), LibC.SIZEOF_POSIX_SPAWNATTR, true);
-        Pointer emptyMask = Memory.allocateDirect(Native.runtime(), LibC.SIZEOF_SIGSET, true);
-        Pointer allSignals = Memory.allocateDirect(Native.runtime(), LibC.SIZEOF_SIGSET, true);
-        Pointer argv = Native.cStringArray(helperArgv(spec));
-        Pointer envp = Native.cStringArray(List.of());
+        LibC libc = Os.libc();
+        Pointer actions = Memory.allocateDirect(Os.runtime(), LibC.SIZEOF_POSIX_SPAWN_FILE_ACTIONS, true);
+        Pointer attr = Memory.allocateDirect(Os.runtime(), LibC.SIZEOF_POSIX_SPAWNATTR, true);
+        Pointer emptyMask = Memory.allocateDirect(Os.runtime(), LibC.SIZEOF_SIGSET, true);
+        Pointer allSignals = Memory.allocateDirect(Os.runtime(), LibC.SIZEOF_SIGSET, true);
+        Pointer argv = Os.cStringArray(helperArgv(spec));
+        Pointer envp = Os.cStringArray(List.of());
         libc.posix_spawn_file_actions_init(actions);
         libc.posix_spawnattr_init(attr);
         try {
@@ -186,13 +186,13 @@ public final class Spawner {
 
     /** Reads the non-blocking report fd to EOF; returns the number of bytes read. */
     private static int readReport(int fd, byte[] buf) {
-        LibC libc = Native.libc();
-        Pointer pollfd = Memory.allocateDirect(Native.runtime(), 8, true);
+        LibC libc = Os.libc();
+        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
         byte[] chunk = new byte[buf.length];
         int len = 0;
         while (true) {
             long n = libc.read(fd, chunk, chunk.length);
-            int errno = Native.errno();
+            int errno = Os.errno();
             if (n > 0) {
                 int keep = (int) Math.min(n, buf.length - len);
                 System.arraycopy(chunk, 0, buf, len, keep);
@@ -228,17 +228,17 @@ public final class Spawner {
 
         /** A close-on-exec pipe as {parent's end (non-blocking), child's end}. */
         int[] pipe(boolean parentReads) throws SpawnFailure {
-            LibC libc = Native.libc();
+            LibC libc = Os.libc();
             int[] fds = new int[2];
             if (libc.pipe2(fds, LibC.O_CLOEXEC) != 0) {
-                throw new SpawnFailure(ExecReport.failure("pipe2", Native.errno(), spec));
+                throw new SpawnFailure(ExecReport.failure("pipe2", Os.errno(), spec));
             }
             int parent = parentReads ? fds[0] : fds[1];
             int child = parentReads ? fds[1] : fds[0];
             parentEnds.add(parent);
             childEnds.add(child);
             if (libc.fcntl(parent, LibC.F_SETFL, LibC.O_NONBLOCK) != 0) {
-                throw new SpawnFailure(ExecReport.failure("fcntl", Native.errno(), spec));
+                throw new SpawnFailure(ExecReport.failure("fcntl", Os.errno(), spec));
             }
             return new int[] {parent, child};
         }
@@ -259,9 +259,9 @@ public final class Spawner {
             if (fd > CHILD_REPORT_FD) {
                 return fd;
             }
-            int moved = Native.libc().fcntl(fd, LibC.F_DUPFD_CLOEXEC, CHILD_REPORT_FD + 1);
+            int moved = Os.libc().fcntl(fd, LibC.F_DUPFD_CLOEXEC, CHILD_REPORT_FD + 1);
             if (moved < 0) {
-                throw new SpawnFailure(ExecReport.failure("fcntl", Native.errno(), spec));
+                throw new SpawnFailure(ExecReport.failure("fcntl", Os.errno(), spec));
             }
             childEnds.add(moved);
             return moved;
@@ -273,7 +273,7 @@ public final class Spawner {
 
         @Override
         public void close() {
-            LibC libc = Native.libc();
+            LibC libc = Os.libc();
             childEnds.forEach(libc::close);
             if (!started) {
                 parentEnds.forEach(libc::close);

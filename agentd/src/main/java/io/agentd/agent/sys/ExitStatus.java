@@ -45,16 +45,16 @@ public record ExitStatus(int code, Integer signal) {
         if (pid <= 0) {
             throw new IllegalArgumentException("waitFor needs one child's pid, not " + pid);
         }
-        LibC libc = Native.libc();
+        LibC libc = Os.libc();
         int[] status = new int[1];
         while (true) {
             int r = libc.waitpid(pid, status, 0);
             if (r == pid) {
                 return fromWaitStatus(status[0]);
             }
-            int errno = Native.errno();
+            int errno = Os.errno();
             if (r == -1 && errno != Errno.EINTR.intValue()) {
-                throw new IllegalStateException("waitpid(" + pid + "): " + Native.errnoName(errno));
+                throw new IllegalStateException("waitpid(" + pid + "): " + Os.errnoName(errno));
             }
         }
     }

@@ -1,16 +1,27 @@
 package io.agentd.agent.sys;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 
 /**
- * The libc functions agentd calls, bound by jnr-ffi (get the instance from {@link Native#libc()}).
- * Functions that fail return -1 and leave errno in {@link Native#errno()}, except the posix_spawn
- * family, which returns the error number. Constants are the Linux values (the same on x86_64 and
- * aarch64). Keep to the labelled sections; add a section for a new concern.
+ * Every libc function agentd calls, bound by jnr-ffi; call it through {@link Os#libc()}, which also
+ * reads errno and holds the retrying helpers. Functions that fail return -1 and leave errno in
+ * {@link Os#errno()}, except the posix_spawn family, which returns the error number. Constants are
+ * the Linux values (the same on x86_64 and aarch64). ByteBuffer arguments are read/written from
+ * their position (heap or direct). Keep to the labelled sections; add a section for a new concern.
  */
 public interface LibC {
+
+    // ---- errno values ----------------------------------------------------------------------
+
+    int ESRCH = 3;
+    int EINTR = 4;
+    int EIO = 5;
+    int EAGAIN = 11;
+    int EPIPE = 32;
+    int ENOBUFS = 105;
 
     // ---- file descriptors ------------------------------------------------------------------
 
@@ -20,7 +31,6 @@ public interface LibC {
     int O_CLOEXEC = 02000000;
 
     int F_GETFD = 1;
-    int F_SETFD = 2;
     int F_GETFL = 3;
     int F_SETFL = 4;
     int F_DUPFD_CLOEXEC = 1030;
@@ -32,27 +42,52 @@ public interface LibC {
 
     long read(int fd, @Out byte[] buf, long count);
 
+    long read(int fd, @Out ByteBuffer buf, long count);
+
     long write(int fd, @In byte[] buf, long count);
+
+    long write(int fd, @In ByteBuffer buf, long count);
 
     int pipe2(@Out int[] fds, int flags);
 
     int fcntl(int fd, int cmd, int arg);
 
-    // ---- poll ------------------------------------------------------------------------------
+    int eventfd(int initval, int flags);
+
+    // ---- poll and epoll --------------------------------------------------------------------
 
     short POLLIN = 0x1;
-    short POLLOUT = 0x4;
-    short POLLERR = 0x8;
-    short POLLHUP = 0x10;
-    short POLLNVAL = 0x20;
 
     /** @param fds struct pollfd[nfds]: {int fd; short events; short revents}, 8 bytes each */
     int poll(Pointer fds, long nfds, int timeoutMs);
 
-    // ---- PTY -------------------------------------------------------------------------------
+    int epoll_create1(int flags);
+
+    int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+    int epoll_wait(int epfd, Pointer events, int maxEvents, int timeoutMs);
+
+    // ---- sockets ---------------------------------------------------------------------------
+
+    int socket(int domain, int type, int protocol);
+
+    int bind(int fd, Pointer addr, int addrLen);
+
+    int listen(int fd, int backlog);
+
+    int accept4(int fd, Pointer addr, Pointer addrLen, int flags);
+
+    // ---- terminals and PTYs ----------------------------------------------------------------
 
     long TIOCSWINSZ = 0x5414;
-    long TIOCGWINSZ = 0x5413;
+
+    int isatty(int fd);
+
+    int tcgetattr(int fd, Pointer termios);
+
+    void cfmakeraw(Pointer termios);
+
+    int tcsetattr(int fd, int optionalActions, Pointer termios);
 
     int posix_openpt(int flags);
 
@@ -62,7 +97,7 @@ public interface LibC {
 
     int ptsname_r(int masterFd, @Out byte[] buf, long buflen);
 
-    /** TIOCSWINSZ / TIOCGWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
+    /** TIOCSWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
     int ioctl(int fd, long request, short[] winsize);
 
     // ---- process spawn ---------------------------------------------------------------------
@@ -102,13 +137,29 @@ public interface LibC {
 
     int sigfillset(Pointer sigset);
 
-    // ---- processes and exit status ---------------------------------------------------------
+    // ---- processes, signals and exit status ------------------------------------------------
+
+    int SIGKILL = 9;
+    int SIGTERM = 15;
 
     int WNOHANG = 1;
+
+    int PR_SET_CHILD_SUBREAPER = 36;
 
     int waitpid(int pid, @Out int[] status, int options);
 
     int kill(int pid, int signal);
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+    // ---- clocks ----------------------------------------------------------------------------
+
+    int CLOCK_REALTIME = 0;
+    int CLOCK_BOOTTIME = 7;
+
+    int clock_gettime(int clockId, Pointer timespec);
+
+    int clock_settime(int clockId, Pointer timespec);
 
     // ---- raw system calls ------------------------------------------------------------------
 

@@ -1,60 +1,92 @@
 package io.agentd.agent.sys;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.LongSupplier;
 import jnr.constants.platform.Errno;
-import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
- * The daemon's entry to libc: the loaded {@link DaemonLibC}, errno, and the Linux constants it needs
- * (the values are the same on x86_64 and aarch64). Helpers here retry EINTR and turn failures into
- * {@link OsException}; "would block" is a return value, not an exception.
+ * The one entry to libc: the loaded {@link LibC}, errno, C strings, and helpers that retry EINTR and
+ * turn failures into {@link OsException} ("would block" is a return value, not an exception).
+ * Constants live on {@link LibC}.
+ *
+ * <p>jffi (under jnr-ffi) loads its JNI stub from {@code -Djffi.boot.library.path} when set (the
+ * launcher points it at an extracted copy, as the guest root is read-only) and only otherwise
+ * extracts it to java.io.tmpdir; nothing here touches /tmp itself.
  */
 public final class Os {
-    public static final DaemonLibC C = LibraryLoader.create(DaemonLibC.class).load("c");
-    public static final Runtime RUNTIME = Runtime.getRuntime(C);
-
-    public static final int ESRCH = 3;
-    public static final int EINTR = 4;
-    public static final int EIO = 5;
-    public static final int EAGAIN = 11;
-    public static final int EPIPE = 32;
-    public static final int ENOBUFS = 105;
-
-    public static final int O_RDWR = 2;
-    public static final int O_NOCTTY = 0x100;
-    public static final int O_NONBLOCK = 0x800;
-    public static final int O_CLOEXEC = 0x80000;
-
-    public static final int SIGKILL = 9;
-    public static final int SIGTERM = 15;
-
-    public static final int WNOHANG = 1;
-    public static final int PR_SET_CHILD_SUBREAPER = 36;
-    public static final int CLOCK_REALTIME = 0;
-    public static final int CLOCK_BOOTTIME = 7;
+    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+    private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
 
     /** Value read by {@link #read} / written by {@link #write} when the fd would block. */
     public static final int WOULD_BLOCK = -1;
 
     private Os() {}
 
+    public static LibC libc() {
+        return LIBC;
+    }
+
+    /** The jnr-ffi runtime, for native memory (Memory.allocateDirect) passed to {@link #libc()}. */
+    public static Runtime runtime() {
+        return RUNTIME;
+    }
+
+    /** errno of this thread's last libc call through {@link #libc()}. */
     public static int errno() {
-        return LastError.getLastError(RUNTIME);
+        return RUNTIME.getLastError();
     }
 
     /** "EPIPE" for 32; "errno N" for a number libc does not name. */
     public static String errnoName(int errno) {
         Errno e = Errno.valueOf(errno);
-        return e != null && e.defined() && e.intValue() == errno ? e.name() : "errno " + errno;
+        return isNamed(e, errno) ? e.name() : "errno " + errno;
     }
 
-    public static String describe(int errno) {
+    /** "Broken pipe" for 32; "unknown error" for a number libc does not name. */
+    public static String errnoDescription(int errno) {
         Errno e = Errno.valueOf(errno);
-        return e != null && e.defined() && e.intValue() == errno ? e.description() : "unknown error";
+        return isNamed(e, errno) ? e.description() : "unknown error";
+    }
+
+    private static boolean isNamed(Errno e, int errno) {
+        return e != null && e.defined() && e.intValue() == errno;
+    }
+
+    /** A C string (UTF-8, NUL-terminated) for a byte[] parameter. */
+    public static byte[] cString(String s) {
+        byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+        byte[] c = new byte[utf8.length + 1];
+        System.arraycopy(utf8, 0, c, 0, utf8.length);
+        return c;
+    }
+
+    /**
+     * A NULL-terminated char*[] of UTF-8 strings in native memory (argv, envp). The strings live in
+     * a block the returned pointer keeps reachable; keep the pointer reachable across the call.
+     */
+    public static Pointer cStringArray(List<String> strings) {
+        byte[][] encoded = new byte[strings.size()][];
+        long total = 0;
+        for (int i = 0; i < encoded.length; i++) {
+            encoded[i] = cString(strings.get(i));
+            total += encoded[i].length;
+        }
+        int pointerSize = RUNTIME.addressSize();
+        Pointer array = Memory.allocateDirect(RUNTIME, (encoded.length + 1) * pointerSize + (int) total, true);
+        long offset = (long) (encoded.length + 1) * pointerSize;
+        for (int i = 0; i < encoded.length; i++) {
+            array.put(offset, encoded[i], 0, encoded[i].length);
+            array.putAddress((long) i * pointerSize, array.address() + offset);
+            offset += encoded[i].length;
+        }
+        // the last slot stays NULL (cleared memory)
+        return array;
     }
 
     /** Throws for -1 (errno), returns the value otherwise. */
@@ -70,20 +102,7 @@ public final class Os {
      * Returns the bytes read, 0 at end of file, or {@link #WOULD_BLOCK}.
      */
     public static int read(int fd, ByteBuffer buf) throws OsException {
-        while (true) {
-            long n = C.read(fd, buf, buf.remaining());
-            if (n >= 0) {
-                buf.position(buf.position() + (int) n);
-                return (int) n;
-            }
-            int err = errno();
-            if (err == EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (err != EINTR) {
-                throw new OsException("read", err);
-            }
-        }
+        return nonBlocking("read", buf, () -> LIBC.read(fd, buf, buf.remaining()));
     }
 
     /**
@@ -99,18 +118,23 @@ public final class Os {
      * to native memory for each call, so large buffers go in pieces the fd can take.
      */
     public static int write(int fd, ByteBuffer buf, int maxBytes) throws OsException {
+        return nonBlocking("write", buf, () -> LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes)));
+    }
+
+    /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
+    private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
         while (true) {
-            long n = C.write(fd, buf, Math.min(buf.remaining(), maxBytes));
+            long n = io.getAsLong();
             if (n >= 0) {
                 buf.position(buf.position() + (int) n);
                 return (int) n;
             }
             int err = errno();
-            if (err == EAGAIN) {
+            if (err == LibC.EAGAIN) {
                 return WOULD_BLOCK;
             }
-            if (err != EINTR) {
-                throw new OsException("write", err);
+            if (err != LibC.EINTR) {
+                throw new OsException(call, err);
             }
         }
     }
@@ -118,13 +142,13 @@ public final class Os {
     /** Closes an fd the caller owns; -1 is ignored. Linux releases the fd even on EINTR. */
     public static void close(int fd) {
         if (fd >= 0) {
-            C.close(fd);
+            LIBC.close(fd);
         }
     }
 
     /** kill(2); returns 0 or the errno (ESRCH when nothing was there to signal). */
     public static int kill(int pid, int sig) {
-        return C.kill(pid, sig) == 0 ? 0 : errno();
+        return LIBC.kill(pid, sig) == 0 ? 0 : errno();
     }
 
     /**
@@ -132,18 +156,18 @@ public final class Os {
      * kill(0) and kill(-1) would hit the agent's own group or every process.
      */
     public static int killGroup(int pgid, int sig) {
-        return pgid > 1 ? kill(-pgid, sig) : ESRCH;
+        return pgid > 1 ? kill(-pgid, sig) : LibC.ESRCH;
     }
 
     /** True while the process group still has a member. */
     public static boolean groupAlive(int pgid) {
-        return killGroup(pgid, 0) != ESRCH;
+        return killGroup(pgid, 0) != LibC.ESRCH;
     }
 
     /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
     public static long clockNanos(int clockId) throws OsException {
         Pointer ts = Memory.allocateDirect(RUNTIME, 16);
-        check("clock_gettime", C.clock_gettime(clockId, ts));
+        check("clock_gettime", LIBC.clock_gettime(clockId, ts));
         return ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
     }
 
@@ -151,6 +175,6 @@ public final class Os {
         Pointer ts = Memory.allocateDirect(RUNTIME, 16);
         ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
         ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
-        check("clock_settime", C.clock_settime(clockId, ts));
+        check("clock_settime", LIBC.clock_settime(clockId, ts));
     }
 }

@@ -10,7 +10,7 @@ public final class OsException extends IOException {
     private final int errno;
 
     public OsException(String call, int errno) {
-        super(call + ": " + Os.errnoName(errno) + " (" + Os.describe(errno) + ")");
+        super(call + ": " + Os.errnoName(errno) + " (" + Os.errnoDescription(errno) + ")");
         this.call = call;
         this.errno = errno;
     }

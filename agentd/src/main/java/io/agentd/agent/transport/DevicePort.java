@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
@@ -47,10 +48,10 @@ public final class DevicePort implements Transport {
         if ((mode & S_IFMT) != S_IFCHR) {
             throw new IOException(device + " is not a character device");
         }
-        fd = Os.check("open(" + device + ")", Os.C.open(device.toString(),
-                Os.O_RDWR | Os.O_NOCTTY | Os.O_NONBLOCK | Os.O_CLOEXEC, 0));
+        fd = Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),
+                LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
         try {
-            if (Os.C.isatty(fd) == 1) {
+            if (Os.libc().isatty(fd) == 1) {
                 makeRaw();
             }
             link.attach(fd, this::onHangup);
@@ -64,10 +65,10 @@ public final class DevicePort implements Transport {
 
     /** No echo, no line discipline, no translation: the tty carries frames byte for byte. */
     private void makeRaw() throws OsException {
-        Pointer termios = Memory.allocateDirect(Os.RUNTIME, TERMIOS_BYTES, true);
-        Os.check("tcgetattr", Os.C.tcgetattr(fd, termios));
-        Os.C.cfmakeraw(termios);
-        Os.check("tcsetattr", Os.C.tcsetattr(fd, TCSANOW, termios));
+        Pointer termios = Memory.allocateDirect(Os.runtime(), TERMIOS_BYTES, true);
+        Os.check("tcgetattr", Os.libc().tcgetattr(fd, termios));
+        Os.libc().cfmakeraw(termios);
+        Os.check("tcsetattr", Os.libc().tcsetattr(fd, TCSANOW, termios));
     }
 
     private void onHangup(boolean wasConnected) {

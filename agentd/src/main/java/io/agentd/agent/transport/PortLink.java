@@ -63,6 +63,7 @@ public final class PortLink {
     private final long highWater;
     private Listener listener;
     private State state = State.DETACHED;
+    /** The attached port fd's registration; null while detached. */
     private Registration reg;
     private HangupHandler onHangup;
     private boolean outputAllowed = true;

@@ -2,6 +2,7 @@ package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
@@ -51,13 +52,13 @@ public final class UnixSocketServer implements Transport {
             throw new IOException("socket path too long (" + name.length + " bytes, max " + (SUN_PATH_MAX - 1) + ")");
         }
         removeStaleSocket();
-        listenFd = Os.check("socket", Os.C.socket(AF_UNIX, SOCK_STREAM | Os.O_NONBLOCK | Os.O_CLOEXEC, 0));
-        Pointer addr = Memory.allocateDirect(Os.RUNTIME, 2 + SUN_PATH_MAX, true);
+        listenFd = Os.check("socket", Os.libc().socket(AF_UNIX, SOCK_STREAM | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
+        Pointer addr = Memory.allocateDirect(Os.runtime(), 2 + SUN_PATH_MAX, true);
         addr.putShort(0, (short) AF_UNIX);
         addr.put(2, name, 0, name.length);
         try {
-            Os.check("bind(" + path + ")", Os.C.bind(listenFd, addr, 2 + name.length + 1));
-            Os.check("listen", Os.C.listen(listenFd, 4));
+            Os.check("bind(" + path + ")", Os.libc().bind(listenFd, addr, 2 + name.length + 1));
+            Os.check("listen", Os.libc().listen(listenFd, 4));
         } catch (OsException e) {
             Os.close(listenFd);
             throw e;
@@ -87,10 +88,10 @@ public final class UnixSocketServer implements Transport {
     }
 
     private void accept() {
-        int fd = Os.C.accept4(listenFd, null, null, Os.O_NONBLOCK | Os.O_CLOEXEC);
+        int fd = Os.libc().accept4(listenFd, null, null, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
             int err = Os.errno();
-            if (err != Os.EAGAIN && err != Os.EINTR) {
+            if (err != LibC.EAGAIN && err != LibC.EINTR) {
                 log.warn("accept failed: {}", Os.errnoName(err));
             }
             return;

@@ -1,5 +1,6 @@
 package io.agentd.agent.e2e;
 
+import io.agentd.protocol.MessageType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,6 +21,8 @@ final class AgentProcess implements AutoCloseable {
     private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
     private static final Path DIST = MODULE.resolve("target/dist");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    /** The "listening" bit of a socket's flags in /proc/net/unix (__SO_ACCEPTCON). */
+    private static final int SO_ACCEPTCON = 0x10000;
 
     private final Process process;
     private final Path dir;
@@ -78,7 +81,7 @@ final class AgentProcess implements AutoCloseable {
 
     private void awaitSocket() throws InterruptedException {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!Files.exists(socket)) {
+        while (!listening()) {
             if (!process.isAlive()) {
                 throw new AssertionError("agent exited " + process.exitValue() + " before listening:\n" + logText());
             }
@@ -89,8 +92,34 @@ final class AgentProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * True once the socket is in the listening state. The file alone is not enough: bind creates it
+     * before listen, and a connect in between is refused. /proc/net/unix shows it without connecting
+     * (a probe connection would count as the host's).
+     */
+    private boolean listening() {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        try {
+            String path = socket.toString();
+            return Files.readAllLines(Path.of("/proc/net/unix")).stream()
+                    .map(line -> line.trim().split("\\s+"))
+                    .anyMatch(f -> f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & SO_ACCEPTCON) != 0);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     HostConnection connect() throws IOException {
         return HostConnection.open(socket);
+    }
+
+    /** A new host connection, past the agent's core.ready. */
+    HostConnection connectReady() throws IOException, InterruptedException {
+        HostConnection host = connect();
+        host.expect(0, MessageType.CORE_READY);
+        return host;
     }
 
     long pid() {

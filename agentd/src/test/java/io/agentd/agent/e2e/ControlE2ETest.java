@@ -19,42 +19,26 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Control messages and bad input against a running agent on a unix socket. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ControlE2ETest {
-    private static AgentProcess agent;
-
-    @BeforeAll
-    static void startAgent() throws Exception {
-        agent = AgentProcess.start("control");
-    }
-
-    @AfterAll
-    static void stopAgent() throws Exception {
-        agent.close();
-    }
-
-    private static HostConnection connectReady() throws Exception {
-        HostConnection host = agent.connect();
-        host.expect(0, MessageType.CORE_READY);
-        return host;
-    }
+    @RegisterExtension
+    static final SharedAgent agent = new SharedAgent("control");
 
     @Test
     void readyCarriesStartTimesAndVersionAndComesAgainOnReconnect() throws Exception {
         Ready first;
-        try (HostConnection host = agent.connect()) {
+        try (HostConnection host = agent.process().connect()) {
             first = (Ready) host.expect(0, MessageType.CORE_READY).payload();
         }
         assertTrue(first.bootTimeNs() > 0 && first.bootTimeNs() <= first.initTimeNs(), first.toString());
         assertTrue(first.initTimeNs() <= first.readyTimeNs(), first.toString());
         assertFalse(first.agentVersion() == null || first.agentVersion().isEmpty());
-        try (HostConnection host = agent.connect()) {
+        try (HostConnection host = agent.process().connect()) {
             Ready second = (Ready) host.expect(0, MessageType.CORE_READY).payload();
             assertTrue(second.readyTimeNs() > first.readyTimeNs(), "a new core.ready for the new host");
             assertEquals(first.bootTimeNs(), second.bootTimeNs());
@@ -63,7 +47,7 @@ class ControlE2ETest {
 
     @Test
     void pingIsAnsweredWithPongOnItsId() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(77, MessageType.CORE_PING, Empty.INSTANCE));
             host.expect(77, MessageType.CORE_PONG);
             host.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
@@ -73,7 +57,7 @@ class ControlE2ETest {
 
     @Test
     void touchedActivitySeqIncreases() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(5, MessageType.CORE_TOUCH, Empty.INSTANCE));
             long a = ((Touched) host.expect(5, MessageType.CORE_TOUCHED).payload()).activitySeq();
             host.send(new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
@@ -87,7 +71,7 @@ class ControlE2ETest {
     /** A clock within 100 ms is left alone (no reply either way); the agent keeps serving. */
     @Test
     void clockSyncWithinThresholdIsAcceptedSilently() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             long now = System.currentTimeMillis() * 1_000_000L;
             host.send(new Frame(0, MessageType.CORE_CLOCK_SYNC, new ClockSync(now)));
             host.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
@@ -103,7 +87,7 @@ class ControlE2ETest {
             fixtures = new ObjectMapper().readTree(in);
         }
         int checked = 0;
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             for (JsonNode f : fixtures.get("frames")) {
                 if (!"error".equals(f.get("expect").asText())) {
                     continue;
@@ -125,12 +109,12 @@ class ControlE2ETest {
             }
         }
         assertTrue(checked >= 10, "error fixtures checked: " + checked);
-        assertTrue(agent.isAlive());
+        assertTrue(agent.process().isAlive());
     }
 
     @Test
     void framesForUnknownSessionsAreRefusedWithInvalidSession() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(4242, MessageType.EXEC_STDIN, new ExecData(new byte[] {1})));
             host.expectError(4242, "invalid_session");
             host.send(new Frame(4243, MessageType.EXEC_SIGNAL, new ExecSignal(15)));
@@ -142,7 +126,7 @@ class ControlE2ETest {
 
     @Test
     void signalOutsideOneToThirtyOneIsInvalidPayload() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(0)));
             host.expectError(9, "invalid_payload");
             host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(64)));
@@ -152,7 +136,7 @@ class ControlE2ETest {
 
     @Test
     void guestToHostTypesSentByTheHostAreRefused() throws Exception {
-        try (HostConnection host = connectReady()) {
+        try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(12, MessageType.CORE_PONG, Empty.INSTANCE));
             ErrorPayload e = host.expectError(12, "unsupported_message_type");
             assertEquals("core.pong", e.offendingType());

@@ -17,12 +17,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Signals, exit statuses, timeouts, the drain window and orphan reaping, checked against /proc.
@@ -32,28 +30,14 @@ import org.junit.jupiter.api.Timeout;
 class ProcessLifecycleE2ETest {
     private static final long DRAIN_MS = 250;
     private static final long GRACE_MS = 500;
-    private static AgentProcess agent;
+    @RegisterExtension
+    static final SharedAgent agent =
+            new SharedAgent("lifecycle", "--drain-ms", Long.toString(DRAIN_MS), "--grace-ms", Long.toString(GRACE_MS));
     private HostConnection host;
 
-    @BeforeAll
-    static void startAgent() throws Exception {
-        agent = AgentProcess.start("lifecycle", "--drain-ms", Long.toString(DRAIN_MS), "--grace-ms", Long.toString(GRACE_MS));
-    }
-
-    @AfterAll
-    static void stopAgent() throws Exception {
-        agent.close();
-    }
-
     @BeforeEach
-    void connect() throws Exception {
-        host = agent.connect();
-        host.expect(0, MessageType.CORE_READY);
-    }
-
-    @AfterEach
-    void disconnect() throws Exception {
-        host.close();
+    void connect(HostConnection host) {
+        this.host = host;
     }
 
     @Test
@@ -111,7 +95,7 @@ class ProcessLifecycleE2ETest {
         assertEquals(5, orphans.size());
         for (long pid : orphans) {
             if (alive(pid)) {
-                assertEquals(agent.pid(), parentOf(pid), "orphan " + pid + " re-parented to the agent");
+                assertEquals(agent.process().pid(), parentOf(pid), "orphan " + pid + " re-parented to the agent");
             }
         }
         for (long pid : orphans) {

@@ -25,38 +25,21 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Stdin, stdout and stderr of real sessions through a running agent, many at once. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class SessionStreamsE2ETest {
-    private static AgentProcess agent;
+    @RegisterExtension
+    static final SharedAgent agent = new SharedAgent("streams");
     private HostConnection host;
 
-    @BeforeAll
-    static void startAgent() throws Exception {
-        agent = AgentProcess.start("streams");
-    }
-
-    @AfterAll
-    static void stopAgent() throws Exception {
-        agent.close();
-    }
-
     @BeforeEach
-    void connect() throws Exception {
-        host = agent.connect();
-        host.expect(0, MessageType.CORE_READY);
-    }
-
-    @AfterEach
-    void disconnect() throws Exception {
-        host.close();
+    void connect(HostConnection host) {
+        this.host = host;
     }
 
     @Test

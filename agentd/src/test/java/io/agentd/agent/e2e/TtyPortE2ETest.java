@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TtyPortE2ETest {
-    private final LibC libc = Native.libc();
+    private final LibC libc = Os.libc();
     private final FrameEncoder encoder = new FrameEncoder();
     private final FrameDecoder decoder = new FrameDecoder();
 
@@ -90,7 +90,7 @@ class TtyPortE2ETest {
 
     /** The next frame from the master, waiting up to 20 s. */
     private Frame read(int fd) throws Exception {
-        Pointer pollfd = Memory.allocateDirect(Native.runtime(), 8, true);
+        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
         byte[] buf = new byte[65536];
         long deadline = System.currentTimeMillis() + 20_000;
         while (true) {

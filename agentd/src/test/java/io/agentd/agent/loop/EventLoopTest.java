@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
 import io.agentd.agent.sys.Os;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ class EventLoopTest {
     /** A non-blocking pipe: {read end, write end}. */
     private int[] pipe() throws Exception {
         int[] p = new int[2];
-        assertEquals(0, Native.libc().pipe2(p, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        assertEquals(0, Os.libc().pipe2(p, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         fds.add(p[0]);
         fds.add(p[1]);
         return p;

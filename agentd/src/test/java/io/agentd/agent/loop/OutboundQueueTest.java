@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
@@ -33,7 +32,7 @@ class OutboundQueueTest {
     }
 
     private void openPipe() {
-        assertEquals(0, Native.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
     }
 
     @Test

@@ -2,7 +2,7 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -32,14 +32,14 @@ final class ChildIo {
 
     /** Reads fd until EOF (pipe) or EIO (PTY whose slave side is all closed). */
     static byte[] readToEnd(int fd) {
-        LibC libc = Native.libc();
-        Pointer pollfd = Memory.allocateDirect(Native.runtime(), 8, true);
+        LibC libc = Os.libc();
+        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buf = new byte[65536];
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (true) {
             long n = libc.read(fd, buf, buf.length);
-            int errno = Native.errno();
+            int errno = Os.errno();
             if (n > 0) {
                 out.write(buf, 0, (int) n);
                 continue;
@@ -48,7 +48,7 @@ final class ChildIo {
                 return out.toByteArray();
             }
             if (errno != Errno.EAGAIN.intValue() && errno != Errno.EINTR.intValue()) {
-                throw new AssertionError("read(" + fd + "): " + Native.errnoName(errno));
+                throw new AssertionError("read(" + fd + "): " + Os.errnoName(errno));
             }
             long left = deadline - System.currentTimeMillis();
             if (left <= 0) {
@@ -68,16 +68,16 @@ final class ChildIo {
 
     /** True when fd polls readable within timeoutMs. */
     static boolean readable(int fd, int timeoutMs) {
-        Pointer pollfd = Memory.allocateDirect(Native.runtime(), 8, true);
+        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
         pollfd.putInt(0, fd);
         pollfd.putShort(4, LibC.POLLIN);
-        return Native.libc().poll(pollfd, 1, timeoutMs) == 1;
+        return Os.libc().poll(pollfd, 1, timeoutMs) == 1;
     }
 
     static void write(int fd, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        if (Native.libc().write(fd, bytes, bytes.length) != bytes.length) {
-            throw new AssertionError("short write to fd " + fd + ": " + Native.errnoName(Native.errno()));
+        if (Os.libc().write(fd, bytes, bytes.length) != bytes.length) {
+            throw new AssertionError("short write to fd " + fd + ": " + Os.errnoName(Os.errno()));
         }
     }
 
@@ -89,7 +89,7 @@ final class ChildIo {
         Child child = spawner().startAndAwaitExec(spec);
         try {
             if (!child.tty()) {
-                Native.libc().close(child.stdinFd());  // EOF for the child; in PTY mode it is the master
+                Os.libc().close(child.stdinFd());  // EOF for the child; in PTY mode it is the master
             }
             String stdout = readString(child.stdoutFd());
             String stderr = child.tty() ? "" : readString(child.stderrFd());
@@ -101,7 +101,7 @@ final class ChildIo {
 
     /** Closes a Child's fds except a pipe-mode stdin (closed by whoever writes to it). */
     static void closeRest(Child child) {
-        LibC libc = Native.libc();
+        LibC libc = Os.libc();
         libc.close(child.stdoutFd());
         if (child.stderrFd() >= 0) {
             libc.close(child.stderrFd());

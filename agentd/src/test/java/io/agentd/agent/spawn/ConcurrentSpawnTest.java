@@ -3,7 +3,7 @@ package io.agentd.agent.spawn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.agentd.agent.sys.ExitStatus;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -41,7 +41,7 @@ class ConcurrentSpawnTest {
                     Child child = spawner.startAndAwaitExec(spec);
                     try {
                         if (!tty) {
-                            Native.libc().close(child.stdinFd());
+                            Os.libc().close(child.stdinFd());
                         }
                         String output = ChildIo.readString(child.stdoutFd());
                         return new Outcome(session, child.pid(), output, ExitStatus.waitFor(child.pid()));

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.Rlimit;
 import java.util.Arrays;
 import java.util.List;
@@ -34,7 +34,7 @@ class PipeSessionTest {
         Child child = ChildIo.spawner().startAndAwaitExec(ChildIo.spec("cat", List.of(), false));
         try {
             ChildIo.write(child.stdinFd(), "hello through stdin\n");
-            Native.libc().close(child.stdinFd());
+            Os.libc().close(child.stdinFd());
             assertEquals("hello through stdin\n", ChildIo.readString(child.stdoutFd()));
             assertEquals(0, ExitStatus.waitFor(child.pid()).code());
         } finally {
@@ -46,7 +46,7 @@ class PipeSessionTest {
     void parentEndsAreNonBlockingAndCloseOnExec() throws Exception {
         Child child = ChildIo.spawner().start(sh("exit 0"));
         try {
-            LibC libc = Native.libc();
+            LibC libc = Os.libc();
             for (int fd : new int[] {child.stdinFd(), child.stdoutFd(), child.stderrFd(), child.execReportFd()}) {
                 assertTrue((libc.fcntl(fd, LibC.F_GETFL, 0) & LibC.O_NONBLOCK) != 0, "O_NONBLOCK on fd " + fd);
                 assertTrue((libc.fcntl(fd, LibC.F_GETFD, 0) & LibC.FD_CLOEXEC) != 0, "FD_CLOEXEC on fd " + fd);
@@ -65,7 +65,7 @@ class PipeSessionTest {
         Child child = ChildIo.spawner().startAndAwaitExec(sh("read line; exit 3"));
         try {
             assertFalse(ChildIo.readable(child.pidfd(), 200), "pidfd readable while the child still runs");
-            Native.libc().close(child.stdinFd());
+            Os.libc().close(child.stdinFd());
             assertTrue(ChildIo.readable(child.pidfd(), 20_000), "pidfd readable after the exit");
             assertEquals(3, ExitStatus.waitFor(child.pid()).code());
         } finally {
@@ -78,7 +78,7 @@ class PipeSessionTest {
         Child child = ChildIo.spawner().startAndAwaitExec(sh("read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; "
                 + "echo $pid $pgrp $sid"));
         try {
-            Native.libc().close(child.stdinFd());
+            Os.libc().close(child.stdinFd());
             String[] ids = ChildIo.readString(child.stdoutFd()).trim().split("\\s+");
             assertEquals(3, ids.length, Arrays.toString(ids));
             assertEquals(String.valueOf(child.pid()), ids[0]);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -82,7 +82,7 @@ class PtySessionTest {
     void masterIsNonBlockingAndCloseOnExecAndThereIsNoStderrPipe() throws Exception {
         Child child = ChildIo.spawner().startAndAwaitExec(pty("exit 0", 24, 80));
         try {
-            LibC libc = Native.libc();
+            LibC libc = Os.libc();
             assertEquals(child.stdinFd(), child.stdoutFd());
             assertEquals(child.stdoutFd(), child.ptyMasterFd());
             assertEquals(-1, child.stderrFd());

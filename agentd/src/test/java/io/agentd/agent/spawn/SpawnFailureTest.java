@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.ExitStatus;
-import io.agentd.agent.sys.Native;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.io.IOException;
@@ -216,7 +216,7 @@ class SpawnFailureTest {
         assertTrue(ChildIo.readable(probe.pidfd(), 20_000));
         assertTrue(childrenOfThisJvm().contains(String.valueOf(probe.pid())), "the probe sees a zombie");
         ExitStatus.waitFor(probe.pid());
-        Native.libc().close(probe.stdinFd());
+        Os.libc().close(probe.stdinFd());
         ChildIo.closeRest(probe);
 
         Set<String> before = childrenOfThisJvm();
@@ -254,7 +254,7 @@ class SpawnFailureTest {
             assertEquals("not_found", f.kind());
             assertEquals(new ExitStatus(127, null), ExitStatus.waitFor(child.pid()));
         } finally {
-            Native.libc().close(child.stdinFd());
+            Os.libc().close(child.stdinFd());
             ChildIo.closeRest(child);
         }
     }

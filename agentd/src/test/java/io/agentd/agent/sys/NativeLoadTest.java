@@ -21,7 +21,7 @@ class NativeLoadTest {
     void jffiStubIsTheOneFromTheBootPath() throws Exception {
         String bootPath = System.getProperty("jffi.boot.library.path");
         assertNotNull(bootPath, "surefire sets -Djffi.boot.library.path");
-        assertEquals(-1, Native.libc().close(-1), "libc is usable");
+        assertEquals(-1, Os.libc().close(-1), "libc is usable");
         List<String> jffiMappings = Files.readAllLines(Path.of("/proc/self/maps")).stream()
                 .filter(line -> line.contains("jffi"))
                 .map(line -> line.substring(line.indexOf('/')))
@@ -37,8 +37,8 @@ class NativeLoadTest {
 
     @Test
     void errnoIsThisThreadsLastError() {
-        assertEquals(-1, Native.libc().close(-1));
-        assertEquals("EBADF", Native.errnoName(Native.errno()));
-        assertEquals("Bad file descriptor", Native.errnoDescription(Native.errno()));
+        assertEquals(-1, Os.libc().close(-1));
+        assertEquals("EBADF", Os.errnoName(Os.errno()));
+        assertEquals("Bad file descriptor", Os.errnoDescription(Os.errno()));
     }
 }

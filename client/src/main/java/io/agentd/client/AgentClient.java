@@ -1,0 +1,451 @@
+package io.agentd.client;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Payload;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.Touched;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.LongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection to an agent over a unix socket (agentd's {@code --listen unix:PATH}, or the socket of
+ * a QEMU virtio-serial chardev). Many sessions and calls run at once over it; each gets an id of its
+ * own (never 0, never one that is still live). Thread-safe.
+ *
+ * <p>One reader thread per connection reads and dispatches every frame; writes are serialized. When
+ * the connection closes or breaks, every open session and call fails at once with
+ * {@link ConnectionLostException}.
+ */
+public final class AgentClient implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
+    private static final int READ_BUFFER_BYTES = 256 * 1024;
+    /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
+    static final int STDIN_CHUNK_BYTES = 64 * 1024;
+    /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
+    private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
+
+    private final SocketChannel channel;
+    private final String peer;
+    private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
+    private final CompletableFuture<Ready> ready = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    private final Object idLock = new Object();
+    private final SessionIds ids = new SessionIds(); // guarded by idLock
+    /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
+    private ConnectionLostException lost;
+
+    private final Object writeLock = new Object();
+    private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
+    private final ByteBuffer dataFrame =
+            ByteBuffer.allocate(FrameEncoder.maxDataFrameSize(STDIN_CHUNK_BYTES)); // guarded by writeLock
+
+    private AgentClient(SocketChannel channel, String peer) {
+        this.channel = channel;
+        this.peer = peer;
+        Thread reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Connects and waits until the agent is ready: its core.ready (sent on every new connection), or
+     * else a core.pong. A QEMU chardev socket accepts before the guest's agent is up, and a ready the
+     * guest sent while no host was connected is lost; so after a second without ready the client
+     * pings once a second (pings sent while the guest's port is closed are discarded by QEMU).
+     *
+     * @throws IOException      the socket does not exist, refuses, or closes before the agent is ready
+     * @throws TimeoutException connected, but the agent was not ready within {@code readyTimeout}
+     */
+    public static AgentClient connect(Path socket, Duration readyTimeout)
+            throws IOException, TimeoutException, InterruptedException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+        AgentClient client = new AgentClient(channel, socket.toString());
+        try {
+            client.awaitReady(readyTimeout);
+            return client;
+        } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
+
+    private void awaitReady(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<CompletableFuture<Frame>> probes = new ArrayList<>();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout);
+                }
+                try {
+                    ready.get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    CompletableFuture<Frame> pong = call(MessageType.CORE_PING, Empty.INSTANCE);
+                    pong.thenRun(() -> ready.complete(null));
+                    probes.add(pong);
+                } catch (ExecutionException e) {
+                    throw (AgentException) e.getCause();
+                }
+            }
+        } finally {
+            probes.forEach(p -> p.cancel(false)); // frees the ids of pings that were never answered
+        }
+    }
+
+    /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
+    public Ready ready() {
+        return ready.getNow(null);
+    }
+
+    /** Starts a session whose output is read with {@link ExecSession#nextOutput}. */
+    public ExecSession start(ExecRequest request) throws IOException {
+        return startSession(request, null);
+    }
+
+    /** Starts a session whose output goes to {@code listener} as it arrives. */
+    public ExecSession start(ExecRequest request, OutputListener listener) throws IOException {
+        if (listener == null) {
+            throw new IllegalArgumentException("listener is required");
+        }
+        return startSession(request, listener);
+    }
+
+    private ExecSession startSession(ExecRequest request, OutputListener listener) throws IOException {
+        ExecSession session = register(id -> new ExecSession(this, id, request.tty(), listener),
+                ExecSession::receiver);
+        sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, request));
+        return session;
+    }
+
+    /** Runs a command to completion with no input (its stdin is closed at once). */
+    public ExecResult run(ExecRequest request, Duration timeout)
+            throws IOException, TimeoutException, InterruptedException {
+        return run(request, new byte[0], timeout);
+    }
+
+    /**
+     * Runs a command to completion: sends {@code stdin}, closes it, collects all output.
+     *
+     * @throws ExecFailedException the program never ran
+     * @throws TimeoutException    not done within {@code timeout}; the session is then sent SIGKILL
+     */
+    public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
+            throws IOException, TimeoutException, InterruptedException {
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        // Written on the reader thread; read after the exit completes, which orders them.
+        ExecSession session = start(request, out ->
+                (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data()));
+        try {
+            session.writeStdin(stdin);
+            session.closeStdin();
+        } catch (AgentException e) {
+            // The session ended (e.g. failed to start) before its input was sent: awaitExit says why.
+        }
+        ExitStatus status;
+        try {
+            status = session.awaitExit(timeout);
+        } catch (TimeoutException e) {
+            killQuietly(session);
+            throw e;
+        }
+        return new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(), status.signal(),
+                status.timedOut());
+    }
+
+    private static void killQuietly(ExecSession session) {
+        try {
+            session.signal(9);
+        } catch (IOException e) {
+            log.debug("session {}: could not send SIGKILL after the timeout", session.id(), e);
+        }
+    }
+
+    /** Round trip of a core.ping. */
+    public Duration ping(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        long t0 = System.nanoTime();
+        awaitReply(call(MessageType.CORE_PING, Empty.INSTANCE), timeout, "core.pong");
+        return Duration.ofNanos(System.nanoTime() - t0);
+    }
+
+    /** Marks the agent active (core.touch) and returns its activity counter. */
+    public long touch(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        Frame reply = awaitReply(call(MessageType.CORE_TOUCH, Empty.INSTANCE), timeout, "core.touched");
+        return ((Touched) reply.payload()).activitySeq();
+    }
+
+    /** Asks the agent to shut down (core.shutdown has no reply; see {@link #awaitClosed}). */
+    public void shutdown() throws IOException {
+        send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_SHUTDOWN, null));
+    }
+
+    /**
+     * Sends one message on a fresh id and completes with the terminal frame the agent answers on that
+     * id; a core.error completes it with {@link AgentErrorException}. For messages the agent answers
+     * with a terminal frame (ping, touch; or any frame sent to provoke a core.error). Cancelling the
+     * future frees the id.
+     */
+    public CompletableFuture<Frame> call(MessageType type, Payload payload) throws IOException {
+        PendingCall pending = register(PendingCall::new, p -> p);
+        long id = pending.id;
+        pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
+        sendOrForget(id, new Frame(id, type, payload));
+        return pending.reply;
+    }
+
+    public boolean isOpen() {
+        return !closed.isDone();
+    }
+
+    /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
+    public boolean awaitClosed(Duration timeout) throws InterruptedException {
+        try {
+            closed.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e); // never completed exceptionally
+        }
+    }
+
+    /** Closes the connection; every open session and call fails with {@link ConnectionLostException}. */
+    @Override
+    public void close() {
+        end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
+    }
+
+    // ---- ids ----------------------------------------------------------------------------------
+
+    /**
+     * Allocates an id that is not live, builds the owner for it, and registers its receiver, all under
+     * the id lock, so nothing registers after the connection has ended.
+     */
+    private <T> T register(LongFunction<T> make, Function<T, Receiver> receiverOf) throws ConnectionLostException {
+        synchronized (idLock) {
+            if (lost != null) {
+                throw new ConnectionLostException(lost.getMessage(), lost);
+            }
+            long id = ids.allocate(live::containsKey);
+            T owner = make.apply(id);
+            live.put(id, receiverOf.apply(owner));
+            return owner;
+        }
+    }
+
+    // ---- writing ------------------------------------------------------------------------------
+
+    private void sendOrForget(long id, Frame frame) throws IOException {
+        try {
+            send(frame);
+        } catch (IOException | RuntimeException e) {
+            live.remove(id);
+            throw e;
+        }
+    }
+
+    void send(Frame frame) throws IOException {
+        synchronized (writeLock) {
+            writeFully(ByteBuffer.wrap(encoder.encode(frame)));
+        }
+    }
+
+    /** Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it. */
+    void sendData(long id, MessageType type, byte[] data, int off, int len) throws IOException {
+        int end = off + len;
+        for (int at = off; at < end; at += STDIN_CHUNK_BYTES) {
+            int n = Math.min(STDIN_CHUNK_BYTES, end - at);
+            synchronized (writeLock) {
+                dataFrame.clear();
+                encoder.encodeDataInto(id, type, data, at, n, dataFrame);
+                dataFrame.flip();
+                writeFully(dataFrame);
+            }
+        }
+    }
+
+    private void writeFully(ByteBuffer bytes) throws IOException {
+        synchronized (idLock) {
+            if (lost != null) {
+                throw new ConnectionLostException(lost.getMessage(), lost);
+            }
+        }
+        try {
+            while (bytes.hasRemaining()) {
+                channel.write(bytes);
+            }
+        } catch (IOException e) {
+            ConnectionLostException failure = new ConnectionLostException(
+                    "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
+            end(failure);
+            throw failure;
+        }
+    }
+
+    // ---- reading ------------------------------------------------------------------------------
+
+    private void readLoop() {
+        ConnectionLostException why;
+        try {
+            FrameDecoder decoder = new FrameDecoder();
+            ByteBuffer buffer = ByteBuffer.allocate(READ_BUFFER_BYTES);
+            while (true) {
+                buffer.clear();
+                if (channel.read(buffer) < 0) {
+                    why = new ConnectionLostException("the agent at " + peer + " closed the connection", null);
+                    break;
+                }
+                buffer.flip();
+                decoder.feed(buffer);
+                why = dispatchAll(decoder);
+                if (why != null) {
+                    break;
+                }
+            }
+        } catch (AsynchronousCloseException e) {
+            why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
+        } catch (IOException e) {
+            why = new ConnectionLostException("the connection to " + peer + " broke: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            log.error("reader of {} failed; closing the connection", peer, e);
+            why = new ConnectionLostException("client error reading from " + peer + ": " + e, e);
+        }
+        end(why);
+    }
+
+    /** Dispatches every whole frame the decoder holds; returns why to give up, or null to read on. */
+    private ConnectionLostException dispatchAll(FrameDecoder decoder) {
+        while (true) {
+            Frame frame;
+            try {
+                frame = decoder.next();
+            } catch (ProtocolException e) {
+                if (e.kind().losesStream()) {
+                    return new ConnectionLostException("the agent at " + peer
+                            + " sent a frame with an unusable length (" + e.getMessage() + ")", e);
+                }
+                abortUndecodable(e);
+                continue;
+            }
+            if (frame == null) {
+                return null;
+            }
+            dispatch(frame);
+        }
+    }
+
+    /** A frame of a live id that cannot be decoded may have been its terminal frame: end the id. */
+    private void abortUndecodable(ProtocolException e) {
+        log.warn("undecodable frame from the agent at {} (id {}, type {}): {}: {}",
+                peer, e.hasId() ? e.id() : "?", e.type(), e.kind(), e.getMessage());
+        if (e.hasId() && e.id() != Protocol.CONTROL_ID) {
+            Receiver receiver = live.remove(e.id());
+            if (receiver != null) {
+                receiver.onAbort(new AgentException("the agent sent an undecodable " + e.type()
+                        + " on id " + e.id() + ": " + e.kind() + ": " + e.getMessage(), e));
+            }
+        }
+    }
+
+    private void dispatch(Frame frame) {
+        if (frame.id() == Protocol.CONTROL_ID) {
+            onControl(frame);
+            return;
+        }
+        Receiver receiver = live.get(frame.id());
+        if (receiver == null) {
+            log.debug("{} for id {}, which has no open session or call: dropped", frame.type(), frame.id());
+            return;
+        }
+        if (receiver.onFrame(frame)) {
+            live.remove(frame.id(), receiver);
+        }
+    }
+
+    private void onControl(Frame frame) {
+        switch (frame.type()) {
+            case CORE_READY -> {
+                if (!ready.complete((Ready) frame.payload())) {
+                    log.info("the agent at {} sent core.ready again (did it restart?)", peer);
+                }
+            }
+            case CORE_ERROR -> {
+                ErrorPayload e = (ErrorPayload) frame.payload();
+                log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
+            }
+            default -> log.debug("ignored {} on the control channel", frame.type());
+        }
+    }
+
+    /** The connection is over: fail everything still waiting, exactly once. */
+    private void end(ConnectionLostException why) {
+        synchronized (idLock) {
+            if (lost != null) {
+                return;
+            }
+            lost = why;
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            log.debug("closing {}", peer, e);
+        }
+        log.debug("connection to {} ended: {}", peer, why.getMessage());
+        closed.complete(null); // first: whoever sees a failure below also sees isOpen() false
+        ready.completeExceptionally(why);
+        for (Long id : live.keySet()) {
+            Receiver receiver = live.remove(id);
+            if (receiver != null) {
+                receiver.onAbort(why);
+            }
+        }
+    }
+
+    private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
+            throws AgentException, TimeoutException, InterruptedException {
+        try {
+            return reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            reply.cancel(false);
+            throw new TimeoutException("no " + what + " within " + timeout);
+        } catch (ExecutionException e) {
+            throw (AgentException) e.getCause();
+        }
+    }
+}

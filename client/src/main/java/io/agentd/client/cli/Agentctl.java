@@ -1,0 +1,280 @@
+package io.agentd.client.cli;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.AgentException;
+import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+
+/** The agentctl command: run commands in an agent, ping it, shut it down, wait for it to be ready. */
+public final class Agentctl {
+    static final int EXIT_USAGE = 2;
+    /** agentctl's own failure: no agent at the socket, no core.ready, connection lost (as docker's 125). */
+    static final int EXIT_UNAVAILABLE = 125;
+    static final int EXIT_CANNOT_RUN = 126;
+    static final int EXIT_NOT_FOUND = 127;
+
+    static final String DEFAULT_SOCKET = "/run/agentd/agentd.sock";
+    private static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration DEFAULT_WAIT_READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration SHUTDOWN_CLOSE_WAIT = Duration.ofSeconds(5);
+
+    static final String USAGE = """
+            usage: agentctl [--socket PATH] [--ready-timeout DURATION] COMMAND [ARGS...]
+
+            commands:
+              exec [OPTIONS] [--] CMD [ARGS...]  run CMD in the agent; output as it comes
+                  -i, --interactive          forward this process's stdin (EOF ends the input)
+                  -t, --tty                  run in a PTY the size of this terminal, which goes
+                                             raw until the command ends; resizes follow SIGWINCH
+                  -e, --env K=V              set an environment variable (repeatable)
+                  -w, --workdir DIR          working directory
+                  -u, --user USER[:GROUP]    user (name or uid) and group to run as
+                  --rlimit NAME=SOFT[:HARD]  resource limit (repeatable); NAME is one of cpu fsize
+                                             data stack core rss nproc nofile memlock as locks
+                                             sigpending msgqueue nice rtprio rttime; a value is a
+                                             number or "unlimited"; HARD defaults to SOFT
+                  --timeout DURATION         the agent stops CMD after this long (SIGTERM to its
+                                             process group, then SIGKILL)
+              ping                           print the round-trip time to the agent
+              shutdown                       ask the agent to shut down
+              wait-ready [--timeout DURATION]
+                                             wait until the socket exists and the agent is ready
+                                             (default 60s), then print its version and start-up
+                                             times; for scripts that boot a VM
+
+            The socket is --socket PATH, else $AGENTD_SOCKET, else %s.
+            --ready-timeout: how long to wait for the agent's ready message (default 10s).
+            DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
+
+            exit status: exec: CMD's own (128+N when signal N killed it), 126 when CMD could not
+            run or the agent refused the request, 127 when CMD was not found. Any command: 125
+            when there is no agent to talk to (no socket, refused, no ready, connection lost),
+            2 for a bad command line, 0 otherwise.
+            """.formatted(DEFAULT_SOCKET);
+
+    private final Path socket;
+    private final Duration readyTimeout;
+    private final PrintStream err;
+
+    private Agentctl(Path socket, Duration readyTimeout, PrintStream err) {
+        this.socket = socket;
+        this.readyTimeout = readyTimeout;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        int status = run(Arrays.asList(args), System.getenv("AGENTD_SOCKET"), System.out, System.err);
+        System.out.flush();
+        System.exit(status);
+    }
+
+    static int run(List<String> argv, String socketFromEnv, PrintStream out, PrintStream err) {
+        Path socket = Path.of(socketFromEnv == null || socketFromEnv.isEmpty() ? DEFAULT_SOCKET : socketFromEnv);
+        Duration readyTimeout = DEFAULT_READY_TIMEOUT;
+        int i = 0;
+        try {
+            while (i < argv.size() && argv.get(i).startsWith("-")) {
+                OptionArg opt = OptionArg.split(argv.get(i), argv, i);
+                switch (opt.name()) {
+                    case "--socket", "-s" -> socket = Path.of(opt.value());
+                    case "--ready-timeout" -> readyTimeout = Durations.parse("--ready-timeout", opt.value());
+                    case "-h", "--help" -> {
+                        out.print(USAGE);
+                        return 0;
+                    }
+                    default -> throw new UsageException("unknown option " + argv.get(i));
+                }
+                i += opt.consumed();
+            }
+            if (i >= argv.size()) {
+                throw new UsageException("no command given");
+            }
+            Agentctl ctl = new Agentctl(socket, readyTimeout, err);
+            String command = argv.get(i);
+            List<String> rest = argv.subList(i + 1, argv.size());
+            return switch (command) {
+                case "exec" -> new ExecCommand(ExecOptions.parse(rest), err).run(ctl::connect);
+                case "ping" -> {
+                    noArgs("ping", rest);
+                    yield ctl.ping(out);
+                }
+                case "shutdown" -> {
+                    noArgs("shutdown", rest);
+                    yield ctl.shutdown();
+                }
+                case "wait-ready" -> ctl.waitReady(out, waitReadyTimeout(rest));
+                case "help" -> {
+                    out.print(USAGE);
+                    yield 0;
+                }
+                default -> throw new UsageException("unknown command '" + command + "'");
+            };
+        } catch (UsageException e) {
+            err.println("agentctl: " + e.getMessage());
+            err.print(USAGE);
+            return EXIT_USAGE;
+        } catch (Unavailable e) {
+            err.println("agentctl: " + e.getMessage());
+            return EXIT_UNAVAILABLE;
+        }
+    }
+
+    private static void noArgs(String command, List<String> rest) throws UsageException {
+        if (!rest.isEmpty()) {
+            throw new UsageException(command + " takes no arguments (got " + String.join(" ", rest) + ")");
+        }
+    }
+
+    private static Duration waitReadyTimeout(List<String> rest) throws UsageException {
+        Duration timeout = DEFAULT_WAIT_READY_TIMEOUT;
+        for (int i = 0; i < rest.size(); ) {
+            OptionArg opt = OptionArg.split(rest.get(i), rest, i);
+            if (!opt.name().equals("--timeout")) {
+                throw new UsageException("wait-ready: unknown argument " + rest.get(i));
+            }
+            timeout = Durations.parse("--timeout", opt.value());
+            i += opt.consumed();
+        }
+        return timeout;
+    }
+
+    /** No agent to talk to; the message says why and what to check. */
+    static final class Unavailable extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Unavailable(String message) {
+            super(message);
+        }
+    }
+
+    /** Connects and waits for core.ready; every way that fails becomes one clear {@link Unavailable}. */
+    AgentClient connect() throws Unavailable {
+        try {
+            return AgentClient.connect(socket, readyTimeout);
+        } catch (IOException e) {
+            throw new Unavailable(describeConnectFailure(e));
+        } catch (TimeoutException e) {
+            throw new Unavailable("connected to " + socket + " but the agent did not say it was ready within "
+                    + human(readyTimeout) + " (is the agent up? agentctl wait-ready waits for it)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("interrupted while connecting to " + socket);
+        }
+    }
+
+    private String describeConnectFailure(IOException e) {
+        if (!Files.exists(socket)) {
+            return "no agent socket at " + socket
+                    + " (is agentd running? give --socket PATH or set AGENTD_SOCKET)";
+        }
+        if (!isSocket(socket)) {
+            return socket + " is not a socket (give --socket PATH or set AGENTD_SOCKET)";
+        }
+        String msg = String.valueOf(e.getMessage());
+        if (e instanceof SocketException && msg.toLowerCase(Locale.ROOT).contains("refused")) {
+            return "connection refused at " + socket + " (nothing listens there: a stale socket?)";
+        }
+        if (e instanceof AgentException) {
+            return msg;
+        }
+        return "cannot connect to " + socket + ": " + msg;
+    }
+
+    private static boolean isSocket(Path path) {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return (mode & 0170000) == 0140000; // S_IFSOCK
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return true; // cannot tell: let the connect error speak
+        }
+    }
+
+    private int ping(PrintStream out) throws Unavailable {
+        try (AgentClient client = connect()) {
+            Duration rtt = client.ping(PING_TIMEOUT);
+            out.printf(Locale.ROOT, "pong from %s: time=%.3f ms%n", socket, rtt.toNanos() / 1e6);
+            return 0;
+        } catch (IOException e) {
+            throw new Unavailable("ping: " + e.getMessage());
+        } catch (TimeoutException e) {
+            throw new Unavailable("ping: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("ping: interrupted");
+        }
+    }
+
+    private int shutdown() throws Unavailable {
+        try (AgentClient client = connect()) {
+            client.shutdown();
+            if (!client.awaitClosed(SHUTDOWN_CLOSE_WAIT)) {
+                err.println("agentctl: shutdown sent; the agent has not closed the connection after "
+                        + human(SHUTDOWN_CLOSE_WAIT));
+            }
+            return 0;
+        } catch (IOException e) {
+            throw new Unavailable("shutdown: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("shutdown: interrupted");
+        }
+    }
+
+    /**
+     * Retries until the agent is ready: the socket may not exist yet, or refuse, or (a QEMU chardev)
+     * accept long before the guest's agent is up, so only core.ready counts.
+     */
+    private int waitReady(PrintStream out, Duration timeout) throws Unavailable {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String lastProblem = "no agent socket at " + socket;
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new Unavailable("no agent ready at " + socket + " within " + human(timeout)
+                        + " (last: " + lastProblem + ")");
+            }
+            try (AgentClient client = AgentClient.connect(socket, Duration.ofNanos(left))) {
+                out.println(describeReady(client.ready()));
+                return 0;
+            } catch (IOException e) {
+                lastProblem = describeConnectFailure(e);
+            } catch (TimeoutException e) {
+                lastProblem = "connected, but the agent sent no ready message";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Unavailable("wait-ready: interrupted");
+            }
+            try {
+                Thread.sleep(Math.max(0, Math.min(100, (deadline - System.nanoTime()) / 1_000_000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Unavailable("wait-ready: interrupted");
+            }
+        }
+    }
+
+    /** One line for boot scripts: the agent's version and its start-up times since kernel boot. */
+    private String describeReady(Ready ready) {
+        if (ready == null) {
+            return "ready: the agent at " + socket + " answered a ping (its ready message was missed: no timings)";
+        }
+        return String.format(Locale.ROOT,
+                "ready: %s at %s; since kernel boot: agent started %.3f s, main %.3f s, ready %.3f s",
+                ready.agentVersion() == null ? "agent" : "agentd " + ready.agentVersion(), socket,
+                ready.bootTimeNs() / 1e9, ready.initTimeNs() / 1e9, ready.readyTimeNs() / 1e9);
+    }
+
+    static String human(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+}

@@ -1,0 +1,179 @@
+package io.agentd.client.cli;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.AgentErrorException;
+import io.agentd.client.AgentException;
+import io.agentd.client.ExecFailedException;
+import io.agentd.client.ExecSession;
+import io.agentd.client.ExitStatus;
+import io.agentd.client.Output;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.FailureKind;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import sun.misc.Signal;
+
+/** {@code agentctl exec}: one session, wired to this process's stdin, stdout, stderr and terminal. */
+final class ExecCommand {
+    private static final int SIGPIPE = 13;
+    private static final int STDIN_READ_BYTES = 64 * 1024;
+
+    /** Opens the connection (after the local checks, so a bad terminal never costs a connect). */
+    interface Connector {
+        AgentClient connect() throws Agentctl.Unavailable;
+    }
+
+    private final ExecOptions options;
+    private final PrintStream err;
+    // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
+    private final OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+    private final OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+    private final AtomicBoolean outputBroken = new AtomicBoolean();
+    /** Set once start returns; output may arrive before that. */
+    private volatile ExecSession currentSession;
+
+    ExecCommand(ExecOptions options, PrintStream err) {
+        this.options = options;
+        this.err = err;
+    }
+
+    int run(Connector connector) throws Agentctl.Unavailable {
+        LocalTerminal terminal = options.tty() ? LocalTerminal.onStdin() : null;
+        int[] size = terminal == null ? null : terminal.size();
+        ExecRequest request = options.toRequest(
+                size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
+                size != null ? size[1] : ExecRequest.DEFAULT_COLS,
+                localTermEnv());
+        try (AgentClient client = connector.connect()) {
+            ExecSession session = client.start(request, this::write);
+            currentSession = session;
+            if (outputBroken.get()) {
+                signalQuietly(session, SIGPIPE);
+            }
+            if (terminal != null) {
+                followResizes(terminal, session); // before going raw: a resize from then on is seen
+                terminal.enterRaw();
+            }
+            if (options.interactive()) {
+                forwardStdin(session);
+            } else if (!options.tty()) {
+                session.closeStdin(); // like a command run with </dev/null
+            }
+            ExitStatus status = awaitExit(session);
+            if (terminal != null) {
+                terminal.restore();
+            }
+            if (status.timedOut()) {
+                err.println("agentctl: " + options.cmd() + " ran past --timeout "
+                        + Agentctl.human(options.timeout()) + "; the agent stopped it");
+            }
+            return status.code();
+        } catch (ExecFailedException e) {
+            restore(terminal);
+            err.println("agentctl: " + e.getMessage());
+            return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
+        } catch (AgentErrorException e) {
+            restore(terminal);
+            err.println("agentctl: " + e.getMessage());
+            return Agentctl.EXIT_CANNOT_RUN;
+        } catch (IOException e) {
+            restore(terminal);
+            throw new Agentctl.Unavailable(e.getMessage());
+        } finally {
+            restore(terminal);
+        }
+    }
+
+    private static void restore(LocalTerminal terminal) {
+        if (terminal != null) {
+            terminal.restore();
+        }
+    }
+
+    /** With -t, the remote terminal type is the local one unless -e TERM=... says otherwise. */
+    private List<String> localTermEnv() {
+        List<String> env = new ArrayList<>();
+        String term = System.getenv("TERM");
+        if (options.tty() && term != null && !term.isEmpty()) {
+            env.add("TERM=" + term);
+        }
+        return env;
+    }
+
+    private static ExitStatus awaitExit(ExecSession session) throws AgentException {
+        while (true) {
+            try {
+                return session.onExit().get();
+            } catch (ExecutionException e) {
+                throw (AgentException) e.getCause();
+            } catch (InterruptedException e) {
+                // nobody interrupts the main thread on purpose; keep waiting for the session's end
+            }
+        }
+    }
+
+    /** Output listener: runs on the connection's reader thread. */
+    private void write(Output output) {
+        OutputStream to = output.stream() == Output.Stream.STDOUT ? stdout : stderr;
+        try {
+            to.write(output.data());
+        } catch (IOException e) {
+            // Our reader went away (e.g. `agentctl exec ... | head`): stop the writer as a pipe would.
+            if (outputBroken.compareAndSet(false, true)) {
+                signalQuietly(currentSession, SIGPIPE);
+            }
+        }
+    }
+
+    private void followResizes(LocalTerminal terminal, ExecSession session) {
+        Signal.handle(new Signal("WINCH"), signal -> {
+            int[] size = terminal.size();
+            if (size != null && !session.isDone()) {
+                try {
+                    session.resize(size[0], size[1]);
+                } catch (IOException e) {
+                    // the session ended meanwhile
+                }
+            }
+        });
+    }
+
+    /** -i: a daemon thread copies stdin to the session; local EOF ends the session's input. */
+    private void forwardStdin(ExecSession session) {
+        Thread pump = new Thread(() -> {
+            InputStream in = new FileInputStream(FileDescriptor.in);
+            byte[] buffer = new byte[STDIN_READ_BYTES];
+            try {
+                int n;
+                while ((n = in.read(buffer)) > 0) {
+                    session.writeStdin(buffer, 0, n);
+                }
+                session.closeStdin();
+            } catch (IOException e) {
+                // the session ended or the connection broke: the main thread reports it
+            }
+        }, "agentctl-stdin");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    private static void signalQuietly(ExecSession session, int signal) {
+        if (session == null) {
+            return;
+        }
+        try {
+            session.signal(signal);
+        } catch (IOException e) {
+            // already ended
+        }
+    }
+}

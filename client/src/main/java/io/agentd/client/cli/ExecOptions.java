@@ -1,0 +1,141 @@
+package io.agentd.client.cli;
+
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Rlimit;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The options of {@code agentctl exec}, parsed. Options end at {@code --} or at the first argument
+ * that is not an option (the command).
+ */
+record ExecOptions(
+        boolean interactive,
+        boolean tty,
+        List<String> env,
+        String workdir,
+        String user,
+        List<Rlimit> rlimits,
+        Duration timeout,
+        String cmd,
+        List<String> args) {
+
+    /** PROTOCOL.md's rlimit names. */
+    static final Set<String> RLIMIT_NAMES = Set.of("cpu", "fsize", "data", "stack", "core", "rss", "nproc",
+            "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime");
+
+    static ExecOptions parse(List<String> argv) throws UsageException {
+        boolean interactive = false;
+        boolean tty = false;
+        List<String> env = new ArrayList<>();
+        String workdir = null;
+        String user = null;
+        List<Rlimit> rlimits = new ArrayList<>();
+        Duration timeout = null;
+        int i = 0;
+        while (i < argv.size()) {
+            String arg = argv.get(i);
+            if (arg.equals("--")) {
+                i++;
+                break;
+            }
+            if (!arg.startsWith("-") || arg.equals("-")) {
+                break; // the command
+            }
+            OptionArg opt = OptionArg.split(arg, argv, i);
+            switch (opt.name()) {
+                case "-i", "--interactive" -> interactive = opt.flag();
+                case "-t", "--tty" -> tty = opt.flag();
+                case "-e", "--env" -> env.add(envEntry(opt.value()));
+                case "-w", "--workdir" -> workdir = nonEmpty(opt.name(), opt.value());
+                case "-u", "--user" -> user = nonEmpty(opt.name(), opt.value());
+                case "--rlimit" -> rlimits.add(rlimit(opt.value()));
+                case "--timeout" -> timeout = Durations.parse("--timeout", opt.value());
+                default -> {
+                    if (opt.shortCluster() != null) {
+                        // -it, -ti: a cluster of flags
+                        for (char c : opt.shortCluster().toCharArray()) {
+                            switch (c) {
+                                case 'i' -> interactive = true;
+                                case 't' -> tty = true;
+                                default -> throw new UsageException("exec: unknown flag -" + c + " in " + arg);
+                            }
+                        }
+                    } else {
+                        throw new UsageException("exec: unknown option " + arg);
+                    }
+                }
+            }
+            i += opt.consumed();
+        }
+        if (i >= argv.size()) {
+            throw new UsageException("exec: no command given");
+        }
+        return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
+                timeout, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
+    }
+
+    /** The request for a PTY of {@code rows x cols} (ignored without -t), with {@code extraEnv} below -e. */
+    ExecRequest toRequest(int rows, int cols, List<String> extraEnv) {
+        List<String> allEnv = new ArrayList<>();
+        for (String e : extraEnv) {
+            String key = e.substring(0, e.indexOf('=') + 1);
+            if (env.stream().noneMatch(mine -> mine.startsWith(key))) {
+                allEnv.add(e);
+            }
+        }
+        allEnv.addAll(env);
+        Long timeoutMs = timeout == null ? null : Math.max(1, timeout.toMillis());
+        return new ExecRequest(cmd, args, allEnv, workdir, user, tty,
+                tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs);
+    }
+
+    private static String envEntry(String value) throws UsageException {
+        int eq = value.indexOf('=');
+        if (eq <= 0) {
+            throw new UsageException("-e: expected K=V, got '" + value + "'");
+        }
+        return value;
+    }
+
+    private static String nonEmpty(String option, String value) throws UsageException {
+        if (value.isEmpty()) {
+            throw new UsageException(option + ": empty value");
+        }
+        return value;
+    }
+
+    /** NAME=SOFT[:HARD]; a value is a number or "unlimited"; HARD defaults to SOFT. */
+    static Rlimit rlimit(String spec) throws UsageException {
+        int eq = spec.indexOf('=');
+        if (eq <= 0) {
+            throw new UsageException("--rlimit: expected NAME=SOFT[:HARD], got '" + spec + "'");
+        }
+        String name = spec.substring(0, eq).toLowerCase(java.util.Locale.ROOT);
+        if (!RLIMIT_NAMES.contains(name)) {
+            throw new UsageException("--rlimit: unknown limit '" + name + "' (one of "
+                    + String.join(" ", new java.util.TreeSet<>(RLIMIT_NAMES)) + ")");
+        }
+        String[] values = spec.substring(eq + 1).split(":", -1);
+        if (values.length > 2) {
+            throw new UsageException("--rlimit: expected NAME=SOFT[:HARD], got '" + spec + "'");
+        }
+        long soft = limitValue(spec, values[0]);
+        long hard = values.length == 2 ? limitValue(spec, values[1]) : soft;
+        return new Rlimit(name, soft, hard);
+    }
+
+    private static long limitValue(String spec, String v) throws UsageException {
+        if (v.equals("unlimited") || v.equals("infinity")) {
+            return Rlimit.INFINITY;
+        }
+        try {
+            return Long.parseUnsignedLong(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--rlimit: not a limit value: '" + v + "' in '" + spec
+                    + "' (a number or unlimited)");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.agentd.client.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The terminal on this process's stdin, driven through stty(1) (which works on its own stdin, here
+ * inherited from ours): its size, raw mode, and putting its mode back on every way out.
+ */
+final class LocalTerminal {
+    private final String savedMode;
+    private final AtomicBoolean raw = new AtomicBoolean();
+    private final Thread restoreAtExit = new Thread(this::restore, "agentctl-restore-terminal");
+
+    private LocalTerminal(String savedMode) {
+        this.savedMode = savedMode;
+    }
+
+    /** The terminal on stdin, or null when stdin is not a terminal. */
+    static LocalTerminal onStdin() {
+        String mode = stty("-g");
+        return mode == null || mode.isBlank() ? null : new LocalTerminal(mode.trim());
+    }
+
+    /** {rows, cols}, or null when the terminal does not know its size. */
+    int[] size() {
+        String out = stty("size");
+        if (out == null) {
+            return null;
+        }
+        String[] parts = out.trim().split("\\s+");
+        try {
+            int rows = Integer.parseInt(parts[0]);
+            int cols = Integer.parseInt(parts[1]);
+            return rows > 0 && cols > 0 ? new int[] {rows, cols} : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Raw mode without echo: every key goes to the remote side as typed (^C included). The mode is
+     * put back by {@link #restore}, and by a shutdown hook if the JVM ends another way (a signal).
+     */
+    void enterRaw() {
+        if (raw.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(restoreAtExit);
+            stty("raw", "-echo");
+        }
+    }
+
+    /** Puts back the mode the terminal had; safe to call more than once, from any thread. */
+    void restore() {
+        if (raw.compareAndSet(true, false)) {
+            stty(savedMode);
+            if (Thread.currentThread() != restoreAtExit) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(restoreAtExit);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook runs and finds nothing to do
+                }
+            }
+        }
+    }
+
+    /** Runs stty on our stdin; its stdout, or null if it failed. */
+    private static String stty(String... args) {
+        List<String> command = new ArrayList<>();
+        command.add("stty");
+        command.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(command)
+                    .redirectInput(ProcessBuilder.Redirect.INHERIT)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return null;
+            }
+            return p.exitValue() == 0 ? out : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+}

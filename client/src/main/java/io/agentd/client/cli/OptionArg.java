@@ -1,0 +1,75 @@
+package io.agentd.client.cli;
+
+import java.util.List;
+
+/**
+ * One option as written on the command line: "--name value", "--name=value", "-x value", "-xvalue",
+ * or a cluster of one-letter flags ("-it"). Values are read lazily, so flags never swallow the next
+ * argument.
+ */
+final class OptionArg {
+    private final String name;
+    private final String attached;
+    private final List<String> argv;
+    private final int index;
+    private final String cluster;
+    private int consumed = 1;
+
+    private OptionArg(String name, String attached, List<String> argv, int index, String cluster) {
+        this.name = name;
+        this.attached = attached;
+        this.argv = argv;
+        this.index = index;
+        this.cluster = cluster;
+    }
+
+    static OptionArg split(String arg, List<String> argv, int index) {
+        if (arg.startsWith("--")) {
+            int eq = arg.indexOf('=');
+            return eq < 0 ? new OptionArg(arg, null, argv, index, null)
+                    : new OptionArg(arg.substring(0, eq), arg.substring(eq + 1), argv, index, null);
+        }
+        String name = arg.substring(0, 2);
+        String rest = arg.substring(2);
+        // "-eK=V" carries its value; "-it" is a cluster of flags, resolved by the caller
+        return new OptionArg(rest.isEmpty() || takesValue(name) ? name : arg, rest.isEmpty() ? null : rest,
+                argv, index, rest.isEmpty() || takesValue(name) ? null : arg.substring(1));
+    }
+
+    private static boolean takesValue(String shortName) {
+        return shortName.equals("-e") || shortName.equals("-w") || shortName.equals("-u");
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** The letters of a flag cluster ("it" for "-it"), or null. */
+    String shortCluster() {
+        return cluster;
+    }
+
+    /** For a flag: true; "--flag=value" is refused. */
+    boolean flag() throws UsageException {
+        if (attached != null && cluster == null) {
+            throw new UsageException(name + " takes no value");
+        }
+        return true;
+    }
+
+    /** The option's value, attached or the next argument. */
+    String value() throws UsageException {
+        if (attached != null) {
+            return attached;
+        }
+        if (index + 1 >= argv.size()) {
+            throw new UsageException(name + ": missing value");
+        }
+        consumed = 2;
+        return argv.get(index + 1);
+    }
+
+    int consumed() {
+        return consumed;
+    }
+}

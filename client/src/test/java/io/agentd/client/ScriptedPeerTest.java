@@ -1,0 +1,313 @@
+package io.agentd.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The client against a peer this test scripts frame by frame over a real unix socket, for what a
+ * correct agent never does: no ready, garbage, undecodable frames, frames for ids nobody opened.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ScriptedPeerTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+    private Path socket;
+    private ServerSocketChannel server;
+    private SocketChannel peer;
+    private final FrameEncoder encoder = new FrameEncoder();
+    private final FrameDecoder decoder = new FrameDecoder();
+
+    @BeforeEach
+    void listen() throws IOException {
+        socket = dir.resolve("peer.sock");
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+    }
+
+    @AfterEach
+    void closePeer() throws IOException {
+        if (peer != null) {
+            peer.close();
+        }
+        server.close();
+    }
+
+    /** Connects a client, accepts it and sends core.ready. */
+    private AgentClient connected() throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept();
+        send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted")));
+        return client.get(20, TimeUnit.SECONDS);
+    }
+
+    private void send(Frame frame) throws IOException {
+        sendBytes(encoder.encode(frame));
+    }
+
+    private void sendBytes(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            peer.write(b);
+        }
+    }
+
+    private Frame receive() throws Exception {
+        ByteBuffer buffer = ByteBuffer.allocate(65536);
+        while (true) {
+            Frame f = decoder.next();
+            if (f != null) {
+                return f;
+            }
+            buffer.clear();
+            if (peer.read(buffer) < 0) {
+                throw new IOException("client closed");
+            }
+            buffer.flip();
+            decoder.feed(buffer);
+        }
+    }
+
+    @Test
+    void connectWaitsForReadyAndTimesOutWithoutIt() throws Exception {
+        CompletableFuture<Throwable> failure = CompletableFuture.supplyAsync(() -> {
+            try {
+                AgentClient.connect(socket, Duration.ofMillis(500)).close();
+                return null;
+            } catch (Exception e) {
+                return e;
+            }
+        });
+        peer = server.accept(); // and say nothing
+        assertInstanceOf(TimeoutException.class, failure.get(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aPeerThatMissedSayingReadyIsFoundByPing() throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept(); // no ready: as a guest agent that came up before the host connected
+        Frame ping = receive();
+        assertEquals(MessageType.CORE_PING, ping.type());
+        assertNotEquals(0, ping.id());
+        send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+        try (AgentClient c = client.get(20, TimeUnit.SECONDS)) {
+            assertEquals(null, c.ready(), "found by ping, not by ready");
+            assertTrue(c.isOpen());
+        }
+    }
+
+    @Test
+    void aPeerThatHangsUpBeforeReadyIsAConnectionLoss() throws Exception {
+        CompletableFuture<Throwable> failure = CompletableFuture.supplyAsync(() -> {
+            try {
+                AgentClient.connect(socket, WAIT).close();
+                return null;
+            } catch (Exception e) {
+                return e;
+            }
+        });
+        server.accept().close();
+        assertInstanceOf(ConnectionLostException.class, failure.get(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void framesGoOutOnTheSessionsIdAndComeBackToIt() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession a = client.start(ExecRequest.of("a"));
+            ExecSession b = client.start(ExecRequest.of("b"));
+            Frame ra = receive();
+            Frame rb = receive();
+            assertEquals(MessageType.EXEC_REQUEST, ra.type());
+            assertEquals(a.id(), ra.id());
+            assertEquals(b.id(), rb.id());
+            assertNotEquals(0, a.id());
+            assertNotEquals(a.id(), b.id());
+
+            // answers interleaved, b first; a frame for an id nobody opened is dropped
+            send(new Frame(b.id(), MessageType.EXEC_STARTED, new ExecStarted(200)));
+            send(new Frame(a.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
+            send(new Frame(9999, MessageType.EXEC_STDOUT, new ExecData("stray".getBytes(StandardCharsets.UTF_8))));
+            send(new Frame(b.id(), MessageType.EXEC_STDERR, new ExecData("to-b".getBytes(StandardCharsets.UTF_8))));
+            send(new Frame(a.id(), MessageType.EXEC_STDOUT, new ExecData("to-a".getBytes(StandardCharsets.UTF_8))));
+            send(new Frame(b.id(), MessageType.EXEC_EXITED, new ExecExited(137, 9, true)));
+            send(new Frame(a.id(), MessageType.EXEC_EXITED, ExecExited.normal(4)));
+
+            assertEquals(100, a.awaitStarted(WAIT));
+            assertEquals(200, b.awaitStarted(WAIT));
+            assertEquals("to-a", a.nextOutput(WAIT).text());
+            Output toB = b.nextOutput(WAIT);
+            assertEquals(Output.Stream.STDERR, toB.stream());
+            assertEquals("to-b", toB.text());
+            assertEquals(new ExitStatus(4, null, false), a.awaitExit(WAIT));
+            assertTrue(a.errors().isEmpty());
+            a.closeStdin(); // ended: nothing to close, no error (a fast command ends before its input is closed)
+            assertThrows(AgentException.class, () -> a.writeStdin(new byte[] {1}), "input for an ended session");
+            assertEquals(new ExitStatus(137, 9, true), b.awaitExit(WAIT));
+
+            // stdin, resize and signal travel on the session's id; empty stdin is the end of input
+            ExecSession c = client.start(ExecRequest.of("c"));
+            receive();
+            c.writeStdin("in".getBytes(StandardCharsets.UTF_8));
+            c.closeStdin();
+            c.signal(2);
+            Frame stdin = receive();
+            assertEquals(MessageType.EXEC_STDIN, stdin.type());
+            assertEquals(c.id(), stdin.id());
+            assertEquals("in", new String(((ExecData) stdin.payload()).data(), StandardCharsets.UTF_8));
+            assertTrue(((ExecData) receive().payload()).isEmpty());
+            Frame signal = receive();
+            assertEquals(MessageType.EXEC_SIGNAL, signal.type());
+            assertEquals(c.id(), signal.id());
+        }
+    }
+
+    @Test
+    void coreErrorAboutTheRequestRefusesTheSessionAndAboutOtherFramesDoesNot() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession refused = client.start(ExecRequest.of("x"));
+            ExecSession running = client.start(ExecRequest.of("y"));
+            receive();
+            receive();
+            send(new Frame(refused.id(), MessageType.CORE_ERROR,
+                    new ErrorPayload("invalid_payload", "bad rlimit", "core.exec.request")));
+            AgentErrorException e = assertThrows(AgentErrorException.class, () -> refused.awaitExit(WAIT));
+            assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+
+            // the agent reads on while the program starts: an answer to a later frame may come first
+            send(new Frame(running.id(), MessageType.CORE_ERROR,
+                    new ErrorPayload("invalid_payload", "no PTY to resize", "core.exec.resize")));
+            send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(5)));
+            send(new Frame(running.id(), MessageType.CORE_ERROR,
+                    new ErrorPayload("invalid_payload", "bad signal", "core.exec.signal")));
+            send(new Frame(running.id(), MessageType.EXEC_STDOUT, new ExecData("still".getBytes(StandardCharsets.UTF_8))));
+            assertEquals("still", running.nextOutput(WAIT).text());
+            assertFalse(running.isDone());
+            assertEquals(2, running.errors().size());
+            assertEquals("core.exec.resize", running.errors().get(0).offendingType());
+            assertEquals("core.exec.signal", running.errors().get(1).offendingType());
+            send(new Frame(running.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(0, running.awaitExit(WAIT).code());
+        }
+    }
+
+    @Test
+    void bigStdinIsCutIntoFramesThatAddUp() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession s = client.start(ExecRequest.of("cat"));
+            receive();
+            byte[] data = new byte[AgentClient.STDIN_CHUNK_BYTES * 3 + 17];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (byte) (i * 31);
+            }
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+                try {
+                    s.writeStdin(data);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            int frames = 0;
+            while (got.size() < data.length) {
+                Frame f = receive();
+                assertEquals(s.id(), f.id());
+                got.writeBytes(((ExecData) f.payload()).data());
+                frames++;
+            }
+            writing.get(20, TimeUnit.SECONDS);
+            assertEquals(4, frames);
+            assertTrue(java.util.Arrays.equals(data, got.toByteArray()));
+        }
+    }
+
+    @Test
+    void anUnusableLengthFromThePeerEndsTheConnectionAndFailsItsSessions() throws Exception {
+        AgentClient client = connected();
+        ExecSession s = client.start(ExecRequest.of("x"));
+        receive();
+        sendBytes(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 1, 0});
+        assertThrows(ConnectionLostException.class, () -> s.awaitExit(WAIT));
+        assertFalse(client.isOpen());
+    }
+
+    @Test
+    void anUndecodableFrameOnASessionFailsThatSessionOnly() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession victim = client.start(ExecRequest.of("x"));
+            ExecSession other = client.start(ExecRequest.of("y"));
+            receive();
+            receive();
+            // a sound length and id, a body that is not CBOR
+            ByteBuffer bad = ByteBuffer.allocate(4 + 5 + 3);
+            bad.putInt(5 + 3).putInt((int) victim.id()).put((byte) 0).put(new byte[] {(byte) 0xff, 0x00, 0x13});
+            sendBytes(bad.array());
+            AgentException e = assertThrows(AgentException.class, () -> victim.awaitExit(WAIT));
+            assertFalse(e instanceof ConnectionLostException, e.toString());
+
+            send(new Frame(other.id(), MessageType.EXEC_STARTED, new ExecStarted(7)));
+            send(new Frame(other.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(0, other.awaitExit(WAIT).code());
+            assertTrue(client.isOpen());
+        }
+    }
+
+    @Test
+    void aPeerThatHangsUpFailsOpenSessionsAndCallsAtOnce() throws Exception {
+        AgentClient client = connected();
+        ExecSession s = client.start(ExecRequest.of("x"));
+        CompletableFuture<Frame> ping = client.call(MessageType.CORE_PING, io.agentd.protocol.payload.Empty.INSTANCE);
+        receive();
+        receive();
+        peer.close();
+        assertThrows(ConnectionLostException.class, () -> s.awaitExit(Duration.ofSeconds(1)));
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> ping.get(1, TimeUnit.SECONDS));
+        assertInstanceOf(ConnectionLostException.class, e.getCause());
+    }
+}

@@ -1,0 +1,90 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** agentctl's answers that need no agent: usage errors and the ways there is no agent to talk to. */
+class AgentctlCommandLineTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String socketEnv, String... argv) {
+        return Agentctl.run(List.of(argv), socketEnv, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aBadFlagExitsTwoWithTheUsageOnStderr() {
+        assertEquals(2, run(null, "exec", "--bogus", "ls"));
+        assertTrue(err().contains("unknown option --bogus"), err());
+        assertTrue(err().contains("usage: agentctl"), err());
+        assertEquals("", out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void otherUsageErrorsExitTwo() {
+        assertEquals(2, run(null));
+        assertEquals(2, run(null, "frobnicate"));
+        assertEquals(2, run(null, "--socket"));
+        assertEquals(2, run(null, "ping", "extra"));
+        assertEquals(2, run(null, "wait-ready", "--timeout", "never"));
+        assertEquals(2, run(null, "exec"));
+    }
+
+    @Test
+    void helpGoesToStdout() {
+        assertEquals(0, run(null, "--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("usage: agentctl"));
+    }
+
+    @Test
+    void aMissingSocketSaysSoAndExits125(@TempDir Path dir) {
+        Path socket = dir.resolve("absent.sock");
+        assertEquals(125, run(socket.toString(), "ping"));
+        assertTrue(err().contains("no agent socket at " + socket), err());
+    }
+
+    @Test
+    void theSocketOptionBeatsTheEnvironment(@TempDir Path dir) {
+        Path socket = dir.resolve("from-option.sock");
+        assertEquals(125, run(dir.resolve("from-env.sock").toString(), "--socket", socket.toString(), "ping"));
+        assertTrue(err().contains(socket.toString()), err());
+    }
+
+    @Test
+    void aFileThatIsNotASocketSaysSo(@TempDir Path dir) throws Exception {
+        Path file = Files.createFile(dir.resolve("plain-file"));
+        assertEquals(125, run(null, "--socket", file.toString(), "exec", "true"));
+        assertTrue(err().contains("is not a socket"), err());
+    }
+
+    @Test
+    void aSocketNobodyListensOnIsRefused(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("stale.sock");
+        try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(socket));
+        } // closed: the file stays, nothing listens
+        assertEquals(125, run(null, "--socket", socket.toString(), "shutdown"));
+        assertTrue(err().contains("connection refused at " + socket), err());
+    }
+
+    @Test
+    void waitReadyGivesUpAtItsTimeout(@TempDir Path dir) {
+        Path socket = dir.resolve("never.sock");
+        assertEquals(125, run(null, "--socket", socket.toString(), "wait-ready", "--timeout", "300ms"));
+        assertTrue(err().contains("no agent ready at " + socket + " within 300ms"), err());
+    }
+}

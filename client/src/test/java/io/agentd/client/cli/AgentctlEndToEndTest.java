@@ -1,0 +1,241 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * scripts/agentctl as a user runs it (a separate JVM through the launcher), against a real agentd.
+ * The -t tests run agentctl under a real pseudo-terminal made by script(1).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class AgentctlEndToEndTest {
+    private static final Path ROOT =
+            Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
+    private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
+
+    private Path dir;
+    private Process agentd;
+    private Path socket;
+
+    record Result(int code, String stdout, String stderr) {}
+
+    @BeforeAll
+    void startAgent(@TempDir Path tempDir) throws Exception {
+        dir = tempDir;
+        socket = dir.resolve("agentd.sock");
+        agentd = new ProcessBuilder(ROOT.resolve("scripts/agentd").toString(), "--listen", "unix:" + socket)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agentd.log").toFile())
+                .start();
+        Result ready = agentctl("wait-ready", "--timeout", "30s");
+        assertEquals(0, ready.code(), "agentd came up: " + ready + "\n" + Files.readString(dir.resolve("agentd.log")));
+        assertTrue(ready.stdout().matches("ready: agentd .* at " + socket
+                + "; since kernel boot: agent started [0-9.]+ s, main [0-9.]+ s, ready [0-9.]+ s\n"), ready.stdout());
+    }
+
+    @AfterAll
+    void stopAgent() throws Exception {
+        if (agentd != null) {
+            agentd.destroy();
+            if (!agentd.waitFor(10, TimeUnit.SECONDS)) {
+                agentd.destroyForcibly();
+            }
+        }
+    }
+
+    private Result agentctl(String... args) throws Exception {
+        return run(null, args);
+    }
+
+    /** Runs scripts/agentctl with {@code stdin} (a file, or /dev/null) and captures its output. */
+    private Result run(Path stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "out", "");
+        Path err = Files.createTempFile(dir, "err", "");
+        Process p = new ProcessBuilder(command)
+                .redirectInput(stdin == null ? new File("/dev/null") : stdin.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl " + String.join(" ", args) + " did not finish");
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void theExitCodeIsTheCommands() throws Exception {
+        Result ok = agentctl("exec", "--", "sh", "-c", "echo hello; echo oops >&2");
+        assertEquals(0, ok.code(), ok.toString());
+        assertEquals("hello\n", ok.stdout());
+        assertEquals("oops\n", ok.stderr());
+        Result three = agentctl("exec", "--", "sh", "-c", "exit 3");
+        assertEquals(3, three.code(), three.toString());
+    }
+
+    @Test
+    void aSignalDeathExitsWith128PlusTheSignal() throws Exception {
+        Result r = agentctl("exec", "--", "sh", "-c", "kill -TERM $$");
+        assertEquals(143, r.code(), r.toString());
+    }
+
+    @Test
+    void aCommandNotFoundExits127AndSaysWhy() throws Exception {
+        Result r = agentctl("exec", "--", "/nonexistent/program");
+        assertEquals(127, r.code(), r.toString());
+        assertTrue(r.stderr().contains("not_found"), r.stderr());
+        assertTrue(r.stderr().contains("execve"), r.stderr());
+        assertEquals("", r.stdout());
+    }
+
+    @Test
+    void aCommandThatCannotRunExits126() throws Exception {
+        Result notExecutable = agentctl("exec", "--", "/etc/hostname");
+        assertEquals(126, notExecutable.code(), notExecutable.toString());
+        assertTrue(notExecutable.stderr().contains("at execve"), notExecutable.stderr());
+        Result badCwd = agentctl("exec", "-w", "/nonexistent-dir", "--", "true");
+        assertEquals(126, badCwd.code(), badCwd.toString());
+        assertTrue(badCwd.stderr().contains("bad_cwd"), badCwd.stderr());
+    }
+
+    @Test
+    void optionsReachTheCommand() throws Exception {
+        Result r = agentctl("exec", "-e", "GREETING=hi there", "-w", "/tmp", "--rlimit", "nofile=42:64",
+                "--", "sh", "-c", "echo \"$GREETING\"; pwd; ulimit -n; ulimit -Hn");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("hi there\n/tmp\n42\n64\n", r.stdout());
+    }
+
+    @Test
+    void theTimeoutStopsTheCommand() throws Exception {
+        Result r = agentctl("exec", "--timeout", "500ms", "--", "sleep", "30");
+        assertTrue(r.code() == 143 || r.code() == 137, r.toString());
+        assertTrue(r.stderr().contains("--timeout"), r.stderr());
+    }
+
+    @Test
+    void stdinPipedThroughCatComesBackByteForByte() throws Exception {
+        byte[] data = new byte[3 * 1024 * 1024 + 7];
+        new Random(42).nextBytes(data);
+        Path input = dir.resolve("input.bin");
+        Files.write(input, data);
+        Path output = dir.resolve("output.bin");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "-i", "--", "cat")
+                .redirectInput(input.toFile()).redirectOutput(output.toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue());
+        assertArrayEquals(data, Files.readAllBytes(output));
+    }
+
+    @Test
+    void withoutDashIStdinIsClosed() throws Exception {
+        Path input = dir.resolve("ignored.txt");
+        Files.writeString(input, "not forwarded\n");
+        Result r = run(input, "exec", "--", "cat");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("", r.stdout());
+    }
+
+    @Test
+    void pingPrintsTheRoundTrip() throws Exception {
+        Result r = agentctl("ping");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.stdout().matches("pong from .*: time=[0-9.]+ ms\\n"), r.stdout());
+    }
+
+    // ---- -t, under a real pseudo-terminal -------------------------------------------------------
+
+    /**
+     * Runs {@code shellScript} under script(1), i.e. with a PTY as its terminal; returns its output.
+     * A background job of a non-interactive sh reads /dev/null unless told otherwise, hence the
+     * scripts' {@code < /dev/tty}.
+     */
+    private String underPty(String shellScript) throws Exception {
+        Path scriptFile = dir.resolve("pty-" + System.nanoTime() + ".sh");
+        Files.writeString(scriptFile, "AGENTCTL='" + AGENTCTL + " --socket " + socket + "'\n" + shellScript);
+        Process p = new ProcessBuilder("script", "-qec", "sh " + scriptFile, "/dev/null")
+                .redirectInput(new File("/dev/null"))
+                .redirectErrorStream(true)
+                .start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("script did not finish");
+        }
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void ttySessionHasTheLocalTerminalsSizeAndTheModeIsRestored() throws Exception {
+        Path size = dir.resolve("size.txt");
+        Path modes = dir.resolve("modes.txt");
+        String out = underPty("""
+                stty rows 33 cols 101
+                stty -g > %2$s
+                $AGENTCTL exec -t -- sh -c 'stty size; sleep 1' > %1$s < /dev/tty &
+                pid=$!
+                sleep 0.2; while kill -0 $pid 2>/dev/null && [ "$(stty -g)" = "$(head -1 %2$s)" ]; do sleep 0.05; done
+                stty -g >> %2$s
+                wait $pid; echo "exit=$?"
+                stty -g >> %2$s
+                """.formatted(size, modes));
+        assertTrue(out.contains("exit=0"), out);
+        assertEquals("33 101", Files.readString(size).trim());
+        List<String> m = Files.readAllLines(modes);
+        assertEquals(3, m.size(), m.toString());
+        assertNotEquals(m.get(0), m.get(1), "the terminal was raw while the session ran");
+        assertEquals(m.get(0), m.get(2), "the terminal mode was restored");
+    }
+
+    @Test
+    void theTerminalIsRestoredWhenAgentctlIsKilled() throws Exception {
+        Path modes = dir.resolve("killed-modes.txt");
+        String out = underPty("""
+                stty -g > %1$s
+                $AGENTCTL exec -t -- sleep 30 < /dev/tty &
+                pid=$!
+                while [ "$(stty -g)" = "$(head -1 %1$s)" ]; do sleep 0.05; done
+                kill -TERM $pid; wait $pid; echo "exit=$?"
+                stty -g >> %1$s
+                """.formatted(modes));
+        assertTrue(out.contains("exit=143"), out);
+        List<String> m = Files.readAllLines(modes);
+        assertEquals(m.get(0), m.get(1), "the terminal mode was restored after SIGTERM");
+    }
+
+    @Test
+    void aLocalResizeReachesTheSession() throws Exception {
+        String out = underPty("""
+                stty rows 20 cols 70
+                before=$(stty -g)
+                $AGENTCTL exec -t --timeout 30s -- sh -c \
+                  'while [ "$(stty size)" != "40 120" ]; do sleep 0.05; done; echo resized' < /dev/tty &
+                pid=$!
+                while [ "$(stty -g)" = "$before" ]; do sleep 0.05; done
+                stty rows 40 cols 120
+                wait $pid; echo "exit=$?"
+                """);
+        assertTrue(out.contains("resized"), out);
+        assertTrue(out.contains("exit=0"), out);
+    }
+}

@@ -1,0 +1,115 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Rlimit;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ExecOptionsTest {
+
+    private static ExecOptions parse(String... argv) throws UsageException {
+        return ExecOptions.parse(List.of(argv));
+    }
+
+    @Test
+    void everyOptionLandsInTheRequest() throws Exception {
+        ExecOptions o = parse("-i", "-t", "-e", "A=1", "--env=B=2=3", "-eC=", "-w", "/tmp", "-u", "nobody:nogroup",
+                "--rlimit", "nofile=64:128", "--rlimit=cpu=unlimited", "--timeout", "1.5s", "--", "ls", "-l", "/");
+        assertTrue(o.interactive());
+        assertTrue(o.tty());
+        ExecRequest r = o.toRequest(33, 101, List.of());
+        assertEquals("ls", r.cmd());
+        assertEquals(List.of("-l", "/"), r.args());
+        assertEquals(List.of("A=1", "B=2=3", "C="), r.env());
+        assertEquals("/tmp", r.cwd());
+        assertEquals("nobody:nogroup", r.user());
+        assertTrue(r.tty());
+        assertEquals(33, r.rows());
+        assertEquals(101, r.cols());
+        assertEquals(List.of(new Rlimit("nofile", 64, 128), new Rlimit("cpu", Rlimit.INFINITY, Rlimit.INFINITY)),
+                r.rlimits());
+        assertEquals(1500L, r.timeoutMs());
+    }
+
+    @Test
+    void flagsCluster() throws Exception {
+        ExecOptions o = parse("-it", "bash");
+        assertTrue(o.interactive());
+        assertTrue(o.tty());
+        assertEquals("bash", o.cmd());
+        ExecOptions p = parse("-ti", "--", "bash");
+        assertTrue(p.interactive() && p.tty());
+    }
+
+    @Test
+    void optionsEndAtTheCommandSoItsOwnFlagsPassThrough() throws Exception {
+        ExecOptions o = parse("-i", "grep", "-i", "-e", "x");
+        assertTrue(o.interactive());
+        assertEquals("grep", o.cmd());
+        assertEquals(List.of("-i", "-e", "x"), o.args());
+        assertTrue(o.env().isEmpty());
+    }
+
+    @Test
+    void withoutTtyTheSizeIsTheDefaultAndNoTimeoutIsSent() throws Exception {
+        ExecRequest r = parse("true").toRequest(50, 200, List.of());
+        assertFalse(r.tty());
+        assertEquals(ExecRequest.DEFAULT_ROWS, r.rows());
+        assertEquals(ExecRequest.DEFAULT_COLS, r.cols());
+        assertNull(r.timeoutMs());
+        assertNull(r.cwd());
+        assertNull(r.user());
+    }
+
+    @Test
+    void localTermGoesFirstAndAnExplicitTermWins() throws Exception {
+        assertEquals(List.of("TERM=xterm", "A=1"), parse("-t", "-e", "A=1", "sh").toRequest(1, 1, List.of("TERM=xterm")).env());
+        assertEquals(List.of("TERM=dumb"), parse("-t", "-e", "TERM=dumb", "sh").toRequest(1, 1, List.of("TERM=xterm")).env());
+    }
+
+    @Test
+    void aHardLimitDefaultsToTheSoftOne() throws Exception {
+        assertEquals(new Rlimit("nproc", 10, 10), ExecOptions.rlimit("NPROC=10"));
+        assertEquals(new Rlimit("as", 1L << 30, Rlimit.INFINITY), ExecOptions.rlimit("as=1073741824:infinity"));
+    }
+
+    @Test
+    void badCommandLinesAreUsageErrors() {
+        assertThrows(UsageException.class, () -> parse());
+        assertThrows(UsageException.class, () -> parse("-i"));
+        assertThrows(UsageException.class, () -> parse("-i", "--"));
+        assertThrows(UsageException.class, () -> parse("-x", "ls"));
+        assertThrows(UsageException.class, () -> parse("-ix", "ls"));
+        assertThrows(UsageException.class, () -> parse("--bogus", "ls"));
+        assertThrows(UsageException.class, () -> parse("--tty=yes", "ls"));
+        assertThrows(UsageException.class, () -> parse("-e", "NOEQUALS", "ls"));
+        assertThrows(UsageException.class, () -> parse("-e", "=v", "ls"));
+        assertThrows(UsageException.class, () -> parse("-w"));
+        assertThrows(UsageException.class, () -> parse("--rlimit", "bogus=1", "ls"));
+        assertThrows(UsageException.class, () -> parse("--rlimit", "nofile=x", "ls"));
+        assertThrows(UsageException.class, () -> parse("--rlimit", "nofile=1:2:3", "ls"));
+        assertThrows(UsageException.class, () -> parse("--rlimit", "nofile", "ls"));
+        assertThrows(UsageException.class, () -> parse("--timeout", "soon", "ls"));
+        assertThrows(UsageException.class, () -> parse("--timeout", "0", "ls"));
+    }
+
+    @Test
+    void durationsTakeUnits() throws Exception {
+        assertEquals(Duration.ofMillis(500), Durations.parse("t", "500ms"));
+        assertEquals(Duration.ofSeconds(10), Durations.parse("t", "10"));
+        assertEquals(Duration.ofSeconds(10), Durations.parse("t", "10s"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse("t", "1.5s"));
+        assertEquals(Duration.ofMinutes(5), Durations.parse("t", "5m"));
+        assertEquals(Duration.ofHours(2), Durations.parse("t", "2h"));
+        assertThrows(UsageException.class, () -> Durations.parse("t", "-1s"));
+        assertThrows(UsageException.class, () -> Durations.parse("t", "1d"));
+        assertThrows(UsageException.class, () -> Durations.parse("t", ""));
+    }
+}
