@@ -100,8 +100,8 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** CPU time the agent's JVM has used so far. */
-    long cpuNanos() throws IOException {
-        return ProcStatus.cpuNanos(jvm().pid());
+    ProcStatus.CpuTime cpu() throws IOException {
+        return ProcStatus.CpuTime.of(jvm().pid());
     }
 
     /** The last lines of the agent's log, for error messages. */

@@ -59,7 +59,7 @@ final class ConcurrencyBench {
         AtomicIntegerArray linesSeen = new AtomicIntegerArray(sessions);
         AtomicLong bytesSeen = new AtomicLong();
         AtomicLong stderrBytes = new AtomicLong();
-        long cpu0 = process.cpuNanos();
+        ProcStatus.CpuTime cpu0 = process.cpu();
         Pinger pinger = new Pinger(agent);
         pinger.start();
         long t0 = System.nanoTime();
@@ -98,7 +98,7 @@ final class ConcurrencyBench {
         long wall = System.nanoTime() - t0;
         Samples busyPings = pinger.stopAndCollect();
         long peakRss = process.memory().peakRssBytes();
-        long cpu = process.cpuNanos() - cpu0;
+        ProcStatus.CpuTime cpu = process.cpu().minus(cpu0);
 
         long expectedLines = (long) sessions * lines;
         long linesTotal = 0;
@@ -124,7 +124,8 @@ final class ConcurrencyBench {
                         "< 256 MiB", peakRss < 256L << 20),
                 Figure.info(tag + ": wall time, first request to last exit", wall, Figure.Unit.NANOS,
                         lines * 100e6, "lines x 100 ms"),
-                Figure.info(tag + ": agent CPU time over the run", cpu, Figure.Unit.NANOS, Double.NaN, ""),
+                Figure.info(tag + ": agent CPU time over the run (" + cpu.userShare() + ")", cpu.totalNanos(),
+                        Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info(tag + ": idle ping p50 before the run", idlePings.percentile(50), Figure.Unit.NANOS,
                         Double.NaN, ""));
     }

@@ -22,9 +22,10 @@ final class ExecRoundTripBench {
                 cfg.execHelper().toString(), "--", TRUE);
         QgaRuns qgaRuns = qemuGuestAgent(cfg);
         Samples qga = qgaRuns.samples();
-        long cpu0 = process.cpuNanos();
+        ProcStatus.CpuTime cpu0 = process.cpu();
         Samples ours = agent(cfg, agent);
-        double cpuPerExec = (double) (process.cpuNanos() - cpu0) / (cfg.execWarmup() + cfg.execRuns());
+        ProcStatus.CpuTime cpu = process.cpu().minus(cpu0);
+        double cpuPerExec = (double) cpu.totalNanos() / (cfg.execWarmup() + cfg.execRuns());
 
         double floorP50 = floor.p50Micros() * 1e3;
         double floorP99 = floor.p99Micros() * 1e3;
@@ -39,7 +40,7 @@ final class ExecRoundTripBench {
                         "qemu-ga", "< 1/3 of qemu-ga", oursP50 < qgaP50 / 3),
                 Figure.info("exec /bin/true p50 vs C spawn of exec helper + /bin/true", oursP50, Figure.Unit.NANOS,
                         viaHelper.p50Micros() * 1e3, "helper floor"),
-                Figure.info("exec: agent CPU time per exec", cpuPerExec, Figure.Unit.NANOS, Double.NaN, ""),
+                Figure.info("exec: agent CPU time per exec (" + cpu.userShare() + ")", cpuPerExec, Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("exec /bin/true p99 vs C floor", ours.percentile(99), Figure.Unit.NANOS, floorP99,
                         "C floor"),
                 Figure.info("exec /bin/true p99 vs qemu-ga", ours.percentile(99), Figure.Unit.NANOS,

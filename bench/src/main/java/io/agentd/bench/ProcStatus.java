@@ -23,13 +23,35 @@ record ProcStatus(long rssBytes, long peakRssBytes) {
         return new ProcStatus(rss, hwm);
     }
 
-    /** User + system CPU time the process has used so far, from /proc/PID/stat (10 ms resolution). */
-    static long cpuNanos(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        // Fields after the parenthesised command (which may hold spaces): state is field 3, utime 14, stime 15.
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        return ticks * NANOS_PER_TICK;
+    /** User and system CPU time a process has used so far, from /proc/PID/stat (10 ms resolution). */
+    record CpuTime(long userNanos, long systemNanos) {
+        static CpuTime of(long pid) throws IOException {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // Fields after the parenthesised command (which may hold spaces): state is field 3, utime 14, stime 15.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return new CpuTime(Long.parseLong(f[11]) * NANOS_PER_TICK, Long.parseLong(f[12]) * NANOS_PER_TICK);
+        }
+
+        static CpuTime ofThisProcess() throws IOException {
+            return of(ProcessHandle.current().pid());
+        }
+
+        long totalNanos() {
+            return userNanos + systemNanos;
+        }
+
+        CpuTime minus(CpuTime earlier) {
+            return new CpuTime(userNanos - earlier.userNanos, systemNanos - earlier.systemNanos);
+        }
+
+        CpuTime plus(CpuTime other) {
+            return new CpuTime(userNanos + other.userNanos, systemNanos + other.systemNanos);
+        }
+
+        /** "user 61%" of the total, for figure names. */
+        String userShare() {
+            return totalNanos() == 0 ? "user -" : "user " + Math.round(100.0 * userNanos / totalNanos()) + "%";
+        }
     }
 
     /** USER_HZ is 100 on every Linux architecture the agent runs on. */

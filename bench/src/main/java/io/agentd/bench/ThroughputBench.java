@@ -25,26 +25,27 @@ final class ThroughputBench {
         long bytes = cfg.throughputBytes();
         double[] pipe = new double[ROUNDS];
         double[] ours = new double[ROUNDS];
-        long agentCpu = 0;
-        long clientCpu = 0;
+        ProcStatus.CpuTime agentCpu = new ProcStatus.CpuTime(0, 0);
+        ProcStatus.CpuTime clientCpu = new ProcStatus.CpuTime(0, 0);
         for (int round = 0; round < ROUNDS; round++) { // interleaved, so a burst of load hits both sides
             pipe[round] = pipeBytesPerSecond(bytes);
-            long agentCpu0 = process.cpuNanos();
-            long clientCpu0 = ProcStatus.cpuNanos(ProcessHandle.current().pid());
+            ProcStatus.CpuTime agentCpu0 = process.cpu();
+            ProcStatus.CpuTime clientCpu0 = ProcStatus.CpuTime.ofThisProcess();
             ours[round] = agentBytesPerSecond(agent, bytes);
-            agentCpu += process.cpuNanos() - agentCpu0;
-            clientCpu += ProcStatus.cpuNanos(ProcessHandle.current().pid()) - clientCpu0;
+            agentCpu = agentCpu.plus(process.cpu().minus(agentCpu0));
+            clientCpu = clientCpu.plus(ProcStatus.CpuTime.ofThisProcess().minus(clientCpu0));
         }
         double pipeMedian = median(pipe);
         double oursMedian = median(ours);
         double gib = (double) bytes * ROUNDS / (1L << 30);
-        double agentCpuPerGib = agentCpu / gib;
-        double clientCpuPerGib = clientCpu / gib;
+        double agentCpuPerGib = agentCpu.totalNanos() / gib;
+        double clientCpuPerGib = clientCpu.totalNanos() / gib;
         return List.of(Figure.checked("stdout throughput, " + (bytes >> 20) + " MiB, median of " + ROUNDS, oursMedian,
                         Figure.Unit.BYTES_PER_SECOND, pipeMedian, "plain pipe", ">= 0.5x pipe",
                         oursMedian >= 0.5 * pipeMedian),
-                Figure.info("throughput: agent CPU time per GiB", agentCpuPerGib, Figure.Unit.NANOS, Double.NaN, ""),
-                Figure.info("throughput: host client (bench JVM) CPU time per GiB", clientCpuPerGib,
+                Figure.info("throughput: agent CPU time per GiB (" + agentCpu.userShare() + ")", agentCpuPerGib, Figure.Unit.NANOS, Double.NaN, ""),
+                Figure.info("throughput: host client (bench JVM) CPU time per GiB (" + clientCpu.userShare() + ")",
+                        clientCpuPerGib,
                         Figure.Unit.NANOS, Double.NaN, ""));
     }
 
