@@ -32,6 +32,8 @@ final class ExecCommand {
         AgentClient connect() throws Agentctl.Unavailable;
     }
 
+    private static final List<String> FORWARDED_SIGNALS = List.of("INT", "TERM", "HUP");
+
     private final ExecOptions options;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
@@ -56,6 +58,7 @@ final class ExecCommand {
         try (AgentClient client = connector.connect()) {
             ExecSession session = client.start(request, this::write);
             currentSession = session;
+            forwardSignals(session);
             if (outputBroken.get()) {
                 signalQuietly(session, SIGPIPE);
             }
@@ -164,6 +167,28 @@ final class ExecCommand {
         }, "agentctl-stdin");
         pump.setDaemon(true);
         pump.start();
+    }
+
+    /**
+     * SIGINT, SIGTERM and SIGHUP sent to agentctl go to the remote command, and agentctl goes on
+     * waiting for its exit status (as `docker run` does): over a virtio port the agent keeps a
+     * session when its host hangs up, so dying here would leave the command running in the guest.
+     * Once the session has ended, or when the signal cannot be sent, agentctl ends as a signal
+     * would (128 + N; the shutdown hook restores the terminal).
+     */
+    private static void forwardSignals(ExecSession session) {
+        for (String name : FORWARDED_SIGNALS) {
+            Signal.handle(new Signal(name), signal -> {
+                if (session.isDone()) {
+                    System.exit(128 + signal.getNumber());
+                }
+                try {
+                    session.signal(signal.getNumber());
+                } catch (IOException e) {
+                    System.exit(128 + signal.getNumber());
+                }
+            });
+        }
     }
 
     private static void signalQuietly(ExecSession session, int signal) {

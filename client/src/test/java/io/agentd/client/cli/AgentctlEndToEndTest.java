@@ -100,6 +100,26 @@ class AgentctlEndToEndTest {
     }
 
     @Test
+    void aSignalToAgentctlIsForwardedToTheCommand() throws Exception {
+        Path out = dir.resolve("forwarded.txt");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
+                "sh", "-c", "trap 'echo trapped; exit 7' TERM; echo ready; while :; do sleep 0.05; done")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .redirectErrorStream(false)
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains("ready")) {
+            assertTrue(System.nanoTime() < deadline && p.isAlive(), "the command never started");
+            Thread.sleep(20);
+        }
+        p.destroy(); // SIGTERM to agentctl: the remote trap answers, agentctl exits with its status
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
+        assertEquals(7, p.exitValue(), "agentctl exits with the remote command's status");
+        assertEquals("ready\ntrapped\n", Files.readString(out));
+    }
+
+    @Test
     void aCommandNotFoundExits127AndSaysWhy() throws Exception {
         Result r = agentctl("exec", "--", "/nonexistent/program");
         assertEquals(127, r.code(), r.toString());
