@@ -16,7 +16,7 @@ import java.util.Locale;
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
- * result, not a failure.
+ * result, not a failure. After any miss the agents' logs are kept (the path is printed).
  */
 public final class BenchMain {
     static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "concurrency");
@@ -79,10 +79,10 @@ public final class BenchMain {
         if (markdown != null) {
             Files.writeString(markdown, report.markdown());
         }
-        if (report.allRan()) {
-            deleteTree(work);
+        if (report.figures().stream().anyMatch(f -> f.verdict() == Figure.Verdict.MISS)) {
+            System.out.println("agent logs kept in " + work);
         } else {
-            System.out.println("agent logs and sockets kept in " + work);
+            deleteTree(work);
         }
         System.exit(report.allRan() ? 0 : 1);
     }
