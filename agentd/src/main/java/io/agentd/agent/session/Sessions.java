@@ -293,7 +293,9 @@ public final class Sessions {
     /** A session sent its terminal frame (exited: true; failed: false). */
     void finished(Session s, boolean exited) {
         byId.remove(s.id);
-        byPid.remove(s.pid);
+        // Only our own entry: the leader was reaped before the drain window, so its pid may already
+        // belong to a newer session, whose exit status the sweep would otherwise reap unclaimed.
+        byPid.remove(s.pid, s);
         pausedForBackpressure.remove(s);
         if (!s.hasPidfd()) {
             sessionsWithoutPidfd--;
