@@ -56,6 +56,7 @@ public record AgentOptions(
                                    (default: 1m; suffixes k, m, g)
               --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
                                    (default: 16m)
+              --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)
 
             Logging:
               --log-file PATH      log to this file instead of the console (stderr)
@@ -69,9 +70,10 @@ public record AgentOptions(
     private static final long DEFAULT_GRACE_MILLIS = 2000;
     private static final long DEFAULT_HIGH_WATER = 1L << 20;
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
+    private static final long DEFAULT_STDIN_TOTAL = 64L << 20;
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
-            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--log-file",
+            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total", "--log-file",
             "--log-level", "--exec-helper");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
@@ -96,6 +98,7 @@ public record AgentOptions(
         long grace = DEFAULT_GRACE_MILLIS;
         long highWater = DEFAULT_HIGH_WATER;
         long stdinLimit = DEFAULT_STDIN_LIMIT;
+        long stdinTotal = DEFAULT_STDIN_TOTAL;
         Path logFile = null;
         String logLevel = "info";
         Path execHelper = null;
@@ -159,6 +162,7 @@ public record AgentOptions(
                 case "--grace-ms" -> grace = millis(name, value);
                 case "--high-water" -> highWater = positiveBytes(name, value);
                 case "--stdin-limit" -> stdinLimit = positiveBytes(name, value);
+                case "--stdin-total" -> stdinTotal = positiveBytes(name, value);
                 case "--log-file" -> logFile = Path.of(nonEmpty(name, value));
                 case "--log-level" -> {
                     logLevel = value.toLowerCase(Locale.ROOT);
@@ -178,7 +182,7 @@ public record AgentOptions(
             throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
         }
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
-                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit),
+                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal),
                 highWater, logFile, logLevel, execHelper, help);
     }
 

@@ -71,7 +71,7 @@ final class Session {
     private Output stderr;
     private Registration stdinReg;
 
-    private final StdinQueue stdin = new StdinQueue();
+    private final StdinQueue stdin;
     private boolean stdinOpen = true;
     private boolean stdinEofRequested;
     private boolean outputPaused;
@@ -92,6 +92,7 @@ final class Session {
         this.spec = spec;
         this.owner = owner;
         this.loop = loop;
+        this.stdin = new StdinQueue(owner.stdinBudget());
         this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
         reportReg.setRead(true);
         if (timeoutMillis != null) {
@@ -303,6 +304,12 @@ final class Session {
         if (stdin.size() + data.length > limit) {
             stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
                     + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
+            return;
+        }
+        StdinQueue.Budget total = owner.stdinBudget();
+        if (!total.fits(data.length)) {
+            stdinError(LibC.ENOBUFS, "the agent's stdin queues are full (" + total.queued() + " of "
+                    + total.limit() + " bytes queued over all sessions); " + data.length + " bytes dropped");
             return;
         }
         stdin.add(data);

@@ -12,6 +12,8 @@ import java.util.List;
  * @param drainMillis how long output fds still held by descendants are read after the leader exits
  * @param graceMillis time between SIGTERM and SIGKILL (timeouts and shutdown)
  * @param stdinLimit  most stdin bytes queued for one session; more is refused with stdin.error
+ * @param stdinTotalLimit most stdin bytes queued for all sessions together (the per-session bound
+ *                    alone does not bound memory when many sessions have children that do not read)
  */
 public record SessionDefaults(
         String user,
@@ -20,7 +22,8 @@ public record SessionDefaults(
         boolean restricted,
         long drainMillis,
         long graceMillis,
-        long stdinLimit) {
+        long stdinLimit,
+        long stdinTotalLimit) {
 
     public SessionDefaults {
         env = List.copyOf(env);

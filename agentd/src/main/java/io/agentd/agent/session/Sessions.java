@@ -47,6 +47,7 @@ public final class Sessions {
     private final Spawner spawner;
     private final SessionDefaults defaults;
     private final Map<Long, Session> byId = new HashMap<>();
+    private final StdinQueue.Budget stdinBudget;
     private final Map<Integer, Session> byPid = new HashMap<>();
     /**
      * Sessions that sent exited while descendants lived on in their process group: a signal on the
@@ -69,6 +70,7 @@ public final class Sessions {
         this.link = link;
         this.spawner = spawner;
         this.defaults = defaults;
+        this.stdinBudget = new StdinQueue.Budget(defaults.stdinTotalLimit());
     }
 
     /** Starts the reaper's sweep. */
@@ -252,6 +254,10 @@ public final class Sessions {
 
     PortLink link() {
         return link;
+    }
+
+    StdinQueue.Budget stdinBudget() {
+        return stdinBudget;
     }
 
     SessionDefaults defaults() {

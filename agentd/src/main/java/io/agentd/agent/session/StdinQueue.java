@@ -10,12 +10,42 @@ final class StdinQueue {
     /** One pipe's default capacity: more per write(2) would only be copied to native memory in vain. */
     private static final int WRITE_BYTES = 64 * 1024;
 
+    /**
+     * Bytes queued in every session's stdin together, bounded by --stdin-total (loop thread only).
+     */
+    static final class Budget {
+        private final long limit;
+        private long queued;
+
+        Budget(long limit) {
+            this.limit = limit;
+        }
+
+        boolean fits(long n) {
+            return queued + n <= limit;
+        }
+
+        long queued() {
+            return queued;
+        }
+
+        long limit() {
+            return limit;
+        }
+    }
+
     private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>();
+    private final Budget budget;
     private long size;
+
+    StdinQueue(Budget budget) {
+        this.budget = budget;
+    }
 
     void add(byte[] data) {
         chunks.add(ByteBuffer.wrap(data));
         size += data.length;
+        budget.queued += data.length;
     }
 
     long size() {
@@ -37,6 +67,7 @@ final class StdinQueue {
             }
             written += n;
             size -= n;
+            budget.queued -= n;
             if (!head.hasRemaining()) {
                 chunks.poll();
             }
@@ -49,6 +80,7 @@ final class StdinQueue {
         long dropped = size;
         chunks.clear();
         size = 0;
+        budget.queued -= dropped;
         return dropped;
     }
 }
