@@ -17,26 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor-timing.h"
+
 extern char **environ;
-
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_ll(const void *a, const void *b) {
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array, the same definition the Java harness uses. */
-static long long percentile(const long long *sorted, int n, double p) {
-    int rank = (int)((p / 100.0) * n + 0.999999999);
-    if (rank < 1) rank = 1;
-    if (rank > n) rank = n;
-    return sorted[rank - 1];
-}
 
 static char *default_argv[] = {"/bin/true", NULL};
 
@@ -99,10 +82,7 @@ int main(int argc, char **argv) {
         samples[i] = now_ns() - t0;
         total += samples[i];
     }
-    qsort(samples, runs, sizeof(long long), cmp_ll);
-    printf("runs=%d p50_us=%.1f p99_us=%.1f mean_us=%.1f\n", runs,
-           percentile(samples, runs, 50) / 1000.0, percentile(samples, runs, 99) / 1000.0,
-           (double)total / runs / 1000.0);
+    print_report(samples, runs, total);
     free(samples);
     return 0;
 }
