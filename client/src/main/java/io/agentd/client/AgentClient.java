@@ -324,7 +324,8 @@ public final class AgentClient implements AutoCloseable {
         ConnectionLostException why;
         try {
             FrameDecoder decoder = new FrameDecoder();
-            ByteBuffer buffer = ByteBuffer.allocate(READ_BUFFER_BYTES);
+            // Direct: a heap buffer makes the channel read into a temporary direct buffer and copy.
+            ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
             while (true) {
                 buffer.clear();
                 if (channel.read(buffer) < 0) {

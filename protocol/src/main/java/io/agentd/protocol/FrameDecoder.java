@@ -125,6 +125,10 @@ public final class FrameDecoder {
         long id = ((a[off] & 0xffL) << 24) | ((a[off + 1] & 0xff) << 16) | ((a[off + 2] & 0xff) << 8)
                 | (a[off + 3] & 0xff);
         int flags = a[off + 4] & 0xff;
+        Frame data = DataFrameLayout.decodeCanonical(a, off, len, id, flags);
+        if (data != null) {
+            return data;
+        }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
                 ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type " + body.t()));

@@ -3,9 +3,6 @@ package io.agentd.protocol;
 import io.agentd.protocol.payload.ExecData;
 import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
-import java.util.EnumMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -18,24 +15,6 @@ import java.util.Objects;
  * IllegalArgumentException: the encoder never writes a frame a decoder would refuse.
  */
 public final class FrameEncoder {
-    private static final byte[] DATA_KEY_HEAD = {(byte) 0xa1, 0x64, 'd', 'a', 't', 'a'};
-
-    /** The CBOR of {v: 7, t: <type>, "p": ...} up to the head of the p byte string, per type. */
-    private static final Map<MessageType, byte[]> ENVELOPE_START = new EnumMap<>(MessageType.class);
-
-    static {
-        for (MessageType type : MessageType.values()) {
-            CborWriter w = new CborWriter();
-            w.map(3);
-            w.text("v");
-            w.u64(Protocol.GENERATION);
-            w.text("t");
-            w.text(type.wire());
-            w.text("p");
-            ENVELOPE_START.put(type, Arrays.copyOf(w.array(), w.size()));
-        }
-    }
-
     /** Reused for the payload of every non-data frame; only data frames are large. */
     private final CborWriter payload = new CborWriter();
 
@@ -86,17 +65,28 @@ public final class FrameEncoder {
      * @throws BufferOverflowException when {@code out} lacks room; nothing is written then
      */
     public int encodeDataInto(long id, MessageType type, byte[] data, int off, int len, ByteBuffer out) {
-        if (type != MessageType.EXEC_STDIN && type != MessageType.EXEC_STDOUT && type != MessageType.EXEC_STDERR) {
+        Objects.checkFromIndexSize(off, len, data.length);
+        return encodeDataInto(id, type, ByteBuffer.wrap(data, off, len), out);
+    }
+
+    /**
+     * Like {@link #encodeDataInto(long, MessageType, byte[], int, int, ByteBuffer)} for the bytes
+     * between {@code data}'s position and limit, which stay where they are: the agent's output path,
+     * where a pipe was just read into a direct buffer.
+     */
+    public int encodeDataInto(long id, MessageType type, ByteBuffer data, ByteBuffer out) {
+        if (!DataFrameLayout.isDataType(type)) {
             throw new IllegalArgumentException(type + " is not a data frame type");
         }
         checkId(id);
-        Objects.checkFromIndexSize(off, len, data.length);
-        int payloadSize = DATA_KEY_HEAD.length + CborWriter.headSize(len) + len;
+        int len = data.remaining();
+        int payloadSize = DataFrameLayout.payloadSize(len);
         int total = frameSize(type, payloadSize);
         putEnvelope(id, type, total, payloadSize, out);
-        out.put(DATA_KEY_HEAD);
+        out.put(DataFrameLayout.DATA_KEY_HEAD);
         CborWriter.head(out, CborWriter.MAJOR_BYTES, len);
-        out.put(data, off, len);
+        out.put(out.position(), data, data.position(), len);
+        out.position(out.position() + len);
         return total;
     }
 
@@ -125,12 +115,12 @@ public final class FrameEncoder {
     }
 
     private static int dataFrameSize(MessageType type, int dataLen) {
-        return frameSize(type, DATA_KEY_HEAD.length + CborWriter.headSize(dataLen) + dataLen);
+        return frameSize(type, DataFrameLayout.payloadSize(dataLen));
     }
 
     /** Whole frame size for a payload of {@code payloadSize} bytes; refuses frames over the limit. */
     private static int frameSize(MessageType type, int payloadSize) {
-        long len = 5L + ENVELOPE_START.get(type).length + CborWriter.headSize(payloadSize) + payloadSize;
+        long len = 5L + DataFrameLayout.envelopeStart(type).length + CborWriter.headSize(payloadSize) + payloadSize;
         if (len > Protocol.MAX_FRAME_LEN) {
             throw new IllegalArgumentException(type + " frame of " + len + " bytes exceeds the frame limit "
                     + Protocol.MAX_FRAME_LEN);
@@ -147,7 +137,7 @@ public final class FrameEncoder {
         out.put((byte) (len >>> 24)).put((byte) (len >>> 16)).put((byte) (len >>> 8)).put((byte) len);
         out.put((byte) (id >>> 24)).put((byte) (id >>> 16)).put((byte) (id >>> 8)).put((byte) id);
         out.put((byte) type.flags());
-        out.put(ENVELOPE_START.get(type));
+        out.put(DataFrameLayout.envelopeStart(type));
         CborWriter.head(out, CborWriter.MAJOR_BYTES, payloadSize);
     }
 

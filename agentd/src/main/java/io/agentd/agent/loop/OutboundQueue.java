@@ -9,34 +9,65 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 
 /**
- * Encoded frames waiting for the port, in send order. Frames are encoded when queued; writes copy
- * them into one direct staging buffer so a single write(2) carries many small frames. The queue
- * itself does not refuse anything: the caller bounds it by looking at {@link #queuedBytes()}.
- * Loop thread only.
+ * Encoded frames waiting for the port, in send order. Frames are encoded straight into direct
+ * segments of {@value #SEGMENT_BYTES} bytes, one after the other, and each write(2) takes as much of
+ * the oldest segment as the fd accepts: many small frames go out in one write, and an output chunk
+ * is copied once (from the read buffer into its segment) on its way from the pipe to the port.
+ * Written segments are kept for reuse, so steady output allocates nothing.
+ *
+ * <p>The queue itself does not refuse anything: the caller bounds it by looking at
+ * {@link #queuedBytes()}. Loop thread only.
  */
 public final class OutboundQueue {
-    private static final int STAGING_BYTES = 256 * 1024;
+    static final int SEGMENT_BYTES = 256 * 1024;
+    /** Free segments kept for reuse; a burst beyond this is left to the garbage collector. */
+    private static final int POOLED_SEGMENTS = 8;
 
     private final FrameEncoder encoder = new FrameEncoder();
-    private final ArrayDeque<ByteBuffer> frames = new ArrayDeque<>();
-    /** Bytes already taken off {@link #frames}, between position and limit; empty when drained. */
-    private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING_BYTES).flip();
+    /** Segments with bytes not yet written, oldest first; the last one is appended to. */
+    private final ArrayDeque<Segment> queued = new ArrayDeque<>();
+    private final ArrayDeque<Segment> free = new ArrayDeque<>();
     private long queuedBytes;
 
+    /** Direct memory with two cursors: frames are appended at {@code fill}, written from {@code drain}. */
+    private static final class Segment {
+        final ByteBuffer fill;
+        final ByteBuffer drain;
+
+        Segment(int capacity) {
+            fill = ByteBuffer.allocateDirect(capacity);
+            drain = fill.duplicate();
+        }
+
+        void reset() {
+            fill.clear();
+            drain.clear();
+        }
+
+        boolean pooled() {
+            return fill.capacity() == SEGMENT_BYTES;
+        }
+    }
+
     public void add(Frame frame) {
-        enqueue(ByteBuffer.wrap(encoder.encode(frame)));
+        int size = encoder.encodedSize(frame);
+        queuedBytes += encoder.encodeInto(frame, roomFor(size));
     }
 
-    /** Queues a stdout/stderr frame carrying {@code data[off, off+len)}. */
-    public void addData(long id, MessageType type, byte[] data, int off, int len) {
-        ByteBuffer out = ByteBuffer.allocate(FrameEncoder.maxDataFrameSize(len));
-        encoder.encodeDataInto(id, type, data, off, len, out);
-        enqueue(out.flip());
+    /** Queues a stdout/stderr frame carrying the bytes between {@code data}'s position and limit. */
+    public void addData(long id, MessageType type, ByteBuffer data) {
+        int size = FrameEncoder.maxDataFrameSize(data.remaining());
+        queuedBytes += encoder.encodeDataInto(id, type, data, roomFor(size));
     }
 
-    private void enqueue(ByteBuffer encoded) {
-        frames.add(encoded);
-        queuedBytes += encoded.remaining();
+    /** The buffer to append a frame of up to {@code size} bytes to: the newest segment, or a new one. */
+    private ByteBuffer roomFor(int size) {
+        Segment tail = queued.peekLast();
+        if (tail == null || tail.fill.remaining() < size) {
+            tail = size <= SEGMENT_BYTES && !free.isEmpty() ? free.poll() : new Segment(Math.max(size, SEGMENT_BYTES));
+            queued.add(tail);
+        }
+        return tail.fill;
     }
 
     /**
@@ -45,32 +76,32 @@ public final class OutboundQueue {
      * @return true when everything queued has been written
      */
     public boolean writeTo(int fd) throws OsException {
-        while (true) {
-            if (!staging.hasRemaining() && !refill()) {
-                return true;
+        Segment head;
+        while ((head = queued.peek()) != null) {
+            ByteBuffer drain = head.drain.limit(head.fill.position());
+            if (drain.hasRemaining()) {
+                int n = Os.write(fd, drain);
+                if (n == Os.WOULD_BLOCK) {
+                    return false;
+                }
+                queuedBytes -= n;
             }
-            int n = Os.write(fd, staging);
-            if (n == Os.WOULD_BLOCK) {
-                return false;
+            if (!drain.hasRemaining()) {
+                if (queued.size() == 1 && head.fill.hasRemaining()) {
+                    head.reset(); // the only segment, written out: append to it again from the start
+                    return true;
+                }
+                recycle(queued.poll());
             }
-            queuedBytes -= n;
         }
+        return true;
     }
 
-    private boolean refill() {
-        staging.clear();
-        while (staging.hasRemaining() && !frames.isEmpty()) {
-            ByteBuffer head = frames.peek();
-            int take = Math.min(head.remaining(), staging.remaining());
-            staging.put(staging.position(), head, head.position(), take);
-            staging.position(staging.position() + take);
-            head.position(head.position() + take);
-            if (!head.hasRemaining()) {
-                frames.poll();
-            }
+    private void recycle(Segment segment) {
+        if (segment.pooled() && free.size() < POOLED_SEGMENTS) {
+            segment.reset();
+            free.add(segment);
         }
-        staging.flip();
-        return staging.hasRemaining();
     }
 
     /** Bytes queued and not yet written. */
@@ -84,8 +115,10 @@ public final class OutboundQueue {
 
     /** Drops everything queued (the host it was for is gone). */
     public void clear() {
-        frames.clear();
-        staging.clear().flip();
+        Segment segment;
+        while ((segment = queued.poll()) != null) {
+            recycle(segment);
+        }
         queuedBytes = 0;
     }
 }

@@ -233,9 +233,7 @@ final class Session {
         }
         if (n > 0) {
             bytesOut += n;
-            byte[] bytes = owner.readArray();
-            buf.flip().get(bytes, 0, n);
-            owner.link().sendData(id, out.type, bytes, 0, n);
+            owner.link().sendData(id, out.type, buf.flip());
         } else if (n == 0) {
             closeOutput(out);
         }

@@ -57,7 +57,6 @@ public final class Sessions {
     /** Sessions that stopped reading output at the high-water mark; resumed together. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
-    private final byte[] readArray = new byte[READ_BYTES];
     /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
@@ -267,11 +266,6 @@ public final class Sessions {
     /** The loop's one read buffer (direct), shared by all sessions: they read one at a time. */
     ByteBuffer readBuffer() {
         return readBuffer;
-    }
-
-    /** A heap array of the read buffer's size, to hand read bytes to the encoder. */
-    byte[] readArray() {
-        return readArray;
     }
 
     /** {@code s} stopped reading its output (the port is past the high-water mark). */

@@ -99,8 +99,9 @@ public final class PortLink {
         afterEnqueue();
     }
 
-    public void sendData(long id, MessageType type, byte[] data, int off, int len) {
-        queue.addData(id, type, data, off, len);
+    /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
+    public void sendData(long id, MessageType type, ByteBuffer data) {
+        queue.addData(id, type, data);
         afterEnqueue();
     }
 

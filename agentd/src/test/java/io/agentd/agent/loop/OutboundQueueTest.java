@@ -40,7 +40,7 @@ class OutboundQueueTest {
         openPipe();
         OutboundQueue q = new OutboundQueue();
         List<Frame> sent = new ArrayList<>();
-        byte[] big = new byte[300 * 1024]; // larger than the staging buffer
+        byte[] big = new byte[300 * 1024]; // larger than a segment
         for (int i = 0; i < big.length; i++) {
             big[i] = (byte) (i * 31);
         }
@@ -49,7 +49,7 @@ class OutboundQueueTest {
             q.add(ping);
             sent.add(ping);
             int len = (i * 7919) % big.length;
-            q.addData(i, MessageType.EXEC_STDOUT, big, 0, len);
+            q.addData(i, MessageType.EXEC_STDOUT, ByteBuffer.wrap(big, 0, len));
             sent.add(new Frame(i, MessageType.EXEC_STDOUT, new ExecData(java.util.Arrays.copyOf(big, len))));
         }
         long total = q.queuedBytes();
@@ -92,7 +92,7 @@ class OutboundQueueTest {
         openPipe();
         OutboundQueue q = new OutboundQueue();
         byte[] data = new byte[1 << 20];
-        q.addData(1, MessageType.EXEC_STDOUT, data, 0, data.length);
+        q.addData(1, MessageType.EXEC_STDOUT, ByteBuffer.wrap(data));
         long before = q.queuedBytes();
         assertFalse(q.writeTo(pipe[1]), "a 64 KiB pipe cannot take 1 MiB");
         long written = before - q.queuedBytes();
@@ -100,5 +100,39 @@ class OutboundQueueTest {
         q.clear();
         assertTrue(q.isEmpty());
         assertTrue(q.writeTo(pipe[1]), "nothing left to write");
+    }
+
+    @Test
+    void reusedSegmentsCarryOnlyTheNewFramesRound() throws Exception {
+        openPipe();
+        OutboundQueue q = new OutboundQueue();
+        FrameDecoder decoder = new FrameDecoder();
+        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
+        // Rounds of frames that fill one to three segments, each written out and read back before the
+        // next round, so later rounds are encoded into segments an earlier round used.
+        for (int round = 0; round < 30; round++) {
+            List<Frame> sent = new ArrayList<>();
+            int frames = 1 + (round * 37) % 11;
+            for (int i = 0; i < frames; i++) {
+                byte[] data = new byte[(round * 7919 + i * 104_729) % (70 * 1024)];
+                java.util.Arrays.fill(data, (byte) (round * 16 + i));
+                q.addData(round * 100L + i, MessageType.EXEC_STDERR, ByteBuffer.wrap(data));
+                sent.add(new Frame(round * 100L + i, MessageType.EXEC_STDERR, new ExecData(data)));
+            }
+            List<Frame> got = new ArrayList<>();
+            boolean empty = false;
+            while (!empty || got.size() < sent.size()) {
+                empty = q.writeTo(pipe[1]);
+                while (Os.read(pipe[0], buf.clear()) > 0) {
+                    decoder.feed(buf.flip());
+                }
+                Frame f;
+                while ((f = decoder.next()) != null) {
+                    got.add(f);
+                }
+            }
+            assertEquals(sent, got, "round " + round);
+            assertEquals(0, decoder.buffered(), "no bytes beyond the round's frames");
+        }
     }
 }
