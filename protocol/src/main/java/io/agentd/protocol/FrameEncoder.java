@@ -75,19 +75,33 @@ public final class FrameEncoder {
      * where a pipe was just read into a direct buffer.
      */
     public int encodeDataInto(long id, MessageType type, ByteBuffer data, ByteBuffer out) {
-        if (!DataFrameLayout.isDataType(type)) {
-            throw new IllegalArgumentException(type + " is not a data frame type");
-        }
-        checkId(id);
         int len = data.remaining();
-        int payloadSize = DataFrameLayout.payloadSize(len);
-        int total = frameSize(type, payloadSize);
-        putEnvelope(id, type, total, payloadSize, out);
-        out.put(DataFrameLayout.DATA_KEY_HEAD);
-        CborWriter.head(out, CborWriter.MAJOR_BYTES, len);
+        checkDataFrame(id, type);
+        if (out.remaining() < dataFrameSize(type, len)) {
+            throw new BufferOverflowException();
+        }
+        int header = encodeDataHeaderInto(id, type, len, out);
         out.put(out.position(), data, data.position(), len);
         out.position(out.position() + len);
-        return total;
+        return header + len;
+    }
+
+    /**
+     * Appends a stdout/stderr/stdin frame up to its data: the {@code dataLen} bytes that must follow
+     * it on the wire come from elsewhere (the agent splices them from a pipe). Returns the bytes
+     * written.
+     *
+     * @throws BufferOverflowException when {@code out} lacks room for the header; nothing is written then
+     */
+    public int encodeDataHeaderInto(long id, MessageType type, int dataLen, ByteBuffer out) {
+        checkDataFrame(id, type);
+        int payloadSize = DataFrameLayout.payloadSize(dataLen);
+        int total = frameSize(type, payloadSize);
+        int header = total - dataLen;
+        putEnvelope(id, type, total, payloadSize, out, header);
+        out.put(DataFrameLayout.DATA_KEY_HEAD);
+        CborWriter.head(out, CborWriter.MAJOR_BYTES, dataLen);
+        return header;
     }
 
     /** Upper bound of the encoded size of a stdout/stderr/stdin frame carrying {@code dataLen} bytes. */
@@ -130,7 +144,12 @@ public final class FrameEncoder {
 
     /** Everything up to the payload bytes; checks for room for the whole frame first. */
     private static void putEnvelope(long id, MessageType type, int total, int payloadSize, ByteBuffer out) {
-        if (out.remaining() < total) {
+        putEnvelope(id, type, total, payloadSize, out, total);
+    }
+
+    /** Everything up to the payload bytes; checks for {@code room} bytes first. */
+    private static void putEnvelope(long id, MessageType type, int total, int payloadSize, ByteBuffer out, int room) {
+        if (out.remaining() < room) {
             throw new BufferOverflowException();
         }
         int len = total - Protocol.LENGTH_BYTES;
@@ -139,6 +158,13 @@ public final class FrameEncoder {
         out.put((byte) type.flags());
         out.put(DataFrameLayout.envelopeStart(type));
         CborWriter.head(out, CborWriter.MAJOR_BYTES, payloadSize);
+    }
+
+    private static void checkDataFrame(long id, MessageType type) {
+        if (!DataFrameLayout.isDataType(type)) {
+            throw new IllegalArgumentException(type + " is not a data frame type");
+        }
+        checkId(id);
     }
 
     private static void checkId(long id) {

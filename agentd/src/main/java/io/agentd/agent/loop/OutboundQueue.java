@@ -1,5 +1,6 @@
 package io.agentd.agent.loop;
 
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
@@ -7,27 +8,38 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Encoded frames waiting for the port, in send order. Frames are encoded straight into direct
- * segments of {@value #SEGMENT_BYTES} bytes, one after the other, and each write(2) takes as much of
- * the oldest segment as the fd accepts: many small frames go out in one write, and an output chunk
- * is copied once (from the read buffer into its segment) on its way from the pipe to the port.
- * Written segments are kept for reuse, so steady output allocates nothing.
+ * Everything waiting for the port, in send order: encoded frames, and the data of output frames that
+ * is still in the child's pipe.
+ *
+ * <p>Frames are encoded straight into direct segments of {@value #SEGMENT_BYTES} bytes, one after the
+ * other, and each write(2) takes as much of the oldest segment as the fd accepts, so many small
+ * frames go out in one write. Written segments are kept for reuse: steady output allocates nothing.
+ *
+ * <p>Bulk output need not pass through the agent at all: {@link #addSplicedData} queues a frame's
+ * header and leaves its data in the pipe, and when its turn comes splice(2) moves the pages from the
+ * pipe to the port. Until then the bytes are "announced": only the queue may take them out of the
+ * pipe. If the port cannot take spliced data (splice answers EINVAL), the queue reads the data out
+ * of the pipe and writes it like any other bytes, and stops accepting spliced frames.
  *
  * <p>The queue itself does not refuse anything: the caller bounds it by looking at
  * {@link #queuedBytes()}. Loop thread only.
  */
 public final class OutboundQueue {
+    private static final Logger log = LoggerFactory.getLogger(OutboundQueue.class);
     static final int SEGMENT_BYTES = 256 * 1024;
     /** Free segments kept for reuse; a burst beyond this is left to the garbage collector. */
     private static final int POOLED_SEGMENTS = 8;
 
     private final FrameEncoder encoder = new FrameEncoder();
-    /** Segments with bytes not yet written, oldest first; the last one is appended to. */
-    private final ArrayDeque<Segment> queued = new ArrayDeque<>();
+    /** {@link Segment}s and {@link Span}s not yet written, oldest first. */
+    private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private final ArrayDeque<Segment> free = new ArrayDeque<>();
     private long queuedBytes;
+    private boolean spliceWorks = true;
 
     /** Direct memory with two cursors: frames are appended at {@code fill}, written from {@code drain}. */
     private static final class Segment {
@@ -49,6 +61,20 @@ public final class OutboundQueue {
         }
     }
 
+    /** The data of one output frame, still in {@code pipeFd}; {@code taken} once read out of it. */
+    private static final class Span {
+        final int pipeFd;
+        int remaining;
+        final Runnable onReleased;
+        ByteBuffer taken;
+
+        Span(int pipeFd, int length, Runnable onReleased) {
+            this.pipeFd = pipeFd;
+            this.remaining = length;
+            this.onReleased = onReleased;
+        }
+    }
+
     public void add(Frame frame) {
         int size = encoder.encodedSize(frame);
         queuedBytes += encoder.encodeInto(frame, roomFor(size));
@@ -60,9 +86,39 @@ public final class OutboundQueue {
         queuedBytes += encoder.encodeDataInto(id, type, data, roomFor(size));
     }
 
+    /** False once the port refused spliced data: callers then read their pipes and use {@link #addData}. */
+    public boolean acceptsSplicedData() {
+        return spliceWorks;
+    }
+
+    /**
+     * Queues a stdout/stderr frame whose {@code length} data bytes are the next bytes in the pipe
+     * {@code pipeFd}, which must hold at least that many already. Nobody else may read the pipe until
+     * {@code onReleased} has run. It runs once: when the bytes have left the pipe (written to the port,
+     * or read out by {@link #takeOutOfPipe}), or when {@link #clear} drops the frame and leaves them
+     * in the pipe for the caller to read again.
+     */
+    public void addSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+        queuedBytes += encoder.encodeDataHeaderInto(id, type, length, roomFor(FrameEncoder.maxDataFrameSize(0)));
+        queued.add(new Span(pipeFd, length, onReleased));
+        queuedBytes += length;
+    }
+
+    /**
+     * Reads the announced bytes of every queued frame from {@code pipeFd} into memory, so the caller
+     * may read the pipe itself, or close it. Their frames keep their place in the queue.
+     */
+    public void takeOutOfPipe(int pipeFd) {
+        for (Object entry : queued) {
+            if (entry instanceof Span span && span.pipeFd == pipeFd && span.taken == null) {
+                take(span);
+            }
+        }
+    }
+
     /** The buffer to append a frame of up to {@code size} bytes to: the newest segment, or a new one. */
     private ByteBuffer roomFor(int size) {
-        Segment tail = queued.peekLast();
+        Segment tail = queued.peekLast() instanceof Segment s ? s : null;
         if (tail == null || tail.fill.remaining() < size) {
             tail = size <= SEGMENT_BYTES && !free.isEmpty() ? free.poll() : new Segment(Math.max(size, SEGMENT_BYTES));
             queued.add(tail);
@@ -76,9 +132,17 @@ public final class OutboundQueue {
      * @return true when everything queued has been written
      */
     public boolean writeTo(int fd) throws OsException {
-        Segment head;
+        Object head;
         while ((head = queued.peek()) != null) {
-            ByteBuffer drain = head.drain.limit(head.fill.position());
+            if (head instanceof Span span) {
+                if (!writeSpan(span, fd)) {
+                    return false;
+                }
+                queued.poll();
+                continue;
+            }
+            Segment segment = (Segment) head;
+            ByteBuffer drain = segment.drain.limit(segment.fill.position());
             if (drain.hasRemaining()) {
                 int n = Os.write(fd, drain);
                 if (n == Os.WOULD_BLOCK) {
@@ -87,14 +151,78 @@ public final class OutboundQueue {
                 queuedBytes -= n;
             }
             if (!drain.hasRemaining()) {
-                if (queued.size() == 1 && head.fill.hasRemaining()) {
-                    head.reset(); // the only segment, written out: append to it again from the start
+                if (queued.size() == 1 && segment.fill.hasRemaining()) {
+                    segment.reset(); // the only entry, written out: append to it again from the start
                     return true;
                 }
-                recycle(queued.poll());
+                recycle((Segment) queued.poll());
             }
         }
         return true;
+    }
+
+    /** Returns true when the span's bytes are all written. */
+    private boolean writeSpan(Span span, int fd) throws OsException {
+        while (span.remaining > 0) {
+            int n;
+            if (span.taken != null) {
+                n = Os.write(fd, span.taken);
+            } else {
+                try {
+                    n = Os.spliceFromPipe(span.pipeFd, fd, span.remaining);
+                } catch (OsException e) {
+                    if (e.errno() != LibC.EINVAL) {
+                        throw e;
+                    }
+                    log.info("the port does not take spliced data (EINVAL); output is copied from now on");
+                    spliceWorks = false;
+                    takeAllOutOfPipes();
+                    continue;
+                }
+                if (n == 0) {
+                    take(span); // cannot happen while the bytes were announced; take() says what it found
+                    continue;
+                }
+            }
+            if (n == Os.WOULD_BLOCK) {
+                return false;
+            }
+            span.remaining -= n;
+            queuedBytes -= n;
+        }
+        if (span.taken == null) {
+            span.onReleased.run();
+        }
+        return true;
+    }
+
+    private void takeAllOutOfPipes() {
+        for (Object entry : queued) {
+            if (entry instanceof Span span && span.taken == null) {
+                take(span);
+            }
+        }
+    }
+
+    /** Reads a span's remaining bytes out of its pipe, where they are waiting already. */
+    private void take(Span span) {
+        ByteBuffer bytes = ByteBuffer.allocate(span.remaining);
+        try {
+            while (bytes.hasRemaining()) {
+                int n = Os.read(span.pipeFd, bytes);
+                if (n <= 0) {
+                    break;
+                }
+            }
+        } catch (OsException e) {
+            log.error("reading announced output from fd {} failed: {}", span.pipeFd, e.getMessage());
+        }
+        if (bytes.hasRemaining()) {
+            // The frame's length is on its way already; zeros keep the stream in step.
+            log.error("pipe fd {} held {} fewer bytes than announced; sent as zeros", span.pipeFd, bytes.remaining());
+        }
+        span.taken = bytes.clear();
+        span.onReleased.run();
     }
 
     private void recycle(Segment segment) {
@@ -104,7 +232,7 @@ public final class OutboundQueue {
         }
     }
 
-    /** Bytes queued and not yet written. */
+    /** Bytes queued and not yet written, announced pipe bytes included. */
     public long queuedBytes() {
         return queuedBytes;
     }
@@ -113,11 +241,15 @@ public final class OutboundQueue {
         return queuedBytes == 0;
     }
 
-    /** Drops everything queued (the host it was for is gone). */
+    /** Drops everything queued (the host it was for is gone); announced bytes stay in their pipes. */
     public void clear() {
-        Segment segment;
-        while ((segment = queued.poll()) != null) {
-            recycle(segment);
+        Object entry;
+        while ((entry = queued.poll()) != null) {
+            if (entry instanceof Segment segment) {
+                recycle(segment);
+            } else if (entry instanceof Span span && span.taken == null) {
+                span.onReleased.run();
+            }
         }
         queuedBytes = 0;
     }

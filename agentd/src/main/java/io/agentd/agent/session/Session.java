@@ -34,6 +34,8 @@ final class Session {
     private static final int REPORT_MAX = 4096;
     /** At the end of the drain window, at most this much more is read from each fd (a pipe's worth). */
     private static final int FINAL_DRAIN_MAX = 1024 * 1024;
+    /** Largest frame of output left in a pipe to be spliced to the port (see OutboundQueue). */
+    private static final int SPLICE_MAX = Sessions.BULK_PIPE_BYTES;
 
     private enum State { STARTING, RUNNING, CLOSING, DONE }
 
@@ -43,6 +45,14 @@ final class Session {
         final MessageType type;
         final Registration reg;
         boolean open;
+        /**
+         * Bytes of this pipe's output queued for the port and still in the pipe (one frame at most):
+         * while non-zero the pipe is the queue's to read, and the session does not watch it.
+         */
+        int announced;
+        /** Enlarged for bulk output (Sessions.enlargeBulkPipe), or refused: tried once. */
+        boolean bulkPipe;
+        boolean bulkTried;
 
         Output(int fd, MessageType type, Registration reg) {
             this.fd = fd;
@@ -218,8 +228,49 @@ final class Session {
         }
     }
 
-    /** Returns the bytes read, 0 when the fd reached its end (and is closed now), or WOULD_BLOCK. */
+    /**
+     * Sends what the fd holds, or finds its end. Pipe output goes out as a spliced frame when the port
+     * takes those: the session only announces it, and the bytes move from the pipe to the port when
+     * their turn comes. Otherwise (a PTY, an empty pipe, or a port that needs copies) it is read.
+     * Returns the bytes sent, 0 when the fd reached its end (and is closed now), or WOULD_BLOCK.
+     */
     private int readOnce(Output out) {
+        if (out.announced > 0) {
+            return Os.WOULD_BLOCK; // the queue still owns the pipe's first bytes
+        }
+        if (!child.tty() && owner.link().acceptsSplicedData()) {
+            int waiting;
+            try {
+                waiting = Os.bytesReadable(out.fd);
+            } catch (OsException e) {
+                waiting = 0; // read() below reports the fd's trouble
+            }
+            if (waiting >= Sessions.DEFAULT_PIPE_BYTES && !out.bulkTried) {
+                out.bulkTried = true;
+                out.bulkPipe = owner.enlargeBulkPipe(out.fd);
+            }
+            if (waiting > 0) {
+                int n = Math.min(waiting, SPLICE_MAX);
+                bytesOut += n;
+                out.announced = n;
+                setOutputInterest();
+                owner.link().sendSplicedData(id, out.type, out.fd, n, () -> onSpliced(out));
+                return n;
+            }
+        }
+        return copyOnce(out);
+    }
+
+    /** The queue is done with the bytes {@code out} announced: watch the pipe again. */
+    private void onSpliced(Output out) {
+        out.announced = 0;
+        if (state != State.DONE && out.open) {
+            setOutputInterest();
+        }
+    }
+
+    /** Reads the fd once into the read buffer and queues a copy. Same results as {@link #readOnce}. */
+    private int copyOnce(Output out) {
         ByteBuffer buf = owner.readBuffer();
         buf.clear();
         int n;
@@ -241,6 +292,8 @@ final class Session {
     }
 
     private void closeOutput(Output out) {
+        takeAnnounced(out);
+        releaseBulkPipe(out);
         out.open = false;
         if (child.tty()) {
             out.reg.setRead(false); // the PTY master is stdin too; closed in finish()
@@ -272,10 +325,24 @@ final class Session {
 
     private void setOutputInterest() {
         if (stdout != null && stdout.open) {
-            stdout.reg.setRead(!outputPaused);
+            stdout.reg.setRead(!outputPaused && stdout.announced == 0);
         }
         if (stderr != null && stderr.open) {
-            stderr.reg.setRead(!outputPaused);
+            stderr.reg.setRead(!outputPaused && stderr.announced == 0);
+        }
+    }
+
+    private void releaseBulkPipe(Output out) {
+        if (out != null && out.bulkPipe) {
+            out.bulkPipe = false;
+            owner.bulkPipeClosed();
+        }
+    }
+
+    /** Before the session reads or closes a pipe itself: the queue reads out what it announced. */
+    private void takeAnnounced(Output out) {
+        if (out != null && out.announced > 0) {
+            owner.link().takeOutOfPipe(out.fd);
         }
     }
 
@@ -425,9 +492,10 @@ final class Session {
             return;
         }
         for (Output out : new Output[] {stdout, stderr}) {
+            takeAnnounced(out);
             long taken = 0;
             while (out != null && out.open && taken < FINAL_DRAIN_MAX) {
-                int n = readOnce(out);
+                int n = copyOnce(out);
                 if (n <= 0) {
                     break;
                 }
@@ -487,6 +555,8 @@ final class Session {
     /** Closes every fd still open (each once: a PTY master is both stdin and stdout). */
     private void closeFds() {
         closeReport();
+        takeAnnounced(stdout);
+        takeAnnounced(stderr);
         if (pidfdReg != null) {
             pidfdReg.cancel();
         }
@@ -504,9 +574,11 @@ final class Session {
             Os.close(child.stdoutFd());
         } else {
             if (stdout == null || stdout.open) {
+                releaseBulkPipe(stdout);
                 Os.close(child.stdoutFd());
             }
             if (stderr == null || stderr.open) {
+                releaseBulkPipe(stderr);
                 Os.close(child.stderrFd());
             }
             if (stdinOpen) {

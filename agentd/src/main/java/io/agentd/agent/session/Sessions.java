@@ -37,6 +37,14 @@ import org.slf4j.LoggerFactory;
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
+    /**
+     * A pipe that fills to its default 64 KiB is a bulk writer's: it is enlarged to this, so each
+     * spliced frame carries up to this much (throughput about 1.2 -> 2.1 GiB/s in scripts/bench).
+     */
+    static final int BULK_PIPE_BYTES = 1024 * 1024;
+    static final int DEFAULT_PIPE_BYTES = 64 * 1024;
+    /** At most this many enlarged pipes at once: stalled bulk writers may pin 16 MiB of kernel memory, not more. */
+    private static final int MAX_BULK_PIPES = 16;
     /** Orphans are reaped within this; no zombie outlives it by much. */
     static final long SWEEP_MILLIS = 500;
     /** Sweep interval while some session has no pidfd (old kernels): its exit is seen only here. */
@@ -59,6 +67,8 @@ public final class Sessions {
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
+    /** Output pipes enlarged to {@link #BULK_PIPE_BYTES} and not yet closed. */
+    private int bulkPipes;
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
     private int sessionsWithoutPidfd;
     private boolean shuttingDown;
@@ -266,6 +276,20 @@ public final class Sessions {
     /** The loop's one read buffer (direct), shared by all sessions: they read one at a time. */
     ByteBuffer readBuffer() {
         return readBuffer;
+    }
+
+    /** Enlarges a bulk writer's pipe if the budget allows; returns true when it did. */
+    boolean enlargeBulkPipe(int fd) {
+        if (bulkPipes >= MAX_BULK_PIPES || Os.libc().fcntl(fd, LibC.F_SETPIPE_SZ, BULK_PIPE_BYTES) < 0) {
+            return false;
+        }
+        bulkPipes++;
+        return true;
+    }
+
+    /** An enlarged pipe was closed. */
+    void bulkPipeClosed() {
+        bulkPipes--;
     }
 
     /** {@code s} stopped reading its output (the port is past the high-water mark). */

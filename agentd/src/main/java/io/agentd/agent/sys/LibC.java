@@ -20,6 +20,7 @@ public interface LibC {
     int EINTR = 4;
     int EIO = 5;
     int EAGAIN = 11;
+    int EINVAL = 22;
     int EPIPE = 32;
     int ENOBUFS = 105;
 
@@ -49,6 +50,14 @@ public interface LibC {
     long write(int fd, @In ByteBuffer buf, long count);
 
     int pipe2(@Out int[] fds, int flags);
+
+    int SPLICE_F_MOVE = 1;
+    int SPLICE_F_NONBLOCK = 2;
+    /** F_SETPIPE_SZ: a pipe's capacity in bytes (rounded up to a power-of-two number of pages). */
+    int F_SETPIPE_SZ = 1031;
+
+    /** Moves up to len bytes from a pipe to fdOut (or back) without copying them through user space. */
+    long splice(int fdIn, Pointer offIn, int fdOut, Pointer offOut, long len, int flags);
 
     int fcntl(int fd, int cmd, int arg);
 
@@ -99,6 +108,11 @@ public interface LibC {
 
     /** TIOCSWINSZ: winsize is {rows, cols, xpixel, ypixel} as unsigned shorts. */
     int ioctl(int fd, long request, short[] winsize);
+
+    long FIONREAD = 0x541B;
+
+    /** FIONREAD: the bytes waiting to be read. */
+    int ioctl(int fd, long request, @Out int[] count);
 
     // ---- process spawn ---------------------------------------------------------------------
     // Bound here rather than used through jnr-posix: its SpawnAttribute.sigmask/sigdef (3.1.20) throw

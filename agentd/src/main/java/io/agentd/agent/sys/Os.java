@@ -121,6 +121,35 @@ public final class Os {
         return nonBlocking("write", buf, () -> LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes)));
     }
 
+    /**
+     * Non-blocking splice of up to {@code len} bytes from the pipe {@code pipeFd} to {@code outFd}.
+     * Returns the bytes moved, 0 when the pipe is empty with no writer left, or {@link #WOULD_BLOCK}.
+     */
+    public static int spliceFromPipe(int pipeFd, int outFd, int len) throws OsException {
+        while (true) {
+            long n = LIBC.splice(pipeFd, null, outFd, null, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK);
+            if (n >= 0) {
+                return (int) n;
+            }
+            int err = errno();
+            if (err == LibC.EAGAIN) {
+                return WOULD_BLOCK;
+            }
+            if (err != LibC.EINTR) {
+                throw new OsException("splice", err);
+            }
+        }
+    }
+
+    /** The bytes waiting in a pipe (FIONREAD). */
+    public static int bytesReadable(int fd) throws OsException {
+        int[] count = new int[1];
+        if (LIBC.ioctl(fd, LibC.FIONREAD, count) != 0) {
+            throw new OsException("ioctl(FIONREAD)", errno());
+        }
+        return count[0];
+    }
+
     /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
     private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
         while (true) {

@@ -99,6 +99,22 @@ public final class PortLink {
         afterEnqueue();
     }
 
+    /** False when output must be read and copied: the port cannot take spliced data. */
+    public boolean acceptsSplicedData() {
+        return queue.acceptsSplicedData();
+    }
+
+    /** See {@link OutboundQueue#addSplicedData}. */
+    public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+        queue.addSplicedData(id, type, pipeFd, length, onReleased);
+        afterEnqueue();
+    }
+
+    /** See {@link OutboundQueue#takeOutOfPipe}. */
+    public void takeOutOfPipe(int pipeFd) {
+        queue.takeOutOfPipe(pipeFd);
+    }
+
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
     public void sendData(long id, MessageType type, ByteBuffer data) {
         queue.addData(id, type, data);

@@ -135,4 +135,80 @@ class OutboundQueueTest {
             assertEquals(0, decoder.buffered(), "no bytes beyond the round's frames");
         }
     }
+
+    /** Spliced frames (data left in a real source pipe) between copied ones, written to a real pipe. */
+    @Test
+    void splicedDataTakesItsPlaceBetweenOtherFramesAndLeavesTheSourcePipeEmpty() throws Exception {
+        openPipe();
+        int[] source = new int[2];
+        assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        try {
+            OutboundQueue q = new OutboundQueue();
+            List<Frame> sent = new ArrayList<>();
+            int[] released = new int[1];
+            for (int i = 0; i < 6; i++) {
+                byte[] data = new byte[5000 + i * 3000];
+                java.util.Arrays.fill(data, (byte) ('a' + i));
+                assertEquals(data.length, Os.write(source[1], ByteBuffer.wrap(data)));
+                q.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
+                sent.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
+                q.addSplicedData(i, MessageType.EXEC_STDOUT, source[0], data.length, () -> released[0]++);
+                sent.add(new Frame(i, MessageType.EXEC_STDOUT, new ExecData(data)));
+                if (i == 3) {
+                    q.takeOutOfPipe(source[0]); // as before a session closes its pipe: frames keep their place
+                    assertEquals(4, released[0], "taking the bytes out releases every span of the pipe");
+                    assertEquals(0, Os.bytesReadable(source[0]));
+                }
+            }
+            assertTrue(q.acceptsSplicedData());
+            assertEquals(sent, writeAndDecode(q));
+            assertEquals(6, released[0], "each span released once");
+            assertEquals(0, Os.bytesReadable(source[0]), "every announced byte left the source pipe");
+        } finally {
+            Os.close(source[0]);
+            Os.close(source[1]);
+        }
+    }
+
+    @Test
+    void clearLeavesAnnouncedBytesInTheirPipeAndReleasesThem() throws Exception {
+        openPipe();
+        int[] source = new int[2];
+        assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        try {
+            OutboundQueue q = new OutboundQueue();
+            assertEquals(3, Os.write(source[1], ByteBuffer.wrap(new byte[] {1, 2, 3})));
+            int[] released = new int[1];
+            q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, () -> released[0]++);
+            assertTrue(q.queuedBytes() > 3);
+            q.clear();
+            assertEquals(1, released[0]);
+            assertEquals(3, Os.bytesReadable(source[0]), "the bytes are still there for the session to read");
+            assertTrue(q.writeTo(pipe[1]));
+            assertEquals(0, Os.bytesReadable(pipe[0]), "nothing of the dropped frame was written");
+        } finally {
+            Os.close(source[0]);
+            Os.close(source[1]);
+        }
+    }
+
+    /** Writes the queue out through the test pipe, reading as it goes; returns the frames decoded. */
+    private List<Frame> writeAndDecode(OutboundQueue q) throws Exception {
+        FrameDecoder decoder = new FrameDecoder();
+        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
+        List<Frame> got = new ArrayList<>();
+        boolean empty = false;
+        while (!empty) {
+            empty = q.writeTo(pipe[1]);
+            while (Os.read(pipe[0], buf.clear()) > 0) {
+                decoder.feed(buf.flip());
+            }
+        }
+        Frame f;
+        while ((f = decoder.next()) != null) {
+            got.add(f);
+        }
+        assertEquals(0, decoder.buffered());
+        return got;
+    }
 }

@@ -1,0 +1,79 @@
+package io.agentd.agent.e2e;
+
+import static io.agentd.agent.e2e.Requests.sh;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.agentd.protocol.MessageType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Bulk pipe output, which the agent splices from the child's pipe to the port (and enlarges the pipe
+ * for): every byte arrives, in order, on the right stream, before exited.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class SplicedOutputE2ETest {
+    @RegisterExtension
+    static final SharedAgent agent = new SharedAgent("spliced");
+    private HostConnection host;
+
+    @BeforeEach
+    void connect(HostConnection host) {
+        this.host = host;
+    }
+
+    @Test
+    void bulkStdoutAndStderrOfSessionsAtOnceArriveByteIdentical() throws Exception {
+        byte[] content = random(24 << 20);
+        Path file = Files.write(agent.process().dir().resolve("bulk"), content);
+        String both = "cat '" + file + "' & cat '" + file + "' >&2; wait";
+        for (long id = 1; id <= 3; id++) {
+            host.exec(id, sh(both));
+        }
+        for (long id = 1; id <= 3; id++) {
+            SessionResult r = host.collect(id, HostConnection.TIMEOUT);
+            assertEquals(0, r.code());
+            assertEquals(content.length, r.stdout().length, "stdout of " + id);
+            assertEquals(content.length, r.stderr().length, "stderr of " + id);
+            assertArrayEquals(sha256(content), sha256(r.stdout()), "stdout of " + id);
+            assertArrayEquals(sha256(content), sha256(r.stderr()), "stderr of " + id);
+        }
+    }
+
+    /**
+     * The host stops reading while a child writes a pipe's worth and exits, leaving a descendant that
+     * holds the pipe: at the end of the drain window the output announced to the port is still in the
+     * pipe, and the agent must take it out before it closes the pipe.
+     */
+    @Test
+    void outputStillInThePipeWhenTheDrainWindowEndsIsDelivered() throws Exception {
+        byte[] content = random(1 << 20);
+        Path file = Files.write(agent.process().dir().resolve("mib"), content);
+        host.exec(10, sh("cat '" + file + "'; sleep 30 &"));
+        host.expect(10, MessageType.EXEC_STARTED);
+        host.pauseReading();
+        Thread.sleep(1500); // the leader exits and the 250 ms drain window ends meanwhile
+        host.resumeReading();
+        SessionResult r = host.collect(10, HostConnection.TIMEOUT);
+        assertEquals(0, r.code());
+        assertArrayEquals(sha256(content), sha256(r.stdout()));
+    }
+
+    private static byte[] random(int size) {
+        byte[] b = new byte[size];
+        new Random(size).nextBytes(b);
+        return b;
+    }
+
+    private static byte[] sha256(byte[] data) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(data);
+    }
+}
