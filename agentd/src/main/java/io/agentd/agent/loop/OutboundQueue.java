@@ -39,7 +39,7 @@ public final class OutboundQueue {
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     private final ArrayDeque<Segment> free = new ArrayDeque<>();
     private long queuedBytes;
-    private boolean spliceWorks = true;
+    private boolean spliceWorks;
 
     /** Direct memory with two cursors: frames are appended at {@code fill}, written from {@code drain}. */
     private static final class Segment {
@@ -86,9 +86,17 @@ public final class OutboundQueue {
         queuedBytes += encoder.encodeDataInto(id, type, data, roomFor(size));
     }
 
-    /** False once the port refused spliced data: callers then read their pipes and use {@link #addData}. */
+    /**
+     * False when the port is not to be spliced to, or refused it: callers then read their pipes and
+     * use {@link #addData}.
+     */
     public boolean acceptsSplicedData() {
         return spliceWorks;
+    }
+
+    /** Whether the fd this queue is written to may take spliced data (it starts without). */
+    public void allowSplicedData(boolean allowed) {
+        spliceWorks = allowed;
     }
 
     /**

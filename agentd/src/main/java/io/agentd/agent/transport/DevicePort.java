@@ -54,7 +54,7 @@ public final class DevicePort implements Transport {
             if (Os.libc().isatty(fd) == 1) {
                 makeRaw();
             }
-            link.attach(fd, this::onHangup);
+            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
         } catch (IOException | RuntimeException e) {
             Os.close(fd);
             fd = -1;
@@ -77,7 +77,7 @@ public final class DevicePort implements Transport {
         }
         loop.schedule(PROBE_MILLIS, () -> {
             if (fd >= 0) {
-                link.attach(fd, this::onHangup);
+                link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
             }
         });
     }

@@ -56,6 +56,14 @@ public final class PortLink {
 
     private enum State { DETACHED, PROBING, CONNECTED }
 
+    /**
+     * Whether bulk output may be spliced from the children's pipes to the port fd (see
+     * {@link OutboundQueue}). Sockets: yes. The virtio-serial port: no. Under QEMU with the guest's
+     * 6.1 kernel, data spliced into /dev/vportNpM never reached the host and the port stalled (seen
+     * with 200 KB of output; scripts/guest/vm-test's stdin round trip), so device ports get copies.
+     */
+    public enum Splicing { SPLICE_OUTPUT, COPY_OUTPUT }
+
     private final EventLoop loop;
     private final OutboundQueue queue = new OutboundQueue();
     private final FrameDecoder decoder = new FrameDecoder();
@@ -83,11 +91,12 @@ public final class PortLink {
      * readiness without a hang-up counts as "connected". {@code onHangup} runs once when the host goes
      * away.
      */
-    public void attach(int fd, HangupHandler onHangup) {
+    public void attach(int fd, Splicing splicing, HangupHandler onHangup) {
         if (state != State.DETACHED) {
             throw new IllegalStateException("already attached");
         }
         this.onHangup = onHangup;
+        queue.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
         this.reg = loop.register(fd, this::onEvents);
         state = State.PROBING;
         reg.setRead(true);

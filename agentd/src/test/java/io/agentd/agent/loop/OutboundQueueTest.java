@@ -144,6 +144,7 @@ class OutboundQueueTest {
         assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         try {
             OutboundQueue q = new OutboundQueue();
+            q.allowSplicedData(true);
             List<Frame> sent = new ArrayList<>();
             int[] released = new int[1];
             for (int i = 0; i < 6; i++) {
@@ -177,6 +178,7 @@ class OutboundQueueTest {
         assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         try {
             OutboundQueue q = new OutboundQueue();
+            q.allowSplicedData(true);
             assertEquals(3, Os.write(source[1], ByteBuffer.wrap(new byte[] {1, 2, 3})));
             int[] released = new int[1];
             q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, () -> released[0]++);
