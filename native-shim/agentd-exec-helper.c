@@ -38,7 +38,9 @@
  *
  * Why static: the helper is linked statically (-static-pie, agentd/pom.xml) because every session
  * pays for its exec before the target's own. The dynamic loader's work (mapping libc, relocating)
- * cost about 140 us per exec on the 2-core benchmark VM, about 13% of the exec round trip. The cost:
+ * cost about 140 us per exec on the 2-core benchmark VM, and glibc's NSS (nsswitch.conf read on
+ * every exec, for HOME) about 60 us more; together about 12% of the agent's exec round trip
+ * (BENCHMARKS.md). The cost:
  * a static glibc cannot use NSS sources other than its built-in "files" without dlopen'ing them,
  * which loads a second, shared libc into the process and crashed it (SIGSEGV in initgroups with
  * nsswitch.conf's "group: files systemd", Debian 12's default). So the helper does not call
