@@ -3,44 +3,80 @@ package io.agentd.agent;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.spi.ContextAwareBase;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Applies the command line's logging options on top of logback.xml (console, INFO). */
-final class Logging {
+/**
+ * The agent's logging, all in code: logback starts with {@link Console} (stderr, INFO), then
+ * {@link #configure} applies the command line's level and, with a log file, swaps the console for a
+ * file appender. No logback.xml: reading it loads Joran and an XML parser, about 500 classes and
+ * 50-90 ms of start-up.
+ */
+public final class Logging {
+    private static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
+    private static final String CONSOLE = "CONSOLE";
+
     private Logging() {}
+
+    /**
+     * logback's configuration, found through META-INF/services/ch.qos.logback.classic.spi.Configurator
+     * when the first logger is asked for; it stops logback from looking for logback.xml.
+     */
+    public static final class Console extends ContextAwareBase implements Configurator {
+        @Override
+        public ExecutionStatus configure(LoggerContext ctx) {
+            ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+            console.setTarget("System.err");
+            root(ctx).setLevel(Level.INFO);
+            root(ctx).addAppender(start(ctx, CONSOLE, console));
+            return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+        }
+    }
 
     /** @throws IllegalArgumentException when the log file cannot be opened for appending */
     static void configure(String level, Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
-        ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Logger root = root(ctx);
         root.setLevel(Level.toLevel(level, Level.INFO));
         if (file == null) {
             return;
         }
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-        encoder.setContext(ctx);
-        encoder.setPattern(ctx.getProperty("PATTERN"));
-        encoder.start();
         FileAppender<ILoggingEvent> appender = new FileAppender<>();
-        appender.setContext(ctx);
-        appender.setName("FILE");
         appender.setFile(file.toString());
         appender.setAppend(true);
-        appender.setEncoder(encoder);
-        appender.start();
-        if (!appender.isStarted()) {
+        if (!start(ctx, "FILE", appender).isStarted()) {
             throw new IllegalArgumentException("cannot open log file " + file + " for appending");
         }
         root.addAppender(appender);
-        root.detachAppender("CONSOLE");
+        root.detachAppender(CONSOLE);
     }
 
     /** Flushes and closes the appenders (before System.exit). */
     static void stop() {
         ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
+    }
+
+    private static ch.qos.logback.classic.Logger root(LoggerContext ctx) {
+        return ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    }
+
+    /** Starts the appender with the one PATTERN; the caller checks isStarted(). */
+    private static <A extends OutputStreamAppender<ILoggingEvent>> A start(LoggerContext ctx, String name, A appender) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(ctx);
+        encoder.setPattern(PATTERN);
+        encoder.start();
+        appender.setContext(ctx);
+        appender.setName(name);
+        appender.setEncoder(encoder);
+        appender.start();
+        return appender;
     }
 }
