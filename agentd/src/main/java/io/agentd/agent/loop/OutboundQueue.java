@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
  * frames go out in one write. Written segments are kept for reuse: steady output allocates nothing.
  *
  * <p>Bulk output need not pass through the agent at all: {@link #addSplicedData} queues a frame's
- * header and leaves its data in the pipe, and when its turn comes splice(2) moves the pages from the
- * pipe to the port. Until then the bytes are "announced": only the queue may take them out of the
- * pipe. If the port cannot take spliced data (splice answers EINVAL), the queue reads the data out
- * of the pipe and writes it like any other bytes, and stops accepting spliced frames.
+ * header and leaves its data in the pipe, and when the drain reaches the end of that header,
+ * splice(2) moves the pages from the pipe to the port. Until then the bytes are "announced": only
+ * the queue may take them out of the pipe. If the port cannot take spliced data (splice answers
+ * EINVAL), the queue reads the data out of the pipe and writes it like any other bytes, and stops
+ * accepting spliced frames.
  *
  * <p>The queue itself does not refuse anything: the caller bounds it by looking at
  * {@link #queuedBytes()}. Loop thread only.
@@ -35,16 +36,22 @@ public final class OutboundQueue {
     private static final int POOLED_SEGMENTS = 8;
 
     private final FrameEncoder encoder = new FrameEncoder();
-    /** {@link Segment}s and {@link Span}s not yet written, oldest first. */
-    private final ArrayDeque<Object> queued = new ArrayDeque<>();
+    /** Segments not yet written, oldest first; frames are appended to the last one. */
+    private final ArrayDeque<Segment> queued = new ArrayDeque<>();
     private final ArrayDeque<Segment> free = new ArrayDeque<>();
     private long queuedBytes;
     private boolean spliceWorks;
 
-    /** Direct memory with two cursors: frames are appended at {@code fill}, written from {@code drain}. */
+    /**
+     * Direct memory with two cursors: frames are appended at {@code fill}, written from
+     * {@code drain}. A spliced frame's header sits in the segment like any frame; its data is a
+     * {@link Span} that is written when the drain reaches the end of that header.
+     */
     private static final class Segment {
         final ByteBuffer fill;
         final ByteBuffer drain;
+        /** Spliced frames' data, in order of their offsets. */
+        final ArrayDeque<Span> spans = new ArrayDeque<>();
 
         Segment(int capacity) {
             fill = ByteBuffer.allocateDirect(capacity);
@@ -61,15 +68,20 @@ public final class OutboundQueue {
         }
     }
 
-    /** The data of one output frame, still in {@code pipeFd}; {@code taken} once read out of it. */
+    /**
+     * The data of one spliced frame, still in {@code pipeFd}, due at offset {@code at} of its segment;
+     * {@code taken} once read out of the pipe.
+     */
     private static final class Span {
         final int pipeFd;
+        final int at;
         int remaining;
         final Runnable onReleased;
         ByteBuffer taken;
 
-        Span(int pipeFd, int length, Runnable onReleased) {
+        Span(int pipeFd, int at, int length, Runnable onReleased) {
             this.pipeFd = pipeFd;
+            this.at = at;
             this.remaining = length;
             this.onReleased = onReleased;
         }
@@ -77,13 +89,13 @@ public final class OutboundQueue {
 
     public void add(Frame frame) {
         int size = encoder.encodedSize(frame);
-        queuedBytes += encoder.encodeInto(frame, roomFor(size));
+        queuedBytes += encoder.encodeInto(frame, roomFor(size).fill);
     }
 
     /** Queues a stdout/stderr frame carrying the bytes between {@code data}'s position and limit. */
     public void addData(long id, MessageType type, ByteBuffer data) {
         int size = FrameEncoder.maxDataFrameSize(data.remaining());
-        queuedBytes += encoder.encodeDataInto(id, type, data, roomFor(size));
+        queuedBytes += encoder.encodeDataInto(id, type, data, roomFor(size).fill);
     }
 
     /**
@@ -107,8 +119,9 @@ public final class OutboundQueue {
      * in the pipe for the caller to read again.
      */
     public void addSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
-        queuedBytes += encoder.encodeDataHeaderInto(id, type, length, roomFor(FrameEncoder.maxDataFrameSize(0)));
-        queued.add(new Span(pipeFd, length, onReleased));
+        Segment segment = roomFor(FrameEncoder.maxDataFrameSize(0));
+        queuedBytes += encoder.encodeDataHeaderInto(id, type, length, segment.fill);
+        segment.spans.add(new Span(pipeFd, segment.fill.position(), length, onReleased));
         queuedBytes += length;
     }
 
@@ -117,21 +130,23 @@ public final class OutboundQueue {
      * may read the pipe itself, or close it. Their frames keep their place in the queue.
      */
     public void takeOutOfPipe(int pipeFd) {
-        for (Object entry : queued) {
-            if (entry instanceof Span span && span.pipeFd == pipeFd && span.taken == null) {
-                take(span);
+        for (Segment segment : queued) {
+            for (Span span : segment.spans) {
+                if (span.pipeFd == pipeFd && span.taken == null) {
+                    take(span);
+                }
             }
         }
     }
 
-    /** The buffer to append a frame of up to {@code size} bytes to: the newest segment, or a new one. */
-    private ByteBuffer roomFor(int size) {
-        Segment tail = queued.peekLast() instanceof Segment s ? s : null;
+    /** The segment to append a frame of up to {@code size} bytes to: the newest one, or a new one. */
+    private Segment roomFor(int size) {
+        Segment tail = queued.peekLast();
         if (tail == null || tail.fill.remaining() < size) {
             tail = size <= SEGMENT_BYTES && !free.isEmpty() ? free.poll() : new Segment(Math.max(size, SEGMENT_BYTES));
             queued.add(tail);
         }
-        return tail.fill;
+        return tail;
     }
 
     /**
@@ -140,30 +155,26 @@ public final class OutboundQueue {
      * @return true when everything queued has been written
      */
     public boolean writeTo(int fd) throws OsException {
-        Object head;
-        while ((head = queued.peek()) != null) {
-            if (head instanceof Span span) {
-                if (!writeSpan(span, fd)) {
-                    return false;
-                }
-                queued.poll();
-                continue;
-            }
-            Segment segment = (Segment) head;
-            ByteBuffer drain = segment.drain.limit(segment.fill.position());
+        Segment segment;
+        while ((segment = queued.peek()) != null) {
+            Span span = segment.spans.peek();
+            ByteBuffer drain = segment.drain.limit(span != null ? span.at : segment.fill.position());
             if (drain.hasRemaining()) {
                 int n = Os.write(fd, drain);
                 if (n == Os.WOULD_BLOCK) {
                     return false;
                 }
                 queuedBytes -= n;
-            }
-            if (!drain.hasRemaining()) {
-                if (queued.size() == 1 && segment.fill.hasRemaining()) {
-                    segment.reset(); // the only entry, written out: append to it again from the start
-                    return true;
+            } else if (span != null) {
+                if (!writeSpan(span, fd)) {
+                    return false;
                 }
-                recycle((Segment) queued.poll());
+                segment.spans.poll();
+            } else if (queued.size() == 1 && segment.fill.hasRemaining()) {
+                segment.reset(); // the only segment, written out: append to it again from the start
+                return true;
+            } else {
+                recycle(queued.poll());
             }
         }
         return true;
@@ -205,9 +216,11 @@ public final class OutboundQueue {
     }
 
     private void takeAllOutOfPipes() {
-        for (Object entry : queued) {
-            if (entry instanceof Span span && span.taken == null) {
-                take(span);
+        for (Segment segment : queued) {
+            for (Span span : segment.spans) {
+                if (span.taken == null) {
+                    take(span);
+                }
             }
         }
     }
@@ -234,10 +247,16 @@ public final class OutboundQueue {
     }
 
     private void recycle(Segment segment) {
+        segment.spans.clear();
         if (segment.pooled() && free.size() < POOLED_SEGMENTS) {
             segment.reset();
             free.add(segment);
         }
+    }
+
+    /** Segments holding queued frames (tests: small frames share segments, spliced or not). */
+    int segmentsInUse() {
+        return queued.size();
     }
 
     /** Bytes queued and not yet written, announced pipe bytes included. */
@@ -251,13 +270,14 @@ public final class OutboundQueue {
 
     /** Drops everything queued (the host it was for is gone); announced bytes stay in their pipes. */
     public void clear() {
-        Object entry;
-        while ((entry = queued.poll()) != null) {
-            if (entry instanceof Segment segment) {
-                recycle(segment);
-            } else if (entry instanceof Span span && span.taken == null) {
-                span.onReleased.run();
+        Segment segment;
+        while ((segment = queued.poll()) != null) {
+            for (Span span : segment.spans) {
+                if (span.taken == null) {
+                    span.onReleased.run();
+                }
             }
+            recycle(segment);
         }
         queuedBytes = 0;
     }

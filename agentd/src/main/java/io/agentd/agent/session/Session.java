@@ -36,6 +36,11 @@ final class Session {
     private static final int FINAL_DRAIN_MAX = 1024 * 1024;
     /** Largest frame of output left in a pipe to be spliced to the port (see OutboundQueue). */
     private static final int SPLICE_MAX = Sessions.BULK_PIPE_BYTES;
+    /**
+     * Less than this is read and copied: a splice costs four syscalls (FIONREAD, splice, and taking
+     * the pipe out of and back into epoll) against one read, which only pays for bulk output.
+     */
+    private static final int SPLICE_MIN = 16 * 1024;
 
     private enum State { STARTING, RUNNING, CLOSING, DONE }
 
@@ -50,6 +55,8 @@ final class Session {
          * while non-zero the pipe is the queue's to read, and the session does not watch it.
          */
         int announced;
+        /** The last read or splice moved at least SPLICE_MIN bytes: worth asking how much is waiting. */
+        boolean bulk;
         /** Enlarged for bulk output (Sessions.enlargeBulkPipe), or refused: tried once. */
         boolean bulkPipe;
         boolean bulkTried;
@@ -238,7 +245,7 @@ final class Session {
         if (out.announced > 0) {
             return Os.WOULD_BLOCK; // the queue still owns the pipe's first bytes
         }
-        if (!child.tty() && owner.link().acceptsSplicedData()) {
+        if (out.bulk && !child.tty() && owner.link().acceptsSplicedData()) {
             int waiting;
             try {
                 waiting = Os.bytesReadable(out.fd);
@@ -249,7 +256,8 @@ final class Session {
                 out.bulkTried = true;
                 out.bulkPipe = owner.enlargeBulkPipe(out.fd);
             }
-            if (waiting > 0) {
+            out.bulk = waiting >= SPLICE_MIN;
+            if (out.bulk) {
                 int n = Math.min(waiting, SPLICE_MAX);
                 bytesOut += n;
                 out.announced = n;
@@ -284,6 +292,7 @@ final class Session {
         }
         if (n > 0) {
             bytesOut += n;
+            out.bulk = n >= SPLICE_MIN;
             owner.link().sendData(id, out.type, buf.flip());
         } else if (n == 0) {
             closeOutput(out);

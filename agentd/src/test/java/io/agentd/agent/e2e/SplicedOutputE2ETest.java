@@ -49,22 +49,26 @@ class SplicedOutputE2ETest {
     }
 
     /**
-     * The host stops reading while a child writes a pipe's worth and exits, leaving a descendant that
-     * holds the pipe: at the end of the drain window the output announced to the port is still in the
-     * pipe, and the agent must take it out before it closes the pipe.
+     * The host stops reading while a child writes more than the socket and the queue hold, and exits
+     * leaving a descendant that holds the pipe: at the end of the drain window the frame the queue
+     * stopped at is still in the pipe, and the agent must take it out before it closes the pipe.
+     * A 64 KiB high-water mark makes that certain: the queue stops well before the child is done.
      */
     @Test
     void outputStillInThePipeWhenTheDrainWindowEndsIsDelivered() throws Exception {
         byte[] content = random(1 << 20);
-        Path file = Files.write(agent.process().dir().resolve("mib"), content);
-        host.exec(10, sh("cat '" + file + "'; sleep 30 &"));
-        host.expect(10, MessageType.EXEC_STARTED);
-        host.pauseReading();
-        Thread.sleep(1500); // the leader exits and the 250 ms drain window ends meanwhile
-        host.resumeReading();
-        SessionResult r = host.collect(10, HostConnection.TIMEOUT);
-        assertEquals(0, r.code());
-        assertArrayEquals(sha256(content), sha256(r.stdout()));
+        try (AgentProcess small = AgentProcess.start("spliced-drain", "--high-water", "65536");
+                HostConnection host = small.connectReady()) {
+            Path file = Files.write(small.dir().resolve("mib"), content);
+            host.exec(10, sh("cat '" + file + "'; sleep 30 &"));
+            host.expect(10, MessageType.EXEC_STARTED);
+            host.pauseReading();
+            Thread.sleep(1500); // the leader exits and the 250 ms drain window ends meanwhile
+            host.resumeReading();
+            SessionResult r = host.collect(10, HostConnection.TIMEOUT);
+            assertEquals(0, r.code());
+            assertArrayEquals(sha256(content), sha256(r.stdout()));
+        }
     }
 
     private static byte[] random(int size) {

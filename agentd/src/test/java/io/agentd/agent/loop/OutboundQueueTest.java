@@ -213,4 +213,33 @@ class OutboundQueueTest {
         assertEquals(0, decoder.buffered());
         return got;
     }
+
+    /** 1000 sessions' small spliced frames share one segment instead of a segment each. */
+    @Test
+    void splicedFramesFromManyPipesShareSegmentsWithOtherFrames() throws Exception {
+        openPipe();
+        int pipes = 200;
+        int[][] sources = new int[pipes][2];
+        try {
+            OutboundQueue q = new OutboundQueue();
+            q.allowSplicedData(true);
+            List<Frame> sent = new ArrayList<>();
+            for (int i = 0; i < pipes; i++) {
+                assertEquals(0, Os.libc().pipe2(sources[i], LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+                byte[] line = ("line from pipe " + i + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                assertEquals(line.length, Os.write(sources[i][1], ByteBuffer.wrap(line)));
+                q.addSplicedData(i + 1, MessageType.EXEC_STDOUT, sources[i][0], line.length, () -> {});
+                sent.add(new Frame(i + 1, MessageType.EXEC_STDOUT, new ExecData(line)));
+                q.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
+                sent.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
+            }
+            assertEquals(1, q.segmentsInUse());
+            assertEquals(sent, writeAndDecode(q));
+        } finally {
+            for (int[] source : sources) {
+                Os.close(source[0]);
+                Os.close(source[1]);
+            }
+        }
+    }
 }
