@@ -61,44 +61,34 @@ final class DataFrameLayout {
      */
     static Frame decodeCanonical(byte[] a, int off, int len, long id, int flags) {
         int end = off + len;
-        int at = off + 5;
+        int body = off + 5;
         for (MessageType type : DATA_TYPES) {
-            byte[] start = ENVELOPE_START.get(type);
-            if (end - at < start.length || !Arrays.equals(a, at, at + start.length, start, 0, start.length)) {
+            byte[] envelope = ENVELOPE_START.get(type);
+            if (!startsWith(a, body, end, envelope)) {
                 continue;
             }
             if (flags != type.flags()) {
                 return null;
             }
-            at += start.length;
-            int payloadLen = shortestBytesHead(a, at, end);
-            if (payloadLen < 0) {
+            int payload = bytesRunningToEnd(a, body + envelope.length, end);
+            if (payload < 0 || !startsWith(a, payload, end, DATA_KEY_HEAD)) {
                 return null;
             }
-            at += CborWriter.headSize(payloadLen);
-            if (end - at != payloadLen || payloadLen < DATA_KEY_HEAD.length
-                    || !Arrays.equals(a, at, at + DATA_KEY_HEAD.length, DATA_KEY_HEAD, 0, DATA_KEY_HEAD.length)) {
-                return null;
-            }
-            at += DATA_KEY_HEAD.length;
-            int dataLen = shortestBytesHead(a, at, end);
-            if (dataLen < 0) {
-                return null;
-            }
-            at += CborWriter.headSize(dataLen);
-            if (end - at != dataLen) {
-                return null;
-            }
-            return new Frame(id, type, new ExecData(Arrays.copyOfRange(a, at, end)));
+            int data = bytesRunningToEnd(a, payload + DATA_KEY_HEAD.length, end);
+            return data < 0 ? null : new Frame(id, type, new ExecData(Arrays.copyOfRange(a, data, end)));
         }
         return null;
     }
 
+    private static boolean startsWith(byte[] a, int at, int end, byte[] prefix) {
+        return end - at >= prefix.length && Arrays.equals(a, at, at + prefix.length, prefix, 0, prefix.length);
+    }
+
     /**
-     * The length of the definite byte string whose head, in its shortest form, starts at
-     * {@code a[at]} and ends before {@code end}; -1 for anything else.
+     * Where the content of the definite byte string whose head starts at {@code a[at]} begins, when
+     * that head is in its shortest form and the string ends exactly at {@code end}; -1 otherwise.
      */
-    private static int shortestBytesHead(byte[] a, int at, int end) {
+    private static int bytesRunningToEnd(byte[] a, int at, int end) {
         if (at >= end || (a[at] & 0xe0) != CborWriter.MAJOR_BYTES << 5) {
             return -1;
         }
@@ -107,10 +97,12 @@ final class DataFrameLayout {
         if (argBytes < 0 || end - at - 1 < argBytes) {
             return -1;
         }
-        long value = info < 24 ? info : 0;
+        long length = info < 24 ? info : 0;
         for (int i = 1; i <= argBytes; i++) {
-            value = (value << 8) | (a[at + i] & 0xff);
+            length = (length << 8) | (a[at + i] & 0xff);
         }
-        return value <= Integer.MAX_VALUE && CborWriter.headSize(value) == 1 + argBytes ? (int) value : -1;
+        int content = at + 1 + argBytes;
+        boolean shortest = CborWriter.headSize(length) == 1 + argBytes;
+        return shortest && end - content == length ? content : -1;
     }
 }

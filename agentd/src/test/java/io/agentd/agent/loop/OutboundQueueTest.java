@@ -23,16 +23,28 @@ import org.junit.jupiter.api.Timeout;
 /** The outbound queue writing real frames into a real non-blocking pipe. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class OutboundQueueTest {
-    private final int[] pipe = new int[2];
+    /** The queue's port in these tests. */
+    private int[] pipe;
+    private final List<int[]> opened = new ArrayList<>();
 
     @AfterEach
-    void closePipe() {
-        Os.close(pipe[0]);
-        Os.close(pipe[1]);
+    void closePipes() {
+        for (int[] fds : opened) {
+            Os.close(fds[0]);
+            Os.close(fds[1]);
+        }
     }
 
     private void openPipe() {
-        assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        pipe = newPipe();
+    }
+
+    /** A non-blocking pipe {read end, write end}, closed after the test. */
+    private int[] newPipe() {
+        int[] fds = new int[2];
+        assertEquals(0, Os.libc().pipe2(fds, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        opened.add(fds);
+        return fds;
     }
 
     @Test
@@ -106,8 +118,6 @@ class OutboundQueueTest {
     void reusedSegmentsCarryOnlyTheNewFramesRound() throws Exception {
         openPipe();
         OutboundQueue q = new OutboundQueue();
-        FrameDecoder decoder = new FrameDecoder();
-        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
         // Rounds of frames that fill one to three segments, each written out and read back before the
         // next round, so later rounds are encoded into segments an earlier round used.
         for (int round = 0; round < 30; round++) {
@@ -119,20 +129,7 @@ class OutboundQueueTest {
                 q.addData(round * 100L + i, MessageType.EXEC_STDERR, ByteBuffer.wrap(data));
                 sent.add(new Frame(round * 100L + i, MessageType.EXEC_STDERR, new ExecData(data)));
             }
-            List<Frame> got = new ArrayList<>();
-            boolean empty = false;
-            while (!empty || got.size() < sent.size()) {
-                empty = q.writeTo(pipe[1]);
-                while (Os.read(pipe[0], buf.clear()) > 0) {
-                    decoder.feed(buf.flip());
-                }
-                Frame f;
-                while ((f = decoder.next()) != null) {
-                    got.add(f);
-                }
-            }
-            assertEquals(sent, got, "round " + round);
-            assertEquals(0, decoder.buffered(), "no bytes beyond the round's frames");
+            assertEquals(sent, writeAndDecode(q), "round " + round);
         }
     }
 
@@ -140,61 +137,52 @@ class OutboundQueueTest {
     @Test
     void splicedDataTakesItsPlaceBetweenOtherFramesAndLeavesTheSourcePipeEmpty() throws Exception {
         openPipe();
-        int[] source = new int[2];
-        assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
-        try {
-            OutboundQueue q = new OutboundQueue();
-            q.allowSplicedData(true);
-            List<Frame> sent = new ArrayList<>();
-            int[] released = new int[1];
-            for (int i = 0; i < 6; i++) {
-                byte[] data = new byte[5000 + i * 3000];
-                java.util.Arrays.fill(data, (byte) ('a' + i));
-                assertEquals(data.length, Os.write(source[1], ByteBuffer.wrap(data)));
-                q.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
-                sent.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
-                q.addSplicedData(i, MessageType.EXEC_STDOUT, source[0], data.length, () -> released[0]++);
-                sent.add(new Frame(i, MessageType.EXEC_STDOUT, new ExecData(data)));
-                if (i == 3) {
-                    q.takeOutOfPipe(source[0]); // as before a session closes its pipe: frames keep their place
-                    assertEquals(4, released[0], "taking the bytes out releases every span of the pipe");
-                    assertEquals(0, Os.bytesReadable(source[0]));
-                }
+        int[] source = newPipe();
+        OutboundQueue q = new OutboundQueue();
+        q.allowSplicedData(true);
+        List<Frame> sent = new ArrayList<>();
+        int[] released = new int[1];
+        for (int i = 0; i < 6; i++) {
+            byte[] data = new byte[5000 + i * 3000];
+            java.util.Arrays.fill(data, (byte) ('a' + i));
+            assertEquals(data.length, Os.write(source[1], ByteBuffer.wrap(data)));
+            q.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
+            sent.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
+            q.addSplicedData(i, MessageType.EXEC_STDOUT, source[0], data.length, () -> released[0]++);
+            sent.add(new Frame(i, MessageType.EXEC_STDOUT, new ExecData(data)));
+            if (i == 3) {
+                q.takeOutOfPipe(source[0]); // as before a session closes its pipe: frames keep their place
+                assertEquals(4, released[0], "taking the bytes out releases every span of the pipe");
+                assertEquals(0, Os.bytesReadable(source[0]));
             }
-            assertTrue(q.acceptsSplicedData());
-            assertEquals(sent, writeAndDecode(q));
-            assertEquals(6, released[0], "each span released once");
-            assertEquals(0, Os.bytesReadable(source[0]), "every announced byte left the source pipe");
-        } finally {
-            Os.close(source[0]);
-            Os.close(source[1]);
         }
+        assertTrue(q.acceptsSplicedData());
+        assertEquals(sent, writeAndDecode(q));
+        assertEquals(6, released[0], "each span released once");
+        assertEquals(0, Os.bytesReadable(source[0]), "every announced byte left the source pipe");
     }
 
     @Test
     void clearLeavesAnnouncedBytesInTheirPipeAndReleasesThem() throws Exception {
         openPipe();
-        int[] source = new int[2];
-        assertEquals(0, Os.libc().pipe2(source, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
-        try {
-            OutboundQueue q = new OutboundQueue();
-            q.allowSplicedData(true);
-            assertEquals(3, Os.write(source[1], ByteBuffer.wrap(new byte[] {1, 2, 3})));
-            int[] released = new int[1];
-            q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, () -> released[0]++);
-            assertTrue(q.queuedBytes() > 3);
-            q.clear();
-            assertEquals(1, released[0]);
-            assertEquals(3, Os.bytesReadable(source[0]), "the bytes are still there for the session to read");
-            assertTrue(q.writeTo(pipe[1]));
-            assertEquals(0, Os.bytesReadable(pipe[0]), "nothing of the dropped frame was written");
-        } finally {
-            Os.close(source[0]);
-            Os.close(source[1]);
-        }
+        int[] source = newPipe();
+        OutboundQueue q = new OutboundQueue();
+        q.allowSplicedData(true);
+        assertEquals(3, Os.write(source[1], ByteBuffer.wrap(new byte[] {1, 2, 3})));
+        int[] released = new int[1];
+        q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, () -> released[0]++);
+        assertTrue(q.queuedBytes() > 3);
+        q.clear();
+        assertEquals(1, released[0]);
+        assertEquals(3, Os.bytesReadable(source[0]), "the bytes are still there for the session to read");
+        assertTrue(q.writeTo(pipe[1]));
+        assertEquals(0, Os.bytesReadable(pipe[0]), "nothing of the dropped frame was written");
     }
 
-    /** Writes the queue out through the test pipe, reading as it goes; returns the frames decoded. */
+    /**
+     * Writes the queue out through the test pipe, reading as it goes; returns the frames decoded,
+     * which must end exactly at the last byte written.
+     */
     private List<Frame> writeAndDecode(OutboundQueue q) throws Exception {
         FrameDecoder decoder = new FrameDecoder();
         ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
@@ -218,28 +206,19 @@ class OutboundQueueTest {
     @Test
     void splicedFramesFromManyPipesShareSegmentsWithOtherFrames() throws Exception {
         openPipe();
-        int pipes = 200;
-        int[][] sources = new int[pipes][2];
-        try {
-            OutboundQueue q = new OutboundQueue();
-            q.allowSplicedData(true);
-            List<Frame> sent = new ArrayList<>();
-            for (int i = 0; i < pipes; i++) {
-                assertEquals(0, Os.libc().pipe2(sources[i], LibC.O_CLOEXEC | LibC.O_NONBLOCK));
-                byte[] line = ("line from pipe " + i + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-                assertEquals(line.length, Os.write(sources[i][1], ByteBuffer.wrap(line)));
-                q.addSplicedData(i + 1, MessageType.EXEC_STDOUT, sources[i][0], line.length, () -> {});
-                sent.add(new Frame(i + 1, MessageType.EXEC_STDOUT, new ExecData(line)));
-                q.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
-                sent.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
-            }
-            assertEquals(1, q.segmentsInUse());
-            assertEquals(sent, writeAndDecode(q));
-        } finally {
-            for (int[] source : sources) {
-                Os.close(source[0]);
-                Os.close(source[1]);
-            }
+        OutboundQueue q = new OutboundQueue();
+        q.allowSplicedData(true);
+        List<Frame> sent = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            int[] source = newPipe();
+            byte[] line = ("line from pipe " + i + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            assertEquals(line.length, Os.write(source[1], ByteBuffer.wrap(line)));
+            q.addSplicedData(i + 1, MessageType.EXEC_STDOUT, source[0], line.length, () -> {});
+            sent.add(new Frame(i + 1, MessageType.EXEC_STDOUT, new ExecData(line)));
+            q.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
+            sent.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
         }
+        assertEquals(1, q.segmentsInUse());
+        assertEquals(sent, writeAndDecode(q));
     }
 }
