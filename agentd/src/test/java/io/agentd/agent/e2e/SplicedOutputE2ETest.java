@@ -3,8 +3,11 @@ package io.agentd.agent.e2e;
 import static io.agentd.agent.e2e.Requests.sh;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -68,6 +71,34 @@ class SplicedOutputE2ETest {
             SessionResult r = host.collect(10, HostConnection.TIMEOUT);
             assertEquals(0, r.code());
             assertArrayEquals(sha256(content), sha256(r.stdout()));
+        }
+    }
+
+    /**
+     * A host that leaves while bulk output is queued as spliced frames: the queue drops them, the
+     * session is killed, and the next host is served, bulk output included.
+     */
+    @Test
+    void aHostLeavingDuringBulkOutputLeavesTheAgentServingTheNext() throws Exception {
+        try (AgentProcess bulk = AgentProcess.start("spliced-leave")) {
+            long pid;
+            try (HostConnection host = bulk.connectReady()) {
+                host.exec(1, ExecRequest.of("head", "-c", "1G", "/dev/zero"));
+                pid = ((ExecStarted) host.expect(1, MessageType.EXEC_STARTED).payload()).pid();
+                assertEquals(MessageType.EXEC_STDOUT, host.next(1).type());
+                host.pauseReading(); // frames pile up in the queue, their data in head's pipe
+                Thread.sleep(300);
+            }
+            long deadline = System.currentTimeMillis() + 5000;
+            while (Files.exists(Path.of("/proc/" + pid)) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertFalse(Files.exists(Path.of("/proc/" + pid)), "the session was killed and reaped");
+            try (HostConnection host = bulk.connectReady()) {
+                SessionResult r = host.run(2, ExecRequest.of("head", "-c", "8M", "/dev/zero"));
+                assertEquals(0, r.code());
+                assertEquals(8 << 20, r.stdout().length);
+            }
         }
     }
 
