@@ -58,9 +58,11 @@ public final class PortLink {
 
     /**
      * Whether bulk output may be spliced from the children's pipes to the port fd (see
-     * {@link OutboundQueue}). Sockets: yes. The virtio-serial port: no. Under QEMU with the guest's
-     * 6.1 kernel, data spliced into /dev/vportNpM never reached the host and the port stalled (seen
-     * with 200 KB of output; scripts/guest/vm-test's stdin round trip), so device ports get copies.
+     * {@link OutboundQueue}). Sockets: yes. The virtio-serial port: no. With the guest's 6.1 kernel,
+     * splicing 200 KB into /dev/vportNpM made QEMU 7.2 log "virtio: zero sized buffers are not
+     * allowed" and stop serving the port: the kernel's splice path for virtio-console handed it an
+     * empty buffer. The agent then waits forever for the port to become writable. So device ports
+     * get copies.
      */
     public enum Splicing { SPLICE_OUTPUT, COPY_OUTPUT }
 
