@@ -55,29 +55,56 @@ final class DataFrameLayout {
     }
 
     /**
+     * Bytes of a data frame before its data, at most, without the length prefix: id and flags (5),
+     * the longest envelope start, and the longest heads of p, the data key and the data. A decoder
+     * that holds this much of a frame can tell whether it is a data frame in this layout.
+     */
+    static final int MAX_HEADER = 5 + maxEnvelopeStart() + 5 + DATA_KEY_HEAD.length + 5;
+
+    /**
      * Decodes {@code a[off, off+len)} (id, flags, body: a frame without its length prefix) when it
      * is a data frame in exactly the encoder's layout with the flags its type requires; returns null
      * for anything else, which the caller then decodes the general way.
      */
     static Frame decodeCanonical(byte[] a, int off, int len, long id, int flags) {
+        int data = dataStart(a, off, len, flags);
+        return data < 0 ? null : new Frame(id, dataType(a, off, len), new ExecData(Arrays.copyOfRange(a, data, off + len)));
+    }
+
+    /**
+     * Where the data starts when the frame of {@code len} bytes at {@code a[off]} is a data frame in
+     * the encoder's layout with its type's flags; -1 otherwise. Reads only the header: a decoder may
+     * ask once it holds {@link #MAX_HEADER} bytes of the frame (or all of it), before the data is in.
+     */
+    static int dataStart(byte[] a, int off, int len, int flags) {
         int end = off + len;
-        int body = off + 5;
+        MessageType type = dataType(a, off, len);
+        if (type == null || flags != type.flags()) {
+            return -1;
+        }
+        int payload = bytesRunningToEnd(a, off + 5 + ENVELOPE_START.get(type).length, end);
+        if (payload < 0 || !startsWith(a, payload, end, DATA_KEY_HEAD)) {
+            return -1;
+        }
+        return bytesRunningToEnd(a, payload + DATA_KEY_HEAD.length, end);
+    }
+
+    /** The data frame type whose envelope start the frame at {@code a[off]} begins with, or null. */
+    static MessageType dataType(byte[] a, int off, int len) {
         for (MessageType type : DATA_TYPES) {
-            byte[] envelope = ENVELOPE_START.get(type);
-            if (!startsWith(a, body, end, envelope)) {
-                continue;
+            if (startsWith(a, off + 5, off + len, ENVELOPE_START.get(type))) {
+                return type;
             }
-            if (flags != type.flags()) {
-                return null;
-            }
-            int payload = bytesRunningToEnd(a, body + envelope.length, end);
-            if (payload < 0 || !startsWith(a, payload, end, DATA_KEY_HEAD)) {
-                return null;
-            }
-            int data = bytesRunningToEnd(a, payload + DATA_KEY_HEAD.length, end);
-            return data < 0 ? null : new Frame(id, type, new ExecData(Arrays.copyOfRange(a, data, end)));
         }
         return null;
+    }
+
+    private static int maxEnvelopeStart() {
+        int max = 0;
+        for (MessageType type : DATA_TYPES) {
+            max = Math.max(max, ENVELOPE_START.get(type).length);
+        }
+        return max;
     }
 
     private static boolean startsWith(byte[] a, int at, int end, byte[] prefix) {

@@ -1,5 +1,6 @@
 package io.agentd.protocol;
 
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Payload;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -18,7 +19,8 @@ import java.util.Arrays;
  *
  * <p>Frames are decoded as soon as their last byte is fed, so a chunk holding many frames is never
  * buffered whole: only the incomplete frame at its end is kept. The results wait, in order, for
- * {@link #next()}. A frame that arrives whole in a heap buffer is decoded in place, without a copy.
+ * {@link #next()}. A frame that arrives whole in a heap buffer is decoded in place, without a copy;
+ * a large data frame that arrives in pieces is read straight into the array its data will be.
  */
 public final class FrameDecoder {
     /** First size of the frame buffer; it grows, up to the frame's length, only for larger frames. */
@@ -35,6 +37,12 @@ public final class FrameDecoder {
     /** id + flags + body of the frame being read, when it did not arrive whole. */
     private byte[] frame = new byte[0];
     private int frameFill;
+    /**
+     * The data of a large data frame being read: once its header is in {@link #frame}, the rest of
+     * it goes straight here, the array the frame will carry, instead of through {@link #frame}.
+     */
+    private byte[] data;
+    private int dataFill;
 
     public FrameDecoder() {
         this(Protocol.MAX_FRAME_LEN);
@@ -70,13 +78,22 @@ public final class FrameDecoder {
                 int at = src.position();
                 src.position(at + frameLen);
                 complete(src.array(), src.arrayOffset() + at);
+            } else if (data != null) {
+                int n = Math.min(src.remaining(), data.length - dataFill);
+                src.get(data, dataFill, n);
+                dataFill += n;
+                if (dataFill == data.length) {
+                    completeData();
+                }
             } else {
-                int n = Math.min(src.remaining(), frameLen - frameFill);
+                int n = Math.min(src.remaining(), (frameFill < headerProbe() ? headerProbe() : frameLen) - frameFill);
                 ensureCapacity(frameFill + n);
                 src.get(frame, frameFill, n);
                 frameFill += n;
                 if (frameFill == frameLen) {
                     complete(frame, 0);
+                } else if (frameFill == headerProbe()) {
+                    startDataIfBulk();
                 }
             }
         }
@@ -97,7 +114,7 @@ public final class FrameDecoder {
 
     /** Bytes held that do not yet form a whole frame. */
     public int buffered() {
-        return frameLen < 0 ? prefixFill : frameFill;
+        return frameLen < 0 ? prefixFill : frameFill + dataFill;
     }
 
     /** Drops every byte held (e.g. after the host disconnects). */
@@ -108,6 +125,8 @@ public final class FrameDecoder {
         frameLen = -1;
         frame = new byte[0];
         frameFill = 0;
+        data = null;
+        dataFill = 0;
     }
 
     /** The frame limit this decoder enforces. */
@@ -125,9 +144,9 @@ public final class FrameDecoder {
         long id = ((a[off] & 0xffL) << 24) | ((a[off + 1] & 0xff) << 16) | ((a[off + 2] & 0xff) << 8)
                 | (a[off + 3] & 0xff);
         int flags = a[off + 4] & 0xff;
-        Frame data = DataFrameLayout.decodeCanonical(a, off, len, id, flags);
-        if (data != null) {
-            return data;
+        Frame canonical = DataFrameLayout.decodeCanonical(a, off, len, id, flags);
+        if (canonical != null) {
+            return canonical;
         }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
@@ -153,6 +172,35 @@ public final class FrameDecoder {
         } catch (ProtocolException e) {
             results.add(e);
         }
+    }
+
+    /** Frames from this size on are read the data-frame way when their header says so. */
+    private static final int STREAMED_FRAME_MIN = 4096;
+
+    /** How much of the frame to buffer before looking at its header: all of a small frame. */
+    private int headerProbe() {
+        return frameLen >= STREAMED_FRAME_MIN ? DataFrameLayout.MAX_HEADER : frameLen;
+    }
+
+    /** The header of a large frame is in: a data frame's data goes straight into its own array. */
+    private void startDataIfBulk() {
+        int start = DataFrameLayout.dataStart(frame, 0, frameLen, frame[4] & 0xff);
+        if (start < 0) {
+            return;
+        }
+        data = new byte[frameLen - start];
+        dataFill = frameFill - start;
+        System.arraycopy(frame, start, data, 0, dataFill);
+        frameFill = start;
+    }
+
+    private void completeData() {
+        long id = ((frame[0] & 0xffL) << 24) | ((frame[1] & 0xff) << 16) | ((frame[2] & 0xff) << 8) | (frame[3] & 0xff);
+        results.add(new Frame(id, DataFrameLayout.dataType(frame, 0, frameLen), new ExecData(data)));
+        frameLen = -1;
+        frameFill = 0;
+        data = null;
+        dataFill = 0;
     }
 
     private void ensureCapacity(int needed) {

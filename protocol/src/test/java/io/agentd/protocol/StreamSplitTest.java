@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -21,7 +22,11 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class StreamSplitTest {
-    /** Every golden frame that keeps the stream in step, two frames larger than the decoder's first buffer, then a bad length. */
+    /**
+     * Every golden frame that keeps the stream in step, then frames larger than the decoder's first
+     * buffer (data frames, whose data the decoder reads straight into its own array, and a large
+     * request, which it must not), then a bad length.
+     */
     private static byte[] stream;
     /** What each of those gives, in order: the Frame, or "refused <kind> <id>". */
     private static List<Object> expected;
@@ -54,6 +59,12 @@ class StreamSplitTest {
             out.writeBytes(encoder.encode(big));
             expected.add(big);
         }
+        Frame largeStderr = new Frame(78, MessageType.EXEC_STDERR, new ExecData(new byte[4096]));
+        out.writeBytes(encoder.encode(largeStderr));
+        expected.add(largeStderr);
+        Frame largeRequest = new Frame(79, MessageType.EXEC_REQUEST, ExecRequest.of("/bin/echo", "x".repeat(6000)));
+        out.writeBytes(encoder.encode(largeRequest));
+        expected.add(largeRequest);
         // A bad length last: it loses the stream, so nothing may follow it.
         out.writeBytes(Fixtures.bytes(Fixtures.named("frame_too_short")));
         expected.add("refused frame_too_short " + ProtocolException.NO_ID);
