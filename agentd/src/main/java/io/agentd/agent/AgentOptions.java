@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  * @param listen       a unix socket path to serve (--listen unix:PATH), or null
  * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms and --stdin-limit
  * @param highWater    outbound queue bytes past which session output is no longer read
+ * @param stallWarnMillis how long the host may take no output, with some queued, before a warning
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param execHelper   the exec helper binary, or null for the launcher's default
@@ -28,6 +29,7 @@ public record AgentOptions(
         Path listen,
         SessionDefaults sessionDefaults,
         long highWater,
+        long stallWarnMillis,
         Path logFile,
         String logLevel,
         Path execHelper,
@@ -57,6 +59,9 @@ public record AgentOptions(
               --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
                                    (default: 16m)
               --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)
+              --stall-warn-ms N    log a warning when the host has taken no output for N ms while
+                                   some is waiting for it, and a line when it takes output again
+                                   (default: 5000; 0: never)
 
             Logging:
               --log-file PATH      log to this file instead of the console (stderr)
@@ -71,10 +76,11 @@ public record AgentOptions(
     private static final long DEFAULT_HIGH_WATER = 1L << 20;
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
     private static final long DEFAULT_STDIN_TOTAL = 64L << 20;
+    private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
-            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total", "--log-file",
-            "--log-level", "--exec-helper");
+            "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
+            "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -99,6 +105,7 @@ public record AgentOptions(
         long highWater = DEFAULT_HIGH_WATER;
         long stdinLimit = DEFAULT_STDIN_LIMIT;
         long stdinTotal = DEFAULT_STDIN_TOTAL;
+        long stallWarn = DEFAULT_STALL_WARN_MILLIS;
         Path logFile = null;
         String logLevel = "info";
         Path execHelper = null;
@@ -163,6 +170,7 @@ public record AgentOptions(
                 case "--high-water" -> highWater = positiveBytes(name, value);
                 case "--stdin-limit" -> stdinLimit = positiveBytes(name, value);
                 case "--stdin-total" -> stdinTotal = positiveBytes(name, value);
+                case "--stall-warn-ms" -> stallWarn = millis(name, value);
                 case "--log-file" -> logFile = Path.of(nonEmpty(name, value));
                 case "--log-level" -> {
                     logLevel = value.toLowerCase(Locale.ROOT);
@@ -183,7 +191,7 @@ public record AgentOptions(
         }
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal),
-                highWater, logFile, logLevel, execHelper, help);
+                highWater, stallWarn, logFile, logLevel, execHelper, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

@@ -68,7 +68,7 @@ public final class Main {
             return 1;
         }
         try (EventLoop loop = new EventLoop()) {
-            PortLink link = new PortLink(loop, options.highWater());
+            PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
             Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);

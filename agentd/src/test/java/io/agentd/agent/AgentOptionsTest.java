@@ -22,6 +22,7 @@ class AgentOptionsTest {
         assertEquals(250, o.sessionDefaults().drainMillis());
         assertEquals(2000, o.sessionDefaults().graceMillis());
         assertEquals(1 << 20, o.highWater());
+        assertEquals(5000, o.stallWarnMillis());
         assertEquals(16 << 20, o.sessionDefaults().stdinLimit());
         assertEquals("info", o.logLevel());
         assertEquals(List.of(), o.sessionDefaults().env());
@@ -32,7 +33,7 @@ class AgentOptionsTest {
     void everyOptionInBothSpellings() throws Exception {
         AgentOptions o = AgentOptions.parse("--listen", "unix:/run/a.sock", "--user=nobody", "--cwd", "/tmp",
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",
-                "--high-water", "64k", "--stdin-limit", "2MiB", "--log-file", "/var/log/agentd.log",
+                "--high-water", "64k", "--stdin-limit", "2MiB", "--stall-warn-ms=0", "--log-file", "/var/log/agentd.log",
                 "--log-level", "DEBUG", "--exec-helper", "/opt/h");
         assertEquals(Path.of("/run/a.sock"), o.listen());
         assertEquals("nobody", o.sessionDefaults().user());
@@ -42,6 +43,7 @@ class AgentOptionsTest {
         assertEquals(10, o.sessionDefaults().drainMillis());
         assertEquals(0, o.sessionDefaults().graceMillis());
         assertEquals(64 * 1024, o.highWater());
+        assertEquals(0, o.stallWarnMillis());
         assertEquals(2 * 1024 * 1024, o.sessionDefaults().stdinLimit());
         assertEquals(Path.of("/var/log/agentd.log"), o.logFile());
         assertEquals("debug", o.logLevel());
@@ -59,6 +61,7 @@ class AgentOptionsTest {
         assertUsage("--grace-ms takes milliseconds", "--grace-ms", "soon");
         assertUsage("--high-water takes a byte count", "--high-water", "0");
         assertUsage("--stdin-limit takes a byte count", "--stdin-limit", "12q");
+        assertUsage("--stall-warn-ms takes milliseconds", "--stall-warn-ms", "5s");
         assertUsage("--listen takes unix:PATH", "--listen", "/run/a.sock");
         assertUsage("--profile is default or restricted", "--profile", "paranoid");
         assertUsage("--log-level is one of", "--log-level", "loud");

@@ -24,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * their children) until the queue drains to half of it. A host that sends without reading cannot grow
  * the queue without bound either: past {@link #INPUT_PAUSE_FACTOR} times the mark the link stops
  * reading the port until the queue is back under the mark.
+ *
+ * <p>A host that takes no output for the stall-warning time while some waits for it gets one warning
+ * line (and one line when it takes output again): the only sign an operator gets of a host that
+ * stopped reading, or of a port that never turns writable again.
  */
 public final class PortLink {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
@@ -69,6 +73,7 @@ public final class PortLink {
     private final EventLoop loop;
     private final OutboundQueue queue = new OutboundQueue();
     private final FrameDecoder decoder = new FrameDecoder();
+    private final RefusalLog refusalLog;
     private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
     private final long highWater;
     private Listener listener;
@@ -79,9 +84,24 @@ public final class PortLink {
     private boolean outputAllowed = true;
     private boolean inputPaused;
 
-    public PortLink(EventLoop loop, long highWater) {
+    /** 0: no stall warnings. */
+    private final long stallWarnMillis;
+    /** Runs every stall-warning period while output waits for a connected host; null when off. */
+    private EventLoop.Timer stallCheck;
+    /** When the host last took output, or when output began to wait for it. */
+    private long lastProgressNanos;
+    private boolean stallReported;
+
+    /**
+     * @param highWater queued bytes at which session output stops being read
+     * @param stallWarnMillis how long the host may take nothing, with output queued, before a
+     *        warning; 0 for never
+     */
+    public PortLink(EventLoop loop, long highWater, long stallWarnMillis) {
         this.loop = loop;
         this.highWater = highWater;
+        this.stallWarnMillis = stallWarnMillis;
+        this.refusalLog = new RefusalLog(loop);
     }
 
     public void setListener(Listener listener) {
@@ -132,9 +152,12 @@ public final class PortLink {
         afterEnqueue();
     }
 
-    /** Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload). */
+    /**
+     * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
+     * see {@link RefusalLog} for the rate).
+     */
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
-        log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
+        refusalLog.refused(id, offendingType, kind, message);
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
     }
 
@@ -169,7 +192,30 @@ public final class PortLink {
                 log.warn("host is not reading: {} bytes queued, pausing port input", q);
             }
             reg.setWrite(true);
+            watchForStall();
         }
+    }
+
+    /** Starts the periodic stall check when output begins to wait for the host. */
+    private void watchForStall() {
+        if (stallCheck == null && stallWarnMillis > 0) {
+            lastProgressNanos = System.nanoTime();
+            stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
+        }
+    }
+
+    private void checkForStall() {
+        stallCheck = null;
+        if (state != State.CONNECTED || queue.isEmpty()) {
+            return; // nothing waits: the next queued frame starts the watch again
+        }
+        long idleMillis = (System.nanoTime() - lastProgressNanos) / 1_000_000;
+        if (idleMillis >= stallWarnMillis && !stallReported) {
+            stallReported = true;
+            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis,
+                    queue.queuedBytes(), outputAllowed ? "" : "; session output is paused until it reads");
+        }
+        stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
     }
 
     private void afterDequeue() {
@@ -198,6 +244,9 @@ public final class PortLink {
             }
             state = State.CONNECTED;
             reg.setWrite(!queue.isEmpty());
+            if (!queue.isEmpty()) {
+                watchForStall();
+            }
             listener.onConnected();
         }
         if ((events & EventLoop.HANGUP) != 0) {
@@ -256,11 +305,19 @@ public final class PortLink {
 
     private void flush() {
         boolean empty;
+        long before = queue.queuedBytes();
         try {
             empty = queue.writeTo(reg.fd());
         } catch (OsException e) {
             hangup(e.getMessage());
             return;
+        }
+        if (queue.queuedBytes() < before) {
+            if (stallReported) {
+                stallReported = false;
+                log.info("host takes output again after {} ms", (System.nanoTime() - lastProgressNanos) / 1_000_000);
+            }
+            lastProgressNanos = System.nanoTime();
         }
         if (empty) {
             reg.setWrite(false);
@@ -276,6 +333,11 @@ public final class PortLink {
         reg.cancel();
         reg = null;
         state = State.DETACHED;
+        if (stallCheck != null) {
+            stallCheck.cancel();
+            stallCheck = null;
+        }
+        stallReported = false;
         decoder.reset();
         inputPaused = false;
         onHangup.onHangup(wasConnected);

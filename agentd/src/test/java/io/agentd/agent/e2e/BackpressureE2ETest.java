@@ -19,18 +19,21 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A host that stops reading while a child floods stdout: the agent stops reading the child (which
  * blocks in write) instead of buffering. The agent runs with a 48 MiB heap and the child writes
- * 64 MiB, so buffering it all could not even fit; the live heap is measured with jcmd.
+ * 64 MiB, so buffering it all could not even fit; the live heap is measured with jcmd. The
+ * operator learns of the stall from the log (a warning after --stall-warn-ms), and of its end.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class BackpressureE2ETest {
     private static final long FLOOD = 64L << 20;
     /** Live heap allowed while the host does not read: the queue is bounded at the 1 MiB mark. */
     private static final long HEAP_BOUND = 24L << 20;
+    private static final long STALL_WARN_MS = 300;
     private static final Pattern USED = Pattern.compile("generation\\s+total \\d+K, used (\\d+)K");
 
     @Test
     void floodingChildBlocksWhileTheHostDoesNotReadAndEverythingArrivesAfter() throws Exception {
-        try (AgentProcess agent = AgentProcess.startWithJavaOpts("backpressure", "-Xmx48m");
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("backpressure", "-Xmx48m",
+                "--stall-warn-ms", Long.toString(STALL_WARN_MS));
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);
             host.exec(1, ExecRequest.of("head", "-c", Long.toString(FLOOD), "/dev/zero"));
@@ -45,6 +48,11 @@ class BackpressureE2ETest {
             System.out.printf("host not reading: child wrote %d bytes, agent live heap %d KiB, agent RSS %s%n",
                     firstWchar, heap >> 10, rss(agent.pid()));
             assertTrue(heap < HEAP_BOUND, "agent live heap " + heap + " bytes while the host does not read");
+            String stallLog = agent.logText();
+            assertTrue(stallLog.matches("(?s).*WARN .*host has taken no output for \\d+ ms: \\d+ bytes wait for it.*"),
+                    "no stall warning in the log:\n" + stallLog);
+            assertEquals(1, count(stallLog, "host has taken no output"), "one warning per stall:\n" + stallLog);
+            assertTrue(!stallLog.contains("host takes output again"), stallLog);
 
             host.resumeReading();
             SessionResult r = host.collect(1, HostConnection.TIMEOUT);
@@ -55,7 +63,17 @@ class BackpressureE2ETest {
                     throw new AssertionError("output corrupted");
                 }
             }
+            assertTrue(agent.logText().matches("(?s).*host takes output again after \\d+ ms.*"),
+                    "no line for the end of the stall:\n" + agent.logText());
         }
+    }
+
+    private static int count(String text, String needle) {
+        int n = 0;
+        for (int at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+            n++;
+        }
+        return n;
     }
 
     /** Waits until the child's written-bytes counter stops moving; returns it. */

@@ -125,6 +125,37 @@ class ControlE2ETest {
     }
 
     @Test
+    void aFloodOfBadFramesIsAnsweredInFullButLoggedAtALimitedRate() throws Exception {
+        int flood = 500;
+        try (AgentProcess own = AgentProcess.startWithJavaOpts("refusal-flood", null);
+                HostConnection host = own.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            for (int i = 0; i < flood; i++) {
+                host.send(new Frame(5000 + i, MessageType.EXEC_SIGNAL, new ExecSignal(15)));
+            }
+            for (int i = 0; i < flood; i++) {
+                host.expectError(5000 + i, "invalid_session");
+            }
+            host.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(1, MessageType.CORE_PONG);
+            // Every refusal is either its own line or counted in a "not logged" line after its second.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            String log;
+            long logged;
+            long leftOut;
+            do {
+                Thread.sleep(200);
+                log = own.logText();
+                logged = log.lines().filter(l -> l.contains("refused frame id=")).count();
+                leftOut = java.util.regex.Pattern.compile("(\\d+) more refused frames in the last second not logged")
+                        .matcher(log).results().mapToLong(m -> Long.parseLong(m.group(1))).sum();
+            } while (logged + leftOut < flood && System.nanoTime() < deadline);
+            assertEquals(flood, logged + leftOut, log);
+            assertTrue(logged < flood / 5, logged + " refusal lines for " + flood + " bad frames");
+        }
+    }
+
+    @Test
     void signalOutsideOneToThirtyOneIsInvalidPayload() throws Exception {
         try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(0)));

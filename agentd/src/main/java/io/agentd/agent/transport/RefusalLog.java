@@ -1,0 +1,55 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.protocol.ErrorKind;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log lines for refused frames, at most {@link #LINES_PER_SECOND} a second. A host that floods
+ * bad frames still gets every core.error on the wire, but must not flood the operator's log: logging
+ * is synchronous on the loop thread and the guest's console is a serial port. The lines left out
+ * are counted and reported in one line when their second is over.
+ */
+final class RefusalLog {
+    private static final Logger log = LoggerFactory.getLogger(PortLink.class);
+    static final int LINES_PER_SECOND = 20;
+    private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final EventLoop loop;
+    private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
+    private int linesInWindow;
+    private long leftOut;
+    private boolean reportScheduled;
+
+    RefusalLog(EventLoop loop) {
+        this.loop = loop;
+    }
+
+    /** One refused frame (never its payload). */
+    void refused(long id, String offendingType, ErrorKind kind, String message) {
+        long now = System.nanoTime();
+        if (now - windowStartNanos >= WINDOW_NANOS) {
+            windowStartNanos = now;
+            linesInWindow = 0;
+        }
+        if (linesInWindow < LINES_PER_SECOND) {
+            linesInWindow++;
+            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
+            return;
+        }
+        leftOut++;
+        if (!reportScheduled) {
+            reportScheduled = true;
+            long windowLeftMillis = TimeUnit.NANOSECONDS.toMillis(windowStartNanos + WINDOW_NANOS - now) + 1;
+            loop.schedule(windowLeftMillis, this::reportLeftOut);
+        }
+    }
+
+    private void reportLeftOut() {
+        reportScheduled = false;
+        log.warn("{} more refused frames in the last second not logged (each was answered with core.error)", leftOut);
+        leftOut = 0;
+    }
+}
