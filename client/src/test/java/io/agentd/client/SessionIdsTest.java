@@ -1,23 +1,37 @@
 package io.agentd.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SessionIdsTest {
 
     @Test
-    void idsCountUpFromOne() {
-        SessionIds ids = new SessionIds();
+    void idsCountUpFromWhereTheyStart() {
+        SessionIds ids = new SessionIds(1);
         assertEquals(1, ids.allocate(id -> false));
         assertEquals(2, ids.allocate(id -> false));
         assertEquals(3, ids.allocate(id -> false));
     }
 
     @Test
+    void eachConnectionStartsAtItsOwnRandomU32Id() {
+        Set<Long> firsts = new HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            long first = new SessionIds().allocate(id -> false);
+            assertTrue(first >= 1 && first <= SessionIds.MAX_ID, "id " + first);
+            firsts.add(first);
+        }
+        // Counting from a fixed start would give one value; 100 random u32s repeat with odds ~1e-6.
+        assertTrue(firsts.size() >= 99, "first ids: " + firsts);
+    }
+
+    @Test
     void liveIdsAreSkipped() {
-        SessionIds ids = new SessionIds();
+        SessionIds ids = new SessionIds(1);
         Set<Long> live = Set.of(1L, 2L, 4L);
         assertEquals(3, ids.allocate(live::contains));
         assertEquals(5, ids.allocate(live::contains));
