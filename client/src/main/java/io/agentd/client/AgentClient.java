@@ -401,16 +401,39 @@ public final class AgentClient implements AutoCloseable {
 
     private void onControl(Frame frame) {
         switch (frame.type()) {
-            case CORE_READY -> {
-                if (!ready.complete((Ready) frame.payload())) {
-                    log.info("the agent at {} sent core.ready again (did it restart?)", peer);
-                }
-            }
+            case CORE_READY -> onReadyAgain((Ready) frame.payload());
             case CORE_ERROR -> {
                 ErrorPayload e = (ErrorPayload) frame.payload();
                 log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
             }
             default -> log.debug("ignored {} on the control channel", frame.type());
+        }
+    }
+
+    /**
+     * A core.ready after the first: from a new agent process when its start time differs (the old
+     * one died and the guest's init started another on the same port). Nothing the old agent had
+     * open will ever be answered, so every open session and call fails now instead of waiting.
+     */
+    private void onReadyAgain(Ready now) {
+        if (ready.complete(now)) {
+            return;
+        }
+        Ready first = ready.getNow(null);
+        if (first == null || first.bootTimeNs() == now.bootTimeNs()) {
+            log.info("the agent at {} sent core.ready again", peer);
+            return;
+        }
+        List<Long> open = List.copyOf(live.keySet());
+        log.info("the agent at {} restarted (its start time changed); failing {} open session(s) and call(s)",
+                peer, open.size());
+        AgentRestartedException why = new AgentRestartedException("the agent at " + peer
+                + " restarted; what it was running for this connection is lost");
+        for (Long id : open) {
+            Receiver receiver = live.remove(id);
+            if (receiver != null) {
+                receiver.onAbort(why);
+            }
         }
     }
 

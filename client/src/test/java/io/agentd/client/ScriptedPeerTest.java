@@ -157,6 +157,34 @@ class ScriptedPeerTest {
     }
 
     @Test
+    void aNewAgentProcessOnTheSameConnectionFailsWhatTheOldOneHadOpen() throws Exception {
+        try (AgentClient client = connected()) {
+            ExecSession running = client.start(ExecRequest.of("sleep", "60"));
+            assertEquals(running.id(), receive().id());
+            send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
+            assertEquals(100, running.awaitStarted(WAIT));
+
+            // The same agent saying ready again (same start time) ends nothing.
+            send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 4, "scripted")));
+            assertThrows(TimeoutException.class, () -> running.awaitExit(Duration.ofMillis(300)));
+
+            // A new agent process (another start time): the session can never end on its own.
+            send(new Frame(0, MessageType.CORE_READY, new Ready(7, 8, 9, "scripted")));
+            AgentException e = assertThrows(AgentException.class, () -> running.awaitExit(WAIT));
+            assertInstanceOf(AgentRestartedException.class, e);
+            assertTrue(e.getMessage().contains("restarted"), e.getMessage());
+
+            // The connection goes on with the new agent.
+            ExecSession next = client.start(ExecRequest.of("true"));
+            assertEquals(next.id(), receive().id());
+            send(new Frame(next.id(), MessageType.EXEC_STARTED, new ExecStarted(101)));
+            send(new Frame(next.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(new ExitStatus(0, null, false), next.awaitExit(WAIT));
+            assertTrue(client.isOpen());
+        }
+    }
+
+    @Test
     void framesGoOutOnTheSessionsIdAndComeBackToIt() throws Exception {
         try (AgentClient client = connected()) {
             ExecSession a = client.start(ExecRequest.of("a"));
