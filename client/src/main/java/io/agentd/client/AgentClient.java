@@ -133,12 +133,21 @@ public final class AgentClient implements AutoCloseable {
         return ready.getNow(null);
     }
 
-    /** Starts a session whose output is read with {@link ExecSession#nextOutput}. */
+    /**
+     * Starts a session whose output is read with {@link ExecSession#nextOutput}. Output waits in
+     * memory, without a bound, until it is taken: bounding it would stall the connection's one
+     * reader thread, and with it every session, and a caller that only awaits the exit would never
+     * see it. For output larger than memory, pass a listener.
+     */
     public ExecSession start(ExecRequest request) throws IOException {
         return startSession(request, null);
     }
 
-    /** Starts a session whose output goes to {@code listener} as it arrives. */
+    /**
+     * Starts a session whose output goes to {@code listener} as it arrives, on the connection's
+     * reader thread: a listener that blocks holds up every session of the connection, and through the
+     * agent's backpressure, their processes.
+     */
     public ExecSession start(ExecRequest request, OutputListener listener) throws IOException {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
