@@ -7,7 +7,7 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
- * A level-triggered epoll instance. Each registration carries a 64-bit token (the loop's handle for
+ * An epoll instance, level-triggered unless a registration asks for {@link #EDGE}. Each registration carries a 64-bit token (the loop's handle for
  * it), so an event for an fd that was removed and reused in the same batch is recognised as stale.
  */
 final class Epoll implements AutoCloseable {
@@ -15,6 +15,8 @@ final class Epoll implements AutoCloseable {
     static final int OUT = 0x4;
     static final int ERR = 0x8;
     static final int HUP = 0x10;
+    /** EPOLLET: report a change of readiness once, not for as long as it lasts. */
+    static final int EDGE = 0x80000000;
 
     private static final int EPOLL_CLOEXEC = 0x80000;
     private static final int CTL_ADD = 1;

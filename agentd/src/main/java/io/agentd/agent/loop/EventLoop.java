@@ -186,6 +186,7 @@ public final class EventLoop implements AutoCloseable {
         private final Handler handler;
         private boolean read;
         private boolean write;
+        private boolean edge;
         private int mask;
         private boolean cancelled;
 
@@ -206,6 +207,15 @@ public final class EventLoop implements AutoCloseable {
 
         public void setWrite(boolean on) {
             write = on;
+            apply();
+        }
+
+        /**
+         * Edge-triggered: each change of the fd's readiness is reported once. For a condition that
+         * lasts and cannot be masked (a hang-up), where level-triggered interest would spin.
+         */
+        public void setEdgeTriggered(boolean on) {
+            edge = on;
             apply();
         }
 
@@ -234,6 +244,9 @@ public final class EventLoop implements AutoCloseable {
                 return;
             }
             int want = (read ? Epoll.IN : 0) | (write ? Epoll.OUT : 0);
+            if (want != 0 && edge) {
+                want |= Epoll.EDGE;
+            }
             if (want == mask) {
                 return;
             }

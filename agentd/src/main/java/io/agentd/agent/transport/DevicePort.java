@@ -16,8 +16,12 @@ import org.slf4j.LoggerFactory;
 /**
  * A character device carrying the host's frames: a virtio-serial port, or any tty (put in raw mode).
  * It is opened once and kept open for the agent's whole life (bytes the host sends while the guest
- * has the port closed are lost). When the host side goes away (hang-up), the port is probed again
- * every {@link #PROBE_MILLIS}; the frames queued meanwhile stay queued.
+ * has the port closed are lost). The frames queued while the host side is away stay queued.
+ *
+ * <p>While the host side is away the port reports a hang-up for as long as that lasts, which
+ * level-triggered epoll would report in a loop. A virtio-serial port wakes its pollers when the host
+ * side opens it, so it is watched edge-triggered and the host is served the moment it comes back.
+ * A tty gives no such promise: it is probed again every {@link #PROBE_MILLIS}.
  */
 public final class DevicePort implements Transport {
     private static final Logger log = LoggerFactory.getLogger(DevicePort.class);
@@ -32,6 +36,9 @@ public final class DevicePort implements Transport {
     private final PortLink link;
     private final Path device;
     private int fd = -1;
+    private boolean tty;
+    /** While the host side of a virtio port is away: the edge-triggered watch for its return. */
+    private EventLoop.Registration hostWatch;
 
     public DevicePort(EventLoop loop, PortLink link, Path device) {
         this.loop = loop;
@@ -51,7 +58,8 @@ public final class DevicePort implements Transport {
         fd = Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),
                 LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
         try {
-            if (Os.libc().isatty(fd) == 1) {
+            tty = Os.libc().isatty(fd) == 1;
+            if (tty) {
                 makeRaw();
             }
             link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
@@ -72,18 +80,45 @@ public final class DevicePort implements Transport {
     }
 
     private void onHangup(boolean wasConnected) {
-        if (wasConnected) {
-            log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
-        }
-        loop.schedule(PROBE_MILLIS, () -> {
-            if (fd >= 0) {
-                link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
+        if (tty) {
+            if (wasConnected) {
+                log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
             }
-        });
+            loop.schedule(PROBE_MILLIS, this::attach);
+            return;
+        }
+        if (wasConnected) {
+            log.info("port {}: host side gone; waiting for it", device);
+        }
+        // Writable interest; hang-up and error are always reported. Registered after the link let
+        // go of the fd, and epoll looks at the port once when it is added: a host that came back
+        // in between is seen at once.
+        hostWatch = loop.register(fd, this::onHostWatchEvents);
+        hostWatch.setEdgeTriggered(true);
+        hostWatch.setWrite(true);
+    }
+
+    private void onHostWatchEvents(int events) {
+        if ((events & EventLoop.HANGUP) != 0) {
+            return; // still away: the port's next change wakes the watch again
+        }
+        hostWatch.cancel();
+        hostWatch = null;
+        attach();
+    }
+
+    private void attach() {
+        if (fd >= 0) {
+            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
+        }
     }
 
     @Override
     public void close() {
+        if (hostWatch != null) {
+            hostWatch.cancel();
+            hostWatch = null;
+        }
         Os.close(fd);
         fd = -1;
     }

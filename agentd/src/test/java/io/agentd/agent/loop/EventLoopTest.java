@@ -118,6 +118,52 @@ class EventLoopTest {
         assertEquals(1, calls.get(), "one hang-up event, then silence");
     }
 
+    /**
+     * How a virtio port whose host is away is watched: its hang-up lasts, so a level-triggered
+     * registration reports it on every turn of the loop, an edge-triggered one once.
+     */
+    @Test
+    void aLastingHangUpIsReportedOnceEdgeTriggeredAndOverAndOverLevelTriggered() throws Exception {
+        assertEquals(1, hangUpEventsIn200ms(true));
+        assertTrue(hangUpEventsIn200ms(false) > 10, "level-triggered: the hang-up is reported again and again");
+    }
+
+    private int hangUpEventsIn200ms(boolean edge) throws Exception {
+        int[] p = pipe();
+        AtomicInteger calls = new AtomicInteger();
+        try (EventLoop own = new EventLoop()) {
+            Registration r = own.register(p[0], events -> {
+                assertTrue((events & EventLoop.HANGUP) != 0);
+                calls.incrementAndGet();
+            });
+            r.setEdgeTriggered(edge);
+            r.setRead(true);
+            Os.close(p[1]);
+            fds.remove(Integer.valueOf(p[1]));
+            own.schedule(200, own::stop);
+            own.run();
+        }
+        return calls.get();
+    }
+
+    /** Edge-triggered, unread data is reported once; more data is a change and is reported again. */
+    @Test
+    void edgeTriggeredReportsEachChangeOnce() throws Exception {
+        int[] p = pipe();
+        AtomicInteger calls = new AtomicInteger();
+        Registration r = loop.register(p[0], events -> calls.incrementAndGet());
+        r.setEdgeTriggered(true);
+        r.setRead(true);
+        Os.write(p[1], ByteBuffer.wrap(new byte[] {1}));
+        loop.schedule(100, () -> {
+            assertEquals(1, calls.get(), "once, though the byte is still unread");
+            Os.libc().write(p[1], ByteBuffer.wrap(new byte[] {2}), 1);
+        });
+        loop.schedule(200, loop::stop);
+        loop.run();
+        assertEquals(2, calls.get());
+    }
+
     @Test
     void aHandlerThatThrowsDoesNotStopTheLoop() throws Exception {
         int[] p = pipe();
