@@ -96,8 +96,10 @@ public final class Agent implements PortLink.Listener {
     @Override
     public void onProtocolError(ProtocolException e) {
         if (e.kind().losesStream()) {
-            log.warn("input out of sync ({}: {}): buffered input discarded", e.kind(), e.getMessage());
-            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
+            // One line, through the refusal log and its rate limit: a host sending garbage can
+            // lose the stream on every read.
+            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
+                    e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
         } else {
             link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
         }
