@@ -410,7 +410,7 @@ public final class AgentClient implements AutoCloseable {
 
     private void onControl(Frame frame) {
         switch (frame.type()) {
-            case CORE_READY -> onReadyAgain((Ready) frame.payload());
+            case CORE_READY -> onReady((Ready) frame.payload());
             case CORE_ERROR -> {
                 ErrorPayload e = (ErrorPayload) frame.payload();
                 log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
@@ -420,11 +420,12 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * A core.ready after the first: from a new agent process when its start time differs (the old
-     * one died and the guest's init started another on the same port). Nothing the old agent had
-     * open will ever be answered, so every open session and call fails now instead of waiting.
+     * The first core.ready completes {@link #ready}. A later one comes from a new agent process when
+     * its start time differs (the old one died and the guest's init started another on the same
+     * port): nothing the old agent had open will ever be answered, so every open session and call
+     * fails now instead of waiting.
      */
-    private void onReadyAgain(Ready now) {
+    private void onReady(Ready now) {
         if (ready.complete(now)) {
             return;
         }
@@ -433,17 +434,23 @@ public final class AgentClient implements AutoCloseable {
             log.info("the agent at {} sent core.ready again", peer);
             return;
         }
-        List<Long> open = List.copyOf(live.keySet());
-        log.info("the agent at {} restarted (its start time changed); failing {} open session(s) and call(s)",
-                peer, open.size());
-        AgentRestartedException why = new AgentRestartedException("the agent at " + peer
-                + " restarted; what it was running for this connection is lost");
-        for (Long id : open) {
+        int failed = abortOpen(new AgentRestartedException("the agent at " + peer
+                + " restarted; what it was running for this connection is lost"));
+        log.info("the agent at {} restarted (its start time changed); failed {} open session(s) and call(s)",
+                peer, failed);
+    }
+
+    /** Ends every open session and call with {@code why}; returns how many there were. */
+    private int abortOpen(AgentException why) {
+        int aborted = 0;
+        for (Long id : live.keySet()) {
             Receiver receiver = live.remove(id);
             if (receiver != null) {
                 receiver.onAbort(why);
+                aborted++;
             }
         }
+        return aborted;
     }
 
     /** The connection is over: fail everything still waiting, exactly once. */
@@ -462,12 +469,7 @@ public final class AgentClient implements AutoCloseable {
         log.debug("connection to {} ended: {}", peer, why.getMessage());
         closed.complete(null); // first: whoever sees a failure below also sees isOpen() false
         ready.completeExceptionally(why);
-        for (Long id : live.keySet()) {
-            Receiver receiver = live.remove(id);
-            if (receiver != null) {
-                receiver.onAbort(why);
-            }
-        }
+        abortOpen(why);
     }
 
     private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)

@@ -46,7 +46,12 @@ final class DataFrameLayout {
     }
 
     static boolean isDataType(MessageType type) {
-        return type == MessageType.EXEC_STDIN || type == MessageType.EXEC_STDOUT || type == MessageType.EXEC_STDERR;
+        for (MessageType data : DATA_TYPES) {
+            if (data == type) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Size of the payload map {"data": h'...'} for {@code dataLen} bytes of data. */
@@ -67,19 +72,20 @@ final class DataFrameLayout {
      * for anything else, which the caller then decodes the general way.
      */
     static Frame decodeCanonical(byte[] a, int off, int len, long id, int flags) {
-        int data = dataStart(a, off, len, flags);
-        return data < 0 ? null : new Frame(id, dataType(a, off, len), new ExecData(Arrays.copyOfRange(a, data, off + len)));
+        MessageType type = dataType(a, off, len);
+        int data = type == null ? -1 : dataStart(a, off, len, flags, type);
+        return data < 0 ? null : new Frame(id, type, new ExecData(Arrays.copyOfRange(a, data, off + len)));
     }
 
     /**
-     * Where the data starts when the frame of {@code len} bytes at {@code a[off]} is a data frame in
-     * the encoder's layout with its type's flags; -1 otherwise. Reads only the header: a decoder may
-     * ask once it holds {@link #MAX_HEADER} bytes of the frame (or all of it), before the data is in.
+     * Where the data starts when the frame of {@code len} bytes at {@code a[off]}, whose envelope
+     * start is {@code type}'s ({@link #dataType}), is a data frame in the encoder's layout with its
+     * type's flags; -1 otherwise. Reads only the header: a decoder may ask once it holds
+     * {@link #MAX_HEADER} bytes of the frame (or all of it), before the data is in.
      */
-    static int dataStart(byte[] a, int off, int len, int flags) {
+    static int dataStart(byte[] a, int off, int len, int flags, MessageType type) {
         int end = off + len;
-        MessageType type = dataType(a, off, len);
-        if (type == null || flags != type.flags()) {
+        if (flags != type.flags()) {
             return -1;
         }
         int payload = bytesRunningToEnd(a, off + 5 + ENVELOPE_START.get(type).length, end);

@@ -43,6 +43,8 @@ public final class FrameDecoder {
      */
     private byte[] data;
     private int dataFill;
+    /** The type of that data frame. */
+    private MessageType dataType;
 
     public FrameDecoder() {
         this(Protocol.MAX_FRAME_LEN);
@@ -127,6 +129,7 @@ public final class FrameDecoder {
         frameFill = 0;
         data = null;
         dataFill = 0;
+        dataType = null;
     }
 
     /** The frame limit this decoder enforces. */
@@ -141,8 +144,7 @@ public final class FrameDecoder {
 
     /** Decodes one frame without its length prefix: {@code a[off, off+len)} holds id, flags and body. */
     static Frame decodeFrame(byte[] a, int off, int len) throws ProtocolException {
-        long id = ((a[off] & 0xffL) << 24) | ((a[off + 1] & 0xff) << 16) | ((a[off + 2] & 0xff) << 8)
-                | (a[off + 3] & 0xff);
+        long id = readId(a, off);
         int flags = a[off + 4] & 0xff;
         Frame canonical = DataFrameLayout.decodeCanonical(a, off, len, id, flags);
         if (canonical != null) {
@@ -184,10 +186,12 @@ public final class FrameDecoder {
 
     /** The header of a large frame is in: a data frame's data goes straight into its own array. */
     private void startDataIfBulk() {
-        int start = DataFrameLayout.dataStart(frame, 0, frameLen, frame[4] & 0xff);
+        MessageType type = DataFrameLayout.dataType(frame, 0, frameLen);
+        int start = type == null ? -1 : DataFrameLayout.dataStart(frame, 0, frameLen, frame[4] & 0xff, type);
         if (start < 0) {
             return;
         }
+        dataType = type;
         data = new byte[frameLen - start];
         dataFill = frameFill - start;
         System.arraycopy(frame, start, data, 0, dataFill);
@@ -195,12 +199,17 @@ public final class FrameDecoder {
     }
 
     private void completeData() {
-        long id = ((frame[0] & 0xffL) << 24) | ((frame[1] & 0xff) << 16) | ((frame[2] & 0xff) << 8) | (frame[3] & 0xff);
-        results.add(new Frame(id, DataFrameLayout.dataType(frame, 0, frameLen), new ExecData(data)));
+        results.add(new Frame(readId(frame, 0), dataType, new ExecData(data)));
         frameLen = -1;
         frameFill = 0;
         data = null;
         dataFill = 0;
+        dataType = null;
+    }
+
+    /** The u32 frame id at the start of a frame without its length prefix. */
+    private static long readId(byte[] a, int off) {
+        return ((a[off] & 0xffL) << 24) | ((a[off + 1] & 0xff) << 16) | ((a[off + 2] & 0xff) << 8) | (a[off + 3] & 0xff);
     }
 
     private void ensureCapacity(int needed) {

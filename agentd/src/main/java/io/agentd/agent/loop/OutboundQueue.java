@@ -8,6 +8,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -130,13 +131,7 @@ public final class OutboundQueue {
      * may read the pipe itself, or close it. Their frames keep their place in the queue.
      */
     public void takeOutOfPipe(int pipeFd) {
-        for (Segment segment : queued) {
-            for (Span span : segment.spans) {
-                if (span.pipeFd == pipeFd && span.taken == null) {
-                    take(span);
-                }
-            }
-        }
+        takeOutOfPipes(span -> span.pipeFd == pipeFd);
     }
 
     /** The segment to append a frame of up to {@code size} bytes to: the newest one, or a new one. */
@@ -195,7 +190,7 @@ public final class OutboundQueue {
                     }
                     log.info("the port does not take spliced data (EINVAL); output is copied from now on");
                     spliceWorks = false;
-                    takeAllOutOfPipes();
+                    takeOutOfPipes(any -> true);
                     continue;
                 }
                 if (n == 0) {
@@ -215,10 +210,11 @@ public final class OutboundQueue {
         return true;
     }
 
-    private void takeAllOutOfPipes() {
+    /** Reads out of their pipes the announced bytes of the queued spans {@code which} picks. */
+    private void takeOutOfPipes(Predicate<Span> which) {
         for (Segment segment : queued) {
             for (Span span : segment.spans) {
-                if (span.taken == null) {
+                if (span.taken == null && which.test(span)) {
                     take(span);
                 }
             }

@@ -126,19 +126,8 @@ public final class Os {
      * Returns the bytes moved, 0 when the pipe is empty with no writer left, or {@link #WOULD_BLOCK}.
      */
     public static int spliceFromPipe(int pipeFd, int outFd, int len) throws OsException {
-        while (true) {
-            long n = LIBC.splice(pipeFd, null, outFd, null, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK);
-            if (n >= 0) {
-                return (int) n;
-            }
-            int err = errno();
-            if (err == LibC.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (err != LibC.EINTR) {
-                throw new OsException("splice", err);
-            }
-        }
+        return nonBlocking("splice",
+                () -> LIBC.splice(pipeFd, null, outFd, null, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK));
     }
 
     /** The bytes waiting in a pipe (FIONREAD). */
@@ -152,10 +141,18 @@ public final class Os {
 
     /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
     private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
+        int n = nonBlocking(call, io);
+        if (n > 0) {
+            buf.position(buf.position() + n);
+        }
+        return n;
+    }
+
+    /** Runs a non-blocking call until it is not interrupted: its count, or WOULD_BLOCK for EAGAIN. */
+    private static int nonBlocking(String call, LongSupplier io) throws OsException {
         while (true) {
             long n = io.getAsLong();
             if (n >= 0) {
-                buf.position(buf.position() + (int) n);
                 return (int) n;
             }
             int err = errno();
