@@ -26,7 +26,9 @@ public enum MessageType {
     EXEC_EXITED("core.exec.exited", Flags.TERMINAL),
     EXEC_FAILED("core.exec.failed", Flags.TERMINAL),
     EXEC_RESIZE("core.exec.resize", 0),
-    EXEC_SIGNAL("core.exec.signal", 0);
+    EXEC_SIGNAL("core.exec.signal", 0),
+    /** Extension (docs/PROTOCOL-EXTENSIONS.md, "stdin flow control"): more stdin the host may send. */
+    EXEC_STDIN_CREDIT("core.exec.stdin.credit", 0);
 
     private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
 

@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
@@ -51,6 +52,7 @@ final class PayloadDecoding {
                 case EXEC_FAILED -> failed(r);
                 case EXEC_RESIZE -> resize(r);
                 case EXEC_SIGNAL -> signal(r);
+                case EXEC_STDIN_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
             };
             r.expectEnd();
             return payload;
@@ -69,6 +71,7 @@ final class PayloadDecoding {
         Long init = null;
         Long ready = null;
         String version = null;
+        List<String> features = List.of();
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -76,11 +79,12 @@ final class PayloadDecoding {
                 case "init_time_ns" -> init = r.u64(key);
                 case "ready_time_ns" -> ready = r.u64(key);
                 case "agent_version" -> version = r.textOrNull(key);
+                case "features" -> features = r.textList(key);
                 default -> r.skipValue(key);
             }
         }
         return new Ready(r.required("boot_time_ns", boot), r.required("init_time_ns", init),
-                r.required("ready_time_ns", ready), version == null ? "" : version);
+                r.required("ready_time_ns", ready), version == null ? "" : version, features);
     }
 
     private static Empty empty(CborReader r) throws ProtocolException {
@@ -132,6 +136,7 @@ final class PayloadDecoding {
         Integer cols = null;
         List<Rlimit> rlimits = List.of();
         Long timeoutMs = null;
+        Boolean stdinWindow = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -145,12 +150,13 @@ final class PayloadDecoding {
                 case "cols" -> cols = r.u16OrNull(key);
                 case "rlimits" -> rlimits = rlimits(r);
                 case "timeout_ms" -> timeoutMs = r.u64OrNull(key);
+                case "stdin_window" -> stdinWindow = r.boolOrNull(key);
                 default -> r.skipValue(key);
             }
         }
         return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
                 rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
-                rlimits, timeoutMs);
+                rlimits, timeoutMs, stdinWindow != null && stdinWindow);
     }
 
     /** rlimits: an array of {resource, soft, hard}, all required; null stands for []. */

@@ -9,6 +9,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Payloads;
@@ -19,7 +20,7 @@ import java.util.List;
 
 /**
  * Writes each payload record as the reference encoding: keys in PROTOCOL.md order, absent core
- * options as null, extension fields (timeout_ms, signal, timed_out) omitted when null.
+ * options as null, extension fields (timeout_ms, stdin_window, signal, timed_out, features) omitted when absent.
  * A record that cannot be put on the wire (wrong record for the type, missing required value, value
  * out of range) is a programming error of the caller: IllegalArgumentException.
  */
@@ -83,12 +84,18 @@ final class PayloadEncoding {
                 w.text("signal");
                 w.signed(((ExecSignal) payload).signal());
             }
+            case EXEC_STDIN_CREDIT -> {
+                w.map(1);
+                w.text("bytes");
+                w.u64(((ExecStdinCredit) payload).bytes());
+            }
         }
     }
 
     private static void ready(Ready r, CborWriter w) {
         boolean hasVersion = r.agentVersion() != null && !r.agentVersion().isEmpty();
-        w.map(hasVersion ? 4 : 3);
+        boolean hasFeatures = !r.features().isEmpty();
+        w.map(3 + (hasVersion ? 1 : 0) + (hasFeatures ? 1 : 0));
         w.text("boot_time_ns");
         w.u64(r.bootTimeNs());
         w.text("init_time_ns");
@@ -98,6 +105,10 @@ final class PayloadEncoding {
         if (hasVersion) {
             w.text("agent_version");
             w.text(r.agentVersion());
+        }
+        if (hasFeatures) {
+            w.text("features");
+            textList(r.features(), w);
         }
     }
 
@@ -112,7 +123,7 @@ final class PayloadEncoding {
     }
 
     private static void request(ExecRequest r, CborWriter w) {
-        w.map(r.timeoutMs() == null ? 9 : 10);
+        w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -143,6 +154,10 @@ final class PayloadEncoding {
         if (r.timeoutMs() != null) {
             w.text("timeout_ms");
             w.u64(r.timeoutMs());
+        }
+        if (r.stdinWindow()) {
+            w.text("stdin_window");
+            w.bool(true);
         }
     }
 

@@ -8,6 +8,8 @@ import java.util.List;
  *
  * @param timeoutMs extension: deadline in ms after start (SIGTERM to the group, SIGKILL after the
  *                  grace); null = none. Omitted from the encoding when null.
+ * @param stdinWindow extension: the host asks for stdin flow control (core.exec.stdin.credit) and
+ *                  will never send more stdin than the agent granted. Omitted when false.
  */
 public record ExecRequest(
         String cmd,
@@ -19,7 +21,8 @@ public record ExecRequest(
         int rows,
         int cols,
         List<Rlimit> rlimits,
-        Long timeoutMs) implements Payload {
+        Long timeoutMs,
+        boolean stdinWindow) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -28,6 +31,17 @@ public record ExecRequest(
         args = args == null ? List.of() : List.copyOf(args);
         env = env == null ? List.of() : List.copyOf(env);
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
+    }
+
+    /** A request without the stdin_window extension. */
+    public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
+            int rows, int cols, List<Rlimit> rlimits, Long timeoutMs) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, false);
+    }
+
+    /** The same request asking (or not) for stdin flow control. */
+    public ExecRequest withStdinWindow(boolean on) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */

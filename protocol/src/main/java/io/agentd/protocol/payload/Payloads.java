@@ -23,6 +23,7 @@ public final class Payloads {
             case EXEC_FAILED -> ExecFailed.class;
             case EXEC_RESIZE -> ExecResize.class;
             case EXEC_SIGNAL -> ExecSignal.class;
+            case EXEC_STDIN_CREDIT -> ExecStdinCredit.class;
         };
     }
 }

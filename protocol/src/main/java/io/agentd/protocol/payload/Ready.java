@@ -1,4 +1,30 @@
 package io.agentd.protocol.payload;
 
-/** core.ready: times in ns (boot = since kernel boot, CLOCK_BOOTTIME), agent_version omitted if empty. */
-public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion) implements Payload {}
+import java.util.List;
+
+/**
+ * core.ready: times in ns (boot = since kernel boot, CLOCK_BOOTTIME), agent_version omitted if empty.
+ *
+ * @param features extension: the optional features this agent supports (docs/PROTOCOL-EXTENSIONS.md,
+ *                 e.g. {@link #FEATURE_STDIN_WINDOW}); omitted from the encoding when empty, read
+ *                 as empty when absent (an agent that predates them).
+ */
+public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion, List<String> features)
+        implements Payload {
+
+    /** The agent grants stdin credit (core.exec.stdin.credit) to requests that ask for it. */
+    public static final String FEATURE_STDIN_WINDOW = "stdin_window";
+
+    public Ready {
+        features = features == null ? List.of() : List.copyOf(features);
+    }
+
+    /** A ready without extension features (what an agent of the reference sends). */
+    public Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion) {
+        this(bootTimeNs, initTimeNs, readyTimeNs, agentVersion, List.of());
+    }
+
+    public boolean supports(String feature) {
+        return features.contains(feature);
+    }
+}
