@@ -24,14 +24,18 @@ record BenchConfig(
         int linesPerSession,
         int ptyRuns,
         int ptyWarmup,
-        int readyLaunches) {
+        int readyLaunches,
+        long stdinBytes,
+        long slowStdinBytes) {
 
     static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5);
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5,
+                1L << 30, 256L << 20);
     }
 
     static BenchConfig smoke(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 5, 1);
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 5, 1,
+                8L << 20, 4L << 20);
     }
 
     Path spawnFloor() {

@@ -35,16 +35,18 @@ class BenchSmokeTest {
         String shown = report.text() + "\n" + progress.toString(StandardCharsets.UTF_8);
         assertTrue(report.allRan(), shown);
         List<Figure> figures = report.figures();
-        assertEquals(20, figures.size(), shown);
+        assertEquals(24, figures.size(), shown);
         for (Figure f : figures) {
             // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them.
             boolean measured = f.verdict() == Figure.Verdict.INFO ? f.value() >= 0 : f.value() > 0;
             assertTrue(measured, "no value for " + f.name() + "\n" + shown);
         }
-        for (String correctness : List.of("exited 0", "lines received")) {
+        for (String correctness : List.of("exited 0", "lines received", "bytes delivered")) {
             Figure f = figures.stream().filter(x -> x.name().endsWith(correctness)).findFirst().orElseThrow();
             assertEquals(Figure.Verdict.PASS, f.verdict(), shown);
         }
+        Figure sum = figures.stream().filter(x -> x.name().startsWith("stdin sha256")).findFirst().orElseThrow();
+        assertEquals(Figure.Verdict.PASS, sum.verdict(), shown);
         assertFalse(report.agentFlags().isEmpty(), "the agent's JVM flags were not read\n" + shown);
     }
 }
