@@ -55,7 +55,7 @@ public final class Sessions {
     private final Spawner spawner;
     private final SessionDefaults defaults;
     private final Map<Long, Session> byId = new HashMap<>();
-    private final StdinQueue.Budget stdinBudget;
+    private final StdinBudget stdinBudget;
     private final Map<Integer, Session> byPid = new HashMap<>();
     /**
      * Sessions that sent exited while descendants lived on in their process group: a signal on the
@@ -79,7 +79,7 @@ public final class Sessions {
         this.link = link;
         this.spawner = spawner;
         this.defaults = defaults;
-        this.stdinBudget = new StdinQueue.Budget(defaults.stdinTotalLimit());
+        this.stdinBudget = new StdinBudget(defaults.stdinTotalLimit());
     }
 
     /** Starts the reaper's sweep. */
@@ -135,7 +135,7 @@ public final class Sessions {
         }
         lingeringGroups.remove(id);
         lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
-        Session s = new Session(id, child, spec, timeoutOf(req), this, loop);
+        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), this, loop);
         byId.put(id, s);
         byPid.put(s.pid, s);
         if (!s.hasPidfd()) {
@@ -150,8 +150,8 @@ public final class Sessions {
 
     private void sendFailed(long id, ExecFailed failed) {
         log.warn("session {} failed: kind={} stage={} errno={}: {}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), failed.message());
-        link.send(new Frame(id, MessageType.EXEC_FAILED, failed));
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(failed.message()));
+        TerminalFrames.sendFailed(link, id, failed);
     }
 
     public void onStdin(long id, byte[] data) {
@@ -191,7 +191,13 @@ public final class Sessions {
             return;
         }
         int pgid = s != null ? s.pid : lingering;
-        int err = Os.killGroup(pgid, signal);
+        if (s != null && s.isStarting()) {
+            s.signalGroup(signal);
+            log.info("session {}: signal {} held until the start resolves (sent if it starts, dropped if it fails)",
+                    id, signal);
+            return;
+        }
+        int err = s != null ? s.signalGroup(signal) : Os.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
@@ -257,6 +263,7 @@ public final class Sessions {
         lingeringGroups.clear();
         pausedForBackpressure.clear();
         sessionsWithoutPidfd = 0;
+        logStdinBudget();
     }
 
     // ---- for Session ----
@@ -265,7 +272,7 @@ public final class Sessions {
         return link;
     }
 
-    StdinQueue.Budget stdinBudget() {
+    StdinBudget stdinBudget() {
         return stdinBudget;
     }
 
@@ -327,8 +334,17 @@ public final class Sessions {
         if (exited && Os.groupAlive(s.pid)) {
             lingeringGroups.put(s.id, s.pid);
         }
+        logStdinBudget();
         if (byId.isEmpty()) {
             onIdle.run();
+        }
+    }
+
+    /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
+    private void logStdinBudget() {
+        if (log.isDebugEnabled()) {
+            log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
+                    stdinBudget.limit(), byId.size());
         }
     }
 
