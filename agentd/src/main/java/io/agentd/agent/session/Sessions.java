@@ -113,7 +113,7 @@ public final class Sessions {
             return;
         }
         if (shuttingDown) {
-            sendFailed(id, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
+            sendFailed(id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
             return;
         }
         SpawnSpec spec;
@@ -123,14 +123,14 @@ public final class Sessions {
                     req.user() != null ? req.user() : defaults.user(),
                     req.tty(), req.rows(), req.cols(), req.rlimits(), defaults.restricted());
         } catch (IllegalArgumentException e) {
-            sendFailed(id, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
         Child child;
         try {
             child = spawner.start(spec);
         } catch (SpawnFailure f) {
-            sendFailed(id, f.failure());
+            sendFailed(id, req, f.failure());
             return;
         }
         lingeringGroups.remove(id);
@@ -148,7 +148,10 @@ public final class Sessions {
         return t == null ? null : (t < 0 ? Long.MAX_VALUE : t); // u64 past 2^63: never, in practice
     }
 
-    private void sendFailed(long id, ExecFailed failed) {
+    /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
+    private void sendFailed(long id, ExecRequest req, ExecFailed reported) {
+        ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
+                LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         log.warn("session {} failed: kind={} stage={} errno={}: {}", id, failed.kind(), failed.stage(),
                 failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(failed.message()));
         TerminalFrames.sendFailed(link, id, failed);

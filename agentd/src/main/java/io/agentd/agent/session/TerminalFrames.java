@@ -19,10 +19,17 @@ final class TerminalFrames {
     private static final Logger log = LoggerFactory.getLogger(TerminalFrames.class);
     /** A message cut to this many characters still fits any frame. */
     private static final int SHORT_MESSAGE_CHARS = 200;
+    /** Longer messages are cut to {@link #SHORT_MESSAGE_CHARS} before they are sent. */
+    private static final int LONGEST_MESSAGE_CHARS = 2000;
 
     private TerminalFrames() {}
 
-    static void sendFailed(PortLink link, long id, ExecFailed failed) {
+    static void sendFailed(PortLink link, long id, ExecFailed reported) {
+        // A message is a sentence about the failure: one far longer quotes something it should not.
+        ExecFailed failed = reported.message() == null || reported.message().length() <= LONGEST_MESSAGE_CHARS
+                ? reported
+                : new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
+                        shorten(reported.message()), reported.stage());
         try {
             link.send(new Frame(id, MessageType.EXEC_FAILED, failed));
             return;
