@@ -13,7 +13,6 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.payload.ExecFailed;
@@ -200,7 +199,7 @@ public final class Sessions {
                     id, signal);
             return;
         }
-        int err = s != null ? s.signalGroup(signal) : Os.killGroup(pgid, signal);
+        int err = Os.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
