@@ -69,7 +69,8 @@ public final class Agent implements PortLink.Listener {
             now = 0;
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version, List.of(Ready.FEATURE_STDIN_WINDOW))));
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
+                        List.of(Ready.FEATURE_STDIN_WINDOW))));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 

@@ -26,7 +26,8 @@ class StdinFloodE2ETest {
 
     @Test
     void millionsOfOneByteFramesDoNotExhaustASmallHeap() throws Exception {
-        try (AgentProcess agent = AgentProcess.startWithJavaOpts("stdin-flood", "-Xmx48m", "--stdin-limit", "1m");
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("stdin-flood", "-Xmx48m",
+                "--stdin-limit", "1m");
                 HostConnection host = agent.connectReady()) {
             host.exec(1, ExecRequest.of("sleep", "600"));
             host.expect(1, MessageType.EXEC_STARTED);
@@ -45,8 +46,10 @@ class StdinFloodE2ETest {
             host.expect(7, MessageType.CORE_PONG);
             assertTrue(agent.isAlive(), agent.logText());
             long refused = host.stdinErrorsCounted(1);
-            assertTrue(refused > FRAMES - (2L << 20), "frames past the 1 MiB queue (and the pipe) were refused: " + refused);
-            assertEquals("ENOBUFS", host.lastStdinErrorCounted(1).errnoName(), host.lastStdinErrorCounted(1).toString());
+            assertTrue(refused > FRAMES - (2L << 20),
+                    "frames past the 1 MiB queue (and the pipe) were refused: " + refused);
+            assertEquals("ENOBUFS", host.lastStdinErrorCounted(1).errnoName(),
+                    host.lastStdinErrorCounted(1).toString());
             host.send(new Frame(1, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
             assertEquals(137, host.collect(1, HostConnection.TIMEOUT).code());
             assertTrue(!agent.logText().contains("OutOfMemoryError"), agent.logText());
