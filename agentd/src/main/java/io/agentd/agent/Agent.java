@@ -19,6 +19,7 @@ import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.Touched;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +69,8 @@ public final class Agent implements PortLink.Listener {
             now = 0;
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version)));
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
+                        List.of(Ready.FEATURE_STDIN_WINDOW))));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
  * @param port         a character device or tty to serve (--port), or null
  * @param listen       a unix socket path to serve (--listen unix:PATH), or null
- * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms and --stdin-limit
+ * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms, --stdin-limit,
+ *                     --stdin-total and --stdin-window
  * @param highWater    outbound queue bytes past which session output is no longer read
  * @param stallWarnMillis how long the host may take no output, with some queued, before a warning
  * @param logFile      log to this file instead of the console, or null
@@ -59,6 +60,9 @@ public record AgentOptions(
               --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
                                    (default: 16m)
               --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)
+              --stdin-window BYTES stdin credit granted to a host that asks for flow control, topped
+                                   up as the child reads (default: 1m, or --stdin-limit if smaller;
+                                   at most --stdin-limit)
               --stall-warn-ms N    log a warning when the host has taken no output for N ms while
                                    some is waiting for it, and a line when it takes output again
                                    (default: 5000; 0: never)
@@ -80,7 +84,7 @@ public record AgentOptions(
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -105,6 +109,7 @@ public record AgentOptions(
         long highWater = DEFAULT_HIGH_WATER;
         long stdinLimit = DEFAULT_STDIN_LIMIT;
         long stdinTotal = DEFAULT_STDIN_TOTAL;
+        Long stdinWindow = null;
         long stallWarn = DEFAULT_STALL_WARN_MILLIS;
         Path logFile = null;
         String logLevel = "info";
@@ -170,6 +175,7 @@ public record AgentOptions(
                 case "--high-water" -> highWater = positiveBytes(name, value);
                 case "--stdin-limit" -> stdinLimit = positiveBytes(name, value);
                 case "--stdin-total" -> stdinTotal = positiveBytes(name, value);
+                case "--stdin-window" -> stdinWindow = positiveBytes(name, value);
                 case "--stall-warn-ms" -> stallWarn = millis(name, value);
                 case "--log-file" -> logFile = Path.of(nonEmpty(name, value));
                 case "--log-level" -> {
@@ -189,8 +195,13 @@ public record AgentOptions(
         if (portName != null && (port != null || listen != null)) {
             throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
         }
+        if (stdinWindow != null && stdinWindow > stdinLimit) {
+            throw new UsageException("--stdin-window (" + stdinWindow + ") must not exceed --stdin-limit ("
+                    + stdinLimit + "): a host within its credit must never be refused");
+        }
+        long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
-                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal),
+                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
                 highWater, stallWarn, logFile, logLevel, execHelper, help);
     }
 

@@ -76,4 +76,14 @@ class AgentOptionsTest {
         AgentOptions.UsageException e = assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
+
+    @Test
+    void theStdinWindowIsOneMibAtMostTheSessionLimitAndNeverAbove() throws Exception {
+        assertEquals(1 << 20, AgentOptions.parse().sessionDefaults().stdinWindow());
+        assertEquals(256 << 10, AgentOptions.parse("--stdin-limit", "256k").sessionDefaults().stdinWindow());
+        assertEquals(4 << 20, AgentOptions.parse("--stdin-window", "4m").sessionDefaults().stdinWindow());
+        AgentOptions.UsageException e = assertThrows(AgentOptions.UsageException.class,
+                () -> AgentOptions.parse("--stdin-limit", "1m", "--stdin-window", "2m"));
+        assertTrue(e.getMessage().contains("--stdin-window"), e.getMessage());
+    }
 }

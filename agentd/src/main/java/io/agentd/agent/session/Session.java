@@ -15,8 +15,10 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStarted;
-import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import java.nio.ByteBuffer;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * <p>Order on the wire: started (after the exec report fd reaches EOF empty), then output, then
  * exactly one exited; or failed alone. The leader's exit (pidfd, or the reaper's sweep) starts the
  * drain window: output still arriving is read until every output fd is at EOF or the window ends.
+ *
+ * <p>Until the start resolves (STARTING), the process is the exec helper, not the target: a signal,
+ * the deadline or shutdown aimed at the session waits for the report, then goes to the target after
+ * started, or is dropped after failed. Killing the helper before its exec would leave an empty
+ * report, which reads as a successful start.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -88,9 +95,19 @@ final class Session {
     private Output stderr;
     private Registration stdinReg;
 
-    private final StdinQueue stdin;
+    private final StdinQueue stdin = new StdinQueue();
+    private final StdinWindow stdinWindow;
     private boolean stdinOpen = true;
     private boolean stdinEofRequested;
+    /**
+     * The errno of the first stdin frame refused for space, 0 before: every later frame gets it too,
+     * so what the child reads stays a prefix of what the host sent.
+     */
+    private int stdinRefusedErrno;
+    /** Signals that reached the session while it was STARTING, in arrival order (each once). */
+    private final Set<Integer> heldSignals = new LinkedHashSet<>();
+    /** The deadline passed while the session was STARTING. */
+    private boolean deadlineHeld;
     private boolean outputPaused;
 
     /** The leader's exit, null until it is reaped. */
@@ -102,14 +119,18 @@ final class Session {
     private long bytesIn;
     private long bytesOut;
 
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, Sessions owner, EventLoop loop) {
+    /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
+    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, Sessions owner,
+            EventLoop loop) {
         this.id = id;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
         this.owner = owner;
         this.loop = loop;
-        this.stdin = new StdinQueue(owner.stdinBudget());
+        this.stdinWindow = flowControl
+                ? StdinWindow.withCredit(owner.stdinBudget(), owner.defaults().stdinWindow(), this::sendCredit)
+                : StdinWindow.withoutCredit(owner.stdinBudget(), owner.defaults().stdinLimit());
         this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
         reportReg.setRead(true);
         if (timeoutMillis != null) {
@@ -159,9 +180,10 @@ final class Session {
     private void onStarted() {
         state = State.RUNNING;
         owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid, spec.cmd(),
-                child.tty(), spec.user() == null ? "(agent)" : spec.user(),
-                spec.cwd() == null ? "(agent)" : spec.cwd(), envKeys());
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
+                LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
+                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), envKeys());
+        stdinWindow.open();
         Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
         stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
         if (child.tty()) {
@@ -181,20 +203,39 @@ final class Session {
             pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
             pidfdReg.setRead(true);
         }
+        deliverHeldControl();
         if (exit != null) {
             beginClosing();
         }
     }
 
+    /** The target runs now: what was aimed at it while it was starting reaches it. */
+    private void deliverHeldControl() {
+        for (int signal : heldSignals) {
+            int err = Os.killGroup(pid, signal);
+            log.info("session {}: signal {} held until the start, now sent to process group {}{}", id, signal, pid,
+                    err == 0 ? "" : ": " + Os.errnoName(err));
+        }
+        heldSignals.clear();
+        if (deadlineHeld) {
+            deadlineHeld = false;
+            onDeadline();
+        }
+    }
+
     private void onExecFailed() {
-        ExecFailed failed = ExecReport.decode(report, reportLen, spec);
-        owner.link().send(new Frame(id, MessageType.EXEC_FAILED, failed));
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), spec.cmd());
-        // The helper exits 127 on its own; the reaper collects it.
+        ExecFailed decoded = ExecReport.decode(report, reportLen, spec);
+        ExecFailed failed = new ExecFailed(decoded.kind(), decoded.errno(), decoded.errnoName(),
+                LogText.requote(decoded.message(), spec.cmd(), spec.cwd(), spec.user()), decoded.stage());
+        // The helper exits 127 on its own; the reaper collects it. What was held for the start is moot.
         state = State.DONE;
+        heldSignals.clear();
+        deadlineHeld = false;
         cancelTimers();
         closeFds();
+        TerminalFrames.sendFailed(owner.link(), id, failed);
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(spec.cmd()));
         owner.finished(this, false);
     }
 
@@ -374,16 +415,16 @@ final class Session {
             stdinError(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
             return;
         }
-        long limit = owner.defaults().stdinLimit();
-        if (stdin.size() + data.length > limit) {
-            stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
-                    + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
+        if (stdinRefusedErrno != 0) {
+            stdinError(stdinRefusedErrno, "an earlier stdin frame of this session was refused, so later ones are"
+                    + " too (the process reads only what came before it); " + data.length + " bytes dropped");
             return;
         }
-        StdinQueue.Budget total = owner.stdinBudget();
-        if (!total.fits(data.length)) {
-            stdinError(LibC.ENOBUFS, "the agent's stdin queues are full (" + total.queued() + " of "
-                    + total.limit() + " bytes queued over all sessions); " + data.length + " bytes dropped");
+        StdinWindow.Refusal refusal = stdinWindow.admit(data.length);
+        if (refusal != StdinWindow.Refusal.NONE) {
+            stdinRefusedErrno = LibC.ENOBUFS;
+            stdinError(LibC.ENOBUFS, whyRefused(refusal) + "; " + data.length
+                    + " bytes dropped, and every later stdin frame of this session will be");
             return;
         }
         stdin.add(data);
@@ -392,12 +433,32 @@ final class Session {
         }
     }
 
+    private String whyRefused(StdinWindow.Refusal refusal) {
+        StdinBudget total = owner.stdinBudget();
+        return switch (refusal) {
+            case PAST_CREDIT -> "stdin past the credit granted (" + stdinWindow.credit() + " bytes of credit left"
+                    + (state == State.STARTING ? ", none before started" : "") + ")";
+            case SESSION_FULL -> "stdin queue full (" + stdin.size() + " of " + owner.defaults().stdinLimit()
+                    + " bytes queued, the process is not reading)";
+            case ALL_FULL -> "the agent's stdin queues are full (" + total.used() + " of " + total.limit()
+                    + " bytes queued or granted over all sessions)";
+            case NONE -> throw new IllegalArgumentException("not a refusal");
+        };
+    }
+
+    /** Credit for the host (flow control): only between started and the terminal frame. */
+    private void sendCredit(long bytes) {
+        owner.link().send(new Frame(id, MessageType.EXEC_STDIN_CREDIT, new ExecStdinCredit(bytes)));
+    }
+
     private void onStdinWritable() {
         if (!stdinOpen) {
             return;
         }
         try {
-            bytesIn += stdin.writeTo(child.stdinFd());
+            long written = stdin.writeTo(child.stdinFd());
+            bytesIn += written;
+            stdinWindow.consumed(written);
         } catch (OsException e) {
             long dropped = stdin.clear();
             stdinError(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + dropped
@@ -416,6 +477,7 @@ final class Session {
 
     private void closeStdin() {
         stdinOpen = false;
+        stdinWindow.close();
         if (child.tty()) {
             if (stdinReg != null) {
                 stdinReg.setWrite(false); // the master stays open for output
@@ -429,16 +491,25 @@ final class Session {
     }
 
     private void stdinError(int errno, String message) {
-        log.info("session {}: stdin.error {}: {}", id, Os.errnoName(errno), message);
-        owner.link().send(new Frame(id, MessageType.EXEC_STDIN_ERROR,
-                new ExecStdinError(errno, Os.errnoName(errno), message)));
+        owner.link().refuseStdin(id, errno, Os.errnoName(errno), message);
     }
 
     // ---- control ----
 
-    /** Sends a signal to the session's process group; returns 0 or the errno. */
+    /**
+     * Sends a signal to the session's process group, or holds it while the session is starting (see
+     * the class comment); returns 0 or the errno.
+     */
     int signalGroup(int signal) {
+        if (state == State.STARTING) {
+            heldSignals.add(signal);
+            return 0;
+        }
         return Os.killGroup(pid, signal);
+    }
+
+    boolean isStarting() {
+        return state == State.STARTING;
     }
 
     /** TIOCSWINSZ on the PTY master. */
@@ -448,6 +519,10 @@ final class Session {
 
     private void onDeadline() {
         if (exit != null || state == State.DONE) {
+            return;
+        }
+        if (state == State.STARTING) {
+            deadlineHeld = true;
             return;
         }
         timedOut = true;
@@ -525,8 +600,8 @@ final class Session {
             stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
         }
         closeFds();
-        owner.link().send(new Frame(id, MessageType.EXEC_EXITED,
-                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null)));
+        TerminalFrames.sendExited(owner.link(), id,
+                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null));
         log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}",
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn, bytesOut);
@@ -539,7 +614,7 @@ final class Session {
             return;
         }
         state = State.DONE;
-        signalGroup(LibC.SIGKILL);
+        Os.killGroup(pid, LibC.SIGKILL); // even a helper that has not exec'd yet: nobody waits for its report
         cancelTimers();
         closeFds();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);
@@ -561,8 +636,13 @@ final class Session {
         }
     }
 
-    /** Closes every fd still open (each once: a PTY master is both stdin and stdout). */
+    /**
+     * Closes every fd still open (each once: a PTY master is both stdin and stdout), and gives the
+     * session's stdin bytes and credit back to the budget: every terminal path comes through here.
+     */
     private void closeFds() {
+        stdin.clear();
+        stdinWindow.close();
         closeReport();
         takeAnnounced(stdout);
         takeAnnounced(stderr);

@@ -11,6 +11,7 @@ import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,6 +160,15 @@ public final class PortLink {
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
         refusalLog.refused(id, offendingType, kind, message);
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
+    }
+
+    /**
+     * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
+     * and logs it under the same rate limit as refused frames.
+     */
+    public void refuseStdin(long id, Integer errno, String errnoName, String message) {
+        refusalLog.stdinRefused(id, errnoName, message);
+        send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
     }
 
     /** False while the queue is above the high-water mark: do not read more session output. */
