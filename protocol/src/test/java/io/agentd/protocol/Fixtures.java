@@ -26,14 +26,22 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 
-/** The golden frames (test resource frames.json, a verbatim copy of shared/fixtures/frames.json). */
+/**
+ * The golden frames: test resource frames.json, a verbatim copy of shared/fixtures/frames.json (the
+ * contract), and frames-extensions.json, this project's extensions in the same format.
+ */
 final class Fixtures {
-    private static final List<JsonNode> FRAMES = load();
+    private static final List<JsonNode> FRAMES = load("/frames.json");
+    private static final List<JsonNode> EXTENSION_FRAMES = load("/frames-extensions.json");
 
     private Fixtures() {}
 
     static List<JsonNode> frames() {
         return FRAMES;
+    }
+
+    static List<JsonNode> extensionFrames() {
+        return EXTENSION_FRAMES;
     }
 
     static JsonNode named(String name) {
@@ -129,10 +137,10 @@ final class Fixtures {
         return limits;
     }
 
-    private static List<JsonNode> load() {
-        try (InputStream in = Fixtures.class.getResourceAsStream("/frames.json")) {
+    private static List<JsonNode> load(String resource) {
+        try (InputStream in = Fixtures.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new AssertionError("frames.json missing from the test resources");
+                throw new AssertionError(resource + " missing from the test resources");
             }
             List<JsonNode> frames = new ArrayList<>();
             new ObjectMapper().readTree(in).get("frames").forEach(frames::add);

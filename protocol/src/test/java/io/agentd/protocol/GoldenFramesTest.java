@@ -40,7 +40,8 @@ class GoldenFramesTest {
         assertEquals(Fixtures.frames().size(), counts.values().stream().mapToInt(Integer::intValue).sum());
     }
 
-    private static void check(JsonNode f) throws ProtocolException {
+    /** Checks one fixture entry as its {@code expect} says (shared with the extension frames' test). */
+    static void check(JsonNode f) throws ProtocolException {
         switch (f.get("expect").asText()) {
             case "valid" -> {
                 Frame frame = decodesTo(f);
