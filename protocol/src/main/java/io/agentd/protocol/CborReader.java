@@ -72,6 +72,36 @@ final class CborReader {
         return token;
     }
 
+    /** A refusal of the request for passing one of {@link ExecLimits}; {@code detail} names the limit. */
+    ProtocolException limitExceeded(String detail) {
+        return new ProtocolException(ErrorKind.LIMIT_EXCEEDED, id, type.wire(), detail);
+    }
+
+    /**
+     * The byte length of the text token just read, from its CBOR heads: Jackson decodes a text only
+     * when asked for it, so a huge one can be measured and refused without being built.
+     */
+    long textBytes(String field) throws ProtocolException {
+        long bytes = CborText.textLength(input, parser.currentTokenLocation().getByteOffset());
+        if (bytes < 0) {
+            throw invalid(field + ": text runs past the payload");
+        }
+        return bytes;
+    }
+
+    /** At most {@code maxBytes} from the start of the text token just read, without decoding it whole. */
+    String textPrefix(int maxBytes) {
+        return CborText.textPrefix(input, parser.currentTokenLocation().getByteOffset(), maxBytes);
+    }
+
+    /**
+     * The entry count in the head of the array or map token just read, or -1 for an indefinite
+     * length (counted only as its entries are read).
+     */
+    long declaredEntries() {
+        return CborText.definiteEntries(input, parser.currentTokenLocation().getByteOffset());
+    }
+
     /** Opens the map that {@code token} starts. */
     void beginMap(String field, JsonToken token) throws ProtocolException {
         if (token != JsonToken.START_OBJECT) {
@@ -165,7 +195,7 @@ final class CborReader {
     }
 
     /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
-    private String textValue(String field) throws ProtocolException {
+    String textValue(String field) throws ProtocolException {
         String text = call(field, parser::getText);
         if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
             throw invalid(field + ": text is not valid UTF-8");
@@ -281,7 +311,7 @@ final class CborReader {
         };
     }
 
-    private ProtocolException expected(String field, String what, JsonToken got) {
+    ProtocolException expected(String field, String what, JsonToken got) {
         return invalid(field + ": expected " + what + ", got " + describe(got));
     }
 
