@@ -37,7 +37,10 @@ public enum ErrorKind {
         return wire;
     }
 
-    /** True for the kinds where the length prefix was unusable and the input stream is out of sync. */
+    /**
+     * True for the kinds where the length prefix was refused: the decoder skips the declared length,
+     * which finds the next frame only if the length was honest, so the stream may be out of sync.
+     */
     public boolean losesStream() {
         return this == FRAME_TOO_LARGE || this == FRAME_TOO_SHORT;
     }
