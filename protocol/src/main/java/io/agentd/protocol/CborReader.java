@@ -30,9 +30,6 @@ final class CborReader {
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
-    /** Longest piece of peer-supplied text quoted in an error message. */
-    private static final int QUOTE_MAX = 64;
-
     private final byte[] input;
     private final CBORParser parser;
     private final long id;
@@ -127,14 +124,14 @@ final class CborReader {
             throw invalid(where + ": a key is not valid UTF-8");
         }
         if (!openMaps.peek().add(key)) {
-            throw invalid(where + ": duplicate key " + quote(key));
+            throw invalid(where + ": duplicate key " + HostText.quote(key, HostText.QUOTE_MAX));
         }
         return key;
     }
 
     /** Skips the value of an unknown key, whatever its shape. */
     void skipValue(String field) throws ProtocolException {
-        String quoted = quote(field);
+        String quoted = HostText.quote(field, HostText.QUOTE_MAX);
         next(quoted);
         call(quoted, parser::skipChildren);
     }
@@ -316,7 +313,7 @@ final class CborReader {
     }
 
     private ProtocolException outOfRange(String field, String value, String typeName) {
-        return invalid(field + ": " + quote(value) + " is out of range for " + typeName);
+        return invalid(field + ": " + value + " is out of range for " + typeName);
     }
 
     private static String describe(JsonToken token) {
@@ -331,11 +328,6 @@ final class CborReader {
             case START_OBJECT -> "a map";
             default -> token.toString();
         };
-    }
-
-    /** Peer-supplied text for a message, cut short so a hostile frame cannot bloat logs and replies. */
-    static String quote(String text) {
-        return text.length() <= QUOTE_MAX ? text : text.substring(0, QUOTE_MAX) + "...";
     }
 
     @FunctionalInterface

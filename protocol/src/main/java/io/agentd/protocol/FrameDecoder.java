@@ -163,7 +163,8 @@ public final class FrameDecoder {
         }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
-                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type " + body.t()));
+                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type "
+                        + HostText.quote(body.t(), HostText.QUOTE_MAX)));
         if (body.v() < type.introducedIn()) {
             throw new ProtocolException(ErrorKind.UNSUPPORTED_PROTOCOL_GENERATION, id, type.wire(),
                     type + " needs generation " + type.introducedIn() + " or newer; the frame has v=" + body.v());
