@@ -38,7 +38,7 @@ class LengthResyncTest {
         byte[] stream = oversizedThenValid();
         FrameDecoder decoder = new FrameDecoder();
         decoder.feed(stream, 0, stream.length);
-        assertEquals(List.of("refused frame_too_large", AFTER), drain(decoder));
+        assertEquals(List.of(refused(ErrorKind.FRAME_TOO_LARGE), AFTER), drain(decoder));
         assertEquals(0, decoder.bufferCapacity(), "nothing of the refused frame was buffered");
     }
 
@@ -56,7 +56,7 @@ class LengthResyncTest {
             assertTrue(decoder.bufferCapacity() <= 4096 && (at > stream.length - 200 || decoder.buffered() == 0),
                     "holds " + decoder.buffered() + " at " + at);
         }
-        assertEquals(List.of("refused frame_too_large", AFTER), outcomes);
+        assertEquals(List.of(refused(ErrorKind.FRAME_TOO_LARGE), AFTER), outcomes);
     }
 
     @Test
@@ -71,7 +71,7 @@ class LengthResyncTest {
             stream.put(after);
             FrameDecoder decoder = new FrameDecoder();
             decoder.feed(stream.array(), 0, stream.capacity());
-            assertEquals(List.of("refused frame_too_short", AFTER), drain(decoder), "declared " + declared);
+            assertEquals(List.of(refused(ErrorKind.FRAME_TOO_SHORT), AFTER), drain(decoder), "declared " + declared);
         }
     }
 
@@ -80,7 +80,7 @@ class LengthResyncTest {
         byte[] after = ENCODER.encode(AFTER);
         FrameDecoder decoder = new FrameDecoder(1024);
         decoder.feed(ByteBuffer.allocate(4).putInt(5000).flip());
-        assertEquals(List.of("refused frame_too_large"), drain(decoder));
+        assertEquals(List.of(refused(ErrorKind.FRAME_TOO_LARGE)), drain(decoder));
         decoder.feed(after, 0, after.length); // inside the 5000 skipped bytes
         decoder.feed(new byte[5000 - after.length - 1], 0, 5000 - after.length - 1);
         assertEquals(List.of(), drain(decoder));
@@ -95,17 +95,10 @@ class LengthResyncTest {
     }
 
     private static List<Object> drain(FrameDecoder decoder) {
-        List<Object> outcomes = new ArrayList<>();
-        while (true) {
-            try {
-                Frame frame = decoder.next();
-                if (frame == null) {
-                    return outcomes;
-                }
-                outcomes.add(frame);
-            } catch (ProtocolException e) {
-                outcomes.add("refused " + e.kind().wire());
-            }
-        }
+        return Outcomes.drain(decoder);
+    }
+
+    private static String refused(ErrorKind kind) {
+        return Outcomes.refused(kind, ProtocolException.NO_ID);
     }
 }

@@ -125,16 +125,6 @@ class StreamSplitTest {
     }
 
     private static void drain(FrameDecoder decoder, List<Object> outcomes) {
-        while (true) {
-            try {
-                Frame frame = decoder.next();
-                if (frame == null) {
-                    return;
-                }
-                outcomes.add(frame);
-            } catch (ProtocolException e) {
-                outcomes.add("refused " + e.kind().wire() + " " + e.id());
-            }
-        }
+        outcomes.addAll(Outcomes.drain(decoder));
     }
 }
