@@ -96,7 +96,7 @@ final class CborReader {
      * length (counted only as its entries are read).
      */
     long declaredEntries() {
-        return CborText.definiteEntries(input, parser.currentTokenLocation().getByteOffset());
+        return CborHead.definiteEntries(input, parser.currentTokenLocation().getByteOffset());
     }
 
     /** Opens the map that {@code token} starts. */
@@ -299,7 +299,7 @@ final class CborReader {
      */
     static String notPlainInteger(CBORParser parser, byte[] input) {
         long at = parser.currentTokenLocation().getByteOffset();
-        int major = at >= 0 && at < input.length ? (input[(int) at] & 0xff) >>> 5 : -1;
+        int major = at >= 0 && at < input.length ? CborHead.major(input[(int) at]) : -1;
         return switch (major) {
             case 0, 1 -> null;
             case 6 -> "a tagged value";

@@ -3,16 +3,13 @@ package io.agentd.protocol;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Strict UTF-8 check of CBOR text items, and their lengths read from their heads. Jackson 2.18 decodes invalid UTF-8 leniently (an overlong
- * "/" as c0 af becomes "/", lone surrogates pass), so text read from the wire is checked here on its
- * raw bytes: RFC 8949 requires text strings to be valid UTF-8, and a path must not be smuggled past
- * a check through an alternative spelling.
+ * CBOR text items read from their raw bytes. Jackson 2.18 decodes invalid UTF-8 leniently (an
+ * overlong "/" as c0 af becomes "/", lone surrogates pass), so text read from the wire is checked
+ * here: RFC 8949 requires text strings to be valid UTF-8, and a path must not be smuggled past a
+ * check through an alternative spelling. A text's length and its first bytes are also read here,
+ * from its heads, for a text too long to be decoded whole.
  */
 final class CborText {
-    private static final int MAJOR_TEXT = 3;
-    private static final int MAJOR_ARRAY = 4;
-    private static final int MAJOR_MAP = 5;
-    private static final int MAJOR_TAG = 6;
     private static final int INDEFINITE_TEXT = 0x7f;
     private static final int BREAK = 0xff;
 
@@ -23,11 +20,11 @@ final class CborText {
      * UTF-8, or cannot be walked. Any other kind of item (an integer map key, say) is not text: false.
      */
     static boolean isBadText(byte[] input, long offset) {
-        int at = afterTags(input, offset);
+        int at = CborHead.afterTags(input, offset);
         if (at < 0) {
             return true;
         }
-        if (major(input[at]) != MAJOR_TEXT) {
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
             return false;
         }
         if ((input[at] & 0xff) != INDEFINITE_TEXT) {
@@ -50,12 +47,12 @@ final class CborText {
      * -1 when the item is not text or its heads run past the input.
      */
     static long textLength(byte[] input, long offset) {
-        int at = afterTags(input, offset);
-        if (at < 0 || major(input[at]) != MAJOR_TEXT) {
+        int at = CborHead.afterTags(input, offset);
+        if (at < 0 || CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
             return -1;
         }
         if ((input[at] & 0xff) != INDEFINITE_TEXT) {
-            return chunkEnd(input, at, false) < 0 ? -1 : headArgument(input, at);
+            return chunkEnd(input, at, false) < 0 ? -1 : CborHead.argument(input, at);
         }
         long total = 0;
         at++;
@@ -64,7 +61,7 @@ final class CborText {
             if (end < 0) {
                 return -1;
             }
-            total += headArgument(input, at);
+            total += CborHead.argument(input, at);
             at = end;
         }
         return at >= input.length ? -1 : total;
@@ -75,71 +72,21 @@ final class CborText {
      * chunk when it has several), decoded leniently: for quoting a text too long to decode whole.
      */
     static String textPrefix(byte[] input, long offset, int maxBytes) {
-        int at = afterTags(input, offset);
-        if (at < 0 || major(input[at]) != MAJOR_TEXT) {
+        int at = CborHead.afterTags(input, offset);
+        if (at < 0 || CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
             return "";
         }
         if ((input[at] & 0xff) == INDEFINITE_TEXT && ++at >= input.length) {
             return "";
         }
-        int head = headLength(input[at]);
-        if (major(input[at]) != MAJOR_TEXT || head < 0 || at + head > input.length) {
+        int head = CborHead.length(input[at]);
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT || head < 0 || at + head > input.length) {
             return "";
         }
         int start = at + head;
-        long len = headArgument(input, at);
+        long len = CborHead.argument(input, at);
         long available = len < 0 ? input.length - start : Math.min(len, input.length - start);
         return new String(input, start, (int) Math.min(available, maxBytes), StandardCharsets.UTF_8);
-    }
-
-    /**
-     * The entry count in the head of the array or map at {@code input[offset]}; -1 for an indefinite
-     * length, a tagged item or anything else (whose entries are then counted as they are read).
-     */
-    static long definiteEntries(byte[] input, long offset) {
-        if (offset < 0 || offset >= input.length) {
-            return -1;
-        }
-        int at = (int) offset;
-        int major = major(input[at]);
-        int head = headLength(input[at]);
-        if ((major != MAJOR_ARRAY && major != MAJOR_MAP) || head < 0 || at + head > input.length) {
-            return -1;
-        }
-        long entries = headArgument(input, at);
-        return entries < 0 ? Long.MAX_VALUE : entries;
-    }
-
-    /** Where the item at {@code input[offset]} starts once its tags are passed, or -1. */
-    private static int afterTags(byte[] input, long offset) {
-        if (offset < 0 || offset >= input.length) {
-            return -1;
-        }
-        int at = (int) offset;
-        while (major(input[at]) == MAJOR_TAG) {
-            int head = headLength(input[at]);
-            if (head < 0 || at + head >= input.length) {
-                return -1;
-            }
-            at += head;
-        }
-        return at;
-    }
-
-    /**
-     * The argument of the definite head at {@code input[at]} (a string's byte length, an array's or a
-     * map's entry count), read as unsigned: above 2^63-1 it is negative. The head must be in the input.
-     */
-    static long headArgument(byte[] input, int at) {
-        int head = headLength(input[at]);
-        long len = input[at] & 0x1f;
-        if (head > 1) {
-            len = 0;
-            for (int i = 1; i < head; i++) {
-                len = (len << 8) | (input[at + i] & 0xff);
-            }
-        }
-        return len;
     }
 
     /**
@@ -147,11 +94,11 @@ final class CborText {
      * input (or, with {@code checkUtf8}, its bytes are not valid UTF-8).
      */
     private static int chunkEnd(byte[] input, int at, boolean checkUtf8) {
-        int head = headLength(input[at]);
-        if (major(input[at]) != MAJOR_TEXT || head < 0 || at + head > input.length) {
+        int head = CborHead.length(input[at]);
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT || head < 0 || at + head > input.length) {
             return -1;
         }
-        long len = headArgument(input, at);
+        long len = CborHead.argument(input, at);
         long end = at + head + len;
         if (len < 0 || end > input.length) {
             return -1;
@@ -205,18 +152,5 @@ final class CborText {
             i += more + 1;
         }
         return true;
-    }
-
-    private static int major(byte initial) {
-        return (initial & 0xff) >>> 5;
-    }
-
-    /** Bytes of the head that starts with {@code initial}, or -1 for an indefinite or reserved form. */
-    private static int headLength(byte initial) {
-        int info = initial & 0x1f;
-        if (info < 24) {
-            return 1;
-        }
-        return info <= 27 ? 1 + (1 << (info - 24)) : -1;
     }
 }
