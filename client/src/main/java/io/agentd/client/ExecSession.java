@@ -9,8 +9,12 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,8 +28,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One exec session on an {@link AgentClient} connection: send stdin, resize, signals; receive output as
- * it comes (through the {@link OutputListener} given at start, or else from {@link #nextOutput}); await
- * the exit. Thread-safe.
+ * it comes (through the {@link OutputListener} given at start, from {@link #stdout()} and
+ * {@link #stderr()} for a session started with {@link AgentClient#startWithStreams}, or else from
+ * {@link #nextOutput}); await the exit. Thread-safe.
+ *
+ * <p>Stdin: when the agent offers flow control (its core.ready lists {@code stdin_window}), the
+ * client never sends more than the agent granted: {@link #writeStdin} and {@link #stdin()} wait for
+ * credit, which comes as the process reads. Without it (an older agent) writes never wait, and the
+ * agent may refuse input it has no room for. Either way, once the agent reported that some input was
+ * not delivered, later writes fail with {@link StdinNotDeliveredException} ({@link #stdinNotDelivered}).
  *
  * <p>Every wait ends: a failed start throws {@link ExecFailedException}, a refused request
  * {@link AgentErrorException}, a lost connection {@link ConnectionLostException}. A core.error about
@@ -44,17 +55,39 @@ public final class ExecSession {
     private final OutputListener listener;
     /** Output for {@link #nextOutput} when there is no listener: {@link Output}s, then {@link #END}. */
     private final LinkedBlockingQueue<Object> queue;
+    /** Output for {@link #stdout()} and {@link #stderr()}, in a session started with streams; else null. */
+    private final OutputPipe stdoutPipe;
+    private final OutputPipe stderrPipe;
+    private final StdinWindow stdinWindow;
+    private final SessionStdin stdinStream = new SessionStdin(this);
+    private volatile StdinNotDeliveredException stdinNotDelivered;
+    /** Data bytes sent to stdin so far (not counting the end of input). */
+    private final java.util.concurrent.atomic.AtomicLong stdinBytesSent = new java.util.concurrent.atomic.AtomicLong();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
 
-    ExecSession(AgentClient client, long id, boolean tty, OutputListener listener) {
+    /**
+     * @param listener       where output goes; null for {@link #nextOutput} or streams
+     * @param streamCapacity bytes each of {@link #stdout()} and {@link #stderr()} may hold; 0 for a
+     *                       session without streams
+     * @param stdinWindow    the stdin balance (limited when the request asked for flow control)
+     */
+    ExecSession(AgentClient client, long id, boolean tty, OutputListener listener, int streamCapacity,
+            StdinWindow stdinWindow) {
         this.client = client;
         this.id = id;
         this.tty = tty;
         this.listener = listener;
-        this.queue = listener == null ? new LinkedBlockingQueue<>() : null;
+        this.stdinWindow = stdinWindow;
+        boolean streams = listener == null && streamCapacity > 0;
+        this.queue = listener == null && !streams ? new LinkedBlockingQueue<>() : null;
+        this.stdoutPipe = streams ? new OutputPipe(streamCapacity) : null;
+        this.stderrPipe = streams ? new OutputPipe(streamCapacity) : null;
+        if (streams && tty) {
+            stderrPipe.finish(null); // a PTY session sends everything as stdout
+        }
     }
 
     /** The session's id on the connection (never 0). */
@@ -121,6 +154,73 @@ public final class ExecSession {
     }
 
     /**
+     * Why the process did not get all of its stdin (the first core.exec.stdin.error the agent sent
+     * for this session), or null when the agent reported nothing. Complete once {@link #awaitExit}
+     * has returned: the agent reports before the session's end.
+     */
+    public StdinNotDeliveredException stdinNotDelivered() {
+        return stdinNotDelivered;
+    }
+
+    /** Data bytes sent to the process's stdin so far (the end of input not counted). */
+    public long stdinBytesSent() {
+        return stdinBytesSent.get();
+    }
+
+    /** True when this session's stdin is flow-controlled: writes wait for the agent's credit. */
+    public boolean hasStdinWindow() {
+        return stdinWindow.isLimited();
+    }
+
+    /**
+     * The process's stdin, as {@link Process#getOutputStream()}: a write returns once its bytes are
+     * sent, which with flow control means once the agent granted room for them (it waits while the
+     * process does not read; interruptible). Unbuffered: each write is sent at once. {@code close()}
+     * ends the input ({@link #closeStdin}). A write fails with {@link StdinNotDeliveredException}
+     * after the agent refused input, and with the session's failure (or an {@link AgentException}
+     * saying it ended) once the session is over, also while it waits.
+     */
+    public OutputStream stdin() {
+        return stdinStream;
+    }
+
+    /**
+     * The process's stdout (everything, for a PTY session), as {@link Process#getInputStream()}: -1
+     * after the session's end and the last byte; a session that ended without an exit status
+     * (connection lost, agent restarted) makes the read throw that failure instead, since output
+     * may be missing. Only for sessions started with {@link AgentClient#startWithStreams}.
+     *
+     * <p>Bounded: the stream holds at most the capacity given at start (or one frame's data, if
+     * larger). When it is full, the connection's one reader thread waits until it is read or
+     * closed; meanwhile no frame of any session on that connection is read (output, exits, stdin
+     * credit, ping replies), and the agent, whose queue to this host then fills, stops reading the
+     * output of the processes, which block writing it. So read stdout and stderr both (one of them on
+     * another thread), or close the one you do not want: a closed stream discards its output.
+     * {@link AgentClient#close} also releases a waiting reader.
+     */
+    public InputStream stdout() {
+        requireStreams();
+        return stdoutPipe;
+    }
+
+    /**
+     * The process's stderr, as {@link Process#getErrorStream()}, bounded like {@link #stdout()};
+     * empty for a PTY session (its terminal's output is all on stdout).
+     */
+    public InputStream stderr() {
+        requireStreams();
+        return stderrPipe;
+    }
+
+    private void requireStreams() {
+        if (stdoutPipe == null) {
+            throw new IllegalStateException("session " + id + " was not started with streams ("
+                    + (listener != null ? "its output goes to a listener" : "its output is read with nextOutput")
+                    + "); start it with AgentClient.startWithStreams");
+        }
+    }
+
+    /**
      * The core.errors the agent sent on this running session, oldest first: each refused one of our
      * frames (a resize of a pipe session, a bad signal number, ...) and the session went on. (A
      * core.error that refuses the request itself ends the session: {@link #awaitExit} throws it.)
@@ -129,17 +229,51 @@ public final class ExecSession {
         return List.copyOf(errors);
     }
 
-    /** Sends bytes to the process's stdin (split into frames as needed). */
+    /**
+     * Sends bytes to the process's stdin, split into frames as needed; with flow control, within the
+     * balance the agent granted, waiting for more credit as the process reads (see {@link #stdin()}
+     * for how it fails).
+     *
+     * @throws StdinNotDeliveredException the agent already refused some of this session's input
+     * @throws InterruptedIOException     interrupted while waiting for credit; some bytes may have
+     *                                    been sent ({@link InterruptedIOException#bytesTransferred})
+     */
     public void writeStdin(byte[] data) throws IOException {
         writeStdin(data, 0, data.length);
     }
 
     public void writeStdin(byte[] data, int off, int len) throws IOException {
-        if (len == 0) {
-            return; // empty stdin data means end of input on the wire: only closeStdin sends it
+        try {
+            writeStdin(data, off, len, Long.MAX_VALUE);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no deadline, yet timed out", e);
         }
-        ensureLive("write stdin");
-        client.sendData(id, MessageType.EXEC_STDIN, data, off, len);
+    }
+
+    /**
+     * {@link #writeStdin(byte[], int, int)} that gives up at {@code deadlineNanos} (a
+     * {@link System#nanoTime}); returns how many bytes were sent, which is {@code len} unless the
+     * session could take no more (then the session's state says why).
+     */
+    int writeStdin(byte[] data, int off, int len, long deadlineNanos) throws IOException, TimeoutException {
+        java.util.Objects.checkFromIndexSize(off, len, data.length);
+        if (len == 0) {
+            return 0; // empty stdin data means end of input on the wire: only closeStdin sends it
+        }
+        int sent = 0; // the window fails the write once the session has ended
+        while (sent < len) {
+            int n;
+            try {
+                n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
+            } catch (InterruptedIOException e) {
+                e.bytesTransferred = sent;
+                throw e;
+            }
+            client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n);
+            stdinBytesSent.addAndGet(n);
+            sent += n;
+        }
+        return sent;
     }
 
     /**
@@ -152,7 +286,13 @@ public final class ExecSession {
             return;
         }
         if (tty) {
-            client.sendData(id, MessageType.EXEC_STDIN, PTY_EOF, 0, PTY_EOF.length);
+            try {
+                writeStdin(PTY_EOF); // data on the wire: it needs credit like any other byte
+            } catch (ConnectionLostException e) {
+                throw e;
+            } catch (AgentException e) {
+                // the session ended meanwhile, or the agent refuses all its later input: nothing to end
+            }
         } else {
             client.send(new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
         }
@@ -199,6 +339,7 @@ public final class ExecSession {
             case EXEC_STDOUT -> deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
             case EXEC_STDERR -> deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
             case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
+            case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
             case EXEC_EXITED -> {
                 ExecExited e = (ExecExited) frame.payload();
                 end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut())), null);
@@ -243,6 +384,11 @@ public final class ExecSession {
             queue.add(output);
             return;
         }
+        if (stdoutPipe != null) {
+            // may wait for the caller to read: the documented backpressure of stdout() and stderr()
+            (output.stream() == Output.Stream.STDOUT || tty ? stdoutPipe : stderrPipe).put(output.data());
+            return;
+        }
         try {
             listener.onOutput(output);
         } catch (RuntimeException e) {
@@ -252,6 +398,11 @@ public final class ExecSession {
 
     private void onStdinError(ExecStdinError error) {
         stdinError = error;
+        if (stdinNotDelivered == null) {
+            // the agent refuses every later frame of this session too: fail the writers now
+            stdinNotDelivered = new StdinNotDeliveredException(id, error);
+            stdinWindow.close(stdinNotDelivered);
+        }
         log.debug("session {}: agent could not write stdin: {} {}", id, error.errnoName(), error.message());
         if (listener != null) {
             try {
@@ -263,6 +414,8 @@ public final class ExecSession {
     }
 
     private void end(ExitStatus status, AgentException failure) {
+        stdinWindow.close(failure != null ? failure
+                : new AgentException("cannot write stdin: session " + id + " has ended"));
         if (failure != null) {
             started.completeExceptionally(failure);
             exit.completeExceptionally(failure);
@@ -272,8 +425,17 @@ public final class ExecSession {
             }
             exit.complete(status);
         }
+        // after the exit: whoever reads the end sees the session done
         if (queue != null) {
-            queue.add(END); // after the exit: whoever reads the end sees the session done
+            queue.add(END);
+        }
+        if (stdoutPipe != null) {
+            // A session that ran and then lost its connection (or its agent) may be missing output:
+            // its streams say so instead of ending as if complete. A refused or failed start has none.
+            boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
+            AgentException cut = neverRan ? null : failure;
+            stdoutPipe.finish(cut);
+            stderrPipe.finish(cut);
         }
     }
 
