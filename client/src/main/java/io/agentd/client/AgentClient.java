@@ -238,7 +238,9 @@ public final class AgentClient implements AutoCloseable {
             throw e;
         } catch (AgentException e) {
             // The session ended (or failed to start, or the agent refused input) before all of it
-            // was sent: awaitExit and the session's stdin error say which.
+            // was sent: awaitExit and the session's stdin error say which. A process still running
+            // gets the end of input, so that it ends with the prefix it has.
+            session.closeStdin();
         }
         ExitStatus status;
         try {
