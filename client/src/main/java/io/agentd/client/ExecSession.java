@@ -129,13 +129,14 @@ public final class ExecSession {
 
     /**
      * The next chunk of output, in arrival order; null once the session has ended and every chunk was
-     * taken. Only for sessions started without a listener.
+     * taken. Only for sessions started with {@link AgentClient#start(io.agentd.protocol.payload.ExecRequest)}.
      *
      * @throws TimeoutException no output and no end within {@code timeout}
      */
     public Output nextOutput(Duration timeout) throws TimeoutException, InterruptedException {
         if (queue == null) {
-            throw new IllegalStateException("session " + id + " delivers its output to a listener");
+            throw new IllegalStateException("session " + id + " delivers its output to "
+                    + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
         Object item = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
         if (item == null) {
