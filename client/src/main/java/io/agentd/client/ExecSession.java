@@ -17,12 +17,14 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +64,7 @@ public final class ExecSession {
     private final SessionStdin stdinStream = new SessionStdin(this);
     private volatile StdinNotDeliveredException stdinNotDelivered;
     /** Data bytes sent to stdin so far (not counting the end of input). */
-    private final java.util.concurrent.atomic.AtomicLong stdinBytesSent = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong stdinBytesSent = new AtomicLong();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
@@ -257,7 +259,7 @@ public final class ExecSession {
      * session could take no more (then the session's state says why).
      */
     int writeStdin(byte[] data, int off, int len, long deadlineNanos) throws IOException, TimeoutException {
-        java.util.Objects.checkFromIndexSize(off, len, data.length);
+        Objects.checkFromIndexSize(off, len, data.length);
         if (len == 0) {
             return 0; // empty stdin data means end of input on the wire: only closeStdin sends it
         }

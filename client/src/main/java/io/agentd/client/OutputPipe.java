@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.util.ArrayDeque;
+import java.util.Objects;
 
 /**
  * One output stream of a session ({@link ExecSession#stdout()}, {@link ExecSession#stderr()}): the
@@ -77,7 +78,7 @@ final class OutputPipe extends InputStream {
 
     @Override
     public synchronized int read(byte[] b, int off, int len) throws IOException {
-        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        Objects.checkFromIndexSize(off, len, b.length);
         if (closed) {
             throw new IOException("stream closed");
         }

@@ -2,6 +2,7 @@ package io.agentd.client;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Objects;
 
 /**
  * {@link ExecSession#stdin()}: each write goes out at once as stdin frames (there is no buffer
@@ -23,7 +24,7 @@ final class SessionStdin extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        Objects.checkFromIndexSize(off, len, b.length);
         if (closed) {
             throw new IOException("stdin of session " + session.id() + " is closed");
         }

@@ -36,13 +36,17 @@ final class StdinWindow {
         return limited;
     }
 
-    /** Credit from the agent; called on the reader thread, never waits. */
+    /**
+     * Credit from the agent, a u64 held as its unsigned value (so a negative long is 2^63 or more);
+     * called on the reader thread, never waits.
+     */
     synchronized void grant(long bytes) {
-        if (!limited || bytes <= 0) {
+        if (!limited || bytes == 0) {
             return;
         }
-        // u64 on the wire: saturate rather than wrap into a negative balance
-        balance = bytes > Long.MAX_VALUE - balance ? Long.MAX_VALUE : balance + bytes;
+        // saturate rather than wrap into a negative balance
+        boolean overflows = bytes < 0 || bytes > Long.MAX_VALUE - balance;
+        balance = overflows ? Long.MAX_VALUE : balance + bytes;
         notifyAll();
     }
 
