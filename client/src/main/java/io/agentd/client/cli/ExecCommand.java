@@ -84,8 +84,9 @@ final class ExecCommand {
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
             if (notDelivered != null) {
-                err.println("agentctl: stdin not delivered in full: " + errnoText(notDelivered) + ": "
-                        + notDelivered.agentMessage());
+                String why = notDelivered.agentMessage();
+                err.println("agentctl: stdin not delivered in full: " + errnoText(notDelivered)
+                        + (why == null || why.isEmpty() ? "" : ": " + why));
             }
             return exitStatus(status.code(), notDelivered != null);
         } catch (ExecFailedException e) {
