@@ -324,6 +324,51 @@ class AgentctlEndToEndTest {
     }
 
     /**
+     * Issue 11 case 9: with -t alone the terminal keeps ^C as a signal, so it stops agentctl and,
+     * through it, the command (in raw mode the key was swallowed and the command ran its course).
+     */
+    @Test
+    void controlCAtTheTerminalStopsACommandRunWithDashTAlone() throws Exception {
+        String command = AGENTCTL + " --socket " + socket
+                + " exec -t -- sh -c 'echo started; sleep 30'; echo \"exit=$?\"";
+        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        StringBuffer seen = new StringBuffer();
+        Thread reader = new Thread(() -> {
+            byte[] buffer = new byte[4096];
+            try {
+                for (int n; (n = p.getInputStream().read(buffer)) > 0; ) {
+                    seen.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (java.io.IOException e) {
+                // the process ended
+            }
+        });
+        reader.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!seen.toString().contains("started")) {
+                assertTrue(System.nanoTime() < deadline && p.isAlive(), "never started: " + seen);
+                Thread.sleep(20);
+            }
+            long t0 = System.nanoTime();
+            p.getOutputStream().write(3); // ^C typed at the terminal
+            p.getOutputStream().flush();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (!seen.toString().contains("exit=")) {
+                assertTrue(System.nanoTime() < deadline, "^C did not stop it: " + seen);
+                Thread.sleep(20);
+            }
+            assertTrue(seen.toString().contains("exit=130"), seen.toString());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15));
+        } finally {
+            p.getOutputStream().close();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
      * Issue 11 case 9: under job control a background agentctl is stopped (SIGTTOU) if it changes
      * the terminal's mode; it must neither touch it nor hang on stty.
      */
