@@ -21,7 +21,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,20 +45,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExecSession {
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
-    /** Queue marker: the session has ended and no output follows. */
-    private static final Object END = new Object();
     /** What a PTY's line discipline reads as end of input (the agent ignores empty stdin in PTY mode). */
     private static final byte[] PTY_EOF = {0x04};
 
     private final AgentClient client;
     private final long id;
     private final boolean tty;
+    /** Also told of stdin errors and refused frames; null unless the session was started with one. */
     private final OutputListener listener;
-    /** Output for {@link #nextOutput} when there is no listener: {@link Output}s, then {@link #END}. */
-    private final LinkedBlockingQueue<Object> queue;
-    /** Output for {@link #stdout()} and {@link #stderr()}, in a session started with streams; else null. */
-    private final OutputPipe stdoutPipe;
-    private final OutputPipe stderrPipe;
+    private final OutputSink output;
     private final StdinWindow stdinWindow;
     private final SessionStdin stdinStream = new SessionStdin(this);
     private volatile StdinNotDeliveredException stdinNotDelivered;
@@ -83,12 +77,12 @@ public final class ExecSession {
         this.tty = tty;
         this.listener = listener;
         this.stdinWindow = stdinWindow;
-        boolean streams = listener == null && streamCapacity > 0;
-        this.queue = listener == null && !streams ? new LinkedBlockingQueue<>() : null;
-        this.stdoutPipe = streams ? new OutputPipe(streamCapacity) : null;
-        this.stderrPipe = streams ? new OutputPipe(streamCapacity) : null;
-        if (streams && tty) {
-            stderrPipe.finish(null); // a PTY session sends everything as stdout
+        if (listener != null) {
+            this.output = new ListenerSink(id, listener);
+        } else if (streamCapacity > 0) {
+            this.output = new OutputStreams(streamCapacity, tty);
+        } else {
+            this.output = new OutputChunks();
         }
     }
 
@@ -108,8 +102,8 @@ public final class ExecSession {
     }
 
     /**
-     * Waits for the end of the session. All output has been delivered (to the listener, or to the
-     * queue of {@link #nextOutput}) before this returns.
+     * Waits for the end of the session. All output has been delivered (to the listener, the queue
+     * of {@link #nextOutput}, or the streams) before this returns.
      *
      * @throws ExecFailedException   the program never ran
      * @throws AgentErrorException   the agent refused the request
@@ -136,19 +130,11 @@ public final class ExecSession {
      * @throws TimeoutException no output and no end within {@code timeout}
      */
     public Output nextOutput(Duration timeout) throws TimeoutException, InterruptedException {
-        if (queue == null) {
+        if (!(output instanceof OutputChunks chunks)) {
             throw new IllegalStateException("session " + id + " delivers its output to "
                     + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
-        Object item = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (item == null) {
-            throw new TimeoutException("no output from session " + id + " within " + timeout);
-        }
-        if (item == END) {
-            queue.add(END); // every later call sees the end too
-            return null;
-        }
-        return (Output) item;
+        return chunks.next(id, timeout);
     }
 
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
@@ -202,8 +188,7 @@ public final class ExecSession {
      * {@link AgentClient#close} also releases a waiting reader.
      */
     public InputStream stdout() {
-        requireStreams();
-        return stdoutPipe;
+        return streams().stdout;
     }
 
     /**
@@ -211,16 +196,16 @@ public final class ExecSession {
      * empty for a PTY session (its terminal's output is all on stdout).
      */
     public InputStream stderr() {
-        requireStreams();
-        return stderrPipe;
+        return streams().stderr;
     }
 
-    private void requireStreams() {
-        if (stdoutPipe == null) {
+    private OutputStreams streams() {
+        if (!(output instanceof OutputStreams streams)) {
             throw new IllegalStateException("session " + id + " was not started with streams ("
                     + (listener != null ? "its output goes to a listener" : "its output is read with nextOutput")
                     + "); start it with AgentClient.startWithStreams");
         }
+        return streams;
     }
 
     /**
@@ -339,8 +324,8 @@ public final class ExecSession {
     private void onFrame(Frame frame) {
         switch (frame.type()) {
             case EXEC_STARTED -> started.complete(((ExecStarted) frame.payload()).pid());
-            case EXEC_STDOUT -> deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
-            case EXEC_STDERR -> deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
+            case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
+            case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
             case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
             case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
             case EXEC_EXITED -> {
@@ -382,23 +367,6 @@ public final class ExecSession {
         }
     }
 
-    private void deliver(Output output) {
-        if (queue != null) {
-            queue.add(output);
-            return;
-        }
-        if (stdoutPipe != null) {
-            // may wait for the caller to read: the documented backpressure of stdout() and stderr()
-            (output.stream() == Output.Stream.STDOUT || tty ? stdoutPipe : stderrPipe).put(output.data());
-            return;
-        }
-        try {
-            listener.onOutput(output);
-        } catch (RuntimeException e) {
-            log.warn("session {}: output listener failed", id, e);
-        }
-    }
-
     private void onStdinError(ExecStdinError error) {
         stdinError = error;
         if (stdinNotDelivered == null) {
@@ -428,18 +396,10 @@ public final class ExecSession {
             }
             exit.complete(status);
         }
-        // after the exit: whoever reads the end sees the session done
-        if (queue != null) {
-            queue.add(END);
-        }
-        if (stdoutPipe != null) {
-            // A session that ran and then lost its connection (or its agent) may be missing output:
-            // its streams say so instead of ending as if complete. A refused or failed start has none.
-            boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
-            AgentException cut = neverRan ? null : failure;
-            stdoutPipe.finish(cut);
-            stderrPipe.finish(cut);
-        }
+        // After the exit: whoever reads the end sees the session done. A session that ran and then
+        // lost its connection (or its agent) may be missing output; a refused or failed start had none.
+        boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
+        output.end(neverRan ? null : failure);
     }
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
