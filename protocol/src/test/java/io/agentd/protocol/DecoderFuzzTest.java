@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
@@ -281,6 +282,7 @@ class DecoderFuzzTest {
                     random.nextBoolean() ? null : text(), text(), random.nextBoolean() ? null : text());
             case EXEC_RESIZE -> new ExecResize(random.nextInt(65536), random.nextInt(65536));
             case EXEC_SIGNAL -> new ExecSignal(random.nextInt());
+            case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64());
         };
         return new Frame(id, type, payload);
     }

@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
@@ -88,6 +89,7 @@ final class Fixtures {
                     text(p, "message"), text(p, "stage"));
             case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
             case EXEC_SIGNAL -> new ExecSignal(field(p, "signal").asInt());
+            case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
         };
     }
 
