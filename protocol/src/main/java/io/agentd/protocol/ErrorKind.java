@@ -13,7 +13,8 @@ public enum ErrorKind {
     INVALID_PAYLOAD("invalid_payload"),
     INVALID_SESSION("invalid_session"),
     FRAME_TOO_LARGE("frame_too_large"),
-    FRAME_TOO_SHORT("frame_too_short");
+    FRAME_TOO_SHORT("frame_too_short"),
+    LIMIT_EXCEEDED("limit_exceeded");
 
     private final String wire;
 

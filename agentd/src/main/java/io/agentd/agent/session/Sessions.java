@@ -100,6 +100,11 @@ public final class Sessions {
         return byId.size();
     }
 
+    /** True while {@code id} is a session that has not sent its terminal frame. */
+    public boolean isRunning(long id) {
+        return byId.containsKey(id);
+    }
+
     // ---- frames from the host ----
 
     public void onExecRequest(long id, ExecRequest req) {

@@ -1,7 +1,6 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.EventLoop;
-import io.agentd.protocol.ErrorKind;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +27,7 @@ final class RefusalLog {
     }
 
     /** One refused frame (never its payload). */
-    void refused(long id, String offendingType, ErrorKind kind, String message) {
+    void refused(long id, String offendingType, String kind, String message) {
         long now = System.nanoTime();
         if (now - windowStartNanos >= WINDOW_NANOS) {
             windowStartNanos = now;
@@ -36,7 +35,7 @@ final class RefusalLog {
         }
         if (linesInWindow < LINES_PER_SECOND) {
             linesInWindow++;
-            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
+            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind, message);
             return;
         }
         leftOut++;
@@ -49,7 +48,7 @@ final class RefusalLog {
 
     private void reportLeftOut() {
         reportScheduled = false;
-        log.warn("{} more refused frames in the last second not logged (each was answered with core.error)", leftOut);
+        log.warn("{} more refused frames in the last second not logged (each was answered)", leftOut);
         leftOut = 0;
     }
 }

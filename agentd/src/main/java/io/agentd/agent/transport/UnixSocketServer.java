@@ -99,7 +99,7 @@ public final class UnixSocketServer implements Transport {
         log.info("host connected on unix:{}", path);
         connFd = fd;
         listenReg.setRead(false);
-        link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, this::onHangup);
+        link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, this::onHangup);
     }
 
     private void onHangup(boolean wasConnected) {
