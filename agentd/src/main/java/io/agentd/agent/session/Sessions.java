@@ -73,6 +73,7 @@ public final class Sessions {
     private int sessionsWithoutPidfd;
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
+    private SessionGroupRecords groupRecords = SessionGroupRecords.none();
 
     public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
         this.loop = loop;
@@ -85,6 +86,11 @@ public final class Sessions {
     /** Starts the reaper's sweep. */
     public void start() {
         loop.schedule(SWEEP_MILLIS, this::sweep);
+    }
+
+    /** Where the sessions' process groups are recorded for the next agent, should this one die. */
+    public void setGroupRecords(SessionGroupRecords groupRecords) {
+        this.groupRecords = groupRecords;
     }
 
     /** Runs whenever the last session has sent its terminal frame. */
@@ -140,6 +146,7 @@ public final class Sessions {
         }
         lingeringGroups.remove(id);
         lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
+        groupRecords.started(child.pid());
         Session s = new Session(id, child, spec, timeoutOf(req), this, loop);
         byId.put(id, s);
         byPid.put(s.pid, s);
@@ -357,6 +364,7 @@ public final class Sessions {
                 it.remove();
             }
         }
+        groupRecords.pruneGone();
         loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 

@@ -1,0 +1,184 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live sessions' process groups, one small file per group in the state directory, kept so that
+ * they outlive the agent: an agent that dies of a fatal error cannot kill its sessions, and the
+ * guest's init starts a new one, which kills them ({@link #killLeftovers}) before it serves anyone.
+ *
+ * <p>A record is written when a session's group starts and removed once the group has no member
+ * left ({@link #pruneGone}, from the reaper's sweep), lingering groups included. When the directory
+ * cannot be created or written the agent says so once and keeps no records. Loop thread only (and
+ * the start-up before the loop runs).
+ */
+public final class SessionGroupRecords {
+    private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
+
+    private final Path dir;
+    private final long agentPid;
+    private final long agentStartTicks;
+    /** Groups with a record written by this agent. */
+    private final Set<Integer> recorded = new HashSet<>();
+    private boolean writeFailureLogged;
+
+    private SessionGroupRecords(Path dir, long agentPid, long agentStartTicks) {
+        this.dir = dir;
+        this.agentPid = agentPid;
+        this.agentStartTicks = agentStartTicks;
+    }
+
+    /** Records that keep nothing (no state directory). */
+    public static SessionGroupRecords none() {
+        return new SessionGroupRecords(null, 0, 0);
+    }
+
+    /**
+     * The records in {@code dir}, created (mode 0700) if missing, for this agent process; when the
+     * directory cannot be made or written, one warning and records that keep nothing.
+     */
+    public static SessionGroupRecords open(Path dir) {
+        long pid = ProcessHandle.current().pid();
+        long startTicks = SessionGroupRecord.startTicksOf(pid);
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            }
+            Path probe = Files.writeString(dir.resolve(".probe-" + pid), "");
+            Files.delete(probe);
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("state directory {} cannot be used ({}): the process groups of sessions are not recorded, "
+                    + "and if this agent dies, the next one cannot kill what it left running", dir, e.toString());
+            return none();
+        }
+        if (startTicks == SessionGroupRecord.NO_PROCESS) {
+            log.warn("cannot read this agent's start time: the process groups of sessions are not recorded");
+            return none();
+        }
+        return new SessionGroupRecords(dir, pid, startTicks);
+    }
+
+    public boolean enabled() {
+        return dir != null;
+    }
+
+    /**
+     * At start, before serving: SIGKILL to the group of every record left by an agent that is no
+     * longer running, unless its pid now belongs to another process (a different start time: a pid
+     * cannot be reused while it is still some process's group id, so the group is gone), then the
+     * record is removed. Records of an agent still running are left to it.
+     *
+     * @return how many groups were sent SIGKILL
+     */
+    public int killLeftovers() {
+        if (dir == null) {
+            return 0;
+        }
+        int records = 0;
+        int killed = 0;
+        int reused = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, SessionGroupRecords::isRecordName)) {
+            for (Path file : files) {
+                SessionGroupRecord r;
+                try {
+                    r = SessionGroupRecord.parse(Files.readString(file, StandardCharsets.US_ASCII));
+                } catch (IOException | IllegalArgumentException e) {
+                    log.warn("unreadable session group record {} removed: {}", file, e.getMessage());
+                    deleteQuietly(file);
+                    continue;
+                }
+                if (r.ownerAlive()) {
+                    continue;
+                }
+                records++;
+                long now = SessionGroupRecord.startTicksOf(r.pgid());
+                if (now != SessionGroupRecord.NO_PROCESS && now != r.startTicks()) {
+                    reused++;
+                } else if (Os.killGroup(r.pgid(), LibC.SIGKILL) == 0) {
+                    killed++;
+                }
+                deleteQuietly(file);
+            }
+        } catch (IOException e) {
+            log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
+        }
+        if (records > 0) {
+            log.info("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "
+                    + "already gone, {} pid(s) reused by another process)", killed, records,
+                    records - killed - reused, reused);
+        }
+        return killed;
+    }
+
+    /** A session's process group {@code pgid} started (its leader is this agent's unreaped child). */
+    public void started(int pgid) {
+        if (dir == null) {
+            return;
+        }
+        long startTicks = SessionGroupRecord.startTicksOf(pgid);
+        if (startTicks == SessionGroupRecord.NO_PROCESS) {
+            return; // only a leader reaped already, whose group is gone, has no stat to read
+        }
+        String line = new SessionGroupRecord(pgid, startTicks, agentPid, agentStartTicks).format();
+        Path tmp = dir.resolve("." + pgid + ".tmp");
+        try {
+            // Renamed into place: a record is whole or absent, even if the agent dies mid-write.
+            Files.writeString(tmp, line, StandardCharsets.US_ASCII);
+            Files.move(tmp, dir.resolve(Integer.toString(pgid)), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            recorded.add(pgid);
+        } catch (IOException e) {
+            if (!writeFailureLogged) {
+                writeFailureLogged = true;
+                log.warn("cannot record process group {} in {} ({}); later failures are not logged", pgid, dir,
+                        e.toString());
+            }
+            deleteQuietly(tmp);
+        }
+    }
+
+    /** Removes the records of groups with no member left. */
+    public void pruneGone() {
+        if (recorded.isEmpty()) {
+            return;
+        }
+        recorded.removeIf(pgid -> {
+            if (Os.groupAlive(pgid)) {
+                return false;
+            }
+            deleteQuietly(dir.resolve(Integer.toString(pgid)));
+            return true;
+        });
+    }
+
+    /** Groups recorded and not yet found gone (tests). */
+    int recordedCount() {
+        return recorded.size();
+    }
+
+    private static boolean isRecordName(Path file) {
+        String name = file.getFileName().toString();
+        return !name.isEmpty() && name.chars().allMatch(c -> c >= '0' && c <= '9');
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", file, e.getMessage());
+        }
+    }
+}
