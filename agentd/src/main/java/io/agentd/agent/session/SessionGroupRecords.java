@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
 public final class SessionGroupRecords {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
 
+    /** How long the start waits for killed processes to be gone, so that ready means they are. */
+    private static final long KILL_WAIT_MILLIS = 2000;
+
     private final Path dir;
     private final long agentPid;
     private final long agentStartTicks;
@@ -88,7 +91,7 @@ public final class SessionGroupRecords {
             return 0;
         }
         int records = 0;
-        int killed = 0;
+        Set<Integer> killed = new HashSet<>();
         int reused = 0;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, SessionGroupRecords::isRecordName)) {
             for (Path file : files) {
@@ -108,19 +111,21 @@ public final class SessionGroupRecords {
                 if (now != SessionGroupRecord.NO_PROCESS && now != r.startTicks()) {
                     reused++;
                 } else if (Os.killGroup(r.pgid(), LibC.SIGKILL) == 0) {
-                    killed++;
+                    killed.add(r.pgid());
                 }
                 deleteQuietly(file);
             }
         } catch (IOException e) {
             log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
         }
+        boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
         if (records > 0) {
             log.info("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "
-                    + "already gone, {} pid(s) reused by another process)", killed, records,
-                    records - killed - reused, reused);
+                    + "already gone, {} pid(s) reused by another process){}", killed.size(), records,
+                    records - killed.size() - reused, reused,
+                    allGone ? "" : "; some killed processes still exist after " + KILL_WAIT_MILLIS + " ms");
         }
-        return killed;
+        return killed.size();
     }
 
     /** A session's process group {@code pgid} started (its leader is this agent's unreaped child). */
