@@ -49,13 +49,17 @@ class FloodsE2ETest {
         }
     }
 
-    /** Case 5 with a small heap: a cmd of 4,194,104 bytes is answered exec.failed on its id. */
+    /**
+     * Case 5 with a small heap: a cmd of 4,194,104 bytes, and one as long with an unknown rlimit
+     * (whose failure quotes both), are answered exec.failed on their ids.
+     */
     @Test
-    void aFourMegabyteCmdIsAnsweredFailed() throws Exception {
+    void fourMegabyteCmdsAreAnsweredFailed() throws Exception {
         try (AgentProcess agent = AgentProcess.startWithJavaOpts("cmd-flood", SMALL_HEAP);
                 HostConnection host = agent.connectReady()) {
-            for (long id = 1; id <= 3; id++) {
-                host.exec(id, ExecRequest.of("x".repeat(4_194_104)));
+            for (long id = 1; id <= 4; id++) {
+                host.exec(id, id % 2 == 1 ? ExecRequest.of("x".repeat(4_194_104))
+                        : UnanswerableInputE2ETest.largestRequestWithAnUnknownRlimit());
                 host.expect(id, MessageType.EXEC_FAILED);
             }
             assertAnswersPing(agent, host, 9);

@@ -84,7 +84,7 @@ class UnanswerableInputE2ETest {
     }
 
     /** A request with a cmd as long as a frame allows (about 4,194,104 bytes) and an unknown rlimit. */
-    private static ExecRequest largestRequestWithAnUnknownRlimit() {
+    static ExecRequest largestRequestWithAnUnknownRlimit() {
         FrameEncoder encoder = new FrameEncoder();
         for (int cmdBytes = 4_194_104; ; cmdBytes -= 16) {
             ExecRequest r = new ExecRequest("x".repeat(cmdBytes), List.of(), List.of(), null, null, false, 24, 80,
