@@ -49,7 +49,8 @@ public final class SessionGroupRecords {
     }
 
     /**
-     * The records in {@code dir}, created (mode 0700) if missing, for this agent process; when the
+     * The records in {@code dir}, created (mode 0755: it may also hold the agent's socket, which
+     * users other than the agent's connect to) if missing, for this agent process; when the
      * directory cannot be made or written, one warning and records that keep nothing.
      */
     public static SessionGroupRecords open(Path dir) {
@@ -58,7 +59,7 @@ public final class SessionGroupRecords {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
+                        PosixFilePermissions.fromString("rwxr-xr-x")));
             }
             Path probe = Files.writeString(dir.resolve(".probe-" + pid), "");
             Files.delete(probe);
