@@ -35,7 +35,8 @@ final class RefusalLog {
         }
         if (linesInWindow < LINES_PER_SECOND) {
             linesInWindow++;
-            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind, message);
+            log.warn("refused frame id={} type={}: {}: {}", id, LogText.prefix(offendingType), kind,
+                    LogText.prefix(message));
             return;
         }
         leftOut++;

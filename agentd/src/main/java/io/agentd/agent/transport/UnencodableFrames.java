@@ -21,8 +21,6 @@ import org.slf4j.LoggerFactory;
 final class UnencodableFrames {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
     private static final long LOG_INTERVAL_MILLIS = 1000;
-    /** The encoder's message names the type and size; this keeps any other text it quotes short. */
-    private static final int CAUSE_CHARS = 200;
 
     private final LogThrottle throttle = new LogThrottle(LOG_INTERVAL_MILLIS);
 
@@ -32,7 +30,7 @@ final class UnencodableFrames {
         long skipped = throttle.admit(System.nanoTime());
         if (skipped != LogThrottle.SKIP) {
             log.error("frame id={} type={} cannot be encoded ({}); {}{}", frame.id(), frame.type(),
-                    shortened(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
+                    LogText.prefix(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
                             + replacement.type() + " instead",
                     skipped == 0 ? "" : " (" + skipped + " more since the last such line)");
         }
@@ -58,12 +56,5 @@ final class UnencodableFrames {
     private static String errorKindOf(Frame frame) {
         return frame.payload() instanceof ErrorPayload e && e.kind() != null && e.kind().length() <= 64
                 ? e.kind() : ErrorKind.MALFORMED_MESSAGE.wire();
-    }
-
-    private static String shortened(String text) {
-        if (text == null || text.length() <= CAUSE_CHARS) {
-            return text;
-        }
-        return text.substring(0, CAUSE_CHARS) + "...";
     }
 }

@@ -57,6 +57,13 @@ class SendSafetyNetTest {
     }
 
     @Test
+    void hostTextInALogLineIsAShortPrefix() {
+        assertEquals("short", LogText.prefix("short"));
+        String line = LogText.prefix(HUGE);
+        assertEquals(LogText.MAX_CHARS + "... (4194304 chars)".length(), line.length(), line.substring(0, 20));
+    }
+
+    @Test
     void acceptBackoffDoublesToItsBoundAndStartsOverAfterASuccess() {
         AcceptBackoff b = new AcceptBackoff();
         long[] expected = {10, 20, 40, 80, 160, 320, 640, 1000, 1000};
