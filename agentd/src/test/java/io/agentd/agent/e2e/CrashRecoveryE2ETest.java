@@ -123,6 +123,18 @@ class CrashRecoveryE2ETest {
         }
     }
 
+    /** A state directory that cannot be made: one warning at start, and the agent serves without records. */
+    @Test
+    void anUnusableStateDirIsReportedOnceAndTheAgentServesWithoutIt() throws Exception {
+        Path notADir = Files.writeString(newStateDir().resolve("a-file"), "");
+        try (AgentProcess agent = AgentProcess.start("no-state", "--state-dir", notADir.resolve("state").toString());
+                HostConnection host = agent.connectReady()) {
+            assertEquals(0, host.run(1, Requests.sh("exit 0")).exited().code());
+            assertEquals(1, agent.logText().lines().filter(l -> l.contains("cannot be used")).count(),
+                    agent.logText());
+        }
+    }
+
     private static Path newStateDir() throws IOException {
         return Files.createTempDirectory(Files.createDirectories(E2E), "state-");
     }
