@@ -1,9 +1,8 @@
 package io.agentd.agent.session;
 
-import java.io.IOException;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * What the agent writes down about one live session's process group, so that the next agent can
@@ -22,7 +21,9 @@ import java.nio.file.Path;
 public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long agentStartTicks) {
     /** {@link #startTicksOf} for a process that does not exist (or cannot be read). */
     public static final long NO_PROCESS = -1;
-    private static final Path PROC = Path.of("/proc");
+    private static final int O_RDONLY = 0;
+    /** A stat line is about 300 bytes; its field 22 comes well before this. */
+    private static final int STAT_BYTES = 1024;
 
     public SessionGroupRecord {
         if (pgid <= 1 || startTicks < 0 || agentPid <= 0 || agentStartTicks < 0) {
@@ -50,13 +51,23 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
         }
     }
 
-    /** When process {@code pid} started, or {@link #NO_PROCESS}. */
+    /**
+     * When process {@code pid} started, or {@link #NO_PROCESS}. Read with plain open/read/close: it
+     * runs for every session start, where java.nio's channel and decoder cost more than the read.
+     */
     public static long startTicksOf(long pid) {
-        try {
-            return startTicksFromStat(Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"),
-                    StandardCharsets.US_ASCII));
-        } catch (IOException | RuntimeException e) {
+        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
             return NO_PROCESS;
+        }
+        try {
+            byte[] stat = new byte[STAT_BYTES];
+            long n = Os.libc().read(fd, stat, stat.length);
+            return n <= 0 ? NO_PROCESS : startTicksFromStat(new String(stat, 0, (int) n, StandardCharsets.US_ASCII));
+        } catch (RuntimeException unreadable) {
+            return NO_PROCESS;
+        } finally {
+            Os.close(fd);
         }
     }
 

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
 import java.util.Set;
@@ -26,6 +25,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class SessionGroupRecords {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
+    private static final int O_WRONLY = 01;
+    private static final int O_CREAT = 0100;
+    private static final int O_TRUNC = 01000;
 
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
@@ -138,22 +140,30 @@ public final class SessionGroupRecords {
         if (startTicks == SessionGroupRecord.NO_PROCESS) {
             return; // only a leader reaped already, whose group is gone, has no stat to read
         }
-        String line = new SessionGroupRecord(pgid, startTicks, agentPid, agentStartTicks).format();
-        Path tmp = dir.resolve("." + pgid + ".tmp");
-        try {
-            // Renamed into place: a record is whole or absent, even if the agent dies mid-write.
-            Files.writeString(tmp, line, StandardCharsets.US_ASCII);
-            Files.move(tmp, dir.resolve(Integer.toString(pgid)), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+        byte[] line = new SessionGroupRecord(pgid, startTicks, agentPid, agentStartTicks).format()
+                .getBytes(StandardCharsets.US_ASCII);
+        // One write(2) of a few bytes: a process killed in it still writes them whole, so no
+        // temporary file and rename (which cost more than the rest of a session's bookkeeping).
+        int err = writeFile(dir.resolve(Integer.toString(pgid)), line);
+        if (err == 0) {
             recorded.add(pgid);
-        } catch (IOException e) {
-            if (!writeFailureLogged) {
-                writeFailureLogged = true;
-                log.warn("cannot record process group {} in {} ({}); later failures are not logged", pgid, dir,
-                        e.toString());
-            }
-            deleteQuietly(tmp);
+        } else if (!writeFailureLogged) {
+            writeFailureLogged = true;
+            log.warn("cannot record process group {} in {} ({}); later failures are not logged", pgid, dir,
+                    Os.errnoName(err));
         }
+    }
+
+    /** Creates or replaces {@code file} with {@code content}; returns 0 or an errno. */
+    private static int writeFile(Path file, byte[] content) {
+        int fd = Os.libc().open(Os.cString(file.toString()), O_WRONLY | O_CREAT | O_TRUNC | LibC.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            return Os.errno();
+        }
+        long n = Os.libc().write(fd, content, content.length);
+        int err = n == content.length ? 0 : (n < 0 ? Os.errno() : LibC.EIO);
+        Os.close(fd);
+        return err;
     }
 
     /** Removes the records of groups with no member left. */
