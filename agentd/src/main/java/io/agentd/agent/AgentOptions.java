@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param execHelper   the exec helper binary, or null for the launcher's default
+ * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -34,6 +35,7 @@ public record AgentOptions(
         Path logFile,
         String logLevel,
         Path execHelper,
+        Path stateDir,
         boolean help) {
 
     public static final String HELP = """
@@ -72,6 +74,9 @@ public record AgentOptions(
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
 
               --exec-helper PATH   the agentd-exec-helper binary (default: set by the launcher)
+              --state-dir DIR      record live sessions' process groups here, so that the next agent
+                                   kills what this one left running if it dies (default: /run/agentd;
+                                   without a usable directory the agent says so and runs without)
               -h, --help           show this help
             """;
 
@@ -81,10 +86,11 @@ public record AgentOptions(
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
     private static final long DEFAULT_STDIN_TOTAL = 64L << 20;
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
+    private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper", "--state-dir");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -114,6 +120,7 @@ public record AgentOptions(
         Path logFile = null;
         String logLevel = "info";
         Path execHelper = null;
+        Path stateDir = DEFAULT_STATE_DIR;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -186,6 +193,7 @@ public record AgentOptions(
                     }
                 }
                 case "--exec-helper" -> execHelper = Path.of(nonEmpty(name, value));
+                case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -202,7 +210,7 @@ public record AgentOptions(
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, execHelper, help);
+                highWater, stallWarn, logFile, logLevel, execHelper, stateDir, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

@@ -26,7 +26,15 @@ class AgentOptionsTest {
         assertEquals(16 << 20, o.sessionDefaults().stdinLimit());
         assertEquals("info", o.logLevel());
         assertEquals(List.of(), o.sessionDefaults().env());
+        assertEquals(Path.of("/run/agentd"), o.stateDir());
         assertFalse(o.help());
+    }
+
+    @Test
+    void stateDirIsAnyNonEmptyPath() throws Exception {
+        assertEquals(Path.of("/tmp/st"), AgentOptions.parse("--state-dir", "/tmp/st").stateDir());
+        assertEquals(Path.of("rel"), AgentOptions.parse("--state-dir=rel").stateDir());
+        assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--state-dir="));
     }
 
     @Test

@@ -72,6 +72,7 @@ public final class Sessions {
     private int sessionsWithoutPidfd;
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
+    private SessionGroupRecords groupRecords = SessionGroupRecords.none();
 
     public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
         this.loop = loop;
@@ -86,6 +87,11 @@ public final class Sessions {
         loop.schedule(SWEEP_MILLIS, this::sweep);
     }
 
+    /** Where the sessions' process groups are recorded for the next agent, should this one die. */
+    public void setGroupRecords(SessionGroupRecords groupRecords) {
+        this.groupRecords = groupRecords;
+    }
+
     /** Runs whenever the last session has sent its terminal frame. */
     public void setOnIdle(Runnable onIdle) {
         this.onIdle = onIdle;
@@ -97,6 +103,11 @@ public final class Sessions {
 
     public int count() {
         return byId.size();
+    }
+
+    /** True while {@code id} is a session that has not sent its terminal frame. */
+    public boolean isRunning(long id) {
+        return byId.containsKey(id);
     }
 
     // ---- frames from the host ----
@@ -134,6 +145,7 @@ public final class Sessions {
         }
         lingeringGroups.remove(id);
         lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
+        groupRecords.started(child.pid());
         Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), this, loop);
         byId.put(id, s);
         byPid.put(s.pid, s);
@@ -370,6 +382,7 @@ public final class Sessions {
                 it.remove();
             }
         }
+        groupRecords.pruneGone();
         loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 

@@ -1,7 +1,6 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.EventLoop;
-import io.agentd.protocol.ErrorKind;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,9 +27,10 @@ final class RefusalLog {
     }
 
     /** One refused frame (never its payload). */
-    void refused(long id, String offendingType, ErrorKind kind, String message) {
+    void refused(long id, String offendingType, String kind, String message) {
         if (takeLine()) {
-            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
+            log.warn("refused frame id={} type={}: {}: {}", id, LogText.prefix(offendingType), kind,
+                    LogText.prefix(message));
         }
     }
 
@@ -40,7 +40,7 @@ final class RefusalLog {
      */
     void stdinRefused(long id, String errnoName, String message) {
         if (takeLine()) {
-            log.info("session {}: stdin.error {}: {}", id, errnoName, message);
+            log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.prefix(message));
         }
     }
 

@@ -322,6 +322,11 @@ final class HostConnection implements AutoCloseable {
         return closedByPeer;
     }
 
+    /** True once the agent ended the connection: end of input, or a reset (it closed with input unread). */
+    boolean disconnected() {
+        return closedByPeer || readerFailure instanceof IOException;
+    }
+
     private String failureNote() {
         Throwable t = readerFailure;
         return t == null ? (closedByPeer ? " (agent closed the connection)" : "") : " (reader failed: " + t + ")";
