@@ -67,14 +67,19 @@ public final class Main {
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
-        Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
-        if (!Files.isExecutable(helper)) {
-            log.error("exec helper {} is missing or not executable", helper);
+        if (options.execHelper() != null) {
+            log.warn("--exec-helper is ignored: commands start through the native shim (-D{})", Spawner.SHIM_PROPERTY);
+        }
+        Spawner spawner;
+        try {
+            spawner = Spawner.fromSystemProperty();
+        } catch (IllegalStateException e) {
+            log.error("cannot start commands: {}", e.getMessage());
             return 1;
         }
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
-            Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
+            Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
             Transport transport;
@@ -100,11 +105,6 @@ public final class Main {
         }
         log.info("agentd exits");
         return 0;
-    }
-
-    /** {@code -Dagentd.home} (set by the launcher) / bin / agentd-exec-helper. */
-    private static Path defaultHelper() {
-        return Path.of(System.getProperty("agentd.home", "."), "bin", "agentd-exec-helper");
     }
 
     private static String version() {

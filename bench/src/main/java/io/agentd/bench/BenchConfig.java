@@ -38,11 +38,6 @@ record BenchConfig(
         return nativeDir.resolve("spawn-floor");
     }
 
-    /** The agent's exec helper, from the dist scripts/agentd runs. */
-    Path execHelper() {
-        return repo.resolve("agentd/target/dist/bin/agentd-exec-helper");
-    }
-
     Path ptyEchoFloor() {
         return nativeDir.resolve("pty-echo-floor");
     }

@@ -8,8 +8,7 @@ import java.util.Locale;
 /**
  * 1. Exec round trip for /bin/true, sequential: request -> started -> exited through the agent,
  * beside the C floor (posix_spawn + waitpid) and qemu-ga (guest-exec, then guest-exec-status polled
- * until exited), all in the same run. One more floor says how much of the gap is the design's: C
- * spawning agentd's exec helper, which then execs /bin/true (two execs, as under the agent).
+ * until exited), all in the same run.
  */
 final class ExecRoundTripBench {
     private static final String TRUE = "/bin/true";
@@ -18,8 +17,6 @@ final class ExecRoundTripBench {
 
     static List<Figure> run(BenchConfig cfg, AgentProcess process, AgentLink agent) throws Exception {
         NativeFloor.Result floor = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup());
-        NativeFloor.Result viaHelper = NativeFloor.run(cfg.spawnFloor(), cfg.execRuns(), cfg.execWarmup(),
-                cfg.execHelper().toString(), "--", TRUE);
         QgaRuns qgaRuns = qemuGuestAgent(cfg);
         Samples qga = qgaRuns.samples();
         ProcStatus.CpuTime cpu0 = process.cpu();
@@ -38,8 +35,6 @@ final class ExecRoundTripBench {
                 Figure.checked(String.format(Locale.ROOT, "exec /bin/true p50 vs qemu-ga (%.1f status polls/exec)",
                                 qgaRuns.pollsPerExec()), oursP50, Figure.Unit.NANOS, qgaP50,
                         "qemu-ga", "< 1/3 of qemu-ga", oursP50 < qgaP50 / 3),
-                Figure.info("exec /bin/true p50 vs C spawn of exec helper + /bin/true", oursP50, Figure.Unit.NANOS,
-                        viaHelper.p50Micros() * 1e3, "helper floor"),
                 Figure.info("exec: agent CPU time per exec (" + cpu.userShare() + ")", cpuPerExec, Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("exec /bin/true p99 vs C floor", ours.percentile(99), Figure.Unit.NANOS, floorP99,
                         "C floor"),

@@ -4,7 +4,6 @@ import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.EventLoop.Timer;
 import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.ExecReport;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
@@ -13,7 +12,6 @@ import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
-import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
@@ -24,14 +22,13 @@ import org.slf4j.LoggerFactory;
 /**
  * One exec session, from spawn to its terminal frame. Everything runs on the loop thread.
  *
- * <p>Order on the wire: started (after the exec report fd reaches EOF empty), then output, then
- * exactly one exited; or failed alone. The leader's exit (pidfd, or the reaper's sweep) starts the
+ * <p>Order on the wire: started (sent when the session is made: the Child is already running), then
+ * output, then exactly one exited. A command that could not start never becomes a session: Sessions
+ * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the
  * drain window: output still arriving is read until every output fd is at EOF or the window ends.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
-    /** The exec report is a few dozen bytes; anything past this is not a report. */
-    private static final int REPORT_MAX = 4096;
     /** At the end of the drain window, at most this much more is read from each fd (a pipe's worth). */
     private static final int FINAL_DRAIN_MAX = 1024 * 1024;
     /** Largest frame of output left in a pipe to be spliced to the port (see OutboundQueue). */
@@ -42,7 +39,7 @@ final class Session {
      */
     private static final int SPLICE_MIN = 16 * 1024;
 
-    private enum State { STARTING, RUNNING, CLOSING, DONE }
+    private enum State { RUNNING, CLOSING, DONE }
 
     /** One output fd (stdout or stderr; a PTY has only stdout). */
     private final class Output {
@@ -76,13 +73,7 @@ final class Session {
     private final Sessions owner;
     private final EventLoop loop;
     private final long startNanos = System.nanoTime();
-    private State state = State.STARTING;
-
-    /** What the exec helper wrote on the report fd: empty means the exec succeeded. */
-    private final byte[] report = new byte[REPORT_MAX];
-    private int reportLen;
-    private final Registration reportReg;
-    private boolean reportOpen = true;
+    private State state = State.RUNNING;
     private Registration pidfdReg;
     private Output stdout;
     private Output stderr;
@@ -110,11 +101,10 @@ final class Session {
         this.owner = owner;
         this.loop = loop;
         this.stdin = new StdinQueue(owner.stdinBudget());
-        this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
-        reportReg.setRead(true);
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
+        onStarted();
     }
 
     boolean hasPidfd() {
@@ -125,39 +115,9 @@ final class Session {
         return child.tty();
     }
 
-    // ---- start: the exec report ----
-
-    private void onReportReadable() {
-        ByteBuffer buf = owner.readBuffer();
-        while (true) {
-            buf.clear().limit(Math.max(1, Math.min(buf.capacity(), REPORT_MAX - reportLen)));
-            int n;
-            try {
-                n = Os.read(child.execReportFd(), buf);
-            } catch (OsException e) {
-                log.error("session {}: reading the exec report failed: {}", id, e.getMessage());
-                n = 0;
-            }
-            if (n == Os.WOULD_BLOCK) {
-                return;
-            }
-            if (n == 0) {
-                break;
-            }
-            int keep = Math.min(n, REPORT_MAX - reportLen);
-            buf.flip().get(report, reportLen, keep);
-            reportLen += keep;
-        }
-        closeReport();
-        if (reportLen == 0) {
-            onStarted();
-        } else {
-            onExecFailed();
-        }
-    }
+    // ---- start ----
 
     private void onStarted() {
-        state = State.RUNNING;
         owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
         log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid, spec.cmd(),
                 child.tty(), spec.user() == null ? "(agent)" : spec.user(),
@@ -181,21 +141,6 @@ final class Session {
             pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
             pidfdReg.setRead(true);
         }
-        if (exit != null) {
-            beginClosing();
-        }
-    }
-
-    private void onExecFailed() {
-        ExecFailed failed = ExecReport.decode(report, reportLen, spec);
-        owner.link().send(new Frame(id, MessageType.EXEC_FAILED, failed));
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), spec.cmd());
-        // The helper exits 127 on its own; the reaper collects it.
-        state = State.DONE;
-        cancelTimers();
-        closeFds();
-        owner.finished(this, false);
     }
 
     private String envKeys() {
@@ -480,7 +425,6 @@ final class Session {
         if (state == State.RUNNING) {
             beginClosing();
         }
-        // STARTING: the exec report is at EOF now; onStarted or onExecFailed follows.
     }
 
     private void beginClosing() {
@@ -545,14 +489,6 @@ final class Session {
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);
     }
 
-    private void closeReport() {
-        if (reportOpen) {
-            reportOpen = false;
-            reportReg.cancel();
-            Os.close(child.execReportFd());
-        }
-    }
-
     private void cancelTimers() {
         for (Timer t : new Timer[] {deadlineTimer, killTimer, drainTimer}) {
             if (t != null) {
@@ -563,7 +499,6 @@ final class Session {
 
     /** Closes every fd still open (each once: a PTY master is both stdin and stdout). */
     private void closeFds() {
-        closeReport();
         takeAnnounced(stdout);
         takeAnnounced(stderr);
         if (pidfdReg != null) {
