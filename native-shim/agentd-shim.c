@@ -3,6 +3,7 @@
  *
  *   int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result);
  *
+ * (the structs and the stages: agentd-shim.h)
  * The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
  * the program and the PATH to search it in, the fds for the child's 0/1/2 (pipe ends or the PTY
  * slave), rlimits, the resolved uid/gid/supplementary groups, the cwd and the profile. The call
@@ -59,6 +60,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentd-shim.h"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -73,66 +76,6 @@
 #define FAILED_EXIT 127
 #define KERNEL_SIGSET_BYTES 8    /* the kernel's sigset_t: 64 signals */
 #define CHILD_STACK_BYTES (64 * 1024)
-
-/* ---- the interface (mirrored by io.agentd.agent.spawn.ShimSpec; every field is 8 bytes) ---- */
-
-struct agentd_rlimit {
-    int64_t resource;   /* RLIMIT_NOFILE, ... */
-    uint64_t soft;      /* RLIM_INFINITY = all ones */
-    uint64_t hard;
-};
-
-struct agentd_spawn_spec {
-    const char *file;                     /* the program: with a '/' exec'd as is, else searched */
-    char *const *argv;                    /* NULL-terminated */
-    char *const *envp;                    /* NULL-terminated, the target's complete environment */
-    const char *search_path;              /* PATH for a file without '/' */
-    const char *cwd;                      /* NULL: the agent's */
-    int64_t stdio[3];                     /* the child's 0, 1, 2 (a PTY: the slave three times) */
-    int64_t tty;                          /* 1: stdio[0] is a PTY slave, to be the controlling tty */
-    const struct agentd_rlimit *rlimits;
-    int64_t nrlimits;
-    int64_t set_user;                     /* 0: keep the agent's credentials */
-    int64_t uid;
-    int64_t gid;
-    const uint32_t *groups;               /* supplementary groups (gid_t) */
-    int64_t ngroups;
-    int64_t restricted;                   /* the restricted profile */
-};
-
-/* Stages: where the child is, or where the spawn failed. Names in io.agentd.agent.spawn.ShimStage. */
-enum agentd_stage {
-    STAGE_NONE,
-    STAGE_MMAP,             /* parent: the child's stack */
-    STAGE_CLONE,            /* parent */
-    STAGE_RT_SIGACTION,
-    STAGE_SIGPROCMASK,
-    STAGE_SETSID,
-    STAGE_TIOCSCTTY,
-    STAGE_DUP,
-    STAGE_CLOSE_RANGE,
-    STAGE_SETRLIMIT,        /* result->index: which rlimit */
-    STAGE_NO_NEW_PRIVS,
-    STAGE_AMBIENT_CLEAR,
-    STAGE_CAPBSET_DROP,
-    STAGE_CAPGET,
-    STAGE_CAPSET,
-    STAGE_SETGROUPS,
-    STAGE_SETGID,
-    STAGE_SETUID,
-    STAGE_CHDIR,
-    STAGE_EXECVE,
-    STAGE_DIED,             /* parent: the child died before its exec without a report */
-};
-
-struct agentd_spawn_result {
-    int32_t pid;
-    int32_t pidfd;          /* -1 on kernels without pidfds */
-    int32_t stage;          /* enum agentd_stage */
-    int32_t err;            /* errno of the failed step; 0 on success */
-    int32_t index;          /* STAGE_SETRLIMIT: the failed rlimit's index in spec->rlimits */
-    int32_t unused;
-};
 
 EXPORT long agentd_spawn_spec_size(void) { return sizeof(struct agentd_spawn_spec); }
 EXPORT long agentd_spawn_result_size(void) { return sizeof(struct agentd_spawn_result); }

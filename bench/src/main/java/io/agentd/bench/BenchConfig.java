@@ -38,6 +38,11 @@ record BenchConfig(
         return nativeDir.resolve("spawn-floor");
     }
 
+    /** The agent's native shim, from the dist scripts/agentd runs. */
+    Path shimLibrary() {
+        return repo.resolve("agentd/target/dist/native/libagentd-shim.so");
+    }
+
     Path ptyEchoFloor() {
         return nativeDir.resolve("pty-echo-floor");
     }

@@ -15,7 +15,7 @@ import jnr.ffi.annotations.IgnoreError;
 final class NativeShim {
     /** The C functions; the struct layouts are documented in agentd-shim.c and written by ShimSpec. */
     public interface Library {
-        /** @return 0 (result: pid, pidfd) or -1 (result: stage, err, index) */
+        /** native-shim/agentd-shim.h. @return 0 (result: pid, pidfd) or -1 (result: stage, err, index) */
         @IgnoreError
         int agentd_spawn(Pointer spec, Pointer result);
 

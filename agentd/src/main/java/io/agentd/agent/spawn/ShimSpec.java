@@ -10,7 +10,7 @@ import jnr.ffi.Pointer;
 
 /**
  * One agentd_spawn call's native memory: struct agentd_spawn_spec and everything it points to
- * (strings, rlimits, groups), and struct agentd_spawn_result (native-shim/agentd-shim.c). Every spec
+ * (strings, rlimits, groups), and struct agentd_spawn_result (native-shim/agentd-shim.h). Every spec
  * field is 8 bytes, so a field's offset is its index times 8. Keep the object reachable until the
  * call has returned: it owns the memory.
  */

@@ -1,8 +1,8 @@
 package io.agentd.agent.spawn;
 
 /**
- * The stages of native-shim's agentd_spawn, in the order of its enum agentd_stage (the ordinal is the
- * C value), each with the stage name core.exec.failed carries. The names are those of the calls the
+ * The stages of native-shim's agentd_spawn, in the order of enum agentd_stage in agentd-shim.h (the
+ * ordinal is the C value), each with the stage name core.exec.failed carries. The names are those of the calls the
  * step stands for, as the exec helper reported them before, so that {@link ExecReport} maps them to
  * the same failure kinds.
  */
