@@ -22,7 +22,8 @@
  *     setuid/setgid/setgroups: in a multi-threaded process they broadcast the change to every thread
  *     of the process (the setxid signal), which here would change the JVM's own credentials. The
  *     library is linked with -z now, so no call in the child goes through the lazy PLT resolver.
- *  3. The child runs on its own mmap'd stack, never on the calling thread's.
+ *  3. The child runs on its own mmap'd stack, never on the calling thread's (one such mapping is kept
+ *     for the next spawn: see take_memory).
  *  4. The parent blocks every signal (glibc's internal ones too: raw rt_sigprocmask) around the
  *     clone, so no handler of the JVM can run in the child. The child does not share the handler
  *     table (no CLONE_SIGHAND) and resets every handler to SIG_DFL with raw rt_sigaction before it
@@ -50,6 +51,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -76,6 +78,7 @@
 #define FAILED_EXIT 127
 #define KERNEL_SIGSET_BYTES 8    /* the kernel's sigset_t: 64 signals */
 #define CHILD_STACK_BYTES (64 * 1024)
+#define CACHED_SCRATCH_BYTES (16 * 1024)  /* a search path and file name longer than this get a mapping of their own */
 
 EXPORT long agentd_spawn_spec_size(void) { return sizeof(struct agentd_spawn_spec); }
 EXPORT long agentd_spawn_result_size(void) { return sizeof(struct agentd_spawn_result); }
@@ -282,6 +285,45 @@ static int child_main(void *arg)
 
 /* ---- the parent ----------------------------------------------------------------------------- */
 
+/* The child's memory: scratch at the bottom, its stack above. One mapping of the usual size is kept
+ * between spawns (a spawn that finds it taken, by a concurrent one, maps its own), because unmapping
+ * memory another CPU touched costs every CPU that ran this process a TLB shootdown. Reuse is safe:
+ * when clone returns, the child has exec'd into a new address space or exited. */
+struct child_memory {
+    char *base;
+    size_t size;
+};
+
+static char *_Atomic spare_mapping;
+
+static size_t cached_size(void)
+{
+    return CHILD_STACK_BYTES + CACHED_SCRATCH_BYTES;
+}
+
+static int take_memory(size_t scratch, struct child_memory *m)
+{
+    if (scratch <= CACHED_SCRATCH_BYTES) {
+        m->size = cached_size();
+        m->base = atomic_exchange(&spare_mapping, NULL);
+        if (m->base)
+            return 0;
+    } else {
+        long page = sysconf(_SC_PAGESIZE);
+        m->size = ((scratch + CHILD_STACK_BYTES + (size_t)page - 1) / (size_t)page) * (size_t)page;
+    }
+    m->base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return m->base == MAP_FAILED ? -1 : 0;
+}
+
+static void give_back_memory(struct child_memory *m)
+{
+    char *none = NULL;
+    if (m->size == cached_size() && atomic_compare_exchange_strong(&spare_mapping, &none, m->base))
+        return;
+    munmap(m->base, m->size);
+}
+
 static int failed(struct agentd_spawn_result *result, enum agentd_stage stage, int err)
 {
     result->pid = -1;
@@ -323,17 +365,14 @@ EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spaw
 
     /* Everything the child needs, allocated here: its stack, and below it the PATH search's scratch
      * (one directory of search_path, '/', the file name, NUL). */
-    size_t scratch = strlen(spec->search_path) + strlen(spec->file) + 2;
-    long page = sysconf(_SC_PAGESIZE);
-    size_t size = ((scratch + CHILD_STACK_BYTES + (size_t)page - 1) / (size_t)page) * (size_t)page;
-    char *mapping = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (mapping == MAP_FAILED)
+    struct child_memory memory;
+    if (take_memory(strlen(spec->search_path) + strlen(spec->file) + 2, &memory) != 0)
         return failed(result, STAGE_MMAP, errno);
     struct rlimit nofile;
     struct child c = {
         .spec = spec,
         .result = result,
-        .candidate = mapping,
+        .candidate = memory.base,
         .max_fd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (1 << 20) ? (long)nofile.rlim_cur
                                                                                           : 1 << 20,
     };
@@ -341,14 +380,14 @@ EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spaw
     uint64_t old_mask;
     if (block_all_signals(&old_mask) != 0) {
         int err = errno;
-        munmap(mapping, size);
+        give_back_memory(&memory);
         return failed(result, STAGE_CLONE, err);
     }
     int pidfd;
-    pid_t pid = clone_child(&c, mapping + size, &pidfd);
+    pid_t pid = clone_child(&c, memory.base + memory.size, &pidfd);
     int clone_errno = errno;
     restore_signals(&old_mask);
-    munmap(mapping, size);
+    give_back_memory(&memory);
 
     if (pid == -1)
         return failed(result, STAGE_CLONE, clone_errno);

@@ -46,11 +46,13 @@ final class ShimSpec {
     private final Pointer block;
     private final Pointer spec;
     private final Pointer result;
-    private final Pointer argv;
-    private final Pointer envp;
-    private final Pointer strings;
+    /** Where the next string goes, in {@link #block}. */
+    private long textAt;
 
     /**
+     * Lays everything out in one native block: the spec, the result, the rlimits, the argv and envp
+     * pointer arrays, the groups, then the strings.
+     *
      * @param searchPath the PATH a file without '/' is searched in
      * @param stdio      the fds for the child's 0, 1, 2
      * @param user       the credentials to switch to, or null to keep the agent's
@@ -58,30 +60,31 @@ final class ShimSpec {
     ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
-        int rlimitsAt = SPEC_BYTES + RESULT_BYTES; // a multiple of 8: the rlimits' 8-byte fields stay aligned
-        int groupsAt = rlimitsAt + rlimits.size() * RLIMIT_BYTES;
-        block = Memory.allocateDirect(Os.runtime(), groupsAt + groups.length * 4, true);
+        List<String> argv = new ArrayList<>(1 + s.args().size());
+        argv.add(s.cmd());
+        argv.addAll(s.args());
+        List<byte[]> argvText = cStrings(argv);
+        List<byte[]> envText = cStrings(env);
+        byte[] file = Os.cString(s.cmd());
+        byte[] path = Os.cString(searchPath);
+        byte[] cwd = s.cwd() == null ? null : Os.cString(s.cwd());
+
+        long rlimitsAt = SPEC_BYTES + RESULT_BYTES; // a multiple of 8, as every offset up to the strings
+        long argvAt = rlimitsAt + (long) rlimits.size() * RLIMIT_BYTES;
+        long envpAt = argvAt + (argv.size() + 1) * 8L;
+        long groupsAt = envpAt + (env.size() + 1) * 8L;
+        textAt = groupsAt + groups.length * 4L;
+        long size = textAt + file.length + path.length + (cwd == null ? 0 : cwd.length) + bytes(argvText)
+                + bytes(envText);
+        block = Memory.allocateDirect(Os.runtime(), Math.toIntExact(size), true);
         spec = block.slice(0, SPEC_BYTES);
         result = block.slice(SPEC_BYTES, RESULT_BYTES);
 
-        List<String> argvList = new ArrayList<>(1 + s.args().size());
-        argvList.add(s.cmd());
-        argvList.addAll(s.args());
-        argv = Os.cStringArray(argvList);
-        envp = Os.cStringArray(env);
-        List<String> text = new ArrayList<>(3);
-        text.add(s.cmd());
-        text.add(searchPath);
-        if (s.cwd() != null) {
-            text.add(s.cwd());
-        }
-        strings = Os.cStringArray(text);
-
-        put(FILE, strings.getAddress(0));
-        put(ARGV, argv.address());
-        put(ENVP, envp.address());
-        put(SEARCH_PATH, strings.getAddress(8));
-        put(CWD, s.cwd() == null ? 0 : strings.getAddress(16));
+        put(FILE, text(file));
+        put(ARGV, pointers(argvAt, argvText));
+        put(ENVP, pointers(envpAt, envText));
+        put(SEARCH_PATH, text(path));
+        put(CWD, cwd == null ? 0 : text(cwd));
         for (int i = 0; i < 3; i++) {
             put(STDIO + i, stdio[i]);
         }
@@ -106,6 +109,38 @@ final class ShimSpec {
             put(NGROUPS, groups.length);
         }
         put(RESTRICTED, s.restricted() ? 1 : 0);
+    }
+
+    private static List<byte[]> cStrings(List<String> strings) {
+        List<byte[]> encoded = new ArrayList<>(strings.size());
+        for (String string : strings) {
+            encoded.add(Os.cString(string));
+        }
+        return encoded;
+    }
+
+    private static long bytes(List<byte[]> strings) {
+        long total = 0;
+        for (byte[] string : strings) {
+            total += string.length;
+        }
+        return total;
+    }
+
+    /** Copies a C string into the block; returns its address. */
+    private long text(byte[] cString) {
+        long at = textAt;
+        block.put(at, cString, 0, cString.length);
+        textAt += cString.length;
+        return block.address() + at;
+    }
+
+    /** A NULL-terminated char*[] at {@code at} (the block is zeroed: the last slot stays NULL). */
+    private long pointers(long at, List<byte[]> strings) {
+        for (int i = 0; i < strings.size(); i++) {
+            block.putAddress(at + i * 8L, text(strings.get(i)));
+        }
+        return block.address() + at;
     }
 
     private void put(int field, long value) {

@@ -6,6 +6,8 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,6 +24,10 @@ import java.util.Set;
  *
  * <p>Failures name the libc call the lookup stands for (getpwnam, getpwuid, getgrnam, initgroups),
  * which the agent maps to user_setup_failed; errno 0 means "no such entry".
+ *
+ * <p>Every exec looks a user up (HOME at least), so each file's entries are kept and read again only
+ * when a stat shows it changed (another inode, as useradd's rename makes, another size or mtime).
+ * Thread-safe: a file's entries are replaced as a whole.
  */
 final class UserDb {
     /** A lookup failed: no entry (errno 0) or the file could not be read. */
@@ -42,12 +48,12 @@ final class UserDb {
     /** (uid_t) -1 means "no change" to the kernel: not a valid id. */
     private static final long MAX_ID = 0xfffffffeL;
 
-    private final Path passwd;
-    private final Path group;
+    private final EntryFile passwd;
+    private final EntryFile group;
 
     UserDb(Path passwd, Path group) {
-        this.passwd = passwd;
-        this.group = group;
+        this.passwd = new EntryFile(passwd, 4, 7);
+        this.group = new EntryFile(group, 3, 4);
     }
 
     static UserDb system() {
@@ -104,7 +110,7 @@ final class UserDb {
 
     /** getpwnam (name != null) or getpwuid. */
     private Optional<PasswdEntry> findPasswd(String name, int uid, String stage) throws LookupFailure {
-        for (String[] f : entries(passwd, 4, 7, stage)) {
+        for (String[] f : passwd.entries(stage)) {
             OptionalInt entryUid = parseId(f[2]);
             OptionalInt entryGid = parseId(f[3]);
             if (entryUid.isEmpty() || entryGid.isEmpty()) {
@@ -118,7 +124,7 @@ final class UserDb {
     }
 
     private OptionalInt groupId(String name, String stage) throws LookupFailure {
-        for (String[] f : entries(group, 3, 4, stage)) {
+        for (String[] f : group.entries(stage)) {
             OptionalInt gid = parseId(f[2]);
             if (f[0].equals(name) && gid.isPresent()) {
                 return gid;
@@ -131,7 +137,7 @@ final class UserDb {
     private int[] memberships(String name, int primary) throws LookupFailure {
         Set<Integer> gids = new LinkedHashSet<>();
         gids.add(primary);
-        for (String[] f : entries(group, 3, 4, "initgroups")) {
+        for (String[] f : group.entries("initgroups")) {
             OptionalInt gid = parseId(f[2]);
             if (gid.isPresent() && List.of(f[3].split(",", -1)).contains(name)) {
                 gids.add(gid.getAsInt());
@@ -141,37 +147,78 @@ final class UserDb {
     }
 
     /**
-     * The file's entries split at ':' into max fields (the last keeps any further ':'), skipping
-     * entries with fewer than min fields; fields missing after those are empty, as glibc reads them.
+     * One of the two files: its entries split at ':' into max fields (the last keeps any further
+     * ':'), entries with fewer than min fields skipped; fields missing after those are empty, as glibc
+     * reads them. Kept until a stat shows the file changed.
      */
-    private static List<String[]> entries(Path file, int min, int max, String stage) throws LookupFailure {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException missing) {
-            return List.of();
-        } catch (AccessDeniedException denied) {
-            throw new LookupFailure(stage, EACCES);
-        } catch (IOException e) {
-            throw new LookupFailure(stage, EIO);
+    private static final class EntryFile {
+        private record Snapshot(Object fileKey, FileTime modified, long size, List<String[]> entries) {}
+
+        private static final Snapshot MISSING = new Snapshot(null, null, -1, List.of());
+
+        private final Path path;
+        private final int min;
+        private final int max;
+        private volatile Snapshot snapshot;
+
+        EntryFile(Path path, int min, int max) {
+            this.path = path;
+            this.min = min;
+            this.max = max;
         }
-        List<String[]> entries = new ArrayList<>(lines.size());
-        for (String line : lines) {
-            String text = line.stripLeading();
-            if (text.isEmpty() || text.charAt(0) == '#') {
-                continue;
+
+        List<String[]> entries(String stage) throws LookupFailure {
+            BasicFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(path, BasicFileAttributes.class);
+            } catch (NoSuchFileException missing) {
+                return List.of();
+            } catch (IOException e) {
+                throw failure(stage, e);
             }
-            String[] split = text.split(":", max);
-            if (split.length < min) {
-                continue;
+            Snapshot known = snapshot;
+            if (known != null && known != MISSING && attrs.size() == known.size()
+                    && attrs.lastModifiedTime().equals(known.modified()) && attrs.fileKey() != null
+                    && attrs.fileKey().equals(known.fileKey())) {
+                return known.entries();
             }
-            String[] fields = new String[max];
-            for (int i = 0; i < max; i++) {
-                fields[i] = i < split.length ? split[i] : "";
-            }
-            entries.add(fields);
+            Snapshot read = read(attrs, stage);
+            snapshot = read;
+            return read.entries();
         }
-        return entries;
+
+        private Snapshot read(BasicFileAttributes attrs, String stage) throws LookupFailure {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException missing) {
+                return MISSING;
+            } catch (IOException e) {
+                throw failure(stage, e);
+            }
+            List<String[]> entries = new ArrayList<>(lines.size());
+            for (String line : lines) {
+                String text = line.stripLeading();
+                if (text.isEmpty() || text.charAt(0) == '#') {
+                    continue;
+                }
+                String[] split = text.split(":", max);
+                if (split.length < min) {
+                    continue;
+                }
+                String[] fields = new String[max];
+                for (int i = 0; i < max; i++) {
+                    fields[i] = i < split.length ? split[i] : "";
+                }
+                entries.add(fields);
+            }
+            // The attributes from before the read: a change during the read makes the next stat differ.
+            return new Snapshot(attrs.fileKey(), attrs.lastModifiedTime(), attrs.size(), List.copyOf(entries));
+        }
+
+        private static LookupFailure failure(String stage, IOException e) {
+            return new LookupFailure(stage, e instanceof AccessDeniedException ? EACCES : EIO);
+        }
     }
 
     /** An id as the kernel takes it: unsigned decimal up to 2^32 - 2. */

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.BeforeEach;
@@ -114,6 +116,21 @@ class UserDbTest {
         assertEquals("getpwnam", f.stage);
         assertEquals(5, f.errno, "EIO");
         assertEquals(Optional.empty(), dirAsFile.homeOf(0), "HOME lookups fall back instead of failing");
+    }
+
+    @Test
+    void aChangedFileIsReadAgainWhetherReplacedOrRewrittenInPlace() throws Exception {
+        assertEquals(1000, db.resolve("alice").uid());
+        Path passwd = dir.resolve("passwd");
+        Path replacement = dir.resolve("passwd.new");
+        Files.writeString(replacement, "alice:x:1001:1001::/home/alice:/bin/sh\n");
+        Files.move(replacement, passwd, StandardCopyOption.REPLACE_EXISTING); // as useradd does
+        assertEquals(1001, db.resolve("alice").uid());
+        Files.writeString(passwd, "alice:x:1002:1001::/home/alice:/bin/sh\n"); // same size, same inode
+        Files.setLastModifiedTime(passwd, FileTime.fromMillis(1));
+        assertEquals(1002, db.resolve("alice").uid());
+        Files.delete(passwd);
+        assertThrows(UserDb.LookupFailure.class, () -> db.resolve("alice"), "a file that is gone has no entries");
     }
 
     @Test
