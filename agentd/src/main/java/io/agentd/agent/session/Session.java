@@ -22,10 +22,10 @@ import org.slf4j.LoggerFactory;
 /**
  * One exec session, from spawn to its terminal frame. Everything runs on the loop thread.
  *
- * <p>Order on the wire: started (sent when the session is made: the Child is already running), then
+ * <p>Order on the wire: started (sent when the session is made: its command has been exec'd), then
  * output, then exactly one exited. A command that could not start never becomes a session: Sessions
- * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the
- * drain window: output still arriving is read until every output fd is at EOF or the window ends.
+ * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
+ * still arriving is read until every output fd is at EOF or the window ends.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
