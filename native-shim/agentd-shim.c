@@ -139,8 +139,10 @@ static void new_session(struct child *c)
     }
 }
 
-/* 0/1/2 from spec->stdio, everything else closed. A source below 3 is first moved above 2, so that
- * no dup overwrites a source still to be duplicated (the agent may run with 0..2 closed). */
+/* 0/1/2 from spec->stdio, blocking, everything else closed. A source below 3 is first moved above 2,
+ * so that no dup overwrites a source still to be duplicated (the agent may run with 0..2 closed).
+ * Blocking: the agent makes its pipes non-blocking at both ends in one call; a program expects its
+ * standard fds to block. */
 static void place_fds(struct child *c)
 {
     at_stage(c, STAGE_DUP);
@@ -155,6 +157,12 @@ static void place_fds(struct child *c)
     }
     for (int i = 0; i < 3; i++)
         STEP(c, syscall(SYS_dup3, from[i], i, 0));  /* the copy on i is not close-on-exec */
+    for (int i = 0; i < 3; i++) {
+        long flags = syscall(SYS_fcntl, i, F_GETFL);
+        STEP(c, flags);
+        if (flags & O_NONBLOCK)
+            STEP(c, syscall(SYS_fcntl, i, F_SETFL, flags & ~O_NONBLOCK));
+    }
 
     at_stage(c, STAGE_CLOSE_RANGE);
     if (syscall(SYS_close_range, 3, ~0U, 0) == 0)

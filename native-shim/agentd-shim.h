@@ -21,7 +21,8 @@ struct agentd_spawn_spec {
     char *const *envp;                    /* NULL-terminated, the target's complete environment */
     const char *search_path;              /* PATH for a file without '/' */
     const char *cwd;                      /* NULL: the agent's */
-    int64_t stdio[3];                     /* the child's 0, 1, 2 (a PTY: the slave three times) */
+    int64_t stdio[3];                     /* the child's 0, 1, 2 (a PTY: the slave three times); made
+                                             blocking in the child */
     int64_t tty;                          /* 1: stdio[0] is a PTY slave, to be the controlling tty */
     const struct agentd_rlimit *rlimits;
     int64_t nrlimits;

@@ -60,6 +60,18 @@ class PipeSessionTest {
     }
 
     @Test
+    void theChildsStandardFdsBlockThoughTheParentsEndsDoNot() throws Exception {
+        ChildIo.Run r = run(ChildIo.spec("grep", List.of("^flags", "/proc/self/fdinfo/0", "/proc/self/fdinfo/1",
+                "/proc/self/fdinfo/2"), false));
+        String[] lines = r.stdout().split("\n");
+        assertEquals(3, lines.length, r.stdout());
+        for (String line : lines) {
+            int flags = Integer.parseInt(line.substring(line.lastIndexOf('\t') + 1), 8);
+            assertEquals(0, flags & LibC.O_NONBLOCK, line);
+        }
+    }
+
+    @Test
     void pidfdBecomesReadableWhenTheChildExits() throws Exception {
         Child child = ChildIo.spawner().start(sh("read line; exit 3"));
         try {
