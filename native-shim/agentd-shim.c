@@ -3,8 +3,7 @@
  *
  *   int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result);
  *
- * (the structs and the stages: agentd-shim.h)
- * The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
+ * (agentd-shim.h has the structs and the stages.) The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
  * the program and the PATH to search it in, the fds for the child's 0/1/2 (pipe ends or the PTY
  * slave), rlimits, the resolved uid/gid/supplementary groups, the cwd and the profile. The call
  * clone()s a child with CLONE_VM | CLONE_VFORK on a stack of its own, the way glibc's posix_spawn
@@ -18,7 +17,8 @@
  *     (user and group resolution from /etc/passwd and /etc/group, argv, envp, HOME, PATH) or in
  *     agentd_spawn's parent half (the child's stack, the scratch buffer for the PATH search).
  *  2. The child shares the agent's memory and is one of its threads' vfork twin: it makes raw system
- *     calls only, through syscall(2), plus memcpy/strlen on memory prepared for it. Never glibc's
+ *     calls only, through syscall(2), plus string functions (strlen, strchr, memcpy) on memory
+ *     prepared for it. Never glibc's
  *     setuid/setgid/setgroups: in a multi-threaded process they broadcast the change to every thread
  *     of the process (the setxid signal), which here would change the JVM's own credentials. The
  *     library is linked with -z now, so no call in the child goes through the lazy PLT resolver.
@@ -32,7 +32,8 @@
  *     step's stage into result->stage; on failure it writes the errno into result->err and exits 127
  *     at once. The parent reads both after the clone returns (vfork semantics: after the exec or the
  *     exit). A stage short of the exec with no errno means the child died on the way (a signal from
- *     outside): that is a failure too, never a start.
+ *     outside): that is a failure too, never a start. (A child killed inside execve itself cannot be
+ *     told from one killed just after it: it counts as started.)
  *  6. fd hygiene: 0/1/2 are dup'd into place, then close_range closes everything above 2, whatever
  *     its close-on-exec flag.
  *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
