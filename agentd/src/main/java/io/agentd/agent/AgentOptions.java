@@ -67,7 +67,7 @@ public record AgentOptions(
               --log-file PATH      log to this file instead of the console (stderr)
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
 
-              --exec-helper PATH   the agentd-exec-helper binary (default: set by the launcher)
+              --exec-helper PATH   ignored: commands start through the native shim library
               -h, --help           show this help
             """;
 
