@@ -21,7 +21,6 @@ import java.util.regex.Pattern;
  * @param stallWarnMillis how long the host may take no output, with some queued, before a warning
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
- * @param execHelper   the exec helper binary, or null for the launcher's default
  * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param help         --help was given
  */
@@ -34,7 +33,6 @@ public record AgentOptions(
         long stallWarnMillis,
         Path logFile,
         String logLevel,
-        Path execHelper,
         Path stateDir,
         boolean help) {
 
@@ -73,7 +71,6 @@ public record AgentOptions(
               --log-file PATH      log to this file instead of the console (stderr)
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
 
-              --exec-helper PATH   the agentd-exec-helper binary (default: set by the launcher)
               --state-dir DIR      record live sessions' process groups here, so that the next agent
                                    kills what this one left running if it dies (default: /run/agentd;
                                    without a usable directory the agent says so and runs without)
@@ -90,7 +87,7 @@ public record AgentOptions(
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper", "--state-dir");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -119,7 +116,6 @@ public record AgentOptions(
         long stallWarn = DEFAULT_STALL_WARN_MILLIS;
         Path logFile = null;
         String logLevel = "info";
-        Path execHelper = null;
         Path stateDir = DEFAULT_STATE_DIR;
         boolean help = false;
 
@@ -192,7 +188,6 @@ public record AgentOptions(
                                 + ", not '" + value + "'");
                     }
                 }
-                case "--exec-helper" -> execHelper = Path.of(nonEmpty(name, value));
                 case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
@@ -210,7 +205,7 @@ public record AgentOptions(
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, execHelper, stateDir, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

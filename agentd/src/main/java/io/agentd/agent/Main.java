@@ -99,14 +99,16 @@ public final class Main {
         // Before anything is served: the sessions of an agent that died must not outlive it.
         SessionGroupRecords groupRecords = SessionGroupRecords.open(options.stateDir());
         groupRecords.killLeftovers();
-        Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
-        if (!Files.isExecutable(helper)) {
-            log.error("exec helper {} is missing or not executable", helper);
+        Spawner spawner;
+        try {
+            spawner = Spawner.fromSystemProperty();
+        } catch (IllegalStateException e) {
+            log.error("cannot start commands: {}", e.getMessage());
             return 1;
         }
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
-            Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
+            Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
             sessions.setGroupRecords(groupRecords);
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
@@ -134,11 +136,6 @@ public final class Main {
         }
         log.info("agentd exits");
         return 0;
-    }
-
-    /** {@code -Dagentd.home} (set by the launcher) / bin / agentd-exec-helper. */
-    private static Path defaultHelper() {
-        return Path.of(System.getProperty("agentd.home", "."), "bin", "agentd-exec-helper");
     }
 
     private static String version() {

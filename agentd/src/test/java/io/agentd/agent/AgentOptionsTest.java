@@ -42,7 +42,7 @@ class AgentOptionsTest {
         AgentOptions o = AgentOptions.parse("--listen", "unix:/run/a.sock", "--user=nobody", "--cwd", "/tmp",
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",
                 "--high-water", "64k", "--stdin-limit", "2MiB", "--stall-warn-ms=0", "--log-file", "/var/log/agentd.log",
-                "--log-level", "DEBUG", "--exec-helper", "/opt/h");
+                "--log-level", "DEBUG");
         assertEquals(Path.of("/run/a.sock"), o.listen());
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
@@ -55,7 +55,6 @@ class AgentOptionsTest {
         assertEquals(2 * 1024 * 1024, o.sessionDefaults().stdinLimit());
         assertEquals(Path.of("/var/log/agentd.log"), o.logFile());
         assertEquals("debug", o.logLevel());
-        assertEquals(Path.of("/opt/h"), o.execHelper());
         assertEquals(Path.of("/dev/hvc1"), AgentOptions.parse("--port", "/dev/hvc1").port());
         assertEquals("org.qemu.agent", AgentOptions.parse("--port-name", "org.qemu.agent").portName());
         assertTrue(AgentOptions.parse("-h").help());

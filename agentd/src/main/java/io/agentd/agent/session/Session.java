@@ -4,7 +4,6 @@ import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.EventLoop.Timer;
 import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.ExecReport;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
@@ -13,12 +12,9 @@ import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
-import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import java.nio.ByteBuffer;
-import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,19 +22,13 @@ import org.slf4j.LoggerFactory;
 /**
  * One exec session, from spawn to its terminal frame. Everything runs on the loop thread.
  *
- * <p>Order on the wire: started (after the exec report fd reaches EOF empty), then output, then
- * exactly one exited; or failed alone. The leader's exit (pidfd, or the reaper's sweep) starts the
- * drain window: output still arriving is read until every output fd is at EOF or the window ends.
- *
- * <p>Until the start resolves (STARTING), the process is the exec helper, not the target: a signal,
- * the deadline or shutdown aimed at the session waits for the report, then goes to the target after
- * started, or is dropped after failed. Killing the helper before its exec would leave an empty
- * report, which reads as a successful start.
+ * <p>Order on the wire: started (sent when the session is made: its command has been exec'd), then
+ * output, then exactly one exited. A command that could not start never becomes a session: Sessions
+ * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
+ * still arriving is read until every output fd is at EOF or the window ends.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
-    /** The exec report is a few dozen bytes; anything past this is not a report. */
-    private static final int REPORT_MAX = 4096;
     /** At the end of the drain window, at most this much more is read from each fd (a pipe's worth). */
     private static final int FINAL_DRAIN_MAX = 1024 * 1024;
     /** Largest frame of output left in a pipe to be spliced to the port (see OutboundQueue). */
@@ -49,7 +39,7 @@ final class Session {
      */
     private static final int SPLICE_MIN = 16 * 1024;
 
-    private enum State { STARTING, RUNNING, CLOSING, DONE }
+    private enum State { RUNNING, CLOSING, DONE }
 
     /** One output fd (stdout or stderr; a PTY has only stdout). */
     private final class Output {
@@ -83,13 +73,7 @@ final class Session {
     private final Sessions owner;
     private final EventLoop loop;
     private final long startNanos = System.nanoTime();
-    private State state = State.STARTING;
-
-    /** What the exec helper wrote on the report fd: empty means the exec succeeded. */
-    private final byte[] report = new byte[REPORT_MAX];
-    private int reportLen;
-    private final Registration reportReg;
-    private boolean reportOpen = true;
+    private State state = State.RUNNING;
     private Registration pidfdReg;
     private Output stdout;
     private Output stderr;
@@ -104,10 +88,6 @@ final class Session {
      * so what the child reads stays a prefix of what the host sent.
      */
     private int stdinRefusedErrno;
-    /** Signals that reached the session while it was STARTING, in arrival order (each once). */
-    private final Set<Integer> heldSignals = new LinkedHashSet<>();
-    /** The deadline passed while the session was STARTING. */
-    private boolean deadlineHeld;
     private boolean outputPaused;
 
     /** The leader's exit, null until it is reaped. */
@@ -131,11 +111,10 @@ final class Session {
         this.stdinWindow = flowControl
                 ? StdinWindow.withCredit(owner.stdinBudget(), owner.defaults().stdinWindow(), this::sendCredit)
                 : StdinWindow.withoutCredit(owner.stdinBudget(), owner.defaults().stdinLimit());
-        this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
-        reportReg.setRead(true);
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
+        onStarted();
     }
 
     boolean hasPidfd() {
@@ -146,39 +125,9 @@ final class Session {
         return child.tty();
     }
 
-    // ---- start: the exec report ----
-
-    private void onReportReadable() {
-        ByteBuffer buf = owner.readBuffer();
-        while (true) {
-            buf.clear().limit(Math.max(1, Math.min(buf.capacity(), REPORT_MAX - reportLen)));
-            int n;
-            try {
-                n = Os.read(child.execReportFd(), buf);
-            } catch (OsException e) {
-                log.error("session {}: reading the exec report failed: {}", id, e.getMessage());
-                n = 0;
-            }
-            if (n == Os.WOULD_BLOCK) {
-                return;
-            }
-            if (n == 0) {
-                break;
-            }
-            int keep = Math.min(n, REPORT_MAX - reportLen);
-            buf.flip().get(report, reportLen, keep);
-            reportLen += keep;
-        }
-        closeReport();
-        if (reportLen == 0) {
-            onStarted();
-        } else {
-            onExecFailed();
-        }
-    }
+    // ---- start ----
 
     private void onStarted() {
-        state = State.RUNNING;
         owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
         log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
                 LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
@@ -203,40 +152,6 @@ final class Session {
             pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
             pidfdReg.setRead(true);
         }
-        deliverHeldControl();
-        if (exit != null) {
-            beginClosing();
-        }
-    }
-
-    /** The target runs now: what was aimed at it while it was starting reaches it. */
-    private void deliverHeldControl() {
-        for (int signal : heldSignals) {
-            int err = Os.killGroup(pid, signal);
-            log.info("session {}: signal {} held until the start, now sent to process group {}{}", id, signal, pid,
-                    err == 0 ? "" : ": " + Os.errnoName(err));
-        }
-        heldSignals.clear();
-        if (deadlineHeld) {
-            deadlineHeld = false;
-            onDeadline();
-        }
-    }
-
-    private void onExecFailed() {
-        ExecFailed decoded = ExecReport.decode(report, reportLen, spec);
-        ExecFailed failed = new ExecFailed(decoded.kind(), decoded.errno(), decoded.errnoName(),
-                LogText.requote(decoded.message(), spec.cmd(), spec.cwd(), spec.user()), decoded.stage());
-        // The helper exits 127 on its own; the reaper collects it. What was held for the start is moot.
-        state = State.DONE;
-        heldSignals.clear();
-        deadlineHeld = false;
-        cancelTimers();
-        closeFds();
-        TerminalFrames.sendFailed(owner.link(), id, failed);
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(spec.cmd()));
-        owner.finished(this, false);
     }
 
     private String envKeys() {
@@ -436,8 +351,7 @@ final class Session {
     private String whyRefused(StdinWindow.Refusal refusal) {
         StdinBudget total = owner.stdinBudget();
         return switch (refusal) {
-            case PAST_CREDIT -> "stdin past the credit granted (" + stdinWindow.credit() + " bytes of credit left"
-                    + (state == State.STARTING ? ", none before started" : "") + ")";
+            case PAST_CREDIT -> "stdin past the credit granted (" + stdinWindow.credit() + " bytes of credit left)";
             case SESSION_FULL -> "stdin queue full (" + stdin.size() + " of " + owner.defaults().stdinLimit()
                     + " bytes queued, the process is not reading)";
             case ALL_FULL -> "the agent's stdin queues are full (" + total.used() + " of " + total.limit()
@@ -496,20 +410,9 @@ final class Session {
 
     // ---- control ----
 
-    /**
-     * Sends a signal to the session's process group, or holds it while the session is starting (see
-     * the class comment); returns 0 or the errno.
-     */
+    /** Sends a signal to the session's process group; returns 0 or the errno. */
     int signalGroup(int signal) {
-        if (state == State.STARTING) {
-            heldSignals.add(signal);
-            return 0;
-        }
         return Os.killGroup(pid, signal);
-    }
-
-    boolean isStarting() {
-        return state == State.STARTING;
     }
 
     /** TIOCSWINSZ on the PTY master. */
@@ -519,10 +422,6 @@ final class Session {
 
     private void onDeadline() {
         if (exit != null || state == State.DONE) {
-            return;
-        }
-        if (state == State.STARTING) {
-            deadlineHeld = true;
             return;
         }
         timedOut = true;
@@ -555,7 +454,6 @@ final class Session {
         if (state == State.RUNNING) {
             beginClosing();
         }
-        // STARTING: the exec report is at EOF now; onStarted or onExecFailed follows.
     }
 
     private void beginClosing() {
@@ -614,18 +512,10 @@ final class Session {
             return;
         }
         state = State.DONE;
-        Os.killGroup(pid, LibC.SIGKILL); // even a helper that has not exec'd yet: nobody waits for its report
+        signalGroup(LibC.SIGKILL);
         cancelTimers();
         closeFds();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);
-    }
-
-    private void closeReport() {
-        if (reportOpen) {
-            reportOpen = false;
-            reportReg.cancel();
-            Os.close(child.execReportFd());
-        }
     }
 
     private void cancelTimers() {
@@ -643,7 +533,6 @@ final class Session {
     private void closeFds() {
         stdin.clear();
         stdinWindow.close();
-        closeReport();
         takeAnnounced(stdout);
         takeAnnounced(stderr);
         if (pidfdReg != null) {

@@ -205,12 +205,6 @@ public final class Sessions {
             return;
         }
         int pgid = s != null ? s.pid : lingering;
-        if (s != null && s.isStarting()) {
-            s.signalGroup(signal);
-            log.info("session {}: signal {} held until the start resolves (sent if it starts, dropped if it fails)",
-                    id, signal);
-            return;
-        }
         int err = Os.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));

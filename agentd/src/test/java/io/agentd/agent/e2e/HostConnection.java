@@ -203,6 +203,15 @@ final class HostConnection implements AutoCloseable {
         sendRaw(encoder.encode(frame));
     }
 
+    /** The frames in one write, so the agent reads them together. */
+    void sendTogether(Frame... frames) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (Frame f : frames) {
+            all.writeBytes(encoder.encode(f));
+        }
+        sendRaw(all.toByteArray());
+    }
+
     synchronized void sendRaw(byte[] bytes) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) {
