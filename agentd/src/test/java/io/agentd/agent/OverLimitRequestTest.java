@@ -57,17 +57,18 @@ class OverLimitRequestTest {
         Os.close(pipe[1]);
 
         assertEquals(MessageType.CORE_READY, frames.get(0).type());
-        // Session 7 is live (its started would follow its helper's exec; abandoned before that).
-        ExecFailed failed = (ExecFailed) expect(frames.get(1), 5, MessageType.EXEC_FAILED);
+        // Session 7 is live: its started is out as soon as its request was taken.
+        expect(frames.get(1), 7, MessageType.EXEC_STARTED);
+        ExecFailed failed = (ExecFailed) expect(frames.get(2), 5, MessageType.EXEC_FAILED);
         assertEquals("bad_args", failed.kind());
         assertEquals(LIMIT, failed.message());
-        for (int i = 2; i <= 5; i++) {
-            long id = new long[] {7, 0, 6, 0}[i - 2];
+        for (int i = 3; i <= 6; i++) {
+            long id = new long[] {7, 0, 6, 0}[i - 3];
             ErrorPayload e = (ErrorPayload) expect(frames.get(i), id, MessageType.CORE_ERROR);
             assertEquals("invalid_payload", e.kind(), e.toString());
             assertEquals(LIMIT, e.message());
         }
-        assertEquals(6, frames.size(), frames.toString());
+        assertEquals(7, frames.size(), frames.toString());
     }
 
     private static ProtocolException limit(long id, String type) {

@@ -163,8 +163,9 @@ public final class Sessions {
     private void sendFailed(long id, ExecRequest req, ExecFailed reported) {
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
-        log.warn("session {} failed: kind={} stage={} errno={}: {}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(failed.message()));
+        // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(req.cmd()));
         TerminalFrames.sendFailed(link, id, failed);
     }
 

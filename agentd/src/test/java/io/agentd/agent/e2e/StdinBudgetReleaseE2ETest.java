@@ -104,8 +104,7 @@ class StdinBudgetReleaseE2ETest {
     }
 
     @Test
-    void failedWithStdinSentBeforeTheFailureGivesItBack(HostConnection host) throws Exception {
-        int seen = budgetLines(agent.process()).size();
+    void stdinSentWithARequestThatFailsIsNeverQueued(HostConnection host) throws Exception {
         FrameEncoder encoder = new FrameEncoder();
         ByteArrayOutputStream oneWrite = new ByteArrayOutputStream();
         oneWrite.write(encoder.encode(new Frame(2, MessageType.EXEC_REQUEST, ExecRequest.of("/does/not/exist"))));
@@ -113,6 +112,10 @@ class StdinBudgetReleaseE2ETest {
         host.sendRaw(oneWrite.toByteArray());
         SessionResult r = host.collect(2, HostConnection.TIMEOUT);
         assertEquals("not_found", r.failed().kind());
+        // The failure is known before the stdin frame is read: no session, nothing queued.
+        host.expectError(2, "invalid_session");
+        int seen = budgetLines(agent.process()).size();
+        host.run(4, ExecRequest.of("true"));
         assertEquals(0, budgetAfter(agent.process(), seen));
     }
 
