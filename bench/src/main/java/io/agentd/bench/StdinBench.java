@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Stdin through the agent, the way a user sends it: {@code agentctl exec -i} fed from a file of
  * random bytes.
  * <ol>
- * <li>Throughput into {@code cat >/dev/null}, beside the same file piped into the same command
- *     locally (both clocks include starting the command).</li>
+ * <li>Throughput into {@code cat >/dev/null}, beside the same file copied through a local pipe into
+ *     the same command ({@code cat | cat >/dev/null}: one process reading the file, a pipe, the
+ *     reader); both clocks include starting the commands.</li>
  * <li>The same bytes into {@code sha256sum}: the sum the child computed must be the file's.</li>
  * <li>A child that reads slowly: every byte must arrive, and the agent's RSS, sampled during the
  *     run, may grow by at most the stdin window (flow control, not buffering).</li>
@@ -44,7 +45,7 @@ final class StdinBench {
         double[] pipe = new double[ROUNDS];
         double[] ours = new double[ROUNDS];
         for (int round = 0; round < ROUNDS; round++) { // interleaved, so a burst of load hits both sides
-            pipe[round] = bytesPerSecond(cfg.stdinBytes(), List.of("sh", "-c", "cat >/dev/null"), input);
+            pipe[round] = bytesPerSecond(cfg.stdinBytes(), List.of("sh", "-c", "cat | cat >/dev/null"), input);
             ours[round] = bytesPerSecond(cfg.stdinBytes(), agentctl(cfg, process, "sh", "-c", "cat >/dev/null"), input);
         }
         String childSum = new String(runFeeding(agentctl(cfg, process, "sha256sum"), input), StandardCharsets.US_ASCII)
