@@ -335,7 +335,11 @@ class AgentctlEndToEndTest {
     void controlCAtTheTerminalStopsACommandRunWithDashTAlone() throws Exception {
         String command = AGENTCTL + " --socket " + socket
                 + " exec -t -- sh -c 'echo started; sleep 30'; echo \"exit=$?\"";
-        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true);
+        // script runs the command with $SHELL. bash waits out a child that handles SIGINT and exits
+        // 130, then prints exit=; dash (CI's sh) dies of the same ^C before it can.
+        pb.environment().put("SHELL", "/bin/bash");
+        Process p = pb.start();
         StringBuffer seen = new StringBuffer();
         Thread reader = new Thread(() -> {
             byte[] buffer = new byte[4096];
