@@ -14,11 +14,14 @@ import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.Touched;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +71,8 @@ public final class Agent implements PortLink.Listener {
             now = 0;
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version)));
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
+                        List.of(Ready.FEATURE_STDIN_WINDOW))));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 
@@ -95,7 +99,9 @@ public final class Agent implements PortLink.Listener {
 
     @Override
     public void onProtocolError(ProtocolException e) {
-        if (e.kind().losesStream()) {
+        if (e.kind() == ErrorKind.LIMIT_EXCEEDED) {
+            refuseOverLimit(e);
+        } else if (e.kind().losesStream()) {
             // One line, through the refusal log and its rate limit: a host sending garbage can
             // lose the stream on every read.
             link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
@@ -103,6 +109,21 @@ public final class Agent implements PortLink.Listener {
         } else {
             link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
         }
+    }
+
+    /**
+     * A request past the request limits was refused by the codec before anything was copied. An
+     * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
+     * that id. On the id of a running session that would read as the session's end, so there (and
+     * for any other frame) it is a core.error, which leaves the session alone.
+     */
+    private void refuseOverLimit(ProtocolException e) {
+        boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
+        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(e.id())) {
+            link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            return;
+        }
+        link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, ErrorKind.INVALID_PAYLOAD, e.type(), e.getMessage());
     }
 
     @Override

@@ -15,12 +15,13 @@ import java.util.regex.Pattern;
  * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
  * @param port         a character device or tty to serve (--port), or null
  * @param listen       a unix socket path to serve (--listen unix:PATH), or null
- * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms and --stdin-limit
+ * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms, --stdin-limit,
+ *                     --stdin-total and --stdin-window
  * @param highWater    outbound queue bytes past which session output is no longer read
  * @param stallWarnMillis how long the host may take no output, with some queued, before a warning
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
- * @param execHelper   the exec helper binary, or null for the launcher's default
+ * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -32,7 +33,7 @@ public record AgentOptions(
         long stallWarnMillis,
         Path logFile,
         String logLevel,
-        Path execHelper,
+        Path stateDir,
         boolean help) {
 
     public static final String HELP = """
@@ -59,6 +60,9 @@ public record AgentOptions(
               --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
                                    (default: 16m)
               --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)
+              --stdin-window BYTES stdin credit granted to a host that asks for flow control, topped
+                                   up as the child reads (default: 1m, or --stdin-limit if smaller;
+                                   at most --stdin-limit)
               --stall-warn-ms N    log a warning when the host has taken no output for N ms while
                                    some is waiting for it, and a line when it takes output again
                                    (default: 5000; 0: never)
@@ -67,7 +71,9 @@ public record AgentOptions(
               --log-file PATH      log to this file instead of the console (stderr)
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
 
-              --exec-helper PATH   the agentd-exec-helper binary (default: set by the launcher)
+              --state-dir DIR      record live sessions' process groups here, so that the next agent
+                                   kills what this one left running if it dies (default: /run/agentd;
+                                   without a usable directory the agent says so and runs without)
               -h, --help           show this help
             """;
 
@@ -77,10 +83,11 @@ public record AgentOptions(
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
     private static final long DEFAULT_STDIN_TOTAL = 64L << 20;
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
+    private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stall-warn-ms", "--log-file", "--log-level", "--exec-helper");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -105,10 +112,11 @@ public record AgentOptions(
         long highWater = DEFAULT_HIGH_WATER;
         long stdinLimit = DEFAULT_STDIN_LIMIT;
         long stdinTotal = DEFAULT_STDIN_TOTAL;
+        Long stdinWindow = null;
         long stallWarn = DEFAULT_STALL_WARN_MILLIS;
         Path logFile = null;
         String logLevel = "info";
-        Path execHelper = null;
+        Path stateDir = DEFAULT_STATE_DIR;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -170,6 +178,7 @@ public record AgentOptions(
                 case "--high-water" -> highWater = positiveBytes(name, value);
                 case "--stdin-limit" -> stdinLimit = positiveBytes(name, value);
                 case "--stdin-total" -> stdinTotal = positiveBytes(name, value);
+                case "--stdin-window" -> stdinWindow = positiveBytes(name, value);
                 case "--stall-warn-ms" -> stallWarn = millis(name, value);
                 case "--log-file" -> logFile = Path.of(nonEmpty(name, value));
                 case "--log-level" -> {
@@ -179,7 +188,7 @@ public record AgentOptions(
                                 + ", not '" + value + "'");
                     }
                 }
-                case "--exec-helper" -> execHelper = Path.of(nonEmpty(name, value));
+                case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -189,9 +198,14 @@ public record AgentOptions(
         if (portName != null && (port != null || listen != null)) {
             throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
         }
+        if (stdinWindow != null && stdinWindow > stdinLimit) {
+            throw new UsageException("--stdin-window (" + stdinWindow + ") must not exceed --stdin-limit ("
+                    + stdinLimit + "): a host within its credit must never be refused");
+        }
+        long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
-                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal),
-                highWater, stallWarn, logFile, logLevel, execHelper, help);
+                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
+                highWater, stallWarn, logFile, logLevel, stateDir, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

@@ -1,6 +1,7 @@
 package io.agentd.agent;
 
 import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.session.SessionGroupRecords;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.LibC;
@@ -22,12 +23,15 @@ import sun.misc.Signal;
 
 /**
  * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
- * shutdown, 1 when the agent cannot start (no port, socket in use, ...), 2 for a bad command line.
+ * shutdown, 1 when the agent cannot start (no port, socket in use, ...) or fails, 2 for a bad command
+ * line, {@value #FATAL_STATUS} after a fatal {@link Error} (the guest's init then starts a new agent,
+ * which kills the sessions this one left running: see {@link SessionGroupRecords}).
  */
 public final class Main {
     private static final Path SYS_VIRTIO_PORTS = Path.of("/sys/class/virtio-ports");
     private static final Path DEV = Path.of("/dev");
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, fixed by the Linux ABI
+    static final int FATAL_STATUS = 3;
 
     private Main() {}
 
@@ -50,12 +54,21 @@ public final class Main {
             return;
         }
         Logger log = LoggerFactory.getLogger(Main.class);
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            if (e instanceof Error error) {
+                fatal(log, error);
+            }
+            log.error("thread {} failed", thread.getName(), e);
+        });
         int status;
         try {
             awaitLibc(libcBound);
             long mainStart = bootNanos() - (System.nanoTime() - mainStartMono);
             status = run(options, new Agent.StartTimes(processStartNanos(), mainStart), log);
-        } catch (Exception | Error e) {
+        } catch (Error e) {
+            fatal(log, e);
+            return;
+        } catch (Exception e) {
             log.error("agentd failed", e);
             status = 1;
         }
@@ -63,18 +76,40 @@ public final class Main {
         System.exit(status);
     }
 
+    /**
+     * An Error (out of memory, stack overflow, a broken class) leaves the agent in a state nobody can
+     * reason about: the process ends at once, without shutdown hooks that could wait on it. Its
+     * sessions are left running; the next agent kills them from their records before it serves.
+     */
+    private static void fatal(Logger log, Error e) {
+        try {
+            log.error("fatal error, the agent exits {} (its sessions are killed by the next agent's start)",
+                    FATAL_STATUS, e);
+            Logging.stop();
+        } catch (Throwable logFailed) {
+            // nothing is left to tell it with; the exit status says it
+        }
+        Runtime.getRuntime().halt(FATAL_STATUS);
+    }
+
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
-        Path helper = options.execHelper() != null ? options.execHelper() : defaultHelper();
-        if (!Files.isExecutable(helper)) {
-            log.error("exec helper {} is missing or not executable", helper);
+        // Before anything is served: the sessions of an agent that died must not outlive it.
+        SessionGroupRecords groupRecords = SessionGroupRecords.open(options.stateDir());
+        groupRecords.killLeftovers();
+        Spawner spawner;
+        try {
+            spawner = Spawner.fromSystemProperty();
+        } catch (IllegalStateException e) {
+            log.error("cannot start commands: {}", e.getMessage());
             return 1;
         }
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
-            Sessions sessions = new Sessions(loop, link, new Spawner(helper), options.sessionDefaults());
+            Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
+            sessions.setGroupRecords(groupRecords);
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
             Transport transport;
@@ -97,14 +132,10 @@ public final class Main {
                     options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
             transport.close();
+            groupRecords.pruneGone();
         }
         log.info("agentd exits");
         return 0;
-    }
-
-    /** {@code -Dagentd.home} (set by the launcher) / bin / agentd-exec-helper. */
-    private static Path defaultHelper() {
-        return Path.of(System.getProperty("agentd.home", "."), "bin", "agentd-exec-helper");
     }
 
     private static String version() {

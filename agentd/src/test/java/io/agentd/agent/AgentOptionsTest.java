@@ -26,7 +26,15 @@ class AgentOptionsTest {
         assertEquals(16 << 20, o.sessionDefaults().stdinLimit());
         assertEquals("info", o.logLevel());
         assertEquals(List.of(), o.sessionDefaults().env());
+        assertEquals(Path.of("/run/agentd"), o.stateDir());
         assertFalse(o.help());
+    }
+
+    @Test
+    void stateDirIsAnyNonEmptyPath() throws Exception {
+        assertEquals(Path.of("/tmp/st"), AgentOptions.parse("--state-dir", "/tmp/st").stateDir());
+        assertEquals(Path.of("rel"), AgentOptions.parse("--state-dir=rel").stateDir());
+        assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--state-dir="));
     }
 
     @Test
@@ -34,7 +42,7 @@ class AgentOptionsTest {
         AgentOptions o = AgentOptions.parse("--listen", "unix:/run/a.sock", "--user=nobody", "--cwd", "/tmp",
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",
                 "--high-water", "64k", "--stdin-limit", "2MiB", "--stall-warn-ms=0", "--log-file", "/var/log/agentd.log",
-                "--log-level", "DEBUG", "--exec-helper", "/opt/h");
+                "--log-level", "DEBUG");
         assertEquals(Path.of("/run/a.sock"), o.listen());
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
@@ -47,7 +55,6 @@ class AgentOptionsTest {
         assertEquals(2 * 1024 * 1024, o.sessionDefaults().stdinLimit());
         assertEquals(Path.of("/var/log/agentd.log"), o.logFile());
         assertEquals("debug", o.logLevel());
-        assertEquals(Path.of("/opt/h"), o.execHelper());
         assertEquals(Path.of("/dev/hvc1"), AgentOptions.parse("--port", "/dev/hvc1").port());
         assertEquals("org.qemu.agent", AgentOptions.parse("--port-name", "org.qemu.agent").portName());
         assertTrue(AgentOptions.parse("-h").help());
@@ -75,5 +82,15 @@ class AgentOptionsTest {
     private static void assertUsage(String expected, String... args) {
         AgentOptions.UsageException e = assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void theStdinWindowIsOneMibAtMostTheSessionLimitAndNeverAbove() throws Exception {
+        assertEquals(1 << 20, AgentOptions.parse().sessionDefaults().stdinWindow());
+        assertEquals(256 << 10, AgentOptions.parse("--stdin-limit", "256k").sessionDefaults().stdinWindow());
+        assertEquals(4 << 20, AgentOptions.parse("--stdin-window", "4m").sessionDefaults().stdinWindow());
+        AgentOptions.UsageException e = assertThrows(AgentOptions.UsageException.class,
+                () -> AgentOptions.parse("--stdin-limit", "1m", "--stdin-window", "2m"));
+        assertTrue(e.getMessage().contains("--stdin-window"), e.getMessage());
     }
 }

@@ -42,9 +42,9 @@ record BenchConfig(
         return nativeDir.resolve("spawn-floor");
     }
 
-    /** The agent's exec helper, from the dist scripts/agentd runs. */
-    Path execHelper() {
-        return repo.resolve("agentd/target/dist/bin/agentd-exec-helper");
+    /** The agent's native shim, from the dist scripts/agentd runs. */
+    Path shimLibrary() {
+        return repo.resolve("agentd/target/dist/native/libagentd-shim.so");
     }
 
     Path ptyEchoFloor() {

@@ -22,13 +22,13 @@ final class NativeFloor {
 
     private NativeFloor() {}
 
-    /** {@code program}: what spawn-floor spawns instead of /bin/true (none for the other floors). */
-    static Result run(Path binary, int runs, int warmup, String... program) throws IOException, InterruptedException {
+    /** {@code options}: spawn-floor's "--shim LIBRARY" (none for the other floors). */
+    static Result run(Path binary, int runs, int warmup, String... options) throws IOException, InterruptedException {
         if (!Files.isExecutable(binary)) {
             throw new IOException(binary + " is missing: build the bench module (scripts/bench does)");
         }
         List<String> cmd = new ArrayList<>(List.of(binary.toString(), Integer.toString(runs), Integer.toString(warmup)));
-        cmd.addAll(List.of(program));
+        cmd.addAll(List.of(options));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {

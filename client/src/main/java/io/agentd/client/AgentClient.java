@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.Touched;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -48,6 +49,8 @@ public final class AgentClient implements AutoCloseable {
     private static final int READ_BUFFER_BYTES = 256 * 1024;
     /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
     static final int STDIN_CHUNK_BYTES = 64 * 1024;
+    /** What each of a session's stdout() and stderr() holds unless the caller says otherwise. */
+    public static final int DEFAULT_STREAM_BUFFER_BYTES = 256 * 1024;
     /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
     private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
 
@@ -55,6 +58,8 @@ public final class AgentClient implements AutoCloseable {
     private final String peer;
     private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
+    /** The latest core.ready's stdin_window: a restarted agent may be another version. */
+    private volatile boolean agentGrantsStdinCredit;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -137,10 +142,31 @@ public final class AgentClient implements AutoCloseable {
      * Starts a session whose output is read with {@link ExecSession#nextOutput}. Output waits in
      * memory, without a bound, until it is taken: bounding it would stall the connection's one
      * reader thread, and with it every session, and a caller that only awaits the exit would never
-     * see it. For output larger than memory, pass a listener.
+     * see it. For output larger than memory, pass a listener or use {@link #startWithStreams}.
+     *
+     * <p>Every start asks for stdin flow control when the agent offers it (whatever
+     * {@link ExecRequest#stdinWindow} says): see {@link ExecSession}.
      */
     public ExecSession start(ExecRequest request) throws IOException {
-        return startSession(request, null);
+        return startSession(request, null, 0);
+    }
+
+    /**
+     * Starts a session used like a {@link Process}: {@link ExecSession#stdin()},
+     * {@link ExecSession#stdout()}, {@link ExecSession#stderr()}, each stream holding at most
+     * {@link #DEFAULT_STREAM_BUFFER_BYTES}. Read the output as it comes: what a full stream holds up
+     * is said at {@link ExecSession#stdout()}.
+     */
+    public ExecSession startWithStreams(ExecRequest request) throws IOException {
+        return startWithStreams(request, DEFAULT_STREAM_BUFFER_BYTES);
+    }
+
+    /** {@link #startWithStreams(ExecRequest)} whose stdout and stderr each hold up to {@code bufferBytes}. */
+    public ExecSession startWithStreams(ExecRequest request, int bufferBytes) throws IOException {
+        if (bufferBytes <= 0) {
+            throw new IllegalArgumentException("bufferBytes must be positive: " + bufferBytes);
+        }
+        return startSession(request, null, bufferBytes);
     }
 
     /**
@@ -152,14 +178,23 @@ public final class AgentClient implements AutoCloseable {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
         }
-        return startSession(request, listener);
+        return startSession(request, listener, 0);
     }
 
-    private ExecSession startSession(ExecRequest request, OutputListener listener) throws IOException {
-        ExecSession session = register(id -> new ExecSession(this, id, request.tty(), listener),
-                ExecSession::receiver);
-        sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, request));
+    private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity)
+            throws IOException {
+        // Asked for only when offered: an agent that does not know the field would never grant credit.
+        boolean flowControl = agentGrantsStdinCredit;
+        ExecRequest sent = request.withStdinWindow(flowControl);
+        ExecSession session = register(id -> new ExecSession(this, id, request.tty(), listener, streamCapacity,
+                flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
+        sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, sent));
         return session;
+    }
+
+    /** True when the agent's core.ready listed {@code stdin_window}: sessions started now are flow-controlled. */
+    public boolean agentGrantsStdinCredit() {
+        return agentGrantsStdinCredit;
     }
 
     /** Runs a command to completion with no input (its stdin is closed at once). */
@@ -169,33 +204,62 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * Runs a command to completion: sends {@code stdin}, closes it, collects all output.
+     * Runs a command to completion: sends {@code stdin}, closes it, collects all output. With flow
+     * control the input goes out as the agent grants room for it, so this waits while the process
+     * does not read (within {@code timeout}).
      *
-     * @throws ExecFailedException the program never ran
-     * @throws TimeoutException    not done within {@code timeout}; the session is then sent SIGKILL
+     * @throws ExecFailedException         the program never ran
+     * @throws StdinNotDeliveredException  the process did not get all of {@code stdin}: the agent
+     *                                     reported a stdin error, or the session ended before it was
+     *                                     all sent (a process that exits without reading its input);
+     *                                     {@link StdinNotDeliveredException#result} holds its exit
+     *                                     status and output
+     * @throws TimeoutException            not done within {@code timeout}; the session is then sent SIGKILL
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         // Written on the reader thread; read after the exit completes, which orders them.
         ExecSession session = start(request, out ->
                 (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data()));
         try {
-            session.writeStdin(stdin);
+            session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin();
+        } catch (TimeoutException e) {
+            killQuietly(session);
+            throw new TimeoutException("session " + session.id() + ": stdin not taken within " + timeout);
+        } catch (InterruptedIOException e) {
+            killQuietly(session);
+            Thread.interrupted(); // thrown as InterruptedException below, which clears the flag
+            throw new InterruptedException("interrupted while sending stdin to session " + session.id());
+        } catch (ConnectionLostException e) {
+            throw e;
         } catch (AgentException e) {
-            // The session ended (e.g. failed to start) before its input was sent: awaitExit says why.
+            // The session ended (or failed to start, or the agent refused input) before all of it
+            // was sent: awaitExit and the session's stdin error say which. A process still running
+            // gets the end of input, so that it ends with the prefix it has.
+            session.closeStdin();
         }
         ExitStatus status;
         try {
-            status = session.awaitExit(timeout);
+            status = session.awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         } catch (TimeoutException e) {
             killQuietly(session);
-            throw e;
+            throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
         }
-        return new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(), status.signal(),
-                status.timedOut());
+        ExecResult result = new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(),
+                status.signal(), status.timedOut());
+        StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
+        long unsent = stdin.length - session.stdinBytesSent();
+        if (notDelivered == null && unsent > 0) {
+            notDelivered = StdinNotDeliveredException.endedBeforeSent(session.id(), unsent, stdin.length);
+        }
+        if (notDelivered != null) {
+            throw notDelivered.withResult(result);
+        }
+        return result;
     }
 
     private static void killQuietly(ExecSession session) {
@@ -426,6 +490,7 @@ public final class AgentClient implements AutoCloseable {
      * fails now instead of waiting.
      */
     private void onReady(Ready now) {
+        agentGrantsStdinCredit = now.supports(Ready.FEATURE_STDIN_WINDOW);
         if (ready.complete(now)) {
             return;
         }

@@ -9,23 +9,35 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One exec session on an {@link AgentClient} connection: send stdin, resize, signals; receive output as
- * it comes (through the {@link OutputListener} given at start, or else from {@link #nextOutput}); await
- * the exit. Thread-safe.
+ * it comes (through the {@link OutputListener} given at start, from {@link #stdout()} and
+ * {@link #stderr()} for a session started with {@link AgentClient#startWithStreams}, or else from
+ * {@link #nextOutput}); await the exit. Thread-safe.
+ *
+ * <p>Stdin: when the agent offers flow control (its core.ready lists {@code stdin_window}), the
+ * client never sends more than the agent granted: {@link #writeStdin} and {@link #stdin()} wait for
+ * credit, which comes as the process reads. Without it (an older agent) writes never wait, and the
+ * agent may refuse input it has no room for. Either way, once the agent reported that some input was
+ * not delivered, later writes fail with {@link StdinNotDeliveredException} ({@link #stdinNotDelivered}).
  *
  * <p>Every wait ends: a failed start throws {@link ExecFailedException}, a refused request
  * {@link AgentErrorException}, a lost connection {@link ConnectionLostException}. A core.error about
@@ -33,28 +45,45 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExecSession {
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
-    /** Queue marker: the session has ended and no output follows. */
-    private static final Object END = new Object();
     /** What a PTY's line discipline reads as end of input (the agent ignores empty stdin in PTY mode). */
     private static final byte[] PTY_EOF = {0x04};
 
     private final AgentClient client;
     private final long id;
     private final boolean tty;
+    /** Also told of stdin errors and refused frames; null unless the session was started with one. */
     private final OutputListener listener;
-    /** Output for {@link #nextOutput} when there is no listener: {@link Output}s, then {@link #END}. */
-    private final LinkedBlockingQueue<Object> queue;
+    private final OutputSink output;
+    private final StdinWindow stdinWindow;
+    private final SessionStdin stdinStream = new SessionStdin(this);
+    private volatile StdinNotDeliveredException stdinNotDelivered;
+    /** Data bytes sent to stdin so far (not counting the end of input). */
+    private final AtomicLong stdinBytesSent = new AtomicLong();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
 
-    ExecSession(AgentClient client, long id, boolean tty, OutputListener listener) {
+    /**
+     * @param listener       where output goes; null for {@link #nextOutput} or streams
+     * @param streamCapacity bytes each of {@link #stdout()} and {@link #stderr()} may hold; 0 for a
+     *                       session without streams
+     * @param stdinWindow    the stdin balance (limited when the request asked for flow control)
+     */
+    ExecSession(AgentClient client, long id, boolean tty, OutputListener listener, int streamCapacity,
+            StdinWindow stdinWindow) {
         this.client = client;
         this.id = id;
         this.tty = tty;
         this.listener = listener;
-        this.queue = listener == null ? new LinkedBlockingQueue<>() : null;
+        this.stdinWindow = stdinWindow;
+        if (listener != null) {
+            this.output = new ListenerSink(id, listener);
+        } else if (streamCapacity > 0) {
+            this.output = new OutputStreams(streamCapacity, tty);
+        } else {
+            this.output = new OutputChunks();
+        }
     }
 
     /** The session's id on the connection (never 0). */
@@ -73,8 +102,8 @@ public final class ExecSession {
     }
 
     /**
-     * Waits for the end of the session. All output has been delivered (to the listener, or to the
-     * queue of {@link #nextOutput}) before this returns.
+     * Waits for the end of the session. All output has been delivered (to the listener, the queue
+     * of {@link #nextOutput}, or the streams) before this returns.
      *
      * @throws ExecFailedException   the program never ran
      * @throws AgentErrorException   the agent refused the request
@@ -96,28 +125,87 @@ public final class ExecSession {
 
     /**
      * The next chunk of output, in arrival order; null once the session has ended and every chunk was
-     * taken. Only for sessions started without a listener.
+     * taken. Only for sessions started with {@link AgentClient#start(io.agentd.protocol.payload.ExecRequest)}.
      *
      * @throws TimeoutException no output and no end within {@code timeout}
      */
     public Output nextOutput(Duration timeout) throws TimeoutException, InterruptedException {
-        if (queue == null) {
-            throw new IllegalStateException("session " + id + " delivers its output to a listener");
+        if (!(output instanceof OutputChunks chunks)) {
+            throw new IllegalStateException("session " + id + " delivers its output to "
+                    + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
-        Object item = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        if (item == null) {
-            throw new TimeoutException("no output from session " + id + " within " + timeout);
-        }
-        if (item == END) {
-            queue.add(END); // every later call sees the end too
-            return null;
-        }
-        return (Output) item;
+        return chunks.next(id, timeout);
     }
 
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
     public ExecStdinError stdinError() {
         return stdinError;
+    }
+
+    /**
+     * Why the process did not get all of its stdin (the first core.exec.stdin.error the agent sent
+     * for this session), or null when the agent reported nothing. Complete once {@link #awaitExit}
+     * has returned: the agent reports before the session's end.
+     */
+    public StdinNotDeliveredException stdinNotDelivered() {
+        return stdinNotDelivered;
+    }
+
+    /** Data bytes sent to the process's stdin so far (the end of input not counted). */
+    public long stdinBytesSent() {
+        return stdinBytesSent.get();
+    }
+
+    /** True when this session's stdin is flow-controlled: writes wait for the agent's credit. */
+    public boolean hasStdinWindow() {
+        return stdinWindow.isLimited();
+    }
+
+    /**
+     * The process's stdin, as {@link Process#getOutputStream()}: a write returns once its bytes are
+     * sent, which with flow control means once the agent granted room for them (it waits while the
+     * process does not read; interruptible). Unbuffered: each write is sent at once. {@code close()}
+     * ends the input ({@link #closeStdin}). A write fails with {@link StdinNotDeliveredException}
+     * after the agent refused input, and with the session's failure (or an {@link AgentException}
+     * saying it ended) once the session is over, also while it waits.
+     */
+    public OutputStream stdin() {
+        return stdinStream;
+    }
+
+    /**
+     * The process's stdout (everything, for a PTY session), as {@link Process#getInputStream()}: -1
+     * after the session's end and the last byte; a session that ended without an exit status
+     * (connection lost, agent restarted) makes the read throw that failure instead, since output
+     * may be missing. Only for sessions started with {@link AgentClient#startWithStreams}.
+     *
+     * <p>Bounded: the stream holds at most the capacity given at start (or one frame's data, if
+     * larger). When it is full, the connection's one reader thread waits until it is read or
+     * closed; meanwhile no frame of any session on that connection is read (output, exits, stdin
+     * credit, ping replies), and the agent, whose queue to this host then fills, stops reading the
+     * output of the processes, which block writing it. So read stdout and stderr both (one of them on
+     * another thread), or close the one you do not want: a closed stream discards its output.
+     * {@link AgentClient#close} also releases a waiting reader.
+     */
+    public InputStream stdout() {
+        return streams().stdout;
+    }
+
+    /**
+     * The process's stderr, as {@link Process#getErrorStream()}, bounded like {@link #stdout()};
+     * empty for a PTY session (its terminal's output is all on stdout).
+     */
+    public InputStream stderr() {
+        return streams().stderr;
+    }
+
+    private OutputStreams streams() {
+        if (!(output instanceof OutputStreams streams)) {
+            throw new IllegalStateException("session " + id + " was not started with streams ("
+                    + (listener != null ? "its output goes to a listener" : "its output is read with nextOutput")
+                    + "); start it with AgentClient.startWithStreams");
+        }
+        return streams;
     }
 
     /**
@@ -129,17 +217,51 @@ public final class ExecSession {
         return List.copyOf(errors);
     }
 
-    /** Sends bytes to the process's stdin (split into frames as needed). */
+    /**
+     * Sends bytes to the process's stdin, split into frames as needed; with flow control, within the
+     * balance the agent granted, waiting for more credit as the process reads (see {@link #stdin()}
+     * for how it fails).
+     *
+     * @throws StdinNotDeliveredException the agent already refused some of this session's input
+     * @throws InterruptedIOException     interrupted while waiting for credit; some bytes may have
+     *                                    been sent ({@link InterruptedIOException#bytesTransferred})
+     */
     public void writeStdin(byte[] data) throws IOException {
         writeStdin(data, 0, data.length);
     }
 
     public void writeStdin(byte[] data, int off, int len) throws IOException {
-        if (len == 0) {
-            return; // empty stdin data means end of input on the wire: only closeStdin sends it
+        try {
+            writeStdin(data, off, len, Long.MAX_VALUE);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no deadline, yet timed out", e);
         }
-        ensureLive("write stdin");
-        client.sendData(id, MessageType.EXEC_STDIN, data, off, len);
+    }
+
+    /**
+     * {@link #writeStdin(byte[], int, int)} that gives up at {@code deadlineNanos} (a
+     * {@link System#nanoTime}); returns how many bytes were sent, which is {@code len} unless the
+     * session could take no more (then the session's state says why).
+     */
+    int writeStdin(byte[] data, int off, int len, long deadlineNanos) throws IOException, TimeoutException {
+        Objects.checkFromIndexSize(off, len, data.length);
+        if (len == 0) {
+            return 0; // empty stdin data means end of input on the wire: only closeStdin sends it
+        }
+        int sent = 0; // the window fails the write once the session has ended
+        while (sent < len) {
+            int n;
+            try {
+                n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
+            } catch (InterruptedIOException e) {
+                e.bytesTransferred = sent;
+                throw e;
+            }
+            client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n);
+            stdinBytesSent.addAndGet(n);
+            sent += n;
+        }
+        return sent;
     }
 
     /**
@@ -152,7 +274,13 @@ public final class ExecSession {
             return;
         }
         if (tty) {
-            client.sendData(id, MessageType.EXEC_STDIN, PTY_EOF, 0, PTY_EOF.length);
+            try {
+                writeStdin(PTY_EOF); // data on the wire: it needs credit like any other byte
+            } catch (ConnectionLostException e) {
+                throw e;
+            } catch (AgentException e) {
+                // the session ended meanwhile, or the agent refuses all its later input: nothing to end
+            }
         } else {
             client.send(new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
         }
@@ -196,9 +324,10 @@ public final class ExecSession {
     private void onFrame(Frame frame) {
         switch (frame.type()) {
             case EXEC_STARTED -> started.complete(((ExecStarted) frame.payload()).pid());
-            case EXEC_STDOUT -> deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
-            case EXEC_STDERR -> deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
+            case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
+            case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
             case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
+            case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
             case EXEC_EXITED -> {
                 ExecExited e = (ExecExited) frame.payload();
                 end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut())), null);
@@ -238,20 +367,13 @@ public final class ExecSession {
         }
     }
 
-    private void deliver(Output output) {
-        if (queue != null) {
-            queue.add(output);
-            return;
-        }
-        try {
-            listener.onOutput(output);
-        } catch (RuntimeException e) {
-            log.warn("session {}: output listener failed", id, e);
-        }
-    }
-
     private void onStdinError(ExecStdinError error) {
         stdinError = error;
+        if (stdinNotDelivered == null) {
+            // the agent refuses every later frame of this session too: fail the writers now
+            stdinNotDelivered = new StdinNotDeliveredException(id, error);
+            stdinWindow.close(stdinNotDelivered);
+        }
         log.debug("session {}: agent could not write stdin: {} {}", id, error.errnoName(), error.message());
         if (listener != null) {
             try {
@@ -263,6 +385,8 @@ public final class ExecSession {
     }
 
     private void end(ExitStatus status, AgentException failure) {
+        stdinWindow.close(failure != null ? failure
+                : new AgentException("cannot write stdin: session " + id + " has ended"));
         if (failure != null) {
             started.completeExceptionally(failure);
             exit.completeExceptionally(failure);
@@ -272,9 +396,10 @@ public final class ExecSession {
             }
             exit.complete(status);
         }
-        if (queue != null) {
-            queue.add(END); // after the exit: whoever reads the end sees the session done
-        }
+        // After the exit: whoever reads the end sees the session done. A session that ran and then
+        // lost its connection (or its agent) may be missing output; a refused or failed start had none.
+        boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
+        output.end(neverRan ? null : failure);
     }
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)

@@ -325,6 +325,46 @@ class AgentClientTest {
     }
 
     @Test
+    void aSessionWithStreamsIsUsedLikeAProcess() throws Exception {
+        ExecSession s = client.startWithStreams(sh("cat; echo done >&2; exit 4"));
+        byte[] input = new byte[1024 * 1024 + 3];
+        new java.util.Random(5).nextBytes(input);
+        CompletableFuture<Void> feeding = CompletableFuture.runAsync(() -> {
+            try (java.io.OutputStream stdin = s.stdin()) {
+                stdin.write(input);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        CompletableFuture<byte[]> errors = CompletableFuture.supplyAsync(() -> {
+            try {
+                return s.stderr().readAllBytes();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertArrayEquals(input, s.stdout().readAllBytes());
+        assertEquals("done\n", new String(errors.get(20, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+        feeding.get(20, TimeUnit.SECONDS);
+        assertEquals(4, s.awaitExit(WAIT).code());
+        assertNull(s.stdinNotDelivered());
+        assertEquals(input.length, s.stdinBytesSent());
+    }
+
+    /**
+     * More input than the agent queues per session (--stdin-limit, 16 MiB) into a process that
+     * reads only after a while. Needs the agent's side of flow control (stdin_window): an agent
+     * without it refuses the overflow, and run() then fails with StdinNotDeliveredException.
+     */
+    @Test
+    void runDeliversMoreInputThanTheAgentQueuesToASlowReader() throws Exception {
+        byte[] input = new byte[40 * 1024 * 1024];
+        ExecResult r = client.run(sh("sleep 1; wc -c"), input, Duration.ofSeconds(50));
+        assertEquals(0, r.exitCode(), r.stderrText());
+        assertEquals(Integer.toString(input.length), r.stdoutText().trim());
+    }
+
+    @Test
     void pingAndTouchAreAnswered() throws Exception {
         assertTrue(client.ping(WAIT).toNanos() > 0);
         long first = client.touch(WAIT);

@@ -30,9 +30,6 @@ final class CborReader {
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .build();
 
-    /** Longest piece of peer-supplied text quoted in an error message. */
-    private static final int QUOTE_MAX = 64;
-
     private final byte[] input;
     private final CBORParser parser;
     private final long id;
@@ -72,6 +69,36 @@ final class CborReader {
         return token;
     }
 
+    /** A refusal of the request for passing one of {@link ExecLimits}; {@code detail} names the limit. */
+    ProtocolException limitExceeded(String detail) {
+        return new ProtocolException(ErrorKind.LIMIT_EXCEEDED, id, type.wire(), detail);
+    }
+
+    /**
+     * The byte length of the text token just read, from its CBOR heads: Jackson decodes a text only
+     * when asked for it, so a huge one can be measured and refused without being built.
+     */
+    long textBytes(String field) throws ProtocolException {
+        long bytes = CborText.textLength(input, parser.currentTokenLocation().getByteOffset());
+        if (bytes < 0) {
+            throw invalid(field + ": text runs past the payload");
+        }
+        return bytes;
+    }
+
+    /** At most {@code maxBytes} from the start of the text token just read, without decoding it whole. */
+    String textPrefix(int maxBytes) {
+        return CborText.textPrefix(input, parser.currentTokenLocation().getByteOffset(), maxBytes);
+    }
+
+    /**
+     * The entry count in the head of the array or map token just read, or -1 for an indefinite
+     * length (counted only as its entries are read).
+     */
+    long declaredEntries() {
+        return CborHead.definiteEntries(input, parser.currentTokenLocation().getByteOffset());
+    }
+
     /** Opens the map that {@code token} starts. */
     void beginMap(String field, JsonToken token) throws ProtocolException {
         if (token != JsonToken.START_OBJECT) {
@@ -97,14 +124,14 @@ final class CborReader {
             throw invalid(where + ": a key is not valid UTF-8");
         }
         if (!openMaps.peek().add(key)) {
-            throw invalid(where + ": duplicate key " + quote(key));
+            throw invalid(where + ": duplicate key " + HostText.quote(key, HostText.QUOTE_MAX));
         }
         return key;
     }
 
     /** Skips the value of an unknown key, whatever its shape. */
     void skipValue(String field) throws ProtocolException {
-        String quoted = quote(field);
+        String quoted = HostText.quote(field, HostText.QUOTE_MAX);
         next(quoted);
         call(quoted, parser::skipChildren);
     }
@@ -165,7 +192,7 @@ final class CborReader {
     }
 
     /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
-    private String textValue(String field) throws ProtocolException {
+    String textValue(String field) throws ProtocolException {
         String text = call(field, parser::getText);
         if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
             throw invalid(field + ": text is not valid UTF-8");
@@ -272,7 +299,7 @@ final class CborReader {
      */
     static String notPlainInteger(CBORParser parser, byte[] input) {
         long at = parser.currentTokenLocation().getByteOffset();
-        int major = at >= 0 && at < input.length ? (input[(int) at] & 0xff) >>> 5 : -1;
+        int major = at >= 0 && at < input.length ? CborHead.major(input[(int) at]) : -1;
         return switch (major) {
             case 0, 1 -> null;
             case 6 -> "a tagged value";
@@ -281,12 +308,12 @@ final class CborReader {
         };
     }
 
-    private ProtocolException expected(String field, String what, JsonToken got) {
+    ProtocolException expected(String field, String what, JsonToken got) {
         return invalid(field + ": expected " + what + ", got " + describe(got));
     }
 
     private ProtocolException outOfRange(String field, String value, String typeName) {
-        return invalid(field + ": " + quote(value) + " is out of range for " + typeName);
+        return invalid(field + ": " + value + " is out of range for " + typeName);
     }
 
     private static String describe(JsonToken token) {
@@ -301,11 +328,6 @@ final class CborReader {
             case START_OBJECT -> "a map";
             default -> token.toString();
         };
-    }
-
-    /** Peer-supplied text for a message, cut short so a hostile frame cannot bloat logs and replies. */
-    static String quote(String text) {
-        return text.length() <= QUOTE_MAX ? text : text.substring(0, QUOTE_MAX) + "...";
     }
 
     @FunctionalInterface

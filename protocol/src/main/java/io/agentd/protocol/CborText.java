@@ -1,14 +1,15 @@
 package io.agentd.protocol;
 
+import java.nio.charset.StandardCharsets;
+
 /**
- * Strict UTF-8 check of CBOR text items. Jackson 2.18 decodes invalid UTF-8 leniently (an overlong
- * "/" as c0 af becomes "/", lone surrogates pass), so text read from the wire is checked here on its
- * raw bytes: RFC 8949 requires text strings to be valid UTF-8, and a path must not be smuggled past
- * a check through an alternative spelling.
+ * CBOR text items read from their raw bytes. Jackson 2.18 decodes invalid UTF-8 leniently (an
+ * overlong "/" as c0 af becomes "/", lone surrogates pass), so text read from the wire is checked
+ * here: RFC 8949 requires text strings to be valid UTF-8, and a path must not be smuggled past a
+ * check through an alternative spelling. A text's length and its first bytes are also read here,
+ * from its heads, for a text too long to be decoded whole.
  */
 final class CborText {
-    private static final int MAJOR_TEXT = 3;
-    private static final int MAJOR_TAG = 6;
     private static final int INDEFINITE_TEXT = 0x7f;
     private static final int BREAK = 0xff;
 
@@ -19,27 +20,20 @@ final class CborText {
      * UTF-8, or cannot be walked. Any other kind of item (an integer map key, say) is not text: false.
      */
     static boolean isBadText(byte[] input, long offset) {
-        if (offset < 0 || offset >= input.length) {
+        int at = CborHead.afterTags(input, offset);
+        if (at < 0) {
             return true;
         }
-        int at = (int) offset;
-        while (major(input[at]) == MAJOR_TAG) {
-            int head = headLength(input[at]);
-            if (head < 0 || at + head >= input.length) {
-                return true;
-            }
-            at += head;
-        }
-        if (major(input[at]) != MAJOR_TEXT) {
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
             return false;
         }
         if ((input[at] & 0xff) != INDEFINITE_TEXT) {
-            return chunkEnd(input, at) < 0;
+            return chunkEnd(input, at, true) < 0;
         }
         // Indefinite length: definite chunks up to a break, each valid UTF-8 on its own (RFC 8949 3.2.3).
         at++;
         while (at < input.length && (input[at] & 0xff) != BREAK) {
-            at = chunkEnd(input, at);
+            at = chunkEnd(input, at, true);
             if (at < 0) {
                 return true;
             }
@@ -47,24 +41,69 @@ final class CborText {
         return at >= input.length;
     }
 
-    /** End of the definite text chunk at {@code input[at]} when its bytes are valid UTF-8, else -1. */
-    private static int chunkEnd(byte[] input, int at) {
-        int head = headLength(input[at]);
-        if (major(input[at]) != MAJOR_TEXT || head < 0 || at + head > input.length) {
+    /**
+     * The byte length of the text item at {@code input[offset]} (after any tags), read from its heads
+     * alone, without decoding it: its length, or for an indefinite-length text the sum of its chunks'.
+     * -1 when the item is not text or its heads run past the input.
+     */
+    static long textLength(byte[] input, long offset) {
+        int at = CborHead.afterTags(input, offset);
+        if (at < 0 || CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
             return -1;
         }
-        long len = input[at] & 0x1f;
-        if (head > 1) {
-            len = 0;
-            for (int i = 1; i < head; i++) {
-                len = (len << 8) | (input[at + i] & 0xff);
-            }
+        if ((input[at] & 0xff) != INDEFINITE_TEXT) {
+            return chunkEnd(input, at, false) < 0 ? -1 : CborHead.argument(input, at);
         }
+        long total = 0;
+        at++;
+        while (at < input.length && (input[at] & 0xff) != BREAK) {
+            int end = chunkEnd(input, at, false);
+            if (end < 0) {
+                return -1;
+            }
+            total += CborHead.argument(input, at);
+            at = end;
+        }
+        return at >= input.length ? -1 : total;
+    }
+
+    /**
+     * Up to {@code maxBytes} bytes from the start of the text item at {@code input[offset]} (its first
+     * chunk when it has several), decoded leniently: for quoting a text too long to decode whole.
+     */
+    static String textPrefix(byte[] input, long offset, int maxBytes) {
+        int at = CborHead.afterTags(input, offset);
+        if (at < 0 || CborHead.major(input[at]) != CborHead.MAJOR_TEXT) {
+            return "";
+        }
+        if ((input[at] & 0xff) == INDEFINITE_TEXT && ++at >= input.length) {
+            return "";
+        }
+        int head = CborHead.length(input[at]);
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT || head < 0 || at + head > input.length) {
+            return "";
+        }
+        int start = at + head;
+        long len = CborHead.argument(input, at);
+        long available = len < 0 ? input.length - start : Math.min(len, input.length - start);
+        return new String(input, start, (int) Math.min(available, maxBytes), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * End of the definite text chunk at {@code input[at]}, or -1 when it is not one or runs past the
+     * input (or, with {@code checkUtf8}, its bytes are not valid UTF-8).
+     */
+    private static int chunkEnd(byte[] input, int at, boolean checkUtf8) {
+        int head = CborHead.length(input[at]);
+        if (CborHead.major(input[at]) != CborHead.MAJOR_TEXT || head < 0 || at + head > input.length) {
+            return -1;
+        }
+        long len = CborHead.argument(input, at);
         long end = at + head + len;
         if (len < 0 || end > input.length) {
             return -1;
         }
-        return isUtf8(input, at + head, (int) end) ? (int) end : -1;
+        return !checkUtf8 || isUtf8(input, at + head, (int) end) ? (int) end : -1;
     }
 
     /** RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -113,18 +152,5 @@ final class CborText {
             i += more + 1;
         }
         return true;
-    }
-
-    private static int major(byte initial) {
-        return (initial & 0xff) >>> 5;
-    }
-
-    /** Bytes of the head that starts with {@code initial}, or -1 for an indefinite or reserved form. */
-    private static int headLength(byte initial) {
-        int info = initial & 0x1f;
-        if (info < 24) {
-            return 1;
-        }
-        return info <= 27 ? 1 + (1 << (info - 24)) : -1;
     }
 }

@@ -38,7 +38,7 @@ record Envelope(long v, String t, byte[] p) {
                     throw malformed(id, t, "an envelope key is not valid UTF-8");
                 }
                 if (!seen.add(key)) {
-                    throw malformed(id, t, "duplicate key " + CborReader.quote(key) + " in the envelope");
+                    throw malformed(id, t, "duplicate key " + HostText.quote(key, HostText.QUOTE_MAX) + " in the envelope");
                 }
                 token = parser.nextToken();
                 if (token == null) {
@@ -54,7 +54,7 @@ record Envelope(long v, String t, byte[] p) {
                         if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
                             throw malformed(id, t, "t is not valid UTF-8");
                         }
-                        t = CborReader.quote(text);
+                        t = cutShort(text);
                     }
                     case "p" -> {
                         if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {
@@ -99,6 +99,14 @@ record Envelope(long v, String t, byte[] p) {
             throw malformed(id, t, "v must be an unsigned integer");
         }
         return v;
+    }
+
+    /**
+     * The type string as the refusal carries it (the agent echoes it in core.error's offending_type):
+     * as sent, but no longer than a quote, so an unknown type cannot bloat the reply.
+     */
+    private static String cutShort(String t) {
+        return t.length() <= HostText.QUOTE_MAX ? t : t.substring(0, HostText.QUOTE_MAX) + "...";
     }
 
     private static ProtocolException malformed(long id, String t, String detail) {

@@ -11,10 +11,13 @@ import java.util.Arrays;
  * {@link #next()} until it returns null.
  *
  * <p>A refused frame is consumed whole and reported as a {@link ProtocolException}; the next call
- * goes on with the following frame. A length prefix above {@link Protocol#MAX_FRAME_LEN} or below
- * {@link Protocol#MIN_FRAME_LEN} is refused as soon as the 4 prefix bytes are in, before any body
- * byte is buffered; the stream is then out of sync, so the decoder discards everything it holds
- * ({@link ErrorKind#losesStream()}) and starts afresh with the next bytes fed.
+ * goes on with the following frame. A length prefix above the frame limit or below
+ * {@link Protocol#MIN_FRAME_LEN} is refused as soon as the 4 prefix bytes are in
+ * ({@link ErrorKind#losesStream()}); the declared length is then skipped, counting down across later
+ * feeds without buffering any of it, and decoding resumes right after it. So no byte inside a
+ * refused frame is ever parsed as a frame of its own, and if the length was honest (a peer with a
+ * larger limit) the stream stays in step. If it was not, there is no telling where frames start
+ * again: a transport that can start afresh (a socket) should drop the connection instead.
  * Memory held never exceeds one frame of the maximum length. Not thread-safe.
  *
  * <p>Frames are decoded as soon as their last byte is fed, so a chunk holding many frames is never
@@ -32,6 +35,8 @@ public final class FrameDecoder {
     /** The length prefix assembled so far, and how many of its bytes are in. */
     private int prefix;
     private int prefixFill;
+    /** Bytes of a refused frame still to be skipped unread; decoding resumes when it reaches 0. */
+    private long skipLeft;
     /** The accepted length of the frame being read, or -1 while the prefix is being read. */
     private int frameLen = -1;
     /** id + flags + body of the frame being read, when it did not arrive whole. */
@@ -62,7 +67,11 @@ public final class FrameDecoder {
     /** Takes the bytes from {@code src}'s position to its limit (the buffer's position advances). */
     public void feed(ByteBuffer src) {
         while (src.hasRemaining()) {
-            if (frameLen < 0) {
+            if (skipLeft > 0) {
+                int n = (int) Math.min(src.remaining(), skipLeft);
+                src.position(src.position() + n);
+                skipLeft -= n;
+            } else if (frameLen < 0) {
                 prefix = (prefix << 8) | (src.get() & 0xff);
                 if (++prefixFill == Protocol.LENGTH_BYTES) {
                     long len = Integer.toUnsignedLong(prefix);
@@ -70,9 +79,10 @@ public final class FrameDecoder {
                     prefixFill = 0;
                     if (len > maxFrameLen || len < Protocol.MIN_FRAME_LEN) {
                         results.add(badLength(len, maxFrameLen));
-                        // Nothing after a bad length can be trusted to start a frame.
-                        src.position(src.limit());
-                        return;
+                        // The declared length is the only clue to where the next frame starts; what
+                        // it covers is skipped unread, so a frame hidden inside is never decoded.
+                        skipLeft = len;
+                        continue;
                     }
                     frameLen = (int) len;
                 }
@@ -114,7 +124,7 @@ public final class FrameDecoder {
         return (Frame) result;
     }
 
-    /** Bytes held that do not yet form a whole frame. */
+    /** Bytes held that do not yet form a whole frame (never those of a refused frame being skipped). */
     public int buffered() {
         return frameLen < 0 ? prefixFill : frameFill + dataFill;
     }
@@ -122,6 +132,7 @@ public final class FrameDecoder {
     /** Drops every byte held (e.g. after the host disconnects). */
     public void reset() {
         results.clear();
+        skipLeft = 0;
         prefix = 0;
         prefixFill = 0;
         frameLen = -1;
@@ -152,7 +163,8 @@ public final class FrameDecoder {
         }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
-                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type " + body.t()));
+                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type "
+                        + HostText.quote(body.t(), HostText.QUOTE_MAX)));
         if (body.v() < type.introducedIn()) {
             throw new ProtocolException(ErrorKind.UNSUPPORTED_PROTOCOL_GENERATION, id, type.wire(),
                     type + " needs generation " + type.introducedIn() + " or newer; the frame has v=" + body.v());

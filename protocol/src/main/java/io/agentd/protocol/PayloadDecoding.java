@@ -1,6 +1,5 @@
 package io.agentd.protocol;
 
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
@@ -8,7 +7,6 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
@@ -16,10 +14,8 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -44,7 +40,7 @@ final class PayloadDecoding {
                 case CORE_TOUCHED -> new Touched(singleU64(r, "activity_seq"));
                 case CORE_CLOCK_SYNC -> new ClockSync(singleU64(r, "unix_time_nanos"));
                 case CORE_ERROR -> error(r);
-                case EXEC_REQUEST -> request(r);
+                case EXEC_REQUEST -> ExecRequestDecoding.decode(r);
                 case EXEC_STARTED -> started(r);
                 case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> data(r);
                 case EXEC_STDIN_ERROR -> stdinError(r);
@@ -123,70 +119,6 @@ final class PayloadDecoding {
             }
         }
         return new ErrorPayload(r.required("kind", kind), r.required("message", message), offendingType);
-    }
-
-    private static ExecRequest request(CborReader r) throws ProtocolException {
-        String cmd = null;
-        List<String> args = List.of();
-        List<String> env = List.of();
-        String cwd = null;
-        String user = null;
-        Boolean tty = null;
-        Integer rows = null;
-        Integer cols = null;
-        List<Rlimit> rlimits = List.of();
-        Long timeoutMs = null;
-        Boolean stdinWindow = null;
-        r.beginPayloadMap();
-        for (String key; (key = r.nextKey("payload")) != null; ) {
-            switch (key) {
-                case "cmd" -> cmd = r.text(key);
-                case "args" -> args = r.textList(key);
-                case "env" -> env = r.textList(key);
-                case "cwd" -> cwd = r.textOrNull(key);
-                case "user" -> user = r.textOrNull(key);
-                case "tty" -> tty = r.boolOrNull(key);
-                case "rows" -> rows = r.u16OrNull(key);
-                case "cols" -> cols = r.u16OrNull(key);
-                case "rlimits" -> rlimits = rlimits(r);
-                case "timeout_ms" -> timeoutMs = r.u64OrNull(key);
-                case "stdin_window" -> stdinWindow = r.boolOrNull(key);
-                default -> r.skipValue(key);
-            }
-        }
-        return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
-                rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
-                rlimits, timeoutMs, stdinWindow != null && stdinWindow);
-    }
-
-    /** rlimits: an array of {resource, soft, hard}, all required; null stands for []. */
-    private static List<Rlimit> rlimits(CborReader r) throws ProtocolException {
-        JsonToken token = r.next("rlimits");
-        if (token == JsonToken.VALUE_NULL) {
-            return List.of();
-        }
-        if (token != JsonToken.START_ARRAY) {
-            throw r.invalid("rlimits: expected an array of maps");
-        }
-        List<Rlimit> limits = new ArrayList<>();
-        while ((token = r.next("rlimits")) != JsonToken.END_ARRAY) {
-            String at = "rlimits[" + limits.size() + "]";
-            r.beginMap(at, token);
-            String resource = null;
-            Long soft = null;
-            Long hard = null;
-            for (String key; (key = r.nextKey(at)) != null; ) {
-                switch (key) {
-                    case "resource" -> resource = r.text(at + ".resource");
-                    case "soft" -> soft = r.u64(at + ".soft");
-                    case "hard" -> hard = r.u64(at + ".hard");
-                    default -> r.skipValue(at + "." + key);
-                }
-            }
-            limits.add(new Rlimit(r.required(at + ".resource", resource), r.required(at + ".soft", soft),
-                    r.required(at + ".hard", hard)));
-        }
-        return limits;
     }
 
     private static ExecStarted started(CborReader r) throws ProtocolException {

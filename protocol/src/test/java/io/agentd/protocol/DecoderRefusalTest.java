@@ -176,7 +176,7 @@ class DecoderRefusalTest {
     @Test
     void duplicateKeyInPayloadIsInvalidPayload() {
         invalidPayload(MessageType.EXEC_SIGNAL,
-                new RawCbor().map(2).text("signal").uint(15).text("signal").uint(9), "duplicate key signal");
+                new RawCbor().map(2).text("signal").uint(15).text("signal").uint(9), "duplicate key \"signal\"");
     }
 
     @Test
@@ -267,6 +267,16 @@ class DecoderRefusalTest {
     void emptyBodyIsMalformed() {
         ProtocolException e = malformed(new byte[0]);
         assertTrue(e.getMessage().contains("no body"), e.getMessage());
+    }
+
+    @Test
+    void hostTextInRefusalMessagesIsQuotedEscaped() {
+        ProtocolException dup = invalidPayload(MessageType.EXEC_SIGNAL,
+                new RawCbor().map(2).text("x\n\u001b[2J").uint(1).text("x\n\u001b[2J").uint(2), "duplicate key");
+        assertTrue(dup.getMessage().endsWith("duplicate key \"x\\n\\u001b[2J\""), dup.getMessage());
+        ProtocolException unknown = refused(RawCbor.frame(ID, 0, RawCbor.envelope(7, "core.\r\nfake log line",
+                new byte[] {(byte) 0xa0})));
+        assertEquals("unknown message type \"core.\\r\\nfake log line\"", unknown.getMessage());
     }
 
     @Test

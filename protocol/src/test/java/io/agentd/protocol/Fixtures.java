@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
@@ -25,14 +26,22 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 
-/** The golden frames (test resource frames.json, a verbatim copy of shared/fixtures/frames.json). */
+/**
+ * The golden frames: test resource frames.json, a verbatim copy of shared/fixtures/frames.json (the
+ * contract), and frames-extensions.json, this project's extensions in the same format.
+ */
 final class Fixtures {
-    private static final List<JsonNode> FRAMES = load();
+    private static final List<JsonNode> FRAMES = load("/frames.json");
+    private static final List<JsonNode> EXTENSION_FRAMES = load("/frames-extensions.json");
 
     private Fixtures() {}
 
     static List<JsonNode> frames() {
         return FRAMES;
+    }
+
+    static List<JsonNode> extensionFrames() {
+        return EXTENSION_FRAMES;
     }
 
     static JsonNode named(String name) {
@@ -64,7 +73,8 @@ final class Fixtures {
     static Payload payload(MessageType type, JsonNode p) {
         return switch (type) {
             case CORE_READY -> new Ready(u64(p, "boot_time_ns"), u64(p, "init_time_ns"), u64(p, "ready_time_ns"),
-                    p.has("agent_version") ? p.get("agent_version").asText() : "");
+                    p.has("agent_version") ? p.get("agent_version").asText() : "",
+                    p.has("features") ? texts(p, "features") : List.of());
             case CORE_SHUTDOWN -> {
                 if (!p.isNull()) {
                     throw new AssertionError("shutdown fixture payload must be null");
@@ -77,7 +87,8 @@ final class Fixtures {
             case CORE_ERROR -> new ErrorPayload(text(p, "kind"), text(p, "message"), text(p, "offending_type"));
             case EXEC_REQUEST -> new ExecRequest(text(p, "cmd"), texts(p, "args"), texts(p, "env"),
                     text(p, "cwd"), text(p, "user"), field(p, "tty").asBoolean(), field(p, "rows").asInt(),
-                    field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null);
+                    field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null,
+                    p.has("stdin_window") && p.get("stdin_window").asBoolean());
             case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong());
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
                     new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
@@ -88,6 +99,7 @@ final class Fixtures {
                     text(p, "message"), text(p, "stage"));
             case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
             case EXEC_SIGNAL -> new ExecSignal(field(p, "signal").asInt());
+            case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
         };
     }
 
@@ -125,10 +137,10 @@ final class Fixtures {
         return limits;
     }
 
-    private static List<JsonNode> load() {
-        try (InputStream in = Fixtures.class.getResourceAsStream("/frames.json")) {
+    private static List<JsonNode> load(String resource) {
+        try (InputStream in = Fixtures.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new AssertionError("frames.json missing from the test resources");
+                throw new AssertionError(resource + " missing from the test resources");
             }
             List<JsonNode> frames = new ArrayList<>();
             new ObjectMapper().readTree(in).get("frames").forEach(frames::add);

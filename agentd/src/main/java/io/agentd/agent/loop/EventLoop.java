@@ -30,6 +30,8 @@ public final class EventLoop implements AutoCloseable {
     private static final int MAX_EVENTS = 256;
     private static final int EFD_NONBLOCK = 0x800;
     private static final int EFD_CLOEXEC = 0x80000;
+    /** How far down a cause chain {@link #failed} looks for an Error (a chain may loop). */
+    private static final int MAX_CAUSE_DEPTH = 16;
 
     /** Reacts to readiness of one fd; {@code events} is a mask of the constants above. */
     @FunctionalInterface
@@ -105,8 +107,24 @@ public final class EventLoop implements AutoCloseable {
         try {
             r.handler.onEvents(events);
         } catch (RuntimeException e) {
-            log.error("handler for fd {} failed", r.fd, e);
+            failed("handler for fd " + r.fd + " failed", e);
         }
+    }
+
+    /**
+     * A handler's, timer's or task's exception is logged and the loop goes on: it concerns one fd
+     * or session. An Error is not caught here: the process ends (Main), since after an out-of-memory
+     * or a stack overflow no state the loop holds can be trusted. Nor is one that a library wrapped
+     * in a RuntimeException.
+     */
+    private static void failed(String what, RuntimeException e) {
+        Throwable cause = e.getCause();
+        for (int depth = 0; cause != null && depth < MAX_CAUSE_DEPTH; depth++, cause = cause.getCause()) {
+            if (cause instanceof Error error) {
+                throw error;
+            }
+        }
+        log.error(what, e);
     }
 
     private int timeoutMillis() {
@@ -137,7 +155,7 @@ public final class EventLoop implements AutoCloseable {
                 try {
                     t.task.run();
                 } catch (RuntimeException e) {
-                    log.error("timer task failed", e);
+                    failed("timer task failed", e);
                 }
             }
         }
@@ -149,7 +167,7 @@ public final class EventLoop implements AutoCloseable {
             try {
                 task.run();
             } catch (RuntimeException e) {
-                log.error("posted task failed", e);
+                failed("posted task failed", e);
             }
         }
     }

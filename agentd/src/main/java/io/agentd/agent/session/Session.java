@@ -4,7 +4,6 @@ import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.EventLoop.Timer;
 import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.ExecReport;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
@@ -13,9 +12,8 @@ import io.agentd.agent.sys.OsException;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
-import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStarted;
-import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -24,14 +22,13 @@ import org.slf4j.LoggerFactory;
 /**
  * One exec session, from spawn to its terminal frame. Everything runs on the loop thread.
  *
- * <p>Order on the wire: started (after the exec report fd reaches EOF empty), then output, then
- * exactly one exited; or failed alone. The leader's exit (pidfd, or the reaper's sweep) starts the
- * drain window: output still arriving is read until every output fd is at EOF or the window ends.
+ * <p>Order on the wire: started (sent when the session is made: its command has been exec'd), then
+ * output, then exactly one exited. A command that could not start never becomes a session: Sessions
+ * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
+ * still arriving is read until every output fd is at EOF or the window ends.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
-    /** The exec report is a few dozen bytes; anything past this is not a report. */
-    private static final int REPORT_MAX = 4096;
     /** At the end of the drain window, at most this much more is read from each fd (a pipe's worth). */
     private static final int FINAL_DRAIN_MAX = 1024 * 1024;
     /** Largest frame of output left in a pipe to be spliced to the port (see OutboundQueue). */
@@ -42,7 +39,7 @@ final class Session {
      */
     private static final int SPLICE_MIN = 16 * 1024;
 
-    private enum State { STARTING, RUNNING, CLOSING, DONE }
+    private enum State { RUNNING, CLOSING, DONE }
 
     /** One output fd (stdout or stderr; a PTY has only stdout). */
     private final class Output {
@@ -76,21 +73,21 @@ final class Session {
     private final Sessions owner;
     private final EventLoop loop;
     private final long startNanos = System.nanoTime();
-    private State state = State.STARTING;
-
-    /** What the exec helper wrote on the report fd: empty means the exec succeeded. */
-    private final byte[] report = new byte[REPORT_MAX];
-    private int reportLen;
-    private final Registration reportReg;
-    private boolean reportOpen = true;
+    private State state = State.RUNNING;
     private Registration pidfdReg;
     private Output stdout;
     private Output stderr;
     private Registration stdinReg;
 
-    private final StdinQueue stdin;
+    private final StdinQueue stdin = new StdinQueue();
+    private final StdinWindow stdinWindow;
     private boolean stdinOpen = true;
     private boolean stdinEofRequested;
+    /**
+     * The errno of the first stdin frame refused for space, 0 before: every later frame gets it too,
+     * so what the child reads stays a prefix of what the host sent.
+     */
+    private int stdinRefusedErrno;
     private boolean outputPaused;
 
     /** The leader's exit, null until it is reaped. */
@@ -102,19 +99,22 @@ final class Session {
     private long bytesIn;
     private long bytesOut;
 
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, Sessions owner, EventLoop loop) {
+    /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
+    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, Sessions owner,
+            EventLoop loop) {
         this.id = id;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
         this.owner = owner;
         this.loop = loop;
-        this.stdin = new StdinQueue(owner.stdinBudget());
-        this.reportReg = loop.register(child.execReportFd(), events -> onReportReadable());
-        reportReg.setRead(true);
+        this.stdinWindow = flowControl
+                ? StdinWindow.withCredit(owner.stdinBudget(), owner.defaults().stdinWindow(), this::sendCredit)
+                : StdinWindow.withoutCredit(owner.stdinBudget(), owner.defaults().stdinLimit());
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
+        onStarted();
     }
 
     boolean hasPidfd() {
@@ -125,43 +125,14 @@ final class Session {
         return child.tty();
     }
 
-    // ---- start: the exec report ----
-
-    private void onReportReadable() {
-        ByteBuffer buf = owner.readBuffer();
-        while (true) {
-            buf.clear().limit(Math.max(1, Math.min(buf.capacity(), REPORT_MAX - reportLen)));
-            int n;
-            try {
-                n = Os.read(child.execReportFd(), buf);
-            } catch (OsException e) {
-                log.error("session {}: reading the exec report failed: {}", id, e.getMessage());
-                n = 0;
-            }
-            if (n == Os.WOULD_BLOCK) {
-                return;
-            }
-            if (n == 0) {
-                break;
-            }
-            int keep = Math.min(n, REPORT_MAX - reportLen);
-            buf.flip().get(report, reportLen, keep);
-            reportLen += keep;
-        }
-        closeReport();
-        if (reportLen == 0) {
-            onStarted();
-        } else {
-            onExecFailed();
-        }
-    }
+    // ---- start ----
 
     private void onStarted() {
-        state = State.RUNNING;
         owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid, spec.cmd(),
-                child.tty(), spec.user() == null ? "(agent)" : spec.user(),
-                spec.cwd() == null ? "(agent)" : spec.cwd(), envKeys());
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
+                LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
+                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), envKeys());
+        stdinWindow.open();
         Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
         stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
         if (child.tty()) {
@@ -181,21 +152,6 @@ final class Session {
             pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
             pidfdReg.setRead(true);
         }
-        if (exit != null) {
-            beginClosing();
-        }
-    }
-
-    private void onExecFailed() {
-        ExecFailed failed = ExecReport.decode(report, reportLen, spec);
-        owner.link().send(new Frame(id, MessageType.EXEC_FAILED, failed));
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), spec.cmd());
-        // The helper exits 127 on its own; the reaper collects it.
-        state = State.DONE;
-        cancelTimers();
-        closeFds();
-        owner.finished(this, false);
     }
 
     private String envKeys() {
@@ -374,16 +330,16 @@ final class Session {
             stdinError(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
             return;
         }
-        long limit = owner.defaults().stdinLimit();
-        if (stdin.size() + data.length > limit) {
-            stdinError(LibC.ENOBUFS, "stdin queue full (" + stdin.size() + " of " + limit
-                    + " bytes queued, the process is not reading); " + data.length + " bytes dropped");
+        if (stdinRefusedErrno != 0) {
+            stdinError(stdinRefusedErrno, "an earlier stdin frame of this session was refused, so later ones are"
+                    + " too (the process reads only what came before it); " + data.length + " bytes dropped");
             return;
         }
-        StdinQueue.Budget total = owner.stdinBudget();
-        if (!total.fits(data.length)) {
-            stdinError(LibC.ENOBUFS, "the agent's stdin queues are full (" + total.queued() + " of "
-                    + total.limit() + " bytes queued over all sessions); " + data.length + " bytes dropped");
+        StdinWindow.Refusal refusal = stdinWindow.admit(data.length);
+        if (refusal != StdinWindow.Refusal.NONE) {
+            stdinRefusedErrno = LibC.ENOBUFS;
+            stdinError(LibC.ENOBUFS, whyRefused(refusal) + "; " + data.length
+                    + " bytes dropped, and every later stdin frame of this session will be");
             return;
         }
         stdin.add(data);
@@ -392,12 +348,31 @@ final class Session {
         }
     }
 
+    private String whyRefused(StdinWindow.Refusal refusal) {
+        StdinBudget total = owner.stdinBudget();
+        return switch (refusal) {
+            case PAST_CREDIT -> "stdin past the credit granted (" + stdinWindow.credit() + " bytes of credit left)";
+            case SESSION_FULL -> "stdin queue full (" + stdin.size() + " of " + owner.defaults().stdinLimit()
+                    + " bytes queued, the process is not reading)";
+            case ALL_FULL -> "the agent's stdin queues are full (" + total.used() + " of " + total.limit()
+                    + " bytes queued or granted over all sessions)";
+            case NONE -> throw new IllegalArgumentException("not a refusal");
+        };
+    }
+
+    /** Credit for the host (flow control): only between started and the terminal frame. */
+    private void sendCredit(long bytes) {
+        owner.link().send(new Frame(id, MessageType.EXEC_STDIN_CREDIT, new ExecStdinCredit(bytes)));
+    }
+
     private void onStdinWritable() {
         if (!stdinOpen) {
             return;
         }
         try {
-            bytesIn += stdin.writeTo(child.stdinFd());
+            long written = stdin.writeTo(child.stdinFd());
+            bytesIn += written;
+            stdinWindow.consumed(written);
         } catch (OsException e) {
             long dropped = stdin.clear();
             stdinError(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + dropped
@@ -416,6 +391,7 @@ final class Session {
 
     private void closeStdin() {
         stdinOpen = false;
+        stdinWindow.close();
         if (child.tty()) {
             if (stdinReg != null) {
                 stdinReg.setWrite(false); // the master stays open for output
@@ -429,9 +405,7 @@ final class Session {
     }
 
     private void stdinError(int errno, String message) {
-        log.info("session {}: stdin.error {}: {}", id, Os.errnoName(errno), message);
-        owner.link().send(new Frame(id, MessageType.EXEC_STDIN_ERROR,
-                new ExecStdinError(errno, Os.errnoName(errno), message)));
+        owner.link().refuseStdin(id, errno, Os.errnoName(errno), message);
     }
 
     // ---- control ----
@@ -480,7 +454,6 @@ final class Session {
         if (state == State.RUNNING) {
             beginClosing();
         }
-        // STARTING: the exec report is at EOF now; onStarted or onExecFailed follows.
     }
 
     private void beginClosing() {
@@ -525,8 +498,8 @@ final class Session {
             stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
         }
         closeFds();
-        owner.link().send(new Frame(id, MessageType.EXEC_EXITED,
-                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null)));
+        TerminalFrames.sendExited(owner.link(), id,
+                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null));
         log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}",
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn, bytesOut);
@@ -545,14 +518,6 @@ final class Session {
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);
     }
 
-    private void closeReport() {
-        if (reportOpen) {
-            reportOpen = false;
-            reportReg.cancel();
-            Os.close(child.execReportFd());
-        }
-    }
-
     private void cancelTimers() {
         for (Timer t : new Timer[] {deadlineTimer, killTimer, drainTimer}) {
             if (t != null) {
@@ -561,9 +526,13 @@ final class Session {
         }
     }
 
-    /** Closes every fd still open (each once: a PTY master is both stdin and stdout). */
+    /**
+     * Closes every fd still open (each once: a PTY master is both stdin and stdout), and gives the
+     * session's stdin bytes and credit back to the budget: every terminal path comes through here.
+     */
     private void closeFds() {
-        closeReport();
+        stdin.clear();
+        stdinWindow.close();
         takeAnnounced(stdout);
         takeAnnounced(stderr);
         if (pidfdReg != null) {

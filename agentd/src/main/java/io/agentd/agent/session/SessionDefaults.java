@@ -14,6 +14,8 @@ import java.util.List;
  * @param stdinLimit  most stdin bytes queued for one session; more is refused with stdin.error
  * @param stdinTotalLimit most stdin bytes queued for all sessions together (the per-session bound
  *                    alone does not bound memory when many sessions have children that do not read)
+ * @param stdinWindow the stdin credit a flow-controlled session is granted and kept topped up to
+ *                    (at most stdinLimit)
  */
 public record SessionDefaults(
         String user,
@@ -23,9 +25,23 @@ public record SessionDefaults(
         long drainMillis,
         long graceMillis,
         long stdinLimit,
-        long stdinTotalLimit) {
+        long stdinTotalLimit,
+        long stdinWindow) {
+
+    /** The stdin window when none is configured, or the per-session limit if that is smaller. */
+    public static final long DEFAULT_STDIN_WINDOW = 1L << 20;
 
     public SessionDefaults {
         env = List.copyOf(env);
+        if (stdinWindow <= 0 || stdinWindow > stdinLimit) {
+            throw new IllegalArgumentException("stdin window " + stdinWindow + " is not within 1.." + stdinLimit);
+        }
+    }
+
+    /** Defaults with the default stdin window (or the per-session limit, if smaller). */
+    public SessionDefaults(String user, String cwd, List<String> env, boolean restricted, long drainMillis,
+            long graceMillis, long stdinLimit, long stdinTotalLimit) {
+        this(user, cwd, env, restricted, drainMillis, graceMillis, stdinLimit, stdinTotalLimit,
+                Math.min(DEFAULT_STDIN_WINDOW, stdinLimit));
     }
 }

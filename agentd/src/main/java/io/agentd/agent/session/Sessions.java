@@ -13,7 +13,6 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.payload.ExecFailed;
@@ -55,7 +54,7 @@ public final class Sessions {
     private final Spawner spawner;
     private final SessionDefaults defaults;
     private final Map<Long, Session> byId = new HashMap<>();
-    private final StdinQueue.Budget stdinBudget;
+    private final StdinBudget stdinBudget;
     private final Map<Integer, Session> byPid = new HashMap<>();
     /**
      * Sessions that sent exited while descendants lived on in their process group: a signal on the
@@ -73,18 +72,24 @@ public final class Sessions {
     private int sessionsWithoutPidfd;
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
+    private SessionGroupRecords groupRecords = SessionGroupRecords.none();
 
     public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
         this.loop = loop;
         this.link = link;
         this.spawner = spawner;
         this.defaults = defaults;
-        this.stdinBudget = new StdinQueue.Budget(defaults.stdinTotalLimit());
+        this.stdinBudget = new StdinBudget(defaults.stdinTotalLimit());
     }
 
     /** Starts the reaper's sweep. */
     public void start() {
         loop.schedule(SWEEP_MILLIS, this::sweep);
+    }
+
+    /** Where the sessions' process groups are recorded for the next agent, should this one die. */
+    public void setGroupRecords(SessionGroupRecords groupRecords) {
+        this.groupRecords = groupRecords;
     }
 
     /** Runs whenever the last session has sent its terminal frame. */
@@ -100,6 +105,11 @@ public final class Sessions {
         return byId.size();
     }
 
+    /** True while {@code id} is a session that has not sent its terminal frame. */
+    public boolean isRunning(long id) {
+        return byId.containsKey(id);
+    }
+
     // ---- frames from the host ----
 
     public void onExecRequest(long id, ExecRequest req) {
@@ -113,7 +123,7 @@ public final class Sessions {
             return;
         }
         if (shuttingDown) {
-            sendFailed(id, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
+            sendFailed(id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
             return;
         }
         SpawnSpec spec;
@@ -123,19 +133,20 @@ public final class Sessions {
                     req.user() != null ? req.user() : defaults.user(),
                     req.tty(), req.rows(), req.cols(), req.rlimits(), defaults.restricted());
         } catch (IllegalArgumentException e) {
-            sendFailed(id, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
         Child child;
         try {
             child = spawner.start(spec);
         } catch (SpawnFailure f) {
-            sendFailed(id, f.failure());
+            sendFailed(id, req, f.failure());
             return;
         }
         lingeringGroups.remove(id);
         lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
-        Session s = new Session(id, child, spec, timeoutOf(req), this, loop);
+        groupRecords.started(child.pid());
+        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), this, loop);
         byId.put(id, s);
         byPid.put(s.pid, s);
         if (!s.hasPidfd()) {
@@ -148,10 +159,14 @@ public final class Sessions {
         return t == null ? null : (t < 0 ? Long.MAX_VALUE : t); // u64 past 2^63: never, in practice
     }
 
-    private void sendFailed(long id, ExecFailed failed) {
-        log.warn("session {} failed: kind={} stage={} errno={}: {}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), failed.message());
-        link.send(new Frame(id, MessageType.EXEC_FAILED, failed));
+    /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
+    private void sendFailed(long id, ExecRequest req, ExecFailed reported) {
+        ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
+                LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
+        // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(req.cmd()));
+        TerminalFrames.sendFailed(link, id, failed);
     }
 
     public void onStdin(long id, byte[] data) {
@@ -257,6 +272,7 @@ public final class Sessions {
         lingeringGroups.clear();
         pausedForBackpressure.clear();
         sessionsWithoutPidfd = 0;
+        logStdinBudget();
     }
 
     // ---- for Session ----
@@ -265,7 +281,7 @@ public final class Sessions {
         return link;
     }
 
-    StdinQueue.Budget stdinBudget() {
+    StdinBudget stdinBudget() {
         return stdinBudget;
     }
 
@@ -327,8 +343,17 @@ public final class Sessions {
         if (exited && Os.groupAlive(s.pid)) {
             lingeringGroups.put(s.id, s.pid);
         }
+        logStdinBudget();
         if (byId.isEmpty()) {
             onIdle.run();
+        }
+    }
+
+    /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
+    private void logStdinBudget() {
+        if (log.isDebugEnabled()) {
+            log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
+                    stdinBudget.limit(), byId.size());
         }
     }
 
@@ -352,6 +377,7 @@ public final class Sessions {
                 it.remove();
             }
         }
+        groupRecords.pruneGone();
         loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 

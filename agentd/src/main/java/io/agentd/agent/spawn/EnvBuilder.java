@@ -9,7 +9,7 @@ import java.util.Map;
  * agent's configured defaults, then the request's entries on top. Never the JVM's own environment.
  *
  * <p>HOME is deliberately not in the minimal default: when neither the agent's defaults nor the
- * request set it, the exec helper sets it from the target user's passwd entry (DESIGN.md decision 2).
+ * request set it, {@link Spawner} sets it from the target user's passwd entry (DESIGN.md decision 2).
  * A later entry replaces an earlier one with the same name, keeping its position. Entries without
  * '=' are passed through unchanged so that {@link Spawner#start} rejects them as bad_args rather
  * than them being dropped here.

@@ -4,50 +4,29 @@ import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 
 /**
- * Decodes what the exec helper wrote to the error pipe before exiting 127, and is the one place that
- * turns a failed step (stage + errno) into the core.exec.failed payload: kind decided by the stage
- * first and the errno second (PROTOCOL.md), a message naming the command and the step.
- *
- * <p>The report is one ASCII line "STAGE ERRNO\n" (native-shim/agentd-exec-helper.c); ERRNO 0 means
- * the step failed without an errno (no such user or group) and becomes a null errno on the wire.
+ * The one place that turns a failed step of a spawn (stage + errno, from the agent's preparation or
+ * from native-shim's report) into the core.exec.failed payload: kind decided by the stage first and
+ * the errno second (PROTOCOL.md), a message naming the command and the step. Errno 0 means the step
+ * failed without an errno (no such user or group) and becomes a null errno on the wire.
  */
 public final class ExecReport {
-    /** The helper writes one short line; a reader needs no more than this. */
-    public static final int MAX_LEN = 256;
-
     private static final Set<String> USER_STAGES =
             Set.of("getpwnam", "getpwuid", "getgrnam", "initgroups", "setgroups", "setgid", "setuid");
     private static final Set<String> PTY_STAGES = Set.of("posix_openpt", "grantpt", "unlockpt", "ptsname_r",
-            "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)");
+            "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)");
     /** Stages of the agent's own machinery: an errno there says nothing about the command. */
-    private static final Set<String> AGENT_STAGES = Set.of("posix_spawn", "pipe2", "fcntl", "spec");
+    private static final Set<String> AGENT_STAGES = Set.of("mmap", "clone", "pipe2", "fcntl", "rt_sigaction",
+            "sigprocmask", "setsid", "dup2", "close_range", "died before exec", "none");
 
     private ExecReport() {}
 
-    /** The failure for a non-empty report (stage decides the kind first, errno second). */
-    public static ExecFailed decode(byte[] report, int len, SpawnSpec spec) {
-        String line = new String(report, 0, Math.min(len, report.length), StandardCharsets.US_ASCII).strip();
-        int space = line.lastIndexOf(' ');
-        if (space > 0) {
-            String stage = line.substring(0, space);
-            try {
-                return failure(stage, Integer.parseInt(line.substring(space + 1)), spec);
-            } catch (NumberFormatException unreadable) {
-                // fall through to the generic failure below
-            }
-        }
-        return ExecFailed.of(FailureKind.OTHER, null, null,
-                "cannot run \"" + spec.cmd() + "\": the exec helper wrote an unreadable report", null);
-    }
-
     /**
      * The failure for step {@code stage} failing with {@code errno} (0 = no errno), whether the
-     * helper reported it or the agent hit it while setting up the spawn.
+     * spawned child reported it or the agent hit it while preparing the spawn.
      */
     public static ExecFailed failure(String stage, int errno, SpawnSpec spec) {
         String errnoName = errno == 0 ? null : Os.errnoName(errno);
@@ -113,8 +92,8 @@ public final class ExecReport {
             case "initgroups", "setgroups", "setgid", "setuid" ->
                     "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
             case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";
-            case "posix_spawn" -> "starting the exec helper (posix_spawn) failed";
-            case "spec" -> "the exec helper rejected its arguments (spec)";
+            case "mmap", "clone" -> "starting a process (" + stage + ") failed";
+            case "died before exec" -> "the new process was killed before it could exec";
             default -> stage.startsWith("prctl") || stage.startsWith("cap")
                     ? "applying the restricted profile (" + stage + ") failed"
                     : stage + " failed";

@@ -56,6 +56,21 @@ public final class Pty {
         return new Pair(master, slave);
     }
 
+    /**
+     * Hands the slave to the user the command runs as (group tty, or unchanged when there is no such
+     * group), so that the target can open its own terminal again (/dev/tty, $(tty)) after the switch.
+     * The slave is closed by the caller on failure.
+     */
+    static void giveSlaveTo(int slave, int uid, int ttyGid, int mode, SpawnSpec spec) throws SpawnFailure {
+        LibC libc = Os.libc();
+        if (libc.fchown(slave, uid, ttyGid) != 0) {
+            throw failure("fchown(pts)", Os.errno(), spec, -1);
+        }
+        if (libc.fchmod(slave, mode) != 0) {
+            throw failure("fchmod(pts)", Os.errno(), spec, -1);
+        }
+    }
+
     private static SpawnFailure failure(String stage, int errno, SpawnSpec spec, int openFd) {
         if (openFd >= 0) {
             Os.libc().close(openFd);

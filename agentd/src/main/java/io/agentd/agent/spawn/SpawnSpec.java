@@ -4,7 +4,7 @@ import io.agentd.protocol.payload.Rlimit;
 import java.util.List;
 
 /**
- * Everything the exec helper needs to start one command, after the agent has applied its defaults.
+ * Everything the spawner needs to start one command, after the agent has applied its defaults.
  *
  * @param cmd        program name or path; a name without '/' is searched in the child's PATH
  * @param args       argv[1..] (argv[0] is cmd)

@@ -14,7 +14,7 @@ final class SpecValidation {
     /** The stage of every validation failure. */
     static final String STAGE = "validate";
 
-    /** rlimit names of PROTOCOL.md; the exec helper maps each to its RLIMIT_ constant. */
+    /** rlimit names of PROTOCOL.md; ShimSpec maps each to its RLIMIT_ constant. */
     static final Set<String> RLIMIT_NAMES = Set.of("cpu", "fsize", "data", "stack", "core", "rss", "nproc",
             "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime");
 

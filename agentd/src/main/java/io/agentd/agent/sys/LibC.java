@@ -8,9 +8,8 @@ import jnr.ffi.annotations.Out;
 /**
  * Every libc function agentd calls, bound by jnr-ffi; call it through {@link Os#libc()}, which also
  * reads errno and holds the retrying helpers. Functions that fail return -1 and leave errno in
- * {@link Os#errno()}, except the posix_spawn family, which returns the error number. Constants are
- * the Linux values (the same on x86_64 and aarch64). ByteBuffer arguments are read/written from
- * their position (heap or direct). Keep to the labelled sections; add a section for a new concern.
+ * {@link Os#errno()}. Constants are the Linux values (the same on x86_64 and aarch64). ByteBuffer
+ * arguments are read/written from their position (heap or direct). Keep to the labelled sections; add a section for a new concern.
  */
 public interface LibC {
 
@@ -114,43 +113,6 @@ public interface LibC {
     /** FIONREAD: the bytes waiting to be read. */
     int ioctl(int fd, long request, @Out int[] count);
 
-    // ---- process spawn ---------------------------------------------------------------------
-    // Bound here rather than used through jnr-posix: its SpawnAttribute.sigmask/sigdef (3.1.20) throw
-    // "not yet supported", and the clean signal state is the point (DESIGN.md decision 1).
-
-    short POSIX_SPAWN_SETSIGDEF = 0x04;
-    short POSIX_SPAWN_SETSIGMASK = 0x08;
-    short POSIX_SPAWN_SETSID = 0x80;
-
-    /** glibc x86_64 sizes are 80, 336 and 128; rounded up for other ABIs. */
-    int SIZEOF_POSIX_SPAWN_FILE_ACTIONS = 256;
-    int SIZEOF_POSIX_SPAWNATTR = 512;
-    int SIZEOF_SIGSET = 128;
-
-    /** @return 0 or an error number (not -1/errno) */
-    int posix_spawnp(@Out int[] pid, @In byte[] nulTerminatedFile, Pointer fileActions, Pointer attr,
-                     Pointer argv, Pointer envp);
-
-    int posix_spawn_file_actions_init(Pointer fileActions);
-
-    int posix_spawn_file_actions_destroy(Pointer fileActions);
-
-    int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newFd);
-
-    int posix_spawnattr_init(Pointer attr);
-
-    int posix_spawnattr_destroy(Pointer attr);
-
-    int posix_spawnattr_setflags(Pointer attr, short flags);
-
-    int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
-
-    int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
-
-    int sigemptyset(Pointer sigset);
-
-    int sigfillset(Pointer sigset);
-
     // ---- processes, signals and exit status ------------------------------------------------
 
     int SIGKILL = 9;
@@ -165,6 +127,14 @@ public interface LibC {
     int kill(int pid, int signal);
 
     int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+    // ---- credentials and file ownership ----------------------------------------------------
+
+    int getuid();
+
+    int fchown(int fd, int owner, int group);
+
+    int fchmod(int fd, int mode);
 
     // ---- clocks ----------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ public final class DevicePort implements Transport {
             if (tty) {
                 makeRaw();
             }
-            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
+            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
         } catch (IOException | RuntimeException e) {
             Os.close(fd);
             fd = -1;
@@ -109,7 +109,7 @@ public final class DevicePort implements Transport {
 
     private void attach() {
         if (fd >= 0) {
-            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, this::onHangup);
+            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
         }
     }
 

@@ -11,6 +11,8 @@ import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,10 +72,23 @@ public final class PortLink {
      */
     public enum Splicing { SPLICE_OUTPUT, COPY_OUTPUT }
 
+    /**
+     * What follows a frame length the decoder cannot trust ({@link ErrorKind#losesStream()}): the
+     * bytes after it may be the inside of a refused frame, and must never be read as frames.
+     * {@code DROP_HOST}: the connection is closed once the core.error has had its chance to go out
+     * (a socket: the host connects again and starts clean). {@code SKIP}: the decoder passes over
+     * the declared length and the link goes on (a port, which cannot be reconnected from here).
+     */
+    public enum Resync { DROP_HOST, SKIP }
+
+    /** After a lost stream, how long the host gets to read what is queued before the drop. */
+    static final long DROP_LINGER_MILLIS = 1000;
+
     private final EventLoop loop;
     private final OutboundQueue queue = new OutboundQueue();
     private final FrameDecoder decoder = new FrameDecoder();
     private final RefusalLog refusalLog;
+    private final UnencodableFrames unencodable = new UnencodableFrames();
     private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
     private final long highWater;
     private Listener listener;
@@ -81,6 +96,11 @@ public final class PortLink {
     /** The attached port fd's registration; null while detached. */
     private Registration reg;
     private HangupHandler onHangup;
+    private Resync resync;
+    /** Set when the stream was lost on a DROP_HOST link: nothing more is read, the host is dropped. */
+    private boolean dropping;
+    /** Drops the host if the queue has not drained by then; null unless dropping. */
+    private EventLoop.Timer dropDeadline;
     private boolean outputAllowed = true;
     private boolean inputPaused;
 
@@ -113,11 +133,12 @@ public final class PortLink {
      * readiness without a hang-up counts as "connected". {@code onHangup} runs once when the host goes
      * away.
      */
-    public void attach(int fd, Splicing splicing, HangupHandler onHangup) {
+    public void attach(int fd, Splicing splicing, Resync resync, HangupHandler onHangup) {
         if (state != State.DETACHED) {
             throw new IllegalStateException("already attached");
         }
         this.onHangup = onHangup;
+        this.resync = resync;
         queue.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
         this.reg = loop.register(fd, this::onEvents);
         state = State.PROBING;
@@ -125,8 +146,26 @@ public final class PortLink {
         reg.setWrite(true);
     }
 
+    /**
+     * Queues a frame. One the encoder refuses is never lost without a trace: a terminal frame goes
+     * out as a minimal replacement, and the cause is logged (see {@link UnencodableFrames}).
+     */
     public void send(Frame frame) {
-        queue.add(frame);
+        try {
+            queue.add(frame);
+        } catch (IllegalArgumentException refused) {
+            Frame replacement = unencodable.refused(frame, refused);
+            if (replacement == null) {
+                return;
+            }
+            try {
+                queue.add(replacement);
+            } catch (IllegalArgumentException e) {
+                log.error("the replacement {} for id {} cannot be encoded either: {}", replacement.type(),
+                        frame.id(), e.getMessage());
+                return;
+            }
+        }
         afterEnqueue();
     }
 
@@ -157,8 +196,26 @@ public final class PortLink {
      * see {@link RefusalLog} for the rate).
      */
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
-        refusalLog.refused(id, offendingType, kind, message);
+        refusalLog.refused(id, offendingType, kind.wire(), message);
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
+    }
+
+    /**
+     * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
+     * and logs it under the same rate limit as refused frames.
+     */
+    public void refuseStdin(long id, Integer errno, String errnoName, String message) {
+        refusalLog.stdinRefused(id, errnoName, message);
+        send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
+    }
+
+    /**
+     * Answers an exec.request the codec refused (it never became a session) with {@code failed},
+     * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
+     */
+    public void refuseRequest(long id, ExecFailed failed) {
+        refusalLog.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
+        send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 
     /** False while the queue is above the high-water mark: do not read more session output. */
@@ -222,7 +279,7 @@ public final class PortLink {
         long q = queue.queuedBytes();
         if (inputPaused && q < highWater) {
             inputPaused = false;
-            if (state == State.CONNECTED) {
+            if (state == State.CONNECTED && !dropping) {
                 reg.setRead(true);
             }
             log.info("host reads again, port input resumed");
@@ -251,7 +308,7 @@ public final class PortLink {
         }
         if ((events & EventLoop.HANGUP) != 0) {
             // Take what the host sent before it went away, then let the transport decide.
-            while (state == State.CONNECTED && readInput()) {
+            while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
             }
             if (state == State.CONNECTED) {
@@ -293,6 +350,10 @@ public final class PortLink {
                 frame = decoder.next();
             } catch (ProtocolException e) {
                 listener.onProtocolError(e);
+                if (e.kind().losesStream() && resync == Resync.DROP_HOST) {
+                    beginDrop();
+                    break;
+                }
                 continue;
             }
             if (frame == null) {
@@ -323,6 +384,27 @@ public final class PortLink {
             reg.setWrite(false);
         }
         afterDequeue();
+        if (dropping && empty && state == State.CONNECTED) {
+            hangup("dropped after a frame length it cannot trust; what was queued was written");
+        }
+    }
+
+    /**
+     * The stream was lost on a DROP_HOST link: read nothing more (the bytes still held or yet to
+     * come may be the inside of the refused frame), let the core.error go out, then hang up.
+     */
+    private void beginDrop() {
+        dropping = true;
+        decoder.reset();
+        reg.setRead(false);
+        reg.setWrite(true);
+        dropDeadline = loop.schedule(DROP_LINGER_MILLIS, () -> {
+            dropDeadline = null;
+            if (state == State.CONNECTED) {
+                hangup("dropped after a frame length it cannot trust; " + queue.queuedBytes()
+                        + " bytes the host did not read in " + DROP_LINGER_MILLIS + " ms");
+            }
+        });
     }
 
     private void hangup(String why) {
@@ -340,6 +422,11 @@ public final class PortLink {
         stallReported = false;
         decoder.reset();
         inputPaused = false;
+        dropping = false;
+        if (dropDeadline != null) {
+            dropDeadline.cancel();
+            dropDeadline = null;
+        }
         onHangup.onHangup(wasConnected);
     }
 }

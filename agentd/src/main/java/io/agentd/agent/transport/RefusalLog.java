@@ -1,7 +1,6 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.EventLoop;
-import io.agentd.protocol.ErrorKind;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +27,25 @@ final class RefusalLog {
     }
 
     /** One refused frame (never its payload). */
-    void refused(long id, String offendingType, ErrorKind kind, String message) {
+    void refused(long id, String offendingType, String kind, String message) {
+        if (takeLine()) {
+            log.warn("refused frame id={} type={}: {}: {}", id, LogText.prefix(offendingType), kind,
+                    LogText.prefix(message));
+        }
+    }
+
+    /**
+     * One stdin frame not delivered (stdin.error): a host writing to a child that is gone or full
+     * sends them at its own rate, so they share the refusals' rate limit.
+     */
+    void stdinRefused(long id, String errnoName, String message) {
+        if (takeLine()) {
+            log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.prefix(message));
+        }
+    }
+
+    /** True when a line may be logged now; otherwise counts it for the report at the end of its second. */
+    private boolean takeLine() {
         long now = System.nanoTime();
         if (now - windowStartNanos >= WINDOW_NANOS) {
             windowStartNanos = now;
@@ -36,8 +53,7 @@ final class RefusalLog {
         }
         if (linesInWindow < LINES_PER_SECOND) {
             linesInWindow++;
-            log.warn("refused frame id={} type={}: {}: {}", id, offendingType, kind.wire(), message);
-            return;
+            return true;
         }
         leftOut++;
         if (!reportScheduled) {
@@ -45,11 +61,13 @@ final class RefusalLog {
             long windowLeftMillis = TimeUnit.NANOSECONDS.toMillis(windowStartNanos + WINDOW_NANOS - now) + 1;
             loop.schedule(windowLeftMillis, this::reportLeftOut);
         }
+        return false;
     }
 
     private void reportLeftOut() {
         reportScheduled = false;
-        log.warn("{} more refused frames in the last second not logged (each was answered with core.error)", leftOut);
+        log.warn("{} more refused frames in the last second not logged (each was answered with core.error"
+                + " or stdin.error)", leftOut);
         leftOut = 0;
     }
 }

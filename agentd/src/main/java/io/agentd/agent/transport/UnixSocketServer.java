@@ -29,6 +29,10 @@ public final class UnixSocketServer implements Transport {
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int SUN_PATH_MAX = 108;
+    /** The connection went away between the backlog and accept: nothing to wait for. */
+    private static final int ECONNABORTED = 103;
+    /** A lasting accept failure is logged when it starts, then at most once per this. */
+    static final long ACCEPT_LOG_INTERVAL_MILLIS = 10_000;
 
     private final EventLoop loop;
     private final PortLink link;
@@ -37,6 +41,10 @@ public final class UnixSocketServer implements Transport {
     private int listenFd = -1;
     private int connFd = -1;
     private Registration listenReg;
+    private final AcceptBackoff backoff = new AcceptBackoff();
+    private final LogThrottle acceptFailureLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
+    /** Watches the listening socket again after a failed accept; null when none is pending. */
+    private EventLoop.Timer retryAccept;
 
     public UnixSocketServer(EventLoop loop, PortLink link, Path path, Runnable onHostGone) {
         this.loop = loop;
@@ -91,15 +99,33 @@ public final class UnixSocketServer implements Transport {
         int fd = Os.libc().accept4(listenFd, null, null, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
             int err = Os.errno();
-            if (err != LibC.EAGAIN && err != LibC.EINTR) {
-                log.warn("accept failed: {}", Os.errnoName(err));
+            if (err != LibC.EAGAIN && err != LibC.EINTR && err != ECONNABORTED) {
+                pauseAccepting(err);
             }
             return;
         }
+        backoff.succeeded();
         log.info("host connected on unix:{}", path);
         connFd = fd;
         listenReg.setRead(false);
-        link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, this::onHangup);
+        link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, this::onHangup);
+    }
+
+    /** accept failed for a reason that may last: stop watching the socket for a while (see {@link AcceptBackoff}). */
+    private void pauseAccepting(int err) {
+        long pause = backoff.failed();
+        long notLogged = acceptFailureLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("accept failed: {}; the host waits in the backlog, next try in {} ms{}", Os.errnoName(err),
+                    pause, notLogged == 0 ? "" : " (" + notLogged + " more failures since the last such line)");
+        }
+        listenReg.setRead(false);
+        retryAccept = loop.schedule(pause, () -> {
+            retryAccept = null;
+            if (listenReg != null && connFd < 0) {
+                listenReg.setRead(true);
+            }
+        });
     }
 
     private void onHangup(boolean wasConnected) {
@@ -114,6 +140,10 @@ public final class UnixSocketServer implements Transport {
 
     @Override
     public void close() {
+        if (retryAccept != null) {
+            retryAccept.cancel();
+            retryAccept = null;
+        }
         if (listenReg != null) {
             listenReg.cancel();
             listenReg = null;

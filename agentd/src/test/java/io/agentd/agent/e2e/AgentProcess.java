@@ -36,11 +36,18 @@ final class AgentProcess implements AutoCloseable {
         this.log = dir.resolve("agent.log");
     }
 
-    /** Starts an agent on a fresh socket with the given extra options; returns once it listens. */
+    /**
+     * Starts an agent on a fresh socket with the given extra options; returns once it listens. Its
+     * session group records go to its own directory unless the options name one (--state-dir):
+     * agents that shared one would see each other's records.
+     */
     static AgentProcess startWithJavaOpts(String name, String javaOpts, String... options)
             throws IOException, InterruptedException {
         Path dir = newDir(name);
         List<String> cmd = new ArrayList<>(List.of("--listen", "unix:" + dir.resolve("agent.sock")));
+        if (!List.of(options).contains("--state-dir")) {
+            cmd.addAll(List.of("--state-dir", dir.resolve("state").toString()));
+        }
         cmd.addAll(List.of(options));
         AgentProcess agent = launch(dir, javaOpts, cmd);
         agent.awaitSocket();
@@ -49,7 +56,8 @@ final class AgentProcess implements AutoCloseable {
 
     /** Starts an agent serving a character device or tty (--port); returns at once. */
     static AgentProcess startOnPort(String name, Path port) throws IOException {
-        return launch(newDir(name), null, List.of("--port", port.toString()));
+        Path dir = newDir(name);
+        return launch(dir, null, List.of("--port", port.toString(), "--state-dir", dir.resolve("state").toString()));
     }
 
     /** Runs the launcher to completion (for options that make it exit); output is in the log. */

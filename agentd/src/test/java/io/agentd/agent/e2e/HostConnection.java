@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -36,6 +37,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * The host side of a test: raw frames over a unix socket, encoded and decoded by the protocol
  * module. A reader thread sorts incoming frames by id; tests take them per id. The reader can be
  * paused to play a host that stops reading.
+ *
+ * <p>Stdin credit (core.exec.stdin.credit) is not queued: the reader adds it to the id's balance,
+ * which {@link #stdinWithinCredit} spends, and notes where it came in the id's frame order. On ids
+ * marked with {@link #countStdinErrors}, stdin.error frames are counted instead of queued (a flood
+ * of refused frames would otherwise fill the test's heap).
  */
 final class HostConnection implements AutoCloseable {
     static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -51,6 +57,12 @@ final class HostConnection implements AutoCloseable {
     private boolean paused;
     private volatile boolean closedByPeer;
     private volatile Throwable readerFailure;
+    /** Per id: credit granted minus stdin data sent within it (guarded by itself). */
+    private final Map<Long, long[]> creditBalance = new ConcurrentHashMap<>();
+    /** Per id: the types of the frames received, in order (credit included). */
+    private final Map<Long, List<MessageType>> arrivals = new ConcurrentHashMap<>();
+    private final Map<Long, AtomicLong> countedStdinErrors = new ConcurrentHashMap<>();
+    private final Map<Long, ExecStdinError> lastCountedStdinError = new ConcurrentHashMap<>();
 
     private HostConnection(SocketChannel channel) {
         this.channel = channel;
@@ -85,7 +97,7 @@ final class HostConnection implements AutoCloseable {
                 decoder.feed(buf.flip());
                 Frame f;
                 while ((f = decoder.next()) != null) {
-                    queue(f.id()).add(f);
+                    received(f);
                 }
             }
         } catch (IOException | InterruptedException e) {
@@ -97,12 +109,107 @@ final class HostConnection implements AutoCloseable {
         }
     }
 
+    private void received(Frame f) {
+        List<MessageType> order = arrivals.computeIfAbsent(f.id(), k -> new ArrayList<>());
+        synchronized (order) {
+            if (order.size() < 10_000) {
+                order.add(f.type());
+            }
+        }
+        if (f.type() == MessageType.EXEC_STDIN_CREDIT) {
+            long[] balance = balance(f.id());
+            synchronized (balance) {
+                balance[0] += ((ExecStdinCredit) f.payload()).bytes();
+                balance[1] += ((ExecStdinCredit) f.payload()).bytes();
+                balance.notifyAll();
+            }
+            return;
+        }
+        AtomicLong counted = countedStdinErrors.get(f.id());
+        if (counted != null && f.type() == MessageType.EXEC_STDIN_ERROR) {
+            lastCountedStdinError.put(f.id(), (ExecStdinError) f.payload());
+            counted.incrementAndGet();
+            return;
+        }
+        queue(f.id()).add(f);
+    }
+
+    /** {balance, total granted} of an id. */
+    private long[] balance(long id) {
+        return creditBalance.computeIfAbsent(id, k -> new long[2]);
+    }
+
+    /** From now on, stdin.error frames on {@code id} are counted, not queued. */
+    void countStdinErrors(long id) {
+        countedStdinErrors.putIfAbsent(id, new AtomicLong());
+    }
+
+    long stdinErrorsCounted(long id) {
+        return countedStdinErrors.get(id).get();
+    }
+
+    ExecStdinError lastStdinErrorCounted(long id) {
+        return lastCountedStdinError.get(id);
+    }
+
+    /** Credit the agent granted on {@code id} so far, in total. */
+    long creditGranted(long id) {
+        long[] balance = balance(id);
+        synchronized (balance) {
+            return balance[1];
+        }
+    }
+
+    /** The types of the frames received on {@code id} so far, credit included, in order. */
+    List<MessageType> arrivals(long id) {
+        List<MessageType> order = arrivals.computeIfAbsent(id, k -> new ArrayList<>());
+        synchronized (order) {
+            return List.copyOf(order);
+        }
+    }
+
+    /**
+     * Sends {@code data} as stdin of {@code id} the way a flow-controlled host does: never more than
+     * the credit received, in frames of at most {@code frameMax} bytes, waiting for credit when none is left.
+     */
+    void stdinWithinCredit(long id, byte[] data, int frameMax) throws IOException, InterruptedException {
+        long[] balance = balance(id);
+        int off = 0;
+        while (off < data.length) {
+            int n;
+            synchronized (balance) {
+                long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                while (balance[0] == 0) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new AssertionError("no stdin credit on id " + id + " within " + TIMEOUT
+                                + " after " + off + " bytes" + failureNote());
+                    }
+                    balance.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
+                n = (int) Math.min(Math.min(balance[0], frameMax), data.length - off);
+                balance[0] -= n;
+            }
+            stdin(id, java.util.Arrays.copyOfRange(data, off, off + n));
+            off += n;
+        }
+    }
+
     private BlockingQueue<Frame> queue(long id) {
         return byId.computeIfAbsent(id, k -> new LinkedBlockingQueue<>());
     }
 
     void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
+    }
+
+    /** The frames in one write, so the agent reads them together. */
+    void sendTogether(Frame... frames) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (Frame f : frames) {
+            all.writeBytes(encoder.encode(f));
+        }
+        sendRaw(all.toByteArray());
     }
 
     synchronized void sendRaw(byte[] bytes) throws IOException {
@@ -222,6 +329,11 @@ final class HostConnection implements AutoCloseable {
 
     boolean closedByPeer() {
         return closedByPeer;
+    }
+
+    /** True once the agent ended the connection: end of input, or a reset (it closed with input unread). */
+    boolean disconnected() {
+        return closedByPeer || readerFailure instanceof IOException;
     }
 
     private String failureNote() {

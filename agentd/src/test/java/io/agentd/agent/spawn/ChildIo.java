@@ -86,7 +86,7 @@ final class ChildIo {
 
     /** Starts the spec, reads stdout and stderr to the end, closes every fd and reaps the child. */
     static Run run(SpawnSpec spec) throws SpawnFailure {
-        Child child = spawner().startAndAwaitExec(spec);
+        Child child = spawner().start(spec);
         try {
             if (!child.tty()) {
                 Os.libc().close(child.stdinFd());  // EOF for the child; in PTY mode it is the master
@@ -108,9 +108,6 @@ final class ChildIo {
         }
         if (child.pidfd() >= 0) {
             libc.close(child.pidfd());
-        }
-        if (child.execReportFd() >= 0) {
-            libc.close(child.execReportFd());
         }
     }
 }

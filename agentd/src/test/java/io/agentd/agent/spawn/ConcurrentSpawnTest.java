@@ -38,7 +38,7 @@ class ConcurrentSpawnTest {
                             List.of("-c", "sleep 0.2; printf 'session %s pid %s' " + session + " $$; exit "
                                     + (20 + session)),
                             EnvBuilder.build(List.of(), List.of(), tty), null, null, tty, 24, 80, List.of(), false);
-                    Child child = spawner.startAndAwaitExec(spec);
+                    Child child = spawner.start(spec);
                     try {
                         if (!tty) {
                             Os.libc().close(child.stdinFd());

@@ -31,7 +31,7 @@ class PipeSessionTest {
 
     @Test
     void stdinReachesTheChildAndClosingItIsEof() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(ChildIo.spec("cat", List.of(), false));
+        Child child = ChildIo.spawner().start(ChildIo.spec("cat", List.of(), false));
         try {
             ChildIo.write(child.stdinFd(), "hello through stdin\n");
             Os.libc().close(child.stdinFd());
@@ -47,12 +47,11 @@ class PipeSessionTest {
         Child child = ChildIo.spawner().start(sh("exit 0"));
         try {
             LibC libc = Os.libc();
-            for (int fd : new int[] {child.stdinFd(), child.stdoutFd(), child.stderrFd(), child.execReportFd()}) {
+            for (int fd : new int[] {child.stdinFd(), child.stdoutFd(), child.stderrFd()}) {
                 assertTrue((libc.fcntl(fd, LibC.F_GETFL, 0) & LibC.O_NONBLOCK) != 0, "O_NONBLOCK on fd " + fd);
                 assertTrue((libc.fcntl(fd, LibC.F_GETFD, 0) & LibC.FD_CLOEXEC) != 0, "FD_CLOEXEC on fd " + fd);
             }
             assertTrue(child.pidfd() >= 0, "pidfd_open works on this kernel");
-            assertEquals("", ChildIo.readString(child.execReportFd()), "EOF with nothing read: started");
             libc.close(child.stdinFd());
             assertEquals(0, ExitStatus.waitFor(child.pid()).code());
         } finally {
@@ -61,8 +60,20 @@ class PipeSessionTest {
     }
 
     @Test
+    void theChildsStandardFdsBlockThoughTheParentsEndsDoNot() throws Exception {
+        ChildIo.Run r = run(ChildIo.spec("grep", List.of("^flags", "/proc/self/fdinfo/0", "/proc/self/fdinfo/1",
+                "/proc/self/fdinfo/2"), false));
+        String[] lines = r.stdout().split("\n");
+        assertEquals(3, lines.length, r.stdout());
+        for (String line : lines) {
+            int flags = Integer.parseInt(line.substring(line.lastIndexOf('\t') + 1), 8);
+            assertEquals(0, flags & LibC.O_NONBLOCK, line);
+        }
+    }
+
+    @Test
     void pidfdBecomesReadableWhenTheChildExits() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(sh("read line; exit 3"));
+        Child child = ChildIo.spawner().start(sh("read line; exit 3"));
         try {
             assertFalse(ChildIo.readable(child.pidfd(), 200), "pidfd readable while the child still runs");
             Os.libc().close(child.stdinFd());
@@ -75,7 +86,7 @@ class PipeSessionTest {
 
     @Test
     void childLeadsItsOwnSessionAndProcessGroup() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(sh("read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; "
+        Child child = ChildIo.spawner().start(sh("read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; "
                 + "echo $pid $pgrp $sid"));
         try {
             Os.libc().close(child.stdinFd());
@@ -131,7 +142,7 @@ class PipeSessionTest {
         assertNotEquals(null, System.getenv("PATH"), "precondition: the JVM has an environment");
         SpawnSpec spec = new SpawnSpec("env", List.of(), List.of("PATH=/usr/bin:/bin", "ONLY=this"), null, null,
                 false, 24, 80, List.of(), false);
-        // HOME is added by the helper from the agent's passwd entry: /root (this test needs root).
+        // HOME is added by the spawner from the agent's passwd entry: /root (this test needs root).
         assertEquals("PATH=/usr/bin:/bin\nONLY=this\nHOME=/root\n", run(spec).stdout());
     }
 

@@ -25,7 +25,7 @@ class PtySessionTest {
         // into \r\n. The master is only read once the child has exited: what the child wrote must
         // still be there, in order, before the EIO that ends a PTY.
         String script = "head -c 1024 /dev/zero | tr '\\0' x; printf MARK; sleep 0.3; printf END; exit 0";
-        Child child = ChildIo.spawner().startAndAwaitExec(pty(script, 24, 80));
+        Child child = ChildIo.spawner().start(pty(script, 24, 80));
         try {
             assertTrue(ChildIo.readable(child.pidfd(), 20_000), "child exited");
             String out = ChildIo.readString(child.stdoutFd());
@@ -38,7 +38,7 @@ class PtySessionTest {
 
     @Test
     void fastWriterIsDrainedWhileItRuns() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(
+        Child child = ChildIo.spawner().start(
                 pty("head -c 65536 /dev/zero | tr '\\0' y; printf END; exit 0", 24, 80));
         try {
             assertEquals("y".repeat(65536) + "END", ChildIo.readString(child.stdoutFd()));
@@ -66,7 +66,7 @@ class PtySessionTest {
 
     @Test
     void resizeReachesTheChild() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(pty("read go; stty size", 24, 80));
+        Child child = ChildIo.spawner().start(pty("read go; stty size", 24, 80));
         try {
             assertEquals(0, Pty.setWindowSize(child.ptyMasterFd(), 50, 132));
             ChildIo.write(child.stdinFd(), "go\n");
@@ -80,7 +80,7 @@ class PtySessionTest {
 
     @Test
     void masterIsNonBlockingAndCloseOnExecAndThereIsNoStderrPipe() throws Exception {
-        Child child = ChildIo.spawner().startAndAwaitExec(pty("exit 0", 24, 80));
+        Child child = ChildIo.spawner().start(pty("exit 0", 24, 80));
         try {
             LibC libc = Os.libc();
             assertEquals(child.stdinFd(), child.stdoutFd());

@@ -34,7 +34,7 @@ class SpawnFailureTest {
     }
 
     private static ExecFailed failure(SpawnSpec spec) {
-        return assertThrows(SpawnFailure.class, () -> ChildIo.spawner().startAndAwaitExec(spec)).failure();
+        return assertThrows(SpawnFailure.class, () -> ChildIo.spawner().start(spec)).failure();
     }
 
     @Test
@@ -57,7 +57,7 @@ class SpawnFailureTest {
 
     @Test
     void fileWithoutExecPermissionIsPermissionDenied() throws Exception {
-        Path file = Path.of(System.getProperty(Spawner.HELPER_PROPERTY)).resolveSibling("agentd-test-not-executable");
+        Path file = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-not-executable");
         Files.writeString(file, "#!/bin/sh\necho hi\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
         ExecFailed f = failure(spec(file.toString(), env(), null, null, List.of()));
@@ -75,7 +75,7 @@ class SpawnFailureTest {
 
     @Test
     void executableWithoutInterpreterLineIsNotExecutable() throws Exception {
-        Path script = Path.of(System.getProperty(Spawner.HELPER_PROPERTY)).resolveSibling("agentd-test-no-shebang");
+        Path script = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-no-shebang");
         Files.writeString(script, "echo hi\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
@@ -116,24 +116,15 @@ class SpawnFailureTest {
     }
 
     /**
-     * As non-root: the helper runs as nobody (started by an outer helper whose target is the inner
-     * helper) and asks for a hard limit above the current one. The inner helper's report fd is its
-     * stdout, so the test reads and decodes the real report. Needs root (to become nobody).
+     * As non-root: a second JVM runs as nobody ({@link NonRootSpawn}, started as nobody through the
+     * spawner) and asks for a hard limit above its current one: the raw setrlimit in its child fails
+     * with EPERM. Needs root (to become nobody).
      */
     @Test
     void hardLimitAboveTheCurrentOneAsNonRootIsResourceLimit() throws Exception {
-        String helper = System.getProperty(Spawner.HELPER_PROPERTY);
-        SpawnSpec asNobody = new SpawnSpec("sh", List.of("-c",
-                "hard=$(ulimit -Hn); exec 3>&1; exec " + helper
-                        + " --rlimit nofile:64:$((hard + 1)) --env PATH=/usr/bin:/bin -- true"),
-                env(), "/", "nobody", false, 24, 80, List.of(), false);
-        ChildIo.Run r = ChildIo.run(asNobody);
-        assertEquals(127, r.status().code(), "the inner helper failed: " + r.stdout() + r.stderr());
-        byte[] report = r.stdout().getBytes(StandardCharsets.US_ASCII);
-        ExecFailed f = ExecReport.decode(report, report.length, spec("true", env(), null, null, List.of()));
-        assertEquals("resource_limit", f.kind());
-        assertEquals("setrlimit(RLIMIT_NOFILE)", f.stage());
-        assertEquals("EPERM", f.errnoName());
+        ChildIo.Run r = ChildIo.run(NonRootSpawn.asNobody("hard-limit-above-current"));
+        assertEquals(0, r.status().code(), "the probe failed: " + r.stdout() + r.stderr());
+        assertEquals("resource_limit setrlimit(RLIMIT_NOFILE) EPERM\n", r.stdout());
     }
 
     /** Root too cannot go above the kernel's fs.nr_open: the same failure through the whole path. */
@@ -211,8 +202,8 @@ class SpawnFailureTest {
     }
 
     @Test
-    void failedChildIsReapedByStartAndAwaitExec() throws Exception {
-        Child probe = ChildIo.spawner().startAndAwaitExec(spec("true", env(), null, null, List.of()));
+    void failedChildIsReapedByStart() throws Exception {
+        Child probe = ChildIo.spawner().start(spec("true", env(), null, null, List.of()));
         assertTrue(ChildIo.readable(probe.pidfd(), 20_000));
         assertTrue(childrenOfThisJvm().contains(String.valueOf(probe.pid())), "the probe sees a zombie");
         ExitStatus.waitFor(probe.pid());
@@ -221,7 +212,7 @@ class SpawnFailureTest {
 
         Set<String> before = childrenOfThisJvm();
         SpawnFailure thrown = assertThrows(SpawnFailure.class,
-                () -> ChildIo.spawner().startAndAwaitExec(spec("agentd-no-such-command", env(), null, null,
+                () -> ChildIo.spawner().start(spec("agentd-no-such-command", env(), null, null,
                         List.of())));
         assertTrue(thrown.getMessage().startsWith("not_found at execve"), thrown.getMessage());
         assertEquals(before, childrenOfThisJvm(), "no zombie left behind");
@@ -242,21 +233,6 @@ class SpawnFailureTest {
             }
         }
         return pids;
-    }
-
-    @Test
-    void startReturnsAndTheReportFdCarriesTheFailureWithExit127() throws Exception {
-        SpawnSpec spec = spec("agentd-no-such-command", env(), null, null, List.of());
-        Child child = ChildIo.spawner().start(spec);
-        try {
-            byte[] report = ChildIo.readToEnd(child.execReportFd());
-            ExecFailed f = ExecReport.decode(report, report.length, spec);
-            assertEquals("not_found", f.kind());
-            assertEquals(new ExitStatus(127, null), ExitStatus.waitFor(child.pid()));
-        } finally {
-            Os.libc().close(child.stdinFd());
-            ChildIo.closeRest(child);
-        }
     }
 
     private static void assertBadArgs(SpawnSpec spec, String field) {

@@ -17,6 +17,8 @@ import java.util.concurrent.TimeoutException;
 /** The agentctl command: run commands in an agent, ping it, shut it down, wait for it to be ready. */
 public final class Agentctl {
     static final int EXIT_USAGE = 2;
+    /** exec: the command succeeded, but the agent did not deliver all of its stdin (as xargs' 123: a part failed). */
+    static final int EXIT_STDIN_NOT_DELIVERED = 123;
     /** agentctl's own failure: no agent at the socket, no core.ready, connection lost (as docker's 125). */
     static final int EXIT_UNAVAILABLE = 125;
     static final int EXIT_CANNOT_RUN = 126;
@@ -33,9 +35,13 @@ public final class Agentctl {
 
             commands:
               exec [OPTIONS] [--] CMD [ARGS...]  run CMD in the agent; output as it comes
-                  -i, --interactive          forward this process's stdin (EOF ends the input)
-                  -t, --tty                  run in a PTY the size of this terminal, which goes
-                                             raw until the command ends; resizes follow SIGWINCH
+                  -i, --interactive          forward this process's stdin (EOF ends the input);
+                                             any amount, at the pace the command reads it
+                  -t, --tty                  run in a PTY the size of this terminal; resizes
+                                             follow SIGWINCH. With -i the terminal goes raw until
+                                             the command ends (every key, ^C too, goes to it);
+                                             without -i it stays as it is (^C stops agentctl and,
+                                             through it, the command)
                   -e, --env K=V              set an environment variable (repeatable)
                   -w, --workdir DIR          working directory
                   -u, --user USER[:GROUP]    user (name or uid) and group to run as
@@ -57,9 +63,12 @@ public final class Agentctl {
             DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
 
             exit status: exec: CMD's own (128+N when signal N killed it), 126 when CMD could not
-            run or the agent refused the request, 127 when CMD was not found. Any command: 125
-            when there is no agent to talk to (no socket, refused, no ready, connection lost),
-            2 for a bad command line, 0 otherwise.
+            run or the agent refused the request, 127 when CMD was not found. 123 when CMD
+            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
+            "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
+            own status stands and the message is still printed). Any command: 125 when there is
+            no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
+            command line, 0 otherwise.
             """.formatted(DEFAULT_SOCKET);
 
     private final Path socket;

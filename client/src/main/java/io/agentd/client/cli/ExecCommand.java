@@ -7,6 +7,7 @@ import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.ExitStatus;
 import io.agentd.client.Output;
+import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
 import java.io.FileDescriptor;
@@ -64,7 +65,9 @@ final class ExecCommand {
             }
             if (terminal != null) {
                 followResizes(terminal, session); // before going raw: a resize from then on is seen
-                terminal.enterRaw();
+                if (localTerminalGoesRaw(options, ProcessGroups.inForeground())) {
+                    terminal.enterRaw();
+                }
             }
             if (options.interactive()) {
                 forwardStdin(session);
@@ -79,7 +82,13 @@ final class ExecCommand {
                 err.println("agentctl: " + options.cmd() + " ran past --timeout "
                         + Agentctl.human(options.timeout()) + "; the agent stopped it");
             }
-            return status.code();
+            StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
+            if (notDelivered != null) {
+                String why = notDelivered.agentMessage();
+                err.println("agentctl: stdin not delivered in full: " + errnoText(notDelivered)
+                        + (why == null || why.isEmpty() ? "" : ": " + why));
+            }
+            return exitStatus(status.code(), notDelivered != null);
         } catch (ExecFailedException e) {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
@@ -94,6 +103,32 @@ final class ExecCommand {
         } finally {
             restore(terminal);
         }
+    }
+
+    /**
+     * The local terminal goes raw only when its keys are forwarded (-i with -t): without -i nothing
+     * is read from it, so ^C must stay a signal to agentctl (which passes it on to the command). A
+     * process in a background group leaves the mode alone: changing it would stop us with SIGTTOU.
+     */
+    static boolean localTerminalGoesRaw(ExecOptions options, boolean inForeground) {
+        return options.tty() && options.interactive() && inForeground;
+    }
+
+    /**
+     * agentctl's status: the command's own, except that a command that succeeded without getting
+     * all of its input gives {@link Agentctl#EXIT_STDIN_NOT_DELIVERED}; a command that failed keeps
+     * its status, as a pipeline under pipefail keeps the last failure (the message is printed
+     * either way).
+     */
+    static int exitStatus(int commandStatus, boolean stdinNotDelivered) {
+        return stdinNotDelivered && commandStatus == 0 ? Agentctl.EXIT_STDIN_NOT_DELIVERED : commandStatus;
+    }
+
+    private static String errnoText(StdinNotDeliveredException e) {
+        if (e.errnoName() != null) {
+            return e.errnoName();
+        }
+        return e.errno() != null ? "errno " + e.errno() : "error";
     }
 
     private static void restore(LocalTerminal terminal) {
@@ -150,7 +185,13 @@ final class ExecCommand {
         });
     }
 
-    /** -i: a daemon thread copies stdin to the session; local EOF ends the session's input. */
+    /**
+     * -i: a daemon thread copies stdin to the session through one buffer, so any amount streams in
+     * bounded memory: each write waits for the agent's credit (flow control), and the next read
+     * waits for the write. Local EOF ends the session's input. When the agent refuses input, the
+     * copy stops and the input is ended, so that the command ends with the prefix it got (the main
+     * thread reports the refusal).
+     */
     private void forwardStdin(ExecSession session) {
         Thread pump = new Thread(() -> {
             InputStream in = new FileInputStream(FileDescriptor.in);
@@ -161,6 +202,8 @@ final class ExecCommand {
                     session.writeStdin(buffer, 0, n);
                 }
                 session.closeStdin();
+            } catch (StdinNotDeliveredException e) {
+                closeStdinQuietly(session);
             } catch (IOException e) {
                 // the session ended or the connection broke: the main thread reports it
             }
@@ -188,6 +231,14 @@ final class ExecCommand {
                     System.exit(128 + signal.getNumber());
                 }
             });
+        }
+    }
+
+    private static void closeStdinQuietly(ExecSession session) {
+        try {
+            session.closeStdin();
+        } catch (IOException e) {
+            // the session ended or the connection broke: the main thread reports it
         }
     }
 

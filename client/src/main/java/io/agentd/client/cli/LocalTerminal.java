@@ -1,17 +1,19 @@
 package io.agentd.client.cli;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The terminal on this process's stdin, driven through stty(1) (which works on its own stdin, here
- * inherited from ours): its size, raw mode, and putting its mode back on every way out.
+ * inherited from ours), each call under a timeout: its size, raw mode, and putting its mode back on
+ * every way out.
  */
 final class LocalTerminal {
+    /** stty answers at once on a terminal; one that is stopped or stuck must not hold agentctl up. */
+    static final Duration STTY_TIMEOUT = Duration.ofSeconds(3);
+
     private final String savedMode;
     private final AtomicBoolean raw = new AtomicBoolean();
     private final Thread restoreAtExit = new Thread(this::restore, "agentctl-restore-terminal");
@@ -67,27 +69,14 @@ final class LocalTerminal {
         }
     }
 
-    /** Runs stty on our stdin; its stdout, or null if it failed. */
+    /**
+     * Runs stty on our stdin (the terminal whose keys agentctl reads, which is the one to make raw);
+     * its stdout, or null if it failed or did not end within {@link #STTY_TIMEOUT}.
+     */
     private static String stty(String... args) {
         List<String> command = new ArrayList<>();
         command.add("stty");
         command.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(command)
-                    .redirectInput(ProcessBuilder.Redirect.INHERIT)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return null;
-            }
-            return p.exitValue() == 0 ? out : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
+        return TimedCommand.output(command, STTY_TIMEOUT);
     }
 }

@@ -48,6 +48,8 @@ class AgentctlCommandLineTest {
     void helpGoesToStdout() {
         assertEquals(0, run(null, "--help"));
         assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("usage: agentctl"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("123 when CMD\nexited 0 but did not get all of its stdin"),
+                "the exit status for undelivered stdin is documented");
     }
 
     @Test

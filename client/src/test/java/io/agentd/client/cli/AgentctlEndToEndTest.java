@@ -167,6 +167,66 @@ class AgentctlEndToEndTest {
         assertArrayEquals(data, Files.readAllBytes(output));
     }
 
+    /** Runs {@code script} with sh and agentctl as $AGENTCTL; stdin /dev/null, stdout and stderr captured. */
+    private Result shell(String script) throws Exception {
+        Path out = Files.createTempFile(dir, "out", "");
+        Path err = Files.createTempFile(dir, "err", "");
+        ProcessBuilder shell = new ProcessBuilder("sh", "-c", script)
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile());
+        shell.environment().put("AGENTCTL", AGENTCTL + " --socket " + socket);
+        Process running = shell.start();
+        if (!running.waitFor(90, TimeUnit.SECONDS)) {
+            running.destroyForcibly();
+            throw new AssertionError("did not finish: " + script);
+        }
+        return new Result(running.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /**
+     * Issue 11 case 2: more stdin than the agent queues for a session (16 MiB), to a command that
+     * reads only after a while. Needs the agent's side of flow control (stdin_window); an agent
+     * without it refuses the overflow, and agentctl then exits 123 instead of losing it silently.
+     */
+    @Test
+    void stdinLargerThanTheAgentsQueueReachesASlowReaderInFull() throws Exception {
+        Result r = shell("head -c 20971520 /dev/zero | $AGENTCTL exec -i -- sh -c 'sleep 3; wc -c'");
+        assertEquals("", r.stderr());
+        assertEquals("20971520", r.stdout().trim(), r.toString());
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    /** Random bytes through a command that reads late: every byte arrives, in order. Needs the agent's stdin_window. */
+    @Test
+    void aLargeRandomInputKeepsItsChecksum() throws Exception {
+        byte[] data = new byte[96 * 1024 * 1024];
+        new Random(11).nextBytes(data);
+        Path input = dir.resolve("random.bin");
+        Files.write(input, data);
+        String expected = java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(data));
+        data = null;
+        Result r = run(input, "exec", "-i", "--", "sh", "-c", "sleep 2; sha256sum");
+        assertEquals("", r.stderr());
+        assertEquals(expected + "  -", r.stdout().trim(), r.toString());
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    @Test
+    void stdinTheCommandDidNotTakeExits123AndSaysWhy() throws Exception {
+        byte[] data = new byte[1024 * 1024];
+        Path input = dir.resolve("untaken.bin");
+        Files.write(input, data);
+        // the command closes its stdin at once: what the agent still has for it is undeliverable
+        Result r = run(input, "exec", "-i", "--", "sh", "-c", "exec 0<&-; sleep 1");
+        assertEquals(123, r.code(), r.toString());
+        assertTrue(r.stderr().startsWith("agentctl: stdin not delivered in full: EPIPE: "), r.stderr());
+        Result failed = run(input, "exec", "-i", "--", "sh", "-c", "exec 0<&-; sleep 1; exit 5");
+        assertEquals(5, failed.code(), "a failed command keeps its own status: " + failed);
+        assertTrue(failed.stderr().startsWith("agentctl: stdin not delivered in full: EPIPE: "), failed.stderr());
+    }
+
     @Test
     void withoutDashIStdinIsClosed() throws Exception {
         Path input = dir.resolve("ignored.txt");
@@ -193,16 +253,21 @@ class AgentctlEndToEndTest {
     private String underPty(String shellScript) throws Exception {
         Path scriptFile = dir.resolve("pty-" + System.nanoTime() + ".sh");
         Files.writeString(scriptFile, "AGENTCTL='" + AGENTCTL + " --socket " + socket + "'\n" + shellScript);
+        // script's stdin stays open (a pipe nobody writes to) until it ends: at EOF script puts a
+        // byte on the terminal, which agentctl -i would forward into the session's output
         Process p = new ProcessBuilder("script", "-qec", "sh " + scriptFile, "/dev/null")
-                .redirectInput(new File("/dev/null"))
                 .redirectErrorStream(true)
                 .start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("script did not finish");
+        try {
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("script did not finish");
+            }
+            return new String(out, StandardCharsets.UTF_8);
+        } finally {
+            p.getOutputStream().close();
         }
-        return new String(out, StandardCharsets.UTF_8);
     }
 
     @Test
@@ -212,7 +277,7 @@ class AgentctlEndToEndTest {
         String out = underPty("""
                 stty rows 33 cols 101
                 stty -g > %2$s
-                $AGENTCTL exec -t -- sh -c 'stty size; sleep 1' > %1$s < /dev/tty &
+                $AGENTCTL exec -it -- sh -c 'stty size; sleep 1' > %1$s < /dev/tty &
                 pid=$!
                 sleep 0.2; while kill -0 $pid 2>/dev/null && [ "$(stty -g)" = "$(head -1 %2$s)" ]; do sleep 0.05; done
                 stty -g >> %2$s
@@ -232,7 +297,7 @@ class AgentctlEndToEndTest {
         Path modes = dir.resolve("killed-modes.txt");
         String out = underPty("""
                 stty -g > %1$s
-                $AGENTCTL exec -t -- sleep 30 < /dev/tty &
+                $AGENTCTL exec -it -- sleep 30 < /dev/tty &
                 pid=$!
                 while [ "$(stty -g)" = "$(head -1 %1$s)" ]; do sleep 0.05; done
                 kill -TERM $pid; wait $pid; echo "exit=$?"
@@ -244,11 +309,91 @@ class AgentctlEndToEndTest {
     }
 
     @Test
+    void dashTWithoutDashILeavesTheTerminalModeAlone() throws Exception {
+        Path size = dir.resolve("t-only-size.txt");
+        Path modes = dir.resolve("t-only-modes.txt");
+        String out = underPty("""
+                stty rows 21 cols 77
+                stty -g > %2$s
+                $AGENTCTL exec -t -- sh -c 'stty size; sleep 1' > %1$s < /dev/tty &
+                pid=$!
+                while [ ! -s %1$s ]; do sleep 0.05; done
+                stty -g >> %2$s
+                wait $pid; echo "exit=$?"
+                """.formatted(size, modes));
+        assertTrue(out.contains("exit=0"), out);
+        assertEquals("21 77", Files.readString(size).trim(), "the PTY still has the terminal's size");
+        List<String> m = Files.readAllLines(modes);
+        assertEquals(m.get(0), m.get(1), "no key is forwarded, so the terminal is not made raw");
+    }
+
+    /**
+     * Issue 11 case 9: with -t alone the terminal keeps ^C as a signal, so it stops agentctl and,
+     * through it, the command (in raw mode the key was swallowed and the command ran its course).
+     */
+    @Test
+    void controlCAtTheTerminalStopsACommandRunWithDashTAlone() throws Exception {
+        String command = AGENTCTL + " --socket " + socket
+                + " exec -t -- sh -c 'echo started; sleep 30'; echo \"exit=$?\"";
+        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        StringBuffer seen = new StringBuffer();
+        Thread reader = new Thread(() -> {
+            byte[] buffer = new byte[4096];
+            try {
+                for (int n; (n = p.getInputStream().read(buffer)) > 0; ) {
+                    seen.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (java.io.IOException e) {
+                // the process ended
+            }
+        });
+        reader.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!seen.toString().contains("started")) {
+                assertTrue(System.nanoTime() < deadline && p.isAlive(), "never started: " + seen);
+                Thread.sleep(20);
+            }
+            long t0 = System.nanoTime();
+            p.getOutputStream().write(3); // ^C typed at the terminal
+            p.getOutputStream().flush();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (!seen.toString().contains("exit=")) {
+                assertTrue(System.nanoTime() < deadline, "^C did not stop it: " + seen);
+                Thread.sleep(20);
+            }
+            assertTrue(seen.toString().contains("exit=130"), seen.toString());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15));
+        } finally {
+            p.getOutputStream().close();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * Issue 11 case 9: under job control a background agentctl is stopped (SIGTTOU) if it changes
+     * the terminal's mode; it must neither touch it nor hang on stty.
+     */
+    @Test
+    void aBackgroundAgentctlWithATerminalDoesNotHang() throws Exception {
+        Path output = dir.resolve("background.txt");
+        String out = underPty("""
+                set -m
+                $AGENTCTL exec -t -- echo from-the-background > %1$s < /dev/tty &
+                wait $!; echo "exit=$?"
+                """.formatted(output));
+        assertTrue(out.contains("exit=0"), out);
+        assertTrue(Files.readString(output).contains("from-the-background"), Files.readString(output));
+    }
+
+    @Test
     void aLocalResizeReachesTheSession() throws Exception {
         String out = underPty("""
                 stty rows 20 cols 70
                 before=$(stty -g)
-                $AGENTCTL exec -t --timeout 30s -- sh -c \
+                $AGENTCTL exec -it --timeout 30s -- sh -c \
                   'while [ "$(stty size)" != "40 120" ]; do sleep 0.05; done; echo resized' < /dev/tty &
                 pid=$!
                 while [ "$(stty -g)" = "$before" ]; do sleep 0.05; done

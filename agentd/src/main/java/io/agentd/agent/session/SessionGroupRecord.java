@@ -1,0 +1,86 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * What the agent writes down about one live session's process group, so that the next agent can
+ * kill the group if this one dies: the group id, its leader's start time (to tell a reused pid from
+ * the same process), and the agent that owns it (so that an agent never kills the groups of another
+ * agent that is still alive and shares the state directory).
+ *
+ * <p>Start times are field 22 of /proc/PID/stat, in clock ticks since boot. On disk the record is
+ * one line: {@code pgid start_ticks agent_pid agent_start_ticks}.
+ *
+ * @param pgid            the session's process group (its leader's pid)
+ * @param startTicks      when the leader started
+ * @param agentPid        the agent that ran the session
+ * @param agentStartTicks when that agent started
+ */
+public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long agentStartTicks) {
+    /** {@link #startTicksOf} for a process that does not exist (or cannot be read). */
+    public static final long NO_PROCESS = -1;
+    private static final int O_RDONLY = 0;
+    /** A stat line is about 300 bytes; its field 22 comes well before this. */
+    private static final int STAT_BYTES = 1024;
+
+    public SessionGroupRecord {
+        if (pgid <= 1 || startTicks < 0 || agentPid <= 0 || agentStartTicks < 0) {
+            throw new IllegalArgumentException("not a session group record: " + pgid + " " + startTicks + " "
+                    + agentPid + " " + agentStartTicks);
+        }
+    }
+
+    /** The file's content. */
+    public String format() {
+        return pgid + " " + startTicks + " " + agentPid + " " + agentStartTicks + "\n";
+    }
+
+    /** Reads {@link #format}'s output; anything else is an IllegalArgumentException. */
+    public static SessionGroupRecord parse(String text) {
+        String[] fields = text.strip().split(" ");
+        if (fields.length != 4) {
+            throw new IllegalArgumentException("a session group record has 4 fields, not " + fields.length);
+        }
+        try {
+            return new SessionGroupRecord(Integer.parseInt(fields[0]), Long.parseLong(fields[1]),
+                    Long.parseLong(fields[2]), Long.parseLong(fields[3]));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a session group record: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * When process {@code pid} started, or {@link #NO_PROCESS}. Read with plain open/read/close: it
+     * runs for every session start, where java.nio's channel and decoder cost more than the read.
+     */
+    public static long startTicksOf(long pid) {
+        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            return NO_PROCESS;
+        }
+        try {
+            byte[] stat = new byte[STAT_BYTES];
+            long n = Os.libc().read(fd, stat, stat.length);
+            return n <= 0 ? NO_PROCESS : startTicksFromStat(new String(stat, 0, (int) n, StandardCharsets.US_ASCII));
+        } catch (RuntimeException unreadable) {
+            return NO_PROCESS;
+        } finally {
+            Os.close(fd);
+        }
+    }
+
+    /** Field 22 (starttime) of a /proc/PID/stat line. */
+    static long startTicksFromStat(String stat) {
+        // The fields after the command name (which may hold spaces and parentheses) start past the
+        // last ')': state is field 3, so starttime is the 20th from there.
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[19]);
+    }
+
+    /** True while the agent that wrote this record runs (the same pid and start time). */
+    boolean ownerAlive() {
+        return startTicksOf(agentPid) == agentStartTicks;
+    }
+}

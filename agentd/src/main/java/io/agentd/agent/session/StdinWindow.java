@@ -1,0 +1,137 @@
+package io.agentd.agent.session;
+
+import java.util.function.LongConsumer;
+
+/**
+ * One session's share of the stdin budget: the bytes queued for its child and, when its host asked
+ * for flow control, the credit granted and not used yet. Invariant: queued + credit <= window, and
+ * both are held in the {@link StdinBudget}, so data sent within credit always has room.
+ *
+ * <p>A session without flow control (an old host) has no credit: each frame is admitted while the
+ * session's queue limit and the budget have room for it.
+ *
+ * <p>Credit is topped up to the window, in one grant, once queued + credit falls to half of it:
+ * a host streaming to a child that keeps up gets one credit frame per half window, not one per write.
+ */
+final class StdinWindow {
+    /** Why a frame of stdin data was not admitted. */
+    enum Refusal { NONE, PAST_CREDIT, SESSION_FULL, ALL_FULL }
+
+    private final StdinBudget budget;
+    /** The flow-control window; 0 for a session without flow control. */
+    private final long window;
+    /** Most bytes queued for a session without flow control (--stdin-limit). */
+    private final long queueLimit;
+    /** Where grants go: the session sends them to the host as core.exec.stdin.credit. */
+    private final LongConsumer onGrant;
+    private long queued;
+    private long credit;
+    private boolean open;
+    private boolean closed;
+
+    private StdinWindow(StdinBudget budget, long window, long queueLimit, LongConsumer onGrant) {
+        this.budget = budget;
+        this.window = window;
+        this.queueLimit = queueLimit;
+        this.onGrant = onGrant;
+    }
+
+    /** A session whose host asked for flow control. */
+    static StdinWindow withCredit(StdinBudget budget, long window, LongConsumer onGrant) {
+        return new StdinWindow(budget, window, window, onGrant);
+    }
+
+    /** A session whose host sends without credit. */
+    static StdinWindow withoutCredit(StdinBudget budget, long queueLimit) {
+        return new StdinWindow(budget, 0, queueLimit, granted -> {});
+    }
+
+    boolean flowControlled() {
+        return window > 0;
+    }
+
+    /** The session started: grant the initial window (all of it, or what the budget has). */
+    void open() {
+        if (flowControlled() && !open && !closed) {
+            open = true;
+            topUp();
+        }
+    }
+
+    /** Accounts for {@code n} bytes of stdin data arriving; NONE when they may be queued. */
+    Refusal admit(long n) {
+        if (closed) {
+            return Refusal.SESSION_FULL;
+        }
+        if (flowControlled()) {
+            if (n > credit) {
+                return Refusal.PAST_CREDIT;
+            }
+            credit -= n; // already held in the budget
+        } else {
+            if (queued + n > queueLimit) {
+                return Refusal.SESSION_FULL;
+            }
+            if (!budget.tryTake(n)) {
+                return Refusal.ALL_FULL;
+            }
+        }
+        queued += n;
+        return Refusal.NONE;
+    }
+
+    /** The child took {@code n} queued bytes: they go back to the budget, and credit may follow. */
+    void consumed(long n) {
+        if (closed || n == 0) {
+            return;
+        }
+        queued -= n;
+        budget.release(n);
+        if (open && queued + credit <= window / 2) {
+            topUp();
+        }
+    }
+
+    /** The session's stdin is done (closed, or the session ended): everything goes back to the budget. */
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        budget.leave(this);
+        long held = queued + credit;
+        queued = 0;
+        credit = 0;
+        budget.release(held);
+    }
+
+    private void topUp() {
+        long granted = budget.reserve(this, wanted());
+        grant(granted);
+    }
+
+    /** Credit that would fill the window again. */
+    long wanted() {
+        return closed || !open ? 0 : window - queued - credit;
+    }
+
+    /** Called by the budget with credit reserved for this window. */
+    void grant(long granted) {
+        if (granted > 0) {
+            credit += granted;
+            onGrant.accept(granted);
+        }
+    }
+
+    long queued() {
+        return queued;
+    }
+
+    long credit() {
+        return credit;
+    }
+
+    long window() {
+        return window;
+    }
+}

@@ -1,0 +1,97 @@
+package io.agentd.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.session.Sessions;
+import io.agentd.agent.spawn.Spawner;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.transport.PortLink;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecRequest;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's answer to a request the codec refused for a request limit (ErrorKind.LIMIT_EXCEEDED),
+ * with the codec's refusal handed to the agent directly: the codec that raises it is tested in the
+ * protocol module. The agent's frames go to a pipe and are decoded here.
+ */
+class OverLimitRequestTest {
+    private static final String LIMIT = "args has more than 32768 entries";
+
+    @Test
+    void anOverLimitExecRequestEndsItsIdWithBadArgsAndAnythingElseIsCoreError() throws Exception {
+        int[] pipe = new int[2];
+        assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        try (EventLoop loop = new EventLoop()) {
+            PortLink link = new PortLink(loop, 1 << 20, 0);
+            Sessions sessions = new Sessions(loop, link, Spawner.fromSystemProperty(),
+                    AgentOptions.parse().sessionDefaults());
+            Agent agent = new Agent(loop, link, sessions, new Agent.StartTimes(1, 2), "test");
+            link.setListener(agent);
+            link.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, wasConnected -> { });
+            loop.execute(() -> {
+                sessions.onExecRequest(7, ExecRequest.of("sleep", "30"));
+                agent.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
+                agent.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
+                agent.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
+                agent.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
+                agent.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
+                sessions.abandonAll();
+            });
+            loop.schedule(500, loop::stop);
+            loop.run();
+        }
+        List<Frame> frames = framesIn(pipe[0]);
+        Os.close(pipe[0]);
+        Os.close(pipe[1]);
+
+        assertEquals(MessageType.CORE_READY, frames.get(0).type());
+        // Session 7 is live: its started is out as soon as its request was taken.
+        expect(frames.get(1), 7, MessageType.EXEC_STARTED);
+        ExecFailed failed = (ExecFailed) expect(frames.get(2), 5, MessageType.EXEC_FAILED);
+        assertEquals("bad_args", failed.kind());
+        assertEquals(LIMIT, failed.message());
+        for (int i = 3; i <= 6; i++) {
+            long id = new long[] {7, 0, 6, 0}[i - 3];
+            ErrorPayload e = (ErrorPayload) expect(frames.get(i), id, MessageType.CORE_ERROR);
+            assertEquals("invalid_payload", e.kind(), e.toString());
+            assertEquals(LIMIT, e.message());
+        }
+        assertEquals(7, frames.size(), frames.toString());
+    }
+
+    private static ProtocolException limit(long id, String type) {
+        return new ProtocolException(ErrorKind.LIMIT_EXCEEDED, id, type, LIMIT);
+    }
+
+    private static Object expect(Frame frame, long id, MessageType type) {
+        assertEquals(id, frame.id(), frame.toString());
+        assertEquals(type, frame.type(), frame.toString());
+        return frame.payload();
+    }
+
+    private static List<Frame> framesIn(int fd) throws Exception {
+        FrameDecoder decoder = new FrameDecoder();
+        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
+        while (Os.read(fd, buf.clear()) > 0) {
+            decoder.feed(buf.flip());
+        }
+        List<Frame> frames = new ArrayList<>();
+        Frame f;
+        while ((f = decoder.next()) != null) {
+            frames.add(f);
+        }
+        return frames;
+    }
+}

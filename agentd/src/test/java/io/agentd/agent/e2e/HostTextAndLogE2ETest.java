@@ -1,0 +1,76 @@
+package io.agentd.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecSignal;
+import java.io.ByteArrayOutputStream;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Host text in answers and logs is quoted short, every session gets its terminal frame however long
+ * its request, and stdin refusals are logged at a bounded rate.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class HostTextAndLogE2ETest {
+    @RegisterExtension
+    static final SharedAgent agent = new SharedAgent("host-text");
+
+    private static int longestLogLine() {
+        return agent.process().logText().lines().mapToInt(String::length).max().orElse(0);
+    }
+
+    @Test
+    void aFourMegabyteCmdIsAnsweredWithAShortFailed(HostConnection host) throws Exception {
+        String cmd = "/" + "a".repeat(4_194_103);
+        host.exec(1, ExecRequest.of(cmd));
+        SessionResult r = host.collect(1, HostConnection.TIMEOUT);
+        assertNotNull(r.failed(), "failed, not " + r.exited());
+        assertTrue(r.failed().message().length() < 1000, r.failed().message().length() + " chars");
+        assertTrue(r.failed().message().contains("/aaaa"), r.failed().message().substring(0, 100));
+        assertTrue(longestLogLine() < 2000, "longest log line: " + longestLogLine() + " chars");
+    }
+
+    @Test
+    void controlCharactersOfHostTextAreEscapedInTheLog(HostConnection host) throws Exception {
+        SessionResult r = host.run(2, ExecRequest.of("/no/such\n2026-01-01 INFO forged line"));
+        assertEquals("not_found", r.failed().kind());
+        assertTrue(agent.process().logText().lines().noneMatch(l -> l.startsWith("2026-01-01 INFO forged")),
+                agent.process().logText());
+        assertTrue(agent.process().logText().contains("/no/such\\n2026-01-01"), agent.process().logText());
+    }
+
+    @Test
+    void stdinAfterTheEndOfInputIsAnsweredEveryTimeButLoggedAtABoundedRate(HostConnection host) throws Exception {
+        host.exec(3, ExecRequest.of("sleep", "30"));
+        host.expect(3, MessageType.EXEC_STARTED);
+        host.stdin(3, new byte[0]);
+        host.countStdinErrors(3);
+        long before = agent.process().logText().lines().filter(l -> l.contains("stdin.error")).count();
+        FrameEncoder encoder = new FrameEncoder();
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        for (int i = 0; i < 5000; i++) {
+            frames.writeBytes(encoder.encode(new Frame(3, MessageType.EXEC_STDIN, new ExecData(new byte[] {'x'}))));
+        }
+        host.sendRaw(frames.toByteArray());
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        while (host.stdinErrorsCounted(3) < 5000 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(5000, host.stdinErrorsCounted(3), "each frame is answered");
+        assertEquals("EPIPE", host.lastStdinErrorCounted(3).errnoName());
+        long lines = agent.process().logText().lines().filter(l -> l.contains("stdin.error")).count() - before;
+        assertTrue(lines <= 100, lines + " stdin.error lines for 5000 frames");
+        host.send(new Frame(3, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
+        assertEquals(137, host.collect(3, HostConnection.TIMEOUT).code());
+    }
+}

@@ -1,0 +1,31 @@
+package io.agentd.client;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Output handed to the caller's {@link OutputListener} as it comes; a listener that throws is logged. */
+final class ListenerSink implements OutputSink {
+    private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
+
+    private final long id;
+    private final OutputListener listener;
+
+    ListenerSink(long id, OutputListener listener) {
+        this.id = id;
+        this.listener = listener;
+    }
+
+    @Override
+    public void deliver(Output output) {
+        try {
+            listener.onOutput(output);
+        } catch (RuntimeException e) {
+            log.warn("session {}: output listener failed", id, e);
+        }
+    }
+
+    @Override
+    public void end(AgentException cutShortBy) {
+        // the listener learns the end from the session's exit
+    }
+}

@@ -1,0 +1,135 @@
+package io.agentd.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.Objects;
+
+/**
+ * One output stream of a session ({@link ExecSession#stdout()}, {@link ExecSession#stderr()}): the
+ * connection's reader puts each frame's data in, the caller reads it out. Bounded like a pipe: once
+ * {@code capacity} bytes wait, the reader thread waits in {@link #put} until the caller reads (a
+ * chunk larger than the capacity is taken whole when nothing waits, so the bound is the larger of
+ * the capacity and one frame's data). The frames' arrays are queued as they are, without copying.
+ *
+ * <p>After {@link #finish} and the last byte, {@code read} returns -1, or throws the failure the
+ * session ended with (the output may be cut short). {@link #close} discards what waits and what
+ * comes later, so a caller that does not want a stream never holds up the reader.
+ */
+final class OutputPipe extends InputStream {
+    private final int capacity;
+    private final ArrayDeque<byte[]> chunks = new ArrayDeque<>(); // guarded by this
+    private int headOffset; // read position in chunks.peekFirst(); guarded by this
+    private long queuedBytes; // guarded by this
+    private boolean finished; // guarded by this
+    private IOException failure; // guarded by this
+    private boolean closed; // guarded by this
+
+    OutputPipe(int capacity) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("capacity must be positive: " + capacity);
+        }
+        this.capacity = capacity;
+    }
+
+    /**
+     * Queues {@code data}, waiting while the pipe is full; on the reader thread. Returns at once,
+     * dropping the data, when the pipe was closed or finished (the session was aborted meanwhile).
+     */
+    synchronized void put(byte[] data) {
+        if (data.length == 0) {
+            return;
+        }
+        boolean interrupted = false;
+        while (!closed && !finished && queuedBytes > 0 && queuedBytes + data.length > capacity) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true; // the reader is not interrupted on purpose; finish() releases it
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (closed || finished) {
+            return;
+        }
+        chunks.addLast(data);
+        queuedBytes += data.length;
+        notifyAll();
+    }
+
+    /** No more data: readers get what waits, then EOF, or {@code failure} when it is not null. */
+    synchronized void finish(IOException failure) {
+        if (!finished) {
+            finished = true;
+            this.failure = failure;
+            notifyAll();
+        }
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public synchronized int read(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
+        if (closed) {
+            throw new IOException("stream closed");
+        }
+        if (len == 0) {
+            return 0;
+        }
+        while (chunks.isEmpty()) {
+            if (finished) {
+                if (failure != null) {
+                    throw failure;
+                }
+                return -1;
+            }
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while waiting for output");
+            }
+            if (closed) {
+                throw new IOException("stream closed");
+            }
+        }
+        byte[] head = chunks.peekFirst();
+        int n = Math.min(len, head.length - headOffset);
+        System.arraycopy(head, headOffset, b, off, n);
+        headOffset += n;
+        if (headOffset == head.length) {
+            chunks.removeFirst();
+            headOffset = 0;
+        }
+        queuedBytes -= n;
+        notifyAll();
+        return n;
+    }
+
+    @Override
+    public synchronized int available() throws IOException {
+        if (closed) {
+            throw new IOException("stream closed");
+        }
+        return (int) Math.min(Integer.MAX_VALUE, queuedBytes);
+    }
+
+    /** Discards what waits and everything that comes later; releases a reader thread waiting in put. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        chunks.clear();
+        headOffset = 0;
+        queuedBytes = 0;
+        notifyAll();
+    }
+}

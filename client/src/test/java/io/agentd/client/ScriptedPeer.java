@@ -1,0 +1,89 @@
+package io.agentd.client;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The agent's end of a real unix socket, played frame by frame by a test: it accepts one client,
+ * says core.ready with the features the test chooses, and sends and receives single frames.
+ */
+final class ScriptedPeer implements AutoCloseable {
+    private static final Duration CONNECT_WAIT = Duration.ofSeconds(10);
+
+    private final Path socket;
+    private final ServerSocketChannel server;
+    private final FrameEncoder encoder = new FrameEncoder();
+    private final FrameDecoder decoder = new FrameDecoder();
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(256 * 1024);
+    private SocketChannel peer;
+
+    ScriptedPeer(Path dir) throws IOException {
+        socket = dir.resolve("peer.sock");
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+    }
+
+    /** Connects a client, accepts it and sends core.ready listing {@code features}. */
+    AgentClient connect(String... features) throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, CONNECT_WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept();
+        send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted", List.of(features))));
+        return client.get(20, TimeUnit.SECONDS);
+    }
+
+    void send(Frame frame) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(encoder.encode(frame));
+        while (b.hasRemaining()) {
+            peer.write(b);
+        }
+    }
+
+    /** The next frame from the client; blocks until it comes. */
+    Frame receive() throws IOException, io.agentd.protocol.ProtocolException {
+        while (true) {
+            Frame f = decoder.next();
+            if (f != null) {
+                return f;
+            }
+            readBuffer.clear();
+            if (peer.read(readBuffer) < 0) {
+                throw new IOException("client closed");
+            }
+            readBuffer.flip();
+            decoder.feed(readBuffer);
+        }
+    }
+
+    /** Hangs up on the client, as an agent that died. */
+    void hangUp() throws IOException {
+        peer.close();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (peer != null) {
+            peer.close();
+        }
+        server.close();
+    }
+}

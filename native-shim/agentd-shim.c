@@ -1,0 +1,419 @@
+/*
+ * libagentd-shim: one agentd spawn, in one call, with one exec (DESIGN.md, decisions 1 and 2).
+ *
+ *   int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result);
+ *
+ * (agentd-shim.h has the structs and the stages.) The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
+ * the program and the PATH to search it in, the fds for the child's 0/1/2 (pipe ends or the PTY
+ * slave), rlimits, the resolved uid/gid/supplementary groups, the cwd and the profile. The call
+ * clone()s a child with CLONE_VM | CLONE_VFORK on a stack of its own, the way glibc's posix_spawn
+ * (sysdeps/unix/sysv/linux/spawni.c) and the JDK's VFORK launch (childproc.c) do: the calling thread
+ * is suspended until the child has exec'd the target or given up. When the call returns, the
+ * outcome is known: 0 with result->pid and result->pidfd, or -1 with result->stage and result->err
+ * (the child, if there was one, has been reaped).
+ *
+ * Rules, followed to the letter below:
+ *  1. Everything that allocates, takes a lock or reads a file happens before the clone: in the agent
+ *     (user and group resolution from /etc/passwd and /etc/group, argv, envp, HOME, PATH) or in
+ *     agentd_spawn's parent half (the child's stack, the scratch buffer for the PATH search).
+ *  2. The child shares the agent's memory and is one of its threads' vfork twin: it makes raw system
+ *     calls only, through syscall(2), plus string functions (strlen, strchr, memcpy) on memory
+ *     prepared for it. Never glibc's
+ *     setuid/setgid/setgroups: in a multi-threaded process they broadcast the change to every thread
+ *     of the process (the setxid signal), which here would change the JVM's own credentials. The
+ *     library is linked with -z now, so no call in the child goes through the lazy PLT resolver.
+ *  3. The child runs on its own mmap'd stack, never on the calling thread's (one such mapping is kept
+ *     for the next spawn: see take_memory).
+ *  4. The parent blocks every signal (glibc's internal ones too: raw rt_sigprocmask) around the
+ *     clone, so no handler of the JVM can run in the child. The child does not share the handler
+ *     table (no CLONE_SIGHAND) and resets every handler to SIG_DFL with raw rt_sigaction before it
+ *     unblocks.
+ *  5. The child reports through memory shared with the parent: before each step it writes the
+ *     step's stage into result->stage; on failure it writes the errno into result->err and exits 127
+ *     at once. The parent reads both after the clone returns (vfork semantics: after the exec or the
+ *     exit). A stage short of the exec with no errno means the child died on the way (a signal from
+ *     outside): that is a failure too, never a start. (A child killed inside execve itself cannot be
+ *     told from one killed just after it: it counts as started.)
+ *  6. fd hygiene: 0/1/2 are dup'd into place, then close_range closes everything above 2, whatever
+ *     its close-on-exec flag.
+ *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
+ *  parent thread's errno; the child reads it right after each call, the parent never relies on it.
+ *
+ * The child's steps, in this order (the order of the code below):
+ *   signals reset and unblocked; setsid and the controlling terminal (PTY); fds in place and the rest
+ *   closed; rlimits (while still privileged, so hard limits can be raised); the restricted profile
+ *   (no_new_privs, CAP_SYS_ADMIN out of every set including bounding and ambient); setgroups,
+ *   setresgid, setresuid; chdir as the target user (so a directory the user cannot reach fails);
+ *   execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentd-shim.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define EXPORT __attribute__((visibility("default")))
+#define FAILED_EXIT 127
+#define KERNEL_SIGSET_BYTES 8    /* the kernel's sigset_t: 64 signals */
+#define CHILD_STACK_BYTES (64 * 1024)
+#define CACHED_SCRATCH_BYTES (16 * 1024)  /* a search path and file name longer than this get a mapping of their own */
+
+EXPORT long agentd_spawn_spec_size(void) { return sizeof(struct agentd_spawn_spec); }
+EXPORT long agentd_spawn_result_size(void) { return sizeof(struct agentd_spawn_result); }
+
+/* What the child works with, all of it prepared by the parent. */
+struct child {
+    const struct agentd_spawn_spec *spec;
+    volatile struct agentd_spawn_result *result;  /* shared with the parent */
+    char *candidate;                              /* scratch for the PATH search */
+    long max_fd;                                  /* close_range fallback bound */
+};
+
+/* ---- the child: reporting ------------------------------------------------------------------- */
+
+static void at_stage(struct child *c, enum agentd_stage stage)
+{
+    c->result->stage = stage;
+}
+
+static void fail(struct child *c, int err) __attribute__((noreturn));
+
+static void fail(struct child *c, int err)
+{
+    c->result->err = err ? err : ECHILD;  /* a failed call without errno would be a kernel bug */
+    for (;;)
+        syscall(SYS_exit_group, FAILED_EXIT);
+}
+
+/* syscall(2) or fail at the current stage. */
+#define STEP(c, call) do { if ((call) == -1) fail((c), errno); } while (0)
+
+/* ---- the child: steps, in order ------------------------------------------------------------- */
+
+/* Every handler to SIG_DFL (an all-zero kernel sigaction: SIG_DFL, no flags, empty mask), then the
+ * mask the parent blocked everything with is cleared: the target starts with a clean signal state. */
+static void reset_signals(struct child *c)
+{
+    at_stage(c, STAGE_RT_SIGACTION);
+    unsigned long zero_kernel_sigaction[4] = {0};
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        STEP(c, syscall(SYS_rt_sigaction, sig, zero_kernel_sigaction, NULL, KERNEL_SIGSET_BYTES));
+    }
+    at_stage(c, STAGE_SIGPROCMASK);
+    uint64_t none = 0;
+    STEP(c, syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_BYTES));
+}
+
+/* Its own session and process group; a PTY slave becomes its controlling terminal. */
+static void new_session(struct child *c)
+{
+    at_stage(c, STAGE_SETSID);
+    STEP(c, syscall(SYS_setsid));
+    if (c->spec->tty) {
+        at_stage(c, STAGE_TIOCSCTTY);
+        STEP(c, syscall(SYS_ioctl, (int)c->spec->stdio[0], TIOCSCTTY, 0));
+    }
+}
+
+/* 0/1/2 from spec->stdio, blocking, everything else closed. A source below 3 is first moved above 2,
+ * so that no dup overwrites a source still to be duplicated (the agent may run with 0..2 closed).
+ * Blocking: the agent makes its pipes non-blocking at both ends in one call; a program expects its
+ * standard fds to block. */
+static void place_fds(struct child *c)
+{
+    at_stage(c, STAGE_DUP);
+    int from[3];
+    for (int i = 0; i < 3; i++) {
+        from[i] = (int)c->spec->stdio[i];
+        if (from[i] < 3) {
+            long moved = syscall(SYS_fcntl, from[i], F_DUPFD_CLOEXEC, 3);
+            STEP(c, moved);
+            from[i] = (int)moved;
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        STEP(c, syscall(SYS_dup3, from[i], i, 0));  /* the copy on i is not close-on-exec */
+    for (int i = 0; i < 3; i++) {
+        long flags = syscall(SYS_fcntl, i, F_GETFL);
+        STEP(c, flags);
+        if (flags & O_NONBLOCK)
+            STEP(c, syscall(SYS_fcntl, i, F_SETFL, flags & ~O_NONBLOCK));
+    }
+
+    at_stage(c, STAGE_CLOSE_RANGE);
+    if (syscall(SYS_close_range, 3, ~0U, 0) == 0)
+        return;
+    if (errno != ENOSYS)
+        fail(c, errno);
+    for (long fd = 3; fd < c->max_fd; fd++)  /* kernels before 5.9 */
+        syscall(SYS_close, (int)fd);
+}
+
+/* As root still, so hard limits can be raised; before the switch, so they bind the user. */
+static void set_limits(struct child *c)
+{
+    at_stage(c, STAGE_SETRLIMIT);
+    for (int64_t i = 0; i < c->spec->nrlimits; i++) {
+        const struct agentd_rlimit *rl = &c->spec->rlimits[i];
+        c->result->index = (int32_t)i;
+        STEP(c, syscall(SYS_prlimit64, 0, (int)rl->resource, &rl->soft, NULL));  /* soft, hard: a struct rlimit64 */
+    }
+}
+
+/* Nothing gained by exec (setuid bits, file caps), no ambient caps, and no CAP_SYS_ADMIN in any set,
+ * so the target cannot mount, unshare or otherwise administer the guest. */
+static void apply_restricted_profile(struct child *c)
+{
+    at_stage(c, STAGE_NO_NEW_PRIVS);
+    STEP(c, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L));
+    at_stage(c, STAGE_AMBIENT_CLEAR);
+    STEP(c, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L));
+    at_stage(c, STAGE_CAPBSET_DROP);
+    if (syscall(SYS_prctl, PR_CAPBSET_READ, (long)CAP_SYS_ADMIN, 0L, 0L, 0L) == 1)
+        STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, (long)CAP_SYS_ADMIN, 0L, 0L, 0L));
+
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    at_stage(c, STAGE_CAPGET);
+    STEP(c, syscall(SYS_capget, &header, data));
+    unsigned word = CAP_TO_INDEX(CAP_SYS_ADMIN);
+    unsigned mask = CAP_TO_MASK(CAP_SYS_ADMIN);
+    data[word].effective &= ~mask;
+    data[word].permitted &= ~mask;
+    data[word].inheritable &= ~mask;
+    at_stage(c, STAGE_CAPSET);
+    STEP(c, syscall(SYS_capset, &header, data));
+}
+
+/* Groups first, uid last: each step needs the privilege the next one drops. Raw calls: this
+ * process only (see rule 2). */
+static void switch_user(struct child *c)
+{
+    const struct agentd_spawn_spec *s = c->spec;
+    at_stage(c, STAGE_SETGROUPS);
+    STEP(c, syscall(SYS_setgroups, (size_t)s->ngroups, s->groups));
+    at_stage(c, STAGE_SETGID);
+    STEP(c, syscall(SYS_setresgid, (gid_t)s->gid, (gid_t)s->gid, (gid_t)s->gid));
+    at_stage(c, STAGE_SETUID);
+    STEP(c, syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid));
+}
+
+/* As the target user: a directory it may not enter fails here (EACCES), as it would for it. */
+static void change_directory(struct child *c)
+{
+    at_stage(c, STAGE_CHDIR);
+    STEP(c, syscall(SYS_chdir, c->spec->cwd));
+}
+
+/* execvpe's search over spec->search_path, without its /bin/sh fallback. Error precedence as glibc's:
+ * EACCES from any candidate is remembered; names missing from a directory go on to the next; any
+ * other error ends the search. */
+static void exec_target(struct child *c) __attribute__((noreturn));
+
+static void exec_target(struct child *c)
+{
+    const struct agentd_spawn_spec *s = c->spec;
+    at_stage(c, STAGE_EXECVE);
+    if (strchr(s->file, '/')) {
+        syscall(SYS_execve, s->file, s->argv, s->envp);
+        fail(c, errno);
+    }
+    size_t file_len = strlen(s->file);
+    int saw_eacces = 0;
+    for (const char *dir = s->search_path;;) {
+        const char *end = strchrnul(dir, ':');
+        size_t dir_len = (size_t)(end - dir);
+        char *p = c->candidate;
+        if (dir_len > 0) {  /* an empty element is the current directory */
+            memcpy(p, dir, dir_len);
+            p += dir_len;
+            *p++ = '/';
+        }
+        memcpy(p, s->file, file_len + 1);
+        syscall(SYS_execve, c->candidate, s->argv, s->envp);
+        switch (errno) {
+        case EACCES:
+            saw_eacces = 1;
+            break;
+        case ENOENT:
+        case ENOTDIR:
+        case ESTALE:
+        case ENODEV:
+        case ETIMEDOUT:
+            break;
+        default:
+            fail(c, errno);
+        }
+        if (*end == '\0')
+            break;
+        dir = end + 1;
+    }
+    fail(c, saw_eacces ? EACCES : ENOENT);
+}
+
+static int child_main(void *arg)
+{
+    struct child *c = arg;
+    reset_signals(c);
+    new_session(c);
+    place_fds(c);
+    set_limits(c);
+    if (c->spec->restricted)
+        apply_restricted_profile(c);
+    if (c->spec->set_user)
+        switch_user(c);
+    if (c->spec->cwd)
+        change_directory(c);
+    exec_target(c);
+}
+
+/* ---- the parent ----------------------------------------------------------------------------- */
+
+/* The child's memory: scratch at the bottom, its stack above. One mapping of the usual size is kept
+ * between spawns (a spawn that finds it taken, by a concurrent one, maps its own), because unmapping
+ * memory another CPU touched costs every CPU that ran this process a TLB shootdown. Reuse is safe:
+ * when clone returns, the child has exec'd into a new address space or exited. */
+struct child_memory {
+    char *base;
+    size_t size;
+};
+
+static char *_Atomic spare_mapping;
+
+static size_t cached_size(void)
+{
+    return CHILD_STACK_BYTES + CACHED_SCRATCH_BYTES;
+}
+
+static int take_memory(size_t scratch, struct child_memory *m)
+{
+    if (scratch <= CACHED_SCRATCH_BYTES) {
+        m->size = cached_size();
+        m->base = atomic_exchange(&spare_mapping, NULL);
+        if (m->base)
+            return 0;
+    } else {
+        long page = sysconf(_SC_PAGESIZE);
+        m->size = ((scratch + CHILD_STACK_BYTES + (size_t)page - 1) / (size_t)page) * (size_t)page;
+    }
+    m->base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return m->base == MAP_FAILED ? -1 : 0;
+}
+
+static void give_back_memory(struct child_memory *m)
+{
+    char *none = NULL;
+    if (m->size == cached_size() && atomic_compare_exchange_strong(&spare_mapping, &none, m->base))
+        return;
+    munmap(m->base, m->size);
+}
+
+static int failed(struct agentd_spawn_result *result, enum agentd_stage stage, int err)
+{
+    result->pid = -1;
+    result->pidfd = -1;
+    result->stage = stage;
+    result->err = err;
+    return -1;
+}
+
+static int block_all_signals(uint64_t *old)
+{
+    uint64_t all = ~(uint64_t)0;
+    return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, KERNEL_SIGSET_BYTES);
+}
+
+static void restore_signals(const uint64_t *old)
+{
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
+}
+
+/* clone with CLONE_PIDFD (the pidfd comes with the pid, no race with a reaper), or without it on
+ * kernels before 5.2, where the pidfd is opened afterwards (or is -1 before 5.3). */
+static pid_t clone_child(struct child *c, void *stack_top, int *pidfd)
+{
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    *pidfd = -1;
+    pid_t pid = clone(child_main, stack_top, flags | CLONE_PIDFD, c, pidfd);
+    if (pid == -1 && errno == EINVAL) {
+        pid = clone(child_main, stack_top, flags, c);
+        if (pid > 0)
+            *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    }
+    return pid;
+}
+
+EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result)
+{
+    memset(result, 0, sizeof *result);
+
+    /* Everything the child needs, allocated here: its stack, and below it the PATH search's scratch
+     * (one directory of search_path, '/', the file name, NUL). */
+    struct child_memory memory;
+    if (take_memory(strlen(spec->search_path) + strlen(spec->file) + 2, &memory) != 0)
+        return failed(result, STAGE_MMAP, errno);
+    struct rlimit nofile;
+    struct child c = {
+        .spec = spec,
+        .result = result,
+        .candidate = memory.base,
+        .max_fd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (1 << 20) ? (long)nofile.rlim_cur
+                                                                                          : 1 << 20,
+    };
+
+    uint64_t old_mask;
+    if (block_all_signals(&old_mask) != 0) {
+        int err = errno;
+        give_back_memory(&memory);
+        return failed(result, STAGE_CLONE, err);
+    }
+    int pidfd;
+    pid_t pid = clone_child(&c, memory.base + memory.size, &pidfd);
+    int clone_errno = errno;
+    restore_signals(&old_mask);
+    give_back_memory(&memory);
+
+    if (pid == -1)
+        return failed(result, STAGE_CLONE, clone_errno);
+    /* The child has exec'd or exited: its report is final. */
+    int stage = result->stage;
+    int err = result->err;
+    if (err == 0 && stage == STAGE_EXECVE) {
+        result->pid = pid;
+        result->pidfd = pidfd;
+        return 0;
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {
+    }
+    int index = result->index;
+    failed(result, err != 0 ? stage : STAGE_DIED, err);
+    result->index = index;
+    return -1;
+}

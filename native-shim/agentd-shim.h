@@ -1,0 +1,80 @@
+/*
+ * libagentd-shim's interface: one call that starts one command (agentd-shim.c says how and why).
+ * Mirrored in Java by io.agentd.agent.spawn.ShimSpec (the layouts: every spec field is 8 bytes) and
+ * ShimStage (the stages, in this order); agentd_spawn_spec_size/agentd_spawn_result_size let the
+ * agent refuse a library built from another version of this file.
+ */
+#ifndef AGENTD_SHIM_H
+#define AGENTD_SHIM_H
+
+#include <stdint.h>
+
+struct agentd_rlimit {
+    int64_t resource;   /* RLIMIT_NOFILE, ... */
+    uint64_t soft;      /* RLIM_INFINITY = all ones */
+    uint64_t hard;
+};
+
+struct agentd_spawn_spec {
+    const char *file;                     /* the program: with a '/' exec'd as is, else searched */
+    char *const *argv;                    /* NULL-terminated */
+    char *const *envp;                    /* NULL-terminated, the target's complete environment */
+    const char *search_path;              /* PATH for a file without '/' */
+    const char *cwd;                      /* NULL: the agent's */
+    int64_t stdio[3];                     /* the child's 0, 1, 2 (a PTY: the slave three times); made
+                                             blocking in the child */
+    int64_t tty;                          /* 1: stdio[0] is a PTY slave, to be the controlling tty */
+    const struct agentd_rlimit *rlimits;
+    int64_t nrlimits;
+    int64_t set_user;                     /* 0: keep the agent's credentials */
+    int64_t uid;
+    int64_t gid;
+    const uint32_t *groups;               /* supplementary groups (gid_t) */
+    int64_t ngroups;
+    int64_t restricted;                   /* the restricted profile */
+};
+
+/* Stages: where the child is, or where the spawn failed. Names in io.agentd.agent.spawn.ShimStage. */
+enum agentd_stage {
+    STAGE_NONE,
+    STAGE_MMAP,             /* parent: the child's stack */
+    STAGE_CLONE,            /* parent */
+    STAGE_RT_SIGACTION,
+    STAGE_SIGPROCMASK,
+    STAGE_SETSID,
+    STAGE_TIOCSCTTY,
+    STAGE_DUP,
+    STAGE_CLOSE_RANGE,
+    STAGE_SETRLIMIT,        /* result->index: which rlimit */
+    STAGE_NO_NEW_PRIVS,
+    STAGE_AMBIENT_CLEAR,
+    STAGE_CAPBSET_DROP,
+    STAGE_CAPGET,
+    STAGE_CAPSET,
+    STAGE_SETGROUPS,
+    STAGE_SETGID,
+    STAGE_SETUID,
+    STAGE_CHDIR,
+    STAGE_EXECVE,
+    STAGE_DIED,             /* parent: the child died before its exec without a report */
+};
+
+struct agentd_spawn_result {
+    int32_t pid;
+    int32_t pidfd;          /* -1 on kernels without pidfds */
+    int32_t stage;          /* enum agentd_stage */
+    int32_t err;            /* errno of the failed step; 0 on success */
+    int32_t index;          /* STAGE_SETRLIMIT: the failed rlimit's index in spec->rlimits */
+    int32_t unused;
+};
+
+/* Starts spec->file with one exec. Returns 0 with result->pid and result->pidfd once the target has
+ * been exec'd, or -1 with result->stage, result->err (and result->index) when it could not be; the
+ * child, if one was made, has then been reaped. Thread-safe; the calling thread is suspended until
+ * the child has exec'd or exited. */
+int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result);
+
+long agentd_spawn_spec_size(void);
+long agentd_spawn_result_size(void);
+
+#endif

@@ -1,0 +1,71 @@
+package io.agentd.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Ready;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The extension frames (frames-extensions.json) decode to their fields and re-encode byte for byte,
+ * like frames.json's; and every golden hex of both files is what an encoder independent of the
+ * project's (Jackson's generator) writes from the fixture's fields.
+ */
+class ExtensionGoldenFramesTest {
+
+    @TestFactory
+    Stream<DynamicTest> everyExtensionFrame() {
+        return Fixtures.extensionFrames().stream().map(f -> DynamicTest.dynamicTest(
+                f.get("expect").asText() + ": " + f.get("name").asText(), () -> GoldenFramesTest.check(f)));
+    }
+
+    @Test
+    void extensionFramesCoverEveryExtensionFieldAndMessage() {
+        Set<MessageType> types = EnumSet.noneOf(MessageType.class);
+        boolean features = false;
+        boolean stdinWindow = false;
+        boolean timeout = false;
+        for (JsonNode f : Fixtures.extensionFrames()) {
+            assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
+            Frame frame = Fixtures.expectedFrame(f);
+            types.add(frame.type());
+            if (frame.payload() instanceof Ready ready) {
+                features |= ready.supports(Ready.FEATURE_STDIN_WINDOW);
+            } else if (frame.payload() instanceof ExecRequest request) {
+                stdinWindow |= request.stdinWindow();
+                timeout |= request.timeoutMs() != null;
+            }
+        }
+        assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT),
+                types);
+        assertTrue(features && stdinWindow && timeout, "features, stdin_window and timeout_ms each in a frame");
+    }
+
+    /**
+     * Jackson's generator has no plain form for a u64 above 2^63-1 (it writes a bignum tag, which
+     * the protocol does not use), so the one fixture holding RLIM_INFINITY is left out.
+     */
+    @Test
+    void goldenHexIsWhatAnIndependentEncoderWritesFromTheFields() {
+        List<JsonNode> valid = new ArrayList<>();
+        Stream.concat(Fixtures.frames().stream(), Fixtures.extensionFrames().stream())
+                .filter(f -> f.get("expect").asText().equals("valid"))
+                .filter(f -> !f.get("payload").toString().contains("18446744073709551615"))
+                .forEach(valid::add);
+        assertTrue(valid.size() >= 25, "frames compared: " + valid.size());
+        for (JsonNode f : valid) {
+            assertEquals(f.get("hex").asText(), HexFormat.of().formatHex(IndependentFrameWriter.frame(f)),
+                    f.get("name").asText());
+        }
+    }
+}
