@@ -1,5 +1,6 @@
 package io.agentd.agent;
 
+import io.agentd.agent.spawn.Profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -18,7 +19,7 @@ class AgentOptionsTest {
         assertEquals("agent", o.portName());
         assertNull(o.port());
         assertNull(o.listen());
-        assertFalse(o.sessionDefaults().restricted());
+        assertEquals(Profile.DEFAULT, o.sessionDefaults().profile());
         assertEquals(250, o.sessionDefaults().drainMillis());
         assertEquals(2000, o.sessionDefaults().graceMillis());
         assertEquals(1 << 20, o.highWater());
@@ -47,7 +48,7 @@ class AgentOptionsTest {
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
         assertEquals(List.of("A=1", "B=2=3"), o.sessionDefaults().env());
-        assertTrue(o.sessionDefaults().restricted());
+        assertEquals(Profile.RESTRICTED, o.sessionDefaults().profile());
         assertEquals(10, o.sessionDefaults().drainMillis());
         assertEquals(0, o.sessionDefaults().graceMillis());
         assertEquals(64 * 1024, o.highWater());
@@ -70,7 +71,7 @@ class AgentOptionsTest {
         assertUsage("--stdin-limit takes a byte count", "--stdin-limit", "12q");
         assertUsage("--stall-warn-ms takes milliseconds", "--stall-warn-ms", "5s");
         assertUsage("--listen takes unix:PATH", "--listen", "/run/a.sock");
-        assertUsage("--profile is default or restricted", "--profile", "paranoid");
+        assertUsage("--profile is default, restricted or strict", "--profile", "paranoid");
         assertUsage("--log-level is one of", "--log-level", "loud");
         assertUsage("--cwd must be an absolute path", "--cwd", "tmp");
         assertUsage("--env takes K=V", "--env", "NOVALUE");
