@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.EnvBuilder;
