@@ -103,7 +103,7 @@ public final class UnixSocketServer implements Transport {
         }
         listenReg = loop.register(listenFd, events -> accept());
         listenReg.setRead(true);
-        log.info("listening on unix:{} (mode {}, uids {}{})", path, Integer.toOctalString(access.mode()),
+        log.info("listening on unix:{} (mode 0{}, uids {}{})", path, Integer.toOctalString(access.mode()),
                 allowedUids, allowedGid < 0 ? "" : ", group " + allowedGid);
     }
 

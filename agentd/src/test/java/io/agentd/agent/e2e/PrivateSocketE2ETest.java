@@ -31,51 +31,14 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class PrivateSocketE2ETest {
-    private static final Path MODULE = Path.of(System.getProperty("user.dir"));
-    private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
-    private static final Path DIST = MODULE.resolve("target/dist");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     private static final int NOBODY = 65534;
-
-    /** An agent launched through the launcher under {@code sh -c 'umask U; exec ...'}. */
-    private record Launched(Process process, Path dir, Path socket, Path log) implements AutoCloseable {
-        String logText() throws IOException {
-            return Files.readString(log, StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            }
-        }
-    }
-
-    private static Path newDir(String name) throws IOException {
-        Path dir = Files.createTempDirectory(Files.createDirectories(MODULE.resolve("target/e2e")), name + "-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // nobody may look in
-        return dir;
-    }
-
-    private static Launched launch(Path dir, Path socket, String umask, String... options) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask " + umask + "; exec \"$0\" \"$@\"",
-                LAUNCHER.toString(), "--listen", "unix:" + socket, "--state-dir", dir.resolve("state").toString()));
-        cmd.addAll(List.of(options));
-        Path log = dir.resolve("agent.log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("AGENTD_HOME", DIST.toString());
-        pb.environment().put("JAVA_OPTS", "");
-        return new Launched(pb.start(), dir, socket, log);
-    }
 
     /**
      * Waits for the socket path to appear and connects at once, at first sight: it must accept (a
      * socket bound but not yet listening would refuse) and greet with core.ready.
      */
-    private static void awaitAndConnectAtFirstSight(Launched agent) throws Exception {
+    private static void awaitAndConnectAtFirstSight(LaunchedAgent agent) throws Exception {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (!Files.exists(agent.socket(), LinkOption.NOFOLLOW_LINKS)) {
             assertTrue(agent.process().isAlive(), "agent exited before listening:\n" + agent.logText());
@@ -105,8 +68,8 @@ class PrivateSocketE2ETest {
 
     @Test
     void theSocketIs0600UnderUmask000AndAcceptsFromTheMomentItsPathExists() throws Exception {
-        Path dir = newDir("umask");
-        try (Launched agent = launch(dir, dir.resolve("agent.sock"), "000")) {
+        Path dir = LaunchedAgent.newDir("umask");
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "000")) {
             awaitAndConnectAtFirstSight(agent);
             assertEquals(0600, mode(agent.socket()), "mode " + Integer.toOctalString(mode(agent.socket())));
             assertEquals("denied", connectAsNobody(agent.socket()), "the file's mode keeps uid 65534 out");
@@ -119,8 +82,9 @@ class PrivateSocketE2ETest {
 
     @Test
     void aPeerThatIsNotAnAllowedUidIsClosedAndLoggedWithItsUidAndPid() throws Exception {
-        Path dir = newDir("peer");
-        try (Launched agent = launch(dir, dir.resolve("agent.sock"), "022", "--socket-mode", "0666")) {
+        Path dir = LaunchedAgent.newDir("peer");
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "022", "--socket-mode",
+                "0666")) {
             awaitAndConnectAtFirstSight(agent);
             assertEquals(0666, mode(agent.socket()));
             assertEquals("closed", connectAsNobody(agent.socket()), "uid 65534 gets no core.ready");
@@ -138,8 +102,8 @@ class PrivateSocketE2ETest {
 
     @Test
     void anAllowedUidIsServed() throws Exception {
-        Path dir = newDir("allow");
-        try (Launched agent = launch(dir, dir.resolve("agent.sock"), "022", "--socket-mode", "0666",
+        Path dir = LaunchedAgent.newDir("allow");
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "022", "--socket-mode", "0666",
                 "--allow-uid", Integer.toString(NOBODY))) {
             awaitAndConnectAtFirstSight(agent);
             String answer = connectAsNobody(agent.socket());
@@ -148,7 +112,7 @@ class PrivateSocketE2ETest {
     }
 
     private static void assertRefusesToStart(Path dir, Path socket, String expected) throws Exception {
-        try (Launched agent = launch(dir, socket, "022")) {
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", socket, "022")) {
             assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
             assertNotEquals(0, agent.process().exitValue(), agent.logText());
             assertTrue(agent.logText().contains(expected), agent.logText());
@@ -157,7 +121,7 @@ class PrivateSocketE2ETest {
 
     @Test
     void aFifoAtThePathIsRefusedAndLeftAlone() throws Exception {
-        Path dir = newDir("fifo");
+        Path dir = LaunchedAgent.newDir("fifo");
         Path socket = dir.resolve("agent.sock");
         assertEquals(0, new ProcessBuilder("mkfifo", socket.toString()).inheritIO().start().waitFor());
         assertRefusesToStart(dir, socket, "exists and is a FIFO, not a socket");
@@ -166,7 +130,7 @@ class PrivateSocketE2ETest {
 
     @Test
     void aSymbolicLinkAtThePathIsRefusedAndLeftAlone() throws Exception {
-        Path dir = newDir("symlink");
+        Path dir = LaunchedAgent.newDir("symlink");
         Path socket = dir.resolve("agent.sock");
         Files.createSymbolicLink(socket, dir.resolve("elsewhere.sock"));
         assertRefusesToStart(dir, socket, "exists and is a symbolic link, not a socket");
@@ -176,7 +140,7 @@ class PrivateSocketE2ETest {
 
     @Test
     void aDirectoryEveryoneMayWriteWithoutTheStickyBitIsRefused() throws Exception {
-        Path dir = newDir("open-dir");
+        Path dir = LaunchedAgent.newDir("open-dir");
         Path open = Files.createDirectory(dir.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
         assertRefusesToStart(dir, open.resolve("agent.sock"), "is writable by every user and not sticky");
