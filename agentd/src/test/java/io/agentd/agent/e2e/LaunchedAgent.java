@@ -30,7 +30,8 @@ record LaunchedAgent(Process process, Path dir, Path socket, Path log) implement
     /** Runs {@code sh -c 'umask UMASK; exec WRAPPER launcher --listen unix:SOCKET ... OPTIONS'}; returns at once. */
     static LaunchedAgent launch(Path dir, String wrapper, Path socket, String umask, String... options)
             throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask " + umask + "; exec " + wrapper + " \"$0\" \"$@\"",
+        String script = "umask " + umask + "; exec " + wrapper + " \"$0\" \"$@\"";
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", script,
                 LAUNCHER.toString(), "--listen", "unix:" + socket, "--state-dir", dir.resolve("state").toString()));
         cmd.addAll(List.of(options));
         Path log = dir.resolve("agent.log");

@@ -103,8 +103,8 @@ class PrivateSocketE2ETest {
     @Test
     void anAllowedUidIsServed() throws Exception {
         Path dir = LaunchedAgent.newDir("allow");
-        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "022", "--socket-mode", "0666",
-                "--allow-uid", Integer.toString(NOBODY))) {
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "022", "--socket-mode",
+                "0666", "--allow-uid", Integer.toString(NOBODY))) {
             awaitAndConnectAtFirstSight(agent);
             String answer = connectAsNobody(agent.socket());
             assertTrue(answer.startsWith("greeted"), answer);
