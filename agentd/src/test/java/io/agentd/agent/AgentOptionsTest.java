@@ -80,6 +80,24 @@ class AgentOptionsTest {
         assertUsage("unexpected argument 'stray'", "stray");
     }
 
+    @Test
+    void theSocketIsPrivateUnlessToldOtherwiseAndStrictIsAProfile() throws Exception {
+        AgentOptions plain = AgentOptions.parse("--listen", "unix:/run/a.sock");
+        assertEquals(0600, plain.socketAccess().mode());
+        assertEquals(List.of(), plain.socketAccess().allowUids());
+        AgentOptions shared = AgentOptions.parse("--listen", "unix:/run/a.sock", "--socket-group", "agents",
+                "--allow-uid", "1000", "--allow-uid=1001", "--profile", "strict");
+        assertEquals(0660, shared.socketAccess().mode(), "a shared group can connect");
+        assertEquals("agents", shared.socketAccess().group());
+        assertEquals(List.of(1000, 1001), shared.socketAccess().allowUids());
+        assertEquals(Profile.STRICT, shared.sessionDefaults().profile());
+        assertEquals(0640, AgentOptions.parse("--listen", "unix:/a", "--socket-mode", "640").socketAccess().mode());
+        assertUsage("--socket-mode takes an octal mode up to 0777", "--listen", "unix:/a", "--socket-mode", "4777");
+        assertUsage("--socket-mode takes an octal mode", "--listen", "unix:/a", "--socket-mode", "rw");
+        assertUsage("--allow-uid takes a numeric uid", "--listen", "unix:/a", "--allow-uid", "bob");
+        assertUsage("go with --listen", "--allow-uid", "1000");
+    }
+
     private static void assertUsage(String expected, String... args) {
         AgentOptions.UsageException e = assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
