@@ -111,6 +111,19 @@ class PrivateSocketE2ETest {
         }
     }
 
+    @Test
+    void aMemberOfTheSocketGroupIsServed() throws Exception {
+        Path dir = LaunchedAgent.newDir("group");
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", dir.resolve("agent.sock"), "077", "--socket-group",
+                "nogroup")) {
+            awaitAndConnectAtFirstSight(agent);
+            assertEquals(0660, mode(agent.socket()), "group members may open it");
+            assertEquals(NOBODY, (Integer) Files.getAttribute(agent.socket(), "unix:gid"));
+            String answer = connectAsNobody(agent.socket()); // uid 65534, gid 65534 (nogroup)
+            assertTrue(answer.startsWith("greeted"), answer);
+        }
+    }
+
     private static void assertRefusesToStart(Path dir, Path socket, String expected) throws Exception {
         try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", socket, "022")) {
             assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
