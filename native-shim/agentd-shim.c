@@ -198,6 +198,24 @@ static void set_limits(struct child *c)
     }
 }
 
+static void drop_sys_admin(struct child *c);
+static void drop_every_capability(struct child *c);
+
+/* The profile step (see the profiles at the top): restricted and strict share the start, nothing
+ * gained by exec (setuid bits, file caps) and no ambient caps. A profile value this file does not
+ * know gets the strictest. */
+static void drop_privileges(struct child *c)
+{
+    at_stage(c, STAGE_NO_NEW_PRIVS);
+    STEP(c, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L));
+    at_stage(c, STAGE_AMBIENT_CLEAR);
+    STEP(c, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L));
+    if (c->spec->profile == PROFILE_RESTRICTED)
+        drop_sys_admin(c);
+    else
+        drop_every_capability(c);
+}
+
 /* restricted: CAP_SYS_ADMIN out of the bounding set, then out of the three process sets. */
 static void drop_sys_admin(struct child *c)
 {
@@ -244,21 +262,6 @@ static void drop_every_capability(struct child *c)
     long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED
                 | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
     STEP(c, syscall(SYS_prctl, PR_SET_SECUREBITS, bits, 0L, 0L, 0L));
-}
-
-/* The profile step (see the profiles at the top): restricted and strict share the start, nothing
- * gained by exec (setuid bits, file caps) and no ambient caps. A profile value this file does not
- * know gets the strictest. */
-static void drop_privileges(struct child *c)
-{
-    at_stage(c, STAGE_NO_NEW_PRIVS);
-    STEP(c, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L));
-    at_stage(c, STAGE_AMBIENT_CLEAR);
-    STEP(c, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L));
-    if (c->spec->profile == PROFILE_RESTRICTED)
-        drop_sys_admin(c);
-    else
-        drop_every_capability(c);
 }
 
 /* Groups first, uid last: each step needs the privilege the next one drops. Raw calls: this
