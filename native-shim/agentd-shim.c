@@ -41,15 +41,28 @@
  *
  * The child's steps, in this order (the order of the code below):
  *   signals reset and unblocked; setsid and the controlling terminal (PTY); fds in place and the rest
- *   closed; rlimits (while still privileged, so hard limits can be raised); the restricted profile
- *   (no_new_privs, CAP_SYS_ADMIN out of every set including bounding and ambient); setgroups,
- *   setresgid, setresuid; chdir as the target user (so a directory the user cannot reach fails);
- *   execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
+ *   closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
+ *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
+ *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
+ *
+ * The profiles (docs/SECURITY.md says what each one stops and what it does not):
+ *   default     nothing: the target has what its user has (root: every capability).
+ *   restricted  the reference's meaning: no_new_privs, no ambient capabilities, CAP_SYS_ADMIN out of
+ *               every set including the bounding set. A root target keeps every other capability.
+ *   strict      no_new_privs; the ambient, bounding and inheritable sets emptied; securebits that make
+ *               uid 0 special no more, locked (SECBIT_NOROOT: exec as uid 0 grants nothing;
+ *               SECBIT_NO_CAP_AMBIENT_RAISE; setuid fixup and keep-caps locked at their defaults, so
+ *               the switch to another user still clears its capabilities). The permitted and effective
+ *               sets are left to the user switch and chdir that follow, which need them; the execve
+ *               then computes both from the empty sets: zero. So the target, root or not, starts
+ *               with no capability in any set and can gain none, through setuid or file capabilities.
+ *               Needs CAP_SETPCAP in the agent (EPERM otherwise).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -185,14 +198,27 @@ static void set_limits(struct child *c)
     }
 }
 
-/* Nothing gained by exec (setuid bits, file caps), no ambient caps, and no CAP_SYS_ADMIN in any set,
- * so the target cannot mount, unshare or otherwise administer the guest. */
-static void apply_restricted_profile(struct child *c)
+static void drop_sys_admin(struct child *c);
+static void drop_every_capability(struct child *c);
+
+/* The profile step (see the profiles at the top): restricted and strict share the start, nothing
+ * gained by exec (setuid bits, file caps) and no ambient caps. A profile value this file does not
+ * know gets the strictest. */
+static void drop_privileges(struct child *c)
 {
     at_stage(c, STAGE_NO_NEW_PRIVS);
     STEP(c, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L));
     at_stage(c, STAGE_AMBIENT_CLEAR);
     STEP(c, syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L));
+    if (c->spec->profile == PROFILE_RESTRICTED)
+        drop_sys_admin(c);
+    else
+        drop_every_capability(c);
+}
+
+/* restricted: CAP_SYS_ADMIN out of the bounding set, then out of the three process sets. */
+static void drop_sys_admin(struct child *c)
+{
     at_stage(c, STAGE_CAPBSET_DROP);
     if (syscall(SYS_prctl, PR_CAPBSET_READ, (long)CAP_SYS_ADMIN, 0L, 0L, 0L) == 1)
         STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, (long)CAP_SYS_ADMIN, 0L, 0L, 0L));
@@ -208,6 +234,34 @@ static void apply_restricted_profile(struct child *c)
     data[word].inheritable &= ~mask;
     at_stage(c, STAGE_CAPSET);
     STEP(c, syscall(SYS_capset, &header, data));
+}
+
+/* strict: the bounding set emptied (every capability the kernel knows: PR_CAPBSET_READ is EINVAL
+ * past the last), the inheritable set emptied, then the securebits set and locked. */
+static void drop_every_capability(struct child *c)
+{
+    at_stage(c, STAGE_CAPBSET_DROP);
+    for (long cap = 0;; cap++) {
+        long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0L, 0L, 0L);
+        if (in_set == -1)
+            break;
+        if (in_set == 1)
+            STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0L, 0L, 0L));
+    }
+
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    at_stage(c, STAGE_CAPGET);
+    STEP(c, syscall(SYS_capget, &header, data));
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+        data[i].inheritable = 0;
+    at_stage(c, STAGE_CAPSET);
+    STEP(c, syscall(SYS_capset, &header, data));
+
+    at_stage(c, STAGE_SECUREBITS);
+    long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED
+                | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    STEP(c, syscall(SYS_prctl, PR_SET_SECUREBITS, bits, 0L, 0L, 0L));
 }
 
 /* Groups first, uid last: each step needs the privilege the next one drops. Raw calls: this
@@ -283,8 +337,8 @@ static int child_main(void *arg)
     new_session(c);
     place_fds(c);
     set_limits(c);
-    if (c->spec->restricted)
-        apply_restricted_profile(c);
+    if (c->spec->profile != PROFILE_DEFAULT)
+        drop_privileges(c);
     if (c->spec->set_user)
         switch_user(c);
     if (c->spec->cwd)

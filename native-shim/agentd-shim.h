@@ -31,7 +31,15 @@ struct agentd_spawn_spec {
     int64_t gid;
     const uint32_t *groups;               /* supplementary groups (gid_t) */
     int64_t ngroups;
-    int64_t restricted;                   /* the restricted profile */
+    int64_t profile;                      /* enum agentd_profile */
+};
+
+/* Security profiles, from the weakest; agentd-shim.c's profile step says what each one does.
+ * Names in io.agentd.agent.spawn.Profile. */
+enum agentd_profile {
+    PROFILE_DEFAULT,
+    PROFILE_RESTRICTED,
+    PROFILE_STRICT,
 };
 
 /* Stages: where the child is, or where the spawn failed. Names in io.agentd.agent.spawn.ShimStage. */
@@ -51,6 +59,7 @@ enum agentd_stage {
     STAGE_CAPBSET_DROP,
     STAGE_CAPGET,
     STAGE_CAPSET,
+    STAGE_SECUREBITS,       /* strict only */
     STAGE_SETGROUPS,
     STAGE_SETGID,
     STAGE_SETUID,

@@ -72,7 +72,7 @@ public final class Agent implements PortLink.Listener {
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
                 new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
-                        List.of(Ready.FEATURE_STDIN_WINDOW))));
+                        List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE))));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 

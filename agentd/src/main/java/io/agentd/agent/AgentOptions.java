@@ -1,6 +1,8 @@
 package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
+import io.agentd.agent.spawn.Profile;
+import io.agentd.agent.transport.SocketAccess;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.regex.Pattern;
  * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
  * @param port         a character device or tty to serve (--port), or null
  * @param listen       a unix socket path to serve (--listen unix:PATH), or null
+ * @param socketAccess who may use that socket: --socket-mode, --socket-group, --allow-uid
  * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms, --stdin-limit,
  *                     --stdin-total and --stdin-window
  * @param highWater    outbound queue bytes past which session output is no longer read
@@ -28,6 +31,7 @@ public record AgentOptions(
         String portName,
         Path port,
         Path listen,
+        SocketAccess socketAccess,
         SessionDefaults sessionDefaults,
         long highWater,
         long stallWarnMillis,
@@ -45,11 +49,20 @@ public record AgentOptions(
               --port PATH          serve this character device or tty (a tty is put in raw mode)
               --listen unix:PATH   serve one host at a time on a unix socket
 
+            Unix socket access (docs/SECURITY.md):
+              --socket-mode MODE   the socket's mode, octal, whatever the umask (default: 0600; 0660
+                                   with --socket-group)
+              --socket-group GROUP the socket's group (name or gid); its members may connect
+              --allow-uid UID      a uid allowed to connect besides root and the agent's own;
+                                   repeatable (every connection's peer is checked with SO_PEERCRED)
+
             Session defaults (a request's own values win):
               --user USER          user to run commands as: name, uid, name:group or uid:gid (default: the agent's)
               --cwd DIR            working directory (default: the agent's)
               --env K=V            environment entry; repeatable
-              --profile NAME       security profile: default or restricted (no_new_privs, no CAP_SYS_ADMIN)
+              --profile NAME       security profile: default, restricted (no_new_privs, no CAP_SYS_ADMIN)
+                                   or strict (no_new_privs, no capability in any set, none to regain);
+                                   a request may ask for a stricter one, never a weaker one
 
             Timing and limits:
               --drain-ms N         after a session leader exits, read output still held open by its
@@ -85,7 +98,8 @@ public record AgentOptions(
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
     private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
-    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
+    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--socket-mode",
+            "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
@@ -106,7 +120,10 @@ public record AgentOptions(
         String user = null;
         String cwd = null;
         List<String> env = new ArrayList<>();
-        boolean restricted = false;
+        Profile profile = Profile.DEFAULT;
+        Integer socketMode = null;
+        String socketGroup = null;
+        List<Integer> allowUids = new ArrayList<>();
         long drain = DEFAULT_DRAIN_MILLIS;
         long grace = DEFAULT_GRACE_MILLIS;
         long highWater = DEFAULT_HIGH_WATER;
@@ -166,11 +183,13 @@ public record AgentOptions(
                     }
                     env.add(value);
                 }
+                case "--socket-mode" -> socketMode = mode(name, value);
+                case "--socket-group" -> socketGroup = nonEmpty(name, value);
+                case "--allow-uid" -> allowUids.add(uid(name, value));
                 case "--profile" -> {
-                    switch (value) {
-                        case "default" -> restricted = false;
-                        case "restricted" -> restricted = true;
-                        default -> throw new UsageException("--profile is default or restricted, not '" + value + "'");
+                    profile = Profile.byName(value);
+                    if (profile == null) {
+                        throw new UsageException("--profile is " + Profile.names() + ", not '" + value + "'");
                     }
                 }
                 case "--drain-ms" -> drain = millis(name, value);
@@ -202,9 +221,14 @@ public record AgentOptions(
             throw new UsageException("--stdin-window (" + stdinWindow + ") must not exceed --stdin-limit ("
                     + stdinLimit + "): a host within its credit must never be refused");
         }
+        if (listen == null && (socketMode != null || socketGroup != null || !allowUids.isEmpty())) {
+            throw new UsageException("--socket-mode, --socket-group and --allow-uid go with --listen");
+        }
+        int mode = socketMode != null ? socketMode : socketGroup != null ? 0660 : SocketAccess.DEFAULT_MODE;
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
-                new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
+                new SocketAccess(mode, socketGroup, allowUids),
+                new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
                 highWater, stallWarn, logFile, logLevel, stateDir, help);
     }
 
@@ -213,6 +237,29 @@ public record AgentOptions(
             throw new UsageException(name + " needs a non-empty value");
         }
         return value;
+    }
+
+    /** An octal mode such as 0600 or 660, without bits above 0777 (no setuid, setgid or sticky). */
+    private static int mode(String name, String value) throws UsageException {
+        if (value.matches("[0-7]{1,4}")) {
+            int mode = Integer.parseInt(value, 8);
+            if (mode <= 0777) {
+                return mode;
+            }
+        }
+        throw new UsageException(name + " takes an octal mode up to 0777 (e.g. 0660), not '" + value + "'");
+    }
+
+    private static int uid(String name, String value) throws UsageException {
+        try {
+            long uid = Long.parseLong(value);
+            if (uid >= 0 && uid < 0xffffffffL) {
+                return (int) uid;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes a numeric uid, not '" + value + "'");
     }
 
     private static long millis(String name, String value) throws UsageException {

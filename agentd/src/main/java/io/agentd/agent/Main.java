@@ -93,6 +93,13 @@ public final class Main {
     }
 
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
+        // Non-dumpable before any session exists: a session without CAP_SYS_PTRACE (any session in the
+        // strict profile, any other user) can then neither ptrace the agent nor read its memory or
+        // environment under /proc, whatever its uid (docs/SECURITY.md).
+        if (Os.libc().prctl(LibC.PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+            log.warn("cannot make the agent non-dumpable ({}): sessions of its uid may ptrace it",
+                    Os.errnoName(Os.errno()));
+        }
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
@@ -115,7 +122,7 @@ public final class Main {
             Transport transport;
             try {
                 transport = options.listen() != null
-                        ? new UnixSocketServer(loop, link, options.listen(), agent::onHostGone)
+                        ? new UnixSocketServer(loop, link, options.listen(), options.socketAccess(), agent::onHostGone)
                         : new DevicePort(loop, link, options.port() != null ? options.port()
                                 : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()));
                 transport.start();
@@ -128,7 +135,7 @@ public final class Main {
             }
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes)", version(),
-                    transport.describe(), options.sessionDefaults().restricted() ? "restricted" : "default",
+                    transport.describe(), options.sessionDefaults().profile().wireName(),
                     options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
             transport.close();

@@ -1,5 +1,6 @@
 package io.agentd.agent;
 
+import io.agentd.agent.spawn.Profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -18,7 +19,7 @@ class AgentOptionsTest {
         assertEquals("agent", o.portName());
         assertNull(o.port());
         assertNull(o.listen());
-        assertFalse(o.sessionDefaults().restricted());
+        assertEquals(Profile.DEFAULT, o.sessionDefaults().profile());
         assertEquals(250, o.sessionDefaults().drainMillis());
         assertEquals(2000, o.sessionDefaults().graceMillis());
         assertEquals(1 << 20, o.highWater());
@@ -47,7 +48,7 @@ class AgentOptionsTest {
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
         assertEquals(List.of("A=1", "B=2=3"), o.sessionDefaults().env());
-        assertTrue(o.sessionDefaults().restricted());
+        assertEquals(Profile.RESTRICTED, o.sessionDefaults().profile());
         assertEquals(10, o.sessionDefaults().drainMillis());
         assertEquals(0, o.sessionDefaults().graceMillis());
         assertEquals(64 * 1024, o.highWater());
@@ -70,13 +71,31 @@ class AgentOptionsTest {
         assertUsage("--stdin-limit takes a byte count", "--stdin-limit", "12q");
         assertUsage("--stall-warn-ms takes milliseconds", "--stall-warn-ms", "5s");
         assertUsage("--listen takes unix:PATH", "--listen", "/run/a.sock");
-        assertUsage("--profile is default or restricted", "--profile", "paranoid");
+        assertUsage("--profile is default, restricted or strict", "--profile", "paranoid");
         assertUsage("--log-level is one of", "--log-level", "loud");
         assertUsage("--cwd must be an absolute path", "--cwd", "tmp");
         assertUsage("--env takes K=V", "--env", "NOVALUE");
         assertUsage("--port and --listen exclude each other", "--port", "/dev/hvc1", "--listen", "unix:/a");
         assertUsage("--port-name names a virtio port", "--port-name", "x", "--listen", "unix:/a");
         assertUsage("unexpected argument 'stray'", "stray");
+    }
+
+    @Test
+    void theSocketIsPrivateUnlessToldOtherwiseAndStrictIsAProfile() throws Exception {
+        AgentOptions plain = AgentOptions.parse("--listen", "unix:/run/a.sock");
+        assertEquals(0600, plain.socketAccess().mode());
+        assertEquals(List.of(), plain.socketAccess().allowUids());
+        AgentOptions shared = AgentOptions.parse("--listen", "unix:/run/a.sock", "--socket-group", "agents",
+                "--allow-uid", "1000", "--allow-uid=1001", "--profile", "strict");
+        assertEquals(0660, shared.socketAccess().mode(), "a shared group can connect");
+        assertEquals("agents", shared.socketAccess().group());
+        assertEquals(List.of(1000, 1001), shared.socketAccess().allowUids());
+        assertEquals(Profile.STRICT, shared.sessionDefaults().profile());
+        assertEquals(0640, AgentOptions.parse("--listen", "unix:/a", "--socket-mode", "640").socketAccess().mode());
+        assertUsage("--socket-mode takes an octal mode up to 0777", "--listen", "unix:/a", "--socket-mode", "4777");
+        assertUsage("--socket-mode takes an octal mode", "--listen", "unix:/a", "--socket-mode", "rw");
+        assertUsage("--allow-uid takes a numeric uid", "--listen", "unix:/a", "--allow-uid", "bob");
+        assertUsage("go with --listen", "--allow-uid", "1000");
     }
 
     private static void assertUsage(String expected, String... args) {

@@ -60,6 +60,8 @@ public final class AgentClient implements AutoCloseable {
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
     /** The latest core.ready's stdin_window: a restarted agent may be another version. */
     private volatile boolean agentGrantsStdinCredit;
+    /** The latest core.ready's profile feature: without it a request's profile would be ignored. */
+    private volatile boolean agentTakesProfile;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -183,6 +185,11 @@ public final class AgentClient implements AutoCloseable {
 
     private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity)
             throws IOException {
+        if (request.profile() != null && !agentTakesProfile) {
+            // An agent that does not know the field would run the command under its own profile.
+            throw new IOException("the agent does not take a per-request profile (its core.ready does not list"
+                    + " \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
+        }
         // Asked for only when offered: an agent that does not know the field would never grant credit.
         boolean flowControl = agentGrantsStdinCredit;
         ExecRequest sent = request.withStdinWindow(flowControl);
@@ -491,6 +498,7 @@ public final class AgentClient implements AutoCloseable {
      */
     private void onReady(Ready now) {
         agentGrantsStdinCredit = now.supports(Ready.FEATURE_STDIN_WINDOW);
+        agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
         if (ready.complete(now)) {
             return;
         }

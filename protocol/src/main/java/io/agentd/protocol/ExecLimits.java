@@ -13,6 +13,8 @@ public final class ExecLimits {
     public static final int CWD_MAX_BYTES = 4096;
     /** Bytes of {@code user} (a name or uid:gid). */
     public static final int USER_MAX_BYTES = 512;
+    /** Bytes of the {@code profile} extension (a profile name). */
+    public static final int PROFILE_MAX_BYTES = 64;
     /** Entries of {@code args}. */
     public static final int ARGS_MAX_ENTRIES = 32768;
     /** Entries of {@code env}. */

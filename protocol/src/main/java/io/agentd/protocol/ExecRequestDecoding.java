@@ -41,6 +41,7 @@ final class ExecRequestDecoding {
         List<Rlimit> rlimits = List.of();
         Long timeoutMs = null;
         Boolean stdinWindow = null;
+        String profile = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -55,12 +56,13 @@ final class ExecRequestDecoding {
                 case "rlimits" -> rlimits = rlimits();
                 case "timeout_ms" -> timeoutMs = r.u64OrNull(key);
                 case "stdin_window" -> stdinWindow = r.boolOrNull(key);
+                case "profile" -> profile = boundedText(key, true, ExecLimits.PROFILE_MAX_BYTES, false);
                 default -> r.skipValue(key);
             }
         }
         return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
                 rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
-                rlimits, timeoutMs, stdinWindow != null && stdinWindow);
+                rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile);
     }
 
     /** A text field of at most {@code maxBytes}; {@code argEnv} when it counts towards ARG_MAX. */

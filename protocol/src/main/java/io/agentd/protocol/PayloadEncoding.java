@@ -20,7 +20,7 @@ import java.util.List;
 
 /**
  * Writes each payload record as the reference encoding: keys in PROTOCOL.md order, absent core
- * options as null, extension fields (timeout_ms, stdin_window, signal, timed_out, features) omitted when absent.
+ * options as null, extension fields (timeout_ms, stdin_window, profile, signal, timed_out, features) omitted when absent.
  * A record that cannot be put on the wire (wrong record for the type, missing required value, value
  * out of range) is a programming error of the caller: IllegalArgumentException.
  */
@@ -123,7 +123,7 @@ final class PayloadEncoding {
     }
 
     private static void request(ExecRequest r, CborWriter w) {
-        w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0));
+        w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -158,6 +158,10 @@ final class PayloadEncoding {
         if (r.stdinWindow()) {
             w.text("stdin_window");
             w.bool(true);
+        }
+        if (r.profile() != null) {
+            w.text("profile");
+            w.text(r.profile());
         }
     }
 

@@ -49,7 +49,7 @@ class DecoderFuzzTest {
     private static final String[] KEYS = {"v", "t", "p", "cmd", "args", "env", "cwd", "user", "tty", "rows", "cols",
         "rlimits", "resource", "soft", "hard", "timeout_ms", "pid", "data", "errno", "errno_name", "message", "kind",
         "stage", "code", "signal", "timed_out", "boot_time_ns", "init_time_ns", "ready_time_ns", "agent_version",
-        "activity_seq", "unix_time_nanos", "offending_type", "features", "stdin_window", "bytes"};
+        "activity_seq", "unix_time_nanos", "offending_type", "features", "stdin_window", "profile", "bytes"};
     private static final int[] INTERESTING_BYTES = {0x00, 0x01, 0x07, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1f, 0x20,
         0x3b, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf9, 0xfb, 0xff};
     private static final long[] INTERESTING_INTS = {0, 1, 23, 24, 255, 256, 65535, 65536, 0x7fff_ffffL, 0x8000_0000L,

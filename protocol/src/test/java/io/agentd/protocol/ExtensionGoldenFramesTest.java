@@ -35,6 +35,7 @@ class ExtensionGoldenFramesTest {
         boolean features = false;
         boolean stdinWindow = false;
         boolean timeout = false;
+        boolean profile = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
@@ -44,11 +45,13 @@ class ExtensionGoldenFramesTest {
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
+                profile |= request.profile() != null;
             }
         }
         assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT),
                 types);
-        assertTrue(features && stdinWindow && timeout, "features, stdin_window and timeout_ms each in a frame");
+        assertTrue(features && stdinWindow && timeout && profile,
+                "features, stdin_window, timeout_ms and profile each in a frame");
     }
 
     /**

@@ -88,7 +88,8 @@ final class Fixtures {
             case EXEC_REQUEST -> new ExecRequest(text(p, "cmd"), texts(p, "args"), texts(p, "env"),
                     text(p, "cwd"), text(p, "user"), field(p, "tty").asBoolean(), field(p, "rows").asInt(),
                     field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null,
-                    p.has("stdin_window") && p.get("stdin_window").asBoolean());
+                    p.has("stdin_window") && p.get("stdin_window").asBoolean(),
+                    p.has("profile") ? text(p, "profile") : null);
             case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong());
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
                     new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));

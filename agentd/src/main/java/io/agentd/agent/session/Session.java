@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.EventLoop.Timer;
@@ -131,7 +132,7 @@ final class Session {
         owner.link().send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
         log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
                 LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
-                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), envKeys());
+                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()));
         stdinWindow.open();
         Registration outReg = loop.register(child.stdoutFd(), this::onStdoutEvents);
         stdout = new Output(child.stdoutFd(), MessageType.EXEC_STDOUT, outReg);
@@ -152,15 +153,6 @@ final class Session {
             pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
             pidfdReg.setRead(true);
         }
-    }
-
-    private String envKeys() {
-        StringBuilder keys = new StringBuilder("[");
-        for (String entry : spec.env()) {
-            int eq = entry.indexOf('=');
-            keys.append(keys.length() > 1 ? "," : "").append(eq < 0 ? entry : entry.substring(0, eq));
-        }
-        return keys.append(']').toString();
     }
 
     // ---- output ----

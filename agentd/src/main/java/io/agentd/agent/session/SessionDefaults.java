@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.spawn.Profile;
 import java.util.List;
 
 /**
@@ -8,7 +9,7 @@ import java.util.List;
  * @param user        default user ("name", "uid", "name:group", "uid:gid"), or null for the agent's own
  * @param cwd         default working directory, or null for the agent's own
  * @param env         default environment entries ("K=V"), under the request's own
- * @param restricted  the restricted security profile for every session
+ * @param profile     the security profile of every session; a request may ask for a stricter one
  * @param drainMillis how long output fds still held by descendants are read after the leader exits
  * @param graceMillis time between SIGTERM and SIGKILL (timeouts and shutdown)
  * @param stdinLimit  most stdin bytes queued for one session; more is refused with stdin.error
@@ -21,7 +22,7 @@ public record SessionDefaults(
         String user,
         String cwd,
         List<String> env,
-        boolean restricted,
+        Profile profile,
         long drainMillis,
         long graceMillis,
         long stdinLimit,
@@ -39,9 +40,9 @@ public record SessionDefaults(
     }
 
     /** Defaults with the default stdin window (or the per-session limit, if smaller). */
-    public SessionDefaults(String user, String cwd, List<String> env, boolean restricted, long drainMillis,
+    public SessionDefaults(String user, String cwd, List<String> env, Profile profile, long drainMillis,
             long graceMillis, long stdinLimit, long stdinTotalLimit) {
-        this(user, cwd, env, restricted, drainMillis, graceMillis, stdinLimit, stdinTotalLimit,
+        this(user, cwd, env, profile, drainMillis, graceMillis, stdinLimit, stdinTotalLimit,
                 Math.min(DEFAULT_STDIN_WINDOW, stdinLimit));
     }
 }

@@ -1,10 +1,12 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.EnvBuilder;
 import io.agentd.agent.spawn.Pty;
 import io.agentd.agent.spawn.SpawnFailure;
+import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.ExitStatus;
@@ -128,10 +130,14 @@ public final class Sessions {
         }
         SpawnSpec spec;
         try {
+            Profile profile = RequestedProfile.resolve(defaults.profile(), req.profile());
             spec = new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
                     req.cwd() != null ? req.cwd() : defaults.cwd(),
                     req.user() != null ? req.user() : defaults.user(),
-                    req.tty(), req.rows(), req.cols(), req.rlimits(), defaults.restricted());
+                    req.tty(), req.rows(), req.cols(), req.rlimits(), profile);
+        } catch (RequestedProfile.Refused e) {
+            sendFailed(id, req, e.failed);
+            return;
         } catch (IllegalArgumentException e) {
             sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;

@@ -95,7 +95,7 @@ public final class ExecReport {
             case "mmap", "clone" -> "starting a process (" + stage + ") failed";
             case "died before exec" -> "the new process was killed before it could exec";
             default -> stage.startsWith("prctl") || stage.startsWith("cap")
-                    ? "applying the restricted profile (" + stage + ") failed"
+                    ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"
                     : stage + " failed";
         };
     }

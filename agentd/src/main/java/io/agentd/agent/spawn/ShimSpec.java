@@ -32,7 +32,7 @@ final class ShimSpec {
     private static final int GID = 13;
     private static final int GROUPS = 14;
     private static final int NGROUPS = 15;
-    private static final int RESTRICTED = 16;
+    private static final int PROFILE = 16;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -108,7 +108,7 @@ final class ShimSpec {
             put(GROUPS, groups.length == 0 ? 0 : block.address() + groupsAt);
             put(NGROUPS, groups.length);
         }
-        put(RESTRICTED, s.restricted() ? 1 : 0);
+        put(PROFILE, s.profile().ordinal());
     }
 
     private static List<byte[]> cStrings(List<String> strings) {

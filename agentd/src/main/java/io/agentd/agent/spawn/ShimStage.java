@@ -22,6 +22,7 @@ enum ShimStage {
     CAPBSET_DROP("prctl(PR_CAPBSET_DROP)"),
     CAPGET("capget"),
     CAPSET("capset"),
+    SECUREBITS("prctl(PR_SET_SECUREBITS)"),
     SETGROUPS("setgroups"),
     SETGID("setgid"),
     SETUID("setuid"),

@@ -15,7 +15,7 @@ import java.util.List;
  * @param rows       PTY rows (ignored for pipes)
  * @param cols       PTY columns (ignored for pipes)
  * @param rlimits    limits to set in the child, by lower-case name ("nofile", ...)
- * @param restricted the restricted security profile: no_new_privs, no ambient caps, no CAP_SYS_ADMIN
+ * @param profile    the security profile the shim applies before the exec
  */
 public record SpawnSpec(
         String cmd,
@@ -27,11 +27,18 @@ public record SpawnSpec(
         int rows,
         int cols,
         List<Rlimit> rlimits,
-        boolean restricted) {
+        Profile profile) {
 
     public SpawnSpec {
+        profile = profile == null ? Profile.DEFAULT : profile;
         args = List.copyOf(args);
         env = List.copyOf(env);
         rlimits = List.copyOf(rlimits);
+    }
+
+    /** A spec in the default profile, or the restricted one. */
+    public SpawnSpec(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty, int rows,
+            int cols, List<Rlimit> rlimits, boolean restricted) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, restricted ? Profile.RESTRICTED : Profile.DEFAULT);
     }
 }

@@ -85,6 +85,14 @@ public interface LibC {
 
     int accept4(int fd, Pointer addr, Pointer addrLen, int flags);
 
+    int SOL_SOCKET = 1;
+    /** struct ucred {pid_t pid; uid_t uid; gid_t gid;} of the peer, as of its connect. */
+    int SO_PEERCRED = 17;
+    /** The peer's supplementary groups (gid_t[]), as of its connect; Linux 4.13 and later. */
+    int SO_PEERGROUPS = 59;
+
+    int getsockopt(int fd, int level, int optname, Pointer optval, Pointer optlen);
+
     // ---- terminals and PTYs ----------------------------------------------------------------
 
     long TIOCSWINSZ = 0x5414;
@@ -121,6 +129,7 @@ public interface LibC {
     int WNOHANG = 1;
 
     int PR_SET_CHILD_SUBREAPER = 36;
+    int PR_SET_DUMPABLE = 4;
 
     int waitpid(int pid, @Out int[] status, int options);
 

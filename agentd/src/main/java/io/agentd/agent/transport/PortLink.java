@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
@@ -162,7 +163,7 @@ public final class PortLink {
                 queue.add(replacement);
             } catch (IllegalArgumentException e) {
                 log.error("the replacement {} for id {} cannot be encoded either: {}", replacement.type(),
-                        frame.id(), e.getMessage());
+                        frame.id(), LogText.message(e.getMessage()));
                 return;
             }
         }
@@ -410,7 +411,7 @@ public final class PortLink {
     private void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
         if (wasConnected) {
-            log.info("host link on fd {} closed: {}", reg.fd(), why);
+            log.info("host link on fd {} closed: {}", reg.fd(), LogText.message(why));
         }
         reg.cancel();
         reg = null;

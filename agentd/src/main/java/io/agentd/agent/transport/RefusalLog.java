@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.EventLoop;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -29,8 +30,8 @@ final class RefusalLog {
     /** One refused frame (never its payload). */
     void refused(long id, String offendingType, String kind, String message) {
         if (takeLine()) {
-            log.warn("refused frame id={} type={}: {}: {}", id, LogText.prefix(offendingType), kind,
-                    LogText.prefix(message));
+            log.warn("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
+                    LogText.message(message));
         }
     }
 
@@ -40,7 +41,7 @@ final class RefusalLog {
      */
     void stdinRefused(long id, String errnoName, String message) {
         if (takeLine()) {
-            log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.prefix(message));
+            log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.message(message));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.LogText;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Flags;
 import io.agentd.protocol.Frame;
@@ -30,7 +31,7 @@ final class UnencodableFrames {
         long skipped = throttle.admit(System.nanoTime());
         if (skipped != LogThrottle.SKIP) {
             log.error("frame id={} type={} cannot be encoded ({}); {}{}", frame.id(), frame.type(),
-                    LogText.prefix(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
+                    LogText.message(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
                             + replacement.type() + " instead",
                     skipped == 0 ? "" : " (" + skipped + " more since the last such line)");
         }

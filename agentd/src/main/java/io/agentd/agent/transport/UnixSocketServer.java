@@ -6,14 +6,15 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.Set;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import org.slf4j.Logger;
@@ -23,6 +24,11 @@ import org.slf4j.LoggerFactory;
  * Serves one host at a time on a unix stream socket. While a host is connected the listening socket
  * is left out of the loop, so a second host waits in the backlog and is served when the first one
  * disconnects. When a host goes away its frames still queued are dropped and {@code onHostGone} runs.
+ *
+ * <p>Whoever can connect runs commands as the agent's user, so the socket is private (see
+ * {@link SocketAccess}, {@link SocketPath}): created with its mode whatever the umask, published
+ * under its path only once it listens, and every connection's peer checked against the allowed uids
+ * (and group) before it is served; a refused peer is closed with one log line (rate-limited).
  */
 public final class UnixSocketServer implements Transport {
     private static final Logger log = LoggerFactory.getLogger(UnixSocketServer.class);
@@ -37,62 +43,90 @@ public final class UnixSocketServer implements Transport {
     private final EventLoop loop;
     private final PortLink link;
     private final Path path;
+    private final SocketPath socketPath;
+    private final SocketAccess access;
+    private final Set<Integer> allowedUids = new HashSet<>();
+    /** The socket's group, whose members are served too; -1 when none was asked for. */
+    private int allowedGid = -1;
     private final Runnable onHostGone;
     private int listenFd = -1;
     private int connFd = -1;
     private Registration listenReg;
     private final AcceptBackoff backoff = new AcceptBackoff();
     private final LogThrottle acceptFailureLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
+    private final LogThrottle refusedPeerLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
     /** Watches the listening socket again after a failed accept; null when none is pending. */
     private EventLoop.Timer retryAccept;
 
-    public UnixSocketServer(EventLoop loop, PortLink link, Path path, Runnable onHostGone) {
+    public UnixSocketServer(EventLoop loop, PortLink link, Path path, SocketAccess access, Runnable onHostGone) {
         this.loop = loop;
         this.link = link;
         this.path = path;
+        this.socketPath = new SocketPath(path);
+        this.access = access;
         this.onHostGone = onHostGone;
+    }
+
+    /** A private socket: mode 0600, root and the agent's own uid only. */
+    public UnixSocketServer(EventLoop loop, PortLink link, Path path, Runnable onHostGone) {
+        this(loop, link, path, SocketAccess.privateSocket(), onHostGone);
     }
 
     @Override
     public void start() throws IOException {
-        byte[] name = path.toString().getBytes(StandardCharsets.UTF_8);
+        Path bindAt = socketPath.temporary();
+        byte[] name = bindAt.toString().getBytes(StandardCharsets.UTF_8);
         if (name.length >= SUN_PATH_MAX) {
-            throw new IOException("socket path too long (" + name.length + " bytes, max " + (SUN_PATH_MAX - 1) + ")");
+            throw new IOException("socket path too long (" + name.length + " bytes bound as " + bindAt.getFileName()
+                    + ", max " + (SUN_PATH_MAX - 1) + ")");
         }
-        removeStaleSocket();
+        socketPath.check();
+        allowedUids.add(0);
+        allowedUids.add(Os.libc().getuid());
+        allowedUids.addAll(access.allowUids());
         listenFd = Os.check("socket", Os.libc().socket(AF_UNIX, SOCK_STREAM | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
         Pointer addr = Memory.allocateDirect(Os.runtime(), 2 + SUN_PATH_MAX, true);
         addr.putShort(0, (short) AF_UNIX);
         addr.put(2, name, 0, name.length);
         try {
-            Os.check("bind(" + path + ")", Os.libc().bind(listenFd, addr, 2 + name.length + 1));
+            // bind creates the file with the socket's own mode less the umask: never wider than ours.
+            Os.check("fchmod", Os.libc().fchmod(listenFd, access.mode()));
+            Os.check("bind(" + bindAt + ")", Os.libc().bind(listenFd, addr, 2 + name.length + 1));
+            setOwnership(bindAt);
             Os.check("listen", Os.libc().listen(listenFd, 4));
-        } catch (OsException e) {
+            socketPath.publish();
+        } catch (IOException | RuntimeException e) {
             Os.close(listenFd);
+            listenFd = -1;
+            socketPath.abandon();
             throw e;
         }
         listenReg = loop.register(listenFd, events -> accept());
         listenReg.setRead(true);
-        log.info("listening on unix:{}", path);
+        log.info("listening on unix:{} (mode 0{}, uids {}{})", path, Integer.toOctalString(access.mode()),
+                allowedUids, allowedGid < 0 ? "" : ", group " + allowedGid);
     }
 
-    /**
-     * A socket file left by an agent that died is in the way of bind; one a live agent listens on,
-     * or anything that is not a socket, is not ours to remove.
-     */
-    private void removeStaleSocket() throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
+    /** The exact mode, whatever the umask took away, and the group if one was asked for. */
+    private void setOwnership(Path socket) throws IOException {
+        if (access.group() != null) {
+            GroupPrincipal group = socket.getFileSystem().getUserPrincipalLookupService()
+                    .lookupPrincipalByGroupName(access.group());
+            Files.getFileAttributeView(socket, PosixFileAttributeView.class).setGroup(group);
+            allowedGid = (Integer) Files.getAttribute(socket, "unix:gid");
         }
-        if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException(path + " exists and is not a socket");
+        Files.setPosixFilePermissions(socket, permissions(access.mode()));
+    }
+
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] bits = PosixFilePermission.values(); // OWNER_READ (0400) ... OTHERS_EXECUTE (0001)
+        for (int i = 0; i < bits.length; i++) {
+            if ((mode & (0400 >> i)) != 0) {
+                set.add(bits[i]);
+            }
         }
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
-            throw new IOException(path + " is in use: something is listening on it");
-        } catch (ConnectException stale) {
-            Files.delete(path);
-        }
+        return set;
     }
 
     private void accept() {
@@ -105,10 +139,32 @@ public final class UnixSocketServer implements Transport {
             return;
         }
         backoff.succeeded();
-        log.info("host connected on unix:{}", path);
+        PeerCredentials peer;
+        try {
+            peer = PeerCredentials.of(fd);
+        } catch (OsException e) {
+            Os.close(fd);
+            refused("a peer the kernel cannot name (" + e.getMessage() + ")");
+            return;
+        }
+        if (!allowedUids.contains(peer.uid()) && !(allowedGid >= 0 && peer.inGroup(allowedGid))) {
+            Os.close(fd);
+            refused("uid " + Integer.toUnsignedString(peer.uid()) + " (pid " + peer.pid() + ")");
+            return;
+        }
+        log.info("host connected on unix:{} (uid {}, pid {})", path, Integer.toUnsignedString(peer.uid()), peer.pid());
         connFd = fd;
         listenReg.setRead(false);
         link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, this::onHangup);
+    }
+
+    /** One line per refused connection, at most one per interval with the count of those left out. */
+    private void refused(String who) {
+        long notLogged = refusedPeerLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("refused a connection from {}: not an allowed uid (--allow-uid){}", who,
+                    notLogged == 0 ? "" : " (" + notLogged + " more refused since the last such line)");
+        }
     }
 
     /** accept failed for a reason that may last: stop watching the socket for a while (see {@link AcceptBackoff}). */

@@ -171,6 +171,6 @@ class PipeSessionTest {
 
     static SpawnSpec withRlimits(SpawnSpec s, List<Rlimit> rlimits) {
         return new SpawnSpec(s.cmd(), s.args(), s.env(), s.cwd(), s.user(), s.tty(), s.rows(), s.cols(), rlimits,
-                s.restricted());
+                s.profile());
     }
 }

@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.LogText;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -58,9 +59,9 @@ class SendSafetyNetTest {
 
     @Test
     void hostTextInALogLineIsAShortPrefix() {
-        assertEquals("short", LogText.prefix("short"));
-        String line = LogText.prefix(HUGE);
-        assertEquals(LogText.MAX_CHARS + "... (4194304 chars)".length(), line.length(), line.substring(0, 20));
+        assertEquals("short", LogText.message("short"));
+        String line = LogText.message(HUGE);
+        assertEquals(LogText.MESSAGE_MAX_CHARS + "... (4194304 chars)".length(), line.length(), line.substring(0, 20));
     }
 
     @Test

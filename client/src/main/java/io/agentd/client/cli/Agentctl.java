@@ -51,6 +51,9 @@ public final class Agentctl {
                                              number or "unlimited"; HARD defaults to SOFT
                   --timeout DURATION         the agent stops CMD after this long (SIGTERM to its
                                              process group, then SIGKILL)
+                  --profile NAME             security profile: default, restricted or strict
+                                             (docs/SECURITY.md); only one at least as strict as
+                                             the agent's is accepted
               ping                           print the round-trip time to the agent
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]

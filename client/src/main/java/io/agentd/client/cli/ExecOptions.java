@@ -19,6 +19,7 @@ record ExecOptions(
         String user,
         List<Rlimit> rlimits,
         Duration timeout,
+        String profile,
         String cmd,
         List<String> args) {
 
@@ -34,6 +35,7 @@ record ExecOptions(
         String user = null;
         List<Rlimit> rlimits = new ArrayList<>();
         Duration timeout = null;
+        String profile = null;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -53,6 +55,7 @@ record ExecOptions(
                 case "-u", "--user" -> user = nonEmpty(opt.name(), opt.value());
                 case "--rlimit" -> rlimits.add(rlimit(opt.value()));
                 case "--timeout" -> timeout = Durations.parse("--timeout", opt.value());
+                case "--profile" -> profile = nonEmpty(opt.name(), opt.value());
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti: a cluster of flags
@@ -74,7 +77,7 @@ record ExecOptions(
             throw new UsageException("exec: no command given");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
+                timeout, profile, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
     }
 
     /** The request for a PTY of {@code rows x cols} (ignored without -t), with {@code extraEnv} below -e. */
@@ -89,7 +92,8 @@ record ExecOptions(
         allEnv.addAll(env);
         Long timeoutMs = timeout == null ? null : Math.max(1, timeout.toMillis());
         return new ExecRequest(cmd, args, allEnv, workdir, user, tty,
-                tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs);
+                tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs)
+                .withProfile(profile);
     }
 
     private static String envEntry(String value) throws UsageException {

@@ -10,6 +10,9 @@ import java.util.List;
  *                  grace); null = none. Omitted from the encoding when null.
  * @param stdinWindow extension: the host asks for stdin flow control (core.exec.stdin.credit) and
  *                  will never send more stdin than the agent granted. Omitted when false.
+ * @param profile   extension: the security profile for this command ("default", "restricted",
+ *                  "strict"); the agent runs it under this one or its own, whichever is stricter,
+ *                  and refuses one weaker than its own. null = the agent's. Omitted when null.
  */
 public record ExecRequest(
         String cmd,
@@ -22,7 +25,8 @@ public record ExecRequest(
         int cols,
         List<Rlimit> rlimits,
         Long timeoutMs,
-        boolean stdinWindow) implements Payload {
+        boolean stdinWindow,
+        String profile) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -33,7 +37,13 @@ public record ExecRequest(
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
     }
 
-    /** A request without the stdin_window extension. */
+    /** A request without the profile extension. */
+    public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
+            int rows, int cols, List<Rlimit> rlimits, Long timeoutMs, boolean stdinWindow) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, null);
+    }
+
+    /** A request without the stdin_window and profile extensions. */
     public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
             int rows, int cols, List<Rlimit> rlimits, Long timeoutMs) {
         this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, false);
@@ -41,7 +51,12 @@ public record ExecRequest(
 
     /** The same request asking (or not) for stdin flow control. */
     public ExecRequest withStdinWindow(boolean on) {
-        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on);
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, profile);
+    }
+
+    /** The same request asking for a security profile (null: the agent's). */
+    public ExecRequest withProfile(String name) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, name);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */

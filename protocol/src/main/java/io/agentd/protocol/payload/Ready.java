@@ -14,6 +14,8 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
 
     /** The agent grants stdin credit (core.exec.stdin.credit) to requests that ask for it. */
     public static final String FEATURE_STDIN_WINDOW = "stdin_window";
+    /** The agent takes the exec.request field {@code profile} (a stricter profile per command). */
+    public static final String FEATURE_PROFILE = "profile";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);

@@ -1,4 +1,4 @@
-package io.agentd.agent.session;
+package io.agentd.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +13,12 @@ class LogTextTest {
         assertTrue(q.length() < LogText.MAX_CHARS + 40, q.length() + " chars");
         assertTrue(q.endsWith("... (4194104 chars)"), q.substring(q.length() - 30));
         assertEquals("(none)", LogText.quote(null));
+    }
+
+    @Test
+    void aMessageStaysOneLineAndEnvKeysShowNoValue() {
+        assertEquals("bad type \\\"x\\nINFO forged\\\"", LogText.message("bad type \"x\nINFO forged\""));
+        assertEquals("[\"A\",\"B\\nC\"]", LogText.keys(java.util.List.of("A=secret", "B\nC=1")));
     }
 
     @Test

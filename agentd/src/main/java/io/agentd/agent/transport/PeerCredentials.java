@@ -1,0 +1,52 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+/**
+ * Who is at the other end of a unix socket connection, as the kernel recorded it at connect time
+ * (SO_PEERCRED, SO_PEERGROUPS): not what the peer says about itself.
+ *
+ * @param pid    the peer's pid at connect time
+ * @param uid    its effective uid
+ * @param gid    its effective gid
+ * @param groups its supplementary groups (empty where the kernel cannot tell, before Linux 4.13)
+ */
+record PeerCredentials(int pid, int uid, int gid, int[] groups) {
+    private static final int MAX_GROUPS = 1024;
+
+    static PeerCredentials of(int fd) throws OsException {
+        Pointer ucred = Memory.allocateDirect(Os.runtime(), 12, true);
+        Pointer len = Memory.allocateDirect(Os.runtime(), 4, true);
+        len.putInt(0, 12);
+        Os.check("getsockopt(SO_PEERCRED)", Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERCRED, ucred, len));
+        return new PeerCredentials(ucred.getInt(0), ucred.getInt(4), ucred.getInt(8), groups(fd));
+    }
+
+    private static int[] groups(int fd) {
+        Pointer buf = Memory.allocateDirect(Os.runtime(), 4 * MAX_GROUPS, true);
+        Pointer len = Memory.allocateDirect(Os.runtime(), 4, true);
+        len.putInt(0, 4 * MAX_GROUPS);
+        if (Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERGROUPS, buf, len) != 0) {
+            return new int[0];
+        }
+        int[] groups = new int[len.getInt(0) / 4];
+        buf.get(0, groups, 0, groups.length);
+        return groups;
+    }
+
+    boolean inGroup(int group) {
+        if (gid == group) {
+            return true;
+        }
+        for (int g : groups) {
+            if (g == group) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,119 @@
+package io.agentd.agent.transport;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Where the agent's socket goes, and how it gets there. The socket is bound under a temporary name
+ * in the same directory and renamed onto the path only once it listens, so the path never names a
+ * socket nobody accepts on: a client that sees it can connect at once. Before that, the agent
+ * refuses a path it must not touch: anything but a socket (a FIFO, a symbolic link, a file: not
+ * ours to remove), a socket a live agent listens on, or a directory every user may write to without
+ * the sticky bit (anyone could replace the socket there).
+ */
+final class SocketPath {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+    private static final int S_IFIFO = 0010000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFDIR = 0040000;
+    private static final int S_IWOTH = 0002;
+    private static final int S_ISVTX = 01000;
+
+    private final Path path;
+    private final Path temporary;
+
+    SocketPath(Path path) {
+        this.path = path.toAbsolutePath();
+        this.temporary = this.path.resolveSibling("." + this.path.getFileName() + "." + ProcessHandle.current().pid()
+                + ".new");
+    }
+
+    Path path() {
+        return path;
+    }
+
+    /** The name the socket is bound under until {@link #publish}. */
+    Path temporary() {
+        return temporary;
+    }
+
+    /** Refuses a directory or a path the socket must not go to; clears a temporary name left behind. */
+    void check() throws IOException {
+        Path dir = path.getParent();
+        int dirMode = mode(dir, true);
+        if ((dirMode & S_IWOTH) != 0 && (dirMode & S_ISVTX) == 0) {
+            throw new IOException("the socket's directory " + dir + " is writable by every user and not sticky:"
+                    + " anyone could replace the socket; use a directory only the agent's user can write to");
+        }
+        checkExisting(path);
+        if (Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {
+            if (kind(mode(temporary, false)) != null) {
+                throw new IOException(temporary + " exists and is not a socket; not removed");
+            }
+            Files.delete(temporary); // an agent with this pid died between bind and rename
+        }
+    }
+
+    /**
+     * Renames the listening socket onto the path, atomically: a stale socket there is replaced in
+     * the same step, and at no moment is there no socket or a dead one at the path.
+     */
+    void publish() throws IOException {
+        checkExisting(path); // again: the path may have changed since check()
+        Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Removes the temporary name after a failed start. */
+    void abandon() {
+        try {
+            Files.deleteIfExists(temporary);
+        } catch (IOException e) {
+            // nothing more to do: the next start with this pid removes it
+        }
+    }
+
+    private static void checkExisting(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isSymbolicLink(path)) {
+            throw new IOException(path + " exists and is a symbolic link, not a socket; not removed (remove it,"
+                    + " or choose another path)");
+        }
+        String kind = kind(mode(path, false));
+        if (kind != null) {
+            throw new IOException(path + " exists and is " + kind + ", not a socket; not removed (remove it, or"
+                    + " choose another path)");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new IOException(path + " is in use: something is listening on it");
+        } catch (ConnectException stale) {
+            // a socket left by an agent that died: publish() replaces it
+        }
+    }
+
+    private static int mode(Path p, boolean follow) throws IOException {
+        return (Integer) (follow ? Files.getAttribute(p, "unix:mode")
+                : Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /** What a file that is not a socket is, for the message; null for a socket. */
+    private static String kind(int mode) {
+        return switch (mode & S_IFMT) {
+            case S_IFSOCK -> null;
+            case S_IFIFO -> "a FIFO";
+            case S_IFREG -> "a regular file";
+            case S_IFDIR -> "a directory";
+            default -> "a device or other special file";
+        };
+    }
+}

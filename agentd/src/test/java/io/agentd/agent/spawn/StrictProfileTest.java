@@ -1,0 +1,102 @@
+package io.agentd.agent.spawn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The strict profile: a root target, or any other, starts with no capability in any of the five
+ * sets and no_new_privs, and a setuid-root program run inside it gains nothing (neither uid 0 nor a
+ * capability). Needs root: the agent must hold the capabilities to give up, and the setuid program
+ * is made with chown root and chmod 4755.
+ */
+@Timeout(60)
+class StrictProfileTest {
+    private static final Path MODULE = Path.of(System.getProperty("user.dir"));
+    private static final List<String> CAP_SETS = List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb");
+    /** A setuid-root copy of cat, on a filesystem mounted with setuid honoured, reachable by nobody. */
+    private static Path setuidCat;
+
+    @BeforeAll
+    static void setuidRootCat() throws Exception {
+        Path dir = Files.createDirectories(MODULE.resolve("target/strict-profile"));
+        setuidCat = dir.resolve("cat");
+        ChildIo.Run r = ChildIo.run(ChildIo.sh("chmod 755 " + dir + " && cp /bin/cat " + setuidCat
+                + " && chown root:root " + setuidCat + " && chmod 4755 " + setuidCat));
+        assertEquals(0, r.status().code(), r.stderr());
+    }
+
+    private static Map<String, String> status(String user, Profile profile, String cat) throws Exception {
+        SpawnSpec spec = new SpawnSpec(cat, List.of("/proc/self/status"), EnvBuilder.build(List.of(), List.of(), false),
+                "/", user, false, 24, 80, List.of(), profile);
+        ChildIo.Run r = ChildIo.run(spec);
+        assertEquals(0, r.status().code(), r.stderr());
+        Map<String, String> fields = new HashMap<>();
+        for (String line : r.stdout().split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                fields.put(line.substring(0, colon), line.substring(colon + 1).trim());
+            }
+        }
+        return fields;
+    }
+
+    private static void assertNoCapabilities(Map<String, String> status, String as) {
+        for (String set : CAP_SETS) {
+            assertEquals(0L, Long.parseUnsignedLong(status.get(set), 16), as + ": " + set + " " + status.get(set));
+        }
+        assertEquals("1", status.get("NoNewPrivs"), as);
+    }
+
+    private static String euid(Map<String, String> status) {
+        return status.get("Uid").split("\\s+")[1];
+    }
+
+    @Test
+    void aRootTargetHasNoCapabilityInAnySet() throws Exception {
+        Map<String, String> status = status(null, Profile.STRICT, "cat");
+        assertNoCapabilities(status, "root, strict");
+        assertEquals("0", euid(status), "still uid 0: the profile takes capabilities, not the uid");
+    }
+
+    @Test
+    void anotherUserHasNoCapabilityInAnySet() throws Exception {
+        Map<String, String> status = status("nobody", Profile.STRICT, "cat");
+        assertNoCapabilities(status, "nobody, strict");
+        assertEquals("65534", euid(status));
+    }
+
+    @Test
+    void aSetuidRootProgramGainsNothing() throws Exception {
+        Map<String, String> loose = status("nobody", Profile.DEFAULT, setuidCat.toString());
+        assertEquals("0", euid(loose), "the program is setuid root (the default profile shows it): " + loose);
+        assertNotEquals(0L, Long.parseUnsignedLong(loose.get("CapEff"), 16), "default: root's capabilities");
+
+        Map<String, String> asNobody = status("nobody", Profile.STRICT, setuidCat.toString());
+        assertNoCapabilities(asNobody, "nobody running a setuid-root program, strict");
+        assertEquals("65534", euid(asNobody), "no_new_privs: the setuid bit is ignored");
+
+        Map<String, String> asRoot = status(null, Profile.STRICT, setuidCat.toString());
+        assertNoCapabilities(asRoot, "root running a setuid-root program, strict");
+    }
+
+    @Test
+    void aStrictRootTargetCannotDoWhatNeedsACapability() throws Exception {
+        Path file = Files.createTempFile(MODULE.resolve("target"), "strict", ".txt");
+        SpawnSpec spec = new SpawnSpec("sh", List.of("-c", "chown 1 " + file + " && echo chowned;"
+                + " mount -t tmpfs none /mnt 2>/dev/null && echo mounted; true"),
+                EnvBuilder.build(List.of(), List.of(), false), "/", null, false, 24, 80, List.of(), Profile.STRICT);
+        ChildIo.Run r = ChildIo.run(spec);
+        assertEquals("", r.stdout(), "no CAP_CHOWN, no CAP_SYS_ADMIN: " + r.stderr());
+        assertTrue(r.stderr().contains("Operation not permitted"), r.stderr());
+    }
+}
