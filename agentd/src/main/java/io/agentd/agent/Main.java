@@ -145,8 +145,8 @@ public final class Main {
 
     /**
      * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
-     * binding's stubs at run time, and the two are the longest steps of start-up (on this machine's
-     * host about 65 and 50 ms, under TCG in the guest ten times that).
+     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
+     * BENCHMARKS.md).
      */
     private static FutureTask<LibC> bindLibcInBackground() {
         FutureTask<LibC> bind = new FutureTask<>(Os::libc);

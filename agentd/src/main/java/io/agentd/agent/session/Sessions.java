@@ -38,7 +38,7 @@ public final class Sessions {
     private static final int READ_BYTES = 64 * 1024;
     /**
      * A pipe that fills to its default 64 KiB is a bulk writer's: it is enlarged to this, so each
-     * spliced frame carries up to this much (throughput about 1.2 -> 2.1 GiB/s in scripts/bench).
+     * spliced frame carries up to this much: fewer, larger frames (figures in BENCHMARKS.md).
      */
     static final int BULK_PIPE_BYTES = 1024 * 1024;
     static final int DEFAULT_PIPE_BYTES = 64 * 1024;
