@@ -5,6 +5,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
@@ -138,11 +139,23 @@ public final class Agent implements PortLink.Listener {
         }
     }
 
-    /** The host of a unix-socket connection went away: its sessions die with it. */
-    public void onHostGone() {
-        sessions.abandonAll();
-        if (phase != Phase.SERVING) {
-            stop("host gone during shutdown");
+    /**
+     * The host went away: the one place where {@link HostLossPolicy} is applied. Killed sessions
+     * send nothing (nobody would read it); kept ones run on and their output waits for the host.
+     */
+    public void onHostLost(HostLossPolicy policy) {
+        switch (policy) {
+            case KILL_SESSIONS -> {
+                sessions.abandonAll();
+                if (phase != Phase.SERVING) {
+                    stop("host gone during shutdown");
+                }
+            }
+            case KEEP_SESSIONS -> {
+                if (!sessions.isEmpty()) {
+                    log.info("host gone: {} session(s) kept running for its return", sessions.count());
+                }
+            }
         }
     }
 

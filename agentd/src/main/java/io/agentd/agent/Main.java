@@ -8,6 +8,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.DevicePort;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.agent.transport.Transport;
 import io.agentd.agent.transport.UnixSocketServer;
@@ -115,9 +116,11 @@ public final class Main {
             Transport transport;
             try {
                 transport = options.listen() != null
-                        ? new UnixSocketServer(loop, link, options.listen(), agent::onHostGone)
+                        ? new UnixSocketServer(loop, link, options.listen(),
+                                options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT), agent::onHostLost)
                         : new DevicePort(loop, link, options.port() != null ? options.port()
-                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()));
+                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
+                                options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent::onHostLost);
                 transport.start();
             } catch (IOException | RuntimeException e) {
                 log.error("cannot serve the host: {}", e.getMessage());

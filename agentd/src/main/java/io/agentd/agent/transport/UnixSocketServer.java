@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one host at a time on a unix stream socket. While a host is connected the listening socket
  * is left out of the loop, so a second host waits in the backlog and is served when the first one
- * disconnects. When a host goes away its frames still queued are dropped and {@code onHostGone} runs.
+ * disconnects. When a host goes away its frames still queued are dropped (a new connection is a new
+ * host) and the {@link HostLossListener} is told, with this transport's {@link HostLossPolicy}.
  */
 public final class UnixSocketServer implements Transport {
     private static final Logger log = LoggerFactory.getLogger(UnixSocketServer.class);
@@ -37,7 +38,8 @@ public final class UnixSocketServer implements Transport {
     private final EventLoop loop;
     private final PortLink link;
     private final Path path;
-    private final Runnable onHostGone;
+    private final HostLossPolicy hostLossPolicy;
+    private final HostLossListener hostLost;
     private int listenFd = -1;
     private int connFd = -1;
     private Registration listenReg;
@@ -46,11 +48,13 @@ public final class UnixSocketServer implements Transport {
     /** Watches the listening socket again after a failed accept; null when none is pending. */
     private EventLoop.Timer retryAccept;
 
-    public UnixSocketServer(EventLoop loop, PortLink link, Path path, Runnable onHostGone) {
+    public UnixSocketServer(EventLoop loop, PortLink link, Path path, HostLossPolicy hostLossPolicy,
+            HostLossListener hostLost) {
         this.loop = loop;
         this.link = link;
         this.path = path;
-        this.onHostGone = onHostGone;
+        this.hostLossPolicy = hostLossPolicy;
+        this.hostLost = hostLost;
     }
 
     @Override
@@ -132,7 +136,7 @@ public final class UnixSocketServer implements Transport {
         Os.close(connFd);
         connFd = -1;
         link.discardOutput();
-        onHostGone.run();
+        hostLost.onHostLost(hostLossPolicy);
         if (listenReg != null) {
             listenReg.setRead(true);
         }
