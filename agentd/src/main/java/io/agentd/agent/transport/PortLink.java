@@ -22,18 +22,13 @@ import org.slf4j.LoggerFactory;
  * bounded {@link OutboundQueue} written when the fd is writable. The transport hands it an fd with
  * {@link #attach}; the link tells the transport when the host hangs up.
  *
- * <p>Backpressure: at the high-water mark {@link #acceptsOutput()} turns false (sessions stop reading
- * their children) until the queue drains to half of it. A host that sends without reading cannot grow
- * the queue without bound either: past {@link #INPUT_PAUSE_FACTOR} times the mark the link stops
- * reading the port until the queue is back under the mark.
- *
- * <p>A host that takes no output for the stall-warning time while some waits for it gets one warning
- * line (and one line when it takes output again): the only sign an operator gets of a host that
- * stopped reading, or of a port that never turns writable again.
+ * <p>Backpressure is {@link QueueWaterMarks}'s decision (sessions stop reading their children at the
+ * high-water mark; a host that sends without reading has its input paused); the link acts on it.
+ * {@link StallWatch} warns about a host that takes no output while some waits for it: the only sign
+ * an operator gets of a host that stopped reading, or of a port that never turns writable again.
  */
 public final class PortLink {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
-    static final int INPUT_PAUSE_FACTOR = 4;
     private static final int READ_BYTES = 64 * 1024;
 
     /** What the agent does with the host's traffic. Called on the loop thread. */
@@ -90,7 +85,8 @@ public final class PortLink {
     private final RefusalLog refusalLog;
     private final UnencodableFrames unencodable = new UnencodableFrames();
     private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
-    private final long highWater;
+    private final QueueWaterMarks waterMarks;
+    private final StallWatch stallWatch;
     private Listener listener;
     private State state = State.DETACHED;
     /** The attached port fd's registration; null while detached. */
@@ -101,16 +97,6 @@ public final class PortLink {
     private boolean dropping;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
     private EventLoop.Timer dropDeadline;
-    private boolean outputAllowed = true;
-    private boolean inputPaused;
-
-    /** 0: no stall warnings. */
-    private final long stallWarnMillis;
-    /** Runs every stall-warning period while output waits for a connected host; null when off. */
-    private EventLoop.Timer stallCheck;
-    /** When the host last took output, or when output began to wait for it. */
-    private long lastProgressNanos;
-    private boolean stallReported;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -119,8 +105,23 @@ public final class PortLink {
      */
     public PortLink(EventLoop loop, long highWater, long stallWarnMillis) {
         this.loop = loop;
-        this.highWater = highWater;
-        this.stallWarnMillis = stallWarnMillis;
+        this.waterMarks = new QueueWaterMarks(highWater);
+        this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
+            @Override
+            public boolean outputWaits() {
+                return state == State.CONNECTED && !queue.isEmpty();
+            }
+
+            @Override
+            public long queuedBytes() {
+                return queue.queuedBytes();
+            }
+
+            @Override
+            public boolean outputAllowed() {
+                return waterMarks.outputAllowed();
+            }
+        }, System::nanoTime);
         this.refusalLog = new RefusalLog(loop);
     }
 
@@ -220,7 +221,7 @@ public final class PortLink {
 
     /** False while the queue is above the high-water mark: do not read more session output. */
     public boolean acceptsOutput() {
-        return outputAllowed;
+        return waterMarks.outputAllowed();
     }
 
     public boolean isFlushed() {
@@ -239,56 +240,30 @@ public final class PortLink {
 
     private void afterEnqueue() {
         long q = queue.queuedBytes();
-        if (outputAllowed && q >= highWater) {
-            outputAllowed = false;
-        }
+        waterMarks.grew(q);
         if (state == State.CONNECTED) {
-            if (!inputPaused && q >= highWater * INPUT_PAUSE_FACTOR) {
-                inputPaused = true;
+            if (waterMarks.inputShouldPause(q)) {
                 reg.setRead(false);
                 log.warn("host is not reading: {} bytes queued, pausing port input", q);
             }
             reg.setWrite(true);
-            watchForStall();
+            stallWatch.outputWaiting();
         }
-    }
-
-    /** Starts the periodic stall check when output begins to wait for the host. */
-    private void watchForStall() {
-        if (stallCheck == null && stallWarnMillis > 0) {
-            lastProgressNanos = System.nanoTime();
-            stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
-        }
-    }
-
-    private void checkForStall() {
-        stallCheck = null;
-        if (state != State.CONNECTED || queue.isEmpty()) {
-            return; // nothing waits: the next queued frame starts the watch again
-        }
-        long idleMillis = (System.nanoTime() - lastProgressNanos) / 1_000_000;
-        if (idleMillis >= stallWarnMillis && !stallReported) {
-            stallReported = true;
-            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis,
-                    queue.queuedBytes(), outputAllowed ? "" : "; session output is paused until it reads");
-        }
-        stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
     }
 
     private void afterDequeue() {
         long q = queue.queuedBytes();
-        if (inputPaused && q < highWater) {
-            inputPaused = false;
+        if (waterMarks.inputShouldResume(q)) {
             if (state == State.CONNECTED && !dropping) {
                 reg.setRead(true);
             }
             log.info("host reads again, port input resumed");
         }
-        if (!outputAllowed && q <= highWater / 2) {
-            outputAllowed = true;
+        if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();
         }
         if (q == 0) {
+            stallWatch.drained();
             listener.onFlushed();
         }
     }
@@ -302,7 +277,7 @@ public final class PortLink {
             state = State.CONNECTED;
             reg.setWrite(!queue.isEmpty());
             if (!queue.isEmpty()) {
-                watchForStall();
+                stallWatch.outputWaiting();
             }
             listener.onConnected();
         }
@@ -374,11 +349,7 @@ public final class PortLink {
             return;
         }
         if (queue.queuedBytes() < before) {
-            if (stallReported) {
-                stallReported = false;
-                log.info("host takes output again after {} ms", (System.nanoTime() - lastProgressNanos) / 1_000_000);
-            }
-            lastProgressNanos = System.nanoTime();
+            stallWatch.progressed();
         }
         if (empty) {
             reg.setWrite(false);
@@ -415,13 +386,9 @@ public final class PortLink {
         reg.cancel();
         reg = null;
         state = State.DETACHED;
-        if (stallCheck != null) {
-            stallCheck.cancel();
-            stallCheck = null;
-        }
-        stallReported = false;
+        stallWatch.stop();
         decoder.reset();
-        inputPaused = false;
+        waterMarks.hostGone();
         dropping = false;
         if (dropDeadline != null) {
             dropDeadline.cancel();
