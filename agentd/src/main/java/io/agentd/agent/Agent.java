@@ -1,6 +1,6 @@
 package io.agentd.agent;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
@@ -46,7 +46,7 @@ public final class Agent implements PortLink.Listener {
 
     private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Sessions sessions;
     private final StartTimes times;
@@ -54,7 +54,7 @@ public final class Agent implements PortLink.Listener {
     private long activitySeq;
     private Phase phase = Phase.SERVING;
 
-    public Agent(EventLoop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
+    public Agent(Loop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
         this.loop = loop;
         this.link = link;
         this.sessions = sessions;

@@ -1,8 +1,8 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.loop.EventLoop.Registration;
-import io.agentd.agent.loop.EventLoop.Timer;
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
+import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
@@ -71,7 +71,7 @@ final class Session {
     private final Child child;
     private final SpawnSpec spec;
     private final Sessions owner;
-    private final EventLoop loop;
+    private final Loop loop;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     private Registration pidfdReg;
@@ -101,7 +101,7 @@ final class Session {
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
     Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, Sessions owner,
-            EventLoop loop) {
+            Loop loop) {
         this.id = id;
         this.pid = child.pid();
         this.child = child;
@@ -166,12 +166,12 @@ final class Session {
     // ---- output ----
 
     private void onStdoutEvents(int events) {
-        if (stdout.open && (events & (EventLoop.READABLE | EventLoop.HANGUP | EventLoop.ERROR)) != 0
+        if (stdout.open && (events & (Loop.READABLE | Loop.HANGUP | Loop.ERROR)) != 0
                 && stdout.reg.reading()) {
             readOutput(stdout);
         }
         if (child.tty() && stdinReg.writing()
-                && (events & (EventLoop.WRITABLE | EventLoop.HANGUP | EventLoop.ERROR)) != 0) {
+                && (events & (Loop.WRITABLE | Loop.HANGUP | Loop.ERROR)) != 0) {
             onStdinWritable();
         }
     }

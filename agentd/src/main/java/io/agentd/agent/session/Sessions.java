@@ -1,6 +1,6 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.EnvBuilder;
 import io.agentd.agent.spawn.Pty;
@@ -49,7 +49,7 @@ public final class Sessions {
     /** Sweep interval while some session has no pidfd (old kernels): its exit is seen only here. */
     private static final long FAST_SWEEP_MILLIS = 50;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Spawner spawner;
     private final SessionDefaults defaults;
@@ -74,7 +74,7 @@ public final class Sessions {
     private Runnable onIdle = () -> {};
     private SessionGroupRecords groupRecords = SessionGroupRecords.none();
 
-    public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
+    public Sessions(Loop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
         this.loop = loop;
         this.link = link;
         this.spawner = spawner;

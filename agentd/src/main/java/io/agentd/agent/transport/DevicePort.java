@@ -1,6 +1,6 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -33,7 +33,7 @@ public final class DevicePort implements Transport {
     /** glibc's struct termios is 60 bytes; room to spare. */
     private static final int TERMIOS_BYTES = 256;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Path device;
     private final HostLossPolicy hostLossPolicy;
@@ -41,9 +41,9 @@ public final class DevicePort implements Transport {
     private int fd = -1;
     private boolean tty;
     /** While the host side of a virtio port is away: the edge-triggered watch for its return. */
-    private EventLoop.Registration hostWatch;
+    private Loop.Registration hostWatch;
 
-    public DevicePort(EventLoop loop, PortLink link, Path device, HostLossPolicy hostLossPolicy,
+    public DevicePort(Loop loop, PortLink link, Path device, HostLossPolicy hostLossPolicy,
             HostLossListener hostLost) {
         this.loop = loop;
         this.link = link;
@@ -108,7 +108,7 @@ public final class DevicePort implements Transport {
     }
 
     private void onHostWatchEvents(int events) {
-        if ((events & EventLoop.HANGUP) != 0) {
+        if ((events & Loop.HANGUP) != 0) {
             return; // still away: the port's next change wakes the watch again
         }
         hostWatch.cancel();

@@ -1,7 +1,7 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -79,7 +79,7 @@ public final class PortLink {
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
     private final FrameDecoder decoder = new FrameDecoder();
     private final RefusalLog refusalLog;
@@ -96,14 +96,14 @@ public final class PortLink {
     /** Set when the stream was lost on a DROP_HOST link: nothing more is read, the host is dropped. */
     private boolean dropping;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
-    private EventLoop.Timer dropDeadline;
+    private Loop.Timer dropDeadline;
 
     /**
      * @param highWater queued bytes at which session output stops being read
      * @param stallWarnMillis how long the host may take nothing, with output queued, before a
      *        warning; 0 for never
      */
-    public PortLink(EventLoop loop, long highWater, long stallWarnMillis) {
+    public PortLink(Loop loop, long highWater, long stallWarnMillis) {
         this.loop = loop;
         this.waterMarks = new QueueWaterMarks(highWater);
         this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
@@ -270,7 +270,7 @@ public final class PortLink {
 
     private void onEvents(int events) {
         if (state == State.PROBING) {
-            if ((events & EventLoop.HANGUP) != 0) {
+            if ((events & Loop.HANGUP) != 0) {
                 hangup("host side not connected");
                 return;
             }
@@ -281,7 +281,7 @@ public final class PortLink {
             }
             listener.onConnected();
         }
-        if ((events & EventLoop.HANGUP) != 0) {
+        if ((events & Loop.HANGUP) != 0) {
             // Take what the host sent before it went away, then let the transport decide.
             while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
@@ -292,11 +292,11 @@ public final class PortLink {
             return;
         }
         if (state == State.CONNECTED && reg.reading()
-                && (events & (EventLoop.READABLE | EventLoop.ERROR)) != 0) {
+                && (events & (Loop.READABLE | Loop.ERROR)) != 0) {
             readInput();
         }
         if (state == State.CONNECTED && reg.writing()
-                && (events & (EventLoop.WRITABLE | EventLoop.ERROR)) != 0) {
+                && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
             flush();
         }
     }

@@ -1,6 +1,6 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,11 +25,11 @@ final class StallWatch {
         boolean outputAllowed();
     }
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final long warnMillis;
     private final Subject subject;
     private final LongSupplier nanoClock;
-    private EventLoop.Timer check;
+    private Loop.Timer check;
     /** When the host last took output, or when output began to wait for it. */
     private long lastProgressNanos;
     private boolean reported;
@@ -37,7 +37,7 @@ final class StallWatch {
     private boolean waiting;
 
     /** @param warnMillis 0: never warn */
-    StallWatch(EventLoop loop, long warnMillis, Subject subject, LongSupplier nanoClock) {
+    StallWatch(Loop loop, long warnMillis, Subject subject, LongSupplier nanoClock) {
         this.loop = loop;
         this.warnMillis = warnMillis;
         this.subject = subject;

@@ -1,7 +1,7 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -35,7 +35,7 @@ public final class UnixSocketServer implements Transport {
     /** A lasting accept failure is logged when it starts, then at most once per this. */
     static final long ACCEPT_LOG_INTERVAL_MILLIS = 10_000;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Path path;
     private final HostLossPolicy hostLossPolicy;
@@ -46,9 +46,9 @@ public final class UnixSocketServer implements Transport {
     private final AcceptBackoff backoff = new AcceptBackoff();
     private final LogThrottle acceptFailureLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
     /** Watches the listening socket again after a failed accept; null when none is pending. */
-    private EventLoop.Timer retryAccept;
+    private Loop.Timer retryAccept;
 
-    public UnixSocketServer(EventLoop loop, PortLink link, Path path, HostLossPolicy hostLossPolicy,
+    public UnixSocketServer(Loop loop, PortLink link, Path path, HostLossPolicy hostLossPolicy,
             HostLossListener hostLost) {
         this.loop = loop;
         this.link = link;
