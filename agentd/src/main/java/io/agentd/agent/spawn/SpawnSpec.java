@@ -1,5 +1,6 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Rlimit;
 import java.util.List;
 
@@ -33,5 +34,28 @@ public record SpawnSpec(
         args = List.copyOf(args);
         env = List.copyOf(env);
         rlimits = List.copyOf(rlimits);
+    }
+
+    /** The agent's side of a spec: what a request leaves out is taken from here (--user, --cwd, ...). */
+    public interface Defaults {
+        String user();
+
+        String cwd();
+
+        List<String> env();
+
+        boolean restricted();
+    }
+
+    /**
+     * The spec of {@code req}, the agent's defaults filling in what it leaves out.
+     *
+     * @throws IllegalArgumentException the request cannot be run as given (answered bad_args)
+     */
+    public static SpawnSpec from(ExecRequest req, Defaults defaults) {
+        return new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
+                req.cwd() != null ? req.cwd() : defaults.cwd(),
+                req.user() != null ? req.user() : defaults.user(),
+                req.tty(), req.rows(), req.cols(), req.rlimits(), defaults.restricted());
     }
 }

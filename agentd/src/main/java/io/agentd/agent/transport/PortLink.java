@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * {@link StallWatch} warns about a host that takes no output while some waits for it: the only sign
  * an operator gets of a host that stopped reading, or of a port that never turns writable again.
  */
-public final class PortLink {
+public final class PortLink implements HostOutput {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
     private static final int READ_BYTES = 64 * 1024;
 
@@ -151,6 +151,7 @@ public final class PortLink {
      * Queues a frame. One the encoder refuses is never lost without a trace: a terminal frame goes
      * out as a minimal replacement, and the cause is logged (see {@link UnencodableFrames}).
      */
+    @Override
     public void send(Frame frame) {
         try {
             queue.add(frame);
@@ -171,22 +172,26 @@ public final class PortLink {
     }
 
     /** False when output must be read and copied: the port cannot take spliced data. */
+    @Override
     public boolean acceptsSplicedData() {
         return queue.acceptsSplicedData();
     }
 
     /** See {@link OutboundQueue#addSplicedData}. */
+    @Override
     public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
         queue.addSplicedData(id, type, pipeFd, length, onReleased);
         afterEnqueue();
     }
 
     /** See {@link OutboundQueue#takeOutOfPipe}. */
+    @Override
     public void takeOutOfPipe(int pipeFd) {
         queue.takeOutOfPipe(pipeFd);
     }
 
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
+    @Override
     public void sendData(long id, MessageType type, ByteBuffer data) {
         queue.addData(id, type, data);
         afterEnqueue();
@@ -196,6 +201,7 @@ public final class PortLink {
      * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
      * see {@link RefusalLog} for the rate).
      */
+    @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
         refusalLog.refused(id, offendingType, kind.wire(), message);
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
@@ -205,6 +211,7 @@ public final class PortLink {
      * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
      * and logs it under the same rate limit as refused frames.
      */
+    @Override
     public void refuseStdin(long id, Integer errno, String errnoName, String message) {
         refusalLog.stdinRefused(id, errnoName, message);
         send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
@@ -220,6 +227,7 @@ public final class PortLink {
     }
 
     /** False while the queue is above the high-water mark: do not read more session output. */
+    @Override
     public boolean acceptsOutput() {
         return waterMarks.outputAllowed();
     }
