@@ -264,4 +264,33 @@ class SessionTest {
         assertEquals(1, h.host.of(MessageType.EXEC_EXITED).size());
         assertEquals(1, h.finished.size());
     }
+
+    @Test
+    void bulkPipeOutputIsSplicedItsPipeEnlargedOnceAndGivenBackAtItsEnd() {
+        h.host.acceptsSplicedData = true;
+        h.startPipes();
+        h.io.output(STDOUT, "x".repeat(OutputPump.SPLICE_MIN)); // a bulk read: worth asking next time
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(OutputPump.SPLICE_MIN, h.host.stdoutText().length());
+
+        h.io.output(STDOUT, "y".repeat(BulkPipes.DEFAULT_PIPE_BYTES)); // the pipe is full: a bulk writer
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(BulkPipes.DEFAULT_PIPE_BYTES, h.host.splicedBytes, "announced, left in the pipe");
+        assertEquals(1, h.bulkPipes.enlarged());
+        assertFalse(h.loop.registration(STDOUT).reading(), "the queue owns the pipe's first bytes");
+
+        h.host.splicedPending.remove(0).run(); // the queue moved them to the port
+        assertTrue(h.loop.registration(STDOUT).reading());
+
+        h.io.output(STDOUT, "z".repeat(BulkPipes.DEFAULT_PIPE_BYTES));
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(1, h.bulkPipes.enlarged(), "enlarged once");
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.loop.advance(DRAIN_MILLIS); // still announced at the window's end: the queue takes it out first
+        assertEquals(List.of(STDOUT), h.host.takenOutOf);
+        assertEquals(0, h.bulkPipes.enlarged(), "the enlarged pipe is given back");
+        exited();
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
 }

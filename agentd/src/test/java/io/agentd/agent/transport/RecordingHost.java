@@ -17,6 +17,13 @@ public final class RecordingHost implements HostOutput {
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     public boolean acceptsOutput = true;
+    /** A socket takes spliced frames; a port only copies. */
+    public boolean acceptsSplicedData;
+    /** Spliced frames announced and not yet released by the queue: their release callbacks. */
+    public final List<Runnable> splicedPending = new ArrayList<>();
+    /** Pipes whose announced bytes the queue was asked to take out before the session read or closed them. */
+    public final List<Integer> takenOutOf = new ArrayList<>();
+    public long splicedBytes;
 
     @Override
     public void send(Frame frame) {
@@ -33,16 +40,22 @@ public final class RecordingHost implements HostOutput {
 
     @Override
     public boolean acceptsSplicedData() {
-        return false;
+        return acceptsSplicedData;
     }
 
     @Override
     public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
-        throw new AssertionError("this host takes copies only");
+        if (!acceptsSplicedData) {
+            throw new AssertionError("this host takes copies only");
+        }
+        splicedBytes += length;
+        splicedPending.add(onReleased);
+        frames.add(new Frame(id, type, null));
     }
 
     @Override
     public void takeOutOfPipe(int pipeFd) {
+        takenOutOf.add(pipeFd);
     }
 
     @Override
