@@ -1,10 +1,11 @@
 package io.agentd.agent;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
@@ -45,7 +46,7 @@ public final class Agent implements PortLink.Listener {
 
     private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Sessions sessions;
     private final StartTimes times;
@@ -53,7 +54,7 @@ public final class Agent implements PortLink.Listener {
     private long activitySeq;
     private Phase phase = Phase.SERVING;
 
-    public Agent(EventLoop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
+    public Agent(Loop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
         this.loop = loop;
         this.link = link;
         this.sessions = sessions;
@@ -138,11 +139,23 @@ public final class Agent implements PortLink.Listener {
         }
     }
 
-    /** The host of a unix-socket connection went away: its sessions die with it. */
-    public void onHostGone() {
-        sessions.abandonAll();
-        if (phase != Phase.SERVING) {
-            stop("host gone during shutdown");
+    /**
+     * The host went away: the one place where {@link HostLossPolicy} is applied. Killed sessions
+     * send nothing (nobody would read it); kept ones run on and their output waits for the host.
+     */
+    public void onHostLost(HostLossPolicy policy) {
+        switch (policy) {
+            case KILL_SESSIONS -> {
+                sessions.abandonAll();
+                if (phase != Phase.SERVING) {
+                    stop("host gone during shutdown");
+                }
+            }
+            case KEEP_SESSIONS -> {
+                if (!sessions.isEmpty()) {
+                    log.info("host gone: {} session(s) kept running for its return", sessions.count());
+                }
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.spawn.Profile;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import java.util.regex.Pattern;
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param stateDir     where live sessions' process groups are recorded for the next agent
+ * @param hostLossPolicy --on-host-loss, or null for the transport's default
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -38,6 +40,7 @@ public record AgentOptions(
         Path logFile,
         String logLevel,
         Path stateDir,
+        HostLossPolicy hostLossPolicy,
         boolean help) {
 
     public static final String HELP = """
@@ -48,6 +51,11 @@ public record AgentOptions(
               --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports (default: agent)
               --port PATH          serve this character device or tty (a tty is put in raw mode)
               --listen unix:PATH   serve one host at a time on a unix socket
+              --on-host-loss kill|keep
+                                   what happens to running sessions when their host goes away: kill
+                                   them (SIGKILL to each group, nothing sent) or keep them running with
+                                   their output queued for the host's return (default: kill on a unix
+                                   socket, whose next connection is a new host; keep on a port)
 
             Unix socket access (docs/SECURITY.md):
               --socket-mode MODE   the socket's mode, octal, whatever the umask (default: 0600; 0660
@@ -101,7 +109,7 @@ public record AgentOptions(
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -134,6 +142,7 @@ public record AgentOptions(
         Path logFile = null;
         String logLevel = "info";
         Path stateDir = DEFAULT_STATE_DIR;
+        HostLossPolicy hostLoss = null;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -208,6 +217,12 @@ public record AgentOptions(
                     }
                 }
                 case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
+                case "--on-host-loss" -> {
+                    hostLoss = HostLossPolicy.fromOption(value);
+                    if (hostLoss == null) {
+                        throw new UsageException("--on-host-loss is kill or keep, not '" + value + "'");
+                    }
+                }
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -229,7 +244,12 @@ public record AgentOptions(
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SocketAccess(mode, socketGroup, allowUids),
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, help);
+    }
+
+    /** The policy given with --on-host-loss, else the transport's own default. */
+    public HostLossPolicy hostLossPolicyOr(HostLossPolicy transportDefault) {
+        return hostLossPolicy != null ? hostLossPolicy : transportDefault;
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

@@ -8,6 +8,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.DevicePort;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.agent.transport.Transport;
 import io.agentd.agent.transport.UnixSocketServer;
@@ -122,9 +123,11 @@ public final class Main {
             Transport transport;
             try {
                 transport = options.listen() != null
-                        ? new UnixSocketServer(loop, link, options.listen(), options.socketAccess(), agent::onHostGone)
+                        ? new UnixSocketServer(loop, link, options.listen(), options.socketAccess(),
+                                options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT), agent::onHostLost)
                         : new DevicePort(loop, link, options.port() != null ? options.port()
-                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()));
+                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
+                                options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent::onHostLost);
                 transport.start();
             } catch (IOException | RuntimeException e) {
                 log.error("cannot serve the host: {}", e.getMessage());
@@ -152,8 +155,8 @@ public final class Main {
 
     /**
      * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
-     * binding's stubs at run time, and the two are the longest steps of start-up (on this machine's
-     * host about 65 and 50 ms, under TCG in the guest ten times that).
+     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
+     * BENCHMARKS.md).
      */
     private static FutureTask<LibC> bindLibcInBackground() {
         FutureTask<LibC> bind = new FutureTask<>(Os::libc);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.transport.HostLossPolicy;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,19 @@ class AgentOptionsTest {
         assertEquals(List.of(), o.sessionDefaults().env());
         assertEquals(Path.of("/run/agentd"), o.stateDir());
         assertFalse(o.help());
+    }
+
+    @Test
+    void theHostLossPolicyIsTheTransportsUnlessGiven() throws Exception {
+        AgentOptions none = AgentOptions.parse("--listen", "unix:/tmp/s");
+        assertNull(none.hostLossPolicy());
+        assertEquals(HostLossPolicy.KILL_SESSIONS, none.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT));
+        assertEquals(HostLossPolicy.KEEP_SESSIONS, AgentOptions.parse().hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT));
+        assertEquals(HostLossPolicy.KEEP_SESSIONS, AgentOptions.parse("--listen", "unix:/tmp/s", "--on-host-loss",
+                "keep").hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT));
+        assertEquals(HostLossPolicy.KILL_SESSIONS,
+                AgentOptions.parse("--on-host-loss=KILL").hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT));
+        assertUsage("--on-host-loss is kill or keep, not 'maybe'", "--on-host-loss", "maybe");
     }
 
     @Test

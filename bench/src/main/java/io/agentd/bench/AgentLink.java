@@ -34,8 +34,7 @@ final class AgentLink implements AutoCloseable {
 
     /** Connects as soon as the agent listens and returns once its core.ready has arrived. */
     static AgentLink connect(AgentProcess agent) throws Exception {
-        AgentClient client = Unix.connectWhenListening(agent.socket(), agent.launcher(), 30_000,
-                socket -> AgentClient.connect(socket, WAIT));
+        AgentClient client = agent.connect(socket -> AgentClient.connect(socket, WAIT));
         return new AgentLink(client, System.nanoTime());
     }
 

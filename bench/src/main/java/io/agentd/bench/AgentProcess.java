@@ -1,70 +1,56 @@
 package io.agentd.bench;
 
+import io.agentd.testsupport.RunningAgent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One agent started the way operators start it: {@code scripts/agentd --listen unix:SOCKET} (plus the
  * run's extra agent arguments), with the launcher's own JVM flags and whatever JAVA_OPTS this process
- * was given (the launcher appends them).
- * Its log goes to a file in the work dir, so a chatty agent never blocks on a full pipe.
+ * was given (the launcher appends them), through the fixture the tests share ({@link RunningAgent});
+ * this adds what the bench measures of it (its JVM, flags, memory, CPU).
  */
 final class AgentProcess implements AutoCloseable {
-    private final Process launcher;
-    private final long startNanos;
-    private final Path socket;
-    private final Path log;
+    private final RunningAgent agent;
 
-    private AgentProcess(Process launcher, long startNanos, Path socket, Path log) {
-        this.launcher = launcher;
-        this.startNanos = startNanos;
-        this.socket = socket;
-        this.log = log;
+    private AgentProcess(RunningAgent agent) {
+        this.agent = agent;
     }
 
     static AgentProcess start(BenchConfig cfg, String name) throws IOException {
-        Path repo = cfg.repo();
         Path workDir = cfg.workDir();
         Files.createDirectories(workDir);
-        Path socket = workDir.resolve(name + ".sock");
-        Path log = workDir.resolve(name + ".log");
-        Files.deleteIfExists(socket);
-        Path launcher = repo.resolve("scripts/agentd");
-        if (!Files.isExecutable(launcher)) {
-            throw new IOException(launcher + " is missing or not executable");
-        }
-        long start = System.nanoTime();
-        List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "--listen", "unix:" + socket));
-        cmd.addAll(cfg.agentArgs());
-        Process p = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        return new AgentProcess(p, start, socket, log);
+        return new AgentProcess(RunningAgent.listening(cfg.repo().resolve("scripts/agentd"),
+                workDir.resolve(name + ".sock"), cfg.agentArgs(), Map.of(), workDir.resolve(name + ".log")));
+    }
+
+    /** Connects as soon as the agent listens (see {@link RunningAgent#connect}). */
+    <T> T connect(RunningAgent.Connector<T> connector) throws Exception {
+        return agent.connect(connector);
     }
 
     Path socket() {
-        return socket;
+        return agent.socket();
     }
 
     Process launcher() {
-        return launcher;
+        return agent.process();
     }
 
     /** System.nanoTime() just before the launcher was started. */
     long startNanos() {
-        return startNanos;
+        return agent.startNanos();
     }
 
     /** The agent's JVM: the launcher itself when it execs java, else its java descendant. */
     ProcessHandle jvm() {
-        ProcessHandle self = launcher.toHandle();
+        ProcessHandle self = agent.process().toHandle();
         if (isJava(self)) {
             return self;
         }
@@ -106,22 +92,17 @@ final class AgentProcess implements AutoCloseable {
 
     /** The last lines of the agent's log, for error messages. */
     String logTail() {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return agent.logTail();
     }
 
     @Override
     public void close() throws InterruptedException {
         ProcessHandle jvm = jvm();
         jvm.destroy();
-        launcher.destroy();
-        if (!launcher.waitFor(10, TimeUnit.SECONDS)) {
+        agent.process().destroy();
+        if (!agent.process().waitFor(10, TimeUnit.SECONDS)) {
             jvm.destroyForcibly();
-            launcher.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            agent.process().destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }
 }

@@ -1,71 +1,61 @@
 package io.agentd.client;
 
+import io.agentd.testsupport.RunningAgent;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A real agentd, started as a subprocess through scripts/agentd on a unix socket in {@code dir}, for
- * the client's tests. Its log goes to {@code dir/agentd.log} (printed when it fails to come up).
+ * A real agentd for the client's tests: the shared fixture ({@link RunningAgent}, scripts/agentd on a
+ * unix socket in {@code dir}) with {@link AgentClient} connections. Its log goes to
+ * {@code dir/agentd.log} (quoted when it fails to come up).
  */
 final class AgentdProcess implements AutoCloseable {
     /** The project's top directory (set by the client pom; the module directory's parent otherwise). */
     static final Path ROOT = Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
-    static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration READY_TIMEOUT = RunningAgent.START_TIMEOUT;
 
     final Path socket;
     final Path log;
-    private final Process process;
+    private final RunningAgent agent;
     /** Session processes left behind by {@link #kill}, ended by {@link #close}. */
-    private java.util.List<ProcessHandle> orphans = java.util.List.of();
+    private List<ProcessHandle> orphans = List.of();
 
-    private AgentdProcess(Path socket, Path log, Process process) {
-        this.socket = socket;
-        this.log = log;
-        this.process = process;
+    private AgentdProcess(RunningAgent agent) {
+        this.agent = agent;
+        this.socket = agent.socket();
+        this.log = agent.log();
     }
 
     static AgentdProcess start(Path dir) throws IOException, InterruptedException {
-        Path socket = dir.resolve("agentd.sock");
-        Path log = dir.resolve("agentd.log");
-        Process process = new ProcessBuilder(ROOT.resolve("scripts/agentd").toString(), "--listen", "unix:" + socket)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        AgentdProcess agentd = new AgentdProcess(socket, log, process);
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        while (!Files.exists(socket)) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                agentd.close();
-                throw new IllegalStateException("agentd did not come up on " + socket + "; its log:\n"
-                        + Files.readString(log));
-            }
-            Thread.sleep(20);
+        AgentdProcess agentd = new AgentdProcess(RunningAgent.listening(ROOT.resolve("scripts/agentd"),
+                dir.resolve("agentd.sock"), List.of(), Map.of(), dir.resolve("agentd.log")));
+        try {
+            agentd.agent.awaitSocket();
+        } catch (IOException | InterruptedException e) {
+            agentd.close();
+            throw e;
         }
         return agentd;
     }
 
-    /** Connects, retrying while the socket exists but does not listen yet (agentd binds, then listens). */
+    /** Connects once the agent listens (the fixture waits for it). */
     AgentClient connect() throws IOException, TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        while (true) {
-            try {
-                return AgentClient.connect(socket, READY_TIMEOUT);
-            } catch (java.net.SocketException e) {
-                if (System.nanoTime() > deadline || !process.isAlive()) {
-                    throw e;
-                }
-                Thread.sleep(20);
-            }
+        try {
+            return agent.connect(s -> AgentClient.connect(s, READY_TIMEOUT));
+        } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
         }
     }
 
     long pid() {
-        return process.pid();
+        return agent.pid();
     }
 
     /**
@@ -73,20 +63,20 @@ final class AgentdProcess implements AutoCloseable {
      * {@link #close}, so a test sees only what the lost connection does.
      */
     void kill() throws InterruptedException {
-        orphans = process.descendants().toList();
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
+        orphans = agent.process().descendants().toList();
+        agent.process().destroyForcibly();
+        agent.process().waitFor(10, TimeUnit.SECONDS);
     }
 
     boolean waitForExit(Duration timeout) throws InterruptedException {
-        return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return agent.waitForExit(timeout);
     }
 
     @Override
     public void close() throws InterruptedException {
-        if (process.isAlive()) {
-            process.destroy();
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        if (agent.isAlive()) {
+            agent.process().destroy();
+            if (!agent.waitForExit(Duration.ofSeconds(10))) {
                 kill();
             }
         }

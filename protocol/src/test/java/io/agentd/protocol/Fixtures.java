@@ -27,8 +27,9 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The golden frames: test resource frames.json, a verbatim copy of shared/fixtures/frames.json (the
- * contract), and frames-extensions.json, this project's extensions in the same format.
+ * The golden frames: frames.json (from the testsupport module, shared with agentd's tests), a
+ * verbatim copy of shared/fixtures/frames.json (the contract), and frames-extensions.json, this
+ * project's extensions in the same format.
  */
 final class Fixtures {
     private static final List<JsonNode> FRAMES = load("/frames.json");

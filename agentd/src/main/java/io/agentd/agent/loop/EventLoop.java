@@ -19,12 +19,7 @@ import org.slf4j.LoggerFactory;
  * all run on the loop thread, so nothing they touch needs locking. Only {@link #execute} and
  * {@link #stop} may be called from other threads (they wake the loop through an eventfd).
  */
-public final class EventLoop implements AutoCloseable {
-    /** Event bits passed to {@link Handler#onEvents}. */
-    public static final int READABLE = Epoll.IN;
-    public static final int WRITABLE = Epoll.OUT;
-    public static final int ERROR = Epoll.ERR;
-    public static final int HANGUP = Epoll.HUP;
+public final class EventLoop implements Loop, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
     private static final int MAX_EVENTS = 256;
@@ -33,15 +28,9 @@ public final class EventLoop implements AutoCloseable {
     /** How far down a cause chain {@link #failed} looks for an Error (a chain may loop). */
     private static final int MAX_CAUSE_DEPTH = 16;
 
-    /** Reacts to readiness of one fd; {@code events} is a mask of the constants above. */
-    @FunctionalInterface
-    public interface Handler {
-        void onEvents(int events);
-    }
-
     private final Epoll epoll;
-    private final Map<Long, Registration> registrations = new HashMap<>();
-    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+    private final Map<Long, EpollRegistration> registrations = new HashMap<>();
+    private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
     private final Queue<Runnable> posted = new ConcurrentLinkedQueue<>();
     private final int wakeFd;
     private final ByteBuffer wakeDrain = ByteBuffer.allocateDirect(8);
@@ -56,16 +45,17 @@ public final class EventLoop implements AutoCloseable {
         register(wakeFd, events -> drainWakeups()).setRead(true);
     }
 
-    /** Registers an fd with no interest yet; turn interest on with the returned registration. */
+    @Override
     public Registration register(int fd, Handler handler) {
-        Registration r = new Registration(fd, nextToken++, handler);
+        EpollRegistration r = new EpollRegistration(fd, nextToken++, handler);
         registrations.put(r.token, r);
         return r;
     }
 
-    /** Runs {@code task} on the loop thread after {@code delayMillis}. */
+    @Override
     public Timer schedule(long delayMillis, Runnable task) {
-        Timer t = new Timer(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis), nextTimerSeq++, task);
+        ScheduledTask t = new ScheduledTask(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis),
+                nextTimerSeq++, task);
         timers.add(t);
         return t;
     }
@@ -77,6 +67,7 @@ public final class EventLoop implements AutoCloseable {
     }
 
     /** Thread-safe: makes {@link #run} return after the current iteration. */
+    @Override
     public void stop() {
         stopped = true;
         wake();
@@ -92,7 +83,7 @@ public final class EventLoop implements AutoCloseable {
         while (!stopped) {
             int n = epoll.await(timeoutMillis());
             for (int i = 0; i < n && !stopped; i++) {
-                Registration r = registrations.get(epoll.token(i));
+                EpollRegistration r = registrations.get(epoll.token(i));
                 // cancelled or without interest since epoll_wait returned: the event is stale
                 if (r != null && r.mask != 0) {
                     dispatch(r, epoll.mask(i));
@@ -103,7 +94,7 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    private void dispatch(Registration r, int events) {
+    private void dispatch(EpollRegistration r, int events) {
         try {
             r.handler.onEvents(events);
         } catch (RuntimeException e) {
@@ -131,7 +122,7 @@ public final class EventLoop implements AutoCloseable {
         if (!posted.isEmpty()) {
             return 0;
         }
-        Timer next;
+        ScheduledTask next;
         while ((next = timers.peek()) != null && next.cancelled) {
             timers.poll();
         }
@@ -147,7 +138,7 @@ public final class EventLoop implements AutoCloseable {
 
     private void runDueTimers() {
         long now = System.nanoTime();
-        Timer t;
+        ScheduledTask t;
         while ((t = timers.peek()) != null && t.deadline - now <= 0) {
             timers.poll();
             if (!t.cancelled) {
@@ -193,12 +184,8 @@ public final class EventLoop implements AutoCloseable {
         Os.close(wakeFd);
     }
 
-    /**
-     * One fd's place in the loop: a handler and the interest (read, write) it wants. With no
-     * interest the fd is taken out of epoll entirely, so an idle fd cannot report errors or
-     * hang-ups in a loop. Cancel it before closing the fd.
-     */
-    public final class Registration {
+    /** An fd in epoll (see {@link Loop.Registration}). */
+    private final class EpollRegistration implements Registration {
         private final int fd;
         private final long token;
         private final Handler handler;
@@ -208,44 +195,46 @@ public final class EventLoop implements AutoCloseable {
         private int mask;
         private boolean cancelled;
 
-        private Registration(int fd, long token, Handler handler) {
+        private EpollRegistration(int fd, long token, Handler handler) {
             this.fd = fd;
             this.token = token;
             this.handler = handler;
         }
 
+        @Override
         public int fd() {
             return fd;
         }
 
+        @Override
         public void setRead(boolean on) {
             read = on;
             apply();
         }
 
+        @Override
         public void setWrite(boolean on) {
             write = on;
             apply();
         }
 
-        /**
-         * Edge-triggered: each change of the fd's readiness is reported once. For a condition that
-         * lasts and cannot be masked (a hang-up), where level-triggered interest would spin.
-         */
+        @Override
         public void setEdgeTriggered(boolean on) {
             edge = on;
             apply();
         }
 
+        @Override
         public boolean reading() {
             return read;
         }
 
+        @Override
         public boolean writing() {
             return write;
         }
 
-        /** Takes the fd out of the loop for good (idempotent). */
+        @Override
         public void cancel() {
             if (cancelled) {
                 return;
@@ -283,25 +272,26 @@ public final class EventLoop implements AutoCloseable {
         }
     }
 
-    /** A task scheduled on the loop; cancel is idempotent and safe after it ran. */
-    public static final class Timer implements Comparable<Timer> {
+    /** A timer in the loop's queue, by deadline then by order of scheduling. */
+    private static final class ScheduledTask implements Timer, Comparable<ScheduledTask> {
         private final long deadline;
         private final long seq;
         private final Runnable task;
         private boolean cancelled;
 
-        private Timer(long deadline, long seq, Runnable task) {
+        private ScheduledTask(long deadline, long seq, Runnable task) {
             this.deadline = deadline;
             this.seq = seq;
             this.task = task;
         }
 
+        @Override
         public void cancel() {
             cancelled = true;
         }
 
         @Override
-        public int compareTo(Timer o) {
+        public int compareTo(ScheduledTask o) {
             int c = Long.compare(deadline - o.deadline, 0);
             return c != 0 ? c : Long.compare(seq, o.seq);
         }

@@ -1,6 +1,7 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.spawn.Profile;
+import io.agentd.agent.spawn.SpawnSpec;
 import java.util.List;
 
 /**
@@ -27,7 +28,7 @@ public record SessionDefaults(
         long graceMillis,
         long stdinLimit,
         long stdinTotalLimit,
-        long stdinWindow) {
+        long stdinWindow) implements SpawnSpec.Defaults {
 
     /** The stdin window when none is configured, or the per-session limit if that is smaller. */
     public static final long DEFAULT_STDIN_WINDOW = 1L << 20;

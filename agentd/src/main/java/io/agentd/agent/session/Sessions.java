@@ -1,19 +1,16 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.LogText;
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.EnvBuilder;
-import io.agentd.agent.spawn.Pty;
+import io.agentd.agent.spawn.RequestedProfile;
 import io.agentd.agent.spawn.SpawnFailure;
-import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.spawn.Spawner;
-import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
-import io.agentd.agent.transport.PortLink;
+import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
@@ -23,70 +20,67 @@ import io.agentd.protocol.payload.FailureKind;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every exec session of the agent, by id and by leader pid, and the reaper: a sweep of
- * waitpid(-1, WNOHANG) that collects orphans handed to the agent (a child subreaper) and passes any
- * status that belongs to a session to that session, so no session's exit is lost to the sweep.
- * Loop thread only.
+ * Every exec session of the agent, by id: the registry, and the answer to the host's exec frames.
+ * A request becomes a {@link SpawnSpec} ({@link SpawnSpec#from}), a started child becomes a
+ * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
+ * {@link SessionOwner}. Loop thread only.
+ *
+ * <p>Where a session's life begins and ends, for hooks that follow it (a per-session cgroup, say):
+ * {@link #onExecRequest} starts it ({@code starter.start}, then {@code new Session}), the owner's
+ * {@code finished} sees its exited, and {@link #abandonAll} ends every session of a lost host.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
-    /**
-     * A pipe that fills to its default 64 KiB is a bulk writer's: it is enlarged to this, so each
-     * spliced frame carries up to this much (throughput about 1.2 -> 2.1 GiB/s in scripts/bench).
-     */
-    static final int BULK_PIPE_BYTES = 1024 * 1024;
-    static final int DEFAULT_PIPE_BYTES = 64 * 1024;
-    /** At most this many enlarged pipes at once: stalled bulk writers may pin 16 MiB of kernel memory, not more. */
-    private static final int MAX_BULK_PIPES = 16;
-    /** Orphans are reaped within this; no zombie outlives it by much. */
-    static final long SWEEP_MILLIS = 500;
-    /** Sweep interval while some session has no pidfd (old kernels): its exit is seen only here. */
-    private static final long FAST_SWEEP_MILLIS = 50;
 
-    private final EventLoop loop;
-    private final PortLink link;
-    private final Spawner spawner;
+    private final Loop loop;
+    private final HostOutput host;
+    private final Starter starter;
     private final SessionDefaults defaults;
+    private final SessionIo io;
     private final Map<Long, Session> byId = new HashMap<>();
     private final StdinBudget stdinBudget;
-    private final Map<Integer, Session> byPid = new HashMap<>();
-    /**
-     * Sessions that sent exited while descendants lived on in their process group: a signal on the
-     * id still reaches the group. Pruned by the sweep once the group is empty.
-     */
-    private final Map<Long, Integer> lingeringGroups = new HashMap<>();
+    private final BulkPipes bulkPipes;
+    private final Reaper reaper;
     /** Sessions that stopped reading output at the high-water mark; resumed together. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
-    /** waitpid's out-parameter, reused (loop thread only). */
-    private final int[] waitStatus = new int[1];
-    /** Output pipes enlarged to {@link #BULK_PIPE_BYTES} and not yet closed. */
-    private int bulkPipes;
-    /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
-    private int sessionsWithoutPidfd;
+    private final SessionOwner owner = new Owner();
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
     private SessionGroupRecords groupRecords = SessionGroupRecords.none();
 
-    public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
+    /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
+    @FunctionalInterface
+    interface Starter {
+        Child start(SpawnSpec spec) throws SpawnFailure;
+    }
+
+    public Sessions(Loop loop, HostOutput host, Spawner spawner, SessionDefaults defaults) {
+        this(loop, host, spawner::start, defaults, SessionIo.SYSTEM);
+    }
+
+    /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
+    Sessions(Loop loop, HostOutput host, Starter starter, SessionDefaults defaults, SessionIo io) {
         this.loop = loop;
-        this.link = link;
-        this.spawner = spawner;
+        this.host = host;
+        this.starter = starter;
         this.defaults = defaults;
+        this.io = io;
         this.stdinBudget = new StdinBudget(defaults.stdinTotalLimit());
+        this.bulkPipes = new BulkPipes(io);
+        this.reaper = new Reaper(loop, io, () -> groupRecords.pruneGone());
     }
 
     /** Starts the reaper's sweep. */
     public void start() {
-        loop.schedule(SWEEP_MILLIS, this::sweep);
+        reaper.start();
     }
 
     /** Where the sessions' process groups are recorded for the next agent, should this one die. */
@@ -117,11 +111,11 @@ public final class Sessions {
     public void onExecRequest(long id, ExecRequest req) {
         String type = MessageType.EXEC_REQUEST.wire();
         if (id == Protocol.CONTROL_ID) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
             return;
         }
         if (byId.containsKey(id)) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
             return;
         }
         if (shuttingDown) {
@@ -130,11 +124,7 @@ public final class Sessions {
         }
         SpawnSpec spec;
         try {
-            Profile profile = RequestedProfile.resolve(defaults.profile(), req.profile());
-            spec = new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
-                    req.cwd() != null ? req.cwd() : defaults.cwd(),
-                    req.user() != null ? req.user() : defaults.user(),
-                    req.tty(), req.rows(), req.cols(), req.rlimits(), profile);
+            spec = SpawnSpec.from(req, defaults);
         } catch (RequestedProfile.Refused e) {
             sendFailed(id, req, e.failed);
             return;
@@ -144,20 +134,15 @@ public final class Sessions {
         }
         Child child;
         try {
-            child = spawner.start(spec);
+            child = starter.start(spec);
         } catch (SpawnFailure f) {
             sendFailed(id, req, f.failure());
             return;
         }
-        lingeringGroups.remove(id);
-        lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), this, loop);
+        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), owner, loop, io);
         byId.put(id, s);
-        byPid.put(s.pid, s);
-        if (!s.hasPidfd()) {
-            sessionsWithoutPidfd++;
-        }
+        reaper.started(id, s);
     }
 
     private static Long timeoutOf(ExecRequest req) {
@@ -172,7 +157,7 @@ public final class Sessions {
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
         log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
                 failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(req.cmd()));
-        TerminalFrames.sendFailed(link, id, failed);
+        TerminalFrames.sendFailed(host, id, failed);
     }
 
     public void onStdin(long id, byte[] data) {
@@ -188,7 +173,7 @@ public final class Sessions {
             return;
         }
         if (!s.isTty()) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
+            host.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
                     "session " + id + " has no PTY to resize");
             return;
         }
@@ -202,29 +187,29 @@ public final class Sessions {
     public void onSignal(long id, int signal) {
         String type = MessageType.EXEC_SIGNAL.wire();
         if (signal < 1 || signal > 31) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1..31");
+            host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1..31");
             return;
         }
         Session s = byId.get(id);
-        Integer lingering = s == null ? lingeringGroups.get(id) : null;
+        Integer lingering = s == null ? reaper.lingeringGroup(id) : null;
         if (s == null && lingering == null) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type, "no session " + id);
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "no session " + id);
             return;
         }
         int pgid = s != null ? s.pid : lingering;
-        int err = Os.killGroup(pgid, signal);
+        int err = io.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
-            lingeringGroups.remove(id);
-            link.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
+            reaper.forgetLingering(id);
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
         }
     }
 
     private Session live(long id, MessageType type) {
         Session s = byId.get(id);
         if (s == null) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
+            host.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
         }
         return s;
     }
@@ -253,16 +238,13 @@ public final class Sessions {
         for (Session s : byId.values()) {
             s.signalGroup(signal);
         }
-        for (int pgid : lingeringGroups.values()) {
-            Os.killGroup(pgid, signal);
-        }
-        if (!byId.isEmpty() || !lingeringGroups.isEmpty()) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, byId.size(),
-                    lingeringGroups.size());
+        int lingering = reaper.signalLingering(signal);
+        if (!byId.isEmpty() || lingering > 0) {
+            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, byId.size(), lingering);
         }
     }
 
-    /** The host is gone: nobody can read these sessions' output. Kill them all, send nothing. */
+    /** The host is gone and the policy kills its sessions: kill them all, send nothing. */
     public void abandonAll() {
         if (!byId.isEmpty()) {
             log.info("host gone: killing {} session(s)", byId.size());
@@ -270,89 +252,11 @@ public final class Sessions {
         for (Session s : byId.values()) {
             s.abandon();
         }
-        for (int pgid : lingeringGroups.values()) {
-            Os.killGroup(pgid, LibC.SIGKILL);
-        }
+        reaper.signalLingering(LibC.SIGKILL);
         byId.clear();
-        byPid.clear(); // their leaders are reaped by the sweep as orphans
-        lingeringGroups.clear();
+        reaper.forgetAll(); // their leaders are reaped by the sweep as orphans
         pausedForBackpressure.clear();
-        sessionsWithoutPidfd = 0;
         logStdinBudget();
-    }
-
-    // ---- for Session ----
-
-    PortLink link() {
-        return link;
-    }
-
-    StdinBudget stdinBudget() {
-        return stdinBudget;
-    }
-
-    SessionDefaults defaults() {
-        return defaults;
-    }
-
-    /** The loop's one read buffer (direct), shared by all sessions: they read one at a time. */
-    ByteBuffer readBuffer() {
-        return readBuffer;
-    }
-
-    /** Enlarges a bulk writer's pipe if the budget allows; returns true when it did. */
-    boolean enlargeBulkPipe(int fd) {
-        if (bulkPipes >= MAX_BULK_PIPES || Os.libc().fcntl(fd, LibC.F_SETPIPE_SZ, BULK_PIPE_BYTES) < 0) {
-            return false;
-        }
-        bulkPipes++;
-        return true;
-    }
-
-    /** An enlarged pipe was closed. */
-    void bulkPipeClosed() {
-        bulkPipes--;
-    }
-
-    /** {@code s} stopped reading its output (the port is past the high-water mark). */
-    void outputPaused(Session s) {
-        pausedForBackpressure.add(s);
-    }
-
-    void setWindowSize(int masterFd, int rows, int cols) throws OsException {
-        int err = Pty.setWindowSize(masterFd, rows, cols);
-        if (err != 0) {
-            throw new OsException("ioctl(TIOCSWINSZ)", err);
-        }
-    }
-
-    /** The leader's pidfd is readable: reap exactly that pid. */
-    void reapLeader(Session s) {
-        int r = Os.libc().waitpid(s.pid, waitStatus, LibC.WNOHANG);
-        if (r == s.pid) {
-            byPid.remove(s.pid);
-            s.onLeaderExit(waitStatus[0]);
-        }
-        // 0 or ECHILD: the sweep has it (or already handed its status over).
-    }
-
-    /** A session sent its terminal frame (exited: true; failed: false). */
-    void finished(Session s, boolean exited) {
-        byId.remove(s.id);
-        // Only our own entry: the leader was reaped before the drain window, so its pid may already
-        // belong to a newer session, whose exit status the sweep would otherwise reap unclaimed.
-        byPid.remove(s.pid, s);
-        pausedForBackpressure.remove(s);
-        if (!s.hasPidfd()) {
-            sessionsWithoutPidfd--;
-        }
-        if (exited && Os.groupAlive(s.pid)) {
-            lingeringGroups.put(s.id, s.pid);
-        }
-        logStdinBudget();
-        if (byId.isEmpty()) {
-            onIdle.run();
-        }
     }
 
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
@@ -363,36 +267,52 @@ public final class Sessions {
         }
     }
 
-    // ---- the reaper ----
-
-    private void sweep() {
-        while (true) {
-            int pid = Os.libc().waitpid(-1, waitStatus, LibC.WNOHANG);
-            if (pid <= 0) {
-                break; // 0: children left but none exited; -1 ECHILD: no children at all
-            }
-            Session s = byPid.remove(pid);
-            if (s != null) {
-                s.onLeaderExit(waitStatus[0]);
-            } else {
-                log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
-            }
+    /** What a session sees of this registry. */
+    private final class Owner implements SessionOwner {
+        @Override
+        public HostOutput host() {
+            return host;
         }
-        for (Iterator<Integer> it = lingeringGroups.values().iterator(); it.hasNext(); ) {
-            if (!Os.groupAlive(it.next())) {
-                it.remove();
-            }
-        }
-        groupRecords.pruneGone();
-        loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
-    }
 
-    private static String describe(int status) {
-        try {
-            ExitStatus e = ExitStatus.fromWaitStatus(status);
-            return e.signal() == null ? "exit " + e.code() : "signal " + e.signal();
-        } catch (IllegalArgumentException notAnExit) {
-            return "status 0x" + Integer.toHexString(status);
+        @Override
+        public SessionDefaults defaults() {
+            return defaults;
+        }
+
+        @Override
+        public StdinBudget stdinBudget() {
+            return stdinBudget;
+        }
+
+        @Override
+        public BulkPipes bulkPipes() {
+            return bulkPipes;
+        }
+
+        @Override
+        public ByteBuffer readBuffer() {
+            return readBuffer;
+        }
+
+        @Override
+        public void outputPaused(Session s) {
+            pausedForBackpressure.add(s);
+        }
+
+        @Override
+        public void leaderExitReadable(Session s) {
+            reaper.reapLeader(s);
+        }
+
+        @Override
+        public void finished(Session s) {
+            byId.remove(s.id);
+            pausedForBackpressure.remove(s);
+            reaper.finished(s);
+            logStdinBudget();
+            if (byId.isEmpty()) {
+                onIdle.run();
+            }
         }
     }
 }

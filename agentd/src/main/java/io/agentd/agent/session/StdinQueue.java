@@ -74,10 +74,15 @@ final class StdinQueue {
 
     /** Writes to a non-blocking fd until it would block or the queue is empty; returns bytes written. */
     long writeTo(int fd) throws OsException {
+        return writeTo(fd, SessionIo.SYSTEM);
+    }
+
+    /** {@link #writeTo(int)} through {@code io} (a test's script, or the kernel). */
+    long writeTo(int fd, SessionIo io) throws OsException {
         long written = 0;
         ByteBuffer head;
         while ((head = chunks.peek()) != null) {
-            int n = Os.write(fd, head, WRITE_BYTES);
+            int n = io.write(fd, head, WRITE_BYTES);
             if (n == Os.WOULD_BLOCK) {
                 break;
             }

@@ -1,6 +1,6 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.transport.PortLink;
+import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -24,7 +24,7 @@ final class TerminalFrames {
 
     private TerminalFrames() {}
 
-    static void sendFailed(PortLink link, long id, ExecFailed reported) {
+    static void sendFailed(HostOutput link, long id, ExecFailed reported) {
         // A message is a sentence about the failure: one far longer quotes something it should not.
         ExecFailed failed = reported.message() == null || reported.message().length() <= LONGEST_MESSAGE_CHARS
                 ? reported
@@ -46,7 +46,7 @@ final class TerminalFrames {
         }
     }
 
-    static void sendExited(PortLink link, long id, ExecExited exited) {
+    static void sendExited(HostOutput link, long id, ExecExited exited) {
         try {
             link.send(new Frame(id, MessageType.EXEC_EXITED, exited));
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Rlimit;
 import java.util.List;
 
@@ -40,5 +41,33 @@ public record SpawnSpec(
     public SpawnSpec(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty, int rows,
             int cols, List<Rlimit> rlimits, boolean restricted) {
         this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, restricted ? Profile.RESTRICTED : Profile.DEFAULT);
+    }
+
+    /** The agent's side of a spec: what a request leaves out is taken from here (--user, --cwd, ...). */
+    public interface Defaults {
+        String user();
+
+        String cwd();
+
+        List<String> env();
+
+        /** The agent's profile (--profile); a request may ask for a stricter one. */
+        Profile profile();
+    }
+
+    /**
+     * The spec of {@code req}, the agent's defaults filling in what it leaves out, in the agent's
+     * profile or the stricter one the request asks for ({@link RequestedProfile}).
+     *
+     * @throws RequestedProfile.Refused the request asks for an unknown or a weaker profile (answered
+     *         with the exec.failed it carries)
+     * @throws IllegalArgumentException the request cannot be run as given (answered bad_args)
+     */
+    public static SpawnSpec from(ExecRequest req, Defaults defaults) throws RequestedProfile.Refused {
+        Profile profile = RequestedProfile.resolve(defaults.profile(), req.profile());
+        return new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
+                req.cwd() != null ? req.cwd() : defaults.cwd(),
+                req.user() != null ? req.user() : defaults.user(),
+                req.tty(), req.rows(), req.cols(), req.rlimits(), profile);
     }
 }

@@ -1,6 +1,6 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A character device carrying the host's frames: a virtio-serial port, or any tty (put in raw mode).
  * It is opened once and kept open for the agent's whole life (bytes the host sends while the guest
- * has the port closed are lost). The frames queued while the host side is away stay queued.
+ * has the port closed are lost). The frames queued while the host side is away stay queued; the
+ * {@link HostLossListener} is told when a connected host side goes away.
  *
  * <p>While the host side is away the port reports a hang-up for as long as that lasts, which
  * level-triggered epoll would report in a loop. A virtio-serial port wakes its pollers when the host
@@ -32,18 +33,23 @@ public final class DevicePort implements Transport {
     /** glibc's struct termios is 60 bytes; room to spare. */
     private static final int TERMIOS_BYTES = 256;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Path device;
+    private final HostLossPolicy hostLossPolicy;
+    private final HostLossListener hostLost;
     private int fd = -1;
     private boolean tty;
     /** While the host side of a virtio port is away: the edge-triggered watch for its return. */
-    private EventLoop.Registration hostWatch;
+    private Loop.Registration hostWatch;
 
-    public DevicePort(EventLoop loop, PortLink link, Path device) {
+    public DevicePort(Loop loop, PortLink link, Path device, HostLossPolicy hostLossPolicy,
+            HostLossListener hostLost) {
         this.loop = loop;
         this.link = link;
         this.device = device;
+        this.hostLossPolicy = hostLossPolicy;
+        this.hostLost = hostLost;
     }
 
     @Override
@@ -80,6 +86,9 @@ public final class DevicePort implements Transport {
     }
 
     private void onHangup(boolean wasConnected) {
+        if (wasConnected) {
+            hostLost.onHostLost(hostLossPolicy);
+        }
         if (tty) {
             if (wasConnected) {
                 log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
@@ -99,7 +108,7 @@ public final class DevicePort implements Transport {
     }
 
     private void onHostWatchEvents(int events) {
-        if ((events & EventLoop.HANGUP) != 0) {
+        if ((events & Loop.HANGUP) != 0) {
             return; // still away: the port's next change wakes the watch again
         }
         hostWatch.cancel();

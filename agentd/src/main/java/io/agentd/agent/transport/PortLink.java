@@ -1,8 +1,8 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -23,18 +23,13 @@ import org.slf4j.LoggerFactory;
  * bounded {@link OutboundQueue} written when the fd is writable. The transport hands it an fd with
  * {@link #attach}; the link tells the transport when the host hangs up.
  *
- * <p>Backpressure: at the high-water mark {@link #acceptsOutput()} turns false (sessions stop reading
- * their children) until the queue drains to half of it. A host that sends without reading cannot grow
- * the queue without bound either: past {@link #INPUT_PAUSE_FACTOR} times the mark the link stops
- * reading the port until the queue is back under the mark.
- *
- * <p>A host that takes no output for the stall-warning time while some waits for it gets one warning
- * line (and one line when it takes output again): the only sign an operator gets of a host that
- * stopped reading, or of a port that never turns writable again.
+ * <p>Backpressure is {@link QueueWaterMarks}'s decision (sessions stop reading their children at the
+ * high-water mark; a host that sends without reading has its input paused); the link acts on it.
+ * {@link StallWatch} warns about a host that takes no output while some waits for it: the only sign
+ * an operator gets of a host that stopped reading, or of a port that never turns writable again.
  */
-public final class PortLink {
+public final class PortLink implements HostOutput {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
-    static final int INPUT_PAUSE_FACTOR = 4;
     private static final int READ_BYTES = 64 * 1024;
 
     /** What the agent does with the host's traffic. Called on the loop thread. */
@@ -85,13 +80,14 @@ public final class PortLink {
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
     private final FrameDecoder decoder = new FrameDecoder();
     private final RefusalLog refusalLog;
     private final UnencodableFrames unencodable = new UnencodableFrames();
     private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
-    private final long highWater;
+    private final QueueWaterMarks waterMarks;
+    private final StallWatch stallWatch;
     private Listener listener;
     private State state = State.DETACHED;
     /** The attached port fd's registration; null while detached. */
@@ -101,27 +97,32 @@ public final class PortLink {
     /** Set when the stream was lost on a DROP_HOST link: nothing more is read, the host is dropped. */
     private boolean dropping;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
-    private EventLoop.Timer dropDeadline;
-    private boolean outputAllowed = true;
-    private boolean inputPaused;
-
-    /** 0: no stall warnings. */
-    private final long stallWarnMillis;
-    /** Runs every stall-warning period while output waits for a connected host; null when off. */
-    private EventLoop.Timer stallCheck;
-    /** When the host last took output, or when output began to wait for it. */
-    private long lastProgressNanos;
-    private boolean stallReported;
+    private Loop.Timer dropDeadline;
 
     /**
      * @param highWater queued bytes at which session output stops being read
      * @param stallWarnMillis how long the host may take nothing, with output queued, before a
      *        warning; 0 for never
      */
-    public PortLink(EventLoop loop, long highWater, long stallWarnMillis) {
+    public PortLink(Loop loop, long highWater, long stallWarnMillis) {
         this.loop = loop;
-        this.highWater = highWater;
-        this.stallWarnMillis = stallWarnMillis;
+        this.waterMarks = new QueueWaterMarks(highWater);
+        this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
+            @Override
+            public boolean outputWaits() {
+                return state == State.CONNECTED && !queue.isEmpty();
+            }
+
+            @Override
+            public long queuedBytes() {
+                return queue.queuedBytes();
+            }
+
+            @Override
+            public boolean outputAllowed() {
+                return waterMarks.outputAllowed();
+            }
+        }, System::nanoTime);
         this.refusalLog = new RefusalLog(loop);
     }
 
@@ -151,6 +152,7 @@ public final class PortLink {
      * Queues a frame. One the encoder refuses is never lost without a trace: a terminal frame goes
      * out as a minimal replacement, and the cause is logged (see {@link UnencodableFrames}).
      */
+    @Override
     public void send(Frame frame) {
         try {
             queue.add(frame);
@@ -171,22 +173,26 @@ public final class PortLink {
     }
 
     /** False when output must be read and copied: the port cannot take spliced data. */
+    @Override
     public boolean acceptsSplicedData() {
         return queue.acceptsSplicedData();
     }
 
     /** See {@link OutboundQueue#addSplicedData}. */
+    @Override
     public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
         queue.addSplicedData(id, type, pipeFd, length, onReleased);
         afterEnqueue();
     }
 
     /** See {@link OutboundQueue#takeOutOfPipe}. */
+    @Override
     public void takeOutOfPipe(int pipeFd) {
         queue.takeOutOfPipe(pipeFd);
     }
 
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
+    @Override
     public void sendData(long id, MessageType type, ByteBuffer data) {
         queue.addData(id, type, data);
         afterEnqueue();
@@ -196,6 +202,7 @@ public final class PortLink {
      * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
      * see {@link RefusalLog} for the rate).
      */
+    @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
         refusalLog.refused(id, offendingType, kind.wire(), message);
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
@@ -205,6 +212,7 @@ public final class PortLink {
      * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
      * and logs it under the same rate limit as refused frames.
      */
+    @Override
     public void refuseStdin(long id, Integer errno, String errnoName, String message) {
         refusalLog.stdinRefused(id, errnoName, message);
         send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
@@ -220,8 +228,9 @@ public final class PortLink {
     }
 
     /** False while the queue is above the high-water mark: do not read more session output. */
+    @Override
     public boolean acceptsOutput() {
-        return outputAllowed;
+        return waterMarks.outputAllowed();
     }
 
     public boolean isFlushed() {
@@ -240,74 +249,48 @@ public final class PortLink {
 
     private void afterEnqueue() {
         long q = queue.queuedBytes();
-        if (outputAllowed && q >= highWater) {
-            outputAllowed = false;
-        }
+        waterMarks.grew(q);
         if (state == State.CONNECTED) {
-            if (!inputPaused && q >= highWater * INPUT_PAUSE_FACTOR) {
-                inputPaused = true;
+            if (waterMarks.inputShouldPause(q)) {
                 reg.setRead(false);
                 log.warn("host is not reading: {} bytes queued, pausing port input", q);
             }
             reg.setWrite(true);
-            watchForStall();
+            stallWatch.outputWaiting();
         }
-    }
-
-    /** Starts the periodic stall check when output begins to wait for the host. */
-    private void watchForStall() {
-        if (stallCheck == null && stallWarnMillis > 0) {
-            lastProgressNanos = System.nanoTime();
-            stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
-        }
-    }
-
-    private void checkForStall() {
-        stallCheck = null;
-        if (state != State.CONNECTED || queue.isEmpty()) {
-            return; // nothing waits: the next queued frame starts the watch again
-        }
-        long idleMillis = (System.nanoTime() - lastProgressNanos) / 1_000_000;
-        if (idleMillis >= stallWarnMillis && !stallReported) {
-            stallReported = true;
-            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis,
-                    queue.queuedBytes(), outputAllowed ? "" : "; session output is paused until it reads");
-        }
-        stallCheck = loop.schedule(stallWarnMillis, this::checkForStall);
     }
 
     private void afterDequeue() {
         long q = queue.queuedBytes();
-        if (inputPaused && q < highWater) {
-            inputPaused = false;
+        if (waterMarks.inputShouldResume(q)) {
             if (state == State.CONNECTED && !dropping) {
                 reg.setRead(true);
             }
             log.info("host reads again, port input resumed");
         }
-        if (!outputAllowed && q <= highWater / 2) {
-            outputAllowed = true;
+        if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();
         }
         if (q == 0) {
+            stallWatch.drained();
             listener.onFlushed();
         }
     }
 
     private void onEvents(int events) {
         if (state == State.PROBING) {
-            if ((events & EventLoop.HANGUP) != 0) {
+            if ((events & Loop.HANGUP) != 0) {
                 hangup("host side not connected");
                 return;
             }
             state = State.CONNECTED;
             reg.setWrite(!queue.isEmpty());
             if (!queue.isEmpty()) {
-                watchForStall();
+                stallWatch.outputWaiting();
             }
             listener.onConnected();
         }
-        if ((events & EventLoop.HANGUP) != 0) {
+        if ((events & Loop.HANGUP) != 0) {
             // Take what the host sent before it went away, then let the transport decide.
             while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
@@ -318,11 +301,11 @@ public final class PortLink {
             return;
         }
         if (state == State.CONNECTED && reg.reading()
-                && (events & (EventLoop.READABLE | EventLoop.ERROR)) != 0) {
+                && (events & (Loop.READABLE | Loop.ERROR)) != 0) {
             readInput();
         }
         if (state == State.CONNECTED && reg.writing()
-                && (events & (EventLoop.WRITABLE | EventLoop.ERROR)) != 0) {
+                && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
             flush();
         }
     }
@@ -375,11 +358,7 @@ public final class PortLink {
             return;
         }
         if (queue.queuedBytes() < before) {
-            if (stallReported) {
-                stallReported = false;
-                log.info("host takes output again after {} ms", (System.nanoTime() - lastProgressNanos) / 1_000_000);
-            }
-            lastProgressNanos = System.nanoTime();
+            stallWatch.progressed();
         }
         if (empty) {
             reg.setWrite(false);
@@ -416,13 +395,9 @@ public final class PortLink {
         reg.cancel();
         reg = null;
         state = State.DETACHED;
-        if (stallCheck != null) {
-            stallCheck.cancel();
-            stallCheck = null;
-        }
-        stallReported = false;
+        stallWatch.stop();
         decoder.reset();
-        inputPaused = false;
+        waterMarks.hostGone();
         dropping = false;
         if (dropDeadline != null) {
             dropDeadline.cancel();

@@ -1,7 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
-import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.loop.Loop;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,13 +17,13 @@ final class RefusalLog {
     static final int LINES_PER_SECOND = 20;
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final EventLoop loop;
+    private final Loop loop;
     private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
     private int linesInWindow;
     private long leftOut;
     private boolean reportScheduled;
 
-    RefusalLog(EventLoop loop) {
+    RefusalLog(Loop loop) {
         this.loop = loop;
     }
 

@@ -1,7 +1,7 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one host at a time on a unix stream socket. While a host is connected the listening socket
  * is left out of the loop, so a second host waits in the backlog and is served when the first one
- * disconnects. When a host goes away its frames still queued are dropped and {@code onHostGone} runs.
+ * disconnects. When a host goes away its frames still queued are dropped (a new connection is a new
+ * host) and the {@link HostLossListener} is told, with this transport's {@link HostLossPolicy}.
  *
  * <p>Whoever can connect runs commands as the agent's user, so the socket is private (see
  * {@link SocketAccess}, {@link SocketPath}): created with its mode whatever the umask, published
@@ -40,7 +41,7 @@ public final class UnixSocketServer implements Transport {
     /** A lasting accept failure is logged when it starts, then at most once per this. */
     static final long ACCEPT_LOG_INTERVAL_MILLIS = 10_000;
 
-    private final EventLoop loop;
+    private final Loop loop;
     private final PortLink link;
     private final Path path;
     private final SocketPath socketPath;
@@ -48,7 +49,8 @@ public final class UnixSocketServer implements Transport {
     private final Set<Integer> allowedUids = new HashSet<>();
     /** The socket's group, whose members are served too; -1 when none was asked for. */
     private int allowedGid = -1;
-    private final Runnable onHostGone;
+    private final HostLossPolicy hostLossPolicy;
+    private final HostLossListener hostLost;
     private int listenFd = -1;
     private int connFd = -1;
     private Registration listenReg;
@@ -56,20 +58,23 @@ public final class UnixSocketServer implements Transport {
     private final LogThrottle acceptFailureLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
     private final LogThrottle refusedPeerLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
     /** Watches the listening socket again after a failed accept; null when none is pending. */
-    private EventLoop.Timer retryAccept;
+    private Loop.Timer retryAccept;
 
-    public UnixSocketServer(EventLoop loop, PortLink link, Path path, SocketAccess access, Runnable onHostGone) {
+    public UnixSocketServer(Loop loop, PortLink link, Path path, SocketAccess access, HostLossPolicy hostLossPolicy,
+            HostLossListener hostLost) {
         this.loop = loop;
         this.link = link;
         this.path = path;
         this.socketPath = new SocketPath(path);
         this.access = access;
-        this.onHostGone = onHostGone;
+        this.hostLossPolicy = hostLossPolicy;
+        this.hostLost = hostLost;
     }
 
     /** A private socket: mode 0600, root and the agent's own uid only. */
-    public UnixSocketServer(EventLoop loop, PortLink link, Path path, Runnable onHostGone) {
-        this(loop, link, path, SocketAccess.privateSocket(), onHostGone);
+    public UnixSocketServer(Loop loop, PortLink link, Path path, HostLossPolicy hostLossPolicy,
+            HostLossListener hostLost) {
+        this(loop, link, path, SocketAccess.privateSocket(), hostLossPolicy, hostLost);
     }
 
     @Override
@@ -188,7 +193,7 @@ public final class UnixSocketServer implements Transport {
         Os.close(connFd);
         connFd = -1;
         link.discardOutput();
-        onHostGone.run();
+        hostLost.onHostLost(hostLossPolicy);
         if (listenReg != null) {
             listenReg.setRead(true);
         }

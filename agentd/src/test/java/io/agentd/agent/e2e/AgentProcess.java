@@ -1,67 +1,63 @@
 package io.agentd.agent.e2e;
 
 import io.agentd.protocol.MessageType;
+import io.agentd.testsupport.RunningAgent;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 /**
- * A running agent, started as a separate process from the build output through the launcher
- * (scripts/agentd with AGENTD_HOME=target/dist), exactly as deployed. Being a separate process keeps
- * its subreaper role and its signals away from the test JVM. It listens on a unix socket in its own
- * directory under target/e2e; its log goes to agent.log there.
+ * A running agent for the end-to-end tests: the shared fixture ({@link RunningAgent}, the launcher
+ * scripts/agentd with AGENTD_HOME=target/dist, exactly as deployed) in its own directory under
+ * target/e2e, with the tests' way of talking to it ({@link HostConnection}). Being a separate process
+ * keeps its subreaper role and its signals away from the test JVM. Its log goes to agent.log there.
  */
 final class AgentProcess implements AutoCloseable {
     private static final Path MODULE = Path.of(System.getProperty("user.dir"));
     private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
     private static final Path DIST = MODULE.resolve("target/dist");
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
-    private final Process process;
+    private final RunningAgent agent;
     private final Path dir;
-    private final Path socket;
-    private final Path log;
 
-    private AgentProcess(Process process, Path dir) {
-        this.process = process;
+    private AgentProcess(RunningAgent agent, Path dir) {
+        this.agent = agent;
         this.dir = dir;
-        this.socket = dir.resolve("agent.sock");
-        this.log = dir.resolve("agent.log");
     }
 
     /**
-     * Starts an agent on a fresh socket with the given extra options; returns once it listens. Its
-     * session group records go to its own directory unless the options name one (--state-dir):
-     * agents that shared one would see each other's records.
+     * Starts an agent on a fresh socket with the given extra options; returns once its socket is
+     * there. Its session group records go to its own directory unless the options name one
+     * (--state-dir): agents that shared one would see each other's records.
      */
     static AgentProcess startWithJavaOpts(String name, String javaOpts, String... options)
             throws IOException, InterruptedException {
         Path dir = newDir(name);
-        List<String> cmd = new ArrayList<>(List.of("--listen", "unix:" + dir.resolve("agent.sock")));
+        List<String> args = new ArrayList<>();
         if (!List.of(options).contains("--state-dir")) {
-            cmd.addAll(List.of("--state-dir", dir.resolve("state").toString()));
+            args.addAll(List.of("--state-dir", dir.resolve("state").toString()));
         }
-        cmd.addAll(List.of(options));
-        AgentProcess agent = launch(dir, javaOpts, cmd);
-        agent.awaitSocket();
+        args.addAll(List.of(options));
+        AgentProcess agent = new AgentProcess(RunningAgent.listening(LAUNCHER, dir.resolve("agent.sock"), args,
+                env(javaOpts), dir.resolve("agent.log")), dir);
+        agent.agent.awaitSocket();
         return agent;
     }
 
     /** Starts an agent serving a character device or tty (--port); returns at once. */
     static AgentProcess startOnPort(String name, Path port) throws IOException {
         Path dir = newDir(name);
-        return launch(dir, null, List.of("--port", port.toString(), "--state-dir", dir.resolve("state").toString()));
+        return launch(dir, List.of("--port", port.toString(), "--state-dir", dir.resolve("state").toString()));
     }
 
     /** Runs the launcher to completion (for options that make it exit); output is in the log. */
     static AgentProcess run(String name, String... options) throws IOException, InterruptedException {
-        AgentProcess agent = launch(newDir(name), null, List.of(options));
-        agent.awaitExit(START_TIMEOUT);
+        AgentProcess agent = launch(newDir(name), List.of(options));
+        agent.awaitExit(RunningAgent.START_TIMEOUT);
         return agent;
     }
 
@@ -69,46 +65,27 @@ final class AgentProcess implements AutoCloseable {
         return Files.createTempDirectory(Files.createDirectories(MODULE.resolve("target/e2e")), name + "-");
     }
 
-    private static AgentProcess launch(Path dir, String javaOpts, List<String> options) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(LAUNCHER.toString());
-        cmd.addAll(options);
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("agent.log").toFile());
-        pb.environment().put("AGENTD_HOME", DIST.toString());
-        pb.environment().put("JAVA_OPTS", javaOpts == null ? "" : javaOpts);
-        return new AgentProcess(pb.start(), dir);
+    private static AgentProcess launch(Path dir, List<String> options) throws IOException {
+        return new AgentProcess(RunningAgent.launch(LAUNCHER, options, env(null), dir.resolve("agent.sock"),
+                dir.resolve("agent.log")), dir);
+    }
+
+    private static Map<String, String> env(String javaOpts) {
+        return Map.of("AGENTD_HOME", DIST.toString(), "JAVA_OPTS", javaOpts == null ? "" : javaOpts);
     }
 
     static AgentProcess start(String name, String... options) throws IOException, InterruptedException {
         return startWithJavaOpts(name, null, options);
     }
 
-    private void awaitSocket() throws InterruptedException {
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!listening()) {
-            if (!process.isAlive()) {
-                throw new AssertionError("agent exited " + process.exitValue() + " before listening:\n" + logText());
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("agent not listening after " + START_TIMEOUT + ":\n" + logText());
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    /**
-     * True once the agent accepts connections: the agent binds its socket under a temporary name and
-     * renames it onto the path only once it listens, so the path alone says it (and a probe
-     * connection, which would count as the host's, is not needed).
-     */
-    private boolean listening() {
-        return Files.exists(socket);
-    }
-
     HostConnection connect() throws IOException {
-        return HostConnection.open(socket);
+        try {
+            return agent.connect(HostConnection::open);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
+        }
     }
 
     /** A new host connection, past the agent's core.ready. */
@@ -119,11 +96,11 @@ final class AgentProcess implements AutoCloseable {
     }
 
     long pid() {
-        return process.pid();
+        return agent.pid();
     }
 
     boolean isAlive() {
-        return process.isAlive();
+        return agent.isAlive();
     }
 
     /** Sends a signal to the agent process (by number), as an operator or init would. */
@@ -136,18 +113,14 @@ final class AgentProcess implements AutoCloseable {
 
     /** Waits for the agent to exit; returns its exit status. */
     int awaitExit(Duration timeout) throws InterruptedException {
-        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        if (!agent.waitForExit(timeout)) {
             throw new AssertionError("agent still running after " + timeout + ":\n" + logText());
         }
-        return process.exitValue();
+        return agent.process().exitValue();
     }
 
     String logText() {
-        try {
-            return Files.readString(log, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return agent.logText();
     }
 
     Path dir() {
@@ -156,12 +129,6 @@ final class AgentProcess implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        if (process.isAlive()) {
-            process.destroy(); // SIGTERM: the agent's own shutdown
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
-            }
-        }
+        agent.close(); // SIGTERM: the agent's own shutdown; SIGKILL after 15 s
     }
 }

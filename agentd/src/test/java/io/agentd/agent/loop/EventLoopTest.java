@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.agent.loop.EventLoop.Registration;
+import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.nio.ByteBuffer;
@@ -71,7 +71,7 @@ class EventLoopTest {
         List<String> ran = new ArrayList<>();
         loop.schedule(60, () -> ran.add("60"));
         loop.schedule(20, () -> ran.add("20"));
-        EventLoop.Timer cancelled = loop.schedule(40, () -> ran.add("40"));
+        Loop.Timer cancelled = loop.schedule(40, () -> ran.add("40"));
         loop.schedule(0, () -> ran.add("0"));
         loop.schedule(100, loop::stop);
         cancelled.cancel();

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.testsupport.RunningAgent;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -32,7 +35,7 @@ class AgentctlEndToEndTest {
     private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
 
     private Path dir;
-    private Process agentd;
+    private RunningAgent agentd;
     private Path socket;
 
     record Result(int code, String stdout, String stderr) {}
@@ -41,10 +44,9 @@ class AgentctlEndToEndTest {
     void startAgent(@TempDir Path tempDir) throws Exception {
         dir = tempDir;
         socket = dir.resolve("agentd.sock");
-        agentd = new ProcessBuilder(ROOT.resolve("scripts/agentd").toString(), "--listen", "unix:" + socket)
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("agentd.log").toFile())
-                .start();
+        // agentctl wait-ready does the waiting: that is what this test checks of it.
+        agentd = RunningAgent.listening(ROOT.resolve("scripts/agentd"), socket, List.of(), Map.of(),
+                dir.resolve("agentd.log"));
         Result ready = agentctl("wait-ready", "--timeout", "30s");
         assertEquals(0, ready.code(), "agentd came up: " + ready + "\n" + Files.readString(dir.resolve("agentd.log")));
         assertTrue(ready.stdout().matches("ready: agentd .* at " + socket
@@ -54,10 +56,7 @@ class AgentctlEndToEndTest {
     @AfterAll
     void stopAgent() throws Exception {
         if (agentd != null) {
-            agentd.destroy();
-            if (!agentd.waitFor(10, TimeUnit.SECONDS)) {
-                agentd.destroyForcibly();
-            }
+            agentd.stop(Duration.ofSeconds(10));
         }
     }
 

@@ -1,6 +1,5 @@
-package io.agentd.agent.session;
+package io.agentd.agent.spawn;
 
-import io.agentd.agent.spawn.Profile;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
@@ -10,13 +9,13 @@ import io.agentd.protocol.payload.FailureKind;
  * {@code profile} extension). A request can only tighten: the agent's profile is what its operator
  * chose for every command, and a host that could loosen it would make the option worthless.
  */
-final class RequestedProfile {
+public final class RequestedProfile {
     private RequestedProfile() {}
 
     /** Why a request's profile is refused: the exec.failed to answer it with. */
-    static final class Refused extends Exception {
+    public static final class Refused extends Exception {
         private static final long serialVersionUID = 1L;
-        final transient ExecFailed failed;
+        public final transient ExecFailed failed;
 
         Refused(FailureKind kind, String message) {
             super(message, null, false, false);

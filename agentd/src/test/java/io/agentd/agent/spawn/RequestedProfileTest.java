@@ -1,10 +1,9 @@
-package io.agentd.agent.session;
+package io.agentd.agent.spawn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.agent.spawn.Profile;
 import org.junit.jupiter.api.Test;
 
 class RequestedProfileTest {

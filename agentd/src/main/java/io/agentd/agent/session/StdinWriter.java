@@ -1,0 +1,180 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.loop.Loop.Registration;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostOutput;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecStdinCredit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A session's stdin on its way to the child: the queue, the window (credit and limits), the end of
+ * input, and refusals. It closes its fd when input ends or fails, if the fd is its own (a PTY master
+ * carries output too and is the session's to close). Idempotent close: the fd is closed once.
+ */
+final class StdinWriter {
+    private static final Logger log = LoggerFactory.getLogger(Session.class); // the session's lines, as before
+
+    private final long sessionId;
+    private final int fd;
+    /** A pipe's write end: the writer's to close, and empty data ends input. On a PTY the host sends ^D. */
+    private final boolean pipe;
+    private final HostOutput host;
+    private final SessionIo io;
+    private final SessionDefaults defaults;
+    private final StdinBudget budget;
+    private final StdinQueue queue = new StdinQueue();
+    private final StdinWindow window;
+    private Registration reg;
+    private boolean open = true;
+    private boolean eofRequested;
+    /**
+     * The errno of the first stdin frame refused for space, 0 before: every later frame gets it too,
+     * so what the child reads stays a prefix of what the host sent.
+     */
+    private int refusedErrno;
+    private long bytesWritten;
+
+    /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
+    StdinWriter(long sessionId, int fd, boolean pipe, boolean flowControl, HostOutput host, SessionIo io,
+            SessionDefaults defaults, StdinBudget budget) {
+        this.sessionId = sessionId;
+        this.fd = fd;
+        this.pipe = pipe;
+        this.host = host;
+        this.io = io;
+        this.defaults = defaults;
+        this.budget = budget;
+        this.window = flowControl
+                ? StdinWindow.withCredit(budget, defaults.stdinWindow(), this::sendCredit)
+                : StdinWindow.withoutCredit(budget, defaults.stdinLimit());
+    }
+
+    /** Grants the first credit (with flow control); after started, before any output. */
+    void open(Registration reg) {
+        this.reg = reg;
+        window.open();
+    }
+
+    boolean writing() {
+        return open && reg.writing();
+    }
+
+    long bytesWritten() {
+        return bytesWritten;
+    }
+
+    /** A stdin frame from the host; empty data is the end of input. */
+    void onStdin(byte[] data) {
+        if (data.length == 0) {
+            if (!pipe) {
+                log.debug("session {}: end of input ignored on a PTY (the host sends ^D)", sessionId);
+            } else if (open && !eofRequested) {
+                eofRequested = true;
+                if (queue.isEmpty()) {
+                    close();
+                }
+            }
+            return;
+        }
+        if (!open || eofRequested) {
+            refuse(LibC.EPIPE, "stdin is closed; " + data.length + " bytes not delivered");
+            return;
+        }
+        if (refusedErrno != 0) {
+            refuse(refusedErrno, "an earlier stdin frame of this session was refused, so later ones are"
+                    + " too (the process reads only what came before it); " + data.length + " bytes dropped");
+            return;
+        }
+        StdinWindow.Refusal refusal = window.admit(data.length);
+        if (refusal != StdinWindow.Refusal.NONE) {
+            refusedErrno = LibC.ENOBUFS;
+            refuse(LibC.ENOBUFS, whyRefused(refusal) + "; " + data.length
+                    + " bytes dropped, and every later stdin frame of this session will be");
+            return;
+        }
+        queue.add(data);
+        reg.setWrite(true);
+    }
+
+    private String whyRefused(StdinWindow.Refusal refusal) {
+        return switch (refusal) {
+            case PAST_CREDIT -> "stdin past the credit granted (" + window.credit() + " bytes of credit left)";
+            case SESSION_FULL -> "stdin queue full (" + queue.size() + " of " + defaults.stdinLimit()
+                    + " bytes queued, the process is not reading)";
+            case ALL_FULL -> "the agent's stdin queues are full (" + budget.used() + " of " + budget.limit()
+                    + " bytes queued or granted over all sessions)";
+            case NONE -> throw new IllegalArgumentException("not a refusal");
+        };
+    }
+
+    /** Credit for the host (flow control): only between started and the terminal frame. */
+    private void sendCredit(long bytes) {
+        host.send(new Frame(sessionId, MessageType.EXEC_STDIN_CREDIT, new ExecStdinCredit(bytes)));
+    }
+
+    /** The child's stdin is writable: write what is queued. */
+    void onWritable() {
+        if (!open) {
+            return;
+        }
+        try {
+            long written = queue.writeTo(fd, io);
+            bytesWritten += written;
+            window.consumed(written);
+        } catch (OsException e) {
+            long dropped = queue.clear();
+            refuse(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + dropped + " bytes not delivered");
+            close();
+            return;
+        }
+        if (queue.isEmpty()) {
+            if (eofRequested) {
+                close();
+            } else {
+                reg.setWrite(false);
+            }
+        }
+    }
+
+    /** The process exited: what is still queued will never be read; the host is told. */
+    void dropUndelivered() {
+        if (open && !queue.isEmpty()) {
+            long dropped = queue.clear();
+            refuse(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
+        }
+    }
+
+    /**
+     * Input ends (end of input, a failed write, or the session's teardown): the queue's bytes and the
+     * credit go back to the budget, and the fd is closed if it is the writer's. Idempotent.
+     */
+    void close() {
+        queue.clear();
+        window.close();
+        if (!open) {
+            return;
+        }
+        open = false;
+        if (reg == null) {
+            if (pipe) {
+                io.close(fd);
+            }
+            return;
+        }
+        if (pipe) {
+            reg.cancel();
+            io.close(fd);
+        } else {
+            reg.setWrite(false); // the master stays open for output
+        }
+    }
+
+    private void refuse(int errno, String message) {
+        host.refuseStdin(sessionId, errno, Os.errnoName(errno), message);
+    }
+}

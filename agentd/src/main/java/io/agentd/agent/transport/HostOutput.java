@@ -1,0 +1,39 @@
+package io.agentd.agent.transport;
+
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import java.nio.ByteBuffer;
+
+/**
+ * Where a session's frames go, and how much more the host takes: the part of the host link a
+ * session sees ({@link PortLink} is the real one; a test records the frames instead).
+ */
+public interface HostOutput {
+    /** Queues a frame (see {@link PortLink#send}). */
+    void send(Frame frame);
+
+    /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
+    void sendData(long id, MessageType type, ByteBuffer data);
+
+    /** False when output must be read and copied: the port cannot take spliced data. */
+    boolean acceptsSplicedData();
+
+    /**
+     * Announces {@code length} bytes of output still in {@code pipeFd}, moved to the port when their
+     * turn comes; {@code onReleased} runs when the queue is done with the pipe.
+     */
+    void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased);
+
+    /** Before the session reads or closes a pipe itself: the queue reads out what was announced. */
+    void takeOutOfPipe(int pipeFd);
+
+    /** False while the queue is above the high-water mark: do not read more session output. */
+    boolean acceptsOutput();
+
+    /** Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error). */
+    void refuseStdin(long id, Integer errno, String errnoName, String message);
+
+    /** Answers a frame the agent cannot use with core.error on its id. */
+    void refuse(long id, ErrorKind kind, String offendingType, String message);
+}

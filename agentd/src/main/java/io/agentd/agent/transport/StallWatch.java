@@ -1,0 +1,103 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.Loop;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Warns when the host takes no output for a while although some waits for it, and says so again
+ * when it takes output again; after Netty's {@code IdleStateHandler}, but only while output waits.
+ * The check runs every warning period from the moment output begins to wait, and stops when nothing
+ * waits (the next queued frame starts it again).
+ */
+final class StallWatch {
+    private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the link's lines, as before
+
+    /** What the watch looks at. */
+    interface Subject {
+        /** True while a connected host has output queued for it. */
+        boolean outputWaits();
+
+        long queuedBytes();
+
+        /** False while session output is paused for backpressure (said in the warning). */
+        boolean outputAllowed();
+    }
+
+    private final Loop loop;
+    private final long warnMillis;
+    private final Subject subject;
+    private final LongSupplier nanoClock;
+    private Loop.Timer check;
+    /** When the host last took output, or when output began to wait for it. */
+    private long lastProgressNanos;
+    private boolean reported;
+    /** Output waits for the host (from the first queued frame until the queue is empty). */
+    private boolean waiting;
+
+    /** @param warnMillis 0: never warn */
+    StallWatch(Loop loop, long warnMillis, Subject subject, LongSupplier nanoClock) {
+        this.loop = loop;
+        this.warnMillis = warnMillis;
+        this.subject = subject;
+        this.nanoClock = nanoClock;
+    }
+
+    /** Output waits for the host: starts the periodic check unless it runs. */
+    void outputWaiting() {
+        if (!waiting) {
+            // Idle time counts from here, even when a check scheduled during the last wait is still
+            // pending: a check that fires late must not count the time the queue was empty.
+            waiting = true;
+            lastProgressNanos = nanoClock.getAsLong();
+        }
+        if (check == null && warnMillis > 0) {
+            check = loop.schedule(warnMillis, this::check);
+        }
+    }
+
+    /** The queue is empty: nothing waits for the host. */
+    void drained() {
+        waiting = false;
+    }
+
+    /** The host took some output. */
+    void progressed() {
+        long now = nanoClock.getAsLong();
+        if (reported) {
+            reported = false;
+            log.info("host takes output again after {} ms", (now - lastProgressNanos) / 1_000_000);
+        }
+        lastProgressNanos = now;
+    }
+
+    /** The host went away: no watch until output waits for the next one. */
+    void stop() {
+        if (check != null) {
+            check.cancel();
+            check = null;
+        }
+        reported = false;
+        waiting = false;
+    }
+
+    /** True once a stall was warned about and the host has not taken output since. */
+    boolean reported() {
+        return reported;
+    }
+
+    private void check() {
+        check = null;
+        if (!subject.outputWaits()) {
+            return;
+        }
+        long idleMillis = (nanoClock.getAsLong() - lastProgressNanos) / 1_000_000;
+        if (idleMillis >= warnMillis && !reported) {
+            reported = true;
+            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis,
+                    subject.queuedBytes(), subject.outputAllowed() ? "" : "; session output is paused until it reads");
+        }
+        check = loop.schedule(warnMillis, this::check);
+    }
+}

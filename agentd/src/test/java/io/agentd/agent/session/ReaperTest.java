@@ -1,0 +1,105 @@
+package io.agentd.agent.session;
+
+import static io.agentd.agent.session.SessionHarness.PID;
+import static io.agentd.agent.session.SessionHarness.STDERR;
+import static io.agentd.agent.session.SessionHarness.STDOUT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.spawn.Child;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecExited;
+import org.junit.jupiter.api.Test;
+
+/** The reaper's sweep and lingering groups, on a scripted loop and scripted waitpid. */
+class ReaperTest {
+    private final SessionHarness h = new SessionHarness();
+    private int sweeps;
+    private final Reaper reaper = new Reaper(h.loop, h.io, () -> sweeps++);
+
+    private Session endedOutputs(Child child) {
+        Session s = h.start(child, null, false);
+        h.io.eof(STDOUT).eof(STDERR);
+        h.loop.fire(STDOUT, Loop.READABLE);
+        h.loop.fire(STDERR, Loop.READABLE);
+        return s;
+    }
+
+    @Test
+    void theSweepHandsALeadersStatusToItsSessionAndReapsOrphansQuietly() {
+        reaper.start();
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(1, s);
+        h.io.exit(PID, 7).exit(4242, 0);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(7, ((ExecExited) h.host.of(MessageType.EXEC_EXITED).get(0).payload()).code());
+        assertTrue(sweeps >= 2, "the sweep runs again and again");
+    }
+
+    @Test
+    void withoutAPidfdTheSweepRunsFast() {
+        reaper.start();
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        Session s = endedOutputs(new Child(PID, -1, 10, 11, 12, false));
+        reaper.started(1, s);
+        h.io.exit(PID, 0);
+        h.loop.advance(Reaper.SWEEP_MILLIS); // the sweep scheduled before the session: a slow one
+        int before = sweeps;
+        h.loop.advance(Reaper.FAST_SWEEP_MILLIS);
+        assertEquals(before + 1, sweeps);
+        assertEquals(1, h.host.of(MessageType.EXEC_EXITED).size());
+    }
+
+    @Test
+    void aGroupOutlivingItsSessionLingersUntilTheSweepFindsItEmpty() {
+        reaper.start();
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(1, s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(s);
+        assertEquals(PID, reaper.lingeringGroup(1));
+        assertEquals(1, reaper.signalLingering(15));
+
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(PID, reaper.lingeringGroup(1), "still has members");
+        h.io.groupAlive(PID, false);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertNull(reaper.lingeringGroup(1));
+    }
+
+    @Test
+    void aNewSessionOnTheIdOfALingeringGroupEndsTheEntry() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(1, s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(s);
+        reaper.started(1, h.start(new Child(PID + 1, 23, 20, 21, 22, false), null, false));
+        assertNull(reaper.lingeringGroup(1));
+    }
+
+    @Test
+    void aNewSessionOnThePidOfALingeringGroupEndsTheEntry() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(1, s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(s);
+        reaper.started(2, h.start(new Child(PID, 23, 20, 21, 22, false), null, false)); // pid reused
+        assertNull(reaper.lingeringGroup(1));
+    }
+
+    @Test
+    void aLeaderReapedByItsPidfdIsNotHandedOverAgainByTheSweep() {
+        reaper.start();
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(1, s);
+        h.io.exit(PID, 1);
+        reaper.reapLeader(s);
+        h.io.exit(PID, 2); // the pid exits again: a newer process, not this session's
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(1, h.host.of(MessageType.EXEC_EXITED).size());
+        assertEquals(1, ((ExecExited) h.host.of(MessageType.EXEC_EXITED).get(0).payload()).code());
+    }
+}

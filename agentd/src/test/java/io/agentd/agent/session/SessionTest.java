@@ -1,0 +1,296 @@
+package io.agentd.agent.session;
+
+import static io.agentd.agent.session.SessionHarness.DRAIN_MILLIS;
+import static io.agentd.agent.session.SessionHarness.GRACE_MILLIS;
+import static io.agentd.agent.session.SessionHarness.MASTER;
+import static io.agentd.agent.session.SessionHarness.PID;
+import static io.agentd.agent.session.SessionHarness.PIDFD;
+import static io.agentd.agent.session.SessionHarness.STDERR;
+import static io.agentd.agent.session.SessionHarness.STDIN;
+import static io.agentd.agent.session.SessionHarness.STDOUT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.sys.LibC;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecStdinCredit;
+import io.agentd.protocol.payload.ExecStdinError;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** A session's state machine through its seams: no child process, no epoll, no clock. */
+class SessionTest {
+    private final SessionHarness h = new SessionHarness();
+
+    private void assertEachClosedOnce(int... fds) {
+        for (int fd : fds) {
+            assertEquals(1, h.io.closes(fd), "fd " + fd + " closed once");
+        }
+        assertEquals(0, h.loop.liveRegistrations(), "nothing left in the loop");
+    }
+
+    private ExecExited exited() {
+        List<io.agentd.protocol.Frame> frames = h.host.of(MessageType.EXEC_EXITED);
+        assertEquals(1, frames.size(), "one exited: " + h.host.types());
+        return (ExecExited) frames.get(0).payload();
+    }
+
+    private void outputsEnd() {
+        h.io.eof(STDOUT).eof(STDERR);
+        h.loop.fire(STDOUT, Loop.READABLE);
+        h.loop.fire(STDERR, Loop.READABLE);
+    }
+
+    @Test
+    void startedThenOutputThenOneExitedAndEveryFdClosedOnce() {
+        Session s = h.startPipes();
+        assertEquals(List.of(MessageType.EXEC_STARTED), h.host.types());
+        h.io.output(STDOUT, "hello ").output(STDERR, "oops");
+        h.loop.fire(STDOUT, Loop.READABLE);
+        h.loop.fire(STDERR, Loop.READABLE);
+        h.io.output(STDOUT, "world");
+        h.loop.fire(STDOUT, Loop.READABLE);
+        outputsEnd();
+        assertEquals(1, h.io.closes(STDOUT), "an output's fd is closed at its end");
+        h.io.exit(PID, 3);
+        h.loop.fire(PIDFD, Loop.READABLE);
+
+        assertEquals("hello world", h.host.stdoutText());
+        assertEquals("oops", h.host.stderrText());
+        assertEquals(3, exited().code());
+        assertEquals(MessageType.EXEC_EXITED, h.host.types().get(h.host.types().size() - 1));
+        assertEquals(List.of(s), h.finished);
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+        assertEquals(0, h.loop.pendingTimers());
+    }
+
+    @Test
+    void outputHeldOpenByDescendantsIsReadUntilTheDrainWindowEnds() {
+        h.startPipes();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "outputs are open: the drain window runs");
+
+        h.io.output(STDOUT, "late ");
+        h.loop.fire(STDOUT, Loop.READABLE);
+        h.loop.advance(DRAIN_MILLIS - 1);
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty());
+
+        h.io.output(STDOUT, "held").output(STDERR, "err");
+        h.loop.advance(1);
+        assertEquals("late held", h.host.stdoutText(), "the window's end takes what is already there");
+        assertEquals("err", h.host.stderrText());
+        assertEquals(0, exited().code());
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
+    @Test
+    void theDrainWindowEndsEarlyWhenEveryOutputReachesItsEnd() {
+        h.startPipes();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.io.eof(STDOUT);
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "stderr is still open");
+        h.io.eof(STDERR);
+        h.loop.fire(STDERR, Loop.READABLE);
+        exited();
+        assertEquals(0, h.loop.pendingTimers(), "the drain timer is cancelled");
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
+    @Test
+    void outputPausesWhileTheHostIsFullAndResumesWhenItDrains() {
+        Session s = h.startPipes();
+        h.host.acceptsOutput = false;
+        h.io.output(STDOUT, "x");
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals("", h.host.stdoutText(), "nothing read past the high-water mark");
+        assertEquals(List.of(s), h.paused);
+        assertFalse(h.loop.registration(STDOUT).reading());
+        assertFalse(h.loop.registration(STDERR).reading());
+
+        h.loop.fire(STDERR, Loop.READABLE); // a second event while paused: no second pause
+        assertEquals(1, h.paused.size());
+
+        h.host.acceptsOutput = true;
+        s.resumeOutput();
+        assertTrue(h.loop.registration(STDOUT).reading());
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals("x", h.host.stdoutText());
+    }
+
+    @Test
+    void stdinIsWrittenAsTheChildTakesItAndClosedOnceAfterTheLastByteOfTheEnd() {
+        Session s = h.startPipes();
+        s.onStdin("abc".getBytes());
+        assertTrue(h.loop.registration(STDIN).writing());
+        h.io.room(STDIN, 2);
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertEquals("ab", h.io.written(STDIN));
+
+        s.onStdin(new byte[0]); // end of input, with a byte still queued
+        assertEquals(0, h.io.closes(STDIN), "closed only once the queue is written");
+        h.io.room(STDIN, 10);
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertEquals("abc", h.io.written(STDIN));
+        assertEquals(1, h.io.closes(STDIN));
+
+        s.onStdin("late".getBytes());
+        ExecStdinError refused = (ExecStdinError) h.host.of(MessageType.EXEC_STDIN_ERROR).get(0).payload();
+        assertEquals(LibC.EPIPE, refused.errno());
+
+        outputsEnd();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+        assertEquals(0, h.budget.used(), "the stdin budget is back");
+    }
+
+    @Test
+    void stdinStillQueuedAtTheExitIsReportedBeforeExitedAndTheBudgetComesBack() {
+        Session s = h.startPipes();
+        h.io.room(STDIN, 0);
+        s.onStdin("never read".getBytes());
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertTrue(h.budget.used() > 0);
+        outputsEnd();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+
+        List<MessageType> types = h.host.types();
+        assertEquals(List.of(MessageType.EXEC_STDIN_ERROR, MessageType.EXEC_EXITED), types.subList(types.size() - 2,
+                types.size()));
+        assertEquals(0, h.budget.used());
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
+    @Test
+    void aFailedStdinWriteIsReportedAndLaterFramesAreRefused() {
+        Session s = h.startPipes();
+        h.io.failWrites(STDIN, LibC.EPIPE);
+        s.onStdin("abc".getBytes());
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertEquals(1, h.io.closes(STDIN));
+        s.onStdin("more".getBytes());
+        assertEquals(2, h.host.of(MessageType.EXEC_STDIN_ERROR).size());
+        outputsEnd();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
+    @Test
+    void aFlowControlledSessionGetsItsWindowRightAfterStarted() {
+        h.start(SessionHarness.pipes(), null, true);
+        assertEquals(List.of(MessageType.EXEC_STARTED, MessageType.EXEC_STDIN_CREDIT), h.host.types());
+        assertEquals(512, ((ExecStdinCredit) h.host.frames.get(1).payload()).bytes());
+    }
+
+    @Test
+    void aPtyMasterIsOneFdForStdinAndStdoutAndIsClosedOnce() {
+        Session s = h.start(SessionHarness.pty(), null, false);
+        s.onStdin("ls\n".getBytes());
+        h.loop.fire(MASTER, Loop.WRITABLE);
+        assertEquals("ls\n", h.io.written(MASTER));
+        s.onStdin(new byte[0]);
+        assertEquals(0, h.io.closes(MASTER), "end of input is ignored on a PTY");
+
+        h.io.output(MASTER, "out");
+        h.loop.fire(MASTER, Loop.READABLE);
+        h.io.eof(MASTER);
+        h.loop.fire(MASTER, Loop.READABLE);
+        assertEquals(0, h.io.closes(MASTER), "the master outlives its output: the session closes it");
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+
+        assertEquals("out", h.host.stdoutText());
+        exited();
+        assertEachClosedOnce(MASTER, PIDFD);
+    }
+
+    @Test
+    void theDeadlineSendsSigtermThenSigkillAfterTheGraceAndExitedSaysTimedOut() {
+        h.start(SessionHarness.pipes(), 1000L, false);
+        h.io.groupAlive(PID, true);
+        h.loop.advance(1000);
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals);
+        h.loop.advance(GRACE_MILLIS);
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM, PID + ":" + LibC.SIGKILL), h.io.signals);
+
+        outputsEnd();
+        h.io.killedBy(PID, LibC.SIGKILL);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        ExecExited exited = exited();
+        assertEquals(LibC.SIGKILL, exited.signal());
+        assertEquals(Boolean.TRUE, exited.timedOut());
+    }
+
+    @Test
+    void aLeaderThatExitsBeforeItsDeadlineCancelsIt() {
+        h.start(SessionHarness.pipes(), 1000L, false);
+        outputsEnd();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.loop.advance(10_000);
+        assertEquals(List.of(), h.io.signals);
+        assertEquals(null, exited().timedOut());
+    }
+
+    @Test
+    void abandonKillsTheGroupSendsNothingAndClosesEveryFdOnce() {
+        Session s = h.start(SessionHarness.pipes(), 1000L, false);
+        s.onStdin("queued".getBytes());
+        h.io.output(STDOUT, "unread");
+        s.abandon();
+        s.abandon();
+        assertEquals(List.of(PID + ":" + LibC.SIGKILL), h.io.signals);
+        assertEquals(List.of(MessageType.EXEC_STARTED), h.host.types(), "nothing on the wire");
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+        assertEquals(0, h.loop.pendingTimers());
+        assertEquals(0, h.budget.used());
+        assertTrue(h.finished.isEmpty());
+    }
+
+    @Test
+    void aLeaderReapedTwiceEndsTheSessionOnce() {
+        Session s = h.startPipes();
+        outputsEnd();
+        s.onLeaderExit(0);
+        s.onLeaderExit(0);
+        assertEquals(1, h.host.of(MessageType.EXEC_EXITED).size());
+        assertEquals(1, h.finished.size());
+    }
+
+    @Test
+    void bulkPipeOutputIsSplicedItsPipeEnlargedOnceAndGivenBackAtItsEnd() {
+        h.host.acceptsSplicedData = true;
+        h.startPipes();
+        h.io.output(STDOUT, "x".repeat(OutputPump.SPLICE_MIN)); // a bulk read: worth asking next time
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(OutputPump.SPLICE_MIN, h.host.stdoutText().length());
+
+        h.io.output(STDOUT, "y".repeat(BulkPipes.DEFAULT_PIPE_BYTES)); // the pipe is full: a bulk writer
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(BulkPipes.DEFAULT_PIPE_BYTES, h.host.splicedBytes, "announced, left in the pipe");
+        assertEquals(1, h.bulkPipes.enlarged());
+        assertFalse(h.loop.registration(STDOUT).reading(), "the queue owns the pipe's first bytes");
+
+        h.host.splicedPending.remove(0).run(); // the queue moved them to the port
+        assertTrue(h.loop.registration(STDOUT).reading());
+
+        h.io.output(STDOUT, "z".repeat(BulkPipes.DEFAULT_PIPE_BYTES));
+        h.loop.fire(STDOUT, Loop.READABLE);
+        assertEquals(1, h.bulkPipes.enlarged(), "enlarged once");
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.loop.advance(DRAIN_MILLIS); // still announced at the window's end: the queue takes it out first
+        assertEquals(List.of(STDOUT), h.host.takenOutOf);
+        assertEquals(0, h.bulkPipes.enlarged(), "the enlarged pipe is given back");
+        exited();
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+}

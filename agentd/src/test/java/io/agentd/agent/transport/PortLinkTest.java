@@ -1,0 +1,134 @@
+package io.agentd.agent.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.ScriptedLoop;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.ProtocolException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The link's state machine on a scripted loop: the port is one end of a pipe (the kernel moves the
+ * bytes; the test decides when the link hears of readiness). No agent process.
+ */
+class PortLinkTest {
+    private static final long HIGH_WATER = 1000;
+    private final ScriptedLoop loop = new ScriptedLoop();
+    private final PortLink link = new PortLink(loop, HIGH_WATER, 0);
+    private final List<String> events = new ArrayList<>();
+    private final List<Boolean> hangups = new ArrayList<>();
+    private final int[] pipe = new int[2];
+
+    PortLinkTest() {
+        assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        link.setListener(new PortLink.Listener() {
+            @Override
+            public void onConnected() {
+                events.add("connected");
+            }
+
+            @Override
+            public void onFrame(Frame frame) {
+                events.add("frame " + frame.type().wire());
+            }
+
+            @Override
+            public void onProtocolError(ProtocolException e) {
+                events.add("error");
+            }
+
+            @Override
+            public void onOutputResumed() {
+                events.add("resumed");
+            }
+
+            @Override
+            public void onFlushed() {
+                events.add("flushed");
+            }
+        });
+    }
+
+    @AfterEach
+    void closePipe() {
+        Os.close(pipe[0]);
+        Os.close(pipe[1]);
+    }
+
+    /** The link writes into the pipe's write end: frames queue until the test says it is writable. */
+    private int connectOnWriteEnd() {
+        int port = pipe[1];
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.WRITABLE);
+        assertEquals(List.of("connected"), events);
+        assertFalse(loop.registration(port).writing(), "nothing queued: no write interest");
+        events.clear();
+        return port;
+    }
+
+    private void queueOutput(int bytes) {
+        link.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[bytes]));
+    }
+
+    @Test
+    void sessionOutputStopsAtTheHighWaterMarkAndResumesOnceTheHostTookIt() {
+        int port = connectOnWriteEnd();
+        queueOutput(500);
+        assertTrue(link.acceptsOutput());
+        queueOutput(600);
+        assertFalse(link.acceptsOutput(), "past the mark: sessions stop reading");
+        assertTrue(loop.registration(port).writing());
+
+        loop.fire(port, Loop.WRITABLE);
+        assertTrue(link.acceptsOutput());
+        assertEquals(List.of("resumed", "flushed"), events);
+        assertFalse(loop.registration(port).writing(), "nothing left to write");
+    }
+
+    @Test
+    void aHostThatSendsWithoutReadingHasItsInputPausedUntilTheQueueIsBackUnderTheMark() {
+        int port = connectOnWriteEnd();
+        assertTrue(loop.registration(port).reading());
+        queueOutput((int) (HIGH_WATER * QueueWaterMarks.INPUT_PAUSE_FACTOR));
+        assertFalse(loop.registration(port).reading(), "input paused");
+        loop.fire(port, Loop.WRITABLE);
+        assertTrue(loop.registration(port).reading(), "input resumed");
+    }
+
+    @Test
+    void aHangUpBeforeTheHostWasThereIsReportedAsNeverConnected() {
+        Os.close(pipe[1]);
+        int port = pipe[0];
+        pipe[1] = -1;
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.HANGUP);
+        assertEquals(List.of(false), hangups);
+        assertTrue(loop.registration(port).cancelled(), "the link let go of the fd");
+    }
+
+    @Test
+    void theEndOfInputFromAConnectedHostIsOneHangUpAndTheLinkCanBeAttachedAgain() {
+        int port = pipe[0];
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.READABLE); // nothing to read yet: connected
+        assertEquals(List.of("connected"), events);
+        Os.close(pipe[1]);
+        pipe[1] = -1;
+        loop.fire(port, Loop.READABLE | Loop.HANGUP);
+        assertEquals(List.of(true), hangups);
+        assertFalse(loop.fire(port, Loop.READABLE), "detached: no registration");
+
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        assertTrue(loop.registration(port).reading());
+    }
+}

@@ -1,0 +1,93 @@
+package io.agentd.agent.transport;
+
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecStdinError;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** A host that records what a session sends it, in order; the test says whether it takes more. */
+public final class RecordingHost implements HostOutput {
+    /** Every frame, data frames included (their bytes in {@link #data}). */
+    public final List<Frame> frames = new ArrayList<>();
+    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    public boolean acceptsOutput = true;
+    /** A socket takes spliced frames; a port only copies. */
+    public boolean acceptsSplicedData;
+    /** Spliced frames announced and not yet released by the queue: their release callbacks. */
+    public final List<Runnable> splicedPending = new ArrayList<>();
+    /** Pipes whose announced bytes the queue was asked to take out before the session read or closed them. */
+    public final List<Integer> takenOutOf = new ArrayList<>();
+    public long splicedBytes;
+
+    @Override
+    public void send(Frame frame) {
+        frames.add(frame);
+    }
+
+    @Override
+    public void sendData(long id, MessageType type, ByteBuffer data) {
+        byte[] bytes = new byte[data.remaining()];
+        data.get(bytes);
+        (type == MessageType.EXEC_STDOUT ? stdout : stderr).writeBytes(bytes);
+        frames.add(new Frame(id, type, null));
+    }
+
+    @Override
+    public boolean acceptsSplicedData() {
+        return acceptsSplicedData;
+    }
+
+    @Override
+    public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+        if (!acceptsSplicedData) {
+            throw new AssertionError("this host takes copies only");
+        }
+        splicedBytes += length;
+        splicedPending.add(onReleased);
+        frames.add(new Frame(id, type, null));
+    }
+
+    @Override
+    public void takeOutOfPipe(int pipeFd) {
+        takenOutOf.add(pipeFd);
+    }
+
+    @Override
+    public boolean acceptsOutput() {
+        return acceptsOutput;
+    }
+
+    @Override
+    public void refuseStdin(long id, Integer errno, String errnoName, String message) {
+        frames.add(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
+    }
+
+    @Override
+    public void refuse(long id, ErrorKind kind, String offendingType, String message) {
+        frames.add(new Frame(id, MessageType.CORE_ERROR, null));
+    }
+
+    /** The frame types sent so far, in order ("core.exec.started" ...), data frames included. */
+    public List<MessageType> types() {
+        return frames.stream().map(Frame::type).collect(Collectors.toList());
+    }
+
+    /** The frames of one type. */
+    public List<Frame> of(MessageType type) {
+        return frames.stream().filter(f -> f.type() == type).collect(Collectors.toList());
+    }
+
+    public String stdoutText() {
+        return stdout.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    public String stderrText() {
+        return stderr.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+}
