@@ -9,7 +9,6 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class AgentSelfProtectionE2ETest {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     private static final String FORGED = "2026-01-01T00:00:00.000Z INFO  Session: session 99 exited: code=0 FORGED";
 
     @Test
@@ -33,12 +31,7 @@ class AgentSelfProtectionE2ETest {
         Files.setAttribute(dir, "unix:gid", 65534);
         try (LaunchedAgent agent = LaunchedAgent.launch(dir, "setpriv --reuid 65534 --regid 65534 --clear-groups",
                 dir.resolve("agent.sock"), "077")) {
-            long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-            while (!Files.exists(agent.socket())) {
-                assertTrue(agent.process().isAlive(), "agent exited:\n" + agent.logText());
-                assertTrue(System.nanoTime() < deadline, "no socket:\n" + agent.logText());
-                Thread.sleep(20);
-            }
+            agent.awaitSocket();
             long pid = agent.process().pid();
             try (HostConnection host = HostConnection.open(agent.socket())) {
                 host.expect(0, MessageType.CORE_READY);
