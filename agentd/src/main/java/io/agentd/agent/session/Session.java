@@ -344,7 +344,10 @@ final class Session {
         }
         stdin.add(data);
         if (state == State.RUNNING || state == State.CLOSING) {
-            stdinReg.setWrite(true);
+            onStdinWritable(); // the pipe has room more often than not: no turn of the loop before the write
+            if (stdinOpen && !stdin.isEmpty()) {
+                stdinReg.setWrite(true);
+            }
         }
     }
 
