@@ -71,8 +71,13 @@ public final class AgentClient implements AutoCloseable {
 
     private final Object writeLock = new Object();
     private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
+    // Direct: the channel writes a heap buffer through a temporary direct copy.
     private final ByteBuffer dataFrame =
-            ByteBuffer.allocate(FrameEncoder.maxDataFrameSize(STDIN_CHUNK_BYTES)); // guarded by writeLock
+            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(STDIN_CHUNK_BYTES)); // guarded by writeLock
+    /** A data frame's header, written with its data by one gathering write (no copy of the data). */
+    private final ByteBuffer dataHeader =
+            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
+    private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
 
     private AgentClient(SocketChannel channel, String peer) {
         this.channel = channel;
@@ -376,6 +381,51 @@ public final class AgentClient implements AutoCloseable {
                 encoder.encodeDataInto(id, type, data, at, n, dataFrame);
                 dataFrame.flip();
                 writeFully(dataFrame);
+            }
+        }
+    }
+
+    /**
+     * Sends the bytes between {@code data}'s position and limit as one data frame, header and data
+     * in one gathering write, without copying them (a direct buffer reaches the socket as it is);
+     * the position moves to the limit. At most {@link #STDIN_CHUNK_BYTES}.
+     */
+    void sendData(long id, MessageType type, ByteBuffer data) throws IOException {
+        if (data.remaining() > STDIN_CHUNK_BYTES) {
+            throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + STDIN_CHUNK_BYTES);
+        }
+        synchronized (writeLock) {
+            dataHeader.clear();
+            encoder.encodeDataHeaderInto(id, type, data.remaining(), dataHeader);
+            dataHeader.flip();
+            headerAndData[0] = dataHeader;
+            headerAndData[1] = data;
+            try {
+                writeFully(headerAndData);
+            } finally {
+                headerAndData[1] = null;
+            }
+        }
+    }
+
+    private void writeFully(ByteBuffer[] bytes) throws IOException {
+        checkNotLost();
+        try {
+            while (bytes[bytes.length - 1].hasRemaining()) {
+                channel.write(bytes);
+            }
+        } catch (IOException e) {
+            ConnectionLostException failure = new ConnectionLostException(
+                    "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
+            end(failure);
+            throw failure;
+        }
+    }
+
+    private void checkNotLost() throws ConnectionLostException {
+        synchronized (idLock) {
+            if (lost != null) {
+                throw new ConnectionLostException(lost.getMessage(), lost);
             }
         }
     }

@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -235,6 +236,45 @@ public final class ExecSession {
             writeStdin(data, off, len, Long.MAX_VALUE);
         } catch (TimeoutException e) {
             throw new IllegalStateException("no deadline, yet timed out", e);
+        }
+    }
+
+    /**
+     * Like {@link #writeStdin(byte[], int, int)} for the bytes between {@code data}'s position and
+     * limit (the position moves to the limit). A direct buffer goes to the socket without a copy:
+     * read stdin into one (e.g. with a {@link java.nio.channels.FileChannel}) to stream it with the
+     * fewest copies.
+     */
+    public void writeStdin(ByteBuffer data) throws IOException {
+        if (!data.isDirect()) {
+            int n = data.remaining();
+            if (data.hasArray()) {
+                writeStdin(data.array(), data.arrayOffset() + data.position(), n);
+            } else {
+                byte[] copy = new byte[n];
+                data.get(data.position(), copy);
+                writeStdin(copy, 0, n);
+            }
+            data.position(data.limit());
+            return;
+        }
+        int end = data.limit();
+        try {
+            while (data.position() < end) {
+                int n;
+                try {
+                    n = stdinWindow.acquire(Math.min(end - data.position(), AgentClient.STDIN_CHUNK_BYTES),
+                            Long.MAX_VALUE);
+                } catch (TimeoutException e) {
+                    throw new IllegalStateException("no deadline, yet timed out", e);
+                }
+                data.limit(data.position() + n);
+                client.sendData(id, MessageType.EXEC_STDIN, data);
+                data.limit(end);
+                stdinBytesSent.addAndGet(n);
+            }
+        } finally {
+            data.limit(end);
         }
     }
 

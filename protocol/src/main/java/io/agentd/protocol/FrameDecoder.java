@@ -50,6 +50,10 @@ public final class FrameDecoder {
     private int dataFill;
     /** The type of that data frame. */
     private MessageType dataType;
+    /** The data array of the last streamed data frame, while it may still be handed back. */
+    private byte[] lastStreamed;
+    /** A data array handed back by {@link #recycle}: the next streamed frame of its length reuses it. */
+    private byte[] spare;
 
     public FrameDecoder() {
         this(Protocol.MAX_FRAME_LEN);
@@ -143,6 +147,19 @@ public final class FrameDecoder {
         dataType = null;
     }
 
+    /**
+     * Hands back the data array of a data frame this decoder returned, once its consumer is done
+     * with it and kept no reference: the next large data frame of the same length is read into it
+     * instead of a new array (a stream of equal chunks then allocates nothing). Any other frame, or
+     * an array this decoder did not stream, is ignored.
+     */
+    public void recycle(Frame frame) {
+        if (lastStreamed != null && frame.payload() instanceof ExecData d && d.data() == lastStreamed) {
+            spare = lastStreamed;
+            lastStreamed = null;
+        }
+    }
+
     /** The frame limit this decoder enforces. */
     public int maxFrameLen() {
         return maxFrameLen;
@@ -204,7 +221,9 @@ public final class FrameDecoder {
             return;
         }
         dataType = type;
-        data = new byte[frameLen - start];
+        int len = frameLen - start;
+        data = spare != null && spare.length == len ? spare : new byte[len];
+        spare = null;
         dataFill = frameFill - start;
         System.arraycopy(frame, start, data, 0, dataFill);
         frameFill = start;
@@ -212,6 +231,7 @@ public final class FrameDecoder {
 
     private void completeData() {
         results.add(new Frame(readId(frame, 0), dataType, new ExecData(data)));
+        lastStreamed = data;
         frameLen = -1;
         frameFill = 0;
         data = null;

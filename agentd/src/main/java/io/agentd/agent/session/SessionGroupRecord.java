@@ -2,7 +2,6 @@ package io.agentd.agent.session;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
-import java.nio.charset.StandardCharsets;
 
 /**
  * What the agent writes down about one live session's process group, so that the next agent can
@@ -63,12 +62,42 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
         try {
             byte[] stat = new byte[STAT_BYTES];
             long n = Os.libc().read(fd, stat, stat.length);
-            return n <= 0 ? NO_PROCESS : startTicksFromStat(new String(stat, 0, (int) n, StandardCharsets.US_ASCII));
+            return n <= 0 ? NO_PROCESS : startTicksFromStat(stat, (int) n);
         } catch (RuntimeException unreadable) {
             return NO_PROCESS;
         } finally {
             Os.close(fd);
         }
+    }
+
+    /**
+     * {@link #startTicksFromStat(String)} on the line's bytes, without a String or a split (this runs
+     * for every session start).
+     */
+    static long startTicksFromStat(byte[] stat, int len) {
+        int at = len - 1;
+        while (at >= 0 && stat[at] != ')') {
+            at--;
+        }
+        if (at < 0) {
+            throw new IllegalArgumentException("no ')' in the stat line");
+        }
+        at += 2; // past ") ": field 3 (state) starts here; starttime is the 20th field from it
+        for (int field = 0; field < 19; field++) {
+            while (at < len && stat[at] != ' ') {
+                at++;
+            }
+            at++;
+        }
+        long ticks = 0;
+        int digits = 0;
+        for (; at < len && stat[at] >= '0' && stat[at] <= '9'; at++, digits++) {
+            ticks = ticks * 10 + (stat[at] - '0');
+        }
+        if (digits == 0 || digits > 18) {
+            throw new IllegalArgumentException("no start time in the stat line");
+        }
+        return ticks;
     }
 
     /** Field 22 (starttime) of a /proc/PID/stat line. */

@@ -8,26 +8,44 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The live sessions' process groups, one small file per group in the state directory, kept so that
- * they outlive the agent: an agent that dies of a fatal error cannot kill its sessions, and the
- * guest's init starts a new one, which kills them ({@link #killLeftovers}) before it serves anyone.
+ * The live sessions' process groups, kept in the state directory so that they outlive the agent: an
+ * agent that dies of a fatal error cannot kill its sessions, and the guest's init starts a new one,
+ * which kills them ({@link #killLeftovers}) before it serves anyone.
  *
- * <p>A record is written when a session's group starts and removed once the group has no member
- * left ({@link #pruneGone}, from the reaper's sweep), lingering groups included. When the directory
- * cannot be created or written the agent says so once and keeps no records. Loop thread only (and
- * the start-up before the loop runs).
+ * <p>Each agent appends to one journal of its own, {@code groups.PID.START_TICKS} (the agent's pid
+ * and start time): a line {@code + pgid start_ticks} when a session's group starts, one
+ * {@code - pgid} once the group has no member left ({@link #pruneGone}, from the reaper's sweep,
+ * lingering groups included; the removals of one sweep in one write). Each line is one write(2) of
+ * a few bytes to an fd held open, so a process killed in it still writes it whole; no file is
+ * created or removed per session (on a disk file system that cost more than the rest of a session's
+ * bookkeeping). The journal is rewritten with the live groups alone (a new file renamed over it)
+ * once it has grown past {@link #COMPACT_BYTES}. The start also reads the one-file-per-group records
+ * ({@code PGID}: {@link SessionGroupRecord#format}) that earlier agents kept.
+ *
+ * <p>When the directory cannot be created or written the agent says so once and keeps no records.
+ * Loop thread only (and the start-up before the loop runs).
  */
 public final class SessionGroupRecords {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
     private static final int O_WRONLY = 01;
     private static final int O_CREAT = 0100;
-    private static final int O_TRUNC = 01000;
+    private static final int O_APPEND = 02000;
+    private static final String JOURNAL_PREFIX = "groups.";
+    /** The journal is rewritten with only the live groups once it is this long. */
+    static final long COMPACT_BYTES = 256 * 1024;
 
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
@@ -35,9 +53,12 @@ public final class SessionGroupRecords {
     private final Path dir;
     private final long agentPid;
     private final long agentStartTicks;
-    /** Groups with a record written by this agent. */
-    private final Set<Integer> recorded = new HashSet<>();
+    /** Groups recorded by this agent, and their leaders' start times. */
+    private final Map<Integer, Long> recorded = new HashMap<>();
     private boolean writeFailureLogged;
+    /** This agent's journal, open for appending once the first group started; -1 before (or after a failure). */
+    private int journalFd = -1;
+    private long journalBytes;
 
     private SessionGroupRecords(Path dir, long agentPid, long agentStartTicks) {
         this.dir = dir;
@@ -96,25 +117,29 @@ public final class SessionGroupRecords {
         int records = 0;
         Set<Integer> killed = new HashSet<>();
         int reused = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, SessionGroupRecords::isRecordName)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir,
+                f -> isRecordName(f) || isJournalName(f))) {
             for (Path file : files) {
-                SessionGroupRecord r;
+                List<SessionGroupRecord> left;
                 try {
-                    r = SessionGroupRecord.parse(Files.readString(file, StandardCharsets.US_ASCII));
+                    left = isJournalName(file) ? journalLeftovers(file)
+                            : List.of(SessionGroupRecord.parse(Files.readString(file, StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
                     log.warn("unreadable session group record {} removed: {}", file, e.getMessage());
                     deleteQuietly(file);
                     continue;
                 }
-                if (r.ownerAlive()) {
-                    continue;
+                if (left == null || (!left.isEmpty() && left.get(0).ownerAlive())) {
+                    continue; // an agent that still runs keeps its own records
                 }
-                records++;
-                long now = SessionGroupRecord.startTicksOf(r.pgid());
-                if (now != SessionGroupRecord.NO_PROCESS && now != r.startTicks()) {
-                    reused++;
-                } else if (Os.killGroup(r.pgid(), LibC.SIGKILL) == 0) {
-                    killed.add(r.pgid());
+                for (SessionGroupRecord r : left) {
+                    records++;
+                    long now = SessionGroupRecord.startTicksOf(r.pgid());
+                    if (now != SessionGroupRecord.NO_PROCESS && now != r.startTicks()) {
+                        reused++;
+                    } else if (Os.killGroup(r.pgid(), LibC.SIGKILL) == 0) {
+                        killed.add(r.pgid());
+                    }
                 }
                 deleteQuietly(file);
             }
@@ -140,13 +165,10 @@ public final class SessionGroupRecords {
         if (startTicks == SessionGroupRecord.NO_PROCESS) {
             return; // only a leader reaped already, whose group is gone, has no stat to read
         }
-        byte[] line = new SessionGroupRecord(pgid, startTicks, agentPid, agentStartTicks).format()
-                .getBytes(StandardCharsets.US_ASCII);
-        // One write(2) of a few bytes: a process killed in it still writes them whole, so no
-        // temporary file and rename (which cost more than the rest of a session's bookkeeping).
-        int err = writeFile(dir.resolve(Integer.toString(pgid)), line);
+        new SessionGroupRecord(pgid, startTicks, agentPid, agentStartTicks); // checks the fields
+        int err = append("+ " + pgid + " " + startTicks + "\n");
         if (err == 0) {
-            recorded.add(pgid);
+            recorded.put(pgid, startTicks);
         } else if (!writeFailureLogged) {
             writeFailureLogged = true;
             log.warn("cannot record process group {} in {} ({}); later failures are not logged", pgid, dir,
@@ -154,35 +176,117 @@ public final class SessionGroupRecords {
         }
     }
 
-    /** Creates or replaces {@code file} with {@code content}; returns 0 or an errno. */
-    private static int writeFile(Path file, byte[] content) {
-        int fd = Os.libc().open(Os.cString(file.toString()), O_WRONLY | O_CREAT | O_TRUNC | LibC.O_CLOEXEC, 0644);
-        if (fd < 0) {
-            return Os.errno();
-        }
-        long n = Os.libc().write(fd, content, content.length);
-        int err = n == content.length ? 0 : (n < 0 ? Os.errno() : LibC.EIO);
-        Os.close(fd);
-        return err;
+    private Path journal() {
+        return dir.resolve(JOURNAL_PREFIX + agentPid + "." + agentStartTicks);
     }
 
-    /** Removes the records of groups with no member left. */
+    /** Appends {@code lines} to the journal in one write, opening it first if needed; returns 0 or an errno. */
+    private int append(String lines) {
+        if (journalFd < 0) {
+            journalFd = Os.libc().open(Os.cString(journal().toString()),
+                    O_WRONLY | O_CREAT | O_APPEND | LibC.O_CLOEXEC, 0644);
+            if (journalFd < 0) {
+                return Os.errno();
+            }
+        }
+        byte[] bytes = lines.getBytes(StandardCharsets.US_ASCII);
+        long n = Os.libc().write(journalFd, bytes, bytes.length);
+        if (n != bytes.length) {
+            return n < 0 ? Os.errno() : LibC.EIO;
+        }
+        journalBytes += n;
+        return 0;
+    }
+
+    /**
+     * The groups a journal holds as live, each as a record of the journal's agent, or null when the
+     * name does not say which agent wrote it. A torn last line (a write cut short) is ignored.
+     */
+    static List<SessionGroupRecord> journalLeftovers(Path file) throws IOException {
+        String[] owner = file.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
+        long ownerPid;
+        long ownerTicks;
+        try {
+            ownerPid = Long.parseLong(owner[0]);
+            ownerTicks = Long.parseLong(owner[1]);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a journal name: " + file.getFileName());
+        }
+        Map<Integer, Long> live = new LinkedHashMap<>();
+        for (String line : Files.readString(file, StandardCharsets.US_ASCII).split("\n")) {
+            String[] f = line.split(" ");
+            try {
+                if (f.length == 3 && f[0].equals("+")) {
+                    live.put(Integer.parseInt(f[1]), Long.parseLong(f[2]));
+                } else if (f.length == 2 && f[0].equals("-")) {
+                    live.remove(Integer.parseInt(f[1]));
+                }
+            } catch (NumberFormatException torn) {
+                // only the last line can be cut short
+            }
+        }
+        List<SessionGroupRecord> records = new ArrayList<>();
+        if (live.isEmpty()) {
+            // still tells whether its agent runs: an empty list means nothing to kill, and the file goes
+            return SessionGroupRecord.startTicksOf(ownerPid) == ownerTicks ? null : records;
+        }
+        for (Map.Entry<Integer, Long> e : live.entrySet()) {
+            records.add(new SessionGroupRecord(e.getKey(), e.getValue(), ownerPid, ownerTicks));
+        }
+        return records;
+    }
+
+    /** Removes the records of groups with no member left (one write for all of them). */
     public void pruneGone() {
         if (recorded.isEmpty()) {
             return;
         }
-        recorded.removeIf(pgid -> {
-            if (Os.groupAlive(pgid)) {
-                return false;
+        StringBuilder gone = null;
+        for (Iterator<Integer> it = recorded.keySet().iterator(); it.hasNext(); ) {
+            int pgid = it.next();
+            if (!Os.groupAlive(pgid)) {
+                it.remove();
+                (gone == null ? gone = new StringBuilder() : gone).append("- ").append(pgid).append('\n');
             }
-            deleteQuietly(dir.resolve(Integer.toString(pgid)));
-            return true;
-        });
+        }
+        if (gone == null) {
+            return;
+        }
+        if (journalBytes + gone.length() >= COMPACT_BYTES) {
+            compact();
+        } else {
+            append(gone.toString()); // a line not written leaves a record the next agent finds gone
+        }
+    }
+
+    /** Rewrites the journal with the live groups alone: a new file, renamed over the old one. */
+    private void compact() {
+        StringBuilder live = new StringBuilder();
+        recorded.forEach((pgid, ticks) -> live.append("+ ").append(pgid).append(' ').append(ticks).append('\n'));
+        Path journal = journal();
+        Path fresh = dir.resolve(".compact-" + journal.getFileName());
+        try {
+            Files.writeString(fresh, live, StandardCharsets.US_ASCII);
+            Files.move(fresh, journal, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            log.debug("cannot compact {}: {}", journal, e.getMessage());
+            deleteQuietly(fresh);
+            return; // the old journal stays, longer than needed but right
+        }
+        if (journalFd >= 0) {
+            Os.close(journalFd);
+            journalFd = -1;
+        }
+        journalBytes = live.length();
     }
 
     /** Groups recorded and not yet found gone (tests). */
     int recordedCount() {
         return recorded.size();
+    }
+
+    private static boolean isJournalName(Path file) {
+        return file.getFileName().toString().startsWith(JOURNAL_PREFIX);
     }
 
     private static boolean isRecordName(Path file) {

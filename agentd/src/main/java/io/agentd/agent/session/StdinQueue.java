@@ -8,55 +8,54 @@ import java.util.ArrayDeque;
 /**
  * Stdin bytes the host sent and the child has not taken yet, written when its fd is writable.
  *
- * <p>What a queued byte costs in memory stays close to one byte whatever the frame sizes: a frame
- * under {@link #GATHER_BYTES} is copied into the last chunk (a chunk of that size gathering small
- * frames) instead of being queued with its own array, buffer and deque slot, and a gathering chunk
- * that is closed with room left is cut to its contents. So every chunk but the last holds either a
- * frame of at least GATHER_BYTES or, together with its neighbour, more than GATHER_BYTES: the number
- * of chunks is bounded by the bytes queued, and the bytes queued by the session's limits.
+ * <p>Frames are copied in (the decoder reuses a data frame's array once it was handled), appended
+ * to the last chunk while it has room. A new chunk is a pooled direct segment of
+ * {@link StdinSegments#SEGMENT_BYTES} for a bulk remainder ({@link #BULK_BYTES} or more, while the
+ * pool has one), a {@link #GATHER_BYTES} heap chunk for a small one, else a heap copy of the exact
+ * size. Since a frame fills the last chunk before it opens another, every chunk but the last is
+ * full: what a queued byte costs stays close to one byte whatever the frame sizes, the last chunk
+ * aside, and the number of chunks is bounded by the bytes queued (each holds GATHER_BYTES or more).
  */
 final class StdinQueue {
-    /** One pipe's default capacity: more per write(2) would only be copied to native memory in vain. */
+    /** One pipe's default capacity: more per write(2) from a heap chunk would only be copied to native memory in vain. */
     private static final int WRITE_BYTES = 64 * 1024;
-    /** Frames smaller than this are gathered into shared chunks of this size. */
+    /** Remainders smaller than this are gathered into shared heap chunks of this size. */
     static final int GATHER_BYTES = 4096;
+    /** Remainders of at least this go into direct segments (so a segment is at least half used when opened). */
+    static final int BULK_BYTES = StdinSegments.SEGMENT_BYTES / 2;
 
     private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>();
-    /** The last chunk while it gathers small frames (its limit is where the next one goes); else null. */
-    private ByteBuffer gathering;
+    /** The last chunk while more may be appended to it (its limit is where the next byte goes); else null. */
+    private ByteBuffer tail;
     private long size;
 
     void add(byte[] data) {
-        if (data.length >= GATHER_BYTES) {
-            closeGathering();
-            chunks.add(ByteBuffer.wrap(data));
-        } else if (data.length > 0) {
-            if (gathering != null && gathering.capacity() - gathering.limit() < data.length) {
-                closeGathering();
+        int off = 0;
+        int len = data.length;
+        while (len > 0) {
+            if (tail == null || tail.limit() == tail.capacity()) {
+                tail = newChunk(len);
+                chunks.add(tail);
             }
-            if (gathering == null) {
-                gathering = ByteBuffer.allocate(GATHER_BYTES).limit(0);
-                chunks.add(gathering);
-            }
-            int end = gathering.limit();
-            System.arraycopy(data, 0, gathering.array(), end, data.length);
-            gathering.limit(end + data.length);
+            int n = Math.min(len, tail.capacity() - tail.limit());
+            int end = tail.limit();
+            tail.limit(end + n);
+            tail.put(end, data, off, n);
+            off += n;
+            len -= n;
         }
         size += data.length;
     }
 
-    /** No more frames go into the gathering chunk: cut it to what it holds if that saves memory. */
-    private void closeGathering() {
-        if (gathering == null) {
-            return;
+    private static ByteBuffer newChunk(int remainder) {
+        if (remainder >= BULK_BYTES) {
+            ByteBuffer segment = StdinSegments.take();
+            if (segment != null) {
+                return segment;
+            }
         }
-        if (gathering.remaining() < GATHER_BYTES / 2) {
-            byte[] exact = new byte[gathering.remaining()];
-            gathering.get(exact);
-            chunks.pollLast();
-            chunks.add(ByteBuffer.wrap(exact));
-        }
-        gathering = null;
+        int capacity = remainder < GATHER_BYTES ? GATHER_BYTES : remainder;
+        return ByteBuffer.allocate(capacity).limit(0);
     }
 
     long size() {
@@ -67,7 +66,7 @@ final class StdinQueue {
         return size == 0;
     }
 
-    /** Chunks queued (each costs an array, a buffer and a deque slot besides its bytes). */
+    /** Chunks queued (each costs a buffer and a deque slot besides its bytes). */
     int chunkCount() {
         return chunks.size();
     }
@@ -82,27 +81,36 @@ final class StdinQueue {
         long written = 0;
         ByteBuffer head;
         while ((head = chunks.peek()) != null) {
-            int n = io.write(fd, head, WRITE_BYTES);
+            int n = io.write(fd, head, head.isDirect() ? head.remaining() : WRITE_BYTES);
             if (n == Os.WOULD_BLOCK) {
                 break;
             }
             written += n;
             size -= n;
             if (!head.hasRemaining()) {
-                chunks.poll();
-                if (head == gathering) {
-                    gathering = null;
-                }
+                release(chunks.poll());
             }
         }
         return written;
     }
 
+    private void release(ByteBuffer chunk) {
+        if (chunk == tail) {
+            tail = null;
+        }
+        if (chunk.isDirect()) {
+            StdinSegments.give(chunk);
+        }
+    }
+
     /** Drops what is queued; returns how many bytes were dropped. */
     long clear() {
         long dropped = size;
-        chunks.clear();
-        gathering = null;
+        ByteBuffer chunk;
+        while ((chunk = chunks.poll()) != null) {
+            release(chunk);
+        }
+        tail = null;
         size = 0;
         return dropped;
     }

@@ -98,7 +98,10 @@ final class StdinWriter {
             return;
         }
         queue.add(data);
-        reg.setWrite(true);
+        onWritable(); // the pipe has room more often than not: no turn of the loop before the write
+        if (open && !queue.isEmpty()) {
+            reg.setWrite(true);
+        }
     }
 
     private String whyRefused(StdinWindow.Refusal refusal) {

@@ -37,6 +37,7 @@ public final class PortLink implements HostOutput {
         /** A host is there (new connection, or a port whose host side came back). */
         void onConnected();
 
+        /** A frame from the host; a data frame's array is reused once this returns, so it is copied, not kept. */
         void onFrame(Frame frame);
 
         /** A frame the decoder refused (see {@link ProtocolException#kind()}). */
@@ -344,6 +345,7 @@ public final class PortLink implements HostOutput {
                 break;
             }
             listener.onFrame(frame);
+            decoder.recycle(frame);
         }
         return true;
     }

@@ -28,6 +28,9 @@ class SessionGroupRecordTest {
         String stat = "4242 (sh -c (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 7654321 "
                 + "2428928 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0";
         assertEquals(7654321L, SessionGroupRecord.startTicksFromStat(stat));
+        byte[] bytes = stat.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertEquals(7654321L, SessionGroupRecord.startTicksFromStat(bytes, bytes.length));
+        assertThrows(IllegalArgumentException.class, () -> SessionGroupRecord.startTicksFromStat(bytes, 40));
     }
 
     @Test

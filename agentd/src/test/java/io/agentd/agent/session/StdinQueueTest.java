@@ -74,6 +74,47 @@ class StdinQueueTest {
         }
     }
 
+    @Test
+    void bulkFramesGoThroughPooledSegmentsInOrderAndGiveThemBack() throws Exception {
+        int before = StdinSegments.inUse();
+        StdinQueue q = new StdinQueue();
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        Random random = new Random(5);
+        byte[] reused = new byte[StdinSegments.SEGMENT_BYTES];
+        for (int i = 0; i < 40; i++) {
+            int len = i % 3 == 0 ? 100 : StdinQueue.BULK_BYTES + random.nextInt(StdinSegments.SEGMENT_BYTES);
+            byte[] data = len == reused.length ? reused : new byte[len];
+            random.nextBytes(data);
+            q.add(data);
+            sent.write(data);
+            random.nextBytes(reused); // the caller reuses its array: the queue must have copied it
+        }
+        assertTrue(StdinSegments.inUse() > before, "bulk frames use segments");
+        // every chunk but the last is full: the chunks are bounded by the bytes
+        assertTrue(q.chunkCount() <= q.size() / StdinQueue.GATHER_BYTES + 1, "chunks " + q.chunkCount());
+        Path file = Files.createTempFile(Path.of("target"), "stdin-queue", ".bin");
+        try {
+            byte[] path = (file.toString() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            int fd = Os.libc().open(path, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+            assertTrue(fd >= 0, "open " + file);
+            try {
+                while (!q.isEmpty()) {
+                    q.writeTo(fd);
+                }
+            } finally {
+                Os.close(fd);
+            }
+            assertArrayEquals(sent.toByteArray(), readAll(file));
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        assertEquals(before, StdinSegments.inUse(), "segments written out go back to the pool");
+        q.add(new byte[StdinSegments.SEGMENT_BYTES * 3]);
+        assertEquals(before + 3, StdinSegments.inUse());
+        assertEquals(StdinSegments.SEGMENT_BYTES * 3L, q.clear());
+        assertEquals(before, StdinSegments.inUse(), "cleared segments go back to the pool");
+    }
+
     private static byte[] readAll(Path file) throws IOException {
         try (FileInputStream in = new FileInputStream(file.toFile())) {
             return in.readAllBytes();

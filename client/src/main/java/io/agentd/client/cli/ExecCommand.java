@@ -14,7 +14,8 @@ import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -194,12 +195,13 @@ final class ExecCommand {
      */
     private void forwardStdin(ExecSession session) {
         Thread pump = new Thread(() -> {
-            InputStream in = new FileInputStream(FileDescriptor.in);
-            byte[] buffer = new byte[STDIN_READ_BYTES];
+            // A channel into a direct buffer: the bytes are copied once, by read(2), and go from
+            // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
+            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+            ByteBuffer buffer = ByteBuffer.allocateDirect(STDIN_READ_BYTES);
             try {
-                int n;
-                while ((n = in.read(buffer)) > 0) {
-                    session.writeStdin(buffer, 0, n);
+                while (in.read(buffer.clear()) > 0) {
+                    session.writeStdin(buffer.flip());
                 }
                 session.closeStdin();
             } catch (StdinNotDeliveredException e) {
