@@ -98,14 +98,23 @@ class AgentctlEndToEndTest {
         assertEquals(143, r.code(), r.toString());
     }
 
+    /**
+     * agentctl's stderr goes to a file, not to a pipe to this JVM: Process.destroy() closes this
+     * side's ends of the child's pipes before agentctl has reacted to the SIGTERM. The remote sh
+     * then reports its sleep's death ("Terminated") on stderr, agentctl's write of it fails with
+     * EPIPE, and agentctl sends SIGPIPE to the command as a broken pipe would (see
+     * aBrokenStderrStopsTheCommandWithSigpipe): under load that SIGPIPE came before the trap had run
+     * and agentctl exited 141 instead of 7.
+     */
     @Test
     void aSignalToAgentctlIsForwardedToTheCommand() throws Exception {
         Path out = dir.resolve("forwarded.txt");
+        Path err = dir.resolve("forwarded-err.txt");
         Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
                 "sh", "-c", "trap 'echo trapped; exit 7' TERM; echo ready; while :; do sleep 0.05; done")
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(out.toFile())
-                .redirectErrorStream(false)
+                .redirectError(err.toFile())
                 .start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.readString(out).contains("ready")) {
@@ -114,8 +123,34 @@ class AgentctlEndToEndTest {
         }
         p.destroy(); // SIGTERM to agentctl: the remote trap answers, agentctl exits with its status
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
-        assertEquals(7, p.exitValue(), "agentctl exits with the remote command's status");
+        assertEquals(7, p.exitValue(), "agentctl exits with the remote command's status; stderr: "
+                + Files.readString(err));
         assertEquals("ready\ntrapped\n", Files.readString(out));
+    }
+
+    /**
+     * A reader of agentctl's stderr that goes away stops the command as a broken pipe would: the
+     * next stderr write fails and agentctl sends the command SIGPIPE (141). Deterministic: the
+     * command writes to stderr until it is stopped, and only after the pipe was closed does a write
+     * fail.
+     */
+    @Test
+    void aBrokenStderrStopsTheCommandWithSigpipe() throws Exception {
+        Path out = dir.resolve("broken-stderr.txt");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
+                "sh", "-c", "echo ready; while :; do echo noise >&2; sleep 0.05; done")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains("ready")) {
+            assertTrue(System.nanoTime() < deadline && p.isAlive(), "the command never started");
+            Thread.sleep(20);
+        }
+        p.getErrorStream().close(); // what Process.destroy() does too
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
+        assertEquals(141, p.exitValue(), "the command died of the SIGPIPE agentctl sent it");
+        assertEquals("ready\n", Files.readString(out));
     }
 
     @Test
