@@ -10,6 +10,8 @@ import java.util.List;
  *                  grace); null = none. Omitted from the encoding when null.
  * @param stdinWindow extension: the host asks for stdin flow control (core.exec.stdin.credit) and
  *                  will never send more stdin than the agent granted. Omitted when false.
+ * @param memoryMax extension: the session cgroup's memory.max in bytes; null = no limit (omitted)
+ * @param pidsMax   extension: the session cgroup's pids.max (tasks at once); null = no limit (omitted)
  */
 public record ExecRequest(
         String cmd,
@@ -22,7 +24,9 @@ public record ExecRequest(
         int cols,
         List<Rlimit> rlimits,
         Long timeoutMs,
-        boolean stdinWindow) implements Payload {
+        boolean stdinWindow,
+        Long memoryMax,
+        Long pidsMax) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -33,6 +37,12 @@ public record ExecRequest(
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
     }
 
+    /** A request without the limits extension. */
+    public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
+            int rows, int cols, List<Rlimit> rlimits, Long timeoutMs, boolean stdinWindow) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, null, null);
+    }
+
     /** A request without the stdin_window extension. */
     public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
             int rows, int cols, List<Rlimit> rlimits, Long timeoutMs) {
@@ -41,7 +51,14 @@ public record ExecRequest(
 
     /** The same request asking (or not) for stdin flow control. */
     public ExecRequest withStdinWindow(boolean on) {
-        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on);
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, memoryMax,
+                pidsMax);
+    }
+
+    /** The same request with these cgroup limits (null: none). */
+    public ExecRequest withLimits(Long memoryMax, Long pidsMax) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
+                memoryMax, pidsMax);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */
