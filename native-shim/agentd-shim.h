@@ -32,6 +32,8 @@ struct agentd_spawn_spec {
     const uint32_t *groups;               /* supplementary groups (gid_t) */
     int64_t ngroups;
     int64_t restricted;                   /* the restricted profile */
+    int64_t cgroup_procs_fd;              /* -1: stay in the agent's cgroup; else the session cgroup's
+                                             cgroup.procs, opened for writing by the agent */
 };
 
 /* Stages: where the child is, or where the spawn failed. Names in io.agentd.agent.spawn.ShimStage. */
@@ -41,6 +43,7 @@ enum agentd_stage {
     STAGE_CLONE,            /* parent */
     STAGE_RT_SIGACTION,
     STAGE_SIGPROCMASK,
+    STAGE_CGROUP,           /* joining the session's cgroup */
     STAGE_SETSID,
     STAGE_TIOCSCTTY,
     STAGE_DUP,

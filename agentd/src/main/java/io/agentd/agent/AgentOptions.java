@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param stateDir     where live sessions' process groups are recorded for the next agent
+ * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -34,6 +35,7 @@ public record AgentOptions(
         Path logFile,
         String logLevel,
         Path stateDir,
+        String cgroupRoot,
         boolean help) {
 
     public static final String HELP = """
@@ -74,6 +76,9 @@ public record AgentOptions(
               --state-dir DIR      record live sessions' process groups here, so that the next agent
                                    kills what this one left running if it dies (default: /run/agentd;
                                    without a usable directory the agent says so and runs without)
+              --cgroup-root PATH   cgroup2 directory under which each session gets a cgroup of its own,
+                                   killed whole at a timeout, host loss or shutdown (default: found
+                                   from the agent's own cgroup; 'none': sessions stay in the agent's)
               -h, --help           show this help
             """;
 
@@ -87,7 +92,8 @@ public record AgentOptions(
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir",
+            "--cgroup-root");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -117,6 +123,7 @@ public record AgentOptions(
         Path logFile = null;
         String logLevel = "info";
         Path stateDir = DEFAULT_STATE_DIR;
+        String cgroupRoot = null;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -189,6 +196,7 @@ public record AgentOptions(
                     }
                 }
                 case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
+                case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -205,7 +213,7 @@ public record AgentOptions(
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SessionDefaults(user, cwd, env, restricted, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, cgroupRoot, help);
     }
 
     private static String nonEmpty(String name, String value) throws UsageException {

@@ -3,6 +3,8 @@ package io.agentd.agent.session;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.EventLoop.Registration;
 import io.agentd.agent.loop.EventLoop.Timer;
+import io.agentd.agent.session.cgroup.SessionCgroup;
+import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
@@ -14,6 +16,7 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
+import io.agentd.protocol.payload.ResourceUsage;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -72,6 +75,10 @@ final class Session {
     private final SpawnSpec spec;
     private final Sessions owner;
     private final EventLoop loop;
+    /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
+    final SessionCgroup cgroup;
+    /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
+    private boolean killCgroupAtEnd;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     private Registration pidfdReg;
@@ -100,9 +107,10 @@ final class Session {
     private long bytesOut;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, Sessions owner,
-            EventLoop loop) {
+    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup,
+            Sessions owner, EventLoop loop) {
         this.id = id;
+        this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
@@ -415,6 +423,11 @@ final class Session {
         return Os.killGroup(pid, signal);
     }
 
+    /** The agent is shutting down: at the end, whatever is left in the session's cgroup is killed. */
+    void killCgroupAtEnd() {
+        killCgroupAtEnd = true;
+    }
+
     /** TIOCSWINSZ on the PTY master. */
     void resize(int rows, int cols) throws OsException {
         owner.setWindowSize(child.ptyMasterFd(), rows, cols);
@@ -425,12 +438,15 @@ final class Session {
             return;
         }
         timedOut = true;
+        killCgroupAtEnd = true;
         log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
         signalGroup(LibC.SIGTERM);
         killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
-                log.info("session {}: still running after the grace, SIGKILL to group {}", id, pid);
+                log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {}", id, pid,
+                        cgroup);
                 signalGroup(LibC.SIGKILL);
+                cgroup.kill(0);
             }
         });
     }
@@ -498,11 +514,17 @@ final class Session {
             stdinError(LibC.EPIPE, "the process exited; " + dropped + " bytes of stdin not delivered");
         }
         closeFds();
+        if (killCgroupAtEnd) {
+            cgroup.kill(SessionCgroups.KILL_WAIT_MILLIS); // setsid'd and double-forked descendants too
+        }
+        ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(owner.link(), id,
-                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null));
-        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}",
+                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
+        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
+                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={}",
                 id, exit.code(), exit.signal(), timedOut,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn, bytesOut);
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn, bytesOut,
+                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled());
         owner.finished(this, true);
     }
 
@@ -513,6 +535,7 @@ final class Session {
         }
         state = State.DONE;
         signalGroup(LibC.SIGKILL);
+        cgroup.kill(0);
         cancelTimers();
         closeFds();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);

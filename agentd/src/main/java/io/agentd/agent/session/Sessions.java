@@ -1,6 +1,9 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.loop.EventLoop;
+import io.agentd.agent.session.cgroup.CgroupRefusal;
+import io.agentd.agent.session.cgroup.SessionCgroup;
+import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.EnvBuilder;
 import io.agentd.agent.spawn.Pty;
@@ -73,6 +76,7 @@ public final class Sessions {
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
     private SessionGroupRecords groupRecords = SessionGroupRecords.none();
+    private SessionCgroups cgroups = new SessionCgroups(null);
 
     public Sessions(EventLoop loop, PortLink link, Spawner spawner, SessionDefaults defaults) {
         this.loop = loop;
@@ -90,6 +94,11 @@ public final class Sessions {
     /** Where the sessions' process groups are recorded for the next agent, should this one die. */
     public void setGroupRecords(SessionGroupRecords groupRecords) {
         this.groupRecords = groupRecords;
+    }
+
+    /** The session cgroups (none: sessions stay in the agent's cgroup, and limits are refused). */
+    public void setCgroups(SessionCgroups cgroups) {
+        this.cgroups = cgroups;
     }
 
     /** Runs whenever the last session has sent its terminal frame. */
@@ -136,17 +145,27 @@ public final class Sessions {
             sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
+        SessionCgroup cgroup;
+        try {
+            cgroup = cgroups.create(req.memoryMax(), req.pidsMax());
+        } catch (CgroupRefusal r) {
+            sendFailed(id, req, r.failure());
+            return;
+        }
         Child child;
         try {
-            child = spawner.start(spec);
+            child = spawner.start(spec, cgroup.procsFd());
         } catch (SpawnFailure f) {
+            cgroups.release(cgroup);
             sendFailed(id, req, f.failure());
             return;
+        } finally {
+            cgroup.closeProcsFd();
         }
         lingeringGroups.remove(id);
         lingeringGroups.values().removeIf(pgid -> pgid == child.pid()); // that group is gone: pid reused
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), this, loop);
+        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), cgroup, this, loop);
         byId.put(id, s);
         byPid.put(s.pid, s);
         if (!s.hasPidfd()) {
@@ -239,8 +258,12 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
+        byId.values().forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
-        loop.schedule(defaults.graceMillis(), () -> signalAll(LibC.SIGKILL));
+        loop.schedule(defaults.graceMillis(), () -> {
+            signalAll(LibC.SIGKILL);
+            cgroups.killAll();
+        });
     }
 
     private void signalAll(int signal) {
@@ -267,6 +290,8 @@ public final class Sessions {
         for (int pgid : lingeringGroups.values()) {
             Os.killGroup(pgid, LibC.SIGKILL);
         }
+        cgroups.killAll(); // what left the groups too
+        byId.values().forEach(s -> cgroups.release(s.cgroup));
         byId.clear();
         byPid.clear(); // their leaders are reaped by the sweep as orphans
         lingeringGroups.clear();
@@ -343,6 +368,7 @@ public final class Sessions {
         if (exited && Os.groupAlive(s.pid)) {
             lingeringGroups.put(s.id, s.pid);
         }
+        cgroups.release(s.cgroup);
         logStdinBudget();
         if (byId.isEmpty()) {
             onIdle.run();
@@ -378,6 +404,7 @@ public final class Sessions {
             }
         }
         groupRecords.pruneGone();
+        cgroups.pruneEmpty();
         loop.schedule(sessionsWithoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 

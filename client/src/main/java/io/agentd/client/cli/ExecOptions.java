@@ -19,6 +19,9 @@ record ExecOptions(
         String user,
         List<Rlimit> rlimits,
         Duration timeout,
+        Long memoryMax,
+        Long pidsMax,
+        boolean stats,
         String cmd,
         List<String> args) {
 
@@ -34,6 +37,9 @@ record ExecOptions(
         String user = null;
         List<Rlimit> rlimits = new ArrayList<>();
         Duration timeout = null;
+        Long memoryMax = null;
+        Long pidsMax = null;
+        boolean stats = false;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -53,6 +59,9 @@ record ExecOptions(
                 case "-u", "--user" -> user = nonEmpty(opt.name(), opt.value());
                 case "--rlimit" -> rlimits.add(rlimit(opt.value()));
                 case "--timeout" -> timeout = Durations.parse("--timeout", opt.value());
+                case "--memory" -> memoryMax = count("--memory", opt.value());
+                case "--pids" -> pidsMax = count("--pids", opt.value());
+                case "--stats" -> stats = opt.flag();
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti: a cluster of flags
@@ -74,7 +83,7 @@ record ExecOptions(
             throw new UsageException("exec: no command given");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
+                timeout, memoryMax, pidsMax, stats, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
     }
 
     /** The request for a PTY of {@code rows x cols} (ignored without -t), with {@code extraEnv} below -e. */
@@ -89,7 +98,17 @@ record ExecOptions(
         allEnv.addAll(env);
         Long timeoutMs = timeout == null ? null : Math.max(1, timeout.toMillis());
         return new ExecRequest(cmd, args, allEnv, workdir, user, tty,
-                tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs);
+                tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs)
+                .withLimits(memoryMax, pidsMax);
+    }
+
+    /** A plain count (bytes, tasks): the agent and the kernel judge the value, not agentctl. */
+    private static long count(String option, String value) throws UsageException {
+        try {
+            return Long.parseUnsignedLong(value);
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + ": not a number: '" + value + "'");
+        }
     }
 
     private static String envEntry(String value) throws UsageException {
