@@ -53,7 +53,7 @@ class CgroupRootDetectionTest {
     @Test
     void aMountOfASubtreeIsJoinedWithoutRepeatingIt() {
         String namespaced = "70 1 0:42 /lxc/c1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
-        assertEquals(Path.of("/sys/fs/cgroup/agentd"), CgroupRoot.detect(namespaced, "0::/lxc/c1/agent\n").dir());
+        assertEquals(Path.of("/sys/fs/cgroup/agentd"), CgroupRoot.detect(namespaced, "0::/lxc/c1/agentd/agent\n").dir());
     }
 
     @Test
