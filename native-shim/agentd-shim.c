@@ -292,7 +292,7 @@ static int child_main(void *arg)
 {
     struct child *c = arg;
     reset_signals(c);
-    if (c->spec->cgroup_procs_fd >= 0)
+    if (c->spec->join_cgroup)
         join_cgroup(c);
     new_session(c);
     place_fds(c);

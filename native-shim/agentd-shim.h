@@ -32,8 +32,9 @@ struct agentd_spawn_spec {
     const uint32_t *groups;               /* supplementary groups (gid_t) */
     int64_t ngroups;
     int64_t restricted;                   /* the restricted profile */
-    int64_t cgroup_procs_fd;              /* -1: stay in the agent's cgroup; else the session cgroup's
-                                             cgroup.procs, opened for writing by the agent */
+    int64_t join_cgroup;                  /* 1: join the session's cgroup through cgroup_procs_fd; 0 (a
+                                             zeroed spec): stay in the agent's cgroup */
+    int64_t cgroup_procs_fd;              /* the session cgroup's cgroup.procs, open for writing */
 };
 
 /* Stages: where the child is, or where the spawn failed. Names in io.agentd.agent.spawn.ShimStage. */

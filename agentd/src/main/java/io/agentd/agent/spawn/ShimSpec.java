@@ -15,7 +15,7 @@ import jnr.ffi.Pointer;
  * call has returned: it owns the memory.
  */
 final class ShimSpec {
-    static final int SPEC_BYTES = 18 * 8;
+    static final int SPEC_BYTES = 19 * 8;
     static final int RESULT_BYTES = 6 * 4;
 
     private static final int FILE = 0;
@@ -33,7 +33,8 @@ final class ShimSpec {
     private static final int GROUPS = 14;
     private static final int NGROUPS = 15;
     private static final int RESTRICTED = 16;
-    private static final int CGROUP_PROCS_FD = 17;
+    private static final int JOIN_CGROUP = 17;
+    private static final int CGROUP_PROCS_FD = 18;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -111,7 +112,10 @@ final class ShimSpec {
             put(NGROUPS, groups.length);
         }
         put(RESTRICTED, s.restricted() ? 1 : 0);
-        put(CGROUP_PROCS_FD, cgroupProcsFd);
+        if (cgroupProcsFd >= 0) {
+            put(JOIN_CGROUP, 1);
+            put(CGROUP_PROCS_FD, cgroupProcsFd);
+        }
     }
 
     private static List<byte[]> cStrings(List<String> strings) {
