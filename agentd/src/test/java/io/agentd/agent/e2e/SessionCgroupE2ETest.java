@@ -132,6 +132,27 @@ class SessionCgroupE2ETest {
         }
     }
 
+    /** Each session has a cgroup of its own, removed once its last process is gone (background ones too). */
+    @Test
+    void eachSessionHasItsOwnCgroupRemovedOnceEmpty() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("cg-remove", "--drain-ms", "100");
+                HostConnection host = agent.connectReady()) {
+            assumeSessionCgroups(agent);
+            Path root = Path.of(controllersLine(agent).replaceAll(".*session cgroups under (\\S+) .*", "$1"));
+            Path first = sessionCgroup(root, host.run(1, sh("cat /proc/self/cgroup")));
+            Path second = sessionCgroup(root, host.run(2, sh("cat /proc/self/cgroup; sleep 1 > /dev/null 2>&1 &")));
+            assertFalse(first.equals(second), "two sessions, one cgroup: " + first);
+            assertFalse(Files.exists(first), first + " outlived its session");
+            assertTrue(Files.exists(second), second + " removed while its background sleep runs");
+            awaitTrue(() -> !Files.exists(second), Duration.ofSeconds(5), second + " left after its sleep ended");
+        }
+    }
+
+    private static Path sessionCgroup(Path root, SessionResult r) {
+        String line = r.out().lines().filter(l -> l.startsWith("0::")).findFirst().orElseThrow();
+        return root.resolve(Path.of(line.substring(3)).getFileName());
+    }
+
     /** An agent killed with SIGKILL leaves its sessions' cgroups; the next one empties them before ready. */
     @Test
     void theNextAgentKillsADeadAgentsSessionCgroupsBeforeReady() throws Exception {

@@ -219,7 +219,7 @@ public final class CgroupRoot {
     }
 
     SessionCgroup cgroupAt(Path sessionDir) {
-        return new SessionCgroup(sessionDir, hasKill);
+        return new SessionCgroup(sessionDir, hasKill, controllers.contains("memory"));
     }
 
     /**

@@ -15,7 +15,7 @@ import java.util.Map;
  */
 public class SessionCgroup {
     /** A session in the agent's own cgroup. */
-    public static final SessionCgroup NONE = new SessionCgroup(null, false);
+    public static final SessionCgroup NONE = new SessionCgroup(null, false, false);
 
     private static final long POLL_MILLIS = 1;
     /** Rounds of the pid-by-pid kill: each catches what forked during the one before. */
@@ -23,11 +23,14 @@ public class SessionCgroup {
 
     private final Path dir;
     private final boolean hasKill;
+    /** The memory controller is on: memory.peak and memory.events exist (not looked for otherwise). */
+    private final boolean hasMemory;
     private int procsFd = -1;
 
-    SessionCgroup(Path dir, boolean hasKill) {
+    SessionCgroup(Path dir, boolean hasKill, boolean hasMemory) {
         this.dir = dir;
         this.hasKill = hasKill;
+        this.hasMemory = hasMemory;
     }
 
     /** Null for {@link #NONE}. */
@@ -118,8 +121,11 @@ public class SessionCgroup {
         if (dir == null) {
             return ResourceUsage.UNKNOWN;
         }
-        return usageOf(CgroupFs.read(dir.resolve("cpu.stat")), CgroupFs.read(dir.resolve("memory.peak")),
-                CgroupFs.read(dir.resolve("memory.events")));
+        String cpuStat = CgroupFs.read(dir.resolve("cpu.stat"));
+        if (!hasMemory) {
+            return usageOf(cpuStat, null, null);
+        }
+        return usageOf(cpuStat, CgroupFs.read(dir.resolve("memory.peak")), CgroupFs.read(dir.resolve("memory.events")));
     }
 
     /** The usage from the three files' texts, each null when missing. */
