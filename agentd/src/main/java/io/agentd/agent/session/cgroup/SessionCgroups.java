@@ -29,6 +29,11 @@ public final class SessionCgroups {
     private final Set<SessionCgroup> all = new LinkedHashSet<>();
     /** Released by their sessions, removed once empty. */
     private final List<SessionCgroup> toRemove = new ArrayList<>();
+    /**
+     * An empty cgroup made when the last session ended, for the next one: making a cgroup is the
+     * dearest of its steps, and then it is not between a request and its spawn. Null when there is none.
+     */
+    private Path spare;
 
     /** @param root the subtree, or null: sessions without cgroups (and limits refused) */
     public SessionCgroups(CgroupRoot root) {
@@ -56,9 +61,12 @@ public final class SessionCgroups {
         }
         requireController("memory", "memory_max", memoryMax);
         requireController("pids", "pids_max", pidsMax);
-        Path dir = root.dir().resolve(root.nextName());
+        Path dir = spare != null ? spare : root.dir().resolve(root.nextName());
+        spare = null;
         try {
-            Files.createDirectory(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectory(dir);
+            }
         } catch (Exception e) {
             throw refusal(FailureKind.OTHER, null, "cannot make the session's cgroup " + dir + ": " + e);
         }
@@ -121,6 +129,20 @@ public final class SessionCgroups {
         } else {
             toRemove.add(cgroup);
         }
+        makeSpare();
+    }
+
+    private void makeSpare() {
+        if (spare != null) {
+            return;
+        }
+        Path dir = root.dir().resolve(root.nextName());
+        try {
+            Files.createDirectory(dir);
+            spare = dir;
+        } catch (Exception e) {
+            log.debug("no spare cgroup: {}", e.toString()); // the next session makes its own, or says why
+        }
     }
 
     /** From the reaper's sweep: removes released cgroups that have emptied. */
@@ -145,6 +167,10 @@ public final class SessionCgroups {
             toRemove.add(c);
         }
         pruneEmpty();
+        if (spare != null) {
+            root.cgroupAt(spare).remove();
+            spare = null;
+        }
     }
 
     /** Shutdown's SIGKILL and host loss: everything in every session cgroup, killed. */
