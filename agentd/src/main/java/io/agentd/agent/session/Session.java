@@ -40,6 +40,9 @@ final class Session {
 
     private enum State { RUNNING, CLOSING, DONE }
 
+    /** How often a killed cgroup is looked at until it is empty. */
+    private static final long EMPTY_POLL_MILLIS = 2;
+
     final long id;
     final int pid;
     private final Child child;
@@ -52,6 +55,8 @@ final class Session {
     final SessionCgroup cgroup;
     /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
     private boolean killCgroupAtEnd;
+    /** Done, its exited held until the killed cgroup is empty (or the wait is over). */
+    private boolean emptyingCgroup;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     private Registration pidfdReg;
@@ -288,8 +293,36 @@ final class Session {
         stdin.dropUndelivered();
         release();
         if (killCgroupAtEnd) {
-            cgroup.kill(SessionCgroups.KILL_WAIT_MILLIS); // setsid'd and double-forked descendants too
+            cgroup.kill(0); // setsid'd and double-forked descendants too
+            if (cgroup.populated()) {
+                emptyingCgroup = true;
+                long waitNanos = TimeUnit.MILLISECONDS.toNanos(SessionCgroups.KILL_WAIT_MILLIS);
+                awaitEmptyCgroup(System.nanoTime() + waitNanos);
+                return;
+            }
         }
+        sendExited();
+    }
+
+    /**
+     * Exited comes after the deaths in the cgroup: its emptiness (cgroup.events populated 0) is
+     * polled on the loop's timer, up to a deadline, so the loop never sleeps for one session.
+     */
+    private void awaitEmptyCgroup(long deadlineNanos) {
+        killTimer = loop.schedule(EMPTY_POLL_MILLIS, () -> {
+            if (!emptyingCgroup) {
+                return; // abandoned meanwhile
+            }
+            if (cgroup.populated() && System.nanoTime() - deadlineNanos < 0) {
+                awaitEmptyCgroup(deadlineNanos);
+                return;
+            }
+            emptyingCgroup = false;
+            sendExited();
+        });
+    }
+
+    private void sendExited() {
         ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(host, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
@@ -303,10 +336,11 @@ final class Session {
 
     /** The host is gone: kill the group and let go of everything without a word on the wire. */
     void abandon() {
-        if (state == State.DONE) {
+        if (state == State.DONE && !emptyingCgroup) {
             return;
         }
         state = State.DONE;
+        emptyingCgroup = false;
         signalGroup(LibC.SIGKILL);
         cgroup.kill(0);
         cancelTimers();
