@@ -34,9 +34,11 @@ import org.slf4j.LoggerFactory;
  * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
  * {@link SessionOwner}. Loop thread only.
  *
- * <p>Where a session's life begins and ends, for hooks that follow it (a per-session cgroup, say):
- * {@link #onExecRequest} starts it ({@code starter.start}, then {@code new Session}), the owner's
- * {@code finished} sees its exited, and {@link #abandonAll} ends every session of a lost host.
+ * <p>Where a session's life begins and ends, and its cgroup with it: {@link #onExecRequest} makes
+ * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
+ * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
+ * released ones once empty, and {@link #abandonAll} ends every session of a lost host, cgroups
+ * killed.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
