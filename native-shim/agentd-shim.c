@@ -36,12 +36,17 @@
  *     told from one killed just after it: it counts as started.)
  *  6. fd hygiene: 0/1/2 are dup'd into place, then close_range closes everything above 2, whatever
  *     its close-on-exec flag.
+ *  7. The child joins its session's cgroup itself, before anything else it does could fork, allocate
+ *     much or run the target: every process the target makes is then born inside the cgroup, and
+ *     the agent can kill them all with cgroup.kill. It writes "0" (itself) to cgroup.procs through
+ *     an fd the agent opened (opening a path would be a file lookup in the child, and the fd is
+ *     closed with the rest by close_range).
  *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
  *  parent thread's errno; the child reads it right after each call, the parent never relies on it.
  *
  * The child's steps, in this order (the order of the code below):
- *   signals reset and unblocked; setsid and the controlling terminal (PTY); fds in place and the rest
- *   closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
+ *   signals reset and unblocked; the session's cgroup joined (join_cgroup); setsid and the
+ *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
  *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
  *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
  *
@@ -140,6 +145,13 @@ static void reset_signals(struct child *c)
     at_stage(c, STAGE_SIGPROCMASK);
     uint64_t none = 0;
     STEP(c, syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_BYTES));
+}
+
+/* Into the session's cgroup (rule 7): "0" written to its cgroup.procs moves the writer. */
+static void join_cgroup(struct child *c)
+{
+    at_stage(c, STAGE_CGROUP);
+    STEP(c, syscall(SYS_write, (int)c->spec->cgroup_procs_fd, "0", 1));
 }
 
 /* Its own session and process group; a PTY slave becomes its controlling terminal. */
@@ -334,6 +346,8 @@ static int child_main(void *arg)
 {
     struct child *c = arg;
     reset_signals(c);
+    if (c->spec->join_cgroup)
+        join_cgroup(c);
     new_session(c);
     place_fds(c);
     set_limits(c);

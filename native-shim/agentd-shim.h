@@ -32,6 +32,9 @@ struct agentd_spawn_spec {
     const uint32_t *groups;               /* supplementary groups (gid_t) */
     int64_t ngroups;
     int64_t profile;                      /* enum agentd_profile */
+    int64_t join_cgroup;                  /* 1: join the session's cgroup through cgroup_procs_fd; 0 (a
+                                             zeroed spec): stay in the agent's cgroup */
+    int64_t cgroup_procs_fd;              /* the session cgroup's cgroup.procs, open for writing */
 };
 
 /* Security profiles, from the weakest; agentd-shim.c's profile step says what each one does.
@@ -49,6 +52,7 @@ enum agentd_stage {
     STAGE_CLONE,            /* parent */
     STAGE_RT_SIGACTION,
     STAGE_SIGPROCMASK,
+    STAGE_CGROUP,           /* joining the session's cgroup */
     STAGE_SETSID,
     STAGE_TIOCSCTTY,
     STAGE_DUP,

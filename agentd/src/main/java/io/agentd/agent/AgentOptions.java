@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * @param logLevel     root log level
  * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param hostLossPolicy --on-host-loss, or null for the transport's default
+ * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -41,6 +42,7 @@ public record AgentOptions(
         String logLevel,
         Path stateDir,
         HostLossPolicy hostLossPolicy,
+        String cgroupRoot,
         boolean help) {
 
     public static final String HELP = """
@@ -95,6 +97,9 @@ public record AgentOptions(
               --state-dir DIR      record live sessions' process groups here, so that the next agent
                                    kills what this one left running if it dies (default: /run/agentd;
                                    without a usable directory the agent says so and runs without)
+              --cgroup-root PATH   cgroup2 directory under which each session gets a cgroup of its own,
+                                   killed whole at a timeout, host loss or shutdown (default: found
+                                   from the agent's own cgroup; 'none': sessions stay in the agent's)
               -h, --help           show this help
             """;
 
@@ -109,7 +114,8 @@ public record AgentOptions(
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss");
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
+            "--cgroup-root");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -143,6 +149,7 @@ public record AgentOptions(
         String logLevel = "info";
         Path stateDir = DEFAULT_STATE_DIR;
         HostLossPolicy hostLoss = null;
+        String cgroupRoot = null;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -223,6 +230,7 @@ public record AgentOptions(
                         throw new UsageException("--on-host-loss is kill or keep, not '" + value + "'");
                     }
                 }
+                case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -244,7 +252,7 @@ public record AgentOptions(
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SocketAccess(mode, socketGroup, allowUids),
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, help);
     }
 
     /** The policy given with --on-host-loss, else the transport's own default. */

@@ -2,6 +2,8 @@ package io.agentd.agent;
 
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.session.SessionGroupRecords;
+import io.agentd.agent.session.cgroup.CgroupRoot;
+import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.LibC;
@@ -107,6 +109,11 @@ public final class Main {
         // Before anything is served: the sessions of an agent that died must not outlive it.
         SessionGroupRecords groupRecords = SessionGroupRecords.open(options.stateDir());
         groupRecords.killLeftovers();
+        CgroupRoot cgroupRoot = CgroupRoot.open(options.cgroupRoot());
+        if (cgroupRoot != null) {
+            cgroupRoot.killLeftovers();
+        }
+        SessionCgroups cgroups = new SessionCgroups(cgroupRoot);
         Spawner spawner;
         try {
             spawner = Spawner.fromSystemProperty();
@@ -117,7 +124,9 @@ public final class Main {
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
             Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
-            sessions.setGroupRecords(groupRecords);
+            // Session cgroups replace the group records: their leftovers are found without them.
+            sessions.setGroupRecords(cgroups.enabled() ? SessionGroupRecords.none() : groupRecords);
+            sessions.setCgroups(cgroups);
             Agent agent = new Agent(loop, link, sessions, times, version());
             link.setListener(agent);
             Transport transport;
@@ -142,6 +151,7 @@ public final class Main {
                     options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
             transport.close();
+            cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent
             groupRecords.pruneGone();
         }
         log.info("agentd exits");

@@ -53,6 +53,14 @@ class AgentOptionsTest {
     }
 
     @Test
+    void cgroupRootIsFoundUnlessGivenOrNone() throws Exception {
+        assertNull(AgentOptions.parse().cgroupRoot());
+        assertEquals("none", AgentOptions.parse("--cgroup-root", "none").cgroupRoot());
+        assertEquals("/sys/fs/cgroup/x", AgentOptions.parse("--cgroup-root=/sys/fs/cgroup/x").cgroupRoot());
+        assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--cgroup-root="));
+    }
+
+    @Test
     void everyOptionInBothSpellings() throws Exception {
         AgentOptions o = AgentOptions.parse("--listen", "unix:/run/a.sock", "--user=nobody", "--cwd", "/tmp",
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",

@@ -262,7 +262,7 @@ public final class AgentClient implements AutoCloseable {
             throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
         }
         ExecResult result = new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(),
-                status.signal(), status.timedOut());
+                status.signal(), status.timedOut(), status.usage());
         StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
         long unsent = stdin.length - session.stdinBytesSent();
         if (notDelivered == null && unsent > 0) {

@@ -1,5 +1,6 @@
 package io.agentd.client;
 
+import io.agentd.protocol.payload.ResourceUsage;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -10,8 +11,18 @@ import java.nio.charset.StandardCharsets;
  * @param exitCode exit code; 128 + signal for a signal death
  * @param signal   the signal that killed it, or null
  * @param timedOut true when the agent killed it at the request's timeout_ms
+ * @param usage    CPU time, peak memory and OOM kill as the agent counted them ({@link ExitStatus#usage})
  */
-public record ExecResult(byte[] stdout, byte[] stderr, int exitCode, Integer signal, boolean timedOut) {
+public record ExecResult(byte[] stdout, byte[] stderr, int exitCode, Integer signal, boolean timedOut,
+        ResourceUsage usage) {
+    public ExecResult {
+        usage = usage == null ? ResourceUsage.UNKNOWN : usage;
+    }
+
+    /** Without resource usage. */
+    public ExecResult(byte[] stdout, byte[] stderr, int exitCode, Integer signal, boolean timedOut) {
+        this(stdout, stderr, exitCode, signal, timedOut, ResourceUsage.UNKNOWN);
+    }
 
     public String stdoutText() {
         return new String(stdout, StandardCharsets.UTF_8);

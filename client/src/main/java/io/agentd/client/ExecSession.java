@@ -370,7 +370,7 @@ public final class ExecSession {
             case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
             case EXEC_EXITED -> {
                 ExecExited e = (ExecExited) frame.payload();
-                end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut())), null);
+                end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut()), e.usage()), null);
             }
             case EXEC_FAILED -> end(null, new ExecFailedException((ExecFailed) frame.payload()));
             case CORE_ERROR -> onAgentError(new AgentErrorException((ErrorPayload) frame.payload()));

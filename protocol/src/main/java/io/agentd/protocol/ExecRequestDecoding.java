@@ -42,6 +42,8 @@ final class ExecRequestDecoding {
         Long timeoutMs = null;
         Boolean stdinWindow = null;
         String profile = null;
+        Long memoryMax = null;
+        Long pidsMax = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -57,12 +59,14 @@ final class ExecRequestDecoding {
                 case "timeout_ms" -> timeoutMs = r.u64OrNull(key);
                 case "stdin_window" -> stdinWindow = r.boolOrNull(key);
                 case "profile" -> profile = boundedText(key, true, ExecLimits.PROFILE_MAX_BYTES, false);
+                case "memory_max" -> memoryMax = r.u64OrNull(key);
+                case "pids_max" -> pidsMax = r.u64OrNull(key);
                 default -> r.skipValue(key);
             }
         }
         return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
                 rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
-                rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile);
+                rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile, memoryMax, pidsMax);
     }
 
     /** A text field of at most {@code maxBytes}; {@code argEnv} when it counts towards ARG_MAX. */

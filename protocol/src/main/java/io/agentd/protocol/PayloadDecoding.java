@@ -6,6 +6,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
@@ -167,16 +168,25 @@ final class PayloadDecoding {
         Integer code = null;
         Integer signal = null;
         Boolean timedOut = null;
+        Long cpuUser = null;
+        Long cpuSystem = null;
+        Long memoryPeak = null;
+        Boolean oomKilled = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
                 case "code" -> code = r.i32(key);
                 case "signal" -> signal = r.i32OrNull(key);
                 case "timed_out" -> timedOut = r.boolOrNull(key);
+                case "cpu_user_us" -> cpuUser = r.u64OrNull(key);
+                case "cpu_system_us" -> cpuSystem = r.u64OrNull(key);
+                case "memory_peak_bytes" -> memoryPeak = r.u64OrNull(key);
+                case "oom_killed" -> oomKilled = r.boolOrNull(key);
                 default -> r.skipValue(key);
             }
         }
-        return new ExecExited(r.required("code", code), signal, timedOut);
+        return new ExecExited(r.required("code", code), signal, timedOut,
+                new ResourceUsage(cpuUser, cpuSystem, memoryPeak, oomKilled));
     }
 
     private static ExecFailed failed(CborReader r) throws ProtocolException {

@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Payloads;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.util.List;
@@ -123,7 +124,8 @@ final class PayloadEncoding {
     }
 
     private static void request(ExecRequest r, CborWriter w) {
-        w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1));
+        w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1)
+                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -163,6 +165,8 @@ final class PayloadEncoding {
             w.text("profile");
             w.text(r.profile());
         }
+        u64IfKnown("memory_max", r.memoryMax(), w);
+        u64IfKnown("pids_max", r.pidsMax(), w);
     }
 
     private static void stdinError(ExecStdinError e, CborWriter w) {
@@ -176,7 +180,8 @@ final class PayloadEncoding {
     }
 
     private static void exited(ExecExited e, CborWriter w) {
-        w.map(1 + (e.signal() == null ? 0 : 1) + (e.timedOut() == null ? 0 : 1));
+        ResourceUsage u = e.usage();
+        w.map(1 + (e.signal() == null ? 0 : 1) + (e.timedOut() == null ? 0 : 1) + u.known());
         w.text("code");
         w.signed(e.code());
         if (e.signal() != null) {
@@ -186,6 +191,20 @@ final class PayloadEncoding {
         if (e.timedOut() != null) {
             w.text("timed_out");
             w.bool(e.timedOut());
+        }
+        u64IfKnown("cpu_user_us", u.cpuUserUs(), w);
+        u64IfKnown("cpu_system_us", u.cpuSystemUs(), w);
+        u64IfKnown("memory_peak_bytes", u.memoryPeakBytes(), w);
+        if (u.oomKilled() != null) {
+            w.text("oom_killed");
+            w.bool(u.oomKilled());
+        }
+    }
+
+    private static void u64IfKnown(String field, Long value, CborWriter w) {
+        if (value != null) {
+            w.text(field);
+            w.u64(value);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
 import java.util.ArrayList;
@@ -36,6 +37,8 @@ class ExtensionGoldenFramesTest {
         boolean stdinWindow = false;
         boolean timeout = false;
         boolean profile = false;
+        boolean limits = false;
+        boolean usage = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
@@ -46,12 +49,15 @@ class ExtensionGoldenFramesTest {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
                 profile |= request.profile() != null;
+                limits |= request.memoryMax() != null && request.pidsMax() != null;
+            } else if (frame.payload() instanceof ExecExited exited) {
+                usage |= exited.usage().known() == 4;
             }
         }
-        assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT),
-                types);
-        assertTrue(features && stdinWindow && timeout && profile,
-                "features, stdin_window, timeout_ms and profile each in a frame");
+        assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT,
+                MessageType.EXEC_EXITED), types);
+        assertTrue(features && stdinWindow && timeout && profile && limits && usage,
+                "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
     }
 
     /**

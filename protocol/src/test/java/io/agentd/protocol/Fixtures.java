@@ -7,6 +7,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
@@ -90,13 +91,17 @@ final class Fixtures {
                     text(p, "cwd"), text(p, "user"), field(p, "tty").asBoolean(), field(p, "rows").asInt(),
                     field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null,
                     p.has("stdin_window") && p.get("stdin_window").asBoolean(),
-                    p.has("profile") ? text(p, "profile") : null);
+                    p.has("profile") ? text(p, "profile") : null, optionalU64(p, "memory_max"),
+                    optionalU64(p, "pids_max"));
             case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong());
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
                     new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
             case EXEC_STDIN_ERROR -> new ExecStdinError(i32(p, "errno"), text(p, "errno_name"), text(p, "message"));
             case EXEC_EXITED -> new ExecExited(field(p, "code").asInt(), p.has("signal") ? i32(p, "signal") : null,
-                    p.has("timed_out") ? p.get("timed_out").asBoolean() : null);
+                    p.has("timed_out") ? p.get("timed_out").asBoolean() : null,
+                    new ResourceUsage(optionalU64(p, "cpu_user_us"), optionalU64(p, "cpu_system_us"),
+                            optionalU64(p, "memory_peak_bytes"),
+                            p.has("oom_killed") ? p.get("oom_killed").asBoolean() : null));
             case EXEC_FAILED -> new ExecFailed(text(p, "kind"), i32(p, "errno"), text(p, "errno_name"),
                     text(p, "message"), text(p, "stage"));
             case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
@@ -111,6 +116,10 @@ final class Fixtures {
             throw new AssertionError("fixture payload lacks " + name + ": " + p);
         }
         return value;
+    }
+
+    private static Long optionalU64(JsonNode p, String name) {
+        return p.has(name) ? u64(p, name) : null;
     }
 
     private static long u64(JsonNode p, String name) {

@@ -22,6 +22,7 @@ import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
@@ -71,6 +72,8 @@ class PayloadRoundTripTest {
                 concat(REQUEST_KEYS, "timeout_ms"));
         add(cases, "request without timeout_ms", 1, MessageType.EXEC_REQUEST, ExecRequest.of("/bin/echo", "hi"),
                 REQUEST_KEYS);
+        add(cases, "request with limits, u64 past 2^63", 1, MessageType.EXEC_REQUEST,
+                ExecRequest.of("/bin/true").withLimits(-1L, 64L), concat(REQUEST_KEYS, "memory_max", "pids_max"));
         add(cases, "started pid 0", 1, MessageType.EXEC_STARTED, new ExecStarted(0), List.of("pid"));
         add(cases, "started pid u32 max", 1, MessageType.EXEC_STARTED, new ExecStarted(0xFFFF_FFFFL), List.of("pid"));
         add(cases, "stdin eof", 1, MessageType.EXEC_STDIN, ExecData.EOF, List.of("data"));
@@ -86,6 +89,12 @@ class PayloadRoundTripTest {
                 List.of("code", "signal", "timed_out"));
         add(cases, "exited timed_out false only", 1, MessageType.EXEC_EXITED, new ExecExited(0, null, false),
                 List.of("code", "timed_out"));
+        add(cases, "exited with usage", 1, MessageType.EXEC_EXITED,
+                new ExecExited(137, 9, null, new ResourceUsage(0L, Long.MAX_VALUE, 1L << 40, true)),
+                List.of("code", "signal", "cpu_user_us", "cpu_system_us", "memory_peak_bytes", "oom_killed"));
+        add(cases, "exited with cpu time only", 1, MessageType.EXEC_EXITED,
+                new ExecExited(0, null, null, new ResourceUsage(12L, 34L, null, null)),
+                List.of("code", "cpu_user_us", "cpu_system_us"));
         add(cases, "exited i32 min", 1, MessageType.EXEC_EXITED, new ExecExited(Integer.MIN_VALUE, Integer.MAX_VALUE,
                 null), List.of("code", "signal"));
         List<String> failedKeys = List.of("kind", "errno", "errno_name", "message", "stage");
@@ -256,9 +265,9 @@ class PayloadRoundTripTest {
         cases.add(Arguments.of(name, new Frame(id, type, payload), keys));
     }
 
-    private static List<String> concat(List<String> keys, String extra) {
+    private static List<String> concat(List<String> keys, String... extra) {
         List<String> all = new ArrayList<>(keys);
-        all.add(extra);
+        all.addAll(List.of(extra));
         return all;
     }
 

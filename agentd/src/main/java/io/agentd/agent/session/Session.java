@@ -4,6 +4,8 @@ import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.Loop.Timer;
+import io.agentd.agent.session.cgroup.SessionCgroup;
+import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
@@ -14,6 +16,7 @@ import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.ResourceUsage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +40,9 @@ final class Session {
 
     private enum State { RUNNING, CLOSING, DONE }
 
+    /** How often a killed cgroup is looked at until it is empty. */
+    private static final long EMPTY_POLL_MILLIS = 2;
+
     final long id;
     final int pid;
     private final Child child;
@@ -45,6 +51,12 @@ final class Session {
     private final HostOutput host;
     private final SessionIo io;
     private final Loop loop;
+    /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
+    final SessionCgroup cgroup;
+    /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
+    private boolean killCgroupAtEnd;
+    /** Done, its exited held until the killed cgroup is empty (or the wait is over). */
+    private boolean emptyingCgroup;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     private Registration pidfdReg;
@@ -64,9 +76,10 @@ final class Session {
     private Timer drainTimer;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionOwner owner,
-            Loop loop, SessionIo io) {
+    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup,
+            SessionOwner owner, Loop loop, SessionIo io) {
         this.id = id;
+        this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
@@ -201,6 +214,11 @@ final class Session {
         return io.killGroup(pid, signal);
     }
 
+    /** The agent is shutting down: at the end, whatever is left in the session's cgroup is killed. */
+    void killCgroupAtEnd() {
+        killCgroupAtEnd = true;
+    }
+
     /** TIOCSWINSZ on the PTY master. */
     void resize(int rows, int cols) throws OsException {
         int err = io.setWindowSize(child.ptyMasterFd(), rows, cols);
@@ -214,12 +232,15 @@ final class Session {
             return;
         }
         timedOut = true;
+        killCgroupAtEnd = true;
         log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
         signalGroup(LibC.SIGTERM);
         killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
-                log.info("session {}: still running after the grace, SIGKILL to group {}", id, pid);
+                log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {}", id, pid,
+                        cgroup);
                 signalGroup(LibC.SIGKILL);
+                cgroup.kill(0);
             }
         });
     }
@@ -271,20 +292,57 @@ final class Session {
         cancelTimers();
         stdin.dropUndelivered();
         release();
-        TerminalFrames.sendExited(host, id, new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null));
-        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}",
+        if (killCgroupAtEnd) {
+            cgroup.kill(0); // setsid'd and double-forked descendants too
+            if (cgroup.populated()) {
+                emptyingCgroup = true;
+                long waitNanos = TimeUnit.MILLISECONDS.toNanos(SessionCgroups.KILL_WAIT_MILLIS);
+                awaitEmptyCgroup(System.nanoTime() + waitNanos);
+                return;
+            }
+        }
+        sendExited();
+    }
+
+    /**
+     * Exited comes after the deaths in the cgroup: its emptiness (cgroup.events populated 0) is
+     * polled on the loop's timer, up to a deadline, so the loop never sleeps for one session.
+     */
+    private void awaitEmptyCgroup(long deadlineNanos) {
+        killTimer = loop.schedule(EMPTY_POLL_MILLIS, () -> {
+            if (!emptyingCgroup) {
+                return; // abandoned meanwhile
+            }
+            if (cgroup.populated() && System.nanoTime() - deadlineNanos < 0) {
+                awaitEmptyCgroup(deadlineNanos);
+                return;
+            }
+            emptyingCgroup = false;
+            sendExited();
+        });
+    }
+
+    private void sendExited() {
+        ResourceUsage usage = cgroup.usage();
+        TerminalFrames.sendExited(host, id,
+                new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
+        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
+                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={}",
                 id, exit.code(), exit.signal(), timedOut,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut());
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
+                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled());
         owner.finished(this);
     }
 
     /** The host is gone: kill the group and let go of everything without a word on the wire. */
     void abandon() {
-        if (state == State.DONE) {
+        if (state == State.DONE && !emptyingCgroup) {
             return;
         }
         state = State.DONE;
+        emptyingCgroup = false;
         signalGroup(LibC.SIGKILL);
+        cgroup.kill(0);
         cancelTimers();
         release();
         log.info("session {} abandoned (host gone): pid={} killed", id, pid);

@@ -2,6 +2,9 @@ package io.agentd.agent.session;
 
 import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.session.cgroup.CgroupRefusal;
+import io.agentd.agent.session.cgroup.SessionCgroup;
+import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.RequestedProfile;
 import io.agentd.agent.spawn.SpawnFailure;
@@ -31,9 +34,11 @@ import org.slf4j.LoggerFactory;
  * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
  * {@link SessionOwner}. Loop thread only.
  *
- * <p>Where a session's life begins and ends, for hooks that follow it (a per-session cgroup, say):
- * {@link #onExecRequest} starts it ({@code starter.start}, then {@code new Session}), the owner's
- * {@code finished} sees its exited, and {@link #abandonAll} ends every session of a lost host.
+ * <p>Where a session's life begins and ends, and its cgroup with it: {@link #onExecRequest} makes
+ * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
+ * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
+ * released ones once empty, and {@link #abandonAll} ends every session of a lost host, cgroups
+ * killed.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
@@ -55,11 +60,13 @@ public final class Sessions {
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
     private SessionGroupRecords groupRecords = SessionGroupRecords.none();
+    private SessionCgroups cgroups = new SessionCgroups(null);
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
     interface Starter {
-        Child start(SpawnSpec spec) throws SpawnFailure;
+        /** @param cgroupProcsFd the session cgroup's cgroup.procs for the child to join, or -1 */
+        Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure;
     }
 
     public Sessions(Loop loop, HostOutput host, Spawner spawner, SessionDefaults defaults) {
@@ -75,7 +82,10 @@ public final class Sessions {
         this.io = io;
         this.stdinBudget = new StdinBudget(defaults.stdinTotalLimit());
         this.bulkPipes = new BulkPipes(io);
-        this.reaper = new Reaper(loop, io, () -> groupRecords.pruneGone());
+        this.reaper = new Reaper(loop, io, () -> {
+            groupRecords.pruneGone();
+            cgroups.pruneEmpty();
+        });
     }
 
     /** Starts the reaper's sweep. */
@@ -86,6 +96,11 @@ public final class Sessions {
     /** Where the sessions' process groups are recorded for the next agent, should this one die. */
     public void setGroupRecords(SessionGroupRecords groupRecords) {
         this.groupRecords = groupRecords;
+    }
+
+    /** The session cgroups (none: sessions stay in the agent's cgroup, and limits are refused). */
+    public void setCgroups(SessionCgroups cgroups) {
+        this.cgroups = cgroups;
     }
 
     /** Runs whenever the last session has sent its terminal frame. */
@@ -132,15 +147,25 @@ public final class Sessions {
             sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
-        Child child;
+        SessionCgroup cgroup;
         try {
-            child = starter.start(spec);
-        } catch (SpawnFailure f) {
-            sendFailed(id, req, f.failure());
+            cgroup = cgroups.create(req.memoryMax(), req.pidsMax());
+        } catch (CgroupRefusal r) {
+            sendFailed(id, req, r.failure());
             return;
         }
+        Child child;
+        try {
+            child = starter.start(spec, cgroup.procsFd());
+        } catch (SpawnFailure f) {
+            cgroups.release(cgroup);
+            sendFailed(id, req, f.failure());
+            return;
+        } finally {
+            cgroup.closeProcsFd();
+        }
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), owner, loop, io);
+        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
         byId.put(id, s);
         reaper.started(id, s);
     }
@@ -230,8 +255,12 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
+        byId.values().forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
-        loop.schedule(defaults.graceMillis(), () -> signalAll(LibC.SIGKILL));
+        loop.schedule(defaults.graceMillis(), () -> {
+            signalAll(LibC.SIGKILL);
+            cgroups.killAll();
+        });
     }
 
     private void signalAll(int signal) {
@@ -253,6 +282,8 @@ public final class Sessions {
             s.abandon();
         }
         reaper.signalLingering(LibC.SIGKILL);
+        cgroups.killAll(); // what left the groups too
+        byId.values().forEach(s -> cgroups.release(s.cgroup));
         byId.clear();
         reaper.forgetAll(); // their leaders are reaped by the sweep as orphans
         pausedForBackpressure.clear();
@@ -309,6 +340,7 @@ public final class Sessions {
             byId.remove(s.id);
             pausedForBackpressure.remove(s);
             reaper.finished(s);
+            cgroups.release(s.cgroup);
             logStdinBudget();
             if (byId.isEmpty()) {
                 onIdle.run();

@@ -42,6 +42,13 @@ public final class ExecReport {
         if (stage.startsWith("setrlimit")) {
             return FailureKind.RESOURCE_LIMIT;
         }
+        if (stage.equals("cgroup")) {
+            // The kernel refuses a move into a cgroup that is at a limit (EAGAIN, ENOMEM, ENOSPC).
+            return switch (errnoName == null ? "" : errnoName) {
+                case "EAGAIN", "ENOMEM", "ENOSPC" -> FailureKind.RESOURCE_LIMIT;
+                default -> FailureKind.OTHER;
+            };
+        }
         if (USER_STAGES.contains(stage)) {
             return FailureKind.USER_SETUP_FAILED;
         }
@@ -93,6 +100,7 @@ public final class ExecReport {
                     "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
             case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";
             case "mmap", "clone" -> "starting a process (" + stage + ") failed";
+            case "cgroup" -> "joining the session's cgroup (write to cgroup.procs) failed";
             case "died before exec" -> "the new process was killed before it could exec";
             default -> stage.startsWith("prctl") || stage.startsWith("cap")
                     ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"

@@ -15,7 +15,7 @@ import jnr.ffi.Pointer;
  * call has returned: it owns the memory.
  */
 final class ShimSpec {
-    static final int SPEC_BYTES = 17 * 8;
+    static final int SPEC_BYTES = 19 * 8;
     static final int RESULT_BYTES = 6 * 4;
 
     private static final int FILE = 0;
@@ -33,6 +33,8 @@ final class ShimSpec {
     private static final int GROUPS = 14;
     private static final int NGROUPS = 15;
     private static final int PROFILE = 16;
+    private static final int JOIN_CGROUP = 17;
+    private static final int CGROUP_PROCS_FD = 18;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -56,8 +58,9 @@ final class ShimSpec {
      * @param searchPath the PATH a file without '/' is searched in
      * @param stdio      the fds for the child's 0, 1, 2
      * @param user       the credentials to switch to, or null to keep the agent's
+     * @param cgroupProcsFd the session cgroup's cgroup.procs open for writing, or -1: the agent's cgroup
      */
-    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user) {
+    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupProcsFd) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
         List<String> argv = new ArrayList<>(1 + s.args().size());
@@ -109,6 +112,10 @@ final class ShimSpec {
             put(NGROUPS, groups.length);
         }
         put(PROFILE, s.profile().ordinal());
+        if (cgroupProcsFd >= 0) {
+            put(JOIN_CGROUP, 1);
+            put(CGROUP_PROCS_FD, cgroupProcsFd);
+        }
     }
 
     private static List<byte[]> cStrings(List<String> strings) {

@@ -12,6 +12,7 @@ enum ShimStage {
     CLONE("clone"),
     RT_SIGACTION("rt_sigaction"),
     SIGPROCMASK("sigprocmask"),
+    CGROUP("cgroup"),
     SETSID("setsid"),
     TIOCSCTTY("ioctl(TIOCSCTTY)"),
     DUP("dup2"),

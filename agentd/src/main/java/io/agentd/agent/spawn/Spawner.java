@@ -62,6 +62,14 @@ public final class Spawner {
      * Returns once the target has been exec'd; every failure before that is thrown, typed.
      */
     public Child start(SpawnSpec spec) throws SpawnFailure {
+        return start(spec, -1);
+    }
+
+    /**
+     * As {@link #start(SpawnSpec)}, the child joining a cgroup before anything else: it writes itself
+     * to {@code cgroupProcsFd} (that cgroup's cgroup.procs, open for writing; -1: the agent's cgroup).
+     */
+    public Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure {
         SpecValidation.check(spec);
         TargetUser user = resolveUser(spec);
         List<String> env = withHome(spec.env(), user);
@@ -88,7 +96,7 @@ public final class Spawner {
                 stdoutFd = out[0];
                 stderrFd = err[0];
             }
-            ShimSpec call = new ShimSpec(spec, env, searchPath(env), stdio, user);
+            ShimSpec call = new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupProcsFd);
             try {
                 if (shim.spawn(call) != 0) {
                     throw new SpawnFailure(ExecReport.failure(stageName(call, spec), call.errno(), spec));

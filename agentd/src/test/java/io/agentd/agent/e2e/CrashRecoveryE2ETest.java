@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Issue 11: an agent that dies (a fatal Error, SIGKILL) leaves its sessions running; the next agent
  * started on the same state directory kills them before it serves anyone, and touches nothing else.
+ * These are the process-group records, the fallback where there are no session cgroups (--cgroup-root
+ * none); SessionCgroupE2ETest has the same for cgroups.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class CrashRecoveryE2ETest {
@@ -30,7 +32,8 @@ class CrashRecoveryE2ETest {
     void theNextAgentKillsWhatAKilledAgentLeftRunningBeforeItIsReady() throws Exception {
         Path state = newStateDir();
         List<Long> left = new ArrayList<>();
-        try (AgentProcess first = AgentProcess.start("crashed", "--state-dir", state.toString());
+        try (AgentProcess first = AgentProcess.start("crashed", "--state-dir", state.toString(),
+                "--cgroup-root", "none");
                 HostConnection host = first.connectReady()) {
             for (long id = 1; id <= 3; id++) {
                 host.exec(id, Requests.sh("sleep 300 & sleep 300"));
@@ -45,7 +48,8 @@ class CrashRecoveryE2ETest {
         for (long pid : left) {
             assertFalse(Procs.gone(pid), "pid " + pid + " died with the agent: nothing to recover");
         }
-        try (AgentProcess second = AgentProcess.start("restarted", "--state-dir", state.toString());
+        try (AgentProcess second = AgentProcess.start("restarted", "--state-dir", state.toString(),
+                "--cgroup-root", "none");
                 HostConnection host = second.connectReady()) {
             for (long pid : left) {
                 assertTrue(Procs.gone(pid), "pid " + pid + " left by the dead agent still runs at core.ready");
@@ -77,7 +81,8 @@ class CrashRecoveryE2ETest {
             Path liveAgentsRecord = state.resolve(Long.toString(another.pid()));
             Files.writeString(liveAgentsRecord, another.pid() + " " + Procs.startTicks(another.pid()) + " " + self
                     + " " + Procs.startTicks(self) + "\n");
-            try (AgentProcess agent = AgentProcess.start("reused", "--state-dir", state.toString());
+            try (AgentProcess agent = AgentProcess.start("reused", "--state-dir", state.toString(),
+                    "--cgroup-root", "none");
                     HostConnection host = agent.connectReady()) {
                 assertFalse(Procs.gone(pid), "an unrelated process with a recorded pid was killed");
                 assertFalse(Procs.gone(another.pid()), "a live agent's group was killed");

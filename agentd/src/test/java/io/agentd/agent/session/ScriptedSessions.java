@@ -12,7 +12,7 @@ public final class ScriptedSessions {
     public final Sessions sessions;
 
     public ScriptedSessions(ScriptedLoop loop, HostOutput host, Child child) {
-        sessions = new Sessions(loop, host, spec -> child, new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
+        sessions = new Sessions(loop, host, (spec, cgroupProcsFd) -> child, new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
                 250, 2000, 1024, 4096, 512), io);
     }
 

@@ -1,6 +1,7 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.loop.ScriptedLoop;
+import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.spawn.SpawnSpec;
@@ -48,7 +49,9 @@ final class SessionHarness implements SessionOwner {
     }
 
     Session start(Child child, Long timeoutMillis, boolean flowControl) {
-        return new Session(1, child, spec(child.tty()), timeoutMillis, flowControl, this, loop, io);
+        // No cgroup: the process-group fallback, which the scripted syscalls follow.
+        return new Session(1, child, spec(child.tty()), timeoutMillis, flowControl, SessionCgroup.NONE, this, loop,
+                io);
     }
 
     Session startPipes() {

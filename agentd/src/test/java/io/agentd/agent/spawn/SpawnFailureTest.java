@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
@@ -35,6 +36,25 @@ class SpawnFailureTest {
 
     private static ExecFailed failure(SpawnSpec spec) {
         return assertThrows(SpawnFailure.class, () -> ChildIo.spawner().start(spec)).failure();
+    }
+
+    /**
+     * The child's cgroup step (native-shim's join_cgroup): an fd it cannot write to fails the spawn at
+     * stage cgroup, typed, and nothing runs. Any read-only fd stands in for a refused cgroup.procs.
+     */
+    @Test
+    void aCgroupTheChildCannotJoinIsStageCgroup() throws Exception {
+        int readOnly = Os.libc().open(Os.cString("/dev/null"), 0 | LibC.O_CLOEXEC, 0);
+        try {
+            ExecFailed f = assertThrows(SpawnFailure.class,
+                    () -> ChildIo.spawner().start(spec("true", env(), null, null, List.of()), readOnly)).failure();
+            assertEquals("cgroup", f.stage());
+            assertEquals("EBADF", f.errnoName());
+            assertEquals("other", f.kind());
+            assertTrue(f.message().contains("joining the session's cgroup"), f.message());
+        } finally {
+            Os.close(readOnly);
+        }
     }
 
     @Test

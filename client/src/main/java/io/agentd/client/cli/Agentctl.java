@@ -54,6 +54,12 @@ public final class Agentctl {
                   --profile NAME             security profile: default, restricted or strict
                                              (docs/SECURITY.md); only one at least as strict as
                                              the agent's is accepted
+                  --memory BYTES             memory limit of CMD's cgroup (memory.max); refused by
+                                             an agent without the memory controller
+                  --pids N                   task limit of CMD's cgroup (pids.max); refused by an
+                                             agent without the pids controller
+                  --stats                    after CMD, print on stderr the CPU time, peak memory
+                                             and OOM kill the agent counted
               ping                           print the round-trip time to the agent
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]

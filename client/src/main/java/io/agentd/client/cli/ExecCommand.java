@@ -6,6 +6,7 @@ import io.agentd.client.AgentException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.ExitStatus;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.client.Output;
 import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
@@ -79,6 +80,9 @@ final class ExecCommand {
             if (terminal != null) {
                 terminal.restore();
             }
+            if (options.stats()) {
+                err.println(statsLine(status));
+            }
             if (status.timedOut()) {
                 err.println("agentctl: " + options.cmd() + " ran past --timeout "
                         + Agentctl.human(options.timeout()) + "; the agent stopped it");
@@ -146,6 +150,17 @@ final class ExecCommand {
             env.add("TERM=" + term);
         }
         return env;
+    }
+
+    /** What --stats prints after the command: the agent's counts, "unknown" for what it did not say. */
+    static String statsLine(ExitStatus status) {
+        ResourceUsage u = status.usage();
+        return "agentctl: stats: cpu_user_us=" + known(u.cpuUserUs()) + " cpu_system_us=" + known(u.cpuSystemUs())
+                + " memory_peak_bytes=" + known(u.memoryPeakBytes()) + " oom_killed=" + known(u.oomKilled());
+    }
+
+    private static String known(Object value) {
+        return value == null ? "unknown" : value.toString();
     }
 
     private static ExitStatus awaitExit(ExecSession session) throws AgentException {

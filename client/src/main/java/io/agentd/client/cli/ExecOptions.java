@@ -20,6 +20,9 @@ record ExecOptions(
         List<Rlimit> rlimits,
         Duration timeout,
         String profile,
+        Long memoryMax,
+        Long pidsMax,
+        boolean stats,
         String cmd,
         List<String> args) {
 
@@ -36,6 +39,9 @@ record ExecOptions(
         List<Rlimit> rlimits = new ArrayList<>();
         Duration timeout = null;
         String profile = null;
+        Long memoryMax = null;
+        Long pidsMax = null;
+        boolean stats = false;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -56,6 +62,9 @@ record ExecOptions(
                 case "--rlimit" -> rlimits.add(rlimit(opt.value()));
                 case "--timeout" -> timeout = Durations.parse("--timeout", opt.value());
                 case "--profile" -> profile = nonEmpty(opt.name(), opt.value());
+                case "--memory" -> memoryMax = count("--memory", opt.value());
+                case "--pids" -> pidsMax = count("--pids", opt.value());
+                case "--stats" -> stats = opt.flag();
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti: a cluster of flags
@@ -77,7 +86,8 @@ record ExecOptions(
             throw new UsageException("exec: no command given");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, profile, argv.get(i), List.copyOf(argv.subList(i + 1, argv.size())));
+                timeout, profile, memoryMax, pidsMax, stats, argv.get(i),
+                List.copyOf(argv.subList(i + 1, argv.size())));
     }
 
     /** The request for a PTY of {@code rows x cols} (ignored without -t), with {@code extraEnv} below -e. */
@@ -93,7 +103,16 @@ record ExecOptions(
         Long timeoutMs = timeout == null ? null : Math.max(1, timeout.toMillis());
         return new ExecRequest(cmd, args, allEnv, workdir, user, tty,
                 tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs)
-                .withProfile(profile);
+                .withProfile(profile).withLimits(memoryMax, pidsMax);
+    }
+
+    /** A plain count (bytes, tasks): the agent and the kernel judge the value, not agentctl. */
+    private static long count(String option, String value) throws UsageException {
+        try {
+            return Long.parseUnsignedLong(value);
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + ": not a number: '" + value + "'");
+        }
     }
 
     private static String envEntry(String value) throws UsageException {

@@ -92,6 +92,16 @@ class AgentctlEndToEndTest {
         assertEquals(3, three.code(), three.toString());
     }
 
+    /** The line's values are numbers where the agent has session cgroups, "unknown" where it has none. */
+    @Test
+    void statsArePrintedOnStderrAfterTheCommand() throws Exception {
+        Result r = agentctl("exec", "--stats", "--", "sh", "-c", "echo out; echo err >&2");
+        assertEquals(0, r.code(), r.toString());
+        assertEquals("out\n", r.stdout());
+        assertTrue(r.stderr().matches("err\nagentctl: stats: cpu_user_us=(\\d+|unknown) cpu_system_us=(\\d+|unknown) "
+                + "memory_peak_bytes=(\\d+|unknown) oom_killed=(true|false|unknown)\n"), r.stderr());
+    }
+
     @Test
     void aSignalDeathExitsWith128PlusTheSignal() throws Exception {
         Result r = agentctl("exec", "--", "sh", "-c", "kill -TERM $$");

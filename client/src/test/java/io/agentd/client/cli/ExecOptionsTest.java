@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.ExitStatus;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
 import java.time.Duration;
 import java.util.List;
@@ -36,6 +38,29 @@ class ExecOptionsTest {
         assertEquals(List.of(new Rlimit("nofile", 64, 128), new Rlimit("cpu", Rlimit.INFINITY, Rlimit.INFINITY)),
                 r.rlimits());
         assertEquals(1500L, r.timeoutMs());
+    }
+
+    @Test
+    void cgroupLimitsAndStats() throws Exception {
+        ExecOptions o = parse("--memory", "33554432", "--pids=64", "--stats", "make");
+        assertTrue(o.stats());
+        ExecRequest r = o.toRequest(24, 80, List.of());
+        assertEquals(33554432L, r.memoryMax());
+        assertEquals(64L, r.pidsMax());
+        ExecRequest none = parse("true").toRequest(24, 80, List.of());
+        assertNull(none.memoryMax());
+        assertNull(none.pidsMax());
+        assertFalse(parse("true").stats());
+        assertThrows(UsageException.class, () -> parse("--memory", "32m", "true"));
+        assertThrows(UsageException.class, () -> parse("--pids", "-1", "true"));
+    }
+
+    @Test
+    void statsLineSaysUnknownForWhatTheAgentDidNotCount() {
+        assertEquals("agentctl: stats: cpu_user_us=1500 cpu_system_us=20 memory_peak_bytes=unknown oom_killed=unknown",
+                ExecCommand.statsLine(new ExitStatus(0, null, false, new ResourceUsage(1500L, 20L, null, null))));
+        assertEquals("agentctl: stats: cpu_user_us=unknown cpu_system_us=unknown memory_peak_bytes=unknown "
+                + "oom_killed=unknown", ExecCommand.statsLine(new ExitStatus(0, null, false)));
     }
 
     @Test

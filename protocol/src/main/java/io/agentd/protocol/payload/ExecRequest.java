@@ -13,6 +13,8 @@ import java.util.List;
  * @param profile   extension: the security profile for this command ("default", "restricted",
  *                  "strict"); the agent runs it under this one or its own, whichever is stricter,
  *                  and refuses one weaker than its own. null = the agent's. Omitted when null.
+ * @param memoryMax extension: the session cgroup's memory.max in bytes; null = no limit (omitted)
+ * @param pidsMax   extension: the session cgroup's pids.max (tasks at once); null = no limit (omitted)
  */
 public record ExecRequest(
         String cmd,
@@ -26,7 +28,9 @@ public record ExecRequest(
         List<Rlimit> rlimits,
         Long timeoutMs,
         boolean stdinWindow,
-        String profile) implements Payload {
+        String profile,
+        Long memoryMax,
+        Long pidsMax) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -37,13 +41,13 @@ public record ExecRequest(
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
     }
 
-    /** A request without the profile extension. */
+    /** A request without the profile and limits extensions. */
     public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
             int rows, int cols, List<Rlimit> rlimits, Long timeoutMs, boolean stdinWindow) {
-        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, null);
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, null, null, null);
     }
 
-    /** A request without the stdin_window and profile extensions. */
+    /** A request without the stdin_window, profile and limits extensions. */
     public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
             int rows, int cols, List<Rlimit> rlimits, Long timeoutMs) {
         this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, false);
@@ -51,12 +55,20 @@ public record ExecRequest(
 
     /** The same request asking (or not) for stdin flow control. */
     public ExecRequest withStdinWindow(boolean on) {
-        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, profile);
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, profile,
+                memoryMax, pidsMax);
     }
 
     /** The same request asking for a security profile (null: the agent's). */
     public ExecRequest withProfile(String name) {
-        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, name);
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, name,
+                memoryMax, pidsMax);
+    }
+
+    /** The same request with these cgroup limits (null: none). */
+    public ExecRequest withLimits(Long memoryMax, Long pidsMax) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
+                profile, memoryMax, pidsMax);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */

@@ -1,0 +1,260 @@
+package io.agentd.agent.session.cgroup;
+
+import io.agentd.agent.session.SessionGroupRecord;
+import io.agentd.agent.sys.Os;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cgroup v2 subtree the agent owns, under which every session gets a cgroup of its own (fs2 in
+ * runc's libcontainer is the model). Found from /proc/self/mountinfo and /proc/self/cgroup, or given
+ * with --cgroup-root:
+ * <ul>
+ * <li>the agent in a cgroup named {@code agent}: the guest's init put it in a leaf of its own
+ *     (cgroup v2 lets only a cgroup without processes hand controllers to its children), and the
+ *     parent is the subtree, its controllers already enabled;
+ * <li>the agent in the hierarchy's root (a host, or a hybrid layout's unified mount): the subtree is
+ *     {@code agentd} under the root;
+ * <li>anywhere else: {@code agentd} under the agent's own cgroup; no controller can be enabled there
+ *     while the agent's cgroup holds processes, so sessions are killed and counted but not limited.
+ * </ul>
+ * Where there is no writable cgroup2 the agent says so once and sessions stay in its own cgroup,
+ * ended by their process groups as before.
+ *
+ * <p>Session cgroups are named after the agent that made them ({@code s-PID-STARTTICKS-SEQ}), so a
+ * new agent tells its dead predecessor's leftovers from another live agent's sessions.
+ */
+public final class CgroupRoot {
+    private static final Logger log = LoggerFactory.getLogger(CgroupRoot.class);
+    /** Where the guest's init and systemd mount cgroup2, then the hybrid layout's unified mount. */
+    static final List<String> PREFERRED_MOUNTS = List.of("/sys/fs/cgroup", "/sys/fs/cgroup/unified");
+    static final String AGENT_LEAF = "agent";
+    static final String SUBTREE = "agentd";
+    static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    private static final Pattern SESSION_NAME = Pattern.compile("s-(\\d+)-(\\d+)-(\\d+)");
+    /** How long the start waits for a dead agent's session cgroups to empty, so that ready means they have. */
+    private static final long LEFTOVER_WAIT_MILLIS = 2000;
+
+    private final Path dir;
+    private final Set<String> controllers;
+    private final boolean hasKill;
+    private final String ownerPrefix;
+    private long nextSeq;
+
+    private CgroupRoot(Path dir, Set<String> controllers, boolean hasKill, long agentPid, long agentStartTicks) {
+        this.dir = dir;
+        this.controllers = controllers;
+        this.hasKill = hasKill;
+        this.ownerPrefix = "s-" + agentPid + "-" + agentStartTicks + "-";
+    }
+
+    /**
+     * The subtree for {@code option} (--cgroup-root: a path, "none", or null to find it), prepared;
+     * null, after one log line saying why, when sessions cannot have cgroups.
+     */
+    public static CgroupRoot open(String option) {
+        if ("none".equals(option)) {
+            log.info("cgroups off (--cgroup-root none): sessions are ended by their process groups");
+            return null;
+        }
+        Path dir;
+        if (option != null) {
+            dir = Path.of(option);
+        } else {
+            Detection found = detect(readOrEmpty(Path.of("/proc/self/mountinfo")),
+                    readOrEmpty(Path.of("/proc/self/cgroup")));
+            if (found.dir == null) {
+                log.warn("no cgroups for sessions ({}): sessions are ended by their process groups, "
+                        + "their descendants that leave the group are not, and limits are refused", found.reason);
+                return null;
+            }
+            dir = found.dir;
+        }
+        long pid = ProcessHandle.current().pid();
+        long startTicks = SessionGroupRecord.startTicksOf(pid);
+        try {
+            Files.createDirectories(dir);
+            if (!Files.exists(dir.resolve("cgroup.procs")) || !Files.isWritable(dir.resolve("cgroup.procs"))) {
+                throw new IOException("not a writable cgroup2 directory");
+            }
+        } catch (IOException | SecurityException e) {
+            log.warn("no cgroups for sessions ({} cannot be used: {}): sessions are ended by their process groups, "
+                    + "their descendants that leave the group are not, and limits are refused", dir, e.getMessage());
+            return null;
+        }
+        Set<String> enabled = enableControllers(dir);
+        boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
+        log.info("session cgroups under {} (controllers: {}{})", dir, enabled.isEmpty() ? "none" : String.join(" ", enabled),
+                hasKill ? "" : "; no cgroup.kill, killing pid by pid");
+        return new CgroupRoot(dir, enabled, hasKill, pid, startTicks);
+    }
+
+    /** Where cgroup2 is mounted and the agent sits, and what it finds there: a subtree, or why none. */
+    record Detection(Path dir, String reason) {}
+
+    /** The subtree from the texts of /proc/self/mountinfo and /proc/self/cgroup (no file access). */
+    static Detection detect(String mountinfo, String selfCgroup) {
+        String mount = null;
+        String mountRoot = null;
+        for (String line : mountinfo.split("\n")) {
+            String[] f = line.split(" ");
+            int dash = List.of(f).indexOf("-");
+            if (dash < 6 || dash + 1 >= f.length || !f[dash + 1].equals("cgroup2")) {
+                continue;
+            }
+            if (!f[5].startsWith("rw")) {
+                continue; // read-only: the agent cannot make cgroups there
+            }
+            String point = unescape(f[4]);
+            if (mount == null || rank(point) < rank(mount)) {
+                mount = point;
+                mountRoot = unescape(f[3]);
+            }
+        }
+        if (mount == null) {
+            return new Detection(null, "no writable cgroup2 mount in /proc/self/mountinfo");
+        }
+        String self = null;
+        for (String line : selfCgroup.split("\n")) {
+            if (line.startsWith("0::")) {
+                self = line.substring(3).trim();
+            }
+        }
+        if (self == null) {
+            return new Detection(null, "cgroup2 is mounted at " + mount + " but /proc/self/cgroup has no 0:: line");
+        }
+        if (!mountRoot.equals("/") && self.startsWith(mountRoot)) {
+            self = self.substring(mountRoot.length()); // a mount of a subtree (cgroup namespaces)
+        }
+        Path own = Path.of(mount, self.isEmpty() ? "/" : self).normalize();
+        Path root = Path.of(mount);
+        if (own.equals(root)) {
+            return new Detection(root.resolve(SUBTREE), null);
+        }
+        if (own.getFileName().toString().equals(AGENT_LEAF)) {
+            return new Detection(own.getParent(), null);
+        }
+        return new Detection(own.resolve(SUBTREE), null);
+    }
+
+    /** A preferred mount point's place in the list; any other comes after them, the first one first. */
+    private static int rank(String mountPoint) {
+        int i = PREFERRED_MOUNTS.indexOf(mountPoint);
+        return i < 0 ? PREFERRED_MOUNTS.size() : i;
+    }
+
+    /** mountinfo's octal escapes (\040 for a space). */
+    private static String unescape(String field) {
+        Matcher m = Pattern.compile("\\\\([0-7]{3})").matcher(field);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1), 8))));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    /** The wanted controllers the subtree can give its children, enabled where they are not yet. */
+    private static Set<String> enableControllers(Path dir) {
+        Set<String> available = words(CgroupFs.read(dir.resolve("cgroup.controllers")));
+        Set<String> enabled = words(CgroupFs.read(dir.resolve("cgroup.subtree_control")));
+        Set<String> result = new LinkedHashSet<>();
+        for (String c : CONTROLLERS) {
+            if (!enabled.contains(c) && available.contains(c)) {
+                int err = CgroupFs.write(dir.resolve("cgroup.subtree_control"), "+" + c);
+                if (err != 0) {
+                    log.warn("cannot enable the {} controller in {}: {}", c, dir, Os.errnoName(err));
+                    continue;
+                }
+                enabled.add(c);
+            }
+            if (enabled.contains(c)) {
+                result.add(c);
+            }
+        }
+        return result;
+    }
+
+    private static Set<String> words(String text) {
+        Set<String> words = new LinkedHashSet<>();
+        if (text != null) {
+            for (String w : text.trim().split("\\s+")) {
+                if (!w.isEmpty()) {
+                    words.add(w);
+                }
+            }
+        }
+        return words;
+    }
+
+    private static String readOrEmpty(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    boolean hasController(String controller) {
+        return controllers.contains(controller);
+    }
+
+    /** A new, empty session cgroup's directory name, unique for this agent. */
+    String nextName() {
+        return ownerPrefix + nextSeq++;
+    }
+
+    SessionCgroup cgroupAt(Path sessionDir) {
+        return new SessionCgroup(sessionDir, hasKill, controllers.contains("memory"));
+    }
+
+    /**
+     * At start, before serving: kills everything in the session cgroups of agents no longer running
+     * (a pid now running with another start time is another process), waits for them to empty and
+     * removes them. Another live agent's cgroups are left alone.
+     *
+     * @return how many cgroups held processes
+     */
+    public int killLeftovers() {
+        int killed = 0;
+        int removed = 0;
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path d : dirs) {
+                Matcher m = SESSION_NAME.matcher(d.getFileName().toString());
+                if (!m.matches() || SessionGroupRecord.startTicksOf(Long.parseLong(m.group(1)))
+                        == Long.parseLong(m.group(2))) {
+                    continue;
+                }
+                SessionCgroup leftover = cgroupAt(d);
+                if (leftover.populated()) {
+                    leftover.kill(LEFTOVER_WAIT_MILLIS);
+                    killed++;
+                }
+                if (leftover.remove()) {
+                    removed++;
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot list {} for a dead agent's session cgroups: {}", dir, e.getMessage());
+        }
+        if (removed > 0 || killed > 0) {
+            log.info("killed the processes of {} session cgroup(s) left by an agent that died; removed {}", killed,
+                    removed);
+        }
+        return killed;
+    }
+}

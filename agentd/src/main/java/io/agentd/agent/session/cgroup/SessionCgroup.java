@@ -1,0 +1,168 @@
+package io.agentd.agent.session.cgroup;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.protocol.payload.ResourceUsage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * One session's cgroup: the fd its child joins through, its end with everything in it, what it
+ * counted, and its removal. {@link #NONE} stands for a session without one (no cgroup2): every call
+ * does nothing and the usage is unknown.
+ */
+public class SessionCgroup {
+    /** A session in the agent's own cgroup. */
+    public static final SessionCgroup NONE = new SessionCgroup(null, false, false);
+
+    private static final long POLL_MILLIS = 1;
+    /** Rounds of the pid-by-pid kill: each catches what forked during the one before. */
+    private static final int KILL_ROUNDS = 20;
+
+    private final Path dir;
+    private final boolean hasKill;
+    /** The memory controller is on: memory.peak and memory.events exist (not looked for otherwise). */
+    private final boolean hasMemory;
+    private int procsFd = -1;
+
+    SessionCgroup(Path dir, boolean hasKill, boolean hasMemory) {
+        this.dir = dir;
+        this.hasKill = hasKill;
+        this.hasMemory = hasMemory;
+    }
+
+    /** Null for {@link #NONE}. */
+    public Path dir() {
+        return dir;
+    }
+
+    /** cgroup.procs open for writing, for the child to join through; -1 for NONE or once closed. */
+    public int procsFd() {
+        return procsFd;
+    }
+
+    /** Opens cgroup.procs for the child; returns 0 or the errno. */
+    int openProcsFd() {
+        procsFd = CgroupFs.open(dir.resolve("cgroup.procs"), CgroupFs.O_WRONLY);
+        return procsFd < 0 ? Os.errno() : 0;
+    }
+
+    /** After the spawn: the child has joined (or failed to), the agent needs the fd no more. */
+    public void closeProcsFd() {
+        if (procsFd >= 0) {
+            Os.close(procsFd);
+            procsFd = -1;
+        }
+    }
+
+    /** True while some process is in the cgroup (cgroup.events populated). */
+    public boolean populated() {
+        if (dir == null) {
+            return false;
+        }
+        String events = CgroupFs.read(dir.resolve("cgroup.events"));
+        if (events == null) {
+            return false; // gone already
+        }
+        Long populated = FlatKeyed.parse(events).get("populated");
+        return populated == null || populated != 0;
+    }
+
+    /**
+     * SIGKILL to every process in the cgroup, however it left the session's process group (setsid, a
+     * double fork), then a wait of at most {@code waitMillis} for it to be empty, so that what the
+     * caller sends next (exited, ready) comes after their deaths.
+     */
+    public void kill(long waitMillis) {
+        if (dir == null) {
+            return;
+        }
+        if (!hasKill || CgroupFs.write(dir.resolve("cgroup.kill"), "1") != 0) {
+            killPidByPid();
+        }
+        long deadline = System.nanoTime() + waitMillis * 1_000_000;
+        while (populated() && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Kernels before 5.14 have no cgroup.kill: freeze the cgroup, so nothing forks while its pids are
+     * read and killed, then thaw it for the signals to be delivered (runc's signalAllProcesses).
+     */
+    private void killPidByPid() {
+        boolean frozen = CgroupFs.write(dir.resolve("cgroup.freeze"), "1") == 0;
+        for (int round = 0; round < KILL_ROUNDS; round++) {
+            String procs = CgroupFs.read(dir.resolve("cgroup.procs"));
+            if (procs == null || procs.isBlank()) {
+                break;
+            }
+            for (String pid : procs.trim().split("\\s+")) {
+                Os.kill(Integer.parseInt(pid), LibC.SIGKILL);
+            }
+            if (frozen) {
+                break; // nothing could fork meanwhile
+            }
+        }
+        if (frozen) {
+            CgroupFs.write(dir.resolve("cgroup.freeze"), "0");
+        }
+    }
+
+    /** What the cgroup counted: CPU time (cpu.stat), peak memory and OOM kills where the memory controller is on. */
+    public ResourceUsage usage() {
+        if (dir == null) {
+            return ResourceUsage.UNKNOWN;
+        }
+        String cpuStat = CgroupFs.read(dir.resolve("cpu.stat"));
+        if (!hasMemory) {
+            return usageOf(cpuStat, null, null);
+        }
+        return usageOf(cpuStat, CgroupFs.read(dir.resolve("memory.peak")), CgroupFs.read(dir.resolve("memory.events")));
+    }
+
+    /** The usage from the three files' texts, each null when missing. */
+    static ResourceUsage usageOf(String cpuStat, String memoryPeak, String memoryEvents) {
+        Map<String, Long> cpu = cpuStat == null ? Map.of() : FlatKeyed.parse(cpuStat);
+        Long peak = null;
+        if (memoryPeak != null) {
+            try {
+                peak = Long.parseLong(memoryPeak.trim());
+            } catch (NumberFormatException e) {
+                peak = null;
+            }
+        }
+        Boolean oomKilled = null;
+        if (memoryEvents != null) {
+            Long kills = FlatKeyed.parse(memoryEvents).get("oom_kill");
+            oomKilled = kills == null ? null : kills > 0;
+        }
+        return new ResourceUsage(cpu.get("user_usec"), cpu.get("system_usec"), peak, oomKilled);
+    }
+
+    /** Removes the cgroup if it is empty; true once it is gone. */
+    public boolean remove() {
+        if (dir == null) {
+            return true;
+        }
+        closeProcsFd();
+        try {
+            Files.deleteIfExists(dir); // rmdir: the kernel refuses it (EBUSY) while processes are inside
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return dir == null ? "(no cgroup)" : dir.toString();
+    }
+}

@@ -1,0 +1,61 @@
+package io.agentd.agent.session.cgroup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.ResourceUsage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The kill for kernels without cgroup.kill (before 5.14), on this machine's cgroup2: a cgroup whose
+ * processes forked away from their parent is emptied pid by pid, frozen meanwhile. Needs root and a
+ * writable cgroup2 mount; skipped otherwise.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PidByPidKillTest {
+
+    @Test
+    void aCgroupIsEmptiedWithoutCgroupKill() throws Exception {
+        CgroupRoot.Detection found = CgroupRoot.detect(
+                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
+        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
+        Files.createDirectories(found.dir());
+        Path dir = found.dir().resolve("test-pid-by-pid-" + ProcessHandle.current().pid());
+        Files.createDirectory(dir);
+        // A shell that joins the cgroup, then leaves two sleeps behind in their own sessions.
+        Process sh = new ProcessBuilder("sh", "-c", "echo 0 > " + dir.resolve("cgroup.procs")
+                + "; setsid sleep 300 & setsid sleep 300 & echo started").start();
+        try {
+            assertEquals("started", new String(sh.getInputStream().readNBytes(7), StandardCharsets.US_ASCII));
+            sh.waitFor();
+            SessionCgroup cgroup = new SessionCgroup(dir, false, false);
+            assertTrue(cgroup.populated(), "the sleeps are in the cgroup");
+            cgroup.kill(5000);
+            assertFalse(cgroup.populated(), "processes left after the pid-by-pid kill");
+            assertTrue(cgroup.usage().cpuUserUs() != null, "cpu.stat read: " + cgroup.usage());
+            assertEquals(null, cgroup.usage().memoryPeakBytes(), "memory files not looked for");
+            assertTrue(cgroup.remove(), "empty cgroup removed");
+            assertFalse(Files.exists(dir));
+        } finally {
+            sh.destroyForcibly();
+            if (Files.exists(dir)) {
+                new SessionCgroup(dir, true, false).kill(1000);
+                Files.deleteIfExists(dir);
+            }
+        }
+    }
+
+    @Test
+    void usageOfNoCgroupIsUnknown() {
+        assertEquals(ResourceUsage.UNKNOWN, SessionCgroup.NONE.usage());
+    }
+}

@@ -1,0 +1,39 @@
+package io.agentd.agent.session.cgroup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ResourceUsage;
+import org.junit.jupiter.api.Test;
+
+/** An agent without cgroups: sessions run without one, and limits are refused, typed. */
+class SessionCgroupsWithoutCgroupsTest {
+    private final SessionCgroups cgroups = new SessionCgroups(null);
+
+    @Test
+    void aSessionWithoutLimitsRunsWithoutACgroup() throws Exception {
+        assertFalse(cgroups.enabled());
+        SessionCgroup none = cgroups.create(null, null);
+        assertSame(SessionCgroup.NONE, none);
+        assertEquals(-1, none.procsFd());
+        assertEquals(ResourceUsage.UNKNOWN, none.usage());
+        assertFalse(none.populated());
+        none.kill(0);
+        cgroups.release(none);
+        assertTrue(none.remove());
+    }
+
+    @Test
+    void limitsAreRefusedNotIgnored() {
+        for (Long[] limits : new Long[][] {{64L << 20, null}, {null, 32L}}) {
+            ExecFailed f = assertThrows(CgroupRefusal.class, () -> cgroups.create(limits[0], limits[1])).failure();
+            assertEquals("resource_limit", f.kind());
+            assertEquals("cgroup", f.stage());
+            assertTrue(f.message().contains("no writable cgroup2"), f.message());
+        }
+    }
+}
