@@ -100,8 +100,4 @@ final class StdinWindow {
             notifyAll();
         }
     }
-
-    synchronized AgentException closedBy() {
-        return closedBy;
-    }
 }
