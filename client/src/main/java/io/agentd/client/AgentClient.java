@@ -415,10 +415,7 @@ public final class AgentClient implements AutoCloseable {
                 channel.write(bytes);
             }
         } catch (IOException e) {
-            ConnectionLostException failure = new ConnectionLostException(
-                    "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
-            end(failure);
-            throw failure;
+            throw brokeWhileWriting(e);
         }
     }
 
@@ -431,21 +428,22 @@ public final class AgentClient implements AutoCloseable {
     }
 
     private void writeFully(ByteBuffer bytes) throws IOException {
-        synchronized (idLock) {
-            if (lost != null) {
-                throw new ConnectionLostException(lost.getMessage(), lost);
-            }
-        }
+        checkNotLost();
         try {
             while (bytes.hasRemaining()) {
                 channel.write(bytes);
             }
         } catch (IOException e) {
-            ConnectionLostException failure = new ConnectionLostException(
-                    "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
-            end(failure);
-            throw failure;
+            throw brokeWhileWriting(e);
         }
+    }
+
+    /** Ends the connection after a failed write; the returned failure is for the writer to throw. */
+    private ConnectionLostException brokeWhileWriting(IOException e) {
+        ConnectionLostException failure = new ConnectionLostException(
+                "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
+        end(failure);
+        return failure;
     }
 
     // ---- reading ------------------------------------------------------------------------------
