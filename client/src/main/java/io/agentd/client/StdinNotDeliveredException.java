@@ -27,8 +27,7 @@ public final class StdinNotDeliveredException extends AgentException {
 
     private StdinNotDeliveredException(Integer errno, String errnoName, String agentMessage, String context,
             ExecResult result) {
-        super(context + ": " + (errnoName != null ? errnoName : errno != null ? "errno " + errno : "error")
-                + (agentMessage != null && !agentMessage.isEmpty() ? ": " + agentMessage : ""));
+        super(context + ": " + reason(errno, errnoName, agentMessage));
         this.errno = errno;
         this.errnoName = errnoName;
         this.agentMessage = agentMessage;
@@ -48,6 +47,19 @@ public final class StdinNotDeliveredException extends AgentException {
                 "stdin not delivered in full", result);
         e.initCause(this);
         return e;
+    }
+
+    /**
+     * Why, without the session: the errno's name (else "errno N", else "error") and the agent's
+     * message when it gave one, e.g. {@code ENOBUFS: queue full}. getMessage() ends with it.
+     */
+    public String reason() {
+        return reason(errno, errnoName, agentMessage);
+    }
+
+    private static String reason(Integer errno, String errnoName, String agentMessage) {
+        return (errnoName != null ? errnoName : errno != null ? "errno " + errno : "error")
+                + (agentMessage != null && !agentMessage.isEmpty() ? ": " + agentMessage : "");
     }
 
     /** The errno the agent reported, or null. */

@@ -89,9 +89,7 @@ final class ExecCommand {
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
             if (notDelivered != null) {
-                String why = notDelivered.agentMessage();
-                err.println("agentctl: stdin not delivered in full: " + errnoText(notDelivered)
-                        + (why == null || why.isEmpty() ? "" : ": " + why));
+                err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
             }
             return exitStatus(status.code(), notDelivered != null);
         } catch (ExecFailedException e) {
@@ -127,13 +125,6 @@ final class ExecCommand {
      */
     static int exitStatus(int commandStatus, boolean stdinNotDelivered) {
         return stdinNotDelivered && commandStatus == 0 ? Agentctl.EXIT_STDIN_NOT_DELIVERED : commandStatus;
-    }
-
-    private static String errnoText(StdinNotDeliveredException e) {
-        if (e.errnoName() != null) {
-            return e.errnoName();
-        }
-        return e.errno() != null ? "errno " + e.errno() : "error";
     }
 
     private static void restore(LocalTerminal terminal) {
