@@ -153,10 +153,7 @@ final class PayloadEncoding {
             w.text("hard");
             w.u64(limit.hard());
         }
-        if (r.timeoutMs() != null) {
-            w.text("timeout_ms");
-            w.u64(r.timeoutMs());
-        }
+        u64IfKnown("timeout_ms", r.timeoutMs(), w);
         if (r.stdinWindow()) {
             w.text("stdin_window");
             w.bool(true);
