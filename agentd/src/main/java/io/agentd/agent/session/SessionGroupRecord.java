@@ -20,7 +20,6 @@ import io.agentd.agent.sys.Os;
 public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long agentStartTicks) {
     /** {@link #startTicksOf} for a process that does not exist (or cannot be read). */
     public static final long NO_PROCESS = -1;
-    private static final int O_RDONLY = 0;
     /** A stat line is about 300 bytes; its field 22 comes well before this. */
     private static final int STAT_BYTES = 1024;
 
@@ -55,7 +54,7 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
      * runs for every session start, where java.nio's channel and decoder cost more than the read.
      */
     public static long startTicksOf(long pid) {
-        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), O_RDONLY | LibC.O_CLOEXEC, 0);
+        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         if (fd < 0) {
             return NO_PROCESS;
         }

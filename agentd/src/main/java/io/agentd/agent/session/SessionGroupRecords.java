@@ -40,9 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class SessionGroupRecords {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
-    private static final int O_WRONLY = 01;
-    private static final int O_CREAT = 0100;
-    private static final int O_APPEND = 02000;
     private static final String JOURNAL_PREFIX = "groups.";
     /** The journal is rewritten with only the live groups once it is this long. */
     static final long COMPACT_BYTES = 256 * 1024;
@@ -184,7 +181,7 @@ public final class SessionGroupRecords {
     private int append(String lines) {
         if (journalFd < 0) {
             journalFd = Os.libc().open(Os.cString(journal().toString()),
-                    O_WRONLY | O_CREAT | O_APPEND | LibC.O_CLOEXEC, 0644);
+                    LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_CLOEXEC, 0644);
             if (journalFd < 0) {
                 return Os.errno();
             }

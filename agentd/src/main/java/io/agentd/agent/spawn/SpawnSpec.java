@@ -37,12 +37,6 @@ public record SpawnSpec(
         rlimits = List.copyOf(rlimits);
     }
 
-    /** A spec in the default profile, or the restricted one. */
-    public SpawnSpec(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty, int rows,
-            int cols, List<Rlimit> rlimits, boolean restricted) {
-        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, restricted ? Profile.RESTRICTED : Profile.DEFAULT);
-    }
-
     /** The agent's side of a spec: what a request leaves out is taken from here (--user, --cwd, ...). */
     public interface Defaults {
         String user();

@@ -25,8 +25,12 @@ public interface LibC {
 
     // ---- file descriptors ------------------------------------------------------------------
 
+    int O_RDONLY = 0;
+    int O_WRONLY = 01;
     int O_RDWR = 02;
+    int O_CREAT = 0100;
     int O_NOCTTY = 0400;
+    int O_APPEND = 02000;
     int O_NONBLOCK = 04000;
     int O_CLOEXEC = 02000000;
 

@@ -45,7 +45,8 @@ final class SessionHarness implements SessionOwner {
     }
 
     static SpawnSpec spec(boolean tty) {
-        return new SpawnSpec("sh", List.of(), List.of("PATH=/bin"), null, null, tty, 24, 80, List.of(), false);
+        return new SpawnSpec("sh", List.of(), List.of("PATH=/bin"), null, null, tty,
+                24, 80, List.of(), Profile.DEFAULT);
     }
 
     Session start(Child child, Long timeoutMillis, boolean flowControl) {

@@ -27,7 +27,7 @@ final class ChildIo {
 
     static SpawnSpec spec(String cmd, List<String> args, boolean tty) {
         return new SpawnSpec(cmd, args, EnvBuilder.build(List.of(), List.of(), tty), null, null, tty, 24, 80,
-                List.of(), false);
+                List.of(), Profile.DEFAULT);
     }
 
     /** Reads fd until EOF (pipe) or EIO (PTY whose slave side is all closed). */

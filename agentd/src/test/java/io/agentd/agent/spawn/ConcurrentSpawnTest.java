@@ -37,7 +37,8 @@ class ConcurrentSpawnTest {
                     SpawnSpec spec = new SpawnSpec("sh",
                             List.of("-c", "sleep 0.2; printf 'session %s pid %s' " + session + " $$; exit "
                                     + (20 + session)),
-                            EnvBuilder.build(List.of(), List.of(), tty), null, null, tty, 24, 80, List.of(), false);
+                            EnvBuilder.build(List.of(), List.of(), tty), null, null, tty,
+                            24, 80, List.of(), Profile.DEFAULT);
                     Child child = spawner.start(spec);
                     try {
                         if (!tty) {

@@ -40,7 +40,8 @@ class CredentialsTest {
 
     private static Map<String, String> childStatus(String user, boolean restricted) throws Exception {
         SpawnSpec spec = new SpawnSpec("cat", List.of("/proc/self/status"),
-                EnvBuilder.build(List.of(), List.of(), false), "/", user, false, 24, 80, List.of(), restricted);
+                EnvBuilder.build(List.of(), List.of(), false), "/", user, false,
+                24, 80, List.of(), restricted ? Profile.RESTRICTED : Profile.DEFAULT);
         ChildIo.Run r = ChildIo.run(spec);
         assertEquals(0, r.status().code(), r.stderr());
         return fields(r.stdout());
@@ -128,7 +129,7 @@ class CredentialsTest {
                     for (int i = thread; i < SPAWNS; i += 4) {
                         SpawnSpec spec = new SpawnSpec("/bin/true", List.of(),
                                 EnvBuilder.build(List.of(), List.of(), false), null, users[i % users.length],
-                                false, 24, 80, List.of(), i % 2 == 0);
+                                false, 24, 80, List.of(), i % 2 == 0 ? Profile.RESTRICTED : Profile.DEFAULT);
                         assertEquals(0, ChildIo.run(spec).status().code());
                     }
                     return null;

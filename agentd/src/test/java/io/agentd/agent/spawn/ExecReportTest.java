@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** The stage-first, errno-second table of PROTOCOL.md, on the stages the spawner and the shim report. */
 class ExecReportTest {
     private static final SpawnSpec SPEC = new SpawnSpec("mytool", List.of(), List.of(), "/work", "bob", false, 24,
-            80, List.of(new Rlimit("nofile", 10, 20)), false);
+            80, List.of(new Rlimit("nofile", 10, 20)), Profile.DEFAULT);
 
     private static ExecFailed report(String stage, Errno errno) {
         return ExecReport.failure(stage, errno.intValue(), SPEC);

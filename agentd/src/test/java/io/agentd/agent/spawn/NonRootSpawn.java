@@ -28,7 +28,8 @@ final class NonRootSpawn {
                 "-Xshare:off", "-Djffi.boot.library.path=" + System.getProperty("jffi.boot.library.path"),
                 "-D" + Spawner.SHIM_PROPERTY + "=" + System.getProperty(Spawner.SHIM_PROPERTY),
                 "-cp", classpath, NonRootSpawn.class.getName(), probe),
-                EnvBuilder.build(List.of(), List.of(), false), "/", "nobody", false, 24, 80, List.of(), false);
+                EnvBuilder.build(List.of(), List.of(), false), "/", "nobody", false,
+                24, 80, List.of(), Profile.DEFAULT);
     }
 
     public static void main(String[] args) throws Exception {
@@ -37,7 +38,7 @@ final class NonRootSpawn {
         }
         long hard = hardNofile();
         SpawnSpec spec = new SpawnSpec("true", List.of(), EnvBuilder.build(List.of(), List.of(), false), null, null,
-                false, 24, 80, List.of(new Rlimit("nofile", 64, hard + 1)), false);
+                false, 24, 80, List.of(new Rlimit("nofile", 64, hard + 1)), Profile.DEFAULT);
         try {
             Child child = Spawner.fromSystemProperty().start(spec);
             System.out.println("started pid " + child.pid());

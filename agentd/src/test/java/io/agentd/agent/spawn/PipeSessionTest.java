@@ -141,7 +141,7 @@ class PipeSessionTest {
     void theJvmEnvironmentIsNotInherited() throws Exception {
         assertNotEquals(null, System.getenv("PATH"), "precondition: the JVM has an environment");
         SpawnSpec spec = new SpawnSpec("env", List.of(), List.of("PATH=/usr/bin:/bin", "ONLY=this"), null, null,
-                false, 24, 80, List.of(), false);
+                false, 24, 80, List.of(), Profile.DEFAULT);
         // HOME is added by the spawner from the agent's passwd entry: /root (this test needs root).
         assertEquals("PATH=/usr/bin:/bin\nONLY=this\nHOME=/root\n", run(spec).stdout());
     }
@@ -149,7 +149,7 @@ class PipeSessionTest {
     @Test
     void commandIsSearchedInTheChildsPath() throws Exception {
         SpawnSpec spec = new SpawnSpec("sh", List.of("-c", "echo found"),
-                List.of("PATH=/nonexistent-dir:/usr/bin:/bin"), null, null, false, 24, 80, List.of(), false);
+                List.of("PATH=/nonexistent-dir:/usr/bin:/bin"), null, null, false, 24, 80, List.of(), Profile.DEFAULT);
         assertEquals("found\n", run(spec).stdout());
     }
 
@@ -157,7 +157,7 @@ class PipeSessionTest {
     void cwdIsApplied() throws Exception {
         SpawnSpec base = sh("pwd");
         SpawnSpec spec = new SpawnSpec(base.cmd(), base.args(), base.env(), "/usr/share", null, false, 24, 80,
-                List.of(), false);
+                List.of(), Profile.DEFAULT);
         assertEquals("/usr/share\n", run(spec).stdout());
     }
 

@@ -27,7 +27,7 @@ class PrivilegeOrderTest {
 
     private static SpawnSpec spec(String script, String cwd, String user, boolean tty, List<Rlimit> rlimits) {
         return new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(), tty), cwd, user, tty,
-                24, 80, rlimits, false);
+                24, 80, rlimits, Profile.DEFAULT);
     }
 
     @Test
@@ -41,7 +41,7 @@ class PrivilegeOrderTest {
         Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("rwx------"));
 
         SpawnSpec asNobody = new SpawnSpec("cat", List.of("file"), EnvBuilder.build(List.of(), List.of(), false),
-                pub.toString(), "nobody", false, 24, 80, List.of(), false);
+                pub.toString(), "nobody", false, 24, 80, List.of(), Profile.DEFAULT);
         ExecFailed f = assertThrows(SpawnFailure.class, () -> ChildIo.spawner().start(asNobody)).failure();
         assertEquals("bad_cwd", f.kind());
         assertEquals("chdir", f.stage());

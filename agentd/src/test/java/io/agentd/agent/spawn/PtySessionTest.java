@@ -16,7 +16,7 @@ class PtySessionTest {
 
     private static SpawnSpec pty(String script, int rows, int cols) {
         return new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(), true), null, null,
-                true, rows, cols, List.of(), false);
+                true, rows, cols, List.of(), Profile.DEFAULT);
     }
 
     @Test

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Timeout;
 class SpawnFailureTest {
 
     private static SpawnSpec spec(String cmd, List<String> env, String cwd, String user, List<Rlimit> rlimits) {
-        return new SpawnSpec(cmd, List.of(), env, cwd, user, false, 24, 80, rlimits, false);
+        return new SpawnSpec(cmd, List.of(), env, cwd, user, false, 24, 80, rlimits, Profile.DEFAULT);
     }
 
     private static List<String> env() {
@@ -179,7 +179,7 @@ class SpawnFailureTest {
     void nulBytesAreBadArgsNamingTheField() {
         assertBadArgs(spec("tr\0ue", env(), null, null, List.of()), "cmd");
         assertBadArgs(new SpawnSpec("true", List.of("ok", "b\0d"), env(), null, null, false, 24, 80, List.of(),
-                false), "args[1]");
+                Profile.DEFAULT), "args[1]");
         assertBadArgs(spec("true", List.of("PATH=/bin", "K=v\0"), null, null, List.of()), "env[1]");
         assertBadArgs(spec("true", env(), "/tm\0p", null, List.of()), "cwd");
         assertBadArgs(spec("true", env(), null, "no\0body", List.of()), "user");
@@ -206,18 +206,20 @@ class SpawnFailureTest {
     @Test
     void windowSizeZeroInPtyModeAndOutOfRangeAreBadArgs() {
         List<String> ptyEnv = EnvBuilder.build(List.of(), List.of(), true);
-        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 0, 80, List.of(), false), "rows");
-        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 24, 0, List.of(), false), "cols");
-        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 65536, 80, List.of(), false),
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 0, 80,
+                List.of(), Profile.DEFAULT), "rows");
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 24, 0,
+                List.of(), Profile.DEFAULT), "cols");
+        assertBadArgs(new SpawnSpec("true", List.of(), ptyEnv, null, null, true, 65536, 80, List.of(), Profile.DEFAULT),
                 "rows");
-        assertBadArgs(new SpawnSpec("true", List.of(), env(), null, null, false, 24, 70000, List.of(), false),
+        assertBadArgs(new SpawnSpec("true", List.of(), env(), null, null, false, 24, 70000, List.of(), Profile.DEFAULT),
                 "cols");
     }
 
     @Test
     void zeroWindowIsFineForPipes() throws Exception {
         ChildIo.Run r = ChildIo.run(new SpawnSpec("true", List.of(), env(), null, null, false, 0, 0, List.of(),
-                false));
+                Profile.DEFAULT));
         assertEquals(0, r.status().code());
     }
 

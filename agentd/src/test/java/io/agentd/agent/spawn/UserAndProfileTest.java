@@ -37,7 +37,7 @@ class UserAndProfileTest {
     private static String runAs(String user, String script, List<String> requestEnv, boolean restricted)
             throws SpawnFailure {
         SpawnSpec spec = new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), requestEnv, false),
-                "/", user, false, 24, 80, List.of(), restricted);
+                "/", user, false, 24, 80, List.of(), restricted ? Profile.RESTRICTED : Profile.DEFAULT);
         ChildIo.Run r = ChildIo.run(spec);
         assertEquals(0, r.status().code(), "script failed: " + r.stderr());
         return r.stdout();
@@ -90,7 +90,7 @@ class UserAndProfileTest {
     void homeFromTheAgentDefaultsWinsOverPasswd() throws Exception {
         SpawnSpec spec = new SpawnSpec("sh", List.of("-c", "echo $HOME"),
                 EnvBuilder.build(List.of("HOME=/agent-home"), List.of(), false), null, "nobody", false, 24, 80,
-                List.of(), false);
+                List.of(), Profile.DEFAULT);
         assertEquals("/agent-home\n", ChildIo.run(spec).stdout());
     }
 
@@ -137,7 +137,7 @@ class UserAndProfileTest {
     @Test
     void ptySessionAsAnotherUser() throws Exception {
         SpawnSpec spec = new SpawnSpec("sh", List.of("-c", "id -un; tty"), EnvBuilder.build(List.of(), List.of(), true),
-                null, "nobody", true, 24, 80, List.of(), true);
+                null, "nobody", true, 24, 80, List.of(), Profile.RESTRICTED);
         ChildIo.Run r = ChildIo.run(spec);
         String[] lines = r.stdout().split("\r\n");
         assertEquals("nobody", lines[0]);

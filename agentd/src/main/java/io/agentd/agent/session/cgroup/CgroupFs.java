@@ -13,13 +13,11 @@ import java.nio.file.Path;
  * enabled) rather than an IOException's text.
  */
 final class CgroupFs {
-    static final int O_WRONLY = 01;
-
     private CgroupFs() {}
 
     /** Writes {@code value} in one write(2); returns 0 or the errno. */
     static int write(Path file, String value) {
-        int fd = open(file, O_WRONLY);
+        int fd = open(file, LibC.O_WRONLY);
         if (fd < 0) {
             return Os.errno();
         }

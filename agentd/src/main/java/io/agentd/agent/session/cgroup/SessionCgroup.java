@@ -45,7 +45,7 @@ public class SessionCgroup {
 
     /** Opens cgroup.procs for the child; returns 0 or the errno. */
     int openProcsFd() {
-        procsFd = CgroupFs.open(dir.resolve("cgroup.procs"), CgroupFs.O_WRONLY);
+        procsFd = CgroupFs.open(dir.resolve("cgroup.procs"), LibC.O_WRONLY);
         return procsFd < 0 ? Os.errno() : 0;
     }
 
