@@ -38,4 +38,12 @@ final class LogThrottle {
         notLogged = 0;
         return skipped;
     }
+
+    /**
+     * The end of a line {@link #admit} let through: nothing when no occurrence went without a line,
+     * else {@code " (N MORE since the last such line)"}.
+     */
+    static String sinceLastLine(long notLogged, String more) {
+        return notLogged == 0 ? "" : " (" + notLogged + " " + more + " since the last such line)";
+    }
 }

@@ -33,7 +33,7 @@ final class UnencodableFrames {
             log.error("frame id={} type={} cannot be encoded ({}); {}{}", frame.id(), frame.type(),
                     LogText.message(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
                             + replacement.type() + " instead",
-                    skipped == 0 ? "" : " (" + skipped + " more since the last such line)");
+                    LogThrottle.sinceLastLine(skipped, "more"));
         }
         return replacement;
     }

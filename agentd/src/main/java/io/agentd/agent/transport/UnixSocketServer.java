@@ -168,7 +168,7 @@ public final class UnixSocketServer implements Transport {
         long notLogged = refusedPeerLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
             log.warn("refused a connection from {}: not an allowed uid (--allow-uid){}", who,
-                    notLogged == 0 ? "" : " (" + notLogged + " more refused since the last such line)");
+                    LogThrottle.sinceLastLine(notLogged, "more refused"));
         }
     }
 
@@ -178,7 +178,7 @@ public final class UnixSocketServer implements Transport {
         long notLogged = acceptFailureLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
             log.warn("accept failed: {}; the host waits in the backlog, next try in {} ms{}", Os.errnoName(err),
-                    pause, notLogged == 0 ? "" : " (" + notLogged + " more failures since the last such line)");
+                    pause, LogThrottle.sinceLastLine(notLogged, "more failures"));
         }
         listenReg.setRead(false);
         retryAccept = loop.schedule(pause, () -> {
