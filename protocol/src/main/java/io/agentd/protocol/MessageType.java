@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Every message type of the core and exec families (PROTOCOL.md, "Messages"), with its wire string,
+ * Every message type of the core and exec families and the relay notice (PROTOCOL.md, "Messages"), with its wire string,
  * the flags a frame of that type must carry, and the protocol generation that introduced it.
  */
 public enum MessageType {
@@ -28,7 +28,12 @@ public enum MessageType {
     EXEC_RESIZE("core.exec.resize", 0),
     EXEC_SIGNAL("core.exec.signal", 0),
     /** Extension (docs/PROTOCOL-EXTENSIONS.md, "stdin flow control"): more stdin the host may send. */
-    EXEC_STDIN_CREDIT("core.exec.stdin.credit", 0);
+    EXEC_STDIN_CREDIT("core.exec.stdin.credit", 0),
+    /**
+     * Relay notice (PROTOCOL.md, "Relay notice"): a host relay tells the agent that the client
+     * owning ids [id_start, id_end_exclusive) is gone. Id 0, host to guest.
+     */
+    CORE_RELAY_CLIENT_DISCONNECTED("core.relay.client.disconnected", 0);
 
     private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
 

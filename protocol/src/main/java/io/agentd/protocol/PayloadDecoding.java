@@ -15,6 +15,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.util.List;
@@ -50,6 +51,7 @@ final class PayloadDecoding {
                 case EXEC_RESIZE -> resize(r);
                 case EXEC_SIGNAL -> signal(r);
                 case EXEC_STDIN_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
+                case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientDisconnected(r);
             };
             r.expectEnd();
             return payload;
@@ -82,6 +84,26 @@ final class PayloadDecoding {
         }
         return new Ready(r.required("boot_time_ns", boot), r.required("init_time_ns", init),
                 r.required("ready_time_ns", ready), version == null ? "" : version, features);
+    }
+
+    private static RelayClientDisconnected relayClientDisconnected(CborReader r) throws ProtocolException {
+        Long start = null;
+        Long end = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "id_start" -> start = r.u64(key);
+                case "id_end_exclusive" -> end = r.u64(key);
+                default -> r.skipValue(key);
+            }
+        }
+        long idStart = r.required("id_start", start);
+        long idEnd = r.required("id_end_exclusive", end);
+        if (idStart > RelayClientDisconnected.U32_MAX || idEnd > RelayClientDisconnected.U32_MAX || idStart > idEnd) {
+            throw r.invalid("id range [" + Long.toUnsignedString(idStart) + ", " + Long.toUnsignedString(idEnd)
+                            + ") is not a range of u32 ids");
+        }
+        return new RelayClientDisconnected(idStart, idEnd);
     }
 
     private static Empty empty(CborReader r) throws ProtocolException {

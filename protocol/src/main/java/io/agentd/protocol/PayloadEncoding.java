@@ -1,6 +1,7 @@
 package io.agentd.protocol;
 
 import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
@@ -50,6 +51,14 @@ final class PayloadEncoding {
                 w.map(1);
                 w.text("activity_seq");
                 w.u64(((Touched) payload).activitySeq());
+            }
+            case CORE_RELAY_CLIENT_DISCONNECTED -> {
+                RelayClientDisconnected d = (RelayClientDisconnected) payload;
+                w.map(2);
+                w.text("id_start");
+                w.u64(inRange("id_start", d.idStart(), 0, U32_MAX));
+                w.text("id_end_exclusive");
+                w.u64(inRange("id_end_exclusive", d.idEndExclusive(), 0, U32_MAX));
             }
             case CORE_CLOCK_SYNC -> {
                 w.map(1);

@@ -18,6 +18,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.io.ByteArrayOutputStream;
@@ -280,6 +281,11 @@ class DecoderFuzzTest {
             case EXEC_RESIZE -> new ExecResize(random.nextInt(65536), random.nextInt(65536));
             case EXEC_SIGNAL -> new ExecSignal(random.nextInt());
             case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64());
+            case CORE_RELAY_CLIENT_DISCONNECTED -> {
+                long a = random.nextInt() & 0xffffffffL;
+                long b = random.nextInt() & 0xffffffffL;
+                yield new RelayClientDisconnected(Math.min(a, b), Math.max(a, b));
+            }
         };
         return new Frame(id, type, payload);
     }

@@ -17,6 +17,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
@@ -35,6 +36,7 @@ import java.util.List;
 final class Fixtures {
     private static final List<JsonNode> FRAMES = load("/frames.json");
     private static final List<JsonNode> EXTENSION_FRAMES = load("/frames-extensions.json");
+    private static final List<JsonNode> FS_FRAMES = load("/frames-fs.json");
 
     private Fixtures() {}
 
@@ -44,6 +46,11 @@ final class Fixtures {
 
     static List<JsonNode> extensionFrames() {
         return EXTENSION_FRAMES;
+    }
+
+    /** shared/fixtures/frames-fs.json, verbatim: the fs family and the relay notice. */
+    static List<JsonNode> fsFrames() {
+        return FS_FRAMES;
     }
 
     static JsonNode named(String name) {
@@ -107,6 +114,8 @@ final class Fixtures {
             case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
             case EXEC_SIGNAL -> new ExecSignal(field(p, "signal").asInt());
             case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
+            case CORE_RELAY_CLIENT_DISCONNECTED -> new RelayClientDisconnected(u64(p, "id_start"),
+                    u64(p, "id_end_exclusive"));
         };
     }
 

@@ -24,6 +24,7 @@ public final class Payloads {
             case EXEC_RESIZE -> ExecResize.class;
             case EXEC_SIGNAL -> ExecSignal.class;
             case EXEC_STDIN_CREDIT -> ExecStdinCredit.class;
+            case CORE_RELAY_CLIENT_DISCONNECTED -> RelayClientDisconnected.class;
         };
     }
 }
