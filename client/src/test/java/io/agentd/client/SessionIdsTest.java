@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class SessionIdsTest {
 
     @Test
-    void idsCountUpFromWhereTheyStart() {
+    void idsCountUpFromWhereTheyStart() throws Exception {
         SessionIds ids = new SessionIds(1);
         assertEquals(1, ids.allocate(id -> false));
         assertEquals(2, ids.allocate(id -> false));
@@ -18,7 +18,7 @@ class SessionIdsTest {
     }
 
     @Test
-    void eachConnectionStartsAtItsOwnRandomU32Id() {
+    void eachConnectionStartsAtItsOwnRandomU32Id() throws Exception {
         Set<Long> firsts = new HashSet<>();
         for (int i = 0; i < 100; i++) {
             long first = new SessionIds().allocate(id -> false);
@@ -30,7 +30,7 @@ class SessionIdsTest {
     }
 
     @Test
-    void liveIdsAreSkipped() {
+    void liveIdsAreSkipped() throws Exception {
         SessionIds ids = new SessionIds(1);
         Set<Long> live = Set.of(1L, 2L, 4L);
         assertEquals(3, ids.allocate(live::contains));
@@ -38,7 +38,7 @@ class SessionIdsTest {
     }
 
     @Test
-    void afterTheLargestU32IdComesOneNeverZero() {
+    void afterTheLargestU32IdComesOneNeverZero() throws Exception {
         SessionIds ids = new SessionIds(SessionIds.MAX_ID - 1);
         assertEquals(SessionIds.MAX_ID - 1, ids.allocate(id -> false));
         assertEquals(SessionIds.MAX_ID, ids.allocate(id -> false));
@@ -46,7 +46,7 @@ class SessionIdsTest {
     }
 
     @Test
-    void theWrapSkipsIdsStillLive() {
+    void theWrapSkipsIdsStillLive() throws Exception {
         SessionIds ids = new SessionIds(SessionIds.MAX_ID);
         Set<Long> live = Set.of(SessionIds.MAX_ID, 1L, 2L);
         assertEquals(3, ids.allocate(live::contains));
