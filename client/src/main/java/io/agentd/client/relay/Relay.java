@@ -3,12 +3,12 @@ package io.agentd.client.relay;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -86,8 +86,14 @@ public final class Relay implements AutoCloseable {
             try {
                 channel.connect(UnixDomainSocketAddress.of(portSocket));
                 return channel;
-            } catch (NoSuchFileException | ConnectException e) {
+            } catch (SocketException e) {
                 channel.close();
+                // Not there yet (ENOENT), or QEMU bound it but does not listen yet (ECONNREFUSED):
+                // wait; anything else (EACCES) will not pass by waiting.
+                boolean notYet = e instanceof ConnectException || !Files.exists(portSocket);
+                if (!notYet) {
+                    throw new IOException("cannot connect to the port socket " + portSocket + ": " + e.getMessage(), e);
+                }
                 if (System.nanoTime() - deadline > 0) {
                     throw new IOException("no port socket to connect to at " + portSocket + " within " + wait.toMillis()
                             + " ms (" + (Files.exists(portSocket) ? "it refuses connections" : "it does not exist")
