@@ -7,6 +7,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
@@ -47,6 +48,11 @@ final class RelayLoop implements Runnable {
     static final long LOW_WATER = 1024 * 1024;
     private static final int READ_BYTES = 256 * 1024;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
+    /**
+     * The relay's own id, outside every client's range, for the ping that checks the agent is still
+     * the one whose core.ready is cached before that ready goes to a new client.
+     */
+    static final long PROBE_ID = 0xFFFF_FFFFL;
 
     private final SocketChannel port;
     private final ServerSocketChannel server;
@@ -68,6 +74,14 @@ final class RelayLoop implements Runnable {
     private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
+    /**
+     * New clients waiting for the cached ready until the agent answers the probe: a ready may come
+     * from an agent that has died since (over a virtio port nothing tells the host), and a client
+     * that took it for a live agent would send requests nobody reads. Behind the probe they wait
+     * instead, for the pong or for the next agent's own ready.
+     */
+    private final List<RelayClient> awaitingReady = new ArrayList<>();
+    private boolean probing;
 
     private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
     private volatile Ready latestReady;
@@ -202,6 +216,10 @@ final class RelayLoop implements Runnable {
             fromAgentOnControl(bytes);
             return;
         }
+        if (id == PROBE_ID) {
+            onProbeAnswered();
+            return;
+        }
         RelayClient owner = ownerOf(id);
         if (owner == null) {
             String more = droppedLog.admit();
@@ -235,6 +253,7 @@ final class RelayLoop implements Runnable {
                     queue(c, bytes);
                 }
             }
+            awaitingReady.clear(); // they got this one: it needs no probe
             return;
         }
         String more = droppedLog.admit();
@@ -245,6 +264,24 @@ final class RelayLoop implements Runnable {
             }
             log.info("relay: the agent sent {} on id 0; no client to give it to, dropped{}", what, more);
         }
+    }
+
+    private void probe() {
+        if (!probing) {
+            probing = true;
+            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE))));
+        }
+    }
+
+    /** The agent that sent the cached ready is alive: the clients waiting for it get it now. */
+    private void onProbeAnswered() {
+        probing = false;
+        for (RelayClient c : awaitingReady) {
+            if (!c.gone) {
+                queue(c, readyFrame);
+            }
+        }
+        awaitingReady.clear();
     }
 
     /** The client whose range holds {@code id}, or null (a free slot, or an id between ranges). */
@@ -301,10 +338,11 @@ final class RelayLoop implements Runnable {
             clients[slot] = c;
             clientCount++;
             c.output.add(RelayGreeting.encode(c.range));
-            if (readyFrame != null) {
-                c.output.add(ByteBuffer.wrap(readyFrame));
-            }
             toFlush.add(c);
+            if (readyFrame != null) {
+                awaitingReady.add(c);
+                probe();
+            }
             String more = clientLog.admit();
             if (more != null) {
                 log.info("relay: {} connected ({} now){}", c, clientCount, more);
@@ -490,6 +528,7 @@ final class RelayLoop implements Runnable {
             updateAgentReads();
         }
         c.output.clear();
+        awaitingReady.remove(c);
         clients[c.slot] = null;
         freeSlots.add(c.slot);
         clientCount--;

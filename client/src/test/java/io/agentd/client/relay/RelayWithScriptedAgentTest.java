@@ -74,6 +74,39 @@ class RelayWithScriptedAgentTest {
         return c;
     }
 
+    /** A client connected once the agent's ready is cached: the relay pings, the agent answers, the ready comes. */
+    private RawClient readyClient() throws Exception {
+        relay.awaitAgentReady(WAIT); // the relay has it: a client that comes now is probed for
+        RawClient c = greetedClient();
+        answerProbe();
+        assertEquals(MessageType.CORE_READY, c.receive().type());
+        return c;
+    }
+
+    private void answerProbe() throws Exception {
+        Frame probe = agent.receive();
+        assertEquals(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
+        agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+    }
+
+    @Test
+    void aCachedReadyReachesANewClientOnlyOnceTheAgentAnswersThePing() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        relay.awaitAgentReady(WAIT);
+        try (RawClient c = greetedClient()) {
+            Frame probe = agent.receive();
+            assertEquals(RelayLoop.PROBE_ID, probe.id());
+            c.channel().configureBlocking(false);
+            Thread.sleep(300);
+            assertEquals(0, c.channel().read(ByteBuffer.allocate(1)), "no ready while the agent has not answered");
+            c.channel().configureBlocking(true);
+            // the agent died and a new one says ready: that one is passed on, not the stale one
+            Ready fresh = new Ready(77, 88, 99, "new agent");
+            agent.send(new Frame(0, MessageType.CORE_READY, fresh));
+            assertEquals(fresh, c.receive().payload());
+        }
+    }
+
     @Test
     void theListenSocketIsTheRelayUsersAlone() throws Exception {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(relay.listenPath())));
@@ -92,9 +125,8 @@ class RelayWithScriptedAgentTest {
     @Test
     void aClientThatLeavesIsAnnouncedToTheAgentWithItsRange() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        RawClient first = greetedClient();
-        RawClient second = greetedClient();
-        second.receive();
+        RawClient first = readyClient();
+        RawClient second = readyClient();
         second.close();
         Frame notice = agent.receive();
         assertEquals(0, notice.id());
@@ -119,9 +151,7 @@ class RelayWithScriptedAgentTest {
     @Test
     void framesGoOnlyToTheClientOwningTheirIdAndAgentErrorsOnId0GoNowhere() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        try (RawClient a = greetedClient(); RawClient b = greetedClient()) {
-            a.receive();
-            b.receive();
+        try (RawClient a = readyClient(); RawClient b = readyClient()) {
             long idOfB = IdRange.slot(1).start() + 5;
             // an error the agent could not attribute, an id nobody holds, then b's frame
             agent.send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message", "?", null)));
@@ -162,9 +192,7 @@ class RelayWithScriptedAgentTest {
     @Test
     void aClientThatDoesNotReadHoldsUpTheAgentButLosesNothing() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        try (RawClient slow = greetedClient(); RawClient other = greetedClient()) {
-            slow.receive();
-            other.receive();
+        try (RawClient slow = readyClient(); RawClient other = readyClient()) {
             long slowId = IdRange.slot(0).start() + 1;
             long otherId = IdRange.slot(1).start() + 1;
             Random random = new Random(3);
