@@ -89,9 +89,10 @@ final class RelayBench {
                 Figure.info("relay: " + sizes.clients() + " clients x " + sizes.execsEach() + " echo each, wall time",
                         relayedManyNanos, Figure.Unit.NANOS, directManyNanos,
                         execs + " echo, " + sizes.clients() + " at a time, one direct connection"),
-                Figure.checked("relay: CPU time while idle for " + sizes.idleSeconds() + " s (one client connected)",
-                        idleCpuNanos, Figure.Unit.NANOS, Double.NaN, "",
-                        "<= 1% of a core", idleShare <= 0.01));
+                // Information, not a target: 10 ms ticks, so a short idle spell may honestly show 0.
+                Figure.info("relay: CPU time while idle for " + sizes.idleSeconds() + " s, one client connected ("
+                        + String.format(java.util.Locale.ROOT, "%.2f", idleShare * 100) + "% of a core)",
+                        idleCpuNanos, Figure.Unit.NANOS, Double.NaN, ""));
     }
 
     private static void echo(AgentLink link, String word) throws Exception {
