@@ -13,6 +13,8 @@ final class RelayClient {
     final OutQueue output = new OutQueue();
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
+    /** Its queue passed the high-water mark with the relay's own refusals: it is not read until it drains. */
+    boolean inputPaused;
     boolean gone;
 
     RelayClient(SocketChannel channel, SelectionKey key, int slot) {

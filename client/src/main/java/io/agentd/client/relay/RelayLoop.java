@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  *       would on the one connection the relay replaces, and the agent's own backpressure holds its
  *       processes.
  *   <li>clients to agent: while the port's queue is above the mark, no client is read.
- *   <li>a client whose own queue is above the mark (it sends without reading the answers) is not
- *       read either.
+ *   <li>a client whose own queue is above the mark is not read either; when the relay's own
+ *       refusals filled it (a client that sends bad frames without reading the answers), only that
+ *       client waits: refusals never hold up the agent.
  * </ul>
  */
 final class RelayLoop implements Runnable {
@@ -446,16 +447,22 @@ final class RelayLoop implements Runnable {
                 new ErrorPayload(ErrorKind.INVALID_SESSION.wire(), message, type)));
     }
 
+    /**
+     * Queues a frame of the relay's own (a refusal). Past the high mark the client is no longer read
+     * (it sends without reading the answers), but the agent goes on: only the agent's frames make a
+     * client hold everyone up, so a client cannot stall the others with refusals it provokes.
+     */
     private void queueFrame(RelayClient c, Frame frame) {
-        queue(c, encoder.encode(frame));
+        add(c, encoder.encode(frame));
+        if (c.output.bytes() > HIGH_WATER) {
+            c.inputPaused = true;
+            updateClientOps(c);
+        }
     }
 
+    /** Queues a frame of the agent: past the high mark, nothing more is read from the agent. */
     private void queue(RelayClient c, byte[] bytes) {
-        boolean wasEmpty = c.output.isEmpty();
-        c.output.add(ByteBuffer.wrap(bytes));
-        if (wasEmpty) {
-            toFlush.add(c);
-        }
+        add(c, bytes);
         if (!c.holdsUpAgent && c.output.bytes() > HIGH_WATER) {
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
@@ -464,12 +471,23 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    private void add(RelayClient c, byte[] bytes) {
+        boolean wasEmpty = c.output.isEmpty();
+        c.output.add(ByteBuffer.wrap(bytes));
+        if (wasEmpty) {
+            toFlush.add(c);
+        }
+    }
+
     private void flushClient(RelayClient c) throws IOException {
         c.output.flush(c.channel);
-        if (c.holdsUpAgent && c.output.bytes() <= LOW_WATER) {
-            c.holdsUpAgent = false;
-            clientsHoldingUpAgent--;
-            updateAgentReads();
+        if (c.output.bytes() <= LOW_WATER) {
+            c.inputPaused = false;
+            if (c.holdsUpAgent) {
+                c.holdsUpAgent = false;
+                clientsHoldingUpAgent--;
+                updateAgentReads();
+            }
         }
         updateClientOps(c);
     }
@@ -478,7 +496,7 @@ final class RelayLoop implements Runnable {
         if (c.gone || !c.key.isValid()) {
             return;
         }
-        boolean read = !portHoldsUpClients && !c.holdsUpAgent;
+        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 

@@ -223,6 +223,37 @@ class RelayWithScriptedAgentTest {
     }
 
     @Test
+    void aClientFloodingRefusedFramesWithoutReadingStallsOnlyItself() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        try (RawClient flooder = readyClient(); RawClient other = readyClient()) {
+            byte[] outOfRange = new io.agentd.protocol.FrameEncoder().encode(
+                    new Frame(IdRange.slot(9).start(), MessageType.CORE_PING, Empty.INSTANCE));
+            // each ~20-byte frame earns a refusal of ~150: 2 MiB of them far exceed the relay's mark
+            byte[] burst = new byte[outOfRange.length * 1000];
+            for (int i = 0; i < 1000; i++) {
+                System.arraycopy(outOfRange, 0, burst, i * outOfRange.length, outOfRange.length);
+            }
+            CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 100; i++) {
+                        flooder.sendRaw(burst);
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1000);
+            assertFalse(flood.isDone(), "the relay stopped reading the flooder");
+            // the agent is still read, and the other client served
+            long otherId = IdRange.slot(1).start() + 3;
+            agent.send(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+            flooder.close();
+            assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        }
+    }
+
+    @Test
     void theVmGoingAwayClosesEveryClientAndEndsTheRelay() throws Exception {
         try (RawClient a = greetedClient(); RawClient b = greetedClient()) {
             agent.close();
