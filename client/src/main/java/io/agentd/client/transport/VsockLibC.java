@@ -13,6 +13,9 @@ public interface VsockLibC {
 
     int socket(int domain, int type, int protocol);
 
+    /** Tests only: a connected pair of AF_UNIX stream sockets, to drive the fd code without vsock. */
+    int socketpair(int domain, int type, int protocol, @Out int[] fds);
+
     int connect(int fd, @In byte[] addr, int addrLen);
 
     long read(int fd, @Out ByteBuffer buf, long count);

@@ -27,7 +27,8 @@ final class VsockStream implements StreamChannel {
     private boolean closed; // guarded by lock
     private boolean fdClosed; // guarded by lock
 
-    private VsockStream(int fd, String peer) {
+    /** Takes over {@code fd}, a connected stream socket (tests hand it one end of a socketpair). */
+    VsockStream(int fd, String peer) {
         this.fd = fd;
         this.peer = peer;
     }
@@ -48,6 +49,15 @@ final class VsockStream implements StreamChannel {
             }
         }
         return new VsockStream(fd, peer);
+    }
+
+    /** Tests only: a connected pair of AF_UNIX stream socket fds. */
+    static int[] unixSocketPair() throws IOException {
+        int[] fds = new int[2];
+        if (Lib.C.socketpair(1 /* AF_UNIX */, VsockLibC.SOCK_STREAM | VsockLibC.SOCK_CLOEXEC, 0, fds) != 0) {
+            throw failure("socketpair");
+        }
+        return fds;
     }
 
     private static int errno() {
