@@ -494,7 +494,7 @@ public final class AgentClient implements AutoCloseable {
                     if (firstFill < first.length) {
                         continue;
                     }
-                    if (!isRelayGreeting(first)) {
+                    if (!adoptRelayGreeting(first)) {
                         decoder.feed(ByteBuffer.wrap(first));
                     }
                 }
@@ -519,7 +519,7 @@ public final class AgentClient implements AutoCloseable {
      * Whether a connection's first 8 bytes are a relay's greeting; if so, every id from now on comes
      * from its range (a ping sent before they came, on an id outside it, is refused by the relay).
      */
-    private boolean isRelayGreeting(byte[] first) {
+    private boolean adoptRelayGreeting(byte[] first) {
         IdRange range = RelayGreeting.parse(first);
         if (range == null) {
             return false;

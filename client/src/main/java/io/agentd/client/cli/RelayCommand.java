@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION]}: runs a
@@ -46,23 +47,29 @@ final class RelayCommand {
     }
 
     int run(PrintStream err) throws Agentctl.Unavailable {
+        // The hook is in place before the socket is: a SIGTERM right after it appears still removes
+        // it (a socket left behind all the same is stale, and the next relay replaces it).
+        AtomicReference<Relay> running = new AtomicReference<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Relay r = running.get();
+            if (r != null) {
+                try {
+                    r.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, "agentctl-relay-stop"));
         Relay relay;
         try {
             relay = Relay.start(port, listen, portWait);
+            running.set(relay);
         } catch (IOException e) {
             throw new Agentctl.Unavailable("relay: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Agentctl.Unavailable("relay: interrupted while connecting to " + port);
         }
-        Thread stopper = new Thread(() -> {
-            try {
-                relay.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "agentctl-relay-stop");
-        Runtime.getRuntime().addShutdownHook(stopper);
         try {
             Relay.Ending end;
             do {
