@@ -132,11 +132,12 @@ final class FsWriteStream implements FsService.Active {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
+            file.checkOffset(write.offset(), "write");
             try {
                 for (byte[] chunk : batch) {
                     ByteBuffer b = ByteBuffer.wrap(chunk);
                     while (b.hasRemaining()) {
-                        done += file.channel.write(b, at + done);
+                        done += file.write(b, at + done);
                     }
                     if (digest != null) {
                         digest.update(chunk, 0, chunk.length);

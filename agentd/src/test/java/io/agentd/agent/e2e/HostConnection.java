@@ -262,6 +262,11 @@ final class HostConnection implements AutoCloseable {
         return e;
     }
 
+    /** The next frame on {@code id} within {@code wait}, or null. */
+    Frame nextOrNull(long id, Duration wait) throws InterruptedException {
+        return queue(id).poll(wait.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** True when nothing more arrived on {@code id} within {@code quiet}. */
     boolean nothingMore(long id, Duration quiet) throws InterruptedException {
         return queue(id).poll(quiet.toMillis(), TimeUnit.MILLISECONDS) == null;
