@@ -134,9 +134,18 @@ final class HostConnection implements AutoCloseable {
         queue(f.id()).add(f);
     }
 
-    /** {balance, total granted} of an id. */
+    /** {balance, total granted, cancelled} of an id. */
     private long[] balance(long id) {
-        return creditBalance.computeIfAbsent(id, k -> new long[2]);
+        return creditBalance.computeIfAbsent(id, k -> new long[3]);
+    }
+
+    /** Makes a writer waiting for credit on {@code id} give up (its request was answered early). */
+    void cancelCredit(long id) {
+        long[] balance = balance(id);
+        synchronized (balance) {
+            balance[2] = 1;
+            balance.notifyAll();
+        }
     }
 
     /** From now on, stdin.error frames on {@code id} are counted, not queued. */
@@ -185,6 +194,9 @@ final class HostConnection implements AutoCloseable {
             synchronized (balance) {
                 long deadline = System.nanoTime() + TIMEOUT.toNanos();
                 while (balance[0] == 0) {
+                    if (balance[2] != 0) {
+                        throw new InterruptedException("credit on id " + id + " cancelled");
+                    }
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         throw new AssertionError("no stdin credit on id " + id + " within " + TIMEOUT
