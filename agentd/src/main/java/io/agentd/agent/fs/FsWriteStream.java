@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class FsWriteStream implements FsService.Active {
     /** Most bytes one worker batch writes before the loop hears back (and grants more credit). */
-    private static final int BATCH_BYTES = 1024 * 1024;
+    private static final int BATCH_BYTES = 512 * 1024;
 
     private final FsService service;
     private final long id;

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class FsTransferE2ETest {
     private static final int SIZE = 64 * 1024 * 1024;
     /** FsSettings.DEFAULTS: the window a flow-controlled Write is kept at, and an old host's buffer. */
-    private static final long WINDOW = 1024 * 1024;
+    private static final long WINDOW = 4 * 1024 * 1024;
     private static final long BUFFER = 16 * 1024 * 1024;
 
     @RegisterExtension

@@ -216,12 +216,13 @@ final class HostConnection implements AutoCloseable {
         return byId.computeIfAbsent(id, k -> new LinkedBlockingQueue<>());
     }
 
-    void send(Frame frame) throws IOException {
+    /** Thread-safe: the encoder reuses its buffers, so frames are encoded under the same lock as the write. */
+    synchronized void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }
 
     /** The frames in one write, so the agent reads them together. */
-    void sendTogether(Frame... frames) throws IOException {
+    synchronized void sendTogether(Frame... frames) throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         for (Frame f : frames) {
             all.writeBytes(encoder.encode(f));
