@@ -12,11 +12,12 @@ import java.util.Arrays;
  * three are set with raw system calls. Changing the fs uid from 0 to another drops the thread's file
  * capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, ...), so the operation meets the same checks as that
  * user's processes; setting it back to 0 restores them. A thread whose credentials cannot be put
- * back is not used again ({@link CredentialsStuck} ends it).
+ * back must run nothing else, and any thread it made would copy them: {@link CredentialsStuck} is an
+ * Error, which ends the agent (Main's fatal path, exit status 3; init starts a new one).
  */
 final class FsCredentials {
-    /** Thrown when a worker's own credentials could not be restored: the pool must drop the thread. */
-    static final class CredentialsStuck extends RuntimeException {
+    /** A worker's own credentials could not be restored: fatal for the agent. */
+    static final class CredentialsStuck extends Error {
         private static final long serialVersionUID = 1L;
 
         CredentialsStuck(String message) {
@@ -64,15 +65,23 @@ final class FsCredentials {
         if (user == null) {
             return op.run();
         }
+        boolean changed = false;
         try {
-            take(user, spec);
+            changed = take(user, spec);
             return op.run();
         } finally {
-            restore();
+            if (changed) {
+                restore();
+            }
         }
     }
 
-    private void take(TargetUser user, String spec) throws FsFailure {
+    /**
+     * Takes the user's groups, fs gid and fs uid; false when nothing was changed (setgroups refused:
+     * an agent that is not root). Once setgroups succeeded the caller must {@link #restore}, even when
+     * this throws.
+     */
+    private boolean take(TargetUser user, String spec) throws FsFailure {
         LibC libc = Os.libc();
         int[] groups = user.groups();
         if (libc.syscall(SYS_SETGROUPS, groups.length, groups) != 0) {
@@ -80,13 +89,19 @@ final class FsCredentials {
             throw new FsFailure(errno, "cannot take the rights of user " + spec + ": setgroups: "
                     + Os.errnoDescription(errno) + " (os error " + errno + ")");
         }
-        libc.syscall(SYS_SETFSGID, Integer.toUnsignedLong(user.gid()));
-        libc.syscall(SYS_SETFSUID, Integer.toUnsignedLong(user.uid()));
-        // setfsuid/setfsgid report no errors: the current values say whether they took.
-        if (current(SYS_SETFSUID) != user.uid() || current(SYS_SETFSGID) != user.gid()) {
-            throw new FsFailure(FsFailure.EPERM, "cannot take the rights of user " + spec
-                    + ": setfsuid/setfsgid refused (the agent is not root) (os error 1)");
+        try {
+            libc.syscall(SYS_SETFSGID, Integer.toUnsignedLong(user.gid()));
+            libc.syscall(SYS_SETFSUID, Integer.toUnsignedLong(user.uid()));
+            // setfsuid/setfsgid report no errors: the current values say whether they took.
+            if (current(SYS_SETFSUID) != user.uid() || current(SYS_SETFSGID) != user.gid()) {
+                throw new FsFailure(FsFailure.EPERM, "cannot take the rights of user " + spec
+                        + ": setfsuid/setfsgid refused (os error 1)");
+            }
+        } catch (FsFailure | RuntimeException e) {
+            restore();
+            throw e;
         }
+        return true;
     }
 
     private void restore() {

@@ -193,10 +193,12 @@ public final class FsService {
                 value = credentials.runAs(user, request.user(), task);
             } catch (FsFailure f) {
                 failure = f;
+            } catch (FsCredentials.CredentialsStuck stuck) {
+                // Answered, then the Error ends the agent (FsCredentials): nothing may run on.
+                FsFailure failed = new FsFailure(FsFailure.EIO, "internal error: " + stuck.getMessage());
+                loop.execute(() -> then.done(null, failed));
+                throw stuck;
             } catch (RuntimeException e) {
-                if (e instanceof FsCredentials.CredentialsStuck) {
-                    throw e;
-                }
                 log.error("fs operation failed unexpectedly", e);
                 failure = new FsFailure(FsFailure.EIO, "internal error: " + e);
             }

@@ -4,8 +4,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The small pool every fs operation runs on, off the event loop, shared by all connections. Its
@@ -15,8 +13,6 @@ import org.slf4j.LoggerFactory;
  * does not wait for them.
  */
 public final class FsWorkers {
-    private static final Logger log = LoggerFactory.getLogger(FsWorkers.class);
-
     private final ThreadPoolExecutor pool;
 
     public FsWorkers(int threads) {
@@ -27,21 +23,18 @@ public final class FsWorkers {
                     t.setDaemon(true);
                     return t;
                 });
+        // A new thread copies its creator's credentials: the workers are made now, by the thread that
+        // makes the pool (the agent's main thread), never later by a worker holding a user's rights.
+        pool.prestartAllCoreThreads();
     }
 
     /**
      * Runs {@code task} on a worker. A worker whose credentials could not be put back after an
-     * operation with a user ends there (the pool starts a fresh one): it must run nothing else.
+     * operation with a user throws {@link FsCredentials.CredentialsStuck}, an Error: the uncaught
+     * handler Main installs then ends the agent.
      */
     void run(Runnable task) {
-        pool.execute(() -> {
-            try {
-                task.run();
-            } catch (FsCredentials.CredentialsStuck stuck) {
-                log.error("{}: the worker thread ends", stuck.getMessage());
-                throw stuck;
-            }
-        });
+        pool.execute(task);
     }
 
     /** Stops taking tasks (agent exit). */
