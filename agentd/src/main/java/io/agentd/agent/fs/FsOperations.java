@@ -319,7 +319,7 @@ final class FsOperations {
     private static void copy(Path src, Path dst) throws FsFailure {
         try {
             if (!Files.isDirectory(src, NOFOLLOW)) {
-                Files.copy(src, dst, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+                copyFile(src, dst);
                 return;
             }
             if (dst.startsWith(src)) {
@@ -338,13 +338,20 @@ final class FsOperations {
 
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.copy(file, dst.resolve(src.relativize(file).toString()),
-                            StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+                    copyFile(file, dst.resolve(src.relativize(file).toString()));
                     return FileVisitResult.CONTINUE;
                 }
             });
         } catch (IOException e) {
             throw FsErrors.from(e, "copy " + src + " to " + dst);
+        }
+    }
+
+    /** A file's bytes and permission bits (as std::fs::copy), a link as a link. */
+    private static void copyFile(Path from, Path to) throws IOException {
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+        if (!Files.isSymbolicLink(from)) {
+            Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from));
         }
     }
 

@@ -88,6 +88,8 @@ class FsE2ETest {
 
         fs.ok(new FsOp.Copy(p("f"), p("g")));
         assertEquals("he", Files.readString(dir.resolve("g")));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("g"))),
+                "the copy keeps the mode");
         Files.writeString(dir.resolve("a/b/c/deep"), "x");
         fs.ok(new FsOp.Copy(p("a"), p("a2")));
         assertEquals("x", Files.readString(dir.resolve("a2/b/c/deep")));
