@@ -9,18 +9,25 @@ import java.nio.ByteBuffer;
 
 /**
  * A Read: core.fs.data chunks of at most {@link FsSettings#chunkBytes()} on the request's id, then
- * the response. One chunk is read at a time, on a worker, into one buffer; the loop queues it on
- * the connection (a copy) and asks for the next only while the output is below its high-water
- * mark, so a file of any size costs one chunk of memory and never floods the queue.
+ * the response. A worker reads one chunk at a time into one of two buffers; when a chunk reaches the
+ * loop, the read of the next one (into the other buffer) is started before this one is queued on
+ * the connection (a copy), so the disk and the socket overlap. The next read starts only while the
+ * output is below its high-water mark, so a file of any size costs two chunks of memory and never
+ * floods the queue.
  */
 final class FsReadStream implements FsService.Active {
     final long id;
     private final FsService service;
     private final FsRequest request;
     private final FsOp.Read read;
-    private final byte[] buffer;
+    private final byte[][] buffers = new byte[2][];
     private final FsDigest digest;
-    private long sent;
+    /** Bytes read so far: where the next chunk starts, from the Read's offset. */
+    private long readSoFar;
+    /** The buffer the next read fills. */
+    private int next;
+    /** A read is running on a worker. */
+    private boolean reading;
     private boolean aborted;
 
     FsReadStream(FsService service, long id, FsRequest request, FsOp.Read read) {
@@ -29,26 +36,32 @@ final class FsReadStream implements FsService.Active {
         this.request = request;
         this.read = read;
         long want = read.len() == null ? Long.MAX_VALUE : read.len();
-        this.buffer = new byte[(int) Math.min(service.settings().chunkBytes(), Math.max(want, 1))];
+        int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
+        buffers[0] = new byte[size];
+        buffers[1] = new byte[size];
         this.digest = request.extended() ? new FsDigest() : null;
     }
 
-    /** Reads the next chunk on a worker (loop thread). */
+    /** Starts the read of the next chunk on a worker, unless one is running (loop thread). */
     void next() {
-        if (aborted) {
+        if (aborted || reading) {
             return;
         }
-        service.work(request, this::readChunk, this::chunkRead);
+        reading = true;
+        byte[] buffer = buffers[next];
+        next ^= 1;
+        long at = readSoFar;
+        service.work(request, () -> readChunk(buffer, at), (n, failure) -> chunkRead(buffer, n, failure));
     }
 
-    /** On a worker: up to one buffer from the current position; -1 at the end. */
-    private Integer readChunk() throws FsFailure {
+    /** On a worker: up to one buffer from {@code at} (bytes into the Read); -1 at the end. */
+    private Integer readChunk(byte[] buffer, long at) throws FsFailure {
         FsHandle h = service.handles().get(read.handle());
         if (!(h instanceof FsHandle.File file)) {
             throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
                     + " (" + h.path + ")");
         }
-        long left = read.len() == null ? Long.MAX_VALUE : read.len() - sent;
+        long left = read.len() == null ? Long.MAX_VALUE : read.len() - at;
         if (left <= 0) {
             return -1;
         }
@@ -61,10 +74,10 @@ final class FsReadStream implements FsService.Active {
                 throw new FsFailure(FsFailure.EBADF, "read " + file.path + ": the handle was not opened for reading (os error 9)");
             }
             try {
-                if (sent == 0) {
+                if (at == 0) {
                     file.checkOffset(read.offset(), "read");
                 }
-                int n = file.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + sent);
+                int n = file.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + at);
                 if (n > 0 && digest != null) {
                     digest.update(buffer, 0, n);
                 }
@@ -77,8 +90,9 @@ final class FsReadStream implements FsService.Active {
         }
     }
 
-    /** On the loop: queue the chunk, then the next one or the end. */
-    private void chunkRead(Integer n, FsFailure failure) {
+    /** On the loop: start reading the next chunk, queue this one; or the end. */
+    private void chunkRead(byte[] buffer, Integer n, FsFailure failure) {
+        reading = false;
         if (aborted) {
             return;
         }
@@ -92,11 +106,14 @@ final class FsReadStream implements FsService.Active {
             service.finish(id, request, done);
             return;
         }
-        sent += n;
-        service.out().sendData(id, MessageType.FS_DATA, ByteBuffer.wrap(buffer, 0, n));
-        if (service.out().acceptsOutput()) {
+        readSoFar += n;
+        // The other buffer is free: its chunk was queued (copied) when it came in.
+        boolean more = service.out().acceptsOutput();
+        if (more) {
             next();
-        } else {
+        }
+        service.out().sendData(id, MessageType.FS_DATA, ByteBuffer.wrap(buffer, 0, n));
+        if (!more) {
             service.pause(this);
         }
     }
