@@ -12,10 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
@@ -25,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
 
 /**
@@ -258,30 +254,8 @@ public final class GuestFiles {
         if (perms == null) {
             perms = permissionsOf(stat(guestPath).mode());
         }
-        Path dir = local.toAbsolutePath().getParent();
-        Path temp = createTemp(dir, local.getFileName().toString(), perms);
-        long copied = 0;
-        try {
-            try (InputStream in = openRead(guestPath);
-                 FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                byte[] buffer = new byte[COPY_BUFFER_BYTES];
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
-                    while (b.hasRemaining()) {
-                        out.write(b);
-                    }
-                    copied += n;
-                    if (progress != null) {
-                        progress.accept(n);
-                    }
-                }
-                out.force(false);
-            }
-            Files.move(temp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return copied;
-        } finally {
-            Files.deleteIfExists(temp);
+        try (InputStream in = openRead(guestPath)) {
+            return LocalFiles.replace(local, perms, in, progress);
         }
     }
 
@@ -298,20 +272,6 @@ public final class GuestFiles {
             s.append((mode & (1L << bit)) != 0 ? letters.charAt(8 - bit) : '-');
         }
         return PosixFilePermissions.fromString(s.toString());
-    }
-
-    private static Path createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path temp = dir.resolve("." + name + ".agentctl-"
-                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
-            try {
-                return Files.createFile(temp, PosixFilePermissions.asFileAttribute(perms));
-            } catch (FileAlreadyExistsException clash) {
-                if (attempt == 8) {
-                    throw clash;
-                }
-            }
-        }
     }
 
     /** Unix seconds as a FileTime (the guest's times are whole seconds). */
