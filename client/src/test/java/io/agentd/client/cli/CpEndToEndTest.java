@@ -316,6 +316,30 @@ class CpEndToEndTest {
     }
 
     @Test
+    void noSpaceLeftIsReportedWithThePathAndLeavesNoPartialFile() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: mounts a 1 MiB tmpfs");
+        Path d = fresh("nospace");
+        Path small = Files.createDirectory(d.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assumeTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0, "tmpfs cannot be mounted here");
+        try {
+            Files.write(d.resolve("big"), random(3 * 1024 * 1024, 10));
+            Files.writeString(d.resolve("small-one"), "fits");
+            Result r = cp(d.resolve("big").toString(), d.resolve("small-one").toString(), guest(small));
+            assertEquals(1, r.code(), r.toString());
+            assertEquals("agentctl cp: error writing '" + guest(small.resolve("big")) + "': No space left on device\n",
+                    r.stderr());
+            assertEquals("fits", Files.readString(small.resolve("small-one")), "the rest is still copied");
+            try (Stream<Path> s = Files.list(small)) {
+                assertEquals(List.of(small.resolve("small-one")), s.toList(), "no partial or temporary file");
+            }
+        } finally {
+            new ProcessBuilder("umount", small.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void anUploadCutShortLeavesNoFileBehind() throws Exception {
         Path d = fresh("cut");
         Path target = d.resolve("target");
