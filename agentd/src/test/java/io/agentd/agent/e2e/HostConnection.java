@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * module. A reader thread sorts incoming frames by id; tests take them per id. The reader can be
  * paused to play a host that stops reading.
  *
- * <p>Stdin credit (core.exec.stdin.credit) is not queued: the reader adds it to the id's balance,
+ * <p>Stdin credit (core.exec.stdin.credit, and core.fs.credit) is not queued: the reader adds it to the id's balance,
  * which {@link #stdinWithinCredit} spends, and notes where it came in the id's frame order. On ids
  * marked with {@link #countStdinErrors}, stdin.error frames are counted instead of queued (a flood
  * of refused frames would otherwise fill the test's heap).
@@ -116,7 +116,7 @@ final class HostConnection implements AutoCloseable {
                 order.add(f.type());
             }
         }
-        if (f.type() == MessageType.EXEC_STDIN_CREDIT) {
+        if (f.type() == MessageType.EXEC_STDIN_CREDIT || f.type() == MessageType.FS_CREDIT) {
             long[] balance = balance(f.id());
             synchronized (balance) {
                 balance[0] += ((ExecStdinCredit) f.payload()).bytes();
@@ -173,6 +173,11 @@ final class HostConnection implements AutoCloseable {
      * the credit received, in frames of at most {@code frameMax} bytes, waiting for credit when none is left.
      */
     void stdinWithinCredit(long id, byte[] data, int frameMax) throws IOException, InterruptedException {
+        dataWithinCredit(id, MessageType.EXEC_STDIN, data, frameMax);
+    }
+
+    /** Like {@link #stdinWithinCredit} for any data frame type (core.fs.data within core.fs.credit). */
+    void dataWithinCredit(long id, MessageType type, byte[] data, int frameMax) throws IOException, InterruptedException {
         long[] balance = balance(id);
         int off = 0;
         while (off < data.length) {
@@ -190,7 +195,7 @@ final class HostConnection implements AutoCloseable {
                 n = (int) Math.min(Math.min(balance[0], frameMax), data.length - off);
                 balance[0] -= n;
             }
-            stdin(id, java.util.Arrays.copyOfRange(data, off, off + n));
+            send(new Frame(id, type, new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));
             off += n;
         }
     }
