@@ -122,8 +122,8 @@ final class Copier {
             throw new CopyFailure("cannot open " + Quoting.quote(src.show(srcPath)) + " for reading: "
                     + CopyFailure.describe(e));
         }
-        try (in) {
-            dst.writeFile(target, source, keep, in, progress);
+        try (InputStream tagged = new SourceStream(in, src.show(srcPath))) {
+            dst.writeFile(target, source, keep, tagged, progress);
         }
     }
 

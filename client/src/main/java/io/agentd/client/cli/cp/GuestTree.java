@@ -142,7 +142,7 @@ final class GuestTree implements SourceTree, DestTree {
                 n = in.read(buffer);
             } catch (IOException e) {
                 out.abort(); // the guest keeps what it had (an atomic write leaves nothing)
-                throw CopyFailure.of("error reading", "the source of " + show(path), e);
+                throw CopyFailure.of("error reading the source of", show(path), e);
             }
             if (n < 0) {
                 break;

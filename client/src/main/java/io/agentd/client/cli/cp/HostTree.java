@@ -110,8 +110,10 @@ final class HostTree implements SourceTree, DestTree {
         }
         try {
             LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
+        } catch (java.nio.file.AccessDeniedException | NoSuchFileException | java.nio.file.NotDirectoryException e) {
+            throw CopyFailure.of("cannot create regular file", path, e); // the file could not be made
         } catch (IOException e) {
-            throw CopyFailure.of("cannot write", path, e);
+            throw CopyFailure.of("error writing", path, e);
         }
         if (keep) {
             keepAttributes(path, source);
