@@ -1,23 +1,28 @@
 package io.agentd.agent.fs;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One open handle: a file (a FileChannel) or a directory (a stream of its entries). Operations on
- * one handle run one at a time (callers hold its monitor); different handles run in parallel.
+ * one handle run one at a time on workers (they hold its monitor); different handles run in
+ * parallel. The loop thread never takes that monitor: a worker may sit in a write to a FIFO that
+ * nobody reads for as long as it likes. Closing without completing ({@link #abandon}) takes no lock
+ * either, and closing the channel wakes a worker blocked in it (AsynchronousCloseException).
  */
 abstract class FsHandle {
     final long handle;
     /** The request id that opened it: a relay client's id range closes the handles it opened. */
     final long openedBy;
     final Path path;
-    private boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     FsHandle(long handle, long openedBy, Path path) {
         this.handle = handle;
@@ -25,17 +30,27 @@ abstract class FsHandle {
         this.path = path;
     }
 
-    synchronized boolean isClosed() {
-        return closed;
+    boolean isClosed() {
+        return closed.get();
     }
 
-    /** Closes it: for an atomic upload, {@code complete} says whether the destination is replaced. */
-    final synchronized void close(boolean complete) throws FsFailure {
-        if (closed) {
-            return;
+    /**
+     * CloseHandle (a worker): waits for the operation in progress on it, then closes; an atomic
+     * upload replaces its destination here.
+     */
+    final void close() throws FsFailure {
+        synchronized (this) {
+            if (closed.compareAndSet(false, true)) {
+                release(true);
+            }
         }
-        closed = true;
-        release(complete);
+    }
+
+    /** The owner left or the handle was refused (any thread, no lock): an atomic upload is dropped. */
+    final void abandon() throws FsFailure {
+        if (closed.compareAndSet(false, true)) {
+            release(false);
+        }
     }
 
     abstract void release(boolean complete) throws FsFailure;
@@ -45,24 +60,49 @@ abstract class FsHandle {
         final FileChannel channel;
         final boolean readable;
         final boolean writable;
+        /**
+         * A regular file: reads and writes go at their offsets (pread/pwrite). Anything else (a FIFO,
+         * a character device) is read and written in sequence, and takes only offset 0.
+         */
+        final boolean seekable;
         /** Atomic upload: the temporary file the writes go to, renamed over {@link #path} at close; else null. */
         final Path temp;
         /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
-        private boolean spoiled;
+        private volatile boolean spoiled;
 
-        File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable, Path temp) {
+        File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
+             boolean seekable, Path temp) {
             super(handle, openedBy, path);
             this.channel = channel;
+            this.seekable = seekable;
             this.readable = readable;
             this.writable = writable;
             this.temp = temp;
         }
 
-        synchronized void spoil() {
+        /** Reads into {@code b} at {@code position} (in sequence when not seekable); -1 at the end. */
+        int read(ByteBuffer b, long position) throws IOException {
+            return seekable ? channel.read(b, position) : channel.read(b);
+        }
+
+        /** Writes from {@code b} at {@code position} (in sequence when not seekable). */
+        int write(ByteBuffer b, long position) throws IOException {
+            return seekable ? channel.write(b, position) : channel.write(b);
+        }
+
+        /** A non-seekable file takes only offset 0 (ESPIPE otherwise, as lseek says). */
+        void checkOffset(long offset, String what) throws FsFailure {
+            if (!seekable && offset != 0) {
+                throw FsFailure.of(29, what + " at offset " + Long.toUnsignedString(offset) + " of " + path
+                        + " (not a regular file: only offset 0)");
+            }
+        }
+
+        void spoil() {
             spoiled = true;
         }
 
-        synchronized boolean spoiled() {
+        boolean spoiled() {
             return spoiled;
         }
 

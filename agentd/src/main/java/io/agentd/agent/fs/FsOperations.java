@@ -114,7 +114,7 @@ final class FsOperations {
         } else if (op instanceof FsOp.OpenDir o) {
             return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()))));
         } else if (op instanceof FsOp.CloseHandle o) {
-            handles.remove(o.handle()).close(true);
+            handles.remove(o.handle()).close();
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ReadDir o) {
             return FsResponse.success(new FsResponseData.Entries(readDir(o.handle(), o.limit())));
@@ -364,7 +364,7 @@ final class FsOperations {
         try {
             handles.add(handle);
         } catch (FsFailure tooMany) {
-            handle.close(false);
+            handle.abandon();
             throw tooMany;
         }
         return number;
@@ -392,7 +392,8 @@ final class FsOperations {
         try {
             FileChannel ch = o.mode() == null ? FileChannel.open(path, opts)
                     : FileChannel.open(path, opts, permissions(o.mode()));
-            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), null);
+            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(),
+                    Files.isRegularFile(path), null);
         } catch (IOException e) {
             throw FsErrors.from(e, "open " + path);
         } catch (IllegalArgumentException e) {
@@ -430,7 +431,7 @@ final class FsOperations {
             try {
                 FileChannel ch = o.mode() == null ? FileChannel.open(temp, opts)
                         : FileChannel.open(temp, opts, permissions(o.mode()));
-                return new FsHandle.File(number, id, path, ch, o.read(), true, temp);
+                return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
                 if (attempt == 8) {
                     throw FsErrors.from(clash, "open " + temp);
@@ -452,7 +453,7 @@ final class FsOperations {
         try {
             handles.add(dir);
         } catch (FsFailure tooMany) {
-            dir.close(false);
+            dir.abandon();
             throw tooMany;
         }
         return number;

@@ -61,7 +61,10 @@ final class FsReadStream implements FsService.Active {
                 throw new FsFailure(FsFailure.EBADF, "read " + file.path + ": the handle was not opened for reading (os error 9)");
             }
             try {
-                int n = file.channel.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + sent);
+                if (sent == 0) {
+                    file.checkOffset(read.offset(), "read");
+                }
+                int n = file.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + sent);
                 if (n > 0 && digest != null) {
                     digest.update(buffer, 0, n);
                 }

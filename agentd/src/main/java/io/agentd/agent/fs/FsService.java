@@ -159,7 +159,7 @@ public final class FsService {
         List<FsHandle> closing = handles.removeOpenedBy(ids);
         for (FsHandle h : closing) {
             try {
-                h.close(false);
+                h.abandon();
             } catch (FsFailure f) {
                 log.warn("closing fs handle {} ({}): {}", h.handle, h.path, f.getMessage());
             }
@@ -273,7 +273,7 @@ public final class FsService {
 
         private void closeOrphan(long number) {
             try {
-                handles.remove(number).close(false);
+                handles.remove(number).abandon();
             } catch (FsFailure alreadyGone) {
                 // closed with the rest of the owner's handles
             }

@@ -12,7 +12,7 @@ package io.agentd.agent.fs;
  *                     it the Write fails (ENOBUFS), never leaving a file with holes
  */
 public record FsSettings(int threads, int maxActive, int chunkBytes, long writeWindow, long writeBuffer) {
-    public static final FsSettings DEFAULTS = new FsSettings(2, 256, 256 * 1024, 1024 * 1024, 16 * 1024 * 1024);
+    public static final FsSettings DEFAULTS = new FsSettings(2, 256, 256 * 1024, 4 * 1024 * 1024, 16 * 1024 * 1024);
 
     public FsSettings {
         if (threads < 1 || maxActive < 1 || chunkBytes < 1 || chunkBytes > io.agentd.protocol.FsLimits.DATA_CHUNK_MAX

@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class FsWriteStream implements FsService.Active {
     /** Most bytes one worker batch writes before the loop hears back (and grants more credit). */
-    private static final int BATCH_BYTES = 1024 * 1024;
+    private static final int BATCH_BYTES = 512 * 1024;
 
     private final FsService service;
     private final long id;
@@ -132,11 +132,12 @@ final class FsWriteStream implements FsService.Active {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
+            file.checkOffset(write.offset(), "write");
             try {
                 for (byte[] chunk : batch) {
                     ByteBuffer b = ByteBuffer.wrap(chunk);
                     while (b.hasRemaining()) {
-                        done += file.channel.write(b, at + done);
+                        done += file.write(b, at + done);
                     }
                     if (digest != null) {
                         digest.update(chunk, 0, chunk.length);

@@ -209,6 +209,23 @@ class FsE2ETest {
     }
 
     @Test
+    void relayNoticeClosesTheHandlesOpenedInItsIdRange(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        long before = FsHost.newId();
+        long gone = fs.open(p("gone"), FsOpenOptions.replacing(null));
+        long after = FsHost.newId();
+        long kept = fs.open(p("kept"), FsOpenOptions.replacing(null));
+        // The ids that opened "gone" lie strictly between before and after; "kept" was opened later.
+        host.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                new io.agentd.protocol.payload.RelayClientDisconnected(before, after)));
+        FsResponse r = fs.call(new FsOp.FStat(gone));
+        assertFalse(r.ok());
+        assertTrue(r.error().contains("bad handle"), r.error());
+        fs.ok(new FsOp.FStat(kept));
+        fs.ok(new FsOp.CloseHandle(kept));
+    }
+
+    @Test
     void oldHostFramesCarryNoExtensionFields(HostConnection host) throws Exception {
         long id = FsHost.newId();
         host.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(new FsOp.Stat(p("missing"), true))));

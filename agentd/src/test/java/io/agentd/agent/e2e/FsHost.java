@@ -63,21 +63,39 @@ final class FsHost {
         return ((FsResponseData.Handle) ok(new FsOp.OpenFile(path, options))).handle();
     }
 
-    /** Writes {@code data} at {@code offset} through the Write protocol, within credit when {@code window}. */
+    /**
+     * Writes {@code data} at {@code offset} through the Write protocol, within credit when {@code window}.
+     * The data goes from a second thread, which stops when the response comes early (a failed Write
+     * grants no more credit).
+     */
     FsResponse write(long handle, long offset, byte[] data, boolean window, int frameMax) throws Exception {
         long id = newId();
         host.send(new Frame(id, MessageType.FS_REQUEST,
                 new FsRequest(new FsOp.Write(handle, offset, (long) data.length, window), null, true)));
-        if (window) {
-            host.dataWithinCredit(id, MessageType.FS_DATA, data, frameMax);
-        } else {
-            for (int off = 0; off < data.length; off += frameMax) {
-                int n = Math.min(frameMax, data.length - off);
-                host.send(new Frame(id, MessageType.FS_DATA, new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));
+        Thread sender = new Thread(() -> {
+            try {
+                if (window) {
+                    host.dataWithinCredit(id, MessageType.FS_DATA, data, frameMax);
+                } else {
+                    for (int off = 0; off < data.length; off += frameMax) {
+                        int n = Math.min(frameMax, data.length - off);
+                        host.send(new Frame(id, MessageType.FS_DATA,
+                                new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));
+                    }
+                }
+                host.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
+            } catch (InterruptedException stopped) {
+                // the response came first
+            } catch (Exception e) {
+                throw new AssertionError(e);
             }
-        }
-        host.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
-        return (FsResponse) host.expect(id, MessageType.FS_RESPONSE).payload();
+        }, "fs-upload");
+        sender.setDaemon(true);
+        sender.start();
+        FsResponse response = (FsResponse) host.expect(id, MessageType.FS_RESPONSE).payload();
+        host.cancelCredit(id);
+        sender.join();
+        return response;
     }
 
     /** What a Read sent, hashed as it arrives (and kept when {@code keep}). */

@@ -134,9 +134,18 @@ final class HostConnection implements AutoCloseable {
         queue(f.id()).add(f);
     }
 
-    /** {balance, total granted} of an id. */
+    /** {balance, total granted, cancelled} of an id. */
     private long[] balance(long id) {
-        return creditBalance.computeIfAbsent(id, k -> new long[2]);
+        return creditBalance.computeIfAbsent(id, k -> new long[3]);
+    }
+
+    /** Makes a writer waiting for credit on {@code id} give up (its request was answered early). */
+    void cancelCredit(long id) {
+        long[] balance = balance(id);
+        synchronized (balance) {
+            balance[2] = 1;
+            balance.notifyAll();
+        }
     }
 
     /** From now on, stdin.error frames on {@code id} are counted, not queued. */
@@ -185,6 +194,9 @@ final class HostConnection implements AutoCloseable {
             synchronized (balance) {
                 long deadline = System.nanoTime() + TIMEOUT.toNanos();
                 while (balance[0] == 0) {
+                    if (balance[2] != 0) {
+                        throw new InterruptedException("credit on id " + id + " cancelled");
+                    }
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         throw new AssertionError("no stdin credit on id " + id + " within " + TIMEOUT
@@ -204,12 +216,13 @@ final class HostConnection implements AutoCloseable {
         return byId.computeIfAbsent(id, k -> new LinkedBlockingQueue<>());
     }
 
-    void send(Frame frame) throws IOException {
+    /** Thread-safe: the encoder reuses its buffers, so frames are encoded under the same lock as the write. */
+    synchronized void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }
 
     /** The frames in one write, so the agent reads them together. */
-    void sendTogether(Frame... frames) throws IOException {
+    synchronized void sendTogether(Frame... frames) throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         for (Frame f : frames) {
             all.writeBytes(encoder.encode(f));
@@ -260,6 +273,11 @@ final class HostConnection implements AutoCloseable {
         ErrorPayload e = (ErrorPayload) expect(id, MessageType.CORE_ERROR).payload();
         assertEquals(kind, e.kind(), "core.error on id " + id + ": " + e);
         return e;
+    }
+
+    /** The next frame on {@code id} within {@code wait}, or null. */
+    Frame nextOrNull(long id, Duration wait) throws InterruptedException {
+        return queue(id).poll(wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** True when nothing more arrived on {@code id} within {@code quiet}. */
