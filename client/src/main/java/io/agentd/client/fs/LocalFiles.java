@@ -12,12 +12,30 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
 
-/** Local files written the way a download writes them: whole, or not at all. */
+/**
+ * Local files written the way a download writes them: whole, or not at all (also when the JVM is
+ * stopped by a signal midway: a shutdown hook removes the temporary files still being written).
+ */
 public final class LocalFiles {
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    /** Temporary files being written now: removed at JVM exit too (agentctl cp stopped by ^C). */
+    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : IN_PROGRESS) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // exiting: nothing more to do
+                }
+            }
+        }, "agentd-client-temp-cleanup"));
+    }
 
     private LocalFiles() {}
 
@@ -30,6 +48,7 @@ public final class LocalFiles {
             throws IOException {
         Path dir = local.toAbsolutePath().getParent();
         Path temp = createTemp(dir, local.getFileName().toString(), permissions);
+        IN_PROGRESS.add(temp);
         long copied = 0;
         try {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
@@ -51,6 +70,7 @@ public final class LocalFiles {
             return copied;
         } finally {
             Files.deleteIfExists(temp);
+            IN_PROGRESS.remove(temp);
         }
     }
 

@@ -407,9 +407,36 @@ class CpEndToEndTest {
         assertFalse(Files.exists(into.resolve("big")), "nothing in place of a partial upload");
     }
 
+    @Test
+    void agentctlStoppedMidDownloadLeavesNoFileBehind() throws Exception {
+        Path d = fresh("stopped");
+        Path big = d.resolve("big");
+        Files.write(big, random(64 * 1024 * 1024, 11));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", guest(big),
+                into.toString())
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (countTemporaries(into, ".agentctl-") == 0 && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assumeTrue(p.isAlive(), "the download finished before it could be stopped (a very fast machine)");
+        p.destroy(); // SIGTERM, as ^C's SIGINT: the JVM exits through its shutdown hooks
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(0, countTemporaries(into, ".agentctl-"), "the temporary file is removed");
+        assertFalse(Files.exists(into.resolve("big")), "nothing in place of a partial download");
+    }
+
     private static long countTemporaries(Path d) throws Exception {
+        return countTemporaries(d, ".agentd-");
+    }
+
+    private static long countTemporaries(Path d, String marker) throws Exception {
         try (Stream<Path> s = Files.list(d)) {
-            return s.filter(p -> p.getFileName().toString().contains(".agentd-")).count();
+            return s.filter(p -> p.getFileName().toString().contains(marker)).count();
         }
     }
 
