@@ -313,6 +313,20 @@ class CpEndToEndTest {
         Result ok = cp("-u", "nobody", d.resolve("f").toString(), guest(open.resolve("f")));
         assertEquals(0, ok.code(), ok.toString());
         assertEquals("nobody", Files.getOwner(open.resolve("f"), NOFOLLOW).getName(), "written as nobody");
+
+        // a read-only directory is still filled, then gets its mode (cp(1) does the same)
+        Path ro = Files.createDirectories(d.resolve("ro/inside"));
+        Files.writeString(ro.resolve("f"), "f");
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
+        for (String flag : List.of("-a", "--")) {
+            Path into = Files.createDirectory(open.resolve("into" + flag));
+            Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+            Result tree = cp("-u", "nobody", flag, d.resolve("ro").toString(), guest(into));
+            assertEquals(0, tree.code(), flag + ": " + tree);
+            assertEquals("f", Files.readString(into.resolve("ro/inside/f")));
+            assertEquals("r-xr-xr-x", PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(into.resolve("ro/inside"))), flag);
+        }
     }
 
     @Test

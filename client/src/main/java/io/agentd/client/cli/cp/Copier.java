@@ -135,8 +135,12 @@ final class Copier {
         } catch (IOException e) {
             throw CopyFailure.of("cannot access", dst.show(target), e);
         }
+        // Made writable and searchable for its owner until its contents are in (as cp(1) does),
+        // so a read-only directory (0555) can still be filled; its own mode is set after them.
+        boolean opened = (source.mode() & 0700) != 0700;
         if (there == null) {
-            dst.mkdir(target, source);
+            dst.mkdir(target, opened ? new Entry(source.kind(), source.size(), source.mode() | 0700, source.mtime(),
+                    source.atime()) : source);
         } else if (!there.isDir()) {
             throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(target))
                     + " with directory " + Quoting.quote(src.show(srcPath)));
@@ -157,6 +161,8 @@ final class Copier {
         }
         if (keep) {
             dst.keepAttributes(target, source); // after the contents, which change its mtime
+        } else if (opened && there == null) {
+            dst.chmod(target, source.mode() & 0777);
         }
     }
 

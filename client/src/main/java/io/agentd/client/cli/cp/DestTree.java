@@ -25,6 +25,9 @@ interface DestTree {
     /** Creates the symbolic link, replacing a file or link already there. */
     void symlink(String target, String path) throws IOException;
 
+    /** Sets the permission bits (a directory made writable for its contents gets its own back). */
+    void chmod(String path, long mode) throws IOException;
+
     /** Sets the exact mode and the times of {@code source} (after a directory's contents are in). */
     void keepAttributes(String path, Entry source) throws IOException;
 

@@ -182,6 +182,15 @@ final class GuestTree implements SourceTree, DestTree {
     }
 
     @Override
+    public void chmod(String path, long mode) throws IOException {
+        try {
+            files.setStat(path, false, new FsSetAttrs(mode & 07777, null, null, null, null, null));
+        } catch (IOException e) {
+            throw CopyFailure.of("setting permissions of", show(path), e);
+        }
+    }
+
+    @Override
     public void keepAttributes(String path, Entry source) throws IOException {
         try {
             files.setStat(path, false, new FsSetAttrs(source.mode() & 07777, null, null, null,

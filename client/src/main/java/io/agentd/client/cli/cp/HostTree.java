@@ -134,6 +134,15 @@ final class HostTree implements SourceTree, DestTree {
     }
 
     @Override
+    public void chmod(String path, long mode) throws IOException {
+        try {
+            Files.setAttribute(Path.of(path), "unix:mode", (int) (mode & 07777), NOFOLLOW);
+        } catch (IOException e) {
+            throw CopyFailure.of("setting permissions of", path, e);
+        }
+    }
+
+    @Override
     public void keepAttributes(String path, Entry source) throws IOException {
         Path p = Path.of(path);
         try {

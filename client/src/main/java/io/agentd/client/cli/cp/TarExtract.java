@@ -55,8 +55,8 @@ final class TarExtract {
                 if (te.isDirectory()) {
                     Entry e = new Entry(Entry.Kind.DIR, 0, te.getMode() & 07777, mtime, mtime);
                     Entry there = dst.stat(target);
-                    if (there == null) {
-                        dst.mkdir(target, e);
+                    if (there == null) { // owner rwx until its contents are in (its mode is set at the end)
+                        dst.mkdir(target, new Entry(Entry.Kind.DIR, 0, e.mode() | 0700, mtime, mtime));
                     } else if (!there.isDir()) {
                         throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(target))
                                 + " with a directory");

@@ -96,6 +96,11 @@ final class TarSink implements DestTree {
     }
 
     @Override
+    public void chmod(String path, long mode) {
+        // written with the entry
+    }
+
+    @Override
     public void keepAttributes(String path, Entry source) {
         // written with the entry
     }
