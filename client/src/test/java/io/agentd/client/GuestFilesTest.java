@@ -393,4 +393,28 @@ class GuestFilesTest {
             writer.get(10, TimeUnit.SECONDS);
         }
     }
+
+    @Test
+    void aDirectoryTooLargeForOneListIsReadThroughAHandle() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
+            CompletableFuture<java.util.List<FsEntryInfo>> list = async(() -> client.files().list("/huge"));
+            Frame f = peer.receive();
+            assertEquals(new FsOp.ListDir("/huge"), receiveRequest(f).op());
+            answer(f.id(), new FsResponse(false, "list /huge: too many for one answer (os error 7)", null, 7, "E2BIG", null));
+            Frame open = peer.receive();
+            assertEquals(new FsOp.OpenDir("/huge"), receiveRequest(open).op());
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(9)));
+            for (int page = 0; page < 3; page++) {
+                Frame rd = peer.receive();
+                assertEquals(new FsOp.ReadDir(9, null), receiveRequest(rd).op());
+                answer(rd.id(), FsResponse.success(new FsResponseData.Entries(page == 2 ? java.util.List.of()
+                        : java.util.List.of(file("/huge/" + page + "a", 1), file("/huge/" + page + "b", 2)))));
+            }
+            Frame close = peer.receive();
+            assertEquals(new FsOp.CloseHandle(9), receiveRequest(close).op());
+            answer(close.id(), FsResponse.success(null));
+            assertEquals(java.util.List.of("/huge/0a", "/huge/0b", "/huge/1a", "/huge/1b"),
+                    list.get(10, TimeUnit.SECONDS).stream().map(FsEntryInfo::path).toList());
+        }
+    }
 }
