@@ -306,10 +306,6 @@ public final class GuestFiles {
         return r;
     }
 
-    void callHandle(FsOp op, String path) throws IOException {
-        call(op, path);
-    }
-
     void closeHandle(long handle, String path) throws IOException {
         call(new FsOp.CloseHandle(handle), path);
     }

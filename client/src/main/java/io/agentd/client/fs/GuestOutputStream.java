@@ -139,7 +139,7 @@ public final class GuestOutputStream extends OutputStream {
                 finishWrite();
             }
             if (finalAttrs != null) {
-                files.callHandle(new FsOp.FSetStat(handle, finalAttrs), path);
+                files.call(new FsOp.FSetStat(handle, finalAttrs), path);
             }
         } catch (IOException | RuntimeException e) {
             abortAfter(e);
