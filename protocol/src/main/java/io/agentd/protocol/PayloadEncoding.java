@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class PayloadEncoding {
     private static final int U16_MAX = 0xFFFF;
-    private static final long U32_MAX = 0xFFFF_FFFFL;
+    static final long U32_MAX = 0xFFFF_FFFFL;
 
     private PayloadEncoding() {}
 
@@ -68,9 +68,11 @@ final class PayloadEncoding {
             case CORE_ERROR -> error((ErrorPayload) payload, w);
             case EXEC_REQUEST -> request((ExecRequest) payload, w);
             case EXEC_STARTED -> {
-                w.map(1);
+                ExecStarted started = (ExecStarted) payload;
+                w.map(started.session() == null ? 1 : 2);
                 w.text("pid");
-                w.u64(inRange("pid", ((ExecStarted) payload).pid(), 0, U32_MAX));
+                w.u64(inRange("pid", started.pid(), 0, U32_MAX));
+                u64IfKnown("session", started.session(), w);
             }
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> {
                 byte[] data = ((ExecData) payload).data();
@@ -99,6 +101,8 @@ final class PayloadEncoding {
                 w.text("bytes");
                 w.u64(((ExecStdinCredit) payload).bytes());
             }
+            case SESSION_LIST -> w.map(0);
+            case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED -> SessionPayloadEncoding.write(type, payload, w);
         }
     }
 
@@ -134,7 +138,7 @@ final class PayloadEncoding {
 
     private static void request(ExecRequest r, CborWriter w) {
         w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1)
-                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1));
+                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1) + (r.detachable() ? 1 : 0));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -173,6 +177,10 @@ final class PayloadEncoding {
         }
         u64IfKnown("memory_max", r.memoryMax(), w);
         u64IfKnown("pids_max", r.pidsMax(), w);
+        if (r.detachable()) {
+            w.text("detachable");
+            w.bool(true);
+        }
     }
 
     private static void stdinError(ExecStdinError e, CborWriter w) {
@@ -207,7 +215,7 @@ final class PayloadEncoding {
         }
     }
 
-    private static void u64IfKnown(String field, Long value, CborWriter w) {
+    static void u64IfKnown(String field, Long value, CborWriter w) {
         if (value != null) {
             w.text(field);
             w.u64(value);
@@ -228,14 +236,14 @@ final class PayloadEncoding {
         w.textOrNull(f.stage());
     }
 
-    private static void textList(List<String> items, CborWriter w) {
+    static void textList(List<String> items, CborWriter w) {
         w.array(items.size());
         for (String item : items) {
             w.text(item);
         }
     }
 
-    private static void signedOrNull(Integer value, CborWriter w) {
+    static void signedOrNull(Integer value, CborWriter w) {
         if (value == null) {
             w.nul();
         } else {
@@ -243,14 +251,14 @@ final class PayloadEncoding {
         }
     }
 
-    private static String required(String field, String value) {
+    static String required(String field, String value) {
         if (value == null) {
             throw new IllegalArgumentException(field + " is required");
         }
         return value;
     }
 
-    private static long inRange(String field, long value, long min, long max) {
+    static long inRange(String field, long value, long min, long max) {
         if (value < min || value > max) {
             throw new IllegalArgumentException(field + " " + value + " is outside " + min + ".." + max);
         }

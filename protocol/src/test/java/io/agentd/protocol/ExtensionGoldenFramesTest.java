@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -39,25 +40,35 @@ class ExtensionGoldenFramesTest {
         boolean profile = false;
         boolean limits = false;
         boolean usage = false;
+        boolean sessionsFeature = false;
+        boolean detachable = false;
+        boolean startedSession = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
             types.add(frame.type());
             if (frame.payload() instanceof Ready ready) {
                 features |= ready.supports(Ready.FEATURE_STDIN_WINDOW);
+                sessionsFeature |= ready.supports(Ready.FEATURE_SESSIONS);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
                 profile |= request.profile() != null;
                 limits |= request.memoryMax() != null && request.pidsMax() != null;
+                detachable |= request.detachable();
+            } else if (frame.payload() instanceof ExecStarted started) {
+                startedSession |= started.session() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
                 usage |= exited.usage().known() == 4;
             }
         }
         assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT,
-                MessageType.EXEC_EXITED), types);
+                MessageType.EXEC_EXITED, MessageType.EXEC_STARTED, MessageType.SESSION_LIST,
+                MessageType.SESSION_LIST_RESULT, MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
+        assertTrue(sessionsFeature && detachable && startedSession,
+                "the feature sessions, the request's detachable and started's session each in a frame");
     }
 
     /**

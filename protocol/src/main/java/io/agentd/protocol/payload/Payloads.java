@@ -25,6 +25,11 @@ public final class Payloads {
             case EXEC_SIGNAL -> ExecSignal.class;
             case EXEC_STDIN_CREDIT -> ExecStdinCredit.class;
             case CORE_RELAY_CLIENT_DISCONNECTED -> RelayClientDisconnected.class;
+            // The sessions extension.
+            case SESSION_LIST -> Empty.class;
+            case SESSION_LIST_RESULT -> SessionListResult.class;
+            case SESSION_ATTACH -> SessionAttach.class;
+            case SESSION_ATTACHED -> SessionAttached.class;
         };
     }
 }

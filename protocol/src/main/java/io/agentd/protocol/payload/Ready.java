@@ -16,6 +16,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
     public static final String FEATURE_STDIN_WINDOW = "stdin_window";
     /** The agent takes the exec.request field {@code profile} (a stricter profile per command). */
     public static final String FEATURE_PROFILE = "profile";
+    /**
+     * The agent takes exec.request's {@code detachable} and the messages core.session.list and
+     * core.session.attach (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
+     */
+    public static final String FEATURE_SESSIONS = "sessions";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);
