@@ -1,6 +1,7 @@
 package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
@@ -28,6 +29,7 @@ import java.util.regex.Pattern;
  * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param hostLossPolicy --on-host-loss, or null for the transport's default
  * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
+ * @param retention    --session-buffer, --session-buffer-total, --retain-exited
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -43,6 +45,7 @@ public record AgentOptions(
         Path stateDir,
         HostLossPolicy hostLossPolicy,
         String cgroupRoot,
+        RetentionLimits retention,
         boolean help) {
 
     public static final String HELP = """
@@ -90,6 +93,17 @@ public record AgentOptions(
                                    some is waiting for it, and a line when it takes output again
                                    (default: 5000; 0: never)
 
+            Detached sessions (exec --detach, attach; docs/PROTOCOL-EXTENSIONS.md, "Sessions"):
+              --session-buffer BYTES
+                                   output kept per session while no host is attached (a detachable
+                                   session keeps it from its start); the oldest goes first (default: 1m)
+              --session-buffer-total BYTES
+                                   output kept over all sessions; past it, the session holding the
+                                   most loses its oldest bytes first (default: 64m)
+              --retain-exited SECONDS
+                                   how long an exited session nobody is attached to keeps its status
+                                   for an attach (default: 600)
+
             Logging:
               --log-file PATH      log to this file instead of the console (stderr)
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
@@ -115,7 +129,7 @@ public record AgentOptions(
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
-            "--cgroup-root");
+            "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -150,6 +164,9 @@ public record AgentOptions(
         Path stateDir = DEFAULT_STATE_DIR;
         HostLossPolicy hostLoss = null;
         String cgroupRoot = null;
+        long sessionBuffer = RetentionLimits.DEFAULT_SESSION_BUFFER;
+        long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
+        long retainExitedMillis = RetentionLimits.DEFAULT_RETAIN_EXITED_MILLIS;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -231,6 +248,9 @@ public record AgentOptions(
                     }
                 }
                 case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
+                case "--session-buffer" -> sessionBuffer = positiveBytes(name, value);
+                case "--session-buffer-total" -> sessionBufferTotal = positiveBytes(name, value);
+                case "--retain-exited" -> retainExitedMillis = seconds(name, value) * 1000;
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -247,12 +267,18 @@ public record AgentOptions(
         if (listen == null && (socketMode != null || socketGroup != null || !allowUids.isEmpty())) {
             throw new UsageException("--socket-mode, --socket-group and --allow-uid go with --listen");
         }
+        RetentionLimits retention;
+        try {
+            retention = new RetentionLimits(sessionBuffer, sessionBufferTotal, retainExitedMillis);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         int mode = socketMode != null ? socketMode : socketGroup != null ? 0660 : SocketAccess.DEFAULT_MODE;
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
         return new AgentOptions(portName == null ? "agent" : portName, port, listen,
                 new SocketAccess(mode, socketGroup, allowUids),
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
     }
 
     /** The policy given with --on-host-loss, else the transport's own default. */
@@ -300,6 +326,18 @@ public record AgentOptions(
             // fall through to the usage error
         }
         throw new UsageException(name + " takes milliseconds (an integer >= 0), not '" + value + "'");
+    }
+
+    private static long seconds(String name, String value) throws UsageException {
+        try {
+            long v = Long.parseLong(value);
+            if (v >= 0 && v <= Long.MAX_VALUE / 1000) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes seconds (an integer >= 0), not '" + value + "'");
     }
 
     private static long positiveBytes(String name, String value) throws UsageException {

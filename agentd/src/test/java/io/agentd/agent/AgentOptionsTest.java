@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.transport.HostLossPolicy;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,6 +31,20 @@ class AgentOptionsTest {
         assertEquals(List.of(), o.sessionDefaults().env());
         assertEquals(Path.of("/run/agentd"), o.stateDir());
         assertFalse(o.help());
+    }
+
+    @Test
+    void retentionOptionsHaveDefaultsAndAreChecked() throws Exception {
+        assertEquals(RetentionLimits.DEFAULTS, AgentOptions.parse().retention());
+        assertEquals(new RetentionLimits(64 << 10, 1 << 20, 5000), AgentOptions.parse("--session-buffer", "64k",
+                "--session-buffer-total=1m", "--retain-exited", "5").retention());
+        assertEquals(0, AgentOptions.parse("--retain-exited", "0").retention().retainExitedMillis());
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--session-buffer", "2m",
+                "--session-buffer-total", "1m")).getMessage().contains("at least --session-buffer"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--session-buffer", "100"))
+                .getMessage().contains("--session-buffer must be within 1024"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--retain-exited", "-1"))
+                .getMessage().contains("takes seconds"));
     }
 
     @Test
