@@ -21,6 +21,7 @@ import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.Touched;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -73,7 +74,7 @@ public final class Agent implements PortLink.Listener {
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
                 new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
-                        List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE))));
+                        List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS))));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 
@@ -93,6 +94,8 @@ public final class Agent implements PortLink.Listener {
                 sessions.onResize(id, r.rows(), r.cols());
             }
             case EXEC_SIGNAL -> sessions.onSignal(id, ((ExecSignal) frame.payload()).signal());
+            case SESSION_LIST -> sessions.onList(id);
+            case SESSION_ATTACH -> sessions.onAttach(id, (SessionAttach) frame.payload());
             default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
                     frame.type().wire() + " is sent by the agent, not to it");
         }
@@ -140,8 +143,9 @@ public final class Agent implements PortLink.Listener {
     }
 
     /**
-     * The host went away: the one place where {@link HostLossPolicy} is applied. Killed sessions
-     * send nothing (nobody would read it); kept ones run on and their output waits for the host.
+     * The host of a unix socket went away: the one place where {@link HostLossPolicy} is applied to
+     * it. Killed sessions send nothing (nobody would read it); detachable ones, and all of them under
+     * keep, run on with their output kept for an attach (the next connection is another host).
      */
     public void onHostLost(HostLossPolicy policy) {
         switch (policy) {
@@ -151,12 +155,22 @@ public final class Agent implements PortLink.Listener {
                     stop("host gone during shutdown");
                 }
             }
-            case KEEP_SESSIONS -> {
-                if (!sessions.isEmpty()) {
-                    log.info("host gone: {} session(s) kept running for its return", sessions.count());
-                }
-            }
+            case KEEP_SESSIONS -> sessions.detachAll();
         }
+    }
+
+    /**
+     * The host side of a virtio or tty port hung up. Under keep, the sessions stay the port's: their
+     * frames wait in the port's queue for the same host's return. Under kill, as for a socket.
+     */
+    public void onPortHostLost(HostLossPolicy policy) {
+        if (policy == HostLossPolicy.KEEP_SESSIONS) {
+            if (!sessions.isEmpty()) {
+                log.info("host gone: {} session(s) kept running for its return", sessions.count());
+            }
+            return;
+        }
+        onHostLost(policy);
     }
 
     private void syncClock(long id, long hostNanos) {

@@ -124,6 +124,7 @@ public final class Main {
         try (EventLoop loop = new EventLoop()) {
             PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
             Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
+            sessions.setRetention(options.retention());
             // Session cgroups replace the group records: their leftovers are found without them.
             sessions.setGroupRecords(cgroups.enabled() ? SessionGroupRecords.none() : groupRecords);
             sessions.setCgroups(cgroups);
@@ -136,7 +137,7 @@ public final class Main {
                                 options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT), agent::onHostLost)
                         : new DevicePort(loop, link, options.port() != null ? options.port()
                                 : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
-                                options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent::onHostLost);
+                                options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent::onPortHostLost);
                 transport.start();
             } catch (IOException | RuntimeException e) {
                 log.error("cannot serve the host: {}", e.getMessage());

@@ -14,6 +14,9 @@ import io.agentd.agent.transport.PortLink;
 import io.agentd.agent.transport.RecordingHost;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -45,9 +48,9 @@ class AgentHostLossTest {
     }
 
     @Test
-    void keepSessionsLeavesThemRunningAndTheirExitedWaitsForTheHost() {
+    void keepSessionsOnAPortLeavesThemOnTheirIdAndTheirExitedWaitsForTheHost() {
         startSession(5);
-        agent.onHostLost(HostLossPolicy.KEEP_SESSIONS);
+        agent.onPortHostLost(HostLossPolicy.KEEP_SESSIONS);
         assertEquals(List.of(), scripted.signals());
         assertTrue(scripted.sessions.isRunning(5));
 
@@ -58,6 +61,40 @@ class AgentHostLossTest {
         scripted.exit(PID, 0);
         loop.fire(13, Loop.READABLE);
         assertEquals(1, host.of(MessageType.EXEC_EXITED).size());
+    }
+
+    @Test
+    void keepSessionsOnASocketDetachesThemAndTheirExitWaitsForAnAttach() {
+        startSession(5);
+        agent.onHostLost(HostLossPolicy.KEEP_SESSIONS);
+        assertEquals(List.of(), scripted.signals());
+        assertFalse(scripted.sessions.isRunning(5), "the id was the gone host's");
+        assertEquals(1, scripted.sessions.count(), "the session runs on");
+
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(PID, 0);
+        loop.fire(13, Loop.READABLE);
+        assertEquals(0, host.of(MessageType.EXEC_EXITED).size(), "no host: the exit is held");
+        assertTrue(scripted.sessions.isEmpty());
+
+        scripted.sessions.onAttach(9, new SessionAttach(1, null, false));
+        assertEquals(List.of(new SessionAttached(1, PID, false, 0, 0)), host.of(MessageType.SESSION_ATTACHED).stream()
+                .map(f -> f.payload()).toList());
+        assertEquals(9, host.of(MessageType.EXEC_EXITED).get(0).id());
+        scripted.sessions.onAttach(10, new SessionAttach(1, null, false));
+        assertEquals(MessageType.CORE_ERROR, host.types().get(host.types().size() - 1), "collected by the attach");
+    }
+
+    @Test
+    void killSessionsKeepsADetachableSessionRunning() {
+        scripted.sessions.onExecRequest(5, ExecRequest.of("sleep", "60").withDetachable(true));
+        agent.onHostLost(HostLossPolicy.KILL_SESSIONS);
+        assertEquals(List.of(), scripted.signals());
+        assertEquals(1, scripted.sessions.count());
+        assertEquals(1L, ((ExecStarted) host.of(MessageType.EXEC_STARTED).get(0).payload()).session());
     }
 
     @Test

@@ -98,6 +98,19 @@ final class Reaper {
         return lingeringGroups.size();
     }
 
+    /** Session {@code s} was abandoned: its leader is reaped by the sweep as an orphan. */
+    void forget(Session s) {
+        leaders.remove(s.pid, s);
+        if (!s.hasPidfd()) {
+            withoutPidfd--;
+        }
+    }
+
+    /** The lingering groups were killed with their host. */
+    void forgetLingering() {
+        lingeringGroups.clear();
+    }
+
     /** Every session was abandoned: their leaders are reaped by the sweep as orphans. */
     void forgetAll() {
         leaders.clear();

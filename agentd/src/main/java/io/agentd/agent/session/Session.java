@@ -45,6 +45,13 @@ final class Session {
 
     final long id;
     final int pid;
+    /** The agent-wide session number (sessions extension): unique for the agent's life. */
+    final long number;
+    /** The request asked for a detachable session: it survives its host and keeps its output. */
+    final boolean detachable;
+    /** Where its frames go: the attached host, the kept output, or both. */
+    final SessionOutput output;
+    final long startedUnixMillis = System.currentTimeMillis();
     private final Child child;
     private final SpawnSpec spec;
     private final SessionOwner owner;
@@ -78,19 +85,34 @@ final class Session {
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
     Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup,
             SessionOwner owner, Loop loop, SessionIo io) {
+        this(id, 0, false, new SessionOutput(owner.host(), id, false, null), child, spec, timeoutMillis, flowControl,
+                cgroup, owner, loop, io);
+    }
+
+    /**
+     * @param number     the agent-wide session number
+     * @param detachable the request asked detachable: started carries the number
+     * @param output     where the session's frames go (its requesting host to begin with)
+     */
+    Session(long id, long number, boolean detachable, SessionOutput output, Child child, SpawnSpec spec,
+            Long timeoutMillis, boolean flowControl, SessionCgroup cgroup, SessionOwner owner, Loop loop,
+            SessionIo io) {
         this.id = id;
+        this.number = number;
+        this.detachable = detachable;
+        this.output = output;
         this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
         this.owner = owner;
-        this.host = owner.host();
+        this.host = output;
         this.io = io;
         this.loop = loop;
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
-        host.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
+        host.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid, detachable ? number : null)));
         log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
                 LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
                 spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()));
@@ -103,6 +125,32 @@ final class Session {
 
     boolean isTty() {
         return child.tty();
+    }
+
+    SpawnSpec spec() {
+        return spec;
+    }
+
+    /** The leader's exit once reaped, else null. */
+    ExitStatus exit() {
+        return exit;
+    }
+
+    /** Sent its exited (or abandoned): nothing more comes from it. */
+    boolean isDone() {
+        return state == State.DONE && !emptyingCgroup;
+    }
+
+    /**
+     * Another host is attached now: its stdin takes that host's choice of flow control (credit the
+     * last host did not use goes back to the budget; a window is granted afresh when asked), and
+     * output paused for the last host's backpressure is read again.
+     */
+    void rehost(boolean flowControl) {
+        if (stdin != null) {
+            stdin.rehost(flowControl);
+        }
+        resumeOutput();
     }
 
     /** Bytes the child read from stdin and wrote to its outputs, so far. */

@@ -5,6 +5,9 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.cgroup.CgroupRefusal;
 import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.session.cgroup.SessionCgroups;
+import io.agentd.agent.session.retain.OutputRetention;
+import io.agentd.agent.session.retain.OutputRing;
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.RequestedProfile;
 import io.agentd.agent.spawn.SpawnFailure;
@@ -15,11 +18,16 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionListResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,18 +46,30 @@ import org.slf4j.LoggerFactory;
  * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
  * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
  * released ones once empty, and {@link #abandonAll} ends every session of a lost host, cgroups
- * killed.
+ * killed (but for detachable ones, which {@link #detachAll} keeps, as it keeps all under the policy
+ * keep).
+ *
+ * <p>Sessions extension: every session has an agent-wide number ({@link SessionDirectory}); a session
+ * whose host left keeps its output in a ring ({@link SessionOutput}) and can be attached to, from
+ * this connection or a later one, on an id the attacher chooses ({@link #onAttach}).
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
+    /** Kept output is replayed to an attacher in frames of at most this much. */
+    private static final int REPLAY_PIECE_BYTES = 64 * 1024;
 
     private final Loop loop;
     private final HostOutput host;
     private final Starter starter;
     private final SessionDefaults defaults;
     private final SessionIo io;
+    /** Sessions by the id their attached host knows them by (a detached session has none). */
     private final Map<Long, Session> byId = new HashMap<>();
+    /** Every session that has not sent its exited, attached or not. */
+    private final List<Session> running = new ArrayList<>();
+    private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
+    private SessionDirectory directory;
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
     private final Reaper reaper;
@@ -86,6 +106,13 @@ public final class Sessions {
             groupRecords.pruneGone();
             cgroups.pruneEmpty();
         });
+        this.directory = new SessionDirectory(loop, RetentionLimits.DEFAULTS.retainExitedMillis());
+    }
+
+    /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
+    public void setRetention(RetentionLimits limits) {
+        this.retention = limits.newRetention();
+        this.directory = new SessionDirectory(loop, limits.retainExitedMillis());
     }
 
     /** Starts the reaper's sweep. */
@@ -109,11 +136,11 @@ public final class Sessions {
     }
 
     public boolean isEmpty() {
-        return byId.isEmpty();
+        return running.isEmpty();
     }
 
     public int count() {
-        return byId.size();
+        return running.size();
     }
 
     /** True while {@code id} is a session that has not sent its terminal frame. */
@@ -165,8 +192,12 @@ public final class Sessions {
             cgroup.closeProcsFd();
         }
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
+        SessionOutput output = new SessionOutput(host, id, req.detachable(), retention);
+        Session s = new Session(id, directory.nextNumber(), req.detachable(), output, child, spec, timeoutOf(req),
+                req.stdinWindow(), cgroup, owner, loop, io);
         byId.put(id, s);
+        running.add(s);
+        directory.add(s);
         reaper.started(id, s);
     }
 
@@ -239,6 +270,69 @@ public final class Sessions {
         return s;
     }
 
+    // ---- sessions extension: list and attach ----
+
+    /** core.session.list: every session of the agent, answered on the request's id. */
+    public void onList(long id) {
+        if (id == Protocol.CONTROL_ID) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
+                    "id 0 is the control channel, not a request id");
+            return;
+        }
+        host.send(new Frame(id, MessageType.SESSION_LIST_RESULT, new SessionListResult(directory.list())));
+    }
+
+    /**
+     * core.session.attach: the host becomes the session's host on {@code id}. One host at a time: a
+     * session with a host attached is refused, never shared. The answer is attached, the kept output
+     * from the offset asked, then live output and the exit (at once, for a session that exited).
+     */
+    public void onAttach(long id, SessionAttach attach) {
+        String type = MessageType.SESSION_ATTACH.wire();
+        if (id == Protocol.CONTROL_ID) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
+            return;
+        }
+        if (byId.containsKey(id)) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id " + id + " is in use by a running session");
+            return;
+        }
+        String number = Long.toUnsignedString(attach.session());
+        Session s = directory.get(attach.session());
+        if (s == null) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is unknown or already collected");
+            return;
+        }
+        if (s.output.attached()) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is attached to another host");
+            return;
+        }
+        OutputRing ring = s.output.ring(); // a session with no host always keeps its output
+        long from = attach.from() == null ? ring.start() : attach.from();
+        if (Long.compareUnsigned(from, ring.end()) > 0) {
+            host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "from " + Long.toUnsignedString(from)
+                    + " is past the end of the output (" + ring.end() + " bytes so far)");
+            return;
+        }
+        long start = Math.max(from, ring.start());
+        long missed = start - from;
+        host.send(new Frame(id, MessageType.SESSION_ATTACHED,
+                new SessionAttached(s.number, s.pid, s.isTty(), start, missed)));
+        ring.replay(start, REPLAY_PIECE_BYTES, (stream, offset, data) -> host.send(new Frame(id,
+                stream == OutputRing.STDERR ? MessageType.EXEC_STDERR : MessageType.EXEC_STDOUT, new ExecData(data))));
+        s.output.attach(host, id);
+        log.info("session {} (number {}) attached on id {}: output from offset {} ({} bytes missed){}", s.id,
+                s.number, id, start, missed, s.output.heldExit() != null ? ", its exit delivered" : "");
+        Frame exit = s.output.heldExit();
+        if (exit != null) {
+            host.send(new Frame(id, exit.type(), exit.payload()));
+            directory.collect(s);
+            return;
+        }
+        byId.put(id, s);
+        s.rehost(attach.stdinWindow());
+    }
+
     // ---- backpressure ----
 
     /** The port drained below half the high-water mark: every paused session reads again. */
@@ -255,7 +349,7 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
-        byId.values().forEach(Session::killCgroupAtEnd);
+        running.forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
@@ -264,37 +358,95 @@ public final class Sessions {
     }
 
     private void signalAll(int signal) {
-        for (Session s : byId.values()) {
+        for (Session s : running) {
             s.signalGroup(signal);
         }
         int lingering = reaper.signalLingering(signal);
-        if (!byId.isEmpty() || lingering > 0) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, byId.size(), lingering);
+        if (!running.isEmpty() || lingering > 0) {
+            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, running.size(), lingering);
         }
     }
 
-    /** The host is gone and the policy kills its sessions: kill them all, send nothing. */
+    /**
+     * The host is gone and the policy kills its sessions: kill them all, send nothing; but a
+     * detachable session, or one kept before (it has kept output), is detached instead: it runs on
+     * and keeps its output for an attach.
+     */
     public void abandonAll() {
-        if (!byId.isEmpty()) {
-            log.info("host gone: killing {} session(s)", byId.size());
+        List<Session> abandoned = new ArrayList<>();
+        int kept = 0;
+        for (Session s : attachedHere()) {
+            if (s.detachable || s.output.ring() != null) {
+                detach(s);
+                kept++;
+            } else {
+                abandoned.add(s);
+            }
         }
-        for (Session s : byId.values()) {
+        if (!abandoned.isEmpty() || kept > 0) {
+            log.info("host gone: killing {} session(s), {} detachable one(s) kept running", abandoned.size(), kept);
+        }
+        for (Session s : abandoned) {
             s.abandon();
         }
         reaper.signalLingering(LibC.SIGKILL);
-        cgroups.killAll(); // what left the groups too
-        byId.values().forEach(s -> cgroups.release(s.cgroup));
-        byId.clear();
-        reaper.forgetAll(); // their leaders are reaped by the sweep as orphans
-        pausedForBackpressure.clear();
+        if (kept == 0) {
+            cgroups.killAll(); // what left the groups too
+        } else {
+            cgroups.killReleased(); // what left the groups of ended sessions; the kept ones run on
+        }
+        for (Session s : abandoned) {
+            cgroups.release(s.cgroup);
+            byId.remove(s.output.hostId(), s);
+            running.remove(s);
+            pausedForBackpressure.remove(s);
+            directory.abandoned(s);
+            reaper.forget(s); // its leader is reaped by the sweep as an orphan
+        }
+        reaper.forgetLingering();
         logStdinBudget();
+        if (running.isEmpty()) {
+            onIdle.run();
+        }
+    }
+
+    /**
+     * The host is gone and the policy keeps its sessions (a unix socket with --on-host-loss keep):
+     * each runs on with no host, its output kept from here on, until an attach.
+     */
+    public void detachAll() {
+        List<Session> sessions = attachedHere();
+        for (Session s : sessions) {
+            detach(s);
+        }
+        if (!sessions.isEmpty()) {
+            log.info("host gone: {} session(s) kept running, their output kept for an attach", sessions.size());
+        }
+    }
+
+    /** The running sessions whose host is this link's. */
+    private List<Session> attachedHere() {
+        List<Session> here = new ArrayList<>();
+        for (Session s : running) {
+            if (s.output.attached()) {
+                here.add(s);
+            }
+        }
+        return here;
+    }
+
+    private void detach(Session s) {
+        byId.remove(s.output.hostId(), s);
+        s.output.detach();
+        pausedForBackpressure.remove(s);
+        s.resumeOutput(); // nothing waits for a host now: the ring drops its oldest bytes instead
     }
 
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
     private void logStdinBudget() {
         if (log.isDebugEnabled()) {
             log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
-                    stdinBudget.limit(), byId.size());
+                    stdinBudget.limit(), running.size());
         }
     }
 
@@ -337,12 +489,16 @@ public final class Sessions {
 
         @Override
         public void finished(Session s) {
-            byId.remove(s.id);
+            if (s.output.attached()) {
+                byId.remove(s.output.hostId(), s);
+            }
+            running.remove(s);
             pausedForBackpressure.remove(s);
             reaper.finished(s);
             cgroups.release(s.cgroup);
+            directory.exited(s);
             logStdinBudget();
-            if (byId.isEmpty()) {
+            if (running.isEmpty()) {
                 onIdle.run();
             }
         }
