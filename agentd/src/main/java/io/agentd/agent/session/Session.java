@@ -11,7 +11,6 @@ import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.OsException;
-import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -43,12 +42,14 @@ final class Session {
     /** How often a killed cgroup is looked at until it is empty. */
     private static final long EMPTY_POLL_MILLIS = 2;
 
+    /** The id the session was started under (its name in logs; the route has its current one). */
     final long id;
     final int pid;
     private final Child child;
     private final SpawnSpec spec;
     private final SessionOwner owner;
-    private final HostOutput host;
+    /** Where the session's frames go: the one field that says which host, under which id, or none. */
+    final SessionRoute route;
     private final SessionIo io;
     private final Loop loop;
     /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
@@ -76,24 +77,25 @@ final class Session {
     private Timer drainTimer;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup,
-            SessionOwner owner, Loop loop, SessionIo io) {
-        this.id = id;
+    Session(SessionRoute route, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl,
+            SessionCgroup cgroup, SessionOwner owner, Loop loop, SessionIo io) {
+        this.id = route.id();
+        this.route = route;
         this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
         this.owner = owner;
-        this.host = owner.host();
         this.io = io;
         this.loop = loop;
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
-        host.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
+        route.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={} connection={}", id, pid,
                 LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
-                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()));
+                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
+                route.connection());
         wire(flowControl);
     }
 
@@ -118,7 +120,7 @@ final class Session {
     private void wire(boolean flowControl) {
         boolean pipes = !child.tty();
         stdout = pump(MessageType.EXEC_STDOUT, child.stdoutFd(), pipes);
-        stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, host, io, owner.defaults(),
+        stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, route, io, owner.defaults(),
                 owner.stdinBudget());
         if (pipes) {
             stdout.attach(loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events)));
@@ -138,7 +140,7 @@ final class Session {
     }
 
     private OutputPump pump(MessageType type, int fd, boolean pipe) {
-        return new OutputPump(id, type, fd, pipe, host, io, owner.bulkPipes(), owner.readBuffer(),
+        return new OutputPump(id, type, fd, pipe, route, io, owner.bulkPipes(), owner.readBuffer(),
                 () -> outputPaused);
     }
 
@@ -163,7 +165,7 @@ final class Session {
         if (!out.isOpen() || state == State.DONE) {
             return;
         }
-        if (!host.acceptsOutput()) {
+        if (!route.acceptsOutput()) {
             pauseOutput();
             return;
         }
@@ -324,13 +326,14 @@ final class Session {
 
     private void sendExited() {
         ResourceUsage usage = cgroup.usage();
-        TerminalFrames.sendExited(host, id,
+        TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
         log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
-                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={}",
+                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={} connection={}",
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
-                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled());
+                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
+                route.attached() ? route.connection() : "none (its host is gone)");
         owner.finished(this);
     }
 

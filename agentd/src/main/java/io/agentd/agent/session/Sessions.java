@@ -23,13 +23,18 @@ import io.agentd.protocol.payload.FailureKind;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every exec session of the agent, by id: the registry, and the answer to the host's exec frames.
+ * Every exec session of the agent, of every host connection: the registry, and the answer to the
+ * hosts' exec frames. A host names a session by its connection and its id ({@link SessionKey}); each
+ * frame handler is given the {@link SessionHost} it came from, and answers there.
  * A request becomes a {@link SpawnSpec} ({@link SpawnSpec#from}), a started child becomes a
  * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
  * {@link SessionOwner}. Loop thread only.
@@ -37,23 +42,31 @@ import org.slf4j.LoggerFactory;
  * <p>Where a session's life begins and ends, and its cgroup with it: {@link #onExecRequest} makes
  * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
  * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
- * released ones once empty, and {@link #abandonAll} ends every session of a lost host, cgroups
- * killed.
+ * released ones once empty, and {@link #killOwned} ends the sessions of a lost host (or of a relay
+ * client that left), cgroups killed.
+ *
+ * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names. While
+ * routed it is in {@link #byKey}; {@link #detachOwned} takes it out (its host left and the policy
+ * keeps it running: it runs on in {@link #all}, reading no output, until it ends); re-attaching is
+ * {@link SessionRoute#retarget} and {@link #routed}. Backpressure is per connection: a host that
+ * does not read pauses only its own sessions, and its drain resumes only those.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
 
     private final Loop loop;
-    private final HostOutput host;
     private final Starter starter;
     private final SessionDefaults defaults;
     private final SessionIo io;
-    private final Map<Long, Session> byId = new HashMap<>();
+    /** Every session that has not sent its terminal frame (nor been abandoned), routed or detached. */
+    private final Set<Session> all = new LinkedHashSet<>();
+    /** The routed ones, by the connection and id their host names them with. */
+    private final Map<SessionKey, Session> byKey = new HashMap<>();
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
     private final Reaper reaper;
-    /** Sessions that stopped reading output at the high-water mark; resumed together. */
+    /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final SessionOwner owner = new Owner();
@@ -69,14 +82,13 @@ public final class Sessions {
         Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure;
     }
 
-    public Sessions(Loop loop, HostOutput host, Spawner spawner, SessionDefaults defaults) {
-        this(loop, host, spawner::start, defaults, SessionIo.SYSTEM);
+    public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
+        this(loop, spawner::start, defaults, SessionIo.SYSTEM);
     }
 
     /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
-    Sessions(Loop loop, HostOutput host, Starter starter, SessionDefaults defaults, SessionIo io) {
+    Sessions(Loop loop, Starter starter, SessionDefaults defaults, SessionIo io) {
         this.loop = loop;
-        this.host = host;
         this.starter = starter;
         this.defaults = defaults;
         this.io = io;
@@ -108,50 +120,64 @@ public final class Sessions {
         this.onIdle = onIdle;
     }
 
+    /** True when no session runs, of any host (detached ones included). */
     public boolean isEmpty() {
-        return byId.isEmpty();
+        return all.isEmpty();
     }
 
     public int count() {
-        return byId.size();
+        return all.size();
     }
 
-    /** True while {@code id} is a session that has not sent its terminal frame. */
-    public boolean isRunning(long id) {
-        return byId.containsKey(id);
+    /** Every session, routed or detached, in the order they started. */
+    List<Session> all() {
+        return new ArrayList<>(all);
+    }
+
+    /** How many sessions run for connection {@code connection}. */
+    public int count(long connection) {
+        return (int) byKey.keySet().stream().filter(k -> k.connection() == connection).count();
+    }
+
+    /** True while {@code id} of {@code host}'s connection is a session that has not sent its terminal frame. */
+    public boolean isRunning(SessionHost host, long id) {
+        return byKey.containsKey(new SessionKey(host.connection(), id));
     }
 
     // ---- frames from the host ----
 
-    public void onExecRequest(long id, ExecRequest req) {
+    public void onExecRequest(SessionHost from, long id, ExecRequest req) {
         String type = MessageType.EXEC_REQUEST.wire();
+        HostOutput host = from.output();
         if (id == Protocol.CONTROL_ID) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
             return;
         }
-        if (byId.containsKey(id)) {
+        SessionKey key = new SessionKey(from.connection(), id);
+        if (byKey.containsKey(key)) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
             return;
         }
         if (shuttingDown) {
-            sendFailed(id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
+                    null));
             return;
         }
         SpawnSpec spec;
         try {
             spec = SpawnSpec.from(req, defaults);
         } catch (RequestedProfile.Refused e) {
-            sendFailed(id, req, e.failed);
+            sendFailed(host, id, req, e.failed);
             return;
         } catch (IllegalArgumentException e) {
-            sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
         SessionCgroup cgroup;
         try {
             cgroup = cgroups.create(req.memoryMax(), req.pidsMax());
         } catch (CgroupRefusal r) {
-            sendFailed(id, req, r.failure());
+            sendFailed(host, id, req, r.failure());
             return;
         }
         Child child;
@@ -159,15 +185,17 @@ public final class Sessions {
             child = starter.start(spec, cgroup.procsFd());
         } catch (SpawnFailure f) {
             cgroups.release(cgroup);
-            sendFailed(id, req, f.failure());
+            sendFailed(host, id, req, f.failure());
             return;
         } finally {
             cgroup.closeProcsFd();
         }
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
-        byId.put(id, s);
-        reaper.started(id, s);
+        Session s = new Session(new SessionRoute(from, id), child, spec, timeoutOf(req), req.stdinWindow(), cgroup,
+                owner, loop, io);
+        all.add(s);
+        byKey.put(key, s);
+        reaper.started(key, s);
     }
 
     private static Long timeoutOf(ExecRequest req) {
@@ -176,7 +204,7 @@ public final class Sessions {
     }
 
     /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
-    private void sendFailed(long id, ExecRequest req, ExecFailed reported) {
+    private void sendFailed(HostOutput host, long id, ExecRequest req, ExecFailed reported) {
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
@@ -185,20 +213,20 @@ public final class Sessions {
         TerminalFrames.sendFailed(host, id, failed);
     }
 
-    public void onStdin(long id, byte[] data) {
-        Session s = live(id, MessageType.EXEC_STDIN);
+    public void onStdin(SessionHost from, long id, byte[] data) {
+        Session s = live(from, id, MessageType.EXEC_STDIN);
         if (s != null) {
             s.onStdin(data);
         }
     }
 
-    public void onResize(long id, int rows, int cols) {
-        Session s = live(id, MessageType.EXEC_RESIZE);
+    public void onResize(SessionHost from, long id, int rows, int cols) {
+        Session s = live(from, id, MessageType.EXEC_RESIZE);
         if (s == null) {
             return;
         }
         if (!s.isTty()) {
-            host.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
+            from.output().refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
                     "session " + id + " has no PTY to resize");
             return;
         }
@@ -209,14 +237,16 @@ public final class Sessions {
         }
     }
 
-    public void onSignal(long id, int signal) {
+    public void onSignal(SessionHost from, long id, int signal) {
         String type = MessageType.EXEC_SIGNAL.wire();
+        HostOutput host = from.output();
         if (signal < 1 || signal > 31) {
             host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1..31");
             return;
         }
-        Session s = byId.get(id);
-        Integer lingering = s == null ? reaper.lingeringGroup(id) : null;
+        SessionKey key = new SessionKey(from.connection(), id);
+        Session s = byKey.get(key);
+        Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "no session " + id);
             return;
@@ -226,28 +256,53 @@ public final class Sessions {
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
-            reaper.forgetLingering(id);
+            reaper.forgetLingering(key);
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
         }
     }
 
-    private Session live(long id, MessageType type) {
-        Session s = byId.get(id);
+    private Session live(SessionHost from, long id, MessageType type) {
+        Session s = byKey.get(new SessionKey(from.connection(), id));
         if (s == null) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
+            from.output().refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
         }
         return s;
     }
 
     // ---- backpressure ----
 
-    /** The port drained below half the high-water mark: every paused session reads again. */
-    public void onOutputResumed() {
-        List<Session> resume = new ArrayList<>(pausedForBackpressure);
-        pausedForBackpressure.clear();
+    /**
+     * {@code host}'s link drained below half its high-water mark: the sessions it paused read again
+     * (those of other connections wait for their own link; detached ones for a host).
+     */
+    public void onOutputResumed(SessionHost host) {
+        List<Session> resume = new ArrayList<>();
+        pausedForBackpressure.removeIf(s -> {
+            boolean ours = s.route.attached() && s.route.connection() == host.connection();
+            if (ours) {
+                resume.add(s);
+            }
+            return ours;
+        });
         for (Session s : resume) {
             s.resumeOutput();
         }
+    }
+
+    /**
+     * A session (re-)routed to a host ({@link SessionRoute#retarget}) is addressable there, and reads
+     * output again if it had stopped for want of a host. Refused (false) when that connection already
+     * has a session under the id.
+     */
+    boolean routed(Session s) {
+        SessionKey key = s.route.key();
+        if (byKey.putIfAbsent(key, s) != null && byKey.get(key) != s) {
+            return false;
+        }
+        if (pausedForBackpressure.remove(s)) {
+            s.resumeOutput();
+        }
+        return true;
     }
 
     // ---- shutdown and host loss ----
@@ -255,7 +310,7 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
-        byId.values().forEach(Session::killCgroupAtEnd);
+        all.forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
@@ -264,47 +319,78 @@ public final class Sessions {
     }
 
     private void signalAll(int signal) {
-        for (Session s : byId.values()) {
+        for (Session s : all) {
             s.signalGroup(signal);
         }
-        int lingering = reaper.signalLingering(signal);
-        if (!byId.isEmpty() || lingering > 0) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, byId.size(), lingering);
+        int lingering = reaper.signalLingering(k -> true, signal);
+        if (!all.isEmpty() || lingering > 0) {
+            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, all.size(), lingering);
         }
     }
 
-    /** The host is gone and the policy kills its sessions: kill them all, send nothing. */
-    public void abandonAll() {
-        if (!byId.isEmpty()) {
-            log.info("host gone: killing {} session(s)", byId.size());
+    /**
+     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
+     * the policy kills its sessions: SIGKILL to each one's group and cgroup, and to the groups and
+     * cgroups of its ended sessions that linger on; nothing is sent. Other connections' sessions,
+     * and this connection's outside {@code ids}, are left alone.
+     */
+    public void killOwned(long connection, LongPredicate ids) {
+        List<Session> owned = owned(connection, ids);
+        if (!owned.isEmpty()) {
+            log.info("host gone: killing {} session(s) of connection {}", owned.size(), connection);
         }
-        for (Session s : byId.values()) {
+        for (Session s : owned) {
             s.abandon();
+            byKey.remove(s.route.key(), s);
+            all.remove(s);
+            pausedForBackpressure.remove(s);
+            reaper.abandoned(s); // its leader is reaped by the sweep as an orphan
+            cgroups.release(s.cgroup);
         }
-        reaper.signalLingering(LibC.SIGKILL);
-        cgroups.killAll(); // what left the groups too
-        byId.values().forEach(s -> cgroups.release(s.cgroup));
-        byId.clear();
-        reaper.forgetAll(); // their leaders are reaped by the sweep as orphans
-        pausedForBackpressure.clear();
+        reaper.killLingering(k -> k.connection() == connection && ids.test(k.id()));
         logStdinBudget();
+        if (!owned.isEmpty() && all.isEmpty()) {
+            onIdle.run();
+        }
+    }
+
+    /**
+     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
+     * the policy keeps its sessions: they run on, detached (no host, no output read), and their
+     * ids are free for the connection's next owner.
+     */
+    public void detachOwned(long connection, LongPredicate ids) {
+        List<Session> owned = owned(connection, ids);
+        for (Session s : owned) {
+            byKey.remove(s.route.key(), s);
+            s.route.detach();
+        }
+        if (!owned.isEmpty()) {
+            log.info("host gone: {} session(s) of connection {} kept running without a host", owned.size(),
+                    connection);
+        }
+    }
+
+    private List<Session> owned(long connection, LongPredicate ids) {
+        List<Session> owned = new ArrayList<>();
+        for (Map.Entry<SessionKey, Session> e : byKey.entrySet()) {
+            if (e.getKey().connection() == connection && ids.test(e.getKey().id())) {
+                owned.add(e.getValue());
+            }
+        }
+        return owned;
     }
 
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
     private void logStdinBudget() {
         if (log.isDebugEnabled()) {
             log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
-                    stdinBudget.limit(), byId.size());
+                    stdinBudget.limit(), all.size());
         }
     }
 
     /** What a session sees of this registry. */
     private final class Owner implements SessionOwner {
-        @Override
-        public HostOutput host() {
-            return host;
-        }
-
         @Override
         public SessionDefaults defaults() {
             return defaults;
@@ -337,12 +423,13 @@ public final class Sessions {
 
         @Override
         public void finished(Session s) {
-            byId.remove(s.id);
+            all.remove(s);
+            byKey.remove(s.route.key(), s);
             pausedForBackpressure.remove(s);
-            reaper.finished(s);
+            reaper.finished(s.route.key(), s);
             cgroups.release(s.cgroup);
             logStdinBudget();
-            if (byId.isEmpty()) {
+            if (all.isEmpty()) {
                 onIdle.run();
             }
         }
