@@ -109,6 +109,13 @@ class ManyConnectionsE2ETest {
             long last = started(relay, 7, ExecRequest.of("sleep", "60"));
             long above = started(relay, 8, ExecRequest.of("sleep", "60"));
             long otherSix = started(other, 6, ExecRequest.of("sleep", "60"));
+            relay.send(new Frame(9, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 8)));
+            relay.expectError(9, "invalid_session"); // the notice travels on id 0
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(8, 6)));
+            relay.expectError(0, "invalid_payload"); // an empty range
+            for (long pid : new long[] {below, first, last, above, otherSix}) {
+                assertFalse(Procs.gone(pid), "a refused notice ends nothing");
+            }
             relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 8)));
             awaitGone(first);
             awaitGone(last);
@@ -135,6 +142,30 @@ class ManyConnectionsE2ETest {
             assertEquals(4, relay.run(6, ExecRequest.of("sh", "-c", "exit 4")).code(), "id 6 is free");
             assertFalse(Procs.gone(kept), "kept running");
             assertTrue(agent.logText().contains("kept running without a host"), agent.logText());
+        }
+    }
+
+    @Test
+    void underKeepASessionWhoseHostLeftRunsOnAndWhatItCouldNotSendIsLogged() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("socket-keep", "--on-host-loss", "keep");
+                HostConnection next = agent.connectReady()) {
+            long pid;
+            try (HostConnection leaves = agent.connectReady()) {
+                pid = started(leaves, 1, ExecRequest.of("sh", "-c", "sleep 1; exit 3"));
+            }
+            Thread.sleep(300);
+            assertFalse(Procs.gone(pid), "kept running after its host left");
+            awaitGone(pid);
+            long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+            while (!agent.logText().contains("its host is gone; core.exec.exited") && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(agent.logText().contains("session 1 exited: code=3"), agent.logText());
+            assertTrue(agent.logText().contains("its host is gone; core.exec.exited and what follows it dropped"),
+                    agent.logText());
+            next.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+            next.expect(1, MessageType.CORE_PONG);
+            assertTrue(next.nothingMore(1, Duration.ofMillis(200)), "nothing of the other host's session 1");
         }
     }
 
