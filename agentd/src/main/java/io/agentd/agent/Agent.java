@@ -2,42 +2,30 @@ package io.agentd.agent;
 
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
-import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostConnections;
+import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
-import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
-import io.agentd.protocol.MessageType;
-import io.agentd.protocol.Protocol;
-import io.agentd.protocol.ProtocolException;
-import io.agentd.protocol.payload.ClockSync;
-import io.agentd.protocol.payload.Empty;
-import io.agentd.protocol.payload.ExecData;
-import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.ExecResize;
-import io.agentd.protocol.payload.ExecSignal;
-import io.agentd.protocol.payload.FailureKind;
-import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.SessionAttach;
-import io.agentd.protocol.payload.Touched;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's answer to every frame from the host: control messages here (ready, ping, touch,
- * clock.sync, shutdown, refusals), exec messages to {@link Sessions}. Loop thread only.
+ * The agent as a whole: the host connections it serves (each a {@link Connection}: its own link,
+ * ids, core.ready and sessions), the limit on socket connections, and shutdown, which any host (or
+ * a signal) starts for the whole agent. What the connections share lives here or in {@link Sessions}
+ * (the session table keyed by connection and id, the stdin budget, bulk pipes, the reaper, cgroups,
+ * group records). Loop thread only.
  */
-public final class Agent implements PortLink.Listener {
+public final class Agent implements HostConnections {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
-    /** clock.sync steps the clock only when it is off by more than this. */
-    static final long CLOCK_STEP_THRESHOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** After the last session's exited, how long the host gets to read what is queued. */
+    /** After the last session's exited, how long the hosts get to read what is queued. */
     private static final long FLUSH_MILLIS = 5000;
+    /** The default of {@code --max-connections}. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 64;
 
     /**
      * @param processStartNanos CLOCK_BOOTTIME when the agent process started (boot_time_ns)
@@ -45,160 +33,107 @@ public final class Agent implements PortLink.Listener {
      */
     public record StartTimes(long processStartNanos, long mainStartNanos) {}
 
+    /**
+     * How each connection's link is made.
+     *
+     * @param highWater       queued bytes at which a connection's sessions stop being read
+     * @param stallWarnMillis how long a host may take nothing, with output queued, before a warning
+     */
+    public record LinkSettings(long highWater, long stallWarnMillis) {}
+
     private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
 
     private final Loop loop;
-    private final PortLink link;
     private final Sessions sessions;
     private final StartTimes times;
     private final String version;
+    private final LinkSettings linkSettings;
+    private final int maxConnections;
+    /** Every connection served now, by number. */
+    private final Map<Long, Connection> connections = new LinkedHashMap<>();
+    private long nextNumber = 1;
+    /** Socket connections open now (a port's does not count against the limit). */
+    private int socketConnections;
     private long activitySeq;
     private Phase phase = Phase.SERVING;
 
-    public Agent(Loop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
+    public Agent(Loop loop, Sessions sessions, StartTimes times, String version, LinkSettings linkSettings,
+            int maxConnections) {
         this.loop = loop;
-        this.link = link;
         this.sessions = sessions;
         this.times = times;
         this.version = version;
+        this.linkSettings = linkSettings;
+        this.maxConnections = maxConnections;
         sessions.setOnIdle(this::onSessionsIdle);
     }
 
+    StartTimes startTimes() {
+        return times;
+    }
+
+    String version() {
+        return version;
+    }
+
+    /** A frame came from some host: the agent's activity count (core.touched), after it. */
+    long noteActivity() {
+        return ++activitySeq;
+    }
+
+    // ---- connections ----
+
     @Override
-    public void onConnected() {
-        long now;
-        try {
-            now = Os.clockNanos(LibC.CLOCK_BOOTTIME);
-        } catch (OsException e) {
-            now = 0;
+    public Connection accept(String peer, HostLossPolicy policy) {
+        if (socketConnections >= maxConnections) {
+            return null;
         }
-        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
-                        List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS))));
-        log.info("host connected: core.ready sent (agent {})", version);
+        socketConnections++;
+        return open(peer, policy, true);
     }
 
     @Override
-    public void onFrame(Frame frame) {
-        activitySeq++;
-        long id = frame.id();
-        switch (frame.type()) {
-            case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
-            case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activitySeq)));
-            case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
-            case CORE_SHUTDOWN -> shutdown("core.shutdown from the host");
-            case EXEC_REQUEST -> sessions.onExecRequest(id, (ExecRequest) frame.payload());
-            case EXEC_STDIN -> sessions.onStdin(id, ((ExecData) frame.payload()).data());
-            case EXEC_RESIZE -> {
-                ExecResize r = (ExecResize) frame.payload();
-                sessions.onResize(id, r.rows(), r.cols());
-            }
-            case EXEC_SIGNAL -> sessions.onSignal(id, ((ExecSignal) frame.payload()).signal());
-            case SESSION_LIST -> sessions.onList(id);
-            case SESSION_ATTACH -> sessions.onAttach(id, (SessionAttach) frame.payload());
-            default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
-                    frame.type().wire() + " is sent by the agent, not to it");
-        }
+    public HostEndpoint openPort(String device, HostLossPolicy policy) {
+        return open(device, policy, false);
     }
 
     @Override
-    public void onProtocolError(ProtocolException e) {
-        if (e.kind() == ErrorKind.LIMIT_EXCEEDED) {
-            refuseOverLimit(e);
-        } else if (e.kind().losesStream()) {
-            // One line, through the refusal log and its rate limit: a host sending garbage can
-            // lose the stream on every read.
-            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
-                    e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
-        } else {
-            link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
-        }
+    public int maxConnections() {
+        return maxConnections;
     }
 
-    /**
-     * A request past the request limits was refused by the codec before anything was copied. An
-     * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
-     * that id. On the id of a running session that would read as the session's end, so there (and
-     * for any other frame) it is a core.error, which leaves the session alone.
-     */
-    private void refuseOverLimit(ProtocolException e) {
-        boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
-        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(e.id())) {
-            link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+    private Connection open(String describe, HostLossPolicy policy, boolean counted) {
+        long number = nextNumber++;
+        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis());
+        Connection c = new Connection(number, describe, link, policy, this, sessions, counted);
+        connections.put(number, c);
+        return c;
+    }
+
+    /** The connection is over (its host left a socket); its sessions have had the policy applied. */
+    void closed(Connection c) {
+        if (connections.remove(c.number()) == null) {
             return;
         }
-        link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, ErrorKind.INVALID_PAYLOAD, e.type(), e.getMessage());
-    }
-
-    @Override
-    public void onOutputResumed() {
-        sessions.onOutputResumed();
-    }
-
-    @Override
-    public void onFlushed() {
-        if (phase == Phase.FLUSHING) {
+        if (c.countsAgainstLimit()) {
+            socketConnections--;
+        }
+        log.info("{} closed; {} connection(s) open", c, connections.size());
+        if (phase == Phase.FLUSHING && allFlushed()) {
             stop("every frame written");
         }
     }
 
-    /**
-     * The host of a unix socket went away: the one place where {@link HostLossPolicy} is applied to
-     * it. Killed sessions send nothing (nobody would read it); detachable ones, and all of them under
-     * keep, run on with their output kept for an attach (the next connection is another host).
-     */
-    public void onHostLost(HostLossPolicy policy) {
-        switch (policy) {
-            case KILL_SESSIONS -> {
-                sessions.abandonAll();
-                if (phase != Phase.SERVING) {
-                    stop("host gone during shutdown");
-                }
-            }
-            case KEEP_SESSIONS -> sessions.detachAll();
-        }
+    /** The connections served now. */
+    public List<Connection> connections() {
+        return new ArrayList<>(connections.values());
     }
+
+    // ---- shutdown ----
 
     /**
-     * The host side of a virtio or tty port hung up. Under keep, the sessions stay the port's: their
-     * frames wait in the port's queue for the same host's return. Under kill, as for a socket.
-     */
-    public void onPortHostLost(HostLossPolicy policy) {
-        if (policy == HostLossPolicy.KEEP_SESSIONS) {
-            if (!sessions.isEmpty()) {
-                log.info("host gone: {} session(s) kept running for its return", sessions.count());
-            }
-            return;
-        }
-        onHostLost(policy);
-    }
-
-    private void syncClock(long id, long hostNanos) {
-        if (hostNanos < 0) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.CORE_CLOCK_SYNC.wire(),
-                    "unix_time_nanos beyond year 2262");
-            return;
-        }
-        try {
-            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
-            if (!needsStep(offset)) {
-                log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
-                return;
-            }
-            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
-            log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
-        } catch (OsException e) {
-            log.warn("clock.sync: clock not stepped: {}", e.getMessage());
-        }
-    }
-
-    static boolean needsStep(long offsetNanos) {
-        return Math.abs(offsetNanos) > CLOCK_STEP_THRESHOLD_NANOS;
-    }
-
-    /**
-     * core.shutdown or SIGTERM: SIGTERM every session's group, SIGKILL after the grace, an exited for
-     * each, flush, and the loop stops (the agent then exits 0).
+     * core.shutdown (from any host) or SIGTERM: SIGTERM every session's group, SIGKILL after the
+     * grace, an exited for each, flush every connection, and the loop stops (the agent then exits 0).
      */
     public void shutdown(String reason) {
         if (phase != Phase.SERVING) {
@@ -212,16 +147,40 @@ public final class Agent implements PortLink.Listener {
         }
     }
 
+    /** Some connection's queue became empty. */
+    void onFlushed() {
+        if (phase == Phase.FLUSHING && allFlushed()) {
+            stop("every frame written");
+        }
+    }
+
+    private boolean allFlushed() {
+        for (Connection c : connections.values()) {
+            if (!c.link().isFlushed()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private long queuedBytes() {
+        long q = 0;
+        for (Connection c : connections.values()) {
+            q += c.link().queuedBytes();
+        }
+        return q;
+    }
+
     private void onSessionsIdle() {
         if (phase != Phase.STOPPING_SESSIONS) {
             return;
         }
         phase = Phase.FLUSHING;
-        if (link.isFlushed()) {
+        if (allFlushed()) {
             stop("nothing left to send");
             return;
         }
-        loop.schedule(FLUSH_MILLIS, () -> stop(link.queuedBytes() + " bytes the host did not read"));
+        loop.schedule(FLUSH_MILLIS, () -> stop(queuedBytes() + " bytes the hosts did not read"));
     }
 
     private void stop(String why) {

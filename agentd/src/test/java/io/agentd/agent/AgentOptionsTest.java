@@ -16,11 +16,28 @@ import org.junit.jupiter.api.Test;
 class AgentOptionsTest {
 
     @Test
+    void aPortAndSocketsAreServedTogether() throws Exception {
+        AgentOptions o = AgentOptions.parse("--port-name", "agent", "--listen", "vsock:1024", "--listen",
+                "unix:/run/a.sock", "--max-connections", "8");
+        assertTrue(o.servesPort());
+        assertEquals("agent", o.portName());
+        assertEquals(List.of(new ListenAddress.Vsock(1024), new ListenAddress.Unix(Path.of("/run/a.sock"))),
+                o.listen());
+        assertEquals(8, o.maxConnections());
+        AgentOptions tty = AgentOptions.parse("--port", "/dev/hvc1", "--listen", "vsock:4294967294");
+        assertEquals(Path.of("/dev/hvc1"), tty.port());
+        assertNull(tty.portName());
+        assertEquals(List.of(new ListenAddress.Vsock(4294967294L)), tty.listen());
+    }
+
+    @Test
     void defaultsServeTheVirtioPortNamedAgent() throws Exception {
         AgentOptions o = AgentOptions.parse();
         assertEquals("agent", o.portName());
         assertNull(o.port());
-        assertNull(o.listen());
+        assertEquals(List.of(), o.listen());
+        assertTrue(o.servesPort());
+        assertEquals(64, o.maxConnections());
         assertEquals(Profile.DEFAULT, o.sessionDefaults().profile());
         assertEquals(250, o.sessionDefaults().drainMillis());
         assertEquals(2000, o.sessionDefaults().graceMillis());
@@ -81,7 +98,8 @@ class AgentOptionsTest {
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",
                 "--high-water", "64k", "--stdin-limit", "2MiB", "--stall-warn-ms=0", "--log-file", "/var/log/agentd.log",
                 "--log-level", "DEBUG");
-        assertEquals(Path.of("/run/a.sock"), o.listen());
+        assertEquals(List.of(new ListenAddress.Unix(Path.of("/run/a.sock"))), o.listen());
+        assertFalse(o.servesPort(), "sockets only");
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
         assertEquals(List.of("A=1", "B=2=3"), o.sessionDefaults().env());
@@ -112,8 +130,12 @@ class AgentOptionsTest {
         assertUsage("--log-level is one of", "--log-level", "loud");
         assertUsage("--cwd must be an absolute path", "--cwd", "tmp");
         assertUsage("--env takes K=V", "--env", "NOVALUE");
-        assertUsage("--port and --listen exclude each other", "--port", "/dev/hvc1", "--listen", "unix:/a");
-        assertUsage("--port-name names a virtio port", "--port-name", "x", "--listen", "unix:/a");
+        assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:4294967295");
+        assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:-1");
+        assertUsage("--listen unix:/a is given twice", "--listen", "unix:/a", "--listen", "unix:/a");
+        assertUsage("--port-name names a virtio port", "--port-name", "x", "--port", "/dev/hvc1");
+        assertUsage("--max-connections takes an integer > 0", "--max-connections", "0");
+        assertUsage("go with --listen unix:PATH", "--listen", "vsock:5000", "--allow-uid", "1000");
         assertUsage("unexpected argument 'stray'", "stray");
     }
 

@@ -61,7 +61,7 @@ final class SessionDirectory {
      * attached, its status is held for an attach until the retention passes.
      */
     void exited(Session s) {
-        if (s.output.attached()) {
+        if (s.route.attached()) {
             collect(s);
             return;
         }
@@ -91,7 +91,7 @@ final class SessionDirectory {
 
     private void forget(Session s) {
         byNumber.remove(s.number, s);
-        s.output.release();
+        s.route.release();
     }
 
     /** Every session, by number: what core.session.list.result carries. */
@@ -105,7 +105,7 @@ final class SessionDirectory {
 
     static SessionInfo info(Session s) {
         ExitStatus exit = s.isDone() ? s.exit() : null;
-        SessionOutput out = s.output;
+        SessionRoute out = s.route;
         OutputRing ring = out.ring();
         long end = out.offset();
         return new SessionInfo(s.number, s.pid, s.spec().cmd(), listedArgs(s.spec().args()), s.isTty(),

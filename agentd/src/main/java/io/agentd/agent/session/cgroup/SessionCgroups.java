@@ -173,13 +173,6 @@ public final class SessionCgroups {
         }
     }
 
-    /** Host loss with sessions kept running: what is left in the cgroups of ended sessions, killed. */
-    public void killReleased() {
-        for (SessionCgroup c : toRemove) {
-            c.kill(0);
-        }
-    }
-
     /** Shutdown's SIGKILL and host loss: everything in every session cgroup, killed. */
     public void killAll() {
         if (all.isEmpty()) {
