@@ -29,8 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Detach, list and re-attach (docs/PROTOCOL-EXTENSIONS.md, "Sessions") against a running agent on a
- * unix socket with the default kill policy: real processes, real connections closed under them. The
- * agent serves one connection at a time, so each test holds at most one open.
+ * unix socket with the default kill policy: real processes, real connections closed under them.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class SessionsE2ETest {
@@ -200,6 +199,36 @@ class SessionsE2ETest {
         assertEquals(MessageType.SESSION_ATTACH.wire(), e.offendingType());
         host.send(new Frame(5, MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
         host.expect(5, MessageType.EXEC_EXITED);
+    }
+
+    @Test
+    void oneHostAtATimeASecondAttacherOnAnotherConnectionIsRefusedUntilTheFirstLeaves() throws Exception {
+        long number;
+        try (HostConnection starter = agent.connectReady()) {
+            number = startDetached(starter, 5, Requests.sh("read x; echo got $x; exit 5"));
+        }
+        try (HostConnection first = agent.connectReady(); HostConnection second = agent.connectReady()) {
+            first.send(new Frame(7, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
+            first.expect(7, MessageType.SESSION_ATTACHED);
+            // The list, from another live connection, shows the session and that a host is attached.
+            SessionInfo info = find(list(second, 8), number);
+            assertTrue(info.attached());
+            second.send(new Frame(9, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
+            assertEquals("session " + number + " is attached to another host",
+                    second.expectError(9, "invalid_session").message());
+            first.close(); // the first attacher leaves: the session is detachable, so it runs on
+            long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+            while (find(list(second, 10), number).attached()) {
+                assertTrue(System.nanoTime() < deadline, "still attached after its host left");
+                Thread.sleep(20);
+            }
+            second.send(new Frame(11, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
+            second.expect(11, MessageType.SESSION_ATTACHED);
+            second.stdin(11, "it\n".getBytes(StandardCharsets.UTF_8));
+            assertEquals("got it\n", new String(((ExecData) second.expect(11, MessageType.EXEC_STDOUT).payload()).data(),
+                    StandardCharsets.UTF_8));
+            assertEquals(5, ((ExecExited) second.expect(11, MessageType.EXEC_EXITED).payload()).code());
+        }
     }
 
     @Test
