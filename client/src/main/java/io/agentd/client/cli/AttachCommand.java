@@ -15,7 +15,8 @@ import java.util.concurrent.TimeoutException;
  * {@code agentctl attach [--from OFFSET] [-i] [-t] SESSION}: becomes the host of a session (one
  * started with {@code exec --detach}, or kept after its host left) and runs like {@code exec} from
  * there: its kept output from OFFSET (default: the oldest byte still kept), live output, stdin with
- * -i, the terminal with -t, and the session's exit status as agentctl's.
+ * -i (without it the session's stdin is left as it is: another attach may give it input), the
+ * terminal with -t, and the session's exit status as agentctl's.
  */
 final class AttachCommand {
     /** How long the agent gets to answer the attach. */
@@ -78,7 +79,7 @@ final class AttachCommand {
     /** The exec machinery with an attach for its opener. */
     static ExecCommand command(Options options, PrintStream err) {
         return new ExecCommand(options.interactive(), options.tty(), false, "session " + options.session(), null,
-                (client, size, listener) -> open(client, options, size, listener, err), err);
+                (client, size, listener) -> open(client, options, size, listener, err), false, err);
     }
 
     /**

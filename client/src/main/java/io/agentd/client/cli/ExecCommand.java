@@ -54,6 +54,8 @@ final class ExecCommand {
     /** What the timeout line names: the command. */
     private final String what;
     private final Duration timeout;
+    /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
+    private final boolean closeStdinUnlessInteractive;
     private final Opener opener;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
@@ -69,11 +71,12 @@ final class ExecCommand {
                 (client, size, listener) -> client.start(options.toRequest(
                         size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
                         size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                        localTermEnv(options.tty())), listener), err);
+                        localTermEnv(options.tty())), listener), true, err);
     }
 
     ExecCommand(boolean interactive, boolean tty, boolean stats, String what, Duration timeout, Opener opener,
-            PrintStream err) {
+            boolean closeStdinUnlessInteractive, PrintStream err) {
+        this.closeStdinUnlessInteractive = closeStdinUnlessInteractive;
         this.interactive = interactive;
         this.tty = tty;
         this.stats = stats;
@@ -101,7 +104,7 @@ final class ExecCommand {
             }
             if (interactive) {
                 forwardStdin(session);
-            } else if (!tty) {
+            } else if (!tty && closeStdinUnlessInteractive) {
                 session.closeStdin(); // like a command run with </dev/null
             }
             ExitStatus status = awaitExit(session);
