@@ -24,8 +24,10 @@ final class SessionDirectory {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     /** In a list, each session's args are cut to this many entries... */
     static final int LIST_ARGS_MAX_ENTRIES = 64;
-    /** ...and this many bytes of text, so that the answer always fits one frame. */
+    /** ...and this many bytes of text, so that the answer always fits one frame... */
     static final int LIST_ARGS_MAX_BYTES = 1024;
+    /** ...and the cmd to this many bytes (a session's entry is then at most about 2.5 KiB). */
+    static final int LIST_CMD_MAX_BYTES = 1024;
 
     private final Loop loop;
     private final long retainExitedMillis;
@@ -108,11 +110,32 @@ final class SessionDirectory {
         SessionRoute out = s.route;
         OutputRing ring = out.ring();
         long end = out.offset();
-        return new SessionInfo(s.number, s.pid, s.spec().cmd(), listedArgs(s.spec().args()), s.isTty(),
+        return new SessionInfo(s.number, s.pid, listedCmd(s.spec().cmd()), listedArgs(s.spec().args()), s.isTty(),
                 s.spec().user(), exit == null ? SessionInfo.RUNNING : SessionInfo.EXITED, s.startedUnixMillis,
                 exit == null ? null : exit.code(), exit == null ? null : exit.signal(), end,
                 ring == null ? end : ring.start(), end, ring == null ? 0 : ring.dropped(), out.attached(),
                 s.detachable);
+    }
+
+    /** The cmd as listed: at most {@link #LIST_CMD_MAX_BYTES} bytes; a cut one ends with "… (N bytes)". */
+    static String listedCmd(String cmd) {
+        byte[] bytes = cmd.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= LIST_CMD_MAX_BYTES) {
+            return cmd;
+        }
+        StringBuilder b = new StringBuilder();
+        int used = 0;
+        for (int i = 0; i < cmd.length(); ) {
+            int cp = cmd.codePointAt(i);
+            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (used + n > LIST_CMD_MAX_BYTES) {
+                break;
+            }
+            b.appendCodePoint(cp);
+            used += n;
+            i += Character.charCount(cp);
+        }
+        return b.append("… (").append(bytes.length).append(" bytes)").toString();
     }
 
     /**
