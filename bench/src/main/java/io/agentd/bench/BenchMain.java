@@ -19,7 +19,8 @@ import java.util.Locale;
  * result, not a failure. After any miss the agents' logs are kept (the path is printed).
  */
 public final class BenchMain {
-    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency");
+    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
+            "detached");
 
     private BenchMain() {}
 
@@ -111,6 +112,7 @@ public final class BenchMain {
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));
                     case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
                     case "throughput" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ThroughputBench.run(cfg, process, agent)));
+                    case "detached" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(DetachedOutputBench.run(cfg, agent)));
                     case "stdin" -> {
                         // agentctl is the host here: the bench holds no connection of its own.
                         try (AgentProcess process = AgentProcess.start(cfg, name)) {
