@@ -5,6 +5,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.transport.HostConnections;
 import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
+import io.agentd.agent.transport.LargeFrameBudget;
 import io.agentd.agent.transport.PortLink;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,9 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The agent as a whole: the host connections it serves (each a {@link Connection}: its own link,
  * ids, core.ready and sessions), the limit on socket connections, and shutdown, which any host (or
- * a signal) starts for the whole agent. What the connections share lives here or in {@link Sessions}
- * (the session table keyed by connection and id, the stdin budget, bulk pipes, the reaper, cgroups,
- * group records). Loop thread only.
+ * a signal) starts for the whole agent. What the connections share lives here (the budget of large
+ * incoming frames) or in {@link Sessions} (the session table keyed by connection and id, the stdin
+ * budget, bulk pipes, the reaper, cgroups, group records). Loop thread only.
  */
 public final class Agent implements HostConnections {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -49,6 +50,8 @@ public final class Agent implements HostConnections {
     private final String version;
     private final LinkSettings linkSettings;
     private final int maxConnections;
+    /** Large incoming frames held at once, over every connection's decoder. */
+    private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
     /** Every connection served now, by number. */
     private final Map<Long, Connection> connections = new LinkedHashMap<>();
     private long nextNumber = 1;
@@ -104,7 +107,7 @@ public final class Agent implements HostConnections {
 
     private Connection open(String describe, HostLossPolicy policy, boolean counted) {
         long number = nextNumber++;
-        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis());
+        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames);
         Connection c = new Connection(number, describe, link, policy, this, sessions, counted);
         connections.put(number, c);
         return c;

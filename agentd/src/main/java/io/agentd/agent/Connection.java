@@ -193,7 +193,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             return;
         }
         OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
-        log.info("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
+        // Debug only: a relay may send these in a loop; what they end is logged session by session.
+        log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
         ownerGone(ids, false);
     }
 

@@ -12,7 +12,7 @@ import java.util.Locale;
  * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
  *
  * <pre>
- * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency]
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,connections]
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
@@ -20,7 +20,7 @@ import java.util.Locale;
  */
 public final class BenchMain {
     static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
-            "detached");
+            "connections", "detached");
 
     private BenchMain() {}
 
@@ -109,6 +109,8 @@ public final class BenchMain {
                     }
                     case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
+                    case "connections" -> withFreshAgent(cfg, name, (process, agent) ->
+                            figures.addAll(ConnectionsBench.run(cfg, process, agent)));
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));
                     case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
                     case "throughput" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ThroughputBench.run(cfg, process, agent)));

@@ -226,6 +226,41 @@ class ManyConnectionsE2ETest {
         }
     }
 
+    /**
+     * 24 hosts each send a 3.5 MiB exec.request at once (over the request limits: refused bad_args
+     * after the decoder held it whole) to an agent with a 64 MiB heap. A decoder per connection
+     * holding one each would need 84 MiB and more; the shared large-frame budget makes the hosts
+     * take turns, and every one is answered.
+     */
+    @Test
+    void manyHostsSendingLargeFramesAtOnceTakeTurnsInsteadOfExhaustingTheHeap() throws Exception {
+        int hosts = 24;
+        String arg = "x".repeat(3584 * 1024);
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("large-frames", "-Xmx64m")) {
+            ExecutorService pool = Executors.newFixedThreadPool(hosts);
+            try {
+                List<Future<Void>> done = new ArrayList<>();
+                for (int h = 0; h < hosts; h++) {
+                    done.add(pool.submit((Callable<Void>) () -> {
+                        try (HostConnection c = agent.connectReady()) {
+                            c.exec(1, ExecRequest.of("true", arg));
+                            assertEquals("bad_args", c.collect(1, Duration.ofSeconds(90)).failed().kind());
+                            c.send(new Frame(2, MessageType.CORE_PING, Empty.INSTANCE));
+                            c.expect(2, MessageType.CORE_PONG);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<Void> f : done) {
+                    f.get(120, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertTrue(agent.isAlive(), agent.logText());
+        }
+    }
+
     private static long started(HostConnection host, long id, ExecRequest request) throws Exception {
         host.exec(id, request);
         return ((ExecStarted) host.expect(id, MessageType.EXEC_STARTED).payload()).pid();

@@ -137,8 +137,9 @@ class SessionRetentionE2ETest {
             long kept = 0;
             long out = 0;
             try (HostConnection host = agent.connectReady()) {
+                java.util.List<SessionInfo> snapshot = list(host, 3); // one list: the rings move together
                 for (long n : numbers) {
-                    SessionInfo s = find(list(host, 3), n);
+                    SessionInfo s = find(snapshot, n);
                     kept += s.retainedEnd() - s.retainedStart();
                     out += s.bytesOut();
                 }
