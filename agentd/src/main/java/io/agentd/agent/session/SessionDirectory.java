@@ -7,7 +7,8 @@ import io.agentd.agent.sys.ExitStatus;
 import io.agentd.protocol.payload.SessionInfo;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,11 +29,20 @@ final class SessionDirectory {
     static final int LIST_ARGS_MAX_BYTES = 1024;
     /** ...and the cmd to this many bytes (a session's entry is then at most about 2.5 KiB). */
     static final int LIST_CMD_MAX_BYTES = 1024;
+    /**
+     * Most exited sessions held for an attach at once: a host that starts short detached commands
+     * and never comes back must not make the agent hold sessions without bound for --retain-exited.
+     * Past it, the oldest exit is forgotten first.
+     */
+    static final int MAX_HELD_EXITS = 1024;
 
     private final Loop loop;
     private final long retainExitedMillis;
     private final Map<Long, Session> byNumber = new TreeMap<>();
-    private final Map<Session, Timer> expiries = new HashMap<>();
+    /** Exited sessions waiting for an attach, oldest exit first, with the timer that forgets each. */
+    private final Map<Session, Timer> expiries = new LinkedHashMap<>();
+    /** Exits forgotten before their retention because {@link #MAX_HELD_EXITS} were held. */
+    private long forcedOut;
     private long lastNumber;
 
     SessionDirectory(Loop loop, long retainExitedMillis) {
@@ -69,12 +79,33 @@ final class SessionDirectory {
         }
         log.info("session {} (number {}) exited with no host attached: its status is kept for an attach for {} ms",
                 s.id, s.number, retainExitedMillis);
+        if (expiries.size() >= MAX_HELD_EXITS) {
+            forgetOldestHeldExit();
+        }
         expiries.put(s, loop.schedule(retainExitedMillis, () -> {
             expiries.remove(s);
             log.info("session {} (number {}): nobody attached within {} ms of its exit; forgotten", s.id,
                     s.number, retainExitedMillis);
             forget(s);
         }));
+    }
+
+    private void forgetOldestHeldExit() {
+        Iterator<Map.Entry<Session, Timer>> oldest = expiries.entrySet().iterator();
+        Map.Entry<Session, Timer> e = oldest.next();
+        oldest.remove();
+        e.getValue().cancel();
+        forget(e.getKey());
+        forcedOut++;
+        if (Long.bitCount(forcedOut) == 1) { // 1, 2, 4, 8...: a bounded number of lines however many
+            log.info("{} exits held for an attach: session number {}'s forgotten before its retention ({} so far)",
+                    MAX_HELD_EXITS, e.getKey().number, forcedOut);
+        }
+    }
+
+    /** Exited sessions waiting for an attach. */
+    int heldExits() {
+        return expiries.size();
     }
 
     /** An attach delivered the exit: the session is gone from the list. */
