@@ -55,8 +55,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names. While
  * routed it is in {@link #byKey}; {@link #detachOwned} takes it out (its host left and the policy
- * keeps it running: it runs on in {@link #all}, reading no output, until it ends); re-attaching is
- * {@link SessionRoute#retarget} and {@link #routed}. Backpressure is per connection: a host that
+ * keeps it running: it runs on in {@link #all}, its output kept for an attach, until it ends);
+ * re-attaching ({@link #onAttach}) is {@link SessionRoute#retarget} and {@link #routed}. Backpressure is per connection: a host that
  * does not read pauses only its own sessions, and its drain resumes only those.
  *
  * <p>Sessions extension: every session has an agent-wide number ({@link SessionDirectory}). A
