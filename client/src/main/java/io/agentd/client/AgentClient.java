@@ -259,6 +259,11 @@ public final class AgentClient implements AutoCloseable {
         return attached;
     }
 
+    /** {@link #attach(long, Long, OutputListener)} whose output is read with {@link ExecSession#nextOutput}. */
+    public ExecSession attach(long session, Long from) throws IOException {
+        return attach(session, from, null);
+    }
+
     /** True when the agent's core.ready listed {@code stdin_window}: sessions started now are flow-controlled. */
     public boolean agentGrantsStdinCredit() {
         return agentGrantsStdinCredit;

@@ -130,7 +130,10 @@ public final class ExecSession {
         return attached;
     }
 
-    /** Waits for core.exec.started and returns the pid of the session's process. */
+    /**
+     * Waits for core.exec.started (for a session opened by {@link AgentClient#attach}:
+     * core.session.attached) and returns the pid of the session's process.
+     */
     public long awaitStarted(Duration timeout)
             throws AgentException, TimeoutException, InterruptedException {
         return await(started, timeout, "start");
