@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One agentd guest booted under QEMU from Java, the way scripts/guest/boot boots it, with its agent
@@ -35,8 +37,11 @@ import java.util.stream.Stream;
  * it if it does not in time; it may be called again (it does nothing then).
  */
 public final class GuestVm implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
     /** Lines of the console an exception quotes. */
     static final int ERROR_TAIL_LINES = 40;
+    /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
+    private static final Duration KVM_FAILURE_WINDOW = Duration.ofSeconds(10);
 
     private final GuestImage image;
     private final Path runDir;
@@ -157,7 +162,7 @@ public final class GuestVm implements AutoCloseable {
             if (clean) {
                 deleteTree(runDir);
             } else {
-                System.err.println("agentd-testkit: the guest did not power off cleanly; its files stay in " + runDir);
+                log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }
         }
     }
@@ -171,6 +176,26 @@ public final class GuestVm implements AutoCloseable {
         GuestImage image = GuestImage.load(b.image != null ? b.image : GuestImage.defaultDir());
         Path runDir = prepareRunDir(b.runDir);
         AgentLink link = AgentLink.in(runDir);
+        Accel accel = Accel.configured(b.accel);
+        if (accel == Accel.AUTO && Accel.firstChoice() == Accel.KVM) {
+            try {
+                return attempt(b, image, runDir, link, Accel.KVM, true);
+            } catch (KvmUnusable e) {
+                Accel.markKvmFailed();
+                log.warn("QEMU with KVM exited at once ({}); booting with TCG from now on in this JVM", e.getMessage());
+            }
+        }
+        return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false);
+    }
+
+    /**
+     * One QEMU run until core.ready.
+     *
+     * @param kvmTrial KVM tried by AUTO: QEMU exiting within {@link #KVM_FAILURE_WINDOW} throws
+     *                 {@link KvmUnusable} (the caller tries TCG) instead of failing the boot
+     */
+    private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
+            throws GuestVmException, InterruptedException {
         ConsoleLog console = new ConsoleLog(runDir.resolve("console.log"));
         Path qemuLog = runDir.resolve("qemu.log");
         try {
@@ -180,9 +205,8 @@ public final class GuestVm implements AutoCloseable {
         } catch (IOException e) {
             throw new GuestVmException("cannot prepare the run directory " + runDir + ": " + e.getMessage(), e);
         }
-        List<String> argv = QemuCommand.argv(b.qemuBinary, b.accel != null ? b.accel : QemuCommand.Accel.detect(),
-                image, b.memoryMib, b.vcpus, b.kernelArgs, link.chardevSocket(), console.file(),
-                runDir.resolve("qemu.pid"));
+        List<String> argv = QemuCommand.argv(b.qemuBinary, accel, image, b.memoryMib, b.vcpus, b.kernelArgs,
+                link.chardevSocket(), console.file(), runDir.resolve("qemu.pid"));
         long start = System.nanoTime();
         Process qemu = QemuProcesses.start(argv, qemuLog);
         try {
@@ -190,19 +214,32 @@ public final class GuestVm implements AutoCloseable {
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
             return new GuestVm(b, image, runDir, qemu, link, client, console, bootToReady);
         } catch (GuestVmException | TimeoutException | RuntimeException e) {
+            boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             QemuProcesses.kill(qemu);
+            if (kvmTrial && exitedAtOnce) {
+                throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
+            }
             link.close();
             String why = e instanceof TimeoutException
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();
-            throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ") did not boot: " + why
-                    + "\n--- QEMU (" + qemuLog + "):\n" + QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES)
+            throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
+                    + why + "\n--- QEMU (" + qemuLog + "):\n" + QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES)
                     + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
                     + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
         } catch (InterruptedException e) {
             QemuProcesses.kill(qemu);
             link.close();
             throw e;
+        }
+    }
+
+    /** QEMU with KVM exited at once: /dev/kvm opens but does not work (seen under nested virtualization). Caught by boot. */
+    private static final class KvmUnusable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        KvmUnusable(String qemuSaid) {
+            super(qemuSaid, null, false, false);
         }
     }
 
@@ -235,7 +272,7 @@ public final class GuestVm implements AutoCloseable {
         private Duration bootTimeout = Duration.ofSeconds(180);
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private String qemuBinary = QemuCommand.DEFAULT_BINARY;
-        private QemuCommand.Accel accel;
+        private Accel accel;
 
         private Builder() {
         }
@@ -302,9 +339,12 @@ public final class GuestVm implements AutoCloseable {
             return this;
         }
 
-        /** Software emulation even where /dev/kvm is usable (by default KVM is used when it is). */
-        public Builder forceTcg() {
-            this.accel = QemuCommand.Accel.TCG;
+        /**
+         * TCG, KVM, or AUTO: KVM when /dev/kvm opens, falling back to TCG (for this VM and the rest of the
+         * JVM) when QEMU exits at once under KVM. Default: {@link Accel#PROPERTY} or {@link Accel#ENV}, else AUTO.
+         */
+        public Builder accel(Accel accel) {
+            this.accel = accel;
             return this;
         }
 

@@ -1,7 +1,5 @@
 package io.agentd.testkit;
 
-import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,36 +25,13 @@ final class QemuCommand {
     /** The chardev id and the port name the guest's agent looks for. */
     static final String PORT_NAME = "agent";
 
-    /** How QEMU runs the guest's CPUs. */
-    enum Accel {
-        /** Software emulation: works everywhere, slow (a boot takes 10-30 s). */
-        TCG("tcg", "max"),
-        /** Hardware virtualization through /dev/kvm. */
-        KVM("kvm", "host");
-
-        final String name;
-        final String cpu;
-
-        Accel(String name, String cpu) {
-            this.name = name;
-            this.cpu = cpu;
-        }
-
-        /** KVM when /dev/kvm opens for reading and writing, else TCG. */
-        static Accel detect() {
-            try (RandomAccessFile kvm = new RandomAccessFile("/dev/kvm", "rw")) {
-                return KVM;
-            } catch (IOException | SecurityException e) {
-                return TCG;
-            }
-        }
-    }
-
     private QemuCommand() {
     }
 
     /**
      * The argv that boots {@code image}.
+     *
+     * @param accel         TCG or KVM (not AUTO: the caller has chosen)
      *
      * @param chardevSocket where QEMU listens for the host side of the agent's port
      * @param console       the file the guest's console (ttyS0) is written to
@@ -66,7 +41,7 @@ final class QemuCommand {
             List<String> kernelArgs, Path chardevSocket, Path console, Path pidFile) {
         List<String> append = new ArrayList<>(BASE_KERNEL_ARGS);
         append.addAll(kernelArgs);
-        return List.of(binary, "-accel", accel.name, "-M", "pc", "-cpu", accel.cpu,
+        return List.of(binary, "-accel", accel.qemuName, "-M", "pc", "-cpu", accel.cpu,
                 "-m", Integer.toString(memoryMib), "-smp", Integer.toString(vcpus),
                 "-kernel", image.kernel().toString(), "-initrd", image.initrd().toString(),
                 "-append", String.join(" ", append),

@@ -29,7 +29,7 @@ class QemuCommandTest {
     @Test
     void theFlagsAreTheBootScripts() throws IOException {
         GuestImage image = GuestImage.load(FakeImage.create(tmp.resolve("img")));
-        List<String> kit = QemuCommand.argv(QemuCommand.DEFAULT_BINARY, QemuCommand.Accel.TCG, image, 1024, 2,
+        List<String> kit = QemuCommand.argv(QemuCommand.DEFAULT_BINARY, Accel.TCG, image, 1024, 2,
                 List.of(), Path.of("/run/agent.sock"), Path.of("/run/console.log"), Path.of("/run/qemu.pid"));
         List<String> script = scriptArgv();
         assertEquals(script.size(), kit.size(), "script: " + script + "\nkit:    " + kit);
