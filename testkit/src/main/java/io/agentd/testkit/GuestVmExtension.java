@@ -7,6 +7,7 @@ import java.lang.reflect.Parameter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -54,6 +55,10 @@ public final class GuestVmExtension
 
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
+        // Here rather than at parameter resolution, which would turn the skip into a failure.
+        if (context.getTestMethod().map(m -> Arrays.asList(m.getParameterTypes()).contains(GuestVm.class)).orElse(false)) {
+            requireImage();
+        }
         Object instance = context.getRequiredTestInstance();
         for (Field field : guestFields(instance.getClass(), false)) {
             field.set(instance, boot(context, field.getAnnotation(Guest.class)));
@@ -70,8 +75,6 @@ public final class GuestVmExtension
         Parameter parameter = parameterContext.getParameter();
         try {
             return boot(extensionContext, parameter.getAnnotation(Guest.class));
-        } catch (TestAbortedException e) {
-            throw e;
         } catch (Exception e) {
             throw new ParameterResolutionException("could not boot a guest for " + parameter, e);
         }
