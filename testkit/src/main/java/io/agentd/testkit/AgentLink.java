@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -73,6 +74,8 @@ final class AgentLink implements AutoCloseable {
         try {
             return AgentClient.connect(hostSocket, Duration.ofNanos(left));
         } catch (IOException e) {
+            // QEMU closes the socket as it exits: give the exit a moment to be seen, so the error says so.
+            qemu.waitFor(1, TimeUnit.SECONDS);
             exitedEarly(qemu);
             throw new GuestVmException("the connection to " + hostSocket + " ended before the agent was ready: "
                     + e.getMessage(), e);

@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -82,9 +85,11 @@ public final class GuestVmExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        // A store's get() falls back to its parents': the same Booted is seen from every level below it.
+        Set<Booted> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (ExtensionContext c = context; c != null; c = c.getParent().orElse(null)) {
             Booted booted = c.getStore(NAMESPACE).get(Booted.class, Booted.class);
-            if (booted != null) {
+            if (booted != null && seen.add(booted)) {
                 for (GuestVm vm : booted.vms) {
                     failure.addSuppressed(diagnostics(vm));
                 }
