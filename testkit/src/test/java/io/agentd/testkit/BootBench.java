@@ -67,8 +67,10 @@ public final class BootBench {
             System.out.printf("  median   baseline %.3f s, GuestVm %.3f s%n", median(script), median(kit));
         }
 
-        System.out.printf("%d VMs booted at once through GuestVm:%n", parallel);
-        parallel(image, parallel);
+        if (parallel > 0) {
+            System.out.printf("%d VMs booted at once through GuestVm:%n", parallel);
+            parallel(image, parallel);
+        }
     }
 
     /** scripts/guest/boot --detach: its own boot-to-ready figure; then agentctl shutdown. */
