@@ -174,6 +174,7 @@ public final class GuestVm implements AutoCloseable {
 
     private static GuestVm boot(Builder b) throws GuestVmException, InterruptedException {
         GuestImage image = GuestImage.load(b.image != null ? b.image : GuestImage.defaultDir());
+        QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
         Path runDir = prepareRunDir(b.runDir);
         AgentLink link = AgentLink.in(runDir);
         Accel accel = Accel.configured(b.accel);

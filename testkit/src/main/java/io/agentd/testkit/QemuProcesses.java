@@ -53,14 +53,7 @@ final class QemuProcesses {
      */
     static Process start(List<String> argv, Path output) throws GuestVmException, InterruptedException {
         String qemu = argv.get(0);
-        if (find(qemu) == null) {
-            throw new GuestVmException(qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
-                    + " install QEMU with: apt-get install qemu-system-x86");
-        }
-        if (find(SETPRIV) == null) {
-            throw new GuestVmException(SETPRIV + " was not found on PATH: it comes with util-linux"
-                    + " (apt-get install util-linux)");
-        }
+        requireInstalled(qemu);
         List<String> cmd = new ArrayList<>(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
         cmd.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd)
@@ -74,6 +67,22 @@ final class QemuProcesses {
             return process;
         } catch (ExecutionException e) {
             throw new GuestVmException("could not start " + qemu + ": " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /**
+     * Checks that {@code qemu} and setpriv can be run.
+     *
+     * @throws GuestVmException naming the missing program and the package that has it
+     */
+    static void requireInstalled(String qemu) throws GuestVmException {
+        if (find(qemu) == null) {
+            throw new GuestVmException(qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
+                    + " install QEMU with: apt-get install qemu-system-x86");
+        }
+        if (find(SETPRIV) == null) {
+            throw new GuestVmException(SETPRIV + " was not found on PATH: it comes with util-linux"
+                    + " (apt-get install util-linux)");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import static io.agentd.testkit.GuestImageTest.assertContains;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,7 @@ class GuestVmTest {
                 .runDir(tmp.resolve("run")).qemuBinary("qemu-system-x86_64-not-installed").boot());
         assertContains(e, "qemu-system-x86_64-not-installed was not found on PATH");
         assertContains(e, "apt-get install qemu-system-x86");
+        assertFalse(Files.exists(tmp.resolve("run")), "no run directory is made for a VM that cannot start");
     }
 
     @Test
