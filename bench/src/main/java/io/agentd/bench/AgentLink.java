@@ -38,6 +38,12 @@ final class AgentLink implements AutoCloseable {
         return new AgentLink(client, System.nanoTime());
     }
 
+    /** Connects to an agent, or a relay in front of one, at {@code socket}, and waits for its core.ready. */
+    static AgentLink connect(java.nio.file.Path socket) throws Exception {
+        AgentClient client = AgentClient.connect(socket, WAIT);
+        return new AgentLink(client, System.nanoTime());
+    }
+
     /** System.nanoTime() when core.ready was seen. */
     long readyAtNanos() {
         return readyAtNanos;

@@ -1,5 +1,9 @@
 package io.agentd.client;
 
+import io.agentd.client.relay.IdRange;
+import io.agentd.client.relay.RelayGreeting;
+import io.agentd.client.transport.AgentAddress;
+import io.agentd.client.transport.StreamChannel;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
@@ -15,11 +19,8 @@ import io.agentd.protocol.payload.Touched;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,9 +37,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One connection to an agent over a unix socket (agentd's {@code --listen unix:PATH}, or the socket of
- * a QEMU virtio-serial chardev). Many sessions and calls run at once over it; each gets an id of its
- * own (never 0, never one that is still live). Thread-safe.
+ * One connection to an agent: over a unix socket (agentd's {@code --listen unix:PATH}, the socket of
+ * a QEMU virtio-serial chardev, or a relay's), vsock, or a hybrid vsock (see {@link AgentAddress}).
+ * Many sessions and calls run at once over it; each gets an id of its own (never 0, never one that
+ * is still live). Thread-safe.
+ *
+ * <p>Agent or relay is found out, not configured: the first 8 bytes that arrive are either the start
+ * of the agent's first frame ({@code [len][id 0]}) or a relay's greeting ({@code [id_start][id_end_exclusive]},
+ * see {@link RelayGreeting}). Behind a relay every id is taken from the range the greeting gave
+ * ({@link #relayRange}); when all of them are live, a new session or call fails with
+ * {@link IdsExhaustedException}, never with an id of another client's range.
  *
  * <p>One reader thread per connection reads and dispatches every frame; writes are serialized. When
  * the connection closes or breaks, every open session and call fails at once with
@@ -54,7 +62,7 @@ public final class AgentClient implements AutoCloseable {
     /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
     private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
 
-    private final SocketChannel channel;
+    private final StreamChannel channel;
     private final String peer;
     private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
@@ -65,7 +73,10 @@ public final class AgentClient implements AutoCloseable {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
-    private final SessionIds ids = new SessionIds(); // guarded by idLock
+    /** All u32 ids; once a relay's greeting came, its range. Guarded by idLock. */
+    private SessionIds ids = new SessionIds();
+    /** The range a relay's greeting gave; null for a direct agent (or before the first bytes came). */
+    private volatile IdRange relayRange;
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
 
@@ -79,7 +90,7 @@ public final class AgentClient implements AutoCloseable {
             ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
     private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
 
-    private AgentClient(SocketChannel channel, String peer) {
+    private AgentClient(StreamChannel channel, String peer) {
         this.channel = channel;
         this.peer = peer;
         Thread reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
@@ -98,14 +109,22 @@ public final class AgentClient implements AutoCloseable {
      */
     public static AgentClient connect(Path socket, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-        } catch (IOException e) {
-            channel.close();
-            throw e;
-        }
-        AgentClient client = new AgentClient(channel, socket.toString());
+        return connect(new AgentAddress.Unix(socket), readyTimeout);
+    }
+
+    /**
+     * {@link #connect(Path, Duration)} for any {@link AgentAddress} (unix, vsock, hybrid vsock), agent
+     * or relay alike. The transport's own handshake (hybrid vsock's CONNECT) counts against
+     * {@code readyTimeout} too.
+     *
+     * @throws ConnectionRefusedException the peer answered with a core.error instead (a full relay)
+     */
+    public static AgentClient connect(AgentAddress address, Duration readyTimeout)
+            throws IOException, TimeoutException, InterruptedException {
+        long start = System.nanoTime();
+        StreamChannel channel = address.open(readyTimeout);
+        AgentClient client = new AgentClient(channel, address.toString());
+        readyTimeout = readyTimeout.minusNanos(System.nanoTime() - start);
         try {
             client.awaitReady(readyTimeout);
             return client;
@@ -138,6 +157,11 @@ public final class AgentClient implements AutoCloseable {
         } finally {
             probes.forEach(p -> p.cancel(false)); // frees the ids of pings that were never answered
         }
+    }
+
+    /** The ids this client uses behind a relay (its greeting's); null when connected to an agent directly. */
+    public IdRange relayRange() {
+        return relayRange;
     }
 
     /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
@@ -342,7 +366,7 @@ public final class AgentClient implements AutoCloseable {
      * Allocates an id that is not live, builds the owner for it, and registers its receiver, all under
      * the id lock, so nothing registers after the connection has ended.
      */
-    private <T> T register(LongFunction<T> make, Function<T, Receiver> receiverOf) throws ConnectionLostException {
+    private <T> T register(LongFunction<T> make, Function<T, Receiver> receiverOf) throws AgentException {
         synchronized (idLock) {
             if (lost != null) {
                 throw new ConnectionLostException(lost.getMessage(), lost);
@@ -454,6 +478,8 @@ public final class AgentClient implements AutoCloseable {
             FrameDecoder decoder = new FrameDecoder();
             // Direct: a heap buffer makes the channel read into a temporary direct buffer and copy.
             ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
+            byte[] first = new byte[RelayGreeting.BYTES];
+            int firstFill = 0;
             while (true) {
                 buffer.clear();
                 if (channel.read(buffer) < 0) {
@@ -461,6 +487,17 @@ public final class AgentClient implements AutoCloseable {
                     break;
                 }
                 buffer.flip();
+                if (firstFill < first.length) {
+                    int n = Math.min(first.length - firstFill, buffer.remaining());
+                    buffer.get(first, firstFill, n);
+                    firstFill += n;
+                    if (firstFill < first.length) {
+                        continue;
+                    }
+                    if (!adoptRelayGreeting(first)) {
+                        decoder.feed(ByteBuffer.wrap(first));
+                    }
+                }
                 decoder.feed(buffer);
                 why = dispatchAll(decoder);
                 if (why != null) {
@@ -476,6 +513,23 @@ public final class AgentClient implements AutoCloseable {
             why = new ConnectionLostException("client error reading from " + peer + ": " + e, e);
         }
         end(why);
+    }
+
+    /**
+     * Whether a connection's first 8 bytes are a relay's greeting; if so, every id from now on comes
+     * from its range (a ping sent before they came, on an id outside it, is refused by the relay).
+     */
+    private boolean adoptRelayGreeting(byte[] first) {
+        IdRange range = RelayGreeting.parse(first);
+        if (range == null) {
+            return false;
+        }
+        synchronized (idLock) {
+            ids = SessionIds.within(range.start(), range.endExclusive());
+            relayRange = range;
+        }
+        log.debug("{} is a relay; this client's ids are {}", peer, range);
+        return true;
     }
 
     /** Dispatches every whole frame the decoder holds; returns why to give up, or null to read on. */
@@ -532,6 +586,11 @@ public final class AgentClient implements AutoCloseable {
             case CORE_READY -> onReady((Ready) frame.payload());
             case CORE_ERROR -> {
                 ErrorPayload e = (ErrorPayload) frame.payload();
+                if (!ready.isDone()) {
+                    // Before any ready: the peer turns the connection away (a full relay), then closes.
+                    ready.completeExceptionally(new ConnectionRefusedException(peer, e));
+                    return;
+                }
                 log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
             }
             default -> log.debug("ignored {} on the control channel", frame.type());

@@ -2,6 +2,7 @@ package io.agentd.client.cli;
 
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
+import io.agentd.client.transport.AgentAddress;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,7 +32,7 @@ public final class Agentctl {
     private static final Duration SHUTDOWN_CLOSE_WAIT = Duration.ofSeconds(5);
 
     static final String USAGE = """
-            usage: agentctl [--socket PATH] [--ready-timeout DURATION] COMMAND [ARGS...]
+            usage: agentctl [--socket ADDRESS] [--ready-timeout DURATION] COMMAND [ARGS...]
 
             commands:
               exec [OPTIONS] [--] CMD [ARGS...]  run CMD in the agent; output as it comes
@@ -66,8 +67,18 @@ public final class Agentctl {
                                              wait until the socket exists and the agent is ready
                                              (default 60s), then print its version and start-up
                                              times; for scripts that boot a VM
+              relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION]
+                                             share one agent among up to 128 clients: connect to
+                                             the VM's virtio-serial chardev socket PORT_SOCKET
+                                             (waiting up to --port-wait, default 30s, for it) and
+                                             serve clients on SOCKET (0600). Runs until the VM
+                                             goes away (exit 1) or it is stopped (SIGTERM)
 
-            The socket is --socket PATH, else $AGENTD_SOCKET, else %s.
+            The address is --socket ADDRESS, else $AGENTD_SOCKET, else %s. ADDRESS is a unix
+            socket PATH (an agent's, a relay's or a QEMU chardev's; unix:PATH also works),
+            vsock:CID:PORT, or hvsock:UDS_PATH:PORT (Firecracker's and Cloud Hypervisor's vsock
+            socket: agentctl sends CONNECT PORT and expects OK). Agent or relay is detected from
+            the first bytes that arrive.
             --ready-timeout: how long to wait for the agent's ready message (default 10s).
             DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
 
@@ -80,12 +91,16 @@ public final class Agentctl {
             command line, 0 otherwise.
             """.formatted(DEFAULT_SOCKET);
 
+    private final AgentAddress address;
+    /** The unix socket of the address; null for vsock (no path to check when it fails). */
     private final Path socket;
     private final Duration readyTimeout;
     private final PrintStream err;
 
-    private Agentctl(Path socket, Duration readyTimeout, PrintStream err) {
-        this.socket = socket;
+    private Agentctl(AgentAddress address, Duration readyTimeout, PrintStream err) {
+        this.address = address;
+        this.socket = address instanceof AgentAddress.Unix u ? u.path()
+                : address instanceof AgentAddress.HybridVsock h ? h.uds() : null;
         this.readyTimeout = readyTimeout;
         this.err = err;
     }
@@ -97,14 +112,14 @@ public final class Agentctl {
     }
 
     static int run(List<String> argv, String socketFromEnv, PrintStream out, PrintStream err) {
-        Path socket = Path.of(socketFromEnv == null || socketFromEnv.isEmpty() ? DEFAULT_SOCKET : socketFromEnv);
+        String socket = socketFromEnv == null || socketFromEnv.isEmpty() ? DEFAULT_SOCKET : socketFromEnv;
         Duration readyTimeout = DEFAULT_READY_TIMEOUT;
         int i = 0;
         try {
             while (i < argv.size() && argv.get(i).startsWith("-")) {
                 OptionArg opt = OptionArg.split(argv.get(i), argv, i);
                 switch (opt.name()) {
-                    case "--socket", "-s" -> socket = Path.of(opt.value());
+                    case "--socket", "-s" -> socket = opt.value();
                     case "--ready-timeout" -> readyTimeout = Durations.parse("--ready-timeout", opt.value());
                     case "-h", "--help" -> {
                         out.print(USAGE);
@@ -117,9 +132,12 @@ public final class Agentctl {
             if (i >= argv.size()) {
                 throw new UsageException("no command given");
             }
-            Agentctl ctl = new Agentctl(socket, readyTimeout, err);
             String command = argv.get(i);
             List<String> rest = argv.subList(i + 1, argv.size());
+            if (command.equals("relay")) {
+                return RelayCommand.parse(rest).run(err);
+            }
+            Agentctl ctl = new Agentctl(parseAddress(socket), readyTimeout, err);
             return switch (command) {
                 case "exec" -> new ExecCommand(ExecOptions.parse(rest), err).run(ctl::connect);
                 case "ping" -> {
@@ -144,6 +162,14 @@ public final class Agentctl {
         } catch (Unavailable e) {
             err.println("agentctl: " + e.getMessage());
             return EXIT_UNAVAILABLE;
+        }
+    }
+
+    private static AgentAddress parseAddress(String text) throws UsageException {
+        try {
+            return AgentAddress.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--socket: " + e.getMessage());
         }
     }
 
@@ -178,19 +204,22 @@ public final class Agentctl {
     /** Connects and waits for core.ready; every way that fails becomes one clear {@link Unavailable}. */
     AgentClient connect() throws Unavailable {
         try {
-            return AgentClient.connect(socket, readyTimeout);
+            return AgentClient.connect(address, readyTimeout);
         } catch (IOException e) {
             throw new Unavailable(describeConnectFailure(e));
         } catch (TimeoutException e) {
-            throw new Unavailable("connected to " + socket + " but the agent did not say it was ready within "
+            throw new Unavailable("connected to " + address + " but the agent did not say it was ready within "
                     + human(readyTimeout) + " (is the agent up? agentctl wait-ready waits for it)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new Unavailable("interrupted while connecting to " + socket);
+            throw new Unavailable("interrupted while connecting to " + address);
         }
     }
 
     private String describeConnectFailure(IOException e) {
+        if (socket == null || e instanceof AgentException) {
+            return e instanceof AgentException ? e.getMessage() : "cannot connect to " + address + ": " + e.getMessage();
+        }
         if (!Files.exists(socket)) {
             return "no agent socket at " + socket
                     + " (is agentd running? give --socket PATH or set AGENTD_SOCKET)";
@@ -205,7 +234,7 @@ public final class Agentctl {
         if (e instanceof AgentException) {
             return msg;
         }
-        return "cannot connect to " + socket + ": " + msg;
+        return "cannot connect to " + address + ": " + msg;
     }
 
     private static boolean isSocket(Path path) {
@@ -220,7 +249,7 @@ public final class Agentctl {
     private int ping(PrintStream out) throws Unavailable {
         try (AgentClient client = connect()) {
             Duration rtt = client.ping(PING_TIMEOUT);
-            out.printf(Locale.ROOT, "pong from %s: time=%.3f ms%n", socket, rtt.toNanos() / 1e6);
+            out.printf(Locale.ROOT, "pong from %s: time=%.3f ms%n", address, rtt.toNanos() / 1e6);
             return 0;
         } catch (IOException e) {
             throw new Unavailable("ping: " + e.getMessage());
@@ -254,14 +283,14 @@ public final class Agentctl {
      */
     private int waitReady(PrintStream out, Duration timeout) throws Unavailable {
         long deadline = System.nanoTime() + timeout.toNanos();
-        String lastProblem = "no agent socket at " + socket;
+        String lastProblem = "no agent socket at " + address;
         while (true) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new Unavailable("no agent ready at " + socket + " within " + human(timeout)
+                throw new Unavailable("no agent ready at " + address + " within " + human(timeout)
                         + " (last: " + lastProblem + ")");
             }
-            try (AgentClient client = AgentClient.connect(socket, Duration.ofNanos(left))) {
+            try (AgentClient client = AgentClient.connect(address, Duration.ofNanos(left))) {
                 out.println(describeReady(client.ready()));
                 return 0;
             } catch (IOException e) {
@@ -284,11 +313,11 @@ public final class Agentctl {
     /** One line for boot scripts: the agent's version and its start-up times since kernel boot. */
     private String describeReady(Ready ready) {
         if (ready == null) {
-            return "ready: the agent at " + socket + " answered a ping (its ready message was missed: no timings)";
+            return "ready: the agent at " + address + " answered a ping (its ready message was missed: no timings)";
         }
         return String.format(Locale.ROOT,
                 "ready: %s at %s; since kernel boot: agent started %.3f s, main %.3f s, ready %.3f s",
-                ready.agentVersion() == null ? "agent" : "agentd " + ready.agentVersion(), socket,
+                ready.agentVersion() == null ? "agent" : "agentd " + ready.agentVersion(), address,
                 ready.bootTimeNs() / 1e9, ready.initTimeNs() / 1e9, ready.readyTimeNs() / 1e9);
     }
 

@@ -1,0 +1,109 @@
+package io.agentd.client.relay;
+
+import io.agentd.protocol.Protocol;
+import java.nio.ByteBuffer;
+
+/**
+ * Cuts a byte stream into whole frames by their headers alone: the length prefix says where a frame
+ * ends, the id after it where it goes; the body is never decoded. Each frame comes out as one array,
+ * length prefix included, ready to forward as it is. Memory held: the frame being assembled, at most
+ * one of the largest legal length, grown as its bytes arrive. Not thread-safe.
+ *
+ * <p>A length outside {@code 5 .. 4 MiB} is reported to the sink, which decides: stop (a client's
+ * stream cannot be trusted any further), or go on, and then the declared length is skipped unread,
+ * as the protocol's decoder does, so no byte inside it is taken for a frame.
+ */
+final class FrameSplitter {
+    /** Where the frames go. */
+    interface Sink {
+        /** A whole frame ({@code bytes}, prefix included) on {@code id}; false to stop feeding. */
+        boolean frame(long id, byte[] bytes);
+
+        /** A length prefix no frame may have; false to stop feeding (the stream is then unusable). */
+        boolean badLength(long length);
+    }
+
+    private static final int HEADER = Protocol.LENGTH_BYTES + 4;
+    /** Frames up to this size get their whole array at once; a larger one grows as its bytes come. */
+    private static final int FIRST_CAPACITY = 256 * 1024;
+
+    private final byte[] header = new byte[HEADER];
+    private int headerFill;
+    private byte[] frame;
+    private int frameFill;
+    private long skipLeft;
+
+    /** Takes the bytes between {@code src}'s position and limit; returns false if the sink stopped it. */
+    boolean feed(ByteBuffer src, Sink sink) {
+        while (src.hasRemaining()) {
+            if (skipLeft > 0) {
+                int n = (int) Math.min(skipLeft, src.remaining());
+                src.position(src.position() + n);
+                skipLeft -= n;
+            } else if (frame == null) {
+                header[headerFill++] = src.get();
+                if (headerFill == Protocol.LENGTH_BYTES) {
+                    long len = lengthOf(header);
+                    if (len < Protocol.MIN_FRAME_LEN || len > Protocol.MAX_FRAME_LEN) {
+                        headerFill = 0;
+                        if (!sink.badLength(len)) {
+                            return false;
+                        }
+                        skipLeft = len;
+                    }
+                } else if (headerFill == HEADER) {
+                    int total = (int) lengthOf(header) + Protocol.LENGTH_BYTES;
+                    frame = new byte[Math.min(total, Math.max(FIRST_CAPACITY, HEADER))];
+                    System.arraycopy(header, 0, frame, 0, HEADER);
+                    frameFill = HEADER;
+                    headerFill = 0;
+                    if (frameFill == total && !complete(sink)) {
+                        return false;
+                    }
+                }
+            } else {
+                int total = (int) lengthOf(frame) + Protocol.LENGTH_BYTES;
+                if (frame.length < total && frame.length - frameFill < src.remaining()) {
+                    grow(Math.min(total, frameFill + src.remaining()));
+                }
+                int n = Math.min(frame.length - frameFill, src.remaining());
+                src.get(frame, frameFill, n);
+                frameFill += n;
+                if (frameFill == total && !complete(sink)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Bytes held of a frame not yet whole (0 between frames). */
+    int buffered() {
+        return frame == null ? headerFill : frameFill;
+    }
+
+    private boolean complete(FrameSplitter.Sink sink) {
+        byte[] whole = frame;
+        frame = null;
+        frameFill = 0;
+        return sink.frame(idOf(whole), whole);
+    }
+
+    private void grow(int atLeast) {
+        byte[] bigger = new byte[Math.min((int) lengthOf(frame) + Protocol.LENGTH_BYTES,
+                Math.max(atLeast, frame.length * 2))];
+        System.arraycopy(frame, 0, bigger, 0, frameFill);
+        frame = bigger;
+    }
+
+    static long lengthOf(byte[] frame) {
+        return Integer.toUnsignedLong(((frame[0] & 0xff) << 24) | ((frame[1] & 0xff) << 16)
+                | ((frame[2] & 0xff) << 8) | (frame[3] & 0xff));
+    }
+
+    /** The id of a whole frame (its bytes 4..7). */
+    static long idOf(byte[] frame) {
+        return Integer.toUnsignedLong(((frame[4] & 0xff) << 24) | ((frame[5] & 0xff) << 16)
+                | ((frame[6] & 0xff) << 8) | (frame[7] & 0xff));
+    }
+}

@@ -1,0 +1,63 @@
+package io.agentd.client.relay;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * The relay's own unix socket, put in place the way the agent puts its own: bound under a temporary
+ * name in the same directory, made 0600 (only the relay's user may connect: whoever connects runs
+ * commands in the VM), and renamed onto the path once it listens, so the path never names a socket
+ * nobody accepts on. It refuses a path that is not a socket (not ours to remove) and one a live
+ * listener holds (another relay of the same VM); a stale socket is replaced.
+ */
+final class ListenSocket {
+    private ListenSocket() {}
+
+    static ServerSocketChannel open(Path path) throws IOException {
+        path = path.toAbsolutePath();
+        checkExisting(path);
+        Path temporary = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".new");
+        Files.deleteIfExists(temporary);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(temporary), 256);
+            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+            checkExisting(path); // again: the path may have changed meanwhile
+            Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+            return server;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            Files.deleteIfExists(temporary);
+            throw e;
+        }
+    }
+
+    private static void checkExisting(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isSymbolicLink(path) || !isSocket(path)) {
+            throw new IOException(path + " exists and is not a socket; not removed (remove it, or choose another path)");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            throw new IOException(path + " is in use: something is listening on it (another relay?)");
+        } catch (ConnectException stale) {
+            // a socket left by a relay that died: the rename replaces it
+        }
+    }
+
+    private static boolean isSocket(Path path) throws IOException {
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        return (mode & 0170000) == 0140000;
+    }
+}

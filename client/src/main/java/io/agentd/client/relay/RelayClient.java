@@ -1,0 +1,31 @@
+package io.agentd.client.relay;
+
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+/** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
+final class RelayClient {
+    final SocketChannel channel;
+    final SelectionKey key;
+    final int slot;
+    final IdRange range;
+    final FrameSplitter input = new FrameSplitter();
+    final OutQueue output = new OutQueue();
+    /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
+    boolean holdsUpAgent;
+    /** Its queue passed the high-water mark with the relay's own refusals: it is not read until it drains. */
+    boolean inputPaused;
+    boolean gone;
+
+    RelayClient(SocketChannel channel, SelectionKey key, int slot) {
+        this.channel = channel;
+        this.key = key;
+        this.slot = slot;
+        this.range = IdRange.slot(slot);
+    }
+
+    @Override
+    public String toString() {
+        return "client " + slot + " " + range;
+    }
+}

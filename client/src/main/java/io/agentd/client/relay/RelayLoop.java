@@ -1,0 +1,615 @@
+package io.agentd.client.relay;
+
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay's one thread: a selector over the port, the listening socket and every client. All the
+ * state below is this thread's alone; other threads only read the futures and call {@link #stop}.
+ *
+ * <p>Flow control, by water marks on the queues of whole frames:
+ * <ul>
+ *   <li>agent to clients: while any client's queue is above {@link #HIGH_WATER} (it does not read),
+ *       nothing more is read from the agent, until every such queue is back under
+ *       {@link #LOW_WATER}. Nothing is dropped; the other clients wait too (head-of-line), as they
+ *       would on the one connection the relay replaces, and the agent's own backpressure holds its
+ *       processes.
+ *   <li>clients to agent: while the port's queue is above the mark, no client is read.
+ *   <li>a client whose own queue is above the mark is not read either; when the relay's own
+ *       refusals filled it (a client that sends bad frames without reading the answers), only that
+ *       client waits: refusals never hold up the agent.
+ * </ul>
+ */
+final class RelayLoop implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+    static final long HIGH_WATER = 4L * 1024 * 1024;
+    static final long LOW_WATER = 1024 * 1024;
+    private static final int READ_BYTES = 256 * 1024;
+    private static final long LOG_INTERVAL_MILLIS = 5_000;
+    /**
+     * The relay's own id, outside every client's range, for the ping that checks the agent is still
+     * the one whose core.ready is cached before that ready goes to a new client.
+     */
+    static final long PROBE_ID = 0xFFFF_FFFFL;
+
+    private final SocketChannel port;
+    private final ServerSocketChannel server;
+    private final Path listenPath;
+    private final String portName;
+    private final Selector selector;
+    private final SelectionKey portKey;
+    private final SelectionKey serverKey;
+
+    private final RelayClient[] clients = new RelayClient[IdRange.SLOTS];
+    /** Free slots, least recently freed first: a slot's ids go to a new client as late as possible. */
+    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private final FrameSplitter portInput = new FrameSplitter();
+    private final OutQueue portOutput = new OutQueue();
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
+    private final FrameEncoder encoder = new FrameEncoder();
+    private final List<RelayClient> toFlush = new ArrayList<>();
+    private int clientsHoldingUpAgent;
+    private boolean portHoldsUpClients;
+    /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
+    private byte[] readyFrame;
+    /**
+     * New clients waiting for the cached ready until the agent answers the probe: a ready may come
+     * from an agent that has died since (over a virtio port nothing tells the host), and a client
+     * that took it for a live agent would send requests nobody reads. Behind the probe they wait
+     * instead, for the pong or for the next agent's own ready.
+     */
+    private final List<RelayClient> awaitingReady = new ArrayList<>();
+    private boolean probing;
+
+    private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
+    private volatile Ready latestReady;
+    private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
+    private volatile boolean stopping;
+    private volatile int clientCount;
+
+    private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog clientLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+
+    RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
+        this.port = port;
+        this.server = server;
+        this.listenPath = listenPath;
+        this.portName = portName;
+        this.selector = Selector.open();
+        port.configureBlocking(false);
+        server.configureBlocking(false);
+        this.portKey = port.register(selector, SelectionKey.OP_READ);
+        this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
+        for (int k = 0; k < IdRange.SLOTS; k++) {
+            freeSlots.add(k);
+        }
+    }
+
+    CompletableFuture<Ready> firstReady() {
+        return firstReady;
+    }
+
+    Ready latestReady() {
+        return latestReady;
+    }
+
+    CompletableFuture<Relay.Ending> ending() {
+        return ending;
+    }
+
+    int clientCount() {
+        return clientCount;
+    }
+
+    void stop() {
+        stopping = true;
+        selector.wakeup();
+    }
+
+    @Override
+    public void run() {
+        Relay.Ending end;
+        try {
+            end = serve();
+        } catch (IOException | RuntimeException e) {
+            log.error("relay failed", e);
+            end = new Relay.Ending("relay error: " + e, false);
+        }
+        shutDown();
+        ending.complete(end);
+    }
+
+    private Relay.Ending serve() throws IOException {
+        log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
+        while (!stopping) {
+            selector.select();
+            for (SelectionKey key : selector.selectedKeys()) {
+                if (!key.isValid()) {
+                    continue;
+                }
+                if (key == serverKey) {
+                    acceptAll();
+                } else if (key == portKey) {
+                    String lost = onPortEvents(key);
+                    if (lost != null) {
+                        return new Relay.Ending(lost, true);
+                    }
+                } else {
+                    onClientEvents((RelayClient) key.attachment(), key);
+                }
+            }
+            selector.selectedKeys().clear();
+            if (!flushAll()) {
+                return new Relay.Ending("writing to the port " + portName + " failed", true);
+            }
+        }
+        return new Relay.Ending("relay stopped", false);
+    }
+
+    // ---- the port ------------------------------------------------------------------------------
+
+    /** Returns why the port is lost, or null. */
+    private String onPortEvents(SelectionKey key) {
+        try {
+            if (key.isWritable() && !flushPort()) {
+                return "writing to the port " + portName + " failed";
+            }
+            if (key.isReadable()) {
+                readBuffer.clear();
+                if (port.read(readBuffer) < 0) {
+                    return "the VM's port " + portName + " closed (the VM is gone)";
+                }
+                readBuffer.flip();
+                portInput.feed(readBuffer, portSink);
+                updateAgentReads();
+            }
+            return null;
+        } catch (IOException e) {
+            return "the port " + portName + " broke: " + e.getMessage();
+        }
+    }
+
+    private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
+        @Override
+        public boolean frame(long id, byte[] bytes) {
+            fromAgent(id, bytes);
+            return true;
+        }
+
+        @Override
+        public boolean badLength(long length) {
+            String more = droppedLog.admit();
+            if (more != null) {
+                log.warn("relay: the agent sent a frame length of {} (legal: {}..{}); its bytes are skipped{}",
+                        length, Protocol.MIN_FRAME_LEN, Protocol.MAX_FRAME_LEN, more);
+            }
+            return true; // skipped as the protocol's decoder does
+        }
+    };
+
+    private void fromAgent(long id, byte[] bytes) {
+        if (id == Protocol.CONTROL_ID) {
+            fromAgentOnControl(bytes);
+            return;
+        }
+        if (id == PROBE_ID) {
+            onProbeAnswered();
+            return;
+        }
+        RelayClient owner = ownerOf(id);
+        if (owner == null) {
+            String more = droppedLog.admit();
+            if (more != null) {
+                log.info("relay: a frame of the agent on id {}, which no client holds now, was dropped{}", id, more);
+            }
+            return;
+        }
+        queue(owner, bytes);
+    }
+
+    /**
+     * core.ready goes to every client and is kept for the next ones (a later one means a new agent:
+     * each client must see it to fail what the old one ran). Any other id-0 frame of the agent is a
+     * core.error about a frame it could not attribute to a session, and the relay cannot attribute
+     * it to a client either: logged and dropped, not sent to clients whose frames it may not be about.
+     */
+    private void fromAgentOnControl(byte[] bytes) {
+        Frame frame = decode(bytes);
+        if (frame != null && frame.type() == MessageType.CORE_READY) {
+            Ready ready = (Ready) frame.payload();
+            Ready before = latestReady;
+            readyFrame = bytes;
+            latestReady = ready;
+            firstReady.complete(ready);
+            if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
+                log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
+            }
+            for (RelayClient c : clients) {
+                if (c != null) {
+                    queue(c, bytes);
+                }
+            }
+            awaitingReady.clear(); // they got this one: it needs no probe
+            return;
+        }
+        String more = droppedLog.admit();
+        if (more != null) {
+            String what = frame == null ? "an undecodable frame" : frame.type().wire();
+            if (frame != null && frame.payload() instanceof ErrorPayload e) {
+                what += " (" + e.kind() + ": " + e.message() + ")";
+            }
+            log.info("relay: the agent sent {} on id 0; no client to give it to, dropped{}", what, more);
+        }
+    }
+
+    private void probe() {
+        if (!probing) {
+            probing = true;
+            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE))));
+        }
+    }
+
+    /** The agent that sent the cached ready is alive: the clients waiting for it get it now. */
+    private void onProbeAnswered() {
+        probing = false;
+        for (RelayClient c : awaitingReady) {
+            if (!c.gone) {
+                queue(c, readyFrame);
+            }
+        }
+        awaitingReady.clear();
+    }
+
+    /** The client whose range holds {@code id}, or null (a free slot, or an id between ranges). */
+    private RelayClient ownerOf(long id) {
+        long k = (id - 1) / IdRange.SPAN;
+        if (k >= IdRange.SLOTS) {
+            return null;
+        }
+        RelayClient c = clients[(int) k];
+        return c != null && c.range.contains(id) ? c : null;
+    }
+
+    private boolean flushPort() throws IOException {
+        boolean empty = portOutput.flush(port);
+        portKey.interestOps(portReadOps() | (empty ? 0 : SelectionKey.OP_WRITE));
+        boolean wasHolding = portHoldsUpClients;
+        if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
+            portHoldsUpClients = false;
+        } else if (!portHoldsUpClients && portOutput.bytes() > HIGH_WATER) {
+            portHoldsUpClients = true;
+        }
+        if (wasHolding != portHoldsUpClients) {
+            for (RelayClient c : clients) {
+                if (c != null) {
+                    updateClientOps(c);
+                }
+            }
+        }
+        return true;
+    }
+
+    private int portReadOps() {
+        return clientsHoldingUpAgent == 0 ? SelectionKey.OP_READ : 0;
+    }
+
+    private void updateAgentReads() {
+        portKey.interestOps(portReadOps() | (portOutput.isEmpty() ? 0 : SelectionKey.OP_WRITE));
+    }
+
+    // ---- clients -------------------------------------------------------------------------------
+
+    private void acceptAll() throws IOException {
+        SocketChannel channel;
+        while ((channel = server.accept()) != null) {
+            channel.configureBlocking(false);
+            Integer slot = freeSlots.poll();
+            if (slot == null) {
+                refuseFull(channel);
+                continue;
+            }
+            SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
+            RelayClient c = new RelayClient(channel, key, slot);
+            key.attach(c);
+            clients[slot] = c;
+            clientCount++;
+            c.output.add(RelayGreeting.encode(c.range));
+            toFlush.add(c);
+            if (readyFrame != null) {
+                awaitingReady.add(c);
+                probe();
+            }
+            String more = clientLog.admit();
+            if (more != null) {
+                log.info("relay: {} connected ({} now){}", c, clientCount, more);
+            }
+        }
+    }
+
+    /** A client past the 128th: one core.error on id 0 saying so, then the connection closes. */
+    private void refuseFull(SocketChannel channel) {
+        String message = "the relay is full: it serves " + IdRange.SLOTS + " clients at once; try again when one"
+                + " has left";
+        try (channel) {
+            // A new socket's send buffer is empty: these ~150 bytes go in one write.
+            channel.write(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
+                    new ErrorPayload(ErrorKind.INVALID_SESSION.wire(), message, null)))));
+        } catch (IOException e) {
+            log.debug("relay: refusing a client past the {}th", IdRange.SLOTS, e);
+        }
+        String more = fullLog.admit();
+        if (more != null) {
+            log.warn("relay: a client was turned away: {} clients are connected already{}", IdRange.SLOTS, more);
+        }
+    }
+
+    private void onClientEvents(RelayClient c, SelectionKey key) {
+        try {
+            if (key.isWritable()) {
+                flushClient(c);
+            }
+            if (!c.gone && key.isValid() && key.isReadable()) {
+                readBuffer.clear();
+                if (c.channel.read(readBuffer) < 0) {
+                    drop(c, "left");
+                    return;
+                }
+                readBuffer.flip();
+                ClientSink sink = new ClientSink(c);
+                if (!c.input.feed(readBuffer, sink)) {
+                    return;
+                }
+                updateClientOps(c);
+                updatePortWrites();
+            }
+        } catch (IOException e) {
+            drop(c, "connection broke: " + e.getMessage());
+        }
+    }
+
+    /** Where a client's frames go: the port when the id is the client's, a refusal otherwise. */
+    private final class ClientSink implements FrameSplitter.Sink {
+        private final RelayClient c;
+
+        ClientSink(RelayClient c) {
+            this.c = c;
+        }
+
+        @Override
+        public boolean frame(long id, byte[] bytes) {
+            if (c.range.contains(id)) {
+                portOutput.add(ByteBuffer.wrap(bytes));
+                return true;
+            }
+            Frame frame = decode(bytes);
+            String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
+            if (id == Protocol.CONTROL_ID) {
+                if (frame != null && frame.type() == MessageType.CORE_SHUTDOWN) {
+                    portOutput.add(ByteBuffer.wrap(bytes));
+                    return true;
+                }
+                refuse(c, id, type, "the relay takes only core.shutdown on id 0"
+                        + (type == null ? "" : ", not " + type) + "; nothing was forwarded");
+                return true;
+            }
+            refuse(c, id, type, "id " + id + " is outside this client's range " + c.range
+                    + " (the relay's greeting gave it); nothing was forwarded");
+            return true;
+        }
+
+        @Override
+        public boolean badLength(long length) {
+            queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
+                    ErrorKind.MALFORMED_MESSAGE.wire(), "frame length " + length + " is outside "
+                    + Protocol.MIN_FRAME_LEN + ".." + Protocol.MAX_FRAME_LEN + "; the stream cannot be followed"
+                    + " any further, so the relay closes this connection", null)));
+            try {
+                c.output.flush(c.channel);
+            } catch (IOException e) {
+                // it is closed below either way
+            }
+            drop(c, "sent a frame length of " + length);
+            return false;
+        }
+    }
+
+    private void refuse(RelayClient c, long id, String type, String message) {
+        String more = refusedLog.admit();
+        if (more != null) {
+            log.info("relay: {}: refused {} on id {}: {}{}", c, type == null ? "a frame" : type, id, message, more);
+        }
+        queueFrame(c, new Frame(id, MessageType.CORE_ERROR,
+                new ErrorPayload(ErrorKind.INVALID_SESSION.wire(), message, type)));
+    }
+
+    /**
+     * Queues a frame of the relay's own (a refusal). Past the high mark the client is no longer read
+     * (it sends without reading the answers), but the agent goes on: only the agent's frames make a
+     * client hold everyone up, so a client cannot stall the others with refusals it provokes.
+     */
+    private void queueFrame(RelayClient c, Frame frame) {
+        add(c, encoder.encode(frame));
+        if (c.output.bytes() > HIGH_WATER) {
+            c.inputPaused = true;
+            updateClientOps(c);
+        }
+    }
+
+    /** Queues a frame of the agent: past the high mark, nothing more is read from the agent. */
+    private void queue(RelayClient c, byte[] bytes) {
+        add(c, bytes);
+        if (!c.holdsUpAgent && c.output.bytes() > HIGH_WATER) {
+            c.holdsUpAgent = true;
+            clientsHoldingUpAgent++;
+            updateAgentReads();
+            updateClientOps(c);
+        }
+    }
+
+    private void add(RelayClient c, byte[] bytes) {
+        boolean wasEmpty = c.output.isEmpty();
+        c.output.add(ByteBuffer.wrap(bytes));
+        if (wasEmpty) {
+            toFlush.add(c);
+        }
+    }
+
+    private void flushClient(RelayClient c) throws IOException {
+        c.output.flush(c.channel);
+        if (c.output.bytes() <= LOW_WATER) {
+            c.inputPaused = false;
+            if (c.holdsUpAgent) {
+                c.holdsUpAgent = false;
+                clientsHoldingUpAgent--;
+                updateAgentReads();
+            }
+        }
+        updateClientOps(c);
+    }
+
+    private void updateClientOps(RelayClient c) {
+        if (c.gone || !c.key.isValid()) {
+            return;
+        }
+        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
+        c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
+    }
+
+    private void updatePortWrites() {
+        if (!portOutput.isEmpty()) {
+            portKey.interestOps(portReadOps() | SelectionKey.OP_WRITE);
+        }
+    }
+
+    /** Writes what this turn queued, at once; returns false when the port failed. */
+    private boolean flushAll() {
+        for (RelayClient c : toFlush) {
+            if (!c.gone) {
+                try {
+                    flushClient(c);
+                } catch (IOException e) {
+                    drop(c, "connection broke: " + e.getMessage());
+                }
+            }
+        }
+        toFlush.clear();
+        if (!portOutput.isEmpty()) {
+            try {
+                return flushPort();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A client is gone: its slot is freed and the agent told, so it can end what the client left. */
+    private void drop(RelayClient c, String why) {
+        if (c.gone) {
+            return;
+        }
+        c.gone = true;
+        c.key.cancel();
+        try {
+            c.channel.close();
+        } catch (IOException e) {
+            log.debug("relay: closing {}", c, e);
+        }
+        if (c.holdsUpAgent) {
+            c.holdsUpAgent = false;
+            clientsHoldingUpAgent--;
+            updateAgentReads();
+        }
+        c.output.clear();
+        awaitingReady.remove(c);
+        clients[c.slot] = null;
+        freeSlots.add(c.slot);
+        clientCount--;
+        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
+                MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                new RelayClientDisconnected(c.range.start(), c.range.endExclusive())))));
+        updatePortWrites();
+        String more = clientLog.admit();
+        if (more != null) {
+            log.info("relay: {} {}; the agent is told ({} client(s) left){}", c, why, clientCount, more);
+        }
+    }
+
+    // ---- decoding the few frames the relay reads -----------------------------------------------
+
+    /** The frame decoded, or null when it cannot be (the relay then forwards or refuses it as it is). */
+    private static Frame decode(byte[] bytes) {
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(bytes, 0, bytes.length);
+        try {
+            return decoder.next();
+        } catch (ProtocolException e) {
+            return null;
+        }
+    }
+
+    /** The type a refused frame names, when the decoder got that far; null otherwise. */
+    private static String typeOfUndecodable(byte[] bytes) {
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(bytes, 0, bytes.length);
+        try {
+            decoder.next();
+            return null;
+        } catch (ProtocolException e) {
+            return e.type();
+        }
+    }
+
+    // ---- the end -------------------------------------------------------------------------------
+
+    /** Closes every client (each sees the connection end), the port and the listening socket. */
+    private void shutDown() {
+        for (RelayClient c : clients) {
+            if (c != null) {
+                try {
+                    c.channel.close();
+                } catch (IOException e) {
+                    log.debug("relay: closing {}", c, e);
+                }
+            }
+        }
+        clientCount = 0;
+        try {
+            server.close();
+            Files.deleteIfExists(listenPath);
+        } catch (IOException e) {
+            log.warn("relay: removing {}: {}", listenPath, e.getMessage());
+        }
+        try {
+            port.close();
+            selector.close();
+        } catch (IOException e) {
+            log.debug("relay: closing the port", e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.testsupport.RunningAgent;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code agentctl relay} as scripts/guest/boot runs it, in front of a real agentd (its unix socket
+ * stands in for the VM's port), with separate agentctl processes as its clients.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class AgentctlRelayEndToEndTest {
+    private static final Path ROOT =
+            Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
+    private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
+
+    private static Process agentctl(Path dir, String name, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command)
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(dir.resolve(name + ".out").toFile())
+                .redirectError(dir.resolve(name + ".err").toFile())
+                .start();
+    }
+
+    private static int exitOf(Process p) throws Exception {
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl did not finish");
+        }
+        return p.exitValue();
+    }
+
+    @Test
+    void eightAgentctlsShareOneAgentThroughTheRelayWhichEndsWhenTheAgentGoes(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("agent.sock");
+        try (RunningAgent agent = RunningAgent.listening(ROOT.resolve("scripts/agentd"), port, List.of(), Map.of(),
+                dir.resolve("agentd.log"))) {
+            agent.awaitSocket();
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            try {
+                Process ready = agentctl(dir, "ready", "--socket", relaySocket.toString(), "wait-ready", "--timeout", "30s");
+                assertEquals(0, exitOf(ready), Files.readString(dir.resolve("ready.err")));
+
+                List<Process> execs = new ArrayList<>();
+                long t0 = System.nanoTime();
+                for (int n = 0; n < 8; n++) {
+                    execs.add(agentctl(dir, "exec" + n, "--socket", relaySocket.toString(), "exec", "--", "sh", "-c",
+                            "sleep 2; echo " + n));
+                }
+                for (int n = 0; n < 8; n++) {
+                    assertEquals(0, exitOf(execs.get(n)), Files.readString(dir.resolve("exec" + n + ".err")));
+                    assertEquals(n + "\n", Files.readString(dir.resolve("exec" + n + ".out")));
+                }
+                System.out.printf("8 agentctl exec 'sleep 2' through the relay together: %.1f s of wall time%n",
+                        (System.nanoTime() - t0) / 1e9);
+
+                Process running = agentctl(dir, "running", "--socket", relaySocket.toString(), "exec", "--",
+                        "sh", "-c", "echo started; sleep 60");
+                for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                        !Files.readString(dir.resolve("running.out")).contains("started"); ) {
+                    assertTrue(System.nanoTime() < deadline, "the command started");
+                    Thread.sleep(20);
+                }
+                agent.process().destroyForcibly();
+                assertEquals(125, exitOf(running), "agentctl: the connection is lost");
+                assertEquals(1, exitOf(relay), "the relay ends when the VM's port goes");
+                String said = Files.readString(dir.resolve("relay.err"));
+                assertTrue(said.contains("agentctl relay: ") && said.contains("every client was closed"), said);
+                assertTrue(!Files.exists(relaySocket), "the relay removed its socket");
+            } finally {
+                relay.destroyForcibly();
+                for (ProcessHandle h : agent.process().descendants().toList()) {
+                    h.destroyForcibly();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.agentd.client.relay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class FrameSplitterTest {
+    private final FrameEncoder encoder = new FrameEncoder();
+
+    private final List<Long> ids = new ArrayList<>();
+    private final List<byte[]> frames = new ArrayList<>();
+    private final List<Long> badLengths = new ArrayList<>();
+    private boolean continueAfterBadLength = true;
+
+    private final FrameSplitter.Sink sink = new FrameSplitter.Sink() {
+        @Override
+        public boolean frame(long id, byte[] bytes) {
+            ids.add(id);
+            frames.add(bytes);
+            return true;
+        }
+
+        @Override
+        public boolean badLength(long length) {
+            badLengths.add(length);
+            return continueAfterBadLength;
+        }
+    };
+
+    @Test
+    void framesSplitAtAnyByteComeOutWholeWithTheirIds() {
+        byte[] a = encoder.encode(new Frame(7, MessageType.CORE_PING, Empty.INSTANCE));
+        byte[] big = new byte[1 << 20];
+        new Random(1).nextBytes(big);
+        byte[] b = encoder.encode(new Frame(0xFFFF_FFFEL, MessageType.EXEC_STDIN, new ExecData(big)));
+        byte[] c = encoder.encode(new Frame(9, MessageType.CORE_PING, Empty.INSTANCE));
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        all.writeBytes(a);
+        all.writeBytes(b);
+        all.writeBytes(c);
+        byte[] stream = all.toByteArray();
+        FrameSplitter splitter = new FrameSplitter();
+        Random cuts = new Random(2);
+        for (int at = 0; at < stream.length; ) {
+            int n = Math.min(stream.length - at, 1 + cuts.nextInt(cuts.nextBoolean() ? 7 : 100_000));
+            splitter.feed(ByteBuffer.wrap(stream, at, n), sink);
+            at += n;
+        }
+        assertEquals(List.of(7L, 0xFFFF_FFFEL, 9L), ids);
+        assertArrayEquals(a, frames.get(0));
+        assertArrayEquals(b, frames.get(1));
+        assertArrayEquals(c, frames.get(2));
+        assertEquals(0, splitter.buffered());
+    }
+
+    @Test
+    void aBadLengthIsReportedAndItsBytesSkippedWhenTheSinkGoesOn() {
+        byte[] ping = encoder.encode(new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
+        // length 3: below the 5-byte header; the 3 bytes it declares hold a fake frame start
+        ByteBuffer stream = ByteBuffer.allocate(4 + 3 + ping.length).putInt(3).put(new byte[] {0, 0, 9}).put(ping).flip();
+        new FrameSplitter().feed(stream, sink);
+        assertEquals(List.of(3L), badLengths);
+        assertEquals(List.of(5L), ids);
+    }
+
+    @Test
+    void aSinkThatStopsAtABadLengthStopsTheFeed() {
+        continueAfterBadLength = false;
+        byte[] ping = encoder.encode(new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
+        ByteBuffer stream = ByteBuffer.allocate(4 + ping.length).putInt(4 * 1024 * 1024 + 1).put(ping).flip();
+        assertFalse(new FrameSplitter().feed(stream, sink));
+        assertEquals(List.of(4L * 1024 * 1024 + 1), badLengths);
+        assertEquals(List.of(), ids);
+    }
+}

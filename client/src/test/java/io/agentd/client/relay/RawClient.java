@@ -1,0 +1,88 @@
+package io.agentd.client.relay;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.ProtocolException;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+
+/**
+ * A relay client (or the agent's end of the relay's port) played byte by byte by a test, over a
+ * real unix socket: it reads the greeting itself and sends any frame, ids outside its range too.
+ */
+public final class RawClient implements AutoCloseable {
+    private final SocketChannel channel;
+    private final FrameEncoder encoder = new FrameEncoder();
+    private final FrameDecoder decoder = new FrameDecoder();
+    private final ByteBuffer in = ByteBuffer.allocate(256 * 1024);
+
+    public RawClient(SocketChannel channel) {
+        this.channel = channel;
+    }
+
+    public static RawClient connect(Path socket) throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        channel.connect(UnixDomainSocketAddress.of(socket));
+        return new RawClient(channel);
+    }
+
+    /** The first 8 bytes, as a relay's greeting (null if they are not one). */
+    public IdRange readGreeting() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(RelayGreeting.BYTES);
+        while (b.hasRemaining()) {
+            if (channel.read(b) < 0) {
+                throw new IOException("closed before the greeting");
+            }
+        }
+        return RelayGreeting.parse(b.array());
+    }
+
+    public void send(Frame frame) throws IOException {
+        sendRaw(encoder.encode(frame));
+    }
+
+    public void sendRaw(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+    }
+
+    /** The next frame; blocks. */
+    public Frame receive() throws IOException, ProtocolException {
+        while (true) {
+            Frame f = decoder.next();
+            if (f != null) {
+                return f;
+            }
+            in.clear();
+            if (channel.read(in) < 0) {
+                throw new IOException("closed by the peer");
+            }
+            decoder.feed(in.flip());
+        }
+    }
+
+    /** True when the peer closed with nothing more to read. */
+    public boolean atEof() throws IOException, ProtocolException {
+        if (decoder.next() != null) {
+            return false;
+        }
+        in.clear();
+        return channel.read(in) < 0;
+    }
+
+    public SocketChannel channel() {
+        return channel;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

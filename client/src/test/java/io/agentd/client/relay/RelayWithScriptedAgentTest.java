@@ -1,0 +1,283 @@
+package io.agentd.client.relay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The relay between raw clients and a scripted agent: the test plays the VM's port (a unix socket
+ * the relay connects to, as it does to QEMU's chardev) and records every byte the relay sends it.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RelayWithScriptedAgentTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Ready READY = new Ready(11, 22, 33, "scripted");
+
+    @TempDir
+    Path dir;
+    private ServerSocketChannel portServer;
+    private RawClient agent;
+    private Relay relay;
+
+    @BeforeEach
+    void start() throws Exception {
+        Path port = dir.resolve("port.sock");
+        portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        portServer.bind(UnixDomainSocketAddress.of(port));
+        CompletableFuture<RawClient> accepted = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new RawClient(portServer.accept());
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        relay = Relay.start(port, dir.resolve("relay.sock"), WAIT);
+        agent = accepted.get(10, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        relay.close();
+        agent.close();
+        portServer.close();
+    }
+
+    private RawClient greetedClient() throws Exception {
+        RawClient c = RawClient.connect(relay.listenPath());
+        c.readGreeting();
+        return c;
+    }
+
+    /** A client connected once the agent's ready is cached: the relay pings, the agent answers, the ready comes. */
+    private RawClient readyClient() throws Exception {
+        relay.awaitAgentReady(WAIT); // the relay has it: a client that comes now is probed for
+        RawClient c = greetedClient();
+        answerProbe();
+        assertEquals(MessageType.CORE_READY, c.receive().type());
+        return c;
+    }
+
+    private void answerProbe() throws Exception {
+        Frame probe = agent.receive();
+        assertEquals(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
+        agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+    }
+
+    @Test
+    void aCachedReadyReachesANewClientOnlyOnceTheAgentAnswersThePing() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        relay.awaitAgentReady(WAIT);
+        try (RawClient c = greetedClient()) {
+            Frame probe = agent.receive();
+            assertEquals(RelayLoop.PROBE_ID, probe.id());
+            c.channel().configureBlocking(false);
+            Thread.sleep(300);
+            assertEquals(0, c.channel().read(ByteBuffer.allocate(1)), "no ready while the agent has not answered");
+            c.channel().configureBlocking(true);
+            // the agent died and a new one says ready: that one is passed on, not the stale one
+            Ready fresh = new Ready(77, 88, 99, "new agent");
+            agent.send(new Frame(0, MessageType.CORE_READY, fresh));
+            assertEquals(fresh, c.receive().payload());
+        }
+    }
+
+    @Test
+    void theListenSocketIsTheRelayUsersAlone() throws Exception {
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(relay.listenPath())));
+    }
+
+    @Test
+    void aClientThatComesBeforeTheAgentIsReadyGetsItsGreetingAtOnceAndTheReadyWhenItComes() throws Exception {
+        try (RawClient c = RawClient.connect(relay.listenPath())) {
+            assertEquals(IdRange.slot(0), c.readGreeting());
+            agent.send(new Frame(0, MessageType.CORE_READY, READY));
+            assertEquals(READY, c.receive().payload());
+            assertEquals(READY, relay.awaitAgentReady(WAIT));
+        }
+    }
+
+    @Test
+    void aClientThatLeavesIsAnnouncedToTheAgentWithItsRange() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        RawClient first = readyClient();
+        RawClient second = readyClient();
+        second.close();
+        Frame notice = agent.receive();
+        assertEquals(0, notice.id());
+        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type());
+        assertEquals(new RelayClientDisconnected(IdRange.slot(1).start(), IdRange.slot(1).endExclusive()), notice.payload());
+        first.close();
+        assertEquals(new RelayClientDisconnected(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
+                agent.receive().payload());
+    }
+
+    @Test
+    void aFreedSlotGoesToANewClientOnlyAfterTheOtherFreeOnes() throws Exception {
+        RawClient a = RawClient.connect(relay.listenPath());
+        assertEquals(IdRange.slot(0), a.readGreeting());
+        a.close();
+        agent.receive(); // the notice: slot 0 is free again
+        try (RawClient b = RawClient.connect(relay.listenPath())) {
+            assertEquals(IdRange.slot(1), b.readGreeting(), "slot 0 waits at the back of the free list");
+        }
+    }
+
+    @Test
+    void framesGoOnlyToTheClientOwningTheirIdAndAgentErrorsOnId0GoNowhere() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        try (RawClient a = readyClient(); RawClient b = readyClient()) {
+            long idOfB = IdRange.slot(1).start() + 5;
+            // an error the agent could not attribute, an id nobody holds, then b's frame
+            agent.send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message", "?", null)));
+            agent.send(new Frame(IdRange.slot(7).start(), MessageType.CORE_PONG, Empty.INSTANCE));
+            agent.send(new Frame(idOfB, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(idOfB, MessageType.CORE_PONG, Empty.INSTANCE), b.receive());
+            // a new ready (a restarted agent) reaches both; nothing else reached a before it
+            Ready again = new Ready(99, 22, 33, "scripted");
+            agent.send(new Frame(0, MessageType.CORE_READY, again));
+            assertEquals(again, a.receive().payload());
+            assertEquals(again, b.receive().payload());
+        }
+    }
+
+    @Test
+    void clientFramesInRangeAndShutdownGoToTheAgentUnchanged() throws Exception {
+        try (RawClient a = greetedClient()) {
+            Frame ping = new Frame(IdRange.slot(0).endExclusive() - 1, MessageType.CORE_PING, Empty.INSTANCE);
+            a.send(ping);
+            assertEquals(ping, agent.receive());
+            a.send(new Frame(0, MessageType.CORE_SHUTDOWN, null));
+            assertEquals(MessageType.CORE_SHUTDOWN, agent.receive().type());
+        }
+    }
+
+    @Test
+    void aClientFrameWithALengthNoFrameHasGetsMalformedMessageAndIsClosed() throws Exception {
+        try (RawClient a = greetedClient()) {
+            a.sendRaw(ByteBuffer.allocate(8).putInt(2).putInt(0).array());
+            Frame error = a.receive();
+            assertEquals(MessageType.CORE_ERROR, error.type());
+            assertEquals("malformed_message", ((ErrorPayload) error.payload()).kind());
+            assertTrue(a.atEof(), "the relay closed the connection");
+            assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadHoldsUpTheAgentButLosesNothing() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        try (RawClient slow = readyClient(); RawClient other = readyClient()) {
+            long slowId = IdRange.slot(0).start() + 1;
+            long otherId = IdRange.slot(1).start() + 1;
+            Random random = new Random(3);
+            byte[][] chunks = new byte[400][];
+            // 400 x 64 KiB = 25 MiB for a client that reads nothing yet: far past the relay's mark
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < chunks.length; i++) {
+                        chunks[i] = new byte[64 * 1024];
+                        random.nextBytes(chunks[i]);
+                        agent.send(new Frame(slowId, MessageType.EXEC_STDOUT, new ExecData(chunks[i])));
+                    }
+                    agent.send(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE));
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1000);
+            assertFalse(writer.isDone(), "the relay stopped reading the agent: its writes block");
+            for (int i = 0; i < chunks.length; i++) {
+                Frame f = slow.receive();
+                assertEquals(slowId, f.id());
+                assertArrayEquals(chunks[i], ((ExecData) f.payload()).data(), "chunk " + i);
+            }
+            writer.get(10, TimeUnit.SECONDS);
+            assertEquals(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+        }
+    }
+
+    @Test
+    void aClientFloodingRefusedFramesWithoutReadingStallsOnlyItself() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        try (RawClient flooder = readyClient(); RawClient other = readyClient()) {
+            byte[] outOfRange = new io.agentd.protocol.FrameEncoder().encode(
+                    new Frame(IdRange.slot(9).start(), MessageType.CORE_PING, Empty.INSTANCE));
+            // each ~20-byte frame earns a refusal of ~150: 2 MiB of them far exceed the relay's mark
+            byte[] burst = new byte[outOfRange.length * 1000];
+            for (int i = 0; i < 1000; i++) {
+                System.arraycopy(outOfRange, 0, burst, i * outOfRange.length, outOfRange.length);
+            }
+            CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 100; i++) {
+                        flooder.sendRaw(burst);
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1000);
+            assertFalse(flood.isDone(), "the relay stopped reading the flooder");
+            // the agent is still read, and the other client served
+            long otherId = IdRange.slot(1).start() + 3;
+            agent.send(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(otherId, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+            flooder.close();
+            assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        }
+    }
+
+    @Test
+    void theVmGoingAwayClosesEveryClientAndEndsTheRelay() throws Exception {
+        try (RawClient a = greetedClient(); RawClient b = greetedClient()) {
+            agent.close();
+            assertTrue(a.atEof());
+            assertTrue(b.atEof());
+            Relay.Ending end = relay.awaitEnd(WAIT);
+            assertTrue(end.portLost(), end.toString());
+            assertTrue(end.reason().contains("closed"), end.reason());
+            assertFalse(Files.exists(relay.listenPath()), "the listen socket is removed");
+        }
+    }
+
+    @Test
+    void aSecondRelayOnTheSamePathIsRefusedWhileTheFirstListens() {
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Relay.start(dir.resolve("port.sock"), relay.listenPath(), WAIT));
+        assertTrue(e.getMessage().contains("in use"), e.getMessage());
+    }
+
+    @Test
+    void aPortThatNeverAppearsIsAClearErrorAfterTheWait() {
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> Relay.start(dir.resolve("no-such-port.sock"), dir.resolve("other.sock"), Duration.ofMillis(300)));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("other.sock")));
+    }
+}
