@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.relay.Relay;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,22 +11,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * How the host reaches the agent of one VM: the socket QEMU's chardev listens on, and the socket the
- * kit's {@link AgentClient} connects to. The one place that knows this, so that putting the host-side
- * relay between them (the client module's relay, started on the chardev socket and listening on the
- * host socket, as scripts/guest/boot does) changes only this class.
- *
- * <p>Today the client connects to QEMU's chardev socket directly: both names are {@code agent.sock}.
- * QEMU's chardev accepts one host at a time, so the VM has one connection, {@link GuestVm#client()}.
+ * How the host reaches the agent of one VM, as scripts/guest/boot arranges it: QEMU's chardev listens
+ * on {@code port.sock} and takes one client, an in-process {@link Relay} is that client and serves
+ * {@code agent.sock}, where up to 128 clients (the kit's own {@link AgentClient}, other threads'
+ * clients, agentctl processes) share the VM at once. The one place that knows this.
  */
 final class AgentLink implements AutoCloseable {
     /** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
     static final int MAX_SOCKET_PATH_BYTES = 107;
     /** How often the socket is looked for while QEMU starts. */
     private static final long POLL_MILLIS = 20;
+    /** How long the relay retries a port socket that exists (QEMU bound it but may not listen yet). */
+    private static final Duration PORT_WAIT = Duration.ofSeconds(10);
 
     private final Path chardevSocket;
     private final Path hostSocket;
+    private volatile Relay relay;
 
     private AgentLink(Path chardevSocket, Path hostSocket) {
         this.chardevSocket = chardevSocket;
@@ -38,43 +39,60 @@ final class AgentLink implements AutoCloseable {
      * @throws GuestVmException a socket path would be too long for a unix socket
      */
     static AgentLink in(Path runDir) throws GuestVmException {
+        Path port = runDir.resolve("port.sock");
         Path socket = runDir.resolve("agent.sock");
-        if (socket.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
-            throw new GuestVmException("the run directory " + runDir + " is too deep: " + socket + " is longer than the "
-                    + MAX_SOCKET_PATH_BYTES + " bytes a unix socket path may have; choose a shorter run directory");
+        for (Path p : new Path[] {port, socket}) {
+            if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+                throw new GuestVmException("the run directory " + runDir + " is too deep: " + p + " is longer than the "
+                        + MAX_SOCKET_PATH_BYTES + " bytes a unix socket path may have; choose a shorter run directory");
+            }
         }
-        return new AgentLink(socket, socket);
+        return new AgentLink(port, socket);
     }
 
-    /** What QEMU's {@code -chardev socket,path=} names. */
+    /** What QEMU's {@code -chardev socket,path=} names: the relay's one connection. */
     Path chardevSocket() {
         return chardevSocket;
     }
 
-    /** What a host connects to (agentctl --socket, {@link AgentClient#connect}). */
+    /** What a host connects to (agentctl --socket, {@link AgentClient#connect}): the relay's socket. */
     Path hostSocket() {
         return hostSocket;
     }
 
+    /** The clients connected to the relay now (0 before {@link #connect} and after {@link #close}). */
+    int clientCount() {
+        Relay r = relay;
+        return r == null || !r.isRunning() ? 0 : r.clientCount();
+    }
+
     /**
-     * Once QEMU runs: waits for the host socket, connects and waits for the agent's core.ready.
+     * Once QEMU runs: waits for its chardev socket, starts the relay on it, connects the kit's client
+     * to the relay and waits for the agent's core.ready.
      *
-     * @throws GuestVmException QEMU exited first, or the connection closed before ready
+     * @throws GuestVmException QEMU exited first, the relay could not start, or the connection closed before ready
      * @throws TimeoutException not ready by {@code deadlineNanos} (System.nanoTime)
      */
     AgentClient connect(Process qemu, long deadlineNanos) throws GuestVmException, TimeoutException, InterruptedException {
-        while (!Files.exists(hostSocket)) {
+        while (!Files.exists(chardevSocket)) {
             exitedEarly(qemu);
             if (System.nanoTime() > deadlineNanos) {
-                throw new TimeoutException(hostSocket + " did not appear");
+                throw new TimeoutException(chardevSocket + " did not appear");
             }
             Thread.sleep(POLL_MILLIS);
+        }
+        try {
+            relay = Relay.start(chardevSocket, hostSocket, PORT_WAIT);
+        } catch (IOException e) {
+            exitedEarly(qemu);
+            throw new GuestVmException("cannot start the relay on " + chardevSocket + ": " + e.getMessage(), e);
         }
         long left = Math.max(1, deadlineNanos - System.nanoTime());
         try {
             return AgentClient.connect(hostSocket, Duration.ofNanos(left));
         } catch (IOException e) {
-            // QEMU closes the socket as it exits: give the exit a moment to be seen, so the error says so.
+            // QEMU closes the socket as it exits (and the relay its clients): give the exit a moment to
+            // be seen, so the error says so.
             qemu.waitFor(1, TimeUnit.SECONDS);
             exitedEarly(qemu);
             throw new GuestVmException("the connection to " + hostSocket + " ended before the agent was ready: "
@@ -88,8 +106,13 @@ final class AgentLink implements AutoCloseable {
         }
     }
 
-    /** Stops what the link started (nothing yet; the relay, once there is one). */
+    /** Stops the relay (every client's connection closes, agent.sock is removed); idempotent. */
     @Override
-    public void close() {
+    public void close() throws InterruptedException {
+        Relay r = relay;
+        relay = null;
+        if (r != null) {
+            r.close();
+        }
     }
 }

@@ -26,6 +26,12 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
     /** System property, then environment variable, naming the image directory the kit boots by default. */
     public static final String DIR_PROPERTY = "agentd.guest.image";
     public static final String DIR_ENV = "AGENTD_GUEST_IMAGE";
+    /**
+     * System property that, when {@code true}, makes a test that needs the image fail rather than skip
+     * without one (scripts/test-all sets it, after building the image). When it is not set,
+     * {@code CI=true} in the environment does the same, so that CI never passes by skipping every VM test.
+     */
+    public static final String REQUIRED_PROPERTY = "agentd.guest.required";
 
     private static final byte[] LZ4_LEGACY = {0x02, 0x21, 0x4c, 0x18};
     private static final byte[] GZIP = {0x1f, (byte) 0x8b};
@@ -57,6 +63,12 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
             }
         }
         return cwd.resolve(DEFAULT_RELATIVE_DIR);
+    }
+
+    /** Whether a missing image fails the tests that need it instead of skipping them ({@link #REQUIRED_PROPERTY}, CI=true). */
+    public static boolean required() {
+        String set = System.getProperty(REQUIRED_PROPERTY);
+        return set != null ? Boolean.parseBoolean(set) : "true".equalsIgnoreCase(System.getenv("CI"));
     }
 
     /** True when {@code dir} holds an {@code image.env}: enough to decide whether to try (or skip). */

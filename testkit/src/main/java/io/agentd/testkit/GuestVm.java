@@ -31,8 +31,12 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Its files are in its run directory (by default a fresh temporary directory per VM, so VMs booted
- * in parallel never share one): {@code agent.sock}, {@code console.log} (the guest's console),
- * {@code qemu.log} (what QEMU printed), {@code qemu.pid}. QEMU never outlives the JVM
+ * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
+ * module's {@code Relay}, as scripts/guest/boot runs {@code agentctl relay}) where up to 128 clients
+ * use the VM at once; {@code port.sock}, QEMU's chardev socket, the relay's one connection;
+ * {@code console.log} (the guest's console), {@code qemu.log} (what QEMU printed), {@code qemu.pid}.
+ * {@link #client()} is the kit's own client; other threads may share it or {@link #connect()} their own,
+ * and other processes connect to {@link #agentSocket()} (e.g. {@code agentctl --socket}). QEMU never outlives the JVM
  * ({@link QemuProcesses}). {@link #close} asks the agent to shut down, waits for QEMU to exit and kills
  * it if it does not in time; it may be called again (it does nothing then).
  */
@@ -72,7 +76,7 @@ public final class GuestVm implements AutoCloseable {
         return new Builder();
     }
 
-    /** The client connected to this VM's agent: the VM's one connection (QEMU's chardev takes one host). */
+    /** The kit's client of this VM's agent (through the relay); thread-safe, so threads may share it. */
     public AgentClient client() {
         if (closed.get()) {
             throw new IllegalStateException("the guest VM in " + runDir + " is closed");
@@ -113,9 +117,26 @@ public final class GuestVm implements AutoCloseable {
         return runDir;
     }
 
-    /** The socket a host connects to (e.g. {@code agentctl --socket}); taken while {@link #client()} is connected. */
+    /**
+     * The relay's socket, where any host connects (e.g. {@code agentctl --socket}, another JVM) while
+     * the kit's client is connected too; it goes away with the VM.
+     */
     public Path agentSocket() {
         return link.hostSocket();
+    }
+
+    /**
+     * A new client of this VM's agent through the relay, ready (its own connection and id range, for a
+     * test that closes connections or must not share the kit's). The caller closes it.
+     */
+    public AgentClient connect() throws IOException, TimeoutException, InterruptedException {
+        client(); // throws once closed
+        return AgentClient.connect(link.hostSocket(), Duration.ofSeconds(30));
+    }
+
+    /** The clients the relay serves now, the kit's own included (0 once the VM is gone). */
+    public int relayClients() {
+        return link.clientCount();
     }
 
     public GuestImage image() {
@@ -217,10 +238,10 @@ public final class GuestVm implements AutoCloseable {
         } catch (GuestVmException | TimeoutException | RuntimeException e) {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             QemuProcesses.kill(qemu);
+            link.close();
             if (kvmTrial && exitedAtOnce) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
-            link.close();
             String why = e instanceof TimeoutException
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();

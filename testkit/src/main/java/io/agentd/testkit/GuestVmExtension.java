@@ -41,7 +41,8 @@ import org.opentest4j.TestAbortedException;
  * <p>When a test fails, every VM it used gets a {@link GuestDiagnostics} added to the failure
  * (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
  * {@value #AGENT_LOG_LINES} log lines. Without a guest image ({@link GuestImage#defaultDir()}) the
- * tests are skipped (aborted) with a reason that says how to build one.
+ * tests are skipped (aborted) with a reason that says how to build one, or fail when
+ * {@link GuestImage#required()}.
  */
 public final class GuestVmExtension
         implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler {
@@ -125,12 +126,20 @@ public final class GuestVmExtension
         return vm;
     }
 
-    /** The default image directory; aborts (skips) the test when there is no image there. */
-    private static Path requireImage() {
+    /**
+     * The default image directory; without an image there, aborts (skips) the test, or fails it when
+     * {@link GuestImage#required()} (CI: a run where every VM test skipped must not pass).
+     */
+    static Path requireImage() {
         Path dir = GuestImage.defaultDir();
         if (!GuestImage.exists(dir)) {
-            throw new TestAbortedException("no guest image at " + dir + ": build one with scripts/guest/build-image"
-                    + " (as root), or name one with -D" + GuestImage.DIR_PROPERTY + "=DIR");
+            String why = "no guest image at " + dir + ": build one with scripts/guest/build-image"
+                    + " (as root), or name one with -D" + GuestImage.DIR_PROPERTY + "=DIR";
+            if (GuestImage.required()) {
+                throw new IllegalStateException(why + " (required: -D" + GuestImage.REQUIRED_PROPERTY
+                        + "=true or CI=true)");
+            }
+            throw new TestAbortedException(why);
         }
         return dir;
     }

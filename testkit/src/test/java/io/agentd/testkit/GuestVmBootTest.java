@@ -14,14 +14,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
- * needs root to build); skipped, with the reason, without one. Two boots and one boot that never gets
+ * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots and one boot that never gets
  * ready.
  */
 class GuestVmBootTest {
@@ -30,8 +29,7 @@ class GuestVmBootTest {
 
     @BeforeAll
     static void needsAnImage() {
-        Assumptions.assumeTrue(GuestImage.exists(GuestImage.defaultDir()),
-                "no guest image at " + GuestImage.defaultDir() + ": build one with scripts/guest/build-image (as root)");
+        GuestVmExtension.requireImage(); // skips without an image, or fails when one is required
     }
 
     @Test

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -61,8 +60,7 @@ class GuestVmExtensionTest {
 
     @Test
     void aFailedTestCarriesTheConsoleAndTheAgentLogAndTheVmIsClosedAfterTheClass() {
-        Assumptions.assumeTrue(GuestImage.exists(GuestImage.defaultDir()),
-                "no guest image at " + GuestImage.defaultDir() + ": build one with scripts/guest/build-image (as root)");
+        GuestVmExtension.requireImage();
         Map<String, TestExecutionResult> results = run(Example.class);
         assertEquals(TestExecutionResult.Status.SUCCESSFUL, results.get("runsACommand()").getStatus(), results.toString());
         TestExecutionResult failed = results.get("fails()");
@@ -80,19 +78,39 @@ class GuestVmExtensionTest {
 
     @Test
     void withoutAnImageTheTestIsSkippedWithTheReason() {
-        String before = System.getProperty(GuestImage.DIR_PROPERTY);
+        TestExecutionResult result = withoutAnImage("false", () -> run(ParameterExample.class).get("needsAGuest(GuestVm)"));
+        assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), String.valueOf(result));
+        assertTrue(result.getThrowable().orElseThrow().getMessage()
+                .startsWith("no guest image at /nonexistent/agentd-guest: build one with scripts/guest/build-image"));
+    }
+
+    @Test
+    void withoutAnImageWhereOneIsRequiredTheTestFails() {
+        TestExecutionResult result = withoutAnImage("true", () -> run(ParameterExample.class).get("needsAGuest(GuestVm)"));
+        assertEquals(TestExecutionResult.Status.FAILED, result.getStatus(), String.valueOf(result));
+        String message = result.getThrowable().orElseThrow().getMessage();
+        assertTrue(message.startsWith("no guest image at /nonexistent/agentd-guest") && message.contains("required"), message);
+    }
+
+    /** Runs {@code body} with no image where the kit looks and {@link GuestImage#REQUIRED_PROPERTY} = {@code required}. */
+    private static <T> T withoutAnImage(String required, java.util.function.Supplier<T> body) {
+        String dir = System.getProperty(GuestImage.DIR_PROPERTY);
+        String req = System.getProperty(GuestImage.REQUIRED_PROPERTY);
         System.setProperty(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest");
+        System.setProperty(GuestImage.REQUIRED_PROPERTY, required);
         try {
-            TestExecutionResult result = run(ParameterExample.class).get("needsAGuest(GuestVm)");
-            assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), String.valueOf(result));
-            assertTrue(result.getThrowable().orElseThrow().getMessage()
-                    .startsWith("no guest image at /nonexistent/agentd-guest: build one with scripts/guest/build-image"));
+            return body.get();
         } finally {
-            if (before == null) {
-                System.clearProperty(GuestImage.DIR_PROPERTY);
-            } else {
-                System.setProperty(GuestImage.DIR_PROPERTY, before);
-            }
+            restore(GuestImage.DIR_PROPERTY, dir);
+            restore(GuestImage.REQUIRED_PROPERTY, req);
+        }
+    }
+
+    private static void restore(String name, String value) {
+        if (value == null) {
+            System.clearProperty(name);
+        } else {
+            System.setProperty(name, value);
         }
     }
 
