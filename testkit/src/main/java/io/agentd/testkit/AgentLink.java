@@ -21,8 +21,8 @@ final class AgentLink implements AutoCloseable {
     static final int MAX_SOCKET_PATH_BYTES = 107;
     /** How often the socket is looked for while QEMU starts. */
     private static final long POLL_MILLIS = 20;
-    /** How long the relay retries a port socket that exists (QEMU bound it but may not listen yet). */
-    private static final Duration PORT_WAIT = Duration.ofSeconds(10);
+    /** How long one start of the relay retries a port socket that exists but refuses (QEMU not listening yet). */
+    private static final Duration PORT_TRY = Duration.ofMillis(200);
 
     private final Path chardevSocket;
     private final Path hostSocket;
@@ -81,11 +81,17 @@ final class AgentLink implements AutoCloseable {
             }
             Thread.sleep(POLL_MILLIS);
         }
-        try {
-            relay = Relay.start(chardevSocket, hostSocket, PORT_WAIT);
-        } catch (IOException e) {
-            exitedEarly(qemu);
-            throw new GuestVmException("cannot start the relay on " + chardevSocket + ": " + e.getMessage(), e);
+        // QEMU binds the socket before it listens, and a QEMU that dies (KVM refused) leaves it behind:
+        // short tries, each followed by a look at QEMU, so that its exit is seen at once.
+        while (relay == null) {
+            try {
+                relay = Relay.start(chardevSocket, hostSocket, PORT_TRY);
+            } catch (IOException e) {
+                exitedEarly(qemu);
+                if (System.nanoTime() > deadlineNanos) {
+                    throw new GuestVmException("cannot start the relay on " + chardevSocket + ": " + e.getMessage(), e);
+                }
+            }
         }
         long left = Math.max(1, deadlineNanos - System.nanoTime());
         try {

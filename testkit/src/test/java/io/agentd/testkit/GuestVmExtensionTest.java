@@ -62,6 +62,7 @@ class GuestVmExtensionTest {
     void aFailedTestCarriesTheConsoleAndTheAgentLogAndTheVmIsClosedAfterTheClass() {
         GuestVmExtension.requireImage();
         Map<String, TestExecutionResult> results = run(Example.class);
+        assertNotNull(results.get("runsACommand()"), results.toString());
         assertEquals(TestExecutionResult.Status.SUCCESSFUL, results.get("runsACommand()").getStatus(), results.toString());
         TestExecutionResult failed = results.get("fails()");
         assertEquals(TestExecutionResult.Status.FAILED, failed.getStatus());
@@ -124,9 +125,8 @@ class GuestVmExtensionTest {
                     new TestExecutionListener() {
                         @Override
                         public void executionFinished(TestIdentifier id, TestExecutionResult result) {
-                            if (id.isTest()) {
-                                results.put(id.getDisplayName(), result);
-                            }
+                            // Containers too: a class whose VM did not boot fails there, with the reason.
+                            results.put(id.getDisplayName(), result);
                         }
 
                         @Override

@@ -114,15 +114,23 @@ class DefaultProfileVmTest {
         assertArrayEquals(mib, kit.stdout(), "the kit's client: the bytes that came back differ");
     }
 
+    /**
+     * 8 agentctl processes at once, each in a session that sleeps 2 s and then waits until all 8 have
+     * started theirs (so it passes only when the 8 run in the guest at the same time, whatever the
+     * machine's load); the wall time beside one alone's is printed, as information.
+     */
     @Test
     void eightAgentctlAtOnceThroughTheRelay() throws Exception {
+        InGuest.sh(vm, "rm -rf /tmp/eight; mkdir /tmp/eight");
         long t0 = System.nanoTime();
         assertEquals(0, agentctl().run("exec", "--", "sh", "-c", "sleep 2").exit());
         long one = System.nanoTime() - t0;
         t0 = System.nanoTime();
         List<Agentctl.Started> started = new ArrayList<>();
         for (int n = 1; n <= 8; n++) {
-            started.add(agentctl().start("exec", "--", "sh", "-c", "sleep 2; echo " + n));
+            started.add(agentctl().start("exec", "--", "sh", "-c", "touch /tmp/eight/" + n + "; sleep 2;"
+                    + " for i in $(seq 300); do [ $(ls /tmp/eight | wc -l) -ge 8 ] && echo " + n + " && exit 0;"
+                    + " sleep 0.1; done; echo alone; exit 1"));
         }
         StringBuilder outputs = new StringBuilder();
         for (Agentctl.Started s : started) {
@@ -134,8 +142,6 @@ class DefaultProfileVmTest {
         System.out.printf("8 commands through the relay together: %d ms of wall time; one alone: %d ms%n",
                 all / 1_000_000, one / 1_000_000);
         assertEquals("1 2 3 4 5 6 7 8 ", outputs.toString());
-        // One after another they would sleep 16 s in the guest alone.
-        assertTrue(all < Duration.ofSeconds(16).toNanos(), "the 8 commands took " + all / 1_000_000 + " ms: not at once");
     }
 
     /**
