@@ -59,6 +59,8 @@ class GuestVmBootTest {
             assertEquals(3, r.exitCode());
 
             assertNotNull(vm.ready(), "core.ready on the kit's connection");
+            assertNotNull(vm.client().relayRange(), "the kit's client is behind the relay");
+            assertEquals(1, vm.relayClients(), "the relay serves the kit's client");
             assertTrue(vm.bootToReady().compareTo(Duration.ZERO) > 0 && vm.bootToReady().compareTo(Duration.ofSeconds(180)) < 0,
                     vm.bootToReady().toString());
             assertTrue(vm.console().contains("init: starting agentd"), vm.console().tail(20));
