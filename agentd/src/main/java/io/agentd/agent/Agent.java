@@ -1,5 +1,6 @@
 package io.agentd.agent;
 
+import io.agentd.agent.fs.FsService;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
@@ -20,8 +21,11 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.Touched;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -29,7 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent's answer to every frame from the host: control messages here (ready, ping, touch,
- * clock.sync, shutdown, refusals), exec messages to {@link Sessions}. Loop thread only.
+ * clock.sync, shutdown, refusals), exec messages to {@link Sessions}, fs messages to
+ * {@link FsService}. Loop thread only.
  */
 public final class Agent implements PortLink.Listener {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
@@ -53,6 +58,8 @@ public final class Agent implements PortLink.Listener {
     private final String version;
     private long activitySeq;
     private Phase phase = Phase.SERVING;
+    /** The fs family for the connected host; null: fs frames are refused (unsupported_message_type). */
+    private FsService fs;
 
     public Agent(Loop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
         this.loop = loop;
@@ -63,6 +70,11 @@ public final class Agent implements PortLink.Listener {
         sessions.setOnIdle(this::onSessionsIdle);
     }
 
+    /** Serves the fs family with {@code fs} (and advertises {@code fs_ext}). */
+    public void setFs(FsService fs) {
+        this.fs = fs;
+    }
+
     @Override
     public void onConnected() {
         long now;
@@ -71,9 +83,12 @@ public final class Agent implements PortLink.Listener {
         } catch (OsException e) {
             now = 0;
         }
+        List<String> features = new ArrayList<>(List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE));
+        if (fs != null) {
+            features.add(Ready.FEATURE_FS_EXT);
+        }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version,
-                        List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE))));
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version, features)));
         log.info("host connected: core.ready sent (agent {})", version);
     }
 
@@ -93,9 +108,34 @@ public final class Agent implements PortLink.Listener {
                 sessions.onResize(id, r.rows(), r.cols());
             }
             case EXEC_SIGNAL -> sessions.onSignal(id, ((ExecSignal) frame.payload()).signal());
+            case FS_REQUEST -> {
+                if (fs != null) {
+                    fs.onRequest(id, (FsRequest) frame.payload());
+                } else {
+                    refuseUnserved(frame);
+                }
+            }
+            case FS_DATA -> {
+                if (fs != null) {
+                    fs.onData(id, ((ExecData) frame.payload()).data());
+                } else {
+                    refuseUnserved(frame);
+                }
+            }
+            case CORE_RELAY_CLIENT_DISCONNECTED -> {
+                RelayClientDisconnected gone = (RelayClientDisconnected) frame.payload();
+                if (fs != null) {
+                    fs.onIdRangeGone(gone.idStart(), gone.idEndExclusive());
+                }
+            }
             default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
                     frame.type().wire() + " is sent by the agent, not to it");
         }
+    }
+
+    private void refuseUnserved(Frame frame) {
+        link.refuse(frame.id(), ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
+                frame.type().wire() + " is not served by this agent");
     }
 
     @Override
@@ -130,6 +170,9 @@ public final class Agent implements PortLink.Listener {
     @Override
     public void onOutputResumed() {
         sessions.onOutputResumed();
+        if (fs != null) {
+            fs.onOutputResumed();
+        }
     }
 
     @Override
@@ -144,6 +187,9 @@ public final class Agent implements PortLink.Listener {
      * send nothing (nobody would read it); kept ones run on and their output waits for the host.
      */
     public void onHostLost(HostLossPolicy policy) {
+        if (fs != null) {
+            fs.onOwnerGone(); // fs handles belong to the connection, whatever the policy for sessions
+        }
         switch (policy) {
             case KILL_SESSIONS -> {
                 sessions.abandonAll();
@@ -216,6 +262,9 @@ public final class Agent implements PortLink.Listener {
         }
         phase = Phase.STOPPED;
         log.info("agent stopping: {}", why);
+        if (fs != null) {
+            fs.onOwnerGone(); // atomic uploads in progress leave their destinations unchanged
+        }
         loop.stop();
     }
 }

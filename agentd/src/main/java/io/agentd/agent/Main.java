@@ -1,5 +1,8 @@
 package io.agentd.agent;
 
+import io.agentd.agent.fs.FsService;
+import io.agentd.agent.fs.FsSettings;
+import io.agentd.agent.fs.FsWorkers;
 import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.session.SessionGroupRecords;
 import io.agentd.agent.session.cgroup.CgroupRoot;
@@ -128,6 +131,8 @@ public final class Main {
             sessions.setGroupRecords(cgroups.enabled() ? SessionGroupRecords.none() : groupRecords);
             sessions.setCgroups(cgroups);
             Agent agent = new Agent(loop, link, sessions, times, version());
+            FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
+            agent.setFs(FsService.create(loop::execute, link, fsWorkers, FsSettings.DEFAULTS));
             link.setListener(agent);
             Transport transport;
             try {
@@ -150,6 +155,7 @@ public final class Main {
                     transport.describe(), options.sessionDefaults().profile().wireName(),
                     options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
             loop.run();
+            fsWorkers.shutdown();
             transport.close();
             cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent
             groupRecords.pruneGone();

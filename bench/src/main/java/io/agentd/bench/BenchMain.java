@@ -12,14 +12,14 @@ import java.util.Locale;
  * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
  *
  * <pre>
- * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,relay]
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,relay,fs]
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
  * result, not a failure. After any miss the agents' logs are kept (the path is printed).
  */
 public final class BenchMain {
-    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency", "relay");
+    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency", "relay", "fs");
 
     private BenchMain() {}
 
@@ -111,26 +111,12 @@ public final class BenchMain {
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));
                     case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
                     case "throughput" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ThroughputBench.run(cfg, process, agent)));
-                    case "relay" -> {
-                        // The relay's clients and the direct ones take turns: no connection held here.
-                        try (AgentProcess process = AgentProcess.start(cfg, name)) {
-                            try {
-                                figures.addAll(RelayBench.run(cfg, process));
-                            } catch (Exception e) {
-                                throw new IOException(e.getMessage() + "\nagent log tail:\n" + process.logTail(), e);
-                            }
-                        }
-                    }
-                    case "stdin" -> {
-                        // agentctl is the host here: the bench holds no connection of its own.
-                        try (AgentProcess process = AgentProcess.start(cfg, name)) {
-                            try {
-                                figures.addAll(StdinBench.run(cfg, process));
-                            } catch (Exception e) {
-                                throw new IOException(e.getMessage() + "\nagent log tail:\n" + process.logTail(), e);
-                            }
-                        }
-                    }
+                    // The relay's clients and the direct ones take turns: no connection held here.
+                    case "relay" -> withAgentProcess(cfg, name, process -> figures.addAll(RelayBench.run(cfg, process)));
+                    // The bench is the host here, on a bare connection of its own (FsWire).
+                    case "fs" -> withAgentProcess(cfg, name, process -> figures.addAll(FsBench.run(cfg, process)));
+                    // agentctl is the host here: the bench holds no connection of its own.
+                    case "stdin" -> withAgentProcess(cfg, name, process -> figures.addAll(StdinBench.run(cfg, process)));
                     default -> throw new IllegalArgumentException(name);
                 }
             } catch (Exception e) {
@@ -159,6 +145,21 @@ public final class BenchMain {
         try (AgentProcess process = AgentProcess.start(cfg, name)) {
             try (AgentLink agent = AgentLink.connect(process)) {
                 work.run(process, agent);
+            } catch (Exception e) {
+                throw new IOException(e.getMessage() + "\nagent log tail:\n" + process.logTail(), e);
+            }
+        }
+    }
+
+    private interface ProcessWork {
+        void run(AgentProcess process) throws Exception;
+    }
+
+    /** A fresh agent for a benchmark that connects to it in its own way (or lets agentctl do it). */
+    private static void withAgentProcess(BenchConfig cfg, String name, ProcessWork work) throws Exception {
+        try (AgentProcess process = AgentProcess.start(cfg, name)) {
+            try {
+                work.run(process);
             } catch (Exception e) {
                 throw new IOException(e.getMessage() + "\nagent log tail:\n" + process.logTail(), e);
             }

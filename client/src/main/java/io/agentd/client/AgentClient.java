@@ -4,6 +4,7 @@ import io.agentd.client.relay.IdRange;
 import io.agentd.client.relay.RelayGreeting;
 import io.agentd.client.transport.AgentAddress;
 import io.agentd.client.transport.StreamChannel;
+import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
@@ -70,6 +71,8 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean agentGrantsStdinCredit;
     /** The latest core.ready's profile feature: without it a request's profile would be ignored. */
     private volatile boolean agentTakesProfile;
+    /** The latest core.ready's fs_ext: the fs extension fields (user, credit, atomic, sha256). */
+    private volatile boolean agentTakesFsExt;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -336,6 +339,27 @@ public final class AgentClient implements AutoCloseable {
         pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
         sendOrForget(id, new Frame(id, type, payload));
         return pending.reply;
+    }
+
+    /**
+     * The guest's files through this connection (the fs family): upload, download, streams, stat,
+     * list and the rest; see {@link GuestFiles}.
+     */
+    public GuestFiles files() {
+        return GuestFiles.over(new FsConnection(this));
+    }
+
+    /** True when the latest core.ready listed {@code fs_ext} (the files view then uses its fields). */
+    boolean agentTakesFsExt() {
+        return agentTakesFsExt;
+    }
+
+    /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
+    <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first) throws IOException {
+        R receiver = register(make, r -> r);
+        Frame frame = first.apply(receiver);
+        sendOrForget(frame.id(), frame);
+        return receiver;
     }
 
     public boolean isOpen() {
@@ -606,6 +630,7 @@ public final class AgentClient implements AutoCloseable {
     private void onReady(Ready now) {
         agentGrantsStdinCredit = now.supports(Ready.FEATURE_STDIN_WINDOW);
         agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
+        agentTakesFsExt = now.supports(Ready.FEATURE_FS_EXT);
         if (ready.complete(now)) {
             return;
         }

@@ -232,6 +232,16 @@ final class CborReader {
         return integer(field, next(field), 0, 0xFFFF_FFFFL, "u32");
     }
 
+    Long u32OrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return token == JsonToken.VALUE_NULL ? null : integer(field, token, 0, 0xFFFF_FFFFL, "u32");
+    }
+
+    Long i64OrNull(String field) throws ProtocolException {
+        JsonToken token = next(field);
+        return token == JsonToken.VALUE_NULL ? null : integer(field, token, Long.MIN_VALUE, Long.MAX_VALUE, "i64");
+    }
+
     int u16(String field) throws ProtocolException {
         return (int) integer(field, next(field), 0, 0xFFFF, "u16");
     }

@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * The exact bytes {@link FrameEncoder} writes for every frame's envelope, and for the data frames
- * (core.exec.stdin/stdout/stderr) the whole layout:
+ * (core.exec.stdin/stdout/stderr, core.fs.data) the whole layout:
  * {@code {"v": 7, "t": <type>, "p": h'{"data": h'<bytes>'}'}}, every length in its shortest form.
  *
  * <p>Data frames carry almost every byte on the wire, so both ends recognise this layout with a few
@@ -23,7 +23,7 @@ final class DataFrameLayout {
     static final byte[] DATA_KEY_HEAD = {(byte) 0xa1, 0x64, 'd', 'a', 't', 'a'};
 
     private static final MessageType[] DATA_TYPES = {
-        MessageType.EXEC_STDOUT, MessageType.EXEC_STDERR, MessageType.EXEC_STDIN};
+        MessageType.EXEC_STDOUT, MessageType.EXEC_STDERR, MessageType.EXEC_STDIN, MessageType.FS_DATA};
 
     /** The CBOR of {v: GENERATION, t: <type>, "p": ...} up to the head of the p byte string, per type. */
     private static final Map<MessageType, byte[]> ENVELOPE_START = new EnumMap<>(MessageType.class);

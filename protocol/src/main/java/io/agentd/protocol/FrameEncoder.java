@@ -58,7 +58,7 @@ public final class FrameEncoder {
     }
 
     /**
-     * Appends a stdout/stderr/stdin frame whose data is {@code data[off, off+len)} without building
+     * Appends a data frame (stdout, stderr, stdin, fs.data) whose data is {@code data[off, off+len)} without building
      * an {@link io.agentd.protocol.payload.ExecData} (no copy of the bytes). Same bytes as
      * {@link #encodeInto} for the equivalent frame. Returns the number of bytes written.
      *
@@ -87,7 +87,7 @@ public final class FrameEncoder {
     }
 
     /**
-     * Appends a stdout/stderr/stdin frame up to its data: the {@code dataLen} bytes that must follow
+     * Appends a data frame (stdout, stderr, stdin, fs.data) up to its data: the {@code dataLen} bytes that must follow
      * it on the wire come from elsewhere (the agent splices them from a pipe). Returns the bytes
      * written.
      *
@@ -104,7 +104,7 @@ public final class FrameEncoder {
         return header;
     }
 
-    /** Upper bound of the encoded size of a stdout/stderr/stdin frame carrying {@code dataLen} bytes. */
+    /** Upper bound of the encoded size of a data frame (stdout, stderr, stdin, fs.data) carrying {@code dataLen} bytes. */
     public static int maxDataFrameSize(int dataLen) {
         return Protocol.LENGTH_BYTES + 5 + 64 + dataLen;
     }

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Every message type of the core and exec families and the relay notice (PROTOCOL.md, "Messages"), with its wire string,
+ * Every message type of the core, exec and fs families and the relay notice (PROTOCOL.md, "Messages"), with its wire string,
  * the flags a frame of that type must carry, and the protocol generation that introduced it.
  */
 public enum MessageType {
@@ -33,7 +33,17 @@ public enum MessageType {
      * Relay notice (PROTOCOL.md, "Relay notice"): a host relay tells the agent that the client
      * owning ids [id_start, id_end_exclusive) is gone. Id 0, host to guest.
      */
-    CORE_RELAY_CLIENT_DISCONNECTED("core.relay.client.disconnected", 0);
+    CORE_RELAY_CLIENT_DISCONNECTED("core.relay.client.disconnected", 0),
+
+    // The fs family (PROTOCOL.md, "fs family"); its codec is FsPayloadDecoding / FsPayloadEncoding.
+    /** One file system operation; its id ends with core.fs.response. */
+    FS_REQUEST("core.fs.request", Flags.SESSION_START),
+    /** File bytes of a Read (guest to host) or a Write (host to guest; empty data ends it). */
+    FS_DATA("core.fs.data", 0),
+    /** The end of an fs request: ok, error, data. */
+    FS_RESPONSE("core.fs.response", Flags.TERMINAL),
+    /** Extension (docs/PROTOCOL-EXTENSIONS.md, "fs extensions"): more Write data the host may send. */
+    FS_CREDIT("core.fs.credit", 0);
 
     private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
 

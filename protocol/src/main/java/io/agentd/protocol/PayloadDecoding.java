@@ -52,6 +52,10 @@ final class PayloadDecoding {
                 case EXEC_SIGNAL -> signal(r);
                 case EXEC_STDIN_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
                 case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientDisconnected(r);
+                case FS_REQUEST -> FsPayloadDecoding.request(r);
+                case FS_DATA -> data(r);
+                case FS_RESPONSE -> FsPayloadDecoding.response(r);
+                case FS_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
             };
             r.expectEnd();
             return payload;

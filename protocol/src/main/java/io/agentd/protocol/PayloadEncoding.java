@@ -12,6 +12,8 @@ import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Payloads;
 import io.agentd.protocol.payload.Ready;
@@ -72,7 +74,7 @@ final class PayloadEncoding {
                 w.text("pid");
                 w.u64(inRange("pid", ((ExecStarted) payload).pid(), 0, U32_MAX));
             }
-            case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> {
+            case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR, FS_DATA -> {
                 byte[] data = ((ExecData) payload).data();
                 w.map(1);
                 w.text("data");
@@ -94,11 +96,13 @@ final class PayloadEncoding {
                 w.text("signal");
                 w.signed(((ExecSignal) payload).signal());
             }
-            case EXEC_STDIN_CREDIT -> {
+            case EXEC_STDIN_CREDIT, FS_CREDIT -> {
                 w.map(1);
                 w.text("bytes");
                 w.u64(((ExecStdinCredit) payload).bytes());
             }
+            case FS_REQUEST -> FsPayloadEncoding.request((FsRequest) payload, w);
+            case FS_RESPONSE -> FsPayloadEncoding.response((FsResponse) payload, w);
         }
     }
 
@@ -235,7 +239,7 @@ final class PayloadEncoding {
         }
     }
 
-    private static void signedOrNull(Integer value, CborWriter w) {
+    static void signedOrNull(Integer value, CborWriter w) {
         if (value == null) {
             w.nul();
         } else {
@@ -243,14 +247,14 @@ final class PayloadEncoding {
         }
     }
 
-    private static String required(String field, String value) {
+    static String required(String field, String value) {
         if (value == null) {
             throw new IllegalArgumentException(field + " is required");
         }
         return value;
     }
 
-    private static long inRange(String field, long value, long min, long max) {
+    static long inRange(String field, long value, long min, long max) {
         if (value < min || value > max) {
             throw new IllegalArgumentException(field + " " + value + " is outside " + min + ".." + max);
         }

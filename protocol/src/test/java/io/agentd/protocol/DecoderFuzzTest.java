@@ -47,16 +47,19 @@ class DecoderFuzzTest {
     private static final int LIMIT = 64 * 1024;
     private static final long SEED = Long.getLong("fuzz.seed", 0xA6E17DL);
 
-    private static final String[] KEYS = {"v", "t", "p", "cmd", "args", "env", "cwd", "user", "tty", "rows", "cols",
+    private static final String[] BASE_KEYS = {"v", "t", "p", "cmd", "args", "env", "cwd", "user", "tty", "rows", "cols",
         "rlimits", "resource", "soft", "hard", "timeout_ms", "pid", "data", "errno", "errno_name", "message", "kind",
         "stage", "code", "signal", "timed_out", "boot_time_ns", "init_time_ns", "ready_time_ns", "agent_version",
         "activity_seq", "unix_time_nanos", "offending_type", "features", "stdin_window", "profile", "bytes"};
+    private static final String[] KEYS = java.util.stream.Stream.concat(Arrays.stream(BASE_KEYS),
+            Arrays.stream(RandomFsPayloads.KEYS)).toArray(String[]::new);
     private static final int[] INTERESTING_BYTES = {0x00, 0x01, 0x07, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1f, 0x20,
         0x3b, 0x40, 0x5f, 0x60, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc2, 0xc3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf9, 0xfb, 0xff};
     private static final long[] INTERESTING_INTS = {0, 1, 23, 24, 255, 256, 65535, 65536, 0x7fff_ffffL, 0x8000_0000L,
         0xffff_ffffL, 0x1_0000_0000L, Long.MAX_VALUE, -1L};
 
     private final Random random = new Random(SEED);
+    private final RandomFsPayloads fs = new RandomFsPayloads(random, this::text, this::u64);
     private final List<byte[]> seeds = seedFrames();
     private final FrameEncoder encoder = new FrameEncoder();
 
@@ -286,6 +289,10 @@ class DecoderFuzzTest {
                 long b = random.nextInt() & 0xffffffffL;
                 yield new RelayClientDisconnected(Math.min(a, b), Math.max(a, b));
             }
+            case FS_REQUEST -> fs.request();
+            case FS_DATA -> new ExecData(randomBytes(random.nextInt(300)));
+            case FS_RESPONSE -> fs.response();
+            case FS_CREDIT -> new ExecStdinCredit(u64());
         };
         return new Frame(id, type, payload);
     }
@@ -331,6 +338,9 @@ class DecoderFuzzTest {
     private static List<byte[]> seedFrames() {
         List<byte[]> seeds = new ArrayList<>();
         for (JsonNode f : Fixtures.frames()) {
+            seeds.add(Fixtures.bytes(f));
+        }
+        for (JsonNode f : Fixtures.fsFrames()) {
             seeds.add(Fixtures.bytes(f));
         }
         FrameEncoder encoder = new FrameEncoder();

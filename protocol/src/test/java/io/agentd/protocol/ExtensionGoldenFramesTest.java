@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.Ready;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -39,12 +42,17 @@ class ExtensionGoldenFramesTest {
         boolean profile = false;
         boolean limits = false;
         boolean usage = false;
+        boolean fsRequest = false;
+        boolean fsOptions = false;
+        boolean fsWindow = false;
+        boolean fsResponse = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
             types.add(frame.type());
             if (frame.payload() instanceof Ready ready) {
                 features |= ready.supports(Ready.FEATURE_STDIN_WINDOW);
+                fsRequest |= ready.supports(Ready.FEATURE_FS_EXT);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
@@ -52,12 +60,20 @@ class ExtensionGoldenFramesTest {
                 limits |= request.memoryMax() != null && request.pidsMax() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
                 usage |= exited.usage().known() == 4;
+            } else if (frame.payload() instanceof FsRequest request) {
+                fsRequest |= request.user() != null && request.extended();
+                fsOptions |= request.op() instanceof FsOp.OpenFile open && open.options().atomic();
+                fsWindow |= request.op() instanceof FsOp.Write write && write.window();
+            } else if (frame.payload() instanceof FsResponse response) {
+                fsResponse |= response.errno() != null && response.errnoName() != null || response.sha256() != null;
             }
         }
         assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT,
-                MessageType.EXEC_EXITED), types);
+                MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE),
+                types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
+        assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
     }
 
     /**

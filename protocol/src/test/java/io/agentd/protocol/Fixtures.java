@@ -116,6 +116,10 @@ final class Fixtures {
             case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
             case CORE_RELAY_CLIENT_DISCONNECTED -> new RelayClientDisconnected(u64(p, "id_start"),
                     u64(p, "id_end_exclusive"));
+            case FS_REQUEST -> FsFixtures.request(p);
+            case FS_DATA -> new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
+            case FS_RESPONSE -> FsFixtures.response(p);
+            case FS_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
         };
     }
 

@@ -29,12 +29,22 @@ import java.util.Set;
  * when a stat shows it changed (another inode, as useradd's rename makes, another size or mtime).
  * Thread-safe: a file's entries are replaced as a whole.
  */
-final class UserDb {
+public final class UserDb {
     /** A lookup failed: no entry (errno 0) or the file could not be read. */
-    static final class LookupFailure extends Exception {
+    public static final class LookupFailure extends Exception {
         private static final long serialVersionUID = 1L;
         final String stage;
         final int errno;
+
+        /** The libc call the failed lookup stands for (getpwnam, getgrnam, ...). */
+        public String stage() {
+            return stage;
+        }
+
+        /** 0 for "no such entry", else why the file could not be read. */
+        public int errno() {
+            return errno;
+        }
 
         LookupFailure(String stage, int errno) {
             super(stage + " " + errno);
@@ -56,7 +66,7 @@ final class UserDb {
         this.group = new EntryFile(group, 3, 4);
     }
 
-    static UserDb system() {
+    public static UserDb system() {
         return new UserDb(Path.of("/etc/passwd"), Path.of("/etc/group"));
     }
 
@@ -67,7 +77,7 @@ final class UserDb {
      * passwd entry is allowed: its gid is then the same number, no supplementary groups, HOME "/".
      * With an entry, the supplementary groups are the primary gid and every group listing the user.
      */
-    TargetUser resolve(String spec) throws LookupFailure {
+    public TargetUser resolve(String spec) throws LookupFailure {
         int colon = spec.indexOf(':');
         String user = colon < 0 ? spec : spec.substring(0, colon);
         String groupName = colon < 0 ? null : spec.substring(colon + 1);

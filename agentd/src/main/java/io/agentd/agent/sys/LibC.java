@@ -164,4 +164,16 @@ public interface LibC {
     long SYS_PIDFD_OPEN = 434;
 
     long syscall(long number, long arg1, long arg2);
+
+    // ---- per-thread file system credentials (fs operations with a user) --------------------
+
+    /** setfsuid / setfsgid: one argument, the previous value returned (never an error). */
+    long syscall(long number, long arg1);
+
+    /** setgroups(size, list) as a raw system call: it changes the calling thread only. */
+    long syscall(long number, long size, @In int[] list);
+
+    int getgroups(int size, @Out int[] list);
+
+    int getgid();
 }

@@ -13,7 +13,7 @@ public interface HostOutput {
     /** Queues a frame (see {@link PortLink#send}). */
     void send(Frame frame);
 
-    /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
+    /** Queues a data frame (stdout, stderr, fs.data) of the bytes between {@code data}'s position and limit (copied). */
     void sendData(long id, MessageType type, ByteBuffer data);
 
     /** False when output must be read and copied: the port cannot take spliced data. */

@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * module. A reader thread sorts incoming frames by id; tests take them per id. The reader can be
  * paused to play a host that stops reading.
  *
- * <p>Stdin credit (core.exec.stdin.credit) is not queued: the reader adds it to the id's balance,
+ * <p>Stdin credit (core.exec.stdin.credit, and core.fs.credit) is not queued: the reader adds it to the id's balance,
  * which {@link #stdinWithinCredit} spends, and notes where it came in the id's frame order. On ids
  * marked with {@link #countStdinErrors}, stdin.error frames are counted instead of queued (a flood
  * of refused frames would otherwise fill the test's heap).
@@ -116,7 +116,7 @@ final class HostConnection implements AutoCloseable {
                 order.add(f.type());
             }
         }
-        if (f.type() == MessageType.EXEC_STDIN_CREDIT) {
+        if (f.type() == MessageType.EXEC_STDIN_CREDIT || f.type() == MessageType.FS_CREDIT) {
             long[] balance = balance(f.id());
             synchronized (balance) {
                 balance[0] += ((ExecStdinCredit) f.payload()).bytes();
@@ -134,9 +134,18 @@ final class HostConnection implements AutoCloseable {
         queue(f.id()).add(f);
     }
 
-    /** {balance, total granted} of an id. */
+    /** {balance, total granted, cancelled} of an id. */
     private long[] balance(long id) {
-        return creditBalance.computeIfAbsent(id, k -> new long[2]);
+        return creditBalance.computeIfAbsent(id, k -> new long[3]);
+    }
+
+    /** Makes a writer waiting for credit on {@code id} give up (its request was answered early). */
+    void cancelCredit(long id) {
+        long[] balance = balance(id);
+        synchronized (balance) {
+            balance[2] = 1;
+            balance.notifyAll();
+        }
     }
 
     /** From now on, stdin.error frames on {@code id} are counted, not queued. */
@@ -173,6 +182,11 @@ final class HostConnection implements AutoCloseable {
      * the credit received, in frames of at most {@code frameMax} bytes, waiting for credit when none is left.
      */
     void stdinWithinCredit(long id, byte[] data, int frameMax) throws IOException, InterruptedException {
+        dataWithinCredit(id, MessageType.EXEC_STDIN, data, frameMax);
+    }
+
+    /** Like {@link #stdinWithinCredit} for any data frame type (core.fs.data within core.fs.credit). */
+    void dataWithinCredit(long id, MessageType type, byte[] data, int frameMax) throws IOException, InterruptedException {
         long[] balance = balance(id);
         int off = 0;
         while (off < data.length) {
@@ -180,6 +194,9 @@ final class HostConnection implements AutoCloseable {
             synchronized (balance) {
                 long deadline = System.nanoTime() + TIMEOUT.toNanos();
                 while (balance[0] == 0) {
+                    if (balance[2] != 0) {
+                        throw new InterruptedException("credit on id " + id + " cancelled");
+                    }
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         throw new AssertionError("no stdin credit on id " + id + " within " + TIMEOUT
@@ -190,7 +207,7 @@ final class HostConnection implements AutoCloseable {
                 n = (int) Math.min(Math.min(balance[0], frameMax), data.length - off);
                 balance[0] -= n;
             }
-            stdin(id, java.util.Arrays.copyOfRange(data, off, off + n));
+            send(new Frame(id, type, new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));
             off += n;
         }
     }
@@ -199,12 +216,13 @@ final class HostConnection implements AutoCloseable {
         return byId.computeIfAbsent(id, k -> new LinkedBlockingQueue<>());
     }
 
-    void send(Frame frame) throws IOException {
+    /** Thread-safe: the encoder reuses its buffers, so frames are encoded under the same lock as the write. */
+    synchronized void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }
 
     /** The frames in one write, so the agent reads them together. */
-    void sendTogether(Frame... frames) throws IOException {
+    synchronized void sendTogether(Frame... frames) throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         for (Frame f : frames) {
             all.writeBytes(encoder.encode(f));
@@ -255,6 +273,11 @@ final class HostConnection implements AutoCloseable {
         ErrorPayload e = (ErrorPayload) expect(id, MessageType.CORE_ERROR).payload();
         assertEquals(kind, e.kind(), "core.error on id " + id + ": " + e);
         return e;
+    }
+
+    /** The next frame on {@code id} within {@code wait}, or null. */
+    Frame nextOrNull(long id, Duration wait) throws InterruptedException {
+        return queue(id).poll(wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** True when nothing more arrived on {@code id} within {@code quiet}. */

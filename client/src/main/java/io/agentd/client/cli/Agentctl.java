@@ -61,6 +61,16 @@ public final class Agentctl {
                                              agent without the pids controller
                   --stats                    after CMD, print on stderr the CPU time, peak memory
                                              and OOM kill the agent counted
+              cp [-a] [-u USER[:GROUP]] SRC... DST
+                                             copy files and directories (recursively, links
+                                             as links) between the host and the guest; a guest
+                                             path is written :PATH (e.g. :/etc/hosts); - as SRC
+                                             reads a tar stream from stdin into the guest
+                                             directory DST, - as DST writes a tar of the guest's
+                                             SRC to stdout. Several SRC: DST is a directory.
+                  -a, --archive              keep modes exactly and modification times (without
+                                             it: modes less the umask, times of the copy)
+                  -u, --user USER[:GROUP]    the guest side is read and written as this user
               ping                           print the round-trip time to the agent
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]
@@ -86,7 +96,8 @@ public final class Agentctl {
             run or the agent refused the request, 127 when CMD was not found. 123 when CMD
             exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
-            own status stands and the message is still printed). Any command: 125 when there is
+            own status stands and the message is still printed). cp: 1 when any item could not
+            be copied (each reported on stderr; the rest is copied). Any command: 125 when there is
             no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
             command line, 0 otherwise.
             """.formatted(DEFAULT_SOCKET);
@@ -140,6 +151,7 @@ public final class Agentctl {
             Agentctl ctl = new Agentctl(parseAddress(socket), readyTimeout, err);
             return switch (command) {
                 case "exec" -> new ExecCommand(ExecOptions.parse(rest), err).run(ctl::connect);
+                case "cp" -> CpCommand.run(rest, ctl::connect, System.in, out, err);
                 case "ping" -> {
                     noArgs("ping", rest);
                     yield ctl.ping(out);

@@ -25,6 +25,12 @@ public final class Payloads {
             case EXEC_SIGNAL -> ExecSignal.class;
             case EXEC_STDIN_CREDIT -> ExecStdinCredit.class;
             case CORE_RELAY_CLIENT_DISCONNECTED -> RelayClientDisconnected.class;
+            case FS_REQUEST -> FsRequest.class;
+            // core.fs.data has the {data bytes} shape of the exec data frames, and their zero-copy path.
+            case FS_DATA -> ExecData.class;
+            case FS_RESPONSE -> FsResponse.class;
+            // core.fs.credit has the {bytes u64} shape of core.exec.stdin.credit.
+            case FS_CREDIT -> ExecStdinCredit.class;
         };
     }
 }

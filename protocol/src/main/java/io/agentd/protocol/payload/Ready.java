@@ -16,6 +16,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
     public static final String FEATURE_STDIN_WINDOW = "stdin_window";
     /** The agent takes the exec.request field {@code profile} (a stricter profile per command). */
     public static final String FEATURE_PROFILE = "profile";
+    /**
+     * The agent takes the fs extension fields (request {@code user} and {@code extended}, Write
+     * {@code window}, OpenFile {@code atomic}) and grants core.fs.credit (docs/PROTOCOL-EXTENSIONS.md).
+     */
+    public static final String FEATURE_FS_EXT = "fs_ext";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);

@@ -1,0 +1,169 @@
+package io.agentd.agent.fs;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One open handle: a file (a FileChannel) or a directory (a stream of its entries). Operations on
+ * one handle run one at a time on workers (they hold its monitor); different handles run in
+ * parallel. The loop thread never takes that monitor: a worker may sit in a write to a FIFO that
+ * nobody reads for as long as it likes. Closing without completing ({@link #abandon}) takes no lock
+ * either, and closing the channel wakes a worker blocked in it (AsynchronousCloseException).
+ */
+abstract class FsHandle {
+    final long handle;
+    /** The request id that opened it: a relay client's id range closes the handles it opened. */
+    final long openedBy;
+    final Path path;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    FsHandle(long handle, long openedBy, Path path) {
+        this.handle = handle;
+        this.openedBy = openedBy;
+        this.path = path;
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * CloseHandle (a worker): waits for the operation in progress on it, then closes; an atomic
+     * upload replaces its destination here.
+     */
+    final void close() throws FsFailure {
+        synchronized (this) {
+            if (closed.compareAndSet(false, true)) {
+                release(true);
+            }
+        }
+    }
+
+    /** The owner left or the handle was refused (any thread, no lock): an atomic upload is dropped. */
+    final void abandon() throws FsFailure {
+        if (closed.compareAndSet(false, true)) {
+            release(false);
+        }
+    }
+
+    abstract void release(boolean complete) throws FsFailure;
+
+    /** An open file. */
+    static final class File extends FsHandle {
+        final FileChannel channel;
+        final boolean readable;
+        final boolean writable;
+        /**
+         * A regular file: reads and writes go at their offsets (pread/pwrite). Anything else (a FIFO,
+         * a character device) is read and written in sequence, and takes only offset 0.
+         */
+        final boolean seekable;
+        /** Atomic upload: the temporary file the writes go to, renamed over {@link #path} at close; else null. */
+        final Path temp;
+        /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
+        private volatile boolean spoiled;
+
+        File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
+             boolean seekable, Path temp) {
+            super(handle, openedBy, path);
+            this.channel = channel;
+            this.seekable = seekable;
+            this.readable = readable;
+            this.writable = writable;
+            this.temp = temp;
+        }
+
+        /** Reads into {@code b} at {@code position} (in sequence when not seekable); -1 at the end. */
+        int read(ByteBuffer b, long position) throws IOException {
+            return seekable ? channel.read(b, position) : channel.read(b);
+        }
+
+        /** Writes from {@code b} at {@code position} (in sequence when not seekable). */
+        int write(ByteBuffer b, long position) throws IOException {
+            return seekable ? channel.write(b, position) : channel.write(b);
+        }
+
+        /** A non-seekable file takes only offset 0 (ESPIPE otherwise, as lseek says). */
+        void checkOffset(long offset, String what) throws FsFailure {
+            if (!seekable && offset != 0) {
+                throw FsFailure.of(29, what + " at offset " + Long.toUnsignedString(offset) + " of " + path
+                        + " (not a regular file: only offset 0)");
+            }
+        }
+
+        void spoil() {
+            spoiled = true;
+        }
+
+        boolean spoiled() {
+            return spoiled;
+        }
+
+        @Override
+        void release(boolean complete) throws FsFailure {
+            if (temp == null) {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    throw FsErrors.from(e, "close " + path);
+                }
+                return;
+            }
+            boolean replace = complete && !spoiled;
+            try {
+                if (replace) {
+                    channel.force(true);
+                }
+                channel.close();
+                if (replace) {
+                    Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
+                    return;
+                }
+            } catch (IOException e) {
+                deleteQuietly(temp);
+                throw FsErrors.from(e, "atomic upload to " + path + " (left unchanged)");
+            }
+            deleteQuietly(temp);
+            if (complete) {
+                throw new FsFailure(FsFailure.EIO, "atomic upload to " + path
+                        + ": a write on this handle failed, so the destination was left unchanged");
+            }
+        }
+
+        private static void deleteQuietly(Path p) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // the temp name is ours alone; nothing else to do
+            }
+        }
+    }
+
+    /** An open directory, read by ReadDir in order. */
+    static final class Dir extends FsHandle {
+        private final DirectoryStream<Path> stream;
+        final Iterator<Path> entries;
+
+        Dir(long handle, long openedBy, Path path, DirectoryStream<Path> stream) {
+            super(handle, openedBy, path);
+            this.stream = stream;
+            this.entries = stream.iterator();
+        }
+
+        @Override
+        void release(boolean complete) throws FsFailure {
+            try {
+                stream.close();
+            } catch (IOException e) {
+                throw FsErrors.from(e, "close " + path);
+            }
+        }
+    }
+}

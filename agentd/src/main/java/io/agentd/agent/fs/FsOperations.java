@@ -1,0 +1,477 @@
+package io.agentd.agent.fs;
+
+import io.agentd.protocol.FsLimits;
+import io.agentd.protocol.payload.FsEntryInfo;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import io.agentd.protocol.payload.FsSetAttrs;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Every FsOp but Read and Write (streamed by {@link FsTransfers}), run on a worker thread with
+ * java.nio.file: its calls are the system calls the reference makes (stat, lstat, chmod, chown,
+ * utimensat, symlink, readlink, mkdir, rename, openat, ...), made on the calling thread (so
+ * {@link FsCredentials} applies to them), with struct stat read correctly on every architecture.
+ */
+final class FsOperations {
+    /** A List or ReadDir answer stops growing near this many bytes, well inside one frame. */
+    static final int LIST_BUDGET_BYTES = 3 * 1024 * 1024;
+    /** Most entries one ReadDir answers, whatever its limit. */
+    static final int READ_DIR_MAX = 4096;
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+    private static final LinkOption[] FOLLOW = {};
+
+    private final FsHandles handles;
+
+    FsOperations(FsHandles handles) {
+        this.handles = handles;
+    }
+
+    FsResponse run(long id, FsOp op) throws FsFailure {
+        if (op instanceof FsOp.RealPath o) {
+            Path p = FsPaths.absolute("path", o.path());
+            try {
+                return FsResponse.success(new FsResponseData.Path(p.toRealPath().toString()));
+            } catch (IOException e) {
+                throw FsErrors.from(e, "realpath " + p);
+            }
+        } else if (op instanceof FsOp.Stat o) {
+            return FsResponse.success(new FsResponseData.Stat(
+                    FsEntries.stat(FsPaths.absolute("path", o.path()), o.followSymlink())));
+        } else if (op instanceof FsOp.SetStat o) {
+            setAttrs(FsPaths.absolute("path", o.path()), o.followSymlink(), o.attrs());
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.ListDir o) {
+            return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()))));
+        } else if (op instanceof FsOp.ReadLink o) {
+            Path p = FsPaths.absolute("path", o.path());
+            try {
+                return FsResponse.success(new FsResponseData.Path(Files.readSymbolicLink(p).toString()));
+            } catch (IOException e) {
+                throw FsErrors.from(e, "readlink " + p);
+            }
+        } else if (op instanceof FsOp.Symlink o) {
+            Path link = FsPaths.absolute("link_path", o.linkPath());
+            if (o.target().isEmpty() || o.target().indexOf('\0') >= 0) {
+                throw new FsFailure(FsFailure.EINVAL, "symlink " + link + ": the target is empty or holds a NUL (os error 22)");
+            }
+            try {
+                // The target is stored as given: a relative target is relative to the link's directory.
+                Files.createSymbolicLink(link, Path.of(o.target()));
+            } catch (IOException e) {
+                throw FsErrors.from(e, "symlink " + link);
+            }
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.Mkdir o) {
+            mkdirs(FsPaths.absolute("path", o.path()), o.mode());
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.Remove o) {
+            remove(FsPaths.absolute("path", o.path()));
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.RemoveDir o) {
+            removeDir(FsPaths.absolute("path", o.path()), o.recursive());
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.Copy o) {
+            copy(FsPaths.absolute("src", o.src()), FsPaths.absolute("dst", o.dst()));
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.Rename o) {
+            Path src = FsPaths.absolute("src", o.src());
+            Path dst = FsPaths.absolute("dst", o.dst());
+            try {
+                Files.move(src, dst, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
+            } catch (IOException e) {
+                throw FsErrors.from(e, "rename " + src + " to " + dst);
+            }
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.OpenFile o) {
+            return FsResponse.success(new FsResponseData.Handle(openFile(id, FsPaths.absolute("path", o.path()),
+                    o.options())));
+        } else if (op instanceof FsOp.OpenDir o) {
+            return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()))));
+        } else if (op instanceof FsOp.CloseHandle o) {
+            handles.remove(o.handle()).close();
+            return FsResponse.success(null);
+        } else if (op instanceof FsOp.ReadDir o) {
+            return FsResponse.success(new FsResponseData.Entries(readDir(o.handle(), o.limit())));
+        } else if (op instanceof FsOp.FStat o) {
+            FsHandle h = handles.get(o.handle());
+            return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), true)));
+        } else if (op instanceof FsOp.FSetStat o) {
+            FsHandle h = handles.get(o.handle());
+            synchronized (h) {
+                if (o.attrs().size() != null && h instanceof FsHandle.File f) {
+                    resize(f.channel, o.attrs().size(), h.path);
+                    setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
+                            null, o.attrs().atime(), o.attrs().mtime()));
+                } else {
+                    setAttrs(statPath(h), true, o.attrs());
+                }
+            }
+            return FsResponse.success(null);
+        }
+        throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
+    }
+
+    /** The file a handle's metadata is read from: an atomic upload's temporary file until it is renamed. */
+    private static Path statPath(FsHandle h) {
+        return h instanceof FsHandle.File f && f.temp != null ? f.temp : h.path;
+    }
+
+    private List<FsEntryInfo> list(Path dir) throws FsFailure {
+        List<FsEntryInfo> entries = new ArrayList<>();
+        long bytes = 0;
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path child : stream) {
+                FsEntryInfo info = statOrSkip(child);
+                if (info == null) {
+                    continue;
+                }
+                bytes += estimate(info);
+                if (bytes > LIST_BUDGET_BYTES) {
+                    throw new FsFailure(FsFailure.E2BIG, "list " + dir + ": more than " + entries.size()
+                            + " entries, too many for one answer: use OpenDir and ReadDir (os error 7)");
+                }
+                entries.add(info);
+            }
+        } catch (IOException e) {
+            throw FsErrors.from(e, "list " + dir);
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw FsErrors.from(e.getCause(), "list " + dir);
+        }
+        return entries;
+    }
+
+    private List<FsEntryInfo> readDir(long number, Long limit) throws FsFailure {
+        FsHandle h = handles.get(number);
+        if (!(h instanceof FsHandle.Dir dir)) {
+            throw FsFailure.of(FsFailure.ENOTDIR, "readdir on handle " + Long.toUnsignedString(number) + " (" + h.path + ")");
+        }
+        long max = Math.min(limit == null ? FsLimits.READ_DIR_DEFAULT : limit, READ_DIR_MAX);
+        List<FsEntryInfo> entries = new ArrayList<>();
+        long bytes = 0;
+        synchronized (dir) {
+            try {
+                Iterator<Path> it = dir.entries;
+                while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
+                    FsEntryInfo info = statOrSkip(it.next());
+                    if (info != null) {
+                        bytes += estimate(info);
+                        entries.add(info);
+                    }
+                }
+            } catch (java.nio.file.DirectoryIteratorException e) {
+                throw FsErrors.from(e.getCause(), "readdir " + dir.path);
+            }
+        }
+        return entries;
+    }
+
+    /** An entry that vanished between readdir and lstat is left out, as ls does. */
+    private static FsEntryInfo statOrSkip(Path child) throws FsFailure {
+        try {
+            return FsEntries.stat(child, false);
+        } catch (FsFailure f) {
+            if (f.errno() == FsFailure.ENOENT) {
+                return null;
+            }
+            throw f;
+        }
+    }
+
+    /** Upper bound of an entry's encoded size: its path and the fixed keys and values. */
+    private static long estimate(FsEntryInfo info) {
+        return 3L * info.path().length() + 160;
+    }
+
+    private static void setAttrs(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
+        LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
+        try {
+            if (a.size() != null) {
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                    resize(ch, a.size(), p);
+                }
+            }
+            if (a.uid() != null || a.gid() != null) {
+                // chown(2)/lchown(2) with -1 for the id left alone.
+                if (a.uid() != null) {
+                    Files.setAttribute(p, "unix:uid", a.uid().intValue(), links);
+                }
+                if (a.gid() != null) {
+                    Files.setAttribute(p, "unix:gid", a.gid().intValue(), links);
+                }
+            }
+            if (a.mode() != null) {
+                Files.setAttribute(p, "unix:mode", a.mode().intValue() & 07777, links);
+            }
+            if (a.atime() != null || a.mtime() != null) {
+                Files.getFileAttributeView(p, BasicFileAttributeView.class, links).setTimes(
+                        time(a.mtime()), time(a.atime()), null);
+            }
+        } catch (IOException e) {
+            throw FsErrors.from(e, "setstat " + p);
+        } catch (UnsupportedOperationException e) {
+            throw new FsFailure(95, "setstat " + p + ": " + e.getMessage() + " (os error 95)");
+        }
+    }
+
+    /** ftruncate(2), which also extends (FileChannel.truncate only shrinks). */
+    private static void resize(FileChannel ch, long size, Path p) throws FsFailure {
+        if (size < 0) {
+            throw FsFailure.of(FsFailure.EFBIG, "truncate " + p);
+        }
+        try {
+            long now = ch.size();
+            if (size < now) {
+                ch.truncate(size);
+            } else if (size > now) {
+                ch.write(ByteBuffer.allocate(1), size - 1);
+            }
+        } catch (IOException e) {
+            throw FsErrors.from(e, "truncate " + p);
+        }
+    }
+
+    private static FileTime time(Long seconds) {
+        return seconds == null ? null : FileTime.fromMillis(Math.multiplyExact(seconds, 1000L));
+    }
+
+    private static void mkdirs(Path p, Long mode) throws FsFailure {
+        try {
+            if (mode == null) {
+                Files.createDirectories(p);
+            } else {
+                Files.createDirectories(p, permissions(mode));
+            }
+        } catch (IOException e) {
+            throw FsErrors.from(e, "mkdir " + p);
+        }
+    }
+
+    /** unlink(2): a file or a link, never a directory (EISDIR, as std::fs::remove_file). */
+    private static void remove(Path p) throws FsFailure {
+        if (Files.isDirectory(p, NOFOLLOW)) {
+            throw FsFailure.of(FsFailure.EISDIR, "remove " + p);
+        }
+        try {
+            Files.delete(p);
+        } catch (IOException e) {
+            throw FsErrors.from(e, "remove " + p);
+        }
+    }
+
+    private static void removeDir(Path p, boolean recursive) throws FsFailure {
+        if (!Files.isDirectory(p, NOFOLLOW)) {
+            throw FsFailure.of(Files.exists(p, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
+        }
+        try {
+            if (!recursive) {
+                Files.delete(p);
+                return;
+            }
+            // Links are removed, never followed: nothing outside the tree is touched.
+            Files.walkFileTree(p, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                    if (e != null) {
+                        throw e;
+                    }
+                    Files.delete(dir);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            throw FsErrors.from(e, "rmdir " + p);
+        }
+    }
+
+    /** A file (its bytes and mode) or a directory tree (links copied as links, never followed). */
+    private static void copy(Path src, Path dst) throws FsFailure {
+        try {
+            if (!Files.isDirectory(src, NOFOLLOW)) {
+                copyFile(src, dst);
+                return;
+            }
+            if (dst.startsWith(src)) {
+                throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
+                        + ": the destination is inside the source (os error 22)");
+            }
+            Files.walkFileTree(src, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                    Path target = dst.resolve(src.relativize(dir).toString());
+                    if (!Files.isDirectory(target, NOFOLLOW)) {
+                        Files.createDirectory(target);
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    copyFile(file, dst.resolve(src.relativize(file).toString()));
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            throw FsErrors.from(e, "copy " + src + " to " + dst);
+        }
+    }
+
+    /** A file's bytes and permission bits (as std::fs::copy), a link as a link. */
+    private static void copyFile(Path from, Path to) throws IOException {
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+        if (!Files.isSymbolicLink(from)) {
+            Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from));
+        }
+    }
+
+    private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {
+        boolean write = o.write() || o.append();
+        if (!o.read() && !write) {
+            throw FsFailure.of(FsFailure.EINVAL, "open " + path + ": neither read nor write");
+        }
+        if ((o.truncate() || o.create() || o.createNew()) && !write) {
+            throw FsFailure.of(FsFailure.EINVAL, "open " + path + ": create and truncate need write");
+        }
+        if (Files.isDirectory(path) && write) {
+            throw FsFailure.of(FsFailure.EISDIR, "open " + path);
+        }
+        long number = handles.nextNumber();
+        FsHandle.File handle = o.atomic() ? openAtomic(number, id, path, o) : openInPlace(number, id, path, o);
+        try {
+            handles.add(handle);
+        } catch (FsFailure tooMany) {
+            handle.abandon();
+            throw tooMany;
+        }
+        return number;
+    }
+
+    private static FsHandle.File openInPlace(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
+        Set<OpenOption> opts = new HashSet<>();
+        if (o.read()) {
+            opts.add(StandardOpenOption.READ);
+        }
+        if (o.write() || o.append()) {
+            opts.add(StandardOpenOption.WRITE);
+        }
+        if (o.append()) {
+            opts.add(StandardOpenOption.APPEND);
+        }
+        if (o.truncate()) {
+            opts.add(StandardOpenOption.TRUNCATE_EXISTING);
+        }
+        if (o.createNew()) {
+            opts.add(StandardOpenOption.CREATE_NEW);
+        } else if (o.create()) {
+            opts.add(StandardOpenOption.CREATE);
+        }
+        try {
+            FileChannel ch = o.mode() == null ? FileChannel.open(path, opts)
+                    : FileChannel.open(path, opts, permissions(o.mode()));
+            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(),
+                    Files.isRegularFile(path), null);
+        } catch (IOException e) {
+            throw FsErrors.from(e, "open " + path);
+        } catch (IllegalArgumentException e) {
+            throw new FsFailure(FsFailure.EINVAL, "open " + path + ": " + e.getMessage() + " (os error 22)");
+        }
+    }
+
+    /**
+     * An atomic upload: the writes go to {@code .NAME.agentd-XXXXXXXX} beside the destination,
+     * created O_EXCL, renamed over the destination at the close of a complete upload. The
+     * destination is replaced whole, so append is refused; create_new is checked at open.
+     */
+    private static FsHandle.File openAtomic(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
+        if (o.append() || !o.write()) {
+            throw new FsFailure(FsFailure.EINVAL, "open " + path
+                    + ": atomic needs write and replaces the file whole, so it takes no append (os error 22)");
+        }
+        if (!o.create() && !o.createNew() && !Files.exists(path)) {
+            throw FsFailure.of(FsFailure.ENOENT, "open " + path);
+        }
+        if (o.createNew() && Files.exists(path, NOFOLLOW)) {
+            throw FsFailure.of(FsFailure.EEXIST, "open " + path);
+        }
+        Path parent = path.getParent();
+        if (parent == null || path.getFileName() == null) {
+            throw FsFailure.of(FsFailure.EISDIR, "open " + path);
+        }
+        Set<OpenOption> opts = Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        if (o.read()) {
+            opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        }
+        for (int attempt = 0; ; attempt++) {
+            Path temp = parent.resolve("." + path.getFileName() + ".agentd-"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
+            try {
+                FileChannel ch = o.mode() == null ? FileChannel.open(temp, opts)
+                        : FileChannel.open(temp, opts, permissions(o.mode()));
+                return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
+            } catch (java.nio.file.FileAlreadyExistsException clash) {
+                if (attempt == 8) {
+                    throw FsErrors.from(clash, "open " + temp);
+                }
+            } catch (IOException e) {
+                throw FsErrors.from(e, "open " + temp + " (the atomic upload's temporary file)");
+            }
+        }
+    }
+
+    private long openDir(long id, Path path) throws FsFailure {
+        long number = handles.nextNumber();
+        FsHandle.Dir dir;
+        try {
+            dir = new FsHandle.Dir(number, id, path, Files.newDirectoryStream(path));
+        } catch (IOException e) {
+            throw FsErrors.from(e, "opendir " + path);
+        }
+        try {
+            handles.add(dir);
+        } catch (FsFailure tooMany) {
+            dir.abandon();
+            throw tooMany;
+        }
+        return number;
+    }
+
+    private static FileAttribute<Set<PosixFilePermission>> permissions(long mode) {
+        StringBuilder s = new StringBuilder(9);
+        String letters = "rwxrwxrwx";
+        for (int bit = 8; bit >= 0; bit--) {
+            s.append((mode & (1L << bit)) != 0 ? letters.charAt(8 - bit) : '-');
+        }
+        return PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(s.toString()));
+    }
+}

@@ -1,0 +1,125 @@
+package io.agentd.agent.fs;
+
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A Read: core.fs.data chunks of at most {@link FsSettings#chunkBytes()} on the request's id, then
+ * the response. A worker reads one chunk at a time into one of two buffers; when a chunk reaches the
+ * loop, the read of the next one (into the other buffer) is started before this one is queued on
+ * the connection (a copy), so the disk and the socket overlap. The next read starts only while the
+ * output is below its high-water mark, so a file of any size costs two chunks of memory and never
+ * floods the queue.
+ */
+final class FsReadStream implements FsService.Active {
+    final long id;
+    private final FsService service;
+    private final FsRequest request;
+    private final FsOp.Read read;
+    private final byte[][] buffers = new byte[2][];
+    private final FsDigest digest;
+    /** Bytes read so far: where the next chunk starts, from the Read's offset. */
+    private long readSoFar;
+    /** The buffer the next read fills. */
+    private int next;
+    /** A read is running on a worker. */
+    private boolean reading;
+    private boolean aborted;
+
+    FsReadStream(FsService service, long id, FsRequest request, FsOp.Read read) {
+        this.service = service;
+        this.id = id;
+        this.request = request;
+        this.read = read;
+        long want = read.len() == null ? Long.MAX_VALUE : read.len();
+        int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
+        buffers[0] = new byte[size];
+        buffers[1] = new byte[size];
+        this.digest = request.extended() ? new FsDigest() : null;
+    }
+
+    /** Starts the read of the next chunk on a worker, unless one is running (loop thread). */
+    void next() {
+        if (aborted || reading) {
+            return;
+        }
+        reading = true;
+        byte[] buffer = buffers[next];
+        next ^= 1;
+        long at = readSoFar;
+        service.work(request, () -> readChunk(buffer, at), (n, failure) -> chunkRead(buffer, n, failure));
+    }
+
+    /** On a worker: up to one buffer from {@code at} (bytes into the Read); -1 at the end. */
+    private Integer readChunk(byte[] buffer, long at) throws FsFailure {
+        FsHandle h = service.handles().get(read.handle());
+        if (!(h instanceof FsHandle.File file)) {
+            throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
+                    + " (" + h.path + ")");
+        }
+        long left = read.len() == null ? Long.MAX_VALUE : read.len() - at;
+        if (left <= 0) {
+            return -1;
+        }
+        int want = (int) Math.min(buffer.length, left);
+        synchronized (file) {
+            if (file.isClosed()) {
+                throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(read.handle()) + " (os error 9)");
+            }
+            if (!file.readable) {
+                throw new FsFailure(FsFailure.EBADF, "read " + file.path + ": the handle was not opened for reading (os error 9)");
+            }
+            try {
+                if (at == 0) {
+                    file.checkOffset(read.offset(), "read");
+                }
+                int n = file.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + at);
+                if (n > 0 && digest != null) {
+                    digest.update(buffer, 0, n);
+                }
+                return n;
+            } catch (IOException e) {
+                throw FsErrors.from(e, "read " + file.path);
+            } catch (RuntimeException e) {
+                throw FsErrors.from(e, "read " + file.path);
+            }
+        }
+    }
+
+    /** On the loop: start reading the next chunk, queue this one; or the end. */
+    private void chunkRead(byte[] buffer, Integer n, FsFailure failure) {
+        reading = false;
+        if (aborted) {
+            return;
+        }
+        if (failure != null) {
+            service.finish(id, request, failure.response(request.extended()));
+            return;
+        }
+        if (n <= 0) {
+            FsResponse done = digest == null ? FsResponse.success(null)
+                    : new FsResponse(true, null, null, null, null, digest.hex());
+            service.finish(id, request, done);
+            return;
+        }
+        readSoFar += n;
+        // The other buffer is free: its chunk was queued (copied) when it came in.
+        boolean more = service.out().acceptsOutput();
+        if (more) {
+            next();
+        }
+        service.out().sendData(id, MessageType.FS_DATA, ByteBuffer.wrap(buffer, 0, n));
+        if (!more) {
+            service.pause(this);
+        }
+    }
+
+    @Override
+    public void abort() {
+        aborted = true;
+    }
+}

@@ -1,0 +1,289 @@
+package io.agentd.agent.fs;
+
+import io.agentd.agent.spawn.TargetUser;
+import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.transport.HostOutput;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.HostText;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.function.LongPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fs family for one owner (a host connection): every core.fs.request runs on {@link FsWorkers},
+ * its answer is posted back to the loop and sent through the connection's {@link HostOutput}, with
+ * its backpressure (a Read sends its next chunk only while the output is below its high-water
+ * mark). The owner's handles ({@link FsHandles}) close when it leaves, or, behind a relay, when the
+ * client that opened them does ({@link #onIdRangeGone}). Loop thread only, except where noted.
+ */
+public final class FsService {
+    private static final Logger log = LoggerFactory.getLogger(FsService.class);
+    /** Write ids that ended early whose remaining data is dropped quietly until their empty chunk. */
+    private static final int ABSORBED_MAX = 1024;
+
+    /** One request in progress on its id. */
+    interface Active {
+        /** The owner (or its id range) is gone: stop, send nothing more. Loop thread. */
+        void abort();
+    }
+
+    private final Executor loop;
+    private final HostOutput out;
+    private final FsWorkers workers;
+    private final UserDb users;
+    private final FsCredentials credentials;
+    private final FsSettings settings;
+    private final FsHandles handles = new FsHandles();
+    private final FsOperations operations = new FsOperations(handles);
+    private final Map<Long, Active> active = new HashMap<>();
+    private final Map<Long, FsWriteStream> writes = new HashMap<>();
+    private final List<FsReadStream> paused = new ArrayList<>();
+    private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
+
+    /**
+     * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
+     */
+    public FsService(Executor loop, HostOutput out, FsWorkers workers, UserDb users, FsCredentials credentials,
+                     FsSettings settings) {
+        this.loop = loop;
+        this.out = out;
+        this.workers = workers;
+        this.users = users;
+        this.credentials = credentials;
+        this.settings = settings;
+    }
+
+    /** With the system's user database and the agent's own credentials read now. */
+    public static FsService create(Executor loop, HostOutput out, FsWorkers workers, FsSettings settings) {
+        return new FsService(loop, out, workers, UserDb.system(), FsCredentials.ofAgent(), settings);
+    }
+
+    public void onRequest(long id, FsRequest request) {
+        if (active.containsKey(id)) {
+            out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
+                    "id " + id + " has an fs request in progress: one request per id");
+            return;
+        }
+        absorbing.remove(id);
+        if (active.size() >= settings.maxActive()) {
+            respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + settings.maxActive()
+                    + " fs requests in progress on this connection, try again (os error 11)").response(request.extended()));
+            return;
+        }
+        FsOp op = request.op();
+        if (op instanceof FsOp.Read read) {
+            FsReadStream stream = new FsReadStream(this, id, request, read);
+            active.put(id, stream);
+            stream.next();
+        } else if (op instanceof FsOp.Write write) {
+            FsWriteStream stream = new FsWriteStream(this, id, request, write);
+            active.put(id, stream);
+            writes.put(id, stream);
+            stream.start();
+        } else {
+            Simple simple = new Simple(id, request);
+            active.put(id, simple);
+            simple.start();
+        }
+    }
+
+    /** core.fs.data from the host: the data of the Write in progress on {@code id}. */
+    public void onData(long id, byte[] data) {
+        FsWriteStream write = writes.get(id);
+        if (write != null) {
+            write.onData(data);
+            return;
+        }
+        if (absorbing.contains(id)) {
+            if (data.length == 0) {
+                absorbing.remove(id);
+            }
+            return;
+        }
+        out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_DATA.wire(),
+                "no fs Write in progress on id " + id);
+    }
+
+    /** The output went below its low-water mark: paused Reads go on. */
+    public void onOutputResumed() {
+        if (paused.isEmpty()) {
+            return;
+        }
+        List<FsReadStream> resumed = new ArrayList<>(paused);
+        paused.clear();
+        for (FsReadStream stream : resumed) {
+            stream.next();
+        }
+    }
+
+    /** The owner left: every request stops unanswered, every handle closes (atomic uploads dropped). */
+    public void onOwnerGone() {
+        closeAll(id -> true, "the connection ended");
+    }
+
+    /** Behind a relay, the client of ids [start, endExclusive) left: its requests and handles go. */
+    public void onIdRangeGone(long start, long endExclusive) {
+        closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
+    }
+
+    /** Handles open now (tests, logs). */
+    public int openHandles() {
+        return handles.size();
+    }
+
+    private void closeAll(LongPredicate ids, String why) {
+        List<Long> gone = new ArrayList<>();
+        for (Long id : active.keySet()) {
+            if (ids.test(id)) {
+                gone.add(id);
+            }
+        }
+        for (Long id : gone) {
+            active.remove(id).abort();
+            writes.remove(id);
+        }
+        paused.removeIf(stream -> ids.test(stream.id));
+        absorbing.removeIf(ids::test);
+        List<FsHandle> closing = handles.removeOpenedBy(ids);
+        for (FsHandle h : closing) {
+            try {
+                h.abandon();
+            } catch (FsFailure f) {
+                log.warn("closing fs handle {} ({}): {}", h.handle, h.path, f.getMessage());
+            }
+        }
+        if (!gone.isEmpty() || !closing.isEmpty()) {
+            log.info("fs: {}: {} request(s) stopped, {} handle(s) closed", why, gone.size(), closing.size());
+        }
+    }
+
+    // ---- shared by the request kinds --------------------------------------------------------
+
+    FsHandles handles() {
+        return handles;
+    }
+
+    FsSettings settings() {
+        return settings;
+    }
+
+    HostOutput out() {
+        return out;
+    }
+
+    /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */
+    <T> void work(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then) {
+        workers.run(() -> {
+            T value = null;
+            FsFailure failure = null;
+            try {
+                TargetUser user = request.user() == null ? null : resolve(request.user());
+                value = credentials.runAs(user, request.user(), task);
+            } catch (FsFailure f) {
+                failure = f;
+            } catch (FsCredentials.CredentialsStuck stuck) {
+                // Answered, then the Error ends the agent (FsCredentials): nothing may run on.
+                FsFailure failed = new FsFailure(FsFailure.EIO, "internal error: " + stuck.getMessage());
+                loop.execute(() -> then.done(null, failed));
+                throw stuck;
+            } catch (RuntimeException e) {
+                log.error("fs operation failed unexpectedly", e);
+                failure = new FsFailure(FsFailure.EIO, "internal error: " + e);
+            }
+            T result = value;
+            FsFailure failed = failure;
+            loop.execute(() -> then.done(result, failed));
+        });
+    }
+
+    @FunctionalInterface
+    interface Outcome<T> {
+        void done(T value, FsFailure failure);
+    }
+
+    private TargetUser resolve(String spec) throws FsFailure {
+        try {
+            return users.resolve(spec);
+        } catch (UserDb.LookupFailure f) {
+            String quoted = HostText.quote(spec, HostText.QUOTE_MAX);
+            throw f.errno() == 0
+                    ? new FsFailure(FsFailure.EINVAL, "user " + quoted + ": no such user or group (" + f.stage() + ")")
+                    : FsFailure.of(f.errno(), "user " + quoted + ": " + f.stage());
+        }
+    }
+
+    /** Sends the response that ends {@code id} and forgets the request. */
+    void finish(long id, FsRequest request, FsResponse response) {
+        active.remove(id);
+        writes.remove(id);
+        respond(id, request, response);
+    }
+
+    /** A Write that ended before the host's empty chunk: its further data is dropped quietly. */
+    void absorbRest(long id) {
+        absorbing.add(id);
+        if (absorbing.size() > ABSORBED_MAX) {
+            Long oldest = absorbing.iterator().next();
+            absorbing.remove(oldest);
+        }
+    }
+
+    void pause(FsReadStream stream) {
+        paused.add(stream);
+    }
+
+    private void respond(long id, FsRequest request, FsResponse response) {
+        out.send(new Frame(id, MessageType.FS_RESPONSE, response));
+    }
+
+    /** Any operation but Read and Write: one task, one answer. */
+    private final class Simple implements Active {
+        private final long id;
+        private final FsRequest request;
+        private boolean aborted;
+
+        Simple(long id, FsRequest request) {
+            this.id = id;
+            this.request = request;
+        }
+
+        void start() {
+            work(request, () -> operations.run(id, request.op()), this::done);
+        }
+
+        private void done(FsResponse response, FsFailure failure) {
+            if (aborted) {
+                if (response != null && response.data() instanceof FsResponseData.Handle h) {
+                    closeOrphan(h.handle()); // opened after its owner left
+                }
+                return;
+            }
+            finish(id, request, failure != null ? failure.response(request.extended()) : response);
+        }
+
+        private void closeOrphan(long number) {
+            try {
+                handles.remove(number).abandon();
+            } catch (FsFailure alreadyGone) {
+                // closed with the rest of the owner's handles
+            }
+        }
+
+        @Override
+        public void abort() {
+            aborted = true;
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.agentd.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The {@code user} extension and errors that need root to set up: needs root (CI runs as root; the
+ * tests are skipped otherwise). The agent runs as root; an operation with {@code user: "nobody"}
+ * meets nobody's permission checks, and the worker gets root's rights back after it.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class FsRightsE2ETest {
+    @RegisterExtension
+    static final SharedAgent agent = new SharedAgent("fs-rights");
+
+    private Path dir;
+
+    @BeforeEach
+    void rootOnly() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/e2e").toAbsolutePath()), "fs-rights-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    private FsResponse as(FsHost fs, String user, FsOp op) throws Exception {
+        return fs.call(new FsRequest(op, user, true));
+    }
+
+    @Test
+    void nobodyMeetsNobodysPermissionsAndRootsComeBack(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path secret = Files.createDirectory(dir.resolve("secret"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(secret.resolve("key"), "k");
+
+        for (int i = 0; i < 4; i++) { // more times than there are workers: each one is put back
+            FsResponse denied = as(fs, "nobody", new FsOp.OpenFile(secret.resolve("new").toString(),
+                    FsOpenOptions.replacing(null)));
+            assertFalse(denied.ok());
+            assertEquals("EACCES", denied.errnoName(), denied.toString());
+            assertEquals("EACCES", as(fs, "nobody", new FsOp.Stat(secret.resolve("key").toString(), true)).errnoName());
+            assertEquals("EACCES", as(fs, "65534:65534", new FsOp.ListDir(secret.toString())).errnoName());
+            // The same operations without a user run with the agent's (root's) rights.
+            assertTrue(fs.call(new FsOp.Stat(secret.resolve("key").toString(), true)).ok());
+        }
+
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        FsResponse made = as(fs, "nobody", new FsOp.Mkdir(shared.resolve("mine").toString(), null));
+        assertTrue(made.ok(), made.toString());
+        assertEquals(65534, Files.getAttribute(shared.resolve("mine"), "unix:uid"), "created with nobody's fs uid");
+        assertEquals(65534, Files.getAttribute(shared.resolve("mine"), "unix:gid"));
+        FsResponse chown = as(fs, "nobody", new FsOp.SetStat(shared.resolve("mine").toString(), true,
+                new io.agentd.protocol.payload.FsSetAttrs(null, 0L, null, null, null, null)));
+        assertEquals("EPERM", chown.errnoName(), "nobody may not give a file to root: " + chown);
+
+        FsResponse unknown = as(fs, "no-such-user-here", new FsOp.Stat(dir.toString(), true));
+        assertFalse(unknown.ok());
+        assertTrue(unknown.error().contains("no such user"), unknown.error());
+    }
+
+    @Test
+    void noSpaceLeftIsEnospcAndAnAtomicUploadLeavesTheDestination(HostConnection host) throws Exception {
+        Path mnt = Files.createDirectory(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString())
+                .redirectErrorStream(true).start();
+        Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs here");
+        try {
+            FsHost fs = new FsHost(host);
+            Path dest = mnt.resolve("dest");
+            Files.writeString(dest, "old");
+            long h = fs.open(dest.toString(), new FsOpenOptions(false, true, false, true, true, false, null, true));
+            FsResponse full = fs.write(h, 0, new byte[2 * 1024 * 1024], true, 256 * 1024);
+            assertFalse(full.ok());
+            assertEquals("ENOSPC", full.errnoName(), full.toString());
+            assertFalse(fs.call(new FsOp.CloseHandle(h)).ok(), "the spoiled atomic upload says so at close");
+            assertEquals("old", Files.readString(dest));
+            try (var names = Files.list(mnt)) {
+                assertEquals(List.of("dest"), names.map(p -> p.getFileName().toString()).toList());
+            }
+        } finally {
+            new ProcessBuilder("umount", mnt.toString()).start().waitFor();
+        }
+    }
+}

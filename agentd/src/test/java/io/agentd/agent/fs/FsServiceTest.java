@@ -1,0 +1,116 @@
+package io.agentd.agent.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.transport.RecordingHost;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * FsService with the test thread as its event loop: results posted by the (real) worker run only
+ * when the test runs the loop's queue, so what is in progress at each step is known exactly.
+ */
+class FsServiceTest {
+    private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
+    private final RecordingHost host = new RecordingHost();
+    private final FsWorkers workers = new FsWorkers(1);
+    private final FsService fs = new FsService(loop::add, host, workers, UserDb.system(), FsCredentials.ofAgent(),
+            new FsSettings(1, 2, 4096, 8192, 16384));
+    private Path dir;
+
+    @BeforeEach
+    void files() throws Exception {
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-service").toAbsolutePath()), "t-");
+    }
+
+    @AfterEach
+    void stop() {
+        workers.shutdown();
+    }
+
+    /** Runs loop tasks until {@code frames} frames were sent (or fails after 10 s). */
+    private void runLoopUntil(int frames) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (host.frames.size() < frames) {
+            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (task == null) {
+                throw new AssertionError("only " + host.frames.size() + " of " + frames + " frames: " + host.types());
+            }
+            task.run();
+        }
+    }
+
+    private FsResponse response(long id) {
+        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)
+                .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
+    }
+
+    @Test
+    void pastTheRequestsInProgressTheNextIsRefusedAtOnceWithEagain() throws Exception {
+        FsRequest stat = new FsRequest(new FsOp.Stat(dir.toString(), true), null, true);
+        fs.onRequest(1, stat);
+        fs.onRequest(2, stat);
+        fs.onRequest(3, stat); // 1 and 2 are still in progress: their answers wait in the loop's queue
+        assertEquals(1, host.frames.size());
+        FsResponse busy = response(3);
+        assertFalse(busy.ok());
+        assertEquals("EAGAIN", busy.errnoName(), busy.toString());
+        runLoopUntil(3);
+        assertTrue(response(1).ok() && response(2).ok());
+        fs.onRequest(4, stat); // room again
+        runLoopUntil(4);
+        assertTrue(response(4).ok());
+    }
+
+    @Test
+    void aReadSendsItsNextChunkOnlyWhileTheOutputTakesMore() throws Exception {
+        Path file = dir.resolve("f");
+        Files.write(file, new byte[5 * 4096]);
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        host.acceptsOutput = false;
+        fs.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, null)));
+        runLoopUntil(2);
+        Thread.sleep(200);
+        while (!loop.isEmpty()) {
+            loop.poll().run();
+        }
+        assertEquals(1, host.of(MessageType.FS_DATA).size(), "one chunk, then the Read waits for the output");
+
+        host.acceptsOutput = true;
+        fs.onOutputResumed();
+        runLoopUntil(1 + 5 + 1); // the open's answer, five chunks, the Read's answer
+        assertEquals(5, host.of(MessageType.FS_DATA).size());
+        assertTrue(response(2).ok());
+    }
+
+    @Test
+    void theOwnerGoneClosesEveryHandle() throws Exception {
+        fs.onRequest(1, new FsRequest(new FsOp.OpenDir(dir.toString())));
+        runLoopUntil(1);
+        assertEquals(1, fs.openHandles());
+        fs.onOwnerGone();
+        assertEquals(0, fs.openHandles());
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        fs.onRequest(2, new FsRequest(new FsOp.ReadDir(handle, null)));
+        runLoopUntil(2);
+        assertTrue(response(2).error().contains("bad handle"), response(2).error());
+    }
+}

@@ -1,0 +1,188 @@
+package io.agentd.client.cli.cp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Copies entries from a {@link SourceTree} to a {@link DestTree} the way cp -R does: directories
+ * recursively, symbolic links as links, each failed item reported on stderr (cp(1)'s wording) and
+ * counted while the rest is still copied. Only a lost connection stops it (thrown).
+ */
+final class Copier {
+    private final PrintStream err;
+    private final boolean keep;
+    private final CopyProgress progress;
+    private int failures;
+
+    /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
+    Copier(PrintStream err, boolean keep, CopyProgress progress) {
+        this.err = err;
+        this.keep = keep;
+        this.progress = progress;
+    }
+
+    int failures() {
+        return failures;
+    }
+
+    void report(IOException failure) throws IOException {
+        if (CopyFailure.isConnectionLoss(failure)) {
+            throw failure;
+        }
+        failures++;
+        err.println("agentctl cp: " + (failure instanceof CopyFailure ? failure.getMessage()
+                : CopyFailure.describe(failure)));
+    }
+
+    /** The entry at {@code path}, or null after reporting why it cannot be read. */
+    Entry lstat(SourceTree src, String path) throws IOException {
+        try {
+            return src.lstat(path);
+        } catch (IOException e) {
+            report(CopyFailure.of("cannot stat", src.show(path), e));
+            return null;
+        }
+    }
+
+    /**
+     * Where the source operand goes (cp(1) and docker cp): into {@code dstPath} when that is a
+     * directory (under the source's name, or its contents for a source ending in "/."), else as
+     * {@code dstPath} itself, whose directory must exist. Null after reporting why not.
+     */
+    String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
+        try {
+            Entry there = dst.stat(dstPath);
+            if (there != null && there.isDir()) {
+                return contentsOnly(srcPath) && source.isDir() ? dstPath : dst.child(dstPath, src.name(srcPath));
+            }
+            String what = source.isDir() ? "cannot create directory" : "cannot create regular file";
+            if (there == null) {
+                if (dstPath.endsWith("/")) {
+                    throw new CopyFailure(what, dst.show(dstPath), source.isDir()
+                            ? "No such file or directory" : "Not a directory");
+                }
+                Entry parent = dst.stat(dst.parent(dstPath));
+                if (parent == null || !parent.isDir()) {
+                    throw new CopyFailure(what, dst.show(dstPath),
+                            parent == null ? "No such file or directory" : "Not a directory");
+                }
+                return dstPath;
+            }
+            if (source.isDir()) {
+                throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(dstPath))
+                        + " with directory " + Quoting.quote(src.show(srcPath)));
+            }
+            return dstPath;
+        } catch (IOException e) {
+            report(CopyFailure.of("cannot access", dst.show(dstPath), e));
+            return null;
+        }
+    }
+
+    static boolean contentsOnly(String srcPath) {
+        return srcPath.endsWith("/.") || srcPath.equals(".");
+    }
+
+    /** Copies one entry (a whole tree for a directory) to {@code target}. */
+    void copy(SourceTree src, String srcPath, Entry source, DestTree dst, String target) throws IOException {
+        try {
+            switch (source.kind()) {
+                case FILE -> copyFile(src, srcPath, source, dst, target);
+                case DIR -> copyDir(src, srcPath, source, dst, target);
+                case LINK -> {
+                    String link;
+                    try {
+                        link = src.readLink(srcPath);
+                    } catch (IOException e) {
+                        throw CopyFailure.of("cannot read symbolic link", src.show(srcPath), e);
+                    }
+                    dst.symlink(link, target);
+                }
+                case OTHER -> throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath))
+                        + ": not a regular file, directory or symbolic link");
+            }
+        } catch (IOException e) {
+            report(e instanceof CopyFailure ? e : CopyFailure.of("cannot copy", src.show(srcPath), e));
+        }
+    }
+
+    private void copyFile(SourceTree src, String srcPath, Entry source, DestTree dst, String target)
+            throws IOException {
+        InputStream in;
+        try {
+            in = src.open(srcPath);
+        } catch (IOException e) {
+            if (CopyFailure.isConnectionLoss(e)) {
+                throw e;
+            }
+            throw new CopyFailure("cannot open " + Quoting.quote(src.show(srcPath)) + " for reading: "
+                    + CopyFailure.describe(e));
+        }
+        try (InputStream tagged = new SourceStream(in, src.show(srcPath))) {
+            dst.writeFile(target, source, keep, tagged, progress);
+        }
+    }
+
+    private void copyDir(SourceTree src, String srcPath, Entry source, DestTree dst, String target)
+            throws IOException {
+        Entry there;
+        try {
+            there = dst.stat(target);
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot access", dst.show(target), e);
+        }
+        // Made writable and searchable for its owner until its contents are in (as cp(1) does),
+        // so a read-only directory (0555) can still be filled; its own mode is set after them.
+        boolean opened = (source.mode() & 0700) != 0700;
+        if (there == null) {
+            dst.mkdir(target, opened ? new Entry(source.kind(), source.size(), source.mode() | 0700, source.mtime(),
+                    source.atime()) : source);
+        } else if (!there.isDir()) {
+            throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(target))
+                    + " with directory " + Quoting.quote(src.show(srcPath)));
+        }
+        List<String> names;
+        try {
+            names = new ArrayList<>(src.names(srcPath));
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot access", src.show(srcPath), e);
+        }
+        Collections.sort(names);
+        for (String name : names) {
+            String child = src.child(srcPath, name);
+            Entry e = lstat(src, child);
+            if (e != null) {
+                copy(src, child, e, dst, dst.child(target, name));
+            }
+        }
+        if (keep) {
+            dst.keepAttributes(target, source); // after the contents, which change its mtime
+        } else if (opened && there == null) {
+            dst.chmod(target, source.mode() & 0777);
+        }
+    }
+
+    /** Bytes of the regular files under {@code path} (for the progress line); what cannot be read counts 0. */
+    static long size(SourceTree src, String path, Entry e) {
+        if (e.kind() == Entry.Kind.FILE) {
+            return e.size();
+        }
+        if (e.kind() != Entry.Kind.DIR) {
+            return 0;
+        }
+        long total = 0;
+        try {
+            for (String name : src.names(path)) {
+                String child = src.child(path, name);
+                total += size(src, child, src.lstat(child));
+            }
+        } catch (IOException ex) {
+            // reported when the copy gets there
+        }
+        return total;
+    }
+}

@@ -1,0 +1,75 @@
+package io.agentd.client.cli.cp;
+
+import io.agentd.client.AgentRestartedException;
+import io.agentd.client.ConnectionLostException;
+import io.agentd.client.fs.GuestFileException;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+
+/**
+ * One item cp could not copy, worded as cp(1) words it: "cannot stat 'PATH': No such file or
+ * directory". The copy goes on with the next item; agentctl then exits 1.
+ */
+final class CopyFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    CopyFailure(String what, String shownPath, String why) {
+        super(what + " " + Quoting.quote(shownPath) + ": " + why);
+    }
+
+    CopyFailure(String message) {
+        super(message);
+    }
+
+    /** {@code e} as an item failure; a lost connection is not one and is thrown as it is. */
+    static IOException of(String what, String shownPath, IOException e) throws IOException {
+        if (isConnectionLoss(e)) {
+            throw e;
+        }
+        if (e instanceof CopyFailure) {
+            return e;
+        }
+        return new CopyFailure(what, shownPath, describe(e));
+    }
+
+    /** The connection (or the agent behind it) is gone: nothing more can be copied. */
+    static boolean isConnectionLoss(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectionLostException || t instanceof AgentRestartedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** strerror's wording for what went wrong, as far as it is known. */
+    static String describe(IOException e) {
+        if (e instanceof GuestFileException g) {
+            return g.description();
+        }
+        if (e instanceof NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "Permission denied";
+        }
+        if (e instanceof NotDirectoryException) {
+            return "Not a directory";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "File exists";
+        }
+        if (e instanceof DirectoryNotEmptyException) {
+            return "Directory not empty";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return String.valueOf(e.getMessage());
+    }
+}

@@ -1,0 +1,136 @@
+package io.agentd.client.cli.cp;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.fs.GuestFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.List;
+
+/**
+ * agentctl cp: copies between the host and the guest of one agent connection, as cp -R and docker
+ * cp do (see the README, "agentctl cp"). Each item that fails is reported on stderr and the rest is
+ * still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when the
+ * connection to the agent is lost.
+ */
+public final class Cp {
+    private final CpOptions options;
+    private final InputStream stdin;
+    private final PrintStream stdout;
+    private final PrintStream err;
+
+    public Cp(CpOptions options, InputStream stdin, PrintStream stdout, PrintStream err) {
+        this.options = options;
+        this.stdin = stdin;
+        this.stdout = stdout;
+        this.err = err;
+    }
+
+    /**
+     * @throws IOException the connection to the agent was lost (nothing more could be copied)
+     */
+    public int run(AgentClient client) throws IOException {
+        GuestFiles files = client.files();
+        if (options.user() != null) {
+            if (!files.extensions()) {
+                err.println("agentctl cp: -u: this agent cannot copy as another user (its ready message does"
+                        + " not list fs_ext)");
+                return 1;
+            }
+            files = files.as(options.user());
+        }
+        GuestTree guest = new GuestTree(files);
+        HostTree host = new HostTree();
+        CpOptions.Direction direction;
+        try {
+            direction = options.direction();
+        } catch (CpOptions.Invalid e) {
+            throw new IllegalStateException("checked at parse", e);
+        }
+        try (CopyProgress progress = CopyProgress.onStderr(err)) {
+            Copier copier = new Copier(err, options.archive(), progress);
+            switch (direction) {
+                case UPLOAD -> copyAll(copier, progress, host, options.sources(), guest,
+                        CpOptions.guestPath(options.destination()));
+                case DOWNLOAD -> copyAll(copier, progress, guest,
+                        options.sources().stream().map(CpOptions::guestPath).toList(), host, options.destination());
+                case TAR_IN -> extract(copier, progress, guest, CpOptions.guestPath(options.destination()));
+                case TAR_OUT -> archive(copier, progress, guest, CpOptions.guestPath(options.sources().get(0)));
+            }
+            return copier.failures() > 0 ? 1 : 0;
+        }
+    }
+
+    private void copyAll(Copier copier, CopyProgress progress, SourceTree src, List<String> sources, DestTree dst,
+                         String dstPath) throws IOException {
+        if (sources.size() > 1) {
+            Entry there;
+            try {
+                there = dst.stat(dstPath);
+            } catch (IOException e) {
+                copier.report(CopyFailure.of("cannot access", dst.show(dstPath), e));
+                return;
+            }
+            if (there == null || !there.isDir()) {
+                copier.report(new CopyFailure("target " + Quoting.quote(dst.show(dstPath)) + " is not a directory"));
+                return;
+            }
+        }
+        if (progress.painting()) {
+            long total = 0;
+            for (String s : sources) {
+                try {
+                    total += Copier.size(src, s, src.lstat(s));
+                } catch (IOException e) {
+                    // reported by the copy
+                }
+            }
+            progress.setTotal(total);
+        }
+        for (String s : sources) {
+            Entry e = copier.lstat(src, s);
+            if (e == null) {
+                continue;
+            }
+            String target = copier.target(src, s, e, dst, dstPath);
+            if (target != null) {
+                copier.copy(src, s, e, dst, target);
+            }
+        }
+    }
+
+    private void extract(Copier copier, CopyProgress progress, GuestTree guest, String dir) throws IOException {
+        Entry there;
+        try {
+            there = guest.stat(dir);
+        } catch (IOException e) {
+            copier.report(CopyFailure.of("cannot access", guest.show(dir), e));
+            return;
+        }
+        if (there == null || !there.isDir()) {
+            copier.report(new CopyFailure("cannot extract into " + Quoting.quote(guest.show(dir)) + ": "
+                    + (there == null ? "No such file or directory" : "Not a directory")));
+            return;
+        }
+        try {
+            new TarExtract(copier, guest, progress).extract(stdin, dir);
+        } catch (CopyFailure e) {
+            copier.report(e); // the stream itself is broken: nothing after it can be read
+        }
+    }
+
+    private void archive(Copier copier, CopyProgress progress, GuestTree guest, String src) throws IOException {
+        Entry e = copier.lstat(guest, src);
+        if (e == null) {
+            return;
+        }
+        if (progress.painting()) {
+            progress.setTotal(Copier.size(guest, src, e));
+        }
+        TarSink sink = new TarSink(stdout);
+        String root = Copier.contentsOnly(src) && e.isDir() ? "" : guest.name(src);
+        copier.copy(guest, src, e, sink, root);
+        sink.finish();
+        stdout.flush();
+    }
+}

@@ -1,0 +1,38 @@
+package io.agentd.client.cli.cp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.function.LongConsumer;
+
+/** The side cp writes to; paths are that side's, as text. Every failure is a {@link CopyFailure}. */
+interface DestTree {
+
+    String show(String path);
+
+    /** The entry at {@code path}, a link followed (as cp(1) treats a destination), or null when there is none. */
+    Entry stat(String path) throws IOException;
+
+    /** Creates the directory with the permission bits of {@code source}, less the umask. */
+    void mkdir(String path, Entry source) throws IOException;
+
+    /**
+     * Creates or replaces the file with the bytes of {@code in} (whole or not at all, where the side
+     * allows), its permission bits those of {@code source} less the umask, or exactly with
+     * {@code keep}, which also keeps its times.
+     */
+    void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress) throws IOException;
+
+    /** Creates the symbolic link, replacing a file or link already there. */
+    void symlink(String target, String path) throws IOException;
+
+    /** Sets the permission bits (a directory made writable for its contents gets its own back). */
+    void chmod(String path, long mode) throws IOException;
+
+    /** Sets the exact mode and the times of {@code source} (after a directory's contents are in). */
+    void keepAttributes(String path, Entry source) throws IOException;
+
+    String child(String dir, String name);
+
+    /** The directory {@code path} is in. */
+    String parent(String path);
+}

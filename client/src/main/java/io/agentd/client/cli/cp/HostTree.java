@@ -1,0 +1,160 @@
+package io.agentd.client.cli.cp;
+
+import io.agentd.client.fs.GuestFiles;
+import io.agentd.client.fs.LocalFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/** The host's files, through java.nio.file. */
+final class HostTree implements SourceTree, DestTree {
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    @Override
+    public String show(String path) {
+        return path;
+    }
+
+    @Override
+    public Entry lstat(String path) throws IOException {
+        return entry(Path.of(path), NOFOLLOW);
+    }
+
+    @Override
+    public Entry stat(String path) throws IOException {
+        try {
+            return entry(Path.of(path), new LinkOption[0]);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private static Entry entry(Path p, LinkOption[] links) throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, "unix:mode,size,lastModifiedTime,lastAccessTime", links);
+        int mode = (Integer) a.get("mode");
+        Entry.Kind kind = switch (mode & 0170000) {
+            case 0100000 -> Entry.Kind.FILE;
+            case 0040000 -> Entry.Kind.DIR;
+            case 0120000 -> Entry.Kind.LINK;
+            default -> Entry.Kind.OTHER;
+        };
+        return new Entry(kind, (Long) a.get("size"), mode & 07777,
+                ((FileTime) a.get("lastModifiedTime")).toMillis() / 1000,
+                ((FileTime) a.get("lastAccessTime")).toMillis() / 1000);
+    }
+
+    @Override
+    public List<String> names(String dir) throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(Path.of(dir))) {
+            for (Path p : s) {
+                names.add(p.getFileName().toString());
+            }
+        }
+        return names;
+    }
+
+    @Override
+    public String readLink(String path) throws IOException {
+        return Files.readSymbolicLink(Path.of(path)).toString();
+    }
+
+    @Override
+    public InputStream open(String path) throws IOException {
+        return Files.newInputStream(Path.of(path));
+    }
+
+    @Override
+    public String child(String dir, String name) {
+        return Path.of(dir).resolve(name).toString();
+    }
+
+    @Override
+    public String parent(String path) {
+        Path parent = Path.of(path).toAbsolutePath().normalize().getParent();
+        return parent == null ? "/" : parent.toString();
+    }
+
+    @Override
+    public String name(String path) {
+        Path name = Path.of(path).getFileName();
+        return name == null ? "" : name.toString();
+    }
+
+    @Override
+    public void mkdir(String path, Entry source) throws IOException {
+        try {
+            Files.createDirectory(Path.of(path),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(GuestFiles.permissionsOf(source.mode())));
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot create directory", path, e);
+        }
+    }
+
+    @Override
+    public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+            throws IOException {
+        Path p = Path.of(path);
+        if (Files.isDirectory(p, NOFOLLOW)) {
+            throw new CopyFailure("cannot overwrite directory", path, "Is a directory");
+        }
+        try {
+            LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
+        } catch (java.nio.file.AccessDeniedException | NoSuchFileException | java.nio.file.NotDirectoryException e) {
+            throw CopyFailure.of("cannot create regular file", path, e); // the file could not be made
+        } catch (IOException e) {
+            throw CopyFailure.of("error writing", path, e);
+        }
+        if (keep) {
+            keepAttributes(path, source);
+        }
+    }
+
+    @Override
+    public void symlink(String target, String path) throws IOException {
+        Path p = Path.of(path);
+        try {
+            if (Files.exists(p, NOFOLLOW) && !Files.isDirectory(p, NOFOLLOW)) {
+                Files.delete(p);
+            }
+            Files.createSymbolicLink(p, Path.of(target));
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot create symbolic link", path, e);
+        }
+    }
+
+    @Override
+    public void chmod(String path, long mode) throws IOException {
+        try {
+            Files.setAttribute(Path.of(path), "unix:mode", (int) (mode & 07777), NOFOLLOW);
+        } catch (IOException e) {
+            throw CopyFailure.of("setting permissions of", path, e);
+        }
+    }
+
+    @Override
+    public void keepAttributes(String path, Entry source) throws IOException {
+        Path p = Path.of(path);
+        try {
+            Files.setAttribute(p, "unix:mode", (int) (source.mode() & 07777), NOFOLLOW);
+        } catch (IOException e) {
+            throw CopyFailure.of("preserving permissions for", path, e);
+        }
+        try {
+            Files.getFileAttributeView(p, BasicFileAttributeView.class, NOFOLLOW)
+                    .setTimes(GuestFiles.time(source.mtime()), GuestFiles.time(source.atime()), null);
+        } catch (IOException e) {
+            throw CopyFailure.of("preserving times for", path, e);
+        }
+    }
+}

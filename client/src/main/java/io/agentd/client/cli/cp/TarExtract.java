@@ -1,0 +1,117 @@
+package io.agentd.client.cli.cp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * A tar stream extracted into a guest directory ({@code agentctl cp - :DIR}), as tar -x does:
+ * entries keep their modes and mtimes (a tar carries them), symbolic links stay links, a hard
+ * link becomes a copy of the file it names, missing parent directories are created. An entry whose
+ * name is absolute or climbs out with ".." is refused, as is a device or fifo; each such item is
+ * reported and the rest extracted.
+ */
+final class TarExtract {
+    private final Copier copier;
+    private final GuestTree dst;
+    private final CopyProgress progress;
+
+    TarExtract(Copier copier, GuestTree dst, CopyProgress progress) {
+        this.copier = copier;
+        this.dst = dst;
+        this.progress = progress;
+    }
+
+    void extract(InputStream in, String dir) throws IOException {
+        record Dir(String path, Entry entry) {}
+        List<Dir> dirs = new ArrayList<>();
+        Set<String> known = new HashSet<>();
+        known.add(dir);
+        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        TarArchiveEntry te;
+        while ((te = nextEntry(tar)) != null) {
+            String name = normalize(te.getName());
+            if (name == null || te.getName().startsWith("/")) {
+                copier.report(new CopyFailure("refusing tar entry " + Quoting.quote(te.getName())
+                        + ": its name is absolute or leaves the destination with .."));
+                continue;
+            }
+            if (name.isEmpty()) {
+                continue; // "./", the archive's root: the destination itself
+            }
+            String target = dst.child(dir, name);
+            long mtime = te.getModTime().getTime() / 1000;
+            try {
+                String parent = dst.parent(target);
+                if (!known.contains(parent)) {
+                    dst.files().mkdir(parent, null); // creates the missing ones
+                    known.add(parent);
+                }
+                if (te.isDirectory()) {
+                    Entry e = new Entry(Entry.Kind.DIR, 0, te.getMode() & 07777, mtime, mtime);
+                    Entry there = dst.stat(target);
+                    if (there == null) { // owner rwx until its contents are in (its mode is set at the end)
+                        dst.mkdir(target, new Entry(Entry.Kind.DIR, 0, e.mode() | 0700, mtime, mtime));
+                    } else if (!there.isDir()) {
+                        throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(target))
+                                + " with a directory");
+                    }
+                    known.add(target);
+                    dirs.add(new Dir(target, e));
+                } else if (te.isSymbolicLink()) {
+                    dst.symlink(te.getLinkName(), target);
+                } else if (te.isLink()) {
+                    String linked = normalize(te.getLinkName());
+                    if (linked == null || linked.isEmpty()) {
+                        throw new CopyFailure("refusing hard link " + Quoting.quote(te.getName()) + " to "
+                                + Quoting.quote(te.getLinkName()) + ": it leaves the destination");
+                    }
+                    dst.hardLink(dst.child(dir, linked), target);
+                } else if (te.isFile()) {
+                    Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
+                    dst.writeFile(target, e, true, tar, progress);
+                } else {
+                    throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target))
+                            + ": a device or fifo in the tar stream (only files, directories and links are copied)");
+                }
+            } catch (IOException e) {
+                copier.report(e instanceof CopyFailure ? e : CopyFailure.of("cannot extract", dst.show(target), e));
+            }
+        }
+        for (int i = dirs.size() - 1; i >= 0; i--) {
+            try {
+                dst.keepAttributes(dirs.get(i).path(), dirs.get(i).entry());
+            } catch (IOException e) {
+                copier.report(e);
+            }
+        }
+    }
+
+    private TarArchiveEntry nextEntry(TarArchiveInputStream tar) throws IOException {
+        try {
+            return tar.getNextEntry();
+        } catch (IOException e) {
+            throw new CopyFailure("reading the tar stream on stdin: " + e.getMessage());
+        }
+    }
+
+    /** The name without "./" and trailing "/"; "" for the root; null when it is unsafe. */
+    static String normalize(String name) {
+        List<String> parts = new ArrayList<>();
+        for (String part : name.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                return null;
+            }
+            parts.add(part);
+        }
+        return String.join("/", parts);
+    }
+}

@@ -1,0 +1,124 @@
+package io.agentd.client.cli.cp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.function.LongConsumer;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * A tar stream as a destination ({@code agentctl cp :PATH -}): each entry copied becomes a tar
+ * entry, its name relative to the archive's root (a directory's ends in '/'), with its mode and
+ * mtime (a tar always carries them, as docker cp's does). Long names and large sizes use PAX
+ * headers.
+ */
+final class TarSink implements DestTree {
+    private final TarArchiveOutputStream tar;
+
+    TarSink(OutputStream out) {
+        tar = new TarArchiveOutputStream(out);
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tar.setAddPaxHeadersForNonAsciiNames(true);
+    }
+
+    @Override
+    public String show(String path) {
+        return "-:" + path;
+    }
+
+    @Override
+    public Entry stat(String path) {
+        // The archive starts empty; "" is its root, where the entries go.
+        return path.isEmpty() ? new Entry(Entry.Kind.DIR, 0, 0755, 0, 0) : null;
+    }
+
+    @Override
+    public void mkdir(String path, Entry source) throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(path + "/", TarConstants.LF_DIR);
+        e.setMode((int) (source.mode() & 07777) | 040000);
+        e.setModTime(source.mtime() * 1000);
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+    }
+
+    @Override
+    public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+            throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(path);
+        e.setMode((int) (source.mode() & 07777) | 0100000);
+        e.setModTime(source.mtime() * 1000);
+        e.setSize(source.size());
+        tar.putArchiveEntry(e);
+        // The header promised size() bytes: a file that changed meanwhile is cut or padded to it.
+        byte[] buffer = new byte[64 * 1024];
+        long left = source.size();
+        IOException failure = null;
+        try {
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    failure = new CopyFailure("error reading", path, "the file shrank while it was copied");
+                    break;
+                }
+                tar.write(buffer, 0, n);
+                left -= n;
+                if (progress != null) {
+                    progress.accept(n);
+                }
+            }
+        } catch (IOException ex) {
+            failure = ex;
+        }
+        if (left > 0) {
+            java.util.Arrays.fill(buffer, (byte) 0);
+            while (left > 0) {
+                int n = (int) Math.min(buffer.length, left);
+                tar.write(buffer, 0, n);
+                left -= n;
+            }
+        }
+        tar.closeArchiveEntry();
+        if (failure != null) {
+            throw CopyFailure.of("error reading", path, failure);
+        }
+    }
+
+    @Override
+    public void symlink(String target, String path) throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(path, TarConstants.LF_SYMLINK);
+        e.setLinkName(target);
+        e.setMode(0120777);
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+    }
+
+    @Override
+    public void chmod(String path, long mode) {
+        // written with the entry
+    }
+
+    @Override
+    public void keepAttributes(String path, Entry source) {
+        // written with the entry
+    }
+
+    @Override
+    public String child(String dir, String name) {
+        return dir.isEmpty() ? name : dir + "/" + name;
+    }
+
+    @Override
+    public String parent(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? "" : path.substring(0, slash);
+    }
+
+    /** Writes the end of the archive and flushes it. */
+    void finish() throws IOException {
+        tar.finish();
+        tar.flush();
+    }
+}

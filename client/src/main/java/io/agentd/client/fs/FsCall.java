@@ -1,0 +1,50 @@
+package io.agentd.client.fs;
+
+import io.agentd.client.AgentException;
+import io.agentd.protocol.payload.FsResponse;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** A request answered by its response alone (every op but Read and Write); data frames are not expected. */
+final class FsCall implements FsListener {
+    final CompletableFuture<FsResponse> response = new CompletableFuture<>();
+
+    @Override
+    public void onData(byte[] data) {
+        // not sent for these ops; the response says what happened
+    }
+
+    @Override
+    public void onCredit(long bytes) {
+        // only a Write gets credit
+    }
+
+    @Override
+    public void onResponse(FsResponse r) {
+        response.complete(r);
+    }
+
+    @Override
+    public void onFailure(AgentException failure) {
+        response.completeExceptionally(failure);
+    }
+
+    /** Waits for the response; an agent silent for {@code timeout} is an {@link AgentException}. */
+    static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what) throws IOException {
+        try {
+            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new AgentException("no answer from the agent to " + what + " within " + timeout.toSeconds() + "s");
+        } catch (ExecutionException e) {
+            throw (AgentException) e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for " + what);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package io.agentd.client.fs;
+
+import io.agentd.protocol.payload.FsRequest;
+import java.io.IOException;
+
+/**
+ * What {@link GuestFiles} needs of a connection: start a core.fs.request on a fresh id, send the
+ * data of a Write on it, and say whether the agent takes the fs extensions. The client's
+ * {@code AgentClient} provides it ({@code AgentClient.files()}); tests may play it. Not an
+ * application API: use {@link GuestFiles}.
+ */
+public interface FsTransport {
+
+    /** True when the agent's core.ready lists {@code fs_ext} (user, extended, window, atomic). */
+    boolean extensions();
+
+    /**
+     * Sends {@code request} on a fresh id and returns the id; {@code listener} gets every frame of
+     * that id on the connection's reader thread until the one that ends it.
+     */
+    long start(FsRequest request, FsListener listener) throws IOException;
+
+    /** Sends {@code data[off, off+len)} as core.fs.data on {@code id} (cut into frames as needed). */
+    void sendData(long id, byte[] data, int off, int len) throws IOException;
+
+    /** Sends the empty core.fs.data that ends a Write's data. */
+    void endData(long id) throws IOException;
+}

@@ -1,0 +1,196 @@
+package io.agentd.client.fs;
+
+import io.agentd.client.AgentException;
+import io.agentd.client.ConnectionLostException;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsSetAttrs;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * A guest file written as a stream ({@link GuestFiles#openWrite}). Unbuffered: each write is sent
+ * at once, in core.fs.data frames of at most 64 KiB.
+ *
+ * <p>Flow control: with an agent that grants write credit ({@link GuestFiles#extensions()}) all
+ * of the stream is one Write whose data never exceeds the credit, so a write waits while the agent
+ * catches up with the disk. Without it the stream is cut into Writes of {@link #SEGMENT_BYTES}, each
+ * answered before the next starts, so the agent never holds more than that.
+ *
+ * <p>{@link #close} ends the data, checks the agent's answer (and its SHA-256 of what it wrote, when
+ * it sends one, against what was sent), sets the final attributes and closes the handle, which for
+ * an atomic write puts the file in place. {@link #abort} gives up instead: an atomic write then
+ * leaves the destination as it was. A failed write or close has already aborted. Not thread-safe.
+ */
+public final class GuestOutputStream extends OutputStream {
+    static final int SEGMENT_BYTES = 4 * 1024 * 1024;
+    static final int FRAME_BYTES = 64 * 1024;
+
+    private final GuestFiles files;
+    private final String path;
+    private final long handle;
+    private final boolean credit;
+    private final boolean atomic;
+    private final FsSetAttrs finalAttrs;
+    private final MessageDigest digest;
+    private WriteCall current;
+    private long currentId;
+    private long written;
+    private boolean closed;
+
+    GuestOutputStream(GuestFiles files, String path, long handle, boolean credit, boolean atomic,
+                      FsSetAttrs finalAttrs) {
+        this.files = files;
+        this.path = path;
+        this.handle = handle;
+        this.credit = credit;
+        this.atomic = atomic;
+        this.finalAttrs = finalAttrs;
+        try {
+            this.digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    /** Bytes written so far. */
+    public long written() {
+        return written;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
+        if (closed) {
+            throw new IOException(path + ": stream closed");
+        }
+        try {
+            while (len > 0) {
+                if (current == null) {
+                    startWrite();
+                }
+                int want = Math.min(len, FRAME_BYTES);
+                if (!credit) {
+                    want = (int) Math.min(want, SEGMENT_BYTES - current.sent());
+                }
+                int n = current.acquire(want, files.timeout(), path);
+                if (n == 0) {
+                    finishWrite(); // the agent ended the Write early: that throws its failure
+                    throw new AgentException(path + ": the agent ended the write early");
+                }
+                files.transport().sendData(currentId, b, off, n);
+                current.sent(n);
+                digest.update(b, off, n);
+                written += n;
+                off += n;
+                len -= n;
+                if (!credit && current.sent() >= SEGMENT_BYTES) {
+                    finishWrite();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            abortAfter(e);
+            throw e;
+        }
+    }
+
+    private void startWrite() throws IOException {
+        current = new WriteCall(credit);
+        currentId = files.start(new FsOp.Write(handle, written, null, credit), current);
+    }
+
+    /** Ends the current Write's data and checks the agent's answer. */
+    private void finishWrite() throws IOException {
+        WriteCall call = current;
+        current = null;
+        files.transport().endData(currentId);
+        FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path);
+        if (!r.ok()) {
+            throw GuestFileException.of(path, r);
+        }
+        if (r.sha256() != null && credit) { // one Write holds the whole stream only with credit
+            String ours = HexFormat.of().formatHex(digest.digest());
+            if (!ours.equalsIgnoreCase(r.sha256())) {
+                throw new ChecksumMismatchException(path, r.sha256(), ours);
+            }
+        }
+    }
+
+    /** Ends the write: the file is complete (and for an atomic write, in place) when this returns. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try {
+            if (current != null || (credit && written == 0)) {
+                if (current == null) {
+                    startWrite(); // an empty write, so the agent still reports its SHA-256 of nothing
+                }
+                finishWrite();
+            }
+            if (finalAttrs != null) {
+                files.call(new FsOp.FSetStat(handle, finalAttrs), path);
+            }
+        } catch (IOException | RuntimeException e) {
+            abortAfter(e);
+            throw e;
+        }
+        closed = true;
+        files.closeHandle(handle, path);
+    }
+
+    /**
+     * Gives up: an atomic write leaves the destination as it was (its temporary file is removed);
+     * a write in place leaves what was written so far. Never throws for the agent's refusals; a
+     * lost connection ends the handle anyway.
+     */
+    public void abort() throws ConnectionLostException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (current != null) {
+                current = null;
+                files.transport().endData(currentId); // the agent drops the rest of a failed Write
+            }
+            if (atomic) {
+                spoil();
+            }
+            files.closeHandle(handle, path);
+        } catch (ConnectionLostException e) {
+            throw e;
+        } catch (IOException e) {
+            // the handle is spoiled or gone; an atomic upload then left nothing behind
+        }
+    }
+
+    /**
+     * The protocol has no "abandon": a Write whose byte count falls short of its {@code len} fails,
+     * and a failed Write marks an atomic handle so that its close drops the temporary file.
+     */
+    private void spoil() throws IOException {
+        FsCall call = new FsCall();
+        long id = files.start(new FsOp.Write(handle, written, 1L, false), call);
+        files.transport().endData(id);
+        FsCall.await(call.response, files.timeout(), "abort of the write to " + path);
+    }
+
+    private void abortAfter(Exception e) {
+        try {
+            abort();
+        } catch (ConnectionLostException lost) {
+            e.addSuppressed(lost);
+        }
+    }
+}

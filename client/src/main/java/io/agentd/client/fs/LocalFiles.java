@@ -1,0 +1,90 @@
+package io.agentd.client.fs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongConsumer;
+
+/**
+ * Local files written the way a download writes them: whole, or not at all (also when the JVM is
+ * stopped by a signal midway: a shutdown hook removes the temporary files still being written).
+ */
+public final class LocalFiles {
+    private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    /** Temporary files being written now: removed at JVM exit too (agentctl cp stopped by ^C). */
+    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : IN_PROGRESS) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // exiting: nothing more to do
+                }
+            }
+        }, "agentd-client-temp-cleanup"));
+    }
+
+    private LocalFiles() {}
+
+    /**
+     * Writes everything {@code in} holds to a temporary file beside {@code local} (created with
+     * {@code permissions}, less the umask), flushes it to disk and renames it over {@code local}; a
+     * failure removes the temporary file and leaves {@code local} as it was. Returns the bytes written.
+     */
+    public static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
+            throws IOException {
+        Path dir = local.toAbsolutePath().getParent();
+        Path temp = createTemp(dir, local.getFileName().toString(), permissions);
+        IN_PROGRESS.add(temp);
+        long copied = 0;
+        try {
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                byte[] buffer = new byte[COPY_BUFFER_BYTES];
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
+                    while (b.hasRemaining()) {
+                        out.write(b);
+                    }
+                    copied += n;
+                    if (progress != null) {
+                        progress.accept(n);
+                    }
+                }
+                out.force(false);
+            }
+            Files.move(temp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return copied;
+        } finally {
+            Files.deleteIfExists(temp);
+            IN_PROGRESS.remove(temp);
+        }
+    }
+
+    private static Path createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path temp = dir.resolve("." + name + ".agentctl-"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
+            try {
+                return Files.createFile(temp, PosixFilePermissions.asFileAttribute(perms));
+            } catch (FileAlreadyExistsException clash) {
+                if (attempt == 8) {
+                    throw clash;
+                }
+            }
+        }
+    }
+}

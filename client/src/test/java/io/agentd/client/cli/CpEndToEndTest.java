@@ -1,0 +1,498 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.ConnectionLostException;
+import io.agentd.client.fs.GuestOutputStream;
+import io.agentd.client.fs.WriteOptions;
+import io.agentd.testsupport.RunningAgent;
+import java.io.File;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * agentctl cp (scripts/agentctl, a JVM of its own) against a real agentd on this machine: the
+ * guest's file system is this machine's, so each test copies into a directory of its own and
+ * checks the result with java.nio.file. The -u tests need root (to be root for the agent and to
+ * make a directory another user cannot write); CI runs as root.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class CpEndToEndTest {
+    private static final Path ROOT =
+            Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
+    private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
+    private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
+
+    private Path dir;
+    private RunningAgent agentd;
+    private Path socket;
+    private int serial;
+
+    record Result(int code, byte[] stdout, String stderr) {
+        String out() {
+            return new String(stdout);
+        }
+    }
+
+    @BeforeAll
+    void startAgent(@TempDir Path tempDir) throws Exception {
+        dir = tempDir;
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // -u nobody walks in
+        socket = dir.resolve("agentd.sock");
+        agentd = RunningAgent.listening(ROOT.resolve("scripts/agentd"), socket, List.of(), Map.of(),
+                dir.resolve("agentd.log"));
+        agentd.awaitSocket();
+    }
+
+    @AfterAll
+    void stopAgent() throws Exception {
+        if (agentd != null) {
+            agentd.stop(Duration.ofSeconds(10));
+        }
+    }
+
+    /** A fresh directory for one test. */
+    private Path fresh(String name) throws Exception {
+        Path p = dir.resolve(name + "-" + serial++);
+        Files.createDirectory(p);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return p;
+    }
+
+    private Result cp(String... args) throws Exception {
+        return run(null, args);
+    }
+
+    private Result run(Path stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString(), "cp"));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "out", "");
+        Path err = Files.createTempFile(dir, "err", "");
+        Process p = new ProcessBuilder(command)
+                .redirectInput(stdin == null ? new File("/dev/null") : stdin.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        if (!p.waitFor(90, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl cp " + String.join(" ", args) + " did not finish");
+        }
+        return new Result(p.exitValue(), Files.readAllBytes(out), Files.readString(err));
+    }
+
+    private static String guest(Path p) {
+        return ":" + p;
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void aFileGoesToTheGuestAndBack() throws Exception {
+        Path d = fresh("file");
+        Path src = d.resolve("src.bin");
+        byte[] content = random(3 * 1024 * 1024 + 17, 1);
+        Files.write(src, content);
+        Result up = cp(src.toString(), guest(d.resolve("up.bin")));
+        assertEquals(0, up.code(), up.toString());
+        assertEquals("", up.stderr(), "no progress line when stderr is not a terminal");
+        assertArrayEquals(content, Files.readAllBytes(d.resolve("up.bin")));
+
+        Path back = d.resolve("back.bin");
+        Result down = cp(guest(d.resolve("up.bin")), back.toString());
+        assertEquals(0, down.code(), down.toString());
+        assertArrayEquals(content, Files.readAllBytes(back));
+        try (Stream<Path> s = Files.list(d)) {
+            assertEquals(3, s.count(), "no temporary file left beside them");
+        }
+    }
+
+    @Test
+    void anEmptyFileAndANameWithSpacesAndNewlinesBothWays() throws Exception {
+        Path d = fresh("names");
+        Path src = Files.createDirectory(d.resolve("src"));
+        Files.write(src.resolve("empty"), new byte[0]);
+        String odd = "a name with spaces\nand a newline";
+        Files.writeString(src.resolve(odd), "odd\n");
+        Path into = Files.createDirectory(d.resolve("guest"));
+        Result up = cp(src.resolve("empty").toString(), src.resolve(odd).toString(), guest(into));
+        assertEquals(0, up.code(), up.toString());
+        assertEquals(0, Files.size(into.resolve("empty")));
+        assertEquals("odd\n", Files.readString(into.resolve(odd)));
+
+        Path back = Files.createDirectory(d.resolve("back"));
+        Result down = cp(guest(into.resolve("empty")), guest(into.resolve(odd)), back.toString());
+        assertEquals(0, down.code(), down.toString());
+        assertTrue(Files.isRegularFile(back.resolve("empty")));
+        assertEquals(0, Files.size(back.resolve("empty")));
+        assertEquals("odd\n", Files.readString(back.resolve(odd)));
+    }
+
+    /** A tree with a subdirectory, modes, a relative link, a dangling link and an old mtime. */
+    private Path tree(Path d) throws Exception {
+        Path t = Files.createDirectory(d.resolve("tree"));
+        Files.write(t.resolve("data"), random(200_000, 2));
+        Files.writeString(t.resolve("run.sh"), "#!/bin/sh\n");
+        Files.setPosixFilePermissions(t.resolve("run.sh"), PosixFilePermissions.fromString("rwxr-x---"));
+        Files.writeString(t.resolve("secret"), "s");
+        Files.setPosixFilePermissions(t.resolve("secret"), PosixFilePermissions.fromString("rw-------"));
+        Path sub = Files.createDirectory(t.resolve("sub"));
+        Files.writeString(sub.resolve("inner"), "inner\n");
+        Files.createSymbolicLink(t.resolve("link"), Path.of("sub/inner"));
+        Files.createSymbolicLink(t.resolve("dangling"), Path.of("/nonexistent/target"));
+        Files.setPosixFilePermissions(sub, PosixFilePermissions.fromString("rwxr-x--x"));
+        FileTime old = FileTime.fromMillis(1_577_934_245_000L); // 2020-01-02
+        for (String f : List.of("data", "run.sh", "secret", "sub/inner")) {
+            Files.setLastModifiedTime(t.resolve(f), old);
+        }
+        Files.setLastModifiedTime(sub, old);
+        return t;
+    }
+
+    private static void assertSameTree(Path a, Path b, boolean times) throws Exception {
+        for (String f : List.of("data", "run.sh", "secret", "sub/inner")) {
+            assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f);
+            assertEquals(Files.getPosixFilePermissions(a.resolve(f)), Files.getPosixFilePermissions(b.resolve(f)), f);
+            if (times) {
+                assertEquals(Files.getLastModifiedTime(a.resolve(f)), Files.getLastModifiedTime(b.resolve(f)), f);
+            } else {
+                assertFalse(Files.getLastModifiedTime(a.resolve(f)).equals(Files.getLastModifiedTime(b.resolve(f))),
+                        f + ": without -a the copy has the time of the copy");
+            }
+        }
+        assertEquals(Files.getPosixFilePermissions(a.resolve("sub")), Files.getPosixFilePermissions(b.resolve("sub")));
+        if (times) {
+            assertEquals(Files.getLastModifiedTime(a.resolve("sub")), Files.getLastModifiedTime(b.resolve("sub")));
+        }
+        for (String l : List.of("link", "dangling")) {
+            assertTrue(Files.isSymbolicLink(b.resolve(l)), l + " stays a link");
+            assertEquals(Files.readSymbolicLink(a.resolve(l)), Files.readSymbolicLink(b.resolve(l)), l);
+        }
+    }
+
+    @Test
+    void aTreeWithLinksAndModesBothWaysWithAndWithoutA() throws Exception {
+        Path d = fresh("tree");
+        Path t = tree(d);
+        // into an existing directory: under the source's name
+        Path g = Files.createDirectory(d.resolve("g"));
+        Result up = cp("-a", t.toString(), guest(g));
+        assertEquals(0, up.code(), up.toString());
+        assertSameTree(t, g.resolve("tree"), true);
+
+        // to a new name: the directory is created as that name
+        Result down = cp("-a", guest(g.resolve("tree")), d.resolve("back").toString());
+        assertEquals(0, down.code(), down.toString());
+        assertSameTree(t, d.resolve("back"), true);
+
+        // without -a: modes (less a umask none of these bits meet) but the times of the copy
+        Result plain = cp(t.toString(), guest(d.resolve("plain")));
+        assertEquals(0, plain.code(), plain.toString());
+        assertSameTree(t, d.resolve("plain"), false);
+        Result plainDown = cp(guest(d.resolve("plain")), d.resolve("plainback").toString());
+        assertEquals(0, plainDown.code(), plainDown.toString());
+        assertSameTree(t, d.resolve("plainback"), false);
+
+        // "DIR/." copies the contents into an existing directory
+        Path contents = Files.createDirectory(d.resolve("contents"));
+        Result dot = cp(t + "/.", guest(contents));
+        assertEquals(0, dot.code(), dot.toString());
+        assertTrue(Files.isRegularFile(contents.resolve("sub/inner")));
+    }
+
+    @Test
+    void aTarStreamComesOutOfTheGuestAndGoesIntoIt() throws Exception {
+        Path d = fresh("tar");
+        Path t = tree(d);
+        Result out = cp(guest(t), "-");
+        assertEquals(0, out.code(), out.stderr());
+        List<String> names = new ArrayList<>();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new java.io.ByteArrayInputStream(out.stdout()))) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                names.add(e.getName());
+                if (e.getName().equals("tree/run.sh")) {
+                    assertEquals(0750, e.getMode() & 07777);
+                    assertEquals(1_577_934_245_000L, e.getModTime().getTime());
+                }
+                if (e.getName().equals("tree/link")) {
+                    assertTrue(e.isSymbolicLink());
+                    assertEquals("sub/inner", e.getLinkName());
+                }
+            }
+        }
+        assertEquals(List.of("tree/", "tree/dangling", "tree/data", "tree/link", "tree/run.sh", "tree/secret",
+                "tree/sub/", "tree/sub/inner"), names);
+
+        Path archive = d.resolve("tree.tar");
+        Files.write(archive, out.stdout());
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result in = run(archive, "-", guest(into));
+        assertEquals(0, in.code(), in.toString());
+        assertSameTree(t, into.resolve("tree"), true); // a tar carries modes and times
+
+        Result notADir = run(archive, "-", guest(t.resolve("data")));
+        assertEquals(1, notADir.code(), notADir.toString());
+        assertTrue(notADir.stderr().contains("Not a directory"), notADir.stderr());
+    }
+
+    @Test
+    void aMissingSourceIsReportedAndTheOthersAreStillCopied() throws Exception {
+        Path d = fresh("missing");
+        Files.writeString(d.resolve("here"), "here");
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = cp(guest(d.resolve("nope")), guest(d.resolve("here")), into.toString());
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: cannot stat '" + guest(d.resolve("nope")) + "': No such file or directory\n",
+                r.stderr());
+        assertEquals("here", Files.readString(into.resolve("here")));
+
+        Result up = cp(d.resolve("nope").toString(), guest(into));
+        assertEquals(1, up.code());
+        assertEquals("agentctl cp: cannot stat '" + d.resolve("nope") + "': No such file or directory\n", up.stderr());
+
+        Result notDir = cp(d.resolve("here").toString(), d.resolve("here").toString(), guest(d.resolve("here")));
+        assertEquals(1, notDir.code());
+        assertTrue(notDir.stderr().contains("is not a directory"), notDir.stderr());
+
+        Result usage = cp(d.resolve("here").toString(), d.resolve("there").toString());
+        assertEquals(2, usage.code(), "host to host is a usage error");
+    }
+
+    @Test
+    void asNobodyTheGuestsPermissionsApply() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: -u nobody");
+        Path d = fresh("nobody");
+        Files.writeString(d.resolve("f"), "f");
+        Path locked = Files.createDirectory(d.resolve("locked")); // root's, 0755: nobody cannot write in it
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Result denied = cp("-u", "nobody", d.resolve("f").toString(), guest(locked.resolve("f")));
+        assertEquals(1, denied.code(), denied.toString());
+        assertEquals("agentctl cp: cannot create regular file '" + guest(locked.resolve("f"))
+                + "': Permission denied\n", denied.stderr());
+        assertFalse(Files.exists(locked.resolve("f")));
+
+        Path secret = d.resolve("secret");
+        Files.writeString(secret, "s");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        Result unreadable = cp("-u", "nobody", guest(secret), d.resolve("copy").toString());
+        assertEquals(1, unreadable.code(), unreadable.toString());
+        assertEquals("agentctl cp: cannot open '" + guest(secret) + "' for reading: Permission denied\n",
+                unreadable.stderr());
+
+        Path open = Files.createDirectory(d.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result ok = cp("-u", "nobody", d.resolve("f").toString(), guest(open.resolve("f")));
+        assertEquals(0, ok.code(), ok.toString());
+        assertEquals("nobody", Files.getOwner(open.resolve("f"), NOFOLLOW).getName(), "written as nobody");
+
+        // a read-only directory is still filled, then gets its mode (cp(1) does the same)
+        Path ro = Files.createDirectories(d.resolve("ro/inside"));
+        Files.writeString(ro.resolve("f"), "f");
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
+        for (String flag : List.of("-a", "--")) {
+            Path into = Files.createDirectory(open.resolve("into" + flag));
+            Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+            Result tree = cp("-u", "nobody", flag, d.resolve("ro").toString(), guest(into));
+            assertEquals(0, tree.code(), flag + ": " + tree);
+            assertEquals("f", Files.readString(into.resolve("ro/inside/f")));
+            assertEquals("r-xr-xr-x", PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(into.resolve("ro/inside"))), flag);
+        }
+    }
+
+    @Test
+    void noSpaceLeftIsReportedWithThePathAndLeavesNoPartialFile() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: mounts a 1 MiB tmpfs");
+        Path d = fresh("nospace");
+        Path small = Files.createDirectory(d.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assumeTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0, "tmpfs cannot be mounted here");
+        try {
+            Files.write(d.resolve("big"), random(3 * 1024 * 1024, 10));
+            Files.writeString(d.resolve("small-one"), "fits");
+            Result r = cp(d.resolve("big").toString(), d.resolve("small-one").toString(), guest(small));
+            assertEquals(1, r.code(), r.toString());
+            assertEquals("agentctl cp: error writing '" + guest(small.resolve("big")) + "': No space left on device\n",
+                    r.stderr());
+            assertEquals("fits", Files.readString(small.resolve("small-one")), "the rest is still copied");
+            try (Stream<Path> s = Files.list(small)) {
+                assertEquals(List.of(small.resolve("small-one")), s.toList(), "no partial or temporary file");
+            }
+        } finally {
+            new ProcessBuilder("umount", small.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void anUploadCutShortLeavesNoFileBehind() throws Exception {
+        Path d = fresh("cut");
+        Path target = d.resolve("target");
+        try (AgentClient client = agentd.connect(s -> AgentClient.connect(s, Duration.ofSeconds(10)))) {
+            // abandoned by the caller
+            GuestOutputStream out = client.files().openWrite(target.toString(), WriteOptions.DEFAULT);
+            out.write(random(1_000_000, 4));
+            assertEquals(1, countTemporaries(d), "the bytes go to a temporary file beside the target");
+            out.abort();
+            assertFalse(Files.exists(target, NOFOLLOW));
+            assertEquals(0, countTemporaries(d));
+
+            // an existing file stays as it was
+            Files.writeString(target, "old");
+            GuestOutputStream again = client.files().openWrite(target.toString(), WriteOptions.DEFAULT);
+            again.write(random(1000, 5));
+            again.abort();
+            assertEquals("old", Files.readString(target));
+            Files.delete(target);
+
+            // the connection lost mid-write
+            GuestOutputStream lost = client.files().openWrite(target.toString(), WriteOptions.DEFAULT);
+            lost.write(random(1_000_000, 6));
+            client.close();
+            try {
+                lost.write(new byte[10]);
+                lost.close();
+                throw new AssertionError("wrote on a closed connection");
+            } catch (ConnectionLostException expected) {
+                // the agent drops the handle with its temporary file
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (countTemporaries(d) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, countTemporaries(d));
+        assertFalse(Files.exists(target, NOFOLLOW));
+    }
+
+    @Test
+    void agentctlKilledMidUploadLeavesNoFileBehind() throws Exception {
+        Path d = fresh("killed");
+        Path big = d.resolve("big");
+        Files.write(big, random(64 * 1024 * 1024, 7));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", big.toString(),
+                guest(into.resolve("big")))
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (countTemporaries(into) == 0 && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assumeTrue(p.isAlive(), "the upload finished before it could be cut short (a very fast machine)");
+        p.destroyForcibly(); // SIGKILL: the agent sees the connection end
+        p.waitFor(10, TimeUnit.SECONDS);
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (countTemporaries(into) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, countTemporaries(into), "the temporary file is removed");
+        assertFalse(Files.exists(into.resolve("big")), "nothing in place of a partial upload");
+    }
+
+    @Test
+    void agentctlStoppedMidDownloadLeavesNoFileBehind() throws Exception {
+        Path d = fresh("stopped");
+        Path big = d.resolve("big");
+        Files.write(big, random(64 * 1024 * 1024, 11));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", guest(big),
+                into.toString())
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (countTemporaries(into, ".agentctl-") == 0 && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assumeTrue(p.isAlive(), "the download finished before it could be stopped (a very fast machine)");
+        p.destroy(); // SIGTERM, as ^C's SIGINT: the JVM exits through its shutdown hooks
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(0, countTemporaries(into, ".agentctl-"), "the temporary file is removed");
+        assertFalse(Files.exists(into.resolve("big")), "nothing in place of a partial download");
+    }
+
+    private static long countTemporaries(Path d) throws Exception {
+        return countTemporaries(d, ".agentd-");
+    }
+
+    private static long countTemporaries(Path d, String marker) throws Exception {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.filter(p -> p.getFileName().toString().contains(marker)).count();
+        }
+    }
+
+    @Test
+    void theAgentGoneMidCopyExits125() throws Exception {
+        Path d = fresh("gone");
+        Path sock = d.resolve("other.sock");
+        Path big = d.resolve("big");
+        Files.write(big, random(64 * 1024 * 1024, 8));
+        try (RunningAgent other = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock, List.of(), Map.of(),
+                d.resolve("other.log"))) {
+            other.awaitSocket();
+            Path into = Files.createDirectory(d.resolve("into"));
+            Path err = d.resolve("err");
+            Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", sock.toString(), "cp", big.toString(),
+                    guest(into.resolve("big")))
+                    .redirectInput(new File("/dev/null"))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(err.toFile())
+                    .start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (countTemporaries(into) == 0 && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assumeTrue(p.isAlive(), "the upload finished before the agent could be stopped (a very fast machine)");
+            other.process().destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(125, p.exitValue(), Files.readString(err));
+            assertTrue(Files.readString(err).startsWith("agentctl: cp: "), Files.readString(err));
+        }
+    }
+
+    /** Reads a guest file through the API as a stream (the library, not agentctl). */
+    @Test
+    void theApiReadsWhatTheGuestHolds() throws Exception {
+        Path d = fresh("api");
+        byte[] content = random(9 * 1024 * 1024 + 1, 9);
+        Files.write(d.resolve("f"), content);
+        try (AgentClient client = agentd.connect(s -> AgentClient.connect(s, Duration.ofSeconds(10)));
+             InputStream in = client.files().openRead(d.resolve("f").toString())) {
+            assertTrue(client.files().extensions());
+            assertArrayEquals(content, in.readAllBytes());
+        }
+    }
+}
