@@ -184,6 +184,38 @@ class DefaultProfileVmTest {
         assertEquals("next-host\n", r.stdout(), r.toString());
     }
 
+    /** The fs family through the relay: a file into the guest and back with the kit's client.files(). */
+    @Test
+    void aFileGoesInAndOutWithClientFiles() throws Exception {
+        byte[] data = new byte[3 << 20];
+        new Random(11).nextBytes(data);
+        Path local = Files.write(vm.runDir().resolve("files-in.bin"), data);
+        assertEquals(data.length, vm.client().files().upload(local, "/tmp/files.bin"));
+        assertEquals(sha256(data) + "  /tmp/files.bin\n", InGuest.sh(vm, "sha256sum /tmp/files.bin"));
+        Path back = vm.runDir().resolve("files-out.bin");
+        assertEquals(data.length, vm.client().files().download("/tmp/files.bin", back));
+        assertArrayEquals(data, Files.readAllBytes(back));
+    }
+
+    /** agentctl cp as a process through the relay: a file in, the same file out. */
+    @Test
+    void agentctlCpCopiesAFileInAndOut() throws Exception {
+        byte[] data = new byte[1 << 20];
+        new Random(13).nextBytes(data);
+        Path local = Files.write(vm.runDir().resolve("cp-in.bin"), data);
+        Agentctl.Result in = agentctl().run("cp", local.toString(), ":/tmp/cp.bin");
+        assertEquals(0, in.exit(), in.toString());
+        assertEquals(sha256(data) + "  /tmp/cp.bin\n", InGuest.sh(vm, "sha256sum /tmp/cp.bin"));
+        Path back = vm.runDir().resolve("cp-out.bin");
+        Agentctl.Result out = agentctl().run("cp", ":/tmp/cp.bin", back.toString());
+        assertEquals(0, out.exit(), out.toString());
+        assertArrayEquals(data, Files.readAllBytes(back));
+    }
+
+    private static String sha256(byte[] data) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+    }
+
     @Test
     void theDefaultProfileKeepsCapSysAdmin() throws Exception {
         assertEquals("NoNewPrivs=0 sys_admin_eff=1 sys_admin_bnd=1", InGuest.sessionPrivileges(vm));
