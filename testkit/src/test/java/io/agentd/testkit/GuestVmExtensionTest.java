@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -94,7 +95,7 @@ class GuestVmExtensionTest {
     }
 
     /** Runs {@code body} with no image where the kit looks and {@link GuestImage#REQUIRED_PROPERTY} = {@code required}. */
-    private static <T> T withoutAnImage(String required, java.util.function.Supplier<T> body) {
+    private static <T> T withoutAnImage(String required, Supplier<T> body) {
         String dir = System.getProperty(GuestImage.DIR_PROPERTY);
         String req = System.getProperty(GuestImage.REQUIRED_PROPERTY);
         System.setProperty(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest");

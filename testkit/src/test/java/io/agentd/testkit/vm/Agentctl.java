@@ -1,6 +1,7 @@
 package io.agentd.testkit.vm;
 
 import io.agentd.testkit.GuestVm;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,8 +65,7 @@ final class Agentctl {
         Path out = Files.createTempFile(work, "agentctl-", ".out");
         Path err = Files.createTempFile(work, "agentctl-", ".err");
         ProcessBuilder pb = new ProcessBuilder(argv(args)).redirectOutput(out.toFile()).redirectError(err.toFile());
-        pb.redirectInput(stdin != null ? ProcessBuilder.Redirect.from(stdin.toFile())
-                : ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectInput(stdin != null ? stdin.toFile() : new File("/dev/null"));
         return new Started(pb.start(), out, err);
     }
 
