@@ -1,47 +1,37 @@
 package io.agentd.agent;
 
 import io.agentd.agent.fs.FsService;
+import io.agentd.agent.fs.FsSettings;
+import io.agentd.agent.fs.FsWorkers;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
-import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostConnections;
+import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
+import io.agentd.agent.transport.LargeFrameBudget;
 import io.agentd.agent.transport.PortLink;
-import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
-import io.agentd.protocol.MessageType;
-import io.agentd.protocol.Protocol;
-import io.agentd.protocol.ProtocolException;
-import io.agentd.protocol.payload.ClockSync;
-import io.agentd.protocol.payload.Empty;
-import io.agentd.protocol.payload.ExecData;
-import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.ExecResize;
-import io.agentd.protocol.payload.ExecSignal;
-import io.agentd.protocol.payload.FailureKind;
-import io.agentd.protocol.payload.FsRequest;
-import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
-import io.agentd.protocol.payload.Touched;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's answer to every frame from the host: control messages here (ready, ping, touch,
- * clock.sync, shutdown, refusals), exec messages to {@link Sessions}, fs messages to
- * {@link FsService}. Loop thread only.
+ * The agent as a whole: the host connections it serves (each a {@link Connection}: its own link,
+ * ids, core.ready and sessions), the limit on socket connections, and shutdown, which any host (or
+ * a signal) starts for the whole agent. What the connections share lives here (the budget of large
+ * incoming frames) or in {@link Sessions} (the session table keyed by connection and id, the stdin
+ * budget, bulk pipes, the reaper, cgroups, group records) or in {@link FsWorkers} (the threads
+ * every connection's {@link FsService} runs file operations on). Loop thread only.
  */
-public final class Agent implements PortLink.Listener {
+public final class Agent implements HostConnections {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
-    /** clock.sync steps the clock only when it is off by more than this. */
-    static final long CLOCK_STEP_THRESHOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** After the last session's exited, how long the host gets to read what is queued. */
+    /** After the last session's exited, how long the hosts get to read what is queued. */
     private static final long FLUSH_MILLIS = 5000;
+    /** The default of {@code --max-connections}. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 64;
 
     /**
      * @param processStartNanos CLOCK_BOOTTIME when the agent process started (boot_time_ns)
@@ -49,188 +39,126 @@ public final class Agent implements PortLink.Listener {
      */
     public record StartTimes(long processStartNanos, long mainStartNanos) {}
 
+    /**
+     * How each connection's link is made.
+     *
+     * @param highWater       queued bytes at which a connection's sessions stop being read
+     * @param stallWarnMillis how long a host may take nothing, with output queued, before a warning
+     */
+    public record LinkSettings(long highWater, long stallWarnMillis) {}
+
     private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
 
     private final Loop loop;
-    private final PortLink link;
     private final Sessions sessions;
     private final StartTimes times;
     private final String version;
+    private final LinkSettings linkSettings;
+    private final int maxConnections;
+    /** Large incoming frames held at once, over every connection's decoder. */
+    private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
+    /** Every connection served now, by number. */
+    private final Map<Long, Connection> connections = new LinkedHashMap<>();
+    private long nextNumber = 1;
+    /** Socket connections open now (a port's does not count against the limit). */
+    private int socketConnections;
     private long activitySeq;
     private Phase phase = Phase.SERVING;
-    /** The fs family for the connected host; null: fs frames are refused (unsupported_message_type). */
-    private FsService fs;
+    /** The fs family's worker threads, shared by every connection; null: fs frames are refused. */
+    private FsWorkers fsWorkers;
+    private FsSettings fsSettings;
+    /** Runs a worker's answer on the loop thread (the event loop's execute). */
+    private Executor toLoop;
 
-    public Agent(Loop loop, PortLink link, Sessions sessions, StartTimes times, String version) {
+    public Agent(Loop loop, Sessions sessions, StartTimes times, String version, LinkSettings linkSettings,
+            int maxConnections) {
         this.loop = loop;
-        this.link = link;
         this.sessions = sessions;
         this.times = times;
         this.version = version;
+        this.linkSettings = linkSettings;
+        this.maxConnections = maxConnections;
         sessions.setOnIdle(this::onSessionsIdle);
     }
 
-    /** Serves the fs family with {@code fs} (and advertises {@code fs_ext}). */
-    public void setFs(FsService fs) {
-        this.fs = fs;
-    }
-
-    @Override
-    public void onConnected() {
-        long now;
-        try {
-            now = Os.clockNanos(LibC.CLOCK_BOOTTIME);
-        } catch (OsException e) {
-            now = 0;
-        }
-        List<String> features = new ArrayList<>(List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE));
-        if (fs != null) {
-            features.add(Ready.FEATURE_FS_EXT);
-        }
-        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, version, features)));
-        log.info("host connected: core.ready sent (agent {})", version);
-    }
-
-    @Override
-    public void onFrame(Frame frame) {
-        activitySeq++;
-        long id = frame.id();
-        switch (frame.type()) {
-            case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
-            case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activitySeq)));
-            case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
-            case CORE_SHUTDOWN -> shutdown("core.shutdown from the host");
-            case EXEC_REQUEST -> sessions.onExecRequest(id, (ExecRequest) frame.payload());
-            case EXEC_STDIN -> sessions.onStdin(id, ((ExecData) frame.payload()).data());
-            case EXEC_RESIZE -> {
-                ExecResize r = (ExecResize) frame.payload();
-                sessions.onResize(id, r.rows(), r.cols());
-            }
-            case EXEC_SIGNAL -> sessions.onSignal(id, ((ExecSignal) frame.payload()).signal());
-            case FS_REQUEST -> {
-                if (fs != null) {
-                    fs.onRequest(id, (FsRequest) frame.payload());
-                } else {
-                    refuseUnserved(frame);
-                }
-            }
-            case FS_DATA -> {
-                if (fs != null) {
-                    fs.onData(id, ((ExecData) frame.payload()).data());
-                } else {
-                    refuseUnserved(frame);
-                }
-            }
-            case CORE_RELAY_CLIENT_DISCONNECTED -> {
-                RelayClientDisconnected gone = (RelayClientDisconnected) frame.payload();
-                if (fs != null) {
-                    fs.onIdRangeGone(gone.idStart(), gone.idEndExclusive());
-                }
-            }
-            default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
-                    frame.type().wire() + " is sent by the agent, not to it");
-        }
-    }
-
-    private void refuseUnserved(Frame frame) {
-        link.refuse(frame.id(), ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
-                frame.type().wire() + " is not served by this agent");
-    }
-
-    @Override
-    public void onProtocolError(ProtocolException e) {
-        if (e.kind() == ErrorKind.LIMIT_EXCEEDED) {
-            refuseOverLimit(e);
-        } else if (e.kind().losesStream()) {
-            // One line, through the refusal log and its rate limit: a host sending garbage can
-            // lose the stream on every read.
-            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
-                    e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
-        } else {
-            link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
-        }
-    }
-
     /**
-     * A request past the request limits was refused by the codec before anything was copied. An
-     * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
-     * that id. On the id of a running session that would read as the session's end, so there (and
-     * for any other frame) it is a core.error, which leaves the session alone.
+     * Serves the fs family on every connection opened from now on (each its own {@link FsService}:
+     * handles are owned per connection), on {@code workers}, whose answers {@code toLoop} hands back to
+     * the loop thread; connections advertise {@code fs_ext}.
      */
-    private void refuseOverLimit(ProtocolException e) {
-        boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
-        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(e.id())) {
-            link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+    public void serveFs(FsWorkers workers, FsSettings settings, Executor toLoop) {
+        this.fsWorkers = workers;
+        this.fsSettings = settings;
+        this.toLoop = toLoop;
+    }
+
+    StartTimes startTimes() {
+        return times;
+    }
+
+    String version() {
+        return version;
+    }
+
+    /** A frame came from some host: the agent's activity count (core.touched), after it. */
+    long noteActivity() {
+        return ++activitySeq;
+    }
+
+    // ---- connections ----
+
+    @Override
+    public Connection accept(String peer, HostLossPolicy policy) {
+        if (socketConnections >= maxConnections) {
+            return null;
+        }
+        socketConnections++;
+        return open(peer, policy, true);
+    }
+
+    @Override
+    public HostEndpoint openPort(String device, HostLossPolicy policy) {
+        return open(device, policy, false);
+    }
+
+    @Override
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    private Connection open(String describe, HostLossPolicy policy, boolean counted) {
+        long number = nextNumber++;
+        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames);
+        FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, fsWorkers, fsSettings);
+        Connection c = new Connection(number, describe, link, policy, this, sessions, fs, counted);
+        connections.put(number, c);
+        return c;
+    }
+
+    /** The connection is over (its host left a socket); its sessions have had the policy applied. */
+    void closed(Connection c) {
+        if (connections.remove(c.number()) == null) {
             return;
         }
-        link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, ErrorKind.INVALID_PAYLOAD, e.type(), e.getMessage());
-    }
-
-    @Override
-    public void onOutputResumed() {
-        sessions.onOutputResumed();
-        if (fs != null) {
-            fs.onOutputResumed();
+        if (c.countsAgainstLimit()) {
+            socketConnections--;
         }
-    }
-
-    @Override
-    public void onFlushed() {
-        if (phase == Phase.FLUSHING) {
+        log.info("{} closed; {} connection(s) open", c, connections.size());
+        if (phase == Phase.FLUSHING && allFlushed()) {
             stop("every frame written");
         }
     }
 
-    /**
-     * The host went away: the one place where {@link HostLossPolicy} is applied. Killed sessions
-     * send nothing (nobody would read it); kept ones run on and their output waits for the host.
-     */
-    public void onHostLost(HostLossPolicy policy) {
-        if (fs != null) {
-            fs.onOwnerGone(); // fs handles belong to the connection, whatever the policy for sessions
-        }
-        switch (policy) {
-            case KILL_SESSIONS -> {
-                sessions.abandonAll();
-                if (phase != Phase.SERVING) {
-                    stop("host gone during shutdown");
-                }
-            }
-            case KEEP_SESSIONS -> {
-                if (!sessions.isEmpty()) {
-                    log.info("host gone: {} session(s) kept running for its return", sessions.count());
-                }
-            }
-        }
+    /** The connections served now. */
+    public List<Connection> connections() {
+        return new ArrayList<>(connections.values());
     }
 
-    private void syncClock(long id, long hostNanos) {
-        if (hostNanos < 0) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.CORE_CLOCK_SYNC.wire(),
-                    "unix_time_nanos beyond year 2262");
-            return;
-        }
-        try {
-            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
-            if (!needsStep(offset)) {
-                log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
-                return;
-            }
-            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
-            log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
-        } catch (OsException e) {
-            log.warn("clock.sync: clock not stepped: {}", e.getMessage());
-        }
-    }
-
-    static boolean needsStep(long offsetNanos) {
-        return Math.abs(offsetNanos) > CLOCK_STEP_THRESHOLD_NANOS;
-    }
+    // ---- shutdown ----
 
     /**
-     * core.shutdown or SIGTERM: SIGTERM every session's group, SIGKILL after the grace, an exited for
-     * each, flush, and the loop stops (the agent then exits 0).
+     * core.shutdown (from any host) or SIGTERM: SIGTERM every session's group, SIGKILL after the
+     * grace, an exited for each, flush every connection, and the loop stops (the agent then exits 0).
      */
     public void shutdown(String reason) {
         if (phase != Phase.SERVING) {
@@ -244,16 +172,40 @@ public final class Agent implements PortLink.Listener {
         }
     }
 
+    /** Some connection's queue became empty. */
+    void onFlushed() {
+        if (phase == Phase.FLUSHING && allFlushed()) {
+            stop("every frame written");
+        }
+    }
+
+    private boolean allFlushed() {
+        for (Connection c : connections.values()) {
+            if (!c.link().isFlushed()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private long queuedBytes() {
+        long q = 0;
+        for (Connection c : connections.values()) {
+            q += c.link().queuedBytes();
+        }
+        return q;
+    }
+
     private void onSessionsIdle() {
         if (phase != Phase.STOPPING_SESSIONS) {
             return;
         }
         phase = Phase.FLUSHING;
-        if (link.isFlushed()) {
+        if (allFlushed()) {
             stop("nothing left to send");
             return;
         }
-        loop.schedule(FLUSH_MILLIS, () -> stop(link.queuedBytes() + " bytes the host did not read"));
+        loop.schedule(FLUSH_MILLIS, () -> stop(queuedBytes() + " bytes the hosts did not read"));
     }
 
     private void stop(String why) {
@@ -262,9 +214,8 @@ public final class Agent implements PortLink.Listener {
         }
         phase = Phase.STOPPED;
         log.info("agent stopping: {}", why);
-        if (fs != null) {
-            fs.onOwnerGone(); // atomic uploads in progress leave their destinations unchanged
-        }
+        // Atomic uploads in progress leave their destinations unchanged.
+        connections.values().forEach(Connection::agentStopping);
         loop.stop();
     }
 }

@@ -1,6 +1,7 @@
 package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
@@ -15,10 +16,12 @@ import java.util.regex.Pattern;
  * The command line of agentd. {@link #parse} refuses anything it does not understand with a
  * {@link UsageException} (Main prints it and exits 2).
  *
- * @param portName     virtio-serial port name to look up when neither --port nor --listen is given
+ * @param portName     virtio-serial port name to look up and serve (--port-name, or "agent" when
+ *                     neither --port nor --listen is given), or null
  * @param port         a character device or tty to serve (--port), or null
- * @param listen       a unix socket path to serve (--listen unix:PATH), or null
- * @param socketAccess who may use that socket: --socket-mode, --socket-group, --allow-uid
+ * @param listen       sockets to serve (--listen unix:PATH or vsock:PORT, repeatable), in order
+ * @param socketAccess who may use the unix sockets: --socket-mode, --socket-group, --allow-uid
+ * @param maxConnections socket connections served at once, over all sockets (--max-connections)
  * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms, --stdin-limit,
  *                     --stdin-total and --stdin-window
  * @param highWater    outbound queue bytes past which session output is no longer read
@@ -28,13 +31,15 @@ import java.util.regex.Pattern;
  * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param hostLossPolicy --on-host-loss, or null for the transport's default
  * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
+ * @param retention    --session-buffer, --session-buffer-total, --retain-exited
  * @param help         --help was given
  */
 public record AgentOptions(
         String portName,
         Path port,
-        Path listen,
+        List<ListenAddress> listen,
         SocketAccess socketAccess,
+        int maxConnections,
         SessionDefaults sessionDefaults,
         long highWater,
         long stallWarnMillis,
@@ -43,23 +48,35 @@ public record AgentOptions(
         Path stateDir,
         HostLossPolicy hostLossPolicy,
         String cgroupRoot,
+        RetentionLimits retention,
         boolean help) {
 
     public static final String HELP = """
             Usage: agentd [options]
-            Serves exec requests from the host over a virtio-serial port (default), a tty or a unix socket.
+            Serves exec requests from hosts over a virtio-serial port (default), a tty, unix sockets
+            and vsock ports; a port and sockets can be served together.
 
-            Transport (one of):
-              --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports (default: agent)
+            Transport (a port, sockets, or both):
+              --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports
+                                   (default: agent, when neither --port nor --listen is given)
               --port PATH          serve this character device or tty (a tty is put in raw mode)
-              --listen unix:PATH   serve one host at a time on a unix socket
+              --listen unix:PATH   serve hosts on a unix socket, each connection a host of its own,
+                                   many at once; repeatable, and goes with --port or --port-name
+              --listen vsock:PORT  the same on a vsock port (any CID of the guest); access control is
+                                   the VMM's: any host process that can reach the port (docs/SECURITY.md)
+              --max-connections N  socket connections served at once, over all sockets; one more is
+                                   told so (core.error invalid_session on id 0) and closed (default: 64)
               --on-host-loss kill|keep
-                                   what happens to running sessions when their host goes away: kill
-                                   them (SIGKILL to each group, nothing sent) or keep them running with
-                                   their output queued for the host's return (default: kill on a unix
-                                   socket, whose next connection is a new host; keep on a port)
+                                   what happens to running sessions when their host goes away (or the
+                                   relay client that owned them: core.relay.client.disconnected): kill
+                                   them (SIGKILL to each group, nothing sent) or keep them running
+                                   (default: kill on a socket, whose next connection is a new host;
+                                   keep on a port, whose host comes back to the same queue; kept
+                                   sessions of a socket connection run on without a host, their
+                                   output no longer read)
+              Any host may send core.shutdown, which stops the whole agent.
 
-            Unix socket access (docs/SECURITY.md):
+            Unix socket access, for every unix socket (docs/SECURITY.md):
               --socket-mode MODE   the socket's mode, octal, whatever the umask (default: 0600; 0660
                                    with --socket-group)
               --socket-group GROUP the socket's group (name or gid); its members may connect
@@ -90,6 +107,17 @@ public record AgentOptions(
                                    some is waiting for it, and a line when it takes output again
                                    (default: 5000; 0: never)
 
+            Detached sessions (exec --detach, attach; docs/PROTOCOL-EXTENSIONS.md, "Sessions"):
+              --session-buffer BYTES
+                                   output kept per session while no host is attached (a detachable
+                                   session keeps it from its start); the oldest goes first (default: 1m)
+              --session-buffer-total BYTES
+                                   output kept over all sessions; past it, the session holding the
+                                   most loses its oldest bytes first (default: 64m)
+              --retain-exited SECONDS
+                                   how long an exited session nobody is attached to keeps its status
+                                   for an attach (default: 600)
+
             Logging:
               --log-file PATH      log to this file instead of the console (stderr)
               --log-level LEVEL    error, warn, info, debug or trace (default: info)
@@ -111,11 +139,12 @@ public record AgentOptions(
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
     private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
-    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--socket-mode",
+    private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--max-connections",
+            "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
-            "--cgroup-root");
+            "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -130,7 +159,8 @@ public record AgentOptions(
     public static AgentOptions parse(String... args) throws UsageException {
         String portName = null;
         Path port = null;
-        Path listen = null;
+        List<ListenAddress> listen = new ArrayList<>();
+        int maxConnections = Agent.DEFAULT_MAX_CONNECTIONS;
         String user = null;
         String cwd = null;
         List<String> env = new ArrayList<>();
@@ -150,6 +180,9 @@ public record AgentOptions(
         Path stateDir = DEFAULT_STATE_DIR;
         HostLossPolicy hostLoss = null;
         String cgroupRoot = null;
+        long sessionBuffer = RetentionLimits.DEFAULT_SESSION_BUFFER;
+        long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
+        long retainExitedMillis = RetentionLimits.DEFAULT_RETAIN_EXITED_MILLIS;
         boolean help = false;
 
         for (int i = 0; i < args.length; i++) {
@@ -181,11 +214,17 @@ public record AgentOptions(
                 case "--port-name" -> portName = nonEmpty(name, value);
                 case "--port" -> port = Path.of(nonEmpty(name, value));
                 case "--listen" -> {
-                    if (!value.startsWith("unix:") || value.length() == "unix:".length()) {
-                        throw new UsageException("--listen takes unix:PATH, not '" + value + "'");
+                    ListenAddress address = ListenAddress.parse(value);
+                    if (address == null) {
+                        throw new UsageException("--listen takes unix:PATH or vsock:PORT (0 to "
+                                + ListenAddress.VSOCK_PORT_MAX + "), not '" + value + "'");
                     }
-                    listen = Path.of(value.substring("unix:".length()));
+                    if (listen.contains(address)) {
+                        throw new UsageException("--listen " + value + " is given twice");
+                    }
+                    listen.add(address);
                 }
+                case "--max-connections" -> maxConnections = positiveInt(name, value);
                 case "--user" -> user = nonEmpty(name, value);
                 case "--cwd" -> {
                     if (!value.startsWith("/")) {
@@ -231,28 +270,43 @@ public record AgentOptions(
                     }
                 }
                 case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
+                case "--session-buffer" -> sessionBuffer = positiveBytes(name, value);
+                case "--session-buffer-total" -> sessionBufferTotal = positiveBytes(name, value);
+                case "--retain-exited" -> retainExitedMillis = seconds(name, value) * 1000;
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
-        if (port != null && listen != null) {
-            throw new UsageException("--port and --listen exclude each other");
-        }
-        if (portName != null && (port != null || listen != null)) {
-            throw new UsageException("--port-name names a virtio port; it does not go with --port or --listen");
+        if (portName != null && port != null) {
+            throw new UsageException("--port-name names a virtio port; it does not go with --port");
         }
         if (stdinWindow != null && stdinWindow > stdinLimit) {
             throw new UsageException("--stdin-window (" + stdinWindow + ") must not exceed --stdin-limit ("
                     + stdinLimit + "): a host within its credit must never be refused");
         }
-        if (listen == null && (socketMode != null || socketGroup != null || !allowUids.isEmpty())) {
-            throw new UsageException("--socket-mode, --socket-group and --allow-uid go with --listen");
+        if (listen.stream().noneMatch(a -> a instanceof ListenAddress.Unix)
+                && (socketMode != null || socketGroup != null || !allowUids.isEmpty())) {
+            throw new UsageException("--socket-mode, --socket-group and --allow-uid go with --listen unix:PATH");
+        }
+        RetentionLimits retention;
+        try {
+            retention = new RetentionLimits(sessionBuffer, sessionBufferTotal, retainExitedMillis);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
         int mode = socketMode != null ? socketMode : socketGroup != null ? 0660 : SocketAccess.DEFAULT_MODE;
         long window = stdinWindow != null ? stdinWindow : Math.min(SessionDefaults.DEFAULT_STDIN_WINDOW, stdinLimit);
-        return new AgentOptions(portName == null ? "agent" : portName, port, listen,
-                new SocketAccess(mode, socketGroup, allowUids),
+        if (portName == null && port == null && listen.isEmpty()) {
+            portName = "agent";
+        }
+        return new AgentOptions(portName, port, List.copyOf(listen), new SocketAccess(mode, socketGroup, allowUids),
+                maxConnections,
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, help);
+                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
+    }
+
+    /** True when a port is served (--port, --port-name, or neither those nor --listen). */
+    public boolean servesPort() {
+        return port != null || portName != null;
     }
 
     /** The policy given with --on-host-loss, else the transport's own default. */
@@ -290,6 +344,18 @@ public record AgentOptions(
         throw new UsageException(name + " takes a numeric uid, not '" + value + "'");
     }
 
+    private static int positiveInt(String name, String value) throws UsageException {
+        try {
+            int v = Integer.parseInt(value);
+            if (v > 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes an integer > 0, not '" + value + "'");
+    }
+
     private static long millis(String name, String value) throws UsageException {
         try {
             long v = Long.parseLong(value);
@@ -300,6 +366,18 @@ public record AgentOptions(
             // fall through to the usage error
         }
         throw new UsageException(name + " takes milliseconds (an integer >= 0), not '" + value + "'");
+    }
+
+    private static long seconds(String name, String value) throws UsageException {
+        try {
+            long v = Long.parseLong(value);
+            if (v >= 0 && v <= Long.MAX_VALUE / 1000) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes seconds (an integer >= 0), not '" + value + "'");
     }
 
     private static long positiveBytes(String name, String value) throws UsageException {

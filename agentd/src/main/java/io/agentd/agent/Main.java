@@ -1,6 +1,5 @@
 package io.agentd.agent;
 
-import io.agentd.agent.fs.FsService;
 import io.agentd.agent.fs.FsSettings;
 import io.agentd.agent.fs.FsWorkers;
 import io.agentd.agent.loop.EventLoop;
@@ -14,13 +13,15 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.DevicePort;
 import io.agentd.agent.transport.HostLossPolicy;
-import io.agentd.agent.transport.PortLink;
 import io.agentd.agent.transport.Transport;
 import io.agentd.agent.transport.UnixSocketServer;
+import io.agentd.agent.transport.VsockServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import org.slf4j.Logger;
@@ -125,43 +126,68 @@ public final class Main {
             return 1;
         }
         try (EventLoop loop = new EventLoop()) {
-            PortLink link = new PortLink(loop, options.highWater(), options.stallWarnMillis());
-            Sessions sessions = new Sessions(loop, link, spawner, options.sessionDefaults());
+            Sessions sessions = new Sessions(loop, spawner, options.sessionDefaults());
+            sessions.setRetention(options.retention());
             // Session cgroups replace the group records: their leftovers are found without them.
             sessions.setGroupRecords(cgroups.enabled() ? SessionGroupRecords.none() : groupRecords);
             sessions.setCgroups(cgroups);
-            Agent agent = new Agent(loop, link, sessions, times, version());
+            Agent agent = new Agent(loop, sessions, times, version(),
+                    new Agent.LinkSettings(options.highWater(), options.stallWarnMillis()), options.maxConnections());
+            // Made here, by the main thread: a thread copies the credentials of the thread that makes it.
             FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
-            agent.setFs(FsService.create(loop::execute, link, fsWorkers, FsSettings.DEFAULTS));
-            link.setListener(agent);
-            Transport transport;
+            agent.serveFs(fsWorkers, FsSettings.DEFAULTS, loop::execute);
+            List<Transport> transports = new ArrayList<>();
             try {
-                transport = options.listen() != null
-                        ? new UnixSocketServer(loop, link, options.listen(), options.socketAccess(),
-                                options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT), agent::onHostLost)
-                        : new DevicePort(loop, link, options.port() != null ? options.port()
-                                : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
-                                options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent::onHostLost);
-                transport.start();
+                for (Transport t : transports(loop, options, agent)) {
+                    t.start();
+                    transports.add(t);
+                }
             } catch (IOException | RuntimeException e) {
                 log.error("cannot serve the host: {}", e.getMessage());
+                transports.forEach(Transport::close);
                 return 1;
             }
             for (String name : new String[] {"TERM", "INT"}) {
                 Signal.handle(new Signal(name), sig -> loop.execute(() -> agent.shutdown("SIG" + name)));
             }
             sessions.start();
-            log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes)", version(),
-                    transport.describe(), options.sessionDefaults().profile().wireName(),
-                    options.sessionDefaults().drainMillis(), options.sessionDefaults().graceMillis(), options.highWater());
+            log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes, at most {} "
+                    + "socket connections)", version(), describe(transports),
+                    options.sessionDefaults().profile().wireName(), options.sessionDefaults().drainMillis(),
+                    options.sessionDefaults().graceMillis(), options.highWater(), options.maxConnections());
             loop.run();
             fsWorkers.shutdown();
-            transport.close();
+            transports.forEach(Transport::close);
             cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent
             groupRecords.pruneGone();
         }
         log.info("agentd exits");
         return 0;
+    }
+
+    /** What the options ask to serve: the port first (if any), then the sockets in their order. */
+    private static List<Transport> transports(EventLoop loop, AgentOptions options, Agent agent) throws IOException {
+        List<Transport> transports = new ArrayList<>();
+        if (options.servesPort()) {
+            transports.add(new DevicePort(loop, options.port() != null ? options.port()
+                    : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
+                    options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent));
+        }
+        HostLossPolicy socketPolicy = options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT);
+        for (ListenAddress address : options.listen()) {
+            if (address instanceof ListenAddress.Unix unix) {
+                transports.add(new UnixSocketServer(loop, unix.path(), options.socketAccess(), socketPolicy, agent));
+            } else if (address instanceof ListenAddress.Vsock vsock) {
+                transports.add(new VsockServer(loop, vsock.port(), socketPolicy, agent));
+            }
+        }
+        return transports;
+    }
+
+    private static String describe(List<Transport> transports) {
+        List<String> names = new ArrayList<>();
+        transports.forEach(t -> names.add(t.describe()));
+        return String.join(" and ", names);
     }
 
     private static String version() {

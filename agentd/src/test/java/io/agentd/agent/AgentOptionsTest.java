@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.transport.HostLossPolicy;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,11 +16,28 @@ import org.junit.jupiter.api.Test;
 class AgentOptionsTest {
 
     @Test
+    void aPortAndSocketsAreServedTogether() throws Exception {
+        AgentOptions o = AgentOptions.parse("--port-name", "agent", "--listen", "vsock:1024", "--listen",
+                "unix:/run/a.sock", "--max-connections", "8");
+        assertTrue(o.servesPort());
+        assertEquals("agent", o.portName());
+        assertEquals(List.of(new ListenAddress.Vsock(1024), new ListenAddress.Unix(Path.of("/run/a.sock"))),
+                o.listen());
+        assertEquals(8, o.maxConnections());
+        AgentOptions tty = AgentOptions.parse("--port", "/dev/hvc1", "--listen", "vsock:4294967294");
+        assertEquals(Path.of("/dev/hvc1"), tty.port());
+        assertNull(tty.portName());
+        assertEquals(List.of(new ListenAddress.Vsock(4294967294L)), tty.listen());
+    }
+
+    @Test
     void defaultsServeTheVirtioPortNamedAgent() throws Exception {
         AgentOptions o = AgentOptions.parse();
         assertEquals("agent", o.portName());
         assertNull(o.port());
-        assertNull(o.listen());
+        assertEquals(List.of(), o.listen());
+        assertTrue(o.servesPort());
+        assertEquals(64, o.maxConnections());
         assertEquals(Profile.DEFAULT, o.sessionDefaults().profile());
         assertEquals(250, o.sessionDefaults().drainMillis());
         assertEquals(2000, o.sessionDefaults().graceMillis());
@@ -30,6 +48,20 @@ class AgentOptionsTest {
         assertEquals(List.of(), o.sessionDefaults().env());
         assertEquals(Path.of("/run/agentd"), o.stateDir());
         assertFalse(o.help());
+    }
+
+    @Test
+    void retentionOptionsHaveDefaultsAndAreChecked() throws Exception {
+        assertEquals(RetentionLimits.DEFAULTS, AgentOptions.parse().retention());
+        assertEquals(new RetentionLimits(64 << 10, 1 << 20, 5000), AgentOptions.parse("--session-buffer", "64k",
+                "--session-buffer-total=1m", "--retain-exited", "5").retention());
+        assertEquals(0, AgentOptions.parse("--retain-exited", "0").retention().retainExitedMillis());
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--session-buffer", "2m",
+                "--session-buffer-total", "1m")).getMessage().contains("at least --session-buffer"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--session-buffer", "100"))
+                .getMessage().contains("--session-buffer must be within 1024"));
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--retain-exited", "-1"))
+                .getMessage().contains("takes seconds"));
     }
 
     @Test
@@ -66,7 +98,8 @@ class AgentOptionsTest {
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",
                 "--high-water", "64k", "--stdin-limit", "2MiB", "--stall-warn-ms=0", "--log-file", "/var/log/agentd.log",
                 "--log-level", "DEBUG");
-        assertEquals(Path.of("/run/a.sock"), o.listen());
+        assertEquals(List.of(new ListenAddress.Unix(Path.of("/run/a.sock"))), o.listen());
+        assertFalse(o.servesPort(), "sockets only");
         assertEquals("nobody", o.sessionDefaults().user());
         assertEquals("/tmp", o.sessionDefaults().cwd());
         assertEquals(List.of("A=1", "B=2=3"), o.sessionDefaults().env());
@@ -97,8 +130,12 @@ class AgentOptionsTest {
         assertUsage("--log-level is one of", "--log-level", "loud");
         assertUsage("--cwd must be an absolute path", "--cwd", "tmp");
         assertUsage("--env takes K=V", "--env", "NOVALUE");
-        assertUsage("--port and --listen exclude each other", "--port", "/dev/hvc1", "--listen", "unix:/a");
-        assertUsage("--port-name names a virtio port", "--port-name", "x", "--listen", "unix:/a");
+        assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:4294967295");
+        assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:-1");
+        assertUsage("--listen unix:/a is given twice", "--listen", "unix:/a", "--listen", "unix:/a");
+        assertUsage("--port-name names a virtio port", "--port-name", "x", "--port", "/dev/hvc1");
+        assertUsage("--max-connections takes an integer > 0", "--max-connections", "0");
+        assertUsage("go with --listen unix:PATH", "--listen", "vsock:5000", "--allow-uid", "1000");
         assertUsage("unexpected argument 'stray'", "stray");
     }
 

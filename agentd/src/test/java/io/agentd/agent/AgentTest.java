@@ -10,10 +10,10 @@ class AgentTest {
     @Test
     void clockIsSteppedOnlyWhenOffByMoreThan100Ms() {
         long ms = 1_000_000L;
-        assertFalse(Agent.needsStep(0));
-        assertFalse(Agent.needsStep(100 * ms));
-        assertFalse(Agent.needsStep(-100 * ms));
-        assertTrue(Agent.needsStep(100 * ms + 1));
-        assertTrue(Agent.needsStep(-100 * ms - 1));
+        assertFalse(Connection.needsStep(0));
+        assertFalse(Connection.needsStep(100 * ms));
+        assertFalse(Connection.needsStep(-100 * ms));
+        assertTrue(Connection.needsStep(100 * ms + 1));
+        assertTrue(Connection.needsStep(-100 * ms - 1));
     }
 }

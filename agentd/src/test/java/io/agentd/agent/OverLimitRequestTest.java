@@ -7,6 +7,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
@@ -34,20 +35,20 @@ class OverLimitRequestTest {
         int[] pipe = new int[2];
         assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         try (EventLoop loop = new EventLoop()) {
-            PortLink link = new PortLink(loop, 1 << 20, 0);
-            Sessions sessions = new Sessions(loop, link, Spawner.fromSystemProperty(),
-                    AgentOptions.parse().sessionDefaults());
-            Agent agent = new Agent(loop, link, sessions, new Agent.StartTimes(1, 2), "test");
-            link.setListener(agent);
+            Sessions sessions = new Sessions(loop, Spawner.fromSystemProperty(), AgentOptions.parse().sessionDefaults());
+            Agent agent = new Agent(loop, sessions, new Agent.StartTimes(1, 2), "test",
+                    new Agent.LinkSettings(1 << 20, 0), 1);
+            Connection connection = (Connection) agent.openPort("pipe", HostLossPolicy.KILL_SESSIONS);
+            PortLink link = connection.link();
             link.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, wasConnected -> { });
             loop.execute(() -> {
-                sessions.onExecRequest(7, ExecRequest.of("sleep", "30"));
-                agent.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
-                agent.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
-                agent.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
-                agent.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
-                agent.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
-                sessions.abandonAll();
+                sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"));
+                connection.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
+                connection.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
+                connection.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
+                connection.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
+                connection.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
+                sessions.killOwned(connection.number(), id -> true);
             });
             loop.schedule(500, loop::stop);
             loop.run();

@@ -38,6 +38,12 @@ record BenchConfig(
                 8L << 20, 4L << 20);
     }
 
+    /** The same sizes with {@code runs} measured exec round trips. */
+    BenchConfig withExecRuns(int runs) {
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
+                linesPerSession, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes);
+    }
+
     Path spawnFloor() {
         return nativeDir.resolve("spawn-floor");
     }

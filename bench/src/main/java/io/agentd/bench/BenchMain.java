@@ -12,14 +12,15 @@ import java.util.Locale;
  * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
  *
  * <pre>
- * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,relay,fs]
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,relay,fs,connections,detached]
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
  * result, not a failure. After any miss the agents' logs are kept (the path is printed).
  */
 public final class BenchMain {
-    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency", "relay", "fs");
+    static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
+            "relay", "fs", "connections", "detached");
 
     private BenchMain() {}
 
@@ -108,6 +109,8 @@ public final class BenchMain {
                     }
                     case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
+                    case "connections" -> withFreshAgent(cfg, name, (process, agent) ->
+                            figures.addAll(ConnectionsBench.run(cfg, process, agent)));
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));
                     case "pty" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(PtyEchoBench.run(cfg, agent)));
                     case "throughput" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ThroughputBench.run(cfg, process, agent)));
@@ -117,6 +120,7 @@ public final class BenchMain {
                     case "fs" -> withAgentProcess(cfg, name, process -> figures.addAll(FsBench.run(cfg, process)));
                     // agentctl is the host here: the bench holds no connection of its own.
                     case "stdin" -> withAgentProcess(cfg, name, process -> figures.addAll(StdinBench.run(cfg, process)));
+                    case "detached" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(DetachedOutputBench.run(cfg, agent)));
                     default -> throw new IllegalArgumentException(name);
                 }
             } catch (Exception e) {

@@ -22,6 +22,13 @@ final class Samples {
         return count;
     }
 
+    /** Every sample of {@code other} added to these. */
+    void addAll(Samples other) {
+        for (int i = 0; i < other.count; i++) {
+            add(other.nanos[i]);
+        }
+    }
+
     /** The p-th percentile (0 < p <= 100) in nanoseconds, nearest rank. */
     long percentile(double p) {
         if (count == 0) {

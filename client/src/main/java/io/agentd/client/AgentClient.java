@@ -16,6 +16,9 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -73,6 +76,8 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean agentTakesProfile;
     /** The latest core.ready's fs_ext: the fs extension fields (user, credit, atomic, sha256). */
     private volatile boolean agentTakesFsExt;
+    /** The latest core.ready's sessions feature: detachable, list and attach. */
+    private volatile boolean agentKeepsSessions;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -222,6 +227,10 @@ public final class AgentClient implements AutoCloseable {
             throw new IOException("the agent does not take a per-request profile (its core.ready does not list"
                     + " \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
         }
+        if (request.detachable()) {
+            // An agent that does not know the field would tie the session to this connection.
+            requireSessions("a detachable session; the command was not sent");
+        }
         // Asked for only when offered: an agent that does not know the field would never grant credit.
         boolean flowControl = agentGrantsStdinCredit;
         ExecRequest sent = request.withStdinWindow(flowControl);
@@ -229,6 +238,57 @@ public final class AgentClient implements AutoCloseable {
                 flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
         sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, sent));
         return session;
+    }
+
+    // ---- sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions") --------------------------
+
+    /** True when the agent's core.ready listed {@code sessions}: detachable sessions, list and attach. */
+    public boolean agentKeepsSessions() {
+        return agentKeepsSessions;
+    }
+
+    private void requireSessions(String what) throws IOException {
+        if (!agentKeepsSessions) {
+            throw new IOException("the agent does not keep sessions (its core.ready does not list \""
+                    + Ready.FEATURE_SESSIONS + "\"): cannot ask for " + what);
+        }
+    }
+
+    /**
+     * Every session of the agent, of every connection: running ones, and exited ones whose status
+     * is still kept for an attach.
+     */
+    public List<SessionInfo> listSessions(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        requireSessions("the list of sessions");
+        Frame reply = awaitReply(call(MessageType.SESSION_LIST, Empty.INSTANCE), timeout,
+                MessageType.SESSION_LIST_RESULT.wire());
+        return ((SessionListResult) reply.payload()).sessions();
+    }
+
+    /**
+     * Becomes the host of session {@code session} (a number from {@link ExecSession#sessionNumber} or
+     * {@link #listSessions}) on a fresh id: its kept output from {@code from} (null: the oldest byte
+     * still kept) comes first, then live output and its exit, as for {@link #start(ExecRequest,
+     * OutputListener)}; stdin, resize and signals act on it. {@link ExecSession#awaitStarted} waits for
+     * the agent's answer, and then {@link ExecSession#attached} says where the output starts and what
+     * was missed. A refusal (no such session, another host attached, an offset past the end) fails
+     * it with {@link AgentErrorException}.
+     *
+     * @param listener where output goes; null to read it with {@link ExecSession#nextOutput}
+     */
+    public ExecSession attach(long session, Long from, OutputListener listener) throws IOException {
+        requireSessions("an attach");
+        boolean flowControl = agentGrantsStdinCredit;
+        ExecSession attached = register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
+                flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
+        sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
+                new SessionAttach(session, from, flowControl)));
+        return attached;
+    }
+
+    /** {@link #attach(long, Long, OutputListener)} whose output is read with {@link ExecSession#nextOutput}. */
+    public ExecSession attach(long session, Long from) throws IOException {
+        return attach(session, from, null);
     }
 
     /** True when the agent's core.ready listed {@code stdin_window}: sessions started now are flow-controlled. */
@@ -631,6 +691,7 @@ public final class AgentClient implements AutoCloseable {
         agentGrantsStdinCredit = now.supports(Ready.FEATURE_STDIN_WINDOW);
         agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
         agentTakesFsExt = now.supports(Ready.FEATURE_FS_EXT);
+        agentKeepsSessions = now.supports(Ready.FEATURE_SESSIONS);
         if (ready.complete(now)) {
             return;
         }

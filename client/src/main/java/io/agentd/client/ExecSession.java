@@ -11,6 +11,7 @@ import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.SessionAttached;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.io.InputStream;
@@ -51,7 +52,14 @@ public final class ExecSession {
 
     private final AgentClient client;
     private final long id;
-    private final boolean tty;
+    /** For an attach, what the attached frame says (the attacher did not know). */
+    private volatile boolean tty;
+    /** What opened the session on this id: exec.request, or session.attach (a core.error about it refuses it). */
+    private final MessageType startType;
+    /** The agent-wide session number: from started (detachable requests only) or attached; else null. */
+    private volatile Long sessionNumber;
+    /** The attached frame of a session opened by {@link AgentClient#attach}; null for an exec. */
+    private volatile SessionAttached attached;
     /** Also told of stdin errors and refused frames; null unless the session was started with one. */
     private final OutputListener listener;
     private final OutputSink output;
@@ -73,7 +81,14 @@ public final class ExecSession {
      */
     ExecSession(AgentClient client, long id, boolean tty, OutputListener listener, int streamCapacity,
             StdinWindow stdinWindow) {
+        this(client, id, tty, MessageType.EXEC_REQUEST, listener, streamCapacity, stdinWindow);
+    }
+
+    /** @param startType exec.request, or session.attach for a session this id attaches to */
+    ExecSession(AgentClient client, long id, boolean tty, MessageType startType, OutputListener listener,
+            int streamCapacity, StdinWindow stdinWindow) {
         this.client = client;
+        this.startType = startType;
         this.id = id;
         this.tty = tty;
         this.listener = listener;
@@ -92,11 +107,33 @@ public final class ExecSession {
         return id;
     }
 
+    /** Whether the session runs on a PTY (for an attach: known once {@link #awaitStarted} returned). */
     public boolean isTty() {
         return tty;
     }
 
-    /** Waits for core.exec.started and returns the pid of the session's process. */
+    /**
+     * The agent-wide session number (docs/PROTOCOL-EXTENSIONS.md, "Sessions"), known once
+     * {@link #awaitStarted} has returned: from core.exec.started for a detachable request, from
+     * core.session.attached for an attach; null for any other session (or before).
+     */
+    public Long sessionNumber() {
+        return sessionNumber;
+    }
+
+    /**
+     * For a session opened by {@link AgentClient#attach}: the agent's core.session.attached (the
+     * offset the output starts at, and how many bytes asked for were no longer kept), once
+     * {@link #awaitStarted} has returned; null for an exec.
+     */
+    public SessionAttached attached() {
+        return attached;
+    }
+
+    /**
+     * Waits for core.exec.started (for a session opened by {@link AgentClient#attach}:
+     * core.session.attached) and returns the pid of the session's process.
+     */
     public long awaitStarted(Duration timeout)
             throws AgentException, TimeoutException, InterruptedException {
         return await(started, timeout, "start");
@@ -363,7 +400,18 @@ public final class ExecSession {
     /** Frames on this session's id, on the reader thread, in the order the agent sent them. */
     private void onFrame(Frame frame) {
         switch (frame.type()) {
-            case EXEC_STARTED -> started.complete(((ExecStarted) frame.payload()).pid());
+            case EXEC_STARTED -> {
+                ExecStarted s = (ExecStarted) frame.payload();
+                sessionNumber = s.session();
+                started.complete(s.pid());
+            }
+            case SESSION_ATTACHED -> {
+                SessionAttached a = (SessionAttached) frame.payload();
+                tty = a.tty();
+                sessionNumber = a.session();
+                attached = a;
+                started.complete(a.pid());
+            }
             case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
             case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
             case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
@@ -385,14 +433,14 @@ public final class ExecSession {
     }
 
     /**
-     * A core.error about our exec.request (or about a frame the agent could not even read) before
-     * started refuses the request itself: the session never was. Any other answers one of our later
+     * A core.error about our exec.request or session.attach (or about a frame the agent could not
+     * even read) before started (attached) refuses the request itself: the session never was. Any other answers one of our later
      * frames (resize, signal, stdin), possibly before started (the agent sends started once the
      * program runs, and goes on reading meanwhile), and the session goes on.
      */
     private void onAgentError(AgentErrorException error) {
         String about = error.offendingType();
-        if (!started.isDone() && (about == null || about.equals(MessageType.EXEC_REQUEST.wire()))) {
+        if (!started.isDone() && (about == null || about.equals(startType.wire()))) {
             end(null, error);
             return;
         }

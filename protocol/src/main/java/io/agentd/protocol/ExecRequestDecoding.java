@@ -44,6 +44,7 @@ final class ExecRequestDecoding {
         String profile = null;
         Long memoryMax = null;
         Long pidsMax = null;
+        Boolean detachable = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -61,12 +62,14 @@ final class ExecRequestDecoding {
                 case "profile" -> profile = boundedText(key, true, ExecLimits.PROFILE_MAX_BYTES, false);
                 case "memory_max" -> memoryMax = r.u64OrNull(key);
                 case "pids_max" -> pidsMax = r.u64OrNull(key);
+                case "detachable" -> detachable = r.boolOrNull(key);
                 default -> r.skipValue(key);
             }
         }
         return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
                 rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
-                rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile, memoryMax, pidsMax);
+                rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile, memoryMax, pidsMax,
+                detachable != null && detachable);
     }
 
     /** A text field of at most {@code maxBytes}; {@code argEnv} when it counts towards ARG_MAX. */

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Every message type of the core, exec and fs families and the relay notice (PROTOCOL.md, "Messages"), with its wire string,
+ * Every message type of the core, exec and fs families, the relay notice and the sessions extension (PROTOCOL.md, "Messages"), with its wire string,
  * the flags a frame of that type must carry, and the protocol generation that introduced it.
  */
 public enum MessageType {
@@ -43,7 +43,17 @@ public enum MessageType {
     /** The end of an fs request: ok, error, data. */
     FS_RESPONSE("core.fs.response", Flags.TERMINAL),
     /** Extension (docs/PROTOCOL-EXTENSIONS.md, "fs extensions"): more Write data the host may send. */
-    FS_CREDIT("core.fs.credit", 0);
+    FS_CREDIT("core.fs.credit", 0),
+
+    // The sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
+    /** Host: list every session of the agent (a fresh id, answered once). */
+    SESSION_LIST("core.session.list", Flags.SESSION_START),
+    /** Guest: the answer to core.session.list. */
+    SESSION_LIST_RESULT("core.session.list.result", Flags.TERMINAL),
+    /** Host: become the host of a session, on a fresh id; its output and exit follow on that id. */
+    SESSION_ATTACH("core.session.attach", Flags.SESSION_START),
+    /** Guest: the attach succeeded; the retained output from {@code from} follows. */
+    SESSION_ATTACHED("core.session.attached", 0);
 
     private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
 

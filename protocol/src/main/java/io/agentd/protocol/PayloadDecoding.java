@@ -56,6 +56,8 @@ final class PayloadDecoding {
                 case FS_DATA -> data(r);
                 case FS_RESPONSE -> FsPayloadDecoding.response(r);
                 case FS_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
+                case SESSION_LIST -> empty(r);
+                case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED -> SessionPayloadDecoding.decode(type, r);
             };
             r.expectEnd();
             return payload;
@@ -150,15 +152,16 @@ final class PayloadDecoding {
 
     private static ExecStarted started(CborReader r) throws ProtocolException {
         Long pid = null;
+        Long session = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
-            if (key.equals("pid")) {
-                pid = r.u32(key);
-            } else {
-                r.skipValue(key);
+            switch (key) {
+                case "pid" -> pid = r.u32(key);
+                case "session" -> session = r.u64OrNull(key);
+                default -> r.skipValue(key);
             }
         }
-        return new ExecStarted(r.required("pid", pid));
+        return new ExecStarted(r.required("pid", pid), session);
     }
 
     private static ExecData data(CborReader r) throws ProtocolException {

@@ -30,7 +30,7 @@ import java.util.List;
  */
 final class PayloadEncoding {
     private static final int U16_MAX = 0xFFFF;
-    private static final long U32_MAX = 0xFFFF_FFFFL;
+    static final long U32_MAX = 0xFFFF_FFFFL;
 
     private PayloadEncoding() {}
 
@@ -70,9 +70,11 @@ final class PayloadEncoding {
             case CORE_ERROR -> error((ErrorPayload) payload, w);
             case EXEC_REQUEST -> request((ExecRequest) payload, w);
             case EXEC_STARTED -> {
-                w.map(1);
+                ExecStarted started = (ExecStarted) payload;
+                w.map(started.session() == null ? 1 : 2);
                 w.text("pid");
-                w.u64(inRange("pid", ((ExecStarted) payload).pid(), 0, U32_MAX));
+                w.u64(inRange("pid", started.pid(), 0, U32_MAX));
+                u64IfKnown("session", started.session(), w);
             }
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR, FS_DATA -> {
                 byte[] data = ((ExecData) payload).data();
@@ -103,6 +105,8 @@ final class PayloadEncoding {
             }
             case FS_REQUEST -> FsPayloadEncoding.request((FsRequest) payload, w);
             case FS_RESPONSE -> FsPayloadEncoding.response((FsResponse) payload, w);
+            case SESSION_LIST -> w.map(0);
+            case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED -> SessionPayloadEncoding.write(type, payload, w);
         }
     }
 
@@ -138,7 +142,7 @@ final class PayloadEncoding {
 
     private static void request(ExecRequest r, CborWriter w) {
         w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1)
-                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1));
+                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1) + (r.detachable() ? 1 : 0));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -177,6 +181,10 @@ final class PayloadEncoding {
         }
         u64IfKnown("memory_max", r.memoryMax(), w);
         u64IfKnown("pids_max", r.pidsMax(), w);
+        if (r.detachable()) {
+            w.text("detachable");
+            w.bool(true);
+        }
     }
 
     private static void stdinError(ExecStdinError e, CborWriter w) {
@@ -211,7 +219,7 @@ final class PayloadEncoding {
         }
     }
 
-    private static void u64IfKnown(String field, Long value, CborWriter w) {
+    static void u64IfKnown(String field, Long value, CborWriter w) {
         if (value != null) {
             w.text(field);
             w.u64(value);
@@ -232,7 +240,7 @@ final class PayloadEncoding {
         w.textOrNull(f.stage());
     }
 
-    private static void textList(List<String> items, CborWriter w) {
+    static void textList(List<String> items, CborWriter w) {
         w.array(items.size());
         for (String item : items) {
             w.text(item);

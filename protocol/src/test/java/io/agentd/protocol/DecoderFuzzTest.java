@@ -19,6 +19,10 @@ import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.Touched;
 import java.io.ByteArrayOutputStream;
@@ -272,8 +276,9 @@ class DecoderFuzzTest {
             case CORE_ERROR -> new ErrorPayload(text(), text(), random.nextBoolean() ? null : text());
             case EXEC_REQUEST -> new ExecRequest(text(), texts(), texts(), random.nextBoolean() ? null : text(),
                     random.nextBoolean() ? null : text(), random.nextBoolean(), random.nextInt(65536),
-                    random.nextInt(65536), rlimits(), random.nextBoolean() ? null : u64(), random.nextBoolean());
-            case EXEC_STARTED -> new ExecStarted(random.nextInt() & 0xffffffffL);
+                    random.nextInt(65536), rlimits(), random.nextBoolean() ? null : u64(), random.nextBoolean())
+                    .withDetachable(random.nextBoolean());
+            case EXEC_STARTED -> new ExecStarted(random.nextInt() & 0xffffffffL, random.nextBoolean() ? null : u64());
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR -> new ExecData(randomBytes(random.nextInt(300)));
             case EXEC_STDIN_ERROR -> new ExecStdinError(random.nextBoolean() ? null : random.nextInt(),
                     random.nextBoolean() ? null : text(), text());
@@ -293,8 +298,24 @@ class DecoderFuzzTest {
             case FS_DATA -> new ExecData(randomBytes(random.nextInt(300)));
             case FS_RESPONSE -> fs.response();
             case FS_CREDIT -> new ExecStdinCredit(u64());
+            case SESSION_LIST -> Empty.INSTANCE;
+            case SESSION_LIST_RESULT -> new SessionListResult(sessionInfos());
+            case SESSION_ATTACH -> new SessionAttach(u64(), random.nextBoolean() ? null : u64(), random.nextBoolean());
+            case SESSION_ATTACHED -> new SessionAttached(u64(), random.nextInt() & 0xffffffffL, random.nextBoolean(),
+                    u64(), u64());
         };
         return new Frame(id, type, payload);
+    }
+
+    private List<SessionInfo> sessionInfos() {
+        List<SessionInfo> infos = new ArrayList<>();
+        for (int i = random.nextInt(4); i > 0; i--) {
+            infos.add(new SessionInfo(u64(), random.nextInt() & 0xffffffffL, text(), texts(), random.nextBoolean(),
+                    random.nextBoolean() ? null : text(), random.nextBoolean() ? SessionInfo.RUNNING : text(), u64(),
+                    random.nextBoolean() ? null : random.nextInt(), random.nextBoolean() ? null : random.nextInt(),
+                    u64(), u64(), u64(), u64(), random.nextBoolean(), random.nextBoolean()));
+        }
+        return infos;
     }
 
     private long u64() {

@@ -9,6 +9,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -46,6 +47,9 @@ class ExtensionGoldenFramesTest {
         boolean fsOptions = false;
         boolean fsWindow = false;
         boolean fsResponse = false;
+        boolean sessionsFeature = false;
+        boolean detachable = false;
+        boolean startedSession = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
@@ -53,11 +57,15 @@ class ExtensionGoldenFramesTest {
             if (frame.payload() instanceof Ready ready) {
                 features |= ready.supports(Ready.FEATURE_STDIN_WINDOW);
                 fsRequest |= ready.supports(Ready.FEATURE_FS_EXT);
+                sessionsFeature |= ready.supports(Ready.FEATURE_SESSIONS);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
                 profile |= request.profile() != null;
                 limits |= request.memoryMax() != null && request.pidsMax() != null;
+                detachable |= request.detachable();
+            } else if (frame.payload() instanceof ExecStarted started) {
+                startedSession |= started.session() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
                 usage |= exited.usage().known() == 4;
             } else if (frame.payload() instanceof FsRequest request) {
@@ -69,11 +77,14 @@ class ExtensionGoldenFramesTest {
             }
         }
         assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT,
-                MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE),
-                types);
+                MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE,
+                MessageType.EXEC_STARTED, MessageType.SESSION_LIST, MessageType.SESSION_LIST_RESULT,
+                MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
+        assertTrue(sessionsFeature && detachable && startedSession,
+                "the feature sessions, the request's detachable and started's session each in a frame");
     }
 
     /**

@@ -19,6 +19,10 @@ import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
 import io.agentd.protocol.payload.Rlimit;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.io.InputStream;
@@ -99,8 +103,8 @@ final class Fixtures {
                     field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null,
                     p.has("stdin_window") && p.get("stdin_window").asBoolean(),
                     p.has("profile") ? text(p, "profile") : null, optionalU64(p, "memory_max"),
-                    optionalU64(p, "pids_max"));
-            case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong());
+                    optionalU64(p, "pids_max"), p.has("detachable") && p.get("detachable").asBoolean());
+            case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong(), optionalU64(p, "session"));
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
                     new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
             case EXEC_STDIN_ERROR -> new ExecStdinError(i32(p, "errno"), text(p, "errno_name"), text(p, "message"));
@@ -120,7 +124,26 @@ final class Fixtures {
             case FS_DATA -> new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));
             case FS_RESPONSE -> FsFixtures.response(p);
             case FS_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
+            // The sessions extension.
+            case SESSION_LIST -> Empty.INSTANCE;
+            case SESSION_LIST_RESULT -> {
+                List<SessionInfo> sessions = new ArrayList<>();
+                field(p, "sessions").forEach(s -> sessions.add(sessionInfo(s)));
+                yield new SessionListResult(sessions);
+            }
+            case SESSION_ATTACH -> new SessionAttach(u64(p, "session"), field(p, "from").isNull() ? null : u64(p, "from"),
+                    field(p, "stdin_window").asBoolean());
+            case SESSION_ATTACHED -> new SessionAttached(u64(p, "session"), u64(p, "pid"), field(p, "tty").asBoolean(),
+                    u64(p, "from"), u64(p, "missed"));
         };
+    }
+
+    private static SessionInfo sessionInfo(JsonNode s) {
+        return new SessionInfo(u64(s, "session"), u64(s, "pid"), text(s, "cmd"), texts(s, "args"),
+                field(s, "tty").asBoolean(), text(s, "user"), text(s, "state"), u64(s, "started_unix_ms"),
+                i32(s, "exit_code"), i32(s, "signal"), u64(s, "bytes_out"), u64(s, "retained_start"),
+                u64(s, "retained_end"), u64(s, "dropped"), field(s, "attached").asBoolean(),
+                field(s, "detachable").asBoolean());
     }
 
     private static JsonNode field(JsonNode p, String name) {

@@ -24,6 +24,10 @@ import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.nio.BufferOverflowException;
@@ -104,7 +108,49 @@ class PayloadRoundTripTest {
                 failedKeys);
         add(cases, "resize extremes", 2, MessageType.EXEC_RESIZE, new ExecResize(0, 65535), List.of("rows", "cols"));
         add(cases, "signal negative", 1, MessageType.EXEC_SIGNAL, new ExecSignal(-1), List.of("signal"));
+        sessionRecords(cases);
         return cases.stream();
+    }
+
+    /** The sessions extension: its request field, started's session and its four messages. */
+    private static void sessionRecords(List<Arguments> cases) {
+        add(cases, "request detachable", 1, MessageType.EXEC_REQUEST, ExecRequest.of("/bin/sh").withDetachable(true),
+                concat(REQUEST_KEYS, "detachable"));
+        add(cases, "started with session u64 max", 1, MessageType.EXEC_STARTED, new ExecStarted(12, -1L),
+                List.of("pid", "session"));
+        add(cases, "session list", 4, MessageType.SESSION_LIST, Empty.INSTANCE, List.of());
+        List<String> infoKeys = List.of("session", "pid", "cmd", "args", "tty", "user", "state", "started_unix_ms",
+                "exit_code", "signal", "bytes_out", "retained_start", "retained_end", "dropped", "attached",
+                "detachable");
+        SessionInfo running = new SessionInfo(1, 4321, "/bin/sh", List.of("-c", "yes"), false, null,
+                SessionInfo.RUNNING, 1_795_000_000_000L, null, null, 3_000_000L, 1_951_424L, 3_000_000L, 1_951_424L,
+                true, true);
+        SessionInfo exited = new SessionInfo(-1L, 0xFFFF_FFFFL, "/usr/bin/top", List.of(), true, "nobody",
+                SessionInfo.EXITED, 0, 137, 9, 0, 0, 0, 0, false, false);
+        add(cases, "session list result", 4, MessageType.SESSION_LIST_RESULT,
+                new SessionListResult(List.of(running, exited)), List.of("sessions"));
+        add(cases, "session list result empty", 4, MessageType.SESSION_LIST_RESULT, new SessionListResult(List.of()),
+                List.of("sessions"));
+        add(cases, "attach from oldest", 5, MessageType.SESSION_ATTACH, new SessionAttach(7, null, false),
+                List.of("session", "from", "stdin_window"));
+        add(cases, "attach from u64 max with window", 5, MessageType.SESSION_ATTACH, new SessionAttach(7, -1L, true),
+                List.of("session", "from", "stdin_window"));
+        add(cases, "attached", 5, MessageType.SESSION_ATTACHED, new SessionAttached(7, 4321, true, 1024, 512),
+                List.of("session", "pid", "tty", "from", "missed"));
+    }
+
+    @Test
+    void sessionInfoKeysInExtensionOrder() throws ProtocolException, IOException {
+        SessionInfo info = new SessionInfo(3, 1, "c", List.of("a"), false, "u", SessionInfo.EXITED, 5, 0, null, 9, 1,
+                9, 1, false, true);
+        byte[] bytes = new FrameEncoder().encode(new Frame(1, MessageType.SESSION_LIST_RESULT,
+                new SessionListResult(List.of(info))));
+        Map<?, ?> envelope = GENERIC_CBOR.readValue(Arrays.copyOfRange(bytes, 9, bytes.length), LinkedHashMap.class);
+        Map<?, ?> payload = GENERIC_CBOR.readValue((byte[]) envelope.get("p"), LinkedHashMap.class);
+        Map<?, ?> first = (Map<?, ?>) ((List<?>) payload.get("sessions")).get(0);
+        assertEquals(List.of("session", "pid", "cmd", "args", "tty", "user", "state", "started_unix_ms", "exit_code",
+                "signal", "bytes_out", "retained_start", "retained_end", "dropped", "attached", "detachable"),
+                new ArrayList<>(first.keySet()));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -1,11 +1,13 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.agent.sys.LibC;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.function.IntPredicate;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,8 +16,9 @@ import org.slf4j.LoggerFactory;
  * waitpid(-1, WNOHANG) collects orphans handed to the agent (a child subreaper), passing any status
  * that belongs to a session's leader to that session, so no session's exit is lost to the sweep.
  * It also keeps the lingering groups: sessions that sent exited while descendants lived on in their
- * process group, so a signal on the id still reaches the group; the sweep prunes them once empty.
- * Loop thread only.
+ * process group (or, having left it, in the session's cgroup), so a signal on the id still reaches
+ * the group, and a host's loss still kills what its ended sessions left; the sweep prunes them once
+ * empty. They are keyed by connection and id, as the host names them. Loop thread only.
  */
 final class Reaper {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class); // Sessions' lines, as before
@@ -29,8 +32,11 @@ final class Reaper {
     /** Runs after every sweep (the group records prune what is gone). */
     private final Runnable afterSweep;
     private final Map<Integer, Session> leaders = new HashMap<>();
-    /** Session id to its process group, for ended sessions whose group still has members. */
-    private final Map<Long, Integer> lingeringGroups = new HashMap<>();
+    /** What an ended session left behind: its process group, and its (released) cgroup. */
+    private record Lingering(int pgid, SessionCgroup cgroup) {}
+
+    /** Ended sessions whose group (or cgroup) still has members, by the key their host knew them by. */
+    private final Map<SessionKey, Lingering> lingeringGroups = new HashMap<>();
     /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
@@ -47,10 +53,10 @@ final class Reaper {
         loop.schedule(SWEEP_MILLIS, this::sweep);
     }
 
-    /** A session started under {@code id}: an old lingering entry of the id, or of its pid, is gone. */
-    void started(long id, Session s) {
-        lingeringGroups.remove(id);
-        lingeringGroups.values().removeIf(pgid -> pgid == s.pid); // that group is gone: pid reused
+    /** A session started under {@code key}: an old lingering entry of the key, or of its pid, is gone. */
+    void started(SessionKey key, Session s) {
+        lingeringGroups.remove(key);
+        lingeringGroups.values().removeIf(l -> l.pgid() == s.pid); // that group is gone: pid reused
         leaders.put(s.pid, s);
         if (!s.hasPidfd()) {
             withoutPidfd++;
@@ -67,42 +73,63 @@ final class Reaper {
         // 0 or ECHILD: the sweep has it (or already handed its status over).
     }
 
-    /** A session sent exited: its group lingers while it has members. */
-    void finished(Session s) {
+    /** A session sent exited, last addressed as {@code key}: its group lingers while it has members. */
+    void finished(SessionKey key, Session s) {
         // Only our own entry: the leader was reaped before the drain window, so its pid may already
         // belong to a newer session, whose exit status the sweep would otherwise reap unclaimed.
         leaders.remove(s.pid, s);
         if (!s.hasPidfd()) {
             withoutPidfd--;
         }
-        if (io.groupAlive(s.pid)) {
-            lingeringGroups.put(s.id, s.pid);
+        if (io.groupAlive(s.pid) || s.cgroup.populated()) {
+            lingeringGroups.put(key, new Lingering(s.pid, s.cgroup));
         }
     }
 
-    /** The process group of ended session {@code id} whose descendants live on, or null. */
-    Integer lingeringGroup(long id) {
-        return lingeringGroups.get(id);
+    /** The process group of the ended session {@code key} whose descendants live on, or null. */
+    Integer lingeringGroup(SessionKey key) {
+        Lingering l = lingeringGroups.get(key);
+        return l == null ? null : l.pgid();
     }
 
-    /** Ended session {@code id}'s group is found empty. */
-    void forgetLingering(long id) {
-        lingeringGroups.remove(id);
+    /** The ended session {@code key}'s group is found empty. */
+    void forgetLingering(SessionKey key) {
+        lingeringGroups.remove(key);
     }
 
-    /** Signals every lingering group; returns how many there were. */
-    int signalLingering(int signal) {
-        for (int pgid : lingeringGroups.values()) {
-            io.killGroup(pgid, signal);
+    /** Signals the lingering groups whose key {@code which} accepts; returns how many there were. */
+    int signalLingering(Predicate<SessionKey> which, int signal) {
+        int n = 0;
+        for (Map.Entry<SessionKey, Lingering> e : lingeringGroups.entrySet()) {
+            if (which.test(e.getKey())) {
+                io.killGroup(e.getValue().pgid(), signal);
+                n++;
+            }
         }
-        return lingeringGroups.size();
+        return n;
     }
 
-    /** Every session was abandoned: their leaders are reaped by the sweep as orphans. */
-    void forgetAll() {
-        leaders.clear();
-        lingeringGroups.clear();
-        withoutPidfd = 0;
+    /**
+     * Their host is gone: SIGKILL to the lingering groups {@code which} accepts, and to everything in
+     * their cgroups (what left the group too); they are forgotten (the sweep reaps what was ours).
+     */
+    void killLingering(Predicate<SessionKey> which) {
+        lingeringGroups.entrySet().removeIf(e -> {
+            if (!which.test(e.getKey())) {
+                return false;
+            }
+            io.killGroup(e.getValue().pgid(), LibC.SIGKILL);
+            e.getValue().cgroup().kill(0);
+            return true;
+        });
+    }
+
+    /** The session was abandoned: its leader is reaped by the sweep as an orphan. */
+    void abandoned(Session s) {
+        leaders.remove(s.pid, s);
+        if (!s.hasPidfd()) {
+            withoutPidfd--; // finished never comes for it
+        }
     }
 
     int lingeringCount() {
@@ -122,13 +149,13 @@ final class Reaper {
                 log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
             }
         }
-        prune(pgid -> !io.groupAlive(pgid));
+        prune(l -> !io.groupAlive(l.pgid()) && !l.cgroup().populated());
         afterSweep.run();
         loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
     }
 
-    private void prune(IntPredicate gone) {
-        for (Iterator<Integer> it = lingeringGroups.values().iterator(); it.hasNext(); ) {
+    private void prune(Predicate<Lingering> gone) {
+        for (Iterator<Lingering> it = lingeringGroups.values().iterator(); it.hasNext(); ) {
             if (gone.test(it.next())) {
                 it.remove();
             }

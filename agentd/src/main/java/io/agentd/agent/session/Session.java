@@ -11,7 +11,6 @@ import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.OsException;
-import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -43,12 +42,19 @@ final class Session {
     /** How often a killed cgroup is looked at until it is empty. */
     private static final long EMPTY_POLL_MILLIS = 2;
 
+    /** The id the session was started under (its name in logs; the route has its current one). */
     final long id;
     final int pid;
     private final Child child;
     private final SpawnSpec spec;
     private final SessionOwner owner;
-    private final HostOutput host;
+    /** Where the session's frames go: the one field that says which host, under which id, or none. */
+    final SessionRoute route;
+    /** The agent-wide session number (sessions extension): unique for the agent's life. */
+    final long number;
+    /** The request asked for a detachable session: it survives its host and keeps its output. */
+    final boolean detachable;
+    final long startedUnixMillis = System.currentTimeMillis();
     private final SessionIo io;
     private final Loop loop;
     /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
@@ -76,24 +82,36 @@ final class Session {
     private Timer drainTimer;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
-    Session(long id, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup,
-            SessionOwner owner, Loop loop, SessionIo io) {
-        this.id = id;
+    Session(SessionRoute route, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl,
+            SessionCgroup cgroup, SessionOwner owner, Loop loop, SessionIo io) {
+        this(route, 0, false, child, spec, timeoutMillis, flowControl, cgroup, owner, loop, io);
+    }
+
+    /**
+     * @param number     the agent-wide session number
+     * @param detachable the request asked detachable: started carries the number
+     */
+    Session(SessionRoute route, long number, boolean detachable, Child child, SpawnSpec spec, Long timeoutMillis,
+            boolean flowControl, SessionCgroup cgroup, SessionOwner owner, Loop loop, SessionIo io) {
+        this.id = route.id();
+        this.route = route;
+        this.number = number;
+        this.detachable = detachable;
         this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
         this.spec = spec;
         this.owner = owner;
-        this.host = owner.host();
         this.io = io;
         this.loop = loop;
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
-        host.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid)));
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={}", id, pid,
+        route.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid, detachable ? number : null)));
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={} connection={}", id, pid,
                 LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
-                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()));
+                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
+                route.connection());
         wire(flowControl);
     }
 
@@ -103,6 +121,32 @@ final class Session {
 
     boolean isTty() {
         return child.tty();
+    }
+
+    SpawnSpec spec() {
+        return spec;
+    }
+
+    /** The leader's exit once reaped, else null. */
+    ExitStatus exit() {
+        return exit;
+    }
+
+    /** Sent its exited (or abandoned): nothing more comes from it. */
+    boolean isDone() {
+        return state == State.DONE && !emptyingCgroup;
+    }
+
+    /**
+     * Another host is attached now: its stdin takes that host's choice of flow control (credit the
+     * last host did not use goes back to the budget; a window is granted afresh when asked), and
+     * output paused for the last host's backpressure is read again.
+     */
+    void rehost(boolean flowControl) {
+        if (stdin != null) {
+            stdin.rehost(flowControl);
+        }
+        resumeOutput();
     }
 
     /** Bytes the child read from stdin and wrote to its outputs, so far. */
@@ -118,7 +162,7 @@ final class Session {
     private void wire(boolean flowControl) {
         boolean pipes = !child.tty();
         stdout = pump(MessageType.EXEC_STDOUT, child.stdoutFd(), pipes);
-        stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, host, io, owner.defaults(),
+        stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, route, io, owner.defaults(),
                 owner.stdinBudget());
         if (pipes) {
             stdout.attach(loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events)));
@@ -138,7 +182,7 @@ final class Session {
     }
 
     private OutputPump pump(MessageType type, int fd, boolean pipe) {
-        return new OutputPump(id, type, fd, pipe, host, io, owner.bulkPipes(), owner.readBuffer(),
+        return new OutputPump(id, type, fd, pipe, route, io, owner.bulkPipes(), owner.readBuffer(),
                 () -> outputPaused);
     }
 
@@ -163,7 +207,7 @@ final class Session {
         if (!out.isOpen() || state == State.DONE) {
             return;
         }
-        if (!host.acceptsOutput()) {
+        if (!route.acceptsOutput()) {
             pauseOutput();
             return;
         }
@@ -324,13 +368,14 @@ final class Session {
 
     private void sendExited() {
         ResourceUsage usage = cgroup.usage();
-        TerminalFrames.sendExited(host, id,
+        TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
         log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
-                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={}",
+                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={} connection={}",
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
-                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled());
+                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
+                route.attached() ? route.connection() : "none (its host is gone)");
         owner.finished(this);
     }
 

@@ -1,17 +1,13 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.transport.HostOutput;
 import java.nio.ByteBuffer;
 
 /**
- * What a {@link Session} sees of whoever runs it ({@link Sessions}): where its frames go, the
- * budgets it draws on, and where it says "my leader may have exited" and "I am done". Nothing else,
- * so a session can be driven alone in a test.
+ * What a {@link Session} sees of whoever runs it ({@link Sessions}): the budgets it draws on, and
+ * where it says "my leader may have exited" and "I am done" (where its frames go is its own
+ * {@link SessionRoute}). Nothing else, so a session can be driven alone in a test.
  */
 interface SessionOwner {
-    /** Where the session's frames go. */
-    HostOutput host();
-
     SessionDefaults defaults();
 
     /** The stdin bytes queued or granted over all sessions. */
@@ -23,7 +19,7 @@ interface SessionOwner {
     /** One read buffer (direct) shared by all sessions: they read one at a time on the loop thread. */
     ByteBuffer readBuffer();
 
-    /** The session stopped reading its output (the host is past the high-water mark). */
+    /** The session stopped reading its output (its host is past the high-water mark, or it has none). */
     void outputPaused(Session s);
 
     /** The leader's pidfd is readable: reap it, and tell the session with {@link Session#onLeaderExit}. */

@@ -5,6 +5,9 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.cgroup.CgroupRefusal;
 import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.session.cgroup.SessionCgroups;
+import io.agentd.agent.session.retain.OutputRetention;
+import io.agentd.agent.session.retain.OutputRing;
+import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.RequestedProfile;
 import io.agentd.agent.spawn.SpawnFailure;
@@ -15,21 +18,31 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionListResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every exec session of the agent, by id: the registry, and the answer to the host's exec frames.
+ * Every exec session of the agent, of every host connection: the registry, and the answer to the
+ * hosts' exec frames. A host names a session by its connection and its id ({@link SessionKey}); each
+ * frame handler is given the {@link SessionHost} it came from, and answers there.
  * A request becomes a {@link SpawnSpec} ({@link SpawnSpec#from}), a started child becomes a
  * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
  * {@link SessionOwner}. Loop thread only.
@@ -37,23 +50,38 @@ import org.slf4j.LoggerFactory;
  * <p>Where a session's life begins and ends, and its cgroup with it: {@link #onExecRequest} makes
  * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
  * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
- * released ones once empty, and {@link #abandonAll} ends every session of a lost host, cgroups
- * killed.
+ * released ones once empty, and {@link #killOwned} ends the sessions of a lost host (or of a relay
+ * client that left), cgroups killed.
+ *
+ * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names. While
+ * routed it is in {@link #byKey}; {@link #detachOwned} takes it out (its host left and the policy
+ * keeps it running: it runs on in {@link #all}, its output kept for an attach, until it ends);
+ * re-attaching ({@link #onAttach}) is {@link SessionRoute#retarget} and {@link #routed}. Backpressure is per connection: a host that
+ * does not read pauses only its own sessions, and its drain resumes only those.
+ *
+ * <p>Sessions extension: every session has an agent-wide number ({@link SessionDirectory}). A
+ * detached session reads on, its output kept in a ring ({@link SessionRoute}), and any connection
+ * can attach to it on an id of its own ({@link #onAttach}): one host at a time. Under the kill
+ * policy a detachable session (and one kept before) is detached instead of killed.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
+    /** Kept output is replayed to an attacher in frames of at most this much. */
+    private static final int REPLAY_PIECE_BYTES = 64 * 1024;
 
     private final Loop loop;
-    private final HostOutput host;
     private final Starter starter;
     private final SessionDefaults defaults;
     private final SessionIo io;
-    private final Map<Long, Session> byId = new HashMap<>();
+    /** Every session that has not sent its terminal frame (nor been abandoned), routed or detached. */
+    private final Set<Session> all = new LinkedHashSet<>();
+    /** The routed ones, by the connection and id their host names them with. */
+    private final Map<SessionKey, Session> byKey = new HashMap<>();
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
     private final Reaper reaper;
-    /** Sessions that stopped reading output at the high-water mark; resumed together. */
+    /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final SessionOwner owner = new Owner();
@@ -61,6 +89,8 @@ public final class Sessions {
     private Runnable onIdle = () -> {};
     private SessionGroupRecords groupRecords = SessionGroupRecords.none();
     private SessionCgroups cgroups = new SessionCgroups(null);
+    private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
+    private SessionDirectory directory;
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
@@ -69,14 +99,13 @@ public final class Sessions {
         Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure;
     }
 
-    public Sessions(Loop loop, HostOutput host, Spawner spawner, SessionDefaults defaults) {
-        this(loop, host, spawner::start, defaults, SessionIo.SYSTEM);
+    public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
+        this(loop, spawner::start, defaults, SessionIo.SYSTEM);
     }
 
     /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
-    Sessions(Loop loop, HostOutput host, Starter starter, SessionDefaults defaults, SessionIo io) {
+    Sessions(Loop loop, Starter starter, SessionDefaults defaults, SessionIo io) {
         this.loop = loop;
-        this.host = host;
         this.starter = starter;
         this.defaults = defaults;
         this.io = io;
@@ -86,6 +115,13 @@ public final class Sessions {
             groupRecords.pruneGone();
             cgroups.pruneEmpty();
         });
+        this.directory = new SessionDirectory(loop, RetentionLimits.DEFAULTS.retainExitedMillis());
+    }
+
+    /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
+    public void setRetention(RetentionLimits limits) {
+        this.retention = limits.newRetention();
+        this.directory = new SessionDirectory(loop, limits.retainExitedMillis());
     }
 
     /** Starts the reaper's sweep. */
@@ -108,50 +144,64 @@ public final class Sessions {
         this.onIdle = onIdle;
     }
 
+    /** True when no session runs, of any host (detached ones included). */
     public boolean isEmpty() {
-        return byId.isEmpty();
+        return all.isEmpty();
     }
 
     public int count() {
-        return byId.size();
+        return all.size();
     }
 
-    /** True while {@code id} is a session that has not sent its terminal frame. */
-    public boolean isRunning(long id) {
-        return byId.containsKey(id);
+    /** Every session, routed or detached, in the order they started. */
+    List<Session> all() {
+        return new ArrayList<>(all);
+    }
+
+    /** How many sessions run for connection {@code connection}. */
+    public int count(long connection) {
+        return (int) byKey.keySet().stream().filter(k -> k.connection() == connection).count();
+    }
+
+    /** True while {@code id} of {@code host}'s connection is a session that has not sent its terminal frame. */
+    public boolean isRunning(SessionHost host, long id) {
+        return byKey.containsKey(new SessionKey(host.connection(), id));
     }
 
     // ---- frames from the host ----
 
-    public void onExecRequest(long id, ExecRequest req) {
+    public void onExecRequest(SessionHost from, long id, ExecRequest req) {
         String type = MessageType.EXEC_REQUEST.wire();
+        HostOutput host = from.output();
         if (id == Protocol.CONTROL_ID) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
             return;
         }
-        if (byId.containsKey(id)) {
+        SessionKey key = new SessionKey(from.connection(), id);
+        if (byKey.containsKey(key)) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
             return;
         }
         if (shuttingDown) {
-            sendFailed(id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down", null));
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
+                    null));
             return;
         }
         SpawnSpec spec;
         try {
             spec = SpawnSpec.from(req, defaults);
         } catch (RequestedProfile.Refused e) {
-            sendFailed(id, req, e.failed);
+            sendFailed(host, id, req, e.failed);
             return;
         } catch (IllegalArgumentException e) {
-            sendFailed(id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }
         SessionCgroup cgroup;
         try {
             cgroup = cgroups.create(req.memoryMax(), req.pidsMax());
         } catch (CgroupRefusal r) {
-            sendFailed(id, req, r.failure());
+            sendFailed(host, id, req, r.failure());
             return;
         }
         Child child;
@@ -159,15 +209,18 @@ public final class Sessions {
             child = starter.start(spec, cgroup.procsFd());
         } catch (SpawnFailure f) {
             cgroups.release(cgroup);
-            sendFailed(id, req, f.failure());
+            sendFailed(host, id, req, f.failure());
             return;
         } finally {
             cgroup.closeProcsFd();
         }
         groupRecords.started(child.pid());
-        Session s = new Session(id, child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
-        byId.put(id, s);
-        reaper.started(id, s);
+        Session s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
+                req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
+        all.add(s);
+        byKey.put(key, s);
+        directory.add(s);
+        reaper.started(key, s);
     }
 
     private static Long timeoutOf(ExecRequest req) {
@@ -176,7 +229,7 @@ public final class Sessions {
     }
 
     /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
-    private void sendFailed(long id, ExecRequest req, ExecFailed reported) {
+    private void sendFailed(HostOutput host, long id, ExecRequest req, ExecFailed reported) {
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
@@ -185,20 +238,20 @@ public final class Sessions {
         TerminalFrames.sendFailed(host, id, failed);
     }
 
-    public void onStdin(long id, byte[] data) {
-        Session s = live(id, MessageType.EXEC_STDIN);
+    public void onStdin(SessionHost from, long id, byte[] data) {
+        Session s = live(from, id, MessageType.EXEC_STDIN);
         if (s != null) {
             s.onStdin(data);
         }
     }
 
-    public void onResize(long id, int rows, int cols) {
-        Session s = live(id, MessageType.EXEC_RESIZE);
+    public void onResize(SessionHost from, long id, int rows, int cols) {
+        Session s = live(from, id, MessageType.EXEC_RESIZE);
         if (s == null) {
             return;
         }
         if (!s.isTty()) {
-            host.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
+            from.output().refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
                     "session " + id + " has no PTY to resize");
             return;
         }
@@ -209,14 +262,16 @@ public final class Sessions {
         }
     }
 
-    public void onSignal(long id, int signal) {
+    public void onSignal(SessionHost from, long id, int signal) {
         String type = MessageType.EXEC_SIGNAL.wire();
+        HostOutput host = from.output();
         if (signal < 1 || signal > 31) {
             host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1..31");
             return;
         }
-        Session s = byId.get(id);
-        Integer lingering = s == null ? reaper.lingeringGroup(id) : null;
+        SessionKey key = new SessionKey(from.connection(), id);
+        Session s = byKey.get(key);
+        Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "no session " + id);
             return;
@@ -226,28 +281,119 @@ public final class Sessions {
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
-            reaper.forgetLingering(id);
+            reaper.forgetLingering(key);
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
         }
     }
 
-    private Session live(long id, MessageType type) {
-        Session s = byId.get(id);
+    private Session live(SessionHost from, long id, MessageType type) {
+        Session s = byKey.get(new SessionKey(from.connection(), id));
         if (s == null) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
+            from.output().refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
         }
         return s;
     }
 
+    // ---- sessions extension: list and attach ----
+
+    /** core.session.list: every session of the agent, of every connection, answered on the request's id. */
+    public void onList(SessionHost from, long id) {
+        if (id == Protocol.CONTROL_ID) {
+            from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
+                    "id 0 is the control channel, not a request id");
+            return;
+        }
+        from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, new SessionListResult(directory.list())));
+    }
+
+    /**
+     * core.session.attach: the connection becomes the session's host on {@code id}. One host at a
+     * time: a session with a host attached (its first one or another attacher) is refused, never
+     * shared. The answer is attached, the kept output from the offset asked, then live output and the
+     * exit (at once, for a session that has exited).
+     */
+    public void onAttach(SessionHost from, long id, SessionAttach attach) {
+        String type = MessageType.SESSION_ATTACH.wire();
+        HostOutput host = from.output();
+        if (id == Protocol.CONTROL_ID) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
+            return;
+        }
+        if (byKey.containsKey(new SessionKey(from.connection(), id))) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id " + id + " is in use by a running session");
+            return;
+        }
+        String number = Long.toUnsignedString(attach.session());
+        Session s = directory.get(attach.session());
+        if (s == null) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is unknown or already collected");
+            return;
+        }
+        if (s.route.attached()) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is attached to another host");
+            return;
+        }
+        OutputRing ring = s.route.ring(); // a detached session always keeps its output
+        long from0 = attach.from() == null ? ring.start() : attach.from();
+        if (Long.compareUnsigned(from0, ring.end()) > 0) {
+            host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "from " + Long.toUnsignedString(from0)
+                    + " is past the end of the output (" + ring.end() + " bytes so far)");
+            return;
+        }
+        long start = Math.max(from0, ring.start());
+        long missed = start - from0;
+        host.send(new Frame(id, MessageType.SESSION_ATTACHED,
+                new SessionAttached(s.number, s.pid, s.isTty(), start, missed)));
+        ring.replay(start, REPLAY_PIECE_BYTES, (stream, offset, data) -> host.send(new Frame(id,
+                stream == OutputRing.STDERR ? MessageType.EXEC_STDERR : MessageType.EXEC_STDOUT, new ExecData(data))));
+        Frame exit = s.route.heldExit();
+        log.info("session {} (number {}) attached by connection {} on id {}: output from offset {} ({} bytes"
+                + " missed){}", s.id, s.number, from.connection(), id, start, missed,
+                exit != null ? ", its exit delivered" : "");
+        s.route.retarget(from, id);
+        if (exit != null) {
+            host.send(new Frame(id, exit.type(), exit.payload()));
+            directory.collect(s);
+            return;
+        }
+        routed(s);
+        s.rehost(attach.stdinWindow());
+    }
+
     // ---- backpressure ----
 
-    /** The port drained below half the high-water mark: every paused session reads again. */
-    public void onOutputResumed() {
-        List<Session> resume = new ArrayList<>(pausedForBackpressure);
-        pausedForBackpressure.clear();
+    /**
+     * {@code host}'s link drained below half its high-water mark: the sessions it paused read again
+     * (those of other connections wait for their own link; detached ones for a host).
+     */
+    public void onOutputResumed(SessionHost host) {
+        List<Session> resume = new ArrayList<>();
+        pausedForBackpressure.removeIf(s -> {
+            boolean ours = s.route.attached() && s.route.connection() == host.connection();
+            if (ours) {
+                resume.add(s);
+            }
+            return ours;
+        });
         for (Session s : resume) {
             s.resumeOutput();
         }
+    }
+
+    /**
+     * A session (re-)routed to a host ({@link SessionRoute#retarget}) is addressable there, and reads
+     * output again if it had stopped for want of a host. Refused (false) when that connection already
+     * has a session under the id.
+     */
+    boolean routed(Session s) {
+        SessionKey key = s.route.key();
+        if (byKey.putIfAbsent(key, s) != null && byKey.get(key) != s) {
+            return false;
+        }
+        if (pausedForBackpressure.remove(s)) {
+            s.resumeOutput();
+        }
+        return true;
     }
 
     // ---- shutdown and host loss ----
@@ -255,7 +401,7 @@ public final class Sessions {
     /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
     public void beginShutdown() {
         shuttingDown = true;
-        byId.values().forEach(Session::killCgroupAtEnd);
+        all.forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
@@ -264,47 +410,95 @@ public final class Sessions {
     }
 
     private void signalAll(int signal) {
-        for (Session s : byId.values()) {
+        for (Session s : all) {
             s.signalGroup(signal);
         }
-        int lingering = reaper.signalLingering(signal);
-        if (!byId.isEmpty() || lingering > 0) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, byId.size(), lingering);
+        int lingering = reaper.signalLingering(k -> true, signal);
+        if (!all.isEmpty() || lingering > 0) {
+            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, all.size(), lingering);
         }
     }
 
-    /** The host is gone and the policy kills its sessions: kill them all, send nothing. */
-    public void abandonAll() {
-        if (!byId.isEmpty()) {
-            log.info("host gone: killing {} session(s)", byId.size());
+    /**
+     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
+     * the policy kills its sessions: SIGKILL to each one's group and cgroup, and to the groups and
+     * cgroups of its ended sessions that linger on; nothing is sent. Other connections' sessions,
+     * and this connection's outside {@code ids}, are left alone; so are its detachable sessions (and
+     * sessions kept before), which are detached instead.
+     */
+    public void killOwned(long connection, LongPredicate ids) {
+        List<Session> owned = new ArrayList<>();
+        List<Session> kept = new ArrayList<>();
+        for (Session s : owned(connection, ids)) {
+            // Detachable (or kept once already, with output kept): it outlives its host whatever the policy.
+            (s.detachable || s.route.ring() != null ? kept : owned).add(s);
         }
-        for (Session s : byId.values()) {
+        detach(kept);
+        if (!owned.isEmpty() || !kept.isEmpty()) {
+            log.info("host gone: killing {} session(s) of connection {}, {} detachable one(s) kept running",
+                    owned.size(), connection, kept.size());
+        }
+        for (Session s : owned) {
             s.abandon();
+            byKey.remove(s.route.key(), s);
+            all.remove(s);
+            pausedForBackpressure.remove(s);
+            reaper.abandoned(s); // its leader is reaped by the sweep as an orphan
+            cgroups.release(s.cgroup);
+            directory.abandoned(s);
         }
-        reaper.signalLingering(LibC.SIGKILL);
-        cgroups.killAll(); // what left the groups too
-        byId.values().forEach(s -> cgroups.release(s.cgroup));
-        byId.clear();
-        reaper.forgetAll(); // their leaders are reaped by the sweep as orphans
-        pausedForBackpressure.clear();
+        reaper.killLingering(k -> k.connection() == connection && ids.test(k.id()));
         logStdinBudget();
+        if (!owned.isEmpty() && all.isEmpty()) {
+            onIdle.run();
+        }
+    }
+
+    /**
+     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
+     * the policy keeps its sessions: they run on, detached (no host; their output kept in a ring
+     * from here on, for an attach), and their ids are free for the connection's next owner.
+     */
+    public void detachOwned(long connection, LongPredicate ids) {
+        List<Session> owned = owned(connection, ids);
+        detach(owned);
+        if (!owned.isEmpty()) {
+            log.info("host gone: {} session(s) of connection {} kept running without a host, their output kept"
+                    + " for an attach", owned.size(), connection);
+        }
+    }
+
+    /** Each runs on with no host: output into its ring (read again if it was paused), exit held. */
+    private void detach(List<Session> sessions) {
+        for (Session s : sessions) {
+            byKey.remove(s.route.key(), s);
+            s.route.detach();
+            if (pausedForBackpressure.remove(s)) {
+                s.resumeOutput();
+            }
+        }
+    }
+
+    private List<Session> owned(long connection, LongPredicate ids) {
+        List<Session> owned = new ArrayList<>();
+        for (Map.Entry<SessionKey, Session> e : byKey.entrySet()) {
+            if (e.getKey().connection() == connection && ids.test(e.getKey().id())) {
+                owned.add(e.getValue());
+            }
+        }
+        return owned;
     }
 
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
     private void logStdinBudget() {
         if (log.isDebugEnabled()) {
             log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
-                    stdinBudget.limit(), byId.size());
+                    stdinBudget.limit(), all.size());
         }
     }
 
     /** What a session sees of this registry. */
     private final class Owner implements SessionOwner {
-        @Override
-        public HostOutput host() {
-            return host;
-        }
-
         @Override
         public SessionDefaults defaults() {
             return defaults;
@@ -337,12 +531,14 @@ public final class Sessions {
 
         @Override
         public void finished(Session s) {
-            byId.remove(s.id);
+            all.remove(s);
+            byKey.remove(s.route.key(), s);
             pausedForBackpressure.remove(s);
-            reaper.finished(s);
+            reaper.finished(s.route.key(), s);
             cgroups.release(s.cgroup);
+            directory.exited(s);
             logStdinBudget();
-            if (byId.isEmpty()) {
+            if (all.isEmpty()) {
                 onIdle.run();
             }
         }

@@ -18,10 +18,13 @@ final class StdinWindow {
     enum Refusal { NONE, PAST_CREDIT, SESSION_FULL, ALL_FULL }
 
     private final StdinBudget budget;
-    /** The flow-control window; 0 for a session without flow control. */
-    private final long window;
+    /** The flow-control window; 0 for a session without flow control (changes when another host attaches). */
+    private long window;
     /** Most bytes queued for a session without flow control (--stdin-limit). */
-    private final long queueLimit;
+    private long queueLimit;
+    /** The window and queue limit of each mode, for {@link #rehost}; 0 when not known (the old factories). */
+    private long creditWindow;
+    private long plainQueueLimit;
     /** Where grants go: the session sends them to the host as core.exec.stdin.credit. */
     private final LongConsumer onGrant;
     private long queued;
@@ -44,6 +47,38 @@ final class StdinWindow {
     /** A session whose host sends without credit. */
     static StdinWindow withoutCredit(StdinBudget budget, long queueLimit) {
         return new StdinWindow(budget, 0, queueLimit, granted -> {});
+    }
+
+    /** A session with or without credit, that can change mode when another host attaches. */
+    static StdinWindow forSession(StdinBudget budget, boolean flowControl, long window, long queueLimit,
+            LongConsumer onGrant) {
+        StdinWindow w = flowControl ? new StdinWindow(budget, window, window, onGrant)
+                : new StdinWindow(budget, 0, queueLimit, onGrant);
+        w.creditWindow = window;
+        w.plainQueueLimit = queueLimit;
+        return w;
+    }
+
+    /**
+     * Another host is attached to the session (sessions extension): the credit granted to the last
+     * host and not used goes back to the budget (that host is gone and will never send it), and the
+     * new host's choice applies from here: with flow control, a fresh window is granted now (to the
+     * new host), without, frames are admitted by the queue limit. Bytes already queued stay queued.
+     */
+    void rehost(boolean flowControl) {
+        if (closed || creditWindow == 0) {
+            return;
+        }
+        budget.leave(this);
+        budget.release(credit);
+        credit = 0;
+        window = flowControl ? creditWindow : 0;
+        queueLimit = flowControl ? creditWindow : plainQueueLimit;
+        if (flowControl && open) {
+            topUp();
+        } else if (flowControl) {
+            open();
+        }
     }
 
     boolean flowControlled() {
@@ -112,7 +147,8 @@ final class StdinWindow {
 
     /** Credit that would fill the window again. */
     long wanted() {
-        return closed || !open ? 0 : window - queued - credit;
+        // Never below 0: after a change to flow control, more may be queued than the window holds.
+        return closed || !open ? 0 : Math.max(0, window - queued - credit);
     }
 
     /** Called by the budget with credit reserved for this window. */

@@ -49,9 +49,13 @@ final class StdinWriter {
         this.io = io;
         this.defaults = defaults;
         this.budget = budget;
-        this.window = flowControl
-                ? StdinWindow.withCredit(budget, defaults.stdinWindow(), this::sendCredit)
-                : StdinWindow.withoutCredit(budget, defaults.stdinLimit());
+        this.window = StdinWindow.forSession(budget, flowControl, defaults.stdinWindow(), defaults.stdinLimit(),
+                this::sendCredit);
+    }
+
+    /** Another host is attached: see {@link StdinWindow#rehost}. */
+    void rehost(boolean flowControl) {
+        window.rehost(flowControl);
     }
 
     /** Grants the first credit (with flow control); after started, before any output. */

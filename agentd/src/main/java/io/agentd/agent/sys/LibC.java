@@ -89,6 +89,9 @@ public interface LibC {
 
     int accept4(int fd, Pointer addr, Pointer addrLen, int flags);
 
+    /** The agent only listens; the tests connect to it where the JDK cannot (vsock). */
+    int connect(int fd, Pointer addr, int addrLen);
+
     int SOL_SOCKET = 1;
     /** struct ucred {pid_t pid; uid_t uid; gid_t gid;} of the peer, as of its connect. */
     int SO_PEERCRED = 17;

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A character device carrying the host's frames: a virtio-serial port, or any tty (put in raw mode).
  * It is opened once and kept open for the agent's whole life (bytes the host sends while the guest
- * has the port closed are lost). The frames queued while the host side is away stay queued; the
- * {@link HostLossListener} is told when a connected host side goes away.
+ * has the port closed are lost). It is one connection for the agent's life ({@link
+ * HostConnections#openPort}): the frames queued while the host side is away stay queued for its
+ * return, and the connection's endpoint is told when a connected host side goes away.
  *
  * <p>While the host side is away the port reports a hang-up for as long as that lasts, which
  * level-triggered epoll would report in a loop. A virtio-serial port wakes its pollers when the host
@@ -34,22 +35,21 @@ public final class DevicePort implements Transport {
     private static final int TERMIOS_BYTES = 256;
 
     private final Loop loop;
-    private final PortLink link;
     private final Path device;
     private final HostLossPolicy hostLossPolicy;
-    private final HostLossListener hostLost;
+    private final HostConnections connections;
+    private HostEndpoint endpoint;
+    private PortLink link;
     private int fd = -1;
     private boolean tty;
     /** While the host side of a virtio port is away: the edge-triggered watch for its return. */
     private Loop.Registration hostWatch;
 
-    public DevicePort(Loop loop, PortLink link, Path device, HostLossPolicy hostLossPolicy,
-            HostLossListener hostLost) {
+    public DevicePort(Loop loop, Path device, HostLossPolicy hostLossPolicy, HostConnections connections) {
         this.loop = loop;
-        this.link = link;
         this.device = device;
         this.hostLossPolicy = hostLossPolicy;
-        this.hostLost = hostLost;
+        this.connections = connections;
     }
 
     @Override
@@ -68,6 +68,8 @@ public final class DevicePort implements Transport {
             if (tty) {
                 makeRaw();
             }
+            endpoint = connections.openPort(device.toString(), hostLossPolicy);
+            link = endpoint.link();
             link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
         } catch (IOException | RuntimeException e) {
             Os.close(fd);
@@ -87,7 +89,7 @@ public final class DevicePort implements Transport {
 
     private void onHangup(boolean wasConnected) {
         if (wasConnected) {
-            hostLost.onHostLost(hostLossPolicy);
+            endpoint.hostLost(false);
         }
         if (tty) {
             if (wasConnected) {

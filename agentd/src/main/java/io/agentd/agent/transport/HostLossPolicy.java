@@ -4,12 +4,10 @@ import java.util.Locale;
 
 /**
  * What happens to the running sessions when the host they belong to goes away (its connection
- * closed, or the host side of the port hung up). The one decision about host loss: the transport
- * only reports the loss and carries the policy chosen for it in configuration ({@code --on-host-loss},
- * defaulting per transport), and {@link io.agentd.agent.Agent#onHostLost} applies it.
- *
- * <p>It is a value a connection carries, so that an agent serving several hosts can apply it per
- * connection.
+ * closed, the host side of the port hung up, or the relay client that owned them left). The one
+ * decision about host loss: the transport only reports the loss and carries the policy chosen for it
+ * in configuration ({@code --on-host-loss}, defaulting per transport), each connection carries it
+ * on, and {@code io.agentd.agent.Connection} applies it to that connection's sessions only.
  */
 public enum HostLossPolicy {
     /**
@@ -19,12 +17,13 @@ public enum HostLossPolicy {
      */
     KILL_SESSIONS("kill"),
     /**
-     * The sessions run on, and their output stays queued for the host's return. The default on a
-     * virtio or tty port, whose host side (the VMM) reconnects to the same guest.
+     * The sessions run on. On a virtio or tty port (the default there: the VMM reconnects to the
+     * same guest) their output stays queued for the host's return; on a socket, whose connection
+     * nobody comes back to, they run on detached, their output no longer read.
      */
     KEEP_SESSIONS("keep");
 
-    /** The default of a transport that serves one connection per host (a unix socket). */
+    /** The default of a transport that serves one connection per host (a unix or vsock socket). */
     public static final HostLossPolicy SOCKET_DEFAULT = KILL_SESSIONS;
     /** The default of a port whose host side comes back (virtio-serial, a tty). */
     public static final HostLossPolicy PORT_DEFAULT = KEEP_SESSIONS;

@@ -83,10 +83,21 @@ public final class PortLink implements HostOutput {
 
     private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
-    private final FrameDecoder decoder = new FrameDecoder();
+    /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
+    private FrameDecoder decoder = new FrameDecoder();
+    private final LargeFrameBudget largeFrames;
+    private final FrameAdmission admission;
+    /** Runs (through the loop) when the large-frame budget has room again; one instance, to cancel it. */
+    private final Runnable budgetRetry;
+    /** Waiting for room in the large-frame budget: input is not read, the bytes held wait in inBuf. */
+    private boolean awaitingBudget;
     private final RefusalLog refusalLog;
     private final UnencodableFrames unencodable = new UnencodableFrames();
-    private final ByteBuffer readBuf = ByteBuffer.allocateDirect(READ_BYTES);
+    /**
+     * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
+     * prefix, or what follows a large frame waiting for the budget.
+     */
+    private final ByteBuffer inBuf = ByteBuffer.allocateDirect(READ_BYTES);
     private final QueueWaterMarks waterMarks;
     private final StallWatch stallWatch;
     private Listener listener;
@@ -106,7 +117,15 @@ public final class PortLink implements HostOutput {
      *        warning; 0 for never
      */
     public PortLink(Loop loop, long highWater, long stallWarnMillis) {
+        this(loop, highWater, stallWarnMillis, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES));
+    }
+
+    /** @param largeFrames the budget of large incoming frames this link shares with the agent's others */
+    public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames) {
         this.loop = loop;
+        this.largeFrames = largeFrames;
+        this.admission = new FrameAdmission(largeFrames);
+        this.budgetRetry = () -> loop.schedule(0, this::onBudgetRoom);
         this.waterMarks = new QueueWaterMarks(highWater);
         this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
             @Override
@@ -264,7 +283,7 @@ public final class PortLink implements HostOutput {
     private void afterDequeue() {
         long q = queue.queuedBytes();
         if (waterMarks.inputShouldResume(q)) {
-            if (state == State.CONNECTED && !dropping) {
+            if (state == State.CONNECTED && !dropping && !awaitingBudget) {
                 reg.setRead(true);
             }
             log.info("host reads again, port input resumed");
@@ -313,10 +332,12 @@ public final class PortLink implements HostOutput {
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
     private boolean readInput() {
+        if (awaitingBudget || !inBuf.hasRemaining()) {
+            return false; // what is held must go to the decoder first
+        }
         int n;
         try {
-            readBuf.clear();
-            n = Os.read(reg.fd(), readBuf);
+            n = Os.read(reg.fd(), inBuf);
         } catch (OsException e) {
             hangup(e.getMessage());
             return false;
@@ -328,7 +349,61 @@ public final class PortLink implements HostOutput {
             hangup("end of input");
             return false;
         }
-        decoder.feed(readBuf.flip());
+        processInput();
+        return true;
+    }
+
+    /**
+     * Feeds the decoder what {@link FrameAdmission} admits of the bytes held, and dispatches the
+     * frames they complete. Stopped by a large frame the budget has no room for, the link stops
+     * reading and waits for room ({@link LargeFrameBudget}); the rest stays held.
+     */
+    private void processInput() {
+        inBuf.flip();
+        while (state == State.CONNECTED && !dropping && inBuf.hasRemaining()) {
+            int n = admission.admissible(inBuf);
+            if (n > 0) {
+                int limit = inBuf.limit();
+                inBuf.limit(inBuf.position() + n);
+                decoder.feed(inBuf);
+                inBuf.limit(limit);
+                dispatchDecoded();
+            }
+            if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
+                decoder = new FrameDecoder(); // nothing of a frame in it: its large arrays go, and their budget
+                admission.releaseRetained();
+                continue;
+            }
+            if (n == 0) {
+                break;
+            }
+        }
+        if (state != State.CONNECTED || dropping) {
+            inBuf.clear();
+            return;
+        }
+        inBuf.compact();
+        if (admission.waiting()) {
+            awaitingBudget = true;
+            reg.setRead(false);
+            largeFrames.await(budgetRetry);
+            log.debug("host link on fd {}: a large frame waits for room in the large-frame budget", reg.fd());
+        }
+    }
+
+    /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */
+    private void onBudgetRoom() {
+        if (!awaitingBudget || state != State.CONNECTED) {
+            return;
+        }
+        awaitingBudget = false;
+        processInput();
+        if (!awaitingBudget && state == State.CONNECTED && !dropping && !waterMarks.inputPaused()) {
+            reg.setRead(true);
+        }
+    }
+
+    private void dispatchDecoded() {
         while (state == State.CONNECTED) {
             Frame frame;
             try {
@@ -347,7 +422,6 @@ public final class PortLink implements HostOutput {
             listener.onFrame(frame);
             decoder.recycle(frame);
         }
-        return true;
     }
 
     private void flush() {
@@ -378,6 +452,7 @@ public final class PortLink implements HostOutput {
     private void beginDrop() {
         dropping = true;
         decoder.reset();
+        forgetInput();
         reg.setRead(false);
         reg.setWrite(true);
         dropDeadline = loop.schedule(DROP_LINGER_MILLIS, () -> {
@@ -387,6 +462,14 @@ public final class PortLink implements HostOutput {
                         + " bytes the host did not read in " + DROP_LINGER_MILLIS + " ms");
             }
         });
+    }
+
+    /** Nothing held is ever fed: the reservations go back, and this link waits for the budget no more. */
+    private void forgetInput() {
+        largeFrames.cancel(budgetRetry);
+        awaitingBudget = false;
+        inBuf.clear();
+        admission.reset();
     }
 
     private void hangup(String why) {
@@ -399,6 +482,7 @@ public final class PortLink implements HostOutput {
         state = State.DETACHED;
         stallWatch.stop();
         decoder.reset();
+        forgetInput();
         waterMarks.hostGone();
         dropping = false;
         if (dropDeadline != null) {

@@ -1,7 +1,6 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.Loop;
-import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -21,10 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one host at a time on a unix stream socket. While a host is connected the listening socket
- * is left out of the loop, so a second host waits in the backlog and is served when the first one
- * disconnects. When a host goes away its frames still queued are dropped (a new connection is a new
- * host) and the {@link HostLossListener} is told, with this transport's {@link HostLossPolicy}.
+ * Serves hosts on a unix stream socket, each connection a host of its own, many at once (see
+ * {@link SocketAcceptor}: the limit, per-connection links, and what happens when one goes).
  *
  * <p>Whoever can connect runs commands as the agent's user, so the socket is private (see
  * {@link SocketAccess}, {@link SocketPath}): created with its mode whatever the umask, published
@@ -36,45 +33,31 @@ public final class UnixSocketServer implements Transport {
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int SUN_PATH_MAX = 108;
-    /** The connection went away between the backlog and accept: nothing to wait for. */
-    private static final int ECONNABORTED = 103;
-    /** A lasting accept failure is logged when it starts, then at most once per this. */
-    static final long ACCEPT_LOG_INTERVAL_MILLIS = 10_000;
+    /** Connections waiting for accept: a burst of hosts connecting at once waits in it, not refused. */
+    static final int BACKLOG = 128;
 
-    private final Loop loop;
-    private final PortLink link;
     private final Path path;
     private final SocketPath socketPath;
     private final SocketAccess access;
     private final Set<Integer> allowedUids = new HashSet<>();
     /** The socket's group, whose members are served too; -1 when none was asked for. */
     private int allowedGid = -1;
-    private final HostLossPolicy hostLossPolicy;
-    private final HostLossListener hostLost;
+    private final LogThrottle refusedPeerLog = new LogThrottle(SocketAcceptor.LOG_INTERVAL_MILLIS);
+    private final SocketAcceptor acceptor;
     private int listenFd = -1;
-    private int connFd = -1;
-    private Registration listenReg;
-    private final AcceptBackoff backoff = new AcceptBackoff();
-    private final LogThrottle acceptFailureLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
-    private final LogThrottle refusedPeerLog = new LogThrottle(ACCEPT_LOG_INTERVAL_MILLIS);
-    /** Watches the listening socket again after a failed accept; null when none is pending. */
-    private Loop.Timer retryAccept;
 
-    public UnixSocketServer(Loop loop, PortLink link, Path path, SocketAccess access, HostLossPolicy hostLossPolicy,
-            HostLossListener hostLost) {
-        this.loop = loop;
-        this.link = link;
+    public UnixSocketServer(Loop loop, Path path, SocketAccess access, HostLossPolicy hostLossPolicy,
+            HostConnections connections) {
         this.path = path;
         this.socketPath = new SocketPath(path);
         this.access = access;
-        this.hostLossPolicy = hostLossPolicy;
-        this.hostLost = hostLost;
+        this.acceptor = new SocketAcceptor(loop, "unix:" + path, connections, hostLossPolicy,
+                PortLink.Splicing.SPLICE_OUTPUT, (fd, addr) -> admit(fd));
     }
 
     /** A private socket: mode 0600, root and the agent's own uid only. */
-    public UnixSocketServer(Loop loop, PortLink link, Path path, HostLossPolicy hostLossPolicy,
-            HostLossListener hostLost) {
-        this(loop, link, path, SocketAccess.privateSocket(), hostLossPolicy, hostLost);
+    public UnixSocketServer(Loop loop, Path path, HostLossPolicy hostLossPolicy, HostConnections connections) {
+        this(loop, path, SocketAccess.privateSocket(), hostLossPolicy, connections);
     }
 
     @Override
@@ -98,7 +81,7 @@ public final class UnixSocketServer implements Transport {
             Os.check("fchmod", Os.libc().fchmod(listenFd, access.mode()));
             Os.check("bind(" + bindAt + ")", Os.libc().bind(listenFd, addr, 2 + name.length + 1));
             setOwnership(bindAt);
-            Os.check("listen", Os.libc().listen(listenFd, 4));
+            Os.check("listen", Os.libc().listen(listenFd, BACKLOG));
             socketPath.publish();
         } catch (IOException | RuntimeException e) {
             Os.close(listenFd);
@@ -106,8 +89,7 @@ public final class UnixSocketServer implements Transport {
             socketPath.abandon();
             throw e;
         }
-        listenReg = loop.register(listenFd, events -> accept());
-        listenReg.setRead(true);
+        acceptor.start(listenFd);
         log.info("listening on unix:{} (mode 0{}, uids {}{})", path, Integer.toOctalString(access.mode()),
                 allowedUids, allowedGid < 0 ? "" : ", group " + allowedGid);
     }
@@ -134,33 +116,20 @@ public final class UnixSocketServer implements Transport {
         return set;
     }
 
-    private void accept() {
-        int fd = Os.libc().accept4(listenFd, null, null, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            int err = Os.errno();
-            if (err != LibC.EAGAIN && err != LibC.EINTR && err != ECONNABORTED) {
-                pauseAccepting(err);
-            }
-            return;
-        }
-        backoff.succeeded();
+    /** The peer's credentials against the allowed uids and group: its name for the logs, or null. */
+    private String admit(int fd) {
         PeerCredentials peer;
         try {
             peer = PeerCredentials.of(fd);
         } catch (OsException e) {
-            Os.close(fd);
             refused("a peer the kernel cannot name (" + e.getMessage() + ")");
-            return;
+            return null;
         }
         if (!allowedUids.contains(peer.uid()) && !(allowedGid >= 0 && peer.inGroup(allowedGid))) {
-            Os.close(fd);
             refused("uid " + Integer.toUnsignedString(peer.uid()) + " (pid " + peer.pid() + ")");
-            return;
+            return null;
         }
-        log.info("host connected on unix:{} (uid {}, pid {})", path, Integer.toUnsignedString(peer.uid()), peer.pid());
-        connFd = fd;
-        listenReg.setRead(false);
-        link.attach(fd, PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, this::onHangup);
+        return "uid " + Integer.toUnsignedString(peer.uid()) + ", pid " + peer.pid();
     }
 
     /** One line per refused connection, at most one per interval with the count of those left out. */
@@ -172,46 +141,9 @@ public final class UnixSocketServer implements Transport {
         }
     }
 
-    /** accept failed for a reason that may last: stop watching the socket for a while (see {@link AcceptBackoff}). */
-    private void pauseAccepting(int err) {
-        long pause = backoff.failed();
-        long notLogged = acceptFailureLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("accept failed: {}; the host waits in the backlog, next try in {} ms{}", Os.errnoName(err),
-                    pause, LogThrottle.sinceLastLine(notLogged, "more failures"));
-        }
-        listenReg.setRead(false);
-        retryAccept = loop.schedule(pause, () -> {
-            retryAccept = null;
-            if (listenReg != null && connFd < 0) {
-                listenReg.setRead(true);
-            }
-        });
-    }
-
-    private void onHangup(boolean wasConnected) {
-        Os.close(connFd);
-        connFd = -1;
-        link.discardOutput();
-        hostLost.onHostLost(hostLossPolicy);
-        if (listenReg != null) {
-            listenReg.setRead(true);
-        }
-    }
-
     @Override
     public void close() {
-        if (retryAccept != null) {
-            retryAccept.cancel();
-            retryAccept = null;
-        }
-        if (listenReg != null) {
-            listenReg.cancel();
-            listenReg = null;
-        }
-        Os.close(connFd);
-        connFd = -1;
-        Os.close(listenFd);
+        acceptor.close(); // the listening fd too
         listenFd = -1;
         try {
             Files.deleteIfExists(path);

@@ -332,6 +332,14 @@ final class HostConnection implements AutoCloseable {
         }
     }
 
+    /**
+     * The session on {@code id} ended without a terminal frame (killed with its host, or its relay
+     * client): the id may carry a new session's started.
+     */
+    void forget(long id) {
+        startedPids.remove(id);
+    }
+
     /** Stops reading the socket (the agent's writes then back up). */
     void pauseReading() {
         synchronized (pauseLock) {

@@ -73,6 +73,34 @@ class TtyPortE2ETest {
         }
     }
 
+    /** One agent on a tty port and a unix socket at once: two hosts, each with its own id 1. */
+    @Test
+    void aPortAndASocketAreServedTogether() throws Exception {
+        int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
+        assertTrue(master >= 0, "posix_openpt");
+        try {
+            assertEquals(0, libc.grantpt(master));
+            assertEquals(0, libc.unlockpt(master));
+            byte[] name = new byte[128];
+            assertEquals(0, libc.ptsname_r(master, name, name.length));
+            Path slave = Path.of(new String(name, 0, indexOfNul(name), StandardCharsets.US_ASCII));
+            try (AgentProcess agent = AgentProcess.start("tty-and-socket", "--port", slave.toString());
+                    HostConnection socketHost = agent.connectReady()) {
+                assertEquals(MessageType.CORE_READY, read(master).type(), agent.logText());
+                write(master, new Frame(1, MessageType.EXEC_REQUEST, ExecRequest.of("sh", "-c", "sleep 0.3; exit 5")));
+                socketHost.exec(1, ExecRequest.of("sh", "-c", "exit 6"));
+                assertEquals(6, socketHost.collect(1, HostConnection.TIMEOUT).code(), "the socket's session 1");
+                assertEquals(MessageType.EXEC_STARTED, read(master).type());
+                Frame exited = read(master);
+                assertEquals(MessageType.EXEC_EXITED, exited.type());
+                assertEquals(5, ((ExecExited) exited.payload()).code(), "the port's session 1");
+                assertTrue(agent.logText().contains("serving " + slave + " and unix:"), agent.logText());
+            }
+        } finally {
+            libc.close(master);
+        }
+    }
+
     private static int indexOfNul(byte[] b) {
         for (int i = 0; i < b.length; i++) {
             if (b[i] == 0) {

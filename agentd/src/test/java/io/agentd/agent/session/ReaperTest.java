@@ -11,6 +11,8 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
+import io.agentd.agent.sys.LibC;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The reaper's sweep and lingering groups, on a scripted loop and scripted waitpid. */
@@ -27,11 +29,15 @@ class ReaperTest {
         return s;
     }
 
+    private static SessionKey key(long id) {
+        return new SessionKey(1, id);
+    }
+
     @Test
     void theSweepHandsALeadersStatusToItsSessionAndReapsOrphansQuietly() {
         reaper.start();
         Session s = endedOutputs(SessionHarness.pipes());
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.exit(PID, 7).exit(4242, 0);
         h.loop.advance(Reaper.SWEEP_MILLIS);
         h.loop.advance(Reaper.SWEEP_MILLIS);
@@ -44,7 +50,7 @@ class ReaperTest {
         reaper.start();
         h.loop.advance(Reaper.SWEEP_MILLIS);
         Session s = endedOutputs(new Child(PID, -1, 10, 11, 12, false));
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.exit(PID, 0);
         h.loop.advance(Reaper.SWEEP_MILLIS); // the sweep scheduled before the session: a slow one
         int before = sweeps;
@@ -57,44 +63,58 @@ class ReaperTest {
     void aGroupOutlivingItsSessionLingersUntilTheSweepFindsItEmpty() {
         reaper.start();
         Session s = endedOutputs(SessionHarness.pipes());
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.groupAlive(PID, true);
-        reaper.finished(s);
-        assertEquals(PID, reaper.lingeringGroup(1));
-        assertEquals(1, reaper.signalLingering(15));
+        reaper.finished(key(1), s);
+        assertEquals(PID, reaper.lingeringGroup(key(1)));
+        assertEquals(1, reaper.signalLingering(k -> true, 15));
 
         h.loop.advance(Reaper.SWEEP_MILLIS);
-        assertEquals(PID, reaper.lingeringGroup(1), "still has members");
+        assertEquals(PID, reaper.lingeringGroup(key(1)), "still has members");
         h.io.groupAlive(PID, false);
         h.loop.advance(Reaper.SWEEP_MILLIS);
-        assertNull(reaper.lingeringGroup(1));
+        assertNull(reaper.lingeringGroup(key(1)));
     }
 
     @Test
     void aNewSessionOnTheIdOfALingeringGroupEndsTheEntry() {
         Session s = endedOutputs(SessionHarness.pipes());
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.groupAlive(PID, true);
-        reaper.finished(s);
-        reaper.started(1, h.start(new Child(PID + 1, 23, 20, 21, 22, false), null, false));
-        assertNull(reaper.lingeringGroup(1));
+        reaper.finished(key(1), s);
+        reaper.started(key(1), h.start(new Child(PID + 1, 23, 20, 21, 22, false), null, false));
+        assertNull(reaper.lingeringGroup(key(1)));
     }
 
     @Test
     void aNewSessionOnThePidOfALingeringGroupEndsTheEntry() {
         Session s = endedOutputs(SessionHarness.pipes());
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.groupAlive(PID, true);
-        reaper.finished(s);
-        reaper.started(2, h.start(new Child(PID, 23, 20, 21, 22, false), null, false)); // pid reused
-        assertNull(reaper.lingeringGroup(1));
+        reaper.finished(key(1), s);
+        reaper.started(key(2), h.start(new Child(PID, 23, 20, 21, 22, false), null, false)); // pid reused
+        assertNull(reaper.lingeringGroup(key(1)));
+    }
+
+    @Test
+    void aHostLossKillsOnlyTheLingeringGroupsOfItsConnection() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(key(1), s);
+        reaper.killLingering(k -> k.connection() == 2);
+        assertEquals(PID, reaper.lingeringGroup(key(1)), "another connection's loss leaves it alone");
+        assertEquals(List.of(), h.io.signals);
+        reaper.killLingering(k -> k.connection() == 1);
+        assertNull(reaper.lingeringGroup(key(1)));
+        assertEquals(List.of(PID + ":" + LibC.SIGKILL), h.io.signals);
     }
 
     @Test
     void aLeaderReapedByItsPidfdIsNotHandedOverAgainByTheSweep() {
         reaper.start();
         Session s = endedOutputs(SessionHarness.pipes());
-        reaper.started(1, s);
+        reaper.started(key(1), s);
         h.io.exit(PID, 1);
         reaper.reapLeader(s);
         h.io.exit(PID, 2); // the pid exits again: a newer process, not this session's

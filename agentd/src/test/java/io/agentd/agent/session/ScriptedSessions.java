@@ -3,16 +3,21 @@ package io.agentd.agent.session;
 import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.Profile;
-import io.agentd.agent.transport.HostOutput;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 
-/** A {@link Sessions} on a scripted loop and scripted syscalls, every command started as the given child. */
+/**
+ * A {@link Sessions} on a scripted loop and scripted syscalls, each command started as the next of
+ * the given children (the last one again when they run out).
+ */
 public final class ScriptedSessions {
     private final ScriptedIo io = new ScriptedIo();
     public final Sessions sessions;
 
-    public ScriptedSessions(ScriptedLoop loop, HostOutput host, Child child) {
-        sessions = new Sessions(loop, host, (spec, cgroupProcsFd) -> child, new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
+    public ScriptedSessions(ScriptedLoop loop, Child... children) {
+        Deque<Child> next = new ArrayDeque<>(List.of(children));
+        sessions = new Sessions(loop, (spec, cgroupProcsFd) -> next.size() > 1 ? next.poll() : next.peek(), new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
                 250, 2000, 1024, 4096, 512), io);
     }
 
@@ -32,6 +37,11 @@ public final class ScriptedSessions {
 
     public int closes(int fd) {
         return io.closes(fd);
+    }
+
+    /** {@code text} waits to be read from {@code fd}. */
+    public void output(int fd, String text) {
+        io.output(fd, text);
     }
 
     public void groupAlive(int pgid, boolean alive) {

@@ -51,7 +51,7 @@ final class SessionHarness implements SessionOwner {
 
     Session start(Child child, Long timeoutMillis, boolean flowControl) {
         // No cgroup: the process-group fallback, which the scripted syscalls follow.
-        return new Session(1, child, spec(child.tty()), timeoutMillis, flowControl, SessionCgroup.NONE, this, loop,
+        return new Session(new SessionRoute(new SessionHost(1, host), 1), child, spec(child.tty()), timeoutMillis, flowControl, SessionCgroup.NONE, this, loop,
                 io);
     }
 
@@ -59,7 +59,6 @@ final class SessionHarness implements SessionOwner {
         return start(pipes(), null, false);
     }
 
-    @Override
     public RecordingHost host() {
         return host;
     }

@@ -15,7 +15,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeoutException;
 
-/** The agentctl command: run commands in an agent, ping it, shut it down, wait for it to be ready. */
+/**
+ * The agentctl command: run commands in an agent (attached, or detached and attached to later), list
+ * its sessions, ping it, shut it down, wait for it to be ready.
+ */
 public final class Agentctl {
     static final int EXIT_USAGE = 2;
     /** exec: the command succeeded, but the agent did not deliver all of its stdin (as xargs' 123: a part failed). */
@@ -61,6 +64,20 @@ public final class Agentctl {
                                              agent without the pids controller
                   --stats                    after CMD, print on stderr the CPU time, peak memory
                                              and OOM kill the agent counted
+                  -d, --detach               start CMD as a detachable session, print its session
+                                             number and exit 0: CMD runs on after agentctl ends, its
+                                             output kept by the agent for attach (not with -i)
+              ps                             list the agent's sessions (of every connection):
+                                             SESSION PID STATE EXIT TTY USER STARTED OUT KEPT
+                                             ATTACHED CMD; KEPT is the output range still kept
+              attach [--from OFFSET] [-i] [-t] SESSION
+                                             become the host of SESSION (from exec --detach, or
+                                             kept after its host left): its kept output from
+                                             OFFSET (default: the oldest byte kept), then live
+                                             output and its exit status, as exec; -i and -t as
+                                             for exec. One host at a time: refused (126) while
+                                             another is attached. A line on stderr says how many
+                                             bytes asked for were no longer kept
               cp [-a] [-u USER[:GROUP]] SRC... DST
                                              copy files and directories (recursively, links
                                              as links) between the host and the guest; a guest
@@ -92,8 +109,9 @@ public final class Agentctl {
             --ready-timeout: how long to wait for the agent's ready message (default 10s).
             DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
 
-            exit status: exec: CMD's own (128+N when signal N killed it), 126 when CMD could not
-            run or the agent refused the request, 127 when CMD was not found. 123 when CMD
+            exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
+            not run or the agent refused the request (attach: an unknown session, one attached to
+            another host), 127 when CMD was not found; exec --detach: 0 once CMD runs. 123 when CMD
             exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
             own status stands and the message is still printed). cp: 1 when any item could not
@@ -150,7 +168,16 @@ public final class Agentctl {
             }
             Agentctl ctl = new Agentctl(parseAddress(socket), readyTimeout, err);
             return switch (command) {
-                case "exec" -> new ExecCommand(ExecOptions.parse(rest), err).run(ctl::connect);
+                case "exec" -> {
+                    ExecOptions options = ExecOptions.parse(rest);
+                    yield options.detach() ? new DetachCommand(options, out, err).run(ctl::connect)
+                            : new ExecCommand(options, err).run(ctl::connect);
+                }
+                case "ps" -> {
+                    noArgs("ps", rest);
+                    yield PsCommand.run(ctl::connect, out);
+                }
+                case "attach" -> AttachCommand.command(AttachCommand.parse(rest), err).run(ctl::connect);
                 case "cp" -> CpCommand.run(rest, ctl::connect, System.in, out, err);
                 case "ping" -> {
                     noArgs("ping", rest);

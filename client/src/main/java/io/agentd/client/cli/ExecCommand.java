@@ -8,6 +8,7 @@ import io.agentd.client.ExecSession;
 import io.agentd.client.ExitStatus;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.client.Output;
+import io.agentd.client.OutputListener;
 import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
@@ -19,13 +20,17 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import sun.misc.Signal;
 
-/** {@code agentctl exec}: one session, wired to this process's stdin, stdout, stderr and terminal. */
+/**
+ * {@code agentctl exec} and {@code agentctl attach}: one session, wired to this process's stdin,
+ * stdout, stderr and terminal. They differ only in how the session is opened ({@link Opener}).
+ */
 final class ExecCommand {
     private static final int SIGPIPE = 13;
     private static final int STDIN_READ_BYTES = 64 * 1024;
@@ -35,9 +40,23 @@ final class ExecCommand {
         AgentClient connect() throws Agentctl.Unavailable;
     }
 
+    /** Opens the session on a connection, its output going to {@code listener}. */
+    interface Opener {
+        /** @param size the local terminal's rows and cols with -t, else null */
+        ExecSession open(AgentClient client, int[] size, OutputListener listener) throws IOException;
+    }
+
     private static final List<String> FORWARDED_SIGNALS = List.of("INT", "TERM", "HUP");
 
-    private final ExecOptions options;
+    private final boolean interactive;
+    private final boolean tty;
+    private final boolean stats;
+    /** What the timeout line names: the command. */
+    private final String what;
+    private final Duration timeout;
+    /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
+    private final boolean closeStdinUnlessInteractive;
+    private final Opener opener;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
     private final OutputStream stdout = new FileOutputStream(FileDescriptor.out);
@@ -46,20 +65,32 @@ final class ExecCommand {
     /** Set once start returns; output may arrive before that. */
     private volatile ExecSession currentSession;
 
+    /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
-        this.options = options;
+        this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
+                (client, size, listener) -> client.start(options.toRequest(
+                        size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
+                        size != null ? size[1] : ExecRequest.DEFAULT_COLS,
+                        localTermEnv(options.tty())), listener), true, err);
+    }
+
+    ExecCommand(boolean interactive, boolean tty, boolean stats, String what, Duration timeout, Opener opener,
+            boolean closeStdinUnlessInteractive, PrintStream err) {
+        this.closeStdinUnlessInteractive = closeStdinUnlessInteractive;
+        this.interactive = interactive;
+        this.tty = tty;
+        this.stats = stats;
+        this.what = what;
+        this.timeout = timeout;
+        this.opener = opener;
         this.err = err;
     }
 
     int run(Connector connector) throws Agentctl.Unavailable {
-        LocalTerminal terminal = options.tty() ? LocalTerminal.onStdin() : null;
+        LocalTerminal terminal = tty ? LocalTerminal.onStdin() : null;
         int[] size = terminal == null ? null : terminal.size();
-        ExecRequest request = options.toRequest(
-                size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
-                size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                localTermEnv());
         try (AgentClient client = connector.connect()) {
-            ExecSession session = client.start(request, this::write);
+            ExecSession session = opener.open(client, size, this::write);
             currentSession = session;
             forwardSignals(session);
             if (outputBroken.get()) {
@@ -67,25 +98,26 @@ final class ExecCommand {
             }
             if (terminal != null) {
                 followResizes(terminal, session); // before going raw: a resize from then on is seen
-                if (localTerminalGoesRaw(options, ProcessGroups.inForeground())) {
+                if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();
                 }
             }
-            if (options.interactive()) {
+            if (interactive) {
                 forwardStdin(session);
-            } else if (!options.tty()) {
+            } else if (!tty && closeStdinUnlessInteractive) {
                 session.closeStdin(); // like a command run with </dev/null
             }
             ExitStatus status = awaitExit(session);
             if (terminal != null) {
                 terminal.restore();
             }
-            if (options.stats()) {
+            if (stats) {
                 err.println(statsLine(status));
             }
             if (status.timedOut()) {
-                err.println("agentctl: " + options.cmd() + " ran past --timeout "
-                        + Agentctl.human(options.timeout()) + "; the agent stopped it");
+                err.println("agentctl: " + what + " ran past "
+                        + (timeout == null ? "its timeout" : "--timeout " + Agentctl.human(timeout))
+                        + "; the agent stopped it");
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
             if (notDelivered != null) {
@@ -114,7 +146,11 @@ final class ExecCommand {
      * process in a background group leaves the mode alone: changing it would stop us with SIGTTOU.
      */
     static boolean localTerminalGoesRaw(ExecOptions options, boolean inForeground) {
-        return options.tty() && options.interactive() && inForeground;
+        return localTerminalGoesRaw(options.tty(), options.interactive(), inForeground);
+    }
+
+    static boolean localTerminalGoesRaw(boolean tty, boolean interactive, boolean inForeground) {
+        return tty && interactive && inForeground;
     }
 
     /**
@@ -134,10 +170,10 @@ final class ExecCommand {
     }
 
     /** With -t, the remote terminal type is the local one unless -e TERM=... says otherwise. */
-    private List<String> localTermEnv() {
+    private static List<String> localTermEnv(boolean tty) {
         List<String> env = new ArrayList<>();
         String term = System.getenv("TERM");
-        if (options.tty() && term != null && !term.isEmpty()) {
+        if (tty && term != null && !term.isEmpty()) {
             env.add("TERM=" + term);
         }
         return env;

@@ -23,6 +23,7 @@ record ExecOptions(
         Long memoryMax,
         Long pidsMax,
         boolean stats,
+        boolean detach,
         String cmd,
         List<String> args) {
 
@@ -42,6 +43,7 @@ record ExecOptions(
         Long memoryMax = null;
         Long pidsMax = null;
         boolean stats = false;
+        boolean detach = false;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -65,6 +67,7 @@ record ExecOptions(
                 case "--memory" -> memoryMax = count("--memory", opt.value());
                 case "--pids" -> pidsMax = count("--pids", opt.value());
                 case "--stats" -> stats = opt.flag();
+                case "-d", "--detach" -> detach = opt.flag();
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti: a cluster of flags
@@ -85,8 +88,13 @@ record ExecOptions(
         if (i >= argv.size()) {
             throw new UsageException("exec: no command given");
         }
+        if (detach && (interactive || stats)) {
+            // Nothing would read the input or wait for the stats: agentctl exits once the command started.
+            throw new UsageException("exec: --detach does not go with " + (interactive ? "-i" : "--stats")
+                    + " (agentctl attach -i SESSION gives the command input)");
+        }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, profile, memoryMax, pidsMax, stats, argv.get(i),
+                timeout, profile, memoryMax, pidsMax, stats, detach, argv.get(i),
                 List.copyOf(argv.subList(i + 1, argv.size())));
     }
 
@@ -103,7 +111,7 @@ record ExecOptions(
         Long timeoutMs = timeout == null ? null : Math.max(1, timeout.toMillis());
         return new ExecRequest(cmd, args, allEnv, workdir, user, tty,
                 tty ? rows : ExecRequest.DEFAULT_ROWS, tty ? cols : ExecRequest.DEFAULT_COLS, rlimits, timeoutMs)
-                .withProfile(profile).withLimits(memoryMax, pidsMax);
+                .withProfile(profile).withLimits(memoryMax, pidsMax).withDetachable(detach);
     }
 
     /** A plain count (bytes, tasks): the agent and the kernel judge the value, not agentctl. */

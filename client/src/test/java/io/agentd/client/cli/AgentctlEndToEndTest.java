@@ -82,6 +82,54 @@ class AgentctlEndToEndTest {
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
+    /**
+     * exec --detach prints the session number and exits at once; an agentctl attached to it is
+     * killed with SIGKILL in the middle of its output; attach --from 0 then prints every byte the
+     * command wrote, in order, and exits with its status. ps lists it meanwhile.
+     */
+    @Test
+    void aDetachedSessionSurvivesAKilledAttachAndAttachFromZeroPrintsEveryByte() throws Exception {
+        Result detached = agentctl("exec", "--detach", "--", "sh", "-c",
+                "i=1; while [ $i -le 400 ]; do echo line$i; i=$((i+1)); sleep 0.005; done; exit 9");
+        assertEquals(0, detached.code(), detached.toString());
+        assertTrue(detached.stdout().matches("[0-9]+\n"), detached.stdout());
+        String number = detached.stdout().trim();
+
+        Path out = dir.resolve("attach-killed.txt");
+        Process attached = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "attach", number)
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .redirectError(dir.resolve("attach-killed-err.txt").toFile())
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains("line20\n")) {
+            assertTrue(System.nanoTime() < deadline && attached.isAlive(), "attach printed nothing: "
+                    + Files.readString(dir.resolve("attach-killed-err.txt")));
+            Thread.sleep(10);
+        }
+        Result ps = agentctl("ps");
+        assertEquals(0, ps.code(), ps.toString());
+        assertTrue(ps.stdout().startsWith("SESSION"), ps.stdout());
+        assertTrue(ps.stdout().lines().anyMatch(l -> l.startsWith(number + " ") && l.contains("running")
+                && l.contains("sh -c")), ps.stdout());
+        attached.destroyForcibly(); // SIGKILL, mid-output
+        assertTrue(attached.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(Files.readString(out).length() < 400 * 8, "killed before the end of the output");
+
+        Result again = agentctl("attach", "--from", "0", number);
+        assertEquals(9, again.code(), again.toString());
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= 400; i++) {
+            expected.append("line").append(i).append('\n');
+        }
+        assertEquals(expected.toString(), again.stdout());
+        assertEquals("", again.stderr(), "nothing was missed");
+
+        Result gone = agentctl("attach", number);
+        assertEquals(Agentctl.EXIT_CANNOT_RUN, gone.code(), gone.toString());
+        assertTrue(gone.stderr().contains("session " + number + " is unknown or already collected"), gone.stderr());
+    }
+
     @Test
     void theExitCodeIsTheCommands() throws Exception {
         Result ok = agentctl("exec", "--", "sh", "-c", "echo hello; echo oops >&2");

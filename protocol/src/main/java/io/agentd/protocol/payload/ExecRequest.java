@@ -15,6 +15,8 @@ import java.util.List;
  *                  and refuses one weaker than its own. null = the agent's. Omitted when null.
  * @param memoryMax extension: the session cgroup's memory.max in bytes; null = no limit (omitted)
  * @param pidsMax   extension: the session cgroup's pids.max (tasks at once); null = no limit (omitted)
+ * @param detachable extension ("sessions"): the session survives its host's departure and keeps its
+ *                  recent output for a later core.session.attach. Omitted when false.
  */
 public record ExecRequest(
         String cmd,
@@ -30,7 +32,8 @@ public record ExecRequest(
         boolean stdinWindow,
         String profile,
         Long memoryMax,
-        Long pidsMax) implements Payload {
+        Long pidsMax,
+        boolean detachable) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -39,6 +42,14 @@ public record ExecRequest(
         args = args == null ? List.of() : List.copyOf(args);
         env = env == null ? List.of() : List.copyOf(env);
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
+    }
+
+    /** A request without the detachable extension. */
+    public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
+            int rows, int cols, List<Rlimit> rlimits, Long timeoutMs, boolean stdinWindow, String profile,
+            Long memoryMax, Long pidsMax) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, profile, memoryMax, pidsMax,
+                false);
     }
 
     /** A request without the profile and limits extensions. */
@@ -56,19 +67,25 @@ public record ExecRequest(
     /** The same request asking (or not) for stdin flow control. */
     public ExecRequest withStdinWindow(boolean on) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, profile,
-                memoryMax, pidsMax);
+                memoryMax, pidsMax, detachable);
     }
 
     /** The same request asking for a security profile (null: the agent's). */
     public ExecRequest withProfile(String name) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, name,
-                memoryMax, pidsMax);
+                memoryMax, pidsMax, detachable);
     }
 
     /** The same request with these cgroup limits (null: none). */
     public ExecRequest withLimits(Long memoryMax, Long pidsMax) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
-                profile, memoryMax, pidsMax);
+                profile, memoryMax, pidsMax, detachable);
+    }
+
+    /** The same request asking (or not) for a detachable session. */
+    public ExecRequest withDetachable(boolean on) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
+                profile, memoryMax, pidsMax, on);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */

@@ -31,6 +31,11 @@ public final class Payloads {
             case FS_RESPONSE -> FsResponse.class;
             // core.fs.credit has the {bytes u64} shape of core.exec.stdin.credit.
             case FS_CREDIT -> ExecStdinCredit.class;
+            // The sessions extension.
+            case SESSION_LIST -> Empty.class;
+            case SESSION_LIST_RESULT -> SessionListResult.class;
+            case SESSION_ATTACH -> SessionAttach.class;
+            case SESSION_ATTACHED -> SessionAttached.class;
         };
     }
 }

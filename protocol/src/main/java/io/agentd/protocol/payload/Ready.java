@@ -21,6 +21,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
      * {@code window}, OpenFile {@code atomic}) and grants core.fs.credit (docs/PROTOCOL-EXTENSIONS.md).
      */
     public static final String FEATURE_FS_EXT = "fs_ext";
+    /**
+     * The agent takes exec.request's {@code detachable} and the messages core.session.list and
+     * core.session.attach (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
+     */
+    public static final String FEATURE_SESSIONS = "sessions";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);

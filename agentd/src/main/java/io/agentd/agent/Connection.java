@@ -1,0 +1,305 @@
+package io.agentd.agent;
+
+import io.agentd.agent.fs.FsService;
+import io.agentd.agent.session.SessionHost;
+import io.agentd.agent.session.Sessions;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostEndpoint;
+import io.agentd.agent.transport.HostLossPolicy;
+import io.agentd.agent.transport.PortLink;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.ClockSync;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecResize;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.Touched;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One host connection: its own link (queue, backpressure), its own id space, its own core.ready, and
+ * the answer to every frame it sends: control messages here (ready, ping, touch, clock.sync,
+ * shutdown, the relay notice, refusals), exec messages to the agent-wide {@link Sessions} with this
+ * connection as their {@link SessionHost}, fs messages to this connection's {@link FsService}
+ * (its handles are the connection's). What the host owns ends, per the connection's
+ * {@link HostLossPolicy}, when the host goes ({@link #hostLost}) or a relay client of it does
+ * ({@link #relayClientGone}); other per-owner state hears it through {@link OwnerGoneListener}s.
+ * Loop thread only.
+ */
+public final class Connection implements PortLink.Listener, HostEndpoint {
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+    /** clock.sync steps the clock only when it is off by more than this. */
+    static final long CLOCK_STEP_THRESHOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final long number;
+    private final String describe;
+    private final PortLink link;
+    private final SessionHost host;
+    private final HostLossPolicy policy;
+    private final Agent agent;
+    private final Sessions sessions;
+    private final List<OwnerGoneListener> ownerGoneListeners = new ArrayList<>();
+    /** The fs family for this connection's hosts; null: fs frames are refused (unsupported_message_type). */
+    private final FsService fs;
+    /** A socket connection, one of the agent's --max-connections (a port's is not). */
+    private final boolean countsAgainstLimit;
+
+    Connection(long number, String describe, PortLink link, HostLossPolicy policy, Agent agent, Sessions sessions,
+            FsService fs, boolean countsAgainstLimit) {
+        this.number = number;
+        this.countsAgainstLimit = countsAgainstLimit;
+        this.describe = describe;
+        this.link = link;
+        this.host = new SessionHost(number, link);
+        this.policy = policy;
+        this.agent = agent;
+        this.sessions = sessions;
+        this.fs = fs;
+        link.setListener(this);
+    }
+
+    /** Its number, unique for the agent's life. */
+    public long number() {
+        return number;
+    }
+
+    /** The connection as sessions see it. */
+    public SessionHost sessionHost() {
+        return host;
+    }
+
+    boolean countsAgainstLimit() {
+        return countsAgainstLimit;
+    }
+
+    public HostLossPolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public PortLink link() {
+        return link;
+    }
+
+    /** {@code listener} hears of every owner of this connection's ids that goes (see {@link OwnerGoneListener}). */
+    public void addOwnerGoneListener(OwnerGoneListener listener) {
+        ownerGoneListeners.add(listener);
+    }
+
+    @Override
+    public void onConnected() {
+        long now;
+        try {
+            now = Os.clockNanos(LibC.CLOCK_BOOTTIME);
+        } catch (OsException e) {
+            now = 0;
+        }
+        Agent.StartTimes times = agent.startTimes();
+        List<String> features = new ArrayList<>(
+                List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS));
+        if (fs != null) {
+            features.add(Ready.FEATURE_FS_EXT);
+        }
+        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
+                new Ready(times.processStartNanos(), times.mainStartNanos(), now, agent.version(), features)));
+        log.info("host connected: connection {} ({}), core.ready sent (agent {})", number, describe,
+                agent.version());
+    }
+
+    @Override
+    public void onFrame(Frame frame) {
+        long activity = agent.noteActivity();
+        long id = frame.id();
+        switch (frame.type()) {
+            case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
+            case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
+            case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
+            case CORE_SHUTDOWN -> agent.shutdown("core.shutdown from connection " + number + " (" + describe + ")");
+            case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientDisconnected) frame.payload());
+            case EXEC_REQUEST -> sessions.onExecRequest(host, id, (ExecRequest) frame.payload());
+            case EXEC_STDIN -> sessions.onStdin(host, id, ((ExecData) frame.payload()).data());
+            case EXEC_RESIZE -> {
+                ExecResize r = (ExecResize) frame.payload();
+                sessions.onResize(host, id, r.rows(), r.cols());
+            }
+            case EXEC_SIGNAL -> sessions.onSignal(host, id, ((ExecSignal) frame.payload()).signal());
+            case SESSION_LIST -> sessions.onList(host, id);
+            case SESSION_ATTACH -> sessions.onAttach(host, id, (SessionAttach) frame.payload());
+            case FS_REQUEST -> {
+                if (fs != null) {
+                    fs.onRequest(id, (FsRequest) frame.payload());
+                } else {
+                    refuseUnserved(frame);
+                }
+            }
+            case FS_DATA -> {
+                if (fs != null) {
+                    fs.onData(id, ((ExecData) frame.payload()).data());
+                } else {
+                    refuseUnserved(frame);
+                }
+            }
+            default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
+                    frame.type().wire() + " is sent by the agent, not to it");
+        }
+    }
+
+    private void refuseUnserved(Frame frame) {
+        link.refuse(frame.id(), ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
+                frame.type().wire() + " is not served by this agent");
+    }
+
+    @Override
+    public void onProtocolError(ProtocolException e) {
+        if (e.kind() == ErrorKind.LIMIT_EXCEEDED) {
+            refuseOverLimit(e);
+        } else if (e.kind().losesStream()) {
+            // One line, through the refusal log and its rate limit: a host sending garbage can
+            // lose the stream on every read.
+            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
+                    e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
+        } else {
+            link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
+        }
+    }
+
+    /**
+     * A request past the request limits was refused by the codec before anything was copied. An
+     * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
+     * that id. On the id of a running session that would read as the session's end, so there (and
+     * for any other frame) it is a core.error, which leaves the session alone.
+     */
+    private void refuseOverLimit(ProtocolException e) {
+        boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
+        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(host, e.id())) {
+            link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            return;
+        }
+        link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, ErrorKind.INVALID_PAYLOAD, e.type(), e.getMessage());
+    }
+
+    @Override
+    public void onOutputResumed() {
+        sessions.onOutputResumed(host);
+        if (fs != null) {
+            fs.onOutputResumed();
+        }
+    }
+
+    @Override
+    public void onFlushed() {
+        agent.onFlushed();
+    }
+
+    /**
+     * The relay in front of this connection says the client that owned {@code [id_start,
+     * id_end_exclusive)} left: what it owned ends as if its host had gone (the connection's policy),
+     * and nothing else is touched. No reply (like core.shutdown, it is a notice).
+     */
+    private void relayClientGone(long id, RelayClientDisconnected notice) {
+        String type = MessageType.CORE_RELAY_CLIENT_DISCONNECTED.wire();
+        if (id != Protocol.CONTROL_ID) {
+            link.refuse(id, ErrorKind.INVALID_SESSION, type, type + " travels on id 0, not on a session's id");
+            return;
+        }
+        if (notice.idStart() >= notice.idEndExclusive()) {
+            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "id_start " + notice.idStart()
+                    + " is not below id_end_exclusive " + notice.idEndExclusive() + ": no ids");
+            return;
+        }
+        OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
+        // Debug only: a relay may send these in a loop; what they end is logged session by session.
+        log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
+        ownerGone(ids, false);
+    }
+
+    /**
+     * The host went away: the one place where {@link HostLossPolicy} is applied to a connection's
+     * sessions. Killed sessions send nothing (nobody would read it). Kept ones run on: on a port
+     * (not {@code over}) still routed here, their output waiting for the host's return; on a socket
+     * detached, since nobody can come back to this connection.
+     */
+    @Override
+    public void hostLost(boolean over) {
+        ownerGone(OwnedIds.ALL, over);
+        if (over) {
+            agent.closed(this);
+        }
+    }
+
+    private void ownerGone(OwnedIds ids, boolean over) {
+        switch (policy) {
+            case KILL_SESSIONS -> sessions.killOwned(number, ids);
+            case KEEP_SESSIONS -> {
+                if (over || !ids.everyId()) {
+                    sessions.detachOwned(number, ids); // their ids are free for whoever comes next
+                } else if (sessions.count(number) > 0) {
+                    log.info("host gone: {} session(s) kept running for its return", sessions.count(number));
+                }
+            }
+        }
+        if (fs != null) {
+            // fs handles belong to their owner, whatever the policy for sessions.
+            if (ids.everyId()) {
+                fs.onOwnerGone();
+            } else {
+                fs.onIdRangeGone(ids.start(), ids.endExclusive());
+            }
+        }
+        for (OwnerGoneListener l : List.copyOf(ownerGoneListeners)) {
+            l.ownerGone(ids, policy, over);
+        }
+    }
+
+    /** The agent stops: uploads in progress end, leaving their destinations as they were. */
+    void agentStopping() {
+        if (fs != null) {
+            fs.onOwnerGone();
+        }
+    }
+
+    private void syncClock(long id, long hostNanos) {
+        if (hostNanos < 0) {
+            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.CORE_CLOCK_SYNC.wire(),
+                    "unix_time_nanos beyond year 2262");
+            return;
+        }
+        try {
+            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
+            if (!needsStep(offset)) {
+                log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
+                return;
+            }
+            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
+            log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
+        } catch (OsException e) {
+            log.warn("clock.sync: clock not stepped: {}", e.getMessage());
+        }
+    }
+
+    static boolean needsStep(long offsetNanos) {
+        return Math.abs(offsetNanos) > CLOCK_STEP_THRESHOLD_NANOS;
+    }
+
+    @Override
+    public String toString() {
+        return "connection " + number + " (" + describe + ")";
+    }
+}

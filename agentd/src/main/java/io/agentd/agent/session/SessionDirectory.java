@@ -1,0 +1,190 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Timer;
+import io.agentd.agent.session.retain.OutputRing;
+import io.agentd.agent.sys.ExitStatus;
+import io.agentd.protocol.payload.SessionInfo;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every session of the agent by its agent-wide number (sessions extension): the numbers, the list,
+ * and how long an exited session waits for an attach. A session is here from its start until it is
+ * collected: its exit delivered to an attached host, or, with no host attached, after
+ * --retain-exited. Loop thread only.
+ */
+final class SessionDirectory {
+    private static final Logger log = LoggerFactory.getLogger(Sessions.class);
+    /** In a list, each session's args are cut to this many entries... */
+    static final int LIST_ARGS_MAX_ENTRIES = 64;
+    /** ...and this many bytes of text, so that the answer always fits one frame... */
+    static final int LIST_ARGS_MAX_BYTES = 1024;
+    /** ...and the cmd to this many bytes (a session's entry is then at most about 2.5 KiB). */
+    static final int LIST_CMD_MAX_BYTES = 1024;
+    /**
+     * Most exited sessions held for an attach at once: a host that starts short detached commands
+     * and never comes back must not make the agent hold sessions without bound for --retain-exited.
+     * Past it, the oldest exit is forgotten first.
+     */
+    static final int MAX_HELD_EXITS = 1024;
+
+    private final Loop loop;
+    private final long retainExitedMillis;
+    private final Map<Long, Session> byNumber = new TreeMap<>();
+    /** Exited sessions waiting for an attach, oldest exit first, with the timer that forgets each. */
+    private final Map<Session, Timer> expiries = new LinkedHashMap<>();
+    /** Exits forgotten before their retention because {@link #MAX_HELD_EXITS} were held. */
+    private long forcedOut;
+    private long lastNumber;
+
+    SessionDirectory(Loop loop, long retainExitedMillis) {
+        this.loop = loop;
+        this.retainExitedMillis = retainExitedMillis;
+    }
+
+    /** The number for the next session: counted from 1, never reused while the agent runs. */
+    long nextNumber() {
+        return ++lastNumber;
+    }
+
+    void add(Session s) {
+        byNumber.put(s.number, s);
+    }
+
+    /** The session numbered {@code number}, running or exited and not collected yet; else null. */
+    Session get(long number) {
+        return byNumber.get(number);
+    }
+
+    int size() {
+        return byNumber.size();
+    }
+
+    /**
+     * The session sent its exited. Delivered to an attached host, it is collected now; with no host
+     * attached, its status is held for an attach until the retention passes.
+     */
+    void exited(Session s) {
+        if (s.route.attached()) {
+            collect(s);
+            return;
+        }
+        log.info("session {} (number {}) exited with no host attached: its status is kept for an attach for {} ms",
+                s.id, s.number, retainExitedMillis);
+        if (expiries.size() >= MAX_HELD_EXITS) {
+            forgetOldestHeldExit();
+        }
+        expiries.put(s, loop.schedule(retainExitedMillis, () -> {
+            expiries.remove(s);
+            log.info("session {} (number {}): nobody attached within {} ms of its exit; forgotten", s.id,
+                    s.number, retainExitedMillis);
+            forget(s);
+        }));
+    }
+
+    private void forgetOldestHeldExit() {
+        Iterator<Map.Entry<Session, Timer>> oldest = expiries.entrySet().iterator();
+        Map.Entry<Session, Timer> e = oldest.next();
+        oldest.remove();
+        e.getValue().cancel();
+        forget(e.getKey());
+        forcedOut++;
+        if (Long.bitCount(forcedOut) == 1) { // 1, 2, 4, 8...: a bounded number of lines however many
+            log.info("{} exits held for an attach: session number {}'s forgotten before its retention ({} so far)",
+                    MAX_HELD_EXITS, e.getKey().number, forcedOut);
+        }
+    }
+
+    /** Exited sessions waiting for an attach. */
+    int heldExits() {
+        return expiries.size();
+    }
+
+    /** An attach delivered the exit: the session is gone from the list. */
+    void collect(Session s) {
+        Timer t = expiries.remove(s);
+        if (t != null) {
+            t.cancel();
+        }
+        forget(s);
+    }
+
+    /** The session was killed with its host (no exit to keep): gone at once. */
+    void abandoned(Session s) {
+        forget(s);
+    }
+
+    private void forget(Session s) {
+        byNumber.remove(s.number, s);
+        s.route.release();
+    }
+
+    /** Every session, by number: what core.session.list.result carries. */
+    List<SessionInfo> list() {
+        List<SessionInfo> infos = new ArrayList<>(byNumber.size());
+        for (Session s : byNumber.values()) {
+            infos.add(info(s));
+        }
+        return infos;
+    }
+
+    static SessionInfo info(Session s) {
+        ExitStatus exit = s.isDone() ? s.exit() : null;
+        SessionRoute out = s.route;
+        OutputRing ring = out.ring();
+        long end = out.offset();
+        return new SessionInfo(s.number, s.pid, listedCmd(s.spec().cmd()), listedArgs(s.spec().args()), s.isTty(),
+                s.spec().user(), exit == null ? SessionInfo.RUNNING : SessionInfo.EXITED, s.startedUnixMillis,
+                exit == null ? null : exit.code(), exit == null ? null : exit.signal(), end,
+                ring == null ? end : ring.start(), end, ring == null ? 0 : ring.dropped(), out.attached(),
+                s.detachable);
+    }
+
+    /** The cmd as listed: at most {@link #LIST_CMD_MAX_BYTES} bytes; a cut one ends with "… (N bytes)". */
+    static String listedCmd(String cmd) {
+        byte[] bytes = cmd.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= LIST_CMD_MAX_BYTES) {
+            return cmd;
+        }
+        StringBuilder b = new StringBuilder();
+        int used = 0;
+        for (int i = 0; i < cmd.length(); ) {
+            int cp = cmd.codePointAt(i);
+            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (used + n > LIST_CMD_MAX_BYTES) {
+                break;
+            }
+            b.appendCodePoint(cp);
+            used += n;
+            i += Character.charCount(cp);
+        }
+        return b.append("… (").append(bytes.length).append(" bytes)").toString();
+    }
+
+    /**
+     * The args as listed: at most {@link #LIST_ARGS_MAX_ENTRIES} entries and
+     * {@link #LIST_ARGS_MAX_BYTES} bytes; a cut list ends with "… (N more)".
+     */
+    static List<String> listedArgs(List<String> args) {
+        List<String> listed = new ArrayList<>();
+        int bytes = 0;
+        for (String a : args) {
+            int n = a.getBytes(StandardCharsets.UTF_8).length;
+            if (listed.size() == LIST_ARGS_MAX_ENTRIES || bytes + n > LIST_ARGS_MAX_BYTES) {
+                listed.add("… (" + (args.size() - listed.size()) + " more)");
+                return listed;
+            }
+            bytes += n;
+            listed.add(a);
+        }
+        return listed;
+    }
+}

@@ -1,0 +1,184 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Registration;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.OsException;
+import io.agentd.protocol.ErrorKind;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.payload.ErrorPayload;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves a listening stream socket (unix or vsock): every connection it accepts is a host of its own,
+ * served at once on its own link ({@link HostConnections#accept}), as many at a time as the agent's
+ * limit. Past the limit a connection is accepted, told why on id 0 ({@link #LIMIT_KIND}) and closed,
+ * with one log line at a limited rate. When a host goes away its fd is closed, its frames still
+ * queued are dropped (nobody reads them) and its endpoint applies the policy. The transport that owns
+ * the listening fd (binding, access control) is its {@link Admission}. Loop thread only.
+ */
+final class SocketAcceptor {
+    private static final Logger log = LoggerFactory.getLogger(SocketAcceptor.class);
+    /** The connection went away between the backlog and accept: nothing to wait for. */
+    private static final int ECONNABORTED = 103;
+    /** A lasting accept failure or refusal is logged when it starts, then at most once per this. */
+    static final long LOG_INTERVAL_MILLIS = 10_000;
+    /** The peer address accept fills in: room for any sockaddr the agent listens with. */
+    private static final int ADDR_BYTES = 128;
+    /**
+     * The core.error kind of a connection refused at the limit: of the kinds hosts know, the one that
+     * says "no session can be had here" (docs/PROTOCOL-EXTENSIONS.md).
+     */
+    static final ErrorKind LIMIT_KIND = ErrorKind.INVALID_SESSION;
+
+    /** Who may be served: the transport's check of an accepted peer. */
+    interface Admission {
+        /**
+         * The peer's name for the logs, or null when it is refused (the admission logged why; the
+         * acceptor closes it).
+         *
+         * @param addr the peer's address as accept filled it in
+         */
+        String admit(int fd, Pointer addr);
+    }
+
+    private final Loop loop;
+    private final String describe;
+    private final HostConnections connections;
+    private final HostLossPolicy policy;
+    private final PortLink.Splicing splicing;
+    private final Admission admission;
+    private final Pointer addr = Memory.allocateDirect(Os.runtime(), ADDR_BYTES, true);
+    private final Pointer addrLen = Memory.allocateDirect(Os.runtime(), 4, true);
+    /** The fds of the connections served now. */
+    private final Set<Integer> connFds = new LinkedHashSet<>();
+    private final AcceptBackoff backoff = new AcceptBackoff();
+    private final LogThrottle acceptFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final LogThrottle overLimitLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private int listenFd = -1;
+    private Registration listenReg;
+    /** Watches the listening socket again after a failed accept; null when none is pending. */
+    private Loop.Timer retryAccept;
+
+    /**
+     * @param describe what is served, for logs ("unix:/run/agentd.sock", "vsock:1024")
+     * @param splicing whether output may be spliced into this kind of socket
+     */
+    SocketAcceptor(Loop loop, String describe, HostConnections connections, HostLossPolicy policy,
+            PortLink.Splicing splicing, Admission admission) {
+        this.loop = loop;
+        this.describe = describe;
+        this.connections = connections;
+        this.policy = policy;
+        this.splicing = splicing;
+        this.admission = admission;
+    }
+
+    /** Starts accepting on {@code listenFd} (listening, non-blocking; closed by {@link #close}). */
+    void start(int listenFd) {
+        this.listenFd = listenFd;
+        listenReg = loop.register(listenFd, events -> accept());
+        listenReg.setRead(true);
+    }
+
+    private void accept() {
+        addrLen.putInt(0, ADDR_BYTES);
+        int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            int err = Os.errno();
+            if (err != LibC.EAGAIN && err != LibC.EINTR && err != ECONNABORTED) {
+                pauseAccepting(err);
+            }
+            return;
+        }
+        backoff.succeeded();
+        String peer = admission.admit(fd, addr);
+        if (peer == null) {
+            Os.close(fd);
+            return;
+        }
+        HostEndpoint endpoint = connections.accept(describe + " (" + peer + ")", policy);
+        if (endpoint == null) {
+            refuseOverLimit(fd, peer);
+            return;
+        }
+        log.info("host connected on {} ({}, fd {})", describe, peer, fd);
+        connFds.add(fd);
+        endpoint.link().attach(fd, splicing, PortLink.Resync.DROP_HOST, wasConnected -> {
+            connFds.remove(fd);
+            Os.close(fd);
+            endpoint.link().discardOutput();
+            endpoint.hostLost(true);
+        });
+    }
+
+    /**
+     * One connection too many: a core.error on id 0 saying the limit, written straight to the fresh
+     * socket (its send buffer is empty: the frame fits), then the socket is closed.
+     */
+    private void refuseOverLimit(int fd, String peer) {
+        int max = connections.maxConnections();
+        String message = "too many connections: " + max + " are open, the agent's limit (--max-connections); "
+                + "this one is closed";
+        byte[] frame = new FrameEncoder().encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
+                new ErrorPayload(LIMIT_KIND.wire(), message, null)));
+        String written;
+        try {
+            int n = Os.write(fd, ByteBuffer.wrap(frame));
+            written = n == frame.length ? "told so" : "the refusal could not be written whole";
+        } catch (OsException e) {
+            written = "the refusal could not be written (" + e.getMessage() + ")";
+        }
+        Os.close(fd);
+        long notLogged = overLimitLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("refused a connection on {} from {}: {} connections open (--max-connections); {}{}", describe,
+                    peer, max, written, LogThrottle.sinceLastLine(notLogged, "more refused"));
+        }
+    }
+
+    /** accept failed for a reason that may last: stop watching the socket for a while (see {@link AcceptBackoff}). */
+    private void pauseAccepting(int err) {
+        long pause = backoff.failed();
+        long notLogged = acceptFailureLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("accept failed on {}: {}; hosts wait in the backlog, next try in {} ms{}", describe,
+                    Os.errnoName(err), pause, LogThrottle.sinceLastLine(notLogged, "more failures"));
+        }
+        listenReg.setRead(false);
+        retryAccept = loop.schedule(pause, () -> {
+            retryAccept = null;
+            if (listenReg != null) {
+                listenReg.setRead(true);
+            }
+        });
+    }
+
+    /** Stops accepting and closes every connection's fd and the listening one. */
+    void close() {
+        if (retryAccept != null) {
+            retryAccept.cancel();
+            retryAccept = null;
+        }
+        if (listenReg != null) {
+            listenReg.cancel();
+            listenReg = null;
+        }
+        for (int fd : connFds) {
+            Os.close(fd);
+        }
+        connFds.clear();
+        Os.close(listenFd);
+        listenFd = -1;
+    }
+}

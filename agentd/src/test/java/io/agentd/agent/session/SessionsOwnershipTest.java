@@ -1,0 +1,150 @@
+package io.agentd.agent.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.ScriptedLoop;
+import io.agentd.agent.spawn.Child;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.transport.RecordingHost;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecRequest;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Who owns which session, on a scripted loop: each connection has its own ids, a host's loss (or a
+ * relay client's) ends or detaches only what it owned, and backpressure is per connection. Session
+ * n (from 0) is pid 100+n with stdin 10n+10, stdout 10n+11, stderr 10n+12, pidfd 10n+13.
+ */
+class SessionsOwnershipTest {
+    private final ScriptedLoop loop = new ScriptedLoop();
+    private final RecordingHost outA = new RecordingHost();
+    private final RecordingHost outB = new RecordingHost();
+    private final SessionHost a = new SessionHost(1, outA);
+    private final SessionHost b = new SessionHost(2, outB);
+    private final ScriptedSessions scripted = new ScriptedSessions(loop, child(0), child(1), child(2), child(3));
+
+    private static Child child(int n) {
+        return new Child(100 + n, 10 * n + 13, 10 * n + 10, 10 * n + 11, 10 * n + 12, false);
+    }
+
+    private void start(SessionHost host, long id) {
+        scripted.sessions.onExecRequest(host, id, ExecRequest.of("sleep", "60"));
+        assertTrue(scripted.sessions.isRunning(host, id));
+    }
+
+    @Test
+    void eachConnectionHasItsOwnIds() {
+        start(a, 5);
+        start(b, 5); // the same id on another connection: another session
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types());
+        assertEquals(List.of(MessageType.EXEC_STARTED), outB.types());
+        scripted.sessions.onExecRequest(a, 5, ExecRequest.of("true"));
+        assertEquals(MessageType.CORE_ERROR, outA.types().get(1), "id 5 runs on connection 1");
+        assertEquals(1, outB.types().size());
+    }
+
+    @Test
+    void killingAConnectionsSessionsLeavesTheOtherConnectionsAlone() {
+        start(a, 5);
+        start(a, 6);
+        start(b, 5);
+        scripted.sessions.killOwned(1, id -> true);
+        assertEquals(List.of("100:" + LibC.SIGKILL, "101:" + LibC.SIGKILL), scripted.signals());
+        assertFalse(scripted.sessions.isRunning(a, 5));
+        assertTrue(scripted.sessions.isRunning(b, 5));
+        assertEquals(1, scripted.sessions.count());
+        assertEquals(List.of(MessageType.EXEC_STARTED, MessageType.EXEC_STARTED), outA.types(), "nothing sent");
+    }
+
+    @Test
+    void aRelayClientsRangeKillsExactlyItsSessions() {
+        start(a, 5);
+        start(a, 6);
+        start(b, 6);
+        scripted.sessions.killOwned(1, id -> id >= 6 && id < 7);
+        assertEquals(List.of("101:" + LibC.SIGKILL), scripted.signals());
+        assertTrue(scripted.sessions.isRunning(a, 5));
+        assertTrue(scripted.sessions.isRunning(b, 6));
+    }
+
+    @Test
+    void aDetachedSessionRunsOnKeepsItsOutputAndFreesItsId() {
+        start(a, 5);
+        scripted.sessions.detachOwned(1, id -> true);
+        assertEquals(List.of(), scripted.signals());
+        assertEquals(1, scripted.sessions.count(), "it runs on");
+        assertFalse(scripted.sessions.isRunning(a, 5), "its id is free");
+
+        scripted.output(11, "unread");
+        loop.fire(11, Loop.READABLE);
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no host: nothing is sent");
+        Session s = scripted.sessions.all().iterator().next();
+        assertEquals(6, s.route.ring().end(), "the output is read into the session's ring, for an attach");
+        assertEquals(0, s.route.ring().start());
+
+        start(a, 5); // the id's next owner gets a session of its own
+        assertEquals(2, scripted.sessions.count());
+    }
+
+    @Test
+    void aRetargetedSessionSendsToItsNewHostUnderItsNewId() {
+        start(a, 5);
+        scripted.sessions.detachOwned(1, id -> true);
+        scripted.output(11, "kept");
+        loop.fire(11, Loop.READABLE); // no host: into the ring
+        Session s = scripted.sessions.all().iterator().next();
+        s.route.retarget(b, 9);
+        assertTrue(scripted.sessions.routed(s));
+        assertTrue(scripted.sessions.isRunning(b, 9));
+        scripted.output(11, "live");
+        loop.fire(11, Loop.READABLE);
+        assertEquals(List.of(MessageType.EXEC_STDOUT), outB.types());
+        assertEquals(9, outB.frames.get(0).id());
+        assertEquals("live", outB.stdoutText());
+        assertEquals(8, s.route.ring().end(), "recorded while sent, too");
+    }
+
+    @Test
+    void anAttachReplaysTheKeptOutputThenLiveOutputGoesToTheAttacher() {
+        start(a, 5);
+        scripted.sessions.detachOwned(1, id -> true);
+        scripted.output(11, "kept");
+        loop.fire(11, Loop.READABLE);
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, 2L, false));
+        assertEquals(List.of(MessageType.SESSION_ATTACHED, MessageType.EXEC_STDOUT), outB.types());
+        assertEquals(new io.agentd.protocol.payload.SessionAttached(1, 100, false, 2, 0), outB.frames.get(0).payload());
+        assertEquals("pt", new String(((io.agentd.protocol.payload.ExecData) outB.frames.get(1).payload()).data(),
+                java.nio.charset.StandardCharsets.UTF_8), "the kept bytes from offset 2, as a frame");
+        scripted.sessions.onAttach(a, 3, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(MessageType.CORE_ERROR, outA.types().get(outA.types().size() - 1), "one host at a time");
+        scripted.output(11, "live");
+        loop.fire(11, Loop.READABLE);
+        assertEquals("live", outB.stdoutText(), "live output, read and sent as it comes");
+    }
+
+    @Test
+    void aDrainingLinkResumesOnlyItsOwnSessions() {
+        start(a, 5);
+        start(b, 5);
+        outA.acceptsOutput = false;
+        outB.acceptsOutput = false;
+        scripted.output(11, "a");
+        scripted.output(21, "b");
+        loop.fire(11, Loop.READABLE);
+        loop.fire(21, Loop.READABLE);
+        outA.acceptsOutput = true;
+        outB.acceptsOutput = true;
+        scripted.sessions.onOutputResumed(a);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(21, Loop.READABLE);
+        assertEquals("a", outA.stdoutText());
+        assertEquals("", outB.stdoutText(), "connection 2 has not drained: its session stays paused");
+        scripted.sessions.onOutputResumed(b);
+        loop.fire(21, Loop.READABLE);
+        assertEquals("b", outB.stdoutText());
+    }
+}

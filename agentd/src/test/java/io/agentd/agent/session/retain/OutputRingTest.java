@@ -1,0 +1,132 @@
+package io.agentd.agent.session.retain;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The per-session ring: offsets, streams in order, the cap with runs charged, drops counted. */
+class OutputRingTest {
+    private record Piece(int stream, long offset, String text) {}
+
+    private static List<Piece> replay(OutputRing ring, long from, int maxPiece) {
+        List<Piece> pieces = new ArrayList<>();
+        ring.replay(from, maxPiece, (stream, offset, data) ->
+                pieces.add(new Piece(stream, offset, new String(data, StandardCharsets.ISO_8859_1))));
+        return pieces;
+    }
+
+    private static long put(OutputRing ring, int stream, String text) {
+        byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
+        return ring.append(stream, b, 0, b.length);
+    }
+
+    @Test
+    void replaysEveryByteFromAnyOffsetWithItsStreamInOrder() {
+        OutputRing ring = new OutputRing(4096, 0);
+        put(ring, OutputRing.STDOUT, "hello ");
+        put(ring, OutputRing.STDOUT, "world\n");
+        put(ring, OutputRing.STDERR, "oops\n");
+        put(ring, OutputRing.STDOUT, "bye\n");
+        assertEquals(0, ring.start());
+        assertEquals(21, ring.end());
+        assertEquals(List.of(new Piece(0, 0, "hello world\n"), new Piece(1, 12, "oops\n"), new Piece(0, 17, "bye\n")),
+                replay(ring, 0, 1000));
+        assertEquals(List.of(new Piece(1, 14, "ps\n"), new Piece(0, 17, "bye\n")), replay(ring, 14, 1000));
+        assertEquals(List.of(), replay(ring, 21, 1000));
+        assertEquals(List.of(new Piece(0, 0, "hello"), new Piece(0, 5, " worl"), new Piece(0, 10, "d\n")),
+                replay(ring, 0, 5).subList(0, 3));
+        assertEquals(21 + 3 * OutputRing.RUN_COST, ring.held());
+        assertEquals(0, ring.dropped());
+    }
+
+    @Test
+    void aRingStartedWhereAHostLeftCountsFromThere() {
+        OutputRing ring = new OutputRing(4096, 1000);
+        put(ring, OutputRing.STDOUT, "abc");
+        assertEquals(1000, ring.start());
+        assertEquals(1003, ring.end());
+        assertEquals(List.of(new Piece(0, 1001, "bc")), replay(ring, 1001, 100));
+        assertThrows(IllegalArgumentException.class, () -> replay(ring, 999, 100));
+        assertThrows(IllegalArgumentException.class, () -> replay(ring, 1004, 100));
+    }
+
+    @Test
+    void keepsTheNewestBytesWithinTheCapAndCountsTheDropped() {
+        OutputRing ring = new OutputRing(1024, 0);
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        Random random = new Random(7);
+        for (int i = 0; i < 500; i++) {
+            byte[] b = new byte[1 + random.nextInt(100)];
+            random.nextBytes(b);
+            all.writeBytes(b);
+            ring.append(OutputRing.STDOUT, b, 0, b.length);
+            assertTrue(ring.held() <= 1024, "held " + ring.held());
+        }
+        byte[] everything = all.toByteArray();
+        assertEquals(everything.length, ring.end());
+        assertEquals(ring.start(), ring.dropped());
+        assertEquals(1024 - OutputRing.RUN_COST, ring.end() - ring.start(), "one run: the rest is bytes");
+        ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        ring.replay(ring.start(), 300, (stream, offset, data) -> kept.writeBytes(data));
+        byte[] tail = java.util.Arrays.copyOfRange(everything, (int) ring.start(), everything.length);
+        assertArrayEquals(tail, kept.toByteArray());
+    }
+
+    @Test
+    void alternatingStreamsAreChargedForTheirRunsSoTheCapHolds() {
+        OutputRing ring = new OutputRing(1024, 0);
+        for (int i = 0; i < 10_000; i++) {
+            put(ring, i % 2, "x");
+            assertTrue(ring.held() <= 1024);
+        }
+        assertEquals(10_000, ring.end());
+        long kept = ring.end() - ring.start();
+        // Each byte is a run of its own; a drop counts bytes, so it may free one run more than needed.
+        assertTrue(kept >= 1024 / (1 + OutputRing.RUN_COST) - 1 && kept <= 1024 / (1 + OutputRing.RUN_COST), "kept " + kept);
+        List<Piece> pieces = replay(ring, ring.start(), 100);
+        assertEquals(kept, pieces.size());
+        for (int i = 1; i < pieces.size(); i++) {
+            assertTrue(pieces.get(i).stream() != pieces.get(i - 1).stream());
+        }
+    }
+
+    @Test
+    void aWriteLargerThanTheCapKeepsItsTail() {
+        OutputRing ring = new OutputRing(1024, 0);
+        put(ring, OutputRing.STDERR, "early");
+        byte[] big = new byte[5000];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) i;
+        }
+        ring.append(OutputRing.STDOUT, big, 0, big.length);
+        assertEquals(5005, ring.end());
+        assertEquals(5005 - (1024 - OutputRing.RUN_COST), ring.start());
+        assertEquals(ring.start(), ring.dropped());
+        List<Piece> pieces = replay(ring, ring.start(), 4096);
+        assertEquals(1, pieces.size());
+        assertEquals(OutputRing.STDOUT, pieces.get(0).stream());
+        assertEquals((byte) (5000 - 1), (byte) pieces.get(0).text().charAt(pieces.get(0).text().length() - 1));
+    }
+
+    @Test
+    void dropOldestFreesBytesAndTheRunsThatEnd() {
+        OutputRing ring = new OutputRing(4096, 0);
+        put(ring, OutputRing.STDOUT, "aaaa");
+        put(ring, OutputRing.STDERR, "bbbb");
+        long freed = ring.dropOldest(4);
+        assertEquals(4 + OutputRing.RUN_COST, freed, "the stdout run went with its bytes");
+        assertEquals(List.of(new Piece(1, 4, "bbbb")), replay(ring, 4, 100));
+        assertEquals(4 + OutputRing.RUN_COST, ring.clear());
+        assertEquals(0, ring.held());
+        assertEquals(8, ring.start());
+        assertEquals(8, ring.end());
+    }
+}

@@ -1,0 +1,60 @@
+package io.agentd.client.cli;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.AgentErrorException;
+import io.agentd.client.ExecFailedException;
+import io.agentd.client.ExecSession;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.FailureKind;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@code agentctl exec --detach}: starts a detachable session, prints its session number on stdout
+ * and exits 0 once the command runs. The agent keeps the session and its output from the start for
+ * {@code agentctl attach}; the output that arrives meanwhile is not printed here.
+ */
+final class DetachCommand {
+    private static final Duration START_WAIT = Duration.ofSeconds(30);
+
+    private final ExecOptions options;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    DetachCommand(ExecOptions options, PrintStream out, PrintStream err) {
+        this.options = options;
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(ExecCommand.Connector connector) throws Agentctl.Unavailable {
+        try (AgentClient client = connector.connect()) {
+            // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal).
+            int[] size = options.tty() ? LocalTerminal.onStdin().size() : null;
+            ExecSession session = client.start(options.toRequest(
+                    size != null ? size[0] : ExecRequest.DEFAULT_ROWS, size != null ? size[1] : ExecRequest.DEFAULT_COLS,
+                    List.of()), output -> { });
+            session.awaitStarted(START_WAIT);
+            out.println(session.sessionNumber());
+            out.flush();
+            return 0;
+        } catch (ExecFailedException e) {
+            err.println("agentctl: " + e.getMessage());
+            return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
+        } catch (AgentErrorException e) {
+            err.println("agentctl: " + e.getMessage());
+            return Agentctl.EXIT_CANNOT_RUN;
+        } catch (IOException e) {
+            throw new Agentctl.Unavailable(e.getMessage());
+        } catch (TimeoutException e) {
+            throw new Agentctl.Unavailable("exec --detach: the command did not start within "
+                    + Agentctl.human(START_WAIT));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Agentctl.Unavailable("exec --detach: interrupted");
+        }
+    }
+}

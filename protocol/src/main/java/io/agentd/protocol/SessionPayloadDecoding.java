@@ -1,0 +1,179 @@
+package io.agentd.protocol;
+
+import com.fasterxml.jackson.core.JsonToken;
+import io.agentd.protocol.payload.Payload;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the payloads of the sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions"), with the
+ * same tolerance as {@link PayloadDecoding}. The list's arrays are bounded ({@link #SESSIONS_MAX_ENTRIES},
+ * {@link ExecLimits#ARGS_MAX_ENTRIES} per session): a definite-length array over its bound is refused
+ * from its head, before any entry is built; an indefinite one at the first entry past it.
+ */
+final class SessionPayloadDecoding {
+    /** Most sessions a list result may hold (a 4 MiB frame holds far fewer real ones). */
+    static final int SESSIONS_MAX_ENTRIES = 65_536;
+
+    private SessionPayloadDecoding() {}
+
+    static Payload decode(MessageType type, CborReader r) throws ProtocolException {
+        return switch (type) {
+            case SESSION_LIST_RESULT -> listResult(r);
+            case SESSION_ATTACH -> attach(r);
+            case SESSION_ATTACHED -> attached(r);
+            default -> throw new IllegalArgumentException(type + " is not a sessions message");
+        };
+    }
+
+    private static SessionAttach attach(CborReader r) throws ProtocolException {
+        Long session = null;
+        Long from = null;
+        Boolean stdinWindow = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "session" -> session = r.u64(key);
+                case "from" -> from = r.u64OrNull(key);
+                case "stdin_window" -> stdinWindow = r.boolOrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new SessionAttach(r.required("session", session), from, stdinWindow != null && stdinWindow);
+    }
+
+    private static SessionAttached attached(CborReader r) throws ProtocolException {
+        Long session = null;
+        Long pid = null;
+        Boolean tty = null;
+        Long from = null;
+        Long missed = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "session" -> session = r.u64(key);
+                case "pid" -> pid = r.u32(key);
+                case "tty" -> tty = r.boolOrNull(key);
+                case "from" -> from = r.u64(key);
+                case "missed" -> missed = r.u64OrNull(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new SessionAttached(r.required("session", session), r.required("pid", pid), tty != null && tty,
+                r.required("from", from), missed == null ? 0 : missed);
+    }
+
+    private static SessionListResult listResult(CborReader r) throws ProtocolException {
+        List<SessionInfo> sessions = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            if (key.equals("sessions")) {
+                sessions = sessions(r);
+            } else {
+                r.skipValue(key);
+            }
+        }
+        return new SessionListResult(r.required("sessions", sessions));
+    }
+
+    private static List<SessionInfo> sessions(CborReader r) throws ProtocolException {
+        JsonToken token = r.next("sessions");
+        if (token != JsonToken.START_ARRAY) {
+            throw r.expected("sessions", "an array of maps", token);
+        }
+        checkDeclared(r, "sessions", SESSIONS_MAX_ENTRIES);
+        List<SessionInfo> sessions = new ArrayList<>();
+        while ((token = r.next("sessions")) != JsonToken.END_ARRAY) {
+            checkCount(r, "sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES);
+            String at = "sessions[" + sessions.size() + "]";
+            r.beginMap(at, token);
+            sessions.add(info(r, at));
+        }
+        return sessions;
+    }
+
+    private static SessionInfo info(CborReader r, String at) throws ProtocolException {
+        Long session = null;
+        Long pid = null;
+        String cmd = null;
+        List<String> args = List.of();
+        Boolean tty = null;
+        String user = null;
+        String state = null;
+        Long started = null;
+        Integer exitCode = null;
+        Integer signal = null;
+        Long bytesOut = null;
+        Long retainedStart = null;
+        Long retainedEnd = null;
+        Long dropped = null;
+        Boolean attached = null;
+        Boolean detachable = null;
+        for (String key; (key = r.nextKey(at)) != null; ) {
+            String field = at + "." + key;
+            switch (key) {
+                case "session" -> session = r.u64(field);
+                case "pid" -> pid = r.u32(field);
+                case "cmd" -> cmd = r.text(field);
+                case "args" -> args = args(r, field);
+                case "tty" -> tty = r.boolOrNull(field);
+                case "user" -> user = r.textOrNull(field);
+                case "state" -> state = r.text(field);
+                case "started_unix_ms" -> started = r.u64(field);
+                case "exit_code" -> exitCode = r.i32OrNull(field);
+                case "signal" -> signal = r.i32OrNull(field);
+                case "bytes_out" -> bytesOut = r.u64(field);
+                case "retained_start" -> retainedStart = r.u64(field);
+                case "retained_end" -> retainedEnd = r.u64(field);
+                case "dropped" -> dropped = r.u64OrNull(field);
+                case "attached" -> attached = r.boolOrNull(field);
+                case "detachable" -> detachable = r.boolOrNull(field);
+                default -> r.skipValue(field);
+            }
+        }
+        return new SessionInfo(r.required(at + ".session", session), r.required(at + ".pid", pid),
+                r.required(at + ".cmd", cmd), args, tty != null && tty, user, r.required(at + ".state", state),
+                r.required(at + ".started_unix_ms", started), exitCode, signal, r.required(at + ".bytes_out", bytesOut),
+                r.required(at + ".retained_start", retainedStart), r.required(at + ".retained_end", retainedEnd),
+                dropped == null ? 0 : dropped, attached != null && attached, detachable != null && detachable);
+    }
+
+    /** An array of text (null for []) of at most {@link ExecLimits#ARGS_MAX_ENTRIES}. */
+    private static List<String> args(CborReader r, String field) throws ProtocolException {
+        JsonToken token = r.next(field);
+        if (token == JsonToken.VALUE_NULL) {
+            return List.of();
+        }
+        if (token != JsonToken.START_ARRAY) {
+            throw r.expected(field, "an array of text", token);
+        }
+        checkDeclared(r, field, ExecLimits.ARGS_MAX_ENTRIES);
+        List<String> items = new ArrayList<>();
+        while ((token = r.next(field)) != JsonToken.END_ARRAY) {
+            String item = field + "[" + items.size() + "]";
+            checkCount(r, field, items.size() + 1, ExecLimits.ARGS_MAX_ENTRIES);
+            if (token != JsonToken.VALUE_STRING) {
+                throw r.expected(item, "text", token);
+            }
+            items.add(r.textValue(item));
+        }
+        return items;
+    }
+
+    private static void checkDeclared(CborReader r, String field, int max) throws ProtocolException {
+        long declared = r.declaredEntries();
+        if (declared > max) {
+            throw r.invalid(field + ": " + declared + " entries, more than the limit of " + max);
+        }
+    }
+
+    private static void checkCount(CborReader r, String field, int entries, int max) throws ProtocolException {
+        if (entries > max) {
+            throw r.invalid(field + ": more than the limit of " + max + " entries");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.agentd.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sessions extension's payloads decode within bounds: a list result's arrays are refused from
+ * their heads when over the limit, and the optional fields take their defaults.
+ */
+class SessionPayloadLimitsTest {
+    private static final long ID = 9;
+
+    private static ProtocolException refused(MessageType type, RawCbor p) {
+        FrameDecoder decoder = new FrameDecoder();
+        byte[] frame = RawCbor.frame(ID, type, p.build());
+        decoder.feed(frame, 0, frame.length);
+        return assertThrows(ProtocolException.class, decoder::next);
+    }
+
+    private static Frame decoded(MessageType type, RawCbor p) throws ProtocolException {
+        FrameDecoder decoder = new FrameDecoder();
+        byte[] frame = RawCbor.frame(ID, type, p.build());
+        decoder.feed(frame, 0, frame.length);
+        return decoder.next();
+    }
+
+    @Test
+    void aListOfMoreSessionsThanTheLimitIsRefusedFromItsHead() {
+        ProtocolException e = refused(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(1).text("sessions").array(2_000_000));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+        assertTrue(e.getMessage().contains("sessions: 2000000 entries, more than the limit of 65536"), e.getMessage());
+    }
+
+    @Test
+    void aSessionWithMoreArgsThanTheExecLimitIsRefused() {
+        ProtocolException e = refused(MessageType.SESSION_LIST_RESULT, new RawCbor().map(1).text("sessions").array(1)
+                .map(1).text("args").array(ExecLimits.ARGS_MAX_ENTRIES + 1));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+        assertTrue(e.getMessage().contains("sessions[0].args: 32769 entries"), e.getMessage());
+    }
+
+    @Test
+    void aSessionWithoutItsRequiredFieldsIsRefusedNamingTheField() {
+        ProtocolException e = refused(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(1).text("sessions").array(1).map(1).text("session").uint(3));
+        assertTrue(e.getMessage().contains("missing field sessions[0].pid"), e.getMessage());
+    }
+
+    @Test
+    void attachDefaultsFromAndStdinWindowWhenAbsent() throws ProtocolException {
+        Frame f = decoded(MessageType.SESSION_ATTACH, new RawCbor().map(1).text("session").uint(12));
+        assertEquals(new SessionAttach(12, null, false), f.payload());
+    }
+
+    @Test
+    void attachWithoutSessionIsRefused() {
+        ProtocolException e = refused(MessageType.SESSION_ATTACH, new RawCbor().map(1).text("from").uint(0));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+        assertTrue(e.getMessage().contains("missing field session"), e.getMessage());
+    }
+
+    @Test
+    void attachedMissedDefaultsToZero() throws ProtocolException {
+        Frame f = decoded(MessageType.SESSION_ATTACHED, new RawCbor().map(4).text("session").uint(1).text("pid").uint(2)
+                .text("tty").bool(true).text("from").uint(5));
+        assertEquals(new SessionAttached(1, 2, true, 5, 0), f.payload());
+    }
+}
