@@ -184,6 +184,25 @@ class DefaultProfileVmTest {
         assertEquals("next-host\n", r.stdout(), r.toString());
     }
 
+    /**
+     * vsock: init starts the agent on vsock port 1024 as well as on the virtio port. Checked from inside
+     * the guest, through vsock_loopback (CID 1): each connection is greeted with the agent's own
+     * core.ready (the frame's text holds the type name).
+     */
+    @Test
+    void theAgentListensOnVsockToo() throws Exception {
+        assertEquals("core.ready\n", InGuest.vsockReady(vm, 1));
+    }
+
+    @Test
+    void threeVsockHostsAtOnceEachGreeted() throws Exception {
+        assertEquals("core.ready\ncore.ready\ncore.ready\n", InGuest.vsockReady(vm, 3));
+    }
+
+    // From the host over vsock: a test here once agentctl speaks vsock and the kit (and boot) give QEMU
+    // a vhost-vsock-pci device with a guest CID (vm-test's COORDINATOR note, "agentctl reaches the
+    // agent over vsock").
+
     /** The fs family through the relay: a file into the guest and back with the kit's client.files(). */
     @Test
     void aFileGoesInAndOutWithClientFiles() throws Exception {

@@ -31,6 +31,21 @@ final class InGuest {
         return r.stdoutText();
     }
 
+    /** The agent's vsock port (init's default; agentd.vsock=PORT|none on the kernel command line). */
+    static final int VSOCK_PORT = 1024;
+
+    /** {@code connections} socat clients at once to the agent's vsock port over CID 1; "core.ready" per greeted one. */
+    static String vsockReady(GuestVm vm, int connections) throws Exception {
+        return sh(vm, "for i in $(seq " + connections + "); do socat -T 3 -u VSOCK-CONNECT:1:" + VSOCK_PORT
+                + " STDOUT > /tmp/vsock.$i & done; wait; for i in $(seq " + connections + "); do"
+                + " tr -c 'a-z.' ' ' < /tmp/vsock.$i | grep -o core.ready; done");
+    }
+
+    /** "refused" when nothing listens on the agent's vsock port, "listening" otherwise. */
+    static String vsockListener(GuestVm vm) throws Exception {
+        return sh(vm, "socat -T 2 -u VSOCK-CONNECT:1:" + VSOCK_PORT + " STDOUT > /dev/null 2>&1 && echo listening || echo refused");
+    }
+
     /** The fields of /proc/self/status of a session started with {@code request}'s options. */
     static Map<String, String> procStatus(GuestVm vm, ExecRequest request) throws Exception {
         ExecResult r = vm.client().run(request, Duration.ofSeconds(45));

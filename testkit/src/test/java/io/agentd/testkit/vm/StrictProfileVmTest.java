@@ -14,14 +14,20 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The strict profile (agent-wide, from the kernel command line): no capability in any set, and nothing
- * a root session can do to the agent. Needs the guest image and QEMU (skipped without the image,
+ * a root session can do to the agent; with agentd.vsock=none, so that the agent's vsock listener is
+ * checked off here too. Needs the guest image and QEMU (skipped without the image,
  * failed when it is required: CI).
  */
 @ExtendWith(GuestVmExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StrictProfileVmTest {
-    @Guest(kernelArgs = "agentd.profile=strict")
+    @Guest(kernelArgs = {"agentd.profile=strict", "agentd.vsock=none"})
     static GuestVm vm;
+
+    @Test
+    void withVsockNoneNothingListensOnTheVsockPort() throws Exception {
+        assertEquals("refused\n", InGuest.vsockListener(vm));
+    }
 
     @Test
     void allFiveCapabilitySetsAreEmpty() throws Exception {
