@@ -1,0 +1,68 @@
+package io.agentd.testkit;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.util.Locale;
+
+/**
+ * How QEMU runs the guest's CPUs. The default, {@link #AUTO}, can be overridden for every VM of the
+ * JVM with the system property {@value #PROPERTY} or the environment variable {@value #ENV}
+ * ({@code tcg} or {@code kvm}).
+ */
+public enum Accel {
+    /** KVM when /dev/kvm opens and KVM has not already failed in this JVM, else TCG (see {@link GuestVm.Builder#accel}). */
+    AUTO(null, null),
+    /** Software emulation: works everywhere, slow (a boot takes 10-30 s). The only one scripts/guest/boot uses. */
+    TCG("tcg", "max"),
+    /** Hardware virtualization through /dev/kvm. */
+    KVM("kvm", "host");
+
+    public static final String PROPERTY = "agentd.guest.accel";
+    public static final String ENV = "AGENTD_GUEST_ACCEL";
+
+    /**
+     * Set once a KVM boot failed in this JVM. /dev/kvm can open and still be unusable: under nested
+     * virtualization QEMU may abort at once ("failed to set MSR ..."); later AUTO VMs go straight to TCG.
+     */
+    private static volatile boolean kvmFailed;
+
+    final String qemuName;
+    final String cpu;
+
+    Accel(String qemuName, String cpu) {
+        this.qemuName = qemuName;
+        this.cpu = cpu;
+    }
+
+    /** {@code requested}, or when null the configured default (property, environment), else AUTO. */
+    static Accel configured(Accel requested) {
+        if (requested != null) {
+            return requested;
+        }
+        String value = System.getProperty(PROPERTY, System.getenv(ENV));
+        if (value == null || value.isBlank()) {
+            return AUTO;
+        }
+        try {
+            return valueOf(value.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(PROPERTY + "/" + ENV + " is \"" + value + "\": tcg, kvm or auto");
+        }
+    }
+
+    /** What AUTO tries first: KVM when /dev/kvm opens for reading and writing and KVM has not failed here. */
+    static Accel firstChoice() {
+        if (kvmFailed) {
+            return TCG;
+        }
+        try (RandomAccessFile kvm = new RandomAccessFile("/dev/kvm", "rw")) {
+            return KVM;
+        } catch (IOException | SecurityException e) {
+            return TCG;
+        }
+    }
+
+    static void markKvmFailed() {
+        kvmFailed = true;
+    }
+}

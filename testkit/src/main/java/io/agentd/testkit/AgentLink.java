@@ -1,0 +1,124 @@
+package io.agentd.testkit;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.relay.Relay;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * How the host reaches the agent of one VM, as scripts/guest/boot arranges it: QEMU's chardev listens
+ * on {@code port.sock} and takes one client, an in-process {@link Relay} is that client and serves
+ * {@code agent.sock}, where up to 128 clients (the kit's own {@link AgentClient}, other threads'
+ * clients, agentctl processes) share the VM at once. The one place that knows this.
+ */
+final class AgentLink implements AutoCloseable {
+    /** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
+    static final int MAX_SOCKET_PATH_BYTES = 107;
+    /** How often the socket is looked for while QEMU starts. */
+    private static final long POLL_MILLIS = 20;
+    /** How long one start of the relay retries a port socket that exists but refuses (QEMU not listening yet). */
+    private static final Duration PORT_TRY = Duration.ofMillis(200);
+
+    private final Path chardevSocket;
+    private final Path hostSocket;
+    private volatile Relay relay;
+
+    private AgentLink(Path chardevSocket, Path hostSocket) {
+        this.chardevSocket = chardevSocket;
+        this.hostSocket = hostSocket;
+    }
+
+    /**
+     * The link of the VM whose files are in {@code runDir}.
+     *
+     * @throws GuestVmException a socket path would be too long for a unix socket
+     */
+    static AgentLink in(Path runDir) throws GuestVmException {
+        Path port = runDir.resolve("port.sock");
+        Path socket = runDir.resolve("agent.sock");
+        for (Path p : new Path[] {port, socket}) {
+            if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+                throw new GuestVmException("the run directory " + runDir + " is too deep: " + p + " is longer than the "
+                        + MAX_SOCKET_PATH_BYTES + " bytes a unix socket path may have; choose a shorter run directory");
+            }
+        }
+        return new AgentLink(port, socket);
+    }
+
+    /** What QEMU's {@code -chardev socket,path=} names: the relay's one connection. */
+    Path chardevSocket() {
+        return chardevSocket;
+    }
+
+    /** What a host connects to (agentctl --socket, {@link AgentClient#connect}): the relay's socket. */
+    Path hostSocket() {
+        return hostSocket;
+    }
+
+    /** The clients connected to the relay now (0 before {@link #connect} and after {@link #close}). */
+    int clientCount() {
+        Relay r = relay;
+        return r == null || !r.isRunning() ? 0 : r.clientCount();
+    }
+
+    /**
+     * Once QEMU runs: waits for its chardev socket, starts the relay on it, connects the kit's client
+     * to the relay and waits for the agent's core.ready.
+     *
+     * @throws GuestVmException QEMU exited first, the relay could not start, or the connection closed before ready
+     * @throws TimeoutException not ready by {@code deadlineNanos} (System.nanoTime)
+     */
+    AgentClient connect(Process qemu, long deadlineNanos) throws GuestVmException, TimeoutException, InterruptedException {
+        while (!Files.exists(chardevSocket)) {
+            exitedEarly(qemu);
+            if (System.nanoTime() > deadlineNanos) {
+                throw new TimeoutException(chardevSocket + " did not appear");
+            }
+            Thread.sleep(POLL_MILLIS);
+        }
+        // QEMU binds the socket before it listens, and a QEMU that dies (KVM refused) leaves it behind:
+        // short tries, each followed by a look at QEMU, so that its exit is seen at once.
+        while (relay == null) {
+            try {
+                relay = Relay.start(chardevSocket, hostSocket, PORT_TRY);
+            } catch (IOException e) {
+                exitedEarly(qemu);
+                if (System.nanoTime() > deadlineNanos) {
+                    throw new GuestVmException("cannot start the relay on " + chardevSocket + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        long left = Math.max(1, deadlineNanos - System.nanoTime());
+        try {
+            return AgentClient.connect(hostSocket, Duration.ofNanos(left));
+        } catch (IOException e) {
+            // QEMU closes the socket as it exits (and the relay its clients): give the exit a moment to
+            // be seen, so the error says so.
+            qemu.waitFor(1, TimeUnit.SECONDS);
+            exitedEarly(qemu);
+            throw new GuestVmException("the connection to " + hostSocket + " ended before the agent was ready: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static void exitedEarly(Process qemu) throws GuestVmException, InterruptedException {
+        if (!qemu.isAlive()) {
+            throw new GuestVmException("QEMU exited with status " + qemu.waitFor() + " before the agent was ready");
+        }
+    }
+
+    /** Stops the relay (every client's connection closes, agent.sock is removed); idempotent. */
+    @Override
+    public void close() throws InterruptedException {
+        Relay r = relay;
+        relay = null;
+        if (r != null) {
+            r.close();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.agentd.testkit;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * A guest's console (ttyS0), as QEMU writes it to a file: the kernel's few lines (it boots quiet),
+ * init's ({@code init: ...}) and the agent's log. Read while the VM runs or after.
+ */
+public final class ConsoleLog {
+    /**
+     * A line of the agent's log: its logback pattern (agentd's Logging) starts with an ISO-8601 time and
+     * a level, then the logger and a colon.
+     */
+    private static final Pattern AGENT_LINE =
+            Pattern.compile("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\S* +(TRACE|DEBUG|INFO|WARN|ERROR) +\\S+: .*");
+    /** How much of the file's end a tail reads: far more than the lines a diagnostic quotes. */
+    private static final int TAIL_BYTES = 256 * 1024;
+
+    private final Path file;
+
+    ConsoleLog(Path file) {
+        this.file = file;
+    }
+
+    /** The console file. */
+    public Path file() {
+        return file;
+    }
+
+    /** The console's last {@code lines} lines (fewer when it has fewer), CRs dropped. */
+    public String tail(int lines) throws IOException {
+        return lastLines(file, lines);
+    }
+
+    /** Every line of the agent's log on the console so far, oldest first (the file is read whole). */
+    public List<String> agentLines() throws IOException {
+        List<String> agent = new ArrayList<>();
+        for (String line : read(file, Long.MAX_VALUE)) {
+            if (AGENT_LINE.matcher(line).matches()) {
+                agent.add(line);
+            }
+        }
+        return agent;
+    }
+
+    /** Whether a line of the console so far contains {@code text}. */
+    public boolean contains(String text) throws IOException {
+        return read(file, Long.MAX_VALUE).stream().anyMatch(l -> l.contains(text));
+    }
+
+    static String lastLines(Path file, int count) throws IOException {
+        List<String> all = read(file, TAIL_BYTES);
+        return String.join("\n", all.subList(Math.max(0, all.size() - count), all.size()));
+    }
+
+    /** The lines of the file's last {@code maxBytes} bytes (a first partial line dropped), CRs removed. */
+    private static List<String> read(Path file, long maxBytes) throws IOException {
+        try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
+            long length = in.length();
+            long start = Math.max(0, length - maxBytes);
+            byte[] bytes = new byte[(int) Math.min(length - start, Integer.MAX_VALUE - 8)];
+            in.seek(start);
+            in.readFully(bytes);
+            String text = new String(bytes, StandardCharsets.UTF_8).replace("\r", "");
+            List<String> lines = new ArrayList<>(Arrays.asList(text.split("\n", -1)));
+            if (start > 0 && !lines.isEmpty()) {
+                lines.remove(0);
+            }
+            if (!lines.isEmpty() && lines.get(lines.size() - 1).isEmpty()) {
+                lines.remove(lines.size() - 1);
+            }
+            return lines;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.agentd.testkit;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Marks a {@link GuestVm} field or parameter that {@link GuestVmExtension} fills with a booted guest.
+ * A static field gets one VM for the whole class (booted before the first test, closed after the
+ * last); an instance field or a test method's parameter gets a VM per test. The image is
+ * {@link GuestImage#defaultDir()}; without one the tests are skipped, with the reason.
+ */
+@Documented
+@Retention(RetentionPolicy.RUNTIME)
+@Target({ElementType.FIELD, ElementType.PARAMETER})
+public @interface Guest {
+    /** Guest memory in MiB. */
+    int memoryMib() default 1024;
+
+    /** Guest CPUs. */
+    int vcpus() default 2;
+
+    /** Kernel command line words, e.g. {@code "agentd.profile=restricted"} (see {@link GuestVm.Builder#kernelArgs}). */
+    String[] kernelArgs() default {};
+
+    /** How long the boot may take to the agent's core.ready. */
+    int bootTimeoutSeconds() default 180;
+}

@@ -1,0 +1,391 @@
+package io.agentd.testkit;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.ExecResult;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agentd guest booted under QEMU from Java, the way scripts/guest/boot boots it, with its agent
+ * ready and a client connected to it.
+ *
+ * <pre>{@code
+ * try (GuestVm vm = GuestVm.builder().memoryMib(512).kernelArgs("agentd.profile=strict").boot()) {
+ *     ExecResult r = vm.exec("uname", "-r");
+ * }
+ * }</pre>
+ *
+ * <p>Its files are in its run directory (by default a fresh temporary directory per VM, so VMs booted
+ * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
+ * module's {@code Relay}, as scripts/guest/boot runs {@code agentctl relay}) where up to 128 clients
+ * use the VM at once; {@code port.sock}, QEMU's chardev socket, the relay's one connection;
+ * {@code console.log} (the guest's console), {@code qemu.log} (what QEMU printed), {@code qemu.pid}.
+ * {@link #client()} is the kit's own client; other threads may share it or {@link #connect()} their own,
+ * and other processes connect to {@link #agentSocket()} (e.g. {@code agentctl --socket}). QEMU never outlives the JVM
+ * ({@link QemuProcesses}). {@link #close} asks the agent to shut down, waits for QEMU to exit and kills
+ * it if it does not in time; it may be called again (it does nothing then).
+ */
+public final class GuestVm implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
+    /** Lines of the console an exception quotes. */
+    static final int ERROR_TAIL_LINES = 40;
+    /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
+    private static final Duration KVM_FAILURE_WINDOW = Duration.ofSeconds(10);
+
+    private final GuestImage image;
+    private final Path runDir;
+    private final boolean ownsRunDir;
+    private final Process qemu;
+    private final AgentLink link;
+    private final AgentClient client;
+    private final ConsoleLog console;
+    private final Duration bootToReady;
+    private final Duration shutdownTimeout;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private GuestVm(Builder b, GuestImage image, Path runDir, Process qemu, AgentLink link, AgentClient client,
+            ConsoleLog console, Duration bootToReady) {
+        this.image = image;
+        this.runDir = runDir;
+        this.ownsRunDir = b.runDir == null;
+        this.qemu = qemu;
+        this.link = link;
+        this.client = client;
+        this.console = console;
+        this.bootToReady = bootToReady;
+        this.shutdownTimeout = b.shutdownTimeout;
+    }
+
+    /** A builder with the defaults of scripts/guest/boot: 1024 MiB, 2 vCPUs, the default image. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The kit's client of this VM's agent (through the relay); thread-safe, so threads may share it. */
+    public AgentClient client() {
+        if (closed.get()) {
+            throw new IllegalStateException("the guest VM in " + runDir + " is closed");
+        }
+        return client;
+    }
+
+    /** Runs {@code argv} in the guest as root, stdin closed, and waits up to a minute for it to end. */
+    public ExecResult exec(String... argv) throws IOException, TimeoutException, InterruptedException {
+        return exec(Duration.ofMinutes(1), argv);
+    }
+
+    /** Runs {@code argv} in the guest as root, stdin closed, and waits up to {@code timeout} for it to end. */
+    public ExecResult exec(Duration timeout, String... argv) throws IOException, TimeoutException, InterruptedException {
+        if (argv.length == 0) {
+            throw new IllegalArgumentException("no command");
+        }
+        return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
+    }
+
+    /** The agent's core.ready of the kit's connection (null if the agent was found by a ping). */
+    public Ready ready() {
+        return client.ready();
+    }
+
+    /** From QEMU's start to the agent's core.ready on the kit's connection. */
+    public Duration bootToReady() {
+        return bootToReady;
+    }
+
+    /** The guest's console: kernel, init and the agent's log. */
+    public ConsoleLog console() {
+        return console;
+    }
+
+    /** This VM's files (see the class comment). Deleted by {@link #close} when it was the default temporary one. */
+    public Path runDir() {
+        return runDir;
+    }
+
+    /**
+     * The relay's socket, where any host connects (e.g. {@code agentctl --socket}, another JVM) while
+     * the kit's client is connected too; it goes away with the VM.
+     */
+    public Path agentSocket() {
+        return link.hostSocket();
+    }
+
+    /**
+     * A new client of this VM's agent through the relay, ready (its own connection and id range, for a
+     * test that closes connections or must not share the kit's). The caller closes it.
+     */
+    public AgentClient connect() throws IOException, TimeoutException, InterruptedException {
+        client(); // throws once closed
+        return AgentClient.connect(link.hostSocket(), Duration.ofSeconds(30));
+    }
+
+    /** The clients the relay serves now, the kit's own included (0 once the VM is gone). */
+    public int relayClients() {
+        return link.clientCount();
+    }
+
+    public GuestImage image() {
+        return image;
+    }
+
+    /** QEMU's pid. */
+    public long pid() {
+        return qemu.pid();
+    }
+
+    /** QEMU's exit status once it has exited. */
+    public OptionalInt exitStatus() {
+        return qemu.isAlive() ? OptionalInt.empty() : OptionalInt.of(qemu.exitValue());
+    }
+
+    /**
+     * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
+     * has not within the shutdown timeout. Then removes the default temporary run directory, unless
+     * QEMU had to be killed or exited non-zero (its console stays for a look; the path is logged on
+     * stderr). Idempotent.
+     */
+    @Override
+    public void close() throws InterruptedException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        boolean clean = false;
+        try {
+            if (client.isOpen() && qemu.isAlive()) {
+                client.shutdown();
+            }
+            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0;
+        } catch (IOException e) {
+            // The connection is gone: QEMU is killed below if it is still running.
+        } finally {
+            if (qemu.isAlive()) {
+                QemuProcesses.kill(qemu);
+            }
+            client.close();
+            link.close();
+        }
+        if (ownsRunDir) {
+            if (clean) {
+                deleteTree(runDir);
+            } else {
+                log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GuestVm[" + image.dir() + ", run " + runDir + ", pid " + qemu.pid() + "]";
+    }
+
+    private static GuestVm boot(Builder b) throws GuestVmException, InterruptedException {
+        GuestImage image = GuestImage.load(b.image != null ? b.image : GuestImage.defaultDir());
+        QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
+        Path runDir = prepareRunDir(b.runDir);
+        AgentLink link = AgentLink.in(runDir);
+        Accel accel = Accel.configured(b.accel);
+        if (accel == Accel.AUTO && Accel.firstChoice() == Accel.KVM) {
+            try {
+                return attempt(b, image, runDir, link, Accel.KVM, true);
+            } catch (KvmUnusable e) {
+                Accel.markKvmFailed();
+                log.warn("QEMU with KVM exited at once ({}); booting with TCG from now on in this JVM", e.getMessage());
+            }
+        }
+        return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false);
+    }
+
+    /**
+     * One QEMU run until core.ready.
+     *
+     * @param kvmTrial KVM tried by AUTO: QEMU exiting within {@link #KVM_FAILURE_WINDOW} throws
+     *                 {@link KvmUnusable} (the caller tries TCG) instead of failing the boot
+     */
+    private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
+            throws GuestVmException, InterruptedException {
+        ConsoleLog console = new ConsoleLog(runDir.resolve("console.log"));
+        Path qemuLog = runDir.resolve("qemu.log");
+        try {
+            Files.deleteIfExists(link.chardevSocket());
+            Files.deleteIfExists(link.hostSocket());
+            Files.write(console.file(), new byte[0]);
+        } catch (IOException e) {
+            throw new GuestVmException("cannot prepare the run directory " + runDir + ": " + e.getMessage(), e);
+        }
+        List<String> argv = QemuCommand.argv(b.qemuBinary, accel, image, b.memoryMib, b.vcpus, b.kernelArgs,
+                link.chardevSocket(), console.file(), runDir.resolve("qemu.pid"));
+        long start = System.nanoTime();
+        Process qemu = QemuProcesses.start(argv, qemuLog);
+        try {
+            AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
+            Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
+            return new GuestVm(b, image, runDir, qemu, link, client, console, bootToReady);
+        } catch (GuestVmException | TimeoutException | RuntimeException e) {
+            boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
+            QemuProcesses.kill(qemu);
+            link.close();
+            if (kvmTrial && exitedAtOnce) {
+                throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
+            }
+            String why = e instanceof TimeoutException
+                    ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
+                    : e.getMessage();
+            throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
+                    + why + "\n--- QEMU (" + qemuLog + "):\n" + QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES)
+                    + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
+                    + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
+        } catch (InterruptedException e) {
+            QemuProcesses.kill(qemu);
+            link.close();
+            throw e;
+        }
+    }
+
+    /** QEMU with KVM exited at once: /dev/kvm opens but does not work (seen under nested virtualization). Caught by boot. */
+    private static final class KvmUnusable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        KvmUnusable(String qemuSaid) {
+            super(qemuSaid, null, false, false);
+        }
+    }
+
+    private static Path prepareRunDir(Path given) throws GuestVmException {
+        try {
+            if (given == null) {
+                return Files.createTempDirectory("agentd-vm-");
+            }
+            return Files.createDirectories(given).toAbsolutePath();
+        } catch (IOException e) {
+            throw new GuestVmException("cannot create the run directory " + given + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // Left behind in the temporary directory: harmless.
+        }
+    }
+
+    /** How to boot a {@link GuestVm}; every setting has a default. */
+    public static final class Builder {
+        private Path image;
+        private int memoryMib = 1024;
+        private int vcpus = 2;
+        private final List<String> kernelArgs = new ArrayList<>();
+        private Path runDir;
+        private Duration bootTimeout = Duration.ofSeconds(180);
+        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private String qemuBinary = QemuCommand.DEFAULT_BINARY;
+        private Accel accel;
+
+        private Builder() {
+        }
+
+        /** The image directory (build-image's --out); default {@link GuestImage#defaultDir()}. */
+        public Builder image(Path dir) {
+            this.image = dir;
+            return this;
+        }
+
+        /** Guest memory in MiB (default 1024). */
+        public Builder memoryMib(int mib) {
+            if (mib < 64) {
+                throw new IllegalArgumentException("memoryMib below 64: " + mib);
+            }
+            this.memoryMib = mib;
+            return this;
+        }
+
+        /** Guest CPUs (default 2). */
+        public Builder vcpus(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("vcpus below 1: " + count);
+            }
+            this.vcpus = count;
+            return this;
+        }
+
+        /**
+         * Words added to the kernel command line; {@code agentd.NAME=VALUE} becomes the agent option
+         * {@code --NAME VALUE} (e.g. {@code agentd.profile=restricted}, {@code agentd.log-level=debug}).
+         */
+        public Builder kernelArgs(String... words) {
+            for (String w : words) {
+                if (w.isBlank() || w.chars().anyMatch(Character::isWhitespace)) {
+                    throw new IllegalArgumentException("a kernel argument is one word: \"" + w + "\"");
+                }
+                kernelArgs.add(w);
+            }
+            return this;
+        }
+
+        /** Where the VM's files go (created if missing, kept after close); default a fresh temporary directory. */
+        public Builder runDir(Path dir) {
+            this.runDir = dir;
+            return this;
+        }
+
+        /** How long QEMU's start to core.ready may take (default 180 s: a TCG boot takes 10-30 s alone). */
+        public Builder bootTimeout(Duration timeout) {
+            this.bootTimeout = positive(timeout, "bootTimeout");
+            return this;
+        }
+
+        /** How long {@link GuestVm#close} waits for the guest to power off before killing QEMU (default 30 s). */
+        public Builder shutdownTimeout(Duration timeout) {
+            this.shutdownTimeout = positive(timeout, "shutdownTimeout");
+            return this;
+        }
+
+        /** The QEMU program, a name looked up on PATH or a path (default qemu-system-x86_64). */
+        public Builder qemuBinary(String program) {
+            this.qemuBinary = program;
+            return this;
+        }
+
+        /**
+         * TCG, KVM, or AUTO: KVM when /dev/kvm opens, falling back to TCG (for this VM and the rest of the
+         * JVM) when QEMU exits at once under KVM. Default: {@link Accel#PROPERTY} or {@link Accel#ENV}, else AUTO.
+         */
+        public Builder accel(Accel accel) {
+            this.accel = accel;
+            return this;
+        }
+
+        /**
+         * Boots the VM and waits for the agent's core.ready.
+         *
+         * @throws GuestVmException the image is missing or broken, QEMU is missing, or the guest did not
+         *                          become ready in time (the console's tail is in the message); QEMU has
+         *                          then been killed
+         */
+        public GuestVm boot() throws GuestVmException, InterruptedException {
+            return GuestVm.boot(this);
+        }
+
+        private static Duration positive(Duration d, String name) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + d);
+            }
+            return d;
+        }
+    }
+}

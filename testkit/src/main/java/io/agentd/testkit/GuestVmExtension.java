@@ -1,0 +1,174 @@
+package io.agentd.testkit;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Parameter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
+import org.opentest4j.TestAbortedException;
+
+/**
+ * JUnit 5 extension that boots guests for {@link Guest} fields and parameters and closes them after
+ * the class (static field) or the test (instance field, parameter).
+ *
+ * <pre>{@code
+ * @ExtendWith(GuestVmExtension.class)
+ * class UnameTest {
+ *     @Guest static GuestVm vm;
+ *
+ *     @Test
+ *     void runsInTheGuest() throws Exception {
+ *         assertEquals(vm.image().kernelVersion() + "\n", vm.exec("uname", "-r").stdoutText());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>When a test fails, every VM it used gets a {@link GuestDiagnostics} added to the failure
+ * (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
+ * {@value #AGENT_LOG_LINES} log lines. Without a guest image ({@link GuestImage#defaultDir()}) the
+ * tests are skipped (aborted) with a reason that says how to build one, or fail when
+ * {@link GuestImage#required()}.
+ */
+public final class GuestVmExtension
+        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler {
+    static final int CONSOLE_TAIL_LINES = 60;
+    static final int AGENT_LOG_LINES = 100;
+    private static final Namespace NAMESPACE = Namespace.create(GuestVmExtension.class);
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        for (Field field : guestFields(context.getRequiredTestClass(), true)) {
+            field.set(null, boot(context, field.getAnnotation(Guest.class)));
+        }
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        // Here rather than at parameter resolution, which would turn the skip into a failure.
+        if (context.getTestMethod().map(m -> Arrays.asList(m.getParameterTypes()).contains(GuestVm.class)).orElse(false)) {
+            requireImage();
+        }
+        Object instance = context.getRequiredTestInstance();
+        for (Field field : guestFields(instance.getClass(), false)) {
+            field.set(instance, boot(context, field.getAnnotation(Guest.class)));
+        }
+    }
+
+    @Override
+    public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        return parameterContext.getParameter().getType() == GuestVm.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+        Parameter parameter = parameterContext.getParameter();
+        try {
+            return boot(extensionContext, parameter.getAnnotation(Guest.class));
+        } catch (Exception e) {
+            throw new ParameterResolutionException("could not boot a guest for " + parameter, e);
+        }
+    }
+
+    @Override
+    public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        // A store's get() falls back to its parents': the same Booted is seen from every level below it.
+        Set<Booted> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (ExtensionContext c = context; c != null; c = c.getParent().orElse(null)) {
+            Booted booted = c.getStore(NAMESPACE).get(Booted.class, Booted.class);
+            if (booted != null && seen.add(booted)) {
+                for (GuestVm vm : booted.vms) {
+                    failure.addSuppressed(diagnostics(vm));
+                }
+            }
+        }
+        throw failure;
+    }
+
+    /** The console's tail and the agent's log lines of {@code vm}, as an exception to attach. */
+    static GuestDiagnostics diagnostics(GuestVm vm) {
+        StringBuilder text = new StringBuilder("guest ").append(vm.runDir()).append('\n');
+        try {
+            text.append("--- console, last ").append(CONSOLE_TAIL_LINES).append(" lines (")
+                    .append(vm.console().file()).append("):\n").append(vm.console().tail(CONSOLE_TAIL_LINES));
+            List<String> agent = vm.console().agentLines();
+            text.append("\n--- agent log, last ").append(AGENT_LOG_LINES).append(" of ").append(agent.size())
+                    .append(" lines:\n").append(String.join("\n", agent.subList(
+                            Math.max(0, agent.size() - AGENT_LOG_LINES), agent.size())));
+        } catch (IOException e) {
+            text.append("(the console could not be read: ").append(e).append(')');
+        }
+        return new GuestDiagnostics(text.toString());
+    }
+
+    private static GuestVm boot(ExtensionContext context, Guest settings) throws Exception {
+        GuestVm.Builder builder = GuestVm.builder().image(requireImage());
+        if (settings != null) {
+            builder.memoryMib(settings.memoryMib()).vcpus(settings.vcpus()).kernelArgs(settings.kernelArgs())
+                    .bootTimeout(Duration.ofSeconds(settings.bootTimeoutSeconds()));
+        }
+        GuestVm vm = builder.boot();
+        context.getStore(NAMESPACE).getOrComputeIfAbsent(Booted.class, k -> new Booted(), Booted.class).vms.add(vm);
+        return vm;
+    }
+
+    /**
+     * The default image directory; without an image there, aborts (skips) the test, or fails it when
+     * {@link GuestImage#required()} (CI: a run where every VM test skipped must not pass).
+     */
+    static Path requireImage() {
+        Path dir = GuestImage.defaultDir();
+        if (!GuestImage.exists(dir)) {
+            String why = "no guest image at " + dir + ": build one with scripts/guest/build-image"
+                    + " (as root), or name one with -D" + GuestImage.DIR_PROPERTY + "=DIR";
+            if (GuestImage.required()) {
+                throw new IllegalStateException(why + " (required: -D" + GuestImage.REQUIRED_PROPERTY
+                        + "=true or CI=true)");
+            }
+            throw new TestAbortedException(why);
+        }
+        return dir;
+    }
+
+    private static List<Field> guestFields(Class<?> type, boolean statics) {
+        List<Field> fields = new ArrayList<>();
+        for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Field f : c.getDeclaredFields()) {
+                if (f.isAnnotationPresent(Guest.class) && Modifier.isStatic(f.getModifiers()) == statics) {
+                    if (f.getType() != GuestVm.class) {
+                        throw new IllegalStateException("@Guest field " + f + " must be of type GuestVm");
+                    }
+                    f.setAccessible(true);
+                    fields.add(f);
+                }
+            }
+        }
+        return fields;
+    }
+
+    /** The VMs booted for one context (class or test); closed when the context ends. */
+    private static final class Booted implements ExtensionContext.Store.CloseableResource {
+        final List<GuestVm> vms = new ArrayList<>();
+
+        @Override
+        public void close() throws InterruptedException {
+            for (GuestVm vm : vms) {
+                vm.close();
+            }
+        }
+    }
+}

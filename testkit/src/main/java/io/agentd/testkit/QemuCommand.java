@@ -1,0 +1,55 @@
+package io.agentd.testkit;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The QEMU command line of a guest VM: the same machine as scripts/guest/boot (one virtio-serial port
+ * named {@code agent} on a unix-socket chardev, the console to a file, no network, no reboot).
+ *
+ * <p>The flags are written twice, here and in scripts/guest/boot, because the kit must work from a jar
+ * where the scripts are absent. {@code QemuCommandTest} reads the script and fails when the two
+ * disagree: change both together.
+ */
+final class QemuCommand {
+    /** The program, found on PATH. */
+    static final String DEFAULT_BINARY = "qemu-system-x86_64";
+    /**
+     * The kernel command line before the caller's arguments. quiet: every console byte costs time under
+     * TCG. panic=-1 with -no-reboot turns a guest panic into a QEMU exit instead of a hang. The rest
+     * saves time under TCG (see scripts/guest/README.md, Boot).
+     */
+    static final List<String> BASE_KERNEL_ARGS = List.of("console=ttyS0", "quiet", "panic=-1", "tsc=reliable",
+            "no_timer_check", "i8042.noaux", "i8042.nokbd");
+    /** The chardev id and the port name the guest's agent looks for. */
+    static final String PORT_NAME = "agent";
+
+    private QemuCommand() {
+    }
+
+    /**
+     * The argv that boots {@code image}.
+     *
+     * @param accel         TCG or KVM (not AUTO: the caller has chosen)
+     *
+     * @param chardevSocket where QEMU listens for the host side of the agent's port
+     * @param console       the file the guest's console (ttyS0) is written to
+     * @param pidFile       where QEMU writes its pid
+     */
+    static List<String> argv(String binary, Accel accel, GuestImage image, int memoryMib, int vcpus,
+            List<String> kernelArgs, Path chardevSocket, Path console, Path pidFile) {
+        List<String> append = new ArrayList<>(BASE_KERNEL_ARGS);
+        append.addAll(kernelArgs);
+        return List.of(binary, "-accel", accel.qemuName, "-M", "pc", "-cpu", accel.cpu,
+                "-m", Integer.toString(memoryMib), "-smp", Integer.toString(vcpus),
+                "-kernel", image.kernel().toString(), "-initrd", image.initrd().toString(),
+                "-append", String.join(" ", append),
+                "-nographic", "-nodefaults", "-no-user-config", "-no-reboot", "-net", "none",
+                "-pidfile", pidFile.toString(),
+                "-serial", "file:" + console,
+                "-device", "virtio-serial-pci",
+                "-chardev", "socket,id=" + PORT_NAME + ",path=" + chardevSocket + ",server=on,wait=off",
+                "-device", "virtserialport,chardev=" + PORT_NAME + ",name=" + PORT_NAME);
+    }
+}

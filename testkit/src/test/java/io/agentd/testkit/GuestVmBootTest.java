@@ -1,0 +1,94 @@
+package io.agentd.testkit;
+
+import static io.agentd.testkit.GuestImageTest.assertContains;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.ExecResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
+ * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots and one boot that never gets
+ * ready.
+ */
+class GuestVmBootTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void needsAnImage() {
+        GuestVmExtension.requireImage(); // skips without an image, or fails when one is required
+    }
+
+    @Test
+    void bootsRunsCommandsAndPowersOff() throws Exception {
+        // Booted from a thread that then ends: QEMU's parent-death signal must not follow that thread.
+        AtomicReference<Object> booted = new AtomicReference<>();
+        Thread booter = new Thread(() -> {
+            try {
+                booted.set(GuestVm.builder().memoryMib(512).boot());
+            } catch (Exception e) {
+                booted.set(e);
+            }
+        });
+        booter.start();
+        booter.join();
+        if (booted.get() instanceof Exception e) {
+            throw e;
+        }
+        GuestVm vm = (GuestVm) booted.get();
+        Path runDir = vm.runDir();
+        try {
+            Thread.sleep(500); // time for a parent-death signal to land, were it sent
+            assertEquals(vm.image().kernelVersion() + "\n", vm.exec("uname", "-r").stdoutText());
+            ExecResult r = vm.exec("sh", "-c", "echo out; echo err >&2; exit 3");
+            assertEquals("out\n", r.stdoutText());
+            assertEquals("err\n", r.stderrText());
+            assertEquals(3, r.exitCode());
+
+            assertNotNull(vm.ready(), "core.ready on the kit's connection");
+            assertNotNull(vm.client().relayRange(), "the kit's client is behind the relay");
+            assertEquals(1, vm.relayClients(), "the relay serves the kit's client");
+            assertTrue(vm.bootToReady().compareTo(Duration.ZERO) > 0 && vm.bootToReady().compareTo(Duration.ofSeconds(180)) < 0,
+                    vm.bootToReady().toString());
+            assertTrue(vm.console().contains("init: starting agentd"), vm.console().tail(20));
+            List<String> agentLog = vm.console().agentLines();
+            assertFalse(agentLog.isEmpty(), "no agent log line in:\n" + vm.console().tail(40));
+            assertTrue(agentLog.stream().noneMatch(l -> l.startsWith("init:")), agentLog.toString());
+            String diagnostics = GuestVmExtension.diagnostics(vm).getMessage();
+            assertContains(new Exception(diagnostics), "init: starting agentd");
+            assertContains(new Exception(diagnostics), "--- agent log, last 100 of " + agentLog.size());
+        } finally {
+            vm.close();
+        }
+        assertEquals(OptionalInt.of(0), vm.exitStatus(), "QEMU's exit status after core.shutdown");
+        vm.close(); // again: nothing happens
+        assertThrows(IllegalStateException.class, vm::client);
+        assertFalse(Files.exists(runDir), "the temporary run directory is removed after a clean power-off");
+    }
+
+    @Test
+    void aGuestThatNeverGetsReadyTimesOutWithItsConsoleInTheException() throws Exception {
+        // The agent serves a virtio port of another name (and no vsock) instead of the kit's: up, but never ready.
+        Path run = tmp.resolve("run");
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().runDir(run)
+                .kernelArgs("agentd.port-name=elsewhere", "agentd.vsock=none").bootTimeout(Duration.ofSeconds(60)).boot());
+        assertContains(e, "the agent was not ready within PT1M");
+        assertContains(e, "--- console, last 40 lines (" + run.resolve("console.log") + "):\n");
+        assertContains(e, "init: starting agentd");
+        long pid = Long.parseLong(Files.readString(run.resolve("qemu.pid")).strip());
+        assertFalse(ProcessAlive.of(pid), "QEMU " + pid + " still runs after the failed boot");
+    }
+}

@@ -1,0 +1,144 @@
+package io.agentd.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+/**
+ * The extension as a user meets it: example test classes (nested here, run through the JUnit launcher,
+ * never by the build on their own) and what their run reported.
+ */
+class GuestVmExtensionTest {
+    /** Set while this test runs an example, which is otherwise disabled. */
+    static final String RUNNING_EXAMPLE = "agentd.testkit.example";
+
+    /** One VM for the class: a test that passes and one that fails. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class Example {
+        @Guest(memoryMib = 512)
+        static GuestVm vm;
+        static GuestVm seen;
+
+        @Test
+        void runsACommand() throws Exception {
+            seen = vm;
+            assertEquals("hello from the guest\n", vm.exec("echo", "hello from the guest").stdoutText());
+        }
+
+        @Test
+        void fails() throws Exception {
+            assertEquals("something else", vm.exec("true").stdoutText(), "fails on purpose");
+        }
+    }
+
+    /** A parameter: skipped when there is no image. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class ParameterExample {
+        @Test
+        void needsAGuest(GuestVm vm) {
+            throw new AssertionError("ran without an image: " + vm);
+        }
+    }
+
+    @Test
+    void aFailedTestCarriesTheConsoleAndTheAgentLogAndTheVmIsClosedAfterTheClass() {
+        GuestVmExtension.requireImage();
+        Map<String, TestExecutionResult> results = run(Example.class);
+        assertNotNull(results.get("runsACommand()"), results.toString());
+        assertEquals(TestExecutionResult.Status.SUCCESSFUL, results.get("runsACommand()").getStatus(), results.toString());
+        TestExecutionResult failed = results.get("fails()");
+        assertEquals(TestExecutionResult.Status.FAILED, failed.getStatus());
+        Throwable failure = failed.getThrowable().orElseThrow();
+        assertTrue(failure.getMessage().contains("fails on purpose"), failure.toString());
+        assertEquals(1, failure.getSuppressed().length, "one VM, one diagnostics");
+        GuestDiagnostics diagnostics = assertInstanceOf(GuestDiagnostics.class, failure.getSuppressed()[0]);
+        assertTrue(diagnostics.getMessage().contains("--- console, last 60 lines"), diagnostics.getMessage());
+        assertTrue(diagnostics.getMessage().contains("init: starting agentd"), diagnostics.getMessage());
+        assertTrue(diagnostics.getMessage().contains("--- agent log, last 100 of "), diagnostics.getMessage());
+        assertNotNull(Example.seen);
+        assertEquals(OptionalInt.of(0), Example.seen.exitStatus(), "the class's VM powered off after its last test");
+    }
+
+    @Test
+    void withoutAnImageTheTestIsSkippedWithTheReason() {
+        TestExecutionResult result = withoutAnImage("false", () -> run(ParameterExample.class).get("needsAGuest(GuestVm)"));
+        assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), String.valueOf(result));
+        assertTrue(result.getThrowable().orElseThrow().getMessage()
+                .startsWith("no guest image at /nonexistent/agentd-guest: build one with scripts/guest/build-image"));
+    }
+
+    @Test
+    void withoutAnImageWhereOneIsRequiredTheTestFails() {
+        TestExecutionResult result = withoutAnImage("true", () -> run(ParameterExample.class).get("needsAGuest(GuestVm)"));
+        assertEquals(TestExecutionResult.Status.FAILED, result.getStatus(), String.valueOf(result));
+        String message = result.getThrowable().orElseThrow().getMessage();
+        assertTrue(message.startsWith("no guest image at /nonexistent/agentd-guest") && message.contains("required"), message);
+    }
+
+    /** Runs {@code body} with no image where the kit looks and {@link GuestImage#REQUIRED_PROPERTY} = {@code required}. */
+    private static <T> T withoutAnImage(String required, Supplier<T> body) {
+        String dir = System.getProperty(GuestImage.DIR_PROPERTY);
+        String req = System.getProperty(GuestImage.REQUIRED_PROPERTY);
+        System.setProperty(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest");
+        System.setProperty(GuestImage.REQUIRED_PROPERTY, required);
+        try {
+            return body.get();
+        } finally {
+            restore(GuestImage.DIR_PROPERTY, dir);
+            restore(GuestImage.REQUIRED_PROPERTY, req);
+        }
+    }
+
+    private static void restore(String name, String value) {
+        if (value == null) {
+            System.clearProperty(name);
+        } else {
+            System.setProperty(name, value);
+        }
+    }
+
+    /** Runs the tests of {@code example}; the results by test display name. */
+    private static Map<String, TestExecutionResult> run(Class<?> example) {
+        Map<String, TestExecutionResult> results = new ConcurrentHashMap<>();
+        List<String> skipped = new ArrayList<>();
+        System.setProperty(RUNNING_EXAMPLE, "true");
+        try {
+            LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(example)).build(),
+                    new TestExecutionListener() {
+                        @Override
+                        public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+                            // Containers too: a class whose VM did not boot fails there, with the reason.
+                            results.put(id.getDisplayName(), result);
+                        }
+
+                        @Override
+                        public void executionSkipped(TestIdentifier id, String reason) {
+                            skipped.add(id.getDisplayName() + ": " + reason);
+                        }
+                    });
+        } finally {
+            System.clearProperty(RUNNING_EXAMPLE);
+        }
+        assertTrue(skipped.isEmpty(), "skipped: " + skipped);
+        return results;
+    }
+}

@@ -1,0 +1,61 @@
+package io.agentd.testkit;
+
+import static io.agentd.testkit.GuestImageTest.assertContains;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What {@link GuestVm.Builder#boot} refuses before a guest runs: no image needed, no VM booted. */
+class GuestVmTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void qemuMissingSaysWhichPackageHasIt() throws IOException {
+        Path image = FakeImage.create(tmp.resolve("img"));
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run")).qemuBinary("qemu-system-x86_64-not-installed").boot());
+        assertContains(e, "qemu-system-x86_64-not-installed was not found on PATH");
+        assertContains(e, "apt-get install qemu-system-x86");
+        assertFalse(Files.exists(tmp.resolve("run")), "no run directory is made for a VM that cannot start");
+    }
+
+    @Test
+    void aRunDirectoryTooDeepForAUnixSocketIsRefused() throws IOException {
+        Path image = FakeImage.create(tmp.resolve("img"));
+        Path deep = tmp.resolve("d".repeat(60)).resolve("e".repeat(60));
+        GuestVmException e = assertThrows(GuestVmException.class,
+                () -> GuestVm.builder().image(image).runDir(deep).boot());
+        assertContains(e, "the run directory " + deep + " is too deep");
+    }
+
+    @Test
+    void aKernelQemuCannotBootEndsTheBootAtOnceWithWhatQemuSaid() throws Exception {
+        Assumptions.assumeTrue(QemuProcesses.find(QemuCommand.DEFAULT_BINARY) != null, "QEMU is not installed");
+        // Passes the image checks (a bzImage header magic), but QEMU refuses it.
+        Path image = FakeImage.create(tmp.resolve("img"));
+        Path run = tmp.resolve("run");
+        long start = System.nanoTime();
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image).runDir(run)
+                .accel(Accel.TCG).bootTimeout(Duration.ofMinutes(2)).boot());
+        assertContains(e, "QEMU exited with status");
+        assertContains(e, "--- QEMU (" + run.resolve("qemu.log") + "):\n" + Files.readString(run.resolve("qemu.log")).strip());
+        assertTrue(System.nanoTime() - start < Duration.ofMinutes(1).toNanos(), "waited for the boot timeout: " + e);
+    }
+
+    @Test
+    void kernelArgumentsAreWords() {
+        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().kernelArgs("agentd.profile=strict quiet"));
+        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().kernelArgs(""));
+        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().vcpus(0));
+        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().bootTimeout(Duration.ZERO));
+    }
+}

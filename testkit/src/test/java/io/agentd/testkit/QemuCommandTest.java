@@ -1,0 +1,87 @@
+package io.agentd.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The kit's QEMU command line and scripts/guest/boot's are written twice (the kit runs from a jar,
+ * without the scripts): these tests read the script and fail when the two drift apart.
+ */
+class QemuCommandTest {
+    private static final Path BOOT = Path.of(System.getProperty("agentd.project.root"), "scripts/guest/boot");
+    /** What stands for a value the script takes from a variable, and the kit from its settings. */
+    private static final String VARIABLE = "*";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theFlagsAreTheBootScripts() throws IOException {
+        GuestImage image = GuestImage.load(FakeImage.create(tmp.resolve("img")));
+        List<String> kit = QemuCommand.argv(QemuCommand.DEFAULT_BINARY, Accel.TCG, image, 1024, 2,
+                List.of(), Path.of("/run/agent.sock"), Path.of("/run/console.log"), Path.of("/run/qemu.pid"));
+        List<String> script = scriptArgv();
+        assertEquals(script.size(), kit.size(), "script: " + script + "\nkit:    " + kit);
+        for (int i = 0; i < script.size(); i++) {
+            String expected = script.get(i);
+            if (!expected.contains(VARIABLE)) {
+                assertEquals(expected, kit.get(i), "argument " + i + "\nscript: " + script + "\nkit:    " + kit);
+            } else {
+                // A value built around a variable (file:$console, socket,...path=$socket,...): same prefix and suffix.
+                String[] parts = expected.split(Pattern.quote(VARIABLE), -1);
+                assertTrue(kit.get(i).startsWith(parts[0]) && kit.get(i).endsWith(parts[parts.length - 1]),
+                        "argument " + i + ": " + kit.get(i) + " does not fit " + expected);
+            }
+        }
+    }
+
+    @Test
+    void theKernelCommandLineIsTheBootScripts() throws IOException {
+        Matcher m = Pattern.compile("(?m)^cmdline=\"([^\"]*)\"").matcher(Files.readString(BOOT));
+        assertTrue(m.find(), "no cmdline=\"...\" line in " + BOOT);
+        List<String> words = new ArrayList<>(Arrays.asList(m.group(1).trim().split("\\s+")));
+        words.removeIf(w -> w.startsWith("$"));
+        assertEquals(words, QemuCommand.BASE_KERNEL_ARGS);
+    }
+
+    /**
+     * The script's QEMU invocation, from qemu-system-x86_64 to the end of its continued lines, split
+     * into words, quotes removed; a word holding a $variable gets {@value #VARIABLE} in its place.
+     */
+    private static List<String> scriptArgv() throws IOException {
+        String text = Files.readString(BOOT);
+        int start = text.indexOf(QemuCommand.DEFAULT_BINARY + " ");
+        assertTrue(start >= 0, "no " + QemuCommand.DEFAULT_BINARY + " in " + BOOT);
+        StringBuilder invocation = new StringBuilder();
+        for (String line : text.substring(start).split("\n")) {
+            String trimmed = line.strip();
+            boolean continued = trimmed.endsWith("\\");
+            invocation.append(' ').append(continued ? trimmed.substring(0, trimmed.length() - 1) : trimmed);
+            if (!continued) {
+                break;
+            }
+        }
+        String command = invocation.toString();
+        int or = command.indexOf("||");
+        if (or >= 0) {
+            command = command.substring(0, or);
+        }
+        List<String> words = new ArrayList<>();
+        for (String word : command.trim().split("\\s+")) {
+            word = word.replace("\"", "");
+            words.add(word.replaceAll("\\$\\{?[A-Za-z_]+}?(/[A-Za-z_.$]*)?", VARIABLE));
+        }
+        return words;
+    }
+}

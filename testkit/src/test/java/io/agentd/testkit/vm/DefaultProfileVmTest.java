@@ -1,0 +1,273 @@
+package io.agentd.testkit.vm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.AgentClient;
+import io.agentd.client.ExecResult;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.testkit.Guest;
+import io.agentd.testkit.GuestVm;
+import io.agentd.testkit.GuestVmExtension;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The default profile's VM (scripts/guest/vm-test's first VM, less its cgroup and restart checks,
+ * which are {@link LimitsAndRestartsVmTest}'s): sessions through the kit's client and through agentctl
+ * processes, several hosts on one VM through the relay, what a root session may do to the agent.
+ * Needs the guest image (scripts/guest/build-image, as root) and QEMU; skipped without the image
+ * (failed when it is required: CI). One VM, booted once for the class.
+ */
+@ExtendWith(GuestVmExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DefaultProfileVmTest {
+    @Guest
+    static GuestVm vm;
+
+    private static Agentctl agentctl() {
+        return new Agentctl(vm);
+    }
+
+    @Test
+    void coreReadyCarriesTheBootTimings() throws Exception {
+        Ready ready = vm.ready();
+        assertNotNull(ready, "no core.ready on the kit's connection (the relay passes the agent's on)");
+        assertTrue(ready.bootTimeNs() > 0 && ready.readyTimeNs() >= ready.bootTimeNs(), ready.toString());
+        // What agentctl wait-ready prints through the relay names the times since kernel boot.
+        Agentctl.Result r = agentctl().run("wait-ready", "--timeout", "30s");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().contains("since kernel boot"), r.stdout());
+    }
+
+    @Test
+    void unameShowsTheGuestKernel() throws Exception {
+        assertEquals(vm.image().kernelVersion() + "\n", vm.exec("uname", "-r").stdoutText());
+    }
+
+    /** The one check where a terminal is the point: agentctl -t on a pseudo-terminal that script(1) gives it. */
+    @Test
+    void aPtySessionSeesItsSize() throws Exception {
+        StringBuilder command = new StringBuilder("stty rows 40 cols 100;");
+        for (String word : agentctl().argv("exec", "-t", "--", "stty", "size")) {
+            command.append(" '").append(word.replace("'", "'\\''")).append('\'');
+        }
+        Path out = vm.runDir().resolve("pty.out");
+        Process script = new ProcessBuilder("script", "-qec", command.toString(), "/dev/null")
+                .redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectErrorStream(true).start();
+        assertTrue(script.waitFor(Agentctl.TIMEOUT.toSeconds(), TimeUnit.SECONDS), "script(1) still runs");
+        assertEquals("40 100\n", Files.readString(out).replace("\r", ""));
+    }
+
+    @Test
+    void userGuestRunsAsUid1000InItsHome() throws Exception {
+        Agentctl.Result r = agentctl().run("exec", "-u", "guest", "--", "sh", "-c", "echo $(id -u) $HOME");
+        assertEquals("1000 /home/guest\n", r.stdout(), r.toString());
+    }
+
+    @Test
+    void anRlimitIsApplied() throws Exception {
+        Agentctl.Result r = agentctl().run("exec", "--rlimit", "nofile=256", "--", "sh", "-c", "ulimit -n");
+        assertEquals("256\n", r.stdout(), r.toString());
+    }
+
+    @Test
+    void theAgentMayHold65536Fds() throws Exception {
+        assertEquals("65536\n", InGuest.sh(vm, "awk '/open files/ {print $4}' /proc/$(pidof java)/limits"));
+    }
+
+    @Test
+    void aSigtermDeathExits143() throws Exception {
+        assertEquals(143, agentctl().run("exec", "--", "sh", "-c", "kill -TERM $$").exit());
+    }
+
+    @Test
+    void aMibOfStdinComesBackIntact() throws Exception {
+        byte[] mib = new byte[1 << 20];
+        new Random(7).nextBytes(mib);
+        Path stdin = vm.runDir().resolve("stdin.bin");
+        Files.write(stdin, mib);
+        Agentctl.Result r = agentctl().run(stdin, "exec", "-i", "--", "cat");
+        assertEquals(0, r.exit(), r.stderr());
+        assertArrayEquals(mib, r.stdoutBytes(), "agentctl exec -i: the bytes that came back differ");
+        ExecResult kit = vm.client().run(ExecRequest.of("cat"), mib, Duration.ofSeconds(45));
+        assertArrayEquals(mib, kit.stdout(), "the kit's client: the bytes that came back differ");
+    }
+
+    /**
+     * 8 agentctl processes at once, each in a session that sleeps 2 s and then waits until all 8 have
+     * started theirs (so it passes only when the 8 run in the guest at the same time, whatever the
+     * machine's load); the wall time beside one alone's is printed, as information.
+     */
+    @Test
+    void eightAgentctlAtOnceThroughTheRelay() throws Exception {
+        InGuest.sh(vm, "rm -rf /tmp/eight; mkdir /tmp/eight");
+        long t0 = System.nanoTime();
+        assertEquals(0, agentctl().run("exec", "--", "sh", "-c", "sleep 2").exit());
+        long one = System.nanoTime() - t0;
+        t0 = System.nanoTime();
+        List<Agentctl.Started> started = new ArrayList<>();
+        for (int n = 1; n <= 8; n++) {
+            started.add(agentctl().start("exec", "--", "sh", "-c", "touch /tmp/eight/" + n + "; sleep 2;"
+                    + " for i in $(seq 300); do [ $(ls /tmp/eight | wc -l) -ge 8 ] && echo " + n + " && exit 0;"
+                    + " sleep 0.1; done; echo alone; exit 1"));
+        }
+        StringBuilder outputs = new StringBuilder();
+        for (Agentctl.Started s : started) {
+            Agentctl.Result r = Agentctl.await(s);
+            assertEquals(0, r.exit(), r.toString());
+            outputs.append(r.stdout().strip()).append(' ');
+        }
+        long all = System.nanoTime() - t0;
+        System.out.printf("8 commands through the relay together: %d ms of wall time; one alone: %d ms%n",
+                all / 1_000_000, one / 1_000_000);
+        assertEquals("1 2 3 4 5 6 7 8 ", outputs.toString());
+    }
+
+    /**
+     * The kit's client in one thread, a second client of the JVM in another, and an agentctl process,
+     * each in a session that waits until the other two have started theirs: passes only when the
+     * three run in the guest at the same time.
+     */
+    @Test
+    void twoThreadsAndAnAgentctlProcessUseTheVmAtOnce() throws Exception {
+        InGuest.sh(vm, "rm -rf /tmp/meet; mkdir /tmp/meet");
+        String meet = "touch /tmp/meet/$0; for i in $(seq 300); do"
+                + " [ $(ls /tmp/meet | wc -l) -ge 3 ] && echo met $0 && exit 0; sleep 0.1; done; echo alone $0; exit 1";
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (AgentClient second = vm.connect()) {
+            Callable<String> kit = () -> vm.exec(Duration.ofSeconds(45), "sh", "-c", meet, "kit").stdoutText();
+            Callable<String> own = () -> second.run(ExecRequest.of("sh", "-c", meet, "own"), Duration.ofSeconds(45))
+                    .stdoutText();
+            Future<String> a = threads.submit(kit);
+            Future<String> b = threads.submit(own);
+            Agentctl.Result c = agentctl().run("exec", "--", "sh", "-c", meet, "ctl");
+            assertEquals("met kit\n", a.get(45, TimeUnit.SECONDS));
+            assertEquals("met own\n", b.get(45, TimeUnit.SECONDS));
+            assertEquals("met ctl\n", c.stdout(), c.toString());
+            assertTrue(vm.relayClients() >= 2, "the relay serves the kit's client and the second: " + vm.relayClients());
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aHostKilledMidSessionAndTheNextIsServed() throws Exception {
+        Agentctl.Started doomed = agentctl().start("exec", "--", "sh", "-c", "echo started; sleep 8; : vanished-host");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!doomed.stdoutSoFar().contains("started") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(doomed.stdoutSoFar().contains("started"), "the session did not start");
+        doomed.process().destroyForcibly().waitFor(); // scripts/agentctl execs the JVM: this is the client
+        Agentctl.Result r = agentctl().run("exec", "--", "echo", "next-host");
+        assertEquals("next-host\n", r.stdout(), r.toString());
+    }
+
+    /**
+     * vsock: init starts the agent on vsock port 1024 as well as on the virtio port. Checked from inside
+     * the guest, through vsock_loopback (CID 1): each connection is greeted with the agent's own
+     * core.ready (the frame's text holds the type name).
+     */
+    @Test
+    void theAgentListensOnVsockToo() throws Exception {
+        assertEquals("core.ready\n", InGuest.vsockReady(vm, 1));
+    }
+
+    @Test
+    void threeVsockHostsAtOnceEachGreeted() throws Exception {
+        assertEquals("core.ready\ncore.ready\ncore.ready\n", InGuest.vsockReady(vm, 3));
+    }
+
+    // From the host over vsock: a test here once agentctl speaks vsock and the kit (and boot) give QEMU
+    // a vhost-vsock-pci device with a guest CID (vm-test's COORDINATOR note, "agentctl reaches the
+    // agent over vsock").
+
+    /** The fs family through the relay: a file into the guest and back with the kit's client.files(). */
+    @Test
+    void aFileGoesInAndOutWithClientFiles() throws Exception {
+        byte[] data = new byte[3 << 20];
+        new Random(11).nextBytes(data);
+        Path local = Files.write(vm.runDir().resolve("files-in.bin"), data);
+        assertEquals(data.length, vm.client().files().upload(local, "/tmp/files.bin"));
+        assertEquals(sha256(data) + "  /tmp/files.bin\n", InGuest.sh(vm, "sha256sum /tmp/files.bin"));
+        Path back = vm.runDir().resolve("files-out.bin");
+        assertEquals(data.length, vm.client().files().download("/tmp/files.bin", back));
+        assertArrayEquals(data, Files.readAllBytes(back));
+    }
+
+    /** agentctl cp as a process through the relay: a file in, the same file out. */
+    @Test
+    void agentctlCpCopiesAFileInAndOut() throws Exception {
+        byte[] data = new byte[1 << 20];
+        new Random(13).nextBytes(data);
+        Path local = Files.write(vm.runDir().resolve("cp-in.bin"), data);
+        Agentctl.Result in = agentctl().run("cp", local.toString(), ":/tmp/cp.bin");
+        assertEquals(0, in.exit(), in.toString());
+        assertEquals(sha256(data) + "  /tmp/cp.bin\n", InGuest.sh(vm, "sha256sum /tmp/cp.bin"));
+        Path back = vm.runDir().resolve("cp-out.bin");
+        Agentctl.Result out = agentctl().run("cp", ":/tmp/cp.bin", back.toString());
+        assertEquals(0, out.exit(), out.toString());
+        assertArrayEquals(data, Files.readAllBytes(back));
+    }
+
+    private static String sha256(byte[] data) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+    }
+
+    @Test
+    void theDefaultProfileKeepsCapSysAdmin() throws Exception {
+        assertEquals("NoNewPrivs=0 sys_admin_eff=1 sys_admin_bnd=1", InGuest.sessionPrivileges(vm));
+    }
+
+    @Test
+    void aCwdWithANewlineGivesOneEscapedLogLine() throws Exception {
+        String forged = "INFO  Session: session 99 exited: code=0 FORGED";
+        String dir = "/tmp/d\n" + forged;
+        assertEquals(0, vm.exec("mkdir", "-p", dir).exitCode());
+        Agentctl.Result r = agentctl().run("exec", "-w", dir, "--", "true");
+        assertEquals(0, r.exit(), r.toString());
+        Thread.sleep(1000); // the agent's log line reaches the console file
+        String console = Files.readString(vm.console().file(), StandardCharsets.ISO_8859_1).replace("\r", "");
+        long forgedLines = console.lines().filter(l -> l.startsWith(forged)).count();
+        long escaped = console.lines().filter(l -> l.contains("d\\n" + forged)).count();
+        assertEquals("0 1", forgedLines + " " + escaped, "lines starting with the forged text, lines with it escaped");
+    }
+
+    @Test
+    void initMadeTheAgentsFilesReadOnly() throws Exception {
+        assertEquals("done\n", InGuest.sh(vm, InGuest.WRITE_AGENT_FILES));
+    }
+
+    @Test
+    void theAgentRunsOnTheAppCdsArchive() throws Exception {
+        assertEquals("yes\n", InGuest.sh(vm, "grep -q /opt/agentd/agentd.jsa /proc/$(pidof java)/maps && echo yes || echo no"));
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void shutdownPowersOffAndQemuExits0() throws Exception {
+        assertNotEquals(0, vm.pid());
+        Shutdown.powersOffAndQemuExits0(vm);
+    }
+}

@@ -1,0 +1,85 @@
+package io.agentd.testkit.vm;
+
+import io.agentd.client.ExecResult;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.testkit.GuestVm;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Commands the VM checks run in the guest through the kit's client, and what they read there. */
+final class InGuest {
+    /** All five capability sets empty and NoNewPrivs set: the strict profile. */
+    static final String NO_CAPS = "CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=0000000000000000"
+            + " CapBnd=0000000000000000 CapAmb=0000000000000000 NoNewPrivs=1";
+    /** Tries to write into the agent's directories; prints "wrote DIR" for each it could, then "done". */
+    static final String WRITE_AGENT_FILES = ". /etc/agentd.env; for d in \"$AGENTD_HOME\" \"$AGENTD_HOME/lib\" \"$JAVA_HOME/bin\"; do"
+            + " touch \"$d/planted\" 2> /dev/null && echo \"wrote $d\" && rm -f \"$d/planted\"; done; echo done";
+    static final String REMOUNT_AGENT_FILES = ". /etc/agentd.env; mount -o remount,bind,rw \"$AGENTD_HOME\" 2> /dev/null"
+            + " && echo remounted || echo denied";
+    static final String MOUNT_TMPFS = "mount -t tmpfs none /mnt 2> /dev/null && echo mounted || echo denied";
+
+    private InGuest() {
+    }
+
+    /** {@code sh -c script} as root; its stdout, which must come with exit 0. */
+    static String sh(GuestVm vm, String script) throws Exception {
+        ExecResult r = vm.exec(Duration.ofSeconds(45), "sh", "-c", script);
+        if (r.exitCode() != 0) {
+            throw new AssertionError("sh -c '" + script + "' exited " + r.exitCode() + ": " + r.stderrText());
+        }
+        return r.stdoutText();
+    }
+
+    /** The agent's vsock port (init's default; agentd.vsock=PORT|none on the kernel command line). */
+    static final int VSOCK_PORT = 1024;
+
+    /** {@code connections} socat clients at once to the agent's vsock port over CID 1; "core.ready" per greeted one. */
+    static String vsockReady(GuestVm vm, int connections) throws Exception {
+        return sh(vm, "for i in $(seq " + connections + "); do socat -T 3 -u VSOCK-CONNECT:1:" + VSOCK_PORT
+                + " STDOUT > /tmp/vsock.$i & done; wait; for i in $(seq " + connections + "); do"
+                + " tr -c 'a-z.' ' ' < /tmp/vsock.$i | grep -o core.ready; done");
+    }
+
+    /** "refused" when nothing listens on the agent's vsock port, "listening" otherwise. */
+    static String vsockListener(GuestVm vm) throws Exception {
+        return sh(vm, "socat -T 2 -u VSOCK-CONNECT:1:" + VSOCK_PORT + " STDOUT > /dev/null 2>&1 && echo listening || echo refused");
+    }
+
+    /** The fields of /proc/self/status of a session started with {@code request}'s options. */
+    static Map<String, String> procStatus(GuestVm vm, ExecRequest request) throws Exception {
+        ExecResult r = vm.client().run(request, Duration.ofSeconds(45));
+        if (r.exitCode() != 0) {
+            throw new AssertionError(request + " exited " + r.exitCode() + ": " + r.stderrText());
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        for (String line : r.stdoutText().split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                fields.put(line.substring(0, colon), line.substring(colon + 1).strip());
+            }
+        }
+        return fields;
+    }
+
+    /** A session's five capability sets and NoNewPrivs, as {@link #NO_CAPS} spells them. */
+    static String allCaps(GuestVm vm, ExecRequest request) throws Exception {
+        Map<String, String> status = procStatus(vm, request);
+        StringBuilder s = new StringBuilder();
+        for (String f : new String[] {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"}) {
+            s.append(s.length() == 0 ? "" : " ").append(f).append('=').append(status.get(f));
+        }
+        return s.toString();
+    }
+
+    /** NoNewPrivs, and whether CAP_SYS_ADMIN (bit 21) is in CapEff and CapBnd, of a plain root session. */
+    static String sessionPrivileges(GuestVm vm) throws Exception {
+        Map<String, String> status = procStatus(vm, ExecRequest.of("cat", "/proc/self/status"));
+        return "NoNewPrivs=" + status.get("NoNewPrivs") + " sys_admin_eff=" + bit21(status.get("CapEff"))
+                + " sys_admin_bnd=" + bit21(status.get("CapBnd"));
+    }
+
+    private static long bit21(String hex) {
+        return Long.parseUnsignedLong(hex, 16) >> 21 & 1;
+    }
+}

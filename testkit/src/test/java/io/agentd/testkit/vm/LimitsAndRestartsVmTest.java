@@ -1,0 +1,103 @@
+package io.agentd.testkit.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.testkit.Guest;
+import io.agentd.testkit.GuestVm;
+import io.agentd.testkit.GuestVmExtension;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A default-profile VM for the checks that strain or kill the agent (scripts/guest/vm-test's cgroup
+ * and restart cases), in this order: per-session limits first, then the agent killed under a session
+ * and restarted by init, then the shutdown. Through agentctl processes: the exit codes are the CLI's.
+ * Needs the guest image and QEMU (skipped without the image, failed when it is required: CI).
+ */
+@ExtendWith(GuestVmExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LimitsAndRestartsVmTest {
+    @Guest
+    static GuestVm vm;
+
+    private static Agentctl agentctl() {
+        return new Agentctl(vm);
+    }
+
+    @Test
+    @Order(1)
+    void aSessionRunsInACgroupOfItsOwn() throws Exception {
+        String cgroup = InGuest.sh(vm, "cat /proc/self/cgroup");
+        assertEquals("0::/agentd/s-N\n", cgroup.replaceAll("-[0-9]+-[0-9]+-[0-9]+\n", "-N\n"));
+    }
+
+    @Test
+    @Order(2)
+    void aForkBombStopsAtPidsAndTheAgentStaysHealthy() throws Exception {
+        Agentctl.Result bomb = agentctl().run("exec", "--pids", "32", "--", "sh", "-c",
+                "n=0; while [ $n -lt 1000 ]; do sleep 30 & n=$((n+1)); done");
+        assertNotEquals(0, bomb.exit(), "the shell forked 1000 children under --pids 32: " + bomb);
+        assertEquals("healthy\n", agentctl().run("exec", "--", "echo", "healthy").stdout());
+    }
+
+    @Test
+    @Order(3)
+    void aMemoryHogIsOomKilledAtMemory() throws Exception {
+        Agentctl.Result r = agentctl().run("exec", "--stats", "--memory", "33554432", "--",
+                "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1");
+        assertEquals(137, r.exit(), r.toString());
+        assertTrue(r.stderr().contains("oom_killed=true"), r.stderr());
+    }
+
+    @Test
+    @Order(4)
+    void aPidsLimitTheKernelRefusesIsBadArgs() throws Exception {
+        Agentctl.Result r = agentctl().run("exec", "--pids", "100000000", "--", "true");
+        assertEquals(126, r.exit(), r.toString());
+        assertTrue(r.stderr().contains("bad_args"), r.stderr());
+    }
+
+    @Test
+    @Order(5)
+    void agentKilledMidSessionAgentctlSaysSo() throws Exception {
+        // agentctl ends (125) once init's new agent says ready, and says the agent restarted.
+        Agentctl.Result r = agentctl().run("exec", "--", "sh", "-c", "kill -KILL $(pidof java); sleep 40");
+        assertEquals(125, r.exit(), r.toString());
+        assertEquals(1, r.stderr().lines().filter(l -> l.contains("restarted")).count(), r.stderr());
+    }
+
+    @Test
+    @Order(6)
+    void aKilledAgentsSessionsDieWithIt() throws Exception {
+        // A session and a setsid'd child print their pids; then the agent is killed under them.
+        Agentctl.Result r = agentctl().run("exec", "--", "sh", "-c",
+                "setsid sh -c \"echo \\$\\$; exec sleep 300\" & echo $$; sleep 1; kill -KILL $(pidof java); sleep 300");
+        assertEquals(2, r.stdout().lines().count(), r.toString());
+        assertEquals(0, agentctl().run("wait-ready", "--timeout", "40s").exit());
+        // A zombie runs nothing: only a process in another state is alive.
+        String alive = InGuest.sh(vm, "for p in " + String.join(" ", r.stdout().strip().split("\n")) + "; do"
+                + " s=$(cut -d' ' -f3 /proc/$p/stat 2> /dev/null); [ -n \"$s\" ] && [ \"$s\" != Z ] && echo -n \"$p alive \";"
+                + " done; echo checked");
+        assertEquals("checked\n", alive);
+    }
+
+    @Test
+    @Order(7)
+    void initRestartsAKilledAgent() throws Exception {
+        agentctl().run("exec", "--", "sh", "-c", "(sleep 1; kill -KILL $(pidof java)) > /dev/null 2>&1 &");
+        Thread.sleep(2000);
+        assertEquals(0, agentctl().run("wait-ready", "--timeout", "40s").exit());
+        assertEquals(vm.image().kernelVersion() + "\n", agentctl().run("exec", "--", "uname", "-r").stdout());
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void shutdownPowersOffAndQemuExits0() throws Exception {
+        Shutdown.powersOffAndQemuExits0(vm);
+    }
+}

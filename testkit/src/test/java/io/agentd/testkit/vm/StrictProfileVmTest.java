@@ -1,0 +1,84 @@
+package io.agentd.testkit.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.testkit.Guest;
+import io.agentd.testkit.GuestVm;
+import io.agentd.testkit.GuestVmExtension;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The strict profile (agent-wide, from the kernel command line): no capability in any set, and nothing
+ * a root session can do to the agent; with agentd.vsock=none, so that the agent's vsock listener is
+ * checked off here too. Needs the guest image and QEMU (skipped without the image,
+ * failed when it is required: CI).
+ */
+@ExtendWith(GuestVmExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class StrictProfileVmTest {
+    @Guest(kernelArgs = {"agentd.profile=strict", "agentd.vsock=none"})
+    static GuestVm vm;
+
+    @Test
+    void withVsockNoneNothingListensOnTheVsockPort() throws Exception {
+        assertEquals("refused\n", InGuest.vsockListener(vm));
+    }
+
+    @Test
+    void allFiveCapabilitySetsAreEmpty() throws Exception {
+        assertEquals(InGuest.NO_CAPS, InGuest.allCaps(vm, ExecRequest.of("cat", "/proc/self/status")));
+    }
+
+    @Test
+    void aRootSessionCannotReadTheAgentsEnviron() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm,
+                "cat /proc/$(pidof java)/environ > /dev/null 2>&1 && echo read || echo denied"));
+    }
+
+    /** Reading /proc/PID/mem takes the same check as PTRACE_ATTACH. */
+    @Test
+    void norItsMemory() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm,
+                "dd if=/proc/$(pidof java)/mem bs=1 count=1 skip=4194304 > /dev/null 2>&1 && echo read || echo denied"));
+    }
+
+    /** The fd directory lists for uid 0; where its links lead takes the ptrace check. */
+    @Test
+    void norFollowItsFds() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm,
+                "readlink /proc/$(pidof java)/fd/1 > /dev/null 2>&1 && echo followed || echo denied"));
+    }
+
+    @Test
+    void norWriteTheAgentsFiles() throws Exception {
+        assertEquals("done\n", InGuest.sh(vm, InGuest.WRITE_AGENT_FILES));
+    }
+
+    @Test
+    void norRemountThemReadWrite() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm, InGuest.REMOUNT_AGENT_FILES));
+    }
+
+    @Test
+    void norMount() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm, InGuest.MOUNT_TMPFS));
+    }
+
+    /** insmod of a module already loaded: EEXIST with CAP_SYS_MODULE, EPERM without. */
+    @Test
+    void norLoadAModule() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm, "insmod /lib/modules/$(head -n1 /etc/guest-modules).ko 2>&1"
+                + " | grep -q 'not permitted' && echo denied || echo allowed"));
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void shutdownPowersOffAndQemuExits0() throws Exception {
+        Shutdown.powersOffAndQemuExits0(vm);
+    }
+}
