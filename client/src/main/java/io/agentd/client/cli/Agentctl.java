@@ -257,7 +257,10 @@ public final class Agentctl {
 
     private String describeConnectFailure(IOException e) {
         if (socket == null || e instanceof AgentException) {
-            return e instanceof AgentException ? e.getMessage() : "cannot connect to " + address + ": " + e.getMessage();
+            // A transport's message that names the address already (vsock's) is not prefixed twice.
+            String msg = String.valueOf(e.getMessage());
+            return e instanceof AgentException || msg.contains(String.valueOf(address))
+                    ? msg : "cannot connect to " + address + ": " + msg;
         }
         if (!Files.exists(socket)) {
             return "no agent socket at " + socket

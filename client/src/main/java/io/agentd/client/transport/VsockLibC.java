@@ -10,6 +10,8 @@ public interface VsockLibC {
     int SOCK_CLOEXEC = 02000000;
     int SHUT_RDWR = 2;
     int EINTR = 4;
+    int ECONNRESET = 104;
+    int ECONNREFUSED = 111;
 
     int socket(int domain, int type, int protocol);
 

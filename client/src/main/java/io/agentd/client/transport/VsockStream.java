@@ -42,8 +42,13 @@ final class VsockStream implements StreamChannel {
         }
         byte[] addr = SockaddrVm.encode(cid, port);
         while (Lib.C.connect(fd, addr, addr.length) != 0) {
-            if (errno() != VsockLibC.EINTR) {
-                IOException e = failure("cannot connect to " + peer);
+            int errno = errno();
+            if (errno != VsockLibC.EINTR) {
+                // A port nobody listens on: the host's vhost-vsock says ECONNREFUSED, the guest's
+                // vsock_loopback ECONNRESET ("Connection reset by peer", which hides the reason).
+                IOException e = errno == VsockLibC.ECONNRESET || errno == VsockLibC.ECONNREFUSED
+                        ? failure("nothing listens on " + peer)
+                        : failure("cannot connect to " + peer);
                 Lib.C.close(fd);
                 throw e;
             }
