@@ -48,12 +48,17 @@ final class Agentctl {
 
     /** Runs agentctl with stdin from /dev/null and waits up to {@link #TIMEOUT}. */
     Result run(String... args) throws IOException, InterruptedException {
-        return run(null, args);
+        return run((Path) null, args);
     }
 
     /** Runs agentctl with stdin from {@code stdin} (null: /dev/null) and waits up to {@link #TIMEOUT}. */
     Result run(Path stdin, String... args) throws IOException, InterruptedException {
         return await(start(stdin, args));
+    }
+
+    /** Runs agentctl with stdin from /dev/null and waits up to {@code timeout} (a long copy). */
+    Result run(Duration timeout, String... args) throws IOException, InterruptedException {
+        return await(start(null, args), timeout);
     }
 
     /** Starts agentctl (stdin /dev/null); its output goes to files that {@link #await} reads. */
@@ -71,9 +76,14 @@ final class Agentctl {
 
     /** Waits for a started agentctl; kills it (and fails) after {@link #TIMEOUT}. */
     static Result await(Started started) throws IOException, InterruptedException {
-        if (!started.process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        return await(started, TIMEOUT);
+    }
+
+    /** Waits for a started agentctl; kills it (and fails) after {@code timeout}. */
+    static Result await(Started started, Duration timeout) throws IOException, InterruptedException {
+        if (!started.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             started.process.destroyForcibly().waitFor();
-            throw new AssertionError("agentctl did not end within " + TIMEOUT + "; stdout: " + read(started.out)
+            throw new AssertionError("agentctl did not end within " + timeout + "; stdout: " + read(started.out)
                     + "; stderr: " + read(started.err));
         }
         byte[] out = Files.readAllBytes(started.out);

@@ -216,19 +216,77 @@ class DefaultProfileVmTest {
         assertArrayEquals(data, Files.readAllBytes(back));
     }
 
-    /** agentctl cp as a process through the relay: a file in, the same file out. */
+    /**
+     * agentctl cp as a process through the relay: 64 MiB in, its SHA-256 checked in the guest, and back
+     * out, the same bytes (a 64 MiB copy through the emulated serial port takes seconds each way).
+     */
     @Test
-    void agentctlCpCopiesAFileInAndOut() throws Exception {
-        byte[] data = new byte[1 << 20];
+    void agentctlCpCopies64MibInAndOut() throws Exception {
+        byte[] data = new byte[64 << 20];
         new Random(13).nextBytes(data);
         Path local = Files.write(vm.runDir().resolve("cp-in.bin"), data);
-        Agentctl.Result in = agentctl().run("cp", local.toString(), ":/tmp/cp.bin");
-        assertEquals(0, in.exit(), in.toString());
-        assertEquals(sha256(data) + "  /tmp/cp.bin\n", InGuest.sh(vm, "sha256sum /tmp/cp.bin"));
         Path back = vm.runDir().resolve("cp-out.bin");
-        Agentctl.Result out = agentctl().run("cp", ":/tmp/cp.bin", back.toString());
-        assertEquals(0, out.exit(), out.toString());
-        assertArrayEquals(data, Files.readAllBytes(back));
+        try {
+            Agentctl.Result in = agentctl().run(COPY_TIMEOUT, "cp", local.toString(), ":/tmp/cp.bin");
+            assertEquals(0, in.exit(), in.toString());
+            assertEquals(sha256(data) + "  /tmp/cp.bin\n", InGuest.sh(vm, "sha256sum /tmp/cp.bin"));
+            Agentctl.Result out = agentctl().run(COPY_TIMEOUT, "cp", ":/tmp/cp.bin", back.toString());
+            assertEquals(0, out.exit(), out.toString());
+            assertEquals(sha256(data), sha256(Files.readAllBytes(back)), "the SHA-256 of what came back");
+        } finally {
+            Files.deleteIfExists(local);
+            Files.deleteIfExists(back);
+            InGuest.sh(vm, "rm -f /tmp/cp.bin");
+        }
+    }
+
+    /** A long copy: 64 MiB through the emulated serial port takes seconds each way under TCG. */
+    private static final Duration COPY_TIMEOUT = Duration.ofSeconds(90);
+
+    /** 16 MiB into an 8 MiB tmpfs: exit 1, ENOSPC's text, and nothing left there (no temp file either). */
+    @Test
+    void agentctlCpIntoAFullTmpfsFailsWithEnospcAndLeavesNothing() throws Exception {
+        Path local = sixteenMib("full.bin");
+        InGuest.sh(vm, "mkdir -p /mnt/small && mount -t tmpfs -o size=8m none /mnt/small");
+        try {
+            Agentctl.Result r = agentctl().run(COPY_TIMEOUT, "cp", local.toString(), ":/mnt/small/x");
+            assertEquals(1, r.exit(), r.toString());
+            assertTrue(r.stderr().contains("No space left on device"), r.toString());
+            assertEquals("", InGuest.sh(vm, "ls -A /mnt/small"), "what the failed copy left in the tmpfs");
+        } finally {
+            Files.deleteIfExists(local);
+            InGuest.sh(vm, "umount /mnt/small");
+        }
+    }
+
+    /** cp -u nobody into /root (0700, root's): exit 1, permission denied, /root as it was. */
+    @Test
+    void agentctlCpAsNobodyIntoRootIsDeniedAndLeavesRootUnchanged() throws Exception {
+        Path local = sixteenMib("nobody.bin");
+        try {
+            String before = InGuest.sh(vm, "ls -A /root");
+            Agentctl.Result r = agentctl().run(COPY_TIMEOUT, "cp", "-u", "nobody", local.toString(), ":/root/x");
+            assertEquals(1, r.exit(), r.toString());
+            assertTrue(r.stderr().contains("Permission denied"), r.toString());
+            assertEquals(before, InGuest.sh(vm, "ls -A /root"), "/root after the denied copy");
+        } finally {
+            Files.deleteIfExists(local);
+        }
+    }
+
+    private static Path sixteenMib(String name) throws Exception {
+        byte[] data = new byte[16 << 20];
+        new Random(17).nextBytes(data);
+        return Files.write(vm.runDir().resolve(name), data);
+    }
+
+    /**
+     * The image's own client: a session runs the guest's agentctl, which reaches the agent of its own
+     * VM on vsock port 1024 through vsock_loopback (CID 1), and the session it asks for prints "hi".
+     */
+    @Test
+    void theGuestsAgentctlReachesTheAgentOverVsock() throws Exception {
+        assertEquals("0 \nhi\n", InGuest.guestAgentctlEchoHi(vm), "exit status, stderr's first line; stdout");
     }
 
     private static String sha256(byte[] data) throws Exception {

@@ -24,7 +24,12 @@ final class InGuest {
 
     /** {@code sh -c script} as root; its stdout, which must come with exit 0. */
     static String sh(GuestVm vm, String script) throws Exception {
-        ExecResult r = vm.exec(Duration.ofSeconds(45), "sh", "-c", script);
+        return sh(vm, Duration.ofSeconds(45), script);
+    }
+
+    /** {@code sh -c script} as root, given up to {@code timeout}; its stdout, which must come with exit 0. */
+    static String sh(GuestVm vm, Duration timeout, String script) throws Exception {
+        ExecResult r = vm.exec(timeout, "sh", "-c", script);
         if (r.exitCode() != 0) {
             throw new AssertionError("sh -c '" + script + "' exited " + r.exitCode() + ": " + r.stderrText());
         }
@@ -44,6 +49,17 @@ final class InGuest {
     /** "refused" when nothing listens on the agent's vsock port, "listening" otherwise. */
     static String vsockListener(GuestVm vm) throws Exception {
         return sh(vm, "socat -T 2 -u VSOCK-CONNECT:1:" + VSOCK_PORT + " STDOUT > /dev/null 2>&1 && echo listening || echo refused");
+    }
+
+    /**
+     * The guest's own agentctl (the image's /usr/bin/agentctl) run by a root session against the agent's
+     * vsock port over CID 1 ({@code exec -- echo hi}); prints its exit status and its first line of stderr,
+     * then its stdout. It starts a JVM inside the guest: seconds under TCG, hence the 90 s.
+     */
+    static String guestAgentctlEchoHi(GuestVm vm) throws Exception {
+        return sh(vm, Duration.ofSeconds(90), "agentctl --socket vsock:1:" + VSOCK_PORT
+                + " exec -- echo hi > /tmp/guest-agentctl.out 2> /tmp/guest-agentctl.err;"
+                + " echo \"$? $(head -1 /tmp/guest-agentctl.err)\"; cat /tmp/guest-agentctl.out");
     }
 
     /** The fields of /proc/self/status of a session started with {@code request}'s options. */

@@ -29,6 +29,13 @@ class StrictProfileVmTest {
         assertEquals("refused\n", InGuest.vsockListener(vm));
     }
 
+    /** The image's own agentctl against the vsock port nobody serves: vsock_loopback resets, agentctl exits 125. */
+    @Test
+    void withVsockNoneTheGuestsAgentctlIsRefused() throws Exception {
+        assertEquals("125 agentctl: nothing listens on vsock:1:1024: Connection reset by peer (errno 104)\n",
+                InGuest.guestAgentctlEchoHi(vm), "exit status, stderr's first line; stdout");
+    }
+
     @Test
     void allFiveCapabilitySetsAreEmpty() throws Exception {
         assertEquals(InGuest.NO_CAPS, InGuest.allCaps(vm, ExecRequest.of("cat", "/proc/self/status")));
