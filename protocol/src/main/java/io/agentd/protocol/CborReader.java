@@ -86,6 +86,27 @@ final class CborReader {
         return bytes;
     }
 
+    /**
+     * Reads the head of a text field of at most {@code maxBytes} and returns its byte length, or -1
+     * for null where {@code nullable}; a longer text is refused (limit_exceeded, quoting its start)
+     * before any String is built. {@link #textValue} then gives the text.
+     */
+    long boundedTextHead(String field, boolean nullable, int maxBytes) throws ProtocolException {
+        JsonToken token = next(field);
+        if (nullable && token == JsonToken.VALUE_NULL) {
+            return -1;
+        }
+        if (token != JsonToken.VALUE_STRING) {
+            throw expected(field, nullable ? "text or null" : "text", token);
+        }
+        long bytes = textBytes(field);
+        if (bytes > maxBytes) {
+            throw limitExceeded(field + ": " + bytes + " bytes, more than the limit of " + maxBytes
+                    + " (starts " + HostText.quote(textPrefix(HostText.QUOTE_MAX), HostText.QUOTE_MAX) + ")");
+        }
+        return bytes;
+    }
+
     /** At most {@code maxBytes} from the start of the text token just read, without decoding it whole. */
     String textPrefix(int maxBytes) {
         return CborText.textPrefix(input, parser.currentTokenLocation().getByteOffset(), maxBytes);

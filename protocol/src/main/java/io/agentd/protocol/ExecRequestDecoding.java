@@ -15,7 +15,6 @@ import java.util.List;
  */
 final class ExecRequestDecoding {
     /** How much of an over-long text the refusal shows. */
-    private static final int PREFIX_BYTES = HostText.QUOTE_MAX;
 
     private final CborReader r;
     /** cmd + args + env so far, each string counted as exec counts it. */
@@ -75,17 +74,9 @@ final class ExecRequestDecoding {
     /** A text field of at most {@code maxBytes}; {@code argEnv} when it counts towards ARG_MAX. */
     private String boundedText(String field, boolean nullable, int maxBytes, boolean argEnv)
             throws ProtocolException {
-        JsonToken token = r.next(field);
-        if (nullable && token == JsonToken.VALUE_NULL) {
+        long bytes = r.boundedTextHead(field, nullable, maxBytes);
+        if (bytes < 0) {
             return null;
-        }
-        if (token != JsonToken.VALUE_STRING) {
-            throw r.expected(field, nullable ? "text or null" : "text", token);
-        }
-        long bytes = r.textBytes(field);
-        if (bytes > maxBytes) {
-            throw r.limitExceeded(field + ": " + bytes + " bytes, more than the limit of " + maxBytes
-                    + " (starts " + HostText.quote(r.textPrefix(PREFIX_BYTES), HostText.QUOTE_MAX) + ")");
         }
         if (argEnv) {
             chargeArgEnv(field, bytes);

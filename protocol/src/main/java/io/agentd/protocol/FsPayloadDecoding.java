@@ -169,19 +169,7 @@ final class FsPayloadDecoding {
     /** A text field of at most {@code maxBytes}, measured from its head before it is built. */
     private static String boundedText(CborReader r, String field, boolean nullable, int maxBytes)
             throws ProtocolException {
-        JsonToken token = r.next(field);
-        if (nullable && token == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        if (token != JsonToken.VALUE_STRING) {
-            throw r.expected(field, nullable ? "text or null" : "text", token);
-        }
-        long bytes = r.textBytes(field);
-        if (bytes > maxBytes) {
-            throw r.limitExceeded(field + ": " + bytes + " bytes, more than the limit of " + maxBytes
-                    + " (starts " + HostText.quote(r.textPrefix(HostText.QUOTE_MAX), HostText.QUOTE_MAX) + ")");
-        }
-        return r.textValue(field);
+        return r.boundedTextHead(field, nullable, maxBytes) < 0 ? null : r.textValue(field);
     }
 
     /**
