@@ -80,11 +80,12 @@ final class FsWire implements AutoCloseable {
         sinks.put(id, sink);
     }
 
-    /** Sends {@code len} bytes of core.fs.data on {@code id}, never past the credit granted. */
-    void sendWithinCredit(long id, byte[] data, int len) throws Exception {
+    /** Sends {@code data[from, from+len)} as core.fs.data on {@code id}, never past the credit granted. */
+    void sendWithinCredit(long id, byte[] data, int from, int len) throws Exception {
         long[] balance = credit.computeIfAbsent(id, k -> new long[1]);
-        int off = 0;
-        while (off < len) {
+        int off = from;
+        int end = from + len;
+        while (off < end) {
             int n;
             synchronized (balance) {
                 long deadline = System.nanoTime() + AgentLink.WAIT.toNanos();
@@ -94,7 +95,7 @@ final class FsWire implements AutoCloseable {
                     }
                     balance.wait(100);
                 }
-                n = (int) Math.min(balance[0], len - off);
+                n = (int) Math.min(balance[0], end - off);
                 balance[0] -= n;
             }
             send(new Frame(id, MessageType.FS_DATA, new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));

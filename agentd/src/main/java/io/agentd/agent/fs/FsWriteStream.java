@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Write: the host's core.fs.data chunks are copied into a bounded queue on the loop and written
+ * A Write: the host's core.fs.data chunks are copied (into reused arrays) into a bounded queue on the loop and written
  * in order, a batch at a time, on a worker, at {@code offset} onwards; the host's empty chunk ends
  * it, and the count is checked against {@code len}.
  *
@@ -37,6 +37,12 @@ final class FsWriteStream implements FsService.Active {
     private final long limit;
     private final FsDigest digest;
     private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+    /**
+     * Chunk arrays already written, reused for the next chunks of their length: a Write of any size
+     * cycles through about a window's worth of arrays instead of making a new one per chunk (with
+     * the serial GC and a heap that may grow to -Xmx, that garbage became resident memory).
+     */
+    private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
     private FsHandle.File file;
     private long queuedBytes;
     private long received;
@@ -103,9 +109,20 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         // The decoder reuses a data frame's array once it was handled: keep a copy.
-        queue.add(data.clone());
+        queue.add(copyOf(data));
         queuedBytes += data.length;
         writeMore();
+    }
+
+    /** A copy of {@code data} in a spare array of its length when there is one. */
+    private byte[] copyOf(byte[] data) {
+        byte[] copy = spare.pollFirst();
+        if (copy == null || copy.length != data.length) {
+            copy = new byte[data.length]; // chunks of another length: the spares go (rare)
+            spare.clear();
+        }
+        System.arraycopy(data, 0, copy, 0, data.length);
+        return copy;
     }
 
     /** Hands the queued chunks, up to a batch, to a worker unless one is writing already. */
@@ -122,7 +139,7 @@ final class FsWriteStream implements FsService.Active {
         }
         writing = true;
         long at = write.offset() + written;
-        service.work(request, () -> writeBatch(batch, at), this::batchWritten);
+        service.work(request, () -> writeBatch(batch, at), (n, failure) -> batchWritten(batch, n, failure));
     }
 
     /** On a worker: every chunk of the batch, whole, in order from {@code at}. */
@@ -152,7 +169,7 @@ final class FsWriteStream implements FsService.Active {
         return done;
     }
 
-    private void batchWritten(Long n, FsFailure failure) {
+    private void batchWritten(List<byte[]> batch, Long n, FsFailure failure) {
         writing = false;
         if (ended) {
             return;
@@ -163,6 +180,11 @@ final class FsWriteStream implements FsService.Active {
         }
         written += n;
         queuedBytes -= n;
+        for (byte[] chunk : batch) { // what is queued and spare together stays within the limit
+            if (queuedBytes + (spare.size() + 1L) * chunk.length <= limit) {
+                spare.add(chunk);
+            }
+        }
         topUpCredit();
         writeMore();
         maybeFinish();
@@ -199,6 +221,7 @@ final class FsWriteStream implements FsService.Active {
     private void fail(FsFailure failure) {
         ended = true;
         queue.clear();
+        spare.clear();
         queuedBytes = 0;
         if (file != null) {
             file.spoil();
@@ -213,6 +236,7 @@ final class FsWriteStream implements FsService.Active {
     public void abort() {
         ended = true;
         queue.clear();
+        spare.clear();
         if (file != null) {
             file.spoil();
         }
