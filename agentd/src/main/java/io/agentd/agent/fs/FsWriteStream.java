@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Write: the host's core.fs.data chunks are copied (into reused arrays) into a bounded queue on the loop and written
+ * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a bounded queue on the loop and written
  * in order, a batch at a time, on a worker, at {@code offset} onwards; the host's empty chunk ends
  * it, and the count is checked against {@code len}.
  *
@@ -36,13 +36,8 @@ final class FsWriteStream implements FsService.Active {
     private final FsOp.Write write;
     private final long limit;
     private final FsDigest digest;
-    private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
-    /**
-     * Chunk arrays already written, reused for the next chunks of their length: a Write of any size
-     * cycles through about a window's worth of arrays instead of making a new one per chunk (with
-     * the serial GC and a heap that may grow to -Xmx, that garbage became resident memory).
-     */
-    private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
+    private final FsBuffers buffers;
     private FsHandle.File file;
     private long queuedBytes;
     private long received;
@@ -59,6 +54,7 @@ final class FsWriteStream implements FsService.Active {
         this.write = write;
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
         this.digest = request.extended() ? new FsDigest() : null;
+        this.buffers = service.buffers();
     }
 
     /** Checks the handle, then grants the first credit (loop thread). */
@@ -109,20 +105,9 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         // The decoder reuses a data frame's array once it was handled: keep a copy.
-        queue.add(copyOf(data));
+        queue.add(buffers.copyOf(data));
         queuedBytes += data.length;
         writeMore();
-    }
-
-    /** A copy of {@code data} in a spare array of its length when there is one. */
-    private byte[] copyOf(byte[] data) {
-        byte[] copy = spare.pollFirst();
-        if (copy == null || copy.length != data.length) {
-            copy = new byte[data.length]; // chunks of another length: the spares go (rare)
-            spare.clear();
-        }
-        System.arraycopy(data, 0, copy, 0, data.length);
-        return copy;
     }
 
     /** Hands the queued chunks, up to a batch, to a worker unless one is writing already. */
@@ -130,12 +115,12 @@ final class FsWriteStream implements FsService.Active {
         if (writing || queue.isEmpty() || ended) {
             return;
         }
-        List<byte[]> batch = new ArrayList<>();
+        List<ByteBuffer> batch = new ArrayList<>();
         long bytes = 0;
         while (!queue.isEmpty() && bytes < BATCH_BYTES) {
-            byte[] chunk = queue.poll();
+            ByteBuffer chunk = queue.poll();
             batch.add(chunk);
-            bytes += chunk.length;
+            bytes += chunk.remaining();
         }
         writing = true;
         long at = write.offset() + written;
@@ -143,7 +128,7 @@ final class FsWriteStream implements FsService.Active {
     }
 
     /** On a worker: every chunk of the batch, whole, in order from {@code at}. */
-    private Long writeBatch(List<byte[]> batch, long at) throws FsFailure {
+    private Long writeBatch(List<ByteBuffer> batch, long at) throws FsFailure {
         long done = 0;
         synchronized (file) {
             if (file.isClosed()) {
@@ -151,13 +136,12 @@ final class FsWriteStream implements FsService.Active {
             }
             file.checkOffset(write.offset(), "write");
             try {
-                for (byte[] chunk : batch) {
-                    ByteBuffer b = ByteBuffer.wrap(chunk);
-                    while (b.hasRemaining()) {
-                        done += file.write(b, at + done);
-                    }
+                for (ByteBuffer chunk : batch) {
                     if (digest != null) {
-                        digest.update(chunk, 0, chunk.length);
+                        digest.update(chunk);
+                    }
+                    while (chunk.hasRemaining()) {
+                        done += file.write(chunk, at + done);
                     }
                 }
             } catch (IOException e) {
@@ -169,8 +153,9 @@ final class FsWriteStream implements FsService.Active {
         return done;
     }
 
-    private void batchWritten(List<byte[]> batch, Long n, FsFailure failure) {
+    private void batchWritten(List<ByteBuffer> batch, Long n, FsFailure failure) {
         writing = false;
+        batch.forEach(buffers::release);
         if (ended) {
             return;
         }
@@ -180,11 +165,6 @@ final class FsWriteStream implements FsService.Active {
         }
         written += n;
         queuedBytes -= n;
-        for (byte[] chunk : batch) { // what is queued and spare together stays within the limit
-            if (queuedBytes + (spare.size() + 1L) * chunk.length <= limit) {
-                spare.add(chunk);
-            }
-        }
         topUpCredit();
         writeMore();
         maybeFinish();
@@ -220,8 +200,8 @@ final class FsWriteStream implements FsService.Active {
 
     private void fail(FsFailure failure) {
         ended = true;
+        queue.forEach(buffers::release);
         queue.clear();
-        spare.clear();
         queuedBytes = 0;
         if (file != null) {
             file.spoil();
@@ -235,8 +215,8 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        queue.forEach(buffers::release);
         queue.clear();
-        spare.clear();
         if (file != null) {
             file.spoil();
         }
