@@ -42,7 +42,9 @@ final class FsReadStream implements FsService.Active {
         int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
         this.chunk = size;
         for (int i = 0; i < 2; i++) {
-            buffers[i] = size <= FsBuffers.BYTES ? service.buffers().take(size) : ByteBuffer.allocate(size);
+            // A small Read keeps to arrays of its size: the pool's buffers are for bulk.
+            buffers[i] = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES ? service.buffers().take(size)
+                    : ByteBuffer.allocate(size);
         }
         this.digest = request.extended() ? new FsDigest() : null;
     }
