@@ -40,6 +40,8 @@ final class FsWire implements AutoCloseable {
     private final Map<Long, Sink> sinks = new ConcurrentHashMap<>();
     private final Map<Long, long[]> credit = new ConcurrentHashMap<>();
     private final Thread reader;
+    /** The data frames' encoding buffer; guarded by {@link #channel}. */
+    private ByteBuffer dataOut;
     private volatile Exception failure;
     private long nextId = 1000;
 
@@ -80,11 +82,12 @@ final class FsWire implements AutoCloseable {
         sinks.put(id, sink);
     }
 
-    /** Sends {@code len} bytes of core.fs.data on {@code id}, never past the credit granted. */
-    void sendWithinCredit(long id, byte[] data, int len) throws Exception {
+    /** Sends {@code data[from, from+len)} as core.fs.data on {@code id}, never past the credit granted. */
+    void sendWithinCredit(long id, byte[] data, int from, int len) throws Exception {
         long[] balance = credit.computeIfAbsent(id, k -> new long[1]);
-        int off = 0;
-        while (off < len) {
+        int off = from;
+        int end = from + len;
+        while (off < end) {
             int n;
             synchronized (balance) {
                 long deadline = System.nanoTime() + AgentLink.WAIT.toNanos();
@@ -94,11 +97,29 @@ final class FsWire implements AutoCloseable {
                     }
                     balance.wait(100);
                 }
-                n = (int) Math.min(balance[0], len - off);
+                n = (int) Math.min(balance[0], end - off);
                 balance[0] -= n;
             }
-            send(new Frame(id, MessageType.FS_DATA, new ExecData(java.util.Arrays.copyOfRange(data, off, off + n))));
+            sendData(id, data, off, n);
             off += n;
+        }
+    }
+
+    /**
+     * One core.fs.data frame, encoded straight into a direct buffer kept for it: one copy of the
+     * bytes, no array per frame (the client's own cost must not be what the figure measures).
+     */
+    private void sendData(long id, byte[] data, int off, int len) throws IOException {
+        synchronized (channel) {
+            int size = FrameEncoder.maxDataFrameSize(len);
+            if (dataOut == null || dataOut.capacity() < size) {
+                dataOut = ByteBuffer.allocateDirect(size);
+            }
+            encoder.encodeDataInto(id, MessageType.FS_DATA, data, off, len, dataOut.clear());
+            dataOut.flip();
+            while (dataOut.hasRemaining()) {
+                channel.write(dataOut);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -18,6 +19,11 @@ final class FsDigest {
 
     void update(byte[] data, int off, int len) {
         sha256.update(data, off, len);
+    }
+
+    /** The bytes between {@code data}'s position and limit; its position does not move. */
+    void update(ByteBuffer data) {
+        sha256.update(data.duplicate());
     }
 
     String hex() {

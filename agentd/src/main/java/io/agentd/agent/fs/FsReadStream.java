@@ -9,7 +9,8 @@ import java.nio.ByteBuffer;
 
 /**
  * A Read: core.fs.data chunks of at most {@link FsSettings#chunkBytes()} on the request's id, then
- * the response. A worker reads one chunk at a time into one of two buffers; when a chunk reaches the
+ * the response. A worker reads one chunk at a time into one of two buffers (direct ones from
+ * {@link FsBuffers}, given back when the Read ends, unless the chunks are larger); when a chunk reaches the
  * loop, the read of the next one (into the other buffer) is started before this one is queued on
  * the connection (a copy), so the disk and the socket overlap. The next read starts only while the
  * output is below its high-water mark, so a file of any size costs two chunks of memory and never
@@ -20,7 +21,9 @@ final class FsReadStream implements FsService.Active {
     private final FsService service;
     private final FsRequest request;
     private final FsOp.Read read;
-    private final byte[][] buffers = new byte[2][];
+    private final ByteBuffer[] buffers = new ByteBuffer[2];
+    /** Most bytes one chunk holds. */
+    private final int chunk;
     private final FsDigest digest;
     /** Bytes read so far: where the next chunk starts, from the Read's offset. */
     private long readSoFar;
@@ -37,8 +40,12 @@ final class FsReadStream implements FsService.Active {
         this.read = read;
         long want = read.len() == null ? Long.MAX_VALUE : read.len();
         int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
-        buffers[0] = new byte[size];
-        buffers[1] = new byte[size];
+        this.chunk = size;
+        for (int i = 0; i < 2; i++) {
+            // A small Read keeps to arrays of its size: the pool's buffers are for bulk.
+            buffers[i] = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES ? service.buffers().take(size)
+                    : ByteBuffer.allocate(size);
+        }
         this.digest = request.extended() ? new FsDigest() : null;
     }
 
@@ -48,14 +55,14 @@ final class FsReadStream implements FsService.Active {
             return;
         }
         reading = true;
-        byte[] buffer = buffers[next];
+        ByteBuffer buffer = buffers[next];
         next ^= 1;
         long at = readSoFar;
         service.work(request, () -> readChunk(buffer, at), (n, failure) -> chunkRead(buffer, n, failure));
     }
 
     /** On a worker: up to one buffer from {@code at} (bytes into the Read); -1 at the end. */
-    private Integer readChunk(byte[] buffer, long at) throws FsFailure {
+    private Integer readChunk(ByteBuffer buffer, long at) throws FsFailure {
         FsHandle h = service.handles().get(read.handle());
         if (!(h instanceof FsHandle.File file)) {
             throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
@@ -65,7 +72,7 @@ final class FsReadStream implements FsService.Active {
         if (left <= 0) {
             return -1;
         }
-        int want = (int) Math.min(buffer.length, left);
+        int want = (int) Math.min(chunk, left);
         synchronized (file) {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(read.handle()) + " (os error 9)");
@@ -77,9 +84,10 @@ final class FsReadStream implements FsService.Active {
                 if (at == 0) {
                     file.checkOffset(read.offset(), "read");
                 }
-                int n = file.read(ByteBuffer.wrap(buffer, 0, want), read.offset() + at);
+                int n = file.read(buffer.clear().limit(want), read.offset() + at);
+                buffer.flip();
                 if (n > 0 && digest != null) {
-                    digest.update(buffer, 0, n);
+                    digest.update(buffer);
                 }
                 return n;
             } catch (IOException e) {
@@ -91,16 +99,19 @@ final class FsReadStream implements FsService.Active {
     }
 
     /** On the loop: start reading the next chunk, queue this one; or the end. */
-    private void chunkRead(byte[] buffer, Integer n, FsFailure failure) {
+    private void chunkRead(ByteBuffer buffer, Integer n, FsFailure failure) {
         reading = false;
         if (aborted) {
+            releaseBuffers();
             return;
         }
         if (failure != null) {
+            releaseBuffers();
             service.finish(id, request, failure.response(request.extended()));
             return;
         }
         if (n <= 0) {
+            releaseBuffers();
             FsResponse done = digest == null ? FsResponse.success(null)
                     : new FsResponse(true, null, null, null, null, digest.hex());
             service.finish(id, request, done);
@@ -112,7 +123,7 @@ final class FsReadStream implements FsService.Active {
         if (more) {
             next();
         }
-        service.out().sendData(id, MessageType.FS_DATA, ByteBuffer.wrap(buffer, 0, n));
+        service.out().sendData(id, MessageType.FS_DATA, buffer);
         if (!more) {
             service.pause(this);
         }
@@ -121,5 +132,18 @@ final class FsReadStream implements FsService.Active {
     @Override
     public void abort() {
         aborted = true;
+        if (!reading) { // else when the read running comes back
+            releaseBuffers();
+        }
+    }
+
+    /** Gives the buffers back: no read is running, and a chunk sent was copied when it was queued. */
+    private void releaseBuffers() {
+        for (int i = 0; i < 2; i++) {
+            if (buffers[i] != null) {
+                service.buffers().release(buffers[i]);
+                buffers[i] = null;
+            }
+        }
     }
 }

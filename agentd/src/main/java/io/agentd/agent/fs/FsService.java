@@ -183,6 +183,10 @@ public final class FsService {
         return out;
     }
 
+    FsBuffers buffers() {
+        return workers.buffers();
+    }
+
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */
     <T> void work(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then) {
         workers.run(() -> {

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FsWorkers {
     private final ThreadPoolExecutor pool;
+    private final FsBuffers buffers = new FsBuffers();
 
     public FsWorkers(int threads) {
         AtomicInteger n = new AtomicInteger();
@@ -35,6 +36,11 @@ public final class FsWorkers {
      */
     void run(Runnable task) {
         pool.execute(task);
+    }
+
+    /** The chunk buffers all fs transfers share. */
+    FsBuffers buffers() {
+        return buffers;
     }
 
     /** Stops taking tasks (agent exit). */

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A Write: the host's core.fs.data chunks are copied into a bounded queue on the loop and written
+ * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a bounded queue on the loop and written
  * in order, a batch at a time, on a worker, at {@code offset} onwards; the host's empty chunk ends
  * it, and the count is checked against {@code len}.
  *
@@ -36,7 +36,8 @@ final class FsWriteStream implements FsService.Active {
     private final FsOp.Write write;
     private final long limit;
     private final FsDigest digest;
-    private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
+    private final FsBuffers buffers;
     private FsHandle.File file;
     private long queuedBytes;
     private long received;
@@ -53,6 +54,7 @@ final class FsWriteStream implements FsService.Active {
         this.write = write;
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
         this.digest = request.extended() ? new FsDigest() : null;
+        this.buffers = service.buffers();
     }
 
     /** Checks the handle, then grants the first credit (loop thread). */
@@ -103,7 +105,7 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         // The decoder reuses a data frame's array once it was handled: keep a copy.
-        queue.add(data.clone());
+        queue.add(buffers.copyOf(data));
         queuedBytes += data.length;
         writeMore();
     }
@@ -113,20 +115,20 @@ final class FsWriteStream implements FsService.Active {
         if (writing || queue.isEmpty() || ended) {
             return;
         }
-        List<byte[]> batch = new ArrayList<>();
+        List<ByteBuffer> batch = new ArrayList<>();
         long bytes = 0;
         while (!queue.isEmpty() && bytes < BATCH_BYTES) {
-            byte[] chunk = queue.poll();
+            ByteBuffer chunk = queue.poll();
             batch.add(chunk);
-            bytes += chunk.length;
+            bytes += chunk.remaining();
         }
         writing = true;
         long at = write.offset() + written;
-        service.work(request, () -> writeBatch(batch, at), this::batchWritten);
+        service.work(request, () -> writeBatch(batch, at), (n, failure) -> batchWritten(batch, n, failure));
     }
 
     /** On a worker: every chunk of the batch, whole, in order from {@code at}. */
-    private Long writeBatch(List<byte[]> batch, long at) throws FsFailure {
+    private Long writeBatch(List<ByteBuffer> batch, long at) throws FsFailure {
         long done = 0;
         synchronized (file) {
             if (file.isClosed()) {
@@ -134,13 +136,12 @@ final class FsWriteStream implements FsService.Active {
             }
             file.checkOffset(write.offset(), "write");
             try {
-                for (byte[] chunk : batch) {
-                    ByteBuffer b = ByteBuffer.wrap(chunk);
-                    while (b.hasRemaining()) {
-                        done += file.write(b, at + done);
-                    }
+                for (ByteBuffer chunk : batch) {
                     if (digest != null) {
-                        digest.update(chunk, 0, chunk.length);
+                        digest.update(chunk);
+                    }
+                    while (chunk.hasRemaining()) {
+                        done += file.write(chunk, at + done);
                     }
                 }
             } catch (IOException e) {
@@ -152,8 +153,9 @@ final class FsWriteStream implements FsService.Active {
         return done;
     }
 
-    private void batchWritten(Long n, FsFailure failure) {
+    private void batchWritten(List<ByteBuffer> batch, Long n, FsFailure failure) {
         writing = false;
+        batch.forEach(buffers::release);
         if (ended) {
             return;
         }
@@ -198,6 +200,7 @@ final class FsWriteStream implements FsService.Active {
 
     private void fail(FsFailure failure) {
         ended = true;
+        queue.forEach(buffers::release);
         queue.clear();
         queuedBytes = 0;
         if (file != null) {
@@ -212,6 +215,7 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        queue.forEach(buffers::release);
         queue.clear();
         if (file != null) {
             file.spoil();

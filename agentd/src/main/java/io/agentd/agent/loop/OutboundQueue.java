@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
 public final class OutboundQueue {
     private static final Logger log = LoggerFactory.getLogger(OutboundQueue.class);
     static final int SEGMENT_BYTES = 256 * 1024;
+    /**
+     * The most data a frame may carry and still be encoded into a pooled segment: a larger frame gets
+     * a direct buffer of its own, freed only by a garbage collection (bulk senders stay at or below).
+     */
+    public static final int DATA_PER_SEGMENT = SEGMENT_BYTES - FrameEncoder.maxDataFrameSize(0);
     /** Free segments kept for reuse; a burst beyond this is left to the garbage collector. */
     private static final int POOLED_SEGMENTS = 8;
 

@@ -1,0 +1,54 @@
+package io.agentd.agent.fs;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+/**
+ * Direct buffers of {@value #BYTES} bytes for Read and Write chunks, shared by every connection
+ * (any thread). A chunk in a direct buffer goes to and from the file with no copy through the JDK's
+ * temporary direct buffer, and reused buffers make no garbage, which under the serial GC grows
+ * the heap and with it the RSS. A direct buffer dropped would be freed only by a GC, so at most
+ * {@value #MADE} are ever made and all are kept; while every one is in use (many transfers at once),
+ * a transfer gets heap buffers, garbage as before, and so do chunks of a quarter of a buffer or less.
+ */
+final class FsBuffers {
+    static final int BYTES = 256 * 1024;
+    /** Direct buffers made at most: a Write's window and a Read's two, with room to spare. */
+    private static final int MADE = 24;
+
+    private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
+    private int made;
+
+    /**
+     * A cleared buffer of {@link #BYTES} limited to {@code size} (at most {@link #BYTES}), or, when
+     * all are in use, a heap buffer of {@code size}.
+     */
+    synchronized ByteBuffer take(int size) {
+        ByteBuffer b = free.poll();
+        if (b == null && made < MADE) {
+            made++;
+            b = ByteBuffer.allocateDirect(BYTES);
+        } else if (b == null) {
+            return ByteBuffer.allocate(size);
+        }
+        return b.clear().limit(size);
+    }
+
+    /** Takes back a buffer from {@link #take} no one uses any more; others are ignored. */
+    synchronized void release(ByteBuffer b) {
+        if (b.isDirect() && b.capacity() == BYTES) {
+            free.push(b);
+        }
+    }
+
+    /**
+     * The bytes of {@code data} in a buffer of the pool, or in a heap copy of their size when they
+     * are small (a queue of small chunks must not hold a buffer of {@link #BYTES} each) or larger.
+     */
+    ByteBuffer copyOf(byte[] data) {
+        if (data.length <= BYTES / 4 || data.length > BYTES) {
+            return ByteBuffer.wrap(data.clone());
+        }
+        return take(data.length).put(data).flip();
+    }
+}
