@@ -69,6 +69,11 @@ final class OutQueue {
         borrowed = 0;
     }
 
+    /** True while some queued frame is still a view on the borrowed buffer. */
+    boolean hasBorrowed() {
+        return borrowed > 0;
+    }
+
     long bytes() {
         return bytes;
     }
