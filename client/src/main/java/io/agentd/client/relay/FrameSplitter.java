@@ -5,9 +5,12 @@ import java.nio.ByteBuffer;
 
 /**
  * Cuts a byte stream into whole frames by their headers alone: the length prefix says where a frame
- * ends, the id after it where it goes; the body is never decoded. Each frame comes out as one array,
- * length prefix included, ready to forward as it is. Memory held: the frame being assembled, at most
- * one of the largest legal length, grown as its bytes arrive. Not thread-safe.
+ * ends, the id after it where it goes; the body is never decoded. Each frame comes out as a buffer
+ * holding it whole, length prefix included, ready to forward as it is. A frame that lies whole in the
+ * bytes fed comes out as a view on them, not copied (the relay's data path: most frames of a large
+ * read are whole in it); only a frame cut by the end of a read is assembled in an array of its own.
+ * Memory held: that frame, at most one of the largest legal length, grown as its bytes arrive. Not
+ * thread-safe.
  *
  * <p>A length outside {@code 5 .. 4 MiB} is reported to the sink, which decides: stop (a client's
  * stream cannot be trusted any further), or go on, and then the declared length is skipped unread,
@@ -16,8 +19,12 @@ import java.nio.ByteBuffer;
 final class FrameSplitter {
     /** Where the frames go. */
     interface Sink {
-        /** A whole frame ({@code bytes}, prefix included) on {@code id}; false to stop feeding. */
-        boolean frame(long id, byte[] bytes);
+        /**
+         * A whole frame on {@code id}: {@code bytes} from its position to its limit, prefix included.
+         * It may be a view on the buffer being fed, valid only until that buffer is reused: a sink
+         * that keeps the frame past that copies it (see {@link OutQueue#addBorrowed}).
+         */
+        boolean frame(long id, ByteBuffer bytes);
 
         /** A length prefix no frame may have; false to stop feeding (the stream is then unusable). */
         boolean badLength(long length);
@@ -36,6 +43,20 @@ final class FrameSplitter {
     /** Takes the bytes between {@code src}'s position and limit; returns false if the sink stopped it. */
     boolean feed(ByteBuffer src, Sink sink) {
         while (src.hasRemaining()) {
+            if (frame == null && headerFill == 0 && skipLeft == 0 && src.remaining() >= HEADER) {
+                // Between frames: one that lies whole in src goes out as a view, not copied.
+                int at = src.position();
+                long len = Integer.toUnsignedLong(src.getInt(at));
+                long total = len + Protocol.LENGTH_BYTES;
+                if (len >= Protocol.MIN_FRAME_LEN && len <= Protocol.MAX_FRAME_LEN && total <= src.remaining()) {
+                    ByteBuffer view = src.duplicate().limit(at + (int) total);
+                    src.position(at + (int) total);
+                    if (!sink.frame(Integer.toUnsignedLong(src.getInt(at + Protocol.LENGTH_BYTES)), view)) {
+                        return false;
+                    }
+                    continue;
+                }
+            }
             if (skipLeft > 0) {
                 int n = (int) Math.min(skipLeft, src.remaining());
                 src.position(src.position() + n);
@@ -86,7 +107,7 @@ final class FrameSplitter {
         byte[] whole = frame;
         frame = null;
         frameFill = 0;
-        return sink.frame(idOf(whole), whole);
+        return sink.frame(idOf(whole), ByteBuffer.wrap(whole));
     }
 
     private void grow(int atLeast) {

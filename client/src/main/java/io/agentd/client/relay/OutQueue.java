@@ -9,18 +9,69 @@ import java.util.ArrayDeque;
  * Whole frames waiting for one non-blocking socket, written by gathering writes, with the count of
  * bytes waiting: the relay's water marks look at it. Frames are never split between queues, so what
  * a socket receives is always whole frames in the order they were queued. Selector thread only.
+ *
+ * <p>A frame may be queued borrowed: a view on the relay's read buffer, so that a run of frames read
+ * together goes to the socket in one write straight from that buffer, never copied. Before the
+ * buffer is read into again, {@link #keepBorrowed} copies what the socket did not take into direct
+ * chunks of a {@link ChunkPool}, packed one after the other (a frame may span two chunks: the socket
+ * still receives whole frames in order).
  */
 final class OutQueue {
     /** Buffers handed to one gathering write. */
     private static final int GATHER = 64;
-
     private final ArrayDeque<ByteBuffer> frames = new ArrayDeque<>();
     private final ByteBuffer[] batch = new ByteBuffer[GATHER];
     private long bytes;
+    /** How many of the last frames queued are borrowed views (all of them behind the owned ones). */
+    private int borrowed;
+    private final ChunkPool pool;
 
+    OutQueue(ChunkPool pool) {
+        this.pool = pool;
+    }
+
+    /** Queues a frame the queue may keep as it is. */
     void add(ByteBuffer frame) {
+        keepBorrowed(); // order: an owned frame never goes before borrowed ones in the count below
         bytes += frame.remaining();
         frames.add(frame);
+    }
+
+    /** Queues a view on a buffer that will be reused: {@link #keepBorrowed} must come before that. */
+    void addBorrowed(ByteBuffer view) {
+        bytes += view.remaining();
+        frames.add(view);
+        borrowed++;
+    }
+
+    /** Copies the borrowed frames the socket has not taken whole into arrays of their own. */
+    void keepBorrowed() {
+        if (borrowed == 0) {
+            return;
+        }
+        ByteBuffer[] tail = new ByteBuffer[borrowed]; // the borrowed ones still queued are the last ones
+        for (int i = borrowed - 1; i >= 0; i--) {
+            tail[i] = frames.pollLast();
+        }
+        ByteBuffer chunk = frames.isEmpty() || !pool.isLent(frames.peekLast()) ? null : frames.peekLast();
+        for (ByteBuffer view : tail) {
+            while (view.hasRemaining()) {
+                if (chunk == null || chunk.limit() == chunk.capacity()) {
+                    chunk = pool.take();
+                    frames.add(chunk);
+                }
+                int n = Math.min(view.remaining(), chunk.capacity() - chunk.limit());
+                int at = chunk.limit();
+                chunk.limit(at + n).put(at, view, view.position(), n);
+                view.position(view.position() + n);
+            }
+        }
+        borrowed = 0;
+    }
+
+    /** True while some queued frame is still a view on the borrowed buffer. */
+    boolean hasBorrowed() {
+        return borrowed > 0;
     }
 
     long bytes() {
@@ -45,7 +96,10 @@ final class OutQueue {
             java.util.Arrays.fill(batch, 0, n, null);
             bytes -= written;
             while (!frames.isEmpty() && !frames.peek().hasRemaining()) {
-                frames.poll();
+                pool.giveBack(frames.poll());
+                if (frames.size() < borrowed) {
+                    borrowed--; // a borrowed frame went whole: nothing of it to copy
+                }
             }
             if (written == 0) {
                 return false;
@@ -55,7 +109,9 @@ final class OutQueue {
     }
 
     void clear() {
+        frames.forEach(pool::giveBack);
         frames.clear();
         bytes = 0;
+        borrowed = 0;
     }
 }

@@ -10,14 +10,17 @@ final class RelayClient {
     final int slot;
     final IdRange range;
     final FrameSplitter input = new FrameSplitter();
-    final OutQueue output = new OutQueue();
+    final OutQueue output;
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
     /** Its queue passed the high-water mark with the relay's own refusals: it is not read until it drains. */
     boolean inputPaused;
     boolean gone;
+    /** It holds views on the port's read buffer, to be written or copied before the next read. */
+    boolean borrowing;
 
-    RelayClient(SocketChannel channel, SelectionKey key, int slot) {
+    RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks) {
+        this.output = new OutQueue(chunks);
         this.channel = channel;
         this.key = key;
         this.slot = slot;

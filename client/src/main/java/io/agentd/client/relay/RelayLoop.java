@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
 import java.io.IOException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -47,7 +48,13 @@ final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     static final long HIGH_WATER = 4L * 1024 * 1024;
     static final long LOW_WATER = 1024 * 1024;
+    /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
+    /**
+     * The agent's read: large, so that one read carries many frames and a run of them for one client
+     * goes out in one write straight from this buffer (see {@link #onPortEvents}).
+     */
+    private static final int PORT_READ_BYTES = 1024 * 1024;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
     /**
      * The relay's own id, outside every client's range, for the ping that checks the agent is still
@@ -67,8 +74,21 @@ final class RelayLoop implements Runnable {
     /** Free slots, least recently freed first: a slot's ids go to a new client as late as possible. */
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
     private final FrameSplitter portInput = new FrameSplitter();
-    private final OutQueue portOutput = new OutQueue();
+    private final ChunkPool chunks = new ChunkPool();
+    private final OutQueue portOutput = new OutQueue(chunks);
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
+    private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
+    /** Clients given views on {@link #portBuffer} by the read being split now. */
+    private final List<RelayClient> borrowers = new ArrayList<>();
+    /**
+     * Clients whose sockets left part of the last read: it stays in {@link #portBuffer}, unread over,
+     * until they take it (no copy, the common case of a client a little slower than the agent) or
+     * {@link #PIN_NANOS} pass; then it is copied to their queues and the agent is read again.
+     */
+    private final List<RelayClient> pinned = new ArrayList<>();
+    private long pinnedSince;
+    /** How long a read's remainder may stop the agent's reads: a client not reading holds up no one longer. */
+    private static final long PIN_NANOS = 5_000_000;
     private final FrameEncoder encoder = new FrameEncoder();
     private final List<RelayClient> toFlush = new ArrayList<>();
     private int clientsHoldingUpAgent;
@@ -147,7 +167,7 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            selector.select();
+            selector.select(pinned.isEmpty() ? 0 : 1 + PIN_NANOS / 1_000_000);
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
                     continue;
@@ -164,6 +184,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
+            if (!pinned.isEmpty() && System.nanoTime() - pinnedSince >= PIN_NANOS) {
+                unpin();
+            }
             if (!flushAll()) {
                 return new Relay.Ending("writing to the port " + portName + " failed", true);
             }
@@ -180,12 +203,14 @@ final class RelayLoop implements Runnable {
                 return "writing to the port " + portName + " failed";
             }
             if (key.isReadable()) {
-                readBuffer.clear();
-                if (port.read(readBuffer) < 0) {
+                unpin(); // the buffer is read into: what it still holds for clients is copied first
+                portBuffer.clear();
+                if (port.read(portBuffer) < 0) {
                     return "the VM's port " + portName + " closed (the VM is gone)";
                 }
-                readBuffer.flip();
-                portInput.feed(readBuffer, portSink);
+                portBuffer.flip();
+                portInput.feed(portBuffer, portSink);
+                sendBorrowed();
                 updateAgentReads();
             }
             return null;
@@ -196,7 +221,7 @@ final class RelayLoop implements Runnable {
 
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
         @Override
-        public boolean frame(long id, byte[] bytes) {
+        public boolean frame(long id, ByteBuffer bytes) {
             fromAgent(id, bytes);
             return true;
         }
@@ -212,9 +237,55 @@ final class RelayLoop implements Runnable {
         }
     };
 
-    private void fromAgent(long id, byte[] bytes) {
+    /**
+     * Each client given frames of this read gets them now, in one gathering write straight from the
+     * read buffer; what its socket does not take is copied to its queue before the buffer is reused.
+     */
+    private void sendBorrowed() {
+        for (RelayClient c : borrowers) {
+            c.borrowing = false;
+            if (c.gone) {
+                continue;
+            }
+            try {
+                flushClient(c);
+            } catch (IOException e) {
+                drop(c, "connection broke: " + e.getMessage());
+                continue;
+            }
+            if (c.output.hasBorrowed()) {
+                pinned.add(c);
+            }
+        }
+        borrowers.clear();
+        if (!pinned.isEmpty()) {
+            pinnedSince = System.nanoTime();
+        }
+    }
+
+    /** Copies what pinned clients still hold of the read buffer to their queues; the agent is read again. */
+    private void unpin() {
+        if (pinned.isEmpty()) {
+            return;
+        }
+        for (RelayClient c : pinned) {
+            c.output.keepBorrowed();
+        }
+        pinned.clear();
+        updateAgentReads();
+    }
+
+    /** A pinned client took the rest of the read: when none holds any, the agent is read again. */
+    private void unpinIfTaken(RelayClient c) {
+        if (!pinned.isEmpty() && !c.output.hasBorrowed() && pinned.remove(c) && pinned.isEmpty()) {
+            updateAgentReads();
+        }
+    }
+
+    /** {@code bytes} may be a view on the port's read buffer: kept only through {@link #queue}. */
+    private void fromAgent(long id, ByteBuffer bytes) {
         if (id == Protocol.CONTROL_ID) {
-            fromAgentOnControl(bytes);
+            fromAgentOnControl(copyOf(bytes));
             return;
         }
         if (id == PROBE_ID) {
@@ -251,7 +322,7 @@ final class RelayLoop implements Runnable {
             }
             for (RelayClient c : clients) {
                 if (c != null) {
-                    queue(c, bytes);
+                    queueOwned(c, bytes);
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
@@ -267,6 +338,12 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    private static byte[] copyOf(ByteBuffer bytes) {
+        byte[] copy = new byte[bytes.remaining()];
+        bytes.get(copy);
+        return copy;
+    }
+
     private void probe() {
         if (!probing) {
             probing = true;
@@ -279,7 +356,7 @@ final class RelayLoop implements Runnable {
         probing = false;
         for (RelayClient c : awaitingReady) {
             if (!c.gone) {
-                queue(c, readyFrame);
+                queueOwned(c, readyFrame);
             }
         }
         awaitingReady.clear();
@@ -315,7 +392,7 @@ final class RelayLoop implements Runnable {
     }
 
     private int portReadOps() {
-        return clientsHoldingUpAgent == 0 ? SelectionKey.OP_READ : 0;
+        return clientsHoldingUpAgent == 0 && pinned.isEmpty() ? SelectionKey.OP_READ : 0;
     }
 
     private void updateAgentReads() {
@@ -328,13 +405,14 @@ final class RelayLoop implements Runnable {
         SocketChannel channel;
         while ((channel = server.accept()) != null) {
             channel.configureBlocking(false);
+            widenSendBuffer(channel);
             Integer slot = freeSlots.poll();
             if (slot == null) {
                 refuseFull(channel);
                 continue;
             }
             SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-            RelayClient c = new RelayClient(channel, key, slot);
+            RelayClient c = new RelayClient(channel, key, slot, chunks);
             key.attach(c);
             clients[slot] = c;
             clientCount++;
@@ -348,6 +426,19 @@ final class RelayLoop implements Runnable {
             if (more != null) {
                 log.info("relay: {} connected ({} now){}", c, clientCount, more);
             }
+        }
+    }
+
+    /**
+     * Asks for a client send buffer as large as one read from the agent (the kernel caps it at
+     * net.core.wmem_max), instead of the default ~200 KiB: a read then goes to an attentive client in
+     * one write straight from the read buffer, with no remainder to copy and fewer wakeups.
+     */
+    private static void widenSendBuffer(SocketChannel channel) {
+        try {
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, PORT_READ_BYTES);
+        } catch (IOException | UnsupportedOperationException e) {
+            log.debug("relay: SO_SNDBUF not set", e); // the default size works, more slowly
         }
     }
 
@@ -401,7 +492,8 @@ final class RelayLoop implements Runnable {
         }
 
         @Override
-        public boolean frame(long id, byte[] bytes) {
+        public boolean frame(long id, ByteBuffer view) {
+            byte[] bytes = copyOf(view); // a view on the client read buffer, which the next read reuses
             if (c.range.contains(id)) {
                 portOutput.add(ByteBuffer.wrap(bytes));
                 return true;
@@ -460,9 +552,26 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** Queues a frame of the agent: past the high mark, nothing more is read from the agent. */
-    private void queue(RelayClient c, byte[] bytes) {
+    /**
+     * Queues a frame of the agent as a view on the port's read buffer ({@link #sendBorrowed} writes
+     * or copies it before the next read): past the high mark, nothing more is read from the agent.
+     */
+    private void queue(RelayClient c, ByteBuffer frame) {
+        c.output.addBorrowed(frame);
+        if (!c.borrowing) {
+            c.borrowing = true;
+            borrowers.add(c);
+        }
+        holdUpAgentIfFull(c);
+    }
+
+    /** Queues a frame of the agent that the relay keeps (the cached core.ready). */
+    private void queueOwned(RelayClient c, byte[] bytes) {
         add(c, bytes);
+        holdUpAgentIfFull(c);
+    }
+
+    private void holdUpAgentIfFull(RelayClient c) {
         if (!c.holdsUpAgent && c.output.bytes() > HIGH_WATER) {
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
@@ -481,6 +590,7 @@ final class RelayLoop implements Runnable {
 
     private void flushClient(RelayClient c) throws IOException {
         c.output.flush(c.channel);
+        unpinIfTaken(c);
         if (c.output.bytes() <= LOW_WATER) {
             c.inputPaused = false;
             if (c.holdsUpAgent) {
@@ -546,6 +656,7 @@ final class RelayLoop implements Runnable {
             updateAgentReads();
         }
         c.output.clear();
+        unpinIfTaken(c);
         awaitingReady.remove(c);
         clients[c.slot] = null;
         freeSlots.add(c.slot);

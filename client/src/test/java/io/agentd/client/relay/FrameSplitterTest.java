@@ -26,9 +26,11 @@ class FrameSplitterTest {
 
     private final FrameSplitter.Sink sink = new FrameSplitter.Sink() {
         @Override
-        public boolean frame(long id, byte[] bytes) {
+        public boolean frame(long id, java.nio.ByteBuffer bytes) {
             ids.add(id);
-            frames.add(bytes);
+            byte[] copy = new byte[bytes.remaining()]; // a view on the fed buffer: copied to keep
+            bytes.get(copy);
+            frames.add(copy);
             return true;
         }
 
