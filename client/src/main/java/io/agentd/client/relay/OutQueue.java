@@ -69,11 +69,6 @@ final class OutQueue {
         borrowed = 0;
     }
 
-    /** True while some queued frame is still a view on the borrowed buffer. */
-    boolean hasBorrowed() {
-        return borrowed > 0;
-    }
-
     long bytes() {
         return bytes;
     }

@@ -80,15 +80,6 @@ final class RelayLoop implements Runnable {
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
     /** Clients given views on {@link #portBuffer} by the read being split now. */
     private final List<RelayClient> borrowers = new ArrayList<>();
-    /**
-     * Clients whose sockets left part of the last read: it stays in {@link #portBuffer}, unread over,
-     * until they take it (no copy, the common case of a client a little slower than the agent) or
-     * {@link #PIN_NANOS} pass; then it is copied to their queues and the agent is read again.
-     */
-    private final List<RelayClient> pinned = new ArrayList<>();
-    private long pinnedSince;
-    /** How long a read's remainder may stop the agent's reads: a client not reading holds up no one longer. */
-    private static final long PIN_NANOS = 5_000_000;
     private final FrameEncoder encoder = new FrameEncoder();
     private final List<RelayClient> toFlush = new ArrayList<>();
     private int clientsHoldingUpAgent;
@@ -167,7 +158,7 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            selector.select(pinned.isEmpty() ? 0 : 1 + PIN_NANOS / 1_000_000);
+            selector.select();
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
                     continue;
@@ -184,9 +175,6 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
-            if (!pinned.isEmpty() && System.nanoTime() - pinnedSince >= PIN_NANOS) {
-                unpin();
-            }
             if (!flushAll()) {
                 return new Relay.Ending("writing to the port " + portName + " failed", true);
             }
@@ -203,7 +191,6 @@ final class RelayLoop implements Runnable {
                 return "writing to the port " + portName + " failed";
             }
             if (key.isReadable()) {
-                unpin(); // the buffer is read into: what it still holds for clients is copied first
                 portBuffer.clear();
                 if (port.read(portBuffer) < 0) {
                     return "the VM's port " + portName + " closed (the VM is gone)";
@@ -253,33 +240,9 @@ final class RelayLoop implements Runnable {
                 drop(c, "connection broke: " + e.getMessage());
                 continue;
             }
-            if (c.output.hasBorrowed()) {
-                pinned.add(c);
-            }
-        }
-        borrowers.clear();
-        if (!pinned.isEmpty()) {
-            pinnedSince = System.nanoTime();
-        }
-    }
-
-    /** Copies what pinned clients still hold of the read buffer to their queues; the agent is read again. */
-    private void unpin() {
-        if (pinned.isEmpty()) {
-            return;
-        }
-        for (RelayClient c : pinned) {
             c.output.keepBorrowed();
         }
-        pinned.clear();
-        updateAgentReads();
-    }
-
-    /** A pinned client took the rest of the read: when none holds any, the agent is read again. */
-    private void unpinIfTaken(RelayClient c) {
-        if (!pinned.isEmpty() && !c.output.hasBorrowed() && pinned.remove(c) && pinned.isEmpty()) {
-            updateAgentReads();
-        }
+        borrowers.clear();
     }
 
     /** {@code bytes} may be a view on the port's read buffer: kept only through {@link #queue}. */
@@ -392,7 +355,7 @@ final class RelayLoop implements Runnable {
     }
 
     private int portReadOps() {
-        return clientsHoldingUpAgent == 0 && pinned.isEmpty() ? SelectionKey.OP_READ : 0;
+        return clientsHoldingUpAgent == 0 ? SelectionKey.OP_READ : 0;
     }
 
     private void updateAgentReads() {
@@ -590,7 +553,6 @@ final class RelayLoop implements Runnable {
 
     private void flushClient(RelayClient c) throws IOException {
         c.output.flush(c.channel);
-        unpinIfTaken(c);
         if (c.output.bytes() <= LOW_WATER) {
             c.inputPaused = false;
             if (c.holdsUpAgent) {
@@ -656,7 +618,6 @@ final class RelayLoop implements Runnable {
             updateAgentReads();
         }
         c.output.clear();
-        unpinIfTaken(c);
         awaitingReady.remove(c);
         clients[c.slot] = null;
         freeSlots.add(c.slot);
