@@ -211,6 +211,19 @@ class FsE2ETest {
     }
 
     @Test
+    void aHandleOfAnotherLiveConnectionIsABadHandleThereAndStillGoodForItsOwner() throws Exception {
+        try (HostConnection owner = agent.connectReady(); HostConnection other = agent.connectReady()) {
+            FsHost mine = new FsHost(owner);
+            long h = mine.open(p("theirs"), FsOpenOptions.replacing(null));
+            FsResponse r = new FsHost(other).call(new FsOp.FStat(h));
+            assertFalse(r.ok());
+            assertTrue(r.error().contains("bad handle"), r.error());
+            mine.ok(new FsOp.FStat(h));
+            mine.ok(new FsOp.CloseHandle(h));
+        }
+    }
+
+    @Test
     void relayNoticeClosesTheHandlesOpenedInItsIdRange(HostConnection host) throws Exception {
         FsHost fs = new FsHost(host);
         long before = FsHost.newId();
