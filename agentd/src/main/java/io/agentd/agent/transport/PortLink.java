@@ -110,6 +110,12 @@ public final class PortLink implements HostOutput {
     private boolean dropping;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
     private Loop.Timer dropDeadline;
+    /**
+     * A write is due at the end of this turn of the loop: frames queued by the turn's events go out
+     * in one write without asking epoll first (write interest is armed only when the fd is full).
+     */
+    private Loop.Timer flushAtTurnEnd;
+    private final Runnable flushTask = this::flushAtTurnEnd;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -275,8 +281,17 @@ public final class PortLink implements HostOutput {
                 reg.setRead(false);
                 log.warn("host is not reading: {} bytes queued, pausing port input", q);
             }
-            reg.setWrite(true);
+            if (!reg.writing() && flushAtTurnEnd == null) {
+                flushAtTurnEnd = loop.schedule(0, flushTask);
+            }
             stallWatch.outputWaiting();
+        }
+    }
+
+    private void flushAtTurnEnd() {
+        flushAtTurnEnd = null;
+        if (state == State.CONNECTED && !reg.writing()) {
+            flush();
         }
     }
 
@@ -436,9 +451,10 @@ public final class PortLink implements HostOutput {
         if (queue.queuedBytes() < before) {
             stallWatch.progressed();
         }
-        if (empty) {
-            reg.setWrite(false);
+        if (state != State.CONNECTED) {
+            return; // a write that failed hung up
         }
+        reg.setWrite(!empty);
         afterDequeue();
         if (dropping && empty && state == State.CONNECTED) {
             hangup("dropped after a frame length it cannot trust; what was queued was written");
@@ -488,6 +504,10 @@ public final class PortLink implements HostOutput {
         if (dropDeadline != null) {
             dropDeadline.cancel();
             dropDeadline = null;
+        }
+        if (flushAtTurnEnd != null) {
+            flushAtTurnEnd.cancel();
+            flushAtTurnEnd = null;
         }
         onHangup.onHangup(wasConnected);
     }

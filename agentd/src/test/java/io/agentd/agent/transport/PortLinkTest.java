@@ -87,12 +87,31 @@ class PortLinkTest {
         assertTrue(link.acceptsOutput());
         queueOutput(600);
         assertFalse(link.acceptsOutput(), "past the mark: sessions stop reading");
-        assertTrue(loop.registration(port).writing());
+        assertEquals(List.of(), events, "written at the end of the loop's turn, not at once");
 
-        loop.fire(port, Loop.WRITABLE);
+        loop.advance(0);
         assertTrue(link.acceptsOutput());
         assertEquals(List.of("resumed", "flushed"), events);
-        assertFalse(loop.registration(port).writing(), "nothing left to write");
+        assertFalse(loop.registration(port).writing(), "nothing left to write: epoll was never asked");
+    }
+
+    @Test
+    void writeInterestIsArmedOnlyWhenThePortIsFullAndTheRestGoesOnceItIsWritable() throws Exception {
+        int port = connectOnWriteEnd();
+        queueOutput(100_000); // more than the pipe's 64 KiB
+        assertFalse(loop.registration(port).writing(), "no epoll round before the first write");
+        loop.advance(0);
+        assertTrue(loop.registration(port).writing(), "the pipe filled: wait for it to drain");
+        assertEquals(List.of(), events);
+
+        ByteBuffer sink = ByteBuffer.allocateDirect(128 * 1024);
+        assertTrue(Os.read(pipe[0], sink) > 0);
+        loop.fire(port, Loop.WRITABLE);
+        sink.clear();
+        Os.read(pipe[0], sink);
+        loop.fire(port, Loop.WRITABLE);
+        assertEquals(List.of("resumed", "flushed"), events);
+        assertFalse(loop.registration(port).writing());
     }
 
     @Test
@@ -101,7 +120,7 @@ class PortLinkTest {
         assertTrue(loop.registration(port).reading());
         queueOutput((int) (HIGH_WATER * QueueWaterMarks.INPUT_PAUSE_FACTOR));
         assertFalse(loop.registration(port).reading(), "input paused");
-        loop.fire(port, Loop.WRITABLE);
+        loop.advance(0);
         assertTrue(loop.registration(port).reading(), "input resumed");
     }
 
