@@ -1,6 +1,7 @@
 package io.agentd.bench;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.ExitStatus;
 import io.agentd.client.Output;
@@ -56,6 +57,14 @@ final class AgentLink implements AutoCloseable {
             (output.stream() == Output.Stream.STDOUT ? stdout : stderr).accept(data, 0, data.length);
         });
         return new Session(s);
+    }
+
+    /**
+     * The failure kind's wire name (e.g. {@code resource_limit}) when {@code e} is the agent's
+     * core.exec.failed for a start; null for any other failure.
+     */
+    static String execFailureKind(Exception e) {
+        return e instanceof ExecFailedException failed ? failed.kindWire() : null;
     }
 
     /** One core.ping -> core.pong round trip, in nanoseconds. */

@@ -11,6 +11,7 @@ import java.util.List;
  * @param nativeDir where the build put spawn-floor and pty-echo-floor
  * @param workDir   sockets, logs and qemu-ga state for this run
  * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
+ * @param manySessions sessions alive at once in the many-sessions run (issue 17: 10,000)
  */
 record BenchConfig(
         Path repo,
@@ -22,6 +23,7 @@ record BenchConfig(
         long throughputBytes,
         int sessions,
         int linesPerSession,
+        int manySessions,
         int ptyRuns,
         int ptyWarmup,
         int readyLaunches,
@@ -29,19 +31,19 @@ record BenchConfig(
         long slowStdinBytes) {
 
     static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 1000, 50, 5,
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 10_000, 1000, 50, 5,
                 1L << 30, 256L << 20);
     }
 
     static BenchConfig smoke(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 5, 1,
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 30, 5, 1,
                 8L << 20, 4L << 20);
     }
 
     /** The same sizes with {@code runs} measured exec round trips. */
     BenchConfig withExecRuns(int runs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
-                linesPerSession, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes);
+                linesPerSession, manySessions, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes);
     }
 
     Path spawnFloor() {

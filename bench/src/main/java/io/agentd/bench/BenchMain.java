@@ -12,7 +12,7 @@ import java.util.Locale;
  * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
  *
  * <pre>
- * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,relay,fs,connections,detached]
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,many-sessions,relay,fs,connections,detached]
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
@@ -20,7 +20,7 @@ import java.util.Locale;
  */
 public final class BenchMain {
     static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
-            "relay", "fs", "connections", "detached");
+            "many-sessions", "relay", "fs", "connections", "detached");
 
     private BenchMain() {}
 
@@ -109,6 +109,8 @@ public final class BenchMain {
                     }
                     case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
+                    case "many-sessions" -> withFreshAgent(cfg, name, (process, agent) ->
+                            figures.addAll(ManySessionsBench.run(cfg, process, agent)));
                     case "connections" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConnectionsBench.run(cfg, process, agent)));
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));

@@ -23,8 +23,7 @@ final class ConcurrencyBench {
         SH
     }
 
-    private static final long PING_INTERVAL_MILLIS = 10;
-    private static final int IDLE_PINGS = 200;
+    static final int IDLE_PINGS = 200;
     private static final long RUN_TIMEOUT_SECONDS = 300;
 
     private ConcurrencyBench() {}
@@ -128,43 +127,5 @@ final class ConcurrencyBench {
                         Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info(tag + ": idle ping p50 before the run", idlePings.percentile(50), Figure.Unit.NANOS,
                         Double.NaN, ""));
-    }
-
-    /** Pings every 10 ms on its own thread until stopped. */
-    private static final class Pinger extends Thread {
-        private final AgentLink agent;
-        private final Samples samples = new Samples(1024);
-        private volatile boolean stop;
-        private volatile Exception failure;
-
-        Pinger(AgentLink agent) {
-            super("bench-pinger");
-            this.agent = agent;
-            setDaemon(true);
-        }
-
-        @Override
-        public void run() {
-            try {
-                while (!stop) {
-                    samples.add(agent.pingNanos());
-                    Thread.sleep(PING_INTERVAL_MILLIS);
-                }
-            } catch (Exception e) {
-                failure = e;
-            }
-        }
-
-        Samples stopAndCollect() throws Exception {
-            stop = true;
-            join(TimeUnit.SECONDS.toMillis(30));
-            if (failure != null) {
-                throw new IOException("ping failed during the run", failure);
-            }
-            if (isAlive()) {
-                throw new IOException("a ping got no answer for 30 s");
-            }
-            return samples;
-        }
     }
 }

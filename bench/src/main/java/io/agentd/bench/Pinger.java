@@ -1,0 +1,44 @@
+package io.agentd.bench;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+/** Pings the agent every 10 ms on its own thread until stopped: how responsive it stays under a load. */
+final class Pinger extends Thread {
+    private static final long PING_INTERVAL_MILLIS = 10;
+
+    private final AgentLink agent;
+    private final Samples samples = new Samples(1024);
+    private volatile boolean stop;
+    private volatile Exception failure;
+
+    Pinger(AgentLink agent) {
+        super("bench-pinger");
+        this.agent = agent;
+        setDaemon(true);
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (!stop) {
+                samples.add(agent.pingNanos());
+                Thread.sleep(PING_INTERVAL_MILLIS);
+            }
+        } catch (Exception e) {
+            failure = e;
+        }
+    }
+
+    Samples stopAndCollect() throws Exception {
+        stop = true;
+        join(TimeUnit.SECONDS.toMillis(30));
+        if (failure != null) {
+            throw new IOException("ping failed during the run", failure);
+        }
+        if (isAlive()) {
+            throw new IOException("a ping got no answer for 30 s");
+        }
+        return samples;
+    }
+}
