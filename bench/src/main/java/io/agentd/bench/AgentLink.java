@@ -5,6 +5,7 @@ import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.ExitStatus;
 import io.agentd.client.Output;
+import io.agentd.client.OutputListener;
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
 import java.time.Duration;
@@ -17,7 +18,10 @@ final class AgentLink implements AutoCloseable {
     /** No single wait in a benchmark should take longer; a hang becomes an error, not a stuck run. */
     static final Duration WAIT = Duration.ofSeconds(120);
 
-    /** Receives output bytes on the client's reader thread; must not block. */
+    /**
+     * Receives output bytes on the client's reader thread; must not block, and must not keep
+     * {@code data} after it returns (the client reads later frames into the same array).
+     */
     @FunctionalInterface
     interface Sink {
         Sink DISCARD = (b, off, len) -> { };
@@ -52,9 +56,17 @@ final class AgentLink implements AutoCloseable {
 
     /** Starts a session; returns at once (started and exited arrive later). */
     Session exec(ExecRequest request, Sink stdout, Sink stderr) throws IOException {
-        ExecSession s = client.start(request, output -> {
-            byte[] data = output.data();
-            (output.stream() == Output.Stream.STDOUT ? stdout : stderr).accept(data, 0, data.length);
+        ExecSession s = client.start(request, new OutputListener() {
+            @Override
+            public void onOutput(Output output) {
+                byte[] data = output.data();
+                (output.stream() == Output.Stream.STDOUT ? stdout : stderr).accept(data, 0, data.length);
+            }
+
+            @Override
+            public boolean keepsData() {
+                return false; // a Sink keeps nothing (its contract): the client may reuse the arrays
+            }
         });
         return new Session(s);
     }

@@ -633,7 +633,7 @@ public final class AgentClient implements AutoCloseable {
             if (frame == null) {
                 return null;
             }
-            dispatch(frame);
+            dispatch(frame, decoder);
         }
     }
 
@@ -650,7 +650,7 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private void dispatch(Frame frame) {
+    private void dispatch(Frame frame, FrameDecoder decoder) {
         if (frame.id() == Protocol.CONTROL_ID) {
             onControl(frame);
             return;
@@ -662,6 +662,9 @@ public final class AgentClient implements AutoCloseable {
         }
         if (receiver.onFrame(frame)) {
             live.remove(frame.id(), receiver);
+        }
+        if (receiver.releasesData()) {
+            decoder.recycle(frame); // the next data frame of its size is read into the same array
         }
     }
 

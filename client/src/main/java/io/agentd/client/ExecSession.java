@@ -391,6 +391,11 @@ public final class ExecSession {
             }
 
             @Override
+            public boolean releasesData() {
+                return output.releasesData();
+            }
+
+            @Override
             public void onAbort(AgentException cause) {
                 end(null, cause);
             }

@@ -25,6 +25,11 @@ final class ListenerSink implements OutputSink {
     }
 
     @Override
+    public boolean releasesData() {
+        return !listener.keepsData();
+    }
+
+    @Override
     public void end(AgentException cutShortBy) {
         // the listener learns the end from the session's exit
     }

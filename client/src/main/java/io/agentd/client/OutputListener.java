@@ -12,6 +12,16 @@ public interface OutputListener {
 
     void onOutput(Output output);
 
+    /**
+     * Whether this listener may hold on to an {@link Output}'s data array after {@link #onOutput}
+     * returns. A listener that answers false (it counts, copies or writes the bytes during the call)
+     * lets the client read a later frame of the same size into the same array: bulk output then
+     * costs no allocation and no zeroing per frame.
+     */
+    default boolean keepsData() {
+        return true;
+    }
+
     /** The agent could not write stdin to the process (e.g. EPIPE after it closed its stdin). */
     default void onStdinError(ExecStdinError error) {}
 

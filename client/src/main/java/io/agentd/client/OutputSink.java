@@ -9,6 +9,11 @@ interface OutputSink {
 
     void deliver(Output output);
 
+    /** True when nothing keeps an output's data array once {@link #deliver} returned (it may be reused). */
+    default boolean releasesData() {
+        return false;
+    }
+
     /**
      * The session is over and its exit has completed; no output follows. {@code cutShortBy} is the
      * failure that ended a session that may have had more output (a lost connection), else null.

@@ -12,6 +12,14 @@ interface Receiver {
      */
     boolean onFrame(Frame frame);
 
+    /**
+     * True when a data frame's array is no longer referenced once {@link #onFrame} returned, so the
+     * reader may read a later frame into it.
+     */
+    default boolean releasesData() {
+        return false;
+    }
+
     /** The id ended without a terminal frame (connection lost, or an undecodable frame on it). */
     void onAbort(AgentException cause);
 }

@@ -184,6 +184,89 @@ class ScriptedPeerTest {
         }
     }
 
+    /** One 64 KiB stdout frame whose every byte is {@code fill}. */
+    private static Frame bulk(long id, int fill) {
+        byte[] data = new byte[64 * 1024];
+        java.util.Arrays.fill(data, (byte) fill);
+        return new Frame(id, MessageType.EXEC_STDOUT, new ExecData(data));
+    }
+
+    /** Sends frames of 1s, 2s and 3s, each once the listener has had the one before (so each is read alone). */
+    private void sendThreeBulkFramesOneAtATime(ExecSession s, java.util.concurrent.BlockingQueue<byte[]> seen)
+            throws Exception {
+        receive(); // the request
+        send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(1)));
+        for (int fill = 1; fill <= 3; fill++) {
+            send(bulk(s.id(), fill));
+            assertTrue(seen.poll(10, TimeUnit.SECONDS) != null, "frame " + fill + " delivered");
+        }
+        send(new Frame(s.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+        assertEquals(0, s.awaitExit(WAIT).code());
+    }
+
+    @Test
+    void aListenerThatKeepsNoDataGetsEveryFrameRightThroughOneReusedArray() throws Exception {
+        try (AgentClient client = connected()) {
+            java.util.concurrent.BlockingQueue<byte[]> arrays = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.List<byte[]> copies = new java.util.ArrayList<>();
+            ExecSession s = client.start(ExecRequest.of("bulk"), new OutputListener() {
+                @Override
+                public void onOutput(Output output) {
+                    copies.add(output.data().clone());
+                    arrays.add(output.data()); // kept for its identity only, never read after the call
+                }
+
+                @Override
+                public boolean keepsData() {
+                    return false;
+                }
+            });
+            java.util.List<byte[]> delivered = new java.util.ArrayList<>();
+            java.util.concurrent.BlockingQueue<byte[]> seen = new java.util.concurrent.LinkedBlockingQueue<>() {
+                @Override
+                public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
+                    byte[] a = arrays.poll(timeout, unit);
+                    if (a != null) {
+                        delivered.add(a);
+                    }
+                    return a;
+                }
+            };
+            sendThreeBulkFramesOneAtATime(s, seen);
+            for (int i = 0; i < 3; i++) {
+                byte[] expected = new byte[64 * 1024];
+                java.util.Arrays.fill(expected, (byte) (i + 1));
+                assertTrue(java.util.Arrays.equals(expected, copies.get(i)), "frame " + (i + 1) + "'s bytes");
+            }
+            assertTrue(delivered.get(1) == delivered.get(2), "the third frame was read into the second's array");
+        }
+    }
+
+    @Test
+    void aListenerThatKeepsDataKeepsEveryFrameItsOwnArray() throws Exception {
+        try (AgentClient client = connected()) {
+            java.util.concurrent.BlockingQueue<byte[]> kept = new java.util.concurrent.LinkedBlockingQueue<>();
+            ExecSession s = client.start(ExecRequest.of("bulk"), output -> kept.add(output.data()));
+            java.util.List<byte[]> arrays = new java.util.ArrayList<>();
+            java.util.concurrent.BlockingQueue<byte[]> seen = new java.util.concurrent.LinkedBlockingQueue<>() {
+                @Override
+                public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
+                    byte[] a = kept.poll(timeout, unit);
+                    if (a != null) {
+                        arrays.add(a);
+                    }
+                    return a;
+                }
+            };
+            sendThreeBulkFramesOneAtATime(s, seen);
+            for (int i = 0; i < 3; i++) {
+                for (byte b : arrays.get(i)) {
+                    assertEquals(i + 1, b, "frame " + (i + 1) + " still holds its own bytes after the later ones came");
+                }
+            }
+        }
+    }
+
     @Test
     void framesGoOutOnTheSessionsIdAndComeBackToIt() throws Exception {
         try (AgentClient client = connected()) {
