@@ -39,6 +39,7 @@ final class OutputPump {
     private final HostOutput host;
     private final SessionIo io;
     private final BulkPipes bulkPipes;
+    private final BulkCoalescing coalescing;
     private final ByteBuffer readBuffer;
     /** The session's output is paused for backpressure: the fd is not watched meanwhile. */
     private final BooleanSupplier paused;
@@ -55,9 +56,11 @@ final class OutputPump {
     private boolean bulkPipe;
     private boolean bulkTried;
     private long bytesMoved;
+    /** When the pipe was last read or spliced (kept once it is a bulk writer's). */
+    private long lastReadNanos;
 
     OutputPump(long sessionId, MessageType type, int fd, boolean pipe, HostOutput host, SessionIo io,
-            BulkPipes bulkPipes, ByteBuffer readBuffer, BooleanSupplier paused) {
+            BulkPipes bulkPipes, BulkCoalescing coalescing, ByteBuffer readBuffer, BooleanSupplier paused) {
         this.sessionId = sessionId;
         this.type = type;
         this.fd = fd;
@@ -66,6 +69,7 @@ final class OutputPump {
         this.host = host;
         this.io = io;
         this.bulkPipes = bulkPipes;
+        this.coalescing = coalescing;
         this.readBuffer = readBuffer;
         this.paused = paused;
     }
@@ -106,12 +110,11 @@ final class OutputPump {
         if (announced > 0) {
             return Os.WOULD_BLOCK; // the queue still owns the pipe's first bytes
         }
-        if (bulk && pipe && host.acceptsSplicedData()) {
-            int waiting;
-            try {
-                waiting = io.bytesReadable(fd);
-            } catch (OsException e) {
-                waiting = 0; // read() below reports the fd's trouble
+        boolean bulkWriter = pipe && bytesMoved >= BulkCoalescing.BULK_AFTER;
+        if ((bulk || bulkWriter) && pipe && host.acceptsSplicedData()) {
+            int waiting = bytesReadable();
+            if (bulkWriter && coalescing.waitIfEarly(bytesMoved, lastReadNanos, waiting)) {
+                waiting = bytesReadable();
             }
             if (waiting >= BulkPipes.DEFAULT_PIPE_BYTES && !bulkTried) {
                 bulkTried = true;
@@ -121,6 +124,7 @@ final class OutputPump {
             if (bulk) {
                 int n = Math.min(waiting, SPLICE_MAX);
                 bytesMoved += n;
+                lastReadNanos = coalescing.now();
                 announced = n;
                 setInterest();
                 host.sendSplicedData(sessionId, type, fd, n, this::onSpliced);
@@ -128,6 +132,14 @@ final class OutputPump {
             }
         }
         return copyOnce();
+    }
+
+    private int bytesReadable() {
+        try {
+            return io.bytesReadable(fd);
+        } catch (OsException e) {
+            return 0; // read() reports the fd's trouble
+        }
     }
 
     /** The queue is done with the bytes announced: watch the pipe again. */
@@ -151,6 +163,9 @@ final class OutputPump {
         }
         if (n > 0) {
             bytesMoved += n;
+            if (bytesMoved >= BulkCoalescing.BULK_AFTER) {
+                lastReadNanos = coalescing.now();
+            }
             bulk = n >= SPLICE_MIN;
             host.sendData(sessionId, type, buf.flip());
         } else if (n == 0) {

@@ -182,7 +182,7 @@ final class Session {
     }
 
     private OutputPump pump(MessageType type, int fd, boolean pipe) {
-        return new OutputPump(id, type, fd, pipe, route, io, owner.bulkPipes(), owner.readBuffer(),
+        return new OutputPump(id, type, fd, pipe, route, io, owner.bulkPipes(), owner.bulkCoalescing(), owner.readBuffer(),
                 () -> outputPaused);
     }
 

@@ -16,6 +16,9 @@ interface SessionOwner {
     /** Enlarged output pipes over all sessions. */
     BulkPipes bulkPipes();
 
+    /** When a bulk writer's pipe is read too early (one per loop: its waits are loop-wide). */
+    BulkCoalescing bulkCoalescing();
+
     /** One read buffer (direct) shared by all sessions: they read one at a time on the loop thread. */
     ByteBuffer readBuffer();
 

@@ -80,6 +80,7 @@ public final class Sessions {
     private final Map<SessionKey, Session> byKey = new HashMap<>();
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
+    private final BulkCoalescing bulkCoalescing = new BulkCoalescing();
     private final Reaper reaper;
     /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
@@ -512,6 +513,11 @@ public final class Sessions {
         @Override
         public BulkPipes bulkPipes() {
             return bulkPipes;
+        }
+
+        @Override
+        public BulkCoalescing bulkCoalescing() {
+            return bulkCoalescing;
         }
 
         @Override

@@ -32,6 +32,13 @@ final class SessionHarness implements SessionOwner {
             1024, 4096, 512);
     final StdinBudget budget = new StdinBudget(defaults.stdinTotalLimit());
     final BulkPipes bulkPipes = new BulkPipes(io);
+    /** Never waits in a scripted run: its clock moves a second per look, so no pipe is ever streaming. */
+    final BulkCoalescing coalescing = new BulkCoalescing(secondsClock(), () -> { });
+
+    private static java.util.function.LongSupplier secondsClock() {
+        java.util.concurrent.atomic.AtomicLong seconds = new java.util.concurrent.atomic.AtomicLong();
+        return () -> seconds.addAndGet(1_000_000_000L);
+    }
     final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
     final List<Session> paused = new ArrayList<>();
     final List<Session> finished = new ArrayList<>();
@@ -71,6 +78,11 @@ final class SessionHarness implements SessionOwner {
     @Override
     public StdinBudget stdinBudget() {
         return budget;
+    }
+
+    @Override
+    public BulkCoalescing bulkCoalescing() {
+        return coalescing;
     }
 
     @Override
