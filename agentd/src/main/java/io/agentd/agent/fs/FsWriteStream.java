@@ -53,7 +53,7 @@ final class FsWriteStream implements FsService.Active {
         this.request = request;
         this.write = write;
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
-        this.digest = request.extended() ? new FsDigest() : null;
+        this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
     }
 
@@ -200,6 +200,7 @@ final class FsWriteStream implements FsService.Active {
 
     private void fail(FsFailure failure) {
         ended = true;
+        closeDigest();
         queue.forEach(buffers::release);
         queue.clear();
         queuedBytes = 0;
@@ -215,10 +216,18 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        closeDigest();
         queue.forEach(buffers::release);
         queue.clear();
         if (file != null) {
             file.spoil();
+        }
+    }
+
+    /** Frees the digest's native context (safe while a worker's batch still updates it). */
+    private void closeDigest() {
+        if (digest != null) {
+            digest.close();
         }
     }
 }
