@@ -11,7 +11,7 @@ import jnr.ffi.types.size_t;
 /**
  * OpenSSL's libcrypto, loaded through jnr-ffi: the EVP calls of a SHA-256 and nothing else. The
  * agent runs C1-only, where the JDK's SHA-256 has no intrinsic; libcrypto's uses the CPU's SHA
- * extensions or vector units (DESIGN.md, "The fs digest"). Loading computes a known digest, so a
+ * extensions or vector units (DESIGN.md, decision 22). Loading computes a known digest, so a
  * library that loads but does not answer right is refused, not trusted with every transfer.
  */
 final class LibCrypto {
