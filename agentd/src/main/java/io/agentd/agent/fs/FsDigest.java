@@ -9,9 +9,12 @@ import java.nio.ByteBuffer;
  * still updates it, so the native one guards its context).
  */
 abstract class FsDigest {
-    /** A new digest from libcrypto when it loaded, else from the JDK ({@link Sha256Source}). */
+    /**
+     * A transfer's digest: from libcrypto when it loaded, else from the JDK ({@link Sha256Source}),
+     * made on its first update ({@link DeferredSha256}), so the loop can call this.
+     */
     static FsDigest sha256() {
-        return Sha256Source.shared().newDigest();
+        return new DeferredSha256();
     }
 
     /** Adds the bytes between {@code data}'s position and limit; its position does not move. */

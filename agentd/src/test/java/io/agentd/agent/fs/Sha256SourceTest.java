@@ -149,8 +149,36 @@ class Sha256SourceTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), err);
         String abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assertEquals("JdkSha256 " + abc + "\nJdkSha256 " + abc + "\n", out, err);
+        assertEquals("native false " + abc + "\nnative false " + abc + "\n", out, err);
         assertEquals(1, err.lines().filter(l -> l.contains("libagentd-no-such-crypto.so.9")).count(), err);
+    }
+
+    /**
+     * A transfer's digest as the streams use it: made on the loop, updated on a worker (where the
+     * real digest is made), ended on the loop; a transfer of no bytes never makes one.
+     */
+    @Test
+    void aTransfersDigestIsMadeOnItsWorkerAndEndedOnTheLoop() throws Exception {
+        byte[] data = bytes(MIB + 1);
+        FsDigest digest = FsDigest.sha256();
+        Thread worker = new Thread(() -> {
+            digest.update(at(data, 0, 1000, true));
+            digest.update(at(data, 1000, data.length - 1000, true));
+        });
+        worker.start();
+        worker.join();
+        assertEquals(jdk(data), digest.hex());
+        assertThrows(IllegalStateException.class, digest::hex);
+
+        FsDigest none = FsDigest.sha256();
+        assertEquals(jdk(new byte[0]), none.hex());
+        assertEquals(jdk(new byte[0]), DeferredSha256.EMPTY);
+
+        FsDigest aborted = FsDigest.sha256();
+        aborted.close();
+        aborted.update(at(data, 0, 64, true));
+        aborted.close();
+        assertThrows(IllegalStateException.class, aborted::hex);
     }
 
     /** Two transfers' digests of "abc", from the agent's shared source; run by the test above. */
@@ -159,7 +187,7 @@ class Sha256SourceTest {
             for (int i = 0; i < 2; i++) {
                 FsDigest d = FsDigest.sha256();
                 d.update(ByteBuffer.wrap("abc".getBytes(StandardCharsets.US_ASCII)));
-                System.out.println(d.getClass().getSimpleName() + " " + d.hex());
+                System.out.println("native " + Sha256Source.shared().isNative() + " " + d.hex());
             }
         }
     }
