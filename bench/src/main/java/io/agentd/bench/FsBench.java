@@ -15,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -27,9 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * flow-controlled Write and downloaded with a Read through the agent's unix socket, each beside the
  * same bytes through a plain pipe into (and out of) {@code cat} on the same disk. While they run:
  * the agent's RSS (sampled every 50 ms, against its RSS when idle) and ping round trips (p99, against
- * idle pings in the same run). The transfers do not ask for {@code extended}, so the agent does not
- * hash (its SHA-256 runs at about 100 MiB/s under the launcher's C1-only JIT, BENCHMARKS.md): the
- * bench compares the bytes itself, the download's as they come, the upload's file after the clock.
+ * idle pings in the same run). The transfers ask for {@code extended}, as {@code agentctl cp} does,
+ * so the agent hashes every byte and the figure includes its SHA-256 (issue 16: "sha256 equal"); the
+ * agent's sha256 is checked against the bench's own of the bytes, and the bench also compares the
+ * bytes itself, the download's as they come, the upload's file after the clock.
  */
 final class FsBench {
     private static final int CHUNK = 1024 * 1024;
@@ -44,6 +47,7 @@ final class FsBench {
         new Random(42).nextBytes(block);
         Path file = cfg.workDir().resolve("fs-bench.bin");
         Path pipeFile = cfg.workDir().resolve("fs-bench-pipe.bin");
+        String sha256 = sha256(block, bytes);
         try (FsWire wire = process.connect(FsWire::connect)) {
             Samples idlePings = new Samples(IDLE_PINGS);
             for (int i = 0; i < IDLE_PINGS; i++) {
@@ -53,9 +57,9 @@ final class FsBench {
 
             double pipeUp = pipeUpload(pipeFile, block, bytes);
             Background during = new Background(process, wire);
-            double up = upload(wire, file, block, bytes);
+            double up = upload(wire, file, block, bytes, sha256);
             double pipeDown = pipeDownload(pipeFile, bytes);
-            double down = download(wire, file, block, bytes);
+            double down = download(wire, file, block, bytes, sha256);
             during.stop();
             Files.deleteIfExists(file);
             Files.deleteIfExists(pipeFile);
@@ -123,11 +127,11 @@ final class FsBench {
         }
     }
 
-    private static double upload(FsWire wire, Path file, byte[] block, long bytes) throws Exception {
+    private static double upload(FsWire wire, Path file, byte[] block, long bytes, String sha256) throws Exception {
         long handle = handle(wire.call(wire.newId(), new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(0644L))));
         long id = wire.newId();
         long t0 = System.nanoTime();
-        wire.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(handle, 0, bytes, true), null, false)));
+        wire.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(handle, 0, bytes, true), null, true)));
         for (long sent = 0; sent < bytes; ) {
             int n = (int) Math.min(block.length, bytes - sent);
             for (int off = 0; off < n; off += FRAME) {
@@ -139,6 +143,7 @@ final class FsBench {
         FsResponse done = (FsResponse) wire.expect(id, MessageType.FS_RESPONSE).payload();
         long elapsed = System.nanoTime() - t0;
         check(done, "upload");
+        checkSha256(done, sha256, "upload");
         check(wire.call(wire.newId(), new FsOp.CloseHandle(handle)), "close");
         // Checked after the clock stopped: the file holds the bytes sent.
         long at = 0;
@@ -158,7 +163,7 @@ final class FsBench {
         return bytes * 1e9 / elapsed;
     }
 
-    private static double download(FsWire wire, Path file, byte[] block, long bytes) throws Exception {
+    private static double download(FsWire wire, Path file, byte[] block, long bytes, String sha256) throws Exception {
         long handle = handle(wire.call(wire.newId(), new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
         AtomicLong received = new AtomicLong();
         AtomicBoolean differs = new AtomicBoolean();
@@ -174,6 +179,7 @@ final class FsBench {
         FsResponse done = (FsResponse) wire.expect(id, MessageType.FS_RESPONSE).payload();
         long elapsed = System.nanoTime() - t0;
         check(done, "download");
+        checkSha256(done, sha256, "download");
         if (received.get() != bytes || differs.get()) {
             throw new IOException("download: " + received.get() + " of " + bytes + " bytes"
                     + (differs.get() ? ", not the bytes uploaded" : ""));
@@ -182,9 +188,24 @@ final class FsBench {
         return bytes * 1e9 / elapsed;
     }
 
-    /** A request without {@code extended}: no sha256 asked for (see the class comment). */
+    /** A request with {@code extended}: the agent's sha256 of the bytes comes with the response. */
     private static void send(FsWire wire, long id, FsOp op) throws IOException {
-        wire.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(op, null, false)));
+        wire.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(op, null, true)));
+    }
+
+    /** The SHA-256 of the bench's bytes ({@code block} repeated to {@code bytes}), before any clock. */
+    private static String sha256(byte[] block, long bytes) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        for (long at = 0; at < bytes; at += block.length) {
+            digest.update(block, 0, (int) Math.min(block.length, bytes - at));
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static void checkSha256(FsResponse r, String expected, String what) throws IOException {
+        if (!expected.equalsIgnoreCase(String.valueOf(r.sha256()))) {
+            throw new IOException(what + ": the agent's sha256 is " + r.sha256() + ", the bytes' " + expected);
+        }
     }
 
     /** Whether {@code data[off, off+len)} equals the bench's bytes (block repeated) from {@code at}. */

@@ -9,7 +9,9 @@ import java.util.ArrayDeque;
  * temporary direct buffer, and reused buffers make no garbage, which under the serial GC grows
  * the heap and with it the RSS. A direct buffer dropped would be freed only by a GC, so at most
  * {@value #MADE} are ever made and all are kept; while every one is in use (many transfers at once),
- * a transfer gets heap buffers, garbage as before, and so do chunks of a quarter of a buffer or less.
+ * a transfer gets heap buffers, garbage as before. A Write appends a host's small chunks to the
+ * buffer it queued last while that has room ({@link FsWriteStream}), so small frames share buffers
+ * instead of holding one each.
  */
 final class FsBuffers {
     static final int BYTES = 256 * 1024;
@@ -42,11 +44,12 @@ final class FsBuffers {
     }
 
     /**
-     * The bytes of {@code data} in a buffer of the pool, or in a heap copy of their size when they
-     * are small (a queue of small chunks must not hold a buffer of {@link #BYTES} each) or larger.
+     * The bytes of {@code data} in a buffer of the pool (position 0, limit their length, the rest of
+     * its capacity free for more), or in a heap copy of their size when they are larger than
+     * {@link #BYTES} or every buffer is in use.
      */
     ByteBuffer copyOf(byte[] data) {
-        if (data.length <= BYTES / 4 || data.length > BYTES) {
+        if (data.length > BYTES) {
             return ByteBuffer.wrap(data.clone());
         }
         return take(data.length).put(data).flip();

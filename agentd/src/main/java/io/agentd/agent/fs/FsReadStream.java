@@ -46,7 +46,7 @@ final class FsReadStream implements FsService.Active {
             buffers[i] = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES ? service.buffers().take(size)
                     : ByteBuffer.allocate(size);
         }
-        this.digest = request.extended() ? new FsDigest() : null;
+        this.digest = request.extended() ? FsDigest.sha256() : null;
     }
 
     /** Starts the read of the next chunk on a worker, unless one is running (loop thread). */
@@ -111,9 +111,9 @@ final class FsReadStream implements FsService.Active {
             return;
         }
         if (n <= 0) {
-            releaseBuffers();
             FsResponse done = digest == null ? FsResponse.success(null)
                     : new FsResponse(true, null, null, null, null, digest.hex());
+            releaseBuffers();
             service.finish(id, request, done);
             return;
         }
@@ -137,8 +137,14 @@ final class FsReadStream implements FsService.Active {
         }
     }
 
-    /** Gives the buffers back: no read is running, and a chunk sent was copied when it was queued. */
+    /**
+     * Gives the buffers back (no read is running, and a chunk sent was copied when it was queued),
+     * and frees the digest's native context unless {@link FsDigest#hex} did.
+     */
     private void releaseBuffers() {
+        if (digest != null) {
+            digest.close();
+        }
         for (int i = 0; i < 2; i++) {
             if (buffers[i] != null) {
                 service.buffers().release(buffers[i]);

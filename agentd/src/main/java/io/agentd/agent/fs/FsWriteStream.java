@@ -53,7 +53,7 @@ final class FsWriteStream implements FsService.Active {
         this.request = request;
         this.write = write;
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
-        this.digest = request.extended() ? new FsDigest() : null;
+        this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
     }
 
@@ -105,9 +105,28 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         // The decoder reuses a data frame's array once it was handled: keep a copy.
-        queue.add(buffers.copyOf(data));
+        if (!appendToLast(data)) {
+            queue.add(buffers.copyOf(data));
+        }
         queuedBytes += data.length;
         writeMore();
+    }
+
+    /**
+     * Copies {@code data} after the bytes of the last queued buffer when it has room: agentctl sends
+     * 64 KiB frames, and four to a pooled buffer keep them direct (no copy through the JDK's
+     * temporary buffer, none for the digest) without a queue holding a 256 KiB buffer per frame.
+     * A buffer handed to a worker has left the queue, so only the loop touches this one.
+     */
+    private boolean appendToLast(byte[] data) {
+        ByteBuffer last = queue.peekLast();
+        if (last == null || last.capacity() - last.limit() < data.length) {
+            return false;
+        }
+        int end = last.limit();
+        last.limit(end + data.length).position(end);
+        last.put(data).position(0);
+        return true;
     }
 
     /** Hands the queued chunks, up to a batch, to a worker unless one is writing already. */
@@ -200,6 +219,7 @@ final class FsWriteStream implements FsService.Active {
 
     private void fail(FsFailure failure) {
         ended = true;
+        closeDigest();
         queue.forEach(buffers::release);
         queue.clear();
         queuedBytes = 0;
@@ -215,10 +235,18 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        closeDigest();
         queue.forEach(buffers::release);
         queue.clear();
         if (file != null) {
             file.spoil();
+        }
+    }
+
+    /** Frees the digest's native context (safe while a worker's batch still updates it). */
+    private void closeDigest() {
+        if (digest != null) {
+            digest.close();
         }
     }
 }

@@ -78,6 +78,30 @@ class FsTransferE2ETest {
         fs.ok(new FsOp.CloseHandle(down));
     }
 
+    /**
+     * Frames smaller than the agent's 256 KiB buffers (agentctl sends 64 KiB) are appended to the
+     * buffer queued last while it has room: at every frame size, fitting a buffer evenly or not, the
+     * file and the agent's sha256 are the bytes sent, in order.
+     */
+    @Test
+    void smallFramesAreWrittenInOrderWithTheirSha256(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        byte[] data = new byte[8 * 1024 * 1024 + 3];
+        new Random(16).nextBytes(data);
+        String expected = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        for (int frame : new int[] {64 * 1024, 10_007, 100_003, 256 * 1024 + 1}) {
+            for (boolean window : new boolean[] {true, false}) {
+                Path file = dir.resolve("frames-" + frame + "-" + window + ".bin");
+                long up = fs.open(file.toString(), FsOpenOptions.replacing(0644L));
+                FsResponse written = fs.write(up, 0, data, window, frame);
+                assertTrue(written.ok(), frame + " " + window + ": " + written);
+                assertEquals(expected, written.sha256(), frame + "-byte frames, window " + window);
+                fs.ok(new FsOp.CloseHandle(up));
+                assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(file)), frame + "-byte frames, window " + window);
+            }
+        }
+    }
+
     /** Sends 50 pings, each waiting for its pong: the loop answers while a transfer runs (no timing asserted). */
     private static Thread pinger(HostConnection host, long firstId) {
         Thread t = new Thread(() -> {
