@@ -134,7 +134,7 @@ public final class Main {
             sessions.setCgroups(cgroups);
             Agent agent = new Agent(loop, sessions, times, version(),
                     new Agent.LinkSettings(options.highWater(), options.stallWarnMillis()), options.maxConnections());
-            // Made here, by the main thread: a thread copies the credentials of the thread that makes it.
+            // Its threads are made at the first fs request, by the loop thread (FsWorkers.run).
             FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
             agent.serveFs(fsWorkers, FsSettings.DEFAULTS, loop::execute);
             List<Transport> transports = new ArrayList<>();
