@@ -44,6 +44,7 @@ public final class Main {
 
     public static void main(String[] args) {
         long mainStartMono = System.nanoTime(); // libc is not loaded yet (--help must not need it)
+        Logging.useAgentBackend();
         AgentOptions options;
         FutureTask<LibC> libcBound = null;
         try {
@@ -133,7 +134,7 @@ public final class Main {
             sessions.setCgroups(cgroups);
             Agent agent = new Agent(loop, sessions, times, version(),
                     new Agent.LinkSettings(options.highWater(), options.stallWarnMillis()), options.maxConnections());
-            // Made here, by the main thread: a thread copies the credentials of the thread that makes it.
+            // Its threads are made at the first fs request, by the loop thread (FsWorkers.run).
             FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
             agent.serveFs(fsWorkers, FsSettings.DEFAULTS, loop::execute);
             List<Transport> transports = new ArrayList<>();
@@ -197,8 +198,8 @@ public final class Main {
 
     /**
      * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
-     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
-     * BENCHMARKS.md).
+     * binding's stubs at run time, the longest step of start-up (figures in BENCHMARKS.md; since
+     * logging no longer starts logback, little else overlaps it).
      */
     private static FutureTask<LibC> bindLibcInBackground() {
         FutureTask<LibC> bind = new FutureTask<>(Os::libc);

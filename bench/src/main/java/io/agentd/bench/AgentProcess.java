@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -64,9 +65,8 @@ final class AgentProcess implements AutoCloseable {
 
     /** The JVM's command line up to the main class/jar: the flags the launcher used. */
     String jvmFlags() throws IOException {
-        byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(jvm().pid()), "cmdline"));
         StringBuilder flags = new StringBuilder();
-        String[] args = new String(raw, StandardCharsets.UTF_8).split("\0");
+        String[] args = cmdline();
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-cp") || a.equals("-classpath") || a.equals("--class-path")) {
@@ -79,6 +79,25 @@ final class AgentProcess implements AutoCloseable {
             flags.append(flags.length() == 0 ? "" : " ").append(a);
         }
         return flags.toString();
+    }
+
+    /** The JVM's argv up to its main class: the java binary, every flag and the class path. */
+    List<String> jvmCommand() throws IOException {
+        String[] args = cmdline();
+        List<String> command = new ArrayList<>(List.of(args[0]));
+        for (int i = 1; i < args.length && args[i].startsWith("-"); i++) {
+            command.add(args[i]);
+            if ((args[i].equals("-cp") || args[i].equals("-classpath") || args[i].equals("--class-path"))
+                    && i + 1 < args.length) {
+                command.add(args[++i]);
+            }
+        }
+        return command;
+    }
+
+    private String[] cmdline() throws IOException {
+        byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(jvm().pid()), "cmdline"));
+        return new String(raw, StandardCharsets.UTF_8).split("\0");
     }
 
     ProcStatus memory() throws IOException {

@@ -14,28 +14,43 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FsWorkers {
     private final ThreadPoolExecutor pool;
+    private static final String THREAD_PREFIX = "agentd-fs-";
     private final FsBuffers buffers = new FsBuffers();
+    /** Whether the workers were made (loop thread only). */
+    private boolean started;
 
     public FsWorkers(int threads) {
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 task -> {
-                    Thread t = new Thread(task, "agentd-fs-" + n.incrementAndGet());
+                    Thread t = new Thread(task, THREAD_PREFIX + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
-        // A new thread copies its creator's credentials: the workers are made now, by the thread that
-        // makes the pool (the agent's main thread), never later by a worker holding a user's rights.
-        pool.prestartAllCoreThreads();
     }
 
     /**
-     * Runs {@code task} on a worker. A worker whose credentials could not be put back after an
-     * operation with a user throws {@link FsCredentials.CredentialsStuck}, an Error: the uncaught
-     * handler Main installs then ends the agent.
+     * Runs {@code task} on a worker; called on the loop thread only ({@link FsService}). A worker whose
+     * credentials could not be put back after an operation with a user throws
+     * {@link FsCredentials.CredentialsStuck}, an Error: the uncaught handler Main installs then ends the agent.
      */
     void run(Runnable task) {
+        if (!started) {
+            // An agent that serves no fs request makes no worker. A new thread copies its creator's
+            // credentials: all workers are made at once, here, by the loop thread, which never takes a
+            // user's rights, and never later by a worker that may hold them.
+            if (Thread.currentThread().getName().startsWith(THREAD_PREFIX)) {
+                throw new IllegalStateException("fs workers must be made by the loop thread, not by a worker");
+            }
+            pool.prestartAllCoreThreads();
+            started = true;
+        }
         pool.execute(task);
+    }
+
+    /** Worker threads alive now. */
+    int threads() {
+        return pool.getPoolSize();
     }
 
     /** The chunk buffers all fs transfers share. */
