@@ -1,52 +1,82 @@
 package io.agentd.agent;
 
-import io.agentd.agent.logging.AgentLogProvider;
-import io.agentd.agent.logging.LogOutput;
-import java.io.IOException;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.Configurator;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.spi.ContextAwareBase;
 import java.nio.file.Path;
-import java.util.Locale;
-import org.slf4j.event.Level;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The agent's logging: slf4j over its own small backend ({@link AgentLogProvider}), which writes
- * one line per call to stderr, or appended to the log file, from the level the command line sets.
- * Not logback: its start (about 150 classes, its status and configurator machinery) was, with the
- * libc binding, the longest step before ready (BENCHMARKS.md, issue 17).
+ * The agent's logging, all in code: logback starts with {@link Console} (stderr, INFO), then
+ * {@link #configure} applies the command line's level and, with a log file, swaps the console for a
+ * file appender. No logback.xml: reading it loads Joran and an XML parser, about 500 classes and
+ * 50-90 ms of start-up.
  */
 public final class Logging {
-    private static final String SLF4J_PROVIDER = "slf4j.provider";
-    /** slf4j's own messages below this level are not printed (it announces an explicit provider at INFO). */
-    private static final String SLF4J_VERBOSITY = "slf4j.internal.verbosity";
+    private static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
+    private static final String CONSOLE = "CONSOLE";
 
     private Logging() {}
 
     /**
-     * Names the agent's backend to slf4j; call before the first logger is asked for (slf4j then
-     * loads it directly instead of searching the class path for providers).
+     * logback's configuration, found through META-INF/services/ch.qos.logback.classic.spi.Configurator
+     * when the first logger is asked for; it stops logback from looking for logback.xml.
      */
-    static void useAgentBackend() {
-        System.setProperty(SLF4J_PROVIDER, AgentLogProvider.class.getName());
-        System.setProperty(SLF4J_VERBOSITY, "WARN");
+    public static final class Console extends ContextAwareBase implements Configurator {
+        @Override
+        public ExecutionStatus configure(LoggerContext ctx) {
+            ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+            console.setTarget("System.err");
+            root(ctx).setLevel(Level.INFO);
+            root(ctx).addAppender(start(ctx, CONSOLE, console));
+            return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+        }
     }
 
-    /**
-     * @param level one of AgentOptions' levels (error, warn, info, debug, trace)
-     * @throws IllegalArgumentException when the log file cannot be opened for appending
-     */
+    /** @throws IllegalArgumentException when the log file cannot be opened for appending */
     static void configure(String level, Path file) {
-        LogOutput.setLevel(Level.valueOf(level.toUpperCase(Locale.ROOT)));
+        LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+        ch.qos.logback.classic.Logger root = root(ctx);
+        root.setLevel(Level.toLevel(level, Level.INFO));
         if (file == null) {
             return;
         }
-        try {
-            LogOutput.toFile(file);
-        } catch (IOException e) {
+        FileAppender<ILoggingEvent> appender = new FileAppender<>();
+        appender.setFile(file.toString());
+        appender.setAppend(true);
+        if (!start(ctx, "FILE", appender).isStarted()) {
             throw new IllegalArgumentException("cannot open log file " + file + " for appending");
         }
+        root.addAppender(appender);
+        root.detachAppender(CONSOLE);
     }
 
-    /** Closes the log file (before System.exit). */
+    /** Flushes and closes the appenders (before System.exit). */
     static void stop() {
-        LogOutput.close();
+        ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
+    }
+
+    private static ch.qos.logback.classic.Logger root(LoggerContext ctx) {
+        return ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    }
+
+    /** Starts the appender with the one PATTERN; the caller checks isStarted(). */
+    private static <A extends OutputStreamAppender<ILoggingEvent>> A start(LoggerContext ctx, String name, A appender) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(ctx);
+        encoder.setPattern(PATTERN);
+        encoder.start();
+        appender.setContext(ctx);
+        appender.setName(name);
+        appender.setEncoder(encoder);
+        appender.start();
+        return appender;
     }
 }

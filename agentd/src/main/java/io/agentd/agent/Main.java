@@ -44,7 +44,6 @@ public final class Main {
 
     public static void main(String[] args) {
         long mainStartMono = System.nanoTime(); // libc is not loaded yet (--help must not need it)
-        Logging.useAgentBackend();
         AgentOptions options;
         FutureTask<LibC> libcBound = null;
         try {
