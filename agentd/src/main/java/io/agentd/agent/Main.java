@@ -197,8 +197,8 @@ public final class Main {
 
     /**
      * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
-     * binding's stubs at run time, the longest step of start-up (figures in BENCHMARKS.md; since
-     * logging no longer starts logback, little else overlaps it).
+     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
+     * BENCHMARKS.md).
      */
     private static FutureTask<LibC> bindLibcInBackground() {
         FutureTask<LibC> bind = new FutureTask<>(Os::libc);
