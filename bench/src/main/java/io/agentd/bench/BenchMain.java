@@ -12,7 +12,7 @@ import java.util.Locale;
  * Runs issue 7's suite and prints one table: figure, value, baseline, ratio, target, pass/miss.
  *
  * <pre>
- * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,many-sessions,relay,fs,connections,detached]
+ * BenchMain --repo DIR --native DIR [--smoke] [--only footprint,exec,pty,throughput,stdin,concurrency,many-sessions,relay,fs,connections,detached,agentctl]
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
@@ -20,7 +20,7 @@ import java.util.Locale;
  */
 public final class BenchMain {
     static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
-            "many-sessions", "relay", "fs", "connections", "detached");
+            "many-sessions", "relay", "fs", "connections", "detached", "agentctl");
 
     private BenchMain() {}
 
@@ -122,6 +122,8 @@ public final class BenchMain {
                     case "fs" -> withAgentProcess(cfg, name, process -> figures.addAll(FsBench.run(cfg, process)));
                     // agentctl is the host here: the bench holds no connection of its own.
                     case "stdin" -> withAgentProcess(cfg, name, process -> figures.addAll(StdinBench.run(cfg, process)));
+                    // agentctl's own start-up: it connects itself, once per launch.
+                    case "agentctl" -> withAgentProcess(cfg, name, process -> figures.addAll(AgentctlStartBench.run(cfg, process)));
                     case "detached" -> withFreshAgent(cfg, name, (p, agent) -> figures.addAll(DetachedOutputBench.run(cfg, agent)));
                     default -> throw new IllegalArgumentException(name);
                 }

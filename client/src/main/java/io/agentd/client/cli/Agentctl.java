@@ -34,6 +34,8 @@ public final class Agentctl {
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SHUTDOWN_CLOSE_WAIT = Duration.ofSeconds(5);
 
+    // A constant (no String.format): formatting it at class initialisation cost every run a
+    // Formatter and its regular expressions, before the first frame.
     static final String USAGE = """
             usage: agentctl [--socket ADDRESS] [--ready-timeout DURATION] COMMAND [ARGS...]
 
@@ -101,7 +103,8 @@ public final class Agentctl {
                                              serve clients on SOCKET (0600). Runs until the VM
                                              goes away (exit 1) or it is stopped (SIGTERM)
 
-            The address is --socket ADDRESS, else $AGENTD_SOCKET, else %s. ADDRESS is a unix
+            The address is --socket ADDRESS, else $AGENTD_SOCKET, else\s""" + DEFAULT_SOCKET + """
+            . ADDRESS is a unix
             socket PATH (an agent's, a relay's or a QEMU chardev's; unix:PATH also works),
             vsock:CID:PORT, or hvsock:UDS_PATH:PORT (Firecracker's and Cloud Hypervisor's vsock
             socket: agentctl sends CONNECT PORT and expects OK). Agent or relay is detected from
@@ -118,7 +121,7 @@ public final class Agentctl {
             be copied (each reported on stderr; the rest is copied). Any command: 125 when there is
             no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
             command line, 0 otherwise.
-            """.formatted(DEFAULT_SOCKET);
+            """;
 
     private final AgentAddress address;
     /** The unix socket of the address; null for vsock (no path to check when it fails). */

@@ -1,0 +1,120 @@
+package io.agentd.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * 11. agentctl's start-up (issue 17): the wall time of {@code agentctl exec -- /bin/true} from the
+ * shell's point of view (fork of the launcher to its exit), on its AppCDS archive, beside a bare JVM
+ * started with the launcher's flags and agentctl without the archive, launched in turns so a burst
+ * of load hits all three; and agentctl's CPU time (user+sys) per run, which is what decides how
+ * many agentctl processes started at once share two cores well (issue 15's 8-client figure).
+ * scripts/agentctl-cds runs first (it keeps a valid archive and remakes a stale one, as scripts/bench
+ * does before), so the figure is always the current build's with a valid archive; a copy of the
+ * dist's jars without it is the baseline.
+ */
+final class AgentctlStartBench {
+    /** The launcher's flags for a short command (scripts/agentctl). */
+    private static final List<String> LAUNCHER_JVM_FLAGS =
+            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData");
+    private static final long TARGET_NANOS = 80_000_000L;
+
+    private AgentctlStartBench() {}
+
+    static List<Figure> run(BenchConfig cfg, AgentProcess process) throws Exception {
+        Path withArchive = cfg.repo().resolve("client/target/dist");
+        Path without = copyDist(withArchive.resolve("lib"), cfg.workDir().resolve("agentctl-plain"));
+        Path cdsLog = cfg.workDir().resolve("agentctl-cds.log");
+        int cds = new ProcessBuilder(cfg.repo().resolve("scripts/agentctl-cds").toString(), "--dist",
+                withArchive.toString()).redirectErrorStream(true).redirectOutput(cdsLog.toFile()).start().waitFor();
+        if (cds != 0 || !Files.isRegularFile(withArchive.resolve("agentctl.jsa"))) {
+            throw new IOException("scripts/agentctl-cds failed: " + Files.readString(cdsLog));
+        }
+        List<String> bare = new ArrayList<>(List.of("java")); // the launcher's java: the one on PATH
+        bare.addAll(LAUNCHER_JVM_FLAGS);
+        bare.addAll(List.of("-cp", Path.of(BareJvm.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .toString(), BareJvm.class.getName()));
+        List<String> exec = List.of(cfg.repo().resolve("scripts/agentctl").toString(), "--socket",
+                process.socket().toString(), "exec", "--", "/bin/true");
+
+        Samples bareWall = new Samples(cfg.ctlLaunches());
+        Samples archivedWall = new Samples(cfg.ctlLaunches());
+        Samples plainWall = new Samples(cfg.ctlLaunches());
+        Samples archivedCpu = new Samples(cfg.ctlLaunches());
+        Samples plainCpu = new Samples(cfg.ctlLaunches());
+        launch(List.of(cfg.repo().resolve("scripts/agentctl").toString(), "--socket", process.socket().toString(),
+                "wait-ready", "--timeout", "60s"), withArchive, null, null);
+        launch(exec, withArchive, null, null); // the agent's first exec and the page cache warmed, not counted
+        launch(exec, without, null, null);
+        for (int i = 0; i < cfg.ctlLaunches(); i++) {
+            launch(bare, null, bareWall, null);
+            launch(exec, withArchive, archivedWall, archivedCpu);
+            launch(exec, without, plainWall, plainCpu);
+        }
+        int n = cfg.ctlLaunches();
+        long archived = archivedWall.percentile(50);
+        return List.of(
+                Figure.checked("agentctl exec -- /bin/true, AppCDS archive, median of " + n, archived,
+                        Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags", "<= 80 ms",
+                        archived <= TARGET_NANOS),
+                Figure.info("agentctl exec -- /bin/true, no archive, median of " + n, plainWall.percentile(50),
+                        Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags"),
+                Figure.info("agentctl exec -- /bin/true CPU (user+sys), AppCDS archive, median of " + n,
+                        archivedCpu.percentile(50), Figure.Unit.NANOS, plainCpu.percentile(50), "no archive"));
+    }
+
+    /**
+     * Runs {@code command} to its end with AGENTCTL_HOME at {@code home}, adding its wall time and
+     * its CPU time: the children's user+sys this JVM has reaped (/proc/self/stat cutime and
+     * cstime), which grow by the launcher's and its JVM's when waitFor reaps it.
+     */
+    private static void launch(List<String> command, Path home, Samples wall, Samples cpu) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        if (home != null) {
+            pb.environment().put("AGENTCTL_HOME", home.toString());
+        }
+        long cpuBefore = reapedChildrenCpuNanos();
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", command) + " did not finish in 60 s");
+        }
+        long elapsed = System.nanoTime() - t0;
+        if (p.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " exited " + p.exitValue());
+        }
+        if (wall != null) {
+            wall.add(elapsed);
+        }
+        if (cpu != null) {
+            cpu.add(reapedChildrenCpuNanos() - cpuBefore);
+        }
+    }
+
+    private static long reapedChildrenCpuNanos() throws IOException {
+        String stat = Files.readString(Path.of("/proc/self/stat"));
+        // After the parenthesised command: state is field 3, cutime field 16, cstime field 17 (ticks of 10 ms).
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[13]) + Long.parseLong(f[14])) * 10_000_000L;
+    }
+
+    /** A copy of the dist's jars (their times kept) in {@code home}/lib; returns {@code home}. */
+    private static Path copyDist(Path lib, Path home) throws IOException {
+        Files.createDirectories(home.resolve("lib"));
+        try (Stream<Path> jars = Files.list(lib)) {
+            for (Path jar : (Iterable<Path>) jars::iterator) {
+                Files.copy(jar, home.resolve("lib").resolve(jar.getFileName()), StandardCopyOption.COPY_ATTRIBUTES,
+                        StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return home;
+    }
+}

@@ -1,0 +1,126 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.testsupport.RunningAgent;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * scripts/agentctl with its AppCDS archive (scripts/agentctl-cds): the same output, status and
+ * stderr with no archive, with a valid one (which it then starts on), with one the JVM refuses (a
+ * jar's time changed behind the launcher's back) and with a stale one (a jar newer than it). A
+ * copy of the client's dist in a temporary AGENTCTL_HOME, so the build's own archive is untouched.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class AgentctlArchiveTest {
+    private static final Path ROOT =
+            Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
+    private static final String AGENTCTL_CLASS_FROM_ARCHIVE =
+            "io.agentd.client.cli.Agentctl source: shared objects file";
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String stdout, String stderr, String classLoads) {
+        @Override
+        public String toString() {
+            return "exit " + code + ", stdout [" + stdout + "], stderr [" + stderr + "]";
+        }
+    }
+
+    @Test
+    void agentctlRunsTheSameWithNoArchiveAValidOneARefusedOneAndAStaleOne() throws Exception {
+        Path home = dir.resolve("dist");
+        copyDist(ROOT.resolve("client/target/dist/lib"), home.resolve("lib"));
+        Path archive = home.resolve("agentctl.jsa");
+        Path socket = dir.resolve("agentd.sock");
+        RunningAgent agentd = RunningAgent.listening(ROOT.resolve("scripts/agentd"), socket, List.of(), Map.of(),
+                dir.resolve("agentd.log"));
+        try {
+            Process ready = new ProcessBuilder(ROOT.resolve("scripts/agentctl").toString(), "--socket",
+                    socket.toString(), "wait-ready", "--timeout", "60s").inheritIO().start();
+            assertTrue(ready.waitFor(90, TimeUnit.SECONDS) && ready.exitValue() == 0, "the agent came up: "
+                    + Files.readString(dir.resolve("agentd.log")));
+            Run none = exec(home, socket, "none");
+            assertRanRight(none, "no archive");
+            assertTrue(!none.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "no archive to start on");
+
+            Process cds = new ProcessBuilder(ROOT.resolve("scripts/agentctl-cds").toString(), "--dist", home.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("agentctl-cds.log").toFile()).start();
+            assertTrue(cds.waitFor(180, TimeUnit.SECONDS), "agentctl-cds finished");
+            assertEquals(0, cds.exitValue(), Files.readString(dir.resolve("agentctl-cds.log")));
+            assertTrue(Files.isRegularFile(archive), "agentctl-cds made " + archive);
+
+            Run valid = exec(home, socket, "valid");
+            assertRanRight(valid, "a valid archive");
+            assertTrue(valid.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "started on the archive");
+
+            // The launcher sees nothing wrong (no jar newer than the archive); the JVM sees a jar's
+            // time differ from the one it recorded and refuses the archive, silently.
+            Path clientJar = home.resolve("lib/client.jar");
+            FileTime archiveTime = Files.getLastModifiedTime(archive);
+            Files.setLastModifiedTime(clientJar, FileTime.fromMillis(archiveTime.toMillis() - 60_000));
+            Run refused = exec(home, socket, "refused");
+            assertRanRight(refused, "an archive the JVM refuses");
+            assertTrue(!refused.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "the archive was refused");
+
+            Files.setLastModifiedTime(clientJar, FileTime.fromMillis(archiveTime.toMillis() + 60_000));
+            Run stale = exec(home, socket, "stale");
+            assertRanRight(stale, "a stale archive");
+            assertTrue(!stale.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "the stale archive was skipped");
+            // Skipped by the launcher, so the JDK's own archive still serves (a refusal would drop it too).
+            assertTrue(stale.classLoads().contains("java.lang.Object source: shared objects file"),
+                    "the JDK's archive still used");
+        } finally {
+            agentd.stop(Duration.ofSeconds(10));
+        }
+    }
+
+    private static void assertRanRight(Run run, String what) {
+        assertEquals(3, run.code(), what + ": " + run);
+        assertEquals("out\n", run.stdout(), what + ": " + run);
+        assertEquals("err\n", run.stderr(), what + ": nothing but the command's stderr: " + run);
+    }
+
+    /** agentctl exec of a command with output on both streams and status 3, its class loads logged. */
+    private Run exec(Path home, Path socket, String name) throws Exception {
+        Path out = dir.resolve(name + ".out");
+        Path err = dir.resolve(name + ".err");
+        Path classLoads = dir.resolve(name + ".classes");
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("scripts/agentctl").toString(), "--socket",
+                socket.toString(), "exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile());
+        pb.environment().put("AGENTCTL_HOME", home.toString());
+        pb.environment().put("AGENTCTL_JAVA_OPTS", "-Xlog:class+load=info:file=" + classLoads);
+        Process p = pb.start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl (" + name + ") did not finish");
+        }
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err), Files.readString(classLoads));
+    }
+
+    private static void copyDist(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        try (Stream<Path> jars = Files.list(from)) {
+            for (Path jar : (Iterable<Path>) jars::iterator) {
+                Files.copy(jar, to.resolve(jar.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+    }
+}
