@@ -91,10 +91,15 @@ final class FrameSplitter {
                     }
                 } else if (headerFill == HEADER) {
                     int total = (int) lengthOf(header) + Protocol.LENGTH_BYTES;
-                    if (!src.hasRemaining()
-                            && sink.frameStart(idOf(header), ByteBuffer.wrap(header.clone()), total - HEADER)) {
-                        headerFill = 0;
-                        return true;
+                    long rest = total - HEADER - src.remaining();
+                    if (rest > 0) {
+                        // The header came cut: the head offered is a copy of it and of what follows.
+                        ByteBuffer head = ByteBuffer.allocate(HEADER + src.remaining()).put(header).put(src.duplicate());
+                        if (sink.frameStart(idOf(header), head.flip(), rest)) {
+                            headerFill = 0;
+                            src.position(src.limit());
+                            return true;
+                        }
                     }
                     frame = new byte[Math.min(total, Math.max(FIRST_CAPACITY, HEADER))];
                     System.arraycopy(header, 0, frame, 0, HEADER);

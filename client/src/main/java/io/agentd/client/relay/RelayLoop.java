@@ -118,6 +118,8 @@ final class RelayLoop implements Runnable {
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
     private volatile int clientCount;
+    /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
+    private volatile long splicedBytes;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -155,6 +157,10 @@ final class RelayLoop implements Runnable {
 
     int clientCount() {
         return clientCount;
+    }
+
+    long splicedBytes() {
+        return splicedBytes;
     }
 
     void stop() {
@@ -398,6 +404,7 @@ final class RelayLoop implements Runnable {
             }
             if (n > 0) {
                 rest.left -= n;
+                splicedBytes += n;
                 noteSpliced(to, n);
                 continue;
             }
