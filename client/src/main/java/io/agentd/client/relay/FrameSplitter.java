@@ -39,6 +39,11 @@ final class FrameSplitter {
         default boolean frameStart(long id, ByteBuffer head, long rest) {
             return false;
         }
+
+        /** False for a sink whose {@link #frameStart} always declines: a cut header is then not copied to offer it. */
+        default boolean takesFrameRests() {
+            return false;
+        }
     }
 
     private static final int HEADER = Protocol.LENGTH_BYTES + 4;
@@ -92,7 +97,7 @@ final class FrameSplitter {
                 } else if (headerFill == HEADER) {
                     int total = (int) lengthOf(header) + Protocol.LENGTH_BYTES;
                     long rest = total - HEADER - src.remaining();
-                    if (rest > 0) {
+                    if (rest > 0 && sink.takesFrameRests()) {
                         // The header came cut: the head offered is a copy of it and of what follows.
                         ByteBuffer head = ByteBuffer.allocate(HEADER + src.remaining()).put(header).put(src.duplicate());
                         if (sink.frameStart(idOf(header), head.flip(), rest)) {

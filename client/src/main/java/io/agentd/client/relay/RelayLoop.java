@@ -268,6 +268,11 @@ final class RelayLoop implements Runnable {
         }
 
         @Override
+        public boolean takesFrameRests() {
+            return spliceWorks;
+        }
+
+        @Override
         public boolean badLength(long length) {
             String more = droppedLog.admit();
             if (more != null) {

@@ -110,6 +110,11 @@ class FrameSplitterTest {
                 }
 
                 @Override
+                public boolean takesFrameRests() {
+                    return true;
+                }
+
+                @Override
                 public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
                     assertEquals(11, id);
                     byte[] copy = new byte[head.remaining()];
