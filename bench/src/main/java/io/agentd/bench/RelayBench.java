@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * the agent's unix socket, against the same agent reached directly, in the same run:
  * <ul>
  *   <li>stdout throughput of one client, rounds alternating direct and relayed (the agent serves one
- *       connection at a time, and the relay is one);
+ *       connection at a time, and the relay is one), and the relay process's CPU time per GiB relayed
+ *       (its JVM start and the connect are outside the measured span);
  *   <li>many clients at once: N clients x M execs through the relay, beside the same N x M execs
  *       as N concurrent sessions at a time over one direct connection;
  *   <li>the relay's CPU time while one client is connected and nothing is sent.
@@ -43,17 +44,21 @@ final class RelayBench {
         long bytes = cfg.throughputBytes();
         double[] direct = new double[ROUNDS];
         double[] relayed = new double[ROUNDS];
+        ProcStatus.CpuTime relayCpu = new ProcStatus.CpuTime(0, 0);
         for (int round = 0; round < ROUNDS; round++) { // interleaved: a burst of load hits both sides
             try (AgentLink link = AgentLink.connect(agent.socket())) {
                 direct[round] = ThroughputBench.agentBytesPerSecond(link, bytes);
             }
             try (RelayProcess relay = RelayProcess.start(cfg, agent.socket(), "relay-" + round);
                  AgentLink link = AgentLink.connect(relay.socket)) {
+                ProcStatus.CpuTime before = relay.cpu();
                 relayed[round] = ThroughputBench.agentBytesPerSecond(link, bytes);
+                relayCpu = relayCpu.plus(relay.cpu().minus(before));
             }
         }
         double directMedian = median(direct);
         double relayedMedian = median(relayed);
+        double relayCpuPerGib = relayCpu.totalNanos() / ((double) bytes * ROUNDS / (1L << 30));
 
         int execs = sizes.clients() * sizes.execsEach();
         double directManyNanos;
@@ -86,6 +91,8 @@ final class RelayBench {
                 Figure.checked("relay: stdout throughput of one client, " + (bytes >> 20) + " MiB, median of " + ROUNDS,
                         relayedMedian, Figure.Unit.BYTES_PER_SECOND, directMedian, "direct connection",
                         ">= 0.8x direct", relayedMedian >= 0.8 * directMedian),
+                Figure.info("relay: its CPU time per GiB relayed (" + relayCpu.userShare() + ")", relayCpuPerGib,
+                        Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("relay: " + sizes.clients() + " clients x " + sizes.execsEach() + " echo each, wall time",
                         relayedManyNanos, Figure.Unit.NANOS, directManyNanos,
                         execs + " echo, " + sizes.clients() + " at a time, one direct connection"),

@@ -28,6 +28,22 @@ final class FrameSplitter {
 
         /** A length prefix no frame may have; false to stop feeding (the stream is then unusable). */
         boolean badLength(long length);
+
+        /**
+         * The start of a frame on {@code id} that the bytes fed end inside: {@code head} holds its
+         * first bytes (prefix and id at least; a view, as for {@link #frame}), {@code rest} more are
+         * due. True when the sink takes the rest from the stream itself (the relay splices it): the
+         * splitter then expects the next frame's prefix right after those {@code rest} bytes, which
+         * it will not be fed. False: the splitter assembles the frame as usual.
+         */
+        default boolean frameStart(long id, ByteBuffer head, long rest) {
+            return false;
+        }
+
+        /** False for a sink whose {@link #frameStart} always declines: a cut header is then not copied to offer it. */
+        default boolean takesFrameRests() {
+            return false;
+        }
     }
 
     private static final int HEADER = Protocol.LENGTH_BYTES + 4;
@@ -48,13 +64,19 @@ final class FrameSplitter {
                 int at = src.position();
                 long len = Integer.toUnsignedLong(src.getInt(at));
                 long total = len + Protocol.LENGTH_BYTES;
+                long id = Integer.toUnsignedLong(src.getInt(at + Protocol.LENGTH_BYTES));
                 if (len >= Protocol.MIN_FRAME_LEN && len <= Protocol.MAX_FRAME_LEN && total <= src.remaining()) {
                     ByteBuffer view = src.duplicate().limit(at + (int) total);
                     src.position(at + (int) total);
-                    if (!sink.frame(Integer.toUnsignedLong(src.getInt(at + Protocol.LENGTH_BYTES)), view)) {
+                    if (!sink.frame(id, view)) {
                         return false;
                     }
                     continue;
+                }
+                if (len >= Protocol.MIN_FRAME_LEN && len <= Protocol.MAX_FRAME_LEN
+                        && sink.frameStart(id, src.duplicate(), total - src.remaining())) {
+                    src.position(src.limit());
+                    return true;
                 }
             }
             if (skipLeft > 0) {
@@ -74,6 +96,16 @@ final class FrameSplitter {
                     }
                 } else if (headerFill == HEADER) {
                     int total = (int) lengthOf(header) + Protocol.LENGTH_BYTES;
+                    long rest = total - HEADER - src.remaining();
+                    if (rest > 0 && sink.takesFrameRests()) {
+                        // The header came cut: the head offered is a copy of it and of what follows.
+                        ByteBuffer head = ByteBuffer.allocate(HEADER + src.remaining()).put(header).put(src.duplicate());
+                        if (sink.frameStart(idOf(header), head.flip(), rest)) {
+                            headerFill = 0;
+                            src.position(src.limit());
+                            return true;
+                        }
+                    }
                     frame = new byte[Math.min(total, Math.max(FIRST_CAPACITY, HEADER))];
                     System.arraycopy(header, 0, frame, 0, HEADER);
                     frameFill = HEADER;
@@ -101,6 +133,11 @@ final class FrameSplitter {
     /** Bytes held of a frame not yet whole (0 between frames). */
     int buffered() {
         return frame == null ? headerFill : frameFill;
+    }
+
+    /** Bytes to read to know the next frame's length and id: 0 when a frame is being assembled or skipped. */
+    int headerMissing() {
+        return frame == null && skipLeft == 0 ? HEADER - headerFill : 0;
     }
 
     private boolean complete(FrameSplitter.Sink sink) {

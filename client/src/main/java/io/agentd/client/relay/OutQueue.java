@@ -15,19 +15,50 @@ import java.util.ArrayDeque;
  * buffer is read into again, {@link #keepBorrowed} copies what the socket did not take into direct
  * chunks of a {@link ChunkPool}, packed one after the other (a frame may span two chunks: the socket
  * still receives whole frames in order).
+ *
+ * <p>Bytes may also wait in a {@link SplicePipe} (the body of a large frame, spliced from the port):
+ * the queue holds a span of that many pipe bytes at their place in the order, and its flush splices
+ * them to the socket when their turn comes. The spans, in order, are the pipe's content.
  */
 final class OutQueue {
     /** Buffers handed to one gathering write. */
     private static final int GATHER = 64;
-    private final ArrayDeque<ByteBuffer> frames = new ArrayDeque<>();
+    /** Buffers ({@link ByteBuffer}) and runs of pipe bytes ({@link Span}), in send order. */
+    private final ArrayDeque<Object> frames = new ArrayDeque<>();
     private final ByteBuffer[] batch = new ByteBuffer[GATHER];
     private long bytes;
     /** How many of the last frames queued are borrowed views (all of them behind the owned ones). */
     private int borrowed;
     private final ChunkPool pool;
+    private SplicePipe pipe;
+
+    /** So many bytes at the head of the pipe, due after the entries before it. */
+    private static final class Span {
+        long bytes;
+
+        Span(long bytes) {
+            this.bytes = bytes;
+        }
+    }
 
     OutQueue(ChunkPool pool) {
         this.pool = pool;
+    }
+
+    /** The pipe whose bytes {@link #addSpliced} counts. */
+    void usePipe(SplicePipe pipe) {
+        this.pipe = pipe;
+    }
+
+    /** Counts {@code n} more bytes put into the pipe, after everything queued so far. */
+    void addSpliced(long n) {
+        keepBorrowed(); // order: the borrowed views stay the last entries, as the count below needs
+        bytes += n;
+        if (frames.peekLast() instanceof Span last) {
+            last.bytes += n;
+        } else {
+            frames.add(new Span(n));
+        }
     }
 
     /** Queues a frame the queue may keep as it is. */
@@ -51,9 +82,9 @@ final class OutQueue {
         }
         ByteBuffer[] tail = new ByteBuffer[borrowed]; // the borrowed ones still queued are the last ones
         for (int i = borrowed - 1; i >= 0; i--) {
-            tail[i] = frames.pollLast();
+            tail[i] = (ByteBuffer) frames.pollLast();
         }
-        ByteBuffer chunk = frames.isEmpty() || !pool.isLent(frames.peekLast()) ? null : frames.peekLast();
+        ByteBuffer chunk = frames.peekLast() instanceof ByteBuffer last && pool.isLent(last) ? last : null;
         for (ByteBuffer view : tail) {
             while (view.hasRemaining()) {
                 if (chunk == null || chunk.limit() == chunk.capacity()) {
@@ -80,31 +111,51 @@ final class OutQueue {
     /** Writes as much as the socket takes now; true when everything went. */
     boolean flush(GatheringByteChannel channel) throws IOException {
         while (!frames.isEmpty()) {
-            int n = 0;
-            for (ByteBuffer b : frames) {
-                batch[n++] = b;
-                if (n == GATHER) {
-                    break;
+            long moved;
+            long wanted;
+            if (frames.peek() instanceof Span span) {
+                wanted = span.bytes;
+                moved = pipe.drain(wanted);
+                span.bytes -= moved;
+                if (span.bytes == 0) {
+                    frames.poll();
+                }
+            } else {
+                int n = 0;
+                wanted = 0;
+                for (Object entry : frames) {
+                    if (!(entry instanceof ByteBuffer b)) {
+                        break;
+                    }
+                    batch[n++] = b;
+                    wanted += b.remaining();
+                    if (n == GATHER) {
+                        break;
+                    }
+                }
+                moved = channel.write(batch, 0, n);
+                java.util.Arrays.fill(batch, 0, n, null);
+                while (frames.peek() instanceof ByteBuffer b && !b.hasRemaining()) {
+                    pool.giveBack((ByteBuffer) frames.poll());
+                    if (frames.size() < borrowed) {
+                        borrowed--; // a borrowed frame went whole: nothing of it to copy
+                    }
                 }
             }
-            long written = channel.write(batch, 0, n);
-            java.util.Arrays.fill(batch, 0, n, null);
-            bytes -= written;
-            while (!frames.isEmpty() && !frames.peek().hasRemaining()) {
-                pool.giveBack(frames.poll());
-                if (frames.size() < borrowed) {
-                    borrowed--; // a borrowed frame went whole: nothing of it to copy
-                }
-            }
-            if (written == 0) {
-                return false;
+            bytes -= moved;
+            if (moved < wanted) {
+                return false; // the socket is full
             }
         }
         return true;
     }
 
     void clear() {
-        frames.forEach(pool::giveBack);
+        for (Object entry : frames) {
+            if (entry instanceof ByteBuffer b) {
+                pool.giveBack(b);
+            }
+        }
         frames.clear();
         bytes = 0;
         borrowed = 0;

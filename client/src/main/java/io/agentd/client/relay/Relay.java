@@ -148,6 +148,11 @@ public final class Relay implements AutoCloseable {
         return loop.clientCount();
     }
 
+    /** Bytes the relay moved from the port to clients by splice, without reading them (tests). */
+    long splicedBytes() {
+        return loop.splicedBytes();
+    }
+
     public boolean isRunning() {
         return !loop.ending().isDone();
     }

@@ -1,6 +1,7 @@
 package io.agentd.client.relay;
 
 import java.nio.channels.SelectionKey;
+import java.util.ArrayDeque;
 import java.nio.channels.SocketChannel;
 
 /** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
@@ -18,6 +19,17 @@ final class RelayClient {
     boolean gone;
     /** It holds views on the port's read buffer, to be written or copied before the next read. */
     boolean borrowing;
+    /** Its socket's fd, for splice ({@link ChannelFd#NONE}: its frames are copied). */
+    final int fd;
+    /** Where the bodies of its large frames pass (made at its first one); null before, or when none can be made. */
+    SplicePipe pipe;
+    boolean pipeFailed;
+    /**
+     * The relay's own frames for it (refusals, a ready) that came while a frame of the agent was
+     * being spliced to it: they go after that frame's last byte, never inside it.
+     */
+    final ArrayDeque<byte[]> heldBack = new ArrayDeque<>();
+    long heldBackBytes;
 
     RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks) {
         this.output = new OutQueue(chunks);
@@ -25,6 +37,7 @@ final class RelayClient {
         this.key = key;
         this.slot = slot;
         this.range = IdRange.slot(slot);
+        this.fd = ChannelFd.of(channel);
     }
 
     @Override

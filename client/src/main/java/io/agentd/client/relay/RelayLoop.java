@@ -55,6 +55,13 @@ final class RelayLoop implements Runnable {
      * goes out in one write straight from this buffer (see {@link #onPortEvents}).
      */
     private static final int PORT_READ_BYTES = 1024 * 1024;
+    /**
+     * A frame of the agent with at least this much still to come after a read goes to its client by
+     * splice(2) through the client's pipe, not through the read buffer (see {@link #frameRest}).
+     */
+    static final int SPLICE_MIN = 32 * 1024;
+    /** Reads and splices of the port per wake-up, before the clients get their turn. */
+    private static final int PORT_TURNS = 16;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
     /**
      * The relay's own id, outside every client's range, for the ping that checks the agent is still
@@ -82,6 +89,17 @@ final class RelayLoop implements Runnable {
     private final List<RelayClient> borrowers = new ArrayList<>();
     private final FrameEncoder encoder = new FrameEncoder();
     private final List<RelayClient> toFlush = new ArrayList<>();
+    /** The port's fd for splice; splicing stops for good when it is unknown or the kernel refuses. */
+    private final int portFd;
+    private boolean spliceWorks;
+    /** The frame whose rest the port is delivering to one client outside the splitter; null between. */
+    private FrameRest frameRest;
+    /** The last frame of the agent was spliced: the next read takes only the next frame's header. */
+    private boolean expectBulk;
+    /** The frame being spliced waits for its client's pipe to drain: nothing is read from the agent. */
+    private boolean restStalled;
+    /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
+    private boolean stalledUntilEmpty;
     private int clientsHoldingUpAgent;
     private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
@@ -100,6 +118,8 @@ final class RelayLoop implements Runnable {
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
     private volatile int clientCount;
+    /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
+    private volatile long splicedBytes;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -116,6 +136,8 @@ final class RelayLoop implements Runnable {
         server.configureBlocking(false);
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
+        this.portFd = ChannelFd.of(port);
+        this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
         for (int k = 0; k < IdRange.SLOTS; k++) {
             freeSlots.add(k);
         }
@@ -135,6 +157,10 @@ final class RelayLoop implements Runnable {
 
     int clientCount() {
         return clientCount;
+    }
+
+    long splicedBytes() {
+        return splicedBytes;
     }
 
     void stop() {
@@ -191,13 +217,35 @@ final class RelayLoop implements Runnable {
                 return "writing to the port " + portName + " failed";
             }
             if (key.isReadable()) {
-                portBuffer.clear();
-                if (port.read(portBuffer) < 0) {
-                    return "the VM's port " + portName + " closed (the VM is gone)";
+                // Several turns per wake-up: a frame spliced whole is often followed by the next one.
+                for (int turn = 0; turn < PORT_TURNS && readsAgent(); turn++) {
+                    if (frameRest != null) {
+                        RestProgress progress = moveFrameRest();
+                        if (progress == RestProgress.PORT_ENDED) {
+                            return "the VM's port " + portName + " closed (the VM is gone)";
+                        }
+                        if (progress == RestProgress.WAITING) {
+                            break;
+                        }
+                        continue;
+                    }
+                    portBuffer.clear();
+                    int headerMissing = portInput.headerMissing();
+                    if (expectBulk && headerMissing > 0) {
+                        // Only the header: the body of a large frame is then spliced, not read.
+                        portBuffer.limit(headerMissing);
+                    }
+                    int n = port.read(portBuffer);
+                    if (n < 0) {
+                        return "the VM's port " + portName + " closed (the VM is gone)";
+                    }
+                    if (n == 0) {
+                        break;
+                    }
+                    portBuffer.flip();
+                    portInput.feed(portBuffer, portSink);
+                    sendBorrowed();
                 }
-                portBuffer.flip();
-                portInput.feed(portBuffer, portSink);
-                sendBorrowed();
                 updateAgentReads();
             }
             return null;
@@ -209,8 +257,19 @@ final class RelayLoop implements Runnable {
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
         @Override
         public boolean frame(long id, ByteBuffer bytes) {
+            expectBulk = false;
             fromAgent(id, bytes);
             return true;
+        }
+
+        @Override
+        public boolean frameStart(long id, ByteBuffer head, long rest) {
+            return rest >= SPLICE_MIN && startSplice(id, head, rest);
+        }
+
+        @Override
+        public boolean takesFrameRests() {
+            return spliceWorks;
         }
 
         @Override
@@ -243,6 +302,187 @@ final class RelayLoop implements Runnable {
             c.output.keepBorrowed();
         }
         borrowers.clear();
+    }
+
+    // ---- large frames of the agent, spliced -----------------------------------------------------
+
+    /** The rest of a frame, due from the port to one client ({@code to} null: it left, the rest is read and dropped). */
+    private static final class FrameRest {
+        RelayClient to;
+        long left;
+
+        FrameRest(RelayClient to, long left) {
+            this.to = to;
+            this.left = left;
+        }
+    }
+
+    /**
+     * A large frame the last read ends inside: its head goes into its client's pipe (so the client
+     * gets header and body in one send) and its rest will follow by splice. False (the splitter then
+     * assembles it by copying) for the relay's own ids, a frame nobody owns, or no pipe.
+     */
+    private boolean startSplice(long id, ByteBuffer head, long rest) {
+        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID) {
+            return false;
+        }
+        RelayClient owner = ownerOf(id);
+        if (owner == null || pipeOf(owner) == null) {
+            return false;
+        }
+        try {
+            long written = owner.pipe.room() >= head.remaining() ? owner.pipe.write(head) : 0;
+            if (written > 0) {
+                noteSpliced(owner, written);
+            }
+        } catch (IOException e) {
+            log.debug("relay: writing a frame's head to the pipe of {}", owner, e);
+        }
+        if (head.hasRemaining()) {
+            queue(owner, head); // the pipe had no room for it: it goes ahead of the pipe's next bytes
+        }
+        frameRest = new FrameRest(owner, rest);
+        return true;
+    }
+
+    /** The client's pipe, made at its first large frame; null when it cannot have one. */
+    private SplicePipe pipeOf(RelayClient c) {
+        if (c.pipe == null && !c.pipeFailed) {
+            if (c.fd == ChannelFd.NONE) {
+                c.pipeFailed = true;
+                return null;
+            }
+            try {
+                c.pipe = SplicePipe.open(c.fd);
+                c.output.usePipe(c.pipe);
+            } catch (IOException e) {
+                c.pipeFailed = true;
+                log.info("relay: {} gets its frames copied: {}", c, e.getMessage());
+            }
+        }
+        return c.pipe;
+    }
+
+    private void noteSpliced(RelayClient c, long n) {
+        if (c.output.isEmpty()) {
+            toFlush.add(c);
+        }
+        c.output.addSpliced(n);
+        holdUpAgentIfFull(c);
+    }
+
+    private enum RestProgress { DONE, WAITING, PORT_ENDED }
+
+    /**
+     * Moves what the port has of the frame being spliced: DONE when its last byte is queued, WAITING
+     * when the port has no more now or the client's pipe is full (reads then stop until it drains).
+     */
+    private RestProgress moveFrameRest() throws IOException {
+        FrameRest rest = frameRest;
+        while (rest.left > 0) {
+            RelayClient to = rest.to;
+            if (to == null || !spliceWorks) {
+                long n = copyFrameRest(rest);
+                if (n < 0) {
+                    return RestProgress.PORT_ENDED;
+                }
+                if (n == 0) {
+                    return RestProgress.WAITING;
+                }
+                continue;
+            }
+            if (to.pipe.room() == 0 && (!flushOrDrop(to) || to.pipe.room() == 0)) {
+                if (rest.to == null) {
+                    continue; // it broke and left: the rest is dropped
+                }
+                stallSplice(false);
+                return RestProgress.WAITING;
+            }
+            long n = to.pipe.fillFrom(portFd, Math.min(rest.left, to.pipe.room()));
+            if (n == 0) {
+                return RestProgress.PORT_ENDED;
+            }
+            if (n == SplicePipe.UNSUPPORTED) {
+                log.info("relay: the port {} cannot be spliced from; its frames are copied", portName);
+                spliceWorks = false;
+                continue;
+            }
+            if (n > 0) {
+                rest.left -= n;
+                splicedBytes += n;
+                noteSpliced(to, n);
+                continue;
+            }
+            // EAGAIN: an empty socket, or a pipe out of slots (its pages hold less than its byte
+            // count says). The client takes what the pipe holds first; if it cannot take it all
+            // and the port has bytes, it was the slots: reads wait until the pipe is empty.
+            if (!flushOrDrop(to)) {
+                continue;
+            }
+            if (to.pipe.held() > 0 && SplicePipe.readable(portFd) > 0) {
+                stallSplice(true);
+            }
+            return RestProgress.WAITING;
+        }
+        endFrameRest(rest);
+        return RestProgress.DONE;
+    }
+
+    /** Flushes a client; false when it broke and was dropped. */
+    private boolean flushOrDrop(RelayClient c) {
+        try {
+            flushClient(c);
+            return true;
+        } catch (IOException e) {
+            drop(c, "connection broke: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** Reads the rest into the read buffer instead: for a client that left (dropped) or a port splice refuses. */
+    private long copyFrameRest(FrameRest rest) throws IOException {
+        portBuffer.clear().limit((int) Math.min(rest.left, PORT_READ_BYTES));
+        int n = port.read(portBuffer);
+        if (n <= 0) {
+            return n;
+        }
+        rest.left -= n;
+        if (rest.to != null) {
+            queue(rest.to, portBuffer.flip());
+            sendBorrowed();
+        }
+        return n;
+    }
+
+    /** The frame's last byte is queued: the relay's own frames held back for its client follow it. */
+    private void endFrameRest(FrameRest rest) {
+        frameRest = null;
+        expectBulk = true;
+        RelayClient c = rest.to;
+        if (c != null) {
+            while (!c.heldBack.isEmpty()) {
+                byte[] frame = c.heldBack.poll();
+                c.heldBackBytes -= frame.length;
+                add(c, frame);
+            }
+        }
+    }
+
+    private void stallSplice(boolean untilEmpty) {
+        restStalled = true;
+        stalledUntilEmpty = untilEmpty;
+        updateAgentReads();
+    }
+
+    /** The stalled splice's client took bytes: reading the agent resumes once its pipe has room again. */
+    private void unstallIfDrained(RelayClient c) {
+        if (restStalled && frameRest != null && frameRest.to == c) {
+            long held = c.pipe.held();
+            if (stalledUntilEmpty ? held == 0 : held <= c.pipe.capacity() / 2) {
+                restStalled = false;
+                updateAgentReads();
+            }
+        }
     }
 
     /** {@code bytes} may be a view on the port's read buffer: kept only through {@link #queue}. */
@@ -355,7 +595,11 @@ final class RelayLoop implements Runnable {
     }
 
     private int portReadOps() {
-        return clientsHoldingUpAgent == 0 ? SelectionKey.OP_READ : 0;
+        return readsAgent() ? SelectionKey.OP_READ : 0;
+    }
+
+    private boolean readsAgent() {
+        return clientsHoldingUpAgent == 0 && !restStalled;
     }
 
     private void updateAgentReads() {
@@ -509,7 +753,7 @@ final class RelayLoop implements Runnable {
      */
     private void queueFrame(RelayClient c, Frame frame) {
         add(c, encoder.encode(frame));
-        if (c.output.bytes() > HIGH_WATER) {
+        if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
             c.inputPaused = true;
             updateClientOps(c);
         }
@@ -544,6 +788,11 @@ final class RelayLoop implements Runnable {
     }
 
     private void add(RelayClient c, byte[] bytes) {
+        if (frameRest != null && frameRest.to == c) {
+            c.heldBack.add(bytes); // not inside the frame being spliced to it
+            c.heldBackBytes += bytes.length;
+            return;
+        }
         boolean wasEmpty = c.output.isEmpty();
         c.output.add(ByteBuffer.wrap(bytes));
         if (wasEmpty) {
@@ -553,6 +802,9 @@ final class RelayLoop implements Runnable {
 
     private void flushClient(RelayClient c) throws IOException {
         c.output.flush(c.channel);
+        if (c.pipe != null) {
+            unstallIfDrained(c);
+        }
         if (c.output.bytes() <= LOW_WATER) {
             c.inputPaused = false;
             if (c.holdsUpAgent) {
@@ -618,6 +870,18 @@ final class RelayLoop implements Runnable {
             updateAgentReads();
         }
         c.output.clear();
+        c.heldBack.clear();
+        c.heldBackBytes = 0;
+        if (c.pipe != null) {
+            c.pipe.close();
+        }
+        if (frameRest != null && frameRest.to == c) {
+            frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
+            if (restStalled) {
+                restStalled = false;
+                updateAgentReads();
+            }
+        }
         awaitingReady.remove(c);
         clients[c.slot] = null;
         freeSlots.add(c.slot);
@@ -667,6 +931,9 @@ final class RelayLoop implements Runnable {
                     c.channel.close();
                 } catch (IOException e) {
                     log.debug("relay: closing {}", c, e);
+                }
+                if (c.pipe != null) {
+                    c.pipe.close();
                 }
             }
         }

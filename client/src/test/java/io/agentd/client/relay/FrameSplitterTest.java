@@ -86,4 +86,58 @@ class FrameSplitterTest {
         assertEquals(List.of(4L * 1024 * 1024 + 1), badLengths);
         assertEquals(List.of(), ids);
     }
+
+    @Test
+    void aSinkThatTakesAFramesRestGetsItsHeadAndTheSplitterResumesAfterTheRest() {
+        byte[] big = new byte[300_000];
+        new Random(3).nextBytes(big);
+        byte[] b = encoder.encode(new Frame(11, MessageType.EXEC_STDOUT, new ExecData(big)));
+        byte[] c = encoder.encode(new Frame(12, MessageType.CORE_PING, Empty.INSTANCE));
+        for (int cut : new int[] {3, 8, 20, 100_000}) { // inside the header, at its end, past it
+            ids.clear();
+            frames.clear();
+            ByteArrayOutputStream heads = new ByteArrayOutputStream();
+            long[] rest = new long[1];
+            FrameSplitter.Sink taker = new FrameSplitter.Sink() {
+                @Override
+                public boolean frame(long id, ByteBuffer bytes) {
+                    return sink.frame(id, bytes);
+                }
+
+                @Override
+                public boolean badLength(long length) {
+                    return sink.badLength(length);
+                }
+
+                @Override
+                public boolean takesFrameRests() {
+                    return true;
+                }
+
+                @Override
+                public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
+                    assertEquals(11, id);
+                    byte[] copy = new byte[head.remaining()];
+                    head.get(copy);
+                    heads.writeBytes(copy);
+                    rest[0] = restOfFrame;
+                    return true;
+                }
+            };
+            FrameSplitter splitter = new FrameSplitter();
+            if (cut < 8) {
+                splitter.feed(ByteBuffer.wrap(b, 0, cut), taker);
+                splitter.feed(ByteBuffer.wrap(b, cut, 40), taker);
+                assertEquals(cut + 40 + rest[0], b.length, "cut " + cut);
+            } else {
+                splitter.feed(ByteBuffer.wrap(b, 0, cut), taker);
+                assertEquals(cut + rest[0], b.length, "cut " + cut);
+            }
+            assertArrayEquals(java.util.Arrays.copyOf(b, b.length - (int) rest[0]), heads.toByteArray(), "cut " + cut);
+            assertEquals(0, splitter.buffered());
+            splitter.feed(ByteBuffer.wrap(c), taker); // the sink took the rest from the stream itself
+            assertEquals(List.of(12L), ids, "cut " + cut);
+            assertArrayEquals(c, frames.get(0));
+        }
+    }
 }
