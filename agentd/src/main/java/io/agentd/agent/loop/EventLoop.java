@@ -33,6 +33,14 @@ public final class EventLoop implements Loop, AutoCloseable {
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
     private final Queue<Runnable> posted = new ConcurrentLinkedQueue<>();
     private final int wakeFd;
+    /**
+     * The eventfd increment every wake writes. One buffer for all threads, because nothing ever
+     * changes it after this line (write(2) only reads it, and its position stays 0): a buffer per
+     * wake was a direct allocation per task posted from a worker, freed only when a GC found it, so
+     * an fs transfer grew the agent's RSS by megabytes until the next full GC.
+     */
+    private static final ByteBuffer WAKE_ONE =
+            ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
     private final ByteBuffer wakeDrain = ByteBuffer.allocateDirect(8);
     private long nextToken = 1;
     private long nextTimerSeq;
@@ -164,9 +172,7 @@ public final class EventLoop implements Loop, AutoCloseable {
     }
 
     private void wake() {
-        // A fresh buffer per call: wake runs on any thread, so it shares none.
-        ByteBuffer one = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 1L);
-        Os.libc().write(wakeFd, one, 8);
+        Os.libc().write(wakeFd, WAKE_ONE, 8);
     }
 
     private void drainWakeups() {

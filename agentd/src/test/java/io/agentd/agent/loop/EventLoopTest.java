@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -178,5 +180,32 @@ class EventLoopTest {
         Os.write(p[1], ByteBuffer.wrap(new byte[] {1}));
         loop.run();
         assertEquals(2, calls.get());
+    }
+
+    /**
+     * Tasks posted from another thread (fs workers post one per chunk) make no direct buffer each:
+     * those are freed only when a GC finds them, so a transfer grew the agent's RSS until a full GC.
+     */
+    @Test
+    void tasksPostedFromAnotherThreadAllocateNoDirectMemory() throws Exception {
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
+        AtomicInteger ran = new AtomicInteger();
+        int tasks = 2000;
+        CompletableFuture<Long> directBuffersMade = new CompletableFuture<>();
+        Thread poster = new Thread(() -> {
+            long before = direct.getCount();
+            for (int i = 0; i < tasks; i++) {
+                loop.execute(ran::incrementAndGet);
+            }
+            directBuffersMade.complete(direct.getCount() - before);
+            loop.execute(loop::stop);
+        });
+        poster.start();
+        loop.run();
+        poster.join();
+        assertEquals(tasks, ran.get());
+        // A GC during the posting could only lower the count; 2000 buffers were made before the fix.
+        assertTrue(directBuffersMade.get() < 10, "direct buffers made: " + directBuffersMade.get());
     }
 }
