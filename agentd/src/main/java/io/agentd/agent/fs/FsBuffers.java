@@ -15,7 +15,7 @@ import java.util.ArrayDeque;
  */
 final class FsBuffers {
     static final int BYTES = 256 * 1024;
-    /** Direct buffers made at most: a Write's window and a Read's two, with room to spare. */
+    /** Direct buffers made at most: a Write's window (16) and a Read's four, with room to spare. */
     private static final int MADE = 24;
 
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();

@@ -6,32 +6,60 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A Read: core.fs.data chunks of at most {@link FsSettings#chunkBytes()} on the request's id, then
- * the response. A worker reads one chunk at a time into one of two buffers (direct ones from
- * {@link FsBuffers}, given back when the Read ends, unless the chunks are larger); when a chunk reaches the
- * loop, the read of the next one (into the other buffer) is started before this one is queued on
- * the connection (a copy), so the disk and the socket overlap. The next read starts only while the
- * output is below its high-water mark, so a file of any size costs two chunks of memory and never
- * floods the queue.
+ * the response. A worker reads ahead into {@value #BUFFERS} buffers (direct ones from
+ * {@link FsBuffers}, given back when the Read ends, unless the chunks are larger), posting each chunk
+ * to the loop as it is read and going on with the next free buffer without waiting for the loop;
+ * the loop queues chunks on the connection (a copy) while its output is below the high-water mark
+ * and gives their buffers back for the worker to fill again. A read-and-hash on one thread and a
+ * hand-over to another per chunk left both cores idle much of the time (BENCHMARKS.md, "fs
+ * read-ahead"). Above the high-water mark the chunks read wait in their buffers and the worker
+ * stops; a worker turn also ends when no buffer is free or after {@value #CHUNKS_PER_TURN} chunks
+ * (other requests get the worker in turn). So a file of any size costs {@value #BUFFERS} chunks of
+ * memory and never floods the queue.
  */
 final class FsReadStream implements FsService.Active {
+    /** Buffers a Read reads ahead into. */
+    private static final int BUFFERS = 4;
+    /** Chunks one worker turn reads at most before it goes back behind other requests' tasks. */
+    private static final int CHUNKS_PER_TURN = 16;
+
     final long id;
     private final FsService service;
     private final FsRequest request;
     private final FsOp.Read read;
-    private final ByteBuffer[] buffers = new ByteBuffer[2];
+    /** Every buffer of this Read, for {@link #releaseBuffers}. */
+    private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
+    /** Buffers the worker may read into: it takes them, the loop gives them back once queued. */
+    private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     /** Most bytes one chunk holds. */
     private final int chunk;
     private final FsDigest digest;
-    /** Bytes read so far: where the next chunk starts, from the Read's offset. */
+    /** Bytes read so far: where the next chunk starts, from the Read's offset. Worker only (one at a time). */
     private long readSoFar;
-    /** The buffer the next read fills. */
-    private int next;
-    /** A read is running on a worker. */
+    /** Chunks the worker read, in order, not yet taken by the loop. */
+    private final ConcurrentLinkedQueue<ByteBuffer> arrived = new ConcurrentLinkedQueue<>();
+    /**
+     * A {@link #takeArrived} is posted and has not started: the worker posts another only when not,
+     * so a busy loop takes several chunks per wake-up instead of one task per chunk.
+     */
+    private final AtomicBoolean takePosted = new AtomicBoolean();
+    /** Chunks read, in order, waiting for the output to go below its high-water mark (loop). */
+    private final ArrayDeque<ByteBuffer> ready = new ArrayDeque<>();
+    /** The worker stops after its current chunk: the output is above its high-water mark. */
+    private volatile boolean holdBack;
+    private volatile boolean aborted;
+    /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
     private boolean reading;
-    private boolean aborted;
+    /** The end of the file or a failure came back: the answer, sent after the chunks still ready. */
+    private FsResponse end;
+    /** The answer was sent: a late resume (the Read may still be on the paused list) does nothing. */
+    private boolean finished;
 
     FsReadStream(FsService service, long id, FsRequest request, FsOp.Read read) {
         this.service = service;
@@ -41,28 +69,54 @@ final class FsReadStream implements FsService.Active {
         long want = read.len() == null ? Long.MAX_VALUE : read.len();
         int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
         this.chunk = size;
-        for (int i = 0; i < 2; i++) {
-            // A small Read keeps to arrays of its size: the pool's buffers are for bulk.
-            buffers[i] = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES ? service.buffers().take(size)
-                    : ByteBuffer.allocate(size);
+        // A small Read needs one buffer of its size; the pool's buffers are for bulk.
+        boolean bulk = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES;
+        int count = want <= size ? 1 : BUFFERS;
+        for (int i = 0; i < count; i++) {
+            buffers[i] = bulk ? service.buffers().take(size) : ByteBuffer.allocate(size);
+            free.add(buffers[i]);
         }
         this.digest = request.extended() ? FsDigest.sha256() : null;
     }
 
-    /** Starts the read of the next chunk on a worker, unless one is running (loop thread). */
+    /** Starts the Read, or goes on after a pause: sends what is ready, reads more (loop thread). */
     void next() {
-        if (aborted || reading) {
+        if (aborted || finished) {
             return;
         }
-        reading = true;
-        ByteBuffer buffer = buffers[next];
-        next ^= 1;
-        long at = readSoFar;
-        service.work(request, () -> readChunk(buffer, at), (n, failure) -> chunkRead(buffer, n, failure));
+        holdBack = false;
+        sendReady();
+    }
+
+    /**
+     * On a worker: chunks into free buffers, each posted to the loop as it is read, until there is
+     * no free buffer, the turn's chunks are read, the loop holds back, or the file ends (true).
+     */
+    private Boolean readAhead() throws FsFailure {
+        for (int turn = 0; turn < CHUNKS_PER_TURN && !holdBack && !aborted; turn++) {
+            ByteBuffer buffer = free.poll();
+            if (buffer == null) {
+                return false;
+            }
+            int n = readChunk(buffer, readSoFar);
+            if (n <= 0) {
+                free.add(buffer);
+                return true;
+            }
+            readSoFar += n;
+            arrived.add(buffer);
+            if (!takePosted.getAndSet(true)) {
+                service.post(this::takeArrived);
+            }
+            if (read.len() != null && readSoFar >= read.len()) {
+                return true; // all asked for: no turn only to find the end
+            }
+        }
+        return false;
     }
 
     /** On a worker: up to one buffer from {@code at} (bytes into the Read); -1 at the end. */
-    private Integer readChunk(ByteBuffer buffer, long at) throws FsFailure {
+    private int readChunk(ByteBuffer buffer, long at) throws FsFailure {
         FsHandle h = service.handles().get(read.handle());
         if (!(h instanceof FsHandle.File file)) {
             throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
@@ -98,41 +152,75 @@ final class FsReadStream implements FsService.Active {
         }
     }
 
-    /** On the loop: start reading the next chunk, queue this one; or the end. */
-    private void chunkRead(ByteBuffer buffer, Integer n, FsFailure failure) {
+    /** On the loop: the chunks the worker read, sent in their turn. */
+    private void takeArrived() {
+        takePosted.set(false); // before taking: a chunk that arrives after this posts again
+        moveArrived();
+        if (!aborted) {
+            sendReady();
+        }
+    }
+
+    private void moveArrived() {
+        for (ByteBuffer chunk; (chunk = arrived.poll()) != null; ) {
+            if (!aborted) { // else the buffers go back to the pool when the turn's outcome comes
+                ready.add(chunk);
+            }
+        }
+    }
+
+    /**
+     * Queues the ready chunks (a copy each) while the output takes more, giving their buffers back;
+     * then the answer once the end came, or another worker turn. Above the high-water mark the Read
+     * pauses until {@link FsService#onOutputResumed} calls {@link #next}.
+     */
+    private void sendReady() {
+        while (!ready.isEmpty() && service.out().acceptsOutput()) {
+            ByteBuffer chunk = ready.poll();
+            service.out().sendData(id, MessageType.FS_DATA, chunk);
+            free.add(chunk);
+        }
+        if (!ready.isEmpty()) {
+            if (!holdBack) {
+                holdBack = true;
+                service.pause(this);
+            }
+            return;
+        }
+        if (end != null) {
+            if (!reading && !finished) {
+                finished = true;
+                releaseBuffers();
+                service.finish(id, request, end);
+            }
+            return;
+        }
+        if (!reading && !holdBack && !free.isEmpty()) {
+            reading = true;
+            service.work(request, this::readAhead, this::turnEnded);
+        }
+    }
+
+    /** On the loop, after every chunk the turn posted: the end, a failure, or another turn. */
+    private void turnEnded(Boolean atEnd, FsFailure failure) {
         reading = false;
+        moveArrived(); // the turn's last chunks, should their take not have run yet
         if (aborted) {
             releaseBuffers();
             return;
         }
         if (failure != null) {
-            releaseBuffers();
-            service.finish(id, request, failure.response(request.extended()));
-            return;
+            end = failure.response(request.extended());
+        } else if (atEnd) {
+            end = digest == null ? FsResponse.success(null) : new FsResponse(true, null, null, null, null, digest.hex());
         }
-        if (n <= 0) {
-            FsResponse done = digest == null ? FsResponse.success(null)
-                    : new FsResponse(true, null, null, null, null, digest.hex());
-            releaseBuffers();
-            service.finish(id, request, done);
-            return;
-        }
-        readSoFar += n;
-        // The other buffer is free: its chunk was queued (copied) when it came in.
-        boolean more = service.out().acceptsOutput();
-        if (more) {
-            next();
-        }
-        service.out().sendData(id, MessageType.FS_DATA, buffer);
-        if (!more) {
-            service.pause(this);
-        }
+        sendReady();
     }
 
     @Override
     public void abort() {
         aborted = true;
-        if (!reading) { // else when the read running comes back
+        if (!reading) { // else when the running turn's outcome comes back
             releaseBuffers();
         }
     }
@@ -145,7 +233,7 @@ final class FsReadStream implements FsService.Active {
         if (digest != null) {
             digest.close();
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < BUFFERS; i++) {
             if (buffers[i] != null) {
                 service.buffers().release(buffers[i]);
                 buffers[i] = null;

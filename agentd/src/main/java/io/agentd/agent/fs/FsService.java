@@ -212,6 +212,11 @@ public final class FsService {
         });
     }
 
+    /** From a worker inside {@link #work}: runs {@code step} on the loop, before the work's outcome. */
+    void post(Runnable step) {
+        loop.execute(step);
+    }
+
     @FunctionalInterface
     interface Outcome<T> {
         void done(T value, FsFailure failure);

@@ -9,16 +9,21 @@ import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a bounded queue on the loop and written
- * in order, a batch at a time, on a worker, at {@code offset} onwards; the host's empty chunk ends
- * it, and the count is checked against {@code len}.
+ * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a
+ * bounded queue on the loop, handed to a worker, and written in order at {@code offset} onwards; the
+ * host's empty chunk ends it, and the count is checked against {@code len}. The worker writes every
+ * buffer handed to it and reports each to the loop as it goes, without a trip through the loop
+ * between buffers (a hand-over per batch left both cores idle much of the time: BENCHMARKS.md, "fs
+ * read-ahead"); it stops when nothing is handed, or after {@value #BUFFERS_PER_TURN} buffers, so
+ * other requests get the worker in turn.
  *
  * <p>What the agent holds is bounded. A host that asked for {@code window} gets core.fs.credit: the
- * first grant is {@link FsSettings#writeWindow()}, and as batches are written the credit is topped
+ * first grant is {@link FsSettings#writeWindow()}, and as buffers are written the credit is topped
  * up again (once what is queued plus what the host may still send falls to half the window), the
  * scheme of core.exec.stdin.credit; data past the credit fails the Write (ENOBUFS). A host without
  * flow control may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS).
@@ -27,8 +32,8 @@ import java.util.List;
  * upload then leaves its destination unchanged), and the rest of the host's data is dropped.
  */
 final class FsWriteStream implements FsService.Active {
-    /** Most bytes one worker batch writes before the loop hears back (and grants more credit). */
-    private static final int BATCH_BYTES = 512 * 1024;
+    /** Buffers one worker turn writes at most before it goes back behind other requests' tasks. */
+    private static final int BUFFERS_PER_TURN = 16;
 
     private final FsService service;
     private final long id;
@@ -36,16 +41,32 @@ final class FsWriteStream implements FsService.Active {
     private final FsOp.Write write;
     private final long limit;
     private final FsDigest digest;
+    /** Chunks on the loop, not handed yet; the last may take more small chunks ({@link #appendToLast}). */
     private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
+    /** Buffers handed to the worker, written in this order; the loop adds, the worker takes. */
+    private final ConcurrentLinkedQueue<ByteBuffer> handed = new ConcurrentLinkedQueue<>();
+    /** Buffers the worker wrote, not yet given back by the loop; their bytes in {@link #writtenUnreported}. */
+    private final ConcurrentLinkedQueue<ByteBuffer> done = new ConcurrentLinkedQueue<>();
+    private final AtomicLong writtenUnreported = new AtomicLong();
+    /**
+     * A {@link #takeWritten} is posted and has not started: the worker posts another only when not,
+     * so a busy loop hears of several buffers per wake-up instead of one task per buffer.
+     */
+    private final AtomicBoolean takePosted = new AtomicBoolean();
     private final FsBuffers buffers;
     private FsHandle.File file;
+    /** Bytes received and not written yet (queued, handed or being written). */
     private long queuedBytes;
     private long received;
     private long written;
+    /** Bytes the worker has written: where its next buffer goes, from the Write's offset. Worker only. */
+    private long writtenByWorker;
     private long granted;
+    /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
     private boolean writing;
     private boolean eof;
-    private boolean ended;
+    /** Answered or aborted: the worker stops after its current buffer, nothing more is written. */
+    private volatile boolean ended;
 
     FsWriteStream(FsService service, long id, FsRequest request, FsOp.Write write) {
         this.service = service;
@@ -83,6 +104,7 @@ final class FsWriteStream implements FsService.Active {
         }
         if (data.length == 0) {
             eof = true;
+            writeMore();
             maybeFinish();
             return;
         }
@@ -129,68 +151,106 @@ final class FsWriteStream implements FsService.Active {
         return true;
     }
 
-    /** Hands the queued chunks, up to a batch, to a worker unless one is writing already. */
+    /**
+     * Hands the queued buffers to the worker and starts a turn unless one is running. While a turn
+     * runs, the last buffer stays on the loop until it is full, to take the host's next small chunks.
+     */
     private void writeMore() {
-        if (writing || queue.isEmpty() || ended) {
+        if (ended) {
             return;
         }
-        List<ByteBuffer> batch = new ArrayList<>();
-        long bytes = 0;
-        while (!queue.isEmpty() && bytes < BATCH_BYTES) {
-            ByteBuffer chunk = queue.poll();
-            batch.add(chunk);
-            bytes += chunk.remaining();
+        while (queue.size() > 1 || (!queue.isEmpty() && (!writing || eof || isFull(queue.peekLast())))) {
+            handed.add(queue.poll());
         }
-        writing = true;
-        long at = write.offset() + written;
-        service.work(request, () -> writeBatch(batch, at), (n, failure) -> batchWritten(batch, n, failure));
+        if (!writing && !handed.isEmpty()) {
+            writing = true;
+            service.work(request, this::writeHanded, this::turnEnded);
+        }
     }
 
-    /** On a worker: every chunk of the batch, whole, in order from {@code at}. */
-    private Long writeBatch(List<ByteBuffer> batch, long at) throws FsFailure {
-        long done = 0;
+    private static boolean isFull(ByteBuffer b) {
+        return b.limit() == b.capacity();
+    }
+
+    /** On a worker: the handed buffers, each whole, in order, each reported to the loop when written. */
+    private Boolean writeHanded() throws FsFailure {
+        for (int turn = 0; turn < BUFFERS_PER_TURN && !ended; turn++) {
+            ByteBuffer chunk = handed.poll();
+            if (chunk == null) {
+                break;
+            }
+            int n = chunk.remaining();
+            try {
+                writeChunk(chunk, write.offset() + writtenByWorker);
+            } catch (FsFailure failure) {
+                buffers.release(chunk);
+                throw failure;
+            }
+            writtenByWorker += n;
+            done.add(chunk);
+            writtenUnreported.addAndGet(n);
+            if (!takePosted.getAndSet(true)) {
+                service.post(this::takeWritten);
+            }
+        }
+        return Boolean.TRUE;
+    }
+
+    private void writeChunk(ByteBuffer chunk, long at) throws FsFailure {
         synchronized (file) {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
             file.checkOffset(write.offset(), "write");
             try {
-                for (ByteBuffer chunk : batch) {
-                    if (digest != null) {
-                        digest.update(chunk);
-                    }
-                    while (chunk.hasRemaining()) {
-                        done += file.write(chunk, at + done);
-                    }
+                if (digest != null) {
+                    digest.update(chunk);
+                }
+                long done = 0;
+                while (chunk.hasRemaining()) {
+                    done += file.write(chunk, at + done);
                 }
             } catch (IOException e) {
-                throw FsErrors.from(e, "write " + file.path + " (" + (written + done) + " bytes written)");
+                throw FsErrors.from(e, "write " + file.path + " (" + writtenByWorker + " bytes written)");
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "write " + file.path);
             }
         }
-        return done;
     }
 
-    private void batchWritten(List<ByteBuffer> batch, Long n, FsFailure failure) {
-        writing = false;
-        batch.forEach(buffers::release);
+    /** On the loop: buffers are in the file; more credit. */
+    private void takeWritten() {
+        takePosted.set(false); // before taking: a buffer written after this posts again
+        for (ByteBuffer chunk; (chunk = done.poll()) != null; ) {
+            buffers.release(chunk);
+        }
+        long n = writtenUnreported.getAndSet(0);
         if (ended) {
+            return;
+        }
+        written += n;
+        queuedBytes -= n;
+        topUpCredit();
+    }
+
+    /** On the loop, after every buffer the turn reported: a failure, or hand more. */
+    private void turnEnded(Boolean ignored, FsFailure failure) {
+        writing = false;
+        takeWritten(); // the turn's last buffers, should their take not have run yet
+        if (ended) {
+            releaseHanded();
             return;
         }
         if (failure != null) {
             fail(failure);
             return;
         }
-        written += n;
-        queuedBytes -= n;
-        topUpCredit();
         writeMore();
         maybeFinish();
     }
 
     private void maybeFinish() {
-        if (!eof || writing || !queue.isEmpty() || ended) {
+        if (!eof || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
             return;
         }
         if (write.len() != null && written != write.len()) {
@@ -220,8 +280,7 @@ final class FsWriteStream implements FsService.Active {
     private void fail(FsFailure failure) {
         ended = true;
         closeDigest();
-        queue.forEach(buffers::release);
-        queue.clear();
+        releaseQueued();
         queuedBytes = 0;
         if (file != null) {
             file.spoil();
@@ -236,10 +295,24 @@ final class FsWriteStream implements FsService.Active {
     public void abort() {
         ended = true;
         closeDigest();
-        queue.forEach(buffers::release);
-        queue.clear();
+        releaseQueued();
         if (file != null) {
             file.spoil();
+        }
+    }
+
+    /** Gives back the buffers no worker holds: the loop's queue, and what was handed unless a turn runs. */
+    private void releaseQueued() {
+        queue.forEach(buffers::release);
+        queue.clear();
+        if (!writing) {
+            releaseHanded();
+        }
+    }
+
+    private void releaseHanded() {
+        for (ByteBuffer b; (b = handed.poll()) != null; ) {
+            buffers.release(b);
         }
     }
 

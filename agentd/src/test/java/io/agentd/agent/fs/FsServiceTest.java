@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,9 @@ import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -87,18 +91,48 @@ class FsServiceTest {
 
         host.acceptsOutput = false;
         fs.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, null)));
-        runLoopUntil(2);
-        Thread.sleep(200);
+        Thread.sleep(200); // the worker reads ahead into its buffers, then stops
         while (!loop.isEmpty()) {
             loop.poll().run();
         }
-        assertEquals(1, host.of(MessageType.FS_DATA).size(), "one chunk, then the Read waits for the output");
+        assertEquals(0, host.of(MessageType.FS_DATA).size(), "no chunk while the output takes nothing");
 
         host.acceptsOutput = true;
         fs.onOutputResumed();
         runLoopUntil(1 + 5 + 1); // the open's answer, five chunks, the Read's answer
         assertEquals(5, host.of(MessageType.FS_DATA).size());
         assertTrue(response(2).ok());
+    }
+
+    @Test
+    void aReadPausedAndResumedAgainAndAgainSendsEveryByteOnceInOrder() throws Exception {
+        byte[] content = new byte[37 * 4096 + 1234];
+        new Random(7).nextBytes(content);
+        Path file = dir.resolve("g");
+        Files.write(file, content);
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        Random flips = new Random(11);
+        fs.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, null), null, true));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (host.frames.stream().noneMatch(f -> f.id() == 2 && f.type() == MessageType.FS_RESPONSE)) {
+            assertTrue(System.nanoTime() < deadline, "the Read never ended: " + host.types());
+            boolean takes = flips.nextInt(3) > 0;
+            host.acceptsOutput = takes;
+            if (takes) {
+                fs.onOutputResumed();
+            }
+            Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+            if (task != null) {
+                task.run();
+            }
+        }
+        assertArrayEquals(content, host.fsDataBytes());
+        FsResponse done = response(2);
+        assertTrue(done.ok(), done.toString());
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)), done.sha256());
     }
 
     @Test

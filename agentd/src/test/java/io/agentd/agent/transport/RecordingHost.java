@@ -16,6 +16,7 @@ public final class RecordingHost implements HostOutput {
     public final List<Frame> frames = new ArrayList<>();
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream fsData = new ByteArrayOutputStream();
     public boolean acceptsOutput = true;
     /** A socket takes spliced frames; a port only copies. */
     public boolean acceptsSplicedData;
@@ -34,7 +35,7 @@ public final class RecordingHost implements HostOutput {
     public void sendData(long id, MessageType type, ByteBuffer data) {
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);
-        (type == MessageType.EXEC_STDOUT ? stdout : stderr).writeBytes(bytes);
+        (type == MessageType.EXEC_STDOUT ? stdout : type == MessageType.FS_DATA ? fsData : stderr).writeBytes(bytes);
         frames.add(new Frame(id, type, null));
     }
 
@@ -85,6 +86,11 @@ public final class RecordingHost implements HostOutput {
 
     public String stdoutText() {
         return stdout.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** The bytes of every core.fs.data sent, in order. */
+    public byte[] fsDataBytes() {
+        return fsData.toByteArray();
     }
 
     public String stderrText() {
