@@ -80,6 +80,18 @@ class SessionsE2ETest {
         return sessions.stream().filter(s -> s.session() == number).findFirst().orElse(null);
     }
 
+    /**
+     * Lists on {@code id} until the session has no host attached: the agent notices a host that
+     * closed its end when its loop reads that end, which may be after a new host's first frames.
+     */
+    static void waitUntilNoHost(HostConnection host, long id, long session) throws Exception {
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        while (find(list(host, id), session).attached()) {
+            assertTrue(System.nanoTime() < deadline, "still attached after its host left");
+            Thread.sleep(20);
+        }
+    }
+
     static String lines(String prefix, int from, int to) {
         StringBuilder b = new StringBuilder();
         for (int i = from; i <= to; i++) {
@@ -107,6 +119,7 @@ class SessionsE2ETest {
             first.expect(5, MessageType.EXEC_STDOUT); // output is flowing
         } // closed abruptly mid-output: under the kill policy only a detachable session survives
         try (HostConnection second = agent.connectReady()) {
+            waitUntilNoHost(second, 8, number);
             Attach a = attachToEnd(second, 9, number, 0L);
             assertEquals(0, a.attached().from());
             assertEquals(0, a.attached().missed());
@@ -150,12 +163,12 @@ class SessionsE2ETest {
         long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
         for (long id = 1000; System.nanoTime() < deadline; id++) {
             SessionInfo info = find(list(host, id), number);
-            if (info != null && info.bytesOut() >= bytes) {
+            if (info != null && info.bytesOut() >= bytes && !info.attached()) { // and its old host noticed gone
                 return;
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("session " + number + " wrote less than " + bytes + " bytes");
+        throw new AssertionError("session " + number + " wrote less than " + bytes + " bytes, or kept its host");
     }
 
     @Test
@@ -217,11 +230,7 @@ class SessionsE2ETest {
             assertEquals("session " + number + " is attached to another host",
                     second.expectError(9, "invalid_session").message());
             first.close(); // the first attacher leaves: the session is detachable, so it runs on
-            long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
-            while (find(list(second, 10), number).attached()) {
-                assertTrue(System.nanoTime() < deadline, "still attached after its host left");
-                Thread.sleep(20);
-            }
+            waitUntilNoHost(second, 10, number);
             second.send(new Frame(11, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
             second.expect(11, MessageType.SESSION_ATTACHED);
             second.stdin(11, "it\n".getBytes(StandardCharsets.UTF_8));
