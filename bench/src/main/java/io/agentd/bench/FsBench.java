@@ -20,6 +20,7 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * extension whose price is its own figure). The bench compares every byte itself, the download's as
  * they come, the upload's file after the clock, and checks the agent's sha256 against its own of
  * the bytes. While the agent transfers: its RSS (sampled every 50 ms, against its RSS when idle) and
- * ping round trips (p99, against idle pings in the same run).
+ * ping round trips (p99, against idle pings in the same run), on the transfer's connection and on
+ * another one.
  */
 final class FsBench {
     private static final int CHUNK = 1024 * 1024;
@@ -52,7 +54,7 @@ final class FsBench {
         Path file = cfg.workDir().resolve("fs-bench.bin");
         Path pipeFile = cfg.workDir().resolve("fs-bench-pipe.bin");
         String sha256 = sha256(block, bytes);
-        try (FsWire wire = process.connect(FsWire::connect)) {
+        try (FsWire wire = process.connect(FsWire::connect); FsWire other = process.connect(FsWire::connect)) {
             Samples idlePings = new Samples(IDLE_PINGS);
             for (int i = 0; i < IDLE_PINGS; i++) {
                 idlePings.add(wire.pingNanos(wire.newId()));
@@ -64,6 +66,7 @@ final class FsBench {
             Rates hashed = new Rates();
             AtomicLong peakRss = new AtomicLong();
             Samples pings = new Samples(1000);
+            Samples otherPings = new Samples(1000);
             // Every file written below goes into page-cache pages a file deleted just before gave
             // back, never into memory the machine has not touched yet: see recyclePages.
             recyclePages(file, block, bytes);
@@ -82,7 +85,7 @@ final class FsBench {
                 Files.delete(pipeFile);
                 for (Rates agent : List.of(plain, hashed)) {
                     boolean extended = agent == hashed;
-                    Background during = new Background(process, wire, peakRss, pings);
+                    Background during = new Background(process, peakRss, Map.of(wire, pings, other, otherPings));
                     agent.up.add(upload(wire, file, block, bytes, extended ? sha256 : null));
                     agent.down.add(download(wire, file, block, bytes, extended ? sha256 : null));
                     during.stop();
@@ -115,7 +118,12 @@ final class FsBench {
                             idleRss, "idle"),
                     Figure.info("fs: ping p99 during the transfers (" + pings.count() + " pings)",
                             pings.count() == 0 ? Double.NaN : pings.percentile(99), Figure.Unit.NANOS,
-                            idlePings.percentile(99), "idle"));
+                            idlePings.percentile(99), "idle"),
+                    // The transfer's own pings wait behind its data; another connection's show whether
+                    // the loop itself stays responsive (issue 16: "never block the loop").
+                    Figure.info("fs: ping p99 on another connection during the transfers (" + otherPings.count()
+                                    + " pings)", otherPings.count() == 0 ? Double.NaN : otherPings.percentile(99),
+                            Figure.Unit.NANOS, idlePings.percentile(99), "idle"));
         }
     }
 
@@ -142,15 +150,14 @@ final class FsBench {
         }
     }
 
-    /** RSS samples and pings while the transfers run. */
+    /** RSS samples, and pings on each connection given, while the transfers run. */
     private static final class Background {
         private final AtomicBoolean stop = new AtomicBoolean();
-        private final Thread rss;
-        private final Thread pinger;
+        private final List<Thread> threads = new java.util.ArrayList<>();
         private volatile Exception failure;
 
-        Background(AgentProcess process, FsWire wire, AtomicLong peakRss, Samples pings) {
-            rss = new Thread(() -> {
+        Background(AgentProcess process, AtomicLong peakRss, Map<FsWire, Samples> pingsByConnection) {
+            threads.add(new Thread(() -> {
                 while (!stop.get()) {
                     try {
                         peakRss.accumulateAndGet(process.memory().rssBytes(), Math::max);
@@ -160,8 +167,8 @@ final class FsBench {
                         return;
                     }
                 }
-            }, "fs-bench-rss");
-            pinger = new Thread(() -> {
+            }, "fs-bench-rss"));
+            pingsByConnection.forEach((wire, pings) -> threads.add(new Thread(() -> {
                 while (!stop.get()) {
                     try {
                         long rtt = wire.pingNanos(wire.newId());
@@ -174,15 +181,15 @@ final class FsBench {
                         return;
                     }
                 }
-            }, "fs-bench-pinger");
-            rss.start();
-            pinger.start();
+            }, "fs-bench-pinger")));
+            threads.forEach(Thread::start);
         }
 
         void stop() throws Exception {
             stop.set(true);
-            rss.join();
-            pinger.join();
+            for (Thread t : threads) {
+                t.join();
+            }
             if (failure != null) {
                 throw failure;
             }
