@@ -123,6 +123,21 @@ final class AgentProcess implements AutoCloseable {
         return agent.logText();
     }
 
+    /**
+     * The log once it holds {@code fragment}: the agent may log an event after the host saw its
+     * effect (a refused connection is closed first, then logged), and its stderr is read by a thread.
+     */
+    String awaitLog(String fragment) throws InterruptedException {
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        while (!logText().contains(fragment)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no log line with \"" + fragment + "\":\n" + logText());
+            }
+            Thread.sleep(20);
+        }
+        return logText();
+    }
+
     Path dir() {
         return dir;
     }

@@ -84,7 +84,7 @@ class ManyConnectionsE2ETest {
                 assertTrue(e.message().contains("2"), e.message());
                 awaitDisconnected(third);
             }
-            assertTrue(agent.logText().contains("refused a connection on unix:"), agent.logText());
+            agent.awaitLog("refused a connection on unix:");
             first.send(new Frame(3, MessageType.CORE_PING, Empty.INSTANCE));
             first.expect(3, MessageType.CORE_PONG);
             first.close();
