@@ -40,7 +40,7 @@ class AcceptBackoffE2ETest {
                 host.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
                 host.expect(1, MessageType.CORE_PONG);
             }
-            assertTrue(agent.logText().contains("EMFILE"), agent.logText());
+            agent.awaitLog("EMFILE");
         }
     }
 

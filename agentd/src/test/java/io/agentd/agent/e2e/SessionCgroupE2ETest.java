@@ -108,7 +108,7 @@ class SessionCgroupE2ETest {
             assertTrue(procUs > 200_000, "the loop ran too briefly to compare: " + procUs + " us");
             assertTrue(Math.abs(cgroupUs - procUs) <= procUs / 10,
                     "exited says " + cgroupUs + " us of CPU, /proc/PID/stat said " + procUs + " us");
-            assertTrue(agent.logText().contains("cpu_user_us=" + exited.usage().cpuUserUs()), agent.logText());
+            agent.awaitLog("cpu_user_us=" + exited.usage().cpuUserUs());
         }
     }
 

@@ -72,7 +72,7 @@ class VsockE2ETest {
                 Os.close(a);
                 Os.close(b);
             }
-            assertTrue(agent.logText().contains("host connected on vsock:" + port + " (cid "), agent.logText());
+            agent.awaitLog("host connected on vsock:" + port + " (cid ");
         }
     }
 
