@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A Read: core.fs.data chunks of at most {@link FsSettings#chunkBytes()} on the request's id, then
@@ -42,13 +41,8 @@ final class FsReadStream implements FsService.Active {
     private final FsDigest digest;
     /** Bytes read so far: where the next chunk starts, from the Read's offset. Worker only (one at a time). */
     private long readSoFar;
-    /** Chunks the worker read, in order, not yet taken by the loop. */
-    private final ConcurrentLinkedQueue<ByteBuffer> arrived = new ConcurrentLinkedQueue<>();
-    /**
-     * A {@link #takeArrived} is posted and has not started: the worker posts another only when not,
-     * so a busy loop takes several chunks per wake-up instead of one task per chunk.
-     */
-    private final AtomicBoolean takePosted = new AtomicBoolean();
+    /** Chunks the worker read, to the loop in order. */
+    private final WorkerHandoff<ByteBuffer> arrived;
     /** Chunks read, in order, waiting for the output to go below its high-water mark (loop). */
     private final ArrayDeque<ByteBuffer> ready = new ArrayDeque<>();
     /** The worker stops after its current chunk: the output is above its high-water mark. */
@@ -77,6 +71,7 @@ final class FsReadStream implements FsService.Active {
             free.add(buffers[i]);
         }
         this.digest = request.extended() ? FsDigest.sha256() : null;
+        this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
     }
 
     /** Starts the Read, or goes on after a pause: sends what is ready, reads more (loop thread). */
@@ -104,10 +99,7 @@ final class FsReadStream implements FsService.Active {
                 return true;
             }
             readSoFar += n;
-            arrived.add(buffer);
-            if (!takePosted.getAndSet(true)) {
-                service.post(this::takeArrived);
-            }
+            arrived.hand(buffer);
             if (read.len() != null && readSoFar >= read.len()) {
                 return true; // all asked for: no turn only to find the end
             }
@@ -152,20 +144,16 @@ final class FsReadStream implements FsService.Active {
         }
     }
 
-    /** On the loop: the chunks the worker read, sent in their turn. */
-    private void takeArrived() {
-        takePosted.set(false); // before taking: a chunk that arrives after this posts again
-        moveArrived();
-        if (!aborted) {
-            sendReady();
+    /** On the loop: a chunk the worker read, sent in its turn. */
+    private void chunkArrived(ByteBuffer chunk) {
+        if (!aborted) { // else the buffers go back to the pool when the turn's outcome comes
+            ready.add(chunk);
         }
     }
 
-    private void moveArrived() {
-        for (ByteBuffer chunk; (chunk = arrived.poll()) != null; ) {
-            if (!aborted) { // else the buffers go back to the pool when the turn's outcome comes
-                ready.add(chunk);
-            }
+    private void chunksArrived() {
+        if (!aborted) {
+            sendReady();
         }
     }
 
@@ -204,7 +192,7 @@ final class FsReadStream implements FsService.Active {
     /** On the loop, after every chunk the turn posted: the end, a failure, or another turn. */
     private void turnEnded(Boolean atEnd, FsFailure failure) {
         reading = false;
-        moveArrived(); // the turn's last chunks, should their take not have run yet
+        arrived.takeAll(); // the turn's last chunks, should their take not have run yet
         if (aborted) {
             releaseBuffers();
             return;

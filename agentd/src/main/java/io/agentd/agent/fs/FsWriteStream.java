@@ -10,8 +10,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a
@@ -45,14 +43,8 @@ final class FsWriteStream implements FsService.Active {
     private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
     /** Buffers handed to the worker, written in this order; the loop adds, the worker takes. */
     private final ConcurrentLinkedQueue<ByteBuffer> handed = new ConcurrentLinkedQueue<>();
-    /** Buffers the worker wrote, not yet given back by the loop; their bytes in {@link #writtenUnreported}. */
-    private final ConcurrentLinkedQueue<ByteBuffer> done = new ConcurrentLinkedQueue<>();
-    private final AtomicLong writtenUnreported = new AtomicLong();
-    /**
-     * A {@link #takeWritten} is posted and has not started: the worker posts another only when not,
-     * so a busy loop hears of several buffers per wake-up instead of one task per buffer.
-     */
-    private final AtomicBoolean takePosted = new AtomicBoolean();
+    /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
+    private final WorkerHandoff<Written> writtenBuffers;
     private final FsBuffers buffers;
     private FsHandle.File file;
     /** Bytes received and not written yet (queued, handed or being written). */
@@ -76,7 +68,11 @@ final class FsWriteStream implements FsService.Active {
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
+        this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
     }
+
+    /** A buffer in the file, with the bytes it held. */
+    private record Written(ByteBuffer chunk, int bytes) {}
 
     /** Checks the handle, then grants the first credit (loop thread). */
     void start() {
@@ -187,11 +183,7 @@ final class FsWriteStream implements FsService.Active {
                 throw failure;
             }
             writtenByWorker += n;
-            done.add(chunk);
-            writtenUnreported.addAndGet(n);
-            if (!takePosted.getAndSet(true)) {
-                service.post(this::takeWritten);
-            }
+            writtenBuffers.hand(new Written(chunk, n));
         }
         return Boolean.TRUE;
     }
@@ -218,25 +210,27 @@ final class FsWriteStream implements FsService.Active {
         }
     }
 
-    /** On the loop: buffers are in the file; more credit. */
-    private void takeWritten() {
-        takePosted.set(false); // before taking: a buffer written after this posts again
-        for (ByteBuffer chunk; (chunk = done.poll()) != null; ) {
-            buffers.release(chunk);
+    /** On the loop: a buffer is in the file. */
+    private void chunkWritten(Written w) {
+        buffers.release(w.chunk());
+        if (!ended) {
+            written += w.bytes();
+            queuedBytes -= w.bytes();
         }
-        long n = writtenUnreported.getAndSet(0);
-        if (ended) {
-            return;
+    }
+
+    /** On the loop, after buffers were counted: more credit. */
+    private void chunksWritten() {
+        if (!ended) {
+            topUpCredit();
         }
-        written += n;
-        queuedBytes -= n;
-        topUpCredit();
     }
 
     /** On the loop, after every buffer the turn reported: a failure, or hand more. */
     private void turnEnded(Boolean ignored, FsFailure failure) {
         writing = false;
-        takeWritten(); // the turn's last buffers, should their take not have run yet
+        writtenBuffers.takeAll(); // the turn's last buffers, should their take not have run yet
+        chunksWritten();
         if (ended) {
             releaseHanded();
             return;
