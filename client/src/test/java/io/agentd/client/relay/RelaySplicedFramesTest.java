@@ -15,9 +15,6 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,44 +43,23 @@ class RelaySplicedFramesTest {
 
     @TempDir
     Path dir;
-    private ServerSocketChannel portServer;
+    private ScriptedPort port;
     private RawClient agent;
     private Relay relay;
     private final FrameEncoder encoder = new FrameEncoder();
 
     @BeforeEach
     void start() throws Exception {
-        Path port = dir.resolve("port.sock");
-        portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        portServer.bind(UnixDomainSocketAddress.of(port));
-        CompletableFuture<RawClient> accepted = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new RawClient(portServer.accept());
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        relay = Relay.start(port, dir.resolve("relay.sock"), WAIT);
-        agent = accepted.get(10, TimeUnit.SECONDS);
+        port = ScriptedPort.start(dir, WAIT);
+        agent = port.agent;
+        relay = port.relay;
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
         relay.awaitAgentReady(WAIT);
     }
 
     @AfterEach
     void stop() throws Exception {
-        relay.close();
-        agent.close();
-        portServer.close();
-    }
-
-    private RawClient readyClient() throws Exception {
-        RawClient c = RawClient.connect(relay.listenPath());
-        c.readGreeting();
-        Frame probe = agent.receive();
-        assertEquals(RelayLoop.PROBE_ID, probe.id());
-        agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
-        assertEquals(MessageType.CORE_READY, c.receive().type());
-        return c;
+        port.close();
     }
 
     private static byte[] data(Random random, int size) {
@@ -118,7 +94,7 @@ class RelaySplicedFramesTest {
     @Test
     void aFrameWhoseBodyComesInPiecesArrivesWholeAndIsSpliced() throws Exception {
         Random random = new Random(1);
-        try (RawClient a = readyClient()) {
+        try (RawClient a = port.readyClient()) {
             byte[] small = data(random, 100);
             byte[] big = data(random, 3 * 1024 * 1024); // more than a pipe holds
             byte[] next = data(random, 200 * 1024);
@@ -144,7 +120,7 @@ class RelaySplicedFramesTest {
     @Test
     void smallAndLargeFramesOfTwoClientsInterleavedReachEachItsOwnInOrder() throws Exception {
         Random random = new Random(2);
-        try (RawClient a = readyClient(); RawClient b = readyClient()) {
+        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
             List<byte[]> forA = new ArrayList<>();
             List<byte[]> forB = new ArrayList<>();
             List<byte[]> stream = new ArrayList<>();
@@ -192,7 +168,7 @@ class RelaySplicedFramesTest {
     @Test
     void aClientThatStopsReadingMidFrameHoldsUpTheAgentAndLosesNothing() throws Exception {
         Random random = new Random(3);
-        try (RawClient slow = readyClient(); RawClient other = readyClient()) {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
             byte[][] frames = new byte[12][];
             for (int i = 0; i < frames.length; i++) {
                 frames[i] = data(random, 2 * 1024 * 1024); // 24 MiB in all: past every buffer
@@ -220,8 +196,8 @@ class RelaySplicedFramesTest {
     @Test
     void aClientThatLeavesMidFrameCostsTheOthersNothing() throws Exception {
         Random random = new Random(4);
-        RawClient leaving = readyClient();
-        try (RawClient other = readyClient()) {
+        RawClient leaving = port.readyClient();
+        try (RawClient other = port.readyClient()) {
             byte[] cut = stdout(ID_A, data(random, 2 * 1024 * 1024));
             agent.sendRaw(Arrays.copyOfRange(cut, 0, 300_000));
             Thread.sleep(200); // the relay has spliced part of it to the leaving client
@@ -241,7 +217,7 @@ class RelaySplicedFramesTest {
     @Test
     void aRefusalDueWhileAFrameIsSplicedComesAfterThatFrameNotInsideIt() throws Exception {
         Random random = new Random(5);
-        try (RawClient a = readyClient()) {
+        try (RawClient a = port.readyClient()) {
             byte[] big = data(random, 2 * 1024 * 1024);
             byte[] frame = stdout(ID_A, big);
             agent.sendRaw(Arrays.copyOfRange(frame, 0, 500_000));
@@ -261,7 +237,7 @@ class RelaySplicedFramesTest {
     @Test
     void aLargeFrameOnAnIdNobodyHoldsIsSkippedWhole() throws Exception {
         Random random = new Random(6);
-        try (RawClient a = readyClient()) {
+        try (RawClient a = port.readyClient()) {
             long nobody = IdRange.slot(40).start();
             agent.sendRaw(stdout(nobody, data(random, Protocol.MAX_FRAME_LEN - 100)));
             byte[] mine = data(random, 64 * 1024);

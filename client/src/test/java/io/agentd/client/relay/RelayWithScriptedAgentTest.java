@@ -13,10 +13,7 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientDisconnected;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -41,59 +38,29 @@ class RelayWithScriptedAgentTest {
 
     @TempDir
     Path dir;
-    private ServerSocketChannel portServer;
+    private ScriptedPort port;
     private RawClient agent;
     private Relay relay;
 
     @BeforeEach
     void start() throws Exception {
-        Path port = dir.resolve("port.sock");
-        portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        portServer.bind(UnixDomainSocketAddress.of(port));
-        CompletableFuture<RawClient> accepted = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new RawClient(portServer.accept());
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        relay = Relay.start(port, dir.resolve("relay.sock"), WAIT);
-        agent = accepted.get(10, TimeUnit.SECONDS);
+        port = ScriptedPort.start(dir, WAIT);
+        agent = port.agent;
+        relay = port.relay;
     }
 
     @AfterEach
     void stop() throws Exception {
-        relay.close();
-        agent.close();
-        portServer.close();
+        port.close();
     }
 
-    private RawClient greetedClient() throws Exception {
-        RawClient c = RawClient.connect(relay.listenPath());
-        c.readGreeting();
-        return c;
-    }
 
-    /** A client connected once the agent's ready is cached: the relay pings, the agent answers, the ready comes. */
-    private RawClient readyClient() throws Exception {
-        relay.awaitAgentReady(WAIT); // the relay has it: a client that comes now is probed for
-        RawClient c = greetedClient();
-        answerProbe();
-        assertEquals(MessageType.CORE_READY, c.receive().type());
-        return c;
-    }
-
-    private void answerProbe() throws Exception {
-        Frame probe = agent.receive();
-        assertEquals(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
-        agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
-    }
 
     @Test
     void aCachedReadyReachesANewClientOnlyOnceTheAgentAnswersThePing() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
         relay.awaitAgentReady(WAIT);
-        try (RawClient c = greetedClient()) {
+        try (RawClient c = port.greetedClient()) {
             Frame probe = agent.receive();
             assertEquals(RelayLoop.PROBE_ID, probe.id());
             c.channel().configureBlocking(false);
@@ -125,8 +92,8 @@ class RelayWithScriptedAgentTest {
     @Test
     void aClientThatLeavesIsAnnouncedToTheAgentWithItsRange() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        RawClient first = readyClient();
-        RawClient second = readyClient();
+        RawClient first = port.readyClient();
+        RawClient second = port.readyClient();
         second.close();
         Frame notice = agent.receive();
         assertEquals(0, notice.id());
@@ -151,7 +118,7 @@ class RelayWithScriptedAgentTest {
     @Test
     void framesGoOnlyToTheClientOwningTheirIdAndAgentErrorsOnId0GoNowhere() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        try (RawClient a = readyClient(); RawClient b = readyClient()) {
+        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
             long idOfB = IdRange.slot(1).start() + 5;
             // an error the agent could not attribute, an id nobody holds, then b's frame
             agent.send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message", "?", null)));
@@ -168,7 +135,7 @@ class RelayWithScriptedAgentTest {
 
     @Test
     void clientFramesInRangeAndShutdownGoToTheAgentUnchanged() throws Exception {
-        try (RawClient a = greetedClient()) {
+        try (RawClient a = port.greetedClient()) {
             Frame ping = new Frame(IdRange.slot(0).endExclusive() - 1, MessageType.CORE_PING, Empty.INSTANCE);
             a.send(ping);
             assertEquals(ping, agent.receive());
@@ -179,7 +146,7 @@ class RelayWithScriptedAgentTest {
 
     @Test
     void aClientFrameWithALengthNoFrameHasGetsMalformedMessageAndIsClosed() throws Exception {
-        try (RawClient a = greetedClient()) {
+        try (RawClient a = port.greetedClient()) {
             a.sendRaw(ByteBuffer.allocate(8).putInt(2).putInt(0).array());
             Frame error = a.receive();
             assertEquals(MessageType.CORE_ERROR, error.type());
@@ -192,7 +159,7 @@ class RelayWithScriptedAgentTest {
     @Test
     void aClientThatDoesNotReadHoldsUpTheAgentButLosesNothing() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        try (RawClient slow = readyClient(); RawClient other = readyClient()) {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
             long slowId = IdRange.slot(0).start() + 1;
             long otherId = IdRange.slot(1).start() + 1;
             Random random = new Random(3);
@@ -225,7 +192,7 @@ class RelayWithScriptedAgentTest {
     @Test
     void aClientFloodingRefusedFramesWithoutReadingStallsOnlyItself() throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        try (RawClient flooder = readyClient(); RawClient other = readyClient()) {
+        try (RawClient flooder = port.readyClient(); RawClient other = port.readyClient()) {
             byte[] outOfRange = new io.agentd.protocol.FrameEncoder().encode(
                     new Frame(IdRange.slot(9).start(), MessageType.CORE_PING, Empty.INSTANCE));
             // each ~20-byte frame earns a refusal of ~150: 2 MiB of them far exceed the relay's mark
@@ -255,7 +222,7 @@ class RelayWithScriptedAgentTest {
 
     @Test
     void theVmGoingAwayClosesEveryClientAndEndsTheRelay() throws Exception {
-        try (RawClient a = greetedClient(); RawClient b = greetedClient()) {
+        try (RawClient a = port.greetedClient(); RawClient b = port.greetedClient()) {
             agent.close();
             assertTrue(a.atEof());
             assertTrue(b.atEof());
