@@ -191,6 +191,21 @@ class ScriptedPeerTest {
         return new Frame(id, MessageType.EXEC_STDOUT, new ExecData(data));
     }
 
+    /** A queue whose poll takes from {@code from} and records every array it hands out in {@code polled}. */
+    private static java.util.concurrent.BlockingQueue<byte[]> recordingPolls(
+            java.util.concurrent.BlockingQueue<byte[]> from, java.util.List<byte[]> polled) {
+        return new java.util.concurrent.LinkedBlockingQueue<>() {
+            @Override
+            public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
+                byte[] a = from.poll(timeout, unit);
+                if (a != null) {
+                    polled.add(a);
+                }
+                return a;
+            }
+        };
+    }
+
     /** Sends frames of 1s, 2s and 3s, each once the listener has had the one before (so each is read alone). */
     private void sendThreeBulkFramesOneAtATime(ExecSession s, java.util.concurrent.BlockingQueue<byte[]> seen)
             throws Exception {
@@ -222,16 +237,7 @@ class ScriptedPeerTest {
                 }
             });
             java.util.List<byte[]> delivered = new java.util.ArrayList<>();
-            java.util.concurrent.BlockingQueue<byte[]> seen = new java.util.concurrent.LinkedBlockingQueue<>() {
-                @Override
-                public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
-                    byte[] a = arrays.poll(timeout, unit);
-                    if (a != null) {
-                        delivered.add(a);
-                    }
-                    return a;
-                }
-            };
+            java.util.concurrent.BlockingQueue<byte[]> seen = recordingPolls(arrays, delivered);
             sendThreeBulkFramesOneAtATime(s, seen);
             for (int i = 0; i < 3; i++) {
                 byte[] expected = new byte[64 * 1024];
@@ -248,16 +254,7 @@ class ScriptedPeerTest {
             java.util.concurrent.BlockingQueue<byte[]> kept = new java.util.concurrent.LinkedBlockingQueue<>();
             ExecSession s = client.start(ExecRequest.of("bulk"), output -> kept.add(output.data()));
             java.util.List<byte[]> arrays = new java.util.ArrayList<>();
-            java.util.concurrent.BlockingQueue<byte[]> seen = new java.util.concurrent.LinkedBlockingQueue<>() {
-                @Override
-                public byte[] poll(long timeout, TimeUnit unit) throws InterruptedException {
-                    byte[] a = kept.poll(timeout, unit);
-                    if (a != null) {
-                        arrays.add(a);
-                    }
-                    return a;
-                }
-            };
+            java.util.concurrent.BlockingQueue<byte[]> seen = recordingPolls(kept, arrays);
             sendThreeBulkFramesOneAtATime(s, seen);
             for (int i = 0; i < 3; i++) {
                 for (byte b : arrays.get(i)) {
