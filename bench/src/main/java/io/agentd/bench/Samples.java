@@ -40,6 +40,21 @@ final class Samples {
         return sorted[Math.min(count, Math.max(1, rank)) - 1];
     }
 
+    /** The {@code n} largest samples with their places in the order they were added ("#index: ms"), for a progress line. */
+    String slowest(int n) {
+        Integer[] order = new Integer[count];
+        for (int i = 0; i < count; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(nanos[b], nanos[a]));
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < Math.min(n, count); i++) {
+            out.append(i == 0 ? "" : ", ").append('#').append(order[i]).append(": ")
+                    .append(String.format("%.1f ms", nanos[order[i]] / 1e6));
+        }
+        return out + " of " + count;
+    }
+
     double mean() {
         long total = 0;
         for (int i = 0; i < count; i++) {

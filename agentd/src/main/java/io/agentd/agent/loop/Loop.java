@@ -57,4 +57,9 @@ public interface Loop {
 
     /** Makes the loop return after the current iteration. */
     void stop();
+
+    /** The loop's clock, in nanoseconds: System.nanoTime, or a test's scripted time. */
+    default long nanoTime() {
+        return System.nanoTime();
+    }
 }

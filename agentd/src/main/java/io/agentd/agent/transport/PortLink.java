@@ -15,6 +15,8 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +83,14 @@ public final class PortLink implements HostOutput {
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
+    /**
+     * How long one readiness of the port may dispatch frames before the link yields the loop. Frames
+     * can be slow (an exec.request spawns a process), and a host that sends thousands at once would
+     * otherwise hold the loop for seconds: every other host, timer and session waits. Past this
+     * slice the rest waits for the next turn, after every other ready fd and due timer.
+     */
+    static final long DISPATCH_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
     private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
     /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
@@ -116,6 +126,14 @@ public final class PortLink implements HostOutput {
      */
     private Loop.Timer flushAtTurnEnd;
     private final Runnable flushTask = this::flushAtTurnEnd;
+    private final LongSupplier clock;
+    /** When this turn's dispatching began: see {@link #DISPATCH_SLICE_NANOS}. */
+    private long sliceStart;
+    /**
+     * The slice ran out: frames decoded and bytes held wait for {@link #resumeDispatch} in the next
+     * turn, and the port is not read meanwhile (nothing may overtake them).
+     */
+    private Loop.Timer yielded;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -128,7 +146,13 @@ public final class PortLink implements HostOutput {
 
     /** @param largeFrames the budget of large incoming frames this link shares with the agent's others */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames) {
+        this(loop, highWater, stallWarnMillis, largeFrames, loop::nanoTime);
+    }
+
+    /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
+    PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
         this.loop = loop;
+        this.clock = clock;
         this.largeFrames = largeFrames;
         this.admission = new FrameAdmission(largeFrames);
         this.budgetRetry = () -> loop.schedule(0, this::onBudgetRoom);
@@ -148,7 +172,7 @@ public final class PortLink implements HostOutput {
             public boolean outputAllowed() {
                 return waterMarks.outputAllowed();
             }
-        }, System::nanoTime);
+        }, clock);
         this.refusalLog = new RefusalLog(loop);
     }
 
@@ -298,7 +322,7 @@ public final class PortLink implements HostOutput {
     private void afterDequeue() {
         long q = queue.queuedBytes();
         if (waterMarks.inputShouldResume(q)) {
-            if (state == State.CONNECTED && !dropping && !awaitingBudget) {
+            if (mayRead()) {
                 reg.setRead(true);
             }
             log.info("host reads again, port input resumed");
@@ -313,6 +337,7 @@ public final class PortLink implements HostOutput {
     }
 
     private void onEvents(int events) {
+        sliceStart = clock.getAsLong();
         if (state == State.PROBING) {
             if ((events & Loop.HANGUP) != 0) {
                 hangup("host side not connected");
@@ -325,12 +350,14 @@ public final class PortLink implements HostOutput {
             }
             listener.onConnected();
         }
-        if ((events & Loop.HANGUP) != 0) {
-            // Take what the host sent before it went away, then let the transport decide.
+        if ((events & Loop.HANGUP) != 0 && yielded == null) {
+            // Take what the host sent before it went away, then let the transport decide. (While
+            // frames wait for the next turn, the hang-up does too: epoll reports it again once the
+            // port is read again.)
             while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
             }
-            if (state == State.CONNECTED) {
+            if (state == State.CONNECTED && yielded == null) {
                 hangup("hang-up");
             }
             return;
@@ -347,7 +374,7 @@ public final class PortLink implements HostOutput {
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
     private boolean readInput() {
-        if (awaitingBudget || !inBuf.hasRemaining()) {
+        if (awaitingBudget || yielded != null || !inBuf.hasRemaining()) {
             return false; // what is held must go to the decoder first
         }
         int n;
@@ -383,6 +410,9 @@ public final class PortLink implements HostOutput {
                 decoder.feed(inBuf);
                 inBuf.limit(limit);
                 dispatchDecoded();
+                if (yielded != null) {
+                    break; // the decoder holds frames still: it stays
+                }
             }
             if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
                 decoder = new FrameDecoder(); // nothing of a frame in it: its large arrays go, and their budget
@@ -398,6 +428,9 @@ public final class PortLink implements HostOutput {
             return;
         }
         inBuf.compact();
+        if (yielded != null) {
+            return; // resumeDispatch feeds the rest
+        }
         if (admission.waiting()) {
             awaitingBudget = true;
             reg.setRead(false);
@@ -413,7 +446,35 @@ public final class PortLink implements HostOutput {
         }
         awaitingBudget = false;
         processInput();
-        if (!awaitingBudget && state == State.CONNECTED && !dropping && !waterMarks.inputPaused()) {
+        if (mayRead()) {
+            reg.setRead(true);
+        }
+    }
+
+    /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
+    private boolean mayRead() {
+        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null
+                && !waterMarks.inputPaused();
+    }
+
+    /** The slice ran out with frames left: the port is not read until they are dispatched, next turn. */
+    private void yieldLoop() {
+        reg.setRead(false);
+        yielded = loop.schedule(0, this::resumeDispatch);
+    }
+
+    /** The next turn: the frames decoded first, then the bytes held, then reading again. */
+    private void resumeDispatch() {
+        yielded = null;
+        if (state != State.CONNECTED || dropping) {
+            return;
+        }
+        sliceStart = clock.getAsLong();
+        dispatchDecoded();
+        if (yielded == null && state == State.CONNECTED && !dropping) {
+            processInput();
+        }
+        if (mayRead()) {
             reg.setRead(true);
         }
     }
@@ -436,6 +497,10 @@ public final class PortLink implements HostOutput {
             }
             listener.onFrame(frame);
             decoder.recycle(frame);
+            if (state == State.CONNECTED && !dropping && clock.getAsLong() - sliceStart > DISPATCH_SLICE_NANOS) {
+                yieldLoop();
+                return;
+            }
         }
     }
 
@@ -508,6 +573,10 @@ public final class PortLink implements HostOutput {
         if (flushAtTurnEnd != null) {
             flushAtTurnEnd.cancel();
             flushAtTurnEnd = null;
+        }
+        if (yielded != null) {
+            yielded.cancel();
+            yielded = null;
         }
         onHangup.onHangup(wasConnected);
     }

@@ -86,11 +86,30 @@ public final class ScriptedLoop implements Loop {
         nowMillis = until;
     }
 
+    /**
+     * One turn of the loop at the current time: the timers due now run, not those they schedule
+     * (as in {@link EventLoop}, where a task scheduled by a timer waits for the next epoll round).
+     */
+    public void turn() {
+        List<FakeTimer> due = new ArrayList<>();
+        FakeTimer t;
+        while ((t = timers.peek()) != null && t.at <= nowMillis) {
+            due.add(timers.poll());
+        }
+        for (FakeTimer timer : due) {
+            if (!timer.cancelled) {
+                timer.cancelled = true;
+                timer.task.run();
+            }
+        }
+    }
+
     public long nowMillis() {
         return nowMillis;
     }
 
     /** The loop's clock in nanoseconds (for classes that take a clock). */
+    @Override
     public long nanoTime() {
         return nowMillis * 1_000_000;
     }

@@ -9,8 +9,10 @@ import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.Empty;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,5 +151,64 @@ class PortLinkTest {
 
         link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
         assertTrue(loop.registration(port).reading());
+    }
+
+    /**
+     * A host whose frames are slow to handle (each exec.request spawns) does not hold the loop: once
+     * a readiness has dispatched for longer than the slice, the rest waits for the next turn, after
+     * the other fds and timers, with the port unread meanwhile; then the frames go on in order.
+     */
+    @Test
+    void framesPastTheDispatchSliceWaitForTheNextTurnInOrderWithThePortUnread() {
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink slow = new PortLink(loop, HIGH_WATER, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
+                () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS / 2 + 1; // two frames use up a slice
+            }
+        });
+        int port = pipe[0];
+        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(4096);
+        for (long id = 1; id <= 5; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+
+        loop.fire(port, Loop.READABLE);
+        assertEquals(List.of(1L, 2L), dispatched, "the slice ran out after two");
+        assertFalse(loop.registration(port).reading(), "nothing read past the frames still waiting");
+
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L, 4L), dispatched);
+        assertFalse(loop.registration(port).reading());
+
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), dispatched);
+        assertTrue(loop.registration(port).reading(), "all dispatched: the port is read again");
+        assertEquals(List.of(), hangups);
+    }
+
+    /** A listener that ignores everything: a test overrides what it watches. */
+    private static class RecordingListener implements PortLink.Listener {
+        @Override
+        public void onConnected() {}
+
+        @Override
+        public void onFrame(Frame frame) {}
+
+        @Override
+        public void onProtocolError(ProtocolException e) {}
+
+        @Override
+        public void onOutputResumed() {}
+
+        @Override
+        public void onFlushed() {}
     }
 }
