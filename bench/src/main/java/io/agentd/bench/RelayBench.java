@@ -23,14 +23,15 @@ import java.util.concurrent.TimeUnit;
  *       relay that has already relayed one transfer, as scripts/guest/boot's relay has for the life
  *       of a VM, while the direct side is as warm as the bench's own JVM and the agent already are;
  *       that first transfer through the just-started relay (C2 still compiling its loop) is a figure
- *       of its own;
+ *       of its own, and one direct transfer warms the direct side up before the rounds;
  *   <li>many clients at once: N clients x M execs through the relay, beside the same N x M execs
  *       as N concurrent sessions at a time over one direct connection;
  *   <li>the relay's CPU time while one client is connected and nothing is sent.
  * </ul>
  */
 final class RelayBench {
-    private static final int ROUNDS = 3;
+    /** Alternated pairs of rounds: on a shared two-core machine single rounds swing by 2x either way. */
+    private static final int ROUNDS = 7;
 
     private RelayBench() {}
 
@@ -54,6 +55,11 @@ final class RelayBench {
             try (AgentLink link = AgentLink.connect(relay.socket)) {
                 justStarted = ThroughputBench.agentBytesPerSecond(link, bytes);
             }
+            // The direct side's first transfer is slow too (a third of the next ones here): it warms
+            // up outside the medians, as the relay just did.
+            try (AgentLink link = AgentLink.connect(agent.socket())) {
+                ThroughputBench.agentBytesPerSecond(link, bytes);
+            }
             for (int round = 0; round < ROUNDS; round++) { // interleaved: a burst of load hits both sides
                 try (AgentLink link = AgentLink.connect(agent.socket())) {
                     direct[round] = ThroughputBench.agentBytesPerSecond(link, bytes);
@@ -63,6 +69,8 @@ final class RelayBench {
                     relayed[round] = ThroughputBench.agentBytesPerSecond(link, bytes);
                     relayCpu = relayCpu.plus(relay.cpu().minus(before));
                 }
+                System.err.printf("[bench] relay round %d: direct %.0f, relayed %.0f MiB/s (%.2fx)%n", round + 1,
+                        direct[round] / (1 << 20), relayed[round] / (1 << 20), relayed[round] / direct[round]);
             }
         }
         double directMedian = median(direct);
