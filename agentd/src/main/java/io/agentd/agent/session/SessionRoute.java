@@ -85,6 +85,12 @@ public final class SessionRoute implements HostOutput {
         }
     }
 
+    /** The attached host's {@link HostOutput#hangUpIfGone}; false when detached. */
+    @Override
+    public boolean hangUpIfGone() {
+        return host != null && host.output().hangUpIfGone();
+    }
+
     public boolean attached() {
         return host != null;
     }

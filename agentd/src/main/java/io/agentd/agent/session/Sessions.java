@@ -326,6 +326,12 @@ public final class Sessions {
         }
         String number = Long.toUnsignedString(attach.session());
         Session s = directory.get(attach.session());
+        if (s != null && s.route.attached() && s.route.connection() != from.connection()
+                && s.route.hangUpIfGone()) {
+            // Its host was killed a moment ago, and the hang-up waited behind this frame in the loop's
+            // turn: it has run now (the host-loss policy with it), so this attach sees what it left.
+            s = directory.get(attach.session());
+        }
         if (s == null) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is unknown or already collected");
             return;

@@ -69,6 +69,9 @@ public interface LibC {
     // ---- poll and epoll --------------------------------------------------------------------
 
     short POLLIN = 0x1;
+    short POLLHUP = 0x10;
+    /** The peer closed its end of a stream socket, or shut down its writing half. */
+    short POLLRDHUP = 0x2000;
 
     /** @param fds struct pollfd[nfds]: {int fd; short events; short revents}, 8 bytes each */
     int poll(Pointer fds, long nfds, int timeoutMs);

@@ -139,6 +139,20 @@ public final class Os {
         return count[0];
     }
 
+    /**
+     * True when the peer of socket {@code fd} has closed it (POLLHUP or POLLRDHUP now), without
+     * waiting and without reading; false when it has not or poll(2) cannot say.
+     */
+    public static boolean peerClosed(int fd) {
+        Pointer pollfd = Memory.allocateDirect(RUNTIME, 8); // struct pollfd {int fd; short events; short revents}
+        pollfd.putInt(0, fd);
+        pollfd.putShort(4, LibC.POLLRDHUP);
+        if (LIBC.poll(pollfd, 1, 0) != 1) {
+            return false;
+        }
+        return (pollfd.getShort(6) & (LibC.POLLHUP | LibC.POLLRDHUP)) != 0;
+    }
+
     /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
     private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
         int n = nonBlocking(call, io);

@@ -36,4 +36,13 @@ public interface HostOutput {
 
     /** Answers a frame the agent cannot use with core.error on its id. */
     void refuse(long id, ErrorKind kind, String offendingType, String message);
+
+    /**
+     * When the host has closed its end and the link has not heard yet (the hang-up waits in this
+     * turn of the loop, or the next), the link takes what the host sent and hangs up now; true when
+     * it did. For a caller that would otherwise refuse something because this host still holds it.
+     */
+    default boolean hangUpIfGone() {
+        return false;
+    }
 }

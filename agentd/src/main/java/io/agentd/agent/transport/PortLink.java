@@ -277,6 +277,20 @@ public final class PortLink implements HostOutput {
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 
+    /**
+     * See {@link HostOutput#hangUpIfGone}: the host's end is asked with poll(2), and its hang-up runs
+     * as epoll would have run it (its last frames dispatched first). False while frames of this host
+     * wait for the next turn (they are dispatched first, in order; the hang-up follows).
+     */
+    @Override
+    public boolean hangUpIfGone() {
+        if (state != State.CONNECTED || dropping || yielded != null || !Os.peerClosed(reg.fd())) {
+            return false;
+        }
+        onEvents(Loop.HANGUP);
+        return state == State.DETACHED;
+    }
+
     /** False while the queue is above the high-water mark: do not read more session output. */
     @Override
     public boolean acceptsOutput() {

@@ -240,6 +240,23 @@ class SessionsE2ETest {
         }
     }
 
+    /** A host gone is no holder, even before the agent has heard of its going: no wait, no retry. */
+    @Test
+    void anAttachRightAfterTheHoldingHostClosedItsConnectionSucceeds() throws Exception {
+        try (HostConnection second = agent.connectReady()) {
+            long number;
+            HostConnection first = agent.connectReady();
+            number = startDetached(first, 5, Requests.sh("read x; echo got $x; exit 6"));
+            first.close();
+            second.send(new Frame(7, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
+            second.expect(7, MessageType.SESSION_ATTACHED);
+            second.stdin(7, "it\n".getBytes(StandardCharsets.UTF_8));
+            assertEquals("got it\n", new String(((ExecData) second.expect(7, MessageType.EXEC_STDOUT).payload()).data(),
+                    StandardCharsets.UTF_8));
+            assertEquals(6, ((ExecExited) second.expect(7, MessageType.EXEC_EXITED).payload()).code());
+        }
+    }
+
     @Test
     void anAttachToAnUnknownSessionOrPastTheEndIsRefused() throws Exception {
         long number;

@@ -126,6 +126,20 @@ class SessionsOwnershipTest {
         assertEquals("live", outB.stdoutText(), "live output, read and sent as it comes");
     }
 
+    /**
+     * A host killed a moment ago still holds its session until the loop hears its hang-up, which
+     * may come after another host's attach in the same turn: the attach runs that hang-up first.
+     */
+    @Test
+    void anAttachToASessionWhoseHostHasGoneUnheardRunsThatHangUpFirstAndSucceeds() {
+        start(a, 5);
+        outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true); // a's host-loss policy
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(List.of(MessageType.SESSION_ATTACHED), outB.types());
+        assertTrue(scripted.sessions.isRunning(b, 9));
+        assertFalse(scripted.sessions.isRunning(a, 5));
+    }
+
     @Test
     void aDrainingLinkResumesOnlyItsOwnSessions() {
         start(a, 5);

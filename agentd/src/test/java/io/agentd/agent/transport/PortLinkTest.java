@@ -194,6 +194,26 @@ class PortLinkTest {
         assertEquals(List.of(), hangups);
     }
 
+    @Test
+    void aHostThatClosedItsEndIsHungUpOnRequestBeforeEpollSaysSoAndAnOpenOneIsNot() {
+        int port = pipe[0];
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.READABLE); // connected
+        assertFalse(link.hangUpIfGone(), "the host's end is open");
+        assertEquals(List.of(), hangups);
+
+        ByteBuffer ping = ByteBuffer.allocateDirect(64).put(new FrameEncoder().encode(
+                new Frame(3, MessageType.CORE_PING, Empty.INSTANCE))).flip();
+        assertEquals(ping.remaining(), Os.libc().write(pipe[1], ping, ping.remaining()));
+        Os.close(pipe[1]);
+        pipe[1] = -1;
+        assertTrue(link.hangUpIfGone(), "closed: hung up at once, without an epoll event");
+        assertEquals(List.of("connected", "frame core.ping"), events, "what the host sent before it went is taken first");
+        assertEquals(List.of(true), hangups);
+        assertTrue(loop.registration(port).cancelled());
+        assertFalse(link.hangUpIfGone(), "detached: nothing to hang up");
+    }
+
     /** A listener that ignores everything: a test overrides what it watches. */
     private static class RecordingListener implements PortLink.Listener {
         @Override

@@ -18,6 +18,8 @@ public final class RecordingHost implements HostOutput {
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private final ByteArrayOutputStream fsData = new ByteArrayOutputStream();
     public boolean acceptsOutput = true;
+    /** What {@link #hangUpIfGone} runs, as the link's hang-up would (then it answers true); null: the host is there. */
+    public Runnable goneWithoutHangUp;
     /** A socket takes spliced frames; a port only copies. */
     public boolean acceptsSplicedData;
     /** Spliced frames announced and not yet released by the queue: their release callbacks. */
@@ -75,6 +77,17 @@ public final class RecordingHost implements HostOutput {
     }
 
     /** The frame types sent so far, in order ("core.exec.started" ...), data frames included. */
+    @Override
+    public boolean hangUpIfGone() {
+        Runnable hangUp = goneWithoutHangUp;
+        if (hangUp == null) {
+            return false;
+        }
+        goneWithoutHangUp = null;
+        hangUp.run();
+        return true;
+    }
+
     public List<MessageType> types() {
         return frames.stream().map(Frame::type).collect(Collectors.toList());
     }
