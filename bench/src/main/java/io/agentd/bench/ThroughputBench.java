@@ -12,12 +12,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * 2. Output throughput: {@code head -c N /dev/zero} through the agent, every byte counted by the
  * host client, beside the same command's stdout read straight from a pipe by a counting reader in
  * this JVM. Both clocks run from the request (or the spawn) to the exit. CPU times are the agent's and
- * this JVM's (the client's) over the agent's runs.
+ * this JVM's (the client's) over the agent's runs. Each side transfers once first, outside the
+ * medians: a first transfer runs at a fraction of the later ones (first-touched memory, the JIT).
  */
 final class ThroughputBench {
     private static final int PIPE_READ_BUFFER = 64 * 1024;
     /** Each side runs this many times; the medians are compared (one run swings 2x on a shared machine). */
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 7;
 
     private ThroughputBench() {}
 
@@ -27,6 +28,8 @@ final class ThroughputBench {
         double[] ours = new double[ROUNDS];
         ProcStatus.CpuTime agentCpu = new ProcStatus.CpuTime(0, 0);
         ProcStatus.CpuTime clientCpu = new ProcStatus.CpuTime(0, 0);
+        pipeBytesPerSecond(bytes);
+        agentBytesPerSecond(agent, bytes);
         for (int round = 0; round < ROUNDS; round++) { // interleaved, so a burst of load hits both sides
             pipe[round] = pipeBytesPerSecond(bytes);
             ProcStatus.CpuTime agentCpu0 = process.cpu();
@@ -34,6 +37,8 @@ final class ThroughputBench {
             ours[round] = agentBytesPerSecond(agent, bytes);
             agentCpu = agentCpu.plus(process.cpu().minus(agentCpu0));
             clientCpu = clientCpu.plus(ProcStatus.CpuTime.ofThisProcess().minus(clientCpu0));
+            System.err.printf("[bench] throughput round %d: pipe %.0f, agent %.0f MiB/s (%.2fx)%n", round + 1,
+                    pipe[round] / (1 << 20), ours[round] / (1 << 20), ours[round] / pipe[round]);
         }
         double pipeMedian = median(pipe);
         double oursMedian = median(ours);
@@ -41,8 +46,8 @@ final class ThroughputBench {
         double agentCpuPerGib = agentCpu.totalNanos() / gib;
         double clientCpuPerGib = clientCpu.totalNanos() / gib;
         return List.of(Figure.checked("stdout throughput, " + (bytes >> 20) + " MiB, median of " + ROUNDS, oursMedian,
-                        Figure.Unit.BYTES_PER_SECOND, pipeMedian, "plain pipe", ">= 0.5x pipe",
-                        oursMedian >= 0.5 * pipeMedian),
+                        Figure.Unit.BYTES_PER_SECOND, pipeMedian, "plain pipe", ">= 0.8x pipe",
+                        oursMedian >= 0.8 * pipeMedian),
                 Figure.info("throughput: agent CPU time per GiB (" + agentCpu.userShare() + ")", agentCpuPerGib, Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("throughput: host client (bench JVM) CPU time per GiB (" + clientCpu.userShare() + ")",
                         clientCpuPerGib,
