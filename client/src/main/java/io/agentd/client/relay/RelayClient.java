@@ -1,7 +1,10 @@
 package io.agentd.client.relay;
 
 import java.nio.channels.SelectionKey;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.channels.SocketChannel;
 
 /** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
@@ -30,6 +33,11 @@ final class RelayClient {
      */
     final ArrayDeque<byte[]> heldBack = new ArrayDeque<>();
     long heldBackBytes;
+    /**
+     * Its frames for the agent read in this turn of the relay's loop, queued for the port at the
+     * turn's end (see RelayLoop#releaseStaged), or before its own departure notice if it leaves.
+     */
+    final List<ByteBuffer> staged = new ArrayList<>();
 
     RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks) {
         this.output = new OutQueue(chunks);

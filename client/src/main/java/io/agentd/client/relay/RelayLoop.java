@@ -83,6 +83,8 @@ final class RelayLoop implements Runnable {
     private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
     private final OutQueue portOutput = new OutQueue(chunks);
+    /** Clients with frames staged this turn, in the order they were read. */
+    private final List<RelayClient> staging = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
     /** Clients given views on {@link #portBuffer} by the read being split now. */
@@ -702,14 +704,14 @@ final class RelayLoop implements Runnable {
         public boolean frame(long id, ByteBuffer view) {
             byte[] bytes = copyOf(view); // a view on the client read buffer, which the next read reuses
             if (c.range.contains(id)) {
-                portOutput.add(ByteBuffer.wrap(bytes));
+                stage(c, bytes);
                 return true;
             }
             Frame frame = decode(bytes);
             String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
             if (id == Protocol.CONTROL_ID) {
                 if (frame != null && frame.type() == MessageType.CORE_SHUTDOWN) {
-                    portOutput.add(ByteBuffer.wrap(bytes));
+                    stage(c, bytes);
                     return true;
                 }
                 refuse(c, id, type, "the relay takes only core.shutdown on id 0"
@@ -830,8 +832,32 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    /** A client's frame for the agent, held until the turn's end: see {@link #releaseStaged}. */
+    private void stage(RelayClient c, byte[] frame) {
+        if (c.staged.isEmpty()) {
+            staging.add(c);
+        }
+        c.staged.add(ByteBuffer.wrap(frame));
+    }
+
+    /**
+     * The clients' frames of this turn go to the port, after the departure notices of the clients
+     * found gone in the same turn. A host killed a moment before another client sent a frame about
+     * its sessions (an attach, mostly) was gone first, and the agent must hear it first: the selector
+     * hands a turn's ready clients over in no particular order. A client's own frames still precede
+     * its own notice ({@link #drop} queues them first).
+     */
+    private void releaseStaged() {
+        for (RelayClient c : staging) {
+            c.staged.forEach(portOutput::add);
+            c.staged.clear();
+        }
+        staging.clear();
+    }
+
     /** Writes what this turn queued, at once; returns false when the port failed. */
     private boolean flushAll() {
+        releaseStaged();
         for (RelayClient c : toFlush) {
             if (!c.gone) {
                 try {
@@ -886,6 +912,8 @@ final class RelayLoop implements Runnable {
         clients[c.slot] = null;
         freeSlots.add(c.slot);
         clientCount--;
+        c.staged.forEach(portOutput::add); // what it sent before it left comes before the notice
+        c.staged.clear();
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
                 MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
                 new RelayClientDisconnected(c.range.start(), c.range.endExclusive())))));

@@ -104,6 +104,37 @@ class RelayWithScriptedAgentTest {
                 agent.receive().payload());
     }
 
+    /**
+     * A client that left before another sent a frame is announced to the agent before that frame,
+     * even when the relay finds both in one turn (the selector's order is arbitrary): an attach
+     * right after the killed host's departure must not find the session still held. Repeated,
+     * because whether both fall into one turn is up to the scheduler.
+     */
+    @Test
+    void aClientsDepartureReachesTheAgentBeforeAFrameAnotherClientSentAfterIt() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        relay.awaitAgentReady(WAIT);
+        for (int round = 0; round < 30; round++) {
+            RawClient gone = RawClient.connect(relay.listenPath());
+            IdRange goneRange = gone.readGreeting();
+            port.answerProbe();
+            assertEquals(MessageType.CORE_READY, gone.receive().type());
+            try (RawClient next = RawClient.connect(relay.listenPath())) {
+                IdRange nextRange = next.readGreeting();
+                port.answerProbe();
+                assertEquals(MessageType.CORE_READY, next.receive().type());
+
+                gone.close();
+                next.send(new Frame(nextRange.start() + 1, MessageType.CORE_PING, Empty.INSTANCE));
+                Frame first = agent.receive();
+                assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, first.type(), "round " + round + ": " + first);
+                assertEquals(new RelayClientDisconnected(goneRange.start(), goneRange.endExclusive()), first.payload());
+                assertEquals(new Frame(nextRange.start() + 1, MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
+            }
+            assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        }
+    }
+
     @Test
     void aFreedSlotGoesToANewClientOnlyAfterTheOtherFreeOnes() throws Exception {
         RawClient a = RawClient.connect(relay.listenPath());
