@@ -20,10 +20,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>stdout throughput of one client, rounds alternating direct and relayed (the agent serves one
  *       connection at a time, and the relay is one), and the relay process's CPU time per GiB relayed
  *       (its JVM start and the connect are outside the measured span). The rounds go through one
- *       relay that has already relayed one transfer, as scripts/guest/boot's relay has for the life
- *       of a VM, while the direct side is as warm as the bench's own JVM and the agent already are;
- *       that first transfer through the just-started relay (C2 still compiling its loop) is a figure
- *       of its own, and one direct transfer warms the direct side up before the rounds;
+ *       relay that has already relayed three transfers, as scripts/guest/boot's relay has for the
+ *       life of a VM, while the direct side is as warm as the bench's own JVM and the agent already
+ *       are; the first transfer through the just-started relay (C2 still compiling its loop) is a
+ *       figure of its own, and one direct transfer warms the direct side up before the rounds;
  *   <li>many clients at once: N clients x M execs through the relay, beside the same N x M execs
  *       as N concurrent sessions at a time over one direct connection;
  *   <li>the relay's CPU time while one client is connected and nothing is sent.
@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
 final class RelayBench {
     /** Alternated pairs of rounds: on a shared two-core machine single rounds swing by 2x either way. */
     private static final int ROUNDS = 7;
+    /** Transfers through the relay before the rounds, the first of them a figure of its own. */
+    private static final int RELAY_WARM_UP_TRANSFERS = 3;
 
     private RelayBench() {}
 
@@ -54,6 +56,15 @@ final class RelayBench {
         try (RelayProcess relay = RelayProcess.start(cfg, agent.socket(), "relay-throughput")) {
             try (AgentLink link = AgentLink.connect(relay.socket)) {
                 justStarted = ThroughputBench.agentBytesPerSecond(link, bytes);
+            }
+            // C2 compiles the relay's loop, and throws some of it away and compiles it again, over
+            // its first GiBs: about 3 here (BENCHMARKS.md). Those are a VM's first seconds of bulk
+            // output; the rounds measure the relay the VM has after that.
+            for (int warmUp = 2; warmUp <= RELAY_WARM_UP_TRANSFERS; warmUp++) {
+                try (AgentLink link = AgentLink.connect(relay.socket)) {
+                    double rate = ThroughputBench.agentBytesPerSecond(link, bytes);
+                    System.err.printf("[bench] relay warm-up transfer %d: %.0f MiB/s%n", warmUp, rate / (1 << 20));
+                }
             }
             // The direct side's first transfer is slow too (a third of the next ones here): it warms
             // up outside the medians, as the relay just did.
