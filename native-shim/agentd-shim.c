@@ -41,11 +41,21 @@
  *     the agent can kill them all with cgroup.kill. It writes "0" (itself) to cgroup.procs through
  *     an fd the agent opened (opening a path would be a file lookup in the child, and the fd is
  *     closed with the rest by close_range).
+ *  8. An agent holding many fds (10,000 sessions hold 40,000) would pay for all of them in every
+ *     spawn: the clone copies its fd table, and the exec or close_range closes each copy one by one.
+ *     So when spec->keep_below is set, the agent has put every fd the child needs below it, and the
+ *     child is cloned with CLONE_FILES: it shares the agent's table, touches no fd, and its first
+ *     fd step, right after the signals, is close_range(keep_below, ~0U, CLOSE_RANGE_UNSHARE), which
+ *     gives it a table of its own holding only the fds below keep_below (Linux 5.9). Nothing above is
+ *     copied or closed. Until that call returns, the child must not touch an fd: the table is the
+ *     agent's. (Never make that call in the agent: it would give the calling thread a table of its
+ *     own, apart from the JVM's other threads.)
  *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
  *  parent thread's errno; the child reads it right after each call, the parent never relies on it.
  *
  * The child's steps, in this order (the order of the code below):
- *   signals reset and unblocked; the session's cgroup joined (join_cgroup); setsid and the
+ *   signals reset and unblocked; a table of its own of the fds below keep_below (rule 8, when set);
+ *   the session's cgroup joined (join_cgroup); setsid and the
  *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
  *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
  *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
@@ -88,6 +98,9 @@
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -145,6 +158,13 @@ static void reset_signals(struct child *c)
     at_stage(c, STAGE_SIGPROCMASK);
     uint64_t none = 0;
     STEP(c, syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, KERNEL_SIGSET_BYTES));
+}
+
+/* Rule 8: off the agent's fd table, with a copy of the fds below keep_below only. */
+static void unshare_fds(struct child *c)
+{
+    at_stage(c, STAGE_CLOSE_RANGE);
+    STEP(c, syscall(SYS_close_range, (unsigned)c->spec->keep_below, ~0U, CLOSE_RANGE_UNSHARE));
 }
 
 /* Into the session's cgroup (rule 7): "0" written to its cgroup.procs moves the writer. */
@@ -346,6 +366,8 @@ static int child_main(void *arg)
 {
     struct child *c = arg;
     reset_signals(c);
+    if (c->spec->keep_below > 0)
+        unshare_fds(c);
     if (c->spec->join_cgroup)
         join_cgroup(c);
     new_session(c);
@@ -425,7 +447,7 @@ static void restore_signals(const uint64_t *old)
  * kernels before 5.2, where the pidfd is opened afterwards (or is -1 before 5.3). */
 static pid_t clone_child(struct child *c, void *stack_top, int *pidfd)
 {
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (c->spec->keep_below > 0 ? CLONE_FILES : 0);
     *pidfd = -1;
     pid_t pid = clone(child_main, stack_top, flags | CLONE_PIDFD, c, pidfd);
     if (pid == -1 && errno == EINVAL) {

@@ -15,7 +15,7 @@ import jnr.ffi.Pointer;
  * call has returned: it owns the memory.
  */
 final class ShimSpec {
-    static final int SPEC_BYTES = 19 * 8;
+    static final int SPEC_BYTES = 20 * 8;
     static final int RESULT_BYTES = 6 * 4;
 
     private static final int FILE = 0;
@@ -35,6 +35,7 @@ final class ShimSpec {
     private static final int PROFILE = 16;
     private static final int JOIN_CGROUP = 17;
     private static final int CGROUP_PROCS_FD = 18;
+    private static final int KEEP_BELOW = 19;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -59,8 +60,11 @@ final class ShimSpec {
      * @param stdio      the fds for the child's 0, 1, 2
      * @param user       the credentials to switch to, or null to keep the agent's
      * @param cgroupProcsFd the session cgroup's cgroup.procs open for writing, or -1: the agent's cgroup
+     * @param keepBelow  0, or a bound every fd above is below: the child then copies only the fds
+     *                   below it (SpawnSlots)
      */
-    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupProcsFd) {
+    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupProcsFd,
+            int keepBelow) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
         List<String> argv = new ArrayList<>(1 + s.args().size());
@@ -116,6 +120,7 @@ final class ShimSpec {
             put(JOIN_CGROUP, 1);
             put(CGROUP_PROCS_FD, cgroupProcsFd);
         }
+        put(KEEP_BELOW, keepBelow);
     }
 
     private static List<byte[]> cStrings(List<String> strings) {

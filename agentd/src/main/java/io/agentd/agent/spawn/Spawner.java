@@ -6,8 +6,11 @@ import io.agentd.protocol.payload.Rlimit;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts commands with one call into native-shim (agentd_spawn, DESIGN.md decisions 1 and 2): the
@@ -18,6 +21,7 @@ import java.util.Locale;
  * Thread-safe.
  */
 public final class Spawner {
+    private static final Logger log = LoggerFactory.getLogger(Spawner.class);
     /** System property holding the path of libagentd-shim.so, set by the launcher and the build. */
     public static final String SHIM_PROPERTY = "agentd.shim.library";
 
@@ -29,6 +33,8 @@ public final class Spawner {
 
     private final NativeShim shim;
     private final UserDb users;
+    /** Low fds for spawns while the agent holds many (the process's one set). */
+    private final SpawnSlots slots;
     /** The agent's uid: whose HOME a command gets when it runs as the agent's user. */
     private final int agentUid;
 
@@ -36,6 +42,7 @@ public final class Spawner {
         this.shim = shim;
         this.users = users;
         this.agentUid = Os.libc().getuid();
+        this.slots = SpawnSlots.shared();
     }
 
     /**
@@ -96,16 +103,51 @@ public final class Spawner {
                 stdoutFd = out[0];
                 stderrFd = err[0];
             }
-            ShimSpec call = new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupProcsFd);
-            try {
-                if (shim.spawn(call) != 0) {
-                    throw new SpawnFailure(ExecReport.failure(stageName(call, spec), call.errno(), spec));
-                }
-                fds.started();
-                return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty());
-            } finally {
-                Reference.reachabilityFence(call); // its native memory is the child's spec
+            ShimSpec call = spawn(spec, env, stdio, user, cgroupProcsFd);
+            if (call.pid() <= 0) { // agentd_spawn sets the pid on success only
+                throw new SpawnFailure(ExecReport.failure(stageName(call, spec), call.errno(), spec));
             }
+            fds.started();
+            return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty());
+        }
+    }
+
+    /**
+     * One agentd_spawn; its report in the returned spec. Through the slots when the agent's fd table
+     * is large (SpawnSlots); a kernel that refuses them (no CLOSE_RANGE_UNSHARE) is asked again
+     * without, and never with them again.
+     */
+    private ShimSpec spawn(SpawnSpec spec, List<String> env, int[] stdio, TargetUser user, int cgroupProcsFd) {
+        int[] childFds = {stdio[0], stdio[1], stdio[2], cgroupProcsFd};
+        synchronized (slots) {
+            if (slots.worthIt(childFds)) {
+                int[] placed = slots.place(childFds);
+                ShimSpec call;
+                try {
+                    call = spawnOnce(new ShimSpec(spec, env, searchPath(env), Arrays.copyOf(placed, 3), user,
+                            placed[3], slots.keepBelow()));
+                } finally {
+                    slots.release();
+                }
+                boolean refused = call.pid() <= 0 && call.stage() == ShimStage.CLOSE_RANGE
+                        && (call.errno() == LibC.EINVAL || call.errno() == LibC.ENOSYS);
+                if (!refused) {
+                    return call;
+                }
+                log.warn("spawn: this kernel refuses close_range(CLOSE_RANGE_UNSHARE) ({}); spawns copy the agent's"
+                        + " whole fd table from now on", Os.errnoName(call.errno()));
+                slots.disable();
+            }
+        }
+        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupProcsFd, 0));
+    }
+
+    private ShimSpec spawnOnce(ShimSpec call) {
+        try {
+            shim.spawn(call);
+            return call;
+        } finally {
+            Reference.reachabilityFence(call); // its native memory is the child's spec
         }
     }
 

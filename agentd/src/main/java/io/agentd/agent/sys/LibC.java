@@ -21,6 +21,7 @@ public interface LibC {
     int EAGAIN = 11;
     int EINVAL = 22;
     int EPIPE = 32;
+    int ENOSYS = 38;
     int ENOBUFS = 105;
 
     // ---- file descriptors ------------------------------------------------------------------
@@ -53,6 +54,9 @@ public interface LibC {
     long write(int fd, @In ByteBuffer buf, long count);
 
     int pipe2(@Out int[] fds, int flags);
+
+    /** newFd made a copy of oldFd (closed first if open), atomically; flags: O_CLOEXEC or 0. */
+    int dup3(int oldFd, int newFd, int flags);
 
     int SPLICE_F_MOVE = 1;
     int SPLICE_F_NONBLOCK = 2;
