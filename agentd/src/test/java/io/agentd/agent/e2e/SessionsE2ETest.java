@@ -231,12 +231,7 @@ class SessionsE2ETest {
                     second.expectError(9, "invalid_session").message());
             first.close(); // the first attacher leaves: the session is detachable, so it runs on
             waitUntilNoHost(second, 10, number);
-            second.send(new Frame(11, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
-            second.expect(11, MessageType.SESSION_ATTACHED);
-            second.stdin(11, "it\n".getBytes(StandardCharsets.UTF_8));
-            assertEquals("got it\n", new String(((ExecData) second.expect(11, MessageType.EXEC_STDOUT).payload()).data(),
-                    StandardCharsets.UTF_8));
-            assertEquals(5, ((ExecExited) second.expect(11, MessageType.EXEC_EXITED).payload()).code());
+            attachAndAnswer(second, 11, number, 5);
         }
     }
 
@@ -248,13 +243,21 @@ class SessionsE2ETest {
             HostConnection first = agent.connectReady();
             number = startDetached(first, 5, Requests.sh("read x; echo got $x; exit 6"));
             first.close();
-            second.send(new Frame(7, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
-            second.expect(7, MessageType.SESSION_ATTACHED);
-            second.stdin(7, "it\n".getBytes(StandardCharsets.UTF_8));
-            assertEquals("got it\n", new String(((ExecData) second.expect(7, MessageType.EXEC_STDOUT).payload()).data(),
-                    StandardCharsets.UTF_8));
-            assertEquals(6, ((ExecExited) second.expect(7, MessageType.EXEC_EXITED).payload()).code());
+            attachAndAnswer(second, 7, number, 6);
         }
+    }
+
+    /**
+     * Attaches {@code host} to session {@code number} (running "read x; echo got $x; exit CODE") on
+     * {@code id}, answers its read, and expects its echo and its exit.
+     */
+    private static void attachAndAnswer(HostConnection host, long id, long number, int code) throws Exception {
+        host.send(new Frame(id, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
+        host.expect(id, MessageType.SESSION_ATTACHED);
+        host.stdin(id, "it\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals("got it\n", new String(((ExecData) host.expect(id, MessageType.EXEC_STDOUT).payload()).data(),
+                StandardCharsets.UTF_8));
+        assertEquals(code, ((ExecExited) host.expect(id, MessageType.EXEC_EXITED).payload()).code());
     }
 
     @Test

@@ -78,10 +78,7 @@ public final class ScriptedLoop implements Loop {
         while ((t = timers.peek()) != null && t.at <= until) {
             timers.poll();
             nowMillis = Math.max(nowMillis, t.at);
-            if (!t.cancelled) {
-                t.cancelled = true;
-                t.task.run();
-            }
+            runUnlessCancelled(t);
         }
         nowMillis = until;
     }
@@ -96,11 +93,13 @@ public final class ScriptedLoop implements Loop {
         while ((t = timers.peek()) != null && t.at <= nowMillis) {
             due.add(timers.poll());
         }
-        for (FakeTimer timer : due) {
-            if (!timer.cancelled) {
-                timer.cancelled = true;
-                timer.task.run();
-            }
+        due.forEach(ScriptedLoop::runUnlessCancelled);
+    }
+
+    private static void runUnlessCancelled(FakeTimer t) {
+        if (!t.cancelled) {
+            t.cancelled = true;
+            t.task.run();
         }
     }
 

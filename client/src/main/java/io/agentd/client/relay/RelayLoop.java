@@ -848,11 +848,14 @@ final class RelayLoop implements Runnable {
      * its own notice ({@link #drop} queues them first).
      */
     private void releaseStaged() {
-        for (RelayClient c : staging) {
-            c.staged.forEach(portOutput::add);
-            c.staged.clear();
-        }
+        staging.forEach(this::releaseStaged);
         staging.clear();
+    }
+
+    /** {@code c}'s staged frames to the port now. */
+    private void releaseStaged(RelayClient c) {
+        c.staged.forEach(portOutput::add);
+        c.staged.clear();
     }
 
     /** Writes what this turn queued, at once; returns false when the port failed. */
@@ -912,8 +915,7 @@ final class RelayLoop implements Runnable {
         clients[c.slot] = null;
         freeSlots.add(c.slot);
         clientCount--;
-        c.staged.forEach(portOutput::add); // what it sent before it left comes before the notice
-        c.staged.clear();
+        releaseStaged(c); // what it sent before it left comes before the notice
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
                 MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
                 new RelayClientDisconnected(c.range.start(), c.range.endExclusive())))));
