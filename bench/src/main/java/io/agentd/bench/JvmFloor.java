@@ -34,17 +34,25 @@ final class JvmFloor {
         return cmd;
     }
 
-    /** RSS of one bare JVM after it has run main() and then idled for {@code settleMillis}. */
-    static long idleRss(List<String> command, long settleMillis) throws IOException, InterruptedException {
+    /**
+     * One bare JVM's run: the time from starting its process to its main() printing (the JVM's own
+     * start-up, which the agent's ready time contains), and its RSS after idling for {@code settleMillis}.
+     */
+    record Run(long startToMainNanos, long rssBytes) {}
+
+    /** Starts one bare JVM, waits for its main() to run, lets it idle {@code settleMillis}, reads its RSS. */
+    static Run run(List<String> command, long settleMillis) throws IOException, InterruptedException {
+        long start = System.nanoTime();
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             String first = out.readLine();
+            long startToMain = System.nanoTime() - start;
             if (!IdleJvm.RUNNING.equals(first)) {
                 throw new IOException("the bare JVM did not start (printed " + first + "): " + command);
             }
             Thread.sleep(settleMillis);
-            return ProcStatus.of(p.pid()).rssBytes();
+            return new Run(startToMain, ProcStatus.of(p.pid()).rssBytes());
         } finally {
             p.destroy();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
