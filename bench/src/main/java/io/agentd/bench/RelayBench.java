@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  *       (its JVM start and the connect are outside the measured span). The rounds go through one
  *       relay that has already relayed three transfers, as scripts/guest/boot's relay has for the
  *       life of a VM, while the direct side is as warm as the bench's own JVM and the agent already
- *       are; the first transfer through the just-started relay (C2 still compiling its loop) is a
- *       figure of its own, and one direct transfer warms the direct side up before the rounds;
+ *       are (one direct transfer warms them up before anything is timed); the first transfer
+ *       through the just-started relay (C2 still compiling its loop) is a figure of its own;
  *   <li>many clients at once: N clients x M execs through the relay, beside the same N x M execs
  *       as N concurrent sessions at a time over one direct connection;
  *   <li>the relay's CPU time while one client is connected and nothing is sent.
@@ -53,6 +53,12 @@ final class RelayBench {
         double[] relayed = new double[ROUNDS];
         ProcStatus.CpuTime relayCpu = new ProcStatus.CpuTime(0, 0);
         double justStarted;
+        // The first transfer of a run is slow on any path (this JVM's reader and the agent warm up: a
+        // third of the next ones here). One direct transfer takes that before anything is timed, so
+        // the relay's first transfer below shows the relay's own warm-up only.
+        try (AgentLink link = AgentLink.connect(agent.socket())) {
+            ThroughputBench.agentBytesPerSecond(link, bytes);
+        }
         try (RelayProcess relay = RelayProcess.start(cfg, agent.socket(), "relay-throughput")) {
             try (AgentLink link = AgentLink.connect(relay.socket)) {
                 justStarted = ThroughputBench.agentBytesPerSecond(link, bytes);
@@ -65,11 +71,6 @@ final class RelayBench {
                     double rate = ThroughputBench.agentBytesPerSecond(link, bytes);
                     System.err.printf("[bench] relay warm-up transfer %d: %.0f MiB/s%n", warmUp, rate / (1 << 20));
                 }
-            }
-            // The direct side's first transfer is slow too (a third of the next ones here): it warms
-            // up outside the medians, as the relay just did.
-            try (AgentLink link = AgentLink.connect(agent.socket())) {
-                ThroughputBench.agentBytesPerSecond(link, bytes);
             }
             for (int round = 0; round < ROUNDS; round++) { // interleaved: a burst of load hits both sides
                 try (AgentLink link = AgentLink.connect(agent.socket())) {
