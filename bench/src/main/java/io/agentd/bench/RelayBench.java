@@ -53,6 +53,7 @@ final class RelayBench {
         double[] relayed = new double[ROUNDS];
         ProcStatus.CpuTime relayCpu = new ProcStatus.CpuTime(0, 0);
         double justStarted;
+        long relayRss;
         // The first transfer of a run is slow on any path (this JVM's reader and the agent warm up: a
         // third of the next ones here). One direct transfer takes that before anything is timed, so
         // the relay's first transfer below shows the relay's own warm-up only.
@@ -84,6 +85,7 @@ final class RelayBench {
                 System.err.printf("[bench] relay round %d: direct %.0f, relayed %.0f MiB/s (%.2fx)%n", round + 1,
                         direct[round] / (1 << 20), relayed[round] / (1 << 20), relayed[round] / direct[round]);
             }
+            relayRss = relay.memory().rssBytes();
         }
         double directMedian = median(direct);
         double relayedMedian = median(relayed);
@@ -124,6 +126,9 @@ final class RelayBench {
                         Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info("relay: stdout throughput of the first " + (bytes >> 20) + " MiB through a relay just started",
                         justStarted, Figure.Unit.BYTES_PER_SECOND, directMedian, "direct connection"),
+                // A relay runs for a VM's whole life, one per VM: what it holds after bulk output.
+                Figure.info("relay: its RSS after relaying " + (bytes >> 20) * (RELAY_WARM_UP_TRANSFERS + ROUNDS) + " MiB",
+                        relayRss, Figure.Unit.BYTES, Double.NaN, ""),
                 Figure.info("relay: " + sizes.clients() + " clients x " + sizes.execsEach() + " echo each, wall time",
                         relayedManyNanos, Figure.Unit.NANOS, directManyNanos,
                         execs + " echo, " + sizes.clients() + " at a time, one direct connection"),
@@ -206,6 +211,10 @@ final class RelayBench {
 
         ProcStatus.CpuTime cpu() throws IOException {
             return ProcStatus.CpuTime.of(process.pid()); // scripts/agentctl execs java: this is the JVM
+        }
+
+        ProcStatus memory() throws IOException {
+            return ProcStatus.of(process.pid());
         }
 
         @Override
