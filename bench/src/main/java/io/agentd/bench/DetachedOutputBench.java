@@ -2,7 +2,6 @@ package io.agentd.bench;
 
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -24,8 +23,8 @@ final class DetachedOutputBench {
             plain[round] = bytesPerSecond(agent, bytes, false);
             detached[round] = bytesPerSecond(agent, bytes, true);
         }
-        double plainMedian = median(plain);
-        double detachedMedian = median(detached);
+        double plainMedian = Samples.median(plain);
+        double detachedMedian = Samples.median(detached);
         return List.of(Figure.info("detachable session stdout throughput, " + (bytes >> 20) + " MiB, median of "
                 + ROUNDS, detachedMedian, Figure.Unit.BYTES_PER_SECOND, plainMedian, "plain session"));
     }
@@ -42,11 +41,5 @@ final class DetachedOutputBench {
                     + stdout.get() + " stdout bytes (expected " + bytes + ")");
         }
         return bytes * 1e9 / elapsed;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -87,8 +86,8 @@ final class RelayBench {
             }
             relayRss = relay.memory().rssBytes();
         }
-        double directMedian = median(direct);
-        double relayedMedian = median(relayed);
+        double directMedian = Samples.median(direct);
+        double relayedMedian = Samples.median(relayed);
         double relayCpuPerGib = relayCpu.totalNanos() / ((double) bytes * ROUNDS / (1L << 30));
 
         int execs = sizes.clients() * sizes.execsEach();
@@ -170,12 +169,6 @@ final class RelayBench {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     /** {@code scripts/agentctl relay} as a process of its own, its output in the run's work directory. */

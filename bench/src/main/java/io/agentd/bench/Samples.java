@@ -29,6 +29,13 @@ final class Samples {
         }
     }
 
+    /** The median of a few per-round figures (rates, ratios): the upper one of an even count. */
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
     /** The p-th percentile (0 < p <= 100) in nanoseconds, nearest rank. */
     long percentile(double p) {
         if (count == 0) {

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -65,8 +64,8 @@ final class StdinBench {
         }
         long growth = Math.max(0, sampler.peak() - idleRss);
 
-        double pipeMedian = median(pipe);
-        double oursMedian = median(ours);
+        double pipeMedian = Samples.median(pipe);
+        double oursMedian = Samples.median(ours);
         long mib = cfg.stdinBytes() >> 20;
         return List.of(
                 Figure.checked("stdin throughput, agentctl exec -i, " + mib + " MiB, median of " + ROUNDS, oursMedian,
@@ -145,12 +144,6 @@ final class StdinBench {
         } catch (NumberFormatException e) {
             return -1;
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     /** The agent's highest RSS while it runs, sampled on a thread of its own. */

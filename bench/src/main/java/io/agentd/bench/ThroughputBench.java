@@ -3,7 +3,6 @@ package io.agentd.bench;
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,8 +39,8 @@ final class ThroughputBench {
             System.err.printf("[bench] throughput round %d: pipe %.0f, agent %.0f MiB/s (%.2fx)%n", round + 1,
                     pipe[round] / (1 << 20), ours[round] / (1 << 20), ours[round] / pipe[round]);
         }
-        double pipeMedian = median(pipe);
-        double oursMedian = median(ours);
+        double pipeMedian = Samples.median(pipe);
+        double oursMedian = Samples.median(ours);
         double gib = (double) bytes * ROUNDS / (1L << 30);
         double agentCpuPerGib = agentCpu.totalNanos() / gib;
         double clientCpuPerGib = clientCpu.totalNanos() / gib;
@@ -52,12 +51,6 @@ final class ThroughputBench {
                 Figure.info("throughput: host client (bench JVM) CPU time per GiB (" + clientCpu.userShare() + ")",
                         clientCpuPerGib,
                         Figure.Unit.NANOS, Double.NaN, ""));
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     private static String[] command(long bytes) {
