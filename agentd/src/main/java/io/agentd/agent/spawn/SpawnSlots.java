@@ -135,6 +135,7 @@ final class SpawnSlots {
             for (int s = 0; s < used; s++) {
                 if (sources[s] == fd) {
                     slot = slots[s];
+                    break;
                 }
             }
             if (slot < 0) {
