@@ -1,11 +1,13 @@
 package io.agentd.bench;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -18,12 +20,20 @@ import java.util.stream.Stream;
  * scripts/agentctl-cds runs first (it keeps a valid archive and remakes a stale one, as scripts/bench
  * does before), so the figure is always the current build's with a valid archive; a copy of the
  * dist's jars without it is the baseline.
+ *
+ * <p>Also agentctl's memory on a download: the peak RSS (VmHWM) and wall time of {@code agentctl cp
+ * :FILE DEST} for a file of {@link BenchConfig#cpDownBytes}, beside the same download on the JVM's
+ * default initial heap ({@code -Xms0} after the launcher's {@code -Xms16m}), which is what the
+ * launcher gave cp before it set a small one: a download's reads in flight outlive the young
+ * generation, so they fill the old generation, and the RSS, until the first full collection.
  */
 final class AgentctlStartBench {
     /** The launcher's flags for a short command (scripts/agentctl). */
     private static final List<String> LAUNCHER_JVM_FLAGS =
             List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData");
     private static final long TARGET_NANOS = 80_000_000L;
+    /** Downloads of each variant, alternated. */
+    private static final int CP_RUNS = 3;
 
     private AgentctlStartBench() {}
 
@@ -59,6 +69,17 @@ final class AgentctlStartBench {
         }
         int n = cfg.ctlLaunches();
         long archived = archivedWall.percentile(50);
+        Path source = randomFile(cfg.workDir().resolve("cp-down.bin"), cfg.cpDownBytes());
+        Samples launcherPeak = new Samples(CP_RUNS);
+        Samples launcherWall = new Samples(CP_RUNS);
+        Samples defaultPeak = new Samples(CP_RUNS);
+        Samples defaultWall = new Samples(CP_RUNS);
+        for (int i = 0; i < CP_RUNS; i++) {
+            download(cfg, process, source, "", launcherWall, launcherPeak);
+            download(cfg, process, source, "-Xms0", defaultWall, defaultPeak);
+        }
+        String cp = "agentctl cp :FILE DEST, " + (cfg.cpDownBytes() >> 20) + " MiB, median of " + CP_RUNS;
+        String defaultHeap = "the JVM's default initial heap";
         return List.of(
                 Figure.checked("agentctl exec -- /bin/true, AppCDS archive, median of " + n, archived,
                         Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags", "<= 80 ms",
@@ -66,7 +87,62 @@ final class AgentctlStartBench {
                 Figure.info("agentctl exec -- /bin/true, no archive, median of " + n, plainWall.percentile(50),
                         Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags"),
                 Figure.info("agentctl exec -- /bin/true CPU (user+sys), AppCDS archive, median of " + n,
-                        archivedCpu.percentile(50), Figure.Unit.NANOS, plainCpu.percentile(50), "no archive"));
+                        archivedCpu.percentile(50), Figure.Unit.NANOS, plainCpu.percentile(50), "no archive"),
+                Figure.info(cp + ": peak RSS", launcherPeak.percentile(50), Figure.Unit.BYTES,
+                        defaultPeak.percentile(50), defaultHeap),
+                Figure.info(cp + ": wall time", launcherWall.percentile(50), Figure.Unit.NANOS,
+                        defaultWall.percentile(50), defaultHeap));
+    }
+
+    /**
+     * One {@code agentctl cp :SOURCE DEST} with {@code javaOpts} in AGENTCTL_JAVA_OPTS: adds its wall
+     * time and its peak RSS, the last VmHWM read before it exits (scripts/agentctl execs java, so the
+     * process is the JVM), and checks that the copy arrived whole.
+     */
+    private static void download(BenchConfig cfg, AgentProcess process, Path source, String javaOpts, Samples wall,
+                                 Samples peak) throws Exception {
+        Path dest = cfg.workDir().resolve("cp-down.back");
+        Files.deleteIfExists(dest);
+        ProcessBuilder pb = new ProcessBuilder(cfg.repo().resolve("scripts/agentctl").toString(), "--socket",
+                process.socket().toString(), "cp", ":" + source, dest.toString())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("AGENTCTL_JAVA_OPTS", javaOpts);
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
+        long hwm = 0;
+        while (!p.waitFor(10, TimeUnit.MILLISECONDS)) {
+            try {
+                hwm = Math.max(hwm, ProcStatus.of(p.pid()).peakRssBytes());
+            } catch (IOException exited) {
+                // gone between waitFor and the read: the last read stands
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                throw new IOException("agentctl cp did not finish in 120 s");
+            }
+        }
+        long elapsed = System.nanoTime() - t0;
+        if (p.exitValue() != 0 || Files.mismatch(source, dest) != -1) {
+            throw new IOException("agentctl cp (AGENTCTL_JAVA_OPTS='" + javaOpts + "') exited " + p.exitValue()
+                    + (p.exitValue() == 0 ? " with a copy that differs" : ""));
+        }
+        wall.add(elapsed);
+        peak.add(hwm);
+    }
+
+    /** {@code bytes} of random data (nothing compresses on the way) at {@code path}. */
+    private static Path randomFile(Path path, long bytes) throws IOException {
+        SplittableRandom random = new SplittableRandom(17);
+        byte[] chunk = new byte[1 << 20];
+        try (OutputStream out = Files.newOutputStream(path)) {
+            for (long left = bytes; left > 0; left -= chunk.length) {
+                random.nextBytes(chunk);
+                out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
+        }
+        return path;
     }
 
     /**

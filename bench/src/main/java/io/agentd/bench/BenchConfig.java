@@ -13,6 +13,7 @@ import java.util.List;
  * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
  * @param manySessions sessions alive at once in the many-sessions run (issue 17: 10,000)
  * @param ctlLaunches launches of each agentctl variant in {@link AgentctlStartBench}
+ * @param cpDownBytes the file {@link AgentctlStartBench} downloads with {@code agentctl cp} for its peak RSS
  */
 record BenchConfig(
         Path repo,
@@ -30,22 +31,24 @@ record BenchConfig(
         int readyLaunches,
         long stdinBytes,
         long slowStdinBytes,
-        int ctlLaunches) {
+        int ctlLaunches,
+        long cpDownBytes) {
 
     static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 10_000, 1000, 50, 5,
-                1L << 30, 256L << 20, 20);
+                1L << 30, 256L << 20, 20, 256L << 20);
     }
 
     static BenchConfig smoke(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 30, 5, 1,
-                8L << 20, 4L << 20, 2);
+                8L << 20, 4L << 20, 2, 4L << 20);
     }
 
     /** The same sizes with {@code runs} measured exec round trips. */
     BenchConfig withExecRuns(int runs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
-                linesPerSession, manySessions, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches);
+                linesPerSession, manySessions, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches,
+                cpDownBytes);
     }
 
     Path spawnFloor() {
