@@ -21,19 +21,20 @@ import java.util.stream.Stream;
  * does before), so the figure is always the current build's with a valid archive; a copy of the
  * dist's jars without it is the baseline.
  *
- * <p>Also agentctl's memory on a download: the peak RSS (VmHWM) and wall time of {@code agentctl cp
- * :FILE DEST} for a file of {@link BenchConfig#cpDownBytes}, beside the same download on the JVM's
- * default initial heap ({@code -Xms0} after the launcher's {@code -Xms16m}), which is what the
- * launcher gave cp before it set a small one: a download's reads in flight outlive the young
- * generation, so they fill the old generation, and the RSS, until the first full collection.
+ * <p>Also agentctl's memory when much comes in: the peak RSS (VmHWM) and wall time of {@code agentctl
+ * exec -- cat FILE > DEST} and of {@code agentctl cp :FILE DEST} for a file of
+ * {@link BenchConfig#incomingBytes}, each beside the same command on the JVM's default initial heap
+ * ({@code -Xms0} after the launcher's {@code -Xms16m}), which is what the launcher gave them before
+ * it set a small one: output and reads in flight outlive the young generation, so they fill the old
+ * generation, and the RSS, until its first collection.
  */
 final class AgentctlStartBench {
     /** The launcher's flags for a short command (scripts/agentctl). */
     private static final List<String> LAUNCHER_JVM_FLAGS =
             List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData");
     private static final long TARGET_NANOS = 80_000_000L;
-    /** Downloads of each variant, alternated. */
-    private static final int CP_RUNS = 3;
+    /** Runs of each command receiving a file, per heap, alternated. */
+    private static final int INCOMING_RUNS = 3;
 
     private AgentctlStartBench() {}
 
@@ -69,44 +70,62 @@ final class AgentctlStartBench {
         }
         int n = cfg.ctlLaunches();
         long archived = archivedWall.percentile(50);
-        Path source = randomFile(cfg.workDir().resolve("cp-down.bin"), cfg.cpDownBytes());
-        Samples launcherPeak = new Samples(CP_RUNS);
-        Samples launcherWall = new Samples(CP_RUNS);
-        Samples defaultPeak = new Samples(CP_RUNS);
-        Samples defaultWall = new Samples(CP_RUNS);
-        for (int i = 0; i < CP_RUNS; i++) {
-            download(cfg, process, source, "", launcherWall, launcherPeak);
-            download(cfg, process, source, "-Xms0", defaultWall, defaultPeak);
-        }
-        String cp = "agentctl cp :FILE DEST, " + (cfg.cpDownBytes() >> 20) + " MiB, median of " + CP_RUNS;
-        String defaultHeap = "the JVM's default initial heap";
-        return List.of(
+        Path source = randomFile(cfg.workDir().resolve("incoming.bin"), cfg.incomingBytes());
+        Path dest = cfg.workDir().resolve("incoming.back");
+        String socket = process.socket().toString();
+        String size = (cfg.incomingBytes() >> 20) + " MiB, median of " + INCOMING_RUNS;
+        List<Figure> figures = new ArrayList<>(List.of(
                 Figure.checked("agentctl exec -- /bin/true, AppCDS archive, median of " + n, archived,
                         Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags", "<= 80 ms",
                         archived <= TARGET_NANOS),
                 Figure.info("agentctl exec -- /bin/true, no archive, median of " + n, plainWall.percentile(50),
                         Figure.Unit.NANOS, bareWall.percentile(50), "bare JVM, launcher flags"),
                 Figure.info("agentctl exec -- /bin/true CPU (user+sys), AppCDS archive, median of " + n,
-                        archivedCpu.percentile(50), Figure.Unit.NANOS, plainCpu.percentile(50), "no archive"),
-                Figure.info(cp + ": peak RSS", launcherPeak.percentile(50), Figure.Unit.BYTES,
+                        archivedCpu.percentile(50), Figure.Unit.NANOS, plainCpu.percentile(50), "no archive")));
+        figures.addAll(incoming(cfg, "agentctl exec -- cat FILE > DEST, " + size, source, dest,
+                List.of("--socket", socket, "exec", "--", "cat", source.toString()), dest));
+        figures.addAll(incoming(cfg, "agentctl cp :FILE DEST, " + size, source, dest,
+                List.of("--socket", socket, "cp", ":" + source, dest.toString()), null));
+        return figures;
+    }
+
+    /**
+     * {@code agentctl ARGS} run {@link #INCOMING_RUNS} times with the launcher's heap and as many on the JVM's
+     * default initial heap, alternated: their peak RSS and wall time. Each run must leave {@code dest}
+     * equal to {@code source}; {@code stdoutTo}, when given, receives the command's output.
+     */
+    private static List<Figure> incoming(BenchConfig cfg, String name, Path source, Path dest, List<String> args,
+                                         Path stdoutTo) throws Exception {
+        Samples launcherPeak = new Samples(INCOMING_RUNS);
+        Samples launcherWall = new Samples(INCOMING_RUNS);
+        Samples defaultPeak = new Samples(INCOMING_RUNS);
+        Samples defaultWall = new Samples(INCOMING_RUNS);
+        for (int i = 0; i < INCOMING_RUNS; i++) {
+            measured(cfg, args, stdoutTo, source, dest, "", launcherWall, launcherPeak);
+            measured(cfg, args, stdoutTo, source, dest, "-Xms0", defaultWall, defaultPeak);
+        }
+        String defaultHeap = "the JVM's default initial heap";
+        return List.of(
+                Figure.info(name + ": peak RSS", launcherPeak.percentile(50), Figure.Unit.BYTES,
                         defaultPeak.percentile(50), defaultHeap),
-                Figure.info(cp + ": wall time", launcherWall.percentile(50), Figure.Unit.NANOS,
+                Figure.info(name + ": wall time", launcherWall.percentile(50), Figure.Unit.NANOS,
                         defaultWall.percentile(50), defaultHeap));
     }
 
     /**
-     * One {@code agentctl cp :SOURCE DEST} with {@code javaOpts} in AGENTCTL_JAVA_OPTS: adds its wall
-     * time and its peak RSS, the last VmHWM read before it exits (scripts/agentctl execs java, so the
-     * process is the JVM), and checks that the copy arrived whole.
+     * One {@code agentctl ARGS} with {@code javaOpts} in AGENTCTL_JAVA_OPTS: adds its wall time and its
+     * peak RSS, the last VmHWM read before it exits (scripts/agentctl execs java, so the process is the
+     * JVM), and checks that {@code dest} arrived whole.
      */
-    private static void download(BenchConfig cfg, AgentProcess process, Path source, String javaOpts, Samples wall,
-                                 Samples peak) throws Exception {
-        Path dest = cfg.workDir().resolve("cp-down.back");
+    private static void measured(BenchConfig cfg, List<String> args, Path stdoutTo, Path source, Path dest,
+                                 String javaOpts, Samples wall, Samples peak) throws Exception {
         Files.deleteIfExists(dest);
-        ProcessBuilder pb = new ProcessBuilder(cfg.repo().resolve("scripts/agentctl").toString(), "--socket",
-                process.socket().toString(), "cp", ":" + source, dest.toString())
+        List<String> command = new ArrayList<>(List.of(cfg.repo().resolve("scripts/agentctl").toString()));
+        command.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+                .redirectOutput(stdoutTo == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdoutTo.toFile()))
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("AGENTCTL_JAVA_OPTS", javaOpts);
         long t0 = System.nanoTime();
         Process p = pb.start();
@@ -120,13 +139,13 @@ final class AgentctlStartBench {
             }
             if (System.nanoTime() > deadline) {
                 p.destroyForcibly();
-                throw new IOException("agentctl cp did not finish in 120 s");
+                throw new IOException(String.join(" ", command) + " did not finish in 120 s");
             }
         }
         long elapsed = System.nanoTime() - t0;
         if (p.exitValue() != 0 || Files.mismatch(source, dest) != -1) {
-            throw new IOException("agentctl cp (AGENTCTL_JAVA_OPTS='" + javaOpts + "') exited " + p.exitValue()
-                    + (p.exitValue() == 0 ? " with a copy that differs" : ""));
+            throw new IOException(String.join(" ", command) + " (AGENTCTL_JAVA_OPTS='" + javaOpts + "') exited "
+                    + p.exitValue() + (p.exitValue() == 0 ? " and left a copy that differs" : ""));
         }
         wall.add(elapsed);
         peak.add(hwm);

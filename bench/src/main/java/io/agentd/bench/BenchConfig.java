@@ -13,7 +13,7 @@ import java.util.List;
  * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
  * @param manySessions sessions alive at once in the many-sessions run (issue 17: 10,000)
  * @param ctlLaunches launches of each agentctl variant in {@link AgentctlStartBench}
- * @param cpDownBytes the file {@link AgentctlStartBench} downloads with {@code agentctl cp} for its peak RSS
+ * @param incomingBytes the file {@link AgentctlStartBench} has agentctl receive (exec output, a cp download) for its peak RSS
  */
 record BenchConfig(
         Path repo,
@@ -32,7 +32,7 @@ record BenchConfig(
         long stdinBytes,
         long slowStdinBytes,
         int ctlLaunches,
-        long cpDownBytes) {
+        long incomingBytes) {
 
     static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 10_000, 1000, 50, 5,
@@ -48,7 +48,7 @@ record BenchConfig(
     BenchConfig withExecRuns(int runs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
                 linesPerSession, manySessions, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches,
-                cpDownBytes);
+                incomingBytes);
     }
 
     Path spawnFloor() {

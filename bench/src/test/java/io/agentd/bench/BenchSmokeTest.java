@@ -35,7 +35,7 @@ class BenchSmokeTest {
         String shown = report.text() + "\n" + progress.toString(StandardCharsets.UTF_8);
         assertTrue(report.allRan(), shown);
         List<Figure> figures = report.figures();
-        assertEquals(61, figures.size(), shown);
+        assertEquals(63, figures.size(), shown);
         for (Figure f : figures) {
             // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them.
             boolean measured = f.verdict() == Figure.Verdict.INFO ? f.value() >= 0 : f.value() > 0;
