@@ -96,6 +96,13 @@ class DefaultProfileVmTest {
         assertEquals("65536\n", InGuest.sh(vm, "awk '/open files/ {print $4}' /proc/$(pidof java)/limits"));
     }
 
+    /** init sets madvise (Debian's kernel says "always"), so the agent's JVM, which asks for none, has none. */
+    @Test
+    void transparentHugePagesAreOnlyWhereAsked() throws Exception {
+        assertEquals("always [madvise] never\n", InGuest.sh(vm, "cat /sys/kernel/mm/transparent_hugepage/enabled"));
+        assertEquals("0\n", InGuest.sh(vm, "awk '/^AnonHugePages:/ {print $2}' /proc/$(pidof java)/smaps_rollup"));
+    }
+
     @Test
     void aSigtermDeathExits143() throws Exception {
         assertEquals(143, agentctl().run("exec", "--", "sh", "-c", "kill -TERM $$").exit());
