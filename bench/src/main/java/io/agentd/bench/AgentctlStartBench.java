@@ -1,13 +1,11 @@
 package io.agentd.bench;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -70,7 +68,8 @@ final class AgentctlStartBench {
         }
         int n = cfg.ctlLaunches();
         long archived = archivedWall.percentile(50);
-        Path source = randomFile(cfg.workDir().resolve("incoming.bin"), cfg.incomingBytes());
+        Path source = cfg.workDir().resolve("incoming.bin");
+        RandomFile.write(source, cfg.incomingBytes());
         Path dest = cfg.workDir().resolve("incoming.back");
         String socket = process.socket().toString();
         String size = (cfg.incomingBytes() >> 20) + " MiB, median of " + INCOMING_RUNS;
@@ -149,19 +148,6 @@ final class AgentctlStartBench {
         }
         wall.add(elapsed);
         peak.add(hwm);
-    }
-
-    /** {@code bytes} of random data (nothing compresses on the way) at {@code path}. */
-    private static Path randomFile(Path path, long bytes) throws IOException {
-        SplittableRandom random = new SplittableRandom(17);
-        byte[] chunk = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(path)) {
-            for (long left = bytes; left > 0; left -= chunk.length) {
-                random.nextBytes(chunk);
-                out.write(chunk, 0, (int) Math.min(chunk.length, left));
-            }
-        }
-        return path;
     }
 
     /**

@@ -2,13 +2,10 @@ package io.agentd.bench;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,7 +37,7 @@ final class StdinBench {
         runFeeding(List.of(cfg.repo().resolve("scripts/agentctl").toString(), "--socket", process.socket().toString(),
                 "wait-ready", "--timeout", "30s"), Path.of("/dev/null"));
         Path input = cfg.workDir().resolve("stdin-input");
-        String expectedSum = writeRandomFile(input, cfg.stdinBytes());
+        String expectedSum = RandomFile.write(input, cfg.stdinBytes());
         double[] pipe = new double[ROUNDS];
         double[] ours = new double[ROUNDS];
         for (int round = 0; round < ROUNDS; round++) { // interleaved, so a burst of load hits both sides
@@ -51,7 +48,7 @@ final class StdinBench {
                 .split("\\s+")[0];
 
         Path slowInput = cfg.workDir().resolve("stdin-slow-input");
-        writeRandomFile(slowInput, cfg.slowStdinBytes());
+        RandomFile.write(slowInput, cfg.slowStdinBytes());
         long idleRss = process.memory().rssBytes();
         RssSampler sampler = new RssSampler(process);
         sampler.start();
@@ -110,28 +107,6 @@ final class StdinBench {
             throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue());
         }
         return out;
-    }
-
-    /** Writes {@code bytes} pseudo-random bytes (incompressible, not all zero); returns their sha256. */
-    private static String writeRandomFile(Path file, long bytes) throws Exception {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        java.util.SplittableRandom random = new java.util.SplittableRandom(bytes);
-        byte[] block = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (long left = bytes; left > 0; ) {
-                int n = (int) Math.min(block.length, left);
-                for (int i = 0; i < n; i += 8) {
-                    long v = random.nextLong();
-                    for (int j = 0; j < 8 && i + j < n; j++) {
-                        block[i + j] = (byte) (v >>> (8 * j));
-                    }
-                }
-                out.write(block, 0, n);
-                sha.update(block, 0, n);
-                left -= n;
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
     }
 
     private static String shortSum(String sum) {
