@@ -40,15 +40,21 @@ final class NativeShim {
             throw new IllegalStateException("native shim " + path + " is not a file");
         }
         Library library;
+        long specBytes;
+        long resultBytes;
         try {
             library = LibraryLoader.create(Library.class).failImmediately().load(path.toAbsolutePath().toString());
+            // jnr binds a function at its first call when the launcher turns its stub generator off
+            // (scripts/agentd), and failImmediately only works with the generator: a library without
+            // the shim's functions shows here.
+            specBytes = library.agentd_spawn_spec_size();
+            resultBytes = library.agentd_spawn_result_size();
         } catch (LinkageError | RuntimeException e) {
             throw new IllegalStateException("native shim " + path + " does not load: " + e.getMessage(), e);
         }
-        if (library.agentd_spawn_spec_size() != ShimSpec.SPEC_BYTES
-                || library.agentd_spawn_result_size() != ShimSpec.RESULT_BYTES) {
+        if (specBytes != ShimSpec.SPEC_BYTES || resultBytes != ShimSpec.RESULT_BYTES) {
             throw new IllegalStateException("native shim " + path + " has another struct layout (spec "
-                    + library.agentd_spawn_spec_size() + " bytes, result " + library.agentd_spawn_result_size()
+                    + specBytes + " bytes, result " + resultBytes
                     + "; this agent writes " + ShimSpec.SPEC_BYTES + " and " + ShimSpec.RESULT_BYTES + ")");
         }
         return new NativeShim(library);

@@ -1,0 +1,36 @@
+package io.agentd.agent.spawn;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Loading the native shim refuses what is not the shim at start-up, with an IllegalStateException
+ * that names the file, whether jnr binds every function at load or each at its first call (the
+ * agent's launcher and this module's tests: {@code -Djnr.ffi.asm.enabled=false}).
+ */
+class NativeShimLoadTest {
+
+    @Test
+    void theBuiltShimLoads() {
+        NativeShim.load(Path.of(System.getProperty(Spawner.SHIM_PROPERTY)));
+    }
+
+    @Test
+    void aMissingFileIsRefused() {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> NativeShim.load(Path.of("/nonexistent/libagentd-shim.so")));
+        assertTrue(e.getMessage().contains("is not a file"), e.getMessage());
+    }
+
+    @Test
+    void aLibraryWithoutTheShimsFunctionsIsRefused() {
+        // The JDK's own libjava.so: a real shared library that has none of agentd_spawn*.
+        Path notTheShim = Path.of(System.getProperty("java.home"), "lib", "libjava.so");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> NativeShim.load(notTheShim));
+        assertTrue(e.getMessage().contains("does not load") && e.getMessage().contains(notTheShim.toString()),
+                e.getMessage());
+    }
+}
