@@ -196,18 +196,12 @@ public final class Main {
     }
 
     /**
-     * Binds libc on a second thread while the main thread starts logging: jnr-ffi's start (jffi's
-     * native stub, the scan of {@link LibC}) and logback's are the longest steps of start-up
-     * (figures in BENCHMARKS.md). The launcher has jnr bind each function at its first call
-     * ({@code -Djnr.ffi.asm.enabled=false}), so one first call here also loads the classes every
-     * later binding uses, off the main thread.
+     * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
+     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
+     * BENCHMARKS.md).
      */
     private static FutureTask<LibC> bindLibcInBackground() {
-        FutureTask<LibC> bind = new FutureTask<>(() -> {
-            LibC libc = Os.libc();
-            libc.getuid();
-            return libc;
-        });
+        FutureTask<LibC> bind = new FutureTask<>(Os::libc);
         Thread thread = new Thread(bind, "agentd-bind-libc");
         thread.setDaemon(true);
         thread.start();

@@ -44,9 +44,8 @@ final class NativeShim {
         long resultBytes;
         try {
             library = LibraryLoader.create(Library.class).failImmediately().load(path.toAbsolutePath().toString());
-            // jnr binds a function at its first call when the launcher turns its stub generator off
-            // (scripts/agentd), and failImmediately only works with the generator: a library without
-            // the shim's functions shows here.
+            // Inside the try: failImmediately refuses a missing function only where jnr generates its
+            // stubs (a JVM with -Djnr.ffi.asm.enabled=false binds at the first call, here).
             specBytes = library.agentd_spawn_spec_size();
             resultBytes = library.agentd_spawn_result_size();
         } catch (LinkageError | RuntimeException e) {

@@ -8,8 +8,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Loading the native shim refuses what is not the shim at start-up, with an IllegalStateException
- * that names the file, whether jnr binds every function at load or each at its first call (the
- * agent's launcher and this module's tests: {@code -Djnr.ffi.asm.enabled=false}).
+ * that names the file, not an UnsatisfiedLinkError on the first exec.
  */
 class NativeShimLoadTest {
 
