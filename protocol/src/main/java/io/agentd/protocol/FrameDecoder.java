@@ -133,6 +133,14 @@ public final class FrameDecoder {
         return frameLen < 0 ? prefixFill : frameFill + dataFill;
     }
 
+    /**
+     * The length its prefix declares for the frame being read (without the prefix), or -1 at a
+     * frame boundary or inside a prefix: with {@link #buffered()}, what an end of input cuts short.
+     */
+    public int pendingFrameLength() {
+        return frameLen;
+    }
+
     /** Drops every byte held (e.g. after the host disconnects). */
     public void reset() {
         results.clear();

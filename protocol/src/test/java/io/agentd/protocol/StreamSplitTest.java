@@ -127,4 +127,19 @@ class StreamSplitTest {
     private static void drain(FrameDecoder decoder, List<Object> outcomes) {
         outcomes.addAll(Outcomes.drain(decoder));
     }
+
+    /** What an end of input would cut, at each byte of one data frame: the length, then the frame. */
+    @Test
+    void aFrameCutShortSaysHowMuchOfItCame() {
+        byte[] frame = new FrameEncoder().encode(new Frame(9, MessageType.EXEC_STDIN, new ExecData(new byte[10_000])));
+        FrameDecoder decoder = new FrameDecoder();
+        for (int i = 0; i < frame.length; i++) {
+            assertEquals(i < Protocol.LENGTH_BYTES ? -1 : frame.length - Protocol.LENGTH_BYTES,
+                    decoder.pendingFrameLength(), "after " + i + " bytes");
+            assertEquals(i < Protocol.LENGTH_BYTES ? i : i - Protocol.LENGTH_BYTES, decoder.buffered(), "after " + i + " bytes");
+            decoder.feed(frame, i, 1);
+        }
+        assertEquals(-1, decoder.pendingFrameLength(), "whole: at a boundary again");
+        assertEquals(0, decoder.buffered());
+    }
 }

@@ -10,6 +10,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
@@ -372,7 +373,7 @@ public final class PortLink implements HostOutput {
                 // keep reading
             }
             if (state == State.CONNECTED && yielded == null) {
-                hangup("hang-up");
+                hangup(withDroppedInput("hang-up"));
             }
             return;
         }
@@ -402,11 +403,33 @@ public final class PortLink implements HostOutput {
             return false;
         }
         if (n == 0) {
-            hangup("end of input");
+            hangup(withDroppedInput("end of input"));
             return false;
         }
         processInput();
         return true;
+    }
+
+    /**
+     * {@code why}, and what of the host's input the close drops, so that nothing is cut silently:
+     * the part of a frame the host never finished, and bytes read but not yet decoded (a large frame
+     * waiting for the budget). Called between reads, where inBuf's position counts the bytes held.
+     */
+    private String withDroppedInput(String why) {
+        StringBuilder text = new StringBuilder(why);
+        int frameLen = decoder.pendingFrameLength();
+        int partial = decoder.buffered();
+        if (frameLen >= 0) {
+            text.append(" inside a frame (").append(partial).append(" of its ").append(frameLen)
+                    .append(" bytes after the length came; dropped)");
+        } else if (partial > 0) {
+            text.append(" inside a frame's length (").append(partial).append(" of its ")
+                    .append(Protocol.LENGTH_BYTES).append(" bytes; dropped)");
+        }
+        if (inBuf.position() > 0) {
+            text.append("; ").append(inBuf.position()).append(" bytes read and not yet decoded dropped");
+        }
+        return text.toString();
     }
 
     /**

@@ -11,6 +11,7 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecSignal;
 import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Host text in answers and logs is quoted short, every session gets its terminal frame however long
- * its request, and stdin refusals are logged at a bounded rate.
+ * its request, stdin refusals are logged at a bounded rate, and a host that leaves in the middle of
+ * a frame is logged with what was cut.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class HostTextAndLogE2ETest {
@@ -72,5 +74,19 @@ class HostTextAndLogE2ETest {
         assertTrue(lines <= 100, lines + " stdin.error lines for 5000 frames");
         host.send(new Frame(3, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
         assertEquals(137, host.collect(3, HostConnection.TIMEOUT).code());
+    }
+
+    @Test
+    void aHostThatLeavesInsideAFrameIsLoggedWithWhatWasDropped(HostConnection host) throws Exception {
+        byte[] frame = new FrameEncoder().encode(new Frame(4, MessageType.EXEC_STDIN, new ExecData(new byte[100])));
+        host.sendRaw(Arrays.copyOf(frame, 40)); // the 4-byte length, then 36 of the frame's bytes
+        host.close();
+        String expected = " inside a frame (36 of its " + (frame.length - 4) + " bytes after the length came; dropped)";
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        while (agent.process().logText().lines().noneMatch(l -> l.contains(expected)) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(agent.process().logText().lines().anyMatch(l -> l.contains("closed: ") && l.contains(expected)),
+                agent.process().logText());
     }
 }
