@@ -567,7 +567,9 @@ public final class AgentClient implements AutoCloseable {
             while (true) {
                 buffer.clear();
                 if (channel.read(buffer) < 0) {
-                    why = new ConnectionLostException("the agent at " + peer + " closed the connection", null);
+                    String unfinished = decoder.unfinishedFrame();
+                    why = new ConnectionLostException("the agent at " + peer + " closed the connection"
+                            + (unfinished == null ? "" : "; " + unfinished + " was dropped"), null);
                     break;
                 }
                 buffer.flip();

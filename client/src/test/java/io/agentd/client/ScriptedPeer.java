@@ -52,7 +52,12 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     void send(Frame frame) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(encoder.encode(frame));
+        sendRaw(encoder.encode(frame));
+    }
+
+    /** Bytes as they are, e.g. the first part of a frame. */
+    void sendRaw(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
         while (b.hasRemaining()) {
             peer.write(b);
         }

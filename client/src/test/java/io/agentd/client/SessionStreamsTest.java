@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
@@ -17,6 +18,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -154,6 +156,21 @@ class SessionStreamsTest {
         assertEquals("before", new String(got, StandardCharsets.UTF_8));
         assertThrows(ConnectionLostException.class, () -> s.stdout().read());
         assertThrows(ConnectionLostException.class, () -> s.stderr().read());
+    }
+
+    @Test
+    void anAgentThatLeavesInsideAFrameIsLostWithWhatWasCutShort() throws Exception {
+        AgentClient client = peer.connect();
+        ExecSession s = client.startWithStreams(ExecRequest.of("x"));
+        peer.receive();
+        peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
+        byte[] frame = new FrameEncoder().encode(new Frame(s.id(), MessageType.EXEC_STDOUT,
+                new ExecData("cut".repeat(20).getBytes(StandardCharsets.UTF_8))));
+        peer.sendRaw(Arrays.copyOf(frame, 30));
+        peer.hangUp();
+        ConnectionLostException lost = assertThrows(ConnectionLostException.class, () -> s.stdout().read());
+        assertTrue(lost.getMessage().contains("closed the connection; a frame cut short (26 of its "
+                + (frame.length - 4) + " bytes after the length came) was dropped"), lost.getMessage());
     }
 
     @Test

@@ -134,11 +134,18 @@ public final class FrameDecoder {
     }
 
     /**
-     * The length its prefix declares for the frame being read (without the prefix), or -1 at a
-     * frame boundary or inside a prefix: with {@link #buffered()}, what an end of input cuts short.
+     * What an end of input now would cut short, for the reader's log or error: null at a frame
+     * boundary (or inside a refused frame, already reported), else e.g. "a frame cut short (36 of its
+     * 112 bytes after the length came)".
      */
-    public int pendingFrameLength() {
-        return frameLen;
+    public String unfinishedFrame() {
+        if (frameLen >= 0) {
+            return "a frame cut short (" + buffered() + " of its " + frameLen + " bytes after the length came)";
+        }
+        if (prefixFill > 0) {
+            return "a frame cut short in its length (" + prefixFill + " of " + Protocol.LENGTH_BYTES + " bytes)";
+        }
+        return null;
     }
 
     /** Drops every byte held (e.g. after the host disconnects). */

@@ -132,14 +132,18 @@ class StreamSplitTest {
     @Test
     void aFrameCutShortSaysHowMuchOfItCame() {
         byte[] frame = new FrameEncoder().encode(new Frame(9, MessageType.EXEC_STDIN, new ExecData(new byte[10_000])));
+        int afterLength = frame.length - Protocol.LENGTH_BYTES;
         FrameDecoder decoder = new FrameDecoder();
-        for (int i = 0; i < frame.length; i++) {
-            assertEquals(i < Protocol.LENGTH_BYTES ? -1 : frame.length - Protocol.LENGTH_BYTES,
-                    decoder.pendingFrameLength(), "after " + i + " bytes");
-            assertEquals(i < Protocol.LENGTH_BYTES ? i : i - Protocol.LENGTH_BYTES, decoder.buffered(), "after " + i + " bytes");
-            decoder.feed(frame, i, 1);
+        assertEquals(null, decoder.unfinishedFrame(), "nothing yet");
+        for (int i = 1; i < frame.length; i++) {
+            decoder.feed(frame, i - 1, 1);
+            String expected = i < Protocol.LENGTH_BYTES
+                    ? "a frame cut short in its length (" + i + " of 4 bytes)"
+                    : "a frame cut short (" + (i - Protocol.LENGTH_BYTES) + " of its " + afterLength
+                            + " bytes after the length came)";
+            assertEquals(expected, decoder.unfinishedFrame());
         }
-        assertEquals(-1, decoder.pendingFrameLength(), "whole: at a boundary again");
-        assertEquals(0, decoder.buffered());
+        decoder.feed(frame, frame.length - 1, 1);
+        assertEquals(null, decoder.unfinishedFrame(), "whole: at a boundary again");
     }
 }

@@ -10,7 +10,6 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
-import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
@@ -417,17 +416,12 @@ public final class PortLink implements HostOutput {
      */
     private String withDroppedInput(String why) {
         StringBuilder text = new StringBuilder(why);
-        int frameLen = decoder.pendingFrameLength();
-        int partial = decoder.buffered();
-        if (frameLen >= 0) {
-            text.append(" inside a frame (").append(partial).append(" of its ").append(frameLen)
-                    .append(" bytes after the length came; dropped)");
-        } else if (partial > 0) {
-            text.append(" inside a frame's length (").append(partial).append(" of its ")
-                    .append(Protocol.LENGTH_BYTES).append(" bytes; dropped)");
+        String unfinished = decoder.unfinishedFrame();
+        if (unfinished != null) {
+            text.append("; ").append(unfinished).append(" was dropped");
         }
         if (inBuf.position() > 0) {
-            text.append("; ").append(inBuf.position()).append(" bytes read and not yet decoded dropped");
+            text.append("; ").append(inBuf.position()).append(" bytes read and not yet decoded were dropped");
         }
         return text.toString();
     }

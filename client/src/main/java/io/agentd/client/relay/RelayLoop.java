@@ -922,7 +922,10 @@ final class RelayLoop implements Runnable {
         updatePortWrites();
         String more = clientLog.admit();
         if (more != null) {
-            log.info("relay: {} {}; the agent is told ({} client(s) left){}", c, why, clientCount, more);
+            int cut = c.input.buffered();
+            log.info("relay: {} {}{}; the agent is told ({} client(s) left){}", c, why,
+                    cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
+                    clientCount, more);
         }
     }
 

@@ -105,6 +105,30 @@ class RelayWithScriptedAgentTest {
     }
 
     /**
+     * A client that leaves in the middle of a frame: the agent gets its whole frames, then the
+     * notice, and never a byte of the cut one, so the port's stream stays in step for the others.
+     */
+    @Test
+    void aClientThatLeavesInsideAFrameSendsTheAgentNoneOfIt() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        RawClient gone = port.readyClient();
+        RawClient stays = port.readyClient();
+        long goneId = IdRange.slot(0).start() + 1;
+        Frame whole = new Frame(goneId, MessageType.CORE_PING, Empty.INSTANCE);
+        byte[] cut = new io.agentd.protocol.FrameEncoder().encode(
+                new Frame(goneId + 1, MessageType.EXEC_STDIN, new ExecData(new byte[1000])));
+        gone.send(whole);
+        gone.sendRaw(java.util.Arrays.copyOf(cut, 500));
+        gone.close();
+        assertEquals(whole, agent.receive());
+        Frame notice = agent.receive();
+        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type(), notice.toString());
+        Frame after = new Frame(IdRange.slot(1).start() + 1, MessageType.CORE_PING, Empty.INSTANCE);
+        stays.send(after);
+        assertEquals(after, agent.receive(), "the next frame is read whole: nothing of the cut one came");
+    }
+
+    /**
      * A client that left before another sent a frame is announced to the agent before that frame,
      * even when the relay finds both in one turn (the selector's order is arbitrary): an attach
      * right after the killed host's departure must not find the session still held. Repeated,
