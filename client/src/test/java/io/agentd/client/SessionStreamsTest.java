@@ -47,6 +47,14 @@ class SessionStreamsTest {
         peer.close();
     }
 
+    /** A session with streams on a new client, its request read and answered with exec.started. */
+    private ExecSession startedOnANewClient() throws Exception {
+        ExecSession s = peer.connect().startWithStreams(ExecRequest.of("x"));
+        peer.receive();
+        peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
+        return s;
+    }
+
     private void out(ExecSession s, MessageType stream, String text) throws IOException {
         peer.send(new Frame(s.id(), stream, new ExecData(text.getBytes(StandardCharsets.UTF_8))));
     }
@@ -145,10 +153,7 @@ class SessionStreamsTest {
 
     @Test
     void aLostConnectionIsAnErrorOnTheStreamsNotAnEnd() throws Exception {
-        AgentClient client = peer.connect();
-        ExecSession s = client.startWithStreams(ExecRequest.of("x"));
-        peer.receive();
-        peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
+        ExecSession s = startedOnANewClient();
         out(s, MessageType.EXEC_STDOUT, "before");
         peer.hangUp();
         byte[] got = new byte[6];
@@ -160,10 +165,7 @@ class SessionStreamsTest {
 
     @Test
     void anAgentThatLeavesInsideAFrameIsLostWithWhatWasCutShort() throws Exception {
-        AgentClient client = peer.connect();
-        ExecSession s = client.startWithStreams(ExecRequest.of("x"));
-        peer.receive();
-        peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
+        ExecSession s = startedOnANewClient();
         byte[] frame = new FrameEncoder().encode(new Frame(s.id(), MessageType.EXEC_STDOUT,
                 new ExecData("cut".repeat(20).getBytes(StandardCharsets.UTF_8))));
         peer.sendRaw(Arrays.copyOf(frame, 30));
