@@ -16,6 +16,8 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -135,8 +137,14 @@ class CredentialsTest {
                     return null;
                 }));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240); // before the class's @Timeout
             for (Future<?> f : done) {
-                f.get();
+                try {
+                    f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    // Usually 40-50 s; one CI run took over 300 s here, with nothing to say where.
+                    throw new AssertionError("spawns still running after 240 s:\n" + whereTheSpawnersAre(), e);
+                }
             }
         } finally {
             pool.shutdownNow();
@@ -144,6 +152,41 @@ class CredentialsTest {
         Map<String, String> after = threadCredentials();
         for (Map.Entry<String, String> thread : after.entrySet()) {
             assertEquals(before.values().iterator().next(), thread.getValue(), "thread " + thread.getKey());
+        }
+    }
+
+    /** The spawning threads' stacks and this JVM's children with their state and kernel wait channel. */
+    private static String whereTheSpawnersAre() {
+        StringBuilder out = new StringBuilder();
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            if (thread.getName().startsWith("pool-")) {
+                out.append(thread.getName()).append(' ').append(thread.getState()).append('\n');
+                Arrays.stream(stack).limit(12).forEach(frame -> out.append("    at ").append(frame).append('\n'));
+            }
+        });
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                for (String pid : Files.readString(task.resolve("children")).trim().split(" +")) {
+                    if (pid.isEmpty()) {
+                        continue;
+                    }
+                    Path proc = Path.of("/proc", pid);
+                    out.append("child ").append(pid).append(": ").append(readOrWhy(proc.resolve("stat")))
+                            .append(" wchan ").append(readOrWhy(proc.resolve("wchan")))
+                            .append(" syscall ").append(readOrWhy(proc.resolve("syscall"))).append('\n');
+                }
+            }
+        } catch (IOException e) {
+            out.append("children not listed: ").append(e);
+        }
+        return out.toString();
+    }
+
+    private static String readOrWhy(Path file) {
+        try {
+            return Files.readString(file).trim();
+        } catch (IOException e) {
+            return "(" + e.getClass().getSimpleName() + ")";
         }
     }
 
