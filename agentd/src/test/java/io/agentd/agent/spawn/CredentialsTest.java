@@ -34,6 +34,8 @@ class CredentialsTest {
     private static final String USER = "agentd-test";
     private static final long CAP_SYS_ADMIN = 1L << 21;
     private static final int SPAWNS = 10_000;
+    /** How long the spawns may take before the test dumps where they are: less than the class's @Timeout. */
+    private static final long SPAWNS_WAIT_SECONDS = 240;
 
     @BeforeAll
     static void testUser() throws Exception {
@@ -137,13 +139,14 @@ class CredentialsTest {
                     return null;
                 }));
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240); // before the class's @Timeout
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SPAWNS_WAIT_SECONDS);
             for (Future<?> f : done) {
                 try {
                     f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
                     // Usually 40-50 s; one CI run took over 300 s here, with nothing to say where.
-                    throw new AssertionError("spawns still running after 240 s:\n" + whereTheSpawnersAre(), e);
+                    throw new AssertionError("spawns still running after " + SPAWNS_WAIT_SECONDS + " s:\n"
+                            + whereTheSpawnersAre(), e);
                 }
             }
         } finally {
