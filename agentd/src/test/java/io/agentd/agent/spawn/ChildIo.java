@@ -16,8 +16,17 @@ final class ChildIo {
 
     private ChildIo() {}
 
+    /**
+     * The tests' one Spawner, as the agent has one: each load binds the shim afresh, and jnr-ffi
+     * generates and loads a new stub class for it, which 10,000 spawns would pay 10,000 times.
+     */
     static Spawner spawner() {
-        return Spawner.fromSystemProperty();
+        return SharedSpawner.SPAWNER;
+    }
+
+    /** Made at the first spawn (holder idiom), so a test class that spawns nothing never loads the shim. */
+    private static final class SharedSpawner {
+        static final Spawner SPAWNER = Spawner.fromSystemProperty();
     }
 
     /** A pipe-mode spec running {@code sh -c script} with the default environment. */
