@@ -24,7 +24,7 @@ import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.Touched;
 import java.util.ArrayList;
@@ -132,7 +132,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
             case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
             case CORE_SHUTDOWN -> agent.shutdown("core.shutdown from connection " + number + " (" + describe + ")");
-            case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientDisconnected) frame.payload());
+            case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientRange) frame.payload());
             case EXEC_REQUEST -> sessions.onExecRequest(host, id, (ExecRequest) frame.payload());
             case EXEC_STDIN -> sessions.onStdin(host, id, ((ExecData) frame.payload()).data());
             case EXEC_RESIZE -> {
@@ -213,7 +213,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
      * id_end_exclusive)} left: what it owned ends as if its host had gone (the connection's policy),
      * and nothing else is touched. No reply (like core.shutdown, it is a notice).
      */
-    private void relayClientGone(long id, RelayClientDisconnected notice) {
+    private void relayClientGone(long id, RelayClientRange notice) {
         String type = MessageType.CORE_RELAY_CLIENT_DISCONNECTED.wire();
         if (id != Protocol.CONTROL_ID) {
             link.refuse(id, ErrorKind.INVALID_SESSION, type, type + " travels on id 0, not on a session's id");

@@ -14,7 +14,7 @@ import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -137,7 +137,7 @@ class AgentHostLossTest {
         startSession(a, 6);
         List<OwnedIds> heard = new java.util.ArrayList<>();
         a.addOwnerGoneListener((ids, policy, over) -> heard.add(ids));
-        a.onFrame(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 7)));
+        a.onFrame(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 7)));
         assertEquals(List.of(101 + ":" + LibC.SIGKILL), scripted.signals());
         assertTrue(scripted.sessions.isRunning(a.sessionHost(), 5));
         assertEquals(List.of(OwnedIds.range(6, 7)), heard);

@@ -34,6 +34,14 @@ public enum MessageType {
      * owning ids [id_start, id_end_exclusive) is gone. Id 0, host to guest.
      */
     CORE_RELAY_CLIENT_DISCONNECTED("core.relay.client.disconnected", 0),
+    /**
+     * Extension (docs/PROTOCOL-EXTENSIONS.md, "Relay flow control"): the relay's client of ids
+     * [id_start, id_end_exclusive) does not read; hold the output of its sessions and fs Reads.
+     * Id 0, host to guest, only to an agent whose core.ready lists {@code relay_flow}.
+     */
+    CORE_RELAY_CLIENT_PAUSED("core.relay.client.paused", 0),
+    /** Extension: that client reads again; its held output may flow. Id 0, host to guest. */
+    CORE_RELAY_CLIENT_RESUMED("core.relay.client.resumed", 0),
 
     // The fs family (PROTOCOL.md, "fs family"); its codec is FsPayloadDecoding / FsPayloadEncoding.
     /** One file system operation; its id ends with core.fs.response. */

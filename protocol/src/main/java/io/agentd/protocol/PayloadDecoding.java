@@ -15,7 +15,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.util.List;
@@ -51,7 +51,7 @@ final class PayloadDecoding {
                 case EXEC_RESIZE -> resize(r);
                 case EXEC_SIGNAL -> signal(r);
                 case EXEC_STDIN_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
-                case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientDisconnected(r);
+                case CORE_RELAY_CLIENT_DISCONNECTED, CORE_RELAY_CLIENT_PAUSED, CORE_RELAY_CLIENT_RESUMED -> relayClientRange(r);
                 case FS_REQUEST -> FsPayloadDecoding.request(r);
                 case FS_DATA -> data(r);
                 case FS_RESPONSE -> FsPayloadDecoding.response(r);
@@ -92,7 +92,7 @@ final class PayloadDecoding {
                 r.required("ready_time_ns", ready), version == null ? "" : version, features);
     }
 
-    private static RelayClientDisconnected relayClientDisconnected(CborReader r) throws ProtocolException {
+    private static RelayClientRange relayClientRange(CborReader r) throws ProtocolException {
         Long start = null;
         Long end = null;
         r.beginPayloadMap();
@@ -105,11 +105,11 @@ final class PayloadDecoding {
         }
         long idStart = r.required("id_start", start);
         long idEnd = r.required("id_end_exclusive", end);
-        if (idStart > RelayClientDisconnected.U32_MAX || idEnd > RelayClientDisconnected.U32_MAX || idStart > idEnd) {
+        if (idStart > RelayClientRange.U32_MAX || idEnd > RelayClientRange.U32_MAX || idStart > idEnd) {
             throw r.invalid("id range [" + Long.toUnsignedString(idStart) + ", " + Long.toUnsignedString(idEnd)
                             + ") is not a range of u32 ids");
         }
-        return new RelayClientDisconnected(idStart, idEnd);
+        return new RelayClientRange(idStart, idEnd);
     }
 
     private static Empty empty(CborReader r) throws ProtocolException {

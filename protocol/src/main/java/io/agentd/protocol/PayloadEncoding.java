@@ -1,7 +1,7 @@
 package io.agentd.protocol;
 
 import io.agentd.protocol.payload.ClockSync;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
@@ -54,8 +54,8 @@ final class PayloadEncoding {
                 w.text("activity_seq");
                 w.u64(((Touched) payload).activitySeq());
             }
-            case CORE_RELAY_CLIENT_DISCONNECTED -> {
-                RelayClientDisconnected d = (RelayClientDisconnected) payload;
+            case CORE_RELAY_CLIENT_DISCONNECTED, CORE_RELAY_CLIENT_PAUSED, CORE_RELAY_CLIENT_RESUMED -> {
+                RelayClientRange d = (RelayClientRange) payload;
                 w.map(2);
                 w.text("id_start");
                 w.u64(inRange("id_start", d.idStart(), 0, U32_MAX));

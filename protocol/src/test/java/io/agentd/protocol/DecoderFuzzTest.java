@@ -18,7 +18,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionInfo;
@@ -289,10 +289,10 @@ class DecoderFuzzTest {
             case EXEC_RESIZE -> new ExecResize(random.nextInt(65536), random.nextInt(65536));
             case EXEC_SIGNAL -> new ExecSignal(random.nextInt());
             case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64());
-            case CORE_RELAY_CLIENT_DISCONNECTED -> {
+            case CORE_RELAY_CLIENT_DISCONNECTED, CORE_RELAY_CLIENT_PAUSED, CORE_RELAY_CLIENT_RESUMED -> {
                 long a = random.nextInt() & 0xffffffffL;
                 long b = random.nextInt() & 0xffffffffL;
-                yield new RelayClientDisconnected(Math.min(a, b), Math.max(a, b));
+                yield new RelayClientRange(Math.min(a, b), Math.max(a, b));
             }
             case FS_REQUEST -> fs.request();
             case FS_DATA -> new ExecData(randomBytes(random.nextInt(300)));

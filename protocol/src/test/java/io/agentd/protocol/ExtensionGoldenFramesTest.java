@@ -48,6 +48,7 @@ class ExtensionGoldenFramesTest {
         boolean fsWindow = false;
         boolean fsResponse = false;
         boolean sessionsFeature = false;
+        boolean relayFlowFeature = false;
         boolean detachable = false;
         boolean startedSession = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
@@ -58,6 +59,7 @@ class ExtensionGoldenFramesTest {
                 features |= ready.supports(Ready.FEATURE_STDIN_WINDOW);
                 fsRequest |= ready.supports(Ready.FEATURE_FS_EXT);
                 sessionsFeature |= ready.supports(Ready.FEATURE_SESSIONS);
+                relayFlowFeature |= ready.supports(Ready.FEATURE_RELAY_FLOW);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
@@ -79,12 +81,14 @@ class ExtensionGoldenFramesTest {
         assertEquals(EnumSet.of(MessageType.CORE_READY, MessageType.EXEC_REQUEST, MessageType.EXEC_STDIN_CREDIT,
                 MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE,
                 MessageType.EXEC_STARTED, MessageType.SESSION_LIST, MessageType.SESSION_LIST_RESULT,
-                MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED), types);
+                MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED, MessageType.CORE_RELAY_CLIENT_PAUSED,
+                MessageType.CORE_RELAY_CLIENT_RESUMED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
         assertTrue(sessionsFeature && detachable && startedSession,
                 "the feature sessions, the request's detachable and started's session each in a frame");
+        assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
     }
 
     /**

@@ -17,7 +17,7 @@ import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
@@ -118,7 +118,7 @@ final class Fixtures {
             case EXEC_RESIZE -> new ExecResize(field(p, "rows").asInt(), field(p, "cols").asInt());
             case EXEC_SIGNAL -> new ExecSignal(field(p, "signal").asInt());
             case EXEC_STDIN_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
-            case CORE_RELAY_CLIENT_DISCONNECTED -> new RelayClientDisconnected(u64(p, "id_start"),
+            case CORE_RELAY_CLIENT_DISCONNECTED, CORE_RELAY_CLIENT_PAUSED, CORE_RELAY_CLIENT_RESUMED -> new RelayClientRange(u64(p, "id_start"),
                     u64(p, "id_end_exclusive"));
             case FS_REQUEST -> FsFixtures.request(p);
             case FS_DATA -> new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));

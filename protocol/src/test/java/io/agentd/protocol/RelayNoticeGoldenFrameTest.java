@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import org.junit.jupiter.api.Test;
 
 /** The relay notice of frames-fs.json (a verbatim copy of shared/fixtures/frames-fs.json). */
@@ -25,7 +25,7 @@ class RelayNoticeGoldenFrameTest {
     @Test
     void relayNoticeCoversItsHalfOpenRange() {
         Frame frame = Fixtures.expectedFrame(relayFrame());
-        RelayClientDisconnected notice = (RelayClientDisconnected) frame.payload();
+        RelayClientRange notice = (RelayClientRange) frame.payload();
         assertTrue(notice.covers(notice.idStart()));
         assertTrue(notice.covers(notice.idEndExclusive() - 1));
         assertFalse(notice.covers(notice.idEndExclusive()));
@@ -37,7 +37,7 @@ class RelayNoticeGoldenFrameTest {
     void aRangeThatIsNotOneIsRefused() {
         FrameEncoder encoder = new FrameEncoder();
         byte[] bytes = encoder.encode(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
-                new RelayClientDisconnected(10, 5)));
+                new RelayClientRange(10, 5)));
         FrameDecoder decoder = new FrameDecoder();
         decoder.feed(bytes, 0, bytes.length);
         ProtocolException e = org.junit.jupiter.api.Assertions.assertThrows(ProtocolException.class, decoder::next);

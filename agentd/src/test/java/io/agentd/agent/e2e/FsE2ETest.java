@@ -232,7 +232,7 @@ class FsE2ETest {
         long kept = fs.open(p("kept"), FsOpenOptions.replacing(null));
         // The ids that opened "gone" lie strictly between before and after; "kept" was opened later.
         host.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
-                new io.agentd.protocol.payload.RelayClientDisconnected(before, after)));
+                new io.agentd.protocol.payload.RelayClientRange(before, after)));
         FsResponse r = fs.call(new FsOp.FStat(gone));
         assertFalse(r.ok());
         assertTrue(r.error().contains("bad handle"), r.error());

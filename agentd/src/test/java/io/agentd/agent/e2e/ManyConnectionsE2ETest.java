@@ -15,7 +15,7 @@ import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.ExecStarted;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,14 +114,14 @@ class ManyConnectionsE2ETest {
             long last = started(relay, 7, ExecRequest.of("sleep", "60"));
             long above = started(relay, 8, ExecRequest.of("sleep", "60"));
             long otherSix = started(other, 6, ExecRequest.of("sleep", "60"));
-            relay.send(new Frame(9, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 8)));
+            relay.send(new Frame(9, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 8)));
             relay.expectError(9, "invalid_session"); // the notice travels on id 0
-            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(8, 6)));
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(8, 6)));
             relay.expectError(0, "invalid_payload"); // an empty range
             for (long pid : new long[] {below, first, last, above, otherSix}) {
                 assertFalse(Procs.gone(pid), "a refused notice ends nothing");
             }
-            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 8)));
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 8)));
             awaitGone(first);
             awaitGone(last);
             for (long pid : new long[] {below, above, otherSix}) {
@@ -140,7 +140,7 @@ class ManyConnectionsE2ETest {
         try (AgentProcess agent = AgentProcess.start("relay-keep", "--on-host-loss", "keep");
                 HostConnection relay = agent.connectReady()) {
             long kept = started(relay, 6, ExecRequest.of("sleep", "60"));
-            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientDisconnected(6, 7)));
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 7)));
             relay.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
             relay.expect(1, MessageType.CORE_PONG); // the notice was handled
             relay.forget(6);

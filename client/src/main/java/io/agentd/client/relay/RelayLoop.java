@@ -10,7 +10,7 @@ import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -918,7 +918,7 @@ final class RelayLoop implements Runnable {
         releaseStaged(c); // what it sent before it left comes before the notice
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
                 MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
-                new RelayClientDisconnected(c.range.start(), c.range.endExclusive())))));
+                new RelayClientRange(c.range.start(), c.range.endExclusive())))));
         updatePortWrites();
         String more = clientLog.admit();
         if (more != null) {

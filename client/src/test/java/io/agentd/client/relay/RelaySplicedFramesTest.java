@@ -13,7 +13,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -204,7 +204,7 @@ class RelaySplicedFramesTest {
             leaving.close();
             Frame notice = agent.receive();
             assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type());
-            assertEquals(new RelayClientDisconnected(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
+            assertEquals(new RelayClientRange(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
                     notice.payload());
             // the rest of the frame is still in the port's stream: skipped, and the next frame found
             agent.sendRaw(Arrays.copyOfRange(cut, 300_000, cut.length));

@@ -11,7 +11,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientDisconnected;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -98,9 +98,9 @@ class RelayWithScriptedAgentTest {
         Frame notice = agent.receive();
         assertEquals(0, notice.id());
         assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type());
-        assertEquals(new RelayClientDisconnected(IdRange.slot(1).start(), IdRange.slot(1).endExclusive()), notice.payload());
+        assertEquals(new RelayClientRange(IdRange.slot(1).start(), IdRange.slot(1).endExclusive()), notice.payload());
         first.close();
-        assertEquals(new RelayClientDisconnected(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
+        assertEquals(new RelayClientRange(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
                 agent.receive().payload());
     }
 
@@ -152,7 +152,7 @@ class RelayWithScriptedAgentTest {
                 next.send(new Frame(nextRange.start() + 1, MessageType.CORE_PING, Empty.INSTANCE));
                 Frame first = agent.receive();
                 assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, first.type(), "round " + round + ": " + first);
-                assertEquals(new RelayClientDisconnected(goneRange.start(), goneRange.endExclusive()), first.payload());
+                assertEquals(new RelayClientRange(goneRange.start(), goneRange.endExclusive()), first.payload());
                 assertEquals(new Frame(nextRange.start() + 1, MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
             }
             assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());

@@ -24,7 +24,8 @@ public final class Payloads {
             case EXEC_RESIZE -> ExecResize.class;
             case EXEC_SIGNAL -> ExecSignal.class;
             case EXEC_STDIN_CREDIT -> ExecStdinCredit.class;
-            case CORE_RELAY_CLIENT_DISCONNECTED -> RelayClientDisconnected.class;
+            // The extension's paused / resumed notices have the relay notice's {id_start, id_end_exclusive} shape.
+            case CORE_RELAY_CLIENT_DISCONNECTED, CORE_RELAY_CLIENT_PAUSED, CORE_RELAY_CLIENT_RESUMED -> RelayClientRange.class;
             case FS_REQUEST -> FsRequest.class;
             // core.fs.data has the {data bytes} shape of the exec data frames, and their zero-copy path.
             case FS_DATA -> ExecData.class;

@@ -26,6 +26,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
      * core.session.attach (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
      */
     public static final String FEATURE_SESSIONS = "sessions";
+    /**
+     * The agent takes core.relay.client.paused / resumed and holds a relay client's output while it
+     * does not read (docs/PROTOCOL-EXTENSIONS.md, "Relay flow control").
+     */
+    public static final String FEATURE_RELAY_FLOW = "relay_flow";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);
