@@ -7,6 +7,7 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.transport.HostConnections;
 import io.agentd.agent.transport.HostEndpoint;
+import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
 import io.agentd.agent.transport.PortLink;
@@ -129,8 +130,9 @@ public final class Agent implements HostConnections {
     private Connection open(String describe, HostLossPolicy policy, boolean counted) {
         long number = nextNumber++;
         PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames);
-        FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, fsWorkers, fsSettings);
-        Connection c = new Connection(number, describe, link, policy, this, sessions, fs, counted);
+        HeldIds held = new HeldIds();
+        FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
+        Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);
         connections.put(number, c);
         return c;
     }

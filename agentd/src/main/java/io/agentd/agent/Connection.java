@@ -6,6 +6,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.PortLink;
@@ -41,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * (its handles are the connection's). What the host owns ends, per the connection's
  * {@link HostLossPolicy}, when the host goes ({@link #hostLost}) or a relay client of it does
  * ({@link #relayClientGone}); other per-owner state hears it through {@link OwnerGoneListener}s.
+ * A relay may also ask that one client's output be held while it does not read ({@link HeldIds}).
  * Loop thread only.
  */
 public final class Connection implements PortLink.Listener, HostEndpoint {
@@ -51,6 +53,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     private final long number;
     private final String describe;
     private final PortLink link;
+    /** The ids whose output the relay asked to hold (shared with this connection's FsService). */
+    private final HeldIds held;
     private final SessionHost host;
     private final HostLossPolicy policy;
     private final Agent agent;
@@ -61,13 +65,14 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     /** A socket connection, one of the agent's --max-connections (a port's is not). */
     private final boolean countsAgainstLimit;
 
-    Connection(long number, String describe, PortLink link, HostLossPolicy policy, Agent agent, Sessions sessions,
-            FsService fs, boolean countsAgainstLimit) {
+    Connection(long number, String describe, PortLink link, HeldIds held, HostLossPolicy policy, Agent agent,
+            Sessions sessions, FsService fs, boolean countsAgainstLimit) {
         this.number = number;
         this.countsAgainstLimit = countsAgainstLimit;
         this.describe = describe;
         this.link = link;
-        this.host = new SessionHost(number, link);
+        this.held = held;
+        this.host = new SessionHost(number, link, held);
         this.policy = policy;
         this.agent = agent;
         this.sessions = sessions;
@@ -113,7 +118,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         }
         Agent.StartTimes times = agent.startTimes();
         List<String> features = new ArrayList<>(
-                List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS));
+                List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS,
+                        Ready.FEATURE_RELAY_FLOW));
         if (fs != null) {
             features.add(Ready.FEATURE_FS_EXT);
         }
@@ -133,6 +139,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
             case CORE_SHUTDOWN -> agent.shutdown("core.shutdown from connection " + number + " (" + describe + ")");
             case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientRange) frame.payload());
+            case CORE_RELAY_CLIENT_PAUSED -> relayClientPaused(id, (RelayClientRange) frame.payload());
+            case CORE_RELAY_CLIENT_RESUMED -> relayClientResumed(id, (RelayClientRange) frame.payload());
             case EXEC_REQUEST -> sessions.onExecRequest(host, id, (ExecRequest) frame.payload());
             case EXEC_STDIN -> sessions.onStdin(host, id, ((ExecData) frame.payload()).data());
             case EXEC_RESIZE -> {
@@ -214,20 +222,60 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
      * and nothing else is touched. No reply (like core.shutdown, it is a notice).
      */
     private void relayClientGone(long id, RelayClientRange notice) {
-        String type = MessageType.CORE_RELAY_CLIENT_DISCONNECTED.wire();
-        if (id != Protocol.CONTROL_ID) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type, type + " travels on id 0, not on a session's id");
-            return;
-        }
-        if (notice.idStart() >= notice.idEndExclusive()) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "id_start " + notice.idStart()
-                    + " is not below id_end_exclusive " + notice.idEndExclusive() + ": no ids");
+        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice)) {
             return;
         }
         OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
         // Debug only: a relay may send these in a loop; what they end is logged session by session.
         log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
+        held.releaseOverlapping(notice.idStart(), notice.idEndExclusive()); // the next client's ids start free
         ownerGone(ids, false);
+    }
+
+    /**
+     * The relay's client of {@code [id_start, id_end_exclusive)} does not read (relay flow control):
+     * its sessions stop reading output and its fs Reads wait, so the relay can keep reading the
+     * port for its other clients. No reply.
+     */
+    private void relayClientPaused(long id, RelayClientRange notice) {
+        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_PAUSED, notice)) {
+            return;
+        }
+        if (!held.hold(notice.idStart(), notice.idEndExclusive())) {
+            String type = MessageType.CORE_RELAY_CLIENT_PAUSED.wire();
+            link.refuse(id, ErrorKind.LIMIT_EXCEEDED, type, "output is already held for " + HeldIds.MAX_RANGES
+                    + " id ranges, the most one connection may hold; " + type + " not applied");
+            return;
+        }
+        // Debug only, like the departure notice: a relay may send these often.
+        log.debug("connection {}: output of ids [{}, {}) held for the relay", number, notice.idStart(),
+                notice.idEndExclusive());
+    }
+
+    /** That client reads again: what was held for it flows (a range not held is no error: notices may cross). */
+    private void relayClientResumed(long id, RelayClientRange notice) {
+        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_RESUMED, notice)) {
+            return;
+        }
+        if (held.release(notice.idStart(), notice.idEndExclusive())) {
+            log.debug("connection {}: output of ids [{}, {}) released", number, notice.idStart(),
+                    notice.idEndExclusive());
+            onOutputResumed();
+        }
+    }
+
+    /** A relay notice travels on id 0 and names at least one id; anything else is refused on its id. */
+    private boolean validRelayNotice(long id, MessageType type, RelayClientRange notice) {
+        if (id != Protocol.CONTROL_ID) {
+            link.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), type.wire() + " travels on id 0, not on a session's id");
+            return false;
+        }
+        if (notice.idStart() >= notice.idEndExclusive()) {
+            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type.wire(), "id_start " + notice.idStart()
+                    + " is not below id_end_exclusive " + notice.idEndExclusive() + ": no ids");
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -238,7 +286,11 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
      */
     @Override
     public void hostLost(boolean over) {
+        boolean wasHolding = held.releaseAll(); // a relay's holds end with it: whoever comes back holds nothing
         ownerGone(OwnedIds.ALL, over);
+        if (wasHolding && !over) {
+            onOutputResumed(); // sessions kept for the host's return read on, up to the link's own mark
+        }
         if (over) {
             agent.closed(this);
         }

@@ -159,11 +159,11 @@ final class FsReadStream implements FsService.Active {
 
     /**
      * Queues the ready chunks (a copy each) while the output takes more, giving their buffers back;
-     * then the answer once the end came, or another worker turn. Above the high-water mark the Read
-     * pauses until {@link FsService#onOutputResumed} calls {@link #next}.
+     * then the answer once the end came, or another worker turn. Above the high-water mark, or while
+     * the relay holds its id, the Read pauses until {@link FsService#onOutputResumed} calls {@link #next}.
      */
     private void sendReady() {
-        while (!ready.isEmpty() && service.out().acceptsOutput()) {
+        while (!ready.isEmpty() && service.takesOutputOf(id)) {
             ByteBuffer chunk = ready.poll();
             service.out().sendData(id, MessageType.FS_DATA, chunk);
             free.add(chunk);

@@ -41,6 +41,8 @@ public final class FsService {
 
     private final Executor loop;
     private final HostOutput out;
+    /** Ids whose output the relay asked to hold (their Reads wait): the connection's HeldIds. */
+    private final LongPredicate heldIds;
     private final FsWorkers workers;
     private final UserDb users;
     private final FsCredentials credentials;
@@ -55,10 +57,11 @@ public final class FsService {
     /**
      * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
      */
-    public FsService(Executor loop, HostOutput out, FsWorkers workers, UserDb users, FsCredentials credentials,
-                     FsSettings settings) {
+    public FsService(Executor loop, HostOutput out, LongPredicate heldIds, FsWorkers workers, UserDb users,
+                     FsCredentials credentials, FsSettings settings) {
         this.loop = loop;
         this.out = out;
+        this.heldIds = heldIds;
         this.workers = workers;
         this.users = users;
         this.credentials = credentials;
@@ -66,8 +69,17 @@ public final class FsService {
     }
 
     /** With the system's user database and the agent's own credentials read now. */
-    public static FsService create(Executor loop, HostOutput out, FsWorkers workers, FsSettings settings) {
-        return new FsService(loop, out, workers, UserDb.system(), FsCredentials.ofAgent(), settings);
+    public static FsService create(Executor loop, HostOutput out, LongPredicate heldIds, FsWorkers workers,
+                                   FsSettings settings) {
+        return new FsService(loop, out, heldIds, workers, UserDb.system(), FsCredentials.ofAgent(), settings);
+    }
+
+    /**
+     * Whether a Read on {@code id} may queue more data now: the output is under its high-water mark
+     * and the relay has not asked to hold that id's output ({@link io.agentd.agent.transport.HeldIds}).
+     */
+    boolean takesOutputOf(long id) {
+        return out.acceptsOutput() && !heldIds.test(id);
     }
 
     public void onRequest(long id, FsRequest request) {
@@ -116,7 +128,10 @@ public final class FsService {
                 "no fs Write in progress on id " + id);
     }
 
-    /** The output went below its low-water mark: paused Reads go on. */
+    /**
+     * The output went below its low-water mark, or the relay released held ids: paused Reads go on
+     * (one still held pauses again at once).
+     */
     public void onOutputResumed() {
         if (paused.isEmpty()) {
             return;

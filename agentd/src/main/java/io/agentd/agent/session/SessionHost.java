@@ -1,13 +1,22 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.transport.HostOutput;
+import java.util.function.LongPredicate;
 
 /**
  * A host connection as sessions see it: its number, unique for the agent's life (so a session's
- * (connection, id) never names a session of another connection, nor of one that has gone), and the
- * link its frames go to.
+ * (connection, id) never names a session of another connection, nor of one that has gone), the
+ * link its frames go to, and the ids whose output a relay in front of it asked to hold.
  *
  * @param connection the connection's number (from 1)
  * @param output     the connection's link
+ * @param heldIds    ids whose output is held (core.relay.client.paused): their sessions do not read it
  */
-public record SessionHost(long connection, HostOutput output) {}
+public record SessionHost(long connection, HostOutput output, LongPredicate heldIds) {
+    private static final LongPredicate NONE_HELD = id -> false;
+
+    /** A host none of whose ids are ever held (no relay's flow control). */
+    public SessionHost(long connection, HostOutput output) {
+        this(connection, output, NONE_HELD);
+    }
+}

@@ -199,10 +199,13 @@ public final class SessionRoute implements HostOutput {
         // gave the pipe back then.
     }
 
-    /** Detached, output never waits: the ring makes room by dropping its oldest bytes. */
+    /**
+     * Detached, output never waits: the ring makes room by dropping its oldest bytes. Routed, it waits
+     * while the link is above its high-water mark or the relay holds this id's output.
+     */
     @Override
     public boolean acceptsOutput() {
-        return host == null ? ring != null : host.output().acceptsOutput();
+        return host == null ? ring != null : host.output().acceptsOutput() && !host.heldIds().test(id);
     }
 
     @Override

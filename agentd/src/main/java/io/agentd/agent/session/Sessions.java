@@ -370,13 +370,15 @@ public final class Sessions {
     // ---- backpressure ----
 
     /**
-     * {@code host}'s link drained below half its high-water mark: the sessions it paused read again
-     * (those of other connections wait for their own link; detached ones for a host).
+     * {@code host}'s link drained below half its high-water mark, or its relay released held ids:
+     * the sessions it paused read again (those of other connections wait for their own link,
+     * detached ones for a host, and those whose ids the relay still holds for its release).
      */
     public void onOutputResumed(SessionHost host) {
         List<Session> resume = new ArrayList<>();
         pausedForBackpressure.removeIf(s -> {
-            boolean ours = s.route.attached() && s.route.connection() == host.connection();
+            boolean ours = s.route.attached() && s.route.connection() == host.connection()
+                    && s.route.acceptsOutput();
             if (ours) {
                 resume.add(s);
             }

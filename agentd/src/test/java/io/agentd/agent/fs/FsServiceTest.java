@@ -33,7 +33,7 @@ class FsServiceTest {
     private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
     private final RecordingHost host = new RecordingHost();
     private final FsWorkers workers = new FsWorkers(1);
-    private final FsService fs = new FsService(loop::add, host, workers, UserDb.system(), FsCredentials.ofAgent(),
+    private final FsService fs = new FsService(loop::add, host, id -> false, workers, UserDb.system(), FsCredentials.ofAgent(),
             new FsSettings(1, 2, 4096, 8192, 16384));
     private Path dir;
 
