@@ -17,6 +17,11 @@ final class RelayClient {
     final OutQueue output;
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
+    /**
+     * Its queue passed the high-water mark and the agent was told to hold its output
+     * (core.relay.client.paused); it is resumed when the queue drains.
+     */
+    boolean pausedAtAgent;
     /** Its queue passed the high-water mark with the relay's own refusals: it is not read until it drains. */
     boolean inputPaused;
     boolean gone;

@@ -33,11 +33,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Flow control, by water marks on the queues of whole frames:
  * <ul>
- *   <li>agent to clients: while any client's queue is above {@link #HIGH_WATER} (it does not read),
- *       nothing more is read from the agent, until every such queue is back under
- *       {@link #LOW_WATER}. Nothing is dropped; the other clients wait too (head-of-line), as they
- *       would on the one connection the relay replaces, and the agent's own backpressure holds its
- *       processes.
+ *   <li>agent to clients, with an agent whose core.ready lists {@code relay_flow}: a client whose
+ *       queue passes {@link #HIGH_WATER} (it does not read) is paused at the agent
+ *       ({@code core.relay.client.paused} for its range: the agent holds its sessions' output), and
+ *       the relay goes on reading the port for the others; what the agent had sent before it held
+ *       the output still queues for that client, up to {@link #HELD_HIGH_WATER}. The rest of a large
+ *       frame whose client's pipe is full is copied to its queue rather than left to stall the port.
+ *       Below {@link #LOW_WATER} the client is resumed ({@code core.relay.client.resumed}).
+ *   <li>agent to clients otherwise (an agent without the feature, or a paused client past
+ *       {@link #HELD_HIGH_WATER}): nothing more is read from the agent, until every such queue is
+ *       back under {@link #LOW_WATER}. Nothing is dropped; the other clients wait too
+ *       (head-of-line), as they would on the one connection the relay replaces, and the agent's
+ *       own backpressure holds its processes.
  *   <li>clients to agent: while the port's queue is above the mark, no client is read.
  *   <li>a client whose own queue is above the mark is not read either; when the relay's own
  *       refusals filled it (a client that sends bad frames without reading the answers), only that
@@ -48,6 +55,12 @@ final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     static final long HIGH_WATER = 4L * 1024 * 1024;
     static final long LOW_WATER = 1024 * 1024;
+    /**
+     * A client paused at the agent may queue this much (what the agent sent before its pause took
+     * effect: its link's queue, and at most a pipe's worth per session whose command ended) before
+     * it holds everyone up after all.
+     */
+    static final long HELD_HIGH_WATER = 2 * HIGH_WATER;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /**
@@ -106,6 +119,8 @@ final class RelayLoop implements Runnable {
     private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
+    /** The agent's latest core.ready lists relay_flow: a client that does not read is paused there. */
+    private boolean agentHoldsOutput;
     /**
      * New clients waiting for the cached ready until the agent answers the probe: a ready may come
      * from an agent that has died since (over a virtio port nothing tells the host), and a client
@@ -397,6 +412,13 @@ final class RelayLoop implements Runnable {
                 if (rest.to == null) {
                     continue; // it broke and left: the rest is dropped
                 }
+                if (agentHoldsOutput) {
+                    RestProgress copied = copyPastFullPipe(rest);
+                    if (copied != null) {
+                        return copied;
+                    }
+                    continue;
+                }
                 stallSplice(false);
                 return RestProgress.WAITING;
             }
@@ -422,12 +444,33 @@ final class RelayLoop implements Runnable {
                 continue;
             }
             if (to.pipe.held() > 0 && SplicePipe.readable(portFd) > 0) {
+                if (agentHoldsOutput) {
+                    RestProgress copied = copyPastFullPipe(rest);
+                    if (copied != null) {
+                        return copied;
+                    }
+                    continue;
+                }
                 stallSplice(true);
             }
             return RestProgress.WAITING;
         }
         endFrameRest(rest);
         return RestProgress.DONE;
+    }
+
+    /**
+     * With an agent that holds a client's output, a full pipe stalls nobody: the frame's rest goes to
+     * its client's queue by copy (after the pipe's bytes, in order), and a client that does not read
+     * is paused at the agent when that queue passes the mark like any other. Null to go on;
+     * otherwise where the move stops (its queue held everyone up, or the port).
+     */
+    private RestProgress copyPastFullPipe(FrameRest rest) throws IOException {
+        long n = copyFrameRest(rest);
+        if (n < 0) {
+            return RestProgress.PORT_ENDED;
+        }
+        return n == 0 || !readsAgent() ? RestProgress.WAITING : null;
     }
 
     /** Flushes a client; false when it broke and was dropped. */
@@ -522,11 +565,13 @@ final class RelayLoop implements Runnable {
             readyFrame = bytes;
             latestReady = ready;
             firstReady.complete(ready);
+            agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
                 log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
             }
             for (RelayClient c : clients) {
                 if (c != null) {
+                    c.pausedAtAgent = false; // a new agent holds nothing: paused again below if still full
                     queueOwned(c, bytes);
                 }
             }
@@ -781,7 +826,11 @@ final class RelayLoop implements Runnable {
     }
 
     private void holdUpAgentIfFull(RelayClient c) {
-        if (!c.holdsUpAgent && c.output.bytes() > HIGH_WATER) {
+        if (!c.pausedAtAgent && agentHoldsOutput && c.output.bytes() > HIGH_WATER) {
+            c.pausedAtAgent = true;
+            tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+        }
+        if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
             updateAgentReads();
@@ -809,6 +858,10 @@ final class RelayLoop implements Runnable {
         }
         if (c.output.bytes() <= LOW_WATER) {
             c.inputPaused = false;
+            if (c.pausedAtAgent) {
+                c.pausedAtAgent = false;
+                tellAgent(MessageType.CORE_RELAY_CLIENT_RESUMED, c);
+            }
             if (c.holdsUpAgent) {
                 c.holdsUpAgent = false;
                 clientsHoldingUpAgent--;
@@ -916,10 +969,7 @@ final class RelayLoop implements Runnable {
         freeSlots.add(c.slot);
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
-        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
-                MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
-                new RelayClientRange(c.range.start(), c.range.endExclusive())))));
-        updatePortWrites();
+        tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
         String more = clientLog.admit();
         if (more != null) {
             int cut = c.input.buffered();
@@ -927,6 +977,13 @@ final class RelayLoop implements Runnable {
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
                     clientCount, more);
         }
+    }
+
+    /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
+    private void tellAgent(MessageType notice, RelayClient c) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
+                new RelayClientRange(c.range.start(), c.range.endExclusive())))));
+        updatePortWrites();
     }
 
     // ---- decoding the few frames the relay reads -----------------------------------------------

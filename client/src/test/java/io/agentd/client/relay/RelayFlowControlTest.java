@@ -1,0 +1,155 @@
+package io.agentd.client.relay;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientRange;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Relay flow control against a scripted agent whose core.ready lists relay_flow: a client that does
+ * not read is paused at the agent, and the relay goes on serving the others instead of holding
+ * everyone up; past the held mark it holds everyone up after all; nothing is lost either way.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RelayFlowControlTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Ready READY = new Ready(11, 22, 33, "scripted", List.of(Ready.FEATURE_RELAY_FLOW));
+    private static final IdRange SLOW = IdRange.slot(0);
+    private static final long ID_A = SLOW.start() + 1;
+    private static final long ID_B = IdRange.slot(1).start() + 1;
+    private static final int FRAME_BYTES = 1024 * 1024;
+
+    @TempDir
+    Path dir;
+    private ScriptedPort port;
+    private RawClient agent;
+    private final FrameEncoder encoder = new FrameEncoder();
+
+    @BeforeEach
+    void start() throws Exception {
+        port = ScriptedPort.start(dir, WAIT);
+        agent = port.agent;
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        port.relay.awaitAgentReady(WAIT);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        port.close();
+    }
+
+    private Frame notice(MessageType type) {
+        return new Frame(0, type, new RelayClientRange(SLOW.start(), SLOW.endExclusive()));
+    }
+
+    /** Frames of 1 MiB for the slow client, written by another thread: the relay may stop reading. */
+    private CompletableFuture<Void> write(byte[][] frames, int from, int to) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                for (int i = from; i < to; i++) {
+                    agent.sendRaw(encoder.encode(new Frame(ID_A, MessageType.EXEC_STDOUT, new ExecData(frames[i]))));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static byte[][] frames(int count) {
+        Random random = new Random(count);
+        byte[][] frames = new byte[count][FRAME_BYTES];
+        for (byte[] f : frames) {
+            random.nextBytes(f);
+        }
+        return frames;
+    }
+
+    private static void assertAll(RawClient slow, byte[][] frames) throws Exception {
+        for (int i = 0; i < frames.length; i++) {
+            Frame f = slow.receive();
+            assertEquals(ID_A, f.id(), "frame " + i);
+            assertArrayEquals(frames[i], ((ExecData) f.payload()).data(), "frame " + i);
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadIsPausedAtTheAgentWhileTheOthersAreServed() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
+            // The scripted agent sends to the slow client until it is told to hold its output, as
+            // agentd does; the pause must come before 32 MiB, long before any buffer could take them.
+            byte[][] frames = frames(32);
+            AtomicBoolean held = new AtomicBoolean();
+            CompletableFuture<Integer> sent = CompletableFuture.supplyAsync(() -> {
+                int n = 0;
+                try {
+                    while (n < frames.length && !held.get()) {
+                        agent.sendRaw(encoder.encode(new Frame(ID_A, MessageType.EXEC_STDOUT, new ExecData(frames[n]))));
+                        n++;
+                    }
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+                return n;
+            });
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive(), "the slow client paused");
+            held.set(true);
+            int count = sent.get(10, TimeUnit.SECONDS); // the relay took what was in flight after the pause
+            assertTrue(count < frames.length, "paused before the agent ran out of output: " + count);
+            agent.send(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE), other.receive(),
+                    "the other client is served while the slow one does not read");
+            assertAll(slow, Arrays.copyOf(frames, count));
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED), agent.receive(), "resumed once drained");
+        }
+    }
+
+    @Test
+    void aPausedClientPastTheHeldMarkHoldsEveryoneUpAndLosesNothing() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
+            // An agent that goes on sending after the pause: the relay must not queue without bound.
+            byte[][] frames = frames(40);
+            CompletableFuture<Void> writer = write(frames, 0, 40);
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive());
+            Thread.sleep(1000);
+            assertFalse(writer.isDone(), "past the held mark the relay stopped reading the agent");
+            assertAll(slow, frames);
+            writer.get(10, TimeUnit.SECONDS);
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED), agent.receive());
+            agent.send(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+        }
+    }
+
+    @Test
+    void aPausedClientThatLeavesEndsItsPauseWithTheDepartureNotice() throws Exception {
+        RawClient slow = port.readyClient();
+        byte[][] frames = frames(12);
+        CompletableFuture<Void> writer = write(frames, 0, 12);
+        assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive());
+        slow.close();
+        assertEquals(notice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED), agent.receive(), "no resume: it is gone");
+        writer.get(10, TimeUnit.SECONDS);
+    }
+}
