@@ -56,11 +56,13 @@ final class RelayLoop implements Runnable {
     static final long HIGH_WATER = 4L * 1024 * 1024;
     static final long LOW_WATER = 1024 * 1024;
     /**
-     * A client paused at the agent may queue this much (what the agent sent before its pause took
-     * effect: its link's queue, and at most a pipe's worth per session whose command ended) before
-     * it holds everyone up after all.
+     * A client paused at the agent may queue this much before it holds everyone up after all: what
+     * the agent sent before its pause took effect (agentd: its link's queue up to its 1 MiB mark,
+     * a spliced pipe of up to 1 MiB per output, the socket between them, and what one 1 MiB read of
+     * the port brought past the mark), with room to spare; and at most a pipe's worth per session
+     * whose command ended.
      */
-    static final long HELD_HIGH_WATER = 2 * HIGH_WATER;
+    static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /**
@@ -142,6 +144,7 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog clientLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
     RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
         this.port = port;
@@ -831,6 +834,14 @@ final class RelayLoop implements Runnable {
             tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
         }
         if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
+            if (c.pausedAtAgent) {
+                String more = heldLog.admit();
+                if (more != null) {
+                    log.info("relay: {} does not read and its queue passed {} MiB after the agent was told to hold"
+                            + " its output; nothing is read from the agent until it drains{}", c,
+                            HELD_HIGH_WATER >> 20, more);
+                }
+            }
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
             updateAgentReads();

@@ -90,4 +90,47 @@ class AgentctlRelayEndToEndTest {
             }
         }
     }
+
+    /**
+     * Relay flow control with the real agent: an agentctl whose stdout nobody reads stops reading
+     * its socket; the relay pauses it at the agent, and another agentctl's command still runs and
+     * ends at once. Then every byte of the held one arrives.
+     */
+    @Test
+    void aClientThatDoesNotReadHoldsUpNoOtherClient(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("agent.sock");
+        long flood = 64L << 20; // past every buffer on the way: pipes, sockets, the relay's queue
+        try (RunningAgent agent = RunningAgent.listening(ROOT.resolve("scripts/agentd"), port, List.of(), Map.of(),
+                dir.resolve("agentd.log"))) {
+            agent.awaitSocket();
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            Process slow = null;
+            try {
+                assertEquals(0, exitOf(agentctl(dir, "ready", "--socket", relaySocket.toString(), "wait-ready",
+                        "--timeout", "30s")));
+                slow = new ProcessBuilder(AGENTCTL.toString(), "--socket", relaySocket.toString(), "exec", "--",
+                        "head", "-c", Long.toString(flood), "/dev/zero")
+                        .redirectInput(new File("/dev/null"))
+                        .redirectError(dir.resolve("slow.err").toFile())
+                        .start(); // its stdout is a pipe this test does not read yet
+                Thread.sleep(3000); // the flood fills every buffer up to the relay's mark
+                Process other = agentctl(dir, "other", "--socket", relaySocket.toString(), "exec", "--", "echo", "served");
+                if (!other.waitFor(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError("a client that does not read held up another one");
+                }
+                assertEquals(0, other.exitValue(), Files.readString(dir.resolve("other.err"))
+                        + Files.readString(dir.resolve("relay.err")));
+                assertEquals("served\n", Files.readString(dir.resolve("other.out")));
+                long got = slow.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                assertEquals(0, exitOf(slow), Files.readString(dir.resolve("slow.err")));
+                assertEquals(flood, got, "every byte of the held client");
+            } finally {
+                if (slow != null) {
+                    slow.destroyForcibly();
+                }
+                relay.destroyForcibly();
+            }
+        }
+    }
 }
