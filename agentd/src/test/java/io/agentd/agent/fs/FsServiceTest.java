@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.RecordingHost;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.FsOp;
@@ -33,7 +34,9 @@ class FsServiceTest {
     private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
     private final RecordingHost host = new RecordingHost();
     private final FsWorkers workers = new FsWorkers(1);
-    private final FsService fs = new FsService(loop::add, host, id -> false, workers, UserDb.system(), FsCredentials.ofAgent(),
+    /** The ids whose output a relay asked to hold (relay flow control). */
+    private final HeldIds held = new HeldIds();
+    private final FsService fs = new FsService(loop::add, host, held, workers, UserDb.system(), FsCredentials.ofAgent(),
             new FsSettings(1, 2, 4096, 8192, 16384));
     private Path dir;
 
@@ -102,6 +105,32 @@ class FsServiceTest {
         runLoopUntil(1 + 5 + 1); // the open's answer, five chunks, the Read's answer
         assertEquals(5, host.of(MessageType.FS_DATA).size());
         assertTrue(response(2).ok());
+    }
+
+    @Test
+    void aReadOnAHeldIdWaitsForItsReleaseWhileOtherIdsAreServed() throws Exception {
+        Path file = dir.resolve("h");
+        Files.write(file, new byte[3 * 4096]);
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        held.hold(100, 200);
+        fs.onRequest(150, new FsRequest(new FsOp.Read(handle, 0, null)));
+        Thread.sleep(200); // the worker reads ahead into its buffers, then stops
+        while (!loop.isEmpty()) {
+            loop.poll().run();
+        }
+        assertEquals(0, host.of(MessageType.FS_DATA).size(), "nothing of a Read whose id is held");
+        fs.onRequest(200, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+        runLoopUntil(2);
+        assertTrue(response(200).ok(), "an id outside the held range is served");
+
+        held.release(100, 200);
+        fs.onOutputResumed(); // what the connection does when the relay releases a range
+        runLoopUntil(2 + 3 + 1); // three chunks, the Read's answer
+        assertEquals(3, host.of(MessageType.FS_DATA).size());
+        assertTrue(response(150).ok());
     }
 
     @Test
