@@ -427,7 +427,11 @@ class AgentctlEndToEndTest {
     void controlCAtTheTerminalStopsACommandRunWithDashTAlone() throws Exception {
         String command = AGENTCTL + " --socket " + socket
                 + " exec -t -- sh -c 'echo started; sleep 30'; echo \"exit=$?\"";
-        ProcessBuilder pb = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true);
+        // env --default-signal: SIGINT as an interactive shell leaves it. A test run started from a
+        // background job of a non-interactive shell inherits SIGINT ignored, and the JVM then keeps
+        // it ignored (as nohup would want): the ^C would reach nothing.
+        ProcessBuilder pb = new ProcessBuilder("env", "--default-signal=INT", "script", "-qec", command, "/dev/null")
+                .redirectErrorStream(true);
         // script runs the command with $SHELL. bash waits out a child that handles SIGINT and exits
         // 130, then prints exit=; dash (CI's sh) dies of the same ^C before it can.
         pb.environment().put("SHELL", "/bin/bash");
