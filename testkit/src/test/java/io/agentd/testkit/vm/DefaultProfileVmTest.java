@@ -178,6 +178,32 @@ class DefaultProfileVmTest {
         }
     }
 
+    /**
+     * Relay flow control over the real port: an agentctl whose stdout nobody reads stops reading its
+     * socket; the relay pauses its range at the guest's agent and goes on serving the others (with
+     * the relay alone it would stop reading the port, and the next agentctl would not even get its
+     * core.ready). Then every byte of the held one arrives.
+     */
+    @Test
+    void aClientThatDoesNotReadHoldsUpNoOtherAgentctl() throws Exception {
+        long flood = 64L << 20;
+        Process slow = new ProcessBuilder(agentctl().argv("exec", "--", "head", "-c", Long.toString(flood), "/dev/zero"))
+                .redirectInput(new File("/dev/null"))
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start(); // its stdout is a pipe nobody reads yet
+        try {
+            Thread.sleep(5000); // under TCG the flood fills every buffer up to the relay's mark by then
+            Agentctl.Result other = agentctl().run("exec", "--", "echo", "served");
+            assertEquals("served\n", other.stdout(), other.toString());
+            long got = slow.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+            assertTrue(slow.waitFor(45, TimeUnit.SECONDS), "the held agentctl ended");
+            assertEquals(0, slow.exitValue());
+            assertEquals(flood, got, "every byte of the held client");
+        } finally {
+            slow.destroyForcibly();
+        }
+    }
+
     @Test
     void aHostKilledMidSessionAndTheNextIsServed() throws Exception {
         Agentctl.Started doomed = agentctl().start("exec", "--", "sh", "-c", "echo started; sleep 8; : vanished-host");
