@@ -228,7 +228,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
         // Debug only: a relay may send these in a loop; what they end is logged session by session.
         log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
-        held.releaseOverlapping(notice.idStart(), notice.idEndExclusive()); // the next client's ids start free
+        held.releaseOverlapping(notice); // the next client's ids start free
         ownerGone(ids, false);
     }
 
@@ -241,7 +241,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_PAUSED, notice)) {
             return;
         }
-        if (!held.hold(notice.idStart(), notice.idEndExclusive())) {
+        if (!held.hold(notice)) {
             String type = MessageType.CORE_RELAY_CLIENT_PAUSED.wire();
             link.refuse(id, ErrorKind.LIMIT_EXCEEDED, type, "output is already held for " + HeldIds.MAX_RANGES
                     + " id ranges, the most one connection may hold; " + type + " not applied");
@@ -257,7 +257,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_RESUMED, notice)) {
             return;
         }
-        if (held.release(notice.idStart(), notice.idEndExclusive())) {
+        if (held.release(notice)) {
             log.debug("connection {}: output of ids [{}, {}) released", number, notice.idStart(),
                     notice.idEndExclusive());
             onOutputResumed();

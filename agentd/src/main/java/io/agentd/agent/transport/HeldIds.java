@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.protocol.payload.RelayClientRange;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongPredicate;
@@ -16,34 +17,29 @@ import java.util.function.LongPredicate;
 public final class HeldIds implements LongPredicate {
     public static final int MAX_RANGES = 128;
 
-    /** [start, endExclusive) pairs; a list, since a relay holds a handful at most. */
-    private final List<long[]> ranges = new ArrayList<>();
+    /** The ranges as the notices named them; a list, since a relay holds a handful at most. */
+    private final List<RelayClientRange> ranges = new ArrayList<>();
 
-    /** Holds {@code [start, endExclusive)}; false when it is not held and {@link #MAX_RANGES} already are. */
-    public boolean hold(long start, long endExclusive) {
-        if (indexOf(start, endExclusive) >= 0) {
+    /** Holds {@code range}; false when it is not held and {@link #MAX_RANGES} already are. */
+    public boolean hold(RelayClientRange range) {
+        if (ranges.contains(range)) {
             return true;
         }
         if (ranges.size() >= MAX_RANGES) {
             return false;
         }
-        ranges.add(new long[] {start, endExclusive});
+        ranges.add(range);
         return true;
     }
 
     /** Releases exactly that range; false when it was not held (a late or repeated resume: nothing to do). */
-    public boolean release(long start, long endExclusive) {
-        int i = indexOf(start, endExclusive);
-        if (i < 0) {
-            return false;
-        }
-        ranges.remove(i);
-        return true;
+    public boolean release(RelayClientRange range) {
+        return ranges.remove(range);
     }
 
-    /** The owner of ids in {@code [start, endExclusive)} left: every range touching them is released. */
-    public boolean releaseOverlapping(long start, long endExclusive) {
-        return ranges.removeIf(r -> r[0] < endExclusive && start < r[1]);
+    /** The owner of the ids in {@code gone} left: every range touching them is released. */
+    public boolean releaseOverlapping(RelayClientRange gone) {
+        return ranges.removeIf(r -> r.idStart() < gone.idEndExclusive() && gone.idStart() < r.idEndExclusive());
     }
 
     /** The host went away: nothing is held any more; true when something was. */
@@ -56,8 +52,8 @@ public final class HeldIds implements LongPredicate {
     /** Whether the output of id is held. */
     @Override
     public boolean test(long id) {
-        for (long[] r : ranges) {
-            if (id >= r[0] && id < r[1]) {
+        for (RelayClientRange r : ranges) {
+            if (r.covers(id)) {
                 return true;
             }
         }
@@ -66,14 +62,5 @@ public final class HeldIds implements LongPredicate {
 
     public int size() {
         return ranges.size();
-    }
-
-    private int indexOf(long start, long endExclusive) {
-        for (int i = 0; i < ranges.size(); i++) {
-            if (ranges.get(i)[0] == start && ranges.get(i)[1] == endExclusive) {
-                return i;
-            }
-        }
-        return -1;
     }
 }

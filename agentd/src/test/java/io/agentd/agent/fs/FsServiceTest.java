@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -115,7 +116,7 @@ class FsServiceTest {
         runLoopUntil(1);
         long handle = ((FsResponseData.Handle) response(1).data()).handle();
 
-        held.hold(100, 200);
+        held.hold(new RelayClientRange(100, 200));
         fs.onRequest(150, new FsRequest(new FsOp.Read(handle, 0, null)));
         Thread.sleep(200); // the worker reads ahead into its buffers, then stops
         while (!loop.isEmpty()) {
@@ -126,7 +127,7 @@ class FsServiceTest {
         runLoopUntil(2);
         assertTrue(response(200).ok(), "an id outside the held range is served");
 
-        held.release(100, 200);
+        held.release(new RelayClientRange(100, 200));
         fs.onOutputResumed(); // what the connection does when the relay releases a range
         runLoopUntil(2 + 3 + 1); // three chunks, the Read's answer
         assertEquals(3, host.of(MessageType.FS_DATA).size());

@@ -4,38 +4,43 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.protocol.payload.RelayClientRange;
 import org.junit.jupiter.api.Test;
 
 /** The held id ranges of one connection (relay flow control), as a state machine. */
 class HeldIdsTest {
     private final HeldIds held = new HeldIds();
 
+    private static RelayClientRange range(long start, long endExclusive) {
+        return new RelayClientRange(start, endExclusive);
+    }
+
     @Test
     void aRangeHoldsExactlyItsIdsUntilThatRangeIsReleased() {
-        assertTrue(held.hold(100, 200));
+        assertTrue(held.hold(range(100, 200)));
         assertFalse(held.test(99));
         assertTrue(held.test(100));
         assertTrue(held.test(199));
         assertFalse(held.test(200), "the end is exclusive");
-        assertTrue(held.hold(100, 200), "holding it again is no error");
+        assertTrue(held.hold(range(100, 200)), "holding it again is no error");
         assertEquals(1, held.size());
-        assertFalse(held.release(100, 150), "only the range that was held is released");
+        assertFalse(held.release(range(100, 150)), "only the range that was held is released");
         assertTrue(held.test(120));
-        assertTrue(held.release(100, 200));
+        assertTrue(held.release(range(100, 200)));
         assertFalse(held.test(120));
-        assertFalse(held.release(100, 200), "a second resume does nothing");
+        assertFalse(held.release(range(100, 200)), "a second resume does nothing");
     }
 
     @Test
     void aDepartureReleasesEveryRangeItOverlapsAndNoOther() {
-        held.hold(1, 10);
-        held.hold(10, 20);
-        held.hold(30, 40);
-        assertTrue(held.releaseOverlapping(5, 15));
+        held.hold(range(1, 10));
+        held.hold(range(10, 20));
+        held.hold(range(30, 40));
+        assertTrue(held.releaseOverlapping(range(5, 15)));
         assertFalse(held.test(5));
         assertFalse(held.test(15));
         assertTrue(held.test(35));
-        assertFalse(held.releaseOverlapping(20, 30), "touching is not overlapping");
+        assertFalse(held.releaseOverlapping(range(20, 30)), "touching is not overlapping");
         assertTrue(held.releaseAll());
         assertFalse(held.test(35));
         assertFalse(held.releaseAll());
@@ -44,11 +49,11 @@ class HeldIdsTest {
     @Test
     void pastTheLimitANewRangeIsRefusedAndTheHeldOnesStay() {
         for (int k = 0; k < HeldIds.MAX_RANGES; k++) {
-            assertTrue(held.hold(10L * k + 1, 10L * k + 11));
+            assertTrue(held.hold(range(10L * k + 1, 10L * k + 11)));
         }
-        assertFalse(held.hold(1_000_000, 1_000_010));
+        assertFalse(held.hold(range(1_000_000, 1_000_010)));
         assertFalse(held.test(1_000_005));
-        assertTrue(held.hold(1, 11), "a range already held is still accepted");
+        assertTrue(held.hold(range(1, 11)), "a range already held is still accepted");
         assertEquals(HeldIds.MAX_RANGES, held.size());
     }
 }

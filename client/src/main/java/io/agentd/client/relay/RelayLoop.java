@@ -415,15 +415,11 @@ final class RelayLoop implements Runnable {
                 if (rest.to == null) {
                     continue; // it broke and left: the rest is dropped
                 }
-                if (agentHoldsOutput) {
-                    RestProgress copied = copyPastFullPipe(rest);
-                    if (copied != null) {
-                        return copied;
-                    }
-                    continue;
+                RestProgress stopped = pipeFull(rest, false);
+                if (stopped != null) {
+                    return stopped;
                 }
-                stallSplice(false);
-                return RestProgress.WAITING;
+                continue;
             }
             long n = to.pipe.fillFrom(portFd, Math.min(rest.left, to.pipe.room()));
             if (n == 0) {
@@ -447,14 +443,11 @@ final class RelayLoop implements Runnable {
                 continue;
             }
             if (to.pipe.held() > 0 && SplicePipe.readable(portFd) > 0) {
-                if (agentHoldsOutput) {
-                    RestProgress copied = copyPastFullPipe(rest);
-                    if (copied != null) {
-                        return copied;
-                    }
-                    continue;
+                RestProgress stopped = pipeFull(rest, true);
+                if (stopped != null) {
+                    return stopped;
                 }
-                stallSplice(true);
+                continue;
             }
             return RestProgress.WAITING;
         }
@@ -463,12 +456,18 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * With an agent that holds a client's output, a full pipe stalls nobody: the frame's rest goes to
-     * its client's queue by copy (after the pipe's bytes, in order), and a client that does not read
-     * is paused at the agent when that queue passes the mark like any other. Null to go on;
-     * otherwise where the move stops (its queue held everyone up, or the port).
+     * The client's pipe takes no more of the frame now (full, or out of slots: then the stall lasts
+     * {@code untilEmpty}). With an agent that holds a client's output this stalls nobody: the frame's
+     * rest goes to its client's queue by copy (after the pipe's bytes, in order), and a client that
+     * does not read is paused at the agent when that queue passes the mark like any other. Otherwise
+     * reads of the agent stall until the pipe drains. Null to go on; otherwise where the move stops
+     * (the stall, its queue holding everyone up, or the port).
      */
-    private RestProgress copyPastFullPipe(FrameRest rest) throws IOException {
+    private RestProgress pipeFull(FrameRest rest, boolean untilEmpty) throws IOException {
+        if (!agentHoldsOutput) {
+            stallSplice(untilEmpty);
+            return RestProgress.WAITING;
+        }
         long n = copyFrameRest(rest);
         if (n < 0) {
             return RestProgress.PORT_ENDED;

@@ -49,10 +49,8 @@ class RelayFlowControlTest {
 
     @BeforeEach
     void start() throws Exception {
-        port = ScriptedPort.start(dir, WAIT);
+        port = ScriptedPort.startReady(dir, WAIT, READY);
         agent = port.agent;
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        port.relay.awaitAgentReady(WAIT);
     }
 
     @AfterEach

@@ -50,11 +50,9 @@ class RelaySplicedFramesTest {
 
     @BeforeEach
     void start() throws Exception {
-        port = ScriptedPort.start(dir, WAIT);
+        port = ScriptedPort.startReady(dir, WAIT, READY);
         agent = port.agent;
         relay = port.relay;
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        relay.awaitAgentReady(WAIT);
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -45,6 +46,14 @@ final class ScriptedPort implements AutoCloseable {
         });
         Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait);
         return new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
+    }
+
+    /** {@link #start}, then the agent says {@code ready} and the relay has it (cached for new clients). */
+    static ScriptedPort startReady(Path dir, Duration wait, Ready ready) throws Exception {
+        ScriptedPort port = start(dir, wait);
+        port.agent.send(new Frame(0, MessageType.CORE_READY, ready));
+        port.relay.awaitAgentReady(wait);
+        return port;
     }
 
     /** A client that has read the relay's greeting (its id range). */
