@@ -8,6 +8,7 @@ import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
@@ -16,6 +17,7 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
@@ -78,6 +80,13 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean agentTakesFsExt;
     /** The latest core.ready's sessions feature: detachable, list and attach. */
     private volatile boolean agentKeepsSessions;
+    /** The latest core.ready's relay_flow: the agent holds one session's output when asked (see {@link OutputHold}). */
+    private volatile boolean agentHoldsOutput;
+    /**
+     * A relay in front refused a hold notice (it predates forwarding them): none is sent again on
+     * this connection, and full streams make the reader wait, as without the feature.
+     */
+    private volatile boolean holdNoticesRefused;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -193,8 +202,8 @@ public final class AgentClient implements AutoCloseable {
     /**
      * Starts a session used like a {@link Process}: {@link ExecSession#stdin()},
      * {@link ExecSession#stdout()}, {@link ExecSession#stderr()}, each stream holding at most
-     * {@link #DEFAULT_STREAM_BUFFER_BYTES}. Read the output as it comes: what a full stream holds up
-     * is said at {@link ExecSession#stdout()}.
+     * {@link #DEFAULT_STREAM_BUFFER_BYTES}. Read the output as it comes: a full stream holds up its
+     * own process, and with an older agent the whole connection (see {@link ExecSession#stdout()}).
      */
     public ExecSession startWithStreams(ExecRequest request) throws IOException {
         return startWithStreams(request, DEFAULT_STREAM_BUFFER_BYTES);
@@ -680,10 +689,59 @@ public final class AgentClient implements AutoCloseable {
                     ready.completeExceptionally(new ConnectionRefusedException(peer, e));
                     return;
                 }
+                if (refusedHoldNotice(e)) {
+                    return;
+                }
                 log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
             }
             default -> log.debug("ignored {} on the control channel", frame.type());
         }
+    }
+
+    /**
+     * A refusal of one of the hold notices {@link OutputHold} sends, true when {@code e} is one. A relay
+     * that does not forward them refuses every one (invalid_session): they stop for this connection.
+     * An agent that holds as many ranges as it may refuses one more (limit_exceeded): that session's
+     * full stream makes the reader wait, as without the feature, and later sessions still ask.
+     */
+    private boolean refusedHoldNotice(ErrorPayload e) {
+        String about = e.offendingType();
+        if (!MessageType.CORE_RELAY_CLIENT_PAUSED.wire().equals(about)
+                && !MessageType.CORE_RELAY_CLIENT_RESUMED.wire().equals(about)) {
+            return false;
+        }
+        if (ErrorKind.INVALID_SESSION.wire().equals(e.kind())) {
+            if (!holdNoticesRefused) {
+                holdNoticesRefused = true;
+                log.info("{} does not pass on requests to hold a session's output ({}); a full stream now holds"
+                        + " up this connection's reader until it is read", peer, e.message());
+            }
+        } else {
+            log.debug("{} refused to hold a session's output: {}: {}", peer, e.kind(), e.message());
+        }
+        return true;
+    }
+
+    /**
+     * The hold notices for session {@code id}: core.relay.client.paused and .resumed for the one id,
+     * on id 0. Sent on the caller's thread, the reader's included: a notice is one small frame, and
+     * an agent that offers relay_flow also grants stdin credit, so no writer holds the write lock
+     * for long (each of its writes fits what the agent has room for).
+     */
+    OutputHold.Notices holdNotices(long id) {
+        RelayClientRange one = new RelayClientRange(id, id + 1);
+        return new OutputHold.Notices() {
+            @Override
+            public boolean available() {
+                return agentHoldsOutput && !holdNoticesRefused;
+            }
+
+            @Override
+            public void send(boolean hold) throws IOException {
+                AgentClient.this.send(new Frame(Protocol.CONTROL_ID,
+                        hold ? MessageType.CORE_RELAY_CLIENT_PAUSED : MessageType.CORE_RELAY_CLIENT_RESUMED, one));
+            }
+        };
     }
 
     /**
@@ -697,6 +755,7 @@ public final class AgentClient implements AutoCloseable {
         agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
         agentTakesFsExt = now.supports(Ready.FEATURE_FS_EXT);
         agentKeepsSessions = now.supports(Ready.FEATURE_SESSIONS);
+        agentHoldsOutput = now.supports(Ready.FEATURE_RELAY_FLOW);
         if (ready.complete(now)) {
             return;
         }

@@ -96,7 +96,7 @@ public final class ExecSession {
         if (listener != null) {
             this.output = new ListenerSink(id, listener);
         } else if (streamCapacity > 0) {
-            this.output = new OutputStreams(streamCapacity, tty);
+            this.output = new OutputStreams(id, streamCapacity, tty, client.holdNotices(id));
         } else {
             this.output = new OutputChunks();
         }
@@ -217,13 +217,18 @@ public final class ExecSession {
      * (connection lost, agent restarted) makes the read throw that failure instead, since output
      * may be missing. Only for sessions started with {@link AgentClient#startWithStreams}.
      *
-     * <p>Bounded: the stream holds at most the capacity given at start (or one frame's data, if
-     * larger). When it is full, the connection's one reader thread waits until it is read or
-     * closed; meanwhile no frame of any session on that connection is read (output, exits, stdin
-     * credit, ping replies), and the agent, whose queue to this host then fills, stops reading the
-     * output of the processes, which block writing it. So read stdout and stderr both (one of them on
-     * another thread), or close the one you do not want: a closed stream discards its output.
-     * {@link AgentClient#close} also releases a waiting reader.
+     * <p>Bounded: the stream holds the capacity given at start. When it fills and the agent holds
+     * output on request (its core.ready lists {@code relay_flow}), the client asks it to hold this
+     * session's output: the process blocks writing, as on a full pipe, while every other session and
+     * call of the connection goes on. The stream still takes what was already on its way (at most
+     * 8 MiB more), and the output flows again once both streams are down to a quarter of their
+     * capacity. With an older agent, or behind a relay that does not pass the request on, a full
+     * stream (or one frame's data, if larger) makes the connection's one reader thread wait until it
+     * is read or closed: meanwhile no frame of any session on that connection is read (output,
+     * exits, stdin credit, ping replies), and the agent, whose queue to this host then fills, stops
+     * reading the output of the processes, which block writing it. Either way, read stdout and
+     * stderr both (one of them on another thread), or close the one you do not want: a closed stream
+     * discards its output. {@link AgentClient#close} also releases a waiting reader.
      */
     public InputStream stdout() {
         return streams().stdout;
@@ -237,7 +242,7 @@ public final class ExecSession {
         return streams().stderr;
     }
 
-    private OutputStreams streams() {
+    OutputStreams streams() {
         if (!(output instanceof OutputStreams streams)) {
             throw new IllegalStateException("session " + id + " was not started with streams ("
                     + (listener != null ? "its output goes to a listener" : "its output is read with nextOutput")

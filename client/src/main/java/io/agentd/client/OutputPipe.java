@@ -9,9 +9,12 @@ import java.util.Objects;
 /**
  * One output stream of a session ({@link ExecSession#stdout()}, {@link ExecSession#stderr()}): the
  * connection's reader puts each frame's data in, the caller reads it out. Bounded like a pipe: once
- * {@code capacity} bytes wait, the reader thread waits in {@link #put} until the caller reads (a
- * chunk larger than the capacity is taken whole when nothing waits, so the bound is the larger of
- * the capacity and one frame's data). The frames' arrays are queued as they are, without copying.
+ * {@code capacity} bytes wait, plus the overfill the put allows, the reader thread waits in
+ * {@link #put} until the caller reads (a chunk larger than that is taken whole when nothing waits,
+ * so the bound is the larger of the two and one frame's data). The overfill is what an agent asked
+ * to hold the session's output may still send ({@link OutputHold}). The frames' arrays are queued
+ * as they are, without copying. After each read and at {@link #close}, {@code onRead} runs on the
+ * caller's thread, outside the pipe's lock.
  *
  * <p>After {@link #finish} and the last byte, {@code read} returns -1, or throws the failure the
  * session ended with (the output may be cut short). {@link #close} discards what waits and what
@@ -19,6 +22,7 @@ import java.util.Objects;
  */
 final class OutputPipe extends InputStream {
     private final int capacity;
+    private final Runnable onRead;
     private final ArrayDeque<byte[]> chunks = new ArrayDeque<>(); // guarded by this
     private int headOffset; // read position in chunks.peekFirst(); guarded by this
     private long queuedBytes; // guarded by this
@@ -27,22 +31,29 @@ final class OutputPipe extends InputStream {
     private boolean closed; // guarded by this
 
     OutputPipe(int capacity) {
+        this(capacity, () -> { });
+    }
+
+    OutputPipe(int capacity, Runnable onRead) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);
         }
         this.capacity = capacity;
+        this.onRead = onRead;
     }
 
     /**
-     * Queues {@code data}, waiting while the pipe is full; on the reader thread. Returns at once,
-     * dropping the data, when the pipe was closed or finished (the session was aborted meanwhile).
+     * Queues {@code data}, waiting while more than {@code capacity + overfill} bytes would wait; on
+     * the reader thread. Returns at once, dropping the data, when the pipe was closed or finished
+     * (the session was aborted meanwhile).
      */
-    synchronized void put(byte[] data) {
+    synchronized void put(byte[] data, long overfill) {
         if (data.length == 0) {
             return;
         }
+        long limit = capacity + overfill;
         boolean interrupted = false;
-        while (!closed && !finished && queuedBytes > 0 && queuedBytes + data.length > capacity) {
+        while (!closed && !finished && queuedBytes > 0 && queuedBytes + data.length > limit) {
             try {
                 wait();
             } catch (InterruptedException e) {
@@ -76,8 +87,21 @@ final class OutputPipe extends InputStream {
         return n < 0 ? -1 : one[0] & 0xff;
     }
 
+    /** The bytes waiting to be read. */
+    synchronized long queued() {
+        return queuedBytes;
+    }
+
     @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
+    public int read(byte[] b, int off, int len) throws IOException {
+        int n = take(b, off, len);
+        if (n > 0) {
+            onRead.run();
+        }
+        return n;
+    }
+
+    private synchronized int take(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
         if (closed) {
             throw new IOException("stream closed");
@@ -125,11 +149,14 @@ final class OutputPipe extends InputStream {
 
     /** Discards what waits and everything that comes later; releases a reader thread waiting in put. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        chunks.clear();
-        headOffset = 0;
-        queuedBytes = 0;
-        notifyAll();
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            chunks.clear();
+            headOffset = 0;
+            queuedBytes = 0;
+            notifyAll();
+        }
+        onRead.run();
     }
 }

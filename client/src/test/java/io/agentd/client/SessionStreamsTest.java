@@ -12,7 +12,10 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -120,6 +123,117 @@ class SessionStreamsTest {
             assertEquals(10, s.stdout().readNBytes(first, 0, 10));
             pong.get(20, TimeUnit.SECONDS);
             assertEquals("abcdefghij", new String(s.stdout().readNBytes(10), StandardCharsets.UTF_8));
+        }
+    }
+
+    // ---- an agent that holds output on request (relay_flow): see OutputHold -------------------------
+
+    private static Frame notice(MessageType type, ExecSession s) {
+        return new Frame(0, type, new RelayClientRange(s.id(), s.id() + 1));
+    }
+
+    @Test
+    void aFullStreamAsksTheAgentToHoldItsSessionAndTheReaderGoesOn() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
+            peer.receive();
+            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            long pingId = peer.receive().id();
+            peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
+            out(s, MessageType.EXEC_STDOUT, "0123456789");
+            assertFalse(s.streams().held(), "10 of 16: nothing asked yet");
+            out(s, MessageType.EXEC_STDOUT, "abcdefghij");
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive(),
+                    "at 16 unread the agent is asked to hold this one id");
+            out(s, MessageType.EXEC_STDOUT, "in flight"); // sent before the notice reached the agent
+            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            pong.get(20, TimeUnit.SECONDS); // the reader went on past the full stream
+            assertEquals("0123456789abcdefghij", new String(s.stdout().readNBytes(20), StandardCharsets.UTF_8));
+            assertTrue(s.streams().held(), "9 unread: still above a quarter of 16");
+            assertEquals("in fligh", new String(s.stdout().readNBytes(8), StandardCharsets.UTF_8));
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED, s), peer.receive(),
+                    "at 1 unread (a quarter of 16 is 4) the output may flow again");
+            peer.send(new Frame(s.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals("t", readAll(s.stdout()));
+        }
+    }
+
+    @Test
+    void aSessionThatEndsWhileHeldIsReleasedBeforeItsIdIsFree() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
+            peer.receive();
+            out(s, MessageType.EXEC_STDOUT, "four");
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive());
+            peer.send(new Frame(s.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED, s), peer.receive(),
+                    "an agent must not keep holding an id this client may start a new session on");
+            assertEquals(0, s.awaitExit(WAIT).code());
+            assertEquals("four", readAll(s.stdout()), "the output is still there to read");
+        }
+    }
+
+    @Test
+    void closingAHeldStreamReleasesTheSession() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
+            peer.receive();
+            out(s, MessageType.EXEC_STDERR, "many");
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive());
+            s.stderr().close();
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED, s), peer.receive());
+        }
+    }
+
+    @Test
+    void anAgentThatIgnoresTheHoldMakesTheReaderWaitAndNothingIsLost() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
+            peer.receive();
+            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            long pingId = peer.receive().id();
+            byte[] chunk = new byte[64 * 1024];
+            long sent = 0;
+            for (int i = 0; sent <= OutputStreams.IN_FLIGHT_BYTES + 16; i++) {
+                Arrays.fill(chunk, (byte) i);
+                peer.send(new Frame(s.id(), MessageType.EXEC_STDOUT, new ExecData(chunk.clone())));
+                sent += chunk.length;
+            }
+            assertEquals(MessageType.CORE_RELAY_CLIENT_PAUSED, peer.receive().type());
+            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            Thread.sleep(300);
+            assertFalse(pong.isDone(), "past 8 MiB more than the capacity the reader waits, as without the feature");
+            byte[] got = s.stdout().readNBytes((int) sent);
+            for (int at = 0; at < got.length; at++) {
+                assertEquals((byte) (at / chunk.length), got[at], "byte " + at);
+            }
+            pong.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aRelayThatDoesNotPassTheNoticeOnIsAskedNoMore() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession first = client.startWithStreams(ExecRequest.of("x"), 4);
+            peer.receive();
+            out(first, MessageType.EXEC_STDOUT, "full");
+            assertEquals(MessageType.CORE_RELAY_CLIENT_PAUSED, peer.receive().type());
+            String paused = MessageType.CORE_RELAY_CLIENT_PAUSED.wire();
+            peer.send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("invalid_session",
+                    "the relay takes only core.shutdown on id 0, not " + paused + "; nothing was forwarded", paused)));
+            ExecSession second = client.startWithStreams(ExecRequest.of("y"), 4);
+            assertEquals(MessageType.EXEC_REQUEST, peer.receive().type(), "no notice came between");
+            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            long pingId = peer.receive().id();
+            out(second, MessageType.EXEC_STDOUT, "full");
+            out(second, MessageType.EXEC_STDOUT, "more"); // the reader waits here, as with an old agent
+            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            Thread.sleep(300);
+            assertFalse(pong.isDone());
+            assertEquals("full", new String(second.stdout().readNBytes(4), StandardCharsets.UTF_8));
+            pong.get(20, TimeUnit.SECONDS);
+            client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            assertEquals(MessageType.CORE_PING, peer.receive().type(), "no hold notice for the second session");
         }
     }
 
