@@ -69,10 +69,12 @@ class RelayFlowE2ETest {
                 relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_PAUSED,
                         new RelayClientRange(1000 + 10L * k, 1010 + 10L * k)));
             }
-            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_PAUSED, new RelayClientRange(5000, 5010)));
+            long past = 1000 + 10L * HeldIds.MAX_RANGES; // past every range held above
+            RelayClientRange oneMore = new RelayClientRange(past, past + 10);
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_PAUSED, oneMore));
             relay.expectError(0, "limit_exceeded");
             // A resume of a range that is not held is no error (notices may cross); a ping shows it was read.
-            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_RESUMED, new RelayClientRange(5000, 5010)));
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_RESUMED, oneMore));
             relay.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
             relay.expect(1, MessageType.CORE_PONG);
             assertTrue(relay.nothingMore(0, Duration.ofMillis(100)), "no answer to a resume");

@@ -47,6 +47,25 @@ class HeldIdsTest {
     }
 
     @Test
+    void aRelaysEveryClientRangeAndSevenSessionsOfEachClientFit() {
+        // 128 clients of [k*1000+1, k*1000+1000), each paused by the relay and holding ids of its own.
+        for (long k = 0; k < 128; k++) {
+            long start = k * 1000 + 1;
+            assertTrue(held.hold(range(start, start + 999)), "client " + k);
+            for (long s = 1; s <= 7; s++) {
+                assertTrue(held.hold(range(start + s, start + s + 1)), "client " + k + " session " + s);
+            }
+        }
+        assertEquals(1024, held.size());
+        assertTrue(held.release(range(5001, 6000)), "the relay resumes a client whose sessions stay held");
+        assertTrue(held.test(5002));
+        assertFalse(held.test(5009));
+        assertTrue(held.releaseOverlapping(range(5001, 6000)), "the client's departure releases its sessions");
+        assertFalse(held.test(5002));
+        assertEquals(1016, held.size());
+    }
+
+    @Test
     void pastTheLimitANewRangeIsRefusedAndTheHeldOnesStay() {
         for (int k = 0; k < HeldIds.MAX_RANGES; k++) {
             assertTrue(held.hold(range(10L * k + 1, 10L * k + 11)));
