@@ -40,6 +40,9 @@ import org.slf4j.LoggerFactory;
  *       the output still queues for that client, up to {@link #HELD_HIGH_WATER}. The rest of a large
  *       frame whose client's pipe is full is copied to its queue rather than left to stall the port.
  *       Below {@link #LOW_WATER} the client is resumed ({@code core.relay.client.resumed}).
+ *   <li>a client may pause and resume some ids of its own range at such an agent itself (single
+ *       sessions it does not read); the relay forwards those notices but never one for the client's
+ *       whole range, which is the relay's own (see {@link #noticeRefusal}).
  *   <li>agent to clients otherwise (an agent without the feature, or a paused client past
  *       {@link #HELD_HIGH_WATER}): nothing more is read from the agent, until every such queue is
  *       back under {@link #LOW_WATER}. Nothing is dropped; the other clients wait too
@@ -739,7 +742,11 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** Where a client's frames go: the port when the id is the client's, a refusal otherwise. */
+    /**
+     * Where a client's frames go: the port when the id is the client's, and on id 0 when it is
+     * core.shutdown or a relay flow notice for some ids of its own ({@link #controlRefusal}); a
+     * refusal otherwise.
+     */
     private final class ClientSink implements FrameSplitter.Sink {
         private final RelayClient c;
 
@@ -757,12 +764,12 @@ final class RelayLoop implements Runnable {
             Frame frame = decode(bytes);
             String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
             if (id == Protocol.CONTROL_ID) {
-                if (frame != null && frame.type() == MessageType.CORE_SHUTDOWN) {
+                String refusal = controlRefusal(c, frame, type);
+                if (refusal == null) {
                     stage(c, bytes);
-                    return true;
+                } else {
+                    refuse(c, id, type, refusal + "; nothing was forwarded");
                 }
-                refuse(c, id, type, "the relay takes only core.shutdown on id 0"
-                        + (type == null ? "" : ", not " + type) + "; nothing was forwarded");
                 return true;
             }
             refuse(c, id, type, "id " + id + " is outside this client's range " + c.range
@@ -784,6 +791,53 @@ final class RelayLoop implements Runnable {
             drop(c, "sent a frame length of " + length);
             return false;
         }
+    }
+
+    /**
+     * Why a client's frame on id 0 does not go to the agent, or null when it does: core.shutdown
+     * (any host may ask for it), and a client's own relay flow notice ({@link #noticeRefusal}).
+     * The rest of id 0 is the relay's and the agent's alone. {@code frame} is null when it could not
+     * be decoded, {@code type} then what the decoder read of its type, if anything.
+     */
+    private String controlRefusal(RelayClient c, Frame frame, String type) {
+        if (frame != null && frame.type() == MessageType.CORE_SHUTDOWN) {
+            return null;
+        }
+        if (MessageType.CORE_RELAY_CLIENT_PAUSED.wire().equals(type)
+                || MessageType.CORE_RELAY_CLIENT_RESUMED.wire().equals(type)) {
+            // The decoder refuses a reversed range or an id past u32: such a notice is null here.
+            return frame == null ? type + " whose payload is not a range of u32 ids"
+                    : noticeRefusal(c, frame.type(), (RelayClientRange) frame.payload());
+        }
+        return "on id 0 the relay takes only core.shutdown, and core.relay.client.paused / resumed for ids"
+                + " of the client's own" + (type == null ? "" : ", not " + type);
+    }
+
+    /**
+     * Why a client's own core.relay.client.paused / resumed does not go to the agent, or null when it
+     * goes unchanged. A client pauses single sessions of its own there (AgentClient: one whose output
+     * nobody reads), so that they do not stall everything else it reads. It may name only ids of its
+     * own range (not another client's output), never its whole range (the range of the relay's own
+     * notices: the agent releases exact ranges, so the client's resume would undo the relay's pause
+     * and the reverse), and only to an agent that holds output: one whose ready lists relay_flow.
+     */
+    private String noticeRefusal(RelayClient c, MessageType type, RelayClientRange ids) {
+        IdRange range = c.range;
+        String named = type.wire() + " of [" + ids.idStart() + ", " + ids.idEndExclusive() + ")";
+        if (!agentHoldsOutput) {
+            return named + ": the agent does not hold output (its core.ready does not list "
+                    + Ready.FEATURE_RELAY_FLOW + ")";
+        }
+        if (ids.idStart() >= ids.idEndExclusive()) {
+            return named + ": the range names no ids";
+        }
+        if (ids.idStart() < range.start() || ids.idEndExclusive() > range.endExclusive()) {
+            return named + ": the range is not inside this client's range " + range;
+        }
+        if (ids.idStart() == range.start() && ids.idEndExclusive() == range.endExclusive()) {
+            return named + ": that is this client's whole range, which only the relay pauses and resumes";
+        }
+        return null;
     }
 
     private void refuse(RelayClient c, long id, String type, String message) {

@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -66,6 +67,28 @@ public final class RawClient implements AutoCloseable {
             }
             decoder.feed(in.flip());
         }
+    }
+
+    /**
+     * The next frame as it came, length prefix included; blocks. Only when {@link #receive} has not
+     * read past the frames it returned (it reads ahead when they come together).
+     */
+    public byte[] receiveFrameBytes() throws IOException {
+        if (decoder.buffered() > 0) {
+            throw new IllegalStateException("receive() read part of the next frame already");
+        }
+        ByteBuffer prefix = readFully(ByteBuffer.allocate(Protocol.LENGTH_BYTES));
+        ByteBuffer frame = ByteBuffer.allocate(Protocol.LENGTH_BYTES + prefix.getInt(0));
+        return readFully(frame.put(prefix.flip())).array();
+    }
+
+    private ByteBuffer readFully(ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            if (channel.read(b) < 0) {
+                throw new IOException("closed by the peer");
+            }
+        }
+        return b;
     }
 
     /** True when the peer closed with nothing more to read. */

@@ -9,6 +9,7 @@ import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
@@ -30,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Relay flow control against a scripted agent whose core.ready lists relay_flow: a client that does
  * not read is paused at the agent, and the relay goes on serving the others instead of holding
- * everyone up; past the held mark it holds everyone up after all; nothing is lost either way.
+ * everyone up; past the held mark it holds everyone up after all; nothing is lost either way. A
+ * client's own notices for some of its ids go through unchanged; any other is refused.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RelayFlowControlTest {
@@ -89,6 +91,76 @@ class RelayFlowControlTest {
             Frame f = slow.receive();
             assertEquals(ID_A, f.id(), "frame " + i);
             assertArrayEquals(frames[i], ((ExecData) f.payload()).data(), "frame " + i);
+        }
+    }
+
+    private static Frame notice(MessageType type, long start, long endExclusive) {
+        return new Frame(0, type, new RelayClientRange(start, endExclusive));
+    }
+
+    /**
+     * {@code c}'s notice is refused on id 0 with {@code why}, and none of what it sent before reaches
+     * the agent: the agent's next frame is a ping {@code c} sends after it.
+     */
+    private void assertRefused(RawClient c, Frame notice, String why) throws Exception {
+        c.send(notice);
+        Frame refusal = c.receive();
+        assertEquals(0, refusal.id());
+        assertEquals(MessageType.CORE_ERROR, refusal.type());
+        ErrorPayload error = (ErrorPayload) refusal.payload();
+        assertEquals("invalid_session", error.kind());
+        assertEquals(notice.type().wire(), error.offendingType());
+        assertTrue(error.message().contains(why), error.message());
+        Frame ping = new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE);
+        c.send(ping);
+        assertEquals(ping, agent.receive(), "the agent got nothing before the ping");
+    }
+
+    @Test
+    void aClientsNoticesForIdsOfItsOwnReachTheAgentUnchanged() throws Exception {
+        try (RawClient c = port.readyClient()) {
+            // one session's id (what AgentClient sends), and all but the last id of its range
+            byte[] ping = encoder.encode(new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE));
+            for (Frame notice : List.of(
+                    notice(MessageType.CORE_RELAY_CLIENT_PAUSED, ID_A, ID_A + 1),
+                    notice(MessageType.CORE_RELAY_CLIENT_RESUMED, ID_A, ID_A + 1),
+                    notice(MessageType.CORE_RELAY_CLIENT_PAUSED, SLOW.start(), SLOW.endExclusive() - 1))) {
+                byte[] bytes = encoder.encode(notice);
+                c.sendRaw(bytes);
+                c.sendRaw(ping); // what the agent gets first if the notice was not forwarded
+                assertArrayEquals(bytes, agent.receiveFrameBytes(), notice.toString());
+                assertArrayEquals(ping, agent.receiveFrameBytes());
+            }
+        }
+    }
+
+    @Test
+    void aClientsNoticeForIdsNotItsOwnOrItsWholeRangeIsRefused() throws Exception {
+        try (RawClient c = port.readyClient()) {
+            MessageType paused = MessageType.CORE_RELAY_CLIENT_PAUSED;
+            MessageType resumed = MessageType.CORE_RELAY_CLIENT_RESUMED;
+            assertRefused(c, notice(paused, ID_B, ID_B + 1), "not inside this client's range " + SLOW);
+            assertRefused(c, notice(resumed, SLOW.endExclusive() - 1, SLOW.endExclusive() + 1),
+                    "not inside this client's range");
+            assertRefused(c, notice(paused, 0, 1), "not inside this client's range");
+            assertRefused(c, notice(paused, SLOW.start(), SLOW.endExclusive()), "whole range");
+            assertRefused(c, notice(resumed, SLOW.start(), SLOW.endExclusive()), "whole range");
+            assertRefused(c, notice(paused, ID_A, ID_A), "names no ids");
+            // The encoder writes a reversed range; the relay's decoder refuses it.
+            assertRefused(c, notice(resumed, ID_A + 1, ID_A), "not a range of u32 ids");
+            // Other types on id 0 stay refused.
+            assertRefused(c, new Frame(0, MessageType.CORE_PING, Empty.INSTANCE), "only core.shutdown");
+        }
+    }
+
+    @Test
+    void aClientsNoticeIsRefusedWhenTheAgentDoesNotHoldOutput() throws Exception {
+        try (RawClient c = port.readyClient()) {
+            Ready old = new Ready(44, 22, 33, "scripted"); // an agent restarted without relay_flow
+            agent.send(new Frame(0, MessageType.CORE_READY, old));
+            assertEquals(old, c.receive().payload());
+            assertRefused(c, notice(MessageType.CORE_RELAY_CLIENT_PAUSED, ID_A, ID_A + 1),
+                    "its core.ready does not list relay_flow");
         }
     }
 
