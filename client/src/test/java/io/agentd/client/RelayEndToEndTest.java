@@ -110,7 +110,7 @@ class RelayEndToEndTest {
             assertEquals("invalid_session", e.kind());
             assertEquals("core.exec.request", e.offendingType());
             assertTrue(e.message().contains(mine.toString()), e.message());
-            // id 0 carries only core.shutdown through the relay
+            // through the relay, id 0 carries core.shutdown and a client's own hold notices, not a ping
             c.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
             Frame zero = c.receive();
             assertEquals(0, zero.id());

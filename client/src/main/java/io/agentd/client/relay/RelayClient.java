@@ -1,14 +1,26 @@
 package io.agentd.client.relay;
 
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.nio.channels.SelectionKey;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.nio.channels.SocketChannel;
 
 /** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
 final class RelayClient {
+    /**
+     * How many ranges of its own (single sessions) a client may have held at the agent at once. The
+     * agent holds 1024 ranges per connection: the relay's own pause of each of 128 clients, and 7
+     * each of theirs, so that no client can use up the ranges the relay needs for the others.
+     */
+    static final int OWN_HOLDS = 7;
+
     final SocketChannel channel;
     final SelectionKey key;
     final int slot;
@@ -43,6 +55,8 @@ final class RelayClient {
      * turn's end (see RelayLoop#releaseStaged), or before its own departure notice if it leaves.
      */
     final List<ByteBuffer> staged = new ArrayList<>();
+    /** The ranges of its own it paused at the agent and has not resumed (its departure notice releases them). */
+    private final Set<RelayClientRange> ownHolds = new HashSet<>();
 
     RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks) {
         this.output = new OutQueue(chunks);
@@ -51,6 +65,22 @@ final class RelayClient {
         this.slot = slot;
         this.range = IdRange.slot(slot);
         this.fd = ChannelFd.of(channel);
+    }
+
+    /**
+     * Counts a notice of the client's own on its way to the agent: a pause of a range not yet held
+     * takes one of its {@link #OWN_HOLDS}, a resume gives it back. False for a pause past them,
+     * which is then refused, not forwarded; true for everything else.
+     */
+    boolean countOwnNotice(Frame frame) {
+        if (!(frame.payload() instanceof RelayClientRange ids)) {
+            return true;
+        }
+        if (frame.type() == MessageType.CORE_RELAY_CLIENT_RESUMED) {
+            ownHolds.remove(ids);
+            return true;
+        }
+        return ownHolds.contains(ids) || ownHolds.size() < OWN_HOLDS && ownHolds.add(ids);
     }
 
     @Override

@@ -765,10 +765,14 @@ final class RelayLoop implements Runnable {
             String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
             if (id == Protocol.CONTROL_ID) {
                 String refusal = controlRefusal(c, frame, type);
-                if (refusal == null) {
-                    stage(c, bytes);
-                } else {
+                if (refusal != null) {
                     refuse(c, id, type, refusal + "; nothing was forwarded");
+                } else if (!c.countOwnNotice(frame)) {
+                    refuse(c, id, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
+                            + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
+                            + " (the rest are the other clients'); nothing was forwarded");
+                } else {
+                    stage(c, bytes);
                 }
                 return true;
             }
@@ -841,12 +845,15 @@ final class RelayLoop implements Runnable {
     }
 
     private void refuse(RelayClient c, long id, String type, String message) {
+        refuse(c, id, ErrorKind.INVALID_SESSION, type, message);
+    }
+
+    private void refuse(RelayClient c, long id, ErrorKind kind, String type, String message) {
         String more = refusedLog.admit();
         if (more != null) {
             log.info("relay: {}: refused {} on id {}: {}{}", c, type == null ? "a frame" : type, id, message, more);
         }
-        queueFrame(c, new Frame(id, MessageType.CORE_ERROR,
-                new ErrorPayload(ErrorKind.INVALID_SESSION.wire(), message, type)));
+        queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
     }
 
     /**

@@ -103,12 +103,16 @@ class RelayFlowControlTest {
      * the agent: the agent's next frame is a ping {@code c} sends after it.
      */
     private void assertRefused(RawClient c, Frame notice, String why) throws Exception {
+        assertRefused(c, notice, "invalid_session", why);
+    }
+
+    private void assertRefused(RawClient c, Frame notice, String kind, String why) throws Exception {
         c.send(notice);
         Frame refusal = c.receive();
         assertEquals(0, refusal.id());
         assertEquals(MessageType.CORE_ERROR, refusal.type());
         ErrorPayload error = (ErrorPayload) refusal.payload();
-        assertEquals("invalid_session", error.kind());
+        assertEquals(kind, error.kind());
         assertEquals(notice.type().wire(), error.offendingType());
         assertTrue(error.message().contains(why), error.message());
         Frame ping = new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE);
@@ -131,6 +135,31 @@ class RelayFlowControlTest {
                 assertArrayEquals(bytes, agent.receiveFrameBytes(), notice.toString());
                 assertArrayEquals(ping, agent.receiveFrameBytes());
             }
+        }
+    }
+
+    /** The agent's next frame is exactly {@code bytes}: the notice was forwarded (a ping follows as a marker). */
+    private void assertForwarded(RawClient c, Frame notice) throws Exception {
+        byte[] bytes = encoder.encode(notice);
+        byte[] ping = encoder.encode(new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE));
+        c.sendRaw(bytes);
+        c.sendRaw(ping);
+        assertArrayEquals(bytes, agent.receiveFrameBytes(), notice.toString());
+        assertArrayEquals(ping, agent.receiveFrameBytes());
+    }
+
+    @Test
+    void aClientHoldsAtMostSevenRangesOfItsOwnSoThatTheAgentKeepsRoomForTheRelaysOwn() throws Exception {
+        try (RawClient c = port.readyClient()) {
+            MessageType paused = MessageType.CORE_RELAY_CLIENT_PAUSED;
+            for (int k = 0; k < RelayClient.OWN_HOLDS; k++) {
+                assertForwarded(c, notice(paused, ID_A + k, ID_A + k + 1));
+            }
+            assertForwarded(c, notice(paused, ID_A, ID_A + 1)); // held already: takes no more room
+            Frame eighth = notice(paused, ID_A + RelayClient.OWN_HOLDS, ID_A + RelayClient.OWN_HOLDS + 1);
+            assertRefused(c, eighth, "limit_exceeded", "already holds 7 ranges of its own");
+            assertForwarded(c, notice(MessageType.CORE_RELAY_CLIENT_RESUMED, ID_A + 2, ID_A + 3));
+            assertForwarded(c, eighth); // a resume gave one back
         }
     }
 

@@ -1,0 +1,111 @@
+package io.agentd.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.relay.Relay;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sessions whose stdout() nobody reads, on a real agent, directly and behind a real relay: the
+ * client asks the agent to hold each one's output (relay_flow for one id), so a command run on the
+ * same connection meanwhile gets its output and exit, and every held byte comes later, in order.
+ * Before, the first full stream stopped the connection's reader and the second command waited for it.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class SessionOutputHoldEndToEndTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    /** seq 1 N prints ~6.9 MB for N = 1,000,000: far past a stream's 256 KiB and the agent's 1 MiB mark. */
+    private static final int LINES = 1_000_000;
+
+    @Test
+    void unreadSessionsHoldUpNothingElseOnTheirConnection(@TempDir Path dir) throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+            assertTrue(client.ready().supports(Ready.FEATURE_RELAY_FLOW));
+            unreadSessionsHoldUpNothingElse(client);
+        }
+    }
+
+    @Test
+    void throughARelayToo(@TempDir Path dir) throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir);
+             Relay relay = Relay.start(agentd.socket, dir.resolve("relay.sock"))) {
+            relay.awaitAgentReady(WAIT);
+            try (AgentClient client = AgentClient.connect(relay.listenPath(), WAIT)) {
+                assertTrue(client.relayRange() != null, "connected through the relay");
+                unreadSessionsHoldUpNothingElse(client);
+            }
+        }
+    }
+
+    private static void unreadSessionsHoldUpNothingElse(AgentClient client) throws Exception {
+        List<ExecSession> unread = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            unread.add(client.startWithStreams(ExecRequest.of("seq", "1", String.valueOf(LINES))));
+        }
+        for (ExecSession s : unread) {
+            s.awaitStarted(WAIT);
+        }
+        Thread.sleep(500); // their output reaches the client's streams and fills them
+        for (ExecSession s : unread) {
+            assertTrue(s.streams().held(), "session " + s.id() + " asked to be held");
+        }
+        ExecResult echo = client.run(ExecRequest.of("echo", "not held up"), WAIT);
+        assertEquals("not held up\n", new String(echo.stdout(), StandardCharsets.UTF_8));
+        client.ping(WAIT);
+        for (ExecSession s : unread) {
+            assertFalse(s.isDone(), "held, so seq is blocked writing, not done");
+            assertTrue(s.stdout().available() <= AgentClient.DEFAULT_STREAM_BUFFER_BYTES + OutputStreams.IN_FLIGHT_BYTES,
+                    "what waits in the client stays bounded: " + s.stdout().available());
+        }
+        String expected = sha256(seqOutput());
+        for (ExecSession s : unread) {
+            assertEquals(expected, sha256(s.stdout()), "every byte of session " + s.id() + ", in order");
+            assertEquals(0, s.awaitExit(WAIT).code());
+            assertFalse(s.streams().held(), "released by the end");
+        }
+    }
+
+    private static byte[] seqOutput() {
+        StringBuilder b = new StringBuilder(7_000_000);
+        for (int i = 1; i <= LINES; i++) {
+            b.append(i).append('\n');
+        }
+        return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static String sha256(InputStream in) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        long total = 0;
+        try {
+            while ((n = in.read(buffer)) >= 0) {
+                digest.update(buffer, 0, n);
+                total += n;
+            }
+        } catch (IOException e) {
+            throw new IOException("after " + total + " bytes", e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+}
