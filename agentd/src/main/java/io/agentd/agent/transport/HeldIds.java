@@ -1,8 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.protocol.payload.RelayClientRange;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.function.LongPredicate;
 
 /**
@@ -19,54 +18,95 @@ import java.util.function.LongPredicate;
 public final class HeldIds implements LongPredicate {
     public static final int MAX_RANGES = 1024;
 
-    /** The ranges as the notices named them; usually none, a handful while some clients do not read. */
-    private final List<RelayClientRange> ranges = new ArrayList<>();
+    /**
+     * The ranges as the notices named them, {@code [starts[i], ends[i])} for i below {@link #count}:
+     * two arrays of longs, which {@link #test} scans for every output read while anything is held.
+     * Usually none; at most a handful of clients and sessions that do not read, so they start small
+     * and grow (a connection that never holds anything costs two empty arrays).
+     */
+    private long[] starts = new long[0];
+    private long[] ends = new long[0];
+    private int count;
 
     /** Holds {@code range}; false when it is not held and {@link #MAX_RANGES} already are. */
     public boolean hold(RelayClientRange range) {
-        if (ranges.contains(range)) {
+        if (indexOf(range) >= 0) {
             return true;
         }
-        if (ranges.size() >= MAX_RANGES) {
+        if (count >= MAX_RANGES) {
             return false;
         }
-        ranges.add(range);
+        if (count == starts.length) {
+            int size = Math.min(MAX_RANGES, Math.max(8, 2 * count));
+            starts = Arrays.copyOf(starts, size);
+            ends = Arrays.copyOf(ends, size);
+        }
+        starts[count] = range.idStart();
+        ends[count] = range.idEndExclusive();
+        count++;
         return true;
     }
 
     /** Releases exactly that range; false when it was not held (a late or repeated resume: nothing to do). */
     public boolean release(RelayClientRange range) {
-        return ranges.remove(range);
+        int i = indexOf(range);
+        if (i < 0) {
+            return false;
+        }
+        removeAt(i);
+        return true;
     }
 
     /** The owner of the ids in {@code gone} left: every range touching them is released. */
     public boolean releaseOverlapping(RelayClientRange gone) {
-        return ranges.removeIf(r -> r.idStart() < gone.idEndExclusive() && gone.idStart() < r.idEndExclusive());
+        int before = count;
+        for (int i = count - 1; i >= 0; i--) {
+            if (starts[i] < gone.idEndExclusive() && gone.idStart() < ends[i]) {
+                removeAt(i);
+            }
+        }
+        return count < before;
     }
 
     /** The host went away: nothing is held any more; true when something was. */
     public boolean releaseAll() {
-        boolean any = !ranges.isEmpty();
-        ranges.clear();
+        boolean any = count > 0;
+        count = 0;
         return any;
     }
 
     /**
-     * Whether the output of id is held. A scan of the held ranges, which is fine: there is nothing to
-     * scan while none is held (the common case), and a full scan of {@link #MAX_RANGES} takes about
-     * half a microsecond (measured), next to the pipe read and frame write a session makes per call.
+     * Whether the output of id is held. A scan of the held ranges: nothing to scan while none is
+     * held (the common case), and a full one is small next to the pipe read and frame write a
+     * session makes per call (BENCHMARKS.md, "Holding one session's output").
      */
     @Override
     public boolean test(long id) {
-        for (RelayClientRange r : ranges) {
-            if (r.covers(id)) {
+        for (int i = 0; i < count; i++) {
+            if (id >= starts[i] && id < ends[i]) {
                 return true;
             }
         }
         return false;
     }
 
+    private int indexOf(RelayClientRange range) {
+        for (int i = 0; i < count; i++) {
+            if (starts[i] == range.idStart() && ends[i] == range.idEndExclusive()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Order does not matter: the last range takes the place of the one removed. */
+    private void removeAt(int i) {
+        count--;
+        starts[i] = starts[count];
+        ends[i] = ends[count];
+    }
+
     public int size() {
-        return ranges.size();
+        return count;
     }
 }
