@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.AgentClient;
 import io.agentd.client.ExecResult;
+import io.agentd.client.ExecSession;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.testkit.Guest;
@@ -202,6 +203,26 @@ class DefaultProfileVmTest {
         } finally {
             slow.destroyForcibly();
         }
+    }
+
+    /**
+     * The same inside one connection, from Java: a session of the GuestVm's own client whose stdout()
+     * nobody reads is held at the guest's agent (core.relay.client.paused for its one id, forwarded by
+     * the relay), so the next command on that client runs; before, the full stream stopped the
+     * client's reader and the command's exit never came. Then every byte of the held one arrives.
+     */
+    @Test
+    void aSessionWhoseStreamNobodyReadsHoldsUpNothingElseOnItsClient() throws Exception {
+        long flood = 16L << 20;
+        ExecSession unread = vm.client().startWithStreams(
+                ExecRequest.of("head", "-c", Long.toString(flood), "/dev/zero"));
+        unread.awaitStarted(Duration.ofSeconds(30));
+        Thread.sleep(3000); // under TCG the flood fills the stream and what is in flight by then
+        ExecResult echo = vm.client().run(ExecRequest.of("echo", "served"), Duration.ofSeconds(30));
+        assertEquals("served\n", new String(echo.stdout(), StandardCharsets.UTF_8));
+        long got = unread.stdout().transferTo(java.io.OutputStream.nullOutputStream());
+        assertEquals(0, unread.awaitExit(Duration.ofSeconds(60)).code());
+        assertEquals(flood, got, "every byte of the held session");
     }
 
     @Test
