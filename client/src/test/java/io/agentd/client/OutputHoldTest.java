@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -98,6 +100,46 @@ class OutputHoldTest {
         assertFalse(hold.held(), "a connection that is gone holds nothing");
         hold.end();
         assertEquals(List.of(), sent);
+    }
+
+    /**
+     * The reader queued output (100 unread) and decides; meanwhile the caller reads everything and
+     * decides too. Whatever the order, the agent must be left told what the last amount needs:
+     * nothing held. (Deciding from an amount read outside the lock sent the reader's pause last, and
+     * nobody would ever have released it.)
+     */
+    @Test
+    void aDecisionRacingADrainLeavesNothingHeld() throws Exception {
+        CountDownLatch readerInside = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicBoolean first = new AtomicBoolean(true);
+        OutputHold racing = new OutputHold(7, notices, () -> {
+            long now = unread.get();
+            if (first.getAndSet(false)) {
+                readerInside.countDown();
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return now;
+        }, 100, 25);
+        unread.set(100);
+        Thread reader = new Thread(racing::update);
+        reader.start();
+        readerInside.await();
+        Thread caller = new Thread(() -> {
+            unread.set(0);
+            racing.update();
+        });
+        caller.start();
+        Thread.sleep(100); // the caller's update runs now, or waits for the reader's
+        go.countDown();
+        reader.join();
+        caller.join();
+        assertFalse(racing.held(), "sent: " + sent);
+        assertEquals(List.of("pause", "resume"), sent);
     }
 
     @Test

@@ -16,6 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,6 +55,58 @@ class SessionOutputHoldEndToEndTest {
                 unreadSessionsHoldUpNothingElse(client);
             }
         }
+    }
+
+    /**
+     * Many holds and releases at once: small streams (16 KiB, so each session is paused and resumed
+     * hundreds of times) read by slow readers in odd sizes, with pauses. A hold sent after its reader
+     * had already emptied the stream would never be released, and that session would hang here.
+     */
+    @Test
+    void slowReadersOfSmallStreamsGetEveryByteAndNoSessionStaysHeld(@TempDir Path dir) throws Exception {
+        int lines = 300_000;
+        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+            List<ExecSession> sessions = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                sessions.add(client.startWithStreams(ExecRequest.of("seq", "1", String.valueOf(lines)), 16 * 1024));
+            }
+            ExecutorService readers = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Long>> read = new ArrayList<>();
+                for (ExecSession s : sessions) {
+                    long seed = s.id();
+                    read.add(readers.submit(() -> {
+                        Random random = new Random(seed);
+                        byte[] buffer = new byte[4096];
+                        long total = 0;
+                        int n;
+                        while ((n = s.stdout().read(buffer, 0, 1 + random.nextInt(buffer.length))) >= 0) {
+                            total += n;
+                            if (random.nextInt(64) == 0) {
+                                Thread.sleep(1);
+                            }
+                        }
+                        return total;
+                    }));
+                }
+                long expected = seqBytes(lines);
+                for (int i = 0; i < sessions.size(); i++) {
+                    assertEquals(expected, read.get(i).get(60, TimeUnit.SECONDS), "session " + i);
+                    assertEquals(0, sessions.get(i).awaitExit(WAIT).code());
+                    assertFalse(sessions.get(i).streams().held());
+                }
+            } finally {
+                readers.shutdownNow();
+            }
+        }
+    }
+
+    private static long seqBytes(int lines) {
+        long total = 0;
+        for (int i = 1; i <= lines; i++) {
+            total += String.valueOf(i).length() + 1;
+        }
+        return total;
     }
 
     private static void unreadSessionsHoldUpNothingElse(AgentClient client) throws Exception {
