@@ -63,6 +63,11 @@ public final class ExecSession {
     /** Also told of stdin errors and refused frames; null unless the session was started with one. */
     private final OutputListener listener;
     private final OutputSink output;
+    /** The agent-side hold that {@link #pauseOutput} asks for; null for a session with streams (they hold on their own). */
+    private final OutputHold requestedHold;
+    /** What the caller last asked: {@link #pauseOutput} (true) or {@link #resumeOutput}. */
+    private volatile boolean pauseRequested;
+    private final OutputHold.Notices holdNotices;
     private final StdinWindow stdinWindow;
     private final SessionStdin stdinStream = new SessionStdin(this);
     private volatile StdinNotDeliveredException stdinNotDelivered;
@@ -93,13 +98,16 @@ public final class ExecSession {
         this.tty = tty;
         this.listener = listener;
         this.stdinWindow = stdinWindow;
+        this.holdNotices = client.holdNotices(id);
         if (listener != null) {
             this.output = new ListenerSink(id, listener);
         } else if (streamCapacity > 0) {
-            this.output = new OutputStreams(id, streamCapacity, tty, client.holdNotices(id));
+            this.output = new OutputStreams(id, streamCapacity, tty, holdNotices);
         } else {
             this.output = new OutputChunks();
         }
+        this.requestedHold = output instanceof OutputStreams ? null
+                : new OutputHold(id, holdNotices, () -> pauseRequested ? 1 : 0, 1, 0);
     }
 
     /** The session's id on the connection (never 0). */
@@ -173,6 +181,47 @@ public final class ExecSession {
                     + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
         return chunks.next(id, timeout);
+    }
+
+    /**
+     * Asks the agent to stop sending this session's output until {@link #resumeOutput}: for a caller
+     * whose listener hands output on to something that is full (a slow socket) and that must not block
+     * the connection's reader thread to say so, or that wants to bound what waits for
+     * {@link #nextOutput}. The process then blocks writing, as on a full pipe; what the agent had sent
+     * before the request reached it still arrives; every other session goes on. The session's end
+     * releases it. Needs an agent whose core.ready lists {@code relay_flow} (docs/PROTOCOL-EXTENSIONS.md,
+     * "Relay flow control"); behind a relay, one of at most 7 held sessions per client.
+     *
+     * @return true when the agent was asked; false, with nothing sent, when it cannot be (an older
+     *         agent, a relay known not to pass the request on) or the session has ended. A relay from
+     *         before this feature refuses the first request after it was sent: the client logs that,
+     *         the output goes on coming, and later calls return false
+     * @throws IllegalStateException for a session started with streams: a full stream pauses its
+     *                               session on its own
+     */
+    public boolean pauseOutput() {
+        OutputHold hold = requestedHoldOrFail();
+        if (!holdNotices.available() || exit.isDone()) {
+            return false;
+        }
+        pauseRequested = true;
+        hold.update();
+        return true;
+    }
+
+    /** Lets the output paused by {@link #pauseOutput} flow again; nothing to do when it was not paused. */
+    public void resumeOutput() {
+        OutputHold hold = requestedHoldOrFail();
+        pauseRequested = false;
+        hold.update();
+    }
+
+    private OutputHold requestedHoldOrFail() {
+        if (requestedHold == null) {
+            throw new IllegalStateException("session " + id + " has stdout() and stderr() streams, which pause"
+                    + " its output when they are full; read them instead");
+        }
+        return requestedHold;
     }
 
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
@@ -498,6 +547,9 @@ public final class ExecSession {
         // lost its connection (or its agent) may be missing output; a refused or failed start had none.
         boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
         output.end(neverRan ? null : failure);
+        if (requestedHold != null) {
+            requestedHold.end(); // the agent must not keep holding an id this client may use again
+        }
     }
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)

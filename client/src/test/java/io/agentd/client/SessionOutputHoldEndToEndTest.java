@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,6 +108,24 @@ class SessionOutputHoldEndToEndTest {
             total += String.valueOf(i).length() + 1;
         }
         return total;
+    }
+
+    /** A listener's caller pauses a session (its consumer is full) and resumes it: nothing is lost. */
+    @Test
+    void aListenerSessionPausedOnRequestWaitsWithoutBlockingTheReader(@TempDir Path dir) throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+            AtomicLong received = new AtomicLong();
+            ExecSession s = client.start(ExecRequest.of("seq", "1", String.valueOf(LINES)),
+                    output -> received.addAndGet(output.data().length));
+            assertTrue(s.pauseOutput());
+            Thread.sleep(1000); // unpaused, seq's 6.9 MB would be done well within this
+            ExecResult echo = client.run(ExecRequest.of("echo", "not held up"), WAIT);
+            assertEquals("not held up\n", new String(echo.stdout(), StandardCharsets.UTF_8));
+            assertFalse(s.isDone(), "paused: seq blocks writing; " + received.get() + " bytes came before the pause took");
+            s.resumeOutput();
+            assertEquals(0, s.awaitExit(WAIT).code());
+            assertEquals(seqOutput().length, received.get(), "every byte");
+        }
     }
 
     private static void unreadSessionsHoldUpNothingElse(AgentClient client) throws Exception {

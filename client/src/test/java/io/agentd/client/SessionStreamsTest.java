@@ -238,6 +238,41 @@ class SessionStreamsTest {
     }
 
     @Test
+    void aListenerSessionIsPausedAndResumedOnRequest() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
+            ExecSession s = client.start(ExecRequest.of("x"), output -> { });
+            peer.receive();
+            assertTrue(s.pauseOutput());
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive());
+            assertTrue(s.pauseOutput(), "asked again: already held, nothing more to send");
+            s.resumeOutput();
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED, s), peer.receive());
+            s.resumeOutput();
+            ExecSession queued = client.start(ExecRequest.of("y")); // nextOutput's queue may be bounded this way too
+            assertEquals(MessageType.EXEC_REQUEST, peer.receive().type(), "nothing between");
+            assertTrue(queued.pauseOutput());
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, queued), peer.receive());
+            peer.send(new Frame(queued.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED, queued), peer.receive(),
+                    "the end releases what the caller paused");
+            assertFalse(queued.pauseOutput(), "an ended session has nothing to pause");
+        }
+    }
+
+    @Test
+    void pausingNeedsAnAgentThatHoldsAndASessionWithoutStreams() throws Exception {
+        try (AgentClient client = peer.connect()) {
+            ExecSession s = client.start(ExecRequest.of("x"), output -> { });
+            peer.receive();
+            assertFalse(s.pauseOutput(), "an agent without relay_flow is not asked");
+            client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            assertEquals(MessageType.CORE_PING, peer.receive().type(), "nothing was sent before the ping");
+            ExecSession withStreams = client.startWithStreams(ExecRequest.of("y"));
+            assertThrows(IllegalStateException.class, withStreams::pauseOutput);
+        }
+    }
+
+    @Test
     void aChunkLargerThanTheBoundIsTakenWhole() throws Exception {
         try (AgentClient client = peer.connect()) {
             ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
