@@ -58,6 +58,21 @@ class SessionStreamsTest {
         return s;
     }
 
+    /** A session with streams of {@code capacity} bytes, its request read by the peer. */
+    private ExecSession startedWithStreams(AgentClient client, int capacity) throws Exception {
+        ExecSession s = client.startWithStreams(ExecRequest.of("x"), capacity);
+        peer.receive();
+        return s;
+    }
+
+    /** A ping the client sent and the peer read: its reply to come, and the id to answer on. */
+    private record Ping(CompletableFuture<Frame> pong, long id) { }
+
+    private Ping pingRead(AgentClient client) throws Exception {
+        CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+        return new Ping(pong, peer.receive().id());
+    }
+
     private void out(ExecSession s, MessageType stream, String text) throws IOException {
         peer.send(new Frame(s.id(), stream, new ExecData(text.getBytes(StandardCharsets.UTF_8))));
     }
@@ -109,19 +124,17 @@ class SessionStreamsTest {
     @Test
     void aFullStreamHoldsUpTheConnectionUntilItIsRead() throws Exception {
         try (AgentClient client = peer.connect()) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
-            peer.receive();
-            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
-            long pingId = peer.receive().id();
+            ExecSession s = startedWithStreams(client, 16);
+            Ping ping = pingRead(client);
             peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
             out(s, MessageType.EXEC_STDOUT, "0123456789");
             out(s, MessageType.EXEC_STDOUT, "abcdefghij"); // 20 > 16: the reader waits here
-            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
             Thread.sleep(300);
-            assertFalse(pong.isDone(), "nothing behind the full stream is read");
+            assertFalse(ping.pong().isDone(), "nothing behind the full stream is read");
             byte[] first = new byte[10];
             assertEquals(10, s.stdout().readNBytes(first, 0, 10));
-            pong.get(20, TimeUnit.SECONDS);
+            ping.pong().get(20, TimeUnit.SECONDS);
             assertEquals("abcdefghij", new String(s.stdout().readNBytes(10), StandardCharsets.UTF_8));
         }
     }
@@ -135,10 +148,8 @@ class SessionStreamsTest {
     @Test
     void aFullStreamAsksTheAgentToHoldItsSessionAndTheReaderGoesOn() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
-            peer.receive();
-            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
-            long pingId = peer.receive().id();
+            ExecSession s = startedWithStreams(client, 16);
+            Ping ping = pingRead(client);
             peer.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(3)));
             out(s, MessageType.EXEC_STDOUT, "0123456789");
             assertFalse(s.streams().held(), "10 of 16: nothing asked yet");
@@ -146,8 +157,8 @@ class SessionStreamsTest {
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive(),
                     "at 16 unread the agent is asked to hold this one id");
             out(s, MessageType.EXEC_STDOUT, "in flight"); // sent before the notice reached the agent
-            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
-            pong.get(20, TimeUnit.SECONDS); // the reader went on past the full stream
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+            ping.pong().get(20, TimeUnit.SECONDS); // the reader went on past the full stream
             assertEquals("0123456789abcdefghij", new String(s.stdout().readNBytes(20), StandardCharsets.UTF_8));
             assertTrue(s.streams().held(), "9 unread: still above a quarter of 16");
             assertEquals("in fligh", new String(s.stdout().readNBytes(8), StandardCharsets.UTF_8));
@@ -161,8 +172,7 @@ class SessionStreamsTest {
     @Test
     void aSessionThatEndsWhileHeldIsReleasedBeforeItsIdIsFree() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
-            peer.receive();
+            ExecSession s = startedWithStreams(client, 4);
             out(s, MessageType.EXEC_STDOUT, "four");
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive());
             peer.send(new Frame(s.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
@@ -176,8 +186,7 @@ class SessionStreamsTest {
     @Test
     void closingAHeldStreamReleasesTheSession() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
-            peer.receive();
+            ExecSession s = startedWithStreams(client, 4);
             out(s, MessageType.EXEC_STDERR, "many");
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED, s), peer.receive());
             s.stderr().close();
@@ -188,10 +197,8 @@ class SessionStreamsTest {
     @Test
     void anAgentThatIgnoresTheHoldMakesTheReaderWaitAndNothingIsLost() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_RELAY_FLOW)) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
-            peer.receive();
-            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
-            long pingId = peer.receive().id();
+            ExecSession s = startedWithStreams(client, 16);
+            Ping ping = pingRead(client);
             byte[] chunk = new byte[64 * 1024];
             long sent = 0;
             for (int i = 0; sent <= OutputStreams.IN_FLIGHT_BYTES + 16; i++) {
@@ -200,14 +207,14 @@ class SessionStreamsTest {
                 sent += chunk.length;
             }
             assertEquals(MessageType.CORE_RELAY_CLIENT_PAUSED, peer.receive().type());
-            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
             Thread.sleep(300);
-            assertFalse(pong.isDone(), "past 8 MiB more than the capacity the reader waits, as without the feature");
+            assertFalse(ping.pong().isDone(), "past 8 MiB more than the capacity the reader waits, as without the feature");
             byte[] got = s.stdout().readNBytes((int) sent);
             for (int at = 0; at < got.length; at++) {
                 assertEquals((byte) (at / chunk.length), got[at], "byte " + at);
             }
-            pong.get(20, TimeUnit.SECONDS);
+            ping.pong().get(20, TimeUnit.SECONDS);
         }
     }
 
@@ -223,15 +230,14 @@ class SessionStreamsTest {
                     "the relay takes only core.shutdown on id 0, not " + paused + "; nothing was forwarded", paused)));
             ExecSession second = client.startWithStreams(ExecRequest.of("y"), 4);
             assertEquals(MessageType.EXEC_REQUEST, peer.receive().type(), "no notice came between");
-            CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING, Empty.INSTANCE);
-            long pingId = peer.receive().id();
+            Ping ping = pingRead(client);
             out(second, MessageType.EXEC_STDOUT, "full");
             out(second, MessageType.EXEC_STDOUT, "more"); // the reader waits here, as with an old agent
-            peer.send(new Frame(pingId, MessageType.CORE_PONG, Empty.INSTANCE));
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
             Thread.sleep(300);
-            assertFalse(pong.isDone());
+            assertFalse(ping.pong().isDone());
             assertEquals("full", new String(second.stdout().readNBytes(4), StandardCharsets.UTF_8));
-            pong.get(20, TimeUnit.SECONDS);
+            ping.pong().get(20, TimeUnit.SECONDS);
             client.call(MessageType.CORE_PING, Empty.INSTANCE);
             assertEquals(MessageType.CORE_PING, peer.receive().type(), "no hold notice for the second session");
         }
@@ -275,8 +281,7 @@ class SessionStreamsTest {
     @Test
     void aChunkLargerThanTheBoundIsTakenWhole() throws Exception {
         try (AgentClient client = peer.connect()) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 4);
-            peer.receive();
+            ExecSession s = startedWithStreams(client, 4);
             out(s, MessageType.EXEC_STDOUT, "larger than four");
             peer.send(new Frame(s.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
             assertEquals("larger than four", readAll(s.stdout()));
@@ -286,8 +291,7 @@ class SessionStreamsTest {
     @Test
     void aClosedStreamDiscardsItsOutputAndHoldsNothingUp() throws Exception {
         try (AgentClient client = peer.connect()) {
-            ExecSession s = client.startWithStreams(ExecRequest.of("x"), 16);
-            peer.receive();
+            ExecSession s = startedWithStreams(client, 16);
             s.stderr().close();
             for (int i = 0; i < 100; i++) {
                 out(s, MessageType.EXEC_STDERR, "noise that nobody reads");
@@ -327,8 +331,7 @@ class SessionStreamsTest {
     @Test
     void closingTheClientReleasesAReaderThreadWaitingOnAFullStream() throws Exception {
         AgentClient client = peer.connect();
-        ExecSession s = client.startWithStreams(ExecRequest.of("x"), 8);
-        peer.receive();
+        ExecSession s = startedWithStreams(client, 8);
         out(s, MessageType.EXEC_STDOUT, "12345678");
         out(s, MessageType.EXEC_STDOUT, "9"); // the reader waits
         Thread.sleep(100);
