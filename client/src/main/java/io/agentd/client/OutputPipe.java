@@ -30,10 +30,6 @@ final class OutputPipe extends InputStream {
     private IOException failure; // guarded by this
     private boolean closed; // guarded by this
 
-    OutputPipe(int capacity) {
-        this(capacity, () -> { });
-    }
-
     OutputPipe(int capacity, Runnable onRead) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);

@@ -16,7 +16,7 @@ import java.util.function.LongPredicate;
  * they are. Loop thread only.
  */
 public final class HeldIds implements LongPredicate {
-    public static final int MAX_RANGES = 1024;
+    public static final int MAX_RANGES = RelayClientRange.MAX_HELD_PER_CONNECTION;
 
     /**
      * The ranges as the notices named them, {@code [starts[i], ends[i])} for i below {@link #count}:

@@ -15,11 +15,12 @@ import java.nio.channels.SocketChannel;
 /** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
 final class RelayClient {
     /**
-     * How many ranges of its own (single sessions) a client may have held at the agent at once. The
-     * agent holds 1024 ranges per connection: the relay's own pause of each of 128 clients, and 7
-     * each of theirs, so that no client can use up the ranges the relay needs for the others.
+     * How many ranges of its own (single sessions) a client may have held at the agent at once: the
+     * agent's ranges per connection, shared evenly by the slots, less the one the relay itself may
+     * pause for each client (1024 / 128 - 1 = 7), so that no client can use up the ranges the relay
+     * needs for the others.
      */
-    static final int OWN_HOLDS = 7;
+    static final int OWN_HOLDS = RelayClientRange.MAX_HELD_PER_CONNECTION / IdRange.SLOTS - 1;
 
     final SocketChannel channel;
     final SelectionKey key;

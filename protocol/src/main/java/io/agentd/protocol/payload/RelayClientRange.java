@@ -7,6 +7,11 @@ package io.agentd.protocol.payload;
  */
 public record RelayClientRange(long idStart, long idEndExclusive) implements Payload {
     public static final long U32_MAX = 0xFFFF_FFFFL;
+    /**
+     * The most ranges an agent holds for one connection at once (relay flow control): a relay's 128
+     * clients, and the single sessions each may hold of its own. One more pause is refused.
+     */
+    public static final int MAX_HELD_PER_CONNECTION = 1024;
 
     /** Whether {@code id} is one of the ids this notice names. */
     public boolean covers(long id) {
