@@ -136,8 +136,12 @@ class SessionOutputHoldEndToEndTest {
         for (ExecSession s : unread) {
             s.awaitStarted(WAIT);
         }
-        Thread.sleep(500); // their output reaches the client's streams and fills them
         for (ExecSession s : unread) {
+            // their output reaches the client's streams and fills them: on a loaded machine, not at once
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!s.streams().held() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
             assertTrue(s.streams().held(), "session " + s.id() + " asked to be held");
         }
         ExecResult echo = client.run(ExecRequest.of("echo", "not held up"), WAIT);
