@@ -73,7 +73,7 @@ public record AgentOptions(
                                    (default: kill on a socket, whose next connection is a new host;
                                    keep on a port, whose host comes back to the same queue; kept
                                    sessions of a socket connection run on without a host, their
-                                   output no longer read)
+                                   output kept (--session-buffer) for a later attach)
               Any host may send core.shutdown, which stops the whole agent.
 
             Unix socket access, for every unix socket (docs/SECURITY.md):

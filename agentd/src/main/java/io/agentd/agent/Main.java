@@ -143,7 +143,7 @@ public final class Main {
                     transports.add(t);
                 }
             } catch (IOException | RuntimeException e) {
-                log.error("cannot serve the host: {}", e.getMessage());
+                log.error("cannot serve the host: {}", startFailure(e));
                 transports.forEach(Transport::close);
                 return 1;
             }
@@ -182,6 +182,23 @@ public final class Main {
             }
         }
         return transports;
+    }
+
+    /**
+     * What stopped a transport, for the one line an operator reads: the file exceptions' messages
+     * are a bare path (a socket's directory that does not exist read "/tmp/x/nodir").
+     */
+    static String startFailure(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException f) {
+            return f.getFile() + ": no such file or directory (does the socket's directory exist?)";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException f) {
+            return f.getFile() + ": permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f) {
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
     private static String describe(List<Transport> transports) {

@@ -577,7 +577,10 @@ public final class AgentClient implements AutoCloseable {
                 buffer.clear();
                 if (channel.read(buffer) < 0) {
                     String unfinished = decoder.unfinishedFrame();
-                    why = new ConnectionLostException("the agent at " + peer + " closed the connection"
+                    // Closed before any byte: the way an agent turns away a uid it does not serve.
+                    String hint = firstFill == 0 ? " before it said it was ready (does it serve your uid?"
+                            + " its log says why; see agentd --allow-uid)" : "";
+                    why = new ConnectionLostException("the agent at " + peer + " closed the connection" + hint
                             + (unfinished == null ? "" : "; " + unfinished + " was dropped"), null);
                     break;
                 }

@@ -108,10 +108,11 @@ final class Session {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
         route.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid, detachable ? number : null)));
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={} connection={}", id, pid,
-                LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
+        // id is the host's request id; number is the SESSION that agentctl ps and attach show.
+        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={} connection={} number={}", id,
+                pid, LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
                 spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
-                route.connection());
+                route.connection(), number);
         wire(flowControl);
     }
 
@@ -371,11 +372,11 @@ final class Session {
         TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
         log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
-                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={} connection={}",
+                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={} connection={} number={}",
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
                 usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
-                route.attached() ? route.connection() : "none (its host is gone)");
+                route.attached() ? route.connection() : "none (its host is gone)", number);
         owner.finished(this);
     }
 

@@ -19,7 +19,8 @@ public enum HostLossPolicy {
     /**
      * The sessions run on. On a virtio or tty port (the default there: the VMM reconnects to the
      * same guest) their output stays queued for the host's return; on a socket, whose connection
-     * nobody comes back to, they run on detached, their output no longer read.
+     * nobody comes back to, they run on detached, their output kept in the session's buffer for a
+     * later attach (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
      */
     KEEP_SESSIONS("keep");
 

@@ -38,6 +38,15 @@ public interface HostOutput {
     void refuse(long id, ErrorKind kind, String offendingType, String message);
 
     /**
+     * Answers like {@link #refuse}, for a frame that is a race rather than a mistake (an end of
+     * input that crossed its session's exit or failure on the wire, which every host sends now and
+     * then): the operator's log gets it at debug only.
+     */
+    default void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
+        refuse(id, kind, offendingType, message);
+    }
+
+    /**
      * When the host has closed its end and the link has not heard yet (the hang-up waits in this
      * turn of the loop, or the next), the link takes what the host sent and hangs up now; true when
      * it did. For a caller that would otherwise refuse something because this host still holds it.

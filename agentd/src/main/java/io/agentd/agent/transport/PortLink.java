@@ -258,6 +258,13 @@ public final class PortLink implements HostOutput {
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
     }
 
+    @Override
+    public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
+        log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind.wire(),
+                LogText.message(message));
+        send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
+    }
+
     /**
      * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
      * and logs it under the same rate limit as refused frames.

@@ -135,6 +135,27 @@ class ControlE2ETest {
     }
 
     @Test
+    void anEndOfInputForAnExecThatFailedIsAnsweredWithoutAWarning() throws Exception {
+        try (AgentProcess own = AgentProcess.startWithJavaOpts("late-eof", null);
+                HostConnection host = own.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            // What agentctl sends for a command run without -i: the request, then the end of input.
+            host.send(new Frame(7, MessageType.EXEC_REQUEST,
+                    io.agentd.protocol.payload.ExecRequest.of("/nonexistent/program")));
+            host.send(new Frame(7, MessageType.EXEC_STDIN, new ExecData(new byte[0])));
+            host.send(new Frame(8, MessageType.EXEC_STDIN, new ExecData(new byte[] {1})));
+            host.expect(7, MessageType.EXEC_FAILED);
+            host.expectError(7, "invalid_session");
+            host.expectError(8, "invalid_session");
+            host.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(1, MessageType.CORE_PONG);
+            String log = own.logText();
+            assertFalse(log.contains("refused frame id=7 "), "the end of input that crossed the failure: " + log);
+            assertTrue(log.contains("refused frame id=8 "), "stdin data for no session is still a warning: " + log);
+        }
+    }
+
+    @Test
     void aFloodOfBadFramesIsAnsweredInFullButLoggedAtALimitedRate() throws Exception {
         int flood = 500;
         try (AgentProcess own = AgentProcess.startWithJavaOpts("refusal-flood", null);

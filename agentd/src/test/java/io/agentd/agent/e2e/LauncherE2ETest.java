@@ -37,6 +37,18 @@ class LauncherE2ETest {
     }
 
     @Test
+    void aSocketInADirectoryThatDoesNotExistIsAClearErrorAndExitOne() throws Exception {
+        java.nio.file.Path socket = java.nio.file.Path.of("target", "e2e", "no-such-dir-" + System.nanoTime(),
+                "agentd.sock").toAbsolutePath();
+        AgentProcess agent = AgentProcess.run("no-dir", "--listen", "unix:" + socket);
+        assertEquals(1, agent.awaitExit(Duration.ZERO));
+        assertTrue(agent.logText().contains("cannot serve the host: " + socket.getParent()
+                + ": no such file or directory (does the socket's directory exist?)")
+                || agent.logText().contains("cannot serve the host: " + socket
+                + ": no such file or directory (does the socket's directory exist?)"), agent.logText());
+    }
+
+    @Test
     void aMissingVirtioPortIsAClearErrorAndExitOne() throws Exception {
         AgentProcess agent = AgentProcess.run("no-port", "--port-name", "agentd-test-no-such-port");
         assertEquals(1, agent.awaitExit(Duration.ZERO));
@@ -81,5 +93,7 @@ class LauncherE2ETest {
         Files.delete(logFile);
         assertTrue(log.contains("session 1 started: pid="), log);
         assertTrue(log.contains("session 1 exited: code=0"), log);
+        assertTrue(log.matches("(?s).*session 1 started: pid=[^\\n]* number=\\d+\\n.*"),
+                "the started line names the SESSION of agentctl ps: " + log);
     }
 }

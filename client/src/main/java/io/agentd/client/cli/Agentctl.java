@@ -37,7 +37,7 @@ public final class Agentctl {
     // A constant (no String.format): formatting it at class initialisation cost every run a
     // Formatter and its regular expressions, before the first frame.
     static final String USAGE = """
-            usage: agentctl [--socket ADDRESS] [--ready-timeout DURATION] COMMAND [ARGS...]
+            usage: agentctl [-s|--socket ADDRESS] [--ready-timeout DURATION] COMMAND [ARGS...]
 
             commands:
               exec [OPTIONS] [--] CMD [ARGS...]  run CMD in the agent; output as it comes
@@ -60,15 +60,17 @@ public final class Agentctl {
                   --profile NAME             security profile: default, restricted or strict
                                              (docs/SECURITY.md); only one at least as strict as
                                              the agent's is accepted
-                  --memory BYTES             memory limit of CMD's cgroup (memory.max); refused by
-                                             an agent without the memory controller
+                  --memory BYTES             memory limit of CMD's cgroup (memory.max; 512m, 2g:
+                                             binary units); refused by an agent without the
+                                             memory controller
                   --pids N                   task limit of CMD's cgroup (pids.max); refused by an
                                              agent without the pids controller
                   --stats                    after CMD, print on stderr the CPU time, peak memory
                                              and OOM kill the agent counted
                   -d, --detach               start CMD as a detachable session, print its session
                                              number and exit 0: CMD runs on after agentctl ends, its
-                                             output kept by the agent for attach (not with -i)
+                                             output kept by the agent for attach (not with -i
+                                             or --stats)
               ps                             list the agent's sessions (of every connection):
                                              SESSION PID STATE EXIT TTY USER STARTED OUT KEPT
                                              ATTACHED CMD; KEPT is the output range still kept
@@ -79,7 +81,9 @@ public final class Agentctl {
                                              output and its exit status, as exec; -i and -t as
                                              for exec. One host at a time: refused (126) while
                                              another is attached. A line on stderr says how many
-                                             bytes asked for were no longer kept
+                                             bytes asked for were no longer kept. Signals and a
+                                             closed stdout reach SESSION as for exec; to leave it
+                                             running, end agentctl with SIGKILL
               cp [-a] [-u USER[:GROUP]] SRC... DST
                                              copy files and directories (recursively, links
                                              as links) between the host and the guest; a guest
@@ -166,6 +170,10 @@ public final class Agentctl {
             }
             String command = argv.get(i);
             List<String> rest = argv.subList(i + 1, argv.size());
+            if (!rest.isEmpty() && (rest.get(0).equals("--help") || rest.get(0).equals("-h"))) {
+                out.print(USAGE); // `agentctl exec --help`: every command's options are in the one text
+                return 0;
+            }
             if (command.equals("relay")) {
                 return RelayCommand.parse(rest).run(err);
             }
@@ -198,8 +206,9 @@ public final class Agentctl {
                 default -> throw new UsageException("unknown command '" + command + "'");
             };
         } catch (UsageException e) {
+            // The error alone: the whole usage after it would push it off the screen.
             err.println("agentctl: " + e.getMessage());
-            err.print(USAGE);
+            err.println("Try 'agentctl --help' for the commands and their options.");
             return EXIT_USAGE;
         } catch (Unavailable e) {
             err.println("agentctl: " + e.getMessage());

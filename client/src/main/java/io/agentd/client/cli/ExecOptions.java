@@ -5,7 +5,10 @@ import io.agentd.protocol.payload.Rlimit;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The options of {@code agentctl exec}, parsed. Options end at {@code --} or at the first argument
@@ -30,6 +33,8 @@ record ExecOptions(
     /** PROTOCOL.md's rlimit names. */
     static final Set<String> RLIMIT_NAMES = Set.of("cpu", "fsize", "data", "stack", "core", "rss", "nproc",
             "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime");
+
+    private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
 
     static ExecOptions parse(List<String> argv) throws UsageException {
         boolean interactive = false;
@@ -64,17 +69,18 @@ record ExecOptions(
                 case "--rlimit" -> rlimits.add(rlimit(opt.value()));
                 case "--timeout" -> timeout = Durations.parse("--timeout", opt.value());
                 case "--profile" -> profile = nonEmpty(opt.name(), opt.value());
-                case "--memory" -> memoryMax = count("--memory", opt.value());
+                case "--memory" -> memoryMax = bytes("--memory", opt.value());
                 case "--pids" -> pidsMax = count("--pids", opt.value());
                 case "--stats" -> stats = opt.flag();
                 case "-d", "--detach" -> detach = opt.flag();
                 default -> {
                     if (opt.shortCluster() != null) {
-                        // -it, -ti: a cluster of flags
+                        // -it, -ti, -td: a cluster of flags
                         for (char c : opt.shortCluster().toCharArray()) {
                             switch (c) {
                                 case 'i' -> interactive = true;
                                 case 't' -> tty = true;
+                                case 'd' -> detach = true;
                                 default -> throw new UsageException("exec: unknown flag -" + c + " in " + arg);
                             }
                         }
@@ -88,10 +94,14 @@ record ExecOptions(
         if (i >= argv.size()) {
             throw new UsageException("exec: no command given");
         }
-        if (detach && (interactive || stats)) {
-            // Nothing would read the input or wait for the stats: agentctl exits once the command started.
-            throw new UsageException("exec: --detach does not go with " + (interactive ? "-i" : "--stats")
-                    + " (agentctl attach -i SESSION gives the command input)");
+        // Nothing would read the input or wait for the stats: agentctl exits once the command started.
+        if (detach && interactive) {
+            throw new UsageException("exec: --detach does not go with -i (agentctl attach -i SESSION gives the"
+                    + " command input)");
+        }
+        if (detach && stats) {
+            throw new UsageException("exec: --detach does not go with --stats (agentctl exits once the command"
+                    + " started, before there are any)");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
                 timeout, profile, memoryMax, pidsMax, stats, detach, argv.get(i),
@@ -114,7 +124,32 @@ record ExecOptions(
                 .withProfile(profile).withLimits(memoryMax, pidsMax).withDetachable(detach);
     }
 
-    /** A plain count (bytes, tasks): the agent and the kernel judge the value, not agentctl. */
+    /**
+     * A byte count, plain or with a binary suffix (64k, 512m, 2g; also KiB, MiB, GiB) as agentd's
+     * own size options take them; the agent and the kernel judge the value, not agentctl.
+     */
+    private static long bytes(String option, String value) throws UsageException {
+        Matcher m = BYTES.matcher(value);
+        if (m.matches()) {
+            int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
+                case "k" -> 10;
+                case "m" -> 20;
+                case "g" -> 30;
+                default -> 0;
+            };
+            try {
+                long n = Long.parseLong(m.group(1));
+                if (n <= (Long.MAX_VALUE >> shift)) {
+                    return n << shift;
+                }
+            } catch (NumberFormatException e) {
+                // past a long: the usage error below
+            }
+        }
+        throw new UsageException(option + ": not a byte count: '" + value + "' (e.g. 104857600, 512k, 100m, 2g)");
+    }
+
+    /** A plain count (tasks): the agent and the kernel judge the value, not agentctl. */
     private static long count(String option, String value) throws UsageException {
         try {
             return Long.parseUnsignedLong(value);

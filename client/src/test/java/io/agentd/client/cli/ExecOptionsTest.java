@@ -51,7 +51,12 @@ class ExecOptionsTest {
         assertNull(none.memoryMax());
         assertNull(none.pidsMax());
         assertFalse(parse("true").stats());
-        assertThrows(UsageException.class, () -> parse("--memory", "32m", "true"));
+        assertEquals(32L << 20, parse("--memory", "32m", "true").memoryMax());
+        assertEquals(512L << 10, parse("--memory=512KiB", "true").memoryMax());
+        assertEquals(2L << 30, parse("--memory", "2G", "true").memoryMax());
+        assertThrows(UsageException.class, () -> parse("--memory", "32x", "true"));
+        assertThrows(UsageException.class, () -> parse("--memory", "-1", "true"));
+        assertThrows(UsageException.class, () -> parse("--memory", "9000000000g", "true"));
         assertThrows(UsageException.class, () -> parse("--pids", "-1", "true"));
     }
 
@@ -71,6 +76,8 @@ class ExecOptionsTest {
         assertEquals("bash", o.cmd());
         ExecOptions p = parse("-ti", "--", "bash");
         assertTrue(p.interactive() && p.tty());
+        ExecOptions d = parse("-td", "top");
+        assertTrue(d.tty() && d.detach());
     }
 
     @Test
