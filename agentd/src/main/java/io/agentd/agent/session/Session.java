@@ -150,6 +150,13 @@ final class Session {
         resumeOutput();
     }
 
+    /** Its host is gone and it runs on detached: the stdin credit that host did not use goes back. */
+    void hostLeft() {
+        if (stdin != null) {
+            stdin.hostLeft();
+        }
+    }
+
     /** Bytes the child read from stdin and wrote to its outputs, so far. */
     long bytesIn() {
         return stdin.bytesWritten();

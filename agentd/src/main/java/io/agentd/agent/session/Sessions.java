@@ -484,14 +484,21 @@ public final class Sessions {
         }
     }
 
-    /** Each runs on with no host: output into its ring (read again if it was paused), exit held. */
+    /**
+     * Each runs on with no host: output into its ring (read again if it was paused), exit held, and
+     * the stdin credit its host did not use back in the budget.
+     */
     private void detach(List<Session> sessions) {
         for (Session s : sessions) {
             byKey.remove(s.route.key(), s);
             s.route.detach();
+            s.hostLeft();
             if (pausedForBackpressure.remove(s)) {
                 s.resumeOutput();
             }
+        }
+        if (!sessions.isEmpty()) {
+            logStdinBudget();
         }
     }
 

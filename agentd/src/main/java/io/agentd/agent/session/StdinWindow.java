@@ -81,6 +81,16 @@ final class StdinWindow {
         }
     }
 
+    /**
+     * The host is gone and the session runs on detached: the credit it was granted and did not use
+     * goes back to the budget (nobody will send it; held, it would starve every later host's
+     * window), and none is granted until a host attaches ({@link #rehost}). Bytes already queued
+     * stay queued for the child.
+     */
+    void hostLeft() {
+        rehost(false);
+    }
+
     boolean flowControlled() {
         return window > 0;
     }

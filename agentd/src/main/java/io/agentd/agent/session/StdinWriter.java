@@ -58,6 +58,11 @@ final class StdinWriter {
         window.rehost(flowControl);
     }
 
+    /** The host is gone: see {@link StdinWindow#hostLeft}. */
+    void hostLeft() {
+        window.hostLeft();
+    }
+
     /** Grants the first credit (with flow control); after started, before any output. */
     void open(Registration reg) {
         this.reg = reg;

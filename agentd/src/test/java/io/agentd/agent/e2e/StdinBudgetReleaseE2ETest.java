@@ -93,6 +93,32 @@ class StdinBudgetReleaseE2ETest {
     }
 
     @Test
+    void detachedSessionsGiveTheCreditTheirHostDidNotUseBack() throws Exception {
+        // A budget of two 1 MiB windows, both granted to detachable sessions whose host then leaves.
+        try (AgentProcess own = AgentProcess.start("detached-credit", "--stdin-total", "2m")) {
+            try (HostConnection first = own.connect()) {
+                first.expect(0, MessageType.CORE_READY);
+                for (long id = 1; id <= 2; id++) {
+                    first.exec(id, ExecRequest.of("sleep", "600").withStdinWindow(true).withDetachable(true));
+                    first.expect(id, MessageType.EXEC_STARTED);
+                }
+                first.send(new Frame(9, MessageType.CORE_PING, Empty.INSTANCE));
+                first.expect(9, MessageType.CORE_PONG);
+                assertTrue(first.creditGranted(1) > 0 && first.creditGranted(2) > 0, "both windows granted");
+            }
+            try (HostConnection next = own.connect()) {
+                next.expect(0, MessageType.CORE_READY);
+                next.exec(1, ExecRequest.of("cat").withStdinWindow(true));
+                next.expect(1, MessageType.EXEC_STARTED);
+                next.send(new Frame(9, MessageType.CORE_PING, Empty.INSTANCE));
+                next.expect(9, MessageType.CORE_PONG); // the credit, if any, came before the pong
+                assertTrue(next.creditGranted(1) > 0,
+                        "the next host's command gets a window: the detached sessions' unused credit is back");
+            }
+        }
+    }
+
+    @Test
     void exitedWithStdinQueuedGivesItBack(HostConnection host) throws Exception {
         int seen = budgetLines(agent.process()).size();
         host.exec(1, ExecRequest.of("sh", "-c", "sleep 1; exit 3"));

@@ -39,6 +39,25 @@ class StdinWindowTest {
     }
 
     @Test
+    void aHostThatLeftGivesItsUnusedCreditBackAndGetsNoMoreUntilAnotherAttaches() {
+        StdinBudget budget = new StdinBudget(2 * WINDOW);
+        Granted g = new Granted();
+        StdinWindow w = StdinWindow.forSession(budget, true, WINDOW, 4 * WINDOW, g::accept);
+        w.open();
+        assertEquals(StdinWindow.Refusal.NONE, w.admit(300)); // queued for a child that reads later
+        w.hostLeft();
+        assertEquals(300, budget.used(), "the 700 granted and never sent are back; the 300 queued stay");
+        w.consumed(300);
+        assertEquals(0, budget.used());
+        assertEquals(List.of(WINDOW), g.grants, "no grant to a host that is gone");
+        StdinWindow other = window(budget, new Granted());
+        other.open();
+        assertEquals(WINDOW, other.credit(), "a later host's window has room again");
+        w.rehost(true); // a host attaches: a fresh window for it
+        assertEquals(List.of(WINDOW, WINDOW), g.grants);
+    }
+
+    @Test
     void topsUpToTheWindowInOneGrantOnceHalfIsFree() {
         StdinBudget budget = new StdinBudget(10_000);
         Granted g = new Granted();
