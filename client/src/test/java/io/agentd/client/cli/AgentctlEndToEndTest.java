@@ -259,6 +259,23 @@ class AgentctlEndToEndTest {
         assertArrayEquals(data, Files.readAllBytes(output));
     }
 
+    /**
+     * Started with stdin or stderr closed, agentctl takes /dev/null there: not the first file its
+     * JVM opens (stdin was the JDK's modules image, 128 MB of input to the command) nor bash's own
+     * copy of the script (stderr was read-only: the command's stderr broke and it got SIGPIPE).
+     */
+    @Test
+    void closedStdinAndStderrAreNullNotTheFilesTheJvmOpens() throws Exception {
+        Result input = shell("$AGENTCTL exec -i -- wc -c <&-");
+        assertEquals(0, input.code(), input.stderr());
+        assertEquals("0", input.stdout().trim(), "the command read nothing: " + input.stdout());
+        for (int i = 0; i < 4; i++) {
+            Result errClosed = shell("$AGENTCTL exec -- sh -c 'echo to-stderr >&2; echo to-stdout' 2>&-");
+            assertEquals(0, errClosed.code(), "run " + i + ": " + errClosed.stdout());
+            assertEquals("to-stdout\n", errClosed.stdout());
+        }
+    }
+
     /** Runs {@code script} with sh and agentctl as $AGENTCTL; stdin /dev/null, stdout and stderr captured. */
     private Result shell(String script) throws Exception {
         Path out = Files.createTempFile(dir, "out", "");
