@@ -49,6 +49,12 @@ public final class ExecSession {
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
     /** What a PTY's line discipline reads as end of input (the agent ignores empty stdin in PTY mode). */
     private static final byte[] PTY_EOF = {0x04};
+    /**
+     * After a partial line the terminal takes the first ^D as "send this line now", and only a
+     * second one, at the start of a line, as the end of input: what a person types after a line
+     * without a newline.
+     */
+    private static final byte[] PTY_EOF_AFTER_PARTIAL_LINE = {0x04, 0x04};
 
     private final AgentClient client;
     private final long id;
@@ -74,6 +80,9 @@ public final class ExecSession {
     /** Data bytes sent to stdin so far (not counting the end of input). */
     private final AtomicLong stdinBytesSent = new AtomicLong();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
+    private static final int NO_STDIN_YET = -1;
+    /** The last stdin byte sent (PTY sessions: does the input end in the middle of a line?). */
+    private volatile int lastStdinByte = NO_STDIN_YET;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
@@ -363,6 +372,7 @@ public final class ExecSession {
                 client.sendData(id, MessageType.EXEC_STDIN, data);
                 data.limit(end);
                 stdinBytesSent.addAndGet(n);
+                lastStdinByte = data.get(data.position() - 1);
             }
         } finally {
             data.limit(end);
@@ -391,13 +401,15 @@ public final class ExecSession {
             client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n);
             stdinBytesSent.addAndGet(n);
             sent += n;
+            lastStdinByte = data[off + sent - 1];
         }
         return sent;
     }
 
     /**
      * Ends the process's input: in pipe mode the agent closes its stdin; in PTY mode this sends ^D,
-     * which the terminal reads as end of input at the start of a line. Nothing to do, and no error,
+     * which the terminal reads as end of input at the start of a line (after input that did not end
+     * with a newline, two: the first sends the partial line). Nothing to do, and no error,
      * once the session has ended (it may end at any moment, e.g. before its input was closed).
      */
     public void closeStdin() throws IOException {
@@ -406,7 +418,10 @@ public final class ExecSession {
         }
         if (tty) {
             try {
-                writeStdin(PTY_EOF); // data on the wire: it needs credit like any other byte
+                int last = lastStdinByte;
+                boolean partialLine = last != NO_STDIN_YET && last != '\n' && last != '\r' && last != PTY_EOF[0];
+                // data on the wire: it needs credit like any other byte
+                writeStdin(partialLine ? PTY_EOF_AFTER_PARTIAL_LINE : PTY_EOF);
             } catch (ConnectionLostException e) {
                 throw e;
             } catch (AgentException e) {
