@@ -23,6 +23,8 @@ public final class Agentctl {
     static final int EXIT_USAGE = 2;
     /** exec: the command succeeded, but the agent did not deliver all of its stdin (as xargs' 123: a part failed). */
     static final int EXIT_STDIN_NOT_DELIVERED = 123;
+    /** The agent stopped the command at its --timeout, whatever status that left (as timeout(1)). */
+    static final int EXIT_TIMED_OUT = 124;
     /** agentctl's own failure: no agent at the socket, no core.ready, connection lost (as docker's 125). */
     static final int EXIT_UNAVAILABLE = 125;
     static final int EXIT_CANNOT_RUN = 126;
@@ -121,7 +123,8 @@ public final class Agentctl {
             another host), 127 when CMD was not found; exec --detach: 0 once CMD runs. 123 when CMD
             exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
-            own status stands and the message is still printed). cp: 1 when any item could not
+            own status stands and the message is still printed). 124 when --timeout stopped CMD
+            (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
             be copied (each reported on stderr; the rest is copied). Any command: 125 when there is
             no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
             command line, 0 otherwise.

@@ -123,7 +123,7 @@ final class ExecCommand {
             if (notDelivered != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
             }
-            return exitStatus(status.code(), notDelivered != null);
+            return status.timedOut() ? Agentctl.EXIT_TIMED_OUT : exitStatus(status.code(), notDelivered != null);
         } catch (ExecFailedException e) {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());

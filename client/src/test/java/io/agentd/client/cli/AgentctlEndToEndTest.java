@@ -239,10 +239,13 @@ class AgentctlEndToEndTest {
     }
 
     @Test
-    void theTimeoutStopsTheCommand() throws Exception {
+    void theTimeoutStopsTheCommandAndExits124() throws Exception {
         Result r = agentctl("exec", "--timeout", "500ms", "--", "sleep", "30");
-        assertTrue(r.code() == 143 || r.code() == 137, r.toString());
+        assertEquals(124, r.code(), r.toString());
         assertTrue(r.stderr().contains("--timeout"), r.stderr());
+        // A command that ends cleanly on the SIGTERM still ran out of time: a script must see that.
+        Result clean = agentctl("exec", "--timeout", "500ms", "--", "sh", "-c", "trap 'exit 0' TERM; sleep 30 & wait");
+        assertEquals(124, clean.code(), clean.toString());
     }
 
     @Test
