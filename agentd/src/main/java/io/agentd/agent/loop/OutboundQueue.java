@@ -8,6 +8,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.function.IntConsumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,10 +83,11 @@ public final class OutboundQueue {
         final int pipeFd;
         final int at;
         int remaining;
-        final Runnable onReleased;
+        /** Told the bytes left in the pipe when the queue is done with it (0: all of them left it). */
+        final IntConsumer onReleased;
         ByteBuffer taken;
 
-        Span(int pipeFd, int at, int length, Runnable onReleased) {
+        Span(int pipeFd, int at, int length, IntConsumer onReleased) {
             this.pipeFd = pipeFd;
             this.at = at;
             this.remaining = length;
@@ -120,11 +122,12 @@ public final class OutboundQueue {
     /**
      * Queues a stdout/stderr frame whose {@code length} data bytes are the next bytes in the pipe
      * {@code pipeFd}, which must hold at least that many already. Nobody else may read the pipe until
-     * {@code onReleased} has run. It runs once: when the bytes have left the pipe (written to the port,
-     * or read out by {@link #takeOutOfPipe}), or when {@link #clear} drops the frame and leaves them
-     * in the pipe for the caller to read again.
+     * {@code onReleased} has run. It runs once, with the number of announced bytes still in the pipe:
+     * 0 when they have left it (written to the port, or read out by {@link #takeOutOfPipe}), the
+     * unwritten rest when {@link #clear} drops the frame and leaves them in the pipe for the caller
+     * to read again.
      */
-    public void addSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+    public void addSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
         Segment segment = roomFor(FrameEncoder.maxDataFrameSize(0));
         queuedBytes += encoder.encodeDataHeaderInto(id, type, length, segment.fill);
         segment.spans.add(new Span(pipeFd, segment.fill.position(), length, onReleased));
@@ -210,7 +213,7 @@ public final class OutboundQueue {
             queuedBytes -= n;
         }
         if (span.taken == null) {
-            span.onReleased.run();
+            span.onReleased.accept(0);
         }
         return true;
     }
@@ -244,7 +247,7 @@ public final class OutboundQueue {
             log.error("pipe fd {} held {} fewer bytes than announced; sent as zeros", span.pipeFd, bytes.remaining());
         }
         span.taken = bytes.clear();
-        span.onReleased.run();
+        span.onReleased.accept(0);
     }
 
     private void recycle(Segment segment) {
@@ -275,7 +278,7 @@ public final class OutboundQueue {
         while ((segment = queued.poll()) != null) {
             for (Span span : segment.spans) {
                 if (span.taken == null) {
-                    span.onReleased.run();
+                    span.onReleased.accept(span.remaining);
                 }
             }
             recycle(segment);

@@ -127,7 +127,10 @@ final class OutputPump {
                 lastReadNanos = coalescing.now();
                 announced = n;
                 setInterest();
-                host.sendSplicedData(sessionId, type, fd, n, this::onSpliced);
+                host.sendSplicedData(sessionId, type, fd, n, left -> {
+                    bytesMoved -= left; // dropped with a host's queue: read (and counted) again from the pipe
+                    onSpliced();
+                });
                 return n;
             }
         }

@@ -7,6 +7,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -181,12 +182,17 @@ public final class SessionRoute implements HostOutput {
     }
 
     @Override
-    public void sendSplicedData(long firstId, MessageType type, int pipeFd, int length, Runnable onReleased) {
+    public void sendSplicedData(long firstId, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
         if (host != null) {
             offset += length;
-            host.output().sendSplicedData(id, type, pipeFd, length, onReleased);
+            host.output().sendSplicedData(id, type, pipeFd, length, left -> {
+                // Dropped with its host's queue: the rest stays in the pipe and is counted again when
+                // read from there, so it is not counted twice.
+                offset -= left;
+                onReleased.accept(left);
+            });
         } else {
-            onReleased.run(); // the bytes stay in the pipe, and are read (and counted) from there
+            onReleased.accept(length); // the bytes stay in the pipe, and are read (and counted) from there
         }
     }
 

@@ -4,6 +4,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
+import java.util.function.IntConsumer;
 
 /**
  * Where a session's frames go, and how much more the host takes: the part of the host link a
@@ -21,9 +22,10 @@ public interface HostOutput {
 
     /**
      * Announces {@code length} bytes of output still in {@code pipeFd}, moved to the port when their
-     * turn comes; {@code onReleased} runs when the queue is done with the pipe.
+     * turn comes; {@code onReleased} runs when the queue is done with the pipe, with the number of
+     * those bytes still in it (0 unless the queue was dropped before they were all written).
      */
-    void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased);
+    void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased);
 
     /** Before the session reads or closes a pipe itself: the queue reads out what was announced. */
     void takeOutOfPipe(int pipeFd);

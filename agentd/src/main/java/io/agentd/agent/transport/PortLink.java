@@ -16,6 +16,7 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -230,7 +231,7 @@ public final class PortLink implements HostOutput {
 
     /** See {@link OutboundQueue#addSplicedData}. */
     @Override
-    public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+    public void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
         queue.addSplicedData(id, type, pipeFd, length, onReleased);
         afterEnqueue();
     }

@@ -148,7 +148,7 @@ class OutboundQueueTest {
             assertEquals(data.length, Os.write(source[1], ByteBuffer.wrap(data)));
             q.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
             sent.add(new Frame(i, MessageType.CORE_PONG, Empty.INSTANCE));
-            q.addSplicedData(i, MessageType.EXEC_STDOUT, source[0], data.length, () -> released[0]++);
+            q.addSplicedData(i, MessageType.EXEC_STDOUT, source[0], data.length, left -> released[0]++);
             sent.add(new Frame(i, MessageType.EXEC_STDOUT, new ExecData(data)));
             if (i == 3) {
                 q.takeOutOfPipe(source[0]); // as before a session closes its pipe: frames keep their place
@@ -170,7 +170,7 @@ class OutboundQueueTest {
         q.allowSplicedData(true);
         assertEquals(3, Os.write(source[1], ByteBuffer.wrap(new byte[] {1, 2, 3})));
         int[] released = new int[1];
-        q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, () -> released[0]++);
+        q.addSplicedData(1, MessageType.EXEC_STDERR, source[0], 3, left -> released[0]++);
         assertTrue(q.queuedBytes() > 3);
         q.clear();
         assertEquals(1, released[0]);
@@ -213,7 +213,7 @@ class OutboundQueueTest {
             int[] source = newPipe();
             byte[] line = ("line from pipe " + i + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             assertEquals(line.length, Os.write(source[1], ByteBuffer.wrap(line)));
-            q.addSplicedData(i + 1, MessageType.EXEC_STDOUT, source[0], line.length, () -> {});
+            q.addSplicedData(i + 1, MessageType.EXEC_STDOUT, source[0], line.length, left -> {});
             sent.add(new Frame(i + 1, MessageType.EXEC_STDOUT, new ExecData(line)));
             q.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));
             sent.add(new Frame(i + 1, MessageType.CORE_PONG, Empty.INSTANCE));

@@ -23,7 +23,7 @@ public final class RecordingHost implements HostOutput {
     /** A socket takes spliced frames; a port only copies. */
     public boolean acceptsSplicedData;
     /** Spliced frames announced and not yet released by the queue: their release callbacks. */
-    public final List<Runnable> splicedPending = new ArrayList<>();
+    public final List<java.util.function.IntConsumer> splicedPending = new ArrayList<>();
     /** Pipes whose announced bytes the queue was asked to take out before the session read or closed them. */
     public final List<Integer> takenOutOf = new ArrayList<>();
     public long splicedBytes;
@@ -47,7 +47,8 @@ public final class RecordingHost implements HostOutput {
     }
 
     @Override
-    public void sendSplicedData(long id, MessageType type, int pipeFd, int length, Runnable onReleased) {
+    public void sendSplicedData(long id, MessageType type, int pipeFd, int length,
+            java.util.function.IntConsumer onReleased) {
         if (!acceptsSplicedData) {
             throw new AssertionError("this host takes copies only");
         }
