@@ -94,7 +94,7 @@ public final class PortLink implements HostOutput {
     private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
     /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
-    private FrameDecoder decoder = new FrameDecoder();
+    private FrameDecoder decoder = FrameDecoder.forAgent();
     private final LargeFrameBudget largeFrames;
     private final FrameAdmission admission;
     /** Runs (through the loop) when the large-frame budget has room again; one instance, to cancel it. */
@@ -446,7 +446,7 @@ public final class PortLink implements HostOutput {
                 }
             }
             if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
-                decoder = new FrameDecoder(); // nothing of a frame in it: its large arrays go, and their budget
+                decoder = FrameDecoder.forAgent(); // nothing of a frame in it: its large arrays go, and their budget
                 admission.releaseRetained();
                 continue;
             }
