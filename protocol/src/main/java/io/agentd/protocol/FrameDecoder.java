@@ -144,6 +144,11 @@ public final class FrameDecoder {
         return (Frame) result;
     }
 
+    /** True inside a frame: part of its length prefix, or its length and not yet all of its bytes. */
+    public boolean midFrame() {
+        return frameLen >= 0 || prefixFill > 0;
+    }
+
     /** Bytes held that do not yet form a whole frame (never those of a refused frame being skipped). */
     public int buffered() {
         return frameLen < 0 ? prefixFill : frameFill + dataFill;
