@@ -10,6 +10,7 @@ import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
+import io.agentd.agent.transport.StalledInputLog;
 import io.agentd.agent.transport.PortLink;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,8 +46,10 @@ public final class Agent implements HostConnections {
      *
      * @param highWater       queued bytes at which a connection's sessions stop being read
      * @param stallWarnMillis how long a host may take nothing, with output queued, before a warning
+     * @param frameTimeoutMillis how long a socket host may send no byte of a frame it began before
+     *        it is dropped (--frame-timeout); 0 for never
      */
-    public record LinkSettings(long highWater, long stallWarnMillis) {}
+    public record LinkSettings(long highWater, long stallWarnMillis, long frameTimeoutMillis) {}
 
     private enum Phase { SERVING, STOPPING_SESSIONS, FLUSHING, STOPPED }
 
@@ -58,6 +61,8 @@ public final class Agent implements HostConnections {
     private final int maxConnections;
     /** Large incoming frames held at once, over every connection's decoder. */
     private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
+    /** The rate-limited lines of stalled input, over every connection (a slow-loris host opens many). */
+    private final StalledInputLog stalledInput = new StalledInputLog();
     /** Every connection served now, by number. */
     private final Map<Long, Connection> connections = new LinkedHashMap<>();
     private long nextNumber = 1;
@@ -129,7 +134,11 @@ public final class Agent implements HostConnections {
 
     private Connection open(String describe, HostLossPolicy policy, boolean counted) {
         long number = nextNumber++;
-        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames);
+        // The frame deadline is for sockets only: a port's guest clock can jump across a VM pause,
+        // and its one host cannot reconnect anyway.
+        long frameTimeout = counted ? linkSettings.frameTimeoutMillis() : 0;
+        PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames,
+                frameTimeout, stalledInput);
         HeldIds held = new HeldIds();
         FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
         Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);

@@ -26,6 +26,8 @@ import java.util.regex.Pattern;
  *                     --stdin-total and --stdin-window
  * @param highWater    outbound queue bytes past which session output is no longer read
  * @param stallWarnMillis how long the host may take no output, with some queued, before a warning
+ * @param frameTimeoutMillis how long a socket host may leave a frame it began unfinished, sending
+ *                     nothing, before it is dropped (--frame-timeout); 0 for never
  * @param logFile      log to this file instead of the console, or null
  * @param logLevel     root log level
  * @param stateDir     where live sessions' process groups are recorded for the next agent
@@ -43,6 +45,7 @@ public record AgentOptions(
         SessionDefaults sessionDefaults,
         long highWater,
         long stallWarnMillis,
+        long frameTimeoutMillis,
         Path logFile,
         String logLevel,
         Path stateDir,
@@ -66,6 +69,12 @@ public record AgentOptions(
                                    the VMM's: any host process that can reach the port (docs/SECURITY.md)
               --max-connections N  socket connections served at once, over all sockets; one more is
                                    told so (core.error invalid_session on id 0) and closed (default: 64)
+              --frame-timeout SECONDS
+                                   a socket connection that began a frame and sends no byte of it for
+                                   this long is told so (core.error malformed_message on id 0) and
+                                   closed, giving back its connection place and large-frame room;
+                                   an idle connection between frames is never closed (default: 10;
+                                   0: never; a virtio or tty port has no such deadline)
               --on-host-loss kill|keep
                                    what happens to running sessions when their host goes away (or the
                                    relay client that owned them: core.relay.client.disconnected): kill
@@ -137,10 +146,11 @@ public record AgentOptions(
     private static final long DEFAULT_STDIN_LIMIT = 16L << 20;
     private static final long DEFAULT_STDIN_TOTAL = 64L << 20;
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
+    private static final long DEFAULT_FRAME_TIMEOUT_SECONDS = 10;
     private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
     private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--max-connections",
-            "--socket-mode",
+            "--frame-timeout", "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
@@ -175,6 +185,7 @@ public record AgentOptions(
         long stdinTotal = DEFAULT_STDIN_TOTAL;
         Long stdinWindow = null;
         long stallWarn = DEFAULT_STALL_WARN_MILLIS;
+        long frameTimeoutMillis = DEFAULT_FRAME_TIMEOUT_SECONDS * 1000;
         Path logFile = null;
         String logLevel = "info";
         Path stateDir = DEFAULT_STATE_DIR;
@@ -225,6 +236,7 @@ public record AgentOptions(
                     listen.add(address);
                 }
                 case "--max-connections" -> maxConnections = positiveInt(name, value);
+                case "--frame-timeout" -> frameTimeoutMillis = seconds(name, value) * 1000;
                 case "--user" -> user = nonEmpty(name, value);
                 case "--cwd" -> {
                     if (!value.startsWith("/")) {
@@ -301,7 +313,7 @@ public record AgentOptions(
         return new AgentOptions(portName, port, List.copyOf(listen), new SocketAccess(mode, socketGroup, allowUids),
                 maxConnections,
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
+                highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
     }
 
     /** True when a port is served (--port, --port-name, or neither those nor --listen). */

@@ -132,7 +132,7 @@ public final class Main {
             sessions.setGroupRecords(cgroups.enabled() ? SessionGroupRecords.none() : groupRecords);
             sessions.setCgroups(cgroups);
             Agent agent = new Agent(loop, sessions, times, version(),
-                    new Agent.LinkSettings(options.highWater(), options.stallWarnMillis()), options.maxConnections());
+                    new Agent.LinkSettings(options.highWater(), options.stallWarnMillis(), options.frameTimeoutMillis()), options.maxConnections());
             // Its threads are made at the first fs request, by the loop thread (FsWorkers.run).
             FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
             agent.serveFs(fsWorkers, FsSettings.DEFAULTS, loop::execute);

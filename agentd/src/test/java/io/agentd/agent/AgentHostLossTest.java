@@ -27,7 +27,7 @@ class AgentHostLossTest {
     private final ScriptedLoop loop = new ScriptedLoop();
     private final ScriptedSessions scripted = new ScriptedSessions(loop, child(0), child(1), child(2));
     private final Agent agent = new Agent(loop, scripted.sessions, new Agent.StartTimes(0, 0), "test",
-            new Agent.LinkSettings(1 << 20, 0), 2);
+            new Agent.LinkSettings(1 << 20, 0, 0), 2);
 
     private static Child child(int n) {
         return new Child(100 + n, 10 * n + 13, 10 * n + 10, 10 * n + 11, 10 * n + 12, false);

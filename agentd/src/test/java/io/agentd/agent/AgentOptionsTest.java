@@ -43,6 +43,7 @@ class AgentOptionsTest {
         assertEquals(2000, o.sessionDefaults().graceMillis());
         assertEquals(1 << 20, o.highWater());
         assertEquals(5000, o.stallWarnMillis());
+        assertEquals(10_000, o.frameTimeoutMillis());
         assertEquals(16 << 20, o.sessionDefaults().stdinLimit());
         assertEquals("info", o.logLevel());
         assertEquals(List.of(), o.sessionDefaults().env());
@@ -61,6 +62,14 @@ class AgentOptionsTest {
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--session-buffer", "100"))
                 .getMessage().contains("--session-buffer must be within 1024"));
         assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--retain-exited", "-1"))
+                .getMessage().contains("takes seconds"));
+    }
+
+    @Test
+    void frameTimeoutIsSecondsAndZeroMeansNever() throws Exception {
+        assertEquals(2000, AgentOptions.parse("--frame-timeout", "2").frameTimeoutMillis());
+        assertEquals(0, AgentOptions.parse("--frame-timeout", "0").frameTimeoutMillis(), "0: never");
+        assertTrue(assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--frame-timeout", "1.5"))
                 .getMessage().contains("takes seconds"));
     }
 

@@ -37,7 +37,7 @@ class OverLimitRequestTest {
         try (EventLoop loop = new EventLoop()) {
             Sessions sessions = new Sessions(loop, Spawner.fromSystemProperty(), AgentOptions.parse().sessionDefaults());
             Agent agent = new Agent(loop, sessions, new Agent.StartTimes(1, 2), "test",
-                    new Agent.LinkSettings(1 << 20, 0), 1);
+                    new Agent.LinkSettings(1 << 20, 0, 0), 1);
             Connection connection = (Connection) agent.openPort("pipe", HostLossPolicy.KILL_SESSIONS);
             PortLink link = connection.link();
             link.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, wasConnected -> { });

@@ -30,6 +30,12 @@ public final class FrameDecoder {
     private static final int INITIAL_CAPACITY = 4096;
 
     private final int maxFrameLen;
+    /**
+     * The agent's decoder of what a host sends: a type only the agent sends is refused as
+     * unsupported_message_type before its flags or payload are looked at (PROTOCOL.md: the agent
+     * does not take it, whatever its shape). A client's decoder takes every type.
+     */
+    private final boolean hostSendsOnly;
     /** Decoded results in arrival order: a {@link Frame}, or the {@link ProtocolException} refusing one. */
     private final ArrayDeque<Object> results = new ArrayDeque<>();
     /** The length prefix assembled so far, and how many of its bytes are in. */
@@ -61,6 +67,16 @@ public final class FrameDecoder {
 
     /** A decoder with a smaller frame limit (tests, constrained peers). */
     public FrameDecoder(int maxFrameLen) {
+        this(maxFrameLen, false);
+    }
+
+    /** The agent's decoder: of frames a host sends (see {@link #hostSendsOnly}). */
+    public static FrameDecoder forAgent() {
+        return new FrameDecoder(Protocol.MAX_FRAME_LEN, true);
+    }
+
+    private FrameDecoder(int maxFrameLen, boolean hostSendsOnly) {
+        this.hostSendsOnly = hostSendsOnly;
         if (maxFrameLen < Protocol.MIN_FRAME_LEN || maxFrameLen > Protocol.MAX_FRAME_LEN) {
             throw new IllegalArgumentException("frame limit must be within " + Protocol.MIN_FRAME_LEN + ".."
                     + Protocol.MAX_FRAME_LEN + ": " + maxFrameLen);
@@ -128,6 +144,11 @@ public final class FrameDecoder {
         return (Frame) result;
     }
 
+    /** True inside a frame: part of its length prefix, or its length and not yet all of its bytes. */
+    public boolean midFrame() {
+        return frameLen >= 0 || prefixFill > 0;
+    }
+
     /** Bytes held that do not yet form a whole frame (never those of a refused frame being skipped). */
     public int buffered() {
         return frameLen < 0 ? prefixFill : frameFill + dataFill;
@@ -187,16 +208,23 @@ public final class FrameDecoder {
 
     /** Decodes one frame without its length prefix: {@code a[off, off+len)} holds id, flags and body. */
     static Frame decodeFrame(byte[] a, int off, int len) throws ProtocolException {
+        return decodeFrame(a, off, len, false);
+    }
+
+    /** As {@link #decodeFrame(byte[], int, int)}; {@code hostSendsOnly}: see {@link #hostSendsOnly}. */
+    static Frame decodeFrame(byte[] a, int off, int len, boolean hostSendsOnly) throws ProtocolException {
         long id = readId(a, off);
         int flags = a[off + 4] & 0xff;
         Frame canonical = DataFrameLayout.decodeCanonical(a, off, len, id, flags);
         if (canonical != null) {
+            checkSender(canonical.type(), id, hostSendsOnly);
             return canonical;
         }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
                 ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type "
                         + HostText.quote(body.t(), HostText.QUOTE_MAX)));
+        checkSender(type, id, hostSendsOnly); // first: the flags and payload of such a type do not matter
         if (body.v() < type.introducedIn()) {
             throw new ProtocolException(ErrorKind.UNSUPPORTED_PROTOCOL_GENERATION, id, type.wire(),
                     type + " needs generation " + type.introducedIn() + " or newer; the frame has v=" + body.v());
@@ -209,12 +237,20 @@ public final class FrameDecoder {
         return new Frame(id, type, payload);
     }
 
+    /** A type only the agent sends, read by the agent's decoder: refused as the agent refuses it. */
+    private static void checkSender(MessageType type, long id, boolean hostSendsOnly) throws ProtocolException {
+        if (hostSendsOnly && !type.sentByHost()) {
+            throw new ProtocolException(ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, type.wire(),
+                    type.wire() + " is sent by the agent, not to it");
+        }
+    }
+
     private void complete(byte[] a, int off) {
         int len = frameLen;
         frameLen = -1;
         frameFill = 0;
         try {
-            results.add(decodeFrame(a, off, len));
+            results.add(decodeFrame(a, off, len, hostSendsOnly));
         } catch (ProtocolException e) {
             results.add(e);
         }
@@ -245,8 +281,14 @@ public final class FrameDecoder {
     }
 
     private void completeData() {
-        results.add(new Frame(readId(frame, 0), dataType, new ExecData(data)));
-        lastStreamed = data;
+        long id = readId(frame, 0);
+        try {
+            checkSender(dataType, id, hostSendsOnly);
+            results.add(new Frame(id, dataType, new ExecData(data)));
+            lastStreamed = data;
+        } catch (ProtocolException e) {
+            results.add(e);
+        }
         frameLen = -1;
         frameFill = 0;
         data = null;

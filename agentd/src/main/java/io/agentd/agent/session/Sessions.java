@@ -194,6 +194,9 @@ public final class Sessions {
         } catch (RequestedProfile.Refused e) {
             sendFailed(host, id, req, e.failed);
             return;
+        } catch (SpawnFailure f) {
+            sendFailed(host, id, req, f.failure());
+            return;
         } catch (IllegalArgumentException e) {
             sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;

@@ -11,8 +11,9 @@ import java.util.Map;
  * <p>HOME is deliberately not in the minimal default: when neither the agent's defaults nor the
  * request set it, {@link Spawner} sets it from the target user's passwd entry (DESIGN.md decision 2).
  * A later entry replaces an earlier one with the same name, keeping its position. Entries without
- * '=' are passed through unchanged so that {@link Spawner#start} rejects them as bad_args rather
- * than them being dropped here.
+ * '=' are passed through unchanged so that they are refused as bad_args rather than dropped here
+ * (a request's own are checked before the merge, by {@link SpawnSpec#from}, to be named by the
+ * host's index; {@link Spawner#start} checks the merged list again).
  */
 public final class EnvBuilder {
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -56,8 +56,10 @@ public record SpawnSpec(
      * @throws RequestedProfile.Refused the request asks for an unknown or a weaker profile (answered
      *         with the exec.failed it carries)
      * @throws IllegalArgumentException the request cannot be run as given (answered bad_args)
+     * @throws SpawnFailure the request's env has a bad entry (named by its index in the request)
      */
-    public static SpawnSpec from(ExecRequest req, Defaults defaults) throws RequestedProfile.Refused {
+    public static SpawnSpec from(ExecRequest req, Defaults defaults) throws RequestedProfile.Refused, SpawnFailure {
+        SpecValidation.checkEnv(req.cmd(), req.env()); // before the merge, which renumbers the entries
         Profile profile = RequestedProfile.resolve(defaults.profile(), req.profile());
         return new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
                 req.cwd() != null ? req.cwd() : defaults.cwd(),

@@ -30,7 +30,7 @@ final class SpecValidation {
         for (int i = 0; i < spec.args().size(); i++) {
             noNul(spec, "args[" + i + "]", spec.args().get(i));
         }
-        checkEnv(spec);
+        checkEnv(spec.cmd(), spec.env());
         if (spec.cwd() != null) {
             noNul(spec, "cwd", spec.cwd());
         }
@@ -42,20 +42,24 @@ final class SpecValidation {
         checkRlimits(spec);
     }
 
-    private static void checkEnv(SpawnSpec spec) throws SpawnFailure {
-        List<String> env = spec.env();
+    /**
+     * Checks one list of "NAME=value" entries, naming a bad one by its index in {@code env}. A
+     * request's own list is checked before it is merged ({@link SpawnSpec#from}): in the merged
+     * environment the agent's PATH, LANG, ... come first, and an index there would not be the host's.
+     */
+    static void checkEnv(String cmd, List<String> env) throws SpawnFailure {
         for (int i = 0; i < env.size(); i++) {
             String entry = env.get(i);
             int eq = entry.indexOf('=');
             // Only the name goes into the message: values may be secrets (DESIGN.md decision 9).
             if (eq < 0) {
-                throw bad(spec, "env[" + i + "] has no '=' (entries are \"NAME=value\")");
+                throw bad(cmd, "env[" + i + "] has no '=' (entries are \"NAME=value\")");
             }
             if (eq == 0) {
-                throw bad(spec, "env[" + i + "] has an empty name");
+                throw bad(cmd, "env[" + i + "] has an empty name");
             }
             if (entry.indexOf('\0') >= 0) {
-                throw bad(spec, "env[" + i + "] (" + entry.substring(0, eq).replace('\0', '?')
+                throw bad(cmd, "env[" + i + "] (" + entry.substring(0, eq).replace('\0', '?')
                         + ") contains a NUL byte");
             }
         }
@@ -104,8 +108,12 @@ final class SpecValidation {
     }
 
     private static SpawnFailure bad(SpawnSpec spec, String what) {
-        String cmd = spec.cmd() == null ? "" : spec.cmd().replace('\0', '?');
+        return bad(spec.cmd(), what);
+    }
+
+    private static SpawnFailure bad(String cmd, String what) {
+        String shown = cmd == null ? "" : cmd.replace('\0', '?');
         return new SpawnFailure(ExecFailed.of(FailureKind.BAD_ARGS, null, null,
-                "cannot run \"" + cmd + "\": " + what, STAGE));
+                "cannot run \"" + shown + "\": " + what, STAGE));
     }
 }

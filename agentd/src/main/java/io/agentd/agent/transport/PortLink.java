@@ -10,6 +10,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
@@ -84,6 +85,9 @@ public final class PortLink implements HostOutput {
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
+    /** A large frame that waits this long for the budget is logged (at info, rate-limited). */
+    static final long BUDGET_WAIT_LOG_MILLIS = 1000;
+
     /**
      * How long one readiness of the port may dispatch frames before the link yields the loop. Frames
      * can be slow (an exec.request spawns a process), and a host that sends thousands at once would
@@ -95,13 +99,19 @@ public final class PortLink implements HostOutput {
     private final Loop loop;
     private final OutboundQueue queue = new OutboundQueue();
     /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
-    private FrameDecoder decoder = new FrameDecoder();
+    private FrameDecoder decoder = FrameDecoder.forAgent();
     private final LargeFrameBudget largeFrames;
     private final FrameAdmission admission;
     /** Runs (through the loop) when the large-frame budget has room again; one instance, to cancel it. */
     private final Runnable budgetRetry;
     /** Waiting for room in the large-frame budget: input is not read, the bytes held wait in inBuf. */
     private boolean awaitingBudget;
+    /** Logs a wait for the budget that lasts (an operator's only clue to a host that stalls); null unless waiting. */
+    private Loop.Timer budgetWaitLine;
+    private long budgetWaitSinceNanos;
+    /** Drops a socket host that leaves a frame unfinished (--frame-timeout). */
+    private final PartialFrameDeadline frameDeadline;
+    private final StalledInputLog stalledInput;
     private final RefusalLog refusalLog;
     private final UnencodableFrames unencodable = new UnencodableFrames();
     /**
@@ -117,8 +127,10 @@ public final class PortLink implements HostOutput {
     private Registration reg;
     private HangupHandler onHangup;
     private Resync resync;
-    /** Set when the stream was lost on a DROP_HOST link: nothing more is read, the host is dropped. */
+    /** Set when the host is being dropped (a lost stream, a frame timed out): nothing more is read. */
     private boolean dropping;
+    /** Why, for the hang-up's log line. */
+    private String dropReason;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
     private Loop.Timer dropDeadline;
     /**
@@ -147,11 +159,26 @@ public final class PortLink implements HostOutput {
 
     /** @param largeFrames the budget of large incoming frames this link shares with the agent's others */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames) {
-        this(loop, highWater, stallWarnMillis, largeFrames, loop::nanoTime);
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog());
+    }
+
+    /**
+     * @param frameTimeoutMillis how long the host may send no byte of a frame it began before it is
+     *        dropped ({@link PartialFrameDeadline}); 0 for never (a port)
+     * @param stalledInput the log lines of stalled input, shared with the agent's other links
+     */
+    public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
+            long frameTimeoutMillis, StalledInputLog stalledInput) {
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, loop::nanoTime);
     }
 
     /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
     PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), clock);
+    }
+
+    private PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
+            long frameTimeoutMillis, StalledInputLog stalledInput, LongSupplier clock) {
         this.loop = loop;
         this.clock = clock;
         this.largeFrames = largeFrames;
@@ -175,6 +202,24 @@ public final class PortLink implements HostOutput {
             }
         }, clock);
         this.refusalLog = new RefusalLog(loop);
+        this.stalledInput = stalledInput;
+        this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
+            @Override
+            public boolean holdsPartialFrame() {
+                // Between reads inBuf is in write mode: its position counts the bytes held.
+                return state == State.CONNECTED && !dropping && (decoder.midFrame() || inBuf.position() > 0);
+            }
+
+            @Override
+            public boolean reading() {
+                return mayRead();
+            }
+
+            @Override
+            public void expired(long idleMillis) {
+                frameTimedOut(idleMillis);
+            }
+        }, clock);
     }
 
     public void setListener(Listener listener) {
@@ -344,9 +389,7 @@ public final class PortLink implements HostOutput {
     private void afterDequeue() {
         long q = queue.queuedBytes();
         if (waterMarks.inputShouldResume(q)) {
-            if (mayRead()) {
-                reg.setRead(true);
-            }
+            readAgainIfAllowed();
             log.info("host reads again, port input resumed");
         }
         if (waterMarks.outputShouldResume(q)) {
@@ -414,6 +457,9 @@ public final class PortLink implements HostOutput {
             return false;
         }
         processInput();
+        if (state == State.CONNECTED && !dropping) {
+            frameDeadline.progressed();
+        }
         return true;
     }
 
@@ -454,7 +500,7 @@ public final class PortLink implements HostOutput {
                 }
             }
             if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
-                decoder = new FrameDecoder(); // nothing of a frame in it: its large arrays go, and their budget
+                decoder = FrameDecoder.forAgent(); // nothing of a frame in it: its large arrays go, and their budget
                 admission.releaseRetained();
                 continue;
             }
@@ -475,7 +521,46 @@ public final class PortLink implements HostOutput {
             reg.setRead(false);
             largeFrames.await(budgetRetry);
             log.debug("host link on fd {}: a large frame waits for room in the large-frame budget", reg.fd());
+            if (budgetWaitLine == null) {
+                budgetWaitSinceNanos = clock.getAsLong();
+                budgetWaitLine = loop.schedule(BUDGET_WAIT_LOG_MILLIS, this::logLongBudgetWait);
+            }
         }
+    }
+
+    /** The wait for the budget has lasted: one line (rate-limited over all links) says why this host stalls. */
+    private void logLongBudgetWait() {
+        budgetWaitLine = null;
+        if (awaitingBudget && state == State.CONNECTED) {
+            long now = clock.getAsLong();
+            stalledInput.waitsForBudget(reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000, now);
+        }
+    }
+
+    /** The link waits for the budget no more (room came, or its input is forgotten). */
+    private void endBudgetWait() {
+        awaitingBudget = false;
+        if (budgetWaitLine != null) {
+            budgetWaitLine.cancel();
+            budgetWaitLine = null;
+        }
+    }
+
+    /**
+     * The host began a frame and sent no byte of it for --frame-timeout: it is told on id 0 and
+     * dropped like a host whose stream was lost, which gives back its large-frame reservation at once
+     * and its connection place once the core.error had its chance to go out.
+     */
+    private void frameTimedOut(long idleMillis) {
+        String unfinished = decoder.unfinishedFrame();
+        if (unfinished == null) {
+            unfinished = "a frame cut short in its length (" + inBuf.position() + " bytes)";
+        }
+        stalledInput.frameTimedOut(reg.fd(), idleMillis, unfinished, clock.getAsLong());
+        send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
+                "no byte of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
+                        + " the connection is closed", null)));
+        beginDrop("dropped: " + unfinished + " got no byte for " + idleMillis + " ms (--frame-timeout)");
     }
 
     /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */
@@ -483,11 +568,9 @@ public final class PortLink implements HostOutput {
         if (!awaitingBudget || state != State.CONNECTED) {
             return;
         }
-        awaitingBudget = false;
+        endBudgetWait();
         processInput();
-        if (mayRead()) {
-            reg.setRead(true);
-        }
+        readAgainIfAllowed();
     }
 
     /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
@@ -513,8 +596,14 @@ public final class PortLink implements HostOutput {
         if (yielded == null && state == State.CONNECTED && !dropping) {
             processInput();
         }
+        readAgainIfAllowed();
+    }
+
+    /** Reads the host again unless something still holds input back; its frame deadline starts over. */
+    private void readAgainIfAllowed() {
         if (mayRead()) {
             reg.setRead(true);
+            frameDeadline.progressed();
         }
     }
 
@@ -526,7 +615,7 @@ public final class PortLink implements HostOutput {
             } catch (ProtocolException e) {
                 listener.onProtocolError(e);
                 if (e.kind().losesStream() && resync == Resync.DROP_HOST) {
-                    beginDrop();
+                    beginDrop("dropped after a frame length it cannot trust");
                     break;
                 }
                 continue;
@@ -561,16 +650,19 @@ public final class PortLink implements HostOutput {
         reg.setWrite(!empty);
         afterDequeue();
         if (dropping && empty && state == State.CONNECTED) {
-            hangup("dropped after a frame length it cannot trust; what was queued was written");
+            hangup(dropReason + "; what was queued was written");
         }
     }
 
     /**
-     * The stream was lost on a DROP_HOST link: read nothing more (the bytes still held or yet to
-     * come may be the inside of the refused frame), let the core.error go out, then hang up.
+     * The host is dropped (its stream was lost on a DROP_HOST link, or a frame timed out): read
+     * nothing more (the bytes still held or yet to come may be the inside of a refused frame), let
+     * the core.error go out, then hang up.
      */
-    private void beginDrop() {
+    private void beginDrop(String why) {
         dropping = true;
+        dropReason = why;
+        frameDeadline.stop();
         decoder.reset();
         forgetInput();
         reg.setRead(false);
@@ -578,7 +670,7 @@ public final class PortLink implements HostOutput {
         dropDeadline = loop.schedule(DROP_LINGER_MILLIS, () -> {
             dropDeadline = null;
             if (state == State.CONNECTED) {
-                hangup("dropped after a frame length it cannot trust; " + queue.queuedBytes()
+                hangup(dropReason + "; " + queue.queuedBytes()
                         + " bytes the host did not read in " + DROP_LINGER_MILLIS + " ms");
             }
         });
@@ -587,7 +679,7 @@ public final class PortLink implements HostOutput {
     /** Nothing held is ever fed: the reservations go back, and this link waits for the budget no more. */
     private void forgetInput() {
         largeFrames.cancel(budgetRetry);
-        awaitingBudget = false;
+        endBudgetWait();
         inBuf.clear();
         admission.reset();
     }
@@ -601,10 +693,12 @@ public final class PortLink implements HostOutput {
         reg = null;
         state = State.DETACHED;
         stallWatch.stop();
+        frameDeadline.stop();
         decoder.reset();
         forgetInput();
         waterMarks.hostGone();
         dropping = false;
+        dropReason = null;
         if (dropDeadline != null) {
             dropDeadline.cancel();
             dropDeadline = null;

@@ -122,6 +122,29 @@ class ControlE2ETest {
         assertTrue(agent.process().isAlive());
     }
 
+    /**
+     * A type only the agent sends is refused as unsupported_message_type (PROTOCOL.md) whatever its
+     * flags and payload: a pong with flags 0 and an exited or stdout without its fields are not
+     * invalid_flags or invalid_payload. Raw bytes: the encoder would not write such frames.
+     */
+    @Test
+    void agentOnlyTypesFromTheHostAreUnsupportedWhateverTheirShape() throws Exception {
+        String[][] frames = {
+            {"3", "000000190000000300a3617607617469636f72652e706f6e67617041a0"}, // core.pong, flags 0, {}
+            {"4", "000000200000000401a3617607617470636f72652e657865632e657869746564617041a0"}, // exited {}
+            {"5", "000000200000000500a3617607617470636f72652e657865632e7374646f7574617041a0"}, // stdout {}
+        };
+        try (HostConnection host = agent.connectReady()) {
+            for (String[] f : frames) {
+                host.sendRaw(HexFormat.of().parseHex(f[1]));
+                ErrorPayload e = host.expectError(Long.parseLong(f[0]), "unsupported_message_type");
+                assertTrue(e.message().contains("sent by the agent"), e.message());
+            }
+            host.send(new Frame(6, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(6, MessageType.CORE_PONG);
+        }
+    }
+
     @Test
     void framesForUnknownSessionsAreRefusedWithInvalidSession() throws Exception {
         try (HostConnection host = agent.connectReady()) {

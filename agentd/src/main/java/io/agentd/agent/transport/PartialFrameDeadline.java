@@ -1,0 +1,92 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.loop.Loop;
+import java.util.function.LongSupplier;
+
+/**
+ * The deadline of a frame a socket host began and stopped sending (--frame-timeout). A frame cut
+ * short holds what a whole one would: its connection's place among --max-connections and, for a
+ * large frame, its room in the {@link LargeFrameBudget}, which other hosts' large frames wait for.
+ * So a host that sends no byte of its frame for the timeout is dropped. A host idle between frames
+ * holds neither and is left alone (hosts keep connections open). Time while the agent itself does
+ * not read the link (a large frame waiting for the budget, a yielded slice, backpressure) is not
+ * the host's: its time starts over when reading does. Not for the virtio port, whose guest clock
+ * can jump across a VM pause and whose one host cannot reconnect. Loop thread only.
+ */
+final class PartialFrameDeadline {
+    /** What the deadline looks at, and what it calls when it passes. */
+    interface Subject {
+        /** Part of a frame is held: the decoder is inside one, or an incomplete length prefix waits. */
+        boolean holdsPartialFrame();
+
+        /** The link reads the host now: nothing on the agent's side holds its input back. */
+        boolean reading();
+
+        /** The host sent no byte of its frame for {@code idleMillis} (at least the timeout). */
+        void expired(long idleMillis);
+    }
+
+    private final Loop loop;
+    private final long timeoutMillis;
+    private final Subject subject;
+    private final LongSupplier nanoClock;
+    /** The pending check; null while no frame is partial (the next read arms it). */
+    private Loop.Timer check;
+    /** The host's last byte, or when the link began reading again. */
+    private long lastProgressNanos;
+
+    /** @param timeoutMillis 0: no deadline */
+    PartialFrameDeadline(Loop loop, long timeoutMillis, Subject subject, LongSupplier nanoClock) {
+        this.loop = loop;
+        this.timeoutMillis = timeoutMillis;
+        this.subject = subject;
+        this.nanoClock = nanoClock;
+    }
+
+    /**
+     * Bytes came, or the link reads again: the host's time starts over. Arms the check when a frame
+     * is partial; one pending check serves every later read (it looks at the time of the last one),
+     * so a busy link schedules nothing per read.
+     */
+    void progressed() {
+        if (timeoutMillis == 0) {
+            return;
+        }
+        lastProgressNanos = nanoClock.getAsLong();
+        if (check == null && subject.holdsPartialFrame()) {
+            check = loop.schedule(timeoutMillis, this::check);
+        }
+    }
+
+    /** The link is gone or dropping: no deadline. */
+    void stop() {
+        if (check != null) {
+            check.cancel();
+            check = null;
+        }
+    }
+
+    /** True while a check is pending (tests). */
+    boolean armed() {
+        return check != null;
+    }
+
+    private void check() {
+        check = null;
+        if (!subject.holdsPartialFrame()) {
+            return; // between frames: the next read arms it again
+        }
+        long now = nanoClock.getAsLong();
+        if (!subject.reading()) {
+            lastProgressNanos = now; // the agent is not reading: not the host's time
+            check = loop.schedule(timeoutMillis, this::check);
+            return;
+        }
+        long idleMillis = (now - lastProgressNanos) / 1_000_000;
+        if (idleMillis >= timeoutMillis) {
+            subject.expired(idleMillis);
+            return;
+        }
+        check = loop.schedule(timeoutMillis - idleMillis, this::check);
+    }
+}

@@ -1,0 +1,39 @@
+package io.agentd.agent.transport;
+
+import io.agentd.agent.LogText;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log lines about host input that stalls, shared by every link of the agent so that many hosts
+ * stalling at once (a slow-loris attack opens dozens of connections) write a bounded number of
+ * lines: at most one a second of each kind, which counts those left out. Logging is synchronous on
+ * the loop thread and the guest's console may be a serial port. Loop thread only.
+ */
+public final class StalledInputLog {
+    private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the links' lines
+    private static final long LINE_INTERVAL_MILLIS = 1000;
+
+    private final LogThrottle frameTimeouts = new LogThrottle(LINE_INTERVAL_MILLIS);
+    private final LogThrottle budgetWaits = new LogThrottle(LINE_INTERVAL_MILLIS);
+
+    /** A host was dropped for leaving a frame unfinished past --frame-timeout. */
+    void frameTimedOut(int fd, long idleMillis, String unfinished, long nowNanos) {
+        long skipped = frameTimeouts.admit(nowNanos);
+        if (skipped != LogThrottle.SKIP) {
+            log.warn("host link on fd {}: no byte of {} came for {} ms (--frame-timeout); closing it{}", fd,
+                    LogText.message(unfinished), idleMillis,
+                    LogThrottle.sinceLastLine(skipped, "connections closed the same way"));
+        }
+    }
+
+    /** A link's large frame has waited this long for room in the large-frame budget. */
+    void waitsForBudget(int fd, long waitedMillis, long nowNanos) {
+        long skipped = budgetWaits.admit(nowNanos);
+        if (skipped != LogThrottle.SKIP) {
+            log.info("host link on fd {}: a large frame has waited {} ms for room in the large-frame budget"
+                    + " (other connections' large frames hold it); its input is not read meanwhile{}", fd,
+                    waitedMillis, LogThrottle.sinceLastLine(skipped, "links waiting as long"));
+        }
+    }
+}

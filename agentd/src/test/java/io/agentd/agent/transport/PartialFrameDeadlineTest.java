@@ -1,0 +1,109 @@
+package io.agentd.agent.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.ScriptedLoop;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The deadline of a frame left unfinished, on a scripted clock. */
+class PartialFrameDeadlineTest {
+    private static final long TIMEOUT = 100;
+    private final ScriptedLoop loop = new ScriptedLoop();
+    private boolean partial;
+    private boolean reading = true;
+    private final List<Long> expired = new ArrayList<>();
+    private final PartialFrameDeadline deadline = deadline(TIMEOUT);
+
+    private PartialFrameDeadline deadline(long timeoutMillis) {
+        return new PartialFrameDeadline(loop, timeoutMillis, new PartialFrameDeadline.Subject() {
+            @Override
+            public boolean holdsPartialFrame() {
+                return partial;
+            }
+
+            @Override
+            public boolean reading() {
+                return reading;
+            }
+
+            @Override
+            public void expired(long idleMillis) {
+                expired.add(idleMillis);
+            }
+        }, loop::nanoTime);
+    }
+
+    /** The host sends bytes that leave a frame unfinished (or finish it, with {@code partialAfter} false). */
+    private void bytesCame(boolean partialAfter) {
+        partial = partialAfter;
+        deadline.progressed();
+    }
+
+    @Test
+    void aFrameLeftUnfinishedForTheTimeoutExpiresOnce() {
+        bytesCame(true);
+        loop.advance(TIMEOUT - 1);
+        assertTrue(expired.isEmpty());
+        loop.advance(1);
+        assertEquals(List.of(TIMEOUT), expired);
+        loop.advance(10 * TIMEOUT);
+        assertEquals(1, expired.size(), "expired once; the link drops the host");
+    }
+
+    @Test
+    void everyByteStartsTheHostsTimeOver() {
+        bytesCame(true);
+        for (int i = 0; i < 10; i++) {
+            loop.advance(TIMEOUT - 10);
+            bytesCame(true); // a slow host that keeps sending is never cut off
+        }
+        assertTrue(expired.isEmpty());
+        loop.advance(TIMEOUT);
+        assertEquals(1, expired.size());
+    }
+
+    @Test
+    void anIdleHostBetweenFramesIsLeftAlone() {
+        bytesCame(true);
+        loop.advance(50);
+        bytesCame(false); // the frame is whole
+        loop.advance(100 * TIMEOUT);
+        assertTrue(expired.isEmpty());
+        assertFalse(deadline.armed(), "nothing pending between frames");
+        bytesCame(true); // the next frame starts its own deadline
+        loop.advance(TIMEOUT);
+        assertEquals(1, expired.size());
+    }
+
+    @Test
+    void timeTheAgentDoesNotReadIsNotTheHosts() {
+        bytesCame(true);
+        reading = false; // e.g. the frame waits for the large-frame budget
+        loop.advance(10 * TIMEOUT);
+        assertTrue(expired.isEmpty());
+        reading = true;
+        deadline.progressed(); // the link reads again
+        loop.advance(TIMEOUT - 1);
+        assertTrue(expired.isEmpty(), "the host gets its whole timeout after reading resumes");
+        loop.advance(1);
+        assertEquals(1, expired.size());
+    }
+
+    @Test
+    void stopAndZeroMeanNoDeadline() {
+        bytesCame(true);
+        deadline.stop();
+        loop.advance(10 * TIMEOUT);
+        assertTrue(expired.isEmpty());
+        assertEquals(0, loop.pendingTimers());
+
+        PartialFrameDeadline never = deadline(0);
+        partial = true;
+        never.progressed();
+        assertFalse(never.armed());
+    }
+}
