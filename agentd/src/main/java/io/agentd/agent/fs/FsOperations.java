@@ -114,6 +114,8 @@ final class FsOperations {
         } else if (op instanceof FsOp.OpenDir o) {
             return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()))));
         } else if (op instanceof FsOp.CloseHandle o) {
+            // Out of the table first (a second CloseHandle is EBADF); close() never waits behind I/O
+            // in progress on it, so the handle is always closed by the time this answers.
             handles.remove(o.handle()).close();
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ReadDir o) {
@@ -123,7 +125,8 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), true)));
         } else if (op instanceof FsOp.FSetStat o) {
             FsHandle h = handles.get(o.handle());
-            synchronized (h) {
+            h.busy.lock();
+            try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
                     resize(f.channel, o.attrs().size(), h.path);
                     setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
@@ -131,6 +134,8 @@ final class FsOperations {
                 } else {
                     setAttrs(statPath(h), true, o.attrs());
                 }
+            } finally {
+                h.busy.unlock();
             }
             return FsResponse.success(null);
         }
@@ -174,7 +179,8 @@ final class FsOperations {
         long max = Math.min(limit == null ? FsLimits.READ_DIR_DEFAULT : limit, READ_DIR_MAX);
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        synchronized (dir) {
+        dir.busy.lock();
+        try {
             try {
                 Iterator<Path> it = dir.entries;
                 while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
@@ -187,6 +193,8 @@ final class FsOperations {
             } catch (java.nio.file.DirectoryIteratorException e) {
                 throw FsErrors.from(e.getCause(), "readdir " + dir.path);
             }
+        } finally {
+            dir.busy.unlock();
         }
         return entries;
     }

@@ -6,6 +6,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -119,7 +120,8 @@ final class FsReadStream implements FsService.Active {
             return -1;
         }
         int want = (int) Math.min(chunk, left);
-        synchronized (file) {
+        file.busy.lock();
+        try {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(read.handle()) + " (os error 9)");
             }
@@ -136,11 +138,16 @@ final class FsReadStream implements FsService.Active {
                     digest.update(buffer);
                 }
                 return n;
+            } catch (ClosedChannelException e) {
+                // CloseHandle or the connection's end closed the handle, which ended this I/O.
+                throw new FsFailure(FsFailure.EBADF, "read " + file.path + ": the handle was closed (os error 9)");
             } catch (IOException e) {
                 throw FsErrors.from(e, "read " + file.path);
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "read " + file.path);
             }
+        } finally {
+            file.busy.unlock();
         }
     }
 

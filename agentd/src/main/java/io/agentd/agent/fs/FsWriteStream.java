@@ -8,6 +8,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -189,7 +190,8 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void writeChunk(ByteBuffer chunk, long at) throws FsFailure {
-        synchronized (file) {
+        file.busy.lock();
+        try {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
@@ -202,11 +204,16 @@ final class FsWriteStream implements FsService.Active {
                 while (chunk.hasRemaining()) {
                     done += file.write(chunk, at + done);
                 }
+            } catch (ClosedChannelException e) {
+                // CloseHandle or the connection's end closed the handle, which ended this I/O.
+                throw new FsFailure(FsFailure.EBADF, "write " + file.path + ": the handle was closed (os error 9)");
             } catch (IOException e) {
                 throw FsErrors.from(e, "write " + file.path + " (" + writtenByWorker + " bytes written)");
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "write " + file.path);
             }
+        } finally {
+            file.busy.unlock();
         }
     }
 

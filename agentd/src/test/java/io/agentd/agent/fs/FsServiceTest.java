@@ -177,4 +177,37 @@ class FsServiceTest {
         runLoopUntil(2);
         assertTrue(response(2).error().contains("bad handle"), response(2).error());
     }
+
+    @Test
+    void closingAHandleEndsAReadBlockedOnItInsteadOfWaitingBehindIt() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 8192, 16384));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            // read+write: open(2) does not wait for a peer; nobody ever writes into it.
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(),
+                    new FsOpenOptions(true, true, false, false, false, false, null, false))));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            service.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, 10L), null, true));
+            Thread.sleep(300); // one worker is now blocked in read(2), holding the handle
+
+            service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(3); // before the fix: the close waited behind the read, both workers stuck
+            assertTrue(response(3).ok(), response(3).toString());
+            assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+            assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
+            assertEquals(0, service.openHandles());
+
+            service.onOwnerGone();
+            service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            service.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(5);
+            assertTrue(response(4).ok() && response(5).ok(), "both workers serve again");
+        } finally {
+            two.shutdown();
+        }
+    }
 }
