@@ -210,4 +210,25 @@ class FsServiceTest {
             two.shutdown();
         }
     }
+
+    @Test
+    void aWritePastItsLenWritesTheChunksBeforeAndCountsThemExactly() throws Exception {
+        Path file = dir.resolve("w");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, 0, 12L, false), null, true));
+        // The loop (this thread) runs nothing in between: the first chunk is on the worker, the
+        // second waits on the loop, the third passes len while neither is counted as written yet.
+        fs.onData(2, "AAAAAAAA".getBytes());
+        fs.onData(2, "BBBB".getBytes());
+        fs.onData(2, "CCCCCCCC".getBytes());
+        fs.onData(2, new byte[0]);
+        runLoopUntil(2);
+        FsResponse refused = response(2);
+        assertEquals("EINVAL", refused.errnoName(), refused.toString());
+        assertTrue(refused.error().contains("; 12 bytes written at offset 0"), refused.error());
+        assertEquals("AAAAAAAABBBB", Files.readString(file), "the chunks within len, nothing of the one past it");
+    }
 }
