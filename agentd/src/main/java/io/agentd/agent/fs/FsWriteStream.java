@@ -210,6 +210,7 @@ final class FsWriteStream implements FsService.Active {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
             file.checkOffset(write.offset(), "write");
+            FsPositions.check(write.offset(), at - write.offset(), "write", file.path);
             try {
                 if (digest != null) {
                     digest.update(chunk);

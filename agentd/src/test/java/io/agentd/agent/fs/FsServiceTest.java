@@ -231,4 +231,38 @@ class FsServiceTest {
         assertTrue(refused.error().contains("; 12 bytes written at offset 0"), refused.error());
         assertEquals("AAAAAAAABBBB", Files.readString(file), "the chunks within len, nothing of the one past it");
     }
+
+    @Test
+    void aReadLenIsUnsignedAndAnOffsetPastTheLargestIsATypedEinval() throws Exception {
+        Path file = dir.resolve("r");
+        Files.writeString(file, "hello");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(true, true, false, false, false, false, null, false))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        fs.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, -1L), null, true)); // 2^64-1: all of it
+        runLoopUntil(3);
+        assertTrue(response(2).ok(), response(2).toString());
+        fs.onRequest(3, new FsRequest(new FsOp.Read(handle, 0, Long.MIN_VALUE), null, true)); // 2^63
+        runLoopUntil(5);
+        assertTrue(response(3).ok(), response(3).toString());
+        assertEquals("hellohello", new String(host.fsDataBytes()), "each Read sent the whole file");
+
+        fs.onRequest(4, new FsRequest(new FsOp.Read(handle, -1L, null), null, true)); // offset 2^64-1
+        runLoopUntil(6);
+        FsResponse read = response(4);
+        assertEquals("EINVAL", read.errnoName(), read.toString());
+        assertTrue(read.error().endsWith("(os error 22)") && read.error().contains("18446744073709551615"),
+                read.error());
+
+        fs.onRequest(5, new FsRequest(new FsOp.Write(handle, Long.MIN_VALUE, 1L, false), null, true));
+        fs.onData(5, new byte[] {'x'});
+        fs.onData(5, new byte[0]);
+        runLoopUntil(7);
+        FsResponse write = response(5);
+        assertEquals("EINVAL", write.errnoName(), write.toString());
+        assertTrue(write.error().endsWith("(os error 22)"), write.error());
+        assertEquals("hello", Files.readString(file));
+    }
 }
