@@ -22,7 +22,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -64,7 +63,9 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Stat(
                     FsEntries.stat(FsPaths.absolute("path", o.path()), o.followSymlink())));
         } else if (op instanceof FsOp.SetStat o) {
-            setAttrs(FsPaths.absolute("path", o.path()), o.followSymlink(), o.attrs());
+            Path p = FsPaths.absolute("path", o.path());
+            FsAttrs.check(p, o.attrs());
+            setAttrs(p, o.followSymlink(), o.attrs());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ListDir o) {
             return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()))));
@@ -125,6 +126,7 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), true)));
         } else if (op instanceof FsOp.FSetStat o) {
             FsHandle h = handles.get(o.handle());
+            FsAttrs.check(statPath(h), o.attrs());
             h.busy.lock();
             try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
@@ -216,6 +218,7 @@ final class FsOperations {
         return 3L * info.path().length() + 160;
     }
 
+    /** Applies attributes {@link FsAttrs#check} accepted, in this order: size, owner, mode, times. */
     private static void setAttrs(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
@@ -238,7 +241,7 @@ final class FsOperations {
             }
             if (a.atime() != null || a.mtime() != null) {
                 Files.getFileAttributeView(p, BasicFileAttributeView.class, links).setTimes(
-                        time(a.mtime()), time(a.atime()), null);
+                        FsAttrs.time(a.mtime()), FsAttrs.time(a.atime()), null);
             }
         } catch (IOException e) {
             throw FsErrors.from(e, "setstat " + p);
@@ -262,10 +265,6 @@ final class FsOperations {
         } catch (IOException e) {
             throw FsErrors.from(e, "truncate " + p);
         }
-    }
-
-    private static FileTime time(Long seconds) {
-        return seconds == null ? null : FileTime.fromMillis(Math.multiplyExact(seconds, 1000L));
     }
 
     private static void mkdirs(Path p, Long mode) throws FsFailure {

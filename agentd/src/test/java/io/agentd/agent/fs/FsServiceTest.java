@@ -14,9 +14,12 @@ import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
+import io.agentd.protocol.payload.FsSetAttrs;
 import io.agentd.protocol.payload.RelayClientRange;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Random;
@@ -264,5 +267,40 @@ class FsServiceTest {
         assertEquals("EINVAL", write.errnoName(), write.toString());
         assertTrue(write.error().endsWith("(os error 22)"), write.error());
         assertEquals("hello", Files.readString(file));
+    }
+
+    @Test
+    void anAttributeThatCannotBeSetIsEinvalWithNothingApplied() throws Exception {
+        Path file = dir.resolve("a");
+        Files.writeString(file, "hello");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        FileTime before = Files.getLastModifiedTime(file);
+        long overflowsMillis = 1L << 62;
+        fs.onRequest(1, new FsRequest(new FsOp.SetStat(file.toString(), true,
+                new FsSetAttrs(0600L, null, null, null, null, overflowsMillis)), null, true));
+        runLoopUntil(1);
+        FsResponse setStat = response(1);
+        assertEquals("EINVAL", setStat.errnoName(), setStat.toString());
+        assertTrue(setStat.error().contains("mtime " + overflowsMillis) && setStat.error().endsWith("(os error 22)"),
+                setStat.error());
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)), "mode not applied");
+
+        fs.onRequest(2, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, true, false, false, false, false, null, false))));
+        runLoopUntil(2);
+        long handle = ((FsResponseData.Handle) response(2).data()).handle();
+        // One past what the JDK can set (it would silently set 2262 instead).
+        fs.onRequest(3, new FsRequest(new FsOp.FSetStat(handle,
+                new FsSetAttrs(0600L, null, null, 2L, FsAttrs.MAX_SECONDS + 1, null)), null, true));
+        runLoopUntil(3);
+        assertEquals("EINVAL", response(3).errnoName(), response(3).toString());
+        assertEquals("hello", Files.readString(file), "size not applied");
+        assertEquals(before, Files.getLastModifiedTime(file));
+
+        fs.onRequest(4, new FsRequest(new FsOp.FSetStat(handle,
+                new FsSetAttrs(null, null, null, null, null, FsAttrs.MAX_SECONDS)), null, true));
+        runLoopUntil(4);
+        assertTrue(response(4).ok(), response(4).toString());
+        assertEquals(FsAttrs.MAX_SECONDS, Files.getLastModifiedTime(file).to(TimeUnit.SECONDS), "the largest time is set");
     }
 }
