@@ -440,8 +440,8 @@ final class FsOperations {
             opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         }
         for (int attempt = 0; ; attempt++) {
-            Path temp = parent.resolve("." + path.getFileName() + ".agentd-"
-                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
+            Path temp = parent.resolve(FsTempNames.of(path.getFileName().toString(),
+                    ThreadLocalRandom.current().nextLong()));
             try {
                 FileChannel ch = o.mode() == null ? FileChannel.open(temp, opts)
                         : FileChannel.open(temp, opts, permissions(o.mode()));

@@ -303,4 +303,33 @@ class FsServiceTest {
         assertTrue(response(4).ok(), response(4).toString());
         assertEquals(FsAttrs.MAX_SECONDS, Files.getLastModifiedTime(file).to(TimeUnit.SECONDS), "the largest time is set");
     }
+
+    @Test
+    void atomicUploadsOfNamesUpTo255BytesFitTheirTemporaryNameUnderNameMax() throws Exception {
+        String ascii = "M".repeat(250);
+        String threeByteChars = "\u65e5".repeat(85); // 255 bytes in UTF-8
+        String mixed = "a" + "\ud83d\ude00".repeat(63) + "b"; // 1 + 252 + 1 bytes: a cut must not split a pair
+        long id = 10;
+        for (String name : new String[] {ascii, threeByteChars, mixed}) {
+            Path file = dir.resolve(name);
+            fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
+                    new FsOpenOptions(false, true, false, true, true, false, null, true)), null, true));
+            runLoopUntil(host.frames.size() + 1);
+            FsResponse open = response(id);
+            assertTrue(open.ok(), name.length() + " chars: " + open);
+            long handle = ((FsResponseData.Handle) open.data()).handle();
+            try (var listing = Files.list(dir)) {
+                String temp = listing.map(p -> p.getFileName().toString()).filter(n -> n.contains(".agentd-"))
+                        .findFirst().orElseThrow();
+                assertTrue(temp.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 255, temp);
+                assertTrue(temp.startsWith("." + name.substring(0, 10)), temp);
+                assertFalse(temp.contains("\ufffd"), "no character cut in half: " + temp);
+            }
+            fs.onRequest(id + 1, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(host.frames.size() + 1);
+            assertTrue(response(id + 1).ok(), response(id + 1).toString());
+            assertTrue(Files.isRegularFile(file), name);
+            id += 2;
+        }
+    }
 }
