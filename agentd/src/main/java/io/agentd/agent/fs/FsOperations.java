@@ -418,7 +418,9 @@ final class FsOperations {
     /**
      * An atomic upload: the writes go to {@code .NAME.agentd-XXXXXXXX} beside the destination,
      * created O_EXCL, renamed over the destination at the close of a complete upload. The
-     * destination is replaced whole, so append is refused; create_new is checked at open.
+     * destination is replaced whole, so append is refused; create_new is checked at open. A regular
+     * file it replaces passes its owner, group and (unless {@code mode} is given) mode on to it
+     * ({@link FsReplacedFile}), read here at the open.
      */
     private static FsHandle.File openAtomic(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
         if (o.append() || !o.write()) {
@@ -439,12 +441,18 @@ final class FsOperations {
         if (o.read()) {
             opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         }
+        FsReplacedFile replaced = FsReplacedFile.at(path);
         for (int attempt = 0; ; attempt++) {
             Path temp = parent.resolve(FsTempNames.of(path.getFileName().toString(),
                     ThreadLocalRandom.current().nextLong()));
             try {
-                FileChannel ch = o.mode() == null ? FileChannel.open(temp, opts)
-                        : FileChannel.open(temp, opts, permissions(o.mode()));
+                FileChannel ch = o.mode() != null ? FileChannel.open(temp, opts, permissions(o.mode()))
+                        // private until it has the old file's owner and mode
+                        : replaced != null ? FileChannel.open(temp, opts, permissions(0600))
+                        : FileChannel.open(temp, opts);
+                if (replaced != null) {
+                    takeOver(replaced, temp, ch, o.mode() != null, path);
+                }
                 return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
                 if (attempt == 8) {
@@ -453,6 +461,22 @@ final class FsOperations {
             } catch (IOException e) {
                 throw FsErrors.from(e, "open " + temp + " (the atomic upload's temporary file)");
             }
+        }
+    }
+
+    /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */
+    private static void takeOver(FsReplacedFile replaced, Path temp, FileChannel ch, boolean explicitMode, Path path)
+            throws FsFailure {
+        try {
+            replaced.applyTo(temp, explicitMode);
+        } catch (IOException e) {
+            try {
+                ch.close();
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the temp name is ours alone; nothing else to do
+            }
+            throw FsErrors.from(e, "atomic upload to " + path + ": giving its temporary file the mode of the old file");
         }
     }
 

@@ -27,6 +27,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -331,5 +332,39 @@ class FsServiceTest {
             assertTrue(Files.isRegularFile(file), name);
             id += 2;
         }
+    }
+
+    @Test
+    void anAtomicUploadOverAFileKeepsItsOwnerAndModeUnlessAModeIsGiven() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chown needs root");
+        Path file = dir.resolve("private");
+        Files.writeString(file, "secret");
+        Files.setAttribute(file, "unix:uid", 65534);
+        Files.setAttribute(file, "unix:gid", 65534);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+
+        uploadAtomically(1, file, null);
+        assertEquals(65534, Files.getAttribute(file, "unix:uid"));
+        assertEquals(65534, Files.getAttribute(file, "unix:gid"));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "not root's default 0644: the old file was private");
+
+        uploadAtomically(3, file, 0640L);
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "an explicit mode wins");
+        assertEquals(65534, Files.getAttribute(file, "unix:uid"));
+    }
+
+    /** OpenFile atomic on {@code id}, CloseHandle on {@code id + 1}: the (empty) upload replaces {@code file}. */
+    private void uploadAtomically(long id, Path file, Long mode) throws Exception {
+        fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, true, false, true, true, false, mode, true)), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertTrue(response(id).ok(), response(id).toString());
+        long handle = ((FsResponseData.Handle) response(id).data()).handle();
+        fs.onRequest(id + 1, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertTrue(response(id + 1).ok(), response(id + 1).toString());
+        assertEquals(0, Files.size(file), "replaced");
     }
 }
