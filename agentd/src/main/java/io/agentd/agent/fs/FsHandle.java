@@ -9,13 +9,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One open handle: a file (a FileChannel) or a directory (a stream of its entries). Operations on
- * one handle run one at a time on workers (they hold its monitor); different handles run in
- * parallel. The loop thread never takes that monitor: a worker may sit in a write to a FIFO that
- * nobody reads for as long as it likes. Closing without completing ({@link #abandon}) takes no lock
- * either, and closing the channel wakes a worker blocked in it (AsynchronousCloseException).
+ * one handle run one at a time on workers (they hold {@link #busy}); different handles run in
+ * parallel. The loop thread never takes that lock: a worker may sit in a write to a FIFO that
+ * nobody reads for as long as it likes. Closing never waits for it either ({@link #close},
+ * {@link #abandon}): closing the channel wakes a worker blocked in it (AsynchronousCloseException),
+ * so a close always ends the I/O in flight and gives its worker back.
  */
 abstract class FsHandle {
     final long handle;
@@ -23,6 +25,8 @@ abstract class FsHandle {
     final long openedBy;
     final Path path;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Held by the operation running on the handle (its system calls), so operations run one at a time. */
+    final ReentrantLock busy = new ReentrantLock();
 
     FsHandle(long handle, long openedBy, Path path) {
         this.handle = handle;
@@ -35,14 +39,24 @@ abstract class FsHandle {
     }
 
     /**
-     * CloseHandle (a worker): waits for the operation in progress on it, then closes; an atomic
-     * upload replaces its destination here.
+     * CloseHandle (a worker). With no operation in progress it closes as asked (an atomic upload
+     * replaces its destination here). With one in progress it does not wait for it: a read from a
+     * FIFO nobody writes would hold this worker, then the connection's end could not free either
+     * (the handle is out of the table by then). It closes at once instead, which ends that I/O
+     * ({@link #cut}).
      */
     final void close() throws FsFailure {
-        synchronized (this) {
-            if (closed.compareAndSet(false, true)) {
-                release(true);
-            }
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (!busy.tryLock()) {
+            cut();
+            return;
+        }
+        try {
+            release(true);
+        } finally {
+            busy.unlock();
         }
     }
 
@@ -54,6 +68,11 @@ abstract class FsHandle {
     }
 
     abstract void release(boolean complete) throws FsFailure;
+
+    /** Closed while an operation was in progress on it (no lock): ends that operation's I/O. */
+    void cut() throws FsFailure {
+        release(false);
+    }
 
     /** An open file. */
     static final class File extends FsHandle {
@@ -100,6 +119,16 @@ abstract class FsHandle {
 
         void spoil() {
             spoiled = true;
+        }
+
+        /** An atomic upload with I/O still going is not complete: dropped, and the CloseHandle says so. */
+        @Override
+        void cut() throws FsFailure {
+            release(false);
+            if (temp != null) {
+                throw new FsFailure(FsFailure.EIO, "atomic upload to " + path + ": closed while a Write on"
+                        + " the handle was still in progress, so the destination was left unchanged");
+            }
         }
 
         boolean spoiled() {

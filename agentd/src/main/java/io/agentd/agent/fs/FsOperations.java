@@ -22,7 +22,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -64,7 +63,9 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Stat(
                     FsEntries.stat(FsPaths.absolute("path", o.path()), o.followSymlink())));
         } else if (op instanceof FsOp.SetStat o) {
-            setAttrs(FsPaths.absolute("path", o.path()), o.followSymlink(), o.attrs());
+            Path p = FsPaths.absolute("path", o.path());
+            FsAttrs.check(p, o.attrs());
+            setAttrs(p, o.followSymlink(), o.attrs());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ListDir o) {
             return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()))));
@@ -114,6 +115,8 @@ final class FsOperations {
         } else if (op instanceof FsOp.OpenDir o) {
             return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()))));
         } else if (op instanceof FsOp.CloseHandle o) {
+            // Out of the table first (a second CloseHandle is EBADF); close() never waits behind I/O
+            // in progress on it, so the handle is always closed by the time this answers.
             handles.remove(o.handle()).close();
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ReadDir o) {
@@ -123,7 +126,9 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), true)));
         } else if (op instanceof FsOp.FSetStat o) {
             FsHandle h = handles.get(o.handle());
-            synchronized (h) {
+            FsAttrs.check(statPath(h), o.attrs());
+            h.busy.lock();
+            try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
                     resize(f.channel, o.attrs().size(), h.path);
                     setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
@@ -131,6 +136,8 @@ final class FsOperations {
                 } else {
                     setAttrs(statPath(h), true, o.attrs());
                 }
+            } finally {
+                h.busy.unlock();
             }
             return FsResponse.success(null);
         }
@@ -174,7 +181,8 @@ final class FsOperations {
         long max = Math.min(limit == null ? FsLimits.READ_DIR_DEFAULT : limit, READ_DIR_MAX);
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        synchronized (dir) {
+        dir.busy.lock();
+        try {
             try {
                 Iterator<Path> it = dir.entries;
                 while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
@@ -187,6 +195,8 @@ final class FsOperations {
             } catch (java.nio.file.DirectoryIteratorException e) {
                 throw FsErrors.from(e.getCause(), "readdir " + dir.path);
             }
+        } finally {
+            dir.busy.unlock();
         }
         return entries;
     }
@@ -208,6 +218,7 @@ final class FsOperations {
         return 3L * info.path().length() + 160;
     }
 
+    /** Applies attributes {@link FsAttrs#check} accepted, in this order: size, owner, mode, times. */
     private static void setAttrs(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
@@ -230,7 +241,7 @@ final class FsOperations {
             }
             if (a.atime() != null || a.mtime() != null) {
                 Files.getFileAttributeView(p, BasicFileAttributeView.class, links).setTimes(
-                        time(a.mtime()), time(a.atime()), null);
+                        FsAttrs.time(a.mtime()), FsAttrs.time(a.atime()), null);
             }
         } catch (IOException e) {
             throw FsErrors.from(e, "setstat " + p);
@@ -254,10 +265,6 @@ final class FsOperations {
         } catch (IOException e) {
             throw FsErrors.from(e, "truncate " + p);
         }
-    }
-
-    private static FileTime time(Long seconds) {
-        return seconds == null ? null : FileTime.fromMillis(Math.multiplyExact(seconds, 1000L));
     }
 
     private static void mkdirs(Path p, Long mode) throws FsFailure {
@@ -411,7 +418,9 @@ final class FsOperations {
     /**
      * An atomic upload: the writes go to {@code .NAME.agentd-XXXXXXXX} beside the destination,
      * created O_EXCL, renamed over the destination at the close of a complete upload. The
-     * destination is replaced whole, so append is refused; create_new is checked at open.
+     * destination is replaced whole, so append is refused; create_new is checked at open. A regular
+     * file it replaces passes its owner, group and (unless {@code mode} is given) mode on to it
+     * ({@link FsReplacedFile}), read here at the open.
      */
     private static FsHandle.File openAtomic(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
         if (o.append() || !o.write()) {
@@ -432,12 +441,18 @@ final class FsOperations {
         if (o.read()) {
             opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         }
+        FsReplacedFile replaced = FsReplacedFile.at(path);
         for (int attempt = 0; ; attempt++) {
-            Path temp = parent.resolve("." + path.getFileName() + ".agentd-"
-                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
+            Path temp = parent.resolve(FsTempNames.of(path.getFileName().toString(),
+                    ThreadLocalRandom.current().nextLong()));
             try {
-                FileChannel ch = o.mode() == null ? FileChannel.open(temp, opts)
-                        : FileChannel.open(temp, opts, permissions(o.mode()));
+                FileChannel ch = o.mode() != null ? FileChannel.open(temp, opts, permissions(o.mode()))
+                        // private until it has the old file's owner and mode
+                        : replaced != null ? FileChannel.open(temp, opts, permissions(0600))
+                        : FileChannel.open(temp, opts);
+                if (replaced != null) {
+                    takeOver(replaced, temp, ch, o.mode() != null, path);
+                }
                 return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
                 if (attempt == 8) {
@@ -446,6 +461,22 @@ final class FsOperations {
             } catch (IOException e) {
                 throw FsErrors.from(e, "open " + temp + " (the atomic upload's temporary file)");
             }
+        }
+    }
+
+    /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */
+    private static void takeOver(FsReplacedFile replaced, Path temp, FileChannel ch, boolean explicitMode, Path path)
+            throws FsFailure {
+        try {
+            replaced.applyTo(temp, explicitMode);
+        } catch (IOException e) {
+            try {
+                ch.close();
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // the temp name is ours alone; nothing else to do
+            }
+            throw FsErrors.from(e, "atomic upload to " + path + ": giving its temporary file the mode of the old file");
         }
     }
 

@@ -6,6 +6,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -32,6 +33,8 @@ final class FsReadStream implements FsService.Active {
     private final FsService service;
     private final FsRequest request;
     private final FsOp.Read read;
+    /** Most bytes this Read sends: its len, read as the u64 it is on the wire; Long.MAX_VALUE is "to the end". */
+    private final long len;
     /** Every buffer of this Read, for {@link #releaseBuffers}. */
     private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
     /** Buffers the worker may read into: it takes them, the loop gives them back once queued. */
@@ -60,7 +63,8 @@ final class FsReadStream implements FsService.Active {
         this.id = id;
         this.request = request;
         this.read = read;
-        long want = read.len() == null ? Long.MAX_VALUE : read.len();
+        this.len = lenOf(read);
+        long want = len;
         int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
         this.chunk = size;
         // A small Read needs one buffer of its size; the pool's buffers are for bulk.
@@ -72,6 +76,14 @@ final class FsReadStream implements FsService.Active {
         }
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
+    }
+
+    /**
+     * A len of 2^63 or more (a negative long) is more than any file holds (the kernel's offsets stop
+     * at 2^63-1): the same as null, to the end, like 2^64-1 which hosts send for "all".
+     */
+    private static long lenOf(FsOp.Read read) {
+        return read.len() == null || read.len() < 0 ? Long.MAX_VALUE : read.len();
     }
 
     /** Starts the Read, or goes on after a pause: sends what is ready, reads more (loop thread). */
@@ -100,7 +112,7 @@ final class FsReadStream implements FsService.Active {
             }
             readSoFar += n;
             arrived.hand(buffer);
-            if (read.len() != null && readSoFar >= read.len()) {
+            if (readSoFar >= len) {
                 return true; // all asked for: no turn only to find the end
             }
         }
@@ -114,12 +126,13 @@ final class FsReadStream implements FsService.Active {
             throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
                     + " (" + h.path + ")");
         }
-        long left = read.len() == null ? Long.MAX_VALUE : read.len() - at;
+        long left = len - at;
         if (left <= 0) {
             return -1;
         }
         int want = (int) Math.min(chunk, left);
-        synchronized (file) {
+        file.busy.lock();
+        try {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(read.handle()) + " (os error 9)");
             }
@@ -130,17 +143,23 @@ final class FsReadStream implements FsService.Active {
                 if (at == 0) {
                     file.checkOffset(read.offset(), "read");
                 }
+                FsPositions.check(read.offset(), at, "read", file.path);
                 int n = file.read(buffer.clear().limit(want), read.offset() + at);
                 buffer.flip();
                 if (n > 0 && digest != null) {
                     digest.update(buffer);
                 }
                 return n;
+            } catch (ClosedChannelException e) {
+                // CloseHandle or the connection's end closed the handle, which ended this I/O.
+                throw new FsFailure(FsFailure.EBADF, "read " + file.path + ": the handle was closed (os error 9)");
             } catch (IOException e) {
                 throw FsErrors.from(e, "read " + file.path);
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "read " + file.path);
             }
+        } finally {
+            file.busy.unlock();
         }
     }
 

@@ -218,7 +218,7 @@ public final class FsService {
                 loop.execute(() -> then.done(null, failed));
                 throw stuck;
             } catch (RuntimeException e) {
-                log.error("fs operation failed unexpectedly", e);
+                loop.execute(() -> workers.internalErrors().report(e, System.nanoTime()));
                 failure = new FsFailure(FsFailure.EIO, "internal error: " + e);
             }
             T result = value;

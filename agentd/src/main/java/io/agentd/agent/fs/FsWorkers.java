@@ -16,6 +16,7 @@ public final class FsWorkers {
     private final ThreadPoolExecutor pool;
     private static final String THREAD_PREFIX = "agentd-fs-";
     private final FsBuffers buffers = new FsBuffers();
+    private final FsInternalErrors internalErrors = new FsInternalErrors();
     /** Whether the workers were made (loop thread only). */
     private boolean started;
 
@@ -56,6 +57,11 @@ public final class FsWorkers {
     /** The chunk buffers all fs transfers share. */
     FsBuffers buffers() {
         return buffers;
+    }
+
+    /** The log of unexpected failures, throttled agent-wide (loop thread). */
+    FsInternalErrors internalErrors() {
+        return internalErrors;
     }
 
     /** Stops taking tasks (agent exit). */

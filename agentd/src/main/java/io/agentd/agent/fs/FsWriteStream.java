@@ -8,6 +8,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -25,9 +26,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * up again (once what is queued plus what the host may still send falls to half the window), the
  * scheme of core.exec.stdin.credit; data past the credit fails the Write (ENOBUFS). A host without
  * flow control may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS).
- * A failed Write is answered at once; nothing after the refused chunk is written (what the file
- * holds is a prefix of what was sent, never a file with holes), the handle is spoiled (an atomic
- * upload then leaves its destination unchanged), and the rest of the host's data is dropped.
+ * A failed Write is answered at once, except one whose data passed {@code len}: the chunks before
+ * the one that passed it are written first, so that its answer counts exactly what the file got.
+ * Nothing after the refused chunk is written (what the file holds is a prefix of what was sent,
+ * never a file with holes), the handle is spoiled (an atomic upload then leaves its destination
+ * unchanged), and the rest of the host's data is dropped.
  */
 final class FsWriteStream implements FsService.Active {
     /** Buffers one worker turn writes at most before it goes back behind other requests' tasks. */
@@ -57,6 +60,11 @@ final class FsWriteStream implements FsService.Active {
     /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
     private boolean writing;
     private boolean eof;
+    /**
+     * A chunk passed {@code len}: it and all later data are dropped, the chunks before it are still
+     * written, and the Write fails once they are, with the exact count (loop thread).
+     */
+    private boolean pastLen;
     /** Answered or aborted: the worker stops after its current buffer, nothing more is written. */
     private volatile boolean ended;
 
@@ -98,6 +106,10 @@ final class FsWriteStream implements FsService.Active {
         if (ended) {
             return;
         }
+        if (pastLen) { // dropped; the empty chunk still marks the end of the host's data
+            eof |= data.length == 0;
+            return;
+        }
         if (data.length == 0) {
             eof = true;
             writeMore();
@@ -106,9 +118,11 @@ final class FsWriteStream implements FsService.Active {
         }
         received += data.length;
         if (write.len() != null && Long.compareUnsigned(received, write.len()) > 0) {
-            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": more data than the len of "
-                    + Long.toUnsignedString(write.len()) + " bytes; " + written + " bytes written at offset "
-                    + Long.toUnsignedString(write.offset()) + ", nothing after (os error 22)"));
+            // Not answered yet: chunks before this one may still be queued or being written, and
+            // the answer says how many bytes the file got (maybeFinish, once they are written).
+            pastLen = true;
+            writeMore();
+            maybeFinish();
             return;
         }
         if (write.window() && received > granted) {
@@ -155,7 +169,8 @@ final class FsWriteStream implements FsService.Active {
         if (ended) {
             return;
         }
-        while (queue.size() > 1 || (!queue.isEmpty() && (!writing || eof || isFull(queue.peekLast())))) {
+        boolean noMoreData = eof || pastLen;
+        while (queue.size() > 1 || (!queue.isEmpty() && (!writing || noMoreData || isFull(queue.peekLast())))) {
             handed.add(queue.poll());
         }
         if (!writing && !handed.isEmpty()) {
@@ -189,11 +204,13 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void writeChunk(ByteBuffer chunk, long at) throws FsFailure {
-        synchronized (file) {
+        file.busy.lock();
+        try {
             if (file.isClosed()) {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
             }
             file.checkOffset(write.offset(), "write");
+            FsPositions.check(write.offset(), at - write.offset(), "write", file.path);
             try {
                 if (digest != null) {
                     digest.update(chunk);
@@ -202,11 +219,16 @@ final class FsWriteStream implements FsService.Active {
                 while (chunk.hasRemaining()) {
                     done += file.write(chunk, at + done);
                 }
+            } catch (ClosedChannelException e) {
+                // CloseHandle or the connection's end closed the handle, which ended this I/O.
+                throw new FsFailure(FsFailure.EBADF, "write " + file.path + ": the handle was closed (os error 9)");
             } catch (IOException e) {
                 throw FsErrors.from(e, "write " + file.path + " (" + writtenByWorker + " bytes written)");
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "write " + file.path);
             }
+        } finally {
+            file.busy.unlock();
         }
     }
 
@@ -244,7 +266,13 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void maybeFinish() {
-        if (!eof || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
+        if (!(eof || pastLen) || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
+            return;
+        }
+        if (pastLen) {
+            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": more data than the len of "
+                    + Long.toUnsignedString(write.len()) + " bytes; " + written + " bytes written at offset "
+                    + Long.toUnsignedString(write.offset()) + ", nothing after (os error 22)"));
             return;
         }
         if (write.len() != null && written != write.len()) {
@@ -259,7 +287,7 @@ final class FsWriteStream implements FsService.Active {
 
     /** Keeps what is queued plus what the host may still send at the window (flow-controlled hosts). */
     private void topUpCredit() {
-        if (!write.window() || eof) {
+        if (!write.window() || eof || pastLen) {
             return;
         }
         long outstanding = granted - received;

@@ -8,16 +8,16 @@ import java.util.concurrent.TimeUnit;
  * loop thread and the guest's console is a serial port, so a problem that recurs on every turn of
  * the loop must not write a line on every turn. Loop thread only.
  */
-final class LogThrottle {
+public final class LogThrottle {
     /** {@link #admit}'s answer for an occurrence that gets no line. */
-    static final long SKIP = -1;
+    public static final long SKIP = -1;
 
     private final long intervalNanos;
     private boolean loggedBefore;
     private long lastLineNanos;
     private long notLogged;
 
-    LogThrottle(long intervalMillis) {
+    public LogThrottle(long intervalMillis) {
         this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMillis);
     }
 
@@ -27,7 +27,7 @@ final class LogThrottle {
      * @return {@link #SKIP} when it gets no line; otherwise how many occurrences went without a
      *         line since the previous one
      */
-    long admit(long nowNanos) {
+    public long admit(long nowNanos) {
         if (loggedBefore && nowNanos - lastLineNanos < intervalNanos) {
             notLogged++;
             return SKIP;
@@ -43,7 +43,7 @@ final class LogThrottle {
      * The end of a line {@link #admit} let through: nothing when no occurrence went without a line,
      * else {@code " (N MORE since the last such line)"}.
      */
-    static String sinceLastLine(long notLogged, String more) {
+    public static String sinceLastLine(long notLogged, String more) {
         return notLogged == 0 ? "" : " (" + notLogged + " " + more + " since the last such line)";
     }
 }

@@ -14,9 +14,12 @@ import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
+import io.agentd.protocol.payload.FsSetAttrs;
 import io.agentd.protocol.payload.RelayClientRange;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Random;
@@ -24,6 +27,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -176,5 +180,191 @@ class FsServiceTest {
         fs.onRequest(2, new FsRequest(new FsOp.ReadDir(handle, null)));
         runLoopUntil(2);
         assertTrue(response(2).error().contains("bad handle"), response(2).error());
+    }
+
+    @Test
+    void closingAHandleEndsAReadBlockedOnItInsteadOfWaitingBehindIt() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 8192, 16384));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            // read+write: open(2) does not wait for a peer; nobody ever writes into it.
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(),
+                    new FsOpenOptions(true, true, false, false, false, false, null, false))));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            service.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, 10L), null, true));
+            Thread.sleep(300); // one worker is now blocked in read(2), holding the handle
+
+            service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(3); // before the fix: the close waited behind the read, both workers stuck
+            assertTrue(response(3).ok(), response(3).toString());
+            assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+            assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
+            assertEquals(0, service.openHandles());
+
+            service.onOwnerGone();
+            service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            service.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(5);
+            assertTrue(response(4).ok() && response(5).ok(), "both workers serve again");
+        } finally {
+            two.shutdown();
+        }
+    }
+
+    @Test
+    void aWritePastItsLenWritesTheChunksBeforeAndCountsThemExactly() throws Exception {
+        Path file = dir.resolve("w");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, 0, 12L, false), null, true));
+        // The loop (this thread) runs nothing in between: the first chunk is on the worker, the
+        // second waits on the loop, the third passes len while neither is counted as written yet.
+        fs.onData(2, "AAAAAAAA".getBytes());
+        fs.onData(2, "BBBB".getBytes());
+        fs.onData(2, "CCCCCCCC".getBytes());
+        fs.onData(2, new byte[0]);
+        runLoopUntil(2);
+        FsResponse refused = response(2);
+        assertEquals("EINVAL", refused.errnoName(), refused.toString());
+        assertTrue(refused.error().contains("; 12 bytes written at offset 0"), refused.error());
+        assertEquals("AAAAAAAABBBB", Files.readString(file), "the chunks within len, nothing of the one past it");
+    }
+
+    @Test
+    void aReadLenIsUnsignedAndAnOffsetPastTheLargestIsATypedEinval() throws Exception {
+        Path file = dir.resolve("r");
+        Files.writeString(file, "hello");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(true, true, false, false, false, false, null, false))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+        fs.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, -1L), null, true)); // 2^64-1: all of it
+        runLoopUntil(3);
+        assertTrue(response(2).ok(), response(2).toString());
+        fs.onRequest(3, new FsRequest(new FsOp.Read(handle, 0, Long.MIN_VALUE), null, true)); // 2^63
+        runLoopUntil(5);
+        assertTrue(response(3).ok(), response(3).toString());
+        assertEquals("hellohello", new String(host.fsDataBytes()), "each Read sent the whole file");
+
+        fs.onRequest(4, new FsRequest(new FsOp.Read(handle, -1L, null), null, true)); // offset 2^64-1
+        runLoopUntil(6);
+        FsResponse read = response(4);
+        assertEquals("EINVAL", read.errnoName(), read.toString());
+        assertTrue(read.error().endsWith("(os error 22)") && read.error().contains("18446744073709551615"),
+                read.error());
+
+        fs.onRequest(5, new FsRequest(new FsOp.Write(handle, Long.MIN_VALUE, 1L, false), null, true));
+        fs.onData(5, new byte[] {'x'});
+        fs.onData(5, new byte[0]);
+        runLoopUntil(7);
+        FsResponse write = response(5);
+        assertEquals("EINVAL", write.errnoName(), write.toString());
+        assertTrue(write.error().endsWith("(os error 22)"), write.error());
+        assertEquals("hello", Files.readString(file));
+    }
+
+    @Test
+    void anAttributeThatCannotBeSetIsEinvalWithNothingApplied() throws Exception {
+        Path file = dir.resolve("a");
+        Files.writeString(file, "hello");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        FileTime before = Files.getLastModifiedTime(file);
+        long overflowsMillis = 1L << 62;
+        fs.onRequest(1, new FsRequest(new FsOp.SetStat(file.toString(), true,
+                new FsSetAttrs(0600L, null, null, null, null, overflowsMillis)), null, true));
+        runLoopUntil(1);
+        FsResponse setStat = response(1);
+        assertEquals("EINVAL", setStat.errnoName(), setStat.toString());
+        assertTrue(setStat.error().contains("mtime " + overflowsMillis) && setStat.error().endsWith("(os error 22)"),
+                setStat.error());
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)), "mode not applied");
+
+        fs.onRequest(2, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, true, false, false, false, false, null, false))));
+        runLoopUntil(2);
+        long handle = ((FsResponseData.Handle) response(2).data()).handle();
+        // One past what the JDK can set (it would silently set 2262 instead).
+        fs.onRequest(3, new FsRequest(new FsOp.FSetStat(handle,
+                new FsSetAttrs(0600L, null, null, 2L, FsAttrs.MAX_SECONDS + 1, null)), null, true));
+        runLoopUntil(3);
+        assertEquals("EINVAL", response(3).errnoName(), response(3).toString());
+        assertEquals("hello", Files.readString(file), "size not applied");
+        assertEquals(before, Files.getLastModifiedTime(file));
+
+        fs.onRequest(4, new FsRequest(new FsOp.FSetStat(handle,
+                new FsSetAttrs(null, null, null, null, null, FsAttrs.MAX_SECONDS)), null, true));
+        runLoopUntil(4);
+        assertTrue(response(4).ok(), response(4).toString());
+        assertEquals(FsAttrs.MAX_SECONDS, Files.getLastModifiedTime(file).to(TimeUnit.SECONDS), "the largest time is set");
+    }
+
+    @Test
+    void atomicUploadsOfNamesUpTo255BytesFitTheirTemporaryNameUnderNameMax() throws Exception {
+        String ascii = "M".repeat(250);
+        String threeByteChars = "\u65e5".repeat(85); // 255 bytes in UTF-8
+        String mixed = "a" + "\ud83d\ude00".repeat(63) + "b"; // 1 + 252 + 1 bytes: a cut must not split a pair
+        long id = 10;
+        for (String name : new String[] {ascii, threeByteChars, mixed}) {
+            Path file = dir.resolve(name);
+            fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
+                    new FsOpenOptions(false, true, false, true, true, false, null, true)), null, true));
+            runLoopUntil(host.frames.size() + 1);
+            FsResponse open = response(id);
+            assertTrue(open.ok(), name.length() + " chars: " + open);
+            long handle = ((FsResponseData.Handle) open.data()).handle();
+            try (var listing = Files.list(dir)) {
+                String temp = listing.map(p -> p.getFileName().toString()).filter(n -> n.contains(".agentd-"))
+                        .findFirst().orElseThrow();
+                assertTrue(temp.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 255, temp);
+                assertTrue(temp.startsWith("." + name.substring(0, 10)), temp);
+                assertFalse(temp.contains("\ufffd"), "no character cut in half: " + temp);
+            }
+            fs.onRequest(id + 1, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(host.frames.size() + 1);
+            assertTrue(response(id + 1).ok(), response(id + 1).toString());
+            assertTrue(Files.isRegularFile(file), name);
+            id += 2;
+        }
+    }
+
+    @Test
+    void anAtomicUploadOverAFileKeepsItsOwnerAndModeUnlessAModeIsGiven() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chown needs root");
+        Path file = dir.resolve("private");
+        Files.writeString(file, "secret");
+        Files.setAttribute(file, "unix:uid", 65534);
+        Files.setAttribute(file, "unix:gid", 65534);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+
+        uploadAtomically(1, file, null);
+        assertEquals(65534, Files.getAttribute(file, "unix:uid"));
+        assertEquals(65534, Files.getAttribute(file, "unix:gid"));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "not root's default 0644: the old file was private");
+
+        uploadAtomically(3, file, 0640L);
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "an explicit mode wins");
+        assertEquals(65534, Files.getAttribute(file, "unix:uid"));
+    }
+
+    /** OpenFile atomic on {@code id}, CloseHandle on {@code id + 1}: the (empty) upload replaces {@code file}. */
+    private void uploadAtomically(long id, Path file, Long mode) throws Exception {
+        fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, true, false, true, true, false, mode, true)), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertTrue(response(id).ok(), response(id).toString());
+        long handle = ((FsResponseData.Handle) response(id).data()).handle();
+        fs.onRequest(id + 1, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertTrue(response(id + 1).ok(), response(id + 1).toString());
+        assertEquals(0, Files.size(file), "replaced");
     }
 }

@@ -1,0 +1,55 @@
+package io.agentd.agent.fs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The regular file an atomic upload replaces: its mode, owner and group, which the upload's
+ * temporary file takes before it is renamed over it. An in-place write keeps them (open(2) with
+ * O_TRUNC); a rename gives the path a new inode, made by the agent (root:root, 0644), so without
+ * this an upload over a user's private 0600 file would leave it world-readable. An explicit
+ * OpenFile {@code mode} still wins over the old mode. Hard links to the old file keep the old file:
+ * a rename cannot carry them over.
+ */
+record FsReplacedFile(int mode, int uid, int gid) {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+
+    /** The regular file at {@code path} (not following a link), or null: none, or not a regular file. */
+    static FsReplacedFile at(Path path) {
+        try {
+            Map<String, Object> a = Files.readAttributes(path, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) a.get("mode");
+            if ((mode & S_IFMT) != S_IFREG) {
+                return null;
+            }
+            return new FsReplacedFile(mode & 07777, (Integer) a.get("uid"), (Integer) a.get("gid"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return null; // nothing there (or nothing readable): the upload creates a new file
+        }
+    }
+
+    /**
+     * Gives {@code temp} this file's owner and group where the agent may (root may; a user may
+     * give its own file a group it is in, and an owner it may not set is left as it is), then its
+     * mode unless {@code explicitMode}; chown first, as it clears set-id bits.
+     */
+    void applyTo(Path temp, boolean explicitMode) throws IOException {
+        setQuietly(temp, "unix:gid", gid);
+        setQuietly(temp, "unix:uid", uid);
+        if (!explicitMode) {
+            Files.setAttribute(temp, "unix:mode", mode);
+        }
+    }
+
+    private static void setQuietly(Path temp, String attribute, int id) {
+        try {
+            Files.setAttribute(temp, attribute, id);
+        } catch (IOException notPermitted) {
+            // EPERM: the user's rights do not allow it; the file stays the user's own
+        }
+    }
+}
