@@ -368,6 +368,21 @@ class CpEndToEndTest {
     }
 
     @Test
+    void aGuestFileThatGrowsWhileItIsArchivedIsReported() throws Exception {
+        // /proc/self/status says its size is 0 and holds more: as a file that grew during the copy
+        Result r = cp(":/proc/self/status", "-");
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: error reading 'status': file changed as we read it (the archive holds its first"
+                + " 0 bytes)\n", r.stderr());
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new java.io.ByteArrayInputStream(r.stdout()))) {
+            TarArchiveEntry e = tar.getNextEntry();
+            assertEquals("status", e.getName());
+            assertEquals(0, e.getSize(), "the size announced");
+            assertEquals(null, tar.getNextEntry(), "a well-formed archive");
+        }
+    }
+
+    @Test
     void aMissingSourceIsReportedAndTheOthersAreStillCopied() throws Exception {
         Path d = fresh("missing");
         Files.writeString(d.resolve("here"), "here");
