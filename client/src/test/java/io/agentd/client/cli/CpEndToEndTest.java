@@ -383,6 +383,16 @@ class CpEndToEndTest {
     }
 
     @Test
+    void anUnknownUserIsNamedInTheMessage() throws Exception {
+        Path d = fresh("nouser");
+        Files.writeString(d.resolve("f"), "f");
+        Result r = cp("-u", "nosuchuser", d.resolve("f").toString(), guest(d) + "/");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.stderr().startsWith("agentctl cp: cannot access '" + guest(d) + "/': user \"nosuchuser\": no such"
+                + " user or group"), r.stderr());
+    }
+
+    @Test
     void aMissingSourceIsReportedAndTheOthersAreStillCopied() throws Exception {
         Path d = fresh("missing");
         Files.writeString(d.resolve("here"), "here");
