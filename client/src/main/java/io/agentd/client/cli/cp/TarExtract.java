@@ -50,7 +50,7 @@ final class TarExtract {
                 continue; // "./", the archive's root: the destination itself
             }
             String target = dst.child(dir, name);
-            long mtime = te.getModTime().getTime() / 1000;
+            long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
             try {
                 String parent = dst.parent(target);
                 if (!known.contains(parent)) {
