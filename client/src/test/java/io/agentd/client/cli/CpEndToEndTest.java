@@ -393,6 +393,29 @@ class CpEndToEndTest {
     }
 
     @Test
+    void aNameThatIsNotUtf8IsSaidToBeOneBothWays() throws Exception {
+        Path d = fresh("badname");
+        Path src = Files.createDirectory(d.resolve("src"));
+        Files.writeString(src.resolve("good"), "good");
+        // Java cannot name the byte 0xff on a UTF-8 system: the shell makes the file
+        Process touch = new ProcessBuilder("sh", "-c", "touch \"$(printf 'bad\\377')\"").directory(src.toFile()).start();
+        assertEquals(0, touch.waitFor());
+        Path up = Files.createDirectory(d.resolve("up"));
+        Result r = cp(src.toString(), guest(up));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: cannot copy '" + src.resolve("bad\uFFFD") + "': its name is not valid UTF-8"
+                + " (agentctl cp copies only UTF-8 names)\n", r.stderr());
+        assertEquals("good", Files.readString(up.resolve("src/good")));
+
+        Path down = Files.createDirectory(d.resolve("down"));
+        Result back = cp(guest(src), down.toString());
+        assertEquals(1, back.code(), back.toString());
+        assertEquals("agentctl cp: cannot copy '" + guest(src.resolve("bad\uFFFD")) + "': its name is not valid UTF-8"
+                + " (agentctl cp copies only UTF-8 names)\n", back.stderr());
+        assertEquals("good", Files.readString(down.resolve("src/good")));
+    }
+
+    @Test
     void aMissingSourceIsReportedAndTheOthersAreStillCopied() throws Exception {
         Path d = fresh("missing");
         Files.writeString(d.resolve("here"), "here");

@@ -49,6 +49,12 @@ final class CopyFailure extends IOException {
         return false;
     }
 
+    /** ENOENT, on either side. */
+    static boolean isNotFound(IOException e) {
+        return e instanceof NoSuchFileException
+                || e instanceof GuestFileException g && g.kind() == GuestFileException.Kind.NOT_FOUND;
+    }
+
     /** strerror's wording for what went wrong, as far as it is known. */
     static String describe(IOException e) {
         if (e instanceof GuestFileException g) {
