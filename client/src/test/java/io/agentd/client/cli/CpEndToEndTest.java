@@ -299,6 +299,8 @@ class CpEndToEndTest {
                 new TarArchiveEntry("esc/pwned.txt"),
                 link("etc", TarConstants.LF_SYMLINK, secrets.toString()),
                 link("shadowcopy", TarConstants.LF_LINK, "etc/shadow"),
+                new TarArchiveEntry("esc/", TarConstants.LF_DIR), // its mode and time would go to outside
+                link("esc", TarConstants.LF_SYMLINK, "ok"), // a link replaces a link
                 new TarArchiveEntry("ok")),
                 Map.of("esc/pwned.txt", "pwned\n".getBytes(), "ok", "ok\n".getBytes()));
         Path into = Files.createDirectory(d.resolve("into"));
@@ -307,12 +309,15 @@ class CpEndToEndTest {
         assertEquals("agentctl cp: refusing tar entry 'esc/pwned.txt': it goes through the symbolic link 'esc' this"
                 + " archive created\n"
                 + "agentctl cp: refusing hard link 'shadowcopy' to 'etc/shadow': it goes through the symbolic link"
-                + " 'etc' this archive created\n", r.stderr());
+                + " 'etc' this archive created\n"
+                + "agentctl cp: refusing tar entry 'esc/': it goes through the symbolic link 'esc' this archive"
+                + " created\n", r.stderr());
         try (Stream<Path> s = Files.list(outside)) {
             assertEquals(0, s.count(), "nothing written outside the destination");
         }
         assertFalse(Files.exists(into.resolve("shadowcopy"), NOFOLLOW), "nothing copied in from outside");
-        assertEquals(outside, Files.readSymbolicLink(into.resolve("esc")), "the links themselves are made");
+        assertEquals(secrets, Files.readSymbolicLink(into.resolve("etc")), "the links themselves are made");
+        assertEquals(Path.of("ok"), Files.readSymbolicLink(into.resolve("esc")), "and replaced by links");
         assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
     }
 

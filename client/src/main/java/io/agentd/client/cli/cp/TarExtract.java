@@ -41,7 +41,7 @@ final class TarExtract {
             String name;
             try {
                 rawName = tar.name(te);
-                name = checkedName(rawName, links);
+                name = checkedName(rawName, te.isSymbolicLink(), links);
             } catch (CopyFailure refused) {
                 copier.report(refused);
                 continue;
@@ -94,14 +94,18 @@ final class TarExtract {
         }
     }
 
-    /** The member's name normalized, refused when it would land outside the destination. */
-    private static String checkedName(String raw, CreatedLinks links) throws CopyFailure {
+    /**
+     * The member's name normalized, refused when it would land outside the destination. Only a
+     * symbolic link may take the place of a link the archive created (it replaces it); anything
+     * else there would be written through it (a directory's attributes, an agent's in-place write).
+     */
+    private static String checkedName(String raw, boolean isLink, CreatedLinks links) throws CopyFailure {
         String name = normalize(raw);
         if (name == null || raw.startsWith("/")) {
             throw new CopyFailure("refusing tar entry " + Quoting.quote(raw)
                     + ": its name is absolute or leaves the destination with ..");
         }
-        String link = links.under(name);
+        String link = isLink ? links.under(name) : links.through(name);
         if (link != null) {
             throw new CopyFailure("refusing tar entry " + Quoting.quote(raw) + ": it goes through the symbolic link "
                     + Quoting.quote(link) + " this archive created");
