@@ -91,8 +91,10 @@ public final class Agentctl {
                                              as links) between the host and the guest; a guest
                                              path is written :PATH (e.g. :/etc/hosts); - as SRC
                                              reads a tar stream from stdin into the guest
-                                             directory DST, - as DST writes a tar of the guest's
-                                             SRC to stdout. Several SRC: DST is a directory.
+                                             directory DST (members that would land outside it,
+                                             also through a link the tar made, are refused), -
+                                             as DST writes a tar of the guest's SRC to stdout.
+                                             Several SRC: DST is a directory.
                   -a, --archive              keep modes exactly and modification times (without
                                              it: modes less the umask, times of the copy)
                   -u, --user USER[:GROUP]    the guest side is read and written as this user

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ import java.util.function.LongConsumer;
  */
 public final class LocalFiles {
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    /** The longest file name Linux takes, in bytes. */
+    private static final int NAME_MAX = 255;
     /** Temporary files being written now: removed at JVM exit too (agentctl cp stopped by ^C). */
     private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
 
@@ -76,8 +79,8 @@ public final class LocalFiles {
 
     private static Path createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path temp = dir.resolve("." + name + ".agentctl-"
-                    + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
+            Path temp = dir.resolve(tempName(name,
+                    Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL)));
             try {
                 return Files.createFile(temp, PosixFilePermissions.asFileAttribute(perms));
             } catch (FileAlreadyExistsException clash) {
@@ -86,5 +89,23 @@ public final class LocalFiles {
                 }
             }
         }
+    }
+
+    /**
+     * ".NAME.agentctl-SUFFIX", NAME cut (on a character boundary) so that the whole stays within
+     * NAME_MAX, 255 bytes: a file named with 240 bytes must still be downloadable.
+     */
+    static String tempName(String name, String suffix) {
+        String tail = ".agentctl-" + suffix;
+        int room = NAME_MAX - 1 - utf8Length(tail);
+        int end = name.length();
+        while (utf8Length(name.substring(0, end)) > room) {
+            end = name.offsetByCodePoints(end, -1);
+        }
+        return "." + name.substring(0, end) + tail;
+    }
+
+    private static int utf8Length(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
     }
 }

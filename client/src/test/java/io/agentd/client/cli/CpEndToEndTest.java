@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -262,6 +264,160 @@ class CpEndToEndTest {
         Result notADir = run(archive, "-", guest(t.resolve("data")));
         assertEquals(1, notADir.code(), notADir.toString());
         assertTrue(notADir.stderr().contains("Not a directory"), notADir.stderr());
+    }
+
+    /** A tar of {@code entries} written with raw ISO-8859-1 names (any byte can be in one). */
+    private static Path tarOf(Path file, List<TarArchiveEntry> entries, Map<String, byte[]> data) throws Exception {
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(file), "ISO-8859-1")) {
+            for (TarArchiveEntry e : entries) {
+                byte[] bytes = data.getOrDefault(e.getName(), new byte[0]);
+                if (e.isFile()) {
+                    e.setSize(bytes.length);
+                }
+                tar.putArchiveEntry(e);
+                tar.write(bytes);
+                tar.closeArchiveEntry();
+            }
+        }
+        return file;
+    }
+
+    private static TarArchiveEntry link(String name, byte type, String target) {
+        TarArchiveEntry e = new TarArchiveEntry(name, type);
+        e.setLinkName(target);
+        return e;
+    }
+
+    @Test
+    void aTarCannotReachOutsideThroughALinkItCreated() throws Exception {
+        Path d = fresh("slip");
+        Path outside = Files.createDirectory(d.resolve("outside"));
+        Path secrets = Files.createDirectory(d.resolve("secrets"));
+        Files.writeString(secrets.resolve("shadow"), "secret\n");
+        Path archive = tarOf(d.resolve("slip.tar"), List.of(
+                link("esc", TarConstants.LF_SYMLINK, outside.toString()),
+                new TarArchiveEntry("esc/pwned.txt"),
+                link("etc", TarConstants.LF_SYMLINK, secrets.toString()),
+                link("shadowcopy", TarConstants.LF_LINK, "etc/shadow"),
+                new TarArchiveEntry("esc/", TarConstants.LF_DIR), // its mode and time would go to outside
+                link("esc", TarConstants.LF_SYMLINK, "ok"), // a link replaces a link
+                new TarArchiveEntry("ok")),
+                Map.of("esc/pwned.txt", "pwned\n".getBytes(), "ok", "ok\n".getBytes()));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: refusing tar entry 'esc/pwned.txt': it goes through the symbolic link 'esc' this"
+                + " archive created\n"
+                + "agentctl cp: refusing hard link 'shadowcopy' to 'etc/shadow': it goes through the symbolic link"
+                + " 'etc' this archive created\n"
+                + "agentctl cp: refusing tar entry 'esc/': it goes through the symbolic link 'esc' this archive"
+                + " created\n", r.stderr());
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(0, s.count(), "nothing written outside the destination");
+        }
+        assertFalse(Files.exists(into.resolve("shadowcopy"), NOFOLLOW), "nothing copied in from outside");
+        assertEquals(secrets, Files.readSymbolicLink(into.resolve("etc")), "the links themselves are made");
+        assertEquals(Path.of("ok"), Files.readSymbolicLink(into.resolve("esc")), "and replaced by links");
+        assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
+    }
+
+    @Test
+    void aTarMemberNameThatIsNotUtf8IsRefused() throws Exception {
+        Path d = fresh("nonutf8");
+        // "n\xe9" and "n\xe8" as bytes: once both became "n?", one overwriting the other
+        Path archive = tarOf(d.resolve("names.tar"), List.of(new TarArchiveEntry("n\u00e9"),
+                new TarArchiveEntry("n\u00e8"), new TarArchiveEntry(new String("\u00e9t\u00e9".getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8), java.nio.charset.StandardCharsets.ISO_8859_1))),
+                Map.of("n\u00e9", "one".getBytes(), "n\u00e8", "two".getBytes()));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: refusing tar entry 'n\\xe9': its name is not valid UTF-8\n"
+                + "agentctl cp: refusing tar entry 'n\\xe8': its name is not valid UTF-8\n", r.stderr());
+        try (Stream<Path> s = Files.list(into)) {
+            assertEquals(List.of(into.resolve("\u00e9t\u00e9")), s.toList(), "a UTF-8 name is extracted");
+        }
+    }
+
+    @Test
+    void inputThatIsNotATarOrHasAnOversizedHeaderIsRefused() throws Exception {
+        Path d = fresh("nottar");
+        Path into = Files.createDirectory(d.resolve("into"));
+        Path hello = d.resolve("hello");
+        Files.writeString(hello, "hello\n");
+        Result r = run(hello, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: reading the tar stream on stdin: This does not look like a tar archive\n",
+                r.stderr());
+
+        // a GNU long name claiming 64 MiB (once buffered whole: gigabytes were an OutOfMemoryError)
+        TarArchiveEntry longName = new TarArchiveEntry("././@LongLink", TarConstants.LF_GNUTYPE_LONGNAME);
+        longName.setSize(64 << 20);
+        byte[] header = new byte[512];
+        longName.writeEntryHeader(header);
+        Path huge = d.resolve("huge");
+        try (var out = Files.newOutputStream(huge)) {
+            out.write(header);
+            out.write(new byte[1 << 20]); // less than it claims: refused before it is read
+        }
+        Result big = run(huge, "-", guest(into));
+        assertEquals(1, big.code(), big.toString());
+        assertEquals("agentctl cp: reading the tar stream on stdin: a GNU long name of 67108864 bytes: refused"
+                + " (at most 4096 are read)\n", big.stderr());
+
+        Result empty = run(null, "-", guest(into));
+        assertEquals(0, empty.code(), "an empty stdin is an empty archive: " + empty);
+        try (Stream<Path> s = Files.list(into)) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    @Test
+    void aGuestFileThatGrowsWhileItIsArchivedIsReported() throws Exception {
+        // /proc/self/status says its size is 0 and holds more: as a file that grew during the copy
+        Result r = cp(":/proc/self/status", "-");
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: error reading 'status': file changed as we read it (the archive holds its first"
+                + " 0 bytes)\n", r.stderr());
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new java.io.ByteArrayInputStream(r.stdout()))) {
+            TarArchiveEntry e = tar.getNextEntry();
+            assertEquals("status", e.getName());
+            assertEquals(0, e.getSize(), "the size announced");
+            assertEquals(null, tar.getNextEntry(), "a well-formed archive");
+        }
+    }
+
+    @Test
+    void anUnknownUserIsNamedInTheMessage() throws Exception {
+        Path d = fresh("nouser");
+        Files.writeString(d.resolve("f"), "f");
+        Result r = cp("-u", "nosuchuser", d.resolve("f").toString(), guest(d) + "/");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.stderr().startsWith("agentctl cp: cannot access '" + guest(d) + "/': user \"nosuchuser\": no such"
+                + " user or group"), r.stderr());
+    }
+
+    @Test
+    void aNameThatIsNotUtf8IsSaidToBeOneBothWays() throws Exception {
+        Path d = fresh("badname");
+        Path src = Files.createDirectory(d.resolve("src"));
+        Files.writeString(src.resolve("good"), "good");
+        // Java cannot name the byte 0xff on a UTF-8 system: the shell makes the file
+        Process touch = new ProcessBuilder("sh", "-c", "touch \"$(printf 'bad\\377')\"").directory(src.toFile()).start();
+        assertEquals(0, touch.waitFor());
+        Path up = Files.createDirectory(d.resolve("up"));
+        Result r = cp(src.toString(), guest(up));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: cannot copy '" + src.resolve("bad\uFFFD") + "': its name is not valid UTF-8"
+                + " (agentctl cp copies only UTF-8 names)\n", r.stderr());
+        assertEquals("good", Files.readString(up.resolve("src/good")));
+
+        Path down = Files.createDirectory(d.resolve("down"));
+        Result back = cp(guest(src), down.toString());
+        assertEquals(1, back.code(), back.toString());
+        assertEquals("agentctl cp: cannot copy '" + guest(src.resolve("bad\uFFFD")) + "': its name is not valid UTF-8"
+                + " (agentctl cp copies only UTF-8 names)\n", back.stderr());
+        assertEquals("good", Files.readString(down.resolve("src/good")));
     }
 
     @Test

@@ -49,6 +49,26 @@ final class Copier {
     }
 
     /**
+     * The entry a directory listing named, or null after reporting why it cannot be read. A name
+     * whose bytes are not UTF-8 comes out of the listing (Java's on the host, the agent's JSON on
+     * the guest) with U+FFFD in their place, and that name then finds nothing: said so rather than
+     * "No such file or directory".
+     */
+    private Entry listed(SourceTree src, String child, String name) throws IOException {
+        try {
+            return src.lstat(child);
+        } catch (IOException e) {
+            if (name.indexOf('\uFFFD') >= 0 && CopyFailure.isNotFound(e)) {
+                report(new CopyFailure("cannot copy " + Quoting.quote(src.show(child))
+                        + ": its name is not valid UTF-8 (agentctl cp copies only UTF-8 names)"));
+            } else {
+                report(CopyFailure.of("cannot stat", src.show(child), e));
+            }
+            return null;
+        }
+    }
+
+    /**
      * Where the source operand goes (cp(1) and docker cp): into {@code dstPath} when that is a
      * directory (under the source's name, or its contents for a source ending in "/."), else as
      * {@code dstPath} itself, whose directory must exist. Null after reporting why not.
@@ -154,7 +174,7 @@ final class Copier {
         Collections.sort(names);
         for (String name : names) {
             String child = src.child(srcPath, name);
-            Entry e = lstat(src, child);
+            Entry e = listed(src, child, name);
             if (e != null) {
                 copy(src, child, e, dst, dst.child(target, name));
             }

@@ -10,6 +10,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.util.regex.Pattern;
 
 /**
  * One item cp could not copy, worded as cp(1) words it: "cannot stat 'PATH': No such file or
@@ -17,6 +18,7 @@ import java.nio.file.NotDirectoryException;
  */
 final class CopyFailure extends IOException {
     private static final long serialVersionUID = 1L;
+    private static final Pattern OS_ERROR = Pattern.compile("\\s*\\(os error \\d+\\)\\s*$");
 
     CopyFailure(String what, String shownPath, String why) {
         super(what + " " + Quoting.quote(shownPath) + ": " + why);
@@ -47,10 +49,16 @@ final class CopyFailure extends IOException {
         return false;
     }
 
+    /** ENOENT, on either side. */
+    static boolean isNotFound(IOException e) {
+        return e instanceof NoSuchFileException
+                || e instanceof GuestFileException g && g.kind() == GuestFileException.Kind.NOT_FOUND;
+    }
+
     /** strerror's wording for what went wrong, as far as it is known. */
     static String describe(IOException e) {
         if (e instanceof GuestFileException g) {
-            return g.description();
+            return guestReason(g);
         }
         if (e instanceof NoSuchFileException) {
             return "No such file or directory";
@@ -71,5 +79,16 @@ final class CopyFailure extends IOException {
             return f.getReason();
         }
         return String.valueOf(e.getMessage());
+    }
+
+    /**
+     * The errno's text, or the agent's message when it says more: the agent words a failure "what:
+     * strerror (os error N)", the what being the path cp already shows, but some say something of
+     * their own ("user \"x\": no such user or group", where the errno is only EINVAL).
+     */
+    static String guestReason(GuestFileException g) {
+        String errnoText = g.description();
+        String said = g.agentMessage() == null ? "" : OS_ERROR.matcher(g.agentMessage()).replaceFirst("");
+        return said.isEmpty() || said.endsWith(errnoText) ? errnoText : said;
     }
 }

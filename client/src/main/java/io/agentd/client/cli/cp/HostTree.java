@@ -49,8 +49,12 @@ final class HostTree implements SourceTree, DestTree {
             default -> Entry.Kind.OTHER;
         };
         return new Entry(kind, (Long) a.get("size"), mode & 07777,
-                ((FileTime) a.get("lastModifiedTime")).toMillis() / 1000,
-                ((FileTime) a.get("lastAccessTime")).toMillis() / 1000);
+                seconds((FileTime) a.get("lastModifiedTime")), seconds((FileTime) a.get("lastAccessTime")));
+    }
+
+    /** Whole Unix seconds, rounded down as stat(2)'s tv_sec is (a time before 1970 too: -0.3 s is -1). */
+    static long seconds(FileTime t) {
+        return Math.floorDiv(t.toMillis(), 1000);
     }
 
     @Override

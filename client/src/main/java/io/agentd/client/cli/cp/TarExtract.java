@@ -7,14 +7,15 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * A tar stream extracted into a guest directory ({@code agentctl cp - :DIR}), as tar -x does:
  * entries keep their modes and mtimes (a tar carries them), symbolic links stay links, a hard
  * link becomes a copy of the file it names, missing parent directories are created. An entry whose
- * name is absolute or climbs out with ".." is refused, as is a device or fifo; each such item is
- * reported and the rest extracted.
+ * name is absolute, climbs out with "..", goes through a symbolic link the archive itself created
+ * (or is a hard link to such a path), or is not valid UTF-8 is refused, as is a device or fifo;
+ * each such item is reported and the rest extracted. A stream that is not a tar archive, is cut
+ * short or holds an oversized header stops the extraction ({@link TarReader}).
  */
 final class TarExtract {
     private final Copier copier;
@@ -32,20 +33,24 @@ final class TarExtract {
         List<Dir> dirs = new ArrayList<>();
         Set<String> known = new HashSet<>();
         known.add(dir);
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        CreatedLinks links = new CreatedLinks();
+        TarReader tar = new TarReader(in);
         TarArchiveEntry te;
         while ((te = nextEntry(tar)) != null) {
-            String name = normalize(te.getName());
-            if (name == null || te.getName().startsWith("/")) {
-                copier.report(new CopyFailure("refusing tar entry " + Quoting.quote(te.getName())
-                        + ": its name is absolute or leaves the destination with .."));
+            String rawName;
+            String name;
+            try {
+                rawName = tar.name(te);
+                name = checkedName(rawName, te.isSymbolicLink(), links);
+            } catch (CopyFailure refused) {
+                copier.report(refused);
                 continue;
             }
             if (name.isEmpty()) {
                 continue; // "./", the archive's root: the destination itself
             }
             String target = dst.child(dir, name);
-            long mtime = te.getModTime().getTime() / 1000;
+            long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
             try {
                 String parent = dst.parent(target);
                 if (!known.contains(parent)) {
@@ -64,13 +69,10 @@ final class TarExtract {
                     known.add(target);
                     dirs.add(new Dir(target, e));
                 } else if (te.isSymbolicLink()) {
-                    dst.symlink(te.getLinkName(), target);
+                    dst.symlink(tar.linkName(te), target);
+                    links.add(name);
                 } else if (te.isLink()) {
-                    String linked = normalize(te.getLinkName());
-                    if (linked == null || linked.isEmpty()) {
-                        throw new CopyFailure("refusing hard link " + Quoting.quote(te.getName()) + " to "
-                                + Quoting.quote(te.getLinkName()) + ": it leaves the destination");
-                    }
+                    String linked = checkedLinkTarget(rawName, tar.linkName(te), links);
                     dst.hardLink(dst.child(dir, linked), target);
                 } else if (te.isFile()) {
                     Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
@@ -92,7 +94,39 @@ final class TarExtract {
         }
     }
 
-    private TarArchiveEntry nextEntry(TarArchiveInputStream tar) throws IOException {
+    /**
+     * The member's name normalized, refused when it would land outside the destination. Only a
+     * symbolic link may take the place of a link the archive created (it replaces it); anything
+     * else there would be written through it (a directory's attributes, an agent's in-place write).
+     */
+    private static String checkedName(String raw, boolean isLink, CreatedLinks links) throws CopyFailure {
+        String name = normalize(raw);
+        if (name == null || raw.startsWith("/")) {
+            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw)
+                    + ": its name is absolute or leaves the destination with ..");
+        }
+        String link = isLink ? links.under(name) : links.through(name);
+        if (link != null) {
+            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw) + ": it goes through the symbolic link "
+                    + Quoting.quote(link) + " this archive created");
+        }
+        return name;
+    }
+
+    /** A hard link's target normalized, refused when it is not a file this archive put in the destination. */
+    private static String checkedLinkTarget(String name, String raw, CreatedLinks links) throws CopyFailure {
+        String linked = normalize(raw);
+        String why = linked == null || linked.isEmpty() ? "it leaves the destination"
+                : links.through(linked) != null
+                ? "it goes through the symbolic link " + Quoting.quote(links.through(linked)) + " this archive created"
+                : null;
+        if (why != null) {
+            throw new CopyFailure("refusing hard link " + Quoting.quote(name) + " to " + Quoting.quote(raw) + ": " + why);
+        }
+        return linked;
+    }
+
+    private TarArchiveEntry nextEntry(TarReader tar) throws IOException {
         try {
             return tar.getNextEntry();
         } catch (IOException e) {

@@ -52,7 +52,8 @@ final class TarSink implements DestTree {
         e.setModTime(source.mtime() * 1000);
         e.setSize(source.size());
         tar.putArchiveEntry(e);
-        // The header promised size() bytes: a file that changed meanwhile is cut or padded to it.
+        // The header promised size() bytes: a file that changed meanwhile is cut or padded to it,
+        // and reported (the archive stays well-formed).
         byte[] buffer = new byte[64 * 1024];
         long left = source.size();
         IOException failure = null;
@@ -68,6 +69,11 @@ final class TarSink implements DestTree {
                 if (progress != null) {
                     progress.accept(n);
                 }
+            }
+            if (failure == null && in.read() >= 0) {
+                // It grew (or is a /proc file, whose size says 0): GNU tar's warning, and exit 1.
+                failure = new CopyFailure("error reading", path, "file changed as we read it (the archive holds its"
+                        + " first " + source.size() + " bytes)");
             }
         } catch (IOException ex) {
             failure = ex;

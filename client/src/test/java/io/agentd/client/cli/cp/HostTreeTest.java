@@ -1,0 +1,25 @@
+package io.agentd.client.cli.cp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HostTreeTest {
+
+    @Test
+    void aTimeBefore1970IsRoundedDownToItsSecond(@TempDir Path dir) throws Exception {
+        Path old = Files.writeString(dir.resolve("old"), "old");
+        // 1960-01-01 00:00:00.7 UTC: stat(2) says -315619200 s and 700 ms (rounding toward 0 said -315619199)
+        // touch(1): Java 17's setLastModifiedTime makes a time before 1970 0
+        Process touch = new ProcessBuilder("touch", "-d", "1960-01-01 00:00:00.7 UTC", old.toString()).start();
+        assertEquals(0, touch.waitFor());
+        Entry e = new HostTree().lstat(old.toString());
+        assertEquals(-315_619_200L, e.mtime());
+        Files.setLastModifiedTime(old, FileTime.fromMillis(1_577_934_245_700L));
+        assertEquals(1_577_934_245L, new HostTree().lstat(old.toString()).mtime(), "after 1970 as before");
+    }
+}
