@@ -419,8 +419,8 @@ final class FsOperations {
      * An atomic upload: the writes go to {@code .NAME.agentd-XXXXXXXX} beside the destination,
      * created O_EXCL, renamed over the destination at the close of a complete upload. The
      * destination is replaced whole, so append is refused; create_new is checked at open. A regular
-     * file it replaces passes its owner, group and (unless {@code mode} is given) mode on to it
-     * ({@link FsReplacedFile}), read here at the open.
+     * file it replaces passes its owner, group and mode on to it ({@link FsReplacedFile}), read here
+     * at the open; {@code mode} is for a file it creates.
      */
     private static FsHandle.File openAtomic(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
         if (o.append() || !o.write()) {
@@ -446,12 +446,12 @@ final class FsOperations {
             Path temp = parent.resolve(FsTempNames.of(path.getFileName().toString(),
                     ThreadLocalRandom.current().nextLong()));
             try {
-                FileChannel ch = o.mode() != null ? FileChannel.open(temp, opts, permissions(o.mode()))
-                        // private until it has the old file's owner and mode
-                        : replaced != null ? FileChannel.open(temp, opts, permissions(0600))
+                // Over an existing file: private until it has the old file's owner and mode.
+                FileChannel ch = replaced != null ? FileChannel.open(temp, opts, permissions(0600))
+                        : o.mode() != null ? FileChannel.open(temp, opts, permissions(o.mode()))
                         : FileChannel.open(temp, opts);
                 if (replaced != null) {
-                    takeOver(replaced, temp, ch, o.mode() != null, path);
+                    takeOver(replaced, temp, ch, path);
                 }
                 return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
             } catch (java.nio.file.FileAlreadyExistsException clash) {
@@ -465,10 +465,9 @@ final class FsOperations {
     }
 
     /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */
-    private static void takeOver(FsReplacedFile replaced, Path temp, FileChannel ch, boolean explicitMode, Path path)
-            throws FsFailure {
+    private static void takeOver(FsReplacedFile replaced, Path temp, FileChannel ch, Path path) throws FsFailure {
         try {
-            replaced.applyTo(temp, explicitMode);
+            replaced.applyTo(temp);
         } catch (IOException e) {
             try {
                 ch.close();

@@ -10,9 +10,10 @@ import java.util.Map;
  * The regular file an atomic upload replaces: its mode, owner and group, which the upload's
  * temporary file takes before it is renamed over it. An in-place write keeps them (open(2) with
  * O_TRUNC); a rename gives the path a new inode, made by the agent (root:root, 0644), so without
- * this an upload over a user's private 0600 file would leave it world-readable. An explicit
- * OpenFile {@code mode} still wins over the old mode. Hard links to the old file keep the old file:
- * a rename cannot carry them over.
+ * this an upload over a user's private 0600 file would leave it world-readable. OpenFile's
+ * {@code mode} is for a file the open creates, as open(2)'s is: over an existing file the old mode
+ * stays (agentctl cp sends the source's mode with every upload; cp -a sets it afterwards). Hard
+ * links to the old file keep the old file: a rename cannot carry them over.
  */
 record FsReplacedFile(int mode, int uid, int gid) {
     private static final int S_IFMT = 0170000;
@@ -35,14 +36,12 @@ record FsReplacedFile(int mode, int uid, int gid) {
     /**
      * Gives {@code temp} this file's owner and group where the agent may (root may; a user may
      * give its own file a group it is in, and an owner it may not set is left as it is), then its
-     * mode unless {@code explicitMode}; chown first, as it clears set-id bits.
+     * mode; chown first, as it clears set-id bits.
      */
-    void applyTo(Path temp, boolean explicitMode) throws IOException {
+    void applyTo(Path temp) throws IOException {
         setQuietly(temp, "unix:gid", gid);
         setQuietly(temp, "unix:uid", uid);
-        if (!explicitMode) {
-            Files.setAttribute(temp, "unix:mode", mode);
-        }
+        Files.setAttribute(temp, "unix:mode", mode);
     }
 
     private static void setQuietly(Path temp, String attribute, int id) {

@@ -335,7 +335,7 @@ class FsServiceTest {
     }
 
     @Test
-    void anAtomicUploadOverAFileKeepsItsOwnerAndModeUnlessAModeIsGiven() throws Exception {
+    void anAtomicUploadOverAFileKeepsItsOwnerAndModeWhateverModeIsGiven() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chown needs root");
         Path file = dir.resolve("private");
         Files.writeString(file, "secret");
@@ -349,10 +349,20 @@ class FsServiceTest {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
                 "not root's default 0644: the old file was private");
 
-        uploadAtomically(3, file, 0640L);
-        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
-                "an explicit mode wins");
+        uploadAtomically(3, file, 0644L); // what agentctl cp sends: the source's mode
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
+                "mode is for a file the open creates, as open(2)'s: the private file stays private");
         assertEquals(65534, Files.getAttribute(file, "unix:uid"));
+
+        Path fresh = dir.resolve("fresh");
+        fs.onRequest(5, new FsRequest(new FsOp.OpenFile(fresh.toString(),
+                new FsOpenOptions(false, true, false, true, true, false, 0640L, true)), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        long handle = ((FsResponseData.Handle) response(5).data()).handle();
+        fs.onRequest(6, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)),
+                "a file the upload creates takes the mode given");
     }
 
     /** OpenFile atomic on {@code id}, CloseHandle on {@code id + 1}: the (empty) upload replaces {@code file}. */
