@@ -188,6 +188,12 @@ public final class Sessions {
                     null));
             return;
         }
+        if (req.startDetached() && !req.detachable()) {
+            // Only a detachable session keeps its output from byte 0 for the attach that must follow.
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
+                    "start_detached needs detachable: true", null));
+            return;
+        }
         SpawnSpec spec;
         try {
             spec = SpawnSpec.from(req, defaults);
@@ -222,6 +228,22 @@ public final class Sessions {
         byKey.put(key, s);
         directory.add(s);
         reaper.started(key, s);
+        if (req.startDetached()) {
+            detachAtStart(s);
+        }
+    }
+
+    /**
+     * start_detached: the host wanted started and nothing more, so it leaves the session now, as if it
+     * had left the agent: its output from byte 0 goes only to the ring, its exit is held for an attach
+     * and its id is free again. Left attached until the host closed its connection, a short command's
+     * exit went to that host, which had stopped listening, and collected the session unseen. Nothing
+     * has been read from the child yet (its fds are read from the next turn of the loop on).
+     */
+    private void detachAtStart(Session s) {
+        detach(List.of(s));
+        log.info("session {} (number {}) detached at its start, as its request asked: its output and exit are kept"
+                + " for an attach", s.id, s.number);
     }
 
     private static Long timeoutOf(ExecRequest req) {

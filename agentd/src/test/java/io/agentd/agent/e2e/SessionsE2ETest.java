@@ -11,6 +11,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
@@ -293,6 +294,46 @@ class SessionsE2ETest {
         }
         try (HostConnection second = agent.connectReady()) {
             assertTrue(list(second, 5).stream().noneMatch(s -> s.pid() == pid));
+        }
+    }
+
+    /**
+     * start_detached: the host that started a short command stays connected, and the command's exit
+     * must not go to it (it asked for started only) nor collect the session: without the field, the
+     * exit went to that connection and an attach found the session collected (review, item 1).
+     */
+    @Test
+    void aSessionStartedDetachedKeepsAShortCommandsOutputAndExitForAnAttachWhileItsHostStaysConnected()
+            throws Exception {
+        try (HostConnection host = agent.connectReady()) {
+            long number = startDetached(host, 5, Requests.sh("echo hi; exit 3").withStartDetached(true));
+            long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+            SessionInfo info;
+            while ((info = find(list(host, 6), number)) != null && info.running()) {
+                assertTrue(System.nanoTime() < deadline, "the command did not exit");
+                Thread.sleep(20);
+            }
+            assertNotNull(info, "the session was collected at its exit, though nobody attached");
+            assertFalse(info.attached(), "detached at its start");
+            assertEquals(3, info.exitCode());
+            assertTrue(host.nothingMore(5, Duration.ofMillis(200)), "nothing but started on the request's id");
+            Attach a = attachToEnd(host, 7, number, 0L);
+            assertEquals("hi\n", a.output());
+            assertEquals(3, a.exited().code());
+            // The request's id is free again on the connection.
+            host.exec(5, Requests.sh("exit 4"));
+            host.expect(5, MessageType.EXEC_STARTED);
+            assertEquals(4, ((ExecExited) host.expect(5, MessageType.EXEC_EXITED).payload()).code());
+        }
+    }
+
+    @Test
+    void startDetachedWithoutDetachableIsRefusedBadArgsAndNothingStarts() throws Exception {
+        try (HostConnection host = agent.connectReady()) {
+            host.exec(5, Requests.sh("echo never").withStartDetached(true));
+            ExecFailed failed = (ExecFailed) host.expect(5, MessageType.EXEC_FAILED).payload();
+            assertEquals("bad_args", failed.kind());
+            assertTrue(failed.message().contains("start_detached needs detachable"), failed.message());
         }
     }
 }
