@@ -389,6 +389,7 @@ public final class Sessions {
         s.route.retarget(from, id);
         if (exit != null) {
             host.send(new Frame(id, exit.type(), exit.payload()));
+            reaper.rehost(SessionKey.hostless(s.number), s.route.key());
             directory.collect(s);
             return;
         }
@@ -577,7 +578,11 @@ public final class Sessions {
             all.remove(s);
             byKey.remove(s.route.key(), s);
             pausedForBackpressure.remove(s);
-            reaper.finished(s.route.key(), s);
+            // What it leaves behind goes with its exit: to the attached host, or, with none, under
+            // no connection's key until an attach takes the exit (onAttach). Filed under the key of
+            // the host that had left, it outlived every later host for ever (or died with the
+            // connection that detached it at its start, which no longer names it).
+            reaper.finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
             cgroups.release(s.cgroup);
             directory.exited(s);
             logStdinBudget();
