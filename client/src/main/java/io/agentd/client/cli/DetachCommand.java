@@ -14,8 +14,10 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * {@code agentctl exec --detach}: starts a detachable session, prints its session number on stdout
- * and exits 0 once the command runs. The agent keeps the session and its output from the start for
- * {@code agentctl attach}; the output that arrives meanwhile is not printed here.
+ * and exits 0 once the command runs. The request asks {@code start_detached}: the agent detaches the
+ * session from this connection right after started, so it keeps the output from the start and the
+ * exit for {@code agentctl attach} however soon the command ends. (An agent from before the field
+ * ignores it and sends output and exit here, where they are not printed, as before.)
  */
 final class DetachCommand {
     private static final Duration START_WAIT = Duration.ofSeconds(30);
