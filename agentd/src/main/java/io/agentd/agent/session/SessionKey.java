@@ -5,7 +5,7 @@ package io.agentd.agent.session;
  * connection has its own id space, so the id alone names nothing.
  */
 public record SessionKey(long connection, long id) {
-    /** No connection has this number (they count from 0 up): the connection of {@link #hostless} keys. */
+    /** No connection has this number (Agent counts them from 1): the connection of {@link #hostless} keys. */
     static final long NO_CONNECTION = -1;
 
     /**
