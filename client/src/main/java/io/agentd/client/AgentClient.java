@@ -194,6 +194,14 @@ public final class AgentClient implements AutoCloseable {
      *
      * <p>Every start asks for stdin flow control when the agent offers it (whatever
      * {@link ExecRequest#stdinWindow} says): see {@link ExecSession}.
+     *
+     * <p>A request {@link ExecRequest#withStartDetached start-detached} (with
+     * {@link ExecRequest#withDetachable}, to an agent that lists {@code sessions}) gets only its
+     * start: {@link ExecSession#awaitStarted} returns the pid and {@link ExecSession#sessionNumber},
+     * and the session then ends on this connection ({@link ExecSession#awaitExit} throws): the agent
+     * keeps its output from the first byte and its exit for {@link #attach}. This is how to start a
+     * command and come back for it later without racing its exit. An agent from before the field
+     * ignores it and keeps the session on this connection, whose output this client then drops.
      */
     public ExecSession start(ExecRequest request) throws IOException {
         return startSession(request, null, 0);
@@ -236,15 +244,25 @@ public final class AgentClient implements AutoCloseable {
             throw new IOException("the agent does not take a per-request profile (its core.ready does not list"
                     + " \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
         }
+        if (request.startDetached() && !request.detachable()) {
+            throw new IllegalArgumentException("startDetached needs detachable (ExecRequest.withDetachable)");
+        }
         if (request.detachable()) {
             // An agent that does not know the field would tie the session to this connection.
             requireSessions("a detachable session; the command was not sent");
         }
         // Asked for only when offered: an agent that does not know the field would never grant credit.
-        boolean flowControl = agentGrantsStdinCredit;
+        // Not for a session detached at its start: no stdin is ever sent on its id.
+        boolean flowControl = agentGrantsStdinCredit && !request.startDetached();
         ExecRequest sent = request.withStdinWindow(flowControl);
-        ExecSession session = register(id -> new ExecSession(this, id, request.tty(), listener, streamCapacity,
-                flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
+        ExecSession session = register(id -> {
+            ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
+                    flowControl ? StdinWindow.granted() : StdinWindow.unlimited());
+            if (request.startDetached()) {
+                s.expectDetachedAtStart();
+            }
+            return s;
+        }, ExecSession::receiver);
         sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, sent));
         return session;
     }

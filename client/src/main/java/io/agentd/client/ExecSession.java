@@ -86,6 +86,8 @@ public final class ExecSession {
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
+    /** The request asked start_detached: started is the agent's only frame on this id. */
+    private volatile boolean detachedAtStart;
 
     /**
      * @param listener       where output goes; null for {@link #nextOutput} or streams
@@ -471,6 +473,11 @@ public final class ExecSession {
         };
     }
 
+    /** The request asks start_detached (set before it is sent): the session ends here at started. */
+    void expectDetachedAtStart() {
+        detachedAtStart = true;
+    }
+
     /** Frames on this session's id, on the reader thread, in the order the agent sent them. */
     private void onFrame(Frame frame) {
         switch (frame.type()) {
@@ -478,6 +485,11 @@ public final class ExecSession {
                 ExecStarted s = (ExecStarted) frame.payload();
                 sessionNumber = s.session();
                 started.complete(s.pid());
+                if (detachedAtStart) {
+                    // Nothing more comes on this id: the agent keeps the output and exit for an attach.
+                    end(null, new AgentException("session " + sessionNumber + " was started detached: its output"
+                            + " and exit go to an attach (AgentClient.attach), not to this id"));
+                }
             }
             case SESSION_ATTACHED -> {
                 SessionAttached a = (SessionAttached) frame.payload();

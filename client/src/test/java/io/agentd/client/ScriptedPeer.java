@@ -19,9 +19,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The agent's end of a real unix socket, played frame by frame by a test: it accepts one client,
- * says core.ready with the features the test chooses, and sends and receives single frames.
+ * says core.ready with the features the test chooses, and sends and receives single frames. Public
+ * for the agentctl commands' tests (io.agentd.client.cli).
  */
-final class ScriptedPeer implements AutoCloseable {
+public final class ScriptedPeer implements AutoCloseable {
     private static final Duration CONNECT_WAIT = Duration.ofSeconds(10);
 
     private final Path socket;
@@ -31,14 +32,14 @@ final class ScriptedPeer implements AutoCloseable {
     private final ByteBuffer readBuffer = ByteBuffer.allocate(256 * 1024);
     private SocketChannel peer;
 
-    ScriptedPeer(Path dir) throws IOException {
+    public ScriptedPeer(Path dir) throws IOException {
         socket = dir.resolve("peer.sock");
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
     }
 
     /** Connects a client, accepts it and sends core.ready listing {@code features}. */
-    AgentClient connect(String... features) throws Exception {
+    public AgentClient connect(String... features) throws Exception {
         CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
             try {
                 return AgentClient.connect(socket, CONNECT_WAIT);
@@ -51,7 +52,7 @@ final class ScriptedPeer implements AutoCloseable {
         return client.get(20, TimeUnit.SECONDS);
     }
 
-    void send(Frame frame) throws IOException {
+    public void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }
 
@@ -64,7 +65,7 @@ final class ScriptedPeer implements AutoCloseable {
     }
 
     /** The next frame from the client; blocks until it comes. */
-    Frame receive() throws IOException, io.agentd.protocol.ProtocolException {
+    public Frame receive() throws IOException, io.agentd.protocol.ProtocolException {
         while (true) {
             Frame f = decoder.next();
             if (f != null) {

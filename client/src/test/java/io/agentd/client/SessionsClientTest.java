@@ -52,6 +52,24 @@ class SessionsClientTest {
     }
 
     @Test
+    void aStartDetachedSessionEndsOnItsConnectionAtStartedAndAsksNoStdinCredit(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_STDIN_WINDOW)) {
+            ExecSession s = client.start(ExecRequest.of("/bin/true").withDetachable(true).withStartDetached(true));
+            ExecRequest sent = (ExecRequest) agent.receive().payload();
+            assertTrue(sent.detachable() && sent.startDetached());
+            assertFalse(sent.stdinWindow(), "no stdin goes to a session detached at its start");
+            agent.send(new Frame(s.id(), MessageType.EXEC_STARTED, new ExecStarted(77, 12L)));
+            assertEquals(77, s.awaitStarted(WAIT));
+            assertEquals(12L, s.sessionNumber());
+            AgentException end = assertThrows(AgentException.class, () -> s.awaitExit(WAIT));
+            assertTrue(end.getMessage().contains("was started detached"), end.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> client.start(ExecRequest.of("/bin/true").withStartDetached(true)));
+        }
+    }
+
+    @Test
     void detachableIsNeverSentToAnAgentWithoutTheFeature(@TempDir Path dir) throws Exception {
         try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connect()) {
             IOException e = assertThrows(IOException.class,

@@ -44,6 +44,7 @@ final class ExecRequestDecoding {
         Long memoryMax = null;
         Long pidsMax = null;
         Boolean detachable = null;
+        Boolean startDetached = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -62,13 +63,14 @@ final class ExecRequestDecoding {
                 case "memory_max" -> memoryMax = r.u64OrNull(key);
                 case "pids_max" -> pidsMax = r.u64OrNull(key);
                 case "detachable" -> detachable = r.boolOrNull(key);
+                case "start_detached" -> startDetached = r.boolOrNull(key);
                 default -> r.skipValue(key);
             }
         }
         return new ExecRequest(r.required("cmd", cmd), args, env, cwd, user, tty != null && tty,
                 rows == null ? ExecRequest.DEFAULT_ROWS : rows, cols == null ? ExecRequest.DEFAULT_COLS : cols,
                 rlimits, timeoutMs, stdinWindow != null && stdinWindow, profile, memoryMax, pidsMax,
-                detachable != null && detachable);
+                detachable != null && detachable, startDetached != null && startDetached);
     }
 
     /** A text field of at most {@code maxBytes}; {@code argEnv} when it counts towards ARG_MAX. */

@@ -142,7 +142,8 @@ final class PayloadEncoding {
 
     private static void request(ExecRequest r, CborWriter w) {
         w.map(9 + (r.timeoutMs() == null ? 0 : 1) + (r.stdinWindow() ? 1 : 0) + (r.profile() == null ? 0 : 1)
-                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1) + (r.detachable() ? 1 : 0));
+                + (r.memoryMax() == null ? 0 : 1) + (r.pidsMax() == null ? 0 : 1) + (r.detachable() ? 1 : 0)
+                + (r.startDetached() ? 1 : 0));
         w.text("cmd");
         w.text(required("cmd", r.cmd()));
         w.text("args");
@@ -183,6 +184,10 @@ final class PayloadEncoding {
         u64IfKnown("pids_max", r.pidsMax(), w);
         if (r.detachable()) {
             w.text("detachable");
+            w.bool(true);
+        }
+        if (r.startDetached()) {
+            w.text("start_detached");
             w.bool(true);
         }
     }

@@ -50,6 +50,7 @@ class ExtensionGoldenFramesTest {
         boolean sessionsFeature = false;
         boolean relayFlowFeature = false;
         boolean detachable = false;
+        boolean startDetached = false;
         boolean startedSession = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
@@ -66,6 +67,7 @@ class ExtensionGoldenFramesTest {
                 profile |= request.profile() != null;
                 limits |= request.memoryMax() != null && request.pidsMax() != null;
                 detachable |= request.detachable();
+                startDetached |= request.detachable() && request.startDetached();
             } else if (frame.payload() instanceof ExecStarted started) {
                 startedSession |= started.session() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
@@ -86,8 +88,8 @@ class ExtensionGoldenFramesTest {
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
-        assertTrue(sessionsFeature && detachable && startedSession,
-                "the feature sessions, the request's detachable and started's session each in a frame");
+        assertTrue(sessionsFeature && detachable && startDetached && startedSession,
+                "the feature sessions, the request's detachable and start_detached and started's session each in a frame");
         assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
     }
 

@@ -103,7 +103,8 @@ final class Fixtures {
                     field(p, "cols").asInt(), rlimits(p), p.has("timeout_ms") ? u64(p, "timeout_ms") : null,
                     p.has("stdin_window") && p.get("stdin_window").asBoolean(),
                     p.has("profile") ? text(p, "profile") : null, optionalU64(p, "memory_max"),
-                    optionalU64(p, "pids_max"), p.has("detachable") && p.get("detachable").asBoolean());
+                    optionalU64(p, "pids_max"), p.has("detachable") && p.get("detachable").asBoolean(),
+                    p.has("start_detached") && p.get("start_detached").asBoolean());
             case EXEC_STARTED -> new ExecStarted(field(p, "pid").asLong(), optionalU64(p, "session"));
             case EXEC_STDIN, EXEC_STDOUT, EXEC_STDERR ->
                     new ExecData(Base64.getDecoder().decode(field(field(p, "data"), "$bytes").asText()));

@@ -86,6 +86,19 @@ final class Reaper {
         }
     }
 
+    /**
+     * An attach took the exit of a session that ended with no host: what it left lingers under the
+     * attacher's key {@code to} from now on (a signal on that id reaches the group, and the
+     * attacher's loss kills it), as if the attacher had been there at the exit. An entry the key had
+     * is forgotten, as when a new session starts under it.
+     */
+    void rehost(SessionKey from, SessionKey to) {
+        Lingering l = lingeringGroups.remove(from);
+        if (l != null) {
+            lingeringGroups.put(to, l);
+        }
+    }
+
     /** The process group of the ended session {@code key} whose descendants live on, or null. */
     Integer lingeringGroup(SessionKey key) {
         Lingering l = lingeringGroups.get(key);

@@ -5,6 +5,18 @@ package io.agentd.agent.session;
  * connection has its own id space, so the id alone names nothing.
  */
 public record SessionKey(long connection, long id) {
+    /** No connection has this number (Agent counts them from 1): the connection of {@link #hostless} keys. */
+    static final long NO_CONNECTION = -1;
+
+    /**
+     * The key of session number {@code number} while no host names it: a session that ended detached
+     * files its lingering group under it, out of every connection's reach, until an attach takes its
+     * exit (and with it the group) under the attacher's own key.
+     */
+    static SessionKey hostless(long number) {
+        return new SessionKey(NO_CONNECTION, number);
+    }
+
     @Override
     public String toString() {
         return connection + "/" + id;

@@ -188,6 +188,12 @@ public final class Sessions {
                     null));
             return;
         }
+        if (req.startDetached() && !req.detachable()) {
+            // Only a detachable session keeps its output from byte 0 for the attach that must follow.
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
+                    "start_detached needs detachable: true", null));
+            return;
+        }
         SpawnSpec spec;
         try {
             spec = SpawnSpec.from(req, defaults);
@@ -225,6 +231,22 @@ public final class Sessions {
         byKey.put(key, s);
         directory.add(s);
         reaper.started(key, s);
+        if (req.startDetached()) {
+            detachAtStart(s);
+        }
+    }
+
+    /**
+     * start_detached: the host wanted started and nothing more, so it leaves the session now, as if it
+     * had left the agent: its output from byte 0 goes only to the ring, its exit is held for an attach
+     * and its id is free again. Left attached until the host closed its connection, a short command's
+     * exit went to that host, which had stopped listening, and collected the session unseen. Nothing
+     * has been read from the child yet (its fds are read from the next turn of the loop on).
+     */
+    private void detachAtStart(Session s) {
+        detach(List.of(s));
+        log.info("session {} (number {}) detached at its start, as its request asked: its output and exit are kept"
+                + " for an attach", s.id, s.number);
     }
 
     private static Long timeoutOf(ExecRequest req) {
@@ -370,6 +392,7 @@ public final class Sessions {
         s.route.retarget(from, id);
         if (exit != null) {
             host.send(new Frame(id, exit.type(), exit.payload()));
+            reaper.rehost(SessionKey.hostless(s.number), s.route.key());
             directory.collect(s);
             return;
         }
@@ -565,7 +588,11 @@ public final class Sessions {
             all.remove(s);
             byKey.remove(s.route.key(), s);
             pausedForBackpressure.remove(s);
-            reaper.finished(s.route.key(), s);
+            // What it leaves behind goes with its exit: to the attached host, or, with none, under
+            // no connection's key until an attach takes the exit (onAttach). Filed under the key of
+            // the host that had left, it outlived every later host for ever (or died with the
+            // connection that detached it at its start, which no longer names it).
+            reaper.finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
             cgroups.release(s.cgroup);
             directory.exited(s);
             logStdinBudget();

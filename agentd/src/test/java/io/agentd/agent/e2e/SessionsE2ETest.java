@@ -11,6 +11,7 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
@@ -293,6 +294,113 @@ class SessionsE2ETest {
         }
         try (HostConnection second = agent.connectReady()) {
             assertTrue(list(second, 5).stream().noneMatch(s -> s.pid() == pid));
+        }
+    }
+
+    /**
+     * start_detached: the host that started a short command stays connected, and the command's exit
+     * must not go to it (it asked for started only) nor collect the session: without the field, the
+     * exit went to that connection and an attach found the session collected (review, item 1).
+     */
+    @Test
+    void aSessionStartedDetachedKeepsAShortCommandsOutputAndExitForAnAttachWhileItsHostStaysConnected()
+            throws Exception {
+        try (HostConnection host = agent.connectReady()) {
+            long number = startDetached(host, 5, Requests.sh("echo hi; exit 3").withStartDetached(true));
+            long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+            SessionInfo info;
+            while ((info = find(list(host, 6), number)) != null && info.running()) {
+                assertTrue(System.nanoTime() < deadline, "the command did not exit");
+                Thread.sleep(20);
+            }
+            assertNotNull(info, "the session was collected at its exit, though nobody attached");
+            assertFalse(info.attached(), "detached at its start");
+            assertEquals(3, info.exitCode());
+            assertTrue(host.nothingMore(5, Duration.ofMillis(200)), "nothing but started on the request's id");
+            Attach a = attachToEnd(host, 7, number, 0L);
+            assertEquals("hi\n", a.output());
+            assertEquals(3, a.exited().code());
+            // The request's id is free again on the connection.
+            host.exec(5, Requests.sh("exit 4"));
+            host.expect(5, MessageType.EXEC_STARTED);
+            assertEquals(4, ((ExecExited) host.expect(5, MessageType.EXEC_EXITED).payload()).code());
+        }
+    }
+
+    @Test
+    void startDetachedWithoutDetachableIsRefusedBadArgsAndNothingStarts() throws Exception {
+        try (HostConnection host = agent.connectReady()) {
+            host.exec(5, Requests.sh("echo never").withStartDetached(true));
+            ExecFailed failed = (ExecFailed) host.expect(5, MessageType.EXEC_FAILED).payload();
+            assertEquals("bad_args", failed.kind());
+            assertTrue(failed.message().contains("start_detached needs detachable"), failed.message());
+        }
+    }
+
+    /**
+     * What a detached session's command leaves running goes with its exit (review, item 3): to the
+     * host attached when the command ends, or else to the host whose attach takes the exit later; that
+     * host's departure (kill policy) kills it either way. With no host at the exit it was filed under
+     * the key of the host that had started it, so it died with that connection or, once that one was
+     * gone, lived on for ever, out of ps.
+     */
+    @Test
+    void aDetachedSessionsLeftoverProcessDiesWithTheHostThatTookItsExitWhateverTheTiming() throws Exception {
+        String leaveOne = "sleep 600 </dev/null >/dev/null 2>&1 & echo $!";
+        try (HostConnection starter = agent.connectReady()) {
+            // Attached when the command ends: the attacher releases it with a line on stdin.
+            long attachedAtExit = startDetached(starter, 5, Requests.sh(leaveOne + "; read x").withStartDetached(true));
+            int first;
+            try (HostConnection attacher = agent.connectReady()) {
+                attacher.send(new Frame(7, MessageType.SESSION_ATTACH, new SessionAttach(attachedAtExit, 0L, false)));
+                attacher.expect(7, MessageType.SESSION_ATTACHED);
+                first = Integer.parseInt(new String(((ExecData) attacher.expect(7, MessageType.EXEC_STDOUT).payload())
+                        .data(), StandardCharsets.US_ASCII).trim());
+                attacher.stdin(7, "go\n".getBytes(StandardCharsets.US_ASCII));
+                assertEquals(0, ((ExecExited) attacher.expect(7, MessageType.EXEC_EXITED).payload()).code());
+                assertTrue(alive(first), "a normal exit leaves the background process running");
+            }
+            // Nobody attached when the command ends; the attach comes after (the starter is still connected).
+            long detachedAtExit = startDetached(starter, 6, Requests.sh(leaveOne).withStartDetached(true));
+            int second;
+            try (HostConnection attacher = agent.connectReady()) {
+                long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+                while (find(list(attacher, 8), detachedAtExit).running()) {
+                    assertTrue(System.nanoTime() < deadline, "the command did not exit");
+                    Thread.sleep(20);
+                }
+                Attach a = attachToEnd(attacher, 9, detachedAtExit, 0L);
+                assertEquals(0, a.exited().code());
+                second = Integer.parseInt(a.stdout().trim());
+                assertTrue(alive(second), "a normal exit leaves the background process running");
+            }
+            try {
+                awaitGone(first, "attached at the exit");
+                awaitGone(second, "detached at the exit, attached after");
+            } finally {
+                ProcessHandle.of(first).ifPresent(ProcessHandle::destroyForcibly);
+                ProcessHandle.of(second).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    /** Running (a zombie the agent has not reaped yet counts as gone). */
+    private static boolean alive(int pid) throws Exception {
+        java.nio.file.Path stat = java.nio.file.Path.of("/proc/" + pid + "/stat");
+        try {
+            String s = java.nio.file.Files.readString(stat);
+            return s.charAt(s.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    private static void awaitGone(int pid, String when) throws Exception {
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        while (alive(pid)) {
+            assertTrue(System.nanoTime() < deadline, "the leftover process " + pid + " (" + when
+                    + ") outlived the host that took the session's exit");
+            Thread.sleep(20);
         }
     }
 }

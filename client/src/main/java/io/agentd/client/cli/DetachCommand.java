@@ -14,8 +14,10 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * {@code agentctl exec --detach}: starts a detachable session, prints its session number on stdout
- * and exits 0 once the command runs. The agent keeps the session and its output from the start for
- * {@code agentctl attach}; the output that arrives meanwhile is not printed here.
+ * and exits 0 once the command runs. The request asks {@code start_detached}: the agent detaches the
+ * session from this connection right after started, so it keeps the output from the start and the
+ * exit for {@code agentctl attach} however soon the command ends. (An agent from before the field
+ * ignores it and sends output and exit here, where they are not printed, as before.)
  */
 final class DetachCommand {
     private static final Duration START_WAIT = Duration.ofSeconds(30);
@@ -33,10 +35,12 @@ final class DetachCommand {
     int run(ExecCommand.Connector connector) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
             // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal).
-            int[] size = options.tty() ? LocalTerminal.onStdin().size() : null;
+            int[] size = options.tty() ? terminalSize() : null;
+            // start_detached: the agent detaches the session from this connection right after started,
+            // so a command that ends before agentctl has closed it keeps its output and exit for attach.
             ExecSession session = client.start(options.toRequest(
                     size != null ? size[0] : ExecRequest.DEFAULT_ROWS, size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                    List.of()), output -> { });
+                    List.of()).withStartDetached(true), output -> { });
             session.awaitStarted(START_WAIT);
             out.println(session.sessionNumber());
             out.flush();
@@ -56,5 +60,11 @@ final class DetachCommand {
             Thread.currentThread().interrupt();
             throw new Agentctl.Unavailable("exec --detach: interrupted");
         }
+    }
+
+    /** This terminal's rows and columns, or null when stdin is no terminal (a script, CI). */
+    private static int[] terminalSize() {
+        LocalTerminal terminal = LocalTerminal.onStdin();
+        return terminal == null ? null : terminal.size();
     }
 }

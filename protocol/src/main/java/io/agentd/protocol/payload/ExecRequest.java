@@ -17,6 +17,11 @@ import java.util.List;
  * @param pidsMax   extension: the session cgroup's pids.max (tasks at once); null = no limit (omitted)
  * @param detachable extension ("sessions"): the session survives its host's departure and keeps its
  *                  recent output for a later core.session.attach. Omitted when false.
+ * @param startDetached extension ("sessions", with {@code detachable} only): the host wants only
+ *                  core.exec.started; the agent detaches the session from this host right after it
+ *                  (its output from byte 0 is kept for an attach, its exit held, its id free again).
+ *                  The agent refuses it without {@code detachable} (exec.failed bad_args). Omitted
+ *                  when false; follows {@code detachable}.
  */
 public record ExecRequest(
         String cmd,
@@ -33,7 +38,8 @@ public record ExecRequest(
         String profile,
         Long memoryMax,
         Long pidsMax,
-        boolean detachable) implements Payload {
+        boolean detachable,
+        boolean startDetached) implements Payload {
 
     public static final int DEFAULT_ROWS = 24;
     public static final int DEFAULT_COLS = 80;
@@ -42,6 +48,14 @@ public record ExecRequest(
         args = args == null ? List.of() : List.copyOf(args);
         env = env == null ? List.of() : List.copyOf(env);
         rlimits = rlimits == null ? List.of() : List.copyOf(rlimits);
+    }
+
+    /** A request without start_detached (the form before it existed). */
+    public ExecRequest(String cmd, List<String> args, List<String> env, String cwd, String user, boolean tty,
+            int rows, int cols, List<Rlimit> rlimits, Long timeoutMs, boolean stdinWindow, String profile,
+            Long memoryMax, Long pidsMax, boolean detachable) {
+        this(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, profile, memoryMax, pidsMax,
+                detachable, false);
     }
 
     /** A request without the detachable extension. */
@@ -67,25 +81,35 @@ public record ExecRequest(
     /** The same request asking (or not) for stdin flow control. */
     public ExecRequest withStdinWindow(boolean on) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, on, profile,
-                memoryMax, pidsMax, detachable);
+                memoryMax, pidsMax, detachable, startDetached);
     }
 
     /** The same request asking for a security profile (null: the agent's). */
     public ExecRequest withProfile(String name) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow, name,
-                memoryMax, pidsMax, detachable);
+                memoryMax, pidsMax, detachable, startDetached);
     }
 
     /** The same request with these cgroup limits (null: none). */
     public ExecRequest withLimits(Long memoryMax, Long pidsMax) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
-                profile, memoryMax, pidsMax, detachable);
+                profile, memoryMax, pidsMax, detachable, startDetached);
     }
 
     /** The same request asking (or not) for a detachable session. */
     public ExecRequest withDetachable(boolean on) {
         return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
-                profile, memoryMax, pidsMax, on);
+                profile, memoryMax, pidsMax, on, startDetached);
+    }
+
+    /**
+     * The same request asking (or not) to be detached from this host as soon as it has started
+     * (sessions extension; only with {@link #withDetachable}): the host gets core.exec.started and
+     * nothing more on the id, and reads the session with core.session.attach.
+     */
+    public ExecRequest withStartDetached(boolean on) {
+        return new ExecRequest(cmd, args, env, cwd, user, tty, rows, cols, rlimits, timeoutMs, stdinWindow,
+                profile, memoryMax, pidsMax, detachable, on);
     }
 
     /** A pipe-mode request with defaults for everything but cmd and args. */
