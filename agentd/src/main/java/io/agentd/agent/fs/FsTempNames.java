@@ -1,5 +1,7 @@
 package io.agentd.agent.fs;
 
+import io.agentd.protocol.Utf8Text;
+
 /**
  * The name of an atomic upload's temporary file: {@code .NAME.agentd-XXXXXXXX} beside its
  * destination. A file name may have 255 bytes (NAME_MAX), and the 17 bytes this adds would push a
@@ -17,22 +19,6 @@ final class FsTempNames {
     static String of(String name, long random) {
         String suffix = MARK + String.format("%08x", random & 0xffff_ffffL);
         int room = NAME_MAX - 1 - suffix.length(); // the leading dot; the suffix is ASCII
-        return "." + prefixOf(name, room) + suffix;
-    }
-
-    /** The longest start of {@code s} of at most {@code maxBytes} bytes in UTF-8, whole characters only. */
-    static String prefixOf(String s, int maxBytes) {
-        int bytes = 0;
-        int end = 0;
-        while (end < s.length()) {
-            int cp = s.codePointAt(end);
-            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; // its UTF-8 length
-            if (bytes + n > maxBytes) {
-                break;
-            }
-            bytes += n;
-            end += Character.charCount(cp);
-        }
-        return s.substring(0, end);
+        return "." + Utf8Text.prefix(name, room) + suffix;
     }
 }

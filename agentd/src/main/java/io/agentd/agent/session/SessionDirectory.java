@@ -4,6 +4,7 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.retain.OutputRing;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.protocol.Utf8Text;
 import io.agentd.protocol.payload.SessionInfo;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -154,19 +155,7 @@ final class SessionDirectory {
         if (bytes.length <= LIST_CMD_MAX_BYTES) {
             return cmd;
         }
-        StringBuilder b = new StringBuilder();
-        int used = 0;
-        for (int i = 0; i < cmd.length(); ) {
-            int cp = cmd.codePointAt(i);
-            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
-            if (used + n > LIST_CMD_MAX_BYTES) {
-                break;
-            }
-            b.appendCodePoint(cp);
-            used += n;
-            i += Character.charCount(cp);
-        }
-        return b.append("… (").append(bytes.length).append(" bytes)").toString();
+        return Utf8Text.prefix(cmd, LIST_CMD_MAX_BYTES) + "… (" + bytes.length + " bytes)";
     }
 
     /**

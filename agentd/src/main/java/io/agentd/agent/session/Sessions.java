@@ -265,16 +265,16 @@ public final class Sessions {
     }
 
     public void onStdin(SessionHost from, long id, byte[] data) {
-        Session s = byKey.get(new SessionKey(from.connection(), id));
-        if (s != null) {
-            s.onStdin(data);
-        } else if (data.length == 0) {
+        if (data.length == 0 && !byKey.containsKey(new SessionKey(from.connection(), id))) {
             // An end of input sent before the host could know that the session had exited or
             // failed to start (agentctl ends a command's input as it sends the request): still
             // answered, but no warning for the operator.
             from.output().refuseRace(id, ErrorKind.INVALID_SESSION, MessageType.EXEC_STDIN.wire(), "no session " + id);
-        } else {
-            from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.EXEC_STDIN.wire(), "no session " + id);
+            return;
+        }
+        Session s = live(from, id, MessageType.EXEC_STDIN);
+        if (s != null) {
+            s.onStdin(data);
         }
     }
 

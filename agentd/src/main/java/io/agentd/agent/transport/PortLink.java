@@ -301,13 +301,17 @@ public final class PortLink implements HostOutput {
     @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
         refusalLog.refused(id, offendingType, kind.wire(), message);
-        send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
+        sendRefusal(id, kind, offendingType, message);
     }
 
     @Override
     public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
         log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind.wire(),
                 LogText.message(message));
+        sendRefusal(id, kind, offendingType, message);
+    }
+
+    private void sendRefusal(long id, ErrorKind kind, String offendingType, String message) {
         send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
     }
 

@@ -1,5 +1,6 @@
 package io.agentd.client.fs;
 
+import io.agentd.protocol.Utf8Text;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -97,15 +98,7 @@ public final class LocalFiles {
      */
     static String tempName(String name, String suffix) {
         String tail = ".agentctl-" + suffix;
-        int room = NAME_MAX - 1 - utf8Length(tail);
-        int end = name.length();
-        while (utf8Length(name.substring(0, end)) > room) {
-            end = name.offsetByCodePoints(end, -1);
-        }
-        return "." + name.substring(0, end) + tail;
-    }
-
-    private static int utf8Length(String s) {
-        return s.getBytes(StandardCharsets.UTF_8).length;
+        int room = NAME_MAX - 1 - tail.getBytes(StandardCharsets.UTF_8).length;
+        return "." + Utf8Text.prefix(name, room) + tail;
     }
 }
