@@ -119,7 +119,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         Agent.StartTimes times = agent.startTimes();
         List<String> features = new ArrayList<>(
                 List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS,
-                        Ready.FEATURE_RELAY_FLOW));
+                        Ready.FEATURE_RELAY_FLOW, Ready.FEATURE_SESSION_DETACH));
         if (fs != null) {
             features.add(Ready.FEATURE_FS_EXT);
         }
@@ -150,6 +150,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case EXEC_SIGNAL -> sessions.onSignal(host, id, ((ExecSignal) frame.payload()).signal());
             case SESSION_LIST -> sessions.onList(host, id);
             case SESSION_ATTACH -> sessions.onAttach(host, id, (SessionAttach) frame.payload());
+            case SESSION_DETACH -> sessions.onDetach(host, id);
             case FS_REQUEST -> {
                 if (fs != null) {
                     fs.onRequest(id, (FsRequest) frame.payload());

@@ -61,7 +61,11 @@ public enum MessageType {
     /** Host: become the host of a session, on a fresh id; its output and exit follow on that id. */
     SESSION_ATTACH("core.session.attach", Flags.SESSION_START, Sender.HOST),
     /** Guest: the attach succeeded; the retained output from {@code from} follows. */
-    SESSION_ATTACHED("core.session.attached", 0, Sender.AGENT);
+    SESSION_ATTACHED("core.session.attached", 0, Sender.AGENT),
+    /** Host: leave the session on this id running without a host (feature {@code session_detach}). */
+    SESSION_DETACH("core.session.detach", 0, Sender.HOST),
+    /** Guest: the session on this id is detached; nothing more comes on the id. */
+    SESSION_DETACHED("core.session.detached", Flags.TERMINAL, Sender.AGENT);
 
     private static final Map<String, MessageType> BY_WIRE = new HashMap<>();
 

@@ -56,8 +56,8 @@ final class PayloadDecoding {
                 case FS_DATA -> data(r);
                 case FS_RESPONSE -> FsPayloadDecoding.response(r);
                 case FS_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
-                case SESSION_LIST -> empty(r);
-                case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED -> SessionPayloadDecoding.decode(type, r);
+                case SESSION_LIST, SESSION_DETACH -> empty(r);
+                case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED, SESSION_DETACHED -> SessionPayloadDecoding.decode(type, r);
             };
             r.expectEnd();
             return payload;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import java.util.ArrayList;
@@ -26,6 +27,7 @@ final class SessionPayloadDecoding {
             case SESSION_LIST_RESULT -> listResult(r);
             case SESSION_ATTACH -> attach(r);
             case SESSION_ATTACHED -> attached(r);
+            case SESSION_DETACHED -> detached(r);
             default -> throw new IllegalArgumentException(type + " is not a sessions message");
         };
     }
@@ -65,6 +67,20 @@ final class SessionPayloadDecoding {
         }
         return new SessionAttached(r.required("session", session), r.required("pid", pid), tty != null && tty,
                 r.required("from", from), missed == null ? 0 : missed);
+    }
+
+    private static SessionDetached detached(CborReader r) throws ProtocolException {
+        Long session = null;
+        Long offset = null;
+        r.beginPayloadMap();
+        for (String key; (key = r.nextKey("payload")) != null; ) {
+            switch (key) {
+                case "session" -> session = r.u64(key);
+                case "offset" -> offset = r.u64(key);
+                default -> r.skipValue(key);
+            }
+        }
+        return new SessionDetached(r.required("session", session), r.required("offset", offset));
     }
 
     private static SessionListResult listResult(CborReader r) throws ProtocolException {

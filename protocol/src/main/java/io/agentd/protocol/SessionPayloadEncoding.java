@@ -3,6 +3,7 @@ package io.agentd.protocol;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 
@@ -43,6 +44,14 @@ final class SessionPayloadEncoding {
                 w.u64(a.from());
                 w.text("missed");
                 w.u64(a.missed());
+            }
+            case SESSION_DETACHED -> {
+                SessionDetached d = (SessionDetached) payload;
+                w.map(2);
+                w.text("session");
+                w.u64(d.session());
+                w.text("offset");
+                w.u64(d.offset());
             }
             default -> throw new IllegalArgumentException(type + " is not a sessions message");
         }

@@ -1,6 +1,7 @@
 package io.agentd.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,6 +22,7 @@ import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Rlimit;
@@ -99,8 +101,11 @@ class DecoderFuzzTest {
         assertTrue(decoded > INPUTS / 20, "too few inputs reached a whole decode: " + decoded);
         Set<ErrorKind> expectedKinds = EnumSet.allOf(ErrorKind.class);
         expectedKinds.remove(ErrorKind.INVALID_SESSION); // the agent's, not the codec's
-        expectedKinds.remove(ErrorKind.LIMIT_EXCEEDED); // needs a request far larger than these inputs
-        assertEquals(expectedKinds, refusals.keySet(), "every refusal path reached");
+        assertFalse(refusals.containsKey(ErrorKind.INVALID_SESSION), "the codec refused with the agent's kind");
+        // limit_exceeded is reached only when a mutation lands on a declared count (a session list's
+        // length), which depends on the seed's draw: allowed, not required.
+        expectedKinds.remove(ErrorKind.LIMIT_EXCEEDED);
+        assertTrue(refusals.keySet().containsAll(expectedKinds), "every refusal path reached: " + refusals.keySet());
     }
 
     @Test
@@ -298,7 +303,8 @@ class DecoderFuzzTest {
             case FS_DATA -> new ExecData(randomBytes(random.nextInt(300)));
             case FS_RESPONSE -> fs.response();
             case FS_CREDIT -> new ExecStdinCredit(u64());
-            case SESSION_LIST -> Empty.INSTANCE;
+            case SESSION_LIST, SESSION_DETACH -> Empty.INSTANCE;
+            case SESSION_DETACHED -> new SessionDetached(u64(), u64());
             case SESSION_LIST_RESULT -> new SessionListResult(sessionInfos());
             case SESSION_ATTACH -> new SessionAttach(u64(), random.nextBoolean() ? null : u64(), random.nextBoolean());
             case SESSION_ATTACHED -> new SessionAttached(u64(), random.nextInt() & 0xffffffffL, random.nextBoolean(),

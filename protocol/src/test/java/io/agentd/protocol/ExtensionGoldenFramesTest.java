@@ -49,6 +49,7 @@ class ExtensionGoldenFramesTest {
         boolean fsResponse = false;
         boolean sessionsFeature = false;
         boolean relayFlowFeature = false;
+        boolean sessionDetachFeature = false;
         boolean detachable = false;
         boolean startDetached = false;
         boolean startedSession = false;
@@ -61,6 +62,7 @@ class ExtensionGoldenFramesTest {
                 fsRequest |= ready.supports(Ready.FEATURE_FS_EXT);
                 sessionsFeature |= ready.supports(Ready.FEATURE_SESSIONS);
                 relayFlowFeature |= ready.supports(Ready.FEATURE_RELAY_FLOW);
+                sessionDetachFeature |= ready.supports(Ready.FEATURE_SESSION_DETACH);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
@@ -84,13 +86,14 @@ class ExtensionGoldenFramesTest {
                 MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE,
                 MessageType.EXEC_STARTED, MessageType.SESSION_LIST, MessageType.SESSION_LIST_RESULT,
                 MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED, MessageType.CORE_RELAY_CLIENT_PAUSED,
-                MessageType.CORE_RELAY_CLIENT_RESUMED), types);
+                MessageType.CORE_RELAY_CLIENT_RESUMED, MessageType.SESSION_DETACH, MessageType.SESSION_DETACHED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
         assertTrue(sessionsFeature && detachable && startDetached && startedSession,
                 "the feature sessions, the request's detachable and start_detached and started's session each in a frame");
         assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
+        assertTrue(sessionDetachFeature, "the feature session_detach in a ready");
     }
 
     /**

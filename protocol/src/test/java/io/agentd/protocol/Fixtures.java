@@ -21,6 +21,7 @@ import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
@@ -126,7 +127,8 @@ final class Fixtures {
             case FS_RESPONSE -> FsFixtures.response(p);
             case FS_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
             // The sessions extension.
-            case SESSION_LIST -> Empty.INSTANCE;
+            case SESSION_LIST, SESSION_DETACH -> Empty.INSTANCE;
+            case SESSION_DETACHED -> new SessionDetached(u64(p, "session"), u64(p, "offset"));
             case SESSION_LIST_RESULT -> {
                 List<SessionInfo> sessions = new ArrayList<>();
                 field(p, "sessions").forEach(s -> sessions.add(sessionInfo(s)));

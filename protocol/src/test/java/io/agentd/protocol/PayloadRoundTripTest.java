@@ -26,6 +26,7 @@ import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
@@ -137,6 +138,7 @@ class PayloadRoundTripTest {
                 List.of("session", "from", "stdin_window"));
         add(cases, "attached", 5, MessageType.SESSION_ATTACHED, new SessionAttached(7, 4321, true, 1024, 512),
                 List.of("session", "pid", "tty", "from", "missed"));
+        add(cases, "detached", 5, MessageType.SESSION_DETACHED, new SessionDetached(7, -1L), List.of("session", "offset"));
     }
 
     @Test

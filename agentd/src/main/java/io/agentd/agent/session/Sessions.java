@@ -27,6 +27,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionListResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -398,6 +399,24 @@ public final class Sessions {
         }
         routed(s);
         s.rehost(attach.stdinWindow());
+    }
+
+    /**
+     * core.session.detach: the host leaves the session on {@code id} running without a host, as if
+     * it had left the agent, and stays connected. The answer, detached, is the id's last frame: it
+     * says where the output this host was sent ends, so an attach from that offset misses nothing.
+     * A session that kept no output keeps it from here on, as under the policy keep.
+     */
+    public void onDetach(SessionHost from, long id) {
+        Session s = live(from, id, MessageType.SESSION_DETACH);
+        if (s == null) {
+            return;
+        }
+        long offset = s.route.offset(); // everything before it is in this host's queue already
+        detach(List.of(s));
+        from.output().send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(s.number, offset)));
+        log.info("session {} (number {}) detached by connection {} at output offset {}: it runs on, its output"
+                + " and exit kept for an attach", id, s.number, from.connection(), offset);
     }
 
     // ---- backpressure ----

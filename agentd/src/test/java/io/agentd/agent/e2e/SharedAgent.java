@@ -42,6 +42,11 @@ final class SharedAgent implements BeforeAllCallback, AfterAllCallback, Paramete
         return process.connectReady();
     }
 
+    /** A connection whose core.ready is still to be read. */
+    HostConnection connect() throws Exception {
+        return process.connect();
+    }
+
     @Override
     public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
         return parameter.getParameter().getType() == HostConnection.class;

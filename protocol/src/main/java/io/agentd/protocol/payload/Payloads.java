@@ -37,6 +37,8 @@ public final class Payloads {
             case SESSION_LIST_RESULT -> SessionListResult.class;
             case SESSION_ATTACH -> SessionAttach.class;
             case SESSION_ATTACHED -> SessionAttached.class;
+            case SESSION_DETACH -> Empty.class;
+            case SESSION_DETACHED -> SessionDetached.class;
         };
     }
 }

@@ -31,6 +31,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
      * does not read (docs/PROTOCOL-EXTENSIONS.md, "Relay flow control").
      */
     public static final String FEATURE_RELAY_FLOW = "relay_flow";
+    /**
+     * The agent takes core.session.detach: a host leaves one session running without leaving the
+     * agent (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
+     */
+    public static final String FEATURE_SESSION_DETACH = "session_detach";
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);
