@@ -274,6 +274,11 @@ public final class AgentClient implements AutoCloseable {
         return agentKeepsSessions;
     }
 
+    /** True when the agent's core.ready listed {@code session_detach}: {@link ExecSession#detach} works. */
+    public boolean agentDetachesSessions() {
+        return ready().supports(Ready.FEATURE_SESSION_DETACH);
+    }
+
     private void requireSessions(String what) throws IOException {
         if (!agentKeepsSessions) {
             throw new IOException("the agent does not keep sessions (its core.ready does not list \""

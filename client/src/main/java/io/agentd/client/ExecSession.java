@@ -11,7 +11,10 @@ import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionDetached;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.io.InputStream;
@@ -88,6 +91,8 @@ public final class ExecSession {
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
+    /** The answer to {@link #detach}, made when it is asked (an error about a detach nobody asked is not its). */
+    private volatile CompletableFuture<SessionDetached> detached;
 
     /**
      * @param listener       where output goes; null for {@link #nextOutput} or streams
@@ -446,6 +451,55 @@ public final class ExecSession {
         client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
     }
 
+    /**
+     * Leaves the session running on the agent without this host, which stays connected: what the
+     * host's departure would do to it, whatever the agent's host-loss policy. Returns the session's
+     * number and the output offset where its output here ended: every byte before it was delivered
+     * to this session, so {@link AgentClient#attach(long, Long) attach(number, offset)}, from this or
+     * any other connection, goes on exactly there. After it the session is done here: its output
+     * ends (streams read to their end, nothing missing) and {@link #awaitExit} throws
+     * {@link SessionDetachedException}. A session that was not started detachable keeps its output
+     * from the offset on. Asked again, it gives the same answer.
+     *
+     * @throws UnsupportedOperationException when the agent does not list {@code session_detach}
+     *                                       ({@link AgentClient#agentDetachesSessions})
+     * @throws AgentException                when the session ended first (then {@link #awaitExit}
+     *                                       says how), or {@link AgentErrorException} when the agent
+     *                                       refused
+     */
+    public SessionDetached detach(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
+        if (!client.agentDetachesSessions()) {
+            throw new UnsupportedOperationException("the agent does not detach sessions (its core.ready does not"
+                    + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
+        }
+        CompletableFuture<SessionDetached> answer;
+        synchronized (this) {
+            if (detached == null) {
+                ensureLive("detach");
+                detached = new CompletableFuture<>();
+                askDetach(detached);
+            }
+            answer = detached;
+        }
+        return await(answer, timeout, "detached");
+    }
+
+    private void askDetach(CompletableFuture<SessionDetached> answer) {
+        // detached is set before this second look at the exit, and end() completes the exit before
+        // it looks at detached: a session ending now is seen by one side or the other, never by neither.
+        if (exit.isDone()) {
+            answer.completeExceptionally(new AgentException("cannot detach: session " + id + " has ended"));
+            return;
+        }
+        try {
+            client.send(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
+        } catch (AgentException e) {
+            answer.completeExceptionally(e);
+        } catch (IOException e) {
+            answer.completeExceptionally(new AgentException("cannot detach session " + id, e));
+        }
+    }
+
     private void ensureLive(String what) throws AgentException {
         if (exit.isDone()) {
             throw new AgentException("cannot " + what + ": session " + id + " has ended");
@@ -498,6 +552,15 @@ public final class ExecSession {
                 attached = a;
                 started.complete(a.pid());
             }
+            case SESSION_DETACHED -> {
+                SessionDetached d = (SessionDetached) frame.payload();
+                sessionNumber = d.session();
+                CompletableFuture<SessionDetached> asked = detached;
+                if (asked != null) {
+                    asked.complete(d);
+                }
+                end(null, new SessionDetachedException(d));
+            }
             case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
             case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
             case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
@@ -529,6 +592,10 @@ public final class ExecSession {
         if (!started.isDone() && (about == null || about.equals(startType.wire()))) {
             end(null, error);
             return;
+        }
+        CompletableFuture<SessionDetached> asked = detached;
+        if (asked != null && MessageType.SESSION_DETACH.wire().equals(about) && asked.completeExceptionally(error)) {
+            return; // the session goes on here
         }
         log.debug("session {}: {}", id, error.getMessage());
         errors.add(error);
@@ -570,10 +637,17 @@ public final class ExecSession {
             }
             exit.complete(status);
         }
+        CompletableFuture<SessionDetached> asked = detached;
+        if (asked != null && !(failure instanceof SessionDetachedException)) {
+            asked.completeExceptionally(failure != null ? failure
+                    : new AgentException("session " + id + " exited before it was detached"));
+        }
         // After the exit: whoever reads the end sees the session done. A session that ran and then
-        // lost its connection (or its agent) may be missing output; a refused or failed start had none.
-        boolean neverRan = failure instanceof ExecFailedException || failure instanceof AgentErrorException;
-        output.end(neverRan ? null : failure);
+        // lost its connection (or its agent) may be missing output; a refused or failed start had none,
+        // and a detached one had all of its output up to the detach.
+        boolean outputWhole = failure instanceof ExecFailedException || failure instanceof AgentErrorException
+                || failure instanceof SessionDetachedException;
+        output.end(outputWhole ? null : failure);
         if (requestedHold != null) {
             requestedHold.end(); // the agent must not keep holding an id this client may use again
         }

@@ -1,0 +1,162 @@
+package io.agentd.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.SessionDetached;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link ExecSession#detach}: against a scripted agent for each answer, and end to end against agentd. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SessionDetachClientTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @Test
+    void detachSendsTheRequestOnTheSessionsIdAndEndsTheSessionHereWithItsOutputWhole(@TempDir Path dir)
+            throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH)) {
+            assertTrue(client.agentDetachesSessions());
+            ExecSession s = client.startWithStreams(ExecRequest.of("/bin/cat"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
+            agent.send(new Frame(id, MessageType.EXEC_STDOUT, new ExecData("abc".getBytes(StandardCharsets.UTF_8))));
+            CompletableFuture<SessionDetached> detach = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return s.detach(WAIT);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Frame asked = agent.receive();
+            assertEquals(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE), asked);
+            agent.send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(12, 3)));
+            SessionDetached d = detach.get(20, TimeUnit.SECONDS);
+            assertEquals(new SessionDetached(12, 3), d);
+            assertEquals(12L, s.sessionNumber());
+            SessionDetachedException end = assertThrows(SessionDetachedException.class, () -> s.awaitExit(WAIT));
+            assertEquals(d, end.detached());
+            try (InputStream out = s.stdout()) {
+                assertEquals("abc", new String(out.readAllBytes(), StandardCharsets.UTF_8),
+                        "read to its end without an error: nothing is missing");
+            }
+            // Done here: a second detach, stdin or a signal is refused without a frame.
+            assertThrows(AgentException.class, () -> s.signal(15));
+            assertEquals(d, s.detach(WAIT), "asked again, the same answer");
+            CompletableFuture<Frame> ping = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            assertEquals(MessageType.CORE_PING, agent.receive().type(), "nothing was sent in between");
+            ping.cancel(false);
+        }
+    }
+
+    @Test
+    void anAgentWithoutTheFeatureIsNeverSentTheRequest(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connect(Ready.FEATURE_SESSIONS)) {
+            assertFalse(client.agentDetachesSessions());
+            ExecSession s = client.start(ExecRequest.of("/bin/sleep", "9"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
+            s.awaitStarted(WAIT);
+            assertThrows(UnsupportedOperationException.class, () -> s.detach(WAIT));
+            CompletableFuture<Frame> ping = client.call(MessageType.CORE_PING, Empty.INSTANCE);
+            assertEquals(MessageType.CORE_PING, agent.receive().type(), "nothing was sent in between");
+            ping.cancel(false);
+        }
+    }
+
+    @Test
+    void anExitBeforeTheAnswerFailsTheDetachAndIsTheSessionsEnd(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH)) {
+            ExecSession s = client.start(ExecRequest.of("/bin/true"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
+            CompletableFuture<Throwable> detach = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.detach(WAIT);
+                    return null;
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            assertEquals(MessageType.SESSION_DETACH, agent.receive().type());
+            // The command ended as the detach crossed it: exited, then the agent's refusal of the detach.
+            agent.send(new Frame(id, MessageType.EXEC_EXITED, new ExecExited(4, null, null)));
+            agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session", "no session " + id,
+                    MessageType.SESSION_DETACH.wire())));
+            Throwable failed = detach.get(20, TimeUnit.SECONDS);
+            assertTrue(failed instanceof AgentException && failed.getMessage().contains("exited before"),
+                    String.valueOf(failed));
+            assertEquals(4, s.awaitExit(WAIT).code());
+        }
+    }
+
+    @Test
+    void aRefusedDetachLeavesTheSessionRunningHere(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH)) {
+            ExecSession s = client.start(ExecRequest.of("/bin/sleep", "9"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
+            CompletableFuture<Throwable> detach = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.detach(WAIT);
+                    return null;
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            assertEquals(MessageType.SESSION_DETACH, agent.receive().type());
+            agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session", "no session " + id,
+                    MessageType.SESSION_DETACH.wire())));
+            assertTrue(detach.get(20, TimeUnit.SECONDS) instanceof AgentErrorException);
+            assertFalse(s.isDone(), "the session goes on here");
+            agent.send(new Frame(id, MessageType.EXEC_EXITED, new ExecExited(0, null, null)));
+            assertEquals(0, s.awaitExit(WAIT).code());
+        }
+    }
+
+    @Test
+    void againstAgentdTheDetachedSessionIsTakenUpByAnotherConnectionWhereItWasLeft(@TempDir Path dir)
+            throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
+            SessionDetached d;
+            try (AgentClient first = agentd.connect()) {
+                ExecSession s = first.startWithStreams(ExecRequest.of("/bin/sh", "-c", "echo one; read x; echo two; exit 5"));
+                InputStream out = s.stdout();
+                assertEquals("one\n", new String(out.readNBytes(4), StandardCharsets.UTF_8));
+                d = s.detach(WAIT);
+                assertEquals(4, d.offset());
+                assertEquals(-1, out.read(), "the stream ends at the detach");
+            } // agentd's default policy kills a leaving host's sessions: this one is no longer the host's
+            try (AgentClient second = agentd.connect()) {
+                ExecSession s = second.attach(d.session(), d.offset());
+                s.awaitStarted(WAIT);
+                assertEquals(0, s.attached().missed());
+                s.writeStdin("x\n".getBytes(StandardCharsets.UTF_8));
+                Output o = s.nextOutput(WAIT);
+                assertEquals("two\n", new String(o.data(), StandardCharsets.UTF_8));
+                assertEquals(5, s.awaitExit(WAIT).code());
+            }
+        }
+    }
+}
