@@ -23,7 +23,7 @@ final class AttachCommand {
     private static final Duration ATTACH_WAIT = Duration.ofSeconds(30);
 
     /** The parsed command line. */
-    record Options(boolean interactive, boolean tty, Long from, long session) {}
+    record Options(boolean interactive, boolean tty, Long from, long session, String detachKeys) {}
 
     private AttachCommand() {}
 
@@ -32,6 +32,7 @@ final class AttachCommand {
         boolean tty = false;
         Long from = null;
         Long session = null;
+        String detachKeys = DetachKeys.DEFAULT;
         for (int i = 0; i < argv.size(); ) {
             String arg = argv.get(i);
             if (!arg.startsWith("-") || arg.equals("-")) {
@@ -47,6 +48,7 @@ final class AttachCommand {
                 case "-i", "--interactive" -> interactive = opt.flag();
                 case "-t", "--tty" -> tty = opt.flag();
                 case "--from" -> from = number("--from", opt.value());
+                case "--detach-keys" -> detachKeys = DetachKeys.checked(opt.value());
                 default -> {
                     if (opt.shortCluster() == null) {
                         throw new UsageException("attach: unknown option " + arg);
@@ -65,7 +67,7 @@ final class AttachCommand {
         if (session == null) {
             throw new UsageException("attach: no SESSION given (agentctl ps lists them)");
         }
-        return new Options(interactive, tty, from, session);
+        return new Options(interactive, tty, from, session, detachKeys);
     }
 
     private static long number(String what, String value) throws UsageException {
@@ -79,7 +81,8 @@ final class AttachCommand {
     /** The exec machinery with an attach for its opener. */
     static ExecCommand command(Options options, PrintStream err) {
         return new ExecCommand(options.interactive(), options.tty(), false, "session " + options.session(), null,
-                (client, size, listener) -> open(client, options, size, listener, err), false, err);
+                (client, size, listener) -> open(client, options, size, listener, err), false,
+                options.detachKeys(), err);
     }
 
     /**

@@ -9,9 +9,11 @@ import io.agentd.client.ExitStatus;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.client.Output;
 import io.agentd.client.OutputListener;
+import io.agentd.client.SessionDetachedException;
 import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.SessionDetached;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -24,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import sun.misc.Signal;
 
@@ -34,6 +37,8 @@ import sun.misc.Signal;
 final class ExecCommand {
     private static final int SIGPIPE = 13;
     private static final int STDIN_READ_BYTES = 64 * 1024;
+    /** How long the agent gets to answer a detach asked with the detach keys. */
+    private static final Duration DETACH_WAIT = Duration.ofSeconds(30);
 
     /** Opens the connection (after the local checks, so a bad terminal never costs a connect). */
     interface Connector {
@@ -56,6 +61,8 @@ final class ExecCommand {
     private final Duration timeout;
     /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
     private final boolean closeStdinUnlessInteractive;
+    /** --detach-keys, checked ("" for none): watched for while the terminal is raw. */
+    private final String detachKeys;
     private final Opener opener;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
@@ -71,12 +78,13 @@ final class ExecCommand {
                 (client, size, listener) -> client.start(options.toRequest(
                         size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
                         size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                        localTermEnv(options.tty())), listener), true, err);
+                        localTermEnv(options.tty())), listener), true, options.detachKeys(), err);
     }
 
     ExecCommand(boolean interactive, boolean tty, boolean stats, String what, Duration timeout, Opener opener,
-            boolean closeStdinUnlessInteractive, PrintStream err) {
+            boolean closeStdinUnlessInteractive, String detachKeys, PrintStream err) {
         this.closeStdinUnlessInteractive = closeStdinUnlessInteractive;
+        this.detachKeys = detachKeys;
         this.interactive = interactive;
         this.tty = tty;
         this.stats = stats;
@@ -96,14 +104,17 @@ final class ExecCommand {
             if (outputBroken.get()) {
                 signalQuietly(session, SIGPIPE);
             }
+            DetachKeys keys = null;
             if (terminal != null) {
                 followResizes(terminal, session); // before going raw: a resize from then on is seen
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();
+                    // Every key goes to the command now; only these leave it running instead.
+                    keys = client.agentDetachesSessions() ? DetachKeys.of(detachKeys) : null;
                 }
             }
             if (interactive) {
-                forwardStdin(session);
+                forwardStdin(session, keys);
             } else if (!tty && closeStdinUnlessInteractive) {
                 session.closeStdin(); // like a command run with </dev/null
             }
@@ -124,6 +135,13 @@ final class ExecCommand {
                 err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
             }
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT : exitStatus(status.code(), notDelivered != null);
+        } catch (SessionDetachedException e) {
+            restore(terminal);
+            SessionDetached d = e.detached();
+            err.println("agentctl: detached from session " + Long.toUnsignedString(d.session()) + ", which runs on;"
+                    + " agentctl attach --from " + Long.toUnsignedString(d.offset()) + " "
+                    + Long.toUnsignedString(d.session()) + " goes on from here");
+            return 0;
         } catch (ExecFailedException e) {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
@@ -235,7 +253,11 @@ final class ExecCommand {
      * copy stops and the input is ended, so that the command ends with the prefix it got (the main
      * thread reports the refusal).
      */
-    private void forwardStdin(ExecSession session) {
+    private void forwardStdin(ExecSession session, DetachKeys keys) {
+        if (keys != null) {
+            forwardKeys(session, keys);
+            return;
+        }
         Thread pump = new Thread(() -> {
             // A channel into a direct buffer: the bytes are copied once, by read(2), and go from
             // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
@@ -254,6 +276,58 @@ final class ExecCommand {
         }, "agentctl-stdin");
         pump.setDaemon(true);
         pump.start();
+    }
+
+    /**
+     * -it on a raw terminal with detach keys: keys are few and typed, so they are read into an
+     * array and scanned for the sequence, which is not forwarded: agentctl asks the agent to detach
+     * the session instead, and the main thread, told by the session's end, says so and exits 0. A
+     * refused detach leaves the session attached (one line on stderr says why) and stops reading
+     * keys, as the user asked to leave.
+     */
+    private void forwardKeys(ExecSession session, DetachKeys keys) {
+        Thread pump = new Thread(() -> {
+            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+            ByteBuffer buffer = ByteBuffer.allocate(STDIN_READ_BYTES);
+            try {
+                int n;
+                while ((n = in.read(buffer.clear())) > 0) {
+                    byte[] forward = keys.scan(buffer.array(), n);
+                    if (forward.length > 0) {
+                        session.writeStdin(forward);
+                    }
+                    if (keys.found()) {
+                        detach(session);
+                        return;
+                    }
+                }
+                byte[] held = keys.heldAtEnd();
+                if (held.length > 0) {
+                    session.writeStdin(held);
+                }
+                session.closeStdin();
+            } catch (StdinNotDeliveredException e) {
+                closeStdinQuietly(session);
+            } catch (IOException e) {
+                // the session ended or the connection broke: the main thread reports it
+            }
+        }, "agentctl-stdin");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    private void detach(ExecSession session) {
+        try {
+            session.detach(DETACH_WAIT);
+        } catch (SessionDetachedException e) {
+            // detached already
+        } catch (AgentException | TimeoutException e) {
+            // Raw mode: the line needs its own carriage returns.
+            err.print("\r\nagentctl: cannot detach: " + e.getMessage() + "\r\n");
+            err.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

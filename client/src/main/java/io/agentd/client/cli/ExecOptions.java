@@ -27,6 +27,7 @@ record ExecOptions(
         Long pidsMax,
         boolean stats,
         boolean detach,
+        String detachKeys,
         String cmd,
         List<String> args) {
 
@@ -49,6 +50,7 @@ record ExecOptions(
         Long pidsMax = null;
         boolean stats = false;
         boolean detach = false;
+        String detachKeys = DetachKeys.DEFAULT;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -73,6 +75,7 @@ record ExecOptions(
                 case "--pids" -> pidsMax = count("--pids", opt.value());
                 case "--stats" -> stats = opt.flag();
                 case "-d", "--detach" -> detach = opt.flag();
+                case "--detach-keys" -> detachKeys = DetachKeys.checked(opt.value());
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti, -td: a cluster of flags
@@ -104,7 +107,7 @@ record ExecOptions(
                     + " started, before there are any)");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, profile, memoryMax, pidsMax, stats, detach, argv.get(i),
+                timeout, profile, memoryMax, pidsMax, stats, detach, detachKeys, argv.get(i),
                 List.copyOf(argv.subList(i + 1, argv.size())));
     }
 

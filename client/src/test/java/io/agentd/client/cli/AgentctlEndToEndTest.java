@@ -523,4 +523,102 @@ class AgentctlEndToEndTest {
         assertTrue(out.contains("resized"), out);
         assertTrue(out.contains("exit=0"), out);
     }
+
+    /**
+     * Runs {@code shellScript} under script(1) and types into its terminal: each key string once the
+     * output so far contains its cue. Returns the whole output.
+     */
+    private String typedUnderPty(String shellScript, String... cueThenKeys) throws Exception {
+        Path scriptFile = dir.resolve("typed-" + System.nanoTime() + ".sh");
+        Files.writeString(scriptFile, "AGENTCTL='" + AGENTCTL + " --socket " + socket + "'\n" + shellScript);
+        Process p = new ProcessBuilder("script", "-qec", "sh " + scriptFile, "/dev/null")
+                .redirectErrorStream(true)
+                .start();
+        StringBuilder seen = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            byte[] buf = new byte[4096];
+            try (var in = p.getInputStream()) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (seen) {
+                        seen.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                        seen.notifyAll();
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the process ended
+            }
+        });
+        reader.start();
+        try (var keys = p.getOutputStream()) {
+            for (int k = 0; k < cueThenKeys.length; k += 2) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                synchronized (seen) {
+                    while (!seen.toString().contains(cueThenKeys[k])) {
+                        long left = deadline - System.nanoTime();
+                        assertTrue(left > 0, "no '" + cueThenKeys[k] + "' in: " + seen);
+                        seen.wait(Math.max(1, left / 1_000_000));
+                    }
+                }
+                keys.write(cueThenKeys[k + 1].getBytes(StandardCharsets.ISO_8859_1));
+                keys.flush();
+            }
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("script did not finish: " + seen);
+            }
+        }
+        reader.join(10_000);
+        synchronized (seen) {
+            return seen.toString();
+        }
+    }
+
+    @Test
+    void theDetachKeysLeaveTheSessionRunningAndAttachGoesOnWhereItWasLeft() throws Exception {
+        Path err = dir.resolve("detach-keys.err");
+        String out = typedUnderPty("""
+                $AGENTCTL exec -it -- sh -c 'echo ready; read a; echo "got $a"; read b; echo "then $b"; exit 7' 2> %1$s
+                echo "exec=$?"
+                n=$(sed -n 's/.*detached from session \\([0-9]*\\).*/\\1/p' %1$s)
+                $AGENTCTL ps | grep -q "^ *$n .*running" && echo "listed-running"
+                off=$(sed -n 's/.*--from \\([0-9]*\\).*/\\1/p' %1$s)
+                printf 'later\\n' | $AGENTCTL attach -i --from $off $n > %1$s.attach
+                echo "attach=$?"
+                """.formatted(err), "ready", "first\r", "got first", "\u0010\u0011");
+        assertTrue(out.contains("exec=0"), out);
+        String message = Files.readString(err);
+        assertTrue(message.matches("(?s).*agentctl: detached from session [0-9]+, which runs on; agentctl attach"
+                + " --from [0-9]+ [0-9]+ goes on from here.*"), message);
+        assertTrue(out.contains("listed-running"), out);
+        assertTrue(out.contains("attach=7"), out);
+        String attached = Files.readString(Path.of(err + ".attach"));
+        // A plain session keeps its output from the detach on: the attach goes on exactly there.
+        assertTrue(attached.contains("then later") && !attached.contains("got first"), attached);
+    }
+
+    @Test
+    void keysThatOnlyBeginTheDetachSequenceReachTheCommand() throws Exception {
+        String out = typedUnderPty("""
+                $AGENTCTL exec -it --detach-keys ctrl-x,q -- sh -c 'echo ready; read a; printf "%s" "$a" | od -An -c'
+                echo "exec=$?"
+                """, "ready", "\u0018w\u0010q\r");
+        assertTrue(out.contains("exec=0"), out);
+        // (^P, not ^Q: the session's own terminal would take ^Q as XON.)
+        assertTrue(out.contains("030   w 020   q"), "^X w ^P q all reached the command: " + out.replace("\r", "\\r"));
+    }
+
+    @Test
+    void aSigquitsThreadDumpGoesToStderrNeverIntoTheCommandsOutput() throws Exception {
+        Path out = dir.resolve("sigquit.out");
+        Result r = shell("""
+                $AGENTCTL exec -- sh -c 'echo started; sleep 1; echo done' > %1$s &
+                pid=$!
+                while ! grep -q started %1$s; do sleep 0.05; done
+                kill -QUIT $pid
+                wait $pid; echo "exit=$?"
+                """.formatted(out));
+        assertEquals("exit=0\n", r.stdout(), r.stderr());
+        assertEquals("started\ndone\n", Files.readString(out), "stdout carries the command's output alone");
+        assertTrue(r.stderr().contains("Full thread dump"), r.stderr());
+    }
 }

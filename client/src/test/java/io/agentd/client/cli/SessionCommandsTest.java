@@ -28,10 +28,14 @@ class SessionCommandsTest {
 
     @Test
     void attachTakesOneSessionAnOffsetAndTheExecFlags() throws Exception {
-        assertEquals(new AttachCommand.Options(false, false, null, 7), AttachCommand.parse(List.of("7")));
-        assertEquals(new AttachCommand.Options(true, true, 0L, 12),
-                AttachCommand.parse(List.of("-it", "--from", "0", "12")));
-        assertEquals(new AttachCommand.Options(true, false, 5L, 3), AttachCommand.parse(List.of("--from=5", "3", "-i")));
+        assertEquals(new AttachCommand.Options(false, false, null, 7, DetachKeys.DEFAULT), AttachCommand.parse(List.of("7")));
+        assertEquals(new AttachCommand.Options(true, true, 0L, 12, "ctrl-x,q"),
+                AttachCommand.parse(List.of("-it", "--from", "0", "--detach-keys", "ctrl-x,q", "12")));
+        assertEquals(new AttachCommand.Options(true, true, null, 12, ""),
+                AttachCommand.parse(List.of("-it", "--detach-keys=", "12")));
+        assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of("--detach-keys", "ctrl-1", "1")))
+                .getMessage().contains("'ctrl-1' is no key"));
+        assertEquals(new AttachCommand.Options(true, false, 5L, 3, DetachKeys.DEFAULT), AttachCommand.parse(List.of("--from=5", "3", "-i")));
         assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of()))
                 .getMessage().contains("no SESSION given"));
         assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of("1", "2")))
