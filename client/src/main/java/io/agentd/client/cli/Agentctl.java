@@ -128,7 +128,8 @@ public final class Agentctl {
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
             not run or the agent refused the request (attach: an unknown session, one attached to
             another host), 127 when CMD was not found, 0 when the detach keys left CMD running;
-            exec --detach: 0 once CMD runs. 123 when CMD exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
+            exec --detach: 0 once CMD runs. 123 when CMD
+            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
             own status stands and the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
