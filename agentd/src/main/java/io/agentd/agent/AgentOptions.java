@@ -5,12 +5,11 @@ import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
+import io.agentd.protocol.ByteCount;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The command line of agentd. {@link #parse} refuses anything it does not understand with a
@@ -148,7 +147,6 @@ public record AgentOptions(
     private static final long DEFAULT_STALL_WARN_MILLIS = 5000;
     private static final long DEFAULT_FRAME_TIMEOUT_SECONDS = 10;
     private static final Path DEFAULT_STATE_DIR = Path.of("/run/agentd");
-    private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final List<String> OPTIONS = List.of("--port-name", "--port", "--listen", "--max-connections",
             "--frame-timeout", "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
@@ -393,23 +391,10 @@ public record AgentOptions(
     }
 
     private static long positiveBytes(String name, String value) throws UsageException {
-        Matcher m = BYTES.matcher(value);
-        if (m.matches()) {
-            try {
-                long n = Long.parseLong(m.group(1));
-                int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
-                    case "k" -> 10;
-                    case "m" -> 20;
-                    case "g" -> 30;
-                    default -> 0;
-                };
-                if (n > 0 && n <= (Long.MAX_VALUE >> shift)) {
-                    return n << shift;
-                }
-            } catch (NumberFormatException e) {
-                // fall through to the usage error
-            }
+        long n = ByteCount.parse(value).orElse(0);
+        if (n <= 0) {
+            throw new UsageException(name + " takes a byte count > 0 (e.g. 1048576, 64k, 1m), not '" + value + "'");
         }
-        throw new UsageException(name + " takes a byte count > 0 (e.g. 1048576, 64k, 1m), not '" + value + "'");
+        return n;
     }
 }

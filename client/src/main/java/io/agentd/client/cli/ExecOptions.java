@@ -1,14 +1,13 @@
 package io.agentd.client.cli;
 
+import io.agentd.protocol.ByteCount;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Rlimit;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The options of {@code agentctl exec}, parsed. Options end at {@code --} or at the first argument
@@ -34,8 +33,6 @@ record ExecOptions(
     /** PROTOCOL.md's rlimit names. */
     static final Set<String> RLIMIT_NAMES = Set.of("cpu", "fsize", "data", "stack", "core", "rss", "nproc",
             "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime");
-
-    private static final Pattern BYTES = Pattern.compile("(\\d+)([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
 
     static ExecOptions parse(List<String> argv) throws UsageException {
         boolean interactive = false;
@@ -132,24 +129,11 @@ record ExecOptions(
      * own size options take them; the agent and the kernel judge the value, not agentctl.
      */
     private static long bytes(String option, String value) throws UsageException {
-        Matcher m = BYTES.matcher(value);
-        if (m.matches()) {
-            int shift = switch (m.group(2).toLowerCase(Locale.ROOT)) {
-                case "k" -> 10;
-                case "m" -> 20;
-                case "g" -> 30;
-                default -> 0;
-            };
-            try {
-                long n = Long.parseLong(m.group(1));
-                if (n <= (Long.MAX_VALUE >> shift)) {
-                    return n << shift;
-                }
-            } catch (NumberFormatException e) {
-                // past a long: the usage error below
-            }
+        OptionalLong n = ByteCount.parse(value);
+        if (n.isEmpty()) {
+            throw new UsageException(option + ": not a byte count: '" + value + "' (e.g. 104857600, 512k, 100m, 2g)");
         }
-        throw new UsageException(option + ": not a byte count: '" + value + "' (e.g. 104857600, 512k, 100m, 2g)");
+        return n.getAsLong();
     }
 
     /** A plain count (tasks): the agent and the kernel judge the value, not agentctl. */
