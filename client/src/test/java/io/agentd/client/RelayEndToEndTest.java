@@ -61,6 +61,29 @@ class RelayEndToEndTest {
     }
 
     @Test
+    void aSessionDetachedThroughTheRelayOutlivesItsClientAndAnotherClientFinishesIt(@TempDir Path dir)
+            throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir); Relay relay = relayInFrontOf(agentd, dir)) {
+            io.agentd.protocol.payload.SessionDetached d;
+            try (AgentClient first = AgentClient.connect(relay.listenPath(), WAIT)) {
+                assertTrue(first.agentDetachesSessions(), "the agent's feature came through the relay");
+                ExecSession s = first.start(ExecRequest.of("/bin/sh", "-c", "echo one; read x; echo \"two $x\""));
+                assertEquals("one\n", new String(s.nextOutput(WAIT).data(), StandardCharsets.UTF_8));
+                d = s.detach(WAIT);
+                assertEquals(4, d.offset());
+            } // the relay tells the agent this client left: its range's sessions are killed, not this one
+            try (AgentClient second = AgentClient.connect(relay.listenPath(), WAIT)) {
+                ExecSession s = second.attach(d.session(), d.offset());
+                s.awaitStarted(WAIT);
+                s.writeStdin("x\n".getBytes(StandardCharsets.UTF_8));
+                s.closeStdin();
+                assertEquals("two x\n", new String(s.nextOutput(WAIT).data(), StandardCharsets.UTF_8));
+                assertEquals(0, s.awaitExit(WAIT).code());
+            }
+        }
+    }
+
+    @Test
     void interleavedSessionsOfSeveralClientsEachGetTheirOwnOutput(@TempDir Path dir) throws Exception {
         try (AgentdProcess agentd = AgentdProcess.start(dir); Relay relay = relayInFrontOf(agentd, dir)) {
             List<AgentClient> clients = new ArrayList<>();
