@@ -255,19 +255,33 @@ final class ExecCommand {
      */
     private void forwardStdin(ExecSession session, DetachKeys keys) {
         if (keys != null) {
-            forwardKeys(session, keys);
+            pumpStdin(session, () -> copyKeys(session, keys));
             return;
         }
-        Thread pump = new Thread(() -> {
+        pumpStdin(session, () -> {
             // A channel into a direct buffer: the bytes are copied once, by read(2), and go from
             // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
             FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
             ByteBuffer buffer = ByteBuffer.allocateDirect(STDIN_READ_BYTES);
+            while (in.read(buffer.clear()) > 0) {
+                session.writeStdin(buffer.flip());
+            }
+            return true;
+        });
+    }
+
+    /** One copy of stdin into the session; true when it reached the end of the input. */
+    private interface StdinCopy {
+        boolean run() throws IOException;
+    }
+
+    /** Runs {@code copy} on a daemon thread, and ends the session's input where the local input ended. */
+    private static void pumpStdin(ExecSession session, StdinCopy copy) {
+        Thread pump = new Thread(() -> {
             try {
-                while (in.read(buffer.clear()) > 0) {
-                    session.writeStdin(buffer.flip());
+                if (copy.run()) {
+                    session.closeStdin();
                 }
-                session.closeStdin();
             } catch (StdinNotDeliveredException e) {
                 closeStdinQuietly(session);
             } catch (IOException e) {
@@ -285,35 +299,25 @@ final class ExecCommand {
      * refused detach leaves the session attached (one line on stderr says why) and stops reading
      * keys, as the user asked to leave.
      */
-    private void forwardKeys(ExecSession session, DetachKeys keys) {
-        Thread pump = new Thread(() -> {
-            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            ByteBuffer buffer = ByteBuffer.allocate(STDIN_READ_BYTES);
-            try {
-                int n;
-                while ((n = in.read(buffer.clear())) > 0) {
-                    byte[] forward = keys.scan(buffer.array(), n);
-                    if (forward.length > 0) {
-                        session.writeStdin(forward);
-                    }
-                    if (keys.found()) {
-                        detach(session);
-                        return;
-                    }
-                }
-                byte[] held = keys.heldAtEnd();
-                if (held.length > 0) {
-                    session.writeStdin(held);
-                }
-                session.closeStdin();
-            } catch (StdinNotDeliveredException e) {
-                closeStdinQuietly(session);
-            } catch (IOException e) {
-                // the session ended or the connection broke: the main thread reports it
+    private boolean copyKeys(ExecSession session, DetachKeys keys) throws IOException {
+        FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+        ByteBuffer buffer = ByteBuffer.allocate(STDIN_READ_BYTES);
+        int n;
+        while ((n = in.read(buffer.clear())) > 0) {
+            byte[] forward = keys.scan(buffer.array(), n);
+            if (forward.length > 0) {
+                session.writeStdin(forward);
             }
-        }, "agentctl-stdin");
-        pump.setDaemon(true);
-        pump.start();
+            if (keys.found()) {
+                detach(session);
+                return false;
+            }
+        }
+        byte[] held = keys.heldAtEnd();
+        if (held.length > 0) {
+            session.writeStdin(held);
+        }
+        return true;
     }
 
     private void detach(ExecSession session) {
