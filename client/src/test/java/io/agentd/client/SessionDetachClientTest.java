@@ -90,14 +90,7 @@ class SessionDetachClientTest {
             ExecSession s = client.start(ExecRequest.of("/bin/true"));
             long id = agent.receive().id();
             agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
-            CompletableFuture<Throwable> detach = CompletableFuture.supplyAsync(() -> {
-                try {
-                    s.detach(WAIT);
-                    return null;
-                } catch (Exception e) {
-                    return e;
-                }
-            });
+            CompletableFuture<Throwable> detach = detachFailure(s);
             assertEquals(MessageType.SESSION_DETACH, agent.receive().type());
             // The command ended as the detach crossed it: exited, then the agent's refusal of the detach.
             agent.send(new Frame(id, MessageType.EXEC_EXITED, new ExecExited(4, null, null)));
@@ -117,14 +110,7 @@ class SessionDetachClientTest {
             ExecSession s = client.start(ExecRequest.of("/bin/sleep", "9"));
             long id = agent.receive().id();
             agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
-            CompletableFuture<Throwable> detach = CompletableFuture.supplyAsync(() -> {
-                try {
-                    s.detach(WAIT);
-                    return null;
-                } catch (Exception e) {
-                    return e;
-                }
-            });
+            CompletableFuture<Throwable> detach = detachFailure(s);
             assertEquals(MessageType.SESSION_DETACH, agent.receive().type());
             agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session", "no session " + id,
                     MessageType.SESSION_DETACH.wire())));
@@ -158,5 +144,17 @@ class SessionDetachClientTest {
                 assertEquals(5, s.awaitExit(WAIT).code());
             }
         }
+    }
+
+    /** Detaches on another thread; completes with what the detach threw (null when it returned). */
+    private static CompletableFuture<Throwable> detachFailure(ExecSession s) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                s.detach(WAIT);
+                return null;
+            } catch (Exception e) {
+                return e;
+            }
+        });
     }
 }
