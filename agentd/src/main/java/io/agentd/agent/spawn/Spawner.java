@@ -179,7 +179,8 @@ public final class Spawner {
         return withHome;
     }
 
-    private static String searchPath(List<String> env) {
+    /** The PATH a cmd without '/' is searched in: the environment's, else execvpe's default. */
+    static String searchPath(List<String> env) {
         for (String entry : env) {
             if (entry.startsWith("PATH=")) {
                 return entry.substring("PATH=".length());

@@ -83,6 +83,42 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec(file.toString(), env(), null, null, List.of()));
         assertEquals("permission_denied", f.kind());
         assertEquals("EACCES", f.errnoName());
+        assertTrue(f.message().contains("exec failed (the file has no execute permission)"), f.message());
+    }
+
+    /**
+     * A script whose #! line ends in CRLF asks for the interpreter "/bin/sh\r": execve's ENOENT, which
+     * said "No such file or directory" of a file that is there. The message names the interpreter.
+     */
+    @Test
+    void scriptWhoseInterpreterIsMissingSaysSo() throws Exception {
+        Path script = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-crlf");
+        Files.writeString(script, "#!/bin/sh\r\necho hi\r\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
+        assertEquals("not_found", f.kind());
+        assertEquals("ENOENT", f.errnoName());
+        assertTrue(f.message().contains("the file exists: its #! interpreter \"/bin/sh\\r\" is missing"), f.message());
+    }
+
+    /** A name searched in PATH and found nowhere: the message says where it was searched. */
+    @Test
+    void commandNotInPathNamesThePath() {
+        ExecFailed f = failure(spec("agentd-no-such-command", List.of("PATH=/nonexistent:/usr/bin"), null, null,
+                List.of()));
+        assertTrue(f.message().contains("exec failed (not found in PATH \"/nonexistent:/usr/bin\")"), f.message());
+    }
+
+    /** A name found in PATH as a file nobody may execute: the message names that file. */
+    @Test
+    void commandFoundInPathButNotExecutableNamesTheFile() throws Exception {
+        Path file = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-path-noexec");
+        Files.writeString(file, "#!/bin/sh\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        ExecFailed f = failure(spec(file.getFileName().toString(), List.of("PATH=" + file.getParent()), null, null,
+                List.of()));
+        assertEquals("EACCES", f.errnoName());
+        assertTrue(f.message().contains("(\"" + file + "\" has no execute permission)"), f.message());
     }
 
     @Test
@@ -91,6 +127,7 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec("/usr/bin/", env(), null, null, List.of()));
         assertEquals("permission_denied", f.kind());
         assertEquals("execve", f.stage());
+        assertTrue(f.message().contains("exec failed (the file is a directory)"), f.message());
     }
 
     @Test

@@ -1,0 +1,112 @@
+package io.agentd.agent.spawn;
+
+import io.agentd.protocol.HostText;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+
+/**
+ * Why an execve failed, in words, for the core.exec.failed message: the errno alone misleads where
+ * the kernel reuses it. A directory or a file without an x bit is EACCES, "Permission denied"; a
+ * script whose #! interpreter is missing (a CRLF line end, "/bin/sh\r") is ENOENT, "No such file or
+ * directory" for a file that is there. Looked at by the agent after the failure, with its own rights:
+ * a hint for the reader, which never changes the kind, the errno or the stage.
+ */
+final class ExecDiagnosis {
+    /** Bytes of a script read for its #! line (the kernel reads 256). */
+    private static final int SHEBANG_BYTES = 256;
+
+    private ExecDiagnosis() {}
+
+    /**
+     * The reason for {@code errnoName} at execve, as " (...)" to follow "exec failed", or "" when
+     * there is nothing to add.
+     */
+    static String of(SpawnSpec spec, String errnoName) {
+        if (errnoName == null) {
+            return "";
+        }
+        try {
+            Path program = program(spec);
+            return switch (errnoName) {
+                case "EACCES" -> program == null ? "" : notRunnable(program, spec);
+                case "ENOENT" -> program == null ? " (not found in PATH " + quote(Spawner.searchPath(spec.env())) + ")"
+                        : missingInterpreter(program, spec);
+                case "ENOTDIR" -> " (a component of the command's path is not a directory)";
+                case "ENOEXEC" -> " (not a binary this kernel runs, and no #! line)";
+                default -> "";
+            };
+        } catch (IOException | InvalidPathException | SecurityException unreadable) {
+            return ""; // gone or unreadable since the exec: the errno is all there is to say
+        }
+    }
+
+    /**
+     * The file execve tried: cmd itself when it has a '/' (relative to the cwd the child changed to,
+     * the agent's own without one), else the first PATH entry holding something of that name; null
+     * when there is none.
+     */
+    private static Path program(SpawnSpec spec) {
+        if (spec.cmd().indexOf('/') >= 0) {
+            Path cmd = Path.of(spec.cmd());
+            return spec.cwd() == null ? cmd : Path.of(spec.cwd()).resolve(cmd);
+        }
+        for (String dir : Spawner.searchPath(spec.env()).split(":", -1)) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir).resolve(spec.cmd());
+            if (spec.cwd() != null) {
+                candidate = Path.of(spec.cwd()).resolve(candidate);
+            }
+            if (Files.exists(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /** EACCES: a directory, or a regular file no one may execute. */
+    private static String notRunnable(Path program, SpawnSpec spec) throws IOException {
+        if (Files.isDirectory(program)) {
+            return " (" + named(program, spec) + "is a directory)";
+        }
+        if (Files.isRegularFile(program)) {
+            Set<PosixFilePermission> p = Files.getPosixFilePermissions(program);
+            if (!p.contains(PosixFilePermission.OWNER_EXECUTE) && !p.contains(PosixFilePermission.GROUP_EXECUTE)
+                    && !p.contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                return " (" + named(program, spec) + "has no execute permission)";
+            }
+        }
+        return "";
+    }
+
+    /** ENOENT for a file that is there: what is missing is its interpreter. */
+    private static String missingInterpreter(Path program, SpawnSpec spec) throws IOException {
+        if (!Files.isRegularFile(program)) { // missing, or a FIFO or a device, whose read could block
+            return "";
+        }
+        byte[] head;
+        try (InputStream in = Files.newInputStream(program)) {
+            head = in.readNBytes(SHEBANG_BYTES);
+        }
+        if (head.length < 2 || head[0] != '#' || head[1] != '!') {
+            return " (" + named(program, spec) + "exists: its ELF interpreter, the dynamic loader, is missing)";
+        }
+        String line = new String(head, 2, head.length - 2, StandardCharsets.UTF_8);
+        int end = line.indexOf('\n');
+        String interpreter = (end < 0 ? line : line.substring(0, end)).stripLeading().split("[ \t]", 2)[0];
+        return " (" + named(program, spec) + "exists: its #! interpreter " + quote(interpreter) + " is missing)";
+    }
+
+    /** "the file " for cmd itself, the quoted path for a file found in PATH. */
+    private static String named(Path program, SpawnSpec spec) {
+        return spec.cmd().indexOf('/') >= 0 ? "the file " : quote(program.toString()) + " ";
+    }
+
+    private static String quote(String text) {
+        return HostText.quote(text, HostText.QUOTE_MAX);
+    }
+}
