@@ -222,6 +222,26 @@ class SpawnFailureTest {
         assertBadArgs(spec("true", env(), null, "no\0body", List.of()), "user");
     }
 
+    /**
+     * The field holding a NUL is named with host text quoted as every message quotes it: escaped and
+     * cut to 200 characters. The cmd shown with '?' for its NUL escaped requote, and a NUL in an env
+     * name sent the whole name: newlines, terminal escapes, a megabyte.
+     */
+    @Test
+    void aNulIsReportedWithTheHostTextEscapedAndBounded() {
+        String cmd = "/bin/x\n\u001b[31m\0" + "z".repeat(4000);
+        ExecFailed f = failure(new SpawnSpec(cmd, List.of(), env(), null, null, false, 24, 80, List.of(),
+                Profile.DEFAULT));
+        assertTrue(f.message().startsWith("cannot run \"/bin/x\\n\\u001b[31m\\u0000zz"), f.message());
+        assertTrue(f.message().length() < 400 && f.message().endsWith("contains a NUL byte"), f.message());
+
+        List<String> env = List.of("K\n" + "k".repeat(100_000) + "\0=v");
+        ExecFailed e = failure(new SpawnSpec("true", List.of(), env, null, null, false, 24, 80, List.of(),
+                Profile.DEFAULT));
+        assertTrue(e.message().startsWith("cannot run \"true\": env[0] (\"K\\nkkk"), e.message());
+        assertTrue(e.message().length() < 400 && e.message().endsWith("contains a NUL byte"), e.message());
+    }
+
     @Test
     void envEntryWithoutEqualsIsBadArgs() {
         assertBadArgs(spec("true", List.of("PATH=/bin", "JUSTANAME"), null, null, List.of()), "env[1]");
