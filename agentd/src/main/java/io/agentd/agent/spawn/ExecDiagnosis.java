@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -20,6 +21,11 @@ import java.util.Set;
 final class ExecDiagnosis {
     /** Bytes of a script read for its #! line (the kernel reads 256). */
     private static final int SHEBANG_BYTES = 256;
+    /**
+     * PATH entries looked at for a name, at most: a host's PATH may hold 600,000 (2 MiB), which the
+     * child's search already took a second over, on the loop thread.
+     */
+    private static final int MAX_PATH_DIRS = 256;
 
     private ExecDiagnosis() {}
 
@@ -48,15 +54,16 @@ final class ExecDiagnosis {
 
     /**
      * The file execve tried: cmd itself when it has a '/' (relative to the cwd the child changed to,
-     * the agent's own without one), else the first PATH entry holding something of that name; null
-     * when there is none.
+     * the agent's own without one), else the first PATH entry holding something of that name (of the
+     * first {@link #MAX_PATH_DIRS}); null when there is none.
      */
     private static Path program(SpawnSpec spec) {
         if (spec.cmd().indexOf('/') >= 0) {
             Path cmd = Path.of(spec.cmd());
             return spec.cwd() == null ? cmd : Path.of(spec.cwd()).resolve(cmd);
         }
-        for (String dir : Spawner.searchPath(spec.env()).split(":", -1)) {
+        String[] dirs = Spawner.searchPath(spec.env()).split(":", MAX_PATH_DIRS + 1);
+        for (String dir : Arrays.copyOf(dirs, Math.min(dirs.length, MAX_PATH_DIRS))) {
             Path candidate = Path.of(dir.isEmpty() ? "." : dir).resolve(spec.cmd());
             if (spec.cwd() != null) {
                 candidate = Path.of(spec.cwd()).resolve(candidate);
