@@ -9,14 +9,17 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Why an execve failed, in words, for the core.exec.failed message: the errno alone misleads where
  * the kernel reuses it. A directory or a file without an x bit is EACCES, "Permission denied"; a
  * script whose #! interpreter is missing (a CRLF line end, "/bin/sh\r") is ENOENT, "No such file or
- * directory" for a file that is there. Looked at by the agent after the failure, with its own rights:
- * a hint for the reader, which never changes the kind, the errno or the stage.
+ * directory" for a file that is there; one argument over the kernel's limit for a string is E2BIG,
+ * "Argument list too long", for a list far under the limit for all. Looked at by the agent after
+ * the failure, with its own rights: a hint for the reader, which never changes the kind, the errno
+ * or the stage.
  */
 final class ExecDiagnosis {
     /** Bytes of a script read for its #! line (the kernel reads 256). */
@@ -26,6 +29,8 @@ final class ExecDiagnosis {
      * child's search already took a second over, on the loop thread.
      */
     private static final int MAX_PATH_DIRS = 256;
+    /** Linux's MAX_ARG_STRLEN on 4 KiB pages: one argv or envp string, its NUL included. */
+    private static final int MAX_ARG_STRLEN = 32 * 4096;
 
     private ExecDiagnosis() {}
 
@@ -45,6 +50,7 @@ final class ExecDiagnosis {
                         : missingInterpreter(program, spec);
                 case "ENOTDIR" -> " (a component of the command's path is not a directory)";
                 case "ENOEXEC" -> " (not a binary this kernel runs, and no #! line)";
+                case "E2BIG" -> tooLongString(spec);
                 default -> "";
             };
         } catch (IOException | InvalidPathException | SecurityException unreadable) {
@@ -106,6 +112,30 @@ final class ExecDiagnosis {
         int end = line.indexOf('\n');
         String interpreter = (end < 0 ? line : line.substring(0, end)).stripLeading().split("[ \t]", 2)[0];
         return " (" + named(program, spec) + "exists: its #! interpreter " + quote(interpreter) + " is missing)";
+    }
+
+    /**
+     * E2BIG for a request under the 2 MiB of the request limits: one string past the kernel's limit
+     * for each (MAX_ARG_STRLEN, 32 pages with its NUL), named with its length.
+     */
+    private static String tooLongString(SpawnSpec spec) {
+        List<String> args = spec.args();
+        for (int i = 0; i < args.size(); i++) {
+            int bytes = args.get(i).getBytes(StandardCharsets.UTF_8).length;
+            if (bytes >= MAX_ARG_STRLEN) {
+                return " (args[" + i + "] is " + bytes + " bytes; the kernel takes at most " + (MAX_ARG_STRLEN - 1)
+                        + " in one argument)";
+            }
+        }
+        for (String entry : spec.env()) {
+            int bytes = entry.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes >= MAX_ARG_STRLEN) {
+                int eq = entry.indexOf('=');
+                return " (env " + quote(eq < 0 ? entry : entry.substring(0, eq)) + " is " + bytes
+                        + " bytes; the kernel takes at most " + (MAX_ARG_STRLEN - 1) + " in one entry)";
+            }
+        }
+        return "";
     }
 
     /** "the file " for cmd itself, the quoted path for a file found in PATH. */

@@ -101,6 +101,17 @@ class SpawnFailureTest {
         assertTrue(f.message().contains("the file exists: its #! interpreter \"/bin/sh\\r\" is missing"), f.message());
     }
 
+    /** One argument past the kernel's 128 KiB for a string: E2BIG, for a list far under 2 MiB. */
+    @Test
+    void anArgumentOverTheKernelsStringLimitIsNamed() {
+        ExecFailed f = failure(new SpawnSpec("/bin/echo", List.of("short", "y".repeat(200_000)), env(), null, null,
+                false, 24, 80, List.of(), Profile.DEFAULT));
+        assertEquals("bad_args", f.kind());
+        assertEquals("E2BIG", f.errnoName());
+        assertTrue(f.message().contains("exec failed (args[1] is 200000 bytes; the kernel takes at most 131071 in one"
+                + " argument)"), f.message());
+    }
+
     /** A name searched in PATH and found nowhere: the message says where it was searched. */
     @Test
     void commandNotInPathNamesThePath() {
