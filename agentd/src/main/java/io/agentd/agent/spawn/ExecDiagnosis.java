@@ -1,8 +1,9 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.HostText;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -98,13 +99,10 @@ final class ExecDiagnosis {
 
     /** ENOENT for a file that is there: what is missing is its interpreter. */
     private static String missingInterpreter(Path program, SpawnSpec spec) throws IOException {
-        if (!Files.isRegularFile(program)) { // missing, or a FIFO or a device, whose read could block
+        if (!Files.isRegularFile(program)) {
             return "";
         }
-        byte[] head;
-        try (InputStream in = Files.newInputStream(program)) {
-            head = in.readNBytes(SHEBANG_BYTES);
-        }
+        byte[] head = readHead(program);
         if (head.length < 2 || head[0] != '#' || head[1] != '!') {
             return " (" + named(program, spec) + "exists: its ELF interpreter, the dynamic loader, is missing)";
         }
@@ -136,6 +134,26 @@ final class ExecDiagnosis {
             }
         }
         return "";
+    }
+
+    /**
+     * The file's first bytes, opened non-blocking: a command can swap the regular file for a FIFO
+     * after the check above, and a blocking open of a FIFO would stop the loop thread, and with it
+     * the agent, until a writer came.
+     */
+    private static byte[] readHead(Path program) throws IOException {
+        LibC libc = Os.libc();
+        int fd = libc.open(Os.cString(program.toString()), LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw new IOException("open: " + Os.errnoName(Os.errno()));
+        }
+        try {
+            byte[] buf = new byte[SHEBANG_BYTES];
+            long n = libc.read(fd, buf, buf.length);
+            return n <= 0 ? new byte[0] : Arrays.copyOf(buf, (int) n);
+        } finally {
+            libc.close(fd);
+        }
     }
 
     /** "the file " for cmd itself, the quoted path for a file found in PATH. */
