@@ -149,6 +149,20 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
         assertEquals("not_executable", f.kind());
         assertEquals("ENOEXEC", f.errnoName());
+        assertTrue(f.message().contains("exec failed (not a binary this kernel runs, and no #! line)"), f.message());
+    }
+
+    /**
+     * A cmd path through a file is execve's ENOTDIR, bad_cwd by PROTOCOL.md's errno table: the message
+     * says it is the command's path, not the cwd, that is wrong.
+     */
+    @Test
+    void commandPathThroughAFileSaysItIsTheCommandsPath() {
+        ExecFailed f = failure(spec("/dev/null/x", env(), null, null, List.of()));
+        assertEquals("ENOTDIR", f.errnoName());
+        assertEquals("execve", f.stage());
+        assertTrue(f.message().contains("exec failed (a component of the command's path is not a directory)"),
+                f.message());
     }
 
     @Test
