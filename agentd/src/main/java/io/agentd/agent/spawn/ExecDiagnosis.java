@@ -6,7 +6,6 @@ import io.agentd.protocol.HostText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.Arrays;
@@ -44,18 +43,18 @@ final class ExecDiagnosis {
             return "";
         }
         try {
-            Path program = program(spec);
             return switch (errnoName) {
-                case "EACCES" -> program == null ? "" : notRunnable(program, spec);
-                case "ENOENT" -> program == null ? " (not found in PATH " + quote(Spawner.searchPath(spec.env())) + ")"
-                        : missingInterpreter(program, spec);
+                case "EACCES" -> notRunnable(program(spec), spec);
+                case "ENOENT" -> missingInterpreter(program(spec), spec);
                 case "ENOTDIR" -> " (a component of the command's path is not a directory)";
                 case "ENOEXEC" -> " (not a binary this kernel runs, and no #! line)";
                 case "E2BIG" -> tooLongString(spec);
                 default -> "";
             };
-        } catch (IOException | InvalidPathException | SecurityException unreadable) {
-            return ""; // gone or unreadable since the exec: the errno is all there is to say
+        } catch (IOException | RuntimeException unreadable) {
+            // Gone or unreadable since the exec (InvalidPathException, SecurityException, ...): the
+            // errno is all there is to say. A hint must never cost the host its core.exec.failed.
+            return "";
         }
     }
 
@@ -84,6 +83,9 @@ final class ExecDiagnosis {
 
     /** EACCES: a directory, or a regular file no one may execute. */
     private static String notRunnable(Path program, SpawnSpec spec) throws IOException {
+        if (program == null) {
+            return "";
+        }
         if (Files.isDirectory(program)) {
             return " (" + named(program, spec) + "is a directory)";
         }
@@ -97,8 +99,11 @@ final class ExecDiagnosis {
         return "";
     }
 
-    /** ENOENT for a file that is there: what is missing is its interpreter. */
+    /** ENOENT for a file that is there: what is missing is its interpreter; for a name, where it was searched. */
     private static String missingInterpreter(Path program, SpawnSpec spec) throws IOException {
+        if (program == null) {
+            return " (not found in PATH " + quote(Spawner.searchPath(spec.env())) + ")";
+        }
         if (!Files.isRegularFile(program)) {
             return "";
         }
