@@ -50,11 +50,19 @@
  *     copied or closed. Until that call returns, the child must not touch an fd: the table is the
  *     agent's. (Never make that call in the agent: it would give the calling thread a table of its
  *     own, apart from the JVM's other threads.)
+ *  9. From its switch to the target user to its exec, the child is a process of that user, which
+ *     any process of the same uid may signal: a SIGSTOP there would hold the parent, suspended in
+ *     clone until the exec, and the agent's loop with it, for ever. So the child publishes its pid
+ *     (result->child) before anything else, and the parent clears it the moment clone returns,
+ *     before any waitpid: while it is set, the pid is the child's, and the agent kills a child it
+ *     finds stopped there (io.agentd.agent.spawn.StoppedSpawnGuard). The spawn then ends as
+ *     STAGE_DIED, or as started when the child was at STAGE_EXECVE (its PATH search; rule 5).
  *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
  *  parent thread's errno; the child reads it right after each call, the parent never relies on it.
  *
  * The child's steps, in this order (the order of the code below):
- *   signals reset and unblocked; a table of its own of the fds below keep_below (rule 8, when set);
+ *   its pid published (rule 9); signals reset and unblocked; a table of its own of the fds below
+ *   keep_below (rule 8, when set);
  *   the session's cgroup joined (join_cgroup); setsid and the
  *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
  *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
@@ -365,6 +373,7 @@ static void exec_target(struct child *c)
 static int child_main(void *arg)
 {
     struct child *c = arg;
+    c->result->child = (int32_t)syscall(SYS_getpid);  /* rule 9 */
     reset_signals(c);
     if (c->spec->keep_below > 0)
         unshare_fds(c);
@@ -485,6 +494,7 @@ EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spaw
     int pidfd;
     pid_t pid = clone_child(&c, memory.base + memory.size, &pidfd);
     int clone_errno = errno;
+    __atomic_store_n(&result->child, 0, __ATOMIC_SEQ_CST);  /* rule 9: before any waitpid */
     restore_signals(&old_mask);
     give_back_memory(&memory);
 

@@ -83,7 +83,10 @@ struct agentd_spawn_result {
     int32_t stage;          /* enum agentd_stage */
     int32_t err;            /* errno of the failed step; 0 on success */
     int32_t index;          /* STAGE_SETRLIMIT: the failed rlimit's index in spec->rlimits */
-    int32_t unused;
+    int32_t child;          /* the child's pid while it makes its way to the exec: written by the
+                               child first, cleared by the parent as soon as clone returns, before
+                               it reaps anything; while set, another thread may signal that pid
+                               (it is the child, not yet reaped: rule 9 in agentd-shim.c) */
 };
 
 /* Starts spec->file with one exec. Returns 0 with result->pid and result->pidfd once the target has

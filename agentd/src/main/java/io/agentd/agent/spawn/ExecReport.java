@@ -88,7 +88,7 @@ public final class ExecReport {
             return stage + requestedLimit(stage, spec) + " failed";
         }
         return switch (stage) {
-            case "execve" -> "exec failed";
+            case "execve" -> "exec failed" + ExecDiagnosis.of(spec, errno == 0 ? null : Os.errnoName(errno));
             case "chdir" -> "chdir to \"" + spec.cwd() + "\" failed";
             case "getpwnam", "getpwuid" -> errno == 0
                     ? "no such user \"" + spec.user() + "\" (" + stage + ")"

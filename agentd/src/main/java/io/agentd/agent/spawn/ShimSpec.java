@@ -187,4 +187,12 @@ final class ShimSpec {
     int index() {
         return result.getInt(16);
     }
+
+    /**
+     * The child's pid while it is on its way to the exec, 0 before and after (rule 9 in
+     * agentd-shim.c): while this reads the pid, the child has not been reaped.
+     */
+    int child() {
+        return result.getInt(20);
+    }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -143,10 +144,12 @@ public final class Spawner {
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {
+        ScheduledFuture<?> guard = StoppedSpawnGuard.shared().watch(call);
         try {
             shim.spawn(call);
             return call;
         } finally {
+            guard.cancel(false);
             Reference.reachabilityFence(call); // its native memory is the child's spec
         }
     }
@@ -179,7 +182,8 @@ public final class Spawner {
         return withHome;
     }
 
-    private static String searchPath(List<String> env) {
+    /** The PATH a cmd without '/' is searched in: the environment's, else execvpe's default. */
+    static String searchPath(List<String> env) {
         for (String entry : env) {
             if (entry.startsWith("PATH=")) {
                 return entry.substring("PATH=".length());

@@ -1,5 +1,6 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.agent.LogText;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
@@ -59,8 +60,7 @@ final class SpecValidation {
                 throw bad(cmd, "env[" + i + "] has an empty name");
             }
             if (entry.indexOf('\0') >= 0) {
-                throw bad(cmd, "env[" + i + "] (" + entry.substring(0, eq).replace('\0', '?')
-                        + ") contains a NUL byte");
+                throw bad(cmd, "env[" + i + "] (" + LogText.quote(entry.substring(0, eq)) + ") contains a NUL byte");
             }
         }
     }
@@ -111,9 +111,13 @@ final class SpecValidation {
         return bad(spec.cmd(), what);
     }
 
+    /**
+     * Quoted here, not by the caller's requote of the message: a cmd holding a NUL shown as it is
+     * would put the NUL on the wire, and one shown otherwise is not found by requote, which then left
+     * its newlines, terminal escapes and 4096 bytes in the message.
+     */
     private static SpawnFailure bad(String cmd, String what) {
-        String shown = cmd == null ? "" : cmd.replace('\0', '?');
         return new SpawnFailure(ExecFailed.of(FailureKind.BAD_ARGS, null, null,
-                "cannot run \"" + shown + "\": " + what, STAGE));
+                "cannot run " + LogText.quote(cmd == null ? "" : cmd) + ": " + what, STAGE));
     }
 }

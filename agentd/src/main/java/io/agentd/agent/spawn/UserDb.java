@@ -200,7 +200,9 @@ public final class UserDb {
         private Snapshot read(BasicFileAttributes attrs, String stage) throws LookupFailure {
             List<String> lines;
             try {
-                lines = Files.readAllLines(path, StandardCharsets.UTF_8);
+                // Bytes, as glibc reads them: a byte that is not UTF-8 (a Latin-1 GECOS) becomes U+FFFD in
+                // its own entry instead of failing the whole file, and with it every user's lookup.
+                lines = new String(Files.readAllBytes(path), StandardCharsets.UTF_8).lines().toList();
             } catch (NoSuchFileException missing) {
                 return MISSING;
             } catch (IOException e) {

@@ -175,6 +175,11 @@ public interface LibC {
 
     long syscall(long number, long arg1, long arg2);
 
+    /** pidfd_send_signal(pidfd, sig, info, flags): the same number on x86_64 and aarch64. */
+    long SYS_PIDFD_SEND_SIGNAL = 424;
+
+    long syscall(long number, long arg1, long arg2, long arg3, long arg4);
+
     // ---- per-thread file system credentials (fs operations with a user) --------------------
 
     /** setfsuid / setfsgid: one argument, the previous value returned (never an error). */

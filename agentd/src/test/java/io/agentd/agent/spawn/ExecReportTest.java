@@ -66,7 +66,8 @@ class ExecReportTest {
         assertEquals(Errno.ENOENT.intValue(), f.errno());
         assertEquals("ENOENT", f.errnoName());
         assertEquals("execve", f.stage());
-        assertEquals("cannot run \"mytool\": exec failed: No such file or directory (ENOENT)", f.message());
+        assertEquals("cannot run \"mytool\": exec failed (not found in PATH \"/usr/local/bin:/usr/bin:/bin\"): No such"
+                + " file or directory (ENOENT)", f.message());
 
         ExecFailed limit = (report("setrlimit(RLIMIT_NOFILE)", Errno.EPERM));
         assertTrue(limit.message().contains("setrlimit(RLIMIT_NOFILE) to soft 10, hard 20"), limit.message());

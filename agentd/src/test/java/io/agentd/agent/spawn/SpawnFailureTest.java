@@ -83,6 +83,53 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec(file.toString(), env(), null, null, List.of()));
         assertEquals("permission_denied", f.kind());
         assertEquals("EACCES", f.errnoName());
+        assertTrue(f.message().contains("exec failed (the file has no execute permission)"), f.message());
+    }
+
+    /**
+     * A script whose #! line ends in CRLF asks for the interpreter "/bin/sh\r": execve's ENOENT, which
+     * said "No such file or directory" of a file that is there. The message names the interpreter.
+     */
+    @Test
+    void scriptWhoseInterpreterIsMissingSaysSo() throws Exception {
+        Path script = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-crlf");
+        Files.writeString(script, "#!/bin/sh\r\necho hi\r\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
+        assertEquals("not_found", f.kind());
+        assertEquals("ENOENT", f.errnoName());
+        assertTrue(f.message().contains("the file exists: its #! interpreter \"/bin/sh\\r\" is missing"), f.message());
+    }
+
+    /** One argument past the kernel's 128 KiB for a string: E2BIG, for a list far under 2 MiB. */
+    @Test
+    void anArgumentOverTheKernelsStringLimitIsNamed() {
+        ExecFailed f = failure(new SpawnSpec("/bin/echo", List.of("short", "y".repeat(200_000)), env(), null, null,
+                false, 24, 80, List.of(), Profile.DEFAULT));
+        assertEquals("bad_args", f.kind());
+        assertEquals("E2BIG", f.errnoName());
+        assertTrue(f.message().contains("exec failed (args[1] is 200000 bytes; the kernel takes at most 131071 in one"
+                + " argument)"), f.message());
+    }
+
+    /** A name searched in PATH and found nowhere: the message says where it was searched. */
+    @Test
+    void commandNotInPathNamesThePath() {
+        ExecFailed f = failure(spec("agentd-no-such-command", List.of("PATH=/nonexistent:/usr/bin"), null, null,
+                List.of()));
+        assertTrue(f.message().contains("exec failed (not found in PATH \"/nonexistent:/usr/bin\")"), f.message());
+    }
+
+    /** A name found in PATH as a file nobody may execute: the message names that file. */
+    @Test
+    void commandFoundInPathButNotExecutableNamesTheFile() throws Exception {
+        Path file = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-path-noexec");
+        Files.writeString(file, "#!/bin/sh\n", StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        ExecFailed f = failure(spec(file.getFileName().toString(), List.of("PATH=" + file.getParent()), null, null,
+                List.of()));
+        assertEquals("EACCES", f.errnoName());
+        assertTrue(f.message().contains("(\"" + file + "\" has no execute permission)"), f.message());
     }
 
     @Test
@@ -91,6 +138,7 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec("/usr/bin/", env(), null, null, List.of()));
         assertEquals("permission_denied", f.kind());
         assertEquals("execve", f.stage());
+        assertTrue(f.message().contains("exec failed (the file is a directory)"), f.message());
     }
 
     @Test
@@ -101,6 +149,20 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec(script.toString(), env(), null, null, List.of()));
         assertEquals("not_executable", f.kind());
         assertEquals("ENOEXEC", f.errnoName());
+        assertTrue(f.message().contains("exec failed (not a binary this kernel runs, and no #! line)"), f.message());
+    }
+
+    /**
+     * A cmd path through a file is execve's ENOTDIR, bad_cwd by PROTOCOL.md's errno table: the message
+     * says it is the command's path, not the cwd, that is wrong.
+     */
+    @Test
+    void commandPathThroughAFileSaysItIsTheCommandsPath() {
+        ExecFailed f = failure(spec("/dev/null/x", env(), null, null, List.of()));
+        assertEquals("ENOTDIR", f.errnoName());
+        assertEquals("execve", f.stage());
+        assertTrue(f.message().contains("exec failed (a component of the command's path is not a directory)"),
+                f.message());
     }
 
     @Test
@@ -183,6 +245,26 @@ class SpawnFailureTest {
         assertBadArgs(spec("true", List.of("PATH=/bin", "K=v\0"), null, null, List.of()), "env[1]");
         assertBadArgs(spec("true", env(), "/tm\0p", null, List.of()), "cwd");
         assertBadArgs(spec("true", env(), null, "no\0body", List.of()), "user");
+    }
+
+    /**
+     * The field holding a NUL is named with host text quoted as every message quotes it: escaped and
+     * cut to 200 characters. The cmd shown with '?' for its NUL escaped requote, and a NUL in an env
+     * name sent the whole name: newlines, terminal escapes, a megabyte.
+     */
+    @Test
+    void aNulIsReportedWithTheHostTextEscapedAndBounded() {
+        String cmd = "/bin/x\n\u001b[31m\0" + "z".repeat(4000);
+        ExecFailed f = failure(new SpawnSpec(cmd, List.of(), env(), null, null, false, 24, 80, List.of(),
+                Profile.DEFAULT));
+        assertTrue(f.message().startsWith("cannot run \"/bin/x\\n\\u001b[31m\\u0000zz"), f.message());
+        assertTrue(f.message().length() < 400 && f.message().endsWith("contains a NUL byte"), f.message());
+
+        List<String> env = List.of("K\n" + "k".repeat(100_000) + "\0=v");
+        ExecFailed e = failure(new SpawnSpec("true", List.of(), env, null, null, false, 24, 80, List.of(),
+                Profile.DEFAULT));
+        assertTrue(e.message().startsWith("cannot run \"true\": env[0] (\"K\\nkkk"), e.message());
+        assertTrue(e.message().length() < 400 && e.message().endsWith("contains a NUL byte"), e.message());
     }
 
     @Test

@@ -55,7 +55,7 @@ class SpawnSpecEnvIndexTest {
 
         // An entry that replaces a default keeps the default's place in the merged list: still the host's index.
         ExecFailed nul = refusal(withEnv("X=1", "Y=2", "PATH=/bin\0"));
-        assertTrue(nul.message().contains("env[2] (PATH) contains a NUL byte"), nul.message());
+        assertTrue(nul.message().contains("env[2] (\"PATH\") contains a NUL byte"), nul.message());
     }
 
     @Test

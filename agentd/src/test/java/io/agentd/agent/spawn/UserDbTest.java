@@ -133,6 +133,23 @@ class UserDbTest {
         assertThrows(UserDb.LookupFailure.class, () -> db.resolve("alice"), "a file that is gone has no entries");
     }
 
+    /**
+     * glibc reads these files as bytes: an entry in another encoding (a Latin-1 GECOS "José", as older
+     * tools wrote it) is one entry, not a broken file. Read as strict UTF-8, the whole file failed
+     * (MalformedInputException, EIO) and so did every user's lookup, the agent's own HOME included.
+     */
+    @Test
+    void anEntryThatIsNotUtf8SpoilsNoOtherEntry() throws Exception {
+        byte[] latin1 = "carol:x:3000:3000:Jos\u00e9:/home/carol:/bin/sh\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Files.write(dir.resolve("passwd"), latin1, java.nio.file.StandardOpenOption.APPEND);
+        Files.write(dir.resolve("group"), "caf\u00e9:x:80:alice,carol\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                java.nio.file.StandardOpenOption.APPEND);
+        assertEquals(1000, db.resolve("alice").uid());
+        assertArrayEquals(new int[] {1000, 50, 60, 80}, db.resolve("alice").groups());
+        assertEquals("/home/carol", db.resolve("carol").home());
+        assertEquals(Optional.of("/root"), db.homeOf(0));
+    }
+
     @Test
     void homeOfAndGroupId() {
         assertEquals(Optional.of("/root"), db.homeOf(0));

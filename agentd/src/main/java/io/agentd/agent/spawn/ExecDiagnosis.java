@@ -1,0 +1,172 @@
+package io.agentd.agent.spawn;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.protocol.HostText;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Why an execve failed, in words, for the core.exec.failed message: the errno alone misleads where
+ * the kernel reuses it. A directory or a file without an x bit is EACCES, "Permission denied"; a
+ * script whose #! interpreter is missing (a CRLF line end, "/bin/sh\r") is ENOENT, "No such file or
+ * directory" for a file that is there; one argument over the kernel's limit for a string is E2BIG,
+ * "Argument list too long", for a list far under the limit for all. Looked at by the agent after
+ * the failure, with its own rights: a hint for the reader, which never changes the kind, the errno
+ * or the stage.
+ */
+final class ExecDiagnosis {
+    /** Bytes of a script read for its #! line (the kernel reads 256). */
+    private static final int SHEBANG_BYTES = 256;
+    /**
+     * PATH entries looked at for a name, at most: a host's PATH may hold 600,000 (2 MiB), which the
+     * child's search already took a second over, on the loop thread.
+     */
+    private static final int MAX_PATH_DIRS = 256;
+    /** Linux's MAX_ARG_STRLEN on 4 KiB pages: one argv or envp string, its NUL included. */
+    private static final int MAX_ARG_STRLEN = 32 * 4096;
+
+    private ExecDiagnosis() {}
+
+    /**
+     * The reason for {@code errnoName} at execve, as " (...)" to follow "exec failed", or "" when
+     * there is nothing to add.
+     */
+    static String of(SpawnSpec spec, String errnoName) {
+        if (errnoName == null) {
+            return "";
+        }
+        try {
+            return switch (errnoName) {
+                case "EACCES" -> notRunnable(program(spec), spec);
+                case "ENOENT" -> missingInterpreter(program(spec), spec);
+                case "ENOTDIR" -> " (a component of the command's path is not a directory)";
+                case "ENOEXEC" -> " (not a binary this kernel runs, and no #! line)";
+                case "E2BIG" -> tooLongString(spec);
+                default -> "";
+            };
+        } catch (IOException | RuntimeException unreadable) {
+            // Gone or unreadable since the exec (InvalidPathException, SecurityException, ...): the
+            // errno is all there is to say. A hint must never cost the host its core.exec.failed.
+            return "";
+        }
+    }
+
+    /**
+     * The file execve tried: cmd itself when it has a '/' (relative to the cwd the child changed to,
+     * the agent's own without one), else the first PATH entry holding something of that name (of the
+     * first {@link #MAX_PATH_DIRS}); null when there is none.
+     */
+    private static Path program(SpawnSpec spec) {
+        if (spec.cmd().indexOf('/') >= 0) {
+            Path cmd = Path.of(spec.cmd());
+            return spec.cwd() == null ? cmd : Path.of(spec.cwd()).resolve(cmd);
+        }
+        String[] dirs = Spawner.searchPath(spec.env()).split(":", MAX_PATH_DIRS + 1);
+        for (String dir : Arrays.copyOf(dirs, Math.min(dirs.length, MAX_PATH_DIRS))) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir).resolve(spec.cmd());
+            if (spec.cwd() != null) {
+                candidate = Path.of(spec.cwd()).resolve(candidate);
+            }
+            if (Files.exists(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /** EACCES: a directory, or a regular file no one may execute. */
+    private static String notRunnable(Path program, SpawnSpec spec) throws IOException {
+        if (program == null) {
+            return "";
+        }
+        if (Files.isDirectory(program)) {
+            return " (" + named(program, spec) + "is a directory)";
+        }
+        if (Files.isRegularFile(program)) {
+            Set<PosixFilePermission> p = Files.getPosixFilePermissions(program);
+            if (!p.contains(PosixFilePermission.OWNER_EXECUTE) && !p.contains(PosixFilePermission.GROUP_EXECUTE)
+                    && !p.contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                return " (" + named(program, spec) + "has no execute permission)";
+            }
+        }
+        return "";
+    }
+
+    /** ENOENT for a file that is there: what is missing is its interpreter; for a name, where it was searched. */
+    private static String missingInterpreter(Path program, SpawnSpec spec) throws IOException {
+        if (program == null) {
+            return " (not found in PATH " + quote(Spawner.searchPath(spec.env())) + ")";
+        }
+        if (!Files.isRegularFile(program)) {
+            return "";
+        }
+        byte[] head = readHead(program);
+        if (head.length < 2 || head[0] != '#' || head[1] != '!') {
+            return " (" + named(program, spec) + "exists: its ELF interpreter, the dynamic loader, is missing)";
+        }
+        String line = new String(head, 2, head.length - 2, StandardCharsets.UTF_8);
+        int end = line.indexOf('\n');
+        String interpreter = (end < 0 ? line : line.substring(0, end)).stripLeading().split("[ \t]", 2)[0];
+        return " (" + named(program, spec) + "exists: its #! interpreter " + quote(interpreter) + " is missing)";
+    }
+
+    /**
+     * E2BIG for a request under the 2 MiB of the request limits: one string past the kernel's limit
+     * for each (MAX_ARG_STRLEN, 32 pages with its NUL), named with its length.
+     */
+    private static String tooLongString(SpawnSpec spec) {
+        List<String> args = spec.args();
+        for (int i = 0; i < args.size(); i++) {
+            int bytes = args.get(i).getBytes(StandardCharsets.UTF_8).length;
+            if (bytes >= MAX_ARG_STRLEN) {
+                return " (args[" + i + "] is " + bytes + " bytes; the kernel takes at most " + (MAX_ARG_STRLEN - 1)
+                        + " in one argument)";
+            }
+        }
+        for (String entry : spec.env()) {
+            int bytes = entry.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes >= MAX_ARG_STRLEN) {
+                int eq = entry.indexOf('=');
+                return " (env " + quote(eq < 0 ? entry : entry.substring(0, eq)) + " is " + bytes
+                        + " bytes; the kernel takes at most " + (MAX_ARG_STRLEN - 1) + " in one entry)";
+            }
+        }
+        return "";
+    }
+
+    /**
+     * The file's first bytes, opened non-blocking: a command can swap the regular file for a FIFO
+     * after the check above, and a blocking open of a FIFO would stop the loop thread, and with it
+     * the agent, until a writer came.
+     */
+    private static byte[] readHead(Path program) throws IOException {
+        LibC libc = Os.libc();
+        int fd = libc.open(Os.cString(program.toString()), LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw new IOException("open: " + Os.errnoName(Os.errno()));
+        }
+        try {
+            byte[] buf = new byte[SHEBANG_BYTES];
+            long n = libc.read(fd, buf, buf.length);
+            return n <= 0 ? new byte[0] : Arrays.copyOf(buf, (int) n);
+        } finally {
+            libc.close(fd);
+        }
+    }
+
+    /** "the file " for cmd itself, the quoted path for a file found in PATH. */
+    private static String named(Path program, SpawnSpec spec) {
+        return spec.cmd().indexOf('/') >= 0 ? "the file " : quote(program.toString()) + " ";
+    }
+
+    private static String quote(String text) {
+        return HostText.quote(text, HostText.QUOTE_MAX);
+    }
+}
