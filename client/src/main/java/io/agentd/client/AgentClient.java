@@ -57,6 +57,11 @@ import org.slf4j.LoggerFactory;
  * <p>One reader thread per connection reads and dispatches every frame; writes are serialized. When
  * the connection closes or breaks, every open session and call fails at once with
  * {@link ConnectionLostException}.
+ *
+ * <p>Interrupting a thread that waits in this API ends its own wait (InterruptedException, or
+ * InterruptedIOException from a stream) and nothing else: the connection and its other sessions go
+ * on. A frame being written when the interrupt comes is written whole first (cutting it would break
+ * the connection), and the thread's interrupt flag is left set.
  */
 public final class AgentClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
@@ -341,6 +346,8 @@ public final class AgentClient implements AutoCloseable {
      *                                     {@link StdinNotDeliveredException#result} holds its exit
      *                                     status and output
      * @throws TimeoutException            not done within {@code timeout}; the session is then sent SIGKILL
+     * @throws InterruptedException        the calling thread was interrupted; the session is then sent
+     *                                     SIGKILL too, and the connection goes on
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
@@ -374,6 +381,9 @@ public final class AgentClient implements AutoCloseable {
         } catch (TimeoutException e) {
             killQuietly(session);
             throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
+        } catch (InterruptedException e) {
+            killQuietly(session); // nobody is left to wait for it: it must not run on in the guest
+            throw e;
         }
         ExecResult result = new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(),
                 status.signal(), status.timedOut(), status.usage());
