@@ -143,12 +143,11 @@ public final class AgentClient implements AutoCloseable {
      */
     public static AgentClient connect(AgentAddress address, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
-        long start = System.nanoTime();
+        long deadline = Timeouts.deadline(readyTimeout);
         StreamChannel channel = address.open(readyTimeout);
         AgentClient client = new AgentClient(channel, address.toString());
-        readyTimeout = readyTimeout.minusNanos(System.nanoTime() - start);
         try {
-            client.awaitReady(readyTimeout);
+            client.awaitReady(deadline, readyTimeout);
             return client;
         } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
             client.close();
@@ -156,12 +155,12 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    /** @param timeout what the caller gave, for the message */
+    private void awaitReady(long deadline, Duration timeout) throws IOException, TimeoutException, InterruptedException {
         List<CompletableFuture<Frame>> probes = new ArrayList<>();
         try {
             while (true) {
-                long left = deadline - System.nanoTime();
+                long left = Timeouts.left(deadline);
                 if (left <= 0) {
                     throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout);
                 }
@@ -351,7 +350,7 @@ public final class AgentClient implements AutoCloseable {
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = Timeouts.deadline(timeout);
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         // Written on the reader thread; read after the exit completes, which orders them.
@@ -377,7 +376,7 @@ public final class AgentClient implements AutoCloseable {
         }
         ExitStatus status;
         try {
-            status = session.awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
             killQuietly(session);
             throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
@@ -466,7 +465,7 @@ public final class AgentClient implements AutoCloseable {
     /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
         try {
-            closed.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            closed.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
             return true;
         } catch (TimeoutException e) {
             return false;
@@ -836,7 +835,7 @@ public final class AgentClient implements AutoCloseable {
     private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
         try {
-            return reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             reply.cancel(false);
             throw new TimeoutException("no " + what + " within " + timeout);

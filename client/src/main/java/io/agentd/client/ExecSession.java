@@ -582,7 +582,7 @@ public final class ExecSession {
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
         try {
-            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new TimeoutException("session " + id + ": no " + what + " within " + timeout);
         } catch (ExecutionException e) {

@@ -27,7 +27,7 @@ final class OutputChunks implements OutputSink {
 
     /** The next chunk; null after the end. */
     Output next(long id, Duration timeout) throws TimeoutException, InterruptedException {
-        Object item = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        Object item = queue.poll(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         if (item == null) {
             throw new TimeoutException("no output from session " + id + " within " + timeout);
         }
