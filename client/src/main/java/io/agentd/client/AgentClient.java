@@ -126,7 +126,8 @@ public final class AgentClient implements AutoCloseable {
      * guest sent while no host was connected is lost; so after a second without ready the client
      * pings once a second (pings sent while the guest's port is closed are discarded by QEMU).
      *
-     * @throws IOException      the socket does not exist, refuses, or closes before the agent is ready
+     * @throws IOException      the socket does not exist, is not a socket, refuses (a ConnectException), or
+     *                          closes before the agent is ready; the message names the path and which
      * @throws TimeoutException connected, but the agent was not ready within {@code readyTimeout}
      */
     public static AgentClient connect(Path socket, Duration readyTimeout)
