@@ -434,22 +434,43 @@ public final class ExecSession {
         }
     }
 
-    /** Sets the PTY's size (rows and cols are u16). */
+    /**
+     * Sets the PTY's size (rows and cols are u16).
+     *
+     * @throws ConnectionLostException the connection is gone (also when it ended this session)
+     * @throws AgentException          the session has ended
+     */
     public void resize(int rows, int cols) throws IOException {
         ensureLive("resize");
         client.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
     }
 
-    /** Sends a signal (a number: 15 = SIGTERM) to the session's process group. */
+    /**
+     * Sends a signal (a number: 15 = SIGTERM) to the session's process group.
+     *
+     * @throws ConnectionLostException the connection is gone (also when it ended this session)
+     * @throws AgentException          the session has ended
+     */
     public void signal(int signal) throws IOException {
         ensureLive("signal");
         client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
     }
 
+    /**
+     * Fails a call that needs the session running. One cut off by the end of its connection fails
+     * with that ConnectionLostException, as its other calls do (a caller that reconnects on it must
+     * see it here too); else with the plain "has ended", its failure (if any) as the cause.
+     */
     private void ensureLive(String what) throws AgentException {
-        if (exit.isDone()) {
-            throw new AgentException("cannot " + what + ": session " + id + " has ended");
+        if (!exit.isDone()) {
+            return;
         }
+        AgentException failure = exit.isCompletedExceptionally()
+                ? (AgentException) exit.handle((status, e) -> e).join() : null;
+        if (failure instanceof ConnectionLostException lost) {
+            throw new ConnectionLostException("cannot " + what + " session " + id + ": " + lost.getMessage(), lost);
+        }
+        throw new AgentException("cannot " + what + ": session " + id + " has ended", failure);
     }
 
     /** What the connection's reader calls with this session's frames. */
