@@ -112,12 +112,27 @@ public final class AgentClient implements AutoCloseable {
             ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
     private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
 
+    /** Reads and dispatches every frame; runs the OutputListeners. */
+    private final Thread reader;
+
     private AgentClient(StreamChannel channel, String peer) {
         this.channel = channel;
         this.peer = peer;
-        Thread reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
+        reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /**
+     * Refuses a wait on this connection's reader thread (an {@link OutputListener} calling back into
+     * the client): whatever it waits for (a reply, an exit, stdin credit) only that thread could
+     * deliver, so it would wait out its timeout, or forever, with every session of the connection.
+     */
+    void refuseWaitOnReader(String what) {
+        if (Thread.currentThread() == reader) {
+            throw new IllegalStateException("cannot wait for " + what + " on the connection's reader thread (in an"
+                    + " OutputListener): only that thread could deliver it; wait on another thread");
+        }
     }
 
     /**
@@ -262,7 +277,7 @@ public final class AgentClient implements AutoCloseable {
         ExecRequest sent = request.withStdinWindow(flowControl);
         ExecSession session = register(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
-                    flowControl ? StdinWindow.granted() : StdinWindow.unlimited());
+                    flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
             if (request.startDetached()) {
                 s.expectDetachedAtStart();
             }
@@ -312,7 +327,7 @@ public final class AgentClient implements AutoCloseable {
         requireSessions("an attach");
         boolean flowControl = agentGrantsStdinCredit;
         ExecSession attached = register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
-                flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
+                flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()), ExecSession::receiver);
         sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
                 new SessionAttach(session, from, flowControl)));
         return attached;
@@ -351,6 +366,7 @@ public final class AgentClient implements AutoCloseable {
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
+        refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
         long deadline = Timeouts.deadline(timeout);
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
@@ -833,8 +849,11 @@ public final class AgentClient implements AutoCloseable {
         abortOpen(why);
     }
 
-    private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
+    private Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
+        if (!reply.isDone()) {
+            refuseWaitOnReader(what);
+        }
         try {
             return reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {

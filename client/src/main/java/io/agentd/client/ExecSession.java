@@ -602,6 +602,9 @@ public final class ExecSession {
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
+        if (!future.isDone()) {
+            client.refuseWaitOnReader("session " + id + "'s " + what);
+        }
         try {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
