@@ -599,12 +599,18 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    /** Ends the connection after a failed write; the returned failure is for the writer to throw. */
+    /**
+     * Ends the connection after a failed write; the returned failure is for the writer to throw. A
+     * write that failed because the connection had already ended (this client closed it, or the
+     * reader saw it break) says why it ended, not what the write saw of it ("null" for a close).
+     */
     private ConnectionLostException brokeWhileWriting(IOException e) {
         ConnectionLostException failure = new ConnectionLostException(
                 "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
         end(failure);
-        return failure;
+        synchronized (idLock) {
+            return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
+        }
     }
 
     // ---- reading ------------------------------------------------------------------------------
