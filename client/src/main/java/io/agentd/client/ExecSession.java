@@ -25,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +80,8 @@ public final class ExecSession {
     private volatile StdinNotDeliveredException stdinNotDelivered;
     /** Data bytes sent to stdin so far (not counting the end of input). */
     private final AtomicLong stdinBytesSent = new AtomicLong();
+    /** A pipe session's closeStdin has sent the end of input: the agent closed the pipe, nothing more goes in. */
+    private final AtomicBoolean pipeStdinClosed = new AtomicBoolean();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private static final int NO_STDIN_YET = -1;
     /** The last stdin byte sent (PTY sessions: does the input end in the middle of a line?). */
@@ -326,6 +329,7 @@ public final class ExecSession {
      * for how it fails).
      *
      * @throws StdinNotDeliveredException the agent already refused some of this session's input
+     * @throws IOException                 a pipe session's stdin was closed ({@link #closeStdin})
      * @throws InterruptedIOException     interrupted while waiting for credit; some bytes may have
      *                                    been sent ({@link InterruptedIOException#bytesTransferred})
      */
@@ -363,6 +367,7 @@ public final class ExecSession {
         int end = data.limit();
         try {
             while (data.position() < end) {
+                checkPipeStdinOpen();
                 int n;
                 try {
                     n = stdinWindow.acquire(Math.min(end - data.position(), AgentClient.STDIN_CHUNK_BYTES),
@@ -393,6 +398,7 @@ public final class ExecSession {
         }
         int sent = 0; // the window fails the write once the session has ended
         while (sent < len) {
+            checkPipeStdinOpen();
             int n;
             try {
                 n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
@@ -409,14 +415,29 @@ public final class ExecSession {
     }
 
     /**
-     * Ends the process's input: in pipe mode the agent closes its stdin; in PTY mode this sends ^D,
+     * A pipe session's input written after its end: the agent would only refuse it later, as an
+     * asynchronous stdin error; the caller learns it here, at the write that cannot be delivered.
+     */
+    private void checkPipeStdinOpen() throws IOException {
+        if (pipeStdinClosed.get()) {
+            throw new IOException("stdin of session " + id + " is closed (closeStdin): nothing more can be written");
+        }
+    }
+
+    /**
+     * Ends the process's input: in pipe mode the agent closes its stdin, and later writes fail with
+     * an IOException that says so (a second call sends nothing); in PTY mode this sends ^D each time,
      * which the terminal reads as end of input at the start of a line (after input that did not end
-     * with a newline, two: the first sends the partial line). Nothing to do, and no error,
-     * once the session has ended (it may end at any moment, e.g. before its input was closed).
+     * with a newline, two: the first sends the partial line), and writing may go on. Nothing to do,
+     * and no error, once the session has ended (it may end at any moment, e.g. before its input was
+     * closed).
      */
     public void closeStdin() throws IOException {
         if (exit.isDone()) {
             return;
+        }
+        if (!tty && !pipeStdinClosed.compareAndSet(false, true)) {
+            return; // the end of input went out already
         }
         if (tty) {
             try {
