@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.client.fs.GuestFiles;
 import io.agentd.client.fs.GuestOutputStream;
 import io.agentd.client.fs.WriteOptions;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,12 +21,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An atomic guest write whose thread is interrupted gives up as documented for a failed write: the
- * destination stays as it was and its temporary file goes, at once, not when the connection ends
- * (the abort's own waits must not be cut short by the interrupt that caused it).
+ * A guest file stream whose thread was interrupted still cleans up in the agent at once, not when
+ * the connection ends: an atomic write gives up as documented for a failed write (the destination
+ * stays as it was, its temporary file goes), a read stream's close closes the file (the cleanup's
+ * own waits must not be cut short by the interrupt that came before).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class InterruptedGuestWriteTest {
+class InterruptedGuestStreamTest {
 
     @Test
     void anInterruptedAtomicWriteLeavesNoTemporaryFileBehind(@TempDir Path dir) throws Exception {
@@ -59,6 +61,30 @@ class InterruptedGuestWriteTest {
             assertFalse(Files.exists(guestDir.resolve("out.bin")), "the destination never appeared");
             assertEquals(List.of(), listing(guestDir), "the temporary file is gone while the connection lives");
             client.ping(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void closingAReadStreamWithTheInterruptFlagSetStillClosesTheGuestHandle(@TempDir Path dir) throws Exception {
+        Path file = Files.write(dir.resolve("data.bin"), new byte[10 << 20]);
+        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+            Path agentFds = Path.of("/proc/" + agentd.pid() + "/fd");
+            long before = count(agentFds);
+            InputStream in = client.files().openRead(file.toString());
+            assertEquals(0, in.read(), "the file is open in the agent");
+            Thread.currentThread().interrupt(); // as after an interrupted read, before try-with-resources closes
+            try {
+                in.close();
+            } finally {
+                assertTrue(Thread.interrupted(), "the flag is put back");
+            }
+            assertEquals(before, count(agentFds), "the agent closed the file");
+        }
+    }
+
+    private static long count(Path d) throws Exception {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.count();
         }
     }
 
