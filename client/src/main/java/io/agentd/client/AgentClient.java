@@ -656,9 +656,15 @@ public final class AgentClient implements AutoCloseable {
             why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
         } catch (IOException e) {
             why = new ConnectionLostException("the connection to " + peer + " broke: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too (an OutputListener's AssertionError, a StackOverflowError): a reader gone
+            // without ending the connection would leave every caller waiting for ever.
             log.error("reader of {} failed; closing the connection", peer, e);
-            why = new ConnectionLostException("client error reading from " + peer + ": " + e, e);
+            end(new ConnectionLostException("client error reading from " + peer + ": " + e, e));
+            if (e instanceof Error error) {
+                throw error;
+            }
+            return;
         }
         end(why);
     }

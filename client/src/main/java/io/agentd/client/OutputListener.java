@@ -10,6 +10,9 @@ import io.agentd.protocol.payload.ExecStdinError;
  * credit (ping, run, awaitStarted, awaitExit, a stdin write past the agent's credit) throws
  * IllegalStateException instead of waiting for what only this thread could deliver. Sending
  * (signal, stdin within the credit, starting a session) is fine, as is waiting on another connection.
+ * A RuntimeException it throws is logged and the session goes on; an Error (an AssertionError of a
+ * test) ends the connection, and every open session and call fails with ConnectionLostException
+ * caused by it.
  */
 @FunctionalInterface
 public interface OutputListener {
