@@ -22,8 +22,11 @@ final class SocketStream implements StreamChannel {
     private final SocketChannel channel;
     /** Where the one reader waits for input. */
     private final Selector readable;
-    /** Where a writer waits for room. */
-    private final Selector writable;
+    /**
+     * Where a writer waits for room: opened by the first write that finds none (with the agent's
+     * stdin credit most connections never do; each selector costs two descriptors).
+     */
+    private volatile Selector writable;
     /** One reader at a time, one writer at a time (each waits in its selector alone). */
     private final Object readLock = new Object();
     private final Object writeLock = new Object();
@@ -31,19 +34,15 @@ final class SocketStream implements StreamChannel {
     SocketStream(SocketChannel channel) throws IOException {
         this.channel = channel;
         Selector r = null;
-        Selector w = null;
         try {
             channel.configureBlocking(false);
             r = Selector.open();
-            w = Selector.open();
             channel.register(r, SelectionKey.OP_READ);
-            channel.register(w, SelectionKey.OP_WRITE);
         } catch (IOException | RuntimeException e) {
-            closeAll(channel, r, w);
+            closeAll(channel, r, null);
             throw e;
         }
         this.readable = r;
-        this.writable = w;
     }
 
     @Override
@@ -67,7 +66,7 @@ final class SocketStream implements StreamChannel {
                 if (n != 0 || !src.hasRemaining()) {
                     return n;
                 }
-                await(writable);
+                await(writable());
             }
         }
     }
@@ -80,7 +79,7 @@ final class SocketStream implements StreamChannel {
                 if (n != 0 || !anyRemaining(srcs, offset, length)) {
                     return n;
                 }
-                await(writable);
+                await(writable());
             }
         }
     }
@@ -97,6 +96,26 @@ final class SocketStream implements StreamChannel {
             }
         }
         return false;
+    }
+
+    /** The writers' selector, opened on first use; called under the write lock. */
+    private Selector writable() throws IOException {
+        Selector w = writable;
+        if (w == null) {
+            w = Selector.open();
+            try {
+                channel.register(w, SelectionKey.OP_WRITE);
+            } catch (IOException | RuntimeException e) {
+                w.close();
+                throw e; // a ClosedChannelException once close() has run
+            }
+            writable = w;
+            if (!channel.isOpen()) {
+                w.close(); // close() may have run before it could see this selector
+                throw new AsynchronousCloseException();
+            }
+        }
+        return w;
     }
 
     /**
