@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -144,6 +145,7 @@ public final class AgentClient implements AutoCloseable {
      * @throws IOException      the socket does not exist, is not a socket, refuses (a ConnectException), or
      *                          closes before the agent is ready; the message names the path and which
      * @throws TimeoutException connected, but the agent was not ready within {@code readyTimeout}
+     * @throws InterruptedException the calling thread was interrupted (before or while connecting)
      */
     public static AgentClient connect(Path socket, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
@@ -160,7 +162,15 @@ public final class AgentClient implements AutoCloseable {
     public static AgentClient connect(AgentAddress address, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
         long deadline = Timeouts.deadline(readyTimeout);
-        StreamChannel channel = address.open(readyTimeout);
+        StreamChannel channel;
+        try {
+            channel = address.open(readyTimeout);
+        } catch (ClosedByInterruptException e) {
+            Thread.interrupted(); // an InterruptedException clears the flag, as every wait here does
+            InterruptedException interrupted = new InterruptedException("interrupted while connecting to " + address);
+            interrupted.initCause(e);
+            throw interrupted;
+        }
         AgentClient client = new AgentClient(channel, address.toString());
         try {
             client.awaitReady(deadline, readyTimeout);

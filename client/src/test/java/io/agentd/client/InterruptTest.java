@@ -130,6 +130,18 @@ class InterruptTest {
         assertEquals("", left.strip(), "no process of the interrupted run is left");
     }
 
+    @Test
+    void connectingWithTheInterruptFlagSetThrowsInterruptedException() {
+        Thread.currentThread().interrupt();
+        try {
+            InterruptedException e = assertThrows(InterruptedException.class,
+                    () -> AgentClient.connect(agentd.socket, WAIT));
+            assertTrue(e.getMessage().contains(agentd.socket.toString()), e.getMessage());
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
     private static boolean sleep() throws InterruptedException {
         Thread.sleep(50);
         return true;

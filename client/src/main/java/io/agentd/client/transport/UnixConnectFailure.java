@@ -3,6 +3,7 @@ package io.agentd.client.transport;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,6 +17,9 @@ final class UnixConnectFailure {
     private UnixConnectFailure() {}
 
     static IOException of(Path path, IOException e) {
+        if (e instanceof ClosedByInterruptException) {
+            return e; // nothing wrong with the path: the caller was interrupted (AgentClient.connect says so)
+        }
         String why;
         if (!Files.exists(path)) {
             why = "no socket at " + path + " (is the agent running, listening on that path?)";
