@@ -194,7 +194,7 @@ public final class ExecSession {
             throw new IllegalStateException("session " + id + " delivers its output to "
                     + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
-        return chunks.next(id, timeout);
+        return chunks.next(id, timeout, () -> client.refuseWaitOnReader("session " + id + "'s output"));
     }
 
     /**

@@ -7,7 +7,7 @@ import io.agentd.protocol.payload.ExecStdinError;
  * the agent sent the frames, and always before the session's exit completes. It must not block for
  * long: while it runs, no frame of any session on that connection is read. So it must not wait for
  * anything of its own connection either: a call that would wait there for a reply, an exit or stdin
- * credit (ping, run, awaitStarted, awaitExit, a stdin write past the agent's credit) throws
+ * credit (ping, run, awaitStarted, awaitExit, nextOutput, a stdin write past the agent's credit) throws
  * IllegalStateException instead of waiting for what only this thread could deliver. Sending
  * (signal, stdin within the credit, starting a session) is fine, as is waiting on another connection.
  * A RuntimeException it throws is logged and the session goes on; an Error (an AssertionError of a

@@ -87,6 +87,7 @@ class ListenerCallbackTest {
         for (ThrowingRunnable wait : List.<ThrowingRunnable>of(
                 () -> client.ping(FOREVER),
                 () -> sleeper.awaitExit(FOREVER),
+                () -> sleeper.nextOutput(FOREVER),
                 () -> client.run(ExecRequest.of("true"), FOREVER))) {
             Throwable t = inListener(wait);
             assertTrue(t instanceof IllegalStateException, t.toString());
