@@ -88,6 +88,7 @@ class ListenerCallbackTest {
                 () -> client.ping(FOREVER),
                 () -> sleeper.awaitExit(FOREVER),
                 () -> sleeper.nextOutput(FOREVER),
+                () -> client.files().stat("/"),
                 () -> client.run(ExecRequest.of("true"), FOREVER))) {
             Throwable t = inListener(wait);
             assertTrue(t instanceof IllegalStateException, t.toString());
