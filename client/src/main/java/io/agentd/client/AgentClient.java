@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,6 +58,11 @@ import org.slf4j.LoggerFactory;
  * <p>One reader thread per connection reads and dispatches every frame; writes are serialized. When
  * the connection closes or breaks, every open session and call fails at once with
  * {@link ConnectionLostException}.
+ *
+ * <p>Interrupting a thread that waits in this API ends its own wait (InterruptedException, or
+ * InterruptedIOException from a stream) and nothing else: the connection and its other sessions go
+ * on. A frame being written when the interrupt comes is written whole first (cutting it would break
+ * the connection), and the thread's interrupt flag is left set.
  */
 public final class AgentClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
@@ -107,12 +113,27 @@ public final class AgentClient implements AutoCloseable {
             ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
     private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
 
+    /** Reads and dispatches every frame; runs the OutputListeners. */
+    private final Thread reader;
+
     private AgentClient(StreamChannel channel, String peer) {
         this.channel = channel;
         this.peer = peer;
-        Thread reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
+        reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /**
+     * Refuses a wait on this connection's reader thread (an {@link OutputListener} calling back into
+     * the client): whatever it waits for (a reply, an exit, stdin credit) only that thread could
+     * deliver, so it would wait out its timeout, or forever, with every session of the connection.
+     */
+    void refuseWaitOnReader(String what) {
+        if (Thread.currentThread() == reader) {
+            throw new IllegalStateException("cannot wait for " + what + " on the connection's reader thread (in an"
+                    + " OutputListener): only that thread could deliver it; wait on another thread");
+        }
     }
 
     /**
@@ -121,8 +142,10 @@ public final class AgentClient implements AutoCloseable {
      * guest sent while no host was connected is lost; so after a second without ready the client
      * pings once a second (pings sent while the guest's port is closed are discarded by QEMU).
      *
-     * @throws IOException      the socket does not exist, refuses, or closes before the agent is ready
+     * @throws IOException      the socket does not exist, is not a socket, refuses (a ConnectException), or
+     *                          closes before the agent is ready; the message names the path and which
      * @throws TimeoutException connected, but the agent was not ready within {@code readyTimeout}
+     * @throws InterruptedException the calling thread was interrupted (before or while connecting)
      */
     public static AgentClient connect(Path socket, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
@@ -138,12 +161,19 @@ public final class AgentClient implements AutoCloseable {
      */
     public static AgentClient connect(AgentAddress address, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
-        long start = System.nanoTime();
-        StreamChannel channel = address.open(readyTimeout);
-        AgentClient client = new AgentClient(channel, address.toString());
-        readyTimeout = readyTimeout.minusNanos(System.nanoTime() - start);
+        long deadline = Timeouts.deadline(readyTimeout);
+        StreamChannel channel;
         try {
-            client.awaitReady(readyTimeout);
+            channel = address.open(readyTimeout);
+        } catch (ClosedByInterruptException e) {
+            Thread.interrupted(); // an InterruptedException clears the flag, as every wait here does
+            InterruptedException interrupted = new InterruptedException("interrupted while connecting to " + address);
+            interrupted.initCause(e);
+            throw interrupted;
+        }
+        AgentClient client = new AgentClient(channel, address.toString());
+        try {
+            client.awaitReady(deadline, readyTimeout);
             return client;
         } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
             client.close();
@@ -151,12 +181,12 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    /** @param timeout what the caller gave, for the message */
+    private void awaitReady(long deadline, Duration timeout) throws IOException, TimeoutException, InterruptedException {
         List<CompletableFuture<Frame>> probes = new ArrayList<>();
         try {
             while (true) {
-                long left = deadline - System.nanoTime();
+                long left = Timeouts.left(deadline);
                 if (left <= 0) {
                     throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout);
                 }
@@ -257,7 +287,7 @@ public final class AgentClient implements AutoCloseable {
         ExecRequest sent = request.withStdinWindow(flowControl);
         ExecSession session = register(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
-                    flowControl ? StdinWindow.granted() : StdinWindow.unlimited());
+                    flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
             if (request.startDetached()) {
                 s.expectDetachedAtStart();
             }
@@ -312,7 +342,7 @@ public final class AgentClient implements AutoCloseable {
         requireSessions("an attach");
         boolean flowControl = agentGrantsStdinCredit;
         ExecSession attached = register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
-                flowControl ? StdinWindow.granted() : StdinWindow.unlimited()), ExecSession::receiver);
+                flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()), ExecSession::receiver);
         sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
                 new SessionAttach(session, from, flowControl)));
         return attached;
@@ -346,10 +376,13 @@ public final class AgentClient implements AutoCloseable {
      *                                     {@link StdinNotDeliveredException#result} holds its exit
      *                                     status and output
      * @throws TimeoutException            not done within {@code timeout}; the session is then sent SIGKILL
+     * @throws InterruptedException        the calling thread was interrupted; the session is then sent
+     *                                     SIGKILL too, and the connection goes on
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
+        long deadline = Timeouts.deadline(timeout);
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         // Written on the reader thread; read after the exit completes, which orders them.
@@ -375,10 +408,13 @@ public final class AgentClient implements AutoCloseable {
         }
         ExitStatus status;
         try {
-            status = session.awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
             killQuietly(session);
             throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
+        } catch (InterruptedException e) {
+            killQuietly(session); // nobody is left to wait for it: it must not run on in the guest
+            throw e;
         }
         ExecResult result = new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(),
                 status.signal(), status.timedOut(), status.usage());
@@ -461,7 +497,7 @@ public final class AgentClient implements AutoCloseable {
     /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
         try {
-            closed.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            closed.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
             return true;
         } catch (TimeoutException e) {
             return false;
@@ -578,12 +614,18 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    /** Ends the connection after a failed write; the returned failure is for the writer to throw. */
+    /**
+     * Ends the connection after a failed write; the returned failure is for the writer to throw. A
+     * write that failed because the connection had already ended (this client closed it, or the
+     * reader saw it break) says why it ended, not what the write saw of it ("null" for a close).
+     */
     private ConnectionLostException brokeWhileWriting(IOException e) {
         ConnectionLostException failure = new ConnectionLostException(
                 "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
         end(failure);
-        return failure;
+        synchronized (idLock) {
+            return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
+        }
     }
 
     // ---- reading ------------------------------------------------------------------------------
@@ -629,9 +671,15 @@ public final class AgentClient implements AutoCloseable {
             why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
         } catch (IOException e) {
             why = new ConnectionLostException("the connection to " + peer + " broke: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too (an OutputListener's AssertionError, a StackOverflowError): a reader gone
+            // without ending the connection would leave every caller waiting for ever.
             log.error("reader of {} failed; closing the connection", peer, e);
-            why = new ConnectionLostException("client error reading from " + peer + ": " + e, e);
+            end(new ConnectionLostException("client error reading from " + peer + ": " + e, e));
+            if (e instanceof Error error) {
+                throw error;
+            }
+            return;
         }
         end(why);
     }
@@ -828,10 +876,13 @@ public final class AgentClient implements AutoCloseable {
         abortOpen(why);
     }
 
-    private static Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
+    private Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
+        if (!reply.isDone()) {
+            refuseWaitOnReader(what);
+        }
         try {
-            return reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             reply.cancel(false);
             throw new TimeoutException("no " + what + " within " + timeout);

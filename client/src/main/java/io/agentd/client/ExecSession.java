@@ -28,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +83,8 @@ public final class ExecSession {
     private volatile StdinNotDeliveredException stdinNotDelivered;
     /** Data bytes sent to stdin so far (not counting the end of input). */
     private final AtomicLong stdinBytesSent = new AtomicLong();
+    /** A pipe session's closeStdin has sent the end of input: the agent closed the pipe, nothing more goes in. */
+    private final AtomicBoolean pipeStdinClosed = new AtomicBoolean();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private static final int NO_STDIN_YET = -1;
     /** The last stdin byte sent (PTY sessions: does the input end in the middle of a line?). */
@@ -196,7 +199,7 @@ public final class ExecSession {
             throw new IllegalStateException("session " + id + " delivers its output to "
                     + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
-        return chunks.next(id, timeout);
+        return chunks.next(id, timeout, () -> client.refuseWaitOnReader("session " + id + "'s output"));
     }
 
     /**
@@ -331,6 +334,7 @@ public final class ExecSession {
      * for how it fails).
      *
      * @throws StdinNotDeliveredException the agent already refused some of this session's input
+     * @throws IOException                 a pipe session's stdin was closed ({@link #closeStdin})
      * @throws InterruptedIOException     interrupted while waiting for credit; some bytes may have
      *                                    been sent ({@link InterruptedIOException#bytesTransferred})
      */
@@ -368,6 +372,7 @@ public final class ExecSession {
         int end = data.limit();
         try {
             while (data.position() < end) {
+                checkPipeStdinOpen();
                 int n;
                 try {
                     n = stdinWindow.acquire(Math.min(end - data.position(), AgentClient.STDIN_CHUNK_BYTES),
@@ -398,6 +403,7 @@ public final class ExecSession {
         }
         int sent = 0; // the window fails the write once the session has ended
         while (sent < len) {
+            checkPipeStdinOpen();
             int n;
             try {
                 n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
@@ -414,14 +420,29 @@ public final class ExecSession {
     }
 
     /**
-     * Ends the process's input: in pipe mode the agent closes its stdin; in PTY mode this sends ^D,
+     * A pipe session's input written after its end: the agent would only refuse it later, as an
+     * asynchronous stdin error; the caller learns it here, at the write that cannot be delivered.
+     */
+    private void checkPipeStdinOpen() throws IOException {
+        if (pipeStdinClosed.get()) {
+            throw new IOException("stdin of session " + id + " is closed (closeStdin): nothing more can be written");
+        }
+    }
+
+    /**
+     * Ends the process's input: in pipe mode the agent closes its stdin, and later writes fail with
+     * an IOException that says so (a second call sends nothing); in PTY mode this sends ^D each time,
      * which the terminal reads as end of input at the start of a line (after input that did not end
-     * with a newline, two: the first sends the partial line). Nothing to do, and no error,
-     * once the session has ended (it may end at any moment, e.g. before its input was closed).
+     * with a newline, two: the first sends the partial line), and writing may go on. Nothing to do,
+     * and no error, once the session has ended (it may end at any moment, e.g. before its input was
+     * closed).
      */
     public void closeStdin() throws IOException {
         if (exit.isDone()) {
             return;
+        }
+        if (!tty && !pipeStdinClosed.compareAndSet(false, true)) {
+            return; // the end of input went out already
         }
         if (tty) {
             try {
@@ -439,13 +460,23 @@ public final class ExecSession {
         }
     }
 
-    /** Sets the PTY's size (rows and cols are u16). */
+    /**
+     * Sets the PTY's size (rows and cols are u16).
+     *
+     * @throws ConnectionLostException the connection is gone (also when it ended this session)
+     * @throws AgentException          the session has ended
+     */
     public void resize(int rows, int cols) throws IOException {
         ensureLive("resize");
         client.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
     }
 
-    /** Sends a signal (a number: 15 = SIGTERM) to the session's process group. */
+    /**
+     * Sends a signal (a number: 15 = SIGTERM) to the session's process group.
+     *
+     * @throws ConnectionLostException the connection is gone (also when it ended this session)
+     * @throws AgentException          the session has ended
+     */
     public void signal(int signal) throws IOException {
         ensureLive("signal");
         client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
@@ -466,12 +497,14 @@ public final class ExecSession {
      * @throws AgentException                when the session ended first (then {@link #awaitExit}
      *                                       says how), or {@link AgentErrorException} when the agent
      *                                       refused
+     * @throws IllegalStateException         on the connection's reader thread (in an OutputListener)
      */
     public SessionDetached detach(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
         if (!client.agentDetachesSessions()) {
             throw new UnsupportedOperationException("the agent does not detach sessions (its core.ready does not"
                     + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
         }
+        client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
         CompletableFuture<SessionDetached> answer;
         synchronized (this) {
             if (detached == null) {
@@ -500,10 +533,21 @@ public final class ExecSession {
         }
     }
 
+    /**
+     * Fails a call that needs the session running. One cut off by the end of its connection fails
+     * with that ConnectionLostException, as its other calls do (a caller that reconnects on it must
+     * see it here too); else with the plain "has ended", its failure (if any) as the cause.
+     */
     private void ensureLive(String what) throws AgentException {
-        if (exit.isDone()) {
-            throw new AgentException("cannot " + what + ": session " + id + " has ended");
+        if (!exit.isDone()) {
+            return;
         }
+        AgentException failure = exit.isCompletedExceptionally()
+                ? (AgentException) exit.handle((status, e) -> e).join() : null;
+        if (failure instanceof ConnectionLostException lost) {
+            throw new ConnectionLostException("cannot " + what + " session " + id + ": " + lost.getMessage(), lost);
+        }
+        throw new AgentException("cannot " + what + ": session " + id + " has ended", failure);
     }
 
     /** What the connection's reader calls with this session's frames. */
@@ -655,8 +699,11 @@ public final class ExecSession {
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
+        if (!future.isDone()) {
+            client.refuseWaitOnReader("session " + id + "'s " + what);
+        }
         try {
-            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new TimeoutException("session " + id + ": no " + what + " within " + timeout);
         } catch (ExecutionException e) {

@@ -40,6 +40,11 @@ final class FsConnection implements FsTransport {
     }
 
     @Override
+    public void refuseWaitHere(String what) {
+        client.refuseWaitOnReader(what);
+    }
+
+    @Override
     public void endData(long id) throws IOException {
         client.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
     }

@@ -25,9 +25,13 @@ final class OutputChunks implements OutputSink {
         queue.add(END); // awaitExit says how the session ended
     }
 
-    /** The next chunk; null after the end. */
-    Output next(long id, Duration timeout) throws TimeoutException, InterruptedException {
-        Object item = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    /** The next chunk; null after the end. {@code beforeWait} runs (and may throw) when there is none yet. */
+    Output next(long id, Duration timeout, Runnable beforeWait) throws TimeoutException, InterruptedException {
+        Object item = queue.poll();
+        if (item == null) {
+            beforeWait.run();
+            item = queue.poll(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
+        }
         if (item == null) {
             throw new TimeoutException("no output from session " + id + " within " + timeout);
         }

@@ -15,21 +15,29 @@ import java.util.concurrent.TimeoutException;
  */
 final class StdinWindow {
     private final boolean limited;
+    /** Runs before each wait; throws to refuse it (see {@link AgentClient#refuseWaitOnReader}). */
+    private final Runnable beforeWait;
     private long balance; // guarded by this
     private AgentException closedBy; // guarded by this
 
-    private StdinWindow(boolean limited) {
+    private StdinWindow(boolean limited, Runnable beforeWait) {
         this.limited = limited;
+        this.beforeWait = beforeWait;
     }
 
     /** A window that starts empty and grows with the agent's credits. */
     static StdinWindow granted() {
-        return new StdinWindow(true);
+        return granted(() -> { });
+    }
+
+    /** {@link #granted()} that runs {@code beforeWait} (which may throw to refuse) before each wait. */
+    static StdinWindow granted(Runnable beforeWait) {
+        return new StdinWindow(true, beforeWait);
     }
 
     /** No flow control: any amount may be sent at once. */
     static StdinWindow unlimited() {
-        return new StdinWindow(false);
+        return new StdinWindow(false, () -> { });
     }
 
     boolean isLimited() {
@@ -77,6 +85,7 @@ final class StdinWindow {
             if (deadlineNanos != Long.MAX_VALUE && waitNanos <= 0) {
                 throw new TimeoutException("no stdin credit from the agent in time");
             }
+            beforeWait.run();
             try {
                 if (deadlineNanos == Long.MAX_VALUE) {
                     wait();

@@ -61,6 +61,21 @@ class ConnectionLossTest {
     }
 
     @Test
+    void aSessionCutOffByAClosedClientFailsEveryLaterCallWithConnectionLost(@TempDir Path dir) throws Exception {
+        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
+            AgentClient client = agentd.connect();
+            ExecSession s = client.startWithStreams(ExecRequest.of("sleep", "60"));
+            s.awaitStarted(WAIT);
+            client.close();
+            assertThrows(ConnectionLostException.class, () -> s.signal(9));
+            assertThrows(ConnectionLostException.class, () -> s.resize(24, 80));
+            assertThrows(ConnectionLostException.class, () -> s.stdin().write(1));
+            assertThrows(ConnectionLostException.class, () -> s.stdout().read());
+            s.closeStdin(); // documented: nothing to do once the session has ended
+        }
+    }
+
+    @Test
     void shutdownStopsTheAgent(@TempDir Path dir) throws Exception {
         try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
             client.shutdown();

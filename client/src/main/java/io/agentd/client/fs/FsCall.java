@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -37,7 +38,7 @@ final class FsCall implements FsListener {
     /** Waits for the response; an agent silent for {@code timeout} is an {@link AgentException}. */
     static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what) throws IOException {
         try {
-            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new AgentException("no answer from the agent to " + what + " within " + timeout.toSeconds() + "s");
         } catch (ExecutionException e) {

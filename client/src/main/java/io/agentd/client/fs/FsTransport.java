@@ -25,4 +25,11 @@ public interface FsTransport {
 
     /** Sends the empty core.fs.data that ends a Write's data. */
     void endData(long id) throws IOException;
+
+    /**
+     * Throws IllegalStateException when the calling thread could not wait for the agent's answer:
+     * the connection's own reader (an OutputListener), which alone would deliver it. Called before
+     * every request, all of which are waited for.
+     */
+    default void refuseWaitHere(String what) {}
 }

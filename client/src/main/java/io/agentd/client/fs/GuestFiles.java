@@ -287,6 +287,7 @@ public final class GuestFiles {
 
     /** Starts a request on a fresh id with this view's user and the extension fields the agent takes. */
     long start(FsOp op, FsListener listener) throws IOException {
+        transport.refuseWaitHere("the agent's answer to " + op.variant()); // before anything is sent
         boolean ext = transport.extensions();
         if (user != null && !ext) {
             throw new AgentException("the agent does not run file operations as another user (its core.ready does"

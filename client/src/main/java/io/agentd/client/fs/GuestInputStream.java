@@ -85,6 +85,16 @@ final class GuestInputStream extends InputStream {
         closed = true;
         segments.forEach(ReadSegment::discard);
         segments.clear();
-        files.closeHandle(handle, path);
+        // Often closed by a try-with-resources after an interrupted read: with the flag still set the
+        // wait for the close's answer would throw at once, and the handle would stay open in the
+        // agent until the connection ends. The wait is bounded by the timeout; the flag is put back.
+        boolean interrupted = Thread.interrupted();
+        try {
+            files.closeHandle(handle, path);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

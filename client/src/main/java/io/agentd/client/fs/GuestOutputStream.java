@@ -159,6 +159,20 @@ public final class GuestOutputStream extends OutputStream {
             return;
         }
         closed = true;
+        // An interrupt (often what failed the write) would cut the abort's waits for the agent's
+        // answers short and skip the close: the temporary file and the handle would stay until the
+        // connection ends. Each wait is bounded by the timeout; the flag is put back afterwards.
+        boolean interrupted = Thread.interrupted();
+        try {
+            abortNow();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void abortNow() throws ConnectionLostException {
         try {
             if (current != null) {
                 current = null;

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -88,9 +89,9 @@ final class ReadSegment implements FsListener {
         int from;
         int count;
         synchronized (this) {
-            long deadline = System.nanoTime() + timeout.toNanos();
+            long deadline = Timeouts.deadline(timeout);
             while (chunks.isEmpty() && failure == null && response == null) {
-                long left = deadline - System.nanoTime();
+                long left = Timeouts.left(deadline);
                 if (left <= 0) {
                     throw new AgentException("no data from the agent for " + path + " within "
                             + timeout.toSeconds() + "s");

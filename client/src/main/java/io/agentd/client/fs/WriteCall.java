@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -53,7 +54,7 @@ final class WriteCall implements FsListener {
      * Write has ended meanwhile (its response says how). Silence for {@code timeout} fails it.
      */
     synchronized int acquire(int wanted, Duration timeout, String path) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = Timeouts.deadline(timeout);
         while (true) {
             if (response.isDone()) {
                 return 0;
@@ -66,7 +67,7 @@ final class WriteCall implements FsListener {
                 balance -= n;
                 return n;
             }
-            long left = deadline - System.nanoTime();
+            long left = Timeouts.left(deadline);
             if (left <= 0) {
                 throw new AgentException("no write credit from the agent for " + path + " within "
                         + timeout.toSeconds() + "s");

@@ -34,7 +34,7 @@ public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vso
                 channel.connect(UnixDomainSocketAddress.of(path));
             } catch (IOException e) {
                 channel.close();
-                throw e;
+                throw UnixConnectFailure.of(path, e);
             }
             return new SocketStream(channel);
         }

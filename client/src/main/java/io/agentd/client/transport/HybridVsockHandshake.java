@@ -1,5 +1,6 @@
 package io.agentd.client.transport;
 
+import io.agentd.client.Timeouts;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -53,7 +54,7 @@ final class HybridVsockHandshake {
      * same segment, and they belong to the client.
      */
     private static String readLine(SocketChannel channel, String peer, Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = Timeouts.deadline(timeout);
         byte[] line = new byte[MAX_REPLY];
         int fill = 0;
         ByteBuffer one = ByteBuffer.allocate(1);
@@ -69,7 +70,7 @@ final class HybridVsockHandshake {
                                     : ", having sent only \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\""));
                 }
                 if (n == 0) {
-                    long left = deadline - System.nanoTime();
+                    long left = Timeouts.left(deadline);
                     if (left <= 0) {
                         throw new IOException(peer + ": no answer to CONNECT within " + timeout.toMillis() + " ms"
                                 + (fill == 0 ? "" : " (got \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\")"));

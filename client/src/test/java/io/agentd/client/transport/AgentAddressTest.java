@@ -5,9 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AgentAddressTest {
 
@@ -39,5 +45,30 @@ class AgentAddressTest {
         IOException e = assertThrows(IOException.class,
                 () -> AgentAddress.parse("vsock:1:4293967295").open(Duration.ofSeconds(1)));
         assertTrue(e.getMessage().contains("vsock:1:4293967295") && e.getMessage().contains("errno"), e.getMessage());
+    }
+
+    @Test
+    void aUnixConnectThatFailsNamesThePathAndWhatIsWrongWithIt(@TempDir Path dir) throws IOException {
+        Path none = dir.resolve("none.sock");
+        assertEquals("no socket at " + none + " (is the agent running, listening on that path?)",
+                unixConnectFailure(none).getMessage());
+
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertEquals(file + " is not a socket", unixConnectFailure(file).getMessage());
+        assertEquals(dir + " is not a socket but a directory", unixConnectFailure(dir).getMessage());
+
+        Path stale = dir.resolve("stale.sock"); // the file of a socket nobody listens on any more
+        try (ServerSocketChannel gone = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            gone.bind(UnixDomainSocketAddress.of(stale));
+        }
+        IOException refused = unixConnectFailure(stale);
+        assertTrue(refused instanceof ConnectException, refused.toString());
+        assertTrue(refused.getMessage().startsWith("connection refused at " + stale), refused.getMessage());
+    }
+
+    private static IOException unixConnectFailure(Path path) {
+        IOException e = assertThrows(IOException.class, () -> new AgentAddress.Unix(path).open(Duration.ofSeconds(1)));
+        assertTrue(e.getCause() instanceof IOException, "the JDK's exception is the cause");
+        return e;
     }
 }

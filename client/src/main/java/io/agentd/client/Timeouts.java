@@ -1,0 +1,50 @@
+package io.agentd.client;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How every timeout of this library is read. A duration too long for a long count of nanoseconds
+ * ({@code Duration.ofSeconds(Long.MAX_VALUE)}, {@code ChronoUnit.FOREVER.getDuration()}) means no
+ * deadline: it is taken as about 292 years instead of failing with the ArithmeticException of
+ * {@link Duration#toNanos}. Zero or a negative duration means not to wait: a call whose answer has
+ * not come yet times out at once. Null is refused with a NullPointerException.
+ */
+public final class Timeouts {
+    private Timeouts() {}
+
+    /** The timeout in nanoseconds: {@link Long#MAX_VALUE} when it does not fit, 0 when negative. */
+    public static long nanos(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) {
+            return 0;
+        }
+        try {
+            return timeout.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * The {@link System#nanoTime} at which {@code timeout} from now is over; {@link Long#MAX_VALUE}
+     * (no deadline) when that does not fit in a long.
+     */
+    public static long deadline(Duration timeout) {
+        long nanos = nanos(timeout);
+        try {
+            return Math.addExact(System.nanoTime(), nanos);
+        } catch (ArithmeticException tooFar) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** Nanoseconds left until {@code deadline} (from {@link #deadline}): 0 once it has passed. */
+    public static long left(long deadline) {
+        if (deadline == Long.MAX_VALUE) {
+            return Long.MAX_VALUE;
+        }
+        long now = System.nanoTime();
+        return deadline - now <= 0 ? 0 : deadline - now;
+    }
+}

@@ -1,0 +1,99 @@
+package io.agentd.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.payload.ExecRequest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An OutputListener that calls back into its own connection and would wait there: the wait is
+ * refused with IllegalStateException, instead of holding up the connection's one reader thread
+ * (and with it every session) for its timeout, or for ever.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ListenerCallbackTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
+
+    private AgentdProcess agentd;
+    private AgentClient client;
+
+    @BeforeAll
+    void startAgent(@TempDir Path dir) throws Exception {
+        agentd = AgentdProcess.start(dir);
+        client = agentd.connect();
+    }
+
+    @AfterAll
+    void stopAgent() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        if (agentd != null) {
+            agentd.close();
+        }
+    }
+
+    /** Runs {@code call} in the listener of a session that prints one line; returns what it threw. */
+    private Throwable inListener(ThrowingRunnable call) throws Exception {
+        List<Throwable> thrown = new CopyOnWriteArrayList<>();
+        ExecSession s = client.start(ExecRequest.of("echo", "x"), out -> {
+            try {
+                call.run();
+                thrown.add(new AssertionError("returned"));
+            } catch (Throwable t) {
+                thrown.add(t);
+            }
+        });
+        assertEquals(0, s.awaitExit(WAIT).code());
+        assertEquals(1, thrown.size());
+        return thrown.get(0);
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void writingStdinPastTheCreditFromAListenerIsRefusedAndTheConnectionGoesOn() throws Exception {
+        assertTrue(client.agentGrantsStdinCredit());
+        ExecSession deaf = client.start(ExecRequest.of("sleep", "60")); // never reads its stdin
+        deaf.awaitStarted(WAIT);
+        Throwable t = inListener(() -> deaf.writeStdin(new byte[16 << 20]));
+        assertTrue(t instanceof IllegalStateException, t.toString());
+        assertTrue(t.getMessage().contains("reader thread"), t.getMessage());
+        client.ping(WAIT); // the reader is not stuck
+        deaf.signal(9);
+        deaf.awaitExit(WAIT);
+    }
+
+    @Test
+    void waitingForAReplyOrAnExitFromAListenerIsRefused() throws Exception {
+        ExecSession sleeper = client.start(ExecRequest.of("sleep", "60"));
+        sleeper.awaitStarted(WAIT);
+        for (ThrowingRunnable wait : List.<ThrowingRunnable>of(
+                () -> client.ping(FOREVER),
+                () -> sleeper.awaitExit(FOREVER),
+                () -> sleeper.nextOutput(FOREVER),
+                () -> client.files().stat("/"),
+                () -> client.run(ExecRequest.of("true"), FOREVER))) {
+            Throwable t = inListener(wait);
+            assertTrue(t instanceof IllegalStateException, t.toString());
+        }
+        sleeper.signal(9);
+        assertEquals(9, sleeper.awaitExit(WAIT).signal());
+    }
+}
