@@ -282,7 +282,9 @@ public final class EventLoop implements Loop, AutoCloseable {
     private static final class ScheduledTask implements Timer, Comparable<ScheduledTask> {
         private final long deadline;
         private final long seq;
-        private final Runnable task;
+        /** Null once cancelled: a cancelled timer stays in the queue until its deadline, and must not
+         *  keep what its task refers to (a closed connection's link and buffers) alive till then. */
+        private Runnable task;
         private boolean cancelled;
 
         private ScheduledTask(long deadline, long seq, Runnable task) {
@@ -294,6 +296,7 @@ public final class EventLoop implements Loop, AutoCloseable {
         @Override
         public void cancel() {
             cancelled = true;
+            task = null;
         }
 
         @Override

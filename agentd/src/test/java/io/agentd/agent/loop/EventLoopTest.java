@@ -208,4 +208,25 @@ class EventLoopTest {
         // A GC during the posting could only lower the count; 2000 buffers were made before the fix.
         assertTrue(directBuffersMade.get() < 10, "direct buffers made: " + directBuffersMade.get());
     }
+
+    /**
+     * A cancelled timer waits in the queue until its deadline; what its task refers to must not
+     * (a closed connection's link and its direct buffers: ~1,000 quick connections each leaving a
+     * 10 s timer used up the agent's direct memory, and it died).
+     */
+    @Test
+    void aCancelledTimerNoLongerHoldsWhatItsTaskRefersTo() throws Exception {
+        Object held = new Object();
+        java.lang.ref.WeakReference<Object> ref = new java.lang.ref.WeakReference<>(held);
+        Runnable task = held::hashCode;
+        Loop.Timer timer = loop.schedule(3_600_000, task);
+        timer.cancel();
+        held = null;
+        task = null;
+        for (int i = 0; i < 50 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertTrue(ref.get() == null, "the cancelled timer still holds its task's object");
+    }
 }
