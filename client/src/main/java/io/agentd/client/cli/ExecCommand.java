@@ -323,8 +323,6 @@ final class ExecCommand {
     private void detach(ExecSession session) {
         try {
             session.detach(DETACH_WAIT);
-        } catch (SessionDetachedException e) {
-            // detached already
         } catch (AgentException | TimeoutException e) {
             // Raw mode: the line needs its own carriage returns.
             err.print("\r\nagentctl: cannot detach: " + e.getMessage() + "\r\n");
