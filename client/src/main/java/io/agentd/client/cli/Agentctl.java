@@ -54,6 +54,10 @@ public final class Agentctl {
                                              and end agentctl (0), which prints how to attach
                                              again (default ctrl-p,ctrl-q; "" for none; keys:
                                              ctrl-a..ctrl-z, ctrl-@ [ \\ ] ^ _, or a character)
+                  --sig-proxy=false          SIGINT, SIGTERM and SIGHUP to agentctl (^C at a
+                                             terminal that is not raw) leave the command
+                                             running as the detach keys do, instead of being
+                                             passed on to it (default true)
                   -e, --env K=V              set an environment variable (repeatable)
                   -w, --workdir DIR          working directory
                   -u, --user USER[:GROUP]    user (name or uid) and group to run as
@@ -80,17 +84,18 @@ public final class Agentctl {
               ps                             list the agent's sessions (of every connection):
                                              SESSION PID STATE EXIT TTY USER STARTED OUT KEPT
                                              ATTACHED CMD; KEPT is the output range still kept
-              attach [--from OFFSET] [-i] [-t] [--detach-keys KEYS] SESSION
+              attach [--from OFFSET] [-i] [-t] [--detach-keys KEYS] [--sig-proxy=false] SESSION
                                              become the host of SESSION (from exec --detach, or
                                              kept after its host left): its kept output from
                                              OFFSET (default: the oldest byte kept), then live
-                                             output and its exit status, as exec; -i, -t and
-                                             --detach-keys as for exec. One host at a time:
-                                             refused (126) while another is attached. A line on
-                                             stderr says how many bytes asked for were no longer
-                                             kept. Signals and a closed stdout reach SESSION as
-                                             for exec; to leave it running: the detach keys
-                                             (-it), or end agentctl with SIGKILL
+                                             output and its exit status, as exec; -i, -t,
+                                             --detach-keys and --sig-proxy as for exec. One host
+                                             at a time: refused (126) while another is
+                                             attached. A line on stderr says how many bytes
+                                             asked for were no longer kept. Signals and a closed
+                                             stdout reach SESSION as for exec; to leave it
+                                             running: the detach keys (-it), or a signal under
+                                             --sig-proxy=false
               cp [-a] [-u USER[:GROUP]] SRC... DST
                                              copy files and directories (recursively, links
                                              as links) between the host and the guest; a guest
@@ -127,8 +132,8 @@ public final class Agentctl {
 
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
             not run or the agent refused the request (attach: an unknown session, one attached to
-            another host), 127 when CMD was not found, 0 when the detach keys left CMD running;
-            exec --detach: 0 once CMD runs. 123 when CMD
+            another host), 127 when CMD was not found, 0 when the detach keys (or a signal under
+            --sig-proxy=false) left CMD running; exec --detach: 0 once CMD runs. 123 when CMD
             exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
             own status stands and the message is still printed). 124 when --timeout stopped CMD

@@ -23,7 +23,7 @@ final class AttachCommand {
     private static final Duration ATTACH_WAIT = Duration.ofSeconds(30);
 
     /** The parsed command line. */
-    record Options(boolean interactive, boolean tty, Long from, long session, String detachKeys) {}
+    record Options(boolean interactive, boolean tty, Long from, long session, String detachKeys, boolean sigProxy) {}
 
     private AttachCommand() {}
 
@@ -33,6 +33,7 @@ final class AttachCommand {
         Long from = null;
         Long session = null;
         String detachKeys = DetachKeys.DEFAULT;
+        boolean sigProxy = true;
         for (int i = 0; i < argv.size(); ) {
             String arg = argv.get(i);
             if (!arg.startsWith("-") || arg.equals("-")) {
@@ -49,6 +50,7 @@ final class AttachCommand {
                 case "-t", "--tty" -> tty = opt.flag();
                 case "--from" -> from = number("--from", opt.value());
                 case "--detach-keys" -> detachKeys = DetachKeys.checked(opt.value());
+                case "--sig-proxy" -> sigProxy = opt.onOff();
                 default -> {
                     if (opt.shortCluster() == null) {
                         throw new UsageException("attach: unknown option " + arg);
@@ -67,7 +69,7 @@ final class AttachCommand {
         if (session == null) {
             throw new UsageException("attach: no SESSION given (agentctl ps lists them)");
         }
-        return new Options(interactive, tty, from, session, detachKeys);
+        return new Options(interactive, tty, from, session, detachKeys, sigProxy);
     }
 
     private static long number(String what, String value) throws UsageException {
@@ -82,7 +84,7 @@ final class AttachCommand {
     static ExecCommand command(Options options, PrintStream err) {
         return new ExecCommand(options.interactive(), options.tty(), false, "session " + options.session(), null,
                 (client, size, listener) -> open(client, options, size, listener, err), false,
-                options.detachKeys(), err);
+                new ExecCommand.LeaveRunning(options.detachKeys(), options.sigProxy()), err);
     }
 
     /**

@@ -53,6 +53,16 @@ final class ExecCommand {
 
     private static final List<String> FORWARDED_SIGNALS = List.of("INT", "TERM", "HUP");
 
+    /**
+     * How the user leaves the session running instead of ending it.
+     *
+     * @param detachKeys --detach-keys, checked ("" for none): watched for while the terminal is raw
+     * @param sigProxy --sig-proxy: true passes SIGINT, SIGTERM and SIGHUP on to the command; false
+     *     makes them detach (docker's --sig-proxy=false), the one way out of a session whose
+     *     terminal is not raw short of SIGKILL
+     */
+    record LeaveRunning(String detachKeys, boolean sigProxy) {}
+
     private final boolean interactive;
     private final boolean tty;
     private final boolean stats;
@@ -61,8 +71,9 @@ final class ExecCommand {
     private final Duration timeout;
     /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
     private final boolean closeStdinUnlessInteractive;
-    /** --detach-keys, checked ("" for none): watched for while the terminal is raw. */
-    private final String detachKeys;
+    private final LeaveRunning leave;
+    /** Set by the first signal that asks to leave: a second one does not wait for the detach. */
+    private final AtomicBoolean leaving = new AtomicBoolean();
     private final Opener opener;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
@@ -78,13 +89,14 @@ final class ExecCommand {
                 (client, size, listener) -> client.start(options.toRequest(
                         size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
                         size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                        localTermEnv(options.tty())), listener), true, options.detachKeys(), err);
+                        localTermEnv(options.tty())), listener), true,
+                new LeaveRunning(options.detachKeys(), options.sigProxy()), err);
     }
 
     ExecCommand(boolean interactive, boolean tty, boolean stats, String what, Duration timeout, Opener opener,
-            boolean closeStdinUnlessInteractive, String detachKeys, PrintStream err) {
+            boolean closeStdinUnlessInteractive, LeaveRunning leave, PrintStream err) {
         this.closeStdinUnlessInteractive = closeStdinUnlessInteractive;
-        this.detachKeys = detachKeys;
+        this.leave = leave;
         this.interactive = interactive;
         this.tty = tty;
         this.stats = stats;
@@ -100,7 +112,11 @@ final class ExecCommand {
         try (AgentClient client = connector.connect()) {
             ExecSession session = opener.open(client, size, this::write);
             currentSession = session;
-            forwardSignals(session);
+            if (leave.sigProxy()) {
+                forwardSignals(session);
+            } else {
+                detachOnSignals(session, client.agentDetachesSessions());
+            }
             if (outputBroken.get()) {
                 signalQuietly(session, SIGPIPE);
             }
@@ -110,7 +126,7 @@ final class ExecCommand {
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();
                     // Every key goes to the command now; only these leave it running instead.
-                    keys = client.agentDetachesSessions() ? DetachKeys.of(detachKeys) : null;
+                    keys = client.agentDetachesSessions() ? DetachKeys.of(leave.detachKeys()) : null;
                 }
             }
             if (interactive) {
@@ -320,9 +336,11 @@ final class ExecCommand {
         return true;
     }
 
-    private void detach(ExecSession session) {
+    /** Asks the agent to detach; true when it did (the main thread, told by the session's end, says so). */
+    private boolean detach(ExecSession session) {
         try {
             session.detach(DETACH_WAIT);
+            return true;
         } catch (AgentException | TimeoutException e) {
             // Raw mode: the line needs its own carriage returns.
             err.print("\r\nagentctl: cannot detach: " + e.getMessage() + "\r\n");
@@ -330,6 +348,7 @@ final class ExecCommand {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return false;
     }
 
     /**
@@ -349,6 +368,32 @@ final class ExecCommand {
                     session.signal(signal.getNumber());
                 } catch (IOException e) {
                     System.exit(128 + signal.getNumber());
+                }
+            });
+        }
+    }
+
+    /**
+     * --sig-proxy=false: SIGINT, SIGTERM and SIGHUP leave the session running, as the detach keys
+     * do (agentctl prints how to attach again and exits 0). A second signal while the agent is asked
+     * does not wait for it. When the agent cannot detach a session (no session_detach), or the
+     * detach fails, agentctl ends as the signal would (128 + N) and the session gets what the agent
+     * does when its host goes away.
+     */
+    private void detachOnSignals(ExecSession session, boolean agentDetaches) {
+        for (String name : FORWARDED_SIGNALS) {
+            Signal.handle(new Signal(name), signal -> {
+                int status = 128 + signal.getNumber();
+                if (session.isDone() || !leaving.compareAndSet(false, true)) {
+                    System.exit(status);
+                }
+                if (!agentDetaches) {
+                    err.println("agentctl: this agent cannot detach a session (no session_detach);"
+                            + " leaving it to what the agent does when its host goes away");
+                    System.exit(status);
+                }
+                if (!detach(session) && !session.isDone()) {
+                    System.exit(status);
                 }
             });
         }

@@ -27,6 +27,7 @@ record ExecOptions(
         boolean stats,
         boolean detach,
         String detachKeys,
+        boolean sigProxy,
         String cmd,
         List<String> args) {
 
@@ -48,6 +49,7 @@ record ExecOptions(
         boolean stats = false;
         boolean detach = false;
         String detachKeys = DetachKeys.DEFAULT;
+        boolean sigProxy = true;
         int i = 0;
         while (i < argv.size()) {
             String arg = argv.get(i);
@@ -73,6 +75,7 @@ record ExecOptions(
                 case "--stats" -> stats = opt.flag();
                 case "-d", "--detach" -> detach = opt.flag();
                 case "--detach-keys" -> detachKeys = DetachKeys.checked(opt.value());
+                case "--sig-proxy" -> sigProxy = opt.onOff();
                 default -> {
                     if (opt.shortCluster() != null) {
                         // -it, -ti, -td: a cluster of flags
@@ -104,7 +107,7 @@ record ExecOptions(
                     + " started, before there are any)");
         }
         return new ExecOptions(interactive, tty, List.copyOf(env), workdir, user, List.copyOf(rlimits),
-                timeout, profile, memoryMax, pidsMax, stats, detach, detachKeys, argv.get(i),
+                timeout, profile, memoryMax, pidsMax, stats, detach, detachKeys, sigProxy, argv.get(i),
                 List.copyOf(argv.subList(i + 1, argv.size())));
     }
 

@@ -57,6 +57,21 @@ final class OptionArg {
         return true;
     }
 
+    /**
+     * For a switch that defaults to on (docker's "--sig-proxy=false"): "--name" alone or
+     * "--name=true" is true, "--name=false" false. The value must be attached: a next argument is
+     * never taken, so "--name false" leaves "false" to be the command.
+     */
+    boolean onOff() throws UsageException {
+        if (attached == null || attached.equals("true")) {
+            return true;
+        }
+        if (attached.equals("false")) {
+            return false;
+        }
+        throw new UsageException(name + " is true or false, not '" + attached + "'");
+    }
+
     /** The option's value, attached or the next argument. */
     String value() throws UsageException {
         if (attached != null) {

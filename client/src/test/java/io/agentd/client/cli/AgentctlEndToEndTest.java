@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -594,6 +596,77 @@ class AgentctlEndToEndTest {
         String attached = Files.readString(Path.of(err + ".attach"));
         // A plain session keeps its output from the detach on: the attach goes on exactly there.
         assertTrue(attached.contains("then later") && !attached.contains("got first"), attached);
+    }
+
+    /**
+     * --sig-proxy=false: a signal to agentctl (^C at a terminal that is not raw, or kill) leaves the
+     * command running instead of passing the signal on. agentctl prints where it left and exits 0;
+     * an attach from there goes on without losing or repeating a byte, and leaves the same way; a
+     * last attach gets the rest and the command's status.
+     */
+    @Test
+    void withSigProxyOffASignalDetachesAndAttachGoesOnWhereItWasLeft() throws Exception {
+        String script = "i=1; while [ $i -le 300 ]; do echo line$i; i=$((i+1)); sleep 0.01; done; exit 5";
+        Path execOut = dir.resolve("sig-proxy-exec.out");
+        Path execErr = dir.resolve("sig-proxy-exec.err");
+        Process exec = startAgentctl(execOut, execErr, "exec", "--sig-proxy=false", "--", "sh", "-c", script);
+        awaitLine(execOut, exec, execErr);
+        signal(exec, "INT");
+        assertTrue(exec.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
+        assertEquals(0, exec.exitValue(), Files.readString(execErr));
+        long[] left = detachedAt(execErr);
+        String first = Files.readString(execOut);
+        assertEquals(first.length(), left[1], "the offset is where this host's output ended");
+        Result ps = agentctl("ps");
+        assertTrue(ps.stdout().lines().anyMatch(l -> l.startsWith(left[0] + " ") && l.contains("running")), ps.stdout());
+
+        Path attachOut = dir.resolve("sig-proxy-attach.out");
+        Path attachErr = dir.resolve("sig-proxy-attach.err");
+        Process attach = startAgentctl(attachOut, attachErr, "attach", "--sig-proxy=false", "--from",
+                Long.toString(left[1]), Long.toString(left[0]));
+        awaitLine(attachOut, attach, attachErr);
+        signal(attach, "TERM");
+        assertTrue(attach.waitFor(30, TimeUnit.SECONDS), "agentctl attach did not end");
+        assertEquals(0, attach.exitValue(), Files.readString(attachErr));
+        long[] leftAgain = detachedAt(attachErr);
+        assertEquals(left[0], leftAgain[0]);
+
+        Result rest = agentctl("attach", "--from", Long.toString(leftAgain[1]), Long.toString(left[0]));
+        assertEquals(5, rest.code(), rest.toString());
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= 300; i++) {
+            expected.append("line").append(i).append('\n');
+        }
+        assertEquals(expected.toString(), first + Files.readString(attachOut) + rest.stdout());
+    }
+
+    private Process startAgentctl(Path out, Path err, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    }
+
+    /** Waits until {@code out} holds at least one whole line. */
+    private static void awaitLine(Path out, Process p, Path err) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains("\n")) {
+            assertTrue(System.nanoTime() < deadline && p.isAlive(), "no output: " + Files.readString(err));
+            Thread.sleep(10);
+        }
+    }
+
+    private static void signal(Process p, String name) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).start().waitFor());
+    }
+
+    /** The session and offset of agentctl's "detached from session N ... --from OFFSET N" line. */
+    private static long[] detachedAt(Path err) throws Exception {
+        Matcher m = Pattern.compile(
+                "agentctl: detached from session ([0-9]+), which runs on; agentctl attach --from ([0-9]+) \\1 goes on")
+                .matcher(Files.readString(err));
+        assertTrue(m.find(), Files.readString(err));
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
     }
 
     @Test

@@ -26,16 +26,31 @@ class SessionCommandsTest {
                 .getMessage().contains("--detach does not go with --stats"));
     }
 
+    /** docker's form: on unless "=false"; the value is never the next argument, which stays the command. */
+    @Test
+    void sigProxyIsOnUnlessSetFalseAndNeverTakesTheNextArgument() throws Exception {
+        assertTrue(ExecOptions.parse(List.of("true")).sigProxy());
+        assertFalse(ExecOptions.parse(List.of("--sig-proxy=false", "true")).sigProxy());
+        assertTrue(ExecOptions.parse(List.of("--sig-proxy=true", "true")).sigProxy());
+        ExecOptions bare = ExecOptions.parse(List.of("--sig-proxy", "false"));
+        assertTrue(bare.sigProxy());
+        assertEquals("false", bare.cmd());
+        assertTrue(assertThrows(UsageException.class, () -> ExecOptions.parse(List.of("--sig-proxy=no", "true")))
+                .getMessage().contains("--sig-proxy is true or false, not 'no'"));
+        assertEquals(new AttachCommand.Options(false, false, null, 4, DetachKeys.DEFAULT, false),
+                AttachCommand.parse(List.of("--sig-proxy=false", "4")));
+    }
+
     @Test
     void attachTakesOneSessionAnOffsetAndTheExecFlags() throws Exception {
-        assertEquals(new AttachCommand.Options(false, false, null, 7, DetachKeys.DEFAULT), AttachCommand.parse(List.of("7")));
-        assertEquals(new AttachCommand.Options(true, true, 0L, 12, "ctrl-x,q"),
+        assertEquals(new AttachCommand.Options(false, false, null, 7, DetachKeys.DEFAULT, true), AttachCommand.parse(List.of("7")));
+        assertEquals(new AttachCommand.Options(true, true, 0L, 12, "ctrl-x,q", true),
                 AttachCommand.parse(List.of("-it", "--from", "0", "--detach-keys", "ctrl-x,q", "12")));
-        assertEquals(new AttachCommand.Options(true, true, null, 12, ""),
+        assertEquals(new AttachCommand.Options(true, true, null, 12, "", true),
                 AttachCommand.parse(List.of("-it", "--detach-keys=", "12")));
         assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of("--detach-keys", "ctrl-1", "1")))
                 .getMessage().contains("'ctrl-1' is no key"));
-        assertEquals(new AttachCommand.Options(true, false, 5L, 3, DetachKeys.DEFAULT), AttachCommand.parse(List.of("--from=5", "3", "-i")));
+        assertEquals(new AttachCommand.Options(true, false, 5L, 3, DetachKeys.DEFAULT, true), AttachCommand.parse(List.of("--from=5", "3", "-i")));
         assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of()))
                 .getMessage().contains("no SESSION given"));
         assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of("1", "2")))
