@@ -92,4 +92,21 @@ class ListenerCallbackTest {
         assertEquals(9, sleeper.awaitExit(WAIT).signal());
     }
 
+    /** Only the reader thread could fill the other session's stream: the read would wait for ever. */
+    @Test
+    void readingAnotherSessionsStreamFromAListenerIsRefusedAndTheConnectionGoesOn() throws Exception {
+        ExecSession quiet = client.startWithStreams(ExecRequest.of("sleep", "60"));
+        quiet.awaitStarted(WAIT);
+        for (ThrowingRunnable read : List.<ThrowingRunnable>of(
+                () -> quiet.stdout().read(),
+                () -> quiet.stderr().read(new byte[10], 0, 10))) {
+            Throwable t = inListener(read);
+            assertTrue(t instanceof IllegalStateException, t.toString());
+            assertTrue(t.getMessage().contains("session " + quiet.id() + "'s std"), t.getMessage());
+        }
+        client.ping(WAIT); // the reader is not stuck
+        quiet.signal(9);
+        assertEquals(9, quiet.awaitExit(WAIT).signal());
+        assertEquals(-1, quiet.stdout().read(), "the streams still work off the reader thread");
+    }
 }
