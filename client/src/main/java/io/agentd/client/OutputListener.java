@@ -9,7 +9,7 @@ import io.agentd.protocol.payload.ExecStdinError;
  * anything of its own connection either: a call that would wait there for a reply, an exit, stdin
  * credit or output (ping, run, awaitStarted, awaitExit, nextOutput, a stdin write past the agent's
  * credit, a read of any session's stdout() or stderr() that finds nothing to read yet, any file
- * operation of {@code files()}) throws IllegalStateException instead of
+ * operation of {@code files()} or read of its streams) throws IllegalStateException instead of
  * waiting for what only this thread could deliver. Sending
  * (signal, stdin within the credit, starting a session) is fine, as is waiting on another connection.
  * A RuntimeException it throws is logged and the session goes on; an Error (an AssertionError of a
