@@ -40,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.LongFunction;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -488,6 +489,17 @@ public final class AgentClient implements AutoCloseable {
         Frame frame = first.apply(receiver);
         sendOrForget(frame.id(), frame);
         return receiver;
+    }
+
+    /**
+     * Frees {@code id} while {@code owns} says its receiver is still the caller's (a call nobody waits
+     * for any longer): what the agent sends on it later is dropped as for any id that is not live.
+     * Ids go up and wrap, so a freed id comes back only after every other id of the range (behind a
+     * relay, 32 Mi of them): long after any late answer. Returns whether it freed it.
+     */
+    boolean retire(long id, Predicate<Receiver> owns) {
+        Receiver receiver = live.get(id);
+        return receiver != null && owns.test(receiver) && live.remove(id, receiver);
     }
 
     public boolean isOpen() {

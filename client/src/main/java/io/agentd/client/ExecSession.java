@@ -121,7 +121,7 @@ public final class ExecSession {
         if (listener != null) {
             this.output = new ListenerSink(id, listener);
         } else if (streamCapacity > 0) {
-            this.output = new OutputStreams(id, streamCapacity, tty, holdNotices);
+            this.output = new OutputStreams(id, streamCapacity, tty, holdNotices, client::refuseWaitOnReader);
         } else {
             this.output = new OutputChunks();
         }

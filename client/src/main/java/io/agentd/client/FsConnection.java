@@ -49,6 +49,13 @@ final class FsConnection implements FsTransport {
         client.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
     }
 
+    @Override
+    public void retire(long id, FsListener listener) {
+        if (client.retire(id, r -> r instanceof Route route && route.listener == listener)) {
+            log.debug("fs request {}: no longer waited for; its id is free and a late answer is dropped", id);
+        }
+    }
+
     /** One fs id's frames to its listener; a response or a core.error ends the id. */
     private static final class Route implements Receiver {
         final long id;

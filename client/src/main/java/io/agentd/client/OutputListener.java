@@ -6,10 +6,11 @@ import io.agentd.protocol.payload.ExecStdinError;
  * Receives a session's output as it arrives. Called on the connection's reader thread, in the order
  * the agent sent the frames, and always before the session's exit completes. It must not block for
  * long: while it runs, no frame of any session on that connection is read. So it must not wait for
- * anything of its own connection either: a call that would wait there for a reply, an exit or stdin
- * credit (ping, run, awaitStarted, awaitExit, nextOutput, a stdin write past the agent's credit, any
- * file operation of {@code files()}) throws IllegalStateException instead of waiting for what only
- * this thread could deliver. Sending
+ * anything of its own connection either: a call that would wait there for a reply, an exit, stdin
+ * credit or output (ping, run, awaitStarted, awaitExit, nextOutput, a stdin write past the agent's
+ * credit, a read of any session's stdout() or stderr() that finds nothing to read yet, any file
+ * operation of {@code files()} or read of its streams) throws IllegalStateException instead of
+ * waiting for what only this thread could deliver. Sending
  * (signal, stdin within the credit, starting a session) is fine, as is waiting on another connection.
  * A RuntimeException it throws is logged and the session goes on; an Error (an AssertionError of a
  * test) ends the connection, and every open session and call fails with ConnectionLostException

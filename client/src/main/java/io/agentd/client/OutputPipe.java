@@ -14,7 +14,9 @@ import java.util.Objects;
  * so the bound is the larger of the two and one frame's data). The overfill is what an agent asked
  * to hold the session's output may still send ({@link OutputHold}). The frames' arrays are queued
  * as they are, without copying. After each read and at {@link #close}, {@code onRead} runs on the
- * caller's thread, outside the pipe's lock.
+ * caller's thread, outside the pipe's lock. Before a read waits for data, {@code beforeWait} runs and
+ * may refuse the wait by throwing: on the connection's reader thread (an {@link OutputListener}) the
+ * data could only come from that thread, so the read would wait for ever with the whole connection.
  *
  * <p>After {@link #finish} and the last byte, {@code read} returns -1, or throws the failure the
  * session ended with (the output may be cut short). {@link #close} discards what waits and what
@@ -23,6 +25,7 @@ import java.util.Objects;
 final class OutputPipe extends InputStream {
     private final int capacity;
     private final Runnable onRead;
+    private final Runnable beforeWait;
     private final ArrayDeque<byte[]> chunks = new ArrayDeque<>(); // guarded by this
     private int headOffset; // read position in chunks.peekFirst(); guarded by this
     private long queuedBytes; // guarded by this
@@ -30,12 +33,13 @@ final class OutputPipe extends InputStream {
     private IOException failure; // guarded by this
     private boolean closed; // guarded by this
 
-    OutputPipe(int capacity, Runnable onRead) {
+    OutputPipe(int capacity, Runnable onRead, Runnable beforeWait) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);
         }
         this.capacity = capacity;
         this.onRead = onRead;
+        this.beforeWait = beforeWait;
     }
 
     /**
@@ -112,6 +116,7 @@ final class OutputPipe extends InputStream {
                 }
                 return -1;
             }
+            beforeWait.run();
             try {
                 wait();
             } catch (InterruptedException e) {

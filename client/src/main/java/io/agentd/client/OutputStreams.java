@@ -1,5 +1,7 @@
 package io.agentd.client;
 
+import java.util.function.Consumer;
+
 /**
  * Output for {@link ExecSession#stdout()} and {@link ExecSession#stderr()}: one bounded
  * {@link OutputPipe} each. A PTY session's output is all on stdout, so its stderr is empty.
@@ -25,12 +27,13 @@ final class OutputStreams implements OutputSink {
     private final OutputHold.Notices notices;
     private final OutputHold hold;
 
-    OutputStreams(long id, int capacity, boolean tty, OutputHold.Notices notices) {
+    /** @param refuseWait throws to refuse a read's wait for output, given what it waits for */
+    OutputStreams(long id, int capacity, boolean tty, OutputHold.Notices notices, Consumer<String> refuseWait) {
         this.tty = tty;
         this.notices = notices;
         this.hold = new OutputHold(id, notices, this::unread, capacity, capacity / 4);
-        this.stdout = new OutputPipe(capacity, hold::update);
-        this.stderr = new OutputPipe(capacity, hold::update);
+        this.stdout = new OutputPipe(capacity, hold::update, () -> refuseWait.accept("session " + id + "'s stdout"));
+        this.stderr = new OutputPipe(capacity, hold::update, () -> refuseWait.accept("session " + id + "'s stderr"));
         if (tty) {
             stderr.finish(null);
         }

@@ -18,7 +18,6 @@ import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -35,30 +34,26 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The client library against a real agentd on a unix socket (one daemon for the class). */
+/** The client library against a real agentd on a unix socket (the module's shared one; one connection for the class). */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(SharedAgent.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AgentClientTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    private AgentdProcess agentd;
     private AgentClient client;
 
     @BeforeAll
-    void startAgent(@TempDir Path dir) throws Exception {
-        agentd = AgentdProcess.start(dir);
+    void connect(AgentdProcess agentd) throws Exception {
         client = agentd.connect();
     }
 
     @AfterAll
-    void stopAgent() throws Exception {
+    void disconnect() {
         if (client != null) {
             client.close();
-        }
-        if (agentd != null) {
-            agentd.close();
         }
     }
 

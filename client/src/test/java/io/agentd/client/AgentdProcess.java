@@ -58,6 +58,10 @@ final class AgentdProcess implements AutoCloseable {
         return agent.pid();
     }
 
+    boolean isAlive() {
+        return agent.isAlive();
+    }
+
     /**
      * SIGKILL to the daemon alone: its sessions' processes live on (as after a crash) until
      * {@link #close}, so a test sees only what the lost connection does.

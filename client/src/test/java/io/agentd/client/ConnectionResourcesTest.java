@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What a connection holds in this process, and that close gives it all back: descriptors (the
@@ -21,33 +21,32 @@ import org.junit.jupiter.api.io.TempDir;
  * reader thread.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(SharedAgent.class)
 class ConnectionResourcesTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 
     @Test
-    void connectionsCostFewDescriptorsAndGiveBackEveryDescriptorAndThreadAtClose(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
-            agentd.connect().close(); // class loading and the fixture's own descriptors
-            settle();
-            long fds = descriptors();
-            List<AgentClient> open = new ArrayList<>();
-            for (int i = 0; i < 10; i++) {
-                open.add(agentd.connect());
-            }
-            long perConnection = (descriptors() - fds) / open.size();
-            assertTrue(perConnection <= 3, perConnection + " descriptors per idle connection");
-            open.forEach(AgentClient::close);
-
-            for (int i = 0; i < 50; i++) {
-                try (AgentClient c = agentd.connect()) {
-                    ExecSession s = c.startWithStreams(ExecRequest.of("sleep", "5"));
-                    s.awaitStarted(WAIT);
-                }
-            }
-            settle();
-            assertEquals(fds, descriptors(), "descriptors left open");
-            assertEquals(0, clientThreads(), "reader threads left running");
+    void connectionsCostFewDescriptorsAndGiveBackEveryDescriptorAndThreadAtClose(AgentdProcess agentd) throws Exception {
+        agentd.connect().close(); // class loading and the fixture's own descriptors
+        settle();
+        long fds = descriptors();
+        List<AgentClient> open = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            open.add(agentd.connect());
         }
+        long perConnection = (descriptors() - fds) / open.size();
+        assertTrue(perConnection <= 3, perConnection + " descriptors per idle connection");
+        open.forEach(AgentClient::close);
+
+        for (int i = 0; i < 50; i++) {
+            try (AgentClient c = agentd.connect()) {
+                ExecSession s = c.startWithStreams(ExecRequest.of("sleep", "5"));
+                s.awaitStarted(WAIT);
+            }
+        }
+        settle();
+        assertEquals(fds, descriptors(), "descriptors left open");
+        assertEquals(0, clientThreads(), "reader threads left running");
     }
 
     private static void settle() throws InterruptedException {

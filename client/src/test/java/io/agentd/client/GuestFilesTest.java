@@ -16,6 +16,7 @@ import io.agentd.client.fs.WriteOptions;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
@@ -415,6 +416,80 @@ class GuestFilesTest {
             answer(close.id(), FsResponse.success(null));
             assertEquals(java.util.List.of("/huge/0a", "/huge/0b", "/huge/1a", "/huge/1b"),
                     list.get(10, TimeUnit.SECONDS).stream().map(FsEntryInfo::path).toList());
+        }
+    }
+
+    /**
+     * What {@code call} throws when a listener runs it: the output of a scripted session, on the
+     * connection's reader thread.
+     */
+    private Throwable inListener(AgentClient client, IoCall<?> call) throws Exception {
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        ExecSession s = client.start(ExecRequest.of("true"), out -> {
+            try {
+                call.call();
+                thrown.complete(null);
+            } catch (Throwable t) {
+                thrown.complete(t);
+            }
+        });
+        assertEquals(MessageType.EXEC_REQUEST, peer.receive().type());
+        peer.send(new Frame(s.id(), MessageType.EXEC_STDOUT, new ExecData(new byte[] {'x'})));
+        return thrown.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * A guest file stream's next chunk or credit could only come through the reader thread: a
+     * listener that waits for one is refused at once, not after the view's timeout with every
+     * session of the connection stalled (the Reads or the Write were already on their way, so no
+     * new request is started that would refuse it).
+     */
+    @Test
+    void aListenerWaitingForAGuestStreamsDataOrCreditIsRefused() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
+            GuestFiles files = client.files().withTimeout(WAIT);
+            CompletableFuture<InputStream> opening = async(() -> files.openRead("/slow"));
+            Frame open = peer.receive();
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(7)));
+            InputStream in = opening.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            CompletableFuture<Integer> first = async(in::read);
+            Frame r1 = peer.receive();
+            assertInstanceOf(FsOp.Read.class, receiveRequest(r1).op());
+            assertInstanceOf(FsOp.Read.class, receiveRequest(peer.receive()).op());
+            peer.send(new Frame(r1.id(), MessageType.FS_DATA, new ExecData(new byte[] {42})));
+            assertEquals(42, first.get(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+
+            Throwable t = inListener(client, in::read);
+            assertInstanceOf(IllegalStateException.class, t);
+            assertTrue(t.getMessage().contains("data of /slow"), t.getMessage());
+            peer.send(new Frame(r1.id(), MessageType.FS_DATA, new ExecData(new byte[] {43})));
+            assertEquals(43, in.read(), "the stream goes on off the reader thread");
+
+            CompletableFuture<GuestOutputStream> writing = async(() -> files.openWrite("/up", WriteOptions.DEFAULT));
+            Frame openW = peer.receive();
+            answer(openW.id(), FsResponse.success(new FsResponseData.Handle(8)));
+            GuestOutputStream out = writing.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            CompletableFuture<Void> one = async(() -> {
+                out.write(1);
+                return null;
+            });
+            Frame w = peer.receive();
+            assertInstanceOf(FsOp.Write.class, receiveRequest(w).op());
+            peer.send(new Frame(w.id(), MessageType.FS_CREDIT, new ExecStdinCredit(1)));
+            assertEquals(MessageType.FS_DATA, peer.receive().type());
+            one.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+
+            t = inListener(client, () -> {
+                out.write(2); // no credit left
+                return null;
+            });
+            assertInstanceOf(IllegalStateException.class, t);
+            assertTrue(t.getMessage().contains("a write to /up"), t.getMessage());
+            peer.send(new Frame(w.id(), MessageType.FS_CREDIT, new ExecStdinCredit(1)));
+            out.write(3);
+            Frame data = peer.receive();
+            assertEquals(w.id(), data.id());
+            assertArrayEquals(new byte[] {3}, ((ExecData) data.payload()).data(), "nothing was sent by the refused write");
         }
     }
 }

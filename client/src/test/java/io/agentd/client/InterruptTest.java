@@ -6,18 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.InterruptedIOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Interrupting a caller of the API ends that caller's wait and nothing else: the connection, and
@@ -25,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * socket, as NIO does to an interruptible channel).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(SharedAgent.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class InterruptTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -33,8 +32,8 @@ class InterruptTest {
     private AgentClient client;
 
     @BeforeAll
-    void startAgent(@TempDir Path dir) throws Exception {
-        agentd = AgentdProcess.start(dir);
+    void shareTheAgent(AgentdProcess shared) {
+        agentd = shared;
     }
 
     /** A connection per test: one that a test broke must not fail the next. */
@@ -46,13 +45,6 @@ class InterruptTest {
     @AfterEach
     void disconnect() {
         client.close();
-    }
-
-    @AfterAll
-    void stopAgent() throws Exception {
-        if (agentd != null) {
-            agentd.close();
-        }
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,12 +28,13 @@ import org.junit.jupiter.api.io.TempDir;
  * own waits must not be cut short by the interrupt that came before).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(SharedAgent.class)
 class InterruptedGuestStreamTest {
 
     @Test
-    void anInterruptedAtomicWriteLeavesNoTemporaryFileBehind(@TempDir Path dir) throws Exception {
+    void anInterruptedAtomicWriteLeavesNoTemporaryFileBehind(AgentdProcess agentd, @TempDir Path dir) throws Exception {
         Path guestDir = Files.createDirectory(dir.resolve("guest"));
-        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+        try (AgentClient client = agentd.connect()) {
             GuestFiles files = client.files();
             assertTrue(files.extensions(), "the agent replaces files atomically");
             String dest = guestDir.resolve("out.bin").toString();
@@ -64,6 +66,7 @@ class InterruptedGuestStreamTest {
         }
     }
 
+    /** Its own agent: the count of the agent's descriptors must not move with other classes' cleanup. */
     @Test
     void closingAReadStreamWithTheInterruptFlagSetStillClosesTheGuestHandle(@TempDir Path dir) throws Exception {
         Path file = Files.write(dir.resolve("data.bin"), new byte[10 << 20]);

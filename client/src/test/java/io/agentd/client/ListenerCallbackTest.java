@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -15,7 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * An OutputListener that calls back into its own connection and would wait there: the wait is
@@ -23,27 +22,23 @@ import org.junit.jupiter.api.io.TempDir;
  * (and with it every session) for its timeout, or for ever.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(SharedAgent.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ListenerCallbackTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
     private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
 
-    private AgentdProcess agentd;
     private AgentClient client;
 
     @BeforeAll
-    void startAgent(@TempDir Path dir) throws Exception {
-        agentd = AgentdProcess.start(dir);
+    void connect(AgentdProcess agentd) throws Exception {
         client = agentd.connect();
     }
 
     @AfterAll
-    void stopAgent() throws Exception {
+    void disconnect() {
         if (client != null) {
             client.close();
-        }
-        if (agentd != null) {
-            agentd.close();
         }
     }
 
@@ -95,5 +90,23 @@ class ListenerCallbackTest {
         }
         sleeper.signal(9);
         assertEquals(9, sleeper.awaitExit(WAIT).signal());
+    }
+
+    /** Only the reader thread could fill the other session's stream: the read would wait for ever. */
+    @Test
+    void readingAnotherSessionsStreamFromAListenerIsRefusedAndTheConnectionGoesOn() throws Exception {
+        ExecSession quiet = client.startWithStreams(ExecRequest.of("sleep", "60"));
+        quiet.awaitStarted(WAIT);
+        for (ThrowingRunnable read : List.<ThrowingRunnable>of(
+                () -> quiet.stdout().read(),
+                () -> quiet.stderr().read(new byte[10], 0, 10))) {
+            Throwable t = inListener(read);
+            assertTrue(t instanceof IllegalStateException, t.toString());
+            assertTrue(t.getMessage().contains("session " + quiet.id() + "'s std"), t.getMessage());
+        }
+        client.ping(WAIT); // the reader is not stuck
+        quiet.signal(9);
+        assertEquals(9, quiet.awaitExit(WAIT).signal());
+        assertEquals(-1, quiet.stdout().read(), "the streams still work off the reader thread");
     }
 }

@@ -1,5 +1,7 @@
 package io.agentd.client;
 
+import io.agentd.client.relay.IdRange;
+import io.agentd.client.relay.RelayGreeting;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
@@ -40,6 +42,18 @@ public final class ScriptedPeer implements AutoCloseable {
 
     /** Connects a client, accepts it and sends core.ready listing {@code features}. */
     public AgentClient connect(String... features) throws Exception {
+        return connect(null, features);
+    }
+
+    /**
+     * {@link #connect}, first greeting the client as a relay that gives it {@code ids} (a small range
+     * shows whether a client frees the ids it no longer uses: it fails once none is left).
+     */
+    AgentClient connectBehindRelay(IdRange ids, String... features) throws Exception {
+        return connect(RelayGreeting.encode(ids), features);
+    }
+
+    private AgentClient connect(ByteBuffer greeting, String... features) throws Exception {
         CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
             try {
                 return AgentClient.connect(socket, CONNECT_WAIT);
@@ -48,6 +62,11 @@ public final class ScriptedPeer implements AutoCloseable {
             }
         });
         peer = server.accept();
+        if (greeting != null) {
+            while (greeting.hasRemaining()) {
+                peer.write(greeting);
+            }
+        }
         send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted", List.of(features))));
         return client.get(20, TimeUnit.SECONDS);
     }

@@ -23,10 +23,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@link ExecSession#detach}: against a scripted agent for each answer, and end to end against agentd. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(SharedAgent.class)
 class SessionDetachClientTest {
     private static final Duration WAIT = Duration.ofSeconds(20);
 
@@ -122,27 +124,25 @@ class SessionDetachClientTest {
     }
 
     @Test
-    void againstAgentdTheDetachedSessionIsTakenUpByAnotherConnectionWhereItWasLeft(@TempDir Path dir)
+    void againstAgentdTheDetachedSessionIsTakenUpByAnotherConnectionWhereItWasLeft(AgentdProcess agentd)
             throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
-            SessionDetached d;
-            try (AgentClient first = agentd.connect()) {
-                ExecSession s = first.startWithStreams(ExecRequest.of("/bin/sh", "-c", "echo one; read x; echo two; exit 5"));
-                InputStream out = s.stdout();
-                assertEquals("one\n", new String(out.readNBytes(4), StandardCharsets.UTF_8));
-                d = s.detach(WAIT);
-                assertEquals(4, d.offset());
-                assertEquals(-1, out.read(), "the stream ends at the detach");
-            } // agentd's default policy kills a leaving host's sessions: this one is no longer the host's
-            try (AgentClient second = agentd.connect()) {
-                ExecSession s = second.attach(d.session(), d.offset());
-                s.awaitStarted(WAIT);
-                assertEquals(0, s.attached().missed());
-                s.writeStdin("x\n".getBytes(StandardCharsets.UTF_8));
-                Output o = s.nextOutput(WAIT);
-                assertEquals("two\n", new String(o.data(), StandardCharsets.UTF_8));
-                assertEquals(5, s.awaitExit(WAIT).code());
-            }
+        SessionDetached d;
+        try (AgentClient first = agentd.connect()) {
+            ExecSession s = first.startWithStreams(ExecRequest.of("/bin/sh", "-c", "echo one; read x; echo two; exit 5"));
+            InputStream out = s.stdout();
+            assertEquals("one\n", new String(out.readNBytes(4), StandardCharsets.UTF_8));
+            d = s.detach(WAIT);
+            assertEquals(4, d.offset());
+            assertEquals(-1, out.read(), "the stream ends at the detach");
+        } // agentd's default policy kills a leaving host's sessions: this one is no longer the host's
+        try (AgentClient second = agentd.connect()) {
+            ExecSession s = second.attach(d.session(), d.offset());
+            s.awaitStarted(WAIT);
+            assertEquals(0, s.attached().missed());
+            s.writeStdin("x\n".getBytes(StandardCharsets.UTF_8));
+            Output o = s.nextOutput(WAIT);
+            assertEquals("two\n", new String(o.data(), StandardCharsets.UTF_8));
+            assertEquals(5, s.awaitExit(WAIT).code());
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,23 +34,23 @@ import org.junit.jupiter.api.io.TempDir;
  * Before, the first full stream stopped the connection's reader and the second command waited for it.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+@ExtendWith(SharedAgent.class)
 class SessionOutputHoldEndToEndTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     /** seq 1 N prints ~6.9 MB for N = 1,000,000: far past a stream's 256 KiB and the agent's 1 MiB mark. */
     private static final int LINES = 1_000_000;
 
     @Test
-    void unreadSessionsHoldUpNothingElseOnTheirConnection(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+    void unreadSessionsHoldUpNothingElseOnTheirConnection(AgentdProcess agentd) throws Exception {
+        try (AgentClient client = agentd.connect()) {
             assertTrue(client.ready().supports(Ready.FEATURE_RELAY_FLOW));
             unreadSessionsHoldUpNothingElse(client);
         }
     }
 
     @Test
-    void throughARelayToo(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir);
-             Relay relay = Relay.start(agentd.socket, dir.resolve("relay.sock"))) {
+    void throughARelayToo(AgentdProcess agentd, @TempDir Path dir) throws Exception {
+        try (Relay relay = Relay.start(agentd.socket, dir.resolve("relay.sock"))) {
             relay.awaitAgentReady(WAIT);
             try (AgentClient client = AgentClient.connect(relay.listenPath(), WAIT)) {
                 assertTrue(client.relayRange() != null, "connected through the relay");
@@ -64,9 +65,9 @@ class SessionOutputHoldEndToEndTest {
      * had already emptied the stream would never be released, and that session would hang here.
      */
     @Test
-    void slowReadersOfSmallStreamsGetEveryByteAndNoSessionStaysHeld(@TempDir Path dir) throws Exception {
+    void slowReadersOfSmallStreamsGetEveryByteAndNoSessionStaysHeld(AgentdProcess agentd) throws Exception {
         int lines = 300_000;
-        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+        try (AgentClient client = agentd.connect()) {
             List<ExecSession> sessions = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 sessions.add(client.startWithStreams(ExecRequest.of("seq", "1", String.valueOf(lines)), 16 * 1024));
@@ -112,8 +113,8 @@ class SessionOutputHoldEndToEndTest {
 
     /** A listener's caller pauses a session (its consumer is full) and resumes it: nothing is lost. */
     @Test
-    void aListenerSessionPausedOnRequestWaitsWithoutBlockingTheReader(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir); AgentClient client = agentd.connect()) {
+    void aListenerSessionPausedOnRequestWaitsWithoutBlockingTheReader(AgentdProcess agentd) throws Exception {
+        try (AgentClient client = agentd.connect()) {
             AtomicLong received = new AtomicLong();
             ExecSession s = client.start(ExecRequest.of("seq", "1", String.valueOf(LINES)),
                     output -> received.addAndGet(output.data().length));

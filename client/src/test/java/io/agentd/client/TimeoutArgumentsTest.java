@@ -6,17 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Timeouts at the edges: "forever" written as the longest Duration, zero, negative (see {@link Timeouts}). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(SharedAgent.class)
 class TimeoutArgumentsTest {
     private static final Duration FOREVER = ChronoUnit.FOREVER.getDuration();
     private static final Duration LONGEST = Duration.ofSeconds(Long.MAX_VALUE, 999_999_999);
@@ -34,29 +34,25 @@ class TimeoutArgumentsTest {
     }
 
     @Test
-    void everyCallTakesTheLongestDurationAsNoDeadline(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
-            agentd.connect().close(); // the fixture waits for the socket
-            try (AgentClient client = AgentClient.connect(agentd.socket, FOREVER)) {
-                client.ping(FOREVER);
-                assertEquals("hi\n", client.run(ExecRequest.of("cat"), "hi\n".getBytes(), LONGEST).stdoutText());
-                ExecSession s = client.start(ExecRequest.of("echo", "out"));
-                assertNotNull(s.nextOutput(FOREVER));
-                assertEquals(0, s.awaitExit(FOREVER).code());
-                assertTrue(client.files().withTimeout(FOREVER).stat("/").size() >= 0);
-                client.close();
-                assertTrue(client.awaitClosed(FOREVER));
-            }
+    void everyCallTakesTheLongestDurationAsNoDeadline(AgentdProcess agentd) throws Exception {
+        agentd.connect().close(); // the fixture waits for the socket
+        try (AgentClient client = AgentClient.connect(agentd.socket, FOREVER)) {
+            client.ping(FOREVER);
+            assertEquals("hi\n", client.run(ExecRequest.of("cat"), "hi\n".getBytes(), LONGEST).stdoutText());
+            ExecSession s = client.start(ExecRequest.of("echo", "out"));
+            assertNotNull(s.nextOutput(FOREVER));
+            assertEquals(0, s.awaitExit(FOREVER).code());
+            assertTrue(client.files().withTimeout(FOREVER).stat("/").size() >= 0);
+            client.close();
+            assertTrue(client.awaitClosed(FOREVER));
         }
     }
 
     @Test
-    void aZeroReadyTimeoutFailsNamingTheTimeoutGiven(@TempDir Path dir) throws Exception {
-        try (AgentdProcess agentd = AgentdProcess.start(dir)) {
-            agentd.connect().close();
-            TimeoutException e = assertThrows(TimeoutException.class,
-                    () -> AgentClient.connect(agentd.socket, Duration.ZERO));
-            assertTrue(e.getMessage().endsWith("within PT0S"), e.getMessage());
-        }
+    void aZeroReadyTimeoutFailsNamingTheTimeoutGiven(AgentdProcess agentd) throws Exception {
+        agentd.connect().close();
+        TimeoutException e = assertThrows(TimeoutException.class,
+                () -> AgentClient.connect(agentd.socket, Duration.ZERO));
+        assertTrue(e.getMessage().endsWith("within PT0S"), e.getMessage());
     }
 }

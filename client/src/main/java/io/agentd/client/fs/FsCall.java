@@ -35,15 +35,22 @@ final class FsCall implements FsListener {
         response.completeExceptionally(failure);
     }
 
-    /** Waits for the response; an agent silent for {@code timeout} is an {@link AgentException}. */
-    static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what) throws IOException {
+    /**
+     * Waits for the response on {@code id}; an agent silent for {@code timeout} is an
+     * {@link AgentException}. Giving up (that timeout, or an interrupt) retires the id: nobody is
+     * left to take the answer, and an agent that never sends it must not hold the id for ever.
+     */
+    static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what, FsId id)
+            throws IOException {
         try {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
+            id.retire();
             throw new AgentException("no answer from the agent to " + what + " within " + timeout.toSeconds() + "s");
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         } catch (InterruptedException e) {
+            id.retire();
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for " + what);
         }

@@ -27,9 +27,17 @@ public interface FsTransport {
     void endData(long id) throws IOException;
 
     /**
+     * Nobody waits for the request on {@code id} any longer (its caller timed out or gave up): the
+     * id is freed now, while it is still {@code listener}'s, and whatever the agent sends on it later
+     * is dropped. An agent that never answers then holds no id of this connection.
+     */
+    void retire(long id, FsListener listener);
+
+    /**
      * Throws IllegalStateException when the calling thread could not wait for the agent's answer:
      * the connection's own reader (an OutputListener), which alone would deliver it. Called before
-     * every request, all of which are waited for.
+     * every request, all of which are waited for, before a stream's read waits for data, and before
+     * an output stream's write, close or abort, any of which may wait.
      */
     default void refuseWaitHere(String what) {}
 }

@@ -28,7 +28,8 @@ import java.util.function.LongConsumer;
  * The guest's file system through an agent connection (the fs family): {@code AgentClient.files()}.
  * Guest paths are absolute. Every failure the agent reports is a {@link GuestFileException} (path,
  * errno, message); a lost connection a {@code ConnectionLostException}; an agent silent for
- * {@link #timeout()} an {@link AgentException}. Thread-safe; each stream is for one thread.
+ * {@link #timeout()} an {@link AgentException}; such a call gives up its request id at once, and
+ * an answer that comes later is dropped. Thread-safe; each stream is for one thread.
  *
  * <p>With an agent that lists {@code fs_ext} the view also runs operations as another user
  * ({@link #as}), flow-controls writes by the agent's credit, replaces files atomically and checks
@@ -286,21 +287,21 @@ public final class GuestFiles {
     }
 
     /** Starts a request on a fresh id with this view's user and the extension fields the agent takes. */
-    long start(FsOp op, FsListener listener) throws IOException {
+    FsId start(FsOp op, FsListener listener) throws IOException {
         transport.refuseWaitHere("the agent's answer to " + op.variant()); // before anything is sent
         boolean ext = transport.extensions();
         if (user != null && !ext) {
             throw new AgentException("the agent does not run file operations as another user (its core.ready does"
                     + " not list \"fs_ext\"); nothing was sent");
         }
-        return transport.start(new FsRequest(op, user, ext), listener);
+        return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener), listener);
     }
 
     /** Runs {@code op} and returns its successful response; a failure about {@code path} is thrown. */
     FsResponse call(FsOp op, String path) throws IOException {
         FsCall c = new FsCall();
-        start(op, c);
-        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path);
+        FsId id = start(op, c);
+        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path, id);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
         }

@@ -61,7 +61,7 @@ final class GuestInputStream extends InputStream {
             segments.removeFirst();
             if (head.received() < head.len) {
                 ended = true; // the file ends here: later Reads have nothing we want
-                segments.forEach(ReadSegment::discard);
+                segments.forEach(ReadSegment::retire);
                 segments.clear();
             }
         }
@@ -70,20 +70,20 @@ final class GuestInputStream extends InputStream {
     private void requestMore() throws IOException {
         while (!ended && segments.size() < IN_FLIGHT) {
             ReadSegment s = new ReadSegment(nextOffset, SEGMENT_BYTES);
-            files.start(new FsOp.Read(handle, nextOffset, (long) SEGMENT_BYTES), s);
+            s.sent(files.start(new FsOp.Read(handle, nextOffset, (long) SEGMENT_BYTES), s));
             segments.addLast(s);
             nextOffset += SEGMENT_BYTES;
         }
     }
 
-    /** Closes the guest's handle (Reads still on their way are dropped as they come). */
+    /** Closes the guest's handle; the ids of Reads still on their way are freed, and what comes on them dropped. */
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
         }
         closed = true;
-        segments.forEach(ReadSegment::discard);
+        segments.forEach(ReadSegment::retire);
         segments.clear();
         // Often closed by a try-with-resources after an interrupted read: with the flag still set the
         // wait for the close's answer would throw at once, and the handle would stay open in the

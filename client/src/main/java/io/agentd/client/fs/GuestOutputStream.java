@@ -25,6 +25,10 @@ import java.util.Objects;
  * it sends one, against what was sent), sets the final attributes and closes the handle, which for
  * an atomic write puts the file in place. {@link #abort} gives up instead: an atomic write then
  * leaves the destination as it was. A failed write or close has already aborted. Not thread-safe.
+ *
+ * <p>Each of them may wait for the agent (credit, an answer), so on the connection's reader thread
+ * (an {@code OutputListener}) they throw IllegalStateException before doing anything: only that
+ * thread could deliver what they wait for, and the stream is left as it was for another thread.
  */
 public final class GuestOutputStream extends OutputStream {
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
@@ -38,7 +42,7 @@ public final class GuestOutputStream extends OutputStream {
     private final FsSetAttrs finalAttrs;
     private final MessageDigest digest;
     private WriteCall current;
-    private long currentId;
+    private FsId currentId;
     private long written;
     private boolean closed;
 
@@ -70,6 +74,7 @@ public final class GuestOutputStream extends OutputStream {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
+        files.transport().refuseWaitHere("a write to " + path);
         if (closed) {
             throw new IOException(path + ": stream closed");
         }
@@ -87,7 +92,7 @@ public final class GuestOutputStream extends OutputStream {
                     finishWrite(); // the agent ended the Write early: that throws its failure
                     throw new AgentException(path + ": the agent ended the write early");
                 }
-                files.transport().sendData(currentId, b, off, n);
+                files.transport().sendData(currentId.id(), b, off, n);
                 current.sent(n);
                 digest.update(b, off, n);
                 written += n;
@@ -112,8 +117,8 @@ public final class GuestOutputStream extends OutputStream {
     private void finishWrite() throws IOException {
         WriteCall call = current;
         current = null;
-        files.transport().endData(currentId);
-        FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path);
+        files.transport().endData(currentId.id());
+        FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path, currentId);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
         }
@@ -131,6 +136,7 @@ public final class GuestOutputStream extends OutputStream {
         if (closed) {
             return;
         }
+        files.transport().refuseWaitHere("the close of " + path);
         try {
             if (current != null || (credit && written == 0)) {
                 if (current == null) {
@@ -158,6 +164,7 @@ public final class GuestOutputStream extends OutputStream {
         if (closed) {
             return;
         }
+        files.transport().refuseWaitHere("the abort of the write to " + path);
         closed = true;
         // An interrupt (often what failed the write) would cut the abort's waits for the agent's
         // answers short and skip the close: the temporary file and the handle would stay until the
@@ -176,7 +183,8 @@ public final class GuestOutputStream extends OutputStream {
         try {
             if (current != null) {
                 current = null;
-                files.transport().endData(currentId); // the agent drops the rest of a failed Write
+                currentId.retire(); // its answer, when it comes, is only the failure this abort makes
+                files.transport().endData(currentId.id()); // the agent drops the rest of a failed Write
             }
             if (atomic) {
                 spoil();
@@ -195,9 +203,9 @@ public final class GuestOutputStream extends OutputStream {
      */
     private void spoil() throws IOException {
         FsCall call = new FsCall();
-        long id = files.start(new FsOp.Write(handle, written, 1L, false), call);
-        files.transport().endData(id);
-        FsCall.await(call.response, files.timeout(), "abort of the write to " + path);
+        FsId id = files.start(new FsOp.Write(handle, written, 1L, false), call);
+        files.transport().endData(id.id());
+        FsCall.await(call.response, files.timeout(), "abort of the write to " + path, id);
     }
 
     private void abortAfter(Exception e) {

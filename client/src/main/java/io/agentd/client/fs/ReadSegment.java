@@ -26,6 +26,7 @@ final class ReadSegment implements FsListener {
     private AgentException failure; // guarded by this
     private boolean discarded; // guarded by this
     private final MessageDigest digest; // consumer thread only
+    private FsId id; // consumer thread only; set once the Read is sent
 
     ReadSegment(long offset, long len) {
         this.offset = offset;
@@ -70,10 +71,25 @@ final class ReadSegment implements FsListener {
         notifyAll();
     }
 
+    /** The Read went out on {@code id}. */
+    void sent(FsId id) {
+        this.id = id;
+    }
+
     /** The segment is no longer wanted (the file ended before it): its data is dropped. */
     synchronized void discard() {
         discarded = true;
         chunks.clear();
+    }
+
+    /**
+     * Nobody will take this segment's bytes (its stream was closed, or the file ended before it):
+     * its id is freed now rather than when the agent answers, which an agent that stopped answering
+     * never does.
+     */
+    void retire() {
+        discard();
+        id.retire();
     }
 
     /**
@@ -83,6 +99,9 @@ final class ReadSegment implements FsListener {
      * @throws GuestFileException          the agent failed the Read
      * @throws ChecksumMismatchException   the agent's SHA-256 is not that of the bytes taken
      * @throws AgentException              the connection ended, or nothing came within {@code timeout}
+     *                                     (then the Read is given up: its id retired, and every later
+     *                                     take fails the same way at once)
+     * @throws IllegalStateException       it would wait on the connection's reader thread
      */
     int take(byte[] b, int off, int n, Duration timeout, String path) throws IOException {
         byte[] head;
@@ -91,10 +110,13 @@ final class ReadSegment implements FsListener {
         synchronized (this) {
             long deadline = Timeouts.deadline(timeout);
             while (chunks.isEmpty() && failure == null && response == null) {
+                id.refuseWaitHere("data of " + path);
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    throw new AgentException("no data from the agent for " + path + " within "
+                    failure = new AgentException("no data from the agent for " + path + " within "
                             + timeout.toSeconds() + "s");
+                    id.retire();
+                    throw failure;
                 }
                 try {
                     wait(left / 1_000_000, (int) (left % 1_000_000));
