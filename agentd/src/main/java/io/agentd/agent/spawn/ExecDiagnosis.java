@@ -31,6 +31,11 @@ final class ExecDiagnosis {
     private static final int MAX_PATH_DIRS = 256;
     /** Linux's MAX_ARG_STRLEN on 4 KiB pages: one argv or envp string, its NUL included. */
     private static final int MAX_ARG_STRLEN = 32 * 4096;
+    /**
+     * Characters of a path or PATH shown: a hint that names a file must name it whole (the codec's
+     * 64 cut a checkout's paths in half), yet host text in a reply stays bounded.
+     */
+    private static final int QUOTE_MAX = 512;
 
     private ExecDiagnosis() {}
 
@@ -167,6 +172,6 @@ final class ExecDiagnosis {
     }
 
     private static String quote(String text) {
-        return HostText.quote(text, HostText.QUOTE_MAX);
+        return HostText.quote(text, QUOTE_MAX);
     }
 }

@@ -123,7 +123,10 @@ class SpawnFailureTest {
     /** A name found in PATH as a file nobody may execute: the message names that file. */
     @Test
     void commandFoundInPathButNotExecutableNamesTheFile() throws Exception {
-        Path file = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("agentd-test-path-noexec");
+        // In a directory whose path is longer than the 64 characters the codec quotes: named whole.
+        Path dir = Path.of(System.getProperty(Spawner.SHIM_PROPERTY)).resolveSibling("a-directory-of-commands-".repeat(4));
+        Files.createDirectories(dir);
+        Path file = dir.resolve("agentd-test-path-noexec");
         Files.writeString(file, "#!/bin/sh\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
         ExecFailed f = failure(spec(file.getFileName().toString(), List.of("PATH=" + file.getParent()), null, null,
