@@ -46,7 +46,7 @@ final class FsCall implements FsListener {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             id.retire();
-            throw new AgentException("no answer from the agent to " + what + " within " + timeout.toSeconds() + "s");
+            throw new AgentException("no answer from the agent to " + what + " within " + timeout);
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         } catch (InterruptedException e) {

@@ -114,7 +114,7 @@ final class ReadSegment implements FsListener {
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
                     failure = new AgentException("no data from the agent for " + path + " within "
-                            + timeout.toSeconds() + "s");
+                            + timeout);
                     id.retire();
                     throw failure;
                 }

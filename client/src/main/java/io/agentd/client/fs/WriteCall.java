@@ -70,7 +70,7 @@ final class WriteCall implements FsListener {
             long left = Timeouts.left(deadline);
             if (left <= 0) {
                 throw new AgentException("no write credit from the agent for " + path + " within "
-                        + timeout.toSeconds() + "s");
+                        + timeout);
             }
             try {
                 wait(left / 1_000_000, (int) (left % 1_000_000));
