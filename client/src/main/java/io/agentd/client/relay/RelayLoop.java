@@ -134,6 +134,13 @@ final class RelayLoop implements Runnable {
      */
     private final List<RelayClient> awaitingReady = new ArrayList<>();
     private boolean probing;
+    /**
+     * A client that came when no slot was free, accepted but not yet given a slot or turned away:
+     * the clients first get one more turn, in which those that closed a moment ago are found gone
+     * and free their slots. A slot is held until the relay reads its client's end, and the selector
+     * may hand over an arrival before departures that came first. No more are accepted meanwhile.
+     */
+    private SocketChannel waitingForSlot;
 
     private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
     private volatile Ready latestReady;
@@ -207,7 +214,12 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            selector.select();
+            boolean clientsTurn = waitingForSlot != null;
+            if (clientsTurn) {
+                selector.selectNow(); // the departures already in, without waiting for more
+            } else {
+                selector.select();
+            }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
                     continue;
@@ -224,6 +236,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
+            if (clientsTurn) {
+                admitWaiting();
+            }
             if (!flushAll()) {
                 return new Relay.Ending("writing to the port " + portName + " failed", true);
             }
@@ -667,24 +682,42 @@ final class RelayLoop implements Runnable {
             widenSendBuffer(channel);
             Integer slot = freeSlots.poll();
             if (slot == null) {
-                refuseFull(channel);
-                continue;
+                waitingForSlot = channel;
+                serverKey.interestOps(0);
+                return;
             }
-            SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-            RelayClient c = new RelayClient(channel, key, slot, chunks);
-            key.attach(c);
-            clients[slot] = c;
-            clientCount++;
-            c.output.add(RelayGreeting.encode(c.range));
-            toFlush.add(c);
-            if (readyFrame != null) {
-                awaitingReady.add(c);
-                probe();
-            }
-            String more = clientLog.admit();
-            if (more != null) {
-                log.info("relay: {} connected ({} now){}", c, clientCount, more);
-            }
+            admit(channel, slot);
+        }
+    }
+
+    /** The clients had their turn: the client waiting gets a slot freed in it, or is turned away. */
+    private void admitWaiting() throws IOException {
+        SocketChannel channel = waitingForSlot;
+        waitingForSlot = null;
+        serverKey.interestOps(SelectionKey.OP_ACCEPT);
+        Integer slot = freeSlots.poll();
+        if (slot == null) {
+            refuseFull(channel);
+        } else {
+            admit(channel, slot);
+        }
+    }
+
+    private void admit(SocketChannel channel, int slot) throws IOException {
+        SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
+        RelayClient c = new RelayClient(channel, key, slot, chunks);
+        key.attach(c);
+        clients[slot] = c;
+        clientCount++;
+        c.output.add(RelayGreeting.encode(c.range));
+        toFlush.add(c);
+        if (readyFrame != null) {
+            awaitingReady.add(c);
+            probe();
+        }
+        String more = clientLog.admit();
+        if (more != null) {
+            log.info("relay: {} connected ({} now){}", c, clientCount, more);
         }
     }
 
@@ -1100,6 +1133,9 @@ final class RelayLoop implements Runnable {
         }
         clientCount = 0;
         try {
+            if (waitingForSlot != null) {
+                waitingForSlot.close();
+            }
             server.close();
             Files.deleteIfExists(listenPath);
         } catch (IOException e) {

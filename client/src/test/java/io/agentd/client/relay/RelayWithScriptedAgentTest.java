@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
@@ -18,6 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -157,6 +160,44 @@ class RelayWithScriptedAgentTest {
             }
             assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
         }
+    }
+
+    /**
+     * Clients that closed before the next ones connected do not count against the 128: a batch of
+     * departures followed at once by a batch of arrivals (the next jobs of a CI run) turns nobody
+     * away. Whether the relay sees a departure or an arrival first is up to the selector and the
+     * scheduler, hence the rounds.
+     */
+    @Test
+    void clientsThatLeftBeforeTheNextOnesCameDoNotFillTheRelay() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            List<RawClient> left = connectAll(IdRange.SLOTS);
+            for (RawClient c : left) {
+                assertNotNull(c.readGreeting(), "round " + round + ": a client of the first batch was turned away");
+            }
+            for (RawClient c : left) {
+                c.close();
+            }
+            List<RawClient> next = connectAll(IdRange.SLOTS);
+            try {
+                for (int i = 0; i < next.size(); i++) {
+                    assertNotNull(next.get(i).readGreeting(), "round " + round + ": client " + i
+                            + " of the next batch was turned away, though every earlier client had left");
+                }
+            } finally {
+                for (RawClient c : next) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    private List<RawClient> connectAll(int n) throws IOException {
+        List<RawClient> clients = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            clients.add(RawClient.connect(relay.listenPath()));
+        }
+        return clients;
     }
 
     @Test
