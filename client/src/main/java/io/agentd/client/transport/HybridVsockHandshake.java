@@ -67,13 +67,13 @@ final class HybridVsockHandshake {
                 if (n < 0) {
                     throw new IOException(peer + ": the VMM closed the connection after CONNECT"
                             + (fill == 0 ? " without an answer (does the guest listen on that port?)"
-                                    : ", having sent only \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\""));
+                                    : ", having sent only \"" + printable(text(line, fill)) + "\""));
                 }
                 if (n == 0) {
                     long left = Timeouts.left(deadline);
                     if (left <= 0) {
                         throw new IOException(peer + ": no answer to CONNECT within " + timeout.toMillis() + " ms"
-                                + (fill == 0 ? "" : " (got \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\")"));
+                                + (fill == 0 ? "" : " (got \"" + printable(text(line, fill)) + "\")"));
                     }
                     selector.select(Math.max(1, left / 1_000_000));
                     selector.selectedKeys().clear();
@@ -81,17 +81,25 @@ final class HybridVsockHandshake {
                 }
                 byte b = one.get(0);
                 if (b == '\n') {
-                    return new String(line, 0, fill, StandardCharsets.US_ASCII);
+                    return text(line, fill);
                 }
                 if (fill == MAX_REPLY) {
                     throw new IOException(peer + ": the VMM's answer to CONNECT is longer than " + MAX_REPLY
-                            + " bytes without a newline: \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "...\"");
+                            + " bytes without a newline: \"" + printable(text(line, fill)) + "...\"");
                 }
                 line[fill++] = b;
             }
         } finally {
             channel.configureBlocking(true);
         }
+    }
+
+    /**
+     * The bytes as one char each, of the same value: ISO-8859-1, not ASCII, which would turn every
+     * byte above 0x7f into U+FFFD, and {@link #printable} would then quote them all as \xfd.
+     */
+    private static String text(byte[] line, int fill) {
+        return new String(line, 0, fill, StandardCharsets.ISO_8859_1);
     }
 
     /** What came back, with control and non-ASCII bytes escaped (it goes into one message line). */
