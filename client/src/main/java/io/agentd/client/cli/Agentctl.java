@@ -296,8 +296,8 @@ public final class Agentctl {
         if (e instanceof SocketException && msg.toLowerCase(Locale.ROOT).contains("refused")) {
             return "connection refused at " + socket + " (nothing listens there: a stale socket?)";
         }
-        if (e instanceof AgentException) {
-            return msg;
+        if (e instanceof AgentException || msg.contains(String.valueOf(address))) {
+            return msg; // a handshake's failure (hvsock) names the address already
         }
         return "cannot connect to " + address + ": " + msg;
     }
