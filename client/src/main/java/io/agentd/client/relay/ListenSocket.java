@@ -29,7 +29,7 @@ final class ListenSocket {
         Files.deleteIfExists(temporary);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            server.bind(UnixDomainSocketAddress.of(temporary), 256);
+            bind(server, temporary, path);
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             checkExisting(path); // again: the path may have changed meanwhile
             Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
@@ -38,6 +38,16 @@ final class ListenSocket {
             server.close();
             Files.deleteIfExists(temporary);
             throw e;
+        }
+    }
+
+    /** The JDK's message names neither path ("No such file or directory"): the error says which. */
+    private static void bind(ServerSocketChannel server, Path temporary, Path path) throws IOException {
+        try {
+            server.bind(UnixDomainSocketAddress.of(temporary), 256);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + path + " (bound first as " + temporary.getFileName()
+                    + ", then renamed): " + e.getMessage(), e);
         }
     }
 
@@ -56,7 +66,7 @@ final class ListenSocket {
         }
     }
 
-    private static boolean isSocket(Path path) throws IOException {
+    static boolean isSocket(Path path) throws IOException {
         int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         return (mode & 0170000) == 0140000;
     }

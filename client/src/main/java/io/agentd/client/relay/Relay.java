@@ -9,6 +9,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -93,6 +94,12 @@ public final class Relay implements AutoCloseable {
                 boolean notYet = e instanceof ConnectException || !Files.exists(portSocket);
                 if (!notYet) {
                     throw new IOException("cannot connect to the port socket " + portSocket + ": " + e.getMessage(), e);
+                }
+                // A plain file or a directory refuses too (ECONNREFUSED), but will never become a socket.
+                if (Files.exists(portSocket, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(portSocket)
+                        && !ListenSocket.isSocket(portSocket)) {
+                    throw new IOException(portSocket + " is not a socket (a VM's port is the unix socket of its"
+                            + " chardev); not waiting for it", e);
                 }
                 if (System.nanoTime() - deadline > 0) {
                     throw new IOException("no port socket to connect to at " + portSocket + " within " + wait.toMillis()
