@@ -596,6 +596,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
+            // A ping sent to the agent before may have died with it: the next client is probed anew
+            // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
+            probing = false;
             return;
         }
         String more = droppedLog.admit();

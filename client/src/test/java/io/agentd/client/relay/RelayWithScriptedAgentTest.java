@@ -77,6 +77,37 @@ class RelayWithScriptedAgentTest {
         }
     }
 
+    /**
+     * The agent died with the relay's ping unanswered (over a virtio port the ping may die with it),
+     * and a new one said ready: the next client is probed for anew, not left waiting for the answer
+     * to a ping nobody will give.
+     */
+    @Test
+    void aPingLostWithADeadAgentDoesNotKeepLaterClientsFromTheNewAgentsReady() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        relay.awaitAgentReady(WAIT);
+        Ready fresh = new Ready(77, 88, 99, "new agent");
+        try (RawClient first = port.greetedClient()) {
+            assertEquals(RelayLoop.PROBE_ID, agent.receive().id()); // the old agent never answers it
+            agent.send(new Frame(0, MessageType.CORE_READY, fresh));
+            assertEquals(fresh, first.receive().payload());
+        }
+        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        try (RawClient next = port.greetedClient()) {
+            CompletableFuture<Frame> probe = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return agent.receive();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(RelayLoop.PROBE_ID, probe.get(10, TimeUnit.SECONDS).id(),
+                    "the new agent is asked, so that the new client gets its ready");
+            agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(fresh, next.receive().payload());
+        }
+    }
+
     @Test
     void theListenSocketIsTheRelayUsersAlone() throws Exception {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(relay.listenPath())));
