@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  *       (head-of-line), as they would on the one connection the relay replaces, and the agent's
  *       own backpressure holds its processes.
  *   <li>clients to agent: while the port's queue is above the mark, no client is read.
- *   <li>a client whose own queue is above the mark is not read either; when the relay's own
+ *   <li>a client whose own queue is above the mark is not read either, until it drains: the agent
+ *       holds session output, not answers to requests, so a client sending requests without
+ *       reading the answers would otherwise fill its queue past the held mark. When the relay's own
  *       refusals filled it (a client that sends bad frames without reading the answers), only that
  *       client waits: refusals never hold up the agent.
  * </ul>
@@ -928,6 +930,13 @@ final class RelayLoop implements Runnable {
         if (!c.pausedAtAgent && agentHoldsOutput && c.output.bytes() > HIGH_WATER) {
             c.pausedAtAgent = true;
             tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+        }
+        if (!c.inputPaused && c.output.bytes() > HIGH_WATER) {
+            // Its requests would only add answers it does not read, and the agent holds session
+            // output, not a pong or a stat: read on, it would fill its queue past the held mark and
+            // hold everyone up. Read again once it drains, like a client its refusals filled.
+            c.inputPaused = true;
+            updateClientOps(c);
         }
         if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
             if (c.pausedAtAgent) {
