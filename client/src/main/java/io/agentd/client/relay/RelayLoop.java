@@ -241,8 +241,9 @@ final class RelayLoop implements Runnable {
             if (clientsTurn) {
                 admitWaiting();
             }
-            if (!flushAll()) {
-                return new Relay.Ending("writing to the port " + portName + " failed", true);
+            String lost = flushAll();
+            if (lost != null) {
+                return new Relay.Ending(lost, true);
             }
         }
         return new Relay.Ending("relay stopped", false);
@@ -253,8 +254,8 @@ final class RelayLoop implements Runnable {
     /** Returns why the port is lost, or null. */
     private String onPortEvents(SelectionKey key) {
         try {
-            if (key.isWritable() && !flushPort()) {
-                return "writing to the port " + portName + " failed";
+            if (key.isWritable()) {
+                flushPort();
             }
             if (key.isReadable()) {
                 // Several turns per wake-up: a frame spliced whole is often followed by the next one.
@@ -286,7 +287,7 @@ final class RelayLoop implements Runnable {
                     portInput.feed(portBuffer, portSink);
                     sendBorrowed();
                 }
-                updateAgentReads();
+                updatePortOps();
             }
             return null;
         } catch (IOException e) {
@@ -330,16 +331,9 @@ final class RelayLoop implements Runnable {
     private void sendBorrowed() {
         for (RelayClient c : borrowers) {
             c.borrowing = false;
-            if (c.gone) {
-                continue;
+            if (!c.gone && flushOrDrop(c)) {
+                c.output.keepBorrowed();
             }
-            try {
-                flushClient(c);
-            } catch (IOException e) {
-                drop(c, "connection broke: " + e.getMessage());
-                continue;
-            }
-            c.output.keepBorrowed();
         }
         borrowers.clear();
     }
@@ -538,7 +532,7 @@ final class RelayLoop implements Runnable {
     private void stallSplice(boolean untilEmpty) {
         restStalled = true;
         stalledUntilEmpty = untilEmpty;
-        updateAgentReads();
+        updatePortOps();
     }
 
     /** The stalled splice's client took bytes: reading the agent resumes once its pipe has room again. */
@@ -547,7 +541,7 @@ final class RelayLoop implements Runnable {
             long held = c.pipe.held();
             if (stalledUntilEmpty ? held == 0 : held <= c.pipe.capacity() / 2) {
                 restStalled = false;
-                updateAgentReads();
+                updatePortOps();
             }
         }
     }
@@ -647,9 +641,9 @@ final class RelayLoop implements Runnable {
         return c != null && c.range.contains(id) ? c : null;
     }
 
-    private boolean flushPort() throws IOException {
-        boolean empty = portOutput.flush(port);
-        portKey.interestOps(portReadOps() | (empty ? 0 : SelectionKey.OP_WRITE));
+    private void flushPort() throws IOException {
+        portOutput.flush(port);
+        updatePortOps();
         boolean wasHolding = portHoldsUpClients;
         if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
             portHoldsUpClients = false;
@@ -663,7 +657,6 @@ final class RelayLoop implements Runnable {
                 }
             }
         }
-        return true;
     }
 
     private int portReadOps() {
@@ -674,7 +667,8 @@ final class RelayLoop implements Runnable {
         return clientsHoldingUpAgent == 0 && !restStalled;
     }
 
-    private void updateAgentReads() {
+    /** The port's key waits to read unless the agent is held up, and to write while its queue holds bytes. */
+    private void updatePortOps() {
         portKey.interestOps(portReadOps() | (portOutput.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
@@ -773,7 +767,7 @@ final class RelayLoop implements Runnable {
                     return;
                 }
                 updateClientOps(c);
-                updatePortWrites();
+                updatePortOps();
             }
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
@@ -949,7 +943,7 @@ final class RelayLoop implements Runnable {
             }
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
-            updateAgentReads();
+            updatePortOps();
             updateClientOps(c);
         }
     }
@@ -981,7 +975,7 @@ final class RelayLoop implements Runnable {
             if (c.holdsUpAgent) {
                 c.holdsUpAgent = false;
                 clientsHoldingUpAgent--;
-                updateAgentReads();
+                updatePortOps();
             }
         }
         updateClientOps(c);
@@ -993,12 +987,6 @@ final class RelayLoop implements Runnable {
         }
         boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
-    }
-
-    private void updatePortWrites() {
-        if (!portOutput.isEmpty()) {
-            portKey.interestOps(portReadOps() | SelectionKey.OP_WRITE);
-        }
     }
 
     /** A client's frame for the agent, held until the turn's end: see {@link #releaseStaged}. */
@@ -1027,27 +1015,23 @@ final class RelayLoop implements Runnable {
         c.staged.clear();
     }
 
-    /** Writes what this turn queued, at once; returns false when the port failed. */
-    private boolean flushAll() {
+    /** Writes what this turn queued, at once; returns why the port is lost, or null. */
+    private String flushAll() {
         releaseStaged();
         for (RelayClient c : toFlush) {
             if (!c.gone) {
-                try {
-                    flushClient(c);
-                } catch (IOException e) {
-                    drop(c, "connection broke: " + e.getMessage());
-                }
+                flushOrDrop(c);
             }
         }
         toFlush.clear();
         if (!portOutput.isEmpty()) {
             try {
-                return flushPort();
+                flushPort();
             } catch (IOException e) {
-                return false;
+                return "writing to the port " + portName + " failed: " + e.getMessage();
             }
         }
-        return true;
+        return null;
     }
 
     /** A client is gone: its slot is freed and the agent told, so it can end what the client left. */
@@ -1065,7 +1049,7 @@ final class RelayLoop implements Runnable {
         if (c.holdsUpAgent) {
             c.holdsUpAgent = false;
             clientsHoldingUpAgent--;
-            updateAgentReads();
+            updatePortOps();
         }
         c.output.clear();
         c.heldBack.clear();
@@ -1077,7 +1061,7 @@ final class RelayLoop implements Runnable {
             frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
             if (restStalled) {
                 restStalled = false;
-                updateAgentReads();
+                updatePortOps();
             }
         }
         awaitingReady.remove(c);
@@ -1099,7 +1083,7 @@ final class RelayLoop implements Runnable {
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));
-        updatePortWrites();
+        updatePortOps();
     }
 
     // ---- decoding the few frames the relay reads -----------------------------------------------
