@@ -154,7 +154,12 @@ final class RelayLoop implements Runnable {
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog clientLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /**
+     * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
+     * way) must get its line, with the reason, not lose it to its own "connected".
+     */
+    private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
@@ -714,7 +719,7 @@ final class RelayLoop implements Runnable {
             awaitingReady.add(c);
             probe();
         }
-        String more = clientLog.admit();
+        String more = arrivalLog.admit();
         if (more != null) {
             log.info("relay: {} connected ({} now){}", c, clientCount, more);
         }
@@ -1070,7 +1075,7 @@ final class RelayLoop implements Runnable {
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
         tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
-        String more = clientLog.admit();
+        String more = departureLog.admit();
         if (more != null) {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left){}", c, why,
