@@ -1,8 +1,6 @@
 package io.agentd.client.transport;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,11 +27,10 @@ public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vso
     record Unix(Path path) implements AgentAddress {
         @Override
         public StreamChannel open(Duration handshakeTimeout) throws IOException {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            SocketChannel channel;
             try {
-                channel.connect(UnixDomainSocketAddress.of(path));
+                channel = UnixConnect.connect(path, handshakeTimeout);
             } catch (IOException e) {
-                channel.close();
                 throw UnixConnectFailure.of(path, e);
             }
             return new SocketStream(channel);

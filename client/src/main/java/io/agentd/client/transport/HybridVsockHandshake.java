@@ -2,8 +2,6 @@ package io.agentd.client.transport;
 
 import io.agentd.client.Timeouts;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -27,17 +25,17 @@ final class HybridVsockHandshake {
 
     private HybridVsockHandshake() {}
 
-    /** Connects and completes the handshake within {@code timeout}; the channel comes back blocking. */
+    /** Connects and completes the handshake within {@code timeout}, both together; the channel comes back blocking. */
     static SocketChannel connect(Path uds, long port, Duration timeout) throws IOException {
         String peer = "hvsock:" + uds + ":" + port;
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        long deadline = Timeouts.deadline(timeout);
+        SocketChannel channel = UnixConnect.connect(uds, timeout);
         try {
-            channel.connect(UnixDomainSocketAddress.of(uds));
             ByteBuffer request = ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII));
             while (request.hasRemaining()) {
                 channel.write(request);
             }
-            String reply = readLine(channel, peer, timeout);
+            String reply = readLine(channel, peer, timeout, deadline);
             if (!OK.matcher(reply).matches()) {
                 throw new IOException(peer + ": the VMM answered CONNECT " + port + " with \"" + printable(reply)
                         + "\", not \"OK <port>\"");
@@ -53,8 +51,8 @@ final class HybridVsockHandshake {
      * Reads the reply line a byte at a time: the guest's first bytes may follow the newline in the
      * same segment, and they belong to the client.
      */
-    private static String readLine(SocketChannel channel, String peer, Duration timeout) throws IOException {
-        long deadline = Timeouts.deadline(timeout);
+    private static String readLine(SocketChannel channel, String peer, Duration timeout, long deadline)
+            throws IOException {
         byte[] line = new byte[MAX_REPLY];
         int fill = 0;
         ByteBuffer one = ByteBuffer.allocate(1);
