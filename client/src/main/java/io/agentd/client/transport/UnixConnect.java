@@ -72,8 +72,15 @@ final class UnixConnect {
         }
     }
 
+    /** The connect was given up at its deadline: its message is whole as it is (it names the path). */
+    static final class TimedOut extends IOException {
+        TimedOut(String message) {
+            super(message);
+        }
+    }
+
     private static IOException timedOut(Path path, Duration timeout) {
-        return new IOException(path + " accepted no connection within " + timeout.toMillis() + " ms (its listener"
+        return new TimedOut(path + " accepted no connection within " + timeout.toMillis() + " ms (its listener"
                 + " takes none and its backlog is full: is the agent, relay or VMM behind it stopped?)");
     }
 
