@@ -122,7 +122,8 @@ public final class Agentctl {
             vsock:CID:PORT, or hvsock:UDS_PATH:PORT (Firecracker's and Cloud Hypervisor's vsock
             socket: agentctl sends CONNECT PORT and expects OK). Agent or relay is detected from
             the first bytes that arrive.
-            --ready-timeout: how long to wait for the agent's ready message (default 10s).
+            --ready-timeout: how long to wait for the connection and the agent's ready message
+            (default 10s).
             DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
 
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could

@@ -20,7 +20,11 @@ import java.time.Duration;
  */
 public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vsock, AgentAddress.HybridVsock {
 
-    /** Connects; the stream comes back blocking, past any handshake of the transport. */
+    /**
+     * Connects; the stream comes back blocking, past any handshake of the transport. A unix connect
+     * and hybrid vsock's handshake give up after {@code handshakeTimeout}; vsock's connect after the
+     * kernel's own timeout (2 s by default).
+     */
     StreamChannel open(Duration handshakeTimeout) throws IOException;
 
     /** A unix socket. */
