@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * message). So the connect blocks, and a timer closes the channel if it still waits at the
  * deadline, which ends the connect.
  */
-final class UnixConnect {
+public final class UnixConnect {
     private static final int CONNECTING = 0;
     private static final int CONNECTED = 1;
     private static final int TIMED_OUT = 2;
@@ -43,8 +43,11 @@ final class UnixConnect {
 
     private UnixConnect() {}
 
-    /** A blocking channel connected to {@code path}; the JDK's exception when it refuses or is missing. */
-    static SocketChannel connect(Path path, Duration timeout) throws IOException {
+    /**
+     * A blocking channel connected to {@code path}; the JDK's exception when it refuses or is missing,
+     * {@link TimedOut} when it takes no connection within {@code timeout}.
+     */
+    public static SocketChannel connect(Path path, Duration timeout) throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         long nanos = Timeouts.nanos(timeout);
         AtomicInteger state = new AtomicInteger(CONNECTING);
@@ -73,7 +76,7 @@ final class UnixConnect {
     }
 
     /** The connect was given up at its deadline: its message is whole as it is (it names the path). */
-    static final class TimedOut extends IOException {
+    public static final class TimedOut extends IOException {
         TimedOut(String message) {
             super(message);
         }

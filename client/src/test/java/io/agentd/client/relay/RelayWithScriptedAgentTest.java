@@ -367,6 +367,42 @@ class RelayWithScriptedAgentTest {
         assertTrue(e.getMessage().contains("in use"), e.getMessage());
     }
 
+    /**
+     * A port whose listener takes no connection and whose backlog is full (a VM's chardev with
+     * other relays queued on it, a stopped VMM): connect(2) would wait for room with no limit.
+     */
+    @Test
+    void aPortThatAcceptsNothingIsAClearErrorAfterTheWait() throws Exception {
+        Path stopped = dir.resolve("stopped-port.sock");
+        try (java.nio.channels.ServerSocketChannel vm = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            vm.bind(java.net.UnixDomainSocketAddress.of(stopped), 1);
+            List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+            try {
+                while (true) {
+                    java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(
+                            java.net.StandardProtocolFamily.UNIX);
+                    c.configureBlocking(false);
+                    try {
+                        c.connect(java.net.UnixDomainSocketAddress.of(stopped));
+                        queued.add(c);
+                    } catch (IOException full) {
+                        c.close();
+                        break;
+                    }
+                }
+                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                        () -> Relay.start(stopped, dir.resolve("other.sock"), Duration.ofMillis(300)).close());
+                assertTrue(e.getMessage().contains("accepted no connection within"), e.getMessage());
+                assertFalse(Files.exists(dir.resolve("other.sock")));
+            } finally {
+                for (java.nio.channels.SocketChannel c : queued) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     @Test
     void aPortThatNeverAppearsIsAClearErrorAfterTheWait() {
         IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
