@@ -1,5 +1,6 @@
 package io.agentd.client.relay;
 
+import io.agentd.client.transport.UnixConnect;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
@@ -11,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 
 /**
  * The relay's own unix socket, put in place the way the agent puts its own: bound under a temporary
@@ -20,6 +22,9 @@ import java.nio.file.attribute.PosixFilePermissions;
  * listener holds (another relay of the same VM); a stale socket is replaced.
  */
 final class ListenSocket {
+    /** A live listener answers the probe's connect at once; one that does not within this is stopped. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+
     private ListenSocket() {}
 
     static ServerSocketChannel open(Path path) throws IOException {
@@ -58,9 +63,10 @@ final class ListenSocket {
         if (Files.isSymbolicLink(path) || !isSocket(path)) {
             throw new IOException(path + " exists and is not a socket; not removed (remove it, or choose another path)");
         }
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
+        try (SocketChannel probe = UnixConnect.connect(path, PROBE_TIMEOUT)) {
             throw new IOException(path + " is in use: something is listening on it (another relay?)");
+        } catch (UnixConnect.TimedOut listeningButStopped) {
+            throw new IOException(path + " is in use: something listens on it but accepts nothing (a stopped relay?)");
         } catch (ConnectException stale) {
             // a socket left by a relay that died: the rename replaces it
         }
