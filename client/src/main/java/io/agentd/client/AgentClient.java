@@ -155,7 +155,8 @@ public final class AgentClient implements AutoCloseable {
 
     /**
      * {@link #connect(Path, Duration)} for any {@link AgentAddress} (unix, vsock, hybrid vsock), agent
-     * or relay alike. The transport's own handshake (hybrid vsock's CONNECT) counts against
+     * or relay alike. The transport's own handshake (hybrid vsock's CONNECT), and a unix connect
+     * waiting on a listener that takes none (a stopped agent whose backlog is full), count against
      * {@code readyTimeout} too.
      *
      * @throws ConnectionRefusedException the peer answered with a core.error instead (a full relay)

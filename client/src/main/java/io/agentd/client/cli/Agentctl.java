@@ -127,7 +127,8 @@ public final class Agentctl {
             vsock:CID:PORT, or hvsock:UDS_PATH:PORT (Firecracker's and Cloud Hypervisor's vsock
             socket: agentctl sends CONNECT PORT and expects OK). Agent or relay is detected from
             the first bytes that arrive.
-            --ready-timeout: how long to wait for the agent's ready message (default 10s).
+            --ready-timeout: how long to wait for the connection and the agent's ready message
+            (default 10s).
             DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
 
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
@@ -301,8 +302,8 @@ public final class Agentctl {
         if (e instanceof SocketException && msg.toLowerCase(Locale.ROOT).contains("refused")) {
             return "connection refused at " + socket + " (nothing listens there: a stale socket?)";
         }
-        if (e instanceof AgentException) {
-            return msg;
+        if (e instanceof AgentException || msg.contains(String.valueOf(address))) {
+            return msg; // a handshake's failure (hvsock) names the address already
         }
         return "cannot connect to " + address + ": " + msg;
     }

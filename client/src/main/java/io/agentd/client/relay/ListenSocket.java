@@ -1,5 +1,6 @@
 package io.agentd.client.relay;
 
+import io.agentd.client.transport.UnixConnect;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
@@ -11,6 +12,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 
 /**
  * The relay's own unix socket, put in place the way the agent puts its own: bound under a temporary
@@ -20,6 +22,9 @@ import java.nio.file.attribute.PosixFilePermissions;
  * listener holds (another relay of the same VM); a stale socket is replaced.
  */
 final class ListenSocket {
+    /** A live listener answers the probe's connect at once; one that does not within this is stopped. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+
     private ListenSocket() {}
 
     static ServerSocketChannel open(Path path) throws IOException {
@@ -29,7 +34,7 @@ final class ListenSocket {
         Files.deleteIfExists(temporary);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
-            server.bind(UnixDomainSocketAddress.of(temporary), 256);
+            bind(server, temporary, path);
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             checkExisting(path); // again: the path may have changed meanwhile
             Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
@@ -41,6 +46,16 @@ final class ListenSocket {
         }
     }
 
+    /** The JDK's message names neither path ("No such file or directory"): the error says which. */
+    private static void bind(ServerSocketChannel server, Path temporary, Path path) throws IOException {
+        try {
+            server.bind(UnixDomainSocketAddress.of(temporary), 256);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + path + " (bound first as " + temporary.getFileName()
+                    + ", then renamed): " + e.getMessage(), e);
+        }
+    }
+
     private static void checkExisting(Path path) throws IOException {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -48,15 +63,16 @@ final class ListenSocket {
         if (Files.isSymbolicLink(path) || !isSocket(path)) {
             throw new IOException(path + " exists and is not a socket; not removed (remove it, or choose another path)");
         }
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
+        try (SocketChannel probe = UnixConnect.connect(path, PROBE_TIMEOUT)) {
             throw new IOException(path + " is in use: something is listening on it (another relay?)");
+        } catch (UnixConnect.TimedOut listeningButStopped) {
+            throw new IOException(path + " is in use: something listens on it but accepts nothing (a stopped relay?)");
         } catch (ConnectException stale) {
             // a socket left by a relay that died: the rename replaces it
         }
     }
 
-    private static boolean isSocket(Path path) throws IOException {
+    static boolean isSocket(Path path) throws IOException {
         int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         return (mode & 0170000) == 0140000;
     }

@@ -1,14 +1,14 @@
 package io.agentd.client.relay;
 
+import io.agentd.client.transport.UnixConnect;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -82,17 +82,24 @@ public final class Relay implements AutoCloseable {
     private static SocketChannel connectPort(Path portSocket, Duration wait) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            long left = Math.max(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(PORT_RETRY_MILLIS));
             try {
-                channel.connect(UnixDomainSocketAddress.of(portSocket));
-                return channel;
+                return UnixConnect.connect(portSocket, Duration.ofNanos(left));
+            } catch (UnixConnect.TimedOut e) {
+                throw new IOException("no connection to the port socket: " + e.getMessage()
+                        + " (or another relay holds the VM's port: QEMU takes one connection at a time)", e);
             } catch (SocketException e) {
-                channel.close();
                 // Not there yet (ENOENT), or QEMU bound it but does not listen yet (ECONNREFUSED):
                 // wait; anything else (EACCES) will not pass by waiting.
                 boolean notYet = e instanceof ConnectException || !Files.exists(portSocket);
                 if (!notYet) {
                     throw new IOException("cannot connect to the port socket " + portSocket + ": " + e.getMessage(), e);
+                }
+                // A plain file or a directory refuses too (ECONNREFUSED), but will never become a socket.
+                if (Files.exists(portSocket, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(portSocket)
+                        && !ListenSocket.isSocket(portSocket)) {
+                    throw new IOException(portSocket + " is not a socket (a VM's port is the unix socket of its"
+                            + " chardev); not waiting for it", e);
                 }
                 if (System.nanoTime() - deadline > 0) {
                     throw new IOException("no port socket to connect to at " + portSocket + " within " + wait.toMillis()
@@ -101,7 +108,6 @@ public final class Relay implements AutoCloseable {
                 }
                 Thread.sleep(PORT_RETRY_MILLIS);
             } catch (IOException | RuntimeException e) {
-                channel.close();
                 throw new IOException("cannot connect to the port socket " + portSocket + ": " + e.getMessage(), e);
             }
         }

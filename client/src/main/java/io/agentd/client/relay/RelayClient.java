@@ -35,7 +35,7 @@ final class RelayClient {
      * (core.relay.client.paused); it is resumed when the queue drains.
      */
     boolean pausedAtAgent;
-    /** Its queue passed the high-water mark with the relay's own refusals: it is not read until it drains. */
+    /** Its queue passed the high-water mark (the agent's frames or the relay's refusals): it is not read until it drains. */
     boolean inputPaused;
     boolean gone;
     /** It holds views on the port's read buffer, to be written or copied before the next read. */

@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  *       (head-of-line), as they would on the one connection the relay replaces, and the agent's
  *       own backpressure holds its processes.
  *   <li>clients to agent: while the port's queue is above the mark, no client is read.
- *   <li>a client whose own queue is above the mark is not read either; when the relay's own
+ *   <li>a client whose own queue is above the mark is not read either, until it drains: the agent
+ *       holds session output, not answers to requests, so a client sending requests without
+ *       reading the answers would otherwise fill its queue past the held mark. When the relay's own
  *       refusals filled it (a client that sends bad frames without reading the answers), only that
  *       client waits: refusals never hold up the agent.
  * </ul>
@@ -134,6 +136,13 @@ final class RelayLoop implements Runnable {
      */
     private final List<RelayClient> awaitingReady = new ArrayList<>();
     private boolean probing;
+    /**
+     * A client that came when no slot was free, accepted but not yet given a slot or turned away:
+     * the clients first get one more turn, in which those that closed a moment ago are found gone
+     * and free their slots. A slot is held until the relay reads its client's end, and the selector
+     * may hand over an arrival before departures that came first. No more are accepted meanwhile.
+     */
+    private SocketChannel waitingForSlot;
 
     private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
     private volatile Ready latestReady;
@@ -145,7 +154,12 @@ final class RelayLoop implements Runnable {
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog clientLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /**
+     * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
+     * way) must get its line, with the reason, not lose it to its own "connected".
+     */
+    private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
@@ -207,7 +221,12 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            selector.select();
+            boolean clientsTurn = waitingForSlot != null;
+            if (clientsTurn) {
+                selector.selectNow(); // the departures already in, without waiting for more
+            } else {
+                selector.select();
+            }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
                     continue;
@@ -224,8 +243,12 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
-            if (!flushAll()) {
-                return new Relay.Ending("writing to the port " + portName + " failed", true);
+            if (clientsTurn) {
+                admitWaiting();
+            }
+            String lost = flushAll();
+            if (lost != null) {
+                return new Relay.Ending(lost, true);
             }
         }
         return new Relay.Ending("relay stopped", false);
@@ -236,8 +259,8 @@ final class RelayLoop implements Runnable {
     /** Returns why the port is lost, or null. */
     private String onPortEvents(SelectionKey key) {
         try {
-            if (key.isWritable() && !flushPort()) {
-                return "writing to the port " + portName + " failed";
+            if (key.isWritable()) {
+                flushPort();
             }
             if (key.isReadable()) {
                 // Several turns per wake-up: a frame spliced whole is often followed by the next one.
@@ -269,7 +292,7 @@ final class RelayLoop implements Runnable {
                     portInput.feed(portBuffer, portSink);
                     sendBorrowed();
                 }
-                updateAgentReads();
+                updatePortOps();
             }
             return null;
         } catch (IOException e) {
@@ -313,16 +336,9 @@ final class RelayLoop implements Runnable {
     private void sendBorrowed() {
         for (RelayClient c : borrowers) {
             c.borrowing = false;
-            if (c.gone) {
-                continue;
+            if (!c.gone && flushOrDrop(c)) {
+                c.output.keepBorrowed();
             }
-            try {
-                flushClient(c);
-            } catch (IOException e) {
-                drop(c, "connection broke: " + e.getMessage());
-                continue;
-            }
-            c.output.keepBorrowed();
         }
         borrowers.clear();
     }
@@ -521,7 +537,7 @@ final class RelayLoop implements Runnable {
     private void stallSplice(boolean untilEmpty) {
         restStalled = true;
         stalledUntilEmpty = untilEmpty;
-        updateAgentReads();
+        updatePortOps();
     }
 
     /** The stalled splice's client took bytes: reading the agent resumes once its pipe has room again. */
@@ -530,7 +546,7 @@ final class RelayLoop implements Runnable {
             long held = c.pipe.held();
             if (stalledUntilEmpty ? held == 0 : held <= c.pipe.capacity() / 2) {
                 restStalled = false;
-                updateAgentReads();
+                updatePortOps();
             }
         }
     }
@@ -581,6 +597,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
+            // A ping sent to the agent before may have died with it: the next client is probed anew
+            // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
+            probing = false;
             return;
         }
         String more = droppedLog.admit();
@@ -627,9 +646,9 @@ final class RelayLoop implements Runnable {
         return c != null && c.range.contains(id) ? c : null;
     }
 
-    private boolean flushPort() throws IOException {
-        boolean empty = portOutput.flush(port);
-        portKey.interestOps(portReadOps() | (empty ? 0 : SelectionKey.OP_WRITE));
+    private void flushPort() throws IOException {
+        portOutput.flush(port);
+        updatePortOps();
         boolean wasHolding = portHoldsUpClients;
         if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
             portHoldsUpClients = false;
@@ -643,7 +662,6 @@ final class RelayLoop implements Runnable {
                 }
             }
         }
-        return true;
     }
 
     private int portReadOps() {
@@ -654,7 +672,8 @@ final class RelayLoop implements Runnable {
         return clientsHoldingUpAgent == 0 && !restStalled;
     }
 
-    private void updateAgentReads() {
+    /** The port's key waits to read unless the agent is held up, and to write while its queue holds bytes. */
+    private void updatePortOps() {
         portKey.interestOps(portReadOps() | (portOutput.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
@@ -667,24 +686,42 @@ final class RelayLoop implements Runnable {
             widenSendBuffer(channel);
             Integer slot = freeSlots.poll();
             if (slot == null) {
-                refuseFull(channel);
-                continue;
+                waitingForSlot = channel;
+                serverKey.interestOps(0);
+                return;
             }
-            SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-            RelayClient c = new RelayClient(channel, key, slot, chunks);
-            key.attach(c);
-            clients[slot] = c;
-            clientCount++;
-            c.output.add(RelayGreeting.encode(c.range));
-            toFlush.add(c);
-            if (readyFrame != null) {
-                awaitingReady.add(c);
-                probe();
-            }
-            String more = clientLog.admit();
-            if (more != null) {
-                log.info("relay: {} connected ({} now){}", c, clientCount, more);
-            }
+            admit(channel, slot);
+        }
+    }
+
+    /** The clients had their turn: the client waiting gets a slot freed in it, or is turned away. */
+    private void admitWaiting() throws IOException {
+        SocketChannel channel = waitingForSlot;
+        waitingForSlot = null;
+        serverKey.interestOps(SelectionKey.OP_ACCEPT);
+        Integer slot = freeSlots.poll();
+        if (slot == null) {
+            refuseFull(channel);
+        } else {
+            admit(channel, slot);
+        }
+    }
+
+    private void admit(SocketChannel channel, int slot) throws IOException {
+        SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
+        RelayClient c = new RelayClient(channel, key, slot, chunks);
+        key.attach(c);
+        clients[slot] = c;
+        clientCount++;
+        c.output.add(RelayGreeting.encode(c.range));
+        toFlush.add(c);
+        if (readyFrame != null) {
+            awaitingReady.add(c);
+            probe();
+        }
+        String more = arrivalLog.admit();
+        if (more != null) {
+            log.info("relay: {} connected ({} now){}", c, clientCount, more);
         }
     }
 
@@ -735,7 +772,7 @@ final class RelayLoop implements Runnable {
                     return;
                 }
                 updateClientOps(c);
-                updatePortWrites();
+                updatePortOps();
             }
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
@@ -893,6 +930,13 @@ final class RelayLoop implements Runnable {
             c.pausedAtAgent = true;
             tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
         }
+        if (!c.inputPaused && c.output.bytes() > HIGH_WATER) {
+            // Its requests would only add answers it does not read, and the agent holds session
+            // output, not a pong or a stat: read on, it would fill its queue past the held mark and
+            // hold everyone up. Read again once it drains, like a client its refusals filled.
+            c.inputPaused = true;
+            updateClientOps(c);
+        }
         if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
             if (c.pausedAtAgent) {
                 String more = heldLog.admit();
@@ -904,7 +948,7 @@ final class RelayLoop implements Runnable {
             }
             c.holdsUpAgent = true;
             clientsHoldingUpAgent++;
-            updateAgentReads();
+            updatePortOps();
             updateClientOps(c);
         }
     }
@@ -936,7 +980,7 @@ final class RelayLoop implements Runnable {
             if (c.holdsUpAgent) {
                 c.holdsUpAgent = false;
                 clientsHoldingUpAgent--;
-                updateAgentReads();
+                updatePortOps();
             }
         }
         updateClientOps(c);
@@ -948,12 +992,6 @@ final class RelayLoop implements Runnable {
         }
         boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
-    }
-
-    private void updatePortWrites() {
-        if (!portOutput.isEmpty()) {
-            portKey.interestOps(portReadOps() | SelectionKey.OP_WRITE);
-        }
     }
 
     /** A client's frame for the agent, held until the turn's end: see {@link #releaseStaged}. */
@@ -982,27 +1020,23 @@ final class RelayLoop implements Runnable {
         c.staged.clear();
     }
 
-    /** Writes what this turn queued, at once; returns false when the port failed. */
-    private boolean flushAll() {
+    /** Writes what this turn queued, at once; returns why the port is lost, or null. */
+    private String flushAll() {
         releaseStaged();
         for (RelayClient c : toFlush) {
             if (!c.gone) {
-                try {
-                    flushClient(c);
-                } catch (IOException e) {
-                    drop(c, "connection broke: " + e.getMessage());
-                }
+                flushOrDrop(c);
             }
         }
         toFlush.clear();
         if (!portOutput.isEmpty()) {
             try {
-                return flushPort();
+                flushPort();
             } catch (IOException e) {
-                return false;
+                return "writing to the port " + portName + " failed: " + e.getMessage();
             }
         }
-        return true;
+        return null;
     }
 
     /** A client is gone: its slot is freed and the agent told, so it can end what the client left. */
@@ -1020,7 +1054,7 @@ final class RelayLoop implements Runnable {
         if (c.holdsUpAgent) {
             c.holdsUpAgent = false;
             clientsHoldingUpAgent--;
-            updateAgentReads();
+            updatePortOps();
         }
         c.output.clear();
         c.heldBack.clear();
@@ -1032,7 +1066,7 @@ final class RelayLoop implements Runnable {
             frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
             if (restStalled) {
                 restStalled = false;
-                updateAgentReads();
+                updatePortOps();
             }
         }
         awaitingReady.remove(c);
@@ -1041,7 +1075,7 @@ final class RelayLoop implements Runnable {
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
         tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
-        String more = clientLog.admit();
+        String more = departureLog.admit();
         if (more != null) {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left){}", c, why,
@@ -1054,7 +1088,7 @@ final class RelayLoop implements Runnable {
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));
-        updatePortWrites();
+        updatePortOps();
     }
 
     // ---- decoding the few frames the relay reads -----------------------------------------------
@@ -1100,6 +1134,9 @@ final class RelayLoop implements Runnable {
         }
         clientCount = 0;
         try {
+            if (waitingForSlot != null) {
+                waitingForSlot.close();
+            }
             server.close();
             Files.deleteIfExists(listenPath);
         } catch (IOException e) {

@@ -1,8 +1,6 @@
 package io.agentd.client.transport;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,18 +20,21 @@ import java.time.Duration;
  */
 public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vsock, AgentAddress.HybridVsock {
 
-    /** Connects; the stream comes back blocking, past any handshake of the transport. */
+    /**
+     * Connects; the stream comes back blocking, past any handshake of the transport. A unix connect
+     * and hybrid vsock's handshake give up after {@code handshakeTimeout}; vsock's connect after the
+     * kernel's own timeout (2 s by default).
+     */
     StreamChannel open(Duration handshakeTimeout) throws IOException;
 
     /** A unix socket. */
     record Unix(Path path) implements AgentAddress {
         @Override
         public StreamChannel open(Duration handshakeTimeout) throws IOException {
-            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            SocketChannel channel;
             try {
-                channel.connect(UnixDomainSocketAddress.of(path));
+                channel = UnixConnect.connect(path, handshakeTimeout);
             } catch (IOException e) {
-                channel.close();
                 throw UnixConnectFailure.of(path, e);
             }
             return new SocketStream(channel);

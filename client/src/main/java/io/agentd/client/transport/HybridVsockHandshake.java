@@ -2,8 +2,6 @@ package io.agentd.client.transport;
 
 import io.agentd.client.Timeouts;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -27,17 +25,17 @@ final class HybridVsockHandshake {
 
     private HybridVsockHandshake() {}
 
-    /** Connects and completes the handshake within {@code timeout}; the channel comes back blocking. */
+    /** Connects and completes the handshake within {@code timeout}, both together; the channel comes back blocking. */
     static SocketChannel connect(Path uds, long port, Duration timeout) throws IOException {
         String peer = "hvsock:" + uds + ":" + port;
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        long deadline = Timeouts.deadline(timeout);
+        SocketChannel channel = UnixConnect.connect(uds, timeout);
         try {
-            channel.connect(UnixDomainSocketAddress.of(uds));
             ByteBuffer request = ByteBuffer.wrap(("CONNECT " + port + "\n").getBytes(StandardCharsets.US_ASCII));
             while (request.hasRemaining()) {
                 channel.write(request);
             }
-            String reply = readLine(channel, peer, timeout);
+            String reply = readLine(channel, peer, timeout, deadline);
             if (!OK.matcher(reply).matches()) {
                 throw new IOException(peer + ": the VMM answered CONNECT " + port + " with \"" + printable(reply)
                         + "\", not \"OK <port>\"");
@@ -53,8 +51,8 @@ final class HybridVsockHandshake {
      * Reads the reply line a byte at a time: the guest's first bytes may follow the newline in the
      * same segment, and they belong to the client.
      */
-    private static String readLine(SocketChannel channel, String peer, Duration timeout) throws IOException {
-        long deadline = Timeouts.deadline(timeout);
+    private static String readLine(SocketChannel channel, String peer, Duration timeout, long deadline)
+            throws IOException {
         byte[] line = new byte[MAX_REPLY];
         int fill = 0;
         ByteBuffer one = ByteBuffer.allocate(1);
@@ -67,13 +65,13 @@ final class HybridVsockHandshake {
                 if (n < 0) {
                     throw new IOException(peer + ": the VMM closed the connection after CONNECT"
                             + (fill == 0 ? " without an answer (does the guest listen on that port?)"
-                                    : ", having sent only \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\""));
+                                    : ", having sent only \"" + printable(text(line, fill)) + "\""));
                 }
                 if (n == 0) {
                     long left = Timeouts.left(deadline);
                     if (left <= 0) {
                         throw new IOException(peer + ": no answer to CONNECT within " + timeout.toMillis() + " ms"
-                                + (fill == 0 ? "" : " (got \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "\")"));
+                                + (fill == 0 ? "" : " (got \"" + printable(text(line, fill)) + "\")"));
                     }
                     selector.select(Math.max(1, left / 1_000_000));
                     selector.selectedKeys().clear();
@@ -81,17 +79,25 @@ final class HybridVsockHandshake {
                 }
                 byte b = one.get(0);
                 if (b == '\n') {
-                    return new String(line, 0, fill, StandardCharsets.US_ASCII);
+                    return text(line, fill);
                 }
                 if (fill == MAX_REPLY) {
                     throw new IOException(peer + ": the VMM's answer to CONNECT is longer than " + MAX_REPLY
-                            + " bytes without a newline: \"" + printable(new String(line, 0, fill, StandardCharsets.US_ASCII)) + "...\"");
+                            + " bytes without a newline: \"" + printable(text(line, fill)) + "...\"");
                 }
                 line[fill++] = b;
             }
         } finally {
             channel.configureBlocking(true);
         }
+    }
+
+    /**
+     * The bytes as one char each, of the same value: ISO-8859-1, not ASCII, which would turn every
+     * byte above 0x7f into U+FFFD, and {@link #printable} would then quote them all as \xfd.
+     */
+    private static String text(byte[] line, int fill) {
+        return new String(line, 0, fill, StandardCharsets.ISO_8859_1);
     }
 
     /** What came back, with control and non-ASCII bytes escaped (it goes into one message line). */

@@ -20,6 +20,9 @@ final class UnixConnectFailure {
         if (e instanceof ClosedByInterruptException) {
             return e; // nothing wrong with the path: the caller was interrupted (AgentClient.connect says so)
         }
+        if (e instanceof UnixConnect.TimedOut) {
+            return e; // says what is wrong with the path already
+        }
         String why;
         if (!Files.exists(path)) {
             why = "no socket at " + path + " (is the agent running, listening on that path?)";

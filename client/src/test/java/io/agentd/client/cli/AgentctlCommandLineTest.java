@@ -91,6 +91,28 @@ class AgentctlCommandLineTest {
     }
 
     @Test
+    void aHybridVsockHandshakeFailureNamesTheAddressOnce(@TempDir Path dir) throws Exception {
+        Path uds = dir.resolve("v.sock");
+        try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(uds));
+            var vmm = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try (var host = server.accept()) {
+                    host.read(java.nio.ByteBuffer.allocate(64)); // CONNECT 52
+                    host.write(java.nio.ByteBuffer.wrap("NO\n".getBytes(StandardCharsets.US_ASCII)));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            String address = "hvsock:" + uds + ":52";
+            assertEquals(125, run(null, "--socket", address, "ping"));
+            vmm.join();
+        }
+        String address = "hvsock:" + uds + ":52";
+        assertTrue(err().contains("\"NO\""), err());
+        assertEquals(err().indexOf(address), err().lastIndexOf(address), err());
+    }
+
+    @Test
     void aSocketNobodyListensOnIsRefused(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("stale.sock");
         try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {

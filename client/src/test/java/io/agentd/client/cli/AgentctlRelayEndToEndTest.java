@@ -3,8 +3,13 @@ package io.agentd.client.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.relay.RawClient;
+import io.agentd.protocol.MessageType;
 import io.agentd.testsupport.RunningAgent;
 import java.io.File;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -88,6 +93,37 @@ class AgentctlRelayEndToEndTest {
                     h.destroyForcibly();
                 }
             }
+        }
+    }
+
+    /**
+     * A client the relay closes for a bad frame gets its own log line, though it connected a moment
+     * before (its "connected" line must not use up the departures' share of the rate limit).
+     */
+    @Test
+    void aClientDroppedForABadFrameRightAfterConnectingIsLoggedWithTheReason(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("relay.sock");
+        try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            vm.bind(UnixDomainSocketAddress.of(port)); // the relay's connection waits in its backlog: no agent needed
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            try {
+                while (!Files.exists(relaySocket)) {
+                    assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
+                    Thread.sleep(20);
+                }
+                try (RawClient c = RawClient.connect(relaySocket)) {
+                    c.readGreeting();
+                    c.sendRaw(new byte[] {-1, -1, -1, -1, 0, 0, 0, 1});
+                    assertEquals(MessageType.CORE_ERROR, c.receive().type());
+                    assertTrue(c.atEof(), "closed after the malformed_message");
+                }
+            } finally {
+                relay.destroy(); // SIGTERM: what the loop logged before it stopped is in the file
+                relay.waitFor(30, TimeUnit.SECONDS);
+            }
+            String said = Files.readString(dir.resolve("relay.err"));
+            assertTrue(said.contains("sent a frame length of 4294967295"), said);
         }
     }
 

@@ -6,9 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** agentctl's relay command line and socket addresses, without an agent. */
@@ -36,6 +42,26 @@ class RelayCommandLineTest {
         assertEquals(125, run("relay", "--port", dir.resolve("none.sock").toString(), "--listen",
                 dir.resolve("relay.sock").toString(), "--port-wait", "200ms"));
         assertTrue(err().contains("no port socket to connect to at " + dir.resolve("none.sock")), err());
+    }
+
+    @Test
+    void aListenSocketThatCannotBeMadeIsNamedInTheError(@TempDir Path dir) throws Exception {
+        Path listen = dir.resolve("no-such-dir").resolve("relay.sock");
+        try (ServerSocketChannel port = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            port.bind(UnixDomainSocketAddress.of(dir.resolve("port.sock"))); // connects wait in its backlog
+            assertEquals(125, run("relay", "--port", dir.resolve("port.sock").toString(), "--listen", listen.toString()));
+        }
+        assertTrue(err().contains("cannot listen on " + listen), err());
+    }
+
+    /** A port path that is a plain file or a directory will never become a socket: no point waiting for it. */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aPortPathThatIsNoSocketIsRefusedWithoutWaitingForIt(@TempDir Path dir) throws Exception {
+        Path file = Files.createFile(dir.resolve("port-file"));
+        assertEquals(125, run("relay", "--port", file.toString(), "--listen", dir.resolve("relay.sock").toString(),
+                "--port-wait", "10m"));
+        assertTrue(err().contains(file + " is not a socket"), err());
     }
 
     @Test

@@ -241,6 +241,71 @@ class RelayFlowControlTest {
         }
     }
 
+    /**
+     * A client that goes on sending requests without reading their answers is not read once its
+     * queue passes the high mark: its requests would only add answers the agent cannot hold for it
+     * (a pong, a stat), until its queue passed the held mark and held everyone up. Here the agent
+     * answers each of its pings with 64 KiB, and the client sends its next ping once the previous
+     * one was answered, as fast as the relay passes them on.
+     */
+    @Test
+    void aClientThatSendsRequestsWithoutReadingTheAnswersDoesNotHoldUpTheOthers() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
+            byte[] answer = new byte[64 * 1024];
+            java.util.concurrent.Semaphore answered = new java.util.concurrent.Semaphore(1);
+            java.util.concurrent.atomic.AtomicInteger answers = new java.util.concurrent.atomic.AtomicInteger();
+            Frame ping = new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE);
+            CompletableFuture<Void> agentSide = CompletableFuture.runAsync(() -> {
+                try {
+                    while (true) {
+                        Frame f = agent.receive();
+                        if (f.id() == ID_A) {
+                            agent.send(new Frame(ID_A, MessageType.EXEC_STDOUT, new ExecData(answer)));
+                            answers.incrementAndGet();
+                            answered.release();
+                        } else if (f.id() == ID_B) {
+                            agent.send(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE));
+                        }
+                    }
+                } catch (Exception e) {
+                    // the port closed at the test's end
+                }
+            });
+            CompletableFuture<Void> requests = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 1000; i++) {
+                        answered.acquire();
+                        slow.send(ping);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // Until the agent is left waiting for the next ping (the relay no longer reads the slow
+            // client), or is held in a write (the relay no longer reads the agent).
+            int seen = -1;
+            while (answers.get() != seen) {
+                seen = answers.get();
+                Thread.sleep(1000);
+            }
+            CompletableFuture<Frame> pong = CompletableFuture.supplyAsync(() -> {
+                try {
+                    other.send(new Frame(ID_B, MessageType.CORE_PING, Empty.INSTANCE));
+                    return other.receive();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE), pong.get(10, TimeUnit.SECONDS),
+                    "the other client is served after " + seen + " answers the slow client did not read");
+            for (int i = 0; i < seen; i++) {
+                assertArrayEquals(answer, ((ExecData) slow.receive().payload()).data(), "answer " + i);
+            }
+            assertFalse(agentSide.isDone());
+            answered.release(1000); // the request thread runs on into the closed socket and ends
+        }
+    }
+
     @Test
     void aPausedClientThatLeavesEndsItsPauseWithTheDepartureNotice() throws Exception {
         RawClient slow = port.readyClient();

@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
@@ -18,6 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +74,37 @@ class RelayWithScriptedAgentTest {
             Ready fresh = new Ready(77, 88, 99, "new agent");
             agent.send(new Frame(0, MessageType.CORE_READY, fresh));
             assertEquals(fresh, c.receive().payload());
+        }
+    }
+
+    /**
+     * The agent died with the relay's ping unanswered (over a virtio port the ping may die with it),
+     * and a new one said ready: the next client is probed for anew, not left waiting for the answer
+     * to a ping nobody will give.
+     */
+    @Test
+    void aPingLostWithADeadAgentDoesNotKeepLaterClientsFromTheNewAgentsReady() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        relay.awaitAgentReady(WAIT);
+        Ready fresh = new Ready(77, 88, 99, "new agent");
+        try (RawClient first = port.greetedClient()) {
+            assertEquals(RelayLoop.PROBE_ID, agent.receive().id()); // the old agent never answers it
+            agent.send(new Frame(0, MessageType.CORE_READY, fresh));
+            assertEquals(fresh, first.receive().payload());
+        }
+        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        try (RawClient next = port.greetedClient()) {
+            CompletableFuture<Frame> probe = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return agent.receive();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(RelayLoop.PROBE_ID, probe.get(10, TimeUnit.SECONDS).id(),
+                    "the new agent is asked, so that the new client gets its ready");
+            agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(fresh, next.receive().payload());
         }
     }
 
@@ -157,6 +191,44 @@ class RelayWithScriptedAgentTest {
             }
             assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
         }
+    }
+
+    /**
+     * Clients that closed before the next ones connected do not count against the 128: a batch of
+     * departures followed at once by a batch of arrivals (the next jobs of a CI run) turns nobody
+     * away. Whether the relay sees a departure or an arrival first is up to the selector and the
+     * scheduler, hence the rounds.
+     */
+    @Test
+    void clientsThatLeftBeforeTheNextOnesCameDoNotFillTheRelay() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            List<RawClient> left = connectAll(IdRange.SLOTS);
+            for (RawClient c : left) {
+                assertNotNull(c.readGreeting(), "round " + round + ": a client of the first batch was turned away");
+            }
+            for (RawClient c : left) {
+                c.close();
+            }
+            List<RawClient> next = connectAll(IdRange.SLOTS);
+            try {
+                for (int i = 0; i < next.size(); i++) {
+                    assertNotNull(next.get(i).readGreeting(), "round " + round + ": client " + i
+                            + " of the next batch was turned away, though every earlier client had left");
+                }
+            } finally {
+                for (RawClient c : next) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    private List<RawClient> connectAll(int n) throws IOException {
+        List<RawClient> clients = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            clients.add(RawClient.connect(relay.listenPath()));
+        }
+        return clients;
     }
 
     @Test
@@ -293,6 +365,66 @@ class RelayWithScriptedAgentTest {
         IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
                 () -> Relay.start(dir.resolve("port.sock"), relay.listenPath(), WAIT));
         assertTrue(e.getMessage().contains("in use"), e.getMessage());
+    }
+
+    /**
+     * A port whose listener takes no connection and whose backlog is full (a VM's chardev with
+     * other relays queued on it, a stopped VMM): connect(2) would wait for room with no limit.
+     */
+    @Test
+    void aPortThatAcceptsNothingIsAClearErrorAfterTheWait() throws Exception {
+        Path stopped = dir.resolve("stopped-port.sock");
+        try (java.nio.channels.ServerSocketChannel vm = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            vm.bind(java.net.UnixDomainSocketAddress.of(stopped), 1);
+            List<java.nio.channels.SocketChannel> queued = fillBacklog(stopped);
+            try {
+                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                        () -> Relay.start(stopped, dir.resolve("other.sock"), Duration.ofMillis(300)).close());
+                assertTrue(e.getMessage().contains("accepted no connection within"), e.getMessage());
+                assertFalse(Files.exists(dir.resolve("other.sock")));
+            } finally {
+                for (java.nio.channels.SocketChannel c : queued) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    /** Connects without blocking until the backlog of {@code socket} refuses one more (EAGAIN). */
+    private static List<java.nio.channels.SocketChannel> fillBacklog(Path socket) throws IOException {
+        List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
+        while (true) {
+            java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+            c.configureBlocking(false);
+            try {
+                c.connect(java.net.UnixDomainSocketAddress.of(socket));
+                queued.add(c);
+            } catch (IOException full) {
+                c.close();
+                return queued;
+            }
+        }
+    }
+
+    /** The listen path held by a relay that is stopped (SIGSTOP) with a full backlog: in use, said at once. */
+    @Test
+    void aListenPathWhoseListenerAcceptsNothingIsInUse() throws Exception {
+        Path taken = dir.resolve("stopped-relay.sock");
+        try (java.nio.channels.ServerSocketChannel stoppedRelay = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            stoppedRelay.bind(java.net.UnixDomainSocketAddress.of(taken), 1);
+            List<java.nio.channels.SocketChannel> queued = fillBacklog(taken);
+            try {
+                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                        () -> Relay.start(dir.resolve("port.sock"), taken, WAIT).close());
+                assertTrue(e.getMessage().contains("is in use"), e.getMessage());
+            } finally {
+                for (java.nio.channels.SocketChannel c : queued) {
+                    c.close();
+                }
+            }
+        }
     }
 
     @Test

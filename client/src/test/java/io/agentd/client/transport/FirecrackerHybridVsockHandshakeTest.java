@@ -142,6 +142,28 @@ class FirecrackerHybridVsockHandshakeTest {
         }
     }
 
+    /** Whatever bytes a peer that is no VMM sends, the error quotes those bytes, one escape each. */
+    @Test
+    void anAnswerOfNonAsciiBytesIsQuotedByteForByte(@TempDir Path dir) throws Exception {
+        Path uds = dir.resolve("v.sock");
+        try (ServerSocketChannel server = listen(uds)) {
+            CompletableFuture<SocketChannel> vmm = CompletableFuture.supplyAsync(() -> {
+                try {
+                    SocketChannel host = server.accept();
+                    readLine(host);
+                    write(host, new byte[] {0x00, (byte) 0xff, (byte) 0x80, 'N', 'O', '\n'});
+                    return host;
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            IOException e = assertThrows(IOException.class,
+                    () -> AgentClient.connect(AgentAddress.parse("hvsock:" + uds + ":" + GUEST_PORT), WAIT));
+            assertTrue(e.getMessage().contains("\"\\x00\\xff\\x80NO\""), e.getMessage());
+            vmm.get(10, TimeUnit.SECONDS).close();
+        }
+    }
+
     @Test
     void noListenerOnTheGuestPortTheVmmClosesAndTheErrorSaysSo(@TempDir Path dir) throws Exception {
         Path uds = dir.resolve("v.sock");
