@@ -27,10 +27,20 @@ public final class EventLoop implements Loop, AutoCloseable {
     private static final int EFD_CLOEXEC = 0x80000;
     /** How far down a cause chain {@link #failed} looks for an Error (a chain may loop). */
     private static final int MAX_CAUSE_DEPTH = 16;
+    /**
+     * Cancelled timers are swept out of the queue once they are this many and more than half of it.
+     * A cancelled timer otherwise waits for its deadline, which a host chooses (timeout_ms) or which
+     * is long (--retain-exited): 1,000 quick sessions with a one-day timeout left 1,000 timers queued
+     * for a day, so the queue grew with the session rate times the timeout, without bound. The sweep
+     * is O(n) and runs after at least n/2 cancels, so a cancel stays O(1) amortized.
+     */
+    static final int SWEEP_MIN_CANCELLED = 1024;
 
     private final Epoll epoll;
     private final Map<Long, EpollRegistration> registrations = new HashMap<>();
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
+    /** Timers cancelled while still in {@link #timers}. */
+    private int cancelledInQueue;
     private final Queue<Runnable> posted = new ConcurrentLinkedQueue<>();
     private final int wakeFd;
     /**
@@ -133,6 +143,7 @@ public final class EventLoop implements Loop, AutoCloseable {
         ScheduledTask next;
         while ((next = timers.peek()) != null && next.cancelled) {
             timers.poll();
+            cancelledInQueue--;
         }
         if (next == null) {
             return -1;
@@ -149,7 +160,9 @@ public final class EventLoop implements Loop, AutoCloseable {
         ScheduledTask t;
         while ((t = timers.peek()) != null && t.deadline - now <= 0) {
             timers.poll();
-            if (!t.cancelled) {
+            if (t.cancelled) {
+                cancelledInQueue--;
+            } else {
                 t.cancelled = true;
                 try {
                     t.task.run();
@@ -158,6 +171,19 @@ public final class EventLoop implements Loop, AutoCloseable {
                 }
             }
         }
+    }
+
+    private void onCancelled() {
+        cancelledInQueue++;
+        if (cancelledInQueue >= SWEEP_MIN_CANCELLED && cancelledInQueue > timers.size() / 2) {
+            timers.removeIf(t -> t.cancelled);
+            cancelledInQueue = 0;
+        }
+    }
+
+    /** Timers in the queue, cancelled ones not yet swept out included (for tests). */
+    int queuedTimers() {
+        return timers.size();
     }
 
     private void runPosted() {
@@ -279,7 +305,7 @@ public final class EventLoop implements Loop, AutoCloseable {
     }
 
     /** A timer in the loop's queue, by deadline then by order of scheduling. */
-    private static final class ScheduledTask implements Timer, Comparable<ScheduledTask> {
+    private final class ScheduledTask implements Timer, Comparable<ScheduledTask> {
         private final long deadline;
         private final long seq;
         /** Null once cancelled: a cancelled timer stays in the queue until its deadline, and must not
@@ -295,8 +321,12 @@ public final class EventLoop implements Loop, AutoCloseable {
 
         @Override
         public void cancel() {
+            if (cancelled) {
+                return; // cancelled already, or ran: out of the queue, or counted
+            }
             cancelled = true;
             task = null;
+            onCancelled();
         }
 
         @Override

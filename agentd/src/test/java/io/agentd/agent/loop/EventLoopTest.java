@@ -229,4 +229,26 @@ class EventLoopTest {
         }
         assertTrue(ref.get() == null, "the cancelled timer still holds its task's object");
     }
+
+    /**
+     * Cancelled timers must not pile up until their deadlines: a session's timeout_ms is the host's
+     * choice, and quick sessions with a one-day timeout left one queued timer each for a day.
+     * The timers still live keep their order and run.
+     */
+    @Test
+    void cancelledTimersDoNotPileUpUntilTheirDeadlines() throws Exception {
+        List<String> ran = new ArrayList<>();
+        loop.schedule(3_600_000, () -> ran.add("in an hour"));
+        for (int i = 0; i < 20 * EventLoop.SWEEP_MIN_CANCELLED; i++) {
+            loop.schedule(86_400_000, () -> ran.add("cancelled")).cancel();
+            if (i % 1000 == 0) {
+                loop.schedule(30 + i / 1000, () -> ran.add("soon"));
+            }
+        }
+        assertTrue(loop.queuedTimers() <= 2 * EventLoop.SWEEP_MIN_CANCELLED + 30,
+                "timers queued after 20,480 cancels: " + loop.queuedTimers());
+        loop.schedule(200, loop::stop);
+        loop.run();
+        assertEquals(java.util.Collections.nCopies(21, "soon"), ran);
+    }
 }
