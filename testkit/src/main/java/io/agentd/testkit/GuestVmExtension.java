@@ -63,9 +63,11 @@ public final class GuestVmExtension
         if (context.getTestMethod().map(m -> Arrays.asList(m.getParameterTypes()).contains(GuestVm.class)).orElse(false)) {
             requireImage();
         }
-        Object instance = context.getRequiredTestInstance();
-        for (Field field : guestFields(instance.getClass(), false)) {
-            field.set(instance, boot(context, field.getAnnotation(Guest.class)));
+        // A @Nested test has its enclosing classes' instances too, and their @Guest fields are its VMs as well.
+        for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
+            for (Field field : guestFields(instance.getClass(), false)) {
+                field.set(instance, boot(context, field.getAnnotation(Guest.class)));
+            }
         }
     }
 

@@ -6,15 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
@@ -59,6 +64,35 @@ class GuestVmExtensionTest {
         }
     }
 
+    /** An instance field of the enclosing class, used by a @Nested test: a VM per nested test too. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class NestedExample {
+        @Guest
+        GuestVm vm;
+
+        @Nested
+        class Inner {
+            @Test
+            void usesTheEnclosingVm() {
+                assertNotNull(vm, "the enclosing class's @Guest field was not filled");
+            }
+        }
+    }
+
+    @Test
+    void aNestedTestGetsTheEnclosingInstancesGuests(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(QemuProcesses.find(QemuCommand.DEFAULT_BINARY) != null, "QEMU is not installed");
+        // An image QEMU refuses at once: the boot is tried (and fails) instead of leaving the field null.
+        Path image = FakeImage.create(tmp.resolve("img"));
+        TestExecutionResult result = withProperties(Map.of(GuestImage.DIR_PROPERTY, image.toString(), Accel.PROPERTY, "tcg"),
+                () -> run(NestedExample.class).get("usesTheEnclosingVm()"));
+        assertNotNull(result);
+        Throwable failure = result.getThrowable().orElseThrow();
+        assertInstanceOf(GuestVmException.class, failure, failure.toString());
+        assertTrue(failure.getMessage().contains("QEMU exited with status"), failure.getMessage());
+    }
+
     @Test
     void aFailedTestCarriesTheConsoleAndTheAgentLogAndTheVmIsClosedAfterTheClass() {
         GuestVmExtension.requireImage();
@@ -96,15 +130,19 @@ class GuestVmExtensionTest {
 
     /** Runs {@code body} with no image where the kit looks and {@link GuestImage#REQUIRED_PROPERTY} = {@code required}. */
     private static <T> T withoutAnImage(String required, Supplier<T> body) {
-        String dir = System.getProperty(GuestImage.DIR_PROPERTY);
-        String req = System.getProperty(GuestImage.REQUIRED_PROPERTY);
-        System.setProperty(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest");
-        System.setProperty(GuestImage.REQUIRED_PROPERTY, required);
+        return withProperties(Map.of(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest",
+                GuestImage.REQUIRED_PROPERTY, required), body);
+    }
+
+    /** Runs {@code body} with the system properties {@code set}, then restores them. */
+    private static <T> T withProperties(Map<String, String> set, Supplier<T> body) {
+        Map<String, String> before = new HashMap<>();
+        set.keySet().forEach(name -> before.put(name, System.getProperty(name)));
+        set.forEach(System::setProperty);
         try {
             return body.get();
         } finally {
-            restore(GuestImage.DIR_PROPERTY, dir);
-            restore(GuestImage.REQUIRED_PROPERTY, req);
+            before.forEach(GuestVmExtensionTest::restore);
         }
     }
 
