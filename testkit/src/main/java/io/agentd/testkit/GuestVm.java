@@ -213,7 +213,7 @@ public final class GuestVm implements AutoCloseable {
     /**
      * One QEMU run until core.ready.
      *
-     * @param kvmTrial KVM tried by AUTO: QEMU exiting within {@link #KVM_FAILURE_WINDOW} throws
+     * @param kvmTrial KVM tried by AUTO: QEMU refusing KVM within {@link #KVM_FAILURE_WINDOW} throws
      *                 {@link KvmUnusable} (the caller tries TCG) instead of failing the boot
      */
     private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
@@ -239,14 +239,15 @@ public final class GuestVm implements AutoCloseable {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             QemuProcesses.kill(qemu);
             link.close();
-            if (kvmTrial && exitedAtOnce) {
+            String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
+            if (kvmTrial && exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid)) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
             String why = e instanceof TimeoutException
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
-                    + why + "\n--- QEMU (" + qemuLog + "):\n" + QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES)
+                    + why + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
                     + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
                     + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
         } catch (InterruptedException e) {
