@@ -156,20 +156,25 @@ public final class GuestVm implements AutoCloseable {
     /**
      * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
      * has not within the shutdown timeout. Then removes the default temporary run directory, unless
-     * QEMU had to be killed or exited non-zero (its console stays for a look; the path is logged on
-     * stderr). Idempotent.
+     * QEMU had to be killed, exited non-zero, or had already exited before this call (the guest
+     * powered off or panicked by itself): its console then stays for a look, and the path is logged
+     * (slf4j, WARN). Idempotent.
      */
     @Override
     public void close() throws InterruptedException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // A guest that ended by itself exits 0 after a kernel panic as after a power-off (panic=-1,
+        // -no-reboot): only the power-off the kit asked for is clean, the other's console is kept.
+        boolean endedByItself = !qemu.isAlive();
         boolean clean = false;
         try {
-            if (client.isOpen() && qemu.isAlive()) {
+            if (client.isOpen() && !endedByItself) {
                 client.shutdown();
             }
-            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0;
+            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0
+                    && !endedByItself;
         } catch (IOException e) {
             // The connection is gone: QEMU is killed below if it is still running.
         } finally {
@@ -182,6 +187,9 @@ public final class GuestVm implements AutoCloseable {
         if (ownsRunDir) {
             if (clean) {
                 deleteTree(runDir);
+            } else if (endedByItself) {
+                log.warn("the guest ended before close (QEMU exit status {}: powered off or panicked); its files stay in {}",
+                        qemu.exitValue(), runDir);
             } else {
                 log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }

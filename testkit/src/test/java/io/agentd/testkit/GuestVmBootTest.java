@@ -8,20 +8,23 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.ExecResult;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
- * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots and one boot that never gets
- * ready.
+ * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
+ * one guest that panics and one boot that never gets ready.
  */
 class GuestVmBootTest {
     @TempDir
@@ -77,6 +80,33 @@ class GuestVmBootTest {
         vm.close(); // again: nothing happens
         assertThrows(IllegalStateException.class, vm::client);
         assertFalse(Files.exists(runDir), "the temporary run directory is removed after a clean power-off");
+    }
+
+    @Test
+    void aGuestThatCrashedKeepsItsConsoleAfterClose() throws Exception {
+        GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot();
+        Path runDir = vm.runDir();
+        try {
+            // A kernel panic: with panic=-1 and -no-reboot QEMU exits 0, as after a clean power-off.
+            assertThrows(IOException.class, () -> vm.exec("sh", "-c", "echo c > /proc/sysrq-trigger"));
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (vm.exitStatus().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(OptionalInt.of(0), vm.exitStatus(), "QEMU's exit after the panic");
+        } finally {
+            vm.close();
+        }
+        try {
+            assertTrue(Files.isDirectory(runDir), "the console of a guest that ended by itself was deleted by close");
+            assertTrue(vm.console().contains("Kernel panic"), vm.console().tail(20));
+        } finally {
+            try (Stream<Path> files = Files.walk(runDir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException e) {
+                // already gone: the assertion above says so
+            }
+        }
     }
 
     @Test
