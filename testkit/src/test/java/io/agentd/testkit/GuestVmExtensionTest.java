@@ -6,14 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -91,6 +96,12 @@ class GuestVmExtensionTest {
         Throwable failure = result.getThrowable().orElseThrow();
         assertInstanceOf(GuestVmException.class, failure, failure.toString());
         assertTrue(failure.getMessage().contains("QEMU exited with status"), failure.getMessage());
+        // A failed boot keeps its temporary run directory for a look; this one is not worth one.
+        Matcher runDir = Pattern.compile("run directory (/\\S+),").matcher(failure.getMessage());
+        assertTrue(runDir.find(), failure.getMessage());
+        try (Stream<Path> files = Files.walk(Path.of(runDir.group(1)))) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     @Test
