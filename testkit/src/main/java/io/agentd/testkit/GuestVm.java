@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecResult;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
@@ -94,7 +95,29 @@ public final class GuestVm implements AutoCloseable {
         if (argv.length == 0) {
             throw new IllegalArgumentException("no command");
         }
-        return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
+        try {
+            return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
+        } catch (ConnectionLostException e) {
+            throw whenTheGuestIsGone(e);
+        }
+    }
+
+    /**
+     * {@code lost}, or when QEMU has exited (the relay then closes every connection) the same failure
+     * saying so, with the console's tail attached: "closed the connection" alone does not tell a
+     * guest that panicked or powered off from an agent that broke.
+     */
+    private ConnectionLostException whenTheGuestIsGone(ConnectionLostException lost) throws InterruptedException {
+        // The connection closes as QEMU exits: give the exit a moment to be seen.
+        if (!qemu.waitFor(1, TimeUnit.SECONDS)) {
+            return lost;
+        }
+        ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
+                + qemu.exitValue() + " (the guest powered off, panicked or was killed); its console is "
+                + console.file(), lost);
+        gone.addSuppressed(new GuestDiagnostics("--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file()
+                + "):\n" + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES)));
+        return gone;
     }
 
     /** The agent's core.ready of the kit's connection (null if the agent was found by a ping). */
@@ -156,25 +179,26 @@ public final class GuestVm implements AutoCloseable {
     /**
      * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
      * has not within the shutdown timeout. Then removes the default temporary run directory, unless
-     * QEMU had to be killed, exited non-zero, or had already exited before this call (the guest
-     * powered off or panicked by itself): its console then stays for a look, and the path is logged
-     * (slf4j, WARN). Idempotent.
+     * QEMU had to be killed, exited non-zero, or the kit's connection had already ended before this
+     * call (the guest powered off or panicked by itself): its console then stays for a look, and the
+     * path is logged (slf4j, WARN). Idempotent.
      */
     @Override
     public void close() throws InterruptedException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        // A guest that ended by itself exits 0 after a kernel panic as after a power-off (panic=-1,
+        // A guest that ends by itself exits 0 after a kernel panic as after a power-off (panic=-1,
         // -no-reboot): only the power-off the kit asked for is clean, the other's console is kept.
-        boolean endedByItself = !qemu.isAlive();
+        // The connection is the witness: it closes as QEMU exits, a moment before the exit is seen.
+        boolean asked = false;
         boolean clean = false;
         try {
-            if (client.isOpen() && !endedByItself) {
+            if (client.isOpen() && qemu.isAlive()) {
                 client.shutdown();
+                asked = true;
             }
-            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0
-                    && !endedByItself;
+            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0 && asked;
         } catch (IOException e) {
             // The connection is gone: QEMU is killed below if it is still running.
         } finally {
@@ -187,9 +211,9 @@ public final class GuestVm implements AutoCloseable {
         if (ownsRunDir) {
             if (clean) {
                 deleteTree(runDir);
-            } else if (endedByItself) {
-                log.warn("the guest ended before close (QEMU exit status {}: powered off or panicked); its files stay in {}",
-                        qemu.exitValue(), runDir);
+            } else if (!asked) {
+                log.warn("the guest's connection had ended before close (QEMU exit status {}: powered off, panicked"
+                        + " or killed); its files stay in {}", qemu.exitValue(), runDir);
             } else {
                 log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }

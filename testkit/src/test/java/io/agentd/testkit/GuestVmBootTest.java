@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecResult;
+import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * one guest that panics and one boot that never gets ready.
  */
 class GuestVmBootTest {
+    /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
+    private static final String[] PANIC = {"sh", "-c", "echo c > /proc/sysrq-trigger"};
+
     @TempDir
     Path tmp;
 
@@ -84,28 +89,43 @@ class GuestVmBootTest {
 
     @Test
     void aGuestThatCrashedKeepsItsConsoleAfterClose() throws Exception {
-        GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot();
-        Path runDir = vm.runDir();
-        try {
-            // A kernel panic: with panic=-1 and -no-reboot QEMU exits 0, as after a clean power-off.
-            assertThrows(IOException.class, () -> vm.exec("sh", "-c", "echo c > /proc/sysrq-trigger"));
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (vm.exitStatus().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertEquals(OptionalInt.of(0), vm.exitStatus(), "QEMU's exit after the panic");
-        } finally {
-            vm.close();
+        Path runDir;
+        GuestVm crashed;
+        // As a user's test meets it: the failure leaves try-with-resources, which closes the VM at once.
+        try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot()) {
+            runDir = vm.runDir();
+            crashed = vm;
+            assertThrows(IOException.class, () -> vm.client().run(ExecRequest.of(PANIC[0], PANIC[1], PANIC[2]), Duration.ofMinutes(1)));
         }
         try {
             assertTrue(Files.isDirectory(runDir), "the console of a guest that ended by itself was deleted by close");
-            assertTrue(vm.console().contains("Kernel panic"), vm.console().tail(20));
+            assertTrue(crashed.console().contains("Kernel panic"), crashed.console().tail(20));
+            assertEquals(OptionalInt.of(0), crashed.exitStatus(), "QEMU's exit after the panic (panic=-1, -no-reboot)");
         } finally {
-            try (Stream<Path> files = Files.walk(runDir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (IOException e) {
-                // already gone: the assertion above says so
-            }
+            deleteTree(runDir);
+        }
+    }
+
+    @Test
+    void execSaysTheGuestIsGoneWithItsConsole() throws Exception {
+        GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot();
+        try {
+            ConnectionLostException lost = assertThrows(ConnectionLostException.class,
+                    () -> vm.exec(PANIC));
+            assertContains(lost, "QEMU exited with status 0 (the guest powered off, panicked or was killed)");
+            assertEquals(1, lost.getSuppressed().length, "the console's tail is attached");
+            assertContains(lost.getSuppressed()[0], "Kernel panic");
+        } finally {
+            vm.close();
+            deleteTree(vm.runDir());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // already gone
         }
     }
 
