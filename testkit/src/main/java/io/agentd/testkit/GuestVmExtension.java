@@ -166,10 +166,31 @@ public final class GuestVmExtension
     private static final class Booted implements ExtensionContext.Store.CloseableResource {
         final List<GuestVm> vms = new ArrayList<>();
 
+        /**
+         * Closes every VM, even when one fails. A test may leave its thread's interrupt status set (the
+         * idiom restores it; @Timeout interrupts): meant for the test, it would make every close kill
+         * its QEMU at once and end the loop, so it is cleared for the power-offs and set again after.
+         */
         @Override
-        public void close() throws InterruptedException {
+        public void close() throws Throwable {
+            boolean interrupted = Thread.interrupted();
+            Throwable failure = null;
             for (GuestVm vm : vms) {
-                vm.close();
+                try {
+                    vm.close();
+                } catch (Throwable e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure != null) {
+                throw failure;
             }
         }
     }

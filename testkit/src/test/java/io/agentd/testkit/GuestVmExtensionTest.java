@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -66,6 +67,40 @@ class GuestVmExtensionTest {
         @Test
         void needsAGuest(GuestVm vm) {
             throw new AssertionError("ran without an image: " + vm);
+        }
+    }
+
+    /** Two VMs for a test that leaves its thread's interrupt status set (as the idiom restores it, or after @Timeout). */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class InterruptedExample {
+        static final List<GuestVm> seen = new ArrayList<>();
+
+        @Test
+        void leavesTheInterruptStatusSet(@Guest(memoryMib = 512, vcpus = 1) GuestVm a,
+                @Guest(memoryMib = 512, vcpus = 1) GuestVm b) {
+            seen.add(a);
+            seen.add(b);
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void everyVmOfATestPowersOffCleanlyEvenWhenTheTestLeftItsThreadInterrupted() throws Exception {
+        GuestVmExtension.requireImage();
+        try {
+            TestExecutionResult result = run(InterruptedExample.class).get("leavesTheInterruptStatusSet(GuestVm, GuestVm)");
+            assertNotNull(result);
+            assertEquals(TestExecutionResult.Status.SUCCESSFUL, result.getStatus(), String.valueOf(result));
+            assertEquals(2, InterruptedExample.seen.size());
+            for (GuestVm vm : InterruptedExample.seen) {
+                assertEquals(OptionalInt.of(0), vm.exitStatus(), vm + " did not power off");
+                assertFalse(Files.exists(vm.runDir()), vm + ": a clean power-off removes the run directory");
+            }
+        } finally {
+            for (GuestVm vm : InterruptedExample.seen) {
+                vm.close(); // a VM the extension left running
+            }
         }
     }
 
