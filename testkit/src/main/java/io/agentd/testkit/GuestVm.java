@@ -26,10 +26,17 @@ import org.slf4j.LoggerFactory;
  * ready and a client connected to it.
  *
  * <pre>{@code
- * try (GuestVm vm = GuestVm.builder().memoryMib(512).kernelArgs("agentd.profile=strict").boot()) {
- *     ExecResult r = vm.exec("uname", "-r");
+ * try (GuestVm vm = GuestVm.builder().image(Path.of("build/guest")).kernelArgs("agentd.profile=strict").boot()) {
+ *     ExecResult r = vm.exec("uname", "-r");                  // r.exitCode(), r.stdoutText(), r.stderrText()
+ *     vm.client().files().upload(Path.of("app.tar"), "/tmp/app.tar");   // into the guest
+ *     vm.client().files().download("/etc/hostname", Path.of("hostname")); // out of it
  * }
  * }</pre>
+ *
+ * <p>The image is a directory of scripts/guest/build-image ({@code --out}); without {@link Builder#image}
+ * it is {@link GuestImage#defaultDir()}. For stdin, environment, a working directory or another
+ * user, run an {@code ExecRequest} through {@link #client()}. JUnit tests can have the VM injected
+ * instead ({@link GuestVmExtension}).
  *
  * <p>Its files are in its run directory (by default a fresh temporary directory per VM, so VMs booted
  * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
