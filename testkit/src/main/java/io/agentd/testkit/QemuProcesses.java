@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 
 /**
@@ -60,13 +61,37 @@ final class QemuProcesses {
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        try {
-            Process process = launcher.submit(pb::start).get();
+        Future<Process> started = launcher.submit(() -> {
+            Process process = pb.start();
             live.add(process);
             process.onExit().thenAccept(live::remove);
             return process;
+        });
+        try {
+            return started.get();
         } catch (ExecutionException e) {
             throw new GuestVmException("could not start " + qemu + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            // The launcher starts it anyway, and nobody would hold it: wait for it to kill it.
+            killWhenStarted(started);
+            throw e;
+        }
+    }
+
+    private static void killWhenStarted(Future<Process> started) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                started.get().destroyForcibly().waitFor();
+                break;
+            } catch (InterruptedException again) {
+                interrupted = true;
+            } catch (ExecutionException notStarted) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
