@@ -16,6 +16,7 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.LifecycleMethodExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -38,14 +39,15 @@ import org.opentest4j.TestAbortedException;
  * }
  * }</pre>
  *
- * <p>When a test fails, every VM it used gets a {@link GuestDiagnostics} added to the failure
- * (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
+ * <p>When a test, or a set-up or tear-down method, fails, every VM it used gets a {@link GuestDiagnostics}
+ * added to the failure (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
  * {@value #AGENT_LOG_LINES} log lines. Without a guest image ({@link GuestImage#defaultDir()}) the
  * tests are skipped (aborted) with a reason that says how to build one, or fail when
  * {@link GuestImage#required()}.
  */
 public final class GuestVmExtension
-        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler {
+        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler,
+        LifecycleMethodExecutionExceptionHandler {
     static final int CONSOLE_TAIL_LINES = 60;
     static final int AGENT_LOG_LINES = 100;
     private static final Namespace NAMESPACE = Namespace.create(GuestVmExtension.class);
@@ -88,6 +90,33 @@ public final class GuestVmExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    // Set-up and tear-down methods (fixtures put into the guest, say) fail as a test does.
+
+    @Override
+    public void handleBeforeAllMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleBeforeEachMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleAfterEachMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleAfterAllMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    /** {@code failure} with a {@link GuestDiagnostics} of every VM {@code context} can see. */
+    private static Throwable withDiagnostics(ExtensionContext context, Throwable failure) {
         // A store's get() falls back to its parents': the same Booted is seen from every level below it.
         Set<Booted> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (ExtensionContext c = context; c != null; c = c.getParent().orElse(null)) {
@@ -98,7 +127,7 @@ public final class GuestVmExtension
                 }
             }
         }
-        throw failure;
+        return failure;
     }
 
     /** The console's tail and the agent's log lines of {@code vm}, as an exception to attach. */

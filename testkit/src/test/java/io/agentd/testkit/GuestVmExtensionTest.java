@@ -21,8 +21,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +59,17 @@ class GuestVmExtensionTest {
         @Test
         void fails() throws Exception {
             assertEquals("something else", vm.exec("true").stdoutText(), "fails on purpose");
+        }
+
+        @BeforeEach
+        void setUp(TestInfo test) throws Exception {
+            if (test.getTestMethod().orElseThrow().getName().equals("setUpFails")) {
+                assertEquals(0, vm.exec("false").exitCode(), "set-up fails on purpose");
+            }
+        }
+
+        @Test
+        void setUpFails() {
         }
     }
 
@@ -154,6 +167,11 @@ class GuestVmExtensionTest {
         assertTrue(diagnostics.getMessage().contains("--- console, last 60 lines"), diagnostics.getMessage());
         assertTrue(diagnostics.getMessage().contains("init: starting agentd"), diagnostics.getMessage());
         assertTrue(diagnostics.getMessage().contains("--- agent log, last 100 of "), diagnostics.getMessage());
+        // A failing @BeforeEach (fixtures put into the guest, say) gets them too.
+        Throwable setUp = results.get("setUpFails()").getThrowable().orElseThrow();
+        assertTrue(setUp.getMessage().contains("set-up fails on purpose"), setUp.toString());
+        assertEquals(1, setUp.getSuppressed().length, "a failed set-up carries the VM's diagnostics");
+        assertInstanceOf(GuestDiagnostics.class, setUp.getSuppressed()[0]);
         assertNotNull(Example.seen);
         assertEquals(OptionalInt.of(0), Example.seen.exitStatus(), "the class's VM powered off after its last test");
     }
