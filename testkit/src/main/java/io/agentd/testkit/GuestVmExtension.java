@@ -1,7 +1,9 @@
 package io.agentd.testkit;
 
 import java.io.IOException;
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
 import java.nio.file.Path;
@@ -12,6 +14,10 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -54,6 +60,9 @@ public final class GuestVmExtension
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
+        if (takesAGuest(context.getRequiredTestClass(), BeforeAll.class, AfterAll.class)) {
+            requireImage(); // as below, for the class
+        }
         for (Field field : guestFields(context.getRequiredTestClass(), true)) {
             field.set(null, boot(context, field.getAnnotation(Guest.class)));
         }
@@ -62,7 +71,8 @@ public final class GuestVmExtension
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
         // Here rather than at parameter resolution, which would turn the skip into a failure.
-        if (context.getTestMethod().map(m -> Arrays.asList(m.getParameterTypes()).contains(GuestVm.class)).orElse(false)) {
+        if (context.getTestMethod().map(GuestVmExtension::takesAGuest).orElse(false)
+                || takesAGuest(context.getRequiredTestClass(), BeforeEach.class, AfterEach.class)) {
             requireImage();
         }
         // A @Nested test has its enclosing classes' instances too, and their @Guest fields are its VMs as well.
@@ -173,6 +183,23 @@ public final class GuestVmExtension
             throw new TestAbortedException(why);
         }
         return dir;
+    }
+
+    private static boolean takesAGuest(Method method) {
+        return Arrays.asList(method.getParameterTypes()).contains(GuestVm.class);
+    }
+
+    /** Whether a method of {@code type} (or a superclass) annotated with one of {@code lifecycle} takes a GuestVm. */
+    @SafeVarargs
+    private static boolean takesAGuest(Class<?> type, Class<? extends Annotation>... lifecycle) {
+        for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Method m : c.getDeclaredMethods()) {
+                if (Arrays.stream(lifecycle).anyMatch(m::isAnnotationPresent) && takesAGuest(m)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static List<Field> guestFields(Class<?> type, boolean statics) {

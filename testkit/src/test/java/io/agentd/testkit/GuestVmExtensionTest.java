@@ -83,6 +83,30 @@ class GuestVmExtensionTest {
         }
     }
 
+    /** A parameter of a set-up method: skipped like a test's when there is no image. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class SetUpParameterExample {
+        @BeforeEach
+        void setUp(GuestVm vm) {
+            throw new AssertionError("set up without an image: " + vm);
+        }
+
+        @Test
+        void needsTheSetUp() {
+        }
+    }
+
+    @Test
+    void withoutAnImageASetUpMethodsGuestSkipsTheTestsWithTheReason() {
+        Map<String, TestExecutionResult> results = withoutAnImage("false", () -> run(SetUpParameterExample.class));
+        TestExecutionResult result = results.get("needsTheSetUp()");
+        assertNotNull(result, results.toString());
+        assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), String.valueOf(result));
+        assertTrue(result.getThrowable().orElseThrow().getMessage().startsWith("no guest image at /nonexistent/agentd-guest"),
+                String.valueOf(result));
+    }
+
     /** Two VMs for a test that leaves its thread's interrupt status set (as the idiom restores it, or after @Timeout). */
     @ExtendWith(GuestVmExtension.class)
     @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
