@@ -102,8 +102,11 @@ final class QemuProcesses {
      */
     static void requireInstalled(String qemu) throws GuestVmException {
         if (find(qemu) == null) {
-            throw new GuestVmException(qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
-                    + " install QEMU with: apt-get install qemu-system-x86");
+            // A path is not looked up on PATH: saying so would send the user to the wrong place.
+            throw new GuestVmException(qemu.contains("/")
+                    ? qemu + " is not an executable file" + (Files.exists(Path.of(qemu)) ? "" : " (it does not exist)")
+                    : qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
+                            + " install QEMU with: apt-get install qemu-system-x86");
         }
         if (find(SETPRIV) == null) {
             throw new GuestVmException(SETPRIV + " was not found on PATH: it comes with util-linux"
