@@ -52,6 +52,8 @@ public final class GuestVm implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
     /** Lines of the console an exception quotes. */
     static final int ERROR_TAIL_LINES = 40;
+    /** The kernel's last console line when it powers the machine off (kernel_power_off). */
+    static final String POWER_DOWN_LINE = "reboot: Power down";
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
     private static final Duration KVM_FAILURE_WINDOW = Duration.ofSeconds(10);
 
@@ -185,27 +187,22 @@ public final class GuestVm implements AutoCloseable {
 
     /**
      * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
-     * has not within the shutdown timeout. Then removes the default temporary run directory, unless
-     * QEMU had to be killed, exited non-zero, or the kit's connection had already ended before this
-     * call (the guest powered off or panicked by itself): its console then stays for a look, and the
-     * path is logged (slf4j, WARN). Idempotent.
+     * has not within the shutdown timeout. Then removes the default temporary run directory if the
+     * guest powered off (whoever asked for it), and keeps it when QEMU had to be killed, exited
+     * non-zero, or the guest ended without powering off (a kernel panic): its console then stays for a
+     * look, and the path is logged (slf4j, WARN). Idempotent.
      */
     @Override
     public void close() throws InterruptedException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        // A guest that ends by itself exits 0 after a kernel panic as after a power-off (panic=-1,
-        // -no-reboot): only the power-off the kit asked for is clean, the other's console is kept.
-        // The connection is the witness: it closes as QEMU exits, a moment before the exit is seen.
-        boolean asked = false;
-        boolean clean = false;
+        boolean exited = false;
         try {
             if (client.isOpen() && qemu.isAlive()) {
                 client.shutdown();
-                asked = true;
             }
-            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0 && asked;
+            exited = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (IOException e) {
             // The connection is gone: QEMU is killed below if it is still running.
         } finally {
@@ -216,15 +213,24 @@ public final class GuestVm implements AutoCloseable {
             link.close();
         }
         if (ownsRunDir) {
-            if (clean) {
+            if (exited && qemu.exitValue() == 0 && poweredOff()) {
                 deleteTree(runDir);
-            } else if (!asked) {
-                log.warn("the guest's connection had ended before close (QEMU exit status {}: powered off, panicked"
-                        + " or killed); its files stay in {}", qemu.exitValue(), runDir);
+            } else if (exited && qemu.exitValue() == 0) {
+                log.warn("the guest ended without powering off (a kernel panic or a reset, QEMU exit status 0);"
+                        + " its files stay in {}", runDir);
             } else {
                 log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }
         }
+    }
+
+    /**
+     * Whether the kernel powered the machine off: QEMU exits 0 after a kernel panic as after a
+     * power-off (panic=-1, -no-reboot), and only the console tells them apart. The kernel prints its
+     * last line at KERN_EMERG, so quiet keeps it.
+     */
+    private boolean poweredOff() {
+        return QemuProcesses.tail(console.file(), 5).contains(POWER_DOWN_LINE);
     }
 
     @Override
