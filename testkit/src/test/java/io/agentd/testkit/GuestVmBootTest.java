@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
  * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
- * one guest that panics and one boot that never gets ready.
+ * two guests that panic, one the test powers off and one boot that never gets ready.
  */
 class GuestVmBootTest {
     /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
@@ -104,6 +104,18 @@ class GuestVmBootTest {
         } finally {
             deleteTree(runDir);
         }
+    }
+
+    @Test
+    void aGuestTheTestPowersOffLeavesNoFiles() throws Exception {
+        Path runDir;
+        try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot()) {
+            runDir = vm.runDir();
+            assertThrows(ConnectionLostException.class, () -> vm.exec("poweroff", "-f"));
+        }
+        boolean left = Files.exists(runDir);
+        deleteTree(runDir);
+        assertFalse(left, "a guest powered off from inside is a clean end: its temporary run directory stays behind");
     }
 
     @Test
