@@ -121,9 +121,10 @@ public final class GuestVm implements AutoCloseable {
         if (!qemu.waitFor(1, TimeUnit.SECONDS)) {
             return lost;
         }
+        String how = qemu.exitValue() != 0 ? "QEMU failed or was killed"
+                : poweredOff() ? "the guest powered off" : "the guest ended without powering off: a kernel panic or a reset";
         ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
-                + qemu.exitValue() + " (the guest powered off, panicked or was killed); its console is "
-                + console.file(), lost);
+                + qemu.exitValue() + " (" + how + "); its console is " + console.file(), lost);
         gone.addSuppressed(new GuestDiagnostics("--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file()
                 + "):\n" + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES)));
         return gone;
