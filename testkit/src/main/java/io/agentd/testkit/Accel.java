@@ -75,4 +75,13 @@ public enum Accel {
     static void markKvmFailed() {
         kvmFailed = true;
     }
+
+    /** Whether a KVM boot failed in this JVM; with {@link #setKvmFailed}, lets a test start from either state. */
+    static boolean kvmFailed() {
+        return kvmFailed;
+    }
+
+    static void setKvmFailed(boolean failed) {
+        kvmFailed = failed;
+    }
 }

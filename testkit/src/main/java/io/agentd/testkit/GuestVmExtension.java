@@ -45,11 +45,11 @@ import org.opentest4j.TestAbortedException;
  * }
  * }</pre>
  *
- * <p>When a test, or a set-up or tear-down method, fails, every VM it used gets a {@link GuestDiagnostics}
- * added to the failure (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
- * {@value #AGENT_LOG_LINES} log lines. Without a guest image ({@link GuestImage#defaultDir()}) the
- * tests are skipped (aborted) with a reason that says how to build one, or fail when
- * {@link GuestImage#required()}.
+ * <p>When a test, or a set-up or tear-down method, fails, every VM it used gets a
+ * {@link GuestDiagnostics} added to the failure (suppressed): the console's last
+ * {@value #CONSOLE_TAIL_LINES} lines and the agent's last {@value #AGENT_LOG_LINES} log lines.
+ * Without a guest image ({@link GuestImage#defaultDir()}) the tests are skipped (aborted) with a
+ * reason that says how to build one, or fail when {@link GuestImage#required()}.
  */
 public final class GuestVmExtension
         implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler,

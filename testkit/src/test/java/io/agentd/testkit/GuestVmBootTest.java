@@ -95,7 +95,8 @@ class GuestVmBootTest {
         try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot()) {
             runDir = vm.runDir();
             crashed = vm;
-            assertThrows(IOException.class, () -> vm.client().run(ExecRequest.of(PANIC[0], PANIC[1], PANIC[2]), Duration.ofMinutes(1)));
+            ExecRequest panic = ExecRequest.of(PANIC[0], PANIC[1], PANIC[2]);
+            assertThrows(IOException.class, () -> vm.client().run(panic, Duration.ofMinutes(1)));
         }
         try {
             assertTrue(Files.isDirectory(runDir), "the console of a guest that ended by itself was deleted by close");
