@@ -62,7 +62,26 @@ public enum Accel {
         }
     }
 
+    /**
+     * Whether QEMU's early exit was QEMU refusing KVM rather than the guest ending: a failure (an exit
+     * status other than 0; SIGABRT on a failed assertion) whose output names KVM ("failed to
+     * initialize kvm", "kvm_buf_set_msrs: Assertion ..."). A guest that panics or powers off at once
+     * makes QEMU exit 0 (-no-reboot) and must not send the rest of the JVM to TCG.
+     */
+    static boolean kvmRefused(int qemuExitStatus, String qemuOutput) {
+        return qemuExitStatus != 0 && qemuOutput.toLowerCase(Locale.ROOT).contains("kvm");
+    }
+
     static void markKvmFailed() {
         kvmFailed = true;
+    }
+
+    /** Whether a KVM boot failed in this JVM; with {@link #setKvmFailed}, lets a test start from either state. */
+    static boolean kvmFailed() {
+        return kvmFailed;
+    }
+
+    static void setKvmFailed(boolean failed) {
+        kvmFailed = failed;
     }
 }

@@ -9,8 +9,11 @@ import java.lang.annotation.Target;
 /**
  * Marks a {@link GuestVm} field or parameter that {@link GuestVmExtension} fills with a booted guest.
  * A static field gets one VM for the whole class (booted before the first test, closed after the
- * last); an instance field or a test method's parameter gets a VM per test. The image is
- * {@link GuestImage#defaultDir()}; without one the tests are skipped, with the reason.
+ * last); an instance field or a test method's parameter gets a VM per test. Every parameter is a VM
+ * of its own: two parameters boot two VMs, and a {@code @BeforeEach} method's parameter is not the
+ * test's; for a VM that set-up and test share, use a field. The image is
+ * {@link GuestImage#defaultDir()}; without one the tests are skipped, with the reason (or fail when
+ * {@link GuestImage#required()}).
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)

@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecResult;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
@@ -25,10 +26,17 @@ import org.slf4j.LoggerFactory;
  * ready and a client connected to it.
  *
  * <pre>{@code
- * try (GuestVm vm = GuestVm.builder().memoryMib(512).kernelArgs("agentd.profile=strict").boot()) {
- *     ExecResult r = vm.exec("uname", "-r");
+ * try (GuestVm vm = GuestVm.builder().image(Path.of("build/guest")).kernelArgs("agentd.profile=strict").boot()) {
+ *     ExecResult r = vm.exec("uname", "-r");                  // r.exitCode(), r.stdoutText(), r.stderrText()
+ *     vm.client().files().upload(Path.of("app.tar"), "/tmp/app.tar");   // into the guest
+ *     vm.client().files().download("/etc/hostname", Path.of("hostname")); // out of it
  * }
  * }</pre>
+ *
+ * <p>The image is a directory of scripts/guest/build-image ({@code --out}); without {@link Builder#image}
+ * it is {@link GuestImage#defaultDir()}. For stdin, environment, a working directory or another
+ * user, run an {@code ExecRequest} through {@link #client()}. JUnit tests can have the VM injected
+ * instead ({@link GuestVmExtension}).
  *
  * <p>Its files are in its run directory (by default a fresh temporary directory per VM, so VMs booted
  * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
@@ -44,6 +52,8 @@ public final class GuestVm implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
     /** Lines of the console an exception quotes. */
     static final int ERROR_TAIL_LINES = 40;
+    /** The kernel's last console line when it powers the machine off (kernel_power_off). */
+    static final String POWER_DOWN_LINE = "reboot: Power down";
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
     private static final Duration KVM_FAILURE_WINDOW = Duration.ofSeconds(10);
 
@@ -94,7 +104,30 @@ public final class GuestVm implements AutoCloseable {
         if (argv.length == 0) {
             throw new IllegalArgumentException("no command");
         }
-        return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
+        try {
+            return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
+        } catch (ConnectionLostException e) {
+            throw whenTheGuestIsGone(e);
+        }
+    }
+
+    /**
+     * {@code lost}, or when QEMU has exited (the relay then closes every connection) the same failure
+     * saying so, with the console's tail attached: "closed the connection" alone does not tell a
+     * guest that panicked or powered off from an agent that broke.
+     */
+    private ConnectionLostException whenTheGuestIsGone(ConnectionLostException lost) throws InterruptedException {
+        // The connection closes as QEMU exits: give the exit a moment to be seen.
+        if (!qemu.waitFor(1, TimeUnit.SECONDS)) {
+            return lost;
+        }
+        String how = qemu.exitValue() != 0 ? "QEMU failed or was killed"
+                : poweredOff() ? "the guest powered off" : "the guest ended without powering off: a kernel panic or a reset";
+        ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
+                + qemu.exitValue() + " (" + how + "); its console is " + console.file(), lost);
+        gone.addSuppressed(new GuestDiagnostics("--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file()
+                + "):\n" + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES)));
+        return gone;
     }
 
     /** The agent's core.ready of the kit's connection (null if the agent was found by a ping). */
@@ -155,21 +188,22 @@ public final class GuestVm implements AutoCloseable {
 
     /**
      * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
-     * has not within the shutdown timeout. Then removes the default temporary run directory, unless
-     * QEMU had to be killed or exited non-zero (its console stays for a look; the path is logged on
-     * stderr). Idempotent.
+     * has not within the shutdown timeout. Then removes the default temporary run directory if the
+     * guest powered off (whoever asked for it), and keeps it when QEMU had to be killed, exited
+     * non-zero, or the guest ended without powering off (a kernel panic): its console then stays for a
+     * look, and the path is logged (slf4j, WARN). Idempotent.
      */
     @Override
     public void close() throws InterruptedException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        boolean clean = false;
+        boolean exited = false;
         try {
             if (client.isOpen() && qemu.isAlive()) {
                 client.shutdown();
             }
-            clean = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS) && qemu.exitValue() == 0;
+            exited = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (IOException e) {
             // The connection is gone: QEMU is killed below if it is still running.
         } finally {
@@ -180,12 +214,24 @@ public final class GuestVm implements AutoCloseable {
             link.close();
         }
         if (ownsRunDir) {
-            if (clean) {
+            if (exited && qemu.exitValue() == 0 && poweredOff()) {
                 deleteTree(runDir);
+            } else if (exited && qemu.exitValue() == 0) {
+                log.warn("the guest ended without powering off (a kernel panic or a reset, QEMU exit status 0);"
+                        + " its files stay in {}", runDir);
             } else {
                 log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }
         }
+    }
+
+    /**
+     * Whether the kernel powered the machine off: QEMU exits 0 after a kernel panic as after a
+     * power-off (panic=-1, -no-reboot), and only the console tells them apart. The kernel prints its
+     * last line at KERN_EMERG, so quiet keeps it.
+     */
+    private boolean poweredOff() {
+        return QemuProcesses.tail(console.file(), 5).contains(POWER_DOWN_LINE);
     }
 
     @Override
@@ -213,7 +259,7 @@ public final class GuestVm implements AutoCloseable {
     /**
      * One QEMU run until core.ready.
      *
-     * @param kvmTrial KVM tried by AUTO: QEMU exiting within {@link #KVM_FAILURE_WINDOW} throws
+     * @param kvmTrial KVM tried by AUTO: QEMU refusing KVM within {@link #KVM_FAILURE_WINDOW} throws
      *                 {@link KvmUnusable} (the caller tries TCG) instead of failing the boot
      */
     private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
@@ -239,14 +285,15 @@ public final class GuestVm implements AutoCloseable {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             QemuProcesses.kill(qemu);
             link.close();
-            if (kvmTrial && exitedAtOnce) {
+            String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
+            if (kvmTrial && exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid)) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
             String why = e instanceof TimeoutException
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
-                    + why + "\n--- QEMU (" + qemuLog + "):\n" + QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES)
+                    + why + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
                     + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
                     + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
         } catch (InterruptedException e) {

@@ -1,7 +1,9 @@
 package io.agentd.testkit;
 
 import java.io.IOException;
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Parameter;
 import java.nio.file.Path;
@@ -12,10 +14,15 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
+import org.junit.jupiter.api.extension.LifecycleMethodExecutionExceptionHandler;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -38,20 +45,24 @@ import org.opentest4j.TestAbortedException;
  * }
  * }</pre>
  *
- * <p>When a test fails, every VM it used gets a {@link GuestDiagnostics} added to the failure
- * (suppressed): the console's last {@value #CONSOLE_TAIL_LINES} lines and the agent's last
- * {@value #AGENT_LOG_LINES} log lines. Without a guest image ({@link GuestImage#defaultDir()}) the
- * tests are skipped (aborted) with a reason that says how to build one, or fail when
- * {@link GuestImage#required()}.
+ * <p>When a test, or a set-up or tear-down method, fails, every VM it used gets a
+ * {@link GuestDiagnostics} added to the failure (suppressed): the console's last
+ * {@value #CONSOLE_TAIL_LINES} lines and the agent's last {@value #AGENT_LOG_LINES} log lines.
+ * Without a guest image ({@link GuestImage#defaultDir()}) the tests are skipped (aborted) with a
+ * reason that says how to build one, or fail when {@link GuestImage#required()}.
  */
 public final class GuestVmExtension
-        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler {
+        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver, TestExecutionExceptionHandler,
+        LifecycleMethodExecutionExceptionHandler {
     static final int CONSOLE_TAIL_LINES = 60;
     static final int AGENT_LOG_LINES = 100;
     private static final Namespace NAMESPACE = Namespace.create(GuestVmExtension.class);
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
+        if (takesAGuest(context.getRequiredTestClass(), BeforeAll.class, AfterAll.class)) {
+            requireImage(); // as below, for the class
+        }
         for (Field field : guestFields(context.getRequiredTestClass(), true)) {
             field.set(null, boot(context, field.getAnnotation(Guest.class)));
         }
@@ -60,12 +71,15 @@ public final class GuestVmExtension
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
         // Here rather than at parameter resolution, which would turn the skip into a failure.
-        if (context.getTestMethod().map(m -> Arrays.asList(m.getParameterTypes()).contains(GuestVm.class)).orElse(false)) {
+        if (context.getTestMethod().map(GuestVmExtension::takesAGuest).orElse(false)
+                || takesAGuest(context.getRequiredTestClass(), BeforeEach.class, AfterEach.class)) {
             requireImage();
         }
-        Object instance = context.getRequiredTestInstance();
-        for (Field field : guestFields(instance.getClass(), false)) {
-            field.set(instance, boot(context, field.getAnnotation(Guest.class)));
+        // A @Nested test has its enclosing classes' instances too, and their @Guest fields are its VMs as well.
+        for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
+            for (Field field : guestFields(instance.getClass(), false)) {
+                field.set(instance, boot(context, field.getAnnotation(Guest.class)));
+            }
         }
     }
 
@@ -86,6 +100,33 @@ public final class GuestVmExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    // Set-up and tear-down methods (fixtures put into the guest, say) fail as a test does.
+
+    @Override
+    public void handleBeforeAllMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleBeforeEachMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleAfterEachMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    @Override
+    public void handleAfterAllMethodExecutionException(ExtensionContext context, Throwable failure) throws Throwable {
+        throw withDiagnostics(context, failure);
+    }
+
+    /** {@code failure} with a {@link GuestDiagnostics} of every VM {@code context} can see. */
+    private static Throwable withDiagnostics(ExtensionContext context, Throwable failure) {
         // A store's get() falls back to its parents': the same Booted is seen from every level below it.
         Set<Booted> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (ExtensionContext c = context; c != null; c = c.getParent().orElse(null)) {
@@ -96,7 +137,7 @@ public final class GuestVmExtension
                 }
             }
         }
-        throw failure;
+        return failure;
     }
 
     /** The console's tail and the agent's log lines of {@code vm}, as an exception to attach. */
@@ -144,6 +185,23 @@ public final class GuestVmExtension
         return dir;
     }
 
+    private static boolean takesAGuest(Method method) {
+        return Arrays.asList(method.getParameterTypes()).contains(GuestVm.class);
+    }
+
+    /** Whether a method of {@code type} (or a superclass) annotated with one of {@code lifecycle} takes a GuestVm. */
+    @SafeVarargs
+    private static boolean takesAGuest(Class<?> type, Class<? extends Annotation>... lifecycle) {
+        for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Method m : c.getDeclaredMethods()) {
+                if (Arrays.stream(lifecycle).anyMatch(m::isAnnotationPresent) && takesAGuest(m)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     private static List<Field> guestFields(Class<?> type, boolean statics) {
         List<Field> fields = new ArrayList<>();
         for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
@@ -164,10 +222,31 @@ public final class GuestVmExtension
     private static final class Booted implements ExtensionContext.Store.CloseableResource {
         final List<GuestVm> vms = new ArrayList<>();
 
+        /**
+         * Closes every VM, even when one fails. A test may leave its thread's interrupt status set (the
+         * idiom restores it; @Timeout interrupts): meant for the test, it would make every close kill
+         * its QEMU at once and end the loop, so it is cleared for the power-offs and set again after.
+         */
         @Override
-        public void close() throws InterruptedException {
+        public void close() throws Throwable {
+            boolean interrupted = Thread.interrupted();
+            Throwable failure = null;
             for (GuestVm vm : vms) {
-                vm.close();
+                try {
+                    vm.close();
+                } catch (Throwable e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure != null) {
+                throw failure;
             }
         }
     }

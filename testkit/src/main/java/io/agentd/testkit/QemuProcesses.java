@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Starts QEMU so that it never outlives this JVM, however the JVM ends.
@@ -60,13 +61,37 @@ final class QemuProcesses {
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        try {
-            Process process = launcher.submit(pb::start).get();
+        Future<Process> started = launcher.submit(() -> {
+            Process process = pb.start();
             live.add(process);
             process.onExit().thenAccept(live::remove);
             return process;
+        });
+        try {
+            return started.get();
         } catch (ExecutionException e) {
             throw new GuestVmException("could not start " + qemu + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            // The launcher starts it anyway, and nobody would hold it: wait for it to kill it.
+            killWhenStarted(started);
+            throw e;
+        }
+    }
+
+    private static void killWhenStarted(Future<Process> started) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                started.get().destroyForcibly().waitFor();
+                break;
+            } catch (InterruptedException again) {
+                interrupted = true;
+            } catch (ExecutionException notStarted) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -77,8 +102,11 @@ final class QemuProcesses {
      */
     static void requireInstalled(String qemu) throws GuestVmException {
         if (find(qemu) == null) {
-            throw new GuestVmException(qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
-                    + " install QEMU with: apt-get install qemu-system-x86");
+            // A path is not looked up on PATH: saying so would send the user to the wrong place.
+            throw new GuestVmException(qemu.contains("/")
+                    ? qemu + " is not an executable file" + (Files.exists(Path.of(qemu)) ? "" : " (it does not exist)")
+                    : qemu + " was not found on PATH (" + System.getenv("PATH") + "):"
+                            + " install QEMU with: apt-get install qemu-system-x86");
         }
         if (find(SETPRIV) == null) {
             throw new GuestVmException(SETPRIV + " was not found on PATH: it comes with util-linux"

@@ -7,23 +7,31 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecResult;
+import io.agentd.protocol.payload.ExecRequest;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
- * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots and one boot that never gets
- * ready.
+ * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
+ * two guests that panic, one the test powers off and one boot that never gets ready.
  */
 class GuestVmBootTest {
+    /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
+    private static final String[] PANIC = {"sh", "-c", "echo c > /proc/sysrq-trigger"};
+
     @TempDir
     Path tmp;
 
@@ -77,6 +85,62 @@ class GuestVmBootTest {
         vm.close(); // again: nothing happens
         assertThrows(IllegalStateException.class, vm::client);
         assertFalse(Files.exists(runDir), "the temporary run directory is removed after a clean power-off");
+    }
+
+    @Test
+    void aGuestThatCrashedKeepsItsConsoleAfterClose() throws Exception {
+        Path runDir;
+        GuestVm crashed;
+        // As a user's test meets it: the failure leaves try-with-resources, which closes the VM at once.
+        try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot()) {
+            runDir = vm.runDir();
+            crashed = vm;
+            ExecRequest panic = ExecRequest.of(PANIC[0], PANIC[1], PANIC[2]);
+            assertThrows(IOException.class, () -> vm.client().run(panic, Duration.ofMinutes(1)));
+        }
+        try {
+            assertTrue(Files.isDirectory(runDir), "the console of a guest that ended by itself was deleted by close");
+            assertTrue(crashed.console().contains("Kernel panic"), crashed.console().tail(20));
+            assertEquals(OptionalInt.of(0), crashed.exitStatus(), "QEMU's exit after the panic (panic=-1, -no-reboot)");
+        } finally {
+            deleteTree(runDir);
+        }
+    }
+
+    @Test
+    void aGuestTheTestPowersOffLeavesNoFiles() throws Exception {
+        Path runDir;
+        try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot()) {
+            runDir = vm.runDir();
+            ConnectionLostException lost = assertThrows(ConnectionLostException.class, () -> vm.exec("poweroff", "-f"));
+            assertContains(lost, "QEMU exited with status 0 (the guest powered off)");
+        }
+        boolean left = Files.exists(runDir);
+        deleteTree(runDir);
+        assertFalse(left, "a guest powered off from inside is a clean end: its temporary run directory stays behind");
+    }
+
+    @Test
+    void execSaysTheGuestIsGoneWithItsConsole() throws Exception {
+        GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).boot();
+        try {
+            ConnectionLostException lost = assertThrows(ConnectionLostException.class,
+                    () -> vm.exec(PANIC));
+            assertContains(lost, "QEMU exited with status 0 (the guest ended without powering off: a kernel panic or a reset)");
+            assertEquals(1, lost.getSuppressed().length, "the console's tail is attached");
+            assertContains(lost.getSuppressed()[0], "Kernel panic");
+        } finally {
+            vm.close();
+            deleteTree(vm.runDir());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // already gone
+        }
     }
 
     @Test

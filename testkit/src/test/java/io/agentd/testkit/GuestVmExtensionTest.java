@@ -1,20 +1,33 @@
 package io.agentd.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
@@ -47,6 +60,17 @@ class GuestVmExtensionTest {
         void fails() throws Exception {
             assertEquals("something else", vm.exec("true").stdoutText(), "fails on purpose");
         }
+
+        @BeforeEach
+        void setUp(TestInfo test) throws Exception {
+            if (test.getTestMethod().orElseThrow().getName().equals("setUpFails")) {
+                assertEquals(0, vm.exec("false").exitCode(), "set-up fails on purpose");
+            }
+        }
+
+        @Test
+        void setUpFails() {
+        }
     }
 
     /** A parameter: skipped when there is no image. */
@@ -56,6 +80,99 @@ class GuestVmExtensionTest {
         @Test
         void needsAGuest(GuestVm vm) {
             throw new AssertionError("ran without an image: " + vm);
+        }
+    }
+
+    /** A parameter of a set-up method: skipped like a test's when there is no image. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class SetUpParameterExample {
+        @BeforeEach
+        void setUp(GuestVm vm) {
+            throw new AssertionError("set up without an image: " + vm);
+        }
+
+        @Test
+        void needsTheSetUp() {
+        }
+    }
+
+    @Test
+    void withoutAnImageASetUpMethodsGuestSkipsTheTestsWithTheReason() {
+        Map<String, TestExecutionResult> results = withoutAnImage("false", () -> run(SetUpParameterExample.class));
+        TestExecutionResult result = results.get("needsTheSetUp()");
+        assertNotNull(result, results.toString());
+        assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), String.valueOf(result));
+        assertTrue(result.getThrowable().orElseThrow().getMessage().startsWith("no guest image at /nonexistent/agentd-guest"),
+                String.valueOf(result));
+    }
+
+    /** Two VMs for a test that leaves its thread's interrupt status set (as the idiom restores it, or after @Timeout). */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class InterruptedExample {
+        static final List<GuestVm> seen = new ArrayList<>();
+
+        @Test
+        void leavesTheInterruptStatusSet(@Guest(memoryMib = 512, vcpus = 1) GuestVm a,
+                @Guest(memoryMib = 512, vcpus = 1) GuestVm b) {
+            seen.add(a);
+            seen.add(b);
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void everyVmOfATestPowersOffCleanlyEvenWhenTheTestLeftItsThreadInterrupted() throws Exception {
+        GuestVmExtension.requireImage();
+        try {
+            TestExecutionResult result = run(InterruptedExample.class).get("leavesTheInterruptStatusSet(GuestVm, GuestVm)");
+            assertNotNull(result);
+            assertEquals(TestExecutionResult.Status.SUCCESSFUL, result.getStatus(), String.valueOf(result));
+            assertEquals(2, InterruptedExample.seen.size());
+            for (GuestVm vm : InterruptedExample.seen) {
+                assertEquals(OptionalInt.of(0), vm.exitStatus(), vm + " did not power off");
+                assertFalse(Files.exists(vm.runDir()), vm + ": a clean power-off removes the run directory");
+            }
+        } finally {
+            for (GuestVm vm : InterruptedExample.seen) {
+                vm.close(); // a VM the extension left running
+            }
+        }
+    }
+
+    /** An instance field of the enclosing class, used by a @Nested test: a VM per nested test too. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class NestedExample {
+        @Guest
+        GuestVm vm;
+
+        @Nested
+        class Inner {
+            @Test
+            void usesTheEnclosingVm() {
+                assertNotNull(vm, "the enclosing class's @Guest field was not filled");
+            }
+        }
+    }
+
+    @Test
+    void aNestedTestGetsTheEnclosingInstancesGuests(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(QemuProcesses.find(QemuCommand.DEFAULT_BINARY) != null, "QEMU is not installed");
+        // An image QEMU refuses at once: the boot is tried (and fails) instead of leaving the field null.
+        Path image = FakeImage.create(tmp.resolve("img"));
+        TestExecutionResult result = withProperties(Map.of(GuestImage.DIR_PROPERTY, image.toString(), Accel.PROPERTY, "tcg"),
+                () -> run(NestedExample.class).get("usesTheEnclosingVm()"));
+        assertNotNull(result);
+        Throwable failure = result.getThrowable().orElseThrow();
+        assertInstanceOf(GuestVmException.class, failure, failure.toString());
+        assertTrue(failure.getMessage().contains("QEMU exited with status"), failure.getMessage());
+        // A failed boot keeps its temporary run directory for a look; this one is not worth one.
+        Matcher runDir = Pattern.compile("run directory (/\\S+),").matcher(failure.getMessage());
+        assertTrue(runDir.find(), failure.getMessage());
+        try (Stream<Path> files = Files.walk(Path.of(runDir.group(1)))) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 
@@ -74,6 +191,11 @@ class GuestVmExtensionTest {
         assertTrue(diagnostics.getMessage().contains("--- console, last 60 lines"), diagnostics.getMessage());
         assertTrue(diagnostics.getMessage().contains("init: starting agentd"), diagnostics.getMessage());
         assertTrue(diagnostics.getMessage().contains("--- agent log, last 100 of "), diagnostics.getMessage());
+        // A failing @BeforeEach (fixtures put into the guest, say) gets them too.
+        Throwable setUp = results.get("setUpFails()").getThrowable().orElseThrow();
+        assertTrue(setUp.getMessage().contains("set-up fails on purpose"), setUp.toString());
+        assertEquals(1, setUp.getSuppressed().length, "a failed set-up carries the VM's diagnostics");
+        assertInstanceOf(GuestDiagnostics.class, setUp.getSuppressed()[0]);
         assertNotNull(Example.seen);
         assertEquals(OptionalInt.of(0), Example.seen.exitStatus(), "the class's VM powered off after its last test");
     }
@@ -96,15 +218,19 @@ class GuestVmExtensionTest {
 
     /** Runs {@code body} with no image where the kit looks and {@link GuestImage#REQUIRED_PROPERTY} = {@code required}. */
     private static <T> T withoutAnImage(String required, Supplier<T> body) {
-        String dir = System.getProperty(GuestImage.DIR_PROPERTY);
-        String req = System.getProperty(GuestImage.REQUIRED_PROPERTY);
-        System.setProperty(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest");
-        System.setProperty(GuestImage.REQUIRED_PROPERTY, required);
+        return withProperties(Map.of(GuestImage.DIR_PROPERTY, "/nonexistent/agentd-guest",
+                GuestImage.REQUIRED_PROPERTY, required), body);
+    }
+
+    /** Runs {@code body} with the system properties {@code set}, then restores them. */
+    private static <T> T withProperties(Map<String, String> set, Supplier<T> body) {
+        Map<String, String> before = new HashMap<>();
+        set.keySet().forEach(name -> before.put(name, System.getProperty(name)));
+        set.forEach(System::setProperty);
         try {
             return body.get();
         } finally {
-            restore(GuestImage.DIR_PROPERTY, dir);
-            restore(GuestImage.REQUIRED_PROPERTY, req);
+            before.forEach(GuestVmExtensionTest::restore);
         }
     }
 

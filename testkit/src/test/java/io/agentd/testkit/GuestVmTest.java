@@ -29,6 +29,15 @@ class GuestVmTest {
     }
 
     @Test
+    void aQemuPathThatIsNotAProgramIsNamedAsSuch() throws IOException {
+        Path image = FakeImage.create(tmp.resolve("img"));
+        Path notAProgram = Files.writeString(tmp.resolve("qemu-system-x86_64"), "not executable");
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run")).qemuBinary(notAProgram.toString()).boot());
+        assertContains(e, notAProgram + " is not an executable file");
+    }
+
+    @Test
     void aRunDirectoryTooDeepForAUnixSocketIsRefused() throws IOException {
         Path image = FakeImage.create(tmp.resolve("img"));
         Path deep = tmp.resolve("d".repeat(60)).resolve("e".repeat(60));
