@@ -106,7 +106,10 @@ class SessionCgroupE2ETest {
             assertNotNull(exited.usage().cpuSystemUs(), "cpu_system_us");
             long cgroupUs = exited.usage().cpuUserUs() + exited.usage().cpuSystemUs();
             assertTrue(procUs > 200_000, "the loop ran too briefly to compare: " + procUs + " us");
-            assertTrue(Math.abs(cgroupUs - procUs) <= procUs / 10,
+            // The cgroup also counts the fork and exec of cat, and /proc's ticks are sampled (a
+            // loaded 2-core machine showed 242 against 220 ms): 10% and 50 ms of slack, far under
+            // a count in the wrong unit, of one kind of time only, or of nothing.
+            assertTrue(Math.abs(cgroupUs - procUs) <= procUs / 10 + 50_000,
                     "exited says " + cgroupUs + " us of CPU, /proc/PID/stat said " + procUs + " us");
             agent.awaitLog("cpu_user_us=" + exited.usage().cpuUserUs());
         }
