@@ -109,8 +109,9 @@ public record AgentOptions(
                                    (default: 16m)
               --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)
               --stdin-window BYTES stdin credit granted to a host that asks for flow control, topped
-                                   up as the child reads (default: 1m, or --stdin-limit if smaller;
-                                   at most --stdin-limit)
+                                   up as the child reads; a session starts at 64k and doubles
+                                   each time its child has read that much, up to this (default:
+                                   1m, or --stdin-limit if smaller; at most --stdin-limit)
               --stall-warn-ms N    log a warning when the host has taken no output for N ms while
                                    some is waiting for it, and a line when it takes output again
                                    (default: 5000; 0: never)

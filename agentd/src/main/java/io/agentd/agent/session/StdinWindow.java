@@ -12,14 +12,30 @@ import java.util.function.LongConsumer;
  *
  * <p>Credit is topped up to the window, in one grant, once queued + credit falls to half of it:
  * a host streaming to a child that keeps up gets one credit frame per half window, not one per write.
+ *
+ * <p>A session's window starts at {@link #FIRST_WINDOW} and doubles each time its child has read a
+ * window's worth, up to the configured window (TCP's receive window grows the same way). Granted
+ * credit cannot be taken back, so a full window for every session would let idle ones (an
+ * interactive shell waiting for a key) hold the whole budget: 64 shells at the default 1 MiB held all
+ * of --stdin-total's 64 MiB, and the 65th session got no credit at all until one ended. Started
+ * small, an idle session holds 64 KiB, and a stream reaches the full window after its first MiB.
  */
 final class StdinWindow {
     /** Why a frame of stdin data was not admitted. */
     enum Refusal { NONE, PAST_CREDIT, SESSION_FULL, ALL_FULL }
 
+    /** The window a flow-controlled session (of {@link #forSession}) starts with. */
+    static final long FIRST_WINDOW = 64 * 1024;
+
     private final StdinBudget budget;
     /** The flow-control window; 0 for a session without flow control (changes when another host attaches). */
     private long window;
+    /** The window in force, at most {@link #window}: it grows as the child reads (see the class comment). */
+    private long current;
+    /** Bytes the child has read since {@link #current} last grew. */
+    private long readSinceGrowth;
+    /** Where {@link #current} starts for this session and after each change of host. */
+    private long first;
     /** Most bytes queued for a session without flow control (--stdin-limit). */
     private long queueLimit;
     /** The window and queue limit of each mode, for {@link #rehost}; 0 when not known (the old factories). */
@@ -35,6 +51,8 @@ final class StdinWindow {
     private StdinWindow(StdinBudget budget, long window, long queueLimit, LongConsumer onGrant) {
         this.budget = budget;
         this.window = window;
+        this.current = window;
+        this.first = window;
         this.queueLimit = queueLimit;
         this.onGrant = onGrant;
     }
@@ -56,6 +74,8 @@ final class StdinWindow {
                 : new StdinWindow(budget, 0, queueLimit, onGrant);
         w.creditWindow = window;
         w.plainQueueLimit = queueLimit;
+        w.first = Math.min(FIRST_WINDOW, window);
+        w.current = flowControl ? w.first : 0;
         return w;
     }
 
@@ -73,6 +93,8 @@ final class StdinWindow {
         budget.release(credit);
         credit = 0;
         window = flowControl ? creditWindow : 0;
+        current = Math.min(first, window); // a new host's child may read at another pace
+        readSinceGrowth = 0;
         queueLimit = flowControl ? creditWindow : plainQueueLimit;
         if (flowControl && open) {
             topUp();
@@ -132,7 +154,15 @@ final class StdinWindow {
         }
         queued -= n;
         budget.release(n);
-        if (open && queued + credit <= window / 2) {
+        if (!open) {
+            return;
+        }
+        readSinceGrowth += n;
+        if (readSinceGrowth >= current && current < window) {
+            current = Math.min(window, current * 2);
+            readSinceGrowth = 0;
+        }
+        if (queued + credit <= current / 2) {
             topUp();
         }
     }
@@ -158,7 +188,7 @@ final class StdinWindow {
     /** Credit that would fill the window again. */
     long wanted() {
         // Never below 0: after a change to flow control, more may be queued than the window holds.
-        return closed || !open ? 0 : Math.max(0, window - queued - credit);
+        return closed || !open ? 0 : Math.max(0, current - queued - credit);
     }
 
     /** Called by the budget with credit reserved for this window. */
@@ -179,5 +209,10 @@ final class StdinWindow {
 
     long window() {
         return window;
+    }
+
+    /** The window in force now (see the class comment). */
+    long current() {
+        return current;
     }
 }

@@ -193,4 +193,60 @@ class StdinWindowTest {
         assertEquals(StdinWindow.Refusal.ALL_FULL, old.admit(501));
         assertEquals(StdinWindow.Refusal.NONE, windowed.admit(WINDOW), "the credit holder always has room");
     }
+
+    private static final long MIB = 1 << 20;
+
+    /** A session's window as the agent makes it: 1 MiB configured, 16 MiB queue limit. */
+    private static StdinWindow session(StdinBudget budget, Granted granted) {
+        return StdinWindow.forSession(budget, true, MIB, 16 * MIB, granted::accept);
+    }
+
+    @Test
+    void aSessionStartsAtTheFirstWindowAndDoublesEachTimeItsChildReadsAWindowsWorth() {
+        StdinBudget budget = new StdinBudget(64 * MIB);
+        Granted g = new Granted();
+        StdinWindow w = session(budget, g);
+        w.open();
+        assertEquals(List.of(StdinWindow.FIRST_WINDOW), g.grants);
+        long read = 0;
+        List<Long> windows = new ArrayList<>(List.of(w.current()));
+        while (w.current() < MIB) {
+            assertEquals(StdinWindow.Refusal.NONE, w.admit(g.balance)); // the host sends all it may
+            g.balance = 0;
+            long sent = w.queued();
+            w.consumed(sent / 2); // the child reads half of it, then the rest
+            w.consumed(w.queued());
+            read += sent;
+            assertTrue(w.queued() + w.credit() <= w.current() && w.current() <= MIB);
+            if (w.current() != windows.get(windows.size() - 1)) {
+                windows.add(w.current());
+            }
+            assertTrue(read < 4 * MIB, "the window reached 1 MiB within the first MiBs read: " + windows);
+        }
+        assertEquals(List.of(64L << 10, 128L << 10, 256L << 10, 512L << 10, MIB), windows);
+        assertEquals(MIB, w.queued() + w.credit(), "topped up to the whole window once grown");
+        w.rehost(true); // another host: its child's pace is unknown, so the window starts small again
+        assertEquals(StdinWindow.FIRST_WINDOW, w.current());
+        w.close();
+        assertEquals(0, budget.used());
+    }
+
+    /**
+     * Idle sessions (shells waiting for a key) hold only their first window: with the full 1 MiB
+     * each, the 65th of them found the default 64 MiB budget used up and got no credit at all.
+     */
+    @Test
+    void aThousandIdleSessionsAllGetCreditFromTheDefaultBudget() {
+        StdinBudget budget = new StdinBudget(64 * MIB);
+        List<Granted> granted = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            Granted g = new Granted();
+            session(budget, g).open();
+            granted.add(g);
+        }
+        for (int i = 0; i < granted.size(); i++) {
+            assertEquals(StdinWindow.FIRST_WINDOW, granted.get(i).balance, "session " + i);
+        }
+        assertEquals(0, budget.waitingCount());
+    }
 }
