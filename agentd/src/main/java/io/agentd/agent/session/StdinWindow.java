@@ -34,8 +34,6 @@ final class StdinWindow {
     private long current;
     /** Bytes the child has read since {@link #current} last grew. */
     private long readSinceGrowth;
-    /** Where {@link #current} starts for this session and after each change of host. */
-    private long first;
     /** Most bytes queued for a session without flow control (--stdin-limit). */
     private long queueLimit;
     /** The window and queue limit of each mode, for {@link #rehost}; 0 when not known (the old factories). */
@@ -52,7 +50,6 @@ final class StdinWindow {
         this.budget = budget;
         this.window = window;
         this.current = window;
-        this.first = window;
         this.queueLimit = queueLimit;
         this.onGrant = onGrant;
     }
@@ -74,8 +71,7 @@ final class StdinWindow {
                 : new StdinWindow(budget, 0, queueLimit, onGrant);
         w.creditWindow = window;
         w.plainQueueLimit = queueLimit;
-        w.first = Math.min(FIRST_WINDOW, window);
-        w.current = flowControl ? w.first : 0;
+        w.current = flowControl ? Math.min(FIRST_WINDOW, window) : 0;
         return w;
     }
 
@@ -93,7 +89,7 @@ final class StdinWindow {
         budget.release(credit);
         credit = 0;
         window = flowControl ? creditWindow : 0;
-        current = Math.min(first, window); // a new host's child may read at another pace
+        current = Math.min(FIRST_WINDOW, window); // a new host's child may read at another pace
         readSinceGrowth = 0;
         queueLimit = flowControl ? creditWindow : plainQueueLimit;
         if (flowControl && open) {

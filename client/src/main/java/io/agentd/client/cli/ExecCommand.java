@@ -355,22 +355,17 @@ final class ExecCommand {
      * SIGINT, SIGTERM and SIGHUP sent to agentctl go to the remote command, and agentctl goes on
      * waiting for its exit status (as `docker run` does): over a virtio port the agent keeps a
      * session when its host hangs up, so dying here would leave the command running in the guest.
-     * Once the session has ended, or when the signal cannot be sent, agentctl ends as a signal
-     * would (128 + N; the shutdown hook restores the terminal).
+     * When the signal cannot be sent, agentctl ends as a signal would (128 + N; the shutdown hook
+     * restores the terminal).
      */
     private static void forwardSignals(ExecSession session) {
-        for (String name : FORWARDED_SIGNALS) {
-            Signal.handle(new Signal(name), signal -> {
-                if (session.isDone()) {
-                    System.exit(128 + signal.getNumber());
-                }
-                try {
-                    session.signal(signal.getNumber());
-                } catch (IOException e) {
-                    System.exit(128 + signal.getNumber());
-                }
-            });
-        }
+        onStopSignals(session, (signal, status) -> {
+            try {
+                session.signal(signal.getNumber());
+            } catch (IOException e) {
+                System.exit(status);
+            }
+        });
     }
 
     /**
@@ -381,20 +376,38 @@ final class ExecCommand {
      * does when its host goes away.
      */
     private void detachOnSignals(ExecSession session, boolean agentDetaches) {
+        onStopSignals(session, (signal, status) -> {
+            if (!leaving.compareAndSet(false, true)) {
+                System.exit(status);
+            }
+            if (!agentDetaches) {
+                err.println("agentctl: this agent cannot detach a session (no session_detach);"
+                        + " leaving it to what the agent does when its host goes away");
+                System.exit(status);
+            }
+            if (!detach(session) && !session.isDone()) {
+                System.exit(status);
+            }
+        });
+    }
+
+    /** What SIGINT, SIGTERM or SIGHUP does while the session runs; {@code status} is 128 + N. */
+    private interface StopSignal {
+        void handle(Signal signal, int status);
+    }
+
+    /**
+     * Installs {@code whileRunning} for SIGINT, SIGTERM and SIGHUP. Once the session has ended there
+     * is nothing left to pass a signal on to or to detach: agentctl ends as the signal would.
+     */
+    private static void onStopSignals(ExecSession session, StopSignal whileRunning) {
         for (String name : FORWARDED_SIGNALS) {
             Signal.handle(new Signal(name), signal -> {
                 int status = 128 + signal.getNumber();
-                if (session.isDone() || !leaving.compareAndSet(false, true)) {
+                if (session.isDone()) {
                     System.exit(status);
                 }
-                if (!agentDetaches) {
-                    err.println("agentctl: this agent cannot detach a session (no session_detach);"
-                            + " leaving it to what the agent does when its host goes away");
-                    System.exit(status);
-                }
-                if (!detach(session) && !session.isDone()) {
-                    System.exit(status);
-                }
+                whileRunning.handle(signal, status);
             });
         }
     }

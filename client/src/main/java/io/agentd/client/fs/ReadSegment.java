@@ -76,19 +76,16 @@ final class ReadSegment implements FsListener {
         this.id = id;
     }
 
-    /** The segment is no longer wanted (the file ended before it): its data is dropped. */
-    synchronized void discard() {
-        discarded = true;
-        chunks.clear();
-    }
-
     /**
      * Nobody will take this segment's bytes (its stream was closed, or the file ended before it):
-     * its id is freed now rather than when the agent answers, which an agent that stopped answering
-     * never does.
+     * its data is dropped, and its id is freed now rather than when the agent answers, which an
+     * agent that stopped answering never does.
      */
     void retire() {
-        discard();
+        synchronized (this) {
+            discarded = true;
+            chunks.clear();
+        }
         id.retire();
     }
 
@@ -113,8 +110,7 @@ final class ReadSegment implements FsListener {
                 id.refuseWaitHere("data of " + path);
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    failure = new AgentException("no data from the agent for " + path + " within "
-                            + timeout);
+                    failure = new AgentException("no data from the agent for " + path + " within " + timeout);
                     id.retire();
                     throw failure;
                 }

@@ -58,13 +58,13 @@ public final class UnixConnect {
         }, nanos, TimeUnit.NANOSECONDS);
         try {
             channel.connect(UnixDomainSocketAddress.of(path));
-            if (!state.compareAndSet(CONNECTING, CONNECTED)) {
+            if (state.getAndSet(CONNECTED) == TIMED_OUT) { // the timer closed it just after the connect
                 throw timedOut(path, timeout);
             }
             return channel;
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
-            if (!state.compareAndSet(CONNECTING, CONNECTED) && state.get() == TIMED_OUT) {
+            if (state.getAndSet(CONNECTED) == TIMED_OUT) { // the connect failed because the timer closed it
                 throw timedOut(path, timeout);
             }
             throw e;

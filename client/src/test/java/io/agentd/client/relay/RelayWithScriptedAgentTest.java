@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.transport.StoppedListener;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
@@ -374,36 +375,11 @@ class RelayWithScriptedAgentTest {
     @Test
     void aPortThatAcceptsNothingIsAClearErrorAfterTheWait() throws Exception {
         Path stopped = dir.resolve("stopped-port.sock");
-        try (java.nio.channels.ServerSocketChannel vm = java.nio.channels.ServerSocketChannel.open(
-                java.net.StandardProtocolFamily.UNIX)) {
-            vm.bind(java.net.UnixDomainSocketAddress.of(stopped), 1);
-            List<java.nio.channels.SocketChannel> queued = fillBacklog(stopped);
-            try {
-                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                        () -> Relay.start(stopped, dir.resolve("other.sock"), Duration.ofMillis(300)).close());
-                assertTrue(e.getMessage().contains("accepted no connection within"), e.getMessage());
-                assertFalse(Files.exists(dir.resolve("other.sock")));
-            } finally {
-                for (java.nio.channels.SocketChannel c : queued) {
-                    c.close();
-                }
-            }
-        }
-    }
-
-    /** Connects without blocking until the backlog of {@code socket} refuses one more (EAGAIN). */
-    private static List<java.nio.channels.SocketChannel> fillBacklog(Path socket) throws IOException {
-        List<java.nio.channels.SocketChannel> queued = new ArrayList<>();
-        while (true) {
-            java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
-            c.configureBlocking(false);
-            try {
-                c.connect(java.net.UnixDomainSocketAddress.of(socket));
-                queued.add(c);
-            } catch (IOException full) {
-                c.close();
-                return queued;
-            }
+        try (StoppedListener vm = StoppedListener.at(stopped)) {
+            IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> Relay.start(stopped, dir.resolve("other.sock"), Duration.ofMillis(300)).close());
+            assertTrue(e.getMessage().contains("accepted no connection within"), e.getMessage());
+            assertFalse(Files.exists(dir.resolve("other.sock")));
         }
     }
 
@@ -411,19 +387,10 @@ class RelayWithScriptedAgentTest {
     @Test
     void aListenPathWhoseListenerAcceptsNothingIsInUse() throws Exception {
         Path taken = dir.resolve("stopped-relay.sock");
-        try (java.nio.channels.ServerSocketChannel stoppedRelay = java.nio.channels.ServerSocketChannel.open(
-                java.net.StandardProtocolFamily.UNIX)) {
-            stoppedRelay.bind(java.net.UnixDomainSocketAddress.of(taken), 1);
-            List<java.nio.channels.SocketChannel> queued = fillBacklog(taken);
-            try {
-                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                        () -> Relay.start(dir.resolve("port.sock"), taken, WAIT).close());
-                assertTrue(e.getMessage().contains("is in use"), e.getMessage());
-            } finally {
-                for (java.nio.channels.SocketChannel c : queued) {
-                    c.close();
-                }
-            }
+        try (StoppedListener stoppedRelay = StoppedListener.at(taken)) {
+            IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> Relay.start(dir.resolve("port.sock"), taken, WAIT).close());
+            assertTrue(e.getMessage().contains("is in use"), e.getMessage());
         }
     }
 

@@ -5,14 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,36 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UnixConnectTest {
 
-    /** Connects without blocking until the backlog refuses one more (EAGAIN); returns those connected. */
-    private static List<SocketChannel> fillBacklog(Path socket) throws IOException {
-        List<SocketChannel> queued = new ArrayList<>();
-        while (true) {
-            SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-            c.configureBlocking(false);
-            try {
-                c.connect(UnixDomainSocketAddress.of(socket));
-                queued.add(c);
-            } catch (IOException full) {
-                c.close();
-                return queued;
-            }
-        }
-    }
-
     private static void assertConnectEndsWithin(AgentAddress address, Path socket) throws Exception {
-        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            server.bind(UnixDomainSocketAddress.of(socket), 1); // never accepts
-            List<SocketChannel> queued = fillBacklog(socket);
-            try {
-                IOException e = assertThrows(IOException.class, () -> address.open(Duration.ofMillis(500)).close());
-                assertTrue(e.getMessage().contains("500 ms"), e.getMessage());
-                assertEquals(e.getMessage().indexOf(socket.toString()), e.getMessage().lastIndexOf(socket.toString()),
-                        "the path once: " + e.getMessage());
-            } finally {
-                for (SocketChannel c : queued) {
-                    c.close();
-                }
-            }
+        try (StoppedListener stopped = StoppedListener.at(socket)) {
+            IOException e = assertThrows(IOException.class, () -> address.open(Duration.ofMillis(500)).close());
+            assertTrue(e.getMessage().contains("500 ms"), e.getMessage());
+            assertEquals(e.getMessage().indexOf(socket.toString()), e.getMessage().lastIndexOf(socket.toString()),
+                    "the path once: " + e.getMessage());
         }
     }
 
