@@ -48,8 +48,11 @@ public final class UnixConnect {
      * {@link TimedOut} when it takes no connection within {@code timeout}.
      */
     public static SocketChannel connect(Path path, Duration timeout) throws IOException {
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         long nanos = Timeouts.nanos(timeout);
+        if (nanos == 0) {
+            return connectNow(path, timeout);
+        }
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         AtomicInteger state = new AtomicInteger(CONNECTING);
         ScheduledFuture<?> timer = nanos == Long.MAX_VALUE ? null : Timer.EXECUTOR.schedule(() -> {
             if (state.compareAndSet(CONNECTING, TIMED_OUT)) {
@@ -72,6 +75,30 @@ public final class UnixConnect {
             if (timer != null) {
                 timer.cancel(false);
             }
+        }
+    }
+
+    /**
+     * No time to wait: one non-blocking connect, which a unix listener with room in its backlog
+     * takes at once and a full one refuses at once (EAGAIN). A timer of zero would race the connect
+     * and could close the channel of a listener that had taken it.
+     */
+    private static SocketChannel connectNow(Path path, Duration timeout) throws IOException {
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.configureBlocking(false);
+            if (!channel.connect(UnixDomainSocketAddress.of(path))) {
+                throw timedOut(path, timeout); // unix connects do not pend; were one to, it did not make it now
+            }
+            channel.configureBlocking(true);
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
+            // The JDK reports EAGAIN only by its message: the backlog is full, as a timeout would find it.
+            if (!(e instanceof TimedOut) && String.valueOf(e.getMessage()).contains("temporarily unavailable")) {
+                throw timedOut(path, timeout);
+            }
+            throw e;
         }
     }
 

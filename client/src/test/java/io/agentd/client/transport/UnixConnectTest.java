@@ -39,4 +39,31 @@ class UnixConnectTest {
         Path socket = dir.resolve("vmm.sock");
         assertConnectEndsWithin(new AgentAddress.HybridVsock(socket, 52), socket);
     }
+
+    /**
+     * A zero timeout is one attempt, never a race: a listener with room takes the connect (a timer of
+     * zero used to close it now and then), a full one is given up at once.
+     */
+    @Test
+    void aZeroTimeoutConnectsToAListenerWithRoomAndGivesUpOnAFullOne(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("live.sock");
+        try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(socket), 256);
+            for (int i = 0; i < 200; i++) {
+                try (java.nio.channels.SocketChannel c = UnixConnect.connect(socket, Duration.ZERO)) {
+                    assertTrue(c.isConnected() && c.isBlocking());
+                }
+                server.configureBlocking(false);
+                java.nio.channels.SocketChannel accepted = server.accept();
+                if (accepted != null) {
+                    accepted.close();
+                }
+            }
+        }
+        Path full = dir.resolve("stopped.sock");
+        try (StoppedListener stopped = StoppedListener.at(full)) {
+            assertThrows(UnixConnect.TimedOut.class, () -> UnixConnect.connect(full, Duration.ZERO));
+        }
+    }
 }
