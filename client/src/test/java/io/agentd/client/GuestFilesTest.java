@@ -355,6 +355,24 @@ class GuestFilesTest {
     }
 
     @Test
+    void aWriteAfterTheAgentIsGoneFailsWithConnectionLost() throws Exception {
+        // CpEndToEndTest.theAgentGoneMidCopyExits125 met this by chance in CI: the agent went
+        // between two Writes, the next Write was never sent, and the abort that followed tried to
+        // end a Write that had no id (NullPointerException, agentctl exit 1 instead of 125).
+        try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
+            CompletableFuture<GuestOutputStream> opened =
+                    async(() -> client.files().openWrite("/gone/f", WriteOptions.DEFAULT));
+            Frame open = peer.receive();
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(7)));
+            GuestOutputStream out = opened.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            peer.hangUp();
+            assertTrue(client.awaitClosed(WAIT), "the client sees the agent gone");
+            assertThrows(ConnectionLostException.class, () -> out.write(new byte[10]));
+            assertThrows(IOException.class, () -> out.write(new byte[10]), "the stream stays closed");
+        }
+    }
+
+    @Test
     void withoutCreditWritesGoInBoundedPiecesEachAnsweredBeforeTheNext() throws Exception {
         try (AgentClient client = peer.connect()) {
             int size = 9 * 1024 * 1024;

@@ -108,9 +108,11 @@ public final class GuestOutputStream extends OutputStream {
         }
     }
 
+    /** Starts the next Write; {@code current} is set only once it was sent, so an abort after a failed start has no Write to end. */
     private void startWrite() throws IOException {
-        current = new WriteCall(credit);
-        currentId = files.start(new FsOp.Write(handle, written, null, credit), current);
+        WriteCall call = new WriteCall(credit);
+        currentId = files.start(new FsOp.Write(handle, written, null, credit), call);
+        current = call;
     }
 
     /** Ends the current Write's data and checks the agent's answer. */
