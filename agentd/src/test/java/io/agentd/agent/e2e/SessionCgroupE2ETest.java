@@ -156,24 +156,43 @@ class SessionCgroupE2ETest {
         return root.resolve(Path.of(line.substring(3)).getFileName());
     }
 
-    /** An agent killed with SIGKILL leaves its sessions' cgroups; the next one empties them before ready. */
+    /**
+     * An agent killed with SIGKILL leaves its sessions' cgroups; the next one empties them before ready.
+     * Both agents use a --cgroup-root of this test's own: in the shared subtree any agent that starts
+     * meanwhile (another test run's on this machine) empties the dead agent's cgroups first, and the
+     * next agent then has nothing to report.
+     */
     @Test
     void theNextAgentKillsADeadAgentsSessionCgroupsBeforeReady() throws Exception {
-        long grandchild;
-        try (AgentProcess first = AgentProcess.start("cg-crashed");
-                HostConnection host = first.connectReady()) {
-            assumeSessionCgroups(first);
-            host.exec(1, sh(SETSID_GRANDCHILD));
-            host.expect(1, MessageType.EXEC_STARTED);
-            grandchild = firstLineOfStdout(host, 1);
-            first.signal(9);
-            first.awaitExit(Duration.ofSeconds(10));
+        Path root;
+        try (AgentProcess probe = AgentProcess.start("cg-probe")) {
+            assumeSessionCgroups(probe);
+            root = Path.of(controllersLine(probe).replaceAll(".*session cgroups under (\\S+) .*", "$1"))
+                    .resolve("test-crashed-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         }
-        assertFalse(Procs.gone(grandchild), "the grandchild died with the agent: nothing to recover");
-        try (AgentProcess second = AgentProcess.start("cg-restarted");
-                HostConnection host = second.connectReady()) {
-            assertTrue(Procs.gone(grandchild), "the dead agent's grandchild still runs at core.ready");
-            assertTrue(second.logText().contains("left by an agent that died"), second.logText());
+        try {
+            long grandchild;
+            try (AgentProcess first = AgentProcess.start("cg-crashed", "--cgroup-root", root.toString());
+                    HostConnection host = first.connectReady()) {
+                assumeSessionCgroups(first);
+                host.exec(1, sh(SETSID_GRANDCHILD));
+                host.expect(1, MessageType.EXEC_STARTED);
+                grandchild = firstLineOfStdout(host, 1);
+                first.signal(9);
+                first.awaitExit(Duration.ofSeconds(10));
+            }
+            assertFalse(Procs.gone(grandchild), "the grandchild died with the agent: nothing to recover");
+            try (AgentProcess second = AgentProcess.start("cg-restarted", "--cgroup-root", root.toString());
+                    HostConnection host = second.connectReady()) {
+                assertTrue(Procs.gone(grandchild), "the dead agent's grandchild still runs at core.ready");
+                second.awaitLog("left by an agent that died");
+            }
+        } finally {
+            try {
+                Files.deleteIfExists(root); // an empty cgroup: the second agent removed the dead one's
+            } catch (IOException e) {
+                // still holds a cgroup (a failed run): left for the machine's next boot
+            }
         }
     }
 
