@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
@@ -64,6 +65,21 @@ class FsServiceTest {
                 throw new AssertionError("only " + host.frames.size() + " of " + frames + " frames: " + host.types());
             }
             task.run();
+        }
+    }
+
+    /**
+     * Until a thread is in a native read below FsReadStream.readChunk: a fixed wait was not always
+     * enough on a loaded machine, and a close that comes first fails the Read as a bad handle instead.
+     */
+    private static void awaitAWorkerInRead() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (Thread.getAllStackTraces().values().stream().noneMatch(stack -> stack.length > 0
+                && stack[0].isNativeMethod()
+                && Arrays.stream(stack).anyMatch(e -> e.getClassName().endsWith(".FsReadStream")
+                        && e.getMethodName().equals("readChunk")))) {
+            assertTrue(System.nanoTime() < deadline, "no worker blocked in read(2) within 20 s");
+            Thread.sleep(10);
         }
     }
 
@@ -196,7 +212,7 @@ class FsServiceTest {
             runLoopUntil(1);
             long handle = ((FsResponseData.Handle) response(1).data()).handle();
             service.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, 10L), null, true));
-            Thread.sleep(300); // one worker is now blocked in read(2), holding the handle
+            awaitAWorkerInRead(); // one worker is now blocked in read(2), holding the handle
 
             service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
             runLoopUntil(3); // before the fix: the close waited behind the read, both workers stuck
