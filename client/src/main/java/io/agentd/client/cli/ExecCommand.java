@@ -25,6 +25,7 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -82,6 +83,10 @@ final class ExecCommand {
     private final AtomicBoolean outputBroken = new AtomicBoolean();
     /** Set once start returns; output may arrive before that. */
     private volatile ExecSession currentSession;
+    /** Completed when open returns, with its session (null when it failed): see {@link #onStopSignals}. */
+    private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
+    /** Set before the first output is written: from then on a signal may be someone's answer to it. */
+    private volatile boolean outputShown;
 
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
@@ -110,13 +115,20 @@ final class ExecCommand {
         LocalTerminal terminal = tty ? LocalTerminal.onStdin() : null;
         int[] size = terminal == null ? null : terminal.size();
         try (AgentClient client = connector.connect()) {
-            ExecSession session = opener.open(client, size, this::write);
-            currentSession = session;
+            // Before the session opens: its first output can be written before open returns, and a
+            // signal sent on seeing it must find these, not the JVM's default exit (130 for SIGINT).
             if (leave.sigProxy()) {
-                forwardSignals(session);
+                forwardSignals();
             } else {
-                detachOnSignals(session, client.agentDetachesSessions());
+                detachOnSignals(client.agentDetachesSessions());
             }
+            ExecSession session = null;
+            try {
+                session = opener.open(client, size, this::write);
+            } finally {
+                opened.complete(session);
+            }
+            currentSession = session;
             if (outputBroken.get()) {
                 signalQuietly(session, SIGPIPE);
             }
@@ -238,6 +250,9 @@ final class ExecCommand {
 
     /** Output listener: runs on the connection's reader thread. */
     private void write(Output output) {
+        if (!outputShown) {
+            outputShown = true;
+        }
         OutputStream to = output.stream() == Output.Stream.STDOUT ? stdout : stderr;
         try {
             to.write(output.data());
@@ -358,8 +373,8 @@ final class ExecCommand {
      * When the signal cannot be sent, agentctl ends as a signal would (128 + N; the shutdown hook
      * restores the terminal).
      */
-    private static void forwardSignals(ExecSession session) {
-        onStopSignals(session, (signal, status) -> {
+    private void forwardSignals() {
+        onStopSignals((session, signal, status) -> {
             try {
                 session.signal(signal.getNumber());
             } catch (IOException e) {
@@ -375,8 +390,8 @@ final class ExecCommand {
      * detach fails, agentctl ends as the signal would (128 + N) and the session gets what the agent
      * does when its host goes away.
      */
-    private void detachOnSignals(ExecSession session, boolean agentDetaches) {
-        onStopSignals(session, (signal, status) -> {
+    private void detachOnSignals(boolean agentDetaches) {
+        onStopSignals((session, signal, status) -> {
             if (!leaving.compareAndSet(false, true)) {
                 System.exit(status);
             }
@@ -393,21 +408,28 @@ final class ExecCommand {
 
     /** What SIGINT, SIGTERM or SIGHUP does while the session runs; {@code status} is 128 + N. */
     private interface StopSignal {
-        void handle(Signal signal, int status);
+        void handle(ExecSession session, Signal signal, int status);
     }
 
     /**
-     * Installs {@code whileRunning} for SIGINT, SIGTERM and SIGHUP. Once the session has ended there
-     * is nothing left to pass a signal on to or to detach: agentctl ends as the signal would.
+     * Installs {@code whileRunning} for SIGINT, SIGTERM and SIGHUP, before the session is opened.
+     * A signal that comes while it opens waits for it once its output was shown (whoever saw that
+     * output may have sent the signal in answer), and otherwise ends agentctl as the signal would,
+     * as it did before anything was shown. Once the session has ended (or failed to open) there is
+     * nothing left to pass a signal on to or to detach: agentctl ends as the signal would.
      */
-    private static void onStopSignals(ExecSession session, StopSignal whileRunning) {
+    private void onStopSignals(StopSignal whileRunning) {
         for (String name : FORWARDED_SIGNALS) {
             Signal.handle(new Signal(name), signal -> {
                 int status = 128 + signal.getNumber();
-                if (session.isDone()) {
+                ExecSession session = opened.getNow(null);
+                if (session == null && outputShown) {
+                    session = opened.join(); // a handler's own thread: open returns or fails soon
+                }
+                if (session == null || session.isDone()) {
                     System.exit(status);
                 }
-                whileRunning.handle(signal, status);
+                whileRunning.handle(session, signal, status);
             });
         }
     }

@@ -667,6 +667,41 @@ class AgentctlEndToEndTest {
         }
     }
 
+    /**
+     * A signal sent on seeing the command's first output finds agentctl's handlers even when it
+     * comes before the session's open has returned (output can be written first): with
+     * --sig-proxy=false it detaches (exit 0) instead of meeting the JVM's default handler (exit
+     * 130). {@link SlowOpenExec} holds that window open until the signal was sent.
+     */
+    @Test
+    void aSignalAnsweringTheFirstOutputDetachesEvenBeforeTheOpenHasReturned() throws Exception {
+        Path gate = dir.resolve("slow-open-gate");
+        Path go = dir.resolve("slow-open-go");
+        Path out = dir.resolve("slow-open.out");
+        Path err = dir.resolve("slow-open.err");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                SlowOpenExec.class.getName(), socket.toString(), go.toString(),
+                "echo ready; while [ ! -e '" + gate + "' ]; do sleep 0.05; done")
+                .redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .start();
+        try {
+            awaitLine(out, p, err);
+            signal(p, "INT");
+            Thread.sleep(500); // a handler the JVM had when the signal came runs now (the default one: exit 130)
+            Files.createFile(go);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end: " + Files.readString(err));
+            assertEquals(0, p.exitValue(), Files.readString(err));
+            long[] left = detachedAt(err);
+            assertEquals("ready\n".length(), left[1], "the offset is where this host's output ended");
+        } finally {
+            p.destroyForcibly();
+            if (!Files.exists(gate)) {
+                Files.createFile(gate); // the command ends
+            }
+        }
+    }
+
     private Process startAgentctl(Path out, Path err, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
         command.addAll(List.of(args));
