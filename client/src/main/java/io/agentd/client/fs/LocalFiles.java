@@ -13,8 +13,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongConsumer;
 
@@ -27,18 +27,10 @@ public final class LocalFiles {
     /** The longest file name Linux takes, in bytes. */
     private static final int NAME_MAX = 255;
     /** Temporary files being written now: removed at JVM exit too (agentctl cp stopped by ^C). */
-    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+    private static final TempFiles IN_PROGRESS = new TempFiles();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (Path p : IN_PROGRESS) {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // exiting: nothing more to do
-                }
-            }
-        }, "agentd-client-temp-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(IN_PROGRESS::removeAll, "agentd-client-temp-cleanup"));
     }
 
     private LocalFiles() {}
@@ -51,8 +43,7 @@ public final class LocalFiles {
     public static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
             throws IOException {
         Path dir = local.toAbsolutePath().getParent();
-        Path temp = createTemp(dir, local.getFileName().toString(), permissions);
-        IN_PROGRESS.add(temp);
+        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
         long copied = 0;
         try {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
@@ -74,7 +65,44 @@ public final class LocalFiles {
             return copied;
         } finally {
             Files.deleteIfExists(temp);
-            IN_PROGRESS.remove(temp);
+            IN_PROGRESS.done(temp);
+        }
+    }
+
+    /**
+     * The temporary files being written, for the shutdown hook ({@link #removeAll}). A file is made
+     * and listed in one step, under the lock the hook's removal takes, and once the hook ran none is
+     * made: the JVM halts when its hooks are done, so a file made, or listed, after the hook looked
+     * would stay (a download stopped by ^C just as it began its file).
+     */
+    static final class TempFiles {
+        private final Set<Path> paths = new HashSet<>(); // guarded by this
+        private boolean removed; // guarded by this
+
+        synchronized Path create(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+            if (removed) {
+                throw new IOException("not writing " + dir.resolve(name) + ": this JVM is exiting");
+            }
+            Path temp = createTemp(dir, name, perms);
+            paths.add(temp);
+            return temp;
+        }
+
+        synchronized void done(Path temp) {
+            paths.remove(temp);
+        }
+
+        /** Removes every file still listed, and makes no more. */
+        synchronized void removeAll() {
+            removed = true;
+            for (Path p : paths) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // exiting: nothing more to do
+                }
+            }
+            paths.clear();
         }
     }
 

@@ -1,9 +1,12 @@
 package io.agentd.client.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +27,23 @@ class LocalFilesTest {
         }
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(3, s.count(), "no temporary file left");
+        }
+    }
+
+    /**
+     * The shutdown hook removes the temporary files being written; one made after it looked would
+     * stay when the JVM halts, so none is made once it ran (a download stopped just as it began).
+     */
+    @Test
+    void noTemporaryFileIsMadeOnceTheExitCleanupHasRun(@TempDir Path dir) throws Exception {
+        LocalFiles.TempFiles temps = new LocalFiles.TempFiles();
+        Path made = temps.create(dir, "a", GuestFiles.permissionsOf(0600));
+        assertTrue(Files.exists(made));
+        temps.removeAll();
+        assertFalse(Files.exists(made), "removed by the cleanup");
+        assertThrows(IOException.class, () -> temps.create(dir, "b", GuestFiles.permissionsOf(0600)));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(0, s.count(), "nothing made after the cleanup");
         }
     }
 
