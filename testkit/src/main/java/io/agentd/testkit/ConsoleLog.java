@@ -55,6 +55,16 @@ public final class ConsoleLog {
         return read(file, Long.MAX_VALUE).stream().anyMatch(l -> l.contains(text));
     }
 
+    /**
+     * Whether init has said anything yet ({@code init: started} is its first line). The kernel boots
+     * quiet, so a console with no such line after a failed boot means the guest hung, or died
+     * silently, in the kernel before user space. (The line may follow the firmware's escape codes
+     * on the console's line, so it is looked for anywhere in a line.)
+     */
+    public boolean reachedUserSpace() throws IOException {
+        return contains("init: ");
+    }
+
     static String lastLines(Path file, int count) throws IOException {
         List<String> all = read(file, TAIL_BYTES);
         return String.join("\n", all.subList(Math.max(0, all.size() - count), all.size()));

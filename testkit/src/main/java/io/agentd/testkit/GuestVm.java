@@ -293,13 +293,23 @@ public final class GuestVm implements AutoCloseable {
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
-                    + why + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
+                    + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
                     + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
                     + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
         } catch (InterruptedException e) {
             QemuProcesses.kill(qemu);
             link.close();
             throw e;
+        }
+    }
+
+    /** What a console without init's first line says about a failed boot (empty when init ran, or the file is gone). */
+    private static String kernelHangHint(ConsoleLog console) {
+        try {
+            return console.reachedUserSpace() ? ""
+                    : "; the guest never reached user space (no 'init:' line on its console): it stopped in the kernel";
+        } catch (IOException e) {
+            return "";
         }
     }
 
