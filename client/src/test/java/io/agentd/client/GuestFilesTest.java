@@ -27,6 +27,7 @@ import io.agentd.protocol.payload.Ready;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -369,6 +370,22 @@ class GuestFilesTest {
             assertTrue(client.awaitClosed(WAIT), "the client sees the agent gone");
             assertThrows(ConnectionLostException.class, () -> out.write(new byte[10]));
             assertThrows(IOException.class, () -> out.write(new byte[10]), "the stream stays closed");
+        }
+    }
+
+    @Test
+    void aLocalReadErrorWhoseAbortFindsTheAgentGoneIsKeptBesideTheLoss() throws Exception {
+        Path unreadable = Files.createDirectory(dir.resolve("a-directory")); // opens, but read(2) fails: EISDIR
+        try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
+            CompletableFuture<Long> upload = async(() -> client.files().upload(unreadable, "/up"));
+            Frame open = peer.receive();
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(3)));
+            Frame spoil = peer.receive(); // the abort's first call (an atomic handle is spoiled first)
+            assertEquals(3, ((FsOp.Write) receiveRequest(spoil).op()).handle());
+            peer.hangUp();
+            ConnectionLostException lost = assertInstanceOf(ConnectionLostException.class, failureOf(upload));
+            assertEquals(1, lost.getSuppressed().length, "the read error is kept");
+            assertInstanceOf(IOException.class, lost.getSuppressed()[0]);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.ConnectionLostException;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
@@ -230,7 +231,12 @@ public final class GuestFiles {
                     }
                 }
             } catch (IOException | RuntimeException e) {
-                out.abort(); // a local read error: the guest keeps what it had
+                try {
+                    out.abort(); // a local read error: the guest keeps what it had
+                } catch (ConnectionLostException lost) {
+                    lost.addSuppressed(e); // the loss decides what the caller does; the read error stays with it
+                    throw lost;
+                }
                 throw e;
             }
             out.close();
