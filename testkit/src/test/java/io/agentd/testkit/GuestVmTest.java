@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -65,7 +64,7 @@ class GuestVmTest {
     void aBootThatStopsBeforeInitSaysItStoppedInTheKernel() throws Exception {
         Path image = FakeImage.create(tmp.resolve("img"));
         // A QEMU whose guest hangs in the kernel: the firmware's lines (and escape codes) on the console, then nothing.
-        Path kernelHangs = fakeQemu("kernel-hangs", "printf '\\033[0mSeaBIOS\\r\\nBooting from ROM...\\r\\n\\033c' > \"$console\"; exec sleep 60");
+        Path kernelHangs = FakeQemu.create(tmp, "kernel-hangs", "printf '\\033[0mSeaBIOS\\r\\nBooting from ROM...\\r\\n\\033c' > \"$console\"; exec sleep 60");
         GuestVmException hung = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
                 .runDir(tmp.resolve("run1")).qemuBinary(kernelHangs.toString()).accel(Accel.TCG)
                 .bootTimeout(Duration.ofSeconds(2)).boot());
@@ -73,21 +72,12 @@ class GuestVmTest {
         assertContains(hung, "the guest never reached user space (no 'init:' line on its console): it stopped in the kernel");
 
         // One whose init ran (its first line follows the firmware's escape codes on the same line): no such hint.
-        Path initRan = fakeQemu("init-ran", "printf 'Booting from ROM...\\r\\n\\033c\\033[2Jinit: started (uptime 1.50s)\\r\\n' > \"$console\"; exec sleep 60");
+        Path initRan = FakeQemu.create(tmp, "init-ran", "printf 'Booting from ROM...\\r\\n\\033c\\033[2Jinit: started (uptime 1.50s)\\r\\n' > \"$console\"; exec sleep 60");
         GuestVmException late = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
                 .runDir(tmp.resolve("run2")).qemuBinary(initRan.toString()).accel(Accel.TCG)
                 .bootTimeout(Duration.ofSeconds(2)).boot());
         assertContains(late, "the agent was not ready within PT2S");
         assertFalse(late.getMessage().contains("user space"), late.getMessage());
-    }
-
-    /** A script in QEMU's place that runs {@code body} with {@code $console} set to the file QEMU would write ttyS0 to. */
-    private Path fakeQemu(String name, String body) throws IOException {
-        Path script = tmp.resolve(name);
-        Files.writeString(script, "#!/bin/sh\nconsole=\n"
-                + "for a in \"$@\"; do case \"$a\" in file:*) console=${a#file:};; esac; done\n" + body + "\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        return script;
     }
 
     @Test

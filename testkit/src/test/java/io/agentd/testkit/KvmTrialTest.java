@@ -4,10 +4,7 @@ import static io.agentd.testkit.GuestImageTest.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,26 +33,19 @@ class KvmTrialTest {
     private void trial() throws Exception {
         Path image = FakeImage.create(tmp.resolve("img"));
         // What QEMU does when the guest panics or powers off at once (-no-reboot): exit 0, nothing printed.
-        Path guestEnds = fakeQemu("guest-ends", "exit 0");
+        Path guestEnds = FakeQemu.create(tmp, "guest-ends", "exit 0");
         GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
                 .runDir(tmp.resolve("run1")).qemuBinary(guestEnds.toString()).accel(Accel.AUTO).boot());
         assertContains(e, "KVM) did not boot: QEMU exited with status 0");
         assertEquals(Accel.KVM, Accel.firstChoice(), "KVM was marked failed by a guest that ended by itself");
 
         // QEMU refusing KVM (as on a nested host: "failed to initialize kvm") still falls back to TCG.
-        Path kvmRefused = fakeQemu("kvm-refused", "case \"$*\" in *'-accel kvm'*)"
+        Path kvmRefused = FakeQemu.create(tmp, "kvm-refused", "case \"$*\" in *'-accel kvm'*)"
                 + " echo 'qemu-system-x86_64: -accel kvm: failed to initialize kvm: Inappropriate ioctl for device'; exit 1;; esac;"
                 + " echo 'qemu-system-x86_64: linux kernel too old'; exit 1");
         GuestVmException tcg = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
                 .runDir(tmp.resolve("run2")).qemuBinary(kvmRefused.toString()).accel(Accel.AUTO).boot());
         assertContains(tcg, "TCG) did not boot: QEMU exited with status 1");
         assertEquals(Accel.TCG, Accel.firstChoice());
-    }
-
-    private Path fakeQemu(String name, String body) throws IOException {
-        Path script = tmp.resolve(name);
-        Files.writeString(script, "#!/bin/sh\n" + body + "\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        return script;
     }
 }
