@@ -81,9 +81,10 @@ final class ExecCommand {
     private final OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     private final OutputStream stderr = new FileOutputStream(FileDescriptor.err);
     private final AtomicBoolean outputBroken = new AtomicBoolean();
-    /** Set once start returns; output may arrive before that. */
-    private volatile ExecSession currentSession;
-    /** Completed when open returns, with its session (null when it failed): see {@link #onStopSignals}. */
+    /**
+     * Completed when open returns, with its session (null when it failed); output and signals may
+     * come before that ({@link #write}, {@link #onStopSignals}).
+     */
     private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
     /** Set before the first output is written: from then on a signal may be someone's answer to it. */
     private volatile boolean outputShown;
@@ -128,7 +129,6 @@ final class ExecCommand {
             } finally {
                 opened.complete(session);
             }
-            currentSession = session;
             if (outputBroken.get()) {
                 signalQuietly(session, SIGPIPE);
             }
@@ -259,7 +259,7 @@ final class ExecCommand {
         } catch (IOException e) {
             // Our reader went away (e.g. `agentctl exec ... | head`): stop the writer as a pipe would.
             if (outputBroken.compareAndSet(false, true)) {
-                signalQuietly(currentSession, SIGPIPE);
+                signalQuietly(opened.getNow(null), SIGPIPE);
             }
         }
     }
