@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.testsupport.RunningAgent;
 import java.io.File;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,9 +99,7 @@ class AgentctlEndToEndTest {
         try {
             detachedSessionSurvivesAKilledAttach(gate);
         } finally {
-            if (!Files.exists(gate)) {
-                Files.createFile(gate); // a failed run leaves no command printing on in the shared agent
-            }
+            openGate(gate); // a failed run leaves no command running on in the shared agent
         }
     }
 
@@ -661,9 +660,14 @@ class AgentctlEndToEndTest {
             }
             assertEquals(expected.toString(), all);
         } finally {
-            if (!Files.exists(gate)) {
-                Files.createFile(gate); // a failed run leaves no command printing on in the shared agent
-            }
+            openGate(gate); // a failed run leaves no command running on in the shared agent
+        }
+    }
+
+    /** Lets a command that waits for {@code gate} end, unless the test already did. */
+    private static void openGate(Path gate) throws IOException {
+        if (!Files.exists(gate)) {
+            Files.createFile(gate);
         }
     }
 
@@ -696,9 +700,7 @@ class AgentctlEndToEndTest {
             assertEquals("ready\n".length(), left[1], "the offset is where this host's output ended");
         } finally {
             p.destroyForcibly();
-            if (!Files.exists(gate)) {
-                Files.createFile(gate); // the command ends
-            }
+            openGate(gate); // the command ends
         }
     }
 
