@@ -108,7 +108,10 @@ public final class GuestOutputStream extends OutputStream {
         }
     }
 
-    /** Starts the next Write; {@code current} is set only once it was sent, so an abort after a failed start has no Write to end. */
+    /**
+     * Starts the next Write. {@code current} is set only once it was sent, so an abort after a
+     * failed start (the agent gone) has no Write to end.
+     */
     private void startWrite() throws IOException {
         WriteCall call = new WriteCall(credit);
         currentId = files.start(new FsOp.Write(handle, written, null, credit), call);
