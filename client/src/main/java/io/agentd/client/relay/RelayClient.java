@@ -84,6 +84,11 @@ final class RelayClient {
         return ownHolds.contains(ids) || ownHolds.size() < OWN_HOLDS && ownHolds.add(ids);
     }
 
+    /** A new agent (a new core.ready) holds nothing for anyone: the client's own holds start from none. */
+    void forgetOwnHolds() {
+        ownHolds.clear();
+    }
+
     @Override
     public String toString() {
         return "client " + slot + " " + range;

@@ -593,6 +593,7 @@ final class RelayLoop implements Runnable {
             for (RelayClient c : clients) {
                 if (c != null) {
                     c.pausedAtAgent = false; // a new agent holds nothing: paused again below if still full
+                    c.forgetOwnHolds();
                     queueOwned(c, bytes);
                 }
             }

@@ -164,6 +164,26 @@ class RelayFlowControlTest {
     }
 
     @Test
+    void aNewAgentHoldsNothingSoAClientsOwnHoldsCountFromNoneAgain() throws Exception {
+        try (RawClient c = port.readyClient()) {
+            MessageType paused = MessageType.CORE_RELAY_CLIENT_PAUSED;
+            for (int k = 0; k < RelayClient.OWN_HOLDS; k++) {
+                assertForwarded(c, notice(paused, ID_A + k, ID_A + k + 1));
+            }
+            Ready restarted = new Ready(12, 22, 33, "scripted", List.of(Ready.FEATURE_RELAY_FLOW)); // another boot time
+            agent.send(new Frame(0, MessageType.CORE_READY, restarted));
+            assertEquals(restarted, c.receive().payload());
+            // seven ranges other than the old agent's: none of those counts any more
+            long from = ID_A + RelayClient.OWN_HOLDS;
+            for (int k = 0; k < RelayClient.OWN_HOLDS; k++) {
+                assertForwarded(c, notice(paused, from + k, from + k + 1));
+            }
+            Frame eighth = notice(paused, ID_A, ID_A + 1);
+            assertRefused(c, eighth, "limit_exceeded", "already holds 7 ranges of its own");
+        }
+    }
+
+    @Test
     void aClientsNoticeForIdsNotItsOwnOrItsWholeRangeIsRefused() throws Exception {
         try (RawClient c = port.readyClient()) {
             MessageType paused = MessageType.CORE_RELAY_CLIENT_PAUSED;
