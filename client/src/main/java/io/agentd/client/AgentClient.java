@@ -101,6 +101,8 @@ public final class AgentClient implements AutoCloseable {
     private SessionIds ids = new SessionIds();
     /** The range a relay's greeting gave; null for a direct agent (or before the first bytes came). */
     private volatile IdRange relayRange;
+    /** Some byte came on the connection (a relay's greeting, the agent's first frame): said when ready is late. */
+    private volatile boolean anyByteCame;
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
 
@@ -190,7 +192,10 @@ public final class AgentClient implements AutoCloseable {
             while (true) {
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout);
+                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout
+                            + (anyByteCame ? "" : "; nothing at all came on the connection (no agent has started"
+                                    + " behind it yet, or it is a VM's chardev socket that another client, such as"
+                                    + " its relay, holds: QEMU serves one connection at a time)"));
                 }
                 try {
                     ready.get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
@@ -663,6 +668,9 @@ public final class AgentClient implements AutoCloseable {
                     break;
                 }
                 buffer.flip();
+                if (firstFill == 0 && buffer.hasRemaining()) {
+                    anyByteCame = true;
+                }
                 if (firstFill < first.length) {
                     int n = Math.min(first.length - firstFill, buffer.remaining());
                     buffer.get(first, firstFill, n);

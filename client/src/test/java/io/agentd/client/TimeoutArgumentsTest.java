@@ -53,6 +53,6 @@ class TimeoutArgumentsTest {
         agentd.connect().close();
         TimeoutException e = assertThrows(TimeoutException.class,
                 () -> AgentClient.connect(agentd.socket, Duration.ZERO));
-        assertTrue(e.getMessage().endsWith("within PT0S"), e.getMessage());
+        assertTrue(e.getMessage().contains("not ready within PT0S"), e.getMessage());
     }
 }

@@ -6,36 +6,47 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION]}: runs a
- * {@link Relay} until the VM's port goes away (exit 1, one line saying why) or the process is
- * stopped (SIGTERM/SIGINT: the clients are closed and the socket removed).
+ * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION] [--ready-warning
+ * DURATION]}: runs a {@link Relay} until the VM's port goes away (exit 1, one line saying why) or the
+ * process is stopped (SIGTERM/SIGINT: the clients are closed and the socket removed). One line on
+ * stderr when the agent has sent no core.ready by --ready-warning: QEMU's chardev takes one
+ * connection at a time and leaves the next in its backlog, connected, so a second relay on a port
+ * would otherwise wait in silence.
  */
 final class RelayCommand {
     static final int EXIT_PORT_LOST = 1;
 
+    /** A TCG guest on a loaded machine may take tens of seconds to its agent's ready. */
+    static final Duration DEFAULT_READY_WARNING = Duration.ofSeconds(60);
+
     private final Path port;
     private final Path listen;
     private final Duration portWait;
+    private final Duration readyWarning;
 
-    private RelayCommand(Path port, Path listen, Duration portWait) {
+    private RelayCommand(Path port, Path listen, Duration portWait, Duration readyWarning) {
         this.port = port;
         this.listen = listen;
         this.portWait = portWait;
+        this.readyWarning = readyWarning;
     }
 
     static RelayCommand parse(List<String> args) throws UsageException {
         Path port = null;
         Path listen = null;
         Duration portWait = Relay.DEFAULT_PORT_WAIT;
+        Duration readyWarning = DEFAULT_READY_WARNING;
         for (int i = 0; i < args.size(); ) {
             OptionArg opt = OptionArg.split(args.get(i), args, i);
             switch (opt.name()) {
                 case "--port" -> port = Path.of(opt.value());
                 case "--listen" -> listen = Path.of(opt.value());
                 case "--port-wait" -> portWait = Durations.parse("--port-wait", opt.value());
+                case "--ready-warning" -> readyWarning = Durations.parse("--ready-warning", opt.value());
                 default -> throw new UsageException("relay: unknown argument " + args.get(i));
             }
             i += opt.consumed();
@@ -43,7 +54,7 @@ final class RelayCommand {
         if (port == null || listen == null) {
             throw new UsageException("relay needs --port PORT_SOCKET and --listen SOCKET");
         }
-        return new RelayCommand(port, listen, portWait);
+        return new RelayCommand(port, listen, portWait, readyWarning);
     }
 
     int run(PrintStream err) throws Agentctl.Unavailable {
@@ -71,6 +82,7 @@ final class RelayCommand {
             throw new Agentctl.Unavailable("relay: interrupted while connecting to " + port);
         }
         try {
+            warnIfNoReady(relay, err);
             Relay.Ending end;
             do {
                 end = relay.awaitEnd(Duration.ofDays(1));
@@ -84,5 +96,21 @@ final class RelayCommand {
             Thread.currentThread().interrupt();
             return 0;
         }
+    }
+
+    private void warnIfNoReady(Relay relay, PrintStream err) throws InterruptedException {
+        try {
+            relay.awaitAgentReady(readyWarning);
+        } catch (TimeoutException e) {
+            err.println("agentctl relay: no core.ready from the agent on " + port + " within " + shown(readyWarning)
+                    + ": the VM may still be starting, or another client (a second relay?) holds its port: QEMU"
+                    + " serves one connection at a time and leaves the next unanswered. Still waiting.");
+        } catch (IOException endedFirst) {
+            // the relay ended first: the caller reports how
+        }
+    }
+
+    private static String shown(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 }

@@ -128,6 +128,40 @@ class AgentctlRelayEndToEndTest {
     }
 
     /**
+     * A second relay on a VM's port: QEMU leaves its connection in the chardev's backlog, connected
+     * and unanswered. It says so once the agent has not been ready for --ready-warning, and serves on.
+     */
+    @Test
+    void aRelayWhoseAgentSendsNothingSaysSoAndWaitsOn(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("relay.sock");
+        try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            vm.bind(UnixDomainSocketAddress.of(port)); // held by another client: this one is never accepted
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString(),
+                    "--ready-warning", "500ms");
+            try {
+                String said = "";
+                for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                        !said.contains("no core.ready"); said = Files.readString(dir.resolve("relay.err"))) {
+                    assertTrue(relay.isAlive(), said);
+                    assertTrue(System.nanoTime() < deadline, "the relay said nothing: " + said);
+                    Thread.sleep(50);
+                }
+                assertTrue(said.contains("agentctl relay: no core.ready from the agent on " + port + " within 500 ms")
+                        && said.contains("another client (a second relay?) holds its port"), said);
+                Thread.sleep(500);
+                assertTrue(relay.isAlive(), "it waits on");
+                assertEquals(1, said.lines().filter(l -> l.contains("no core.ready")).count(), "one line: " + said);
+            } finally {
+                relay.destroy();
+                relay.waitFor(30, TimeUnit.SECONDS);
+            }
+            String said = Files.readString(dir.resolve("relay.err"));
+            assertEquals(1, said.lines().filter(l -> l.contains("no core.ready")).count(), "one line: " + said);
+        }
+    }
+
+    /**
      * Relay flow control with the real agent: an agentctl whose stdout nobody reads stops reading
      * its socket; the relay pauses it at the agent, and another agentctl's command still runs and
      * ends at once. Then every byte of the held one arrives.
