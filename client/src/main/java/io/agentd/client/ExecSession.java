@@ -456,7 +456,13 @@ public final class ExecSession {
                 // the session ended meanwhile, or the agent refuses all its later input: nothing to end
             }
         } else {
-            client.send(new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
+            try {
+                client.send(new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
+            } catch (IOException e) {
+                // It did not go out (the connection broke): a later write must say that, not "closed".
+                pipeStdinClosed.set(false);
+                throw e;
+            }
         }
     }
 

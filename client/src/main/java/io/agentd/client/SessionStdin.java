@@ -35,8 +35,8 @@ final class SessionStdin extends OutputStream {
     @Override
     public synchronized void close() throws IOException {
         if (!closed) {
+            session.closeStdin(); // first: if it fails, later writes say why (the connection), not "closed"
             closed = true;
-            session.closeStdin();
         }
     }
 }

@@ -52,4 +52,22 @@ class PipeStdinAfterCloseTest {
             assertEquals(0, s.stdinBytesSent());
         }
     }
+
+    /** An end of input that could not go out (the connection broke as it was sent) is no end of input. */
+    @Test
+    void aCloseThatBrokeTheConnectionLeavesLaterWritesSayingSo(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect()) {
+            ExecSession s = client.startWithStreams(ExecRequest.of("cat"));
+            Frame request = peer.receive();
+            peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(9)));
+            s.awaitStarted(Duration.ofSeconds(10));
+
+            peer.stopReading();
+            assertThrows(ConnectionLostException.class, () -> s.stdin().close());
+            IOException e = assertThrows(IOException.class, () -> s.stdin().write('x'));
+            assertTrue(e instanceof ConnectionLostException, "the write says the connection is gone: " + e);
+            e = assertThrows(IOException.class, () -> s.writeStdin(new byte[] {'x'}));
+            assertTrue(e instanceof ConnectionLostException, "so does the session's own write: " + e);
+        }
+    }
 }

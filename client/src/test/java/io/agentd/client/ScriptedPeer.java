@@ -99,6 +99,11 @@ public final class ScriptedPeer implements AutoCloseable {
         }
     }
 
+    /** Stops reading: the client's next write fails (EPIPE) while its reader still sees an open connection. */
+    void stopReading() throws IOException {
+        peer.shutdownInput();
+    }
+
     /** Hangs up on the client, as an agent that died. */
     void hangUp() throws IOException {
         peer.close();
