@@ -187,6 +187,16 @@ public final class GuestVm implements AutoCloseable {
     }
 
     /**
+     * Waits until QEMU has exited (the guest powered off, e.g. after a shutdown its own test asked
+     * for, or crashed), at most {@code timeout}; returns its exit status, empty if it still runs.
+     * Nothing is stopped or killed here: {@link #close} does that.
+     */
+    public OptionalInt awaitExit(Duration timeout) throws InterruptedException {
+        qemu.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return exitStatus();
+    }
+
+    /**
      * Asks the agent to shut down (init then powers the VM off), waits for QEMU to exit, kills it if it
      * has not within the shutdown timeout. Then removes the default temporary run directory if the
      * guest powered off (whoever asked for it), and keeps it when QEMU had to be killed, exited

@@ -60,6 +60,7 @@ class GuestVmBootTest {
         Path runDir = vm.runDir();
         try {
             Thread.sleep(500); // time for a parent-death signal to land, were it sent
+            assertEquals(OptionalInt.empty(), vm.awaitExit(Duration.ofMillis(200)), "a running VM: awaitExit times out");
             assertEquals(vm.image().kernelVersion() + "\n", vm.exec("uname", "-r").stdoutText());
             ExecResult r = vm.exec("sh", "-c", "echo out; echo err >&2; exit 3");
             assertEquals("out\n", r.stdoutText());

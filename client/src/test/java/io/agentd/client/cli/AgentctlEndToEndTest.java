@@ -684,7 +684,7 @@ class AgentctlEndToEndTest {
         Path out = dir.resolve("slow-open.out");
         Path err = dir.resolve("slow-open.err");
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder("env", "--default-signal=INT", java, "-cp", System.getProperty("java.class.path"),
                 SlowOpenExec.class.getName(), socket.toString(), go.toString(),
                 "echo ready; while [ ! -e '" + gate + "' ]; do sleep 0.05; done")
                 .redirectInput(new File("/dev/null")).redirectOutput(out.toFile()).redirectError(err.toFile())
@@ -704,8 +704,14 @@ class AgentctlEndToEndTest {
         }
     }
 
+    /**
+     * agentctl with SIGINT at its default, as a terminal's shell starts it (see
+     * {@link #controlCAtTheTerminalStopsACommandRunWithDashTAlone}): the tests that send it SIGINT
+     * must not depend on how this test run was started.
+     */
     private Process startAgentctl(Path out, Path err, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
+        List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT", AGENTCTL.toString(),
+                "--socket", socket.toString()));
         command.addAll(List.of(args));
         return new ProcessBuilder(command).redirectInput(new File("/dev/null"))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();

@@ -9,7 +9,6 @@ import io.agentd.testkit.GuestVm;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.OptionalInt;
-import java.util.concurrent.TimeUnit;
 
 /** The last check of each VM class: agentctl shutdown powers the guest off, QEMU exits 0, the relay ends with it. */
 final class Shutdown {
@@ -24,19 +23,11 @@ final class Shutdown {
         AgentClient watcher = vm.connect();
         Agentctl.Result r = new Agentctl(vm).run("shutdown");
         assertEquals(0, r.exit(), r.toString());
-        ProcessHandle qemu = ProcessHandle.of(vm.pid()).orElse(null);
-        if (qemu != null) {
-            qemu.onExit().get(60, TimeUnit.SECONDS);
-        }
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (vm.exitStatus().isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(OptionalInt.of(0), vm.exitStatus(), "QEMU's exit status after agentctl shutdown");
+        assertEquals(OptionalInt.of(0), vm.awaitExit(Duration.ofSeconds(60)), "QEMU's exit status after agentctl shutdown");
         // The relay ends with QEMU: it closes the kit's connection and removes its socket.
         assertTrue(watcher.awaitClosed(Duration.ofSeconds(10)), "the relay still serves a client 10 s after QEMU exited");
         watcher.close();
-        deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (Files.exists(vm.agentSocket()) && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
