@@ -5,6 +5,7 @@ import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -32,8 +33,22 @@ final class SocketPath {
 
     SocketPath(Path path) {
         this.path = path.toAbsolutePath();
-        this.temporary = this.path.resolveSibling("." + this.path.getFileName() + "." + ProcessHandle.current().pid()
-                + ".new");
+        this.temporary = temporaryFor(this.path, ProcessHandle.current().pid());
+    }
+
+    /**
+     * {@code .NAME.PID.new}, which says whose it is, unless that would not fit in a socket address
+     * ({@link UnixSocketServer#SUN_PATH_MAX}) while the path itself does: then {@code .PID} in base
+     * 36, at most 6 bytes, so that any path whose name has 6 bytes or more can be bound. The
+     * relay's ListenSocket (client module) names its own the same way.
+     */
+    static Path temporaryFor(Path path, long pid) {
+        Path readable = path.resolveSibling("." + path.getFileName() + "." + pid + ".new");
+        return fitsSocketAddress(readable) ? readable : path.resolveSibling("." + Long.toString(pid, 36));
+    }
+
+    static boolean fitsSocketAddress(Path p) {
+        return p.toString().getBytes(StandardCharsets.UTF_8).length < UnixSocketServer.SUN_PATH_MAX;
     }
 
     Path path() {

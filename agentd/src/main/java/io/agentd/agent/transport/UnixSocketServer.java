@@ -32,7 +32,8 @@ public final class UnixSocketServer implements Transport {
     private static final Logger log = LoggerFactory.getLogger(UnixSocketServer.class);
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
-    private static final int SUN_PATH_MAX = 108;
+    /** sun_path's size, its terminating NUL included. */
+    static final int SUN_PATH_MAX = 108;
     /** Connections waiting for accept: a burst of hosts connecting at once waits in it, not refused. */
     static final int BACKLOG = 128;
 
@@ -64,9 +65,13 @@ public final class UnixSocketServer implements Transport {
     public void start() throws IOException {
         Path bindAt = socketPath.temporary();
         byte[] name = bindAt.toString().getBytes(StandardCharsets.UTF_8);
+        if (!SocketPath.fitsSocketAddress(socketPath.path())) {
+            throw new IOException("socket path too long (" + socketPath.path().toString().getBytes(StandardCharsets.UTF_8).length
+                    + " bytes, max " + (SUN_PATH_MAX - 1) + ")");
+        }
         if (name.length >= SUN_PATH_MAX) {
             throw new IOException("socket path too long (" + name.length + " bytes bound as " + bindAt.getFileName()
-                    + ", max " + (SUN_PATH_MAX - 1) + ")");
+                    + " before it is renamed, max " + (SUN_PATH_MAX - 1) + "): choose a name of 6 bytes or more");
         }
         socketPath.check();
         allowedUids.add(0);

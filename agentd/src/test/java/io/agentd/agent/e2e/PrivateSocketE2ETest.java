@@ -124,6 +124,26 @@ class PrivateSocketE2ETest {
         }
     }
 
+    /**
+     * A path near the longest a socket address holds is served: the temporary name it is bound
+     * under first must fit too. 106 bytes, the longest the JDK connects to (a Java host's limit;
+     * the agent's own is 107), and past 107 it is refused with the length.
+     */
+    @Test
+    void aSocketPathOfTheLongestLengthIsServedAndLongerIsRefused() throws Exception {
+        Path dir = LaunchedAgent.newDir("long");
+        String name = "agent.sock";
+        int room = 106 - dir.toString().length() - 2 - name.length(); // two slashes
+        assertTrue(room > 0, "the test directory leaves room: " + dir);
+        Path longest = Files.createDirectory(dir.resolve("d".repeat(room))).resolve(name);
+        assertEquals(106, longest.toString().length());
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", longest, "022")) {
+            awaitAndConnectAtFirstSight(agent);
+        }
+        Path tooLong = longest.resolveSibling(name + "xx");
+        assertRefusesToStart(dir, tooLong, "socket path too long (108 bytes, max 107)");
+    }
+
     private static void assertRefusesToStart(Path dir, Path socket, String expected) throws Exception {
         try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", socket, "022")) {
             assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());

@@ -7,6 +7,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -24,13 +25,15 @@ import java.time.Duration;
 final class ListenSocket {
     /** A live listener answers the probe's connect at once; one that does not within this is stopped. */
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+    /** The longest path the JDK binds or connects a unix socket to: sun_path less its NUL and one byte. */
+    static final int JDK_PATH_MAX = 106;
 
     private ListenSocket() {}
 
     static ServerSocketChannel open(Path path) throws IOException {
         path = path.toAbsolutePath();
         checkExisting(path);
-        Path temporary = path.resolveSibling("." + path.getFileName() + "." + ProcessHandle.current().pid() + ".new");
+        Path temporary = temporaryFor(path, ProcessHandle.current().pid());
         Files.deleteIfExists(temporary);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
@@ -44,6 +47,21 @@ final class ListenSocket {
             Files.deleteIfExists(temporary);
             throw e;
         }
+    }
+
+    /**
+     * {@code .NAME.PID.new}, which says whose it is, unless that is longer than the JDK binds
+     * ({@link #JDK_PATH_MAX} bytes) while the path is not: then {@code .PID} in base 36, at most 6
+     * bytes, so that any path whose name has 6 bytes or more can be bound. The agent's SocketPath
+     * names its own the same way.
+     */
+    static Path temporaryFor(Path path, long pid) {
+        Path readable = path.resolveSibling("." + path.getFileName() + "." + pid + ".new");
+        return fits(readable) ? readable : path.resolveSibling("." + Long.toString(pid, 36));
+    }
+
+    private static boolean fits(Path p) {
+        return p.toString().getBytes(StandardCharsets.UTF_8).length <= JDK_PATH_MAX;
     }
 
     /** The JDK's message names neither path ("No such file or directory"): the error says which. */
