@@ -489,6 +489,16 @@ public final class PortLink implements HostOutput {
      * frames they complete. Stopped by a large frame the budget has no room for, the link stops
      * reading and waits for room ({@link LargeFrameBudget}); the rest stays held.
      */
+    /** Between frames, the decoder's large arrays go, and their share of the budget with them. */
+    private boolean releaseRetainedAtBoundary() {
+        if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
+            decoder = FrameDecoder.forAgent(); // nothing of a frame in it
+            admission.releaseRetained();
+            return true;
+        }
+        return false;
+    }
+
     private void processInput() {
         inBuf.flip();
         while (state == State.CONNECTED && !dropping && inBuf.hasRemaining()) {
@@ -503,14 +513,17 @@ public final class PortLink implements HostOutput {
                     break; // the decoder holds frames still: it stays
                 }
             }
-            if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
-                decoder = FrameDecoder.forAgent(); // nothing of a frame in it: its large arrays go, and their budget
-                admission.releaseRetained();
+            if (releaseRetainedAtBoundary()) {
                 continue;
             }
             if (n == 0) {
                 break;
             }
+        }
+        // Also with nothing held: the frames after a large one may have been dispatched in a later
+        // turn (the slice ran out), and a host idle between frames must hold none of the budget.
+        if (yielded == null) {
+            releaseRetainedAtBoundary();
         }
         if (state != State.CONNECTED || dropping) {
             inBuf.clear();

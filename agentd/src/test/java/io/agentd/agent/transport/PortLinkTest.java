@@ -13,6 +13,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -192,6 +193,48 @@ class PortLinkTest {
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L), dispatched);
         assertTrue(loop.registration(port).reading(), "all dispatched: the port is read again");
         assertEquals(List.of(), hangups);
+    }
+
+    /**
+     * A large frame's share of the shared budget goes back once the frames after it are dispatched,
+     * also when the slice ran out right after it and the host then sends nothing more: an idle host
+     * holds nothing shared (DESIGN decision 15).
+     */
+    @Test
+    void aLargeFrameWhoseSliceRanOutGivesItsBudgetBackOnceTheRestIsDispatched() throws Exception {
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        LargeFrameBudget budget = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
+        PortLink slow = new PortLink(loop, 1 << 20, 0, budget, () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                if (frame.id() == 1) {
+                    nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // the large frame uses up the slice
+                }
+            }
+        });
+        int port = pipe[0];
+        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        FrameEncoder encoder = new FrameEncoder();
+        byte[] large = encoder.encode(new Frame(1, MessageType.EXEC_STDIN,
+                new ExecData(new byte[LargeFrameBudget.SMALL_FRAME_BYTES * 2])));
+        ByteBuffer frames = ByteBuffer.allocateDirect(large.length + 1024).put(large);
+        for (long id = 2; id <= 3; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        frames.flip();
+        while (frames.hasRemaining()) {
+            assertTrue(Os.write(pipe[1], frames) > 0, "the link reads what the pipe holds");
+            loop.fire(port, Loop.READABLE);
+        }
+        assertEquals(List.of(1L), dispatched, "the slice ran out after the large frame");
+
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L), dispatched);
+        assertTrue(loop.registration(port).reading());
+        assertEquals(0, budget.reserved(), "the host is idle between frames: it holds none of the budget");
     }
 
     @Test
