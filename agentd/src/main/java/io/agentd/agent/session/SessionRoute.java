@@ -7,6 +7,9 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,12 @@ public final class SessionRoute implements HostOutput {
     private long offset;
     /** The exit sent while detached, for the next attach. */
     private Frame heldExit;
+    /**
+     * The host output each pipe's announced (spliced, not yet written) bytes were queued on, by pipe
+     * fd: that queue must read them out before anyone else reads or closes the pipe, also once the
+     * session has left that host. Null until the first spliced frame.
+     */
+    private Map<Integer, HostOutput> splicedTo;
 
     /** A route that keeps no output (a session driven alone in a test). */
     public SessionRoute(SessionHost host, long id) {
@@ -65,6 +74,7 @@ public final class SessionRoute implements HostOutput {
 
     /** From now on the session's frames go to {@code host} under {@code id}. */
     public void retarget(SessionHost host, long id) {
+        takeBackSpliced();
         this.host = host;
         this.connection = host.connection();
         this.id = id;
@@ -79,6 +89,7 @@ public final class SessionRoute implements HostOutput {
      * started now if it kept none), its exit is held for an attach.
      */
     public void detach() {
+        takeBackSpliced();
         host = null;
         dropped = 0;
         if (ring == null && retention != null) {
@@ -185,7 +196,13 @@ public final class SessionRoute implements HostOutput {
     public void sendSplicedData(long firstId, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
         if (host != null) {
             offset += length;
-            host.output().sendSplicedData(id, type, pipeFd, length, left -> {
+            HostOutput out = host.output();
+            if (splicedTo == null) {
+                splicedTo = new HashMap<>(4);
+            }
+            splicedTo.put(pipeFd, out);
+            out.sendSplicedData(id, type, pipeFd, length, left -> {
+                splicedTo.remove(pipeFd, out);
                 // Dropped with its host's queue: the rest stays in the pipe and is counted again when
                 // read from there, so it is not counted twice.
                 offset -= left;
@@ -198,11 +215,29 @@ public final class SessionRoute implements HostOutput {
 
     @Override
     public void takeOutOfPipe(int pipeFd) {
-        if (host != null) {
+        HostOutput announcedTo = splicedTo == null ? null : splicedTo.get(pipeFd);
+        if (announcedTo != null) {
+            announcedTo.takeOutOfPipe(pipeFd);
+        } else if (host != null) {
             host.output().takeOutOfPipe(pipeFd);
         }
-        // Detached: the link the bytes were announced to dropped its queue when its host left, and
-        // gave the pipe back then.
+    }
+
+    /**
+     * Before the session leaves its host (a detach it asked for, while still connected, or a move):
+     * the frames already announced to that host's queue were sent before the detach, so they go to
+     * it, read out of the pipes now. The pipes are then the session's again: its output goes on into
+     * the ring, and nothing the old queue writes later reads a pipe the session has read or closed.
+     * (A host that left dropped its queue first, and with it these entries.)
+     */
+    private void takeBackSpliced() {
+        if (splicedTo == null || splicedTo.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<Integer, HostOutput> e : List.copyOf(splicedTo.entrySet())) {
+            e.getValue().takeOutOfPipe(e.getKey());
+        }
+        splicedTo.clear();
     }
 
     /**
