@@ -206,16 +206,14 @@ class FsServiceTest {
         try {
             Path fifo = dir.resolve("fifo");
             assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
-            // read+write: open(2) does not wait for a peer; nobody ever writes into it.
-            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(),
-                    new FsOpenOptions(true, true, false, false, false, false, null, false))));
-            runLoopUntil(1);
-            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            // OpenFile refuses a FIFO now; the handle is made here, standing for a file whose read
+            // blocks (NFS). read+write: open(2) does not wait for a peer; nobody ever writes into it.
+            long handle = injectFifoHandle(service, fifo, 1);
             service.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, 10L), null, true));
             awaitAWorkerInRead(); // one worker is now blocked in read(2), holding the handle
 
             service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
-            runLoopUntil(3); // before the fix: the close waited behind the read, both workers stuck
+            runLoopUntil(2); // before the fix: the close waited behind the read, both workers stuck
             assertTrue(response(3).ok(), response(3).toString());
             assertEquals("EBADF", response(2).errnoName(), response(2).toString());
             assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
@@ -224,11 +222,131 @@ class FsServiceTest {
             service.onOwnerGone();
             service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
             service.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
-            runLoopUntil(5);
+            runLoopUntil(4);
             assertTrue(response(4).ok() && response(5).ok(), "both workers serve again");
         } finally {
             two.shutdown();
         }
+    }
+
+    /** A handle on {@code fifo} opened read+write by the test, put in the service's table as OpenFile would. */
+    private static long injectFifoHandle(FsService service, Path fifo, long openedBy) throws Exception {
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(fifo,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        long number = service.handles().nextNumber();
+        service.handles().add(new FsHandle.File(number, openedBy, fifo, ch, true, true, false, null));
+        return number;
+    }
+
+    @Test
+    void aFifoASocketOrADeviceIsRefusedAtOnceAndNeverHoldsAWorker() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 8192, 16384));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            Path link = dir.resolve("link-to-fifo");
+            Files.createSymbolicLink(link, fifo);
+            FsOpenOptions read = FsOpenOptions.reading();
+            FsOpenOptions readWrite = new FsOpenOptions(true, true, false, false, false, false, null, false);
+            // Before the fix: 1 and 2 blocked both workers in open(2) for good (no writer ever comes).
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(), read), null, true));
+            service.onRequest(2, new FsRequest(new FsOp.OpenFile(link.toString(), read), null, true));
+            service.onRequest(3, new FsRequest(new FsOp.OpenFile(fifo.toString(), readWrite), null, true));
+            service.onRequest(4, new FsRequest(new FsOp.SetStat(fifo.toString(), true,
+                    new FsSetAttrs(null, null, null, 0L, null, null)), null, true));
+            service.onRequest(5, new FsRequest(new FsOp.OpenFile("/dev/null", read), null, true));
+            service.onRequest(6, new FsRequest(new FsOp.OpenFile(dir.toString(), read), null, true));
+            runLoopUntil(6);
+            for (long id = 1; id <= 4; id++) {
+                FsResponse r = response(id);
+                assertEquals("EINVAL", r.errnoName(), r.toString());
+                assertTrue(r.error().contains("a FIFO, not a regular file"), r.error());
+            }
+            assertEquals("EINVAL", response(5).errnoName(), response(5).toString());
+            assertTrue(response(5).error().contains("a character device"), response(5).error());
+            assertEquals("EISDIR", response(6).errnoName(), response(6).toString());
+            assertEquals(0, service.openHandles());
+
+            Path file = dir.resolve("plain");
+            service.onRequest(7, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null)), null, true));
+            service.onRequest(8, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(8);
+            assertTrue(response(7).ok() && response(8).ok(), "both workers serve: " + response(7));
+            assertTrue(Files.isRegularFile(file));
+        } finally {
+            two.shutdown();
+        }
+    }
+
+    /**
+     * Moved here from FsTransferE2ETest when OpenFile began to refuse FIFOs: a FIFO nobody reads,
+     * put in the handle table by the test, stands for a file that takes no data.
+     */
+    @Test
+    void creditStopsWhileTheFileTakesNothingAndOldHostsAreRefusedPastTheBuffer() throws Exception {
+        long window = 64 * 1024;
+        long buffer = 256 * 1024;
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, window, buffer));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            long h = injectFifoHandle(service, fifo, 1);
+            service.onRequest(2, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
+            long sent = 0;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            while (System.nanoTime() < deadline) {
+                long granted = creditGranted(2);
+                while (sent + 4096 <= granted) {
+                    service.onData(2, new byte[4096]);
+                    sent += 4096;
+                }
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            long granted = creditGranted(2);
+            // what is held (the window, topped up at half) plus what the pipe took (64 KiB)
+            assertTrue(granted >= window && granted <= 2 * window + 64 * 1024,
+                    "credit while the file takes nothing: " + granted);
+            assertTrue(host.frames.stream().noneMatch(f -> f.id() == 2 && f.type() == MessageType.FS_RESPONSE),
+                    "no answer while the write is held up");
+
+            // A host without flow control on another handle of the same FIFO: past the buffer it is refused.
+            long h2 = injectFifoHandle(service, fifo, 1);
+            service.onRequest(3, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
+            for (long n = 0; n <= buffer + 2 * 16384; n += 16384) {
+                service.onData(3, new byte[16384]);
+                while (!loop.isEmpty()) {
+                    loop.poll().run();
+                }
+            }
+            service.onData(3, new byte[0]);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (host.frames.stream().noneMatch(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE)) {
+                assertTrue(System.nanoTime() < end, host.types().toString());
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            FsResponse refused = response(3);
+            assertEquals("ENOBUFS", refused.errnoName(), refused.toString());
+            assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR),
+                    "the rest of the refused write is dropped quietly: " + host.types());
+        } finally {
+            service.onOwnerGone(); // closes both handles: the blocked writes end, the workers are free
+            two.shutdown();
+        }
+    }
+
+    private long creditGranted(long id) {
+        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_CREDIT)
+                .mapToLong(f -> ((io.agentd.protocol.payload.ExecStdinCredit) f.payload()).bytes()).sum();
     }
 
     @Test
