@@ -132,7 +132,7 @@ final class FsOperations {
             h.busy.lock();
             try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                    resize(f.channel, o.attrs().size(), h.path);
+                    resize(f.channel, o.attrs().size(), h.path, f.appending);
                     setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
                             null, o.attrs().atime(), o.attrs().mtime()));
                 } else {
@@ -226,7 +226,7 @@ final class FsOperations {
         try {
             if (a.size() != null) {
                 try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + p)) {
-                    resize(ch, a.size(), p);
+                    resize(ch, a.size(), p, false);
                 }
             }
             if (a.uid() != null || a.gid() != null) {
@@ -252,8 +252,14 @@ final class FsOperations {
         }
     }
 
-    /** ftruncate(2), which also extends (FileChannel.truncate only shrinks). */
-    private static void resize(FileChannel ch, long size, Path p) throws FsFailure {
+    /**
+     * ftruncate(2), which also extends (FileChannel.truncate only shrinks; a file grows by a write of
+     * one zero byte at its new last offset). On a handle opened with append that write would go to
+     * the end (O_APPEND ignores the offset) and leave the file one byte longer instead, so extending
+     * an append handle is refused (EINVAL, nothing changed); shrinking it works. A handle not opened
+     * for writing is EBADF.
+     */
+    private static void resize(FileChannel ch, long size, Path p, boolean appending) throws FsFailure {
         if (size < 0) {
             throw FsFailure.of(FsFailure.EFBIG, "truncate " + p);
         }
@@ -262,9 +268,16 @@ final class FsOperations {
             if (size < now) {
                 ch.truncate(size);
             } else if (size > now) {
+                if (appending) {
+                    throw new FsFailure(FsFailure.EINVAL, "truncate " + p + " to " + size + " bytes (now " + now
+                            + "): a handle opened with append cannot extend its file; use SetStat or a handle"
+                            + " opened without append (os error 22)");
+                }
                 ch.write(ByteBuffer.allocate(1), size - 1);
             }
         } catch (IOException e) {
+            throw FsErrors.from(e, "truncate " + p);
+        } catch (java.nio.channels.NonWritableChannelException e) {
             throw FsErrors.from(e, "truncate " + p);
         }
     }
@@ -407,7 +420,7 @@ final class FsOperations {
         }
         try {
             FileChannel ch = openRegular(path, opts, o.mode() == null ? null : permissions(o.mode()), "open " + path);
-            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), true, null);
+            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), true, null, o.append());
         } catch (IOException e) {
             throw FsErrors.from(e, "open " + path);
         } catch (IllegalArgumentException e) {

@@ -350,6 +350,39 @@ class FsServiceTest {
     }
 
     @Test
+    void fsetstatSizeOnAnAppendOrReadOnlyHandleIsATypedRefusalNeverAWrongFile() throws Exception {
+        Path file = dir.resolve("appended");
+        Files.writeString(file, "0123456789");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, false, true, false, false, false, null, false))));
+        runLoopUntil(1);
+        long append = ((FsResponseData.Handle) response(1).data()).handle();
+        // Before the fix: ok, and the file was 11 bytes (the byte meant for offset 999 was appended).
+        fs.onRequest(2, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 1000L, null, null)),
+                null, true));
+        runLoopUntil(2);
+        assertEquals("EINVAL", response(2).errnoName(), response(2).toString());
+        assertTrue(response(2).error().contains("append"), response(2).error());
+        assertEquals(10, Files.size(file), "the file is unchanged");
+        fs.onRequest(3, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 4L, null, null)),
+                null, true));
+        runLoopUntil(3);
+        assertTrue(response(3).ok(), response(3).toString());
+        assertEquals("0123", Files.readString(file), "shrinking an append handle works");
+
+        fs.onRequest(4, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(4);
+        long readOnly = ((FsResponseData.Handle) response(4).data()).handle();
+        // Before the fix: EIO "internal error" (NonWritableChannelException was not caught).
+        fs.onRequest(5, new FsRequest(new FsOp.FSetStat(readOnly, new FsSetAttrs(null, null, null, 1L, null, null)),
+                null, true));
+        runLoopUntil(5);
+        assertEquals("EBADF", response(5).errnoName(), response(5).toString());
+        assertTrue(response(5).error().contains("not opened for writing"), response(5).error());
+        assertEquals("0123", Files.readString(file));
+    }
+
+    @Test
     void aWritePastItsLenWritesTheChunksBeforeAndCountsThemExactly() throws Exception {
         Path file = dir.resolve("w");
         fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
