@@ -106,6 +106,29 @@ class FsServiceTest {
     }
 
     @Test
+    void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
+        Path file = dir.resolve("busy");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        FsRequest stat = new FsRequest(new FsOp.Stat(dir.toString(), true), null, true);
+        fs.onRequest(2, stat);
+        fs.onRequest(3, stat); // two in progress: the limit
+        fs.onRequest(4, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        assertEquals("EAGAIN", response(4).errnoName(), response(4).toString());
+        for (int i = 0; i < 5; i++) {
+            fs.onData(4, new byte[100]);
+        }
+        fs.onData(4, new byte[0]);
+        // Before the fix: one core.error invalid_session per chunk.
+        assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+        runLoopUntil(4);
+        fs.onData(4, new byte[1]); // past its empty chunk the id is no longer absorbed
+        assertEquals(1, host.frames.stream().filter(f -> f.type() == MessageType.CORE_ERROR).count(), host.types().toString());
+        assertEquals(0, Files.size(file));
+    }
+
+    @Test
     void aReadSendsItsNextChunkOnlyWhileTheOutputTakesMore() throws Exception {
         Path file = dir.resolve("f");
         Files.write(file, new byte[5 * 4096]);
