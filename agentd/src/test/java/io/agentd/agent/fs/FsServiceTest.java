@@ -129,6 +129,46 @@ class FsServiceTest {
     }
 
     @Test
+    void readsTakeTheirBuffersWithinAnAgentWideBudgetAndWaitForIt() throws Exception {
+        FsWorkers small = new FsWorkers(1, 2 * 4096); // two chunks' buffers for every Read together
+        FsService service = new FsService(loop::add, host, held, small, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 300, 4096, 8192, 16384));
+        try {
+            byte[] content = new byte[5 * 4096];
+            new Random(3).nextBytes(content);
+            Path file = dir.resolve("budget");
+            Files.write(file, content);
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+            host.acceptsOutput = false;
+            // Before the fix each Read allocated 4 buffers as it was asked for: 256 of them ~1 GiB here
+            // at the default chunk size. Now the first takes the budget, the others wait for it.
+            for (long id = 10; id < 10 + 256; id++) {
+                service.onRequest(id, new FsRequest(new FsOp.Read(handle, 0, null)));
+            }
+            Thread.sleep(200);
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            assertTrue(small.buffers().readHeld() <= 2 * 4096, "held " + small.buffers().readHeld());
+            assertEquals(1, host.frames.size(), "nothing sent while the output takes nothing: " + host.types());
+
+            host.acceptsOutput = true;
+            service.onOutputResumed();
+            runLoopUntil(1 + 256 * (5 + 1)); // every Read: five chunks and its answer
+            for (long id = 10; id < 10 + 256; id++) {
+                assertTrue(response(id).ok(), response(id).toString());
+            }
+            assertEquals(256L * content.length, host.fsDataBytes().length);
+            assertEquals(0, small.buffers().readHeld(), "every Read gave its buffers back");
+        } finally {
+            small.shutdown();
+        }
+    }
+
+    @Test
     void aReadSendsItsNextChunkOnlyWhileTheOutputTakesMore() throws Exception {
         Path file = dir.resolve("f");
         Files.write(file, new byte[5 * 4096]);
