@@ -22,58 +22,101 @@ final class FsBuffers {
 
     /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
     static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
+    /**
+     * Bytes of Write data all connections may make the agent hold at once, by default: what is queued
+     * plus the credit granted and not used yet (two old hosts' full buffers, eight full windows).
+     */
+    static final long WRITE_BUDGET_DEFAULT = 32L * 1024 * 1024;
 
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
     private int made;
-    /** Most bytes of Read buffers held at once, agent-wide ({@link #reserveOrWait}). */
-    private final long readBudget;
-    /** Bytes of Read buffers held now. */
-    private long readHeld;
-    /** Reads waiting for the budget: each is told once when some is given back, and tries again. */
-    private final List<Runnable> readWaiters = new ArrayList<>();
+    private final Budget reads;
+    private final Budget writes;
 
     FsBuffers() {
-        this(READ_BUDGET_DEFAULT);
+        this(READ_BUDGET_DEFAULT, WRITE_BUDGET_DEFAULT);
     }
 
-    FsBuffers(long readBudget) {
-        this.readBudget = readBudget;
+    FsBuffers(long readBudget, long writeBudget) {
+        this.reads = new Budget(readBudget);
+        this.writes = new Budget(writeBudget);
+    }
+
+    /** The budget of Read buffers: a Read takes its buffers when it runs, each within it, and waits for it. */
+    Budget reads() {
+        return reads;
     }
 
     /**
-     * Reserves {@code bytes} of the Read budget; true when they fit. A Read takes its buffers only
-     * when it runs (not when it is asked for), each within the budget, so 256 Reads on a connection
-     * cannot allocate ~1 MiB each at once. When they do not fit and {@code waiter} is not null, it
-     * is run (on the thread that gives bytes back) once some come back.
+     * The budget of Write data: a Write without window past it is refused (ENOBUFS); one with window
+     * is granted no more credit than it has room for, and gets more when some comes back.
      */
-    synchronized boolean reserveOrWait(long bytes, Runnable waiter) {
-        if (readHeld + bytes <= readBudget) {
-            readHeld += bytes;
-            return true;
-        }
-        if (waiter != null) {
-            readWaiters.add(waiter);
-        }
-        return false;
+    Budget writes() {
+        return writes;
     }
 
-    /** Gives back bytes {@link #reserveOrWait} reserved, and wakes the Reads that waited. */
-    void unreserve(long bytes) {
-        List<Runnable> wake;
-        synchronized (this) {
-            readHeld -= bytes;
-            if (readWaiters.isEmpty()) {
+    /** Bytes all transfers of one kind may hold at once, agent-wide (any thread). */
+    static final class Budget {
+        private final long max;
+        private long held;
+        /** Transfers waiting for room: each is told once when some comes back, and tries again. */
+        private final List<Runnable> waiters = new ArrayList<>();
+
+        Budget(long max) {
+            this.max = max;
+        }
+
+        long max() {
+            return max;
+        }
+
+        /**
+         * Reserves {@code bytes}; true when they fit. When they do not and {@code waiter} is not
+         * null, it runs (on the thread that gives bytes back) once some come back.
+         */
+        synchronized boolean reserveOrWait(long bytes, Runnable waiter) {
+            if (held + bytes <= max) {
+                held += bytes;
+                return true;
+            }
+            if (waiter != null) {
+                waiters.add(waiter);
+            }
+            return false;
+        }
+
+        /** Reserves as much of {@code bytes} as fits; when none does, {@code waiter} runs once some comes back. */
+        synchronized long reserveUpTo(long bytes, Runnable waiter) {
+            long room = Math.min(bytes, max - held);
+            if (room <= 0) {
+                waiters.add(waiter);
+                return 0;
+            }
+            held += room;
+            return room;
+        }
+
+        /** Gives back reserved bytes, and wakes whoever waited. */
+        void unreserve(long bytes) {
+            if (bytes == 0) {
                 return;
             }
-            wake = new ArrayList<>(readWaiters);
-            readWaiters.clear();
+            List<Runnable> wake;
+            synchronized (this) {
+                held -= bytes;
+                if (waiters.isEmpty()) {
+                    return;
+                }
+                wake = new ArrayList<>(waiters);
+                waiters.clear();
+            }
+            wake.forEach(Runnable::run);
         }
-        wake.forEach(Runnable::run);
-    }
 
-    /** Bytes of Read buffers held now (tests, logs). */
-    synchronized long readHeld() {
-        return readHeld;
+        /** Bytes held now (tests, logs). */
+        synchronized long held() {
+            return held;
+        }
     }
 
     /**

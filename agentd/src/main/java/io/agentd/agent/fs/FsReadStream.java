@@ -221,7 +221,7 @@ final class FsReadStream implements FsService.Active {
      */
     private boolean takeBuffers() {
         FsBuffers pool = service.buffers();
-        while (held < wanted && pool.reserveOrWait(chunk, held == 0 ? () -> service.post(this::next) : null)) {
+        while (held < wanted && pool.reads().reserveOrWait(chunk, held == 0 ? () -> service.post(this::next) : null)) {
             buffers[held] = bulk ? pool.take(chunk) : ByteBuffer.allocate(chunk);
             free.add(buffers[held]);
             held++;
@@ -270,7 +270,7 @@ final class FsReadStream implements FsService.Active {
         if (held > 0) {
             int bytes = held * chunk;
             held = 0;
-            service.buffers().unreserve(bytes);
+            service.buffers().reads().unreserve(bytes);
         }
     }
 }

@@ -21,12 +21,12 @@ public final class FsWorkers {
     private boolean started;
 
     public FsWorkers(int threads) {
-        this(threads, FsBuffers.READ_BUDGET_DEFAULT);
+        this(threads, FsBuffers.READ_BUDGET_DEFAULT, FsBuffers.WRITE_BUDGET_DEFAULT);
     }
 
-    /** With {@code readBudget} bytes of Read buffers at most, agent-wide ({@link FsBuffers}). */
-    FsWorkers(int threads, long readBudget) {
-        this.buffers = new FsBuffers(readBudget);
+    /** With budgets of Read buffers and Write data other than the defaults, agent-wide ({@link FsBuffers}). */
+    FsWorkers(int threads, long readBudget, long writeBudget) {
+        this.buffers = new FsBuffers(readBudget, writeBudget);
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 task -> {

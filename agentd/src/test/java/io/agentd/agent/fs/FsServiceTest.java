@@ -130,7 +130,7 @@ class FsServiceTest {
 
     @Test
     void readsTakeTheirBuffersWithinAnAgentWideBudgetAndWaitForIt() throws Exception {
-        FsWorkers small = new FsWorkers(1, 2 * 4096); // two chunks' buffers for every Read together
+        FsWorkers small = new FsWorkers(1, 2 * 4096, 1 << 20); // two chunks' buffers for every Read together
         FsService service = new FsService(loop::add, host, held, small, UserDb.system(), FsCredentials.ofAgent(),
                 new FsSettings(1, 300, 4096, 8192, 16384));
         try {
@@ -152,7 +152,7 @@ class FsServiceTest {
             while (!loop.isEmpty()) {
                 loop.poll().run();
             }
-            assertTrue(small.buffers().readHeld() <= 2 * 4096, "held " + small.buffers().readHeld());
+            assertTrue(small.buffers().reads().held() <= 2 * 4096, "held " + small.buffers().reads().held());
             assertEquals(1, host.frames.size(), "nothing sent while the output takes nothing: " + host.types());
 
             host.acceptsOutput = true;
@@ -162,8 +162,67 @@ class FsServiceTest {
                 assertTrue(response(id).ok(), response(id).toString());
             }
             assertEquals(256L * content.length, host.fsDataBytes().length);
-            assertEquals(0, small.buffers().readHeld(), "every Read gave its buffers back");
+            assertEquals(0, small.buffers().reads().held(), "every Read gave its buffers back");
         } finally {
+            small.shutdown();
+        }
+    }
+
+    @Test
+    void writesHoldNoMoreThanAnAgentWideBudget() throws Exception {
+        FsWorkers small = new FsWorkers(1, 1 << 20, 2 * 4096);
+        FsService service = new FsService(loop::add, host, held, small, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 8, 4096, 8192, 16384));
+        java.util.concurrent.CountDownLatch stall = new java.util.concurrent.CountDownLatch(1);
+        try {
+            Path old = dir.resolve("old-host");
+            Path windowed = dir.resolve("windowed");
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(old.toString(), FsOpenOptions.replacing(null))));
+            service.onRequest(2, new FsRequest(new FsOp.OpenFile(windowed.toString(), FsOpenOptions.replacing(null))));
+            runLoopUntil(2);
+            long h1 = ((FsResponseData.Handle) response(1).data()).handle();
+            long h2 = ((FsResponseData.Handle) response(2).data()).handle();
+            small.run(() -> { // the worker is busy elsewhere (a slow disk): nothing reaches the file
+                try {
+                    stall.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+
+            service.onRequest(3, new FsRequest(new FsOp.Write(h1, 0, null), null, true));
+            service.onData(3, new byte[4096]);
+            service.onData(3, new byte[4096]); // the whole budget, within this Write's own buffer
+            service.onRequest(4, new FsRequest(new FsOp.Write(h2, 0, null, true), null, true));
+            assertEquals(0, creditGranted(4), "no room in the budget: no credit yet");
+            // Before the fix: taken (each Write had only its own bound, 16384 here).
+            service.onData(3, new byte[4096]);
+            FsResponse refused = response(3);
+            assertEquals("ENOBUFS", refused.errnoName(), refused.toString());
+            assertTrue(refused.error().contains("for all connections together"), refused.error());
+            service.onData(3, new byte[0]);
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            assertEquals(8192, creditGranted(4), "the refused Write's room went to the waiting one");
+
+            stall.countDown();
+            service.onData(4, new byte[8192]);
+            service.onData(4, new byte[0]);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (host.frames.stream().noneMatch(f -> f.id() == 4 && f.type() == MessageType.FS_RESPONSE)) {
+                assertTrue(System.nanoTime() < end, host.types().toString());
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            assertTrue(response(4).ok(), response(4).toString());
+            assertEquals(8192, Files.size(windowed));
+            assertEquals(0, small.buffers().writes().held(), "every Write gave its reservation back");
+            assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+        } finally {
+            stall.countDown();
             small.shutdown();
         }
     }
