@@ -504,6 +504,30 @@ class FsServiceTest {
         assertEquals("0123", Files.readString(file));
     }
 
+    /** The open through /proc/self/fd/N (regular files only) keeps the user's rights: the kernel checks the file. */
+    @Test
+    void aUsersOpenThroughTheCheckedDescriptorKeepsTheKernelsPermissionChecks() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to take nobody's rights");
+        Path shared = Files.createTempDirectory(Path.of("/tmp"), "agentd-fs-user-");
+        try {
+            Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path file = shared.resolve("readable");
+            Files.writeString(file, "hello");
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+            fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()), "nobody", true));
+            fs.onRequest(2, new FsRequest(new FsOp.OpenFile(file.toString(),
+                    new FsOpenOptions(false, true, false, false, false, false, null, false)), "nobody", true));
+            runLoopUntil(2);
+            assertTrue(response(1).ok(), response(1).toString());
+            assertEquals("EACCES", response(2).errnoName(), response(2).toString());
+            assertEquals("hello", Files.readString(file));
+        } finally {
+            try (var files = Files.walk(shared)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
     @Test
     void aWritePastItsLenWritesTheChunksBeforeAndCountsThemExactly() throws Exception {
         Path file = dir.resolve("w");
