@@ -2,6 +2,8 @@ package io.agentd.agent.fs;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Direct buffers of {@value #BYTES} bytes for Read and Write chunks, shared by every connection
@@ -18,8 +20,104 @@ final class FsBuffers {
     /** Direct buffers made at most: a Write's window (16) and a Read's four, with room to spare. */
     private static final int MADE = 24;
 
+    /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
+    static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
+    /**
+     * Bytes of Write data all connections may make the agent hold at once, by default: what is queued
+     * plus the credit granted and not used yet (two old hosts' full buffers, eight full windows).
+     */
+    static final long WRITE_BUDGET_DEFAULT = 32L * 1024 * 1024;
+
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
     private int made;
+    private final Budget reads;
+    private final Budget writes;
+
+    FsBuffers() {
+        this(READ_BUDGET_DEFAULT, WRITE_BUDGET_DEFAULT);
+    }
+
+    FsBuffers(long readBudget, long writeBudget) {
+        this.reads = new Budget(readBudget);
+        this.writes = new Budget(writeBudget);
+    }
+
+    /** The budget of Read buffers: a Read takes its buffers when it runs, each within it, and waits for it. */
+    Budget reads() {
+        return reads;
+    }
+
+    /**
+     * The budget of Write data: a Write without window past it is refused (ENOBUFS); one with window
+     * is granted no more credit than it has room for, and gets more when some comes back.
+     */
+    Budget writes() {
+        return writes;
+    }
+
+    /** Bytes all transfers of one kind may hold at once, agent-wide (any thread). */
+    static final class Budget {
+        private final long max;
+        private long held;
+        /** Transfers waiting for room: each is told once when some comes back, and tries again. */
+        private final List<Runnable> waiters = new ArrayList<>();
+
+        Budget(long max) {
+            this.max = max;
+        }
+
+        long max() {
+            return max;
+        }
+
+        /**
+         * Reserves {@code bytes}; true when they fit. When they do not and {@code waiter} is not
+         * null, it runs (on the thread that gives bytes back) once some come back.
+         */
+        synchronized boolean reserveOrWait(long bytes, Runnable waiter) {
+            if (held + bytes <= max) {
+                held += bytes;
+                return true;
+            }
+            if (waiter != null) {
+                waiters.add(waiter);
+            }
+            return false;
+        }
+
+        /** Reserves as much of {@code bytes} as fits; when none does, {@code waiter} runs once some comes back. */
+        synchronized long reserveUpTo(long bytes, Runnable waiter) {
+            long room = Math.min(bytes, max - held);
+            if (room <= 0) {
+                waiters.add(waiter);
+                return 0;
+            }
+            held += room;
+            return room;
+        }
+
+        /** Gives back reserved bytes, and wakes whoever waited. */
+        void unreserve(long bytes) {
+            if (bytes == 0) {
+                return;
+            }
+            List<Runnable> wake;
+            synchronized (this) {
+                held -= bytes;
+                if (waiters.isEmpty()) {
+                    return;
+                }
+                wake = new ArrayList<>(waiters);
+                waiters.clear();
+            }
+            wake.forEach(Runnable::run);
+        }
+
+        /** Bytes held now (tests, logs). */
+        synchronized long held() {
+            return held;
+        }
+    }
 
     /**
      * A cleared buffer of {@link #BYTES} limited to {@code size} (at most {@link #BYTES}), or, when

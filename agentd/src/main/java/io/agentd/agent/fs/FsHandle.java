@@ -89,9 +89,18 @@ abstract class FsHandle {
         /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
         private volatile boolean spoiled;
 
+        /** Opened with {@code append} (O_APPEND): a positional write goes to the end, so it cannot extend. */
+        final boolean appending;
+
         File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
              boolean seekable, Path temp) {
+            this(handle, openedBy, path, channel, readable, writable, seekable, temp, false);
+        }
+
+        File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
+             boolean seekable, Path temp, boolean appending) {
             super(handle, openedBy, path);
+            this.appending = appending;
             this.channel = channel;
             this.seekable = seekable;
             this.readable = readable;

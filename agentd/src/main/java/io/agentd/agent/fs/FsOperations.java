@@ -1,5 +1,7 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.FsLimits;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
@@ -130,7 +132,7 @@ final class FsOperations {
             h.busy.lock();
             try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                    resize(f.channel, o.attrs().size(), h.path);
+                    resize(f.channel, o.attrs().size(), h.path, f.appending);
                     setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
                             null, o.attrs().atime(), o.attrs().mtime()));
                 } else {
@@ -223,8 +225,8 @@ final class FsOperations {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
             if (a.size() != null) {
-                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                    resize(ch, a.size(), p);
+                try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + p)) {
+                    resize(ch, a.size(), p, false);
                 }
             }
             if (a.uid() != null || a.gid() != null) {
@@ -250,8 +252,14 @@ final class FsOperations {
         }
     }
 
-    /** ftruncate(2), which also extends (FileChannel.truncate only shrinks). */
-    private static void resize(FileChannel ch, long size, Path p) throws FsFailure {
+    /**
+     * ftruncate(2), which also extends (FileChannel.truncate only shrinks; a file grows by a write of
+     * one zero byte at its new last offset). On a handle opened with append that write would go to
+     * the end (O_APPEND ignores the offset) and leave the file one byte longer instead, so extending
+     * an append handle is refused (EINVAL, nothing changed); shrinking it works. A handle not opened
+     * for writing is EBADF.
+     */
+    private static void resize(FileChannel ch, long size, Path p, boolean appending) throws FsFailure {
         if (size < 0) {
             throw FsFailure.of(FsFailure.EFBIG, "truncate " + p);
         }
@@ -260,9 +268,16 @@ final class FsOperations {
             if (size < now) {
                 ch.truncate(size);
             } else if (size > now) {
+                if (appending) {
+                    throw new FsFailure(FsFailure.EINVAL, "truncate " + p + " to " + size + " bytes (now " + now
+                            + "): a handle opened with append cannot extend its file; use SetStat or a handle"
+                            + " opened without append (os error 22)");
+                }
                 ch.write(ByteBuffer.allocate(1), size - 1);
             }
         } catch (IOException e) {
+            throw FsErrors.from(e, "truncate " + p);
+        } catch (java.nio.channels.NonWritableChannelException e) {
             throw FsErrors.from(e, "truncate " + p);
         }
     }
@@ -404,10 +419,8 @@ final class FsOperations {
             opts.add(StandardOpenOption.CREATE);
         }
         try {
-            FileChannel ch = o.mode() == null ? FileChannel.open(path, opts)
-                    : FileChannel.open(path, opts, permissions(o.mode()));
-            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(),
-                    Files.isRegularFile(path), null);
+            FileChannel ch = openRegular(path, opts, o.mode() == null ? null : permissions(o.mode()), "open " + path);
+            return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), true, null, o.append());
         } catch (IOException e) {
             throw FsErrors.from(e, "open " + path);
         } catch (IllegalArgumentException e) {
@@ -494,6 +507,73 @@ final class FsOperations {
             throw tooMany;
         }
         return number;
+    }
+
+    /**
+     * Opens {@code path} (links followed) with {@code opts} if it is a regular file, and refuses
+     * anything else with EINVAL saying what it is (EISDIR for a directory): open(2) of a FIFO with no
+     * peer blocks a worker in the kernel where no close can reach it, a FIFO's or a device's read can
+     * hold it for good, and opening a device may act on it. The type is read from the file itself,
+     * not from a check before the open: an O_PATH descriptor names the file without opening it (no
+     * FIFO wait, no device open), fstat-like {@code stat} of /proc/self/fd/N reads its type, and the
+     * real open goes through that same /proc/self/fd/N, so the file that is opened is the file that
+     * was checked even if a guest process swaps the name meanwhile. A file that does not exist yet is
+     * created O_EXCL (a new file is regular); a name that appears between the two is tried again.
+     */
+    static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what)
+            throws FsFailure, IOException {
+        if (opts.contains(StandardOpenOption.CREATE_NEW)) {
+            // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
+            return perms == null ? FileChannel.open(path, opts) : FileChannel.open(path, opts, perms);
+        }
+        Set<OpenOption> existing = new HashSet<>(opts);
+        existing.remove(StandardOpenOption.CREATE);
+        for (int attempt = 0; ; attempt++) {
+            int fd = Os.libc().open(Os.cString(path.toString()), LibC.O_PATH | LibC.O_CLOEXEC, 0);
+            if (fd < 0) {
+                int errno = Os.errno();
+                if (errno != FsFailure.ENOENT || !opts.contains(StandardOpenOption.CREATE) || attempt == 4) {
+                    throw FsFailure.of(errno, what);
+                }
+                Set<OpenOption> create = new HashSet<>(existing);
+                create.add(StandardOpenOption.CREATE_NEW);
+                try {
+                    return perms == null ? FileChannel.open(path, create) : FileChannel.open(path, create, perms);
+                } catch (java.nio.file.FileAlreadyExistsException appeared) {
+                    continue; // made by someone else since: check what it is
+                }
+            }
+            try {
+                Path self = Path.of("/proc/self/fd/" + fd);
+                int mode = (Integer) Files.getAttribute(self, "unix:mode");
+                int type = mode & S_IFMT;
+                if (type == S_IFDIR) {
+                    throw FsFailure.of(FsFailure.EISDIR, what);
+                }
+                if (type != S_IFREG) {
+                    throw new FsFailure(FsFailure.EINVAL, what + ": " + kind(type)
+                            + ", not a regular file: fs opens regular files only (os error 22)");
+                }
+                return FileChannel.open(self, existing);
+            } finally {
+                Os.libc().close(fd);
+            }
+        }
+    }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFDIR = 0040000;
+
+    private static String kind(int type) {
+        return switch (type) {
+            case 0010000 -> "a FIFO";
+            case 0140000 -> "a socket";
+            case 0020000 -> "a character device";
+            case 0060000 -> "a block device";
+            case 0120000 -> "a symbolic link";
+            default -> "a file of type " + Integer.toOctalString(type);
+        };
     }
 
     private static FileAttribute<Set<PosixFilePermission>> permissions(long mode) {

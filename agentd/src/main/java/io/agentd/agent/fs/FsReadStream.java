@@ -41,6 +41,12 @@ final class FsReadStream implements FsService.Active {
     private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     /** Most bytes one chunk holds. */
     private final int chunk;
+    /** Its buffers come from the direct pool (bulk) or the heap (small Reads, larger chunks). */
+    private final boolean bulk;
+    /** Buffers this Read reads ahead into when the budget has room: 1 for a Read of one chunk, else {@value #BUFFERS}. */
+    private final int wanted;
+    /** Buffers taken so far (loop thread), each {@link #chunk} bytes of the agent-wide budget. */
+    private int held;
     private final FsDigest digest;
     /** Bytes read so far: where the next chunk starts, from the Read's offset. Worker only (one at a time). */
     private long readSoFar;
@@ -68,12 +74,9 @@ final class FsReadStream implements FsService.Active {
         int size = (int) Math.min(service.settings().chunkBytes(), Math.max(want, 1));
         this.chunk = size;
         // A small Read needs one buffer of its size; the pool's buffers are for bulk.
-        boolean bulk = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES;
-        int count = want <= size ? 1 : BUFFERS;
-        for (int i = 0; i < count; i++) {
-            buffers[i] = bulk ? service.buffers().take(size) : ByteBuffer.allocate(size);
-            free.add(buffers[i]);
-        }
+        this.bulk = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES;
+        this.wanted = want <= size ? 1 : BUFFERS;
+        // The buffers are taken when the Read first runs, within the agent-wide budget (takeBuffers).
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
     }
@@ -202,10 +205,28 @@ final class FsReadStream implements FsService.Active {
             }
             return;
         }
+        if (!reading && !holdBack && held == 0 && !takeBuffers()) {
+            return; // the budget is used up: next() runs again when some comes back
+        }
         if (!reading && !holdBack && !free.isEmpty()) {
             reading = true;
             service.work(request, this::readAhead, this::turnEnded);
         }
+    }
+
+    /**
+     * Takes up to {@link #wanted} buffers, as many as the agent-wide budget allows (loop thread);
+     * false, with this Read on the budget's waiting list, when not even one fits. A Read that holds
+     * one always goes on and gives it back at its end, so a waiting Read is not left for good.
+     */
+    private boolean takeBuffers() {
+        FsBuffers pool = service.buffers();
+        while (held < wanted && pool.reads().reserveOrWait(chunk, held == 0 ? () -> service.post(this::next) : null)) {
+            buffers[held] = bulk ? pool.take(chunk) : ByteBuffer.allocate(chunk);
+            free.add(buffers[held]);
+            held++;
+        }
+        return held > 0;
     }
 
     /** On the loop, after every chunk the turn posted: the end, a failure, or another turn. */
@@ -245,6 +266,11 @@ final class FsReadStream implements FsService.Active {
                 service.buffers().release(buffers[i]);
                 buffers[i] = null;
             }
+        }
+        if (held > 0) {
+            int bytes = held * chunk;
+            held = 0;
+            service.buffers().reads().unreserve(bytes);
         }
     }
 }

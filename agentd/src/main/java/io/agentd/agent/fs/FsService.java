@@ -92,6 +92,9 @@ public final class FsService {
         if (active.size() >= settings.maxActive()) {
             respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + settings.maxActive()
                     + " fs requests in progress on this connection, try again (os error 11)").response(request.extended()));
+            if (request.op() instanceof FsOp.Write) {
+                absorbRest(id); // the data the host already sent for it is dropped quietly, as for any refused Write
+            }
             return;
         }
         FsOp op = request.op();

@@ -15,12 +15,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FsWorkers {
     private final ThreadPoolExecutor pool;
     private static final String THREAD_PREFIX = "agentd-fs-";
-    private final FsBuffers buffers = new FsBuffers();
+    private final FsBuffers buffers;
     private final FsInternalErrors internalErrors = new FsInternalErrors();
     /** Whether the workers were made (loop thread only). */
     private boolean started;
 
     public FsWorkers(int threads) {
+        this(threads, FsBuffers.READ_BUDGET_DEFAULT, FsBuffers.WRITE_BUDGET_DEFAULT);
+    }
+
+    /** With budgets of Read buffers and Write data other than the defaults, agent-wide ({@link FsBuffers}). */
+    FsWorkers(int threads, long readBudget, long writeBudget) {
+        this.buffers = new FsBuffers(readBudget, writeBudget);
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 task -> {

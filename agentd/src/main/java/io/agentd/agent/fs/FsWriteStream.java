@@ -26,6 +26,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * up again (once what is queued plus what the host may still send falls to half the window), the
  * scheme of core.exec.stdin.credit; data past the credit fails the Write (ENOBUFS). A host without
  * flow control may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS).
+ * Both are also bounded agent-wide by {@link FsBuffers#writes()}: credit is granted only within it
+ * (a Write with none waits for room), and a chunk of a host without flow control that finds no room
+ * fails the Write (ENOBUFS).
  * A failed Write is answered at once, except one whose data passed {@code len}: the chunks before
  * the one that passed it are written first, so that its answer counts exactly what the file got.
  * Nothing after the refused chunk is written (what the file holds is a prefix of what was sent,
@@ -49,6 +52,15 @@ final class FsWriteStream implements FsService.Active {
     /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
     private final WorkerHandoff<Written> writtenBuffers;
     private final FsBuffers buffers;
+    /** The agent-wide budget of Write data this Write reserves from ({@link FsBuffers#writes()}). */
+    private final FsBuffers.Budget budget;
+    /**
+     * Bytes of {@link #budget} this Write holds (loop thread): what is queued, plus the credit granted
+     * and not used yet; given back as buffers are written, and all of it when the Write ends.
+     */
+    private long reserved;
+    /** On the budget's waiting list for more credit (loop thread). */
+    private boolean awaitingBudget;
     private FsHandle.File file;
     /** Bytes received and not written yet (queued, handed or being written). */
     private long queuedBytes;
@@ -76,6 +88,7 @@ final class FsWriteStream implements FsService.Active {
         this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
+        this.budget = buffers.writes();
         this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
     }
 
@@ -112,6 +125,7 @@ final class FsWriteStream implements FsService.Active {
         }
         if (data.length == 0) {
             eof = true;
+            unreserve(reserved - queuedBytes); // the credit not used
             writeMore();
             maybeFinish();
             return;
@@ -121,6 +135,7 @@ final class FsWriteStream implements FsService.Active {
             // Not answered yet: chunks before this one may still be queued or being written, and
             // the answer says how many bytes the file got (maybeFinish, once they are written).
             pastLen = true;
+            unreserve(reserved - queuedBytes);
             writeMore();
             maybeFinish();
             return;
@@ -135,6 +150,15 @@ final class FsWriteStream implements FsService.Active {
                     + " written (more than " + limit + " bytes waiting; ask for window: true to be told how much"
                     + " to send); " + written + " bytes written, nothing after (os error 105)"));
             return;
+        }
+        if (!write.window()) { // a flow-controlled Write's data was reserved with its credit
+            if (!budget.reserveOrWait(data.length, null)) {
+                fail(new FsFailure(FsFailure.ENOBUFS, "write " + file.path + ": the agent holds all the Write data it"
+                        + " takes for all connections together (" + budget.max() + " bytes); ask for window: true"
+                        + " to be told how much to send; " + written + " bytes written, nothing after (os error 105)"));
+                return;
+            }
+            reserved += data.length;
         }
         // The decoder reuses a data frame's array once it was handled: keep a copy.
         if (!appendToLast(data)) {
@@ -238,6 +262,7 @@ final class FsWriteStream implements FsService.Active {
         if (!ended) {
             written += w.bytes();
             queuedBytes -= w.bytes();
+            unreserve(w.bytes());
         }
     }
 
@@ -281,6 +306,7 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         ended = true;
+        unreserve(reserved);
         service.finish(id, request, digest == null ? FsResponse.success(null)
                 : new FsResponse(true, null, null, null, null, digest.hex()));
     }
@@ -292,10 +318,32 @@ final class FsWriteStream implements FsService.Active {
         }
         long outstanding = granted - received;
         long held = queuedBytes + outstanding;
-        if (held <= limit / 2) {
-            long grant = limit - held;
+        if (held <= limit / 2 && !awaitingBudget) {
+            // Within the agent-wide budget: no room, no credit until some comes back.
+            long grant = budget.reserveUpTo(limit - held, () -> service.post(this::budgetFreed));
+            if (grant == 0) {
+                awaitingBudget = true;
+                return;
+            }
+            reserved += grant;
             granted += grant;
             service.out().send(new Frame(id, MessageType.FS_CREDIT, new ExecStdinCredit(grant)));
+        }
+    }
+
+    /** On the loop: the Write budget has room again. */
+    private void budgetFreed() {
+        awaitingBudget = false;
+        if (!ended) {
+            topUpCredit();
+        }
+    }
+
+    /** Gives {@code bytes} of this Write's reservation back to the agent-wide budget (loop thread). */
+    private void unreserve(long bytes) {
+        if (bytes > 0) {
+            reserved -= bytes;
+            budget.unreserve(bytes);
         }
     }
 
@@ -304,6 +352,7 @@ final class FsWriteStream implements FsService.Active {
         closeDigest();
         releaseQueued();
         queuedBytes = 0;
+        unreserve(reserved);
         if (file != null) {
             file.spoil();
         }
@@ -318,6 +367,7 @@ final class FsWriteStream implements FsService.Active {
         ended = true;
         closeDigest();
         releaseQueued();
+        unreserve(reserved);
         if (file != null) {
             file.spoil();
         }

@@ -34,6 +34,8 @@ public interface LibC {
     int O_APPEND = 02000;
     int O_NONBLOCK = 04000;
     int O_CLOEXEC = 02000000;
+    /** A descriptor that names a file without opening it (no FIFO wait, no device open): Linux's O_PATH. */
+    int O_PATH = 010000000;
 
     int F_GETFD = 1;
     int F_GETFL = 3;

@@ -106,6 +106,128 @@ class FsServiceTest {
     }
 
     @Test
+    void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
+        Path file = dir.resolve("busy");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        FsRequest stat = new FsRequest(new FsOp.Stat(dir.toString(), true), null, true);
+        fs.onRequest(2, stat);
+        fs.onRequest(3, stat); // two in progress: the limit
+        fs.onRequest(4, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        assertEquals("EAGAIN", response(4).errnoName(), response(4).toString());
+        for (int i = 0; i < 5; i++) {
+            fs.onData(4, new byte[100]);
+        }
+        fs.onData(4, new byte[0]);
+        // Before the fix: one core.error invalid_session per chunk.
+        assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+        runLoopUntil(4);
+        fs.onData(4, new byte[1]); // past its empty chunk the id is no longer absorbed
+        assertEquals(1, host.frames.stream().filter(f -> f.type() == MessageType.CORE_ERROR).count(), host.types().toString());
+        assertEquals(0, Files.size(file));
+    }
+
+    @Test
+    void readsTakeTheirBuffersWithinAnAgentWideBudgetAndWaitForIt() throws Exception {
+        FsWorkers small = new FsWorkers(1, 2 * 4096, 1 << 20); // two chunks' buffers for every Read together
+        FsService service = new FsService(loop::add, host, held, small, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 300, 4096, 8192, 16384));
+        try {
+            byte[] content = new byte[5 * 4096];
+            new Random(3).nextBytes(content);
+            Path file = dir.resolve("budget");
+            Files.write(file, content);
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+
+            host.acceptsOutput = false;
+            // Before the fix each Read allocated 4 buffers as it was asked for: 256 of them ~1 GiB here
+            // at the default chunk size. Now the first takes the budget, the others wait for it.
+            for (long id = 10; id < 10 + 256; id++) {
+                service.onRequest(id, new FsRequest(new FsOp.Read(handle, 0, null)));
+            }
+            Thread.sleep(200);
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            assertTrue(small.buffers().reads().held() <= 2 * 4096, "held " + small.buffers().reads().held());
+            assertEquals(1, host.frames.size(), "nothing sent while the output takes nothing: " + host.types());
+
+            host.acceptsOutput = true;
+            service.onOutputResumed();
+            runLoopUntil(1 + 256 * (5 + 1)); // every Read: five chunks and its answer
+            for (long id = 10; id < 10 + 256; id++) {
+                assertTrue(response(id).ok(), response(id).toString());
+            }
+            assertEquals(256L * content.length, host.fsDataBytes().length);
+            assertEquals(0, small.buffers().reads().held(), "every Read gave its buffers back");
+        } finally {
+            small.shutdown();
+        }
+    }
+
+    @Test
+    void writesHoldNoMoreThanAnAgentWideBudget() throws Exception {
+        FsWorkers small = new FsWorkers(1, 1 << 20, 2 * 4096);
+        FsService service = new FsService(loop::add, host, held, small, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 8, 4096, 8192, 16384));
+        java.util.concurrent.CountDownLatch stall = new java.util.concurrent.CountDownLatch(1);
+        try {
+            Path old = dir.resolve("old-host");
+            Path windowed = dir.resolve("windowed");
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(old.toString(), FsOpenOptions.replacing(null))));
+            service.onRequest(2, new FsRequest(new FsOp.OpenFile(windowed.toString(), FsOpenOptions.replacing(null))));
+            runLoopUntil(2);
+            long h1 = ((FsResponseData.Handle) response(1).data()).handle();
+            long h2 = ((FsResponseData.Handle) response(2).data()).handle();
+            small.run(() -> { // the worker is busy elsewhere (a slow disk): nothing reaches the file
+                try {
+                    stall.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+
+            service.onRequest(3, new FsRequest(new FsOp.Write(h1, 0, null), null, true));
+            service.onData(3, new byte[4096]);
+            service.onData(3, new byte[4096]); // the whole budget, within this Write's own buffer
+            service.onRequest(4, new FsRequest(new FsOp.Write(h2, 0, null, true), null, true));
+            assertEquals(0, creditGranted(4), "no room in the budget: no credit yet");
+            // Before the fix: taken (each Write had only its own bound, 16384 here).
+            service.onData(3, new byte[4096]);
+            FsResponse refused = response(3);
+            assertEquals("ENOBUFS", refused.errnoName(), refused.toString());
+            assertTrue(refused.error().contains("for all connections together"), refused.error());
+            service.onData(3, new byte[0]);
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            assertEquals(8192, creditGranted(4), "the refused Write's room went to the waiting one");
+
+            stall.countDown();
+            service.onData(4, new byte[8192]);
+            service.onData(4, new byte[0]);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (host.frames.stream().noneMatch(f -> f.id() == 4 && f.type() == MessageType.FS_RESPONSE)) {
+                assertTrue(System.nanoTime() < end, host.types().toString());
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            assertTrue(response(4).ok(), response(4).toString());
+            assertEquals(8192, Files.size(windowed));
+            assertEquals(0, small.buffers().writes().held(), "every Write gave its reservation back");
+            assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+        } finally {
+            stall.countDown();
+            small.shutdown();
+        }
+    }
+
+    @Test
     void aReadSendsItsNextChunkOnlyWhileTheOutputTakesMore() throws Exception {
         Path file = dir.resolve("f");
         Files.write(file, new byte[5 * 4096]);
@@ -206,16 +328,14 @@ class FsServiceTest {
         try {
             Path fifo = dir.resolve("fifo");
             assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
-            // read+write: open(2) does not wait for a peer; nobody ever writes into it.
-            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(),
-                    new FsOpenOptions(true, true, false, false, false, false, null, false))));
-            runLoopUntil(1);
-            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            // OpenFile refuses a FIFO now; the handle is made here, standing for a file whose read
+            // blocks (NFS). read+write: open(2) does not wait for a peer; nobody ever writes into it.
+            long handle = injectFifoHandle(service, fifo, 1);
             service.onRequest(2, new FsRequest(new FsOp.Read(handle, 0, 10L), null, true));
             awaitAWorkerInRead(); // one worker is now blocked in read(2), holding the handle
 
             service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
-            runLoopUntil(3); // before the fix: the close waited behind the read, both workers stuck
+            runLoopUntil(2); // before the fix: the close waited behind the read, both workers stuck
             assertTrue(response(3).ok(), response(3).toString());
             assertEquals("EBADF", response(2).errnoName(), response(2).toString());
             assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
@@ -224,10 +344,187 @@ class FsServiceTest {
             service.onOwnerGone();
             service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
             service.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
-            runLoopUntil(5);
+            runLoopUntil(4);
             assertTrue(response(4).ok() && response(5).ok(), "both workers serve again");
         } finally {
             two.shutdown();
+        }
+    }
+
+    /** A handle on {@code fifo} opened read+write by the test, put in the service's table as OpenFile would. */
+    private static long injectFifoHandle(FsService service, Path fifo, long openedBy) throws Exception {
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(fifo,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        long number = service.handles().nextNumber();
+        service.handles().add(new FsHandle.File(number, openedBy, fifo, ch, true, true, false, null));
+        return number;
+    }
+
+    @Test
+    void aFifoASocketOrADeviceIsRefusedAtOnceAndNeverHoldsAWorker() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 8192, 16384));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            Path link = dir.resolve("link-to-fifo");
+            Files.createSymbolicLink(link, fifo);
+            FsOpenOptions read = FsOpenOptions.reading();
+            FsOpenOptions readWrite = new FsOpenOptions(true, true, false, false, false, false, null, false);
+            // Before the fix: 1 and 2 blocked both workers in open(2) for good (no writer ever comes).
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(fifo.toString(), read), null, true));
+            service.onRequest(2, new FsRequest(new FsOp.OpenFile(link.toString(), read), null, true));
+            service.onRequest(3, new FsRequest(new FsOp.OpenFile(fifo.toString(), readWrite), null, true));
+            service.onRequest(4, new FsRequest(new FsOp.SetStat(fifo.toString(), true,
+                    new FsSetAttrs(null, null, null, 0L, null, null)), null, true));
+            service.onRequest(5, new FsRequest(new FsOp.OpenFile("/dev/null", read), null, true));
+            service.onRequest(6, new FsRequest(new FsOp.OpenFile(dir.toString(), read), null, true));
+            runLoopUntil(6);
+            for (long id = 1; id <= 4; id++) {
+                FsResponse r = response(id);
+                assertEquals("EINVAL", r.errnoName(), r.toString());
+                assertTrue(r.error().contains("a FIFO, not a regular file"), r.error());
+            }
+            assertEquals("EINVAL", response(5).errnoName(), response(5).toString());
+            assertTrue(response(5).error().contains("a character device"), response(5).error());
+            assertEquals("EISDIR", response(6).errnoName(), response(6).toString());
+            assertEquals(0, service.openHandles());
+
+            Path file = dir.resolve("plain");
+            service.onRequest(7, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null)), null, true));
+            service.onRequest(8, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(8);
+            assertTrue(response(7).ok() && response(8).ok(), "both workers serve: " + response(7));
+            assertTrue(Files.isRegularFile(file));
+        } finally {
+            two.shutdown();
+        }
+    }
+
+    /**
+     * Moved here from FsTransferE2ETest when OpenFile began to refuse FIFOs: a FIFO nobody reads,
+     * put in the handle table by the test, stands for a file that takes no data.
+     */
+    @Test
+    void creditStopsWhileTheFileTakesNothingAndOldHostsAreRefusedPastTheBuffer() throws Exception {
+        long window = 64 * 1024;
+        long buffer = 256 * 1024;
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, window, buffer));
+        try {
+            Path fifo = dir.resolve("fifo");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            long h = injectFifoHandle(service, fifo, 1);
+            service.onRequest(2, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
+            long sent = 0;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+            while (System.nanoTime() < deadline) {
+                long granted = creditGranted(2);
+                while (sent + 4096 <= granted) {
+                    service.onData(2, new byte[4096]);
+                    sent += 4096;
+                }
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            long granted = creditGranted(2);
+            // what is held (the window, topped up at half) plus what the pipe took (64 KiB)
+            assertTrue(granted >= window && granted <= 2 * window + 64 * 1024,
+                    "credit while the file takes nothing: " + granted);
+            assertTrue(host.frames.stream().noneMatch(f -> f.id() == 2 && f.type() == MessageType.FS_RESPONSE),
+                    "no answer while the write is held up");
+
+            // A host without flow control on another handle of the same FIFO: past the buffer it is refused.
+            long h2 = injectFifoHandle(service, fifo, 1);
+            service.onRequest(3, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
+            for (long n = 0; n <= buffer + 2 * 16384; n += 16384) {
+                service.onData(3, new byte[16384]);
+                while (!loop.isEmpty()) {
+                    loop.poll().run();
+                }
+            }
+            service.onData(3, new byte[0]);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (host.frames.stream().noneMatch(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE)) {
+                assertTrue(System.nanoTime() < end, host.types().toString());
+                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+                if (task != null) {
+                    task.run();
+                }
+            }
+            FsResponse refused = response(3);
+            assertEquals("ENOBUFS", refused.errnoName(), refused.toString());
+            assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR),
+                    "the rest of the refused write is dropped quietly: " + host.types());
+        } finally {
+            service.onOwnerGone(); // closes both handles: the blocked writes end, the workers are free
+            two.shutdown();
+        }
+    }
+
+    private long creditGranted(long id) {
+        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_CREDIT)
+                .mapToLong(f -> ((io.agentd.protocol.payload.ExecStdinCredit) f.payload()).bytes()).sum();
+    }
+
+    @Test
+    void fsetstatSizeOnAnAppendOrReadOnlyHandleIsATypedRefusalNeverAWrongFile() throws Exception {
+        Path file = dir.resolve("appended");
+        Files.writeString(file, "0123456789");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, false, true, false, false, false, null, false))));
+        runLoopUntil(1);
+        long append = ((FsResponseData.Handle) response(1).data()).handle();
+        // Before the fix: ok, and the file was 11 bytes (the byte meant for offset 999 was appended).
+        fs.onRequest(2, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 1000L, null, null)),
+                null, true));
+        runLoopUntil(2);
+        assertEquals("EINVAL", response(2).errnoName(), response(2).toString());
+        assertTrue(response(2).error().contains("append"), response(2).error());
+        assertEquals(10, Files.size(file), "the file is unchanged");
+        fs.onRequest(3, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 4L, null, null)),
+                null, true));
+        runLoopUntil(3);
+        assertTrue(response(3).ok(), response(3).toString());
+        assertEquals("0123", Files.readString(file), "shrinking an append handle works");
+
+        fs.onRequest(4, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(4);
+        long readOnly = ((FsResponseData.Handle) response(4).data()).handle();
+        // Before the fix: EIO "internal error" (NonWritableChannelException was not caught).
+        fs.onRequest(5, new FsRequest(new FsOp.FSetStat(readOnly, new FsSetAttrs(null, null, null, 1L, null, null)),
+                null, true));
+        runLoopUntil(5);
+        assertEquals("EBADF", response(5).errnoName(), response(5).toString());
+        assertTrue(response(5).error().contains("not opened for writing"), response(5).error());
+        assertEquals("0123", Files.readString(file));
+    }
+
+    /** The open through /proc/self/fd/N (regular files only) keeps the user's rights: the kernel checks the file. */
+    @Test
+    void aUsersOpenThroughTheCheckedDescriptorKeepsTheKernelsPermissionChecks() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to take nobody's rights");
+        Path shared = Files.createTempDirectory(Path.of("/tmp"), "agentd-fs-user-");
+        try {
+            Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path file = shared.resolve("readable");
+            Files.writeString(file, "hello");
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+            fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()), "nobody", true));
+            fs.onRequest(2, new FsRequest(new FsOp.OpenFile(file.toString(),
+                    new FsOpenOptions(false, true, false, false, false, false, null, false)), "nobody", true));
+            runLoopUntil(2);
+            assertTrue(response(1).ok(), response(1).toString());
+            assertEquals("EACCES", response(2).errnoName(), response(2).toString());
+            assertEquals("hello", Files.readString(file));
+        } finally {
+            try (var files = Files.walk(shared)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 
