@@ -4,6 +4,8 @@ import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
 import io.agentd.client.transport.AgentAddress;
 import io.agentd.protocol.payload.Ready;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.SocketException;
@@ -142,9 +144,9 @@ public final class Agentctl {
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
             own status stands and the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
-            be copied (each reported on stderr; the rest is copied). Any command: 125 when there is
-            no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
-            command line, 0 otherwise.
+            be copied (each reported on stderr; the rest is copied) or stdout could not be
+            written. Any command: 125 when there is no agent to talk to (no socket, refused, no
+            ready, connection lost), 2 for a bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;
@@ -209,7 +211,10 @@ public final class Agentctl {
                     yield PsCommand.run(ctl::connect, out);
                 }
                 case "attach" -> AttachCommand.command(AttachCommand.parse(rest), err).run(ctl::connect);
-                case "cp" -> CpCommand.run(rest, ctl::connect, System.in, out, err);
+                // cp's tar goes to file descriptor 1 through a stream that throws when a write
+                // fails (System.out, a PrintStream, would swallow it: a full disk unnoticed).
+                case "cp" -> CpCommand.run(rest, ctl::connect, System.in,
+                        out == System.out ? new FileOutputStream(FileDescriptor.out) : out, err);
                 case "ping" -> {
                     noArgs("ping", rest);
                     yield ctl.ping(out);

@@ -388,6 +388,24 @@ class CpEndToEndTest {
     }
 
     @Test
+    void aTarToStdoutThatCannotBeWrittenFailsWithOneLine() throws Exception {
+        assumeTrue(Files.isWritable(Path.of("/dev/full")), "no /dev/full here");
+        Path d = fresh("full");
+        Files.write(d.resolve("big"), random(4 * 1024 * 1024, 12));
+        Files.writeString(d.resolve("small"), "s");
+        Path err = d.resolve("err");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", guest(d), "-")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(new File("/dev/full"))
+                .redirectError(err.toFile())
+                .start();
+        assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+        assertEquals("agentctl cp: error writing to standard output: No space left on device\n",
+                Files.readString(err), "one line, not one per file");
+        assertEquals(1, p.exitValue());
+    }
+
+    @Test
     void anUnknownUserIsNamedInTheMessage() throws Exception {
         Path d = fresh("nouser");
         Files.writeString(d.resolve("f"), "f");
