@@ -503,6 +503,35 @@ class CpEndToEndTest {
         }
     }
 
+    /** A guest file that is read-only (r--r--r--) is downloaded by a host user who is not root. */
+    @Test
+    void aReadOnlyGuestFileIsDownloadedByANonRootUser() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: runs agentctl as uid 65534");
+        Path d = fresh("ro-download");
+        Path src = d.resolve("ro");
+        Files.writeString(src, "read-only");
+        Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("r--r--r--"));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path sock = d.resolve("open.sock");
+        try (RunningAgent open = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock,
+                List.of("--socket-mode", "0666", "--allow-uid", "65534"), Map.of(), d.resolve("open.log"))) {
+            open.awaitSocket();
+            Path err = d.resolve("err");
+            Process p = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                    AGENTCTL.toString(), "--socket", sock.toString(), "cp", guest(src), into.resolve("ro").toString())
+                    .redirectInput(new File("/dev/null"))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(err.toFile())
+                    .start();
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), Files.readString(err));
+            assertEquals("read-only", Files.readString(into.resolve("ro")));
+            assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(into.resolve("ro"))));
+            assertEquals(65534, (int) Files.getAttribute(into.resolve("ro"), "unix:uid"));
+        }
+    }
+
     @Test
     void noSpaceLeftIsReportedWithThePathAndLeavesNoPartialFile() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root: mounts a 1 MiB tmpfs");
