@@ -71,6 +71,27 @@ public final class ScriptedPeer implements AutoCloseable {
         return client.get(20, TimeUnit.SECONDS);
     }
 
+    /**
+     * Connects a client and answers its first ping instead of saying core.ready (a ready the guest
+     * sent while no host was connected is lost): the client is ready with no core.ready.
+     */
+    public AgentClient connectByPong() throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, CONNECT_WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept();
+        Frame ping = receive(); // after a second without core.ready
+        if (ping.type() != MessageType.CORE_PING) {
+            throw new IllegalStateException("expected a ping, got " + ping);
+        }
+        send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+        return client.get(20, TimeUnit.SECONDS);
+    }
+
     public void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }
