@@ -283,8 +283,8 @@ public final class AgentClient implements AutoCloseable {
             throws IOException {
         if (request.profile() != null && !agentTakesProfile) {
             // An agent that does not know the field would run the command under its own profile.
-            throw new IOException("the agent does not take a per-request profile (its core.ready does not list"
-                    + " \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
+            throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
+                    + " profile (its core.ready does not list \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
         }
         if (request.startDetached() && !request.detachable()) {
             throw new IllegalArgumentException("startDetached needs detachable (ExecRequest.withDetachable)");
@@ -324,9 +324,9 @@ public final class AgentClient implements AutoCloseable {
         return agentDetachesSessions;
     }
 
-    private void requireSessions(String what) throws IOException {
+    private void requireSessions(String what) throws FeatureNotOfferedException {
         if (!agentKeepsSessions) {
-            throw new IOException("the agent does not keep sessions (its core.ready does not list \""
+            throw new FeatureNotOfferedException(Ready.FEATURE_SESSIONS, "the agent does not keep sessions (its core.ready does not list \""
                     + Ready.FEATURE_SESSIONS + "\"): cannot ask for " + what);
         }
     }

@@ -92,6 +92,17 @@ public final class ScriptedPeer implements AutoCloseable {
         return client.get(20, TimeUnit.SECONDS);
     }
 
+    /** The socket a client (agentctl run in-process) connects to itself; then {@link #accept}. */
+    public Path socket() {
+        return socket;
+    }
+
+    /** Accepts a client that connects itself and sends core.ready listing {@code features}. */
+    public void accept(String... features) throws IOException {
+        peer = server.accept();
+        send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted", List.of(features))));
+    }
+
     public void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }

@@ -138,7 +138,8 @@ public final class Agentctl {
 
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
             not run or the agent refused the request (attach: an unknown session, one attached to
-            another host), 127 when CMD was not found, 0 when the detach keys (or a signal under
+            another host) or does not offer it (--profile, --detach, attach to an agent without
+            that feature; ps too), 127 when CMD was not found, 0 when the detach keys (or a signal under
             --sig-proxy=false) left CMD running; exec --detach: 0 once CMD runs. 123 when CMD
             exited 0 but did not get all of its stdin (-i: the agent reported a stdin error,
             "agentctl: stdin not delivered in full: ERRNO: why" on stderr, or agentctl could not
@@ -209,7 +210,7 @@ public final class Agentctl {
                 }
                 case "ps" -> {
                     noArgs("ps", rest);
-                    yield PsCommand.run(ctl::connect, out);
+                    yield PsCommand.run(ctl::connect, out, err);
                 }
                 case "attach" -> AttachCommand.command(AttachCommand.parse(rest), err).run(ctl::connect);
                 // cp's tar goes to file descriptor 1 through a stream that throws when a write

@@ -5,6 +5,7 @@ import io.agentd.client.AgentErrorException;
 import io.agentd.client.AgentException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
+import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.client.ExitStatus;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.client.Output;
@@ -183,7 +184,8 @@ final class ExecCommand {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
-        } catch (AgentErrorException e) {
+        } catch (AgentErrorException | FeatureNotOfferedException e) {
+            // Refused, by the agent or (a feature its ready does not list) by the client for it.
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
             return Agentctl.EXIT_CANNOT_RUN;
