@@ -87,6 +87,11 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean agentTakesFsExt;
     /** The latest core.ready's sessions feature: detachable, list and attach. */
     private volatile boolean agentKeepsSessions;
+    /**
+     * The latest core.ready's session_detach; false until one came (a connection made ready by a
+     * pong has no ready to ask).
+     */
+    private volatile boolean agentDetachesSessions;
     /** The latest core.ready's relay_flow: the agent holds one session's output when asked (see {@link OutputHold}). */
     private volatile boolean agentHoldsOutput;
     /**
@@ -278,8 +283,8 @@ public final class AgentClient implements AutoCloseable {
             throws IOException {
         if (request.profile() != null && !agentTakesProfile) {
             // An agent that does not know the field would run the command under its own profile.
-            throw new IOException("the agent does not take a per-request profile (its core.ready does not list"
-                    + " \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
+            throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
+                    + " profile (its core.ready does not list \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
         }
         if (request.startDetached() && !request.detachable()) {
             throw new IllegalArgumentException("startDetached needs detachable (ExecRequest.withDetachable)");
@@ -311,14 +316,17 @@ public final class AgentClient implements AutoCloseable {
         return agentKeepsSessions;
     }
 
-    /** True when the agent's core.ready listed {@code session_detach}: {@link ExecSession#detach} works. */
+    /**
+     * True when the agent's latest core.ready listed {@code session_detach}: {@link ExecSession#detach}
+     * works. False while none came (the agent was found by a ping).
+     */
     public boolean agentDetachesSessions() {
-        return ready().supports(Ready.FEATURE_SESSION_DETACH);
+        return agentDetachesSessions;
     }
 
-    private void requireSessions(String what) throws IOException {
+    private void requireSessions(String what) throws FeatureNotOfferedException {
         if (!agentKeepsSessions) {
-            throw new IOException("the agent does not keep sessions (its core.ready does not list \""
+            throw new FeatureNotOfferedException(Ready.FEATURE_SESSIONS, "the agent does not keep sessions (its core.ready does not list \""
                     + Ready.FEATURE_SESSIONS + "\"): cannot ask for " + what);
         }
     }
@@ -850,6 +858,7 @@ public final class AgentClient implements AutoCloseable {
         agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
         agentTakesFsExt = now.supports(Ready.FEATURE_FS_EXT);
         agentKeepsSessions = now.supports(Ready.FEATURE_SESSIONS);
+        agentDetachesSessions = now.supports(Ready.FEATURE_SESSION_DETACH);
         agentHoldsOutput = now.supports(Ready.FEATURE_RELAY_FLOW);
         if (ready.complete(now)) {
             return;

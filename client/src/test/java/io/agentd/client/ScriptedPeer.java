@@ -71,6 +71,38 @@ public final class ScriptedPeer implements AutoCloseable {
         return client.get(20, TimeUnit.SECONDS);
     }
 
+    /**
+     * Connects a client and answers its first ping instead of saying core.ready (a ready the guest
+     * sent while no host was connected is lost): the client is ready with no core.ready.
+     */
+    public AgentClient connectByPong() throws Exception {
+        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, CONNECT_WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept();
+        Frame ping = receive(); // after a second without core.ready
+        if (ping.type() != MessageType.CORE_PING) {
+            throw new IllegalStateException("expected a ping, got " + ping);
+        }
+        send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+        return client.get(20, TimeUnit.SECONDS);
+    }
+
+    /** The socket a client (agentctl run in-process) connects to itself; then {@link #accept}. */
+    public Path socket() {
+        return socket;
+    }
+
+    /** Accepts a client that connects itself and sends core.ready listing {@code features}. */
+    public void accept(String... features) throws IOException {
+        peer = server.accept();
+        send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted", List.of(features))));
+    }
+
     public void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }

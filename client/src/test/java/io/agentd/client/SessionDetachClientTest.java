@@ -70,6 +70,33 @@ class SessionDetachClientTest {
         }
     }
 
+    /**
+     * A connection made ready by a pong (its core.ready was lost) has no ready to ask: the feature
+     * is not known (it threw NullPointerException), and the next core.ready's list counts, as the
+     * other features' do after an agent restart.
+     */
+    @Test
+    void aConnectionReadyByAPongDoesNotKnowTheFeatureUntilACoreReadySaysIt(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connectByPong()) {
+            assertEquals(null, client.ready(), "no core.ready came");
+            assertFalse(client.agentDetachesSessions());
+            agent.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted",
+                    java.util.List.of(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH))));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!client.agentDetachesSessions() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(client.agentDetachesSessions(), "the core.ready that came later lists it");
+            agent.send(new Frame(0, MessageType.CORE_READY, new Ready(9, 9, 9, "scripted",
+                    java.util.List.of(Ready.FEATURE_SESSIONS))));
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (client.agentDetachesSessions() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertFalse(client.agentDetachesSessions(), "a restarted agent without it: the latest ready counts");
+        }
+    }
+
     @Test
     void anAgentWithoutTheFeatureIsNeverSentTheRequest(@TempDir Path dir) throws Exception {
         try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connect(Ready.FEATURE_SESSIONS)) {

@@ -4,6 +4,8 @@ import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
 import io.agentd.client.transport.AgentAddress;
 import io.agentd.protocol.payload.Ready;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.SocketException;
@@ -136,15 +138,17 @@ public final class Agentctl {
 
             exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
             not run or the agent refused the request (attach: an unknown session, one attached to
-            another host), 127 when CMD was not found, 0 when the detach keys (or a signal under
+            another host) or does not offer it (--profile, --detach, attach to an agent without
+            that feature; ps too), 127 when CMD was not found, 0 when the detach keys (or a signal under
             --sig-proxy=false) left CMD running; exec --detach: 0 once CMD runs. 123 when CMD
-            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error;
-            "agentctl: stdin not delivered in full: ERRNO: why" on stderr; when CMD failed, its
+            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error,
+            "agentctl: stdin not delivered in full: ERRNO: why" on stderr, or agentctl could not
+            read its own stdin, "agentctl: cannot read stdin: why"; when CMD failed, its
             own status stands and the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
-            be copied (each reported on stderr; the rest is copied). Any command: 125 when there is
-            no agent to talk to (no socket, refused, no ready, connection lost), 2 for a bad
-            command line, 0 otherwise.
+            be copied (each reported on stderr; the rest is copied) or stdout could not be
+            written. Any command: 125 when there is no agent to talk to (no socket, refused, no
+            ready, connection lost), 2 for a bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;
@@ -206,10 +210,13 @@ public final class Agentctl {
                 }
                 case "ps" -> {
                     noArgs("ps", rest);
-                    yield PsCommand.run(ctl::connect, out);
+                    yield PsCommand.run(ctl::connect, out, err);
                 }
                 case "attach" -> AttachCommand.command(AttachCommand.parse(rest), err).run(ctl::connect);
-                case "cp" -> CpCommand.run(rest, ctl::connect, System.in, out, err);
+                // cp's tar goes to file descriptor 1 through a stream that throws when a write
+                // fails (System.out, a PrintStream, would swallow it: a full disk unnoticed).
+                case "cp" -> CpCommand.run(rest, ctl::connect, System.in,
+                        out == System.out ? new FileOutputStream(FileDescriptor.out) : out, err);
                 case "ping" -> {
                     noArgs("ping", rest);
                     yield ctl.ping(out);

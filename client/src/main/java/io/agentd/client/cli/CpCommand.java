@@ -5,6 +5,7 @@ import io.agentd.client.cli.cp.Cp;
 import io.agentd.client.cli.cp.CpOptions;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.List;
 
@@ -12,7 +13,7 @@ import java.util.List;
 final class CpCommand {
     private CpCommand() {}
 
-    static int run(List<String> args, ExecCommand.Connector connector, InputStream in, PrintStream out,
+    static int run(List<String> args, ExecCommand.Connector connector, InputStream in, OutputStream out,
                    PrintStream err) throws UsageException, Agentctl.Unavailable {
         CpOptions options;
         try {

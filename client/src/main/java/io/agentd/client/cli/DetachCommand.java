@@ -4,6 +4,7 @@ import io.agentd.client.AgentClient;
 import io.agentd.client.AgentErrorException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
+import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
 import java.io.IOException;
@@ -48,7 +49,7 @@ final class DetachCommand {
         } catch (ExecFailedException e) {
             err.println("agentctl: " + e.getMessage());
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
-        } catch (AgentErrorException e) {
+        } catch (AgentErrorException | FeatureNotOfferedException e) {
             err.println("agentctl: " + e.getMessage());
             return Agentctl.EXIT_CANNOT_RUN;
         } catch (IOException e) {

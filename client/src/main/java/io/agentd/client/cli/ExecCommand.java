@@ -5,6 +5,7 @@ import io.agentd.client.AgentErrorException;
 import io.agentd.client.AgentException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
+import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.client.ExitStatus;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.client.Output;
@@ -88,6 +89,13 @@ final class ExecCommand {
     private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
     /** Set before the first output is written: from then on a signal may be someone's answer to it. */
     private volatile boolean outputShown;
+    /** Set when the local terminal went raw: a line on stderr then needs its own carriage return. */
+    private volatile boolean raw;
+    /**
+     * -i: set (before the session's input is closed) when reading the local stdin failed; the
+     * command did not get all of its input, as when the agent could not deliver it (123).
+     */
+    private volatile boolean stdinReadFailed;
 
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
@@ -137,6 +145,7 @@ final class ExecCommand {
                 followResizes(terminal, session); // before going raw: a resize from then on is seen
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();
+                    raw = true;
                     // Every key goes to the command now; only these leave it running instead.
                     keys = client.agentDetachesSessions() ? DetachKeys.of(leave.detachKeys()) : null;
                 }
@@ -162,7 +171,8 @@ final class ExecCommand {
             if (notDelivered != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
             }
-            return status.timedOut() ? Agentctl.EXIT_TIMED_OUT : exitStatus(status.code(), notDelivered != null);
+            return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
+                    : exitStatus(status.code(), notDelivered != null || stdinReadFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
@@ -174,7 +184,8 @@ final class ExecCommand {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
-        } catch (AgentErrorException e) {
+        } catch (AgentErrorException | FeatureNotOfferedException e) {
+            // Refused, by the agent or (a feature its ready does not list) by the client for it.
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
             return Agentctl.EXIT_CANNOT_RUN;
@@ -201,7 +212,8 @@ final class ExecCommand {
 
     /**
      * agentctl's status: the command's own, except that a command that succeeded without getting
-     * all of its input gives {@link Agentctl#EXIT_STDIN_NOT_DELIVERED}; a command that failed keeps
+     * all of its input (the agent could not deliver it, or agentctl could not read its own stdin)
+     * gives {@link Agentctl#EXIT_STDIN_NOT_DELIVERED}; a command that failed keeps
      * its status, as a pipeline under pipefail keeps the last failure (the message is printed
      * either way).
      */
@@ -282,7 +294,9 @@ final class ExecCommand {
      * bounded memory: each write waits for the agent's credit (flow control), and the next read
      * waits for the write. Local EOF ends the session's input. When the agent refuses input, the
      * copy stops and the input is ended, so that the command ends with the prefix it got (the main
-     * thread reports the refusal).
+     * thread reports the refusal). So does a failure to read the local stdin (`< /tmp`: EISDIR),
+     * said on stderr at once; agentctl then exits as for input not delivered (123 for a command
+     * that succeeded).
      */
     private void forwardStdin(ExecSession session, DetachKeys keys) {
         if (keys != null) {
@@ -294,7 +308,7 @@ final class ExecCommand {
             // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
             FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
             ByteBuffer buffer = ByteBuffer.allocateDirect(STDIN_READ_BYTES);
-            while (in.read(buffer.clear()) > 0) {
+            while (readLocal(in, buffer.clear()) > 0) {
                 session.writeStdin(buffer.flip());
             }
             return true;
@@ -306,13 +320,40 @@ final class ExecCommand {
         boolean run() throws IOException;
     }
 
-    /** Runs {@code copy} on a daemon thread, and ends the session's input where the local input ended. */
-    private static void pumpStdin(ExecSession session, StdinCopy copy) {
+    /** A failure to read agentctl's own stdin (not one of the session or the connection). */
+    private static final class LocalReadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        LocalReadException(IOException cause) {
+            super(String.valueOf(cause.getMessage()), cause);
+        }
+    }
+
+    /** {@code in.read(buffer)}, a failure of which is a {@link LocalReadException}. */
+    private static int readLocal(FileChannel in, ByteBuffer buffer) throws LocalReadException {
+        try {
+            return in.read(buffer);
+        } catch (IOException e) {
+            throw new LocalReadException(e);
+        }
+    }
+
+    /**
+     * Runs {@code copy} on a daemon thread, and ends the session's input where the local input
+     * ended, or could not be read further.
+     */
+    private void pumpStdin(ExecSession session, StdinCopy copy) {
         Thread pump = new Thread(() -> {
             try {
                 if (copy.run()) {
                     session.closeStdin();
                 }
+            } catch (LocalReadException e) {
+                stdinReadFailed = true;
+                String eol = raw ? "\r\n" : "\n";
+                err.print((raw ? "\r\n" : "") + "agentctl: cannot read stdin: " + e.getMessage() + eol);
+                err.flush();
+                closeStdinQuietly(session); // the command ends with what it got
             } catch (StdinNotDeliveredException e) {
                 closeStdinQuietly(session);
             } catch (IOException e) {
@@ -334,7 +375,7 @@ final class ExecCommand {
         FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
         ByteBuffer buffer = ByteBuffer.allocate(STDIN_READ_BYTES);
         int n;
-        while ((n = in.read(buffer.clear())) > 0) {
+        while ((n = readLocal(in, buffer.clear())) > 0) {
             byte[] forward = keys.scan(buffer.array(), n);
             if (forward.length > 0) {
                 session.writeStdin(forward);

@@ -3,7 +3,6 @@ package io.agentd.client.cli;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The terminal on this process's stdin, driven through stty(1) (which works on its own stdin, here
@@ -14,23 +13,36 @@ final class LocalTerminal {
     /** stty answers at once on a terminal; one that is stopped or stuck must not hold agentctl up. */
     static final Duration STTY_TIMEOUT = Duration.ofSeconds(3);
 
+    /** Runs stty with these arguments; its stdout, or null. */
+    interface Stty {
+        String run(String... args);
+    }
+
     private final String savedMode;
-    private final AtomicBoolean raw = new AtomicBoolean();
+    private final Stty stty;
+    /**
+     * Held across each mode change: the switch to raw and a restore (the shutdown hook's, when a
+     * signal handler calls System.exit meanwhile) never run at once, so the restore comes after
+     * the switch and the terminal is not left raw.
+     */
+    private final Object modeLock = new Object();
+    private boolean raw; // guarded by modeLock
     private final Thread restoreAtExit = new Thread(this::restore, "agentctl-restore-terminal");
 
-    private LocalTerminal(String savedMode) {
+    LocalTerminal(String savedMode, Stty stty) {
         this.savedMode = savedMode;
+        this.stty = stty;
     }
 
     /** The terminal on stdin, or null when stdin is not a terminal. */
     static LocalTerminal onStdin() {
         String mode = stty("-g");
-        return mode == null || mode.isBlank() ? null : new LocalTerminal(mode.trim());
+        return mode == null || mode.isBlank() ? null : new LocalTerminal(mode.trim(), LocalTerminal::stty);
     }
 
     /** {rows, cols}, or null when the terminal does not know its size. */
     int[] size() {
-        String out = stty("size");
+        String out = stty.run("size");
         if (out == null) {
             return null;
         }
@@ -49,16 +61,26 @@ final class LocalTerminal {
      * put back by {@link #restore}, and by a shutdown hook if the JVM ends another way (a signal).
      */
     void enterRaw() {
-        if (raw.compareAndSet(false, true)) {
-            Runtime.getRuntime().addShutdownHook(restoreAtExit);
-            stty("raw", "-echo");
+        synchronized (modeLock) {
+            if (!raw) {
+                raw = true;
+                Runtime.getRuntime().addShutdownHook(restoreAtExit); // a hook that runs now waits for the switch
+                stty.run("raw", "-echo");
+            }
         }
     }
 
-    /** Puts back the mode the terminal had; safe to call more than once, from any thread. */
+    /**
+     * Puts back the mode the terminal had; safe to call more than once, from any thread. One that
+     * comes while {@link #enterRaw} switches waits for it, then puts the mode back.
+     */
     void restore() {
-        if (raw.compareAndSet(true, false)) {
-            stty(savedMode);
+        synchronized (modeLock) {
+            if (!raw) {
+                return;
+            }
+            raw = false;
+            stty.run(savedMode);
             if (Thread.currentThread() != restoreAtExit) {
                 try {
                     Runtime.getRuntime().removeShutdownHook(restoreAtExit);

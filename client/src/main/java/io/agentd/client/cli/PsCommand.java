@@ -1,6 +1,8 @@
 package io.agentd.client.cli;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.AgentErrorException;
+import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.protocol.payload.SessionInfo;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -27,10 +29,14 @@ final class PsCommand {
 
     private PsCommand() {}
 
-    static int run(ExecCommand.Connector connector, PrintStream out) throws Agentctl.Unavailable {
+    /** 126 when the agent refuses the list (core.error) or does not keep sessions. */
+    static int run(ExecCommand.Connector connector, PrintStream out, PrintStream err) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
             out.print(table(client.listSessions(LIST_WAIT)));
             return 0;
+        } catch (AgentErrorException | FeatureNotOfferedException e) {
+            err.println("agentctl: ps: " + e.getMessage());
+            return Agentctl.EXIT_CANNOT_RUN;
         } catch (IOException | TimeoutException e) {
             throw new Agentctl.Unavailable("ps: " + e.getMessage());
         } catch (InterruptedException e) {

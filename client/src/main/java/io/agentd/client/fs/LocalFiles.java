@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -36,16 +37,33 @@ public final class LocalFiles {
     private LocalFiles() {}
 
     /**
-     * Writes everything {@code in} holds to a temporary file beside {@code local} (created with
-     * {@code permissions}, less the umask), flushes it to disk and renames it over {@code local}; a
-     * failure removes the temporary file and leaves {@code local} as it was. Returns the bytes written.
+     * Writes everything {@code in} holds to a temporary file beside {@code local} (writable by its
+     * owner until written, then given {@code permissions}, less the umask), flushes it to disk and
+     * renames it over {@code local}; a failure removes the temporary file and leaves {@code local}
+     * as it was. Returns the bytes written.
      */
     public static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
             throws IOException {
         Path dir = local.toAbsolutePath().getParent();
-        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
+        // Made writable by its owner whatever the final mode (a read-only file's r--r--r-- would
+        // refuse the open below to anyone but root); the final mode is set once it is written.
+        Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);
+        writable.addAll(permissions);
+        writable.add(PosixFilePermission.OWNER_WRITE);
+        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), writable);
         long copied = 0;
         try {
+            Set<PosixFilePermission> created = Files.getPosixFilePermissions(temp); // less the umask
+            Set<PosixFilePermission> last = EnumSet.noneOf(PosixFilePermission.class);
+            last.addAll(created);
+            if (!permissions.contains(PosixFilePermission.OWNER_WRITE)) {
+                last.remove(PosixFilePermission.OWNER_WRITE);
+            }
+            if (!created.contains(PosixFilePermission.OWNER_WRITE)) { // a umask that takes it (0200)
+                Set<PosixFilePermission> open = EnumSet.copyOf(last);
+                open.add(PosixFilePermission.OWNER_WRITE);
+                Files.setPosixFilePermissions(temp, open);
+            }
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 byte[] buffer = new byte[COPY_BUFFER_BYTES];
                 int n;
@@ -60,6 +78,9 @@ public final class LocalFiles {
                     }
                 }
                 out.force(false);
+            }
+            if (!last.equals(Files.getPosixFilePermissions(temp))) {
+                Files.setPosixFilePermissions(temp, last);
             }
             Files.move(temp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             return copied;

@@ -356,6 +356,29 @@ class AgentctlEndToEndTest {
         assertTrue(failed.stderr().startsWith("agentctl: stdin not delivered in full: EPIPE: "), failed.stderr());
     }
 
+    /**
+     * A stdin agentctl cannot read (a directory: EISDIR) is said on stderr and ends the command's
+     * input, as the agent's refusal does; it hung before (the read error was taken for the
+     * session's end and the input never closed).
+     */
+    @Test
+    void aStdinThatCannotBeReadEndsTheInputAndExits123() throws Exception {
+        Path out = Files.createTempFile(dir, "out", "");
+        Path err = Files.createTempFile(dir, "err", "");
+        Process p = new ProcessBuilder("sh", "-c", "exec \"$0\" \"$@\" < " + dir, AGENTCTL.toString(),
+                "--socket", socket.toString(), "exec", "-i", "--", "sh", "-c", "cat; echo done")
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl exec -i with an unreadable stdin hangs: " + Files.readString(err));
+        }
+        assertEquals("agentctl: cannot read stdin: Is a directory\n", Files.readString(err));
+        assertEquals("done\n", Files.readString(out), "the command ended with the input it got (none)");
+        assertEquals(123, p.exitValue(), "not all of its input: as when the agent could not deliver it");
+    }
+
     @Test
     void withoutDashIStdinIsClosed() throws Exception {
         Path input = dir.resolve("ignored.txt");

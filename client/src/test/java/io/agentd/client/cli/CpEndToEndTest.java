@@ -388,6 +388,24 @@ class CpEndToEndTest {
     }
 
     @Test
+    void aTarToStdoutThatCannotBeWrittenFailsWithOneLine() throws Exception {
+        assumeTrue(Files.isWritable(Path.of("/dev/full")), "no /dev/full here");
+        Path d = fresh("full");
+        Files.write(d.resolve("big"), random(4 * 1024 * 1024, 12));
+        Files.writeString(d.resolve("small"), "s");
+        Path err = d.resolve("err");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", guest(d), "-")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(new File("/dev/full"))
+                .redirectError(err.toFile())
+                .start();
+        assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+        assertEquals("agentctl cp: error writing to standard output: No space left on device\n",
+                Files.readString(err), "one line, not one per file");
+        assertEquals(1, p.exitValue());
+    }
+
+    @Test
     void anUnknownUserIsNamedInTheMessage() throws Exception {
         Path d = fresh("nouser");
         Files.writeString(d.resolve("f"), "f");
@@ -482,6 +500,35 @@ class CpEndToEndTest {
             assertEquals("f", Files.readString(into.resolve("ro/inside/f")));
             assertEquals("r-xr-xr-x", PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(into.resolve("ro/inside"))), flag);
+        }
+    }
+
+    /** A guest file that is read-only (r--r--r--) is downloaded by a host user who is not root. */
+    @Test
+    void aReadOnlyGuestFileIsDownloadedByANonRootUser() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: runs agentctl as uid 65534");
+        Path d = fresh("ro-download");
+        Path src = d.resolve("ro");
+        Files.writeString(src, "read-only");
+        Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("r--r--r--"));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path sock = d.resolve("open.sock");
+        try (RunningAgent open = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock,
+                List.of("--socket-mode", "0666", "--allow-uid", "65534"), Map.of(), d.resolve("open.log"))) {
+            open.awaitSocket();
+            Path err = d.resolve("err");
+            Process p = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                    AGENTCTL.toString(), "--socket", sock.toString(), "cp", guest(src), into.resolve("ro").toString())
+                    .redirectInput(new File("/dev/null"))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(err.toFile())
+                    .start();
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), Files.readString(err));
+            assertEquals("read-only", Files.readString(into.resolve("ro")));
+            assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(into.resolve("ro"))));
+            assertEquals(65534, (int) Files.getAttribute(into.resolve("ro"), "unix:uid"));
         }
     }
 

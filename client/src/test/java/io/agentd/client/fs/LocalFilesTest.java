@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -28,6 +31,43 @@ class LocalFilesTest {
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(3, s.count(), "no temporary file left");
         }
+    }
+
+    /**
+     * A read-only file (a guest's r--r--r--) is written through a temporary file its owner can
+     * write (created r--r--r--, it refused the open for writing to anyone but root), and gets its
+     * mode once written.
+     */
+    @Test
+    void aReadOnlyFileIsWrittenThroughAnOwnerWritableTemporary(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("ro");
+        List<String> seen = new ArrayList<>();
+        InputStream in = new InputStream() {
+            private final InputStream data = new ByteArrayInputStream("data".getBytes());
+
+            @Override
+            public int read() throws IOException {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try (Stream<Path> s = Files.list(dir)) {
+                    for (Path p : s.toList()) {
+                        seen.add(PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
+                    }
+                }
+                return data.read(b, off, len);
+            }
+        };
+        LocalFiles.replace(target, GuestFiles.permissionsOf(0444), in, null);
+        assertEquals("data", Files.readString(target));
+        assertFalse(seen.isEmpty());
+        for (String mode : seen) {
+            assertEquals('w', mode.charAt(1), "the temporary file is writable by its owner while written: " + seen);
+        }
+        assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
+                "the final mode once written");
     }
 
     /**

@@ -30,7 +30,7 @@ final class Copier {
     }
 
     void report(IOException failure) throws IOException {
-        if (CopyFailure.isConnectionLoss(failure)) {
+        if (CopyFailure.endsTheCopy(failure)) {
             throw failure;
         }
         failures++;
@@ -136,7 +136,7 @@ final class Copier {
         try {
             in = src.open(srcPath);
         } catch (IOException e) {
-            if (CopyFailure.isConnectionLoss(e)) {
+            if (CopyFailure.endsTheCopy(e)) {
                 throw e;
             }
             throw new CopyFailure("cannot open " + Quoting.quote(src.show(srcPath)) + " for reading: "

@@ -28,15 +28,23 @@ final class CopyFailure extends IOException {
         super(message);
     }
 
-    /** {@code e} as an item failure; a lost connection is not one and is thrown as it is. */
+    /**
+     * {@code e} as an item failure; a lost connection, or stdout that cannot be written, is not one
+     * and is thrown as it is.
+     */
     static IOException of(String what, String shownPath, IOException e) throws IOException {
-        if (isConnectionLoss(e)) {
+        if (endsTheCopy(e)) {
             throw e;
         }
         if (e instanceof CopyFailure) {
             return e;
         }
         return new CopyFailure(what, shownPath, describe(e));
+    }
+
+    /** Nothing more can be copied: the connection is lost, or stdout cannot take the tar. */
+    static boolean endsTheCopy(IOException e) {
+        return e instanceof StdoutFailure || isConnectionLoss(e);
     }
 
     /** The connection (or the agent behind it) is gone: nothing more can be copied. */

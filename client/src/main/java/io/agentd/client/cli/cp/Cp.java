@@ -3,7 +3,9 @@ package io.agentd.client.cli.cp;
 import io.agentd.client.AgentClient;
 import io.agentd.client.fs.GuestFiles;
 import java.io.IOException;
+import java.io.BufferedOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.List;
 
@@ -11,15 +13,19 @@ import java.util.List;
  * agentctl cp: copies between the host and the guest of one agent connection, as cp -R and docker
  * cp do (see the README, "agentctl cp"). Each item that fails is reported on stderr and the rest is
  * still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when the
- * connection to the agent is lost.
+ * connection to the agent is lost. A tar that cannot be written to stdout stops the copy (1).
  */
 public final class Cp {
     private final CpOptions options;
     private final InputStream stdin;
-    private final PrintStream stdout;
+    private final OutputStream stdout;
     private final PrintStream err;
 
-    public Cp(CpOptions options, InputStream stdin, PrintStream stdout, PrintStream err) {
+    /**
+     * @param stdout where {@code cp :PATH -} writes its tar; a stream that throws when a write fails
+     *               (a {@link PrintStream} is checked with checkError)
+     */
+    public Cp(CpOptions options, InputStream stdin, OutputStream stdout, PrintStream err) {
         this.options = options;
         this.stdin = stdin;
         this.stdout = stdout;
@@ -58,6 +64,9 @@ public final class Cp {
                 case TAR_OUT -> archive(copier, progress, guest, CpOptions.guestPath(options.sources().get(0)));
             }
             return copier.failures() > 0 ? 1 : 0;
+        } catch (StdoutFailure e) {
+            err.println("agentctl cp: " + e.getMessage()); // nothing more can go out
+            return 1;
         }
     }
 
@@ -127,10 +136,11 @@ public final class Cp {
         if (progress.painting()) {
             progress.setTotal(Copier.size(guest, src, e));
         }
-        TarSink sink = new TarSink(stdout);
+        BufferedOutputStream out = new BufferedOutputStream(new StdoutStream(stdout), 64 * 1024);
+        TarSink sink = new TarSink(out);
         String root = Copier.contentsOnly(src) && e.isDir() ? "" : guest.name(src);
         copier.copy(guest, src, e, sink, root);
         sink.finish();
-        stdout.flush();
+        out.flush();
     }
 }

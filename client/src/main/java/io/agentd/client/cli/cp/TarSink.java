@@ -53,30 +53,45 @@ final class TarSink implements DestTree {
         e.setSize(source.size());
         tar.putArchiveEntry(e);
         // The header promised size() bytes: a file that changed meanwhile is cut or padded to it,
-        // and reported (the archive stays well-formed).
+        // and reported (the archive stays well-formed). A failure to write the tar, or a lost
+        // connection, ends the copy at once: no padding then (it could be GiB nobody gets).
         byte[] buffer = new byte[64 * 1024];
         long left = source.size();
         IOException failure = null;
-        try {
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    failure = new CopyFailure("error reading", path, "the file shrank while it was copied");
-                    break;
+        while (left > 0) {
+            int n;
+            try {
+                n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+            } catch (IOException ex) {
+                if (CopyFailure.endsTheCopy(ex)) {
+                    throw ex;
                 }
-                tar.write(buffer, 0, n);
-                left -= n;
-                if (progress != null) {
-                    progress.accept(n);
+                failure = ex;
+                break;
+            }
+            if (n < 0) {
+                failure = new CopyFailure("error reading", path, "the file shrank while it was copied");
+                break;
+            }
+            tar.write(buffer, 0, n);
+            left -= n;
+            if (progress != null) {
+                progress.accept(n);
+            }
+        }
+        if (failure == null) {
+            try {
+                if (in.read() >= 0) {
+                    // It grew (or is a /proc file, whose size says 0): GNU tar's warning, and exit 1.
+                    failure = new CopyFailure("error reading", path, "file changed as we read it (the archive"
+                            + " holds its first " + source.size() + " bytes)");
                 }
+            } catch (IOException ex) {
+                if (CopyFailure.endsTheCopy(ex)) {
+                    throw ex;
+                }
+                failure = ex;
             }
-            if (failure == null && in.read() >= 0) {
-                // It grew (or is a /proc file, whose size says 0): GNU tar's warning, and exit 1.
-                failure = new CopyFailure("error reading", path, "file changed as we read it (the archive holds its"
-                        + " first " + source.size() + " bytes)");
-            }
-        } catch (IOException ex) {
-            failure = ex;
         }
         if (left > 0) {
             java.util.Arrays.fill(buffer, (byte) 0);

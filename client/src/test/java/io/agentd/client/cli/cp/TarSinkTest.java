@@ -1,0 +1,86 @@
+package io.agentd.client.cli.cp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.ConnectionLostException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** TarSink's handling of a source that breaks off and of stdout that cannot be written. */
+class TarSinkTest {
+    /** Counts what reaches it. */
+    private static final class Counting extends OutputStream {
+        long written;
+
+        @Override
+        public void write(int b) {
+            written++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            written += len;
+        }
+    }
+
+    /** 1 MiB of bytes, then the connection is gone. */
+    private static final class LostAfter extends InputStream {
+        long left = 1 << 20;
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left == 0) {
+                throw new ConnectionLostException("connection lost", null);
+            }
+            int n = (int) Math.min(len, left);
+            left -= n;
+            return n;
+        }
+    }
+
+    @Test
+    void aConnectionLostMidFileIsNotPaddedToTheAnnouncedSize() throws Exception {
+        Counting out = new Counting();
+        TarSink sink = new TarSink(out);
+        long announced = 4L << 30; // 4 GiB announced, 1 MiB arrives
+        Entry big = new Entry(Entry.Kind.FILE, announced, 0644, 0, 0);
+        assertThrows(ConnectionLostException.class,
+                () -> sink.writeFile("big", big, false, new SourceStream(new LostAfter(), ":/big"), null));
+        assertTrue(out.written < 2L << 20, "no padding after a lost connection: " + out.written + " bytes written");
+    }
+
+    @Test
+    void aPrintStreamThatFailsStopsTheTarWithOneLine() throws Exception {
+        PrintStream broken = new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("No space left on device");
+            }
+        });
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        TarSink sink = new TarSink(new StdoutStream(broken));
+        Copier copier = new Copier(new PrintStream(err, true, StandardCharsets.UTF_8), false,
+                CopyProgress.onStderr(new PrintStream(OutputStream.nullOutputStream())));
+        Entry dir = new Entry(Entry.Kind.DIR, 0, 0755, 0, 0);
+        StdoutFailure e = assertThrows(StdoutFailure.class, () -> {
+            sink.mkdir("d", dir);
+            sink.finish();
+        });
+        assertThrows(StdoutFailure.class, () -> copier.report(e), "not counted as one item's failure");
+        assertEquals(0, copier.failures());
+        assertEquals("error writing to standard output: write error", e.getMessage());
+    }
+}
