@@ -20,16 +20,21 @@ final class FsEntries {
     private FsEntries() {}
 
     static FsEntryInfo stat(Path path, boolean follow) throws FsFailure {
+        return stat(path, path, follow);
+    }
+
+    /** @param shown the entry's path in the answer and messages (a handle's, when {@code path} is its /proc/self/fd/N) */
+    static FsEntryInfo stat(Path path, Path shown, boolean follow) throws FsFailure {
         Map<String, Object> a;
         try {
             a = Files.readAttributes(path, "unix:mode,uid,gid,size,lastModifiedTime,lastAccessTime",
                     follow ? FOLLOW : NOFOLLOW);
         } catch (IOException e) {
-            throw FsErrors.from(e, (follow ? "stat " : "lstat ") + path);
+            throw FsErrors.from(e, (follow ? "stat " : "lstat ") + shown);
         }
         int mode = (Integer) a.get("mode");
         long mtime = seconds(a.get("lastModifiedTime"));
-        return new FsEntryInfo(path.toString(), kind(mode), (Long) a.get("size"), Integer.toUnsignedLong(mode), mtime,
+        return new FsEntryInfo(shown.toString(), kind(mode), (Long) a.get("size"), Integer.toUnsignedLong(mode), mtime,
                 Integer.toUnsignedLong((Integer) a.get("uid")), Integer.toUnsignedLong((Integer) a.get("gid")),
                 seconds(a.get("lastAccessTime")), mtime);
     }

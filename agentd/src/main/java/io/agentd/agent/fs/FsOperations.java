@@ -125,18 +125,18 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Entries(readDir(o.handle(), o.limit())));
         } else if (op instanceof FsOp.FStat o) {
             FsHandle h = handles.get(o.handle());
-            return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), true)));
+            return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), h.path, true)));
         } else if (op instanceof FsOp.FSetStat o) {
             FsHandle h = handles.get(o.handle());
-            FsAttrs.check(statPath(h), o.attrs());
+            FsAttrs.check(h.path, o.attrs());
             h.busy.lock();
             try {
                 if (o.attrs().size() != null && h instanceof FsHandle.File f) {
                     resize(f.channel, o.attrs().size(), h.path, f.appending);
-                    setAttrs(statPath(h), true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(), o.attrs().gid(),
-                            null, o.attrs().atime(), o.attrs().mtime()));
+                    setAttrs(statPath(h), h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
+                            o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
                 } else {
-                    setAttrs(statPath(h), true, o.attrs());
+                    setAttrs(statPath(h), h.path, true, o.attrs());
                 }
             } finally {
                 h.busy.unlock();
@@ -146,9 +146,21 @@ final class FsOperations {
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
     }
 
-    /** The file a handle's metadata is read from: an atomic upload's temporary file until it is renamed. */
+    /**
+     * Where a handle's metadata is read and set: the file it has open (/proc/self/fd/N: an FStat or
+     * FSetStat acts on that file, not on whatever its name has come to mean since the open, such as
+     * a link a guest process put there), an atomic upload's temporary file included; a directory
+     * handle by its name.
+     */
     private static Path statPath(FsHandle h) {
-        return h instanceof FsHandle.File f && f.temp != null ? f.temp : h.path;
+        if (h instanceof FsHandle.File f) {
+            Path open = ChannelDescriptor.path(f.channel);
+            if (open != null) {
+                return open;
+            }
+            return f.temp != null ? f.temp : h.path;
+        }
+        return h.path;
     }
 
     private List<FsEntryInfo> list(Path dir) throws FsFailure {
@@ -222,11 +234,16 @@ final class FsOperations {
 
     /** Applies attributes {@link FsAttrs#check} accepted, in this order: size, owner, mode, times. */
     private static void setAttrs(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
+        setAttrs(p, p, follow, a);
+    }
+
+    /** @param shown the name the messages give (a handle's path, when {@code p} is its /proc/self/fd/N) */
+    private static void setAttrs(Path p, Path shown, boolean follow, FsSetAttrs a) throws FsFailure {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
             if (a.size() != null) {
-                try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + p)) {
-                    resize(ch, a.size(), p, false);
+                try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
+                    resize(ch, a.size(), shown, false);
                 }
             }
             if (a.uid() != null || a.gid() != null) {
@@ -246,9 +263,9 @@ final class FsOperations {
                         FsAttrs.time(a.mtime()), FsAttrs.time(a.atime()), null);
             }
         } catch (IOException e) {
-            throw FsErrors.from(e, "setstat " + p);
+            throw FsErrors.from(e, "setstat " + shown);
         } catch (UnsupportedOperationException e) {
-            throw new FsFailure(95, "setstat " + p + ": " + e.getMessage() + " (os error 95)");
+            throw new FsFailure(95, "setstat " + shown + ": " + e.getMessage() + " (os error 95)");
         }
     }
 

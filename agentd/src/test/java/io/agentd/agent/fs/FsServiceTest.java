@@ -9,6 +9,7 @@ import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.RecordingHost;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsRequest;
@@ -502,6 +503,40 @@ class FsServiceTest {
         assertEquals("EBADF", response(5).errnoName(), response(5).toString());
         assertTrue(response(5).error().contains("not opened for writing"), response(5).error());
         assertEquals("0123", Files.readString(file));
+    }
+
+    /**
+     * FStat and FSetStat act on the file the handle has open, not on whatever its name means later:
+     * here the name is moved away and a link to another file put in its place, as a guest process
+     * could; the answer still names the handle's path.
+     */
+    @Test
+    void fstatAndFsetstatActOnTheOpenFileNotOnWhatItsNameNowNames() throws Exception {
+        Path file = dir.resolve("opened");
+        Path other = dir.resolve("other");
+        Files.writeString(file, "the opened file");
+        Files.writeString(other, "x");
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rw-------"));
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        Path moved = dir.resolve("moved");
+        Files.move(file, moved);
+        Files.createSymbolicLink(file, other);
+
+        fs.onRequest(2, new FsRequest(new FsOp.FStat(handle)));
+        runLoopUntil(2);
+        FsEntryInfo stat = ((FsResponseData.Stat) response(2).data()).info();
+        assertEquals("the opened file".length(), stat.size(), "the open file's size, not the link target's");
+        assertEquals(file.toString(), stat.path(), "named by the handle's path");
+
+        fs.onRequest(3, new FsRequest(new FsOp.FSetStat(handle, new FsSetAttrs(0640L, null, null, null, null, null))));
+        runLoopUntil(3);
+        assertTrue(response(3).ok(), response(3).toString());
+        assertEquals("rw-r-----", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(moved)), "the open file got the mode");
+        assertEquals("rw-------", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(other)), "the link's target is untouched");
     }
 
     /** The open through /proc/self/fd/N (regular files only) keeps the user's rights: the kernel checks the file. */
