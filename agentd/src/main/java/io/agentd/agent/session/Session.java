@@ -73,6 +73,11 @@ final class Session {
     /** The PTY master's one registration (stdout and stdin); null for pipes. */
     private Registration masterReg;
     private boolean outputPaused;
+    /**
+     * The pidfd and the PTY master are closed ({@link #release}): their numbers may belong to
+     * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
+     */
+    private boolean fdsReleased;
 
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
@@ -261,8 +266,15 @@ final class Session {
 
     // ---- control ----
 
-    /** Sends a signal to the session's process group; returns 0 or the errno. */
+    /**
+     * Sends a signal to the session's process group; returns 0 or the errno. Once the session let go
+     * of its fds (its leader reaped, or abandoned) it is a no-op answering ESRCH: what is left is the
+     * cgroup's to kill, and the pid may name another process group by now.
+     */
     int signalGroup(int signal) {
+        if (fdsReleased) {
+            return LibC.ESRCH;
+        }
         return io.killGroup(pid, signal);
     }
 
@@ -271,8 +283,14 @@ final class Session {
         killCgroupAtEnd = true;
     }
 
-    /** TIOCSWINSZ on the PTY master. */
+    /**
+     * TIOCSWINSZ on the PTY master; a no-op once the master is closed (a session that ended and
+     * waits for its cgroup to empty before its exited): its number may be another fd's now.
+     */
     void resize(int rows, int cols) throws OsException {
+        if (fdsReleased) {
+            return;
+        }
         int err = io.setWindowSize(child.ptyMasterFd(), rows, cols);
         if (err != 0) {
             throw new OsException("ioctl(TIOCSWINSZ)", err);
@@ -394,7 +412,7 @@ final class Session {
         }
         state = State.DONE;
         emptyingCgroup = false;
-        signalGroup(LibC.SIGKILL);
+        signalGroup(LibC.SIGKILL); // a no-op when finish released the fds already: the leader is reaped
         cgroup.kill(0);
         cancelTimers();
         release();
@@ -412,9 +430,15 @@ final class Session {
     /**
      * Every terminal path comes through here: each part closes what it owns (once, however often it
      * is asked), the stdin bytes and credit go back to the budget, and what only the session owns
-     * (the pidfd, a PTY master) is closed last.
+     * (the pidfd, a PTY master) is closed last. Called at most twice (finish, then abandon while
+     * the killed cgroup empties): the second call does nothing, since a second close of the pidfd's or
+     * the master's number would close whatever fd was given that number since.
      */
     private void release() {
+        if (fdsReleased) {
+            return;
+        }
+        fdsReleased = true;
         stdin.close();
         stdout.close();
         if (stderr != null) {

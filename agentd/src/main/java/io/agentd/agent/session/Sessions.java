@@ -311,7 +311,8 @@ public final class Sessions {
             return;
         }
         int pgid = s != null ? s.pid : lingering;
-        int err = io.killGroup(pgid, signal);
+        // A session waiting for its killed cgroup to empty has let go of its leader: a no-op (ESRCH).
+        int err = s != null ? s.signalGroup(signal) : io.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {

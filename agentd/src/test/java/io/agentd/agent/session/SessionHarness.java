@@ -58,8 +58,12 @@ final class SessionHarness implements SessionOwner {
 
     Session start(Child child, Long timeoutMillis, boolean flowControl) {
         // No cgroup: the process-group fallback, which the scripted syscalls follow.
-        return new Session(new SessionRoute(new SessionHost(1, host), 1), child, spec(child.tty()), timeoutMillis, flowControl, SessionCgroup.NONE, this, loop,
-                io);
+        return start(child, timeoutMillis, flowControl, SessionCgroup.NONE);
+    }
+
+    Session start(Child child, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup) {
+        return new Session(new SessionRoute(new SessionHost(1, host), 1), child, spec(child.tty()), timeoutMillis,
+                flowControl, cgroup, this, loop, io);
     }
 
     Session startPipes() {
