@@ -42,6 +42,8 @@ final class SessionHarness implements SessionOwner {
     final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
     final List<Session> paused = new ArrayList<>();
     final List<Session> finished = new ArrayList<>();
+    /** Thrown (once) by the next {@link #finished}, as a bug under a session's exit would be. */
+    RuntimeException failFinished;
 
     static Child pipes() {
         return new Child(PID, PIDFD, STDIN, STDOUT, STDERR, false);
@@ -115,5 +117,10 @@ final class SessionHarness implements SessionOwner {
     @Override
     public void finished(Session s) {
         finished.add(s);
+        RuntimeException fail = failFinished;
+        failFinished = null;
+        if (fail != null) {
+            throw fail;
+        }
     }
 }
