@@ -29,6 +29,7 @@ import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionListResult;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -215,19 +216,23 @@ public final class Sessions {
             sendFailed(host, id, req, r.failure());
             return;
         }
-        Child child;
+        Child child = null;
+        Session s;
         try {
             child = starter.start(spec, cgroup.procsFd());
+            groupRecords.started(child.pid());
+            s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
+                    req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
         } catch (SpawnFailure f) {
             cgroups.release(cgroup);
             sendFailed(host, id, req, f.failure());
             return;
+        } catch (RuntimeException e) {
+            abortStart(host, id, req, child, cgroup, e);
+            return;
         } finally {
             cgroup.closeProcsFd();
         }
-        groupRecords.started(child.pid());
-        Session s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
-                req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
         all.add(s);
         byKey.put(key, s);
         directory.add(s);
@@ -235,6 +240,44 @@ public final class Sessions {
         if (req.startDetached()) {
             detachAtStart(s);
         }
+    }
+
+    /**
+     * The start failed past the spawn, before started was sent: the loop refused the child's fds
+     * (epoll_ctl: ENOSPC at fs.epoll.max_user_watches, ENOMEM), or a bug threw. The session never
+     * existed for the host: the child (if there is one) is killed with its group and cgroup, its fds
+     * closed, its cgroup released (the sweep reaps the leader as an orphan and removes the cgroup once
+     * empty), and the host gets failed: kind resource_limit with the errno and the call as the stage
+     * when the kernel refused, else other.
+     */
+    private void abortStart(HostOutput host, long id, ExecRequest req, Child child, SessionCgroup cgroup,
+            RuntimeException e) {
+        if (child != null) {
+            io.killGroup(child.pid(), LibC.SIGKILL); // not reaped yet: the pid is still the child's
+        }
+        cgroup.kill(0);
+        if (child != null) {
+            io.close(child.pidfd());
+            io.close(child.stdinFd());
+            if (!child.tty()) { // a PTY's stdout is its master, the stdin fd
+                io.close(child.stdoutFd());
+                io.close(child.stderrFd());
+            }
+        }
+        cgroups.release(cgroup);
+        ExecFailed failed;
+        if (e instanceof UncheckedIOException u && u.getCause() instanceof OsException os) {
+            failed = ExecFailed.of(FailureKind.RESOURCE_LIMIT, os.errno(), os.errnoName(),
+                    "the command started but the agent could not watch it, so it was killed: " + os.getMessage(),
+                    os.call());
+        } else {
+            failed = ExecFailed.of(FailureKind.OTHER, null, null, "the agent failed to "
+                    + (child == null ? "start" : "set up") + " the command"
+                    + (child == null ? "" : " and killed it") + ": " + e, null);
+        }
+        log.error("session {}: start failed after the spawn{}", id,
+                child == null ? "" : " (pid " + child.pid() + " killed)", e);
+        sendFailed(host, id, req, failed);
     }
 
     /**
