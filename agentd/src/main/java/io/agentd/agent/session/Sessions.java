@@ -17,6 +17,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.HostOutput;
+import io.agentd.agent.transport.LogThrottle;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
@@ -94,6 +95,8 @@ public final class Sessions {
     private SessionCgroups cgroups = new SessionCgroups(null);
     private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
     private SessionDirectory directory;
+    /** A host that lists again and again past the frame gets a line a minute. */
+    private final LogThrottle cutListLog = new LogThrottle(60_000);
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
@@ -374,14 +377,24 @@ public final class Sessions {
 
     // ---- sessions extension: list and attach ----
 
-    /** core.session.list: every session of the agent, of every connection, answered on the request's id. */
+    /**
+     * core.session.list: every session of the agent, of every connection, answered on the request's id;
+     * as many as fit one frame, with how many were left out.
+     */
     public void onList(SessionHost from, long id) {
         if (id == Protocol.CONTROL_ID) {
             from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
                     "id 0 is the control channel, not a request id");
             return;
         }
-        from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, new SessionListResult(directory.list())));
+        SessionListResult result = directory.listResult(id);
+        long notLogged;
+        if (result.omitted() > 0 && (notLogged = cutListLog.admit(loop.nanoTime())) != LogThrottle.SKIP) {
+            log.warn("session list for connection {}: {} session(s) listed, the {} newest left out so that the"
+                    + " answer fits one frame{}", from.connection(), result.sessions().size(), result.omitted(),
+                    LogThrottle.sinceLastLine(notLogged, "more cut lists"));
+        }
+        from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, result));
     }
 
     /**
