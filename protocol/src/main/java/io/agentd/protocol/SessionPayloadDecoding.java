@@ -85,15 +85,19 @@ final class SessionPayloadDecoding {
 
     private static SessionListResult listResult(CborReader r) throws ProtocolException {
         List<SessionInfo> sessions = null;
+        Long omitted = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
-            if (key.equals("sessions")) {
-                sessions = sessions(r);
-            } else {
-                r.skipValue(key);
+            switch (key) {
+                case "sessions" -> sessions = sessions(r);
+                case "omitted" -> omitted = r.u64OrNull(key);
+                default -> r.skipValue(key);
             }
         }
-        return new SessionListResult(r.required("sessions", sessions));
+        if (omitted != null && omitted < 0) {
+            throw r.invalid("omitted " + Long.toUnsignedString(omitted) + " is past 2^63-1");
+        }
+        return new SessionListResult(r.required("sessions", sessions), omitted == null ? 0 : omitted);
     }
 
     private static List<SessionInfo> sessions(CborReader r) throws ProtocolException {

@@ -58,7 +58,7 @@ final class SessionPayloadEncoding {
     }
 
     private static void listResult(SessionListResult result, CborWriter w) {
-        w.map(1);
+        w.map(result.omitted() > 0 ? 2 : 1); // omitted only when some are: an old host's frame unchanged
         w.text("sessions");
         w.array(result.sessions().size());
         for (SessionInfo s : result.sessions()) {
@@ -95,6 +95,10 @@ final class SessionPayloadEncoding {
             w.bool(s.attached());
             w.text("detachable");
             w.bool(s.detachable());
+        }
+        if (result.omitted() > 0) {
+            w.text("omitted");
+            w.u64(result.omitted());
         }
     }
 }

@@ -11,6 +11,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.SessionListResult;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -53,6 +54,7 @@ class ExtensionGoldenFramesTest {
         boolean detachable = false;
         boolean startDetached = false;
         boolean startedSession = false;
+        boolean listOmitted = false;
         for (JsonNode f : Fixtures.extensionFrames()) {
             assertEquals("valid", f.get("expect").asText(), f.get("name").asText());
             Frame frame = Fixtures.expectedFrame(f);
@@ -70,6 +72,8 @@ class ExtensionGoldenFramesTest {
                 limits |= request.memoryMax() != null && request.pidsMax() != null;
                 detachable |= request.detachable();
                 startDetached |= request.detachable() && request.startDetached();
+            } else if (frame.payload() instanceof SessionListResult list) {
+                listOmitted |= list.omitted() > 0;
             } else if (frame.payload() instanceof ExecStarted started) {
                 startedSession |= started.session() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
@@ -92,6 +96,7 @@ class ExtensionGoldenFramesTest {
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
         assertTrue(sessionsFeature && detachable && startDetached && startedSession,
                 "the feature sessions, the request's detachable and start_detached and started's session each in a frame");
+        assertTrue(listOmitted, "a list result's omitted");
         assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
         assertTrue(sessionDetachFeature, "the feature session_detach in a ready");
     }

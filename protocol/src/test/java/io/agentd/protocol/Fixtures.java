@@ -132,7 +132,7 @@ final class Fixtures {
             case SESSION_LIST_RESULT -> {
                 List<SessionInfo> sessions = new ArrayList<>();
                 field(p, "sessions").forEach(s -> sessions.add(sessionInfo(s)));
-                yield new SessionListResult(sessions);
+                yield new SessionListResult(sessions, p.has("omitted") ? u64(p, "omitted") : 0);
             }
             case SESSION_ATTACH -> new SessionAttach(u64(p, "session"), field(p, "from").isNull() ? null : u64(p, "from"),
                     field(p, "stdin_window").asBoolean());

@@ -4,6 +4,7 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
+import io.agentd.agent.transport.LogThrottle;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
@@ -41,6 +42,8 @@ final class Reaper {
     private final int[] waitStatus = new int[1];
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
     private int withoutPidfd;
+    /** A sweep that fails on every round gets a line a minute, not one a round. */
+    private final LogThrottle sweepFailures = new LogThrottle(60_000);
 
     Reaper(Loop loop, SessionIo io, Runnable afterSweep) {
         this.loop = loop;
@@ -149,22 +152,44 @@ final class Reaper {
         return lingeringGroups.size();
     }
 
+    /**
+     * One sweep, and the next one scheduled whatever happens in it: a RuntimeException under a
+     * session's exit or the after-sweep work (logged, throttled) must not end sweeping for good, or
+     * orphans would stay zombies and sessions without a pidfd would never see their exit.
+     */
     private void sweep() {
-        while (true) {
-            int pid = io.waitpid(-1, waitStatus);
-            if (pid <= 0) {
-                break; // 0: children left but none exited; -1 ECHILD: no children at all
+        try {
+            while (true) {
+                int pid = io.waitpid(-1, waitStatus);
+                if (pid <= 0) {
+                    break; // 0: children left but none exited; -1 ECHILD: no children at all
+                }
+                Session s = leaders.remove(pid);
+                if (s != null) {
+                    try {
+                        s.onLeaderExit(waitStatus[0]);
+                    } catch (RuntimeException e) {
+                        sweepFailed("session " + s.id + "'s exit (pid " + pid + ")", e); // the others' still come
+                    }
+                } else {
+                    log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
+                }
             }
-            Session s = leaders.remove(pid);
-            if (s != null) {
-                s.onLeaderExit(waitStatus[0]);
-            } else {
-                log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
-            }
+            prune(l -> !io.groupAlive(l.pgid()) && !l.cgroup().populated());
+            afterSweep.run();
+        } catch (RuntimeException e) {
+            sweepFailed("the sweep", e);
+        } finally {
+            loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
         }
-        prune(l -> !io.groupAlive(l.pgid()) && !l.cgroup().populated());
-        afterSweep.run();
-        loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
+    }
+
+    private void sweepFailed(String what, RuntimeException e) {
+        long notLogged = sweepFailures.admit(loop.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.error("reaper: {} failed; the sweep goes on{}", what,
+                    LogThrottle.sinceLastLine(notLogged, "more failures"), e);
+        }
     }
 
     private void prune(Predicate<Lingering> gone) {

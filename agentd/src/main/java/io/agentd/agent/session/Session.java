@@ -16,6 +16,8 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ResourceUsage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * ({@link #release}); the jobs are its parts: an {@link OutputPump} per output and a
  * {@link StdinWriter}. Everything runs on the loop thread.
  *
- * <p>Order on the wire: started (sent when the session is made: its command has been exec'd), then
- * output, then exactly one exited. A command that could not start never becomes a session: Sessions
- * sends its failed. The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
+ * <p>Order on the wire: started (sent when the session is made: its command has been exec'd and its
+ * fds are in the loop), then output, then exactly one exited. A command that could not start never
+ * becomes a session: Sessions sends its failed; so does a command whose fds the loop refused (the
+ * constructor throws before started, and Sessions kills the child). The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
  * still arriving is read until every output fd is at EOF or the window ends.
  *
  * <p>Pipes or a PTY is decided once, in {@link #wire}: a PTY master is one fd for stdout and stdin,
@@ -73,6 +76,11 @@ final class Session {
     /** The PTY master's one registration (stdout and stdin); null for pipes. */
     private Registration masterReg;
     private boolean outputPaused;
+    /**
+     * The pidfd and the PTY master are closed ({@link #release}): their numbers may belong to
+     * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
+     */
+    private boolean fdsReleased;
 
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
@@ -104,6 +112,9 @@ final class Session {
         this.owner = owner;
         this.io = io;
         this.loop = loop;
+        // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
+        // before started: a session the agent cannot watch is never announced (see #wire).
+        Registration stdinReg = wire(flowControl);
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
@@ -113,7 +124,7 @@ final class Session {
                 pid, LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
                 spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
                 route.connection(), number);
-        wire(flowControl);
+        stdin.open(stdinReg); // the first credit (flow control) follows started
     }
 
     boolean hasPidfd() {
@@ -166,27 +177,51 @@ final class Session {
         return stdout.bytesMoved() + (stderr == null ? 0 : stderr.bytesMoved());
     }
 
-    /** Makes the parts and puts the fds in the loop: the one place that knows pipes from a PTY. */
-    private void wire(boolean flowControl) {
+    /**
+     * Makes the parts and puts the fds in the loop: the one place that knows pipes from a PTY.
+     * Returns stdin's registration (opened once started is sent). If the loop refuses an fd
+     * (epoll_ctl fails) every registration made here is cancelled and the exception goes on to
+     * {@link Sessions}, which kills the child and closes its fds: no fd is closed here then.
+     */
+    private Registration wire(boolean flowControl) {
         boolean pipes = !child.tty();
-        stdout = pump(MessageType.EXEC_STDOUT, child.stdoutFd(), pipes);
-        stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, route, io, owner.defaults(),
-                owner.stdinBudget());
-        if (pipes) {
-            stdout.attach(loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events)));
-            stderr = pump(MessageType.EXEC_STDERR, child.stderrFd(), true);
-            stderr.attach(loop.register(child.stderrFd(), events -> onOutputReadable(stderr)));
-            stdin.open(loop.register(child.stdinFd(), events -> stdin.onWritable()));
-        } else {
-            masterReg = loop.register(child.ptyMasterFd(), this::onMasterEvents);
-            stdout.attach(masterReg);
-            stdin.open(masterReg);
+        List<Registration> made = new ArrayList<>(4);
+        try {
+            stdout = pump(MessageType.EXEC_STDOUT, child.stdoutFd(), pipes);
+            stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, route, io, owner.defaults(),
+                    owner.stdinBudget());
+            Registration stdinReg;
+            if (pipes) {
+                stdout.attach(made(made, loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events))));
+                stderr = pump(MessageType.EXEC_STDERR, child.stderrFd(), true);
+                stderr.attach(made(made, loop.register(child.stderrFd(), events -> onOutputReadable(stderr))));
+                stdinReg = made(made, loop.register(child.stdinFd(), events -> stdin.onWritable()));
+            } else {
+                masterReg = made(made, loop.register(child.ptyMasterFd(), this::onMasterEvents));
+                stdout.attach(masterReg);
+                stdinReg = masterReg;
+            }
+            setOutputInterest();
+            if (child.pidfd() >= 0) {
+                pidfdReg = made(made, loop.register(child.pidfd(), events -> onPidfdReadable()));
+                pidfdReg.setRead(true);
+            }
+            return stdinReg;
+        } catch (RuntimeException e) {
+            for (Registration r : made) {
+                try {
+                    r.cancel();
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
         }
-        setOutputInterest();
-        if (child.pidfd() >= 0) {
-            pidfdReg = loop.register(child.pidfd(), events -> onPidfdReadable());
-            pidfdReg.setRead(true);
-        }
+    }
+
+    private static Registration made(List<Registration> made, Registration r) {
+        made.add(r);
+        return r;
     }
 
     private OutputPump pump(MessageType type, int fd, boolean pipe) {
@@ -261,8 +296,15 @@ final class Session {
 
     // ---- control ----
 
-    /** Sends a signal to the session's process group; returns 0 or the errno. */
+    /**
+     * Sends a signal to the session's process group; returns 0 or the errno. Once the session let go
+     * of its fds (its leader reaped, or abandoned) it is a no-op answering ESRCH: what is left is the
+     * cgroup's to kill, and the pid may name another process group by now.
+     */
     int signalGroup(int signal) {
+        if (fdsReleased) {
+            return LibC.ESRCH;
+        }
         return io.killGroup(pid, signal);
     }
 
@@ -271,8 +313,14 @@ final class Session {
         killCgroupAtEnd = true;
     }
 
-    /** TIOCSWINSZ on the PTY master. */
+    /**
+     * TIOCSWINSZ on the PTY master; a no-op once the master is closed (a session that ended and
+     * waits for its cgroup to empty before its exited): its number may be another fd's now.
+     */
     void resize(int rows, int cols) throws OsException {
+        if (fdsReleased) {
+            return;
+        }
         int err = io.setWindowSize(child.ptyMasterFd(), rows, cols);
         if (err != 0) {
             throw new OsException("ioctl(TIOCSWINSZ)", err);
@@ -394,7 +442,7 @@ final class Session {
         }
         state = State.DONE;
         emptyingCgroup = false;
-        signalGroup(LibC.SIGKILL);
+        signalGroup(LibC.SIGKILL); // a no-op when finish released the fds already: the leader is reaped
         cgroup.kill(0);
         cancelTimers();
         release();
@@ -412,9 +460,15 @@ final class Session {
     /**
      * Every terminal path comes through here: each part closes what it owns (once, however often it
      * is asked), the stdin bytes and credit go back to the budget, and what only the session owns
-     * (the pidfd, a PTY master) is closed last.
+     * (the pidfd, a PTY master) is closed last. Called at most twice (finish, then abandon while
+     * the killed cgroup empties): the second call does nothing, since a second close of the pidfd's or
+     * the master's number would close whatever fd was given that number since.
      */
     private void release() {
+        if (fdsReleased) {
+            return;
+        }
+        fdsReleased = true;
         stdin.close();
         stdout.close();
         if (stderr != null) {

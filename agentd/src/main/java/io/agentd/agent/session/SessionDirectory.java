@@ -4,8 +4,13 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.retain.OutputRing;
 import io.agentd.agent.sys.ExitStatus;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
 import io.agentd.protocol.Utf8Text;
 import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -135,6 +140,43 @@ final class SessionDirectory {
             infos.add(info(s));
         }
         return infos;
+    }
+
+    /**
+     * The answer to core.session.list on {@code id}: every session by number, as many as fit one
+     * frame; the newest that do not are counted in {@code omitted}, never dropped silently.
+     */
+    SessionListResult listResult(long id) {
+        return fitted(id, list(), Protocol.MAX_FRAME_LEN);
+    }
+
+    /**
+     * The first of {@code infos} whose frame on {@code id}, length prefix included, takes at most
+     * {@code maxFrameBytes}, and how many were left out. Each entry is measured as it encodes (the
+     * frame with it alone less the frame with none, which counts a header's growth too); the budget
+     * keeps room for the largest omitted and for the array's and payload's heads at their largest.
+     */
+    static SessionListResult fitted(long id, List<SessionInfo> infos, int maxFrameBytes) {
+        FrameEncoder encoder = new FrameEncoder();
+        int empty = encoder.encodedSize(listFrame(id, List.of(), 0));
+        long budget = maxFrameBytes - encoder.encodedSize(listFrame(id, List.of(), Long.MAX_VALUE)) - HEADS_GROWTH;
+        List<SessionInfo> listed = new ArrayList<>();
+        long used = 0;
+        for (SessionInfo info : infos) {
+            used += encoder.encodedSize(listFrame(id, List.of(info), 0)) - empty;
+            if (used > budget) {
+                break;
+            }
+            listed.add(info);
+        }
+        return new SessionListResult(listed, infos.size() - listed.size());
+    }
+
+    /** The sessions array's head (1 to 5 bytes) and the payload byte string's (2 to 5) grow with the list. */
+    private static final int HEADS_GROWTH = 16;
+
+    private static Frame listFrame(long id, List<SessionInfo> infos, long omitted) {
+        return new Frame(id, MessageType.SESSION_LIST_RESULT, new SessionListResult(infos, omitted));
     }
 
     static SessionInfo info(Session s) {

@@ -17,6 +17,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.HostOutput;
+import io.agentd.agent.transport.LogThrottle;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
@@ -29,6 +30,7 @@ import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionDetached;
 import io.agentd.protocol.payload.SessionListResult;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -93,6 +95,8 @@ public final class Sessions {
     private SessionCgroups cgroups = new SessionCgroups(null);
     private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
     private SessionDirectory directory;
+    /** A host that lists again and again past the frame gets a line a minute. */
+    private final LogThrottle cutListLog = new LogThrottle(60_000);
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
@@ -215,19 +219,23 @@ public final class Sessions {
             sendFailed(host, id, req, r.failure());
             return;
         }
-        Child child;
+        Child child = null;
+        Session s;
         try {
             child = starter.start(spec, cgroup.procsFd());
+            groupRecords.started(child.pid());
+            s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
+                    req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
         } catch (SpawnFailure f) {
             cgroups.release(cgroup);
             sendFailed(host, id, req, f.failure());
             return;
+        } catch (RuntimeException e) {
+            abortStart(host, id, req, child, cgroup, e);
+            return;
         } finally {
             cgroup.closeProcsFd();
         }
-        groupRecords.started(child.pid());
-        Session s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
-                req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
         all.add(s);
         byKey.put(key, s);
         directory.add(s);
@@ -235,6 +243,44 @@ public final class Sessions {
         if (req.startDetached()) {
             detachAtStart(s);
         }
+    }
+
+    /**
+     * The start failed past the spawn, before started was sent: the loop refused the child's fds
+     * (epoll_ctl: ENOSPC at fs.epoll.max_user_watches, ENOMEM), or a bug threw. The session never
+     * existed for the host: the child (if there is one) is killed with its group and cgroup, its fds
+     * closed, its cgroup released (the sweep reaps the leader as an orphan and removes the cgroup once
+     * empty), and the host gets failed: kind resource_limit with the errno and the call as the stage
+     * when the kernel refused, else other.
+     */
+    private void abortStart(HostOutput host, long id, ExecRequest req, Child child, SessionCgroup cgroup,
+            RuntimeException e) {
+        if (child != null) {
+            io.killGroup(child.pid(), LibC.SIGKILL); // not reaped yet: the pid is still the child's
+        }
+        cgroup.kill(0);
+        if (child != null) {
+            io.close(child.pidfd());
+            io.close(child.stdinFd());
+            if (!child.tty()) { // a PTY's stdout is its master, the stdin fd
+                io.close(child.stdoutFd());
+                io.close(child.stderrFd());
+            }
+        }
+        cgroups.release(cgroup);
+        ExecFailed failed;
+        if (e instanceof UncheckedIOException u && u.getCause() instanceof OsException os) {
+            failed = ExecFailed.of(FailureKind.RESOURCE_LIMIT, os.errno(), os.errnoName(),
+                    "the command started but the agent could not watch it, so it was killed: " + os.getMessage(),
+                    os.call());
+        } else {
+            failed = ExecFailed.of(FailureKind.OTHER, null, null, "the agent failed to "
+                    + (child == null ? "start" : "set up") + " the command"
+                    + (child == null ? "" : " and killed it") + ": " + e, null);
+        }
+        log.error("session {}: start failed after the spawn{}", id,
+                child == null ? "" : " (pid " + child.pid() + " killed)", e);
+        sendFailed(host, id, req, failed);
     }
 
     /**
@@ -311,7 +357,8 @@ public final class Sessions {
             return;
         }
         int pgid = s != null ? s.pid : lingering;
-        int err = io.killGroup(pgid, signal);
+        // A session waiting for its killed cgroup to empty has let go of its leader: a no-op (ESRCH).
+        int err = s != null ? s.signalGroup(signal) : io.killGroup(pgid, signal);
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
@@ -330,14 +377,24 @@ public final class Sessions {
 
     // ---- sessions extension: list and attach ----
 
-    /** core.session.list: every session of the agent, of every connection, answered on the request's id. */
+    /**
+     * core.session.list: every session of the agent, of every connection, answered on the request's id;
+     * as many as fit one frame, with how many were left out.
+     */
     public void onList(SessionHost from, long id) {
         if (id == Protocol.CONTROL_ID) {
             from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
                     "id 0 is the control channel, not a request id");
             return;
         }
-        from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, new SessionListResult(directory.list())));
+        SessionListResult result = directory.listResult(id);
+        long notLogged;
+        if (result.omitted() > 0 && (notLogged = cutListLog.admit(loop.nanoTime())) != LogThrottle.SKIP) {
+            log.warn("session list for connection {}: {} session(s) listed, the {} newest left out so that the"
+                    + " answer fits one frame{}", from.connection(), result.sessions().size(), result.omitted(),
+                    LogThrottle.sinceLastLine(notLogged, "more cut lists"));
+        }
+        from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, result));
     }
 
     /**

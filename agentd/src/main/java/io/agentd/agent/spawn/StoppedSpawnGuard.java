@@ -5,10 +5,10 @@ import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,13 +29,26 @@ final class StoppedSpawnGuard {
         static final StoppedSpawnGuard GUARD = new StoppedSpawnGuard();
     }
 
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "spawn-guard");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * Cancelled watches leave the queue at once (removeOnCancelPolicy): each holds its ShimSpec, a
+     * native copy of argv and envp of up to ~4 MiB, and a spawn's watch is cancelled long before its
+     * first look, so without it a flood of large requests kept rate x {@value #CHECK_MILLIS} ms of
+     * them alive.
+     */
+    private final ScheduledThreadPoolExecutor timer = newTimer();
 
-    private StoppedSpawnGuard() {}
+    private static ScheduledThreadPoolExecutor newTimer() {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "spawn-guard");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
+    }
+
+    /** The process's one guard; a test makes its own. */
+    StoppedSpawnGuard() {}
 
     static StoppedSpawnGuard shared() {
         return Shared.GUARD;
@@ -43,11 +56,21 @@ final class StoppedSpawnGuard {
 
     /** Starts looking at {@code call}'s child; cancel the result once the spawn has returned. */
     ScheduledFuture<?> watch(ShimSpec call) {
-        return timer.scheduleWithFixedDelay(() -> check(call), CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        return watch(call::child);
     }
 
-    private static void check(ShimSpec call) {
-        int pid = call.child();
+    /** Starts looking at the child {@code child} publishes (0 until there is one). */
+    ScheduledFuture<?> watch(IntSupplier child) {
+        return timer.scheduleWithFixedDelay(() -> check(child), CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** How many watches wait in the queue (cancelled ones too, were they kept): a test's view. */
+    int queued() {
+        return timer.getQueue().size();
+    }
+
+    private static void check(IntSupplier call) {
+        int pid = call.getAsInt();
         if (pid <= 0 || !stopped(pid)) {
             return;
         }
@@ -58,7 +81,7 @@ final class StoppedSpawnGuard {
         }
         try {
             // Still published after the open: not reaped when the pidfd was taken, so it is the child.
-            if (call.child() != pid) {
+            if (call.getAsInt() != pid) {
                 return;
             }
             libc.syscall(LibC.SYS_PIDFD_SEND_SIGNAL, pidfd, LibC.SIGKILL, 0, 0);

@@ -122,4 +122,41 @@ class ReaperTest {
         assertEquals(1, h.host.of(MessageType.EXEC_EXITED).size());
         assertEquals(1, ((ExecExited) h.host.of(MessageType.EXEC_EXITED).get(0).payload()).code());
     }
+
+    @Test
+    void aSweepWhoseAfterWorkThrowsIsScheduledAgain() {
+        int[] runs = {0};
+        Reaper failing = new Reaper(h.loop, h.io, () -> {
+            runs[0]++;
+            throw new IllegalStateException("scripted failure after the sweep");
+        });
+        failing.start();
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(3, runs[0], "the sweep goes on after a failure");
+        assertEquals(1, h.loop.pendingTimers(), "the next sweep is scheduled");
+    }
+
+    @Test
+    void aSessionWhoseExitThrowsInTheSweepLeavesTheSweepAndOtherExitsGoing() {
+        reaper.start();
+        Session first = endedOutputs(SessionHarness.pipes());
+        reaper.started(key(1), first);
+        h.failFinished = new IllegalStateException("scripted failure under a session's exit");
+        h.io.exit(PID, 3);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(1, h.finished.size(), "its exit ran (and threw)");
+
+        Session second = h.start(new Child(PID + 1, -1, 20, 21, 22, false), null, false); // no pidfd: the sweep's alone
+        h.io.eof(21).eof(22);
+        h.loop.fire(21, Loop.READABLE);
+        h.loop.fire(22, Loop.READABLE);
+        reaper.started(key(2), second);
+        h.io.exit(PID + 1, 4);
+        h.loop.advance(Reaper.FAST_SWEEP_MILLIS);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertEquals(List.of(first, second), h.finished, "the next sweep came and reaped the other");
+        assertEquals(4, ((ExecExited) h.host.of(MessageType.EXEC_EXITED).get(1).payload()).code());
+    }
 }

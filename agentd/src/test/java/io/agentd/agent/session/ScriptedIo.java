@@ -30,6 +30,8 @@ final class ScriptedIo implements SessionIo {
     private final Set<Integer> liveGroups = new HashSet<>();
     private final Map<Integer, Integer> exited = new HashMap<>();
     final List<String> signals = new ArrayList<>();
+    /** TIOCSWINSZ calls, as fd:rows:cols. */
+    final List<String> resizes = new ArrayList<>();
 
     /** {@code bytes} wait to be read from {@code fd}. */
     ScriptedIo output(int fd, String text) {
@@ -166,7 +168,8 @@ final class ScriptedIo implements SessionIo {
 
     @Override
     public int setWindowSize(int masterFd, int rows, int cols) {
-        return 0;
+        resizes.add(masterFd + ":" + rows + ":" + cols);
+        return closes(masterFd) > 0 ? 9 /* EBADF */ : 0;
     }
 
     private void assertOpen(int fd) {

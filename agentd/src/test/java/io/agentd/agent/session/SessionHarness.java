@@ -42,6 +42,8 @@ final class SessionHarness implements SessionOwner {
     final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
     final List<Session> paused = new ArrayList<>();
     final List<Session> finished = new ArrayList<>();
+    /** Thrown (once) by the next {@link #finished}, as a bug under a session's exit would be. */
+    RuntimeException failFinished;
 
     static Child pipes() {
         return new Child(PID, PIDFD, STDIN, STDOUT, STDERR, false);
@@ -58,8 +60,12 @@ final class SessionHarness implements SessionOwner {
 
     Session start(Child child, Long timeoutMillis, boolean flowControl) {
         // No cgroup: the process-group fallback, which the scripted syscalls follow.
-        return new Session(new SessionRoute(new SessionHost(1, host), 1), child, spec(child.tty()), timeoutMillis, flowControl, SessionCgroup.NONE, this, loop,
-                io);
+        return start(child, timeoutMillis, flowControl, SessionCgroup.NONE);
+    }
+
+    Session start(Child child, Long timeoutMillis, boolean flowControl, SessionCgroup cgroup) {
+        return new Session(new SessionRoute(new SessionHost(1, host), 1), child, spec(child.tty()), timeoutMillis,
+                flowControl, cgroup, this, loop, io);
     }
 
     Session startPipes() {
@@ -111,5 +117,10 @@ final class SessionHarness implements SessionOwner {
     @Override
     public void finished(Session s) {
         finished.add(s);
+        RuntimeException fail = failFinished;
+        failFinished = null;
+        if (fail != null) {
+            throw fail;
+        }
     }
 }

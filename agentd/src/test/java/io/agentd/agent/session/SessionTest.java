@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.session.cgroup.ScriptedCgroup;
 import io.agentd.agent.sys.LibC;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -252,6 +253,59 @@ class SessionTest {
         assertEquals(0, h.loop.pendingTimers());
         assertEquals(0, h.budget.used());
         assertTrue(h.finished.isEmpty());
+    }
+
+    /**
+     * A timed-out PTY session whose cgroup is still populated after the kill: finish has released
+     * its fds and waits for the cgroup to empty, still registered (as on a shutdown, too).
+     */
+    private Session waitingForItsKilledCgroup(ScriptedCgroup cgroup) {
+        Session s = h.start(SessionHarness.pty(), 100L, false, cgroup);
+        h.loop.advance(100); // the deadline: SIGTERM, and the cgroup is killed at the end
+        h.io.eof(MASTER);
+        h.loop.fire(MASTER, Loop.READABLE);
+        h.io.killedBy(PID, LibC.SIGTERM);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEquals(1, cgroup.kills, "finish killed the cgroup");
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "exited waits for the cgroup to empty");
+        assertFalse(s.isDone());
+        assertEquals(1, h.io.closes(PIDFD));
+        assertEquals(1, h.io.closes(MASTER));
+        return s;
+    }
+
+    /** Its host lost meanwhile abandons it: the pidfd's and master's numbers (maybe others' fds by now) are not closed again. */
+    @Test
+    void aSessionAbandonedWhileItsKilledCgroupEmptiesClosesItsFdsOnce() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = waitingForItsKilledCgroup(cgroup);
+        int signalsBefore = h.io.signals.size();
+        s.abandon();
+
+        assertEquals(1, h.io.closes(PIDFD), "pidfd closed once");
+        assertEquals(1, h.io.closes(MASTER), "master closed once");
+        assertEquals(signalsBefore, h.io.signals.size(), "no signal to a reaped leader's pid");
+        assertEquals(2, cgroup.kills, "what is left in the cgroup is killed again");
+        assertEquals(0, h.loop.liveRegistrations());
+        assertEquals(0, h.loop.pendingTimers());
+        assertTrue(s.isDone());
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "abandoned: nothing on the wire");
+        assertTrue(h.finished.isEmpty());
+    }
+
+    /** A resize in that window is a no-op: no ioctl on the closed master's number. */
+    @Test
+    void aResizeWhileItsKilledCgroupEmptiesDoesNotTouchTheClosedMaster() throws Exception {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = waitingForItsKilledCgroup(cgroup);
+        s.resize(30, 100);
+        assertEquals(List.of(), h.io.resizes);
+        assertEquals(LibC.ESRCH, s.signalGroup(LibC.SIGTERM), "nor a signal to the reaped leader's pid");
+        cgroup.populated = false;
+        h.loop.advance(10);
+        assertEquals(LibC.SIGTERM, exited().signal());
+        assertEquals(1, h.finished.size());
+        assertEachClosedOnce(MASTER, PIDFD);
     }
 
     @Test
