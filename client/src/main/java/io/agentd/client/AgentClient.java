@@ -336,10 +336,18 @@ public final class AgentClient implements AutoCloseable {
      * is still kept for an attach.
      */
     public List<SessionInfo> listSessions(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        return sessionList(timeout).sessions();
+    }
+
+    /**
+     * {@link #listSessions}, with how many sessions the agent left out of its answer
+     * ({@link SessionListResult#omitted}: the oldest are listed, as many as fit in one frame).
+     */
+    public SessionListResult sessionList(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         requireSessions("the list of sessions");
         Frame reply = awaitReply(call(MessageType.SESSION_LIST, Empty.INSTANCE), timeout,
                 MessageType.SESSION_LIST_RESULT.wire());
-        return ((SessionListResult) reply.payload()).sessions();
+        return (SessionListResult) reply.payload();
     }
 
     /**

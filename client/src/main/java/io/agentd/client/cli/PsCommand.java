@@ -4,6 +4,7 @@ import io.agentd.client.AgentClient;
 import io.agentd.client.AgentErrorException;
 import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -32,7 +33,12 @@ final class PsCommand {
     /** 126 when the agent refuses the list (core.error) or does not keep sessions. */
     static int run(ExecCommand.Connector connector, PrintStream out, PrintStream err) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
-            out.print(table(client.listSessions(LIST_WAIT)));
+            SessionListResult list = client.sessionList(LIST_WAIT);
+            out.print(table(list.sessions()));
+            if (list.omitted() > 0) {
+                err.println("agentctl: ps: " + list.omitted() + " more session(s) not listed: the agent's answer"
+                        + " holds the oldest, as many as fit in one frame");
+            }
             return 0;
         } catch (AgentErrorException | FeatureNotOfferedException e) {
             err.println("agentctl: ps: " + e.getMessage());

@@ -3,18 +3,12 @@ package io.agentd.client.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.client.ScriptedPeer;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,42 +22,18 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class RefusedRequestExitTest {
 
-    private record Run(int code, String out, String err) {}
-
-    /** agentctl ARGS against an agent listing {@code features}; {@code script} plays the agent's part after ready. */
-    private interface Script {
-        void play(ScriptedPeer agent) throws Exception;
-    }
-
-    private static Run agentctl(Path dir, List<String> features, Script script, String... args) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (ScriptedPeer agent = new ScriptedPeer(dir)) {
-            List<String> argv = new ArrayList<>(List.of("--socket", agent.socket().toString()));
-            argv.addAll(List.of(args));
-            CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> Agentctl.run(argv, null,
-                    new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
-            agent.accept(features.toArray(String[]::new));
-            if (script != null) {
-                script.play(agent);
-            }
-            return new Run(code.get(20, TimeUnit.SECONDS), out.toString(StandardCharsets.UTF_8),
-                    err.toString(StandardCharsets.UTF_8));
-        }
-    }
-
     private static Path sub(Path dir, String name) throws Exception {
         return java.nio.file.Files.createDirectory(dir.resolve(name));
     }
 
     @Test
     void aProfileTheAgentDoesNotTakeExits126(@TempDir Path dir) throws Exception {
-        Run exec = agentctl(sub(dir, "a"), List.of(), null,
+        ScriptedAgentctl.Run exec = ScriptedAgentctl.run(sub(dir, "a"), List.of(), null,
                 "exec", "--profile", "strict", "--", "true");
         assertEquals(126, exec.code(), exec.toString());
         assertTrue(exec.err().startsWith("agentctl: the agent does not take a per-request profile"), exec.err());
 
-        Run detached = agentctl(sub(dir, "b"),
+        ScriptedAgentctl.Run detached = ScriptedAgentctl.run(sub(dir, "b"),
                 List.of(Ready.FEATURE_SESSIONS), null, "exec", "--detach", "--profile", "strict", "--", "true");
         assertEquals(126, detached.code(), detached.toString());
         assertTrue(detached.err().startsWith("agentctl: the agent does not take a per-request profile"),
@@ -76,7 +46,7 @@ class RefusedRequestExitTest {
         for (List<String> args : List.of(List.of("ps"), List.of("attach", "5"),
                 List.of("exec", "--detach", "--", "true"))) {
             Path d = sub(dir, "d" + n++);
-            Run r = agentctl(d, List.of(), null, args.toArray(String[]::new));
+            ScriptedAgentctl.Run r = ScriptedAgentctl.run(d, List.of(), null, args.toArray(String[]::new));
             assertEquals(126, r.code(), args + ": " + r);
             assertTrue(r.err().contains("the agent does not keep sessions"), args + ": " + r.err());
             assertEquals(1, r.err().lines().count(), r.err());
@@ -85,7 +55,7 @@ class RefusedRequestExitTest {
 
     @Test
     void psRefusedByTheAgentExits126(@TempDir Path dir) throws Exception {
-        Run r = agentctl(dir, List.of(Ready.FEATURE_SESSIONS), agent -> {
+        ScriptedAgentctl.Run r = ScriptedAgentctl.run(dir, List.of(Ready.FEATURE_SESSIONS), agent -> {
             Frame list = agent.receive();
             assertEquals(MessageType.SESSION_LIST, list.type());
             agent.send(new Frame(list.id(), MessageType.CORE_ERROR,
