@@ -54,13 +54,7 @@ public final class ScriptedPeer implements AutoCloseable {
     }
 
     private AgentClient connect(ByteBuffer greeting, String... features) throws Exception {
-        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
-            try {
-                return AgentClient.connect(socket, CONNECT_WAIT);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<AgentClient> client = connectInBackground();
         peer = server.accept();
         if (greeting != null) {
             while (greeting.hasRemaining()) {
@@ -76,13 +70,7 @@ public final class ScriptedPeer implements AutoCloseable {
      * sent while no host was connected is lost): the client is ready with no core.ready.
      */
     public AgentClient connectByPong() throws Exception {
-        CompletableFuture<AgentClient> client = CompletableFuture.supplyAsync(() -> {
-            try {
-                return AgentClient.connect(socket, CONNECT_WAIT);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<AgentClient> client = connectInBackground();
         peer = server.accept();
         Frame ping = receive(); // after a second without core.ready
         if (ping.type() != MessageType.CORE_PING) {
@@ -90,6 +78,17 @@ public final class ScriptedPeer implements AutoCloseable {
         }
         send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
         return client.get(20, TimeUnit.SECONDS);
+    }
+
+    /** A client connecting on another thread, while this peer accepts and plays the agent's part. */
+    private CompletableFuture<AgentClient> connectInBackground() {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, CONNECT_WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     /** The socket a client (agentctl run in-process) connects to itself; then {@link #accept}. */

@@ -324,11 +324,9 @@ class FsServiceTest {
     @Test
     void closingAHandleEndsAReadBlockedOnItInsteadOfWaitingBehindIt() throws Exception {
         FsWorkers two = new FsWorkers(2);
-        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
-                new FsSettings(2, 8, 4096, 8192, 16384));
+        FsService service = serviceOn(two);
         try {
-            Path fifo = dir.resolve("fifo");
-            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            Path fifo = mkfifo("fifo");
             // OpenFile refuses a FIFO now; the handle is made here, standing for a file whose read
             // blocks (NFS). read+write: open(2) does not wait for a peer; nobody ever writes into it.
             long handle = injectFifoHandle(service, fifo, 1);
@@ -352,6 +350,18 @@ class FsServiceTest {
         }
     }
 
+    /** A service of its own on {@code workers} (two, shared by its requests as the agent's are). */
+    private FsService serviceOn(FsWorkers workers) {
+        return new FsService(loop::add, host, held, workers, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 8192, 16384));
+    }
+
+    private Path mkfifo(String name) throws Exception {
+        Path fifo = dir.resolve(name);
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        return fifo;
+    }
+
     /** A handle on {@code fifo} opened read+write by the test, put in the service's table as OpenFile would. */
     private static long injectFifoHandle(FsService service, Path fifo, long openedBy) throws Exception {
         java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(fifo,
@@ -364,11 +374,9 @@ class FsServiceTest {
     @Test
     void aFifoASocketOrADeviceIsRefusedAtOnceAndNeverHoldsAWorker() throws Exception {
         FsWorkers two = new FsWorkers(2);
-        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
-                new FsSettings(2, 8, 4096, 8192, 16384));
+        FsService service = serviceOn(two);
         try {
-            Path fifo = dir.resolve("fifo");
-            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            Path fifo = mkfifo("fifo");
             Path link = dir.resolve("link-to-fifo");
             Files.createSymbolicLink(link, fifo);
             FsOpenOptions read = FsOpenOptions.reading();
@@ -415,8 +423,7 @@ class FsServiceTest {
         FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
                 new FsSettings(2, 8, 4096, window, buffer));
         try {
-            Path fifo = dir.resolve("fifo");
-            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            Path fifo = mkfifo("fifo");
             long h = injectFifoHandle(service, fifo, 1);
             service.onRequest(2, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
             long sent = 0;
