@@ -413,7 +413,7 @@ public final class AgentClient implements AutoCloseable {
                 (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data()));
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
-            session.closeStdin();
+            session.closeStdin(deadline); // a PTY's ^D waits for credit too
         } catch (TimeoutException e) {
             killQuietly(session);
             throw new TimeoutException("session " + session.id() + ": stdin not taken within " + timeout);
@@ -427,7 +427,12 @@ public final class AgentClient implements AutoCloseable {
             // The session ended (or failed to start, or the agent refused input) before all of it
             // was sent: awaitExit and the session's stdin error say which. A process still running
             // gets the end of input, so that it ends with the prefix it has.
-            session.closeStdin();
+            try {
+                session.closeStdin(deadline);
+            } catch (TimeoutException timedOut) {
+                killQuietly(session);
+                throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + timeout);
+            }
         }
         ExitStatus status;
         try {

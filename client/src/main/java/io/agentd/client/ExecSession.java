@@ -438,6 +438,18 @@ public final class ExecSession {
      * closed).
      */
     public void closeStdin() throws IOException {
+        try {
+            closeStdin(Long.MAX_VALUE);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no deadline, yet timed out", e);
+        }
+    }
+
+    /**
+     * {@link #closeStdin()} that gives up at {@code deadlineNanos} (a {@link System#nanoTime}): a PTY
+     * session's ^D is data and waits for the agent's credit like any other byte.
+     */
+    void closeStdin(long deadlineNanos) throws IOException, TimeoutException {
         if (exit.isDone()) {
             return;
         }
@@ -449,7 +461,8 @@ public final class ExecSession {
                 int last = lastStdinByte;
                 boolean partialLine = last != NO_STDIN_YET && last != '\n' && last != '\r' && last != PTY_EOF[0];
                 // data on the wire: it needs credit like any other byte
-                writeStdin(partialLine ? PTY_EOF_AFTER_PARTIAL_LINE : PTY_EOF);
+                byte[] eof = partialLine ? PTY_EOF_AFTER_PARTIAL_LINE : PTY_EOF;
+                writeStdin(eof, 0, eof.length, deadlineNanos);
             } catch (ConnectionLostException e) {
                 throw e;
             } catch (AgentException e) {

@@ -24,6 +24,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -328,6 +329,28 @@ class StdinFlowControlTest {
             StdinNotDeliveredException e = assertInstanceOf(StdinNotDeliveredException.class, failureOf(run));
             assertTrue(e.getMessage().contains("30 of 50 bytes"), e.getMessage());
             assertEquals(3, e.result().exitCode());
+        }
+    }
+
+    /** A PTY session's end of input is a ^D, data that waits for credit: run's timeout holds for it too. */
+    @Test
+    void runGivesUpAtItsTimeoutWhenAPtysEndOfInputFindsNoCredit() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_STDIN_WINDOW)) {
+            ExecRequest pty = new ExecRequest("cat", List.of(), List.of(), null, null, true, 24, 80, List.of(), null);
+            CompletableFuture<ExecResult> run = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.run(pty, new byte[] {'x', '\n'}, Duration.ofMillis(500));
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            long id = peer.receive().id();
+            peer.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(9)));
+            peer.send(new Frame(id, MessageType.EXEC_STDIN_CREDIT, new ExecStdinCredit(2))); // the input, not the ^D
+            assertEquals(MessageType.EXEC_STDIN, peer.receive().type());
+            assertInstanceOf(java.util.concurrent.TimeoutException.class, failureOf(run));
+            Frame kill = peer.receive();
+            assertEquals(MessageType.EXEC_SIGNAL, kill.type(), "the timed-out session is killed");
         }
     }
 
