@@ -92,6 +92,9 @@ public final class ExecSession {
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
+    /** {@link #errors} keeps this many, the oldest: an agent that refuses frame after frame cannot grow it for ever. */
+    static final int ERRORS_KEPT = 128;
+    private final AtomicLong errorsNotKept = new AtomicLong();
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
     /** The answer to {@link #detach}, made when it is asked (an error about a detach nobody asked is not its). */
@@ -322,10 +325,16 @@ public final class ExecSession {
     /**
      * The core.errors the agent sent on this running session, oldest first: each refused one of our
      * frames (a resize of a pipe session, a bad signal number, ...) and the session went on. (A
-     * core.error that refuses the request itself ends the session: {@link #awaitExit} throws it.)
+     * core.error that refuses the request itself ends the session: {@link #awaitExit} throws it.) At
+     * most {@value #ERRORS_KEPT}; {@link #errorsNotKept} counts the rest.
      */
     public List<AgentErrorException> errors() {
         return List.copyOf(errors);
+    }
+
+    /** The core.errors on this session past the {@value #ERRORS_KEPT} that {@link #errors} keeps (a listener got each). */
+    public long errorsNotKept() {
+        return errorsNotKept.get();
     }
 
     /**
@@ -661,7 +670,11 @@ public final class ExecSession {
             return; // the session goes on here
         }
         log.debug("session {}: {}", id, error.getMessage());
-        errors.add(error);
+        if (errors.size() < ERRORS_KEPT) { // only the reader thread adds
+            errors.add(error);
+        } else {
+            errorsNotKept.incrementAndGet();
+        }
         if (listener != null) {
             try {
                 listener.onAgentError(error);

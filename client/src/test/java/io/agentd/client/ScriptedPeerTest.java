@@ -339,6 +339,16 @@ class ScriptedPeerTest {
             assertEquals(2, running.errors().size());
             assertEquals("core.exec.resize", running.errors().get(0).offendingType());
             assertEquals("core.exec.signal", running.errors().get(1).offendingType());
+            // An agent refusing frame after frame: the oldest are kept, the rest counted.
+            for (int i = 0; i < ExecSession.ERRORS_KEPT + 40; i++) {
+                send(new Frame(running.id(), MessageType.CORE_ERROR,
+                        new ErrorPayload("invalid_payload", "refusal " + i, "core.exec.resize")));
+            }
+            send(new Frame(running.id(), MessageType.EXEC_STDOUT, new ExecData("after".getBytes(StandardCharsets.UTF_8))));
+            assertEquals("after", running.nextOutput(WAIT).text());
+            assertEquals(ExecSession.ERRORS_KEPT, running.errors().size());
+            assertEquals("core.exec.signal", running.errors().get(1).offendingType(), "the oldest are kept");
+            assertEquals(42, running.errorsNotKept());
             send(new Frame(running.id(), MessageType.EXEC_EXITED, ExecExited.normal(0)));
             assertEquals(0, running.awaitExit(WAIT).code());
         }
