@@ -45,22 +45,16 @@ public final class LocalFiles {
     public static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
             throws IOException {
         Path dir = local.toAbsolutePath().getParent();
-        // Made writable by its owner whatever the final mode (a read-only file's r--r--r-- would
-        // refuse the open below to anyone but root); the final mode is set once it is written.
-        Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);
-        writable.addAll(permissions);
-        writable.add(PosixFilePermission.OWNER_WRITE);
-        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), writable);
+        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
         long copied = 0;
         try {
-            Set<PosixFilePermission> created = Files.getPosixFilePermissions(temp); // less the umask
-            Set<PosixFilePermission> last = EnumSet.noneOf(PosixFilePermission.class);
-            last.addAll(created);
-            if (!permissions.contains(PosixFilePermission.OWNER_WRITE)) {
-                last.remove(PosixFilePermission.OWNER_WRITE);
-            }
-            if (!created.contains(PosixFilePermission.OWNER_WRITE)) { // a umask that takes it (0200)
-                Set<PosixFilePermission> open = EnumSet.copyOf(last);
+            // Created with its final mode, less the umask; written with its owner's write bit, which
+            // a read-only file's r--r--r-- would lack (the open below would then refuse anyone but root).
+            Set<PosixFilePermission> last = Files.getPosixFilePermissions(temp);
+            boolean readOnly = !last.contains(PosixFilePermission.OWNER_WRITE);
+            if (readOnly) {
+                Set<PosixFilePermission> open = EnumSet.noneOf(PosixFilePermission.class);
+                open.addAll(last);
                 open.add(PosixFilePermission.OWNER_WRITE);
                 Files.setPosixFilePermissions(temp, open);
             }
@@ -79,7 +73,7 @@ public final class LocalFiles {
                 }
                 out.force(false);
             }
-            if (!last.equals(Files.getPosixFilePermissions(temp))) {
+            if (readOnly) {
                 Files.setPosixFilePermissions(temp, last);
             }
             Files.move(temp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
