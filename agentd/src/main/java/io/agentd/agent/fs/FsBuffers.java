@@ -1,9 +1,8 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.loop.ByteBudget;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Direct buffers of {@value #BYTES} bytes for Read and Write chunks, shared by every connection
@@ -30,20 +29,23 @@ final class FsBuffers {
 
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
     private int made;
-    private final Budget reads;
-    private final Budget writes;
+    private final ByteBudget reads;
+    private final ByteBudget writes;
 
     FsBuffers() {
         this(READ_BUDGET_DEFAULT, WRITE_BUDGET_DEFAULT);
     }
 
     FsBuffers(long readBudget, long writeBudget) {
-        this.reads = new Budget(readBudget);
-        this.writes = new Budget(writeBudget);
+        this.reads = new ByteBudget(readBudget);
+        this.writes = new ByteBudget(writeBudget);
     }
 
-    /** The budget of Read buffers: a Read takes its buffers when it runs, each within it, and waits for it. */
-    Budget reads() {
+    /**
+     * The budget of Read buffers: a Read takes its buffers when it runs, each within it, and waits
+     * for it. Like {@link #writes}, used on the loop thread only.
+     */
+    ByteBudget reads() {
         return reads;
     }
 
@@ -51,72 +53,8 @@ final class FsBuffers {
      * The budget of Write data: a Write without window past it is refused (ENOBUFS); one with window
      * is granted no more credit than it has room for, and gets more when some comes back.
      */
-    Budget writes() {
+    ByteBudget writes() {
         return writes;
-    }
-
-    /** Bytes all transfers of one kind may hold at once, agent-wide (any thread). */
-    static final class Budget {
-        private final long max;
-        private long held;
-        /** Transfers waiting for room: each is told once when some comes back, and tries again. */
-        private final List<Runnable> waiters = new ArrayList<>();
-
-        Budget(long max) {
-            this.max = max;
-        }
-
-        long max() {
-            return max;
-        }
-
-        /**
-         * Reserves {@code bytes}; true when they fit. When they do not and {@code waiter} is not
-         * null, it runs (on the thread that gives bytes back) once some come back.
-         */
-        synchronized boolean reserveOrWait(long bytes, Runnable waiter) {
-            if (held + bytes <= max) {
-                held += bytes;
-                return true;
-            }
-            if (waiter != null) {
-                waiters.add(waiter);
-            }
-            return false;
-        }
-
-        /** Reserves as much of {@code bytes} as fits; when none does, {@code waiter} runs once some comes back. */
-        synchronized long reserveUpTo(long bytes, Runnable waiter) {
-            long room = Math.min(bytes, max - held);
-            if (room <= 0) {
-                waiters.add(waiter);
-                return 0;
-            }
-            held += room;
-            return room;
-        }
-
-        /** Gives back reserved bytes, and wakes whoever waited. */
-        void unreserve(long bytes) {
-            if (bytes == 0) {
-                return;
-            }
-            List<Runnable> wake;
-            synchronized (this) {
-                held -= bytes;
-                if (waiters.isEmpty()) {
-                    return;
-                }
-                wake = new ArrayList<>(waiters);
-                waiters.clear();
-            }
-            wake.forEach(Runnable::run);
-        }
-
-        /** Bytes held now (tests, logs). */
-        synchronized long held() {
-            return held;
-        }
     }
 
     /**

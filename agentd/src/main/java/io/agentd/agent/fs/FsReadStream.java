@@ -221,12 +221,16 @@ final class FsReadStream implements FsService.Active {
      */
     private boolean takeBuffers() {
         FsBuffers pool = service.buffers();
-        while (held < wanted && pool.reads().reserveOrWait(chunk, held == 0 ? () -> service.post(this::next) : null)) {
+        while (held < wanted && pool.reads().tryReserve(chunk)) {
             buffers[held] = bulk ? pool.take(chunk) : ByteBuffer.allocate(chunk);
             free.add(buffers[held]);
             held++;
         }
-        return held > 0;
+        if (held == 0) {
+            pool.reads().await(() -> service.post(this::next));
+            return false;
+        }
+        return true;
     }
 
     /** On the loop, after every chunk the turn posted: the end, a failure, or another turn. */
@@ -270,7 +274,7 @@ final class FsReadStream implements FsService.Active {
         if (held > 0) {
             int bytes = held * chunk;
             held = 0;
-            service.buffers().reads().unreserve(bytes);
+            service.buffers().reads().release(bytes);
         }
     }
 }

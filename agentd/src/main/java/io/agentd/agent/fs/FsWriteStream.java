@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.loop.ByteBudget;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecStdinCredit;
@@ -53,7 +54,7 @@ final class FsWriteStream implements FsService.Active {
     private final WorkerHandoff<Written> writtenBuffers;
     private final FsBuffers buffers;
     /** The agent-wide budget of Write data this Write reserves from ({@link FsBuffers#writes()}). */
-    private final FsBuffers.Budget budget;
+    private final ByteBudget budget;
     /**
      * Bytes of {@link #budget} this Write holds (loop thread): what is queued, plus the credit granted
      * and not used yet; given back as buffers are written, and all of it when the Write ends.
@@ -152,9 +153,9 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         if (!write.window()) { // a flow-controlled Write's data was reserved with its credit
-            if (!budget.reserveOrWait(data.length, null)) {
+            if (!budget.tryReserve(data.length)) {
                 fail(new FsFailure(FsFailure.ENOBUFS, "write " + file.path + ": the agent holds all the Write data it"
-                        + " takes for all connections together (" + budget.max() + " bytes); ask for window: true"
+                        + " takes for all connections together (" + budget.limit() + " bytes); ask for window: true"
                         + " to be told how much to send; " + written + " bytes written, nothing after (os error 105)"));
                 return;
             }
@@ -320,8 +321,9 @@ final class FsWriteStream implements FsService.Active {
         long held = queuedBytes + outstanding;
         if (held <= limit / 2 && !awaitingBudget) {
             // Within the agent-wide budget: no room, no credit until some comes back.
-            long grant = budget.reserveUpTo(limit - held, () -> service.post(this::budgetFreed));
+            long grant = budget.reserveUpTo(limit - held);
             if (grant == 0) {
+                budget.await(() -> service.post(this::budgetFreed));
                 awaitingBudget = true;
                 return;
             }
@@ -343,7 +345,7 @@ final class FsWriteStream implements FsService.Active {
     private void unreserve(long bytes) {
         if (bytes > 0) {
             reserved -= bytes;
-            budget.unreserve(bytes);
+            budget.release(bytes);
         }
     }
 

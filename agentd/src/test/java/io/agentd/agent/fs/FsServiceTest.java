@@ -153,7 +153,7 @@ class FsServiceTest {
             while (!loop.isEmpty()) {
                 loop.poll().run();
             }
-            assertTrue(small.buffers().reads().held() <= 2 * 4096, "held " + small.buffers().reads().held());
+            assertTrue(small.buffers().reads().reserved() <= 2 * 4096, "held " + small.buffers().reads().reserved());
             assertEquals(1, host.frames.size(), "nothing sent while the output takes nothing: " + host.types());
 
             host.acceptsOutput = true;
@@ -163,7 +163,7 @@ class FsServiceTest {
                 assertTrue(response(id).ok(), response(id).toString());
             }
             assertEquals(256L * content.length, host.fsDataBytes().length);
-            assertEquals(0, small.buffers().reads().held(), "every Read gave its buffers back");
+            assertEquals(0, small.buffers().reads().reserved(), "every Read gave its buffers back");
         } finally {
             small.shutdown();
         }
@@ -220,7 +220,7 @@ class FsServiceTest {
             }
             assertTrue(response(4).ok(), response(4).toString());
             assertEquals(8192, Files.size(windowed));
-            assertEquals(0, small.buffers().writes().held(), "every Write gave its reservation back");
+            assertEquals(0, small.buffers().writes().reserved(), "every Write gave its reservation back");
             assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
         } finally {
             stall.countDown();
