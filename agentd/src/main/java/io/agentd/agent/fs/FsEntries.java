@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.FileType;
 import io.agentd.protocol.payload.FsEntryInfo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,10 +11,6 @@ import java.util.Map;
 
 /** FsEntryInfo from stat(2)/lstat(2), through the JDK's "unix" attribute view (the full st_mode). */
 final class FsEntries {
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFDIR = 0040000;
-    private static final int S_IFLNK = 0120000;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
     private static final LinkOption[] FOLLOW = {};
 
@@ -40,10 +37,10 @@ final class FsEntries {
     }
 
     private static String kind(int mode) {
-        return switch (mode & S_IFMT) {
-            case S_IFREG -> FsEntryInfo.FILE;
-            case S_IFDIR -> FsEntryInfo.DIR;
-            case S_IFLNK -> FsEntryInfo.SYMLINK;
+        return switch (FileType.of(mode)) {
+            case FileType.S_IFREG -> FsEntryInfo.FILE;
+            case FileType.S_IFDIR -> FsEntryInfo.DIR;
+            case FileType.S_IFLNK -> FsEntryInfo.SYMLINK;
             default -> FsEntryInfo.OTHER;
         };
     }

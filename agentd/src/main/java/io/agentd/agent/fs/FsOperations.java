@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.FsLimits;
@@ -563,12 +564,12 @@ final class FsOperations {
             try {
                 Path self = Path.of("/proc/self/fd/" + fd);
                 int mode = (Integer) Files.getAttribute(self, "unix:mode");
-                int type = mode & S_IFMT;
-                if (type == S_IFDIR) {
+                int type = FileType.of(mode);
+                if (type == FileType.S_IFDIR) {
                     throw FsFailure.of(FsFailure.EISDIR, what);
                 }
-                if (type != S_IFREG) {
-                    throw new FsFailure(FsFailure.EINVAL, what + ": " + kind(type)
+                if (type != FileType.S_IFREG) {
+                    throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
                             + ", not a regular file: fs opens regular files only (os error 22)");
                 }
                 return FileChannel.open(self, existing);
@@ -576,21 +577,6 @@ final class FsOperations {
                 Os.libc().close(fd);
             }
         }
-    }
-
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFDIR = 0040000;
-
-    private static String kind(int type) {
-        return switch (type) {
-            case 0010000 -> "a FIFO";
-            case 0140000 -> "a socket";
-            case 0020000 -> "a character device";
-            case 0060000 -> "a block device";
-            case 0120000 -> "a symbolic link";
-            default -> "a file of type " + Integer.toOctalString(type);
-        };
     }
 
     private static FileAttribute<Set<PosixFilePermission>> permissions(long mode) {

@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.FileType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,15 +17,13 @@ import java.util.Map;
  * links to the old file keep the old file: a rename cannot carry them over.
  */
 record FsReplacedFile(int mode, int uid, int gid) {
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFREG = 0100000;
 
     /** The regular file at {@code path} (not following a link), or null: none, or not a regular file. */
     static FsReplacedFile at(Path path) {
         try {
             Map<String, Object> a = Files.readAttributes(path, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) a.get("mode");
-            if ((mode & S_IFMT) != S_IFREG) {
+            if (FileType.of(mode) != FileType.S_IFREG) {
                 return null;
             }
             return new FsReplacedFile(mode & 07777, (Integer) a.get("uid"), (Integer) a.get("gid"));

@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -28,8 +29,6 @@ import org.slf4j.LoggerFactory;
 public final class DevicePort implements Transport {
     private static final Logger log = LoggerFactory.getLogger(DevicePort.class);
     static final long PROBE_MILLIS = 200;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFCHR = 0020000;
     private static final int TCSANOW = 0;
     /** glibc's struct termios is 60 bytes; room to spare. */
     private static final int TERMIOS_BYTES = 256;
@@ -58,7 +57,7 @@ public final class DevicePort implements Transport {
             throw new IOException(device + " does not exist");
         }
         int mode = (Integer) Files.getAttribute(device, "unix:mode");
-        if ((mode & S_IFMT) != S_IFCHR) {
+        if (FileType.of(mode) != FileType.S_IFCHR) {
             throw new IOException(device + " is not a character device");
         }
         fd = Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),

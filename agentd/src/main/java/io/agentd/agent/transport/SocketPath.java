@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.sys.FileType;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
@@ -20,11 +21,6 @@ import java.nio.file.StandardCopyOption;
  * the sticky bit (anyone could replace the socket there).
  */
 final class SocketPath {
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFSOCK = 0140000;
-    private static final int S_IFIFO = 0010000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFDIR = 0040000;
     private static final int S_IWOTH = 0002;
     private static final int S_ISVTX = 01000;
 
@@ -123,12 +119,6 @@ final class SocketPath {
 
     /** What a file that is not a socket is, for the message; null for a socket. */
     private static String kind(int mode) {
-        return switch (mode & S_IFMT) {
-            case S_IFSOCK -> null;
-            case S_IFIFO -> "a FIFO";
-            case S_IFREG -> "a regular file";
-            case S_IFDIR -> "a directory";
-            default -> "a device or other special file";
-        };
+        return FileType.of(mode) == FileType.S_IFSOCK ? null : FileType.describe(mode);
     }
 }
