@@ -52,6 +52,25 @@ class SessionPayloadLimitsTest {
         assertTrue(e.getMessage().contains("missing field sessions[0].pid"), e.getMessage());
     }
 
+    /** omitted (the sessions a list too long for one frame left out): 0 when absent, a u64 below 2^63 when there. */
+    @Test
+    void aListsOmittedDefaultsToZeroAndAWrongOneIsRefused() throws ProtocolException {
+        Frame whole = decoded(MessageType.SESSION_LIST_RESULT, new RawCbor().map(1).text("sessions").array(0));
+        assertEquals(0, ((io.agentd.protocol.payload.SessionListResult) whole.payload()).omitted());
+        Frame cut = decoded(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(2).text("sessions").array(0).text("omitted").uint(2199));
+        assertEquals(2199, ((io.agentd.protocol.payload.SessionListResult) cut.payload()).omitted());
+
+        ProtocolException text = refused(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(2).text("sessions").array(0).text("omitted").text("many"));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, text.kind());
+        assertTrue(text.getMessage().contains("omitted"), text.getMessage());
+        ProtocolException huge = refused(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(2).text("sessions").array(0).text("omitted").uint(-1L));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, huge.kind());
+        assertTrue(huge.getMessage().contains("omitted 18446744073709551615 is past 2^63-1"), huge.getMessage());
+    }
+
     @Test
     void attachDefaultsFromAndStdinWindowWhenAbsent() throws ProtocolException {
         Frame f = decoded(MessageType.SESSION_ATTACH, new RawCbor().map(1).text("session").uint(12));
