@@ -38,6 +38,12 @@ class RelayCommandLineTest {
     }
 
     @Test
+    void aReadyWarningThatIsNoDurationIsAUsageError() {
+        assertEquals(2, run("relay", "--port", "/tmp/x.sock", "--listen", "/tmp/y.sock", "--ready-warning", "soon"));
+        assertTrue(err().contains("--ready-warning: not a duration: 'soon'"), err());
+    }
+
+    @Test
     void aRelayWhosePortNeverAppearsSaysSoAndExits125(@TempDir Path dir) {
         assertEquals(125, run("relay", "--port", dir.resolve("none.sock").toString(), "--listen",
                 dir.resolve("relay.sock").toString(), "--port-wait", "200ms"));
