@@ -48,14 +48,22 @@ final class ChannelDescriptor {
 
     /** {@code /proc/self/fd/N} of the channel's open file, or null when its descriptor cannot be known. */
     static Path path(FileChannel channel) {
+        int fd = fd(channel);
+        return fd >= 0 ? Path.of("/proc/self/fd/" + fd) : null;
+    }
+
+    /**
+     * The channel's descriptor number, or -1 when it cannot be known (closed, another layout). Only
+     * for a channel nobody else can close meanwhile: the number may name another file once it is.
+     */
+    static int fd(FileChannel channel) {
         if (CHANNEL_FD_OFFSET < 0 || channel.getClass() != CHANNEL_CLASS || !channel.isOpen()) {
-            return null;
+            return -1;
         }
         Object descriptor = UNSAFE.getObject(channel, CHANNEL_FD_OFFSET);
         if (!(descriptor instanceof FileDescriptor)) {
-            return null;
+            return -1;
         }
-        int fd = UNSAFE.getInt(descriptor, DESCRIPTOR_FD_OFFSET);
-        return fd >= 0 ? Path.of("/proc/self/fd/" + fd) : null;
+        return UNSAFE.getInt(descriptor, DESCRIPTOR_FD_OFFSET);
     }
 }

@@ -378,17 +378,43 @@ final class FsOperations {
 
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    copyFile(file, dst.resolve(src.relativize(file).toString()));
+                    try {
+                        copyFile(file, dst.resolve(src.relativize(file).toString()));
+                    } catch (FsFailure refused) {
+                        throw new RefusedInWalk(refused);
+                    }
                     return FileVisitResult.CONTINUE;
                 }
             });
+        } catch (RefusedInWalk e) {
+            throw e.refusal;
         } catch (IOException e) {
             throw FsErrors.from(e, "copy " + src + " to " + dst);
         }
     }
 
-    /** A file's bytes and permission bits (as std::fs::copy), a link as a link. */
-    private static void copyFile(Path from, Path to) throws IOException {
+    /** Carries a file's typed refusal out of a file-tree walk, whose visitor may throw IOException only. */
+    private static final class RefusedInWalk extends IOException {
+        final FsFailure refusal;
+
+        RefusedInWalk(FsFailure refusal) {
+            super(refusal.getMessage(), refusal);
+            this.refusal = refusal;
+        }
+    }
+
+    /**
+     * A file's bytes and permission bits (as std::fs::copy), a link as a link. A regular file whose
+     * read would wait for data is refused (EAGAIN) before the JDK's copy reads it (WaitFreeFiles).
+     */
+    private static void copyFile(Path from, Path to) throws IOException, FsFailure {
+        if (Files.isRegularFile(from, NOFOLLOW)) {
+            try (FileChannel source = openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + from)) {
+                if (WaitFreeFiles.readWouldWait(source)) {
+                    throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+                }
+            }
+        }
         Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
         if (!Files.isSymbolicLink(from)) {
             Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from));
@@ -542,7 +568,7 @@ final class FsOperations {
             throws FsFailure, IOException {
         if (opts.contains(StandardOpenOption.CREATE_NEW)) {
             // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
-            return perms == null ? FileChannel.open(path, opts) : FileChannel.open(path, opts, perms);
+            return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(path, opts) : FileChannel.open(path, opts, perms));
         }
         Set<OpenOption> existing = new HashSet<>(opts);
         existing.remove(StandardOpenOption.CREATE);
@@ -556,7 +582,8 @@ final class FsOperations {
                 Set<OpenOption> create = new HashSet<>(existing);
                 create.add(StandardOpenOption.CREATE_NEW);
                 try {
-                    return perms == null ? FileChannel.open(path, create) : FileChannel.open(path, create, perms);
+                    return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(path, create)
+                            : FileChannel.open(path, create, perms));
                 } catch (java.nio.file.FileAlreadyExistsException appeared) {
                     continue; // made by someone else since: check what it is
                 }
@@ -572,7 +599,7 @@ final class FsOperations {
                     throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
                             + ", not a regular file: fs opens regular files only (os error 22)");
                 }
-                return FileChannel.open(self, existing);
+                return WaitFreeFiles.neverWait(FileChannel.open(self, existing));
             } finally {
                 Os.libc().close(fd);
             }

@@ -148,6 +148,9 @@ final class FsReadStream implements FsService.Active {
                 }
                 FsPositions.check(read.offset(), at, "read", file.path);
                 int n = file.read(buffer.clear().limit(want), read.offset() + at);
+                if (n == 0) { // EAGAIN on the O_NONBLOCK descriptor: the end of a file is -1
+                    throw WaitFreeFiles.wouldWait("read " + file.path);
+                }
                 buffer.flip();
                 if (n > 0 && digest != null) {
                     digest.update(buffer);

@@ -242,7 +242,12 @@ final class FsWriteStream implements FsService.Active {
                 }
                 long done = 0;
                 while (chunk.hasRemaining()) {
-                    done += file.write(chunk, at + done);
+                    int n = file.write(chunk, at + done);
+                    if (n == 0) { // EAGAIN on the O_NONBLOCK descriptor (WaitFreeFiles)
+                        throw WaitFreeFiles.writeWouldWait("write " + file.path + " (" + (writtenByWorker + done)
+                                + " bytes written)");
+                    }
+                    done += n;
                 }
             } catch (ClosedChannelException e) {
                 // CloseHandle or the connection's end closed the handle, which ended this I/O.

@@ -364,8 +364,14 @@ class FsServiceTest {
 
     /** A handle on {@code fifo} opened read+write by the test, put in the service's table as OpenFile would. */
     private static long injectFifoHandle(FsService service, Path fifo, long openedBy) throws Exception {
-        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(fifo,
-                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        return injectFifoHandle(service, fifo, openedBy, java.util.function.UnaryOperator.identity());
+    }
+
+    /** As above, the channel passed through {@code asFsOpensIt} (WaitFreeFiles::neverWait, as openRegular does). */
+    private static long injectFifoHandle(FsService service, Path fifo, long openedBy,
+            java.util.function.UnaryOperator<java.nio.channels.FileChannel> asFsOpensIt) throws Exception {
+        java.nio.channels.FileChannel ch = asFsOpensIt.apply(java.nio.channels.FileChannel.open(fifo,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE));
         long number = service.handles().nextNumber();
         service.handles().add(new FsHandle.File(number, openedBy, fifo, ch, true, true, false, null));
         return number;
@@ -409,6 +415,93 @@ class FsServiceTest {
         } finally {
             two.shutdown();
         }
+    }
+
+    /**
+     * A file stat calls regular but whose reads wait until data comes (/proc/kmsg until the kernel
+     * logs, tracefs's trace_pipe, a FUSE stream; reading the real ones here would take the machine's
+     * kernel messages) is stood for by a FIFO, its handle made as fs opens files (WaitFreeFiles):
+     * before the fix, two such Reads held both workers in read(2) and stopped every host's file
+     * operations until their host left, and a Write into one that takes nothing held a worker too.
+     */
+    @Test
+    void aReadOrWriteOfAFileThatWaitsIsEagainAtOnceAndNeverHoldsAWorker() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = serviceOn(two);
+        try {
+            Path fifo = mkfifo("fifo");
+            long first = injectFifoHandle(service, fifo, 1, WaitFreeFiles::neverWait);
+            long second = injectFifoHandle(service, fifo, 1, WaitFreeFiles::neverWait);
+            service.onRequest(2, new FsRequest(new FsOp.Read(first, 0, 10L), null, true));
+            service.onRequest(3, new FsRequest(new FsOp.Read(second, 0, 10L), null, true));
+            service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            for (long id = 2; id <= 3; id++) {
+                FsResponse r = awaitResponse(id);
+                assertEquals("EAGAIN", r.errnoName(), r.toString());
+                assertTrue(r.error().contains("no data to read now"), r.error());
+            }
+            assertTrue(awaitResponse(4).ok(), "the workers serve others meanwhile");
+
+            try (java.nio.channels.FileChannel filler = java.nio.channels.FileChannel.open(fifo,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                filler.write(java.nio.ByteBuffer.allocate(64 * 1024)); // the pipe holds this much: full
+                service.onRequest(5, new FsRequest(new FsOp.Write(first, 0, null, true), null, true));
+                while (creditGranted(5) < 4096) {
+                    Runnable task = loop.poll(10, TimeUnit.SECONDS);
+                    assertTrue(task != null, "no credit for the write: " + host.types());
+                    task.run();
+                }
+                service.onData(5, new byte[4096]);
+                service.onData(5, new byte[0]);
+                FsResponse refused = awaitResponse(5);
+                assertEquals("EAGAIN", refused.errnoName(), refused.toString());
+                assertTrue(refused.error().contains("takes no data now"), refused.error());
+            }
+            service.onRequest(6, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            service.onRequest(7, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            assertTrue(awaitResponse(6).ok() && awaitResponse(7).ok(), "both workers are free");
+        } finally {
+            service.onOwnerGone();
+            two.shutdown();
+        }
+    }
+
+    /** Only a file that waits for data is one a Copy refuses before reading: a disk file always has its data. */
+    @Test
+    void pollTellsAFileThatWaitsForDataFromADiskFile() throws Exception {
+        Path fifo = mkfifo("fifo");
+        Path file = Files.writeString(dir.resolve("file"), "");
+        try (java.nio.channels.FileChannel stream = WaitFreeFiles.neverWait(java.nio.channels.FileChannel.open(fifo,
+                     java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE));
+             java.nio.channels.FileChannel disk = FsOperations.openRegular(file,
+                     java.util.Set.of(java.nio.file.StandardOpenOption.READ), null, "test")) {
+            assertTrue(WaitFreeFiles.readWouldWait(stream), "an empty FIFO waits");
+            assertFalse(WaitFreeFiles.readWouldWait(disk), "an empty disk file is at its end, not waiting");
+            stream.write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            assertFalse(WaitFreeFiles.readWouldWait(stream), "a FIFO with data does not wait");
+            assertTrue(nonBlocking(disk), "fs opens its files O_NONBLOCK");
+        }
+    }
+
+    /** O_NONBLOCK in the kernel's view of the channel's descriptor (/proc/self/fdinfo). */
+    private static boolean nonBlocking(java.nio.channels.FileChannel channel) throws Exception {
+        int fd = ChannelDescriptor.fd(channel);
+        String flags = Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd)).stream()
+                .filter(line -> line.startsWith("flags:")).findFirst().orElseThrow();
+        return (Integer.parseInt(flags.substring("flags:".length()).trim(), 8) & 04000) != 0;
+    }
+
+    /** Runs loop tasks until the answer to {@code id} came (or fails after 10 s). */
+    private FsResponse awaitResponse(long id) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (host.frames.stream().noneMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)) {
+            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (task == null) {
+                throw new AssertionError("no answer to " + id + " within 10 s: " + host.types());
+            }
+            task.run();
+        }
+        return response(id);
     }
 
     /**
