@@ -169,11 +169,13 @@ public final class Agent implements HostConnections {
 
     /**
      * core.shutdown (from any host) or SIGTERM: SIGTERM every session's group, SIGKILL after the
-     * grace, an exited for each, flush every connection, and the loop stops (the agent then exits 0).
+     * grace, an exited for each, flush every connection, and the loop stops. True when this call
+     * began the shutdown, false when one was already under way (the first reason is the one that
+     * counts: Main's exit status tells a host's shutdown from a signal's).
      */
-    public void shutdown(String reason) {
+    public boolean shutdown(String reason) {
         if (phase != Phase.SERVING) {
-            return;
+            return false;
         }
         log.info("shutting down ({}): {} session(s) running", reason, sessions.count());
         phase = Phase.STOPPING_SESSIONS;
@@ -181,6 +183,7 @@ public final class Agent implements HostConnections {
         if (sessions.isEmpty()) {
             onSessionsIdle();
         }
+        return true;
     }
 
     /** Some connection's queue became empty. */

@@ -30,9 +30,12 @@ import sun.misc.Signal;
 
 /**
  * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
- * shutdown, 1 when the agent cannot start (no port, socket in use, ...) or fails, 2 for a bad command
- * line, {@value #FATAL_STATUS} after a fatal {@link Error} (the guest's init then starts a new agent,
- * which kills the sessions this one left running: see {@link SessionGroupRecords}).
+ * shutdown a host asked for (core.shutdown), 128+N after one signal N began (143 for SIGTERM, 130 for
+ * SIGINT, as for a process the signal ended), 1 when the agent cannot start (no port, socket in use,
+ * ...) or fails, 2 for a bad command line, {@value #FATAL_STATUS} after a fatal {@link Error} (the
+ * guest's init then starts a new agent, which kills the sessions this one left running: see
+ * {@link SessionGroupRecords}). The guest's init powers the VM off on 0 only: any root session can
+ * signal the agent (docs/SECURITY.md), which must restart it, not end the VM.
  */
 public final class Main {
     private static final Path SYS_VIRTIO_PORTS = Path.of("/sys/class/virtio-ports");
@@ -147,8 +150,13 @@ public final class Main {
                 transports.forEach(Transport::close);
                 return 1;
             }
+            int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
             for (String name : new String[] {"TERM", "INT"}) {
-                Signal.handle(new Signal(name), sig -> loop.execute(() -> agent.shutdown("SIG" + name)));
+                Signal.handle(new Signal(name), sig -> loop.execute(() -> {
+                    if (agent.shutdown("SIG" + name)) {
+                        stoppedBySignal[0] = sig.getNumber();
+                    }
+                }));
             }
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes, at most {} "
@@ -160,6 +168,10 @@ public final class Main {
             transports.forEach(Transport::close);
             cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent
             groupRecords.pruneGone();
+            if (stoppedBySignal[0] != 0) {
+                log.info("agentd exits {} (stopped by signal {})", 128 + stoppedBySignal[0], stoppedBySignal[0]);
+                return 128 + stoppedBySignal[0];
+            }
         }
         log.info("agentd exits");
         return 0;

@@ -36,12 +36,33 @@ class ShutdownE2ETest {
         }
     }
 
+    /**
+     * The same stop, but the exit status says a signal began it (143, as for a process SIGTERM ended):
+     * the guest's init powers the VM off on 0 only, and any root session can signal the agent.
+     */
     @Test
-    void sigtermToTheAgentShutsDownTheSameWay() throws Exception {
+    void sigtermToTheAgentShutsDownTheSameWayAndExits143() throws Exception {
         try (AgentProcess agent = AgentProcess.start("sigterm", "--grace-ms", GRACE_MS);
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);
             startThree(host);
+            agent.signal(15);
+            expectThreeExited(host);
+            assertEquals(143, agent.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** A host's shutdown begun first stays the reason: a SIGTERM during it changes nothing (exit 0). */
+    @Test
+    void aSigtermDuringAHostsShutdownLeavesItsExitZero() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("shutdown-then-sigterm", "--grace-ms", GRACE_MS);
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            startThree(host);
+            host.send(new Frame(0, MessageType.CORE_SHUTDOWN, null));
+            host.exec(4, ExecRequest.of("true"));
+            assertEquals("other", host.collect(4, HostConnection.TIMEOUT).failed().kind(),
+                    "the shutdown has begun");
             agent.signal(15);
             expectThreeExited(host);
             assertEquals(0, agent.awaitExit(Duration.ofSeconds(30)));

@@ -1,6 +1,7 @@
 package io.agentd.testkit.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.testkit.Guest;
@@ -81,6 +82,23 @@ class StrictProfileVmTest {
     void norLoadAModule() throws Exception {
         assertEquals("denied\n", InGuest.sh(vm, "insmod /lib/modules/$(head -n1 /etc/guest-modules).ko 2>&1"
                 + " | grep -q 'not permitted' && echo denied || echo allowed"));
+    }
+
+    /**
+     * A root session can still signal the agent (docs/SECURITY.md), but no longer power the VM off
+     * through it (it lacks CAP_SYS_BOOT): SIGTERM stops the agent as a shutdown would, with status 143,
+     * which init restarts; only a host's core.shutdown (status 0) powers off. Before, any SIGTERM ended
+     * the VM.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE - 1)
+    void norPowerOffTheVmBySignallingTheAgent() throws Exception {
+        Agentctl agentctl = new Agentctl(vm);
+        agentctl.run("exec", "--", "sh", "-c", "(sleep 1; kill -TERM $(pidof java)) > /dev/null 2>&1 &");
+        Thread.sleep(2000);
+        assertEquals(0, agentctl.run("wait-ready", "--timeout", "60s").exit(), "a new agent is ready");
+        assertTrue(vm.exitStatus().isEmpty(), "QEMU runs on");
+        assertEquals("still up\n", agentctl.run("exec", "--", "echo", "still up").stdout());
     }
 
     @Test
