@@ -96,7 +96,7 @@ class StrictProfileVmTest {
         Agentctl agentctl = new Agentctl(vm);
         agentctl.run("exec", "--", "sh", "-c", "(sleep 1; kill -TERM $(pidof java)) > /dev/null 2>&1 &");
         Thread.sleep(2000);
-        assertEquals(0, agentctl.run("wait-ready", "--timeout", "60s").exit(), "a new agent is ready");
+        assertEquals(0, agentctl.run("wait-ready", "--timeout", "40s").exit(), "a new agent is ready");
         assertTrue(vm.exitStatus().isEmpty(), "QEMU runs on");
         assertEquals("still up\n", agentctl.run("exec", "--", "echo", "still up").stdout());
     }
