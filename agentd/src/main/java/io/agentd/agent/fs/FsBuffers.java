@@ -22,6 +22,16 @@ final class FsBuffers {
     /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
     static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
     /**
+     * One connection's Reads hold at most this part of the Read budget ({@link #readShare}): a host
+     * that stops reading keeps its paused Reads' buffers, so with the whole budget open to it one such
+     * host would make every other connection's Reads wait for it. A quarter (8 MiB, eight Reads
+     * reading ahead in full, by default) is more than one connection's socket drains at once, and it
+     * takes four stuck hosts together to use the budget up. Giving a paused Read's buffers back
+     * instead would throw away and read again what it read ahead at every pause of a busy download,
+     * and its digest (hashed as it reads) could not be wound back.
+     */
+    static final int READ_SHARES = 4;
+    /**
      * Bytes of Write data all connections may make the agent hold at once, by default: what is queued
      * plus the credit granted and not used yet (two old hosts' full buffers, eight full windows).
      */
@@ -42,11 +52,17 @@ final class FsBuffers {
     }
 
     /**
-     * The budget of Read buffers: a Read takes its buffers when it runs, each within it, and waits
-     * for it. Like {@link #writes}, used on the loop thread only.
+     * The budget of Read buffers: a Read takes its buffers when it runs, each within it and within
+     * its connection's share ({@link FsReadShare}), and waits for them. Like {@link #writes}, used on
+     * the loop thread only.
      */
     ByteBudget reads() {
         return reads;
+    }
+
+    /** Bytes of {@link #reads} one connection's Reads may hold together: {@value #READ_SHARES} connections' worth fill it. */
+    long readShare() {
+        return reads.limit() / READ_SHARES;
     }
 
     /**

@@ -23,7 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * (other requests get the worker in turn). So a file of any size costs {@value #BUFFERS} chunks of
  * memory and never floods the queue.
  */
-final class FsReadStream implements FsService.Active {
+final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
     /** Buffers a Read reads ahead into. */
     private static final int BUFFERS = 4;
     /** Chunks one worker turn reads at most before it goes back behind other requests' tasks. */
@@ -45,8 +45,10 @@ final class FsReadStream implements FsService.Active {
     private final boolean bulk;
     /** Buffers this Read reads ahead into when the budget has room: 1 for a Read of one chunk, else {@value #BUFFERS}. */
     private final int wanted;
-    /** Buffers taken so far (loop thread), each {@link #chunk} bytes of the agent-wide budget. */
+    /** Buffers taken so far (loop thread), each {@link #chunk} bytes of its connection's share of the budget. */
     private int held;
+    /** On its connection's list of Reads waiting for buffers ({@link FsReadShare}), loop thread. */
+    private boolean waitingForBuffers;
     private final FsDigest digest;
     /** Bytes read so far: where the next chunk starts, from the Read's offset. Worker only (one at a time). */
     private long readSoFar;
@@ -76,7 +78,7 @@ final class FsReadStream implements FsService.Active {
         // A small Read needs one buffer of its size; the pool's buffers are for bulk.
         this.bulk = size > FsBuffers.BYTES / 4 && size <= FsBuffers.BYTES;
         this.wanted = want <= size ? 1 : BUFFERS;
-        // The buffers are taken when the Read first runs, within the agent-wide budget (takeBuffers).
+        // The buffers are taken when the Read first runs, within its connection's share (takeBuffers).
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
     }
@@ -209,7 +211,7 @@ final class FsReadStream implements FsService.Active {
             return;
         }
         if (!reading && !holdBack && held == 0 && !takeBuffers()) {
-            return; // the budget is used up: next() runs again when some comes back
+            return; // no room: granted() runs next() when some comes back
         }
         if (!reading && !holdBack && !free.isEmpty()) {
             reading = true;
@@ -218,22 +220,49 @@ final class FsReadStream implements FsService.Active {
     }
 
     /**
-     * Takes up to {@link #wanted} buffers, as many as the agent-wide budget allows (loop thread);
-     * false, with this Read on the budget's waiting list, when not even one fits. A Read that holds
-     * one always goes on and gives it back at its end, so a waiting Read is not left for good.
+     * Takes up to {@link #wanted} buffers, as many as its connection's share of the agent-wide budget
+     * allows (loop thread); false, with this Read waiting for {@link #granted}, when not even one
+     * fits. A Read that holds one goes on and gives it back at its end (or its connection's), so a
+     * waiting Read is not left for good.
      */
     private boolean takeBuffers() {
+        if (waitingForBuffers) {
+            return false;
+        }
+        int taken = service.readShare().take(this);
+        if (taken == 0) {
+            waitingForBuffers = true;
+            return false;
+        }
+        addBuffers(taken);
+        return true;
+    }
+
+    /** Its share reserved {@code count} buffers for it while it waited: it goes on from the loop's queue. */
+    @Override
+    public void granted(int count) {
+        waitingForBuffers = false;
+        addBuffers(count);
+        service.post(this::next); // not now: a release of another Read's buffers is what called this
+    }
+
+    private void addBuffers(int count) {
         FsBuffers pool = service.buffers();
-        while (held < wanted && pool.reads().tryReserve(chunk)) {
+        for (int i = 0; i < count; i++) {
             buffers[held] = bulk ? pool.take(chunk) : ByteBuffer.allocate(chunk);
             free.add(buffers[held]);
             held++;
         }
-        if (held == 0) {
-            pool.reads().await(() -> service.post(this::next));
-            return false;
-        }
-        return true;
+    }
+
+    @Override
+    public int chunk() {
+        return chunk;
+    }
+
+    @Override
+    public int wanted() {
+        return wanted;
     }
 
     /** On the loop, after every chunk the turn posted: the end, a failure, or another turn. */
@@ -255,6 +284,10 @@ final class FsReadStream implements FsService.Active {
     @Override
     public void abort() {
         aborted = true;
+        if (waitingForBuffers) {
+            waitingForBuffers = false;
+            service.readShare().cancel(this);
+        }
         if (!reading) { // else when the running turn's outcome comes back
             releaseBuffers();
         }
@@ -277,7 +310,7 @@ final class FsReadStream implements FsService.Active {
         if (held > 0) {
             int bytes = held * chunk;
             held = 0;
-            service.buffers().reads().release(bytes);
+            service.readShare().release(bytes);
         }
     }
 }

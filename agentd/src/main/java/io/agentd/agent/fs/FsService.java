@@ -53,6 +53,8 @@ public final class FsService {
     private final Map<Long, FsWriteStream> writes = new HashMap<>();
     private final List<FsReadStream> paused = new ArrayList<>();
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
+    /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
+    private final FsReadShare readShare;
 
     /**
      * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
@@ -66,6 +68,7 @@ public final class FsService {
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
+        this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
     }
 
     /** With the system's user database and the agent's own credentials read now. */
@@ -203,6 +206,10 @@ public final class FsService {
 
     FsBuffers buffers() {
         return workers.buffers();
+    }
+
+    FsReadShare readShare() {
+        return readShare;
     }
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */

@@ -17,6 +17,7 @@ import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import io.agentd.protocol.payload.FsSetAttrs;
 import io.agentd.protocol.payload.RelayClientRange;
+import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -28,6 +29,8 @@ import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,6 +169,130 @@ class FsServiceTest {
             assertEquals(0, small.buffers().reads().reserved(), "every Read gave its buffers back");
         } finally {
             small.shutdown();
+        }
+    }
+
+    /** A service for another connection of the same agent (the same workers, so the same budgets), on this loop. */
+    private FsService connection(FsWorkers shared, RecordingHost itsHost) {
+        return new FsService(loop::add, itsHost, new HeldIds(), shared, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 300, 4096, 8192, 16384));
+    }
+
+    /** Runs loop tasks until {@code done} (or fails after 10 s, saying {@code what}). */
+    private void runLoopUntil(BooleanSupplier done, Supplier<String> what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.getAsBoolean()) {
+            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (task == null) {
+                throw new AssertionError("not done within 10 s: " + what.get());
+            }
+            task.run();
+        }
+    }
+
+    private static boolean answered(RecordingHost on, long id) {
+        return on.frames.stream().anyMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE);
+    }
+
+    private static FsResponse responseOn(RecordingHost on, long id) {
+        return on.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)
+                .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
+    }
+
+    /** Opens {@code file} for reading on {@code service}, on id 1; its handle. */
+    private long openForReading(FsService service, RecordingHost itsHost, Path file) throws InterruptedException {
+        service.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+        runLoopUntil(() -> answered(itsHost, 1), itsHost.types()::toString);
+        return ((FsResponseData.Handle) responseOn(itsHost, 1).data()).handle();
+    }
+
+    @Test
+    void aHostThatStopsReadingHoldsAtMostItsShareOfTheReadBudgetWhileOtherConnectionsReadsGoOn() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks for all; a quarter, two, for one connection
+        RecordingHost stuckHost = new RecordingHost();
+        RecordingHost otherHost = new RecordingHost();
+        FsService stuck = connection(shared, stuckHost);
+        FsService other = connection(shared, otherHost);
+        try {
+            byte[] content = new byte[5 * 4096];
+            new Random(5).nextBytes(content);
+            Path file = dir.resolve("shared");
+            Files.write(file, content);
+            long stuckHandle = openForReading(stuck, stuckHost, file);
+            long otherHandle = openForReading(other, otherHost, file);
+
+            stuckHost.acceptsOutput = false; // its host reads nothing more: every Read it runs pauses
+            for (long id = 10; id < 18; id++) {
+                stuck.onRequest(id, new FsRequest(new FsOp.Read(stuckHandle, 0, null)));
+            }
+            other.onRequest(10, new FsRequest(new FsOp.Read(otherHandle, 0, null)));
+            // Before the fix the stuck host's first two Reads took four buffers each, the whole budget,
+            // and kept them: this Read waited for that host for good.
+            runLoopUntil(() -> answered(otherHost, 10), () -> "the other connection's Read, while the stuck host holds "
+                    + shared.buffers().reads().reserved() + " of " + shared.buffers().reads().limit() + " bytes");
+            assertTrue(responseOn(otherHost, 10).ok(), responseOn(otherHost, 10).toString());
+            assertArrayEquals(content, otherHost.fsDataBytes());
+            assertEquals(0, stuckHost.of(MessageType.FS_DATA).size(), "nothing sent while its host reads nothing");
+            assertEquals(2 * 4096, shared.buffers().reads().reserved(), "the stuck connection holds its share, no more");
+            assertEquals(0, shared.buffers().reads().waiting(), "its other Reads wait for its share, not the agent's room");
+
+            stuckHost.acceptsOutput = true;
+            stuck.onOutputResumed();
+            runLoopUntil(() -> answered(stuckHost, 17), stuckHost.types()::toString);
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            for (long id = 10; id < 18; id++) {
+                assertTrue(responseOn(stuckHost, id).ok(), responseOn(stuckHost, id).toString());
+                expected.writeBytes(content); // one Read after another: its share has room for one
+            }
+            assertArrayEquals(expected.toByteArray(), stuckHost.fsDataBytes(), "every byte once, in order");
+            assertEquals(0, shared.buffers().reads().reserved(), "every Read gave its buffers back");
+        } finally {
+            shared.shutdown();
+        }
+    }
+
+    @Test
+    void readsShortOfTheAgentsRoomWaitOnItOncePerConnectionAndAReleaseWakesOnlyThoseItHasRoomFor() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks; two for one connection
+        try {
+            byte[] content = new byte[3 * 4096];
+            new Random(7).nextBytes(content);
+            Path file = dir.resolve("four-stuck");
+            Files.write(file, content);
+            RecordingHost[] stuckHosts = new RecordingHost[4];
+            FsService[] stuck = new FsService[4];
+            for (int i = 0; i < 4; i++) {
+                stuckHosts[i] = new RecordingHost();
+                stuck[i] = connection(shared, stuckHosts[i]);
+                long handle = openForReading(stuck[i], stuckHosts[i], file);
+                stuckHosts[i].acceptsOutput = false;
+                stuck[i].onRequest(10, new FsRequest(new FsOp.Read(handle, 0, null)));
+            }
+            assertEquals(8 * 4096, shared.buffers().reads().reserved(), "four stuck hosts hold the whole budget");
+
+            RecordingHost waitingHost = new RecordingHost();
+            FsService waiting = connection(shared, waitingHost);
+            long handle = openForReading(waiting, waitingHost, file);
+            for (long id = 10; id < 15; id++) {
+                waiting.onRequest(id, new FsRequest(new FsOp.Read(handle, 0, null)));
+            }
+            // Before: every Read on the budget's list, each woken by every release.
+            assertEquals(1, shared.buffers().reads().waiting(), "the connection waits once, not each of its Reads");
+
+            stuckHosts[0].acceptsOutput = true;
+            stuck[0].onOutputResumed();
+            runLoopUntil(() -> answered(stuckHosts[0], 10), stuckHosts[0].types()::toString);
+            assertEquals(8 * 4096, shared.buffers().reads().reserved(), "its two buffers went to a waiting Read at once");
+            assertEquals(0, shared.buffers().reads().waiting(), "the others are short of their share now, not of the agent's room");
+
+            runLoopUntil(() -> answered(waitingHost, 14), waitingHost.types()::toString);
+            for (long id = 10; id < 15; id++) {
+                assertTrue(responseOn(waitingHost, id).ok(), responseOn(waitingHost, id).toString());
+            }
+            assertEquals(5L * content.length, waitingHost.fsDataBytes().length);
+            assertEquals(6 * 4096, shared.buffers().reads().reserved(), "the three still stuck hold their shares");
+        } finally {
+            shared.shutdown();
         }
     }
 
