@@ -1,0 +1,109 @@
+package io.agentd.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * scripts/guest/boot's own failure paths, with a QEMU and an agentctl that are shell scripts (no VM is
+ * booted): a QEMU that ends before the agent is ready, and a run directory whose VM still runs.
+ */
+class BootScriptTest {
+    private static final Path BOOT = Path.of(System.getProperty("agentd.project.root", ".."))
+            .resolve("scripts/guest/boot").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+    private Process liveQemu;
+    private Process boot;
+
+    /** A boot that failed the test may still wait, with its QEMU, relay and wait-ready. */
+    @AfterEach
+    void stopLeftovers() {
+        for (Process p : new Process[] {liveQemu, boot}) {
+            if (p != null) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** An agentctl whose relay and wait-ready sit there: the agent never becomes ready. */
+    private Path neverReadyAgentctl() throws IOException {
+        return script("agentctl", "case \" $* \" in *\" relay \"*|*\" wait-ready \"*) exec sleep 300 ;; esac\nexit 2");
+    }
+
+    /** {@code dir/bin/qemu-system-x86_64} running {@code body}, on the PATH boot is given. */
+    private Path qemu(String body) throws IOException {
+        Files.createDirectories(dir.resolve("bin"));
+        return FakeQemu.create(dir.resolve("bin"), "qemu-system-x86_64", body);
+    }
+
+    private Path script(String name, String body) throws IOException {
+        Path script = dir.resolve(name);
+        Files.writeString(script, "#!/bin/sh\n" + body + "\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
+
+    private Process boot(Path run) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder("bash", BOOT.toString(), "--image", FakeImage.create(dir.resolve("image")).toString(),
+                "--run-dir", run.toString(), "--agentctl", neverReadyAgentctl().toString(), "--timeout", "300", "--detach");
+        pb.environment().put("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("boot.out").toFile());
+        boot = pb.start();
+        return boot;
+    }
+
+    private String bootOutput() throws IOException {
+        return Files.readString(dir.resolve("boot.out"), StandardCharsets.UTF_8);
+    }
+
+    /** Before: boot waited for a ready that could not come, the whole --timeout (300 s here). */
+    @Test
+    void aQemuThatEndsBeforeTheAgentIsReadyFailsTheBootAtOnceAndStopsTheRelay() throws Exception {
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\n"
+                + "echo 'qemu: no such device' >&2; exit 1");
+        Path run = dir.resolve("run");
+        Process boot = boot(run);
+        assertTrue(boot.waitFor(60, TimeUnit.SECONDS), "boot still waits after 60 s: " + bootOutput());
+        assertEquals(1, boot.exitValue(), bootOutput());
+        assertTrue(bootOutput().contains("QEMU exited (status 1) before the agent was ready"), bootOutput());
+        assertTrue(bootOutput().contains("qemu: no such device"), bootOutput());
+        long relay = Long.parseLong(Files.readString(run.resolve("relay.pid")).trim());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcessHandle.of(relay).map(ProcessHandle::isAlive).orElse(false)) {
+            assertTrue(System.nanoTime() < deadline, "the relay (pid " + relay + ") still runs");
+            Thread.sleep(50);
+        }
+    }
+
+    /** Before: boot removed the running VM's sockets and pid files and started a second VM beside it. */
+    @Test
+    void aRunDirectoryWhoseVmStillRunsIsRefusedAndLeftAsItIs() throws Exception {
+        Path fake = qemu("sleep 300"); // not exec: the process keeps QEMU's name in its command line
+        liveQemu = new ProcessBuilder("sh", fake.toString()).start();
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Files.writeString(run.resolve("qemu.pid"), liveQemu.pid() + "\n");
+        Files.writeString(run.resolve("agent.sock"), "stands for the running VM's socket");
+        Process boot = boot(run);
+        assertTrue(boot.waitFor(60, TimeUnit.SECONDS), bootOutput());
+        assertEquals(1, boot.exitValue(), bootOutput());
+        assertTrue(bootOutput().contains("a VM booted from " + run + " still runs (QEMU pid " + liveQemu.pid() + ")"),
+                bootOutput());
+        assertTrue(Files.exists(run.resolve("agent.sock")), "its socket is kept");
+        assertEquals(liveQemu.pid() + "\n", Files.readString(run.resolve("qemu.pid")));
+        assertTrue(liveQemu.isAlive());
+        assertFalse(Files.exists(run.resolve("relay.pid")), "no relay was started");
+    }
+}
