@@ -8,11 +8,9 @@ import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import java.io.IOException;
 import java.math.BigInteger;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The decoding side of the codec: Jackson's streaming CBORParser over one payload, with typed reads
@@ -34,8 +32,9 @@ final class CborReader {
     private final CBORParser parser;
     private final long id;
     private final MessageType type;
-    /** The keys seen so far in each map being read, innermost last: a repeated key is refused. */
-    private final ArrayDeque<Set<String>> openMaps = new ArrayDeque<>();
+    /** The maps being read, outermost first; entries past {@link #depth} are kept for reuse. */
+    private final List<OpenMap> openMaps = new ArrayList<>();
+    private int depth;
 
     /** {@code parser} reads {@code input} (its token offsets are used to tell plain integers apart). */
     CborReader(byte[] input, CBORParser parser, long id, MessageType type) {
@@ -62,7 +61,14 @@ final class CborReader {
 
     /** The next token; the end of the payload here is refused. */
     JsonToken next(String field) throws ProtocolException {
-        JsonToken token = call(field, parser::nextToken);
+        JsonToken token;
+        try {
+            // Direct calls on the per-token and per-key paths: a method reference would be an object
+            // per call (until the JIT removes it), and a payload may hold a key every few bytes.
+            token = parser.nextToken();
+        } catch (IOException e) {
+            throw unreadable(field, e);
+        }
         if (token == null) {
             throw invalid(field + ": payload ends early");
         }
@@ -79,7 +85,7 @@ final class CborReader {
      * when asked for it, so a huge one can be measured and refused without being built.
      */
     long textBytes(String field) throws ProtocolException {
-        long bytes = CborText.textLength(input, parser.currentTokenLocation().getByteOffset());
+        long bytes = CborText.textLength(input, tokenOffset(parser));
         if (bytes < 0) {
             throw invalid(field + ": text runs past the payload");
         }
@@ -109,7 +115,7 @@ final class CborReader {
 
     /** At most {@code maxBytes} from the start of the text token just read, without decoding it whole. */
     String textPrefix(int maxBytes) {
-        return CborText.textPrefix(input, parser.currentTokenLocation().getByteOffset(), maxBytes);
+        return CborText.textPrefix(input, tokenOffset(parser), maxBytes);
     }
 
     /**
@@ -117,7 +123,7 @@ final class CborReader {
      * length (counted only as its entries are read).
      */
     long declaredEntries() {
-        return CborHead.definiteEntries(input, parser.currentTokenLocation().getByteOffset());
+        return CborHead.definiteEntries(input, tokenOffset(parser));
     }
 
     /** Opens the map that {@code token} starts. */
@@ -125,7 +131,10 @@ final class CborReader {
         if (token != JsonToken.START_OBJECT) {
             throw invalid(field + " must be a map, got " + describe(token));
         }
-        openMaps.push(new HashSet<>());
+        if (depth == openMaps.size()) {
+            openMaps.add(new OpenMap());
+        }
+        openMaps.get(depth++).clear();
     }
 
     /** Opens the payload's top-level map. */
@@ -133,28 +142,58 @@ final class CborReader {
         beginMap("payload", next("payload"));
     }
 
-    /** The next key of the innermost open map, or null at its end (which closes it). */
+    /**
+     * The next key of the innermost open map, or null at its end (which closes it). A key the
+     * decoder read before in this map is refused; an unknown key, whose value {@link #skipValue}
+     * passes over, may repeat: nothing reads it, so no repeat can win.
+     */
     String nextKey(String where) throws ProtocolException {
+        OpenMap map = openMaps.get(depth - 1);
+        map.settle();
         JsonToken token = next(where);
         if (token == JsonToken.END_OBJECT) {
-            openMaps.pop();
+            depth--;
             return null;
         }
-        String key = call(where, parser::currentName);
-        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+        String key;
+        try {
+            key = parser.currentName();
+        } catch (IOException e) {
+            throw unreadable(where, e);
+        }
+        if (CborText.isBadText(input, tokenOffset(parser))) {
             throw invalid(where + ": a key is not valid UTF-8");
         }
-        if (!openMaps.peek().add(key)) {
+        if (map.isKnown(key)) {
             throw invalid(where + ": duplicate key " + HostText.quote(key, HostText.QUOTE_MAX));
         }
+        map.pending = key;
         return key;
     }
 
-    /** Skips the value of an unknown key, whatever its shape. */
-    void skipValue(String field) throws ProtocolException {
-        String quoted = HostText.quote(field, HostText.QUOTE_MAX);
-        next(quoted);
-        call(quoted, parser::skipChildren);
+    /** Skips the value of the unknown top-level key {@code key}, whatever its shape. */
+    void skipValue(String key) throws ProtocolException {
+        skipValue(null, key);
+    }
+
+    /**
+     * Skips the value of the unknown key {@code key} of the map at {@code at}, whatever its shape.
+     * The field's name is built only for a refusal: a payload may hold a key for every few bytes.
+     */
+    void skipValue(String at, String key) throws ProtocolException {
+        openMaps.get(depth - 1).pending = null;
+        try {
+            if (parser.nextToken() == null) {
+                throw invalid(skippedField(at, key) + ": payload ends early");
+            }
+            parser.skipChildren();
+        } catch (IOException e) {
+            throw unreadable(skippedField(at, key), e);
+        }
+    }
+
+    private static String skippedField(String at, String key) {
+        return HostText.quote(at == null ? key : at + "." + key, HostText.QUOTE_MAX);
     }
 
     /** core.shutdown: null, or a map (fields a newer host may add) that is skipped. */
@@ -215,7 +254,7 @@ final class CborReader {
     /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
     String textValue(String field) throws ProtocolException {
         String text = call(field, parser::getText);
-        if (CborText.isBadText(input, parser.currentTokenLocation().getByteOffset())) {
+        if (CborText.isBadText(input, tokenOffset(parser))) {
             throw invalid(field + ": text is not valid UTF-8");
         }
         return text;
@@ -323,13 +362,21 @@ final class CborReader {
     }
 
     /**
+     * The offset in the input of the token just read. A method of its own, called for every key: the
+     * JsonLocation Jackson builds for it then never escapes, and the JIT drops it whatever the caller.
+     */
+    static long tokenOffset(CBORParser parser) {
+        return parser.currentTokenLocation().getByteOffset();
+    }
+
+    /**
      * Null when the integer token just read is a plain CBOR integer (major type 0 or 1), else what it
      * is. Jackson also reports simple values (0xf0..) as integers, and decodes bignum tags (2, 3)
      * with the wrong sign in 2.18; the reference encoding uses neither, so both are refused rather
      * than misread. {@code input} is the array the parser reads (token offsets index into it).
      */
     static String notPlainInteger(CBORParser parser, byte[] input) {
-        long at = parser.currentTokenLocation().getByteOffset();
+        long at = tokenOffset(parser);
         int major = at >= 0 && at < input.length ? CborHead.major(input[(int) at]) : -1;
         return switch (major) {
             case 0, 1 -> null;
@@ -361,6 +408,43 @@ final class CborReader {
         };
     }
 
+    /**
+     * The keys of one map the decoder has read so far. Only known keys are kept: a decoder knows a
+     * handful per map, so the list stays short (a scan beats hashing) however many unknown keys the
+     * map holds, and no key the peer makes up is ever kept.
+     */
+    private static final class OpenMap {
+        private String[] known = new String[8];
+        private int count;
+        /** The key just returned: known once its value was read by anything but skipValue. */
+        private String pending;
+
+        void clear() {
+            count = 0;
+            pending = null;
+        }
+
+        /** Records the key just returned as known unless its value was skipped. */
+        void settle() {
+            if (pending != null) {
+                if (count == known.length) {
+                    known = Arrays.copyOf(known, count * 2);
+                }
+                known[count++] = pending;
+                pending = null;
+            }
+        }
+
+        boolean isKnown(String key) {
+            for (int i = 0; i < count; i++) {
+                if (known[i].equals(key)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     @FunctionalInterface
     interface ParserCall<T> {
         T call() throws IOException;
@@ -369,10 +453,13 @@ final class CborReader {
     private <T> T call(String field, ParserCall<T> c) throws ProtocolException {
         try {
             return c.call();
-        } catch (JsonProcessingException e) {
-            throw invalid(field + ": " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw invalid(field + ": " + e.getMessage());
+            throw unreadable(field, e);
         }
+    }
+
+    /** The refusal of {@code field} for what Jackson could not read. */
+    private ProtocolException unreadable(String field, IOException e) {
+        return invalid(field + ": " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
     }
 }

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import java.io.IOException;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * The CBOR body of a frame, {v, t, p}, read tolerantly (any key order, unknown keys skipped,
@@ -23,7 +21,8 @@ record Envelope(long v, String t, byte[] p) {
         Long v = null;
         String t = null;
         byte[] p = null;
-        Set<String> seen = new HashSet<>();
+        // v, t and p as bits: a repeat of one is refused; an unknown key is skipped however often it comes.
+        int seen = 0;
         try (CBORParser parser = CborReader.FACTORY.createParser(a, off, len)) {
             JsonToken token = parser.nextToken();
             if (token != JsonToken.START_OBJECT) {
@@ -34,12 +33,19 @@ record Envelope(long v, String t, byte[] p) {
                 if (token == null || key == null) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
-                if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                if (CborText.isBadText(a, CborReader.tokenOffset(parser))) {
                     throw malformed(id, t, "an envelope key is not valid UTF-8");
                 }
-                if (!seen.add(key)) {
+                int bit = switch (key) {
+                    case "v" -> 1;
+                    case "t" -> 2;
+                    case "p" -> 4;
+                    default -> 0;
+                };
+                if ((seen & bit) != 0) {
                     throw malformed(id, t, "duplicate key " + HostText.quote(key, HostText.QUOTE_MAX) + " in the envelope");
                 }
+                seen |= bit;
                 token = parser.nextToken();
                 if (token == null) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
@@ -51,7 +57,7 @@ record Envelope(long v, String t, byte[] p) {
                             throw malformed(id, t, "t must be text");
                         }
                         String text = parser.getText();
-                        if (CborText.isBadText(a, parser.currentTokenLocation().getByteOffset())) {
+                        if (CborText.isBadText(a, CborReader.tokenOffset(parser))) {
                             throw malformed(id, t, "t is not valid UTF-8");
                         }
                         t = cutShort(text);

@@ -132,7 +132,7 @@ final class ExecRequestDecoding {
                     case "resource" -> resource = r.text(at + ".resource");
                     case "soft" -> soft = r.u64(at + ".soft");
                     case "hard" -> hard = r.u64(at + ".hard");
-                    default -> r.skipValue(at + "." + key);
+                    default -> r.skipValue(at, key);
                 }
             }
             limits.add(new Rlimit(r.required(at + ".resource", resource), r.required(at + ".soft", soft),

@@ -147,18 +147,17 @@ final class FsPayloadDecoding {
         Long atime = null;
         Long mtime = null;
         for (String key; (key = r.nextKey(at)) != null; ) {
-            String field = at + "." + key;
             switch (key) {
-                case "path" -> path = r.text(field);
-                case "kind" -> kind = r.text(field);
-                case "size" -> size = r.u64(field);
-                case "mode" -> mode = r.u32(field);
-                case "modified" -> modified = r.i64OrNull(field);
-                case "uid" -> uid = r.u32(field);
-                case "gid" -> gid = r.u32(field);
-                case "atime" -> atime = r.i64OrNull(field);
-                case "mtime" -> mtime = r.i64OrNull(field);
-                default -> r.skipValue(field);
+                case "path" -> path = r.text(at + ".path");
+                case "kind" -> kind = r.text(at + ".kind");
+                case "size" -> size = r.u64(at + ".size");
+                case "mode" -> mode = r.u32(at + ".mode");
+                case "modified" -> modified = r.i64OrNull(at + ".modified");
+                case "uid" -> uid = r.u32(at + ".uid");
+                case "gid" -> gid = r.u32(at + ".gid");
+                case "atime" -> atime = r.i64OrNull(at + ".atime");
+                case "mtime" -> mtime = r.i64OrNull(at + ".mtime");
+                default -> r.skipValue(at, key);
             }
         }
         return new FsEntryInfo(r.required(at + ".path", path), r.required(at + ".kind", kind),
@@ -209,24 +208,23 @@ final class FsPayloadDecoding {
         FsOp read(Build build) throws ProtocolException {
             r.beginMap(at, r.next(at));
             for (String key; (key = r.nextKey(at)) != null; ) {
-                String field = at + "." + key;
                 switch (key) {
-                    case "path" -> path = boundedText(r, field, false, FsLimits.PATH_MAX_BYTES);
-                    case "target" -> target = boundedText(r, field, false, FsLimits.PATH_MAX_BYTES);
-                    case "link_path" -> linkPath = boundedText(r, field, false, FsLimits.PATH_MAX_BYTES);
-                    case "src" -> src = boundedText(r, field, false, FsLimits.PATH_MAX_BYTES);
-                    case "dst" -> dst = boundedText(r, field, false, FsLimits.PATH_MAX_BYTES);
-                    case "follow_symlink" -> followSymlink = r.boolOrNull(field);
-                    case "recursive" -> recursive = r.boolOrNull(field);
-                    case "window" -> window = r.boolOrNull(field);
-                    case "mode" -> mode = r.u32OrNull(field);
-                    case "handle" -> handle = r.u64(field);
-                    case "offset" -> offset = r.u64(field);
-                    case "len" -> len = r.u64OrNull(field);
-                    case "limit" -> limit = r.u32OrNull(field);
-                    case "attrs" -> attrs = attrsMap(field);
-                    case "options" -> options = optionsMap(field);
-                    default -> r.skipValue(field);
+                    case "path" -> path = boundedText(r, at + ".path", false, FsLimits.PATH_MAX_BYTES);
+                    case "target" -> target = boundedText(r, at + ".target", false, FsLimits.PATH_MAX_BYTES);
+                    case "link_path" -> linkPath = boundedText(r, at + ".link_path", false, FsLimits.PATH_MAX_BYTES);
+                    case "src" -> src = boundedText(r, at + ".src", false, FsLimits.PATH_MAX_BYTES);
+                    case "dst" -> dst = boundedText(r, at + ".dst", false, FsLimits.PATH_MAX_BYTES);
+                    case "follow_symlink" -> followSymlink = r.boolOrNull(at + ".follow_symlink");
+                    case "recursive" -> recursive = r.boolOrNull(at + ".recursive");
+                    case "window" -> window = r.boolOrNull(at + ".window");
+                    case "mode" -> mode = r.u32OrNull(at + ".mode");
+                    case "handle" -> handle = r.u64(at + ".handle");
+                    case "offset" -> offset = r.u64(at + ".offset");
+                    case "len" -> len = r.u64OrNull(at + ".len");
+                    case "limit" -> limit = r.u32OrNull(at + ".limit");
+                    case "attrs" -> attrs = attrsMap(at + ".attrs");
+                    case "options" -> options = optionsMap(at + ".options");
+                    default -> r.skipValue(at, key);
                 }
             }
             return build.build();
@@ -295,15 +293,14 @@ final class FsPayloadDecoding {
             Long atime = null;
             Long mtime = null;
             for (String key; (key = r.nextKey(field)) != null; ) {
-                String f = field + "." + key;
                 switch (key) {
-                    case "mode" -> m = r.u32OrNull(f);
-                    case "uid" -> uid = r.u32OrNull(f);
-                    case "gid" -> gid = r.u32OrNull(f);
-                    case "size" -> size = r.u64OrNull(f);
-                    case "atime" -> atime = r.i64OrNull(f);
-                    case "mtime" -> mtime = r.i64OrNull(f);
-                    default -> r.skipValue(f);
+                    case "mode" -> m = r.u32OrNull(field + ".mode");
+                    case "uid" -> uid = r.u32OrNull(field + ".uid");
+                    case "gid" -> gid = r.u32OrNull(field + ".gid");
+                    case "size" -> size = r.u64OrNull(field + ".size");
+                    case "atime" -> atime = r.i64OrNull(field + ".atime");
+                    case "mtime" -> mtime = r.i64OrNull(field + ".mtime");
+                    default -> r.skipValue(field, key);
                 }
             }
             return new FsSetAttrs(m, uid, gid, size, atime, mtime);
@@ -320,17 +317,16 @@ final class FsPayloadDecoding {
             boolean atomic = false;
             Long m = null;
             for (String key; (key = r.nextKey(field)) != null; ) {
-                String f = field + "." + key;
                 switch (key) {
-                    case "read" -> read = isTrue(r.boolOrNull(f));
-                    case "write" -> write = isTrue(r.boolOrNull(f));
-                    case "append" -> append = isTrue(r.boolOrNull(f));
-                    case "create" -> create = isTrue(r.boolOrNull(f));
-                    case "truncate" -> truncate = isTrue(r.boolOrNull(f));
-                    case "create_new" -> createNew = isTrue(r.boolOrNull(f));
-                    case "mode" -> m = r.u32OrNull(f);
-                    case "atomic" -> atomic = isTrue(r.boolOrNull(f));
-                    default -> r.skipValue(f);
+                    case "read" -> read = isTrue(r.boolOrNull(field + ".read"));
+                    case "write" -> write = isTrue(r.boolOrNull(field + ".write"));
+                    case "append" -> append = isTrue(r.boolOrNull(field + ".append"));
+                    case "create" -> create = isTrue(r.boolOrNull(field + ".create"));
+                    case "truncate" -> truncate = isTrue(r.boolOrNull(field + ".truncate"));
+                    case "create_new" -> createNew = isTrue(r.boolOrNull(field + ".create_new"));
+                    case "mode" -> m = r.u32OrNull(field + ".mode");
+                    case "atomic" -> atomic = isTrue(r.boolOrNull(field + ".atomic"));
+                    default -> r.skipValue(field, key);
                 }
             }
             return new FsOpenOptions(read, write, append, create, truncate, createNew, m, atomic);

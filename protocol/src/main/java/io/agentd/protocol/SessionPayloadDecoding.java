@@ -134,25 +134,24 @@ final class SessionPayloadDecoding {
         Boolean attached = null;
         Boolean detachable = null;
         for (String key; (key = r.nextKey(at)) != null; ) {
-            String field = at + "." + key;
             switch (key) {
-                case "session" -> session = r.u64(field);
-                case "pid" -> pid = r.u32(field);
-                case "cmd" -> cmd = r.text(field);
-                case "args" -> args = args(r, field);
-                case "tty" -> tty = r.boolOrNull(field);
-                case "user" -> user = r.textOrNull(field);
-                case "state" -> state = r.text(field);
-                case "started_unix_ms" -> started = r.u64(field);
-                case "exit_code" -> exitCode = r.i32OrNull(field);
-                case "signal" -> signal = r.i32OrNull(field);
-                case "bytes_out" -> bytesOut = r.u64(field);
-                case "retained_start" -> retainedStart = r.u64(field);
-                case "retained_end" -> retainedEnd = r.u64(field);
-                case "dropped" -> dropped = r.u64OrNull(field);
-                case "attached" -> attached = r.boolOrNull(field);
-                case "detachable" -> detachable = r.boolOrNull(field);
-                default -> r.skipValue(field);
+                case "session" -> session = r.u64(at + ".session");
+                case "pid" -> pid = r.u32(at + ".pid");
+                case "cmd" -> cmd = r.text(at + ".cmd");
+                case "args" -> args = args(r, at + ".args");
+                case "tty" -> tty = r.boolOrNull(at + ".tty");
+                case "user" -> user = r.textOrNull(at + ".user");
+                case "state" -> state = r.text(at + ".state");
+                case "started_unix_ms" -> started = r.u64(at + ".started_unix_ms");
+                case "exit_code" -> exitCode = r.i32OrNull(at + ".exit_code");
+                case "signal" -> signal = r.i32OrNull(at + ".signal");
+                case "bytes_out" -> bytesOut = r.u64(at + ".bytes_out");
+                case "retained_start" -> retainedStart = r.u64(at + ".retained_start");
+                case "retained_end" -> retainedEnd = r.u64(at + ".retained_end");
+                case "dropped" -> dropped = r.u64OrNull(at + ".dropped");
+                case "attached" -> attached = r.boolOrNull(at + ".attached");
+                case "detachable" -> detachable = r.boolOrNull(at + ".detachable");
+                default -> r.skipValue(at, key);
             }
         }
         return new SessionInfo(r.required(at + ".session", session), r.required(at + ".pid", pid),

@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Touched;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -195,6 +199,41 @@ class DecoderRefusalTest {
         invalidPayload(MessageType.EXEC_SIGNAL, deep, "future");
     }
 
+    // ---- cost: a frame of keys the decoder does not know costs it a bounded multiple of its length
+
+    @Test
+    void envelopeOfDistinctUnknownKeysDecodesWithinAnAllocationBudget() throws ProtocolException {
+        int keys = unknownKeysThatFit(FLOOD_ROOM);
+        RawCbor body = new RawCbor().map(keys + 3).text("v").uint(Protocol.GENERATION).text("t").text("core.ping")
+                .text("p").bytes(new byte[] {(byte) 0xa0});
+        byte[] frame = RawCbor.frame(ID, 0, unknownKeys(body, keys).build());
+        assertEquals(MessageType.CORE_PING, decodeWithinAllocationBudget(frame).type());
+    }
+
+    @Test
+    void payloadOfDistinctUnknownKeysDecodesWithinAnAllocationBudget() throws ProtocolException {
+        int keys = unknownKeysThatFit(FLOOD_ROOM);
+        byte[] frame = RawCbor.frame(ID, MessageType.CORE_PING, unknownKeys(new RawCbor().map(keys), keys).build());
+        assertEquals(Empty.INSTANCE, decodeWithinAllocationBudget(frame).payload());
+    }
+
+    @Test
+    void nestedMapOfDistinctUnknownKeysDecodesWithinAnAllocationBudget() throws ProtocolException {
+        int keys = unknownKeysThatFit(FLOOD_ROOM);
+        RawCbor p = new RawCbor().map(1).text("op").map(1).text("Stat").map(keys + 1).text("path").text("/");
+        byte[] frame = RawCbor.frame(ID, MessageType.FS_REQUEST, unknownKeys(p, keys).build());
+        assertEquals(new FsRequest(new FsOp.Stat("/", false), null, false), decodeWithinAllocationBudget(frame).payload());
+    }
+
+    @Test
+    void aRepeatedUnknownKeyIsSkippedAndARepeatedKnownOneRefused() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_SIGNAL, new RawCbor().map(3)
+                .text("x").uint(1).text("signal").uint(15).text("x").text("again").build()));
+        assertEquals(new ExecSignal(15), frame.payload());
+        invalidPayload(MessageType.FS_REQUEST, new RawCbor().map(1).text("op").map(1).text("Stat").map(3)
+                .text("path").text("/").text("x").uint(1).text("path").text("/etc"), "op.Stat: duplicate key \"path\"");
+    }
+
     // ---- tolerance: what must decode
 
     @Test
@@ -271,9 +310,9 @@ class DecoderRefusalTest {
 
     @Test
     void hostTextInRefusalMessagesIsQuotedEscaped() {
-        ProtocolException dup = invalidPayload(MessageType.EXEC_SIGNAL,
-                new RawCbor().map(2).text("x\n\u001b[2J").uint(1).text("x\n\u001b[2J").uint(2), "duplicate key");
-        assertTrue(dup.getMessage().endsWith("duplicate key \"x\\n\\u001b[2J\""), dup.getMessage());
+        ProtocolException variant = invalidPayload(MessageType.FS_REQUEST,
+                new RawCbor().map(1).text("op").map(1).text("x\n\u001b[2J").map(0), "unknown FsOp variant");
+        assertTrue(variant.getMessage().endsWith("variant \"x\\n\\u001b[2J\""), variant.getMessage());
         ProtocolException unknown = refused(RawCbor.frame(ID, 0, RawCbor.envelope(7, "core.\r\nfake log line",
                 new byte[] {(byte) 0xa0})));
         assertEquals("unknown message type \"core.\\r\\nfake log line\"", unknown.getMessage());
@@ -358,6 +397,57 @@ class DecoderRefusalTest {
     }
 
     // ---- helpers
+
+    /** Bytes of a flood frame's keys: the frame, envelope included, stays within the frame limit. */
+    private static final int FLOOD_ROOM = Protocol.MAX_FRAME_LEN - 256;
+    /** Jackson builds a short String for each key it reads: for keys of a few bytes, the bulk of the cost. */
+    private static final long ALLOCATION_PER_FRAME_BYTE = 11;
+
+    /** The distinct key "_" + i in base 36, as unknown to every decoder as a key can be. */
+    private static String unknownKey(int i) {
+        return "_" + Integer.toString(i, 36);
+    }
+
+    /** How many of the entries {@link #unknownKeys} writes fit in {@code room} bytes. */
+    private static int unknownKeysThatFit(int room) {
+        int keys = 0;
+        for (int used = 0; (used += 2 + unknownKey(keys).length()) <= room; ) {
+            keys++;
+        }
+        return keys;
+    }
+
+    /** Writes {@code keys} entries of a distinct unknown key and the value 0 into {@code map}. */
+    private static RawCbor unknownKeys(RawCbor map, int keys) {
+        for (int i = 0; i < keys; i++) {
+            map.text(unknownKey(i)).uint(0);
+        }
+        return map;
+    }
+
+    /**
+     * Decodes {@code frame} as the agent does, on this thread, and checks what that allocated: a set
+     * of every key seen, or a quote built for every key skipped, goes well past the budget. The best
+     * of a few decodings is taken: until the JIT has compiled the decoder, Jackson also allocates a
+     * JsonLocation for each key the decoder checks.
+     */
+    private static Frame decodeWithinAllocationBudget(byte[] frame) throws ProtocolException {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().getId();
+        Frame decoded = null;
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            FrameDecoder decoder = FrameDecoder.forAgent();
+            long before = threads.getThreadAllocatedBytes(thread);
+            decoder.feed(frame, 0, frame.length);
+            decoded = decoder.next();
+            least = Math.min(least, threads.getThreadAllocatedBytes(thread) - before);
+            assertNull(decoder.next());
+        }
+        assertTrue(least < ALLOCATION_PER_FRAME_BYTE * frame.length, "decoding a frame of " + frame.length
+                + " bytes allocated " + least + " bytes, more than " + ALLOCATION_PER_FRAME_BYTE + " per byte");
+        return decoded;
+    }
 
     private static Frame decodeOne(byte[] frame) throws ProtocolException {
         FrameDecoder decoder = new FrameDecoder();
