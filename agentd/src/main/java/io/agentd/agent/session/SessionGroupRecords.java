@@ -4,6 +4,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +44,17 @@ public final class SessionGroupRecords {
     private static final String JOURNAL_PREFIX = "groups.";
     /** The journal is rewritten with only the live groups once it is this long. */
     static final long COMPACT_BYTES = 256 * 1024;
+    /**
+     * The longest journal the start reads; a longer one is removed unread. An agent's journal holds
+     * its live groups (a line of at most 34 bytes each) and less than {@link #COMPACT_BYTES} of lines
+     * written since its last rewrite: 4 MiB is over 100,000 live groups, more processes than a guest
+     * runs, and what reading it costs stays small beside the agent's heap.
+     */
+    static final int JOURNAL_MAX_BYTES = 4 * 1024 * 1024;
+    /** The longest one-file-per-group record the start reads: {@link SessionGroupRecord#format} is under 80 bytes. */
+    static final int RECORD_MAX_BYTES = 4096;
+    /** A journal line is at most "+ " and two numbers; a longer one is not the agent's and is skipped unsplit. */
+    private static final int JOURNAL_LINE_MAX_CHARS = 64;
 
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
@@ -119,9 +131,10 @@ public final class SessionGroupRecords {
             for (Path file : files) {
                 List<SessionGroupRecord> left;
                 try {
-                    left = isJournalName(file) ? journalLeftovers(file)
-                            : List.of(SessionGroupRecord.parse(Files.readString(file, StandardCharsets.US_ASCII)));
+                    left = isJournalName(file) ? journalLeftovers(file) : List.of(SessionGroupRecord.parse(
+                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES), StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
+                    // one line a file: the reason is short, the name at most 255 bytes
                     log.warn("unreadable session group record {} removed: {}", file, e.getMessage());
                     deleteQuietly(file);
                     continue;
@@ -140,7 +153,7 @@ public final class SessionGroupRecords {
                 }
                 deleteQuietly(file);
             }
-        } catch (IOException e) {
+        } catch (IOException | DirectoryIteratorException e) {
             log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
         }
         boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
@@ -197,7 +210,8 @@ public final class SessionGroupRecords {
 
     /**
      * The groups a journal holds as live, each as a record of the journal's agent, or null when the
-     * name does not say which agent wrote it. A torn last line (a write cut short) is ignored.
+     * name does not say which agent wrote it. A torn last line (a write cut short) is ignored. A
+     * journal longer than {@link #JOURNAL_MAX_BYTES}, or not a regular file, is an IOException, unread.
      */
     static List<SessionGroupRecord> journalLeftovers(Path file) throws IOException {
         String[] owner = file.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
@@ -209,9 +223,17 @@ public final class SessionGroupRecords {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not a journal name: " + file.getFileName());
         }
+        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES), StandardCharsets.US_ASCII);
         Map<Integer, Long> live = new LinkedHashMap<>();
-        for (String line : Files.readString(file, StandardCharsets.US_ASCII).split("\n")) {
-            String[] f = line.split(" ");
+        for (int start = 0, end; start < text.length(); start = end + 1) {
+            end = text.indexOf('\n', start);
+            if (end < 0) {
+                end = text.length();
+            }
+            if (end - start > JOURNAL_LINE_MAX_CHARS) {
+                continue; // not a line the agent writes; not split into pieces (a hostile file's may be many)
+            }
+            String[] f = text.substring(start, end).split(" ");
             try {
                 if (f.length == 3 && f[0].equals("+")) {
                     live.put(Integer.parseInt(f[1]), Long.parseLong(f[2]));

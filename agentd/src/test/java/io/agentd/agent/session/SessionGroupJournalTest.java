@@ -2,10 +2,18 @@ package io.agentd.agent.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -54,6 +62,51 @@ class SessionGroupJournalTest {
         } finally {
             live.destroyForcibly();
         }
+    }
+
+    @Test
+    void aJournalOrARecordOfGigabytesIsRemovedUnread() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        // 3 GiB each, sparse: read whole, either is an OutOfMemoryError (fatal to the agent, every start)
+        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path record = dir.resolve("4242");
+        for (Path huge : List.of(journal, record)) {
+            try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
+                f.setLength(3L << 30);
+            }
+        }
+        assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+        assertFalse(Files.exists(journal), "refused and removed");
+        assertFalse(Files.exists(record), "refused and removed");
+    }
+
+    @Test
+    void theJournalBoundIsExact() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path justOver = dir.resolve("groups." + Integer.MAX_VALUE + ".6");
+        byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
+        Files.write(justOver, lines);
+        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver));
+        assertTrue(refused.getMessage().contains("more than the " + SessionGroupRecords.JOURNAL_MAX_BYTES),
+                refused.getMessage());
+        Files.write(justOver, Arrays.copyOf(lines, SessionGroupRecords.JOURNAL_MAX_BYTES));
+        assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 6)),
+                SessionGroupRecords.journalLeftovers(justOver), "at the bound it is read");
+    }
+
+    @Test
+    void aFifoWhereARecordOrJournalIsIsRemovedWithoutBlockingTheStart() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path journalFifo = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path recordFifo = dir.resolve("4242");
+        for (Path fifo : List.of(journalFifo, recordFifo)) {
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        }
+        SessionGroupRecords records = SessionGroupRecords.open(dir);
+        // read as before, the open of a FIFO with no writer waits for one for good
+        assertEquals(0, assertTimeoutPreemptively(Duration.ofSeconds(10), records::killLeftovers));
+        assertFalse(Files.exists(journalFifo, LinkOption.NOFOLLOW_LINKS), "refused and removed");
+        assertFalse(Files.exists(recordFifo, LinkOption.NOFOLLOW_LINKS), "refused and removed");
     }
 
     private static void awaitOwnGroup(long pid) throws Exception {
