@@ -4,6 +4,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +33,16 @@ import org.slf4j.LoggerFactory;
  * a few bytes to an fd held open, so a process killed in it still writes it whole; no file is
  * created or removed per session (on a disk file system that cost more than the rest of a session's
  * bookkeeping). The journal is rewritten with the live groups alone (a new file renamed over it)
- * once it has grown past {@link #COMPACT_BYTES}. The start also reads the one-file-per-group records
- * ({@code PGID}: {@link SessionGroupRecord#format}) that earlier agents kept.
+ * once it has grown {@link #COMPACT_BYTES} past its last rewrite; when the rewrite fails the
+ * removals are appended instead, and the next try waits for as much growth again. The start also
+ * reads the one-file-per-group records ({@code PGID}: {@link SessionGroupRecord#format}) that
+ * earlier agents kept.
+ *
+ * <p>A write cut short (ENOSPC) leaves a torn line, a line without its newline. The next write then
+ * starts with {@link #TORN_MARK}, which ends the torn line and follows it with an empty line, so that
+ * the torn line is read as torn and never glued to the next record: a line followed by an empty line,
+ * or with no newline at the end of the file, is skipped. (Read as a line, a torn {@code - 12} of
+ * {@code - 123} would remove group 12; glued, {@code + 10+ 200 8} loses group 200.)
  *
  * <p>When the directory cannot be created or written the agent says so once and keeps no records.
  * Loop thread only (and the start-up before the loop runs).
@@ -41,8 +50,22 @@ import org.slf4j.LoggerFactory;
 public final class SessionGroupRecords {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
     private static final String JOURNAL_PREFIX = "groups.";
-    /** The journal is rewritten with only the live groups once it is this long. */
+    /** The journal is rewritten with only the live groups once it has grown this much since its last rewrite. */
     static final long COMPACT_BYTES = 256 * 1024;
+    /** Starts the write after a torn line: its newline, then an empty line that says the line before is torn. */
+    private static final String TORN_MARK = "\n\n";
+    /**
+     * The longest journal the start reads; a longer one is removed unread. An agent's journal holds
+     * its live groups (a line of at most 34 bytes each) and less than {@link #COMPACT_BYTES} of lines
+     * written since its last rewrite (more only while rewrites keep failing): 4 MiB is over 100,000
+     * live groups, more processes than a guest runs, and what reading it costs stays small beside the
+     * agent's heap.
+     */
+    static final int JOURNAL_MAX_BYTES = 4 * 1024 * 1024;
+    /** The longest one-file-per-group record the start reads: {@link SessionGroupRecord#format} is under 80 bytes. */
+    static final int RECORD_MAX_BYTES = 4096;
+    /** A journal line is at most "+ " and two numbers; a longer one is not the agent's and is skipped unsplit. */
+    private static final int JOURNAL_LINE_MAX_CHARS = 64;
 
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
@@ -55,7 +78,12 @@ public final class SessionGroupRecords {
     private boolean writeFailureLogged;
     /** This agent's journal, open for appending once the first group started; -1 before (or after a failure). */
     private int journalFd = -1;
+    /** The journal's length, as written by this agent. */
     private long journalBytes;
+    /** The journal is rewritten once it is this long. */
+    private long compactAt = COMPACT_BYTES;
+    /** The journal ends in a torn line not yet followed by {@link #TORN_MARK}. */
+    private boolean tornLine;
 
     private SessionGroupRecords(Path dir, long agentPid, long agentStartTicks) {
         this.dir = dir;
@@ -119,9 +147,10 @@ public final class SessionGroupRecords {
             for (Path file : files) {
                 List<SessionGroupRecord> left;
                 try {
-                    left = isJournalName(file) ? journalLeftovers(file)
-                            : List.of(SessionGroupRecord.parse(Files.readString(file, StandardCharsets.US_ASCII)));
+                    left = isJournalName(file) ? journalLeftovers(file) : List.of(SessionGroupRecord.parse(
+                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES), StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
+                    // one line a file: the reason is short, the name at most 255 bytes
                     log.warn("unreadable session group record {} removed: {}", file, e.getMessage());
                     deleteQuietly(file);
                     continue;
@@ -140,7 +169,7 @@ public final class SessionGroupRecords {
                 }
                 deleteQuietly(file);
             }
-        } catch (IOException e) {
+        } catch (IOException | DirectoryIteratorException e) {
             log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
         }
         boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
@@ -186,18 +215,24 @@ public final class SessionGroupRecords {
                 return Os.errno();
             }
         }
-        byte[] bytes = lines.getBytes(StandardCharsets.US_ASCII);
+        boolean marked = tornLine;
+        byte[] bytes = ((marked ? TORN_MARK : "") + lines).getBytes(StandardCharsets.US_ASCII);
         long n = Os.libc().write(journalFd, bytes, bytes.length);
-        if (n != bytes.length) {
-            return n < 0 ? Os.errno() : LibC.EIO;
+        int err = n < 0 ? Os.errno() : 0;
+        if (n > 0) {
+            journalBytes += n;
+            // torn if cut inside a line, or still torn if cut inside the mark (the next mark adds one more empty line)
+            tornLine = marked && n < TORN_MARK.length() || bytes[(int) n - 1] != '\n';
         }
-        journalBytes += n;
-        return 0;
+        return n == bytes.length ? 0 : (n < 0 ? err : LibC.EIO);
     }
 
     /**
      * The groups a journal holds as live, each as a record of the journal's agent, or null when the
-     * name does not say which agent wrote it. A torn last line (a write cut short) is ignored.
+     * name does not say which agent wrote it. Torn lines (a write cut short: the last line when it
+     * has no newline, and a line followed by an empty one) are skipped, and so is a line that makes
+     * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, or not a regular file, is an
+     * IOException, unread.
      */
     static List<SessionGroupRecord> journalLeftovers(Path file) throws IOException {
         String[] owner = file.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
@@ -209,17 +244,32 @@ public final class SessionGroupRecords {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not a journal name: " + file.getFileName());
         }
+        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES), StandardCharsets.US_ASCII);
         Map<Integer, Long> live = new LinkedHashMap<>();
-        for (String line : Files.readString(file, StandardCharsets.US_ASCII).split("\n")) {
-            String[] f = line.split(" ");
+        for (int start = 0, end; start < text.length(); start = end + 1) {
+            end = text.indexOf('\n', start);
+            if (end < 0) {
+                break; // no newline: the last write was cut short, or the file ends in a torn line
+            }
+            if (end + 1 < text.length() && text.charAt(end + 1) == '\n') {
+                continue; // followed by TORN_MARK's empty line: torn
+            }
+            if (end - start > JOURNAL_LINE_MAX_CHARS) {
+                continue; // not a line the agent writes; not split into pieces (a hostile file's may be many)
+            }
+            String[] f = text.substring(start, end).split(" ");
             try {
                 if (f.length == 3 && f[0].equals("+")) {
-                    live.put(Integer.parseInt(f[1]), Long.parseLong(f[2]));
+                    int pgid = Integer.parseInt(f[1]);
+                    long startTicks = Long.parseLong(f[2]);
+                    if (pgid > 1 && startTicks >= 0) { // anything else is no record; the others still are
+                        live.put(pgid, startTicks);
+                    }
                 } else if (f.length == 2 && f[0].equals("-")) {
                     live.remove(Integer.parseInt(f[1]));
                 }
-            } catch (NumberFormatException torn) {
-                // only the last line can be cut short
+            } catch (NumberFormatException notTheAgents) {
+                // not a line the agent writes
             }
         }
         List<SessionGroupRecord> records = new ArrayList<>();
@@ -249,15 +299,18 @@ public final class SessionGroupRecords {
         if (gone == null) {
             return;
         }
-        if (journalBytes + gone.length() >= COMPACT_BYTES) {
-            compact();
-        } else {
-            append(gone.toString()); // a line not written leaves a record the next agent finds gone
+        if (journalBytes + gone.length() >= compactAt && compact()) {
+            return;
         }
+        append(gone.toString()); // a line not written leaves a record the next agent finds gone
     }
 
-    /** Rewrites the journal with the live groups alone: a new file, renamed over the old one. */
-    private void compact() {
+    /**
+     * Rewrites the journal with the live groups alone: a new file, renamed over the old one. False
+     * when that failed (the old journal stays, and the next try waits until it has grown
+     * {@link #COMPACT_BYTES} more, rather than rewriting it at every sweep).
+     */
+    private boolean compact() {
         StringBuilder live = new StringBuilder();
         recorded.forEach((pgid, ticks) -> live.append("+ ").append(pgid).append(' ').append(ticks).append('\n'));
         Path journal = journal();
@@ -268,13 +321,17 @@ public final class SessionGroupRecords {
         } catch (IOException e) {
             log.debug("cannot compact {}: {}", journal, e.getMessage());
             deleteQuietly(fresh);
-            return; // the old journal stays, longer than needed but right
+            compactAt = journalBytes + COMPACT_BYTES;
+            return false;
         }
         if (journalFd >= 0) {
             Os.close(journalFd);
             journalFd = -1;
         }
         journalBytes = live.length();
+        compactAt = journalBytes + COMPACT_BYTES;
+        tornLine = false; // a new file of whole lines
+        return true;
     }
 
     /** Groups recorded and not yet found gone (tests). */

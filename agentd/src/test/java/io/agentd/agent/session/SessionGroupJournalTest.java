@@ -2,12 +2,21 @@ package io.agentd.agent.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The one journal per agent: appended per group, replayed by the next agent, compacted when long. */
@@ -54,6 +63,169 @@ class SessionGroupJournalTest {
         } finally {
             live.destroyForcibly();
         }
+    }
+
+    @Test
+    void aJournalOrARecordOfGigabytesIsRemovedUnread() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        // 3 GiB each, sparse: read whole, either is an OutOfMemoryError (fatal to the agent, every start)
+        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path record = dir.resolve("4242");
+        for (Path huge : List.of(journal, record)) {
+            try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
+                f.setLength(3L << 30);
+            }
+        }
+        assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+        assertFalse(Files.exists(journal), "refused and removed");
+        assertFalse(Files.exists(record), "refused and removed");
+    }
+
+    @Test
+    void theJournalBoundIsExact() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path justOver = dir.resolve("groups." + Integer.MAX_VALUE + ".6");
+        byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
+        Files.write(justOver, lines);
+        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver));
+        assertTrue(refused.getMessage().contains("more than the " + SessionGroupRecords.JOURNAL_MAX_BYTES),
+                refused.getMessage());
+        Files.write(justOver, Arrays.copyOf(lines, SessionGroupRecords.JOURNAL_MAX_BYTES));
+        assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 6)),
+                SessionGroupRecords.journalLeftovers(justOver), "at the bound it is read");
+    }
+
+    @Test
+    void aFifoWhereARecordOrJournalIsIsRemovedWithoutBlockingTheStart() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path journalFifo = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path recordFifo = dir.resolve("4242");
+        for (Path fifo : List.of(journalFifo, recordFifo)) {
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        }
+        SessionGroupRecords records = SessionGroupRecords.open(dir);
+        // read as before, the open of a FIFO with no writer waits for one for good
+        assertEquals(0, assertTimeoutPreemptively(Duration.ofSeconds(10), records::killLeftovers));
+        assertFalse(Files.exists(journalFifo, LinkOption.NOFOLLOW_LINKS), "refused and removed");
+        assertFalse(Files.exists(recordFifo, LinkOption.NOFOLLOW_LINKS), "refused and removed");
+    }
+
+    @Test
+    void aLineCutShortIsSkippedWhereverItIs() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        // "- 12" is "- 123" cut short, then ended by the next write's mark (a newline and an empty line);
+        // "- 3" at the end has no newline. Read as lines, each would remove a group still live.
+        Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3");
+        assertEquals(List.of(new SessionGroupRecord(12, 5, Integer.MAX_VALUE, 5),
+                new SessionGroupRecord(123, 6, Integer.MAX_VALUE, 5), new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)),
+                SessionGroupRecords.journalLeftovers(journal));
+    }
+
+    @Test
+    void aLineThatMakesNoRecordIsSkippedNotTheWholeJournal() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
+        assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
+                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal));
+    }
+
+    @Test
+    void whenTheRewriteFailsTheRemovalsAreAppendedAndItIsNotRetriedAtEverySweep() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        SessionGroupRecords records = SessionGroupRecords.open(dir);
+        Path journal = ownJournal(dir);
+        // The rewrite's new file cannot be made: a directory (not empty, so not removed) is in its place.
+        Path inTheWay = Files.createDirectory(dir.resolve(".compact-" + journal.getFileName()));
+        Files.writeString(inTheWay.resolve("x"), "");
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(live.pid());
+            growPastCompaction(records, live.pid());
+            recordAnEndedGroup(records);
+            records.pruneGone(); // the journal is long: a rewrite is tried, and fails
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+                    "the ended group's removal is in the journal");
+            long failedAt = Files.size(journal);
+            assertTrue(failedAt >= SessionGroupRecords.COMPACT_BYTES, "not rewritten: " + failedAt);
+
+            Files.delete(inTheWay.resolve("x"));
+            Files.delete(inTheWay);
+            recordAnEndedGroup(records);
+            records.pruneGone(); // a rewrite would work now, but the journal has not grown enough since the failure
+            assertTrue(Files.size(journal) > failedAt, "appended, not rewritten: " + Files.size(journal));
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)));
+        } finally {
+            live.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aWriteCutShortByAFullDiskDoesNotSwallowTheNextGroup() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-full-");
+        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", dir.toString()) == 0,
+                "needs root to mount a tmpfs");
+        Process first = new ProcessBuilder("setsid", "sleep", "60").start();
+        Process second = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(first.pid());
+            awaitOwnGroup(second.pid());
+            SessionGroupRecords records = SessionGroupRecords.open(dir);
+            Path journal = ownJournal(dir);
+            // 8 KiB is two pages: one for a filler, one for the journal. It starts with a line of 5
+            // bytes, so that the page is full in the middle of one of the first group's lines
+            // (4091, a prime, is no multiple of a line's length).
+            Files.write(dir.resolve("filler"), new byte[4096]);
+            Files.writeString(journal, "- 99\n");
+            for (int i = 0; i < 4096 / 8; i++) {
+                records.started((int) first.pid()); // the same group again: the journal grows to the full page
+            }
+            assertEquals(4096, Files.size(journal), "the page is full");
+            assertTrue(Files.readString(journal).charAt(4095) != '\n', "the last line is torn");
+
+            Files.delete(dir.resolve("filler")); // room again
+            records.started((int) second.pid());
+
+            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+                    "the group recorded after the torn line is read");
+        } finally {
+            first.destroyForcibly();
+            second.destroyForcibly();
+            run("umount", "-l", dir.toString()); // lazily: the records hold the journal open
+        }
+    }
+
+    private static int run(String... command) throws Exception {
+        return new ProcessBuilder(command).redirectErrorStream(true).start().waitFor();
+    }
+
+    /** This test JVM's journal in {@code dir}: the agent's pid and start time. */
+    private static Path ownJournal(Path dir) {
+        long pid = ProcessHandle.current().pid();
+        return dir.resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid));
+    }
+
+    /** Appends lines for {@code pgid} until the journal is as long as a rewrite waits for. */
+    private static void growPastCompaction(SessionGroupRecords records, long pgid) {
+        records.started((int) pgid);
+        long line = ("+ " + pgid + " 1234567\n").length();
+        for (long written = 0; written < SessionGroupRecords.COMPACT_BYTES; written += line) {
+            records.started((int) pgid);
+        }
+    }
+
+    /** Records a group of its own that then ends (its one process killed and reaped), for pruneGone to find gone. */
+    private static void recordAnEndedGroup(SessionGroupRecords records) throws Exception {
+        Process p = new ProcessBuilder("setsid", "sleep", "60").start();
+        awaitOwnGroup(p.pid());
+        records.started((int) p.pid());
+        p.destroyForcibly();
+        assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+    }
+
+    private static List<Long> pgids(List<SessionGroupRecord> records) {
+        return records.stream().map(r -> (long) r.pgid()).toList();
     }
 
     private static void awaitOwnGroup(long pid) throws Exception {

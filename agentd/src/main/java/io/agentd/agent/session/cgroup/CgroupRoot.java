@@ -4,6 +4,7 @@ import io.agentd.agent.session.SessionGroupRecord;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -235,9 +236,23 @@ public final class CgroupRoot {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
             for (Path d : dirs) {
                 Matcher m = SESSION_NAME.matcher(d.getFileName().toString());
-                if (!m.matches() || SessionGroupRecord.startTicksOf(Long.parseLong(m.group(1)))
-                        == Long.parseLong(m.group(2))) {
+                if (!m.matches()) {
+                    continue; // not a session cgroup: no agent made it
+                }
+                long agentPid;
+                long agentStartTicks;
+                try {
+                    agentPid = Long.parseLong(m.group(1));
+                    agentStartTicks = Long.parseLong(m.group(2));
+                } catch (NumberFormatException pastALong) {
+                    // No agent writes a pid or a start time past a long, so this is no agent's cgroup
+                    // (something with write access to the subtree made it): left alone like any other
+                    // name no agent makes, and its processes are not an agent's to kill.
+                    log.warn("cgroup {} left alone: its name has a number past 2^63, no agent made it", d);
                     continue;
+                }
+                if (SessionGroupRecord.startTicksOf(agentPid) == agentStartTicks) {
+                    continue; // its agent still runs
                 }
                 SessionCgroup leftover = cgroupAt(d);
                 if (leftover.populated()) {
@@ -248,7 +263,7 @@ public final class CgroupRoot {
                     removed++;
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | DirectoryIteratorException e) {
             log.warn("cannot list {} for a dead agent's session cgroups: {}", dir, e.getMessage());
         }
         if (removed > 0 || killed > 0) {
