@@ -2,11 +2,9 @@ package io.agentd.client.relay;
 
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
-import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
@@ -80,6 +78,15 @@ final class RelayLoop implements Runnable {
      * splice(2) through the client's pipe, not through the read buffer (see {@link #frameRest}).
      */
     static final int SPLICE_MIN = 32 * 1024;
+    /**
+     * The longest client frame on id 0 the relay decodes; longer ones are refused unread. What it
+     * takes there is core.shutdown (33 bytes) and core.relay.client.paused / resumed with a range
+     * (83 bytes in the reference encoding); 1 KiB leaves room for any other legal encoding of them
+     * (longer integer forms, indefinite lengths, unknown keys) and keeps one decode, on the thread
+     * that serves every client, well under a millisecond even when the frame is made slow (1 KiB of
+     * distinct map keys: 0.1-0.3 ms; 4 MiB of them took 0.3-0.6 s).
+     */
+    static final int CONTROL_FRAME_MAX = 1024;
     /** Reads and splices of the port per wake-up, before the clients get their turn. */
     private static final int PORT_TURNS = 16;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
@@ -579,7 +586,7 @@ final class RelayLoop implements Runnable {
      * it to a client either: logged and dropped, not sent to clients whose frames it may not be about.
      */
     private void fromAgentOnControl(byte[] bytes) {
-        Frame frame = decode(bytes);
+        Frame frame = DecodedFrame.of(bytes).frame();
         if (frame != null && frame.type() == MessageType.CORE_READY) {
             Ready ready = (Ready) frame.payload();
             Ready before = latestReady;
@@ -794,27 +801,16 @@ final class RelayLoop implements Runnable {
 
         @Override
         public boolean frame(long id, ByteBuffer view) {
-            byte[] bytes = copyOf(view); // a view on the client read buffer, which the next read reuses
             if (c.range.contains(id)) {
-                stage(c, bytes);
+                stage(c, copyOf(view)); // a view on the client read buffer, which the next read reuses
                 return true;
             }
-            Frame frame = decode(bytes);
-            String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
             if (id == Protocol.CONTROL_ID) {
-                String refusal = controlRefusal(c, frame, type);
-                if (refusal != null) {
-                    refuse(c, id, type, refusal + "; nothing was forwarded");
-                } else if (!c.countOwnNotice(frame)) {
-                    refuse(c, id, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
-                            + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
-                            + " (the rest are the other clients'); nothing was forwarded");
-                } else {
-                    stage(c, bytes);
-                }
+                onControlFrame(c, view);
                 return true;
             }
-            refuse(c, id, type, "id " + id + " is outside this client's range " + c.range
+            // Not decoded: a client may make a decode slow (4 MiB of map keys), and this thread serves all.
+            refuse(c, id, EnvelopeType.of(view), "id " + id + " is outside this client's range " + c.range
                     + " (the relay's greeting gave it); nothing was forwarded");
             return true;
         }
@@ -832,6 +828,35 @@ final class RelayLoop implements Runnable {
             }
             drop(c, "sent a frame length of " + length);
             return false;
+        }
+    }
+
+    /**
+     * A client's frame on id 0: forwarded when it is one the relay takes there ({@link #controlRefusal}),
+     * refused otherwise. Only a short one is decoded; a longer one is refused unread, as it can be
+     * none of those, and its decode would hold up every client (see {@link #CONTROL_FRAME_MAX}).
+     */
+    private void onControlFrame(RelayClient c, ByteBuffer view) {
+        int length = view.remaining();
+        if (length > CONTROL_FRAME_MAX) {
+            refuse(c, Protocol.CONTROL_ID, EnvelopeType.of(view), "a frame of " + length + " bytes on id 0, where the"
+                    + " relay reads none above " + CONTROL_FRAME_MAX + " (core.shutdown and the relay flow notices it"
+                    + " takes there are far shorter); nothing was forwarded");
+            return;
+        }
+        byte[] bytes = copyOf(view);
+        DecodedFrame decoded = DecodedFrame.of(bytes);
+        Frame frame = decoded.frame();
+        String type = decoded.type();
+        String refusal = controlRefusal(c, frame, type);
+        if (refusal != null) {
+            refuse(c, Protocol.CONTROL_ID, type, refusal + "; nothing was forwarded");
+        } else if (!c.countOwnNotice(frame)) {
+            refuse(c, Protocol.CONTROL_ID, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
+                    + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
+                    + " (the rest are the other clients'); nothing was forwarded");
+        } else {
+            stage(c, bytes);
         }
     }
 
@@ -1090,31 +1115,6 @@ final class RelayLoop implements Runnable {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));
         updatePortOps();
-    }
-
-    // ---- decoding the few frames the relay reads -----------------------------------------------
-
-    /** The frame decoded, or null when it cannot be (the relay then forwards or refuses it as it is). */
-    private static Frame decode(byte[] bytes) {
-        FrameDecoder decoder = new FrameDecoder();
-        decoder.feed(bytes, 0, bytes.length);
-        try {
-            return decoder.next();
-        } catch (ProtocolException e) {
-            return null;
-        }
-    }
-
-    /** The type a refused frame names, when the decoder got that far; null otherwise. */
-    private static String typeOfUndecodable(byte[] bytes) {
-        FrameDecoder decoder = new FrameDecoder();
-        decoder.feed(bytes, 0, bytes.length);
-        try {
-            decoder.next();
-            return null;
-        } catch (ProtocolException e) {
-            return e.type();
-        }
     }
 
     // ---- the end -------------------------------------------------------------------------------
