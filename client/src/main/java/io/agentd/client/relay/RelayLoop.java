@@ -18,10 +18,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -105,8 +105,8 @@ final class RelayLoop implements Runnable {
     private final SelectionKey serverKey;
 
     private final RelayClient[] clients = new RelayClient[IdRange.SLOTS];
-    /** Free slots, least recently freed first: a slot's ids go to a new client as late as possible. */
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    /** The slots no client holds: free, or leaving until the agent confirms a departure. */
+    private final SlotPool slots = new SlotPool();
     private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
     private final OutQueue portOutput = new OutQueue(chunks);
@@ -146,10 +146,21 @@ final class RelayLoop implements Runnable {
     /**
      * A client that came when no slot was free, accepted but not yet given a slot or turned away:
      * the clients first get one more turn, in which those that closed a moment ago are found gone
-     * and free their slots. A slot is held until the relay reads its client's end, and the selector
-     * may hand over an arrival before departures that came first. No more are accepted meanwhile.
+     * (a slot is held until the relay reads its client's end, and the selector may hand over an
+     * arrival before departures that came first); then it waits for the agent to confirm one of the
+     * departures ({@link SlotPool}), up to {@link #LEAVING_WAIT_NANOS}. It is turned away at once
+     * when every slot is held by a client. No more are accepted meanwhile.
      */
     private SocketChannel waitingForSlot;
+    /** When the client waiting is turned away if no departure is confirmed; 0 before its turn. */
+    private long waitingDeadline;
+    /**
+     * How long a client that came while every slot was held or leaving waits for a departure's
+     * confirmation: a live agent answers in milliseconds; this bounds the wait for one that does not
+     * (dead, or not up yet) well below agentctl's 10 s ready timeout, so that the client is told the
+     * relay is full rather than left to time out.
+     */
+    static final long LEAVING_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
     private volatile Ready latestReady;
@@ -158,6 +169,8 @@ final class RelayLoop implements Runnable {
     private volatile int clientCount;
     /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
     private volatile long splicedBytes;
+    /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
+    private volatile long framesForDeparted;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -169,6 +182,7 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
     RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
         this.port = port;
@@ -182,9 +196,6 @@ final class RelayLoop implements Runnable {
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.portFd = ChannelFd.of(port);
         this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
-        for (int k = 0; k < IdRange.SLOTS; k++) {
-            freeSlots.add(k);
-        }
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -205,6 +216,10 @@ final class RelayLoop implements Runnable {
 
     long splicedBytes() {
         return splicedBytes;
+    }
+
+    long framesForDeparted() {
+        return framesForDeparted;
     }
 
     void stop() {
@@ -228,11 +243,13 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            boolean clientsTurn = waitingForSlot != null;
-            if (clientsTurn) {
-                selector.selectNow(); // the departures already in, without waiting for more
-            } else {
+            boolean waiting = waitingForSlot != null;
+            if (!waiting) {
                 selector.select();
+            } else if (waitingDeadline == 0) {
+                selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
+            } else {
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -250,8 +267,8 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
-            if (clientsTurn) {
-                admitWaiting();
+            if (waiting && waitingForSlot != null) {
+                settleWaiting();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -568,7 +585,22 @@ final class RelayLoop implements Runnable {
             onProbeAnswered();
             return;
         }
+        int departed = SlotPool.slotOfProbe(id);
+        if (departed >= 0) {
+            slots.confirmed(departed);
+            return;
+        }
         RelayClient owner = ownerOf(id);
+        int slot = slotOf(id);
+        if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
+            framesForDeparted++;
+            String more = departedLog.admit();
+            if (more != null) {
+                log.info("relay: a frame of the agent on id {}, of a client that left, was dropped: the agent had"
+                        + " not yet taken the notice of its departure{}", id, more);
+            }
+            return;
+        }
         if (owner == null) {
             String more = droppedLog.admit();
             if (more != null) {
@@ -605,6 +637,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
+            // A departure's ping may have died with the old agent: the new one is asked. (Should
+            // it answer the old ping as well, the second answer finds the slot free, and is ignored.)
+            slots.leavingSlots().forEach(this::probeDeparture);
             // A ping sent to the agent before may have died with it: the next client is probed anew
             // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
             probing = false;
@@ -644,14 +679,23 @@ final class RelayLoop implements Runnable {
         awaitingReady.clear();
     }
 
-    /** The client whose range holds {@code id}, or null (a free slot, or an id between ranges). */
+    /** The client whose range holds {@code id}, or null (a free or leaving slot, or an id between ranges). */
     private RelayClient ownerOf(long id) {
-        long k = (id - 1) / IdRange.SPAN;
-        if (k >= IdRange.SLOTS) {
+        int k = slotOf(id);
+        if (k < 0) {
             return null;
         }
-        RelayClient c = clients[(int) k];
+        RelayClient c = clients[k];
         return c != null && c.range.contains(id) ? c : null;
+    }
+
+    /** The slot whose range holds {@code id}, or -1 (id 0, an id between ranges, or past the last). */
+    private static int slotOf(long id) {
+        if (id <= 0 || id % IdRange.SPAN == 0) {
+            return -1; // slot k holds [k*SPAN+1, k*SPAN+SPAN): every id but the multiples of SPAN
+        }
+        long k = id / IdRange.SPAN;
+        return k < IdRange.SLOTS ? (int) k : -1;
     }
 
     private void flushPort() throws IOException {
@@ -692,9 +736,10 @@ final class RelayLoop implements Runnable {
         while ((channel = server.accept()) != null) {
             channel.configureBlocking(false);
             widenSendBuffer(channel);
-            Integer slot = freeSlots.poll();
+            Integer slot = slots.take();
             if (slot == null) {
                 waitingForSlot = channel;
+                waitingDeadline = 0;
                 serverKey.interestOps(0);
                 return;
             }
@@ -702,12 +747,27 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** The clients had their turn: the client waiting gets a slot freed in it, or is turned away. */
-    private void admitWaiting() throws IOException {
+    /**
+     * After the clients' turn, and after each later one: the client waiting gets a slot freed
+     * meanwhile, or waits on while a departure is still to be confirmed (and its time is not up), or
+     * is turned away.
+     */
+    private void settleWaiting() throws IOException {
+        Integer slot = slots.take();
+        long now = System.nanoTime();
+        if (slot == null && slots.leavingCount() > 0) {
+            if (waitingDeadline == 0) {
+                waitingDeadline = now + LEAVING_WAIT_NANOS;
+                return;
+            }
+            if (now - waitingDeadline < 0) {
+                return;
+            }
+        }
         SocketChannel channel = waitingForSlot;
         waitingForSlot = null;
+        waitingDeadline = 0;
         serverKey.interestOps(SelectionKey.OP_ACCEPT);
-        Integer slot = freeSlots.poll();
         if (slot == null) {
             refuseFull(channel);
         } else {
@@ -759,7 +819,10 @@ final class RelayLoop implements Runnable {
         }
         String more = fullLog.admit();
         if (more != null) {
-            log.warn("relay: a client was turned away: {} clients are connected already{}", IdRange.SLOTS, more);
+            int leaving = slots.leavingCount();
+            log.warn("relay: a client was turned away: {} clients are connected{}{}", clientCount, leaving == 0 ? ""
+                    : " and the agent has not confirmed the departure of " + leaving + " more within "
+                    + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s", more);
         }
     }
 
@@ -1097,10 +1160,11 @@ final class RelayLoop implements Runnable {
         }
         awaitingReady.remove(c);
         clients[c.slot] = null;
-        freeSlots.add(c.slot);
+        slots.leave(c.slot);
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
         tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
+        probeDeparture(c.slot); // its answer frees the slot
         String more = departureLog.admit();
         if (more != null) {
             int cut = c.input.buffered();
@@ -1108,6 +1172,13 @@ final class RelayLoop implements Runnable {
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
                     clientCount, more);
         }
+    }
+
+    /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
+    private void probeDeparture(int slot) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(
+                new Frame(SlotPool.probeId(slot), MessageType.CORE_PING, Empty.INSTANCE))));
+        updatePortOps();
     }
 
     /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
