@@ -159,6 +159,11 @@ public final class Relay implements AutoCloseable {
         return loop.splicedBytes();
     }
 
+    /** Frames of the agent for a departed client's ids, dropped before the agent confirmed the departure (tests). */
+    long framesForDeparted() {
+        return loop.framesForDeparted();
+    }
+
     public boolean isRunning() {
         return !loop.ending().isDone();
     }

@@ -2,11 +2,9 @@ package io.agentd.client.relay;
 
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
-import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
@@ -20,10 +18,10 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +78,15 @@ final class RelayLoop implements Runnable {
      * splice(2) through the client's pipe, not through the read buffer (see {@link #frameRest}).
      */
     static final int SPLICE_MIN = 32 * 1024;
+    /**
+     * The longest client frame on id 0 the relay decodes; longer ones are refused unread. What it
+     * takes there is core.shutdown (33 bytes) and core.relay.client.paused / resumed with a range
+     * (83 bytes in the reference encoding); 1 KiB leaves room for any other legal encoding of them
+     * (longer integer forms, indefinite lengths, unknown keys) and keeps one decode, on the thread
+     * that serves every client, well under a millisecond even when the frame is made slow (1 KiB of
+     * distinct map keys: 0.1-0.3 ms; 4 MiB of them took 0.3-0.6 s).
+     */
+    static final int CONTROL_FRAME_MAX = 1024;
     /** Reads and splices of the port per wake-up, before the clients get their turn. */
     private static final int PORT_TURNS = 16;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
@@ -98,8 +105,8 @@ final class RelayLoop implements Runnable {
     private final SelectionKey serverKey;
 
     private final RelayClient[] clients = new RelayClient[IdRange.SLOTS];
-    /** Free slots, least recently freed first: a slot's ids go to a new client as late as possible. */
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    /** The slots no client holds: free, or leaving until the agent confirms a departure. */
+    private final SlotPool slots = new SlotPool();
     private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
     private final OutQueue portOutput = new OutQueue(chunks);
@@ -139,10 +146,21 @@ final class RelayLoop implements Runnable {
     /**
      * A client that came when no slot was free, accepted but not yet given a slot or turned away:
      * the clients first get one more turn, in which those that closed a moment ago are found gone
-     * and free their slots. A slot is held until the relay reads its client's end, and the selector
-     * may hand over an arrival before departures that came first. No more are accepted meanwhile.
+     * (a slot is held until the relay reads its client's end, and the selector may hand over an
+     * arrival before departures that came first); then it waits for the agent to confirm one of the
+     * departures ({@link SlotPool}), up to {@link #LEAVING_WAIT_NANOS}. It is turned away at once
+     * when every slot is held by a client. No more are accepted meanwhile.
      */
     private SocketChannel waitingForSlot;
+    /** When the client waiting is turned away if no departure is confirmed; 0 before its turn. */
+    private long waitingDeadline;
+    /**
+     * How long a client that came while every slot was held or leaving waits for a departure's
+     * confirmation: a live agent answers in milliseconds; this bounds the wait for one that does not
+     * (dead, or not up yet) well below agentctl's 10 s ready timeout, so that the client is told the
+     * relay is full rather than left to time out.
+     */
+    static final long LEAVING_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
     private volatile Ready latestReady;
@@ -151,6 +169,8 @@ final class RelayLoop implements Runnable {
     private volatile int clientCount;
     /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
     private volatile long splicedBytes;
+    /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
+    private volatile long framesForDeparted;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -162,6 +182,7 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
     RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
         this.port = port;
@@ -175,9 +196,6 @@ final class RelayLoop implements Runnable {
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.portFd = ChannelFd.of(port);
         this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
-        for (int k = 0; k < IdRange.SLOTS; k++) {
-            freeSlots.add(k);
-        }
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -198,6 +216,10 @@ final class RelayLoop implements Runnable {
 
     long splicedBytes() {
         return splicedBytes;
+    }
+
+    long framesForDeparted() {
+        return framesForDeparted;
     }
 
     void stop() {
@@ -221,11 +243,13 @@ final class RelayLoop implements Runnable {
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         while (!stopping) {
-            boolean clientsTurn = waitingForSlot != null;
-            if (clientsTurn) {
-                selector.selectNow(); // the departures already in, without waiting for more
-            } else {
+            boolean waiting = waitingForSlot != null;
+            if (!waiting) {
                 selector.select();
+            } else if (waitingDeadline == 0) {
+                selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
+            } else {
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -243,8 +267,8 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
-            if (clientsTurn) {
-                admitWaiting();
+            if (waiting && waitingForSlot != null) {
+                settleWaiting();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -561,7 +585,22 @@ final class RelayLoop implements Runnable {
             onProbeAnswered();
             return;
         }
+        int departed = SlotPool.slotOfProbe(id);
+        if (departed >= 0) {
+            slots.confirmed(departed);
+            return;
+        }
         RelayClient owner = ownerOf(id);
+        int slot = slotOf(id);
+        if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
+            framesForDeparted++;
+            String more = departedLog.admit();
+            if (more != null) {
+                log.info("relay: a frame of the agent on id {}, of a client that left, was dropped: the agent had"
+                        + " not yet taken the notice of its departure{}", id, more);
+            }
+            return;
+        }
         if (owner == null) {
             String more = droppedLog.admit();
             if (more != null) {
@@ -579,7 +618,7 @@ final class RelayLoop implements Runnable {
      * it to a client either: logged and dropped, not sent to clients whose frames it may not be about.
      */
     private void fromAgentOnControl(byte[] bytes) {
-        Frame frame = decode(bytes);
+        Frame frame = DecodedFrame.of(bytes).frame();
         if (frame != null && frame.type() == MessageType.CORE_READY) {
             Ready ready = (Ready) frame.payload();
             Ready before = latestReady;
@@ -598,6 +637,9 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
+            // A departure's ping may have died with the old agent: the new one is asked. (Should
+            // it answer the old ping as well, the second answer finds the slot free, and is ignored.)
+            slots.leavingSlots().forEach(this::probeDeparture);
             // A ping sent to the agent before may have died with it: the next client is probed anew
             // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
             probing = false;
@@ -637,14 +679,23 @@ final class RelayLoop implements Runnable {
         awaitingReady.clear();
     }
 
-    /** The client whose range holds {@code id}, or null (a free slot, or an id between ranges). */
+    /** The client whose range holds {@code id}, or null (a free or leaving slot, or an id between ranges). */
     private RelayClient ownerOf(long id) {
-        long k = (id - 1) / IdRange.SPAN;
-        if (k >= IdRange.SLOTS) {
+        int k = slotOf(id);
+        if (k < 0) {
             return null;
         }
-        RelayClient c = clients[(int) k];
+        RelayClient c = clients[k];
         return c != null && c.range.contains(id) ? c : null;
+    }
+
+    /** The slot whose range holds {@code id}, or -1 (id 0, an id between ranges, or past the last). */
+    private static int slotOf(long id) {
+        if (id <= 0 || id % IdRange.SPAN == 0) {
+            return -1; // slot k holds [k*SPAN+1, k*SPAN+SPAN): every id but the multiples of SPAN
+        }
+        long k = id / IdRange.SPAN;
+        return k < IdRange.SLOTS ? (int) k : -1;
     }
 
     private void flushPort() throws IOException {
@@ -685,9 +736,10 @@ final class RelayLoop implements Runnable {
         while ((channel = server.accept()) != null) {
             channel.configureBlocking(false);
             widenSendBuffer(channel);
-            Integer slot = freeSlots.poll();
+            Integer slot = slots.take();
             if (slot == null) {
                 waitingForSlot = channel;
+                waitingDeadline = 0;
                 serverKey.interestOps(0);
                 return;
             }
@@ -695,12 +747,27 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** The clients had their turn: the client waiting gets a slot freed in it, or is turned away. */
-    private void admitWaiting() throws IOException {
+    /**
+     * After the clients' turn, and after each later one: the client waiting gets a slot freed
+     * meanwhile, or waits on while a departure is still to be confirmed (and its time is not up), or
+     * is turned away.
+     */
+    private void settleWaiting() throws IOException {
+        Integer slot = slots.take();
+        long now = System.nanoTime();
+        if (slot == null && slots.leavingCount() > 0) {
+            if (waitingDeadline == 0) {
+                waitingDeadline = now + LEAVING_WAIT_NANOS;
+                return;
+            }
+            if (now - waitingDeadline < 0) {
+                return;
+            }
+        }
         SocketChannel channel = waitingForSlot;
         waitingForSlot = null;
+        waitingDeadline = 0;
         serverKey.interestOps(SelectionKey.OP_ACCEPT);
-        Integer slot = freeSlots.poll();
         if (slot == null) {
             refuseFull(channel);
         } else {
@@ -752,7 +819,10 @@ final class RelayLoop implements Runnable {
         }
         String more = fullLog.admit();
         if (more != null) {
-            log.warn("relay: a client was turned away: {} clients are connected already{}", IdRange.SLOTS, more);
+            int leaving = slots.leavingCount();
+            log.warn("relay: a client was turned away: {} clients are connected{}{}", clientCount, leaving == 0 ? ""
+                    : " and the agent has not confirmed the departure of " + leaving + " more within "
+                    + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s", more);
         }
     }
 
@@ -794,27 +864,16 @@ final class RelayLoop implements Runnable {
 
         @Override
         public boolean frame(long id, ByteBuffer view) {
-            byte[] bytes = copyOf(view); // a view on the client read buffer, which the next read reuses
             if (c.range.contains(id)) {
-                stage(c, bytes);
+                stage(c, copyOf(view)); // a view on the client read buffer, which the next read reuses
                 return true;
             }
-            Frame frame = decode(bytes);
-            String type = frame == null ? typeOfUndecodable(bytes) : frame.type().wire();
             if (id == Protocol.CONTROL_ID) {
-                String refusal = controlRefusal(c, frame, type);
-                if (refusal != null) {
-                    refuse(c, id, type, refusal + "; nothing was forwarded");
-                } else if (!c.countOwnNotice(frame)) {
-                    refuse(c, id, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
-                            + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
-                            + " (the rest are the other clients'); nothing was forwarded");
-                } else {
-                    stage(c, bytes);
-                }
+                onControlFrame(c, view);
                 return true;
             }
-            refuse(c, id, type, "id " + id + " is outside this client's range " + c.range
+            // Not decoded: a client may make a decode slow (4 MiB of map keys), and this thread serves all.
+            refuse(c, id, EnvelopeType.of(view), "id " + id + " is outside this client's range " + c.range
                     + " (the relay's greeting gave it); nothing was forwarded");
             return true;
         }
@@ -832,6 +891,35 @@ final class RelayLoop implements Runnable {
             }
             drop(c, "sent a frame length of " + length);
             return false;
+        }
+    }
+
+    /**
+     * A client's frame on id 0: forwarded when it is one the relay takes there ({@link #controlRefusal}),
+     * refused otherwise. Only a short one is decoded; a longer one is refused unread, as it can be
+     * none of those, and its decode would hold up every client (see {@link #CONTROL_FRAME_MAX}).
+     */
+    private void onControlFrame(RelayClient c, ByteBuffer view) {
+        int length = view.remaining();
+        if (length > CONTROL_FRAME_MAX) {
+            refuse(c, Protocol.CONTROL_ID, EnvelopeType.of(view), "a frame of " + length + " bytes on id 0, where the"
+                    + " relay reads none above " + CONTROL_FRAME_MAX + " (core.shutdown and the relay flow notices it"
+                    + " takes there are far shorter); nothing was forwarded");
+            return;
+        }
+        byte[] bytes = copyOf(view);
+        DecodedFrame decoded = DecodedFrame.of(bytes);
+        Frame frame = decoded.frame();
+        String type = decoded.type();
+        String refusal = controlRefusal(c, frame, type);
+        if (refusal != null) {
+            refuse(c, Protocol.CONTROL_ID, type, refusal + "; nothing was forwarded");
+        } else if (!c.countOwnNotice(frame)) {
+            refuse(c, Protocol.CONTROL_ID, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
+                    + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
+                    + " (the rest are the other clients'); nothing was forwarded");
+        } else {
+            stage(c, bytes);
         }
     }
 
@@ -1072,10 +1160,11 @@ final class RelayLoop implements Runnable {
         }
         awaitingReady.remove(c);
         clients[c.slot] = null;
-        freeSlots.add(c.slot);
+        slots.leave(c.slot);
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
         tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
+        probeDeparture(c.slot); // its answer frees the slot
         String more = departureLog.admit();
         if (more != null) {
             int cut = c.input.buffered();
@@ -1085,36 +1174,18 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
+    private void probeDeparture(int slot) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(
+                new Frame(SlotPool.probeId(slot), MessageType.CORE_PING, Empty.INSTANCE))));
+        updatePortOps();
+    }
+
     /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));
         updatePortOps();
-    }
-
-    // ---- decoding the few frames the relay reads -----------------------------------------------
-
-    /** The frame decoded, or null when it cannot be (the relay then forwards or refuses it as it is). */
-    private static Frame decode(byte[] bytes) {
-        FrameDecoder decoder = new FrameDecoder();
-        decoder.feed(bytes, 0, bytes.length);
-        try {
-            return decoder.next();
-        } catch (ProtocolException e) {
-            return null;
-        }
-    }
-
-    /** The type a refused frame names, when the decoder got that far; null otherwise. */
-    private static String typeOfUndecodable(byte[] bytes) {
-        FrameDecoder decoder = new FrameDecoder();
-        decoder.feed(bytes, 0, bytes.length);
-        try {
-            decoder.next();
-            return null;
-        } catch (ProtocolException e) {
-            return e.type();
-        }
     }
 
     // ---- the end -------------------------------------------------------------------------------

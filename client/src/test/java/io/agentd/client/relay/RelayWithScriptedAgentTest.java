@@ -93,7 +93,7 @@ class RelayWithScriptedAgentTest {
             agent.send(new Frame(0, MessageType.CORE_READY, fresh));
             assertEquals(fresh, first.receive().payload());
         }
-        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        port.receiveDeparture(IdRange.slot(0));
         try (RawClient next = port.greetedClient()) {
             CompletableFuture<Frame> probe = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -130,13 +130,9 @@ class RelayWithScriptedAgentTest {
         RawClient first = port.readyClient();
         RawClient second = port.readyClient();
         second.close();
-        Frame notice = agent.receive();
-        assertEquals(0, notice.id());
-        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type());
-        assertEquals(new RelayClientRange(IdRange.slot(1).start(), IdRange.slot(1).endExclusive()), notice.payload());
+        port.receiveDeparture(IdRange.slot(1)); // the notice, then the ping whose answer frees the slot
         first.close();
-        assertEquals(new RelayClientRange(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()),
-                agent.receive().payload());
+        port.receiveDeparture(IdRange.slot(0));
     }
 
     /**
@@ -156,8 +152,7 @@ class RelayWithScriptedAgentTest {
         gone.sendRaw(java.util.Arrays.copyOf(cut, 500));
         gone.close();
         assertEquals(whole, agent.receive());
-        Frame notice = agent.receive();
-        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice.type(), notice.toString());
+        port.receiveDeparture(IdRange.slot(0));
         Frame after = new Frame(IdRange.slot(1).start() + 1, MessageType.CORE_PING, Empty.INSTANCE);
         stays.send(after);
         assertEquals(after, agent.receive(), "the next frame is read whole: nothing of the cut one came");
@@ -178,8 +173,9 @@ class RelayWithScriptedAgentTest {
             IdRange goneRange = gone.readGreeting();
             port.answerProbe();
             assertEquals(MessageType.CORE_READY, gone.receive().type());
+            IdRange nextRange;
             try (RawClient next = RawClient.connect(relay.listenPath())) {
-                IdRange nextRange = next.readGreeting();
+                nextRange = next.readGreeting();
                 port.answerProbe();
                 assertEquals(MessageType.CORE_READY, next.receive().type());
 
@@ -188,20 +184,24 @@ class RelayWithScriptedAgentTest {
                 Frame first = agent.receive();
                 assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, first.type(), "round " + round + ": " + first);
                 assertEquals(new RelayClientRange(goneRange.start(), goneRange.endExclusive()), first.payload());
+                assertEquals(new Frame(goneRange.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive(),
+                        "the relay's ping whose answer would free the slot");
                 assertEquals(new Frame(nextRange.start() + 1, MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
             }
-            assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+            port.receiveDeparture(nextRange);
         }
     }
 
     /**
      * Clients that closed before the next ones connected do not count against the 128: a batch of
      * departures followed at once by a batch of arrivals (the next jobs of a CI run) turns nobody
-     * away. Whether the relay sees a departure or an arrival first is up to the selector and the
-     * scheduler, hence the rounds.
+     * away. A newcomer waits for the agent to confirm a departure (the agent here answers the
+     * relay's pings at once), not only for the relay to see it. Whether the relay sees a departure
+     * or an arrival first is up to the selector and the scheduler, hence the rounds.
      */
     @Test
     void clientsThatLeftBeforeTheNextOnesCameDoNotFillTheRelay() throws Exception {
+        port.answerPingsFromNowOn();
         for (int round = 0; round < 10; round++) {
             List<RawClient> left = connectAll(IdRange.SLOTS);
             for (RawClient c : left) {
@@ -237,7 +237,8 @@ class RelayWithScriptedAgentTest {
         RawClient a = RawClient.connect(relay.listenPath());
         assertEquals(IdRange.slot(0), a.readGreeting());
         a.close();
-        agent.receive(); // the notice: slot 0 is free again
+        port.receiveDeparture(IdRange.slot(0));
+        agent.send(new Frame(IdRange.slot(0).endExclusive(), MessageType.CORE_PONG, Empty.INSTANCE)); // slot 0 is free
         try (RawClient b = RawClient.connect(relay.listenPath())) {
             assertEquals(IdRange.slot(1), b.readGreeting(), "slot 0 waits at the back of the free list");
         }

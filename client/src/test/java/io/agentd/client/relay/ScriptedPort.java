@@ -6,13 +6,16 @@ import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.Ready;
+import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -68,6 +71,38 @@ final class ScriptedPort implements AutoCloseable {
         Frame probe = agent.receive();
         assertEquals(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
         agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+    }
+
+    /**
+     * The agent's side of a client's departure: the notice with the client's range, then the
+     * relay's ping on the id after that range, whose answer would free the slot (left unanswered).
+     */
+    void receiveDeparture(IdRange range) throws Exception {
+        assertEquals(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                new RelayClientRange(range.start(), range.endExclusive())), agent.receive());
+        assertEquals(new Frame(range.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
+    }
+
+    /**
+     * From now on the agent answers every core.ping it gets, on its id, from another thread, until
+     * the port closes (the test sends it nothing more itself); returns the ids pinged, as they come.
+     */
+    List<Long> answerPingsFromNowOn() {
+        List<Long> pinged = new CopyOnWriteArrayList<>();
+        CompletableFuture.runAsync(() -> {
+            try {
+                while (true) {
+                    Frame f = agent.receive();
+                    if (f.type() == MessageType.CORE_PING) {
+                        pinged.add(f.id());
+                        agent.send(new Frame(f.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+                    }
+                }
+            } catch (Exception e) {
+                // the port closed: the test is over
+            }
+        });
+        return pinged;
     }
 
     /** A client connected once the agent's ready is cached: the relay pings, the agent answers, the ready comes. */
