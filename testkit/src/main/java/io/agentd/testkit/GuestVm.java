@@ -210,12 +210,11 @@ public final class GuestVm implements AutoCloseable {
         }
         boolean exited = false;
         try {
+            long deadline = System.nanoTime() + shutdownTimeout.toNanos();
             if (client.isOpen() && qemu.isAlive()) {
-                client.shutdown();
+                askForShutdown();
             }
-            exited = qemu.waitFor(shutdownTimeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (IOException e) {
-            // The connection is gone: QEMU is killed below if it is still running.
+            exited = qemu.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } finally {
             if (qemu.isAlive()) {
                 QemuProcesses.kill(qemu);
@@ -233,6 +232,25 @@ public final class GuestVm implements AutoCloseable {
                 log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
             }
         }
+    }
+
+    /**
+     * Sends core.shutdown from a thread of its own, waiting for it no longer than the shutdown timeout:
+     * the send takes the client's write lock, which another thread of the test can hold for good (a
+     * write the agent no longer reads, left running after a test's timeout), and QEMU must be killed
+     * after the timeout whatever happens. A send still stuck then ends when the client is closed.
+     */
+    private void askForShutdown() throws InterruptedException {
+        Thread sender = new Thread(() -> {
+            try {
+                client.shutdown();
+            } catch (IOException e) {
+                // The connection is gone: QEMU is killed after the timeout if it still runs.
+            }
+        }, "guest-vm-shutdown");
+        sender.setDaemon(true);
+        sender.start();
+        sender.join(shutdownTimeout.toMillis());
     }
 
     /**

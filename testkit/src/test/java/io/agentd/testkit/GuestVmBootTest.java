@@ -136,6 +136,61 @@ class GuestVmBootTest {
         }
     }
 
+    /**
+     * close() while another thread of the test is stuck writing on the kit's client: a ping flood
+     * that the agent, stopped (SIGSTOP from a session), no longer reads. Before, close() waited for
+     * the client's write lock for ever and QEMU was never killed; now the shutdown gets the shutdown
+     * timeout, then QEMU is killed and the stuck write ends with the closed client.
+     */
+    @Test
+    void closeEndsTheGuestEvenWhileAnotherThreadIsStuckWritingToIt() throws Exception {
+        GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).shutdownTimeout(Duration.ofSeconds(5)).boot();
+        try {
+            assertThrows(java.util.concurrent.TimeoutException.class,
+                    () -> vm.exec(Duration.ofSeconds(5), "sh", "-c", "kill -STOP $(pidof java)"));
+            AtomicReference<Exception> floodEnd = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            // 256 KiB a request, so that the relay's and the sockets' buffers fill in a few dozen
+            ExecRequest big = ExecRequest.of("true", "x".repeat(256 * 1024));
+            Thread flood = new Thread(() -> {
+                try {
+                    while (true) {
+                        vm.client().call(io.agentd.protocol.MessageType.EXEC_REQUEST, big);
+                        sent.incrementAndGet();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    floodEnd.set(e); // the closed client ends the flood
+                }
+            }, "request-flood");
+            flood.setDaemon(true);
+            flood.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            long before = -1;
+            while (!(stuckInWrite(flood) && sent.get() == before)) { // no request went out for 3 s
+                before = sent.get();
+                assertTrue(flood.isAlive(), () -> "the flood ended before its writes blocked: " + floodEnd.get());
+                assertTrue(System.nanoTime() < deadline, "the flood's writes never blocked within 120 s");
+                Thread.sleep(2800);
+            }
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60), vm::close,
+                    "close() hung behind the stuck write");
+            assertFalse(ProcessAlive.of(vm.pid()), "QEMU " + vm.pid() + " still runs after close()");
+            flood.join(10_000);
+            assertFalse(flood.isAlive(), "the stuck write did not end with the closed client");
+        } finally {
+            vm.close();
+            deleteTree(vm.runDir());
+        }
+    }
+
+    /** The same stack twice, 200 ms apart, inside writeFully: the thread is in the write, not passing through. */
+    private static boolean stuckInWrite(Thread t) throws InterruptedException {
+        StackTraceElement[] first = t.getStackTrace();
+        Thread.sleep(200);
+        return java.util.Arrays.equals(first, t.getStackTrace())
+                && java.util.Arrays.stream(first).anyMatch(e -> e.getMethodName().equals("writeFully"));
+    }
+
     private static void deleteTree(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
