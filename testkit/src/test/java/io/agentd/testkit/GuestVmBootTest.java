@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
  * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
- * two guests that panic, one the test powers off and one boot that never gets ready.
+ * two guests that panic, one the test powers off, one whose agent it stops, and one boot that never gets ready.
  */
 class GuestVmBootTest {
     /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
