@@ -2,10 +2,12 @@ package io.agentd.client.relay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
@@ -28,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A slot freed while the relay is full goes to a waiting newcomer only once the agent has taken
  * the departure notice: what the agent sent for the old client's sessions before that (on a port
- * its default host-loss policy keeps them running) is dropped, never given to the newcomer.
+ * its default host-loss policy keeps them running) is dropped, never given to the newcomer; and a
+ * newcomer waits for that confirmation only so long.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RelayLeavingSlotTest {
@@ -97,5 +100,37 @@ class RelayLeavingSlotTest {
         assertFalse(greetedBeforeTheAnswer, "the newcomer had k's slot before the agent confirmed k's departure");
         assertEquals(List.of(leaving.endExclusive(), RelayLoop.PROBE_ID, own.id()), pinged,
                 "the relay pinged on the id after k's range, then (once the slot was free) for the newcomer's ready");
+    }
+
+    /**
+     * A client that comes while every slot is held or leaving waits for the agent to confirm a
+     * departure only so long ({@link RelayLoop#LEAVING_WAIT_NANOS}); then it is told the relay is full,
+     * as the 129th client is. The agent's frames for the departed ids meanwhile are counted and dropped.
+     */
+    @Test
+    void aClientWaitingForADepartureTheAgentDoesNotConfirmIsToldTheRelayIsFull() throws Exception {
+        IdRange leaving = IdRange.slot(5);
+        clients.get(5).close();
+        assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, agent.receive().type());
+        Frame probe = agent.receive();
+        assertEquals(new Frame(leaving.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), probe);
+        agent.send(new Frame(leaving.start() + 1, MessageType.EXEC_STDOUT, new ExecData(new byte[] {1, 2, 3})));
+
+        try (RawClient turnedAway = RawClient.connect(port.relay.listenPath())) {
+            Frame refusal = turnedAway.receive(); // after the relay's wait, not at once
+            assertEquals(0, refusal.id());
+            ErrorPayload error = (ErrorPayload) refusal.payload();
+            assertEquals("invalid_session", error.kind());
+            assertTrue(error.message().contains("the relay is full"), error.message());
+            assertTrue(turnedAway.atEof());
+        }
+
+        agent.send(new Frame(probe.id(), MessageType.CORE_PONG, Empty.INSTANCE)); // confirmed at last
+        RawClient next = port.greetedClient();
+        clients.add(next);
+        port.answerProbe();
+        assertEquals(MessageType.CORE_READY, next.receive().type());
+        // The stdout came before the pong, which came before the slot was free again: it was counted.
+        assertEquals(1, port.relay.framesForDeparted());
     }
 }
