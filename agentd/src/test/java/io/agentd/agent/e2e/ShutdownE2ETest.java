@@ -27,10 +27,7 @@ class ShutdownE2ETest {
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);
             startThree(host);
-            host.send(new Frame(0, MessageType.CORE_SHUTDOWN, null));
-            host.exec(4, ExecRequest.of("true"));
-            assertEquals("other", host.collect(4, HostConnection.TIMEOUT).failed().kind(),
-                    "no new session during shutdown");
+            askForShutdown(host);
             expectThreeExited(host);
             assertEquals(0, agent.awaitExit(Duration.ofSeconds(30)));
         }
@@ -59,10 +56,7 @@ class ShutdownE2ETest {
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);
             startThree(host);
-            host.send(new Frame(0, MessageType.CORE_SHUTDOWN, null));
-            host.exec(4, ExecRequest.of("true"));
-            assertEquals("other", host.collect(4, HostConnection.TIMEOUT).failed().kind(),
-                    "the shutdown has begun");
+            askForShutdown(host);
             agent.signal(15);
             expectThreeExited(host);
             assertEquals(0, agent.awaitExit(Duration.ofSeconds(30)));
@@ -101,6 +95,14 @@ class ShutdownE2ETest {
                 assertTrue(host.nothingMore(1, Duration.ofMillis(300)), "nothing of the old host's session 1");
             }
         }
+    }
+
+    /** core.shutdown, then proof that it has begun: a new session is refused. */
+    private static void askForShutdown(HostConnection host) throws Exception {
+        host.send(new Frame(0, MessageType.CORE_SHUTDOWN, null));
+        host.exec(4, ExecRequest.of("true"));
+        assertEquals("other", host.collect(4, HostConnection.TIMEOUT).failed().kind(),
+                "no new session during shutdown");
     }
 
     /** sleep (dies of TERM), a TERM-ignoring loop (needs KILL), cat waiting on stdin. */
