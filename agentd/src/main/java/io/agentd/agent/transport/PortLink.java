@@ -229,7 +229,8 @@ public final class PortLink implements HostOutput {
     /**
      * Starts serving the host on {@code fd} (non-blocking; the transport keeps owning it). The first
      * readiness without a hang-up counts as "connected". {@code onHangup} runs once when the host goes
-     * away.
+     * away. When the loop cannot watch {@code fd} (epoll_ctl fails: ENOSPC, ENOMEM) the exception is
+     * thrown after the link is left detached again, nothing of it in the loop; the fd is the caller's.
      */
     public void attach(int fd, Splicing splicing, Resync resync, HangupHandler onHangup) {
         if (state != State.DETACHED) {
@@ -238,10 +239,20 @@ public final class PortLink implements HostOutput {
         this.onHangup = onHangup;
         this.resync = resync;
         queue.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
-        this.reg = loop.register(fd, this::onEvents);
-        state = State.PROBING;
-        reg.setRead(true);
-        reg.setWrite(true);
+        try {
+            this.reg = loop.register(fd, this::onEvents);
+            state = State.PROBING;
+            reg.setRead(true);
+            reg.setWrite(true);
+        } catch (RuntimeException e) {
+            if (reg != null) {
+                reg.cancel();
+                reg = null;
+            }
+            state = State.DETACHED;
+            this.onHangup = null;
+            throw e;
+        }
     }
 
     /**
