@@ -347,15 +347,28 @@ public final class PortLink implements HostOutput {
 
     /**
      * See {@link HostOutput#hangUpIfGone}: the host's end is asked with poll(2), and its hang-up runs
-     * as epoll would have run it (its last frames dispatched first). False while frames of this host
-     * wait for the next turn (they are dispatched first, in order; the hang-up follows).
+     * as epoll would have run it (its last frames dispatched first, in order). A host that is gone
+     * sends nothing more, so what it left is bounded (what the kernel holds for it and the bytes the
+     * link holds): all of it is dispatched here, slice after slice, without waiting for later turns
+     * (frames that waited for the next turn too), and the hang-up follows. False when the host's end
+     * is open, or the link is not connected or drops its host already.
      */
     @Override
     public boolean hangUpIfGone() {
-        if (state != State.CONNECTED || dropping || yielded != null || !Os.peerClosed(reg.fd())) {
+        if (state != State.CONNECTED || dropping || !Os.peerClosed(reg.fd())) {
             return false;
         }
-        onEvents(Loop.HANGUP);
+        if (yielded == null) {
+            onEvents(Loop.HANGUP);
+        }
+        // Every pass dispatches at least one frame, and the gone host adds none: this ends.
+        while (state == State.CONNECTED && !dropping && yielded != null) {
+            yielded.cancel();
+            resumeDispatch(); // what the slice left, in order, in a fresh slice
+            if (state == State.CONNECTED && !dropping && yielded == null) {
+                onEvents(Loop.HANGUP); // the rest of its input, then the hang-up
+            }
+        }
         return state == State.DETACHED;
     }
 
