@@ -133,6 +133,9 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     public void onFrame(Frame frame) {
         long activity = agent.noteActivity();
         long id = frame.id();
+        if (idInUseByTheOtherFamily(frame)) {
+            return;
+        }
         switch (frame.type()) {
             case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
             case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
@@ -168,6 +171,42 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
                     frame.type().wire() + " is sent by the agent, not to it");
         }
+    }
+
+    /**
+     * One id, one request, whatever its family: a request that would start on an id still in use by
+     * a request of the other family (a running session, or an fs request in progress) is refused
+     * invalid_session, as one on an id in use within its own family is (each family checks its own).
+     * Otherwise both would answer on that id, their frames interleaved.
+     */
+    private boolean idInUseByTheOtherFamily(Frame frame) {
+        long id = frame.id();
+        if (id == Protocol.CONTROL_ID) {
+            return false; // refused by the family itself: id 0 is the control channel
+        }
+        String use;
+        switch (frame.type()) {
+            case EXEC_REQUEST, SESSION_ATTACH -> {
+                if (fs == null || !fs.inProgress(id)) {
+                    return false;
+                }
+                use = "an fs request in progress";
+            }
+            case FS_REQUEST -> {
+                if (fs == null || !sessions.isRunning(host, id)) {
+                    return false;
+                }
+                use = "a running session";
+            }
+            default -> {
+                return false;
+            }
+        }
+        link.refuse(id, ErrorKind.INVALID_SESSION, frame.type().wire(), "id " + id + " is in use by " + use);
+        if (frame.type() == MessageType.FS_REQUEST) {
+            fs.refusedBeforeStart(id, (FsRequest) frame.payload());
+        }
+        return true;
     }
 
     private void refuseUnserved(Frame frame) {

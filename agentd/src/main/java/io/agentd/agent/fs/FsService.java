@@ -85,6 +85,21 @@ public final class FsService {
         return out.acceptsOutput() && !heldIds.test(id);
     }
 
+    /** True while an fs request on {@code id} has not sent its terminal response (the id is in use). */
+    public boolean inProgress(long id) {
+        return active.containsKey(id);
+    }
+
+    /**
+     * {@code request} on {@code id} was refused before it reached this service (the id is in use by
+     * a session): a Write's data the host already sent is dropped quietly, as for any refused Write.
+     */
+    public void refusedBeforeStart(long id, FsRequest request) {
+        if (request.op() instanceof FsOp.Write) {
+            absorbRest(id);
+        }
+    }
+
     public void onRequest(long id, FsRequest request) {
         if (active.containsKey(id)) {
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),

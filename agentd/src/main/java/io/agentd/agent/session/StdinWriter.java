@@ -33,8 +33,10 @@ final class StdinWriter {
     private boolean open = true;
     private boolean eofRequested;
     /**
-     * The errno of the first stdin frame refused for space, 0 before: every later frame gets it too,
-     * so what the child reads stays a prefix of what the host sent.
+     * The errno of the first stdin frame of the current host refused for space, 0 before: every later
+     * frame of that host gets it too, so what the child reads of each host's input stays a prefix of
+     * what that host sent. Reset when another host attaches ({@link #rehost}): the new host's input
+     * is its own stream, and it is never refused for an earlier host's overrun.
      */
     private int refusedErrno;
     private long bytesWritten;
@@ -53,8 +55,12 @@ final class StdinWriter {
                 this::sendCredit);
     }
 
-    /** Another host is attached: see {@link StdinWindow#rehost}. */
+    /**
+     * Another host is attached: see {@link StdinWindow#rehost}. The refused-prefix rule is per host:
+     * the last host's refusal does not carry over to the new host's frames.
+     */
     void rehost(boolean flowControl) {
+        refusedErrno = 0;
         window.rehost(flowControl);
     }
 

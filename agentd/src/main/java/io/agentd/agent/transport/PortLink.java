@@ -229,7 +229,8 @@ public final class PortLink implements HostOutput {
     /**
      * Starts serving the host on {@code fd} (non-blocking; the transport keeps owning it). The first
      * readiness without a hang-up counts as "connected". {@code onHangup} runs once when the host goes
-     * away.
+     * away. When the loop cannot watch {@code fd} (epoll_ctl fails: ENOSPC, ENOMEM) the exception is
+     * thrown after the link is left detached again, nothing of it in the loop; the fd is the caller's.
      */
     public void attach(int fd, Splicing splicing, Resync resync, HangupHandler onHangup) {
         if (state != State.DETACHED) {
@@ -238,10 +239,20 @@ public final class PortLink implements HostOutput {
         this.onHangup = onHangup;
         this.resync = resync;
         queue.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
-        this.reg = loop.register(fd, this::onEvents);
-        state = State.PROBING;
-        reg.setRead(true);
-        reg.setWrite(true);
+        try {
+            this.reg = loop.register(fd, this::onEvents);
+            state = State.PROBING;
+            reg.setRead(true);
+            reg.setWrite(true);
+        } catch (RuntimeException e) {
+            if (reg != null) {
+                reg.cancel();
+                reg = null;
+            }
+            state = State.DETACHED;
+            this.onHangup = null;
+            throw e;
+        }
     }
 
     /**
@@ -336,15 +347,28 @@ public final class PortLink implements HostOutput {
 
     /**
      * See {@link HostOutput#hangUpIfGone}: the host's end is asked with poll(2), and its hang-up runs
-     * as epoll would have run it (its last frames dispatched first). False while frames of this host
-     * wait for the next turn (they are dispatched first, in order; the hang-up follows).
+     * as epoll would have run it (its last frames dispatched first, in order). A host that is gone
+     * sends nothing more, so what it left is bounded (what the kernel holds for it and the bytes the
+     * link holds): all of it is dispatched here, slice after slice, without waiting for later turns
+     * (frames that waited for the next turn too), and the hang-up follows. False when the host's end
+     * is open, or the link is not connected or drops its host already.
      */
     @Override
     public boolean hangUpIfGone() {
-        if (state != State.CONNECTED || dropping || yielded != null || !Os.peerClosed(reg.fd())) {
+        if (state != State.CONNECTED || dropping || !Os.peerClosed(reg.fd())) {
             return false;
         }
-        onEvents(Loop.HANGUP);
+        if (yielded == null) {
+            onEvents(Loop.HANGUP);
+        }
+        // Every pass dispatches at least one frame, and the gone host adds none: this ends.
+        while (state == State.CONNECTED && !dropping && yielded != null) {
+            yielded.cancel();
+            resumeDispatch(); // what the slice left, in order, in a fresh slice
+            if (state == State.CONNECTED && !dropping && yielded == null) {
+                onEvents(Loop.HANGUP); // the rest of its input, then the hang-up
+            }
+        }
         return state == State.DETACHED;
     }
 

@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;
@@ -65,6 +66,7 @@ final class SocketAcceptor {
     private final AcceptBackoff backoff = new AcceptBackoff();
     private final LogThrottle acceptFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
     private final LogThrottle overLimitLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final LogThrottle attachFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
     private int listenFd = -1;
     private Registration listenReg;
     /** Watches the listening socket again after a failed accept; null when none is pending. */
@@ -112,14 +114,35 @@ final class SocketAcceptor {
             refuseOverLimit(fd, peer);
             return;
         }
-        log.info("host connected on {} ({}, fd {})", describe, peer, fd);
+        try {
+            endpoint.link().attach(fd, splicing, PortLink.Resync.DROP_HOST, wasConnected -> {
+                connFds.remove(fd);
+                Os.close(fd);
+                endpoint.link().discardOutput();
+                endpoint.hostLost(true);
+            });
+        } catch (RuntimeException e) {
+            notServed(fd, peer, endpoint, e);
+            return;
+        }
         connFds.add(fd);
-        endpoint.link().attach(fd, splicing, PortLink.Resync.DROP_HOST, wasConnected -> {
-            connFds.remove(fd);
-            Os.close(fd);
-            endpoint.link().discardOutput();
-            endpoint.hostLost(true);
-        });
+        log.info("host connected on {} ({}, fd {})", describe, peer, fd);
+    }
+
+    /**
+     * The loop could not watch the connection's fd (epoll_ctl: ENOSPC past max_user_watches, ENOMEM):
+     * the fd is closed and the connection is over at once (its slot of --max-connections is free
+     * again), with one log line at a limited rate. The host sees its connection closed.
+     */
+    private void notServed(int fd, String peer, HostEndpoint endpoint, RuntimeException e) {
+        Os.close(fd);
+        endpoint.hostLost(true); // nothing was sent on it: it never counted as connected
+        long notLogged = attachFailureLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("a connection on {} from {} was closed unserved: the loop cannot watch it ({}){}", describe,
+                    peer, LogText.message(String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage())),
+                    LogThrottle.sinceLastLine(notLogged, "more closed so"));
+        }
     }
 
     /**

@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
@@ -105,6 +107,40 @@ class FsE2ETest {
         fs.ok(new FsOp.RemoveDir(p("a"), true));
         assertFalse(Files.exists(dir.resolve("a")));
         fs.fails(new FsOp.Stat(p("a"), true), "ENOENT");
+    }
+
+    @Test
+    void anIdInUseByOneRequestFamilyIsRefusedToTheOther(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        long h = fs.open(p("shared-id.bin"), new FsOpenOptions(true, true, false, true, true, false, 0640L));
+        byte[] data = "0123456789".getBytes(StandardCharsets.UTF_8);
+        long id = FsHost.newId();
+        // A Write waiting for its data: the id is the fs family's until its response.
+        host.send(new Frame(id, MessageType.FS_REQUEST,
+                new FsRequest(new FsOp.Write(h, 0, (long) data.length, false), null, true)));
+        host.exec(id, ExecRequest.of("echo", "on the same id"));
+        ErrorPayload e = host.expectError(id, "invalid_session");
+        assertEquals("id " + id + " is in use by an fs request in progress", e.message());
+        assertEquals(MessageType.EXEC_REQUEST.wire(), e.offendingType());
+        host.send(new Frame(id, MessageType.FS_DATA, new ExecData(data)));
+        host.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
+        assertTrue(((FsResponse) host.expect(id, MessageType.FS_RESPONSE).payload()).ok());
+        assertTrue(host.nothingMore(id, java.time.Duration.ofMillis(200)), "nothing else on the id");
+        assertEquals("0123456789", Files.readString(dir.resolve("shared-id.bin")));
+
+        // And the other way round: a running session's id is not an fs request's.
+        long sid = FsHost.newId();
+        host.exec(sid, ExecRequest.of("cat"));
+        host.expect(sid, MessageType.EXEC_STARTED);
+        host.send(new Frame(sid, MessageType.FS_REQUEST, new FsRequest(new FsOp.Stat(p("shared-id.bin"), true), null,
+                true)));
+        ErrorPayload e2 = host.expectError(sid, "invalid_session");
+        assertEquals("id " + sid + " is in use by a running session", e2.message());
+        host.stdin(sid, "still mine".getBytes(StandardCharsets.UTF_8));
+        host.stdin(sid, new byte[0]);
+        SessionResult r = host.collect(sid, java.time.Duration.ofSeconds(30));
+        assertEquals("still mine", r.out());
+        assertEquals(0, r.code());
     }
 
     @Test

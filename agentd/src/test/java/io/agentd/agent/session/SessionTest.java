@@ -184,6 +184,31 @@ class SessionTest {
     }
 
     @Test
+    void aHostAttachedAfterAnOverrunIsNotRefusedForTheLastHostsRefusal() {
+        Session s = h.startPipes(); // no flow control: the queue limit is 1024
+        h.io.room(STDIN, 0);
+        s.onStdin("kept".getBytes());
+        s.onStdin(new byte[1024]); // past the queue limit: refused, and so is the rest of this host's input
+        s.onStdin("x".getBytes());
+        List<io.agentd.protocol.Frame> refused = h.host.of(MessageType.EXEC_STDIN_ERROR);
+        assertEquals(2, refused.size());
+        assertEquals(LibC.ENOBUFS, ((ExecStdinError) refused.get(1).payload()).errno());
+
+        s.hostLeft();
+        s.rehost(true); // another host, with flow control: a fresh credit
+        List<io.agentd.protocol.Frame> credits = h.host.of(MessageType.EXEC_STDIN_CREDIT);
+        assertEquals(1, credits.size(), "the new host gets credit: " + h.host.types());
+        long credit = ((ExecStdinCredit) credits.get(0).payload()).bytes();
+        assertTrue(credit >= 3, "credit " + credit);
+        s.onStdin("new".getBytes()); // within the new host's balance
+        assertEquals(2, h.host.of(MessageType.EXEC_STDIN_ERROR).size(),
+                "a host within its balance is never refused: " + h.host.types());
+        h.io.room(STDIN, 100);
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertEquals("keptnew", h.io.written(STDIN), "the first host's prefix, then the new host's input");
+    }
+
+    @Test
     void aFlowControlledSessionGetsItsWindowRightAfterStarted() {
         h.start(SessionHarness.pipes(), null, true);
         assertEquals(List.of(MessageType.EXEC_STARTED, MessageType.EXEC_STDIN_CREDIT), h.host.types());

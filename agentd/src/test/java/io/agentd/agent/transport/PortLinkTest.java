@@ -257,6 +257,80 @@ class PortLinkTest {
         assertFalse(link.hangUpIfGone(), "detached: nothing to hang up");
     }
 
+    /**
+     * The host was killed with frames still on their way, slower to dispatch than a slice: asked
+     * whether it is gone (an attach to its session), the link takes all it left and hangs up then,
+     * rather than yielding the rest to a later turn and saying "still connected".
+     */
+    @Test
+    void aGoneHostWhoseLastFramesOutlastTheSliceIsStillHungUpOnRequest() {
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink slow = new PortLink(loop, 1 << 20, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
+                () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice (a spawn, say)
+            }
+        });
+        int port = pipe[0];
+        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.READABLE); // connected
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
+        for (long id = 1; id <= 4; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        frames.flip();
+        assertEquals(frames.remaining(), Os.libc().write(pipe[1], frames, frames.remaining()));
+        Os.close(pipe[1]);
+        pipe[1] = -1;
+
+        assertTrue(slow.hangUpIfGone(), "gone: hung up once what it sent is dispatched, whatever the slice");
+        assertEquals(List.of(1L, 2L, 3L, 4L), dispatched, "every frame it sent, in order, before the hang-up");
+        assertEquals(List.of(true), hangups);
+        assertTrue(loop.registration(port).cancelled());
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L, 4L), dispatched, "nothing left for a later turn");
+    }
+
+    @Test
+    void aGoneHostWhoseFramesAlreadyWaitForTheNextTurnIsHungUpOnRequest() {
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink slow = new PortLink(loop, 1 << 20, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
+                () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+            }
+        });
+        int port = pipe[0];
+        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.READABLE); // connected
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
+        for (long id = 1; id <= 3; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        frames.flip();
+        assertEquals(frames.remaining(), Os.libc().write(pipe[1], frames, frames.remaining()));
+        loop.fire(port, Loop.READABLE);
+        assertEquals(List.of(1L), dispatched, "the slice ran out: the rest waits for the next turn");
+        Os.close(pipe[1]);
+        pipe[1] = -1;
+
+        assertTrue(slow.hangUpIfGone(), "gone: what waited is dispatched now, then the hang-up");
+        assertEquals(List.of(1L, 2L, 3L), dispatched);
+        assertEquals(List.of(true), hangups);
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L), dispatched, "the cancelled turn dispatches nothing twice");
+    }
+
     /** A listener that ignores everything: a test overrides what it watches. */
     private static class RecordingListener implements PortLink.Listener {
         @Override

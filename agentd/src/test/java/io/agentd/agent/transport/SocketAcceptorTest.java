@@ -1,0 +1,175 @@
+package io.agentd.agent.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.ScriptedLoop;
+import io.agentd.agent.sys.OsException;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The acceptor on a real unix socket, with a scripted loop that can refuse to watch a connection's fd. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class SocketAcceptorTest {
+    private static final int ENOSPC = 28;
+
+    /** A scripted loop whose registrations after the first (the listening socket) fail like epoll_ctl ADD. */
+    private static final class RefusingLoop implements Loop {
+        final ScriptedLoop inner = new ScriptedLoop();
+        boolean refuse;
+        int listenFd = -1;
+
+        @Override
+        public Registration register(int fd, Handler handler) {
+            Registration r = inner.register(fd, handler);
+            if (listenFd < 0) {
+                listenFd = fd;
+                return r;
+            }
+            if (!refuse) {
+                return r;
+            }
+            return new Registration() {
+                @Override
+                public int fd() {
+                    return fd;
+                }
+
+                @Override
+                public void setRead(boolean on) {
+                    throw new UncheckedIOException(new OsException("epoll_ctl", ENOSPC));
+                }
+
+                @Override
+                public void setWrite(boolean on) {
+                    throw new UncheckedIOException(new OsException("epoll_ctl", ENOSPC));
+                }
+
+                @Override
+                public void setEdgeTriggered(boolean on) {
+                }
+
+                @Override
+                public boolean reading() {
+                    return false;
+                }
+
+                @Override
+                public boolean writing() {
+                    return false;
+                }
+
+                @Override
+                public void cancel() {
+                    r.cancel();
+                }
+            };
+        }
+
+        /** As EventLoop.dispatch: a handler's exception is logged (here: dropped) and the loop goes on. */
+        void fireAsTheEventLoopDoes(int fd, int events) {
+            try {
+                inner.fire(fd, events);
+            } catch (RuntimeException e) {
+                // EventLoop logs "handler for fd N failed" and goes on
+            }
+        }
+
+        @Override
+        public Timer schedule(long delayMillis, Runnable task) {
+            return inner.schedule(delayMillis, task);
+        }
+
+        @Override
+        public void stop() {
+            inner.stop();
+        }
+    }
+
+    /** --max-connections 1, counted the way the agent counts: a slot is free again at hostLost(true). */
+    private static final class OneSlot implements HostConnections {
+        private final Loop loop;
+        int open;
+        final List<String> lost = new ArrayList<>();
+
+        OneSlot(Loop loop) {
+            this.loop = loop;
+        }
+
+        @Override
+        public HostEndpoint accept(String peer, HostLossPolicy policy) {
+            if (open >= maxConnections()) {
+                return null;
+            }
+            open++;
+            PortLink link = new PortLink(loop, 1 << 20, 0);
+            return new HostEndpoint() {
+                @Override
+                public PortLink link() {
+                    return link;
+                }
+
+                @Override
+                public void hostLost(boolean over) {
+                    lost.add(peer + " over=" + over);
+                    if (over) {
+                        open--;
+                    }
+                }
+            };
+        }
+
+        @Override
+        public HostEndpoint openPort(String device, HostLossPolicy policy) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int maxConnections() {
+            return 1;
+        }
+    }
+
+    @Test
+    void aConnectionTheLoopCannotWatchIsClosedAndItsSlotFreed() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "acc-");
+        Path socket = dir.resolve("a.sock");
+        RefusingLoop loop = new RefusingLoop();
+        OneSlot connections = new OneSlot(loop);
+        UnixSocketServer server = new UnixSocketServer(loop, socket, HostLossPolicy.KILL_SESSIONS, connections);
+        server.start();
+        try {
+            loop.refuse = true;
+            try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                client.connect(UnixDomainSocketAddress.of(socket));
+                loop.fireAsTheEventLoopDoes(loop.listenFd, Loop.READABLE);
+                assertEquals(0, connections.open, "the slot is free again: " + connections.lost);
+                assertEquals(1, connections.lost.size(), "the connection is over: " + connections.lost);
+                assertTrue(connections.lost.get(0).endsWith("over=true"), connections.lost.toString());
+                assertEquals(1, loop.inner.liveRegistrations(), "nothing of it left in the loop");
+                assertEquals(-1, client.read(ByteBuffer.allocate(16)), "its fd is closed: the host sees the end");
+            }
+
+            loop.refuse = false; // the next host is served: the one slot was not kept by the failure
+            try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                client.connect(UnixDomainSocketAddress.of(socket));
+                loop.inner.fire(loop.listenFd, Loop.READABLE);
+                assertEquals(1, connections.open);
+                assertEquals(2, loop.inner.liveRegistrations(), "the listening socket and the host's");
+            }
+        } finally {
+            server.close();
+        }
+    }
+}
