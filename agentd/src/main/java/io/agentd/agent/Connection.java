@@ -231,12 +231,13 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     /**
      * A request past the request limits was refused by the codec before anything was copied. An
      * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
-     * that id. On the id of a running session that would read as the session's end, so there (and
-     * for any other frame) it is a core.error, which leaves the session alone.
+     * that id. On the id of a running session, or of an fs request in progress, that would read as
+     * its end, so there (and for any other frame) it is a core.error, which leaves it alone.
      */
     private void refuseOverLimit(ProtocolException e) {
         boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
-        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(host, e.id())) {
+        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(host, e.id())
+                && (fs == null || !fs.inProgress(e.id()))) {
             link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
             return;
         }

@@ -122,6 +122,12 @@ class FsE2ETest {
         ErrorPayload e = host.expectError(id, "invalid_session");
         assertEquals("id " + id + " is in use by an fs request in progress", e.message());
         assertEquals(MessageType.EXEC_REQUEST.wire(), e.offendingType());
+        // One past the request limits as well: a core.error, not the exec.failed that would end the id.
+        String[] tooMany = new String[32769];
+        java.util.Arrays.fill(tooMany, "x");
+        host.exec(id, ExecRequest.of("echo", tooMany));
+        ErrorPayload over = host.expectError(id, "invalid_payload");
+        assertTrue(over.message().contains("more than the limit of 32768"), over.message());
         host.send(new Frame(id, MessageType.FS_DATA, new ExecData(data)));
         host.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
         assertTrue(((FsResponse) host.expect(id, MessageType.FS_RESPONSE).payload()).ok());
