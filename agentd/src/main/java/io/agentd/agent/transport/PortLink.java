@@ -147,6 +147,12 @@ public final class PortLink implements HostOutput {
      * turn, and the port is not read meanwhile (nothing may overtake them).
      */
     private Loop.Timer yielded;
+    /**
+     * The host's input is paused (it does not read its answers) and frames it sent before that were
+     * left undispatched: they wait, with the bytes held, until the queue drains under the mark (see
+     * {@link #dispatchDecoded}). Set only while {@link QueueWaterMarks#inputPaused()}.
+     */
+    private boolean heldByPause;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -417,7 +423,15 @@ public final class PortLink implements HostOutput {
     private void afterDequeue() {
         long q = queue.queuedBytes();
         if (waterMarks.inputShouldResume(q)) {
-            readAgainIfAllowed();
+            if (heldByPause) {
+                // The frames left waiting go first (next turn, in a slice of their own), then reading.
+                heldByPause = false;
+                if (state == State.CONNECTED && !dropping && yielded == null) {
+                    yielded = loop.schedule(0, this::resumeDispatch);
+                }
+            } else {
+                readAgainIfAllowed();
+            }
             log.info("host reads again, port input resumed");
         }
         if (waterMarks.outputShouldResume(q)) {
@@ -446,7 +460,8 @@ public final class PortLink implements HostOutput {
         if ((events & Loop.HANGUP) != 0 && yielded == null) {
             // Take what the host sent before it went away, then let the transport decide. (While
             // frames wait for the next turn, the hang-up does too: epoll reports it again once the
-            // port is read again.)
+            // port is read again. A host whose input is paused has the frames it sent past the pause
+            // dropped, logged: it read none of their answers, and what they would queue has no bound.)
             while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
             }
@@ -467,7 +482,7 @@ public final class PortLink implements HostOutput {
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
     private boolean readInput() {
-        if (awaitingBudget || yielded != null || !inBuf.hasRemaining()) {
+        if (awaitingBudget || holdsFrames() || !inBuf.hasRemaining()) {
             return false; // what is held must go to the decoder first
         }
         int n;
@@ -505,6 +520,9 @@ public final class PortLink implements HostOutput {
         if (inBuf.position() > 0) {
             text.append("; ").append(inBuf.position()).append(" bytes read and not yet decoded were dropped");
         }
+        if (heldByPause) {
+            text.append("; frames read while the host did not read its answers were dropped undispatched");
+        }
         return text.toString();
     }
 
@@ -533,7 +551,7 @@ public final class PortLink implements HostOutput {
                 decoder.feed(inBuf);
                 inBuf.limit(limit);
                 dispatchDecoded();
-                if (yielded != null) {
+                if (holdsFrames()) {
                     break; // the decoder holds frames still: it stays
                 }
             }
@@ -546,7 +564,7 @@ public final class PortLink implements HostOutput {
         }
         // Also with nothing held: the frames after a large one may have been dispatched in a later
         // turn (the slice ran out), and a host idle between frames must hold none of the budget.
-        if (yielded == null) {
+        if (!holdsFrames()) {
             releaseRetainedAtBoundary();
         }
         if (state != State.CONNECTED || dropping) {
@@ -554,7 +572,7 @@ public final class PortLink implements HostOutput {
             return;
         }
         inBuf.compact();
-        if (yielded != null) {
+        if (holdsFrames()) {
             return; // resumeDispatch feeds the rest
         }
         if (admission.waiting()) {
@@ -616,8 +634,13 @@ public final class PortLink implements HostOutput {
 
     /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
     private boolean mayRead() {
-        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null
+        return state == State.CONNECTED && !dropping && !awaitingBudget && !holdsFrames()
                 && !waterMarks.inputPaused();
+    }
+
+    /** Frames read wait undispatched: the slice ran out, or the host's input is paused. */
+    private boolean holdsFrames() {
+        return yielded != null || heldByPause;
     }
 
     /** The slice ran out with frames left: the port is not read until they are dispatched, next turn. */
@@ -634,7 +657,7 @@ public final class PortLink implements HostOutput {
         }
         sliceStart = clock.getAsLong();
         dispatchDecoded();
-        if (yielded == null && state == State.CONNECTED && !dropping) {
+        if (!holdsFrames() && state == State.CONNECTED && !dropping) {
             processInput();
         }
         readAgainIfAllowed();
@@ -648,8 +671,20 @@ public final class PortLink implements HostOutput {
         }
     }
 
+    /**
+     * Dispatches the frames decoded, until the slice runs out or the host's input is paused. A paused
+     * host does not read its answers, and one small request can queue a large one (an attach replays
+     * up to a session's whole kept output, a list names every session): the frames it sent before
+     * the pause wait like the bytes it has not sent yet, so what it can make the agent queue is the
+     * pause mark plus one request's answer. Nothing the queue needs to drain waits with them: it
+     * drains by the host reading, and once it is back under the mark they are dispatched in order.
+     */
     private void dispatchDecoded() {
         while (state == State.CONNECTED) {
+            if (!dropping && waterMarks.inputPaused()) {
+                heldByPause = true;
+                return;
+            }
             Frame frame;
             try {
                 frame = decoder.next();
@@ -702,6 +737,7 @@ public final class PortLink implements HostOutput {
      */
     private void beginDrop(String why) {
         dropping = true;
+        heldByPause = false; // the decoder is reset: nothing is held
         dropReason = why;
         frameDeadline.stop();
         decoder.reset();
@@ -738,6 +774,7 @@ public final class PortLink implements HostOutput {
         decoder.reset();
         forgetInput();
         waterMarks.hostGone();
+        heldByPause = false;
         dropping = false;
         dropReason = null;
         if (dropDeadline != null) {

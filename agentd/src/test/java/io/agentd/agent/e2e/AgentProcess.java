@@ -3,6 +3,9 @@ package io.agentd.agent.e2e;
 import io.agentd.protocol.MessageType;
 import io.agentd.testsupport.RunningAgent;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -81,6 +84,21 @@ final class AgentProcess implements AutoCloseable {
     HostConnection connect() throws IOException {
         try {
             return agent.connect(HostConnection::open);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
+        }
+    }
+
+    /** A blocking socket to the agent, read only as far as the test reads it (core.ready first). */
+    SocketChannel connectRaw() throws IOException {
+        try {
+            return agent.connect(socket -> {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                ch.connect(UnixDomainSocketAddress.of(socket));
+                return ch;
+            });
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {

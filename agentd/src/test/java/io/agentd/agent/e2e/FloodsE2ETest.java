@@ -15,7 +15,11 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionListResult;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -98,6 +102,131 @@ class FloodsE2ETest {
                 host.expectError(77, "invalid_session");
             }
             assertAnswersPing(agent, host, 1);
+        }
+    }
+
+    /**
+     * A host that does not read sends, in one write, 500 pairs of core.session.attach (each replays
+     * the session's whole kept output, ~1 MB, into the host's queue) and core.session.detach (which
+     * makes the next attach replay it again). Once its input is paused, the frames of that write
+     * still unanswered wait: the agent queues the pause mark plus one replay, not 500 MB. Another
+     * host is served meanwhile; the flooding host's waiting frames go with it when it closes.
+     */
+    @Test
+    void attachDetachPairsFromAHostThatDoesNotReadAreNotAnsweredPastThePause() throws Exception {
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("attach-flood", SMALL_HEAP)) {
+            long number;
+            try (HostConnection host = agent.connectReady()) {
+                number = SessionsE2ETest.startDetached(host, 5,
+                        Requests.sh("head -c 1000000 /dev/zero; sleep 60").withStartDetached(true));
+                awaitKept(host, number, 1_000_000);
+                host.pauseReading();
+                List<Frame> pairs = new ArrayList<>();
+                for (int i = 0; i < 500; i++) {
+                    pairs.add(new Frame(100, MessageType.SESSION_ATTACH, new SessionAttach(number, 0L, false)));
+                    pairs.add(new Frame(100, MessageType.SESSION_DETACH, Empty.INSTANCE));
+                }
+                host.sendTogether(pairs.toArray(Frame[]::new));
+                Thread.sleep(1000);
+                try (HostConnection other = agent.connectReady()) {
+                    assertAnswersPing(agent, other, 1);
+                }
+            }
+            try (HostConnection other = agent.connectReady()) {
+                assertAnswersPing(agent, other, 2);
+            }
+        }
+    }
+
+    /**
+     * The same with core.session.list: 50 exited detached sessions with a 2 KB cmd each make every
+     * answer ~60 KB. A raw host sends 80 lists without reading (its input pauses), then 1,800 more
+     * in one write, which wait in the socket; it then reads the answers to the first 80 only, so
+     * that the agent reads again, one read holding some 1,700 lists, and stops reading. Answering
+     * them all would queue ~100 MB (before, the agent halted on OutOfMemoryError within seconds); it
+     * answers up to the pause and waits.
+     */
+    @Test
+    void listRequestsFromAHostThatDoesNotReadAreNotAnsweredPastThePause() throws Exception {
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("list-flood", SMALL_HEAP)) {
+            try (HostConnection host = agent.connectReady()) {
+                for (int i = 0; i < 50; i++) {
+                    SessionsE2ETest.startDetached(host, 10 + i,
+                            ExecRequest.of("/".repeat(2000) + "bin/sh", "-c", "exit 0").withStartDetached(true));
+                }
+                int answer = new FrameEncoder().encode(new Frame(9, MessageType.SESSION_LIST_RESULT,
+                        new SessionListResult(SessionsE2ETest.list(host, 9), 0))).length;
+                assertTrue(answer > 50_000, "a list answer is " + answer + " bytes");
+            }
+            try (SocketChannel raw = agent.connectRaw()) {
+                RawReader reader = new RawReader(raw);
+                reader.await(MessageType.CORE_READY, 1);
+                raw.write(ByteBuffer.wrap(lists(80)));
+                Thread.sleep(500);
+                raw.write(ByteBuffer.wrap(lists(1_800)));
+                Thread.sleep(500);
+                reader.await(MessageType.SESSION_LIST_RESULT, 80);
+                // Building an answer takes ms: answering the whole read would take several seconds.
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (System.nanoTime() < until && agent.isAlive()) {
+                    Thread.sleep(200);
+                }
+                assertTrue(agent.isAlive(), "the agent did not survive:\n" + agent.logText());
+                try (HostConnection other = agent.connectReady()) {
+                    assertAnswersPing(agent, other, 1);
+                }
+            }
+            try (HostConnection other = agent.connectReady()) {
+                assertAnswersPing(agent, other, 2);
+            }
+        }
+    }
+
+    private static byte[] lists(int count) {
+        FrameEncoder encoder = new FrameEncoder();
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < count; i++) {
+            all.writeBytes(encoder.encode(new Frame(100, MessageType.SESSION_LIST, Empty.INSTANCE)));
+        }
+        return all.toByteArray();
+    }
+
+    /** Reads a blocking socket only while asked to: the host that reads some answers, then stops. */
+    private static final class RawReader {
+        private final SocketChannel channel;
+        private final FrameDecoder decoder = new FrameDecoder();
+        private final ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+
+        RawReader(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        /** Reads until {@code count} frames of {@code type} came (frames of other types are skipped). */
+        void await(MessageType type, int count) throws Exception {
+            int seen = 0;
+            while (true) {
+                Frame f;
+                while ((f = decoder.next()) != null) {
+                    if (f.type() == type && ++seen == count) {
+                        return;
+                    }
+                }
+                buf.clear();
+                if (channel.read(buf) < 0) {
+                    throw new AssertionError("the agent closed the connection after " + seen + " " + type);
+                }
+                decoder.feed(buf.flip());
+            }
+        }
+    }
+
+    /** Waits until session {@code number} kept {@code bytes} of output. */
+    private static void awaitKept(HostConnection host, long number, long bytes) throws Exception {
+        long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
+        long id = 1000;
+        while (SessionsE2ETest.find(SessionsE2ETest.list(host, id++), number).retainedEnd() < bytes) {
+            assertTrue(System.nanoTime() < deadline, "the session did not write its output");
+            Thread.sleep(20);
         }
     }
 

@@ -237,6 +237,48 @@ class PortLinkTest {
         assertEquals(0, budget.reserved(), "the host is idle between frames: it holds none of the budget");
     }
 
+    /**
+     * Frames read in the same read as one whose answer paused the host's input wait with the bytes
+     * not yet read: a host that does not read its answers cannot have a whole read's worth of
+     * requests answered into the queue (one core.session.attach replays up to 1 MiB). Once the queue
+     * is back under the mark they are dispatched, in order, and the port is read again.
+     */
+    @Test
+    void framesReadBeforeTheInputPausedWaitUntilTheQueueIsBackUnderTheMark() throws Exception {
+        List<Long> dispatched = new ArrayList<>();
+        link.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                if (frame.id() == 1) { // an answer as large as the pause mark: the host reads nothing
+                    queueOutput((int) (HIGH_WATER * QueueWaterMarks.INPUT_PAUSE_FACTOR));
+                }
+            }
+        });
+        int port = pipe[0];
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.READABLE); // connected
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
+        for (long id = 1; id <= 4; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+
+        loop.fire(port, Loop.READABLE);
+        assertEquals(List.of(1L), dispatched, "the frames after the pause wait");
+        assertFalse(loop.registration(port).reading(), "input paused");
+        loop.fire(port, Loop.READABLE);
+        assertEquals(List.of(1L), dispatched, "nothing is dispatched while the input is paused");
+
+        link.discardOutput(); // as if the host read it all
+        assertEquals(List.of(1L), dispatched, "dispatched in a turn of their own, not from inside the drain");
+        loop.turn();
+        assertEquals(List.of(1L, 2L, 3L, 4L), dispatched);
+        assertTrue(loop.registration(port).reading(), "all dispatched: the port is read again");
+        assertEquals(List.of(), hangups);
+    }
+
     @Test
     void aHostThatClosedItsEndIsHungUpOnRequestBeforeEpollSaysSoAndAnOpenOneIsNot() {
         int port = pipe[0];
