@@ -57,6 +57,18 @@ public final class OutputRetention {
         return held;
     }
 
+    /**
+     * What the open rings allocate together: at most {@link #held} plus, per ring, two chunks of
+     * {@link OutputRing#CHUNK}, its chunk table and the slack of its runs (see {@link OutputRing}).
+     */
+    public long allocated() {
+        long sum = 0;
+        for (OutputRing r : rings) {
+            sum += r.allocated();
+        }
+        return sum;
+    }
+
     public long perSession() {
         return perSession;
     }

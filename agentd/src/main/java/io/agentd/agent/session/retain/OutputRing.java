@@ -8,8 +8,12 @@ package io.agentd.agent.session.retain;
  * cannot make it hold more than its cap. When full, its oldest bytes go first; every byte that
  * goes without having been stored, or is dropped later, is counted in {@link #dropped}.
  *
- * <p>Storage is one byte ring, grown by doubling up to the cap as output arrives (an idle session
- * costs nothing), and a ring of runs: each the offset where a stream's bytes begin. Loop thread only.
+ * <p>Storage is a ring of {@link #CHUNK}-byte chunks, each covering an aligned range of output
+ * offsets: a chunk is allocated when output reaches it and freed once every byte in it is dropped,
+ * so what a ring allocates follows what it keeps ({@link #allocated}: at most {@link #held} plus two
+ * chunks, its chunk table and its runs' slack), also after the agent-wide total trimmed it; an idle
+ * session costs nothing. Beside it a ring of runs, each the offset where a stream's bytes begin,
+ * grown by doubling and halved when a quarter full. Loop thread only.
  */
 public final class OutputRing {
     /** What one run (a change of stream) is charged, in bytes of the cap: the long that records it. */
@@ -18,7 +22,9 @@ public final class OutputRing {
     public static final long MIN_CAP = 1024;
     public static final int STDOUT = 0;
     public static final int STDERR = 1;
-    private static final int FIRST_CAPACITY = 4096;
+    /** Bytes of one chunk of kept output. */
+    public static final int CHUNK = 4096;
+    private static final int MIN_RUNS = 4;
 
     /** A piece of kept output, as replay hands it out. */
     @FunctionalInterface
@@ -28,16 +34,19 @@ public final class OutputRing {
     }
 
     private final long cap;
-    private byte[] buf = new byte[0];
-    /** Index in buf of the oldest byte kept. */
-    private int head;
+    /** Ring of chunks: chunk i (from {@link #chunkHead}) holds offsets from (firstChunk + i) * CHUNK. */
+    private byte[][] chunks = new byte[0][];
+    private int chunkHead;
+    private int chunkCount;
+    /** Offset / CHUNK of the first chunk held (meaningful while chunkCount > 0). */
+    private long firstChunk;
     /** Bytes kept. */
     private int size;
     /** Output offset of the oldest byte kept (or, with none kept, of the next byte). */
     private long start;
     private long dropped;
     /** Ring of runs: offset << 1 | stream, oldest first. The first may start before {@link #start}. */
-    private long[] runs = new long[4];
+    private long[] runs = new long[MIN_RUNS];
     private int runHead;
     private int runCount;
 
@@ -78,6 +87,11 @@ public final class OutputRing {
         return cap;
     }
 
+    /** Bytes of the arrays the ring holds now: its chunks, its chunk table and its runs. */
+    public long allocated() {
+        return (long) chunkCount * CHUNK + (long) Long.BYTES * (chunks.length + runs.length);
+    }
+
     /**
      * Records {@code len} bytes of {@code stream}, dropping the oldest kept bytes to stay within the
      * cap (of a write larger than the cap, only its tail is kept).
@@ -109,12 +123,23 @@ public final class OutputRing {
         if (!continuesLastRun(stream)) {
             addRun(end(), stream);
         }
-        ensureCapacity(size + len);
-        int tail = (head + size) % buf.length;
-        int first = Math.min(len, buf.length - tail);
-        System.arraycopy(src, off, buf, tail, first);
-        System.arraycopy(src, off + first, buf, 0, len - first);
-        size += len;
+        long at = end();
+        if (chunkCount == 0) {
+            firstChunk = at / CHUNK;
+        }
+        while (len > 0) {
+            int index = (int) (at / CHUNK - firstChunk);
+            if (index == chunkCount) {
+                addChunk();
+            }
+            int pos = (int) (at % CHUNK);
+            int n = Math.min(len, CHUNK - pos);
+            System.arraycopy(src, off, chunk(index), pos, n);
+            off += n;
+            len -= n;
+            at += n;
+            size += n;
+        }
         return held() - before;
     }
 
@@ -126,7 +151,6 @@ public final class OutputRing {
     public long dropOldest(long charge) {
         long before = held();
         int bytes = (int) Math.min(size, Math.max(0, charge));
-        head = buf.length == 0 ? 0 : (head + bytes) % buf.length;
         size -= bytes;
         start += bytes;
         dropped += bytes;
@@ -139,14 +163,41 @@ public final class OutputRing {
             runHead = (runHead + 1) % runs.length;
             runCount--;
         }
+        // The chunks wholly before the oldest byte kept (all of them once nothing is kept) go.
+        while (chunkCount > 0 && (size == 0 || (firstChunk + 1) * CHUNK <= start)) {
+            chunks[chunkHead] = null;
+            chunkHead = (chunkHead + 1) % chunks.length;
+            chunkCount--;
+            firstChunk++;
+        }
+        if (chunkCount == 0) {
+            chunkHead = 0;
+        }
+        if (chunks.length > 4 && chunkCount <= chunks.length / 4) {
+            chunks = chunkTable(shrunk(chunks.length, chunkCount, 4));
+        }
+        if (runs.length > MIN_RUNS && runCount <= runs.length / 4) {
+            runs = runTable(shrunk(runs.length, runCount, MIN_RUNS));
+        }
         return before - held();
+    }
+
+    /**
+     * A table of {@code length} entries with {@code used} in use, halved while a quarter full or less
+     * (at most half full after: growing doubles a full one, so the two never alternate).
+     */
+    private static int shrunk(int length, int used, int min) {
+        while (length > min && used <= length / 4) {
+            length /= 2;
+        }
+        return Math.max(min, length);
     }
 
     /** Gives back all memory: nothing is kept any more (the bytes count as dropped). */
     public long clear() {
         long freed = dropOldest(held());
-        buf = new byte[0];
-        head = 0;
+        chunks = new byte[0][];
+        runs = new long[MIN_RUNS];
         return freed;
     }
 
@@ -172,11 +223,46 @@ public final class OutputRing {
 
     private byte[] copy(long offset, int n) {
         byte[] out = new byte[n];
-        int from = (int) ((head + (offset - start)) % buf.length);
-        int first = Math.min(n, buf.length - from);
-        System.arraycopy(buf, from, out, 0, first);
-        System.arraycopy(buf, 0, out, first, n - first);
+        for (int done = 0; done < n; ) {
+            long at = offset + done;
+            int pos = (int) (at % CHUNK);
+            int k = Math.min(n - done, CHUNK - pos);
+            System.arraycopy(chunk((int) (at / CHUNK - firstChunk)), pos, out, done, k);
+            done += k;
+        }
         return out;
+    }
+
+    private byte[] chunk(int index) {
+        return chunks[(chunkHead + index) % chunks.length];
+    }
+
+    private void addChunk() {
+        if (chunkCount == chunks.length) {
+            chunks = chunkTable(Math.max(4, chunks.length * 2));
+        }
+        chunks[(chunkHead + chunkCount) % chunks.length] = new byte[CHUNK];
+        chunkCount++;
+    }
+
+    /** The chunk table moved into one of {@code length} entries, oldest first. */
+    private byte[][] chunkTable(int length) {
+        byte[][] table = new byte[length][];
+        for (int i = 0; i < chunkCount; i++) {
+            table[i] = chunk(i);
+        }
+        chunkHead = 0;
+        return table;
+    }
+
+    /** The runs moved into an array of {@code length}, oldest first. */
+    private long[] runTable(int length) {
+        long[] table = new long[length];
+        for (int i = 0; i < runCount; i++) {
+            table[i] = runs[(runHead + i) % runs.length];
+        }
+        runHead = 0;
+        return table;
     }
 
     private boolean continuesLastRun(int stream) {
@@ -189,30 +275,9 @@ public final class OutputRing {
 
     private void addRun(long offset, int stream) {
         if (runCount == runs.length) {
-            long[] grown = new long[runs.length * 2];
-            for (int i = 0; i < runCount; i++) {
-                grown[i] = runs[(runHead + i) % runs.length];
-            }
-            runs = grown;
-            runHead = 0;
+            runs = runTable(runs.length * 2);
         }
         runs[(runHead + runCount) % runs.length] = offset << 1 | stream;
         runCount++;
-    }
-
-    private void ensureCapacity(int needed) {
-        if (needed <= buf.length) {
-            return;
-        }
-        int capacity = Math.max(buf.length, FIRST_CAPACITY);
-        while (capacity < needed) {
-            capacity = (int) Math.min(cap, (long) capacity * 2);
-        }
-        byte[] grown = new byte[capacity];
-        int first = Math.min(size, buf.length - head);
-        System.arraycopy(buf, head, grown, 0, first);
-        System.arraycopy(buf, 0, grown, first, size - first);
-        buf = grown;
-        head = 0;
     }
 }

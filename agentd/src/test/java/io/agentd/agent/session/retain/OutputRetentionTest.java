@@ -42,6 +42,40 @@ class OutputRetentionTest {
         assertEquals(10_000, a.end());
     }
 
+    /**
+     * The total counts memory, not only bytes held: 300 sessions that each wrote 1 MiB under a 64 MiB
+     * total allocate 64 MiB and small slack, not a full-size array each (227 MB before the rings
+     * gave back what the total trimmed).
+     */
+    @Test
+    void ringsTrimmedByTheTotalGiveTheirMemoryBack() {
+        long total = 64L << 20;
+        OutputRetention retention = new OutputRetention(1 << 20, total);
+        OutputRing[] rings = new OutputRing[300];
+        byte[] chunk = new byte[64 * 1024];
+        for (int i = 0; i < rings.length; i++) {
+            rings[i] = retention.open(0);
+            for (int n = 0; n < 16; n++) {
+                retention.record(rings[i], OutputRing.STDOUT, chunk, 0, chunk.length);
+            }
+        }
+        assertTrue(retention.held() <= total, "held " + retention.held());
+        long slack = rings.length * (2L * OutputRing.CHUNK + 1024);
+        assertTrue(retention.allocated() <= total + slack, "allocated " + retention.allocated() + " for held "
+                + retention.held() + " (total " + total + ")");
+        long kept = 0;
+        for (OutputRing r : rings) {
+            assertEquals(1 << 20, r.end(), "every byte counted");
+            assertEquals(r.start(), r.dropped(), "what is not kept is counted dropped");
+            kept += r.end() - r.start();
+        }
+        assertEquals(retention.held(), kept + rings.length * (long) OutputRing.RUN_COST);
+        for (OutputRing r : rings) {
+            retention.close(r);
+        }
+        assertEquals(0, retention.allocated(), "closed rings are not counted");
+    }
+
     @Test
     void closingARingGivesItsShareBack() {
         OutputRetention retention = new OutputRetention(2048, 4096);

@@ -98,6 +98,46 @@ class OutputRingTest {
         }
     }
 
+    /**
+     * Bytes across many chunks come back in order and intact; what is dropped gives its chunks (and
+     * the runs' slack) back, so a ring trimmed to a little allocates a little.
+     */
+    @Test
+    void keptBytesSpanChunksAndDroppedOnesGiveTheirMemoryBack() {
+        OutputRing ring = new OutputRing(1 << 20, 0);
+        StringBuilder all = new StringBuilder();
+        int n = 0;
+        for (int i = 0; all.length() < 200_000; i++) {
+            int len = 1 + (i * 7919) % 9000;
+            StringBuilder piece = new StringBuilder();
+            for (int k = 0; k < len; k++) {
+                piece.append((char) ('a' + (n++ % 26)));
+            }
+            put(ring, i % 5 == 4 ? OutputRing.STDERR : OutputRing.STDOUT, piece.toString());
+            all.append(piece);
+        }
+        for (long from : new long[] {0, 1, OutputRing.CHUNK - 1, OutputRing.CHUNK, 123_457}) {
+            StringBuilder back = new StringBuilder();
+            replay(ring, from, 5000).forEach(p -> back.append(p.text()));
+            assertEquals(all.substring((int) from), back.toString(), "from " + from);
+        }
+        ring.dropOldest(ring.held() - 10_000);
+        assertTrue(ring.allocated() <= ring.held() + 2L * OutputRing.CHUNK + 1024,
+                "allocated " + ring.allocated() + " for held " + ring.held());
+        StringBuilder back = new StringBuilder();
+        replay(ring, ring.start(), 5000).forEach(p -> back.append(p.text()));
+        assertEquals(all.substring((int) ring.start()), back.toString());
+        put(ring, OutputRing.STDOUT, "tail");
+        assertEquals(all.length() + 4, ring.end());
+
+        OutputRing runs = new OutputRing(1 << 20, 0);
+        for (int i = 0; i < 100_000; i++) {
+            put(runs, i % 2, "x");
+        }
+        runs.dropOldest(runs.held() - 100);
+        assertTrue(runs.allocated() <= 4L * OutputRing.CHUNK, "allocated " + runs.allocated());
+    }
+
     @Test
     void aWriteLargerThanTheCapKeepsItsTail() {
         OutputRing ring = new OutputRing(1024, 0);
