@@ -306,27 +306,10 @@ class PortLinkTest {
      */
     @Test
     void aGoneHostWhoseLastFramesOutlastTheSliceIsStillHungUpOnRequest() {
-        long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
-        PortLink slow = new PortLink(loop, 1 << 20, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
-                () -> nanos[0]);
-        slow.setListener(new RecordingListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                dispatched.add(frame.id());
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice (a spawn, say)
-            }
-        });
+        PortLink slow = connectedLinkWhoseFramesEachUseUpASlice(dispatched);
         int port = pipe[0];
-        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
-        loop.fire(port, Loop.READABLE); // connected
-        FrameEncoder encoder = new FrameEncoder();
-        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
-        for (long id = 1; id <= 4; id++) {
-            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
-        }
-        frames.flip();
-        assertEquals(frames.remaining(), Os.libc().write(pipe[1], frames, frames.remaining()));
+        writePings(4);
         Os.close(pipe[1]);
         pipe[1] = -1;
 
@@ -340,27 +323,10 @@ class PortLinkTest {
 
     @Test
     void aGoneHostWhoseFramesAlreadyWaitForTheNextTurnIsHungUpOnRequest() {
-        long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
-        PortLink slow = new PortLink(loop, 1 << 20, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
-                () -> nanos[0]);
-        slow.setListener(new RecordingListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                dispatched.add(frame.id());
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
-            }
-        });
+        PortLink slow = connectedLinkWhoseFramesEachUseUpASlice(dispatched);
         int port = pipe[0];
-        slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
-        loop.fire(port, Loop.READABLE); // connected
-        FrameEncoder encoder = new FrameEncoder();
-        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
-        for (long id = 1; id <= 3; id++) {
-            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
-        }
-        frames.flip();
-        assertEquals(frames.remaining(), Os.libc().write(pipe[1], frames, frames.remaining()));
+        writePings(3);
         loop.fire(port, Loop.READABLE);
         assertEquals(List.of(1L), dispatched, "the slice ran out: the rest waits for the next turn");
         Os.close(pipe[1]);
@@ -371,6 +337,34 @@ class PortLinkTest {
         assertEquals(List.of(true), hangups);
         loop.turn();
         assertEquals(List.of(1L, 2L, 3L), dispatched, "the cancelled turn dispatches nothing twice");
+    }
+
+    /** A link on the pipe, connected, whose every frame dispatched uses up a slice (a spawn, say) and is listed. */
+    private PortLink connectedLinkWhoseFramesEachUseUpASlice(List<Long> dispatched) {
+        long[] nanos = {0};
+        PortLink slow = new PortLink(loop, 1 << 20, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
+                () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+            }
+        });
+        slow.attach(pipe[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(pipe[0], Loop.READABLE); // connected
+        return slow;
+    }
+
+    /** core.ping on ids 1 to {@code count}, written into the pipe in one write. */
+    private void writePings(int count) {
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
+        for (long id = 1; id <= count; id++) {
+            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+        }
+        frames.flip();
+        assertEquals(frames.remaining(), Os.libc().write(pipe[1], frames, frames.remaining()));
     }
 
     /** A listener that ignores everything: a test overrides what it watches. */
