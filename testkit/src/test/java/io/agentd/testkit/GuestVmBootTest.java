@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
  * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
- * two guests that panic, one the test powers off, one whose agent it stops, and one boot that never gets ready.
+ * two guests that panic, one the test powers off, one whose agent it stops, one whose agent refuses its
+ * options, and one boot that never gets ready.
  */
 class GuestVmBootTest {
     /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
@@ -197,6 +198,20 @@ class GuestVmBootTest {
         } catch (IOException e) {
             // already gone
         }
+    }
+
+    /**
+     * An agent that refuses its options (a bad agentd.* kernel argument: exit 2) is not restarted every
+     * second for ever, a VM that never gets ready: init powers the guest off, and the boot fails as
+     * soon as QEMU exits, with init's line on the console in the exception.
+     */
+    @Test
+    void anAgentThatRefusesItsOptionsPowersTheGuestOffAndTheBootSaysWhy() throws Exception {
+        Path run = tmp.resolve("bad-option");
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().runDir(run).memoryMib(512)
+                .vcpus(1).kernelArgs("agentd.log-level=loud").bootTimeout(Duration.ofSeconds(90)).boot());
+        assertContains(e, "QEMU exited with status 0 before the agent was ready");
+        assertContains(e, "agentd refused its options (exit 2");
     }
 
     @Test
