@@ -3,8 +3,6 @@ package io.agentd.agent.fs;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.nio.channels.FileChannel;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 
 /**
  * fs never waits for a file's data. Some files that stat calls regular make a read wait until data
@@ -43,10 +41,7 @@ final class WaitFreeFiles {
         if (fd < 0) {
             return false;
         }
-        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8); // struct pollfd {int fd; short events; short revents}
-        pollfd.putInt(0, fd);
-        pollfd.putShort(4, LibC.POLLIN);
-        return Os.libc().poll(pollfd, 1, 0) == 0;
+        return Os.pollNow(fd, LibC.POLLIN) == 0;
     }
 
     /** EAGAIN for {@code what} (a write) to a file that takes no data now. */

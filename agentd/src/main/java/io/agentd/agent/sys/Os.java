@@ -144,13 +144,20 @@ public final class Os {
      * waiting and without reading; false when it has not or poll(2) cannot say.
      */
     public static boolean peerClosed(int fd) {
+        int revents = pollNow(fd, LibC.POLLRDHUP);
+        return revents > 0 && (revents & (LibC.POLLHUP | LibC.POLLRDHUP)) != 0;
+    }
+
+    /**
+     * poll(2) of one fd for {@code events}, without waiting: the events it reports now (revents), 0
+     * when none is, -1 when poll(2) fails.
+     */
+    public static int pollNow(int fd, short events) {
         Pointer pollfd = Memory.allocateDirect(RUNTIME, 8); // struct pollfd {int fd; short events; short revents}
         pollfd.putInt(0, fd);
-        pollfd.putShort(4, LibC.POLLRDHUP);
-        if (LIBC.poll(pollfd, 1, 0) != 1) {
-            return false;
-        }
-        return (pollfd.getShort(6) & (LibC.POLLHUP | LibC.POLLRDHUP)) != 0;
+        pollfd.putShort(4, events);
+        int ready = LIBC.poll(pollfd, 1, 0);
+        return ready < 0 ? -1 : ready == 0 ? 0 : pollfd.getShort(6) & 0xffff;
     }
 
     /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
