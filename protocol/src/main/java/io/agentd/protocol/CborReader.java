@@ -1,11 +1,8 @@
 package io.agentd.protocol;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser.NumberType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
-import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -19,17 +16,8 @@ import java.util.List;
  * checks it is lax about (plain integers, UTF-8) are made here on the raw bytes.
  */
 final class CborReader {
-    /**
-     * Field names come from the peer: no interning into the JVM's string table and no symbol table
-     * shared across frames (nothing a hostile peer can grow or flood; a key costs one small String).
-     */
-    static final CBORFactory FACTORY = CBORFactory.builder()
-            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
-            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .build();
-
     private final byte[] input;
-    private final CBORParser parser;
+    private final OffsetCborParser parser;
     private final long id;
     private final MessageType type;
     /** The maps being read, outermost first; entries past {@link #depth} are kept for reuse. */
@@ -37,7 +25,7 @@ final class CborReader {
     private int depth;
 
     /** {@code parser} reads {@code input} (its token offsets are used to tell plain integers apart). */
-    CborReader(byte[] input, CBORParser parser, long id, MessageType type) {
+    CborReader(byte[] input, OffsetCborParser parser, long id, MessageType type) {
         this.input = input;
         this.parser = parser;
         this.id = id;
@@ -85,7 +73,7 @@ final class CborReader {
      * when asked for it, so a huge one can be measured and refused without being built.
      */
     long textBytes(String field) throws ProtocolException {
-        long bytes = CborText.textLength(input, tokenOffset(parser));
+        long bytes = CborText.textLength(input, parser.tokenStart());
         if (bytes < 0) {
             throw invalid(field + ": text runs past the payload");
         }
@@ -115,7 +103,7 @@ final class CborReader {
 
     /** At most {@code maxBytes} from the start of the text token just read, without decoding it whole. */
     String textPrefix(int maxBytes) {
-        return CborText.textPrefix(input, tokenOffset(parser), maxBytes);
+        return CborText.textPrefix(input, parser.tokenStart(), maxBytes);
     }
 
     /**
@@ -123,7 +111,7 @@ final class CborReader {
      * length (counted only as its entries are read).
      */
     long declaredEntries() {
-        return CborHead.definiteEntries(input, tokenOffset(parser));
+        return CborHead.definiteEntries(input, parser.tokenStart());
     }
 
     /** Opens the map that {@code token} starts. */
@@ -161,7 +149,7 @@ final class CborReader {
         } catch (IOException e) {
             throw unreadable(where, e);
         }
-        if (CborText.isBadText(input, tokenOffset(parser))) {
+        if (CborText.isBadText(input, parser.tokenStart())) {
             throw invalid(where + ": a key is not valid UTF-8");
         }
         if (map.isKnown(key)) {
@@ -254,7 +242,7 @@ final class CborReader {
     /** The text of the string token just read, refused unless its bytes are valid UTF-8. */
     String textValue(String field) throws ProtocolException {
         String text = call(field, parser::getText);
-        if (CborText.isBadText(input, tokenOffset(parser))) {
+        if (CborText.isBadText(input, parser.tokenStart())) {
             throw invalid(field + ": text is not valid UTF-8");
         }
         return text;
@@ -362,21 +350,13 @@ final class CborReader {
     }
 
     /**
-     * The offset in the input of the token just read. A method of its own, called for every key: the
-     * JsonLocation Jackson builds for it then never escapes, and the JIT drops it whatever the caller.
-     */
-    static long tokenOffset(CBORParser parser) {
-        return parser.currentTokenLocation().getByteOffset();
-    }
-
-    /**
      * Null when the integer token just read is a plain CBOR integer (major type 0 or 1), else what it
      * is. Jackson also reports simple values (0xf0..) as integers, and decodes bignum tags (2, 3)
      * with the wrong sign in 2.18; the reference encoding uses neither, so both are refused rather
      * than misread. {@code input} is the array the parser reads (token offsets index into it).
      */
-    static String notPlainInteger(CBORParser parser, byte[] input) {
-        long at = tokenOffset(parser);
+    static String notPlainInteger(OffsetCborParser parser, byte[] input) {
+        long at = parser.tokenStart();
         int major = at >= 0 && at < input.length ? CborHead.major(input[(int) at]) : -1;
         return switch (major) {
             case 0, 1 -> null;

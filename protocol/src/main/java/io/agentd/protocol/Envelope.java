@@ -3,7 +3,6 @@ package io.agentd.protocol;
 import com.fasterxml.jackson.core.JsonParser.NumberType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import java.io.IOException;
 
 /**
@@ -23,7 +22,7 @@ record Envelope(long v, String t, byte[] p) {
         byte[] p = null;
         // v, t and p as bits: a repeat of one is refused; an unknown key is skipped however often it comes.
         int seen = 0;
-        try (CBORParser parser = CborReader.FACTORY.createParser(a, off, len)) {
+        try (OffsetCborParser parser = OffsetCborParser.FACTORY.parser(a, off, len)) {
             JsonToken token = parser.nextToken();
             if (token != JsonToken.START_OBJECT) {
                 throw malformed(id, null, token == null ? "frame has no body" : "frame body is not a map");
@@ -33,7 +32,7 @@ record Envelope(long v, String t, byte[] p) {
                 if (token == null || key == null) {
                     throw malformed(id, t, "frame body ends inside the envelope map");
                 }
-                if (CborText.isBadText(a, CborReader.tokenOffset(parser))) {
+                if (CborText.isBadText(a, parser.tokenStart())) {
                     throw malformed(id, t, "an envelope key is not valid UTF-8");
                 }
                 int bit = switch (key) {
@@ -57,7 +56,7 @@ record Envelope(long v, String t, byte[] p) {
                             throw malformed(id, t, "t must be text");
                         }
                         String text = parser.getText();
-                        if (CborText.isBadText(a, CborReader.tokenOffset(parser))) {
+                        if (CborText.isBadText(a, parser.tokenStart())) {
                             throw malformed(id, t, "t is not valid UTF-8");
                         }
                         t = cutShort(text);
@@ -89,7 +88,7 @@ record Envelope(long v, String t, byte[] p) {
         return new Envelope(v, t, p);
     }
 
-    private static long generation(CBORParser parser, byte[] a, JsonToken token, long id, String t)
+    private static long generation(OffsetCborParser parser, byte[] a, JsonToken token, long id, String t)
             throws ProtocolException, IOException {
         if (token != JsonToken.VALUE_NUMBER_INT || CborReader.notPlainInteger(parser, a) != null) {
             throw malformed(id, t, "v must be an unsigned integer");

@@ -1,6 +1,5 @@
 package io.agentd.protocol;
 
-import com.fasterxml.jackson.dataformat.cbor.CBORParser;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
@@ -30,7 +29,7 @@ final class PayloadDecoding {
 
     /** The payload record of {@code type} held in {@code p}; null for core.shutdown. */
     static Payload decode(MessageType type, long id, byte[] p) throws ProtocolException {
-        try (CBORParser parser = CborReader.FACTORY.createParser(p)) {
+        try (OffsetCborParser parser = OffsetCborParser.FACTORY.parser(p)) {
             CborReader r = new CborReader(p, parser, id, type);
             Payload payload = switch (type) {
                 case CORE_READY -> ready(r);

@@ -426,26 +426,27 @@ class DecoderRefusalTest {
     }
 
     /**
-     * Decodes {@code frame} as the agent does, on this thread, and checks what that allocated: a set
-     * of every key seen, or a quote built for every key skipped, goes well past the budget. The best
-     * of a few decodings is taken: until the JIT has compiled the decoder, Jackson also allocates a
-     * JsonLocation for each key the decoder checks.
+     * Decodes {@code frame} as the agent does, on this thread, a few times, and checks what each
+     * decoding allocated: a set of every key seen, or a quote built for every key skipped, goes well
+     * past the budget. Each decoding counts, the first ones too: a frame can come before the JIT has
+     * compiled the decoder, and what its escape analysis would drop (a JsonLocation per key checked,
+     * once) must not be needed to stay within the budget.
      */
     private static Frame decodeWithinAllocationBudget(byte[] frame) throws ProtocolException {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long thread = Thread.currentThread().getId();
         Frame decoded = null;
-        long least = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
+        long most = 0;
+        for (int i = 0; i < 3; i++) {
             FrameDecoder decoder = FrameDecoder.forAgent();
             long before = threads.getThreadAllocatedBytes(thread);
             decoder.feed(frame, 0, frame.length);
             decoded = decoder.next();
-            least = Math.min(least, threads.getThreadAllocatedBytes(thread) - before);
+            most = Math.max(most, threads.getThreadAllocatedBytes(thread) - before);
             assertNull(decoder.next());
         }
-        assertTrue(least < ALLOCATION_PER_FRAME_BYTE * frame.length, "decoding a frame of " + frame.length
-                + " bytes allocated " + least + " bytes, more than " + ALLOCATION_PER_FRAME_BYTE + " per byte");
+        assertTrue(most < ALLOCATION_PER_FRAME_BYTE * frame.length, "decoding a frame of " + frame.length
+                + " bytes allocated up to " + most + " bytes, more than " + ALLOCATION_PER_FRAME_BYTE + " per byte");
         return decoded;
     }
 
