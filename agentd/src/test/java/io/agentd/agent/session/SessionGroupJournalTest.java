@@ -41,11 +41,7 @@ class SessionGroupJournalTest {
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
-            records.started((int) live.pid());
-            long line = ("+ " + live.pid() + " 1234567\n").length();
-            for (long written = 0; written < SessionGroupRecords.COMPACT_BYTES; written += line) {
-                records.started((int) live.pid()); // the journal grows (a record again for the same group)
-            }
+            growPastCompaction(records, ownJournal(dir), live.pid());
             Process gone = new ProcessBuilder("true").start();
             records.started((int) gone.pid());
             gone.waitFor(10, TimeUnit.SECONDS);
@@ -142,7 +138,7 @@ class SessionGroupJournalTest {
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
-            growPastCompaction(records, live.pid());
+            growPastCompaction(records, journal, live.pid());
             recordAnEndedGroup(records);
             records.pruneGone(); // the journal is long: a rewrite is tried, and fails
             assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
@@ -206,12 +202,17 @@ class SessionGroupJournalTest {
         return dir.resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid));
     }
 
-    /** Appends lines for {@code pgid} until the journal is as long as a rewrite waits for. */
-    private static void growPastCompaction(SessionGroupRecords records, long pgid) {
+    /**
+     * Appends lines for {@code pgid} (a record again for the same group) until {@code journal} is as
+     * long as a rewrite waits for. Its length is read, not reckoned: a line holds the group's start
+     * time, as many digits as the machine's uptime in clock ticks has.
+     */
+    private static void growPastCompaction(SessionGroupRecords records, Path journal, long pgid) throws IOException {
         records.started((int) pgid);
-        long line = ("+ " + pgid + " 1234567\n").length();
-        for (long written = 0; written < SessionGroupRecords.COMPACT_BYTES; written += line) {
-            records.started((int) pgid);
+        while (Files.size(journal) < SessionGroupRecords.COMPACT_BYTES) {
+            for (int i = 0; i < 1000; i++) {
+                records.started((int) pgid);
+            }
         }
     }
 
