@@ -9,7 +9,7 @@ import java.util.function.LongPredicate;
 
 /**
  * The handles of one owner (a host connection), at most {@link #MAX_PER_OWNER}, as the reference
- * allows. Numbers start at 1 and are never reused within the owner's life, so a stale number never
+ * allows, and while all owners together stay within the agent's {@link FsHandleBudget}. Numbers start at 1 and are never reused within the owner's life, so a stale number never
  * names a newer handle. Thread-safe: workers open and close, the loop thread closes an id range.
  */
 final class FsHandles {
@@ -17,16 +17,25 @@ final class FsHandles {
 
     private final Map<Long, FsHandle> open = new ConcurrentHashMap<>();
     private final AtomicLong next = new AtomicLong(1);
+    private final FsHandleBudget budget;
+
+    FsHandles(FsHandleBudget budget) {
+        this.budget = budget;
+    }
 
     long nextNumber() {
         return next.getAndIncrement();
     }
 
-    /** Adds an opened handle, or refuses it (EMFILE) past the limit: the caller then closes it. */
+    /** Adds an opened handle, or refuses it (EMFILE) past either limit: the caller then closes it. */
     synchronized void add(FsHandle h) throws FsFailure {
         if (open.size() >= MAX_PER_OWNER) {
             throw new FsFailure(24, "too many open handles: " + MAX_PER_OWNER
                     + " per connection (os error 24)");
+        }
+        if (!budget.tryTake()) {
+            throw new FsFailure(24, "too many open handles: " + budget.max() + " over all connections, half the"
+                    + " agent's open-file limit; close some, here or on another connection (os error 24)");
         }
         open.put(h.handle, h);
     }
@@ -46,6 +55,7 @@ final class FsHandles {
         if (h == null) {
             throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(number) + " (os error 9)");
         }
+        budget.giveBack(1);
         return h;
     }
 
@@ -59,6 +69,7 @@ final class FsHandles {
             }
             return false;
         });
+        budget.giveBack(removed.size());
         return removed;
     }
 

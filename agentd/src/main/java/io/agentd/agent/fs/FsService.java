@@ -47,8 +47,8 @@ public final class FsService {
     private final UserDb users;
     private final FsCredentials credentials;
     private final FsSettings settings;
-    private final FsHandles handles = new FsHandles();
-    private final FsOperations operations = new FsOperations(handles);
+    private final FsHandles handles;
+    private final FsOperations operations;
     private final Map<Long, Active> active = new HashMap<>();
     private final Map<Long, FsWriteStream> writes = new HashMap<>();
     private final List<FsReadStream> paused = new ArrayList<>();
@@ -69,6 +69,8 @@ public final class FsService {
         this.credentials = credentials;
         this.settings = settings;
         this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
+        this.handles = new FsHandles(workers.handleBudget());
+        this.operations = new FsOperations(handles);
     }
 
     /** With the system's user database and the agent's own credentials read now. */

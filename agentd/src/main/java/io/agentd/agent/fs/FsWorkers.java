@@ -16,6 +16,7 @@ public final class FsWorkers {
     private final ThreadPoolExecutor pool;
     private static final String THREAD_PREFIX = "agentd-fs-";
     private final FsBuffers buffers;
+    private final FsHandleBudget handleBudget;
     private final FsInternalErrors internalErrors = new FsInternalErrors();
     /** Whether the workers were made (loop thread only). */
     private boolean started;
@@ -26,7 +27,13 @@ public final class FsWorkers {
 
     /** With budgets of Read buffers and Write data other than the defaults, agent-wide ({@link FsBuffers}). */
     FsWorkers(int threads, long readBudget, long writeBudget) {
+        this(threads, readBudget, writeBudget, FsHandleBudget.halfTheOpenFileLimit());
+    }
+
+    /** With a handle budget of its own (tests). */
+    FsWorkers(int threads, long readBudget, long writeBudget, FsHandleBudget handleBudget) {
         this.buffers = new FsBuffers(readBudget, writeBudget);
+        this.handleBudget = handleBudget;
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 task -> {
@@ -63,6 +70,11 @@ public final class FsWorkers {
     /** The chunk buffers all fs transfers share. */
     FsBuffers buffers() {
         return buffers;
+    }
+
+    /** The room for open handles all connections share. */
+    FsHandleBudget handleBudget() {
+        return handleBudget;
     }
 
     /** The log of unexpected failures, throttled agent-wide (loop thread). */

@@ -199,6 +199,68 @@ class FsServiceTest {
                 .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
     }
 
+    /**
+     * Every connection may hold 1,024 handles, and 64 connections more than the agent has
+     * descriptors (65,536 in the guest): hosts' open files could leave none for sessions. All
+     * connections together hold at most the agent's handle budget (half its open-file limit).
+     */
+    @Test
+    void openHandlesOverAllConnectionsStayWithinTheAgentsBudgetAndItsRoomComesBackAsTheyClose() throws Exception {
+        FsHandleBudget budget = new FsHandleBudget(3);
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 1 << 20, budget);
+        RecordingHost aHost = new RecordingHost();
+        RecordingHost bHost = new RecordingHost();
+        FsService a = connection(shared, aHost);
+        FsService b = connection(shared, bHost);
+        try {
+            Path file = dir.resolve("budget");
+            Files.writeString(file, "x");
+            FsResponse first = open(a, aHost, 1, file);
+            open(a, aHost, 2, file);
+            open(a, aHost, 3, file);
+            assertEquals(3, budget.held());
+
+            FsResponse refused = open(b, bHost, 1, file);
+            assertEquals("EMFILE", refused.errnoName(), refused.toString());
+            assertTrue(refused.toString().contains("3 over all connections, half the agent's open-file limit"),
+                    refused.toString());
+            assertEquals("EMFILE", open(a, aHost, 4, file).errnoName(), "the connection holding them too");
+            assertEquals(0, b.openHandles(), "the refused handle was closed");
+
+            long firstHandle = ((FsResponseData.Handle) first.data()).handle();
+            a.onRequest(5, new FsRequest(new FsOp.CloseHandle(firstHandle), null, true));
+            runLoopUntil(() -> answered(aHost, 5), aHost.types()::toString);
+            assertTrue(open(b, bHost, 2, file).ok(), "room again once a handle closed");
+
+            a.onOwnerGone(); // its two handles close with it
+            assertEquals(1, budget.held());
+            assertTrue(open(b, bHost, 3, file).ok() && open(b, bHost, 4, file).ok());
+            assertEquals(3, b.openHandles());
+        } finally {
+            shared.shutdown();
+        }
+    }
+
+    @Test
+    void theBudgetIsHalfTheSoftOpenFileLimitThisProcessRunsUnder() throws Exception {
+        long soft = FsHandleBudget.softOpenFileLimit(Files.readString(Path.of("/proc/self/limits")));
+        assertTrue(soft > 0, "this test runs under a finite open-file limit");
+        assertEquals(soft / 2, FsHandleBudget.halfTheOpenFileLimit().max());
+        String limits = "Limit                     Soft Limit           Hard Limit           Units     \n"
+                + "Max processes             62576                62576                processes \n"
+                + "Max open files            %s                 4096                 files     \n";
+        assertEquals(1024, FsHandleBudget.softOpenFileLimit(limits.formatted("1024")));
+        assertEquals(-1, FsHandleBudget.softOpenFileLimit(limits.formatted("unlimited")));
+        assertEquals(-1, FsHandleBudget.softOpenFileLimit("Max processes 5 5 processes\n"));
+    }
+
+    /** Opens {@code file} for reading on {@code service} on {@code id} (errno names asked for); the answer. */
+    private FsResponse open(FsService service, RecordingHost itsHost, long id, Path file) throws InterruptedException {
+        service.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()), null, true));
+        runLoopUntil(() -> answered(itsHost, id), itsHost.types()::toString);
+        return responseOn(itsHost, id);
+    }
+
     /** Opens {@code file} for reading on {@code service}, on id 1; its handle. */
     private long openForReading(FsService service, RecordingHost itsHost, Path file) throws InterruptedException {
         service.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));

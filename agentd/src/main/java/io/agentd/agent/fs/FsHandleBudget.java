@@ -1,0 +1,75 @@
+package io.agentd.agent.fs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The fs handles all connections hold open together: at most half the agent's open-file limit.
+ * Each connection may hold {@link FsHandles#MAX_PER_OWNER}, and {@code --max-connections} of them
+ * (64 by default) could hold 65,536, as many descriptors as the guest gives the agent: hosts could
+ * open files until no session could be spawned, no connection accepted and no log written. The
+ * other half is left to those. Thread-safe: workers take, workers and the loop thread give back.
+ */
+final class FsHandleBudget {
+    private static final Path LIMITS = Path.of("/proc/self/limits");
+
+    private final int max;
+    private final AtomicInteger held = new AtomicInteger();
+
+    FsHandleBudget(int max) {
+        this.max = max;
+    }
+
+    /** Half the soft open-file limit this process runs under; no cap of its own when it cannot be read. */
+    static FsHandleBudget halfTheOpenFileLimit() {
+        long soft;
+        try {
+            soft = softOpenFileLimit(Files.readString(LIMITS));
+        } catch (IOException | RuntimeException e) {
+            soft = -1;
+        }
+        return new FsHandleBudget(soft < 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, soft / 2));
+    }
+
+    /**
+     * The soft limit on the "Max open files" line of a /proc/PID/limits text, or -1 when it is not
+     * there or "unlimited".
+     */
+    static long softOpenFileLimit(String limits) {
+        for (String line : limits.split("\n")) {
+            if (line.startsWith("Max open files")) {
+                String[] fields = line.substring("Max open files".length()).trim().split("\\s+");
+                return fields[0].equals("unlimited") ? -1 : Long.parseLong(fields[0]);
+            }
+        }
+        return -1;
+    }
+
+    /** Takes room for one handle; false when all connections together hold {@link #max} already. */
+    boolean tryTake() {
+        while (true) {
+            int now = held.get();
+            if (now >= max) {
+                return false;
+            }
+            if (held.compareAndSet(now, now + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back the room of {@code handles} handles taken out of a table. */
+    void giveBack(int handles) {
+        held.addAndGet(-handles);
+    }
+
+    int max() {
+        return max;
+    }
+
+    int held() {
+        return held.get();
+    }
+}
