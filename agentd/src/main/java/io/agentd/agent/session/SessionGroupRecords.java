@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
@@ -142,6 +143,7 @@ public final class SessionGroupRecords {
         int records = 0;
         Set<Integer> killed = new HashSet<>();
         int reused = 0;
+        FirstLinesLog unreadable = new FirstLinesLog(log);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir,
                 f -> isRecordName(f) || isJournalName(f))) {
             for (Path file : files) {
@@ -151,7 +153,7 @@ public final class SessionGroupRecords {
                             new String(StateFiles.readBounded(file, RECORD_MAX_BYTES), StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
                     // one line a file: the reason is short, the name at most 255 bytes
-                    log.warn("unreadable session group record {} removed: {}", file, e.getMessage());
+                    unreadable.warn("unreadable session group record {} removed: {}", file, e.getMessage());
                     deleteQuietly(file);
                     continue;
                 }
@@ -172,6 +174,7 @@ public final class SessionGroupRecords {
         } catch (IOException | DirectoryIteratorException e) {
             log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
         }
+        unreadable.end("unreadable session group records removed");
         boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
         if (records > 0) {
             log.info("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.agentd.agent.FirstLinesLog;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** The one journal per agent: appended per group, replayed by the next agent, compacted when long. */
 class SessionGroupJournalTest {
@@ -125,6 +130,34 @@ class SessionGroupJournalTest {
         Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal));
+    }
+
+    /** A session as root that filled the state directory with junk records costs the start's log a few lines. */
+    @Test
+    void aThousandUnreadableRecordsAreRemovedAndLogTheFirstFewAndACount() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        for (int i = 0; i < 1000; i++) {
+            Files.writeString(dir.resolve(String.valueOf(1_000_000 + i)), "not a record");
+        }
+        SessionGroupRecords records = SessionGroupRecords.open(dir);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
+        logger.addAppender(lines);
+        try {
+            assertEquals(0, records.killLeftovers());
+        } finally {
+            logger.detachAppender(lines);
+        }
+        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(FirstLinesLog.FIRST + 1, said.size(), said.subList(0, Math.min(12, said.size())).toString());
+        assertTrue(said.get(0).startsWith("unreadable session group record "), said.toString());
+        assertEquals("990 more unreadable session group records removed not logged (1000 in all)",
+                said.get(FirstLinesLog.FIRST));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.filter(f -> !f.getFileName().toString().startsWith("groups.")).toList(),
+                    "every unreadable record removed");
+        }
     }
 
     @Test

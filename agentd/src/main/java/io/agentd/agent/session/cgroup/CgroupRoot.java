@@ -1,5 +1,6 @@
 package io.agentd.agent.session.cgroup;
 
+import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.session.SessionGroupRecord;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
@@ -233,6 +234,7 @@ public final class CgroupRoot {
     public int killLeftovers() {
         int killed = 0;
         int removed = 0;
+        FirstLinesLog foreign = new FirstLinesLog(log);
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
             for (Path d : dirs) {
                 Matcher m = SESSION_NAME.matcher(d.getFileName().toString());
@@ -248,7 +250,7 @@ public final class CgroupRoot {
                     // No agent writes a pid or a start time past a long, so this is no agent's cgroup
                     // (something with write access to the subtree made it): left alone like any other
                     // name no agent makes, and its processes are not an agent's to kill.
-                    log.warn("cgroup {} left alone: its name has a number past 2^63, no agent made it", d);
+                    foreign.warn("cgroup {} left alone: its name has a number past 2^63, no agent made it", d);
                     continue;
                 }
                 if (SessionGroupRecord.startTicksOf(agentPid) == agentStartTicks) {
@@ -266,6 +268,7 @@ public final class CgroupRoot {
         } catch (IOException | DirectoryIteratorException e) {
             log.warn("cannot list {} for a dead agent's session cgroups: {}", dir, e.getMessage());
         }
+        foreign.end("cgroups left alone for a number past 2^63 in their names");
         if (removed > 0 || killed > 0) {
             log.info("killed the processes of {} session cgroup(s) left by an agent that died; removed {}", killed,
                     removed);

@@ -5,10 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.session.SessionGroupRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The start's sweep of a dead agent's session cgroups, on a fake subtree (a temporary directory with
@@ -37,5 +43,30 @@ class CgroupRootLeftoversTest {
         assertTrue(Files.isDirectory(ticksPastALong), "not an agent's cgroup: left alone");
         assertFalse(Files.exists(deadAgents), "a dead agent's empty cgroup is removed, whatever came before it");
         assertTrue(Files.isDirectory(ours), "a live agent's cgroup is its own");
+    }
+
+    /** A session that made a thousand such names costs the start's log eleven lines, not a thousand. */
+    @Test
+    void aThousandNamesLeftAloneLogTheFirstFewAndACount() throws Exception {
+        Path root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
+        Files.writeString(root.resolve("cgroup.procs"), "");
+        for (int i = 0; i < 1000; i++) {
+            Files.createDirectory(root.resolve("s-" + i + "99999999999999999999-1-1"));
+        }
+        CgroupRoot cgroups = CgroupRoot.open(root.toString());
+        assertNotNull(cgroups);
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        Logger logger = (Logger) LoggerFactory.getLogger(CgroupRoot.class);
+        logger.addAppender(lines);
+        try {
+            assertEquals(0, cgroups.killLeftovers());
+        } finally {
+            logger.detachAppender(lines);
+        }
+        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(FirstLinesLog.FIRST + 1, said.size(), said.subList(0, Math.min(12, said.size())).toString());
+        assertTrue(said.get(FirstLinesLog.FIRST).startsWith("990 more cgroups left alone"), said.toString());
+        assertTrue(said.get(FirstLinesLog.FIRST).endsWith("(1000 in all)"), said.toString());
     }
 }
