@@ -22,7 +22,8 @@ public enum Accel {
 
     /**
      * Set once a KVM boot failed in this JVM. /dev/kvm can open and still be unusable: under nested
-     * virtualization QEMU may abort at once ("failed to set MSR ..."); later AUTO VMs go straight to TCG.
+     * virtualization QEMU may abort at once ("failed to set MSR ..."), or stop the guest with a "KVM
+     * internal error" and wait; later AUTO VMs go straight to TCG.
      */
     private static volatile boolean kvmFailed;
 
@@ -70,6 +71,14 @@ public enum Accel {
      */
     static boolean kvmRefused(int qemuExitStatus, String qemuOutput) {
         return qemuExitStatus != 0 && qemuOutput.toLowerCase(Locale.ROOT).contains("kvm");
+    }
+
+    /**
+     * Whether QEMU's output says KVM stopped the guest ("KVM internal error", an "emulation failure"):
+     * QEMU then pauses the guest and keeps running (see {@link KvmErrorWatch}).
+     */
+    static boolean kvmStoppedTheGuest(String qemuOutput) {
+        return qemuOutput.contains("KVM internal error");
     }
 
     static void markKvmFailed() {

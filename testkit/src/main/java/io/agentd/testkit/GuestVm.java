@@ -278,7 +278,7 @@ public final class GuestVm implements AutoCloseable {
                 return attempt(b, image, runDir, link, Accel.KVM, true);
             } catch (KvmUnusable e) {
                 Accel.markKvmFailed();
-                log.warn("QEMU with KVM exited at once ({}); booting with TCG from now on in this JVM", e.getMessage());
+                log.warn("QEMU with KVM failed at once ({}); booting with TCG from now on in this JVM", e.getMessage());
             }
         }
         return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false);
@@ -287,8 +287,9 @@ public final class GuestVm implements AutoCloseable {
     /**
      * One QEMU run until core.ready.
      *
-     * @param kvmTrial KVM tried by AUTO: QEMU refusing KVM within {@link #KVM_FAILURE_WINDOW} throws
-     *                 {@link KvmUnusable} (the caller tries TCG) instead of failing the boot
+     * @param kvmTrial KVM tried by AUTO: QEMU refusing KVM within {@link #KVM_FAILURE_WINDOW}, or KVM
+     *                 stopping the guest ({@link KvmErrorWatch}), throws {@link KvmUnusable} (the caller
+     *                 tries TCG) instead of failing the boot
      */
     private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
             throws GuestVmException, InterruptedException {
@@ -305,19 +306,22 @@ public final class GuestVm implements AutoCloseable {
                 link.chardevSocket(), console.file(), runDir.resolve("qemu.pid"));
         long start = System.nanoTime();
         Process qemu = QemuProcesses.start(argv, qemuLog);
+        KvmErrorWatch kvmWatch = accel == Accel.KVM ? KvmErrorWatch.start(qemu, qemuLog) : null;
         try {
             AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
             return new GuestVm(b, image, runDir, qemu, link, client, console, bootToReady);
         } catch (GuestVmException | TimeoutException | RuntimeException e) {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
+            boolean kvmStoppedTheGuest = kvmWatch != null && kvmWatch.tripped();
             QemuProcesses.kill(qemu);
             link.close();
             String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
-            if (kvmTrial && exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid)) {
+            if (kvmTrial && (kvmStoppedTheGuest || exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid))) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
-            String why = e instanceof TimeoutException
+            String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
+                    : e instanceof TimeoutException
                     ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
@@ -328,6 +332,10 @@ public final class GuestVm implements AutoCloseable {
             QemuProcesses.kill(qemu);
             link.close();
             throw e;
+        } finally {
+            if (kvmWatch != null) {
+                kvmWatch.stop();
+            }
         }
     }
 

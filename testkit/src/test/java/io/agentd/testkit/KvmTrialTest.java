@@ -3,8 +3,11 @@ package io.agentd.testkit;
 import static io.agentd.testkit.GuestImageTest.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,5 +50,26 @@ class KvmTrialTest {
                 .runDir(tmp.resolve("run2")).qemuBinary(kvmRefused.toString()).accel(Accel.AUTO).boot());
         assertContains(tcg, "TCG) did not boot: QEMU exited with status 1");
         assertEquals(Accel.TCG, Accel.firstChoice());
+
+        // KVM that stops the guest and leaves QEMU waiting (seen on a nested host: "KVM internal error.
+        // Suberror: 1 ... emulation failure"): the boot waited its whole timeout (180 s) under KVM.
+        Accel.setKvmFailed(false);
+        Path kvmStops = FakeQemu.create(tmp, "kvm-stops", "case \"$*\" in *'-accel kvm'*)"
+                + " echo 'KVM internal error. Suberror: 1'; echo 'emulation failure'; exec sleep 600;; esac;"
+                + " echo 'qemu-system-x86_64: linux kernel too old'; exit 1");
+        long start = System.nanoTime();
+        GuestVmException stopped = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run3")).qemuBinary(kvmStops.toString()).accel(Accel.AUTO)
+                .bootTimeout(Duration.ofSeconds(120)).boot());
+        assertContains(stopped, "TCG) did not boot: QEMU exited with status 1");
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(60), "tried TCG before the boot timeout");
+        assertEquals(Accel.TCG, Accel.firstChoice());
+
+        // Asked for KVM: the same failure ends the boot at once, saying why.
+        GuestVmException kvm = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run4")).qemuBinary(kvmStops.toString()).accel(Accel.KVM)
+                .bootTimeout(Duration.ofSeconds(120)).boot());
+        assertContains(kvm, "KVM) did not boot: KVM stopped the guest");
+        assertContains(kvm, "KVM internal error");
     }
 }
