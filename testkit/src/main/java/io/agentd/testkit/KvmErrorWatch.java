@@ -11,7 +11,8 @@ import java.nio.file.Path;
  */
 final class KvmErrorWatch {
     private static final long POLL_MILLIS = 200;
-    private static final int TAIL_LINES = 20;
+    /** QEMU prints the error line first, then a register dump of some 30 lines. */
+    private static final int TAIL_LINES = 200;
 
     private final Process qemu;
     private final Path qemuLog;
