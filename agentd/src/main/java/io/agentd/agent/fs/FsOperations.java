@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -27,6 +28,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -329,29 +331,139 @@ final class FsOperations {
             throw FsFailure.of(Files.exists(p, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
         }
         try {
-            if (!recursive) {
-                Files.delete(p);
-                return;
+            if (recursive) {
+                emptyTree(p);
             }
-            // Links are removed, never followed: nothing outside the tree is touched.
-            Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                    if (e != null) {
-                        throw e;
-                    }
-                    Files.delete(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            Files.delete(p); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
         } catch (IOException e) {
             throw FsErrors.from(e, "rmdir " + p);
+        }
+    }
+
+    /**
+     * How deep a recursive RemoveDir goes. Each level holds three descriptors while it is emptied
+     * (the O_NOFOLLOW one below and the JDK's two for its directory stream), so at most 6,144, given
+     * back as the walk climbs; the path-by-path walk it replaces held two a level and could not go
+     * past PATH_MAX (4,096 bytes: 2,048 one-letter levels), failing ENAMETOOLONG as this does.
+     */
+    static final int REMOVE_DEPTH_MAX = 2048;
+
+    /**
+     * Removes everything inside directory {@code top}; links are removed, never followed. Each
+     * directory is opened O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK relative to the descriptor of the one
+     * that holds it (/proc/self/fd/N/NAME), and its entries are read, typed and deleted relative to
+     * its own descriptor (the JDK's SecureDirectoryStream: fstatat, unlinkat), never by a path from
+     * the top. Deleting by full path re-resolved every name at every unlink: a guest process that
+     * swapped {@code top/sub} for a link to /etc mid-walk made the agent, as root, delete /etc's
+     * files. Now the walk goes on in the directory it holds open, and a name that became a link or a
+     * file in between is removed as one. The JDK's own open of a child (openat O_NOFOLLOW without
+     * O_DIRECTORY) is not used: a directory swapped for a FIFO would block the worker in open(2).
+     */
+    private static void emptyTree(Path top) throws IOException, FsFailure {
+        ArrayDeque<TreeLevel> levels = new ArrayDeque<>();
+        try {
+            TreeLevel first = TreeLevel.open(top.toString(), null, "rmdir " + top);
+            if (first == null) { // swapped for a link or a file since the check
+                throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + top);
+            }
+            levels.push(first);
+            while (!levels.isEmpty()) {
+                TreeLevel level = levels.peek();
+                if (!level.entries.hasNext()) {
+                    levels.pop().close();
+                    if (!levels.isEmpty()) {
+                        deleteEmptied(levels.peek().dir, level.name);
+                    }
+                    continue;
+                }
+                Path name = level.entries.next().getFileName();
+                BasicFileAttributes attrs = level.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW)
+                        .readAttributes();
+                if (!attrs.isDirectory()) {
+                    level.dir.deleteFile(name); // unlinkat(2): a link itself, never its target
+                    continue;
+                }
+                if (levels.size() >= REMOVE_DEPTH_MAX) {
+                    throw new FsFailure(36, "rmdir " + top + ": the tree is more than " + REMOVE_DEPTH_MAX
+                            + " directories deep (os error 36)");
+                }
+                TreeLevel child = TreeLevel.open("/proc/self/fd/" + level.fd + "/" + name, name, "rmdir " + top);
+                if (child == null) {
+                    level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
+                } else {
+                    levels.push(child);
+                }
+            }
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw e.getCause();
+        } finally {
+            for (TreeLevel level : levels) {
+                level.close();
+            }
+        }
+    }
+
+    /** rmdir of an emptied directory by its name in {@code parent}; a link or file put there since is removed as one. */
+    private static void deleteEmptied(SecureDirectoryStream<Path> parent, Path name) throws IOException {
+        try {
+            parent.deleteDirectory(name);
+        } catch (java.nio.file.FileSystemException e) {
+            if (FsErrors.errno(e) != FsFailure.ENOTDIR) {
+                throw e;
+            }
+            parent.deleteFile(name);
+        }
+    }
+
+    /** One open directory of a recursive RemoveDir: its O_NOFOLLOW descriptor and a stream on that same directory. */
+    private static final class TreeLevel implements AutoCloseable {
+        final int fd;
+        final SecureDirectoryStream<Path> dir;
+        final Iterator<Path> entries;
+        /** Its name in the level above (null at the top). */
+        final Path name;
+
+        private TreeLevel(int fd, SecureDirectoryStream<Path> dir, Path name) {
+            this.fd = fd;
+            this.dir = dir;
+            this.entries = dir.iterator();
+            this.name = name;
+        }
+
+        /** The directory at {@code path}, its last name not followed; null when that is not a directory (now). */
+        static TreeLevel open(String path, Path name, String what) throws IOException, FsFailure {
+            int fd = Os.libc().open(Os.cString(path), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
+                    | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+            if (fd < 0) {
+                int errno = Os.errno();
+                if (errno == FsFailure.ENOTDIR || errno == FsFailure.ELOOP) {
+                    return null;
+                }
+                throw FsFailure.of(errno, what);
+            }
+            try {
+                // /proc/self/fd/N is the open directory itself, whatever its name has come to mean.
+                DirectoryStream<Path> stream = Files.newDirectoryStream(Path.of("/proc/self/fd/" + fd));
+                if (stream instanceof SecureDirectoryStream<Path> secure) {
+                    return new TreeLevel(fd, secure, name);
+                }
+                stream.close();
+                throw new FsFailure(FsFailure.EIO, what
+                        + ": this JDK has no SecureDirectoryStream to remove a tree without following links");
+            } catch (IOException | FsFailure | RuntimeException e) {
+                Os.libc().close(fd);
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                dir.close();
+            } catch (IOException ignored) {
+                // a directory stream's close frees memory only
+            }
+            Os.libc().close(fd);
         }
     }
 
@@ -362,7 +474,7 @@ final class FsOperations {
                 copyFile(src, dst);
                 return;
             }
-            if (dst.startsWith(src)) {
+            if (inside(src, dst)) {
                 throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
                         + ": the destination is inside the source (os error 22)");
             }
@@ -393,6 +505,21 @@ final class FsOperations {
         }
     }
 
+    /**
+     * Whether {@code dst} is {@code src} or below it, on the file system, not in the text: both
+     * through their real paths (dst's nearest existing ancestor resolved, the names below it
+     * normalized). A lexical check let "/w/./s/d" or a link into /w/s through, and the walk then
+     * copied the tree into itself until ENAMETOOLONG, some 2,000 times over.
+     */
+    private static boolean inside(Path src, Path dst) throws IOException {
+        Path existing = dst;
+        while (existing.getParent() != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        Path real = existing.toRealPath().resolve(existing.relativize(dst)).normalize();
+        return real.startsWith(src.toRealPath());
+    }
+
     /** Carries a file's typed refusal out of a file-tree walk, whose visitor may throw IOException only. */
     private static final class RefusedInWalk extends IOException {
         final FsFailure refusal;
@@ -404,20 +531,41 @@ final class FsOperations {
     }
 
     /**
-     * A file's bytes and permission bits (as std::fs::copy), a link as a link. A regular file whose
-     * read would wait for data is refused (EAGAIN) before the JDK's copy reads it (WaitFreeFiles).
+     * A file's bytes and permission bits (as std::fs::copy), a link as a link; anything else is
+     * refused as OpenFile refuses it ({@link #openRegular}: EINVAL "a FIFO, not a regular file: fs
+     * opens regular files only"). The JDK's copy opened any source blocking and read it to its end:
+     * a FIFO held a worker in open(2) for good, /dev/zero filled the disk. The bytes are read from
+     * the very descriptor whose type was checked (O_NONBLOCK, its last name not followed), not from
+     * a second open by name that a file swapped for a FIFO since would block again. A regular file
+     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles).
      */
     private static void copyFile(Path from, Path to) throws IOException, FsFailure {
-        if (Files.isRegularFile(from, NOFOLLOW)) {
-            try (FileChannel source = openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + from)) {
-                if (WaitFreeFiles.readWouldWait(source)) {
-                    throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+        if (Files.isSymbolicLink(from)) {
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+            return;
+        }
+        try (FileChannel source = openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + from, false)) {
+            if (WaitFreeFiles.readWouldWait(source)) {
+                throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+            }
+            Path opened = ChannelDescriptor.path(source);
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(opened != null ? opened : from);
+            Files.deleteIfExists(to); // as the JDK's REPLACE_EXISTING: a link or file there is replaced, not followed
+            // O_CREAT|O_EXCL with the source's mode (under the umask): never more open than the source meanwhile.
+            try (FileChannel target = FileChannel.open(to, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                    PosixFilePermissions.asFileAttribute(mode))) {
+                ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+                for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
+                    if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
+                        throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+                    }
+                    buffer.flip();
+                    while (buffer.hasRemaining()) {
+                        target.write(buffer);
+                    }
                 }
             }
-        }
-        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
-        if (!Files.isSymbolicLink(from)) {
-            Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from));
+            Files.setPosixFilePermissions(to, mode); // exactly the source's, past the umask
         }
     }
 
@@ -566,6 +714,12 @@ final class FsOperations {
      */
     static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what)
             throws FsFailure, IOException {
+        return openRegular(path, opts, perms, what, true);
+    }
+
+    /** As above; without {@code followLinks} a link at {@code path} is refused (EINVAL, "a symbolic link"), not followed. */
+    static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what,
+            boolean followLinks) throws FsFailure, IOException {
         if (opts.contains(StandardOpenOption.CREATE_NEW)) {
             // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
             return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(path, opts) : FileChannel.open(path, opts, perms));
@@ -573,7 +727,8 @@ final class FsOperations {
         Set<OpenOption> existing = new HashSet<>(opts);
         existing.remove(StandardOpenOption.CREATE);
         for (int attempt = 0; ; attempt++) {
-            int fd = Os.libc().open(Os.cString(path.toString()), LibC.O_PATH | LibC.O_CLOEXEC, 0);
+            int fd = Os.libc().open(Os.cString(path.toString()), LibC.O_PATH | LibC.O_CLOEXEC
+                    | (followLinks ? 0 : LibC.O_NOFOLLOW), 0);
             if (fd < 0) {
                 int errno = Os.errno();
                 if (errno != FsFailure.ENOENT || !opts.contains(StandardOpenOption.CREATE) || attempt == 4) {

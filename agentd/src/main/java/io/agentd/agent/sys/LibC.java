@@ -36,6 +36,10 @@ public interface LibC {
     int O_CLOEXEC = 02000000;
     /** A descriptor that names a file without opening it (no FIFO wait, no device open): Linux's O_PATH. */
     int O_PATH = 010000000;
+    /** Not the same on x86_64 and aarch64, so read from jnr-constants' table for this machine. */
+    int O_NOFOLLOW = jnr.constants.platform.OpenFlags.O_NOFOLLOW.intValue();
+    /** As O_NOFOLLOW, per machine: the open fails ENOTDIR, without opening it, when the file is not a directory. */
+    int O_DIRECTORY = jnr.constants.platform.OpenFlags.O_DIRECTORY.intValue();
 
     int F_GETFD = 1;
     int F_GETFL = 3;
