@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -43,13 +44,17 @@ abstract class FsHandle {
      * replaces its destination here). With one in progress it does not wait for it: a read from a
      * FIFO nobody writes would hold this worker, then the connection's end could not free either
      * (the handle is out of the table by then). It closes at once instead, which ends that I/O
-     * ({@link #cut}).
+     * ({@link #cut}). A Write in progress counts even while it holds no lock (between the host's
+     * chunks, or written and not answered yet): an atomic upload must not be renamed over its
+     * destination with part of that Write's data.
      */
     final void close() throws FsFailure {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (!busy.tryLock()) {
+        // closed is set before the Writes are counted, and a Write counts itself before it reads
+        // closed (File#writeStarted): either this sees the Write, or the Write sees the close.
+        if (writeInProgress() || !busy.tryLock()) {
             cut();
             return;
         }
@@ -68,6 +73,11 @@ abstract class FsHandle {
     }
 
     abstract void release(boolean complete) throws FsFailure;
+
+    /** A Write has started on the handle and not ended (answered, failed or aborted). */
+    boolean writeInProgress() {
+        return false;
+    }
 
     /** Closed while an operation was in progress on it (no lock): ends that operation's I/O. */
     void cut() throws FsFailure {
@@ -88,6 +98,8 @@ abstract class FsHandle {
         final Path temp;
         /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
         private volatile boolean spoiled;
+        /** Writes started on it and not ended yet ({@link #writeStarted}, {@link #writeEnded}). */
+        private final AtomicInteger writes = new AtomicInteger();
 
         /** Opened with {@code append} (O_APPEND): a positional write goes to the end, so it cannot extend. */
         final boolean appending;
@@ -128,6 +140,30 @@ abstract class FsHandle {
 
         void spoil() {
             spoiled = true;
+        }
+
+        /**
+         * A Write starts on the handle (loop thread). False, and nothing counted, when the handle is
+         * closed meanwhile. Until {@link #writeEnded}, a CloseHandle does not complete the handle: it
+         * cuts it ({@link #cut}), so an atomic upload is dropped rather than renamed half written.
+         */
+        boolean writeStarted() {
+            writes.incrementAndGet();
+            if (isClosed()) {
+                writes.decrementAndGet();
+                return false;
+            }
+            return true;
+        }
+
+        /** The Write ended: answered with all its data in the file, or failed or aborted (spoiled first). */
+        void writeEnded() {
+            writes.decrementAndGet();
+        }
+
+        @Override
+        boolean writeInProgress() {
+            return writes.get() > 0;
         }
 
         /** An atomic upload with I/O still going is not complete: dropped, and the CloseHandle says so. */
