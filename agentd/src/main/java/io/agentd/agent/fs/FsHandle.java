@@ -100,6 +100,12 @@ abstract class FsHandle {
         private volatile boolean spoiled;
         /** Writes started on it and not ended yet ({@link #writeStarted}, {@link #writeEnded}). */
         private final AtomicInteger writes = new AtomicInteger();
+        /**
+         * Who holds {@link #channel}'s descriptor open: 1 for the handle until it is released, plus
+         * each FStat or FSetStat using the descriptor's number now ({@link #holdDescriptor}). The
+         * channel is closed when this reaches 0.
+         */
+        private final AtomicInteger descriptorHolders = new AtomicInteger(1);
 
         /** Opened with {@code append} (O_APPEND): a positional write goes to the end, so it cannot extend. */
         final boolean appending;
@@ -180,11 +186,51 @@ abstract class FsHandle {
             return spoiled;
         }
 
+        /**
+         * An FStat or FSetStat is about to act on the channel's descriptor by its number
+         * ({@link ChannelDescriptor}, /proc/self/fd/N): until {@link #dropDescriptor}, the channel
+         * stays open, so N names this handle's file and no other. Closed then, the number could be
+         * any file the agent opens next (another connection's OpenFile, a spawn's pipe), and a
+         * chmod, chown or utimes would land there, as root for a request without {@code user}.
+         * False once the handle let its channel go (closed meanwhile: the caller answers EBADF).
+         *
+         * <p>A close does not wait for the holder (no lock, and the loop thread may close: an owner
+         * gone): the last to let go closes the channel, the holder right after its system calls,
+         * which do not block as reads and writes of a FIFO may. A read or write blocked in the
+         * channel is then woken by that close, a few system calls later than without the holder.
+         */
+        boolean holdDescriptor() {
+            for (int n = descriptorHolders.get(); n > 0; n = descriptorHolders.get()) {
+                if (descriptorHolders.compareAndSet(n, n + 1)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** The FStat or FSetStat is done with the descriptor; the handle's close, if it came meanwhile, is done now. */
+        void dropDescriptor() {
+            if (descriptorHolders.decrementAndGet() == 0) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // close(2) of a file, its handle already closed and answered: no one to tell
+                }
+            }
+        }
+
+        /** The handle lets its channel go: closed now, or by the last FStat or FSetStat still using it. */
+        private void closeChannel() throws IOException {
+            if (descriptorHolders.decrementAndGet() == 0) {
+                channel.close();
+            }
+        }
+
         @Override
         void release(boolean complete) throws FsFailure {
             if (temp == null) {
                 try {
-                    channel.close();
+                    closeChannel();
                 } catch (IOException e) {
                     throw FsErrors.from(e, "close " + path);
                 }
@@ -192,10 +238,13 @@ abstract class FsHandle {
             }
             boolean replace = complete && !spoiled;
             try {
-                if (replace) {
-                    channel.force(true);
+                try {
+                    if (replace) {
+                        channel.force(true);
+                    }
+                } finally {
+                    closeChannel(); // also when the fsync failed: the descriptor is not left open
                 }
-                channel.close();
                 if (replace) {
                     Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
                     return;

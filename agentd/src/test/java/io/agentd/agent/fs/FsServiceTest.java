@@ -1070,6 +1070,92 @@ class FsServiceTest {
         assertArrayEquals(new byte[512], Files.readAllBytes(file));
     }
 
+    @Test
+    void anFSetStatRacingCloseHandleActsOnItsOwnFileNeverOnOneOpenedSinceWithItsDescriptorNumber() throws Exception {
+        Path mine = dir.resolve("mine");
+        Path other = dir.resolve("other");
+        Files.writeString(mine, "abc");
+        Files.writeString(other, "other");
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rw-r--r--"));
+        FsResponse answer = closeDuringMetadataCall(mine, other, handle -> new FsOp.FSetStat(handle,
+                new FsSetAttrs(0600L, null, null, null, null, null)));
+        // Before the fix: the close freed the descriptor mid-FSetStat, "other" took its number and got the chmod.
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(other)));
+        assertTrue(answer.ok(), answer.toString());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(mine)));
+    }
+
+    @Test
+    void anFStatRacingCloseHandleReadsItsOwnFileNeverOneOpenedSinceWithItsDescriptorNumber() throws Exception {
+        Path mine = dir.resolve("mine");
+        Path other = dir.resolve("other");
+        Files.writeString(mine, "abc");
+        Files.writeString(other, "other");
+        FsResponse answer = closeDuringMetadataCall(mine, other, FsOp.FStat::new);
+        // Before the fix: the stat of "other" (5 bytes), which took the closed handle's descriptor number.
+        assertTrue(answer.ok(), answer.toString());
+        assertEquals(3, ((FsResponseData.Stat) answer.data()).info().size(), answer.toString());
+    }
+
+    /**
+     * Opens {@code mine} (id 1) and sends the operation {@code call} makes (id 2); while it holds the
+     * path it acts on, a CloseHandle (id 3) is answered and the test opens {@code other} until it
+     * has the handle's descriptor number (open(2) takes the lowest free one; it never comes while
+     * the number stays the handle's), as another connection's OpenFile could; then the operation
+     * goes on. Its answer.
+     */
+    private FsResponse closeDuringMetadataCall(Path mine, Path other, java.util.function.LongFunction<FsOp> call)
+            throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = serviceOn(two);
+        java.util.concurrent.CountDownLatch paused = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<java.nio.channels.FileChannel> othersOpened = new java.util.ArrayList<>();
+        try {
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(mine.toString(),
+                    new FsOpenOptions(true, true, false, false, false, false, null)), null, true));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            service.pauseMetadataCalls(() -> {
+                paused.countDown();
+                try {
+                    resume.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            FsHandle.File file = (FsHandle.File) service.handles().get(handle);
+            int number = ChannelDescriptor.fd(file.channel);
+            assertTrue(number >= 0, "the handle's descriptor number");
+            service.onRequest(2, new FsRequest(call.apply(handle), null, true));
+            assertTrue(paused.await(10, TimeUnit.SECONDS), "the operation reached its system calls");
+            service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(2);
+            assertTrue(response(3).ok(), response(3).toString());
+            assertEquals(0, service.openHandles());
+            // Lower numbers may be free too: open until one takes the handle's (only if it is free).
+            for (int i = 0; i < 256; i++) {
+                java.nio.channels.FileChannel opened = java.nio.channels.FileChannel.open(other,
+                        java.nio.file.StandardOpenOption.READ);
+                othersOpened.add(opened);
+                if (ChannelDescriptor.fd(opened) == number) {
+                    break;
+                }
+            }
+            resume.countDown();
+            runLoopUntil(3);
+            assertFalse(file.channel.isOpen(), "closed once the operation let it go");
+            return response(2);
+        } finally {
+            resume.countDown();
+            for (java.nio.channels.FileChannel opened : othersOpened) {
+                opened.close();
+            }
+            two.shutdown();
+        }
+    }
+
     /** OpenFile {write, create} on {@code id}, atomic or in place (no truncate): its handle. */
     private long openForWrite(long id, Path file, boolean atomic) throws Exception {
         fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
