@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -43,13 +44,17 @@ abstract class FsHandle {
      * replaces its destination here). With one in progress it does not wait for it: a read from a
      * FIFO nobody writes would hold this worker, then the connection's end could not free either
      * (the handle is out of the table by then). It closes at once instead, which ends that I/O
-     * ({@link #cut}).
+     * ({@link #cut}). A Write in progress counts even while it holds no lock (between the host's
+     * chunks, or written and not answered yet): an atomic upload must not be renamed over its
+     * destination with part of that Write's data.
      */
     final void close() throws FsFailure {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (!busy.tryLock()) {
+        // closed is set before the Writes are counted, and a Write counts itself before it reads
+        // closed (File#writeStarted): either this sees the Write, or the Write sees the close.
+        if (writeInProgress() || !busy.tryLock()) {
             cut();
             return;
         }
@@ -68,6 +73,11 @@ abstract class FsHandle {
     }
 
     abstract void release(boolean complete) throws FsFailure;
+
+    /** A Write has started on the handle and not ended (answered, failed or aborted). */
+    boolean writeInProgress() {
+        return false;
+    }
 
     /** Closed while an operation was in progress on it (no lock): ends that operation's I/O. */
     void cut() throws FsFailure {
@@ -88,6 +98,14 @@ abstract class FsHandle {
         final Path temp;
         /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
         private volatile boolean spoiled;
+        /** Writes started on it and not ended yet ({@link #writeStarted}, {@link #writeEnded}). */
+        private final AtomicInteger writes = new AtomicInteger();
+        /**
+         * Who holds {@link #channel}'s descriptor open: 1 for the handle until it is released, plus
+         * each FStat or FSetStat using the descriptor's number now ({@link #holdDescriptor}). The
+         * channel is closed when this reaches 0.
+         */
+        private final AtomicInteger descriptorHolders = new AtomicInteger(1);
 
         /** Opened with {@code append} (O_APPEND): a positional write goes to the end, so it cannot extend. */
         final boolean appending;
@@ -130,6 +148,30 @@ abstract class FsHandle {
             spoiled = true;
         }
 
+        /**
+         * A Write starts on the handle (loop thread). False, and nothing counted, when the handle is
+         * closed meanwhile. Until {@link #writeEnded}, a CloseHandle does not complete the handle: it
+         * cuts it ({@link #cut}), so an atomic upload is dropped rather than renamed half written.
+         */
+        boolean writeStarted() {
+            writes.incrementAndGet();
+            if (isClosed()) {
+                writes.decrementAndGet();
+                return false;
+            }
+            return true;
+        }
+
+        /** The Write ended: answered with all its data in the file, or failed or aborted (spoiled first). */
+        void writeEnded() {
+            writes.decrementAndGet();
+        }
+
+        @Override
+        boolean writeInProgress() {
+            return writes.get() > 0;
+        }
+
         /** An atomic upload with I/O still going is not complete: dropped, and the CloseHandle says so. */
         @Override
         void cut() throws FsFailure {
@@ -144,11 +186,51 @@ abstract class FsHandle {
             return spoiled;
         }
 
+        /**
+         * An FStat or FSetStat is about to act on the channel's descriptor by its number
+         * ({@link ChannelDescriptor}, /proc/self/fd/N): until {@link #dropDescriptor}, the channel
+         * stays open, so N names this handle's file and no other. Closed then, the number could be
+         * any file the agent opens next (another connection's OpenFile, a spawn's pipe), and a
+         * chmod, chown or utimes would land there, as root for a request without {@code user}.
+         * False once the handle let its channel go (closed meanwhile: the caller answers EBADF).
+         *
+         * <p>A close does not wait for the holder (no lock, and the loop thread may close: an owner
+         * gone): the last to let go closes the channel, the holder right after its system calls,
+         * which do not block as reads and writes of a FIFO may. A read or write blocked in the
+         * channel is then woken by that close, a few system calls later than without the holder.
+         */
+        boolean holdDescriptor() {
+            for (int n = descriptorHolders.get(); n > 0; n = descriptorHolders.get()) {
+                if (descriptorHolders.compareAndSet(n, n + 1)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** The FStat or FSetStat is done with the descriptor; the handle's close, if it came meanwhile, is done now. */
+        void dropDescriptor() {
+            if (descriptorHolders.decrementAndGet() == 0) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // close(2) of a file, its handle already closed and answered: no one to tell
+                }
+            }
+        }
+
+        /** The handle lets its channel go: closed now, or by the last FStat or FSetStat still using it. */
+        private void closeChannel() throws IOException {
+            if (descriptorHolders.decrementAndGet() == 0) {
+                channel.close();
+            }
+        }
+
         @Override
         void release(boolean complete) throws FsFailure {
             if (temp == null) {
                 try {
-                    channel.close();
+                    closeChannel();
                 } catch (IOException e) {
                     throw FsErrors.from(e, "close " + path);
                 }
@@ -156,10 +238,13 @@ abstract class FsHandle {
             }
             boolean replace = complete && !spoiled;
             try {
-                if (replace) {
-                    channel.force(true);
+                try {
+                    if (replace) {
+                        channel.force(true);
+                    }
+                } finally {
+                    closeChannel(); // also when the fsync failed: the descriptor is not left open
                 }
-                channel.close();
                 if (replace) {
                     Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
                     return;

@@ -51,6 +51,11 @@ final class FsOperations {
     private static final LinkOption[] FOLLOW = {};
 
     private final FsHandles handles;
+    /**
+     * Test seam: runs on the worker once an FStat or FSetStat holds the path it acts on and before
+     * its system calls, so that a test can close the handle right there.
+     */
+    volatile Runnable metadataPause = () -> {};
 
     FsOperations(FsHandles handles) {
         this.handles = handles;
@@ -128,18 +133,30 @@ final class FsOperations {
             return FsResponse.success(new FsResponseData.Entries(readDir(o.handle(), o.limit())));
         } else if (op instanceof FsOp.FStat o) {
             FsHandle h = handles.get(o.handle());
-            return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(statPath(h), h.path, true)));
+            Path open = holdStatPath(h, o.handle());
+            try {
+                metadataPause.run();
+                return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(open, h.path, true)));
+            } finally {
+                dropStatPath(h);
+            }
         } else if (op instanceof FsOp.FSetStat o) {
             FsHandle h = handles.get(o.handle());
             FsAttrs.check(h.path, o.attrs());
             h.busy.lock();
             try {
-                if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                    resize(f.channel, o.attrs().size(), h.path, f.appending);
-                    setAttrs(statPath(h), h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
-                            o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
-                } else {
-                    setAttrs(statPath(h), h.path, true, o.attrs());
+                Path open = holdStatPath(h, o.handle());
+                try {
+                    metadataPause.run();
+                    if (o.attrs().size() != null && h instanceof FsHandle.File f) {
+                        resize(f.channel, o.attrs().size(), h.path, f.appending);
+                        setAttrs(open, h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
+                                o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
+                    } else {
+                        setAttrs(open, h.path, true, o.attrs());
+                    }
+                } finally {
+                    dropStatPath(h);
                 }
             } finally {
                 h.busy.unlock();
@@ -147,6 +164,25 @@ final class FsOperations {
             return FsResponse.success(null);
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
+    }
+
+    /**
+     * {@link #statPath}, its descriptor held open until {@link #dropStatPath}: a CloseHandle (or the
+     * owner's end) meanwhile closes the channel only then, so the number never names another file
+     * while the FStat or FSetStat acts on it. EBADF when the handle closed since the look-up.
+     */
+    private static Path holdStatPath(FsHandle h, long number) throws FsFailure {
+        if (h instanceof FsHandle.File f && !f.holdDescriptor()) { // closed since the look-up
+            throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(number) + " (os error 9)");
+        }
+        return statPath(h);
+    }
+
+    /** Ends {@link #holdStatPath}: the handle's channel may close now. */
+    private static void dropStatPath(FsHandle h) {
+        if (h instanceof FsHandle.File f) {
+            f.dropDescriptor();
+        }
     }
 
     /**

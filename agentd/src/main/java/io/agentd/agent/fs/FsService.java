@@ -176,6 +176,11 @@ public final class FsService {
         closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
     }
 
+    /** Tests: {@code pause} runs on the worker between an FStat's or FSetStat's path and its system calls. */
+    void pauseMetadataCalls(Runnable pause) {
+        operations.metadataPause = pause;
+    }
+
     /** Handles open now (tests, logs). */
     public int openHandles() {
         return handles.size();

@@ -80,6 +80,8 @@ final class FsWriteStream implements FsService.Active {
     private boolean pastLen;
     /** Answered or aborted: the worker stops after its current buffer, nothing more is written. */
     private volatile boolean ended;
+    /** {@link #leaveHandle} ran (loop thread). */
+    private boolean leftHandle;
 
     FsWriteStream(FsService service, long id, FsRequest request, FsOp.Write write) {
         this.service = service;
@@ -107,6 +109,10 @@ final class FsWriteStream implements FsService.Active {
             if (!f.writable) {
                 throw new FsFailure(FsFailure.EBADF, "write " + f.path
                         + ": the handle was not opened for writing (os error 9)");
+            }
+            if (!f.writeStarted()) { // closed since the look-up
+                throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle())
+                        + " (os error 9)");
             }
             file = f;
         } catch (FsFailure refused) {
@@ -311,7 +317,15 @@ final class FsWriteStream implements FsService.Active {
                     + Long.toUnsignedString(write.len()) + " (os error 22)"));
             return;
         }
+        if (file.isClosed()) {
+            // CloseHandle came while this Write was in progress: it ended the Write (and dropped an
+            // atomic upload, whose temporary file held these bytes), as a cut I/O would.
+            fail(new FsFailure(FsFailure.EBADF, "write " + file.path + ": the handle was closed before the Write"
+                    + " ended; " + written + " bytes written (os error 9)"));
+            return;
+        }
         ended = true;
+        leaveHandle();
         unreserve(reserved);
         service.finish(id, request, digest == null ? FsResponse.success(null)
                 : new FsResponse(true, null, null, null, null, digest.hex()));
@@ -363,6 +377,7 @@ final class FsWriteStream implements FsService.Active {
         if (file != null) {
             file.spoil();
         }
+        leaveHandle();
         if (!eof) {
             service.absorbRest(id);
         }
@@ -377,6 +392,18 @@ final class FsWriteStream implements FsService.Active {
         unreserve(reserved);
         if (file != null) {
             file.spoil();
+        }
+        leaveHandle();
+    }
+
+    /**
+     * The Write is over (loop thread, once): the handle no longer counts it in progress. After a
+     * failure the handle is spoiled first, so a CloseHandle that no longer sees the Write sees that.
+     */
+    private void leaveHandle() {
+        if (file != null && !leftHandle) {
+            leftHandle = true;
+            file.writeEnded();
         }
     }
 

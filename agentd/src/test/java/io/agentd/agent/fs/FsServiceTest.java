@@ -1002,6 +1002,196 @@ class FsServiceTest {
                 "a file the upload creates takes the mode given");
     }
 
+    @Test
+    void anAtomicUploadClosedBetweenTheChunksOfAWriteIsDroppedNeverRenamedHalfWritten() throws Exception {
+        Path file = dir.resolve("dest");
+        Files.writeString(file, "OLD CONTENT, complete");
+        long handle = openForWrite(1, file, true);
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, 0, 1000L, false), null, true));
+        fs.onData(2, new byte[512]);
+        awaitBytesIn(tempOf(file), 512); // the Write waits for the host's next chunk, holding no lock
+
+        fs.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(2);
+        // Before the fix: ok, the temporary file (512 of 1000 bytes) renamed over the destination.
+        assertFalse(response(3).ok(), response(3).toString());
+        assertEquals("EIO", response(3).errnoName(), response(3).toString());
+        assertTrue(response(3).error().contains("left unchanged"), response(3).error());
+        assertEquals("OLD CONTENT, complete", Files.readString(file));
+
+        fs.onData(2, new byte[488]);
+        fs.onData(2, new byte[0]);
+        runLoopUntil(3);
+        assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+        assertEquals("OLD CONTENT, complete", Files.readString(file));
+        assertEquals(java.util.List.of(file), listDir(), "no temporary file left");
+        assertEquals(0, fs.openHandles());
+    }
+
+    @Test
+    void anAtomicUploadClosedBeforeItsWriteWasAnsweredIsDroppedEvenWithAllItsBytesIn() throws Exception {
+        Path file = dir.resolve("dest");
+        Files.writeString(file, "OLD CONTENT, complete");
+        long handle = openForWrite(1, file, true);
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, 0, 1000L, false), null, true));
+        fs.onData(2, new byte[500]);
+        fs.onData(2, new byte[500]);
+        awaitBytesIn(tempOf(file), 1000); // every byte in, the host's empty chunk not here yet
+
+        fs.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(2);
+        // Before the fix: ok and renamed; the Write, still in progress, then answered ok as well.
+        assertEquals("EIO", response(3).errnoName(), response(3).toString());
+        fs.onData(2, new byte[0]);
+        runLoopUntil(3);
+        assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+        assertTrue(response(2).error().contains("closed before the Write ended; 1000 bytes written"),
+                response(2).error());
+        assertEquals("OLD CONTENT, complete", Files.readString(file));
+        assertEquals(java.util.List.of(file), listDir(), "no temporary file left");
+    }
+
+    @Test
+    void aWriteInPlaceClosedBetweenItsChunksKeepsWhatWasWrittenAndItsCloseSucceeds() throws Exception {
+        Path file = dir.resolve("in-place");
+        Files.writeString(file, "OLD CONTENT, complete");
+        long handle = openForWrite(1, file, false);
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, 0, 1000L, false), null, true));
+        fs.onData(2, new byte[512]);
+        awaitBytesIn(file, 512);
+
+        fs.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(2);
+        assertTrue(response(3).ok(), response(3).toString()); // as documented: nothing to drop in place
+        fs.onData(2, new byte[488]);
+        fs.onData(2, new byte[0]);
+        runLoopUntil(3);
+        assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+        assertArrayEquals(new byte[512], Files.readAllBytes(file));
+    }
+
+    @Test
+    void anFSetStatRacingCloseHandleActsOnItsOwnFileNeverOnOneOpenedSinceWithItsDescriptorNumber() throws Exception {
+        Path mine = dir.resolve("mine");
+        Path other = dir.resolve("other");
+        Files.writeString(mine, "abc");
+        Files.writeString(other, "other");
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rw-r--r--"));
+        FsResponse answer = closeDuringMetadataCall(mine, other, handle -> new FsOp.FSetStat(handle,
+                new FsSetAttrs(0600L, null, null, null, null, null)));
+        // Before the fix: the close freed the descriptor mid-FSetStat, "other" took its number and got the chmod.
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(other)));
+        assertTrue(answer.ok(), answer.toString());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(mine)));
+    }
+
+    @Test
+    void anFStatRacingCloseHandleReadsItsOwnFileNeverOneOpenedSinceWithItsDescriptorNumber() throws Exception {
+        Path mine = dir.resolve("mine");
+        Path other = dir.resolve("other");
+        Files.writeString(mine, "abc");
+        Files.writeString(other, "other");
+        FsResponse answer = closeDuringMetadataCall(mine, other, FsOp.FStat::new);
+        // Before the fix: the stat of "other" (5 bytes), which took the closed handle's descriptor number.
+        assertTrue(answer.ok(), answer.toString());
+        assertEquals(3, ((FsResponseData.Stat) answer.data()).info().size(), answer.toString());
+    }
+
+    /**
+     * Opens {@code mine} (id 1) and sends the operation {@code call} makes (id 2); while it holds the
+     * path it acts on, a CloseHandle (id 3) is answered and the test opens {@code other} until it
+     * has the handle's descriptor number (open(2) takes the lowest free one; it never comes while
+     * the number stays the handle's), as another connection's OpenFile could; then the operation
+     * goes on. Its answer.
+     */
+    private FsResponse closeDuringMetadataCall(Path mine, Path other, java.util.function.LongFunction<FsOp> call)
+            throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = serviceOn(two);
+        java.util.concurrent.CountDownLatch paused = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<java.nio.channels.FileChannel> othersOpened = new java.util.ArrayList<>();
+        try {
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(mine.toString(),
+                    new FsOpenOptions(true, true, false, false, false, false, null)), null, true));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            service.pauseMetadataCalls(() -> {
+                paused.countDown();
+                try {
+                    resume.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            FsHandle.File file = (FsHandle.File) service.handles().get(handle);
+            int number = ChannelDescriptor.fd(file.channel);
+            assertTrue(number >= 0, "the handle's descriptor number");
+            service.onRequest(2, new FsRequest(call.apply(handle), null, true));
+            assertTrue(paused.await(10, TimeUnit.SECONDS), "the operation reached its system calls");
+            service.onRequest(3, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+            runLoopUntil(2);
+            assertTrue(response(3).ok(), response(3).toString());
+            assertEquals(0, service.openHandles());
+            // Lower numbers may be free too: open until one takes the handle's (only if it is free).
+            for (int i = 0; i < 256; i++) {
+                java.nio.channels.FileChannel opened = java.nio.channels.FileChannel.open(other,
+                        java.nio.file.StandardOpenOption.READ);
+                othersOpened.add(opened);
+                if (ChannelDescriptor.fd(opened) == number) {
+                    break;
+                }
+            }
+            resume.countDown();
+            runLoopUntil(3);
+            assertFalse(file.channel.isOpen(), "closed once the operation let it go");
+            return response(2);
+        } finally {
+            resume.countDown();
+            for (java.nio.channels.FileChannel opened : othersOpened) {
+                opened.close();
+            }
+            two.shutdown();
+        }
+    }
+
+    /** OpenFile {write, create} on {@code id}, atomic or in place (no truncate): its handle. */
+    private long openForWrite(long id, Path file, boolean atomic) throws Exception {
+        fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
+                new FsOpenOptions(false, true, false, true, false, false, null, atomic)), null, true));
+        runLoopUntil(host.frames.size() + 1);
+        assertTrue(response(id).ok(), response(id).toString());
+        return ((FsResponseData.Handle) response(id).data()).handle();
+    }
+
+    /** The atomic upload's temporary file beside {@code file}. */
+    private Path tempOf(Path file) throws Exception {
+        return listDir().stream().filter(p -> p.getFileName().toString().startsWith("." + file.getFileName() + ".agentd-"))
+                .findFirst().orElseThrow();
+    }
+
+    private java.util.List<Path> listDir() throws Exception {
+        try (var entries = Files.list(dir)) {
+            return entries.sorted().toList();
+        }
+    }
+
+    /** Runs the loop until {@code file} holds {@code bytes} bytes (the worker wrote them). */
+    private void awaitBytesIn(Path file, long bytes) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Files.size(file) < bytes) {
+            assertTrue(System.nanoTime() < deadline, file + " holds " + Files.size(file) + " bytes, not " + bytes);
+            Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
+            if (task != null) {
+                task.run();
+            }
+        }
+        for (Runnable task; (task = loop.poll()) != null; ) {
+            task.run(); // the turn's outcome: the Write now waits for the host
+        }
+    }
+
     /** OpenFile atomic on {@code id}, CloseHandle on {@code id + 1}: the (empty) upload replaces {@code file}. */
     private void uploadAtomically(long id, Path file, Long mode) throws Exception {
         fs.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(),
