@@ -4,11 +4,12 @@ import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
 import io.agentd.client.transport.AgentAddress;
 import io.agentd.protocol.payload.Ready;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.SocketException;
+import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,11 @@ import java.util.concurrent.TimeoutException;
  * its sessions, ping it, shut it down, wait for it to be ready.
  */
 public final class Agentctl {
+    /**
+     * agentctl could not write its stdout or stderr (a full disk; not a closed pipe): one line says
+     * why ("agentctl: error writing to standard output: ..."), as cat(1) says it and exits 1.
+     */
+    static final int EXIT_OUTPUT_FAILED = 1;
     static final int EXIT_USAGE = 2;
     /** exec: the command succeeded, but the agent did not deliver all of its stdin (as xargs' 123: a part failed). */
     static final int EXIT_STDIN_NOT_DELIVERED = 123;
@@ -147,8 +153,12 @@ public final class Agentctl {
             own status stands and the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
             be copied (each reported on stderr; the rest is copied) or stdout could not be
-            written. Any command: 125 when there is no agent to talk to (no socket, refused, no
-            ready, connection lost), 2 for a bad command line, 0 otherwise.
+            written. Any command: 1 when agentctl could not write its stdout or stderr (a full
+            disk; "agentctl: error writing to standard output: why" on stderr): exec and attach
+            stop CMD with SIGPIPE as for a closed pipe, and CMD's own status stands when it
+            failed otherwise (not 0, not 141); a closed pipe (| head) is no error: CMD gets
+            SIGPIPE and its status stands. 125 when there is no agent to talk to (no socket,
+            refused, no ready, connection lost), 2 for a bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;
@@ -166,12 +176,51 @@ public final class Agentctl {
     }
 
     public static void main(String[] args) {
-        int status = run(Arrays.asList(args), System.getenv("AGENTD_SOCKET"), System.out, System.err);
-        System.out.flush();
-        System.exit(status);
+        // What the commands print goes to file descriptor 1 through a stream that keeps its failure
+        // (System.out swallows it: `agentctl ps > /dev/full` said nothing and exited 0), and waits
+        // for a non-blocking stdout that is full instead of failing (EAGAIN).
+        LocalOutput stdout = LocalOutput.stdout();
+        PrintStream out = new PrintStream(new BufferedOutputStream(stdout, 8192), false, stdoutCharset());
+        // cp's tar goes to file descriptor 1 through a stream that throws when a write fails.
+        int status = run(Arrays.asList(args), System.getenv("AGENTD_SOCKET"), out, LocalOutput.stdout(), System.err);
+        out.flush();
+        System.exit(finalStatus(status, out, stdout, System.err));
+    }
+
+    /**
+     * {@code status}, unless what was printed through {@code out} could not be written: then one
+     * line on {@code err} says why, and a status of 0 becomes {@link #EXIT_OUTPUT_FAILED}. A broken
+     * pipe (`agentctl ps | head -1`) is no error and is not reported.
+     */
+    static int finalStatus(int status, PrintStream out, LocalOutput fd, PrintStream err) {
+        if (!out.checkError()) {
+            return status;
+        }
+        IOException failure = fd.failure();
+        if (failure != null && LocalOutput.isBrokenPipe(failure)) {
+            return status;
+        }
+        err.println("agentctl: " + (failure != null ? fd.describe(failure) : "error writing to " + fd.name()));
+        err.flush();
+        return status == 0 ? EXIT_OUTPUT_FAILED : status;
+    }
+
+    /** The charset System.out would have used (a console's, else the default). */
+    private static Charset stdoutCharset() {
+        String name = System.getProperty("sun.stdout.encoding");
+        try {
+            return name != null ? Charset.forName(name) : Charset.defaultCharset();
+        } catch (IllegalArgumentException e) {
+            return Charset.defaultCharset();
+        }
     }
 
     static int run(List<String> argv, String socketFromEnv, PrintStream out, PrintStream err) {
+        return run(argv, socketFromEnv, out, out, err);
+    }
+
+    /** @param rawOut where cp writes a tar (`cp :PATH -`): a stream that throws when a write fails */
+    static int run(List<String> argv, String socketFromEnv, PrintStream out, OutputStream rawOut, PrintStream err) {
         String socket = socketFromEnv == null || socketFromEnv.isEmpty() ? DEFAULT_SOCKET : socketFromEnv;
         Duration readyTimeout = DEFAULT_READY_TIMEOUT;
         int i = 0;
@@ -213,10 +262,9 @@ public final class Agentctl {
                     yield PsCommand.run(ctl::connect, out, err);
                 }
                 case "attach" -> AttachCommand.command(AttachCommand.parse(rest), err).run(ctl::connect);
-                // cp's tar goes to file descriptor 1 through a stream that throws when a write
-                // fails (System.out, a PrintStream, would swallow it: a full disk unnoticed).
-                case "cp" -> CpCommand.run(rest, ctl::connect, System.in,
-                        out == System.out ? new FileOutputStream(FileDescriptor.out) : out, err);
+                // cp's tar goes to a stream that throws when a write fails (a PrintStream, which
+                // swallows it, is checked after each write: a full disk noticed either way).
+                case "cp" -> CpCommand.run(rest, ctl::connect, System.in, rawOut, err);
                 case "ping" -> {
                     noArgs("ping", rest);
                     yield ctl.ping(out);

@@ -17,11 +17,9 @@ import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.SessionDetached;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,9 +77,15 @@ final class ExecCommand {
     private final Opener opener;
     private final PrintStream err;
     // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
-    private final OutputStream stdout = new FileOutputStream(FileDescriptor.out);
-    private final OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+    private final LocalOutput stdout = LocalOutput.stdout();
+    private final LocalOutput stderr = LocalOutput.stderr();
     private final AtomicBoolean outputBroken = new AtomicBoolean();
+    /**
+     * The first failure to write the command's output other than a broken pipe (a full disk:
+     * "error writing to standard output: No space left on device"), printed once the command has
+     * ended; null when there was none.
+     */
+    private volatile String outputFailure;
     /**
      * Completed when open returns, with its session (null when it failed); output and signals may
      * come before that ({@link #write}, {@link #onStopSignals}).
@@ -171,15 +175,16 @@ final class ExecCommand {
             if (notDelivered != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
             }
+            boolean outputFailed = reportOutputFailure();
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
-                    : exitStatus(status.code(), notDelivered != null || stdinReadFailed);
+                    : exitStatus(status.code(), notDelivered != null || stdinReadFailed, outputFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
             err.println("agentctl: detached from session " + Long.toUnsignedString(d.session()) + ", which runs on;"
                     + " agentctl attach --from " + Long.toUnsignedString(d.offset()) + " "
                     + Long.toUnsignedString(d.session()) + " goes on from here");
-            return 0;
+            return reportOutputFailure() ? Agentctl.EXIT_OUTPUT_FAILED : 0;
         } catch (ExecFailedException e) {
             restore(terminal);
             err.println("agentctl: " + e.getMessage());
@@ -219,6 +224,28 @@ final class ExecCommand {
      */
     static int exitStatus(int commandStatus, boolean stdinNotDelivered) {
         return stdinNotDelivered && commandStatus == 0 ? Agentctl.EXIT_STDIN_NOT_DELIVERED : commandStatus;
+    }
+
+    /**
+     * As {@link #exitStatus(int, boolean)}, and when agentctl could not write the command's output
+     * (other than to a broken pipe), {@link Agentctl#EXIT_OUTPUT_FAILED} unless the command failed
+     * of itself: 0, and 141 (the SIGPIPE agentctl sent it to stop it), give way to it.
+     */
+    static int exitStatus(int commandStatus, boolean stdinNotDelivered, boolean outputFailed) {
+        if (outputFailed && (commandStatus == 0 || commandStatus == 128 + SIGPIPE)) {
+            return Agentctl.EXIT_OUTPUT_FAILED;
+        }
+        return exitStatus(commandStatus, stdinNotDelivered);
+    }
+
+    /** Prints the output failure's line, if there was one; true when there was. */
+    private boolean reportOutputFailure() {
+        String failure = outputFailure;
+        if (failure == null) {
+            return false;
+        }
+        err.println("agentctl: " + failure);
+        return true;
     }
 
     private static void restore(LocalTerminal terminal) {
@@ -265,11 +292,19 @@ final class ExecCommand {
         if (!outputShown) {
             outputShown = true;
         }
-        OutputStream to = output.stream() == Output.Stream.STDOUT ? stdout : stderr;
+        LocalOutput to = output.stream() == Output.Stream.STDOUT ? stdout : stderr;
+        if (to.failure() != null) {
+            return; // it failed before: what comes after is not written either (as cat stops)
+        }
         try {
             to.write(output.data());
         } catch (IOException e) {
             // Our reader went away (e.g. `agentctl exec ... | head`): stop the writer as a pipe would.
+            // Any other failure (a full disk) leaves the output nowhere to go either: stopped the
+            // same way, and said once the command has ended (the status is then not 0).
+            if (!LocalOutput.isBrokenPipe(e) && outputFailure == null) {
+                outputFailure = to.describe(e);
+            }
             if (outputBroken.compareAndSet(false, true)) {
                 signalQuietly(opened.getNow(null), SIGPIPE);
             }

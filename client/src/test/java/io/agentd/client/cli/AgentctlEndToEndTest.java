@@ -228,6 +228,86 @@ class AgentctlEndToEndTest {
         assertEquals("ready\n", Files.readString(out));
     }
 
+    /** Runs scripts/agentctl with its stdout on {@code stdout} (stdin /dev/null, stderr captured). */
+    private Result runWithStdout(File stdout, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
+        command.addAll(List.of(args));
+        Path err = Files.createTempFile(dir, "err", "");
+        Process p = new ProcessBuilder(command)
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(stdout)
+                .redirectError(err.toFile())
+                .start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("agentctl " + String.join(" ", args) + " did not finish");
+        }
+        return new Result(p.exitValue(), "", Files.readString(err));
+    }
+
+    /**
+     * A stdout that cannot be written (not a closed pipe) is an error, as with cat(1): one line on
+     * stderr and exit 1, even though the command itself (already ended) succeeded. It used to be
+     * dropped silently, exit 0.
+     */
+    @Test
+    void execToAFullDiskExits1AndSaysWhy() throws Exception {
+        Result r = runWithStdout(new File("/dev/full"), "exec", "--", "echo", "hello");
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl: error writing to standard output: No space left on device\n", r.stderr());
+    }
+
+    /**
+     * What agentctl prints itself (exec --detach's session number, ps's table) goes through a
+     * stream that swallows failures; they are checked before exiting and fail the same way.
+     */
+    @Test
+    void theSessionNumberAndPsToAFullDiskExit1AndSayWhy() throws Exception {
+        Result detached = runWithStdout(new File("/dev/full"), "exec", "-d", "--", "true");
+        assertEquals(1, detached.code(), detached.toString());
+        assertEquals("agentctl: error writing to standard output: No space left on device\n", detached.stderr());
+        Result ps = runWithStdout(new File("/dev/full"), "ps");
+        assertEquals(1, ps.code(), ps.toString());
+        assertEquals("agentctl: error writing to standard output: No space left on device\n", ps.stderr());
+    }
+
+    /**
+     * A stdout left non-blocking by whoever started agentctl (O_NONBLOCK on the pipe's write end,
+     * shared by every process given it) answers EAGAIN when the pipe is full: agentctl waits for it
+     * and goes on, and every byte arrives. It used to take EAGAIN for a broken pipe: 64 KiB of the
+     * output, the command stopped with SIGPIPE, exit 141 and nothing on stderr. The test reads
+     * nothing until the pipe is full (64 KiB wait in it), so agentctl's writes meet EAGAIN.
+     */
+    @Test
+    void aNonBlockingStdoutGetsEveryByte() throws Exception {
+        int lines = 500_000; // 3.4 MB
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Path err = dir.resolve("non-blocking.err");
+        Process p = new ProcessBuilder("sh", "-c", "\"$0\" -cp \"$1\" \"$2\" && exec \"$3\" --socket \"$4\" exec -- seq " + lines,
+                java, System.getProperty("java.class.path"), SetNonBlocking.class.getName(), AGENTCTL.toString(),
+                socket.toString())
+                .redirectInput(new File("/dev/null"))
+                .redirectError(err.toFile())
+                .start();
+        var stdout = p.getInputStream();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (stdout.available() < 65536 && p.isAlive()) {
+            assertTrue(System.nanoTime() < deadline, "the pipe never filled");
+            Thread.sleep(20);
+        }
+        Thread.sleep(500); // agentctl meets the full pipe meanwhile
+        byte[] got = stdout.readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl did not end");
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= lines; i++) {
+            expected.append(i).append('\n');
+        }
+        assertEquals("", Files.readString(err));
+        assertEquals(0, p.exitValue());
+        assertEquals(expected.length(), got.length, "bytes received");
+        assertEquals(expected.toString(), new String(got, StandardCharsets.US_ASCII));
+    }
+
     @Test
     void aCommandNotFoundExits127AndSaysWhy() throws Exception {
         Result r = agentctl("exec", "--", "/nonexistent/program");

@@ -82,4 +82,14 @@ class TerminalHandlingTest {
         assertEquals(141, ExecCommand.exitStatus(141, true));
         assertEquals(7, ExecCommand.exitStatus(7, false));
     }
+
+    @Test
+    void outputThatCouldNotBeWrittenExits1UnlessTheCommandFailedOfItself() {
+        assertEquals(1, ExecCommand.exitStatus(0, false, true));
+        assertEquals(1, ExecCommand.exitStatus(0, true, true));
+        assertEquals(1, ExecCommand.exitStatus(141, false, true), "the SIGPIPE agentctl sent it");
+        assertEquals(3, ExecCommand.exitStatus(3, false, true));
+        assertEquals(123, ExecCommand.exitStatus(0, true, false));
+        assertEquals(0, ExecCommand.exitStatus(0, false, false));
+    }
 }

@@ -1,0 +1,31 @@
+package io.agentd.client.cli;
+
+import jnr.ffi.LibraryLoader;
+
+/**
+ * Sets O_NONBLOCK on this process's stdout and exits: the flag belongs to the open file description,
+ * so a process given the same stdout after it (the shell's next command, agentctl) inherits it, as
+ * one started with a harness's non-blocking pipe does. Exits 1 when the flag did not stick.
+ * Run in a JVM of its own by {@code AgentctlEndToEndTest}.
+ */
+public final class SetNonBlocking {
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int O_NONBLOCK = 04000;
+
+    /** The one libc call, bound by jnr-ffi. */
+    public interface LibC {
+        int fcntl(int fd, int cmd, int arg);
+    }
+
+    private SetNonBlocking() {}
+
+    public static void main(String[] args) {
+        LibC c = LibraryLoader.create(LibC.class).load("c");
+        int flags = c.fcntl(1, F_GETFL, 0);
+        if (flags < 0 || c.fcntl(1, F_SETFL, flags | O_NONBLOCK) < 0 || (c.fcntl(1, F_GETFL, 0) & O_NONBLOCK) == 0) {
+            System.err.println("SetNonBlocking: could not set O_NONBLOCK on stdout");
+            System.exit(1);
+        }
+    }
+}
