@@ -148,7 +148,8 @@ public final class Agentctl {
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
             be copied (each reported on stderr; the rest is copied) or stdout could not be
             written. Any command: 125 when there is no agent to talk to (no socket, refused, no
-            ready, connection lost), 2 for a bad command line, 0 otherwise.
+            ready, connection lost) or agentctl itself failed ("agentctl: internal error: ..."),
+            2 for a bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;
@@ -239,6 +240,11 @@ public final class Agentctl {
             return EXIT_USAGE;
         } catch (Unavailable e) {
             err.println("agentctl: " + e.getMessage());
+            return EXIT_UNAVAILABLE;
+        } catch (RuntimeException e) {
+            // A bug of agentctl's (or a case it does not handle): one line and its own failure's
+            // status rather than a stack trace and the JVM's 1, which a script takes for cp's "an item failed".
+            err.println("agentctl: internal error: " + String.valueOf(e).replace('\n', ' '));
             return EXIT_UNAVAILABLE;
         }
     }
