@@ -158,7 +158,8 @@ public final class Agentctl {
             stop CMD with SIGPIPE as for a closed pipe, and CMD's own status stands when it
             failed otherwise (not 0, not 141); a closed pipe (| head) is no error: CMD gets
             SIGPIPE and its status stands. 125 when there is no agent to talk to (no socket,
-            refused, no ready, connection lost), 2 for a bad command line, 0 otherwise.
+            refused, no ready, connection lost) or agentctl itself failed ("agentctl: internal
+            error: ..."), 2 for a bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;
@@ -287,6 +288,11 @@ public final class Agentctl {
             return EXIT_USAGE;
         } catch (Unavailable e) {
             err.println("agentctl: " + e.getMessage());
+            return EXIT_UNAVAILABLE;
+        } catch (RuntimeException e) {
+            // A bug of agentctl's (or a case it does not handle): one line and its own failure's
+            // status rather than a stack trace and the JVM's 1, which a script takes for cp's "an item failed".
+            err.println("agentctl: internal error: " + String.valueOf(e).replace('\n', ' '));
             return EXIT_UNAVAILABLE;
         }
     }

@@ -41,6 +41,13 @@ public final class GuestFiles {
     /** How long a call waits for the agent's answer (or a stream for its next chunk or credit). */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    /**
+     * Most entries {@link #list} collects from a directory read page by page (OpenDir, ReadDir): the
+     * agent decides how many pages there are, and one that never sent an empty page would fill the heap.
+     */
+    static final int MAX_LIST_ENTRIES = 1 << 20;
+    /** Most characters of those entries' paths {@link #list} collects (long paths, fewer entries). */
+    static final long MAX_LIST_PATH_CHARS = 256L << 20;
 
     private final FsTransport transport;
     private final String user;
@@ -111,7 +118,11 @@ public final class GuestFiles {
         }
     }
 
-    /** The entries of the directory {@code path} (links not followed), in the directory's order. */
+    /**
+     * The entries of the directory {@code path} (links not followed), in the directory's order. A
+     * directory of more than {@value #MAX_LIST_ENTRIES} entries (or 256 Mi characters of paths) is an
+     * {@link AgentException} saying so.
+     */
     public List<FsEntryInfo> list(String path) throws IOException {
         FsResponse r;
         try {
@@ -131,6 +142,7 @@ public final class GuestFiles {
     private List<FsEntryInfo> listByHandle(String path) throws IOException {
         long handle = handleOf(call(new FsOp.OpenDir(path), path), path);
         List<FsEntryInfo> all = new ArrayList<>();
+        long chars = 0;
         try {
             while (true) {
                 FsResponse r = call(new FsOp.ReadDir(handle, null), path);
@@ -140,7 +152,15 @@ public final class GuestFiles {
                 if (page.entries().isEmpty()) {
                     return all;
                 }
-                all.addAll(page.entries());
+                for (FsEntryInfo e : page.entries()) {
+                    chars += e.path() == null ? 0 : e.path().length();
+                    if (all.size() >= MAX_LIST_ENTRIES || chars > MAX_LIST_PATH_CHARS) {
+                        throw new AgentException("list " + path + ": the agent's pages hold more than "
+                                + MAX_LIST_ENTRIES + " entries or " + MAX_LIST_PATH_CHARS
+                                + " characters of paths, more than list collects of one directory");
+                    }
+                    all.add(e);
+                }
             }
         } finally {
             closeHandle(handle, path);

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +50,20 @@ class AgentctlCommandLineTest {
         // exec -- ls --help: --help belongs to ls; with no agent this ends at the connection, not at the usage.
         assertEquals(125, run("/nonexistent/agentd.sock", "exec", "--", "ls", "--help"));
         assertEquals("", out.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A RuntimeException out of a command (here a null argument, which main never passes) is one
+     * line and agentctl's own failure status, 125, not a stack trace and the JVM's 1 (cp's "an item
+     * failed"). Before the catch-all it was thrown out of run.
+     */
+    @Test
+    void anInternalErrorIsOneLineAndExits125() {
+        int code = Agentctl.run(Arrays.asList("exec", null), "/nonexistent/agentd.sock",
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(125, code, err());
+        assertTrue(err().startsWith("agentctl: internal error: java.lang.NullPointerException"), err());
+        assertEquals(1, err().lines().count(), err());
     }
 
     @Test

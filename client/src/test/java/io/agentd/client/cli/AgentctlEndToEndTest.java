@@ -867,4 +867,44 @@ class AgentctlEndToEndTest {
         assertEquals("started\ndone\n", Files.readString(out), "stdout carries the command's output alone");
         assertTrue(r.stderr().contains("Full thread dump"), r.stderr());
     }
+
+    /**
+     * With no locale set (LANG, LC_ALL and LC_CTYPE unset, as under cron, systemd or a minimal
+     * container) the JVM decodes argv and file names as ASCII; scripts/agentctl then runs it under
+     * C.UTF-8. Before, exec ran printf with "caf\uFFFD\uFFFD", and cp of a tree holding café.txt died
+     * on that name (an InvalidPathException's stack trace, exit 1). The script is a file written as
+     * UTF-8, so that this test's own JVM's charset does not matter.
+     */
+    @Test
+    void withNoLocaleSetArgumentsAndNamesStayUtf8() throws Exception {
+        Path d = Files.createDirectory(dir.resolve("no-locale"));
+        Path script = Files.writeString(d.resolve("run.sh"), """
+                printf 'exec=['; $AGENTCTL exec -- printf %s 'café'; printf '] %s\n' $?
+                mkdir src up down; printf c > src/café.txt; printf z > src/zzz.txt
+                $AGENTCTL cp src ":$PWD/up"; echo "up=$?"
+                $AGENTCTL cp ":$PWD/up/src" down; echo "down=$?"
+                for f in up/src/café.txt up/src/zzz.txt down/src/café.txt down/src/zzz.txt; do
+                  printf '%s=%s\n' "$f" "$(cat "$f")"
+                done
+                """, StandardCharsets.UTF_8);
+        ProcessBuilder shell = new ProcessBuilder("sh", script.toString()).directory(d.toFile())
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(d.resolve("out").toFile())
+                .redirectError(d.resolve("err").toFile());
+        shell.environment().keySet().removeAll(List.of("LANG", "LC_ALL", "LC_CTYPE"));
+        shell.environment().put("AGENTCTL", AGENTCTL + " --socket " + socket);
+        Process running = shell.start();
+        assertTrue(running.waitFor(90, TimeUnit.SECONDS), "did not finish");
+        String err = Files.readString(d.resolve("err"), StandardCharsets.UTF_8);
+        assertEquals("""
+                exec=[café] 0
+                up=0
+                down=0
+                up/src/café.txt=c
+                up/src/zzz.txt=z
+                down/src/café.txt=c
+                down/src/zzz.txt=z
+                """, Files.readString(d.resolve("out"), StandardCharsets.UTF_8), err);
+        assertEquals("", err);
+    }
 }

@@ -698,4 +698,23 @@ class CpEndToEndTest {
             assertArrayEquals(content, in.readAllBytes());
         }
     }
+
+    /**
+     * cp x/f y/f :DIR: two sources of one name. GNU cp refuses the second ("will not overwrite
+     * just-created") and exits 1, the first kept; before, agentctl exited 0 with y's f there.
+     */
+    @Test
+    void aSecondSourceOfTheSameNameIsRefusedAndTheFirstKept() throws Exception {
+        Path d = fresh("same-name");
+        Path x = Files.createDirectory(d.resolve("x"));
+        Path y = Files.createDirectory(d.resolve("y"));
+        Files.writeString(x.resolve("f"), "x\n");
+        Files.writeString(y.resolve("f"), "y\n");
+        Path into = Files.createDirectory(d.resolve("d"));
+        Result up = cp(x.resolve("f").toString(), y.resolve("f").toString(), guest(into));
+        assertEquals(1, up.code(), up.toString());
+        assertEquals("agentctl cp: will not overwrite just-created ':" + into.resolve("f") + "' with '" + y.resolve("f")
+                + "'\n", up.stderr());
+        assertEquals("x\n", Files.readString(into.resolve("f")));
+    }
 }

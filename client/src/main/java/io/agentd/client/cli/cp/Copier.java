@@ -3,19 +3,38 @@ package io.agentd.client.cli.cp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.util.ArrayList;
-import java.util.Collections;
+import java.nio.file.InvalidPathException;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Copies entries from a {@link SourceTree} to a {@link DestTree} the way cp -R does: directories
  * recursively, symbolic links as links, each failed item reported on stderr (cp(1)'s wording) and
  * counted while the rest is still copied. Only a lost connection stops it (thrown).
+ *
+ * <p>A directory's listing comes from the other side (a guest's agent may say anything): a name
+ * that is not one entry of that directory ("", ".", "..", one with '/' or NUL) is refused as a
+ * failed item and never joined to a destination path, a name listed twice is copied once, and no
+ * entry goes onto or under a file or symbolic link this copy created (a second source of the same
+ * name is refused as cp(1) refuses it: "will not overwrite just-created").
  */
 final class Copier {
+    /**
+     * Directories deeper than this below a source are refused: a PATH_MAX (4096 bytes) path holds at
+     * most 2048 ("a/" each). A guest's listing could otherwise go on without end (into a tar on stdout).
+     */
+    static final int MAX_DEPTH = 2048;
+
     private final PrintStream err;
     private final boolean keep;
     private final CopyProgress progress;
+    /** The files and links this copy created, as their target paths: a second source onto one is refused. */
+    private final Set<String> created = new HashSet<>();
+    /** The symbolic links among them: nothing is copied under one. */
+    private final CreatedLinks links = new CreatedLinks();
+    private int depth;
     private int failures;
 
     /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
@@ -45,7 +64,25 @@ final class Copier {
         } catch (IOException e) {
             report(CopyFailure.of("cannot stat", src.show(path), e));
             return null;
+        } catch (InvalidPathException e) {
+            report(unencodable("cannot stat", src.show(path)));
+            return null;
         }
+    }
+
+    /**
+     * A host path the JVM cannot encode: its file names are decoded and encoded in the locale's
+     * charset, ASCII when no UTF-8 locale is set (scripts/agentctl runs it under C.UTF-8 then).
+     */
+    static CopyFailure unencodable(String what, String shownPath) {
+        return new CopyFailure(what, shownPath, "the name cannot be encoded in this locale's charset ("
+                + System.getProperty("sun.jnu.encoding", "unknown") + "; set LC_ALL=C.UTF-8)");
+    }
+
+    /** A name a directory can hold: not "", "." or "..", no '/' and no NUL. */
+    static boolean isEntryName(String name) {
+        return !name.isEmpty() && !name.equals(".") && !name.equals("..") && name.indexOf('/') < 0
+                && name.indexOf('\0') < 0;
     }
 
     /**
@@ -57,6 +94,9 @@ final class Copier {
     private Entry listed(SourceTree src, String child, String name) throws IOException {
         try {
             return src.lstat(child);
+        } catch (InvalidPathException e) {
+            report(unencodable("cannot stat", src.show(child)));
+            return null;
         } catch (IOException e) {
             if (name.indexOf('\uFFFD') >= 0 && CopyFailure.isNotFound(e)) {
                 report(new CopyFailure("cannot copy " + Quoting.quote(src.show(child))
@@ -100,6 +140,9 @@ final class Copier {
         } catch (IOException e) {
             report(CopyFailure.of("cannot access", dst.show(dstPath), e));
             return null;
+        } catch (InvalidPathException e) {
+            report(unencodable("cannot access", dst.show(dstPath)));
+            return null;
         }
     }
 
@@ -110,23 +153,43 @@ final class Copier {
     /** Copies one entry (a whole tree for a directory) to {@code target}. */
     void copy(SourceTree src, String srcPath, Entry source, DestTree dst, String target) throws IOException {
         try {
+            String link = links.under(target);
+            if (link != null) {
+                throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath)) + " to "
+                        + Quoting.quote(dst.show(target)) + ": " + Quoting.quote(dst.show(link))
+                        + " is a symbolic link this copy created");
+            }
+            if (created.contains(target)) {
+                throw new CopyFailure(source.isDir()
+                        ? "cannot overwrite non-directory " + Quoting.quote(dst.show(target)) + " with directory "
+                                + Quoting.quote(src.show(srcPath))
+                        : "will not overwrite just-created " + Quoting.quote(dst.show(target)) + " with "
+                                + Quoting.quote(src.show(srcPath)));
+            }
             switch (source.kind()) {
-                case FILE -> copyFile(src, srcPath, source, dst, target);
+                case FILE -> {
+                    copyFile(src, srcPath, source, dst, target);
+                    created.add(target);
+                }
                 case DIR -> copyDir(src, srcPath, source, dst, target);
                 case LINK -> {
-                    String link;
+                    String to;
                     try {
-                        link = src.readLink(srcPath);
+                        to = src.readLink(srcPath);
                     } catch (IOException e) {
                         throw CopyFailure.of("cannot read symbolic link", src.show(srcPath), e);
                     }
-                    dst.symlink(link, target);
+                    dst.symlink(to, target);
+                    created.add(target);
+                    links.add(target);
                 }
                 case OTHER -> throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath))
                         + ": not a regular file, directory or symbolic link");
             }
         } catch (IOException e) {
             report(e instanceof CopyFailure ? e : CopyFailure.of("cannot copy", src.show(srcPath), e));
+        } catch (InvalidPathException e) {
+            report(unencodable("cannot copy", src.show(srcPath)));
         }
     }
 
@@ -165,19 +228,40 @@ final class Copier {
             throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(target))
                     + " with directory " + Quoting.quote(src.show(srcPath)));
         }
-        List<String> names;
+        if (depth >= MAX_DEPTH) {
+            throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath)) + ": more than " + MAX_DEPTH
+                    + " directories deep");
+        }
+        List<String> listing;
         try {
-            names = new ArrayList<>(src.names(srcPath));
+            listing = src.names(srcPath);
         } catch (IOException e) {
             throw CopyFailure.of("cannot access", src.show(srcPath), e);
         }
-        Collections.sort(names);
-        for (String name : names) {
-            String child = src.child(srcPath, name);
-            Entry e = listed(src, child, name);
-            if (e != null) {
-                copy(src, child, e, dst, dst.child(target, name));
+        depth++;
+        try {
+            for (String name : new TreeSet<>(listing)) { // sorted, each name once
+                if (!isEntryName(name)) {
+                    report(new CopyFailure("cannot copy an entry of " + Quoting.quote(src.show(srcPath))
+                            + ": its listing gives it the name " + Quoting.quote(name) + ", which is not a file name"));
+                    continue;
+                }
+                String child;
+                String childTarget;
+                try {
+                    child = src.child(srcPath, name);
+                    childTarget = dst.child(target, name);
+                } catch (InvalidPathException e) {
+                    report(unencodable("cannot copy", src.show(srcPath) + "/" + name));
+                    continue;
+                }
+                Entry e = listed(src, child, name);
+                if (e != null) {
+                    copy(src, child, e, dst, childTarget);
+                }
             }
+        } finally {
+            depth--;
         }
         if (keep) {
             dst.keepAttributes(target, source); // after the contents, which change its mtime
@@ -188,19 +272,25 @@ final class Copier {
 
     /** Bytes of the regular files under {@code path} (for the progress line); what cannot be read counts 0. */
     static long size(SourceTree src, String path, Entry e) {
+        return size(src, path, e, 0);
+    }
+
+    private static long size(SourceTree src, String path, Entry e, int depth) {
         if (e.kind() == Entry.Kind.FILE) {
             return e.size();
         }
-        if (e.kind() != Entry.Kind.DIR) {
+        if (e.kind() != Entry.Kind.DIR || depth >= MAX_DEPTH) {
             return 0;
         }
         long total = 0;
         try {
-            for (String name : src.names(path)) {
-                String child = src.child(path, name);
-                total += size(src, child, src.lstat(child));
+            for (String name : new TreeSet<>(src.names(path))) {
+                if (isEntryName(name)) { // the others are reported by the copy
+                    String child = src.child(path, name);
+                    total += size(src, child, src.lstat(child), depth + 1);
+                }
             }
-        } catch (IOException ex) {
+        } catch (IOException | InvalidPathException ex) {
             // reported when the copy gets there
         }
         return total;

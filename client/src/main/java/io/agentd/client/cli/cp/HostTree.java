@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -78,9 +79,19 @@ final class HostTree implements SourceTree, DestTree {
         return Files.newInputStream(Path.of(path));
     }
 
+    /**
+     * @throws InvalidPathException the name cannot be a host file name in the JVM's file name charset
+     *     (ASCII without a UTF-8 locale): Java refuses some such names and replaces characters of
+     *     others with '?', which would copy "café.txt" to "caf?.txt"
+     */
     @Override
     public String child(String dir, String name) {
-        return Path.of(dir).resolve(name).toString();
+        Path child = Path.of(dir).resolve(name);
+        Path last = child.getFileName();
+        if (last == null || !last.toString().equals(name)) {
+            throw new InvalidPathException(name, "cannot be encoded as a file name");
+        }
+        return child.toString();
     }
 
     @Override

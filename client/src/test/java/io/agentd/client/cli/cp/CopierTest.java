@@ -1,0 +1,312 @@
+package io.agentd.client.cli.cp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.fs.FsListener;
+import io.agentd.client.fs.FsTransport;
+import io.agentd.client.fs.GuestFiles;
+import io.agentd.protocol.payload.FsEntryInfo;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.LongConsumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Copier driven directly: a guest whose listings say what a test wants (a fake {@link FsTransport}
+ * under a real {@link GuestFiles}) copied to the host, and host trees copied through a
+ * {@link DestTree} that fails as a JVM without a UTF-8 locale does.
+ */
+@Timeout(30)
+class CopierTest {
+    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+
+    private Copier copier() {
+        return new Copier(err, false, CopyProgress.forTest(err, System::nanoTime));
+    }
+
+    private String err() {
+        return errBytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A guest whose lstat says what {@code kind} gives for a path (null: ENOENT), whose listing of a
+     * directory is what {@code listing} gives (as the agent's paths), whose files hold
+     * {@code content} and whose links point at {@code links}.
+     */
+    private static GuestTree guest(Function<String, String> kind, Function<String, List<String>> listing,
+                                   Map<String, String> content, Map<String, String> links) {
+        AtomicLong ids = new AtomicLong(1);
+        Map<Long, String> open = new HashMap<>();
+        FsTransport t = new FsTransport() {
+            @Override
+            public boolean extensions() {
+                return false;
+            }
+
+            @Override
+            public long start(FsRequest r, FsListener l) {
+                FsOp op = r.op();
+                if (op instanceof FsOp.Stat s) {
+                    String k = kind.apply(s.path());
+                    if (k == null) {
+                        l.onResponse(new FsResponse(false, s.path() + ": No such file or directory (os error 2)",
+                                null, 2, "ENOENT", null));
+                    } else {
+                        l.onResponse(FsResponse.success(new FsResponseData.Stat(info(s.path(), k))));
+                    }
+                } else if (op instanceof FsOp.ListDir d) {
+                    List<FsEntryInfo> entries = listing.apply(d.path()).stream().map(p -> info(p, FsEntryInfo.FILE))
+                            .toList();
+                    l.onResponse(FsResponse.success(new FsResponseData.Entries(entries)));
+                } else if (op instanceof FsOp.OpenFile o) {
+                    long h = ids.incrementAndGet() + 1000;
+                    open.put(h, o.path());
+                    l.onResponse(FsResponse.success(new FsResponseData.Handle(h)));
+                } else if (op instanceof FsOp.Read rd) {
+                    byte[] bytes = content.getOrDefault(open.get(rd.handle()), "").getBytes(StandardCharsets.UTF_8);
+                    if (rd.offset() < bytes.length) {
+                        byte[] rest = new byte[bytes.length - (int) rd.offset()];
+                        System.arraycopy(bytes, (int) rd.offset(), rest, 0, rest.length);
+                        l.onData(rest);
+                    }
+                    l.onResponse(FsResponse.success(null));
+                } else if (op instanceof FsOp.ReadLink rl) {
+                    l.onResponse(FsResponse.success(new FsResponseData.Path(links.get(rl.path()))));
+                } else {
+                    l.onResponse(FsResponse.success(null));
+                }
+                return ids.getAndIncrement();
+            }
+
+            @Override
+            public void sendData(long id, byte[] d, int o, int n) {}
+
+            @Override
+            public void endData(long id) {}
+
+            @Override
+            public void retire(long id, FsListener l) {}
+        };
+        return new GuestTree(GuestFiles.over(t));
+    }
+
+    private static FsEntryInfo info(String path, String kind) {
+        long type = switch (kind) {
+            case FsEntryInfo.DIR -> 040000;
+            case FsEntryInfo.SYMLINK -> 0120000;
+            default -> 0100000;
+        };
+        return new FsEntryInfo(path, kind, 6, type | (kind.equals(FsEntryInfo.DIR) ? 0755 : 0644), 0L, 0, 0, 0L, 0L);
+    }
+
+    /** Every path under {@code root}, relative to it. */
+    private static Set<String> tree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.map(p -> root.relativize(p).toString()).collect(Collectors.toCollection(TreeSet::new));
+        }
+    }
+
+    private void copy(Copier c, SourceTree src, String srcPath, DestTree dst, String dstPath) throws IOException {
+        Entry e = c.lstat(src, srcPath);
+        String target = c.target(src, srcPath, e, dst, dstPath);
+        c.copy(src, srcPath, e, dst, target);
+    }
+
+    /** A guest whose "/d" lists {@code names} ("/d/f" a file), every other directory ".." (three deep, then "evil"). */
+    private static GuestTree walkingGuest(List<String> names) {
+        return guest(
+                p -> p.endsWith("evil") || p.equals("/d/f") || p.contains("\0") ? FsEntryInfo.FILE
+                        : p.equals("/d") || p.contains("..") || p.endsWith("/.") || p.endsWith("/") ? FsEntryInfo.DIR
+                        : null,
+                p -> {
+                    if (p.equals("/d")) {
+                        return names;
+                    }
+                    int ups = p.split("/\\.\\.", -1).length - 1;
+                    return List.of(p + "/" + (ups < 3 ? ".." : "evil"));
+                },
+                Map.of("/d/f", "f\n", "/d/../../../evil", "pwned\n"), Map.of());
+    }
+
+    /**
+     * The reviewer's walk: "/d" lists "..", whose ".." lists "..", ... and three levels up a file
+     * "evil"; beside it "f", twice. Before the fix "evil" was written three directories above the
+     * destination and the copy reported no failure.
+     */
+    @Test
+    void aDotDotInAGuestListingDoesNotLeaveTheDestination(@TempDir Path root) throws Exception {
+        Path local = Files.createDirectories(root.resolve("one/two/three/local"));
+        Copier c = copier();
+        copy(c, walkingGuest(List.of("/d/..", "/d/f", "/d/f")), "/d", new HostTree(), local.toString());
+
+        assertEquals(Set.of("", "one", "one/two", "one/two/three", "one/two/three/local",
+                "one/two/three/local/d", "one/two/three/local/d/f"), tree(root), "nothing outside the destination");
+        assertEquals("f\n", Files.readString(local.resolve("d/f")));
+        assertEquals("agentctl cp: cannot copy an entry of ':/d': its listing gives it the name '..', which is not"
+                + " a file name\n", err(), "one failure, f copied once");
+        assertEquals(1, c.failures());
+    }
+
+    /**
+     * "" (an entry path "/"), "." and a name with NUL: each a failed item, the rest copied. Before
+     * the fix "" and "." copied "/d" into itself until StackOverflowError.
+     */
+    @Test
+    void namesThatAreNotOneEntryAreEachAFailedItem(@TempDir Path root) throws Exception {
+        Path local = Files.createDirectories(root.resolve("local"));
+        Copier c = copier();
+        copy(c, walkingGuest(List.of("/", "/d/.", "/d/x\0y", "/d/f")), "/d", new HostTree(), local.toString());
+
+        assertEquals(3, c.failures(), err());
+        assertEquals(Set.of("", "local", "local/d", "local/d/f"), tree(root));
+        for (String name : List.of("''", "'.'", "'x\\x00y'")) {
+            assertTrue(err().contains("cannot copy an entry of ':/d': its listing gives it the name " + name
+                    + ", which is not a file name"), err());
+        }
+    }
+
+    /**
+     * Two sources of one name, a link to a directory outside and a directory: the second is not
+     * copied through the link the first made (cp(1): "cannot overwrite non-directory").
+     */
+    @Test
+    void aLinkThisCopyMadeIsNotCopiedThrough(@TempDir Path root) throws Exception {
+        Path outside = Files.createDirectories(root.resolve("outside"));
+        Path local = Files.createDirectories(root.resolve("local"));
+        GuestTree guest = guest(
+                p -> switch (p) {
+                    case "/a/x" -> FsEntryInfo.SYMLINK;
+                    case "/b/x" -> FsEntryInfo.DIR;
+                    case "/b/x/y" -> FsEntryInfo.FILE;
+                    default -> null;
+                },
+                p -> p.equals("/b/x") ? List.of("/b/x/y") : List.of(),
+                Map.of("/b/x/y", "y\n"), Map.of("/a/x", outside.toString()));
+        Copier c = copier();
+        copy(c, guest, "/a/x", new HostTree(), local.toString());
+        copy(c, guest, "/b/x", new HostTree(), local.toString());
+
+        assertEquals(1, c.failures(), err());
+        assertTrue(Files.isSymbolicLink(local.resolve("x")));
+        assertEquals(Set.of(""), tree(outside), "nothing written through the link");
+        assertTrue(err().contains("cannot overwrite non-directory '" + local.resolve("x") + "' with directory ':/b/x'"),
+                err());
+    }
+
+    /** cp x/f y/f DIR: the second f is refused as cp(1) refuses it, and the first stays. */
+    @Test
+    void aSecondSourceOfOneNameDoesNotReplaceTheFirst(@TempDir Path root) throws Exception {
+        Path x = Files.createDirectories(root.resolve("x"));
+        Path y = Files.createDirectories(root.resolve("y"));
+        Path d = Files.createDirectories(root.resolve("d"));
+        Files.writeString(x.resolve("f"), "x\n");
+        Files.writeString(y.resolve("f"), "y\n");
+        Copier c = copier();
+        HostTree host = new HostTree();
+        copy(c, host, x.resolve("f").toString(), host, d.toString());
+        copy(c, host, y.resolve("f").toString(), host, d.toString());
+
+        assertEquals(1, c.failures(), err());
+        assertEquals("x\n", Files.readString(d.resolve("f")));
+        assertEquals("agentctl cp: will not overwrite just-created '" + d.resolve("f") + "' with '" + y.resolve("f")
+                + "'\n", err());
+    }
+
+    /**
+     * A name the JVM cannot encode (its locale ASCII): that item fails, the rest is copied. Before
+     * the fix the InvalidPathException ended the copy and agentctl with a stack trace.
+     */
+    @Test
+    void aNameTheHostCannotEncodeIsOneFailedItem(@TempDir Path root) throws Exception {
+        Path src = Files.createDirectories(root.resolve("src"));
+        Files.writeString(src.resolve("café.txt"), "c\n");
+        Files.writeString(src.resolve("zzz.txt"), "z\n");
+        Path out = Files.createDirectories(root.resolve("out"));
+        HostTree host = new HostTree();
+        DestTree asciiOnly = new DestTree() {
+            private String check(String path) {
+                if (!StandardCharsets.US_ASCII.newEncoder().canEncode(path)) {
+                    throw new InvalidPathException(path, "Malformed input or input contains unmappable characters");
+                }
+                return path;
+            }
+
+            @Override
+            public String show(String path) {
+                return path;
+            }
+
+            @Override
+            public Entry stat(String path) throws IOException {
+                return host.stat(check(path));
+            }
+
+            @Override
+            public void mkdir(String path, Entry source) throws IOException {
+                host.mkdir(check(path), source);
+            }
+
+            @Override
+            public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+                    throws IOException {
+                host.writeFile(check(path), source, keep, in, progress);
+            }
+
+            @Override
+            public void symlink(String target, String path) throws IOException {
+                host.symlink(target, check(path));
+            }
+
+            @Override
+            public void chmod(String path, long mode) throws IOException {
+                host.chmod(check(path), mode);
+            }
+
+            @Override
+            public void keepAttributes(String path, Entry source) throws IOException {
+                host.keepAttributes(check(path), source);
+            }
+
+            @Override
+            public String child(String dir, String name) {
+                return check(host.child(dir, name));
+            }
+
+            @Override
+            public String parent(String path) {
+                return host.parent(path);
+            }
+        };
+        Copier c = copier();
+        copy(c, host, src.toString(), asciiOnly, out.toString());
+
+        assertEquals(1, c.failures(), err());
+        assertEquals("z\n", Files.readString(out.resolve("src/zzz.txt")));
+        assertFalse(Files.exists(out.resolve("src/café.txt")));
+        assertTrue(err().contains("the name cannot be encoded in this locale's charset"), err());
+    }
+}

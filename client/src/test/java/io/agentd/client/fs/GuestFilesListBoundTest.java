@@ -1,0 +1,81 @@
+package io.agentd.client.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.AgentException;
+import io.agentd.protocol.payload.FsEntryInfo;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** GuestFiles.list of a directory read page by page collects a bounded number of entries. */
+@Timeout(60)
+class GuestFilesListBoundTest {
+
+    /**
+     * An agent that answers List with E2BIG and then ReadDir with pages of 4096 entries, ending only
+     * well past the bound (a hostile one need not end at all). Before the bound, list returned them all.
+     */
+    @Test
+    void aDirectoryOfTooManyPagesIsRefusedWithTheLimitNamed() {
+        int max = 1 << 20; // GuestFiles.MAX_LIST_ENTRIES (a literal, so that the test compiles without it)
+        int pageSize = 4096;
+        int pagesSent = max / pageSize + 8;
+        List<FsEntryInfo> page = new ArrayList<>();
+        for (int i = 0; i < pageSize; i++) {
+            page.add(new FsEntryInfo("/big/" + i, FsEntryInfo.FILE, 0, 0100644, 0L, 0, 0, 0L, 0L));
+        }
+        AtomicInteger pages = new AtomicInteger();
+        AtomicInteger closes = new AtomicInteger();
+        AtomicLong ids = new AtomicLong(1);
+        FsTransport t = new FsTransport() {
+            @Override
+            public boolean extensions() {
+                return false;
+            }
+
+            @Override
+            public long start(FsRequest r, FsListener l) {
+                FsOp op = r.op();
+                if (op instanceof FsOp.ListDir d) {
+                    l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
+                            "E2BIG", null));
+                } else if (op instanceof FsOp.OpenDir) {
+                    l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
+                } else if (op instanceof FsOp.ReadDir) {
+                    l.onResponse(FsResponse.success(new FsResponseData.Entries(
+                            pages.incrementAndGet() <= pagesSent ? page : List.of())));
+                } else if (op instanceof FsOp.CloseHandle) {
+                    closes.incrementAndGet();
+                    l.onResponse(FsResponse.success(null));
+                } else {
+                    l.onResponse(FsResponse.success(null));
+                }
+                return ids.getAndIncrement();
+            }
+
+            @Override
+            public void sendData(long id, byte[] d, int o, int n) {}
+
+            @Override
+            public void endData(long id) {}
+
+            @Override
+            public void retire(long id, FsListener l) {}
+        };
+        AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/big"));
+        assertTrue(e.getMessage().startsWith("list /big: the agent's pages hold more than 1048576 entries"),
+                e.getMessage());
+        assertTrue(pages.get() <= max / pageSize + 1, "stopped reading at the bound");
+        assertEquals(1, closes.get(), "the handle is closed");
+    }
+}
