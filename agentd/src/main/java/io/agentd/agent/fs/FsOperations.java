@@ -14,13 +14,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
@@ -451,7 +449,32 @@ final class FsOperations {
         }
     }
 
-    /** One open directory of a recursive RemoveDir: its O_NOFOLLOW descriptor and a stream on that same directory. */
+    /**
+     * The one place a tree walk opens a directory: O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK, so a
+     * link at the last name of {@code path} is not followed and a FIFO or device there is not opened
+     * (nor waited on). {@code path} is usually {@code /proc/self/fd/N/NAME}, NAME relative to the
+     * directory the walk holds open as N. Returns the descriptor, or -1 when that is not a directory
+     * (now): a link, a file, a FIFO (ENOTDIR, ELOOP).
+     */
+    static int openDirectory(String path, String what) throws FsFailure {
+        int fd = Os.libc().open(Os.cString(path), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
+                | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            int errno = Os.errno();
+            if (errno == FsFailure.ENOTDIR || errno == FsFailure.ELOOP) {
+                return -1;
+            }
+            throw FsFailure.of(errno, what);
+        }
+        return fd;
+    }
+
+    /** {@code name} in the directory open as descriptor {@code fd}, as a path the kernel resolves from that directory. */
+    private static String at(int fd, Path name) {
+        return "/proc/self/fd/" + fd + "/" + name;
+    }
+
+    /** One open directory of a tree walk: its O_NOFOLLOW descriptor and a stream on that same directory. */
     private static final class TreeLevel implements AutoCloseable {
         final int fd;
         final SecureDirectoryStream<Path> dir;
@@ -468,14 +491,9 @@ final class FsOperations {
 
         /** The directory at {@code path}, its last name not followed; null when that is not a directory (now). */
         static TreeLevel open(String path, Path name, String what) throws IOException, FsFailure {
-            int fd = Os.libc().open(Os.cString(path), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
-                    | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+            int fd = openDirectory(path, what);
             if (fd < 0) {
-                int errno = Os.errno();
-                if (errno == FsFailure.ENOTDIR || errno == FsFailure.ELOOP) {
-                    return null;
-                }
-                throw FsFailure.of(errno, what);
+                return null;
             }
             try {
                 // /proc/self/fd/N is the open directory itself, whatever its name has come to mean.
@@ -507,37 +525,129 @@ final class FsOperations {
     private static void copy(Path src, Path dst) throws FsFailure {
         try {
             if (!Files.isDirectory(src, NOFOLLOW)) {
-                copyFile(src, dst);
+                copyFile(src, dst, src, dst);
                 return;
             }
             if (inside(src, dst)) {
                 throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
                         + ": the destination is inside the source (os error 22)");
             }
-            Files.walkFileTree(src, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    Path target = dst.resolve(src.relativize(dir).toString());
-                    if (!Files.isDirectory(target, NOFOLLOW)) {
-                        Files.createDirectory(target);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    try {
-                        copyFile(file, dst.resolve(src.relativize(file).toString()));
-                    } catch (FsFailure refused) {
-                        throw new RefusedInWalk(refused);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (RefusedInWalk e) {
-            throw e.refusal;
+            copyTree(src, dst);
         } catch (IOException e) {
             throw FsErrors.from(e, "copy " + src + " to " + dst);
+        }
+    }
+
+    /**
+     * How deep a tree Copy goes: each level holds four descriptors while it is copied (the source
+     * directory's three, as a RemoveDir level, and the destination directory's one), so at most the
+     * same 6,144 as a RemoveDir; deeper is ENAMETOOLONG.
+     */
+    static final int COPY_DEPTH_MAX = 1536;
+
+    /**
+     * Copies directory {@code src} into directory {@code dst} (created if missing; an existing
+     * directory is copied into) without following a link anywhere below either. Both sides are
+     * walked relative to descriptors, never by a path from the top: each source directory is opened
+     * O_NOFOLLOW|O_DIRECTORY relative to the one holding it ({@link #openDirectory}), its entries
+     * typed without following (fstatat) and read relative to it; each destination directory is made
+     * by mkdir relative to the destination directory above it (mkdir never follows a link at its
+     * last name: EEXIST) and then opened O_NOFOLLOW|O_DIRECTORY, and the files and links are made
+     * in it relative to its descriptor. By full path, a guest process that swapped {@code dst/sub},
+     * just created, for a link to /etc made the agent, as root, delete and replace /etc's files;
+     * one that swapped {@code src/sub} for a link made it copy what the link names. Now the walk
+     * goes on in the directories it holds open; a source directory that became a link or a file
+     * before it was opened is copied as what it is now (a link as a link).
+     */
+    private static void copyTree(Path src, Path dst) throws IOException, FsFailure {
+        String what = "copy " + src + " to " + dst;
+        ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
+        try {
+            TreeLevel top = TreeLevel.open(src.toString(), null, what);
+            if (top == null) { // swapped for a link or a file since the check
+                throw FsFailure.of(FsFailure.ENOTDIR, what);
+            }
+            levels.push(CopyLevel.open(top, dst.toString(), src, dst, what));
+            while (!levels.isEmpty()) {
+                CopyLevel level = levels.peek();
+                if (!level.from.entries.hasNext()) {
+                    levels.pop().close();
+                    continue;
+                }
+                Path name = level.from.entries.next().getFileName();
+                Path shownFrom = level.shownFrom.resolve(name.toString());
+                Path shownTo = level.shownTo.resolve(name.toString());
+                Path from = Path.of(at(level.from.fd, name));
+                Path to = Path.of(at(level.to, name));
+                BasicFileAttributes attrs = level.from.dir.getFileAttributeView(name, BasicFileAttributeView.class,
+                        NOFOLLOW).readAttributes();
+                if (!attrs.isDirectory()) {
+                    copyFile(from, to, shownFrom, shownTo);
+                    continue;
+                }
+                if (levels.size() >= COPY_DEPTH_MAX) {
+                    throw new FsFailure(36, what + ": the tree is more than " + COPY_DEPTH_MAX
+                            + " directories deep (os error 36)");
+                }
+                TreeLevel child = TreeLevel.open(from.toString(), name, what);
+                if (child == null) { // no longer a directory: a link or a file now, copied as one
+                    copyFile(from, to, shownFrom, shownTo);
+                    continue;
+                }
+                levels.push(CopyLevel.open(child, to.toString(), shownFrom, shownTo, what));
+            }
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw e.getCause();
+        } finally {
+            for (CopyLevel level : levels) {
+                level.close();
+            }
+        }
+    }
+
+    /** One directory of a tree Copy: the source directory open (a {@link TreeLevel}) and the destination one's descriptor. */
+    private static final class CopyLevel implements AutoCloseable {
+        final TreeLevel from;
+        final int to;
+        /** The paths the messages give for the two (never read by). */
+        final Path shownFrom;
+        final Path shownTo;
+
+        private CopyLevel(TreeLevel from, int to, Path shownFrom, Path shownTo) {
+            this.from = from;
+            this.to = to;
+            this.shownFrom = shownFrom;
+            this.shownTo = shownTo;
+        }
+
+        /**
+         * {@code from} with the destination directory at {@code to} (a path, or /proc/self/fd/N/NAME):
+         * made there unless a directory is there already, then opened without following a link; a
+         * link or anything else there is EEXIST, as mkdir's. {@code from} is closed on failure.
+         */
+        static CopyLevel open(TreeLevel from, String to, Path shownFrom, Path shownTo, String what)
+                throws IOException, FsFailure {
+            try {
+                try {
+                    Files.createDirectory(Path.of(to)); // mkdir(2): a link at the last name is EEXIST, not followed
+                } catch (java.nio.file.FileAlreadyExistsException there) {
+                    // a directory there is copied into; anything else is refused just below
+                }
+                int fd = openDirectory(to, what);
+                if (fd < 0) {
+                    throw FsFailure.of(FsFailure.EEXIST, what);
+                }
+                return new CopyLevel(from, fd, shownFrom, shownTo);
+            } catch (IOException | FsFailure | RuntimeException e) {
+                from.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            from.close();
+            Os.libc().close(to);
         }
     }
 
@@ -556,16 +666,6 @@ final class FsOperations {
         return real.startsWith(src.toRealPath());
     }
 
-    /** Carries a file's typed refusal out of a file-tree walk, whose visitor may throw IOException only. */
-    private static final class RefusedInWalk extends IOException {
-        final FsFailure refusal;
-
-        RefusedInWalk(FsFailure refusal) {
-            super(refusal.getMessage(), refusal);
-            this.refusal = refusal;
-        }
-    }
-
     /**
      * A file's bytes and permission bits (as std::fs::copy), a link as a link; anything else is
      * refused as OpenFile refuses it ({@link #openRegular}: EINVAL "a FIFO, not a regular file: fs
@@ -573,16 +673,19 @@ final class FsOperations {
      * a FIFO held a worker in open(2) for good, /dev/zero filled the disk. The bytes are read from
      * the very descriptor whose type was checked (O_NONBLOCK, its last name not followed), not from
      * a second open by name that a file swapped for a FIFO since would block again. A regular file
-     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles).
+     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles). In a tree
+     * Copy, {@code from} and {@code to} are /proc/self/fd/N/NAME, relative to the directories the
+     * walk holds open; {@code shownFrom} and {@code shownTo} are the paths the messages give.
      */
-    private static void copyFile(Path from, Path to) throws IOException, FsFailure {
+    private static void copyFile(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
         if (Files.isSymbolicLink(from)) {
+            // readlink(2), then unlink and symlink(2) at the last name of to: none follows a link there.
             Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             return;
         }
-        try (FileChannel source = openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + from, false)) {
+        try (FileChannel source = openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false)) {
             if (WaitFreeFiles.readWouldWait(source)) {
-                throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+                throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
             }
             Path opened = ChannelDescriptor.path(source);
             Set<PosixFilePermission> mode = Files.getPosixFilePermissions(opened != null ? opened : from);
@@ -593,15 +696,17 @@ final class FsOperations {
                 ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
                 for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
                     if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
-                        throw WaitFreeFiles.wouldWait("copy " + from + " to " + to);
+                        throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
                     }
                     buffer.flip();
                     while (buffer.hasRemaining()) {
                         target.write(buffer);
                     }
                 }
+                // Exactly the source's, past the umask: on the file made, not on whatever its name means now.
+                Path made = ChannelDescriptor.path(target);
+                Files.setPosixFilePermissions(made != null ? made : to, mode);
             }
-            Files.setPosixFilePermissions(to, mode); // exactly the source's, past the umask
         }
     }
 

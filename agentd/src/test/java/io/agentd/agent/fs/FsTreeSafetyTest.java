@@ -167,6 +167,160 @@ class FsTreeSafetyTest {
         assertTrue(await(5, 2).ok() && await(6, 2).ok(), "both workers are free");
     }
 
+    /** renameat2(2), for a guest's swap of a directory for a link in one step. */
+    public interface Renames {
+        int renameat2(int oldDirFd, String oldPath, int newDirFd, String newPath, int flags);
+    }
+
+    private static final Renames RENAMES = jnr.ffi.LibraryLoader.create(Renames.class).load("c");
+    private static final int AT_FDCWD = -100;
+    private static final int RENAME_EXCHANGE = 2;
+
+    /** Whether {@code directory} has an entry yet (one getdents, not a full listing). */
+    private static boolean hasEntries(Path directory) throws Exception {
+        try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
+            return entries.iterator().hasNext();
+        }
+    }
+
+    /**
+     * Starts a guest process's swap: once {@code watched} exists and holds a file (the Copy has
+     * begun writing in the destination or reading in the source), {@code swapped} and a link to
+     * {@code target} named "moved" beside it trade places: "moved" is then the real directory. {@code outcome} then holds
+     * how many files the destination directory {@code copying} had at the swap, or what went wrong.
+     */
+    private static Thread swapWhenCopying(Path watched, Path swapped, Path target, Path copying,
+            AtomicReference<Object> outcome) {
+        Thread guest = new Thread(() -> {
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (!Files.isDirectory(watched) || !hasEntries(watched)) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("the copy never wrote in " + watched);
+                    }
+                    Thread.onSpinWait();
+                }
+                // One atomic step (renameat2 RENAME_EXCHANGE), so the Copy never sees the name missing.
+                Path link = Files.createSymbolicLink(swapped.resolveSibling("moved"), target);
+                if (RENAMES.renameat2(AT_FDCWD, swapped.toString(), AT_FDCWD, link.toString(), RENAME_EXCHANGE) != 0) {
+                    throw new AssertionError("renameat2 RENAME_EXCHANGE failed");
+                }
+                outcome.set(count(copying));
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        guest.start();
+        return guest;
+    }
+
+    /**
+     * A guest process that can write in the destination swaps dst/sub, which the Copy has just
+     * created and is filling, for a link to another directory (standing for /etc). Before the fix
+     * every file was written by its full path (deleteIfExists, then CREATE_NEW), so the victim's
+     * files of the same names were deleted and replaced through the link (as root: /etc's).
+     */
+    @Test
+    void treeCopyNeverWritesThroughADestinationDirectorySwappedForALinkMidCopy() throws Exception {
+        int n = 4000;
+        Path victim = Files.createDirectory(dir.resolve("victim"));
+        Path tree = Files.createDirectory(dir.resolve("tree"));
+        Path sub = Files.createDirectory(tree.resolve("sub"));
+        for (int i = 0; i < n; i++) {
+            Files.writeString(sub.resolve("f" + i), "copied");
+            Files.writeString(victim.resolve("f" + i), "kept");
+        }
+        Files.writeString(victim.resolve("only-in-victim"), "kept");
+        Path dst = dir.resolve("dst");
+        Path dstSub = dst.resolve("sub");
+        AtomicReference<Object> swapped = new AtomicReference<>();
+        Thread guest = swapWhenCopying(dstSub, dstSub, victim, dst.resolve("moved"), swapped);
+        fs.onRequest(1, new FsRequest(new FsOp.Copy(tree.toString(), dst.toString()), null, true));
+        FsResponse copied = await(1, 10);
+        guest.join();
+        assertTrue(swapped.get() instanceof Long done && done < n,
+                "the swap came while dst/sub was being filled: " + swapped.get());
+        assertEquals(n + 1, count(victim), "no file added to the victim: " + copied);
+        try (Stream<Path> files = Files.list(victim)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                assertEquals("kept", Files.readString(f), "nothing replaced through the link: " + f + ", " + copied);
+            }
+        }
+        assertTrue(Files.isSymbolicLink(dstSub), "the guest's link is left as it is");
+        assertTrue(copied.ok(), copied.toString());
+        assertEquals(n, count(dst.resolve("moved")), "the copy went on in the directory it made");
+    }
+
+    /**
+     * A guest process swaps a source subdirectory for a link to a directory it may not read (standing
+     * for one of root's) once the Copy is reading it. Before the fix each file was opened by its full
+     * path, so the rest were read through the link and the secret's bytes landed in the destination.
+     */
+    @Test
+    void treeCopyNeverReadsThroughASourceDirectorySwappedForALinkMidCopy() throws Exception {
+        int n = 4000;
+        Path secret = Files.createDirectory(dir.resolve("secret"));
+        Path tree = Files.createDirectory(dir.resolve("tree"));
+        Path sub = Files.createDirectory(tree.resolve("sub"));
+        for (int i = 0; i < n; i++) {
+            Files.writeString(sub.resolve("f" + i), "public");
+            Files.writeString(secret.resolve("f" + i), "SECRET");
+        }
+        Path dst = dir.resolve("dst");
+        AtomicReference<Object> swapped = new AtomicReference<>();
+        Thread guest = swapWhenCopying(dst.resolve("sub"), sub, secret, dst.resolve("sub"), swapped);
+        fs.onRequest(1, new FsRequest(new FsOp.Copy(tree.toString(), dst.toString()), null, true));
+        FsResponse copied = await(1, 10);
+        guest.join();
+        assertTrue(swapped.get() instanceof Long done && done < n,
+                "the swap came while sub was being copied: " + swapped.get());
+        assertTrue(copied.ok(), copied.toString());
+        try (Stream<Path> all = Files.walk(dst)) {
+            for (Path f : (Iterable<Path>) all::iterator) {
+                if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    assertEquals("public", Files.readString(f), "no byte of the secret copied: " + f);
+                }
+            }
+        }
+        assertEquals(n, count(dst.resolve("sub")), "the copy went on in the directory it opened");
+    }
+
+    /**
+     * The descriptor-relative walk copies as the path walk did: nested directories, files with their
+     * mode, links as links, into an existing destination (its files replaced); a link already at a
+     * destination directory's name is EEXIST, as mkdir's, and nothing is written through it.
+     */
+    @Test
+    void treeCopyCopiesNestedDirectoriesFilesAndLinksAndRefusesALinkAlreadyInTheDestination() throws Exception {
+        Files.createDirectories(dir.resolve("tree/a/b"));
+        Path deep = Files.writeString(dir.resolve("tree/a/b/deep"), "x");
+        Files.setPosixFilePermissions(deep, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.createSymbolicLink(dir.resolve("tree/a/link"), Path.of("b/deep"));
+        Files.createSymbolicLink(dir.resolve("tree/dirlink"), dir);
+        Path dst = Files.createDirectories(dir.resolve("dst/a"));
+        Files.writeString(Files.createDirectory(dst.resolve("b")).resolve("deep"), "older and longer"); // replaced
+        fs.onRequest(1, new FsRequest(new FsOp.Copy(dir.resolve("tree").toString(), dir.resolve("dst").toString()),
+                null, true));
+        FsResponse copied = await(1, 10);
+        assertTrue(copied.ok(), copied.toString());
+        assertEquals("x", Files.readString(dir.resolve("dst/a/b/deep")));
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(dir.resolve("dst/a/b/deep"))));
+        assertEquals(Path.of("b/deep"), Files.readSymbolicLink(dir.resolve("dst/a/link")));
+        assertEquals(dir, Files.readSymbolicLink(dir.resolve("dst/dirlink")));
+
+        Path victim = Files.createDirectory(dir.resolve("victim"));
+        Files.createDirectory(dir.resolve("dst2"));
+        Files.createSymbolicLink(dir.resolve("dst2/a"), victim);
+        fs.onRequest(2, new FsRequest(new FsOp.Copy(dir.resolve("tree").toString(), dir.resolve("dst2").toString()),
+                null, true));
+        FsResponse refused = await(2, 10);
+        assertEquals("EEXIST", refused.errnoName(), refused.toString());
+        assertTrue(refused.error().startsWith("copy " + dir.resolve("tree") + " to " + dir.resolve("dst2") + ": "),
+                refused.error());
+        assertEquals(0, count(victim), "nothing written through the link");
+    }
+
     @Test
     void copyOfARegularFileOrALinkIsUnchanged() throws Exception {
         Path file = Files.writeString(dir.resolve("file"), "hello");
