@@ -14,7 +14,9 @@ import java.util.concurrent.TimeoutException;
  * How the host reaches the agent of one VM, as scripts/guest/boot arranges it: QEMU's chardev listens
  * on {@code port.sock} and takes one client, an in-process {@link Relay} is that client and serves
  * {@code agent.sock}, where up to 128 clients (the kit's own {@link AgentClient}, other threads'
- * clients, agentctl processes) share the VM at once. The one place that knows this.
+ * clients, agentctl processes) share the VM at once. The relay also reads QEMU's QMP socket,
+ * {@code qmp.sock}, to learn when the guest closes the port (an agent that dies mid-frame; see
+ * {@link Relay#start(Path, Path, Duration, Path)}). The one place that knows this.
  */
 final class AgentLink implements AutoCloseable {
     /** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
@@ -26,11 +28,13 @@ final class AgentLink implements AutoCloseable {
 
     private final Path chardevSocket;
     private final Path hostSocket;
+    private final Path qmpSocket;
     private volatile Relay relay;
 
-    private AgentLink(Path chardevSocket, Path hostSocket) {
+    private AgentLink(Path chardevSocket, Path hostSocket, Path qmpSocket) {
         this.chardevSocket = chardevSocket;
         this.hostSocket = hostSocket;
+        this.qmpSocket = qmpSocket;
     }
 
     /**
@@ -41,18 +45,24 @@ final class AgentLink implements AutoCloseable {
     static AgentLink in(Path runDir) throws GuestVmException {
         Path port = runDir.resolve("port.sock");
         Path socket = runDir.resolve("agent.sock");
-        for (Path p : new Path[] {port, socket}) {
+        Path qmp = runDir.resolve("qmp.sock");
+        for (Path p : new Path[] {port, socket, qmp}) {
             if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
                 throw new GuestVmException("the run directory " + runDir + " is too deep: " + p + " is longer than the "
                         + MAX_SOCKET_PATH_BYTES + " bytes a unix socket path may have; choose a shorter run directory");
             }
         }
-        return new AgentLink(port, socket);
+        return new AgentLink(port, socket, qmp);
     }
 
     /** What QEMU's {@code -chardev socket,path=} names: the relay's one connection. */
     Path chardevSocket() {
         return chardevSocket;
+    }
+
+    /** What QEMU's {@code -qmp unix:} names: the relay reads the port's open and close there. */
+    Path qmpSocket() {
+        return qmpSocket;
     }
 
     /** What a host connects to (agentctl --socket, {@link AgentClient#connect}): the relay's socket. */
@@ -85,7 +95,7 @@ final class AgentLink implements AutoCloseable {
         // short tries, each followed by a look at QEMU, so that its exit is seen at once.
         while (relay == null) {
             try {
-                relay = Relay.start(chardevSocket, hostSocket, PORT_TRY);
+                relay = Relay.start(chardevSocket, hostSocket, PORT_TRY, qmpSocket);
             } catch (IOException e) {
                 exitedEarly(qemu);
                 if (System.nanoTime() > deadlineNanos) {

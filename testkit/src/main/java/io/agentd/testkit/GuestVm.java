@@ -42,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
  * module's {@code Relay}, as scripts/guest/boot runs {@code agentctl relay}) where up to 128 clients
  * use the VM at once; {@code port.sock}, QEMU's chardev socket, the relay's one connection;
+ * {@code qmp.sock}, QEMU's QMP socket, where the relay learns that the guest closed the port;
  * {@code console.log} (the guest's console), {@code qemu.log} (what QEMU printed), {@code qemu.pid}.
  * {@link #client()} is the kit's own client; other threads may share it or {@link #connect()} their own,
  * and other processes connect to {@link #agentSocket()} (e.g. {@code agentctl --socket}). QEMU never outlives the JVM
@@ -298,12 +299,13 @@ public final class GuestVm implements AutoCloseable {
         try {
             Files.deleteIfExists(link.chardevSocket());
             Files.deleteIfExists(link.hostSocket());
+            Files.deleteIfExists(link.qmpSocket());
             Files.write(console.file(), new byte[0]);
         } catch (IOException e) {
             throw new GuestVmException("cannot prepare the run directory " + runDir + ": " + e.getMessage(), e);
         }
         List<String> argv = QemuCommand.argv(b.qemuBinary, accel, image, b.memoryMib, b.vcpus, b.kernelArgs,
-                link.chardevSocket(), console.file(), runDir.resolve("qemu.pid"));
+                link.chardevSocket(), link.qmpSocket(), console.file(), runDir.resolve("qemu.pid"));
         long start = System.nanoTime();
         Process qemu = QemuProcesses.start(argv, qemuLog);
         KvmErrorWatch kvmWatch = accel == Accel.KVM ? KvmErrorWatch.start(qemu, qemuLog) : null;

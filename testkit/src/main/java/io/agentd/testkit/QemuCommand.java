@@ -24,6 +24,11 @@ final class QemuCommand {
             "no_timer_check", "i8042.noaux", "i8042.nokbd");
     /** The chardev id and the port name the guest's agent looks for. */
     static final String PORT_NAME = "agent";
+    /**
+     * The port's device id: QEMU reports the guest opening and closing the port on QMP
+     * (VSERPORT_CHANGE) only for a device with one, and the relay watches for it under this name.
+     */
+    static final String PORT_DEVICE_ID = "agent-port";
 
     private QemuCommand() {
     }
@@ -34,11 +39,12 @@ final class QemuCommand {
      * @param accel         TCG or KVM (not AUTO: the caller has chosen)
      *
      * @param chardevSocket where QEMU listens for the host side of the agent's port
+     * @param qmpSocket     where QEMU listens for QMP (the relay reads the port's open and close there)
      * @param console       the file the guest's console (ttyS0) is written to
      * @param pidFile       where QEMU writes its pid
      */
     static List<String> argv(String binary, Accel accel, GuestImage image, int memoryMib, int vcpus,
-            List<String> kernelArgs, Path chardevSocket, Path console, Path pidFile) {
+            List<String> kernelArgs, Path chardevSocket, Path qmpSocket, Path console, Path pidFile) {
         List<String> append = new ArrayList<>(BASE_KERNEL_ARGS);
         append.addAll(kernelArgs);
         return List.of(binary, "-accel", accel.qemuName, "-M", "pc", "-cpu", accel.cpu,
@@ -48,8 +54,9 @@ final class QemuCommand {
                 "-nographic", "-nodefaults", "-no-user-config", "-no-reboot", "-net", "none",
                 "-pidfile", pidFile.toString(),
                 "-serial", "file:" + console,
+                "-qmp", "unix:" + qmpSocket + ",server=on,wait=off",
                 "-device", "virtio-serial-pci",
                 "-chardev", "socket,id=" + PORT_NAME + ",path=" + chardevSocket + ",server=on,wait=off",
-                "-device", "virtserialport,chardev=" + PORT_NAME + ",name=" + PORT_NAME);
+                "-device", "virtserialport,chardev=" + PORT_NAME + ",name=" + PORT_NAME + ",id=" + PORT_DEVICE_ID);
     }
 }

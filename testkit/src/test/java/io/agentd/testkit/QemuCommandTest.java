@@ -30,7 +30,8 @@ class QemuCommandTest {
     void theFlagsAreTheBootScripts() throws IOException {
         GuestImage image = GuestImage.load(FakeImage.create(tmp.resolve("img")));
         List<String> kit = QemuCommand.argv(QemuCommand.DEFAULT_BINARY, Accel.TCG, image, 1024, 2,
-                List.of(), Path.of("/run/agent.sock"), Path.of("/run/console.log"), Path.of("/run/qemu.pid"));
+                List.of(), Path.of("/run/agent.sock"), Path.of("/run/qmp.sock"), Path.of("/run/console.log"),
+                Path.of("/run/qemu.pid"));
         List<String> script = scriptArgv();
         assertEquals(script.size(), kit.size(), "script: " + script + "\nkit:    " + kit);
         for (int i = 0; i < script.size(); i++) {

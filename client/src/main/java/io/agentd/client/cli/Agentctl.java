@@ -123,14 +123,16 @@ public final class Agentctl {
                                              (default 60s), then print its version and start-up
                                              times; for scripts that boot a VM
               relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION]
-                    [--ready-warning DURATION]
+                    [--ready-warning DURATION] [--qmp QMP_SOCKET]
                                              share one agent among up to 128 clients: connect to
                                              the VM's virtio-serial chardev socket PORT_SOCKET
                                              (waiting up to --port-wait, default 30s, for it) and
                                              serve clients on SOCKET (0600). Runs until the VM
                                              goes away (exit 1) or it is stopped (SIGTERM). Says
                                              so on stderr when the agent is not ready by
-                                             --ready-warning (default 60s)
+                                             --ready-warning (default 60s). With --qmp, QEMU's
+                                             QMP socket, it also survives an agent that dies in
+                                             the middle of a frame (see docs/DESIGN.md, Relay)
 
             The address is --socket ADDRESS, else $AGENTD_SOCKET, else\s""" + DEFAULT_SOCKET + """
             . ADDRESS is a unix

@@ -11,11 +11,13 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION] [--ready-warning
- * DURATION]}: runs a {@link Relay} until the VM's port goes away (exit 1, one line saying why) or the
+ * DURATION] [--qmp QMP_SOCKET]}: runs a {@link Relay} until the VM's port goes away (exit 1, one line saying why) or the
  * process is stopped (SIGTERM/SIGINT: the clients are closed and the socket removed). One line on
  * stderr when the agent has sent no core.ready by --ready-warning: QEMU's chardev takes one
  * connection at a time and leaves the next in its backlog, connected, so a second relay on a port
- * would otherwise wait in silence.
+ * would otherwise wait in silence. With --qmp (QEMU's {@code -qmp unix:PATH}), the relay also hears
+ * from QEMU when the guest closes the agent's port, and so survives an agent that dies mid-frame
+ * ({@link Relay#start(Path, Path, Duration, Path)}).
  */
 final class RelayCommand {
     static final int EXIT_PORT_LOST = 1;
@@ -27,12 +29,14 @@ final class RelayCommand {
     private final Path listen;
     private final Duration portWait;
     private final Duration readyWarning;
+    private final Path qmp;
 
-    private RelayCommand(Path port, Path listen, Duration portWait, Duration readyWarning) {
+    private RelayCommand(Path port, Path listen, Duration portWait, Duration readyWarning, Path qmp) {
         this.port = port;
         this.listen = listen;
         this.portWait = portWait;
         this.readyWarning = readyWarning;
+        this.qmp = qmp;
     }
 
     static RelayCommand parse(List<String> args) throws UsageException {
@@ -40,6 +44,7 @@ final class RelayCommand {
         Path listen = null;
         Duration portWait = Relay.DEFAULT_PORT_WAIT;
         Duration readyWarning = DEFAULT_READY_WARNING;
+        Path qmp = null;
         for (int i = 0; i < args.size(); ) {
             OptionArg opt = OptionArg.split(args.get(i), args, i);
             switch (opt.name()) {
@@ -47,6 +52,7 @@ final class RelayCommand {
                 case "--listen" -> listen = Path.of(opt.value());
                 case "--port-wait" -> portWait = Durations.parse("--port-wait", opt.value());
                 case "--ready-warning" -> readyWarning = Durations.parse("--ready-warning", opt.value());
+                case "--qmp" -> qmp = Path.of(opt.value());
                 default -> throw new UsageException("relay: unknown argument " + args.get(i));
             }
             i += opt.consumed();
@@ -54,7 +60,7 @@ final class RelayCommand {
         if (port == null || listen == null) {
             throw new UsageException("relay needs --port PORT_SOCKET and --listen SOCKET");
         }
-        return new RelayCommand(port, listen, portWait, readyWarning);
+        return new RelayCommand(port, listen, portWait, readyWarning, qmp);
     }
 
     int run(PrintStream err) throws Agentctl.Unavailable {
@@ -73,7 +79,7 @@ final class RelayCommand {
         }, "agentctl-relay-stop"));
         Relay relay;
         try {
-            relay = Relay.start(port, listen, portWait);
+            relay = Relay.start(port, listen, portWait, qmp);
             running.set(relay);
         } catch (IOException e) {
             throw new Agentctl.Unavailable("relay: " + e.getMessage());

@@ -1,7 +1,9 @@
 package io.agentd.client.relay;
 
+import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Cuts a byte stream into whole frames by their headers alone: the length prefix says where a frame
@@ -15,6 +17,10 @@ import java.nio.ByteBuffer;
  * <p>A length outside {@code 5 .. 4 MiB} is reported to the sink, which decides: stop (a client's
  * stream cannot be trusted any further), or go on, and then the declared length is skipped unread,
  * as the protocol's decoder does, so no byte inside it is taken for a frame.
+ *
+ * <p>{@link #resyncToReady}: the writer died in the middle of a frame (the relay learns it from QEMU,
+ * not from the stream); the frame is dropped and every byte is discarded until the header of a
+ * core.ready, the first frame of the writer that replaces it.
  */
 final class FrameSplitter {
     /** Where the frames go. */
@@ -55,9 +61,20 @@ final class FrameSplitter {
     private byte[] frame;
     private int frameFill;
     private long skipLeft;
+    /** Resyncing: the bytes kept that may begin a core.ready's header (judged when more come); null otherwise. */
+    private byte[] resyncHeld;
+    /** Bytes discarded by the latest resync. */
+    private long discarded;
 
     /** Takes the bytes between {@code src}'s position and limit; returns false if the sink stopped it. */
     boolean feed(ByteBuffer src, Sink sink) {
+        if (resyncHeld != null) {
+            ByteBuffer ready = resync(src);
+            if (ready == null) {
+                return true;
+            }
+            src = ready;
+        }
         while (src.hasRemaining()) {
             if (frame == null && headerFill == 0 && skipLeft == 0 && src.remaining() >= HEADER) {
                 // Between frames: one that lies whole in src goes out as a view, not copied.
@@ -135,9 +152,84 @@ final class FrameSplitter {
         return frame == null ? headerFill : frameFill;
     }
 
-    /** Bytes to read to know the next frame's length and id: 0 when a frame is being assembled or skipped. */
+    /** Bytes to read to know the next frame's length and id: 0 when a frame is being assembled or skipped, or when resyncing. */
     int headerMissing() {
-        return frame == null && skipLeft == 0 ? HEADER - headerFill : 0;
+        return frame == null && skipLeft == 0 && resyncHeld == null ? HEADER - headerFill : 0;
+    }
+
+    /** Inside a frame: part of one held (header or body), or a bad length's bytes being skipped. */
+    boolean inFrame() {
+        return frame != null || headerFill > 0 || skipLeft > 0;
+    }
+
+    /** The id of the frame being assembled, or -1 (between frames, or its header not yet whole). */
+    long partialId() {
+        return frame != null ? idOf(frame) : -1;
+    }
+
+    /**
+     * The stream's writer is gone, maybe in the middle of a frame: what is held of one is dropped
+     * (skipped bytes too), and from now on bytes are discarded until the header of a frame on id 0
+     * whose envelope's type is core.ready, the next writer's first frame; from that header on the
+     * stream is cut into frames as before. The held bytes after a partial frame's first are looked
+     * through too, at the next {@link #feed} (an empty one will do): the next writer's ready may have
+     * come before the news that this one was gone.
+     */
+    void resyncToReady() {
+        byte[] held = frame != null ? Arrays.copyOfRange(frame, 1, frameFill)
+                : headerFill > 1 ? Arrays.copyOfRange(header, 1, headerFill) : new byte[0];
+        discarded = inFrame() ? 1 : 0;
+        frame = null;
+        frameFill = 0;
+        headerFill = 0;
+        skipLeft = 0;
+        resyncHeld = held; // looked through at the next feed (an empty one will do)
+    }
+
+    /** Discarding bytes until a core.ready's header ({@link #resyncToReady}). */
+    boolean resyncing() {
+        return resyncHeld != null;
+    }
+
+    /** Bytes the latest resync discarded (so far, if it goes on). */
+    long discarded() {
+        return discarded;
+    }
+
+    /**
+     * Consumes {@code src}: null while no core.ready header is found (the bytes that may begin one
+     * are kept), otherwise the bytes from that header on (resyncing then ends).
+     */
+    private ByteBuffer resync(ByteBuffer src) {
+        byte[] all = new byte[resyncHeld.length + src.remaining()];
+        System.arraycopy(resyncHeld, 0, all, 0, resyncHeld.length);
+        src.get(all, resyncHeld.length, src.remaining());
+        ByteBuffer b = ByteBuffer.wrap(all);
+        int at = 0;
+        for (; at < all.length; at++) {
+            int left = all.length - at;
+            if (left < HEADER + 1) {
+                break; // length, id and flags: judged when more come
+            }
+            long len = Integer.toUnsignedLong(b.getInt(at));
+            long id = Integer.toUnsignedLong(b.getInt(at + Protocol.LENGTH_BYTES));
+            if (id != Protocol.CONTROL_ID || len < Protocol.MIN_FRAME_LEN || len > Protocol.MAX_FRAME_LEN) {
+                continue;
+            }
+            long need = Math.min(len + Protocol.LENGTH_BYTES, HEADER + 1 + EnvelopeType.HEAD_BYTES);
+            if (left < need) {
+                break; // the envelope's start is not all here yet
+            }
+            String type = EnvelopeType.of(ByteBuffer.wrap(all, at, (int) need));
+            if (MessageType.CORE_READY.wire().equals(type)) {
+                resyncHeld = null;
+                discarded += at;
+                return ByteBuffer.wrap(all, at, left);
+            }
+        }
+        discarded += at;
+        resyncHeld = Arrays.copyOfRange(all, at, all.length);
+        return null;
     }
 
     private boolean complete(FrameSplitter.Sink sink) {

@@ -44,6 +44,8 @@ public final class Relay implements AutoCloseable {
     private final Path listenPath;
     private final RelayLoop loop;
     private final Thread thread;
+    /** The QMP watch ({@link #start(Path, Path, Duration, Path)}), or null. */
+    private volatile QmpPortWatch qmp;
 
     private Relay(Path listenPath, RelayLoop loop) {
         this.listenPath = listenPath;
@@ -65,6 +67,18 @@ public final class Relay implements AutoCloseable {
      */
     public static Relay start(Path portSocket, Path listenSocket, Duration portWait)
             throws IOException, InterruptedException {
+        return start(portSocket, listenSocket, portWait, null);
+    }
+
+    /**
+     * {@link #start(Path, Path, Duration)}, and with {@code qmpSocket} (QEMU's {@code -qmp unix:PATH}; null:
+     * none) the relay also learns from QEMU when the guest closes the agent's port (the
+     * virtserialport with {@code id=agent-port}): an agent that dies in the middle of a frame then
+     * costs that frame and its client, not the stream. A QMP socket that cannot be reached or closes
+     * is logged and the relay goes on without it, as it does without one.
+     */
+    public static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket)
+            throws IOException, InterruptedException {
         SocketChannel port = connectPort(portSocket, portWait);
         ServerSocketChannel server;
         try {
@@ -76,6 +90,11 @@ public final class Relay implements AutoCloseable {
         Path listen = listenSocket.toAbsolutePath();
         Relay relay = new Relay(listen, new RelayLoop(port, server, listen, portSocket.toString()));
         relay.thread.start();
+        if (qmpSocket != null) {
+            QmpPortWatch watch = QmpPortWatch.start(qmpSocket, QmpPortWatch.PORT_DEVICE_ID, relay.loop::guestClosedPort);
+            relay.qmp = watch;
+            relay.loop.ending().thenRun(watch::close); // the watch ends with the relay
+        }
         return relay;
     }
 
@@ -171,6 +190,10 @@ public final class Relay implements AutoCloseable {
     /** Stops: every client is closed, the listen socket removed, the port connection closed. */
     @Override
     public void close() throws InterruptedException {
+        QmpPortWatch watch = qmp;
+        if (watch != null) {
+            watch.close();
+        }
         loop.stop();
         thread.join(TimeUnit.SECONDS.toMillis(10));
     }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -166,6 +167,8 @@ final class RelayLoop implements Runnable {
     private volatile Ready latestReady;
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
+    /** QEMU said the guest closed its port (the agent died): set by the QMP watch's thread, taken by this one. */
+    private final AtomicBoolean guestClosedPort = new AtomicBoolean();
     private volatile int clientCount;
     /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
     private volatile long splicedBytes;
@@ -227,6 +230,15 @@ final class RelayLoop implements Runnable {
         selector.wakeup();
     }
 
+    /**
+     * From any thread ({@link QmpPortWatch}): QEMU reported that the guest closed the agent's port.
+     * Nothing in the port's byte stream says so; handled on the loop's thread, before its next read.
+     */
+    void guestClosedPort() {
+        guestClosedPort.set(true);
+        selector.wakeup();
+    }
+
     @Override
     public void run() {
         Relay.Ending end;
@@ -250,6 +262,9 @@ final class RelayLoop implements Runnable {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
                 selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
+            }
+            if (guestClosedPort.getAndSet(false)) {
+                onGuestClosedPort();
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -313,8 +328,7 @@ final class RelayLoop implements Runnable {
                         break;
                     }
                     portBuffer.flip();
-                    portInput.feed(portBuffer, portSink);
-                    sendBorrowed();
+                    feedPort(portBuffer);
                 }
                 updatePortOps();
             }
@@ -322,6 +336,65 @@ final class RelayLoop implements Runnable {
         } catch (IOException e) {
             return "the port " + portName + " broke: " + e.getMessage();
         }
+    }
+
+    /** Bytes of the port to the splitter; the end of a resync ({@link #onGuestClosedPort}) is logged. */
+    private void feedPort(ByteBuffer bytes) {
+        boolean resyncing = portInput.resyncing();
+        portInput.feed(bytes, portSink);
+        sendBorrowed();
+        if (resyncing && !portInput.resyncing()) {
+            log.info("relay: the new agent's core.ready found after {} discarded bytes; its frames are routed again",
+                    portInput.discarded());
+        }
+    }
+
+    /**
+     * The guest closed its port: the agent died (killed, out of memory), maybe in the middle of a
+     * frame, whose rest will never come; its restarted successor writes its own frames from the
+     * start, beginning with core.ready. A frame of the old agent held in part (in the splitter, or
+     * its rest due by splice or copy to a client) is dropped, and its client closed: it got a cut
+     * frame, or would have, and could not read on. The port's bytes are then discarded until the new
+     * agent's core.ready (bytes of the old one QEMU flushes late go with them), and from it on routed
+     * as before. Between frames, nothing is dropped and nothing changes.
+     */
+    private void onGuestClosedPort() {
+        RelayClient cut = null;
+        String what;
+        if (frameRest != null) {
+            FrameRest rest = frameRest;
+            frameRest = null; // before drop: the rest is no longer due, not even to be read and dropped
+            expectBulk = false;
+            cut = rest.to;
+            what = "a frame with " + rest.left + " bytes still to come";
+            if (restStalled) {
+                restStalled = false;
+                stalledUntilEmpty = false;
+            }
+            if (cut != null) {
+                // What it was held back behind the frame goes with its connection.
+                cut.heldBack.clear();
+                cut.heldBackBytes = 0;
+            }
+        } else if (portInput.inFrame()) {
+            long id = portInput.partialId();
+            cut = id < 0 ? null : ownerOf(id);
+            what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
+        } else {
+            log.info("relay: the guest closed its port {} (the agent stopped) between frames; nothing was cut",
+                    portName);
+            return;
+        }
+        portInput.resyncToReady();
+        expectBulk = false;
+        log.warn("relay: the guest closed its port {} (the agent died) in the middle of {}: it is dropped{}; the"
+                + " port's bytes are discarded until the next agent's core.ready", portName, what,
+                cut == null ? "" : ", and " + cut + " it was for is closed");
+        if (cut != null) {
+            drop(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
+        }
+        feedPort(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already
+        updatePortOps();
     }
 
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {

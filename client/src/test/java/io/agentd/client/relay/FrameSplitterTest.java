@@ -140,4 +140,46 @@ class FrameSplitterTest {
             assertArrayEquals(c, frames.get(0));
         }
     }
+
+    /**
+     * The writer died inside a frame: after {@link FrameSplitter#resyncToReady} everything up to the
+     * next core.ready on id 0 is discarded (a frame on id 0 of another type and a ready on another id
+     * too), however the bytes are cut, and from the ready on the frames come out as before.
+     */
+    @Test
+    void aResyncDiscardsEverythingBeforeTheNextCoreReadyCutAnywhere() {
+        byte[] junk = new byte[300_000];
+        new Random(3).nextBytes(junk);
+        byte[] dead = encoder.encode(new Frame(5, MessageType.EXEC_STDOUT, new ExecData(junk)));
+        byte[] ready = encoder.encode(new Frame(0, MessageType.CORE_READY,
+                new io.agentd.protocol.payload.Ready(1, 2, 3, "next")));
+        byte[] readyElsewhere = encoder.encode(new Frame(6, MessageType.CORE_READY,
+                new io.agentd.protocol.payload.Ready(1, 2, 3, "not on id 0")));
+        byte[] pingOn0 = encoder.encode(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE));
+        byte[] after = encoder.encode(new Frame(9, MessageType.CORE_PING, Empty.INSTANCE));
+        for (int seed = 0; seed < 50; seed++) {
+            ids.clear();
+            frames.clear();
+            ByteArrayOutputStream late = new ByteArrayOutputStream();
+            late.write(dead, 100_000, 50_000); // the dead frame's bytes QEMU flushed late
+            late.writeBytes(pingOn0);
+            late.writeBytes(readyElsewhere);
+            late.writeBytes(ready);
+            late.writeBytes(after);
+            byte[] stream = late.toByteArray();
+            FrameSplitter splitter = new FrameSplitter();
+            Random cuts = new Random(seed);
+            splitter.feed(ByteBuffer.wrap(dead, 0, 1 + cuts.nextInt(100_000)), sink);
+            splitter.resyncToReady();
+            for (int at = 0; at < stream.length; ) {
+                int n = Math.min(stream.length - at, 1 + cuts.nextInt(cuts.nextBoolean() ? 7 : 100_000));
+                splitter.feed(ByteBuffer.wrap(stream, at, n), sink);
+                at += n;
+            }
+            assertEquals(List.of(0L, 9L), ids, "seed " + seed);
+            assertArrayEquals(ready, frames.get(0));
+            assertArrayEquals(after, frames.get(1));
+            assertFalse(splitter.resyncing());
+        }
+    }
 }

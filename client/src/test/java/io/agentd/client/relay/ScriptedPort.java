@@ -37,6 +37,11 @@ final class ScriptedPort implements AutoCloseable {
 
     /** The relay on {@code dir}/port.sock, listening on {@code dir}/relay.sock, its port accepted. */
     static ScriptedPort start(Path dir, Duration wait) throws Exception {
+        return start(dir, wait, null);
+    }
+
+    /** {@link #start(Path, Duration)}, the relay also watching QEMU's QMP socket {@code qmp} (null: none). */
+    static ScriptedPort start(Path dir, Duration wait, Path qmp) throws Exception {
         Path port = dir.resolve("port.sock");
         ServerSocketChannel portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         portServer.bind(UnixDomainSocketAddress.of(port));
@@ -47,7 +52,7 @@ final class ScriptedPort implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         });
-        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait);
+        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp);
         return new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
     }
 
