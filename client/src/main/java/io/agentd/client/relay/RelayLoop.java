@@ -356,7 +356,10 @@ final class RelayLoop implements Runnable {
      * its rest due by splice or copy to a client) is dropped, and its client closed: it got a cut
      * frame, or would have, and could not read on. The port's bytes are then discarded until the new
      * agent's core.ready (bytes of the old one QEMU flushes late go with them), and from it on routed
-     * as before. Between frames, nothing is dropped and nothing changes.
+     * as before. Between frames too: the old agent's last bytes are usually still unread in the
+     * port's socket when the news comes (QEMU writes them before it reports the close), and they may
+     * end in a cut frame, which read as a frame would swallow the new agent's first ones. What is
+     * discarded then is the dead agent's last whole frames at most, whose sessions died with it.
      */
     private void onGuestClosedPort() {
         RelayClient cut = null;
@@ -381,8 +384,9 @@ final class RelayLoop implements Runnable {
             cut = id < 0 ? null : ownerOf(id);
             what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
         } else {
-            log.info("relay: the guest closed its port {} (the agent stopped) between frames; nothing was cut",
-                    portName);
+            portInput.resyncToReady();
+            log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
+                    + " are discarded until the next agent's core.ready", portName);
             return;
         }
         portInput.resyncToReady();

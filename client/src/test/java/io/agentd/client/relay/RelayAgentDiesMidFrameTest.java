@@ -180,6 +180,24 @@ class RelayAgentDiesMidFrameTest {
         }
     }
 
+    /**
+     * The usual order: QEMU writes the dead agent's last bytes to the port's socket, then reports the
+     * close, which the relay takes before it reads them. Those bytes end in a cut frame; read as the
+     * start of a frame, it would swallow the new agent's ready and frames.
+     */
+    @Test
+    void aCutFrameReadAfterTheNewsIsDiscardedUntilTheNewAgentsReady() throws Exception {
+        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
+            qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
+            Thread.sleep(200);
+            byte[] cut = stdout(ID_A, data(40 * 1024));
+            agent.sendRaw(Arrays.copyOfRange(cut, 0, 20 * 1024));
+            newAgentReachesB(b);
+            assertEquals(new Frame(0, MessageType.CORE_READY, FRESH), within(a::receive,
+                    "a gets the new ready, nothing of the cut frame"));
+        }
+    }
+
     @Test
     void anotherPortsCloseDropsNothing() throws Exception {
         try (RawClient a = port.readyClient()) {
