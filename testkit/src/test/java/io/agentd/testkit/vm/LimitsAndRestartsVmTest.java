@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.testkit.Guest;
 import io.agentd.testkit.GuestVm;
 import io.agentd.testkit.GuestVmExtension;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -93,6 +94,39 @@ class LimitsAndRestartsVmTest {
         Thread.sleep(2000);
         assertEquals(0, agentctl().run("wait-ready", "--timeout", "40s").exit());
         assertEquals(vm.image().kernelVersion() + "\n", agentctl().run("exec", "--", "uname", "-r").stdout());
+    }
+
+    /**
+     * The agent killed while it floods a reader that has stopped (SIGSTOP): the relay, QEMU's socket
+     * and the port full, the agent's output held. The relay hears QEMU report the port closed (QMP),
+     * the reader is told its agent is gone, and the new agent is heard. This was meant to cut a
+     * frame on the port; in the runs seen the agent died between frames (its port writes were
+     * whole), so the cut frame itself is shown by RelayAgentDiesMidFrameTest against a scripted port
+     * and QMP, and this checks the whole path with a real QEMU and agent.
+     */
+    @Test
+    @Order(8)
+    void anAgentKilledUnderAFloodToAStoppedReaderIsHeardAgainThroughTheRelay() throws Exception {
+        Process flood = new ProcessBuilder(agentctl().argv("exec", "--", "sh", "-c",
+                "(sleep 6; kill -KILL $(pidof java)) > /dev/null 2>&1 & exec cat /dev/zero"))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Thread.sleep(2000); // flooding
+            signal("STOP", flood.pid());
+            Thread.sleep(8000); // the port fills behind the stopped reader; the agent is killed at 6 s
+            signal("CONT", flood.pid());
+            assertTrue(flood.waitFor(60, TimeUnit.SECONDS), "agentctl ends once its agent is gone");
+            assertEquals(125, flood.exitValue(), "agentctl says it lost its agent");
+            assertEquals(0, agentctl().run("wait-ready", "--timeout", "40s").exit(), "a new agent is ready");
+            assertEquals("after\n", agentctl().run("exec", "--", "echo", "after").stdout(),
+                    "the relay reads the new agent's frames");
+        } finally {
+            flood.destroyForcibly();
+        }
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(pid)).start().waitFor());
     }
 
     @Test
