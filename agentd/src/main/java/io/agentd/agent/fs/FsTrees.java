@@ -1,0 +1,385 @@
+package io.agentd.agent.fs;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * The fs operations on whole trees, RemoveDir (recursive) and Copy, walked without following a link
+ * anywhere below the paths the host named: each directory is opened relative to the one holding
+ * it (O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK through /proc/self/fd/N/NAME), its entries typed and
+ * removed, read or made relative to it. A guest process can change a tree while the agent, as root,
+ * walks it; by full path names, a directory swapped for a link to /etc sent deletes and writes there.
+ */
+final class FsTrees {
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    private FsTrees() {}
+
+    /** rmdir of {@code p}; with {@code recursive}, what it holds first ({@link #emptyTree}). */
+    static void removeDir(Path p, boolean recursive) throws FsFailure {
+        if (!Files.isDirectory(p, NOFOLLOW)) {
+            throw FsFailure.of(Files.exists(p, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
+        }
+        try {
+            if (recursive) {
+                emptyTree(p);
+            }
+            Files.delete(p); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
+        } catch (IOException e) {
+            throw FsErrors.from(e, "rmdir " + p);
+        }
+    }
+
+    /**
+     * How deep a recursive RemoveDir goes. Each level holds three descriptors while it is emptied
+     * (the O_NOFOLLOW one below and the JDK's two for its directory stream), so at most 6,144, given
+     * back as the walk climbs; the path-by-path walk it replaces held two a level and could not go
+     * past PATH_MAX (4,096 bytes: 2,048 one-letter levels), failing ENAMETOOLONG as this does.
+     */
+    static final int REMOVE_DEPTH_MAX = 2048;
+
+    /**
+     * Removes everything inside directory {@code top}; links are removed, never followed. Each
+     * directory is opened O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK relative to the descriptor of the one
+     * that holds it (/proc/self/fd/N/NAME), and its entries are read, typed and deleted relative to
+     * its own descriptor (the JDK's SecureDirectoryStream: fstatat, unlinkat), never by a path from
+     * the top. Deleting by full path re-resolved every name at every unlink: a guest process that
+     * swapped {@code top/sub} for a link to /etc mid-walk made the agent, as root, delete /etc's
+     * files. Now the walk goes on in the directory it holds open, and a name that became a link or a
+     * file in between is removed as one. The JDK's own open of a child (openat O_NOFOLLOW without
+     * O_DIRECTORY) is not used: a directory swapped for a FIFO would block the worker in open(2).
+     */
+    private static void emptyTree(Path top) throws IOException, FsFailure {
+        ArrayDeque<TreeLevel> levels = new ArrayDeque<>();
+        try {
+            TreeLevel first = TreeLevel.open(top.toString(), null, "rmdir " + top);
+            if (first == null) { // swapped for a link or a file since the check
+                throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + top);
+            }
+            levels.push(first);
+            while (!levels.isEmpty()) {
+                TreeLevel level = levels.peek();
+                if (!level.entries.hasNext()) {
+                    levels.pop().close();
+                    if (!levels.isEmpty()) {
+                        deleteEmptied(levels.peek().dir, level.name);
+                    }
+                    continue;
+                }
+                Path name = level.entries.next().getFileName();
+                BasicFileAttributes attrs = level.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW)
+                        .readAttributes();
+                if (!attrs.isDirectory()) {
+                    level.dir.deleteFile(name); // unlinkat(2): a link itself, never its target
+                    continue;
+                }
+                if (levels.size() >= REMOVE_DEPTH_MAX) {
+                    throw new FsFailure(36, "rmdir " + top + ": the tree is more than " + REMOVE_DEPTH_MAX
+                            + " directories deep (os error 36)");
+                }
+                TreeLevel child = TreeLevel.open("/proc/self/fd/" + level.fd + "/" + name, name, "rmdir " + top);
+                if (child == null) {
+                    level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
+                } else {
+                    levels.push(child);
+                }
+            }
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw e.getCause();
+        } finally {
+            for (TreeLevel level : levels) {
+                level.close();
+            }
+        }
+    }
+
+    /** rmdir of an emptied directory by its name in {@code parent}; a link or file put there since is removed as one. */
+    private static void deleteEmptied(SecureDirectoryStream<Path> parent, Path name) throws IOException {
+        try {
+            parent.deleteDirectory(name);
+        } catch (java.nio.file.FileSystemException e) {
+            if (FsErrors.errno(e) != FsFailure.ENOTDIR) {
+                throw e;
+            }
+            parent.deleteFile(name);
+        }
+    }
+
+    /**
+     * The one place a tree walk opens a directory: O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK, so a
+     * link at the last name of {@code path} is not followed and a FIFO or device there is not opened
+     * (nor waited on). {@code path} is usually {@code /proc/self/fd/N/NAME}, NAME relative to the
+     * directory the walk holds open as N. Returns the descriptor, or -1 when that is not a directory
+     * (now): a link, a file, a FIFO (ENOTDIR, ELOOP).
+     */
+    static int openDirectory(String path, String what) throws FsFailure {
+        int fd = Os.libc().open(Os.cString(path), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
+                | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            int errno = Os.errno();
+            if (errno == FsFailure.ENOTDIR || errno == FsFailure.ELOOP) {
+                return -1;
+            }
+            throw FsFailure.of(errno, what);
+        }
+        return fd;
+    }
+
+    /** {@code name} in the directory open as descriptor {@code fd}, as a path the kernel resolves from that directory. */
+    private static String at(int fd, Path name) {
+        return "/proc/self/fd/" + fd + "/" + name;
+    }
+
+    /** One open directory of a tree walk: its O_NOFOLLOW descriptor and a stream on that same directory. */
+    private static final class TreeLevel implements AutoCloseable {
+        final int fd;
+        final SecureDirectoryStream<Path> dir;
+        final Iterator<Path> entries;
+        /** Its name in the level above (null at the top). */
+        final Path name;
+
+        private TreeLevel(int fd, SecureDirectoryStream<Path> dir, Path name) {
+            this.fd = fd;
+            this.dir = dir;
+            this.entries = dir.iterator();
+            this.name = name;
+        }
+
+        /** The directory at {@code path}, its last name not followed; null when that is not a directory (now). */
+        static TreeLevel open(String path, Path name, String what) throws IOException, FsFailure {
+            int fd = openDirectory(path, what);
+            if (fd < 0) {
+                return null;
+            }
+            try {
+                // /proc/self/fd/N is the open directory itself, whatever its name has come to mean.
+                DirectoryStream<Path> stream = Files.newDirectoryStream(Path.of("/proc/self/fd/" + fd));
+                if (stream instanceof SecureDirectoryStream<Path> secure) {
+                    return new TreeLevel(fd, secure, name);
+                }
+                stream.close();
+                throw new FsFailure(FsFailure.EIO, what
+                        + ": this JDK has no SecureDirectoryStream to remove a tree without following links");
+            } catch (IOException | FsFailure | RuntimeException e) {
+                Os.libc().close(fd);
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                dir.close();
+            } catch (IOException ignored) {
+                // a directory stream's close frees memory only
+            }
+            Os.libc().close(fd);
+        }
+    }
+
+    /** A file (its bytes and mode) or a directory tree (links copied as links, never followed). */
+    static void copy(Path src, Path dst) throws FsFailure {
+        try {
+            if (!Files.isDirectory(src, NOFOLLOW)) {
+                copyFile(src, dst, src, dst);
+                return;
+            }
+            if (inside(src, dst)) {
+                throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
+                        + ": the destination is inside the source (os error 22)");
+            }
+            copyTree(src, dst);
+        } catch (IOException e) {
+            throw FsErrors.from(e, "copy " + src + " to " + dst);
+        }
+    }
+
+    /**
+     * How deep a tree Copy goes: each level holds four descriptors while it is copied (the source
+     * directory's three, as a RemoveDir level, and the destination directory's one), so at most the
+     * same 6,144 as a RemoveDir; deeper is ENAMETOOLONG.
+     */
+    static final int COPY_DEPTH_MAX = 1536;
+
+    /**
+     * Copies directory {@code src} into directory {@code dst} (created if missing; an existing
+     * directory is copied into) without following a link anywhere below either. Both sides are
+     * walked relative to descriptors, never by a path from the top: each source directory is opened
+     * O_NOFOLLOW|O_DIRECTORY relative to the one holding it ({@link #openDirectory}), its entries
+     * typed without following (fstatat) and read relative to it; each destination directory is made
+     * by mkdir relative to the destination directory above it (mkdir never follows a link at its
+     * last name: EEXIST) and then opened O_NOFOLLOW|O_DIRECTORY, and the files and links are made
+     * in it relative to its descriptor. By full path, a guest process that swapped {@code dst/sub},
+     * just created, for a link to /etc made the agent, as root, delete and replace /etc's files;
+     * one that swapped {@code src/sub} for a link made it copy what the link names. Now the walk
+     * goes on in the directories it holds open; a source directory that became a link or a file
+     * before it was opened is copied as what it is now (a link as a link).
+     */
+    private static void copyTree(Path src, Path dst) throws IOException, FsFailure {
+        String what = "copy " + src + " to " + dst;
+        ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
+        try {
+            TreeLevel top = TreeLevel.open(src.toString(), null, what);
+            if (top == null) { // swapped for a link or a file since the check
+                throw FsFailure.of(FsFailure.ENOTDIR, what);
+            }
+            levels.push(CopyLevel.open(top, dst.toString(), src, dst, what));
+            while (!levels.isEmpty()) {
+                CopyLevel level = levels.peek();
+                if (!level.from.entries.hasNext()) {
+                    levels.pop().close();
+                    continue;
+                }
+                Path name = level.from.entries.next().getFileName();
+                Path shownFrom = level.shownFrom.resolve(name.toString());
+                Path shownTo = level.shownTo.resolve(name.toString());
+                Path from = Path.of(at(level.from.fd, name));
+                Path to = Path.of(at(level.to, name));
+                BasicFileAttributes attrs = level.from.dir.getFileAttributeView(name, BasicFileAttributeView.class,
+                        NOFOLLOW).readAttributes();
+                if (!attrs.isDirectory()) {
+                    copyFile(from, to, shownFrom, shownTo);
+                    continue;
+                }
+                if (levels.size() >= COPY_DEPTH_MAX) {
+                    throw new FsFailure(36, what + ": the tree is more than " + COPY_DEPTH_MAX
+                            + " directories deep (os error 36)");
+                }
+                TreeLevel child = TreeLevel.open(from.toString(), name, what);
+                if (child == null) { // no longer a directory: a link or a file now, copied as one
+                    copyFile(from, to, shownFrom, shownTo);
+                    continue;
+                }
+                levels.push(CopyLevel.open(child, to.toString(), shownFrom, shownTo, what));
+            }
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw e.getCause();
+        } finally {
+            for (CopyLevel level : levels) {
+                level.close();
+            }
+        }
+    }
+
+    /** One directory of a tree Copy: the source directory open (a {@link TreeLevel}) and the destination one's descriptor. */
+    private static final class CopyLevel implements AutoCloseable {
+        final TreeLevel from;
+        final int to;
+        /** The paths the messages give for the two (never read by). */
+        final Path shownFrom;
+        final Path shownTo;
+
+        private CopyLevel(TreeLevel from, int to, Path shownFrom, Path shownTo) {
+            this.from = from;
+            this.to = to;
+            this.shownFrom = shownFrom;
+            this.shownTo = shownTo;
+        }
+
+        /**
+         * {@code from} with the destination directory at {@code to} (a path, or /proc/self/fd/N/NAME):
+         * made there unless a directory is there already, then opened without following a link; a
+         * link or anything else there is EEXIST, as mkdir's. {@code from} is closed on failure.
+         */
+        static CopyLevel open(TreeLevel from, String to, Path shownFrom, Path shownTo, String what)
+                throws IOException, FsFailure {
+            try {
+                try {
+                    Files.createDirectory(Path.of(to)); // mkdir(2): a link at the last name is EEXIST, not followed
+                } catch (java.nio.file.FileAlreadyExistsException there) {
+                    // a directory there is copied into; anything else is refused just below
+                }
+                int fd = openDirectory(to, what);
+                if (fd < 0) {
+                    throw FsFailure.of(FsFailure.EEXIST, what);
+                }
+                return new CopyLevel(from, fd, shownFrom, shownTo);
+            } catch (IOException | FsFailure | RuntimeException e) {
+                from.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            from.close();
+            Os.libc().close(to);
+        }
+    }
+
+    /**
+     * Whether {@code dst} is {@code src} or below it, on the file system, not in the text: both
+     * through their real paths (dst's nearest existing ancestor resolved, the names below it
+     * normalized). A lexical check let "/w/./s/d" or a link into /w/s through, and the walk then
+     * copied the tree into itself until ENAMETOOLONG, some 2,000 times over.
+     */
+    private static boolean inside(Path src, Path dst) throws IOException {
+        Path existing = dst;
+        while (existing.getParent() != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        Path real = existing.toRealPath().resolve(existing.relativize(dst)).normalize();
+        return real.startsWith(src.toRealPath());
+    }
+
+    /**
+     * A file's bytes and permission bits (as std::fs::copy), a link as a link; anything else is
+     * refused as OpenFile refuses it ({@link FsOperations#openRegular}: EINVAL "a FIFO, not a regular file: fs
+     * opens regular files only"). The JDK's copy opened any source blocking and read it to its end:
+     * a FIFO held a worker in open(2) for good, /dev/zero filled the disk. The bytes are read from
+     * the very descriptor whose type was checked (O_NONBLOCK, its last name not followed), not from
+     * a second open by name that a file swapped for a FIFO since would block again. A regular file
+     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles). In a tree
+     * Copy, {@code from} and {@code to} are /proc/self/fd/N/NAME, relative to the directories the
+     * walk holds open; {@code shownFrom} and {@code shownTo} are the paths the messages give.
+     */
+    private static void copyFile(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
+        if (Files.isSymbolicLink(from)) {
+            // readlink(2), then unlink and symlink(2) at the last name of to: none follows a link there.
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+            return;
+        }
+        try (FileChannel source = FsOperations.openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false)) {
+            if (WaitFreeFiles.readWouldWait(source)) {
+                throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
+            }
+            Path opened = ChannelDescriptor.path(source);
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(opened != null ? opened : from);
+            Files.deleteIfExists(to); // as the JDK's REPLACE_EXISTING: a link or file there is replaced, not followed
+            // O_CREAT|O_EXCL with the source's mode (under the umask): never more open than the source meanwhile.
+            try (FileChannel target = FileChannel.open(to, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                    PosixFilePermissions.asFileAttribute(mode))) {
+                ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+                for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
+                    if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
+                        throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
+                    }
+                    buffer.flip();
+                    while (buffer.hasRemaining()) {
+                        target.write(buffer);
+                    }
+                }
+                // Exactly the source's, past the umask: on the file made, not on whatever its name means now.
+                Path made = ChannelDescriptor.path(target);
+                Files.setPosixFilePermissions(made != null ? made : to, mode);
+            }
+        }
+    }
+}
