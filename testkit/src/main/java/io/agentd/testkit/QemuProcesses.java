@@ -67,8 +67,9 @@ final class QemuProcesses {
             process.onExit().thenAccept(live::remove);
             return process;
         });
+        Process process;
         try {
-            return started.get();
+            process = started.get();
         } catch (ExecutionException e) {
             throw new GuestVmException("could not start " + qemu + ": " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
@@ -76,6 +77,13 @@ final class QemuProcesses {
             killWhenStarted(started);
             throw e;
         }
+        // get() of a task already done returns without looking at the interrupt: a caller interrupted
+        // while the launcher started QEMU is told so the same way, and QEMU does not run on unheld.
+        if (Thread.interrupted()) {
+            kill(process); // the flag is cleared: the wait for its end is not cut short
+            throw new InterruptedException("interrupted while " + qemu + " was started; it was killed");
+        }
+        return process;
     }
 
     private static void killWhenStarted(Future<Process> started) {
