@@ -363,11 +363,10 @@ final class RelayLoop implements Runnable {
      */
     private void onGuestClosedPort() {
         RelayClient cut = null;
-        String what;
+        String what = null; // what was cut; null between frames
         if (frameRest != null) {
             FrameRest rest = frameRest;
             frameRest = null; // before drop: the rest is no longer due, not even to be read and dropped
-            expectBulk = false;
             cut = rest.to;
             what = "a frame with " + rest.left + " bytes still to come";
             if (restStalled) {
@@ -383,17 +382,17 @@ final class RelayLoop implements Runnable {
             long id = portInput.partialId();
             cut = id < 0 ? null : ownerOf(id);
             what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
-        } else {
-            portInput.resyncToReady();
-            log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
-                    + " are discarded until the next agent's core.ready", portName);
-            return;
         }
         portInput.resyncToReady();
         expectBulk = false;
-        log.warn("relay: the guest closed its port {} (the agent died) in the middle of {}: it is dropped{}; the"
-                + " port's bytes are discarded until the next agent's core.ready", portName, what,
-                cut == null ? "" : ", and " + cut + " it was for is closed");
+        if (what == null) {
+            log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
+                    + " are discarded until the next agent's core.ready", portName);
+        } else {
+            log.warn("relay: the guest closed its port {} (the agent died) in the middle of {}: it is dropped{}; the"
+                    + " port's bytes are discarded until the next agent's core.ready", portName, what,
+                    cut == null ? "" : ", and " + cut + " it was for is closed");
+        }
         if (cut != null) {
             drop(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
         }
