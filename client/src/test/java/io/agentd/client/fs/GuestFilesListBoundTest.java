@@ -7,13 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.client.AgentException;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
-import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,42 +34,22 @@ class GuestFilesListBoundTest {
         }
         AtomicInteger pages = new AtomicInteger();
         AtomicInteger closes = new AtomicInteger();
-        AtomicLong ids = new AtomicLong(1);
-        FsTransport t = new FsTransport() {
-            @Override
-            public boolean extensions() {
-                return false;
+        FsTransport t = new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.ListDir d) {
+                l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
+                        "E2BIG", null));
+            } else if (op instanceof FsOp.OpenDir) {
+                l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
+            } else if (op instanceof FsOp.ReadDir) {
+                l.onResponse(FsResponse.success(new FsResponseData.Entries(
+                        pages.incrementAndGet() <= pagesSent ? page : List.of())));
+            } else if (op instanceof FsOp.CloseHandle) {
+                closes.incrementAndGet();
+                l.onResponse(FsResponse.success(null));
+            } else {
+                l.onResponse(FsResponse.success(null));
             }
-
-            @Override
-            public long start(FsRequest r, FsListener l) {
-                FsOp op = r.op();
-                if (op instanceof FsOp.ListDir d) {
-                    l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
-                            "E2BIG", null));
-                } else if (op instanceof FsOp.OpenDir) {
-                    l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
-                } else if (op instanceof FsOp.ReadDir) {
-                    l.onResponse(FsResponse.success(new FsResponseData.Entries(
-                            pages.incrementAndGet() <= pagesSent ? page : List.of())));
-                } else if (op instanceof FsOp.CloseHandle) {
-                    closes.incrementAndGet();
-                    l.onResponse(FsResponse.success(null));
-                } else {
-                    l.onResponse(FsResponse.success(null));
-                }
-                return ids.getAndIncrement();
-            }
-
-            @Override
-            public void sendData(long id, byte[] d, int o, int n) {}
-
-            @Override
-            public void endData(long id) {}
-
-            @Override
-            public void retire(long id, FsListener l) {}
-        };
+        });
         AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/big"));
         assertTrue(e.getMessage().startsWith("list /big: the agent's pages hold more than 1048576 entries"),
                 e.getMessage());

@@ -4,12 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.client.fs.FsListener;
+import io.agentd.client.fs.AnsweringTransport;
 import io.agentd.client.fs.FsTransport;
 import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
-import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.io.ByteArrayOutputStream;
@@ -61,56 +60,37 @@ class CopierTest {
                                    Map<String, String> content, Map<String, String> links) {
         AtomicLong ids = new AtomicLong(1);
         Map<Long, String> open = new HashMap<>();
-        FsTransport t = new FsTransport() {
-            @Override
-            public boolean extensions() {
-                return false;
-            }
-
-            @Override
-            public long start(FsRequest r, FsListener l) {
-                FsOp op = r.op();
-                if (op instanceof FsOp.Stat s) {
-                    String k = kind.apply(s.path());
-                    if (k == null) {
-                        l.onResponse(new FsResponse(false, s.path() + ": No such file or directory (os error 2)",
-                                null, 2, "ENOENT", null));
-                    } else {
-                        l.onResponse(FsResponse.success(new FsResponseData.Stat(info(s.path(), k))));
-                    }
-                } else if (op instanceof FsOp.ListDir d) {
-                    List<FsEntryInfo> entries = listing.apply(d.path()).stream().map(p -> info(p, FsEntryInfo.FILE))
-                            .toList();
-                    l.onResponse(FsResponse.success(new FsResponseData.Entries(entries)));
-                } else if (op instanceof FsOp.OpenFile o) {
-                    long h = ids.incrementAndGet() + 1000;
-                    open.put(h, o.path());
-                    l.onResponse(FsResponse.success(new FsResponseData.Handle(h)));
-                } else if (op instanceof FsOp.Read rd) {
-                    byte[] bytes = content.getOrDefault(open.get(rd.handle()), "").getBytes(StandardCharsets.UTF_8);
-                    if (rd.offset() < bytes.length) {
-                        byte[] rest = new byte[bytes.length - (int) rd.offset()];
-                        System.arraycopy(bytes, (int) rd.offset(), rest, 0, rest.length);
-                        l.onData(rest);
-                    }
-                    l.onResponse(FsResponse.success(null));
-                } else if (op instanceof FsOp.ReadLink rl) {
-                    l.onResponse(FsResponse.success(new FsResponseData.Path(links.get(rl.path()))));
+        FsTransport t = new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.Stat s) {
+                String k = kind.apply(s.path());
+                if (k == null) {
+                    l.onResponse(new FsResponse(false, s.path() + ": No such file or directory (os error 2)",
+                            null, 2, "ENOENT", null));
                 } else {
-                    l.onResponse(FsResponse.success(null));
+                    l.onResponse(FsResponse.success(new FsResponseData.Stat(info(s.path(), k))));
                 }
-                return ids.getAndIncrement();
+            } else if (op instanceof FsOp.ListDir d) {
+                List<FsEntryInfo> entries = listing.apply(d.path()).stream().map(p -> info(p, FsEntryInfo.FILE))
+                        .toList();
+                l.onResponse(FsResponse.success(new FsResponseData.Entries(entries)));
+            } else if (op instanceof FsOp.OpenFile o) {
+                long h = ids.incrementAndGet() + 1000;
+                open.put(h, o.path());
+                l.onResponse(FsResponse.success(new FsResponseData.Handle(h)));
+            } else if (op instanceof FsOp.Read rd) {
+                byte[] bytes = content.getOrDefault(open.get(rd.handle()), "").getBytes(StandardCharsets.UTF_8);
+                if (rd.offset() < bytes.length) {
+                    byte[] rest = new byte[bytes.length - (int) rd.offset()];
+                    System.arraycopy(bytes, (int) rd.offset(), rest, 0, rest.length);
+                    l.onData(rest);
+                }
+                l.onResponse(FsResponse.success(null));
+            } else if (op instanceof FsOp.ReadLink rl) {
+                l.onResponse(FsResponse.success(new FsResponseData.Path(links.get(rl.path()))));
+            } else {
+                l.onResponse(FsResponse.success(null));
             }
-
-            @Override
-            public void sendData(long id, byte[] d, int o, int n) {}
-
-            @Override
-            public void endData(long id) {}
-
-            @Override
-            public void retire(long id, FsListener l) {}
-        };
+        });
         return new GuestTree(GuestFiles.over(t));
     }
 
