@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -67,6 +68,13 @@ class AgentctlArchiveTest {
             Run valid = exec(home, socket, "valid");
             assertRanRight(valid, "a valid archive");
             assertTrue(valid.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "started on the archive");
+            assertEquals(List.of(), classesFromJars(valid.classLoads()), "exec: every class from the archive");
+            // A refusal's classes are in the archive too: an exec sometimes gets one (its end of
+            // stdin arriving after the command's exit), and a class from a jar opens every jar.
+            Run refusedAttach = run(home, socket, "attach", List.of("attach", "4000000000"));
+            assertEquals(126, refusedAttach.code(), "attach to an unknown session: " + refusedAttach);
+            assertTrue(refusedAttach.stderr().contains("invalid_session"), refusedAttach.toString());
+            assertEquals(List.of(), classesFromJars(refusedAttach.classLoads()), "attach refused: every class from the archive");
 
             // The launcher sees nothing wrong (no jar newer than the archive); the JVM sees a jar's
             // time differ from the one it recorded and refuses the archive, silently.
@@ -95,13 +103,26 @@ class AgentctlArchiveTest {
         assertEquals("err\n", run.stderr(), what + ": nothing but the command's stderr: " + run);
     }
 
+    /** The class-loading log's lines for classes read from a jar rather than mapped from an archive. */
+    private static List<String> classesFromJars(String classLoads) {
+        return classLoads.lines().filter(line -> line.contains("source: file:") || line.contains("source: jar:"))
+                .toList();
+    }
+
     /** agentctl exec of a command with output on both streams and status 3, its class loads logged. */
     private Run exec(Path home, Path socket, String name) throws Exception {
+        return run(home, socket, name, List.of("exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3"));
+    }
+
+    /** agentctl with these arguments, its class loads logged. */
+    private Run run(Path home, Path socket, String name, List<String> arguments) throws Exception {
         Path out = dir.resolve(name + ".out");
         Path err = dir.resolve(name + ".err");
         Path classLoads = dir.resolve(name + ".classes");
-        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("scripts/agentctl").toString(), "--socket",
-                socket.toString(), "exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+        List<String> command = new ArrayList<>(
+                List.of(ROOT.resolve("scripts/agentctl").toString(), "--socket", socket.toString()));
+        command.addAll(arguments);
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
