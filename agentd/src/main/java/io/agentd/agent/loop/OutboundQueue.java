@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Frames are encoded straight into direct segments of {@value #SEGMENT_BYTES} bytes, one after the
  * other, and each write(2) takes as much of the oldest segment as the fd accepts, so many small
- * frames go out in one write. Written segments are kept for reuse: steady output allocates nothing.
+ * frames go out in one write. A written segment goes back to {@link DirectBufferPool#SEGMENTS}, shared
+ * by every queue: steady output allocates nothing, and an idle queue holds no segment.
  *
  * <p>Bulk output need not pass through the agent at all: {@link #addSplicedData} queues a frame's
  * header and leaves its data in the pipe, and when the drain reaches the end of that header,
@@ -39,13 +40,10 @@ public final class OutboundQueue {
      * a direct buffer of its own, freed only by a garbage collection (bulk senders stay at or below).
      */
     public static final int DATA_PER_SEGMENT = SEGMENT_BYTES - FrameEncoder.maxDataFrameSize(0);
-    /** Free segments kept for reuse; a burst beyond this is left to the garbage collector. */
-    private static final int POOLED_SEGMENTS = 8;
 
     private final FrameEncoder encoder = new FrameEncoder();
     /** Segments not yet written, oldest first; frames are appended to the last one. */
     private final ArrayDeque<Segment> queued = new ArrayDeque<>();
-    private final ArrayDeque<Segment> free = new ArrayDeque<>();
     private long queuedBytes;
     private boolean spliceWorks;
 
@@ -60,14 +58,9 @@ public final class OutboundQueue {
         /** Spliced frames' data, in order of their offsets. */
         final ArrayDeque<Span> spans = new ArrayDeque<>();
 
-        Segment(int capacity) {
-            fill = ByteBuffer.allocateDirect(capacity);
+        Segment(ByteBuffer fill) {
+            this.fill = fill;
             drain = fill.duplicate();
-        }
-
-        void reset() {
-            fill.clear();
-            drain.clear();
         }
 
         boolean pooled() {
@@ -146,7 +139,7 @@ public final class OutboundQueue {
     private Segment roomFor(int size) {
         Segment tail = queued.peekLast();
         if (tail == null || tail.fill.remaining() < size) {
-            tail = size <= SEGMENT_BYTES && !free.isEmpty() ? free.poll() : new Segment(Math.max(size, SEGMENT_BYTES));
+            tail = new Segment(size <= SEGMENT_BYTES ? DirectBufferPool.SEGMENTS.take() : ByteBuffer.allocateDirect(size));
             queued.add(tail);
         }
         return tail;
@@ -173,9 +166,6 @@ public final class OutboundQueue {
                     return false;
                 }
                 segment.spans.poll();
-            } else if (queued.size() == 1 && segment.fill.hasRemaining()) {
-                segment.reset(); // the only segment, written out: append to it again from the start
-                return true;
             } else {
                 recycle(queued.poll());
             }
@@ -250,11 +240,11 @@ public final class OutboundQueue {
         span.onReleased.accept(0);
     }
 
+    /** A written or dropped segment's memory goes back to the pool, for this queue or another. */
     private void recycle(Segment segment) {
         segment.spans.clear();
-        if (segment.pooled() && free.size() < POOLED_SEGMENTS) {
-            segment.reset();
-            free.add(segment);
+        if (segment.pooled()) {
+            DirectBufferPool.SEGMENTS.give(segment.fill);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
+import io.agentd.agent.loop.DirectBufferPool;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
@@ -34,7 +35,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PortLink implements HostOutput {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
-    private static final int READ_BYTES = 64 * 1024;
 
     /** What the agent does with the host's traffic. Called on the loop thread. */
     public interface Listener {
@@ -118,7 +118,7 @@ public final class PortLink implements HostOutput {
      * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
      * prefix, or what follows a large frame waiting for the budget.
      */
-    private final ByteBuffer inBuf = ByteBuffer.allocateDirect(READ_BYTES);
+    private final ByteBuffer inBuf = DirectBufferPool.READS.take();
     private final QueueWaterMarks waterMarks;
     private final StallWatch stallWatch;
     private Listener listener;
@@ -127,6 +127,8 @@ public final class PortLink implements HostOutput {
     private Registration reg;
     private HangupHandler onHangup;
     private Resync resync;
+    /** {@link #release} gave inBuf back: the link may not be attached again. */
+    private boolean released;
     /** Set when the host is being dropped (a lost stream, a frame timed out): nothing more is read. */
     private boolean dropping;
     /** Why, for the hang-up's log line. */
@@ -239,6 +241,9 @@ public final class PortLink implements HostOutput {
      * thrown after the link is left detached again, nothing of it in the loop; the fd is the caller's.
      */
     public void attach(int fd, Splicing splicing, Resync resync, HangupHandler onHangup) {
+        if (released) {
+            throw new IllegalStateException("attach of a released link");
+        }
         if (state != State.DETACHED) {
             throw new IllegalStateException("already attached");
         }
@@ -396,6 +401,22 @@ public final class PortLink implements HostOutput {
     public void discardOutput() {
         queue.clear();
         afterDequeue();
+    }
+
+    /**
+     * The link will never be attached again (its socket connection is over): the queue's segments
+     * and the read buffer go back to their pools for the next connection. Frames sent after this
+     * (an fs answer finishing late) are queued and never written, as for any detached link.
+     */
+    public void release() {
+        if (state != State.DETACHED) {
+            throw new IllegalStateException("release of an attached link");
+        }
+        if (!released) {
+            released = true;
+            queue.clear();
+            DirectBufferPool.READS.give(inBuf);
+        }
     }
 
     private void afterEnqueue() {

@@ -120,6 +120,7 @@ final class SocketAcceptor {
                 Os.close(fd);
                 endpoint.link().discardOutput();
                 endpoint.hostLost(true);
+                endpoint.link().release();
             });
         } catch (RuntimeException e) {
             notServed(fd, peer, endpoint, e);
@@ -137,6 +138,7 @@ final class SocketAcceptor {
     private void notServed(int fd, String peer, HostEndpoint endpoint, RuntimeException e) {
         Os.close(fd);
         endpoint.hostLost(true); // nothing was sent on it: it never counted as connected
+        endpoint.link().release();
         long notLogged = attachFailureLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
             log.warn("a connection on {} from {} was closed unserved: the loop cannot watch it ({}){}", describe,

@@ -220,5 +220,6 @@ class OutboundQueueTest {
         }
         assertEquals(1, q.segmentsInUse());
         assertEquals(sent, writeAndDecode(q));
+        assertEquals(0, q.segmentsInUse(), "a queue written out holds no segment (it went back to the pool)");
     }
 }

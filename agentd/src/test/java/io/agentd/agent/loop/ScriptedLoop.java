@@ -118,6 +118,11 @@ public final class ScriptedLoop implements Loop {
         return byFd.get(fd);
     }
 
+    /** The fd registered last (a connection just accepted). */
+    public int lastRegisteredFd() {
+        return all.get(all.size() - 1).fd;
+    }
+
     /** Registrations not cancelled. */
     public long liveRegistrations() {
         return all.stream().filter(r -> !r.cancelled).count();

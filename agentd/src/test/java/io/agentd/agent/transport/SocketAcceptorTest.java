@@ -7,6 +7,8 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.OsException;
 import java.io.UncheckedIOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -114,6 +116,27 @@ class SocketAcceptorTest {
             }
             open++;
             PortLink link = new PortLink(loop, 1 << 20, 0);
+            link.setListener(new PortLink.Listener() { // a host that says nothing needs no answer
+                @Override
+                public void onConnected() {
+                }
+
+                @Override
+                public void onFrame(io.agentd.protocol.Frame frame) {
+                }
+
+                @Override
+                public void onProtocolError(io.agentd.protocol.ProtocolException e) {
+                }
+
+                @Override
+                public void onOutputResumed() {
+                }
+
+                @Override
+                public void onFlushed() {
+                }
+            });
             return new HostEndpoint() {
                 @Override
                 public PortLink link() {
@@ -168,6 +191,43 @@ class SocketAcceptorTest {
                 assertEquals(1, connections.open);
                 assertEquals(2, loop.inner.liveRegistrations(), "the listening socket and the host's");
             }
+        } finally {
+            server.close();
+        }
+    }
+    /**
+     * A connection's read buffer (64 KiB of direct memory, which only a garbage collection would
+     * otherwise free) goes back to the pool when the host leaves, and the next connection reads into
+     * it: twenty connections one after another allocate at most one direct buffer between them.
+     */
+    @Test
+    void aClosedConnectionsReadBufferServesTheNextConnection() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "acc-");
+        Path socket = dir.resolve("b.sock");
+        RefusingLoop loop = new RefusingLoop();
+        OneSlot connections = new OneSlot(loop);
+        UnixSocketServer server = new UnixSocketServer(loop, socket, HostLossPolicy.KILL_SESSIONS, connections);
+        server.start();
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
+        try {
+            long afterFirst = -1;
+            for (int i = 0; i < 20; i++) {
+                int fd;
+                try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    client.connect(UnixDomainSocketAddress.of(socket));
+                    loop.inner.fire(loop.listenFd, Loop.READABLE);
+                    assertEquals(1, connections.open, "connection " + i + " accepted");
+                    fd = loop.inner.lastRegisteredFd();
+                }
+                loop.inner.fire(fd, Loop.READABLE); // the host has gone: end of input
+                assertEquals(0, connections.open, "connection " + i + " over: " + connections.lost);
+                if (i == 0) {
+                    afterFirst = direct.getCount();
+                }
+            }
+            assertTrue(direct.getCount() - afterFirst <= 1, "direct buffers made by 19 more connections: "
+                    + (direct.getCount() - afterFirst));
         } finally {
             server.close();
         }
