@@ -14,6 +14,7 @@ import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
@@ -246,7 +247,7 @@ public final class AgentClient implements AutoCloseable {
      * ignores it and keeps the session on this connection, whose output this client then drops.
      */
     public ExecSession start(ExecRequest request) throws IOException {
-        return startSession(request, null, 0);
+        return startSession(request, null, 0, false);
     }
 
     /**
@@ -264,7 +265,7 @@ public final class AgentClient implements AutoCloseable {
         if (bufferBytes <= 0) {
             throw new IllegalArgumentException("bufferBytes must be positive: " + bufferBytes);
         }
-        return startSession(request, null, bufferBytes);
+        return startSession(request, null, bufferBytes, false);
     }
 
     /**
@@ -276,11 +277,27 @@ public final class AgentClient implements AutoCloseable {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
         }
-        return startSession(request, listener, 0);
+        return startSession(request, listener, 0, false);
     }
 
-    private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity)
-            throws IOException {
+    /**
+     * {@link #start(ExecRequest, OutputListener)} for a pipe-mode command that reads nothing: its
+     * stdin is at its end from the start, as with {@code </dev/null}. The end of input goes out in the
+     * same write as the request, so the agent has it before the command can exit; sent afterwards it
+     * could arrive for a session already over, which the agent refuses ({@code invalid_session}).
+     */
+    public ExecSession startWithoutInput(ExecRequest request, OutputListener listener) throws IOException {
+        if (listener == null) {
+            throw new IllegalArgumentException("listener is required");
+        }
+        if (request.tty()) {
+            throw new IllegalArgumentException("a PTY session's end of input is ^D, data: use start and closeStdin");
+        }
+        return startSession(request, listener, 0, true);
+    }
+
+    private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity,
+            boolean withoutInput) throws IOException {
         if (request.profile() != null && !agentTakesProfile) {
             // An agent that does not know the field would run the command under its own profile.
             throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
@@ -294,8 +311,8 @@ public final class AgentClient implements AutoCloseable {
             requireSessions("a detachable session; the command was not sent");
         }
         // Asked for only when offered: an agent that does not know the field would never grant credit.
-        // Not for a session detached at its start: no stdin is ever sent on its id.
-        boolean flowControl = agentGrantsStdinCredit && !request.startDetached();
+        // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
+        boolean flowControl = agentGrantsStdinCredit && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
         ExecSession session = register(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
@@ -305,7 +322,13 @@ public final class AgentClient implements AutoCloseable {
             }
             return s;
         }, ExecSession::receiver);
-        sendOrForget(session.id(), new Frame(session.id(), MessageType.EXEC_REQUEST, sent));
+        Frame requestFrame = new Frame(session.id(), MessageType.EXEC_REQUEST, sent);
+        if (withoutInput) {
+            session.stdinEndedWithRequest();
+            sendOrForget(session.id(), requestFrame, new Frame(session.id(), MessageType.EXEC_STDIN, ExecData.EOF));
+        } else {
+            sendOrForget(session.id(), requestFrame);
+        }
         return session;
     }
 
@@ -409,8 +432,9 @@ public final class AgentClient implements AutoCloseable {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         // Written on the reader thread; read after the exit completes, which orders them.
-        ExecSession session = start(request, out ->
-                (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data()));
+        OutputListener collect = out -> (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data());
+        ExecSession session = stdin.length == 0 && !request.tty() ? startWithoutInput(request, collect)
+                : start(request, collect);
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
@@ -571,18 +595,27 @@ public final class AgentClient implements AutoCloseable {
 
     // ---- writing ------------------------------------------------------------------------------
 
-    private void sendOrForget(long id, Frame frame) throws IOException {
+    /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
+    private void sendOrForget(long id, Frame... frames) throws IOException {
         try {
-            send(frame);
+            send(frames);
         } catch (IOException | RuntimeException e) {
             live.remove(id);
             throw e;
         }
     }
 
-    void send(Frame frame) throws IOException {
+    void send(Frame... frames) throws IOException {
         synchronized (writeLock) {
-            writeFully(ByteBuffer.wrap(encoder.encode(frame)));
+            if (frames.length == 1) {
+                writeFully(ByteBuffer.wrap(encoder.encode(frames[0])));
+                return;
+            }
+            ByteBuffer[] encoded = new ByteBuffer[frames.length];
+            for (int i = 0; i < frames.length; i++) {
+                encoded[i] = ByteBuffer.wrap(encoder.encode(frames[i]));
+            }
+            writeFully(encoded);
         }
     }
 

@@ -454,6 +454,11 @@ public final class ExecSession {
         }
     }
 
+    /** The request went out with its end of input ({@link AgentClient#startWithoutInput}): nothing more goes in. */
+    void stdinEndedWithRequest() {
+        pipeStdinClosed.set(true);
+    }
+
     /**
      * {@link #closeStdin()} that gives up at {@code deadlineNanos} (a {@link System#nanoTime}): a PTY
      * session's ^D is data and waits for the agent's credit like any other byte.

@@ -1,6 +1,7 @@
 package io.agentd.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -50,6 +52,34 @@ class PipeStdinAfterCloseTest {
             Frame next = peer.receive();
             assertEquals(MessageType.EXEC_SIGNAL, next.type());
             assertEquals(0, s.stdinBytesSent());
+        }
+    }
+
+    /**
+     * startWithoutInput: the end of input has gone out by the time it returns (with the request, not
+     * after it), the request asks for no stdin credit, and a closeStdin later sends nothing.
+     */
+    @Test
+    void withoutInputTheEndOfInputGoesOutWithTheRequest(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect("stdin_window")) {
+            ExecSession s = client.startWithoutInput(ExecRequest.of("true"), output -> { });
+            Frame request = peer.receive();
+            assertEquals(MessageType.EXEC_REQUEST, request.type());
+            assertFalse(((ExecRequest) request.payload()).stdinWindow(), "no credit asked for: no data will follow");
+            Frame end = peer.receive();
+            assertEquals(MessageType.EXEC_STDIN, end.type());
+            assertEquals(request.id(), end.id());
+            assertEquals(0, ((ExecData) end.payload()).data().length, "the end of input");
+
+            peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(9)));
+            s.awaitStarted(Duration.ofSeconds(10));
+            s.closeStdin();
+            assertThrows(IOException.class, () -> s.writeStdin(new byte[] {'x'}));
+            s.signal(15); // the next frame the peer sees: nothing was sent in between
+            assertEquals(MessageType.EXEC_SIGNAL, peer.receive().type());
+            assertThrows(IllegalArgumentException.class,
+                    () -> client.startWithoutInput(new ExecRequest("sh", List.of(), List.of(), null, null, true, 24, 80, List.of(), null),
+                            output -> { }));
         }
     }
 

@@ -104,10 +104,13 @@ final class ExecCommand {
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
         this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
-                (client, size, listener) -> client.start(options.toRequest(
-                        size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
-                        size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                        localTermEnv(options.tty())), listener), true,
+                (client, size, listener) -> {
+                    ExecRequest request = options.toRequest(size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
+                            size != null ? size[1] : ExecRequest.DEFAULT_COLS, localTermEnv(options.tty()));
+                    // Without -i or -t the command reads nothing: its end of input goes with the request.
+                    return options.interactive() || options.tty() ? client.start(request, listener)
+                            : client.startWithoutInput(request, listener);
+                }, true,
                 new LeaveRunning(options.detachKeys(), options.sigProxy()), err);
     }
 
