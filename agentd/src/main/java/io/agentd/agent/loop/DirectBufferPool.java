@@ -42,6 +42,11 @@ public final class DirectBufferPool {
 
     /** Gives back a buffer its user will not touch again (one of another size is left alone). */
     public synchronized void give(ByteBuffer b) {
+        for (ByteBuffer held : free) {
+            if (held == b) { // by identity: ByteBuffer.equals compares contents
+                throw new IllegalStateException("a buffer given back twice: two users would share it");
+            }
+        }
         if (b.isDirect() && b.capacity() == bytes && free.size() < kept) {
             free.addLast(b.clear());
         }

@@ -118,7 +118,7 @@ public final class PortLink implements HostOutput {
      * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
      * prefix, or what follows a large frame waiting for the budget.
      */
-    private final ByteBuffer inBuf = DirectBufferPool.READS.take();
+    private ByteBuffer inBuf = DirectBufferPool.READS.take(); // null once released
     private final QueueWaterMarks waterMarks;
     private final StallWatch stallWatch;
     private Listener listener;
@@ -272,6 +272,9 @@ public final class PortLink implements HostOutput {
      */
     @Override
     public void send(Frame frame) {
+        if (droppedAfterRelease(frame.id(), frame.type())) {
+            return;
+        }
         try {
             queue.add(frame);
         } catch (IllegalArgumentException refused) {
@@ -299,6 +302,10 @@ public final class PortLink implements HostOutput {
     /** See {@link OutboundQueue#addSplicedData}. */
     @Override
     public void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
+        if (droppedAfterRelease(id, type)) {
+            onReleased.accept(length); // the bytes stay in the pipe, the caller's again
+            return;
+        }
         queue.addSplicedData(id, type, pipeFd, length, onReleased);
         afterEnqueue();
     }
@@ -312,6 +319,9 @@ public final class PortLink implements HostOutput {
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
     @Override
     public void sendData(long id, MessageType type, ByteBuffer data) {
+        if (droppedAfterRelease(id, type)) {
+            return;
+        }
         queue.addData(id, type, data);
         afterEnqueue();
     }
@@ -405,8 +415,8 @@ public final class PortLink implements HostOutput {
 
     /**
      * The link will never be attached again (its socket connection is over): the queue's segments
-     * and the read buffer go back to their pools for the next connection. Frames sent after this
-     * (an fs answer finishing late) are queued and never written, as for any detached link.
+     * and the read buffer go back to their pools for the next connection. Frames sent after this are
+     * dropped (none is expected: the connection's sessions and fs requests are gone by then).
      */
     public void release() {
         if (state != State.DETACHED) {
@@ -415,8 +425,18 @@ public final class PortLink implements HostOutput {
         if (!released) {
             released = true;
             queue.clear();
+            queue.allowSplicedData(false);
             DirectBufferPool.READS.give(inBuf);
+            inBuf = null; // a later touch fails here, not in the next connection's buffer
         }
+    }
+
+    /** True (and the frame is dropped) once the link is released: nobody will ever read it. */
+    private boolean droppedAfterRelease(long id, MessageType type) {
+        if (released) {
+            log.debug("{} for id {} after its connection was over: dropped", type, id);
+        }
+        return released;
     }
 
     private void afterEnqueue() {
@@ -587,6 +607,9 @@ public final class PortLink implements HostOutput {
         // turn (the slice ran out), and a host idle between frames must hold none of the budget.
         if (!holdsFrames()) {
             releaseRetainedAtBoundary();
+        }
+        if (released) {
+            return; // a frame dispatched above ended this connection, and its buffer went back
         }
         if (state != State.CONNECTED || dropping) {
             inBuf.clear();

@@ -26,6 +26,14 @@ class DirectBufferPoolTest {
     }
 
     @Test
+    void aBufferGivenBackTwiceIsRefused() {
+        ByteBuffer b = pool.take();
+        pool.give(b);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> pool.give(b));
+        assertEquals(1, pool.freeCount());
+    }
+
+    @Test
     void keepsAtMostItsCountAndNothingOfAnotherSize() {
         ByteBuffer a = pool.take();
         ByteBuffer b = pool.take();

@@ -68,6 +68,28 @@ class PortLinkTest {
         Os.close(pipe[1]);
     }
 
+    /**
+     * A released link (its socket connection over) is never attached again, and what is sent to it
+     * afterwards is dropped: spliced data is handed back at once with all its bytes still in the pipe.
+     */
+    @Test
+    void aReleasedLinkTakesNoAttachAndDropsWhatIsSentToIt() {
+        link.send(new Frame(5, MessageType.CORE_PONG, Empty.INSTANCE));
+        assertTrue(link.queuedBytes() > 0);
+        link.release();
+        assertEquals(0, link.queuedBytes(), "what was queued went with the segments");
+        link.send(new Frame(5, MessageType.CORE_PONG, Empty.INSTANCE));
+        link.sendData(5, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        int[] handedBack = {-1};
+        link.sendSplicedData(5, MessageType.EXEC_STDOUT, pipe[0], 7, left -> handedBack[0] = left);
+        assertEquals(0, link.queuedBytes(), "nothing queued after the release");
+        assertEquals(7, handedBack[0], "the spliced bytes are the caller's again, all of them");
+        assertFalse(link.acceptsSplicedData());
+        link.release(); // a second release is nothing
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> link.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add));
+    }
+
     /** The link writes into the pipe's write end: frames queue until the test says it is writable. */
     private int connectOnWriteEnd() {
         int port = pipe[1];

@@ -164,14 +164,24 @@ class SocketAcceptorTest {
         }
     }
 
-    @Test
-    void aConnectionTheLoopCannotWatchIsClosedAndItsSlotFreed() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "acc-");
-        Path socket = dir.resolve("a.sock");
-        RefusingLoop loop = new RefusingLoop();
-        OneSlot connections = new OneSlot(loop);
+    private static Path socketIn(String name) throws Exception {
+        return Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "acc-")
+                .resolve(name);
+    }
+
+    /** The acceptor on {@code socket}, started, its listening fd registered with the loop. */
+    private static UnixSocketServer serve(RefusingLoop loop, Path socket, OneSlot connections) throws Exception {
         UnixSocketServer server = new UnixSocketServer(loop, socket, HostLossPolicy.KILL_SESSIONS, connections);
         server.start();
+        return server;
+    }
+
+    @Test
+    void aConnectionTheLoopCannotWatchIsClosedAndItsSlotFreed() throws Exception {
+        RefusingLoop loop = new RefusingLoop();
+        OneSlot connections = new OneSlot(loop);
+        Path socket = socketIn("a.sock");
+        UnixSocketServer server = serve(loop, socket, connections);
         try {
             loop.refuse = true;
             try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -195,6 +205,7 @@ class SocketAcceptorTest {
             server.close();
         }
     }
+
     /**
      * A connection's read buffer (64 KiB of direct memory, which only a garbage collection would
      * otherwise free) goes back to the pool when the host leaves, and the next connection reads into
@@ -202,12 +213,10 @@ class SocketAcceptorTest {
      */
     @Test
     void aClosedConnectionsReadBufferServesTheNextConnection() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "acc-");
-        Path socket = dir.resolve("b.sock");
         RefusingLoop loop = new RefusingLoop();
         OneSlot connections = new OneSlot(loop);
-        UnixSocketServer server = new UnixSocketServer(loop, socket, HostLossPolicy.KILL_SESSIONS, connections);
-        server.start();
+        Path socket = socketIn("b.sock");
+        UnixSocketServer server = serve(loop, socket, connections);
         BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
                 .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
         try {
