@@ -19,8 +19,11 @@ import java.util.concurrent.TimeoutException;
  * {@link Relay#start(Path, Path, Duration, Path)}). The one place that knows this.
  */
 final class AgentLink implements AutoCloseable {
-    /** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
-    static final int MAX_SOCKET_PATH_BYTES = 107;
+    /**
+     * The longest unix socket path the JDK binds or connects (sun_path's 108 bytes less the NUL and
+     * one more byte the JDK keeps): QEMU would take a 107-byte path, the relay and the client not.
+     */
+    static final int MAX_SOCKET_PATH_BYTES = 106;
     /** How often the socket is looked for while QEMU starts. */
     private static final long POLL_MILLIS = 20;
     /** How long one start of the relay retries a port socket that exists but refuses (QEMU not listening yet). */
@@ -101,6 +104,9 @@ final class AgentLink implements AutoCloseable {
                 if (System.nanoTime() > deadlineNanos) {
                     throw new GuestVmException("cannot start the relay on " + chardevSocket + ": " + e.getMessage(), e);
                 }
+                // An interrupt closes the relay's port channel (ClosedByInterruptException, an
+                // IOException) and stays set: without a wait here the loop would spin to the deadline.
+                Thread.sleep(POLL_MILLIS);
             }
         }
         long left = Math.max(1, deadlineNanos - System.nanoTime());

@@ -2,6 +2,7 @@ package io.agentd.testkit;
 
 import java.io.IOException;
 import java.lang.annotation.Annotation;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -14,6 +15,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,6 +93,13 @@ public final class GuestVmExtension
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Parameter parameter = parameterContext.getParameter();
+        if (parameterContext.getDeclaringExecutable() instanceof Constructor) {
+            // JUnit resolves a constructor's parameters in the class's context: each test instance
+            // would boot a VM that lives until the class ends (twenty tests, twenty QEMUs at once).
+            throw new ParameterResolutionException("a GuestVm cannot be a constructor parameter (" + parameter
+                    + "): its VM would live until the test class ends, one per test instance. Take it as a"
+                    + " test or set-up method parameter (a VM per test), or a static @Guest field (one per class)");
+        }
         try {
             return boot(extensionContext, parameter.getAnnotation(Guest.class));
         } catch (Exception e) {
@@ -220,7 +229,8 @@ public final class GuestVmExtension
 
     /** The VMs booted for one context (class or test); closed when the context ends. */
     private static final class Booted implements ExtensionContext.Store.CloseableResource {
-        final List<GuestVm> vms = new ArrayList<>();
+        /** Added to by tests that may run in parallel (junit.jupiter.execution.parallel). */
+        final List<GuestVm> vms = new CopyOnWriteArrayList<>();
 
         /**
          * Closes every VM, even when one fails. A test may leave its thread's interrupt status set (the

@@ -83,6 +83,29 @@ class GuestVmExtensionTest {
         }
     }
 
+    /** A constructor parameter: refused, image or not (its VM would live as long as the class). */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class ConstructorParameterExample {
+        ConstructorParameterExample(GuestVm vm) {
+            throw new AssertionError("constructed with " + vm);
+        }
+
+        @Test
+        void needsAGuest() {
+        }
+    }
+
+    @Test
+    void aConstructorParameterIsRefusedSayingWhatToTakeInstead() {
+        TestExecutionResult result = withoutAnImage("false",
+                () -> run(ConstructorParameterExample.class).get("needsAGuest()"));
+        assertEquals(TestExecutionResult.Status.FAILED, result.getStatus(), String.valueOf(result));
+        String message = result.getThrowable().orElseThrow().getMessage();
+        assertTrue(message.startsWith("a GuestVm cannot be a constructor parameter") && message.contains("static @Guest field"),
+                message);
+    }
+
     /** A parameter of a set-up method: skipped like a test's when there is no image. */
     @ExtendWith(GuestVmExtension.class)
     @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
