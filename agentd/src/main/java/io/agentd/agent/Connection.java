@@ -269,8 +269,11 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
         // Debug only: a relay may send these in a loop; what they end is logged session by session.
         log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
-        held.releaseOverlapping(notice); // the next client's ids start free
+        boolean wasHolding = held.releaseOverlapping(notice); // the next client's ids start free
         ownerGone(ids, false);
+        if (wasHolding) {
+            onOutputResumed(); // a hold reaching past the range ended too: its other sessions read on
+        }
     }
 
     /**

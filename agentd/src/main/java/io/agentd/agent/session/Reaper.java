@@ -5,8 +5,10 @@ import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.transport.LogThrottle;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -34,10 +36,24 @@ final class Reaper {
     private final Runnable afterSweep;
     private final Map<Integer, Session> leaders = new HashMap<>();
     /** What an ended session left behind: its process group, and its (released) cgroup. */
-    private record Lingering(int pgid, SessionCgroup cgroup) {}
+    /** What an ended session left running: its process group ({@link #NO_GROUP} once that is empty) and cgroup. */
+    private record Lingering(int pgid, SessionCgroup cgroup) {
+        Lingering withoutGroup() {
+            return new Lingering(NO_GROUP, cgroup);
+        }
+    }
+
+    /** A lingering entry's group is known empty (its pgid may name another group now): never signalled. */
+    private static final int NO_GROUP = 0;
 
     /** Ended sessions whose group (or cgroup) still has members, by the key their host knew them by. */
     private final Map<SessionKey, Lingering> lingeringGroups = new HashMap<>();
+    /**
+     * Entries no longer reached by a signal on their id (a newer session or an attach took the key,
+     * or their group's pid was reused), kept so that their host's loss still kills what is left
+     * (DESIGN.md: a host's loss kills what its ended sessions left, setsid'd descendants included).
+     */
+    private final List<Map.Entry<SessionKey, Lingering>> displaced = new ArrayList<>();
     /** waitpid's out-parameter, reused (loop thread only). */
     private final int[] waitStatus = new int[1];
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
@@ -56,10 +72,21 @@ final class Reaper {
         loop.schedule(SWEEP_MILLIS, this::sweep);
     }
 
-    /** A session started under {@code key}: an old lingering entry of the key, or of its pid, is gone. */
+    /**
+     * A session started under {@code key}: a lingering entry of the key is no longer its id's, and
+     * one whose group had this pid has an empty group (a pid in use as a pgid is not handed out);
+     * both stay, displaced, while their cgroup has members.
+     */
     void started(SessionKey key, Session s) {
-        lingeringGroups.remove(key);
-        lingeringGroups.values().removeIf(l -> l.pgid() == s.pid); // that group is gone: pid reused
+        displace(key, lingeringGroups.remove(key));
+        for (Iterator<Map.Entry<SessionKey, Lingering>> it = lingeringGroups.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<SessionKey, Lingering> e = it.next();
+            if (e.getValue().pgid() == s.pid) {
+                it.remove();
+                displace(e.getKey(), e.getValue().withoutGroup());
+            }
+        }
+        displaced.replaceAll(e -> e.getValue().pgid() == s.pid ? Map.entry(e.getKey(), e.getValue().withoutGroup()) : e);
         leaders.put(s.pid, s);
         if (!s.hasPidfd()) {
             withoutPidfd++;
@@ -85,7 +112,14 @@ final class Reaper {
             withoutPidfd--;
         }
         if (io.groupAlive(s.pid) || s.cgroup.populated()) {
-            lingeringGroups.put(key, new Lingering(s.pid, s.cgroup));
+            displace(key, lingeringGroups.put(key, new Lingering(s.pid, s.cgroup)));
+        }
+    }
+
+    /** Keeps {@code l} (if any, and if something of it may live) for its host's loss only. */
+    private void displace(SessionKey key, Lingering l) {
+        if (l != null && (l.pgid() != NO_GROUP || l.cgroup().populated())) {
+            displaced.add(Map.entry(key, l));
         }
     }
 
@@ -98,26 +132,34 @@ final class Reaper {
     void rehost(SessionKey from, SessionKey to) {
         Lingering l = lingeringGroups.remove(from);
         if (l != null) {
-            lingeringGroups.put(to, l);
+            displace(to, lingeringGroups.put(to, l));
         }
     }
 
     /** The process group of the ended session {@code key} whose descendants live on, or null. */
     Integer lingeringGroup(SessionKey key) {
         Lingering l = lingeringGroups.get(key);
-        return l == null ? null : l.pgid();
+        return l == null || l.pgid() == NO_GROUP ? null : l.pgid();
     }
 
-    /** The ended session {@code key}'s group is found empty. */
-    void forgetLingering(SessionKey key) {
-        lingeringGroups.remove(key);
+    /**
+     * The ended session {@code key}'s group is found empty: the entry goes, unless its cgroup still
+     * holds what left the group (then only the group is forgotten). True when nothing of it lives.
+     */
+    boolean groupFoundEmpty(SessionKey key) {
+        Lingering l = lingeringGroups.remove(key);
+        if (l != null && l.cgroup().populated()) {
+            lingeringGroups.put(key, l.withoutGroup());
+            return false;
+        }
+        return true;
     }
 
     /** Signals the lingering groups whose key {@code which} accepts; returns how many there were. */
     int signalLingering(Predicate<SessionKey> which, int signal) {
         int n = 0;
-        for (Map.Entry<SessionKey, Lingering> e : lingeringGroups.entrySet()) {
-            if (which.test(e.getKey())) {
+        for (Map.Entry<SessionKey, Lingering> e : allLingering()) {
+            if (which.test(e.getKey()) && e.getValue().pgid() != NO_GROUP) {
                 io.killGroup(e.getValue().pgid(), signal);
                 n++;
             }
@@ -130,14 +172,24 @@ final class Reaper {
      * their cgroups (what left the group too); they are forgotten (the sweep reaps what was ours).
      */
     void killLingering(Predicate<SessionKey> which) {
-        lingeringGroups.entrySet().removeIf(e -> {
+        Predicate<Map.Entry<SessionKey, Lingering>> kill = e -> {
             if (!which.test(e.getKey())) {
                 return false;
             }
-            io.killGroup(e.getValue().pgid(), LibC.SIGKILL);
+            if (e.getValue().pgid() != NO_GROUP) {
+                io.killGroup(e.getValue().pgid(), LibC.SIGKILL);
+            }
             e.getValue().cgroup().kill(0);
             return true;
-        });
+        };
+        lingeringGroups.entrySet().removeIf(kill);
+        displaced.removeIf(kill);
+    }
+
+    private List<Map.Entry<SessionKey, Lingering>> allLingering() {
+        List<Map.Entry<SessionKey, Lingering>> all = new ArrayList<>(lingeringGroups.entrySet());
+        all.addAll(displaced);
+        return all;
     }
 
     /** The session was abandoned: its leader is reaped by the sweep as an orphan. */
@@ -149,7 +201,7 @@ final class Reaper {
     }
 
     int lingeringCount() {
-        return lingeringGroups.size();
+        return lingeringGroups.size() + displaced.size();
     }
 
     /**
@@ -175,7 +227,7 @@ final class Reaper {
                     log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
                 }
             }
-            prune(l -> !io.groupAlive(l.pgid()) && !l.cgroup().populated());
+            prune(l -> (l.pgid() == NO_GROUP || !io.groupAlive(l.pgid())) && !l.cgroup().populated());
             afterSweep.run();
         } catch (RuntimeException e) {
             sweepFailed("the sweep", e);
@@ -198,6 +250,7 @@ final class Reaper {
                 it.remove();
             }
         }
+        displaced.removeIf(e -> gone.test(e.getValue()));
     }
 
     private static String describe(int status) {

@@ -362,8 +362,11 @@ public final class Sessions {
         log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
                 err == 0 ? "" : ": " + Os.errnoName(err));
         if (s == null && err == LibC.ESRCH) {
-            reaper.forgetLingering(key);
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " has ended and its processes are gone");
+            boolean gone = reaper.groupFoundEmpty(key);
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + (gone
+                    ? " has ended and its processes are gone"
+                    : " has ended and its process group is empty; processes that left the group live on in its"
+                    + " cgroup (killed when this host goes, under the kill policy)"));
         }
     }
 

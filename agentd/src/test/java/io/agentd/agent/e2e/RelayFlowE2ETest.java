@@ -57,6 +57,26 @@ class RelayFlowE2ETest {
         }
     }
 
+    /**
+     * A departure notice that overlaps a held range ends that hold (the range's next client starts
+     * free), and the held range's other sessions read on at once: they used to wait for a resume that
+     * found no hold left, i.e. for ever on an idle link.
+     */
+    @Test
+    void aDepartureEndingAWiderHoldLetsItsOtherSessionsReadOn() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("relay-flow-overlap");
+                HostConnection relay = agent.connectReady()) {
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_PAUSED, new RelayClientRange(90, 110)));
+            relay.exec(105, ExecRequest.of("head", "-c", Long.toString(HELD_BYTES), "/dev/zero"));
+            relay.expect(105, MessageType.EXEC_STARTED);
+            assertNull(relay.nextOrNull(105, Duration.ofMillis(300)), "held");
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(0, 100)));
+            SessionResult r = relay.collect(105, Duration.ofSeconds(20));
+            assertEquals(0, r.code());
+            assertEquals(HELD_BYTES, r.stdout().length, "every byte, without a resume");
+        }
+    }
+
     @Test
     void badNoticesAreRefusedAndAHeldRangeStaysHeld() throws Exception {
         try (AgentProcess agent = AgentProcess.start("relay-flow-bad");

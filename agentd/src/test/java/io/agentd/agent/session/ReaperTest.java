@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.session.cgroup.ScriptedCgroup;
 import io.agentd.agent.spawn.Child;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -76,24 +77,66 @@ class ReaperTest {
         assertNull(reaper.lingeringGroup(key(1)));
     }
 
+    /**
+     * A new session on the id of an ended one whose group lives on takes the id (a signal on it is
+     * the new session's), but the host's loss still kills the old group: the id's reuse, which the
+     * protocol allows after exited, used to drop it, and it outlived the kill policy.
+     */
     @Test
-    void aNewSessionOnTheIdOfALingeringGroupEndsTheEntry() {
+    void aNewSessionOnTheIdOfALingeringGroupTakesTheIdButTheHostsLossStillKillsTheGroup() {
         Session s = endedOutputs(SessionHarness.pipes());
         reaper.started(key(1), s);
         h.io.groupAlive(PID, true);
         reaper.finished(key(1), s);
         reaper.started(key(1), h.start(new Child(PID + 1, 23, 20, 21, 22, false), null, false));
         assertNull(reaper.lingeringGroup(key(1)));
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(PID + ":" + LibC.SIGKILL), h.io.signals);
+        assertEquals(0, reaper.lingeringCount());
     }
 
+    /**
+     * A new session with the pid of a lingering group's leader: that group is empty (a pid in use as
+     * a pgid is not handed out), so it is never signalled again (the pgid is the new session's), but
+     * what left it and lives on in its cgroup is still killed at the host's loss.
+     */
     @Test
-    void aNewSessionOnThePidOfALingeringGroupEndsTheEntry() {
-        Session s = endedOutputs(SessionHarness.pipes());
+    void aNewSessionOnThePidOfALingeringGroupLeavesItsCgroupToTheHostsLoss() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = h.start(SessionHarness.pipes(), null, false, cgroup);
+        h.io.eof(STDOUT).eof(STDERR);
+        h.loop.fire(STDOUT, Loop.READABLE);
+        h.loop.fire(STDERR, Loop.READABLE);
         reaper.started(key(1), s);
         h.io.groupAlive(PID, true);
         reaper.finished(key(1), s);
+        h.io.groupAlive(PID, false);
         reaper.started(key(2), h.start(new Child(PID, 23, 20, 21, 22, false), null, false)); // pid reused
         assertNull(reaper.lingeringGroup(key(1)));
+        assertEquals(0, reaper.signalLingering(k -> true, 15), "the pgid is the new session's now");
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(), h.io.signals, "no group signalled");
+        assertEquals(1, cgroup.kills, "the cgroup killed whole");
+    }
+
+    /**
+     * A signal on an ended session's id finds its group empty (ESRCH) while processes that left the
+     * group still run in its cgroup: the entry stays for the host's loss (it used to be forgotten).
+     */
+    @Test
+    void aGroupFoundEmptyWithItsCgroupPopulatedStaysForTheHostsLoss() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = h.start(SessionHarness.pipes(), null, false, cgroup);
+        reaper.started(key(1), s);
+        reaper.finished(key(1), s); // group empty, cgroup populated
+        assertTrue(!reaper.groupFoundEmpty(key(1)), "something of it lives");
+        assertNull(reaper.lingeringGroup(key(1)), "no group to signal");
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(1, cgroup.kills);
+        cgroup.populated = false;
+        reaper.started(key(3), h.start(new Child(PID + 2, 33, 30, 31, 32, false), null, false));
+        reaper.finished(key(3), h.start(new Child(PID + 3, 43, 40, 41, 42, false), null, false));
+        assertTrue(reaper.groupFoundEmpty(key(3)), "nothing of an entry that is not there");
     }
 
     @Test
