@@ -212,7 +212,7 @@ public final class GuestVm implements AutoCloseable {
         boolean exited = false;
         try {
             long deadline = System.nanoTime() + shutdownTimeout.toNanos();
-            if (client.isOpen() && qemu.isAlive()) {
+            if (qemu.isAlive()) {
                 askForShutdown();
             }
             exited = qemu.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -240,13 +240,23 @@ public final class GuestVm implements AutoCloseable {
      * the send takes the client's write lock, which another thread of the test can hold for good (a
      * write the agent no longer reads, left running after a test's timeout), and QEMU must be killed
      * after the timeout whatever happens. A send still stuck then ends when the client is closed.
+     * When the kit's client is closed already (by the test, or by the relay after the agent died
+     * mid-frame and init restarted it) the shutdown goes on a connection of its own.
      */
     private void askForShutdown() throws InterruptedException {
         Thread sender = new Thread(() -> {
             try {
-                client.shutdown();
-            } catch (IOException e) {
-                // The connection is gone: QEMU is killed after the timeout if it still runs.
+                if (client.isOpen()) {
+                    client.shutdown();
+                } else {
+                    try (AgentClient own = AgentClient.connect(link.hostSocket(), shutdownTimeout)) {
+                        own.shutdown();
+                    }
+                }
+            } catch (IOException | TimeoutException e) {
+                // The connection is gone, or none could be made: QEMU is killed after the timeout.
+            } catch (InterruptedException e) {
+                // close() gave up waiting for this thread; QEMU is killed.
             }
         }, "guest-vm-shutdown");
         sender.setDaemon(true);
