@@ -3,6 +3,7 @@ package io.agentd.testkit;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * How QEMU runs the guest's CPUs. The default, {@link #AUTO}, can be overridden for every VM of the
@@ -70,8 +71,21 @@ public enum Accel {
      * makes QEMU exit 0 (-no-reboot) and must not send the rest of the JVM to TCG.
      */
     static boolean kvmRefused(int qemuExitStatus, String qemuOutput) {
-        return qemuExitStatus != 0 && qemuOutput.toLowerCase(Locale.ROOT).contains("kvm");
+        if (qemuExitStatus == 0) {
+            return false;
+        }
+        // Each message starts with the program's name, which may itself say kvm (qemu-kvm on RHEL and
+        // Fedora): only what follows it counts.
+        for (String line : qemuOutput.split("\n")) {
+            if (PROGRAM_PREFIX.matcher(line).replaceFirst("").toLowerCase(Locale.ROOT).contains("kvm")) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    /** "qemu-kvm: " or "/usr/libexec/qemu-kvm: ", the start of a QEMU message. */
+    private static final Pattern PROGRAM_PREFIX = Pattern.compile("^[^\\s:]+: ");
 
     /**
      * Whether QEMU's output says KVM stopped the guest ("KVM internal error", an "emulation failure"):

@@ -281,9 +281,9 @@ public final class GuestVm implements AutoCloseable {
     private static GuestVm boot(Builder b) throws GuestVmException, InterruptedException {
         GuestImage image = GuestImage.load(b.image != null ? b.image : GuestImage.defaultDir());
         QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
+        Accel accel = Accel.configured(b.accel); // so is a bad AGENTD_GUEST_ACCEL
         Path runDir = prepareRunDir(b.runDir);
         AgentLink link = AgentLink.in(runDir);
-        Accel accel = Accel.configured(b.accel);
         if (accel == Accel.AUTO && Accel.firstChoice() == Accel.KVM) {
             try {
                 return attempt(b, image, runDir, link, Accel.KVM, true);

@@ -42,6 +42,14 @@ class KvmTrialTest {
         assertContains(e, "KVM) did not boot: QEMU exited with status 0");
         assertEquals(Accel.KVM, Accel.firstChoice(), "KVM was marked failed by a guest that ended by itself");
 
+        // RHEL's and Fedora's QEMU is called qemu-kvm, and says so at the start of every message: a
+        // failure that has nothing to do with KVM is no KVM failure.
+        Path qemuKvm = FakeQemu.create(tmp, "qemu-kvm", "echo 'qemu-kvm: -M pc: unsupported machine type'; exit 1");
+        GuestVmException notKvm = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run1b")).qemuBinary(qemuKvm.toString()).accel(Accel.AUTO).boot());
+        assertContains(notKvm, "KVM) did not boot: QEMU exited with status 1");
+        assertEquals(Accel.KVM, Accel.firstChoice(), "KVM was marked failed by a message of a program named qemu-kvm");
+
         // QEMU refusing KVM (as on a nested host: "failed to initialize kvm") still falls back to TCG.
         Path kvmRefused = FakeQemu.create(tmp, "kvm-refused", "case \"$*\" in *'-accel kvm'*)"
                 + " echo 'qemu-system-x86_64: -accel kvm: failed to initialize kvm: Inappropriate ioctl for device'; exit 1;; esac;"
