@@ -17,7 +17,7 @@ public final class ExecReport {
     private static final Set<String> USER_STAGES =
             Set.of("getpwnam", "getpwuid", "getgrnam", "initgroups", "setgroups", "setgid", "setuid");
     private static final Set<String> PTY_STAGES = Set.of("posix_openpt", "grantpt", "unlockpt", "ptsname_r",
-            "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)");
+            "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)", "fcntl(ptmx)");
     /** Stages of the agent's own machinery: an errno there says nothing about the command. */
     private static final Set<String> AGENT_STAGES = Set.of("mmap", "clone", "pipe2", "fcntl", "rt_sigaction",
             "sigprocmask", "setsid", "dup2", "close_range", "died before exec", "none");

@@ -46,7 +46,7 @@ public final class Pty {
             throw failure("ioctl(TIOCSWINSZ)", err, spec, master);
         }
         if (libc.fcntl(master, LibC.F_SETFL, LibC.O_NONBLOCK) != 0) {
-            throw failure("fcntl", Os.errno(), spec, master);
+            throw failure("fcntl(ptmx)", Os.errno(), spec, master); // a PTY step: pty_setup_failed
         }
         // O_NOCTTY: the agent must never acquire the session's terminal as its own.
         int slave = libc.open(name /* NUL-terminated by ptsname_r */, LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);

@@ -89,7 +89,7 @@ final class SpecValidation {
             Rlimit r = rlimits.get(i);
             String field = "rlimits[" + i + "]";
             if (r.resource() == null || !RLIMIT_NAMES.contains(r.resource())) {
-                throw bad(spec, field + ".resource \"" + r.resource() + "\" is not a known rlimit (one of "
+                throw bad(spec, field + ".resource " + LogText.quote(r.resource()) + " is not a known rlimit (one of "
                         + String.join(" ", RLIMIT_NAMES.stream().sorted().toList()) + ")");
             }
             if (Long.compareUnsigned(r.soft(), r.hard()) > 0) {

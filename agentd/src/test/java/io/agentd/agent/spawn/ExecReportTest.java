@@ -48,7 +48,7 @@ class ExecReportTest {
             assertEquals("user_setup_failed", (report(stage, Errno.ENOMEM)).kind(), stage);
         }
         for (String stage : List.of("posix_openpt", "grantpt", "unlockpt", "ptsname_r", "open(pts)",
-                "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)")) {
+                "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)", "fcntl(ptmx)")) {
             assertEquals("pty_setup_failed", (report(stage, Errno.ENOENT)).kind(), stage);
         }
         for (String stage : List.of("mmap", "clone", "rt_sigaction", "sigprocmask", "setsid", "dup2",

@@ -228,6 +228,12 @@ class SpawnFailureTest {
         ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("bogus", 1, 1))));
         assertEquals("bad_args", f.kind());
         assertTrue(f.message().contains("rlimits[0].resource") && f.message().contains("bogus"), f.message());
+        // The host's text is escaped and cut, as cmd's and env's: no newline, escape or NUL on the wire.
+        String hostile = "x\n\u001b[31m\u0000" + "y".repeat(100_000);
+        ExecFailed h = failure(spec("true", env(), null, null, List.of(new Rlimit(hostile, 1, 1))));
+        assertEquals("bad_args", h.kind());
+        assertTrue(h.message().chars().noneMatch(c -> c == '\n' || c == 0x1b || c == 0), h.message());
+        assertTrue(h.message().length() < 2_000, "cut: " + h.message().length());
     }
 
     @Test

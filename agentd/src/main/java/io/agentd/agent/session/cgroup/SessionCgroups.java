@@ -4,6 +4,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +20,12 @@ import org.slf4j.LoggerFactory;
  * keep its cgroup until they are gone; the reaper's sweep retries). Loop thread only.
  */
 public final class SessionCgroups {
+    private static final Path PROC_SWAPS = Path.of("/proc/swaps");
     private static final Logger log = LoggerFactory.getLogger(SessionCgroups.class);
     /** How long a kill waits for a cgroup to empty before the caller goes on. */
     public static final long KILL_WAIT_MILLIS = 200;
     private static final int ERANGE = 34;
+    private static final int ENOENT = 2;
 
     private final CgroupRoot root;
     /** Every cgroup made and not yet removed: live sessions' and those left to empty. */
@@ -74,8 +77,9 @@ public final class SessionCgroups {
         try {
             if (memoryMax != null) {
                 limit(dir, "memory.max", "memory_max", memoryMax);
-                // A memory limit is one on memory: without this the kernel would swap past it.
-                CgroupFs.write(dir.resolve("memory.swap.max"), "0");
+                if (memoryMax >= 0) { // u64 past 2^63 is "no limit": swap stays as it is
+                    limitSwap(dir, PROC_SWAPS);
+                }
             }
             if (pidsMax != null) {
                 limit(dir, "pids.max", "pids_max", pidsMax);
@@ -107,6 +111,32 @@ public final class SessionCgroups {
             FailureKind kind = err == LibC.EINVAL || err == ERANGE ? FailureKind.BAD_ARGS : FailureKind.RESOURCE_LIMIT;
             throw refusal(kind, err, field + " " + text + " refused by the kernel (" + file + "): "
                     + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")");
+        }
+    }
+
+    /**
+     * A memory limit is one on memory: without memory.swap.max at 0 the kernel would swap past it.
+     * A kernel that does not account swap per cgroup has no such file, which is fine while the guest
+     * has no swap to go to ({@code procSwaps} lists none); otherwise the limit cannot hold, and is
+     * refused rather than ignored.
+     */
+    static void limitSwap(Path dir, Path procSwaps) throws CgroupRefusal {
+        int err = CgroupFs.write(dir.resolve("memory.swap.max"), "0");
+        if (err == 0 || err == ENOENT && !swapConfigured(procSwaps)) {
+            return;
+        }
+        throw refusal(FailureKind.RESOURCE_LIMIT, err, "memory_max cannot hold: swap cannot be limited with it"
+                + " (memory.swap.max: " + Os.errnoDescription(err) + ")" + (err == ENOENT
+                        ? "; this kernel does not account swap per cgroup, and the guest has swap (" + procSwaps + ")"
+                        : ""));
+    }
+
+    /** Whether {@code procSwaps} (/proc/swaps) lists a swap area below its header; unreadable: assumed so. */
+    static boolean swapConfigured(Path procSwaps) {
+        try {
+            return Files.readAllLines(procSwaps).stream().skip(1).anyMatch(line -> !line.isBlank());
+        } catch (IOException | RuntimeException e) {
+            return true;
         }
     }
 
