@@ -17,11 +17,13 @@ import java.nio.file.StandardCopyOption;
  * in the same directory and renamed onto the path only once it listens, so the path never names a
  * socket nobody accepts on: a client that sees it can connect at once. Before that, the agent
  * refuses a path it must not touch: anything but a socket (a FIFO, a symbolic link, a file: not
- * ours to remove), a socket a live agent listens on, or a directory every user may write to without
- * the sticky bit (anyone could replace the socket there).
+ * ours to remove), a socket a live agent listens on, or a directory others may write to without
+ * the sticky bit: every user, or a group other than the agent's own (they could replace the socket
+ * there, or put a link under the temporary name between bind and chmod).
  */
 final class SocketPath {
     private static final int S_IWOTH = 0002;
+    private static final int S_IWGRP = 0020;
     private static final int S_ISVTX = 01000;
 
     private final Path path;
@@ -56,13 +58,25 @@ final class SocketPath {
         return temporary;
     }
 
-    /** Refuses a directory or a path the socket must not go to; clears a temporary name left behind. */
-    void check() throws IOException {
+    /**
+     * Refuses a directory or a path the socket must not go to; clears a temporary name left behind.
+     *
+     * @param ownGid the agent's group: a directory only it may write to besides its owner is as safe
+     */
+    void check(int ownGid) throws IOException {
         Path dir = path.getParent();
         int dirMode = mode(dir, true);
-        if ((dirMode & S_IWOTH) != 0 && (dirMode & S_ISVTX) == 0) {
-            throw new IOException("the socket's directory " + dir + " is writable by every user and not sticky:"
-                    + " anyone could replace the socket; use a directory only the agent's user can write to");
+        if ((dirMode & S_ISVTX) == 0) {
+            if ((dirMode & S_IWOTH) != 0) {
+                throw new IOException("the socket's directory " + dir + " is writable by every user and not sticky:"
+                        + " anyone could replace the socket; use a directory only the agent's user can write to");
+            }
+            int dirGid = (Integer) Files.getAttribute(dir, "unix:gid");
+            if ((dirMode & S_IWGRP) != 0 && dirGid != ownGid) {
+                throw new IOException("the socket's directory " + dir + " is writable by group " + dirGid
+                        + " and not sticky: its members could replace the socket; use a directory only the"
+                        + " agent's user can write to");
+            }
         }
         checkExisting(path);
         if (Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {

@@ -1,12 +1,14 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.Loop;
+import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -73,7 +75,7 @@ public final class UnixSocketServer implements Transport {
             throw new IOException("socket path too long (" + name.length + " bytes bound as " + bindAt.getFileName()
                     + " before it is renamed, max " + (SUN_PATH_MAX - 1) + "): choose a name of 6 bytes or more");
         }
-        socketPath.check();
+        socketPath.check(Os.libc().getgid());
         allowedUids.add(0);
         allowedUids.add(Os.libc().getuid());
         allowedUids.addAll(access.allowUids());
@@ -99,13 +101,22 @@ public final class UnixSocketServer implements Transport {
                 allowedUids, allowedGid < 0 ? "" : ", group " + allowedGid);
     }
 
-    /** The exact mode, whatever the umask took away, and the group if one was asked for. */
+    /**
+     * The exact mode, whatever the umask took away, and the group if one was asked for. Never through
+     * a link: if the name were swapped for one since the bind, the change would land on its target
+     * (as root, any file); the group goes on the name itself, and the mode only on a socket.
+     */
     private void setOwnership(Path socket) throws IOException {
         if (access.group() != null) {
             GroupPrincipal group = socket.getFileSystem().getUserPrincipalLookupService()
                     .lookupPrincipalByGroupName(access.group());
-            Files.getFileAttributeView(socket, PosixFileAttributeView.class).setGroup(group);
-            allowedGid = (Integer) Files.getAttribute(socket, "unix:gid");
+            Files.getFileAttributeView(socket, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setGroup(group);
+            allowedGid = (Integer) Files.getAttribute(socket, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+        }
+        int mode = (Integer) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if (FileType.of(mode) != FileType.S_IFSOCK) {
+            throw new IOException(socket + " is no longer the socket just bound (now " + FileType.describe(mode)
+                    + "); not served");
         }
         Files.setPosixFilePermissions(socket, permissions(access.mode()));
     }

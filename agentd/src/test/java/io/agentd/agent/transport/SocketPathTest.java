@@ -1,9 +1,14 @@
 package io.agentd.agent.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The temporary name the socket is bound under before its rename: readable when it fits, short when not. */
@@ -39,5 +44,26 @@ class SocketPathTest {
     void aPathPastTheLimitDoesNotFit() {
         assertTrue(!SocketPath.fitsSocketAddress(pathOf(UnixSocketServer.SUN_PATH_MAX, "agent.sock")));
         assertTrue(SocketPath.fitsSocketAddress(pathOf(UnixSocketServer.SUN_PATH_MAX - 1, "agent.sock")));
+    }
+    /**
+     * A directory another group may write to, without the sticky bit, is refused like one every
+     * user may write to: a member could swap the temporary name for a link between bind and chmod
+     * (as root, the chmod and chgrp then landed on any file) or replace the socket. The agent's own
+     * group, and a sticky directory, are fine. Needs root (to give the directory another group).
+     */
+    @Test
+    void aDirectoryAnotherGroupMayWriteToIsRefused() throws Exception {
+        Assumptions.assumeTrue(io.agentd.agent.sys.Os.libc().getuid() == 0, "needs root to chgrp");
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "sockdir-");
+        Files.setAttribute(dir, "unix:gid", 4321);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxr-x"));
+        SocketPath inGroupDir = new SocketPath(dir.resolve("agent.sock"));
+        IOException e = assertThrows(IOException.class, () -> inGroupDir.check(0));
+        assertTrue(e.getMessage().contains("is writable by group 4321 and not sticky"), e.getMessage());
+        inGroupDir.check(4321); // the agent's own group
+        Files.setAttribute(dir, "unix:mode", 01775); // sticky: nobody replaces another's file
+        inGroupDir.check(0);
+        Files.setAttribute(dir, "unix:mode", 0755);
+        inGroupDir.check(0);
     }
 }
