@@ -19,25 +19,35 @@ import java.time.Duration;
  * The relay's own unix socket, put in place the way the agent puts its own: bound under a temporary
  * name in the same directory, made 0600 (only the relay's user may connect: whoever connects runs
  * commands in the VM), and renamed onto the path once it listens, so the path never names a socket
- * nobody accepts on. It refuses a path that is not a socket (not ours to remove) and one a live
- * listener holds (another relay of the same VM); a stale socket is replaced.
+ * nobody accepts on. It refuses a path that is not a socket (not ours to remove), one a live
+ * listener holds (another relay of the same VM), and a directory others may write to without the
+ * sticky bit (every user, or a group other than the relay's: they could replace the socket, or
+ * swap the temporary name for a link before the chmod, which would then change the link's target);
+ * a stale socket is replaced.
  */
 final class ListenSocket {
     /** A live listener answers the probe's connect at once; one that does not within this is stopped. */
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     /** The longest path the JDK binds or connects a unix socket to: sun_path less its NUL and one byte. */
     static final int JDK_PATH_MAX = 106;
+    private static final int STICKY = 01000;
+    private static final int GROUP_WRITE = 0020;
+    private static final int OTHERS_WRITE = 0002;
 
     private ListenSocket() {}
 
     static ServerSocketChannel open(Path path) throws IOException {
         path = path.toAbsolutePath();
+        checkDirectory(path.getParent(), ownGid());
         checkExisting(path);
         Path temporary = temporaryFor(path, ProcessHandle.current().pid());
         Files.deleteIfExists(temporary);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             bind(server, temporary, path);
+            if (!isSocket(temporary)) { // the chmod below follows links
+                throw new IOException(temporary + " is no longer the socket just bound; not served");
+            }
             Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
             checkExisting(path); // again: the path may have changed meanwhile
             Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
@@ -88,6 +98,32 @@ final class ListenSocket {
         } catch (ConnectException stale) {
             // a socket left by a relay that died: the rename replaces it
         }
+    }
+
+    /** As the agent's SocketPath does: see the class comment. */
+    static void checkDirectory(Path dir, int ownGid) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return; // the bind says "cannot listen on PATH", naming it
+        }
+        int mode = (Integer) Files.getAttribute(dir, "unix:mode");
+        if ((mode & STICKY) != 0) {
+            return;
+        }
+        if ((mode & OTHERS_WRITE) != 0) {
+            throw new IOException("the socket's directory " + dir + " is writable by every user and not sticky:"
+                    + " anyone could replace the socket; use a directory only your user can write to");
+        }
+        int gid = (Integer) Files.getAttribute(dir, "unix:gid");
+        if ((mode & GROUP_WRITE) != 0 && gid != ownGid) {
+            throw new IOException("the socket's directory " + dir + " is writable by group " + gid
+                    + " and not sticky: its members could replace the socket; use a directory only your user can"
+                    + " write to");
+        }
+    }
+
+    /** This process's group: /proc/self belongs to the effective uid and gid. */
+    private static int ownGid() throws IOException {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
     }
 
     static boolean isSocket(Path path) throws IOException {

@@ -1,14 +1,17 @@
 package io.agentd.client.relay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +38,28 @@ class ListenSocketTest {
         }
         try (var left = Files.list(longest.getParent())) {
             assertEquals(1, left.count(), "only the socket: no temporary name left behind");
+        }
+    }
+    /**
+     * A directory others may write to without the sticky bit is refused, as the agent refuses one
+     * for its socket: every user, or (root only, to make one) a group other than the relay's.
+     */
+    @Test
+    void aDirectoryOthersMayWriteToIsRefused(@TempDir Path dir) throws Exception {
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        IOException e = assertThrows(IOException.class, () -> ListenSocket.open(open.resolve("agent.sock")));
+        assertTrue(e.getMessage().contains("is writable by every user and not sticky"), e.getMessage());
+        ListenSocket.checkDirectory(dir, 0);
+        Files.setAttribute(open, "unix:mode", 01777); // sticky, as /tmp
+        ListenSocket.open(open.resolve("agent.sock")).close();
+        if (Files.getOwner(dir).getName().equals("root")) {
+            Path group = Files.createDirectory(dir.resolve("group"));
+            Files.setAttribute(group, "unix:gid", 4321);
+            Files.setPosixFilePermissions(group, PosixFilePermissions.fromString("rwxrwxr-x"));
+            e = assertThrows(IOException.class, () -> ListenSocket.checkDirectory(group, 0));
+            assertTrue(e.getMessage().contains("is writable by group 4321 and not sticky"), e.getMessage());
+            ListenSocket.checkDirectory(group, 4321);
         }
     }
 }
