@@ -607,10 +607,6 @@ public final class AgentClient implements AutoCloseable {
 
     void send(Frame... frames) throws IOException {
         synchronized (writeLock) {
-            if (frames.length == 1) {
-                writeFully(ByteBuffer.wrap(encoder.encode(frames[0])));
-                return;
-            }
             ByteBuffer[] encoded = new ByteBuffer[frames.length];
             for (int i = 0; i < frames.length; i++) {
                 encoded[i] = ByteBuffer.wrap(encoder.encode(frames[i]));

@@ -62,10 +62,6 @@ public final class OutboundQueue {
             this.fill = fill;
             drain = fill.duplicate();
         }
-
-        boolean pooled() {
-            return fill.capacity() == SEGMENT_BYTES;
-        }
     }
 
     /**
@@ -240,12 +236,13 @@ public final class OutboundQueue {
         span.onReleased.accept(0);
     }
 
-    /** A written or dropped segment's memory goes back to the pool, for this queue or another. */
+    /**
+     * A written or dropped segment's memory goes back to the pool, for this queue or another (the
+     * pool keeps only buffers of its size: a large frame's own buffer is left to the collector).
+     */
     private void recycle(Segment segment) {
         segment.spans.clear();
-        if (segment.pooled()) {
-            DirectBufferPool.SEGMENTS.give(segment.fill);
-        }
+        DirectBufferPool.SEGMENTS.give(segment.fill);
     }
 
     /** Segments holding queued frames (tests: small frames share segments, spliced or not). */

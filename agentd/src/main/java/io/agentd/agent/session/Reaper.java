@@ -35,7 +35,6 @@ final class Reaper {
     /** Runs after every sweep (the group records prune what is gone). */
     private final Runnable afterSweep;
     private final Map<Integer, Session> leaders = new HashMap<>();
-    /** What an ended session left behind: its process group, and its (released) cgroup. */
     /** What an ended session left running: its process group ({@link #NO_GROUP} once that is empty) and cgroup. */
     private record Lingering(int pgid, SessionCgroup cgroup) {
         Lingering withoutGroup() {

@@ -96,6 +96,17 @@ final class SocketPath {
         Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /**
+     * Refuses to go on when the temporary name is no longer the socket just bound (swapped since
+     * the bind): what follows, a chmod, would go through a link.
+     */
+    void requireBoundSocket() throws IOException {
+        String kind = kind(mode(temporary, false));
+        if (kind != null) {
+            throw new IOException(temporary + " is no longer the socket just bound (now " + kind + "); not served");
+        }
+    }
+
     /** Removes the temporary name after a failed start. */
     void abandon() {
         try {

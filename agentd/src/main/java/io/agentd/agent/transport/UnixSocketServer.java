@@ -1,7 +1,6 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.Loop;
-import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -113,11 +112,7 @@ public final class UnixSocketServer implements Transport {
             Files.getFileAttributeView(socket, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setGroup(group);
             allowedGid = (Integer) Files.getAttribute(socket, "unix:gid", LinkOption.NOFOLLOW_LINKS);
         }
-        int mode = (Integer) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        if (FileType.of(mode) != FileType.S_IFSOCK) {
-            throw new IOException(socket + " is no longer the socket just bound (now " + FileType.describe(mode)
-                    + "); not served");
-        }
+        socketPath.requireBoundSocket();
         Files.setPosixFilePermissions(socket, permissions(access.mode()));
     }
 

@@ -25,7 +25,6 @@ public final class SessionCgroups {
     /** How long a kill waits for a cgroup to empty before the caller goes on. */
     public static final long KILL_WAIT_MILLIS = 200;
     private static final int ERANGE = 34;
-    private static final int ENOENT = 2;
 
     private final CgroupRoot root;
     /** Every cgroup made and not yet removed: live sessions' and those left to empty. */
@@ -122,11 +121,11 @@ public final class SessionCgroups {
      */
     static void limitSwap(Path dir, Path procSwaps) throws CgroupRefusal {
         int err = CgroupFs.write(dir.resolve("memory.swap.max"), "0");
-        if (err == 0 || err == ENOENT && !swapConfigured(procSwaps)) {
+        if (err == 0 || err == LibC.ENOENT && !swapConfigured(procSwaps)) {
             return;
         }
         throw refusal(FailureKind.RESOURCE_LIMIT, err, "memory_max cannot hold: swap cannot be limited with it"
-                + " (memory.swap.max: " + Os.errnoDescription(err) + ")" + (err == ENOENT
+                + " (memory.swap.max: " + Os.errnoDescription(err) + ")" + (err == LibC.ENOENT
                         ? "; this kernel does not account swap per cgroup, and the guest has swap (" + procSwaps + ")"
                         : ""));
     }
