@@ -8,8 +8,11 @@ import io.agentd.agent.transport.SocketAccess;
 import io.agentd.protocol.ByteCount;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The command line of agentd. {@link #parse} refuses anything it does not understand with a
@@ -138,6 +141,8 @@ public record AgentOptions(
                                    killed whole at a timeout, host loss or shutdown (default: found
                                    from the agent's own cgroup; 'none': sessions stay in the agent's)
               -h, --help           show this help
+
+            Each option takes one value and is given once, except those marked repeatable.
             """;
 
     private static final long DEFAULT_DRAIN_MILLIS = 250;
@@ -154,6 +159,8 @@ public record AgentOptions(
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
             "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited");
+    /** The options that may be given more than once; each of the others takes one value, and a second is refused. */
+    private static final Set<String> REPEATABLE = Set.of("--listen", "--env", "--allow-uid");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     /** A command line that cannot be used; the message says why. */
@@ -194,6 +201,7 @@ public record AgentOptions(
         long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
         long retainExitedMillis = RetentionLimits.DEFAULT_RETAIN_EXITED_MILLIS;
         boolean help = false;
+        Map<String, String> given = new HashMap<>();
 
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -219,6 +227,12 @@ public record AgentOptions(
                     throw new UsageException(name + " needs a value");
                 }
                 value = args[++i];
+            }
+            String earlier = REPEATABLE.contains(name) ? null : given.putIfAbsent(name, value);
+            if (earlier != null) {
+                // last-wins would let a later word (init's kernel arguments, a wrapper's defaults) quietly undo an earlier one
+                throw new UsageException(name + " is given twice ('" + earlier + "' and '" + value
+                        + "'); it takes one value");
             }
             switch (name) {
                 case "--port-name" -> portName = nonEmpty(name, value);

@@ -149,6 +149,20 @@ class AgentOptionsTest {
     }
 
     @Test
+    void aSingleValueOptionGivenTwiceIsRefusedNamingBothValues() throws Exception {
+        assertUsage("--port is given twice ('/dev/vport0p1' and '/dev/vport0p2'); it takes one value",
+                "--port", "/dev/vport0p1", "--port=/dev/vport0p2");
+        assertUsage("--log-level is given twice ('debug' and 'debug')", "--log-level", "debug", "--log-level", "debug");
+        assertUsage("--state-dir is given twice", "--state-dir=/a", "--listen", "vsock:5", "--state-dir", "/b");
+        // the repeatable ones still add up
+        AgentOptions o = AgentOptions.parse("--listen", "unix:/a", "--listen", "vsock:5", "--env", "A=1", "--env", "A=2",
+                "--allow-uid", "7", "--allow-uid", "8");
+        assertEquals(2, o.listen().size());
+        assertEquals(List.of("A=1", "A=2"), o.sessionDefaults().env());
+        assertEquals(List.of(7, 8), o.socketAccess().allowUids());
+    }
+
+    @Test
     void theSocketIsPrivateUnlessToldOtherwiseAndStrictIsAProfile() throws Exception {
         AgentOptions plain = AgentOptions.parse("--listen", "unix:/run/a.sock");
         assertEquals(0600, plain.socketAccess().mode());
