@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * agent that dies of a fatal error cannot kill its sessions, and the guest's init starts a new one,
  * which kills them ({@link #killLeftovers}) before it serves anyone.
  *
- * <p>Each agent appends to one journal of its own, {@code groups.PID.START_TICKS} (the agent's pid
- * and start time): a line {@code + pgid start_ticks} when a session's group starts, one
+ * <p>Each agent appends to one journal of its own, {@code groups.PID.START_TICKS.BOOT_ID} (the
+ * agent's pid and start time, and the kernel's boot id): a line {@code + pgid start_ticks} when a session's group starts, one
  * {@code - pgid} once the group has no member left ({@link #pruneGone}, from the reaper's sweep,
  * lingering groups included; the removals of one sweep in one write). Each line is one write(2) of
  * a few bytes to an fd held open, so a process killed in it still writes it whole; no file is
@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * removals are appended instead, and the next try waits for as much growth again. The start also
  * reads the one-file-per-group records ({@code PGID}: {@link SessionGroupRecord#format}) that
  * earlier agents kept.
+ *
+ * <p>A journal of another boot (a state directory that outlives the kernel) is removed unread: its
+ * groups ended with that boot, and a pid and start time of then may well be a process of now (a
+ * microVM boots the same way each time, so its agent gets the same pid and start ticks). A journal
+ * whose name has no boot id (agents before it had one) is read as before.
  *
  * <p>A write cut short (ENOSPC) leaves a torn line, a line without its newline. The next write then
  * starts with {@link #TORN_MARK}, which ends the torn line and follows it with an empty line, so that
@@ -71,7 +76,12 @@ public final class SessionGroupRecords {
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
 
+    /** {@code /proc/sys/kernel/random/boot_id}: a new one at every boot of the kernel. */
+    private static final Path BOOT_ID_FILE = Path.of("/proc/sys/kernel/random/boot_id");
+
     private final Path dir;
+    /** This boot's id, or "" when it cannot be read (journals are then named and read as before boot ids). */
+    private final String bootId;
     private final long agentPid;
     private final long agentStartTicks;
     /** Groups recorded by this agent, and their leaders' start times. */
@@ -86,15 +96,16 @@ public final class SessionGroupRecords {
     /** The journal ends in a torn line not yet followed by {@link #TORN_MARK}. */
     private boolean tornLine;
 
-    private SessionGroupRecords(Path dir, long agentPid, long agentStartTicks) {
+    private SessionGroupRecords(Path dir, String bootId, long agentPid, long agentStartTicks) {
         this.dir = dir;
+        this.bootId = bootId;
         this.agentPid = agentPid;
         this.agentStartTicks = agentStartTicks;
     }
 
     /** Records that keep nothing (no state directory). */
     public static SessionGroupRecords none() {
-        return new SessionGroupRecords(null, 0, 0);
+        return new SessionGroupRecords(null, "", 0, 0);
     }
 
     /**
@@ -121,7 +132,17 @@ public final class SessionGroupRecords {
             log.warn("cannot read this agent's start time: the process groups of sessions are not recorded");
             return none();
         }
-        return new SessionGroupRecords(dir, pid, startTicks);
+        return new SessionGroupRecords(dir, bootId(), pid, startTicks);
+    }
+
+    /** This boot's id as the kernel gives it (36 characters, hex digits and dashes), or "" when it cannot be read. */
+    static String bootId() {
+        try {
+            String id = Files.readString(BOOT_ID_FILE, StandardCharsets.US_ASCII).strip(); // the kernel's, 37 bytes
+            return id.length() == 36 && id.chars().allMatch(c -> c == '-' || Character.digit(c, 16) >= 0) ? id : "";
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     public boolean enabled() {
@@ -141,12 +162,18 @@ public final class SessionGroupRecords {
             return 0;
         }
         int records = 0;
+        int earlierBoots = 0;
         Set<Integer> killed = new HashSet<>();
         int reused = 0;
         FirstLinesLog unreadable = new FirstLinesLog(log);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir,
                 f -> isRecordName(f) || isJournalName(f))) {
             for (Path file : files) {
+                if (isJournalName(file) && ofAnotherBoot(file)) {
+                    earlierBoots++;
+                    deleteQuietly(file);
+                    continue;
+                }
                 List<SessionGroupRecord> left;
                 try {
                     left = isJournalName(file) ? journalLeftovers(file) : List.of(SessionGroupRecord.parse(
@@ -175,6 +202,10 @@ public final class SessionGroupRecords {
             log.warn("cannot read the session group records in {}: {}", dir, e.getMessage());
         }
         unreadable.end("unreadable session group records removed");
+        if (earlierBoots > 0) {
+            log.info("removed {} session group journal(s) of an earlier boot unread: their groups ended with it",
+                    earlierBoots);
+        }
         boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
         if (records > 0) {
             log.info("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "
@@ -206,7 +237,13 @@ public final class SessionGroupRecords {
     }
 
     private Path journal() {
-        return dir.resolve(JOURNAL_PREFIX + agentPid + "." + agentStartTicks);
+        return dir.resolve(JOURNAL_PREFIX + agentPid + "." + agentStartTicks + (bootId.isEmpty() ? "" : "." + bootId));
+    }
+
+    /** True when the journal's name gives a boot id and it is not this boot's (known). */
+    private boolean ofAnotherBoot(Path journal) {
+        String[] owner = journal.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
+        return owner.length == 3 && !bootId.isEmpty() && !owner[2].equals(bootId);
     }
 
     /** Appends {@code lines} to the journal in one write, opening it first if needed; returns 0 or an errno. */
@@ -231,8 +268,8 @@ public final class SessionGroupRecords {
     }
 
     /**
-     * The groups a journal holds as live, each as a record of the journal's agent, or null when the
-     * name does not say which agent wrote it. Torn lines (a write cut short: the last line when it
+     * The groups a journal holds as live, each as a record of the journal's agent, or null when that
+     * agent still runs and the journal holds none (the name's boot id, if any, is not looked at). Torn lines (a write cut short: the last line when it
      * has no newline, and a line followed by an empty one) are skipped, and so is a line that makes
      * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, or not a regular file, is an
      * IOException, unread.

@@ -67,6 +67,48 @@ class SessionGroupJournalTest {
     }
 
     @Test
+    void aJournalOfAnotherBootIsRemovedUnreadAndItsGroupsAreNotKilled() throws Exception {
+        String thisBoot = SessionGroupRecords.bootId();
+        assertEquals(36, thisBoot.length(), "this kernel gives a boot id: " + thisBoot);
+        String otherBoot = (thisBoot.charAt(0) == '0' ? "1" : "0") + thisBoot.substring(1);
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        // a live group of this boot, recorded by an agent that is not running: in a journal of another
+        // boot it is a pid that only happens to match, and must live; in one of this boot it is killed
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(live.pid());
+            String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
+            Path earlier = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + otherBoot);
+            Files.writeString(earlier, lines);
+            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+            assertFalse(Files.exists(earlier), "removed");
+            assertTrue(live.isAlive(), "a group of this boot is not killed for a journal of another");
+
+            Path current = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + thisBoot);
+            Files.writeString(current, lines);
+            assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
+            assertTrue(live.waitFor(10, TimeUnit.SECONDS), "killed for a journal of this boot");
+            assertFalse(Files.exists(current));
+        } finally {
+            live.destroyForcibly();
+        }
+    }
+
+    @Test
+    void anAgentNamesItsJournalWithTheBootId() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        SessionGroupRecords records = SessionGroupRecords.open(dir);
+        Process p = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(p.pid());
+            records.started((int) p.pid());
+            assertTrue(Files.exists(ownJournal(dir)), "named groups.PID.START_TICKS.BOOT_ID");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void aJournalOrARecordOfGigabytesIsRemovedUnread() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         // 3 GiB each, sparse: read whole, either is an OutOfMemoryError (fatal to the agent, every start)
@@ -229,10 +271,10 @@ class SessionGroupJournalTest {
         return new ProcessBuilder(command).redirectErrorStream(true).start().waitFor();
     }
 
-    /** This test JVM's journal in {@code dir}: the agent's pid and start time. */
+    /** This test JVM's journal in {@code dir}: the agent's pid and start time, and the boot id. */
     private static Path ownJournal(Path dir) {
         long pid = ProcessHandle.current().pid();
-        return dir.resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid));
+        return dir.resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid) + "." + SessionGroupRecords.bootId());
     }
 
     /**
