@@ -139,6 +139,16 @@ public final class Main {
             // Its threads are made at the first fs request, by the loop thread (FsWorkers.run).
             FsWorkers fsWorkers = new FsWorkers(FsSettings.DEFAULTS.threads());
             agent.serveFs(fsWorkers, FsSettings.DEFAULTS, loop::execute);
+            // Before the sockets are published: a SIGTERM from the moment a host (or init) can see the agent
+            // ends it through its shutdown, which removes what it published, not through the JVM's default.
+            int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
+            for (String name : new String[] {"TERM", "INT"}) {
+                Signal.handle(new Signal(name), sig -> loop.execute(() -> {
+                    if (agent.shutdown("SIG" + name)) {
+                        stoppedBySignal[0] = sig.getNumber();
+                    }
+                }));
+            }
             List<Transport> transports = new ArrayList<>();
             try {
                 for (Transport t : transports(loop, options, agent)) {
@@ -149,14 +159,6 @@ public final class Main {
                 log.error("cannot serve the host: {}", startFailure(e));
                 transports.forEach(Transport::close);
                 return 1;
-            }
-            int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
-            for (String name : new String[] {"TERM", "INT"}) {
-                Signal.handle(new Signal(name), sig -> loop.execute(() -> {
-                    if (agent.shutdown("SIG" + name)) {
-                        stoppedBySignal[0] = sig.getNumber();
-                    }
-                }));
             }
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes, at most {} "

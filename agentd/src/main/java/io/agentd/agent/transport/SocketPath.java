@@ -10,7 +10,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * Where the agent's socket goes, and how it gets there. The socket is bound under a temporary name
@@ -20,18 +29,34 @@ import java.nio.file.StandardCopyOption;
  * ours to remove), a socket a live agent listens on, or a directory others may write to without
  * the sticky bit: every user, or a group other than the agent's own (they could replace the socket
  * there, or put a link under the temporary name between bind and chmod).
+ *
+ * <p>Two agents started at once on one path would both find it free and both rename a socket onto
+ * it, the later one taking it from the earlier. So an agent first takes the path's lock, a file
+ * {@code .NAME.lock} beside it, locked for the agent's life (the kernel lets go when the process
+ * ends, however it ends; the file stays, as a lock file must: removing it would let a third agent
+ * lock a new file while the second holds the old). A second agent finds it locked and refuses to
+ * start, even while the socket file is missing. On the way out an agent removes the path only if
+ * it still names the socket it published.
  */
 final class SocketPath {
     private static final int S_IWOTH = 0002;
     private static final int S_IWGRP = 0020;
     private static final int S_ISVTX = 01000;
+    private static final FileAttribute<Set<PosixFilePermission>> LOCK_FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Path path;
     private final Path temporary;
+    private final Path lockFile;
+    /** The lock file, open and locked from {@link #lock} until {@link #unpublish} or {@link #abandon}; else null. */
+    private FileChannel lock;
+    /** The device and inode of the socket {@link #publish} renamed onto the path; null before. */
+    private Object published;
 
     SocketPath(Path path) {
         this.path = path.toAbsolutePath();
         this.temporary = temporaryFor(this.path, ProcessHandle.current().pid());
+        this.lockFile = this.path.resolveSibling("." + this.path.getFileName() + ".lock");
     }
 
     /**
@@ -88,12 +113,67 @@ final class SocketPath {
     }
 
     /**
+     * Takes the path's lock for this agent's life; an IOException when another process holds it (an
+     * agent serving the path, or starting on it). After {@link #check}: the directory is one others
+     * cannot swap the lock file's name in. Not through a link; no wait on a FIFO.
+     */
+    void lock() throws IOException {
+        FileChannel channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
+        try {
+            if (channel.tryLock() == null) {
+                throw inUse();
+            }
+        } catch (OverlappingFileLockException thisProcess) {
+            channel.close();
+            throw inUse(); // another server in this process holds it (tests)
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        lock = channel;
+    }
+
+    private IOException inUse() {
+        return new IOException(path + " is in use: another agent holds its lock " + lockFile.getFileName()
+                + " (it serves this path, or is starting on it)");
+    }
+
+    /**
      * Renames the listening socket onto the path, atomically: a stale socket there is replaced in
      * the same step, and at no moment is there no socket or a dead one at the path.
      */
     void publish() throws IOException {
         checkExisting(path); // again: the path may have changed since check()
+        Object bound = Files.readAttributes(temporary, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
         Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+        published = bound;
+    }
+
+    /**
+     * Removes the path if it still names the socket {@link #publish} put there, and lets go of the
+     * lock. False when the path names something else now (left in place: not this agent's to remove).
+     */
+    boolean unpublish() throws IOException {
+        try {
+            if (published == null) {
+                return true;
+            }
+            Object now;
+            try {
+                now = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            } catch (NoSuchFileException gone) {
+                return true;
+            }
+            if (!published.equals(now)) {
+                return false;
+            }
+            Files.deleteIfExists(path);
+            return true;
+        } finally {
+            published = null;
+            releaseLock();
+        }
     }
 
     /**
@@ -107,12 +187,24 @@ final class SocketPath {
         }
     }
 
-    /** Removes the temporary name after a failed start. */
+    /** Removes the temporary name after a failed start, and lets go of the lock. */
     void abandon() {
         try {
             Files.deleteIfExists(temporary);
         } catch (IOException e) {
             // nothing more to do: the next start with this pid removes it
+        }
+        releaseLock();
+    }
+
+    private void releaseLock() {
+        if (lock != null) {
+            try {
+                lock.close(); // the lock goes with the channel
+            } catch (IOException e) {
+                // closed all the same; the kernel drops the lock with the descriptor
+            }
+            lock = null;
         }
     }
 

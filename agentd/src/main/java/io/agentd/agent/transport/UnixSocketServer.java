@@ -75,10 +75,16 @@ public final class UnixSocketServer implements Transport {
                     + " before it is renamed, max " + (SUN_PATH_MAX - 1) + "): choose a name of 6 bytes or more");
         }
         socketPath.check(Os.libc().getgid());
+        socketPath.lock();
         allowedUids.add(0);
         allowedUids.add(Os.libc().getuid());
         allowedUids.addAll(access.allowUids());
-        listenFd = Os.check("socket", Os.libc().socket(AF_UNIX, SOCK_STREAM | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
+        try {
+            listenFd = Os.check("socket", Os.libc().socket(AF_UNIX, SOCK_STREAM | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
+        } catch (IOException | RuntimeException e) {
+            socketPath.abandon();
+            throw e;
+        }
         Pointer addr = Memory.allocateDirect(Os.runtime(), 2 + SUN_PATH_MAX, true);
         addr.putShort(0, (short) AF_UNIX);
         addr.put(2, name, 0, name.length);
@@ -157,7 +163,9 @@ public final class UnixSocketServer implements Transport {
         acceptor.close(); // the listening fd too
         listenFd = -1;
         try {
-            Files.deleteIfExists(path);
+            if (!socketPath.unpublish()) {
+                log.warn("{} no longer names the socket this agent published; left in place", path);
+            }
         } catch (IOException e) {
             log.warn("could not remove {}: {}", path, e.getMessage());
         }

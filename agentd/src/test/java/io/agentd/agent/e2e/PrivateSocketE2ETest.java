@@ -9,11 +9,13 @@ import io.agentd.protocol.MessageType;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -169,6 +171,50 @@ class PrivateSocketE2ETest {
         assertRefusesToStart(dir, socket, "exists and is a symbolic link, not a socket");
         assertTrue(Files.isSymbolicLink(socket), "the link is still there");
         assertFalse(Files.exists(dir.resolve("elsewhere.sock"), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aSecondAgentOnThePathIsRefusedEvenWhileItsSocketFileIsMissing() throws Exception {
+        Path dir = LaunchedAgent.newDir("second");
+        Path socket = dir.resolve("agent.sock");
+        try (LaunchedAgent first = LaunchedAgent.launch(dir, "", socket, "022")) {
+            first.awaitSocket();
+            // as between another agent's probe and its rename: no socket at the path, its agent alive
+            Files.delete(socket);
+            assertRefusesToStart(LaunchedAgent.newDir("second-log"), socket, "is in use: another agent holds its lock");
+            assertTrue(first.process().isAlive(), first.logText());
+            assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the second published nothing");
+        }
+        // the first gone, its lock went with it: the path can be served again
+        try (LaunchedAgent again = LaunchedAgent.launch(LaunchedAgent.newDir("second-again"), "", socket, "022")) {
+            awaitAndConnectAtFirstSight(again);
+        }
+    }
+
+    @Test
+    void anAgentLeavingRemovesThePathOnlyIfItStillNamesItsOwnSocket() throws Exception {
+        Path dir = LaunchedAgent.newDir("own-socket");
+        Path socket = dir.resolve("agent.sock");
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", socket, "022")) {
+                agent.awaitSocket();
+                // someone else's socket renamed over the path while the agent runs
+                Path elsewhere = dir.resolve("other.sock");
+                other.bind(UnixDomainSocketAddress.of(elsewhere));
+                Files.move(elsewhere, socket, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the other socket is left in place");
+            try (SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                assertTrue(client.isConnected(), "still the other socket");
+            }
+        }
+        // and without the swap the agent removes its own (the other socket, dead now, removed first so
+        // that the wait below is for the agent's)
+        Files.delete(socket);
+        try (LaunchedAgent agent = LaunchedAgent.launch(LaunchedAgent.newDir("own-socket-2"), "", socket, "022")) {
+            agent.awaitSocket();
+        }
+        assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "removed by the agent that published it");
     }
 
     @Test
