@@ -99,11 +99,12 @@ final class CborText {
             return -1;
         }
         long len = CborHead.argument(input, at);
-        long end = at + head + len;
-        if (len < 0 || end > input.length) {
+        // compared with what is left, never added: a length near 2^63 would wrap the sum past the check
+        if (len < 0 || len > input.length - (at + head)) {
             return -1;
         }
-        return !checkUtf8 || isUtf8(input, at + head, (int) end) ? (int) end : -1;
+        int end = at + head + (int) len;
+        return !checkUtf8 || isUtf8(input, at + head, end) ? end : -1;
     }
 
     /** RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
@@ -14,6 +15,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Touched;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -131,6 +133,26 @@ class DecoderRefusalTest {
                 .uint(1), "key is not valid UTF-8");
         malformed(new RawCbor().map(3).text("v").uint(7).text("t").raw(0x69, 'c', 'o', 'r', 'e', '.', 'p', 'i', 0xee,
                 'g').text("p").bytes(new byte[] {(byte) 0xa0}).build());
+    }
+
+    /**
+     * A text chunk whose length head claims 2^63-9 bytes: its end, computed as start + length, wrapped
+     * past Long.MAX_VALUE and passed the bounds check, and the chunk loop went back to the same chunk
+     * for ever, on the loop thread that serves every host. Refused now, in every text field, whether
+     * the text is one chunk or several.
+     */
+    @Test
+    void aTextLengthThatOverflowsPastTheInputIsRefusedNotLoopedOn() {
+        int[] claim = {0x7b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf7}; // text of 2^63-9 bytes
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0x7f).raw(claim).raw(0xff),
+                    "cmd");
+            invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(claim).raw('A'), "cmd");
+            invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true").text("args")
+                    .array(1).raw(0x7f).text("a").raw(claim).raw(0xff), "args[0]");
+            invalidPayload(MessageType.FS_REQUEST, new RawCbor().map(1).text("op").map(1).text("Stat").map(1)
+                    .text("path").raw(0x7f).raw(claim).raw(0xff), "path");
+        });
     }
 
     @Test
