@@ -183,9 +183,11 @@ public final class Main {
     private static List<Transport> transports(EventLoop loop, AgentOptions options, Agent agent) throws IOException {
         List<Transport> transports = new ArrayList<>();
         if (options.servesPort()) {
-            transports.add(new DevicePort(loop, options.port() != null ? options.port()
-                    : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, options.portName()),
-                    options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent));
+            Path port = options.port();
+            String portName = options.portName();
+            DevicePort.Finder finder = port != null ? () -> port
+                    : () -> DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, portName);
+            transports.add(new DevicePort(loop, finder, options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent));
         }
         HostLossPolicy socketPolicy = options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT);
         for (ListenAddress address : options.listen()) {

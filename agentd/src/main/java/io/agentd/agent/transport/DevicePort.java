@@ -25,16 +25,35 @@ import org.slf4j.LoggerFactory;
  * level-triggered epoll would report in a loop. A virtio-serial port wakes its pollers when the host
  * side opens it, so it is watched edge-triggered and the host is served the moment it comes back.
  * A tty gives no such promise: it is probed again every {@link #PROBE_MILLIS}.
+ *
+ * <p>A virtio port can also be removed under the agent (hot-unplugged by the VMM, or its driver
+ * unbound in the guest). Its fd then reports a hang-up for ever, and a port plugged back in is a
+ * new device that fd never sees. The two hang-ups differ: a port whose host side is away still
+ * polls readable (a read returns 0 at once), a removed one reports the hang-up alone (Linux's
+ * virtio_console, {@code port_fops_poll}). On that the agent closes the fd and looks for the port
+ * again, as it found it at start ({@link Finder}), every {@link #REFIND_MILLIS}, and serves it
+ * from the moment it is back; the agent's other transports and their sessions go on meanwhile.
  */
 public final class DevicePort implements Transport {
     private static final Logger log = LoggerFactory.getLogger(DevicePort.class);
     static final long PROBE_MILLIS = 200;
+    /** How often a removed virtio port is looked for again (one sysfs listing, nothing else, until it is back). */
+    static final long REFIND_MILLIS = 1000;
+
+    /** Where the port's device is now: found again by name after a removal ({@link #findVirtioPort}), or a fixed path. */
+    @FunctionalInterface
+    public interface Finder {
+        Path find() throws IOException;
+    }
+
     private static final int TCSANOW = 0;
     /** glibc's struct termios is 60 bytes; room to spare. */
     private static final int TERMIOS_BYTES = 256;
 
     private final Loop loop;
-    private final Path device;
+    private final Finder finder;
+    /** The device served, or last served while a removed port is looked for; null before start. */
+    private Path device;
     private final HostLossPolicy hostLossPolicy;
     private final HostConnections connections;
     private HostEndpoint endpoint;
@@ -43,25 +62,20 @@ public final class DevicePort implements Transport {
     private boolean tty;
     /** While the host side of a virtio port is away: the edge-triggered watch for its return. */
     private Loop.Registration hostWatch;
+    /** While a removed port is looked for again: the next look. */
+    private Loop.Timer refind;
 
-    public DevicePort(Loop loop, Path device, HostLossPolicy hostLossPolicy, HostConnections connections) {
+    public DevicePort(Loop loop, Finder finder, HostLossPolicy hostLossPolicy, HostConnections connections) {
         this.loop = loop;
-        this.device = device;
+        this.finder = finder;
         this.hostLossPolicy = hostLossPolicy;
         this.connections = connections;
     }
 
     @Override
     public void start() throws IOException {
-        if (!Files.exists(device)) {
-            throw new IOException(device + " does not exist");
-        }
-        int mode = (Integer) Files.getAttribute(device, "unix:mode");
-        if (FileType.of(mode) != FileType.S_IFCHR) {
-            throw new IOException(device + " is not a character device");
-        }
-        fd = Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),
-                LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
+        device = finder.find();
+        fd = open(device);
         try {
             tty = Os.libc().isatty(fd) == 1;
             if (tty) {
@@ -76,6 +90,18 @@ public final class DevicePort implements Transport {
             throw e;
         }
         log.info("serving port {}", device);
+    }
+
+    private static int open(Path device) throws IOException {
+        if (!Files.exists(device)) {
+            throw new IOException(device + " does not exist");
+        }
+        int mode = (Integer) Files.getAttribute(device, "unix:mode");
+        if (FileType.of(mode) != FileType.S_IFCHR) {
+            throw new IOException(device + " is not a character device");
+        }
+        return Os.check("open(" + device + ")", Os.libc().open(Os.cString(device.toString()),
+                LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0));
     }
 
     /** No echo, no line discipline, no translation: the tty carries frames byte for byte. */
@@ -110,10 +136,39 @@ public final class DevicePort implements Transport {
 
     private void onHostWatchEvents(int events) {
         if ((events & Loop.HANGUP) != 0) {
+            if ((events & Loop.READABLE) == 0) {
+                onRemoved();
+            }
             return; // still away: the port's next change wakes the watch again
         }
         hostWatch.cancel();
         hostWatch = null;
+        attach();
+    }
+
+    /** The port was removed: its fd is closed, and the port looked for again until it is back. */
+    private void onRemoved() {
+        log.warn("port {}: removed (hot-unplugged, or its driver unbound); looking for it again every {} ms",
+                device, REFIND_MILLIS);
+        hostWatch.cancel();
+        hostWatch = null;
+        Os.close(fd);
+        fd = -1;
+        refind = loop.schedule(REFIND_MILLIS, this::refind);
+    }
+
+    private void refind() {
+        Path found;
+        try {
+            found = finder.find();
+            fd = open(found);
+        } catch (IOException e) {
+            refind = loop.schedule(REFIND_MILLIS, this::refind); // not back yet (or its node not made yet)
+            return;
+        }
+        refind = null;
+        device = found;
+        log.info("port {}: back; serving it", device);
         attach();
     }
 
@@ -125,6 +180,10 @@ public final class DevicePort implements Transport {
 
     @Override
     public void close() {
+        if (refind != null) {
+            refind.cancel();
+            refind = null;
+        }
         if (hostWatch != null) {
             hostWatch.cancel();
             hostWatch = null;
@@ -135,7 +194,7 @@ public final class DevicePort implements Transport {
 
     @Override
     public String describe() {
-        return device.toString();
+        return String.valueOf(device);
     }
 
     /** The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name. */

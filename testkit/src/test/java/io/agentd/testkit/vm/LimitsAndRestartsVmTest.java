@@ -125,6 +125,29 @@ class LimitsAndRestartsVmTest {
         }
     }
 
+    /**
+     * The agent's virtio port removed under it and plugged back in: a detached session unbinds
+     * virtio_console from the port's virtio device and binds it again, as a VMM's device_del and
+     * device_add would take the port away and bring a new one. The same agent (no restart) finds the
+     * port again and serves it; before, its fd reported a hang-up for ever and it never looked again.
+     */
+    @Test
+    @Order(9)
+    void aPortRemovedAndPluggedBackIsServedAgainByTheSameAgent() throws Exception {
+        String agentPid = InGuest.sh(vm, "pidof java");
+        Agentctl.Result started = agentctl().run("exec", "--detach", "--", "sh", "-c",
+                "port=$(ls /sys/class/virtio-ports | head -n 1);"
+                        + " dev=$(basename $(readlink -f /sys/class/virtio-ports/$port/../..)); sleep 1;"
+                        + " echo $dev > /sys/bus/virtio/drivers/virtio_console/unbind; sleep 3;"
+                        + " echo $dev > /sys/bus/virtio/drivers/virtio_console/bind");
+        assertEquals(0, started.exit(), started.toString());
+        Thread.sleep(5000); // removed at 1 s, back at 4 s
+        assertEquals(0, agentctl().run("wait-ready", "--timeout", "30s").exit(), "the port is served again");
+        assertEquals("back\n", agentctl().run("exec", "--", "echo", "back").stdout());
+        assertEquals(agentPid, InGuest.sh(vm, "pidof java"), "by the same agent");
+        assertTrue(vm.console().contains("removed (hot-unplugged"), vm.console().tail(30));
+    }
+
     private static void signal(String name, long pid) throws Exception {
         assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(pid)).start().waitFor());
     }
