@@ -166,10 +166,19 @@ public final class DevicePort implements Transport {
             refind = loop.schedule(REFIND_MILLIS, this::refind); // not back yet (or its node not made yet)
             return;
         }
-        refind = null;
         device = found;
+        try {
+            attach();
+        } catch (RuntimeException e) { // epoll out of memory: the fd goes, and the next look tries again
+            log.warn("port {}: back, but cannot be watched ({}); trying again in {} ms", device, e.getMessage(),
+                    REFIND_MILLIS);
+            Os.close(fd);
+            fd = -1;
+            refind = loop.schedule(REFIND_MILLIS, this::refind);
+            return;
+        }
+        refind = null;
         log.info("port {}: back; serving it", device);
-        attach();
     }
 
     private void attach() {
