@@ -8,6 +8,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.function.IntConsumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -57,6 +58,26 @@ public final class OutboundQueue {
         final ByteBuffer drain;
         /** Spliced frames' data, in order of their offsets. */
         final ArrayDeque<Span> spans = new ArrayDeque<>();
+        /** Where each frame starts in the segment, in order (the first at 0): a write cut short is found to be mid-frame. */
+        int[] frameStarts = new int[16];
+        int frames;
+
+        void frameStartsHere() {
+            if (frames == frameStarts.length) {
+                frameStarts = Arrays.copyOf(frameStarts, frames * 2);
+            }
+            frameStarts[frames++] = fill.position();
+        }
+
+        /** The first frame start at or after {@code at}, or the end of what the segment holds. */
+        int frameStartFrom(int at) {
+            for (int i = 0; i < frames; i++) {
+                if (frameStarts[i] >= at) {
+                    return frameStarts[i];
+                }
+            }
+            return fill.position();
+        }
 
         Segment(ByteBuffer fill) {
             this.fill = fill;
@@ -96,6 +117,43 @@ public final class OutboundQueue {
     }
 
     /**
+     * Drops the unwritten rest of the oldest frame when a write left it partly written: the host it
+     * was going to is gone, and a host that takes its place (a port's host side reconnecting) must
+     * get whole frames from its first byte. Spliced data not yet written stays in its pipe (its
+     * owner is told, as by {@link #clear}). The frames behind it stay queued.
+     *
+     * @return the bytes dropped (0 when the queue is at a frame's start)
+     */
+    public long dropPartlyWrittenFrame() {
+        Segment segment = queued.peek();
+        if (segment == null) {
+            return 0;
+        }
+        int drained = segment.drain.position();
+        int next = segment.frameStartFrom(drained);
+        Span span = segment.spans.peek();
+        boolean headerWrittenDataNot = span != null && span.at == drained;
+        if (next == drained && !headerWrittenDataNot) {
+            return 0;
+        }
+        long dropped = next - drained;
+        segment.drain.position(next);
+        if (span != null && span.at >= drained && span.at <= next) {
+            // the cut frame's own data (its header ends where its data goes): the bytes stay in the pipe for their owner
+            segment.spans.poll();
+            if (span.taken == null) {
+                span.onReleased.accept(span.remaining);
+            }
+            dropped += span.remaining;
+        }
+        queuedBytes -= dropped;
+        if (segment.drain.position() == segment.fill.position() && segment.spans.isEmpty()) {
+            recycle(queued.poll());
+        }
+        return dropped;
+    }
+
+    /**
      * False when the port is not to be spliced to, or refused it: callers then read their pipes and
      * use {@link #addData}.
      */
@@ -131,13 +189,17 @@ public final class OutboundQueue {
         takeOutOfPipes(span -> span.pipeFd == pipeFd);
     }
 
-    /** The segment to append a frame of up to {@code size} bytes to: the newest one, or a new one. */
+    /**
+     * The segment to append a frame of up to {@code size} bytes to, the newest one or a new one, with
+     * the frame's start noted: the caller encodes the frame there at once.
+     */
     private Segment roomFor(int size) {
         Segment tail = queued.peekLast();
         if (tail == null || tail.fill.remaining() < size) {
             tail = new Segment(size <= SEGMENT_BYTES ? DirectBufferPool.SEGMENTS.take() : ByteBuffer.allocateDirect(size));
             queued.add(tail);
         }
+        tail.frameStartsHere();
         return tail;
     }
 

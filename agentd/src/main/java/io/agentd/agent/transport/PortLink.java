@@ -810,6 +810,12 @@ public final class PortLink implements HostOutput {
         if (wasConnected) {
             log.info("host link on fd {} closed: {}", reg.fd(), LogText.message(why));
         }
+        // What was written of that frame went to the host that left; a port's returning host must
+        // start at a whole frame (what QEMU had not passed on of the guest's writes, it drops).
+        long cut = queue.dropPartlyWrittenFrame();
+        if (cut > 0) {
+            log.info("host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", reg.fd(), cut);
+        }
         reg.cancel();
         reg = null;
         state = State.DETACHED;

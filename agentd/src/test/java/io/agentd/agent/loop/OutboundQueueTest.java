@@ -180,6 +180,36 @@ class OutboundQueueTest {
     }
 
     /**
+     * A spliced frame cut by a full port (its header and part of its data written): dropping the
+     * cut frame leaves the unwritten data in its pipe, handed back with its count, and the queue at
+     * the next frame's start.
+     */
+    @Test
+    void aSplicedFrameCutMidDataIsDroppedWithItsRestLeftInThePipe() throws Exception {
+        openPipe();
+        int[] source = newPipe();
+        assertTrue(Os.libc().fcntl(source[1], LibC.F_SETPIPE_SZ, 256 * 1024) >= 256 * 1024);
+        int length = 100_000; // more than the port pipe's 64 KiB
+        assertEquals(length, Os.write(source[1], ByteBuffer.allocateDirect(length)));
+        OutboundQueue q = new OutboundQueue();
+        q.allowSplicedData(true);
+        int[] left = {-1};
+        q.addSplicedData(1, MessageType.EXEC_STDOUT, source[0], length, n -> left[0] = n);
+        q.add(new Frame(2, MessageType.CORE_PONG, Empty.INSTANCE));
+        assertFalse(q.writeTo(pipe[1]), "the port filled inside the data");
+        int unwritten = Os.bytesReadable(source[0]);
+        assertTrue(unwritten > 0 && unwritten < length, "cut mid-data: " + unwritten);
+
+        assertTrue(q.dropPartlyWrittenFrame() >= unwritten);
+        assertEquals(unwritten, left[0], "the unwritten data is the session's again");
+        assertEquals(unwritten, Os.bytesReadable(source[0]));
+        assertEquals(0, q.dropPartlyWrittenFrame(), "at a frame's start now");
+        ByteBuffer old = ByteBuffer.allocateDirect(128 * 1024);
+        Os.read(pipe[0], old); // what the gone host was given
+        assertEquals(List.of(new Frame(2, MessageType.CORE_PONG, Empty.INSTANCE)), writeAndDecode(q));
+    }
+
+    /**
      * Writes the queue out through the test pipe, reading as it goes; returns the frames decoded,
      * which must end exactly at the last byte written.
      */

@@ -2,6 +2,7 @@ package io.agentd.agent.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
@@ -9,6 +10,7 @@ import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
@@ -147,6 +149,37 @@ class PortLinkTest {
         assertFalse(loop.registration(port).reading(), "input paused");
         loop.advance(0);
         assertTrue(loop.registration(port).reading(), "input resumed");
+    }
+
+    /**
+     * A frame cut by the port's hang-up (the fd took part of it, then the host side went): the host
+     * that comes back gets whole frames from its first byte. Before, the rest of the cut frame went
+     * first and its decoder read data bytes as a frame length.
+     */
+    @Test
+    void aHostReturningAfterAHangUpMidFrameGetsWholeFramesFromItsFirstByte() throws Exception {
+        int port = connectOnWriteEnd();
+        queueOutput(100_000); // more than the pipe's 64 KiB: the write stops inside the frame
+        link.send(new Frame(9, MessageType.CORE_PONG, Empty.INSTANCE));
+        loop.advance(0);
+        assertTrue(loop.registration(port).writing(), "the pipe took part of the frame");
+        loop.fire(port, Loop.HANGUP);
+        assertEquals(List.of(true), hangups);
+
+        ByteBuffer gone = ByteBuffer.allocateDirect(128 * 1024);
+        assertTrue(Os.read(pipe[0], gone) > 0); // what the host that left had been given
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        loop.fire(port, Loop.WRITABLE);
+        loop.advance(0);
+        ByteBuffer returned = ByteBuffer.allocate(128 * 1024);
+        Os.read(pipe[0], returned);
+        FrameDecoder decoder = new FrameDecoder();
+        decoder.feed(returned.array(), 0, returned.position());
+        Frame first = decoder.next();
+        assertEquals(MessageType.CORE_PONG, first.type(), "the queued frame behind the cut one, whole");
+        assertEquals(9, first.id());
+        assertNull(decoder.next());
+        assertEquals(0, link.queuedBytes());
     }
 
     @Test
