@@ -34,6 +34,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -87,6 +88,12 @@ public final class Sessions {
     private final Reaper reaper;
     /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
     private final List<Session> pausedForBackpressure = new ArrayList<>();
+    /**
+     * Connections whose attach is running: a gone host's frames, dispatched by the hang-up that
+     * attach ran, must not run the attacher's own hang-up under it (the attach would then route the
+     * session to a connection already over, whose host-loss policy had run: held for ever).
+     */
+    private final Set<Long> attaching = new HashSet<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final SessionOwner owner = new Owner();
     private boolean shuttingDown;
@@ -420,10 +427,17 @@ public final class Sessions {
         String number = Long.toUnsignedString(attach.session());
         Session s = directory.get(attach.session());
         if (s != null && s.route.attached() && s.route.connection() != from.connection()
-                && s.route.hangUpIfGone()) {
-            // Its host was killed a moment ago, and the hang-up waited behind this frame in the loop's
-            // turn: it has run now (the host-loss policy with it), so this attach sees what it left.
-            s = directory.get(attach.session());
+                && !attaching.contains(s.route.connection())) {
+            // Its host may have been killed a moment ago, its hang-up waiting behind this frame in the
+            // loop's turn: run now (the host-loss policy with it), this attach sees what it left.
+            attaching.add(from.connection());
+            try {
+                if (s.route.hangUpIfGone()) {
+                    s = directory.get(attach.session());
+                }
+            } finally {
+                attaching.remove(from.connection());
+            }
         }
         if (s == null) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is unknown or already collected");

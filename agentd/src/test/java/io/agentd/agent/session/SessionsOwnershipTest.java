@@ -140,6 +140,34 @@ class SessionsOwnershipTest {
         assertFalse(scripted.sessions.isRunning(a, 5));
     }
 
+    /**
+     * Two gone hosts attaching to each other's session, neither's hang-up heard yet: b's attach runs
+     * a's hang-up, whose last frame attaches to b's session. That must not run b's hang-up under b's
+     * own attach, which would then route a's session to b after b's host-loss policy had run: held by
+     * a connection that is over, for ever. b's hang-up comes as epoll reports it, and lets it go.
+     */
+    @Test
+    void aGoneHostsAttachDoesNotRunTheHangUpOfTheHostWhoseAttachRanIt() {
+        start(a, 5); // session 1
+        start(b, 7); // session 2
+        outB.goneWithoutHangUp = () -> scripted.sessions.detachOwned(2, id -> true);
+        outA.goneWithoutHangUp = () -> {
+            scripted.sessions.onAttach(a, 10, new io.agentd.protocol.payload.SessionAttach(2, null, false));
+            scripted.sessions.detachOwned(1, id -> true);
+        };
+        scripted.sessions.onAttach(b, 20, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        Runnable bHangUp = outB.goneWithoutHangUp; // epoll's report of b's hang-up, unless it ran already
+        if (bHangUp != null) {
+            bHangUp.run();
+        }
+        RecordingHost outC = new RecordingHost();
+        SessionHost c = new SessionHost(3, outC);
+        scripted.sessions.onAttach(c, 30, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(List.of(MessageType.SESSION_ATTACHED), outC.types(), "session 1 was let go, and c takes it");
+        scripted.sessions.onAttach(c, 31, new io.agentd.protocol.payload.SessionAttach(2, null, false));
+        assertEquals(MessageType.SESSION_ATTACHED, outC.types().get(outC.types().size() - 1), "and session 2");
+    }
+
     @Test
     void aDrainingLinkResumesOnlyItsOwnSessions() {
         start(a, 5);
