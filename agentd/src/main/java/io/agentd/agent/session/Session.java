@@ -423,6 +423,12 @@ final class Session {
     }
 
     private void sendExited() {
+        if (detachable && route.attached()) {
+            // A host that closed a moment ago, its hang-up not yet heard, would take the exit with it
+            // and the attach it left the session for would find nothing: its hang-up runs first (its
+            // last frames, then the host-loss policy, which detaches this session), and the exit is held.
+            route.hangUpIfGone();
+        }
         ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));

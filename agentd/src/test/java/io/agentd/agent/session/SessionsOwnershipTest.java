@@ -168,6 +168,27 @@ class SessionsOwnershipTest {
         assertEquals(MessageType.SESSION_ATTACHED, outC.types().get(outC.types().size() - 1), "and session 2");
     }
 
+    /**
+     * A detachable session exits after its host closed but before the loop heard the hang-up: the
+     * exit is held for an attach, not sent to the closed connection (which drops it) and collected.
+     */
+    @Test
+    void theExitOfADetachableSessionWhoseHostHasGoneUnheardIsHeldForAnAttach() {
+        scripted.sessions.onExecRequest(a, 5, ExecRequest.of("true").withDetachable(true)); // session 1
+        outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true);
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(100, 3);
+        loop.fire(13, Loop.READABLE);
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "nothing more to the closed connection");
+
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(List.of(MessageType.SESSION_ATTACHED, MessageType.EXEC_EXITED), outB.types());
+        assertEquals(3, ((io.agentd.protocol.payload.ExecExited) outB.of(MessageType.EXEC_EXITED).get(0).payload()).code());
+    }
+
     @Test
     void aDrainingLinkResumesOnlyItsOwnSessions() {
         start(a, 5);
