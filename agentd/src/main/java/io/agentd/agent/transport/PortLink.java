@@ -487,7 +487,9 @@ public final class PortLink implements HostOutput {
     private void onEvents(int events) {
         sliceStart = clock.getAsLong();
         if (state == State.PROBING) {
-            if ((events & Loop.HANGUP) != 0) {
+            // Only a port's host side can be absent. A socket's host is there from its accept: one
+            // that wrote and closed before this first event has its frames read below, then the hang-up.
+            if ((events & Loop.HANGUP) != 0 && resync == Resync.SKIP) {
                 hangup("host side not connected");
                 return;
             }

@@ -182,6 +182,26 @@ class PortLinkTest {
         assertEquals(0, link.queuedBytes());
     }
 
+    /**
+     * A socket's host that wrote its frames and closed before the link's first event: they are read
+     * and dispatched, then the hang-up. Before, the first event's hang-up took it for a port whose
+     * host side was absent, and the frames were dropped without a word.
+     */
+    @Test
+    void aSocketHostThatWroteAndClosedBeforeTheFirstEventHasItsFramesDispatched() {
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer frames = ByteBuffer.allocateDirect(4096);
+        frames.put(encoder.encode(new Frame(3, MessageType.CORE_PING, Empty.INSTANCE)));
+        frames.put(encoder.encode(new Frame(4, MessageType.CORE_SHUTDOWN, null)));
+        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+        Os.close(pipe[1]);
+        pipe[1] = -1;
+        link.attach(pipe[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+        loop.fire(pipe[0], Loop.READABLE | Loop.HANGUP);
+        assertEquals(List.of("connected", "frame core.ping", "frame core.shutdown"), events);
+        assertEquals(List.of(true), hangups);
+    }
+
     @Test
     void aHangUpBeforeTheHostWasThereIsReportedAsNeverConnected() {
         Os.close(pipe[1]);
