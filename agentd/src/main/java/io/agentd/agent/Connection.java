@@ -186,7 +186,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         }
         String use;
         switch (frame.type()) {
-            case EXEC_REQUEST, SESSION_ATTACH -> {
+            case EXEC_REQUEST, SESSION_ATTACH, SESSION_LIST -> {
                 if (fs == null || !fs.inProgress(id)) {
                     return false;
                 }

@@ -132,6 +132,11 @@ public final class Sessions {
     }
 
     /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
+    /** Rings of kept output open, over all sessions (tests). */
+    int retainedRings() {
+        return retention.rings();
+    }
+
     public void setRetention(RetentionLimits limits) {
         this.retention = limits.newRetention();
         this.directory = new SessionDirectory(loop, limits.retainExitedMillis());
@@ -227,17 +232,22 @@ public final class Sessions {
             return;
         }
         Child child = null;
+        SessionRoute route = null;
         Session s;
         try {
             child = starter.start(spec, cgroup.procsFd());
             groupRecords.started(child.pid());
-            s = new Session(new SessionRoute(from, id, req.detachable(), retention), directory.nextNumber(),
-                    req.detachable(), child, spec, timeoutOf(req), req.stdinWindow(), cgroup, owner, loop, io);
+            route = new SessionRoute(from, id, req.detachable(), retention);
+            s = new Session(route, directory.nextNumber(), req.detachable(), child, spec, timeoutOf(req),
+                    req.stdinWindow(), cgroup, owner, loop, io);
         } catch (SpawnFailure f) {
             cgroups.release(cgroup);
             sendFailed(host, id, req, f.failure());
             return;
         } catch (RuntimeException e) {
+            if (route != null) {
+                route.release(); // a detachable session's ring, opened for it, goes with it
+            }
             abortStart(host, id, req, child, cgroup, e);
             return;
         } finally {
@@ -395,6 +405,12 @@ public final class Sessions {
         if (id == Protocol.CONTROL_ID) {
             from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
                     "id 0 is the control channel, not a request id");
+            return;
+        }
+        if (byKey.containsKey(new SessionKey(from.connection(), id))) {
+            // its terminal answer on that id would read as the end of the session to the host
+            from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
+                    "id " + id + " is in use by a running session");
             return;
         }
         SessionListResult result = directory.listResult(id);

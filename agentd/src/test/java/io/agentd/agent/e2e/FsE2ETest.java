@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FsEntryInfo;
@@ -128,6 +129,10 @@ class FsE2ETest {
         host.exec(id, ExecRequest.of("echo", tooMany));
         ErrorPayload over = host.expectError(id, "invalid_payload");
         assertTrue(over.message().contains("more than the limit of 32768"), over.message());
+        // A session list too: its answer would end the id for the host.
+        host.send(new Frame(id, MessageType.SESSION_LIST, Empty.INSTANCE));
+        ErrorPayload listed = host.expectError(id, "invalid_session");
+        assertEquals("id " + id + " is in use by an fs request in progress", listed.message());
         host.send(new Frame(id, MessageType.FS_DATA, new ExecData(data)));
         host.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
         assertTrue(((FsResponse) host.expect(id, MessageType.FS_RESPONSE).payload()).ok());

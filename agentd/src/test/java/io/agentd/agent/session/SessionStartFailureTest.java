@@ -130,6 +130,16 @@ class SessionStartFailureTest {
         assertEquals(0, scripted.pendingTimers());
     }
 
+    /** A detachable session's ring of kept output, opened before the refusal, is closed with it. */
+    @Test
+    void aDetachableSessionWhoseOutputTheLoopRefusesLeavesNoRingOpen() {
+        refusedFd = 12;
+        Sessions sessions = sessions((spec, procsFd) -> new Child(100, 13, 10, 11, 12, false));
+        sessions.onExecRequest(host, 5, ExecRequest.of("sleep", "60").withDetachable(true));
+        assertEquals("resource_limit", failedOnly().kind());
+        assertEquals(0, sessions.retainedRings(), "no ring left behind for the eviction scan to walk for ever");
+    }
+
     @Test
     void aPtySessionWhosePidfdTheLoopRefusesIsKilledClosedAndAnsweredFailed() {
         refusedFd = 13;

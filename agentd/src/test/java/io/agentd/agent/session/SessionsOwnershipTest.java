@@ -189,6 +189,16 @@ class SessionsOwnershipTest {
         assertEquals(3, ((io.agentd.protocol.payload.ExecExited) outB.of(MessageType.EXEC_EXITED).get(0).payload()).code());
     }
 
+    /** A list on the id of a running session is refused: its answer would end that session for the host. */
+    @Test
+    void aListOnTheIdOfARunningSessionIsRefused() {
+        start(a, 5);
+        scripted.sessions.onList(a, 5);
+        assertEquals(List.of(MessageType.EXEC_STARTED, MessageType.CORE_ERROR), outA.types());
+        scripted.sessions.onList(b, 5); // the same id on another connection is free
+        assertEquals(List.of(MessageType.SESSION_LIST_RESULT), outB.types());
+    }
+
     @Test
     void aDrainingLinkResumesOnlyItsOwnSessions() {
         start(a, 5);
