@@ -500,11 +500,16 @@ public final class PortLink implements HostOutput {
             }
             listener.onConnected();
         }
-        if ((events & Loop.HANGUP) != 0 && yielded == null) {
-            // Take what the host sent before it went away, then let the transport decide. (While
-            // frames wait for the next turn, the hang-up does too: epoll reports it again once the
-            // port is read again. A host whose input is paused has the frames it sent past the pause
-            // dropped, logged: it read none of their answers, and what they would queue has no bound.)
+        if ((events & Loop.HANGUP) != 0 && yielded != null) {
+            // Frames wait for the next turn: the hang-up waits with them (epoll reports it again once
+            // the port is read again), and so does a write, which would fail on the gone host (EPIPE)
+            // and drop them.
+            return;
+        }
+        if ((events & Loop.HANGUP) != 0) {
+            // Take what the host sent before it went away, then let the transport decide. (A host
+            // whose input is paused has the frames it sent past the pause dropped, logged: it read
+            // none of their answers, and what they would queue has no bound.)
             while (state == State.CONNECTED && !dropping && readInput()) {
                 // keep reading
             }

@@ -270,6 +270,68 @@ class PortLinkTest {
         assertEquals(List.of(), hangups);
     }
 
+    /** socketpair(2), for the one test that needs a port it can both read and write. */
+    public interface SocketPairs {
+        int socketpair(int domain, int type, int protocol, @jnr.ffi.annotations.Out int[] fds);
+    }
+
+    /**
+     * A host whose frames wait for the next turn, whose socket is full of output, and which then
+     * closes: epoll reports the hang-up with the fd writable. Its frames are dispatched first, in
+     * order, and then the hang-up; before, the write went on, failed with EPIPE and dropped them.
+     */
+    @Test
+    void aHangUpWhileFramesWaitForTheNextTurnWaitsForThemAlsoWithOutputQueued() {
+        int[] pair = new int[2];
+        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
+                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink slow = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
+                () -> nanos[0]);
+        slow.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice
+            }
+        });
+        int port = pair[0];
+        try {
+            slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(port, Loop.WRITABLE); // connected
+            while (!loop.registration(port).writing()) { // the host reads nothing: its socket fills
+                slow.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[64 * 1024]));
+                loop.advance(0);
+            }
+            FrameEncoder encoder = new FrameEncoder();
+            ByteBuffer frames = ByteBuffer.allocateDirect(4096);
+            for (long id = 1; id <= 5; id++) {
+                frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
+            }
+            assertEquals(frames.position(), Os.libc().write(pair[1], frames.flip(), frames.remaining()));
+            loop.fire(port, Loop.READABLE);
+            assertEquals(List.of(1L), dispatched, "the slice ran out after one");
+
+            Os.close(pair[1]);
+            pair[1] = -1;
+            loop.fire(port, Loop.HANGUP | Loop.WRITABLE | Loop.READABLE);
+            for (int turn = 0; turn < 10 && hangups.isEmpty(); turn++) {
+                loop.turn();
+                if (!loop.registration(port).cancelled()) {
+                    loop.fire(port, Loop.HANGUP | Loop.WRITABLE | Loop.READABLE); // level-triggered: again
+                }
+            }
+            assertEquals(List.of(1L, 2L, 3L, 4L, 5L), dispatched, "every frame it sent, in order");
+            assertEquals(List.of(true), hangups);
+        } finally {
+            Os.close(pair[0]);
+            if (pair[1] >= 0) {
+                Os.close(pair[1]);
+            }
+        }
+    }
+
     /**
      * A large frame's share of the shared budget goes back once the frames after it are dispatched,
      * also when the slice ran out right after it and the host then sends nothing more: an idle host
