@@ -82,6 +82,11 @@ final class FrameAdmission {
         return retained;
     }
 
+    /** A large frame is being admitted, its length reserved in the budget, and not all of it has come. */
+    boolean midLargeFrame() {
+        return current > 0;
+    }
+
     /** The decoder that held the retained arrays is gone (replaced at a boundary): their bytes are free. */
     void releaseRetained() {
         long r = retained;

@@ -10,7 +10,8 @@ import java.util.function.LongSupplier;
  * So a host that sends no byte of its frame for the timeout is dropped. A host idle between frames
  * holds neither and is left alone (hosts keep connections open). Time while the agent itself does
  * not read the link (a large frame waiting for the budget, a yielded slice, backpressure) is not
- * the host's: its time starts over when reading does. Not for the virtio port, whose guest clock
+ * the host's: its time starts over when reading does; but backpressure while a large frame holds
+ * its budget share is the host's ({@link Subject#reading}). Not for the virtio port, whose guest clock
  * can jump across a VM pause and whose one host cannot reconnect. Loop thread only.
  */
 final class PartialFrameDeadline {
@@ -19,7 +20,7 @@ final class PartialFrameDeadline {
         /** Part of a frame is held: the decoder is inside one, or an incomplete length prefix waits. */
         boolean holdsPartialFrame();
 
-        /** The link reads the host now: nothing on the agent's side holds its input back. */
+        /** The host's time runs now: nothing on the agent's side holds its input back (see the class comment). */
         boolean reading();
 
         /** The host sent no byte of its frame for {@code idleMillis} (at least the timeout). */

@@ -220,7 +220,11 @@ public final class PortLink implements HostOutput {
 
             @Override
             public boolean reading() {
-                return mayRead();
+                // A host that reads none of its answers stops its own input, and while a large frame it
+                // began holds a share of the budget other hosts' frames wait for, that time is its own:
+                // else it could hold the share for ever. Otherwise the agent's own reasons (the budget,
+                // a yielded slice) and backpressure stop the clock.
+                return mayRead() || (admission.midLargeFrame() && onlyBackpressureHoldsInput());
             }
 
             @Override
@@ -687,6 +691,11 @@ public final class PortLink implements HostOutput {
     private boolean mayRead() {
         return state == State.CONNECTED && !dropping && !awaitingBudget && !holdsFrames()
                 && !waterMarks.inputPaused();
+    }
+
+    /** The host's not reading its answers is all that stops its input being read. */
+    private boolean onlyBackpressureHoldsInput() {
+        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null && waterMarks.inputPaused();
     }
 
     /** Frames read wait undispatched: the slice ran out, or the host's input is paused. */

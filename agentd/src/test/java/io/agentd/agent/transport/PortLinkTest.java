@@ -333,6 +333,42 @@ class PortLinkTest {
     }
 
     /**
+     * A socket host that began a large frame (its share of the shared budget reserved) and then reads
+     * none of its answers, so that its input is paused: its frame deadline runs, and at the timeout it
+     * is dropped and the share given back. Before, the pause stopped the deadline's clock for good and
+     * eight such hosts held the whole budget, every other host's large frame waiting for ever.
+     */
+    @Test
+    void aHostHoldingALargeFrameShareThatReadsNoAnswersIsDroppedAtTheFrameTimeout() {
+        int[] pair = new int[2];
+        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
+                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair));
+        LargeFrameBudget budget = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
+        PortLink timed = new PortLink(loop, HIGH_WATER, 0, budget, 100, new StalledInputLog());
+        timed.setListener(new RecordingListener());
+        int port = pair[0];
+        try {
+            timed.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(port, Loop.WRITABLE); // connected
+            ByteBuffer begun = ByteBuffer.allocateDirect(4 + 1024).putInt(1 << 20).put(new byte[1024]).flip();
+            assertEquals(4 + 1024, Os.libc().write(pair[1], begun, begun.remaining()));
+            loop.fire(port, Loop.READABLE);
+            assertEquals(1 << 20, budget.reserved(), "the large frame's share");
+            while (loop.registration(port).reading()) { // the host reads nothing: its input is paused
+                timed.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[64 * 1024]));
+                loop.advance(0);
+            }
+            for (int i = 0; i < 20 && budget.reserved() > 0; i++) {
+                loop.advance(100);
+            }
+            assertEquals(0, budget.reserved(), "dropped at the timeout, its share given back");
+        } finally {
+            Os.close(pair[0]);
+            Os.close(pair[1]);
+        }
+    }
+
+    /**
      * A large frame's share of the shared budget goes back once the frames after it are dispatched,
      * also when the slice ran out right after it and the host then sends nothing more: an idle host
      * holds nothing shared (DESIGN decision 15).
