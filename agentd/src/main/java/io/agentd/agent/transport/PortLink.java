@@ -759,7 +759,14 @@ public final class PortLink implements HostOutput {
             if (frame == null) {
                 break;
             }
-            listener.onFrame(frame);
+            try {
+                listener.onFrame(frame);
+            } catch (RuntimeException bug) {
+                // A handler's bug: the frame is lost (logged), the link goes on in step with the next one.
+                // Thrown on to the loop, it left the read buffer mid-frame and every later frame misread.
+                log.error("frame id={} type={} could not be handled; the link goes on with the next frame",
+                        frame.id(), frame.type().wire(), bug);
+            }
             decoder.recycle(frame);
             if (state == State.CONNECTED && !dropping && clock.getAsLong() - sliceStart > DISPATCH_SLICE_NANOS) {
                 yieldLoop();
