@@ -48,26 +48,35 @@ final class FsPayloadDecoding {
         String at = "op." + variant;
         Fields f = new Fields(r, at);
         FsOp op = switch (variant) {
-            case "RealPath" -> f.read(() -> new FsOp.RealPath(f.path("path")));
-            case "Stat" -> f.read(() -> new FsOp.Stat(f.path("path"), f.bool("follow_symlink")));
-            case "SetStat" -> f.read(() -> new FsOp.SetStat(f.path("path"), f.bool("follow_symlink"), f.attrs()));
-            case "List" -> f.read(() -> new FsOp.ListDir(f.path("path")));
-            case "ReadLink" -> f.read(() -> new FsOp.ReadLink(f.path("path")));
-            case "Symlink" -> f.read(() -> new FsOp.Symlink(f.path("target"), f.path("link_path")));
-            case "Mkdir" -> f.read(() -> new FsOp.Mkdir(f.path("path"), f.u32OrNull("mode")));
-            case "Remove" -> f.read(() -> new FsOp.Remove(f.path("path")));
-            case "RemoveDir" -> f.read(() -> new FsOp.RemoveDir(f.path("path"), f.bool("recursive")));
-            case "Copy" -> f.read(() -> new FsOp.Copy(f.path("src"), f.path("dst")));
-            case "Rename" -> f.read(() -> new FsOp.Rename(f.path("src"), f.path("dst")));
-            case "OpenFile" -> f.read(() -> new FsOp.OpenFile(f.path("path"), f.options()));
-            case "OpenDir" -> f.read(() -> new FsOp.OpenDir(f.path("path")));
-            case "CloseHandle" -> f.read(() -> new FsOp.CloseHandle(f.u64("handle")));
-            case "Read" -> f.read(() -> new FsOp.Read(f.u64("handle"), f.u64("offset"), f.u64OrNull("len")));
-            case "Write" -> f.read(() -> new FsOp.Write(f.u64("handle"), f.u64("offset"), f.u64OrNull("len"),
-                    f.bool("window")));
-            case "ReadDir" -> f.read(() -> new FsOp.ReadDir(f.u64("handle"), f.u32OrNull("limit")));
-            case "FStat" -> f.read(() -> new FsOp.FStat(f.u64("handle")));
-            case "FSetStat" -> f.read(() -> new FsOp.FSetStat(f.u64("handle"), f.attrs()));
+            case "RealPath" -> f.read(List.of("path"), () -> new FsOp.RealPath(f.path("path")));
+            case "Stat" -> f.read(List.of("path", "follow_symlink"),
+                    () -> new FsOp.Stat(f.path("path"), f.bool("follow_symlink")));
+            case "SetStat" -> f.read(List.of("path", "follow_symlink", "attrs"),
+                    () -> new FsOp.SetStat(f.path("path"), f.bool("follow_symlink"), f.attrs()));
+            case "List" -> f.read(List.of("path"), () -> new FsOp.ListDir(f.path("path")));
+            case "ReadLink" -> f.read(List.of("path"), () -> new FsOp.ReadLink(f.path("path")));
+            case "Symlink" -> f.read(List.of("target", "link_path"),
+                    () -> new FsOp.Symlink(f.path("target"), f.path("link_path")));
+            case "Mkdir" -> f.read(List.of("path", "mode"),
+                    () -> new FsOp.Mkdir(f.path("path"), f.u32OrNull("mode")));
+            case "Remove" -> f.read(List.of("path"), () -> new FsOp.Remove(f.path("path")));
+            case "RemoveDir" -> f.read(List.of("path", "recursive"),
+                    () -> new FsOp.RemoveDir(f.path("path"), f.bool("recursive")));
+            case "Copy" -> f.read(List.of("src", "dst"), () -> new FsOp.Copy(f.path("src"), f.path("dst")));
+            case "Rename" -> f.read(List.of("src", "dst"), () -> new FsOp.Rename(f.path("src"), f.path("dst")));
+            case "OpenFile" -> f.read(List.of("path", "options"),
+                    () -> new FsOp.OpenFile(f.path("path"), f.options()));
+            case "OpenDir" -> f.read(List.of("path"), () -> new FsOp.OpenDir(f.path("path")));
+            case "CloseHandle" -> f.read(List.of("handle"), () -> new FsOp.CloseHandle(f.u64("handle")));
+            case "Read" -> f.read(List.of("handle", "offset", "len"),
+                    () -> new FsOp.Read(f.u64("handle"), f.u64("offset"), f.u64OrNull("len")));
+            case "Write" -> f.read(List.of("handle", "offset", "len", "window"),
+                    () -> new FsOp.Write(f.u64("handle"), f.u64("offset"), f.u64OrNull("len"), f.bool("window")));
+            case "ReadDir" -> f.read(List.of("handle", "limit"),
+                    () -> new FsOp.ReadDir(f.u64("handle"), f.u32OrNull("limit")));
+            case "FStat" -> f.read(List.of("handle"), () -> new FsOp.FStat(f.u64("handle")));
+            case "FSetStat" -> f.read(List.of("handle", "attrs"),
+                    () -> new FsOp.FSetStat(f.u64("handle"), f.attrs()));
             default -> throw r.invalid("op: unknown FsOp variant " + HostText.quote(variant, HostText.QUOTE_MAX));
         };
         if (r.nextKey("op") != null) {
@@ -194,6 +203,9 @@ final class FsPayloadDecoding {
         private FsSetAttrs attrs;
         private FsOpenOptions options;
 
+        /** The variant's keys: a getter for another is a bug in the variant's line above. */
+        private List<String> keys = List.of();
+
         Fields(CborReader r, String at) {
             this.r = r;
             this.at = at;
@@ -204,10 +216,19 @@ final class FsPayloadDecoding {
             FsOp build() throws ProtocolException;
         }
 
-        /** Reads the variant's map, then builds the variant from what it held. */
-        FsOp read(Build build) throws ProtocolException {
+        /**
+         * Reads the variant's map, then builds the variant from what it held. Only the variant's own
+         * keys are read as fields; any other is skipped unread, as an unknown key is (a "len" in a Stat
+         * is no concern of Stat's, whatever its type or size).
+         */
+        FsOp read(List<String> variantKeys, Build build) throws ProtocolException {
+            keys = variantKeys;
             r.beginMap(at, r.next(at));
             for (String key; (key = r.nextKey(at)) != null; ) {
+                if (!keys.contains(key)) {
+                    r.skipValue(at, key);
+                    continue;
+                }
                 switch (key) {
                     case "path" -> path = boundedText(r, at + ".path", false, FsLimits.PATH_MAX_BYTES);
                     case "target" -> target = boundedText(r, at + ".target", false, FsLimits.PATH_MAX_BYTES);
@@ -231,6 +252,7 @@ final class FsPayloadDecoding {
         }
 
         String path(String name) throws ProtocolException {
+            own(name);
             String value = switch (name) {
                 case "path" -> path;
                 case "target" -> target;
@@ -243,6 +265,7 @@ final class FsPayloadDecoding {
         }
 
         boolean bool(String name) {
+            own(name);
             Boolean value = switch (name) {
                 case "follow_symlink" -> followSymlink;
                 case "recursive" -> recursive;
@@ -253,6 +276,7 @@ final class FsPayloadDecoding {
         }
 
         long u64(String name) throws ProtocolException {
+            own(name);
             Long value = switch (name) {
                 case "handle" -> handle;
                 case "offset" -> offset;
@@ -262,6 +286,7 @@ final class FsPayloadDecoding {
         }
 
         Long u64OrNull(String name) {
+            own(name);
             if (!name.equals("len")) {
                 throw new IllegalArgumentException(name);
             }
@@ -269,6 +294,7 @@ final class FsPayloadDecoding {
         }
 
         Long u32OrNull(String name) {
+            own(name);
             return switch (name) {
                 case "mode" -> mode;
                 case "limit" -> limit;
@@ -277,11 +303,19 @@ final class FsPayloadDecoding {
         }
 
         FsSetAttrs attrs() throws ProtocolException {
+            own("attrs");
             return r.required(at + ".attrs", attrs);
         }
 
         FsOpenOptions options() throws ProtocolException {
+            own("options");
             return r.required(at + ".options", options);
+        }
+
+        private void own(String name) {
+            if (!keys.contains(name)) {
+                throw new IllegalStateException(at + " reads " + name + ", not among its keys " + keys);
+            }
         }
 
         private FsSetAttrs attrsMap(String field) throws ProtocolException {
