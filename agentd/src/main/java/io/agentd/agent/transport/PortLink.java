@@ -82,6 +82,9 @@ public final class PortLink implements HostOutput {
      */
     public enum Resync { DROP_HOST, SKIP }
 
+    /** The most a hang-up reads away of what the gone host left unread: a port's kernel buffer holds far less. */
+    private static final long MAX_UNREAD_DISCARD = 64L << 20;
+
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
@@ -828,6 +831,25 @@ public final class PortLink implements HostOutput {
         admission.reset();
     }
 
+    /**
+     * What a port's host that left had sent and the agent had not read yet (it held the host's input:
+     * the budget, or a host that did not read its answers). The port outlives its host: left there,
+     * those bytes, the middle of that host's stream, would be read as the first of the next host's,
+     * and a frame length read from the middle of a frame can skip up to 4 GiB of what it sends.
+     */
+    private long discardUnreadInput(int fd) {
+        long total = 0;
+        try {
+            for (int n; total < MAX_UNREAD_DISCARD && (n = Os.read(fd, inBuf.clear())) > 0; ) {
+                total += n;
+            }
+        } catch (OsException gone) {
+            // nothing more to read
+        }
+        inBuf.clear();
+        return total;
+    }
+
     private void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
         if (wasConnected) {
@@ -838,6 +860,13 @@ public final class PortLink implements HostOutput {
         long cut = queue.dropPartlyWrittenFrame();
         if (cut > 0) {
             log.info("host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", reg.fd(), cut);
+        }
+        if (resync == Resync.SKIP) {
+            long unread = discardUnreadInput(reg.fd());
+            if (unread > 0) {
+                log.info("host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
+                        + " dropped with it", reg.fd(), unread);
+            }
         }
         reg.cancel();
         reg = null;

@@ -301,6 +301,49 @@ class PortLinkTest {
         assertEquals(List.of(), hangups);
     }
 
+    /**
+     * A port's host that left while its input was held (it read none of its answers) had sent more
+     * that the agent never read. The next host's stream starts with its own first frame: the old
+     * host's leftovers, the middle of its stream, go with the hang-up. Before, they were read as the
+     * new host's first bytes, and a length read from inside a frame skipped the new host's frames.
+     */
+    @Test
+    void aPortHostsUnreadInputGoesWithItsHangUpNotToTheNextHost() {
+        List<Long> dispatched = new ArrayList<>();
+        link.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                if (frame.id() == 1) { // its answer is large, and the host reads nothing: input pauses
+                    link.sendData(1, MessageType.EXEC_STDOUT,
+                            ByteBuffer.wrap(new byte[(int) (HIGH_WATER * QueueWaterMarks.INPUT_PAUSE_FACTOR)]));
+                }
+            }
+        });
+        int port = pipe[0];
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+        FrameEncoder encoder = new FrameEncoder();
+        byte[] three = encoder.encode(new Frame(3, MessageType.EXEC_STDIN, new ExecData(new byte[1000])));
+        ByteBuffer first = ByteBuffer.allocateDirect(8192);
+        first.put(encoder.encode(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE)));
+        first.put(encoder.encode(new Frame(2, MessageType.CORE_PING, Empty.INSTANCE)));
+        assertEquals(first.position(), Os.libc().write(pipe[1], first.flip(), first.remaining()));
+        loop.fire(port, Loop.READABLE); // no loop turn: the answer stays queued, input paused
+        assertEquals(List.of(1L), dispatched, "frame 2 held by the pause");
+        ByteBuffer more = ByteBuffer.allocateDirect(8192).put(three, 0, 500); // the host's stream goes on, unread
+        assertEquals(500, Os.libc().write(pipe[1], more.flip(), more.remaining()));
+
+        loop.fire(port, Loop.HANGUP); // the host side goes
+        assertEquals(1, hangups.size());
+        link.discardOutput();
+        link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add); // a new host
+        ByteBuffer fresh = ByteBuffer.allocateDirect(8192).put(encoder.encode(new Frame(9, MessageType.CORE_PING,
+                Empty.INSTANCE)));
+        assertEquals(fresh.position(), Os.libc().write(pipe[1], fresh.flip(), fresh.remaining()));
+        loop.fire(port, Loop.READABLE);
+        assertEquals(List.of(1L, 9L), dispatched, "the new host's first frame, read as its first");
+    }
+
     /** The event loop logs what a handler throws and goes on with the next event. */
     private void fireAsTheLoopDoes(int fd, int events) {
         try {
