@@ -78,6 +78,8 @@ public final class AgentClient implements AutoCloseable {
 
     private final StreamChannel channel;
     private final String peer;
+    /** A unix socket, whose agent turns away a uid it does not serve by closing at once (vsock has no uids). */
+    private final boolean peerChecksUid;
     private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
     /** The latest core.ready's stdin_window: a restarted agent may be another version. */
@@ -125,9 +127,10 @@ public final class AgentClient implements AutoCloseable {
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final Thread reader;
 
-    private AgentClient(StreamChannel channel, String peer) {
+    private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
         this.channel = channel;
         this.peer = peer;
+        this.peerChecksUid = peerChecksUid;
         reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
         reader.start();
@@ -181,7 +184,7 @@ public final class AgentClient implements AutoCloseable {
             interrupted.initCause(e);
             throw interrupted;
         }
-        AgentClient client = new AgentClient(channel, address.toString());
+        AgentClient client = new AgentClient(channel, address.toString(), address instanceof AgentAddress.Unix);
         try {
             client.awaitReady(deadline, readyTimeout);
             return client;
@@ -711,8 +714,9 @@ public final class AgentClient implements AutoCloseable {
                 if (channel.read(buffer) < 0) {
                     String unfinished = decoder.unfinishedFrame();
                     // Closed before any byte: the way an agent turns away a uid it does not serve.
-                    String hint = firstFill == 0 ? " before it said it was ready (does it serve your uid?"
-                            + " its log says why; see agentd --allow-uid)" : "";
+                    String hint = firstFill > 0 ? "" : peerChecksUid
+                            ? " before it said it was ready (does it serve your uid? its log says why; see agentd --allow-uid)"
+                            : " before it said it was ready (its log says why)";
                     why = new ConnectionLostException("the agent at " + peer + " closed the connection" + hint
                             + (unfinished == null ? "" : "; " + unfinished + " was dropped"), null);
                     break;

@@ -84,7 +84,7 @@ public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vso
     /**
      * Reads an address in the forms above.
      *
-     * @throws IllegalArgumentException for a vsock or hvsock address that is not well formed (the
+     * @throws IllegalArgumentException for an address that is not well formed (unix: without a path, a bad vsock or hvsock; the
      *                                  message says what is wrong)
      */
     static AgentAddress parse(String text) {
@@ -92,6 +92,9 @@ public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vso
             throw new IllegalArgumentException("an empty agent address");
         }
         if (text.startsWith("unix:")) {
+            if (text.length() == "unix:".length()) {
+                throw new IllegalArgumentException("\"unix:\" names no socket: unix:PATH");
+            }
             return new Unix(Path.of(text.substring("unix:".length())));
         }
         if (text.startsWith("vsock:")) {

@@ -3,6 +3,7 @@ package io.agentd.client.transport;
 import io.agentd.client.Timeouts;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -68,6 +69,11 @@ final class HybridVsockHandshake {
                                     : ", having sent only \"" + printable(text(line, fill)) + "\""));
                 }
                 if (n == 0) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        // select() returns at once while the flag is set: waiting on would spin to the
+                        // deadline (for ever without one); the caller makes it an InterruptedException
+                        throw new ClosedByInterruptException();
+                    }
                     long left = Timeouts.left(deadline);
                     if (left <= 0) {
                         throw new IOException(peer + ": no answer to CONNECT within " + timeout.toMillis() + " ms"

@@ -30,9 +30,9 @@ class AgentAddressTest {
     }
 
     @Test
-    void malformedVsockAddressesSayWhatIsWrong() {
+    void malformedAddressesSayWhatIsWrong() {
         for (String bad : new String[] {"vsock:3", "vsock:3:x", "vsock:-1:5", "vsock:3:4294967296", "vsock::5",
-                "hvsock:52", "hvsock:/tmp/v.sock:", "hvsock:/tmp/v.sock:port", ""}) {
+                "hvsock:52", "hvsock:/tmp/v.sock:", "hvsock:/tmp/v.sock:port", "", "unix:"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AgentAddress.parse(bad), bad);
             assertTrue(e.getMessage().length() > 10, e.getMessage());
         }

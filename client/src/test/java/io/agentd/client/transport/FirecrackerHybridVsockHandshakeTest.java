@@ -164,6 +164,44 @@ class FirecrackerHybridVsockHandshakeTest {
         }
     }
 
+    /**
+     * The guest side closes right after OK, before any frame: said so without the unix socket's
+     * hint about --allow-uid, which has nothing to do with vsock (it has no uids to refuse).
+     */
+    @Test
+    void aGuestThatClosesBeforeReadyOverVsockIsNotBlamedOnUids(@TempDir Path dir) throws Exception {
+        Path uds = dir.resolve("v.sock");
+        try (ServerSocketChannel server = listen(uds)) {
+            CompletableFuture<Object[]> vmm = firecracker(server, "OK 7\n");
+            CompletableFuture<Void> closed = vmm.thenAccept(r -> {
+                try {
+                    ((SocketChannel) r[0]).close();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            IOException e = assertThrows(IOException.class,
+                    () -> AgentClient.connect(AgentAddress.parse("hvsock:" + uds + ":" + GUEST_PORT), WAIT));
+            assertTrue(e.getMessage().contains("closed the connection before it said it was ready"), e.getMessage());
+            assertTrue(!e.getMessage().contains("allow-uid"), e.getMessage());
+            closed.get(10, TimeUnit.SECONDS);
+        }
+        // and a unix socket's agent that closes at once is asked about uids
+        Path unix = dir.resolve("a.sock");
+        try (ServerSocketChannel agent = listen(unix)) {
+            CompletableFuture<Void> refusing = CompletableFuture.runAsync(() -> {
+                try {
+                    agent.accept().close();
+                } catch (IOException ex) {
+                    throw new IllegalStateException(ex);
+                }
+            });
+            IOException e = assertThrows(IOException.class, () -> AgentClient.connect(unix, WAIT));
+            assertTrue(e.getMessage().contains("--allow-uid"), e.getMessage());
+            refusing.get(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void noListenerOnTheGuestPortTheVmmClosesAndTheErrorSaysSo(@TempDir Path dir) throws Exception {
         Path uds = dir.resolve("v.sock");
@@ -192,6 +230,41 @@ class FirecrackerHybridVsockHandshakeTest {
             assertTrue(e.getMessage().contains("no answer to CONNECT within 500 ms") && e.getMessage().contains("OK 12"),
                     e.getMessage());
             ((SocketChannel) vmm.get(10, TimeUnit.SECONDS)[0]).close();
+        }
+    }
+
+    /**
+     * A thread interrupted while the VMM has not answered yet: an InterruptedException at once, as
+     * for any wait in the client. Before, select() returned at once while the flag was set and the
+     * wait spun a core to its deadline (for ever without one), then ended in an IOException.
+     */
+    @Test
+    void anInterruptWhileTheVmmHasNotAnsweredEndsTheWaitAtOnceWithoutSpinning(@TempDir Path dir) throws Exception {
+        Path uds = dir.resolve("v.sock");
+        try (ServerSocketChannel server = listen(uds)) {
+            CompletableFuture<Object[]> vmm = firecracker(server, null); // reads CONNECT, never answers
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            long[] cpuNanos = {-1};
+            Throwable[] thrown = {null};
+            Thread connecting = new Thread(() -> {
+                long before = threads.getCurrentThreadCpuTime();
+                try {
+                    AgentClient.connect(AgentAddress.parse("hvsock:" + uds + ":" + GUEST_PORT), Duration.ofSeconds(20));
+                } catch (Throwable t) {
+                    thrown[0] = t;
+                }
+                cpuNanos[0] = threads.getCurrentThreadCpuTime() - before;
+            });
+            connecting.start();
+            SocketChannel host = (SocketChannel) vmm.get(10, TimeUnit.SECONDS)[0]; // CONNECT read: the client waits
+            Thread.sleep(200);
+            long interruptedAt = System.nanoTime();
+            connecting.interrupt();
+            connecting.join(10_000);
+            assertTrue(thrown[0] instanceof InterruptedException, "thrown: " + thrown[0]);
+            assertTrue(System.nanoTime() - interruptedAt < TimeUnit.SECONDS.toNanos(5), "ended at once");
+            assertTrue(cpuNanos[0] < TimeUnit.MILLISECONDS.toNanos(1500), "no spin: " + cpuNanos[0] / 1_000_000 + " ms of CPU");
+            host.close();
         }
     }
 
