@@ -88,6 +88,34 @@ class BootScriptTest {
         }
     }
 
+    /**
+     * boot itself stopped with SIGTERM while it waits for ready (a harness's destroy(), a closed
+     * terminal): QEMU and the relay go with it. Before, both ran on, a guest under TCG nothing reached.
+     */
+    @Test
+    void aBootStoppedWhileItWaitsTakesQemuAndTheRelayWithIt() throws Exception {
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\nsleep 300");
+        Path run = dir.resolve("run");
+        Process boot = boot(run);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(run.resolve("relay.pid")) && Files.exists(run.resolve("qemu.pid"))
+                && Files.size(run.resolve("qemu.pid")) > 0)) {
+            assertTrue(System.nanoTime() < deadline, "QEMU and the relay did not start: " + bootOutput());
+            Thread.sleep(50);
+        }
+        long qemu = Long.parseLong(Files.readString(run.resolve("qemu.pid")).trim());
+        long relay = Long.parseLong(Files.readString(run.resolve("relay.pid")).trim());
+        boot.destroy(); // SIGTERM to boot alone
+        assertTrue(boot.waitFor(30, TimeUnit.SECONDS), bootOutput());
+        for (long pid : new long[] {qemu, relay}) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                assertTrue(System.nanoTime() < until, "pid " + pid + " still runs after boot was stopped");
+                Thread.sleep(50);
+            }
+        }
+    }
+
     /** Before: boot removed the running VM's sockets and pid files and started a second VM beside it. */
     @Test
     void aRunDirectoryWhoseVmStillRunsIsRefusedAndLeftAsItIs() throws Exception {
