@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION] [--ready-warning
- * DURATION] [--qmp QMP_SOCKET]}: runs a {@link Relay} until the VM's port goes away (exit 1, one line saying why) or the
+ * DURATION] [--qmp QMP_SOCKET]}: runs a {@link Relay} until the VM's port goes away or the relay itself
+ * fails (exit 1, one line saying why: every client closed, the socket removed) or the
  * process is stopped (SIGTERM/SIGINT: the clients are closed and the socket removed). One line on
  * stderr when the agent has sent no core.ready by --ready-warning: QEMU's chardev takes one
  * connection at a time and leaves the next in its backlog, connected, so a second relay on a port
@@ -93,7 +94,7 @@ final class RelayCommand {
             do {
                 end = relay.awaitEnd(Duration.ofDays(1));
             } while (end == null);
-            if (end.portLost()) {
+            if (end.portLost() || end.failed()) {
                 err.println("agentctl relay: " + end.reason() + "; every client was closed");
                 return EXIT_PORT_LOST;
             }

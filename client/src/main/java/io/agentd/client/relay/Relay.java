@@ -38,8 +38,17 @@ public final class Relay implements AutoCloseable {
     public static final Duration DEFAULT_PORT_WAIT = Duration.ofSeconds(30);
     private static final long PORT_RETRY_MILLIS = 50;
 
-    /** How a relay ended. */
-    public record Ending(String reason, boolean portLost) {}
+    /**
+     * How a relay ended.
+     *
+     * @param portLost the VM's port went away
+     * @param failed   the relay itself failed (an error in its thread): not a stop anyone asked for
+     */
+    public record Ending(String reason, boolean portLost, boolean failed) {
+        public Ending(String reason, boolean portLost) {
+            this(reason, portLost, false);
+        }
+    }
 
     private final Path listenPath;
     private final RelayLoop loop;

@@ -241,15 +241,25 @@ final class RelayLoop implements Runnable {
 
     @Override
     public void run() {
-        Relay.Ending end;
+        Relay.Ending end = new Relay.Ending("relay error", false, true);
         try {
             end = serve();
         } catch (IOException | RuntimeException e) {
             log.error("relay failed", e);
-            end = new Relay.Ending("relay error: " + e, false);
+            end = new Relay.Ending("relay error: " + e, false, true);
+        } catch (Error e) {
+            // Out of memory, say. The relay still ends: its clients are closed, its socket removed and
+            // its process exits, rather than a thread gone and a relay that accepts into its backlog
+            // for ever, which nothing would restart.
+            end = new Relay.Ending("relay error: " + e, false, true);
+            log.error("relay failed", e);
+        } finally {
+            try {
+                shutDown();
+            } finally {
+                ending.complete(end);
+            }
         }
-        shutDown();
-        ending.complete(end);
     }
 
     private Relay.Ending serve() throws IOException {
@@ -947,6 +957,12 @@ final class RelayLoop implements Runnable {
             if (id == Protocol.CONTROL_ID) {
                 onControlFrame(c, view);
                 return true;
+            }
+            if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
+                // Its refusals lie unread past the mark, and one read of 9-byte frames would queue 20
+                // times its size in more of them before the pause takes effect: dropped instead.
+                drop(c, "sent frames on ids outside its range faster than it read the refusals");
+                return false;
             }
             // Not decoded: a client may make a decode slow (4 MiB of map keys), and this thread serves all.
             refuse(c, id, EnvelopeType.of(view), "id " + id + " is outside this client's range " + c.range

@@ -128,6 +128,55 @@ class RelayRefusesUnreadTest {
         }
     }
 
+    /**
+     * A client that floods 9-byte frames on another client's ids and reads none of the refusals
+     * (190 bytes each): once its unread refusals pass the mark it is dropped, so what the relay holds
+     * for it stays near the mark. Before, each 256 KiB read still became 5 MiB of refusals, and a
+     * client that read them slowly kept the relay making them for ever; the other client is served.
+     */
+    @Test
+    void aClientFloodingOtherIdsFasterThanItReadsTheRefusalsIsDropped() throws Exception {
+        try (RawClient attacker = port.readyClient(); RawClient other = port.readyClient()) {
+            long foreign = IdRange.slot(100).start() + 1;
+            byte[] ping = encoder.encode(new Frame(foreign, MessageType.CORE_PING, Empty.INSTANCE));
+            int frames = (8 << 20) / ping.length; // 8 MiB of them: 170 MiB of refusals if all were answered
+            ByteBuffer flood = ByteBuffer.allocate(frames * ping.length);
+            for (int i = 0; i < frames; i++) {
+                flood.put(ping);
+            }
+            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+                try {
+                    attacker.sendRaw(flood.array());
+                } catch (IOException dropped) {
+                    // the relay closed it mid-flood
+                }
+            });
+            Thread.sleep(1000); // the relay reads and refuses while the attacker reads nothing
+            int refusals = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            try {
+                while (System.nanoTime() < deadline) {
+                    attacker.receive();
+                    refusals++;
+                }
+            } catch (IOException closed) {
+                // dropped: what was queued, then the end
+            }
+            assertTrue(System.nanoTime() < deadline, "never dropped: " + refusals + " refusals read in 30 s");
+            assertTrue(refusals < frames / 4, refusals + " refusals of " + frames + " frames");
+            sent.get(10, TimeUnit.SECONDS);
+            long id = IdRange.slot(1).start() + 1;
+            other.send(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE));
+            Frame got = agent.receive();
+            assertEquals(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, got.payload()), got,
+                    "the agent is told the attacker left");
+            while ((got = agent.receive()).id() != id) {
+                assertEquals(MessageType.CORE_PING, got.type(), "the relay's departure probe: " + got);
+            }
+            assertEquals(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE), got, "the other is served");
+        }
+    }
+
     private static CompletableFuture<Void> sendAsync(RawClient c, byte[]... frames) {
         return CompletableFuture.runAsync(() -> {
             try {
