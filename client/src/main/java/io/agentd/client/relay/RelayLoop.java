@@ -264,6 +264,7 @@ final class RelayLoop implements Runnable {
 
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
+        sayEveryRangeLeft();
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
@@ -1274,6 +1275,23 @@ final class RelayLoop implements Runnable {
     }
 
     /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
+    /**
+     * Before the first client: every range has left. A relay that takes the place of one that died,
+     * on a VM whose agent runs, finds the agent still running the sessions of that relay's clients
+     * (a port keeps them by default), on ids it is about to give out again, and their output would
+     * reach the new holder of those ids. Told first, the agent ends or detaches them (its host-loss
+     * policy) before any new client's frame. An agent that ran no relay's clients (a VM booting: the
+     * notices wait in the port until it opens it) has nothing to end; it answers none of them.
+     */
+    private void sayEveryRangeLeft() {
+        for (int k = 0; k < IdRange.SLOTS; k++) {
+            IdRange range = IdRange.slot(k);
+            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
+                    MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(range.start(), range.endExclusive())))));
+        }
+        updatePortOps();
+    }
+
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));

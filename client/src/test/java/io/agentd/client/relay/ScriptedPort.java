@@ -53,7 +53,21 @@ final class ScriptedPort implements AutoCloseable {
             }
         });
         Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp);
-        return new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
+        ScriptedPort scripted = new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
+        scripted.receiveEveryRangeLeft();
+        return scripted;
+    }
+
+    /**
+     * What a relay says first, before any client: every range of ids has left, so that an agent still
+     * running sessions of an earlier relay's clients ends them before their ids are given out again.
+     */
+    private void receiveEveryRangeLeft() throws Exception {
+        for (int k = 0; k < IdRange.SLOTS; k++) {
+            IdRange range = IdRange.slot(k);
+            assertEquals(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                    new RelayClientRange(range.start(), range.endExclusive())), agent.receive(), "slot " + k);
+        }
     }
 
     /** {@link #start}, then the agent says {@code ready} and the relay has it (cached for new clients). */
