@@ -353,9 +353,17 @@ class PortLinkTest {
         }
     }
 
-    /** socketpair(2), for the one test that needs a port it can both read and write. */
+    /** socketpair(2), for the tests that need a port they can both read and write. */
     public interface SocketPairs {
         int socketpair(int domain, int type, int protocol, @jnr.ffi.annotations.Out int[] fds);
+    }
+
+    /** A connected pair of non-blocking unix stream sockets: the link's port, and the host's end. */
+    private static int[] socketPair() {
+        int[] pair = new int[2];
+        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
+                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
+        return pair;
     }
 
     /**
@@ -365,9 +373,7 @@ class PortLinkTest {
      */
     @Test
     void aHangUpWhileFramesWaitForTheNextTurnWaitsForThemAlsoWithOutputQueued() {
-        int[] pair = new int[2];
-        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
-                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
+        int[] pair = socketPair();
         long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
         PortLink slow = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
@@ -423,9 +429,7 @@ class PortLinkTest {
      */
     @Test
     void aHostHoldingALargeFrameShareThatReadsNoAnswersIsDroppedAtTheFrameTimeout() {
-        int[] pair = new int[2];
-        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
-                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair));
+        int[] pair = socketPair();
         LargeFrameBudget budget = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
         PortLink timed = new PortLink(loop, HIGH_WATER, 0, budget, 100, new StalledInputLog());
         timed.setListener(new RecordingListener());
