@@ -67,6 +67,14 @@ final class RelayLoop implements Runnable {
      * whose command ended.
      */
     static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
+    /**
+     * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
+     * hold its output: answers to requests it pipelined without reading them) and takes no byte of
+     * its queue for this long is dropped, so that the others are read again.
+     */
+    static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** How often the relay looks at such a client while one holds everyone up. */
+    private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /**
@@ -268,7 +276,7 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select();
+                selector.select(clientsHoldingUpAgent > 0 ? HOLD_UP_CHECK_MILLIS : 0);
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
@@ -295,6 +303,9 @@ final class RelayLoop implements Runnable {
             selector.selectedKeys().clear();
             if (waiting && waitingForSlot != null) {
                 settleWaiting();
+            }
+            if (clientsHoldingUpAgent > 0) {
+                dropClientsHoldingUpTooLong();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -1129,9 +1140,22 @@ final class RelayLoop implements Runnable {
                 }
             }
             c.holdsUpAgent = true;
+            c.holdingUpSinceNanos = System.nanoTime();
             clientsHoldingUpAgent++;
             updatePortOps();
             updateClientOps(c);
+        }
+    }
+
+    /** See {@link #HOLD_UP_LIMIT_NANOS}: only a client the agent was told to hold for; without that, holding up is the flow control. */
+    private void dropClientsHoldingUpTooLong() {
+        long now = System.nanoTime();
+        for (RelayClient c : clients) {
+            if (c != null && !c.gone && c.holdsUpAgent && c.pausedAtAgent
+                    && now - c.holdingUpSinceNanos > HOLD_UP_LIMIT_NANOS) {
+                drop(c, "held up every client: " + (c.output.bytes() >> 20) + " MiB of its answers unread, none"
+                        + " taken for " + TimeUnit.NANOSECONDS.toSeconds(HOLD_UP_LIMIT_NANOS) + " s");
+            }
         }
     }
 
@@ -1149,7 +1173,11 @@ final class RelayLoop implements Runnable {
     }
 
     private void flushClient(RelayClient c) throws IOException {
+        long before = c.output.bytes();
         c.output.flush(c.channel);
+        if (c.output.bytes() < before) {
+            c.holdingUpSinceNanos = System.nanoTime(); // it reads: holding up is not for ever
+        }
         if (c.pipe != null) {
             unstallIfDrained(c);
         }

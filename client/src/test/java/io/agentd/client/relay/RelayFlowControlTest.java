@@ -262,6 +262,28 @@ class RelayFlowControlTest {
     }
 
     /**
+     * Past the held mark a client holds everyone up, but not for ever: one that takes none of its
+     * queue for 10 s is dropped, and the others are served again. Before, the relay read nothing
+     * from the agent until that client read or left, which a client that never reads never does.
+     */
+    @Test
+    void aClientHoldingEveryoneUpThatReadsNothingIsDroppedAfterTheLimit() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
+            byte[][] frames = frames(40);
+            CompletableFuture<Void> writer = write(frames, 0, 40);
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive());
+            long start = System.nanoTime();
+            writer.get(40, TimeUnit.SECONDS); // the relay reads the agent again once the slow client is gone
+            assertTrue(System.nanoTime() - start >= RelayLoop.HOLD_UP_LIMIT_NANOS - TimeUnit.SECONDS.toNanos(1),
+                    "not dropped before the limit");
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED), agent.receive(), "the agent is told");
+            assertEquals(new Frame(SLOW.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
+            agent.send(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+        }
+    }
+
+    /**
      * A client that goes on sending requests without reading their answers is not read once its
      * queue passes the high mark: its requests would only add answers the agent cannot hold for it
      * (a pong, a stat), until its queue passed the held mark and held everyone up. Here the agent
