@@ -367,10 +367,18 @@ final class ExecCommand {
         }
     }
 
-    /** {@code in.read(buffer)}, a failure of which is a {@link LocalReadException}. */
+    /**
+     * {@code in.read(buffer)}: the bytes read, or -1 at the end; a failure is a {@link LocalReadException}.
+     * A stdin left non-blocking by whoever opened it (a harness's pipe) answers 0 while its writer has
+     * written nothing yet: that is waited out here (poll(2)), not taken for the end of the input.
+     */
     private static int readLocal(FileChannel in, ByteBuffer buffer) throws LocalReadException {
         try {
-            return in.read(buffer);
+            int n;
+            while ((n = in.read(buffer)) == 0 && buffer.hasRemaining()) {
+                LocalOutput.awaitReadable(0);
+            }
+            return n;
         } catch (IOException e) {
             throw new LocalReadException(e);
         }

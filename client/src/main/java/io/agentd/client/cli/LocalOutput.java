@@ -111,9 +111,22 @@ final class LocalOutput extends OutputStream {
 
     /** Waits until {@code fd} takes a write (or has an error, which the next write reports). */
     private static void awaitWritable(int fd) throws IOException {
+        await(fd, Lib.POLLOUT);
+    }
+
+    /**
+     * Waits until {@code fd}, a descriptor left non-blocking by whoever opened it, has something to
+     * read (or its end, or an error, which the next read reports). agentctl's stdin: a read of such a
+     * descriptor returns 0 (FileChannel's "nothing yet"), which is not its end.
+     */
+    static void awaitReadable(int fd) throws IOException {
+        await(fd, Lib.POLLIN);
+    }
+
+    private static void await(int fd, short events) throws IOException {
         try {
             ByteBuffer pollfd = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
-            pollfd.putInt(0, fd).putShort(4, Lib.POLLOUT).putShort(6, (short) 0);
+            pollfd.putInt(0, fd).putShort(4, events).putShort(6, (short) 0);
             // A second at most, and the write tried again: no wait for ever on a wakeup missed.
             Lib.C.poll(pollfd, 1, 1000);
         } catch (LinkageError | RuntimeException unavailable) {
@@ -122,7 +135,7 @@ final class LocalOutput extends OutputStream {
                 Thread.sleep(1);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while waiting to write to fd " + fd);
+                throw new java.io.InterruptedIOException("interrupted while waiting on fd " + fd);
             }
         }
     }
@@ -135,6 +148,7 @@ final class LocalOutput extends OutputStream {
     }
 
     private static final class Lib {
+        static final short POLLIN = 1;
         static final short POLLOUT = 4;
         static final LibC C = LibraryLoader.create(LibC.class).load("c");
     }

@@ -329,6 +329,30 @@ class AgentctlEndToEndTest {
         assertEquals(expected.toString(), new String(got, StandardCharsets.US_ASCII));
     }
 
+    /**
+     * exec -i with a stdin left non-blocking (a harness's pipe) whose writer has not written yet:
+     * agentctl waits for the input. Before, the read's "nothing yet" (0) was taken for its end, and
+     * the command got an empty input and exited 0 without a word.
+     */
+    @Test
+    void aNonBlockingStdinIsWaitedForNotTakenForItsEnd() throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Path err = dir.resolve("non-blocking-stdin.err");
+        Process p = new ProcessBuilder("sh", "-c", "\"$0\" -cp \"$1\" \"$2\" 0 && exec \"$3\" --socket \"$4\" exec -i -- cat",
+                java, System.getProperty("java.class.path"), SetNonBlocking.class.getName(), AGENTCTL.toString(),
+                socket.toString())
+                .redirectError(err.toFile())
+                .start();
+        Thread.sleep(3000); // agentctl has started and met the empty pipe meanwhile
+        p.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+        p.getOutputStream().close();
+        byte[] got = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl did not end");
+        assertEquals("", Files.readString(err));
+        assertEquals("hello\n", new String(got, StandardCharsets.US_ASCII));
+        assertEquals(0, p.exitValue());
+    }
+
     @Test
     void aCommandNotFoundExits127AndSaysWhy() throws Exception {
         Result r = agentctl("exec", "--", "/nonexistent/program");
