@@ -461,6 +461,26 @@ class CpEndToEndTest {
         assertEquals(2, usage.code(), "host to host is a usage error");
     }
 
+    /**
+     * A destination written with a trailing slash names a directory: a file of that name is not
+     * replaced, either way, as cp(1) and docker cp refuse it. Before, a download renamed the guest
+     * file over the host file (a Path drops the slash) and exited 0.
+     */
+    @Test
+    void aFileWhereADestinationWithATrailingSlashIsIsNotReplaced() throws Exception {
+        Path d = fresh("slash");
+        Files.writeString(d.resolve("src"), "new");
+        Files.writeString(d.resolve("f"), "old");
+        Result down = cp(guest(d.resolve("src")), d.resolve("f") + "/");
+        assertEquals(1, down.code(), down.toString());
+        assertTrue(down.stderr().contains("Not a directory"), down.stderr());
+        assertEquals("old", Files.readString(d.resolve("f")), "the host file is kept");
+        Result up = cp(d.resolve("src").toString(), guest(d.resolve("f")) + "/");
+        assertEquals(1, up.code(), up.toString());
+        assertTrue(up.stderr().contains("Not a directory"), up.stderr());
+        assertEquals("old", Files.readString(d.resolve("f")), "the guest file is kept");
+    }
+
     @Test
     void asNobodyTheGuestsPermissionsApply() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root: -u nobody");

@@ -132,6 +132,11 @@ final class Copier {
                 }
                 return dstPath;
             }
+            if (dstPath.endsWith("/")) {
+                // "f/" names a directory: a file there is not replaced (a host Path drops the slash,
+                // and its stat found the file; the guest's says ENOTDIR itself)
+                throw new CopyFailure(what, dst.show(dstPath), "Not a directory");
+            }
             if (source.isDir()) {
                 throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(dstPath))
                         + " with directory " + Quoting.quote(src.show(srcPath)));
