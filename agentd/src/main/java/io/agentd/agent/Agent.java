@@ -70,6 +70,8 @@ public final class Agent implements HostConnections {
     private int socketConnections;
     private long activitySeq;
     private Phase phase = Phase.SERVING;
+    /** A host sent core.shutdown (see {@link #shutdownForHost}). */
+    private boolean hostAskedShutdown;
     /** The fs family's worker threads, shared by every connection; null: fs frames are refused. */
     private FsWorkers fsWorkers;
     private FsSettings fsSettings;
@@ -170,8 +172,8 @@ public final class Agent implements HostConnections {
     /**
      * core.shutdown (from any host) or SIGTERM: SIGTERM every session's group, SIGKILL after the
      * grace, an exited for each, flush every connection, and the loop stops. True when this call
-     * began the shutdown, false when one was already under way (the first reason is the one that
-     * counts: Main's exit status tells a host's shutdown from a signal's).
+     * began the shutdown, false when one was already under way (Main's exit status tells a host's
+     * shutdown from a signal's: a host's request counts whenever it came, {@link #shutdownForHost}).
      */
     public boolean shutdown(String reason) {
         if (phase != Phase.SERVING) {
@@ -184,6 +186,21 @@ public final class Agent implements HostConnections {
             onSessionsIdle();
         }
         return true;
+    }
+
+    /**
+     * core.shutdown from a host: {@link #shutdown}, and remembered even when a signal began the
+     * shutdown already, so that the agent exits 0 and init powers the VM off as the host asked
+     * (a session's SIGTERM to the agent a moment before must not turn that into a restart).
+     */
+    void shutdownForHost(String reason) {
+        hostAskedShutdown = true;
+        shutdown(reason);
+    }
+
+    /** A host asked for the shutdown (core.shutdown), whatever began it. */
+    public boolean hostAskedShutdown() {
+        return hostAskedShutdown;
     }
 
     /** Some connection's queue became empty. */

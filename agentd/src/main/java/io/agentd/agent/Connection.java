@@ -140,7 +140,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
             case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
             case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
-            case CORE_SHUTDOWN -> agent.shutdown("core.shutdown from connection " + number + " (" + describe + ")");
+            case CORE_SHUTDOWN -> agent.shutdownForHost("core.shutdown from connection " + number + " (" + describe + ")");
             case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientRange) frame.payload());
             case CORE_RELAY_CLIENT_PAUSED -> relayClientPaused(id, (RelayClientRange) frame.payload());
             case CORE_RELAY_CLIENT_RESUMED -> relayClientResumed(id, (RelayClientRange) frame.payload());

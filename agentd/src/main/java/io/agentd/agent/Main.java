@@ -30,8 +30,8 @@ import sun.misc.Signal;
 
 /**
  * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
- * shutdown a host asked for (core.shutdown), 128+N after one signal N began (143 for SIGTERM, 130 for
- * SIGINT, as for a process the signal ended), 1 when the agent cannot start (no port, socket in use,
+ * shutdown a host asked for (core.shutdown, also when a signal had begun it), 128+N after one signal N
+ * began with no host asking (143 for SIGTERM, 130 for SIGINT, as for a process the signal ended), 1 when the agent cannot start (no port, socket in use,
  * ...) or fails, 2 for a bad command line, {@value #FATAL_STATUS} after a fatal {@link Error} (the
  * guest's init then starts a new agent, which kills the sessions this one left running: see
  * {@link SessionGroupRecords}). The guest's init powers the VM off on 0 only: any root session can
@@ -170,7 +170,7 @@ public final class Main {
             transports.forEach(Transport::close);
             cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent
             groupRecords.pruneGone();
-            if (stoppedBySignal[0] != 0) {
+            if (stoppedBySignal[0] != 0 && !agent.hostAskedShutdown()) {
                 log.info("agentd exits {} (stopped by signal {})", 128 + stoppedBySignal[0], stoppedBySignal[0]);
                 return 128 + stoppedBySignal[0];
             }

@@ -63,6 +63,26 @@ class ShutdownE2ETest {
         }
     }
 
+    /**
+     * A host's core.shutdown during a shutdown a SIGTERM began (a root session's `pkill java`, say):
+     * the host asked to stop, so the agent exits 0 and init powers the VM off. Before, the signal's
+     * 143 won and init restarted the agent.
+     */
+    @Test
+    void aHostsShutdownDuringASigtermsShutdownExitsZero() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("sigterm-then-shutdown", "--grace-ms", GRACE_MS);
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            startThree(host);
+            agent.signal(15);
+            Thread.sleep(500); // the signal's shutdown has begun (the sessions have their SIGTERM)
+            askForShutdown(host);
+            expectThreeExited(host);
+            assertEquals(0, agent.awaitExit(Duration.ofSeconds(30)));
+            assertTrue(agent.logText().contains("shutting down (SIGTERM)"), agent.logText());
+        }
+    }
+
     @Test
     void shutdownWithNothingRunningExitsZeroAtOnce() throws Exception {
         try (AgentProcess agent = AgentProcess.start("idle-shutdown");
