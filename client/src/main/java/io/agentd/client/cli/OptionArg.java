@@ -24,6 +24,9 @@ final class OptionArg {
     }
 
     static OptionArg split(String arg, List<String> argv, int index) {
+        if (arg.length() < 2) {
+            return new OptionArg(arg, null, argv, index, null); // "-", "5": no option, its caller says so
+        }
         if (arg.startsWith("--")) {
             int eq = arg.indexOf('=');
             return eq < 0 ? new OptionArg(arg, null, argv, index, null)

@@ -74,6 +74,11 @@ class AgentctlCommandLineTest {
         assertEquals(2, run(null, "ping", "extra"));
         assertEquals(2, run(null, "wait-ready", "--timeout", "never"));
         assertEquals(2, run(null, "exec"));
+        // one-character arguments where an option goes: usage errors, not an internal error (125)
+        assertEquals(2, run(null, "-"));
+        assertEquals(2, run(null, "wait-ready", "5"));
+        assertEquals(2, run(null, "wait-ready", ""));
+        assertEquals(2, run(null, "relay", "x"));
     }
 
     @Test
