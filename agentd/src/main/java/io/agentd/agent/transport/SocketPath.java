@@ -84,7 +84,8 @@ final class SocketPath {
     }
 
     /**
-     * Refuses a directory or a path the socket must not go to; clears a temporary name left behind.
+     * Refuses a directory or a path the socket must not go to, takes the path's lock ({@link #lock},
+     * held from then on), and clears a temporary name left behind.
      *
      * @param ownGid the agent's group: a directory only it may write to besides its owner is as safe
      */
@@ -103,21 +104,30 @@ final class SocketPath {
                         + " agent's user can write to");
             }
         }
-        checkExisting(path);
-        if (Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {
-            if (kind(mode(temporary, false)) != null) {
-                throw new IOException(temporary + " exists and is not a socket; not removed");
+        lock(); // before the probe: of two agents starting on the path, the second stops here
+        try {
+            checkExisting(path);
+            if (Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {
+                if (kind(mode(temporary, false)) != null) {
+                    throw new IOException(temporary + " exists and is not a socket; not removed");
+                }
+                Files.delete(temporary); // an agent with this pid died between bind and rename
             }
-            Files.delete(temporary); // an agent with this pid died between bind and rename
+        } catch (IOException | RuntimeException e) {
+            releaseLock();
+            throw e;
         }
     }
 
     /**
      * Takes the path's lock for this agent's life; an IOException when another process holds it (an
-     * agent serving the path, or starting on it). After {@link #check}: the directory is one others
-     * cannot swap the lock file's name in. Not through a link; no wait on a FIFO.
+     * agent serving the path, or starting on it). From {@link #check}, once the directory is known to
+     * be one others cannot swap the lock file's name in. Not through a link; no wait on a FIFO.
      */
-    void lock() throws IOException {
+    private void lock() throws IOException {
+        if (lock != null) {
+            return; // held already (check() again)
+        }
         FileChannel channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
         try {
@@ -221,12 +231,18 @@ final class SocketPath {
             throw new IOException(path + " exists and is " + kind + ", not a socket; not removed (remove it, or"
                     + " choose another path)");
         }
+        // Not blocking: a connect to a listener that accepts nothing (stopped, its backlog full)
+        // would wait for room for ever, with the agent deaf to its SIGTERM meanwhile.
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(path));
-            throw new IOException(path + " is in use: something is listening on it");
+            probe.configureBlocking(false);
+            probe.connect(UnixDomainSocketAddress.of(path)); // a unix connect is done at once, or fails
         } catch (ConnectException stale) {
-            // a socket left by an agent that died: publish() replaces it
+            return; // a socket left by an agent that died: publish() replaces it
+        } catch (IOException full) { // EAGAIN: a listener whose backlog is full
+            throw new IOException(path + " is in use: something listens on it but accepts nothing ("
+                    + full.getMessage() + ")", full);
         }
+        throw new IOException(path + " is in use: something is listening on it");
     }
 
     private static int mode(Path p, boolean follow) throws IOException {

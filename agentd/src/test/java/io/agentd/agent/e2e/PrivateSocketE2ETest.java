@@ -191,6 +191,39 @@ class PrivateSocketE2ETest {
         }
     }
 
+    /**
+     * A listener on the path that accepts nothing (stopped, its backlog full): the agent says the
+     * path is in use and exits. Before, its probe's connect waited for room in the backlog for ever,
+     * the agent deaf to SIGTERM meanwhile.
+     */
+    @Test
+    void aListenerThatAcceptsNothingIsInUseAndTheAgentSaysSoAtOnce() throws Exception {
+        Path dir = LaunchedAgent.newDir("full-backlog");
+        Path socket = dir.resolve("agent.sock");
+        List<SocketChannel> queued = new ArrayList<>();
+        try (ServerSocketChannel stopped = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            stopped.bind(UnixDomainSocketAddress.of(socket), 1);
+            while (true) { // fill its backlog: the next connect would wait
+                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+                c.configureBlocking(false);
+                try {
+                    c.connect(UnixDomainSocketAddress.of(socket));
+                    queued.add(c);
+                } catch (IOException full) {
+                    c.close();
+                    break;
+                }
+                assertTrue(queued.size() < 100, "the backlog never filled");
+            }
+            assertRefusesToStart(LaunchedAgent.newDir("full-backlog-log"), socket, "is in use: something listens on it but"
+                    + " accepts nothing");
+        } finally {
+            for (SocketChannel c : queued) {
+                c.close();
+            }
+        }
+    }
+
     @Test
     void anAgentLeavingRemovesThePathOnlyIfItStillNamesItsOwnSocket() throws Exception {
         Path dir = LaunchedAgent.newDir("own-socket");
