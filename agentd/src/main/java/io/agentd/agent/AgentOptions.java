@@ -5,6 +5,7 @@ import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
+import io.agentd.agent.transport.UnixSocketServer;
 import io.agentd.protocol.ByteCount;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -245,6 +246,14 @@ public record AgentOptions(
                     }
                     if (listen.contains(address)) {
                         throw new UsageException("--listen " + value + " is given twice");
+                    }
+                    if (address instanceof ListenAddress.Unix unix
+                            && UnixSocketServer.addressBytes(unix.path()) >= UnixSocketServer.SUN_PATH_MAX) {
+                        // fixed by the command line: a refusal of its options (exit 2), not a failed start that
+                        // init would retry for ever
+                        throw new UsageException("--listen " + value + ": socket path too long ("
+                                + UnixSocketServer.addressBytes(unix.path()) + " bytes, max "
+                                + (UnixSocketServer.SUN_PATH_MAX - 1) + ")");
                     }
                     listen.add(address);
                 }

@@ -155,6 +155,11 @@ public final class Main {
                     t.start();
                     transports.add(t);
                 }
+            } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+                // fixed by the command line: a refusal of its options (2), which init does not retry for ever
+                log.error("cannot serve the host: --socket-group {}: no such group", LogText.quote(e.getName()));
+                transports.forEach(Transport::close);
+                return 2;
             } catch (IOException | RuntimeException e) {
                 log.error("cannot serve the host: {}", startFailure(e));
                 transports.forEach(Transport::close);

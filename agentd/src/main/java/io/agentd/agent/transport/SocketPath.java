@@ -6,7 +6,6 @@ import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -71,7 +70,7 @@ final class SocketPath {
     }
 
     static boolean fitsSocketAddress(Path p) {
-        return p.toString().getBytes(StandardCharsets.UTF_8).length < UnixSocketServer.SUN_PATH_MAX;
+        return UnixSocketServer.addressBytes(p) < UnixSocketServer.SUN_PATH_MAX;
     }
 
     Path path() {

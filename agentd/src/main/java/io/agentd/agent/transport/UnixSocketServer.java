@@ -34,7 +34,12 @@ public final class UnixSocketServer implements Transport {
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     /** sun_path's size, its terminating NUL included. */
-    static final int SUN_PATH_MAX = 108;
+    public static final int SUN_PATH_MAX = 108;
+
+    /** The bytes of {@code path}'s absolute form, as it goes into a socket address (less its NUL). */
+    public static int addressBytes(Path path) {
+        return path.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length;
+    }
     /** Connections waiting for accept: a burst of hosts connecting at once waits in it, not refused. */
     static final int BACKLOG = 128;
 

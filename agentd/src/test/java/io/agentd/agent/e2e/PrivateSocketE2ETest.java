@@ -146,6 +146,29 @@ class PrivateSocketE2ETest {
         assertRefusesToStart(dir, tooLong, "socket path too long (108 bytes, max 107)");
     }
 
+    /**
+     * What the command line alone decides (a socket path too long, a --socket-group that does not
+     * exist) is a refusal of the options, exit 2, which the guest's init does not retry: exit 1 had it
+     * restart the agent for ever, the port's host waiting for a ready that could never come.
+     */
+    @Test
+    void aSocketPathTooLongOrAnUnknownGroupIsARefusalOfTheOptions() throws Exception {
+        Path dir = LaunchedAgent.newDir("options");
+        Path tooLong = dir.resolve("d".repeat(120)).resolve("agent.sock");
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", tooLong, "022")) {
+            assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
+            assertEquals(2, agent.process().exitValue(), agent.logText());
+            assertTrue(agent.logText().contains("socket path too long"), agent.logText());
+        }
+        try (LaunchedAgent agent = LaunchedAgent.launch(LaunchedAgent.newDir("options-group"), "",
+                dir.resolve("agent.sock"), "022", "--socket-group", "no-such-group-of-agentd")) {
+            assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
+            assertEquals(2, agent.process().exitValue(), agent.logText());
+            assertTrue(agent.logText().contains("--socket-group \"no-such-group-of-agentd\": no such group"),
+                    agent.logText());
+        }
+    }
+
     private static void assertRefusesToStart(Path dir, Path socket, String expected) throws Exception {
         try (LaunchedAgent agent = LaunchedAgent.launch(dir, "", socket, "022")) {
             assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
