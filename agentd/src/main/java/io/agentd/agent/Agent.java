@@ -10,6 +10,8 @@ import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
+import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.transport.RefusalLog;
 import io.agentd.agent.transport.StalledInputLog;
 import io.agentd.agent.transport.PortLink;
 import java.util.ArrayList;
@@ -63,6 +65,10 @@ public final class Agent implements HostConnections {
     private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
     /** The rate-limited lines of stalled input, over every connection (a slow-loris host opens many). */
     private final StalledInputLog stalledInput = new StalledInputLog();
+    /** The lines of refused frames and failed requests, one rate for every connection. */
+    private final RefusalLog refusals;
+    /** Clock steps (core.clock.sync): a host may send them in a loop; a line per interval, with a count. */
+    final LogThrottle clockLog = new LogThrottle(10_000);
     /** Every connection served now, by number. */
     private final Map<Long, Connection> connections = new LinkedHashMap<>();
     private long nextNumber = 1;
@@ -86,6 +92,7 @@ public final class Agent implements HostConnections {
         this.version = version;
         this.linkSettings = linkSettings;
         this.maxConnections = maxConnections;
+        this.refusals = new RefusalLog(loop);
         sessions.setOnIdle(this::onSessionsIdle);
     }
 
@@ -140,7 +147,7 @@ public final class Agent implements HostConnections {
         // and its one host cannot reconnect anyway.
         long frameTimeout = counted ? linkSettings.frameTimeoutMillis() : 0;
         PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames,
-                frameTimeout, stalledInput);
+                frameTimeout, stalledInput, refusals);
         HeldIds held = new HeldIds();
         FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
         Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);

@@ -6,6 +6,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.LogThrottle;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
@@ -384,9 +385,17 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
                 return;
             }
             Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
-            log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
+            long notLogged = agent.clockLog.admit(System.nanoTime());
+            if (notLogged != LogThrottle.SKIP) {
+                log.info("clock.sync: clock stepped by {} ms{}", TimeUnit.NANOSECONDS.toMillis(offset),
+                        LogThrottle.sinceLastLine(notLogged, "more steps"));
+            }
         } catch (OsException e) {
-            log.warn("clock.sync: clock not stepped: {}", e.getMessage());
+            long notLogged = agent.clockLog.admit(System.nanoTime());
+            if (notLogged != LogThrottle.SKIP) {
+                log.warn("clock.sync: clock not stepped: {}{}", e.getMessage(),
+                        LogThrottle.sinceLastLine(notLogged, "more not stepped"));
+            }
         }
     }
 

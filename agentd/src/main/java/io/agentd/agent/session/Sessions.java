@@ -323,8 +323,8 @@ public final class Sessions {
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), LogText.quote(req.cmd()));
+        // At the refusals' rate: a host can send such requests in a loop (a refused profile, say).
+        host.requestFailed(id, failed, LogText.quote(req.cmd()));
         TerminalFrames.sendFailed(host, id, failed);
     }
 

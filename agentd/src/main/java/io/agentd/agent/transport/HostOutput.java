@@ -53,6 +53,16 @@ public interface HostOutput {
      * turn of the loop, or the next), the link takes what the host sent and hangs up now; true when
      * it did. For a caller that would otherwise refuse something because this host still holds it.
      */
+    /**
+     * Logs an exec.request answered failed before anything ran, at the rate refused frames are
+     * (a link's shared limit); a host without one logs it plainly.
+     */
+    default void requestFailed(long id, io.agentd.protocol.payload.ExecFailed failed, String quotedCmd) {
+        org.slf4j.LoggerFactory.getLogger(HostOutput.class).warn("session {} failed: kind={} stage={} errno={} cmd={}",
+                id, failed.kind(), failed.stage(), failed.errnoName() != null ? failed.errnoName() : failed.errno(),
+                quotedCmd);
+    }
+
     default boolean hangUpIfGone() {
         return false;
     }

@@ -180,16 +180,23 @@ public final class PortLink implements HostOutput {
      */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
             long frameTimeoutMillis, StalledInputLog stalledInput) {
-        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, loop::nanoTime);
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, new RefusalLog(loop),
+                loop::nanoTime);
+    }
+
+    /** @param refusals the log lines of refused frames, shared with the agent's other links (one rate for all) */
+    public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
+            long frameTimeoutMillis, StalledInputLog stalledInput, RefusalLog refusals) {
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, refusals, loop::nanoTime);
     }
 
     /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
     PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
-        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), clock);
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new RefusalLog(loop), clock);
     }
 
     private PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
-            long frameTimeoutMillis, StalledInputLog stalledInput, LongSupplier clock) {
+            long frameTimeoutMillis, StalledInputLog stalledInput, RefusalLog refusals, LongSupplier clock) {
         this.loop = loop;
         this.clock = clock;
         this.largeFrames = largeFrames;
@@ -212,7 +219,7 @@ public final class PortLink implements HostOutput {
                 return waterMarks.outputAllowed();
             }
         }, clock);
-        this.refusalLog = new RefusalLog(loop);
+        this.refusalLog = refusals;
         this.stalledInput = stalledInput;
         this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
             @Override
@@ -368,6 +375,12 @@ public final class PortLink implements HostOutput {
      * Answers an exec.request the codec refused (it never became a session) with {@code failed},
      * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
      */
+    @Override
+    public void requestFailed(long id, ExecFailed failed, String quotedCmd) {
+        refusalLog.requestFailed(id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd);
+    }
+
     public void refuseRequest(long id, ExecFailed failed) {
         refusalLog.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
         send(new Frame(id, MessageType.EXEC_FAILED, failed));

@@ -7,12 +7,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The log lines for refused frames, at most {@link #LINES_PER_SECOND} a second. A host that floods
+ * The log lines for refused frames, at most {@link #LINES_PER_SECOND} a second over all of the agent's
+ * connections (one instance, shared: one each would let 64 hosts, or one that reconnects, log 20 a
+ * second apiece). A host that floods
  * bad frames still gets every core.error on the wire, but must not flood the operator's log: logging
  * is synchronous on the loop thread and the guest's console is a serial port. The lines left out
  * are counted and reported in one line when their second is over.
  */
-final class RefusalLog {
+public final class RefusalLog {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
     static final int LINES_PER_SECOND = 20;
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -23,7 +25,7 @@ final class RefusalLog {
     private long leftOut;
     private boolean reportScheduled;
 
-    RefusalLog(Loop loop) {
+    public RefusalLog(Loop loop) {
         this.loop = loop;
     }
 
@@ -32,6 +34,16 @@ final class RefusalLog {
         if (takeLine()) {
             log.warn("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
                     LogText.message(message));
+        }
+    }
+
+    /**
+     * One exec.request answered failed before anything ran (a refused profile, a request during the
+     * shutdown, a command not found): a host can send them in a loop.
+     */
+    public void requestFailed(long id, String kind, String stage, Object errno, String quotedCmd) {
+        if (takeLine()) {
+            log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, kind, stage, errno, quotedCmd);
         }
     }
 

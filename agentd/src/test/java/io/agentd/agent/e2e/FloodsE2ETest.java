@@ -71,6 +71,34 @@ class FloodsE2ETest {
     }
 
     /**
+     * Exec requests answered failed before anything runs (start_detached without detachable: bad_args),
+     * sent in a loop by two hosts: each is answered, but the log gets at most 20 of their lines a
+     * second over all connections, and a count of the rest. Before, one line each: on the guest's
+     * serial console, a loop thread blocked on the log for every host.
+     */
+    @Test
+    void requestsThatFailBeforeAnythingRunsAreEachAnsweredAndLoggedAtOneRate() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("failed-flood");
+                HostConnection a = agent.connectReady(); HostConnection b = agent.connectReady()) {
+            int n = 1500;
+            ExecRequest bad = ExecRequest.of("true").withStartDetached(true);
+            long start = System.nanoTime();
+            for (long id = 1; id <= n; id++) {
+                a.exec(id, bad);
+                b.exec(id, bad);
+            }
+            for (long id = 1; id <= n; id++) {
+                assertEquals("bad_args", a.collect(id, HostConnection.TIMEOUT).failed().kind());
+                assertEquals("bad_args", b.collect(id, HostConnection.TIMEOUT).failed().kind());
+            }
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) + 1;
+            long lines = agent.logText().lines().filter(l -> l.contains("failed: kind=bad_args")).count();
+            assertTrue(lines <= 20 * (seconds + 1), lines + " lines in " + seconds + " s");
+            assertAnswersPing(agent, a, 2 * n + 1);
+        }
+    }
+
+    /**
      * Frames of the largest size the decoder accepts: garbage bodies (malformed) and stdin data for
      * sessions that do not exist (invalid_session). Each is buffered whole before it is refused.
      */
