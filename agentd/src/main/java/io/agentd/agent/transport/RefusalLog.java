@@ -79,8 +79,8 @@ public final class RefusalLog {
 
     private void reportLeftOut() {
         reportScheduled = false;
-        log.warn("{} more refused frames in the last second not logged (each was answered with core.error"
-                + " or stdin.error)", leftOut);
+        log.warn("{} more refused frames or failed requests in the last second not logged (each was answered:"
+                + " core.error, stdin.error or exec.failed)", leftOut);
         leftOut = 0;
     }
 }
