@@ -7,7 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The log lines for refused frames, at most {@link #LINES_PER_SECOND} a second over all of the agent's
+ * The log lines for refused frames (and undelivered stdin), and those for requests answered failed
+ * before anything ran, each at most {@link #LINES_PER_SECOND} a second over all of the agent's
  * connections (one instance, shared: one each would let 64 hosts, or one that reconnects, log 20 a
  * second apiece). A host that floods
  * bad frames still gets every core.error on the wire, but must not flood the operator's log: logging
@@ -20,10 +21,13 @@ public final class RefusalLog {
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final Loop loop;
-    private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
-    private int linesInWindow;
-    private long leftOut;
-    private boolean reportScheduled;
+    /** Refused frames and undelivered stdin. */
+    private final Window refusals = new Window("refused frames (each was answered with core.error or stdin.error)");
+    /**
+     * Requests answered failed before anything ran: a rate of their own, so that a flood of the
+     * others does not hide the failure of a command the operator is looking for.
+     */
+    private final Window failures = new Window("failed requests (each was answered with exec.failed)");
 
     public RefusalLog(Loop loop) {
         this.loop = loop;
@@ -31,7 +35,7 @@ public final class RefusalLog {
 
     /** One refused frame (never its payload). */
     void refused(long id, String offendingType, String kind, String message) {
-        if (takeLine()) {
+        if (refusals.takeLine()) {
             log.warn("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
                     LogText.message(message));
         }
@@ -42,7 +46,7 @@ public final class RefusalLog {
      * shutdown, a command not found): a host can send them in a loop.
      */
     public void requestFailed(long id, String kind, String stage, Object errno, String quotedCmd) {
-        if (takeLine()) {
+        if (failures.takeLine()) {
             log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, kind, stage, errno, quotedCmd);
         }
     }
@@ -52,35 +56,47 @@ public final class RefusalLog {
      * sends them at its own rate, so they share the refusals' rate limit.
      */
     void stdinRefused(long id, String errnoName, String message) {
-        if (takeLine()) {
+        if (refusals.takeLine()) {
             log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.message(message));
         }
     }
 
-    /** True when a line may be logged now; otherwise counts it for the report at the end of its second. */
-    private boolean takeLine() {
-        long now = System.nanoTime();
-        if (now - windowStartNanos >= WINDOW_NANOS) {
-            windowStartNanos = now;
-            linesInWindow = 0;
-        }
-        if (linesInWindow < LINES_PER_SECOND) {
-            linesInWindow++;
-            return true;
-        }
-        leftOut++;
-        if (!reportScheduled) {
-            reportScheduled = true;
-            long windowLeftMillis = TimeUnit.NANOSECONDS.toMillis(windowStartNanos + WINDOW_NANOS - now) + 1;
-            loop.schedule(windowLeftMillis, this::reportLeftOut);
-        }
-        return false;
-    }
+    /** At most {@link #LINES_PER_SECOND} lines a second of one kind; the rest counted in a line when their second is over. */
+    private final class Window {
+        private final String what;
+        private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
+        private int linesInWindow;
+        private long leftOut;
+        private boolean reportScheduled;
 
-    private void reportLeftOut() {
-        reportScheduled = false;
-        log.warn("{} more refused frames or failed requests in the last second not logged (each was answered:"
-                + " core.error, stdin.error or exec.failed)", leftOut);
-        leftOut = 0;
+        Window(String what) {
+            this.what = what;
+        }
+
+        /** True when a line may be logged now; otherwise counts it for the report at the end of its second. */
+        boolean takeLine() {
+            long now = System.nanoTime();
+            if (now - windowStartNanos >= WINDOW_NANOS) {
+                windowStartNanos = now;
+                linesInWindow = 0;
+            }
+            if (linesInWindow < LINES_PER_SECOND) {
+                linesInWindow++;
+                return true;
+            }
+            leftOut++;
+            if (!reportScheduled) {
+                reportScheduled = true;
+                long windowLeftMillis = TimeUnit.NANOSECONDS.toMillis(windowStartNanos + WINDOW_NANOS - now) + 1;
+                loop.schedule(windowLeftMillis, this::reportLeftOut);
+            }
+            return false;
+        }
+
+        private void reportLeftOut() {
+            reportScheduled = false;
+            log.warn("{} more {} in the last second not logged", leftOut, what);
+            leftOut = 0;
+        }
     }
 }
