@@ -31,7 +31,8 @@ import sun.misc.Signal;
 /**
  * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
  * shutdown a host asked for (core.shutdown, also when a signal had begun it), 128+N after one signal N
- * began with no host asking (143 for SIGTERM, 130 for SIGINT, as for a process the signal ended), 1 when the agent cannot start (no port, socket in use,
+ * began with no host asking (143 for SIGTERM, 130 for SIGINT, as for a process the signal ended), 1
+ * when the agent cannot start (no port, socket in use,
  * ...) or fails, 2 for a bad command line, {@value #FATAL_STATUS} after a fatal {@link Error} (the
  * guest's init then starts a new agent, which kills the sessions this one left running: see
  * {@link SessionGroupRecords}). The guest's init powers the VM off on 0 only: any root session can

@@ -131,12 +131,12 @@ public final class Sessions {
         this.directory = new SessionDirectory(loop, RetentionLimits.DEFAULTS.retainExitedMillis());
     }
 
-    /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
     /** Rings of kept output open, over all sessions (tests). */
     int retainedRings() {
         return retention.rings();
     }
 
+    /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
     public void setRetention(RetentionLimits limits) {
         this.retention = limits.newRetention();
         this.directory = new SessionDirectory(loop, limits.retainExitedMillis());

@@ -3,6 +3,7 @@ package io.agentd.agent.transport;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecFailed;
 import java.nio.ByteBuffer;
 import java.util.function.IntConsumer;
 
@@ -49,20 +50,18 @@ public interface HostOutput {
     }
 
     /**
+     * Logs an exec.request answered failed before anything ran, at the rate refused frames are
+     * (a link's shared limit); a host without one logs it plainly.
+     */
+    default void requestFailed(long id, ExecFailed failed, String quotedCmd) {
+        RefusalLog.logRequestFailed(id, failed, quotedCmd);
+    }
+
+    /**
      * When the host has closed its end and the link has not heard yet (the hang-up waits in this
      * turn of the loop, or the next), the link takes what the host sent and hangs up now; true when
      * it did. For a caller that would otherwise refuse something because this host still holds it.
      */
-    /**
-     * Logs an exec.request answered failed before anything ran, at the rate refused frames are
-     * (a link's shared limit); a host without one logs it plainly.
-     */
-    default void requestFailed(long id, io.agentd.protocol.payload.ExecFailed failed, String quotedCmd) {
-        org.slf4j.LoggerFactory.getLogger(HostOutput.class).warn("session {} failed: kind={} stage={} errno={} cmd={}",
-                id, failed.kind(), failed.stage(), failed.errnoName() != null ? failed.errnoName() : failed.errno(),
-                quotedCmd);
-    }
-
     default boolean hangUpIfGone() {
         return false;
     }

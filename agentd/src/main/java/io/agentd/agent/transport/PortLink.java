@@ -371,16 +371,16 @@ public final class PortLink implements HostOutput {
         send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
     }
 
+    /** See {@link HostOutput#requestFailed}: under the agent's shared limit for such lines. */
+    @Override
+    public void requestFailed(long id, ExecFailed failed, String quotedCmd) {
+        refusalLog.requestFailed(id, failed, quotedCmd);
+    }
+
     /**
      * Answers an exec.request the codec refused (it never became a session) with {@code failed},
      * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
      */
-    @Override
-    public void requestFailed(long id, ExecFailed failed, String quotedCmd) {
-        refusalLog.requestFailed(id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd);
-    }
-
     public void refuseRequest(long id, ExecFailed failed) {
         refusalLog.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
@@ -594,11 +594,6 @@ public final class PortLink implements HostOutput {
         return text.toString();
     }
 
-    /**
-     * Feeds the decoder what {@link FrameAdmission} admits of the bytes held, and dispatches the
-     * frames they complete. Stopped by a large frame the budget has no room for, the link stops
-     * reading and waits for room ({@link LargeFrameBudget}); the rest stays held.
-     */
     /** Between frames, the decoder's large arrays go, and their share of the budget with them. */
     private boolean releaseRetainedAtBoundary() {
         if (state == State.CONNECTED && !dropping && admission.atBoundary() && admission.retained() > 0) {
@@ -609,6 +604,11 @@ public final class PortLink implements HostOutput {
         return false;
     }
 
+    /**
+     * Feeds the decoder what {@link FrameAdmission} admits of the bytes held, and dispatches the
+     * frames they complete. Stopped by a large frame the budget has no room for, the link stops
+     * reading and waits for room ({@link LargeFrameBudget}); the rest stays held.
+     */
     private void processInput() {
         inBuf.flip();
         while (state == State.CONNECTED && !dropping && inBuf.hasRemaining()) {

@@ -2,6 +2,7 @@ package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
+import io.agentd.protocol.payload.ExecFailed;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,10 +46,16 @@ public final class RefusalLog {
      * One exec.request answered failed before anything ran (a refused profile, a request during the
      * shutdown, a command not found): a host can send them in a loop.
      */
-    public void requestFailed(long id, String kind, String stage, Object errno, String quotedCmd) {
+    void requestFailed(long id, ExecFailed failed, String quotedCmd) {
         if (failures.takeLine()) {
-            log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, kind, stage, errno, quotedCmd);
+            logRequestFailed(id, failed, quotedCmd);
         }
+    }
+
+    /** The line of {@link #requestFailed}, unlimited (for a host with no shared limit: tests). */
+    static void logRequestFailed(long id, ExecFailed failed, String quotedCmd) {
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd);
     }
 
     /**

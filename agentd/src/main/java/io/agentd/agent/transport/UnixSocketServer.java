@@ -72,7 +72,7 @@ public final class UnixSocketServer implements Transport {
         Path bindAt = socketPath.temporary();
         byte[] name = bindAt.toString().getBytes(StandardCharsets.UTF_8);
         if (!SocketPath.fitsSocketAddress(socketPath.path())) {
-            throw new IOException("socket path too long (" + socketPath.path().toString().getBytes(StandardCharsets.UTF_8).length
+            throw new IOException("socket path too long (" + addressBytes(socketPath.path())
                     + " bytes, max " + (SUN_PATH_MAX - 1) + ")");
         }
         if (name.length >= SUN_PATH_MAX) {

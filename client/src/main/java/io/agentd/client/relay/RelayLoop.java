@@ -1302,7 +1302,6 @@ final class RelayLoop implements Runnable {
         updatePortOps();
     }
 
-    /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
     /**
      * Before the first client: every range has left. A relay that takes the place of one that died,
      * on a VM whose agent runs, finds the agent still running the sessions of that relay's clients
@@ -1320,6 +1319,7 @@ final class RelayLoop implements Runnable {
         updatePortOps();
     }
 
+    /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
                 new RelayClientRange(c.range.start(), c.range.endExclusive())))));
