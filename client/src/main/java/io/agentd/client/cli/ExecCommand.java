@@ -338,7 +338,8 @@ final class ExecCommand {
      */
     private void forwardStdin(ExecSession session, DetachKeys keys) {
         if (keys != null) {
-            pumpStdin(session, () -> copyKeys(session, keys));
+            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+            pumpStdin(session, keyCopy(buffer -> readLocal(in, buffer), session, keys, err)::run);
             return;
         }
         pumpStdin(session, () -> {
@@ -410,36 +411,17 @@ final class ExecCommand {
         pump.start();
     }
 
-    /**
-     * -it on a raw terminal with detach keys: keys are few and typed, so they are read into an
-     * array and scanned for the sequence, which is not forwarded: agentctl asks the agent to detach
-     * the session instead, and the main thread, told by the session's end, says so and exits 0. A
-     * refused detach leaves the session attached (one line on stderr says why) and stops reading
-     * keys, as the user asked to leave.
-     */
-    private boolean copyKeys(ExecSession session, DetachKeys keys) throws IOException {
-        FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-        ByteBuffer buffer = ByteBuffer.allocate(STDIN_READ_BYTES);
-        int n;
-        while ((n = readLocal(in, buffer.clear())) > 0) {
-            byte[] forward = keys.scan(buffer.array(), n);
-            if (forward.length > 0) {
-                session.writeStdin(forward);
-            }
-            if (keys.found()) {
-                detach(session);
-                return false;
-            }
-        }
-        byte[] held = keys.heldAtEnd();
-        if (held.length > 0) {
-            session.writeStdin(held);
-        }
-        return true;
+    /** The copy of the typed keys of -it with detach keys; a refused detach is said on {@code err}. */
+    static DetachingKeyCopy keyCopy(DetachingKeyCopy.KeyReader in, ExecSession session, DetachKeys keys,
+            PrintStream err) {
+        return new DetachingKeyCopy(in, session, keys, () -> detach(session, err), STDIN_READ_BYTES);
     }
 
-    /** Asks the agent to detach; true when it did (the main thread, told by the session's end, says so). */
-    private boolean detach(ExecSession session) {
+    /**
+     * Asks the agent to detach; true when it did (the main thread, told by the session's end, says
+     * so). A refusal is said on {@code err}.
+     */
+    private static boolean detach(ExecSession session, PrintStream err) {
         try {
             session.detach(DETACH_WAIT);
             return true;
@@ -487,7 +469,7 @@ final class ExecCommand {
                         + " leaving it to what the agent does when its host goes away");
                 System.exit(status);
             }
-            if (!detach(session) && !session.isDone()) {
+            if (!detach(session, err) && !session.isDone()) {
                 System.exit(status);
             }
         });
