@@ -19,6 +19,11 @@ final class DetachKeys {
     /** How many bytes of the sequence the keys read so far end with (held back, not forwarded). */
     private int matched;
     private boolean found;
+    /**
+     * The keys read after the sequence in the same read as its end: not forwarded while agentctl
+     * leaves, but the session's again if the agent refuses the detach ({@link #refused}).
+     */
+    private byte[] afterSequence = new byte[0];
 
     private DetachKeys(byte[] sequence) {
         this.sequence = sequence;
@@ -74,15 +79,29 @@ final class DetachKeys {
 
     /**
      * Scans {@code length} keys read from the terminal and returns what to forward now. Once the
-     * whole sequence was read, {@link #found} is true and the keys after it are dropped: agentctl
-     * leaves the session.
+     * whole sequence was read, {@link #found} is true and the keys after it are held: agentctl
+     * leaves the session, unless the agent refuses ({@link #refused}).
      */
     byte[] scan(byte[] keys, int length) {
         ByteArrayOutputStream forward = new ByteArrayOutputStream(length + sequence.length);
-        for (int i = 0; i < length && !found; i++) {
-            take(keys[i], forward);
+        int i = 0;
+        while (i < length && !found) {
+            take(keys[i++], forward);
         }
+        afterSequence = found ? java.util.Arrays.copyOfRange(keys, i, length) : new byte[0];
         return forward.toByteArray();
+    }
+
+    /**
+     * The agent refused the detach: the session stays, so the watch starts afresh and the keys read
+     * after the sequence are scanned as typed now. Returns what of them to forward ({@link #found}
+     * again if they hold the whole sequence once more).
+     */
+    byte[] refused() {
+        found = false;
+        matched = 0;
+        byte[] after = afterSequence;
+        return scan(after, after.length);
     }
 
     private void take(byte key, ByteArrayOutputStream forward) {

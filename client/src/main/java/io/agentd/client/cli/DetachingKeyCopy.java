@@ -8,8 +8,10 @@ import java.nio.ByteBuffer;
  * -it on a raw terminal with detach keys: copies the typed keys into the session, scanning them for
  * the detach sequence, which is not forwarded: agentctl asks the agent to detach the session
  * instead, and the main thread, told by the session's end, says so and exits 0. A refused detach
- * leaves the session attached (one line on stderr says why) and stops reading keys, as the user
- * asked to leave. Keys are few and typed, so they are read into an array.
+ * leaves the session attached (one line on stderr says why) and the keys go on to it, those typed
+ * after the sequence included: the terminal is still raw, so a copy that stopped reading would
+ * leave the user a terminal that answers nothing, not even ^C. Keys are few and typed, so they are
+ * read into an array.
  */
 final class DetachingKeyCopy {
     /** Reads typed keys into a buffer: the count read, or -1 at the end of input. */
@@ -17,7 +19,7 @@ final class DetachingKeyCopy {
         int read(ByteBuffer buffer) throws IOException;
     }
 
-    /** Asks the agent to detach the session; true when it did (a refusal was said on stderr). */
+    /** Asks the agent to detach the session; true when it did (a refusal was said on stderr, the session kept). */
     interface Detach {
         boolean detach();
     }
@@ -42,12 +44,17 @@ final class DetachingKeyCopy {
         int n;
         while ((n = in.read(buffer.clear())) > 0) {
             byte[] forward = keys.scan(buffer.array(), n);
-            if (forward.length > 0) {
-                session.writeStdin(forward);
-            }
-            if (keys.found()) {
-                detach.detach();
-                return false;
+            while (true) {
+                if (forward.length > 0) {
+                    session.writeStdin(forward);
+                }
+                if (!keys.found()) {
+                    break;
+                }
+                if (detach.detach()) {
+                    return false;
+                }
+                forward = keys.refused();
             }
         }
         byte[] held = keys.heldAtEnd();

@@ -414,20 +414,22 @@ final class ExecCommand {
     /** The copy of the typed keys of -it with detach keys; a refused detach is said on {@code err}. */
     static DetachingKeyCopy keyCopy(DetachingKeyCopy.KeyReader in, ExecSession session, DetachKeys keys,
             PrintStream err) {
-        return new DetachingKeyCopy(in, session, keys, () -> detach(session, err), STDIN_READ_BYTES);
+        return new DetachingKeyCopy(in, session, keys, () -> detach(session, err, "; still attached to the session"),
+                STDIN_READ_BYTES);
     }
 
     /**
      * Asks the agent to detach; true when it did (the main thread, told by the session's end, says
-     * so). A refusal is said on {@code err}.
+     * so). A refusal is said on {@code err} in one line, ended by {@code then} (what happens next)
+     * unless the session has ended meanwhile (the refusal then says that it exited).
      */
-    private static boolean detach(ExecSession session, PrintStream err) {
+    private static boolean detach(ExecSession session, PrintStream err, String then) {
         try {
             session.detach(DETACH_WAIT);
             return true;
         } catch (AgentException | TimeoutException e) {
             // Raw mode: the line needs its own carriage returns.
-            err.print("\r\nagentctl: cannot detach: " + e.getMessage() + "\r\n");
+            err.print("\r\nagentctl: cannot detach: " + e.getMessage() + (session.isDone() ? "" : then) + "\r\n");
             err.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -469,7 +471,7 @@ final class ExecCommand {
                         + " leaving it to what the agent does when its host goes away");
                 System.exit(status);
             }
-            if (!detach(session, err) && !session.isDone()) {
+            if (!detach(session, err, "") && !session.isDone()) {
                 System.exit(status);
             }
         });

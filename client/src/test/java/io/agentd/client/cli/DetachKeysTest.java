@@ -51,6 +51,20 @@ class DetachKeysTest {
         assertTrue(keys.found());
     }
 
+    /** After a refused detach the keys read behind the sequence are the session's, and the watch starts afresh. */
+    @Test
+    void aRefusedDetachGivesBackTheKeysAfterTheSequenceAndWatchesAgain() throws Exception {
+        DetachKeys keys = DetachKeys.parse(DetachKeys.DEFAULT);
+        assertArrayEquals(new byte[] {'a'}, type(keys, new byte[] {'a', P, Q, 'b', P}));
+        assertTrue(keys.found());
+        assertArrayEquals(new byte[] {'b'}, keys.refused(), "^P is held: it may begin the sequence again");
+        assertFalse(keys.found());
+        assertArrayEquals(new byte[0], type(keys, new byte[] {Q, 'z'}));
+        assertTrue(keys.found(), "the sequence typed again is seen again");
+        assertArrayEquals(new byte[] {'z'}, keys.refused());
+        assertArrayEquals(new byte[] {'c'}, type(keys, new byte[] {'c'}));
+    }
+
     @Test
     void whatIsHeldAtTheEndOfInputGoesToTheSession() throws Exception {
         DetachKeys keys = DetachKeys.parse("ctrl-p,ctrl-q");
