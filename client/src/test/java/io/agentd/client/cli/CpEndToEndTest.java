@@ -481,6 +481,48 @@ class CpEndToEndTest {
         assertEquals("old", Files.readString(d.resolve("f")), "the guest file is kept");
     }
 
+    /**
+     * A directory copied to a destination with a trailing slash that does not exist yet, its parent
+     * existing, is created there with the directory's contents, as {@code cp -r dir new/} does; both
+     * ways. Before, agentctl refused it ("cannot create directory 'new/': No such file or
+     * directory", exit 1). What cp(1) refuses stays refused: a file to a "new/" that does not exist
+     * (Not a directory), a "new/" whose parent does not exist (No such file or directory), and an
+     * existing directory still gets the source under its own name.
+     */
+    @Test
+    void aDirectoryToAMissingDestinationWithATrailingSlashCreatesItBothWays() throws Exception {
+        Path d = fresh("newdir");
+        Path t = tree(d);
+        Result up = cp(t.toString(), guest(d.resolve("up")) + "/");
+        assertEquals(0, up.code(), up.toString());
+        assertSameTree(t, d.resolve("up"), false);
+        Result down = cp(guest(t), d.resolve("down") + "//");
+        assertEquals(0, down.code(), down.toString());
+        assertSameTree(t, d.resolve("down"), false);
+
+        Result into = cp(t.toString(), guest(d.resolve("up")) + "/");
+        assertEquals(0, into.code(), into.toString());
+        assertSameTree(t, d.resolve("up/tree"), false);
+
+        Result noParent = cp(t.toString(), guest(d.resolve("none/new")) + "/");
+        assertEquals(1, noParent.code(), noParent.toString());
+        assertEquals("agentctl cp: cannot create directory '" + guest(d.resolve("none/new"))
+                + "/': No such file or directory\n", noParent.stderr());
+        Result noParentDown = cp(guest(t), d.resolve("none/new") + "/");
+        assertEquals(1, noParentDown.code(), noParentDown.toString());
+        assertTrue(noParentDown.stderr().contains("No such file or directory"), noParentDown.stderr());
+        assertFalse(Files.exists(d.resolve("none")));
+
+        Result file = cp(t.resolve("data").toString(), guest(d.resolve("f")) + "/");
+        assertEquals(1, file.code(), file.toString());
+        assertEquals("agentctl cp: cannot create regular file '" + guest(d.resolve("f")) + "/': Not a directory\n",
+                file.stderr());
+        Result fileDown = cp(guest(t.resolve("data")), d.resolve("f") + "/");
+        assertEquals(1, fileDown.code(), fileDown.toString());
+        assertTrue(fileDown.stderr().contains("Not a directory"), fileDown.stderr());
+        assertFalse(Files.exists(d.resolve("f")));
+    }
+
     @Test
     void asNobodyTheGuestsPermissionsApply() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root: -u nobody");

@@ -111,7 +111,9 @@ final class Copier {
     /**
      * Where the source operand goes (cp(1) and docker cp): into {@code dstPath} when that is a
      * directory (under the source's name, or its contents for a source ending in "/."), else as
-     * {@code dstPath} itself, whose directory must exist. Null after reporting why not.
+     * {@code dstPath} itself, whose directory must exist. A {@code dstPath} with a trailing slash
+     * that does not exist is made for a directory source, as {@code cp -r dir new/} does, and
+     * refused for any other. Null after reporting why not.
      */
     String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
         try {
@@ -121,16 +123,17 @@ final class Copier {
             }
             String what = source.isDir() ? "cannot create directory" : "cannot create regular file";
             if (there == null) {
-                if (dstPath.endsWith("/")) {
-                    throw new CopyFailure(what, dst.show(dstPath), source.isDir()
-                            ? "No such file or directory" : "Not a directory");
+                if (dstPath.endsWith("/") && !source.isDir()) {
+                    throw new CopyFailure(what, dst.show(dstPath), "Not a directory");
                 }
                 Entry parent = dst.stat(dst.parent(dstPath));
                 if (parent == null || !parent.isDir()) {
                     throw new CopyFailure(what, dst.show(dstPath),
                             parent == null ? "No such file or directory" : "Not a directory");
                 }
-                return dstPath;
+                // The directory made is "new", not "new/": the path this copy's checks of what it
+                // created compare, and the one its entries' paths are joined to.
+                return TrailingSlashes.strip(dstPath);
             }
             if (dstPath.endsWith("/")) {
                 // "f/" names a directory: a file there is not replaced (a host Path drops the slash,

@@ -86,10 +86,7 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public String parent(String path) {
-        String p = path;
-        while (p.length() > 1 && p.endsWith("/")) {
-            p = p.substring(0, p.length() - 1);
-        }
+        String p = TrailingSlashes.strip(path);
         int slash = p.lastIndexOf('/');
         return slash <= 0 ? "/" : p.substring(0, slash);
     }
@@ -105,10 +102,7 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public String name(String path) {
-        String p = path;
-        while (p.length() > 1 && p.endsWith("/")) {
-            p = p.substring(0, p.length() - 1);
-        }
+        String p = TrailingSlashes.strip(path);
         return p.substring(p.lastIndexOf('/') + 1);
     }
 
