@@ -11,7 +11,7 @@ import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
 import io.agentd.agent.transport.LogThrottle;
-import io.agentd.agent.transport.RefusalLog;
+import io.agentd.agent.transport.HostEventLog;
 import io.agentd.agent.transport.StalledInputLog;
 import io.agentd.agent.transport.PortLink;
 import java.util.ArrayList;
@@ -65,8 +65,8 @@ public final class Agent implements HostConnections {
     private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
     /** The rate-limited lines of stalled input, over every connection (a slow-loris host opens many). */
     private final StalledInputLog stalledInput = new StalledInputLog();
-    /** The lines of refused frames and failed requests, one rate for every connection. */
-    private final RefusalLog refusals;
+    /** The lines of refused frames, failed requests and connections coming and going: one rate for every connection. */
+    final HostEventLog hostEvents;
     /** Clock steps (core.clock.sync): a host may send them in a loop; a line per interval, with a count. */
     final LogThrottle clockLog = new LogThrottle(10_000);
     /** Every connection served now, by number. */
@@ -92,7 +92,7 @@ public final class Agent implements HostConnections {
         this.version = version;
         this.linkSettings = linkSettings;
         this.maxConnections = maxConnections;
-        this.refusals = new RefusalLog(loop);
+        this.hostEvents = new HostEventLog(loop);
         sessions.setOnIdle(this::onSessionsIdle);
     }
 
@@ -147,7 +147,7 @@ public final class Agent implements HostConnections {
         // and its one host cannot reconnect anyway.
         long frameTimeout = counted ? linkSettings.frameTimeoutMillis() : 0;
         PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames,
-                frameTimeout, stalledInput, refusals);
+                frameTimeout, stalledInput, hostEvents);
         HeldIds held = new HeldIds();
         FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
         Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);
@@ -163,7 +163,9 @@ public final class Agent implements HostConnections {
         if (c.countsAgainstLimit()) {
             socketConnections--;
         }
-        log.info("{} closed; {} connection(s) open", c, connections.size());
+        if (hostEvents.takeConnectionLine()) {
+            log.info("{} closed; {} connection(s) open", c, connections.size());
+        }
         if (phase == Phase.FLUSHING && allFlushed()) {
             stop("every frame written");
         }

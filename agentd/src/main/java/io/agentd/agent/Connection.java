@@ -126,8 +126,10 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         }
         link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
                 new Ready(times.processStartNanos(), times.mainStartNanos(), now, agent.version(), features)));
-        log.info("host connected: connection {} ({}), core.ready sent (agent {})", number, describe,
-                agent.version());
+        if (agent.hostEvents.takeConnectionLine()) {
+            log.info("host connected: connection {} ({}), core.ready sent (agent {})", number, describe,
+                    agent.version());
+        }
     }
 
     @Override

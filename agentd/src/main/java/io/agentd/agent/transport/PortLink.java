@@ -115,7 +115,7 @@ public final class PortLink implements HostOutput {
     /** Drops a socket host that leaves a frame unfinished (--frame-timeout). */
     private final PartialFrameDeadline frameDeadline;
     private final StalledInputLog stalledInput;
-    private final RefusalLog refusalLog;
+    private final HostEventLog hostEvents;
     private final UnencodableFrames unencodable = new UnencodableFrames();
     /**
      * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
@@ -180,23 +180,26 @@ public final class PortLink implements HostOutput {
      */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
             long frameTimeoutMillis, StalledInputLog stalledInput) {
-        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, new RefusalLog(loop),
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, new HostEventLog(loop),
                 loop::nanoTime);
     }
 
-    /** @param refusals the log lines of refused frames, shared with the agent's other links (one rate for all) */
+    /**
+     * @param hostEvents the log lines a host causes at its own rate (refused frames, hang-ups), shared
+     *     with the agent's other links (one rate for all)
+     */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
-            long frameTimeoutMillis, StalledInputLog stalledInput, RefusalLog refusals) {
-        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, refusals, loop::nanoTime);
+            long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents) {
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, hostEvents, loop::nanoTime);
     }
 
     /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
     PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
-        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new RefusalLog(loop), clock);
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new HostEventLog(loop), clock);
     }
 
     private PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
-            long frameTimeoutMillis, StalledInputLog stalledInput, RefusalLog refusals, LongSupplier clock) {
+            long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, LongSupplier clock) {
         this.loop = loop;
         this.clock = clock;
         this.largeFrames = largeFrames;
@@ -219,7 +222,7 @@ public final class PortLink implements HostOutput {
                 return waterMarks.outputAllowed();
             }
         }, clock);
-        this.refusalLog = refusals;
+        this.hostEvents = hostEvents;
         this.stalledInput = stalledInput;
         this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
             @Override
@@ -342,11 +345,11 @@ public final class PortLink implements HostOutput {
 
     /**
      * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
-     * see {@link RefusalLog} for the rate).
+     * see {@link HostEventLog} for the rate).
      */
     @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
-        refusalLog.refused(id, offendingType, kind.wire(), message);
+        hostEvents.refused(id, offendingType, kind.wire(), message);
         sendRefusal(id, kind, offendingType, message);
     }
 
@@ -367,14 +370,14 @@ public final class PortLink implements HostOutput {
      */
     @Override
     public void refuseStdin(long id, Integer errno, String errnoName, String message) {
-        refusalLog.stdinRefused(id, errnoName, message);
+        hostEvents.stdinRefused(id, errnoName, message);
         send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
     }
 
     /** See {@link HostOutput#requestFailed}: under the agent's shared limit for such lines. */
     @Override
     public void requestFailed(long id, ExecFailed failed, String quotedCmd) {
-        refusalLog.requestFailed(id, failed, quotedCmd);
+        hostEvents.requestFailed(id, failed, quotedCmd);
     }
 
     /**
@@ -382,7 +385,7 @@ public final class PortLink implements HostOutput {
      * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
      */
     public void refuseRequest(long id, ExecFailed failed) {
-        refusalLog.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
+        hostEvents.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 
@@ -865,7 +868,7 @@ public final class PortLink implements HostOutput {
 
     private void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
-        if (wasConnected) {
+        if (wasConnected && hostEvents.takeConnectionLine()) {
             log.info("host link on fd {} closed: {}", reg.fd(), LogText.message(why));
         }
         // What was written of that frame went to the host that left; a port's returning host must

@@ -109,7 +109,9 @@ final class SocketAcceptor {
             Os.close(fd);
             return;
         }
-        HostEndpoint endpoint = connections.accept(describe + " (" + peer + ")", policy);
+        // The fd names the connection in the link's own lines (its hang-up); the connection's
+        // served line, which says who it is, is the only one logged for the accept.
+        HostEndpoint endpoint = connections.accept(describe + " (" + peer + ", fd " + fd + ")", policy);
         if (endpoint == null) {
             refuseOverLimit(fd, peer);
             return;
@@ -127,7 +129,6 @@ final class SocketAcceptor {
             return;
         }
         connFds.add(fd);
-        log.info("host connected on {} ({}, fd {})", describe, peer, fd);
     }
 
     /**

@@ -99,6 +99,42 @@ class FloodsE2ETest {
     }
 
     /**
+     * A host that connects and closes in a loop (any local user the socket admits can) is served
+     * every time, but its connections' lines (served, hang-up, closed: three each) share one rate:
+     * each is logged or counted in a "not logged" line after its second.
+     */
+    @Test
+    void aConnectAndCloseLoopIsServedEveryTimeAndLoggedAtALimitedRate() throws Exception {
+        int connections = 300;
+        long lines = 3L * connections;
+        try (AgentProcess agent = AgentProcess.start("connect-flood")) {
+            for (int i = 0; i < connections; i++) {
+                try (HostConnection host = agent.connectReady()) {
+                    // served: core.ready came; the close is the host's
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            String log;
+            long logged;
+            long leftOut;
+            do {
+                Thread.sleep(200);
+                log = agent.logText();
+                logged = log.lines().filter(l -> l.contains("Connection: host connected: connection ")
+                        || l.contains(" connection(s) open") || (l.contains("host link on fd ") && l.contains(" closed: ")))
+                        .count();
+                leftOut = java.util.regex.Pattern.compile("(\\d+) more lines of connections opened and closed in the last second not logged")
+                        .matcher(log).results().mapToLong(m -> Long.parseLong(m.group(1))).sum();
+            } while (logged + leftOut < lines && System.nanoTime() < deadline);
+            assertEquals(lines, logged + leftOut, log);
+            assertTrue(logged < lines / 3, logged + " lines for " + connections + " connections");
+            try (HostConnection host = agent.connectReady()) {
+                assertAnswersPing(agent, host, 1);
+            }
+        }
+    }
+
+    /**
      * Frames of the largest size the decoder accepts: garbage bodies (malformed) and stdin data for
      * sessions that do not exist (invalid_session). Each is buffered whole before it is refused.
      */

@@ -72,7 +72,7 @@ class VsockE2ETest {
                 Os.close(a);
                 Os.close(b);
             }
-            agent.awaitLog("host connected on vsock:" + port + " (cid ");
+            agent.awaitLog("(vsock:" + port + " (cid ");
         }
     }
 

@@ -8,15 +8,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The log lines for refused frames (and undelivered stdin), and those for requests answered failed
- * before anything ran, each at most {@link #LINES_PER_SECOND} a second over all of the agent's
- * connections (one instance, shared: one each would let 64 hosts, or one that reconnects, log 20 a
- * second apiece). A host that floods
- * bad frames still gets every core.error on the wire, but must not flood the operator's log: logging
- * is synchronous on the loop thread and the guest's console is a serial port. The lines left out
- * are counted and reported in one line when their second is over.
+ * The log lines a host causes at its own rate, each kind at most {@link #LINES_PER_SECOND} a second
+ * over all of the agent's connections (one instance, shared: one each would let 64 hosts, or one
+ * that reconnects, log 20 a second apiece): refused frames (and undelivered stdin), requests
+ * answered failed before anything ran, and connections coming and going. A host that floods bad
+ * frames still gets every core.error on the wire, and one that connects and closes in a loop is
+ * still served each time, but neither may flood the operator's log: logging is synchronous on the
+ * loop thread and the guest's console is a serial port. The lines left out are counted and
+ * reported in one line when their second is over.
  */
-public final class RefusalLog {
+public final class HostEventLog {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
     static final int LINES_PER_SECOND = 20;
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -30,8 +31,22 @@ public final class RefusalLog {
      */
     private final Window failures = new Window("failed requests (each was answered with exec.failed)");
 
-    public RefusalLog(Loop loop) {
+    /**
+     * A connection served or over, and a host link's hang-up: a local user allowed on a socket can
+     * connect and close thousands of times a second, each a few lines.
+     */
+    private final Window connections = new Window("lines of connections opened and closed");
+
+    public HostEventLog(Loop loop) {
         this.loop = loop;
+    }
+
+    /**
+     * Whether a line about a connection coming or going may be logged now (the caller writes it);
+     * false counts it for the report at the end of its second.
+     */
+    public boolean takeConnectionLine() {
+        return connections.takeLine();
     }
 
     /** One refused frame (never its payload). */
