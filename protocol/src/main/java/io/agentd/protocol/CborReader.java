@@ -114,6 +114,24 @@ final class CborReader {
         return CborHead.definiteEntries(input, parser.tokenStart());
     }
 
+    /**
+     * Refuses the array or map token just read when its head declares more than {@code max}
+     * entries: before any entry is built. An indefinite one is refused by {@link #checkCount}.
+     */
+    void checkDeclared(String field, int max) throws ProtocolException {
+        long declared = declaredEntries();
+        if (declared > max) {
+            throw invalid(field + ": " + declared + " entries, more than the limit of " + max);
+        }
+    }
+
+    /** Refuses an array or map at its entry number {@code entries} (from 1) when that is past {@code max}. */
+    void checkCount(String field, int entries, int max) throws ProtocolException {
+        if (entries > max) {
+            throw invalid(field + ": more than the limit of " + max + " entries");
+        }
+    }
+
     /** Opens the map that {@code token} starts. */
     void beginMap(String field, JsonToken token) throws ProtocolException {
         if (token != JsonToken.START_OBJECT) {
@@ -220,8 +238,11 @@ final class CborReader {
         return textValue(field);
     }
 
-    /** An array of text; null stands for the empty list. */
-    List<String> textList(String field) throws ProtocolException {
+    /**
+     * An array of at most {@code maxEntries} texts; null stands for the empty list. Bounded because
+     * a frame of one-character texts would otherwise cost some 25 times its size in String objects.
+     */
+    List<String> textList(String field, int maxEntries) throws ProtocolException {
         JsonToken token = next(field);
         if (token == JsonToken.VALUE_NULL) {
             return List.of();
@@ -229,8 +250,10 @@ final class CborReader {
         if (token != JsonToken.START_ARRAY) {
             throw expected(field, "an array of text", token);
         }
+        checkDeclared(field, maxEntries);
         List<String> items = new ArrayList<>();
         while ((token = next(field)) != JsonToken.END_ARRAY) {
+            checkCount(field, items.size() + 1, maxEntries);
             if (token != JsonToken.VALUE_STRING) {
                 throw expected(field + "[" + items.size() + "]", "text", token);
             }

@@ -83,7 +83,7 @@ final class PayloadDecoding {
                 case "init_time_ns" -> init = r.u64(key);
                 case "ready_time_ns" -> ready = r.u64(key);
                 case "agent_version" -> version = r.textOrNull(key);
-                case "features" -> features = r.textList(key);
+                case "features" -> features = r.textList(key, Ready.FEATURES_MAX_ENTRIES);
                 default -> r.skipValue(key);
             }
         }

@@ -105,10 +105,10 @@ final class SessionPayloadDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.expected("sessions", "an array of maps", token);
         }
-        checkDeclared(r, "sessions", SESSIONS_MAX_ENTRIES);
+        r.checkDeclared("sessions", SESSIONS_MAX_ENTRIES);
         List<SessionInfo> sessions = new ArrayList<>();
         while ((token = r.next("sessions")) != JsonToken.END_ARRAY) {
-            checkCount(r, "sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES);
+            r.checkCount("sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES);
             String at = "sessions[" + sessions.size() + "]";
             r.beginMap(at, token);
             sessions.add(info(r, at));
@@ -170,29 +170,16 @@ final class SessionPayloadDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.expected(field, "an array of text", token);
         }
-        checkDeclared(r, field, ExecLimits.ARGS_MAX_ENTRIES);
+        r.checkDeclared(field, ExecLimits.ARGS_MAX_ENTRIES);
         List<String> items = new ArrayList<>();
         while ((token = r.next(field)) != JsonToken.END_ARRAY) {
             String item = field + "[" + items.size() + "]";
-            checkCount(r, field, items.size() + 1, ExecLimits.ARGS_MAX_ENTRIES);
+            r.checkCount(field, items.size() + 1, ExecLimits.ARGS_MAX_ENTRIES);
             if (token != JsonToken.VALUE_STRING) {
                 throw r.expected(item, "text", token);
             }
             items.add(r.textValue(item));
         }
         return items;
-    }
-
-    private static void checkDeclared(CborReader r, String field, int max) throws ProtocolException {
-        long declared = r.declaredEntries();
-        if (declared > max) {
-            throw r.invalid(field + ": " + declared + " entries, more than the limit of " + max);
-        }
-    }
-
-    private static void checkCount(CborReader r, String field, int entries, int max) throws ProtocolException {
-        if (entries > max) {
-            throw r.invalid(field + ": more than the limit of " + max + " entries");
-        }
     }
 }

@@ -37,6 +37,13 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
      */
     public static final String FEATURE_SESSION_DETACH = "session_detach";
 
+    /**
+     * Most features a ready may list: the decoder refuses more (invalid_payload). Agents list a
+     * handful; the bound keeps a hostile agent's one frame from costing a host's client far more
+     * memory than the frame's size.
+     */
+    public static final int FEATURES_MAX_ENTRIES = 256;
+
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);
     }
