@@ -73,6 +73,8 @@ public final class Sessions {
     private static final int READ_BYTES = 64 * 1024;
     /** Kept output is replayed to an attacher in frames of at most this much. */
     private static final int REPLAY_PIECE_BYTES = 64 * 1024;
+    /** How long a shutdown waits for its sessions after their SIGKILL ({@link #stopWaitingForUnkillable}). */
+    static final long KILLED_EXIT_WAIT_MILLIS = 10_000;
 
     private final Loop loop;
     private final Starter starter;
@@ -549,7 +551,11 @@ public final class Sessions {
 
     // ---- shutdown and host loss ----
 
-    /** SIGTERM to every session's group now, SIGKILL to what is left after the grace. */
+    /**
+     * SIGTERM to every session's group now, SIGKILL to what is left after the grace, and after
+     * {@link #KILLED_EXIT_WAIT_MILLIS} more the shutdown goes on without the sessions that are still
+     * not over ({@link #stopWaitingForUnkillable}).
+     */
     public void beginShutdown() {
         shuttingDown = true;
         all.forEach(Session::killCgroupAtEnd);
@@ -557,7 +563,26 @@ public final class Sessions {
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
             cgroups.killAll();
+            loop.schedule(KILLED_EXIT_WAIT_MILLIS, this::stopWaitingForUnkillable);
         });
+    }
+
+    /**
+     * A session not over this long after its SIGKILL has a leader the kernel cannot end yet: one in
+     * uninterruptible sleep (I/O to a hung NFS server, FUSE daemon or device) takes the signal only
+     * when that I/O returns, which may be never. The shutdown must not wait for it for ever (init
+     * waits for the agent to power the VM off): it goes on without those exits. Their groups stay
+     * recorded and their cgroups in place, so the next agent's start kills what is left.
+     */
+    private void stopWaitingForUnkillable() {
+        if (all.isEmpty()) {
+            return;
+        }
+        List<Integer> pids = new ArrayList<>();
+        all.forEach(s -> pids.add(s.pid));
+        log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?): the agent"
+                + " stops without their exits", all.size(), KILLED_EXIT_WAIT_MILLIS, pids);
+        onIdle.run();
     }
 
     private void signalAll(int signal) {
