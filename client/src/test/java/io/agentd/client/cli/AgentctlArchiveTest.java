@@ -69,12 +69,27 @@ class AgentctlArchiveTest {
             assertRanRight(valid, "a valid archive");
             assertTrue(valid.classLoads().contains(AGENTCTL_CLASS_FROM_ARCHIVE), "started on the archive");
             assertEquals(List.of(), classesFromJars(valid.classLoads()), "exec: every class from the archive");
+            // Two call sites of one shape (two parser::getLongValue in CborReader) each need their own
+            // archived lambda class: the training's merged list once kept only one.
+            assertEquals(List.of(), lambdasSpun(valid.classLoads()), "exec: no lambda class spun at run time");
             // A refusal's classes are in the archive too: an exec sometimes gets one (its end of
             // stdin arriving after the command's exit), and a class from a jar opens every jar.
             Run refusedAttach = run(home, socket, "attach", List.of("attach", "4000000000"));
             assertEquals(126, refusedAttach.code(), "attach to an unknown session: " + refusedAttach);
             assertTrue(refusedAttach.stderr().contains("invalid_session"), refusedAttach.toString());
             assertEquals(List.of(), classesFromJars(refusedAttach.classLoads()), "attach refused: every class from the archive");
+
+            Path tree = Files.createDirectories(dir.resolve("tree/sub"));
+            Files.writeString(tree.resolve("file"), "a file\n");
+            Run up = run(home, socket, "cp-up", List.of("cp", dir.resolve("tree").toString(), ":" + dir.resolve("tree-up")));
+            assertEquals(0, up.code(), "cp of a directory up: " + up);
+            Run down = run(home, socket, "cp-down", List.of("cp", ":" + dir.resolve("tree-up"), dir.resolve("tree-down").toString()));
+            assertEquals(0, down.code(), "cp of a directory down: " + down);
+            assertEquals("a file\n", Files.readString(dir.resolve("tree-down/sub/file")));
+            for (Run cp : List.of(up, down)) {
+                assertEquals(List.of(), classesFromJars(cp.classLoads()), "cp: every class from the archive");
+                assertEquals(List.of(), lambdasSpun(cp.classLoads()), "cp: no lambda class spun at run time");
+            }
 
             // The launcher sees nothing wrong (no jar newer than the archive); the JVM sees a jar's
             // time differ from the one it recorded and refuses the archive, silently.
@@ -106,6 +121,12 @@ class AgentctlArchiveTest {
     /** The class-loading log's lines for classes read from a jar rather than mapped from an archive. */
     private static List<String> classesFromJars(String classLoads) {
         return classLoads.lines().filter(line -> line.contains("source: file:") || line.contains("source: jar:"))
+                .toList();
+    }
+
+    /** The class-loading log's lines for lambda classes made at run time (with ASM) rather than mapped. */
+    private static List<String> lambdasSpun(String classLoads) {
+        return classLoads.lines().filter(line -> line.contains("$$Lambda$") && !line.contains("source: shared objects file"))
                 .toList();
     }
 
