@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Shell functions of the guest's scripts that parse text, each run alone by the shell its script
  * runs under, on made-up input (no image is built, no VM booted): build-image's reading of ldd's
- * output.
+ * output, init's reading of the kernel command line.
  */
 class GuestScriptFunctionsTest {
     private static final Path GUEST = Path.of(System.getProperty("agentd.project.root", ".."))
@@ -44,6 +44,23 @@ class GuestScriptFunctionsTest {
                 "/lib/x86_64-linux-gnu/libc.so.6",
                 "/opt/my libs/ld-linux-x86-64.so.2"),
                 run("bash", "build-image", "ldd_paths", "ldd_paths", ldd));
+    }
+
+    /**
+     * The kernel keeps whitespace inside double quotes in one parameter and removes the quotes around
+     * its value or all of it (kernel/params.c, next_arg). Before, init split /proc/cmdline at every
+     * space (agentd.env="GREETING=hello world" became --env '"GREETING=hello' and a stray 'world"')
+     * and glob-expanded each word.
+     */
+    @Test
+    void initSplitsTheKernelCommandLineAsTheKernelDoes() throws Exception {
+        Path cmdline = dir.resolve("cmdline");
+        Files.createFile(dir.resolve("agentd.profile=from-a-glob"));
+        Files.writeString(cmdline, "console=ttyS0  quiet agentd.env=\"GREETING=hello world\" \"agentd.cwd=/tmp/a b\""
+                + " agentd.profile=* agentd.empty=\"\" agentd.odd=\" a=\"b c\"\n");
+        assertEquals(List.of("console=ttyS0", "quiet", "agentd.env=GREETING=hello world", "agentd.cwd=/tmp/a b",
+                "agentd.profile=*", "agentd.empty=", "agentd.odd= a=\"b", "c\""),
+                run("sh", "init", "kernel_params", "kernel_params '" + cmdline + "'", ""));
     }
 
     /**
