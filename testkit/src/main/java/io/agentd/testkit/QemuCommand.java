@@ -54,9 +54,20 @@ final class QemuCommand {
                 "-nographic", "-nodefaults", "-no-user-config", "-no-reboot", "-net", "none",
                 "-pidfile", pidFile.toString(),
                 "-serial", "file:" + console,
-                "-qmp", "unix:" + qmpSocket + ",server=on,wait=off",
+                "-qmp", "unix:" + optionValue(qmpSocket) + ",server=on,wait=off",
                 "-device", "virtio-serial-pci",
-                "-chardev", "socket,id=" + PORT_NAME + ",path=" + chardevSocket + ",server=on,wait=off",
+                "-chardev", "socket,id=" + PORT_NAME + ",path=" + optionValue(chardevSocket) + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=" + PORT_NAME + ",name=" + PORT_NAME + ",id=" + PORT_DEVICE_ID);
+    }
+
+    /**
+     * {@code path} inside a {@code -chardev} or {@code -qmp unix:} value. QEMU splits those at commas
+     * into key=value pairs and reads a doubled comma as a comma of the value, so a run directory such
+     * as {@code /tmp/run,1} would otherwise end the path at its comma. {@code -serial file:},
+     * {@code -kernel}, {@code -initrd} and {@code -pidfile} take their argument whole: their paths are
+     * not escaped (doubled, they would name another file).
+     */
+    private static String optionValue(Path path) {
+        return path.toString().replace(",", ",,");
     }
 }

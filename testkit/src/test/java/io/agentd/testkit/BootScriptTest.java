@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -114,6 +115,32 @@ class BootScriptTest {
                 Thread.sleep(50);
             }
         }
+    }
+
+    /**
+     * QEMU splits a -chardev or -qmp unix: value at its commas, so boot doubles a comma of the run
+     * directory there and nowhere else. Before, QEMU refused the -qmp option of a run directory such
+     * as /tmp/run,dir at once ("Invalid parameter 'dir/qmp.sock'").
+     */
+    @Test
+    void aCommaInTheRunDirectoryIsDoubledWhereQemuSplitsTheValueAtCommas() throws Exception {
+        Path args = dir.resolve("qemu.args");
+        qemu("printf '%s\\n' \"$@\" > '" + args + "'\nexit 1");
+        Path run = dir.resolve("run,dir");
+        Process boot = boot(run);
+        assertTrue(boot.waitFor(60, TimeUnit.SECONDS), "boot still waits after 60 s: " + bootOutput());
+        List<String> argv = Files.readAllLines(args);
+        String escaped = run.toString().replace(",", ",,");
+        assertEquals("socket,id=agent,path=" + escaped + "/port.sock,server=on,wait=off", valueOf(argv, "-chardev"));
+        assertEquals("unix:" + escaped + "/qmp.sock,server=on,wait=off", valueOf(argv, "-qmp"));
+        assertEquals("file:" + run + "/console.log", valueOf(argv, "-serial"));
+        assertEquals(run + "/qemu.pid", valueOf(argv, "-pidfile"));
+    }
+
+    private static String valueOf(List<String> argv, String option) {
+        int i = argv.indexOf(option);
+        assertTrue(i >= 0 && i + 1 < argv.size(), "no " + option + " in " + argv);
+        return argv.get(i + 1);
     }
 
     /** Before: boot removed the running VM's sockets and pid files and started a second VM beside it. */

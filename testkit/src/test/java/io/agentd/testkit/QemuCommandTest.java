@@ -47,6 +47,33 @@ class QemuCommandTest {
         }
     }
 
+    /**
+     * QEMU splits a -chardev or -qmp unix: value at its commas, so a comma of a path there is doubled;
+     * -serial file:, -kernel, -initrd and -pidfile take their argument whole and keep it. Before, a run
+     * directory with a comma made QEMU refuse the -qmp option ("Invalid parameter 'dir/qmp.sock'").
+     */
+    @Test
+    void aCommaInThePathsIsDoubledWhereQemuSplitsTheValueAtCommas() throws IOException {
+        Path imageDir = FakeImage.create(tmp.resolve("image,1"));
+        GuestImage image = GuestImage.load(imageDir);
+        Path run = Path.of("/tmp/run,dir");
+        List<String> kit = QemuCommand.argv(QemuCommand.DEFAULT_BINARY, Accel.TCG, image, 1024, 2, List.of(),
+                run.resolve("port.sock"), run.resolve("qmp.sock"), run.resolve("console.log"), run.resolve("qemu.pid"));
+        assertEquals("socket,id=agent,path=/tmp/run,,dir/port.sock,server=on,wait=off", valueOf(kit, "-chardev"));
+        assertEquals("unix:/tmp/run,,dir/qmp.sock,server=on,wait=off", valueOf(kit, "-qmp"));
+        assertEquals("file:/tmp/run,dir/console.log", valueOf(kit, "-serial"));
+        assertEquals("/tmp/run,dir/qemu.pid", valueOf(kit, "-pidfile"));
+        assertEquals(image.kernel().toString(), valueOf(kit, "-kernel"));
+        assertTrue(valueOf(kit, "-kernel").contains("image,1/"), valueOf(kit, "-kernel"));
+        assertEquals(image.initrd().toString(), valueOf(kit, "-initrd"));
+    }
+
+    private static String valueOf(List<String> argv, String option) {
+        int i = argv.indexOf(option);
+        assertTrue(i >= 0 && i + 1 < argv.size(), "no " + option + " in " + argv);
+        return argv.get(i + 1);
+    }
+
     @Test
     void theKernelCommandLineIsTheBootScripts() throws IOException {
         Matcher m = Pattern.compile("(?m)^cmdline=\"([^\"]*)\"").matcher(Files.readString(BOOT));

@@ -1,0 +1,87 @@
+package io.agentd.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Shell functions of the guest's scripts that parse text, each run alone by the shell its script
+ * runs under, on made-up input (no image is built, no VM booted): build-image's reading of ldd's
+ * output, init's reading of the kernel command line.
+ */
+class GuestScriptFunctionsTest {
+    private static final Path GUEST = Path.of(System.getProperty("agentd.project.root", ".."))
+            .resolve("scripts/guest").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+
+    /**
+     * Before, build-image took every run of non-spaces after a slash: for a rootfs under a path with a
+     * space ldd's "/tmp/with space/...rootfs/opt/jre/bin/../lib/libjli.so" became "/tmp/with" and
+     * "/...libjli.so", and the build died copying them ("cp: cannot stat").
+     */
+    @Test
+    void buildImageReadsLibraryPathsWithSpacesWholeFromLddsOutput() throws Exception {
+        String ldd = """
+                \tlinux-vdso.so.1 (0x00007ffd1c3f0000)
+                \tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x00007f456fa60000)
+                \tlibjli.so => /tmp/with space/repo/build/guest/rootfs/opt/jre/bin/../lib/libjli.so (0x00007f456fa50000)
+                \tlibgone.so.2 => not found
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                \t/opt/my libs/ld-linux-x86-64.so.2 (0x00007f456fa9a000)
+                """;
+        assertEquals(List.of("/lib/x86_64-linux-gnu/libz.so.1",
+                "/tmp/with space/repo/build/guest/rootfs/opt/jre/bin/../lib/libjli.so",
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/opt/my libs/ld-linux-x86-64.so.2"),
+                run("bash", "build-image", "ldd_paths", "ldd_paths", ldd));
+    }
+
+    /**
+     * The kernel keeps whitespace inside double quotes in one parameter and removes the quotes around
+     * its value or all of it (kernel/params.c, next_arg). Before, init split /proc/cmdline at every
+     * space (agentd.env="GREETING=hello world" became --env '"GREETING=hello' and a stray 'world"')
+     * and glob-expanded each word.
+     */
+    @Test
+    void initSplitsTheKernelCommandLineAsTheKernelDoes() throws Exception {
+        Path cmdline = dir.resolve("cmdline");
+        Files.createFile(dir.resolve("agentd.profile=from-a-glob"));
+        Files.writeString(cmdline, "console=ttyS0  quiet agentd.env=\"GREETING=hello world\" \"agentd.cwd=/tmp/a b\""
+                + " agentd.profile=* agentd.empty=\"\" agentd.odd=\" a=\"b c\"\n");
+        assertEquals(List.of("console=ttyS0", "quiet", "agentd.env=GREETING=hello world", "agentd.cwd=/tmp/a b",
+                "agentd.profile=*", "agentd.empty=", "agentd.odd= a=\"b", "c\""),
+                run("sh", "init", "kernel_params", "kernel_params '" + cmdline + "'", ""));
+    }
+
+    /**
+     * Runs {@code call} in {@code dir} (where a glob would find files) with {@code shell}, after the
+     * definition of {@code function} taken from the script: its lines from {@code function() {} to
+     * the first line that is {@code }}.
+     */
+    private List<String> run(String shell, String script, String function, String call, String stdin)
+            throws IOException, InterruptedException {
+        List<String> lines = Files.readAllLines(GUEST.resolve(script));
+        int start = lines.indexOf(function + "() {");
+        assertTrue(start >= 0, "no " + function + "() { in " + script);
+        int end = lines.subList(start, lines.size()).indexOf("}") + start;
+        String definition = String.join("\n", lines.subList(start, end + 1));
+        Process p = new ProcessBuilder(shell, "-c", definition + "\n" + call).directory(dir.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), shell + " still runs");
+        assertEquals(0, p.exitValue(), shell + " failed; printed: " + out);
+        return out.lines().toList();
+    }
+}
