@@ -36,11 +36,17 @@
  *     told from one killed just after it: it counts as started.)
  *  6. fd hygiene: 0/1/2 are dup'd into place, then close_range closes everything above 2, whatever
  *     its close-on-exec flag.
- *  7. The child joins its session's cgroup itself, before anything else it does could fork, allocate
- *     much or run the target: every process the target makes is then born inside the cgroup, and
- *     the agent can kill them all with cgroup.kill. It writes "0" (itself) to cgroup.procs through
- *     an fd the agent opened (opening a path would be a file lookup in the child, and the fd is
- *     closed with the rest by close_range).
+ *  7. The child is in its session's cgroup before it does anything that could fork, allocate much or
+ *     run the target: every process the target makes is then born inside the cgroup, and the agent
+ *     can kill them all with cgroup.kill. It is created there: clone3 with CLONE_INTO_CGROUP (Linux
+ *     5.7), given the cgroup directory's fd the agent opened. Moving a process in afterwards (writing
+ *     to cgroup.procs) takes the cgroup core's rwsem for writing, which waits for an RCU grace
+ *     period whenever no other move came just before: milliseconds, on every command run alone;
+ *     creating it there waits for none. Where clone3 cannot (a kernel without it, or without
+ *     CLONE_INTO_CGROUP, or not x86-64, where the trampoline below is written), and on any failure
+ *     of clone3, the spawn is made again the old way and the child joins by writing "0" (itself) to
+ *     the cgroup's cgroup.procs, opened relative to that fd; a cgroup that refuses the child then
+ *     fails at that step, with its errno. (The fd is closed with the rest by close_range.)
  *  8. An agent holding many fds (10,000 sessions hold 40,000) would pay for all of them in every
  *     spawn: the clone copies its fd table, and the exec or close_range closes each copy one by one.
  *     So when spec->keep_below is set, the agent has put every fd the child needs below it, and the
@@ -63,7 +69,7 @@
  * The child's steps, in this order (the order of the code below):
  *   its pid published (rule 9); signals reset and unblocked; a table of its own of the fds below
  *   keep_below (rule 8, when set);
- *   the session's cgroup joined (join_cgroup); setsid and the
+ *   the session's cgroup joined (join_cgroup; unless born there, rule 7); setsid and the
  *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
  *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
  *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
@@ -113,6 +119,12 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 #define FAILED_EXIT 127
@@ -129,6 +141,7 @@ struct child {
     volatile struct agentd_spawn_result *result;  /* shared with the parent */
     char *candidate;                              /* scratch for the PATH search */
     long max_fd;                                  /* close_range fallback bound */
+    int born_in_cgroup;                           /* clone3 put it in spec->cgroup_fd (rule 7) */
 };
 
 /* ---- the child: reporting ------------------------------------------------------------------- */
@@ -175,11 +188,15 @@ static void unshare_fds(struct child *c)
     STEP(c, syscall(SYS_close_range, (unsigned)c->spec->keep_below, ~0U, CLOSE_RANGE_UNSHARE));
 }
 
-/* Into the session's cgroup (rule 7): "0" written to its cgroup.procs moves the writer. */
+/* Into the session's cgroup when clone3 could not create it there (rule 7): "0" written to the
+ * cgroup's cgroup.procs moves the writer. */
 static void join_cgroup(struct child *c)
 {
     at_stage(c, STAGE_CGROUP);
-    STEP(c, syscall(SYS_write, (int)c->spec->cgroup_procs_fd, "0", 1));
+    long procs = syscall(SYS_openat, (int)c->spec->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    STEP(c, procs);
+    STEP(c, syscall(SYS_write, (int)procs, "0", 1));
+    STEP(c, syscall(SYS_close, (int)procs));
 }
 
 /* Its own session and process group; a PTY slave becomes its controlling terminal. */
@@ -377,7 +394,7 @@ static int child_main(void *arg)
     reset_signals(c);
     if (c->spec->keep_below > 0)
         unshare_fds(c);
-    if (c->spec->join_cgroup)
+    if (c->spec->join_cgroup && !c->born_in_cgroup)
         join_cgroup(c);
     new_session(c);
     place_fds(c);
@@ -452,12 +469,91 @@ static void restore_signals(const uint64_t *old)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
 }
 
-/* clone with CLONE_PIDFD (the pidfd comes with the pid, no race with a reaper), or without it on
- * kernels before 5.2, where the pidfd is opened afterwards (or is -1 before 5.3). */
-static pid_t clone_child(struct child *c, void *stack_top, int *pidfd)
+/* clone3's arguments (struct clone_args of linux/sched.h, up to its cgroup field: Linux 5.7). */
+struct clone3_args {
+    uint64_t flags;
+    uint64_t pidfd;
+    uint64_t child_tid;
+    uint64_t parent_tid;
+    uint64_t exit_signal;
+    uint64_t stack;
+    uint64_t stack_size;
+    uint64_t tls;
+    uint64_t set_tid;
+    uint64_t set_tid_size;
+    uint64_t cgroup;
+};
+
+#if defined(__x86_64__)
+/* long clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg): clone3 that
+ * runs fn(arg) in the child and exits with its value, as glibc's clone() does for clone. The child
+ * starts at the syscall's return on its own stack, where no C frame exists, so what it does until
+ * fn is called is written here in assembly. Returns the child's pid, or -errno. fn and arg are kept
+ * in r9 and r8, which the syscall preserves (it clobbers rcx and r11). */
+long clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+        ".globl clone3_run\n"
+        ".hidden clone3_run\n"
+        ".type clone3_run, @function\n"
+        "clone3_run:\n"
+        "    mov %rdx, %r9\n"
+        "    mov %rcx, %r8\n"
+        "    mov $" "435" ", %eax\n"   /* SYS_clone3 */
+        "    syscall\n"
+        "    test %rax, %rax\n"
+        "    jz 1f\n"
+        "    ret\n"
+        "1:  xor %ebp, %ebp\n"         /* the child: the outermost frame */
+        "    and $-16, %rsp\n"
+        "    mov %r8, %rdi\n"
+        "    call *%r9\n"
+        "    mov %rax, %rdi\n"
+        "    mov $60, %eax\n"           /* SYS_exit */
+        "    syscall\n"
+        "    hlt\n"
+        ".size clone3_run, .-clone3_run\n");
+#define HAVE_CLONE3_RUN 1
+#endif
+
+/* The child created in its session's cgroup (rule 7): its pid, or -1 when clone3 cannot or did not
+ * (the old way is then taken). */
+static pid_t clone_into_cgroup(struct child *c, int flags, char *stack, size_t stack_size, int *pidfd)
 {
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (c->spec->keep_below > 0 ? CLONE_FILES : 0);
+#ifdef HAVE_CLONE3_RUN
+    struct clone3_args args = {
+        .flags = (uint64_t)flags | CLONE_PIDFD | CLONE_INTO_CGROUP,
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+        .stack = (uint64_t)(uintptr_t)stack,
+        .stack_size = stack_size,
+        .cgroup = (uint64_t)c->spec->cgroup_fd,
+    };
+    c->born_in_cgroup = 1;
+    long pid = clone3_run(&args, sizeof args, child_main, c);
+    if (pid > 0)
+        return (pid_t)pid;
+    c->born_in_cgroup = 0;
+#else
+    (void)c, (void)flags, (void)stack, (void)stack_size;
+#endif
     *pidfd = -1;
+    return -1;
+}
+
+/* clone with CLONE_PIDFD (the pidfd comes with the pid, no race with a reaper), or without it on
+ * kernels before 5.2, where the pidfd is opened afterwards (or is -1 before 5.3). With a cgroup to
+ * join, clone3 first (rule 7). The stack is the top CHILD_STACK_BYTES of the child's memory. */
+static pid_t clone_child(struct child *c, char *stack, int *pidfd)
+{
+    int flags = CLONE_VM | CLONE_VFORK | (c->spec->keep_below > 0 ? CLONE_FILES : 0);
+    *pidfd = -1;
+    if (c->spec->join_cgroup) {
+        pid_t born = clone_into_cgroup(c, flags, stack, CHILD_STACK_BYTES, pidfd);
+        if (born > 0)
+            return born;
+    }
+    flags |= SIGCHLD;
+    void *stack_top = stack + CHILD_STACK_BYTES;
     pid_t pid = clone(child_main, stack_top, flags | CLONE_PIDFD, c, pidfd);
     if (pid == -1 && errno == EINVAL) {
         pid = clone(child_main, stack_top, flags, c);
@@ -492,7 +588,7 @@ EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spaw
         return failed(result, STAGE_CLONE, err);
     }
     int pidfd;
-    pid_t pid = clone_child(&c, memory.base + memory.size, &pidfd);
+    pid_t pid = clone_child(&c, memory.base + memory.size - CHILD_STACK_BYTES, &pidfd);
     int clone_errno = errno;
     __atomic_store_n(&result->child, 0, __ATOMIC_SEQ_CST);  /* rule 9: before any waitpid */
     restore_signals(&old_mask);

@@ -32,12 +32,12 @@ struct agentd_spawn_spec {
     const uint32_t *groups;               /* supplementary groups (gid_t) */
     int64_t ngroups;
     int64_t profile;                      /* enum agentd_profile */
-    int64_t join_cgroup;                  /* 1: join the session's cgroup through cgroup_procs_fd; 0 (a
-                                             zeroed spec): stay in the agent's cgroup */
-    int64_t cgroup_procs_fd;              /* the session cgroup's cgroup.procs, open for writing */
+    int64_t join_cgroup;                  /* 1: the child goes into the session's cgroup, cgroup_fd; 0
+                                             (a zeroed spec): it stays in the agent's cgroup */
+    int64_t cgroup_fd;                    /* the session cgroup's directory, open read-only */
     int64_t keep_below;                   /* 0 (a zeroed spec): the child gets a copy of the agent's fd
                                              table. N > 0: every fd the child needs (stdio,
-                                             cgroup_procs_fd) is below N, and the child shares the
+                                             cgroup_fd) is below N, and the child shares the
                                              agent's table until it takes a copy of the fds below N
                                              only (rule 8 in agentd-shim.c) */
 };

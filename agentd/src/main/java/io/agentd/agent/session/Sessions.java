@@ -110,8 +110,8 @@ public final class Sessions {
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
     interface Starter {
-        /** @param cgroupProcsFd the session cgroup's cgroup.procs for the child to join, or -1 */
-        Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure;
+        /** @param cgroupFd the session cgroup's directory, for the child to be created in, or -1 */
+        Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure;
     }
 
     public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
@@ -237,7 +237,7 @@ public final class Sessions {
         SessionRoute route = null;
         Session s;
         try {
-            child = starter.start(spec, cgroup.procsFd());
+            child = starter.start(spec, cgroup.fd());
             groupRecords.started(child.pid());
             route = new SessionRoute(from, id, req.detachable(), retention);
             s = new Session(route, directory.nextNumber(), req.detachable(), child, spec, timeoutOf(req),
@@ -253,7 +253,7 @@ public final class Sessions {
             abortStart(host, id, req, child, cgroup, e);
             return;
         } finally {
-            cgroup.closeProcsFd();
+            cgroup.closeFd();
         }
         all.add(s);
         byKey.put(key, s);

@@ -34,7 +34,7 @@ final class ShimSpec {
     private static final int NGROUPS = 15;
     private static final int PROFILE = 16;
     private static final int JOIN_CGROUP = 17;
-    private static final int CGROUP_PROCS_FD = 18;
+    private static final int CGROUP_FD = 18;
     private static final int KEEP_BELOW = 19;
 
     private static final int RLIMIT_BYTES = 3 * 8;
@@ -59,11 +59,11 @@ final class ShimSpec {
      * @param searchPath the PATH a file without '/' is searched in
      * @param stdio      the fds for the child's 0, 1, 2
      * @param user       the credentials to switch to, or null to keep the agent's
-     * @param cgroupProcsFd the session cgroup's cgroup.procs open for writing, or -1: the agent's cgroup
+     * @param cgroupFd   the session cgroup's directory, open, or -1: the agent's cgroup
      * @param keepBelow  0, or a bound every fd above is below: the child then copies only the fds
      *                   below it (SpawnSlots)
      */
-    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupProcsFd,
+    ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupFd,
             int keepBelow) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
@@ -116,9 +116,9 @@ final class ShimSpec {
             put(NGROUPS, groups.length);
         }
         put(PROFILE, s.profile().ordinal());
-        if (cgroupProcsFd >= 0) {
+        if (cgroupFd >= 0) {
             put(JOIN_CGROUP, 1);
-            put(CGROUP_PROCS_FD, cgroupProcsFd);
+            put(CGROUP_FD, cgroupFd);
         }
         put(KEEP_BELOW, keepBelow);
     }

@@ -18,7 +18,7 @@ import java.util.Arrays;
 final class SpawnSlots {
     /** A spawn uses the slots when one of its fds is numbered this high or higher (the table is that large). */
     static final int WORTH_IT_FROM = 256;
-    /** stdin, stdout and stderr ends, and the cgroup.procs fd; a PTY needs two (the slave, the cgroup). */
+    /** stdin, stdout and stderr ends, and the session cgroup's fd; a PTY needs two (the slave, the cgroup). */
     static final int SLOTS = 4;
     /** Slots numbered past this (an agent that opened many fds before the spawner) are not worth keeping. */
     private static final int HIGHEST_USEFUL_SLOT = 64;

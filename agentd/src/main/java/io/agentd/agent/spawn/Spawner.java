@@ -74,10 +74,10 @@ public final class Spawner {
     }
 
     /**
-     * As {@link #start(SpawnSpec)}, the child joining a cgroup before anything else: it writes itself
-     * to {@code cgroupProcsFd} (that cgroup's cgroup.procs, open for writing; -1: the agent's cgroup).
+     * As {@link #start(SpawnSpec)}, the child in a cgroup before anything else: created in the one
+     * {@code cgroupFd} names (its directory, open; -1: the agent's cgroup), or joining it first thing.
      */
-    public Child start(SpawnSpec spec, int cgroupProcsFd) throws SpawnFailure {
+    public Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure {
         SpecValidation.check(spec);
         TargetUser user = resolveUser(spec);
         List<String> env = withHome(spec.env(), user);
@@ -104,7 +104,7 @@ public final class Spawner {
                 stdoutFd = out[0];
                 stderrFd = err[0];
             }
-            ShimSpec call = spawn(spec, env, stdio, user, cgroupProcsFd);
+            ShimSpec call = spawn(spec, env, stdio, user, cgroupFd);
             if (call.pid() <= 0) { // agentd_spawn sets the pid on success only
                 throw new SpawnFailure(ExecReport.failure(stageName(call, spec), call.errno(), spec));
             }
@@ -118,8 +118,8 @@ public final class Spawner {
      * is large (SpawnSlots); a kernel that refuses them (no CLOSE_RANGE_UNSHARE) is asked again
      * without, and never with them again.
      */
-    private ShimSpec spawn(SpawnSpec spec, List<String> env, int[] stdio, TargetUser user, int cgroupProcsFd) {
-        int[] childFds = {stdio[0], stdio[1], stdio[2], cgroupProcsFd};
+    private ShimSpec spawn(SpawnSpec spec, List<String> env, int[] stdio, TargetUser user, int cgroupFd) {
+        int[] childFds = {stdio[0], stdio[1], stdio[2], cgroupFd};
         synchronized (slots) {
             if (slots.worthIt(childFds)) {
                 int[] placed = slots.place(childFds);
@@ -140,7 +140,7 @@ public final class Spawner {
                 slots.disable();
             }
         }
-        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupProcsFd, 0));
+        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupFd, 0));
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {

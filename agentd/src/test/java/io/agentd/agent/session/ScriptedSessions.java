@@ -17,7 +17,7 @@ public final class ScriptedSessions {
 
     public ScriptedSessions(ScriptedLoop loop, Child... children) {
         Deque<Child> next = new ArrayDeque<>(List.of(children));
-        sessions = new Sessions(loop, (spec, cgroupProcsFd) -> next.size() > 1 ? next.poll() : next.peek(), new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
+        sessions = new Sessions(loop, (spec, cgroupFd) -> next.size() > 1 ? next.poll() : next.peek(), new SessionDefaults(null, null, List.of(), Profile.DEFAULT,
                 250, 2000, 1024, 4096, 512), io);
     }
 

@@ -115,7 +115,7 @@ class SessionStartFailureTest {
     @Test
     void aPipeSessionWhoseOutputTheLoopRefusesIsKilledClosedAndAnsweredFailed() {
         refusedFd = 12; // stderr: stdout is in the loop already
-        Sessions sessions = sessions((spec, procsFd) -> new Child(100, 13, 10, 11, 12, false));
+        Sessions sessions = sessions((spec, cgroupFd) -> new Child(100, 13, 10, 11, 12, false));
         sessions.onExecRequest(host, 5, ExecRequest.of("sleep", "60"));
 
         ExecFailed failed = failedOnly();
@@ -134,7 +134,7 @@ class SessionStartFailureTest {
     @Test
     void aDetachableSessionWhoseOutputTheLoopRefusesLeavesNoRingOpen() {
         refusedFd = 12;
-        Sessions sessions = sessions((spec, procsFd) -> new Child(100, 13, 10, 11, 12, false));
+        Sessions sessions = sessions((spec, cgroupFd) -> new Child(100, 13, 10, 11, 12, false));
         sessions.onExecRequest(host, 5, ExecRequest.of("sleep", "60").withDetachable(true));
         assertEquals("resource_limit", failedOnly().kind());
         assertEquals(0, sessions.retainedRings(), "no ring left behind for the eviction scan to walk for ever");
@@ -143,7 +143,7 @@ class SessionStartFailureTest {
     @Test
     void aPtySessionWhosePidfdTheLoopRefusesIsKilledClosedAndAnsweredFailed() {
         refusedFd = 13;
-        Sessions sessions = sessions((spec, procsFd) -> new Child(100, 13, 20, 20, -1, true));
+        Sessions sessions = sessions((spec, cgroupFd) -> new Child(100, 13, 20, 20, -1, true));
         ExecRequest req = ExecRequest.of("sleep", "60");
         sessions.onExecRequest(host, 5, req);
 
@@ -156,7 +156,7 @@ class SessionStartFailureTest {
 
     @Test
     void aStarterThatThrowsIsAnsweredFailedAndTheIdStaysFree() {
-        Sessions sessions = sessions((spec, procsFd) -> {
+        Sessions sessions = sessions((spec, cgroupFd) -> {
             throw new IllegalStateException("scripted bug in the spawner");
         });
         sessions.onExecRequest(host, 5, ExecRequest.of("true"));
@@ -170,7 +170,7 @@ class SessionStartFailureTest {
     @Test
     void afterARefusedStartTheNextRequestOnTheIdStarts() {
         refusedFd = 11;
-        Sessions sessions = sessions((spec, procsFd) -> new Child(100, 13, 10, 11, 12, false));
+        Sessions sessions = sessions((spec, cgroupFd) -> new Child(100, 13, 10, 11, 12, false));
         sessions.onExecRequest(host, 5, ExecRequest.of("sleep", "60"));
         refusedFd = -1;
         // The same fd numbers again, as the kernel would hand them out: the loop takes them.

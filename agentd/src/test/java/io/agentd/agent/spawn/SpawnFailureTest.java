@@ -39,21 +39,45 @@ class SpawnFailureTest {
     }
 
     /**
-     * The child's cgroup step (native-shim's join_cgroup): an fd it cannot write to fails the spawn at
-     * stage cgroup, typed, and nothing runs. Any read-only fd stands in for a refused cgroup.procs.
+     * A cgroup the child cannot be put in fails the spawn at stage cgroup, typed, and nothing runs. A
+     * directory that is no cgroup stands in for it: clone3 refuses to create the child there, and the
+     * old way (native-shim's join_cgroup) finds no cgroup.procs in it.
      */
     @Test
     void aCgroupTheChildCannotJoinIsStageCgroup() throws Exception {
-        int readOnly = Os.libc().open(Os.cString("/dev/null"), 0 | LibC.O_CLOEXEC, 0);
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "not-a-cgroup");
+        int notACgroup = Os.libc().open(Os.cString(dir.toString()), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         try {
             ExecFailed f = assertThrows(SpawnFailure.class,
-                    () -> ChildIo.spawner().start(spec("true", env(), null, null, List.of()), readOnly)).failure();
+                    () -> ChildIo.spawner().start(spec("true", env(), null, null, List.of()), notACgroup)).failure();
             assertEquals("cgroup", f.stage());
-            assertEquals("EBADF", f.errnoName());
+            assertEquals("ENOENT", f.errnoName());
             assertEquals("other", f.kind());
             assertTrue(f.message().contains("joining the session's cgroup"), f.message());
         } finally {
-            Os.close(readOnly);
+            Os.close(notACgroup);
+        }
+    }
+
+    /**
+     * Where clone3 cannot create the child in its cgroup (a kernel before 5.7; here, a directory that is
+     * no cgroup), the spawn is made the old way: the child writes itself ("0") to the directory's
+     * cgroup.procs, here a plain file that keeps what was written, and runs.
+     */
+    @Test
+    void whereClone3CannotTheChildJoinsThroughCgroupProcs() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "not-a-cgroup");
+        Path procs = Files.createFile(dir.resolve("cgroup.procs"));
+        int fd = Os.libc().open(Os.cString(dir.toString()), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        try {
+            Child child = ChildIo.spawner().start(spec("true", env(), null, null, List.of()), fd);
+            ExitStatus status = ExitStatus.waitFor(child.pid());
+            Os.libc().close(child.stdinFd());
+            ChildIo.closeRest(child);
+            assertEquals(0, status.code(), status.toString());
+            assertEquals("0", Files.readString(procs));
+        } finally {
+            Os.close(fd);
         }
     }
 

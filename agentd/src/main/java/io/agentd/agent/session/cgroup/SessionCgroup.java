@@ -25,7 +25,7 @@ public class SessionCgroup {
     private final boolean hasKill;
     /** The memory controller is on: memory.peak and memory.events exist (not looked for otherwise). */
     private final boolean hasMemory;
-    private int procsFd = -1;
+    private int fd = -1;
 
     SessionCgroup(Path dir, boolean hasKill, boolean hasMemory) {
         this.dir = dir;
@@ -38,22 +38,26 @@ public class SessionCgroup {
         return dir;
     }
 
-    /** cgroup.procs open for writing, for the child to join through; -1 for NONE or once closed. */
-    public int procsFd() {
-        return procsFd;
+    /**
+     * The cgroup's directory, open for the spawn: the child is created in the cgroup it names
+     * (clone3's CLONE_INTO_CGROUP) or joins it through its cgroup.procs (native-shim, rule 7); -1
+     * for NONE or once closed.
+     */
+    public int fd() {
+        return fd;
     }
 
-    /** Opens cgroup.procs for the child; returns 0 or the errno. */
-    int openProcsFd() {
-        procsFd = CgroupFs.open(dir.resolve("cgroup.procs"), LibC.O_WRONLY);
-        return procsFd < 0 ? Os.errno() : 0;
+    /** Opens the directory for the spawn; returns 0 or the errno. */
+    int openFd() {
+        fd = CgroupFs.open(dir, LibC.O_RDONLY | LibC.O_DIRECTORY);
+        return fd < 0 ? Os.errno() : 0;
     }
 
-    /** After the spawn: the child has joined (or failed to), the agent needs the fd no more. */
-    public void closeProcsFd() {
-        if (procsFd >= 0) {
-            Os.close(procsFd);
-            procsFd = -1;
+    /** After the spawn: the child is in the cgroup (or failed to get there), the agent needs the fd no more. */
+    public void closeFd() {
+        if (fd >= 0) {
+            Os.close(fd);
+            fd = -1;
         }
     }
 
@@ -152,7 +156,7 @@ public class SessionCgroup {
         if (dir == null) {
             return true;
         }
-        closeProcsFd();
+        closeFd();
         try {
             Files.deleteIfExists(dir); // rmdir: the kernel refuses it (EBUSY) while processes are inside
             return true;

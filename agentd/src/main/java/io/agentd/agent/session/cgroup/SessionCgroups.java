@@ -47,7 +47,7 @@ public final class SessionCgroups {
     }
 
     /**
-     * A new cgroup with these limits (null: none), its cgroup.procs open for the child; NONE when
+     * A new cgroup with these limits (null: none), its directory open for the spawn; NONE when
      * there are no cgroups and no limits were asked for.
      *
      * @throws CgroupRefusal a limit that cannot be applied (no controller, a value the kernel refuses)
@@ -83,9 +83,9 @@ public final class SessionCgroups {
             if (pidsMax != null) {
                 limit(dir, "pids.max", "pids_max", pidsMax);
             }
-            int err = cgroup.openProcsFd();
+            int err = cgroup.openFd();
             if (err != 0) {
-                throw refusal(FailureKind.OTHER, err, "cannot open " + dir.resolve("cgroup.procs") + ": "
+                throw refusal(FailureKind.OTHER, err, "cannot open " + dir + ": "
                         + Os.errnoName(err));
             }
         } catch (CgroupRefusal r) {
@@ -152,7 +152,7 @@ public final class SessionCgroups {
         if (cgroup == SessionCgroup.NONE) {
             return;
         }
-        cgroup.closeProcsFd();
+        cgroup.closeFd();
         if (cgroup.remove()) {
             all.remove(cgroup);
         } else {

@@ -19,7 +19,7 @@ class SessionCgroupsWithoutCgroupsTest {
         assertFalse(cgroups.enabled());
         SessionCgroup none = cgroups.create(null, null);
         assertSame(SessionCgroup.NONE, none);
-        assertEquals(-1, none.procsFd());
+        assertEquals(-1, none.fd());
         assertEquals(ResourceUsage.UNKNOWN, none.usage());
         assertFalse(none.populated());
         none.kill(0);
