@@ -22,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,8 +175,16 @@ final class RelayLoop implements Runnable {
     private volatile Ready latestReady;
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
-    /** QEMU said the guest closed its port (the agent died): set by the QMP watch's thread, taken by this one. */
-    private final AtomicBoolean guestClosedPort = new AtomicBoolean();
+    /**
+     * QEMU said the guest closed its port (the agent died), at this time by its stamp (the latest
+     * close if several came; {@link #NO_CLOSE}: none): set by the QMP watch's thread, taken by this one.
+     */
+    private final AtomicLong guestClosedPortAt = new AtomicLong(NO_CLOSE);
+    private static final long NO_CLOSE = Long.MIN_VALUE;
+    /** When the latest read of the port returned bytes ({@link QemuClock}): after they were written. */
+    private long portReadAtMicros = Long.MIN_VALUE;
+    /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
+    private long readyReadAtMicros = Long.MIN_VALUE;
     private volatile int clientCount;
     /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
     private volatile long splicedBytes;
@@ -239,11 +247,12 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * From any thread ({@link QmpPortWatch}): QEMU reported that the guest closed the agent's port.
+     * From any thread ({@link QmpPortWatch}): QEMU reported that the guest closed the agent's port,
+     * at {@code atMicros} by its stamp ({@link QemuClock}; {@link QemuClock#UNKNOWN} without one).
      * Nothing in the port's byte stream says so; handled on the loop's thread, before its next read.
      */
-    void guestClosedPort() {
-        guestClosedPort.set(true);
+    void guestClosedPort(long atMicros) {
+        guestClosedPortAt.accumulateAndGet(atMicros, Math::max);
         selector.wakeup();
     }
 
@@ -282,8 +291,9 @@ final class RelayLoop implements Runnable {
             } else {
                 selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
             }
-            if (guestClosedPort.getAndSet(false)) {
-                onGuestClosedPort();
+            long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
+            if (closedAt != NO_CLOSE) {
+                onGuestClosedPort(closedAt);
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -349,6 +359,7 @@ final class RelayLoop implements Runnable {
                     if (n == 0) {
                         break;
                     }
+                    portReadAtMicros = QemuClock.nowMicros();
                     portBuffer.flip();
                     feedPort(portBuffer);
                 }
@@ -382,8 +393,21 @@ final class RelayLoop implements Runnable {
      * port's socket when the news comes (QEMU writes them before it reports the close), and they may
      * end in a cut frame, which read as a frame would swallow the new agent's first ones. What is
      * discarded then is the dead agent's last whole frames at most, whose sessions died with it.
+     *
+     * <p>Unless the close is older than the latest core.ready: QMP and the port are two streams, and
+     * the news of the close may come after the next agent's ready was read and routed (QEMU holds a
+     * VSERPORT_CHANGE back up to a second when another came in the second before; the watch's thread
+     * may simply be late). That agent wrote its ready after the close, so the close is about the
+     * agent before it, whose bytes all came before that ready: there is nothing to drop, and a resync
+     * would discard the live agent's frames until its next restart. The stamp orders it: the ready's
+     * bytes were read after QEMU wrote them, which was after the close it stamped.
      */
-    private void onGuestClosedPort() {
+    private void onGuestClosedPort(long closedAtMicros) {
+        if (closedAtMicros < readyReadAtMicros) {
+            log.info("relay: the guest closed its port {} before the agent's latest core.ready, which was already"
+                    + " routed: the news is stale (about the agent before), nothing is discarded", portName);
+            return;
+        }
         RelayClient cut = null;
         String what = null; // what was cut; null between frames
         if (frameRest != null) {
@@ -721,6 +745,7 @@ final class RelayLoop implements Runnable {
             Ready ready = (Ready) frame.payload();
             Ready before = latestReady;
             readyFrame = bytes;
+            readyReadAtMicros = portReadAtMicros;
             latestReady = ready;
             firstReady.complete(ready);
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
