@@ -712,6 +712,10 @@ final class RelayLoop implements Runnable {
             slots.confirmed(departed);
             return;
         }
+        if (SlotPool.isBarrierId(id)) {
+            slots.barrierAnswered(id);
+            return;
+        }
         RelayClient owner = ownerOf(id);
         int slot = slotOf(id);
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
@@ -760,9 +764,12 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
-            // A departure's ping may have died with the old agent: the new one is asked. (Should
-            // it answer the old ping as well, the second answer finds the slot free, and is ignored.)
-            slots.leavingSlots().forEach(this::probeDeparture);
+            // A departure's ping may have died with the old agent, or wait for the new one: one ping
+            // sent now confirms them all, and answers to the older ones are ignored (SlotPool says why).
+            long barrier = slots.restarted();
+            if (barrier != SlotPool.NO_BARRIER) {
+                ping(barrier);
+            }
             // A ping sent to the agent before may have died with it: the next client is probed anew
             // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
             probing = false;
@@ -1322,8 +1329,11 @@ final class RelayLoop implements Runnable {
 
     /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
     private void probeDeparture(int slot) {
-        portOutput.add(ByteBuffer.wrap(encoder.encode(
-                new Frame(SlotPool.probeId(slot), MessageType.CORE_PING, Empty.INSTANCE))));
+        ping(SlotPool.probeId(slot));
+    }
+
+    private void ping(long id) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE))));
         updatePortOps();
     }
 
