@@ -73,8 +73,13 @@ final class RelayLoop implements Runnable {
      * its queue for this long is dropped, so that the others are read again.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** How often the relay looks at such a client while one holds everyone up. */
+    /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
+    /**
+     * How long a client being closed after a refusal ({@link RelayClient#closing}) may take to read
+     * it (and the rest of a frame spliced to it before): it holds a slot until then.
+     */
+    static final long CLOSING_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /**
@@ -139,6 +144,8 @@ final class RelayLoop implements Runnable {
     /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
     private boolean stalledUntilEmpty;
     private int clientsHoldingUpAgent;
+    /** Clients {@link RelayClient#closing}: the loop wakes up to drop those that take too long. */
+    private int clientsClosing;
     private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
@@ -285,7 +292,7 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(clientsHoldingUpAgent > 0 ? HOLD_UP_CHECK_MILLIS : 0);
+                selector.select(clientsHoldingUpAgent > 0 || clientsClosing > 0 ? HOLD_UP_CHECK_MILLIS : 0);
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
@@ -316,6 +323,9 @@ final class RelayLoop implements Runnable {
             }
             if (clientsHoldingUpAgent > 0) {
                 dropClientsHoldingUpTooLong();
+            }
+            if (clientsClosing > 0) {
+                dropClientsClosingTooLong();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -512,8 +522,8 @@ final class RelayLoop implements Runnable {
             return false;
         }
         RelayClient owner = ownerOf(id);
-        if (owner == null || pipeOf(owner) == null) {
-            return false;
+        if (owner == null || owner.closing != null || pipeOf(owner) == null) {
+            return false; // a closing client's frame is assembled, then dropped
         }
         try {
             long written = owner.pipe.room() >= head.remaining() ? owner.pipe.write(head) : 0;
@@ -640,11 +650,11 @@ final class RelayLoop implements Runnable {
         return n == 0 || !readsAgent() ? RestProgress.WAITING : null;
     }
 
-    /** Flushes a client; false when it broke and was dropped. */
+    /** Flushes a client; false when it was dropped (it broke, or it was closing and is written out). */
     private boolean flushOrDrop(RelayClient c) {
         try {
             flushClient(c);
-            return true;
+            return !c.gone;
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
             return false;
@@ -676,6 +686,9 @@ final class RelayLoop implements Runnable {
                 byte[] frame = c.heldBack.poll();
                 c.heldBackBytes -= frame.length;
                 add(c, frame);
+            }
+            if (c.closing != null) {
+                toFlush.add(c); // dropped once written out: nothing else may flush it
             }
         }
     }
@@ -727,10 +740,11 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
-        if (owner == null) {
+        if (owner == null || owner.closing != null) {
             String more = droppedLog.admit();
             if (more != null) {
-                log.info("relay: a frame of the agent on id {}, which no client holds now, was dropped{}", id, more);
+                log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped{}", id,
+                        owner == null ? "" : " (" + owner + " is being closed)", more);
             }
             return;
         }
@@ -1020,12 +1034,7 @@ final class RelayLoop implements Runnable {
                     ErrorKind.MALFORMED_MESSAGE.wire(), "frame length " + length + " is outside "
                     + Protocol.MIN_FRAME_LEN + ".." + Protocol.MAX_FRAME_LEN + "; the stream cannot be followed"
                     + " any further, so the relay closes this connection", null)));
-            try {
-                c.output.flush(c.channel);
-            } catch (IOException e) {
-                // it is closed below either way
-            }
-            drop(c, "sent a frame length of " + length);
+            closeOnceWritten(c, "sent a frame length of " + length);
             return false;
         }
     }
@@ -1179,6 +1188,36 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    /**
+     * Drops {@code c} once what the relay queued for it is written (the refusal that says why, last):
+     * at once if its socket takes it all now, otherwise when it has read it. A frame of the agent
+     * being spliced to it goes first, whole: dropped in the middle of it, the client would get
+     * neither its end nor the refusal (held back behind it), only a cut frame and the end of the
+     * connection. It is not read meanwhile, and the agent's later frames for it are dropped.
+     */
+    private void closeOnceWritten(RelayClient c, String why) {
+        c.closing = why;
+        c.closingSinceNanos = System.nanoTime();
+        clientsClosing++;
+        flushOrDrop(c); // drops it if that wrote everything
+    }
+
+    /** A closing client has nothing left to write: not even a frame being spliced to it. */
+    private boolean writtenOut(RelayClient c) {
+        return c.output.isEmpty() && c.heldBack.isEmpty() && (frameRest == null || frameRest.to != c);
+    }
+
+    /** See {@link #CLOSING_LIMIT_NANOS}. */
+    private void dropClientsClosingTooLong() {
+        long now = System.nanoTime();
+        for (RelayClient c : clients) {
+            if (c != null && !c.gone && c.closing != null && now - c.closingSinceNanos > CLOSING_LIMIT_NANOS) {
+                drop(c, c.closing + "; its refusal was not read within "
+                        + TimeUnit.NANOSECONDS.toSeconds(CLOSING_LIMIT_NANOS) + " s");
+            }
+        }
+    }
+
     /** See {@link #HOLD_UP_LIMIT_NANOS}: only a client the agent was told to hold for; without that, holding up is the flow control. */
     private void dropClientsHoldingUpTooLong() {
         long now = System.nanoTime();
@@ -1226,13 +1265,16 @@ final class RelayLoop implements Runnable {
             }
         }
         updateClientOps(c);
+        if (c.closing != null && writtenOut(c)) {
+            drop(c, c.closing);
+        }
     }
 
     private void updateClientOps(RelayClient c) {
         if (c.gone || !c.key.isValid()) {
             return;
         }
-        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
+        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused && c.closing == null;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
@@ -1297,6 +1339,9 @@ final class RelayLoop implements Runnable {
             c.holdsUpAgent = false;
             clientsHoldingUpAgent--;
             updatePortOps();
+        }
+        if (c.closing != null) {
+            clientsClosing--;
         }
         c.output.clear();
         c.heldBack.clear();
