@@ -16,7 +16,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -111,6 +110,7 @@ final class RelayLoop implements Runnable {
     static final long PROBE_ID = 0xFFFF_FFFFL;
 
     private final SocketChannel port;
+    private final ListenSocket listen;
     private final ServerSocketChannel server;
     private final Path listenPath;
     private final String portName;
@@ -210,10 +210,11 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
-    RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
+    RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this.port = port;
-        this.server = server;
-        this.listenPath = listenPath;
+        this.listen = listen;
+        this.server = listen.channel();
+        this.listenPath = listen.path();
         this.portName = portName;
         this.selector = Selector.open();
         port.configureBlocking(false);
@@ -1427,8 +1428,10 @@ final class RelayLoop implements Runnable {
             if (waitingForSlot != null) {
                 waitingForSlot.close();
             }
-            server.close();
-            Files.deleteIfExists(listenPath);
+            if (!listen.close()) {
+                log.warn("relay: {} names another file now (replaced since the relay put its socket there); left in"
+                        + " place", listenPath);
+            }
         } catch (IOException e) {
             log.warn("relay: removing {}: {}", listenPath, e.getMessage());
         }
