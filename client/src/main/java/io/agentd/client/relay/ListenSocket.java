@@ -1,6 +1,5 @@
 package io.agentd.client.relay;
 
-import io.agentd.client.transport.UnixConnect;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
@@ -10,10 +9,11 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 
 /**
  * The relay's own unix socket, put in place the way the agent puts its own: bound under a temporary
@@ -23,40 +23,106 @@ import java.time.Duration;
  * listener holds (another relay of the same VM), and a directory others may write to without the
  * sticky bit (every user, or a group other than the relay's: they could replace the socket, or
  * swap the temporary name for a link before the chmod, which would then change the link's target);
- * a stale socket is replaced.
+ * a stale socket is replaced. As the agent's SocketPath does, it first takes the path's
+ * {@link PathLock}, held until {@link #close}, so that of two relays started at once the second
+ * refuses; and on the way out it removes the path only if it still names the socket it put there.
  */
 final class ListenSocket {
-    /** A live listener answers the probe's connect at once; one that does not within this is stopped. */
-    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     /** The longest path the JDK binds or connects a unix socket to: sun_path less its NUL and one byte. */
     static final int JDK_PATH_MAX = 106;
     private static final int STICKY = 01000;
     private static final int GROUP_WRITE = 0020;
     private static final int OTHERS_WRITE = 0002;
 
-    private ListenSocket() {}
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final PathLock lock;
+    /** The device and inode of the socket renamed onto the path. */
+    private final Object published;
 
-    static ServerSocketChannel open(Path path) throws IOException {
+    private ListenSocket(Path path, ServerSocketChannel server, PathLock lock, Object published) {
+        this.path = path;
+        this.server = server;
+        this.lock = lock;
+        this.published = published;
+    }
+
+    static ListenSocket open(Path path) throws IOException {
         path = path.toAbsolutePath();
         checkDirectory(path.getParent(), ownGid());
-        checkExisting(path);
-        Path temporary = temporaryFor(path, ProcessHandle.current().pid());
-        Files.deleteIfExists(temporary);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        PathLock lock = PathLock.take(path); // before the probe: of two relays starting on the path, the second stops here
         try {
-            bind(server, temporary, path);
-            if (!isSocket(temporary)) { // the chmod below follows links
-                throw new IOException(temporary + " is no longer the socket just bound; not served");
+            checkExisting(path);
+            Path temporary = temporaryFor(path, ProcessHandle.current().pid());
+            clearTemporary(temporary);
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                bind(server, temporary, path);
+                if (!isSocket(temporary)) { // the chmod below follows links
+                    throw new IOException(temporary + " is no longer the socket just bound; not served");
+                }
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+                checkExisting(path); // again: the path may have changed meanwhile
+                Object bound = fileKey(temporary);
+                Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+                return new ListenSocket(path, server, lock, bound);
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                Files.deleteIfExists(temporary);
+                throw e;
             }
-            Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
-            checkExisting(path); // again: the path may have changed meanwhile
-            Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
-            return server;
         } catch (IOException | RuntimeException e) {
-            server.close();
-            Files.deleteIfExists(temporary);
+            lock.close();
             throw e;
         }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    ServerSocketChannel channel() {
+        return server;
+    }
+
+    /**
+     * Stops listening, removes the path if it still names the socket {@link #open} put there, and
+     * lets go of the lock. False when the path names something else now: left in place, as it is
+     * not this relay's to remove (a socket that replaced it, or a file someone put there).
+     */
+    boolean close() throws IOException {
+        try {
+            server.close();
+            Object now;
+            try {
+                now = fileKey(path);
+            } catch (NoSuchFileException gone) {
+                return true;
+            }
+            if (!published.equals(now)) {
+                return false;
+            }
+            Files.deleteIfExists(path);
+            return true;
+        } finally {
+            lock.close();
+        }
+    }
+
+    private static Object fileKey(Path p) throws IOException {
+        return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    }
+
+    /** A temporary name left by a relay of this pid that died between bind and rename; only a socket is removed. */
+    private static void clearTemporary(Path temporary) throws IOException {
+        if (!Files.exists(temporary, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (Files.isSymbolicLink(temporary) || !isSocket(temporary)) {
+            throw new IOException(temporary + " exists and is not a socket; not removed (remove it, or choose"
+                    + " another path)");
+        }
+        Files.delete(temporary);
     }
 
     /**
@@ -91,13 +157,18 @@ final class ListenSocket {
         if (Files.isSymbolicLink(path) || !isSocket(path)) {
             throw new IOException(path + " exists and is not a socket; not removed (remove it, or choose another path)");
         }
-        try (SocketChannel probe = UnixConnect.connect(path, PROBE_TIMEOUT)) {
-            throw new IOException(path + " is in use: something is listening on it (another relay?)");
-        } catch (UnixConnect.TimedOut listeningButStopped) {
-            throw new IOException(path + " is in use: something listens on it but accepts nothing (a stopped relay?)");
+        // Not blocking: a connect to a listener that accepts nothing (stopped, its backlog full)
+        // would wait for room; a unix connect is done at once, or fails (EAGAIN when full).
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.configureBlocking(false);
+            probe.connect(UnixDomainSocketAddress.of(path));
         } catch (ConnectException stale) {
-            // a socket left by a relay that died: the rename replaces it
+            return; // a socket left by a relay that died: the rename replaces it
+        } catch (IOException full) {
+            throw new IOException(path + " is in use: something listens on it but accepts nothing (a stopped relay?): "
+                    + full.getMessage(), full);
         }
+        throw new IOException(path + " is in use: something is listening on it (another relay?)");
     }
 
     /** As the agent's SocketPath does: see the class comment. */

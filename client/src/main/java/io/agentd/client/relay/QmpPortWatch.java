@@ -12,6 +12,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,12 +35,13 @@ final class QmpPortWatch implements AutoCloseable {
 
     private final Path socket;
     private final String deviceId;
-    private final Runnable onGuestClosed;
+    /** Takes the close's time by QEMU's stamp ({@link QemuClock}), or {@link QemuClock#UNKNOWN}. */
+    private final LongConsumer onGuestClosed;
     private final Thread thread;
     private volatile SocketChannel channel;
     private volatile boolean closed;
 
-    private QmpPortWatch(Path socket, String deviceId, Runnable onGuestClosed) {
+    private QmpPortWatch(Path socket, String deviceId, LongConsumer onGuestClosed) {
         this.socket = socket;
         this.deviceId = deviceId;
         this.onGuestClosed = onGuestClosed;
@@ -47,8 +49,13 @@ final class QmpPortWatch implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
-    /** Starts watching {@code socket} for the port {@code deviceId}; {@code onGuestClosed} runs on the watch's thread. */
-    static QmpPortWatch start(Path socket, String deviceId, Runnable onGuestClosed) {
+    /**
+     * Starts watching {@code socket} for the port {@code deviceId}; {@code onGuestClosed} runs on the
+     * watch's thread with the time QEMU stamped the event with: the relay needs it to tell a close
+     * that comes after the next agent's core.ready from one that comes before (see
+     * {@link RelayLoop#guestClosedPort}).
+     */
+    static QmpPortWatch start(Path socket, String deviceId, LongConsumer onGuestClosed) {
         QmpPortWatch watch = new QmpPortWatch(socket, deviceId, onGuestClosed);
         watch.thread.start();
         return watch;
@@ -84,7 +91,7 @@ final class QmpPortWatch implements AutoCloseable {
                     if (m.open) {
                         log.info("relay: the guest opened its port {} (an agent is up)", deviceId);
                     } else {
-                        onGuestClosed.run();
+                        onGuestClosed.accept(m.atMicros);
                     }
                 }
             }
@@ -124,8 +131,8 @@ final class QmpPortWatch implements AutoCloseable {
         }
     }
 
-    /** A QMP message, as much of it as the watch uses. */
-    private record Message(boolean greeting, String event, String id, Boolean open) {}
+    /** A QMP message, as much of it as the watch uses; {@code atMicros} is its timestamp, or {@link QemuClock#UNKNOWN}. */
+    private record Message(boolean greeting, String event, String id, Boolean open, long atMicros) {}
 
     /** The next message, or null at the end of the stream. Anything but an object is skipped. */
     private static Message next(JsonParser json) throws IOException {
@@ -142,6 +149,8 @@ final class QmpPortWatch implements AutoCloseable {
             String event = null;
             String id = null;
             Boolean open = null;
+            long seconds = -1;
+            long micros = -1;
             while (json.nextToken() == JsonToken.FIELD_NAME) {
                 String name = json.currentName();
                 JsonToken value = json.nextToken();
@@ -162,10 +171,25 @@ final class QmpPortWatch implements AutoCloseable {
                         }
                     }
                     continue;
+                } else if (name.equals("timestamp") && value == JsonToken.START_OBJECT) {
+                    // {"seconds": S, "microseconds": US}: when QEMU emitted the event, not when it sent it
+                    while (json.nextToken() == JsonToken.FIELD_NAME) {
+                        String field = json.currentName();
+                        JsonToken v = json.nextToken();
+                        if (field.equals("seconds") && v == JsonToken.VALUE_NUMBER_INT) {
+                            seconds = json.getLongValue();
+                        } else if (field.equals("microseconds") && v == JsonToken.VALUE_NUMBER_INT) {
+                            micros = json.getLongValue();
+                        } else {
+                            json.skipChildren();
+                        }
+                    }
+                    continue;
                 }
                 json.skipChildren();
             }
-            return new Message(greeting, event, id, open);
+            long at = seconds >= 0 && micros >= 0 ? seconds * 1_000_000 + micros : QemuClock.UNKNOWN;
+            return new Message(greeting, event, id, open, at);
         }
     }
 

@@ -5,7 +5,6 @@ import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketException;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -89,15 +88,22 @@ public final class Relay implements AutoCloseable {
     public static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket)
             throws IOException, InterruptedException {
         SocketChannel port = connectPort(portSocket, portWait);
-        ServerSocketChannel server;
+        ListenSocket listen;
         try {
-            server = ListenSocket.open(listenSocket);
+            listen = ListenSocket.open(listenSocket);
         } catch (IOException | RuntimeException e) {
             port.close();
             throw e;
         }
-        Path listen = listenSocket.toAbsolutePath();
-        Relay relay = new Relay(listen, new RelayLoop(port, server, listen, portSocket.toString()));
+        RelayLoop loop;
+        try {
+            loop = new RelayLoop(port, listen, portSocket.toString());
+        } catch (IOException | RuntimeException e) {
+            port.close();
+            listen.close(); // and its lock: a relay started again in this process must find it free
+            throw e;
+        }
+        Relay relay = new Relay(listen.path(), loop);
         relay.thread.start();
         if (qmpSocket != null) {
             QmpPortWatch watch = QmpPortWatch.start(qmpSocket, QmpPortWatch.PORT_DEVICE_ID, relay.loop::guestClosedPort);

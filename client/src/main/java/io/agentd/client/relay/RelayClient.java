@@ -40,6 +40,14 @@ final class RelayClient {
     /** Its queue passed the high-water mark (the agent's frames or the relay's refusals): it is not read until it drains. */
     boolean inputPaused;
     boolean gone;
+    /**
+     * Why it is to be dropped once the relay's last frame for it is written (a refusal it is owed
+     * after a bad frame length); null otherwise. Meanwhile it is not read and gets none of the
+     * agent's frames, save the rest of one being spliced to it, which goes before that refusal.
+     */
+    String closing;
+    /** When it began {@link #closing}: it is dropped anyway once it has taken too long to read the last. */
+    long closingSinceNanos;
     /** It holds views on the port's read buffer, to be written or copied before the next read. */
     boolean borrowing;
     /** Its socket's fd, for splice ({@link ChannelFd#NONE}: its frames are copied). */

@@ -16,13 +16,12 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,8 +72,13 @@ final class RelayLoop implements Runnable {
      * its queue for this long is dropped, so that the others are read again.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** How often the relay looks at such a client while one holds everyone up. */
+    /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
+    /**
+     * How long a client being closed after a refusal ({@link RelayClient#closing}) may take to read
+     * it (and the rest of a frame spliced to it before): it holds a slot until then.
+     */
+    static final long CLOSING_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /**
@@ -106,6 +110,7 @@ final class RelayLoop implements Runnable {
     static final long PROBE_ID = 0xFFFF_FFFFL;
 
     private final SocketChannel port;
+    private final ListenSocket listen;
     private final ServerSocketChannel server;
     private final Path listenPath;
     private final String portName;
@@ -139,6 +144,8 @@ final class RelayLoop implements Runnable {
     /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
     private boolean stalledUntilEmpty;
     private int clientsHoldingUpAgent;
+    /** Clients {@link RelayClient#closing}: the loop wakes up to drop those that take too long. */
+    private int clientsClosing;
     private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
@@ -175,8 +182,16 @@ final class RelayLoop implements Runnable {
     private volatile Ready latestReady;
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
-    /** QEMU said the guest closed its port (the agent died): set by the QMP watch's thread, taken by this one. */
-    private final AtomicBoolean guestClosedPort = new AtomicBoolean();
+    /**
+     * QEMU said the guest closed its port (the agent died), at this time by its stamp (the latest
+     * close if several came; {@link #NO_CLOSE}: none): set by the QMP watch's thread, taken by this one.
+     */
+    private final AtomicLong guestClosedPortAt = new AtomicLong(NO_CLOSE);
+    private static final long NO_CLOSE = Long.MIN_VALUE;
+    /** When the latest read of the port returned bytes ({@link QemuClock}): after they were written. */
+    private long portReadAtMicros = Long.MIN_VALUE;
+    /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
+    private long readyReadAtMicros = Long.MIN_VALUE;
     private volatile int clientCount;
     /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
     private volatile long splicedBytes;
@@ -195,10 +210,11 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
-    RelayLoop(SocketChannel port, ServerSocketChannel server, Path listenPath, String portName) throws IOException {
+    RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this.port = port;
-        this.server = server;
-        this.listenPath = listenPath;
+        this.listen = listen;
+        this.server = listen.channel();
+        this.listenPath = listen.path();
         this.portName = portName;
         this.selector = Selector.open();
         port.configureBlocking(false);
@@ -239,11 +255,12 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * From any thread ({@link QmpPortWatch}): QEMU reported that the guest closed the agent's port.
+     * From any thread ({@link QmpPortWatch}): QEMU reported that the guest closed the agent's port,
+     * at {@code atMicros} by its stamp ({@link QemuClock}; {@link QemuClock#UNKNOWN} without one).
      * Nothing in the port's byte stream says so; handled on the loop's thread, before its next read.
      */
-    void guestClosedPort() {
-        guestClosedPort.set(true);
+    void guestClosedPort(long atMicros) {
+        guestClosedPortAt.accumulateAndGet(atMicros, Math::max);
         selector.wakeup();
     }
 
@@ -276,14 +293,15 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(clientsHoldingUpAgent > 0 ? HOLD_UP_CHECK_MILLIS : 0);
+                selector.select(clientsHoldingUpAgent > 0 || clientsClosing > 0 ? HOLD_UP_CHECK_MILLIS : 0);
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
                 selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
             }
-            if (guestClosedPort.getAndSet(false)) {
-                onGuestClosedPort();
+            long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
+            if (closedAt != NO_CLOSE) {
+                onGuestClosedPort(closedAt);
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -306,6 +324,9 @@ final class RelayLoop implements Runnable {
             }
             if (clientsHoldingUpAgent > 0) {
                 dropClientsHoldingUpTooLong();
+            }
+            if (clientsClosing > 0) {
+                dropClientsClosingTooLong();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -349,6 +370,7 @@ final class RelayLoop implements Runnable {
                     if (n == 0) {
                         break;
                     }
+                    portReadAtMicros = QemuClock.nowMicros();
                     portBuffer.flip();
                     feedPort(portBuffer);
                 }
@@ -382,8 +404,21 @@ final class RelayLoop implements Runnable {
      * port's socket when the news comes (QEMU writes them before it reports the close), and they may
      * end in a cut frame, which read as a frame would swallow the new agent's first ones. What is
      * discarded then is the dead agent's last whole frames at most, whose sessions died with it.
+     *
+     * <p>Unless the close is older than the latest core.ready: QMP and the port are two streams, and
+     * the news of the close may come after the next agent's ready was read and routed (QEMU holds a
+     * VSERPORT_CHANGE back up to a second when another came in the second before; the watch's thread
+     * may simply be late). That agent wrote its ready after the close, so the close is about the
+     * agent before it, whose bytes all came before that ready: there is nothing to drop, and a resync
+     * would discard the live agent's frames until its next restart. The stamp orders it: the ready's
+     * bytes were read after QEMU wrote them, which was after the close it stamped.
      */
-    private void onGuestClosedPort() {
+    private void onGuestClosedPort(long closedAtMicros) {
+        if (closedAtMicros < readyReadAtMicros) {
+            log.info("relay: the guest closed its port {} before the agent's latest core.ready, which was already"
+                    + " routed: the news is stale (about the agent before), nothing is discarded", portName);
+            return;
+        }
         RelayClient cut = null;
         String what = null; // what was cut; null between frames
         if (frameRest != null) {
@@ -488,8 +523,8 @@ final class RelayLoop implements Runnable {
             return false;
         }
         RelayClient owner = ownerOf(id);
-        if (owner == null || pipeOf(owner) == null) {
-            return false;
+        if (owner == null || owner.closing != null || pipeOf(owner) == null) {
+            return false; // a closing client's frame is assembled, then dropped
         }
         try {
             long written = owner.pipe.room() >= head.remaining() ? owner.pipe.write(head) : 0;
@@ -616,11 +651,11 @@ final class RelayLoop implements Runnable {
         return n == 0 || !readsAgent() ? RestProgress.WAITING : null;
     }
 
-    /** Flushes a client; false when it broke and was dropped. */
+    /** Flushes a client; false when it was dropped (it broke, or it was closing and is written out). */
     private boolean flushOrDrop(RelayClient c) {
         try {
             flushClient(c);
-            return true;
+            return !c.gone;
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
             return false;
@@ -652,6 +687,9 @@ final class RelayLoop implements Runnable {
                 byte[] frame = c.heldBack.poll();
                 c.heldBackBytes -= frame.length;
                 add(c, frame);
+            }
+            if (c.closing != null) {
+                toFlush.add(c); // dropped once written out: nothing else may flush it
             }
         }
     }
@@ -688,6 +726,10 @@ final class RelayLoop implements Runnable {
             slots.confirmed(departed);
             return;
         }
+        if (SlotPool.isBarrierId(id)) {
+            slots.barrierAnswered(id);
+            return;
+        }
         RelayClient owner = ownerOf(id);
         int slot = slotOf(id);
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
@@ -699,10 +741,11 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
-        if (owner == null) {
+        if (owner == null || owner.closing != null) {
             String more = droppedLog.admit();
             if (more != null) {
-                log.info("relay: a frame of the agent on id {}, which no client holds now, was dropped{}", id, more);
+                log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped{}", id,
+                        owner == null ? "" : " (" + owner + " is being closed)", more);
             }
             return;
         }
@@ -721,6 +764,7 @@ final class RelayLoop implements Runnable {
             Ready ready = (Ready) frame.payload();
             Ready before = latestReady;
             readyFrame = bytes;
+            readyReadAtMicros = portReadAtMicros;
             latestReady = ready;
             firstReady.complete(ready);
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
@@ -735,9 +779,12 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
-            // A departure's ping may have died with the old agent: the new one is asked. (Should
-            // it answer the old ping as well, the second answer finds the slot free, and is ignored.)
-            slots.leavingSlots().forEach(this::probeDeparture);
+            // A departure's ping may have died with the old agent, or wait for the new one: one ping
+            // sent now confirms them all, and answers to the older ones are ignored (SlotPool says why).
+            long barrier = slots.restarted();
+            if (barrier != SlotPool.NO_BARRIER) {
+                ping(barrier);
+            }
             // A ping sent to the agent before may have died with it: the next client is probed anew
             // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
             probing = false;
@@ -988,12 +1035,7 @@ final class RelayLoop implements Runnable {
                     ErrorKind.MALFORMED_MESSAGE.wire(), "frame length " + length + " is outside "
                     + Protocol.MIN_FRAME_LEN + ".." + Protocol.MAX_FRAME_LEN + "; the stream cannot be followed"
                     + " any further, so the relay closes this connection", null)));
-            try {
-                c.output.flush(c.channel);
-            } catch (IOException e) {
-                // it is closed below either way
-            }
-            drop(c, "sent a frame length of " + length);
+            closeOnceWritten(c, "sent a frame length of " + length);
             return false;
         }
     }
@@ -1147,6 +1189,36 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    /**
+     * Drops {@code c} once what the relay queued for it is written (the refusal that says why, last):
+     * at once if its socket takes it all now, otherwise when it has read it. A frame of the agent
+     * being spliced to it goes first, whole: dropped in the middle of it, the client would get
+     * neither its end nor the refusal (held back behind it), only a cut frame and the end of the
+     * connection. It is not read meanwhile, and the agent's later frames for it are dropped.
+     */
+    private void closeOnceWritten(RelayClient c, String why) {
+        c.closing = why;
+        c.closingSinceNanos = System.nanoTime();
+        clientsClosing++;
+        flushOrDrop(c); // drops it if that wrote everything
+    }
+
+    /** A closing client has nothing left to write: not even a frame being spliced to it. */
+    private boolean writtenOut(RelayClient c) {
+        return c.output.isEmpty() && c.heldBack.isEmpty() && (frameRest == null || frameRest.to != c);
+    }
+
+    /** See {@link #CLOSING_LIMIT_NANOS}. */
+    private void dropClientsClosingTooLong() {
+        long now = System.nanoTime();
+        for (RelayClient c : clients) {
+            if (c != null && !c.gone && c.closing != null && now - c.closingSinceNanos > CLOSING_LIMIT_NANOS) {
+                drop(c, c.closing + "; its refusal was not read within "
+                        + TimeUnit.NANOSECONDS.toSeconds(CLOSING_LIMIT_NANOS) + " s");
+            }
+        }
+    }
+
     /** See {@link #HOLD_UP_LIMIT_NANOS}: only a client the agent was told to hold for; without that, holding up is the flow control. */
     private void dropClientsHoldingUpTooLong() {
         long now = System.nanoTime();
@@ -1194,13 +1266,16 @@ final class RelayLoop implements Runnable {
             }
         }
         updateClientOps(c);
+        if (c.closing != null && writtenOut(c)) {
+            drop(c, c.closing);
+        }
     }
 
     private void updateClientOps(RelayClient c) {
         if (c.gone || !c.key.isValid()) {
             return;
         }
-        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused;
+        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused && c.closing == null;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
@@ -1266,6 +1341,9 @@ final class RelayLoop implements Runnable {
             clientsHoldingUpAgent--;
             updatePortOps();
         }
+        if (c.closing != null) {
+            clientsClosing--;
+        }
         c.output.clear();
         c.heldBack.clear();
         c.heldBackBytes = 0;
@@ -1297,8 +1375,11 @@ final class RelayLoop implements Runnable {
 
     /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
     private void probeDeparture(int slot) {
-        portOutput.add(ByteBuffer.wrap(encoder.encode(
-                new Frame(SlotPool.probeId(slot), MessageType.CORE_PING, Empty.INSTANCE))));
+        ping(SlotPool.probeId(slot));
+    }
+
+    private void ping(long id) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE))));
         updatePortOps();
     }
 
@@ -1347,8 +1428,10 @@ final class RelayLoop implements Runnable {
             if (waitingForSlot != null) {
                 waitingForSlot.close();
             }
-            server.close();
-            Files.deleteIfExists(listenPath);
+            if (!listen.close()) {
+                log.warn("relay: {} names another file now (replaced since the relay put its socket there); left in"
+                        + " place", listenPath);
+            }
         } catch (IOException e) {
             log.warn("relay: removing {}: {}", listenPath, e.getMessage());
         }

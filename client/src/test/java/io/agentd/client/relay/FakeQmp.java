@@ -68,12 +68,17 @@ final class FakeQmp implements AutoCloseable {
         negotiated.get(wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** VSERPORT_CHANGE for device {@code id}, as QEMU sends it; after an unrelated event, as QEMU may send those too. */
+    /** VSERPORT_CHANGE for device {@code id}, stamped now, as QEMU sends it; after an unrelated event, as QEMU may send those too. */
     void portChanged(String id, boolean open) throws Exception {
+        portChanged(id, open, QemuClock.nowMicros());
+    }
+
+    /** {@link #portChanged(String, boolean)} stamped {@code atMicros}: an event QEMU emitted then and sends only now. */
+    void portChanged(String id, boolean open, long atMicros) throws Exception {
         SocketChannel c = negotiated.get(10, TimeUnit.SECONDS);
-        send(c, "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 1}, \"event\": \"RTC_CHANGE\","
-                + " \"data\": {\"offset\": 0}}");
-        send(c, "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 2}, \"event\": \"VSERPORT_CHANGE\","
+        String stamp = "{\"seconds\": " + atMicros / 1_000_000 + ", \"microseconds\": " + atMicros % 1_000_000 + "}";
+        send(c, "{\"timestamp\": " + stamp + ", \"event\": \"RTC_CHANGE\", \"data\": {\"offset\": 0}}");
+        send(c, "{\"timestamp\": " + stamp + ", \"event\": \"VSERPORT_CHANGE\","
                 + " \"data\": {\"open\": " + open + ", \"id\": \"" + id + "\"}}");
     }
 

@@ -12,6 +12,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,15 +31,19 @@ class ListenSocketTest {
         assertTrue(room > 0, "the test directory leaves room: " + dir);
         Path longest = Files.createDirectory(dir.resolve("d".repeat(room))).resolve(name);
         assertEquals(ListenSocket.JDK_PATH_MAX, longest.toString().length());
-        try (ServerSocketChannel server = ListenSocket.open(longest);
-                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+        ListenSocket listen = ListenSocket.open(longest);
+        try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             client.connect(UnixDomainSocketAddress.of(longest));
-            try (SocketChannel accepted = server.accept()) {
+            try (SocketChannel accepted = listen.channel().accept()) {
                 assertTrue(accepted.isConnected());
             }
-        }
-        try (var left = Files.list(longest.getParent())) {
-            assertEquals(1, left.count(), "only the socket: no temporary name left behind");
+            try (var left = Files.list(longest.getParent())) {
+                assertEquals(List.of(longest.getFileName().toString(), "." + name + ".lock"),
+                        left.map(p -> p.getFileName().toString()).sorted(Comparator.reverseOrder()).toList(),
+                        "the socket and its lock: no temporary name left behind");
+            }
+        } finally {
+            listen.close();
         }
     }
     /**
@@ -52,7 +58,7 @@ class ListenSocketTest {
         assertTrue(e.getMessage().contains("is writable by every user and not sticky"), e.getMessage());
         ListenSocket.checkDirectory(dir, 0);
         Files.setAttribute(open, "unix:mode", 01777); // sticky, as /tmp
-        ListenSocket.open(open.resolve("agent.sock")).close();
+        assertTrue(ListenSocket.open(open.resolve("agent.sock")).close());
         if (Files.getOwner(dir).getName().equals("root")) {
             Path group = Files.createDirectory(dir.resolve("group"));
             Files.setAttribute(group, "unix:gid", 4321);

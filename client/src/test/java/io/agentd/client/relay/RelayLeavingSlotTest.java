@@ -133,4 +133,75 @@ class RelayLeavingSlotTest {
         // The stdout came before the pong, which came before the slot was free again: it was counted.
         assertEquals(1, port.relay.framesForDeparted());
     }
+
+    /**
+     * The agent restarts while a departure is unconfirmed: its ping may have died with the old agent,
+     * or wait in the port for the new one, which answers it after its ready; the relay pings once more
+     * after the new ready. Two answers may come for the one departure, and whichever the relay takes
+     * as the confirmation, the other must not confirm the slot's next departure (its notice not yet
+     * taken by the agent): the ids would go to a third client while the second's session output is
+     * still on its way.
+     */
+    @Test
+    void aSecondAnswerForADepartureFromBeforeARestartDoesNotFreeTheSlotsNextDeparture() throws Exception {
+        IdRange k = IdRange.slot(K);
+        clients.get(K).close();
+        port.receiveDeparture(k); // unanswered: the agent dies
+        agent.send(new Frame(0, MessageType.CORE_READY, new Ready(44, 55, 66, "restarted")));
+        Frame afterReady = agent.receive();
+        assertEquals(MessageType.CORE_PING, afterReady.type(), "the relay's ping after the new ready");
+        agent.send(pong(k.endExclusive())); // the new agent found the old ping in the port: answered first
+
+        RawClient second = RawClient.connect(port.relay.listenPath());
+        clients.add(second);
+        CompletableFuture<IdRange> secondGreeting = greetingOf(second);
+        boolean afterReadyAnswered = false;
+        if (!greetedWithin(secondGreeting, 1)) {
+            agent.send(pong(afterReady.id())); // the relay waits for the answer to its own ping: here it is
+            afterReadyAnswered = true;
+        }
+        assertEquals(k, secondGreeting.get(10, TimeUnit.SECONDS), "the second client gets k's slot");
+        second.close();
+        Frame f;
+        do {
+            f = agent.receive(); // the probe for the second client's ready may come first (left unanswered)
+        } while (f.id() == RelayLoop.PROBE_ID);
+        assertEquals(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                new RelayClientRange(k.start(), k.endExclusive())), f);
+        assertEquals(new Frame(k.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
+        if (!afterReadyAnswered) {
+            agent.send(pong(afterReady.id())); // a slow agent: in order, before it reaches the second departure
+        }
+
+        RawClient third = RawClient.connect(port.relay.listenPath());
+        clients.add(third);
+        CompletableFuture<IdRange> thirdGreeting = greetingOf(third);
+        assertFalse(greetedWithin(thirdGreeting, 1),
+                "the third client got k's slot before the agent confirmed the second client's departure");
+        agent.send(pong(k.endExclusive()));
+        assertEquals(k, thirdGreeting.get(10, TimeUnit.SECONDS), "the third client gets k's slot once confirmed");
+    }
+
+    private static Frame pong(long id) {
+        return new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE);
+    }
+
+    private static CompletableFuture<IdRange> greetingOf(RawClient c) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.readGreeting();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static boolean greetedWithin(CompletableFuture<IdRange> greeting, int seconds) throws Exception {
+        try {
+            greeting.get(seconds, TimeUnit.SECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        }
+    }
 }

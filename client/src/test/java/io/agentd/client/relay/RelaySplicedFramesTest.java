@@ -232,6 +232,31 @@ class RelaySplicedFramesTest {
         }
     }
 
+    /**
+     * A client that sends a length no frame may have is closed after a malformed_message refusal;
+     * while a frame of the agent is being spliced to it, the refusal waits behind that frame, and the
+     * close with it: the client gets the frame whole, then the refusal, then the end.
+     */
+    @Test
+    void aClientClosedForABadLengthWhileAFrameIsSplicedToItGetsTheFrameThenTheRefusal() throws Exception {
+        Random random = new Random(7);
+        try (RawClient a = port.readyClient()) {
+            byte[] big = data(random, 2 * 1024 * 1024);
+            byte[] frame = stdout(ID_A, big);
+            agent.sendRaw(Arrays.copyOfRange(frame, 0, 500_000));
+            Thread.sleep(200); // the frame is being spliced to a
+            a.sendRaw(new byte[] {0, 0, 0, 1}); // a frame length below 5
+            Thread.sleep(200); // the relay has read it and owes a its refusal
+            agent.sendRaw(Arrays.copyOfRange(frame, 500_000, frame.length));
+            assertData(a, ID_A, big, "the spliced frame, whole");
+            Frame refusal = a.receive();
+            assertEquals(0, refusal.id());
+            assertEquals(MessageType.CORE_ERROR, refusal.type());
+            assertEquals("malformed_message", ((ErrorPayload) refusal.payload()).kind());
+            assertTrue(a.atEof(), "the connection ends after the refusal");
+        }
+    }
+
     @Test
     void aLargeFrameOnAnIdNobodyHoldsIsSkippedWhole() throws Exception {
         Random random = new Random(6);

@@ -1,0 +1,76 @@
+package io.agentd.client.relay;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+
+/**
+ * The lock on a socket path: a file {@code .NAME.lock} beside it, locked for the relay's life. Two
+ * relays started at once on one path would both find it free and both rename a socket onto it, the
+ * later taking it from the earlier; with the lock the second refuses to start, even while the socket
+ * file is missing. The kernel lets go when the process ends, however it ends; the file stays, as a
+ * lock file must (removed, a third relay could lock a new file while the second holds the old).
+ * Copied from the agent's SocketPath (agentd and client do not depend on each other), whose socket
+ * path has the same lock, so an agent and a relay told the same path exclude each other too.
+ */
+final class PathLock implements AutoCloseable {
+    private static final FileAttribute<Set<PosixFilePermission>> LOCK_FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+
+    private final FileChannel channel;
+
+    private PathLock(FileChannel channel) {
+        this.channel = channel;
+    }
+
+    static Path lockFileOf(Path path) {
+        return path.resolveSibling("." + path.getFileName() + ".lock");
+    }
+
+    /**
+     * Takes {@code path}'s lock; an IOException when another process (or another relay in this one)
+     * holds it. Call it once the directory is known to be one others cannot swap the lock file's
+     * name in. Not through a link; no wait on a FIFO.
+     */
+    static PathLock take(Path path) throws IOException {
+        Path lockFile = lockFileOf(path);
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + path + ": its lock file " + lockFile.getFileName()
+                    + " cannot be opened: " + e, e);
+        }
+        try {
+            if (channel.tryLock() != null) {
+                return new PathLock(channel);
+            }
+        } catch (OverlappingFileLockException thisProcess) {
+            // another relay in this process holds it (tests): in use all the same
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        channel.close();
+        throw new IOException(path + " is in use: another relay (or agent) holds its lock " + lockFile.getFileName()
+                + " (it serves this path, or is starting on it)");
+    }
+
+    /** Lets go of the lock (it goes with the channel). */
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closed all the same; the kernel drops the lock with the descriptor
+        }
+    }
+}
