@@ -29,6 +29,27 @@ class LauncherE2ETest {
         }
     }
 
+    /**
+     * JAVA_OPTS is split at spaces but not glob-expanded: -Xlog:gc* reaches the JVM as written even
+     * where the working directory holds a file the pattern matches (it became -Xlog:gcX, which the
+     * JVM refused).
+     */
+    @Test
+    void javaOptsAreNotGlobExpanded() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "glob");
+        Files.createFile(dir.resolve("-Xlog:gcX"));
+        Path module = Path.of(System.getProperty("user.dir"));
+        ProcessBuilder pb = new ProcessBuilder(module.resolve("../scripts/agentd").normalize().toString(), "--help")
+                .directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().put("AGENTD_HOME", module.resolve("target/dist").toString());
+        pb.environment().put("JAVA_OPTS", "-Xlog:gc*");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("[gc") && out.contains("--listen"), out);
+    }
+
     @Test
     void aBadOptionIsAClearErrorAndExitTwo() throws Exception {
         AgentProcess agent = AgentProcess.run("bad-option", "--high-water", "lots");
