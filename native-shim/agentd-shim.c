@@ -6,7 +6,7 @@
  * (agentd-shim.h has the structs and the stages.) The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
  * the program and the PATH to search it in, the fds for the child's 0/1/2 (pipe ends or the PTY
  * slave), rlimits, the resolved uid/gid/supplementary groups, the cwd and the profile. The call
- * clone()s a child with CLONE_VM | CLONE_VFORK on a stack of its own, the way glibc's posix_spawn
+ * clones a child with CLONE_VM | CLONE_VFORK on a stack of its own (clone3, or clone: rule 7), the way glibc's posix_spawn
  * (sysdeps/unix/sysv/linux/spawni.c) and the JDK's VFORK launch (childproc.c) do: the calling thread
  * is suspended until the child has exec'd the target or given up. When the call returns, the
  * outcome is known: 0 with result->pid and result->pidfd, or -1 with result->stage and result->err
@@ -483,6 +483,7 @@ struct clone3_args {
     uint64_t set_tid_size;
     uint64_t cgroup;
 };
+_Static_assert(sizeof(struct clone3_args) == 88, "CLONE_ARGS_SIZE_VER2, the size with the cgroup field");
 
 #if defined(__x86_64__)
 /* long clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg): clone3 that
@@ -491,14 +492,16 @@ struct clone3_args {
  * fn is called is written here in assembly. Returns the child's pid, or -errno. fn and arg are kept
  * in r9 and r8, which the syscall preserves (it clobbers rcx and r11). */
 long clone3_run(struct clone3_args *args, size_t size, int (*fn)(void *), void *arg);
-__asm__(".text\n"
+#define STRINGIFY(x) #x
+#define NUMBER(x) STRINGIFY(x)
+__asm__(".pushsection .text\n"
         ".globl clone3_run\n"
         ".hidden clone3_run\n"
         ".type clone3_run, @function\n"
         "clone3_run:\n"
         "    mov %rdx, %r9\n"
         "    mov %rcx, %r8\n"
-        "    mov $" "435" ", %eax\n"   /* SYS_clone3 */
+        "    mov $" NUMBER(SYS_clone3) ", %eax\n"
         "    syscall\n"
         "    test %rax, %rax\n"
         "    jz 1f\n"
@@ -508,10 +511,11 @@ __asm__(".text\n"
         "    mov %r8, %rdi\n"
         "    call *%r9\n"
         "    mov %rax, %rdi\n"
-        "    mov $60, %eax\n"           /* SYS_exit */
+        "    mov $" NUMBER(SYS_exit) ", %eax\n"
         "    syscall\n"
         "    hlt\n"
-        ".size clone3_run, .-clone3_run\n");
+        ".size clone3_run, .-clone3_run\n"
+        ".popsection\n");
 #define HAVE_CLONE3_RUN 1
 #endif
 

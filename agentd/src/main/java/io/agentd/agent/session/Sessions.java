@@ -553,8 +553,8 @@ public final class Sessions {
 
     /**
      * SIGTERM to every session's group now, SIGKILL to what is left after the grace, and after
-     * {@link #KILLED_EXIT_WAIT_MILLIS} more the shutdown goes on without the sessions that are still
-     * not over ({@link #stopWaitingForUnkillable}).
+     * {@link #KILLED_EXIT_WAIT_MILLIS} and the drain window more the shutdown goes on without the
+     * sessions that are still not over ({@link #stopWaitingForUnkillable}).
      */
     public void beginShutdown() {
         shuttingDown = true;
@@ -563,7 +563,9 @@ public final class Sessions {
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
             cgroups.killAll();
-            loop.schedule(KILLED_EXIT_WAIT_MILLIS, this::stopWaitingForUnkillable);
+            // Past the drain window too: a session whose leader died of the SIGKILL may still be
+            // reading what its descendants left, for up to --drain-ms.
+            loop.schedule(KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), this::stopWaitingForUnkillable);
         });
     }
 
@@ -581,7 +583,7 @@ public final class Sessions {
         List<Integer> pids = new ArrayList<>();
         all.forEach(s -> pids.add(s.pid));
         log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?): the agent"
-                + " stops without their exits", all.size(), KILLED_EXIT_WAIT_MILLIS, pids);
+                + " stops without their exits", all.size(), KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), pids);
         onIdle.run();
     }
 

@@ -874,7 +874,7 @@ public final class PortLink implements HostOutput {
         // What was written of that frame went to the host that left; a port's returning host must
         // start at a whole frame (what QEMU had not passed on of the guest's writes, it drops).
         long cut = queue.dropPartlyWrittenFrame();
-        if (cut > 0) {
+        if (cut > 0 && hostEvents.takeConnectionLine()) {
             log.info("host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", reg.fd(), cut);
         }
         if (resync == Resync.SKIP) {

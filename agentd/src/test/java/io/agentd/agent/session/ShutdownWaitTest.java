@@ -15,12 +15,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shutdown's wait for its sessions, on a scripted loop: SIGTERM, SIGKILL after the grace (2000 ms
- * in {@link ScriptedSessions}), and a leader that still has not exited 10 s after its SIGKILL (one in
+ * in {@link ScriptedSessions}), and a leader that still has not exited 10 s (and the drain window) after its SIGKILL (one in
  * uninterruptible sleep, which takes the signal only when its I/O returns) no longer holds the agent.
  */
 class ShutdownWaitTest {
     private final ScriptedLoop loop = new ScriptedLoop();
     private final ScriptedSessions scripted = new ScriptedSessions(loop, new Child(100, 13, 10, 11, 12, false));
+    private static final long DRAIN_MILLIS = 250; // ScriptedSessions' --drain-ms
     private final AtomicInteger idle = new AtomicInteger();
 
     private void startAndShutDown() {
@@ -34,8 +35,8 @@ class ShutdownWaitTest {
     @Test
     void aLeaderThatDoesNotDieAfterItsKillStopsHoldingTheShutdownTenSecondsLater() {
         startAndShutDown();
-        loop.advance(Sessions.KILLED_EXIT_WAIT_MILLIS - 1);
-        assertEquals(0, idle.get(), "still waiting for the leader's exit");
+        loop.advance(Sessions.KILLED_EXIT_WAIT_MILLIS + DRAIN_MILLIS - 1);
+        assertEquals(0, idle.get(), "still waiting for the leader's exit (and its drain window)");
         loop.advance(1);
         assertEquals(1, idle.get(), "the shutdown goes on without it");
         assertEquals(1, scripted.sessions.count(), "the session is not made to look over");

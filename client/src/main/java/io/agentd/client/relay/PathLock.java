@@ -10,6 +10,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The lock on a socket path: a file {@code .NAME.lock} beside it, locked for the relay's life. Two
@@ -24,10 +25,19 @@ final class PathLock implements AutoCloseable {
     private static final FileAttribute<Set<PosixFilePermission>> LOCK_FILE_MODE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
-    private final FileChannel channel;
+    /**
+     * The lock files this process holds. A second relay in this process (tests, testkit) is refused
+     * here, before it opens the file: an fcntl lock is the process's, not the descriptor's, so
+     * closing a second descriptor of the file, as a refused tryLock must, drops the first relay's lock.
+     */
+    private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
-    private PathLock(FileChannel channel) {
+    private final FileChannel channel;
+    private final Path held;
+
+    private PathLock(FileChannel channel, Path held) {
         this.channel = channel;
+        this.held = held;
     }
 
     static Path lockFileOf(Path path) {
@@ -41,26 +51,37 @@ final class PathLock implements AutoCloseable {
      */
     static PathLock take(Path path) throws IOException {
         Path lockFile = lockFileOf(path);
+        Path key = lockFile.toAbsolutePath().normalize();
+        if (!HELD.add(key)) {
+            throw inUse(path, lockFile);
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
         } catch (IOException e) {
+            HELD.remove(key);
             throw new IOException("cannot listen on " + path + ": its lock file " + lockFile.getFileName()
                     + " cannot be opened: " + e, e);
         }
         try {
             if (channel.tryLock() != null) {
-                return new PathLock(channel);
+                return new PathLock(channel, key);
             }
         } catch (OverlappingFileLockException thisProcess) {
-            // another relay in this process holds it (tests): in use all the same
+            // locked through another name of the file in this process: in use all the same
         } catch (IOException | RuntimeException e) {
             channel.close();
+            HELD.remove(key);
             throw e;
         }
         channel.close();
-        throw new IOException(path + " is in use: another relay (or agent) holds its lock " + lockFile.getFileName()
+        HELD.remove(key);
+        throw inUse(path, lockFile);
+    }
+
+    private static IOException inUse(Path path, Path lockFile) {
+        return new IOException(path + " is in use: another relay (or agent) holds its lock " + lockFile.getFileName()
                 + " (it serves this path, or is starting on it)");
     }
 
@@ -71,6 +92,8 @@ final class PathLock implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             // closed all the same; the kernel drops the lock with the descriptor
+        } finally {
+            HELD.remove(held);
         }
     }
 }

@@ -775,7 +775,9 @@ final class RelayLoop implements Runnable {
                 if (c != null) {
                     c.pausedAtAgent = false; // a new agent holds nothing: paused again below if still full
                     c.forgetOwnHolds();
-                    queueOwned(c, bytes);
+                    if (c.closing == null) { // a closing client's refusal is the last it gets
+                        queueOwned(c, bytes);
+                    }
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
@@ -817,7 +819,7 @@ final class RelayLoop implements Runnable {
     private void onProbeAnswered() {
         probing = false;
         for (RelayClient c : awaitingReady) {
-            if (!c.gone) {
+            if (!c.gone && c.closing == null) { // a closing client's refusal is the last it gets
                 queueOwned(c, readyFrame);
             }
         }
@@ -1428,6 +1430,10 @@ final class RelayLoop implements Runnable {
             if (waitingForSlot != null) {
                 waitingForSlot.close();
             }
+        } catch (IOException e) {
+            log.debug("relay: closing the client waiting for a slot", e); // the listen socket is closed all the same
+        }
+        try {
             if (!listen.close()) {
                 log.warn("relay: {} names another file now (replaced since the relay put its socket there); left in"
                         + " place", listenPath);
@@ -1437,9 +1443,13 @@ final class RelayLoop implements Runnable {
         }
         try {
             port.close();
-            selector.close();
         } catch (IOException e) {
             log.debug("relay: closing the port", e);
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            log.debug("relay: closing the selector", e);
         }
     }
 }

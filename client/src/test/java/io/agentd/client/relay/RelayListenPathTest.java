@@ -53,6 +53,10 @@ class RelayListenPathTest {
                     () -> Relay.start(dir.resolve("second-port.sock"), listen, WAIT).close());
             assertTrue(e.getMessage().contains("is in use"), e.getMessage());
             assertFalse(Files.exists(listen), "the second relay put no socket there");
+            // The refused second try must not have dropped the first relay's lock (an fcntl lock is
+            // the process's: closing any descriptor of the file lets it go).
+            assertEquals("refused", TryLockProcess.tryFrom(dir.resolve(".relay.sock.lock")),
+                    "another process can take the lock the first relay holds");
         }
     }
 
