@@ -523,7 +523,8 @@ public final class ExecSession {
      * any other connection, goes on exactly there. After it the session is done here: its output
      * ends (streams read to their end, nothing missing) and {@link #awaitExit} throws
      * {@link SessionDetachedException}. A session that was not started detachable keeps its output
-     * from the offset on. Asked again, it gives the same answer.
+     * from the offset on. Asked again, it gives the same answer, but for a refusal
+     * ({@link AgentErrorException}): after one, a later call asks the agent again.
      *
      * @throws UnsupportedOperationException when the agent does not list {@code session_detach}
      *                                       ({@link AgentClient#agentDetachesSessions})
@@ -672,6 +673,11 @@ public final class ExecSession {
         }
         CompletableFuture<SessionDetached> asked = detached;
         if (asked != null && MessageType.SESSION_DETACH.wire().equals(about) && asked.completeExceptionally(error)) {
+            synchronized (this) {
+                if (detached == asked) {
+                    detached = null; // refused (perhaps for the moment): a later detach asks again
+                }
+            }
             return; // the session goes on here
         }
         log.debug("session {}: {}", id, error.getMessage());

@@ -41,7 +41,8 @@ class DetachingKeyCopyTest {
     /**
      * A detach the agent refuses leaves the session attached with its keys still going to it: the
      * keys typed after the sequence, in the same read and later, reach the command, one line says
-     * why the detach failed, and the copy ends only at the end of the keys.
+     * why the detach failed, the sequence typed again asks the agent again, and the copy ends only
+     * at the end of the keys.
      */
     @Test
     void aRefusedDetachSaysWhyOnceAndTheKeysGoOnToTheSession(@TempDir Path dir) throws Exception {
@@ -78,6 +79,15 @@ class DetachingKeyCopyTest {
             assertEquals(1, said.strip().lines().count(), said);
             assertTrue(said.contains("cannot detach") && said.contains("cannot be detached")
                     && said.contains("still attached"), said);
+
+            // The sequence again asks the agent again (the refusal may have been for the moment).
+            type(typed, P, Q);
+            assertEquals(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE), agent.receive(),
+                    "a second detach after a refusal is sent to the agent");
+            agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session",
+                    "session " + id + " cannot be detached", MessageType.SESSION_DETACH.wire())));
+            type(typed, 'd');
+            assertEquals(stdin(id, "d"), agent.receive(), "a key typed once the second detach was refused");
 
             typed.sink().close();
             assertTrue(copied.get(20, TimeUnit.SECONDS), "the end of the keys ends the session's input");
