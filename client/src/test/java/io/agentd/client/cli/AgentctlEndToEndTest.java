@@ -87,6 +87,25 @@ class AgentctlEndToEndTest {
     }
 
     /**
+     * AGENTCTL_JAVA_OPTS is split at spaces but not glob-expanded: -Xlog:gc* reaches the JVM as
+     * written even where the working directory holds a file the pattern matches (it became
+     * -Xlog:gcX, which the JVM refused).
+     */
+    @Test
+    void agentctlJavaOptsAreNotGlobExpanded() throws Exception {
+        Path cwd = Files.createDirectories(dir.resolve("glob"));
+        Files.createFile(cwd.resolve("-Xlog:gcX"));
+        ProcessBuilder pb = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "ping")
+                .directory(cwd.toFile()).redirectInput(new File("/dev/null")).redirectErrorStream(true);
+        pb.environment().put("AGENTCTL_JAVA_OPTS", "-Xlog:gc*");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl ping finished");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("[gc"), out);
+    }
+
+    /**
      * exec without -i ends the command's input in the request's own write: sent afterwards, the end
      * of input reached the agent after a quick command's exit about one time in three, and came back
      * refused (invalid_session), a frame the client dropped (its debug log says so).
