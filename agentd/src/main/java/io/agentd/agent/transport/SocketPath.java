@@ -44,6 +44,14 @@ final class SocketPath {
     private static final FileAttribute<Set<PosixFilePermission>> LOCK_FILE_MODE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
+    /**
+     * The lock files this process holds. A second server on the path in this process (tests, or a
+     * path given twice) is refused here, before it opens the file: an fcntl lock is the process's,
+     * not the descriptor's, so closing a second descriptor of the file, as a refused tryLock must,
+     * would drop the first server's lock.
+     */
+    private static final Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final Path path;
     private final Path temporary;
     private final Path lockFile;
@@ -127,17 +135,28 @@ final class SocketPath {
         if (lock != null) {
             return; // held already (check() again)
         }
-        FileChannel channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
+        if (!HELD.add(lockFile)) {
+            throw inUse(); // another server in this process holds it
+        }
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
+        } catch (IOException | RuntimeException e) {
+            HELD.remove(lockFile);
+            throw e;
+        }
         try {
             if (channel.tryLock() == null) {
                 throw inUse();
             }
         } catch (OverlappingFileLockException thisProcess) {
-            channel.close();
-            throw inUse(); // another server in this process holds it (tests)
+            channel.close(); // locked through another name of the file in this process
+            HELD.remove(lockFile);
+            throw inUse();
         } catch (IOException | RuntimeException e) {
             channel.close();
+            HELD.remove(lockFile);
             throw e;
         }
         lock = channel;
@@ -214,6 +233,7 @@ final class SocketPath {
                 // closed all the same; the kernel drops the lock with the descriptor
             }
             lock = null;
+            HELD.remove(lockFile);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.testsupport.TryLockProcess;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,5 +66,27 @@ class SocketPathTest {
         inGroupDir.check(0);
         Files.setAttribute(dir, "unix:mode", 0755);
         inGroupDir.check(0);
+    }
+
+    /**
+     * A second server on the path in this process is refused, and the first keeps its lock: the
+     * refusal must not open (and so close) a second descriptor of the lock file, which would drop
+     * the process's fcntl lock; another process still finds the path locked.
+     */
+    @Test
+    void aSecondServerOnThePathInThisProcessIsRefusedAndTheFirstKeepsItsLock() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "lock-");
+        SocketPath first = new SocketPath(dir.resolve("agent.sock"));
+        first.check(0);
+        try {
+            SocketPath second = new SocketPath(dir.resolve("agent.sock"));
+            IOException e = assertThrows(IOException.class, () -> second.check(0));
+            assertTrue(e.getMessage().contains("is in use"), e.getMessage());
+            assertEquals("refused", TryLockProcess.tryFrom(dir.resolve(".agent.sock.lock")),
+                    "another process can take the lock the first server holds");
+        } finally {
+            first.abandon();
+        }
+        assertEquals("locked", TryLockProcess.tryFrom(dir.resolve(".agent.sock.lock")), "let go at the end");
     }
 }

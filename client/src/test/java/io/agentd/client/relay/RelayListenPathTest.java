@@ -1,5 +1,6 @@
 package io.agentd.client.relay;
 
+import io.agentd.testsupport.TryLockProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.agentd.client.relay;
+package io.agentd.testsupport;
 
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -20,7 +20,7 @@ public final class TryLockProcess {
     }
 
     /** Runs it in a JVM of its own on {@code file}; its one line. */
-    static String tryFrom(Path file) throws Exception {
+    public static String tryFrom(Path file) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), TryLockProcess.class.getName(),
                 file.toString()).redirectErrorStream(true).start();
