@@ -21,6 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BenchSmokeTest {
 
+    /** Checked figures whose honest value may be 0 (a growth that did not happen). */
+    private static final java.util.Set<String> ZERO_IS_A_MEASUREMENT =
+            java.util.Set.of("stdin to a slow reader: agent RSS growth over idle");
+
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void everyBenchmarkRunsInMiniatureAndItsCountsAreRight(@TempDir Path work) throws Exception {
@@ -37,8 +41,10 @@ class BenchSmokeTest {
         List<Figure> figures = report.figures();
         assertEquals(63, figures.size(), shown);
         for (Figure f : figures) {
-            // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them.
-            boolean measured = f.verdict() == Figure.Verdict.INFO ? f.value() >= 0 : f.value() > 0;
+            // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them; and an
+            // agent whose RSS did not rise above its idle sample grew by 0 (seen in CI: idle 54.5 MiB).
+            boolean zeroIsMeasured = f.verdict() == Figure.Verdict.INFO || ZERO_IS_A_MEASUREMENT.contains(f.name());
+            boolean measured = zeroIsMeasured ? f.value() >= 0 : f.value() > 0;
             assertTrue(measured, "no value for " + f.name() + "\n" + shown);
         }
         for (String correctness : List.of("exited 0", "lines received", "bytes delivered")) {
