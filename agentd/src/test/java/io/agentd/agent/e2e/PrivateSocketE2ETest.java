@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.MessageType;
+import io.agentd.testsupport.StoppedListener;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -223,27 +223,9 @@ class PrivateSocketE2ETest {
     void aListenerThatAcceptsNothingIsInUseAndTheAgentSaysSoAtOnce() throws Exception {
         Path dir = LaunchedAgent.newDir("full-backlog");
         Path socket = dir.resolve("agent.sock");
-        List<SocketChannel> queued = new ArrayList<>();
-        try (ServerSocketChannel stopped = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            stopped.bind(UnixDomainSocketAddress.of(socket), 1);
-            while (true) { // fill its backlog: the next connect would wait
-                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-                c.configureBlocking(false);
-                try {
-                    c.connect(UnixDomainSocketAddress.of(socket));
-                    queued.add(c);
-                } catch (IOException full) {
-                    c.close();
-                    break;
-                }
-                assertTrue(queued.size() < 100, "the backlog never filled");
-            }
+        try (StoppedListener stopped = StoppedListener.at(socket)) { // the next connect would wait
             assertRefusesToStart(LaunchedAgent.newDir("full-backlog-log"), socket, "is in use: something listens on it but"
                     + " accepts nothing");
-        } finally {
-            for (SocketChannel c : queued) {
-                c.close();
-            }
         }
     }
 

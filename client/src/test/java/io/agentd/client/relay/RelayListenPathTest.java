@@ -1,11 +1,12 @@
 package io.agentd.client.relay;
 
-import io.agentd.testsupport.TryLockProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.testsupport.StoppedListener;
+import io.agentd.testsupport.TryLockProcess;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -15,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,28 +99,12 @@ class RelayListenPathTest {
     @Test
     void aListenerWhoseBacklogIsFullIsRefusedWithoutWaiting(@TempDir Path dir) throws Exception {
         Path listen = dir.resolve("relay.sock");
-        List<SocketChannel> waiting = new ArrayList<>();
-        try (ServerSocketChannel stopped = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            stopped.bind(UnixDomainSocketAddress.of(listen), 1);
-            while (true) { // fill its backlog
-                SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-                waiting.add(c);
-                c.configureBlocking(false);
-                try {
-                    c.connect(UnixDomainSocketAddress.of(listen));
-                } catch (IOException full) {
-                    break;
-                }
-            }
+        try (StoppedListener stopped = StoppedListener.at(listen)) {
             long start = System.nanoTime();
             IOException e = assertThrows(IOException.class, () -> ListenSocket.open(listen).close());
             long millis = (System.nanoTime() - start) / 1_000_000;
             assertTrue(e.getMessage().contains("accepts nothing"), e.getMessage());
             assertTrue(millis < 1000, "refused after " + millis + " ms");
-        } finally {
-            for (SocketChannel c : waiting) {
-                c.close();
-            }
         }
     }
 }

@@ -1,4 +1,4 @@
-package io.agentd.client.transport;
+package io.agentd.testsupport;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -14,6 +14,9 @@ import java.util.List;
  * backlog full, so that a blocking connect(2) to it would wait for room with no limit.
  */
 public final class StoppedListener implements AutoCloseable {
+    /** A backlog of one takes a few connections at most; this many means it never filled. */
+    private static final int MAX_QUEUED = 100;
+
     private final ServerSocketChannel server;
     private final List<SocketChannel> queued = new ArrayList<>();
 
@@ -37,6 +40,10 @@ public final class StoppedListener implements AutoCloseable {
     /** Connects without blocking until the backlog refuses one more (EAGAIN). */
     private void fillBacklog(Path socket) throws IOException {
         while (true) {
+            if (queued.size() >= MAX_QUEUED) {
+                throw new IllegalStateException("the backlog of " + socket + " never filled (" + queued.size()
+                        + " connections queued)");
+            }
             SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
             c.configureBlocking(false);
             try {
