@@ -117,19 +117,33 @@ final class CborReader {
     /**
      * Refuses the array or map token just read when its head declares more than {@code max}
      * entries: before any entry is built. An indefinite one is refused by {@link #checkCount}.
+     *
+     * @param kind {@link ErrorKind#INVALID_PAYLOAD}, or {@link ErrorKind#LIMIT_EXCEEDED} for a
+     *             request's own limits (ExecLimits)
      */
-    void checkDeclared(String field, int max) throws ProtocolException {
+    void checkDeclared(String field, int max, ErrorKind kind) throws ProtocolException {
         long declared = declaredEntries();
         if (declared > max) {
-            throw invalid(field + ": " + declared + " entries, more than the limit of " + max);
+            throw refusal(kind, field + ": " + declared + " entries, more than the limit of " + max);
         }
     }
 
-    /** Refuses an array or map at its entry number {@code entries} (from 1) when that is past {@code max}. */
-    void checkCount(String field, int entries, int max) throws ProtocolException {
+    /**
+     * Refuses an array or map at its entry number {@code entries} (from 1) when that is past
+     * {@code max}; {@code kind} as for {@link #checkDeclared}.
+     */
+    void checkCount(String field, int entries, int max, ErrorKind kind) throws ProtocolException {
         if (entries > max) {
-            throw invalid(field + ": more than the limit of " + max + " entries");
+            throw refusal(kind, field + ": more than the limit of " + max + " entries");
         }
+    }
+
+    private ProtocolException refusal(ErrorKind kind, String detail) {
+        return switch (kind) {
+            case INVALID_PAYLOAD -> invalid(detail);
+            case LIMIT_EXCEEDED -> limitExceeded(detail);
+            default -> throw new IllegalArgumentException("not a refusal of a list's length: " + kind);
+        };
     }
 
     /** Opens the map that {@code token} starts. */
@@ -250,10 +264,10 @@ final class CborReader {
         if (token != JsonToken.START_ARRAY) {
             throw expected(field, "an array of text", token);
         }
-        checkDeclared(field, maxEntries);
+        checkDeclared(field, maxEntries, ErrorKind.INVALID_PAYLOAD);
         List<String> items = new ArrayList<>();
         while ((token = next(field)) != JsonToken.END_ARRAY) {
-            checkCount(field, items.size() + 1, maxEntries);
+            checkCount(field, items.size() + 1, maxEntries, ErrorKind.INVALID_PAYLOAD);
             if (token != JsonToken.VALUE_STRING) {
                 throw expected(field + "[" + items.size() + "]", "text", token);
             }

@@ -95,11 +95,11 @@ final class ExecRequestDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.expected(field, "an array of text", token);
         }
-        checkDeclaredEntries(field, maxEntries);
+        r.checkDeclared(field, maxEntries, ErrorKind.LIMIT_EXCEEDED);
         List<String> items = new ArrayList<>();
         while ((token = r.next(field)) != JsonToken.END_ARRAY) {
             String at = field + "[" + items.size() + "]";
-            checkEntries(field, items.size() + 1, maxEntries);
+            r.checkCount(field, items.size() + 1, maxEntries, ErrorKind.LIMIT_EXCEEDED);
             if (token != JsonToken.VALUE_STRING) {
                 throw r.expected(at, "text", token);
             }
@@ -118,10 +118,10 @@ final class ExecRequestDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.invalid("rlimits: expected an array of maps");
         }
-        checkDeclaredEntries("rlimits", ExecLimits.RLIMITS_MAX_ENTRIES);
+        r.checkDeclared("rlimits", ExecLimits.RLIMITS_MAX_ENTRIES, ErrorKind.LIMIT_EXCEEDED);
         List<Rlimit> limits = new ArrayList<>();
         while ((token = r.next("rlimits")) != JsonToken.END_ARRAY) {
-            checkEntries("rlimits", limits.size() + 1, ExecLimits.RLIMITS_MAX_ENTRIES);
+            r.checkCount("rlimits", limits.size() + 1, ExecLimits.RLIMITS_MAX_ENTRIES, ErrorKind.LIMIT_EXCEEDED);
             String at = "rlimits[" + limits.size() + "]";
             r.beginMap(at, token);
             String resource = null;
@@ -139,21 +139,6 @@ final class ExecRequestDecoding {
                     r.required(at + ".hard", hard)));
         }
         return limits;
-    }
-
-    /** A definite-length array's head already tells whether it is over: refused before any entry. */
-    private void checkDeclaredEntries(String field, int maxEntries) throws ProtocolException {
-        long declared = r.declaredEntries();
-        if (declared > maxEntries) {
-            throw r.limitExceeded(field + ": " + declared + " entries, more than the limit of " + maxEntries);
-        }
-    }
-
-    /** An indefinite-length array is refused at the first entry past the limit. */
-    private void checkEntries(String field, int entries, int maxEntries) throws ProtocolException {
-        if (entries > maxEntries) {
-            throw r.limitExceeded(field + ": more than the limit of " + maxEntries + " entries");
-        }
     }
 
     private void chargeArgEnv(String field, long bytes) throws ProtocolException {

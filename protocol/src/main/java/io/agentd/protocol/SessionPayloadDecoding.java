@@ -105,10 +105,10 @@ final class SessionPayloadDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.expected("sessions", "an array of maps", token);
         }
-        r.checkDeclared("sessions", SESSIONS_MAX_ENTRIES);
+        r.checkDeclared("sessions", SESSIONS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         List<SessionInfo> sessions = new ArrayList<>();
         while ((token = r.next("sessions")) != JsonToken.END_ARRAY) {
-            r.checkCount("sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES);
+            r.checkCount("sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
             String at = "sessions[" + sessions.size() + "]";
             r.beginMap(at, token);
             sessions.add(info(r, at));
@@ -170,11 +170,11 @@ final class SessionPayloadDecoding {
         if (token != JsonToken.START_ARRAY) {
             throw r.expected(field, "an array of text", token);
         }
-        r.checkDeclared(field, ExecLimits.ARGS_MAX_ENTRIES);
+        r.checkDeclared(field, ExecLimits.ARGS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         List<String> items = new ArrayList<>();
         while ((token = r.next(field)) != JsonToken.END_ARRAY) {
             String item = field + "[" + items.size() + "]";
-            r.checkCount(field, items.size() + 1, ExecLimits.ARGS_MAX_ENTRIES);
+            r.checkCount(field, items.size() + 1, ExecLimits.ARGS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
             if (token != JsonToken.VALUE_STRING) {
                 throw r.expected(item, "text", token);
             }
