@@ -14,6 +14,7 @@ final class DetachKeys {
     /** docker's default: ^P ^Q. */
     static final String DEFAULT = "ctrl-p,ctrl-q";
     private static final int MAX_KEYS = 16;
+    private static final byte[] NONE = new byte[0];
 
     private final byte[] sequence;
     /** How many bytes of the sequence the keys read so far end with (held back, not forwarded). */
@@ -23,7 +24,7 @@ final class DetachKeys {
      * The keys read after the sequence in the same read as its end: not forwarded while agentctl
      * leaves, but the session's again if the agent refuses the detach ({@link #refused}).
      */
-    private byte[] afterSequence = new byte[0];
+    private byte[] afterSequence = NONE;
 
     private DetachKeys(byte[] sequence) {
         this.sequence = sequence;
@@ -88,7 +89,7 @@ final class DetachKeys {
         while (i < length && !found) {
             take(keys[i++], forward);
         }
-        afterSequence = found ? java.util.Arrays.copyOfRange(keys, i, length) : new byte[0];
+        afterSequence = found ? java.util.Arrays.copyOfRange(keys, i, length) : NONE;
         return forward.toByteArray();
     }
 
