@@ -167,17 +167,12 @@ class CredentialsTest {
                 Arrays.stream(stack).limit(12).forEach(frame -> out.append("    at ").append(frame).append('\n'));
             }
         });
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                for (String pid : Files.readString(task.resolve("children")).trim().split(" +")) {
-                    if (pid.isEmpty()) {
-                        continue;
-                    }
-                    Path proc = Path.of("/proc", pid);
-                    out.append("child ").append(pid).append(": ").append(readOrWhy(proc.resolve("stat")))
-                            .append(" wchan ").append(readOrWhy(proc.resolve("wchan")))
-                            .append(" syscall ").append(readOrWhy(proc.resolve("syscall"))).append('\n');
-                }
+        try {
+            for (int pid : JvmChildren.pids()) {
+                Path proc = Path.of("/proc", String.valueOf(pid));
+                out.append("child ").append(pid).append(": ").append(readOrWhy(proc.resolve("stat")))
+                        .append(" wchan ").append(readOrWhy(proc.resolve("wchan")))
+                        .append(" syscall ").append(readOrWhy(proc.resolve("syscall"))).append('\n');
             }
         } catch (IOException e) {
             out.append("children not listed: ").append(e);

@@ -12,7 +12,6 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -355,20 +354,10 @@ class SpawnFailureTest {
         assertEquals(before, childrenOfThisJvm(), "no zombie left behind");
     }
 
-    /** Pids of this JVM's children, zombies included (/proc/self/task/TID/children). */
+    /** Pids of this JVM's children, zombies included. */
     private static Set<String> childrenOfThisJvm() throws IOException {
         Set<String> pids = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                for (String line : Files.readAllLines(task.resolve("children"))) {
-                    for (String pid : line.trim().split(" ")) {
-                        if (!pid.isEmpty()) {
-                            pids.add(pid);
-                        }
-                    }
-                }
-            }
-        }
+        JvmChildren.pids().forEach(pid -> pids.add(String.valueOf(pid)));
         return pids;
     }
 

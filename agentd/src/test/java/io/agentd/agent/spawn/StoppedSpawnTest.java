@@ -8,9 +8,6 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -70,15 +67,9 @@ class StoppedSpawnTest {
     }
 
     private static void killStoppedChildrenOfThisJvm() throws IOException {
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                for (String line : Files.readAllLines(task.resolve("children"))) {
-                    for (String pid : line.trim().split(" ")) {
-                        if (!pid.isEmpty() && StoppedSpawnGuard.stopped(Integer.parseInt(pid))) {
-                            Os.kill(Integer.parseInt(pid), LibC.SIGKILL);
-                        }
-                    }
-                }
+        for (int pid : JvmChildren.pids()) {
+            if (StoppedSpawnGuard.stopped(pid)) {
+                Os.kill(pid, LibC.SIGKILL);
             }
         }
     }
