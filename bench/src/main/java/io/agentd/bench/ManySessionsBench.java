@@ -203,7 +203,12 @@ final class ManySessionsBench {
         int count = 0;
         try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
             for (Path task : tasks.toList()) {
-                String children = Files.readString(task.resolve("children")).strip();
+                String children;
+                try {
+                    children = Files.readString(task.resolve("children")).strip();
+                } catch (java.nio.file.NoSuchFileException threadEnded) {
+                    continue; // one of the agent's threads ended after the listing
+                }
                 if (!children.isEmpty()) {
                     count += children.split(" ").length;
                 }
