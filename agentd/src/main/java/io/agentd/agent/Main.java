@@ -104,6 +104,13 @@ public final class Main {
     }
 
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
+        // The launcher sets C.UTF-8; a JVM started some other way with no UTF-8 locale cannot name
+        // files past ASCII, and every fs request for one would be refused without this line's reason.
+        String fileNameCharset = System.getProperty("sun.jnu.encoding", "");
+        if (!fileNameCharset.equalsIgnoreCase("UTF-8")) {
+            log.warn("file names are encoded as {}, not UTF-8 (no UTF-8 locale): paths past ASCII will be refused;"
+                    + " start the agent with LC_ALL=C.UTF-8, as scripts/agentd does", fileNameCharset);
+        }
         // Non-dumpable before any session exists: a session without CAP_SYS_PTRACE (any session in the
         // strict profile, any other user) can then neither ptrace the agent nor read its memory or
         // environment under /proc, whatever its uid (docs/SECURITY.md).

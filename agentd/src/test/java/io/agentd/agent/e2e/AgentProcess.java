@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,6 +40,23 @@ final class AgentProcess implements AutoCloseable {
      */
     static AgentProcess startWithJavaOpts(String name, String javaOpts, String... options)
             throws IOException, InterruptedException {
+        return startWithEnv(name, env(javaOpts), options);
+    }
+
+    /**
+     * As {@link #start}, with LANG, LC_ALL and LC_CTYPE removed from the launcher's environment, as
+     * the guest's init, a systemd unit or a minimal container start it.
+     */
+    static AgentProcess startWithNoLocale(String name, String... options) throws IOException, InterruptedException {
+        Map<String, String> env = new HashMap<>(env(null));
+        for (String locale : List.of("LANG", "LC_ALL", "LC_CTYPE")) {
+            env.put(locale, null); // removed
+        }
+        return startWithEnv(name, env, options);
+    }
+
+    private static AgentProcess startWithEnv(String name, Map<String, String> env, String... options)
+            throws IOException, InterruptedException {
         Path dir = newDir(name);
         List<String> args = new ArrayList<>();
         if (!List.of(options).contains("--state-dir")) {
@@ -46,7 +64,7 @@ final class AgentProcess implements AutoCloseable {
         }
         args.addAll(List.of(options));
         AgentProcess agent = new AgentProcess(RunningAgent.listening(LAUNCHER, dir.resolve("agent.sock"), args,
-                env(javaOpts), dir.resolve("agent.log")), dir);
+                env, dir.resolve("agent.log")), dir);
         agent.agent.awaitSocket();
         return agent;
     }
