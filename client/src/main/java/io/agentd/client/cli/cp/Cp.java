@@ -36,7 +36,11 @@ public final class Cp {
      * @throws IOException the connection to the agent was lost (nothing more could be copied)
      */
     public int run(AgentClient client) throws IOException {
-        GuestFiles files = client.files();
+        return run(client.files());
+    }
+
+    /** {@link #run(AgentClient)} through {@code files} (a test's, with a short timeout). */
+    int run(GuestFiles files) throws IOException {
         if (options.user() != null) {
             if (!files.extensions()) {
                 err.println("agentctl cp: -u: this agent cannot copy as another user (its ready message does"
