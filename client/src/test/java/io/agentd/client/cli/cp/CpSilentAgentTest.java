@@ -65,8 +65,8 @@ class CpSilentAgentTest {
             } else if (op instanceof FsOp.Stat s) {
                 String kind = kinds.get(s.path());
                 l.onResponse(kind == null
-                        ? new FsResponse(false, s.path() + ": No such file or directory (os error 2)", null, 2, "ENOENT",
-                                null)
+                        ? new FsResponse(false, s.path() + ": No such file or directory (os error 2)", null, 2,
+                                "ENOENT", null)
                         : FsResponse.success(new FsResponseData.Stat(info(s.path(), kind))));
             } else if (op instanceof FsOp.ListDir d) {
                 List<FsEntryInfo> entries = kinds.keySet().stream().filter(p -> parentOf(p).equals(d.path()))
