@@ -96,7 +96,7 @@ class GuestFilesTimeoutTest {
     }
 
     private static void assertTimedOut(Throwable t, String message) {
-        assertInstanceOf(AgentException.class, t);
+        assertInstanceOf(AgentTimeoutException.class, t); // typed: cp stops at it rather than try the next item
         assertTrue(t.getMessage().startsWith(message), t.getMessage()); // not IdsExhaustedException
     }
 
@@ -106,7 +106,7 @@ class GuestFilesTimeoutTest {
             GuestFiles files = client.files().withTimeout(SHORT);
             long lastId = 0;
             for (int i = 0; i < 5 * FOUR_IDS.size(); i++) {
-                AgentException e = assertThrows(AgentException.class, () -> files.stat("/never"));
+                AgentTimeoutException e = assertThrows(AgentTimeoutException.class, () -> files.stat("/never"));
                 assertTimedOut(e, "no answer from the agent to Stat /never");
                 assertTrue(e.getMessage().endsWith(" within " + SHORT), e.getMessage()); // not "within 0s"
                 lastId = receive(FsOp.Stat.class).id();

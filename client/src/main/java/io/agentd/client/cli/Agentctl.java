@@ -160,8 +160,9 @@ public final class Agentctl {
             stop CMD with SIGPIPE as for a closed pipe, and CMD's own status stands when it
             failed otherwise (not 0, not 141); a closed pipe (| head) is no error: CMD gets
             SIGPIPE and its status stands. 125 when there is no agent to talk to (no socket,
-            refused, no ready, connection lost) or agentctl itself failed ("agentctl: internal
-            error: ..."), 2 for a bad command line, 0 otherwise.
+            refused, no ready, connection lost; for cp also an agent silent for 60 s, which
+            stops the copy) or agentctl itself failed ("agentctl: internal error: ..."), 2 for a
+            bad command line, 0 otherwise.
             """;
 
     private final AgentAddress address;

@@ -9,7 +9,10 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.List;
 
-/** agentctl cp: the command line to {@link Cp}, a lost connection to exit status 125. */
+/**
+ * agentctl cp: the command line to {@link Cp}; a lost connection, or an agent that stopped
+ * answering, to exit status 125 (nothing more could be copied).
+ */
 final class CpCommand {
     private CpCommand() {}
 

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
@@ -37,7 +38,7 @@ final class FsCall implements FsListener {
 
     /**
      * Waits for the response on {@code id}; an agent silent for {@code timeout} is an
-     * {@link AgentException}. Giving up (that timeout, or an interrupt) retires the id: nobody is
+     * {@link AgentTimeoutException}. Giving up (that timeout, or an interrupt) retires the id: nobody is
      * left to take the answer, and an agent that never sends it must not hold the id for ever.
      */
     static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what, FsId id)
@@ -46,7 +47,7 @@ final class FsCall implements FsListener {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             id.retire();
-            throw new AgentException("no answer from the agent to " + what + " within " + timeout);
+            throw new AgentTimeoutException("no answer from the agent to " + what + " within " + timeout);
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         } catch (InterruptedException e) {

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.ConnectionLostException;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
@@ -29,7 +30,7 @@ import java.util.function.LongConsumer;
  * The guest's file system through an agent connection (the fs family): {@code AgentClient.files()}.
  * Guest paths are absolute. Every failure the agent reports is a {@link GuestFileException} (path,
  * errno, message); a lost connection a {@code ConnectionLostException}; an agent silent for
- * {@link #timeout()} an {@link AgentException}; such a call gives up its request id at once, and
+ * {@link #timeout()} an {@link AgentTimeoutException}; such a call gives up its request id at once, and
  * an answer that comes later is dropped. Thread-safe; each stream is for one thread.
  *
  * <p>With an agent that lists {@code fs_ext} the view also runs operations as another user

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
@@ -96,8 +97,8 @@ final class ReadSegment implements FsListener {
      * @throws GuestFileException          the agent failed the Read
      * @throws ChecksumMismatchException   the agent's SHA-256 is not that of the bytes taken
      * @throws AgentException              the connection ended, or nothing came within {@code timeout}
-     *                                     (then the Read is given up: its id retired, and every later
-     *                                     take fails the same way at once)
+     *                                     (an {@link AgentTimeoutException}; then the Read is given up:
+     *                                     its id retired, and every later take fails the same way at once)
      * @throws IllegalStateException       it would wait on the connection's reader thread
      */
     int take(byte[] b, int off, int n, Duration timeout, String path) throws IOException {
@@ -110,7 +111,7 @@ final class ReadSegment implements FsListener {
                 id.refuseWaitHere("data of " + path);
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    failure = new AgentException("no data from the agent for " + path + " within " + timeout);
+                    failure = new AgentTimeoutException("no data from the agent for " + path + " within " + timeout);
                     id.retire();
                     throw failure;
                 }

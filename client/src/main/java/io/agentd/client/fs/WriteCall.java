@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsResponse;
 import java.io.IOException;
@@ -69,7 +70,7 @@ final class WriteCall implements FsListener {
             }
             long left = Timeouts.left(deadline);
             if (left <= 0) {
-                throw new AgentException("no write credit from the agent for " + path + " within "
+                throw new AgentTimeoutException("no write credit from the agent for " + path + " within "
                         + timeout);
             }
             try {

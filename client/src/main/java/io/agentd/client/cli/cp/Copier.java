@@ -12,7 +12,8 @@ import java.util.TreeSet;
 /**
  * Copies entries from a {@link SourceTree} to a {@link DestTree} the way cp -R does: directories
  * recursively, symbolic links as links, each failed item reported on stderr (cp(1)'s wording) and
- * counted while the rest is still copied. Only a lost connection stops it (thrown).
+ * counted while the rest is still copied. Only a lost connection or an agent that stopped answering
+ * stops it ({@link CopyFailure#endsTheCopy}; thrown).
  *
  * <p>A directory's listing comes from the other side (a guest's agent may say anything): a name
  * that is not one entry of that directory ("", ".", "..", one with '/' or NUL) is refused as a
@@ -278,12 +279,16 @@ final class Copier {
         }
     }
 
-    /** Bytes of the regular files under {@code path} (for the progress line); what cannot be read counts 0. */
-    static long size(SourceTree src, String path, Entry e) {
+    /**
+     * Bytes of the regular files under {@code path} (for the progress line); what cannot be read
+     * counts 0, but a failure that {@linkplain CopyFailure#endsTheCopy ends the copy} is thrown: the
+     * walk would otherwise meet it again in each directory left (a silent agent's timeout each time).
+     */
+    static long size(SourceTree src, String path, Entry e) throws IOException {
         return size(src, path, e, 0);
     }
 
-    private static long size(SourceTree src, String path, Entry e, int depth) {
+    private static long size(SourceTree src, String path, Entry e, int depth) throws IOException {
         if (e.kind() == Entry.Kind.FILE) {
             return e.size();
         }
@@ -298,7 +303,12 @@ final class Copier {
                     total += size(src, child, src.lstat(child), depth + 1);
                 }
             }
-        } catch (IOException | InvalidPathException ex) {
+        } catch (IOException ex) {
+            if (CopyFailure.endsTheCopy(ex)) {
+                throw ex;
+            }
+            // reported when the copy gets there
+        } catch (InvalidPathException ex) {
             // reported when the copy gets there
         }
         return total;

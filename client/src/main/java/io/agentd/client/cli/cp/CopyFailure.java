@@ -1,6 +1,7 @@
 package io.agentd.client.cli.cp;
 
 import io.agentd.client.AgentRestartedException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.ConnectionLostException;
 import io.agentd.client.fs.GuestFileException;
 import java.io.IOException;
@@ -29,8 +30,8 @@ final class CopyFailure extends IOException {
     }
 
     /**
-     * {@code e} as an item failure; a lost connection, or stdout that cannot be written, is not one
-     * and is thrown as it is.
+     * {@code e} as an item failure; a lost connection, an agent that stopped answering, or stdout
+     * that cannot be written, is not one and is thrown as it is.
      */
     static IOException of(String what, String shownPath, IOException e) throws IOException {
         if (endsTheCopy(e)) {
@@ -42,9 +43,26 @@ final class CopyFailure extends IOException {
         return new CopyFailure(what, shownPath, describe(e));
     }
 
-    /** Nothing more can be copied: the connection is lost, or stdout cannot take the tar. */
+    /**
+     * Nothing more can be copied: the connection is lost, the agent stopped answering, or stdout
+     * cannot take the tar.
+     */
     static boolean endsTheCopy(IOException e) {
-        return e instanceof StdoutFailure || isConnectionLoss(e);
+        return e instanceof StdoutFailure || isConnectionLoss(e) || agentSilence(e) != null;
+    }
+
+    /**
+     * The agent's timeout in {@code e}'s cause chain, or null. An agent that was silent for a whole
+     * timeout is taken as hung: going on would wait as long again for every item left (60 s each,
+     * hours for a large tree) to report the same silence.
+     */
+    static AgentTimeoutException agentSilence(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof AgentTimeoutException silence) {
+                return silence;
+            }
+        }
+        return null;
     }
 
     /** The connection (or the agent behind it) is gone: nothing more can be copied. */

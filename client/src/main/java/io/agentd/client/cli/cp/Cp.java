@@ -1,6 +1,7 @@
 package io.agentd.client.cli.cp;
 
 import io.agentd.client.AgentClient;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.fs.GuestFiles;
 import java.io.IOException;
 import java.io.BufferedOutputStream;
@@ -13,7 +14,9 @@ import java.util.List;
  * agentctl cp: copies between the host and the guest of one agent connection, as cp -R and docker
  * cp do (see the README, "agentctl cp"). Each item that fails is reported on stderr and the rest is
  * still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when the
- * connection to the agent is lost. A tar that cannot be written to stdout stops the copy (1).
+ * connection to the agent is lost or the agent stops answering (a call's whole timeout without a
+ * word: the copy stops there rather than wait as long again for each item left). A tar that cannot
+ * be written to stdout stops the copy (1).
  */
 public final class Cp {
     private final CpOptions options;
@@ -33,10 +36,16 @@ public final class Cp {
     }
 
     /**
-     * @throws IOException the connection to the agent was lost (nothing more could be copied)
+     * @throws IOException the connection to the agent was lost, or the agent stopped answering (an
+     *                     {@link AgentTimeoutException} whose message ends "; the copy stopped");
+     *                     nothing more could be copied
      */
     public int run(AgentClient client) throws IOException {
-        GuestFiles files = client.files();
+        return run(client.files());
+    }
+
+    /** {@link #run(AgentClient)} through {@code files} (a test's, with a short timeout). */
+    int run(GuestFiles files) throws IOException {
         if (options.user() != null) {
             if (!files.extensions()) {
                 err.println("agentctl cp: -u: this agent cannot copy as another user (its ready message does"
@@ -67,7 +76,22 @@ public final class Cp {
         } catch (StdoutFailure e) {
             err.println("agentctl cp: " + e.getMessage()); // nothing more can go out
             return 1;
+        } catch (IOException e) {
+            throw stopped(e);
         }
+    }
+
+    /**
+     * The failure that ended the copy, for agentctl's one line. A silent agent's timeout says what
+     * went unanswered, and that nothing after it was tried: the connection may still be open, so
+     * unlike a lost one that is not plain from the message alone. Any other failure goes as it is.
+     */
+    private static IOException stopped(IOException e) {
+        AgentTimeoutException silence = CopyFailure.agentSilence(e);
+        if (silence == null || CopyFailure.isConnectionLoss(e)) {
+            return e;
+        }
+        return new AgentTimeoutException(silence.getMessage() + "; the copy stopped", e);
     }
 
     private void copyAll(Copier copier, CopyProgress progress, SourceTree src, List<String> sources, DestTree dst,
@@ -91,6 +115,9 @@ public final class Cp {
                 try {
                     total += Copier.size(src, s, src.lstat(s));
                 } catch (IOException e) {
+                    if (CopyFailure.endsTheCopy(e)) {
+                        throw e; // each source left would meet it again
+                    }
                     // reported by the copy
                 }
             }
