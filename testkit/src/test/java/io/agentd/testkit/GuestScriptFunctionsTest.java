@@ -64,6 +64,22 @@ class GuestScriptFunctionsTest {
     }
 
     /**
+     * The kernel's parameters end at "--" (kernel/params.c, parse_args; also "--" in quotes, which
+     * next_arg unquotes): init/main.c hands the words after it to init as arguments, but /proc/cmdline
+     * still holds them. Before, init read an agentd.* word there as an agent option.
+     */
+    @Test
+    void initStopsReadingTheKernelCommandLineAtTheDoubleDash() throws Exception {
+        Path plain = dir.resolve("plain");
+        Files.writeString(plain, "console=ttyS0 agentd.cwd=-- agentd.profile=strict -- agentd.env=A=b \"agentd.log-level=debug\"\n");
+        assertEquals(List.of("console=ttyS0", "agentd.cwd=--", "agentd.profile=strict"),
+                run("sh", "init", "kernel_params", "kernel_params '" + plain + "'", ""));
+        Path quoted = dir.resolve("quoted");
+        Files.writeString(quoted, "quiet \"--\" agentd.env=A=b\n");
+        assertEquals(List.of("quiet"), run("sh", "init", "kernel_params", "kernel_params '" + quoted + "'", ""));
+    }
+
+    /**
      * Runs {@code call} in {@code dir} (where a glob would find files) with {@code shell}, after the
      * definition of {@code function} taken from the script: its lines from {@code function() {} to
      * the first line that is {@code }}.
