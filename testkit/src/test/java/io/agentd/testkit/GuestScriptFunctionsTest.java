@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Shell functions of the guest's scripts that parse text, each run alone by the shell its script
  * runs under, on made-up input (no image is built, no VM booted): build-image's reading of ldd's
- * output, init's reading of the kernel command line.
+ * output (the library files, the libraries not found), init's reading of the kernel command line.
  */
 class GuestScriptFunctionsTest {
     private static final Path GUEST = Path.of(System.getProperty("agentd.project.root", ".."))
@@ -44,6 +44,36 @@ class GuestScriptFunctionsTest {
                 "/lib/x86_64-linux-gnu/libc.so.6",
                 "/opt/my libs/ld-linux-x86-64.so.2"),
                 run("bash", "build-image", "ldd_paths", "ldd_paths", ldd));
+    }
+
+    /**
+     * Before, build-image dropped ldd's "not found" lines with the rest of what named no file, and
+     * built an image whose ELF would not load in the guest. Now each such library is named with its
+     * ELF, but for the allow-list, libraries the guest has by another way: libjvm.so of the JRE's
+     * libraries (the JVM has loaded it) and socat's libwrap.so.0 (the image takes it from its package).
+     */
+    @Test
+    void buildImageNamesTheLibrariesLddDoesNotFindButTheAllowedOnes() throws Exception {
+        String ldd = """
+                /opt/jre/lib/libnio.so:
+                \tlinux-vdso.so.1 (0x00007ffd1c3f0000)
+                \tlibjvm.so => not found
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                /usr/bin/socat:
+                \tlibwrap.so.0 => not found
+                \tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007f456fa60000)
+                /bin/busybox:
+                /opt/my dir/libtool.so:
+                \tlibgone.so.2 => not found
+                \tlibjvm.so.1 => not found
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                /opt/agentd/native/libagentd-shim.so:
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                \tlibnone.so => not found
+                """;
+        assertEquals(List.of("/opt/my dir/libtool.so: libgone.so.2", "/opt/my dir/libtool.so: libjvm.so.1",
+                "/opt/agentd/native/libagentd-shim.so: libnone.so"),
+                run("bash", "build-image", "ldd_not_found", "ldd_not_found", ldd));
     }
 
     /**
