@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -107,6 +108,22 @@ class GuestScriptFunctionsTest {
         Path quoted = dir.resolve("quoted");
         Files.writeString(quoted, "quiet \"--\" agentd.env=A=b\n");
         assertEquals(List.of("quiet"), run("sh", "init", "kernel_params", "kernel_params '" + quoted + "'", ""));
+    }
+
+    /**
+     * What the kit puts on the kernel command line for each of its kernel arguments
+     * (QemuCommand.kernelParameter: a value with whitespace or other than visible ASCII in double
+     * quotes) is what init reads back: the arguments as they were given.
+     */
+    @Test
+    void initReadsTheKitsKernelArgumentsBackAsTheyWereGiven() throws Exception {
+        List<String> given = List.of("agentd.env=GREETING=hello  world", "agentd.cwd=/tmp/a\tb", "agentd.env=X=\u00e0 \u00a0y",
+                "agentd.empty=", "agentd.env=SPACE= ", "agentd.profile=strict", "quiet");
+        Path cmdline = dir.resolve("cmdline");
+        Files.writeString(cmdline, String.join(" ", QemuCommand.BASE_KERNEL_ARGS) + " "
+                + given.stream().map(QemuCommand::kernelParameter).collect(Collectors.joining(" ")) + "\n");
+        List<String> read = run("sh", "init", "kernel_params", "kernel_params '" + cmdline + "'", "");
+        assertEquals(given, read.subList(QemuCommand.BASE_KERNEL_ARGS.size(), read.size()));
     }
 
     /**
