@@ -25,7 +25,7 @@ public @interface Guest {
     /** Guest CPUs. */
     int vcpus() default 2;
 
-    /** Kernel command line words, e.g. {@code "agentd.profile=restricted"} (see {@link GuestVm.Builder#kernelArgs}). */
+    /** Kernel command line parameters, one a string, e.g. {@code "agentd.profile=restricted"} (see {@link GuestVm.Builder#kernelArgs}). */
     String[] kernelArgs() default {};
 
     /** How long the boot may take to the agent's core.ready. */

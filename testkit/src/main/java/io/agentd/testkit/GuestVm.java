@@ -429,15 +429,19 @@ public final class GuestVm implements AutoCloseable {
         }
 
         /**
-         * Words added to the kernel command line; {@code agentd.NAME=VALUE} becomes the agent option
-         * {@code --NAME VALUE} (e.g. {@code agentd.profile=restricted}, {@code agentd.log-level=debug}).
+         * Parameters added to the kernel command line, one a string: {@code NAME=VALUE} or {@code NAME}.
+         * {@code agentd.NAME=VALUE} becomes the agent option {@code --NAME VALUE} (e.g.
+         * {@code agentd.profile=restricted}, {@code agentd.log-level=debug}). A VALUE may hold spaces
+         * ({@code agentd.env=GREETING=hello world}): it is passed in double quotes, which the kernel and
+         * the guest's init remove.
+         *
+         * @throws IllegalArgumentException a blank string, a NAME with whitespace (two parameters in one
+         *                                  string), or a double quote, newline or NUL anywhere, which no
+         *                                  kernel parameter can carry
          */
         public Builder kernelArgs(String... words) {
             for (String w : words) {
-                if (w.isBlank() || w.chars().anyMatch(Character::isWhitespace)) {
-                    throw new IllegalArgumentException("a kernel argument is one word: \"" + w + "\"");
-                }
-                kernelArgs.add(w);
+                kernelArgs.add(QemuCommand.kernelParameter(w));
             }
             return this;
         }

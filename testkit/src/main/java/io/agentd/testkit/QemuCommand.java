@@ -61,6 +61,41 @@ final class QemuCommand {
     }
 
     /**
+     * {@code word} as one parameter of the kernel command line (QEMU's {@code -append}): NAME=VALUE, or
+     * a NAME alone. A VALUE with whitespace goes in double quotes, NAME="VALUE": the kernel keeps that
+     * one parameter and removes the quotes (kernel/params.c, next_arg), and the guest's init reads
+     * /proc/cmdline the same way (scripts/guest/init, kernel_params). So does a VALUE with any other
+     * character outside visible ASCII: the kernel's isspace() is also true of the byte 0xA0, which is
+     * part of UTF-8 characters such as U+00E0 (C3 A0). A VALUE of visible ASCII is passed as it is.
+     *
+     * @throws IllegalArgumentException for what one parameter cannot carry: a blank word; a NAME that is
+     *                                  not visible ASCII (e.g. two parameters in one word); a double
+     *                                  quote, newline or NUL anywhere (the kernel has no escape for a
+     *                                  quote, init reads /proc/cmdline by lines, a NUL ends it)
+     */
+    static String kernelParameter(String word) {
+        if (word.isBlank()) {
+            throw new IllegalArgumentException("a kernel argument is blank: \"" + word + "\"");
+        }
+        if (word.chars().anyMatch(c -> c == '"' || c == '\n' || c == 0)) {
+            throw new IllegalArgumentException("a kernel argument cannot hold a double quote, newline or NUL (the"
+                    + " command line has no escape for a quote, the guest's init reads it by lines, a NUL ends it): "
+                    + word.replace("\n", "\\n").replace("\0", "\\0"));
+        }
+        int eq = word.indexOf('=');
+        String name = eq < 0 ? word : word.substring(0, eq);
+        if (!visibleAscii(name)) {
+            throw new IllegalArgumentException("a kernel argument is one parameter, NAME or NAME=VALUE, and its"
+                    + " NAME one word of visible ASCII (pass each parameter as an argument of its own): \"" + word + "\"");
+        }
+        return eq < 0 || visibleAscii(word) ? word : name + "=\"" + word.substring(eq + 1) + "\"";
+    }
+
+    private static boolean visibleAscii(String s) {
+        return s.chars().allMatch(c -> c > ' ' && c < 0x7f);
+    }
+
+    /**
      * {@code path} inside a {@code -chardev} or {@code -qmp unix:} value. QEMU splits those at commas
      * into key=value pairs and reads a doubled comma as a comma of the value, so a run directory such
      * as {@code /tmp/run,1} would otherwise end the path at its comma. {@code -serial file:},

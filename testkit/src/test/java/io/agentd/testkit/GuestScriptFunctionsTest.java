@@ -9,13 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Shell functions of the guest's scripts that parse text, each run alone by the shell its script
  * runs under, on made-up input (no image is built, no VM booted): build-image's reading of ldd's
- * output, init's reading of the kernel command line.
+ * output (the library files, the libraries not found), init's reading of the kernel command line.
  */
 class GuestScriptFunctionsTest {
     private static final Path GUEST = Path.of(System.getProperty("agentd.project.root", ".."))
@@ -47,6 +48,36 @@ class GuestScriptFunctionsTest {
     }
 
     /**
+     * Before, build-image dropped ldd's "not found" lines with the rest of what named no file, and
+     * built an image whose ELF would not load in the guest. Now each such library is named with its
+     * ELF, but for the allow-list, libraries the guest has by another way: libjvm.so of the JRE's
+     * libraries (the JVM has loaded it) and socat's libwrap.so.0 (the image takes it from its package).
+     */
+    @Test
+    void buildImageNamesTheLibrariesLddDoesNotFindButTheAllowedOnes() throws Exception {
+        String ldd = """
+                /opt/jre/lib/libnio.so:
+                \tlinux-vdso.so.1 (0x00007ffd1c3f0000)
+                \tlibjvm.so => not found
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                /usr/bin/socat:
+                \tlibwrap.so.0 => not found
+                \tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x00007f456fa60000)
+                /bin/busybox:
+                /opt/my dir/libtool.so:
+                \tlibgone.so.2 => not found
+                \tlibjvm.so.1 => not found
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                /opt/agentd/native/libagentd-shim.so:
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f456f86e000)
+                \tlibnone.so => not found
+                """;
+        assertEquals(List.of("/opt/my dir/libtool.so: libgone.so.2", "/opt/my dir/libtool.so: libjvm.so.1",
+                "/opt/agentd/native/libagentd-shim.so: libnone.so"),
+                run("bash", "build-image", "ldd_not_found", "ldd_not_found", ldd));
+    }
+
+    /**
      * The kernel keeps whitespace inside double quotes in one parameter and removes the quotes around
      * its value or all of it (kernel/params.c, next_arg). Before, init split /proc/cmdline at every
      * space (agentd.env="GREETING=hello world" became --env '"GREETING=hello' and a stray 'world"')
@@ -61,6 +92,38 @@ class GuestScriptFunctionsTest {
         assertEquals(List.of("console=ttyS0", "quiet", "agentd.env=GREETING=hello world", "agentd.cwd=/tmp/a b",
                 "agentd.profile=*", "agentd.empty=", "agentd.odd= a=\"b", "c\""),
                 run("sh", "init", "kernel_params", "kernel_params '" + cmdline + "'", ""));
+    }
+
+    /**
+     * The kernel's parameters end at "--" (kernel/params.c, parse_args; also "--" in quotes, which
+     * next_arg unquotes): init/main.c hands the words after it to init as arguments, but /proc/cmdline
+     * still holds them. Before, init read an agentd.* word there as an agent option.
+     */
+    @Test
+    void initStopsReadingTheKernelCommandLineAtTheDoubleDash() throws Exception {
+        Path plain = dir.resolve("plain");
+        Files.writeString(plain, "console=ttyS0 agentd.cwd=-- agentd.profile=strict -- agentd.env=A=b \"agentd.log-level=debug\"\n");
+        assertEquals(List.of("console=ttyS0", "agentd.cwd=--", "agentd.profile=strict"),
+                run("sh", "init", "kernel_params", "kernel_params '" + plain + "'", ""));
+        Path quoted = dir.resolve("quoted");
+        Files.writeString(quoted, "quiet \"--\" agentd.env=A=b\n");
+        assertEquals(List.of("quiet"), run("sh", "init", "kernel_params", "kernel_params '" + quoted + "'", ""));
+    }
+
+    /**
+     * What the kit puts on the kernel command line for each of its kernel arguments
+     * (QemuCommand.kernelParameter: a value with whitespace or other than visible ASCII in double
+     * quotes) is what init reads back: the arguments as they were given.
+     */
+    @Test
+    void initReadsTheKitsKernelArgumentsBackAsTheyWereGiven() throws Exception {
+        List<String> given = List.of("agentd.env=GREETING=hello  world", "agentd.cwd=/tmp/a\tb", "agentd.env=X=\u00e0 \u00a0y",
+                "agentd.empty=", "agentd.env=SPACE= ", "agentd.profile=strict", "quiet");
+        Path cmdline = dir.resolve("cmdline");
+        Files.writeString(cmdline, String.join(" ", QemuCommand.BASE_KERNEL_ARGS) + " "
+                + given.stream().map(QemuCommand::kernelParameter).collect(Collectors.joining(" ")) + "\n");
+        List<String> read = run("sh", "init", "kernel_params", "kernel_params '" + cmdline + "'", "");
+        assertEquals(given, read.subList(QemuCommand.BASE_KERNEL_ARGS.size(), read.size()));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.agentd.testkit;
 
 import static io.agentd.testkit.GuestImageTest.assertContains;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,10 +81,34 @@ class GuestVmTest {
         assertFalse(late.getMessage().contains("user space"), late.getMessage());
     }
 
+    /**
+     * Before, the kit refused every kernel argument with whitespace, though the guest's init reads
+     * NAME="VALUE" as the one parameter NAME=VALUE, as the kernel does: no value with a space could be
+     * given. Now such a value goes to QEMU's -append in double quotes; one without stays as it was.
+     */
     @Test
-    void kernelArgumentsAreWords() {
-        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().kernelArgs("agentd.profile=strict quiet"));
-        assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().kernelArgs(""));
+    void aKernelArgumentWithSpacesInItsValueReachesQemuWithTheValueInQuotes() throws Exception {
+        Path image = FakeImage.create(tmp.resolve("img"));
+        Path append = tmp.resolve("append");
+        Path qemu = FakeQemu.create(tmp, "qemu-append", "while [ $# -gt 0 ]; do if [ \"$1\" = -append ]; then"
+                + " printf '%s\\n' \"$2\" > '" + append + "'; fi; shift; done; exec sleep 60");
+        assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image).runDir(tmp.resolve("run"))
+                .qemuBinary(qemu.toString()).accel(Accel.TCG).bootTimeout(Duration.ofSeconds(2))
+                .kernelArgs("agentd.env=GREETING=hello  world", "agentd.profile=strict").boot());
+        assertEquals(String.join(" ", QemuCommand.BASE_KERNEL_ARGS)
+                + " agentd.env=\"GREETING=hello  world\" agentd.profile=strict", Files.readString(append).strip());
+    }
+
+    /** What one kernel parameter cannot carry is refused, saying why. */
+    @Test
+    void kernelArgumentsThatCannotBeOneParameterAreRefused() {
+        assertContains(assertThrows(IllegalArgumentException.class,
+                () -> GuestVm.builder().kernelArgs("quiet agentd.profile=strict")), "pass each parameter as an argument of its own");
+        assertContains(assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().kernelArgs(" ")), "blank");
+        assertContains(assertThrows(IllegalArgumentException.class,
+                () -> GuestVm.builder().kernelArgs("agentd.env=A=\"b c\"")), "cannot hold a double quote, newline or NUL");
+        assertContains(assertThrows(IllegalArgumentException.class,
+                () -> GuestVm.builder().kernelArgs("agentd.env=A=b\nc")), "by lines, a NUL ends it): agentd.env=A=b\\nc");
         assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().vcpus(0));
         assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().bootTimeout(Duration.ZERO));
     }

@@ -68,6 +68,21 @@ class QemuCommandTest {
         assertEquals(image.initrd().toString(), valueOf(kit, "-initrd"));
     }
 
+    /**
+     * A value with whitespace, or any other character outside visible ASCII (the kernel splits at the
+     * byte 0xA0 too, part of UTF-8's U+00E0 and U+00A0), is put in double quotes; the rest is as given.
+     */
+    @Test
+    void aKernelParameterIsQuotedWhereTheKernelWouldSplitIt() {
+        assertEquals("agentd.env=\"GREETING=hello world\"", QemuCommand.kernelParameter("agentd.env=GREETING=hello world"));
+        assertEquals("agentd.cwd=\"/tmp/a\tb\"", QemuCommand.kernelParameter("agentd.cwd=/tmp/a\tb"));
+        assertEquals("agentd.env=\"X=\u00e0\"", QemuCommand.kernelParameter("agentd.env=X=\u00e0"));
+        assertEquals("agentd.env=\" \"", QemuCommand.kernelParameter("agentd.env= "));
+        for (String plain : List.of("agentd.profile=strict", "quiet", "agentd.empty=", "a=b=c", "agentd.x=\\'$")) {
+            assertEquals(plain, QemuCommand.kernelParameter(plain));
+        }
+    }
+
     private static String valueOf(List<String> argv, String option) {
         int i = argv.indexOf(option);
         assertTrue(i >= 0 && i + 1 < argv.size(), "no " + option + " in " + argv);
