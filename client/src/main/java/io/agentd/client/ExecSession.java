@@ -660,6 +660,24 @@ public final class ExecSession {
     }
 
     /**
+     * The agent refused the detach asked (perhaps for the moment): a later detach asks again. The
+     * question is forgotten before its caller is woken with the refusal, so that a caller asking
+     * again at once sends a new one rather than meeting this refusal a second time. False when no
+     * detach was waiting for an answer (the error is about something else).
+     */
+    private boolean refuseDetach(AgentErrorException error) {
+        CompletableFuture<SessionDetached> asked;
+        synchronized (this) {
+            asked = detached;
+            if (asked == null || asked.isDone()) {
+                return false;
+            }
+            detached = null;
+        }
+        return asked.completeExceptionally(error);
+    }
+
+    /**
      * A core.error about our exec.request or session.attach (or about a frame the agent could not
      * even read) before started (attached) refuses the request itself: the session never was. Any other answers one of our later
      * frames (resize, signal, stdin), possibly before started (the agent sends started once the
@@ -671,13 +689,7 @@ public final class ExecSession {
             end(null, error);
             return;
         }
-        CompletableFuture<SessionDetached> asked = detached;
-        if (asked != null && MessageType.SESSION_DETACH.wire().equals(about) && asked.completeExceptionally(error)) {
-            synchronized (this) {
-                if (detached == asked) {
-                    detached = null; // refused (perhaps for the moment): a later detach asks again
-                }
-            }
+        if (MessageType.SESSION_DETACH.wire().equals(about) && refuseDetach(error)) {
             return; // the session goes on here
         }
         log.debug("session {}: {}", id, error.getMessage());

@@ -15,7 +15,9 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionDetached;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -144,6 +146,51 @@ class SessionDetachClientTest {
             agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session", "no session " + id,
                     MessageType.SESSION_DETACH.wire())));
             assertTrue(detach.get(20, TimeUnit.SECONDS) instanceof AgentErrorException);
+            assertFalse(s.isDone(), "the session goes on here");
+            agent.send(new Frame(id, MessageType.EXEC_EXITED, new ExecExited(0, null, null)));
+            assertEquals(0, s.awaitExit(WAIT).code());
+        }
+    }
+
+    /**
+     * A caller that asks again the moment its detach is refused sends a new request: the refusal
+     * used to wake it before the question was forgotten, and a reader thread preempted in between
+     * (a loaded machine) handed the second call the first one's refusal, with nothing sent.
+     */
+    @Test
+    void aDetachAskedAgainAtTheRefusalIsSentAgain(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH)) {
+            ExecSession s = client.start(ExecRequest.of("/bin/sleep", "9"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
+            int asked = 300;
+            CompletableFuture<Integer> refusals = CompletableFuture.supplyAsync(() -> {
+                int refused = 0;
+                for (int i = 0; i < asked; i++) {
+                    try {
+                        s.detach(WAIT);
+                    } catch (AgentErrorException e) {
+                        refused++;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                try {
+                    s.signal(15); // the end of the calls, seen in place of a detach that was never sent
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return refused;
+            });
+            for (int i = 0; i < asked; i++) {
+                assertEquals(MessageType.SESSION_DETACH, agent.receive().type(), "detach " + (i + 1) + " of " + asked
+                        + " was not sent: the call met the refusal of the one before it");
+                agent.send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload("invalid_session",
+                        "session " + id + " cannot be detached", MessageType.SESSION_DETACH.wire())));
+            }
+            assertEquals(asked, refusals.get(20, TimeUnit.SECONDS));
+            assertEquals(MessageType.EXEC_SIGNAL, agent.receive().type(), "nothing sent between");
             assertFalse(s.isDone(), "the session goes on here");
             agent.send(new Frame(id, MessageType.EXEC_EXITED, new ExecExited(0, null, null)));
             assertEquals(0, s.awaitExit(WAIT).code());
