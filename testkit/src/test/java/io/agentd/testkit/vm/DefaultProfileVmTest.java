@@ -371,6 +371,18 @@ class DefaultProfileVmTest {
         assertEquals("done\n", InGuest.sh(vm, InGuest.WRITE_AGENT_FILES));
     }
 
+    /**
+     * Nothing the agent and agentctl do not load ships in the image (its files are guest RAM): jffi's
+     * JNI stub for the guest's architecture alone, not the dist's eleven; ASM's core jar without the
+     * four jnr-ffi's pom brings; commons-compress without commons-codec.
+     */
+    @Test
+    void theImageCarriesNoLibraryNothingLoads() throws Exception {
+        assertEquals("x86_64-Linux\n", InGuest.sh(vm, "ls /opt/agentd/native/jni"));
+        assertEquals("none\n", InGuest.sh(vm, "ls /opt/agentd/lib /opt/agentctl/lib"
+                + " | grep -E '^(asm-(analysis|commons|tree|util)|commons-codec)-' || echo none"));
+    }
+
     @Test
     void theAgentRunsOnTheAppCdsArchive() throws Exception {
         assertEquals("yes\n", InGuest.sh(vm, "grep -q /opt/agentd/agentd.jsa /proc/$(pidof java)/maps && echo yes || echo no"));
