@@ -149,10 +149,11 @@ public final class Agentctl {
             another host) or does not offer it (--profile, --detach, attach to an agent without
             that feature; ps too), 127 when CMD was not found, 0 when the detach keys (or a signal under
             --sig-proxy=false) left CMD running; exec --detach: 0 once CMD runs. 123 when CMD
-            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error,
-            "agentctl: stdin not delivered in full: ERRNO: why" on stderr, or agentctl could not
-            read its own stdin, "agentctl: cannot read stdin: why"; when CMD failed, its
-            own status stands and the message is still printed). 124 when --timeout stopped CMD
+            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error, or
+            CMD ended before agentctl sent all of its input: "agentctl: stdin not delivered in
+            full: ERRNO: why" on stderr; or agentctl could not read its own stdin,
+            "agentctl: cannot read stdin: why"; when CMD failed, its own status stands and
+            the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
             be copied (each reported on stderr; the rest is copied) or stdout could not be
             written. Any command: 1 when agentctl could not write its stdout or stderr (a full

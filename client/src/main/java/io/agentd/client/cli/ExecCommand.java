@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import sun.misc.Signal;
 
 /**
@@ -100,6 +101,10 @@ final class ExecCommand {
      * command did not get all of its input, as when the agent could not deliver it (123).
      */
     private volatile boolean stdinReadFailed;
+    /** -i without detach keys: set when the plain copy of the local stdin starts. */
+    private volatile boolean copiesStdin;
+    /** Bytes that copy read from the local stdin (the session counts what it sent of them). */
+    private final AtomicLong stdinBytesRead = new AtomicLong();
 
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
@@ -175,12 +180,13 @@ final class ExecCommand {
                         + "; the agent stopped it");
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
-            if (notDelivered != null) {
-                err.println("agentctl: stdin not delivered in full: " + notDelivered.reason());
+            String notDeliveredWhy = notDelivered != null ? notDelivered.reason() : inputLeftOver(session);
+            if (notDeliveredWhy != null) {
+                err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }
             boolean outputFailed = reportOutputFailure();
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
-                    : exitStatus(status.code(), notDelivered != null || stdinReadFailed, outputFailed);
+                    : exitStatus(status.code(), notDeliveredWhy != null || stdinReadFailed, outputFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
@@ -347,11 +353,48 @@ final class ExecCommand {
             // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
             FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
             ByteBuffer buffer = ByteBuffer.allocateDirect(STDIN_READ_BYTES);
-            while (readLocal(in, buffer.clear()) > 0) {
+            copiesStdin = true;
+            int n;
+            while ((n = readLocal(in, buffer.clear())) > 0) {
+                stdinBytesRead.addAndGet(n);
                 session.writeStdin(buffer.flip());
             }
             return true;
         });
+    }
+
+    /**
+     * Why the command, now ended, did not get all of agentctl's input although the agent reported
+     * no stdin error, or null: bytes the copy read and could not send (it waited for credit the
+     * ended session never gave), and bytes still waiting in agentctl's stdin. The agent sees neither:
+     * it reports only what it had queued, so whether input was lost used to depend on where the
+     * copy was when the command exited (5 MB into `head -c 200000` exited 123 or 0 from run to run).
+     * What the agent took into the command's pipe and the command never read cannot be told, as in
+     * a local pipeline. Not for -it with detach keys: keys typed ahead at a terminal are no input lost.
+     */
+    private String inputLeftOver(ExecSession session) {
+        if (!copiesStdin || stdinReadFailed) {
+            return null; // a stdin that could not be read was said already (and a directory's size is no input)
+        }
+        long unsent = Math.max(0, stdinBytesRead.get() - session.stdinBytesSent());
+        long unread = localStdinWaiting();
+        if (unsent + unread == 0) {
+            return null;
+        }
+        return "EPIPE: the command ended before it was sent all of agentctl's input (" + (unsent + unread)
+                + " bytes" + (unread > 0 ? " or more" : "") + " left)";
+    }
+
+    /** Bytes readable from agentctl's stdin without waiting (FIONREAD for a pipe, what is left of a file); 0 if unknown. */
+    private static long localStdinWaiting() {
+        try {
+            // Not closed: that would close fd 0, which the stdin copy may still be reading.
+            @SuppressWarnings("resource")
+            FileInputStream in = new FileInputStream(FileDescriptor.in);
+            return in.available();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     /** One copy of stdin into the session; true when it reached the end of the input. */

@@ -501,6 +501,28 @@ class AgentctlEndToEndTest {
     }
 
     /**
+     * A command that reads part of its input and exits 0 while the agent has none of the rest queued
+     * (it wrote what it had into the pipe; agentctl held the next piece, waiting for credit, or had
+     * not read it yet): the input was cut short all the same. Before, that exited 0 with nothing
+     * said (always for `head -c 1000`, in 2 runs of 8 for `head -c 200000`), 123 only when the
+     * agent happened to hold some.
+     */
+    @Test
+    void inputTheCommandEndedBeforeIsSaidAndExits123() throws Exception {
+        Path input = dir.resolve("five-mb.bin");
+        Files.write(input, new byte[5 * 1024 * 1024]);
+        for (String reader : List.of("head -c 1000 >/dev/null", "head -c 200000 >/dev/null")) {
+            for (int i = 0; i < 3; i++) {
+                Result r = run(input, "exec", "-i", "--", "sh", "-c", reader);
+                assertEquals(123, r.code(), reader + ", run " + i + ": " + r);
+                assertTrue(r.stderr().startsWith("agentctl: stdin not delivered in full: EPIPE: "), r.stderr());
+            }
+        }
+        Result failed = run(input, "exec", "-i", "--", "sh", "-c", "head -c 1000 >/dev/null; exit 5");
+        assertEquals(5, failed.code(), "a failed command keeps its own status: " + failed);
+    }
+
+    /**
      * A stdin agentctl cannot read (a directory: EISDIR) is said on stderr and ends the command's
      * input, as the agent's refusal does; it hung before (the read error was taken for the
      * session's end and the input never closed).
