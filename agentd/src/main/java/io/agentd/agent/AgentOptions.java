@@ -140,7 +140,9 @@ public record AgentOptions(
                                    without a usable directory the agent says so and runs without)
               --cgroup-root PATH   cgroup2 directory under which each session gets a cgroup of its own,
                                    killed whole at a timeout, host loss or shutdown (default: found
-                                   from the agent's own cgroup; 'none': sessions stay in the agent's)
+                                   from the agent's own cgroup; 'none': sessions stay in the agent's;
+                                   a missing PATH is made only inside a cgroup2 directory; without
+                                   a usable one the agent says so and runs without session cgroups)
               -h, --help           show this help
 
             Each option takes one value and is given once, except those marked repeatable.

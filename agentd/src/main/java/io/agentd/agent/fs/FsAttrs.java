@@ -2,8 +2,6 @@ package io.agentd.agent.fs;
 
 import io.agentd.protocol.payload.FsSetAttrs;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
-import java.util.concurrent.TimeUnit;
 
 /**
  * SetStat's and FSetStat's attributes, checked before any is applied: one that cannot be set must
@@ -12,8 +10,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class FsAttrs {
     /**
-     * The JDK sets times in nanoseconds held in a long (utimensat), and past these seconds it
-     * silently sets the largest time it can: -9223372036..9223372036 s, the years 1677 to 2262.
+     * The times the agent sets, -9223372036..9223372036 s (the years 1677 to 2262): those the JDK
+     * could set (nanoseconds held in a long) when it set them, kept as the documented range now that
+     * utimensat is called directly.
      */
     static final long MAX_SECONDS = Long.MAX_VALUE / 1_000_000_000L;
 
@@ -34,10 +33,5 @@ final class FsAttrs {
                     + " s is outside the times that can be set, -" + MAX_SECONDS + ".." + MAX_SECONDS
                     + " s from 1970 (the years 1677 to 2262) (os error 22)");
         }
-    }
-
-    /** A time {@link #check} accepted, or null to leave it alone. */
-    static FileTime time(Long seconds) {
-        return seconds == null ? null : FileTime.from(seconds, TimeUnit.SECONDS);
     }
 }

@@ -20,7 +20,6 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -293,13 +292,30 @@ final class FsOperations {
                 Files.setAttribute(p, "unix:mode", a.mode().intValue() & 07777, links);
             }
             if (a.atime() != null || a.mtime() != null) {
-                Files.getFileAttributeView(p, BasicFileAttributeView.class, links).setTimes(
-                        FsAttrs.time(a.mtime()), FsAttrs.time(a.atime()), null);
+                setTimes(p, shown, follow, a.atime(), a.mtime());
             }
         } catch (IOException e) {
             throw FsErrors.from(e, "setstat " + shown);
         } catch (UnsupportedOperationException e) {
             throw new FsFailure(95, "setstat " + shown + ": " + e.getMessage() + " (os error 95)");
+        }
+    }
+
+    /**
+     * utimensat(2) on the path (a handle's /proc/self/fd/N included), each null time UTIME_OMIT.
+     * Not the JDK's setTimes: following links, it opens the file O_RDONLY for futimens, which fails
+     * EACCES for an owner without read permission, so the times after a chmod to 000 or 0200 (as
+     * {@code cp -a -u USER} sets them) or on a file that already has such a mode failed, though the
+     * kernel lets the owner set them.
+     */
+    private static void setTimes(Path p, Path shown, boolean follow, Long atime, Long mtime) throws FsFailure {
+        long[] times = {
+            atime == null ? 0 : atime, atime == null ? LibC.UTIME_OMIT : 0,
+            mtime == null ? 0 : mtime, mtime == null ? LibC.UTIME_OMIT : 0,
+        };
+        int flags = follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW;
+        if (Os.libc().utimensat(LibC.AT_FDCWD, Os.cString(p.toString()), times, flags) != 0) {
+            throw FsFailure.of(Os.errno(), "setstat " + shown);
         }
     }
 

@@ -29,8 +29,24 @@ public final class ExecReport {
      * spawned child reported it or the agent hit it while preparing the spawn.
      */
     public static ExecFailed failure(String stage, int errno, SpawnSpec spec) {
+        return failure(stage, step(stage, errno, spec), errno, spec);
+    }
+
+    /**
+     * The failure of the setrlimit of {@code failed}, the request's entry whose call failed: found
+     * by its index, for a resource may be given more than once (each entry applied in turn), and
+     * the message quotes the values of the entry that failed, not the first with its name.
+     */
+    public static ExecFailed rlimitFailure(Rlimit failed, int errno, SpawnSpec spec) {
+        String stage = "setrlimit(RLIMIT_" + failed.resource().toUpperCase(Locale.ROOT) + ")";
+        String step = stage + " to soft " + limitText(failed.soft()) + ", hard " + limitText(failed.hard()) + " failed";
+        return failure(stage, step, errno, spec);
+    }
+
+    /** @param step the step in words, with the request's value it acted on */
+    private static ExecFailed failure(String stage, String step, int errno, SpawnSpec spec) {
         String errnoName = errno == 0 ? null : Os.errnoName(errno);
-        String message = "cannot run \"" + spec.cmd() + "\": " + step(stage, errno, spec)
+        String message = "cannot run \"" + spec.cmd() + "\": " + step
                 + (errno == 0 ? "" : ": " + Os.errnoDescription(errno) + " (" + errnoName + ")");
         return ExecFailed.of(kind(stage, errnoName), errno == 0 ? null : errno, errnoName, message, stage);
     }
@@ -84,9 +100,6 @@ public final class ExecReport {
 
     /** The step in words, with the request's value it acted on. */
     private static String step(String stage, int errno, SpawnSpec spec) {
-        if (stage.startsWith("setrlimit(")) {
-            return stage + requestedLimit(stage, spec) + " failed";
-        }
         return switch (stage) {
             case "execve" -> "exec failed" + ExecDiagnosis.of(spec, errno == 0 ? null : Os.errnoName(errno));
             case "chdir" -> "chdir to \"" + spec.cwd() + "\" failed";
@@ -106,16 +119,6 @@ public final class ExecReport {
                     ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"
                     : stage + " failed";
         };
-    }
-
-    /** "soft 1024, hard 4096" for setrlimit(RLIMIT_NOFILE), from the request. */
-    private static String requestedLimit(String stage, SpawnSpec spec) {
-        for (Rlimit r : spec.rlimits()) {
-            if (stage.equals("setrlimit(RLIMIT_" + r.resource().toUpperCase(Locale.ROOT) + ")")) {
-                return " to soft " + limitText(r.soft()) + ", hard " + limitText(r.hard());
-            }
-        }
-        return "";
     }
 
     private static String limitText(long value) {

@@ -2,13 +2,13 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -106,7 +106,7 @@ public final class Spawner {
             }
             ShimSpec call = spawn(spec, env, stdio, user, cgroupFd);
             if (call.pid() <= 0) { // agentd_spawn sets the pid on success only
-                throw new SpawnFailure(ExecReport.failure(stageName(call, spec), call.errno(), spec));
+                throw new SpawnFailure(failureOf(call, spec));
             }
             fds.started();
             return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty());
@@ -192,14 +192,14 @@ public final class Spawner {
         return DEFAULT_SEARCH_PATH;
     }
 
-    /** "setrlimit(RLIMIT_NOFILE)" for the rlimit that failed; the stage's own name otherwise. */
-    private static String stageName(ShimSpec call, SpawnSpec spec) {
+    /** The failure the shim reported; a failed setrlimit is the entry at the index it reported. */
+    private static ExecFailed failureOf(ShimSpec call, SpawnSpec spec) {
         ShimStage stage = call.stage();
         List<Rlimit> rlimits = spec.rlimits();
         if (stage == ShimStage.SETRLIMIT && call.index() >= 0 && call.index() < rlimits.size()) {
-            return "setrlimit(RLIMIT_" + rlimits.get(call.index()).resource().toUpperCase(Locale.ROOT) + ")";
+            return ExecReport.rlimitFailure(rlimits.get(call.index()), call.errno(), spec);
         }
-        return stage.stageName;
+        return ExecReport.failure(stage.stageName, call.errno(), spec);
     }
 
     /**

@@ -166,6 +166,23 @@ public interface LibC {
 
     int fchmod(int fd, int mode);
 
+    // ---- file times ------------------------------------------------------------------------
+
+    /** utimensat's dirFd for a path that is absolute or taken from the working directory. */
+    int AT_FDCWD = -100;
+    /** utimensat on a symbolic link itself, not on what it names. */
+    int AT_SYMLINK_NOFOLLOW = 0x100;
+    /** A tv_nsec that leaves that time as it is. */
+    long UTIME_OMIT = (1L << 30) - 2;
+
+    /**
+     * Sets a file's times by its path: explicit times need the file's ownership (or CAP_FOWNER),
+     * never permission to open it.
+     *
+     * @param times struct timespec[2], {atime, mtime}, each {tv_sec, tv_nsec} as two 64-bit values
+     */
+    int utimensat(int dirFd, @In byte[] nulTerminatedPath, @In long[] times, int flags);
+
     // ---- clocks ----------------------------------------------------------------------------
 
     int CLOCK_REALTIME = 0;

@@ -12,8 +12,10 @@ import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
+import io.agentd.protocol.payload.FsSetAttrs;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,6 +79,59 @@ class FsRightsE2ETest {
         FsResponse unknown = as(fs, "no-such-user-here", new FsOp.Stat(dir.toString(), true));
         assertFalse(unknown.ok());
         assertTrue(unknown.error().contains("no such user"), unknown.error());
+    }
+
+    /**
+     * Setting times needs ownership, not read permission: {@code cp -a -u USER} sets a copied file's
+     * mode and times in one FSetStat (or SetStat), and a mode without owner-read (000, 0200) must not
+     * make the times, and with them the whole copy, fail with EACCES.
+     */
+    @Test
+    void theOwnerSetsTimesWhateverTheModeItSetsOrHas(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path shared = Files.createDirectory(dir.resolve("times"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        long atime = 1_000_000_000L;
+        long mtime = 1_100_000_000L;
+        for (long mode : new long[] {0, 0200}) {
+            FsSetAttrs modeAndTimes = new FsSetAttrs(mode, null, null, null, atime, mtime);
+
+            Path file = shared.resolve("file-" + Long.toOctalString(mode));
+            long made = ((FsResponseData.Handle) as(fs, "nobody", new FsOp.OpenFile(file.toString(),
+                    FsOpenOptions.replacing(0600L))).data()).handle();
+            assertTrue(fs.call(new FsOp.CloseHandle(made)).ok());
+            FsResponse byPath = as(fs, "nobody", new FsOp.SetStat(file.toString(), true, modeAndTimes));
+            assertTrue(byPath.ok(), "SetStat mode " + Long.toOctalString(mode) + " and times: " + byPath);
+            assertModeAndTimes(file, mode, atime, mtime);
+            // Times alone on a file that already has that mode.
+            FsResponse timesAlone = as(fs, "nobody", new FsOp.SetStat(file.toString(), true,
+                    new FsSetAttrs(null, null, null, null, atime + 1, mtime + 1)));
+            assertTrue(timesAlone.ok(), "SetStat times on a file of mode " + Long.toOctalString(mode) + ": " + timesAlone);
+            assertModeAndTimes(file, mode, atime + 1, mtime + 1);
+
+            Path uploaded = shared.resolve("upload-" + Long.toOctalString(mode));
+            long handle = ((FsResponseData.Handle) as(fs, "nobody", new FsOp.OpenFile(uploaded.toString(),
+                    new FsOpenOptions(false, true, false, true, true, false, 0600L, true))).data()).handle();
+            FsResponse byHandle = as(fs, "nobody", new FsOp.FSetStat(handle, modeAndTimes));
+            assertTrue(byHandle.ok(), "FSetStat mode " + Long.toOctalString(mode) + " and times: " + byHandle);
+            FsResponse closed = as(fs, "nobody", new FsOp.CloseHandle(handle));
+            assertTrue(closed.ok(), closed.toString());
+            assertModeAndTimes(uploaded, mode, atime, mtime);
+
+            Path directory = shared.resolve("dir-" + Long.toOctalString(mode));
+            assertTrue(as(fs, "nobody", new FsOp.Mkdir(directory.toString(), null)).ok());
+            FsResponse onDirectory = as(fs, "nobody", new FsOp.SetStat(directory.toString(), true, modeAndTimes));
+            assertTrue(onDirectory.ok(), "SetStat mode " + Long.toOctalString(mode) + " and times on a directory: "
+                    + onDirectory);
+            assertModeAndTimes(directory, mode, atime, mtime);
+        }
+    }
+
+    private static void assertModeAndTimes(Path p, long mode, long atime, long mtime) throws Exception {
+        assertEquals(65534, Files.getAttribute(p, "unix:uid"), p + " is nobody's");
+        assertEquals(mode, ((Integer) Files.getAttribute(p, "unix:mode")) & 07777, p + " mode");
+        assertEquals(atime, ((FileTime) Files.getAttribute(p, "lastAccessTime")).to(TimeUnit.SECONDS), p + " atime");
+        assertEquals(mtime, ((FileTime) Files.getAttribute(p, "lastModifiedTime")).to(TimeUnit.SECONDS), p + " mtime");
     }
 
     @Test

@@ -69,7 +69,9 @@ class ExecReportTest {
         assertEquals("cannot run \"mytool\": exec failed (not found in PATH \"/usr/local/bin:/usr/bin:/bin\"): No such"
                 + " file or directory (ENOENT)", f.message());
 
-        ExecFailed limit = (report("setrlimit(RLIMIT_NOFILE)", Errno.EPERM));
+        ExecFailed limit = ExecReport.rlimitFailure(SPEC.rlimits().get(0), Errno.EPERM.intValue(), SPEC);
+        assertEquals("setrlimit(RLIMIT_NOFILE)", limit.stage());
+        assertEquals("resource_limit", limit.kind());
         assertTrue(limit.message().contains("setrlimit(RLIMIT_NOFILE) to soft 10, hard 20"), limit.message());
         assertTrue((report("chdir", Errno.ENOENT)).message().contains("\"/work\""));
     }

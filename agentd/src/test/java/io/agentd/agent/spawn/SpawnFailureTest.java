@@ -246,6 +246,21 @@ class SpawnFailureTest {
         assertTrue(f.message().contains("hard " + (nrOpen + 1)), f.message());
     }
 
+    /**
+     * A resource given twice is set twice, in order; the message names the entry whose setrlimit
+     * failed (the second: above fs.nr_open, refused to root too), not the first with that name.
+     */
+    @Test
+    void aRepeatedRlimitsFailureNamesTheEntryThatFailed() throws Exception {
+        long nrOpen = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/nr_open")).get(0).trim());
+        ExecFailed f = failure(spec("true", env(), null, null,
+                List.of(new Rlimit("nofile", 32, 64), new Rlimit("nofile", 64, nrOpen + 1))));
+        assertEquals("resource_limit", f.kind());
+        assertEquals("setrlimit(RLIMIT_NOFILE)", f.stage(), f.message());
+        assertTrue(f.message().contains("setrlimit(RLIMIT_NOFILE) to soft 64, hard " + (nrOpen + 1) + " failed"),
+                f.message());
+    }
+
     @Test
     void unknownRlimitIsBadArgs() {
         ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("bogus", 1, 1))));

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -85,7 +86,9 @@ public final class CgroupRoot {
         long pid = ProcessHandle.current().pid();
         long startTicks = SessionGroupRecord.startTicksOf(pid);
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                makeInCgroup2(dir);
+            }
             if (!Files.exists(dir.resolve("cgroup.procs")) || !Files.isWritable(dir.resolve("cgroup.procs"))) {
                 throw new IOException("not a writable cgroup2 directory");
             }
@@ -99,6 +102,25 @@ public final class CgroupRoot {
         log.info("session cgroups under {} (controllers: {}{})", dir, enabled.isEmpty() ? "none" : String.join(" ", enabled),
                 hasKill ? "" : "; no cgroup.kill, killing pid by pid");
         return new CgroupRoot(dir, enabled, hasKill, pid, startTicks);
+    }
+
+    /**
+     * Makes a missing subtree: its last component alone, and only in a cgroup2 directory (one with
+     * cgroup.controllers, a file cgroup v1 and other file systems do not have). A --cgroup-root that
+     * names no cgroup2 (a typo, the wrong mount) is refused with nothing made, neither the directory
+     * nor its parents, as the detected subtree's parent always exists.
+     */
+    private static void makeInCgroup2(Path dir) throws IOException {
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent == null || !Files.exists(parent.resolve("cgroup.controllers"))) {
+            throw new IOException("not a writable cgroup2 directory, and not made: "
+                    + (parent == null ? "it has no parent" : parent + " is not a cgroup2 directory"));
+        }
+        try {
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException madeMeanwhile) {
+            // another agent starting made it, or a file is there: checked below as what it is
+        }
     }
 
     /** Where cgroup2 is mounted and the agent sits, and what it finds there: a subtree, or why none. */
