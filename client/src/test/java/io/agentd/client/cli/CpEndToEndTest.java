@@ -266,6 +266,49 @@ class CpEndToEndTest {
         assertTrue(notADir.stderr().contains("Not a directory"), notADir.stderr());
     }
 
+    /**
+     * A source whose last name is ".." copies that directory's contents, as "DIR/." does (GNU cp:
+     * "cp -r parent/child/.. dest/" fills dest), both ways and into a tar. Before, the ".." was
+     * joined to the destination: the download wrote next to dest/, the upload into dest/ instead of
+     * dest/inner/, and the tar's members were "../", "../child/" and "../pfile".
+     */
+    @Test
+    void aSourceEndingInDotDotCopiesItsContentsAndNothingOutsideTheDestination() throws Exception {
+        Path d = fresh("dotdot");
+        Path parent = Files.createDirectories(d.resolve("parent/child"));
+        Files.writeString(d.resolve("parent/pfile"), "secret\n");
+        Path dest = Files.createDirectories(d.resolve("dest/inner"));
+
+        Result down = cp(guest(d.resolve("parent/child")) + "/..", d.resolve("dest") + "/");
+        assertEquals(0, down.code(), down.toString());
+        try (Stream<Path> s = Files.list(d)) {
+            assertEquals(List.of("dest", "parent"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing beside dest");
+        }
+        assertEquals("secret\n", Files.readString(d.resolve("dest/pfile")));
+        assertTrue(Files.isDirectory(d.resolve("dest/child")));
+
+        Result up = cp(d.resolve("parent/child") + "/../", guest(dest) + "/");
+        assertEquals(0, up.code(), up.toString());
+        assertEquals("secret\n", Files.readString(dest.resolve("pfile")));
+        assertTrue(Files.isDirectory(dest.resolve("child")));
+        try (Stream<Path> s = Files.list(d.resolve("dest"))) {
+            assertEquals(List.of("child", "inner", "pfile"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing more in dest: the upload went into inner");
+        }
+
+        Result tar = cp(guest(d.resolve("parent/child")) + "/..", "-");
+        assertEquals(0, tar.code(), tar.stderr());
+        List<String> names = new ArrayList<>();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(new java.io.ByteArrayInputStream(tar.stdout()))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                names.add(e.getName());
+            }
+        }
+        assertEquals(List.of("child/", "pfile"), names, "the contents, as for parent/.");
+        assertTrue(Files.isDirectory(parent), "the source is left as it was");
+    }
+
     /** A tar of {@code entries} written with raw ISO-8859-1 names (any byte can be in one). */
     private static Path tarOf(Path file, List<TarArchiveEntry> entries, Map<String, byte[]> data) throws Exception {
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(file), "ISO-8859-1")) {

@@ -31,6 +31,12 @@ interface DestTree {
     /** Sets the exact mode and the times of {@code source} (after a directory's contents are in). */
     void keepAttributes(String path, Entry source) throws IOException;
 
+    /**
+     * The path of the entry {@code name} of directory {@code dir}.
+     *
+     * @throws IllegalArgumentException {@code name} is not one entry's name ({@link Copier#entryName}):
+     *     never joined
+     */
     String child(String dir, String name);
 
     /** The directory {@code path} is in. */

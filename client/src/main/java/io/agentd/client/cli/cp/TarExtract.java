@@ -49,7 +49,7 @@ final class TarExtract {
             if (name.isEmpty()) {
                 continue; // "./", the archive's root: the destination itself
             }
-            String target = dst.child(dir, name);
+            String target = under(dir, name);
             long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
             try {
                 String parent = dst.parent(target);
@@ -73,7 +73,7 @@ final class TarExtract {
                     links.add(name);
                 } else if (te.isLink()) {
                     String linked = checkedLinkTarget(rawName, tar.linkName(te), links);
-                    dst.hardLink(dst.child(dir, linked), target);
+                    dst.hardLink(under(dir, linked), target);
                 } else if (te.isFile()) {
                     Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
                     dst.writeFile(target, e, true, tar, progress);
@@ -102,8 +102,8 @@ final class TarExtract {
     private static String checkedName(String raw, boolean isLink, CreatedLinks links) throws CopyFailure {
         String name = normalize(raw);
         if (name == null || raw.startsWith("/")) {
-            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw)
-                    + ": its name is absolute or leaves the destination with ..");
+            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw) + (raw.indexOf('\0') >= 0
+                    ? ": its name holds a NUL byte" : ": its name is absolute or leaves the destination with .."));
         }
         String link = isLink ? links.under(name) : links.through(name);
         if (link != null) {
@@ -126,6 +126,15 @@ final class TarExtract {
         return linked;
     }
 
+    /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
+    private String under(String dir, String name) {
+        String path = dir;
+        for (String part : name.split("/")) {
+            path = dst.child(path, part);
+        }
+        return path;
+    }
+
     private TarArchiveEntry nextEntry(TarReader tar) throws IOException {
         try {
             return tar.getNextEntry();
@@ -134,14 +143,17 @@ final class TarExtract {
         }
     }
 
-    /** The name without "./" and trailing "/"; "" for the root; null when it is unsafe. */
+    /**
+     * The name without "./" and trailing "/"; "" for the root; null when it is unsafe (a ".." in it,
+     * or a NUL, which a PAX path could hold: no file name can).
+     */
     static String normalize(String name) {
         List<String> parts = new ArrayList<>();
         for (String part : name.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
                 continue;
             }
-            if (part.equals("..")) {
+            if (!Copier.isEntryName(part)) {
                 return null;
             }
             parts.add(part);

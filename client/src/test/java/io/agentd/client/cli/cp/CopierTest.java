@@ -2,6 +2,7 @@ package io.agentd.client.cli.cp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.fs.AnsweringTransport;
@@ -167,6 +168,37 @@ class CopierTest {
             assertTrue(err().contains("cannot copy an entry of ':/d': its listing gives it the name " + name
                     + ", which is not a file name"), err());
         }
+    }
+
+    /** A last name of "." or "..", trailing slashes aside, copies a directory's contents (cp(1)). */
+    @Test
+    void aSourceWhoseLastNameIsDotOrDotDotIsCopiedAsItsContents() {
+        for (String p : List.of(".", "..", "./", "../", "d/.", "d/..", "d/./", "d/..//", "/d/e/..", "/..")) {
+            assertTrue(Copier.contentsOnly(p), p);
+        }
+        for (String p : List.of("d", "d/", "d/..x", "d/x..", "..d", "d/.x", "/d")) {
+            assertFalse(Copier.contentsOnly(p), p);
+        }
+    }
+
+    /**
+     * No tree joins a name that is not one entry's to a directory, whatever its caller: before,
+     * HostTree took ".." (its last name is ".." again), and GuestTree and TarSink joined anything.
+     */
+    @Test
+    void noTreeJoinsANameThatIsNotOneEntry(@TempDir Path root) {
+        HostTree host = new HostTree();
+        GuestTree guest = new GuestTree(null);
+        TarSink tar = new TarSink(java.io.OutputStream.nullOutputStream());
+        for (String name : List.of("", ".", "..", "a/b", "../x", "/", "x\0y")) {
+            assertThrows(IllegalArgumentException.class, () -> host.child(root.toString(), name), name);
+            assertThrows(IllegalArgumentException.class, () -> guest.child("/d", name), name);
+            assertThrows(IllegalArgumentException.class, () -> tar.child("d", name), name);
+            assertThrows(IllegalArgumentException.class, () -> tar.child("", name), name);
+        }
+        assertEquals(root.resolve("..x").toString(), host.child(root.toString(), "..x"));
+        assertEquals("/d/..x", guest.child("/d", "..x"));
+        assertEquals("d/.x", tar.child("d", ".x"));
     }
 
     /**
