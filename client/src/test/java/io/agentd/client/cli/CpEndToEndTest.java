@@ -364,6 +364,39 @@ class CpEndToEndTest {
         assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
     }
 
+    /**
+     * A fifo, two devices and an entry of a type tar does not define (with bytes of its own) are each
+     * refused with a line, and the files around them extracted. Before, commons' isFile() (true for
+     * any entry but a directory) made each an empty regular file, silently, and the copy exited 0.
+     */
+    @Test
+    void aTarsFifosDevicesAndUnknownTypesAreRefusedEachWithALine() throws Exception {
+        Path d = fresh("special");
+        TarArchiveEntry unknown = new TarArchiveEntry("unknown", (byte) 'Z');
+        Path archive = tarOf(d.resolve("special.tar"), List.of(new TarArchiveEntry("before"),
+                new TarArchiveEntry("fifo", TarConstants.LF_FIFO),
+                new TarArchiveEntry("sub/nul", TarConstants.LF_CHR),
+                new TarArchiveEntry("sda", TarConstants.LF_BLK),
+                unknown,
+                new TarArchiveEntry("after")),
+                Map.of("before", "b\n".getBytes(), "unknown", "12345".getBytes(), "after", "a\n".getBytes()));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        String why = " in the tar stream (only files, directories and links are copied)\n";
+        assertEquals("agentctl cp: cannot create '" + guest(into.resolve("fifo")) + "': a fifo" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("sub/nul")) + "': a character device" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("sda")) + "': a block device" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("unknown")) + "': an entry of unknown type 'Z'"
+                + why, r.stderr());
+        try (Stream<Path> s = Files.list(into)) {
+            assertEquals(List.of("after", "before"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing made for the refused ones (nor sub/ for sub/nul)");
+        }
+        assertEquals("b\n", Files.readString(into.resolve("before")));
+        assertEquals("a\n", Files.readString(into.resolve("after")), "the unknown entry's bytes were skipped");
+    }
+
     @Test
     void aTarMemberNameThatIsNotUtf8IsRefused() throws Exception {
         Path d = fresh("nonutf8");

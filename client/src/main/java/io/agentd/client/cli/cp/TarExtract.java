@@ -7,15 +7,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * A tar stream extracted into a guest directory ({@code agentctl cp - :DIR}), as tar -x does:
  * entries keep their modes and mtimes (a tar carries them), symbolic links stay links, a hard
  * link becomes a copy of the file it names, missing parent directories are created. An entry whose
  * name is absolute, climbs out with "..", goes through a symbolic link the archive itself created
- * (or is a hard link to such a path), or is not valid UTF-8 is refused, as is a device or fifo;
- * each such item is reported and the rest extracted. A stream that is not a tar archive, is cut
- * short or holds an oversized header stops the extraction ({@link TarReader}).
+ * (or is a hard link to such a path), or is not valid UTF-8 is refused, as is a device, a fifo or
+ * an entry of any other type; each such item is reported and the rest extracted. A stream that is
+ * not a tar archive, is cut short or holds an oversized header stops the extraction
+ * ({@link TarReader}).
  */
 final class TarExtract {
     private final Copier copier;
@@ -52,6 +54,11 @@ final class TarExtract {
             String target = under(dir, name);
             long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
             try {
+                String special = special(te);
+                if (special != null) { // before its directories are made: nothing of it is extracted
+                    throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target)) + ": " + special
+                            + " in the tar stream (only files, directories and links are copied)");
+                }
                 String parent = dst.parent(target);
                 if (!known.contains(parent)) {
                     dst.files().mkdir(parent, null); // creates the missing ones
@@ -74,12 +81,9 @@ final class TarExtract {
                 } else if (te.isLink()) {
                     String linked = checkedLinkTarget(rawName, tar.linkName(te), links);
                     dst.hardLink(under(dir, linked), target);
-                } else if (te.isFile()) {
+                } else {
                     Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
                     dst.writeFile(target, e, true, tar, progress);
-                } else {
-                    throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target))
-                            + ": a device or fifo in the tar stream (only files, directories and links are copied)");
                 }
             } catch (IOException e) {
                 copier.report(e instanceof CopyFailure ? e : CopyFailure.of("cannot extract", dst.show(target), e));
@@ -92,6 +96,33 @@ final class TarExtract {
                 copier.report(e);
             }
         }
+    }
+
+    /**
+     * What the entry is when it is neither a directory, a link nor a regular file, or null. Asked of
+     * its type flag first: commons' isFile() is true for any entry but a directory, a fifo or a
+     * device included, which became an empty regular file. GNU tar extracts an unknown type as a
+     * regular file with a warning; here it is refused as the README's "other" entries are. A name
+     * ending in "/" is a directory whatever its type (commons' isDirectory, and old tars' way).
+     */
+    private static String special(TarArchiveEntry te) {
+        if (te.isFIFO()) {
+            return "a fifo";
+        }
+        if (te.isCharacterDevice()) {
+            return "a character device";
+        }
+        if (te.isBlockDevice()) {
+            return "a block device";
+        }
+        if (te.isDirectory() || te.isSymbolicLink() || te.isLink()) {
+            return null;
+        }
+        return switch (te.getLinkFlag()) {
+            case TarConstants.LF_OLDNORM, TarConstants.LF_NORMAL, TarConstants.LF_CONTIG,
+                    TarConstants.LF_GNUTYPE_SPARSE -> null; // regular files (contiguous and sparse ones too)
+            default -> "an entry of unknown type " + Quoting.quote(String.valueOf((char) (te.getLinkFlag() & 0xff)));
+        };
     }
 
     /**
