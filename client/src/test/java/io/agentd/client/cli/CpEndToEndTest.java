@@ -309,6 +309,42 @@ class CpEndToEndTest {
         assertTrue(Files.isDirectory(parent), "the source is left as it was");
     }
 
+    /**
+     * A tar carries each directory's own mode and each link's own mtime, as GNU tar's does. Before,
+     * a directory its owner cannot write went out with the mode it was opened to (0555 as 0755,
+     * 0500 as 0700: its header was written before the chmod), and a link with the time of the copy.
+     */
+    @Test
+    void aTarCarriesDirectoriesOwnModesAndLinksOwnTimes() throws Exception {
+        Path d = fresh("tarmodes");
+        Path ro = Files.createDirectory(d.resolve("ro"));
+        Files.writeString(Files.createDirectory(ro.resolve("d555")).resolve("f"), "f");
+        Files.createDirectory(ro.resolve("d500"));
+        Files.createSymbolicLink(ro.resolve("l"), Path.of("d555/f"));
+        Process touch = new ProcessBuilder("touch", "-h", "-d", "2001-01-01 00:00:00 UTC", ro.resolve("l").toString())
+                .start();
+        assertEquals(0, touch.waitFor());
+        Files.setPosixFilePermissions(ro.resolve("d555"), PosixFilePermissions.fromString("r-xr-xr-x"));
+        Files.setPosixFilePermissions(ro.resolve("d500"), PosixFilePermissions.fromString("r-x------"));
+
+        for (String flag : List.of("-a", "--")) {
+            Result out = cp(flag, guest(ro), "-");
+            assertEquals(0, out.code(), flag + ": " + out.stderr());
+            Map<String, TarArchiveEntry> entries = new java.util.TreeMap<>();
+            try (TarArchiveInputStream tar = new TarArchiveInputStream(
+                    new java.io.ByteArrayInputStream(out.stdout()))) {
+                for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                    entries.put(e.getName(), e);
+                }
+            }
+            assertEquals(List.of("ro/", "ro/d500/", "ro/d555/", "ro/d555/f", "ro/l"), List.copyOf(entries.keySet()));
+            assertEquals(0555, entries.get("ro/d555/").getMode() & 07777, flag);
+            assertEquals(0500, entries.get("ro/d500/").getMode() & 07777, flag);
+            assertEquals(0755, entries.get("ro/").getMode() & 07777, flag);
+            assertEquals(978_307_200_000L, entries.get("ro/l").getModTime().getTime(), flag + ": the link's own mtime");
+        }
+    }
+
     /** A tar of {@code entries} written with raw ISO-8859-1 names (any byte can be in one). */
     private static Path tarOf(Path file, List<TarArchiveEntry> entries, Map<String, byte[]> data) throws Exception {
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(file), "ISO-8859-1")) {

@@ -220,7 +220,7 @@ final class Copier {
                     } catch (IOException e) {
                         throw CopyFailure.of("cannot read symbolic link", src.show(srcPath), e);
                     }
-                    dst.symlink(to, target);
+                    dst.symlink(to, target, source);
                     created.add(target);
                     links.add(target);
                 }
@@ -261,7 +261,8 @@ final class Copier {
         }
         // Made writable and searchable for its owner until its contents are in (as cp(1) does),
         // so a read-only directory (0555) can still be filled; its own mode is set after them.
-        boolean opened = (source.mode() & 0700) != 0700;
+        // Not in a tar, whose header is written now and never again (its mode then was 0755).
+        boolean opened = dst.fillsOnlyWritableDirectories() && (source.mode() & 0700) != 0700;
         if (there == null) {
             dst.mkdir(target, opened ? new Entry(source.kind(), source.size(), source.mode() | 0700, source.mtime(),
                     source.atime()) : source);

@@ -160,7 +160,7 @@ final class GuestTree implements SourceTree, DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
+    public void symlink(String target, String path, Entry link) throws IOException {
         try {
             Entry there = entryOrNull(path);
             if (there != null && !there.isDir()) {

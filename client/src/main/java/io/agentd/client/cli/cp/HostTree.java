@@ -137,7 +137,7 @@ final class HostTree implements SourceTree, DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
+    public void symlink(String target, String path, Entry link) throws IOException {
         Path p = Path.of(path);
         try {
             if (Files.exists(p, NOFOLLOW) && !Files.isDirectory(p, NOFOLLOW)) {

@@ -76,7 +76,7 @@ final class TarExtract {
                     known.add(target);
                     dirs.add(new Dir(target, e));
                 } else if (te.isSymbolicLink()) {
-                    dst.symlink(tar.linkName(te), target);
+                    dst.symlink(tar.linkName(te), target, new Entry(Entry.Kind.LINK, 0, 0777, mtime, mtime));
                     links.add(name);
                 } else if (te.isLink()) {
                     String linked = checkedLinkTarget(rawName, tar.linkName(te), links);

@@ -108,12 +108,19 @@ final class TarSink implements DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
+    public void symlink(String target, String path, Entry link) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(member(path), TarConstants.LF_SYMLINK);
         e.setLinkName(target);
         e.setMode(0120777);
+        e.setModTime(link.mtime() * 1000); // the link's own (else commons puts the time of the copy)
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
+    }
+
+    /** The header is written once, with the directory's own mode: nothing to open up. */
+    @Override
+    public boolean fillsOnlyWritableDirectories() {
+        return false;
     }
 
     @Override

@@ -289,8 +289,8 @@ class CopierTest {
             }
 
             @Override
-            public void symlink(String target, String path) throws IOException {
-                host.symlink(target, check(path));
+            public void symlink(String target, String path, Entry link) throws IOException {
+                host.symlink(target, check(path), link);
             }
 
             @Override

@@ -77,7 +77,7 @@ class TarSinkTest {
             assertThrows(CopyFailure.class, () -> sink.mkdir(path, dir), path);
             assertThrows(CopyFailure.class,
                     () -> sink.writeFile(path, file, false, InputStream.nullInputStream(), null), path);
-            assertThrows(CopyFailure.class, () -> sink.symlink("t", path), path);
+            assertThrows(CopyFailure.class, () -> sink.symlink("t", path, new Entry(Entry.Kind.LINK, 1, 0777, 0, 0)), path);
         }
         sink.finish();
         try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
