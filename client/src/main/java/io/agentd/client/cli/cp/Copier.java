@@ -183,12 +183,13 @@ final class Copier {
      * Whether a directory source's contents go into the destination directory rather than the
      * directory under its name: a source whose last name is "." ("DIR/.") or ".." ("DIR/..", which
      * cp(1) also copies as contents: "cp -R src/.. dst" must not write to "dst/.."), trailing
-     * slashes aside.
+     * slashes aside, or the root "/", which has no name to copy it under (GNU cp tries "dst/"
+     * itself and fails; a tar of "/" holds its contents too, as "tar c -C / ." does).
      */
     static boolean contentsOnly(String srcPath) {
         String p = TrailingSlashes.strip(srcPath);
         String last = p.substring(p.lastIndexOf('/') + 1);
-        return last.equals(".") || last.equals("..");
+        return last.isEmpty() || last.equals(".") || last.equals("..");
     }
 
     /** Copies one entry (a whole tree for a directory) to {@code target}. */

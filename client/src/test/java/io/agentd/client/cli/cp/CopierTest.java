@@ -111,10 +111,13 @@ class CopierTest {
         }
     }
 
+    /** One source operand, as Cp.copyAll copies it. */
     private void copy(Copier c, SourceTree src, String srcPath, DestTree dst, String dstPath) throws IOException {
         Entry e = c.lstat(src, srcPath);
-        String target = c.target(src, srcPath, e, dst, dstPath);
-        c.copy(src, srcPath, e, dst, target);
+        String target = e == null ? null : c.target(src, srcPath, e, dst, dstPath);
+        if (target != null) {
+            c.copy(src, srcPath, e, dst, target);
+        }
     }
 
     /** A guest whose "/d" lists {@code names} ("/d/f" a file), every other directory ".." (three deep, then "evil"). */
@@ -173,11 +176,41 @@ class CopierTest {
     /** A last name of "." or "..", trailing slashes aside, copies a directory's contents (cp(1)). */
     @Test
     void aSourceWhoseLastNameIsDotOrDotDotIsCopiedAsItsContents() {
-        for (String p : List.of(".", "..", "./", "../", "d/.", "d/..", "d/./", "d/..//", "/d/e/..", "/..")) {
+        for (String p : List.of(".", "..", "./", "../", "d/.", "d/..", "d/./", "d/..//", "/d/e/..", "/..", "/",
+                "//")) {
             assertTrue(Copier.contentsOnly(p), p);
         }
-        for (String p : List.of("d", "d/", "d/..x", "d/x..", "..d", "d/.x", "/d")) {
+        for (String p : List.of("d", "d/", "d/..x", "d/x..", "..d", "d/.x", "/d", "/d/")) {
             assertFalse(Copier.contentsOnly(p), p);
+        }
+    }
+
+    /**
+     * cp :/ DIR/ copies the guest's root as its contents, as "/." (its name is "", nothing to copy
+     * it under). Before, the name "" was joined to DIR, HostTree refused it with
+     * InvalidPathException, and the line said the ASCII path could not be encoded in the locale.
+     */
+    @Test
+    void theRootIsCopiedAsItsContents(@TempDir Path root) throws Exception {
+        GuestTree guest = guest( // "//f" is "/f", as the guest's kernel says
+                p -> switch (p.replaceAll("/+", "/")) {
+                    case "/", "/sub" -> FsEntryInfo.DIR;
+                    case "/f", "/sub/g" -> FsEntryInfo.FILE;
+                    default -> null;
+                },
+                p -> switch (p.replaceAll("/+", "/")) {
+                    case "/" -> List.of("/f", "/sub");
+                    case "/sub" -> List.of("/sub/g");
+                    default -> List.of();
+                },
+                Map.of("/f", "f\n", "/sub/g", "g\n", "//f", "f\n", "//sub/g", "g\n"), Map.of());
+        for (String source : List.of("/", "//")) {
+            Path local = Files.createDirectory(root.resolve("local" + source.length()));
+            Copier c = copier();
+            copy(c, guest, source, new HostTree(), local + "/");
+            assertEquals(0, c.failures(), err());
+            assertEquals(Set.of("", "f", "sub", "sub/g"), tree(local), source);
+            assertEquals("g\n", Files.readString(local.resolve("sub/g")));
         }
     }
 
