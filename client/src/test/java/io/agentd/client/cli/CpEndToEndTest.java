@@ -266,6 +266,85 @@ class CpEndToEndTest {
         assertTrue(notADir.stderr().contains("Not a directory"), notADir.stderr());
     }
 
+    /**
+     * A source whose last name is ".." copies that directory's contents, as "DIR/." does (GNU cp:
+     * "cp -r parent/child/.. dest/" fills dest), both ways and into a tar. Before, the ".." was
+     * joined to the destination: the download wrote next to dest/, the upload into dest/ instead of
+     * dest/inner/, and the tar's members were "../", "../child/" and "../pfile".
+     */
+    @Test
+    void aSourceEndingInDotDotCopiesItsContentsAndNothingOutsideTheDestination() throws Exception {
+        Path d = fresh("dotdot");
+        Path parent = Files.createDirectories(d.resolve("parent/child"));
+        Files.writeString(d.resolve("parent/pfile"), "secret\n");
+        Path dest = Files.createDirectories(d.resolve("dest/inner"));
+
+        Result down = cp(guest(d.resolve("parent/child")) + "/..", d.resolve("dest") + "/");
+        assertEquals(0, down.code(), down.toString());
+        try (Stream<Path> s = Files.list(d)) {
+            assertEquals(List.of("dest", "parent"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing beside dest");
+        }
+        assertEquals("secret\n", Files.readString(d.resolve("dest/pfile")));
+        assertTrue(Files.isDirectory(d.resolve("dest/child")));
+
+        Result up = cp(d.resolve("parent/child") + "/../", guest(dest) + "/");
+        assertEquals(0, up.code(), up.toString());
+        assertEquals("secret\n", Files.readString(dest.resolve("pfile")));
+        assertTrue(Files.isDirectory(dest.resolve("child")));
+        try (Stream<Path> s = Files.list(d.resolve("dest"))) {
+            assertEquals(List.of("child", "inner", "pfile"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing more in dest: the upload went into inner");
+        }
+
+        Result tar = cp(guest(d.resolve("parent/child")) + "/..", "-");
+        assertEquals(0, tar.code(), tar.stderr());
+        List<String> names = new ArrayList<>();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(new java.io.ByteArrayInputStream(tar.stdout()))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                names.add(e.getName());
+            }
+        }
+        assertEquals(List.of("child/", "pfile"), names, "the contents, as for parent/.");
+        assertTrue(Files.isDirectory(parent), "the source is left as it was");
+    }
+
+    /**
+     * A tar carries each directory's own mode and each link's own mtime, as GNU tar's does. Before,
+     * a directory its owner cannot write went out with the mode it was opened to (0555 as 0755,
+     * 0500 as 0700: its header was written before the chmod), and a link with the time of the copy.
+     */
+    @Test
+    void aTarCarriesDirectoriesOwnModesAndLinksOwnTimes() throws Exception {
+        Path d = fresh("tarmodes");
+        Path ro = Files.createDirectory(d.resolve("ro"));
+        Files.writeString(Files.createDirectory(ro.resolve("d555")).resolve("f"), "f");
+        Files.createDirectory(ro.resolve("d500"));
+        Files.createSymbolicLink(ro.resolve("l"), Path.of("d555/f"));
+        Process touch = new ProcessBuilder("touch", "-h", "-d", "2001-01-01 00:00:00 UTC", ro.resolve("l").toString())
+                .start();
+        assertEquals(0, touch.waitFor());
+        Files.setPosixFilePermissions(ro.resolve("d555"), PosixFilePermissions.fromString("r-xr-xr-x"));
+        Files.setPosixFilePermissions(ro.resolve("d500"), PosixFilePermissions.fromString("r-x------"));
+
+        for (String flag : List.of("-a", "--")) {
+            Result out = cp(flag, guest(ro), "-");
+            assertEquals(0, out.code(), flag + ": " + out.stderr());
+            Map<String, TarArchiveEntry> entries = new java.util.TreeMap<>();
+            try (TarArchiveInputStream tar = new TarArchiveInputStream(
+                    new java.io.ByteArrayInputStream(out.stdout()))) {
+                for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                    entries.put(e.getName(), e);
+                }
+            }
+            assertEquals(List.of("ro/", "ro/d500/", "ro/d555/", "ro/d555/f", "ro/l"), List.copyOf(entries.keySet()));
+            assertEquals(0555, entries.get("ro/d555/").getMode() & 07777, flag);
+            assertEquals(0500, entries.get("ro/d500/").getMode() & 07777, flag);
+            assertEquals(0755, entries.get("ro/").getMode() & 07777, flag);
+            assertEquals(978_307_200_000L, entries.get("ro/l").getModTime().getTime(), flag + ": the link's own mtime");
+        }
+    }
+
     /** A tar of {@code entries} written with raw ISO-8859-1 names (any byte can be in one). */
     private static Path tarOf(Path file, List<TarArchiveEntry> entries, Map<String, byte[]> data) throws Exception {
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(file), "ISO-8859-1")) {
@@ -319,6 +398,39 @@ class CpEndToEndTest {
         assertEquals(secrets, Files.readSymbolicLink(into.resolve("etc")), "the links themselves are made");
         assertEquals(Path.of("ok"), Files.readSymbolicLink(into.resolve("esc")), "and replaced by links");
         assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
+    }
+
+    /**
+     * A fifo, two devices and an entry of a type tar does not define (with bytes of its own) are each
+     * refused with a line, and the files around them extracted. Before, commons' isFile() (true for
+     * any entry but a directory) made each an empty regular file, silently, and the copy exited 0.
+     */
+    @Test
+    void aTarsFifosDevicesAndUnknownTypesAreRefusedEachWithALine() throws Exception {
+        Path d = fresh("special");
+        TarArchiveEntry unknown = new TarArchiveEntry("unknown", (byte) 'Z');
+        Path archive = tarOf(d.resolve("special.tar"), List.of(new TarArchiveEntry("before"),
+                new TarArchiveEntry("fifo", TarConstants.LF_FIFO),
+                new TarArchiveEntry("sub/nul", TarConstants.LF_CHR),
+                new TarArchiveEntry("sda", TarConstants.LF_BLK),
+                unknown,
+                new TarArchiveEntry("after")),
+                Map.of("before", "b\n".getBytes(), "unknown", "12345".getBytes(), "after", "a\n".getBytes()));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        String why = " in the tar stream (only files, directories and links are copied)\n";
+        assertEquals("agentctl cp: cannot create '" + guest(into.resolve("fifo")) + "': a fifo" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("sub/nul")) + "': a character device" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("sda")) + "': a block device" + why
+                + "agentctl cp: cannot create '" + guest(into.resolve("unknown")) + "': an entry of unknown type 'Z'"
+                + why, r.stderr());
+        try (Stream<Path> s = Files.list(into)) {
+            assertEquals(List.of("after", "before"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "nothing made for the refused ones (nor sub/ for sub/nul)");
+        }
+        assertEquals("b\n", Files.readString(into.resolve("before")));
+        assertEquals("a\n", Files.readString(into.resolve("after")), "the unknown entry's bytes were skipped");
     }
 
     @Test

@@ -87,6 +87,21 @@ final class Copier {
     }
 
     /**
+     * {@code name}, checked for a tree's {@code child(dir, name)}: a name that is not one entry of
+     * {@code dir} (see {@link #isEntryName}) is never joined to it, as "..", "" or "a/../.." would
+     * name a path on or outside it. Every caller checks its names first, so this is a bug caught,
+     * not a user's mistake.
+     *
+     * @throws IllegalArgumentException {@code name} is not one entry's name
+     */
+    static String entryName(String name) {
+        if (!isEntryName(name)) {
+            throw new IllegalArgumentException("not a file name: " + Quoting.quote(name));
+        }
+        return name;
+    }
+
+    /**
      * The entry a directory listing named, or null after reporting why it cannot be read. A name
      * whose bytes are not UTF-8 comes out of the listing (Java's on the host, the agent's JSON on
      * the guest) with U+FFFD in their place, and that name then finds nothing: said so rather than
@@ -111,16 +126,25 @@ final class Copier {
 
     /**
      * Where the source operand goes (cp(1) and docker cp): into {@code dstPath} when that is a
-     * directory (under the source's name, or its contents for a source ending in "/."), else as
-     * {@code dstPath} itself, whose directory must exist. A {@code dstPath} with a trailing slash
-     * that does not exist is made for a directory source, as {@code cp -r dir new/} does, and
-     * refused for any other. Null after reporting why not.
+     * directory (under the source's name, or its contents for a source {@linkplain #contentsOnly
+     * ending in "." or ".."}), else as {@code dstPath} itself, whose directory must exist. A
+     * {@code dstPath} with a trailing slash that does not exist is made for a directory source, as
+     * {@code cp -r dir new/} does, and refused for any other. Null after reporting why not.
      */
     String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
         try {
             Entry there = dst.stat(dstPath);
             if (there != null && there.isDir()) {
-                return contentsOnly(srcPath) && source.isDir() ? dstPath : dst.child(dstPath, src.name(srcPath));
+                if (contentsOnly(srcPath) && source.isDir()) {
+                    return dstPath;
+                }
+                String name = src.name(srcPath);
+                if (!isEntryName(name)) { // never joined: "" or ".." would land on or above dstPath
+                    throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath)) + " into "
+                            + Quoting.quote(dst.show(dstPath)) + ": its last name " + Quoting.quote(name)
+                            + " is not a file name");
+                }
+                return dst.child(dstPath, name);
             }
             String what = source.isDir() ? "cannot create directory" : "cannot create regular file";
             if (there == null) {
@@ -155,8 +179,17 @@ final class Copier {
         }
     }
 
+    /**
+     * Whether a directory source's contents go into the destination directory rather than the
+     * directory under its name: a source whose last name is "." ("DIR/.") or ".." ("DIR/..", which
+     * cp(1) also copies as contents: "cp -R src/.. dst" must not write to "dst/.."), trailing
+     * slashes aside, or the root "/", which has no name to copy it under (GNU cp tries "dst/"
+     * itself and fails; a tar of "/" holds its contents too, as "tar c -C / ." does).
+     */
     static boolean contentsOnly(String srcPath) {
-        return srcPath.endsWith("/.") || srcPath.equals(".");
+        String p = TrailingSlashes.strip(srcPath);
+        String last = p.substring(p.lastIndexOf('/') + 1);
+        return last.isEmpty() || last.equals(".") || last.equals("..");
     }
 
     /** Copies one entry (a whole tree for a directory) to {@code target}. */
@@ -188,7 +221,7 @@ final class Copier {
                     } catch (IOException e) {
                         throw CopyFailure.of("cannot read symbolic link", src.show(srcPath), e);
                     }
-                    dst.symlink(to, target);
+                    dst.symlink(to, target, source);
                     created.add(target);
                     links.add(target);
                 }
@@ -229,7 +262,8 @@ final class Copier {
         }
         // Made writable and searchable for its owner until its contents are in (as cp(1) does),
         // so a read-only directory (0555) can still be filled; its own mode is set after them.
-        boolean opened = (source.mode() & 0700) != 0700;
+        // Not in a tar, whose header is written now and never again (its mode then was 0755).
+        boolean opened = dst.fillsOnlyWritableDirectories() && (source.mode() & 0700) != 0700;
         if (there == null) {
             dst.mkdir(target, opened ? new Entry(source.kind(), source.size(), source.mode() | 0700, source.mtime(),
                     source.atime()) : source);

@@ -22,8 +22,23 @@ interface DestTree {
      */
     void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress) throws IOException;
 
-    /** Creates the symbolic link, replacing a file or link already there. */
-    void symlink(String target, String path) throws IOException;
+    /**
+     * Creates the symbolic link, replacing a file or link already there.
+     *
+     * @param link the source link's own entry (lstat): a tar carries its mtime; a file system's
+     *             link has the time it is made
+     */
+    void symlink(String target, String path, Entry link) throws IOException;
+
+    /**
+     * Whether entries can be made only in a directory its owner may write and search, as on a file
+     * system: a read-only directory (0555) is then made rwx for its owner until its contents are in,
+     * and gets its own mode after them. A tar's directory is one header, written once: with its own
+     * mode, as it needs no opening up.
+     */
+    default boolean fillsOnlyWritableDirectories() {
+        return true;
+    }
 
     /** Sets the permission bits (a directory made writable for its contents gets its own back). */
     void chmod(String path, long mode) throws IOException;
@@ -31,6 +46,12 @@ interface DestTree {
     /** Sets the exact mode and the times of {@code source} (after a directory's contents are in). */
     void keepAttributes(String path, Entry source) throws IOException;
 
+    /**
+     * The path of the entry {@code name} of directory {@code dir}.
+     *
+     * @throws IllegalArgumentException {@code name} is not one entry's name ({@link Copier#entryName}):
+     *     never joined
+     */
     String child(String dir, String name);
 
     /** The directory {@code path} is in. */

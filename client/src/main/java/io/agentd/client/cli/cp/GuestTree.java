@@ -79,8 +79,10 @@ final class GuestTree implements SourceTree, DestTree {
         return files.openRead(path);
     }
 
+    /** @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName}) */
     @Override
     public String child(String dir, String name) {
+        Copier.entryName(name);
         return dir.endsWith("/") ? dir + name : dir + "/" + name;
     }
 
@@ -158,7 +160,7 @@ final class GuestTree implements SourceTree, DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
+    public void symlink(String target, String path, Entry link) throws IOException {
         try {
             Entry there = entryOrNull(path);
             if (there != null && !there.isDir()) {

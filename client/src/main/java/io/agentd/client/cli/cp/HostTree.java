@@ -83,10 +83,11 @@ final class HostTree implements SourceTree, DestTree {
      * @throws InvalidPathException the name cannot be a host file name in the JVM's file name charset
      *     (ASCII without a UTF-8 locale): Java refuses some such names and replaces characters of
      *     others with '?', which would copy "café.txt" to "caf?.txt"
+     * @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName})
      */
     @Override
     public String child(String dir, String name) {
-        Path child = Path.of(dir).resolve(name);
+        Path child = Path.of(dir).resolve(Copier.entryName(name));
         Path last = child.getFileName();
         if (last == null || !last.toString().equals(name)) {
             throw new InvalidPathException(name, "cannot be encoded as a file name");
@@ -136,7 +137,7 @@ final class HostTree implements SourceTree, DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
+    public void symlink(String target, String path, Entry link) throws IOException {
         Path p = Path.of(path);
         try {
             if (Files.exists(p, NOFOLLOW) && !Files.isDirectory(p, NOFOLLOW)) {

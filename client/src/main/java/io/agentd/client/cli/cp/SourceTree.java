@@ -20,6 +20,12 @@ interface SourceTree {
 
     InputStream open(String path) throws IOException;
 
+    /**
+     * The path of the entry {@code name} of directory {@code dir}.
+     *
+     * @throws IllegalArgumentException {@code name} is not one entry's name ({@link Copier#entryName}):
+     *     never joined
+     */
     String child(String dir, String name);
 
     /** The last name of a path ("" for the root). */

@@ -7,15 +7,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * A tar stream extracted into a guest directory ({@code agentctl cp - :DIR}), as tar -x does:
  * entries keep their modes and mtimes (a tar carries them), symbolic links stay links, a hard
  * link becomes a copy of the file it names, missing parent directories are created. An entry whose
  * name is absolute, climbs out with "..", goes through a symbolic link the archive itself created
- * (or is a hard link to such a path), or is not valid UTF-8 is refused, as is a device or fifo;
- * each such item is reported and the rest extracted. A stream that is not a tar archive, is cut
- * short or holds an oversized header stops the extraction ({@link TarReader}).
+ * (or is a hard link to such a path), or is not valid UTF-8 is refused, as is a device, a fifo or
+ * an entry of any other type; each such item is reported and the rest extracted. A stream that is
+ * not a tar archive, is cut short or holds an oversized header stops the extraction
+ * ({@link TarReader}).
  */
 final class TarExtract {
     private final Copier copier;
@@ -49,9 +51,14 @@ final class TarExtract {
             if (name.isEmpty()) {
                 continue; // "./", the archive's root: the destination itself
             }
-            String target = dst.child(dir, name);
+            String target = under(dir, name);
             long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
             try {
+                String special = special(te);
+                if (special != null) { // before its directories are made: nothing of it is extracted
+                    throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target)) + ": " + special
+                            + " in the tar stream (only files, directories and links are copied)");
+                }
                 String parent = dst.parent(target);
                 if (!known.contains(parent)) {
                     dst.files().mkdir(parent, null); // creates the missing ones
@@ -69,17 +76,14 @@ final class TarExtract {
                     known.add(target);
                     dirs.add(new Dir(target, e));
                 } else if (te.isSymbolicLink()) {
-                    dst.symlink(tar.linkName(te), target);
+                    dst.symlink(tar.linkName(te), target, new Entry(Entry.Kind.LINK, 0, 0777, mtime, mtime));
                     links.add(name);
                 } else if (te.isLink()) {
                     String linked = checkedLinkTarget(rawName, tar.linkName(te), links);
-                    dst.hardLink(dst.child(dir, linked), target);
-                } else if (te.isFile()) {
+                    dst.hardLink(under(dir, linked), target);
+                } else {
                     Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
                     dst.writeFile(target, e, true, tar, progress);
-                } else {
-                    throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target))
-                            + ": a device or fifo in the tar stream (only files, directories and links are copied)");
                 }
             } catch (IOException e) {
                 copier.report(e instanceof CopyFailure ? e : CopyFailure.of("cannot extract", dst.show(target), e));
@@ -95,6 +99,33 @@ final class TarExtract {
     }
 
     /**
+     * What the entry is when it is neither a directory, a link nor a regular file, or null. Asked of
+     * its type flag first: commons' isFile() is true for any entry but a directory, a fifo or a
+     * device included, which became an empty regular file. GNU tar extracts an unknown type as a
+     * regular file with a warning; here it is refused as the README's "other" entries are. A name
+     * ending in "/" is a directory whatever its type (commons' isDirectory, and old tars' way).
+     */
+    private static String special(TarArchiveEntry te) {
+        if (te.isFIFO()) {
+            return "a fifo";
+        }
+        if (te.isCharacterDevice()) {
+            return "a character device";
+        }
+        if (te.isBlockDevice()) {
+            return "a block device";
+        }
+        if (te.isDirectory() || te.isSymbolicLink() || te.isLink()) {
+            return null;
+        }
+        return switch (te.getLinkFlag()) {
+            case TarConstants.LF_OLDNORM, TarConstants.LF_NORMAL, TarConstants.LF_CONTIG,
+                    TarConstants.LF_GNUTYPE_SPARSE -> null; // regular files (contiguous and sparse ones too)
+            default -> "an entry of unknown type " + Quoting.quote(String.valueOf((char) (te.getLinkFlag() & 0xff)));
+        };
+    }
+
+    /**
      * The member's name normalized, refused when it would land outside the destination. Only a
      * symbolic link may take the place of a link the archive created (it replaces it); anything
      * else there would be written through it (a directory's attributes, an agent's in-place write).
@@ -102,8 +133,8 @@ final class TarExtract {
     private static String checkedName(String raw, boolean isLink, CreatedLinks links) throws CopyFailure {
         String name = normalize(raw);
         if (name == null || raw.startsWith("/")) {
-            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw)
-                    + ": its name is absolute or leaves the destination with ..");
+            throw new CopyFailure("refusing tar entry " + Quoting.quote(raw) + (raw.indexOf('\0') >= 0
+                    ? ": its name holds a NUL byte" : ": its name is absolute or leaves the destination with .."));
         }
         String link = isLink ? links.under(name) : links.through(name);
         if (link != null) {
@@ -126,6 +157,15 @@ final class TarExtract {
         return linked;
     }
 
+    /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
+    private String under(String dir, String name) {
+        String path = dir;
+        for (String part : name.split("/")) {
+            path = dst.child(path, part);
+        }
+        return path;
+    }
+
     private TarArchiveEntry nextEntry(TarReader tar) throws IOException {
         try {
             return tar.getNextEntry();
@@ -134,14 +174,17 @@ final class TarExtract {
         }
     }
 
-    /** The name without "./" and trailing "/"; "" for the root; null when it is unsafe. */
+    /**
+     * The name without "./" and trailing "/"; "" for the root; null when it is unsafe (a ".." in it,
+     * or a NUL, which a PAX path could hold: no file name can).
+     */
     static String normalize(String name) {
         List<String> parts = new ArrayList<>();
         for (String part : name.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
                 continue;
             }
-            if (part.equals("..")) {
+            if (!Copier.isEntryName(part)) {
                 return null;
             }
             parts.add(part);

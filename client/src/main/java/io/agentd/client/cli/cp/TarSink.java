@@ -37,7 +37,7 @@ final class TarSink implements DestTree {
 
     @Override
     public void mkdir(String path, Entry source) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(path + "/", TarConstants.LF_DIR);
+        TarArchiveEntry e = new TarArchiveEntry(member(path) + "/", TarConstants.LF_DIR);
         e.setMode((int) (source.mode() & 07777) | 040000);
         e.setModTime(source.mtime() * 1000);
         tar.putArchiveEntry(e);
@@ -47,7 +47,7 @@ final class TarSink implements DestTree {
     @Override
     public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(path);
+        TarArchiveEntry e = new TarArchiveEntry(member(path));
         e.setMode((int) (source.mode() & 07777) | 0100000);
         e.setModTime(source.mtime() * 1000);
         e.setSize(source.size());
@@ -108,12 +108,19 @@ final class TarSink implements DestTree {
     }
 
     @Override
-    public void symlink(String target, String path) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(path, TarConstants.LF_SYMLINK);
+    public void symlink(String target, String path, Entry link) throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(member(path), TarConstants.LF_SYMLINK);
         e.setLinkName(target);
         e.setMode(0120777);
+        e.setModTime(link.mtime() * 1000); // the link's own (else commons puts the time of the copy)
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
+    }
+
+    /** The header is written once, with the directory's own mode: nothing to open up. */
+    @Override
+    public boolean fillsOnlyWritableDirectories() {
+        return false;
     }
 
     @Override
@@ -126,8 +133,25 @@ final class TarSink implements DestTree {
         // written with the entry
     }
 
+    /**
+     * {@code path} as a member's name, refused unless each of its names is one entry's: no member
+     * is absolute or climbs out with "..", whatever path a caller builds ({@link #child} checks
+     * each name it joins; a source's own name, the archive's first member, is not joined).
+     */
+    private static String member(String path) throws CopyFailure {
+        for (String name : path.split("/", -1)) {
+            if (!Copier.isEntryName(name)) {
+                throw new CopyFailure("cannot archive " + Quoting.quote(path)
+                        + ": a tar member's name must be a relative path of file names");
+            }
+        }
+        return path;
+    }
+
+    /** @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName}) */
     @Override
     public String child(String dir, String name) {
+        Copier.entryName(name);
         return dir.isEmpty() ? name : dir + "/" + name;
     }
 

@@ -2,6 +2,7 @@ package io.agentd.client.cli.cp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.fs.AnsweringTransport;
@@ -110,10 +111,13 @@ class CopierTest {
         }
     }
 
+    /** One source operand, as Cp.copyAll copies it. */
     private void copy(Copier c, SourceTree src, String srcPath, DestTree dst, String dstPath) throws IOException {
         Entry e = c.lstat(src, srcPath);
-        String target = c.target(src, srcPath, e, dst, dstPath);
-        c.copy(src, srcPath, e, dst, target);
+        String target = e == null ? null : c.target(src, srcPath, e, dst, dstPath);
+        if (target != null) {
+            c.copy(src, srcPath, e, dst, target);
+        }
     }
 
     /** A guest whose "/d" lists {@code names} ("/d/f" a file), every other directory ".." (three deep, then "evil"). */
@@ -167,6 +171,67 @@ class CopierTest {
             assertTrue(err().contains("cannot copy an entry of ':/d': its listing gives it the name " + name
                     + ", which is not a file name"), err());
         }
+    }
+
+    /** A last name of "." or "..", trailing slashes aside, copies a directory's contents (cp(1)). */
+    @Test
+    void aSourceWhoseLastNameIsDotOrDotDotIsCopiedAsItsContents() {
+        for (String p : List.of(".", "..", "./", "../", "d/.", "d/..", "d/./", "d/..//", "/d/e/..", "/..", "/",
+                "//")) {
+            assertTrue(Copier.contentsOnly(p), p);
+        }
+        for (String p : List.of("d", "d/", "d/..x", "d/x..", "..d", "d/.x", "/d", "/d/")) {
+            assertFalse(Copier.contentsOnly(p), p);
+        }
+    }
+
+    /**
+     * cp :/ DIR/ copies the guest's root as its contents, as "/." (its name is "", nothing to copy
+     * it under). Before, the name "" was joined to DIR, HostTree refused it with
+     * InvalidPathException, and the line said the ASCII path could not be encoded in the locale.
+     */
+    @Test
+    void theRootIsCopiedAsItsContents(@TempDir Path root) throws Exception {
+        GuestTree guest = guest( // "//f" is "/f", as the guest's kernel says
+                p -> switch (p.replaceAll("/+", "/")) {
+                    case "/", "/sub" -> FsEntryInfo.DIR;
+                    case "/f", "/sub/g" -> FsEntryInfo.FILE;
+                    default -> null;
+                },
+                p -> switch (p.replaceAll("/+", "/")) {
+                    case "/" -> List.of("/f", "/sub");
+                    case "/sub" -> List.of("/sub/g");
+                    default -> List.of();
+                },
+                Map.of("/f", "f\n", "/sub/g", "g\n", "//f", "f\n", "//sub/g", "g\n"), Map.of());
+        for (String source : List.of("/", "//")) {
+            Path local = Files.createDirectory(root.resolve("local" + source.length()));
+            Copier c = copier();
+            copy(c, guest, source, new HostTree(), local + "/");
+            assertEquals(0, c.failures(), err());
+            assertEquals(Set.of("", "f", "sub", "sub/g"), tree(local), source);
+            assertEquals("g\n", Files.readString(local.resolve("sub/g")));
+        }
+    }
+
+    /**
+     * No tree joins a name that is not one entry's to a directory, whatever its caller: before,
+     * HostTree took ".." (its last name is ".." again), and GuestTree and TarSink joined anything.
+     */
+    @Test
+    void noTreeJoinsANameThatIsNotOneEntry(@TempDir Path root) {
+        HostTree host = new HostTree();
+        GuestTree guest = new GuestTree(null);
+        TarSink tar = new TarSink(java.io.OutputStream.nullOutputStream());
+        for (String name : List.of("", ".", "..", "a/b", "../x", "/", "x\0y")) {
+            assertThrows(IllegalArgumentException.class, () -> host.child(root.toString(), name), name);
+            assertThrows(IllegalArgumentException.class, () -> guest.child("/d", name), name);
+            assertThrows(IllegalArgumentException.class, () -> tar.child("d", name), name);
+            assertThrows(IllegalArgumentException.class, () -> tar.child("", name), name);
+        }
+        assertEquals(root.resolve("..x").toString(), host.child(root.toString(), "..x"));
+        assertEquals("/d/..x", guest.child("/d", "..x"));
+        assertEquals("d/.x", tar.child("d", ".x"));
     }
 
     /**
@@ -257,8 +322,8 @@ class CopierTest {
             }
 
             @Override
-            public void symlink(String target, String path) throws IOException {
-                host.symlink(target, check(path));
+            public void symlink(String target, String path, Entry link) throws IOException {
+                host.symlink(target, check(path), link);
             }
 
             @Override

@@ -1,16 +1,20 @@
 package io.agentd.client.cli.cp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.ConnectionLostException;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.Test;
 
 /** TarSink's handling of a source that breaks off and of stdout that cannot be written. */
@@ -60,6 +64,25 @@ class TarSinkTest {
         assertThrows(ConnectionLostException.class,
                 () -> sink.writeFile("big", big, false, new SourceStream(new LostAfter(), ":/big"), null));
         assertTrue(out.written < 2L << 20, "no padding after a lost connection: " + out.written + " bytes written");
+    }
+
+    /** A path that is not relative names of entries is no member, whoever built it: nothing is written for it. */
+    @Test
+    void noMemberIsAbsoluteOrClimbsOut() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TarSink sink = new TarSink(out);
+        Entry dir = new Entry(Entry.Kind.DIR, 0, 0755, 0, 0);
+        Entry file = new Entry(Entry.Kind.FILE, 0, 0644, 0, 0);
+        for (String path : List.of("..", "../x", "/x", "a/../b", "a//b", "./a", "")) {
+            assertThrows(CopyFailure.class, () -> sink.mkdir(path, dir), path);
+            assertThrows(CopyFailure.class,
+                    () -> sink.writeFile(path, file, false, InputStream.nullInputStream(), null), path);
+            assertThrows(CopyFailure.class, () -> sink.symlink("t", path, new Entry(Entry.Kind.LINK, 1, 0777, 0, 0)), path);
+        }
+        sink.finish();
+        try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+            assertNull(in.getNextEntry(), "an empty archive");
+        }
     }
 
     @Test
