@@ -66,15 +66,15 @@ class OperationCyclesSoakTest {
             }
             UnanswerableInputE2ETest.awaitTrue(() -> Procs.children(pid).isEmpty(), Duration.ofSeconds(10),
                     "children of the agent left: " + Procs.children(pid));
-            Map<String, Long> after = agentObjects(pid);
-            List<String> grown = new ArrayList<>();
-            after.forEach((name, n) -> {
-                long gained = n - before.getOrDefault(name, 0L);
-                if (gained * 2 >= ROUNDS && !name.equals(EXEMPT)) {
-                    grown.add(name + " " + before.getOrDefault(name, 0L) + " -> " + n);
-                }
-            });
-            assertEquals(List.of(), grown, "live objects that grew with " + ROUNDS + " rounds");
+            // Some of the last rounds' objects go only at the reaper's next sweep (500 ms; later on a
+            // loaded machine): a released cgroup the kernel still showed populated is removed then.
+            // What is held per operation stays however long it is given.
+            List<String> grown = grownSince(before, pid);
+            for (int tries = 0; !grown.isEmpty() && tries < 10; tries++) {
+                Thread.sleep(1000);
+                grown = grownSince(before, pid);
+            }
+            assertEquals(List.of(), grown, "live objects that grew with " + ROUNDS + " rounds (10 s after them)");
             UnanswerableInputE2ETest.awaitTrue(() -> Procs.fdCount(pid) <= fdsBefore, Duration.ofSeconds(10),
                     "fds: " + fdsBefore + " after the first round, " + Procs.fdCount(pid) + " after " + ROUNDS + " more");
             assertTrue(threads(pid) <= threadsBefore, "threads: " + threadsBefore + " -> " + threads(pid));
@@ -86,6 +86,18 @@ class OperationCyclesSoakTest {
         } finally {
             agent.close();
         }
+    }
+
+    /** The classes with half an instance or more per round over {@code before}, as "NAME BEFORE -> NOW". */
+    private static List<String> grownSince(Map<String, Long> before, long pid) throws Exception {
+        List<String> grown = new ArrayList<>();
+        agentObjects(pid).forEach((name, n) -> {
+            long gained = n - before.getOrDefault(name, 0L);
+            if (gained * 2 >= ROUNDS && !name.equals(EXEMPT)) {
+                grown.add(name + " " + before.getOrDefault(name, 0L) + " -> " + n);
+            }
+        });
+        return grown;
     }
 
     /** The agent's own classes, and the direct buffers its connections and sessions hold. */
