@@ -302,9 +302,9 @@ public final class GuestFiles {
         return PosixFilePermissions.fromString(s.toString());
     }
 
-    /** Unix seconds as a FileTime (the guest's times are whole seconds). */
+    /** Unix seconds as a FileTime (the guest's times are whole seconds); any long, without overflow. */
     public static FileTime time(long seconds) {
-        return FileTime.fromMillis(seconds * 1000L);
+        return FileTime.from(seconds, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     // ---- plumbing shared with the streams -------------------------------------------------------

@@ -200,6 +200,30 @@ class CpEndToEndTest {
         }
     }
 
+    /**
+     * -a with a time no side can set (past 2262, as touch -d and tars can make): the file is copied
+     * with its mode, and its times are reported (exit 1), either way. Before, the upload was refused
+     * whole by the agent (the file lost) and the download clamped the time to 2262, saying nothing.
+     */
+    @Test
+    void aTimePast2262IsReportedAndTheFileStillCopied() throws Exception {
+        Path d = fresh("far-time");
+        Path far = Files.writeString(d.resolve("far"), "far");
+        Files.setPosixFilePermissions(far, PosixFilePermissions.fromString("rw-r-----"));
+        Process touch = new ProcessBuilder("touch", "-d", "2400-01-01", far.toString()).inheritIO().start();
+        assertEquals(0, touch.waitFor());
+        for (String[] way : List.of(new String[] {far.toString(), guest(d.resolve("up"))},
+                new String[] {guest(far), d.resolve("down").toString()})) {
+            Result r = cp("-a", way[0], way[1]);
+            assertEquals(1, r.code(), r.toString());
+            assertTrue(r.stderr().startsWith("agentctl cp: preserving times for '" + way[1] + "': the time ")
+                    && r.stderr().contains("outside the years 1677 to 2262"), r.stderr());
+            Path copy = Path.of(way[1].replaceFirst("^:", ""));
+            assertEquals("far", Files.readString(copy), "the file is copied all the same");
+            assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        }
+    }
+
     @Test
     void aTreeWithLinksAndModesBothWaysWithAndWithoutA() throws Exception {
         Path d = fresh("tree");

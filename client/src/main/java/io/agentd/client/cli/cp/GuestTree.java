@@ -121,9 +121,9 @@ final class GuestTree implements SourceTree, DestTree {
     public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
         WriteOptions options = WriteOptions.DEFAULT.withMode(source.mode() & 0777);
+        boolean timesKept = keep && KeptTimes.settable(source);
         if (keep) {
-            options = options.withFinalAttrs(new FsSetAttrs(source.mode() & 07777, null, null, null,
-                    source.atime(), source.mtime()));
+            options = options.withFinalAttrs(keptAttrs(source, timesKept));
         }
         GuestOutputStream out;
         try {
@@ -157,6 +157,15 @@ final class GuestTree implements SourceTree, DestTree {
         } catch (IOException e) {
             throw CopyFailure.of("error writing", show(path), e);
         }
+        if (keep && !timesKept) {
+            throw KeptTimes.notSettable(show(path), source); // the file is there, with its mode
+        }
+    }
+
+    /** -a's attributes: the mode, and the times when the agent can set them ({@link KeptTimes}). */
+    private static FsSetAttrs keptAttrs(Entry source, boolean withTimes) {
+        return new FsSetAttrs(source.mode() & 07777, null, null, null,
+                withTimes ? source.atime() : null, withTimes ? source.mtime() : null);
     }
 
     @Override
@@ -188,11 +197,14 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
+        boolean timesKept = KeptTimes.settable(source);
         try {
-            files.setStat(path, false, new FsSetAttrs(source.mode() & 07777, null, null, null,
-                    source.atime(), source.mtime()));
+            files.setStat(path, false, keptAttrs(source, timesKept));
         } catch (IOException e) {
             throw CopyFailure.of("preserving attributes for", show(path), e);
+        }
+        if (!timesKept) {
+            throw KeptTimes.notSettable(show(path), source);
         }
     }
 }

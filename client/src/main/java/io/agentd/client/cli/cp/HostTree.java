@@ -166,6 +166,9 @@ final class HostTree implements SourceTree, DestTree {
         } catch (IOException e) {
             throw CopyFailure.of("preserving permissions for", path, e);
         }
+        if (!KeptTimes.settable(source)) {
+            throw KeptTimes.notSettable(path, source);
+        }
         try {
             Files.getFileAttributeView(p, BasicFileAttributeView.class, NOFOLLOW)
                     .setTimes(GuestFiles.time(source.mtime()), GuestFiles.time(source.atime()), null);
