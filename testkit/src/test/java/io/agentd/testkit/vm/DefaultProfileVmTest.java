@@ -372,6 +372,22 @@ class DefaultProfileVmTest {
     }
 
     /**
+     * The guest's init sets no locale: the agent's JVM encoded file names as ASCII and refused every
+     * fs path past it (EINVAL, "Malformed input or input contains unmappable characters"). The
+     * launcher runs it under C.UTF-8, which the image carries. The name goes as UTF-8 on the wire,
+     * whatever this JVM's own charset.
+     */
+    @Test
+    void theAgentTakesPathsPastAscii() throws Exception {
+        String dir = "/tmp/caf\u00e9-\u00fc";
+        try (AgentClient client = vm.connect()) {
+            client.files().mkdir(dir, 0755L);
+            assertEquals(dir, client.files().realPath(dir));
+        }
+        assertEquals("yes\n", InGuest.sh(vm, "[ -d /tmp/caf\u00e9-\u00fc ] && echo yes || echo no"));
+    }
+
+    /**
      * Nothing the agent and agentctl do not load ships in the image (its files are guest RAM): jffi's
      * JNI stub for the guest's architecture alone, not the dist's eleven; ASM's core jar without the
      * four jnr-ffi's pom brings; commons-compress without commons-codec.
