@@ -390,9 +390,12 @@ public final class ExecSession {
                     throw new IllegalStateException("no deadline, yet timed out", e);
                 }
                 data.limit(data.position() + n);
+                // Counted before the send: once it is on the wire the command may take it and exit,
+                // and a count made after could miss it (agentctl would report input it delivered as
+                // left over). A send that fails breaks the connection, and the count no longer matters.
+                stdinBytesSent.addAndGet(n);
                 client.sendData(id, MessageType.EXEC_STDIN, data);
                 data.limit(end);
-                stdinBytesSent.addAndGet(n);
                 lastStdinByte = data.get(data.position() - 1);
             }
         } finally {
@@ -420,8 +423,8 @@ public final class ExecSession {
                 e.bytesTransferred = sent;
                 throw e;
             }
+            stdinBytesSent.addAndGet(n); // before the send, as below
             client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n);
-            stdinBytesSent.addAndGet(n);
             sent += n;
             lastStdinByte = data[off + sent - 1];
         }

@@ -356,6 +356,8 @@ final class ExecCommand {
             copiesStdin = true;
             int n;
             while ((n = readLocal(in, buffer.clear())) > 0) {
+                // Between the read and this count its bytes are in neither figure: a command ending in
+                // that instant may be missed (a false 0, never a false 123).
                 stdinBytesRead.addAndGet(n);
                 session.writeStdin(buffer.flip());
             }
@@ -370,11 +372,13 @@ final class ExecCommand {
      * it reports only what it had queued, so whether input was lost used to depend on where the
      * copy was when the command exited (5 MB into `head -c 200000` exited 123 or 0 from run to run).
      * What the agent took into the command's pipe and the command never read cannot be told, as in
-     * a local pipeline. Not for -it with detach keys: keys typed ahead at a terminal are no input lost.
+     * a local pipeline. Not with -t: keys typed at a terminal after the command ended are no input lost.
      */
     private String inputLeftOver(ExecSession session) {
-        if (!copiesStdin || stdinReadFailed) {
-            return null; // a stdin that could not be read was said already (and a directory's size is no input)
+        if (!copiesStdin || stdinReadFailed || tty) {
+            // A stdin that could not be read was said already (and a directory's size is no input);
+            // with -t, keys typed after the command ended are no input lost.
+            return null;
         }
         long unsent = Math.max(0, stdinBytesRead.get() - session.stdinBytesSent());
         long unread = localStdinWaiting();
