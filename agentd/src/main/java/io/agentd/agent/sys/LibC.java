@@ -179,7 +179,9 @@ public interface LibC {
      * Sets a file's times by its path: explicit times need the file's ownership (or CAP_FOWNER),
      * never permission to open it.
      *
-     * @param times struct timespec[2], {atime, mtime}, each {tv_sec, tv_nsec} as two 64-bit values
+     * @param times struct timespec[2], {atime, mtime}, each {tv_sec, tv_nsec} as two 64-bit values:
+     *              the layout of 64-bit Linux (x86-64, aarch64), which the agent runs on (its native
+     *              shim and the guest image are x86-64); a 32-bit port would need a struct here
      */
     int utimensat(int dirFd, @In byte[] nulTerminatedPath, @In long[] times, int flags);
 

@@ -222,6 +222,26 @@ class CpEndToEndTest {
             assertEquals("far", Files.readString(copy), "the file is copied all the same");
             assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
         }
+        // Copied though its times were not kept: this copy made it, and a second source of that name
+        // does not replace it (cp(1)'s "will not overwrite just-created").
+        Path other = Files.writeString(Files.createDirectory(d.resolve("other")).resolve("far"), "other");
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result twice = cp("-a", far.toString(), other.toString(), guest(into));
+        assertEquals(1, twice.code(), twice.toString());
+        assertTrue(twice.stderr().contains("will not overwrite just-created"), twice.stderr());
+        assertEquals("far", Files.readString(into.resolve("far")));
+    }
+
+    /** An empty operand (an unset variable) is no file: it copied the whole working directory. */
+    @Test
+    void anEmptyOperandIsNoFile() throws Exception {
+        Path d = fresh("empty-operand");
+        Result r = cp("", guest(d));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: cannot stat '': No such file or directory\n", r.stderr());
+        try (Stream<Path> s = Files.list(d)) {
+            assertEquals(List.of(), s.toList(), "nothing copied");
+        }
     }
 
     @Test
@@ -342,6 +362,7 @@ class CpEndToEndTest {
     void aTarCarriesDirectoriesOwnModesAndLinksOwnTimes() throws Exception {
         Path d = fresh("tarmodes");
         Path ro = Files.createDirectory(d.resolve("ro"));
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("rwxr-xr-x")); // whatever the umask
         Files.writeString(Files.createDirectory(ro.resolve("d555")).resolve("f"), "f");
         Files.createDirectory(ro.resolve("d500"));
         Files.createSymbolicLink(ro.resolve("l"), Path.of("d555/f"));
@@ -727,6 +748,45 @@ class CpEndToEndTest {
             assertEquals("read-only", Files.readString(into.resolve("ro")));
             assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(into.resolve("ro"))));
             assertEquals(65534, (int) Files.getAttribute(into.resolve("ro"), "unix:uid"));
+        }
+    }
+
+    /**
+     * -a by a host user who is not root, of a file and a directory their owner cannot read (0200,
+     * 0300): the JDK sets times through an O_RDONLY open, refused then, so the download reported
+     * "preserving times ...: Permission denied" (exit 1). Times are now set before the mode.
+     */
+    @Test
+    void aNonRootUserKeepsTheTimesOfFilesItCannotRead() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: runs agentctl as uid 65534");
+        Path d = fresh("unreadable-download");
+        Path src = Files.createDirectory(d.resolve("src"));
+        Path w = Files.writeString(src.resolve("w"), "write-only");
+        Files.setPosixFilePermissions(w, PosixFilePermissions.fromString("-w-------"));
+        Files.setLastModifiedTime(w, FileTime.fromMillis(1_000_000_000_000L));
+        Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("-wx------"));
+        Files.setLastModifiedTime(src, FileTime.fromMillis(1_100_000_000_000L));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path sock = d.resolve("open.sock");
+        try (RunningAgent open = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock,
+                List.of("--socket-mode", "0666", "--allow-uid", "65534"), Map.of(), d.resolve("open.log"))) {
+            open.awaitSocket();
+            Path err = d.resolve("err");
+            Process p = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                    AGENTCTL.toString(), "--socket", sock.toString(), "cp", "-a", guest(src), into.toString())
+                    .redirectInput(new File("/dev/null"))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(err.toFile())
+                    .start();
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), Files.readString(err));
+            Path copy = into.resolve("src");
+            assertEquals("-wx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+            assertEquals(1_100_000_000_000L, Files.getLastModifiedTime(copy).toMillis());
+            assertEquals("-w-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy.resolve("w"))));
+            assertEquals(1_000_000_000_000L, Files.getLastModifiedTime(copy.resolve("w")).toMillis());
+            assertEquals(65534, (int) Files.getAttribute(copy.resolve("w"), "unix:uid"));
         }
     }
 

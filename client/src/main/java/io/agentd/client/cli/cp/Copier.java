@@ -210,7 +210,14 @@ final class Copier {
             }
             switch (source.kind()) {
                 case FILE -> {
-                    copyFile(src, srcPath, source, dst, target);
+                    try {
+                        copyFile(src, srcPath, source, dst, target);
+                    } catch (CopyFailure f) {
+                        if (f.wasItemWritten()) {
+                            created.add(target); // its times could not be kept, but it is this copy's
+                        }
+                        throw f;
+                    }
                     created.add(target);
                 }
                 case DIR -> copyDir(src, srcPath, source, dst, target);

@@ -29,6 +29,19 @@ final class CopyFailure extends IOException {
         super(message);
     }
 
+    /** The item was written all the same, only some of its attributes not kept: this copy created it. */
+    private boolean itemWritten;
+
+    /** This failure, marked {@link #wasItemWritten}. */
+    CopyFailure itemWritten() {
+        itemWritten = true;
+        return this;
+    }
+
+    boolean wasItemWritten() {
+        return itemWritten;
+    }
+
     /**
      * {@code e} as an item failure; a lost connection, an agent that stopped answering, or stdout
      * that cannot be written, is not one and is thrown as it is.

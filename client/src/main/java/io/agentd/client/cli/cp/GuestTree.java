@@ -158,7 +158,7 @@ final class GuestTree implements SourceTree, DestTree {
             throw CopyFailure.of("error writing", show(path), e);
         }
         if (keep && !timesKept) {
-            throw KeptTimes.notSettable(show(path), source); // the file is there, with its mode
+            throw KeptTimes.notSettable(show(path), source).itemWritten(); // the file is there, with its mode
         }
     }
 

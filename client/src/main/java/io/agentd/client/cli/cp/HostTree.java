@@ -28,6 +28,11 @@ final class HostTree implements SourceTree, DestTree {
 
     @Override
     public Entry lstat(String path) throws IOException {
+        if (path.isEmpty()) {
+            // Path.of("") is the working directory: an operand "" (an unset variable) would copy all
+            // of it. cp(1) says "cannot stat ''".
+            throw new NoSuchFileException(path);
+        }
         return entry(Path.of(path), NOFOLLOW);
     }
 
@@ -132,7 +137,11 @@ final class HostTree implements SourceTree, DestTree {
             throw CopyFailure.of("error writing", path, e);
         }
         if (keep) {
-            keepAttributes(path, source);
+            try {
+                keepAttributes(path, source);
+            } catch (CopyFailure f) {
+                throw f.itemWritten();
+            }
         }
     }
 
@@ -161,19 +170,41 @@ final class HostTree implements SourceTree, DestTree {
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
         Path p = Path.of(path);
-        try {
-            Files.setAttribute(p, "unix:mode", (int) (source.mode() & 07777), NOFOLLOW);
-        } catch (IOException e) {
-            throw CopyFailure.of("preserving permissions for", path, e);
-        }
+        int mode = (int) (source.mode() & 07777);
+        // The JDK sets times through an O_RDONLY open (futimens): for an owner who is not root that
+        // fails on a file or directory without u+r (0200, 0300, 000), so the times are set while it
+        // has u+r, and the mode exactly last (a chmod leaves the times alone).
+        int whileTimesAreSet = mode | 0400;
+        setMode(p, whileTimesAreSet, path);
+        IOException timesFailure = null;
         if (!KeptTimes.settable(source)) {
-            throw KeptTimes.notSettable(path, source);
+            timesFailure = KeptTimes.notSettable(path, source);
+        } else {
+            try {
+                Files.getFileAttributeView(p, BasicFileAttributeView.class, NOFOLLOW)
+                        .setTimes(GuestFiles.time(source.mtime()), GuestFiles.time(source.atime()), null);
+            } catch (IOException e) {
+                timesFailure = CopyFailure.of("preserving times for", path, e);
+            }
         }
+        if (whileTimesAreSet != mode) {
+            setMode(p, mode, path);
+        }
+        if (timesFailure != null) {
+            throw timesFailure;
+        }
+    }
+
+    /**
+     * chmod(2) on the path: with NOFOLLOW the JDK opens the file O_RDONLY for fchmod, refused on a
+     * file without u+r. The path is a file or directory this copy made, never a link (links are made
+     * by {@link #symlink} and get no attributes).
+     */
+    private static void setMode(Path p, int mode, String shown) throws IOException {
         try {
-            Files.getFileAttributeView(p, BasicFileAttributeView.class, NOFOLLOW)
-                    .setTimes(GuestFiles.time(source.mtime()), GuestFiles.time(source.atime()), null);
+            Files.setAttribute(p, "unix:mode", mode);
         } catch (IOException e) {
-            throw CopyFailure.of("preserving times for", path, e);
+            throw CopyFailure.of("preserving permissions for", shown, e);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.agentd.client.cli.cp;
 
+import io.agentd.client.fs.GuestFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,7 +40,7 @@ final class TarSink implements DestTree {
     public void mkdir(String path, Entry source) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(member(path) + "/", TarConstants.LF_DIR);
         e.setMode((int) (source.mode() & 07777) | 040000);
-        e.setModTime(source.mtime() * 1000);
+        e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
     }
@@ -49,7 +50,7 @@ final class TarSink implements DestTree {
             throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(member(path));
         e.setMode((int) (source.mode() & 07777) | 0100000);
-        e.setModTime(source.mtime() * 1000);
+        e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         e.setSize(source.size());
         tar.putArchiveEntry(e);
         // The header promised size() bytes: a file that changed meanwhile is cut or padded to it,
@@ -112,7 +113,7 @@ final class TarSink implements DestTree {
         TarArchiveEntry e = new TarArchiveEntry(member(path), TarConstants.LF_SYMLINK);
         e.setLinkName(target);
         e.setMode(0120777);
-        e.setModTime(link.mtime() * 1000); // the link's own (else commons puts the time of the copy)
+        e.setLastModifiedTime(GuestFiles.time(link.mtime())); // the link's own (else commons puts the time of the copy)
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
     }
