@@ -732,22 +732,33 @@ class CpEndToEndTest {
         Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("r--r--r--"));
         Path into = Files.createDirectory(d.resolve("into"));
         Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result r = cpAsNobody(d, guest(src), into.resolve("ro").toString());
+        assertEquals(0, r.code(), r.stderr());
+        assertEquals("read-only", Files.readString(into.resolve("ro")));
+        assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(into.resolve("ro"))));
+        assertEquals(65534, (int) Files.getAttribute(into.resolve("ro"), "unix:uid"));
+    }
+
+    /**
+     * agentctl cp ARGS run as uid 65534 against an agent of its own in {@code d} that lets that uid
+     * in (the shared agent's socket is root's).
+     */
+    private static Result cpAsNobody(Path d, String... args) throws Exception {
         Path sock = d.resolve("open.sock");
         try (RunningAgent open = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock,
                 List.of("--socket-mode", "0666", "--allow-uid", "65534"), Map.of(), d.resolve("open.log"))) {
             open.awaitSocket();
+            List<String> command = new ArrayList<>(List.of("setpriv", "--reuid", "65534", "--regid", "65534",
+                    "--clear-groups", AGENTCTL.toString(), "--socket", sock.toString(), "cp"));
+            command.addAll(List.of(args));
             Path err = d.resolve("err");
-            Process p = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                    AGENTCTL.toString(), "--socket", sock.toString(), "cp", guest(src), into.resolve("ro").toString())
+            Process p = new ProcessBuilder(command)
                     .redirectInput(new File("/dev/null"))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(err.toFile())
                     .start();
-            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), Files.readString(err));
-            assertEquals("read-only", Files.readString(into.resolve("ro")));
-            assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(into.resolve("ro"))));
-            assertEquals(65534, (int) Files.getAttribute(into.resolve("ro"), "unix:uid"));
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS), "agentctl cp as uid 65534 did not finish");
+            return new Result(p.exitValue(), new byte[0], Files.readString(err));
         }
     }
 
@@ -768,26 +779,14 @@ class CpEndToEndTest {
         Files.setLastModifiedTime(src, FileTime.fromMillis(1_100_000_000_000L));
         Path into = Files.createDirectory(d.resolve("into"));
         Files.setPosixFilePermissions(into, PosixFilePermissions.fromString("rwxrwxrwx"));
-        Path sock = d.resolve("open.sock");
-        try (RunningAgent open = RunningAgent.listening(ROOT.resolve("scripts/agentd"), sock,
-                List.of("--socket-mode", "0666", "--allow-uid", "65534"), Map.of(), d.resolve("open.log"))) {
-            open.awaitSocket();
-            Path err = d.resolve("err");
-            Process p = new ProcessBuilder("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                    AGENTCTL.toString(), "--socket", sock.toString(), "cp", "-a", guest(src), into.toString())
-                    .redirectInput(new File("/dev/null"))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(err.toFile())
-                    .start();
-            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), Files.readString(err));
-            Path copy = into.resolve("src");
-            assertEquals("-wx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
-            assertEquals(1_100_000_000_000L, Files.getLastModifiedTime(copy).toMillis());
-            assertEquals("-w-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy.resolve("w"))));
-            assertEquals(1_000_000_000_000L, Files.getLastModifiedTime(copy.resolve("w")).toMillis());
-            assertEquals(65534, (int) Files.getAttribute(copy.resolve("w"), "unix:uid"));
-        }
+        Result r = cpAsNobody(d, "-a", guest(src), into.toString());
+        assertEquals(0, r.code(), r.stderr());
+        Path copy = into.resolve("src");
+        assertEquals("-wx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        assertEquals(1_100_000_000_000L, Files.getLastModifiedTime(copy).toMillis());
+        assertEquals("-w-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy.resolve("w"))));
+        assertEquals(1_000_000_000_000L, Files.getLastModifiedTime(copy.resolve("w")).toMillis());
+        assertEquals(65534, (int) Files.getAttribute(copy.resolve("w"), "unix:uid"));
     }
 
     @Test
