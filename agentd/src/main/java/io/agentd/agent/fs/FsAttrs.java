@@ -9,13 +9,6 @@ import java.nio.file.Path;
  * would be a lie), and never as an internal error.
  */
 final class FsAttrs {
-    /**
-     * The times the agent sets, -9223372036..9223372036 s (the years 1677 to 2262): those the JDK
-     * could set (nanoseconds held in a long) when it set them, kept as the documented range now that
-     * utimensat is called directly.
-     */
-    static final long MAX_SECONDS = Long.MAX_VALUE / 1_000_000_000L;
-
     private FsAttrs() {}
 
     /** Fails (EFBIG, EINVAL) on the first attribute of {@code a} that cannot be set on {@code p}. */
@@ -28,9 +21,10 @@ final class FsAttrs {
     }
 
     private static void checkTime(String which, Long seconds, Path p) throws FsFailure {
-        if (seconds != null && (seconds > MAX_SECONDS || seconds < -MAX_SECONDS)) {
+        if (seconds != null && !FsSetAttrs.settableTime(seconds)) {
             throw new FsFailure(FsFailure.EINVAL, "setstat " + p + ": " + which + " " + seconds
-                    + " s is outside the times that can be set, -" + MAX_SECONDS + ".." + MAX_SECONDS
+                    + " s is outside the times that can be set, -" + FsSetAttrs.MAX_TIME_SECONDS + ".."
+                    + FsSetAttrs.MAX_TIME_SECONDS
                     + " s from 1970 (the years 1677 to 2262) (os error 22)");
         }
     }

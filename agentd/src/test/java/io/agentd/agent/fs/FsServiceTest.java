@@ -929,17 +929,17 @@ class FsServiceTest {
         long handle = ((FsResponseData.Handle) response(2).data()).handle();
         // One past what the JDK can set (it would silently set 2262 instead).
         fs.onRequest(3, new FsRequest(new FsOp.FSetStat(handle,
-                new FsSetAttrs(0600L, null, null, 2L, FsAttrs.MAX_SECONDS + 1, null)), null, true));
+                new FsSetAttrs(0600L, null, null, 2L, FsSetAttrs.MAX_TIME_SECONDS + 1, null)), null, true));
         runLoopUntil(3);
         assertEquals("EINVAL", response(3).errnoName(), response(3).toString());
         assertEquals("hello", Files.readString(file), "size not applied");
         assertEquals(before, Files.getLastModifiedTime(file));
 
         fs.onRequest(4, new FsRequest(new FsOp.FSetStat(handle,
-                new FsSetAttrs(null, null, null, null, null, FsAttrs.MAX_SECONDS)), null, true));
+                new FsSetAttrs(null, null, null, null, null, FsSetAttrs.MAX_TIME_SECONDS)), null, true));
         runLoopUntil(4);
         assertTrue(response(4).ok(), response(4).toString());
-        assertEquals(FsAttrs.MAX_SECONDS, Files.getLastModifiedTime(file).to(TimeUnit.SECONDS), "the largest time is set");
+        assertEquals(FsSetAttrs.MAX_TIME_SECONDS, Files.getLastModifiedTime(file).to(TimeUnit.SECONDS), "the largest time is set");
     }
 
     @Test

@@ -70,22 +70,23 @@ final class CopyFailure extends IOException {
      * hours for a large tree) to report the same silence.
      */
     static AgentTimeoutException agentSilence(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof AgentTimeoutException silence) {
-                return silence;
-            }
-        }
-        return null;
+        return inCauses(e, AgentTimeoutException.class);
     }
 
     /** The connection (or the agent behind it) is gone: nothing more can be copied. */
     static boolean isConnectionLoss(Throwable e) {
+        return inCauses(e, ConnectionLostException.class) != null
+                || inCauses(e, AgentRestartedException.class) != null;
+    }
+
+    /** The first {@code type} in {@code e}'s cause chain ({@code e} included), or null. */
+    private static <T extends Throwable> T inCauses(Throwable e, Class<T> type) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ConnectionLostException || t instanceof AgentRestartedException) {
-                return true;
+            if (type.isInstance(t)) {
+                return type.cast(t);
             }
         }
-        return false;
+        return null;
     }
 
     /** ENOENT, on either side. */
