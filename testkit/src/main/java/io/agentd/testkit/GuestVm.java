@@ -53,6 +53,13 @@ public final class GuestVm implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
     /** Lines of the console an exception quotes. */
     static final int ERROR_TAIL_LINES = 40;
+    /**
+     * How far back an exception's quote of the console looks for a kernel panic's own line: its
+     * reason, printed before a trace that can run past {@link #ERROR_TAIL_LINES} lines (the kernel
+     * reboots at once, under panic=-1, with the trace as its last lines).
+     */
+    static final int PANIC_TAIL_LINES = 200;
+    static final String KERNEL_PANIC = "Kernel panic - not syncing";
     /** The kernel's last console line when it powers the machine off (kernel_power_off). */
     static final String POWER_DOWN_LINE = "reboot: Power down";
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
@@ -126,9 +133,26 @@ public final class GuestVm implements AutoCloseable {
                 : poweredOff() ? "the guest powered off" : "the guest ended without powering off: a kernel panic or a reset";
         ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
                 + qemu.exitValue() + " (" + how + "); its console is " + console.file(), lost);
-        gone.addSuppressed(new GuestDiagnostics("--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file()
-                + "):\n" + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES)));
+        gone.addSuppressed(new GuestDiagnostics(consoleQuote(console.file())));
         return gone;
+    }
+
+    /**
+     * The console's end as an exception quotes it: its last {@link #ERROR_TAIL_LINES} lines or,
+     * when a kernel panic's trace pushed the panic's own line out of them, from that line on.
+     */
+    static String consoleQuote(Path file) {
+        String text = QemuProcesses.tail(file, ERROR_TAIL_LINES);
+        long lines = ERROR_TAIL_LINES;
+        if (!text.contains(KERNEL_PANIC)) {
+            String longer = QemuProcesses.tail(file, PANIC_TAIL_LINES);
+            int panic = longer.lastIndexOf(KERNEL_PANIC);
+            if (panic >= 0) {
+                text = longer.substring(longer.lastIndexOf('\n', panic) + 1);
+                lines = text.lines().count();
+            }
+        }
+        return "--- console, last " + lines + " lines (" + file + "):\n" + text;
     }
 
     /** The agent's core.ready of the kit's connection (null if the agent was found by a ping). */
@@ -338,8 +362,7 @@ public final class GuestVm implements AutoCloseable {
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
                     + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
-                    + "\n--- console, last " + ERROR_TAIL_LINES + " lines (" + console.file() + "):\n"
-                    + QemuProcesses.tail(console.file(), ERROR_TAIL_LINES), e);
+                    + "\n" + consoleQuote(console.file()), e);
         } catch (InterruptedException e) {
             QemuProcesses.kill(qemu);
             link.close();

@@ -112,4 +112,31 @@ class GuestVmTest {
         assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().vcpus(0));
         assertThrows(IllegalArgumentException.class, () -> GuestVm.builder().bootTimeout(Duration.ZERO));
     }
+
+    /**
+     * A guest that panicked: the kernel's trace can run past the quoted 40 lines (it reboots at once,
+     * the trace last), and the panic's own line, its reason, was then not quoted at all (seen in CI:
+     * GuestVmBootTest's panic found only stack frames). The quote now starts at that line.
+     */
+    @Test
+    void theConsoleQuoteKeepsAPanicsReasonPastItsLast40Lines() throws IOException {
+        Path console = tmp.resolve("console.log");
+        StringBuilder text = new StringBuilder("booting\n[    6.35] Kernel panic - not syncing: sysrq triggered crash\n");
+        for (int i = 0; i < 55; i++) {
+            text.append("[    6.36]  frame_").append(i).append("+0x10/0x20\n");
+        }
+        Files.writeString(console, text);
+        String quote = GuestVm.consoleQuote(console);
+        assertTrue(quote.startsWith("--- console, last 56 lines (" + console + "):\n[    6.35] Kernel panic - not syncing"),
+                quote);
+        assertTrue(quote.endsWith("frame_54+0x10/0x20"), quote);
+
+        StringBuilder plain = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            plain.append("line ").append(i).append('\n');
+        }
+        Files.writeString(console, plain);
+        String tail = GuestVm.consoleQuote(console);
+        assertTrue(tail.startsWith("--- console, last 40 lines (" + console + "):\nline 60\n"), tail);
+    }
 }
