@@ -2,13 +2,14 @@ package io.agentd.agent;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +21,6 @@ import org.slf4j.LoggerFactory;
  * 50-90 ms of start-up.
  */
 public final class Logging {
-    private static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
     private static final String CONSOLE = "CONSOLE";
 
     private Logging() {}
@@ -67,11 +67,15 @@ public final class Logging {
         return ctx.getLogger(Logger.ROOT_LOGGER_NAME);
     }
 
-    /** Starts the appender with the one PATTERN; the caller checks isStarted(). */
+    /** Starts the appender with the one {@link LogLineLayout}; the caller checks isStarted(). */
     private static <A extends OutputStreamAppender<ILoggingEvent>> A start(LoggerContext ctx, String name, A appender) {
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        LogLineLayout layout = new LogLineLayout();
+        layout.setContext(ctx);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(ctx);
-        encoder.setPattern(PATTERN);
+        encoder.setLayout(layout);
+        encoder.setCharset(StandardCharsets.UTF_8);
         encoder.start();
         appender.setContext(ctx);
         appender.setName(name);

@@ -1,0 +1,92 @@
+package io.agentd.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.PatternLayout;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+
+class LogLineLayoutTest {
+    /** What the agent's lines looked like through logback's PatternLayout, before LogLineLayout. */
+    private static final String OLD_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
+    private static final String NL = System.lineSeparator();
+
+    private final LoggerContext context = new LoggerContext();
+    private final Logger connection = context.getLogger("io.agentd.agent.Connection");
+
+    @Test
+    void aLineHasTheTimeToTheMillisecondThePaddedLevelTheClassAndTheMessage() {
+        LogLineLayout layout = started(new LogLineLayout(ZoneOffset.UTC));
+        assertEquals("2026-12-04T07:01:34.005Z WARN  Connection: host 3 gone" + NL,
+                layout.doLayout(event(Level.WARN, "2026-12-04T07:01:34.005Z", "host {} gone", 3)));
+        assertEquals("2026-12-04T07:01:34.999Z ERROR Connection: x" + NL,
+                layout.doLayout(event(Level.ERROR, "2026-12-04T07:01:34.999Z", "x")));
+        // the second changes between two lines: the cached date is not reused
+        assertEquals("2026-12-04T07:01:35.040Z INFO  Connection: y" + NL,
+                layout.doLayout(event(Level.INFO, "2026-12-04T07:01:35.040Z", "y")));
+    }
+
+    @Test
+    void anOffsetFromUtcIsWrittenAsPlusHoursAndMinutes() {
+        LogLineLayout paris = started(new LogLineLayout(ZoneId.of("Europe/Paris")));
+        assertEquals("2026-12-04T08:01:34.100+01:00 DEBUG Connection: z" + NL,
+                paris.doLayout(event(Level.DEBUG, "2026-12-04T07:01:34.100Z", "z")));
+        assertEquals("2026-07-04T09:01:34.100+02:00 DEBUG Connection: z" + NL,
+                paris.doLayout(event(Level.DEBUG, "2026-07-04T07:01:34.100Z", "z")));
+    }
+
+    @Test
+    void linesAreWhatThePatternPrintedInThisMachinesZoneAndOthers() {
+        assertSameAsThePattern(OLD_PATTERN, ZoneId.systemDefault());
+        for (String zone : new String[] {"Europe/Paris", "Asia/Kolkata", "America/St_Johns"}) {
+            assertSameAsThePattern(OLD_PATTERN.replace("SSSXXX}", "SSSXXX, " + zone + "}"), ZoneId.of(zone));
+        }
+    }
+
+    private void assertSameAsThePattern(String patternText, ZoneId zone) {
+        LogLineLayout ours = started(new LogLineLayout(zone));
+        PatternLayout pattern = new PatternLayout();
+        pattern.setContext(context);
+        pattern.setPattern(patternText);
+        pattern.start();
+        for (String at : new String[] {"2026-12-04T07:01:34.005Z", "2026-07-04T23:59:59.999Z", "1999-01-01T00:00:00.050Z"}) {
+            for (Level level : new Level[] {Level.TRACE, Level.DEBUG, Level.INFO, Level.WARN, Level.ERROR}) {
+                ILoggingEvent e = event(level, at, "session {} exited: code={}", 7, 0);
+                assertEquals(pattern.doLayout(e), ours.doLayout(e), zone + " " + at + " " + level);
+            }
+        }
+    }
+
+    @Test
+    void anExceptionFollowsItsLineWithItsStackTraceAndCauses() {
+        LogLineLayout layout = started(new LogLineLayout(ZoneOffset.UTC));
+        IllegalStateException thrown = new IllegalStateException("boom", new java.io.IOException("disk"));
+        LoggingEvent e = new LoggingEvent(Logger.class.getName(), connection, Level.ERROR, "failed", thrown, null);
+        e.setTimeStamp(Instant.parse("2026-12-04T07:01:34.005Z").toEpochMilli());
+        String text = layout.doLayout(e);
+        assertTrue(text.startsWith("2026-12-04T07:01:34.005Z ERROR Connection: failed" + NL
+                + "java.lang.IllegalStateException: boom" + NL + "\tat "), text);
+        assertTrue(text.contains("Caused by: java.io.IOException: disk" + NL), text);
+        assertTrue(text.contains("LogLineLayoutTest.anExceptionFollowsItsLineWithItsStackTraceAndCauses"), text);
+    }
+
+    private LogLineLayout started(LogLineLayout layout) {
+        layout.setContext(context);
+        layout.start();
+        return layout;
+    }
+
+    private ILoggingEvent event(Level level, String at, String message, Object... args) {
+        LoggingEvent e = new LoggingEvent(Logger.class.getName(), connection, level, message, null, args);
+        e.setTimeStamp(Instant.parse(at).toEpochMilli());
+        return e;
+    }
+}
