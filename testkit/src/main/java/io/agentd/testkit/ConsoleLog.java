@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  */
 public final class ConsoleLog {
     /**
-     * A line of the agent's log: its logback pattern (agentd's Logging) starts with an ISO-8601 time and
+     * A line of the agent's log: its layout (agentd's LogLineLayout) starts with an ISO-8601 time and
      * a level, then the logger and a colon.
      */
     private static final Pattern AGENT_LINE =

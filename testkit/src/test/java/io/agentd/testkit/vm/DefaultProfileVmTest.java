@@ -27,6 +27,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -43,7 +45,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(GuestVmExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DefaultProfileVmTest {
-    @Guest
+    /** init's report of the agent's memory (scripts/guest/idle-rss reads it): checked below. */
+    @Guest(kernelArgs = "agentd.report-rss=1")
     static GuestVm vm;
 
     private static Agentctl agentctl() {
@@ -59,6 +62,32 @@ class DefaultProfileVmTest {
         Agentctl.Result r = agentctl().run("wait-ready", "--timeout", "30s");
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.stdout().contains("since kernel boot"), r.stdout());
+    }
+
+    /**
+     * agentd.report-rss=1: a second after starting the agent, init prints its memory, read from its
+     * /proc/PID/status and smaps_rollup, as scripts/guest/idle-rss parses it.
+     */
+    @Test
+    void initReportsTheAgentsMemoryWhenTheCommandLineAsks() throws Exception {
+        Pattern report = Pattern.compile("init: agent memory \\(pid (\\d+), uptime [0-9.]+s\\):"
+                + " VmRSS: (\\d+) RssAnon: (\\d+) RssFile: (\\d+) RssShmem: (\\d+) AnonHugePages: (\\d+)");
+        Matcher line = null;
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); System.nanoTime() < deadline; ) {
+            line = Files.readAllLines(vm.console().file(), StandardCharsets.ISO_8859_1).stream()
+                    .map(report::matcher).filter(Matcher::find).findFirst().orElse(null);
+            if (line != null) {
+                break;
+            }
+            Thread.sleep(200);
+        }
+        assertNotNull(line, "no agent memory report on the console:\n" + vm.console().tail(20));
+        String agentPid = vm.exec("sh", "-c", "echo $PPID").stdoutText().strip(); // a session's parent
+        assertEquals(agentPid, line.group(1), line.group());
+        long rss = Long.parseLong(line.group(2));
+        long parts = Long.parseLong(line.group(3)) + Long.parseLong(line.group(4)) + Long.parseLong(line.group(5));
+        assertEquals(rss, parts, "VmRSS is RssAnon + RssFile + RssShmem: " + line.group());
+        assertTrue(rss > 16 * 1024 && rss < 256 * 1024, "a JVM's RSS in kB: " + line.group());
     }
 
     @Test
