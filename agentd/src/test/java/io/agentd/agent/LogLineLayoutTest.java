@@ -72,6 +72,11 @@ class LogLineLayoutTest {
         LoggingEvent e = new LoggingEvent(Logger.class.getName(), connection, Level.ERROR, "failed", thrown, null);
         e.setTimeStamp(Instant.parse("2026-12-04T07:01:34.005Z").toEpochMilli());
         String text = layout.doLayout(e);
+        PatternLayout pattern = new PatternLayout();
+        pattern.setContext(context);
+        pattern.setPattern(OLD_PATTERN.replace("SSSXXX}", "SSSXXX, UTC}"));
+        pattern.start();
+        assertEquals(pattern.doLayout(e), text);
         assertTrue(text.startsWith("2026-12-04T07:01:34.005Z ERROR Connection: failed" + NL
                 + "java.lang.IllegalStateException: boom" + NL + "\tat "), text);
         assertTrue(text.contains("Caused by: java.io.IOException: disk" + NL), text);
