@@ -90,6 +90,14 @@ class DefaultProfileVmTest {
         assertTrue(rss > 16 * 1024 && rss < 256 * 1024, "a JVM's RSS in kB: " + line.group());
     }
 
+    /** The image's /etc/agentd.env gives the agent two malloc arenas; a session's environment is its own. */
+    @Test
+    void theAgentHasTwoMallocArenasAndItsSessionsDoNot() throws Exception {
+        String seen = vm.exec("sh", "-c", "tr '\\0' '\\n' < /proc/$PPID/environ | grep '^MALLOC_ARENA_MAX='; echo ---;"
+                + " env | grep -c '^MALLOC_ARENA_MAX=' || true").stdoutText();
+        assertEquals("MALLOC_ARENA_MAX=2\n---\n0\n", seen);
+    }
+
     @Test
     void unameShowsTheGuestKernel() throws Exception {
         assertEquals(vm.image().kernelVersion() + "\n", vm.exec("uname", "-r").stdoutText());
