@@ -54,19 +54,57 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
      * runs for every session start, where java.nio's channel and decoder cost more than the read.
      */
     public static long startTicksOf(long pid) {
-        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
-        if (fd < 0) {
-            return NO_PROCESS;
-        }
+        byte[] stat = new byte[STAT_BYTES];
+        int n = readStat(pid, stat);
         try {
-            byte[] stat = new byte[STAT_BYTES];
-            long n = Os.libc().read(fd, stat, stat.length);
-            return n <= 0 ? NO_PROCESS : startTicksFromStat(stat, (int) n);
+            return n <= 0 ? NO_PROCESS : startTicksFromStat(stat, n);
         } catch (RuntimeException unreadable) {
             return NO_PROCESS;
+        }
+    }
+
+    /**
+     * Whether process {@code pid}, started at {@code startTicks}, still runs: the same process (not a
+     * reused pid) and not a zombie. An agent killed while its parent does not reap it (a supervisor
+     * that waits late, a shell's background job) keeps its /proc entry and start time as a zombie;
+     * its sessions are a dead agent's, for the next agent to kill.
+     */
+    public static boolean runs(long pid, long startTicks) {
+        byte[] stat = new byte[STAT_BYTES];
+        int n = readStat(pid, stat);
+        try {
+            return n > 0 && !exitedFromStat(stat, n) && startTicksFromStat(stat, n) == startTicks;
+        } catch (RuntimeException unreadable) {
+            return false;
+        }
+    }
+
+    /** /proc/PID/stat's first bytes into {@code into}: their count, or 0 or less when unreadable. */
+    private static int readStat(long pid, byte[] into) {
+        int fd = Os.libc().open(Os.cString("/proc/" + pid + "/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            return -1;
+        }
+        try {
+            return (int) Os.libc().read(fd, into, into.length);
+        } catch (RuntimeException unreadable) {
+            return -1;
         } finally {
             Os.close(fd);
         }
+    }
+
+    /** Whether a stat line's state (field 3) is Z (zombie) or X (dead): the process has exited. */
+    static boolean exitedFromStat(byte[] stat, int len) {
+        int at = len - 1;
+        while (at >= 0 && stat[at] != ')') {
+            at--;
+        }
+        if (at < 0 || at + 2 >= len) {
+            throw new IllegalArgumentException("no state in the stat line");
+        }
+        byte state = stat[at + 2];
+        return state == 'Z' || state == 'X';
     }
 
     /**
@@ -107,8 +145,8 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
         return Long.parseLong(fields[19]);
     }
 
-    /** True while the agent that wrote this record runs (the same pid and start time). */
+    /** True while the agent that wrote this record runs (the same pid and start time, not a zombie). */
     boolean ownerAlive() {
-        return startTicksOf(agentPid) == agentStartTicks;
+        return runs(agentPid, agentStartTicks);
     }
 }

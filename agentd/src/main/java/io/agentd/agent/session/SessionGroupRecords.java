@@ -315,7 +315,7 @@ public final class SessionGroupRecords {
         List<SessionGroupRecord> records = new ArrayList<>();
         if (live.isEmpty()) {
             // still tells whether its agent runs: an empty list means nothing to kill, and the file goes
-            return SessionGroupRecord.startTicksOf(ownerPid) == ownerTicks ? null : records;
+            return SessionGroupRecord.runs(ownerPid, ownerTicks) ? null : records;
         }
         for (Map.Entry<Integer, Long> e : live.entrySet()) {
             records.add(new SessionGroupRecord(e.getKey(), e.getValue(), ownerPid, ownerTicks));

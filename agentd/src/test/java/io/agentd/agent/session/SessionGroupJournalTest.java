@@ -94,6 +94,24 @@ class SessionGroupJournalTest {
         }
     }
 
+    /** An agent killed and not yet reaped by its parent is a zombie with its pid and start time: dead. */
+    @Test
+    void theGroupsOfAZombieAgentAreKilled() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        try (Zombie agent = new Zombie()) {
+            awaitOwnGroup(live.pid());
+            long agentTicks = SessionGroupRecord.startTicksOf(agent.pid);
+            Path journal = dir.resolve("groups." + agent.pid + "." + agentTicks + "." + SessionGroupRecords.bootId());
+            Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
+            assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
+            assertTrue(live.waitFor(10, TimeUnit.SECONDS), "the dead agent's group is killed");
+            assertFalse(Files.exists(journal));
+        } finally {
+            live.destroyForcibly();
+        }
+    }
+
     @Test
     void anAgentNamesItsJournalWithTheBootId() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");

@@ -1,6 +1,8 @@
 package io.agentd.agent.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,5 +39,29 @@ class SessionGroupRecordTest {
     void startTimeOfThisProcessAndOfNone() {
         assertTrue(SessionGroupRecord.startTicksOf(ProcessHandle.current().pid()) >= 0);
         assertEquals(SessionGroupRecord.NO_PROCESS, SessionGroupRecord.startTicksOf(Integer.MAX_VALUE));
+    }
+
+    @Test
+    void aProcessRunsWithItsOwnStartTimeAndAZombieDoesNot() throws Exception {
+        long self = ProcessHandle.current().pid();
+        long selfTicks = SessionGroupRecord.startTicksOf(self);
+        assertTrue(SessionGroupRecord.runs(self, selfTicks));
+        assertFalse(SessionGroupRecord.runs(self, selfTicks + 1), "a reused pid is another process");
+        assertFalse(SessionGroupRecord.runs(Integer.MAX_VALUE, 0));
+        try (Zombie zombie = new Zombie()) {
+            long ticks = SessionGroupRecord.startTicksOf(zombie.pid);
+            assertNotEquals(SessionGroupRecord.NO_PROCESS, ticks, "a zombie keeps its /proc entry and start time");
+            assertFalse(SessionGroupRecord.runs(zombie.pid, ticks), "a zombie has exited");
+        }
+    }
+
+    @Test
+    void theStateIsField3EvenWhenTheCommandNameHoldsParentheses() {
+        for (String state : new String[] {"S", "R", "D", "T", "Z", "X"}) {
+            byte[] stat = ("4242 (a) Z (b) " + state + " 1 4242 4242 0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            assertEquals(state.equals("Z") || state.equals("X"), SessionGroupRecord.exitedFromStat(stat, stat.length), state);
+        }
+        byte[] cut = "4242 (a)".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertThrows(IllegalArgumentException.class, () -> SessionGroupRecord.exitedFromStat(cut, cut.length));
     }
 }

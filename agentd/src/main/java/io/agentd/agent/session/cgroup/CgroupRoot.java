@@ -275,8 +275,8 @@ public final class CgroupRoot {
                     foreign.warn("cgroup {} left alone: its name has a number past 2^63, no agent made it", d);
                     continue;
                 }
-                if (SessionGroupRecord.startTicksOf(agentPid) == agentStartTicks) {
-                    continue; // its agent still runs
+                if (SessionGroupRecord.runs(agentPid, agentStartTicks)) {
+                    continue; // its agent still runs (a zombie agent does not)
                 }
                 SessionCgroup leftover = cgroupAt(d);
                 if (leftover.populated()) {
