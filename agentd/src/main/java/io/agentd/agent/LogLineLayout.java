@@ -6,7 +6,7 @@ import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.LayoutBase;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
+import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 
 /**
@@ -20,6 +20,8 @@ import java.time.format.DateTimeFormatter;
  */
 final class LogLineLayout extends LayoutBase<ILoggingEvent> {
     private static final DateTimeFormatter TO_SECOND = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
+    /** "Z" for UTC, else "+01:00": seconds of an offset (local mean time before 1972) are dropped, as XXX did. */
+    private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("XXX");
     private static final int LEVEL_WIDTH = 5;
 
     private final ZoneId zone;
@@ -64,9 +66,8 @@ final class LogLineLayout extends LayoutBase<ILoggingEvent> {
         Second text = lastSecond;
         if (text.epochSecond() != epochSecond) {
             Instant instant = Instant.ofEpochSecond(epochSecond);
-            ZoneOffset offset = zone.getRules().getOffset(instant);
-            // getId: "Z" for UTC, else "+01:00", as the pattern's XXX printed
-            text = new Second(epochSecond, TO_SECOND.format(instant.atOffset(offset)), offset.getId());
+            OffsetDateTime local = instant.atOffset(zone.getRules().getOffset(instant));
+            text = new Second(epochSecond, TO_SECOND.format(local), OFFSET.format(local));
             lastSecond = text;
         }
         int millis = (int) Math.floorMod(epochMillis, 1000);

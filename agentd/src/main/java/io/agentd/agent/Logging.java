@@ -75,6 +75,8 @@ public final class Logging {
         LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(ctx);
         encoder.setLayout(layout);
+        // UTF-8 whatever the JVM's locale: the pattern's encoder used the default charset, US-ASCII
+        // in a JVM started without a locale, which printed every non-ASCII character as '?'.
         encoder.setCharset(StandardCharsets.UTF_8);
         encoder.start();
         appender.setContext(ctx);
