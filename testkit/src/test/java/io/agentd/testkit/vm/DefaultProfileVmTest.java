@@ -46,7 +46,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DefaultProfileVmTest {
     /** init's report of the agent's memory (scripts/guest/idle-rss reads it): checked below. */
-    @Guest(kernelArgs = "agentd.report-rss=1")
+    @Guest(kernelArgs = "agentd.report-rss=5")
     static GuestVm vm;
 
     private static Agentctl agentctl() {
@@ -65,7 +65,7 @@ class DefaultProfileVmTest {
     }
 
     /**
-     * agentd.report-rss=1: a second after starting the agent, init prints its memory, read from its
+     * agentd.report-rss=5: five seconds after starting the agent, init prints its memory, read from its
      * /proc/PID/status and smaps_rollup, as scripts/guest/idle-rss parses it.
      */
     @Test
