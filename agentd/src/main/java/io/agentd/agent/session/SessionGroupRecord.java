@@ -96,22 +96,18 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
 
     /** Whether a stat line's state (field 3) is Z (zombie) or X (dead): the process has exited. */
     static boolean exitedFromStat(byte[] stat, int len) {
-        int at = len - 1;
-        while (at >= 0 && stat[at] != ')') {
-            at--;
-        }
-        if (at < 0 || at + 2 >= len) {
+        int at = fieldsAfterName(stat, len);
+        if (at >= len) {
             throw new IllegalArgumentException("no state in the stat line");
         }
-        byte state = stat[at + 2];
-        return state == 'Z' || state == 'X';
+        return stat[at] == 'Z' || stat[at] == 'X';
     }
 
     /**
-     * {@link #startTicksFromStat(String)} on the line's bytes, without a String or a split (this runs
-     * for every session start).
+     * Where field 3 (state) of a stat line starts: past the last ')', which ends the command name (it
+     * may hold spaces and parentheses itself), and the space after it.
      */
-    static long startTicksFromStat(byte[] stat, int len) {
+    private static int fieldsAfterName(byte[] stat, int len) {
         int at = len - 1;
         while (at >= 0 && stat[at] != ')') {
             at--;
@@ -119,7 +115,15 @@ public record SessionGroupRecord(int pgid, long startTicks, long agentPid, long 
         if (at < 0) {
             throw new IllegalArgumentException("no ')' in the stat line");
         }
-        at += 2; // past ") ": field 3 (state) starts here; starttime is the 20th field from it
+        return at + 2;
+    }
+
+    /**
+     * {@link #startTicksFromStat(String)} on the line's bytes, without a String or a split (this runs
+     * for every session start).
+     */
+    static long startTicksFromStat(byte[] stat, int len) {
+        int at = fieldsAfterName(stat, len); // field 3 (state); starttime is the 20th field from it
         for (int field = 0; field < 19; field++) {
             while (at < len && stat[at] != ' ') {
                 at++;
