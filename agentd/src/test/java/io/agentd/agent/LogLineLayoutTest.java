@@ -55,10 +55,7 @@ class LogLineLayoutTest {
 
     private void assertSameAsThePattern(String patternText, ZoneId zone) {
         LogLineLayout ours = started(new LogLineLayout(zone));
-        PatternLayout pattern = new PatternLayout();
-        pattern.setContext(context);
-        pattern.setPattern(patternText);
-        pattern.start();
+        PatternLayout pattern = pattern(patternText);
         for (String at : new String[] {"2026-12-04T07:01:34.005Z", "2026-07-04T23:59:59.999Z", "1999-01-01T00:00:00.050Z",
                 "1969-12-31T23:59:59.999Z", "1930-06-01T12:00:00.000Z"}) {
             for (Level level : new Level[] {Level.TRACE, Level.DEBUG, Level.INFO, Level.WARN, Level.ERROR}) {
@@ -75,15 +72,19 @@ class LogLineLayoutTest {
         LoggingEvent e = new LoggingEvent(Logger.class.getName(), connection, Level.ERROR, "failed", thrown, null);
         e.setTimeStamp(Instant.parse("2026-12-04T07:01:34.005Z").toEpochMilli());
         String text = layout.doLayout(e);
-        PatternLayout pattern = new PatternLayout();
-        pattern.setContext(context);
-        pattern.setPattern(OLD_PATTERN.replace("SSSXXX}", "SSSXXX, UTC}"));
-        pattern.start();
-        assertEquals(pattern.doLayout(e), text);
+        assertEquals(pattern(OLD_PATTERN.replace("SSSXXX}", "SSSXXX, UTC}")).doLayout(e), text);
         assertTrue(text.startsWith("2026-12-04T07:01:34.005Z ERROR Connection: failed" + NL
                 + "java.lang.IllegalStateException: boom" + NL + "\tat "), text);
         assertTrue(text.contains("Caused by: java.io.IOException: disk" + NL), text);
         assertTrue(text.contains("LogLineLayoutTest.anExceptionFollowsItsLineWithItsStackTraceAndCauses"), text);
+    }
+
+    private PatternLayout pattern(String text) {
+        PatternLayout pattern = new PatternLayout();
+        pattern.setContext(context);
+        pattern.setPattern(text);
+        pattern.start();
+        return pattern;
     }
 
     private LogLineLayout started(LogLineLayout layout) {
