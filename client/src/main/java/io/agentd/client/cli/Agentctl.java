@@ -41,7 +41,6 @@ public final class Agentctl {
     static final String DEFAULT_SOCKET = "/run/agentd/agentd.sock";
     private static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration DEFAULT_WAIT_READY_TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SHUTDOWN_CLOSE_WAIT = Duration.ofSeconds(5);
 
     // A constant (no String.format): formatting it at class initialisation cost every run a
@@ -116,7 +115,10 @@ public final class Agentctl {
                   -a, --archive              keep modes exactly and modification times (without
                                              it: modes less the umask, times of the copy)
                   -u, --user USER[:GROUP]    the guest side is read and written as this user
-              ping                           print the round-trip time to the agent
+              ping [--count N] [--interval DURATION]
+                                             print the round-trip time to the agent, N times
+                                             (default 1) DURATION apart (default 1s), then the
+                                             min/avg/max when N > 1
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]
                                              wait until the socket exists and the agent is ready
@@ -270,10 +272,7 @@ public final class Agentctl {
                 // cp's tar goes to a stream that throws when a write fails (a PrintStream, which
                 // swallows it, is checked after each write: a full disk noticed either way).
                 case "cp" -> CpCommand.run(rest, ctl::connect, System.in, rawOut, err);
-                case "ping" -> {
-                    noArgs("ping", rest);
-                    yield ctl.ping(out);
-                }
+                case "ping" -> PingCommand.run(PingCommand.parse(rest), ctl::connect, ctl.address.toString(), out);
                 case "shutdown" -> {
                     noArgs("shutdown", rest);
                     yield ctl.shutdown();
@@ -385,20 +384,6 @@ public final class Agentctl {
         }
     }
 
-    private int ping(PrintStream out) throws Unavailable {
-        try (AgentClient client = connect()) {
-            Duration rtt = client.ping(PING_TIMEOUT);
-            out.printf(Locale.ROOT, "pong from %s: time=%.3f ms%n", address, rtt.toNanos() / 1e6);
-            return 0;
-        } catch (IOException e) {
-            throw new Unavailable("ping: " + e.getMessage());
-        } catch (TimeoutException e) {
-            throw new Unavailable("ping: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Unavailable("ping: interrupted");
-        }
-    }
 
     private int shutdown() throws Unavailable {
         try (AgentClient client = connect()) {

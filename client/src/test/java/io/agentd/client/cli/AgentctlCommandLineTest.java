@@ -72,6 +72,11 @@ class AgentctlCommandLineTest {
         assertEquals(2, run(null, "frobnicate"));
         assertEquals(2, run(null, "--socket"));
         assertEquals(2, run(null, "ping", "extra"));
+        assertEquals(2, run(null, "ping", "--count", "0"));
+        assertEquals(2, run(null, "ping", "--count", "many"));
+        assertEquals(2, run(null, "ping", "--count", "10000001"));
+        assertEquals(2, run(null, "ping", "--count"));
+        assertEquals(2, run(null, "ping", "--interval", "soon"));
         assertEquals(2, run(null, "wait-ready", "--timeout", "never"));
         assertEquals(2, run(null, "exec"));
         // one-character arguments where an option goes: usage errors, not an internal error (125)

@@ -561,6 +561,38 @@ class AgentctlEndToEndTest {
         assertTrue(r.stdout().matches("pong from .*: time=[0-9.]+ ms\\n"), r.stdout());
     }
 
+    @Test
+    void pingWithACountPrintsEachRoundTripAndTheirSummary() throws Exception {
+        Result r = agentctl("ping", "--count", "3", "--interval", "10ms");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.stdout().matches("(pong from .*: time=[0-9.]+ ms\\n){3}"
+                + "3 pongs: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms\\n"), r.stdout());
+    }
+
+    /** Each pong's line is out before the next ping: a reader (a bench, a log) follows them live. */
+    @Test
+    void pingPrintsEachPongAsItComes() throws Exception {
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "ping", "--count", "2",
+                "--interval", "30s").redirectInput(new File("/dev/null")).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lines.readLine();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            // well before the second ping, 30 s after the first
+            String line = first.get(20, TimeUnit.SECONDS);
+            assertTrue(line != null && line.startsWith("pong from "), String.valueOf(line));
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     // ---- -t, under a real pseudo-terminal -------------------------------------------------------
 
     /**
