@@ -109,8 +109,13 @@ public final class BenchMain {
                     }
                     case "concurrency" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConcurrencyBench.run(cfg, process, agent, workload)));
-                    case "many-sessions" -> withFreshAgent(cfg, name, (process, agent) ->
-                            figures.addAll(ManySessionsBench.run(cfg, process, agent)));
+                    case "many-sessions" -> withFreshAgent(cfg, name, (process, agent) -> {
+                        try (AgentLink other = AgentLink.connect(process.socket())) {
+                            figures.addAll(ManySessionsBench.run(cfg.manySessions(),
+                                    new LocalAgentProbe(process.jvm().pid()), agent, new Pinger(other),
+                                    "on another connection"));
+                        }
+                    });
                     case "connections" -> withFreshAgent(cfg, name, (process, agent) ->
                             figures.addAll(ConnectionsBench.run(cfg, process, agent)));
                     case "exec" -> withFreshAgent(cfg, name, (process, agent) -> figures.addAll(ExecRoundTripBench.run(cfg, process, agent)));

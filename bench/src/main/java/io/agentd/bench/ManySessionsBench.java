@@ -3,8 +3,6 @@ package io.agentd.bench;
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,14 +18,17 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * thread pings every 10 ms throughout; the agent's peak RSS is read at the end.
  *
  * <p>At 4 fds a session (stdin, stdout and stderr pipes, a pidfd) the agent needs more open files
- * than the usual limits give: the bench raises the agent's RLIMIT_NOFILE with prlimit(1) before the
- * run (raising a hard limit needs CAP_SYS_RESOURCE; when it is refused, the run goes on at the limit
- * it has, and the sessions past it must be refused with a typed {@code resource_limit}).
+ * than the usual limits give: the probe raises the agent's RLIMIT_NOFILE before the run where it can
+ * (on the host with prlimit(1), which needs CAP_SYS_RESOURCE for a hard limit; in the guest, init
+ * has set 65536). When it cannot, the run goes on at the limit the agent has, and the sessions past
+ * it must be refused with a typed {@code resource_limit}. {@link GuestManySessions} runs this against
+ * a guest's agent (scripts/guest/many-sessions).
  *
- * <p>Two pingers: one on the connection that sends the requests, one on a connection of its own.
- * The agent handles a connection's frames in order, so the first one's pings wait behind the
- * requests sent before them (thousands of spawns); the second one's show whether the agent stays
- * responsive to every other host while one floods it, which is the checked figure.
+ * <p>Two pingers: one on the connection that sends the requests, and another (on the host a
+ * connection of its own, in a guest {@link GuestPinger} over vsock). The agent handles a link's
+ * frames in order, so the first one's pings wait behind the requests sent before them (thousands of
+ * spawns); the other one's show whether the agent stays responsive to every other host while one
+ * floods it, which is the checked figure.
  */
 final class ManySessionsBench {
     private static final int EXIT_CODES = 200;
@@ -51,11 +52,15 @@ final class ManySessionsBench {
         return "session " + session + "\n";
     }
 
-    static List<Figure> run(BenchConfig cfg, AgentProcess process, AgentLink agent) throws Exception {
-        int sessions = cfg.manySessions();
-        long pid = process.jvm().pid();
-        String raised = raiseOpenFileLimit(pid, (long) sessions * FDS_PER_SESSION + AGENT_FDS);
-        long fileLimit = openFileLimit(pid);
+    /**
+     * Runs {@code sessions} sessions through {@code agent}, pinging on it and through {@code otherPinger}
+     * (the checked figure; {@code otherWhere} says where it pings from, for the figure's name);
+     * {@code probe} reads the agent's limit, children and memory.
+     */
+    static List<Figure> run(int sessions, AgentProbe probe, AgentLink agent, PingSeries otherPinger,
+                            String otherWhere) throws Exception {
+        String raised = probe.raiseOpenFileLimit((long) sessions * FDS_PER_SESSION + AGENT_FDS);
+        long fileLimit = probe.openFileLimit();
         Samples idlePings = new Samples(ConcurrencyBench.IDLE_PINGS);
         for (int i = 0; i < ConcurrencyBench.IDLE_PINGS; i++) {
             idlePings.add(agent.pingNanos());
@@ -63,8 +68,6 @@ final class ManySessionsBench {
 
         AtomicReferenceArray<StringBuilder> output = new AtomicReferenceArray<>(sessions);
         Pinger pinger = new Pinger(agent);
-        AgentLink other = AgentLink.connect(process.socket());
-        Pinger otherPinger = new Pinger(other);
         pinger.start();
         otherPinger.start();
         long t0 = System.nanoTime();
@@ -97,7 +100,7 @@ final class ManySessionsBench {
             }
         }
         long allAnswered = System.nanoTime();
-        int live = liveChildren(pid);
+        int live = probe.liveChildren();
         for (int i = 0; i < sessions; i++) {
             if (started[i]) {
                 requested.get(i).stdin(line(i).getBytes(StandardCharsets.UTF_8));
@@ -131,8 +134,8 @@ final class ManySessionsBench {
         long wall = System.nanoTime() - t0;
         Samples busyPings = pinger.stopAndCollect();
         Samples otherPings = otherPinger.stopAndCollect();
-        other.close();
-        long peakRss = process.memory().peakRssBytes();
+        Samples otherIdle = otherPinger.idle() != null ? otherPinger.idle() : idlePings;
+        long peakRss = probe.peakRssBytes();
         if (firstUntyped != null) {
             System.err.println("[bench] many sessions: a start failed without a typed refusal: " + firstUntyped);
         }
@@ -144,7 +147,7 @@ final class ManySessionsBench {
         String tag = sessions + " sessions";
         double busyP99 = busyPings.percentile(99);
         double otherP99 = otherPings.percentile(99);
-        System.err.printf("[bench] many sessions: pings on another connection p50 %.1f, p90 %.1f, p99 %.1f, max %.1f ms;"
+        System.err.printf("[bench] many sessions: pings " + otherWhere + ": p50 %.1f, p90 %.1f, p99 %.1f, max %.1f ms;"
                         + " slowest at %s%n", otherPings.percentile(50) / 1e6, otherPings.percentile(90) / 1e6,
                 otherP99 / 1e6, otherPings.percentile(100) / 1e6, otherPings.slowest(5));
         return List.of(
@@ -156,8 +159,8 @@ final class ManySessionsBench {
                                 Figure.Unit.COUNT, refused, "refused", "all", typed == refused),
                 Figure.info(tag + ": alive at once (the agent's children when all had answered)", live,
                         Figure.Unit.COUNT, sessions, "requested"),
-                Figure.checked(tag + ": ping p99 during run, on another connection (n=" + otherPings.count() + ")",
-                        otherP99, Figure.Unit.NANOS, idlePings.percentile(99), "idle ping p99", "< 50 ms",
+                Figure.checked(tag + ": ping p99 during run, " + otherWhere + " (n=" + otherPings.count() + ")",
+                        otherP99, Figure.Unit.NANOS, otherIdle.percentile(99), "idle ping p99", "< 50 ms",
                         otherP99 < 50e6),
                 Figure.info(tag + ": ping p99 during run, behind the requests on their connection (n="
                         + busyPings.count() + ")", busyP99, Figure.Unit.NANOS, idlePings.percentile(99), "idle ping p99"),
@@ -167,53 +170,5 @@ final class ManySessionsBench {
                         (double) sessions * FDS_PER_SESSION, "fds the sessions need"),
                 Figure.info(tag + ": time to answer every request", allAnswered - t0, Figure.Unit.NANOS, Double.NaN, ""),
                 Figure.info(tag + ": wall time, first request to last exit", wall, Figure.Unit.NANOS, Double.NaN, ""));
-    }
-
-    /**
-     * Raises the agent's soft and hard RLIMIT_NOFILE to {@code wanted} with prlimit(1), unless it is
-     * that high already; returns what happened, for the figure's name.
-     */
-    private static String raiseOpenFileLimit(long pid, long wanted) throws IOException, InterruptedException {
-        if (openFileLimit(pid) >= wanted) {
-            return "already " + wanted + " or more";
-        }
-        Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + wanted + ":" + wanted)
-                .redirectErrorStream(true).start();
-        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            System.err.println("[bench] many sessions: could not raise the agent's open-file limit to " + wanted
-                    + ": " + said);
-            return "raising it to " + wanted + " was refused";
-        }
-        return "raised by the bench";
-    }
-
-    /** The soft RLIMIT_NOFILE of process {@code pid}, from /proc/PID/limits. */
-    static long openFileLimit(long pid) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "limits"))) {
-            if (line.startsWith("Max open files")) {
-                return Long.parseLong(line.substring("Max open files".length()).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IOException("no \"Max open files\" in /proc/" + pid + "/limits");
-    }
-
-    /** How many children the agent has right now: the children files of its threads under /proc/PID/task. */
-    private static int liveChildren(long pid) throws IOException {
-        int count = 0;
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path task : tasks.toList()) {
-                String children;
-                try {
-                    children = Files.readString(task.resolve("children")).strip();
-                } catch (java.nio.file.NoSuchFileException threadEnded) {
-                    continue; // one of the agent's threads ended after the listing
-                }
-                if (!children.isEmpty()) {
-                    count += children.split(" ").length;
-                }
-            }
-        }
-        return count;
     }
 }

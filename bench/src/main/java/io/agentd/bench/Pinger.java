@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 
 /** Pings the agent every 10 ms on its own thread until stopped: how responsive it stays under a load. */
-final class Pinger extends Thread {
+final class Pinger extends Thread implements PingSeries {
     private static final long PING_INTERVAL_MILLIS = 10;
 
     private final AgentLink agent;
@@ -30,7 +30,8 @@ final class Pinger extends Thread {
         }
     }
 
-    Samples stopAndCollect() throws Exception {
+    @Override
+    public Samples stopAndCollect() throws Exception {
         stop = true;
         join(TimeUnit.SECONDS.toMillis(30));
         if (failure != null) {

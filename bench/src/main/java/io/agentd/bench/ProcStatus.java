@@ -3,14 +3,20 @@ package io.agentd.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Memory figures of a live process from /proc/PID/status, in bytes. */
 record ProcStatus(long rssBytes, long peakRssBytes) {
 
     static ProcStatus of(long pid) throws IOException {
+        return parse(Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")), "/proc/" + pid + "/status");
+    }
+
+    /** The figures of a /proc/PID/status's lines; {@code source} names them in the error. */
+    static ProcStatus parse(List<String> statusLines, String source) throws IOException {
         long rss = -1;
         long hwm = -1;
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        for (String line : statusLines) {
             if (line.startsWith("VmRSS:")) {
                 rss = kib(line);
             } else if (line.startsWith("VmHWM:")) {
@@ -18,7 +24,7 @@ record ProcStatus(long rssBytes, long peakRssBytes) {
             }
         }
         if (rss < 0 || hwm < 0) {
-            throw new IOException("no VmRSS/VmHWM in /proc/" + pid + "/status (process gone?)");
+            throw new IOException("no VmRSS/VmHWM in " + source + " (process gone?)");
         }
         return new ProcStatus(rss, hwm);
     }

@@ -380,6 +380,14 @@ class DefaultProfileVmTest {
         assertEquals("0 \nhi\n", InGuest.guestAgentctlEchoHi(vm), "exit status, stderr's first line; stdout");
     }
 
+    /** The guest's agentctl pings over vsock, a line per pong, then their summary (many-sessions' pinger). */
+    @Test
+    void theGuestsAgentctlPingsOverVsockALinePerPong() throws Exception {
+        String out = InGuest.guestAgentctlPing(vm, 3);
+        assertTrue(out.matches("0 \n(pong from vsock:1:1024: time=[0-9.]+ ms\n){3}"
+                + "3 pongs: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms\n"), out);
+    }
+
     private static String sha256(byte[] data) throws Exception {
         return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
     }

@@ -62,6 +62,16 @@ final class InGuest {
                 + " echo \"$? $(head -1 /tmp/guest-agentctl.err)\"; cat /tmp/guest-agentctl.out");
     }
 
+    /**
+     * The guest's agentctl pinging its agent {@code count} times over vsock 10 ms apart (the pinger of
+     * scripts/guest/many-sessions): exit status and stderr's first line, then stdout.
+     */
+    static String guestAgentctlPing(GuestVm vm, int count) throws Exception {
+        return sh(vm, Duration.ofSeconds(90), "agentctl --socket vsock:1:" + VSOCK_PORT + " --ready-timeout 60s"
+                + " ping --count " + count + " --interval 10ms > /tmp/guest-ping.out 2> /tmp/guest-ping.err;"
+                + " echo \"$? $(head -1 /tmp/guest-ping.err)\"; cat /tmp/guest-ping.out");
+    }
+
     /** The fields of /proc/self/status of a session started with {@code request}'s options. */
     static Map<String, String> procStatus(GuestVm vm, ExecRequest request) throws Exception {
         ExecResult r = vm.client().run(request, Duration.ofSeconds(45));
