@@ -117,8 +117,9 @@ public final class Agentctl {
                   -u, --user USER[:GROUP]    the guest side is read and written as this user
               ping [--count N] [--interval DURATION]
                                              print the round-trip time to the agent, N times
-                                             (default 1) DURATION apart (default 1s), then the
-                                             min/avg/max when N > 1
+                                             (default 1), each ping DURATION after the last pong
+                                             (default 1s); when N > 1 then the min/avg/max, also
+                                             after a failed ping or ^C
               shutdown                       ask the agent to shut down
               wait-ready [--timeout DURATION]
                                              wait until the socket exists and the agent is ready

@@ -9,9 +9,11 @@ import java.util.Locale;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@code agentctl ping [--count N] [--interval DURATION]}: N pings on one connection, one line each as
- * its pong comes (flushed, so a reader sees each at once), a summary after more than one. One ping,
- * the default, prints what it always did. A ping unanswered for 10 s ends it as an unavailable agent.
+ * {@code agentctl ping [--count N] [--interval DURATION]}: N pings on one connection, the next DURATION
+ * after each pong, one line each as its pong comes (flushed, so a reader sees each at once), and after
+ * more than one a summary, also when a ping fails or a signal ends the run. One ping, the default,
+ * prints what it always did. A ping unanswered for 10 s ends it as an unavailable agent; a stdout
+ * nobody reads any more ends it too.
  */
 final class PingCommand {
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(10);
@@ -53,6 +55,11 @@ final class PingCommand {
     static int run(Options options, ExecCommand.Connector connector, String address, PrintStream out)
             throws Agentctl.Unavailable {
         RoundTrips rtts = new RoundTrips();
+        // A long run is ended by ^C or SIGTERM: its summary still comes, as ping(8)'s does.
+        Thread summaryAtExit = options.count() > 1 ? new Thread(() -> rtts.printSummaryOnce(out)) : null;
+        if (summaryAtExit != null) {
+            Runtime.getRuntime().addShutdownHook(summaryAtExit);
+        }
         try (AgentClient client = connector.connect()) {
             for (int i = 0; i < options.count(); i++) {
                 if (i > 0) {
@@ -62,17 +69,35 @@ final class PingCommand {
                 rtts.add(rtt);
                 out.printf(Locale.ROOT, "pong from %s: time=%.3f ms%n", address, rtt / 1e6);
                 out.flush();
+                if (out.checkError()) {
+                    // Nobody reads any more (`| head -1`) or the disk is full: stop, as ping(8) does
+                    // at SIGPIPE, which the JVM ignores. Agentctl.finalStatus says which.
+                    return 0;
+                }
             }
         } catch (IOException | TimeoutException e) {
+            printSummaryIfMany(options, rtts, out); // what came before the failure
             throw new Agentctl.Unavailable("ping: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Agentctl.Unavailable("ping: interrupted");
+        } finally {
+            if (summaryAtExit != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(summaryAtExit);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook prints the summary
+                }
+            }
         }
-        if (options.count() > 1) {
-            out.println(rtts.summary());
-        }
+        printSummaryIfMany(options, rtts, out);
         return 0;
+    }
+
+    private static void printSummaryIfMany(Options options, RoundTrips rtts, PrintStream out) {
+        if (options.count() > 1) {
+            rtts.printSummaryOnce(out);
+        }
     }
 
     /** What the summary needs of the round trips so far, without keeping them. */
@@ -82,15 +107,26 @@ final class PingCommand {
         private long maxNanos;
         private double sumNanos;
 
-        void add(long rttNanos) {
+        private boolean summaryPrinted;
+
+        synchronized void add(long rttNanos) {
             count++;
             minNanos = Math.min(minNanos, rttNanos);
             maxNanos = Math.max(maxNanos, rttNanos);
             sumNanos += rttNanos;
         }
 
+        /** The summary, once (the run's end and a signal's shutdown hook may both ask), if any pong came. */
+        synchronized void printSummaryOnce(PrintStream out) {
+            if (!summaryPrinted && count > 0) {
+                summaryPrinted = true;
+                out.println(summary());
+                out.flush();
+            }
+        }
+
         /** "N pongs: min/avg/max = A/B/C ms", as ping(8) sums up. */
-        String summary() {
+        synchronized String summary() {
             return String.format(Locale.ROOT, "%d pongs: min/avg/max = %.3f/%.3f/%.3f ms", count, minNanos / 1e6,
                     sumNanos / count / 1e6, maxNanos / 1e6);
         }

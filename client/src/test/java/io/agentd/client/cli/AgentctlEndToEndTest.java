@@ -569,6 +569,56 @@ class AgentctlEndToEndTest {
                 + "3 pongs: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms\\n"), r.stdout());
     }
 
+    /** The next ping goes DURATION after a pong: three pings 300 ms apart take 600 ms at least. */
+    @Test
+    void pingWaitsTheIntervalBetweenPings() throws Exception {
+        long t0 = System.nanoTime();
+        Result r = agentctl("ping", "--count", "3", "--interval", "300ms");
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(tookMillis >= 600, "took " + tookMillis + " ms");
+    }
+
+    /** `agentctl ping --count 100 | head -1`: agentctl ends when its reader has gone, with 0, as for ps. */
+    @Test
+    void pingEndsWhenNobodyReadsItsOutput() throws Exception {
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "ping", "--count", "100",
+                "--interval", "100ms").redirectInput(new File("/dev/null"))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            assertTrue(String.valueOf(lines.readLine()).startsWith("pong from "));
+            lines.close();
+            // 100 pings take 10 s; the next write after the close fails and ends it
+            assertTrue(p.waitFor(5, TimeUnit.SECONDS), "agentctl still pinging 5 s after its reader left");
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A run ended by a signal (^C, SIGTERM) still prints the summary of the pongs so far, as ping(8) does. */
+    @Test
+    void pingEndedByASignalPrintsItsSummary() throws Exception {
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "ping", "--count", "1000",
+                "--interval", "50ms").redirectInput(new File("/dev/null"))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            assertTrue(String.valueOf(lines.readLine()).startsWith("pong from "));
+            assertTrue(String.valueOf(lines.readLine()).startsWith("pong from "));
+            p.toHandle().destroy(); // SIGTERM (Process.destroy would close the stream read below)
+            List<String> rest = lines.lines().toList();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            assertTrue(rest.stream().anyMatch(l -> l.matches("\\d+ pongs: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms")),
+                    rest.toString());
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** Each pong's line is out before the next ping: a reader (a bench, a log) follows them live. */
     @Test
     void pingPrintsEachPongAsItComes() throws Exception {
