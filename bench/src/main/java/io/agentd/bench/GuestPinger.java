@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 
 /**
  * Pings a guest's agent from inside the guest: the guest's agentctl, run as one of the agent's
- * sessions, pings it over vsock every 10 ms ({@code agentctl ping --count --interval}) and prints each
- * round trip, which comes back here as the session's output. Through the host's relay every host
+ * sessions, pings it over vsock, each ping 10 ms after the last pong ({@code agentctl ping --count
+ * --interval}), and prints each round trip, which comes back here as the session's output. Through the host's relay every host
  * shares the agent's one virtio-serial port, whose frames the agent takes in order, so a second host
  * connection there pings behind the flood; vsock is a link of its own, as a second host's socket is
  * on the host. The pinger is a JVM in the same guest as the load: its own waits for a vCPU count too.
@@ -46,15 +46,40 @@ final class GuestPinger implements PingSeries {
                 });
     }
 
-    /** Starts the guest's pinger and returns once it has warmed up and taken its idle pongs. */
+    /**
+     * Starts the guest's pinger and returns once it has warmed up and taken its idle pongs; fails with
+     * the pinger's own words as soon as it has ended (an image whose agentctl lacks ping --count, no
+     * vsock), or after {@link #START_TIMEOUT_SECONDS}.
+     */
     static GuestPinger launch(AgentLink agent, String vsockAddress) throws Exception {
         GuestPinger pinger = new GuestPinger(agent, vsockAddress);
-        if (!pinger.idleTaken.await(START_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            pinger.session.signal(SIGTERM);
-            throw new IOException("the guest's agentctl ping printed " + pinger.idleTaken.getCount()
-                    + " pongs too few in " + START_TIMEOUT_SECONDS + " s: " + pinger.stderrText());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
+        while (!pinger.idleTaken.await(1, TimeUnit.SECONDS)) {
+            Integer exited = pinger.exitedBy(1);
+            if (exited != null) {
+                throw new IOException("the guest's agentctl ping exited " + exited + " before its idle pongs: "
+                        + pinger.stderrText());
+            }
+            if (System.nanoTime() > deadline) {
+                try {
+                    pinger.session.signal(SIGTERM);
+                } catch (Exception endedMeanwhile) {
+                    // the message below is what matters
+                }
+                throw new IOException("the guest's agentctl ping printed " + pinger.idleTaken.getCount()
+                        + " pongs too few in " + START_TIMEOUT_SECONDS + " s: " + pinger.stderrText());
+            }
         }
         return pinger;
+    }
+
+    /** The pinger's exit code if it ends within {@code millis}; null while it runs. */
+    private Integer exitedBy(long millis) throws Exception {
+        try {
+            return session.awaitExit(TimeUnit.MILLISECONDS.toNanos(millis));
+        } catch (java.util.concurrent.TimeoutException stillRunning) {
+            return null;
+        }
     }
 
     @Override
@@ -72,7 +97,15 @@ final class GuestPinger implements PingSeries {
     @Override
     public Samples stopAndCollect() throws Exception {
         counting = false;
-        session.signal(SIGTERM);
+        Integer ended = exitedBy(0);
+        if (ended != null) {
+            throw new IOException("the guest's pinger exited " + ended + " during the run: " + stderrText());
+        }
+        try {
+            session.signal(SIGTERM);
+        } catch (Exception endedMeanwhile) {
+            // its exit code below says how it ended
+        }
         int code = session.awaitExit();
         // 143: ended by the SIGTERM above. Anything else: it ended by itself, a ping failed.
         if (code != 128 + SIGTERM) {
