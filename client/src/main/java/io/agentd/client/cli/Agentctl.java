@@ -286,12 +286,13 @@ public final class Agentctl {
                 default -> throw new UsageException("unknown command '" + command + "'");
             };
         } catch (UsageException e) {
-            // The error alone: the whole usage after it would push it off the screen.
-            err.println("agentctl: " + e.getMessage());
+            // The error alone: the whole usage after it would push it off the screen. Each error is
+            // one line whatever it names (an argument, a --socket path with a newline in it).
+            err.println("agentctl: " + ControlChars.escape(e.getMessage()));
             err.println("Try 'agentctl --help' for the commands and their options.");
             return EXIT_USAGE;
         } catch (Unavailable e) {
-            err.println("agentctl: " + e.getMessage());
+            err.println("agentctl: " + ControlChars.escape(e.getMessage()));
             return EXIT_UNAVAILABLE;
         } catch (RuntimeException e) {
             // A bug of agentctl's (or a case it does not handle): one line and its own failure's

@@ -101,6 +101,18 @@ class AgentctlCommandLineTest {
         assertTrue(err().contains("no agent socket at " + socket), err());
     }
 
+    /** A path with a newline (or an escape sequence) in it cannot break agentctl's error into two lines. */
+    @Test
+    void aSocketPathWithControlCharactersGivesOneLine(@TempDir Path dir) {
+        Path socket = dir.resolve("a\nb\u001b[2J.sock");
+        assertEquals(125, run(null, "--socket", socket.toString(), "ping"));
+        assertEquals(1, err().lines().count(), err());
+        assertTrue(err().contains("no agent socket at " + dir + "/a\\nb\\x1b[2J.sock"), err());
+        err.reset();
+        assertEquals(2, run(null, "ping", "--count", "1\n2"));
+        assertTrue(err().startsWith("agentctl: --count: a number from 1 to 10000000, not '1\\n2'\n"), err());
+    }
+
     @Test
     void theSocketOptionBeatsTheEnvironment(@TempDir Path dir) {
         Path socket = dir.resolve("from-option.sock");
