@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.LogText;
 import io.agentd.agent.spawn.TargetUser;
 import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.transport.HostOutput;
@@ -204,7 +205,9 @@ public final class FsService {
             try {
                 h.abandon();
             } catch (FsFailure f) {
-                log.warn("closing fs handle {} ({}): {}", h.handle, h.path, f.getMessage());
+                // The path is the host's text: quoted and escaped like every host text in a log line.
+                log.warn("closing fs handle {} ({}): {}", h.handle, LogText.quote(h.path.toString()),
+                        LogText.message(f.getMessage()));
             }
         }
         if (!gone.isEmpty() || !closing.isEmpty()) {

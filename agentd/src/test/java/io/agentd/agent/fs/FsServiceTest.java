@@ -539,6 +539,37 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * A handle whose close fails as its host leaves gets one warning, its path (the host's text)
+     * quoted and escaped: a newline in it cannot start a line of its own in the agent's log.
+     */
+    @Test
+    void aHandleThatFailsToCloseIsLoggedWithItsPathEscaped() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = serviceOn(two);
+        var lines = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        lines.start();
+        var logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FsService.class);
+        logger.addAppender(lines);
+        try {
+            Path path = dir.resolve("evil\n2026-12-04T00:00:00Z ERROR forged");
+            service.handles().add(new FsHandle(service.handles().nextNumber(), 1, path) {
+                @Override
+                void release(boolean complete) throws FsFailure {
+                    throw new FsFailure(5, "close: Input/output error (os error 5)");
+                }
+            });
+            service.onOwnerGone();
+            String warning = lines.list.stream().map(e -> e.getFormattedMessage())
+                    .filter(m -> m.startsWith("closing fs handle")).findFirst().orElseThrow();
+            assertFalse(warning.contains("\n"), warning);
+            assertTrue(warning.contains("(\"" + dir + "/evil\\n2026-12-04T00:00:00Z ERROR forged\")"), warning);
+        } finally {
+            logger.detachAppender(lines);
+            two.shutdown();
+        }
+    }
+
     /** A service of its own on {@code workers} (two, shared by its requests as the agent's are). */
     private FsService serviceOn(FsWorkers workers) {
         return new FsService(loop::add, host, held, workers, UserDb.system(), FsCredentials.ofAgent(),
