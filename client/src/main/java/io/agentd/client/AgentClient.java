@@ -201,7 +201,7 @@ public final class AgentClient implements AutoCloseable {
             while (true) {
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + timeout
+                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + Timeouts.text(timeout)
                             + (anyByteCame ? "" : "; nothing at all came on the connection (no agent has started"
                                     + " behind it yet, or it is a VM's chardev socket that another client, such as"
                                     + " its relay, holds: QEMU serves one connection at a time)"));
@@ -443,7 +443,7 @@ public final class AgentClient implements AutoCloseable {
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
         } catch (TimeoutException e) {
             killQuietly(session);
-            throw new TimeoutException("session " + session.id() + ": stdin not taken within " + timeout);
+            throw new TimeoutException("session " + session.id() + ": stdin not taken within " + Timeouts.text(timeout));
         } catch (InterruptedIOException e) {
             killQuietly(session);
             Thread.interrupted(); // thrown as InterruptedException below, which clears the flag
@@ -458,7 +458,7 @@ public final class AgentClient implements AutoCloseable {
                 session.closeStdin(deadline);
             } catch (TimeoutException timedOut) {
                 killQuietly(session);
-                throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + timeout);
+                throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + Timeouts.text(timeout));
             }
         }
         ExitStatus status;
@@ -466,7 +466,7 @@ public final class AgentClient implements AutoCloseable {
             status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
             killQuietly(session);
-            throw new TimeoutException("session " + session.id() + ": no exit within " + timeout);
+            throw new TimeoutException("session " + session.id() + ": no exit within " + Timeouts.text(timeout));
         } catch (InterruptedException e) {
             killQuietly(session); // nobody is left to wait for it: it must not run on in the guest
             throw e;
@@ -961,7 +961,7 @@ public final class AgentClient implements AutoCloseable {
             return reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             reply.cancel(false);
-            throw new TimeoutException("no " + what + " within " + timeout);
+            throw new TimeoutException("no " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         }

@@ -763,7 +763,7 @@ public final class ExecSession {
         try {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            throw new TimeoutException("session " + id + ": no " + what + " within " + timeout);
+            throw new TimeoutException("session " + id + ": no " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         }

@@ -33,7 +33,7 @@ final class OutputChunks implements OutputSink {
             item = queue.poll(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         }
         if (item == null) {
-            throw new TimeoutException("no output from session " + id + " within " + timeout);
+            throw new TimeoutException("no output from session " + id + " within " + Timeouts.text(timeout));
         }
         if (item == END) {
             queue.add(END); // every later call sees the end too

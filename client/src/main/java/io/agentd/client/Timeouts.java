@@ -39,6 +39,25 @@ public final class Timeouts {
         }
     }
 
+    /**
+     * A timeout as messages show it: {@code 60s}, {@code 1500ms}, {@code 250us} (the largest unit
+     * that holds it whole), rather than Duration's {@code PT1M}. Negative shows as {@code 0s}, which
+     * is how it is taken.
+     */
+    public static String text(Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            return "0s";
+        }
+        if (timeout.getNano() == 0) {
+            return timeout.getSeconds() + "s";
+        }
+        long nanos = nanos(timeout);
+        if (nanos % 1_000_000 == 0) {
+            return nanos / 1_000_000 + "ms";
+        }
+        return nanos % 1_000 == 0 ? nanos / 1_000 + "us" : nanos + "ns";
+    }
+
     /** Nanoseconds left until {@code deadline} (from {@link #deadline}): 0 once it has passed. */
     public static long left(long deadline) {
         if (deadline == Long.MAX_VALUE) {

@@ -108,7 +108,7 @@ class GuestFilesTimeoutTest {
             for (int i = 0; i < 5 * FOUR_IDS.size(); i++) {
                 AgentTimeoutException e = assertThrows(AgentTimeoutException.class, () -> files.stat("/never"));
                 assertTimedOut(e, "no answer from the agent to Stat /never");
-                assertTrue(e.getMessage().endsWith(" within " + SHORT), e.getMessage()); // not "within 0s"
+                assertTrue(e.getMessage().endsWith(" within " + Timeouts.text(SHORT)), e.getMessage()); // not "within 0s"
                 lastId = receive(FsOp.Stat.class).id();
             }
             // The last call's answer, too late: nobody takes it, and no later call gets it.

@@ -53,6 +53,18 @@ class TimeoutArgumentsTest {
         agentd.connect().close();
         TimeoutException e = assertThrows(TimeoutException.class,
                 () -> AgentClient.connect(agentd.socket, Duration.ZERO));
-        assertTrue(e.getMessage().contains("not ready within PT0S"), e.getMessage());
+        assertTrue(e.getMessage().contains("not ready within 0s"), e.getMessage());
+    }
+
+    /** Messages name a timeout as agentctl's options spell one, not as Duration.toString (PT1M). */
+    @Test
+    void aTimeoutIsShownInTheLargestUnitThatHoldsItWhole() {
+        assertEquals("60s", Timeouts.text(Duration.ofMinutes(1)));
+        assertEquals("1500ms", Timeouts.text(Duration.ofMillis(1500)));
+        assertEquals("250us", Timeouts.text(Duration.ofNanos(250_000)));
+        assertEquals("7ns", Timeouts.text(Duration.ofNanos(7)));
+        assertEquals("0s", Timeouts.text(Duration.ZERO));
+        assertEquals("0s", Timeouts.text(Duration.ofSeconds(-5)));
+        assertEquals(Long.MAX_VALUE + "s", Timeouts.text(Duration.ofSeconds(Long.MAX_VALUE)));
     }
 }

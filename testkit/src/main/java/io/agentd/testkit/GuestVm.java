@@ -358,7 +358,7 @@ public final class GuestVm implements AutoCloseable {
             }
             String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
                     : e instanceof TimeoutException
-                    ? "the agent was not ready within " + b.bootTimeout + " (" + e.getMessage() + ")"
+                    ? "the agent was not ready within " + io.agentd.client.Timeouts.text(b.bootTimeout) + " (" + e.getMessage() + ")"
                     : e.getMessage();
             throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
                     + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid

@@ -448,6 +448,6 @@ public final class Agentctl {
     }
 
     static String human(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+        return io.agentd.client.Timeouts.text(d);
     }
 }

@@ -47,7 +47,7 @@ final class FsCall implements FsListener {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             id.retire();
-            throw new AgentTimeoutException("no answer from the agent to " + what + " within " + timeout);
+            throw new AgentTimeoutException("no answer from the agent to " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         } catch (InterruptedException e) {

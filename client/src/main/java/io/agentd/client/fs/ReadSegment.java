@@ -111,7 +111,7 @@ final class ReadSegment implements FsListener {
                 id.refuseWaitHere("data of " + path);
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
-                    failure = new AgentTimeoutException("no data from the agent for " + path + " within " + timeout);
+                    failure = new AgentTimeoutException("no data from the agent for " + path + " within " + Timeouts.text(timeout));
                     id.retire();
                     throw failure;
                 }

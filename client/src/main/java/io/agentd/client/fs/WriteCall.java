@@ -71,7 +71,7 @@ final class WriteCall implements FsListener {
             long left = Timeouts.left(deadline);
             if (left <= 0) {
                 throw new AgentTimeoutException("no write credit from the agent for " + path + " within "
-                        + timeout);
+                        + Timeouts.text(timeout));
             }
             try {
                 wait(left / 1_000_000, (int) (left % 1_000_000));

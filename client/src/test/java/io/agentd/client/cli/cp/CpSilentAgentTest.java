@@ -110,7 +110,7 @@ class CpSilentAgentTest {
     /** One timeout waited, for {@code first}, said in the one line agentctl prints; no item reported. */
     private void assertStoppedAt(String first, AgentTimeoutException e) {
         assertEquals(List.of(first), unanswered, "the requests left unanswered, each a timeout waited");
-        assertEquals("no answer from the agent to " + first + " within " + TIMEOUT + "; the copy stopped",
+        assertEquals("no answer from the agent to " + first + " within " + io.agentd.client.Timeouts.text(TIMEOUT) + "; the copy stopped",
                 e.getMessage());
         assertEquals("", errBytes.toString(StandardCharsets.UTF_8), "no line per item");
     }
@@ -174,6 +174,6 @@ class CpSilentAgentTest {
                 () -> "the walk went on after a timeout; unanswered: " + unanswered);
 
         assertEquals(List.of("List /d"), unanswered, "the requests left unanswered, each a timeout waited");
-        assertEquals("no answer from the agent to List /d within " + TIMEOUT, e.getMessage());
+        assertEquals("no answer from the agent to List /d within " + io.agentd.client.Timeouts.text(TIMEOUT), e.getMessage());
     }
 }
