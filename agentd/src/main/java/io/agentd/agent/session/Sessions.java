@@ -128,7 +128,7 @@ public final class Sessions {
         this.bulkPipes = new BulkPipes(io);
         this.reaper = new Reaper(loop, io, () -> {
             groupRecords.pruneGone();
-            cgroups.pruneEmpty();
+            cgroups.sweep();
         });
         this.directory = new SessionDirectory(loop, RetentionLimits.DEFAULTS.retainExitedMillis());
     }

@@ -19,7 +19,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -148,6 +151,47 @@ class SessionCgroupE2ETest {
             assertFalse(Files.exists(first), first + " outlived its session");
             assertTrue(Files.exists(second), second + " removed while its background sleep runs");
             awaitTrue(() -> !Files.exists(second), Duration.ofSeconds(5), second + " left after its sleep ended");
+        }
+    }
+
+    /**
+     * From 8 live sessions on, a housekeeping thread removes released cgroups. What it holds still
+     * dies with the host: an ended session's setsid'd grandchild, released while busy, is killed at
+     * host loss, every session's cgroup goes, and the agent's shutdown removes its spares. (A guard
+     * for the hand-over, not a test of it: the loop alone passed it too.)
+     */
+    @Test
+    void whenBusyAnEndedSessionsGrandchildStillDiesWithTheHostAndNoCgroupOutlivesTheAgent() throws Exception {
+        List<Path> seen = new ArrayList<>();
+        long grandchild;
+        Path root;
+        try (AgentProcess agent = AgentProcess.start("cg-busy", "--drain-ms", "100")) {
+            try (HostConnection host = agent.connectReady()) {
+                assumeSessionCgroups(agent);
+                root = Path.of(controllersLine(agent).replaceAll(".*session cgroups under (\\S+) .*", "$1"));
+                for (int id = 1; id <= 8; id++) {
+                    host.exec(id, sh("cat /proc/self/cgroup; exec sleep 300"));
+                    host.expect(id, MessageType.EXEC_STARTED);
+                    Frame out = host.expect(id, MessageType.EXEC_STDOUT);
+                    String line = new String(((ExecData) out.payload()).data(), StandardCharsets.US_ASCII).trim();
+                    seen.add(root.resolve(Path.of(line.substring(3)).getFileName()));
+                }
+                SessionResult r = host.run(9, sh("cat /proc/self/cgroup; "
+                        + "setsid sh -c 'echo grandchild $$; exec sleep 300 > /dev/null 2>&1' & sleep 0.3"));
+                seen.add(sessionCgroup(root, r));
+                grandchild = Long.parseLong(r.out().lines().filter(l -> l.startsWith("grandchild "))
+                        .findFirst().orElseThrow().substring("grandchild ".length()));
+                assertTrue(Files.exists(seen.get(8)), "removed while its grandchild runs");
+            }
+            awaitTrue(() -> Procs.gone(grandchild), Duration.ofSeconds(5), "the setsid'd grandchild outlived its host");
+            awaitTrue(() -> seen.stream().noneMatch(Files::exists), Duration.ofSeconds(5),
+                    "session cgroups left after their host: " + seen);
+        }
+        String name = seen.get(0).getFileName().toString();
+        String agentsPrefix = name.substring(0, name.lastIndexOf('-') + 1);
+        try (Stream<Path> dirs = Files.list(root)) {
+            List<Path> left = dirs.filter(d -> d.getFileName().toString().startsWith(agentsPrefix)).toList();
+            assertEquals(List.of(), left, "cgroups (spares?) the agent left at its exit");
         }
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -52,7 +53,8 @@ public final class CgroupRoot {
     private final Set<String> controllers;
     private final boolean hasKill;
     private final String ownerPrefix;
-    private long nextSeq;
+    /** Names are taken on the loop and by SessionCgroups' housekeeping thread (spares). */
+    private final AtomicLong nextSeq = new AtomicLong();
 
     private CgroupRoot(Path dir, Set<String> controllers, boolean hasKill, long agentPid, long agentStartTicks) {
         this.dir = dir;
@@ -239,7 +241,7 @@ public final class CgroupRoot {
 
     /** A new, empty session cgroup's directory name, unique for this agent. */
     String nextName() {
-        return ownerPrefix + nextSeq++;
+        return ownerPrefix + nextSeq.getAndIncrement();
     }
 
     SessionCgroup cgroupAt(Path sessionDir) {

@@ -7,17 +7,33 @@ import io.agentd.protocol.payload.FailureKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
-import java.util.List;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The agent's session cgroups: made with their limits before a spawn, killed together at shutdown
  * and host loss, and removed once empty (a session that exited may leave descendants behind, which
- * keep its cgroup until they are gone; the reaper's sweep retries). Loop thread only.
+ * keep its cgroup until they are gone; each housekeeping pass retries). Called on the loop thread only.
+ *
+ * <p>Making a cgroup (mkdir) and removing one (rmdir) are the dearest steps of a session's cgroup
+ * and neither needs an answer before the loop goes on. While few sessions run, the loop does them
+ * itself (one spare made at a release, for the next start); once {@link #BUSY_SESSIONS} cgroups are
+ * live, a housekeeping thread does: it keeps a few spares made and removes what sessions released,
+ * and the loop makes a cgroup itself only when no spare is left. What the thread holds is still
+ * killed at shutdown and host loss: a released cgroup stays in {@link #all} until its rmdir
+ * succeeded, and the reaper keeps its own reference to one whose session left descendants behind.
+ * The thread starts with the first busy spell and ends when idle ({@link #offLoopThread}); it
+ * touches only the file system (no libc binding, no loop state).
  */
 public final class SessionCgroups {
     private static final Path PROC_SWAPS = Path.of("/proc/swaps");
@@ -25,21 +41,57 @@ public final class SessionCgroups {
     /** How long a kill waits for a cgroup to empty before the caller goes on. */
     public static final long KILL_WAIT_MILLIS = 200;
     private static final int ERANGE = 34;
+    /** Empty cgroups kept ready when busy: a burst of starts this long needs no mkdir on the loop. */
+    static final int SPARES = 4;
+    /** Fewer spares than this left after a start wakes the housekeeping (otherwise the next sweep does). */
+    private static final int SPARES_LOW = 2;
+    /** Live session cgroups from which on their mkdir and rmdir are the housekeeping thread's ({@link #busy}). */
+    static final int BUSY_SESSIONS = 8;
+    /** How long the housekeeping thread waits for work before it ends (a new one starts with the next). */
+    private static final long HOUSEKEEPING_IDLE_MILLIS = 2000;
+    /** How long the agent's last step waits for the housekeeping thread's queue to finish. */
+    private static final long HOUSEKEEPING_FINISH_MILLIS = 2000;
 
     private final CgroupRoot root;
-    /** Every cgroup made and not yet removed: live sessions' and those left to empty. */
-    private final Set<SessionCgroup> all = new LinkedHashSet<>();
-    /** Released by their sessions, removed once empty. */
-    private final List<SessionCgroup> toRemove = new ArrayList<>();
-    /**
-     * An empty cgroup made when the last session ended, for the next one: making a cgroup is the
-     * dearest of its steps, and then it is not between a request and its spawn. Null when there is none.
-     */
-    private Path spare;
+    private final ExecutorService housekeeping;
+    /** Every cgroup made and not yet removed: live sessions', released ones on their way out. */
+    private final Set<SessionCgroup> all = ConcurrentHashMap.newKeySet();
+    /** Released by their sessions, their rmdir not tried yet (the loop adds, the housekeeping takes). */
+    private final Queue<SessionCgroup> released = new ConcurrentLinkedQueue<>();
+    /** Released and still populated at their rmdir: tried again when the reaper's sweep asks. */
+    private final Queue<SessionCgroup> toRemove = new ConcurrentLinkedQueue<>();
+    /** Empty cgroups made for the next sessions (the housekeeping adds, the loop takes). */
+    private final Queue<Path> spares = new ConcurrentLinkedQueue<>();
+    /** A housekeeping pass is queued and has not begun: what is asked meanwhile, it does. */
+    private final AtomicBoolean passQueued = new AtomicBoolean();
+    /** The sweep asks for the populated ones to be looked at again (twice a second, not every pass). */
+    private volatile boolean pruneWanted;
 
     /** @param root the subtree, or null: sessions without cgroups (and limits refused) */
     public SessionCgroups(CgroupRoot root) {
+        this(root, offLoopThread());
+    }
+
+    /** With the housekeeping work run by {@code housekeeping} (tests: run when the test says). */
+    SessionCgroups(CgroupRoot root, ExecutorService housekeeping) {
         this.root = root;
+        this.housekeeping = housekeeping;
+    }
+
+    /**
+     * One daemon thread, made when work comes and ended after {@link #HOUSEKEEPING_IDLE_MILLIS} without
+     * any, so an idle agent has the threads it had. It is made by the thread that submits, the loop,
+     * whose credentials never change (a thread copies its creator's).
+     */
+    static ExecutorService offLoopThread() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, HOUSEKEEPING_IDLE_MILLIS, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), task -> {
+                    Thread t = new Thread(task, "agentd-cgroups");
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     public boolean enabled() {
@@ -63,14 +115,17 @@ public final class SessionCgroups {
         }
         requireController("memory", "memory_max", memoryMax);
         requireController("pids", "pids_max", pidsMax);
-        Path dir = spare != null ? spare : root.dir().resolve(root.nextName());
-        spare = null;
-        try {
-            if (!Files.isDirectory(dir)) {
+        Path dir = spares.poll();
+        if (dir == null) {
+            dir = root.dir().resolve(root.nextName());
+            try {
                 Files.createDirectory(dir);
+            } catch (Exception e) {
+                throw refusal(FailureKind.OTHER, null, "cannot make the session's cgroup " + dir + ": " + e);
             }
-        } catch (Exception e) {
-            throw refusal(FailureKind.OTHER, null, "cannot make the session's cgroup " + dir + ": " + e);
+        }
+        if (busy() && spares.size() < SPARES_LOW) {
+            wakeHousekeeping();
         }
         SessionCgroup cgroup = root.cgroupAt(dir);
         try {
@@ -145,60 +200,133 @@ public final class SessionCgroups {
     }
 
     /**
-     * The session is done with its cgroup (failed spawn, exit, abandon): removed now if empty,
-     * else once its last process is gone ({@link #pruneEmpty}).
+     * The session is done with its cgroup (failed spawn, exit, abandon): removed now if empty, else
+     * once its last process is gone. With few sessions running the loop removes it, and makes the
+     * next session's spare, itself; when busy it leaves both to the next housekeeping pass, and wakes
+     * nothing for it: the next start that leaves few spares, or the reaper's next sweep, does that
+     * ({@link #sweep}), so a flood wakes the thread every few sessions, not twice for each.
      */
     public void release(SessionCgroup cgroup) {
         if (cgroup == SessionCgroup.NONE) {
             return;
         }
         cgroup.closeFd();
-        if (cgroup.remove()) {
-            all.remove(cgroup);
-        } else {
-            toRemove.add(cgroup);
-        }
-        makeSpare();
-    }
-
-    private void makeSpare() {
-        if (spare != null) {
+        if (busy()) {
+            released.add(cgroup);
             return;
         }
-        Path dir = root.dir().resolve(root.nextName());
-        try {
-            Files.createDirectory(dir);
-            spare = dir;
-        } catch (Exception e) {
-            log.debug("no spare cgroup: {}", e.toString()); // the next session makes its own, or says why
+        if (!removed(cgroup)) {
+            toRemove.add(cgroup);
         }
-    }
-
-    /** From the reaper's sweep: removes released cgroups that have emptied. */
-    public void pruneEmpty() {
-        toRemove.removeIf(c -> {
-            if (c.populated() || !c.remove()) {
-                return false;
-            }
-            all.remove(c);
-            return true;
-        });
+        if (spares.isEmpty()) {
+            makeSpare();
+        }
     }
 
     /**
-     * The agent's last step: everything in every session cgroup killed, and the cgroups removed once
-     * empty (those still populated after the wait are left to the next agent's leftover kill).
+     * Whether so many session cgroups are live that the loop's time is what every host waits for: then
+     * their mkdir and rmdir go to the housekeeping thread. Below it the loop does them itself, since
+     * handing them over costs more CPU than it saves (BENCHMARKS.md, twentieth session).
+     */
+    private boolean busy() {
+        return all.size() >= BUSY_SESSIONS;
+    }
+
+    /** From the reaper's sweep: what was released since, and what has emptied, removed by the housekeeping. */
+    public void sweep() {
+        if (!toRemove.isEmpty()) {
+            pruneWanted = true;
+        }
+        if (pruneWanted || !released.isEmpty()) {
+            wakeHousekeeping();
+        }
+    }
+
+    /**
+     * A housekeeping pass queued, unless one is queued already: a flood of starts and exits wakes the
+     * thread once per pass, not once per session. After the agent's last step, nothing is queued.
+     */
+    private void wakeHousekeeping() {
+        if (!passQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            housekeeping.execute(this::housekeepingPass);
+        } catch (RejectedExecutionException e) {
+            passQueued.set(false); // after killAndRemoveAll: what was not removed is the next agent's leftover
+        }
+    }
+
+    /**
+     * On the housekeeping thread: the cgroups left populated by earlier passes removed if they have
+     * emptied (when the sweep asked), the ones released since removed (or kept while populated), the
+     * spares made up. A bug here is logged and ends
+     * nothing: the next pass tries again.
+     */
+    private void housekeepingPass() {
+        passQueued.set(false); // what the loop asks from now on is another pass
+        try {
+            if (pruneWanted) {
+                pruneWanted = false;
+                toRemove.removeIf(c -> !c.populated() && removed(c)); // a read is cheaper than a refused rmdir
+            }
+            for (SessionCgroup c; (c = released.poll()) != null; ) {
+                if (!removed(c)) {
+                    toRemove.add(c);
+                }
+            }
+            while (spares.size() < SPARES && !housekeeping.isShutdown() && makeSpare()) {
+                // made one
+            }
+        } catch (RuntimeException e) {
+            log.warn("cgroup housekeeping failed: {}", e.toString());
+        }
+    }
+
+    /** One more empty cgroup for the next sessions; false when it cannot be made. */
+    private boolean makeSpare() {
+        Path dir = root.dir().resolve(root.nextName());
+        try {
+            Files.createDirectory(dir);
+        } catch (Exception e) {
+            log.debug("no spare cgroup: {}", e.toString()); // the next session makes its own, or says why
+            return false;
+        }
+        spares.add(dir);
+        return true;
+    }
+
+    /** rmdir, which the kernel refuses (EBUSY) while processes are inside; true once gone. */
+    private boolean removed(SessionCgroup cgroup) {
+        if (!cgroup.remove()) {
+            return false;
+        }
+        all.remove(cgroup);
+        return true;
+    }
+
+    /**
+     * The agent's last step: the housekeeping queue finished, everything in every session cgroup
+     * killed, and the cgroups and spares removed once empty (those still populated after the wait are
+     * left to the next agent's leftover kill).
      */
     public void killAndRemoveAll() {
+        housekeeping.shutdown();
+        try {
+            if (!housekeeping.awaitTermination(HOUSEKEEPING_FINISH_MILLIS, TimeUnit.MILLISECONDS)) {
+                log.warn("cgroup housekeeping still busy after {} ms; going on without it", HOUSEKEEPING_FINISH_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (SessionCgroup c : all) {
             c.kill(KILL_WAIT_MILLIS);
-            toRemove.remove(c);
-            toRemove.add(c);
         }
-        pruneEmpty();
-        if (spare != null) {
+        all.removeIf(SessionCgroup::remove); // every one made and not removed: released or not
+        released.clear();
+        toRemove.clear();
+        for (Path spare; (spare = spares.poll()) != null; ) {
             root.cgroupAt(spare).remove();
-            spare = null;
         }
     }
 
