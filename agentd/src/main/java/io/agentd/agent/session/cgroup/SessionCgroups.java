@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * killed at shutdown and host loss: a released cgroup stays in {@link #all} until its rmdir
  * succeeded, and the reaper keeps its own reference to one whose session left descendants behind.
  * The thread starts with the first busy spell and ends when idle ({@link #offLoopThread}); it
- * touches only the file system (no libc binding, no loop state).
+ * touches only the file system (no libc binding, no loop state). Below the threshold the reaper's
+ * sweep removes what emptied on the loop, so a lone session's leftover daemon makes no thread.
  */
 public final class SessionCgroups {
     private static final Path PROC_SWAPS = Path.of("/proc/swaps");
@@ -66,6 +67,7 @@ public final class SessionCgroups {
     private final AtomicBoolean passQueued = new AtomicBoolean();
     /** The sweep asks for the populated ones to be looked at again (twice a second, not every pass). */
     private volatile boolean pruneWanted;
+    private boolean threadRefusalLogged;
 
     /** @param root the subtree, or null: sessions without cgroups (and limits refused) */
     public SessionCgroups(CgroupRoot root) {
@@ -232,19 +234,29 @@ public final class SessionCgroups {
         return all.size() >= BUSY_SESSIONS;
     }
 
-    /** From the reaper's sweep: what was released since, and what has emptied, removed by the housekeeping. */
+    /**
+     * From the reaper's sweep, twice a second: what was released since, and what has emptied, is
+     * removed, by the housekeeping when busy, else here on the loop as before (and without a thread).
+     */
     public void sweep() {
         if (!toRemove.isEmpty()) {
             pruneWanted = true;
         }
-        if (pruneWanted || !released.isEmpty()) {
+        if (!pruneWanted && released.isEmpty()) {
+            return;
+        }
+        if (busy()) {
             wakeHousekeeping();
+        } else {
+            removeReleased();
         }
     }
 
     /**
      * A housekeeping pass queued, unless one is queued already: a flood of starts and exits wakes the
-     * thread once per pass, not once per session. After the agent's last step, nothing is queued.
+     * thread once per pass, not once per session. After the agent's last step, nothing is queued. A
+     * thread the kernel will not start (the guest's thread or pid limit reached, say by a session's
+     * fork bomb) is not the agent's end: the loop does the pass itself, and says so once.
      */
     private void wakeHousekeeping() {
         if (!passQueued.compareAndSet(false, true)) {
@@ -254,32 +266,46 @@ public final class SessionCgroups {
             housekeeping.execute(this::housekeepingPass);
         } catch (RejectedExecutionException e) {
             passQueued.set(false); // after killAndRemoveAll: what was not removed is the next agent's leftover
+        } catch (OutOfMemoryError e) { // "unable to create native thread": the task was not queued
+            if (!threadRefusalLogged) {
+                threadRefusalLogged = true;
+                log.warn("no cgroup housekeeping thread ({}): the loop makes and removes session cgroups itself "
+                        + "while the kernel refuses one", e.getMessage());
+            }
+            housekeepingPass();
         }
     }
 
     /**
-     * On the housekeeping thread: the cgroups left populated by earlier passes removed if they have
-     * emptied (when the sweep asked), the ones released since removed (or kept while populated), the
-     * spares made up. A bug here is logged and ends
-     * nothing: the next pass tries again.
+     * On the housekeeping thread (or the loop, see above): the released cgroups removed, and the
+     * spares made up while busy. A bug here is logged and ends nothing: the next pass tries again.
      */
     private void housekeepingPass() {
         passQueued.set(false); // what the loop asks from now on is another pass
         try {
-            if (pruneWanted) {
-                pruneWanted = false;
-                toRemove.removeIf(c -> !c.populated() && removed(c)); // a read is cheaper than a refused rmdir
-            }
-            for (SessionCgroup c; (c = released.poll()) != null; ) {
-                if (!removed(c)) {
-                    toRemove.add(c);
-                }
-            }
-            while (spares.size() < SPARES && !housekeeping.isShutdown() && makeSpare()) {
+            removeReleased();
+            while (busy() && spares.size() < SPARES && !housekeeping.isShutdown() && makeSpare()) {
                 // made one
             }
         } catch (RuntimeException e) {
             log.warn("cgroup housekeeping failed: {}", e.toString());
+        }
+    }
+
+    /**
+     * The cgroups left populated earlier removed if they have emptied (when the sweep asked), the ones
+     * released since removed or kept while populated. Safe on both threads at once: each queue hands
+     * a cgroup to one taker, and a second rmdir of a removed one does nothing.
+     */
+    private void removeReleased() {
+        if (pruneWanted) {
+            pruneWanted = false;
+            toRemove.removeIf(c -> !c.populated() && removed(c)); // a read is cheaper than a refused rmdir
+        }
+        for (SessionCgroup c; (c = released.poll()) != null; ) {
+            if (!removed(c)) {
+                toRemove.add(c);
+            }
         }
     }
 
@@ -314,7 +340,8 @@ public final class SessionCgroups {
         housekeeping.shutdown();
         try {
             if (!housekeeping.awaitTermination(HOUSEKEEPING_FINISH_MILLIS, TimeUnit.MILLISECONDS)) {
-                log.warn("cgroup housekeeping still busy after {} ms; going on without it", HOUSEKEEPING_FINISH_MILLIS);
+                log.warn("cgroup housekeeping still busy after {} ms; going on without it (a cgroup it makes or "
+                        + "leaves now is the next agent's to remove at its start)", HOUSEKEEPING_FINISH_MILLIS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -115,11 +115,31 @@ class SessionCgroupsHousekeepingTest {
         assertTrue(Files.isDirectory(fromTheLoop) && !spares.contains(fromTheLoop), "none left: the loop makes one");
     }
 
+    /** Below the threshold a leftover is the sweep's, on the loop: a lone session's daemon makes no thread. */
     @Test
-    void aReleasedCgroupThatStillHoldsAProcessGoesOnceEmpty() throws Exception {
+    void withFewSessionsACgroupThatStillHoldsAProcessIsRemovedByTheSweepOnceEmpty() throws Exception {
         SessionCgroup session = cgroups.create(null, null);
         Path leftBehind = Files.writeString(session.dir().resolve("left-behind"), "");
         cgroups.release(session);
+        assertTrue(Files.isDirectory(session.dir()), "removed while not empty");
+        cgroups.sweep();
+        assertTrue(Files.isDirectory(session.dir()), "pruned while not empty");
+
+        Files.delete(leftBehind);
+        cgroups.sweep();
+        assertFalse(Files.exists(session.dir()), "left after it emptied");
+        assertEquals(0, housekeeping.queued(), "the housekeeping was woken with one session");
+    }
+
+    @Test
+    void whenBusyACgroupThatStillHoldsAProcessIsRemovedByTheHousekeepingOnceEmpty() throws Exception {
+        busy();
+        SessionCgroup session = cgroups.create(null, null);
+        housekeeping.runQueued();
+        Path leftBehind = Files.writeString(session.dir().resolve("left-behind"), "");
+        cgroups.release(session);
+        cgroups.sweep();
+        housekeeping.runQueued();
         assertTrue(Files.isDirectory(session.dir()), "removed while not empty");
         cgroups.sweep();
         housekeeping.runQueued();
@@ -129,6 +149,25 @@ class SessionCgroupsHousekeepingTest {
         cgroups.sweep();
         housekeeping.runQueued();
         assertFalse(Files.exists(session.dir()), "left after it emptied");
+    }
+
+    /** The guest's thread or pid limit reached (a session's fork bomb, say): the loop does the work, the agent lives. */
+    @Test
+    void aHousekeepingThreadTheKernelRefusesLeavesTheWorkToTheLoop() throws Exception {
+        busy();
+        housekeeping.refuseThreads = true;
+        SessionCgroup session = cgroups.create(null, null); // wakes: the thread is refused
+        Set<Path> made = sessionDirs();
+        assertEquals(SessionCgroups.BUSY_SESSIONS + 1 + SessionCgroups.SPARES, made.size(),
+                "the spares were not made on the loop: " + made);
+        cgroups.release(session);
+        cgroups.sweep();
+        assertFalse(Files.exists(session.dir()), "the sweep's pass was not done on the loop");
+        housekeeping.refuseThreads = false;
+        cgroups.create(null, null);
+        cgroups.create(null, null);
+        cgroups.create(null, null);
+        assertEquals(1, housekeeping.queued(), "after the refusal a later wake queued no pass");
     }
 
     @Test
@@ -146,6 +185,8 @@ class SessionCgroupsHousekeepingTest {
         SessionCgroup late = cgroups.create(null, null);
         cgroups.release(late); // after the last step: nothing queued, nothing thrown
         cgroups.sweep();
+        cgroups.killAndRemoveAll(); // the spare that release made
+        assertEquals(Set.of(), sessionDirs());
     }
 
     @Test
@@ -201,11 +242,16 @@ class SessionCgroupsHousekeepingTest {
     private static final class HousekeepingOnCue extends AbstractExecutorService {
         private final Deque<Runnable> queued = new ArrayDeque<>();
         private boolean shutdown;
+        /** What ThreadPoolExecutor.execute throws when the kernel will not start its thread. */
+        boolean refuseThreads;
 
         @Override
         public void execute(Runnable task) {
             if (shutdown) {
                 throw new RejectedExecutionException("shut down");
+            }
+            if (refuseThreads) {
+                throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
             }
             queued.add(task);
         }
