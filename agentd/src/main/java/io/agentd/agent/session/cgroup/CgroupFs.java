@@ -2,12 +2,11 @@ package io.agentd.agent.session.cgroup;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import java.io.FileInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 
 /**
  * Reads and writes of cgroup interface files. Writes are one plain write(2), so that a refusal is
@@ -18,8 +17,7 @@ final class CgroupFs {
     /** cpu.stat, the largest file read at every exit, is ~300 bytes with all controllers on. */
     private static final int READ_BUFFER_BYTES = 1024;
     static final int KEPT_BUFFER_BYTES = 64 * 1024;
-    private static final ThreadLocal<ByteBuffer> READ_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocate(READ_BUFFER_BYTES));
+    private static final ThreadLocal<byte[]> READ_BUFFER = ThreadLocal.withInitial(() -> new byte[READ_BUFFER_BYTES]);
 
     private CgroupFs() {}
 
@@ -39,30 +37,35 @@ final class CgroupFs {
     /**
      * The file's text, or null when it cannot be read (missing: the controller is not enabled).
      * Interface files say they are empty (size 0), so Files.readString would read each through a new
-     * 8 KiB array, ~34 KiB of garbage at every session's exit where the memory controller is on (its
-     * usage and cgroup.events): most of what a flood of sessions made the collector clean up. They
-     * are read into one buffer per thread instead (the loop's, the housekeeping's), grown for a big
-     * one (cgroup.procs of a fork bomb) but not kept past {@link #KEPT_BUFFER_BYTES}.
+     * 8 KiB array, and a session's end reads three (cgroup.events twice, cpu.stat), five with the
+     * memory controller: a large share of what a flood of sessions gave the collector. They are read
+     * into one array per thread instead (the loop's, the housekeeping's), grown for a big one
+     * (cgroup.procs of a fork bomb) but not kept past {@link #KEPT_BUFFER_BYTES}. A FileInputStream,
+     * not a FileChannel: its reads ignore a thread's interrupt, as Files.readString's did, and take no
+     * temporary direct buffer that the JDK would keep per thread at the largest size ever read.
      */
     static String read(Path file) {
-        ByteBuffer buffer = READ_BUFFER.get().clear();
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        byte[] buffer = READ_BUFFER.get();
+        int length = 0;
+        try (FileInputStream in = new FileInputStream(file.toFile())) {
             while (true) {
-                if (!buffer.hasRemaining()) {
-                    buffer = ByteBuffer.allocate(buffer.capacity() * 2).put(buffer.flip());
+                if (length == buffer.length) {
+                    buffer = Arrays.copyOf(buffer, buffer.length * 2);
                 }
-                if (channel.read(buffer) < 0) {
+                int n = in.read(buffer, length, buffer.length - length);
+                if (n < 0) {
                     break;
                 }
+                length += n;
             }
         } catch (IOException e) {
             return null;
         } finally {
-            if (buffer.capacity() <= KEPT_BUFFER_BYTES) {
+            if (buffer.length <= KEPT_BUFFER_BYTES) {
                 READ_BUFFER.set(buffer);
             }
         }
-        return new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII);
+        return new String(buffer, 0, length, StandardCharsets.US_ASCII);
     }
 
     /** An fd on {@code file} (close-on-exec), or -1 with errno set. */
