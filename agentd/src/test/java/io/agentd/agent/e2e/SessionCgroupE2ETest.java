@@ -144,7 +144,7 @@ class SessionCgroupE2ETest {
         try (AgentProcess agent = AgentProcess.start("cg-remove", "--drain-ms", "100");
                 HostConnection host = agent.connectReady()) {
             assumeSessionCgroups(agent);
-            Path root = Path.of(controllersLine(agent).replaceAll(".*session cgroups under (\\S+) .*", "$1"));
+            Path root = cgroupRoot(agent);
             Path first = sessionCgroup(root, host.run(1, sh("cat /proc/self/cgroup")));
             Path second = sessionCgroup(root, host.run(2, sh("cat /proc/self/cgroup; sleep 1 > /dev/null 2>&1 &")));
             assertFalse(first.equals(second), "two sessions, one cgroup: " + first);
@@ -168,13 +168,12 @@ class SessionCgroupE2ETest {
         try (AgentProcess agent = AgentProcess.start("cg-busy", "--drain-ms", "100")) {
             try (HostConnection host = agent.connectReady()) {
                 assumeSessionCgroups(agent);
-                root = Path.of(controllersLine(agent).replaceAll(".*session cgroups under (\\S+) .*", "$1"));
+                root = cgroupRoot(agent);
                 for (int id = 1; id <= 8; id++) {
                     host.exec(id, sh("cat /proc/self/cgroup; exec sleep 300"));
                     host.expect(id, MessageType.EXEC_STARTED);
                     Frame out = host.expect(id, MessageType.EXEC_STDOUT);
-                    String line = new String(((ExecData) out.payload()).data(), StandardCharsets.US_ASCII).trim();
-                    seen.add(root.resolve(Path.of(line.substring(3)).getFileName()));
+                    seen.add(cgroupIn(root, new String(((ExecData) out.payload()).data(), StandardCharsets.US_ASCII)));
                 }
                 SessionResult r = host.run(9, sh("cat /proc/self/cgroup; "
                         + "setsid sh -c 'echo grandchild $$; exec sleep 300 > /dev/null 2>&1' & sleep 0.3"));
@@ -196,8 +195,18 @@ class SessionCgroupE2ETest {
     }
 
     private static Path sessionCgroup(Path root, SessionResult r) {
-        String line = r.out().lines().filter(l -> l.startsWith("0::")).findFirst().orElseThrow();
+        return cgroupIn(root, r.out());
+    }
+
+    /** The session cgroup that /proc/self/cgroup's text names (its cgroup2 line, "0::/PATH"), under {@code root}. */
+    private static Path cgroupIn(Path root, String procSelfCgroup) {
+        String line = procSelfCgroup.lines().filter(l -> l.startsWith("0::")).findFirst().orElseThrow();
         return root.resolve(Path.of(line.substring(3)).getFileName());
+    }
+
+    /** The subtree the agent's start line names ("session cgroups under DIR (controllers: ...)"). */
+    private static Path cgroupRoot(AgentProcess agent) {
+        return Path.of(controllersLine(agent).replaceAll(".*session cgroups under (\\S+) .*", "$1"));
     }
 
     /**
@@ -211,7 +220,7 @@ class SessionCgroupE2ETest {
         Path root;
         try (AgentProcess probe = AgentProcess.start("cg-probe")) {
             assumeSessionCgroups(probe);
-            root = Path.of(controllersLine(probe).replaceAll(".*session cgroups under (\\S+) .*", "$1"))
+            root = cgroupRoot(probe)
                     .resolve("test-crashed-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         }
         try {

@@ -16,7 +16,7 @@ import java.util.Arrays;
 final class CgroupFs {
     /** cpu.stat, the largest file read at every exit, is ~300 bytes with all controllers on. */
     private static final int READ_BUFFER_BYTES = 1024;
-    static final int KEPT_BUFFER_BYTES = 64 * 1024;
+    private static final int KEPT_BUFFER_BYTES = 64 * 1024;
     private static final ThreadLocal<byte[]> READ_BUFFER = ThreadLocal.withInitial(() -> new byte[READ_BUFFER_BYTES]);
 
     private CgroupFs() {}
