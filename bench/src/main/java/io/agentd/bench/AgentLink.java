@@ -81,8 +81,13 @@ final class AgentLink implements AutoCloseable {
 
     /** One core.ping -> core.pong round trip, in nanoseconds. */
     long pingNanos() throws Exception {
+        return pingNanos(WAIT);
+    }
+
+    /** The same, waiting up to {@code timeout} for the pong. */
+    long pingNanos(Duration timeout) throws Exception {
         long t0 = System.nanoTime();
-        client.ping(WAIT);
+        client.ping(timeout);
         return System.nanoTime() - t0;
     }
 

@@ -3,6 +3,7 @@ package io.agentd.bench;
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +68,7 @@ final class ManySessionsBench {
         }
 
         AtomicReferenceArray<StringBuilder> output = new AtomicReferenceArray<>(sessions);
-        Pinger pinger = new Pinger(agent);
+        Pinger pinger = new Pinger(agent, Duration.ofSeconds(RUN_TIMEOUT_SECONDS));
         pinger.start();
         otherPinger.start();
         long t0 = System.nanoTime();

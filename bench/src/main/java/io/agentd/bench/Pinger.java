@@ -1,6 +1,7 @@
 package io.agentd.bench;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** Pings the agent every 10 ms on its own thread until stopped: how responsive it stays under a load. */
@@ -8,13 +9,23 @@ final class Pinger extends Thread implements PingSeries {
     private static final long PING_INTERVAL_MILLIS = 10;
 
     private final AgentLink agent;
+    private final Duration pongTimeout;
     private final Samples samples = new Samples(1024);
     private volatile boolean stop;
     private volatile Exception failure;
 
     Pinger(AgentLink agent) {
+        this(agent, AgentLink.WAIT);
+    }
+
+    /**
+     * A pinger whose pongs may take up to {@code pongTimeout}: a ping on the connection that carries
+     * a flood of requests waits behind all of them, so it gets as long as the run may take.
+     */
+    Pinger(AgentLink agent, Duration pongTimeout) {
         super("bench-pinger");
         this.agent = agent;
+        this.pongTimeout = pongTimeout;
         setDaemon(true);
     }
 
@@ -22,7 +33,7 @@ final class Pinger extends Thread implements PingSeries {
     public void run() {
         try {
             while (!stop) {
-                samples.add(agent.pingNanos());
+                samples.add(agent.pingNanos(pongTimeout));
                 Thread.sleep(PING_INTERVAL_MILLIS);
             }
         } catch (Exception e) {
