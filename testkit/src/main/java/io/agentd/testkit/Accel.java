@@ -89,7 +89,7 @@ public enum Accel {
 
     /**
      * Whether QEMU's output says KVM stopped the guest ("KVM internal error", an "emulation failure"):
-     * QEMU then pauses the guest and keeps running (see {@link KvmErrorWatch}).
+     * QEMU then pauses the guest and keeps running (see {@link BootWatch}).
      */
     static boolean kvmStoppedTheGuest(String qemuOutput) {
         return qemuOutput.contains("KVM internal error");

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -20,6 +22,8 @@ public final class ConsoleLog {
      */
     private static final Pattern AGENT_LINE =
             Pattern.compile("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\S* +(TRACE|DEBUG|INFO|WARN|ERROR) +\\S+: .*");
+    /** The kernel watchdog's report of a CPU that ran no task for a while (kernel/watchdog.c). */
+    private static final Pattern SOFT_LOCKUP = Pattern.compile("soft lockup - CPU#\\d+ stuck for (\\d{1,9})s!");
     /** How much of the file's end a tail reads: far more than the lines a diagnostic quotes. */
     private static final int TAIL_BYTES = 256 * 1024;
 
@@ -63,6 +67,21 @@ public final class ConsoleLog {
      */
     public boolean reachedUserSpace() throws IOException {
         return contains("init: ");
+    }
+
+    /**
+     * The first line so far in which the kernel reports a soft lockup of at least {@code minSeconds}
+     * seconds: a CPU that ran nothing but the kernel that long (its watchdog's "BUG: soft lockup - CPU#1
+     * stuck for 45s! [init:126]", printed even when the kernel boots quiet).
+     */
+    public Optional<String> softLockup(int minSeconds) throws IOException {
+        for (String line : read(file, Long.MAX_VALUE)) {
+            Matcher m = SOFT_LOCKUP.matcher(line);
+            if (m.find() && Integer.parseInt(m.group(1)) >= minSeconds) {
+                return Optional.of(line);
+            }
+        }
+        return Optional.empty();
     }
 
     static String lastLines(Path file, int count) throws IOException {

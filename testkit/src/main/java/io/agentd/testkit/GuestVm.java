@@ -8,6 +8,7 @@ import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,6 +63,13 @@ public final class GuestVm implements AutoCloseable {
     static final String KERNEL_PANIC = "Kernel panic - not syncing";
     /** The kernel's last console line when it powers the machine off (kernel_power_off). */
     static final String POWER_DOWN_LINE = "reboot: Power down";
+    /**
+     * How many times in all a boot is tried whose guest hangs before its agent starts
+     * ({@link HungBootCheck}: under TCG about one boot in 60-100, with no fault of the image).
+     */
+    static final int HUNG_BOOT_TRIES = 3;
+    /** QEMU prints KVM's error line first, then a register dump of some 30 lines. */
+    private static final int KVM_ERROR_TAIL_LINES = 200;
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
     private static final Duration KVM_FAILURE_WINDOW = Duration.ofSeconds(10);
 
@@ -308,26 +316,54 @@ public final class GuestVm implements AutoCloseable {
         Accel accel = Accel.configured(b.accel); // so is a bad AGENTD_GUEST_ACCEL
         Path runDir = prepareRunDir(b.runDir);
         AgentLink link = AgentLink.in(runDir);
+        for (int tryNumber = 1; ; tryNumber++) {
+            try {
+                return bootOnce(b, image, runDir, link, accel, tryNumber);
+            } catch (HungBoot e) {
+                if (tryNumber == HUNG_BOOT_TRIES) {
+                    throw e.failure;
+                }
+                Path kept = keepHungConsole(runDir, tryNumber);
+                log.warn("guest {} (run directory {}) hung before its agent started ({}); booting it again, try {} of {}; "
+                        + "the hung boot's console is {}", image.dir(), runDir, e.reason, tryNumber + 1, HUNG_BOOT_TRIES, kept);
+            }
+        }
+    }
+
+    private static GuestVm bootOnce(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, int tryNumber)
+            throws GuestVmException, InterruptedException {
         if (accel == Accel.AUTO && Accel.firstChoice() == Accel.KVM) {
             try {
-                return attempt(b, image, runDir, link, Accel.KVM, true);
+                return attempt(b, image, runDir, link, Accel.KVM, true, tryNumber);
             } catch (KvmUnusable e) {
                 Accel.markKvmFailed();
                 log.warn("QEMU with KVM failed at once ({}); booting with TCG from now on in this JVM", e.getMessage());
             }
         }
-        return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false);
+        return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false, tryNumber);
+    }
+
+    /** Moves the console of hung try {@code tryNumber} aside (the next try starts console.log afresh); returns where. */
+    private static Path keepHungConsole(Path runDir, int tryNumber) {
+        Path console = runDir.resolve("console.log");
+        Path kept = runDir.resolve("console-hung-" + tryNumber + ".log");
+        try {
+            return Files.move(console, kept, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            return console; // overwritten by the next try; the warning still says why it hung
+        }
     }
 
     /**
      * One QEMU run until core.ready.
      *
      * @param kvmTrial KVM tried by AUTO: QEMU refusing KVM within {@link #KVM_FAILURE_WINDOW}, or KVM
-     *                 stopping the guest ({@link KvmErrorWatch}), throws {@link KvmUnusable} (the caller
+     *                 stopping the guest ({@link BootWatch}), throws {@link KvmUnusable} (the caller
      *                 tries TCG) instead of failing the boot
+     * @param tryNumber which try this is of a boot whose earlier tries hung ({@link HungBoot})
      */
-    private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial)
-            throws GuestVmException, InterruptedException {
+    private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial,
+            int tryNumber) throws GuestVmException, InterruptedException {
         ConsoleLog console = new ConsoleLog(runDir.resolve("console.log"));
         Path qemuLog = runDir.resolve("qemu.log");
         try {
@@ -342,7 +378,9 @@ public final class GuestVm implements AutoCloseable {
                 link.chardevSocket(), link.qmpSocket(), console.file(), runDir.resolve("qemu.pid"));
         long start = System.nanoTime();
         Process qemu = QemuProcesses.start(argv, qemuLog);
-        KvmErrorWatch kvmWatch = accel == Accel.KVM ? KvmErrorWatch.start(qemu, qemuLog) : null;
+        BootWatch kvmWatch = accel != Accel.KVM ? null : BootWatch.start(qemu, "kvm",
+                () -> Accel.kvmStoppedTheGuest(QemuProcesses.tail(qemuLog, KVM_ERROR_TAIL_LINES)) ? "KVM stopped the guest" : null);
+        BootWatch hangWatch = BootWatch.start(qemu, "hang", new HungBootCheck(console, start, b.userSpaceWithin, System::nanoTime));
         try {
             AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
@@ -357,17 +395,25 @@ public final class GuestVm implements AutoCloseable {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
             String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
+                    : hangWatch.tripped() ? "the guest hung before its agent started, in try " + tryNumber + " of "
+                            + HUNG_BOOT_TRIES + ": " + hangWatch.reason() + " (QEMU was killed"
+                            + (tryNumber > 1 ? "; the earlier tries' consoles are console-hung-N.log beside console.log)" : ")")
                     : e instanceof TimeoutException
                     ? "the agent was not ready within " + io.agentd.client.Timeouts.text(b.bootTimeout) + " (" + e.getMessage() + ")"
                     : e.getMessage();
-            throw new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", " + accel + ") did not boot: "
-                    + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n" + qemuSaid
-                    + "\n" + consoleQuote(console.file()), e);
+            GuestVmException failure = new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", "
+                    + accel + ") did not boot: " + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n"
+                    + qemuSaid + "\n" + consoleQuote(console.file()), e);
+            if (hangWatch.tripped()) {
+                throw new HungBoot(hangWatch.reason(), failure);
+            }
+            throw failure;
         } catch (InterruptedException e) {
             QemuProcesses.kill(qemu);
             link.close();
             throw e;
         } finally {
+            hangWatch.stop();
             if (kvmWatch != null) {
                 kvmWatch.stop();
             }
@@ -381,6 +427,19 @@ public final class GuestVm implements AutoCloseable {
                     : "; the guest never reached user space (no 'init:' line on its console): it stopped in the kernel";
         } catch (IOException e) {
             return "";
+        }
+    }
+
+    /** A try whose guest hung before its agent started ({@link HungBootCheck}); caught by boot, which tries again. */
+    private static final class HungBoot extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String reason;
+        final transient GuestVmException failure;
+
+        HungBoot(String reason, GuestVmException failure) {
+            super(reason, null, false, false);
+            this.reason = reason;
+            this.failure = failure;
         }
     }
 
@@ -420,6 +479,7 @@ public final class GuestVm implements AutoCloseable {
         private final List<String> kernelArgs = new ArrayList<>();
         private Path runDir;
         private Duration bootTimeout = Duration.ofSeconds(180);
+        private Duration userSpaceWithin = HungBootCheck.USER_SPACE_WITHIN;
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private String qemuBinary = QemuCommand.DEFAULT_BINARY;
         private Accel accel;
@@ -475,9 +535,23 @@ public final class GuestVm implements AutoCloseable {
             return this;
         }
 
-        /** How long QEMU's start to core.ready may take (default 180 s: a TCG boot takes 10-30 s alone). */
+        /**
+         * How long QEMU's start to core.ready may take (default 180 s: a TCG boot takes 10-30 s alone). It
+         * bounds each try: a guest that hangs before its agent starts is killed and booted again, up to
+         * {@link GuestVm#HUNG_BOOT_TRIES} tries in all, each hung try ending within about a minute.
+         */
         public Builder bootTimeout(Duration timeout) {
             this.bootTimeout = positive(timeout, "bootTimeout");
+            return this;
+        }
+
+        /**
+         * How long after QEMU's start the guest's init must have said its first line; a guest that has
+         * not is taken for hung and booted again (default {@link HungBootCheck#USER_SPACE_WITHIN}).
+         * Package-private: tests shorten it.
+         */
+        Builder userSpaceWithin(Duration within) {
+            this.userSpaceWithin = positive(within, "userSpaceWithin");
             return this;
         }
 

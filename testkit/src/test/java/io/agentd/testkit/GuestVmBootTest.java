@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Real guests under QEMU (TCG: 10-30 s a boot). Needs the image of scripts/guest/build-image (which
  * needs root to build); skipped, with the reason, without one (failed when {@link GuestImage#required()}). Two boots,
  * two guests that panic, one the test powers off, one whose agent it stops, one whose agent refuses its
- * options, and one boot that never gets ready.
+ * options, one boot that never gets ready, and one whose first try hangs.
  */
 class GuestVmBootTest {
     /** A kernel panic (sysrq c): QEMU then exits 0, as after a clean power-off. */
@@ -109,6 +109,21 @@ class GuestVmBootTest {
             assertEquals(OptionalInt.of(0), crashed.exitStatus(), "QEMU's exit after the panic (panic=-1, -no-reboot)");
         } finally {
             deleteTree(runDir);
+        }
+    }
+
+    @Test
+    void aBootWhoseFirstTryHangsIsReadyOnItsSecond() throws Exception {
+        // The first QEMU "hangs" as CI's did (its console shows init, then a soft lockup); the second is QEMU.
+        Path tried = tmp.resolve("tried");
+        Path hangsOnce = FakeQemu.create(tmp, "hangs-once", "if [ ! -e '" + tried + "' ]; then : > '" + tried + "';"
+                + " printf '%s' '" + HungBootTest.LOCKED_UP + "' > \"$console\"; exec sleep 600; fi;"
+                + " exec " + QemuCommand.DEFAULT_BINARY + " \"$@\"");
+        try (GuestVm vm = GuestVm.builder().memoryMib(512).vcpus(1).qemuBinary(hangsOnce.toString()).accel(Accel.TCG).boot()) {
+            assertEquals("ok\n", vm.exec("echo", "ok").stdoutText());
+            assertTrue(Files.readString(vm.runDir().resolve("console-hung-1.log")).contains("stuck for 45s"));
+            assertTrue(vm.console().contains("init: starting agentd"), "console.log is the second try's: " + vm.console().tail(20));
+            assertFalse(vm.console().contains("stuck for 45s"), vm.console().tail(20));
         }
     }
 
