@@ -11,6 +11,8 @@ import java.util.function.Supplier;
  */
 final class BootWatch {
     static final long POLL_MILLIS = 200;
+    /** How long {@link #stop} waits for a check or a kill under way (a kill waits for QEMU's exit). */
+    private static final long STOP_WAIT_MILLIS = 10_000;
 
     private final Process qemu;
     private final Supplier<String> check;
@@ -46,10 +48,18 @@ final class BootWatch {
         return reason != null;
     }
 
-    /** The boot is over (ready, or failed): the watch ends. */
+    /**
+     * The boot is over (ready, or failed): the watch ends, and has ended on return (up to
+     * {@value #STOP_WAIT_MILLIS} ms), so that {@link #tripped} then says whether it killed QEMU.
+     */
     void stop() {
         stopped = true;
         thread.interrupt();
+        try {
+            thread.join(STOP_WAIT_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the caller's to act on
+        }
     }
 
     private void watch() {

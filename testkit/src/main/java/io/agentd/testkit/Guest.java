@@ -28,6 +28,6 @@ public @interface Guest {
     /** Kernel command line parameters, one a string, e.g. {@code "agentd.profile=restricted"} (see {@link GuestVm.Builder#kernelArgs}). */
     String[] kernelArgs() default {};
 
-    /** How long the boot may take to the agent's core.ready. */
+    /** How long the boot may take to the agent's core.ready, each try (see {@link GuestVm.Builder#bootTimeout}). */
     int bootTimeoutSeconds() default 180;
 }

@@ -68,6 +68,8 @@ public final class GuestVm implements AutoCloseable {
      * ({@link HungBootCheck}: under TCG about one boot in 60-100, with no fault of the image).
      */
     static final int HUNG_BOOT_TRIES = 3;
+    /** A hung try's console is kept in the run directory as this, its try's number and ".log". */
+    static final String HUNG_CONSOLE_PREFIX = "console-hung-";
     /** QEMU prints KVM's error line first, then a register dump of some 30 lines. */
     private static final int KVM_ERROR_TAIL_LINES = 200;
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
@@ -315,19 +317,35 @@ public final class GuestVm implements AutoCloseable {
         QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
         Accel accel = Accel.configured(b.accel); // so is a bad AGENTD_GUEST_ACCEL
         Path runDir = prepareRunDir(b.runDir);
+        deleteHungConsoles(runDir); // a reused run directory's, from an earlier boot
         AgentLink link = AgentLink.in(runDir);
+        List<String> hungTries = new ArrayList<>();
         for (int tryNumber = 1; ; tryNumber++) {
             try {
                 return bootOnce(b, image, runDir, link, accel, tryNumber);
             } catch (HungBoot e) {
                 if (tryNumber == HUNG_BOOT_TRIES) {
-                    throw e.failure;
+                    throw withEarlierTries(e.failure, hungTries);
                 }
-                Path kept = keepHungConsole(runDir, tryNumber);
+                String kept = keepHungConsole(runDir, tryNumber);
+                hungTries.add("try " + tryNumber + ": " + e.reason + "; its console " + kept);
                 log.warn("guest {} (run directory {}) hung before its agent started ({}); booting it again, try {} of {}; "
-                        + "the hung boot's console is {}", image.dir(), runDir, e.reason, tryNumber + 1, HUNG_BOOT_TRIES, kept);
+                        + "the hung boot's console {}", image.dir(), runDir, e.reason, tryNumber + 1, HUNG_BOOT_TRIES, kept);
+            } catch (GuestVmException e) {
+                throw withEarlierTries(e, hungTries);
             }
         }
+    }
+
+    /** {@code failure} with what the boot's earlier, hung tries showed (it alone, when none hung). */
+    private static GuestVmException withEarlierTries(GuestVmException failure, List<String> hungTries) {
+        if (hungTries.isEmpty()) {
+            return failure;
+        }
+        GuestVmException told = new GuestVmException(failure.getMessage() + "\n--- the boot's earlier tries hung before"
+                + " their agent started (each QEMU was killed):\n" + String.join("\n", hungTries), failure.getCause());
+        told.setStackTrace(failure.getStackTrace());
+        return told;
     }
 
     private static GuestVm bootOnce(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, int tryNumber)
@@ -343,14 +361,28 @@ public final class GuestVm implements AutoCloseable {
         return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false, tryNumber);
     }
 
-    /** Moves the console of hung try {@code tryNumber} aside (the next try starts console.log afresh); returns where. */
-    private static Path keepHungConsole(Path runDir, int tryNumber) {
-        Path console = runDir.resolve("console.log");
-        Path kept = runDir.resolve("console-hung-" + tryNumber + ".log");
+    /**
+     * Moves the console of hung try {@code tryNumber} aside, since the next try starts console.log
+     * afresh; says where it is ("is FILE") or why it is not kept.
+     */
+    private static String keepHungConsole(Path runDir, int tryNumber) {
+        Path kept = runDir.resolve(HUNG_CONSOLE_PREFIX + tryNumber + ".log");
         try {
-            return Files.move(console, kept, StandardCopyOption.REPLACE_EXISTING);
+            return "is " + Files.move(runDir.resolve("console.log"), kept, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            return console; // overwritten by the next try; the warning still says why it hung
+            return "could not be kept (" + e + ")";
+        }
+    }
+
+    private static void deleteHungConsoles(Path runDir) throws GuestVmException {
+        try (Stream<Path> files = Files.list(runDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (f.getFileName().toString().startsWith(HUNG_CONSOLE_PREFIX)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            throw new GuestVmException("cannot prepare the run directory " + runDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -380,37 +412,53 @@ public final class GuestVm implements AutoCloseable {
         Process qemu = QemuProcesses.start(argv, qemuLog);
         BootWatch kvmWatch = accel != Accel.KVM ? null : BootWatch.start(qemu, "kvm",
                 () -> Accel.kvmStoppedTheGuest(QemuProcesses.tail(qemuLog, KVM_ERROR_TAIL_LINES)) ? "KVM stopped the guest" : null);
-        BootWatch hangWatch = BootWatch.start(qemu, "hang", new HungBootCheck(console, start, b.userSpaceWithin, System::nanoTime));
+        BootWatch hangWatch = BootWatch.start(qemu, "hang",
+                new HungBootCheck(console, start, b.userSpaceWithin(), System::nanoTime));
         try {
             AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
+            // A watch that was in its check as the agent became ready may have killed QEMU since.
+            hangWatch.stop();
+            if (kvmWatch != null) {
+                kvmWatch.stop();
+            }
+            if (hangWatch.tripped() || kvmWatch != null && kvmWatch.tripped()) {
+                client.close();
+                throw new GuestVmException("the agent was ready as QEMU was killed");
+            }
             return new GuestVm(b, image, runDir, qemu, link, client, console, bootToReady);
         } catch (GuestVmException | TimeoutException | RuntimeException e) {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             boolean kvmStoppedTheGuest = kvmWatch != null && kvmWatch.tripped();
-            QemuProcesses.kill(qemu);
-            link.close();
+            boolean hung = hangWatch.tripped() && !kvmStoppedTheGuest;
+            try {
+                QemuProcesses.kill(qemu);
+            } finally {
+                link.close();
+            }
             String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
             if (kvmTrial && (kvmStoppedTheGuest || exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid))) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
             String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
-                    : hangWatch.tripped() ? "the guest hung before its agent started, in try " + tryNumber + " of "
-                            + HUNG_BOOT_TRIES + ": " + hangWatch.reason() + " (QEMU was killed"
-                            + (tryNumber > 1 ? "; the earlier tries' consoles are console-hung-N.log beside console.log)" : ")")
+                    : hung ? "the guest hung before its agent started, in try " + tryNumber + " of "
+                            + HUNG_BOOT_TRIES + ": " + hangWatch.reason() + " (QEMU was killed)"
                     : e instanceof TimeoutException
                     ? "the agent was not ready within " + io.agentd.client.Timeouts.text(b.bootTimeout) + " (" + e.getMessage() + ")"
                     : e.getMessage();
             GuestVmException failure = new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", "
                     + accel + ") did not boot: " + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n"
                     + qemuSaid + "\n" + consoleQuote(console.file()), e);
-            if (hangWatch.tripped()) {
+            if (hung) {
                 throw new HungBoot(hangWatch.reason(), failure);
             }
             throw failure;
         } catch (InterruptedException e) {
-            QemuProcesses.kill(qemu);
-            link.close();
+            try {
+                QemuProcesses.kill(qemu);
+            } finally {
+                link.close();
+            }
             throw e;
         } finally {
             hangWatch.stop();
@@ -479,7 +527,7 @@ public final class GuestVm implements AutoCloseable {
         private final List<String> kernelArgs = new ArrayList<>();
         private Path runDir;
         private Duration bootTimeout = Duration.ofSeconds(180);
-        private Duration userSpaceWithin = HungBootCheck.USER_SPACE_WITHIN;
+        private Duration userSpaceWithin;
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private String qemuBinary = QemuCommand.DEFAULT_BINARY;
         private Accel accel;
@@ -538,7 +586,10 @@ public final class GuestVm implements AutoCloseable {
         /**
          * How long QEMU's start to core.ready may take (default 180 s: a TCG boot takes 10-30 s alone). It
          * bounds each try: a guest that hangs before its agent starts is killed and booted again, up to
-         * {@link GuestVm#HUNG_BOOT_TRIES} tries in all, each hung try ending within about a minute.
+         * {@link GuestVm#HUNG_BOOT_TRIES} tries in all. A hung try ends when its console has shown no
+         * init line for a third of this timeout (at least a minute) or shows a soft lockup of 40 s
+         * (some 45 s after QEMU's start), so boot() may take that long twice more than this timeout.
+         * A timeout under a minute ends a try that hangs before init before the watch would.
          */
         public Builder bootTimeout(Duration timeout) {
             this.bootTimeout = positive(timeout, "bootTimeout");
@@ -547,12 +598,24 @@ public final class GuestVm implements AutoCloseable {
 
         /**
          * How long after QEMU's start the guest's init must have said its first line; a guest that has
-         * not is taken for hung and booted again (default {@link HungBootCheck#USER_SPACE_WITHIN}).
-         * Package-private: tests shorten it.
+         * not is taken for hung and booted again. Package-private: tests shorten it.
          */
         Builder userSpaceWithin(Duration within) {
             this.userSpaceWithin = positive(within, "userSpaceWithin");
             return this;
+        }
+
+        /**
+         * The set one, else {@link HungBootCheck#USER_SPACE_WITHIN} or a third of the boot timeout,
+         * whichever is longer: who allows a boot more time has a slower host (BootBench boots four VMs
+         * at once with ten minutes each).
+         */
+        Duration userSpaceWithin() {
+            if (userSpaceWithin != null) {
+                return userSpaceWithin;
+            }
+            Duration third = bootTimeout.dividedBy(3);
+            return third.compareTo(HungBootCheck.USER_SPACE_WITHIN) > 0 ? third : HungBootCheck.USER_SPACE_WITHIN;
         }
 
         /** How long {@link GuestVm#close} waits for the guest to power off before killing QEMU (default 30 s). */

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * scripts/guest/boot's own failure paths, with a QEMU and an agentctl that are shell scripts (no VM is
- * booted): a QEMU that ends before the agent is ready, and a run directory whose VM still runs.
+ * booted): a QEMU that ends before the agent is ready, a guest that hangs before its agent starts, and a
+ * run directory whose VM still runs.
  */
 class BootScriptTest {
     private static final Path BOOT = Path.of(System.getProperty("agentd.project.root", ".."))
@@ -112,6 +113,42 @@ class BootScriptTest {
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
                 assertTrue(System.nanoTime() < until, "pid " + pid + " still runs after boot was stopped");
+                Thread.sleep(50);
+            }
+        }
+    }
+
+    /**
+     * A guest that hangs before its agent starts (its console as CI's showed: init, then soft lockups)
+     * is stopped and booted again, three tries in all, each try's QEMU gone. Before, the boot waited
+     * its whole --timeout (300 s here).
+     */
+    @Test
+    void aGuestThatHangsBeforeItsAgentStartsIsBootedAgainThreeTriesInAll() throws Exception {
+        Path pids = dir.resolve("qemu.pids");
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\n"
+                + "echo $$ >> '" + pids + "'\n"
+                + "printf '%s' '" + HungBootTest.LOCKED_UP + "' > \"$console\"\nexec sleep 300");
+        Path run = dir.resolve("run");
+        Process boot = boot(run);
+        assertTrue(boot.waitFor(60, TimeUnit.SECONDS), "boot still waits after 60 s: " + bootOutput());
+        assertEquals(1, boot.exitValue(), bootOutput());
+        String out = bootOutput();
+        assertTrue(out.contains("boot: the guest hung before its agent started (its kernel reports a CPU stuck in it: soft lockup"
+                + " - CPU#1 stuck for 45s!); booting it again, try 2 of 3; the hung boot's console is " + run + "/console-hung-1.log"), out);
+        assertTrue(out.contains("booting it again, try 3 of 3; the hung boot's console is " + run + "/console-hung-2.log"), out);
+        assertTrue(out.contains("boot: the guest hung before its agent started, in try 3 of 3: its kernel reports a CPU stuck"
+                + " in it: soft lockup - CPU#1 stuck for 45s! (QEMU was stopped)"), out);
+        assertFalse(out.contains("wait-ready failed"), out);
+        for (int n = 1; n <= 2; n++) {
+            assertTrue(Files.readString(run.resolve("console-hung-" + n + ".log")).contains("stuck for 45s"), "try " + n);
+        }
+        List<String> started = Files.readAllLines(pids);
+        assertEquals(3, started.size(), "QEMUs started: " + started);
+        for (String pid : started) {
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false)) {
+                assertTrue(System.nanoTime() < until, "QEMU pid " + pid + " still runs");
                 Thread.sleep(50);
             }
         }

@@ -61,9 +61,19 @@ class HungBootTest {
         Files.writeString(file, LOCKED_UP);
         assertEquals("its kernel reports a CPU stuck in it: [   48.408838] watchdog: BUG: soft lockup - CPU#1 stuck for 45s! [init:126]",
                 check.get());
-        // A number too long for an int is a lockup far past the threshold, not a parse failure.
+        // A number longer than the kernel prints (it counts seconds in an int) is no report, and no parse failure.
         Files.writeString(file, "init: started\nwatchdog: BUG: soft lockup - CPU#1 stuck for 99999999999s! [init:1]\n");
         assertTrue(new ConsoleLog(file).softLockup(40).isEmpty(), "more than 9 digits is no report the kernel prints");
+    }
+
+    @Test
+    void theDeadlineForInitGrowsWithTheBootTimeout() {
+        assertEquals(Duration.ofSeconds(60), GuestVm.builder().userSpaceWithin(), "180 s: the floor of a minute");
+        assertEquals(Duration.ofSeconds(60), GuestVm.builder().bootTimeout(Duration.ofSeconds(30)).userSpaceWithin());
+        assertEquals(Duration.ofSeconds(200), GuestVm.builder().bootTimeout(Duration.ofMinutes(10)).userSpaceWithin(),
+                "a third of a long timeout: a slow host's boot is no hang");
+        assertEquals(Duration.ofSeconds(2), GuestVm.builder().userSpaceWithin(Duration.ofSeconds(2))
+                .bootTimeout(Duration.ofMinutes(10)).userSpaceWithin());
     }
 
     @Test
@@ -71,18 +81,24 @@ class HungBootTest {
         Path image = FakeImage.create(tmp.resolve("img"));
         Path hangs = FakeQemu.create(tmp, "hangs", "printf '%s' '" + LOCKED_UP.replace("'", "") + "' > \"$console\"; exec sleep 600");
         Path run = tmp.resolve("run");
+        Files.createDirectories(run);
+        Files.writeString(run.resolve("console-hung-4.log"), "an earlier boot's"); // a reused run directory
         long start = System.nanoTime();
         GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image).runDir(run)
                 .qemuBinary(hangs.toString()).accel(Accel.TCG).bootTimeout(Duration.ofSeconds(120)).boot());
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(60), "each hung try ended at its lockup report");
         assertContains(e, "TCG) did not boot: the guest hung before its agent started, in try 3 of 3: its kernel reports a CPU stuck"
-                + " in it: [   48.408838] watchdog: BUG: soft lockup - CPU#1 stuck for 45s! [init:126] (QEMU was killed;"
-                + " the earlier tries' consoles are console-hung-N.log beside console.log)");
+                + " in it: [   48.408838] watchdog: BUG: soft lockup - CPU#1 stuck for 45s! [init:126] (QEMU was killed)");
+        String lockup = "its kernel reports a CPU stuck in it: [   48.408838] watchdog: BUG: soft lockup - CPU#1 stuck for 45s! [init:126]";
+        assertContains(e, "\n--- the boot's earlier tries hung before their agent started (each QEMU was killed):\n"
+                + "try 1: " + lockup + "; its console is " + run.resolve("console-hung-1.log") + "\n"
+                + "try 2: " + lockup + "; its console is " + run.resolve("console-hung-2.log"));
         assertContains(e, "soft lockup - CPU#1 stuck for 45s!"); // the console's quote
         for (int n = 1; n <= 2; n++) {
             assertTrue(Files.readString(run.resolve("console-hung-" + n + ".log")).contains("stuck for 45s"), "try " + n);
         }
         assertFalse(Files.exists(run.resolve("console-hung-3.log")), "the last try's console stays console.log");
+        assertFalse(Files.exists(run.resolve("console-hung-4.log")), "an earlier boot's hung console was left to confuse");
     }
 
     @Test
@@ -98,6 +114,9 @@ class HungBootTest {
                 .bootTimeout(Duration.ofSeconds(120)).boot());
         assertContains(e, "TCG) did not boot: QEMU exited with status 1 before the agent was ready");
         assertContains(e, "second try fails");
+        assertContains(e, "\n--- the boot's earlier tries hung before their agent started (each QEMU was killed):\n"
+                + "try 1: no 'init:' line on its console within 2s of QEMU's start (it stopped in the firmware or the kernel);"
+                + " its console is " + run.resolve("console-hung-1.log"));
         assertTrue(Files.exists(run.resolve("console-hung-1.log")), "the hung try's console was kept");
         assertFalse(Files.exists(run.resolve("console-hung-2.log")));
     }
