@@ -65,7 +65,7 @@ public final class GuestVm implements AutoCloseable {
     static final String POWER_DOWN_LINE = "reboot: Power down";
     /**
      * How many times in all a boot is tried whose guest hangs before its agent starts
-     * ({@link HungBootCheck}: under TCG about one boot in 60-100, with no fault of the image).
+     * ({@link HungBootCheck}: under TCG one boot in some hundreds, with no fault of the image).
      */
     static final int HUNG_BOOT_TRIES = 3;
     /** A hung try's console is kept in the run directory as this, its try's number and ".log". */

@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 
 /**
  * Whether a guest has hung before its agent started, read from its console while the boot waits.
- * Under TCG (QEMU 7.2, two vCPUs) about one boot in 60-100 hangs with no fault of the image, in one
+ * Under TCG (QEMU 7.2, two vCPUs) one boot in some hundreds hangs with no fault of the image, in one
  * of two ways, and either would cost the boot its whole timeout:
  * <ul>
  * <li>the kernel stops before user space (seen after its ACPI lines, and once in the firmware): no
