@@ -64,8 +64,10 @@ public final class GuestVm implements AutoCloseable {
     /** The kernel's last console line when it powers the machine off (kernel_power_off). */
     static final String POWER_DOWN_LINE = "reboot: Power down";
     /**
-     * How many times in all a boot is tried whose guest hangs before its agent starts
-     * ({@link HungBootCheck}: under TCG one boot in some hundreds, with no fault of the image).
+     * How many times in all a TCG boot is tried whose guest hangs before its agent starts
+     * ({@link HungBootCheck}: under TCG one boot in some hundreds, with no fault of the image). Under
+     * KVM a hang is KVM's failure (a nested host's KVM runs the guest silently for a minute or more,
+     * then stops it): AUTO's trial then boots with TCG, and KVM asked for fails the boot.
      */
     static final int HUNG_BOOT_TRIES = 3;
     /** A hung try's console is kept in the run directory as this, its try's number and ".log". */
@@ -355,7 +357,7 @@ public final class GuestVm implements AutoCloseable {
                 return attempt(b, image, runDir, link, Accel.KVM, true, tryNumber);
             } catch (KvmUnusable e) {
                 Accel.markKvmFailed();
-                log.warn("QEMU with KVM failed at once ({}); booting with TCG from now on in this JVM", e.getMessage());
+                log.warn("QEMU with KVM failed ({}); booting with TCG from now on in this JVM", e.getMessage());
             }
         }
         return attempt(b, image, runDir, link, accel == Accel.AUTO ? Accel.TCG : accel, false, tryNumber);
@@ -437,10 +439,15 @@ public final class GuestVm implements AutoCloseable {
                 link.close();
             }
             String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
+            if (kvmTrial && hung) {
+                throw new KvmUnusable("the guest hung under KVM: " + hangWatch.reason());
+            }
             if (kvmTrial && (kvmStoppedTheGuest || exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid))) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
             String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
+                    : hung && accel == Accel.KVM ? "the guest hung under KVM before its agent started: " + hangWatch.reason()
+                            + " (QEMU was killed)"
                     : hung ? "the guest hung before its agent started, in try " + tryNumber + " of "
                             + HUNG_BOOT_TRIES + ": " + hangWatch.reason() + " (QEMU was killed)"
                     : e instanceof TimeoutException
@@ -449,7 +456,7 @@ public final class GuestVm implements AutoCloseable {
             GuestVmException failure = new GuestVmException("guest " + image.dir() + " (run directory " + runDir + ", "
                     + accel + ") did not boot: " + why + kernelHangHint(console) + "\n--- QEMU (" + qemuLog + "):\n"
                     + qemuSaid + "\n" + consoleQuote(console.file()), e);
-            if (hung) {
+            if (hung && accel == Accel.TCG) {
                 throw new HungBoot(hangWatch.reason(), failure);
             }
             throw failure;

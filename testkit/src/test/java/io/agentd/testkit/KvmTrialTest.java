@@ -2,9 +2,11 @@ package io.agentd.testkit;
 
 import static io.agentd.testkit.GuestImageTest.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +76,27 @@ class KvmTrialTest {
         assertContains(stopped, "TCG) did not boot: QEMU exited with status 1");
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(60), "tried TCG before the boot timeout");
         assertEquals(Accel.TCG, Accel.firstChoice());
+
+        // KVM whose guest shows nothing (this machine's KVM, 2026-12-04: silent after "Booting from ROM"
+        // for 60-90 s before KVM's error): the hang watch sends AUTO to TCG too, not to another KVM try.
+        Accel.setKvmFailed(false);
+        Path kvmSilent = FakeQemu.create(tmp, "kvm-silent", "case \"$*\" in *'-accel kvm'*)"
+                + " printf 'SeaBIOS (version 1.16.2-debian-1.16.2-1)\\nBooting from ROM...\\n' > \"$console\"; exec sleep 600;; esac;"
+                + " echo 'qemu-system-x86_64: linux kernel too old'; exit 1");
+        long silentStart = System.nanoTime();
+        GuestVmException silent = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run5")).qemuBinary(kvmSilent.toString()).accel(Accel.AUTO)
+                .userSpaceWithin(Duration.ofSeconds(2)).bootTimeout(Duration.ofSeconds(120)).boot());
+        assertContains(silent, "TCG) did not boot: QEMU exited with status 1");
+        assertTrue(System.nanoTime() - silentStart < TimeUnit.SECONDS.toNanos(30), "tried TCG once the KVM guest counted as hung");
+        assertEquals(Accel.TCG, Accel.firstChoice());
+        // KVM asked for: the hang fails the boot, with no second try under KVM.
+        GuestVmException kvmHung = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
+                .runDir(tmp.resolve("run6")).qemuBinary(kvmSilent.toString()).accel(Accel.KVM)
+                .userSpaceWithin(Duration.ofSeconds(2)).bootTimeout(Duration.ofSeconds(120)).boot());
+        assertContains(kvmHung, "KVM) did not boot: the guest hung under KVM before its agent started: no 'init:' line on its"
+                + " console within 2s of QEMU's start");
+        assertFalse(Files.exists(tmp.resolve("run6").resolve("console-hung-1.log")), "a KVM hang was tried again");
 
         // Asked for KVM: the same failure ends the boot at once, saying why.
         GuestVmException kvm = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image)
