@@ -72,6 +72,8 @@ public final class GuestVm implements AutoCloseable {
     static final int HUNG_BOOT_TRIES = 3;
     /** A hung try's console is kept in the run directory as this, its try's number and ".log". */
     static final String HUNG_CONSOLE_PREFIX = "console-hung-";
+    /** The console's file in the run directory (scripts/guest/boot's name too). */
+    private static final String CONSOLE_FILE = "console.log";
     /** QEMU prints KVM's error line first, then a register dump of some 30 lines. */
     private static final int KVM_ERROR_TAIL_LINES = 200;
     /** A KVM QEMU that exits this soon after its start failed on KVM itself, not on the guest. */
@@ -370,7 +372,7 @@ public final class GuestVm implements AutoCloseable {
     private static String keepHungConsole(Path runDir, int tryNumber) {
         Path kept = runDir.resolve(HUNG_CONSOLE_PREFIX + tryNumber + ".log");
         try {
-            return "is " + Files.move(runDir.resolve("console.log"), kept, StandardCopyOption.REPLACE_EXISTING);
+            return "is " + Files.move(runDir.resolve(CONSOLE_FILE), kept, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             return "could not be kept (" + e + ")";
         }
@@ -398,7 +400,7 @@ public final class GuestVm implements AutoCloseable {
      */
     private static GuestVm attempt(Builder b, GuestImage image, Path runDir, AgentLink link, Accel accel, boolean kvmTrial,
             int tryNumber) throws GuestVmException, InterruptedException {
-        ConsoleLog console = new ConsoleLog(runDir.resolve("console.log"));
+        ConsoleLog console = new ConsoleLog(runDir.resolve(CONSOLE_FILE));
         Path qemuLog = runDir.resolve("qemu.log");
         try {
             Files.deleteIfExists(link.chardevSocket());
@@ -420,10 +422,7 @@ public final class GuestVm implements AutoCloseable {
             AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
             // A watch that was in its check as the agent became ready may have killed QEMU since.
-            hangWatch.stop();
-            if (kvmWatch != null) {
-                kvmWatch.stop();
-            }
+            stop(hangWatch, kvmWatch);
             if (hangWatch.tripped() || kvmWatch != null && kvmWatch.tripped()) {
                 client.close();
                 throw new GuestVmException("the agent was ready as QEMU was killed");
@@ -468,9 +467,15 @@ public final class GuestVm implements AutoCloseable {
             }
             throw e;
         } finally {
-            hangWatch.stop();
-            if (kvmWatch != null) {
-                kvmWatch.stop();
+            stop(hangWatch, kvmWatch);
+        }
+    }
+
+    /** Ends each watch that runs (null: none of that kind); stopping one again does nothing more. */
+    private static void stop(BootWatch... watches) {
+        for (BootWatch w : watches) {
+            if (w != null) {
+                w.stop();
             }
         }
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,6 +46,24 @@ class QemuCommandTest {
                         "argument " + i + ": " + kit.get(i) + " does not fit " + expected);
             }
         }
+    }
+
+    /** The script tries hung boots again as the kit does (HungBootCheck, GuestVm): the same tries, deadline and lockup. */
+    @Test
+    void theHungBootRulesAreTheBootScripts() throws IOException {
+        String script = Files.readString(BOOT);
+        Matcher m = Pattern.compile("(?m)^hung_tries=(\\d+) user_space_within=\\$\\(\\(timeout / (\\d+)\\)\\) stuck_seconds=(\\d+)\n"
+                + "\\[ \"\\$user_space_within\" -ge (\\d+) \\] \\|\\| user_space_within=(\\d+)$").matcher(script);
+        assertTrue(m.find(), "no hung-boot settings in " + BOOT);
+        assertEquals(GuestVm.HUNG_BOOT_TRIES, Integer.parseInt(m.group(1)), "tries");
+        assertEquals(HungBootCheck.STUCK_SECONDS, Integer.parseInt(m.group(3)), "soft lockup seconds");
+        long floor = HungBootCheck.USER_SPACE_WITHIN.toSeconds();
+        assertEquals(floor, Long.parseLong(m.group(4)), "init deadline floor");
+        assertEquals(floor, Long.parseLong(m.group(5)), "init deadline floor");
+        // The kit's deadline is the floor or this fraction of the boot timeout, whichever is longer.
+        int fraction = Integer.parseInt(m.group(2));
+        Duration timeout = Duration.ofSeconds(floor * fraction * 2);
+        assertEquals(timeout.dividedBy(fraction), GuestVm.builder().bootTimeout(timeout).userSpaceWithin(), "init deadline fraction");
     }
 
     /**
