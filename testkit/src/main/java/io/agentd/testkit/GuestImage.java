@@ -39,6 +39,14 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
     /** The x86 boot protocol's header magic "HdrS", at this offset of a bzImage. */
     private static final int BZIMAGE_MAGIC_OFFSET = 0x202;
     private static final byte[] BZIMAGE_MAGIC = {'H', 'd', 'r', 'S'};
+    /**
+     * build-image's vmlinux, which QEMU starts at its PVH entry: an ELF (0x7f "ELF"), 64-bit (class 2),
+     * little-endian (1), for x86-64 (e_machine 0x3e at offset 18). Whether it has the PVH note is
+     * QEMU's to say ("without PVH ELF Note"), in the boot's failure.
+     */
+    private static final byte[] ELF64_LE = {0x7f, 'E', 'L', 'F', 2, 1};
+    private static final int ELF_MACHINE_OFFSET = 18;
+    private static final byte[] ELF_MACHINE_X86_64 = {0x3e, 0};
 
     /**
      * The image directory used when none is given: the {@value #DIR_PROPERTY} system property, else
@@ -99,9 +107,10 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
         if (version == null || version.isBlank()) {
             throw new GuestVmException(env + " does not set KERNEL_VERSION");
         }
-        if (!startsWith(kernel, BZIMAGE_MAGIC_OFFSET, BZIMAGE_MAGIC)) {
-            throw new GuestVmException("the kernel " + kernel + " is not an x86 bzImage (no \"HdrS\" at offset 0x202):"
-                    + " truncated or not a kernel; rebuild the image");
+        boolean vmlinux = startsWith(kernel, 0, ELF64_LE) && startsWith(kernel, ELF_MACHINE_OFFSET, ELF_MACHINE_X86_64);
+        if (!vmlinux && !startsWith(kernel, BZIMAGE_MAGIC_OFFSET, BZIMAGE_MAGIC)) {
+            throw new GuestVmException("the kernel " + kernel + " is neither an x86-64 ELF (vmlinux) nor an x86 bzImage"
+                    + " (no \"HdrS\" at offset 0x202): truncated or not a kernel; rebuild the image");
         }
         if (!startsWith(initrd, 0, LZ4_LEGACY) && !startsWith(initrd, 0, GZIP) && !startsWith(initrd, 0, CPIO_NEWC)) {
             throw new GuestVmException("the initramfs " + initrd + " is not an lz4 (legacy), gzip or cpio archive:"

@@ -21,7 +21,7 @@ final class QemuCommand {
      * saves time under TCG (see scripts/guest/README.md, Boot).
      */
     static final List<String> BASE_KERNEL_ARGS = List.of("console=ttyS0", "quiet", "panic=-1", "tsc=reliable",
-            "no_timer_check", "i8042.noaux", "i8042.nokbd");
+            "no_timer_check", "i8042.noaux", "i8042.nokbd", "cryptomgr.notests");
     /** The chardev id and the port name the guest's agent looks for. */
     static final String PORT_NAME = "agent";
     /**

@@ -52,7 +52,24 @@ class GuestImageTest {
         Path dir = FakeImage.create(tmp.resolve("img"));
         Files.write(dir.resolve("vmlinuz"), new byte[100]);
         GuestVmException e = assertThrows(GuestVmException.class, () -> GuestImage.load(dir));
-        assertContains(e, "the kernel " + dir.resolve("vmlinuz") + " is not an x86 bzImage");
+        assertContains(e, "the kernel " + dir.resolve("vmlinuz") + " is neither an x86-64 ELF (vmlinux) nor an x86 bzImage");
+    }
+
+    /** build-image's kernel: the bzImage's payload, an ELF that QEMU starts at its PVH entry. */
+    @Test
+    void aVmlinuxIsTakenAndAnElfForAnotherMachineIsNot() throws IOException {
+        Path dir = FakeImage.create(tmp.resolve("img"));
+        byte[] elf = new byte[64];
+        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}, 0, elf, 0, 7);
+        elf[18] = 0x3e; // EM_X86_64
+        Files.write(dir.resolve("vmlinux"), elf);
+        Files.writeString(dir.resolve("image.env"), "KERNEL=vmlinux\nINITRD=initramfs.cpio.lz4\nKERNEL_VERSION=6.1.0-test\n");
+        assertEquals(dir.resolve("vmlinux"), GuestImage.load(dir).kernel());
+
+        elf[18] = (byte) 0xb7; // EM_AARCH64
+        Files.write(dir.resolve("vmlinux"), elf);
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestImage.load(dir));
+        assertContains(e, "the kernel " + dir.resolve("vmlinux") + " is neither an x86-64 ELF");
     }
 
     @Test

@@ -522,6 +522,7 @@ public final class PortLink implements HostOutput {
                 stallWatch.outputWaiting();
             }
             listener.onConnected();
+            writeTheGreetingFirst(events);
         }
         if ((events & Loop.HANGUP) != 0 && yielded != null) {
             // Frames wait for the next turn: the hang-up waits with them (epoll reports it again once
@@ -549,6 +550,26 @@ public final class PortLink implements HostOutput {
                 && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
             flush();
         }
+    }
+
+    /**
+     * What the connect queued (core.ready) is written before the host's first input is read. A port's
+     * host may have written long before the guest opened the port (agentctl's pings while it waits for
+     * ready, which QEMU holds until then): decoding and answering those, the agent's first frames
+     * under a cold JIT, is slow under TCG (BENCHMARKS.md), and the ready that the host waits for was
+     * written after them, at the end of the turn. Not on a hang-up: a host that wrote and closed has its
+     * frames read first, which a write failing with EPIPE would end.
+     */
+    private void writeTheGreetingFirst(int events) {
+        if (state != State.CONNECTED || queue.isEmpty() || (events & Loop.HANGUP) != 0
+                || (events & Loop.WRITABLE) == 0) {
+            return;
+        }
+        if (flushAtTurnEnd != null) {
+            flushAtTurnEnd.cancel();
+            flushAtTurnEnd = null;
+        }
+        flush();
     }
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */

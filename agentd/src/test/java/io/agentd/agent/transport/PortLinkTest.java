@@ -16,6 +16,7 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.Ready;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -364,6 +365,65 @@ class PortLinkTest {
         assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
                 .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
         return pair;
+    }
+
+    /**
+     * A host that wrote before the port was open (agentctl's pings while it waits) gets what the
+     * connect queued, core.ready, before its own frames are read: before, the ready waited for them
+     * to be decoded and answered, at the end of the turn.
+     */
+    @Test
+    void whatTheConnectQueuedIsWrittenBeforeTheHostsFirstFramesAreRead() {
+        int[] pair = socketPair();
+        List<String> seenAtDispatch = new ArrayList<>();
+        PortLink greeting = new PortLink(loop, HIGH_WATER, 0);
+        greeting.setListener(new RecordingListener() {
+            @Override
+            public void onConnected() {
+                greeting.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "test")));
+            }
+
+            @Override
+            public void onFrame(Frame frame) {
+                seenAtDispatch.add(frame.id() + ": " + framesWaitingAt(pair[1]));
+            }
+        });
+        try {
+            FrameEncoder encoder = new FrameEncoder();
+            ByteBuffer pings = ByteBuffer.allocateDirect(4096);
+            pings.put(encoder.encode(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE)));
+            pings.put(encoder.encode(new Frame(2, MessageType.CORE_PING, Empty.INSTANCE)));
+            assertEquals(pings.position(), Os.libc().write(pair[1], pings.flip(), pings.remaining()));
+            greeting.attach(pair[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+            loop.fire(pair[0], Loop.READABLE | Loop.WRITABLE);
+            assertEquals(List.of("1: [core.ready]", "2: []"), seenAtDispatch,
+                    "the ready was on the host's side before its first ping was dispatched");
+            assertFalse(loop.registration(pair[0]).writing(), "all of it written");
+        } finally {
+            Os.close(pair[0]);
+            Os.close(pair[1]);
+        }
+    }
+
+    /** The types of the frames readable at {@code fd} now (read, so each is seen once). */
+    private static List<String> framesWaitingAt(int fd) {
+        ByteBuffer in = ByteBuffer.allocateDirect(4096);
+        int n = (int) Os.libc().read(fd, in, in.capacity());
+        List<String> types = new ArrayList<>();
+        if (n <= 0) {
+            return types;
+        }
+        in.limit(n);
+        FrameDecoder decoder = new FrameDecoder();
+        try {
+            decoder.feed(in);
+            for (Frame f; (f = decoder.next()) != null; ) {
+                types.add(f.type().wire());
+            }
+        } catch (ProtocolException e) {
+            types.add("undecodable: " + e.getMessage());
+        }
+        return types;
     }
 
     /**
