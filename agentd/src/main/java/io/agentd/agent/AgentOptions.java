@@ -64,7 +64,8 @@ public record AgentOptions(
 
             Transport (a port, sockets, or both):
               --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports
-                                   (default: agent, when neither --port nor --listen is given)
+                                   (default: agent, when neither --port nor --listen is given);
+                                   one not there at the start is waited for up to 5 s
               --port PATH          serve this character device or tty (a tty is put in raw mode)
               --listen unix:PATH   serve hosts on a unix socket, each connection a host of its own,
                                    many at once; repeatable, and goes with --port or --port-name

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import org.slf4j.Logger;
@@ -39,6 +40,13 @@ public final class DevicePort implements Transport {
     static final long PROBE_MILLIS = 200;
     /** How often a removed virtio port is looked for again (one sysfs listing, nothing else, until it is back). */
     static final long REFIND_MILLIS = 1000;
+    /**
+     * How long a port not there at the agent's start is waited for before the start fails. The guest's
+     * init loads the virtio drivers while the agent starts (scripts/guest/init): their probe normally
+     * ends long before the agent looks, and this covers a slow one.
+     */
+    static final long START_WAIT_MILLIS = 5000;
+    static final long START_RETRY_MILLIS = 20;
 
     /** Where the port's device is now: found again by name after a removal ({@link #findVirtioPort}), or a fixed path. */
     @FunctionalInterface
@@ -74,7 +82,7 @@ public final class DevicePort implements Transport {
 
     @Override
     public void start() throws IOException {
-        device = finder.find();
+        device = findWaiting(finder, START_WAIT_MILLIS, START_RETRY_MILLIS);
         fd = open(device);
         try {
             tty = Os.libc().isatty(fd) == 1;
@@ -204,6 +212,30 @@ public final class DevicePort implements Transport {
     @Override
     public String describe() {
         return String.valueOf(device);
+    }
+
+    /**
+     * {@code finder}'s answer, asked again every {@code retryMillis} while it fails, for up to
+     * {@code waitMillis}; then its last failure, saying how long it was waited for.
+     */
+    static Path findWaiting(Finder finder, long waitMillis, long retryMillis) throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            try {
+                return finder.find();
+            } catch (IOException e) {
+                long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                if (waited >= waitMillis) {
+                    throw new IOException(e.getMessage() + " (looked for " + waited + " ms)", e);
+                }
+                try {
+                    Thread.sleep(Math.min(retryMillis, waitMillis - waited));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     /** The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name. */

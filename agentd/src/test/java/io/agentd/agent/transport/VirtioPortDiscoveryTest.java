@@ -44,4 +44,31 @@ class VirtioPortDiscoveryTest {
                 () -> DevicePort.findVirtioPort(sys.resolve("absent"), Path.of("/dev"), "agent"));
         assertTrue(none.getMessage().contains("does not exist"), none.getMessage());
     }
+
+    /** At the agent's start the port's driver may still be probing (the guest's init loads it meanwhile). */
+    @Test
+    void aPortThatAppearsWhileTheStartWaitsIsFound() throws Exception {
+        Thread driver = new Thread(() -> {
+            try {
+                Thread.sleep(150);
+                port("vport0p1", "agent\n");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        driver.start();
+        Path found = DevicePort.findWaiting(() -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"), 5000, 10);
+        driver.join();
+        assertEquals(Path.of("/dev/vport0p1"), found);
+    }
+
+    @Test
+    void aPortThatNeverAppearsFailsTheStartAfterTheWaitSayingHowLong() {
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> DevicePort.findWaiting(
+                () -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"), 200, 10));
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(tookMillis >= 200, "gave up after " + tookMillis + " ms");
+        assertTrue(e.getMessage().matches("no virtio port named 'agent' under .* \\(looked for \\d+ ms\\)"), e.getMessage());
+    }
 }
