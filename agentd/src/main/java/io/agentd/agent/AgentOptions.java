@@ -64,9 +64,9 @@ public record AgentOptions(
 
             Transport (a port, sockets, or both):
               --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports
-                                   (default: agent, when neither --port nor --listen is given);
-                                   one not there at the start is waited for up to 5 s
-              --port PATH          serve this character device or tty (a tty is put in raw mode)
+                                   (default: agent, when neither --port nor --listen is given)
+              --port PATH          serve this character device or tty (a tty is put in raw mode);
+                                   a port not there at the start (either option) is waited for 5 s
               --listen unix:PATH   serve hosts on a unix socket, each connection a host of its own,
                                    many at once; repeatable, and goes with --port or --port-name
               --listen vsock:PORT  the same on a vsock port (any CID of the guest); access control is

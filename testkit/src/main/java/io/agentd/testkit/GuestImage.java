@@ -12,11 +12,11 @@ import java.util.Map;
  * A guest image as scripts/guest/build-image writes it (and Dockerfile.guest's boot-files target
  * exports it): {@code image.env} naming the kernel and the initramfs, relative to the image's
  * directory, and the kernel version. Loading checks what QEMU would otherwise fail on later and less
- * clearly: the files exist, the kernel is an x86 bzImage, the initramfs is an lz4 (legacy frame),
- * gzip or plain cpio archive.
+ * clearly: the files exist, the kernel is an x86-64 ELF (build-image's vmlinux, booted at its PVH
+ * entry) or an x86 bzImage, the initramfs is an lz4 (legacy frame), gzip or plain cpio archive.
  *
  * @param dir           the image directory
- * @param kernel        the kernel (bzImage)
+ * @param kernel        the kernel (vmlinux, or a bzImage)
  * @param initrd        the initramfs
  * @param kernelVersion the kernel's release (what {@code uname -r} prints in the guest)
  */

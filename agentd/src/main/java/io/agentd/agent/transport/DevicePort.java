@@ -43,7 +43,8 @@ public final class DevicePort implements Transport {
     /**
      * How long a port not there at the agent's start is waited for before the start fails. The guest's
      * init loads the virtio drivers while the agent starts (scripts/guest/init): their probe normally
-     * ends long before the agent looks, and this covers a slow one.
+     * ends long before the agent looks, and this covers a slow one. (A port that never comes costs the
+     * start these seconds, the other transports included: they start after the port.)
      */
     static final long START_WAIT_MILLIS = 5000;
     static final long START_RETRY_MILLIS = 20;
@@ -236,6 +237,14 @@ public final class DevicePort implements Transport {
                 }
             }
         }
+    }
+
+    /** {@code device}, when it exists: a fixed --port is waited for at the start as a named one is. */
+    public static Path existing(Path device) throws IOException {
+        if (!Files.exists(device)) {
+            throw new IOException(device + " does not exist");
+        }
+        return device;
     }
 
     /** The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name. */

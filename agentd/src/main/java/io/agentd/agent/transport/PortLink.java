@@ -553,16 +553,18 @@ public final class PortLink implements HostOutput {
     }
 
     /**
-     * What the connect queued (core.ready) is written before the host's first input is read. A port's
-     * host may have written long before the guest opened the port (agentctl's pings while it waits for
-     * ready, which QEMU holds until then): decoding and answering those, the agent's first frames
-     * under a cold JIT, is slow under TCG (BENCHMARKS.md), and the ready that the host waits for was
-     * written after them, at the end of the turn. Not on a hang-up: a host that wrote and closed has its
-     * frames read first, which a write failing with EPIPE would end.
+     * On a port, what the connect queued (core.ready) is written before the host's first input is
+     * read. A port's host may have written long before the guest opened the port (agentctl's pings
+     * while it waits for ready, which QEMU holds until then): decoding and answering those, the
+     * agent's first frames under a cold JIT, is slow under TCG (BENCHMARKS.md), and the ready that the
+     * host waits for was written after them, at the end of the turn. Not on a socket: one whose host
+     * wrote and closed before this first event has its frames read first, and a vsock peer's close is
+     * no hang-up to epoll (readable, writable, RDHUP), so the write would fail with EPIPE and end the
+     * link before they were read. Nor on a port's hang-up, for the same reason.
      */
     private void writeTheGreetingFirst(int events) {
-        if (state != State.CONNECTED || queue.isEmpty() || (events & Loop.HANGUP) != 0
-                || (events & Loop.WRITABLE) == 0) {
+        if (resync != Resync.SKIP || state != State.CONNECTED || queue.isEmpty()
+                || (events & Loop.HANGUP) != 0 || (events & Loop.WRITABLE) == 0) {
             return;
         }
         if (flushAtTurnEnd != null) {

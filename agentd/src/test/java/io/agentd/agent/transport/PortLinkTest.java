@@ -405,6 +405,46 @@ class PortLinkTest {
         }
     }
 
+    /**
+     * A socket's host that wrote and closed before the first event, on a transport whose close epoll
+     * reports as readable and writable without a hang-up (vsock): its frames are read and dispatched
+     * although the connect queued a ready. Written first, that ready would fail with EPIPE and end
+     * the link before they were read.
+     */
+    @Test
+    void aSocketHostThatWroteAndClosedIsReadBeforeTheConnectsFramesAreWritten() {
+        int[] pair = socketPair();
+        PortLink socket = new PortLink(loop, HIGH_WATER, 0);
+        socket.setListener(new RecordingListener() {
+            @Override
+            public void onConnected() {
+                socket.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "test")));
+            }
+
+            @Override
+            public void onFrame(Frame frame) {
+                events.add("frame " + frame.type().wire());
+            }
+        });
+        try {
+            FrameEncoder encoder = new FrameEncoder();
+            ByteBuffer frames = ByteBuffer.allocateDirect(4096);
+            frames.put(encoder.encode(new Frame(3, MessageType.CORE_PING, Empty.INSTANCE)));
+            frames.put(encoder.encode(new Frame(4, MessageType.CORE_SHUTDOWN, null)));
+            assertEquals(frames.position(), Os.libc().write(pair[1], frames.flip(), frames.remaining()));
+            Os.close(pair[1]);
+            pair[1] = -1;
+            socket.attach(pair[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(pair[0], Loop.READABLE | Loop.WRITABLE);
+            assertEquals(List.of("frame core.ping", "frame core.shutdown"), events);
+        } finally {
+            Os.close(pair[0]);
+            if (pair[1] >= 0) {
+                Os.close(pair[1]);
+            }
+        }
+    }
+
     /** The types of the frames readable at {@code fd} now (read, so each is seen once). */
     private static List<String> framesWaitingAt(int fd) {
         ByteBuffer in = ByteBuffer.allocateDirect(4096);
