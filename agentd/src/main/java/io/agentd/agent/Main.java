@@ -198,7 +198,7 @@ public final class Main {
         if (options.servesPort()) {
             Path port = options.port();
             String portName = options.portName();
-            DevicePort.Finder finder = port != null ? () -> DevicePort.existing(port)
+            DevicePort.Finder finder = port != null ? () -> port
                     : () -> DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, portName);
             transports.add(new DevicePort(loop, finder, options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent));
         }

@@ -83,7 +83,7 @@ public final class DevicePort implements Transport {
 
     @Override
     public void start() throws IOException {
-        device = findWaiting(finder, START_WAIT_MILLIS, START_RETRY_MILLIS);
+        device = findWaiting(() -> existing(finder.find()), START_WAIT_MILLIS, START_RETRY_MILLIS);
         fd = open(device);
         try {
             tty = Os.libc().isatty(fd) == 1;
@@ -239,8 +239,8 @@ public final class DevicePort implements Transport {
         }
     }
 
-    /** {@code device}, when it exists: a fixed --port is waited for at the start as a named one is. */
-    public static Path existing(Path device) throws IOException {
+    /** {@code device}, when its node exists: what the start waits for, a fixed --port as a named one. */
+    private static Path existing(Path device) throws IOException {
         if (!Files.exists(device)) {
             throw new IOException(device + " does not exist");
         }
