@@ -20,6 +20,7 @@ import io.agentd.protocol.payload.Ready;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -190,11 +191,8 @@ class PortLinkTest {
      */
     @Test
     void aSocketHostThatWroteAndClosedBeforeTheFirstEventHasItsFramesDispatched() {
-        FrameEncoder encoder = new FrameEncoder();
-        ByteBuffer frames = ByteBuffer.allocateDirect(4096);
-        frames.put(encoder.encode(new Frame(3, MessageType.CORE_PING, Empty.INSTANCE)));
-        frames.put(encoder.encode(new Frame(4, MessageType.CORE_SHUTDOWN, null)));
-        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+        hostWrites(pipe[1], new Frame(3, MessageType.CORE_PING, Empty.INSTANCE),
+                new Frame(4, MessageType.CORE_SHUTDOWN, null));
         Os.close(pipe[1]);
         pipe[1] = -1;
         link.attach(pipe[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
@@ -250,12 +248,7 @@ class PortLinkTest {
         });
         int port = pipe[0];
         slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
-        FrameEncoder encoder = new FrameEncoder();
-        ByteBuffer frames = ByteBuffer.allocateDirect(4096);
-        for (long id = 1; id <= 5; id++) {
-            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
-        }
-        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+        hostWrites(pipe[1], pings(5));
 
         loop.fire(port, Loop.READABLE);
         assertEquals(List.of(1L, 2L), dispatched, "the slice ran out after two");
@@ -376,24 +369,10 @@ class PortLinkTest {
     void whatTheConnectQueuedIsWrittenBeforeTheHostsFirstFramesAreRead() {
         int[] pair = socketPair();
         List<String> seenAtDispatch = new ArrayList<>();
-        PortLink greeting = new PortLink(loop, HIGH_WATER, 0);
-        greeting.setListener(new RecordingListener() {
-            @Override
-            public void onConnected() {
-                greeting.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "test")));
-            }
-
-            @Override
-            public void onFrame(Frame frame) {
-                seenAtDispatch.add(frame.id() + ": " + framesWaitingAt(pair[1]));
-            }
-        });
+        PortLink greeting = linkThatQueuesAReadyOnConnect(
+                frame -> seenAtDispatch.add(frame.id() + ": " + framesWaitingAt(pair[1])));
         try {
-            FrameEncoder encoder = new FrameEncoder();
-            ByteBuffer pings = ByteBuffer.allocateDirect(4096);
-            pings.put(encoder.encode(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE)));
-            pings.put(encoder.encode(new Frame(2, MessageType.CORE_PING, Empty.INSTANCE)));
-            assertEquals(pings.position(), Os.libc().write(pair[1], pings.flip(), pings.remaining()));
+            hostWrites(pair[1], pings(2));
             greeting.attach(pair[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
             loop.fire(pair[0], Loop.READABLE | Loop.WRITABLE);
             assertEquals(List.of("1: [core.ready]", "2: []"), seenAtDispatch,
@@ -414,24 +393,10 @@ class PortLinkTest {
     @Test
     void aSocketHostThatWroteAndClosedIsReadBeforeTheConnectsFramesAreWritten() {
         int[] pair = socketPair();
-        PortLink socket = new PortLink(loop, HIGH_WATER, 0);
-        socket.setListener(new RecordingListener() {
-            @Override
-            public void onConnected() {
-                socket.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "test")));
-            }
-
-            @Override
-            public void onFrame(Frame frame) {
-                events.add("frame " + frame.type().wire());
-            }
-        });
+        PortLink socket = linkThatQueuesAReadyOnConnect(frame -> events.add("frame " + frame.type().wire()));
         try {
-            FrameEncoder encoder = new FrameEncoder();
-            ByteBuffer frames = ByteBuffer.allocateDirect(4096);
-            frames.put(encoder.encode(new Frame(3, MessageType.CORE_PING, Empty.INSTANCE)));
-            frames.put(encoder.encode(new Frame(4, MessageType.CORE_SHUTDOWN, null)));
-            assertEquals(frames.position(), Os.libc().write(pair[1], frames.flip(), frames.remaining()));
+            hostWrites(pair[1], new Frame(3, MessageType.CORE_PING, Empty.INSTANCE),
+                    new Frame(4, MessageType.CORE_SHUTDOWN, null));
             Os.close(pair[1]);
             pair[1] = -1;
             socket.attach(pair[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
@@ -443,6 +408,42 @@ class PortLinkTest {
                 Os.close(pair[1]);
             }
         }
+    }
+
+    /** A link whose connect queues a core.ready, as a Connection's does; the host's frames go to {@code onFrame}. */
+    private PortLink linkThatQueuesAReadyOnConnect(Consumer<Frame> onFrame) {
+        PortLink greeting = new PortLink(loop, HIGH_WATER, 0);
+        greeting.setListener(new RecordingListener() {
+            @Override
+            public void onConnected() {
+                greeting.send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "test")));
+            }
+
+            @Override
+            public void onFrame(Frame frame) {
+                onFrame.accept(frame);
+            }
+        });
+        return greeting;
+    }
+
+    /** The host's side writes {@code frames}, encoded, in one write. */
+    private static void hostWrites(int fd, Frame... frames) {
+        FrameEncoder encoder = new FrameEncoder();
+        ByteBuffer bytes = ByteBuffer.allocateDirect(4096);
+        for (Frame frame : frames) {
+            bytes.put(encoder.encode(frame));
+        }
+        assertEquals(bytes.position(), Os.libc().write(fd, bytes.flip(), bytes.remaining()));
+    }
+
+    /** core.ping frames with ids 1 to {@code count}. */
+    private static Frame[] pings(int count) {
+        Frame[] pings = new Frame[count];
+        for (int i = 0; i < count; i++) {
+            pings[i] = new Frame(i + 1, MessageType.CORE_PING, Empty.INSTANCE);
+        }
+        return pings;
     }
 
     /** The types of the frames readable at {@code fd} now (read, so each is seen once). */
@@ -493,12 +494,7 @@ class PortLinkTest {
                 slow.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[64 * 1024]));
                 loop.advance(0);
             }
-            FrameEncoder encoder = new FrameEncoder();
-            ByteBuffer frames = ByteBuffer.allocateDirect(4096);
-            for (long id = 1; id <= 5; id++) {
-                frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
-            }
-            assertEquals(frames.position(), Os.libc().write(pair[1], frames.flip(), frames.remaining()));
+            hostWrites(pair[1], pings(5));
             loop.fire(port, Loop.READABLE);
             assertEquals(List.of(1L), dispatched, "the slice ran out after one");
 
@@ -618,12 +614,7 @@ class PortLinkTest {
         int port = pipe[0];
         link.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
         loop.fire(port, Loop.READABLE); // connected
-        FrameEncoder encoder = new FrameEncoder();
-        ByteBuffer frames = ByteBuffer.allocateDirect(1024);
-        for (long id = 1; id <= 4; id++) {
-            frames.put(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
-        }
-        assertEquals(frames.position(), Os.libc().write(pipe[1], frames.flip(), frames.remaining()));
+        hostWrites(pipe[1], pings(4));
 
         loop.fire(port, Loop.READABLE);
         assertEquals(List.of(1L), dispatched, "the frames after the pause wait");
