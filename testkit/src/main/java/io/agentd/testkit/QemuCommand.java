@@ -21,7 +21,8 @@ final class QemuCommand {
      * saves time under TCG (see scripts/guest/README.md, Boot).
      */
     static final List<String> BASE_KERNEL_ARGS = List.of("console=ttyS0", "quiet", "panic=-1", "tsc=reliable",
-            "no_timer_check", "i8042.noaux", "i8042.nokbd", "cryptomgr.notests");
+            "no_timer_check", "i8042.noaux", "i8042.nokbd", "cryptomgr.notests",
+            "initcall_blacklist=crypto_kdf108_init");
     /** The chardev id and the port name the guest's agent looks for. */
     static final String PORT_NAME = "agent";
     /**
