@@ -4,15 +4,24 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.CoreConstants;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import ch.qos.logback.core.status.StatusUtil;
+import ch.qos.logback.core.util.StatusPrinter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import org.slf4j.ILoggerFactory;
+import org.slf4j.IMarkerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.BasicMarkerFactory;
+import org.slf4j.spi.MDCAdapter;
+import org.slf4j.spi.SLF4JServiceProvider;
 
 /**
  * The agent's logging, all in code: logback starts with {@link Console} (stderr, INFO), then
@@ -26,8 +35,60 @@ public final class Logging {
     private Logging() {}
 
     /**
-     * logback's configuration, found through META-INF/services/ch.qos.logback.classic.spi.Configurator
-     * when the first logger is asked for; it stops logback from looking for logback.xml.
+     * slf4j's provider for the agent, named by the launcher ({@code -Dslf4j.provider}): logback's own
+     * provider ({@code LogbackServiceProvider}) without its auto-configuration, which before it calls
+     * {@link Console} reads the jars' versions, looks through every jar for configurators, asks the
+     * security policy whether logback may get class loaders (which loads and parses the JDK's policy
+     * files) and links its string concatenations through method handles. Without the property (the
+     * tests, a JVM started by hand) slf4j finds logback's provider and that finds {@link Console}:
+     * the same configuration either way.
+     */
+    public static final class Provider implements SLF4JServiceProvider {
+        private LoggerContext context;
+        private IMarkerFactory markers;
+        private LogbackMDCAdapter mdc;
+
+        @Override
+        public void initialize() {
+            context = new LoggerContext();
+            context.setName(CoreConstants.DEFAULT_CONTEXT_NAME);
+            new Console().configure(context);
+            // As logback's provider does after configuring: its own problems (an appender that did
+            // not start) reach stderr.
+            if (!StatusUtil.contextHasStatusListener(context)) {
+                StatusPrinter.printInCaseOfErrorsOrWarnings(context);
+            }
+            context.start();
+            markers = new BasicMarkerFactory();
+            mdc = new LogbackMDCAdapter();
+            context.setMDCAdapter(mdc);
+        }
+
+        @Override
+        public ILoggerFactory getLoggerFactory() {
+            return context;
+        }
+
+        @Override
+        public IMarkerFactory getMarkerFactory() {
+            return markers;
+        }
+
+        @Override
+        public MDCAdapter getMDCAdapter() {
+            return mdc;
+        }
+
+        @Override
+        public String getRequestedApiVersion() {
+            return "2.0.99";
+        }
+    }
+
+    /**
+     * logback's configuration: {@link Provider} applies it, and logback's own provider finds it
+     * through META-INF/services/ch.qos.logback.classic.spi.Configurator when the first logger is
+     * asked for, which stops logback from looking for logback.xml.
      */
     public static final class Console extends ContextAwareBase implements Configurator {
         @Override
