@@ -12,6 +12,7 @@ import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import ch.qos.logback.core.status.StatusUtil;
+import ch.qos.logback.core.util.StatusListenerConfigHelper;
 import ch.qos.logback.core.util.StatusPrinter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import org.slf4j.IMarkerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.helpers.BasicMarkerFactory;
+import org.slf4j.helpers.Util;
 import org.slf4j.spi.MDCAdapter;
 import org.slf4j.spi.SLF4JServiceProvider;
 
@@ -52,9 +54,17 @@ public final class Logging {
         public void initialize() {
             context = new LoggerContext();
             context.setName(CoreConstants.DEFAULT_CONTEXT_NAME);
-            new Console().configure(context);
-            // As logback's provider does after configuring: its own problems (an appender that did
-            // not start) reach stderr.
+            // What logback's provider does around the configurators, in its order: an operator's
+            // -Dlogback.statusListenerClass, a configuration that throws reported and the agent
+            // started anyway, logback's own problems (an appender that did not start) on stderr.
+            try {
+                StatusListenerConfigHelper.installIfAsked(context);
+                Console console = new Console();
+                console.setContext(context);
+                console.configure(context);
+            } catch (RuntimeException e) {
+                Util.report("Failed to configure the agent's logging", e);
+            }
             if (!StatusUtil.contextHasStatusListener(context)) {
                 StatusPrinter.printInCaseOfErrorsOrWarnings(context);
             }
