@@ -150,12 +150,16 @@ public final class Main {
             // Before the sockets are published: a SIGTERM from the moment a host (or init) can see the agent
             // ends it through its shutdown, which removes what it published, not through the JVM's default.
             int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
+            SignalDuringStart signalDuringStart = new SignalDuringStart(Thread.currentThread());
             for (String name : new String[] {"TERM", "INT"}) {
-                Signal.handle(new Signal(name), sig -> loop.execute(() -> {
-                    if (agent.shutdown("SIG" + name)) {
-                        stoppedBySignal[0] = sig.getNumber();
-                    }
-                }));
+                Signal.handle(new Signal(name), sig -> {
+                    signalDuringStart.received(sig.getNumber());
+                    loop.execute(() -> {
+                        if (agent.shutdown("SIG" + name)) {
+                            stoppedBySignal[0] = sig.getNumber();
+                        }
+                    });
+                });
             }
             List<Transport> transports = new ArrayList<>();
             try {
@@ -165,14 +169,22 @@ public final class Main {
                 }
             } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
                 // fixed by the command line: a refusal of its options (2), which init does not retry for ever
+                signalDuringStart.startOver();
                 log.error("cannot serve the host: --socket-group {}: no such group", LogText.quote(e.getName()));
                 transports.forEach(Transport::close);
                 return 2;
             } catch (IOException | RuntimeException e) {
-                log.error("cannot serve the host: {}", startFailure(e));
+                int signal = signalDuringStart.startOver();
                 transports.forEach(Transport::close);
+                if (signal != 0) { // what failed is the wait the signal ended
+                    log.info("agentd exits {} (stopped by signal {} while starting)", 128 + signal, signal);
+                    return 128 + signal;
+                }
+                log.error("cannot serve the host: {}", startFailure(e));
                 return 1;
             }
+            // A signal during a start that succeeded is carried out by the loop, like any later one.
+            signalDuringStart.startOver();
             sessions.start();
             log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes, at most {} "
                     + "socket connections)", version(), describe(transports),

@@ -75,6 +75,11 @@ final class AgentProcess implements AutoCloseable {
         return launch(dir, List.of("--port", port.toString(), "--state-dir", dir.resolve("state").toString()));
     }
 
+    /** Launches the agent and returns at once, without waiting for anything. */
+    static AgentProcess launchOnly(String name, String... options) throws IOException {
+        return launch(newDir(name), List.of(options));
+    }
+
     /** Runs the launcher to completion (for options that make it exit); output is in the log. */
     static AgentProcess run(String name, String... options) throws IOException, InterruptedException {
         AgentProcess agent = launch(newDir(name), List.of(options));

@@ -77,6 +77,17 @@ class LauncherE2ETest {
     }
 
     @Test
+    void aSigtermWhileTheStartWaitsForItsPortEndsItAtOnceWith143() throws Exception {
+        AgentProcess agent = AgentProcess.launchOnly("term-in-port-wait", "--port-name", "agentd-test-no-such-port");
+        // Logged just before the transports start; the port is then looked for during 5 s.
+        agent.awaitLog("cgroups");
+        Thread.sleep(1000);
+        agent.signal(15);
+        assertEquals(143, agent.awaitExit(Duration.ofSeconds(3)), agent.logText());
+        assertTrue(agent.logText().contains("agentd exits 143 (stopped by signal 15 while starting)"), agent.logText());
+    }
+
+    @Test
     void aSocketAnotherAgentListensOnIsLeftAloneAndTheSecondAgentExitsOne() throws Exception {
         try (AgentProcess first = AgentProcess.start("first")) {
             Path socket = first.dir().resolve("agent.sock");
