@@ -153,12 +153,13 @@ public final class Main {
             SignalDuringStart signalDuringStart = new SignalDuringStart(Thread.currentThread());
             for (String name : new String[] {"TERM", "INT"}) {
                 Signal.handle(new Signal(name), sig -> {
-                    signalDuringStart.received(sig.getNumber());
+                    // Queued before the start is interrupted: a start that then fails closes the loop.
                     loop.execute(() -> {
                         if (agent.shutdown("SIG" + name)) {
                             stoppedBySignal[0] = sig.getNumber();
                         }
                     });
+                    signalDuringStart.received(sig.getNumber());
                 });
             }
             List<Transport> transports = new ArrayList<>();
@@ -168,7 +169,8 @@ public final class Main {
                     transports.add(t);
                 }
             } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
-                // fixed by the command line: a refusal of its options (2), which init does not retry for ever
+                // fixed by the command line: a refusal of its options (2), which init does not retry for
+                // ever, even when a signal came meanwhile (the group is looked up after the port's wait)
                 signalDuringStart.startOver();
                 log.error("cannot serve the host: --socket-group {}: no such group", LogText.quote(e.getName()));
                 transports.forEach(Transport::close);
@@ -176,8 +178,9 @@ public final class Main {
             } catch (IOException | RuntimeException e) {
                 int signal = signalDuringStart.startOver();
                 transports.forEach(Transport::close);
-                if (signal != 0) { // what failed is the wait the signal ended
-                    log.info("agentd exits {} (stopped by signal {} while starting)", 128 + signal, signal);
+                if (signal != 0) { // most often the wait the signal ended; the failure is said either way
+                    log.info("agentd exits {} (stopped by signal {} while starting: {})", 128 + signal, signal,
+                            startFailure(e));
                     return 128 + signal;
                 }
                 log.error("cannot serve the host: {}", startFailure(e));

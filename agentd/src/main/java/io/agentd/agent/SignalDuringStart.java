@@ -5,7 +5,9 @@ package io.agentd.agent;
  * whose driver has not made it yet is looked for up to 5 s), and the event loop that carries out a
  * signal's shutdown runs only after it: without this, a signal in that wait was acted on only when
  * the wait ended, and a port that never came made it exit 1. The signal handler interrupts the
- * starting thread instead, which ends the wait, and the start exits 128+N.
+ * starting thread instead, which ends the wait, and the start exits 128+N. (A transport's start
+ * must therefore not block in interruptible NIO channel I/O, which an interrupt would close; today
+ * they use libc calls and uninterruptible file reads.)
  */
 final class SignalDuringStart {
     private final Thread starter;

@@ -8,8 +8,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class SignalDuringStartTest {
-    private final SignalDuringStart signals = new SignalDuringStart(Thread.currentThread());
-
     @AfterEach
     void noInterruptLeftForTheNextTest() {
         Thread.interrupted();
@@ -17,6 +15,7 @@ class SignalDuringStartTest {
 
     @Test
     void aSignalDuringTheStartInterruptsTheStarterAndIsReturnedWhenTheStartIsOver() {
+        SignalDuringStart signals = new SignalDuringStart(Thread.currentThread()); // the test's own thread starts
         fromAnotherThread(() -> signals.received(15));
         assertTrue(Thread.currentThread().isInterrupted(), "the start's wait is ended");
         assertEquals(15, signals.startOver());
@@ -25,6 +24,7 @@ class SignalDuringStartTest {
 
     @Test
     void theFirstSignalIsTheOneReturned() {
+        SignalDuringStart signals = new SignalDuringStart(Thread.currentThread()); // the test's own thread starts
         fromAnotherThread(() -> signals.received(2));
         fromAnotherThread(() -> signals.received(15));
         assertEquals(2, signals.startOver());
@@ -32,6 +32,7 @@ class SignalDuringStartTest {
 
     @Test
     void aSignalAfterTheStartIsLeftToTheLoop() {
+        SignalDuringStart signals = new SignalDuringStart(Thread.currentThread()); // the test's own thread starts
         assertEquals(0, signals.startOver());
         fromAnotherThread(() -> signals.received(15));
         assertFalse(Thread.currentThread().isInterrupted());

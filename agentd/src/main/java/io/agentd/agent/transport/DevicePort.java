@@ -44,7 +44,8 @@ public final class DevicePort implements Transport {
      * How long a port not there at the agent's start is waited for before the start fails. The guest's
      * init loads the virtio drivers while the agent starts (scripts/guest/init): their probe normally
      * ends long before the agent looks, and this covers a slow one. (A port that never comes costs the
-     * start these seconds, the other transports included: they start after the port.)
+     * start these seconds, the other transports included: they start after the port. A SIGTERM or
+     * SIGINT ends the wait at once: Main's SignalDuringStart interrupts it.)
      */
     static final long START_WAIT_MILLIS = 5000;
     static final long START_RETRY_MILLIS = 20;
@@ -217,10 +218,12 @@ public final class DevicePort implements Transport {
 
     /**
      * {@code finder}'s answer, asked again every {@code retryMillis} while it fails, for up to
-     * {@code waitMillis}; then its last failure, saying how long it was waited for.
+     * {@code waitMillis}; then its last failure, saying how long it was waited for. The first miss is
+     * logged: otherwise the start says nothing during the wait.
      */
     static Path findWaiting(Finder finder, long waitMillis, long retryMillis) throws IOException {
         long start = System.nanoTime();
+        boolean missed = false;
         while (true) {
             try {
                 return finder.find();
@@ -228,6 +231,10 @@ public final class DevicePort implements Transport {
                 long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 if (waited >= waitMillis) {
                     throw new IOException(e.getMessage() + " (looked for " + waited + " ms)", e);
+                }
+                if (!missed) {
+                    missed = true;
+                    log.info("{}: waiting up to {} ms for it", e.getMessage(), waitMillis);
                 }
                 try {
                     Thread.sleep(Math.min(retryMillis, waitMillis - waited));

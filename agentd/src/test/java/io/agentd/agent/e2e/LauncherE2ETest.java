@@ -78,13 +78,14 @@ class LauncherE2ETest {
 
     @Test
     void aSigtermWhileTheStartWaitsForItsPortEndsItAtOnceWith143() throws Exception {
-        AgentProcess agent = AgentProcess.launchOnly("term-in-port-wait", "--port-name", "agentd-test-no-such-port");
-        // Logged just before the transports start; the port is then looked for during 5 s.
-        agent.awaitLog("cgroups");
-        Thread.sleep(1000);
+        AgentProcess agent = AgentProcess.launchOnly("term-in-port-wait", "--port-name", "agentd-test-no-such-port",
+                "--cgroup-root", "none");
+        // The wait's first line: the signal handlers are in place by then, and the wait lasts 5 s.
+        agent.awaitLog("waiting up to 5000 ms for it");
         agent.signal(15);
         assertEquals(143, agent.awaitExit(Duration.ofSeconds(3)), agent.logText());
-        assertTrue(agent.logText().contains("agentd exits 143 (stopped by signal 15 while starting)"), agent.logText());
+        assertTrue(agent.logText().contains("agentd exits 143 (stopped by signal 15 while starting: no virtio port"),
+                agent.logText());
     }
 
     @Test
