@@ -103,10 +103,7 @@ public final class DevicePort implements Transport {
     }
 
     private static int open(Path device) throws IOException {
-        if (!Files.exists(device)) {
-            throw new IOException(device + " does not exist");
-        }
-        int mode = (Integer) Files.getAttribute(device, "unix:mode");
+        int mode = (Integer) Files.getAttribute(existing(device), "unix:mode");
         if (FileType.of(mode) != FileType.S_IFCHR) {
             throw new IOException(device + " is not a character device");
         }

@@ -191,10 +191,7 @@ class PortLinkTest {
      */
     @Test
     void aSocketHostThatWroteAndClosedBeforeTheFirstEventHasItsFramesDispatched() {
-        hostWrites(pipe[1], new Frame(3, MessageType.CORE_PING, Empty.INSTANCE),
-                new Frame(4, MessageType.CORE_SHUTDOWN, null));
-        Os.close(pipe[1]);
-        pipe[1] = -1;
+        hostWroteAPingAndAShutdownAndClosed(pipe);
         link.attach(pipe[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
         loop.fire(pipe[0], Loop.READABLE | Loop.HANGUP);
         assertEquals(List.of("connected", "frame core.ping", "frame core.shutdown"), events);
@@ -395,10 +392,7 @@ class PortLinkTest {
         int[] pair = socketPair();
         PortLink socket = linkThatQueuesAReadyOnConnect(frame -> events.add("frame " + frame.type().wire()));
         try {
-            hostWrites(pair[1], new Frame(3, MessageType.CORE_PING, Empty.INSTANCE),
-                    new Frame(4, MessageType.CORE_SHUTDOWN, null));
-            Os.close(pair[1]);
-            pair[1] = -1;
+            hostWroteAPingAndAShutdownAndClosed(pair);
             socket.attach(pair[0], PortLink.Splicing.SPLICE_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
             loop.fire(pair[0], Loop.READABLE | Loop.WRITABLE);
             assertEquals(List.of("frame core.ping", "frame core.shutdown"), events);
@@ -425,6 +419,17 @@ class PortLinkTest {
             }
         });
         return greeting;
+    }
+
+    /**
+     * The host's side, {@code ends[1]}, writes a core.ping (id 3) and a core.shutdown (id 4) and
+     * closes; {@code ends[1]} becomes -1 so that the test's cleanup leaves it alone.
+     */
+    private static void hostWroteAPingAndAShutdownAndClosed(int[] ends) {
+        hostWrites(ends[1], new Frame(3, MessageType.CORE_PING, Empty.INSTANCE),
+                new Frame(4, MessageType.CORE_SHUTDOWN, null));
+        Os.close(ends[1]);
+        ends[1] = -1;
     }
 
     /** The host's side writes {@code frames}, encoded, in one write. */
