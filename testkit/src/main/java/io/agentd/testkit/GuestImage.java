@@ -107,12 +107,14 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
         if (version == null || version.isBlank()) {
             throw new GuestVmException(env + " does not set KERNEL_VERSION");
         }
-        boolean vmlinux = startsWith(kernel, 0, ELF64_LE) && startsWith(kernel, ELF_MACHINE_OFFSET, ELF_MACHINE_X86_64);
-        if (!vmlinux && !startsWith(kernel, BZIMAGE_MAGIC_OFFSET, BZIMAGE_MAGIC)) {
+        byte[] kernelHead = head(kernel, BZIMAGE_MAGIC_OFFSET + BZIMAGE_MAGIC.length);
+        boolean vmlinux = has(kernelHead, 0, ELF64_LE) && has(kernelHead, ELF_MACHINE_OFFSET, ELF_MACHINE_X86_64);
+        if (!vmlinux && !has(kernelHead, BZIMAGE_MAGIC_OFFSET, BZIMAGE_MAGIC)) {
             throw new GuestVmException("the kernel " + kernel + " is neither an x86-64 ELF (vmlinux) nor an x86 bzImage"
                     + " (no \"HdrS\" at offset 0x202): truncated or not a kernel; rebuild the image");
         }
-        if (!startsWith(initrd, 0, LZ4_LEGACY) && !startsWith(initrd, 0, GZIP) && !startsWith(initrd, 0, CPIO_NEWC)) {
+        byte[] initrdHead = head(initrd, CPIO_NEWC.length);
+        if (!has(initrdHead, 0, LZ4_LEGACY) && !has(initrdHead, 0, GZIP) && !has(initrdHead, 0, CPIO_NEWC)) {
             throw new GuestVmException("the initramfs " + initrd + " is not an lz4 (legacy), gzip or cpio archive:"
                     + " truncated or not an initramfs; rebuild the image");
         }
@@ -150,20 +152,24 @@ public record GuestImage(Path dir, Path kernel, Path initrd, String kernelVersio
         return vars;
     }
 
-    private static boolean startsWith(Path file, int offset, byte[] magic) throws GuestVmException {
+    /** Up to the first {@code length} bytes of the file (fewer when it is shorter). */
+    private static byte[] head(Path file, int length) throws GuestVmException {
         try (InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(offset + magic.length);
-            if (head.length < offset + magic.length) {
-                return false;
-            }
-            for (int i = 0; i < magic.length; i++) {
-                if (head[offset + i] != magic[i]) {
-                    return false;
-                }
-            }
-            return true;
+            return in.readNBytes(length);
         } catch (IOException e) {
             throw new GuestVmException("cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static boolean has(byte[] head, int offset, byte[] magic) {
+        if (head.length < offset + magic.length) {
+            return false;
+        }
+        for (int i = 0; i < magic.length; i++) {
+            if (head[offset + i] != magic[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 }
