@@ -37,6 +37,12 @@ public final class HostEventLog {
      */
     private final Window connections = new Window("lines of connections opened and closed");
 
+    /**
+     * A link's input paused because its host reads none of its answers, and resumed: a host that
+     * sends without reading until the pause, then reads it all, and again, makes two lines a cycle.
+     */
+    private final Window flowControl = new Window("lines of port input paused and resumed");
+
     public HostEventLog(Loop loop) {
         this.loop = loop;
     }
@@ -80,6 +86,20 @@ public final class HostEventLog {
     void stdinRefused(long id, String errnoName, String message) {
         if (refusals.takeLine()) {
             log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.message(message));
+        }
+    }
+
+    /** A link stopped reading its host's input: {@code queuedBytes} of answers wait unread. */
+    void inputPaused(long queuedBytes) {
+        if (flowControl.takeLine()) {
+            log.warn("host is not reading: {} bytes queued, pausing port input", queuedBytes);
+        }
+    }
+
+    /** A link reads its host's input again: its answers are back under the mark. */
+    void inputResumed() {
+        if (flowControl.takeLine()) {
+            log.info("host reads again, port input resumed");
         }
     }
 

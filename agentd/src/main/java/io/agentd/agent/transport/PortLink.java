@@ -468,7 +468,7 @@ public final class PortLink implements HostOutput {
         if (state == State.CONNECTED) {
             if (waterMarks.inputShouldPause(q)) {
                 reg.setRead(false);
-                log.warn("host is not reading: {} bytes queued, pausing port input", q);
+                hostEvents.inputPaused(q);
             }
             if (!reg.writing() && flushAtTurnEnd == null) {
                 flushAtTurnEnd = loop.schedule(0, flushTask);
@@ -496,7 +496,7 @@ public final class PortLink implements HostOutput {
             } else {
                 readAgainIfAllowed();
             }
-            log.info("host reads again, port input resumed");
+            hostEvents.inputResumed();
         }
         if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.LibC;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The link's state machine on a scripted loop: the port is one end of a pipe (the kernel moves the
@@ -151,6 +154,38 @@ class PortLinkTest {
         assertFalse(loop.registration(port).reading(), "input paused");
         loop.advance(0);
         assertTrue(loop.registration(port).reading(), "input resumed");
+    }
+
+    /**
+     * A host that sends without reading until its input pauses, then reads it all, and again, makes
+     * two lines a cycle; they share {@link HostEventLog}'s rate (logging is synchronous on the loop
+     * thread, and the guest's console is a serial port). Each line went out unlimited before.
+     */
+    @Test
+    void pausesAndResumesInALoopLogAtTheHostEventRate() throws Exception {
+        int port = connectOnWriteEnd();
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(PortLink.class);
+        logger.addAppender(lines);
+        ByteBuffer sink = ByteBuffer.allocateDirect(64 * 1024);
+        try {
+            for (int cycle = 0; cycle < 100; cycle++) {
+                queueOutput((int) (HIGH_WATER * QueueWaterMarks.INPUT_PAUSE_FACTOR));
+                assertFalse(loop.registration(port).reading(), "input paused in cycle " + cycle);
+                loop.advance(0);
+                assertTrue(loop.registration(port).reading(), "input resumed in cycle " + cycle);
+                sink.clear();
+                Os.read(pipe[0], sink);
+            }
+        } finally {
+            logger.detachAppender(lines);
+        }
+        long flowLines = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.contains("pausing port input") || m.contains("port input resumed")).count();
+        assertTrue(flowLines > 0, "the first pauses and resumes are logged");
+        assertTrue(flowLines <= HostEventLog.LINES_PER_SECOND,
+                "at most the host-event rate in the test's second, not 200: " + flowLines);
     }
 
     /**
