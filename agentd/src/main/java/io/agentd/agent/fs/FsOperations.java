@@ -199,7 +199,7 @@ final class FsOperations {
     private List<FsEntryInfo> list(Path dir) throws FsFailure {
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+        try (DirectoryStream<Path> stream = FsTrees.openDirectoryStream(dir, "list " + dir)) {
             for (Path child : stream) {
                 FsEntryInfo info = statOrSkip(child);
                 if (info == null) {
@@ -289,7 +289,7 @@ final class FsOperations {
                 }
             }
             if (a.mode() != null) {
-                Files.setAttribute(p, "unix:mode", a.mode().intValue() & 07777, links);
+                setMode(p, shown, follow, a.mode().intValue() & 07777);
             }
             if (a.atime() != null || a.mtime() != null) {
                 setTimes(p, shown, follow, a.atime(), a.mtime());
@@ -298,6 +298,19 @@ final class FsOperations {
             throw FsErrors.from(e, "setstat " + shown);
         } catch (UnsupportedOperationException e) {
             throw new FsFailure(95, "setstat " + shown + ": " + e.getMessage() + " (os error 95)");
+        }
+    }
+
+    /**
+     * chmod(2), or without following a link fchmodat(2) with AT_SYMLINK_NOFOLLOW (a link itself is
+     * EOPNOTSUPP: Linux has no mode for links). Not the JDK's no-follow setter: it opens the file
+     * O_RDONLY|O_NOFOLLOW for fchmod, which held the worker in open(2) on a FIFO until a writer came,
+     * opened a device, and failed EACCES for an owner without read permission, who may chmod.
+     */
+    private static void setMode(Path p, Path shown, boolean follow, int mode) throws FsFailure {
+        int flags = follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW;
+        if (Os.libc().fchmodat(LibC.AT_FDCWD, Os.cString(p.toString()), mode, flags) != 0) {
+            throw FsFailure.of(Os.errno(), "setstat " + shown);
         }
     }
 
@@ -476,15 +489,16 @@ final class FsOperations {
     /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */
     private static void takeOver(FsReplacedFile replaced, Path temp, FileChannel ch, Path path) throws FsFailure {
         try {
-            replaced.applyTo(temp);
-        } catch (IOException e) {
+            replaced.applyTo(ch);
+        } catch (FsFailure e) {
             try {
                 ch.close();
                 Files.deleteIfExists(temp);
             } catch (IOException ignored) {
                 // the temp name is ours alone; nothing else to do
             }
-            throw FsErrors.from(e, "atomic upload to " + path + ": giving its temporary file the mode of the old file");
+            throw new FsFailure(e.errno(), "atomic upload to " + path + ": giving its temporary file the mode of the old file: "
+                    + e.getMessage());
         }
     }
 
@@ -492,7 +506,7 @@ final class FsOperations {
         long number = handles.nextNumber();
         FsHandle.Dir dir;
         try {
-            dir = new FsHandle.Dir(number, id, path, Files.newDirectoryStream(path));
+            dir = new FsHandle.Dir(number, id, path, FsTrees.openDirectoryStream(path, "opendir " + path));
         } catch (IOException e) {
             throw FsErrors.from(e, "opendir " + path);
         }

@@ -1,7 +1,9 @@
 package io.agentd.agent.fs;
 
 import io.agentd.agent.sys.FileType;
+import io.agentd.agent.sys.Os;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -33,21 +35,23 @@ record FsReplacedFile(int mode, int uid, int gid) {
     }
 
     /**
-     * Gives {@code temp} this file's owner and group where the agent may (root may; a user may
-     * give its own file a group it is in, and an owner it may not set is left as it is), then its
-     * mode; chown first, as it clears set-id bits.
+     * Gives the open temporary file this file's owner and group where the agent may (root may; a
+     * user may give its own file a group it is in, and an owner it may not set is left as it is),
+     * then its mode; chown first, as it clears set-id bits. Through the descriptor, never the
+     * temporary file's name: that name is in the destination's directory, where whoever may write
+     * there can put a link to another file in its place between the create and these calls, and
+     * chown(2) and chmod(2) follow links (a root upload would have given that file the old file's
+     * owner and mode).
      */
-    void applyTo(Path temp) throws IOException {
-        setQuietly(temp, "unix:gid", gid);
-        setQuietly(temp, "unix:uid", uid);
-        Files.setAttribute(temp, "unix:mode", mode);
-    }
-
-    private static void setQuietly(Path temp, String attribute, int id) {
-        try {
-            Files.setAttribute(temp, attribute, id);
-        } catch (IOException notPermitted) {
-            // EPERM: the user's rights do not allow it; the file stays the user's own
+    void applyTo(FileChannel temp) throws FsFailure {
+        int fd = ChannelDescriptor.fd(temp);
+        if (fd < 0) {
+            throw new FsFailure(FsFailure.EIO, "the temporary file's descriptor is unknown on this JDK");
+        }
+        Os.libc().fchown(fd, -1, gid); // EPERM: the user's rights do not allow it; the file stays the user's own
+        Os.libc().fchown(fd, uid, -1);
+        if (Os.libc().fchmod(fd, mode) != 0) {
+            throw FsFailure.of(Os.errno(), "fchmod");
         }
     }
 }

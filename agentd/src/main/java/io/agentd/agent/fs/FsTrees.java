@@ -142,6 +142,50 @@ final class FsTrees {
         return fd;
     }
 
+    /**
+     * The entries of the directory at {@code dir} (a link there followed, as opendir(3) does), each
+     * named under {@code dir}. Not the JDK's newDirectoryStream of {@code dir}: it opens the path
+     * O_RDONLY without O_DIRECTORY or O_NONBLOCK before it checks anything, so a FIFO there held the
+     * worker in open(2) until a writer came (no close reaches it), and a device there was opened.
+     * Here the directory is opened O_DIRECTORY|O_NONBLOCK (anything else is ENOTDIR, nothing waits
+     * or is opened), and the JDK's stream reads that same directory through /proc/self/fd/N.
+     */
+    static DirectoryStream<Path> openDirectoryStream(Path dir, String what) throws FsFailure, IOException {
+        int fd = Os.libc().open(Os.cString(dir.toString()), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK
+                | LibC.O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw FsFailure.of(Os.errno(), what);
+        }
+        DirectoryStream<Path> stream;
+        try {
+            stream = Files.newDirectoryStream(Path.of("/proc/self/fd/" + fd));
+        } finally {
+            Os.libc().close(fd); // the stream holds a descriptor of its own on the directory
+        }
+        return new DirectoryStream<>() {
+            @Override
+            public Iterator<Path> iterator() {
+                Iterator<Path> entries = stream.iterator();
+                return new Iterator<>() {
+                    @Override
+                    public boolean hasNext() {
+                        return entries.hasNext();
+                    }
+
+                    @Override
+                    public Path next() {
+                        return dir.resolve(entries.next().getFileName());
+                    }
+                };
+            }
+
+            @Override
+            public void close() throws IOException {
+                stream.close();
+            }
+        };
+    }
+
     /** {@code name} in the directory open as descriptor {@code fd}, as a path the kernel resolves from that directory. */
     private static String at(int fd, Path name) {
         return "/proc/self/fd/" + fd + "/" + name;

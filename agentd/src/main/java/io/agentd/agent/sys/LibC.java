@@ -185,6 +185,12 @@ public interface LibC {
      */
     int utimensat(int dirFd, @In byte[] nulTerminatedPath, @In long[] times, int flags);
 
+    /**
+     * chmod(2) relative to a directory; with AT_SYMLINK_NOFOLLOW glibc (2.32+) names the file by an
+     * O_PATH descriptor and never opens it, and a link is EOPNOTSUPP.
+     */
+    int fchmodat(int dirFd, @In byte[] nulTerminatedPath, int mode, int flags);
+
     // ---- clocks ----------------------------------------------------------------------------
 
     int CLOCK_REALTIME = 0;

@@ -638,6 +638,47 @@ class FsServiceTest {
     }
 
     /**
+     * ListDir, OpenDir and a no-follow SetStat of a mode name a FIFO without opening it: the JDK's
+     * directory stream and its no-follow chmod open the path O_RDONLY without O_NONBLOCK, which held
+     * a worker in open(2) until a writer came (before the fix the first two requests took both
+     * workers for good and nothing after them was answered).
+     */
+    @Test
+    void listingOrChmoddingAFifoNeverOpensItOrHoldsAWorker() throws Exception {
+        FsWorkers two = new FsWorkers(2);
+        FsService service = serviceOn(two);
+        try {
+            Path fifo = mkfifo("fifo");
+            Path link = dir.resolve("link-to-fifo");
+            Files.createSymbolicLink(link, fifo);
+            Files.writeString(dir.resolve("entry"), "x");
+            service.onRequest(1, new FsRequest(new FsOp.ListDir(fifo.toString()), null, true));
+            service.onRequest(2, new FsRequest(new FsOp.OpenDir(link.toString()), null, true));
+            service.onRequest(3, new FsRequest(new FsOp.SetStat(fifo.toString(), false,
+                    new FsSetAttrs(0600L, null, null, null, null, null)), null, true));
+            service.onRequest(4, new FsRequest(new FsOp.SetStat(link.toString(), false,
+                    new FsSetAttrs(0600L, null, null, null, null, null)), null, true));
+            service.onRequest(5, new FsRequest(new FsOp.ListDir(dir.toString()), null, true));
+            runLoopUntil(5);
+            assertEquals("ENOTDIR", response(1).errnoName(), response(1).toString());
+            assertEquals("ENOTDIR", response(2).errnoName(), response(2).toString());
+            assertTrue(response(3).ok(), "the FIFO's own mode is set: " + response(3));
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fifo,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS)));
+            assertEquals(95, response(4).errno(), "a link has no mode of its own (EOPNOTSUPP): " + response(4));
+            FsResponse listed = response(5);
+            assertTrue(listed.ok(), listed.toString());
+            java.util.List<String> names = ((FsResponseData.Entries) listed.data()).entries().stream()
+                    .map(FsEntryInfo::path).sorted().toList();
+            assertEquals(java.util.List.of(dir.resolve("entry").toString(), fifo.toString(), link.toString()), names,
+                    "entries named under the directory the host gave, not /proc/self/fd");
+            assertEquals(0, service.openHandles());
+        } finally {
+            two.shutdown();
+        }
+    }
+
+    /**
      * A file stat calls regular but whose reads wait until data comes (/proc/kmsg until the kernel
      * logs, tracefs's trace_pipe, a FUSE stream; reading the real ones here would take the machine's
      * kernel messages) is stood for by a FIFO, its handle made as fs opens files (WaitFreeFiles):
