@@ -35,6 +35,13 @@ public final class EventLoop implements Loop, AutoCloseable {
      * is O(n) and runs after at least n/2 cancels, so a cancel stays O(1) amortized.
      */
     static final int SWEEP_MIN_CANCELLED = 1024;
+    /**
+     * The longest delay a timer is given (about 73 years; a longer one waits that long). Deadlines
+     * are nanoTime values ordered by their difference, which overflows past 2^63 ns: a delay near
+     * Long.MAX_VALUE (a host's timeout_ms of 2^63-1, say) sorted before timers already due, which
+     * then waited behind it (the reaper's sweep among them), and the loop's wait overflowed to none.
+     */
+    static final long MAX_DELAY_MILLIS = TimeUnit.NANOSECONDS.toMillis(Long.MAX_VALUE / 4);
 
     private final Epoll epoll;
     private final Map<Long, EpollRegistration> registrations = new HashMap<>();
@@ -72,7 +79,8 @@ public final class EventLoop implements Loop, AutoCloseable {
 
     @Override
     public Timer schedule(long delayMillis, Runnable task) {
-        ScheduledTask t = new ScheduledTask(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis),
+        long delay = Math.min(Math.max(delayMillis, 0), MAX_DELAY_MILLIS);
+        ScheduledTask t = new ScheduledTask(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay),
                 nextTimerSeq++, task);
         timers.add(t);
         return t;

@@ -315,9 +315,10 @@ public final class Sessions {
                 + " for an attach", s.id, s.number);
     }
 
+    /** The request's timeout_ms, or null for none: absent, or 2^63 or more (a u64 read as negative), which means none. */
     private static Long timeoutOf(ExecRequest req) {
         Long t = req.timeoutMs();
-        return t == null ? null : (t < 0 ? Long.MAX_VALUE : t); // u64 past 2^63: never, in practice
+        return t == null || t < 0 ? null : t;
     }
 
     /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */

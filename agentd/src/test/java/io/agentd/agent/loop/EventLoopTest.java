@@ -83,6 +83,36 @@ class EventLoopTest {
         assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(100), "the loop waited for the last timer");
     }
 
+    /**
+     * A timer for "never" (Long.MAX_VALUE ms) scheduled while another is already due does not hold
+     * that one back: before the clamp its deadline's difference to the due one overflowed, it sorted
+     * first, and the due timer waited behind it (for the reaper's sweep, until the session ended).
+     */
+    @Test
+    void aTimerForNeverDoesNotHoldBackOneAlreadyDue() throws Exception {
+        List<String> ran = new ArrayList<>();
+        loop.schedule(1, () -> ran.add("due"));
+        Thread.sleep(20); // due before the loop's first turn
+        loop.schedule(Long.MAX_VALUE, () -> ran.add("never"));
+        loop.schedule(Long.MIN_VALUE, () -> ran.add("now"));
+        loop.schedule(50, () -> {
+            ran.add("50");
+            loop.stop();
+        });
+        Thread guard = new Thread(() -> {
+            try {
+                Thread.sleep(5000);
+                loop.execute(loop::stop);
+            } catch (InterruptedException e) {
+                // the loop stopped on its own
+            }
+        });
+        guard.start();
+        loop.run();
+        guard.interrupt();
+        assertEquals(List.of("due", "now", "50"), ran);
+    }
+
     @Test
     void executeFromAnotherThreadWakesABlockedLoop() throws Exception {
         CompletableFuture<Boolean> ranOnLoop = new CompletableFuture<>();
