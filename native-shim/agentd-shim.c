@@ -43,10 +43,12 @@
  *     to cgroup.procs) takes the cgroup core's rwsem for writing, which waits for an RCU grace
  *     period whenever no other move came just before: milliseconds, on every command run alone;
  *     creating it there waits for none. Where clone3 cannot (a kernel without it, or without
- *     CLONE_INTO_CGROUP, or not x86-64, where the trampoline below is written), and on any failure
- *     of clone3, the spawn is made again the old way and the child joins by writing "0" (itself) to
- *     the cgroup's cgroup.procs, opened relative to that fd; a cgroup that refuses the child then
- *     fails at that step, with its errno. (The fd is closed with the rest by close_range.)
+ *     CLONE_INTO_CGROUP, or not x86-64, where the trampoline below is written), the spawn is made
+ *     again the old way and the child joins by writing "0" (itself) to the cgroup's cgroup.procs,
+ *     opened relative to that fd; a cgroup that refuses the child then fails at that step, with its
+ *     errno. (The fd is closed with the rest by close_range.) A clone3 the cgroup refuses (EAGAIN at
+ *     its pids.max) fails the spawn at that step too, never the old way: a move in through
+ *     cgroup.procs is not checked against pids.max, and would run what the limit forbids.
  *  8. An agent holding many fds (10,000 sessions hold 40,000) would pay for all of them in every
  *     spawn: the clone copies its fd table, and the exec or close_range closes each copy one by one.
  *     So when spec->keep_below is set, the agent has put every fd the child needs below it, and the
@@ -519,9 +521,12 @@ __asm__(".pushsection .text\n"
 #define HAVE_CLONE3_RUN 1
 #endif
 
-/* The child created in its session's cgroup (rule 7): its pid, or -1 when clone3 cannot or did not
- * (the old way is then taken). */
-static pid_t clone_into_cgroup(struct child *c, int flags, char *stack, size_t stack_size, int *pidfd)
+/* The child created in its session's cgroup (rule 7): its pid; or -1 with *refusal 0 when clone3
+ * cannot (the old way is then taken); or -1 with *refusal EAGAIN when the cgroup is at its pids.max,
+ * which the old way would not see: a move in through cgroup.procs is not checked against pids.max,
+ * so a session limited to 0 tasks ran its command. */
+static pid_t clone_into_cgroup(struct child *c, int flags, char *stack, size_t stack_size, int *pidfd,
+                               int *refusal)
 {
 #ifdef HAVE_CLONE3_RUN
     struct clone3_args args = {
@@ -537,8 +542,14 @@ static pid_t clone_into_cgroup(struct child *c, int flags, char *stack, size_t s
     if (pid > 0)
         return (pid_t)pid;
     c->born_in_cgroup = 0;
+    /* EAGAIN is the cgroup's pids.max (or the process limit, which the old way meets as well). Any
+     * other failure takes the old way: a kernel without clone3 or CLONE_INTO_CGROUP (ENOSYS, E2BIG,
+     * EINVAL), a seccomp filter that refuses clone3 (EPERM, in some containers), a directory that is
+     * no cgroup (EBADF); a cgroup that refuses the child for another reason refuses the move too. */
+    if (pid == -EAGAIN)
+        *refusal = EAGAIN;
 #else
-    (void)c, (void)flags, (void)stack, (void)stack_size;
+    (void)c, (void)flags, (void)stack, (void)stack_size, (void)refusal;
 #endif
     *pidfd = -1;
     return -1;
@@ -547,13 +558,13 @@ static pid_t clone_into_cgroup(struct child *c, int flags, char *stack, size_t s
 /* clone with CLONE_PIDFD (the pidfd comes with the pid, no race with a reaper), or without it on
  * kernels before 5.2, where the pidfd is opened afterwards (or is -1 before 5.3). With a cgroup to
  * join, clone3 first (rule 7). The stack is the top CHILD_STACK_BYTES of the child's memory. */
-static pid_t clone_child(struct child *c, char *stack, int *pidfd)
+static pid_t clone_child(struct child *c, char *stack, int *pidfd, int *cgroup_refusal)
 {
     int flags = CLONE_VM | CLONE_VFORK | (c->spec->keep_below > 0 ? CLONE_FILES : 0);
     *pidfd = -1;
     if (c->spec->join_cgroup) {
-        pid_t born = clone_into_cgroup(c, flags, stack, CHILD_STACK_BYTES, pidfd);
-        if (born > 0)
+        pid_t born = clone_into_cgroup(c, flags, stack, CHILD_STACK_BYTES, pidfd, cgroup_refusal);
+        if (born > 0 || *cgroup_refusal != 0)
             return born;
     }
     flags |= SIGCHLD;
@@ -592,12 +603,15 @@ EXPORT int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spaw
         return failed(result, STAGE_CLONE, err);
     }
     int pidfd;
-    pid_t pid = clone_child(&c, memory.base + memory.size - CHILD_STACK_BYTES, &pidfd);
+    int cgroup_refusal = 0;
+    pid_t pid = clone_child(&c, memory.base + memory.size - CHILD_STACK_BYTES, &pidfd, &cgroup_refusal);
     int clone_errno = errno;
     __atomic_store_n(&result->child, 0, __ATOMIC_SEQ_CST);  /* rule 9: before any waitpid */
     restore_signals(&old_mask);
     give_back_memory(&memory);
 
+    if (pid == -1 && cgroup_refusal != 0)
+        return failed(result, STAGE_CGROUP, cgroup_refusal);
     if (pid == -1)
         return failed(result, STAGE_CLONE, clone_errno);
     /* The child has exec'd or exited: its report is final. */

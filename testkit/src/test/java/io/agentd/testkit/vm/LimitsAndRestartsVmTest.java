@@ -46,6 +46,20 @@ class LimitsAndRestartsVmTest {
         assertEquals("healthy\n", agentctl().run("exec", "--", "echo", "healthy").stdout());
     }
 
+    /**
+     * A session its pids.max allows no task is refused before its command runs: clone3 into the
+     * cgroup fails EAGAIN, and the spawn used to be made again the old way, whose move in through
+     * cgroup.procs the kernel does not check against pids.max: the command ran ("hi").
+     */
+    @Test
+    @Order(2)
+    void aSessionAllowedNoTaskIsRefusedAndNeverRuns() throws Exception {
+        Agentctl.Result r = agentctl().run("exec", "--pids", "0", "--", "echo", "hi");
+        assertEquals(126, r.exit(), r.toString());
+        assertEquals("", r.stdout(), r.toString());
+        assertTrue(r.stderr().contains("resource_limit") && r.stderr().contains("cgroup"), r.stderr());
+    }
+
     @Test
     @Order(3)
     void aMemoryHogIsOomKilledAtMemory() throws Exception {
