@@ -334,6 +334,11 @@ static void switch_user(struct child *c)
     STEP(c, syscall(SYS_setresgid, (gid_t)s->gid, (gid_t)s->gid, (gid_t)s->gid));
     at_stage(c, STAGE_SETUID);
     STEP(c, syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid));
+    /* The new euid set the dumpable flag of the memory this child shares with the agent to
+     * fs.suid_dumpable: at 1 the agent stayed dumpable for good, and this child, a process of the
+     * target user until its exec, could be ptraced into the agent's memory. Back to 0 at once (the
+     * exec gives the target a flag of its own). */
+    STEP(c, syscall(SYS_prctl, PR_SET_DUMPABLE, 0L, 0L, 0L, 0L));
 }
 
 /* As the target user: a directory it may not enter fails here (EACCES), as it would for it. */

@@ -74,6 +74,32 @@ class CredentialsTest {
         return Long.parseUnsignedLong(status.get(set), 16);
     }
 
+    /**
+     * The child shares the agent's memory until its exec, and the kernel sets that memory's dumpable
+     * flag to fs.suid_dumpable whenever the effective uid changes: with the sysctl at 1, a spawn as
+     * another user left the agent dumpable for good (and the child, between its setresuid and its
+     * exec a process of that user, could be ptraced into the agent's memory). The child sets it
+     * back to 0 right after setresuid. The sysctl is restored afterwards.
+     */
+    @Test
+    void aSpawnAsAnotherUserLeavesTheAgentUndumpableWhateverSuidDumpableSays() throws Exception {
+        final int prGetDumpable = 3;
+        Path sysctl = Path.of("/proc/sys/fs/suid_dumpable");
+        String before = Files.readString(sysctl).trim();
+        int dumpableBefore = io.agentd.agent.sys.Os.libc().prctl(prGetDumpable, 0, 0, 0, 0);
+        try {
+            Files.writeString(sysctl, "1");
+            assertEquals(0, io.agentd.agent.sys.Os.libc().prctl(io.agentd.agent.sys.LibC.PR_SET_DUMPABLE, 0, 0, 0, 0));
+            Map<String, String> child = childStatus(USER, false);
+            assertEquals(four(UserDb.system().resolve(USER).uid()), child.get("Uid"), "the child ran as the user");
+            assertEquals(0, io.agentd.agent.sys.Os.libc().prctl(prGetDumpable, 0, 0, 0, 0),
+                    "the agent (here the test JVM) is still not dumpable");
+        } finally {
+            Files.writeString(sysctl, before);
+            io.agentd.agent.sys.Os.libc().prctl(io.agentd.agent.sys.LibC.PR_SET_DUMPABLE, dumpableBefore, 0, 0, 0);
+        }
+    }
+
     @Test
     void anotherUserGetsExactlyItsIdsAndGroupsAndNoCapabilities() throws Exception {
         TargetUser u = UserDb.system().resolve(USER);
