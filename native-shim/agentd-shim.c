@@ -73,7 +73,7 @@
  *   keep_below (rule 8, when set);
  *   the session's cgroup joined (join_cgroup; unless born there, rule 7); setsid and the
  *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
- *   setgroups, setresgid, setresuid; chdir as the target user (so a directory the user cannot reach
+ *   setgroups, setresgid, setresuid (and the shared memory made non-dumpable again); chdir as the target user (so a directory the user cannot reach
  *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
  *
  * The profiles (docs/SECURITY.md says what each one stops and what it does not):

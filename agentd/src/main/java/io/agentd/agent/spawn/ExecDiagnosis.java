@@ -113,6 +113,9 @@ final class ExecDiagnosis {
             return "";
         }
         byte[] head = readHead(program);
+        if (head.length == 0) {
+            return ""; // no longer a regular file (a command swapped it): nothing to say of it
+        }
         if (head.length < 2 || head[0] != '#' || head[1] != '!') {
             return " (" + named(program, spec) + "exists: its ELF interpreter, the dynamic loader, is missing)";
         }
@@ -147,22 +150,37 @@ final class ExecDiagnosis {
     }
 
     /**
-     * The file's first bytes, opened non-blocking: a command can swap the regular file for a FIFO
-     * after the check above, and a blocking open of a FIFO would stop the loop thread, and with it
-     * the agent, until a writer came.
+     * The file's first bytes, or none when it is not a regular file now. A command can swap the
+     * regular file checked above for a FIFO, whose blocking open would stop the loop thread (and
+     * the agent) until a writer came, or for a link to a device, which the agent (root) would open
+     * (a watchdog opened and closed reboots the guest). So the path is named by an O_PATH
+     * descriptor (which opens nothing), its type read through /proc/self/fd/N, and only a regular
+     * file opened, through that same N, non-blocking.
      */
-    private static byte[] readHead(Path program) throws IOException {
+    static byte[] readHead(Path program) throws IOException {
         LibC libc = Os.libc();
-        int fd = libc.open(Os.cString(program.toString()), LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
-        if (fd < 0) {
+        int named = libc.open(Os.cString(program.toString()), LibC.O_PATH | LibC.O_CLOEXEC, 0);
+        if (named < 0) {
             throw new IOException("open: " + Os.errnoName(Os.errno()));
         }
         try {
-            byte[] buf = new byte[SHEBANG_BYTES];
-            long n = libc.read(fd, buf, buf.length);
-            return n <= 0 ? new byte[0] : Arrays.copyOf(buf, (int) n);
+            Path self = Path.of("/proc/self/fd/" + named);
+            if (!Files.isRegularFile(self)) {
+                return new byte[0];
+            }
+            int fd = libc.open(Os.cString(self.toString()), LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("open: " + Os.errnoName(Os.errno()));
+            }
+            try {
+                byte[] buf = new byte[SHEBANG_BYTES];
+                long n = libc.read(fd, buf, buf.length);
+                return n <= 0 ? new byte[0] : Arrays.copyOf(buf, (int) n);
+            } finally {
+                libc.close(fd);
+            }
         } finally {
-            libc.close(fd);
+            libc.close(named);
         }
     }
 

@@ -122,9 +122,9 @@ public final class Spawner {
         int[] childFds = {stdio[0], stdio[1], stdio[2], cgroupFd};
         synchronized (slots) {
             if (slots.worthIt(childFds)) {
-                int[] placed = slots.place(childFds);
                 ShimSpec call;
                 try {
+                    int[] placed = slots.place(childFds); // in the try: a dup3 failing half-way leaves slots used
                     call = spawnOnce(new ShimSpec(spec, env, searchPath(env), Arrays.copyOf(placed, 3), user,
                             placed[3], slots.keepBelow()));
                 } finally {
