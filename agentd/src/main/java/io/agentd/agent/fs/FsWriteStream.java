@@ -368,6 +368,18 @@ final class FsWriteStream implements FsService.Active {
         }
     }
 
+    /**
+     * Another fs request came on this Write's id: the host's data from now on could be either's, so
+     * the Write fails (EINVAL) with nothing more written, and its data is dropped to its empty chunk.
+     */
+    void failOnIdReused() {
+        if (!ended) {
+            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": another fs request came on id " + id
+                    + " while this Write was in progress, so the data that follows could be either's; " + written
+                    + " bytes written, nothing after (os error 22)"));
+        }
+    }
+
     private void fail(FsFailure failure) {
         ended = true;
         closeDigest();

@@ -109,6 +109,41 @@ class FsServiceTest {
         assertTrue(response(4).ok());
     }
 
+    /**
+     * A second request on the id of a Write in progress: the data that follows could be either's, so
+     * the Write fails and the file keeps only what came before. Before, the refused request's data
+     * went into the first Write's file and its empty chunk ended that Write with ok: true.
+     */
+    @Test
+    void aSecondRequestOnAWritesIdFailsTheWriteInsteadOfFeedingItTheOthersData() throws Exception {
+        Path first = dir.resolve("first");
+        Path second = dir.resolve("second");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(first.toString(), FsOpenOptions.replacing(null))));
+        fs.onRequest(2, new FsRequest(new FsOp.OpenFile(second.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(2);
+        long h1 = ((FsResponseData.Handle) response(1).data()).handle();
+        long h2 = ((FsResponseData.Handle) response(2).data()).handle();
+        fs.onRequest(5, new FsRequest(new FsOp.Write(h1, 0, null), null, true));
+        fs.onData(5, "first's ".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onRequest(5, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
+        fs.onData(5, "second's".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(5, new byte[0]);
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 5 && f.type() == MessageType.FS_RESPONSE),
+                () -> host.types().toString());
+        FsResponse answer = response(5);
+        assertEquals("EINVAL", answer.errnoName(), answer.toString());
+        assertTrue(answer.error().contains("another fs request came on id 5"), answer.error());
+        assertEquals(1, host.frames.stream().filter(f -> f.type() == MessageType.CORE_ERROR).count(),
+                "the second request is refused: " + host.types());
+        fs.onRequest(6, new FsRequest(new FsOp.CloseHandle(h1)));
+        fs.onRequest(7, new FsRequest(new FsOp.CloseHandle(h2)));
+        runLoopUntil(() -> host.frames.stream().filter(f -> f.type() == MessageType.FS_RESPONSE).count() == 5,
+                () -> host.types().toString());
+        String content = Files.readString(first);
+        assertTrue("first's ".startsWith(content), "only a prefix of the first Write's data: " + content);
+        assertEquals("", Files.readString(second));
+    }
+
     @Test
     void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
         Path file = dir.resolve("busy");
