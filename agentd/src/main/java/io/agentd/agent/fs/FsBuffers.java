@@ -37,6 +37,13 @@ final class FsBuffers {
      */
     static final long WRITE_BUDGET_DEFAULT = 32L * 1024 * 1024;
 
+    /**
+     * One connection's flow-controlled Writes hold at most this part of the Write budget
+     * ({@link #writeShare}, {@link FsWriteShare}): a quarter, two full windows by default, so that it
+     * takes four connections that hold credit and send nothing to use the budget up.
+     */
+    static final int WRITE_SHARES = 4;
+
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
     private int made;
     private final ByteBudget reads;
@@ -71,6 +78,11 @@ final class FsBuffers {
      */
     ByteBudget writes() {
         return writes;
+    }
+
+    /** Bytes of {@link #writes} one connection's windowed Writes may hold together. */
+    long writeShare() {
+        return writes.limit() / WRITE_SHARES;
     }
 
     /**

@@ -56,6 +56,8 @@ public final class FsService {
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
     /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
     private final FsReadShare readShare;
+    /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
+    private final FsWriteShare writeShare;
 
     /**
      * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
@@ -70,6 +72,7 @@ public final class FsService {
         this.credentials = credentials;
         this.settings = settings;
         this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
+        this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
         this.handles = new FsHandles(workers.handleBudget());
         this.operations = new FsOperations(handles);
     }
@@ -245,6 +248,10 @@ public final class FsService {
 
     FsReadShare readShare() {
         return readShare;
+    }
+
+    FsWriteShare writeShare() {
+        return writeShare;
     }
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */

@@ -28,8 +28,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * scheme of core.exec.stdin.credit; data past the credit fails the Write (ENOBUFS). A host without
  * flow control may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS).
  * Both are also bounded agent-wide by {@link FsBuffers#writes()}: credit is granted only within it
- * (a Write with none waits for room), and a chunk of a host without flow control that finds no room
- * fails the Write (ENOBUFS).
+ * and within the connection's share of it ({@link FsWriteShare}; a Write with none waits for room),
+ * and a chunk of a host without flow control that finds no room fails the Write (ENOBUFS).
  * A failed Write is answered at once, except one whose data passed {@code len}: the chunks before
  * the one that passed it are written first, so that its answer counts exactly what the file got.
  * Nothing after the refused chunk is written (what the file holds is a prefix of what was sent,
@@ -53,8 +53,12 @@ final class FsWriteStream implements FsService.Active {
     /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
     private final WorkerHandoff<Written> writtenBuffers;
     private final FsBuffers buffers;
-    /** The agent-wide budget of Write data this Write reserves from ({@link FsBuffers#writes()}). */
+    /** The agent-wide budget of Write data ({@link FsBuffers#writes()}): a Write without window reserves its data here. */
     private final ByteBudget budget;
+    /** Its connection's share of {@link #budget}: a windowed Write reserves its credit here ({@link FsWriteShare}). */
+    private final FsWriteShare share;
+    /** What the budget runs when room comes back while this Write waits for credit: the same object to cancel. */
+    private final Runnable onBudgetRoom;
     /**
      * Bytes of {@link #budget} this Write holds (loop thread): what is queued, plus the credit granted
      * and not used yet; given back as buffers are written, and all of it when the Write ends.
@@ -92,6 +96,8 @@ final class FsWriteStream implements FsService.Active {
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
         this.budget = buffers.writes();
+        this.share = service.writeShare();
+        this.onBudgetRoom = () -> service.post(this::budgetFreed);
         this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
     }
 
@@ -325,6 +331,7 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         ended = true;
+        stopAwaitingBudget();
         leaveHandle();
         unreserve(reserved);
         service.finish(id, request, digest == null ? FsResponse.success(null)
@@ -340,9 +347,9 @@ final class FsWriteStream implements FsService.Active {
         long held = queuedBytes + outstanding;
         if (held <= limit / 2 && !awaitingBudget) {
             // Within the agent-wide budget: no room, no credit until some comes back.
-            long grant = budget.reserveUpTo(limit - held);
+            long grant = share.reserveUpTo(limit - held);
             if (grant == 0) {
-                budget.await(() -> service.post(this::budgetFreed));
+                share.await(onBudgetRoom);
                 awaitingBudget = true;
                 return;
             }
@@ -354,9 +361,24 @@ final class FsWriteStream implements FsService.Active {
 
     /** On the loop: the Write budget has room again. */
     private void budgetFreed() {
-        awaitingBudget = false;
+        if (!awaitingBudget) {
+            return; // the wait's other list woke it too, or it ended meanwhile
+        }
+        stopAwaitingBudget();
         if (!ended) {
             topUpCredit();
+        }
+    }
+
+    /**
+     * Off the budgets' waiting lists. Every end of the Write does this: a Write that ended while it
+     * waited stayed on them (with this stream and its connection's service) until some room came
+     * back, and a host could end windowed Writes in a loop while the budget was full.
+     */
+    private void stopAwaitingBudget() {
+        if (awaitingBudget) {
+            awaitingBudget = false;
+            share.cancel(onBudgetRoom);
         }
     }
 
@@ -364,7 +386,11 @@ final class FsWriteStream implements FsService.Active {
     private void unreserve(long bytes) {
         if (bytes > 0) {
             reserved -= bytes;
-            budget.release(bytes);
+            if (write.window()) {
+                share.release(bytes);
+            } else {
+                budget.release(bytes);
+            }
         }
     }
 
@@ -382,6 +408,7 @@ final class FsWriteStream implements FsService.Active {
 
     private void fail(FsFailure failure) {
         ended = true;
+        stopAwaitingBudget();
         closeDigest();
         releaseQueued();
         queuedBytes = 0;
@@ -399,6 +426,7 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        stopAwaitingBudget();
         closeDigest();
         releaseQueued();
         unreserve(reserved);

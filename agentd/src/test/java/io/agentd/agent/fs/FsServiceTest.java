@@ -393,6 +393,63 @@ class FsServiceTest {
         }
     }
 
+    private static long creditOn(RecordingHost itsHost, long id) {
+        return itsHost.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_CREDIT)
+                .mapToLong(f -> ((io.agentd.protocol.payload.ExecStdinCredit) f.payload()).bytes()).sum();
+    }
+
+    private long openForWriting(FsService service, RecordingHost itsHost, long id, Path file) throws InterruptedException {
+        service.onRequest(id, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(() -> answered(itsHost, id), itsHost.types()::toString);
+        return ((FsResponseData.Handle) responseOn(itsHost, id).data()).handle();
+    }
+
+    /**
+     * A host that opens windowed Writes and sends nothing holds their credit: at most its share of
+     * the Write budget (a quarter), so another connection's Write still gets credit. Before, four
+     * such Writes held the whole budget and the other connection's waited for as long as they did.
+     * And Writes that end while waiting for room leave no wake-up behind (before, each stayed on
+     * the budget's list, with its stream, until some room came back).
+     */
+    @Test
+    void aHostHoldingCreditItDoesNotUseHoldsAtMostItsShareOfTheWriteBudget() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 4 * 8192); // four windows for all; a quarter, one, for one connection
+        RecordingHost idleHost = new RecordingHost();
+        RecordingHost otherHost = new RecordingHost();
+        FsService idle = connection(shared, idleHost);
+        FsService other = connection(shared, otherHost);
+        try {
+            long h = openForWriting(idle, idleHost, 1, dir.resolve("idle"));
+            for (long id = 10; id < 14; id++) {
+                idle.onRequest(id, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
+            }
+            assertEquals(8192, creditOn(idleHost, 10), "its first Write has a window of credit");
+            for (long id = 11; id < 14; id++) {
+                assertEquals(0, creditOn(idleHost, id), "its share is spent: Write " + id + " waits");
+            }
+            assertEquals(8192, shared.buffers().writes().reserved());
+
+            long o = openForWriting(other, otherHost, 1, dir.resolve("other"));
+            other.onRequest(20, new FsRequest(new FsOp.Write(o, 0, null, true), null, true));
+            assertEquals(8192, creditOn(otherHost, 20), "another connection's Write gets credit");
+            other.onData(20, "written".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            other.onData(20, new byte[0]);
+            runLoopUntil(() -> answered(otherHost, 20), otherHost.types()::toString);
+            assertTrue(responseOn(otherHost, 20).ok(), responseOn(otherHost, 20).toString());
+            assertEquals("written", Files.readString(dir.resolve("other")));
+
+            for (long id = 100; id < 1100; id++) { // windowed Writes that wait for room and end at once
+                idle.onRequest(id, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
+                idle.onData(id, new byte[0]);
+            }
+            runLoopUntil(() -> answered(idleHost, 1099), idleHost.types()::toString);
+            assertTrue(shared.buffers().writes().waiting() <= 3,
+                    "only the three Writes still waiting are on the budget's list: " + shared.buffers().writes().waiting());
+        } finally {
+            shared.shutdown();
+        }
+    }
+
     @Test
     void writesHoldNoMoreThanAnAgentWideBudget() throws Exception {
         FsWorkers small = new FsWorkers(1, 1 << 20, 2 * 4096);
@@ -429,10 +486,12 @@ class FsServiceTest {
             while (!loop.isEmpty()) {
                 loop.poll().run();
             }
-            assertEquals(8192, creditGranted(4), "the refused Write's room went to the waiting one");
+            long share = small.buffers().writeShare();
+            assertEquals(share, creditGranted(4), "the refused Write's room went to the waiting one, up to its"
+                    + " connection's share of the budget (a quarter)");
 
             stall.countDown();
-            service.onData(4, new byte[8192]);
+            service.onData(4, new byte[(int) share]);
             service.onData(4, new byte[0]);
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (host.frames.stream().noneMatch(f -> f.id() == 4 && f.type() == MessageType.FS_RESPONSE)) {
@@ -443,7 +502,7 @@ class FsServiceTest {
                 }
             }
             assertTrue(response(4).ok(), response(4).toString());
-            assertEquals(8192, Files.size(windowed));
+            assertEquals(share, Files.size(windowed));
             assertEquals(0, small.buffers().writes().reserved(), "every Write gave its reservation back");
             assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
         } finally {
