@@ -73,7 +73,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         this.describe = describe;
         this.link = link;
         this.held = held;
-        this.host = new SessionHost(number, link, held);
+        this.host = new SessionHost(number, link, held, policy == HostLossPolicy.KEEP_SESSIONS);
         this.policy = policy;
         this.agent = agent;
         this.sessions = sessions;

@@ -423,10 +423,11 @@ final class Session {
     }
 
     private void sendExited() {
-        if (detachable && route.attached()) {
+        if (detachable || route.keptIfItsHostLeaves()) {
             // A host that closed a moment ago, its hang-up not yet heard, would take the exit with it
             // and the attach it left the session for would find nothing: its hang-up runs first (its
-            // last frames, then the host-loss policy, which detaches this session), and the exit is held.
+            // last frames, then the host-loss policy, which detaches this session), and the exit is
+            // held. Only for a session the policy keeps: one it kills must not be ended from here.
             route.hangUpIfGone();
         }
         ResourceUsage usage = cgroup.usage();

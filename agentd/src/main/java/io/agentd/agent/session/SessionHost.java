@@ -11,12 +11,13 @@ import java.util.function.LongPredicate;
  * @param connection the connection's number (from 1)
  * @param output     the connection's link
  * @param heldIds    ids whose output is held (core.relay.client.paused): their sessions do not read it
+ * @param keepsSessions its sessions run on when it leaves (--on-host-loss keep), rather than being killed
  */
-public record SessionHost(long connection, HostOutput output, LongPredicate heldIds) {
+public record SessionHost(long connection, HostOutput output, LongPredicate heldIds, boolean keepsSessions) {
     private static final LongPredicate NONE_HELD = id -> false;
 
-    /** A host none of whose ids are ever held (no relay's flow control). */
+    /** A host none of whose ids are ever held (no relay's flow control), whose sessions die with it. */
     public SessionHost(long connection, HostOutput output) {
-        this(connection, output, NONE_HELD);
+        this(connection, output, NONE_HELD, false);
     }
 }

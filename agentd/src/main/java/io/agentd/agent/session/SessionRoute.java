@@ -107,6 +107,14 @@ public final class SessionRoute implements HostOutput {
         return host != null;
     }
 
+    /**
+     * Attached, and the session would run on if its host left: it keeps output already (detachable,
+     * or kept once before), or its host keeps sessions (--on-host-loss keep).
+     */
+    public boolean keptIfItsHostLeaves() {
+        return host != null && (ring != null || host.keepsSessions());
+    }
+
     /** The connection and id the session is (or, detached, was last) addressed by. */
     public SessionKey key() {
         return new SessionKey(connection, id);

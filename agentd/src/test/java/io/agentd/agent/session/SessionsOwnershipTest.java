@@ -189,6 +189,50 @@ class SessionsOwnershipTest {
         assertEquals(3, ((io.agentd.protocol.payload.ExecExited) outB.of(MessageType.EXEC_EXITED).get(0).payload()).code());
     }
 
+    /**
+     * The same for a session that was detached once and attached again (it keeps output from then
+     * on, so its host's loss detaches it again whatever the policy): its exit, as that host closes
+     * unheard, is held for the next attach. Before, only a detachable session's was.
+     */
+    @Test
+    void theExitOfAReattachedSessionWhoseHostHasGoneUnheardIsHeldForTheNextAttach() {
+        start(a, 5); // session 1, not detachable
+        scripted.sessions.onDetach(a, 5);
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(MessageType.SESSION_ATTACHED, outB.types().get(0));
+        outB.goneWithoutHangUp = () -> scripted.sessions.killOwned(2, id -> true); // the kill policy: kept all the same
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(100, 3);
+        loop.fire(13, Loop.READABLE);
+        assertFalse(outB.types().contains(MessageType.EXEC_EXITED), "nothing more to the closed connection: " + outB.types());
+
+        scripted.sessions.onAttach(a, 7, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(MessageType.EXEC_EXITED, outA.types().get(outA.types().size() - 1), outA.types().toString());
+        assertEquals(3, ((io.agentd.protocol.payload.ExecExited) outA.of(MessageType.EXEC_EXITED).get(0).payload()).code());
+    }
+
+    /** Under --on-host-loss keep, a session's exit as its host closes unheard is held for an attach too. */
+    @Test
+    void underTheKeepPolicyTheExitOfASessionWhoseHostHasGoneUnheardIsHeld() {
+        RecordingHost outK = new RecordingHost();
+        SessionHost k = new SessionHost(3, outK, id -> false, true);
+        scripted.sessions.onExecRequest(k, 5, ExecRequest.of("sleep", "60")); // session 1
+        outK.goneWithoutHangUp = () -> scripted.sessions.detachOwned(3, id -> true);
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(100, 4);
+        loop.fire(13, Loop.READABLE);
+        assertEquals(List.of(MessageType.EXEC_STARTED), outK.types(), "nothing more to the closed connection");
+
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(List.of(MessageType.SESSION_ATTACHED, MessageType.EXEC_EXITED), outB.types());
+    }
+
     /** A list on the id of a running session is refused: its answer would end that session for the host. */
     @Test
     void aListOnTheIdOfARunningSessionIsRefused() {
