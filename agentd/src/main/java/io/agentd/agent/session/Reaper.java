@@ -77,7 +77,7 @@ final class Reaper {
      * both stay, displaced, while their cgroup has members.
      */
     void started(SessionKey key, Session s) {
-        displace(key, lingeringGroups.remove(key));
+        keyTaken(key);
         for (Iterator<Map.Entry<SessionKey, Lingering>> it = lingeringGroups.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<SessionKey, Lingering> e = it.next();
             if (e.getValue().pgid() == s.pid) {
@@ -130,9 +130,16 @@ final class Reaper {
      */
     void rehost(SessionKey from, SessionKey to) {
         Lingering l = lingeringGroups.remove(from);
-        if (l != null) {
-            displace(to, lingeringGroups.put(to, l));
-        }
+        displace(to, l != null ? lingeringGroups.put(to, l) : lingeringGroups.remove(to));
+    }
+
+    /**
+     * A session now answers to {@code key} (one started on it, or attached there): what an ended
+     * session left lingering under it no longer does (a signal on the id is the new session's), but
+     * the host's loss still kills it.
+     */
+    void keyTaken(SessionKey key) {
+        displace(key, lingeringGroups.remove(key));
     }
 
     /** The process group of the ended session {@code key} whose descendants live on, or null. */

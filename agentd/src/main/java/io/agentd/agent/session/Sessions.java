@@ -490,6 +490,7 @@ public final class Sessions {
             directory.collect(s);
             return;
         }
+        reaper.keyTaken(s.route.key());
         routed(s);
         s.rehost(attach.stdinWindow());
     }

@@ -96,6 +96,34 @@ class ReaperTest {
     }
 
     /**
+     * A session attached on the id of an ended one whose group lives on takes the id as a new one
+     * does: a signal on it no longer reaches the old group, which the host's loss still kills; and
+     * so does the exit of an ended session attached there, whether or not it left something of its
+     * own. Before, the old group stayed the id's: once the attached session ended, a signal on the
+     * id reached the first session's leftovers.
+     */
+    @Test
+    void aSessionAttachedOnTheIdOfALingeringGroupTakesTheIdButTheHostsLossStillKillsTheGroup() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(key(1), s);
+        reaper.keyTaken(key(1)); // a running session attached on id 1
+        assertNull(reaper.lingeringGroup(key(1)));
+
+        Session t = h.start(new Child(PID + 1, 23, 20, 21, 22, false), null, false);
+        reaper.started(key(2), t);
+        h.io.groupAlive(PID + 1, true);
+        reaper.finished(key(2), t);
+        reaper.rehost(SessionKey.hostless(9), key(2)); // an ended session that left nothing attached on id 2
+        assertNull(reaper.lingeringGroup(key(2)));
+
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(PID + ":" + LibC.SIGKILL, (PID + 1) + ":" + LibC.SIGKILL), h.io.signals);
+        assertEquals(0, reaper.lingeringCount());
+    }
+
+    /**
      * A new session with the pid of a lingering group's leader: that group is empty (a pid in use as
      * a pgid is not handed out), so it is never signalled again (the pgid is the new session's), but
      * what left it and lives on in its cgroup is still killed at the host's loss.
