@@ -395,6 +395,13 @@ final class FsTrees {
      * walk holds open; {@code shownFrom} and {@code shownTo} are the paths the messages give.
      */
     private static void copyFile(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
+        if (Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
+            // Replacing below would rmdir an empty one (a file in place of a directory, its mode and
+            // owner lost) and fail ENOTEMPTY on another: neither is a copy, as cp(1) and Rust's
+            // fs::copy say.
+            throw new FsFailure(FsFailure.EISDIR, "copy " + shownFrom + " to " + shownTo
+                    + ": the destination is a directory, and the source is not (os error 21)");
+        }
         if (Files.isSymbolicLink(from)) {
             // readlink(2), then unlink and symlink(2) at the last name of to: none follows a link there.
             Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);

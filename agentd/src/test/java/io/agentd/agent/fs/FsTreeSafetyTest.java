@@ -12,8 +12,10 @@ import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -165,6 +167,33 @@ class FsTreeSafetyTest {
         fs.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
         fs.onRequest(6, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
         assertTrue(await(5, 2).ok() && await(6, 2).ok(), "both workers are free");
+    }
+
+    /**
+     * A file or a link copied onto a directory is EISDIR, and the directory stays: before, an empty
+     * one was removed and the file put in its place (its mode and owner lost), a full one ENOTEMPTY.
+     */
+    @Test
+    void aFileOrALinkCopiedOntoADirectoryIsEisdirAndTheDirectoryStays() throws Exception {
+        Path file = dir.resolve("file");
+        Files.writeString(file, "x");
+        Path link = dir.resolve("link");
+        Files.createSymbolicLink(link, file);
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        Path full = Files.createDirectory(dir.resolve("full"));
+        Files.writeString(full.resolve("inside"), "y");
+        fs.onRequest(1, new FsRequest(new FsOp.Copy(file.toString(), empty.toString()), null, true));
+        fs.onRequest(2, new FsRequest(new FsOp.Copy(link.toString(), empty.toString()), null, true));
+        FsResponse fileOntoEmpty = await(1, 2);
+        FsResponse linkOntoEmpty = await(2, 2);
+        fs.onRequest(3, new FsRequest(new FsOp.Copy(file.toString(), full.toString()), null, true));
+        FsResponse fileOntoFull = await(3, 1);
+        for (FsResponse r : List.of(fileOntoEmpty, linkOntoEmpty, fileOntoFull)) {
+            assertEquals("EISDIR", r.errnoName(), r.toString());
+            assertTrue(r.error().contains("the destination is a directory"), r.error());
+        }
+        assertTrue(Files.isDirectory(empty, LinkOption.NOFOLLOW_LINKS), "the empty directory is still there");
+        assertEquals("y", Files.readString(full.resolve("inside")));
     }
 
     /** renameat2(2), for a guest's swap of a directory for a link in one step. */
