@@ -233,6 +233,7 @@ final class FsOperations {
             try {
                 Iterator<Path> it = dir.entries;
                 while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
+                    metadataPause.run();
                     FsEntryInfo info = statOrSkip(it.next());
                     if (info != null) {
                         bytes += estimate(info);
@@ -241,6 +242,11 @@ final class FsOperations {
                 }
             } catch (java.nio.file.DirectoryIteratorException e) {
                 throw FsErrors.from(e.getCause(), "readdir " + dir.path);
+            }
+            if (dir.isClosed()) {
+                // A CloseHandle cut the stream under this ReadDir: its iterator just ends, and an
+                // answer of what it had (often nothing) would read as the end of the directory.
+                throw new FsFailure(FsFailure.EBADF, "readdir " + dir.path + ": the handle was closed (os error 9)");
             }
         } finally {
             dir.busy.unlock();

@@ -133,6 +133,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         }
         long left = len - at;
         if (left <= 0) {
+            FsPositions.check(read.offset(), at, "read", h.path); // a Read of nothing still names a file offset
             return -1;
         }
         int want = (int) Math.min(chunk, left);

@@ -190,7 +190,10 @@ public final class FsService {
         closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
     }
 
-    /** Tests: {@code pause} runs on the worker between an FStat's or FSetStat's path and its system calls. */
+    /**
+     * Tests: {@code pause} runs on the worker between an FStat's or FSetStat's path and its system
+     * calls, and before each entry a ReadDir takes.
+     */
     void pauseMetadataCalls(Runnable pause) {
         operations.metadataPause = pause;
     }

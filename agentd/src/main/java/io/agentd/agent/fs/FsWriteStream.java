@@ -120,6 +120,7 @@ final class FsWriteStream implements FsService.Active {
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle())
                         + " (os error 9)");
             }
+            FsPositions.check(write.offset(), 0, "write", f.path); // also for a Write of no data
             file = f;
         } catch (FsFailure refused) {
             fail(refused);

@@ -591,6 +591,35 @@ class FsServiceTest {
         assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)), done.sha256());
     }
 
+    /**
+     * A CloseHandle that comes while a ReadDir reads makes it EBADF: the cut stream's iterator just
+     * ends, and the ReadDir used to answer ok with what it had, which a host reads as the end of
+     * the directory.
+     */
+    @Test
+    void aReadDirCutByItsHandlesCloseIsEbadfNotTheEndOfTheDirectory() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            Files.writeString(dir.resolve("entry" + i), "x");
+        }
+        fs.onRequest(1, new FsRequest(new FsOp.OpenDir(dir.toString())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        fs.pauseMetadataCalls(() -> {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    fs.handles().get(handle).close(); // as a CloseHandle on the other worker would
+                } catch (FsFailure e) {
+                    throw new AssertionError(e);
+                }
+            }
+        });
+        fs.onRequest(2, new FsRequest(new FsOp.ReadDir(handle, null), null, true));
+        runLoopUntil(2);
+        assertEquals("EBADF", response(2).errnoName(), response(2).toString());
+        assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
+    }
+
     @Test
     void theOwnerGoneClosesEveryHandle() throws Exception {
         fs.onRequest(1, new FsRequest(new FsOp.OpenDir(dir.toString())));
@@ -1071,6 +1100,14 @@ class FsServiceTest {
         assertEquals("EINVAL", write.errnoName(), write.toString());
         assertTrue(write.error().endsWith("(os error 22)"), write.error());
         assertEquals("hello", Files.readString(file));
+
+        // Nothing to read or write: the offset is still checked (before, both answered ok: true).
+        fs.onRequest(6, new FsRequest(new FsOp.Read(handle, Long.MIN_VALUE, 0L), null, true));
+        fs.onRequest(7, new FsRequest(new FsOp.Write(handle, Long.MIN_VALUE, null, false), null, true));
+        fs.onData(7, new byte[0]);
+        runLoopUntil(9);
+        assertEquals("EINVAL", response(6).errnoName(), response(6).toString());
+        assertEquals("EINVAL", response(7).errnoName(), response(7).toString());
     }
 
     @Test
