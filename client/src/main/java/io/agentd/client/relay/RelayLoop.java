@@ -1016,12 +1016,9 @@ final class RelayLoop implements Runnable {
                 return true;
             }
             if (id == Protocol.CONTROL_ID) {
-                onControlFrame(c, view);
-                return true;
+                return onControlFrame(c, view);
             }
-            if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
-                // Its refusals lie unread past the mark, and one read of 9-byte frames would queue 20
-                // times its size in more of them before the pause takes effect: dropped instead.
+            if (refusalsUnread(c)) {
                 drop(c, "sent frames on ids outside its range faster than it read the refusals");
                 return false;
             }
@@ -1047,28 +1044,51 @@ final class RelayLoop implements Runnable {
      * refused otherwise. Only a short one is decoded; a longer one is refused unread, as it can be
      * none of those, and its decode would hold up every client (see {@link #CONTROL_FRAME_MAX}).
      */
-    private void onControlFrame(RelayClient c, ByteBuffer view) {
+    private boolean onControlFrame(RelayClient c, ByteBuffer view) {
         int length = view.remaining();
         if (length > CONTROL_FRAME_MAX) {
+            if (refusalsUnread(c)) {
+                drop(c, "sent frames on id 0 faster than it read the refusals");
+                return false;
+            }
             refuse(c, Protocol.CONTROL_ID, EnvelopeType.of(view), "a frame of " + length + " bytes on id 0, where the"
                     + " relay reads none above " + CONTROL_FRAME_MAX + " (core.shutdown and the relay flow notices it"
                     + " takes there are far shorter); nothing was forwarded");
-            return;
+            return true;
         }
         byte[] bytes = copyOf(view);
         DecodedFrame decoded = DecodedFrame.of(bytes);
         Frame frame = decoded.frame();
         String type = decoded.type();
         String refusal = controlRefusal(c, frame, type);
+        if (refusal != null && refusalsUnread(c)) {
+            drop(c, "sent frames on id 0 faster than it read the refusals");
+            return false;
+        }
         if (refusal != null) {
             refuse(c, Protocol.CONTROL_ID, type, refusal + "; nothing was forwarded");
         } else if (!c.countOwnNotice(frame)) {
+            if (refusalsUnread(c)) {
+                drop(c, "sent frames on id 0 faster than it read the refusals");
+                return false;
+            }
             refuse(c, Protocol.CONTROL_ID, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
                     + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
                     + " (the rest are the other clients'); nothing was forwarded");
         } else {
             stage(c, bytes);
         }
+        return true;
+    }
+
+    /**
+     * Over the mark of what it was sent and has not read: a client sending frames the relay refuses
+     * now would queue 20 times their size in refusals (a 9-byte frame, a 200-byte core.error) for
+     * each read before its pause takes effect, and one that reads them slowly would keep the relay
+     * making them: such a client is dropped instead (PROTOCOL-EXTENSIONS).
+     */
+    private boolean refusalsUnread(RelayClient c) {
+        return c.output.bytes() + c.heldBackBytes > HIGH_WATER;
     }
 
     /**

@@ -136,8 +136,21 @@ class RelayRefusesUnreadTest {
      */
     @Test
     void aClientFloodingOtherIdsFasterThanItReadsTheRefusalsIsDropped() throws Exception {
+        floodFasterThanTheRefusalsAreRead(IdRange.slot(100).start() + 1);
+    }
+
+    /**
+     * The same on id 0, where the relay takes only core.shutdown and its flow notices: before, the
+     * flood check came after id 0's refusals, so such a client was never dropped and each read of
+     * 9-byte pings made some 6 MiB of refusals.
+     */
+    @Test
+    void aClientFloodingIdZeroFasterThanItReadsTheRefusalsIsDropped() throws Exception {
+        floodFasterThanTheRefusalsAreRead(Protocol.CONTROL_ID);
+    }
+
+    private void floodFasterThanTheRefusalsAreRead(long foreign) throws Exception {
         try (RawClient attacker = port.readyClient(); RawClient other = port.readyClient()) {
-            long foreign = IdRange.slot(100).start() + 1;
             byte[] ping = encoder.encode(new Frame(foreign, MessageType.CORE_PING, Empty.INSTANCE));
             int frames = (8 << 20) / ping.length; // 8 MiB of them: 170 MiB of refusals if all were answered
             ByteBuffer flood = ByteBuffer.allocate(frames * ping.length);
