@@ -36,6 +36,8 @@ final class Copier {
     /** The symbolic links among them: nothing is copied under one. */
     private final CreatedLinks links = new CreatedLinks();
     private int depth;
+    /** The destination operand, when {@link #target} made it the target itself: a link there is followed. */
+    private String operand;
     private int failures;
 
     /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
@@ -132,10 +134,12 @@ final class Copier {
      * {@code cp -r dir new/} does, and refused for any other. Null after reporting why not.
      */
     String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
+        operand = null;
         try {
             Entry there = dst.stat(dstPath);
             if (there != null && there.isDir()) {
                 if (contentsOnly(srcPath) && source.isDir()) {
+                    operand = dstPath;
                     return dstPath;
                 }
                 String name = src.name(srcPath);
@@ -263,7 +267,10 @@ final class Copier {
             throws IOException {
         Entry there;
         try {
-            there = dst.stat(target);
+            // A link is followed at the destination operand only (a link to a directory is a
+            // directory to copy into); below it, as cp(1) does, a link is not a directory: one a
+            // guest process or an earlier copy left at dst/sub led the copy into where it points.
+            there = target.equals(operand) ? dst.stat(target) : dst.lstatIfAny(target);
         } catch (IOException e) {
             throw CopyFailure.of("cannot access", dst.show(target), e);
         }

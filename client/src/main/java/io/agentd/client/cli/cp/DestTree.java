@@ -9,8 +9,11 @@ interface DestTree {
 
     String show(String path);
 
-    /** The entry at {@code path}, a link followed (as cp(1) treats a destination), or null when there is none. */
+    /** The entry at {@code path}, a link followed (as cp(1) treats the destination operand), or null when there is none. */
     Entry stat(String path) throws IOException;
+
+    /** The entry at {@code path} itself, a link as a link (as cp(1) treats what it copies into), or null. */
+    Entry lstatIfAny(String path) throws IOException;
 
     /** Creates the directory with the permission bits of {@code source}, less the umask. */
     void mkdir(String path, Entry source) throws IOException;

@@ -48,6 +48,18 @@ final class GuestTree implements SourceTree, DestTree {
         }
     }
 
+    @Override
+    public Entry lstatIfAny(String path) throws IOException {
+        try {
+            return entry(files.lstat(path));
+        } catch (GuestFileException e) {
+            if (e.kind() == GuestFileException.Kind.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
     static Entry entry(FsEntryInfo i) {
         Entry.Kind kind = switch (i.kind()) {
             case FsEntryInfo.FILE -> Entry.Kind.FILE;

@@ -45,6 +45,15 @@ final class HostTree implements SourceTree, DestTree {
         }
     }
 
+    @Override
+    public Entry lstatIfAny(String path) throws IOException {
+        try {
+            return entry(Path.of(path), NOFOLLOW);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
     private static Entry entry(Path p, LinkOption[] links) throws IOException {
         Map<String, Object> a = Files.readAttributes(p, "unix:mode,size,lastModifiedTime,lastAccessTime", links);
         int mode = (Integer) a.get("mode");

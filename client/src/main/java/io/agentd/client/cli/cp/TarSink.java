@@ -37,6 +37,11 @@ final class TarSink implements DestTree {
     }
 
     @Override
+    public Entry lstatIfAny(String path) {
+        return stat(path); // no links in an archive being written
+    }
+
+    @Override
     public void mkdir(String path, Entry source) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(member(path) + "/", TarConstants.LF_DIR);
         e.setMode((int) (source.mode() & 07777) | 040000);

@@ -262,6 +262,36 @@ class CopierTest {
                 err());
     }
 
+    /**
+     * A link already in the destination, left by an earlier copy or put there by someone else, is
+     * not a directory to copy into (cp(1) lstats what it copies into; only the operand itself is
+     * followed): before, the copy of a directory of its name went through it and wrote where it
+     * points. The operand may still be a link to a directory.
+     */
+    @Test
+    void aLinkAlreadyInTheDestinationIsNotCopiedThrough(@TempDir Path root) throws Exception {
+        Path outside = Files.createDirectories(root.resolve("outside"));
+        Path local = Files.createDirectories(root.resolve("local"));
+        Files.createSymbolicLink(local.resolve("x"), outside);
+        Path viaLink = root.resolve("via-link");
+        Files.createSymbolicLink(viaLink, local);
+        GuestTree guest = guest(
+                p -> switch (p) {
+                    case "/b/x" -> FsEntryInfo.DIR;
+                    case "/b/x/y" -> FsEntryInfo.FILE;
+                    default -> null;
+                },
+                p -> p.equals("/b/x") ? List.of("/b/x/y") : List.of(),
+                Map.of("/b/x/y", "y\n"), Map.of());
+        Copier c = copier();
+        copy(c, guest, "/b/x", new HostTree(), viaLink.toString()); // the operand, a link to a directory
+
+        assertEquals(1, c.failures(), err());
+        assertEquals(Set.of(""), tree(outside), "nothing written through the link");
+        assertTrue(err().contains("cannot overwrite non-directory '" + viaLink.resolve("x") + "' with directory ':/b/x'"),
+                err());
+    }
+
     /** cp x/f y/f DIR: the second f is refused as cp(1) refuses it, and the first stays. */
     @Test
     void aSecondSourceOfOneNameDoesNotReplaceTheFirst(@TempDir Path root) throws Exception {
@@ -308,6 +338,11 @@ class CopierTest {
             @Override
             public Entry stat(String path) throws IOException {
                 return host.stat(check(path));
+            }
+
+            @Override
+            public Entry lstatIfAny(String path) throws IOException {
+                return host.lstatIfAny(check(path));
             }
 
             @Override
