@@ -19,7 +19,8 @@ import org.apache.commons.compress.archivers.tar.TarUtils;
  * 512-byte record) is refused; an empty input is an empty archive;
  * <li>a GNU long name or link name (types L and K) longer than PATH_MAX, or a PAX header longer
  * than {@link #MAX_PAX}, is refused before its data is read: commons would buffer it whole
- * (gigabytes, an OutOfMemoryError);
+ * (gigabytes, an OutOfMemoryError); so are more than {@link #MAX_EXTENSION_HEADERS} such headers
+ * in a row;
  * <li>names are UTF-8, strictly ({@link #name}, {@link #linkName}): commons would replace bytes
  * that are not, and two names would become one.
  * </ul>
@@ -34,6 +35,12 @@ final class TarReader extends TarArchiveInputStream {
      */
     static final int MAX_PAX = 1 << 20;
     static final String NOT_A_TAR = "This does not look like a tar archive";
+    /**
+     * Extension headers (PAX, GNU long name and link name) that may come in a row before the entry
+     * they describe: commons reads each by calling getNextEntry again, so without a bound a few
+     * thousand tiny ones overflowed the stack, and consecutive 1 MiB PAX headers were all held.
+     */
+    static final int MAX_EXTENSION_HEADERS = 16;
 
     private static final int TYPE_OFFSET = 156;
     private static final int SIZE_OFFSET = 124;
@@ -58,6 +65,10 @@ final class TarReader extends TarArchiveInputStream {
         if (depth == 0) {
             pax.reset();
         }
+        if (depth >= MAX_EXTENSION_HEADERS) {
+            throw new TarStreamException("more than " + MAX_EXTENSION_HEADERS + " extension headers (PAX, GNU long"
+                    + " names) in a row before an entry: not an archive tar(1) writes");
+        }
         depth++;
         TarArchiveEntry e;
         try {
@@ -78,7 +89,10 @@ final class TarReader extends TarArchiveInputStream {
         int n = super.read(b, off, len);
         TarArchiveEntry e = getCurrentEntry();
         if (n > 0 && e != null && e.isPaxHeader() && !e.isGlobalPaxHeader()) {
-            pax.write(b, off, n); // commons is reading the PAX header: its size was checked
+            if (pax.size() + n > MAX_PAX) { // each header's size was checked; several in a row are too
+                throw new TarStreamException("PAX headers of more than " + MAX_PAX + " bytes for one entry");
+            }
+            pax.write(b, off, n); // commons is reading the PAX header
         }
         return n;
     }

@@ -119,6 +119,26 @@ class TarReaderTest {
         assertEquals("a PAX header of 3221225472 bytes: refused (at most 1048576 are read)", e.getMessage());
     }
 
+    /**
+     * Extension headers in a row: commons reads each by calling getNextEntry again, so 10,000 tiny
+     * GNU long names overflowed the stack (a StackOverflowError, not a refusal), and consecutive
+     * PAX headers were all held. Past 16 in a row the stream is refused.
+     */
+    @Test
+    void manyExtensionHeadersInARowAreRefused() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int i = 0; i < 10_000; i++) {
+            byte[] one = extensionHeader(TarConstants.LF_GNUTYPE_LONGNAME, 100, 512); // its name padded to a record
+            out.write(one);
+        }
+        try (TarArchiveOutputStream tar = raw(out)) {
+            file(tar, "f", new byte[0]);
+        }
+        TarReader reader = new TarReader(new ByteArrayInputStream(out.toByteArray()));
+        TarStreamException e = assertThrows(TarStreamException.class, reader::getNextEntry);
+        assertTrue(e.getMessage().contains("more than 16 extension headers"), e.getMessage());
+    }
+
     @Test
     void aLongNameWithinPathMaxIsRead() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
