@@ -229,6 +229,15 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         } else {
             link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
         }
+        tellFsOfRefusal(e);
+    }
+
+    /** A refused fs frame on an id: a Write there cannot go on as if it had not come (FsService#refusedByCodec). */
+    private void tellFsOfRefusal(ProtocolException e) {
+        if (fs != null && e.hasId() && e.id() != Protocol.CONTROL_ID
+                && (MessageType.FS_DATA.wire().equals(e.type()) || MessageType.FS_REQUEST.wire().equals(e.type()))) {
+            fs.refusedByCodec(e.id(), e.type());
+        }
     }
 
     /**

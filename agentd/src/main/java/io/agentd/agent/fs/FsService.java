@@ -112,7 +112,7 @@ public final class FsService {
             if (write != null) {
                 // The host's next core.fs.data on this id could be either request's: the Write in
                 // progress fails (nothing after is written) rather than take the other's bytes.
-                write.failOnIdReused();
+                write.failOnForeignFrame("another fs request");
             }
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
                     "id " + id + " has an fs request in progress: one request per id"
@@ -145,6 +145,21 @@ public final class FsService {
             Simple simple = new Simple(id, request);
             active.put(id, simple);
             simple.start();
+        }
+    }
+
+    /**
+     * A {@code type} frame on {@code id} that the codec refused (answered with core.error): what it
+     * held is unknown. A Write in progress on the id fails, as nothing after a refused chunk may be
+     * written (the file would have a hole where it was); after a refused request, whatever data
+     * follows on the id is dropped quietly to its empty chunk, as for any refused Write.
+     */
+    public void refusedByCodec(long id, String type) {
+        FsWriteStream write = writes.get(id);
+        if (write != null) {
+            write.failOnForeignFrame("a " + type + " the agent refused");
+        } else if (MessageType.FS_REQUEST.wire().equals(type) && !active.containsKey(id)) {
+            absorbRest(id);
         }
     }
 

@@ -396,13 +396,17 @@ final class FsWriteStream implements FsService.Active {
     }
 
     /**
-     * Another fs request came on this Write's id: the host's data from now on could be either's, so
-     * the Write fails (EINVAL) with nothing more written, and its data is dropped to its empty chunk.
+     * A frame on this Write's id that is not its next chunk: another fs request (the data from now
+     * on could be either's), or a frame the codec refused (a chunk lost from the middle would leave
+     * the file with a hole). The Write fails (EINVAL) with nothing more written, and its data is
+     * dropped to its empty chunk.
+     *
+     * @param what what came, for the answer ("another fs request", "a core.fs.data the agent refused")
      */
-    void failOnIdReused() {
+    void failOnForeignFrame(String what) {
         if (!ended) {
-            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": another fs request came on id " + id
-                    + " while this Write was in progress, so the data that follows could be either's; " + written
+            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + what + " came on id " + id
+                    + " while this Write was in progress, so its data can no longer be followed; " + written
                     + " bytes written, nothing after (os error 22)"));
         }
     }

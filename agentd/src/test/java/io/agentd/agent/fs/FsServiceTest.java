@@ -144,6 +144,38 @@ class FsServiceTest {
         assertEquals("", Files.readString(second));
     }
 
+    /**
+     * A core.fs.data the codec refused (a core.error went out) in the middle of a Write: the Write
+     * fails and the file holds only what came before it. Before, the Write went on with the next
+     * chunk written straight after the earlier ones, the refused chunk's bytes missing, and ok: true.
+     */
+    @Test
+    void aChunkTheCodecRefusedFailsItsWriteInsteadOfLeavingAHole() throws Exception {
+        Path file = dir.resolve("holed");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        fs.onRequest(5, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        fs.onData(5, "AAAA".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.refusedByCodec(5, MessageType.FS_DATA.wire()); // the chunk "BBBB", refused for its flags, say
+        fs.onData(5, "CCCC".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(5, new byte[0]);
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 5 && f.type() == MessageType.FS_RESPONSE),
+                () -> host.types().toString());
+        assertEquals("EINVAL", response(5).errnoName(), response(5).toString());
+        assertTrue(response(5).error().contains("a core.fs.data the agent refused came on id 5"), response(5).error());
+        fs.onRequest(6, new FsRequest(new FsOp.CloseHandle(handle)));
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 6), () -> host.types().toString());
+        String content = Files.readString(file);
+        assertTrue("AAAA".startsWith(content), "a prefix of what came before the refused chunk: " + content);
+
+        // A refused request (it may have been a Write): the data after it is dropped quietly.
+        fs.refusedByCodec(8, MessageType.FS_REQUEST.wire());
+        fs.onData(8, new byte[10]);
+        fs.onData(8, new byte[0]);
+        assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+    }
+
     @Test
     void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
         Path file = dir.resolve("busy");
