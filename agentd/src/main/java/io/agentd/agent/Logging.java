@@ -111,7 +111,13 @@ public final class Logging {
         }
     }
 
-    /** @throws IllegalArgumentException when the log file cannot be opened for appending */
+    /**
+     * The level, and the log file when one is given. A file that cannot be opened for appending (a
+     * directory there, a read-only file system) leaves the log on the console, with a line saying
+     * so: the agent serves all the same. It used to refuse its options (exit 2), which the guest's
+     * init answers by powering the VM off, though the failure is the file system's, not the command
+     * line's, and a session could cause it.
+     */
     static void configure(String level, Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         ch.qos.logback.classic.Logger root = root(ctx);
@@ -123,7 +129,10 @@ public final class Logging {
         appender.setFile(file.toString());
         appender.setAppend(true);
         if (!start(ctx, "FILE", appender).isStarted()) {
-            throw new IllegalArgumentException("cannot open log file " + file + " for appending");
+            appender.stop();
+            LoggerFactory.getLogger(Logging.class).warn("cannot open log file {} for appending: the log stays on the"
+                    + " console (standard error)", LogText.quote(file.toString()));
+            return;
         }
         root.addAppender(appender);
         root.detachAppender(CONSOLE);

@@ -129,4 +129,27 @@ class LauncherE2ETest {
         assertTrue(log.matches("(?s).*session 1 started: pid=[^\\n]* number=\\d+\\n.*"),
                 "the started line names the SESSION of agentctl ps: " + log);
     }
+
+    /**
+     * A log file that cannot be opened (a directory at its path, a read-only file system) leaves the
+     * log on the console with one line saying so, and the agent serves. It used to exit 2 (options
+     * refused), which the guest's init answers by powering the VM off, though a session could cause it.
+     */
+    @Test
+    void aLogFileThatCannotBeOpenedLeavesTheLogOnTheConsoleAndTheAgentServes() throws Exception {
+        Path directory = Files.createDirectories(Path.of("target", "e2e", "log-dir-" + System.nanoTime()))
+                .toAbsolutePath();
+        String console;
+        try (AgentProcess agent = AgentProcess.start("log-file-dir", "--log-file", directory.toString());
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            host.exec(1, ExecRequest.of("true"));
+            host.collect(1, HostConnection.TIMEOUT);
+            agent.close();
+            console = agent.logText();
+        }
+        assertTrue(console.contains("cannot open log file \"" + directory + "\" for appending: the log stays on the"
+                + " console"), console);
+        assertTrue(console.contains("session 1 exited: code=0"), console);
+    }
 }
