@@ -358,7 +358,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case KEEP_SESSIONS -> {
                 if (over || !ids.everyId()) {
                     sessions.detachOwned(number, ids); // their ids are free for whoever comes next
-                } else if (sessions.count(number) > 0) {
+                } else if (sessions.count(number) > 0 && agent.hostEvents.takeConnectionLine()) {
+                    // At the rate of the connection lines: a port's host can come and go in a loop.
                     log.info("host gone: {} session(s) kept running for its return", sessions.count(number));
                 }
             }

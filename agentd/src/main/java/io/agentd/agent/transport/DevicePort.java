@@ -124,13 +124,13 @@ public final class DevicePort implements Transport {
             endpoint.hostLost(false);
         }
         if (tty) {
-            if (wasConnected) {
+            if (wasConnected && link.takeConnectionLine()) {
                 log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
             }
             loop.schedule(PROBE_MILLIS, this::attach);
             return;
         }
-        if (wasConnected) {
+        if (wasConnected && link.takeConnectionLine()) { // a host can come and go in a loop
             log.info("port {}: host side gone; waiting for it", device);
         }
         // Writable interest; hang-up and error are always reported. Registered after the link let

@@ -416,6 +416,11 @@ public final class PortLink implements HostOutput {
         return state == State.DETACHED;
     }
 
+    /** Whether a line about this link's host coming or going may be logged now ({@link HostEventLog}'s rate). */
+    boolean takeConnectionLine() {
+        return hostEvents.takeConnectionLine();
+    }
+
     /** False while the queue is above the high-water mark: do not read more session output. */
     @Override
     public boolean acceptsOutput() {
