@@ -197,6 +197,12 @@ final class RelayLoop implements Runnable {
     private volatile long splicedBytes;
     /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
     private volatile long framesForDeparted;
+    /**
+     * The ping sent right after the start's 128 departure notices ({@link SlotPool#NO_BARRIER} once
+     * answered): until it is, the agent's frames on any slot's ids are an earlier relay's clients'
+     * (output the agent sent before it took the notices), whoever holds those ids here now.
+     */
+    private long startBarrier = SlotPool.NO_BARRIER;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -519,8 +525,8 @@ final class RelayLoop implements Runnable {
      * assembles it by copying) for the relay's own ids, a frame nobody owns, or no pipe.
      */
     private boolean startSplice(long id, ByteBuffer head, long rest) {
-        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID) {
-            return false;
+        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID || startBarrier != SlotPool.NO_BARRIER) {
+            return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
         }
         RelayClient owner = ownerOf(id);
         if (owner == null || owner.closing != null || pipeOf(owner) == null) {
@@ -726,12 +732,25 @@ final class RelayLoop implements Runnable {
             slots.confirmed(departed);
             return;
         }
+        if (id == startBarrier) {
+            startBarrier = SlotPool.NO_BARRIER;
+            return;
+        }
         if (SlotPool.isBarrierId(id)) {
             slots.barrierAnswered(id);
             return;
         }
-        RelayClient owner = ownerOf(id);
         int slot = slotOf(id);
+        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER) {
+            framesForDeparted++;
+            String more = departedLog.admit();
+            if (more != null) {
+                log.info("relay: a frame of the agent on id {}, of an earlier relay's client, was dropped: the agent"
+                        + " had not yet taken the notices this relay sent at its start{}", id, more);
+            }
+            return;
+        }
+        RelayClient owner = ownerOf(id);
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
             framesForDeparted++;
             String more = departedLog.admit();
@@ -770,6 +789,9 @@ final class RelayLoop implements Runnable {
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
                 log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
+                // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
+                // and the start's ping may have died with the old one.
+                startBarrier = SlotPool.NO_BARRIER;
             }
             for (RelayClient c : clients) {
                 if (c != null) {
@@ -1419,7 +1441,11 @@ final class RelayLoop implements Runnable {
             portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
                     MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(range.start(), range.endExclusive())))));
         }
-        updatePortOps();
+        // The notices stop what the agent sends from now on, not what it sent before it took them
+        // (a kept session's queued output, written after its ready): clients are greeted at once,
+        // but until this ping's answer no frame on a slot's ids goes to one.
+        startBarrier = slots.startBarrier();
+        ping(startBarrier);
     }
 
     /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */

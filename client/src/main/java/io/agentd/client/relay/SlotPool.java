@@ -92,6 +92,14 @@ final class SlotPool {
         return barrier;
     }
 
+    /**
+     * The id of the ping the relay sends after the departure notices of its start ({@link
+     * RelayLoop}): a barrier id of its own, so that no restart's barrier is mistaken for it.
+     */
+    long startBarrier() {
+        return barrierId(restarts++);
+    }
+
     /** The agent answered the restart ping {@code id}: the slots behind it are free. False for another (an old one). */
     boolean barrierAnswered(long id) {
         if (id != barrier) {

@@ -262,6 +262,32 @@ class RelayWithScriptedAgentTest {
         }
     }
 
+    /**
+     * A relay started where an earlier one died, on a VM whose agent kept that relay's sessions: the
+     * agent's output for them, sent before it took the start's notices, is dropped until the ping
+     * after the notices is answered, not given to the new client that holds those ids now. Before,
+     * the first client, in slot 0, got the old slot-0 client's output.
+     */
+    @Test
+    void outputTheAgentSentBeforeItTookTheStartsNoticesReachesNoNewClient(@TempDir Path other) throws Exception {
+        try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
+            RawClient oldAgent = fresh.agent;
+            long slot0 = IdRange.slot(0).start() + 1;
+            oldAgent.send(new Frame(0, MessageType.CORE_READY, READY));
+            fresh.relay.awaitAgentReady(WAIT);
+            try (RawClient c = fresh.greetedClient()) {
+                fresh.answerProbe();
+                assertEquals(MessageType.CORE_READY, c.receive().type());
+                oldAgent.send(new Frame(slot0, MessageType.EXEC_STDOUT,
+                        new io.agentd.protocol.payload.ExecData("an earlier client's".getBytes())));
+                oldAgent.send(new Frame(fresh.startBarrier, MessageType.CORE_PONG, Empty.INSTANCE));
+                oldAgent.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE)); // an answer to c, after it
+                assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
+                        "the first frame c gets on its ids is its own");
+            }
+        }
+    }
+
     @Test
     void clientFramesInRangeAndShutdownGoToTheAgentUnchanged() throws Exception {
         try (RawClient a = port.greetedClient()) {

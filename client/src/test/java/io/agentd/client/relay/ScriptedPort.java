@@ -1,6 +1,7 @@
 package io.agentd.client.relay;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
@@ -42,6 +43,19 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start(Path, Duration)}, the relay also watching QEMU's QMP socket {@code qmp} (null: none). */
     static ScriptedPort start(Path dir, Duration wait, Path qmp) throws Exception {
+        ScriptedPort scripted = startUnanswered(dir, wait, qmp);
+        scripted.agent.send(new Frame(scripted.startBarrier, MessageType.CORE_PONG, Empty.INSTANCE));
+        return scripted;
+    }
+
+    /** The ping the relay sent after its start's notices ({@link #startUnanswered}). */
+    long startBarrier;
+
+    /**
+     * The relay started, the 128 notices and the ping after them received, the ping not answered
+     * yet: until it is, the relay gives no client a frame on a slot's ids.
+     */
+    static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp) throws Exception {
         Path port = dir.resolve("port.sock");
         ServerSocketChannel portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         portServer.bind(UnixDomainSocketAddress.of(port));
@@ -55,6 +69,10 @@ final class ScriptedPort implements AutoCloseable {
         Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp);
         ScriptedPort scripted = new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
         scripted.receiveEveryRangeLeft();
+        Frame ping = scripted.agent.receive();
+        assertEquals(MessageType.CORE_PING, ping.type(), "the ping after the notices: " + ping);
+        assertTrue(SlotPool.isBarrierId(ping.id()), "on a barrier id, in no client's range: " + ping);
+        scripted.startBarrier = ping.id();
         return scripted;
     }
 
