@@ -447,6 +447,9 @@ final class RelayLoop implements Runnable {
             what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
         }
         portInput.resyncToReady();
+        // The agent that had (or would have had) the start's notices is gone, its ping perhaps with
+        // it: the next one kills whatever sessions it left, so nothing of an earlier relay's comes.
+        startBarrier = SlotPool.NO_BARRIER;
         expectBulk = false;
         if (what == null) {
             log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
