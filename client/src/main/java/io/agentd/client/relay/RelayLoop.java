@@ -798,8 +798,16 @@ final class RelayLoop implements Runnable {
             }
             for (RelayClient c : clients) {
                 if (c != null) {
-                    c.pausedAtAgent = false; // a new agent holds nothing: paused again below if still full
+                    // A pause notice sent while the old agent died may wait in the port for this one,
+                    // which would then hold the client's output with nothing left to lift it (the
+                    // drain's resume follows a pause the relay knows of): said again, so both agree.
+                    boolean wasPaused = c.pausedAtAgent && !c.gone && c.closing == null;
+                    c.pausedAtAgent = false;
                     c.forgetOwnHolds();
+                    if (wasPaused && agentHoldsOutput) {
+                        c.pausedAtAgent = true;
+                        tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+                    }
                     if (c.closing == null) { // a closing client's refusal is the last it gets
                         queueOwned(c, bytes);
                     }

@@ -244,6 +244,30 @@ class RelayFlowControlTest {
         }
     }
 
+    /**
+     * A client paused at an agent that then restarts: the pause notice may wait in the port for the
+     * new agent, which then holds the client's output too. The relay says the pause again to the new
+     * agent and lifts it once the client drains. Before, it forgot the pause at the new ready: a
+     * client that stayed between the marks was held by the new agent for good, never resumed.
+     */
+    @Test
+    void aPauseOutlivesAnAgentRestartAndIsLiftedOnceTheClientDrains() throws Exception {
+        try (RawClient slow = port.readyClient()) {
+            byte[][] frames = frames(8);
+            write(frames, 0, 8).get(10, TimeUnit.SECONDS);
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive(), "paused");
+            // The client takes some: its queue is between the marks (under the pause's, over the resume's).
+            assertAll(slow, Arrays.copyOf(frames, 5));
+            Ready restarted = new Ready(12, 22, 33, "scripted", List.of(Ready.FEATURE_RELAY_FLOW));
+            agent.send(new Frame(0, MessageType.CORE_READY, restarted));
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive(),
+                    "the new agent is told the client is paused");
+            assertAll(slow, Arrays.copyOfRange(frames, 5, 8));
+            assertEquals(restarted, slow.receive().payload());
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED), agent.receive(), "resumed once drained");
+        }
+    }
+
     @Test
     void aPausedClientPastTheHeldMarkHoldsEveryoneUpAndLosesNothing() throws Exception {
         try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
