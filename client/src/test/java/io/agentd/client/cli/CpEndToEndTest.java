@@ -412,6 +412,32 @@ class CpEndToEndTest {
         return e;
     }
 
+    /**
+     * A link already in the destination (a guest user's, not the archive's) is not extracted
+     * through: an entry below it is refused, the rest extracted. Before, tar -x's way, the upload
+     * (as root) wrote where the link points, /srv/www/etc -> /etc included.
+     */
+    @Test
+    void aTarIsNotExtractedThroughALinkAlreadyInTheDestination() throws Exception {
+        Path d = fresh("planted");
+        Path outside = Files.createDirectory(d.resolve("outside"));
+        Path into = Files.createDirectory(d.resolve("into"));
+        Files.createSymbolicLink(into.resolve("etc"), outside);
+        Path archive = tarOf(d.resolve("planted.tar"), List.of(
+                new TarArchiveEntry("etc/passwd"),
+                new TarArchiveEntry("etc/", TarConstants.LF_DIR),
+                new TarArchiveEntry("ok")),
+                Map.of("etc/passwd", "pwned\n".getBytes(), "ok", "ok\n".getBytes()));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.stderr().contains("':" + into.resolve("etc") + "' is a symbolic link, not a directory"), r.stderr());
+        assertTrue(r.stderr().contains("cannot overwrite non-directory"), r.stderr());
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(0, s.count(), "nothing written through the link");
+        }
+        assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
+    }
+
     @Test
     void aTarCannotReachOutsideThroughALinkItCreated() throws Exception {
         Path d = fresh("slip");

@@ -59,14 +59,10 @@ final class TarExtract {
                     throw new CopyFailure("cannot create " + Quoting.quote(dst.show(target)) + ": " + special
                             + " in the tar stream (only files, directories and links are copied)");
                 }
-                String parent = dst.parent(target);
-                if (!known.contains(parent)) {
-                    dst.files().mkdir(parent, null); // creates the missing ones
-                    known.add(parent);
-                }
+                directoriesTo(dir, name, known);
                 if (te.isDirectory()) {
                     Entry e = new Entry(Entry.Kind.DIR, 0, te.getMode() & 07777, mtime, mtime);
-                    Entry there = dst.stat(target);
+                    Entry there = dst.lstatIfAny(target); // a link there is no directory to extract into
                     if (there == null) { // owner rwx until its contents are in (its mode is set at the end)
                         dst.mkdir(target, new Entry(Entry.Kind.DIR, 0, e.mode() | 0700, mtime, mtime));
                     } else if (!there.isDir()) {
@@ -158,6 +154,35 @@ final class TarExtract {
     }
 
     /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
+    /**
+     * The directories between {@code dir} (the destination operand, a link to a directory allowed)
+     * and the entry {@code name}, each a directory, made when missing: one that is a symbolic link
+     * is refused, as cp(1) does below its operand, not written through (a guest user's link
+     * /srv/www/etc -> /etc made an upload as root of etc/passwd write /etc/passwd). Each is looked
+     * at once; {@code known} holds those seen or made.
+     */
+    private void directoriesTo(String dir, String name, Set<String> known) throws IOException {
+        String path = dir;
+        String[] parts = name.split("/");
+        for (int i = 0; i < parts.length - 1; i++) {
+            path = dst.child(path, parts[i]);
+            if (known.contains(path)) {
+                continue;
+            }
+            Entry there = dst.lstatIfAny(path);
+            if (there == null) {
+                dst.files().mkdir(path, null);
+            } else if (there.kind() == Entry.Kind.LINK) {
+                throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
+                        + Quoting.quote(dst.show(path)) + " is a symbolic link, not a directory (not written through)");
+            } else if (!there.isDir()) {
+                throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
+                        + Quoting.quote(dst.show(path)) + " is not a directory");
+            }
+            known.add(path);
+        }
+    }
+
     private String under(String dir, String name) {
         String path = dir;
         for (String part : name.split("/")) {
