@@ -65,7 +65,7 @@ final class TarReader extends TarArchiveInputStream {
         if (depth == 0) {
             pax.reset();
         }
-        if (depth >= MAX_EXTENSION_HEADERS) {
+        if (depth > MAX_EXTENSION_HEADERS) { // the entry after 16 of them is the 17th nested call
             throw new TarStreamException("more than " + MAX_EXTENSION_HEADERS + " extension headers (PAX, GNU long"
                     + " names) in a row before an entry: not an archive tar(1) writes");
         }

@@ -137,6 +137,22 @@ class TarReaderTest {
         TarReader reader = new TarReader(new ByteArrayInputStream(out.toByteArray()));
         TarStreamException e = assertThrows(TarStreamException.class, reader::getNextEntry);
         assertTrue(e.getMessage().contains("more than 16 extension headers"), e.getMessage());
+
+        for (int headers : new int[] {16, 17}) { // the bound itself: 16 are read, the 17th is refused
+            ByteArrayOutputStream some = new ByteArrayOutputStream();
+            for (int i = 0; i < headers; i++) {
+                some.write(extensionHeader(TarConstants.LF_GNUTYPE_LONGNAME, 100, 512));
+            }
+            try (TarArchiveOutputStream tar = raw(some)) {
+                file(tar, "f", new byte[0]);
+            }
+            TarReader r = new TarReader(new ByteArrayInputStream(some.toByteArray()));
+            if (headers == 16) {
+                assertTrue(r.getNextEntry() != null, "16 in a row are read");
+            } else {
+                assertThrows(TarStreamException.class, r::getNextEntry, "17 in a row are refused");
+            }
+        }
     }
 
     @Test
