@@ -330,14 +330,16 @@ static void switch_user(struct child *c)
     const struct agentd_spawn_spec *s = c->spec;
     at_stage(c, STAGE_SETGROUPS);
     STEP(c, syscall(SYS_setgroups, (size_t)s->ngroups, s->groups));
+    /* Each new egid or euid sets the dumpable flag of the memory this child shares with the agent
+     * to fs.suid_dumpable: at 1 the agent stayed dumpable for good, and this child, a process of the
+     * target user until its exec, could be ptraced into the agent's memory. Back to 0 after each,
+     * so a setresuid that fails after the setresgid leaves nothing either (the exec gives the
+     * target a flag of its own). */
     at_stage(c, STAGE_SETGID);
     STEP(c, syscall(SYS_setresgid, (gid_t)s->gid, (gid_t)s->gid, (gid_t)s->gid));
+    STEP(c, syscall(SYS_prctl, PR_SET_DUMPABLE, 0L, 0L, 0L, 0L));
     at_stage(c, STAGE_SETUID);
     STEP(c, syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid));
-    /* The new euid set the dumpable flag of the memory this child shares with the agent to
-     * fs.suid_dumpable: at 1 the agent stayed dumpable for good, and this child, a process of the
-     * target user until its exec, could be ptraced into the agent's memory. Back to 0 at once (the
-     * exec gives the target a flag of its own). */
     STEP(c, syscall(SYS_prctl, PR_SET_DUMPABLE, 0L, 0L, 0L, 0L));
 }
 
