@@ -203,6 +203,15 @@ final class RelayLoop implements Runnable {
      * (output the agent sent before it took the notices), whoever holds those ids here now.
      */
     private long startBarrier = SlotPool.NO_BARRIER;
+    /**
+     * When the first core.ready came while {@link #startBarrier} was awaited (nanoTime; 0: none
+     * yet, or the wait is over). The agent reads the notices and the ping right after its ready; one
+     * that never answers it lost them (a dead agent read them, or the agent discarded the input it
+     * had not read when the earlier relay's connection ended): after {@link #START_BARRIER_LIMIT_NANOS}
+     * the wait ends, with a line, rather than keep every client's output from it for good.
+     */
+    private long startBarrierReadyAt;
+    static final long START_BARRIER_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -299,7 +308,8 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(clientsHoldingUpAgent > 0 || clientsClosing > 0 ? HOLD_UP_CHECK_MILLIS : 0);
+                selector.select(clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0
+                        ? HOLD_UP_CHECK_MILLIS : 0);
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
@@ -333,6 +343,9 @@ final class RelayLoop implements Runnable {
             }
             if (clientsClosing > 0) {
                 dropClientsClosingTooLong();
+            }
+            if (startBarrierReadyAt != 0) {
+                giveUpTheStartBarrierIfLate();
             }
             String lost = flushAll();
             if (lost != null) {
@@ -449,7 +462,7 @@ final class RelayLoop implements Runnable {
         portInput.resyncToReady();
         // The agent that had (or would have had) the start's notices is gone, its ping perhaps with
         // it: the next one kills whatever sessions it left, so nothing of an earlier relay's comes.
-        startBarrier = SlotPool.NO_BARRIER;
+        endStartBarrier();
         expectBulk = false;
         if (what == null) {
             log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
@@ -736,7 +749,7 @@ final class RelayLoop implements Runnable {
             return;
         }
         if (id == startBarrier) {
-            startBarrier = SlotPool.NO_BARRIER;
+            endStartBarrier();
             return;
         }
         if (SlotPool.isBarrierId(id)) {
@@ -794,7 +807,10 @@ final class RelayLoop implements Runnable {
                 log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
                 // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
                 // and the start's ping may have died with the old one.
-                startBarrier = SlotPool.NO_BARRIER;
+                endStartBarrier();
+            }
+            if (startBarrier != SlotPool.NO_BARRIER && startBarrierReadyAt == 0) {
+                startBarrierReadyAt = System.nanoTime();
             }
             for (RelayClient c : clients) {
                 if (c != null) {
@@ -1457,6 +1473,20 @@ final class RelayLoop implements Runnable {
         // but until this ping's answer no frame on a slot's ids goes to one.
         startBarrier = slots.startBarrier();
         ping(startBarrier);
+    }
+
+    private void endStartBarrier() {
+        startBarrier = SlotPool.NO_BARRIER;
+        startBarrierReadyAt = 0;
+    }
+
+    private void giveUpTheStartBarrierIfLate() {
+        if (startBarrier != SlotPool.NO_BARRIER && System.nanoTime() - startBarrierReadyAt > START_BARRIER_LIMIT_NANOS) {
+            log.warn("relay: the agent has not answered the ping after this relay's start notices {} s after its"
+                    + " core.ready (it may have lost them): its frames go to the clients holding their ids again",
+                    TimeUnit.NANOSECONDS.toSeconds(START_BARRIER_LIMIT_NANOS));
+            endStartBarrier();
+        }
     }
 
     /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */

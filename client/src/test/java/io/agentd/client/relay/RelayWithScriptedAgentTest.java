@@ -288,6 +288,30 @@ class RelayWithScriptedAgentTest {
         }
     }
 
+    /**
+     * An agent that never answers the ping after the start's notices (it lost them: a dead agent read
+     * them, or the agent discarded what it had not read when the earlier relay's connection ended)
+     * holds no client's output for good: ten seconds after its ready the wait ends.
+     */
+    @Test
+    void aStartPingNeverAnsweredEndsTheWaitTenSecondsAfterTheReady(@TempDir Path other) throws Exception {
+        try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
+            RawClient lost = fresh.agent;
+            long slot0 = IdRange.slot(0).start() + 1;
+            lost.send(new Frame(0, MessageType.CORE_READY, READY));
+            fresh.relay.awaitAgentReady(WAIT);
+            try (RawClient c = fresh.greetedClient()) {
+                fresh.answerProbe();
+                assertEquals(MessageType.CORE_READY, c.receive().type());
+                lost.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE)); // still within the wait: dropped
+                Thread.sleep(TimeUnit.NANOSECONDS.toMillis(RelayLoop.START_BARRIER_LIMIT_NANOS) + 1500);
+                lost.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE));
+                assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
+                        "after the limit the agent's frames reach their client again");
+            }
+        }
+    }
+
     @Test
     void clientFramesInRangeAndShutdownGoToTheAgentUnchanged() throws Exception {
         try (RawClient a = port.greetedClient()) {
