@@ -166,7 +166,7 @@ public final class FsService {
     /** core.fs.data from the host: the data of the Write in progress on {@code id}. */
     public void onData(long id, byte[] data) {
         FsWriteStream write = writes.get(id);
-        if (write != null) {
+        if (write != null && !write.tookItsLastChunk()) { // after its empty chunk, data is another's
             write.onData(data);
             return;
         }

@@ -129,6 +129,11 @@ final class FsWriteStream implements FsService.Active {
         topUpCredit();
     }
 
+    /** Its empty chunk came: any later core.fs.data on its id is not its own. */
+    boolean tookItsLastChunk() {
+        return eof;
+    }
+
     void onData(byte[] data) {
         if (ended) {
             return;
@@ -404,7 +409,7 @@ final class FsWriteStream implements FsService.Active {
      * @param what what came, for the answer ("another fs request", "a core.fs.data the agent refused")
      */
     void failOnForeignFrame(String what) {
-        if (!ended) {
+        if (!ended && !eof) { // after its empty chunk it has all its data: it finishes as it is
             fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + what + " came on id " + id
                     + " while this Write was in progress, so its data can no longer be followed; " + written
                     + " bytes written, nothing after (os error 22)"));

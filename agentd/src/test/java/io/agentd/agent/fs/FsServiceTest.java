@@ -176,6 +176,30 @@ class FsServiceTest {
         assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
     }
 
+    /**
+     * After a Write's empty chunk, while it still writes to the disk: more data on its id is not its
+     * own (it used to be appended to the file), and a second request there is refused without failing
+     * the Write, which has all its data.
+     */
+    @Test
+    void dataAfterAWritesEmptyChunkIsNotItsOwn() throws Exception {
+        Path first = dir.resolve("complete");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(first.toString(), FsOpenOptions.replacing(null))));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        fs.onRequest(5, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        fs.onData(5, "all of it".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(5, new byte[0]); // its end: the loop has not run, so it is still in progress
+        fs.onData(5, "stray".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onRequest(5, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        fs.onData(5, "other".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(5, new byte[0]);
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 5 && f.type() == MessageType.FS_RESPONSE),
+                () -> host.types().toString());
+        assertTrue(response(5).ok(), response(5).toString());
+        assertEquals("all of it", Files.readString(first));
+    }
+
     @Test
     void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
         Path file = dir.resolve("busy");
