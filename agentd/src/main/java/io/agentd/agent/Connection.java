@@ -229,14 +229,22 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         } else {
             link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
         }
-        tellFsOfRefusal(e);
+        tellOwnerOfRefusal(e);
     }
 
-    /** A refused fs frame on an id: a Write there cannot go on as if it had not come (FsService#refusedByCodec). */
-    private void tellFsOfRefusal(ProtocolException e) {
-        if (fs != null && e.hasId() && e.id() != Protocol.CONTROL_ID
-                && (MessageType.FS_DATA.wire().equals(e.type()) || MessageType.FS_REQUEST.wire().equals(e.type()))) {
+    /**
+     * A refused data frame on an id: what it carried is unknown, so what it belonged to cannot go
+     * on as if it had not come: a Write there fails (FsService#refusedByCodec), a session's later
+     * stdin is refused (Sessions#onStdinRefusedByCodec).
+     */
+    private void tellOwnerOfRefusal(ProtocolException e) {
+        if (!e.hasId() || e.id() == Protocol.CONTROL_ID) {
+            return;
+        }
+        if (fs != null && (MessageType.FS_DATA.wire().equals(e.type()) || MessageType.FS_REQUEST.wire().equals(e.type()))) {
             fs.refusedByCodec(e.id(), e.type());
+        } else if (MessageType.EXEC_STDIN.wire().equals(e.type())) {
+            sessions.onStdinRefusedByCodec(host, e.id());
         }
     }
 

@@ -290,6 +290,11 @@ final class Session {
     // ---- stdin ----
 
     /** A stdin frame from the host; empty data is the end of input. */
+    /** See {@link StdinWriter#refusedByCodec}. */
+    void stdinRefusedByCodec() {
+        stdin.refusedByCodec();
+    }
+
     void onStdin(byte[] data) {
         stdin.onStdin(data);
     }

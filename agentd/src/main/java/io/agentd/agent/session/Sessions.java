@@ -345,6 +345,17 @@ public final class Sessions {
         }
     }
 
+    /**
+     * A core.exec.stdin on {@code id} that the codec refused (the host had a core.error): the
+     * session's later stdin from that host is refused too (stdin is a prefix, PROTOCOL-EXTENSIONS).
+     */
+    public void onStdinRefusedByCodec(SessionHost from, long id) {
+        Session s = byKey.get(new SessionKey(from.connection(), id));
+        if (s != null) {
+            s.stdinRefusedByCodec();
+        }
+    }
+
     public void onResize(SessionHost from, long id, int rows, int cols) {
         Session s = live(from, id, MessageType.EXEC_RESIZE);
         if (s == null) {

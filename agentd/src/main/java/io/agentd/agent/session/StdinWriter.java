@@ -83,6 +83,18 @@ final class StdinWriter {
         return bytesWritten;
     }
 
+    /**
+     * A stdin frame of the current host was refused by the codec (bad flags, data that is not
+     * bytes; the host had a core.error): its bytes are unknown, so the later frames of that host are
+     * refused as after an overrun, and the child reads a prefix of what the host sent, never a
+     * stream with a hole where that frame was.
+     */
+    void refusedByCodec() {
+        if (refusedErrno == 0) {
+            refusedErrno = LibC.EINVAL;
+        }
+    }
+
     /** A stdin frame from the host; empty data is the end of input. */
     void onStdin(byte[] data) {
         if (data.length == 0) {

@@ -183,6 +183,24 @@ class SessionTest {
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
 
+    /**
+     * A stdin frame the codec refused (the host had a core.error): what it carried is unknown, so
+     * the host's later stdin is refused too (stdin.error EINVAL) and the child reads a prefix of what
+     * the host sent. Before, the next frame was written after the earlier ones: a stream with a hole.
+     */
+    @Test
+    void afterAStdinFrameTheCodecRefusedLaterFramesAreRefusedToo() {
+        Session s = h.startPipes();
+        s.onStdin("before ".getBytes());
+        s.stdinRefusedByCodec(); // the frame after it, refused for its flags, say
+        s.onStdin("after".getBytes());
+        List<io.agentd.protocol.Frame> refused = h.host.of(MessageType.EXEC_STDIN_ERROR);
+        assertEquals(1, refused.size(), h.host.types().toString());
+        assertEquals(LibC.EINVAL, ((ExecStdinError) refused.get(0).payload()).errno());
+        h.loop.fire(STDIN, Loop.WRITABLE);
+        assertEquals("before ", h.io.written(STDIN), "a prefix of what the host sent");
+    }
+
     @Test
     void aHostAttachedAfterAnOverrunIsNotRefusedForTheLastHostsRefusal() {
         Session s = h.startPipes(); // no flow control: the queue limit is 1024
