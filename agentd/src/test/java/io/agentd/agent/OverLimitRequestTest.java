@@ -82,7 +82,8 @@ class OverLimitRequestTest {
         return frame.payload();
     }
 
-    private static List<Frame> framesIn(int fd) throws Exception {
+    /** Every frame the agent wrote into the pipe whose read end is {@code fd} (RefusedDataFrameTest's too). */
+    static List<Frame> framesIn(int fd) throws Exception {
         FrameDecoder decoder = new FrameDecoder();
         ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
         while (Os.read(fd, buf.clear()) > 0) {

@@ -38,20 +38,22 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public Entry stat(String path) throws IOException {
-        try {
-            return entry(files.stat(path));
-        } catch (GuestFileException e) {
-            if (e.kind() == GuestFileException.Kind.NOT_FOUND) {
-                return null;
-            }
-            throw e;
-        }
+        return entryOrNull(() -> files.stat(path));
     }
 
     @Override
     public Entry lstatIfAny(String path) throws IOException {
+        return entryOrNull(() -> files.lstat(path));
+    }
+
+    /** A stat of the guest's, as an entry; null for ENOENT. */
+    private interface GuestStat {
+        FsEntryInfo call() throws IOException;
+    }
+
+    private static Entry entryOrNull(GuestStat stat) throws IOException {
         try {
-            return entry(files.lstat(path));
+            return entry(stat.call());
         } catch (GuestFileException e) {
             if (e.kind() == GuestFileException.Kind.NOT_FOUND) {
                 return null;
