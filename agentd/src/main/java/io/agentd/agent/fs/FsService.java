@@ -108,15 +108,13 @@ public final class FsService {
 
     public void onRequest(long id, FsRequest request) {
         if (active.containsKey(id)) {
+            // The host's next core.fs.data on this id could be either request's: a Write in progress
+            // fails (nothing after is written) rather than take the other's bytes.
             FsWriteStream write = writes.get(id);
-            if (write != null) {
-                // The host's next core.fs.data on this id could be either request's: the Write in
-                // progress fails (nothing after is written) rather than take the other's bytes.
-                write.failOnForeignFrame("another fs request");
-            }
+            boolean failed = write != null && write.failOnForeignFrame("another fs request");
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
                     "id " + id + " has an fs request in progress: one request per id"
-                            + (write != null ? " (its Write failed: the id's data could be either's)" : ""));
+                            + (failed ? " (its Write failed: the id's data could be either's)" : ""));
             if (request.op() instanceof FsOp.Write) {
                 absorbRest(id);
             }

@@ -66,13 +66,4 @@ final class FsWriteShare {
         waiting.remove(retry);
         agent.cancel(retry);
     }
-
-    long limit() {
-        return limit;
-    }
-
-    /** Bytes this connection's windowed Writes hold (tests). */
-    long held() {
-        return held;
-    }
 }

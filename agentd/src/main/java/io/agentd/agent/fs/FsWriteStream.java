@@ -407,13 +407,16 @@ final class FsWriteStream implements FsService.Active {
      * dropped to its empty chunk.
      *
      * @param what what came, for the answer ("another fs request", "a core.fs.data the agent refused")
+     * @return whether it failed (not after its empty chunk: it has all its data, and finishes as it is)
      */
-    void failOnForeignFrame(String what) {
-        if (!ended && !eof) { // after its empty chunk it has all its data: it finishes as it is
-            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + what + " came on id " + id
-                    + " while this Write was in progress, so its data can no longer be followed; " + written
-                    + " bytes written, nothing after (os error 22)"));
+    boolean failOnForeignFrame(String what) {
+        if (ended || eof) {
+            return false;
         }
+        fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + what + " came on id " + id
+                + " while this Write was in progress, so its data can no longer be followed; " + written
+                + " bytes written, nothing after (os error 22)"));
+        return true;
     }
 
     private void fail(FsFailure failure) {

@@ -289,12 +289,12 @@ final class Session {
 
     // ---- stdin ----
 
-    /** A stdin frame from the host; empty data is the end of input. */
     /** See {@link StdinWriter#refusedByCodec}. */
     void stdinRefusedByCodec() {
         stdin.refusedByCodec();
     }
 
+    /** A stdin frame from the host; empty data is the end of input. */
     void onStdin(byte[] data) {
         stdin.onStdin(data);
     }

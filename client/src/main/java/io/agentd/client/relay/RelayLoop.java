@@ -1067,14 +1067,10 @@ final class RelayLoop implements Runnable {
             if (id == Protocol.CONTROL_ID) {
                 return onControlFrame(c, view);
             }
-            if (refusalsUnread(c)) {
-                drop(c, "sent frames on ids outside its range faster than it read the refusals");
-                return false;
-            }
             // Not decoded: a client may make a decode slow (4 MiB of map keys), and this thread serves all.
-            refuse(c, id, EnvelopeType.of(view), "id " + id + " is outside this client's range " + c.range
-                    + " (the relay's greeting gave it); nothing was forwarded");
-            return true;
+            return refuseUnlessUnread(c, "on ids outside its range", () -> refuse(c, id, EnvelopeType.of(view),
+                    "id " + id + " is outside this client's range " + c.range
+                    + " (the relay's greeting gave it); nothing was forwarded"));
         }
 
         @Override
@@ -1096,48 +1092,45 @@ final class RelayLoop implements Runnable {
     private boolean onControlFrame(RelayClient c, ByteBuffer view) {
         int length = view.remaining();
         if (length > CONTROL_FRAME_MAX) {
-            if (refusalsUnread(c)) {
-                drop(c, "sent frames on id 0 faster than it read the refusals");
-                return false;
-            }
-            refuse(c, Protocol.CONTROL_ID, EnvelopeType.of(view), "a frame of " + length + " bytes on id 0, where the"
-                    + " relay reads none above " + CONTROL_FRAME_MAX + " (core.shutdown and the relay flow notices it"
-                    + " takes there are far shorter); nothing was forwarded");
-            return true;
+            return refuseUnlessUnread(c, "on id 0", () -> refuse(c, Protocol.CONTROL_ID, EnvelopeType.of(view),
+                    "a frame of " + length + " bytes on id 0, where the relay reads none above " + CONTROL_FRAME_MAX
+                    + " (core.shutdown and the relay flow notices it takes there are far shorter); nothing was"
+                    + " forwarded"));
         }
         byte[] bytes = copyOf(view);
         DecodedFrame decoded = DecodedFrame.of(bytes);
         Frame frame = decoded.frame();
         String type = decoded.type();
         String refusal = controlRefusal(c, frame, type);
-        if (refusal != null && refusalsUnread(c)) {
-            drop(c, "sent frames on id 0 faster than it read the refusals");
-            return false;
-        }
         if (refusal != null) {
-            refuse(c, Protocol.CONTROL_ID, type, refusal + "; nothing was forwarded");
-        } else if (!c.countOwnNotice(frame)) {
-            if (refusalsUnread(c)) {
-                drop(c, "sent frames on id 0 faster than it read the refusals");
-                return false;
-            }
-            refuse(c, Protocol.CONTROL_ID, ErrorKind.LIMIT_EXCEEDED, type, "this client already holds "
-                    + RelayClient.OWN_HOLDS + " ranges of its own at the agent, the most the relay passes on"
-                    + " (the rest are the other clients'); nothing was forwarded");
-        } else {
-            stage(c, bytes);
+            return refuseUnlessUnread(c, "on id 0",
+                    () -> refuse(c, Protocol.CONTROL_ID, type, refusal + "; nothing was forwarded"));
         }
+        if (!c.countOwnNotice(frame)) {
+            return refuseUnlessUnread(c, "on id 0", () -> refuse(c, Protocol.CONTROL_ID, ErrorKind.LIMIT_EXCEEDED,
+                    type, "this client already holds " + RelayClient.OWN_HOLDS + " ranges of its own at the agent,"
+                    + " the most the relay passes on (the rest are the other clients'); nothing was forwarded"));
+        }
+        stage(c, bytes);
         return true;
     }
 
     /**
-     * Over the mark of what it was sent and has not read: a client sending frames the relay refuses
-     * now would queue 20 times their size in refusals (a 9-byte frame, a 200-byte core.error) for
-     * each read before its pause takes effect, and one that reads them slowly would keep the relay
-     * making them: such a client is dropped instead (PROTOCOL-EXTENSIONS).
+     * Runs {@code refusal} for a client's frame the relay refuses, unless over the mark of what the
+     * client was sent lies unread: then it is dropped instead (false). Such a client, sending frames
+     * the relay refuses, would queue 20 times their size in refusals (a 9-byte frame, a 200-byte
+     * core.error) for each read before its pause takes effect, and one that reads them slowly would
+     * keep the relay making them (PROTOCOL-EXTENSIONS).
+     *
+     * @param where where the refused frames were sent ("on id 0"), for the drop's reason
      */
-    private boolean refusalsUnread(RelayClient c) {
-        return c.output.bytes() + c.heldBackBytes > HIGH_WATER;
+    private boolean refuseUnlessUnread(RelayClient c, String where, Runnable refusal) {
+        if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
+            drop(c, "sent frames " + where + " faster than it read the refusals");
+            return false;
+        }
+        refusal.run();
+        return true;
     }
 
     /**

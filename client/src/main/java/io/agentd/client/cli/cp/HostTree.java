@@ -38,17 +38,17 @@ final class HostTree implements SourceTree, DestTree {
 
     @Override
     public Entry stat(String path) throws IOException {
-        try {
-            return entry(Path.of(path), new LinkOption[0]);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
+        return entryOrNull(path, new LinkOption[0]);
     }
 
     @Override
     public Entry lstatIfAny(String path) throws IOException {
+        return entryOrNull(path, NOFOLLOW);
+    }
+
+    private static Entry entryOrNull(String path, LinkOption[] links) throws IOException {
         try {
-            return entry(Path.of(path), NOFOLLOW);
+            return entry(Path.of(path), links);
         } catch (NoSuchFileException e) {
             return null;
         }

@@ -153,7 +153,6 @@ final class TarExtract {
         return linked;
     }
 
-    /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
     /**
      * The directories between {@code dir} (the destination operand, a link to a directory allowed)
      * and the entry {@code name}, each a directory, made when missing: one that is a symbolic link
@@ -183,6 +182,7 @@ final class TarExtract {
         }
     }
 
+    /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
     private String under(String dir, String name) {
         String path = dir;
         for (String part : name.split("/")) {
