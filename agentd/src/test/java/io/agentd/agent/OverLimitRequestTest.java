@@ -2,23 +2,13 @@ package io.agentd.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.agentd.agent.loop.EventLoop;
-import io.agentd.agent.session.Sessions;
-import io.agentd.agent.spawn.Spawner;
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
-import io.agentd.agent.transport.HostLossPolicy;
-import io.agentd.agent.transport.PortLink;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
-import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -32,30 +22,15 @@ class OverLimitRequestTest {
 
     @Test
     void anOverLimitExecRequestEndsItsIdWithBadArgsAndAnythingElseIsCoreError() throws Exception {
-        int[] pipe = new int[2];
-        assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
-        try (EventLoop loop = new EventLoop()) {
-            Sessions sessions = new Sessions(loop, Spawner.fromSystemProperty(), AgentOptions.parse().sessionDefaults());
-            Agent agent = new Agent(loop, sessions, new Agent.StartTimes(1, 2), "test",
-                    new Agent.LinkSettings(1 << 20, 0, 0), 1);
-            Connection connection = (Connection) agent.openPort("pipe", HostLossPolicy.KILL_SESSIONS);
-            PortLink link = connection.link();
-            link.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, wasConnected -> { });
-            loop.execute(() -> {
-                sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"));
-                connection.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
-                connection.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
-                connection.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
-                connection.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
-                connection.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
-                sessions.killOwned(connection.number(), id -> true);
-            });
-            loop.schedule(500, loop::stop);
-            loop.run();
-        }
-        List<Frame> frames = framesIn(pipe[0]);
-        Os.close(pipe[0]);
-        Os.close(pipe[1]);
+        List<Frame> frames = PipePortAgent.run(false, 500, (connection, sessions) -> {
+            sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"));
+            connection.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
+            connection.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
+            connection.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
+            connection.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
+            connection.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
+            sessions.killOwned(connection.number(), id -> true);
+        });
 
         assertEquals(MessageType.CORE_READY, frames.get(0).type());
         // Session 7 is live: its started is out as soon as its request was taken.
@@ -80,20 +55,5 @@ class OverLimitRequestTest {
         assertEquals(id, frame.id(), frame.toString());
         assertEquals(type, frame.type(), frame.toString());
         return frame.payload();
-    }
-
-    /** Every frame the agent wrote into the pipe whose read end is {@code fd} (RefusedDataFrameTest's too). */
-    static List<Frame> framesIn(int fd) throws Exception {
-        FrameDecoder decoder = new FrameDecoder();
-        ByteBuffer buf = ByteBuffer.allocateDirect(64 * 1024);
-        while (Os.read(fd, buf.clear()) > 0) {
-            decoder.feed(buf.flip());
-        }
-        List<Frame> frames = new ArrayList<>();
-        Frame f;
-        while ((f = decoder.next()) != null) {
-            frames.add(f);
-        }
-        return frames;
     }
 }

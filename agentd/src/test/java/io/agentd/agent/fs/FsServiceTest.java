@@ -118,11 +118,8 @@ class FsServiceTest {
     void aSecondRequestOnAWritesIdFailsTheWriteInsteadOfFeedingItTheOthersData() throws Exception {
         Path first = dir.resolve("first");
         Path second = dir.resolve("second");
-        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(first.toString(), FsOpenOptions.replacing(null))));
-        fs.onRequest(2, new FsRequest(new FsOp.OpenFile(second.toString(), FsOpenOptions.replacing(null))));
-        runLoopUntil(2);
-        long h1 = ((FsResponseData.Handle) response(1).data()).handle();
-        long h2 = ((FsResponseData.Handle) response(2).data()).handle();
+        long h1 = openForWriting(fs, host, 1, first);
+        long h2 = openForWriting(fs, host, 2, second);
         fs.onRequest(5, new FsRequest(new FsOp.Write(h1, 0, null), null, true));
         fs.onData(5, "first's ".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         fs.onRequest(5, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
@@ -152,9 +149,7 @@ class FsServiceTest {
     @Test
     void aChunkTheCodecRefusedFailsItsWriteInsteadOfLeavingAHole() throws Exception {
         Path file = dir.resolve("holed");
-        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.replacing(null))));
-        runLoopUntil(1);
-        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        long handle = openForWriting(fs, host, 1, file);
         fs.onRequest(5, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
         fs.onData(5, "AAAA".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         fs.refusedByCodec(5, MessageType.FS_DATA.wire()); // the chunk "BBBB", refused for its flags, say
@@ -184,9 +179,7 @@ class FsServiceTest {
     @Test
     void dataAfterAWritesEmptyChunkIsNotItsOwn() throws Exception {
         Path first = dir.resolve("complete");
-        fs.onRequest(1, new FsRequest(new FsOp.OpenFile(first.toString(), FsOpenOptions.replacing(null))));
-        runLoopUntil(1);
-        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        long handle = openForWriting(fs, host, 1, first);
         fs.onRequest(5, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
         fs.onData(5, "all of it".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         fs.onData(5, new byte[0]); // its end: the loop has not run, so it is still in progress

@@ -168,6 +168,16 @@ class SessionsOwnershipTest {
         assertEquals(MessageType.SESSION_ATTACHED, outC.types().get(outC.types().size() - 1), "and session 2");
     }
 
+    /** Session 1 (pid 100): both its outputs end, then its leader exits with {@code code}. */
+    private void outputsEndThenExits(int code) {
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(100, code);
+        loop.fire(13, Loop.READABLE);
+    }
+
     /**
      * A detachable session exits after its host closed but before the loop heard the hang-up: the
      * exit is held for an attach, not sent to the closed connection (which drops it) and collected.
@@ -176,12 +186,7 @@ class SessionsOwnershipTest {
     void theExitOfADetachableSessionWhoseHostHasGoneUnheardIsHeldForAnAttach() {
         scripted.sessions.onExecRequest(a, 5, ExecRequest.of("true").withDetachable(true)); // session 1
         outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true);
-        scripted.eof(11);
-        scripted.eof(12);
-        loop.fire(11, Loop.READABLE);
-        loop.fire(12, Loop.READABLE);
-        scripted.exit(100, 3);
-        loop.fire(13, Loop.READABLE);
+        outputsEndThenExits(3); // session 1 (pid 100)
         assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "nothing more to the closed connection");
 
         scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
@@ -201,12 +206,7 @@ class SessionsOwnershipTest {
         scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
         assertEquals(MessageType.SESSION_ATTACHED, outB.types().get(0));
         outB.goneWithoutHangUp = () -> scripted.sessions.killOwned(2, id -> true); // the kill policy: kept all the same
-        scripted.eof(11);
-        scripted.eof(12);
-        loop.fire(11, Loop.READABLE);
-        loop.fire(12, Loop.READABLE);
-        scripted.exit(100, 3);
-        loop.fire(13, Loop.READABLE);
+        outputsEndThenExits(3); // session 1 (pid 100)
         assertFalse(outB.types().contains(MessageType.EXEC_EXITED), "nothing more to the closed connection: " + outB.types());
 
         scripted.sessions.onAttach(a, 7, new io.agentd.protocol.payload.SessionAttach(1, null, false));
@@ -221,12 +221,7 @@ class SessionsOwnershipTest {
         SessionHost k = new SessionHost(3, outK, id -> false, true);
         scripted.sessions.onExecRequest(k, 5, ExecRequest.of("sleep", "60")); // session 1
         outK.goneWithoutHangUp = () -> scripted.sessions.detachOwned(3, id -> true);
-        scripted.eof(11);
-        scripted.eof(12);
-        loop.fire(11, Loop.READABLE);
-        loop.fire(12, Loop.READABLE);
-        scripted.exit(100, 4);
-        loop.fire(13, Loop.READABLE);
+        outputsEndThenExits(4); // session 1 (pid 100)
         assertEquals(List.of(MessageType.EXEC_STARTED), outK.types(), "nothing more to the closed connection");
 
         scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
