@@ -226,10 +226,24 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             // lose the stream on every read.
             link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
                     e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
+            inputLost();
         } else {
             link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
         }
         tellOwnerOfRefusal(e);
+    }
+
+    /**
+     * The link skipped a frame unread, whose id is unknown (a port goes on past it; a socket is
+     * dropped after this, and its host's Writes fail then anyway): every data stream of this host
+     * may have lost a frame, so none goes on as if nothing had come. Writes in progress fail, and
+     * each session's later stdin is refused.
+     */
+    private void inputLost() {
+        if (fs != null) {
+            fs.inputLost();
+        }
+        sessions.onInputLost(host);
     }
 
     /**

@@ -161,6 +161,17 @@ public final class FsService {
         }
     }
 
+    /**
+     * The link skipped a frame unread (a length it could not trust): it may have been a chunk of
+     * any Write in progress, so each one that still takes data fails (see
+     * {@link FsWriteStream#failOnSkippedFrame}).
+     */
+    public void inputLost() {
+        for (FsWriteStream write : new ArrayList<>(writes.values())) {
+            write.failOnSkippedFrame();
+        }
+    }
+
     /** core.fs.data from the host: the data of the Write in progress on {@code id}. */
     public void onData(long id, byte[] data) {
         FsWriteStream write = writes.get(id);

@@ -410,11 +410,24 @@ final class FsWriteStream implements FsService.Active {
      * @return whether it failed (not after its empty chunk: it has all its data, and finishes as it is)
      */
     boolean failOnForeignFrame(String what) {
+        return failMidStream(what + " came on id " + id + " while this Write was in progress, so its data can no"
+                + " longer be followed");
+    }
+
+    /**
+     * The link skipped a frame of this host's unread (its length could not be trusted), and its id
+     * is unknown: it may have been a chunk of this Write. Fails as {@link #failOnForeignFrame} does.
+     */
+    boolean failOnSkippedFrame() {
+        return failMidStream("the agent skipped a frame of this host's it could not read (its length was"
+                + " refused), which may have been this Write's data");
+    }
+
+    private boolean failMidStream(String why) {
         if (ended || eof) {
             return false;
         }
-        fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + what + " came on id " + id
-                + " while this Write was in progress, so its data can no longer be followed; " + written
+        fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + why + "; " + written
                 + " bytes written, nothing after (os error 22)"));
         return true;
     }

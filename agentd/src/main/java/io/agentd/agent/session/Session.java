@@ -289,9 +289,9 @@ final class Session {
 
     // ---- stdin ----
 
-    /** See {@link StdinWriter#refusedByCodec}. */
-    void stdinRefusedByCodec() {
-        stdin.refusedByCodec();
+    /** See {@link StdinWriter#refuseLaterFrames}. */
+    void refuseLaterStdin(String why) {
+        stdin.refuseLaterFrames(why);
     }
 
     /** A stdin frame from the host; empty data is the end of input. */

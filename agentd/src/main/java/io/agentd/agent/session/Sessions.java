@@ -349,10 +349,24 @@ public final class Sessions {
      * A core.exec.stdin on {@code id} that the codec refused (the host had a core.error): the
      * session's later stdin from that host is refused too (stdin is a prefix, PROTOCOL-EXTENSIONS).
      */
+    /** A stdin frame of {@code from} on {@code id} was refused by the codec: see {@link StdinWriter#refuseLaterFrames}. */
     public void onStdinRefusedByCodec(SessionHost from, long id) {
         Session s = byKey.get(new SessionKey(from.connection(), id));
         if (s != null) {
-            s.stdinRefusedByCodec();
+            s.refuseLaterStdin("an earlier stdin frame of this session was refused");
+        }
+    }
+
+    /**
+     * The link of {@code from} skipped a frame unread (its length could not be trusted), so any of
+     * that host's sessions may have lost a stdin frame: each one's later stdin is refused (see
+     * {@link StdinWriter#refuseLaterFrames}). Behind a relay, that is every client's: the frame's id,
+     * and so its client, is unknown.
+     */
+    public void onInputLost(SessionHost from) {
+        for (Session s : owned(from.connection(), id -> true)) {
+            s.refuseLaterStdin("the agent skipped a frame of this host's it could not read (its length was"
+                    + " refused), which may have been this session's stdin");
         }
     }
 

@@ -39,6 +39,8 @@ final class StdinWriter {
      * is its own stream, and it is never refused for an earlier host's overrun.
      */
     private int refusedErrno;
+    /** Why the current host's frames are refused ({@link #refusedErrno} set), for each refusal's text. */
+    private String refusedBecause;
     private long bytesWritten;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
@@ -61,6 +63,7 @@ final class StdinWriter {
      */
     void rehost(boolean flowControl) {
         refusedErrno = 0;
+        refusedBecause = null;
         window.rehost(flowControl);
     }
 
@@ -84,14 +87,18 @@ final class StdinWriter {
     }
 
     /**
-     * A stdin frame of the current host was refused by the codec (bad flags, data that is not
-     * bytes; the host had a core.error): its bytes are unknown, so the later frames of that host are
-     * refused as after an overrun, and the child reads a prefix of what the host sent, never a
+     * The current host's stdin may have lost a frame the agent never read: one the codec refused
+     * (bad flags, data that is not bytes), or one its link skipped unread (a frame length it could
+     * not trust; whose frame it was is unknown). The host had a core.error. Its later frames are
+     * refused as after an overrun, so the child reads a prefix of what the host sent, never a
      * stream with a hole where that frame was.
+     *
+     * @param why what was lost, for the refusals' text
      */
-    void refusedByCodec() {
+    void refuseLaterFrames(String why) {
         if (refusedErrno == 0) {
             refusedErrno = LibC.EINVAL;
+            refusedBecause = why;
         }
     }
 
@@ -113,13 +120,14 @@ final class StdinWriter {
             return;
         }
         if (refusedErrno != 0) {
-            refuse(refusedErrno, "an earlier stdin frame of this session was refused, so later ones are"
-                    + " too (the process reads only what came before it); " + data.length + " bytes dropped");
+            refuse(refusedErrno, refusedBecause + ", so later stdin frames are refused (the process reads"
+                    + " only what came before it); " + data.length + " bytes dropped");
             return;
         }
         StdinWindow.Refusal refusal = window.admit(data.length);
         if (refusal != StdinWindow.Refusal.NONE) {
             refusedErrno = LibC.ENOBUFS;
+            refusedBecause = "an earlier stdin frame of this session was refused for space";
             refuse(LibC.ENOBUFS, whyRefused(refusal) + "; " + data.length
                     + " bytes dropped, and every later stdin frame of this session will be");
             return;

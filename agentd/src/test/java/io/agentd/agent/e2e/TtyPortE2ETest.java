@@ -13,7 +13,16 @@ import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.Protocol;
+import io.agentd.protocol.payload.ExecStdinError;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,11 +47,7 @@ class TtyPortE2ETest {
         int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
         assertTrue(master >= 0, "posix_openpt");
         try {
-            assertEquals(0, libc.grantpt(master));
-            assertEquals(0, libc.unlockpt(master));
-            byte[] name = new byte[128];
-            assertEquals(0, libc.ptsname_r(master, name, name.length));
-            Path slave = Path.of(new String(name, 0, indexOfNul(name), StandardCharsets.US_ASCII));
+            Path slave = unlock(master);
             try (AgentProcess agent = AgentProcess.startOnPort("tty", slave)) {
                 assertEquals(MessageType.CORE_READY, read(master).type(), agent.logText());
                 write(master, new Frame(3, MessageType.CORE_PING, Empty.INSTANCE));
@@ -79,11 +84,7 @@ class TtyPortE2ETest {
         int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
         assertTrue(master >= 0, "posix_openpt");
         try {
-            assertEquals(0, libc.grantpt(master));
-            assertEquals(0, libc.unlockpt(master));
-            byte[] name = new byte[128];
-            assertEquals(0, libc.ptsname_r(master, name, name.length));
-            Path slave = Path.of(new String(name, 0, indexOfNul(name), StandardCharsets.US_ASCII));
+            Path slave = unlock(master);
             try (AgentProcess agent = AgentProcess.start("tty-and-socket", "--port", slave.toString());
                     HostConnection socketHost = agent.connectReady()) {
                 assertEquals(MessageType.CORE_READY, read(master).type(), agent.logText());
@@ -98,6 +99,94 @@ class TtyPortE2ETest {
             }
         } finally {
             libc.close(master);
+        }
+    }
+
+    /**
+     * A frame length the port's decoder refuses (over 4 MiB) is skipped unread, and its id is
+     * unknown: it may have been stdin or Write data. The session's later stdin is refused (EINVAL)
+     * and the Write in progress fails, so neither the child nor the file gets a stream with a hole.
+     * Before, "after" reached cat and "def" the file, both as if nothing had been lost.
+     */
+    @Test
+    void aFrameThePortSkipsUnreadEndsTheHostsDataStreamsInProgress() throws Exception {
+        int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
+        assertTrue(master >= 0, "posix_openpt");
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/e2e").toAbsolutePath()), "skipped-frame-");
+        Path file = dir.resolve("upload");
+        try {
+            Path slave = unlock(master);
+            try (AgentProcess agent = AgentProcess.startOnPort("tty-skipped-frame", slave)) {
+                assertEquals(MessageType.CORE_READY, read(master).type(), agent.logText());
+                write(master, new Frame(4, MessageType.EXEC_REQUEST, ExecRequest.of("cat")));
+                assertEquals(MessageType.EXEC_STARTED, read(master).type());
+                write(master, new Frame(5, MessageType.FS_REQUEST, new FsRequest(new FsOp.OpenFile(file.toString(),
+                        new FsOpenOptions(false, true, false, true, true, false, null)), null, true)));
+                Frame opened = read(master);
+                FsResponse openResponse = (FsResponse) opened.payload();
+                assertTrue(openResponse.ok(), openResponse.toString());
+                long handle = ((FsResponseData.Handle) openResponse.data()).handle();
+                write(master, new Frame(6, MessageType.FS_REQUEST,
+                        new FsRequest(new FsOp.Write(handle, 0, null, false), null, true)));
+                write(master, new Frame(4, MessageType.EXEC_STDIN, new ExecData("before ".getBytes())));
+                write(master, new Frame(6, MessageType.FS_DATA, new ExecData("abc".getBytes())));
+
+                int skipped = Protocol.MAX_FRAME_LEN + 1; // an honest length, over the agent's limit
+                byte[] frame = new byte[4 + skipped];
+                ByteBuffer.wrap(frame).putInt(skipped);
+                writeAll(master, frame);
+
+                write(master, new Frame(4, MessageType.EXEC_STDIN, new ExecData("after".getBytes())));
+                write(master, new Frame(6, MessageType.FS_DATA, new ExecData("def".getBytes())));
+                write(master, new Frame(6, MessageType.FS_DATA, ExecData.EOF));
+                write(master, new Frame(4, MessageType.EXEC_STDIN, ExecData.EOF));
+
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                FsResponse writeResponse = null;
+                Integer stdinErrno = null;
+                boolean lostStreamError = false;
+                while (true) {
+                    Frame f = read(master);
+                    if (f.type() == MessageType.EXEC_EXITED) {
+                        break;
+                    }
+                    switch (f.type()) {
+                        case EXEC_STDOUT -> out.writeBytes(((ExecData) f.payload()).data());
+                        case FS_RESPONSE -> writeResponse = (FsResponse) f.payload();
+                        case EXEC_STDIN_ERROR -> stdinErrno = ((ExecStdinError) f.payload()).errno();
+                        case CORE_ERROR -> lostStreamError |= f.id() == 0;
+                        default -> { }
+                    }
+                }
+                assertTrue(lostStreamError, "the skipped frame was answered on id 0");
+                assertEquals("before ", out.toString(StandardCharsets.UTF_8), "a prefix of what the host sent");
+                assertEquals(LibC.EINVAL, stdinErrno, "the later stdin was refused");
+                assertTrue(writeResponse != null && !writeResponse.ok(), String.valueOf(writeResponse));
+                assertEquals("EINVAL", writeResponse.errnoName(), writeResponse.toString());
+                assertEquals("abc", Files.readString(file), "nothing after the skipped frame was written");
+            }
+        } finally {
+            libc.close(master);
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private Path unlock(int master) {
+        assertEquals(0, libc.grantpt(master));
+        assertEquals(0, libc.unlockpt(master));
+        byte[] name = new byte[128];
+        assertEquals(0, libc.ptsname_r(master, name, name.length));
+        return Path.of(new String(name, 0, indexOfNul(name), StandardCharsets.US_ASCII));
+    }
+
+    private void writeAll(int fd, byte[] bytes) {
+        int off = 0;
+        while (off < bytes.length) {
+            byte[] piece = Arrays.copyOfRange(bytes, off, Math.min(bytes.length, off + 65536));
+            long n = libc.write(fd, piece, piece.length);
+            assertTrue(n > 0, "write to the PTY master");
+            off += (int) n;
         }
     }
 

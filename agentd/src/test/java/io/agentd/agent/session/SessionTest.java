@@ -192,7 +192,7 @@ class SessionTest {
     void afterAStdinFrameTheCodecRefusedLaterFramesAreRefusedToo() {
         Session s = h.startPipes();
         s.onStdin("before ".getBytes());
-        s.stdinRefusedByCodec(); // the frame after it, refused for its flags, say
+        s.refuseLaterStdin("a frame refused"); // the frame after it, refused for its flags, say
         s.onStdin("after".getBytes());
         List<io.agentd.protocol.Frame> refused = h.host.of(MessageType.EXEC_STDIN_ERROR);
         assertEquals(1, refused.size(), h.host.types().toString());
