@@ -104,6 +104,12 @@ final class RelayLoop implements Runnable {
     private static final int PORT_TURNS = 16;
     private static final long LOG_INTERVAL_MILLIS = 5_000;
     /**
+     * After accept(2) fails (EMFILE, ENFILE, ENOMEM: a shortage that lasts a while), the listening
+     * socket goes unwatched this long: the waiting client keeps it ready, so watching it at once
+     * would fail again on every turn. Ending the relay instead would close every client it serves.
+     */
+    static final long ACCEPT_PAUSE_MILLIS = 100;
+    /**
      * The relay's own id, outside every client's range, for the ping that checks the agent is still
      * the one whose core.ready is cached before that ready goes to a new client.
      */
@@ -216,6 +222,9 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog acceptFailureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
+    private long acceptPausedUntil;
     /**
      * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
      * way) must get its line, with the reason, not lose it to its own "connected".
@@ -308,7 +317,8 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0
+                selector.select(acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
+                        : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0
                         ? HOLD_UP_CHECK_MILLIS : 0);
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
@@ -346,6 +356,10 @@ final class RelayLoop implements Runnable {
             }
             if (startBarrierReadyAt != 0) {
                 giveUpTheStartBarrierIfLate();
+            }
+            if (acceptPausedUntil != 0 && System.nanoTime() - acceptPausedUntil >= 0) {
+                acceptPausedUntil = 0;
+                serverKey.interestOps(SelectionKey.OP_ACCEPT);
             }
             String lost = flushAll();
             if (lost != null) {
@@ -929,7 +943,7 @@ final class RelayLoop implements Runnable {
 
     private void acceptAll() throws IOException {
         SocketChannel channel;
-        while ((channel = server.accept()) != null) {
+        while ((channel = acceptOne()) != null) {
             channel.configureBlocking(false);
             widenSendBuffer(channel);
             Integer slot = slots.take();
@@ -940,6 +954,25 @@ final class RelayLoop implements Runnable {
                 return;
             }
             admit(channel, slot);
+        }
+    }
+
+    /**
+     * The next client waiting, or null when none is or accept(2) failed: then accepting pauses
+     * ({@link #ACCEPT_PAUSE_MILLIS}) and the relay serves on; the client waits in the backlog.
+     */
+    private SocketChannel acceptOne() {
+        try {
+            return server.accept();
+        } catch (IOException e) {
+            acceptPausedUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACCEPT_PAUSE_MILLIS);
+            serverKey.interestOps(0);
+            String more = acceptFailureLog.admit();
+            if (more != null) {
+                log.warn("relay: accepting a client failed ({}): tried again every {} ms, the {} connected served"
+                        + " on{}", e.getMessage(), ACCEPT_PAUSE_MILLIS, clientCount, more);
+            }
+            return null;
         }
     }
 

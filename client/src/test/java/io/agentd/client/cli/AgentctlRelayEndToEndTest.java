@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.client.relay.RawClient;
+import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
 import io.agentd.testsupport.RunningAgent;
 import java.io.File;
 import java.net.StandardProtocolFamily;
@@ -125,6 +127,65 @@ class AgentctlRelayEndToEndTest {
             String said = Files.readString(dir.resolve("relay.err"));
             assertTrue(said.contains("sent a frame length of 4294967295"), said);
         }
+    }
+
+    /**
+     * accept(2) failing (here EMFILE: the relay's open-file limit lowered to what it holds, with
+     * util-linux's prlimit) pauses accepting and leaves the relay serving its clients; the client
+     * waiting in the backlog is taken once there is room. Before, the IOException ended the relay,
+     * and with it every client's connection to the VM.
+     */
+    @Test
+    void aFailedAcceptLeavesTheRelayServing(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("relay.sock");
+        try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            vm.bind(UnixDomainSocketAddress.of(port)); // the relay's connection waits in its backlog: no agent needed
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            try {
+                while (!Files.exists(relaySocket)) {
+                    assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
+                    Thread.sleep(20);
+                }
+                try (RawClient served = RawClient.connect(relaySocket)) {
+                    served.readGreeting();
+                    long open;
+                    try (var fds = Files.list(Path.of("/proc", String.valueOf(relay.pid()), "fd"))) {
+                        open = fds.count();
+                    }
+                    setOpenFileLimit(relay.pid(), String.valueOf(open)); // no room for one more
+                    try (RawClient waiting = RawClient.connect(relaySocket)) { // in the backlog: accept fails
+                        String said = "";
+                        for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                                !said.contains("accepting a client failed"); said = Files.readString(dir.resolve("relay.err"))) {
+                            assertTrue(relay.isAlive(), "the relay ended: " + said);
+                            assertTrue(System.nanoTime() < deadline, "no accept failure: " + said);
+                            Thread.sleep(50);
+                        }
+                        Thread.sleep(500); // several more tries, each failing
+                        assertTrue(relay.isAlive(), "the relay serves on: " + Files.readString(dir.resolve("relay.err")));
+                        served.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE)); // answered by the relay itself
+                        assertEquals(MessageType.CORE_ERROR, served.receive().type(), "the connected client is served");
+
+                        setOpenFileLimit(relay.pid(), "4096");
+                        waiting.readGreeting(); // taken once there is room
+                        said = Files.readString(dir.resolve("relay.err"));
+                        assertEquals(1, said.lines().filter(l -> l.contains("accepting a client failed")).count(),
+                                "one line for the repeated failures: " + said);
+                    }
+                }
+            } finally {
+                relay.destroy();
+                relay.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static void setOpenFileLimit(long pid, String soft) throws Exception {
+        Process p = new ProcessBuilder("prlimit", "--pid", String.valueOf(pid), "--nofile=" + soft + ":")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), "prlimit: " + out);
     }
 
     /**
