@@ -6,6 +6,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,6 +75,10 @@ public final class DevicePort implements Transport {
     private Loop.Registration hostWatch;
     /** While a removed port is looked for again: the next look. */
     private Loop.Timer refind;
+    /** While epoll refuses the port's fd: the next try to watch it. */
+    private Loop.Timer rewatch;
+    /** Lines about epoll refusing the port: it is tried again every {@link #REFIND_MILLIS} while that lasts. */
+    private final LogThrottle unwatchableLog = new LogThrottle(60_000);
 
     public DevicePort(Loop loop, Finder finder, HostLossPolicy hostLossPolicy, HostConnections connections) {
         this.loop = loop;
@@ -137,8 +142,14 @@ public final class DevicePort implements Transport {
         // go of the fd, and epoll looks at the port once when it is added: a host that came back
         // in between is seen at once.
         hostWatch = loop.register(fd, this::onHostWatchEvents);
-        hostWatch.setEdgeTriggered(true);
-        hostWatch.setWrite(true);
+        try {
+            hostWatch.setEdgeTriggered(true);
+            hostWatch.setWrite(true);
+        } catch (RuntimeException e) {
+            hostWatch.cancel();
+            hostWatch = null;
+            rewatchLater("watched for the host's return", e); // the link's attach then finds out, as a tty's probe does
+        }
     }
 
     private void onHostWatchEvents(int events) {
@@ -174,24 +185,37 @@ public final class DevicePort implements Transport {
             return;
         }
         device = found;
-        try {
-            attach();
-        } catch (RuntimeException e) { // epoll out of memory: the fd goes, and the next look tries again
-            log.warn("port {}: back, but cannot be watched ({}); trying again in {} ms", device, e.getMessage(),
-                    REFIND_MILLIS);
-            Os.close(fd);
-            fd = -1;
-            refind = loop.schedule(REFIND_MILLIS, this::refind);
-            return;
-        }
         refind = null;
         log.info("port {}: back; serving it", device);
+        attach();
     }
 
+    /**
+     * Serves the port on the link again. When epoll refuses its fd (ENOSPC past the agent uid's
+     * max_user_watches, which sessions running as root share; ENOMEM), it is tried again every
+     * {@link #REFIND_MILLIS} for as long as that lasts: a port left unwatched would never be served
+     * again, and in a VM it is the host's way in.
+     */
     private void attach() {
-        if (fd >= 0) {
-            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
+        rewatch = null;
+        if (fd < 0) {
+            return;
         }
+        try {
+            link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
+        } catch (RuntimeException e) { // the link is left detached: nothing of it in the loop
+            rewatchLater("served", e);
+        }
+    }
+
+    private void rewatchLater(String what, RuntimeException e) {
+        long notLogged = unwatchableLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.toString();
+            log.warn("port {}: cannot be {} ({}); trying again every {} ms{}", device, what, why,
+                    REFIND_MILLIS, LogThrottle.sinceLastLine(notLogged, "more"));
+        }
+        rewatch = loop.schedule(REFIND_MILLIS, this::attach);
     }
 
     @Override
@@ -199,6 +223,10 @@ public final class DevicePort implements Transport {
         if (refind != null) {
             refind.cancel();
             refind = null;
+        }
+        if (rewatch != null) {
+            rewatch.cancel();
+            rewatch = null;
         }
         if (hostWatch != null) {
             hostWatch.cancel();

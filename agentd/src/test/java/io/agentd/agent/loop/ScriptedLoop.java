@@ -1,5 +1,7 @@
 package io.agentd.agent.loop;
 
+import io.agentd.agent.sys.OsException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,12 +14,15 @@ import java.util.PriorityQueue;
  * machine under test cannot tell it from the epoll loop; a test runs in milliseconds.
  */
 public final class ScriptedLoop implements Loop {
+    private static final int ENOSPC = 28;
+
     private final Map<Integer, FakeRegistration> byFd = new HashMap<>();
     private final List<FakeRegistration> all = new ArrayList<>();
     private final PriorityQueue<FakeTimer> timers = new PriorityQueue<>();
     private long nowMillis;
     private long seq;
     private boolean stopped;
+    private boolean refusingNewWatches;
 
     @Override
     public Registration register(int fd, Handler handler) {
@@ -25,7 +30,7 @@ public final class ScriptedLoop implements Loop {
         if (old != null && !old.cancelled) {
             throw new AssertionError("fd " + fd + " registered twice (epoll would refuse it)");
         }
-        FakeRegistration r = new FakeRegistration(fd, handler);
+        FakeRegistration r = new FakeRegistration(fd, handler, refusingNewWatches);
         byFd.put(fd, r);
         all.add(r);
         return r;
@@ -45,6 +50,15 @@ public final class ScriptedLoop implements Loop {
 
     public boolean stopped() {
         return stopped;
+    }
+
+    /**
+     * While on, a registration made now fails when it is first asked to watch (setRead or setWrite
+     * on), as epoll_ctl ADD fails past the uid's max_user_watches (ENOSPC); registrations made
+     * before go on working.
+     */
+    public void refuseNewWatches(boolean on) {
+        refusingNewWatches = on;
     }
 
     /** Delivers {@code events} to the fd's live registration, as epoll would; false if there is none. */
@@ -140,10 +154,19 @@ public final class ScriptedLoop implements Loop {
         private boolean write;
         private boolean edge;
         private boolean cancelled;
+        /** Made while the loop refused new watches: watching it fails (see {@link #refuseNewWatches}). */
+        private final boolean refused;
 
-        private FakeRegistration(int fd, Handler handler) {
+        private FakeRegistration(int fd, Handler handler, boolean refused) {
             this.fd = fd;
             this.handler = handler;
+            this.refused = refused;
+        }
+
+        private void failIfRefused(boolean on) {
+            if (on && refused && !read && !write && !cancelled) {
+                throw new UncheckedIOException(new OsException("epoll_ctl", ENOSPC));
+            }
         }
 
         @Override
@@ -153,11 +176,13 @@ public final class ScriptedLoop implements Loop {
 
         @Override
         public void setRead(boolean on) {
+            failIfRefused(on);
             read = on && !cancelled;
         }
 
         @Override
         public void setWrite(boolean on) {
+            failIfRefused(on);
             write = on && !cancelled;
         }
 

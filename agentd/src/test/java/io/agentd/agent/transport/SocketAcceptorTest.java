@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.ScriptedLoop;
-import io.agentd.agent.sys.OsException;
-import java.io.UncheckedIOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.net.StandardProtocolFamily;
@@ -24,78 +22,12 @@ import org.junit.jupiter.api.Timeout;
 /** The acceptor on a real unix socket, with a scripted loop that can refuse to watch a connection's fd. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class SocketAcceptorTest {
-    private static final int ENOSPC = 28;
-
-    /** A scripted loop whose registrations after the first (the listening socket) fail like epoll_ctl ADD. */
-    private static final class RefusingLoop implements Loop {
-        final ScriptedLoop inner = new ScriptedLoop();
-        boolean refuse;
-        int listenFd = -1;
-
-        @Override
-        public Registration register(int fd, Handler handler) {
-            Registration r = inner.register(fd, handler);
-            if (listenFd < 0) {
-                listenFd = fd;
-                return r;
-            }
-            if (!refuse) {
-                return r;
-            }
-            return new Registration() {
-                @Override
-                public int fd() {
-                    return fd;
-                }
-
-                @Override
-                public void setRead(boolean on) {
-                    throw new UncheckedIOException(new OsException("epoll_ctl", ENOSPC));
-                }
-
-                @Override
-                public void setWrite(boolean on) {
-                    throw new UncheckedIOException(new OsException("epoll_ctl", ENOSPC));
-                }
-
-                @Override
-                public void setEdgeTriggered(boolean on) {
-                }
-
-                @Override
-                public boolean reading() {
-                    return false;
-                }
-
-                @Override
-                public boolean writing() {
-                    return false;
-                }
-
-                @Override
-                public void cancel() {
-                    r.cancel();
-                }
-            };
-        }
-
-        /** As EventLoop.dispatch: a handler's exception is logged (here: dropped) and the loop goes on. */
-        void fireAsTheEventLoopDoes(int fd, int events) {
-            try {
-                inner.fire(fd, events);
-            } catch (RuntimeException e) {
-                // EventLoop logs "handler for fd N failed" and goes on
-            }
-        }
-
-        @Override
-        public Timer schedule(long delayMillis, Runnable task) {
-            return inner.schedule(delayMillis, task);
-        }
-
-        @Override
-        public void stop() {
-            inner.stop();
+    /** As EventLoop.dispatch: a handler's exception is logged (here: dropped) and the loop goes on. */
+    private static void fireAsTheEventLoopDoes(ScriptedLoop loop, int fd, int events) {
+        try {
+            loop.fire(fd, events);
+        } catch (RuntimeException e) {
+            // EventLoop logs "handler for fd N failed" and goes on
         }
     }
 
@@ -116,27 +48,7 @@ class SocketAcceptorTest {
             }
             open++;
             PortLink link = new PortLink(loop, 1 << 20, 0);
-            link.setListener(new PortLink.Listener() { // a host that says nothing needs no answer
-                @Override
-                public void onConnected() {
-                }
-
-                @Override
-                public void onFrame(io.agentd.protocol.Frame frame) {
-                }
-
-                @Override
-                public void onProtocolError(io.agentd.protocol.ProtocolException e) {
-                }
-
-                @Override
-                public void onOutputResumed() {
-                }
-
-                @Override
-                public void onFlushed() {
-                }
-            });
+            link.setListener(new SilentHost()); // a host that says nothing needs no answer
             return new HostEndpoint() {
                 @Override
                 public PortLink link() {
@@ -170,7 +82,7 @@ class SocketAcceptorTest {
     }
 
     /** The acceptor on {@code socket}, started, its listening fd registered with the loop. */
-    private static UnixSocketServer serve(RefusingLoop loop, Path socket, OneSlot connections) throws Exception {
+    private static UnixSocketServer serve(ScriptedLoop loop, Path socket, OneSlot connections) throws Exception {
         UnixSocketServer server = new UnixSocketServer(loop, socket, HostLossPolicy.KILL_SESSIONS, connections);
         server.start();
         return server;
@@ -178,28 +90,29 @@ class SocketAcceptorTest {
 
     @Test
     void aConnectionTheLoopCannotWatchIsClosedAndItsSlotFreed() throws Exception {
-        RefusingLoop loop = new RefusingLoop();
+        ScriptedLoop loop = new ScriptedLoop();
         OneSlot connections = new OneSlot(loop);
         Path socket = socketIn("a.sock");
         UnixSocketServer server = serve(loop, socket, connections);
+        int listenFd = loop.lastRegisteredFd();
         try {
-            loop.refuse = true;
+            loop.refuseNewWatches(true);
             try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 client.connect(UnixDomainSocketAddress.of(socket));
-                loop.fireAsTheEventLoopDoes(loop.listenFd, Loop.READABLE);
+                fireAsTheEventLoopDoes(loop, listenFd, Loop.READABLE);
                 assertEquals(0, connections.open, "the slot is free again: " + connections.lost);
                 assertEquals(1, connections.lost.size(), "the connection is over: " + connections.lost);
                 assertTrue(connections.lost.get(0).endsWith("over=true"), connections.lost.toString());
-                assertEquals(1, loop.inner.liveRegistrations(), "nothing of it left in the loop");
+                assertEquals(1, loop.liveRegistrations(), "nothing of it left in the loop");
                 assertEquals(-1, client.read(ByteBuffer.allocate(16)), "its fd is closed: the host sees the end");
             }
 
-            loop.refuse = false; // the next host is served: the one slot was not kept by the failure
+            loop.refuseNewWatches(false); // the next host is served: the one slot was not kept by the failure
             try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 client.connect(UnixDomainSocketAddress.of(socket));
-                loop.inner.fire(loop.listenFd, Loop.READABLE);
+                loop.fire(listenFd, Loop.READABLE);
                 assertEquals(1, connections.open);
-                assertEquals(2, loop.inner.liveRegistrations(), "the listening socket and the host's");
+                assertEquals(2, loop.liveRegistrations(), "the listening socket and the host's");
             }
         } finally {
             server.close();
@@ -213,10 +126,11 @@ class SocketAcceptorTest {
      */
     @Test
     void aClosedConnectionsReadBufferServesTheNextConnection() throws Exception {
-        RefusingLoop loop = new RefusingLoop();
+        ScriptedLoop loop = new ScriptedLoop();
         OneSlot connections = new OneSlot(loop);
         Path socket = socketIn("b.sock");
         UnixSocketServer server = serve(loop, socket, connections);
+        int listenFd = loop.lastRegisteredFd();
         BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
                 .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
         try {
@@ -225,11 +139,11 @@ class SocketAcceptorTest {
                 int fd;
                 try (SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                     client.connect(UnixDomainSocketAddress.of(socket));
-                    loop.inner.fire(loop.listenFd, Loop.READABLE);
+                    loop.fire(listenFd, Loop.READABLE);
                     assertEquals(1, connections.open, "connection " + i + " accepted");
-                    fd = loop.inner.lastRegisteredFd();
+                    fd = loop.lastRegisteredFd();
                 }
-                loop.inner.fire(fd, Loop.READABLE); // the host has gone: end of input
+                loop.fire(fd, Loop.READABLE); // the host has gone: end of input
                 assertEquals(0, connections.open, "connection " + i + " over: " + connections.lost);
                 if (i == 0) {
                     afterFirst = direct.getCount();

@@ -1,0 +1,145 @@
+package io.agentd.agent.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.ScriptedLoop;
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A port on a real character device (a PTY's slave, a tty; /dev/null, which is none) with a
+ * scripted loop that can refuse to watch an fd, as epoll does past the agent uid's
+ * max_user_watches, which sessions running as root share. The port is the host's only way into a
+ * VM: when it cannot be watched it is tried again until it can, never left unserved.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class DevicePortTest {
+    private final ScriptedLoop loop = new ScriptedLoop();
+    private final List<String> lost = new ArrayList<>();
+    private final HostConnections connections = new HostConnections() {
+        @Override
+        public HostEndpoint accept(String peer, HostLossPolicy policy) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public HostEndpoint openPort(String device, HostLossPolicy policy) {
+            PortLink link = new PortLink(loop, 1 << 20, 0);
+            link.setListener(new SilentHost());
+            return new HostEndpoint() {
+                @Override
+                public PortLink link() {
+                    return link;
+                }
+
+                @Override
+                public void hostLost(boolean over) {
+                    lost.add(device);
+                }
+            };
+        }
+
+        @Override
+        public int maxConnections() {
+            return 0;
+        }
+    };
+
+    /**
+     * A tty's host side goes and its probe finds epoll refusing the fd. Before, the probe's
+     * exception went to the loop and nothing probed again: the port was never served again.
+     */
+    @Test
+    void aTtyTheLoopCannotWatchAgainIsTriedUntilItCan() throws Exception {
+        int master = Os.libc().posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
+        assertTrue(master >= 0, "posix_openpt");
+        DevicePort port = null;
+        try {
+            Path slave = unlock(master);
+            port = new DevicePort(loop, () -> slave, HostLossPolicy.KILL_SESSIONS, connections);
+            port.start();
+            int fd = loop.lastRegisteredFd();
+            assertTrue(loop.registration(fd).reading(), "served");
+
+            loop.refuseNewWatches(true);
+            loop.fire(fd, Loop.HANGUP); // the host side is gone: probed again in PROBE_MILLIS
+            asTheEventLoopDoes(() -> loop.advance(DevicePort.PROBE_MILLIS)); // the probe cannot watch it
+            assertFalse(watched(fd), "epoll refused it");
+            loop.advance(DevicePort.REFIND_MILLIS * 3);
+            assertFalse(watched(fd), "epoll still refuses it");
+
+            loop.refuseNewWatches(false);
+            loop.advance(DevicePort.REFIND_MILLIS);
+            assertTrue(watched(fd), "served again once epoll takes it");
+        } finally {
+            if (port != null) {
+                port.close();
+            }
+            Os.libc().close(master);
+        }
+    }
+
+    /**
+     * A virtio port's host side goes: the port is watched for its return, and epoll refuses that
+     * watch. Before, the exception went to the loop from the link's hang-up and the port was
+     * watched by nothing. /dev/null stands in for the port: a character device that is not a tty.
+     */
+    @Test
+    void aPortWhoseHostWatchEpollRefusesIsTriedAgainUntilItIsServed() throws Exception {
+        DevicePort port = new DevicePort(loop, () -> Path.of("/dev/null"), HostLossPolicy.KILL_SESSIONS, connections);
+        port.start();
+        try {
+            int fd = loop.lastRegisteredFd();
+            loop.refuseNewWatches(true);
+            asTheEventLoopDoes(() -> loop.fire(fd, Loop.HANGUP)); // the host side is gone: watched for its return, which epoll refuses
+            assertFalse(watched(fd), "epoll refused the watch");
+            loop.advance(DevicePort.REFIND_MILLIS * 3);
+            assertFalse(watched(fd), "epoll still refuses it");
+
+            loop.refuseNewWatches(false);
+            loop.advance(DevicePort.REFIND_MILLIS);
+            assertTrue(watched(fd), "watched again once epoll takes it");
+        } finally {
+            port.close();
+        }
+    }
+
+    /** As EventLoop does with a handler's or a timer's exception: logged (here: dropped), and the loop goes on. */
+    private static void asTheEventLoopDoes(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            // EventLoop logs "handler for fd N failed" or "timer failed" and goes on
+        }
+    }
+
+    private boolean watched(int fd) {
+        ScriptedLoop.FakeRegistration r = loop.registration(fd);
+        assertNotNull(r);
+        return !r.cancelled() && (r.reading() || r.writing());
+    }
+
+    private static Path unlock(int master) {
+        LibC libc = Os.libc();
+        assertEquals(0, libc.grantpt(master));
+        assertEquals(0, libc.unlockpt(master));
+        byte[] name = new byte[128];
+        assertEquals(0, libc.ptsname_r(master, name, name.length));
+        int end = 0;
+        while (end < name.length && name[end] != 0) {
+            end++;
+        }
+        return Path.of(new String(name, 0, end, StandardCharsets.US_ASCII));
+    }
+}
