@@ -5,8 +5,11 @@ import io.agentd.agent.sys.OsException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.PriorityQueue;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -43,8 +46,18 @@ public final class EventLoop implements Loop, AutoCloseable {
      */
     static final long MAX_DELAY_MILLIS = TimeUnit.NANOSECONDS.toMillis(Long.MAX_VALUE / 4);
 
+    /** How often an fd epoll refused to watch again is tried again (see {@link EpollRegistration#apply}). */
+    static final long REWATCH_MILLIS = 100;
+    /** The most often a refused re-watch is logged. */
+    private static final long REWATCH_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
     private final Epoll epoll;
     private final Map<Long, EpollRegistration> registrations = new HashMap<>();
+    /** Registrations whose interest epoll refused to take back (in order); none while they wait is lost. */
+    private final Set<EpollRegistration> rewatching = new LinkedHashSet<>();
+    private Timer rewatchTimer;
+    private long rewatchLoggedAt;
+    private boolean rewatchLogged;
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
     /** Timers cancelled while still in {@link #timers}. */
     private int cancelledInQueue;
@@ -234,6 +247,8 @@ public final class EventLoop implements Loop, AutoCloseable {
         private boolean edge;
         private int mask;
         private boolean cancelled;
+        /** epoll has taken the fd once: a later add is a re-watch after a pause (see {@link #apply}). */
+        private boolean watchedBefore;
 
         private EpollRegistration(int fd, long token, Handler handler) {
             this.fd = fd;
@@ -284,6 +299,7 @@ public final class EventLoop implements Loop, AutoCloseable {
             apply();
             cancelled = true;
             registrations.remove(token);
+            rewatching.remove(this);
         }
 
         private void apply() {
@@ -299,7 +315,17 @@ public final class EventLoop implements Loop, AutoCloseable {
             }
             try {
                 if (mask == 0) {
-                    epoll.add(fd, want, token);
+                    try {
+                        epoll.add(fd, want, token);
+                    } catch (OsException e) {
+                        if (!watchedBefore) {
+                            throw e; // a new fd: its owner decides (a connection is refused, a port tried again)
+                        }
+                        rewatchLater(this, e);
+                        return;
+                    }
+                    watchedBefore = true;
+                    rewatching.remove(this);
                 } else if (want == 0) {
                     epoll.remove(fd);
                 } else {
@@ -309,6 +335,37 @@ public final class EventLoop implements Loop, AutoCloseable {
             } catch (OsException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+    }
+
+    /**
+     * epoll refused to take back an fd whose interest was off (ENOSPC past the uid's
+     * max_user_watches, which sessions running as root share with the agent; ENOMEM): a session's
+     * output resumed after backpressure, a host's input after a pause. Its owner goes on as if it
+     * were watched, and the loop tries again every {@link #REWATCH_MILLIS} until epoll takes it:
+     * thrown to the owner, the fd stayed unwatched and its session or host stalled for good (and
+     * the other sessions resumed in the same turn with it).
+     */
+    private void rewatchLater(EpollRegistration r, OsException e) {
+        if (rewatching.add(r)) {
+            long now = System.nanoTime();
+            if (!rewatchLogged || now - rewatchLoggedAt >= REWATCH_LOG_INTERVAL_NANOS) {
+                rewatchLogged = true;
+                rewatchLoggedAt = now;
+                log.warn("cannot watch fd {} again ({}); trying again every {} ms ({} fd(s) waiting)", r.fd,
+                        e.getMessage(), REWATCH_MILLIS, rewatching.size());
+            }
+        }
+        if (rewatchTimer == null) {
+            rewatchTimer = schedule(REWATCH_MILLIS, this::rewatch);
+        }
+    }
+
+    private void rewatch() {
+        rewatchTimer = null;
+        for (EpollRegistration r : new ArrayList<>(rewatching)) {
+            rewatching.remove(r);
+            r.apply(); // back in the set if refused again
         }
     }
 

@@ -21,7 +21,9 @@ public interface Loop {
     /**
      * One fd's place in the loop: a handler and the interest (read, write) it wants. With no
      * interest the fd is taken out of epoll entirely, so an idle fd cannot report errors or
-     * hang-ups in a loop. Cancel it before closing the fd.
+     * hang-ups in a loop. Cancel it before closing the fd. Turning interest on throws when epoll
+     * refuses an fd it never took (ENOSPC, ENOMEM: the owner refuses or retries it); for an fd it
+     * took before, the loop tries again until epoll takes it, and the owner is not told.
      */
     interface Registration {
         int fd();

@@ -68,6 +68,45 @@ class EventLoopTest {
         assertArrayEquals(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(got.array(), got.position()));
     }
 
+    /**
+     * epoll refuses to take back an fd whose interest was off (here for real: the fd's number names
+     * a regular file meanwhile, EPERM; in the agent, ENOSPC past max_user_watches): turning interest
+     * on again does not throw, and the loop tries again until epoll takes it, so the bytes that
+     * came meanwhile reach the handler. Before, the exception went to the owner (a session resumed
+     * after backpressure) and the fd stayed unwatched for good.
+     */
+    @Test
+    void anFdEpollRefusesToWatchAgainIsWatchedOnceItCan() throws Exception {
+        int[] p = pipe();
+        int pipeReadEnd = Os.check("dup", Os.libc().fcntl(p[0], LibC.F_DUPFD_CLOEXEC, 0));
+        fds.add(pipeReadEnd);
+        int file = Os.check("open", Os.libc().open(Os.cString("/proc/self/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
+        fds.add(file);
+        List<Integer> events = new ArrayList<>();
+        Registration r = loop.register(p[0], e -> {
+            events.add(e);
+            loop.stop();
+        });
+        r.setRead(true);
+        r.setRead(false); // paused: out of epoll
+        Os.check("dup3", Os.libc().dup3(file, p[0], LibC.O_CLOEXEC)); // p[0] is a regular file now
+        r.setRead(true); // epoll refuses it (EPERM): no exception here
+        assertTrue(r.reading());
+        Os.write(p[1], ByteBuffer.wrap(new byte[] {7}));
+        loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
+            assertEquals(List.of(), events, "not watched while epoll refuses it");
+            try {
+                Os.check("dup3", Os.libc().dup3(pipeReadEnd, p[0], LibC.O_CLOEXEC)); // the pipe again
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        loop.schedule(5_000, loop::stop);
+        loop.run();
+        assertEquals(1, events.size(), "watched again once epoll took it: " + events);
+        assertTrue((events.get(0) & Loop.READABLE) != 0);
+    }
+
     @Test
     void timersRunInDeadlineOrderAndCancelledOnesNever() throws Exception {
         List<String> ran = new ArrayList<>();
