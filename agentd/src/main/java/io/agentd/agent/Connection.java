@@ -301,6 +301,11 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             return;
         }
         OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
+        if (fs != null) {
+            // A departure names a client's whole range (agentctl's relay names all 128 at its start):
+            // from now on its fs handles are that client's alone.
+            fs.onIdRangeNamed(notice.idStart(), notice.idEndExclusive());
+        }
         // Debug only: a relay may send these in a loop; what they end is logged session by session.
         log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
         boolean wasHolding = held.releaseOverlapping(notice); // the next client's ids start free

@@ -121,12 +121,12 @@ final class FsOperations {
         } else if (op instanceof FsOp.CloseHandle o) {
             // Out of the table first (a second CloseHandle is EBADF); close() never waits behind I/O
             // in progress on it, so the handle is always closed by the time this answers.
-            handles.remove(o.handle()).close();
+            handles.remove(o.handle(), id).close();
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ReadDir o) {
-            return FsResponse.success(new FsResponseData.Entries(readDir(o.handle(), o.limit())));
+            return FsResponse.success(new FsResponseData.Entries(readDir(id, o.handle(), o.limit())));
         } else if (op instanceof FsOp.FStat o) {
-            FsHandle h = handles.get(o.handle());
+            FsHandle h = handles.get(o.handle(), id);
             Path open = holdStatPath(h, o.handle());
             try {
                 metadataPause.run();
@@ -135,7 +135,7 @@ final class FsOperations {
                 dropStatPath(h);
             }
         } else if (op instanceof FsOp.FSetStat o) {
-            FsHandle h = handles.get(o.handle());
+            FsHandle h = handles.get(o.handle(), id);
             FsAttrs.check(h.path, o.attrs());
             h.busy.lock();
             try {
@@ -220,8 +220,8 @@ final class FsOperations {
         return entries;
     }
 
-    private List<FsEntryInfo> readDir(long number, Long limit) throws FsFailure {
-        FsHandle h = handles.get(number);
+    private List<FsEntryInfo> readDir(long id, long number, Long limit) throws FsFailure {
+        FsHandle h = handles.get(number, id);
         if (!(h instanceof FsHandle.Dir dir)) {
             throw FsFailure.of(FsFailure.ENOTDIR, "readdir on handle " + Long.toUnsignedString(number) + " (" + h.path + ")");
         }

@@ -126,7 +126,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
 
     /** On a worker: up to one buffer from {@code at} (bytes into the Read); -1 at the end. */
     private int readChunk(ByteBuffer buffer, long at) throws FsFailure {
-        FsHandle h = service.handles().get(read.handle());
+        FsHandle h = service.handles().get(read.handle(), id);
         if (!(h instanceof FsHandle.File file)) {
             throw FsFailure.of(FsFailure.EISDIR, "read on handle " + Long.toUnsignedString(read.handle())
                     + " (" + h.path + ")");

@@ -58,6 +58,7 @@ public final class FsService {
     private final FsReadShare readShare;
     /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
     private final FsWriteShare writeShare;
+    private final FsOwners owners = new FsOwners();
 
     /**
      * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
@@ -73,7 +74,7 @@ public final class FsService {
         this.settings = settings;
         this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
         this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
-        this.handles = new FsHandles(workers.handleBudget());
+        this.handles = new FsHandles(workers.handleBudget(), owners);
         this.operations = new FsOperations(handles);
     }
 
@@ -207,6 +208,14 @@ public final class FsService {
     /** The owner left: every request stops unanswered, every handle closes (atomic uploads dropped). */
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
+    }
+
+    /**
+     * A relay's notice named the id range [start, endExclusive) of one of its clients: from now on
+     * the handles opened by ids in it answer only requests on ids in it (see {@link FsOwners}).
+     */
+    public void onIdRangeNamed(long start, long endExclusive) {
+        owners.rangeNamed(start, endExclusive);
     }
 
     /** Behind a relay, the client of ids [start, endExclusive) left: its requests and handles go. */
@@ -378,7 +387,7 @@ public final class FsService {
 
         private void closeOrphan(long number) {
             try {
-                handles.remove(number).abandon();
+                handles.remove(number, id).abandon();
             } catch (FsFailure alreadyGone) {
                 // closed with the rest of the owner's handles
             }

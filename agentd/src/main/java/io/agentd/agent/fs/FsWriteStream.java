@@ -107,7 +107,7 @@ final class FsWriteStream implements FsService.Active {
     /** Checks the handle, then grants the first credit (loop thread). */
     void start() {
         try {
-            FsHandle h = service.handles().get(write.handle());
+            FsHandle h = service.handles().get(write.handle(), id);
             if (!(h instanceof FsHandle.File f)) {
                 throw FsFailure.of(FsFailure.EISDIR, "write on handle " + Long.toUnsignedString(write.handle())
                         + " (" + h.path + ")");

@@ -657,7 +657,7 @@ class FsServiceTest {
         fs.pauseMetadataCalls(() -> {
             if (closed.compareAndSet(false, true)) {
                 try {
-                    fs.handles().get(handle).close(); // as a CloseHandle on the other worker would
+                    fs.handles().get(handle, 1).close(); // as a CloseHandle on the other worker would
                 } catch (FsFailure e) {
                     throw new AssertionError(e);
                 }
@@ -1377,7 +1377,7 @@ class FsServiceTest {
                     Thread.currentThread().interrupt();
                 }
             });
-            FsHandle.File file = (FsHandle.File) service.handles().get(handle);
+            FsHandle.File file = (FsHandle.File) service.handles().get(handle, 1);
             int number = ChannelDescriptor.fd(file.channel);
             assertTrue(number >= 0, "the handle's descriptor number");
             service.onRequest(2, new FsRequest(call.apply(handle), null, true));
@@ -1455,5 +1455,47 @@ class FsServiceTest {
         runLoopUntil(host.frames.size() + 1);
         assertTrue(response(id + 1).ok(), response(id + 1).toString());
         assertEquals(0, Files.size(file), "replaced");
+    }
+    /** The answer to {@code op} on {@code id}, on this test's connection. */
+    private FsResponse call(long id, FsOp op) throws InterruptedException {
+        fs.onRequest(id, new FsRequest(op, null, true));
+        runLoopUntil(() -> answered(host, id), host.types()::toString);
+        return responseOn(host, id);
+    }
+
+    /**
+     * Behind a relay whose notices named its clients' ranges, a handle answers only its own
+     * client's requests (PROTOCOL.md: handles belong to the relay client that opened them): another
+     * client's FStat or CloseHandle of it is "bad handle", as a number never opened is; and each
+     * client has its own 1,024. Before, any client could use (or close) any other's handles, and
+     * one client's 1,024 left the others none.
+     */
+    @Test
+    void behindARelayAHandleIsItsClientsAloneAndEachClientHasItsOwn1024() throws Exception {
+        fs.onIdRangeNamed(1, 5000);
+        fs.onIdRangeNamed(5000, 10000);
+        Path file = Files.writeString(dir.resolve("shared"), "x");
+        long mine = ((FsResponseData.Handle) open(fs, host, 5, file).data()).handle();
+        FsResponse theirs = call(5001, new FsOp.FStat(mine));
+        assertEquals("EBADF", theirs.errnoName(), theirs.toString());
+        assertEquals("EBADF", call(5002, new FsOp.CloseHandle(mine)).errnoName(), "not theirs to close");
+        assertTrue(call(6, new FsOp.FStat(mine)).ok(), "its own client's");
+
+        long id = 10;
+        for (int n = 1; n < FsHandles.MAX_PER_OWNER; n++) { // the first one is open already
+            assertTrue(open(fs, host, id++, file).ok(), "handle " + n);
+        }
+        FsResponse past = open(fs, host, id, file);
+        assertEquals("EMFILE", past.errnoName(), past.toString());
+        assertTrue(open(fs, host, 5003, file).ok(), "the other client opens its own");
+    }
+
+    /** Without a relay's notices every id is the connection's: a handle serves any id, as before. */
+    @Test
+    void withoutARelayAHandleServesEveryIdOfItsConnection() throws Exception {
+        Path file = Files.writeString(dir.resolve("direct"), "x");
+        long handle = ((FsResponseData.Handle) open(fs, host, 5, file).data()).handle();
+        assertTrue(call(40_000_000, new FsOp.FStat(handle)).ok());
+        assertTrue(call(3_000_000_000L, new FsOp.CloseHandle(handle)).ok());
     }
 }

@@ -3,10 +3,16 @@ package io.agentd.client.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.client.relay.IdRange;
 import io.agentd.client.relay.RawClient;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
 import io.agentd.testsupport.RunningAgent;
 import java.io.File;
 import java.net.StandardProtocolFamily;
@@ -127,6 +133,51 @@ class AgentctlRelayEndToEndTest {
             String said = Files.readString(dir.resolve("relay.err"));
             assertTrue(said.contains("sent a frame length of 4294967295"), said);
         }
+    }
+
+    /**
+     * Through the relay, one client's fs handle is its own: another client's FStat of its number is
+     * "bad handle", its own client's succeeds. The agent knows the clients' ranges from the notices
+     * the relay sends at its start (PROTOCOL.md: handles belong to the relay client that opened them).
+     */
+    @Test
+    void aClientsFsHandleServesNoOtherClientOfTheRelay(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        Path relaySocket = dir.resolve("agent.sock");
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        try (RunningAgent agent = RunningAgent.listening(ROOT.resolve("scripts/agentd"), port, List.of(), Map.of(),
+                dir.resolve("agentd.log"))) {
+            agent.awaitSocket();
+            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            try {
+                Process ready = agentctl(dir, "ready", "--socket", relaySocket.toString(), "wait-ready", "--timeout", "30s");
+                assertEquals(0, exitOf(ready), Files.readString(dir.resolve("ready.err")));
+                try (RawClient a = RawClient.connect(relaySocket); RawClient b = RawClient.connect(relaySocket)) {
+                    IdRange aIds = a.readGreeting();
+                    IdRange bIds = b.readGreeting();
+                    assertEquals(MessageType.CORE_READY, a.receive().type());
+                    assertEquals(MessageType.CORE_READY, b.receive().type());
+                    FsResponse opened = fs(a, aIds.start() + 1, new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()));
+                    assertTrue(opened.ok(), opened.toString());
+                    long handle = ((FsResponseData.Handle) opened.data()).handle();
+                    FsResponse theirs = fs(b, bIds.start() + 1, new FsOp.FStat(handle));
+                    assertEquals("EBADF", theirs.errnoName(), theirs.toString());
+                    FsResponse own = fs(a, aIds.start() + 2, new FsOp.FStat(handle));
+                    assertTrue(own.ok(), own.toString());
+                }
+            } finally {
+                relay.destroyForcibly();
+                relay.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Sends {@code op} on {@code id} (errno names asked for) and returns its answer, the next frame. */
+    private static FsResponse fs(RawClient client, long id, FsOp op) throws Exception {
+        client.send(new Frame(id, MessageType.FS_REQUEST, new FsRequest(op, null, true)));
+        Frame answer = client.receive();
+        assertEquals(id, answer.id(), answer.toString());
+        return (FsResponse) answer.payload();
     }
 
     /**
