@@ -250,17 +250,22 @@ public final class FsService {
         paused.removeIf(stream -> ids.test(stream.id));
         absorbing.removeIf(ids::test);
         List<FsHandle> closing = handles.removeOpenedBy(ids);
-        for (FsHandle h : closing) {
-            try {
-                h.abandon();
-            } catch (FsFailure f) {
-                // The path is the host's text: quoted and escaped like every host text in a log line.
-                log.warn("closing fs handle {} ({}): {}", h.handle, LogText.quote(h.path.toString()),
-                        LogText.message(f.getMessage()));
-            }
+        if (!closing.isEmpty()) {
+            workers.closeAside(() -> closing.forEach(FsService::abandon));
         }
         if (!gone.isEmpty() || !closing.isEmpty()) {
             log.info("fs: {}: {} request(s) stopped, {} handle(s) closed", why, gone.size(), closing.size());
+        }
+    }
+
+    /** Closes a handle whose owner left (off the loop: see {@link FsWorkers#closeAside}). */
+    private static void abandon(FsHandle h) {
+        try {
+            h.abandon();
+        } catch (FsFailure f) {
+            // The path is the host's text: quoted and escaped like every host text in a log line.
+            log.warn("closing fs handle {} ({}): {}", h.handle, LogText.quote(h.path.toString()),
+                    LogText.message(f.getMessage()));
         }
     }
 
@@ -386,11 +391,13 @@ public final class FsService {
         }
 
         private void closeOrphan(long number) {
+            FsHandle orphan;
             try {
-                handles.remove(number, id).abandon();
+                orphan = handles.remove(number, id);
             } catch (FsFailure alreadyGone) {
-                // closed with the rest of the owner's handles
+                return; // closed with the rest of the owner's handles
             }
+            workers.closeAside(() -> abandon(orphan));
         }
 
         @Override

@@ -20,6 +20,8 @@ public final class FsWorkers {
     private final FsInternalErrors internalErrors = new FsInternalErrors();
     /** Whether the workers were made (loop thread only). */
     private boolean started;
+    /** Closes the handles of owners that left ({@link #closeAside}); made at its first use, by the loop thread. */
+    private ThreadPoolExecutor closer;
 
     public FsWorkers(int threads) {
         this(threads, FsBuffers.READ_BUDGET_DEFAULT, FsBuffers.WRITE_BUDGET_DEFAULT);
@@ -62,6 +64,25 @@ public final class FsWorkers {
         pool.execute(task);
     }
 
+    /**
+     * Runs {@code closes} (handles whose owner left) on a thread of its own; called on the loop
+     * thread only. Closing a file can wait as long as I/O on it does: FileChannel.close waits for
+     * the threads in it, and a worker reading a hung FUSE or NFS file waits in the kernel, where the
+     * signal close sends does not reach it. On the loop that stopped every host; here it holds up
+     * only the closes queued after it. Not the workers: they may all be in such reads.
+     */
+    void closeAside(Runnable closes) {
+        if (closer == null) {
+            // Made by the loop thread, which never takes a user's rights: the thread copies its creator's.
+            closer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
+                Thread t = new Thread(task, THREAD_PREFIX + "closer");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        closer.execute(closes);
+    }
+
     /** Worker threads alive now. */
     int threads() {
         return pool.getPoolSize();
@@ -85,5 +106,8 @@ public final class FsWorkers {
     /** Stops taking tasks (agent exit). */
     public void shutdown() {
         pool.shutdownNow();
+        if (closer != null) {
+            closer.shutdownNow();
+        }
     }
 }

@@ -25,6 +25,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -732,13 +733,51 @@ class FsServiceTest {
                 }
             });
             service.onOwnerGone();
-            String warning = lines.list.stream().map(e -> e.getFormattedMessage())
-                    .filter(m -> m.startsWith("closing fs handle")).findFirst().orElseThrow();
+            String warning = null;
+            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); warning == null; Thread.sleep(10)) {
+                assertTrue(System.nanoTime() < deadline, "no warning from the closing thread");
+                warning = List.copyOf(lines.list).stream().map(e -> e.getFormattedMessage())
+                        .filter(m -> m.startsWith("closing fs handle")).findFirst().orElse(null);
+            }
             assertFalse(warning.contains("\n"), warning);
             assertTrue(warning.contains("(\"" + dir + "/evil\\n2026-12-04T00:00:00Z ERROR forged\")"), warning);
         } finally {
             logger.detachAppender(lines);
             two.shutdown();
+        }
+    }
+
+    /**
+     * Closing the handles of an owner that left happens off the loop: a close that waits (here a
+     * release that blocks, standing for FileChannel.close waiting on a read of a hung FUSE or NFS
+     * file) holds up neither the loop nor the workers. Before, onOwnerGone closed them on the loop
+     * and waited with it: every host of the agent stopped.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aCloseThatWaitsHoldsUpNeitherTheLoopNorTheWorkers() throws Exception {
+        java.util.concurrent.CountDownLatch hung = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
+        fs.handles().add(new FsHandle(fs.handles().nextNumber(), 1, dir.resolve("on-a-hung-mount")) {
+            @Override
+            void release(boolean complete) {
+                closing.countDown();
+                try {
+                    hung.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        try {
+            fs.onOwnerGone(); // returns: the close waits on another thread
+            assertTrue(closing.await(10, TimeUnit.SECONDS), "the close began");
+            assertEquals(0, fs.openHandles());
+            fs.onRequest(2, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(1);
+            assertTrue(response(2).ok(), "the workers serve on");
+        } finally {
+            hung.countDown();
         }
     }
 
