@@ -74,7 +74,8 @@ public record AgentOptions(
               --max-connections N  socket connections served at once, over all sockets; one more is
                                    told so (core.error invalid_session on id 0) and closed (default: 64)
               --frame-timeout SECONDS
-                                   a socket connection that began a frame and sends no byte of it for
+                                   a socket connection that began a frame and sends no byte of it (of
+                                   a frame over 128 KiB: less than 64 KiB more) for
                                    this long is told so (core.error malformed_message on id 0) and
                                    closed, giving back its connection place and large-frame room;
                                    an idle connection between frames is never closed (default: 10;

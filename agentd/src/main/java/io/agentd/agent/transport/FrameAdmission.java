@@ -22,6 +22,8 @@ final class FrameAdmission {
     private long retained;
     /** The last call stopped before a large frame that did not fit in the budget. */
     private boolean waiting;
+    /** Bytes of large frames admitted on this link so far, all frames together (never goes back). */
+    private long largeFrameBytes;
 
     FrameAdmission(LargeFrameBudget budget) {
         this.budget = budget;
@@ -44,6 +46,9 @@ final class FrameAdmission {
                 int n = (int) Math.min(remaining, limit - pos);
                 pos += n;
                 remaining -= n;
+                if (current > 0) {
+                    largeFrameBytes += n;
+                }
                 if (remaining == 0) {
                     retained += current;
                     current = 0;
@@ -85,6 +90,11 @@ final class FrameAdmission {
     /** A large frame is being admitted, its length reserved in the budget, and not all of it has come. */
     boolean midLargeFrame() {
         return current > 0;
+    }
+
+    /** Bytes of large frames admitted so far on this link, over all of them: what a large frame's progress is measured by. */
+    long largeFrameBytes() {
+        return largeFrameBytes;
     }
 
     /** The decoder that held the retained arrays is gone (replaced at a boundary): their bytes are free. */

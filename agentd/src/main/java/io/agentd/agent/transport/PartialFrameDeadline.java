@@ -11,8 +11,11 @@ import java.util.function.LongSupplier;
  * holds neither and is left alone (hosts keep connections open). Time while the agent itself does
  * not read the link (a large frame waiting for the budget, a yielded slice, backpressure) is not
  * the host's: its time starts over when reading does; but backpressure while a large frame holds
- * its budget share is the host's ({@link Subject#reading}). Not for the virtio port, whose guest clock
- * can jump across a VM pause and whose one host cannot reconnect. Loop thread only.
+ * its budget share is the host's ({@link Subject#reading}). A large frame, which holds its whole
+ * length of the budget from its first byte, must also move: its time starts over only with every
+ * {@link #LARGE_FRAME_PROGRESS_BYTES} more of it, so a host sending a byte now and then cannot keep
+ * its share for ever. Not for the virtio port, whose guest clock can jump across a VM pause and
+ * whose one host cannot reconnect. Loop thread only.
  */
 final class PartialFrameDeadline {
     /** What the deadline looks at, and what it calls when it passes. */
@@ -23,9 +26,22 @@ final class PartialFrameDeadline {
         /** The host's time runs now: nothing on the agent's side holds its input back (see the class comment). */
         boolean reading();
 
+        /** A large frame (one that holds its length of the budget) is partly in. */
+        boolean midLargeFrame();
+
+        /** Bytes of large frames the link has taken so far, all of them together (never goes back). */
+        long largeFrameBytes();
+
         /** The host sent no byte of its frame for {@code idleMillis} (at least the timeout). */
         void expired(long idleMillis);
     }
+
+    /**
+     * How much more of a large frame starts the host's time over: 64 KiB per --frame-timeout (6.4
+     * KiB/s at the default 10 s) is far below any host that means to send the frame, and a 4 MiB
+     * frame sent that slowly still ends within 11 minutes.
+     */
+    static final long LARGE_FRAME_PROGRESS_BYTES = 64 * 1024;
 
     private final Loop loop;
     private final long timeoutMillis;
@@ -33,8 +49,12 @@ final class PartialFrameDeadline {
     private final LongSupplier nanoClock;
     /** The pending check; null while no frame is partial (the next read arms it). */
     private Loop.Timer check;
-    /** The host's last byte, or when the link began reading again. */
+    /** The host's last byte (of a large frame: its last {@link #LARGE_FRAME_PROGRESS_BYTES}), or when the link began reading again. */
     private long lastProgressNanos;
+    /** {@link Subject#largeFrameBytes} when the host's time last started over. */
+    private long largeFrameBytesAtProgress;
+    /** Whether part of a frame was held after the last bytes: if not, these begin a frame. */
+    private boolean heldPartialFrame;
 
     /** @param timeoutMillis 0: no deadline */
     PartialFrameDeadline(Loop loop, long timeoutMillis, Subject subject, LongSupplier nanoClock) {
@@ -53,8 +73,14 @@ final class PartialFrameDeadline {
         if (timeoutMillis == 0) {
             return;
         }
-        lastProgressNanos = nanoClock.getAsLong();
-        if (check == null && subject.holdsPartialFrame()) {
+        long largeBytes = subject.largeFrameBytes();
+        if (!heldPartialFrame || !subject.midLargeFrame()
+                || largeBytes - largeFrameBytesAtProgress >= LARGE_FRAME_PROGRESS_BYTES) {
+            lastProgressNanos = nanoClock.getAsLong();
+            largeFrameBytesAtProgress = largeBytes;
+        }
+        heldPartialFrame = subject.holdsPartialFrame();
+        if (check == null && heldPartialFrame) {
             check = loop.schedule(timeoutMillis, this::check);
         }
     }
@@ -80,6 +106,7 @@ final class PartialFrameDeadline {
         long now = nanoClock.getAsLong();
         if (!subject.reading()) {
             lastProgressNanos = now; // the agent is not reading: not the host's time
+            largeFrameBytesAtProgress = subject.largeFrameBytes();
             check = loop.schedule(timeoutMillis, this::check);
             return;
         }

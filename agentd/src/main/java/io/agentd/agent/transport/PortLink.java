@@ -241,6 +241,16 @@ public final class PortLink implements HostOutput {
             }
 
             @Override
+            public boolean midLargeFrame() {
+                return admission.midLargeFrame();
+            }
+
+            @Override
+            public long largeFrameBytes() {
+                return admission.largeFrameBytes();
+            }
+
+            @Override
             public void expired(long idleMillis) {
                 frameTimedOut(idleMillis);
             }
@@ -717,11 +727,15 @@ public final class PortLink implements HostOutput {
         if (unfinished == null) {
             unfinished = "a frame cut short in its length (" + inBuf.position() + " bytes)";
         }
-        stalledInput.frameTimedOut(reg.fd(), idleMillis, unfinished, clock.getAsLong());
+        // A large frame holds its share of the budget: a byte now and then does not keep it.
+        String missing = admission.midLargeFrame()
+                ? "less than " + PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES / 1024 + " KiB more"
+                : "no byte";
+        stalledInput.frameTimedOut(reg.fd(), idleMillis, missing, unfinished, clock.getAsLong());
         send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
-                "no byte of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
+                missing + " of a frame begun came in " + idleMillis + " ms (the agent's --frame-timeout);"
                         + " the connection is closed", null)));
-        beginDrop("dropped: " + unfinished + " got no byte for " + idleMillis + " ms (--frame-timeout)");
+        beginDrop("dropped: " + unfinished + " got " + missing + " in " + idleMillis + " ms (--frame-timeout)");
     }
 
     /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */

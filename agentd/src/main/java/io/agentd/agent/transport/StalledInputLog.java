@@ -18,10 +18,10 @@ public final class StalledInputLog {
     private final LogThrottle budgetWaits = new LogThrottle(LINE_INTERVAL_MILLIS);
 
     /** A host was dropped for leaving a frame unfinished past --frame-timeout. */
-    void frameTimedOut(int fd, long idleMillis, String unfinished, long nowNanos) {
+    void frameTimedOut(int fd, long idleMillis, String missing, String unfinished, long nowNanos) {
         long skipped = frameTimeouts.admit(nowNanos);
         if (skipped != LogThrottle.SKIP) {
-            log.warn("host link on fd {}: no byte of {} came for {} ms (--frame-timeout); closing it{}", fd,
+            log.warn("host link on fd {}: {} of {} came for {} ms (--frame-timeout); closing it{}", fd, missing,
                     LogText.message(unfinished), idleMillis,
                     LogThrottle.sinceLastLine(skipped, "connections closed the same way"));
         }

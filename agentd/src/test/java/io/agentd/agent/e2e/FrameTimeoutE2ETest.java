@@ -97,4 +97,56 @@ class FrameTimeoutE2ETest {
             }
         }
     }
+    /**
+     * The slow loris that keeps sending: eight hosts each begin a 4 MiB frame, which reserves the
+     * whole budget, and then send one byte of it every 200 ms. A large frame's time starts over only
+     * with 64 KiB more of it, so they are dropped after the timeout and a ninth host's 200 KB
+     * request is served. Before, each byte started the timeout over and they held the budget for ever.
+     */
+    @Test
+    void hostsTricklingLargeFramesAreDroppedAndTheWaiterServed() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("trickling-loris", "--frame-timeout", "2")) {
+            List<HostConnection> loris = new ArrayList<>();
+            Thread trickle = new Thread(() -> {
+                try {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        Thread.sleep(200);
+                        for (HostConnection h : loris) {
+                            if (!h.disconnected()) {
+                                h.sendRaw(new byte[] {0});
+                            }
+                        }
+                    }
+                } catch (InterruptedException stopped) {
+                    // the test is done
+                } catch (Exception dropped) {
+                    // a host the agent closed meanwhile
+                }
+            }, "trickle");
+            trickle.setDaemon(true);
+            try {
+                for (int i = 0; i < 8; i++) {
+                    HostConnection h = agent.connectReady();
+                    loris.add(h);
+                    h.sendRaw(largeFrameBegun(1));
+                }
+                trickle.start();
+                try (HostConnection victim = agent.connectReady()) {
+                    String half = "x".repeat(100_000);
+                    victim.exec(5, ExecRequest.of("true", half, half));
+                    assertEquals(0, victim.collect(5, HostConnection.TIMEOUT).code());
+                }
+                for (HostConnection h : loris) {
+                    ErrorPayload e = h.expectError(0, "malformed_message");
+                    assertTrue(e.message().contains("less than 64 KiB more of a frame begun"), e.message());
+                }
+                agent.awaitLog("less than 64 KiB more of a frame cut short");
+            } finally {
+                trickle.interrupt();
+                for (HostConnection h : loris) {
+                    h.close();
+                }
+            }
+        }
+    }
 }

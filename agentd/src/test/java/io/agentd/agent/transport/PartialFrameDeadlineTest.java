@@ -15,6 +15,8 @@ class PartialFrameDeadlineTest {
     private final ScriptedLoop loop = new ScriptedLoop();
     private boolean partial;
     private boolean reading = true;
+    private boolean large;
+    private long largeBytes;
     private final List<Long> expired = new ArrayList<>();
     private final PartialFrameDeadline deadline = deadline(TIMEOUT);
 
@@ -28,6 +30,16 @@ class PartialFrameDeadlineTest {
             @Override
             public boolean reading() {
                 return reading;
+            }
+
+            @Override
+            public boolean midLargeFrame() {
+                return large;
+            }
+
+            @Override
+            public long largeFrameBytes() {
+                return largeBytes;
             }
 
             @Override
@@ -63,6 +75,50 @@ class PartialFrameDeadlineTest {
         }
         assertTrue(expired.isEmpty());
         loop.advance(TIMEOUT);
+        assertEquals(1, expired.size());
+    }
+
+    /** {@code bytes} more of a large frame came (it stays partial: a large frame is long). */
+    private void largeFrameBytesCame(long bytes) {
+        large = true;
+        largeBytes += bytes;
+        bytesCame(true);
+    }
+
+    /**
+     * A large frame holds its whole length of the budget: a byte now and then does not start the
+     * host's time over, only 64 KiB more does. Before, one byte per timeout kept the share for ever.
+     */
+    @Test
+    void aLargeFrameTrickledAByteAtATimeExpires() {
+        largeFrameBytesCame(100); // the frame begins: the host's time starts
+        for (int i = 0; i < 5; i++) {
+            loop.advance(TIMEOUT / 5);
+            largeFrameBytesCame(1);
+        }
+        assertEquals(List.of(TIMEOUT), expired, "expired a timeout after the frame began, bytes or not");
+    }
+
+    @Test
+    void aLargeFrameThatMovesIsNeverCutOff() {
+        largeFrameBytesCame(100);
+        for (int i = 0; i < 20; i++) {
+            loop.advance(TIMEOUT - 10);
+            largeFrameBytesCame(PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES); // slow, but it moves
+        }
+        assertTrue(expired.isEmpty(), expired.toString());
+    }
+
+    /** A large frame begun after the host idled between frames gets its whole timeout from its first byte. */
+    @Test
+    void aLargeFrameBegunAfterAnIdleSpellGetsItsWholeTimeout() {
+        bytesCame(true);
+        bytesCame(false); // a small frame, whole
+        loop.advance(TIMEOUT - 1); // idle between frames
+        largeFrameBytesCame(100);
+        loop.advance(TIMEOUT - 1);
+        assertTrue(expired.isEmpty(), "its time began with its first bytes");
+        loop.advance(1);
         assertEquals(1, expired.size());
     }
 
