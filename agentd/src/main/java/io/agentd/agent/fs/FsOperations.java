@@ -535,6 +535,8 @@ final class FsOperations {
      * real open goes through that same /proc/self/fd/N, so the file that is opened is the file that
      * was checked even if a guest process swaps the name meanwhile. A file that does not exist yet is
      * created O_EXCL (a new file is regular); a name that appears between the two is tried again.
+     * A link to a name that does not exist is followed, its target created O_EXCL, as open(2)
+     * with O_CREAT creates it.
      */
     static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what)
             throws FsFailure, IOException {
@@ -550,8 +552,10 @@ final class FsOperations {
         }
         Set<OpenOption> existing = new HashSet<>(opts);
         existing.remove(StandardOpenOption.CREATE);
+        int linksFollowed = 0;
+        Path at = path; // a dangling link's target once it is followed
         for (int attempt = 0; ; attempt++) {
-            int fd = Os.libc().open(Os.cString(path.toString()), LibC.O_PATH | LibC.O_CLOEXEC
+            int fd = Os.libc().open(Os.cString(at.toString()), LibC.O_PATH | LibC.O_CLOEXEC
                     | (followLinks ? 0 : LibC.O_NOFOLLOW), 0);
             if (fd < 0) {
                 int errno = Os.errno();
@@ -561,10 +565,22 @@ final class FsOperations {
                 Set<OpenOption> create = new HashSet<>(existing);
                 create.add(StandardOpenOption.CREATE_NEW);
                 try {
-                    return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(path, create)
-                            : FileChannel.open(path, create, perms));
+                    return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(at, create)
+                            : FileChannel.open(at, create, perms));
                 } catch (java.nio.file.FileAlreadyExistsException appeared) {
-                    continue; // made by someone else since: check what it is
+                    // A link whose target does not exist: open(2) with O_CREAT (Rust's create, the
+                    // reference's) makes the target, which O_EXCL refuses; so the target is made
+                    // here, O_EXCL still, by its own name (/etc/resolv.conf to a resolver's file
+                    // that is not there). Else something was made there since: check what it is.
+                    Path target = danglingTarget(at, followLinks);
+                    if (target != null) {
+                        if (++linksFollowed > MAX_LINKS_FOLLOWED) {
+                            throw FsFailure.of(FsFailure.ELOOP, what);
+                        }
+                        at = target;
+                        attempt--; // a link followed is no failed attempt
+                    }
+                    continue;
                 }
             }
             try {
@@ -582,6 +598,26 @@ final class FsOperations {
             } finally {
                 Os.libc().close(fd);
             }
+        }
+    }
+
+    /** Past this many links followed to a target that does not exist, the open fails ELOOP, as the kernel's does at 40. */
+    private static final int MAX_LINKS_FOLLOWED = 40;
+
+    /**
+     * What the link at {@code path} names, when it names nothing (and links are followed); else
+     * null. A relative target is relative to the link's directory, as the kernel reads it.
+     */
+    private static Path danglingTarget(Path path, boolean followLinks) {
+        if (!followLinks || !Files.isSymbolicLink(path) || Files.exists(path)) {
+            return null;
+        }
+        try {
+            Path target = Files.readSymbolicLink(path);
+            Path dir = path.getParent();
+            return dir == null ? target : dir.resolve(target);
+        } catch (IOException | UnsupportedOperationException e) {
+            return null; // replaced meanwhile: the next attempt sees what is there
         }
     }
 

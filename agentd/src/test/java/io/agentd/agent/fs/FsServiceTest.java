@@ -1537,4 +1537,54 @@ class FsServiceTest {
         assertTrue(call(40_000_000, new FsOp.FStat(handle)).ok());
         assertTrue(call(3_000_000_000L, new FsOp.CloseHandle(handle)).ok());
     }
+    private static final FsOpenOptions CREATE = new FsOpenOptions(false, true, false, true, false, false, null);
+
+    /**
+     * OpenFile with create through a link whose target does not exist creates the target, as
+     * open(2) with O_CREAT (the reference's Rust create) does: /etc/resolv.conf names a resolver's
+     * file that is not there in a VM. Relative targets are the link's directory's; chains are
+     * followed. Before, the O_EXCL create met the link, and the open failed ENOENT after five tries.
+     */
+    @Test
+    void openFileCreateThroughADanglingLinkCreatesItsTarget() throws Exception {
+        Files.createDirectories(dir.resolve("run"));
+        Files.createSymbolicLink(dir.resolve("resolv.conf"), Path.of("run/stub-resolv.conf"));
+        assertTrue(call(2, new FsOp.OpenFile(dir.resolve("resolv.conf").toString(), CREATE)).ok());
+        assertTrue(Files.isRegularFile(dir.resolve("run/stub-resolv.conf"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.isSymbolicLink(dir.resolve("resolv.conf")), "the link stays");
+
+        Files.createSymbolicLink(dir.resolve("first"), dir.resolve("second"));
+        Files.createSymbolicLink(dir.resolve("second"), Path.of("third"));
+        assertTrue(call(3, new FsOp.OpenFile(dir.resolve("first").toString(), CREATE)).ok());
+        assertTrue(Files.isRegularFile(dir.resolve("third"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+
+        Files.createSymbolicLink(dir.resolve("nowhere"), Path.of("missing-dir/file"));
+        assertEquals("ENOENT", call(4, new FsOp.OpenFile(dir.resolve("nowhere").toString(), CREATE)).errnoName());
+        Files.createSymbolicLink(dir.resolve("loop-a"), Path.of("loop-b"));
+        Files.createSymbolicLink(dir.resolve("loop-b"), Path.of("loop-a"));
+        assertEquals("ELOOP", call(5, new FsOp.OpenFile(dir.resolve("loop-a").toString(), CREATE)).errnoName());
+    }
+
+    /**
+     * The kernel's rule for links in sticky world-writable directories (fs.protected_symlinks)
+     * still holds: root does not follow another user's dangling link in such a directory (/tmp),
+     * so a guest user cannot make a root upload create a file where the link points. Needs root.
+     */
+    @Test
+    void aDanglingLinkTheKernelWouldNotFollowIsNotFollowed() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (lchown)");
+        Assumptions.assumeTrue("1".equals(Files.readString(Path.of("/proc/sys/fs/protected_symlinks")).trim()),
+                "fs.protected_symlinks is 1");
+        Path sticky = Files.createDirectory(dir.resolve("tmp"));
+        Files.setPosixFilePermissions(sticky, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertEquals(0, io.agentd.agent.sys.Os.libc().fchmodat(io.agentd.agent.sys.LibC.AT_FDCWD,
+                io.agentd.agent.sys.Os.cString(sticky.toString()), 01777, 0), "chmod 1777");
+        Path link = Files.createSymbolicLink(sticky.resolve("planted"), dir.resolve("victim"));
+        Files.getFileAttributeView(link, java.nio.file.attribute.PosixFileAttributeView.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).setOwner(link.getFileSystem()
+                .getUserPrincipalLookupService().lookupPrincipalByName("nobody")); // lchown
+        FsResponse r = call(2, new FsOp.OpenFile(link.toString(), CREATE));
+        assertEquals("EACCES", r.errnoName(), r.toString());
+        assertFalse(Files.exists(dir.resolve("victim")), "nothing created where the link points");
+    }
 }
