@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.InvalidPathException;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -36,15 +35,23 @@ final class Copier {
     /** The symbolic links among them: nothing is copied under one. */
     private final CreatedLinks links = new CreatedLinks();
     private int depth;
+    /** The names the listings open along the current path hold. */
+    private final ListingBudget listings;
     /** The destination operand, when {@link #target} made it the target itself: a link there is followed. */
     private String operand;
     private int failures;
 
     /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
     Copier(PrintStream err, boolean keep, CopyProgress progress) {
+        this(err, keep, progress, new ListingBudget());
+    }
+
+    /** With a listing budget of its own (tests). */
+    Copier(PrintStream err, boolean keep, CopyProgress progress, ListingBudget listings) {
         this.err = err;
         this.keep = keep;
         this.progress = progress;
+        this.listings = listings;
     }
 
     int failures() {
@@ -289,15 +296,20 @@ final class Copier {
             throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath)) + ": more than " + MAX_DEPTH
                     + " directories deep");
         }
-        List<String> listing;
+        Set<String> listing;
         try {
-            listing = src.names(srcPath);
+            listing = new TreeSet<>(src.names(srcPath)); // sorted, each name once
         } catch (IOException e) {
             throw CopyFailure.of("cannot access", src.show(srcPath), e);
         }
+        if (!listings.hold(listing)) {
+            report(new CopyFailure("cannot copy the contents of " + Quoting.quote(src.show(srcPath)) + ": "
+                    + listings.refusal()));
+            listing = Set.of();
+        }
         depth++;
         try {
-            for (String name : new TreeSet<>(listing)) { // sorted, each name once
+            for (String name : listing) {
                 if (!isEntryName(name)) {
                     report(new CopyFailure("cannot copy an entry of " + Quoting.quote(src.show(srcPath))
                             + ": its listing gives it the name " + Quoting.quote(name) + ", which is not a file name"));
@@ -319,6 +331,7 @@ final class Copier {
             }
         } finally {
             depth--;
+            listings.release(listing);
         }
         if (keep) {
             dst.keepAttributes(target, source); // after the contents, which change its mtime
@@ -333,10 +346,11 @@ final class Copier {
      * walk would otherwise meet it again in each directory left (a silent agent's timeout each time).
      */
     static long size(SourceTree src, String path, Entry e) throws IOException {
-        return size(src, path, e, 0);
+        return size(src, path, e, 0, new ListingBudget());
     }
 
-    private static long size(SourceTree src, String path, Entry e, int depth) throws IOException {
+    private static long size(SourceTree src, String path, Entry e, int depth, ListingBudget listings)
+            throws IOException {
         if (e.kind() == Entry.Kind.FILE) {
             return e.size();
         }
@@ -344,11 +358,17 @@ final class Copier {
             return 0;
         }
         long total = 0;
+        Set<String> listing = null;
         try {
-            for (String name : new TreeSet<>(src.names(path))) {
+            listing = new TreeSet<>(src.names(path));
+            if (!listings.hold(listing)) {
+                listing = null;
+                return 0; // reported when the copy gets there
+            }
+            for (String name : listing) {
                 if (isEntryName(name)) { // the others are reported by the copy
                     String child = src.child(path, name);
-                    total += size(src, child, src.lstat(child), depth + 1);
+                    total += size(src, child, src.lstat(child), depth + 1, listings);
                 }
             }
         } catch (IOException ex) {
@@ -358,6 +378,10 @@ final class Copier {
             // reported when the copy gets there
         } catch (InvalidPathException ex) {
             // reported when the copy gets there
+        } finally {
+            if (listing != null) {
+                listings.release(listing);
+            }
         }
         return total;
     }

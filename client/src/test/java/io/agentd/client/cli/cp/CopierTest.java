@@ -137,6 +137,40 @@ class CopierTest {
     }
 
     /**
+     * A guest's deep tree of wide directories: each listing is held while its subdirectories are
+     * copied, so the names held grow level by level (1 Mi names a level could reach billions). Past
+     * the budget a directory's contents are one failed item and the copy goes on; what it held is
+     * given back on the way up (a second copy meets the same edge). Before, nothing bounded it.
+     */
+    @Test
+    void theListingsHeldAlongAPathAreBounded(@TempDir Path root) throws Exception {
+        // "/d" and each ".../s" list a directory "s" and nine files, ten levels deep.
+        GuestTree deep = guest(
+                p -> p.equals("/d") || p.endsWith("/s") ? FsEntryInfo.DIR : FsEntryInfo.FILE,
+                p -> {
+                    List<String> names = new java.util.ArrayList<>();
+                    if (p.split("/s", -1).length <= 10) {
+                        names.add(p + "/s");
+                    }
+                    for (int i = 0; i < 9; i++) {
+                        names.add(p + "/f" + i);
+                    }
+                    return names;
+                },
+                Map.of(), Map.of());
+        for (String run : List.of("first", "second")) {
+            Path local = Files.createDirectories(root.resolve(run));
+            Copier c = new Copier(err, false, CopyProgress.forTest(err, System::nanoTime), new ListingBudget(50, 1 << 20));
+            copy(c, deep, "/d", new HostTree(), local.toString());
+            assertEquals(1, c.failures(), err());
+            assertTrue(Files.isRegularFile(local.resolve("d/s/s/s/s/f8")), "five levels held: 50 names");
+            assertFalse(Files.exists(local.resolve("d/s/s/s/s/s/f0")), "the sixth level's listing was refused");
+        }
+        assertTrue(err().contains("cannot copy the contents of ':/d/s/s/s/s/s': the directory listings open along its"
+                + " path would hold more than 50 names"), err());
+    }
+
+    /**
      * The reviewer's walk: "/d" lists "..", whose ".." lists "..", ... and three levels up a file
      * "evil"; beside it "f", twice. Before the fix "evil" was written three directories above the
      * destination and the copy reported no failure.
