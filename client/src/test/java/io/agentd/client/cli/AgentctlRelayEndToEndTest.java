@@ -49,6 +49,21 @@ class AgentctlRelayEndToEndTest {
                 .start();
     }
 
+    /**
+     * agentctl relay on a port nobody answers ({@code vm}, bound here: the relay's connection waits
+     * in its backlog, no agent needed), once its socket is there.
+     */
+    private static Process relayWithNoAgent(Path dir, ServerSocketChannel vm, Path relaySocket) throws Exception {
+        Path port = dir.resolve("port.sock");
+        vm.bind(UnixDomainSocketAddress.of(port));
+        Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+        while (!Files.exists(relaySocket)) {
+            assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
+            Thread.sleep(20);
+        }
+        return relay;
+    }
+
     private static int exitOf(Process p) throws Exception {
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -110,16 +125,10 @@ class AgentctlRelayEndToEndTest {
      */
     @Test
     void aClientDroppedForABadFrameRightAfterConnectingIsLoggedWithTheReason(@TempDir Path dir) throws Exception {
-        Path port = dir.resolve("port.sock");
         Path relaySocket = dir.resolve("relay.sock");
         try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            vm.bind(UnixDomainSocketAddress.of(port)); // the relay's connection waits in its backlog: no agent needed
-            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            Process relay = relayWithNoAgent(dir, vm, relaySocket);
             try {
-                while (!Files.exists(relaySocket)) {
-                    assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
-                    Thread.sleep(20);
-                }
                 try (RawClient c = RawClient.connect(relaySocket)) {
                     c.readGreeting();
                     c.sendRaw(new byte[] {-1, -1, -1, -1, 0, 0, 0, 1});
@@ -188,16 +197,10 @@ class AgentctlRelayEndToEndTest {
      */
     @Test
     void aFailedAcceptLeavesTheRelayServing(@TempDir Path dir) throws Exception {
-        Path port = dir.resolve("port.sock");
         Path relaySocket = dir.resolve("relay.sock");
         try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            vm.bind(UnixDomainSocketAddress.of(port)); // the relay's connection waits in its backlog: no agent needed
-            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
+            Process relay = relayWithNoAgent(dir, vm, relaySocket);
             try {
-                while (!Files.exists(relaySocket)) {
-                    assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
-                    Thread.sleep(20);
-                }
                 try (RawClient served = RawClient.connect(relaySocket)) {
                     served.readGreeting();
                     long open;
