@@ -194,8 +194,8 @@ abstract class FsHandle {
          * chmod, chown or utimes would land there, as root for a request without {@code user}.
          * False once the handle let its channel go (closed meanwhile: the caller answers EBADF).
          *
-         * <p>A close does not wait for the holder (no lock, and the loop thread may close: an owner
-         * gone): the last to let go closes the channel, the holder right after its system calls,
+         * <p>A close does not wait for the holder (no lock; an owner gone is closed on a thread of
+         * its own, FsWorkers#closeAside): the last to let go closes the channel, the holder right after its system calls,
          * which do not block as reads and writes of a FIFO may. A read or write blocked in the
          * channel is then woken by that close, a few system calls later than without the holder.
          */

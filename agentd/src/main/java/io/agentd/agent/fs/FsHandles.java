@@ -89,7 +89,11 @@ final class FsHandles {
         }
     }
 
-    /** Takes out every handle opened by an id {@code opener} matches (the owner gone: all of them). */
+    /**
+     * Takes out every handle opened by an id {@code opener} matches (the owner gone: all of them),
+     * still counted in the agent's budget: the caller gives each back once it is closed
+     * ({@link #closed}), so a close that waits (a hung mount) keeps its descriptor counted.
+     */
     synchronized List<FsHandle> removeOpenedBy(LongPredicate opener) {
         List<FsHandle> removed = new ArrayList<>();
         open.values().removeIf(h -> {
@@ -100,8 +104,26 @@ final class FsHandles {
             return false;
         });
         removed.forEach(this::forget);
-        budget.giveBack(removed.size());
         return removed;
+    }
+
+    /**
+     * Takes a handle of {@code requester}'s owner out of the table, still counted in the budget, as
+     * {@link #removeOpenedBy} does; null when it is not there (closed with its owner's already).
+     */
+    synchronized FsHandle removeUnclosed(long number, long requester) {
+        FsHandle h = open.get(number);
+        if (h == null || !ownedBy(h, requester)) {
+            return null;
+        }
+        open.remove(number);
+        forget(h);
+        return h;
+    }
+
+    /** {@code count} handles taken out by {@link #removeOpenedBy} or {@link #removeUnclosed} are closed. */
+    void closed(int count) {
+        budget.giveBack(count);
     }
 
     int size() {

@@ -6,10 +6,12 @@ import java.util.TreeMap;
 /**
  * Who owns an id on one connection, for its fs handles (PROTOCOL.md: handles belong to the host
  * connection, or relay client, that opened them): the connection itself, or behind a relay the
- * client whose id range holds it. The ranges are the ones the relay's notices named
- * (core.relay.client.disconnected and the flow notices; agentctl's relay names all 128 when it
- * starts); an id in no range named is the connection's. Written on the loop thread, read by the
- * workers: each change publishes a new map.
+ * client whose id range holds it. The ranges are the ones the relay's core.relay.client.disconnected
+ * notices named (each names a client's whole range; agentctl's relay names all 128 when it starts;
+ * the flow notices may name part of one, so they are not taken); an id in no range named is the
+ * connection's. They are forgotten when the connection's host goes ({@link #forget}: on a port,
+ * whoever comes next may be no relay). Written on the loop thread, read by the workers: each change
+ * publishes a new map.
  */
 final class FsOwners {
     /** The owner of ids in no range named: the connection. Range owners are their start, never 0. */
@@ -36,6 +38,11 @@ final class FsOwners {
         TreeMap<Long, Long> next = new TreeMap<>(now);
         next.put(start, endExclusive);
         ranges = next;
+    }
+
+    /** The connection's host is gone: every id is the connection's again until a relay names ranges. */
+    void forget() {
+        ranges = new TreeMap<>();
     }
 
     /** The owner of {@code id}: its range's start, or {@link #CONNECTION}. */

@@ -208,6 +208,7 @@ public final class FsService {
     /** The owner left: every request stops unanswered, every handle closes (atomic uploads dropped). */
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
+        owners.forget(); // on a port, whoever comes next may be no relay
     }
 
     /**
@@ -251,21 +252,28 @@ public final class FsService {
         absorbing.removeIf(ids::test);
         List<FsHandle> closing = handles.removeOpenedBy(ids);
         if (!closing.isEmpty()) {
-            workers.closeAside(() -> closing.forEach(FsService::abandon));
+            workers.closeAside(() -> closing.forEach(this::abandon));
         }
         if (!gone.isEmpty() || !closing.isEmpty()) {
             log.info("fs: {}: {} request(s) stopped, {} handle(s) closed", why, gone.size(), closing.size());
         }
     }
 
-    /** Closes a handle whose owner left (off the loop: see {@link FsWorkers#closeAside}). */
-    private static void abandon(FsHandle h) {
+    /**
+     * Closes a handle whose owner left (off the loop: see {@link FsWorkers#closeAside}); its room in
+     * the agent's budget comes back only now, so descriptors a hung close holds stay counted.
+     */
+    private void abandon(FsHandle h) {
         try {
             h.abandon();
         } catch (FsFailure f) {
             // The path is the host's text: quoted and escaped like every host text in a log line.
             log.warn("closing fs handle {} ({}): {}", h.handle, LogText.quote(h.path.toString()),
                     LogText.message(f.getMessage()));
+        } catch (RuntimeException e) {
+            log.error("closing fs handle {} failed unexpectedly", h.handle, e); // the others still close
+        } finally {
+            handles.closed(1);
         }
     }
 
@@ -391,13 +399,10 @@ public final class FsService {
         }
 
         private void closeOrphan(long number) {
-            FsHandle orphan;
-            try {
-                orphan = handles.remove(number, id);
-            } catch (FsFailure alreadyGone) {
-                return; // closed with the rest of the owner's handles
+            FsHandle orphan = handles.removeUnclosed(number, id);
+            if (orphan != null) { // else closed with the rest of the owner's handles
+                workers.closeAside(() -> abandon(orphan));
             }
-            workers.closeAside(() -> abandon(orphan));
         }
 
         @Override

@@ -103,10 +103,23 @@ public final class FsWorkers {
         return internalErrors;
     }
 
-    /** Stops taking tasks (agent exit). */
+    /** How long the agent's exit waits for the closes queued (an atomic upload's temporary file is removed by its close). */
+    static final long CLOSES_AT_EXIT_MILLIS = 2000;
+
+    /**
+     * Stops taking tasks (agent exit). The closes already queued (the handles of the connections
+     * the exit ended) run first, for up to {@link #CLOSES_AT_EXIT_MILLIS}: a close that waits on a
+     * hung mount does not hold the exit.
+     */
     public void shutdown() {
         pool.shutdownNow();
         if (closer != null) {
+            closer.shutdown();
+            try {
+                closer.awaitTermination(CLOSES_AT_EXIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             closer.shutdownNow();
         }
     }

@@ -317,8 +317,10 @@ class FsServiceTest {
             runLoopUntil(() -> answered(aHost, 5), aHost.types()::toString);
             assertTrue(open(b, bHost, 2, file).ok(), "room again once a handle closed");
 
-            a.onOwnerGone(); // its two handles close with it
-            assertEquals(1, budget.held());
+            a.onOwnerGone(); // its two handles close with it, on the closing thread: their room comes back then
+            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != 1; Thread.sleep(5)) {
+                assertTrue(System.nanoTime() < deadline, "held " + budget.held() + " after the closes");
+            }
             assertTrue(open(b, bHost, 3, file).ok() && open(b, bHost, 4, file).ok());
             assertEquals(3, b.openHandles());
         } finally {
@@ -769,15 +771,22 @@ class FsServiceTest {
                 }
             }
         });
+        FsHandleBudget budget = workers.handleBudget();
+        long heldBefore = budget.held();
         try {
             fs.onOwnerGone(); // returns: the close waits on another thread
             assertTrue(closing.await(10, TimeUnit.SECONDS), "the close began");
             assertEquals(0, fs.openHandles());
+            assertEquals(heldBefore, budget.held(), "a descriptor a close holds stays counted");
             fs.onRequest(2, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
             runLoopUntil(1);
             assertTrue(response(2).ok(), "the workers serve on");
         } finally {
             hung.countDown();
+        }
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != heldBefore - 1; ) {
+            assertTrue(System.nanoTime() < deadline, "its room comes back once it is closed");
+            Thread.sleep(5);
         }
     }
 
@@ -1527,6 +1536,20 @@ class FsServiceTest {
         FsResponse past = open(fs, host, id, file);
         assertEquals("EMFILE", past.errnoName(), past.toString());
         assertTrue(open(fs, host, 5003, file).ok(), "the other client opens its own");
+    }
+
+    /**
+     * The ranges a relay named are forgotten with the connection's host: on a port, the next host
+     * may be no relay, and its ids may cross a relay client's range boundary.
+     */
+    @Test
+    void theRangesARelayNamedGoWithItsHost() throws Exception {
+        fs.onIdRangeNamed(1, 5000);
+        fs.onIdRangeNamed(5000, 10000);
+        fs.onOwnerGone();
+        Path file = Files.writeString(dir.resolve("after"), "x");
+        long handle = ((FsResponseData.Handle) open(fs, host, 4999, file).data()).handle();
+        assertTrue(call(5000, new FsOp.FStat(handle)).ok(), "one owner again");
     }
 
     /** Without a relay's notices every id is the connection's: a handle serves any id, as before. */
