@@ -323,6 +323,32 @@ class FsE2ETest {
         assertEquals(List.of("app.bin"), names(dir));
     }
 
+    /**
+     * An agent stopped (SIGTERM) while an atomic upload is open removes its temporary file on the
+     * way out: its handle's close does, queued on the closing thread, which the exit waits for
+     * (up to 2 s). Without that wait the exit could drop a close still queued; here the close
+     * usually ran first anyway, so this test shows the outcome, not that race.
+     */
+    @Test
+    void atomicUploadCutByTheAgentsStopLeavesNoTrace() throws Exception {
+        Path dest = dir.resolve("stopped.bin");
+        Files.writeString(dest, "old");
+        try (AgentProcess own = AgentProcess.start("fs-stop");
+                HostConnection host = own.connectReady()) {
+            FsHost fs = new FsHost(host);
+            long h = fs.open(dest.toString(), new FsOpenOptions(false, true, false, true, true, false, null, true));
+            long w = FsHost.newId();
+            host.send(new Frame(w, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(h, 0, 1000L), null, true)));
+            host.send(new Frame(w, MessageType.FS_DATA, new ExecData(new byte[500])));
+            fs.ok(new FsOp.Stat(dest.toString(), true)); // the 500 bytes were taken
+            assertEquals(2, names(dir).size(), "the temporary file is there: " + names(dir));
+            own.signal(15);
+            assertEquals(143, own.awaitExit(java.time.Duration.ofSeconds(30)), own.logText()); // its stop, begun by a signal
+        }
+        assertEquals(List.of("stopped.bin"), names(dir), "the temporary file is removed");
+        assertEquals("old", Files.readString(dest));
+    }
+
     @Test
     void atomicUploadCutByTheConnectionLeavesNoTrace() throws Exception {
         Path dest = dir.resolve("cut.bin");
