@@ -247,8 +247,11 @@ public final class EventLoop implements Loop, AutoCloseable {
         private boolean edge;
         private int mask;
         private boolean cancelled;
-        /** epoll has taken the fd once: a later add is a re-watch after a pause (see {@link #apply}). */
-        private boolean watchedBefore;
+        /**
+         * epoll refusing the fd is retried by the loop, not thrown (see {@link #apply}): it has taken
+         * the fd once (a later add is a re-watch after a pause), or the owner said so.
+         */
+        private boolean retryRefusals;
 
         private EpollRegistration(int fd, long token, Handler handler) {
             this.fd = fd;
@@ -290,6 +293,16 @@ public final class EventLoop implements Loop, AutoCloseable {
         }
 
         @Override
+        public void retryWhenRefused() {
+            retryRefusals = true;
+        }
+
+        @Override
+        public boolean awaitingWatch() {
+            return rewatching.contains(this);
+        }
+
+        @Override
         public void cancel() {
             if (cancelled) {
                 return;
@@ -318,13 +331,13 @@ public final class EventLoop implements Loop, AutoCloseable {
                     try {
                         epoll.add(fd, want, token);
                     } catch (OsException e) {
-                        if (!watchedBefore) {
+                        if (!retryRefusals) {
                             throw e; // a new fd: its owner decides (a connection is refused, a port tried again)
                         }
                         rewatchLater(this, e);
                         return;
                     }
-                    watchedBefore = true;
+                    retryRefusals = true;
                     rewatching.remove(this);
                 } else if (want == 0) {
                     epoll.remove(fd);

@@ -42,6 +42,20 @@ public interface Loop {
 
         boolean writing();
 
+        /**
+         * From now on epoll refusing this fd is the loop's to retry, even before its first watch:
+         * for an fd whose owner turns interest on only later, with nothing it could refuse then (a
+         * session's stdin pipe, first watched when the child stops reading). Set by itself after
+         * the first watch epoll takes.
+         */
+        default void retryWhenRefused() {
+        }
+
+        /** epoll refused the interest turned on, and the loop is trying again: no event comes meanwhile. */
+        default boolean awaitingWatch() {
+            return false;
+        }
+
         /** Takes the fd out of the loop for good (idempotent). */
         void cancel();
     }

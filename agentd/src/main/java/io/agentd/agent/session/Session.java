@@ -196,6 +196,8 @@ final class Session {
                 stderr = pump(MessageType.EXEC_STDERR, child.stderrFd(), true);
                 stderr.attach(made(made, loop.register(child.stderrFd(), events -> onOutputReadable(stderr))));
                 stdinReg = made(made, loop.register(child.stdinFd(), events -> stdin.onWritable()));
+                // First watched mid-session, when the child stops reading: a refusal then is retried.
+                stdinReg.retryWhenRefused();
             } else {
                 masterReg = made(made, loop.register(child.ptyMasterFd(), this::onMasterEvents));
                 stdout.attach(masterReg);

@@ -347,9 +347,9 @@ public final class Sessions {
 
     /**
      * A core.exec.stdin on {@code id} that the codec refused (the host had a core.error): the
-     * session's later stdin from that host is refused too (stdin is a prefix, PROTOCOL-EXTENSIONS).
+     * session's later stdin from that host is refused too (stdin is a prefix, PROTOCOL-EXTENSIONS;
+     * {@link StdinWriter#refuseLaterFrames}).
      */
-    /** A stdin frame of {@code from} on {@code id} was refused by the codec: see {@link StdinWriter#refuseLaterFrames}. */
     public void onStdinRefusedByCodec(SessionHost from, long id) {
         Session s = byKey.get(new SessionKey(from.connection(), id));
         if (s != null) {

@@ -145,7 +145,7 @@ public final class DevicePort implements Transport {
         try {
             hostWatch.setEdgeTriggered(true);
             hostWatch.setWrite(true);
-        } catch (RuntimeException e) {
+        } catch (UncheckedIOException e) { // epoll_ctl failed; anything else is a bug, for the loop to log
             hostWatch.cancel();
             hostWatch = null;
             rewatchLater("watched for the host's return", e); // the link's attach then finds out, as a tty's probe does
@@ -203,16 +203,15 @@ public final class DevicePort implements Transport {
         }
         try {
             link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
-        } catch (RuntimeException e) { // the link is left detached: nothing of it in the loop
+        } catch (UncheckedIOException e) { // epoll_ctl failed; the link is left detached, nothing of it in the loop
             rewatchLater("served", e);
         }
     }
 
-    private void rewatchLater(String what, RuntimeException e) {
+    private void rewatchLater(String what, UncheckedIOException e) {
         long notLogged = unwatchableLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
-            String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.toString();
-            log.warn("port {}: cannot be {} ({}); trying again every {} ms{}", device, what, why,
+            log.warn("port {}: cannot be {} ({}); trying again every {} ms{}", device, what, e.getCause().getMessage(),
                     REFIND_MILLIS, LogThrottle.sinceLastLine(notLogged, "more"));
         }
         rewatch = loop.schedule(REFIND_MILLIS, this::attach);

@@ -24,6 +24,8 @@ final class FrameAdmission {
     private boolean waiting;
     /** Bytes of large frames admitted on this link so far, all frames together (never goes back). */
     private long largeFrameBytes;
+    /** Large frames begun (reserved) on this link so far. */
+    private long largeFramesBegun;
 
     FrameAdmission(LargeFrameBudget budget) {
         this.budget = budget;
@@ -66,6 +68,7 @@ final class FrameAdmission {
                     break;
                 }
                 current = len;
+                largeFramesBegun++;
             }
             pos += Protocol.LENGTH_BYTES;
             remaining = len;
@@ -95,6 +98,11 @@ final class FrameAdmission {
     /** Bytes of large frames admitted so far on this link, over all of them: what a large frame's progress is measured by. */
     long largeFrameBytes() {
         return largeFrameBytes;
+    }
+
+    /** Large frames begun on this link so far: a new one's time starts with its first bytes. */
+    long largeFramesBegun() {
+        return largeFramesBegun;
     }
 
     /** The decoder that held the retained arrays is gone (replaced at a boundary): their bytes are free. */

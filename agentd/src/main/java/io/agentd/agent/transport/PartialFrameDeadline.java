@@ -32,6 +32,9 @@ final class PartialFrameDeadline {
         /** Bytes of large frames the link has taken so far, all of them together (never goes back). */
         long largeFrameBytes();
 
+        /** Large frames the link has begun so far. */
+        long largeFramesBegun();
+
         /** The host sent no byte of its frame for {@code idleMillis} (at least the timeout). */
         void expired(long idleMillis);
     }
@@ -51,10 +54,9 @@ final class PartialFrameDeadline {
     private Loop.Timer check;
     /** The host's last byte (of a large frame: its last {@link #LARGE_FRAME_PROGRESS_BYTES}), or when the link began reading again. */
     private long lastProgressNanos;
-    /** {@link Subject#largeFrameBytes} when the host's time last started over. */
+    /** {@link Subject#largeFrameBytes} and {@link Subject#largeFramesBegun} when the host's time last started over. */
     private long largeFrameBytesAtProgress;
-    /** Whether part of a frame was held after the last bytes: if not, these begin a frame. */
-    private boolean heldPartialFrame;
+    private long largeFramesBegunAtProgress;
 
     /** @param timeoutMillis 0: no deadline */
     PartialFrameDeadline(Loop loop, long timeoutMillis, Subject subject, LongSupplier nanoClock) {
@@ -74,13 +76,15 @@ final class PartialFrameDeadline {
             return;
         }
         long largeBytes = subject.largeFrameBytes();
-        if (!heldPartialFrame || !subject.midLargeFrame()
+        long largeBegun = subject.largeFramesBegun();
+        // A large frame's time starts with its first bytes, then again with each 64 KiB more.
+        if (!subject.midLargeFrame() || largeBegun != largeFramesBegunAtProgress
                 || largeBytes - largeFrameBytesAtProgress >= LARGE_FRAME_PROGRESS_BYTES) {
             lastProgressNanos = nanoClock.getAsLong();
             largeFrameBytesAtProgress = largeBytes;
+            largeFramesBegunAtProgress = largeBegun;
         }
-        heldPartialFrame = subject.holdsPartialFrame();
-        if (check == null && heldPartialFrame) {
+        if (check == null && subject.holdsPartialFrame()) {
             check = loop.schedule(timeoutMillis, this::check);
         }
     }
@@ -107,6 +111,7 @@ final class PartialFrameDeadline {
         if (!subject.reading()) {
             lastProgressNanos = now; // the agent is not reading: not the host's time
             largeFrameBytesAtProgress = subject.largeFrameBytes();
+            largeFramesBegunAtProgress = subject.largeFramesBegun();
             check = loop.schedule(timeoutMillis, this::check);
             return;
         }

@@ -237,7 +237,8 @@ public final class PortLink implements HostOutput {
                 // began holds a share of the budget other hosts' frames wait for, that time is its own:
                 // else it could hold the share for ever. Otherwise the agent's own reasons (the budget,
                 // a yielded slice) and backpressure stop the clock.
-                return mayRead() || (admission.midLargeFrame() && onlyBackpressureHoldsInput());
+                // Nor is time epoll refuses the link's fd back (the loop retries it): nothing is read then.
+                return (mayRead() && !reg.awaitingWatch()) || (admission.midLargeFrame() && onlyBackpressureHoldsInput());
             }
 
             @Override
@@ -248,6 +249,11 @@ public final class PortLink implements HostOutput {
             @Override
             public long largeFrameBytes() {
                 return admission.largeFrameBytes();
+            }
+
+            @Override
+            public long largeFramesBegun() {
+                return admission.largeFramesBegun();
             }
 
             @Override
@@ -733,9 +739,9 @@ public final class PortLink implements HostOutput {
                 : "no byte";
         stalledInput.frameTimedOut(reg.fd(), idleMillis, missing, unfinished, clock.getAsLong());
         send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
-                missing + " of a frame begun came in " + idleMillis + " ms (the agent's --frame-timeout);"
+                missing + " of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
                         + " the connection is closed", null)));
-        beginDrop("dropped: " + unfinished + " got " + missing + " in " + idleMillis + " ms (--frame-timeout)");
+        beginDrop("dropped: " + unfinished + " got " + missing + " for " + idleMillis + " ms (--frame-timeout)");
     }
 
     /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */

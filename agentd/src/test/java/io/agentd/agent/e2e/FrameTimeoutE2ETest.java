@@ -112,15 +112,17 @@ class FrameTimeoutE2ETest {
                     while (!Thread.currentThread().isInterrupted()) {
                         Thread.sleep(200);
                         for (HostConnection h : loris) {
-                            if (!h.disconnected()) {
-                                h.sendRaw(new byte[] {0});
+                            try {
+                                if (!h.disconnected()) {
+                                    h.sendRaw(new byte[] {0});
+                                }
+                            } catch (java.io.IOException dropped) {
+                                // a host the agent closed meanwhile: the others trickle on
                             }
                         }
                     }
                 } catch (InterruptedException stopped) {
                     // the test is done
-                } catch (Exception dropped) {
-                    // a host the agent closed meanwhile
                 }
             }, "trickle");
             trickle.setDaemon(true);
@@ -138,7 +140,7 @@ class FrameTimeoutE2ETest {
                 }
                 for (HostConnection h : loris) {
                     ErrorPayload e = h.expectError(0, "malformed_message");
-                    assertTrue(e.message().contains("less than 64 KiB more of a frame begun"), e.message());
+                    assertTrue(e.message().contains("less than 64 KiB more of a frame begun came for"), e.message());
                 }
                 agent.awaitLog("less than 64 KiB more of a frame cut short");
             } finally {

@@ -2,6 +2,8 @@ package io.agentd.agent.loop;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop.Registration;
@@ -92,6 +94,7 @@ class EventLoopTest {
         Os.check("dup3", Os.libc().dup3(file, p[0], LibC.O_CLOEXEC)); // p[0] is a regular file now
         r.setRead(true); // epoll refuses it (EPERM): no exception here
         assertTrue(r.reading());
+        assertTrue(r.awaitingWatch(), "its owner can tell (a link's frame deadline does not run meanwhile)");
         Os.write(p[1], ByteBuffer.wrap(new byte[] {7}));
         loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
             assertEquals(List.of(), events, "not watched while epoll refuses it");
@@ -105,6 +108,46 @@ class EventLoopTest {
         loop.run();
         assertEquals(1, events.size(), "watched again once epoll took it: " + events);
         assertTrue((events.get(0) & Loop.READABLE) != 0);
+        assertFalse(r.awaitingWatch());
+    }
+
+    /**
+     * An fd whose owner first watches it later, with nothing to refuse then (a session's stdin
+     * pipe, watched when the child stops reading), is marked so: its first watch that epoll refuses
+     * is retried as a re-watch is. Unmarked, a first watch that epoll refuses throws to its owner.
+     */
+    @Test
+    void aFirstWatchOfAnFdMarkedRetryWhenRefusedIsRetried() throws Exception {
+        int[] p = pipe();
+        int pipeReadEnd = Os.check("dup", Os.libc().fcntl(p[0], LibC.F_DUPFD_CLOEXEC, 0));
+        fds.add(pipeReadEnd);
+        int file = Os.check("open", Os.libc().open(Os.cString("/proc/self/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
+        fds.add(file);
+        Os.check("dup3", Os.libc().dup3(file, p[0], LibC.O_CLOEXEC)); // p[0] is a regular file: EPERM
+
+        Registration unmarked = loop.register(p[0], e -> { });
+        assertThrows(java.io.UncheckedIOException.class, () -> unmarked.setRead(true), "a first watch throws");
+        unmarked.cancel();
+
+        List<Integer> events = new ArrayList<>();
+        Registration marked = loop.register(p[0], e -> {
+            events.add(e);
+            loop.stop();
+        });
+        marked.retryWhenRefused();
+        marked.setRead(true); // refused: no exception, retried
+        Os.write(p[1], ByteBuffer.wrap(new byte[] {7}));
+        loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
+            assertEquals(List.of(), events, "not watched while epoll refuses it");
+            try {
+                Os.check("dup3", Os.libc().dup3(pipeReadEnd, p[0], LibC.O_CLOEXEC)); // the pipe again
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        loop.schedule(5_000, loop::stop);
+        loop.run();
+        assertEquals(1, events.size(), "watched once epoll took it: " + events);
     }
 
     @Test

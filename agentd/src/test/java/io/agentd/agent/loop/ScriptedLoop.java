@@ -156,6 +156,7 @@ public final class ScriptedLoop implements Loop {
         private boolean cancelled;
         /** Made while the loop refused new watches: watching it fails (see {@link #refuseNewWatches}). */
         private final boolean refused;
+        private boolean retriesWhenRefused;
 
         private FakeRegistration(int fd, Handler handler, boolean refused) {
             this.fd = fd;
@@ -199,6 +200,16 @@ public final class ScriptedLoop implements Loop {
         @Override
         public boolean writing() {
             return write;
+        }
+
+        @Override
+        public void retryWhenRefused() {
+            retriesWhenRefused = true;
+        }
+
+        /** Its owner marked it {@link #retryWhenRefused}. */
+        public boolean retriesWhenRefused() {
+            return retriesWhenRefused;
         }
 
         public boolean edgeTriggered() {

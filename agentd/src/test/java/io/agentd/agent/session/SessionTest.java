@@ -201,6 +201,18 @@ class SessionTest {
         assertEquals("before ", h.io.written(STDIN), "a prefix of what the host sent");
     }
 
+    /**
+     * A pipe's stdin is first watched mid-session, when the child stops reading, where a refusal
+     * by epoll has nobody to go to: the loop is told to retry it. Its output is watched at start,
+     * where a refusal fails the start.
+     */
+    @Test
+    void theStdinPipeIsMarkedForTheLoopToRetry() {
+        h.startPipes();
+        assertTrue(h.loop.registration(STDIN).retriesWhenRefused());
+        assertFalse(h.loop.registration(STDOUT).retriesWhenRefused());
+    }
+
     @Test
     void aHostAttachedAfterAnOverrunIsNotRefusedForTheLastHostsRefusal() {
         Session s = h.startPipes(); // no flow control: the queue limit is 1024

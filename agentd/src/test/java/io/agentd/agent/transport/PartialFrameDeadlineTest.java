@@ -17,6 +17,7 @@ class PartialFrameDeadlineTest {
     private boolean reading = true;
     private boolean large;
     private long largeBytes;
+    private long largeBegun;
     private final List<Long> expired = new ArrayList<>();
     private final PartialFrameDeadline deadline = deadline(TIMEOUT);
 
@@ -40,6 +41,11 @@ class PartialFrameDeadlineTest {
             @Override
             public long largeFrameBytes() {
                 return largeBytes;
+            }
+
+            @Override
+            public long largeFramesBegun() {
+                return largeBegun;
             }
 
             @Override
@@ -85,13 +91,19 @@ class PartialFrameDeadlineTest {
         bytesCame(true);
     }
 
+    /** A large frame begins with {@code bytes} (in the read that may end the frame before it). */
+    private void largeFrameBegan(long bytes) {
+        largeBegun++;
+        largeFrameBytesCame(bytes);
+    }
+
     /**
      * A large frame holds its whole length of the budget: a byte now and then does not start the
      * host's time over, only 64 KiB more does. Before, one byte per timeout kept the share for ever.
      */
     @Test
     void aLargeFrameTrickledAByteAtATimeExpires() {
-        largeFrameBytesCame(100); // the frame begins: the host's time starts
+        largeFrameBegan(100); // the host's time starts
         for (int i = 0; i < 5; i++) {
             loop.advance(TIMEOUT / 5);
             largeFrameBytesCame(1);
@@ -101,7 +113,7 @@ class PartialFrameDeadlineTest {
 
     @Test
     void aLargeFrameThatMovesIsNeverCutOff() {
-        largeFrameBytesCame(100);
+        largeFrameBegan(100);
         for (int i = 0; i < 20; i++) {
             loop.advance(TIMEOUT - 10);
             largeFrameBytesCame(PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES); // slow, but it moves
@@ -115,9 +127,29 @@ class PartialFrameDeadlineTest {
         bytesCame(true);
         bytesCame(false); // a small frame, whole
         loop.advance(TIMEOUT - 1); // idle between frames
-        largeFrameBytesCame(100);
+        largeFrameBegan(100);
         loop.advance(TIMEOUT - 1);
         assertTrue(expired.isEmpty(), "its time began with its first bytes");
+        loop.advance(1);
+        assertEquals(1, expired.size());
+    }
+
+    /**
+     * A large frame that begins in the read ending the frame before it (the host paused inside
+     * that one, as it may) also gets its whole timeout from its first bytes, and so does one that
+     * begins in the read ending a large frame that had moved little since its last 64 KiB.
+     */
+    @Test
+    void aLargeFrameBegunInTheReadThatEndsTheFrameBeforeGetsItsWholeTimeout() {
+        bytesCame(true); // a small frame, cut short
+        loop.advance(TIMEOUT - 1); // the host pauses inside it
+        largeFrameBegan(10 * 1024); // the small frame's end and a large one's start
+        loop.advance(TIMEOUT - 1);
+        assertTrue(expired.isEmpty(), "its time began with its first bytes");
+
+        largeFrameBegan(10 * 1024); // the first large frame's last bytes and a second one's start
+        loop.advance(TIMEOUT - 1);
+        assertTrue(expired.isEmpty(), "the second one's time began with its first bytes too");
         loop.advance(1);
         assertEquals(1, expired.size());
     }

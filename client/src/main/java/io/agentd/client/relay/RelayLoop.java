@@ -961,9 +961,11 @@ final class RelayLoop implements Runnable {
      * The next client waiting, or null when none is or accept(2) failed: then accepting pauses
      * ({@link #ACCEPT_PAUSE_MILLIS}) and the relay serves on; the client waits in the backlog.
      */
-    private SocketChannel acceptOne() {
+    private SocketChannel acceptOne() throws IOException {
         try {
             return server.accept();
+        } catch (java.nio.channels.ClosedChannelException e) {
+            throw e; // the relay's own socket closed: nothing to wait for, the relay ends
         } catch (IOException e) {
             acceptPausedUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACCEPT_PAUSE_MILLIS);
             serverKey.interestOps(0);

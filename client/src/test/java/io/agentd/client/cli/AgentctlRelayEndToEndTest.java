@@ -203,11 +203,17 @@ class AgentctlRelayEndToEndTest {
             try {
                 try (RawClient served = RawClient.connect(relaySocket)) {
                     served.readGreeting();
-                    long open;
+                    // accept(2) takes the lowest free number, which the limit must not exceed
+                    java.util.Set<Integer> open;
                     try (var fds = Files.list(Path.of("/proc", String.valueOf(relay.pid()), "fd"))) {
-                        open = fds.count();
+                        open = fds.map(f -> Integer.parseInt(f.getFileName().toString()))
+                                .collect(java.util.stream.Collectors.toSet());
                     }
-                    setOpenFileLimit(relay.pid(), String.valueOf(open)); // no room for one more
+                    int lowestFree = 0;
+                    while (open.contains(lowestFree)) {
+                        lowestFree++;
+                    }
+                    setOpenFileLimit(relay.pid(), String.valueOf(lowestFree)); // no room for one more
                     try (RawClient waiting = RawClient.connect(relaySocket)) { // in the backlog: accept fails
                         String said = "";
                         for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -224,8 +230,8 @@ class AgentctlRelayEndToEndTest {
                         setOpenFileLimit(relay.pid(), "4096");
                         waiting.readGreeting(); // taken once there is room
                         said = Files.readString(dir.resolve("relay.err"));
-                        assertEquals(1, said.lines().filter(l -> l.contains("accepting a client failed")).count(),
-                                "one line for the repeated failures: " + said);
+                        long lines = said.lines().filter(l -> l.contains("accepting a client failed")).count();
+                        assertTrue(lines >= 1 && lines <= 3, "a line per 5 s for the failures every 100 ms: " + said);
                     }
                 }
             } finally {
