@@ -39,6 +39,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.Predicate;
@@ -82,6 +83,11 @@ public final class AgentClient implements AutoCloseable {
     private final boolean peerChecksUid;
     private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
+    /**
+     * The latest core.ready (reader thread): a later one with another start time is a restarted
+     * agent. Not {@link #ready}'s value, which is null for a connection a ping found ready.
+     */
+    private volatile Ready lastReady;
     /** The latest core.ready's stdin_window: a restarted agent may be another version. */
     private volatile boolean agentGrantsStdinCredit;
     /** The latest core.ready's profile feature: without it a request's profile would be ignored. */
@@ -113,6 +119,8 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean anyByteCame;
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
+    /** Everything waiting was failed with {@link #lost} ({@link #failEverythingWaiting}: once). */
+    private final AtomicBoolean failedWaiting = new AtomicBoolean();
 
     private final Object writeLock = new Object();
     private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
@@ -693,7 +701,13 @@ public final class AgentClient implements AutoCloseable {
     private ConnectionLostException brokeWhileWriting(IOException e) {
         ConnectionLostException failure = new ConnectionLostException(
                 "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
-        end(failure);
+        markLost(failure);
+        // Not on this thread: it holds the write lock, and failing a session's streams waits for
+        // their hold lock, which a thread sending a hold notice holds while it waits for the write
+        // lock. A thread of its own holds neither.
+        Thread failer = new Thread(this::failEverythingWaiting, "agentd-client-end");
+        failer.setDaemon(true);
+        failer.start();
         synchronized (idLock) {
             return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
         }
@@ -906,12 +920,15 @@ public final class AgentClient implements AutoCloseable {
         agentKeepsSessions = now.supports(Ready.FEATURE_SESSIONS);
         agentDetachesSessions = now.supports(Ready.FEATURE_SESSION_DETACH);
         agentHoldsOutput = now.supports(Ready.FEATURE_RELAY_FLOW);
+        Ready before = lastReady;
+        lastReady = now;
         if (ready.complete(now)) {
             return;
         }
-        Ready first = ready.getNow(null);
-        if (first == null || first.bootTimeNs() == now.bootTimeNs()) {
-            log.info("the agent at {} sent core.ready again", peer);
+        if (before == null || before.bootTimeNs() == now.bootTimeNs()) {
+            // The first ready of a connection found ready by a ping (a port whose first ready was
+            // lost), or the same agent saying it again: the one to compare later readies with.
+            log.info("the agent at {} sent core.ready{}", peer, before == null ? "" : " again");
             return;
         }
         int failed = abortOpen(new AgentRestartedException("the agent at " + peer
@@ -935,6 +952,12 @@ public final class AgentClient implements AutoCloseable {
 
     /** The connection is over: fail everything still waiting, exactly once. */
     private void end(ConnectionLostException why) {
+        markLost(why);
+        failEverythingWaiting();
+    }
+
+    /** Records why the connection ended, if nothing did before, and closes the channel; no callbacks. */
+    private void markLost(ConnectionLostException why) {
         synchronized (idLock) {
             if (lost != null) {
                 return;
@@ -947,6 +970,17 @@ public final class AgentClient implements AutoCloseable {
             log.debug("closing {}", peer, e);
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
+    }
+
+    /** Fails every session and call still waiting with the connection's end, exactly once. */
+    private void failEverythingWaiting() {
+        if (!failedWaiting.compareAndSet(false, true)) {
+            return;
+        }
+        ConnectionLostException why;
+        synchronized (idLock) {
+            why = lost;
+        }
         closed.complete(null); // first: whoever sees a failure below also sees isOpen() false
         ready.completeExceptionally(why);
         abortOpen(why);
@@ -957,13 +991,23 @@ public final class AgentClient implements AutoCloseable {
         if (!reply.isDone()) {
             refuseWaitOnReader(what);
         }
+        Frame frame;
         try {
-            return reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
+            frame = reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             reply.cancel(false);
             throw new TimeoutException("no " + what + " within " + Timeouts.text(timeout));
+        } catch (InterruptedException e) {
+            reply.cancel(false); // frees the id: an agent that never answers would keep it for the connection's life
+            throw e;
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         }
+        if (!frame.type().wire().equals(what)) {
+            // A buggy or hostile agent's other terminal frame: an answer, not a ClassCastException.
+            throw new AgentException("the agent at " + peer + " answered with " + frame.type().wire() + " on id "
+                    + frame.id() + " where " + what + " was due");
+        }
+        return frame;
     }
 }

@@ -26,7 +26,12 @@ final class ListenerSink implements OutputSink {
 
     @Override
     public boolean releasesData() {
-        return !listener.keepsData();
+        try {
+            return !listener.keepsData();
+        } catch (RuntimeException e) {
+            log.warn("session {}: output listener's keepsData failed; its data is kept", id, e);
+            return false; // kept: the safe answer, the array is not reused under it
+        }
     }
 
     @Override

@@ -184,6 +184,62 @@ class ScriptedPeerTest {
         }
     }
 
+    /**
+     * A connection a ping found ready (the agent's first ready lost) still hears a restart: the
+     * first core.ready that comes later is the one to compare with, and one with another start
+     * time fails what the old agent had open. Before, every later ready was taken for the same
+     * agent's (the connection's ready was null), and the session waited for ever.
+     */
+    @Test
+    void aConnectionFoundReadyByAPingStillHearsARestart() throws Exception {
+        CompletableFuture<AgentClient> connecting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return AgentClient.connect(socket, WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        peer = server.accept();
+        Frame ping = receive();
+        send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+        try (AgentClient client = connecting.get(20, TimeUnit.SECONDS)) {
+            ExecSession running = client.start(ExecRequest.of("sleep", "60"));
+            assertEquals(running.id(), receive().id());
+            send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
+            assertEquals(100, running.awaitStarted(WAIT));
+
+            send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted"))); // this agent's, late
+            assertThrows(TimeoutException.class, () -> running.awaitExit(Duration.ofMillis(300)));
+            send(new Frame(0, MessageType.CORE_READY, new Ready(7, 8, 9, "scripted"))); // a new agent
+            assertInstanceOf(AgentRestartedException.class, assertThrows(AgentException.class,
+                    () -> running.awaitExit(WAIT)));
+        }
+    }
+
+    /**
+     * An agent that answers a ping, a touch or a list with another terminal frame gets an
+     * AgentException naming both, not a ClassCastException out of the typed call.
+     */
+    @Test
+    void aTypedCallAnsweredWithAnotherFrameIsAnAgentException() throws Exception {
+        try (AgentClient client = connected()) {
+            CompletableFuture<Throwable> touch = CompletableFuture.supplyAsync(() -> {
+                try {
+                    client.touch(WAIT);
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Frame request = receive();
+            send(new Frame(request.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+            Throwable failure = touch.get(20, TimeUnit.SECONDS);
+            assertInstanceOf(AgentException.class, failure);
+            assertTrue(failure.getMessage().contains("answered with core.pong") && failure.getMessage().contains(
+                    "where core.touched was due"), failure.getMessage());
+        }
+    }
+
     /** One 64 KiB stdout frame whose every byte is {@code fill}. */
     private static Frame bulk(long id, int fill) {
         byte[] data = new byte[64 * 1024];
