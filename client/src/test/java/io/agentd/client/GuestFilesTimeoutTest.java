@@ -100,6 +100,24 @@ class GuestFilesTimeoutTest {
         assertTrue(t.getMessage().startsWith(message), t.getMessage()); // not IdsExhaustedException
     }
 
+    /**
+     * An open whose caller gave up (here a timeout) closes the handle that comes after: the id
+     * waits for the answer, and a late handle gets a CloseHandle. Before, the id was retired, the
+     * late handle dropped, and it stayed open in the agent, one of the 1024 it allows.
+     */
+    @Test
+    void aHandleThatComesAfterItsOpenTimedOutIsClosed() throws Exception {
+        try (AgentClient client = peer.connectBehindRelay(FOUR_IDS, Ready.FEATURE_FS_EXT)) {
+            Throwable t = failureOf(() -> client.files().withTimeout(SHORT).openRead("/slow")).get(20, TimeUnit.SECONDS);
+            assertTimedOut(t, "no answer from the agent to OpenFile /slow");
+            Frame open = receive(FsOp.OpenFile.class);
+            answer(open, new FsResponseData.Handle(77)); // too late for its caller
+            Frame close = receive(FsOp.CloseHandle.class);
+            assertEquals(77, ((FsOp.CloseHandle) ((FsRequest) close.payload()).op()).handle());
+            answer(close, null);
+        }
+    }
+
     @Test
     void callsThatTimeOutHoldNoIdAndALateAnswerIsDropped() throws Exception {
         try (AgentClient client = peer.connectBehindRelay(FOUR_IDS, Ready.FEATURE_FS_EXT)) {

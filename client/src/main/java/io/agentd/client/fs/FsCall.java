@@ -43,15 +43,21 @@ final class FsCall implements FsListener {
      */
     static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what, FsId id)
             throws IOException {
+        return await(future, timeout, what, id::retire);
+    }
+
+    /** As above; {@code giveUp} runs instead of retiring the id when the caller gives up. */
+    static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what, Runnable giveUp)
+            throws IOException {
         try {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            id.retire();
+            giveUp.run();
             throw new AgentTimeoutException("no answer from the agent to " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
             throw (AgentException) e.getCause();
         } catch (InterruptedException e) {
-            id.retire();
+            giveUp.run();
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for " + what);
         }

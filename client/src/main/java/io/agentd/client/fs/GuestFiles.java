@@ -39,6 +39,7 @@ import java.util.function.LongConsumer;
  * {@link #as} is refused before anything is sent.
  */
 public final class GuestFiles {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestFiles.class);
     /** How long a call waits for the agent's answer (or a stream for its next chunk or credit). */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
@@ -141,7 +142,7 @@ public final class GuestFiles {
     }
 
     private List<FsEntryInfo> listByHandle(String path) throws IOException {
-        long handle = handleOf(call(new FsOp.OpenDir(path), path), path);
+        long handle = handleOf(open(new FsOp.OpenDir(path), path), path);
         List<FsEntryInfo> all = new ArrayList<>();
         long chars = 0;
         try {
@@ -217,7 +218,7 @@ public final class GuestFiles {
 
     /** The file's bytes as a stream; close it to release the agent's handle. See {@link GuestInputStream}. */
     public InputStream openRead(String path) throws IOException {
-        long handle = handleOf(call(new FsOp.OpenFile(path, FsOpenOptions.reading()), path), path);
+        long handle = handleOf(open(new FsOp.OpenFile(path, FsOpenOptions.reading()), path), path);
         return new GuestInputStream(this, path, handle);
     }
 
@@ -229,7 +230,7 @@ public final class GuestFiles {
         boolean ext = transport.extensions();
         boolean atomic = options.atomic() && ext;
         FsOpenOptions open = new FsOpenOptions(false, true, false, true, true, false, options.mode(), atomic);
-        long handle = handleOf(call(new FsOp.OpenFile(path, open), path), path);
+        long handle = handleOf(open(new FsOp.OpenFile(path, open), path), path);
         return new GuestOutputStream(this, path, handle, ext, atomic, options.finalAttrs());
     }
 
@@ -333,6 +334,37 @@ public final class GuestFiles {
             throw GuestFileException.of(path, r);
         }
         return r;
+    }
+
+    /**
+     * An OpenFile or OpenDir, as {@link #call}, but a caller that gives up (timeout, interrupt) leaves
+     * the id waiting for the answer rather than retiring it: a handle that comes late is closed then
+     * (its CloseHandle's answer ignored). Retired, a late handle stayed open in the agent for the
+     * connection's life, one of the 1024 it allows. An agent that never answers keeps that id.
+     */
+    private FsResponse open(FsOp op, String path) throws IOException {
+        FsCall c = new FsCall();
+        start(op, c);
+        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path,
+                () -> c.response.thenAccept(late -> closeLate(late, path)));
+        if (!r.ok()) {
+            throw GuestFileException.of(path, r);
+        }
+        return r;
+    }
+
+    /** On the reader thread: a handle that came after its caller gave up is closed, answer unread. */
+    private void closeLate(FsResponse late, String path) {
+        if (!late.ok() || !(late.data() instanceof FsResponseData.Handle h)) {
+            return;
+        }
+        try {
+            // Not start(): that refuses the reader thread, which only waits there; this sends and goes.
+            transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
+                    new FsCall()); // its route ends with its answer, which nobody reads
+        } catch (IOException | RuntimeException e) {
+            log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path, e.toString());
+        }
     }
 
     void closeHandle(long handle, String path) throws IOException {
