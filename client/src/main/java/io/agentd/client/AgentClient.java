@@ -23,7 +23,6 @@ import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -435,17 +434,26 @@ public final class AgentClient implements AutoCloseable {
      * @throws TimeoutException            not done within {@code timeout}; the session is then sent SIGKILL
      * @throws InterruptedException        the calling thread was interrupted; the session is then sent
      *                                     SIGKILL too, and the connection goes on
+     * @throws AgentException              also when stdout or stderr passed {@link #RUN_OUTPUT_LIMIT}
+     *                                     bytes: the session is killed then, and its output dropped
      */
     public ExecResult run(ExecRequest request, byte[] stdin, Duration timeout)
             throws IOException, TimeoutException, InterruptedException {
+        return run(request, stdin, timeout, RUN_OUTPUT_LIMIT);
+    }
+
+    /** The most {@link #run} keeps of each of stdout and stderr (see {@link RunOutput}). */
+    public static final int RUN_OUTPUT_LIMIT = 256 << 20;
+
+    /** {@link #run} with another output limit (tests). */
+    ExecResult run(ExecRequest request, byte[] stdin, Duration timeout, int outputLimit)
+            throws IOException, TimeoutException, InterruptedException {
         refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
         long deadline = Timeouts.deadline(timeout);
-        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        // Written on the reader thread; read after the exit completes, which orders them.
-        OutputListener collect = out -> (out.stream() == Output.Stream.STDOUT ? stdout : stderr).writeBytes(out.data());
+        RunOutput collect = new RunOutput(outputLimit);
         ExecSession session = stdin.length == 0 && !request.tty() ? startWithoutInput(request, collect)
                 : start(request, collect);
+        collect.started(session);
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
@@ -479,7 +487,11 @@ public final class AgentClient implements AutoCloseable {
             killQuietly(session); // nobody is left to wait for it: it must not run on in the guest
             throw e;
         }
-        ExecResult result = new ExecResult(stdout.toByteArray(), stderr.toByteArray(), status.code(),
+        AgentException overflow = collect.overflow(session.id());
+        if (overflow != null) {
+            throw overflow;
+        }
+        ExecResult result = new ExecResult(collect.stdout(), collect.stderr(), status.code(),
                 status.signal(), status.timedOut(), status.usage());
         StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
         long unsent = stdin.length - session.stdinBytesSent();

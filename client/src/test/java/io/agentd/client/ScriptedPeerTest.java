@@ -240,6 +240,39 @@ class ScriptedPeerTest {
         }
     }
 
+    /**
+     * run() keeps a command's output in memory: past its limit a stream's output is not kept, the
+     * session is killed, and run throws saying so rather than hand back output cut short. Before,
+     * it collected without a bound (a command printing for ever filled the heap on the reader thread).
+     */
+    @Test
+    void runKillsACommandWhoseOutputPassesItsLimitAndSaysSo() throws Exception {
+        try (AgentClient client = connected()) {
+            CompletableFuture<Throwable> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    client.run(ExecRequest.of("yes"), new byte[0], WAIT, 100_000);
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Frame request = receive();
+            send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(5)));
+            send(bulk(request.id(), 'y')); // 64 KiB
+            send(bulk(request.id(), 'y')); // 128 KiB: past the limit
+            Frame kill = receive();
+            while (kill.type() == MessageType.EXEC_STDIN) { // the end of its (empty) input
+                kill = receive();
+            }
+            assertEquals(MessageType.EXEC_SIGNAL, kill.type(), kill.toString());
+            assertEquals(9, ((io.agentd.protocol.payload.ExecSignal) kill.payload()).signal());
+            send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(137, 9, false)));
+            Throwable failure = running.get(20, TimeUnit.SECONDS);
+            assertInstanceOf(AgentException.class, failure);
+            assertTrue(failure.getMessage().contains("wrote more than 100000 bytes to stdout"), failure.getMessage());
+        }
+    }
+
     /** One 64 KiB stdout frame whose every byte is {@code fill}. */
     private static Frame bulk(long id, int fill) {
         byte[] data = new byte[64 * 1024];
