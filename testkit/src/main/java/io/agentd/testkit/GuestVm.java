@@ -82,6 +82,8 @@ public final class GuestVm implements AutoCloseable {
     private final GuestImage image;
     private final Path runDir;
     private final boolean ownsRunDir;
+    /** Held from before the boot until close: no other VM boots from {@link #runDir} meanwhile. */
+    private RunDirLock runDirLock;
     private final Process qemu;
     private final AgentLink link;
     private final AgentClient client;
@@ -255,11 +257,23 @@ public final class GuestVm implements AutoCloseable {
             }
             exited = qemu.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } finally {
-            if (qemu.isAlive()) {
-                QemuProcesses.kill(qemu);
+            try {
+                if (qemu.isAlive()) {
+                    QemuProcesses.kill(qemu);
+                }
+            } finally {
+                try {
+                    client.close();
+                } finally {
+                    try {
+                        link.close();
+                    } finally {
+                        if (runDirLock != null) {
+                            runDirLock.close();
+                        }
+                    }
+                }
             }
-            client.close();
-            link.close();
         }
         if (ownsRunDir) {
             if (exited && qemu.exitValue() == 0 && poweredOff()) {
@@ -321,7 +335,23 @@ public final class GuestVm implements AutoCloseable {
         QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
         Accel accel = Accel.configured(b.accel); // so is a bad AGENTD_GUEST_ACCEL
         Path runDir = prepareRunDir(b.runDir);
-        deleteHungConsoles(runDir); // a reused run directory's, from an earlier boot
+        RunDirLock lock = RunDirLock.take(runDir); // before anything in it is removed
+        boolean booted = false;
+        try {
+            deleteHungConsoles(runDir); // a reused run directory's, from an earlier boot
+            GuestVm vm = bootTries(b, image, runDir, accel);
+            vm.runDirLock = lock;
+            booted = true;
+            return vm;
+        } finally {
+            if (!booted) {
+                lock.close();
+            }
+        }
+    }
+
+    private static GuestVm bootTries(Builder b, GuestImage image, Path runDir, Accel accel)
+            throws GuestVmException, InterruptedException {
         AgentLink link = AgentLink.in(runDir);
         List<String> hungTries = new ArrayList<>();
         for (int tryNumber = 1; ; tryNumber++) {
@@ -459,7 +489,9 @@ public final class GuestVm implements AutoCloseable {
                 throw new HungBoot(hangWatch.reason(), failure);
             }
             throw failure;
-        } catch (InterruptedException e) {
+        } catch (InterruptedException | Error e) {
+            // An Error too (a linkage error from the caller's class path, an AssertionError): QEMU
+            // and the relay would otherwise run on until the JVM exits.
             try {
                 QemuProcesses.kill(qemu);
             } finally {
