@@ -38,7 +38,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.Predicate;
@@ -118,8 +117,6 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean anyByteCame;
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
-    /** Everything waiting was failed with {@link #lost} ({@link #failEverythingWaiting}: once). */
-    private final AtomicBoolean failedWaiting = new AtomicBoolean();
 
     private final Object writeLock = new Object();
     private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
@@ -443,7 +440,7 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /** The most {@link #run} keeps of each of stdout and stderr (see {@link RunOutput}). */
-    public static final int RUN_OUTPUT_LIMIT = 256 << 20;
+    public static final int RUN_OUTPUT_LIMIT = 64 << 20;
 
     /** {@link #run} with another output limit (tests). */
     ExecResult run(ExecRequest request, byte[] stdin, Duration timeout, int outputLimit)
@@ -968,7 +965,11 @@ public final class AgentClient implements AutoCloseable {
         failEverythingWaiting();
     }
 
-    /** Records why the connection ended, if nothing did before, and closes the channel; no callbacks. */
+    /**
+     * Records why the connection ended, if nothing did before, closes the channel and says so
+     * ({@link #isOpen} false, a connect in progress fails): nothing here runs a caller's code or
+     * waits for a lock, so a writer may call it under the write lock.
+     */
     private void markLost(ConnectionLostException why) {
         synchronized (idLock) {
             if (lost != null) {
@@ -982,19 +983,20 @@ public final class AgentClient implements AutoCloseable {
             log.debug("closing {}", peer, e);
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
+        closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false
+        ready.completeExceptionally(why);
     }
 
-    /** Fails every session and call still waiting with the connection's end, exactly once. */
+    /**
+     * Fails every session and call still waiting with the connection's end. Each caller runs it
+     * (the reader, close(), a failed write's own thread): a receiver is taken out of the table
+     * before it is failed, so each is failed once, and close() returns with all of them failed.
+     */
     private void failEverythingWaiting() {
-        if (!failedWaiting.compareAndSet(false, true)) {
-            return;
-        }
         ConnectionLostException why;
         synchronized (idLock) {
             why = lost;
         }
-        closed.complete(null); // first: whoever sees a failure below also sees isOpen() false
-        ready.completeExceptionally(why);
         abortOpen(why);
     }
 

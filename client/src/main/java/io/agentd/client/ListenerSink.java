@@ -9,6 +9,8 @@ final class ListenerSink implements OutputSink {
 
     private final long id;
     private final OutputListener listener;
+    /** keepsData threw once (reader thread only). */
+    private boolean keepsDataFailed;
 
     ListenerSink(long id, OutputListener listener) {
         this.id = id;
@@ -29,7 +31,10 @@ final class ListenerSink implements OutputSink {
         try {
             return !listener.keepsData();
         } catch (RuntimeException e) {
-            log.warn("session {}: output listener's keepsData failed; its data is kept", id, e);
+            if (!keepsDataFailed) { // asked for every frame: said once
+                keepsDataFailed = true;
+                log.warn("session {}: output listener's keepsData failed; its data is kept", id, e);
+            }
             return false; // kept: the safe answer, the array is not reused under it
         }
     }

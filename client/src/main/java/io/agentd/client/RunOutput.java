@@ -48,15 +48,21 @@ final class RunOutput implements OutputListener {
         }
     }
 
+    /** From a thread of its own: this runs on the reader thread, which must not wait for the write lock. */
     private void killIfStarted() {
         ExecSession s = session.get();
-        if (s != null) {
+        if (s == null) {
+            return;
+        }
+        Thread killer = new Thread(() -> {
             try {
                 s.signal(9);
             } catch (java.io.IOException e) {
                 // the connection is going: the session with it
             }
-        }
+        }, "agentd-client-run-kill");
+        killer.setDaemon(true);
+        killer.start();
     }
 
     /** Why the output cannot be handed back, or null when it is whole. */

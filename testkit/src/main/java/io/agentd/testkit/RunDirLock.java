@@ -14,19 +14,45 @@ import java.nio.file.StandardOpenOption;
  * JVM or another, is refused), and no QEMU still running from it (scripts/guest/boot --detach, whose
  * pid file is there). A boot removes the directory's sockets and empties its console: done for a
  * directory in use, the running VM lost its sockets and its console.
+ *
+ * <p>The file lock is fcntl's, which belongs to the process and goes when the process closes any
+ * descriptor of the file: so the directories this JVM holds are refused from a set before the
+ * file is opened again (a second channel's close would have dropped the first VM's lock).
  */
 final class RunDirLock implements AutoCloseable {
     static final String FILE = ".vm.lock";
+    /** The run directories this JVM's VMs hold. */
+    private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    private final Path dir;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private RunDirLock(FileChannel channel, FileLock lock) {
+    private RunDirLock(Path dir, FileChannel channel, FileLock lock) {
+        this.dir = dir;
         this.channel = channel;
         this.lock = lock;
     }
 
     static RunDirLock take(Path runDir) throws GuestVmException {
+        Path dir = runDir.toAbsolutePath().normalize();
+        if (!HELD.add(dir)) {
+            throw inUse(runDir);
+        }
+        try {
+            return lockFile(runDir, dir);
+        } catch (GuestVmException | RuntimeException e) {
+            HELD.remove(dir);
+            throw e;
+        }
+    }
+
+    private static GuestVmException inUse(Path runDir) {
+        return new GuestVmException("the run directory " + runDir + " is in use by another GuestVm: give each"
+                + " VM its own (or none: a temporary one is made)");
+    }
+
+    private static RunDirLock lockFile(Path runDir, Path dir) throws GuestVmException {
         FileChannel channel;
         try {
             channel = FileChannel.open(runDir.resolve(FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -42,8 +68,7 @@ final class RunDirLock implements AutoCloseable {
                 lock = null;
             }
             if (lock == null) {
-                throw new GuestVmException("the run directory " + runDir + " is in use by another GuestVm: give each"
-                        + " VM its own (or none: a temporary one is made)");
+                throw inUse(runDir); // another JVM's
             }
             String running = runningQemu(runDir);
             if (running != null) {
@@ -51,7 +76,7 @@ final class RunDirLock implements AutoCloseable {
                         + "): stop it first or choose another run directory");
             }
             taken = true;
-            return new RunDirLock(channel, lock);
+            return new RunDirLock(dir, channel, lock);
         } catch (IOException e) {
             throw new GuestVmException("cannot lock the run directory " + runDir + ": " + e.getMessage(), e);
         } finally {
@@ -65,7 +90,10 @@ final class RunDirLock implements AutoCloseable {
         }
     }
 
-    /** The pid in the directory's qemu.pid when that process is a QEMU still running; else null. */
+    /**
+     * The pid in the directory's qemu.pid when that process is still the QEMU that wrote it (its
+     * command line names that pid file: a pid taken since by another process is not); else null.
+     */
     private static String runningQemu(Path runDir) {
         try {
             String pid = Files.readString(runDir.resolve("qemu.pid"), StandardCharsets.US_ASCII).trim();
@@ -73,7 +101,7 @@ final class RunDirLock implements AutoCloseable {
                 return null;
             }
             String cmdline = Files.readString(Path.of("/proc", pid, "cmdline"), StandardCharsets.ISO_8859_1);
-            return cmdline.contains("qemu") ? pid : null;
+            return cmdline.contains(runDir.toAbsolutePath().normalize().resolve("qemu.pid").toString()) ? pid : null;
         } catch (IOException e) {
             return null; // no pid file, or no such process
         }
@@ -90,6 +118,8 @@ final class RunDirLock implements AutoCloseable {
             channel.close();
         } catch (IOException ignored) {
             // the lock goes with the process at worst
+        } finally {
+            HELD.remove(dir); // only now: a new channel on the file before this close would lose its lock with it
         }
     }
 }

@@ -30,8 +30,9 @@ class RunDirLockTest {
 
     @Test
     void aRunDirectoryWhoseQemuStillRunsIsRefused() throws Exception {
-        // A process whose command line says qemu, as a QEMU that boot --detach started there.
-        Process qemu = new ProcessBuilder("bash", "-c", "exec -a qemu-system-x86_64 sleep 60").start();
+        // A process whose command line names the directory's pid file, as the QEMU boot --detach started there.
+        Process qemu = new ProcessBuilder("bash", "-c", "exec -a \"qemu-system-x86_64 -pidfile "
+                + runDir.toAbsolutePath().resolve("qemu.pid") + "\" sleep 60").start();
         try {
             Files.writeString(runDir.resolve("qemu.pid"), qemu.pid() + "\n");
             for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

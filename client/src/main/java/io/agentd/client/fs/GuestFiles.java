@@ -230,7 +230,9 @@ public final class GuestFiles {
         boolean ext = transport.extensions();
         boolean atomic = options.atomic() && ext;
         FsOpenOptions open = new FsOpenOptions(false, true, false, true, true, false, options.mode(), atomic);
-        long handle = handleOf(open(new FsOp.OpenFile(path, open), path), path);
+        // Not open(): a late handle's CloseHandle would end a write open as complete (an atomic
+        // upload's empty temporary file renamed over the destination). Its id is retired instead.
+        long handle = handleOf(call(new FsOp.OpenFile(path, open), path), path);
         return new GuestOutputStream(this, path, handle, ext, atomic, options.finalAttrs());
     }
 
@@ -337,10 +339,11 @@ public final class GuestFiles {
     }
 
     /**
-     * An OpenFile or OpenDir, as {@link #call}, but a caller that gives up (timeout, interrupt) leaves
-     * the id waiting for the answer rather than retiring it: a handle that comes late is closed then
-     * (its CloseHandle's answer ignored). Retired, a late handle stayed open in the agent for the
-     * connection's life, one of the 1024 it allows. An agent that never answers keeps that id.
+     * An OpenDir or a read-only OpenFile, as {@link #call}, but a caller that gives up (timeout,
+     * interrupt) leaves the id waiting for the answer rather than retiring it: a handle that comes
+     * late is closed then (its CloseHandle's answer ignored), from a thread of its own. Retired, a
+     * late handle stayed open in the agent for the connection's life, one of the 1024 it allows. An
+     * agent that never answers keeps that id. Not for a write open (see {@link #openWrite}).
      */
     private FsResponse open(FsOp op, String path) throws IOException {
         FsCall c = new FsCall();
@@ -353,18 +356,27 @@ public final class GuestFiles {
         return r;
     }
 
-    /** On the reader thread: a handle that came after its caller gave up is closed, answer unread. */
+    /**
+     * Comes on the reader thread: a handle that came after its caller gave up is closed, its answer
+     * unread. The send goes from a thread of its own: the reader must not wait for the write lock
+     * (a writer may hold it waiting for the agent, which may wait for the reader).
+     */
     private void closeLate(FsResponse late, String path) {
         if (!late.ok() || !(late.data() instanceof FsResponseData.Handle h)) {
             return;
         }
-        try {
-            // Not start(): that refuses the reader thread, which only waits there; this sends and goes.
-            transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
-                    new FsCall()); // its route ends with its answer, which nobody reads
-        } catch (IOException | RuntimeException e) {
-            log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path, e.toString());
-        }
+        Thread closer = new Thread(() -> {
+            try {
+                // Not start(), which is for a caller that waits for the answer; nobody does.
+                transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
+                        new FsCall()); // its route ends with its answer
+            } catch (IOException | RuntimeException e) {
+                log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path,
+                        e.toString());
+            }
+        }, "agentd-fs-late-close");
+        closer.setDaemon(true);
+        closer.start();
     }
 
     void closeHandle(long handle, String path) throws IOException {

@@ -257,12 +257,14 @@ class RelayFlowControlTest {
             write(frames, 0, 8).get(10, TimeUnit.SECONDS);
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive(), "paused");
             // The client takes some: its queue is between the marks (under the pause's, over the resume's).
-            assertAll(slow, Arrays.copyOf(frames, 5));
+            // Four of the eight: the socket's buffers may hold up to 2 MiB of the rest, and with five
+            // read the queue fell under the resume mark before the restart on a loaded machine.
+            assertAll(slow, Arrays.copyOf(frames, 4));
             Ready restarted = new Ready(12, 22, 33, "scripted", List.of(Ready.FEATURE_RELAY_FLOW));
             agent.send(new Frame(0, MessageType.CORE_READY, restarted));
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive(),
                     "the new agent is told the client is paused");
-            assertAll(slow, Arrays.copyOfRange(frames, 5, 8));
+            assertAll(slow, Arrays.copyOfRange(frames, 4, 8));
             assertEquals(restarted, slow.receive().payload());
             assertEquals(notice(MessageType.CORE_RELAY_CLIENT_RESUMED), agent.receive(), "resumed once drained");
         }
