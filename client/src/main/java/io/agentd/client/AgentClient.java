@@ -439,7 +439,10 @@ public final class AgentClient implements AutoCloseable {
         return run(request, stdin, timeout, RUN_OUTPUT_LIMIT);
     }
 
-    /** The most {@link #run} keeps of each of stdout and stderr (see {@link RunOutput}). */
+    /**
+     * The most {@link #run} keeps of each of stdout and stderr, 64 MiB: past it run kills the
+     * session and throws {@link AgentException}, never returning output cut short.
+     */
     public static final int RUN_OUTPUT_LIMIT = 64 << 20;
 
     /** {@link #run} with another output limit (tests). */

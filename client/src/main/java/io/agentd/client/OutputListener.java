@@ -25,7 +25,8 @@ public interface OutputListener {
      * Whether this listener may hold on to an {@link Output}'s data array after {@link #onOutput}
      * returns. A listener that answers false (it counts, copies or writes the bytes during the call)
      * lets the client read a later frame of the same size into the same array: bulk output then
-     * costs no allocation and no zeroing per frame.
+     * costs no allocation and no zeroing per frame. One that throws is taken for true (the data is
+     * kept), and logged once.
      */
     default boolean keepsData() {
         return true;

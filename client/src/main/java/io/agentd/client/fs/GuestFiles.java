@@ -31,7 +31,8 @@ import java.util.function.LongConsumer;
  * Guest paths are absolute. Every failure the agent reports is a {@link GuestFileException} (path,
  * errno, message); a lost connection a {@code ConnectionLostException}; an agent silent for
  * {@link #timeout()} an {@link AgentTimeoutException}; such a call gives up its request id at once, and
- * an answer that comes later is dropped. Thread-safe; each stream is for one thread.
+ * an answer that comes later is dropped (but an OpenDir or a read-only open keeps its id until the
+ * answer comes, so that a handle that comes late is closed). Thread-safe; each stream is for one thread.
  *
  * <p>With an agent that lists {@code fs_ext} the view also runs operations as another user
  * ({@link #as}), flow-controls writes by the agent's credit, replaces files atomically and checks
