@@ -73,15 +73,24 @@ public final class FsWorkers {
      */
     void closeAside(Runnable closes) {
         if (closer == null) {
-            // Made by the loop thread, which never takes a user's rights: the thread copies its creator's.
-            closer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), task -> {
-                Thread t = new Thread(task, THREAD_PREFIX + "closer");
-                t.setDaemon(true);
-                return t;
-            });
+            // Threads made in execute(), on the loop thread, which never takes a user's rights: a
+            // thread copies its creator's. Several, each ending when idle: one close stuck on a hung
+            // mount must not hold up every later connection's closes (and their room in the handle
+            // budget, which comes back only as each is done).
+            AtomicInteger n = new AtomicInteger();
+            closer = new ThreadPoolExecutor(CLOSER_THREADS, CLOSER_THREADS, 10, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(), task -> {
+                        Thread t = new Thread(task, THREAD_PREFIX + "closer-" + n.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
+            closer.allowCoreThreadTimeOut(true);
         }
         closer.execute(closes);
     }
+
+    /** Closing threads at most: as many closes stuck at once before later ones wait behind them. */
+    static final int CLOSER_THREADS = 8;
 
     /** Worker threads alive now. */
     int threads() {

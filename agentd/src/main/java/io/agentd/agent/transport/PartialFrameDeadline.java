@@ -108,6 +108,13 @@ final class PartialFrameDeadline {
             return; // between frames: the next read arms it again
         }
         long now = nanoClock.getAsLong();
+        if (subject.largeFramesBegun() != largeFramesBegunAtProgress) {
+            // A large frame began with no read of the host's since (its bytes were held while it
+            // waited for the budget): its time starts now, as it would have with a read.
+            lastProgressNanos = now;
+            largeFrameBytesAtProgress = subject.largeFrameBytes();
+            largeFramesBegunAtProgress = subject.largeFramesBegun();
+        }
         if (!subject.reading()) {
             lastProgressNanos = now; // the agent is not reading: not the host's time
             largeFrameBytesAtProgress = subject.largeFrameBytes();

@@ -790,6 +790,46 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * One close stuck on a hung mount holds up no other connection's closes: those run on other
+     * closing threads, and their room in the handle budget comes back. Before, one closing thread
+     * for the agent left every later close queued behind the stuck one for good.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void aStuckCloseHoldsUpNoOtherConnectionsCloses() throws Exception {
+        FsHandleBudget budget = new FsHandleBudget(10);
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 1 << 20, budget);
+        RecordingHost aHost = new RecordingHost();
+        RecordingHost bHost = new RecordingHost();
+        FsService a = connection(shared, aHost);
+        FsService b = connection(shared, bHost);
+        java.util.concurrent.CountDownLatch hung = new java.util.concurrent.CountDownLatch(1);
+        try {
+            a.handles().add(new FsHandle(a.handles().nextNumber(), 1, dir.resolve("on-a-hung-mount")) {
+                @Override
+                void release(boolean complete) {
+                    try {
+                        hung.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            Path file = Files.writeString(dir.resolve("plain"), "x");
+            assertTrue(open(b, bHost, 1, file).ok());
+            assertEquals(2, budget.held());
+            a.onOwnerGone(); // its close sticks
+            b.onOwnerGone(); // its close must not wait behind that one
+            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != 1; Thread.sleep(5)) {
+                assertTrue(System.nanoTime() < deadline, "the other connection's close waited: held " + budget.held());
+            }
+        } finally {
+            hung.countDown();
+            shared.shutdown();
+        }
+    }
+
     /** A service of its own on {@code workers} (two, shared by its requests as the agent's are). */
     private FsService serviceOn(FsWorkers workers) {
         return new FsService(loop::add, host, held, workers, UserDb.system(), FsCredentials.ofAgent(),

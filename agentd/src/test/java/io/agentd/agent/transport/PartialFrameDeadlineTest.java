@@ -154,6 +154,27 @@ class PartialFrameDeadlineTest {
         assertEquals(1, expired.size());
     }
 
+    /**
+     * A large frame whose header waited for the budget (the agent not reading), then got its room
+     * while the host's input stayed paused by backpressure (no read, so no progressed()): its time
+     * starts when it began, at the check. Before, the check measured from the last reset the agent's
+     * own pause made, and the frame could be dropped a moment after it got its room.
+     */
+    @Test
+    void aLargeFrameThatBeganWithNoReadGetsItsWholeTimeout() {
+        bytesCame(true); // its first bytes, held: the budget has no room
+        reading = false; // waiting for the budget: not the host's time
+        loop.advance(TIMEOUT + 50); // the check at TIMEOUT restarted the clock and re-armed
+        large = true; // room came: the frame is reserved and begins, its bytes admitted without a read
+        largeBegun++;
+        largeBytes += 10;
+        reading = true; // only backpressure holds the input now: the host's time
+        loop.advance(TIMEOUT - 50); // the check re-armed at 2 x TIMEOUT
+        assertTrue(expired.isEmpty(), "the frame began just now: " + expired);
+        loop.advance(TIMEOUT);
+        assertEquals(1, expired.size(), "a timeout after it began, with no 64 KiB of it");
+    }
+
     @Test
     void anIdleHostBetweenFramesIsLeftAlone() {
         bytesCame(true);
