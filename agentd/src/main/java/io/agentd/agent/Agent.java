@@ -10,7 +10,7 @@ import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
-import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.transport.HostEventLog;
 import io.agentd.agent.transport.StalledInputLog;
 import io.agentd.agent.transport.PortLink;

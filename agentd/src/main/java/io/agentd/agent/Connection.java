@@ -6,7 +6,7 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
-import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;

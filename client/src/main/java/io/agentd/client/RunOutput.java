@@ -16,7 +16,7 @@ final class RunOutput implements OutputListener {
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     /** The session, once started: killed when a stream passes the limit. */
-    final AtomicReference<ExecSession> session = new AtomicReference<>();
+    private final AtomicReference<ExecSession> session = new AtomicReference<>();
     /** The stream that passed the limit first; null while none has. */
     private volatile Output.Stream overflowed;
 

@@ -64,12 +64,10 @@ final class FsHandles {
 
     /** Takes a handle of {@code requester}'s owner out of the table (CloseHandle); the caller closes it. */
     synchronized FsHandle remove(long number, long requester) throws FsFailure {
-        FsHandle h = open.get(number);
-        if (h == null || !ownedBy(h, requester)) {
+        FsHandle h = removeUnclosed(number, requester);
+        if (h == null) {
             throw badHandle(number);
         }
-        open.remove(number);
-        forget(h);
         budget.giveBack(1);
         return h;
     }

@@ -1,6 +1,6 @@
 package io.agentd.agent.fs;
 
-import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.loop.LogThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -48,16 +48,14 @@ public final class EventLoop implements Loop, AutoCloseable {
 
     /** How often an fd epoll refused to watch again is tried again (see {@link EpollRegistration#apply}). */
     static final long REWATCH_MILLIS = 100;
-    /** The most often a refused re-watch is logged. */
-    private static final long REWATCH_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final Epoll epoll;
     private final Map<Long, EpollRegistration> registrations = new HashMap<>();
     /** Registrations whose interest epoll refused to take back (in order); none while they wait is lost. */
     private final Set<EpollRegistration> rewatching = new LinkedHashSet<>();
     private Timer rewatchTimer;
-    private long rewatchLoggedAt;
-    private boolean rewatchLogged;
+    /** Lines about refused re-watches: at most one a minute. */
+    private final LogThrottle rewatchLog = new LogThrottle(60_000);
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
     /** Timers cancelled while still in {@link #timers}. */
     private int cancelledInQueue;
@@ -361,12 +359,10 @@ public final class EventLoop implements Loop, AutoCloseable {
      */
     private void rewatchLater(EpollRegistration r, OsException e) {
         if (rewatching.add(r)) {
-            long now = System.nanoTime();
-            if (!rewatchLogged || now - rewatchLoggedAt >= REWATCH_LOG_INTERVAL_NANOS) {
-                rewatchLogged = true;
-                rewatchLoggedAt = now;
-                log.warn("cannot watch fd {} again ({}); trying again every {} ms ({} fd(s) waiting)", r.fd,
-                        e.getMessage(), REWATCH_MILLIS, rewatching.size());
+            long notLogged = rewatchLog.admit(System.nanoTime());
+            if (notLogged != LogThrottle.SKIP) {
+                log.warn("cannot watch fd {} again ({}); trying again every {} ms ({} fd(s) waiting){}", r.fd,
+                        e.getMessage(), REWATCH_MILLIS, rewatching.size(), LogThrottle.sinceLastLine(notLogged, "more"));
             }
         }
         if (rewatchTimer == null) {

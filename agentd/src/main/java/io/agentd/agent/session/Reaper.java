@@ -4,7 +4,7 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
-import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.loop.LogThrottle;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;

@@ -17,7 +17,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import io.agentd.agent.transport.HostOutput;
-import io.agentd.agent.transport.LogThrottle;
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;

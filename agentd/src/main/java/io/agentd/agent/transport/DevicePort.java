@@ -1,5 +1,6 @@
 package io.agentd.agent.transport;
 
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;

@@ -75,18 +75,21 @@ final class PartialFrameDeadline {
         if (timeoutMillis == 0) {
             return;
         }
-        long largeBytes = subject.largeFrameBytes();
-        long largeBegun = subject.largeFramesBegun();
         // A large frame's time starts with its first bytes, then again with each 64 KiB more.
-        if (!subject.midLargeFrame() || largeBegun != largeFramesBegunAtProgress
-                || largeBytes - largeFrameBytesAtProgress >= LARGE_FRAME_PROGRESS_BYTES) {
-            lastProgressNanos = nanoClock.getAsLong();
-            largeFrameBytesAtProgress = largeBytes;
-            largeFramesBegunAtProgress = largeBegun;
+        if (!subject.midLargeFrame() || subject.largeFramesBegun() != largeFramesBegunAtProgress
+                || subject.largeFrameBytes() - largeFrameBytesAtProgress >= LARGE_FRAME_PROGRESS_BYTES) {
+            startOver(nanoClock.getAsLong());
         }
         if (check == null && subject.holdsPartialFrame()) {
             check = loop.schedule(timeoutMillis, this::check);
         }
+    }
+
+    /** The host's time starts over at {@code now}, and a large frame's progress is counted from here. */
+    private void startOver(long now) {
+        lastProgressNanos = now;
+        largeFrameBytesAtProgress = subject.largeFrameBytes();
+        largeFramesBegunAtProgress = subject.largeFramesBegun();
     }
 
     /** The link is gone or dropping: no deadline. */
@@ -111,14 +114,10 @@ final class PartialFrameDeadline {
         if (subject.largeFramesBegun() != largeFramesBegunAtProgress) {
             // A large frame began with no read of the host's since (its bytes were held while it
             // waited for the budget): its time starts now, as it would have with a read.
-            lastProgressNanos = now;
-            largeFrameBytesAtProgress = subject.largeFrameBytes();
-            largeFramesBegunAtProgress = subject.largeFramesBegun();
+            startOver(now);
         }
         if (!subject.reading()) {
-            lastProgressNanos = now; // the agent is not reading: not the host's time
-            largeFrameBytesAtProgress = subject.largeFrameBytes();
-            largeFramesBegunAtProgress = subject.largeFramesBegun();
+            startOver(now); // the agent is not reading: not the host's time
             check = loop.schedule(timeoutMillis, this::check);
             return;
         }

@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.sys.LibC;

@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
+import io.agentd.agent.loop.LogThrottle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

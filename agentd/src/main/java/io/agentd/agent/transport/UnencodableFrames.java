@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Flags;
 import io.agentd.protocol.Frame;

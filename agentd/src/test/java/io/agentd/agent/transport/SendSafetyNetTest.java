@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.agentd.agent.loop.LogThrottle;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;

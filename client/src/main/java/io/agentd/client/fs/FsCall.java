@@ -46,7 +46,7 @@ final class FsCall implements FsListener {
         return await(future, timeout, what, id::retire);
     }
 
-    /** As above; {@code giveUp} runs instead of retiring the id when the caller gives up. */
+    /** As above; {@code giveUp} runs when the caller gives up (retiring the id, or what replaces that). */
     static FsResponse await(CompletableFuture<FsResponse> future, Duration timeout, String what, Runnable giveUp)
             throws IOException {
         try {

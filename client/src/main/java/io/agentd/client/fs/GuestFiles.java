@@ -330,9 +330,15 @@ public final class GuestFiles {
 
     /** Runs {@code op} and returns its successful response; a failure about {@code path} is thrown. */
     FsResponse call(FsOp op, String path) throws IOException {
+        return call(op, path, false);
+    }
+
+    /** @param closeLateHandle see {@link #open} */
+    private FsResponse call(FsOp op, String path, boolean closeLateHandle) throws IOException {
         FsCall c = new FsCall();
         FsId id = start(op, c);
-        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path, id);
+        Runnable giveUp = closeLateHandle ? () -> c.response.thenAccept(late -> closeLate(late, path)) : id::retire;
+        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path, giveUp);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
         }
@@ -347,14 +353,7 @@ public final class GuestFiles {
      * agent that never answers keeps that id. Not for a write open (see {@link #openWrite}).
      */
     private FsResponse open(FsOp op, String path) throws IOException {
-        FsCall c = new FsCall();
-        start(op, c);
-        FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path,
-                () -> c.response.thenAccept(late -> closeLate(late, path)));
-        if (!r.ok()) {
-            throw GuestFileException.of(path, r);
-        }
-        return r;
+        return call(op, path, true);
     }
 
     /**

@@ -1,4 +1,4 @@
-package io.agentd.agent.transport;
+package io.agentd.agent.loop;
 
 import java.util.concurrent.TimeUnit;
 
