@@ -335,12 +335,7 @@ class FsE2ETest {
         Files.writeString(dest, "old");
         try (AgentProcess own = AgentProcess.start("fs-stop");
                 HostConnection host = own.connectReady()) {
-            FsHost fs = new FsHost(host);
-            long h = fs.open(dest.toString(), new FsOpenOptions(false, true, false, true, true, false, null, true));
-            long w = FsHost.newId();
-            host.send(new Frame(w, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(h, 0, 1000L), null, true)));
-            host.send(new Frame(w, MessageType.FS_DATA, new ExecData(new byte[500])));
-            fs.ok(new FsOp.Stat(dest.toString(), true)); // the 500 bytes were taken
+            beginAtomicUploadCutShort(host, dest);
             assertEquals(2, names(dir).size(), "the temporary file is there: " + names(dir));
             own.signal(15);
             assertEquals(143, own.awaitExit(java.time.Duration.ofSeconds(30)), own.logText()); // its stop, begun by a signal
@@ -349,17 +344,22 @@ class FsE2ETest {
         assertEquals("old", Files.readString(dest));
     }
 
+    /** An atomic upload of 1000 bytes onto {@code dest} with 500 of them sent, and taken by the agent. */
+    private static void beginAtomicUploadCutShort(HostConnection host, Path dest) throws Exception {
+        FsHost fs = new FsHost(host);
+        long h = fs.open(dest.toString(), new FsOpenOptions(false, true, false, true, true, false, null, true));
+        long w = FsHost.newId();
+        host.send(new Frame(w, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(h, 0, 1000L), null, true)));
+        host.send(new Frame(w, MessageType.FS_DATA, new ExecData(new byte[500])));
+        fs.ok(new FsOp.Stat(dest.toString(), true)); // the 500 bytes were taken
+    }
+
     @Test
     void atomicUploadCutByTheConnectionLeavesNoTrace() throws Exception {
         Path dest = dir.resolve("cut.bin");
         Files.writeString(dest, "old");
         try (HostConnection host = agent.connectReady()) {
-            FsHost fs = new FsHost(host);
-            long h = fs.open(dest.toString(), new FsOpenOptions(false, true, false, true, true, false, null, true));
-            long w = FsHost.newId();
-            host.send(new Frame(w, MessageType.FS_REQUEST, new FsRequest(new FsOp.Write(h, 0, 1000L), null, true)));
-            host.send(new Frame(w, MessageType.FS_DATA, new ExecData(new byte[500])));
-            fs.ok(new FsOp.Stat(dest.toString(), true)); // the 500 bytes were taken
+            beginAtomicUploadCutShort(host, dest);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (names(dir).size() > 1 && System.nanoTime() < deadline) {

@@ -257,6 +257,16 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * Until {@code budget} holds {@code held} handles (or fails after 10 s, saying {@code what}): the
+     * handles of an owner that left give their room back from the closing threads.
+     */
+    private static void awaitHeld(FsHandleBudget budget, long held, String what) throws InterruptedException {
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != held; Thread.sleep(5)) {
+            assertTrue(System.nanoTime() < deadline, what + ": held " + budget.held() + ", not " + held);
+        }
+    }
+
     /** A service for another connection of the same agent (the same workers, so the same budgets), on this loop. */
     private FsService connection(FsWorkers shared, RecordingHost itsHost) {
         return new FsService(loop::add, itsHost, new HeldIds(), shared, UserDb.system(), FsCredentials.ofAgent(),
@@ -318,9 +328,7 @@ class FsServiceTest {
             assertTrue(open(b, bHost, 2, file).ok(), "room again once a handle closed");
 
             a.onOwnerGone(); // its two handles close with it, on the closing thread: their room comes back then
-            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != 1; Thread.sleep(5)) {
-                assertTrue(System.nanoTime() < deadline, "held " + budget.held() + " after the closes");
-            }
+            awaitHeld(budget, 1, "after the closes");
             assertTrue(open(b, bHost, 3, file).ok() && open(b, bHost, 4, file).ok());
             assertEquals(3, b.openHandles());
         } finally {
@@ -784,10 +792,7 @@ class FsServiceTest {
         } finally {
             hung.countDown();
         }
-        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != heldBefore - 1; ) {
-            assertTrue(System.nanoTime() < deadline, "its room comes back once it is closed");
-            Thread.sleep(5);
-        }
+        awaitHeld(budget, heldBefore - 1, "its room comes back once it is closed");
     }
 
     /**
@@ -821,9 +826,7 @@ class FsServiceTest {
             assertEquals(2, budget.held());
             a.onOwnerGone(); // its close sticks
             b.onOwnerGone(); // its close must not wait behind that one
-            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); budget.held() != 1; Thread.sleep(5)) {
-                assertTrue(System.nanoTime() < deadline, "the other connection's close waited: held " + budget.held());
-            }
+            awaitHeld(budget, 1, "the other connection's close waited");
         } finally {
             hung.countDown();
             shared.shutdown();

@@ -71,6 +71,62 @@ class EventLoopTest {
     }
 
     /**
+     * A pipe's read end whose number can be made to name a regular file, which epoll refuses for
+     * real (EPERM), and then the pipe again.
+     */
+    private final class SwappableFd {
+        final int[] pipe;
+        private final int readEnd;
+        private final int file;
+
+        SwappableFd() throws Exception {
+            pipe = pipe();
+            readEnd = Os.check("dup", Os.libc().fcntl(pipe[0], LibC.F_DUPFD_CLOEXEC, 0));
+            fds.add(readEnd);
+            file = Os.check("open", Os.libc().open(Os.cString("/proc/self/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
+            fds.add(file);
+        }
+
+        int fd() {
+            return pipe[0];
+        }
+
+        void nameTheFile() throws Exception {
+            Os.check("dup3", Os.libc().dup3(file, pipe[0], LibC.O_CLOEXEC));
+        }
+
+        void nameThePipe() throws Exception {
+            Os.check("dup3", Os.libc().dup3(readEnd, pipe[0], LibC.O_CLOEXEC));
+        }
+    }
+
+    /** A handler that records its events and stops the loop at the first. */
+    private Loop.Handler recordingAndStopping(List<Integer> events) {
+        return e -> {
+            events.add(e);
+            loop.stop();
+        };
+    }
+
+    /**
+     * A byte into {@code fd}'s pipe while epoll refuses it; after three retries' time (no event
+     * meanwhile) the number names the pipe again; the loop runs until the event or 5 s.
+     */
+    private void runUntilWatchedOnceTheRefusalEnds(SwappableFd fd, List<Integer> events) throws Exception {
+        Os.write(fd.pipe[1], ByteBuffer.wrap(new byte[] {7}));
+        loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
+            assertEquals(List.of(), events, "not watched while epoll refuses it");
+            try {
+                fd.nameThePipe();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        loop.schedule(5_000, loop::stop);
+        loop.run();
+    }
+
+    /**
      * epoll refuses to take back an fd whose interest was off (here for real: the fd's number names
      * a regular file meanwhile, EPERM; in the agent, ENOSPC past max_user_watches): turning interest
      * on again does not throw, and the loop tries again until epoll takes it, so the bytes that
@@ -79,33 +135,16 @@ class EventLoopTest {
      */
     @Test
     void anFdEpollRefusesToWatchAgainIsWatchedOnceItCan() throws Exception {
-        int[] p = pipe();
-        int pipeReadEnd = Os.check("dup", Os.libc().fcntl(p[0], LibC.F_DUPFD_CLOEXEC, 0));
-        fds.add(pipeReadEnd);
-        int file = Os.check("open", Os.libc().open(Os.cString("/proc/self/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
-        fds.add(file);
+        SwappableFd fd = new SwappableFd();
         List<Integer> events = new ArrayList<>();
-        Registration r = loop.register(p[0], e -> {
-            events.add(e);
-            loop.stop();
-        });
+        Registration r = loop.register(fd.fd(), recordingAndStopping(events));
         r.setRead(true);
         r.setRead(false); // paused: out of epoll
-        Os.check("dup3", Os.libc().dup3(file, p[0], LibC.O_CLOEXEC)); // p[0] is a regular file now
+        fd.nameTheFile();
         r.setRead(true); // epoll refuses it (EPERM): no exception here
         assertTrue(r.reading());
         assertTrue(r.awaitingWatch(), "its owner can tell (a link's frame deadline does not run meanwhile)");
-        Os.write(p[1], ByteBuffer.wrap(new byte[] {7}));
-        loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
-            assertEquals(List.of(), events, "not watched while epoll refuses it");
-            try {
-                Os.check("dup3", Os.libc().dup3(pipeReadEnd, p[0], LibC.O_CLOEXEC)); // the pipe again
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
-        loop.schedule(5_000, loop::stop);
-        loop.run();
+        runUntilWatchedOnceTheRefusalEnds(fd, events);
         assertEquals(1, events.size(), "watched again once epoll took it: " + events);
         assertTrue((events.get(0) & Loop.READABLE) != 0);
         assertFalse(r.awaitingWatch());
@@ -118,35 +157,18 @@ class EventLoopTest {
      */
     @Test
     void aFirstWatchOfAnFdMarkedRetryWhenRefusedIsRetried() throws Exception {
-        int[] p = pipe();
-        int pipeReadEnd = Os.check("dup", Os.libc().fcntl(p[0], LibC.F_DUPFD_CLOEXEC, 0));
-        fds.add(pipeReadEnd);
-        int file = Os.check("open", Os.libc().open(Os.cString("/proc/self/stat"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
-        fds.add(file);
-        Os.check("dup3", Os.libc().dup3(file, p[0], LibC.O_CLOEXEC)); // p[0] is a regular file: EPERM
+        SwappableFd fd = new SwappableFd();
+        fd.nameTheFile();
 
-        Registration unmarked = loop.register(p[0], e -> { });
+        Registration unmarked = loop.register(fd.fd(), e -> { });
         assertThrows(java.io.UncheckedIOException.class, () -> unmarked.setRead(true), "a first watch throws");
         unmarked.cancel();
 
         List<Integer> events = new ArrayList<>();
-        Registration marked = loop.register(p[0], e -> {
-            events.add(e);
-            loop.stop();
-        });
+        Registration marked = loop.register(fd.fd(), recordingAndStopping(events));
         marked.retryWhenRefused();
         marked.setRead(true); // refused: no exception, retried
-        Os.write(p[1], ByteBuffer.wrap(new byte[] {7}));
-        loop.schedule(3 * EventLoop.REWATCH_MILLIS, () -> {
-            assertEquals(List.of(), events, "not watched while epoll refuses it");
-            try {
-                Os.check("dup3", Os.libc().dup3(pipeReadEnd, p[0], LibC.O_CLOEXEC)); // the pipe again
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
-        loop.schedule(5_000, loop::stop);
-        loop.run();
+        runUntilWatchedOnceTheRefusalEnds(fd, events);
         assertEquals(1, events.size(), "watched once epoll took it: " + events);
     }
 

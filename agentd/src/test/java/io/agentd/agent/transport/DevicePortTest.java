@@ -11,8 +11,6 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -26,7 +24,6 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class DevicePortTest {
     private final ScriptedLoop loop = new ScriptedLoop();
-    private final List<String> lost = new ArrayList<>();
     private final HostConnections connections = new HostConnections() {
         @Override
         public HostEndpoint accept(String peer, HostLossPolicy policy) {
@@ -35,19 +32,7 @@ class DevicePortTest {
 
         @Override
         public HostEndpoint openPort(String device, HostLossPolicy policy) {
-            PortLink link = new PortLink(loop, 1 << 20, 0);
-            link.setListener(new SilentHost());
-            return new HostEndpoint() {
-                @Override
-                public PortLink link() {
-                    return link;
-                }
-
-                @Override
-                public void hostLost(boolean over) {
-                    lost.add(device);
-                }
-            };
+            return SilentHost.endpoint(loop, over -> { });
         }
 
         @Override

@@ -47,22 +47,12 @@ class SocketAcceptorTest {
                 return null;
             }
             open++;
-            PortLink link = new PortLink(loop, 1 << 20, 0);
-            link.setListener(new SilentHost()); // a host that says nothing needs no answer
-            return new HostEndpoint() {
-                @Override
-                public PortLink link() {
-                    return link;
+            return SilentHost.endpoint(loop, over -> { // a host that says nothing needs no answer
+                lost.add(peer + " over=" + over);
+                if (over) {
+                    open--;
                 }
-
-                @Override
-                public void hostLost(boolean over) {
-                    lost.add(peer + " over=" + over);
-                    if (over) {
-                        open--;
-                    }
-                }
-            };
+            });
         }
 
         @Override

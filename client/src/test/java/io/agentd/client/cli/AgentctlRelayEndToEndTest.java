@@ -50,18 +50,62 @@ class AgentctlRelayEndToEndTest {
     }
 
     /**
-     * agentctl relay on a port nobody answers ({@code vm}, bound here: the relay's connection waits
-     * in its backlog, no agent needed), once its socket is there.
+     * agentctl relay as a process, with the port it serves when the test made one; closing it stops
+     * the relay (SIGTERM: what its loop logged is in relay.err then) and waits for it.
      */
-    private static Process relayWithNoAgent(Path dir, ServerSocketChannel vm, Path relaySocket) throws Exception {
-        Path port = dir.resolve("port.sock");
-        vm.bind(UnixDomainSocketAddress.of(port));
-        Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
-        while (!Files.exists(relaySocket)) {
-            assertTrue(relay.isAlive(), Files.readString(dir.resolve("relay.err")));
-            Thread.sleep(20);
+    private record RelayProcess(Process process, ServerSocketChannel vm) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            try {
+                process.destroy();
+                process.waitFor(30, TimeUnit.SECONDS);
+            } finally {
+                if (vm != null) {
+                    vm.close();
+                }
+            }
         }
-        return relay;
+    }
+
+    /**
+     * agentctl relay on a port nobody answers (bound here: the relay's connection waits in its
+     * backlog, no agent needed), once its socket is there.
+     */
+    private static RelayProcess relayWithNoAgent(Path dir, Path relaySocket) throws Exception {
+        Path port = dir.resolve("port.sock");
+        ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        RelayProcess relay = new RelayProcess(null, vm);
+        try {
+            vm.bind(UnixDomainSocketAddress.of(port));
+            relay = new RelayProcess(agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen",
+                    relaySocket.toString()), vm);
+            while (!Files.exists(relaySocket)) {
+                assertTrue(relay.process().isAlive(), Files.readString(dir.resolve("relay.err")));
+                Thread.sleep(20);
+            }
+            return relay;
+        } catch (Exception | Error e) {
+            if (relay.process() == null) {
+                vm.close();
+            } else {
+                relay.close();
+            }
+            throw e;
+        }
+    }
+
+    /** agentctl relay in front of the agent listening on {@code port}, once a client of it has the agent's ready. */
+    private static RelayProcess relayInFrontOf(Path dir, Path port, Path relaySocket) throws Exception {
+        RelayProcess relay = new RelayProcess(agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen",
+                relaySocket.toString()), null);
+        try {
+            Process ready = agentctl(dir, "ready", "--socket", relaySocket.toString(), "wait-ready", "--timeout", "30s");
+            assertEquals(0, exitOf(ready), Files.readString(dir.resolve("ready.err")));
+            return relay;
+        } catch (Exception | Error e) {
+            relay.close();
+            throw e;
+        }
     }
 
     private static int exitOf(Process p) throws Exception {
@@ -126,22 +170,14 @@ class AgentctlRelayEndToEndTest {
     @Test
     void aClientDroppedForABadFrameRightAfterConnectingIsLoggedWithTheReason(@TempDir Path dir) throws Exception {
         Path relaySocket = dir.resolve("relay.sock");
-        try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            Process relay = relayWithNoAgent(dir, vm, relaySocket);
-            try {
-                try (RawClient c = RawClient.connect(relaySocket)) {
-                    c.readGreeting();
-                    c.sendRaw(new byte[] {-1, -1, -1, -1, 0, 0, 0, 1});
-                    assertEquals(MessageType.CORE_ERROR, c.receive().type());
-                    assertTrue(c.atEof(), "closed after the malformed_message");
-                }
-            } finally {
-                relay.destroy(); // SIGTERM: what the loop logged before it stopped is in the file
-                relay.waitFor(30, TimeUnit.SECONDS);
-            }
-            String said = Files.readString(dir.resolve("relay.err"));
-            assertTrue(said.contains("sent a frame length of 4294967295"), said);
+        try (RelayProcess relay = relayWithNoAgent(dir, relaySocket); RawClient c = RawClient.connect(relaySocket)) {
+            c.readGreeting();
+            c.sendRaw(new byte[] {-1, -1, -1, -1, 0, 0, 0, 1});
+            assertEquals(MessageType.CORE_ERROR, c.receive().type());
+            assertTrue(c.atEof(), "closed after the malformed_message");
         }
+        String said = Files.readString(dir.resolve("relay.err")); // the relay stopped: all it logged is there
+        assertTrue(said.contains("sent a frame length of 4294967295"), said);
     }
 
     /**
@@ -157,26 +193,19 @@ class AgentctlRelayEndToEndTest {
         try (RunningAgent agent = RunningAgent.listening(ROOT.resolve("scripts/agentd"), port, List.of(), Map.of(),
                 dir.resolve("agentd.log"))) {
             agent.awaitSocket();
-            Process relay = agentctl(dir, "relay", "relay", "--port", port.toString(), "--listen", relaySocket.toString());
-            try {
-                Process ready = agentctl(dir, "ready", "--socket", relaySocket.toString(), "wait-ready", "--timeout", "30s");
-                assertEquals(0, exitOf(ready), Files.readString(dir.resolve("ready.err")));
-                try (RawClient a = RawClient.connect(relaySocket); RawClient b = RawClient.connect(relaySocket)) {
-                    IdRange aIds = a.readGreeting();
-                    IdRange bIds = b.readGreeting();
-                    assertEquals(MessageType.CORE_READY, a.receive().type());
-                    assertEquals(MessageType.CORE_READY, b.receive().type());
-                    FsResponse opened = fs(a, aIds.start() + 1, new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()));
-                    assertTrue(opened.ok(), opened.toString());
-                    long handle = ((FsResponseData.Handle) opened.data()).handle();
-                    FsResponse theirs = fs(b, bIds.start() + 1, new FsOp.FStat(handle));
-                    assertEquals("EBADF", theirs.errnoName(), theirs.toString());
-                    FsResponse own = fs(a, aIds.start() + 2, new FsOp.FStat(handle));
-                    assertTrue(own.ok(), own.toString());
-                }
-            } finally {
-                relay.destroyForcibly();
-                relay.waitFor(30, TimeUnit.SECONDS);
+            try (RelayProcess relay = relayInFrontOf(dir, port, relaySocket);
+                    RawClient a = RawClient.connect(relaySocket); RawClient b = RawClient.connect(relaySocket)) {
+                IdRange aIds = a.readGreeting();
+                IdRange bIds = b.readGreeting();
+                assertEquals(MessageType.CORE_READY, a.receive().type());
+                assertEquals(MessageType.CORE_READY, b.receive().type());
+                FsResponse opened = fs(a, aIds.start() + 1, new FsOp.OpenFile(file.toString(), FsOpenOptions.reading()));
+                assertTrue(opened.ok(), opened.toString());
+                long handle = ((FsResponseData.Handle) opened.data()).handle();
+                FsResponse theirs = fs(b, bIds.start() + 1, new FsOp.FStat(handle));
+                assertEquals("EBADF", theirs.errnoName(), theirs.toString());
+                FsResponse own = fs(a, aIds.start() + 2, new FsOp.FStat(handle));
+                assertTrue(own.ok(), own.toString());
             }
         }
     }
@@ -198,45 +227,38 @@ class AgentctlRelayEndToEndTest {
     @Test
     void aFailedAcceptLeavesTheRelayServing(@TempDir Path dir) throws Exception {
         Path relaySocket = dir.resolve("relay.sock");
-        try (ServerSocketChannel vm = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            Process relay = relayWithNoAgent(dir, vm, relaySocket);
-            try {
-                try (RawClient served = RawClient.connect(relaySocket)) {
-                    served.readGreeting();
-                    // accept(2) takes the lowest free number, which the limit must not exceed
-                    java.util.Set<Integer> open;
-                    try (var fds = Files.list(Path.of("/proc", String.valueOf(relay.pid()), "fd"))) {
-                        open = fds.map(f -> Integer.parseInt(f.getFileName().toString()))
-                                .collect(java.util.stream.Collectors.toSet());
-                    }
-                    int lowestFree = 0;
-                    while (open.contains(lowestFree)) {
-                        lowestFree++;
-                    }
-                    setOpenFileLimit(relay.pid(), String.valueOf(lowestFree)); // no room for one more
-                    try (RawClient waiting = RawClient.connect(relaySocket)) { // in the backlog: accept fails
-                        String said = "";
-                        for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                                !said.contains("accepting a client failed"); said = Files.readString(dir.resolve("relay.err"))) {
-                            assertTrue(relay.isAlive(), "the relay ended: " + said);
-                            assertTrue(System.nanoTime() < deadline, "no accept failure: " + said);
-                            Thread.sleep(50);
-                        }
-                        Thread.sleep(500); // several more tries, each failing
-                        assertTrue(relay.isAlive(), "the relay serves on: " + Files.readString(dir.resolve("relay.err")));
-                        served.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE)); // answered by the relay itself
-                        assertEquals(MessageType.CORE_ERROR, served.receive().type(), "the connected client is served");
-
-                        setOpenFileLimit(relay.pid(), "4096");
-                        waiting.readGreeting(); // taken once there is room
-                        said = Files.readString(dir.resolve("relay.err"));
-                        long lines = said.lines().filter(l -> l.contains("accepting a client failed")).count();
-                        assertTrue(lines >= 1 && lines <= 3, "a line per 5 s for the failures every 100 ms: " + said);
-                    }
+        try (RelayProcess relay = relayWithNoAgent(dir, relaySocket); RawClient served = RawClient.connect(relaySocket)) {
+            long pid = relay.process().pid();
+            served.readGreeting();
+            // accept(2) takes the lowest free number, which the limit must not exceed
+            java.util.Set<Integer> open;
+            try (var fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+                open = fds.map(f -> Integer.parseInt(f.getFileName().toString()))
+                        .collect(java.util.stream.Collectors.toSet());
+            }
+            int lowestFree = 0;
+            while (open.contains(lowestFree)) {
+                lowestFree++;
+            }
+            setOpenFileLimit(pid, String.valueOf(lowestFree)); // no room for one more
+            try (RawClient waiting = RawClient.connect(relaySocket)) { // in the backlog: accept fails
+                String said = "";
+                for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                        !said.contains("accepting a client failed"); said = Files.readString(dir.resolve("relay.err"))) {
+                    assertTrue(relay.process().isAlive(), "the relay ended: " + said);
+                    assertTrue(System.nanoTime() < deadline, "no accept failure: " + said);
+                    Thread.sleep(50);
                 }
-            } finally {
-                relay.destroy();
-                relay.waitFor(30, TimeUnit.SECONDS);
+                Thread.sleep(500); // several more tries, each failing
+                assertTrue(relay.process().isAlive(), "the relay serves on: " + Files.readString(dir.resolve("relay.err")));
+                served.send(new Frame(0, MessageType.CORE_PING, Empty.INSTANCE)); // answered by the relay itself
+                assertEquals(MessageType.CORE_ERROR, served.receive().type(), "the connected client is served");
+
+                setOpenFileLimit(pid, "4096");
+                waiting.readGreeting(); // taken once there is room
+                said = Files.readString(dir.resolve("relay.err"));
+                long lines = said.lines().filter(l -> l.contains("accepting a client failed")).count();
+                assertTrue(lines >= 1 && lines <= 3, "a line per 5 s for the failures every 100 ms: " + said);
             }
         }
     }
