@@ -38,6 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.Predicate;
@@ -118,7 +119,12 @@ public final class AgentClient implements AutoCloseable {
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
 
-    private final Object writeLock = new Object();
+    /**
+     * One writer at a time, so that frames never interleave. A lock that can be waited for with a
+     * time limit: a call with a timeout (ping, an fs request) must not wait for ever behind a writer
+     * held up by an agent that stopped reading.
+     */
+    private final ReentrantLock writeLock = new ReentrantLock();
     private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
     // Direct: the channel writes a heap buffer through a temporary direct copy.
     private final ByteBuffer dataFrame =
@@ -127,6 +133,7 @@ public final class AgentClient implements AutoCloseable {
     private final ByteBuffer dataHeader =
             ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
     private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
+    private final ByteBuffer[] oneBuffer = new ByteBuffer[1]; // guarded by writeLock
 
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final Thread reader;
@@ -214,7 +221,12 @@ public final class AgentClient implements AutoCloseable {
                     ready.get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
                     return;
                 } catch (TimeoutException e) {
-                    CompletableFuture<Frame> pong = call(MessageType.CORE_PING, Empty.INSTANCE);
+                    CompletableFuture<Frame> pong;
+                    try {
+                        pong = call(MessageType.CORE_PING, Empty.INSTANCE, deadline);
+                    } catch (AgentTimeoutException notSent) {
+                        continue; // the peer reads nothing: the deadline above says so
+                    }
                     pong.thenRun(() -> ready.complete(null));
                     probes.add(pong);
                 } catch (ExecutionException e) {
@@ -254,7 +266,7 @@ public final class AgentClient implements AutoCloseable {
      * ignores it and keeps the session on this connection, whose output this client then drops.
      */
     public ExecSession start(ExecRequest request) throws IOException {
-        return startSession(request, null, 0, false);
+        return startSession(request, null, 0, false, NO_DEADLINE);
     }
 
     /**
@@ -272,7 +284,7 @@ public final class AgentClient implements AutoCloseable {
         if (bufferBytes <= 0) {
             throw new IllegalArgumentException("bufferBytes must be positive: " + bufferBytes);
         }
-        return startSession(request, null, bufferBytes, false);
+        return startSession(request, null, bufferBytes, false, NO_DEADLINE);
     }
 
     /**
@@ -284,7 +296,7 @@ public final class AgentClient implements AutoCloseable {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
         }
-        return startSession(request, listener, 0, false);
+        return startSession(request, listener, 0, false, NO_DEADLINE);
     }
 
     /**
@@ -300,11 +312,12 @@ public final class AgentClient implements AutoCloseable {
         if (request.tty()) {
             throw new IllegalArgumentException("a PTY session's end of input is ^D, data: use start and closeStdin");
         }
-        return startSession(request, listener, 0, true);
+        return startSession(request, listener, 0, true, NO_DEADLINE);
     }
 
+    /** @param deadline for the request's send, as {@link #send(long, Frame...)} */
     private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity,
-            boolean withoutInput) throws IOException {
+            boolean withoutInput, long deadline) throws IOException {
         if (request.profile() != null && !agentTakesProfile) {
             // An agent that does not know the field would run the command under its own profile.
             throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
@@ -332,9 +345,10 @@ public final class AgentClient implements AutoCloseable {
         Frame requestFrame = new Frame(session.id(), MessageType.EXEC_REQUEST, sent);
         if (withoutInput) {
             session.stdinEndedWithRequest();
-            sendOrForget(session.id(), requestFrame, new Frame(session.id(), MessageType.EXEC_STDIN, ExecData.EOF));
+            sendOrForget(session.id(), deadline, requestFrame,
+                    new Frame(session.id(), MessageType.EXEC_STDIN, ExecData.EOF));
         } else {
-            sendOrForget(session.id(), requestFrame);
+            sendOrForget(session.id(), deadline, requestFrame);
         }
         return session;
     }
@@ -375,8 +389,7 @@ public final class AgentClient implements AutoCloseable {
      */
     public SessionListResult sessionList(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         requireSessions("the list of sessions");
-        Frame reply = awaitReply(call(MessageType.SESSION_LIST, Empty.INSTANCE), timeout,
-                MessageType.SESSION_LIST_RESULT.wire());
+        Frame reply = callAndAwait(MessageType.SESSION_LIST, timeout, MessageType.SESSION_LIST_RESULT.wire());
         return (SessionListResult) reply.payload();
     }
 
@@ -451,17 +464,21 @@ public final class AgentClient implements AutoCloseable {
         refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
         long deadline = Timeouts.deadline(timeout);
         RunOutput collect = new RunOutput(outputLimit);
-        ExecSession session = stdin.length == 0 && !request.tty() ? startWithoutInput(request, collect)
-                : start(request, collect);
+        ExecSession session;
+        try {
+            session = startSession(request, collect, 0, stdin.length == 0 && !request.tty(), deadline);
+        } catch (AgentTimeoutException e) {
+            throw e.asTimeoutException("the command was not started within " + Timeouts.text(timeout) + ": ");
+        }
         collect.started(session);
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
         } catch (TimeoutException e) {
-            killQuietly(session);
+            session.killAside();
             throw new TimeoutException("session " + session.id() + ": stdin not taken within " + Timeouts.text(timeout));
         } catch (InterruptedIOException e) {
-            killQuietly(session);
+            session.killAside();
             Thread.interrupted(); // thrown as InterruptedException below, which clears the flag
             throw new InterruptedException("interrupted while sending stdin to session " + session.id());
         } catch (ConnectionLostException e) {
@@ -473,7 +490,7 @@ public final class AgentClient implements AutoCloseable {
             try {
                 session.closeStdin(deadline);
             } catch (TimeoutException timedOut) {
-                killQuietly(session);
+                session.killAside();
                 throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + Timeouts.text(timeout));
             }
         }
@@ -481,10 +498,10 @@ public final class AgentClient implements AutoCloseable {
         try {
             status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
-            killQuietly(session);
+            session.killAside();
             throw new TimeoutException("session " + session.id() + ": no exit within " + Timeouts.text(timeout));
         } catch (InterruptedException e) {
-            killQuietly(session); // nobody is left to wait for it: it must not run on in the guest
+            session.killAside(); // nobody is left to wait for it: it must not run on in the guest
             throw e;
         }
         AgentException overflow = collect.overflow(session.id());
@@ -504,24 +521,16 @@ public final class AgentClient implements AutoCloseable {
         return result;
     }
 
-    private static void killQuietly(ExecSession session) {
-        try {
-            session.signal(9);
-        } catch (IOException e) {
-            log.debug("session {}: could not send SIGKILL after the timeout", session.id(), e);
-        }
-    }
-
     /** Round trip of a core.ping. */
     public Duration ping(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         long t0 = System.nanoTime();
-        awaitReply(call(MessageType.CORE_PING, Empty.INSTANCE), timeout, "core.pong");
+        callAndAwait(MessageType.CORE_PING, timeout, "core.pong");
         return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     /** Marks the agent active (core.touch) and returns its activity counter. */
     public long touch(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        Frame reply = awaitReply(call(MessageType.CORE_TOUCH, Empty.INSTANCE), timeout, "core.touched");
+        Frame reply = callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
         return ((Touched) reply.payload()).activitySeq();
     }
 
@@ -537,10 +546,15 @@ public final class AgentClient implements AutoCloseable {
      * future frees the id.
      */
     public CompletableFuture<Frame> call(MessageType type, Payload payload) throws IOException {
+        return call(type, payload, NO_DEADLINE);
+    }
+
+    /** {@link #call(MessageType, Payload)} whose send gives up at {@code deadline}, as {@link #send(long, Frame...)}. */
+    private CompletableFuture<Frame> call(MessageType type, Payload payload, long deadline) throws IOException {
         PendingCall pending = register(PendingCall::new, p -> p);
         long id = pending.id;
         pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
-        sendOrForget(id, new Frame(id, type, payload));
+        sendOrForget(id, deadline, new Frame(id, type, payload));
         return pending.reply;
     }
 
@@ -558,10 +572,10 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
-    <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first) throws IOException {
+    <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first, long deadline) throws IOException {
         R receiver = register(make, r -> r);
         Frame frame = first.apply(receiver);
-        sendOrForget(frame.id(), frame);
+        sendOrForget(frame.id(), deadline, frame);
         return receiver;
     }
 
@@ -618,10 +632,18 @@ public final class AgentClient implements AutoCloseable {
 
     // ---- writing ------------------------------------------------------------------------------
 
+    /** A send's deadline that waits as long as it takes (a session's signal, resize, stdin without a timeout). */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+
     /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
     private void sendOrForget(long id, Frame... frames) throws IOException {
+        sendOrForget(id, NO_DEADLINE, frames);
+    }
+
+    /** {@link #sendOrForget(long, Frame...)} by {@code deadline}, as {@link #send(long, Frame...)}. */
+    private void sendOrForget(long id, long deadline, Frame... frames) throws IOException {
         try {
-            send(frames);
+            send(deadline, frames);
         } catch (IOException | RuntimeException e) {
             live.remove(id);
             throw e;
@@ -629,25 +651,53 @@ public final class AgentClient implements AutoCloseable {
     }
 
     void send(Frame... frames) throws IOException {
-        synchronized (writeLock) {
+        send(NO_DEADLINE, frames);
+    }
+
+    /**
+     * Sends the frames in one write, waiting for the write lock and for the agent to take the bytes
+     * until {@code deadline} (a {@link System#nanoTime}). When the agent took nothing of them by then
+     * (another writer held the lock all along, or the socket was full), {@link AgentTimeoutException}:
+     * nothing was sent and the connection goes on. When it took part of them, the connection ends
+     * ({@link ConnectionLostException}): the rest of a frame cut in the middle can never follow, and
+     * any other frame after it would be read as its rest.
+     */
+    void send(long deadline, Frame... frames) throws IOException {
+        lockWrites(deadline);
+        try {
             ByteBuffer[] encoded = new ByteBuffer[frames.length];
             for (int i = 0; i < frames.length; i++) {
                 encoded[i] = ByteBuffer.wrap(encoder.encode(frames[i]));
             }
-            writeFully(encoded);
+            writeFully(encoded, deadline);
+        } finally {
+            writeLock.unlock();
         }
     }
 
     /** Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it. */
     void sendData(long id, MessageType type, byte[] data, int off, int len) throws IOException {
+        sendData(id, type, data, off, len, NO_DEADLINE);
+    }
+
+    /**
+     * {@link #sendData(long, MessageType, byte[], int, int)} by {@code deadline}, each chunk as
+     * {@link #send(long, Frame...)}: a timeout before a chunk went out leaves the chunks before it
+     * sent, whole.
+     */
+    void sendData(long id, MessageType type, byte[] data, int off, int len, long deadline) throws IOException {
         int end = off + len;
         for (int at = off; at < end; at += STDIN_CHUNK_BYTES) {
             int n = Math.min(STDIN_CHUNK_BYTES, end - at);
-            synchronized (writeLock) {
+            lockWrites(deadline);
+            try {
                 dataFrame.clear();
                 encoder.encodeDataInto(id, type, data, at, n, dataFrame);
                 dataFrame.flip();
-                writeFully(dataFrame);
+                oneBuffer[0] = dataFrame;
+                writeFully(oneBuffer, deadline);
+            } finally {
+                writeLock.unlock();
             }
         }
     }
@@ -661,28 +711,71 @@ public final class AgentClient implements AutoCloseable {
         if (data.remaining() > STDIN_CHUNK_BYTES) {
             throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + STDIN_CHUNK_BYTES);
         }
-        synchronized (writeLock) {
+        lockWrites(NO_DEADLINE);
+        try {
             dataHeader.clear();
             encoder.encodeDataHeaderInto(id, type, data.remaining(), dataHeader);
             dataHeader.flip();
             headerAndData[0] = dataHeader;
             headerAndData[1] = data;
-            try {
-                writeFully(headerAndData);
-            } finally {
-                headerAndData[1] = null;
+            writeFully(headerAndData, NO_DEADLINE);
+        } finally {
+            headerAndData[1] = null;
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Takes the write lock, waiting at most until {@code deadline}. An interrupt does not end the
+     * wait, as it does not end a write (the flag is put back for the caller); the deadline does.
+     */
+    private void lockWrites(long deadline) throws AgentTimeoutException {
+        if (deadline == NO_DEADLINE) {
+            writeLock.lock();
+            return;
+        }
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    if (writeLock.tryLock(Timeouts.left(deadline), TimeUnit.NANOSECONDS)) {
+                        return;
+                    }
+                    throw new AgentTimeoutException("nothing was sent to the agent at " + peer + " in the call's time:"
+                            + " another write held the connection all along, waiting for the agent to read");
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
     }
 
-    private void writeFully(ByteBuffer[] bytes) throws IOException {
+    /** Writes every byte of {@code bytes} (under the write lock), as {@link #send(long, Frame...)} says. */
+    private void writeFully(ByteBuffer[] bytes, long deadline) throws IOException {
         checkNotLost();
-        try {
-            while (bytes[bytes.length - 1].hasRemaining()) {
-                channel.write(bytes);
+        long written = 0;
+        while (bytes[bytes.length - 1].hasRemaining()) {
+            long n;
+            try {
+                n = channel.writeBefore(bytes, deadline);
+            } catch (IOException e) {
+                throw endedByWriter(new ConnectionLostException(
+                        "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e));
             }
-        } catch (IOException e) {
-            throw brokeWhileWriting(e);
+            if (n == 0) {
+                if (written == 0) {
+                    throw new AgentTimeoutException("nothing was sent to the agent at " + peer + " in the call's time:"
+                            + " it read nothing (the connection's buffers stayed full)");
+                }
+                throw endedByWriter(new ConnectionLostException("the agent at " + peer + " stopped reading in the"
+                        + " middle of a frame (" + written + " bytes of it sent) and took nothing more within the"
+                        + " call's time: the connection is closed, since nothing can follow a cut frame", null));
+            }
+            written += n;
         }
     }
 
@@ -694,25 +787,12 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private void writeFully(ByteBuffer bytes) throws IOException {
-        checkNotLost();
-        try {
-            while (bytes.hasRemaining()) {
-                channel.write(bytes);
-            }
-        } catch (IOException e) {
-            throw brokeWhileWriting(e);
-        }
-    }
-
     /**
-     * Ends the connection after a failed write; the returned failure is for the writer to throw. A
-     * write that failed because the connection had already ended (this client closed it, or the
-     * reader saw it break) says why it ended, not what the write saw of it ("null" for a close).
+     * Ends the connection after a failed or cut write; the returned failure is for the writer to
+     * throw. A write that failed because the connection had already ended (this client closed it, or
+     * the reader saw it break) says why it ended, not what the write saw of it ("null" for a close).
      */
-    private ConnectionLostException brokeWhileWriting(IOException e) {
-        ConnectionLostException failure = new ConnectionLostException(
-                "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e);
+    private ConnectionLostException endedByWriter(ConnectionLostException failure) {
         markLost(failure);
         // Not on this thread: it holds the write lock, and failing a session's streams waits for
         // their hold lock, which a thread sending a hold notice holds while it waits for the write
@@ -1003,14 +1083,30 @@ public final class AgentClient implements AutoCloseable {
         abortOpen(why);
     }
 
-    private Frame awaitReply(CompletableFuture<Frame> reply, Duration timeout, String what)
-            throws AgentException, TimeoutException, InterruptedException {
-        if (!reply.isDone()) {
-            refuseWaitOnReader(what);
+    /**
+     * Sends {@code type} on a fresh id and waits for its answer, {@code what}: the send and the wait
+     * together within {@code timeout}. An agent that does not read makes it time out too, with
+     * nothing sent, or (a frame cut in the middle) the connection ended.
+     */
+    private Frame callAndAwait(MessageType type, Duration timeout, String what)
+            throws IOException, TimeoutException, InterruptedException {
+        refuseWaitOnReader(what); // before anything is sent
+        long deadline = Timeouts.deadline(timeout);
+        CompletableFuture<Frame> reply;
+        try {
+            reply = call(type, Empty.INSTANCE, deadline);
+        } catch (AgentTimeoutException e) {
+            throw e.asTimeoutException("no " + what + " within " + Timeouts.text(timeout) + ": ");
         }
+        return awaitReply(reply, deadline, timeout, what);
+    }
+
+    /** @param timeout what the caller gave, for the message */
+    private Frame awaitReply(CompletableFuture<Frame> reply, long deadline, Duration timeout, String what)
+            throws AgentException, TimeoutException, InterruptedException {
         Frame frame;
         try {
-            frame = reply.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
+            frame = reply.get(Timeouts.left(deadline), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             reply.cancel(false);
             throw new TimeoutException("no " + what + " within " + Timeouts.text(timeout));

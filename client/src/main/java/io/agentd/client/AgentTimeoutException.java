@@ -1,5 +1,7 @@
 package io.agentd.client;
 
+import java.util.concurrent.TimeoutException;
+
 /**
  * The agent was silent for a call's whole timeout: no answer to a request, no data for a read, no
  * credit for a write. Not a lost connection: the connection may still be open (the agent hung, or is
@@ -16,5 +18,12 @@ public final class AgentTimeoutException extends AgentException {
 
     public AgentTimeoutException(String message, Throwable cause) {
         super(message, cause);
+    }
+
+    /** This timeout as the {@link TimeoutException} of a call that declares one, its message after {@code context}. */
+    TimeoutException asTimeoutException(String context) {
+        TimeoutException t = new TimeoutException(context + getMessage());
+        t.initCause(this);
+        return t;
     }
 }

@@ -424,7 +424,14 @@ public final class ExecSession {
                 throw e;
             }
             stdinBytesSent.addAndGet(n); // before the send, as below
-            client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n);
+            try {
+                client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n, deadlineNanos);
+            } catch (AgentTimeoutException e) {
+                // Nothing of it went out (one chunk: all or nothing, or the connection ends). Its
+                // credit is not given back: the caller gives the session up (run kills it).
+                stdinBytesSent.addAndGet(-n);
+                throw e.asTimeoutException("");
+            }
             sent += n;
             lastStdinByte = data[off + sent - 1];
         }
@@ -487,10 +494,14 @@ public final class ExecSession {
             }
         } else {
             try {
-                client.send(new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
+                client.send(deadlineNanos, new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
             } catch (IOException e) {
-                // It did not go out (the connection broke): a later write must say that, not "closed".
+                // It did not go out (the connection broke, or the agent read nothing in time): a
+                // later write must say that, not "closed".
                 pipeStdinClosed.set(false);
+                if (e instanceof AgentTimeoutException timedOut) {
+                    throw timedOut.asTimeoutException("");
+                }
                 throw e;
             }
         }
@@ -516,6 +527,23 @@ public final class ExecSession {
     public void signal(int signal) throws IOException {
         ensureLive("signal");
         client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
+    }
+
+    /**
+     * Sends SIGKILL from a thread of its own, for a caller that must not wait for the connection's
+     * writes: the reader thread, or {@link AgentClient#run} giving up at its timeout while another
+     * write holds the connection. The thread ends once the signal is sent, or the connection ends.
+     */
+    void killAside() {
+        Thread killer = new Thread(() -> {
+            try {
+                signal(9);
+            } catch (IOException e) {
+                log.debug("session {}: SIGKILL not sent: {}", id, e.toString()); // it ended, or the connection did
+            }
+        }, "agentd-client-kill");
+        killer.setDaemon(true);
+        killer.start();
     }
 
     /**

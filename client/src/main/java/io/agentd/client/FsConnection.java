@@ -29,14 +29,14 @@ final class FsConnection implements FsTransport {
     }
 
     @Override
-    public long start(FsRequest request, FsListener listener) throws IOException {
+    public long start(FsRequest request, FsListener listener, long deadline) throws IOException {
         return client.open(id -> new Route(id, listener),
-                route -> new Frame(route.id, MessageType.FS_REQUEST, request)).id;
+                route -> new Frame(route.id, MessageType.FS_REQUEST, request), deadline).id;
     }
 
     @Override
-    public void sendData(long id, byte[] data, int off, int len) throws IOException {
-        client.sendData(id, MessageType.FS_DATA, data, off, len);
+    public void sendData(long id, byte[] data, int off, int len, long deadline) throws IOException {
+        client.sendData(id, MessageType.FS_DATA, data, off, len, deadline);
     }
 
     @Override
@@ -45,8 +45,8 @@ final class FsConnection implements FsTransport {
     }
 
     @Override
-    public void endData(long id) throws IOException {
-        client.send(new Frame(id, MessageType.FS_DATA, ExecData.EOF));
+    public void endData(long id, long deadline) throws IOException {
+        client.send(deadline, new Frame(id, MessageType.FS_DATA, ExecData.EOF));
     }
 
     @Override

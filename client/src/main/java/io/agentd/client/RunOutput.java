@@ -54,15 +54,7 @@ final class RunOutput implements OutputListener {
         if (s == null) {
             return;
         }
-        Thread killer = new Thread(() -> {
-            try {
-                s.signal(9);
-            } catch (java.io.IOException e) {
-                // the connection is going: the session with it
-            }
-        }, "agentd-client-run-kill");
-        killer.setDaemon(true);
-        killer.start();
+        s.killAside();
     }
 
     /** Why the output cannot be handed back, or null when it is whole. */

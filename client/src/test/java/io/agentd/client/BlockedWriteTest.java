@@ -53,7 +53,7 @@ class BlockedWriteTest {
         }
     }
 
-    private static void waitUntilBlockedWriting(Thread writer) throws InterruptedException {
+    static void waitUntilBlockedWriting(Thread writer) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (writer.getState() != Thread.State.RUNNABLE || !inSelect(writer)) {
             if (System.nanoTime() > deadline) {

@@ -17,14 +17,18 @@ public interface FsTransport {
     /**
      * Sends {@code request} on a fresh id and returns the id; {@code listener} gets every frame of
      * that id on the connection's reader thread until the one that ends it.
+     *
+     * <p>Each send here gives up at {@code deadline} (a {@link System#nanoTime}) when the agent reads
+     * nothing: {@link io.agentd.client.AgentTimeoutException} when nothing of it was sent (the id is
+     * then free again), {@link io.agentd.client.ConnectionLostException} when a frame was cut.
      */
-    long start(FsRequest request, FsListener listener) throws IOException;
+    long start(FsRequest request, FsListener listener, long deadline) throws IOException;
 
-    /** Sends {@code data[off, off+len)} as core.fs.data on {@code id} (cut into frames as needed). */
-    void sendData(long id, byte[] data, int off, int len) throws IOException;
+    /** Sends {@code data[off, off+len)} as core.fs.data on {@code id} (cut into frames as needed) by {@code deadline}. */
+    void sendData(long id, byte[] data, int off, int len, long deadline) throws IOException;
 
-    /** Sends the empty core.fs.data that ends a Write's data. */
-    void endData(long id) throws IOException;
+    /** Sends the empty core.fs.data that ends a Write's data, by {@code deadline}. */
+    void endData(long id, long deadline) throws IOException;
 
     /**
      * Nobody waits for the request on {@code id} any longer (its caller timed out or gave up): the

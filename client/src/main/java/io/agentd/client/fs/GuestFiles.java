@@ -3,6 +3,7 @@ package io.agentd.client.fs;
 import io.agentd.client.AgentException;
 import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.ConnectionLostException;
+import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
@@ -325,7 +326,15 @@ public final class GuestFiles {
             throw new AgentException("the agent does not run file operations as another user (its core.ready does"
                     + " not list \"fs_ext\"); nothing was sent");
         }
-        return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener), listener);
+        return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener, sendDeadline()), listener);
+    }
+
+    /**
+     * When a send of this view gives up on an agent that reads nothing: a request's send and the
+     * wait for its answer each have the whole {@link #timeout()}.
+     */
+    long sendDeadline() {
+        return Timeouts.deadline(timeout);
     }
 
     /** Runs {@code op} and returns its successful response; a failure about {@code path} is thrown. */
@@ -369,7 +378,7 @@ public final class GuestFiles {
             try {
                 // Not start(), which is for a caller that waits for the answer; nobody does.
                 transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
-                        new FsCall()); // its route ends with its answer
+                        new FsCall(), sendDeadline()); // its route ends with its answer
             } catch (IOException | RuntimeException e) {
                 log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path,
                         e.toString());

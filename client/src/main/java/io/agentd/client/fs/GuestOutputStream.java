@@ -92,7 +92,7 @@ public final class GuestOutputStream extends OutputStream {
                     finishWrite(); // the agent ended the Write early: that throws its failure
                     throw new AgentException(path + ": the agent ended the write early");
                 }
-                files.transport().sendData(currentId.id(), b, off, n);
+                files.transport().sendData(currentId.id(), b, off, n, files.sendDeadline());
                 current.sent(n);
                 digest.update(b, off, n);
                 written += n;
@@ -122,7 +122,7 @@ public final class GuestOutputStream extends OutputStream {
     private void finishWrite() throws IOException {
         WriteCall call = current;
         current = null;
-        files.transport().endData(currentId.id());
+        files.transport().endData(currentId.id(), files.sendDeadline());
         FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path, currentId);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
@@ -189,7 +189,7 @@ public final class GuestOutputStream extends OutputStream {
             if (current != null) {
                 current = null;
                 currentId.retire(); // its answer, when it comes, is only the failure this abort makes
-                files.transport().endData(currentId.id()); // the agent drops the rest of a failed Write
+                files.transport().endData(currentId.id(), files.sendDeadline()); // the agent drops the rest of a failed Write
             }
             if (atomic) {
                 spoil();
@@ -209,7 +209,7 @@ public final class GuestOutputStream extends OutputStream {
     private void spoil() throws IOException {
         FsCall call = new FsCall();
         FsId id = files.start(new FsOp.Write(handle, written, 1L, false), call);
-        files.transport().endData(id.id());
+        files.transport().endData(id.id(), files.sendDeadline());
         FsCall.await(call.response, files.timeout(), "abort of the write to " + path, id);
     }
 

@@ -7,6 +7,7 @@ import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A unix socket as a blocking {@link StreamChannel}, built on the JDK's channel in non-blocking
@@ -85,6 +86,23 @@ final class SocketStream implements StreamChannel {
     }
 
     @Override
+    public long writeBefore(ByteBuffer[] srcs, long deadline) throws IOException {
+        synchronized (writeLock) {
+            while (true) {
+                long n = channel.write(srcs);
+                if (n != 0 || !anyRemaining(srcs, 0, srcs.length)) {
+                    return n;
+                }
+                long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    return 0;
+                }
+                await(writable(), left);
+            }
+        }
+    }
+
+    @Override
     public long write(ByteBuffer[] srcs) throws IOException {
         return write(srcs, 0, srcs.length);
     }
@@ -124,10 +142,19 @@ final class SocketStream implements StreamChannel {
      * the wait and put back afterwards).
      */
     private void await(Selector selector) throws IOException {
+        await(selector, Long.MAX_VALUE);
+    }
+
+    /** {@link #await(Selector)} for at most {@code nanos} ({@link Long#MAX_VALUE}: no limit). */
+    private void await(Selector selector, long nanos) throws IOException {
         boolean interrupted = Thread.interrupted();
         try {
             selector.selectedKeys().clear();
-            selector.select();
+            if (nanos == Long.MAX_VALUE) {
+                selector.select();
+            } else {
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanos + 999_999))); // 0 would mean no limit
+            }
         } catch (ClosedSelectorException e) {
             throw new AsynchronousCloseException();
         } finally {

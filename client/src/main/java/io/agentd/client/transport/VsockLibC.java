@@ -10,6 +10,9 @@ public interface VsockLibC {
     int SOCK_CLOEXEC = 02000000;
     int SHUT_RDWR = 2;
     int EINTR = 4;
+    int EAGAIN = 11;
+    int MSG_DONTWAIT = 0x40;
+    short POLLOUT = 4;
     int ECONNRESET = 104;
     int ECONNREFUSED = 111;
 
@@ -23,6 +26,11 @@ public interface VsockLibC {
     long read(int fd, @Out ByteBuffer buf, long count);
 
     long write(int fd, @In ByteBuffer buf, long count);
+
+    long send(int fd, @In ByteBuffer buf, long count, int flags);
+
+    /** {@code fds}: struct pollfd entries (int fd, short events, short revents) in native byte order. */
+    int poll(@In @Out byte[] fds, long nfds, int timeoutMillis);
 
     int shutdown(int fd, int how);
 

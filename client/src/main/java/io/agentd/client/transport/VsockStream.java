@@ -2,7 +2,9 @@ package io.agentd.client.transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.TimeUnit;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
 
@@ -130,6 +132,65 @@ final class VsockStream implements StreamChannel {
     @Override
     public long write(ByteBuffer[] srcs) throws IOException {
         return write(srcs, 0, srcs.length);
+    }
+
+    /**
+     * Sends without blocking (the socket itself stays blocking for the other calls) and waits for
+     * room in poll(2), which a close's shutdown(2) wakes, until the deadline.
+     */
+    @Override
+    public long writeBefore(ByteBuffer[] srcs, long deadline) throws IOException {
+        if (deadline == Long.MAX_VALUE) {
+            return write(srcs);
+        }
+        enter();
+        try {
+            long total = 0;
+            for (ByteBuffer src : srcs) {
+                while (src.hasRemaining()) {
+                    long n = Lib.C.send(fd, src, src.remaining(), VsockLibC.MSG_DONTWAIT);
+                    if (n >= 0) {
+                        src.position(src.position() + (int) n);
+                        total += n;
+                        continue;
+                    }
+                    int errno = errno();
+                    if (errno == VsockLibC.EINTR) {
+                        continue;
+                    }
+                    if (errno != VsockLibC.EAGAIN) {
+                        throw failure("writing to " + peer);
+                    }
+                    if (total > 0 || !awaitRoom(deadline)) {
+                        return total;
+                    }
+                }
+            }
+            return total;
+        } finally {
+            leave();
+        }
+    }
+
+    /** Waits in poll(2) until the socket has room (or an error the next send reports); false once the deadline passed. */
+    private boolean awaitRoom(long deadline) throws IOException {
+        ByteBuffer pollFd = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            pollFd.clear();
+            pollFd.putInt(fd).putShort(VsockLibC.POLLOUT).putShort((short) 0);
+            int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left + 999_999)));
+            int ready = Lib.C.poll(pollFd.array(), 1, millis);
+            if (ready > 0) {
+                return true;
+            }
+            if (ready < 0 && errno() != VsockLibC.EINTR) {
+                throw failure("waiting to write to " + peer);
+            }
+        }
     }
 
     @Override

@@ -29,16 +29,16 @@ public final class AnsweringTransport implements FsTransport {
     }
 
     @Override
-    public long start(FsRequest request, FsListener listener) {
+    public long start(FsRequest request, FsListener listener, long deadline) {
         answers.answer(request.op(), listener);
         return ids.getAndIncrement();
     }
 
     @Override
-    public void sendData(long id, byte[] data, int off, int len) {}
+    public void sendData(long id, byte[] data, int off, int len, long deadline) {}
 
     @Override
-    public void endData(long id) {}
+    public void endData(long id, long deadline) {}
 
     @Override
     public void retire(long id, FsListener listener) {}
