@@ -665,6 +665,32 @@ class CpEndToEndTest {
     }
 
     /**
+     * A destination that is a link to a file, or a dangling one, is replaced by the file (the
+     * temporary file's rename), both ways, as README says: its target is neither written nor
+     * created.
+     */
+    @Test
+    void aDestinationThatIsALinkToAFileOrDanglingIsReplacedNotWrittenThroughBothWays() throws Exception {
+        Path d = fresh("links");
+        Files.writeString(d.resolve("src"), "new");
+        Files.writeString(d.resolve("target"), "old");
+        for (String way : List.of("up", "down")) {
+            Path toFile = Files.createSymbolicLink(d.resolve(way + "-to-file"), Path.of("target"));
+            Path dangling = Files.createSymbolicLink(d.resolve(way + "-dangling"), Path.of(way + "-missing"));
+            for (Path link : List.of(toFile, dangling)) {
+                Result r = way.equals("up") ? cp(d.resolve("src").toString(), guest(link))
+                        : cp(guest(d.resolve("src")), link.toString());
+                assertEquals(0, r.code(), way + " " + link + ": " + r);
+                assertFalse(Files.isSymbolicLink(link), way + ": the link is replaced");
+                assertEquals("new", Files.readString(link));
+            }
+            assertEquals("old", Files.readString(d.resolve("target")), way + ": the link's target is not written");
+            assertFalse(Files.exists(d.resolve(way + "-missing"), LinkOption.NOFOLLOW_LINKS),
+                    way + ": a dangling link's target is not created");
+        }
+    }
+
+    /**
      * A directory copied to a destination with a trailing slash that does not exist yet, its parent
      * existing, is created there with the directory's contents, as {@code cp -r dir new/} does; both
      * ways. Before, agentctl refused it ("cannot create directory 'new/': No such file or
