@@ -458,6 +458,9 @@ public final class AgentClient implements AutoCloseable {
      */
     public static final int RUN_OUTPUT_LIMIT = 64 << 20;
 
+    /** How long a {@link #run} that gives up waits to send its SIGKILL before it leaves that to a thread of its own. */
+    private static final Duration RUN_KILL_GRACE = Duration.ofSeconds(1);
+
     /** {@link #run} with another output limit (tests). */
     ExecResult run(ExecRequest request, byte[] stdin, Duration timeout, int outputLimit)
             throws IOException, TimeoutException, InterruptedException {
@@ -469,16 +472,19 @@ public final class AgentClient implements AutoCloseable {
             session = startSession(request, collect, 0, stdin.length == 0 && !request.tty(), deadline);
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("the command was not started within " + Timeouts.text(timeout) + ": ");
+        } catch (InterruptedIOException e) {
+            Thread.interrupted(); // thrown as InterruptedException, which clears the flag; nothing started
+            throw new InterruptedException(e.getMessage());
         }
         collect.started(session);
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
         } catch (TimeoutException e) {
-            session.killAside();
+            session.kill(RUN_KILL_GRACE);
             throw new TimeoutException("session " + session.id() + ": stdin not taken within " + Timeouts.text(timeout));
         } catch (InterruptedIOException e) {
-            session.killAside();
+            session.kill(RUN_KILL_GRACE);
             Thread.interrupted(); // thrown as InterruptedException below, which clears the flag
             throw new InterruptedException("interrupted while sending stdin to session " + session.id());
         } catch (ConnectionLostException e) {
@@ -490,7 +496,7 @@ public final class AgentClient implements AutoCloseable {
             try {
                 session.closeStdin(deadline);
             } catch (TimeoutException timedOut) {
-                session.killAside();
+                session.kill(RUN_KILL_GRACE);
                 throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + Timeouts.text(timeout));
             }
         }
@@ -498,10 +504,10 @@ public final class AgentClient implements AutoCloseable {
         try {
             status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
-            session.killAside();
+            session.kill(RUN_KILL_GRACE);
             throw new TimeoutException("session " + session.id() + ": no exit within " + Timeouts.text(timeout));
         } catch (InterruptedException e) {
-            session.killAside(); // nobody is left to wait for it: it must not run on in the guest
+            session.kill(RUN_KILL_GRACE); // nobody is left to wait for it: it must not run on in the guest
             throw e;
         }
         AgentException overflow = collect.overflow(session.id());
@@ -635,6 +641,9 @@ public final class AgentClient implements AutoCloseable {
     /** A send's deadline that waits as long as it takes (a session's signal, resize, stdin without a timeout). */
     static final long NO_DEADLINE = Long.MAX_VALUE;
 
+    /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
+    private static final Duration CUT_FRAME_GRACE = Duration.ofSeconds(2);
+
     /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
     private void sendOrForget(long id, Frame... frames) throws IOException {
         sendOrForget(id, NO_DEADLINE, frames);
@@ -726,56 +735,60 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
-     * Takes the write lock, waiting at most until {@code deadline}. An interrupt does not end the
-     * wait, as it does not end a write (the flag is put back for the caller); the deadline does.
+     * Takes the write lock, waiting at most until {@code deadline}. An interrupt ends a wait with a
+     * deadline ({@link InterruptedIOException}, the flag left set; nothing was sent), as it ends a
+     * call's other waits; one without a deadline goes on, as a write in progress does.
      */
-    private void lockWrites(long deadline) throws AgentTimeoutException {
+    private void lockWrites(long deadline) throws AgentTimeoutException, InterruptedIOException {
         if (deadline == NO_DEADLINE) {
             writeLock.lock();
             return;
         }
-        boolean interrupted = false;
         try {
-            while (true) {
-                try {
-                    if (writeLock.tryLock(Timeouts.left(deadline), TimeUnit.NANOSECONDS)) {
-                        return;
-                    }
-                    throw new AgentTimeoutException("nothing was sent to the agent at " + peer + " in the call's time:"
-                            + " another write held the connection all along, waiting for the agent to read");
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
+            if (writeLock.tryLock(Timeouts.left(deadline), TimeUnit.NANOSECONDS)) {
+                return;
             }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to send to the agent at " + peer
+                    + "; nothing was sent");
         }
+        throw AgentTimeoutException.notSent("nothing was sent to the agent at " + peer + " in the call's time:"
+                + " another write held the connection all along, waiting for the agent to read");
     }
 
-    /** Writes every byte of {@code bytes} (under the write lock), as {@link #send(long, Frame...)} says. */
+    /**
+     * Writes every byte of {@code bytes} (under the write lock), as {@link #send(long, Frame...)}
+     * says. Once a byte is out the rest has until the deadline or {@link #CUT_FRAME_GRACE} after the
+     * agent last took some, whichever is later: an agent that reads is never cut off because the
+     * call's time ran out in the middle of its frame.
+     */
     private void writeFully(ByteBuffer[] bytes, long deadline) throws IOException {
         checkNotLost();
         long written = 0;
+        long until = deadline;
         while (bytes[bytes.length - 1].hasRemaining()) {
             long n;
             try {
-                n = channel.writeBefore(bytes, deadline);
+                n = channel.writeBefore(bytes, until);
             } catch (IOException e) {
                 throw endedByWriter(new ConnectionLostException(
                         "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e));
             }
             if (n == 0) {
                 if (written == 0) {
-                    throw new AgentTimeoutException("nothing was sent to the agent at " + peer + " in the call's time:"
-                            + " it read nothing (the connection's buffers stayed full)");
+                    throw AgentTimeoutException.notSent("nothing was sent to the agent at " + peer + " in the call's"
+                            + " time: it read nothing (the connection's buffers stayed full)");
                 }
                 throw endedByWriter(new ConnectionLostException("the agent at " + peer + " stopped reading in the"
                         + " middle of a frame (" + written + " bytes of it sent) and took nothing more within the"
-                        + " call's time: the connection is closed, since nothing can follow a cut frame", null));
+                        + " call's time and " + Timeouts.text(CUT_FRAME_GRACE) + " after: the connection is closed,"
+                        + " since nothing can follow a cut frame", null));
             }
             written += n;
+            if (deadline != NO_DEADLINE) {
+                until = Math.max(deadline, System.nanoTime() + CUT_FRAME_GRACE.toNanos());
+            }
         }
     }
 
@@ -1097,6 +1110,9 @@ public final class AgentClient implements AutoCloseable {
             reply = call(type, Empty.INSTANCE, deadline);
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("no " + what + " within " + Timeouts.text(timeout) + ": ");
+        } catch (InterruptedIOException e) {
+            Thread.interrupted(); // thrown as InterruptedException, which clears the flag
+            throw new InterruptedException(e.getMessage());
         }
         return awaitReply(reply, deadline, timeout, what);
     }

@@ -416,6 +416,11 @@ public final class ExecSession {
         int sent = 0; // the window fails the write once the session has ended
         while (sent < len) {
             checkPipeStdinOpen();
+            if (sent > 0 && Timeouts.left(deadlineNanos) == 0) {
+                // A socket with room takes a chunk at once whatever the time: without this, an agent
+                // that reads (and grants no credit) would take all of it, however long that took.
+                throw new TimeoutException("session " + id + ": " + sent + " of " + len + " bytes of stdin sent by the deadline");
+            }
             int n;
             try {
                 n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
@@ -530,9 +535,29 @@ public final class ExecSession {
     }
 
     /**
+     * Sends SIGKILL for {@link AgentClient#run} giving up: at once when the connection takes it
+     * within {@code grace}, so that it is out before run returns (a caller that then closes the
+     * connection does not race it), else from a thread of its own, as {@link #killAside}.
+     */
+    void kill(Duration grace) {
+        boolean interrupted = Thread.interrupted(); // an interrupted run kills too: the flag would refuse the wait to send
+        try {
+            client.send(Timeouts.deadline(grace), new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
+        } catch (AgentTimeoutException notSent) {
+            killAside();
+        } catch (IOException e) {
+            log.debug("session {}: SIGKILL not sent: {}", id, e.toString()); // the connection ended
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
      * Sends SIGKILL from a thread of its own, for a caller that must not wait for the connection's
-     * writes: the reader thread, or {@link AgentClient#run} giving up at its timeout while another
-     * write holds the connection. The thread ends once the signal is sent, or the connection ends.
+     * writes: the reader thread (a run's output past its limit), or a kill that found the
+     * connection held up. The thread ends once the signal is sent, or the connection ends.
      */
     void killAside() {
         Thread killer = new Thread(() -> {
@@ -570,19 +595,31 @@ public final class ExecSession {
                     + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
         }
         client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
+        long deadline = Timeouts.deadline(timeout);
         CompletableFuture<SessionDetached> answer;
+        boolean ask = false;
         synchronized (this) {
             if (detached == null) {
                 ensureLive("detach");
                 detached = new CompletableFuture<>();
-                askDetach(detached);
+                ask = true;
             }
             answer = detached;
         }
-        return await(answer, timeout, "detached");
+        if (ask) {
+            askDetach(answer, deadline); // not under the monitor: the send may wait for the agent to read
+        }
+        try {
+            return await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
+        } catch (AgentTimeoutException notSent) {
+            throw notSent.asTimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout) + ": ");
+        } catch (TimeoutException e) {
+            throw new TimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout));
+        }
     }
 
-    private void askDetach(CompletableFuture<SessionDetached> answer) {
+    /** @param deadline for the send; one that sent nothing lets a later detach ask again */
+    private void askDetach(CompletableFuture<SessionDetached> answer, long deadline) {
         // detached is set before this second look at the exit, and end() completes the exit before
         // it looks at detached: a session ending now is seen by one side or the other, never by neither.
         if (exit.isDone()) {
@@ -590,7 +627,14 @@ public final class ExecSession {
             return;
         }
         try {
-            client.send(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
+            client.send(deadline, new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
+        } catch (AgentTimeoutException e) {
+            synchronized (this) {
+                if (detached == answer) {
+                    detached = null;
+                }
+            }
+            answer.completeExceptionally(e);
         } catch (AgentException e) {
             answer.completeExceptionally(e);
         } catch (IOException e) {

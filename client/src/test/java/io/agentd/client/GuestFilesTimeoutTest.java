@@ -12,6 +12,8 @@ import io.agentd.client.relay.IdRange;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
@@ -23,6 +25,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -186,5 +189,69 @@ class GuestFilesTimeoutTest {
                 assertTimedOut(writing.get(WAIT.toSeconds(), TimeUnit.SECONDS), "no write credit from the agent for /stuck");
             }
         }
+    }
+
+    /**
+     * An upload whose close cannot send in its time (another write holds the connection: stdin to
+     * an agent that reads nothing for a while) is aborted all the same: the Write it could not end
+     * is retired, and the end of its data, the spoiling Write and the CloseHandle go out from a
+     * thread of their own once the connection takes them. Before, the Write's id stayed live and
+     * neither the spoil nor the close was sent: the handle and its temporary file stayed open until
+     * the connection ended.
+     */
+    @Test
+    void anUploadWhoseCloseCannotBeSentIsAbortedOnceTheConnectionTakesIt() throws Exception {
+        try (AgentClient client = peer.connectBehindRelay(FOUR_IDS, Ready.FEATURE_FS_EXT)) {
+            ExecSession cat = client.start(ExecRequest.of("cat")); // no stdin_window: its writes never wait for credit
+            assertEquals(MessageType.EXEC_REQUEST, peer.receive().type());
+            GuestFiles files = client.files().withTimeout(STREAM);
+            CountDownLatch written = new CountDownLatch(1);
+            CountDownLatch held = new CountDownLatch(1);
+            CompletableFuture<Throwable> closing = failureOf(() -> {
+                GuestOutputStream out = files.openWrite("/up", WriteOptions.DEFAULT);
+                out.write(new byte[10]);
+                written.countDown();
+                held.await();
+                out.close();
+                return null;
+            });
+            answer(receive(FsOp.OpenFile.class), new FsResponseData.Handle(9));
+            Frame write = receive(FsOp.Write.class);
+            peer.send(new Frame(write.id(), MessageType.FS_CREDIT, new ExecStdinCredit(1 << 20)));
+            assertEquals(10, ((ExecData) peer.receive().payload()).data().length);
+            assertTrue(written.await(WAIT.toSeconds(), TimeUnit.SECONDS));
+            Thread writer = new Thread(() -> {
+                try {
+                    cat.writeStdin(new byte[8 << 20]); // more than the socket holds: it holds the connection
+                } catch (IOException e) {
+                    // ends with the connection
+                }
+            });
+            writer.start();
+            BlockedWriteTest.waitUntilBlockedWriting(writer);
+            held.countDown();
+            assertTimedOut(closing.get(WAIT.toSeconds(), TimeUnit.SECONDS), "nothing was sent to the agent");
+
+            // The agent reads again: cat's stdin, and between its frames what the abort sends.
+            Frame end = nextNotOf(cat.id());
+            assertEquals(write.id(), end.id());
+            assertTrue(((ExecData) end.payload()).isEmpty(), "the Write's data is ended");
+            Frame spoil = nextNotOf(cat.id());
+            assertInstanceOf(FsOp.Write.class, ((FsRequest) spoil.payload()).op(), "the atomic file is marked failed");
+            assertTrue(((ExecData) nextNotOf(cat.id()).payload()).isEmpty());
+            peer.send(new Frame(spoil.id(), MessageType.FS_RESPONSE, FsResponse.failure("short write")));
+            Frame close = nextNotOf(cat.id());
+            assertEquals(9, ((FsOp.CloseHandle) ((FsRequest) close.payload()).op()).handle());
+            answer(close, null);
+        }
+    }
+
+    /** The next frame the client sends on an id other than {@code skipped}. */
+    private Frame nextNotOf(long skipped) throws Exception {
+        Frame f;
+        do {
+            f = peer.receive();
+        } while (f.id() == skipped);
+        return f;
     }
 }

@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Ready;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +35,8 @@ class SendDeadlineTest {
     @Test
     void callsWithATimeoutGiveUpBehindAWriterTheAgentHoldsUpAndTheConnectionGoesOn(@TempDir Path dir) throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer(dir)) {
-            AgentClient client = peer.connect("sessions", "fs_ext"); // no stdin_window: writes never wait for credit
+            AgentClient client = peer.connect("sessions", "fs_ext", Ready.FEATURE_SESSION_DETACH); // no stdin_window:
+            // writes never wait for credit
             ExecSession s = client.start(ExecRequest.of("cat"));
             assertEquals(MessageType.EXEC_REQUEST, peer.receive().type());
             CompletableFuture<Throwable> writerEnded = new CompletableFuture<>();
@@ -60,6 +64,10 @@ class SendDeadlineTest {
             TimeoutException run = assertTimeoutPreemptively(BOUND,
                     () -> assertThrows(TimeoutException.class, () -> client.run(ExecRequest.of("true"), timeout)));
             assertTrue(run.getMessage().startsWith("the command was not started within 300ms"), run.getMessage());
+            TimeoutException detach = assertTimeoutPreemptively(BOUND,
+                    () -> assertThrows(TimeoutException.class, () -> s.detach(timeout)));
+            assertTrue(detach.getMessage().contains("nothing was sent"), detach.getMessage());
+            assertThrows(TimeoutException.class, () -> s.detach(timeout), "a detach that sent nothing can be asked again");
 
             assertTrue(client.isOpen(), "nothing was cut: the connection goes on");
             assertFalse(writerEnded.isDone(), "the writer without a deadline still waits: " + writerEnded.getNow(null));
@@ -107,6 +115,52 @@ class SendDeadlineTest {
             assertEquals(request.id(), f.id());
             client.close(); // ends the rest of cat's stdin
             writer.join(10_000);
+        }
+    }
+
+    /**
+     * The call's time runs out in the middle of a frame while the agent, slow, still reads: the
+     * frame is finished (the agent took more within the grace), the call times out at the next
+     * frame, and the connection goes on. Before, the frame was cut and the connection ended.
+     */
+    @Test
+    void aFrameBegunBeforeTheDeadlineIsFinishedWhileTheAgentStillReads(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            AgentClient client = peer.connect(); // no stdin_window: run writes its stdin at once
+            CompletableFuture<Throwable> run = CompletableFuture.supplyAsync(() -> {
+                try {
+                    client.run(ExecRequest.of("cat"), new byte[8 << 20], Duration.ofMillis(500));
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Frame request = peer.receive();
+            assertEquals(MessageType.EXEC_REQUEST, request.type());
+            Thread.sleep(700); // past the deadline, within the grace of the frame the socket cut
+            Frame f;
+            long stdinBytes = 0;
+            while ((f = peer.receive()).type() == MessageType.EXEC_STDIN) { // each whole, or receive() throws
+                stdinBytes += ((ExecData) f.payload()).data().length;
+            }
+            assertEquals(MessageType.EXEC_SIGNAL, f.type(), "the kill after the timeout comes after whole frames");
+            assertEquals(request.id(), f.id());
+            Throwable t = run.get(BOUND.toSeconds(), TimeUnit.SECONDS);
+            assertTrue(t instanceof TimeoutException && t.getMessage().contains("stdin not taken within 500ms"),
+                    String.valueOf(t));
+            assertTrue(stdinBytes > 0 && stdinBytes < 8 << 20, "stopped at the deadline: " + stdinBytes);
+            assertTrue(client.isOpen(), "nothing was cut");
+            CompletableFuture<Duration> pong = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.ping(BOUND);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Frame ping = peer.receive();
+            assertEquals(MessageType.CORE_PING, ping.type(), "the stream goes on whole");
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+            pong.get(BOUND.toSeconds(), TimeUnit.SECONDS);
         }
     }
 

@@ -320,14 +320,22 @@ public final class GuestFiles {
 
     /** Starts a request on a fresh id with this view's user and the extension fields the agent takes. */
     FsId start(FsOp op, FsListener listener) throws IOException {
+        return start(op, listener, sendDeadline());
+    }
+
+    /** {@link #start(FsOp, FsListener)} whose send gives up at {@code sendDeadline} ({@link #NO_DEADLINE}: never). */
+    FsId start(FsOp op, FsListener listener, long sendDeadline) throws IOException {
         transport.refuseWaitHere("the agent's answer to " + op.variant()); // before anything is sent
         boolean ext = transport.extensions();
         if (user != null && !ext) {
             throw new AgentException("the agent does not run file operations as another user (its core.ready does"
                     + " not list \"fs_ext\"); nothing was sent");
         }
-        return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener, sendDeadline()), listener);
+        return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener, sendDeadline), listener);
     }
+
+    /** A send deadline that waits as long as the connection lives: for a thread of its own that must not give up. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /**
      * When a send of this view gives up on an agent that reads nothing: a request's send and the
@@ -339,13 +347,16 @@ public final class GuestFiles {
 
     /** Runs {@code op} and returns its successful response; a failure about {@code path} is thrown. */
     FsResponse call(FsOp op, String path) throws IOException {
-        return call(op, path, false);
+        return call(op, path, false, sendDeadline());
     }
 
-    /** @param closeLateHandle see {@link #open} */
-    private FsResponse call(FsOp op, String path, boolean closeLateHandle) throws IOException {
+    /**
+     * @param closeLateHandle see {@link #open}
+     * @param sendDeadline    see {@link #start(FsOp, FsListener, long)}
+     */
+    private FsResponse call(FsOp op, String path, boolean closeLateHandle, long sendDeadline) throws IOException {
         FsCall c = new FsCall();
-        FsId id = start(op, c);
+        FsId id = start(op, c, sendDeadline);
         Runnable giveUp = closeLateHandle ? () -> c.response.thenAccept(late -> closeLate(late, path)) : id::retire;
         FsResponse r = FsCall.await(c.response, timeout, op.variant() + " " + path, giveUp);
         if (!r.ok()) {
@@ -362,13 +373,15 @@ public final class GuestFiles {
      * agent that never answers keeps that id. Not for a write open (see {@link #openWrite}).
      */
     private FsResponse open(FsOp op, String path) throws IOException {
-        return call(op, path, true);
+        return call(op, path, true, sendDeadline());
     }
 
     /**
      * Comes on the reader thread: a handle that came after its caller gave up is closed, its answer
      * unread. The send goes from a thread of its own: the reader must not wait for the write lock
-     * (a writer may hold it waiting for the agent, which may wait for the reader).
+     * (a writer may hold it waiting for the agent, which may wait for the reader). Without a
+     * deadline: a close given up while another write holds the connection would leave the handle
+     * open for the connection's life, one of the 1024 the agent allows.
      */
     private void closeLate(FsResponse late, String path) {
         if (!late.ok() || !(late.data() instanceof FsResponseData.Handle h)) {
@@ -378,7 +391,7 @@ public final class GuestFiles {
             try {
                 // Not start(), which is for a caller that waits for the answer; nobody does.
                 transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
-                        new FsCall(), sendDeadline()); // its route ends with its answer
+                        new FsCall(), NO_DEADLINE); // its route ends with its answer
             } catch (IOException | RuntimeException e) {
                 log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path,
                         e.toString());
@@ -389,7 +402,12 @@ public final class GuestFiles {
     }
 
     void closeHandle(long handle, String path) throws IOException {
-        call(new FsOp.CloseHandle(handle), path);
+        closeHandle(handle, path, sendDeadline());
+    }
+
+    /** {@link #closeHandle(long, String)} whose send gives up at {@code sendDeadline}. */
+    void closeHandle(long handle, String path, long sendDeadline) throws IOException {
+        call(new FsOp.CloseHandle(handle), path, false, sendDeadline);
     }
 
     private static FsEntryInfo statOf(FsResponse r, String path) throws AgentException {

@@ -1,6 +1,7 @@
 package io.agentd.client.fs;
 
 import io.agentd.client.AgentException;
+import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.ConnectionLostException;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
@@ -31,6 +32,7 @@ import java.util.Objects;
  * thread could deliver what they wait for, and the stream is left as it was for another thread.
  */
 public final class GuestOutputStream extends OutputStream {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestOutputStream.class);
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
     static final int FRAME_BYTES = 64 * 1024;
 
@@ -41,8 +43,13 @@ public final class GuestOutputStream extends OutputStream {
     private final boolean atomic;
     private final FsSetAttrs finalAttrs;
     private final MessageDigest digest;
+    /** The Write in progress whose end of data is not sent yet; null between Writes. */
     private WriteCall current;
     private FsId currentId;
+    /** The abort's spoiling Write (see {@link #spoil}) once started, and whether it is done. */
+    private FsCall spoilCall;
+    private FsId spoilId;
+    private boolean spoiled;
     private long written;
     private boolean closed;
 
@@ -120,9 +127,10 @@ public final class GuestOutputStream extends OutputStream {
 
     /** Ends the current Write's data and checks the agent's answer. */
     private void finishWrite() throws IOException {
+        // A send that timed out leaves the Write current, for the abort to end and retire it.
+        files.transport().endData(currentId.id(), files.sendDeadline());
         WriteCall call = current;
         current = null;
-        files.transport().endData(currentId.id(), files.sendDeadline());
         FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path, currentId);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
@@ -184,33 +192,69 @@ public final class GuestOutputStream extends OutputStream {
         }
     }
 
+    /**
+     * The abort's steps within the view's timeout. One whose send could not go out in that time (the
+     * agent read nothing, or another write held the connection) goes on from that step on a thread
+     * of its own, whose sends wait as long as the connection lives: given up, an atomic upload's
+     * handle and temporary file would stay open for the connection's life, and one closed without
+     * its spoiling Write would put a file cut short in place.
+     */
     private void abortNow() throws ConnectionLostException {
         try {
-            if (current != null) {
-                current = null;
-                currentId.retire(); // its answer, when it comes, is only the failure this abort makes
-                files.transport().endData(currentId.id(), files.sendDeadline()); // the agent drops the rest of a failed Write
-            }
-            if (atomic) {
-                spoil();
-            }
-            files.closeHandle(handle, path);
+            abortSteps(files.sendDeadline());
         } catch (ConnectionLostException e) {
             throw e;
+        } catch (AgentTimeoutException e) {
+            if (e.nothingSent()) {
+                Thread rest = new Thread(this::abortRest, "agentd-fs-abort");
+                rest.setDaemon(true);
+                rest.start();
+            } // else an answer did not come: every step was sent
         } catch (IOException e) {
             // the handle is spoiled or gone; an atomic upload then left nothing behind
         }
     }
 
+    private void abortRest() {
+        try {
+            abortSteps(GuestFiles.NO_DEADLINE);
+        } catch (IOException | RuntimeException e) {
+            log.debug("the abort of the write to {}, finished on its own thread: {}", path, e.toString());
+        }
+    }
+
+    /** Each step is done once: a call after one whose send timed out goes on from that step. */
+    private void abortSteps(long sendDeadline) throws IOException {
+        if (current != null) {
+            currentId.retire(); // its answer, when it comes, is only the failure this abort makes
+            files.transport().endData(currentId.id(), sendDeadline); // the agent drops the rest of a failed Write
+            current = null;
+        }
+        if (atomic && !spoiled) {
+            spoil(sendDeadline);
+            spoiled = true;
+        }
+        files.closeHandle(handle, path, sendDeadline);
+    }
+
     /**
      * The protocol has no "abandon": a Write whose byte count falls short of its {@code len} fails,
-     * and a failed Write marks an atomic handle so that its close drops the temporary file.
+     * and a failed Write marks an atomic handle so that its close drops the temporary file. Its
+     * answer not coming in time is no reason to keep the handle: the Write went out, and a close
+     * drops an atomic upload whose Write is still in progress too.
      */
-    private void spoil() throws IOException {
-        FsCall call = new FsCall();
-        FsId id = files.start(new FsOp.Write(handle, written, 1L, false), call);
-        files.transport().endData(id.id(), files.sendDeadline());
-        FsCall.await(call.response, files.timeout(), "abort of the write to " + path, id);
+    private void spoil(long sendDeadline) throws IOException {
+        if (spoilId == null) {
+            FsCall call = new FsCall();
+            spoilId = files.start(new FsOp.Write(handle, written, 1L, false), call, sendDeadline);
+            spoilCall = call;
+        }
+        files.transport().endData(spoilId.id(), sendDeadline);
+        try {
+            FsCall.await(spoilCall.response, files.timeout(), "abort of the write to " + path, spoilId);
+        } catch (AgentTimeoutException noAnswer) {
+            // the close comes next all the same
+        }
     }
 
     private void abortAfter(Exception e) {
