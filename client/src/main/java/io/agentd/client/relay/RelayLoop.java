@@ -72,6 +72,13 @@ final class RelayLoop implements Runnable {
      * its queue for this long is dropped, so that the others are read again.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /**
+     * Past this much waiting to go to the agent, the relay stops reading it. Clients are held up at
+     * {@link #HIGH_WATER} already, so only the relay's own frames grow the queue beyond: a ping or a
+     * pause notice for each core.ready the agent sends. An agent that sends readies without end and
+     * reads nothing (a compromised guest) grew it, and the host relay's memory, without bound.
+     */
+    static final long PORT_OUTPUT_LIMIT = HELD_HIGH_WATER;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -222,6 +229,8 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
+    private final RateLimitedLog restartLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog acceptFailureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
     private long acceptPausedUntil;
@@ -818,7 +827,10 @@ final class RelayLoop implements Runnable {
             firstReady.complete(ready);
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
-                log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
+                String more = restartLog.admit();
+                if (more != null) {
+                    log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s){}", clientCount, more);
+                }
                 // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
                 // and the start's ping may have died with the old one.
                 endStartBarrier();
@@ -931,7 +943,7 @@ final class RelayLoop implements Runnable {
     }
 
     private boolean readsAgent() {
-        return clientsHoldingUpAgent == 0 && !restStalled;
+        return clientsHoldingUpAgent == 0 && !restStalled && portOutput.bytes() <= PORT_OUTPUT_LIMIT;
     }
 
     /** The port's key waits to read unless the agent is held up, and to write while its queue holds bytes. */
