@@ -113,7 +113,8 @@ public final class ExecReport {
                     "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
             case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";
             case "mmap", "clone" -> "starting a process (" + stage + ") failed";
-            case "cgroup" -> "joining the session's cgroup (write to cgroup.procs) failed";
+            case "cgroup" -> "starting the process in the session's cgroup failed (clone3 into it, or the write to"
+                    + " cgroup.procs; EAGAIN: its pids_max, or the guest's process limit)";
             case "died before exec" -> "the new process was killed before it could exec";
             default -> stage.startsWith("prctl") || stage.startsWith("cap")
                     ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"

@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.IntUnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,13 +71,31 @@ final class StoppedSpawnGuard {
     }
 
     private static void check(IntSupplier call) {
+        check(call, pid -> (int) Os.libc().syscall(LibC.SYS_PIDFD_OPEN, pid, 0));
+    }
+
+    /**
+     * @param pidfdOpen pidfd_open(2), below 0 when it fails: a kernel before 5.3, or the agent at its
+     *                  open-file limit (which thousands of sessions reach), where a session that
+     *                  stopped a child would hold the loop for good
+     */
+    static void check(IntSupplier call, IntUnaryOperator pidfdOpen) {
         int pid = call.getAsInt();
         if (pid <= 0 || !stopped(pid)) {
             return;
         }
         LibC libc = Os.libc();
-        int pidfd = (int) libc.syscall(LibC.SYS_PIDFD_OPEN, pid, 0);
+        int pidfd = pidfdOpen.applyAsInt(pid);
         if (pidfd < 0) {
+            // By its number: a stopped child cannot exit, so it is not reaped while it stays stopped
+            // and published; only a continue, an exec, an exit, a reap and the pid's reuse, all
+            // between these two looks and the kill, would make it another process.
+            if (call.getAsInt() == pid && stopped(pid)) {
+                libc.kill(pid, LibC.SIGKILL);
+                log.warn("spawn: the child (pid {}) of a command being started was stopped before its exec (a signal"
+                        + " from a process of the command's user); killed it by its pid (no pidfd), so that the agent"
+                        + " goes on", pid);
+            }
             return;
         }
         try {

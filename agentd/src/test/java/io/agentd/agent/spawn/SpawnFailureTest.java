@@ -52,7 +52,7 @@ class SpawnFailureTest {
             assertEquals("cgroup", f.stage());
             assertEquals("ENOENT", f.errnoName());
             assertEquals("other", f.kind());
-            assertTrue(f.message().contains("joining the session's cgroup"), f.message());
+            assertTrue(f.message().contains("starting the process in the session's cgroup failed"), f.message());
         } finally {
             Os.close(notACgroup);
         }

@@ -108,6 +108,13 @@ public final class SessionCgroups {
      *                       or a cgroup that cannot be made
      */
     public SessionCgroup create(Long memoryMax, Long pidsMax) throws CgroupRefusal {
+        if (pidsMax != null && pidsMax == 0) {
+            // The command is the cgroup's first task. clone3 would refuse it (EAGAIN), but the way
+            // without clone3 (another architecture, an older kernel, a seccomp filter) moves it in
+            // through cgroup.procs, which the kernel does not check against pids.max: it would run.
+            throw refusal(FailureKind.RESOURCE_LIMIT, null, "pids_max 0 leaves no room for the command itself"
+                    + " (it is the first task of the session's cgroup)");
+        }
         if (root == null) {
             if (memoryMax != null || pidsMax != null) {
                 throw refusal(FailureKind.RESOURCE_LIMIT, null, "memory_max and pids_max need a session cgroup, "

@@ -36,4 +36,16 @@ class SessionCgroupsWithoutCgroupsTest {
             assertTrue(f.message().contains("no writable cgroup2"), f.message());
         }
     }
+
+    /**
+     * pids_max 0 is refused before any cgroup: with one, the command (the cgroup's first task) would
+     * run wherever the spawn moves it in through cgroup.procs rather than clone3, which pids.max does
+     * not check (another architecture, an older kernel, a seccomp filter).
+     */
+    @Test
+    void pidsMaxZeroIsRefusedWhateverTheCgroups() {
+        ExecFailed f = assertThrows(CgroupRefusal.class, () -> cgroups.create(null, 0L)).failure();
+        assertEquals("resource_limit", f.kind());
+        assertTrue(f.message().startsWith("pids_max 0 leaves no room for the command"), f.message());
+    }
 }
