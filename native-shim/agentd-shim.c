@@ -92,6 +92,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sched.h>
@@ -352,7 +353,8 @@ static void change_directory(struct child *c)
 
 /* execvpe's search over spec->search_path, without its /bin/sh fallback. Error precedence as glibc's:
  * EACCES from any candidate is remembered; names missing from a directory go on to the next; any
- * other error ends the search. */
+ * other error ends the search. A directory of PATH_MAX bytes or more is skipped, as glibc skips it
+ * (execve would end the search with ENAMETOOLONG). */
 static void exec_target(struct child *c) __attribute__((noreturn));
 
 static void exec_target(struct child *c)
@@ -368,6 +370,12 @@ static void exec_target(struct child *c)
     for (const char *dir = s->search_path;;) {
         const char *end = strchrnul(dir, ':');
         size_t dir_len = (size_t)(end - dir);
+        if (dir_len >= PATH_MAX) {
+            if (*end == '\0')
+                break;
+            dir = end + 1;
+            continue;
+        }
         char *p = c->candidate;
         if (dir_len > 0) {  /* an empty element is the current directory */
             memcpy(p, dir, dir_len);

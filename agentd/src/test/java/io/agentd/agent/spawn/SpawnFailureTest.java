@@ -143,6 +143,23 @@ class SpawnFailureTest {
         assertTrue(f.message().contains("exec failed (not found in PATH \"/nonexistent:/usr/bin\")"), f.message());
     }
 
+    /**
+     * A PATH directory of PATH_MAX bytes or more is skipped, as glibc's execvpe skips it, and the
+     * search goes on. Before, execve's ENAMETOOLONG ended the search: "true" failed bad_args.
+     */
+    @Test
+    void aPathDirectoryTooLongForAPathIsSkipped() throws Exception {
+        String tooLong = "/" + "d".repeat(4200);
+        Child child = ChildIo.spawner().start(spec("true", List.of("PATH=" + tooLong + ":/usr/bin:/bin"), null, null,
+                List.of()));
+        try {
+            Os.libc().close(child.stdinFd());
+            assertEquals(0, ExitStatus.waitFor(child.pid()).code());
+        } finally {
+            ChildIo.closeRest(child);
+        }
+    }
+
     /** A name found in PATH as a file nobody may execute: the message names that file. */
     @Test
     void commandFoundInPathButNotExecutableNamesTheFile() throws Exception {
