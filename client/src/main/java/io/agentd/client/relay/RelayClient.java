@@ -30,7 +30,7 @@ final class RelayClient {
     final OutQueue output;
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
-    /** While it holds up the agent: when it last took bytes of its queue (or began to hold up). */
+    /** While it holds up the agent: when it began to (its limit counts from there, whatever it reads). */
     long holdingUpSinceNanos;
     /**
      * Its queue passed the high-water mark and the agent was told to hold its output

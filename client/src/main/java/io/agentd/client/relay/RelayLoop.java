@@ -68,8 +68,10 @@ final class RelayLoop implements Runnable {
     static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
     /**
      * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
-     * hold its output: answers to requests it pipelined without reading them) and takes no byte of
-     * its queue for this long is dropped, so that the others are read again.
+     * hold its output: answers to requests it pipelined without reading them) and has not drained to
+     * {@link #LOW_WATER} this long after it began is dropped, so that the others are read again.
+     * Counted from the start, not from its last read: one that took a few hundred KiB every 9 s
+     * held everyone at its pace for as long as it liked.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /**
@@ -1336,8 +1338,8 @@ final class RelayLoop implements Runnable {
         for (RelayClient c : clients) {
             if (c != null && !c.gone && c.holdsUpAgent && c.pausedAtAgent
                     && now - c.holdingUpSinceNanos > HOLD_UP_LIMIT_NANOS) {
-                drop(c, "held up every client: " + (c.output.bytes() >> 20) + " MiB of its answers unread, none"
-                        + " taken for " + TimeUnit.NANOSECONDS.toSeconds(HOLD_UP_LIMIT_NANOS) + " s");
+                drop(c, "held up every client for " + TimeUnit.NANOSECONDS.toSeconds(HOLD_UP_LIMIT_NANOS) + " s: "
+                        + (c.output.bytes() >> 20) + " MiB of its answers still unread");
             }
         }
     }
@@ -1356,11 +1358,7 @@ final class RelayLoop implements Runnable {
     }
 
     private void flushClient(RelayClient c) throws IOException {
-        long before = c.output.bytes();
         c.output.flush(c.channel);
-        if (c.output.bytes() < before) {
-            c.holdingUpSinceNanos = System.nanoTime(); // it reads: holding up is not for ever
-        }
         if (c.pipe != null) {
             unstallIfDrained(c);
         }

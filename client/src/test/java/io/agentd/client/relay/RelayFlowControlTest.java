@@ -310,6 +310,43 @@ class RelayFlowControlTest {
     }
 
     /**
+     * A client holding everyone up that takes a frame now and then, never enough to drain, is
+     * dropped 10 s after it began all the same. Before, each frame it took started its time over,
+     * and it held everyone at its pace for as long as it liked.
+     */
+    @Test
+    void aClientHoldingEveryoneUpThatReadsADripIsDroppedAfterTheLimit() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient other = port.readyClient()) {
+            byte[][] frames = frames(40);
+            CompletableFuture<Void> writer = write(frames, 0, 40);
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), agent.receive());
+            long start = System.nanoTime();
+            Thread drip = new Thread(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(2000);
+                        slow.receive(); // one 1 MiB frame each time: far from draining its queue
+                    }
+                } catch (Exception e) {
+                    // dropped: the relay closed it
+                }
+            }, "drip");
+            drip.setDaemon(true);
+            drip.start();
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED), agent.receive(),
+                    "dropped though it reads a little");
+            long took = System.nanoTime() - start;
+            assertTrue(took >= RelayLoop.HOLD_UP_LIMIT_NANOS - TimeUnit.SECONDS.toNanos(1), "not before the limit");
+            assertTrue(took < RelayLoop.HOLD_UP_LIMIT_NANOS + TimeUnit.SECONDS.toNanos(8), "at the limit: "
+                    + TimeUnit.NANOSECONDS.toMillis(took) + " ms");
+            writer.get(20, TimeUnit.SECONDS); // the relay reads the agent again
+            assertEquals(new Frame(SLOW.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive());
+            agent.send(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(new Frame(ID_B, MessageType.CORE_PONG, Empty.INSTANCE), other.receive());
+        }
+    }
+
+    /**
      * A client that goes on sending requests without reading their answers is not read once its
      * queue passes the high mark: its requests would only add answers the agent cannot hold for it
      * (a pong, a stat), until its queue passed the held mark and held everyone up. Here the agent
