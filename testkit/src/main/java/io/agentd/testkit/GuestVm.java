@@ -346,6 +346,10 @@ public final class GuestVm implements AutoCloseable {
         } finally {
             if (!booted) {
                 lock.close();
+                if (b.runDir == null) { // kept for its console log; said here too, not only in the failure
+                    log.warn("guest {} did not boot; its temporary run directory {} is kept (console log inside)",
+                            image.dir(), runDir);
+                }
             }
         }
     }
