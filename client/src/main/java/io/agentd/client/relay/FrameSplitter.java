@@ -75,6 +75,7 @@ final class FrameSplitter {
             }
             src = ready;
         }
+        boolean declinedWhole = false; // the frame starting here was offered whole in src and declined
         while (src.hasRemaining()) {
             if (frame == null && headerFill == 0 && skipLeft == 0 && src.remaining() >= HEADER) {
                 // Between frames: one that lies whole in src goes out as a view, not copied.
@@ -90,10 +91,12 @@ final class FrameSplitter {
                     }
                     continue;
                 }
-                if (len >= Protocol.MIN_FRAME_LEN && len <= Protocol.MAX_FRAME_LEN
-                        && sink.frameStart(id, src.duplicate(), total - src.remaining())) {
-                    src.position(src.limit());
-                    return true;
+                if (len >= Protocol.MIN_FRAME_LEN && len <= Protocol.MAX_FRAME_LEN) {
+                    if (sink.frameStart(id, src.duplicate(), total - src.remaining())) {
+                        src.position(src.limit());
+                        return true;
+                    }
+                    declinedWhole = true;
                 }
             }
             if (skipLeft > 0) {
@@ -114,8 +117,10 @@ final class FrameSplitter {
                 } else if (headerFill == HEADER) {
                     int total = (int) lengthOf(header) + Protocol.LENGTH_BYTES;
                     long rest = total - HEADER - src.remaining();
-                    if (rest > 0 && sink.takesFrameRests()) {
+                    if (rest > 0 && !declinedWhole && sink.takesFrameRests()) {
                         // The header came cut: the head offered is a copy of it and of what follows.
+                        // (Not for a frame just declined above: the copy, up to a read's size, would
+                        // only be declined again.)
                         ByteBuffer head = ByteBuffer.allocate(HEADER + src.remaining()).put(header).put(src.duplicate());
                         if (sink.frameStart(idOf(header), head.flip(), rest)) {
                             headerFill = 0;
@@ -123,6 +128,7 @@ final class FrameSplitter {
                             return true;
                         }
                     }
+                    declinedWhole = false;
                     frame = new byte[Math.min(total, Math.max(FIRST_CAPACITY, HEADER))];
                     System.arraycopy(header, 0, frame, 0, HEADER);
                     frameFill = HEADER;

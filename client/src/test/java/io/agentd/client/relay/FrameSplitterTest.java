@@ -142,6 +142,57 @@ class FrameSplitterTest {
     }
 
     /**
+     * A frame whose start the sink declines (it assembles it instead: no owner, too little left of
+     * it to splice) is offered once per read, not a second time as a copy of the header and all
+     * that follows it in the read (up to 1 MiB, copied for nothing); one whose header came cut is
+     * still offered once, as that copy.
+     */
+    @Test
+    void aDeclinedFrameStartIsOfferedOncePerRead() {
+        byte[] big = new byte[300_000];
+        new Random(4).nextBytes(big);
+        byte[] b = encoder.encode(new Frame(11, MessageType.EXEC_STDOUT, new ExecData(big)));
+        List<Integer> offered = new ArrayList<>();
+        FrameSplitter.Sink decliner = new FrameSplitter.Sink() {
+            @Override
+            public boolean frame(long id, ByteBuffer bytes) {
+                return sink.frame(id, bytes);
+            }
+
+            @Override
+            public boolean badLength(long length) {
+                return sink.badLength(length);
+            }
+
+            @Override
+            public boolean takesFrameRests() {
+                return true;
+            }
+
+            @Override
+            public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
+                offered.add(head.remaining());
+                return false;
+            }
+        };
+        FrameSplitter splitter = new FrameSplitter();
+        splitter.feed(ByteBuffer.wrap(b, 0, 100_000), decliner);
+        assertEquals(List.of(100_000), offered, "offered whole in the read, once");
+        splitter.feed(ByteBuffer.wrap(b, 100_000, b.length - 100_000), decliner);
+        assertEquals(List.of(100_000), offered, "the rest of a frame being assembled is not offered");
+        assertArrayEquals(b, frames.get(0), "assembled whole");
+
+        offered.clear();
+        frames.clear();
+        FrameSplitter cutHeader = new FrameSplitter();
+        cutHeader.feed(ByteBuffer.wrap(b, 0, 5), decliner);
+        cutHeader.feed(ByteBuffer.wrap(b, 5, 99_995), decliner);
+        assertEquals(List.of(100_000), offered, "a cut header's frame: offered once, as the copy");
+        cutHeader.feed(ByteBuffer.wrap(b, 100_000, b.length - 100_000), decliner);
+        assertArrayEquals(b, frames.get(0));
+    }
+
+    /**
      * The writer died inside a frame: after {@link FrameSplitter#resyncToReady} everything up to the
      * next core.ready on id 0 is discarded (a frame on id 0 of another type and a ready on another id
      * too), however the bytes are cut, and from the ready on the frames come out as before.
