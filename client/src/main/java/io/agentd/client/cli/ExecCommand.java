@@ -37,6 +37,13 @@ import sun.misc.Signal;
  */
 final class ExecCommand {
     private static final int SIGPIPE = 13;
+    private static final int SIGKILL = 9;
+    /**
+     * How long a command may go on writing after the SIGPIPE its broken output got before it is
+     * killed: one that ignores SIGPIPE (Python, the JVM, trap '' PIPE) gets no EPIPE here, as it
+     * would writing to a local pipe, and would run on with agentctl throwing its output away.
+     */
+    static final Duration BROKEN_OUTPUT_GRACE = Duration.ofSeconds(2);
     private static final int STDIN_READ_BYTES = 64 * 1024;
     /** How long the agent gets to answer a detach asked with the detach keys. */
     private static final Duration DETACH_WAIT = Duration.ofSeconds(30);
@@ -81,6 +88,8 @@ final class ExecCommand {
     private final LocalOutput stdout = LocalOutput.stdout();
     private final LocalOutput stderr = LocalOutput.stderr();
     private final AtomicBoolean outputBroken = new AtomicBoolean();
+    /** The command was killed after it ignored the SIGPIPE of its broken output. */
+    private volatile boolean killedForBrokenOutput;
     /**
      * The first failure to write the command's output other than a broken pipe (a full disk:
      * "error writing to standard output: No space left on device"), printed once the command has
@@ -150,7 +159,7 @@ final class ExecCommand {
                 opened.complete(session);
             }
             if (outputBroken.get()) {
-                signalQuietly(session, SIGPIPE);
+                stopForBrokenOutput(session);
             }
             DetachKeys keys = null;
             if (terminal != null) {
@@ -185,8 +194,10 @@ final class ExecCommand {
                 err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }
             boolean outputFailed = reportOutputFailure();
+            // Killed for ignoring the SIGPIPE: reported as the SIGPIPE's death, as its pipeline expects.
+            int code = killedForBrokenOutput && status.code() == 128 + SIGKILL ? 128 + SIGPIPE : status.code();
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
-                    : exitStatus(status.code(), notDeliveredWhy != null || stdinReadFailed, outputFailed);
+                    : exitStatus(code, notDeliveredWhy != null || stdinReadFailed, outputFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
@@ -315,19 +326,51 @@ final class ExecCommand {
                 outputFailure = to.describe(e);
             }
             if (outputBroken.compareAndSet(false, true)) {
-                signalQuietly(opened.getNow(null), SIGPIPE);
+                stopForBrokenOutput(opened.getNow(null)); // null before the open returned: it sends it then
             }
         }
     }
 
+    /**
+     * The command's output has nowhere to go: SIGPIPE, as a broken pipe would send it, and SIGKILL
+     * {@link #BROKEN_OUTPUT_GRACE} later if it has not ended. From a thread of its own: this is
+     * called on the connection's reader thread, which must not wait for the connection's writes.
+     */
+    private void stopForBrokenOutput(ExecSession session) {
+        if (session == null) {
+            return;
+        }
+        Thread stopper = new Thread(() -> {
+            signalQuietly(session, SIGPIPE);
+            try {
+                session.awaitExit(BROKEN_OUTPUT_GRACE);
+            } catch (TimeoutException ignoredIt) {
+                killedForBrokenOutput = true;
+                signalQuietly(session, SIGKILL);
+            } catch (AgentException | InterruptedException ended) {
+                // it ended otherwise: its status says how
+            }
+        }, "agentctl-broken-output");
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    /**
+     * Each SIGWINCH runs on a thread of its own: the size is read and sent under one lock, so that
+     * the last one sent is the last one read (dragging a window sends many; an older size sent last
+     * left the remote terminal wrong until the next).
+     */
     private void followResizes(LocalTerminal terminal, ExecSession session) {
+        Object resizeLock = new Object();
         Signal.handle(new Signal("WINCH"), signal -> {
-            int[] size = terminal.size();
-            if (size != null && !session.isDone()) {
-                try {
-                    session.resize(size[0], size[1]);
-                } catch (IOException e) {
-                    // the session ended meanwhile
+            synchronized (resizeLock) {
+                int[] size = terminal.size();
+                if (size != null && !session.isDone()) {
+                    try {
+                        session.resize(size[0], size[1]);
+                    } catch (IOException e) {
+                        // the session ended meanwhile
+                    }
                 }
             }
         });

@@ -268,6 +268,30 @@ class AgentctlEndToEndTest {
         assertEquals("ready\n", Files.readString(out));
     }
 
+    /**
+     * A command that ignores SIGPIPE (Python, a JVM, trap '' PIPE) gets no EPIPE from agentctl's
+     * broken stderr, as it would from a local pipe: it is killed 2 s after the SIGPIPE, and reported
+     * as the SIGPIPE's death. Before, it ran on for ever, agentctl throwing its output away.
+     */
+    @Test
+    void aCommandThatIgnoresTheSigpipeOfABrokenStderrIsKilledAfterTheGrace() throws Exception {
+        Path out = dir.resolve("ignores-sigpipe.txt");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
+                "sh", "-c", "trap '' PIPE; echo ready; while :; do echo noise >&2; sleep 0.05; done")
+                .redirectInput(new File("/dev/null"))
+                .redirectOutput(out.toFile())
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(out).contains("ready")) {
+            assertTrue(System.nanoTime() < deadline && p.isAlive(), "the command never started");
+            Thread.sleep(20);
+        }
+        p.getErrorStream().close();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end: the command ignored the SIGPIPE");
+        assertEquals(141, p.exitValue(), "reported as the SIGPIPE's death");
+        assertEquals("ready\n", Files.readString(out));
+    }
+
     /** Runs scripts/agentctl with its stdout on {@code stdout} (stdin /dev/null, stderr captured). */
     private Result runWithStdout(File stdout, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", socket.toString()));
