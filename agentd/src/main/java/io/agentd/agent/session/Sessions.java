@@ -106,6 +106,13 @@ public final class Sessions {
     private SessionDirectory directory;
     /** A host that lists again and again past the frame gets a line a minute. */
     private final LogThrottle cutListLog = new LogThrottle(60_000);
+    /**
+     * A host may signal, attach and detach as often as it likes (a SIGCONT loop is 20 bytes a
+     * frame): one line a second for each, saying how many went without one.
+     */
+    private final LogThrottle signalLog = new LogThrottle(1_000);
+    private final LogThrottle attachLog = new LogThrottle(1_000);
+    private final LogThrottle detachLog = new LogThrottle(1_000);
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
@@ -404,8 +411,11 @@ public final class Sessions {
         int pgid = s != null ? s.pid : lingering;
         // A session waiting for its killed cgroup to empty has let go of its leader: a no-op (ESRCH).
         int err = s != null ? s.signalGroup(signal) : io.killGroup(pgid, signal);
-        log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
-                err == 0 ? "" : ": " + Os.errnoName(err));
+        long notLogged = signalLog.admit(loop.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.info("session {}: signal {} to process group {}{}{}", id, signal, pgid,
+                    err == 0 ? "" : ": " + Os.errnoName(err), LogThrottle.sinceLastLine(notLogged, "more signals"));
+        }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + (gone
@@ -505,9 +515,12 @@ public final class Sessions {
         ring.replay(start, REPLAY_PIECE_BYTES, (stream, offset, data) -> host.send(new Frame(id,
                 stream == OutputRing.STDERR ? MessageType.EXEC_STDERR : MessageType.EXEC_STDOUT, new ExecData(data))));
         Frame exit = s.route.heldExit();
-        log.info("session {} (number {}) attached by connection {} on id {}: output from offset {} ({} bytes"
-                + " missed){}", s.id, s.number, from.connection(), id, start, missed,
-                exit != null ? ", its exit delivered" : "");
+        long notLogged = attachLog.admit(loop.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.info("session {} (number {}) attached by connection {} on id {}: output from offset {} ({} bytes"
+                    + " missed){}{}", s.id, s.number, from.connection(), id, start, missed,
+                    exit != null ? ", its exit delivered" : "", LogThrottle.sinceLastLine(notLogged, "more attaches"));
+        }
         s.route.retarget(from, id);
         if (exit != null) {
             host.send(new Frame(id, exit.type(), exit.payload()));
@@ -534,8 +547,12 @@ public final class Sessions {
         long offset = s.route.offset(); // everything before it is in this host's queue already
         detach(List.of(s));
         from.output().send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(s.number, offset)));
-        log.info("session {} (number {}) detached by connection {} at output offset {}: it runs on, its output"
-                + " and exit kept for an attach", id, s.number, from.connection(), offset);
+        long notLogged = detachLog.admit(loop.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.info("session {} (number {}) detached by connection {} at output offset {}: it runs on, its output"
+                    + " and exit kept for an attach{}", id, s.number, from.connection(), offset,
+                    LogThrottle.sinceLastLine(notLogged, "more detaches"));
+        }
     }
 
     // ---- backpressure ----
