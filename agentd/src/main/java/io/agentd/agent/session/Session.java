@@ -396,6 +396,13 @@ final class Session {
 
     private void finish() {
         state = State.DONE;
+        if (killCgroupAtEnd && cgroup == SessionCgroup.NONE && io.groupAlive(pid)) {
+            // No cgroup to kill what is left: the group's members get SIGKILL here, or a timed-out
+            // session whose leader died of the SIGTERM (its grace timer cancelled below) would leave
+            // a member that ignores SIGTERM running. Its leader is reaped, but the group id is not
+            // given to anyone while the group has members.
+            io.killGroup(pid, LibC.SIGKILL);
+        }
         cancelTimers();
         stdin.dropUndelivered();
         release();
