@@ -76,6 +76,8 @@ final class Session {
     /** The PTY master's one registration (stdout and stdin); null for pipes. */
     private Registration masterReg;
     private boolean outputPaused;
+    /** The drain window ended while output was paused: its last read waits for the host to read again. */
+    private boolean finalDrainDue;
     /**
      * The pidfd and the PTY master are closed ({@link #release}): their numbers may belong to
      * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
@@ -279,6 +281,11 @@ final class Session {
         if (outputPaused && state != State.DONE) {
             outputPaused = false;
             setOutputInterest();
+            if (finalDrainDue) {
+                // On the loop's next turn, not inside the caller's: an attach re-hosts the session
+                // after it resumed it, and must not find it over.
+                loop.schedule(0, this::endDrainWindow);
+            }
         }
     }
 
@@ -382,11 +389,22 @@ final class Session {
         drainTimer = loop.schedule(owner.defaults().drainMillis(), this::endDrainWindow);
     }
 
-    /** Descendants still hold an output fd open: take what is already there, then close. */
+    /**
+     * Descendants still hold an output fd open: take what is already there, then close. Not while
+     * the host's output is paused: read past the pause (up to a pipe's worth per output), sessions
+     * ending together would queue without bound for a host that stopped reading; the last read
+     * waits until it reads again ({@link #resumeOutput}), or until it is gone.
+     */
     private void endDrainWindow() {
         if (state != State.CLOSING) {
             return;
         }
+        if (!route.acceptsOutput()) {
+            finalDrainDue = true;
+            pauseOutput();
+            return;
+        }
+        finalDrainDue = false;
         stdout.drainAndClose();
         if (stderr != null) {
             stderr.drainAndClose();

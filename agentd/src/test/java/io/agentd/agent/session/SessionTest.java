@@ -88,6 +88,33 @@ class SessionTest {
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
 
+    /**
+     * The drain window ends while the host reads nothing (its output paused): nothing more is read,
+     * so sessions ending together cannot queue a pipe's worth each past the pause; the last read and
+     * the exit come once the host reads again. Before, the window's end read up to 1 MiB per output
+     * whatever the host's queue held.
+     */
+    @Test
+    void theDrainWindowsLastReadWaitsForAHostThatStoppedReading() {
+        Session s = h.startPipes();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.host.acceptsOutput = false;
+        h.io.output(STDOUT, "held").output(STDERR, "err");
+        h.loop.advance(DRAIN_MILLIS);
+        assertEquals("", h.host.stdoutText(), "nothing read past the pause");
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "its exit waits behind the output");
+        assertEquals(List.of(s), h.paused);
+
+        h.host.acceptsOutput = true;
+        s.resumeOutput();
+        h.loop.advance(0);
+        assertEquals("held", h.host.stdoutText(), "the last read, once the host reads again");
+        assertEquals("err", h.host.stderrText());
+        assertEquals(0, exited().code());
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
     @Test
     void theDrainWindowEndsEarlyWhenEveryOutputReachesItsEnd() {
         h.startPipes();
