@@ -275,6 +275,14 @@ class SessionsE2ETest {
             second.send(new Frame(6, MessageType.SESSION_ATTACH, new SessionAttach(number, 4L, false)));
             assertEquals("from 4 is past the end of the output (3 bytes so far)",
                     second.expectError(6, "invalid_payload").message());
+            // A u64 from of 2^63 or more, which Java holds as negative: past the end too, not a
+            // replay from a negative offset.
+            second.send(new Frame(6, MessageType.SESSION_ATTACH, new SessionAttach(number, Long.MIN_VALUE, false)));
+            assertEquals("from 9223372036854775808 is past the end of the output (3 bytes so far)",
+                    second.expectError(6, "invalid_payload").message());
+            second.send(new Frame(6, MessageType.SESSION_ATTACH, new SessionAttach(number, -1L, false)));
+            assertEquals("from 18446744073709551615 is past the end of the output (3 bytes so far)",
+                    second.expectError(6, "invalid_payload").message());
             second.send(new Frame(7, MessageType.SESSION_ATTACH, new SessionAttach(number, 3L, false)));
             SessionAttached at = (SessionAttached) second.expect(7, MessageType.SESSION_ATTACHED).payload();
             assertEquals(3, at.from());
