@@ -88,6 +88,12 @@ final class ExecCommand {
     private final LocalOutput stdout = LocalOutput.stdout();
     private final LocalOutput stderr = LocalOutput.stderr();
     private final AtomicBoolean outputBroken = new AtomicBoolean();
+    /** How long a command may run on after a signal passed on before agentctl checks that the agent answers. */
+    static final Duration SIGNAL_ANSWER_WAIT = Duration.ofSeconds(10);
+    /** How long a pong may take then before agentctl gives up on the agent. */
+    static final Duration AGENT_ANSWER_WAIT = Duration.ofSeconds(5);
+    /** A watch for the agent's answers runs (one is enough: the first signal starts it). */
+    private final AtomicBoolean watchingAgent = new AtomicBoolean();
     /** The command was killed after it ignored the SIGPIPE of its broken output. */
     private volatile boolean killedForBrokenOutput;
     /**
@@ -148,7 +154,7 @@ final class ExecCommand {
             // Before the session opens: its first output can be written before open returns, and a
             // signal sent on seeing it must find these, not the JVM's default exit (130 for SIGINT).
             if (leave.sigProxy()) {
-                forwardSignals();
+                forwardSignals(client);
             } else {
                 detachOnSignals(client.agentDetachesSessions());
             }
@@ -534,14 +540,48 @@ final class ExecCommand {
      * When the signal cannot be sent, agentctl ends as a signal would (128 + N; the shutdown hook
      * restores the terminal).
      */
-    private void forwardSignals() {
+    private void forwardSignals(AgentClient client) {
         onStopSignals((session, signal, status) -> {
             try {
                 session.signal(signal.getNumber());
             } catch (IOException e) {
                 System.exit(status);
             }
+            watchForTheAgent(client, session);
         });
+    }
+
+    /**
+     * After a signal passed on, while the command runs on: every {@link #SIGNAL_ANSWER_WAIT} the
+     * agent is asked for a pong, and none within {@link #AGENT_ANSWER_WAIT} (a paused VM, a hung
+     * agent) ends agentctl with 125, the terminal restored by the shutdown hook. Without it, ^C
+     * went nowhere and agentctl waited for ever (only SIGKILL ended it, leaving the terminal raw).
+     * A command that traps the signal and runs on, on an agent that answers, runs on.
+     */
+    private void watchForTheAgent(AgentClient client, ExecSession session) {
+        if (!watchingAgent.compareAndSet(false, true)) {
+            return;
+        }
+        Thread watch = new Thread(() -> {
+            try {
+                while (!endsWithin(session, SIGNAL_ANSWER_WAIT)) {
+                    try {
+                        client.ping(AGENT_ANSWER_WAIT);
+                    } catch (TimeoutException | IOException noAnswer) {
+                        if (!session.isDone()) {
+                            err.println("agentctl: the agent does not answer (" + noAnswer.getMessage() + ") after a"
+                                    + " signal was passed on to " + what + ": giving up on it; it may still run in the guest");
+                            System.exit(Agentctl.EXIT_UNAVAILABLE);
+                        }
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                // not interrupted by anyone: nothing to watch
+            }
+        }, "agentctl-signal-watch");
+        watch.setDaemon(true);
+        watch.start();
     }
 
     /**
@@ -592,6 +632,18 @@ final class ExecCommand {
                 }
                 whileRunning.handle(session, signal, status);
             });
+        }
+    }
+
+    /** True once the session has ended (however: its failure is the main thread's to report), false if still running after {@code wait}. */
+    private static boolean endsWithin(ExecSession session, Duration wait) throws InterruptedException {
+        try {
+            session.awaitExit(wait);
+            return true;
+        } catch (TimeoutException stillRunning) {
+            return false;
+        } catch (AgentException ended) {
+            return true;
         }
     }
 

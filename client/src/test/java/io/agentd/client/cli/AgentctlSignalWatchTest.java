@@ -1,0 +1,58 @@
+package io.agentd.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.ScriptedPeer;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecSignal;
+import io.agentd.protocol.payload.ExecStarted;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * agentctl (scripts/agentctl, a process) passes SIGINT on to a command whose agent then answers
+ * nothing (a paused VM, a hung agent; here a scripted peer that stops answering): 10 s later it
+ * asks for a pong, gets none within 5 s, and ends with 125 and a line saying why. Before, it
+ * waited for ever, and only SIGKILL ended it.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class AgentctlSignalWatchTest {
+    private static final Path ROOT =
+            Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
+    private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
+
+    @Test
+    void aSignalPassedOnToAnAgentThatAnswersNothingEndsAgentctlWith125(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "--",
+                    "sleep", "600")
+                    .redirectInput(new File("/dev/null"))
+                    .redirectOutput(dir.resolve("out").toFile())
+                    .start();
+            try {
+                peer.accept();
+                Frame request = peer.receive();
+                assertEquals(MessageType.EXEC_REQUEST, request.type());
+                assertEquals(MessageType.EXEC_STDIN, peer.receive().type(), "its end of input, with it");
+                peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+                Thread.sleep(500); // agentctl has the started: its signal handlers were set before the request
+                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+                assertEquals(new Frame(request.id(), MessageType.EXEC_SIGNAL, new ExecSignal(2)), peer.receive());
+                assertEquals(MessageType.CORE_PING, peer.receive().type(), "10 s on, it asks whether the agent answers");
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(125, p.exitValue(), err);
+                assertTrue(err.contains("agentctl: the agent does not answer"), err);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+}
