@@ -2,6 +2,7 @@ package io.agentd.client.cli;
 
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
+import io.agentd.client.Timeouts;
 import io.agentd.client.transport.AgentAddress;
 import io.agentd.protocol.payload.Ready;
 import java.io.BufferedOutputStream;
@@ -408,10 +409,10 @@ public final class Agentctl {
      * accept long before the guest's agent is up, so only core.ready counts.
      */
     private int waitReady(PrintStream out, Duration timeout) throws Unavailable {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long deadline = Timeouts.deadline(timeout); // saturates: a timeout of centuries does not overflow
         String lastProblem = "no agent socket at " + address;
         while (true) {
-            long left = deadline - System.nanoTime();
+            long left = Timeouts.left(deadline);
             if (left <= 0) {
                 throw new Unavailable("no agent ready at " + address + " within " + human(timeout)
                         + " (last: " + lastProblem + ")");

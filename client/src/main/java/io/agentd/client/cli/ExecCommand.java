@@ -202,6 +202,12 @@ final class ExecCommand {
             boolean outputFailed = reportOutputFailure();
             // Killed for ignoring the SIGPIPE: reported as the SIGPIPE's death, as its pipeline expects.
             int code = killedForBrokenOutput && status.code() == 128 + SIGKILL ? 128 + SIGPIPE : status.code();
+            if (code < 0 || code > 255) {
+                // An i32 on the wire; the shell would take it modulo 256 (256 is success).
+                err.println("agentctl: the agent reported exit status " + code + " for " + what
+                        + ", which no process has (0 to 255)");
+                return Agentctl.EXIT_UNAVAILABLE;
+            }
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
                     : exitStatus(code, notDeliveredWhy != null || stdinReadFailed, outputFailed);
         } catch (SessionDetachedException e) {
@@ -525,7 +531,8 @@ final class ExecCommand {
             return true;
         } catch (AgentException | TimeoutException e) {
             // Raw mode: the line needs its own carriage returns.
-            err.print("\r\nagentctl: cannot detach: " + e.getMessage() + (session.isDone() ? "" : then) + "\r\n");
+            String why = e.getMessage().startsWith("cannot detach") ? e.getMessage() : "cannot detach: " + e.getMessage();
+            err.print("\r\nagentctl: " + why + (session.isDone() ? "" : then) + "\r\n");
             err.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -537,15 +544,17 @@ final class ExecCommand {
      * SIGINT, SIGTERM and SIGHUP sent to agentctl go to the remote command, and agentctl goes on
      * waiting for its exit status (as `docker run` does): over a virtio port the agent keeps a
      * session when its host hangs up, so dying here would leave the command running in the guest.
-     * When the signal cannot be sent, agentctl ends as a signal would (128 + N; the shutdown hook
-     * restores the terminal).
+     * When the signal cannot be sent, the session or the connection has ended, and the main thread
+     * reports that (the command's status, or 125).
      */
     private void forwardSignals(AgentClient client) {
         onStopSignals((session, signal, status) -> {
             try {
                 session.signal(signal.getNumber());
             } catch (IOException e) {
-                System.exit(status);
+                // It ended meanwhile (its status stands), or the connection did (125): the main
+                // thread, told by the same end, reports it; exiting here would replace that.
+                return;
             }
             watchForTheAgent(client, session);
         });

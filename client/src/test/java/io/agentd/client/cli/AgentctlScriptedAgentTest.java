@@ -6,28 +6,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.client.ScriptedPeer;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/**
- * agentctl (scripts/agentctl, a process) passes SIGINT on to a command whose agent then answers
- * nothing (a paused VM, a hung agent; here a scripted peer that stops answering): 10 s later it
- * asks for a pong, gets none within 5 s, and ends with 125 and a line saying why. Before, it
- * waited for ever, and only SIGKILL ended it.
- */
+/** agentctl (scripts/agentctl, a process) against a scripted agent that misbehaves. */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class AgentctlSignalWatchTest {
+class AgentctlScriptedAgentTest {
     private static final Path ROOT =
             Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
     private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
 
+    /**
+     * SIGINT passed on to a command whose agent then answers nothing (a paused VM, a hung agent):
+     * 10 s later agentctl asks for a pong, gets none within 5 s, and ends with 125 and a line
+     * saying why. Before, it waited for ever, and only SIGKILL ended it.
+     */
     @Test
     void aSignalPassedOnToAnAgentThatAnswersNothingEndsAgentctlWith125(@TempDir Path dir) throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer(dir)) {
@@ -52,6 +54,36 @@ class AgentctlSignalWatchTest {
                 assertTrue(err.contains("agentctl: the agent does not answer"), err);
             } finally {
                 p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * An exit status no process has (an i32 on the wire: 256, -1) is not passed to the shell, which
+     * would take it modulo 256 (256 as success): 125, with a line. Before, agentctl exited 0.
+     */
+    @Test
+    void anExitStatusNoProcessHasEndsAgentctlWith125(@TempDir Path dir) throws Exception {
+        for (int status : new int[] {256, -1}) {
+            try (ScriptedPeer peer = new ScriptedPeer(Files.createDirectories(dir.resolve("s" + (status & 0xffff))))) {
+                Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "--",
+                        "true")
+                        .redirectInput(new File("/dev/null"))
+                        .redirectOutput(dir.resolve("out").toFile())
+                        .start();
+                try {
+                    peer.accept();
+                    Frame request = peer.receive();
+                    peer.receive(); // its end of input
+                    peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+                    peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(status, null, null)));
+                    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+                    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                    assertEquals(125, p.exitValue(), err);
+                    assertTrue(err.contains("agentctl: the agent reported exit status " + status), err);
+                } finally {
+                    p.destroyForcibly();
+                }
             }
         }
     }
