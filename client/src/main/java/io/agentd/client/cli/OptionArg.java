@@ -40,7 +40,7 @@ final class OptionArg {
     }
 
     private static boolean takesValue(String shortName) {
-        return shortName.equals("-e") || shortName.equals("-w") || shortName.equals("-u");
+        return shortName.equals("-e") || shortName.equals("-w") || shortName.equals("-u") || shortName.equals("-s");
     }
 
     String name() {

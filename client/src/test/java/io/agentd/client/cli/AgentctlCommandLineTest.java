@@ -113,6 +113,14 @@ class AgentctlCommandLineTest {
         assertTrue(err().startsWith("agentctl: --count: a number from 1 to 10000000, not '1\\n2'\n"), err());
     }
 
+    /** -sPATH, the value attached, as -uUSER and the other short options with a value take it. */
+    @Test
+    void theShortSocketOptionTakesItsValueAttached(@TempDir Path dir) {
+        Path socket = dir.resolve("attached.sock");
+        assertEquals(125, run(null, "-s" + socket, "ping"));
+        assertTrue(err().contains("no agent socket at " + socket), err());
+    }
+
     @Test
     void theSocketOptionBeatsTheEnvironment(@TempDir Path dir) {
         Path socket = dir.resolve("from-option.sock");
