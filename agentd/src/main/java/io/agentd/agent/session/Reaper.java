@@ -94,6 +94,7 @@ final class Reaper {
 
     /** The leader's pidfd is readable: reap exactly that pid. */
     void reapLeader(Session s) {
+        s.beforeLeaderReaped();
         int r = io.waitpid(s.pid, waitStatus);
         if (r == s.pid) {
             leaders.remove(s.pid);

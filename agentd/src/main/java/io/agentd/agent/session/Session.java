@@ -322,9 +322,31 @@ final class Session {
         return io.killGroup(pid, signal);
     }
 
-    /** The agent is shutting down: at the end, whatever is left in the session's cgroup is killed. */
+    /**
+     * The agent is shutting down: at the end, whatever is left in the session's cgroup is killed,
+     * and a last read that waited for a paused host ({@link #endDrainWindow}) is done now: the
+     * shutdown waits for every session's end, and the host gets what it can take of the rest in
+     * the shutdown's flush.
+     */
     void killCgroupAtEnd() {
         killCgroupAtEnd = true;
+        if (finalDrainDue) {
+            loop.schedule(0, () -> endDrainWindow(true));
+        }
+    }
+
+    /**
+     * The leader has exited and is not reaped yet: its zombie holds its pid, so the group id names
+     * this session's group and no other. A session ending under a kill (its timeout, the shutdown)
+     * with no cgroup to kill at its end gets SIGKILL to its group here: a leader that died of the
+     * SIGTERM would otherwise end the session at once, cancelling the grace's SIGKILL, and a member
+     * that ignores SIGTERM would run on. After the reap the group's id could, once the group is
+     * empty, be another session's.
+     */
+    void beforeLeaderReaped() {
+        if (killCgroupAtEnd && cgroup == SessionCgroup.NONE && exit == null) {
+            io.killGroup(pid, LibC.SIGKILL);
+        }
     }
 
     /**
@@ -396,10 +418,15 @@ final class Session {
      * waits until it reads again ({@link #resumeOutput}), or until it is gone.
      */
     private void endDrainWindow() {
+        endDrainWindow(false);
+    }
+
+    /** @param whateverTheHost read even while the host's output is paused (the shutdown) */
+    private void endDrainWindow(boolean whateverTheHost) {
         if (state != State.CLOSING) {
             return;
         }
-        if (!route.acceptsOutput()) {
+        if (!whateverTheHost && !route.acceptsOutput()) {
             finalDrainDue = true;
             pauseOutput();
             return;
@@ -414,13 +441,6 @@ final class Session {
 
     private void finish() {
         state = State.DONE;
-        if (killCgroupAtEnd && cgroup == SessionCgroup.NONE && io.groupAlive(pid)) {
-            // No cgroup to kill what is left: the group's members get SIGKILL here, or a timed-out
-            // session whose leader died of the SIGTERM (its grace timer cancelled below) would leave
-            // a member that ignores SIGTERM running. Its leader is reaped, but the group id is not
-            // given to anyone while the group has members.
-            io.killGroup(pid, LibC.SIGKILL);
-        }
         cancelTimers();
         stdin.dropUndelivered();
         release();

@@ -25,7 +25,7 @@ class TimeoutWithoutCgroupE2ETest {
     void aMemberThatIgnoresSigtermDiesWhenTheTimedOutSessionEnds() throws Exception {
         try (AgentProcess agent = AgentProcess.start("timeout-no-cgroup", "--cgroup-root", "none", "--grace-ms", "500");
                 HostConnection host = agent.connectReady()) {
-            host.exec(1, Requests.withTimeout(Requests.sh("sh -c 'trap \"\" TERM; exec sleep 300' & sleep 300"), 1000));
+            host.exec(1, Requests.withTimeout(Requests.sh("sh -c 'trap \"\" TERM; exec sleep 300' & sleep 300"), 3000));
             long leader = ((ExecStarted) host.expect(1, MessageType.EXEC_STARTED).payload()).pid();
             UnanswerableInputE2ETest.awaitTrue(() -> Procs.groupMembers(leader).size() >= 2, Duration.ofSeconds(10),
                     "both sleeps started");

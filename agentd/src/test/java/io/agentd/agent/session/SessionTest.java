@@ -115,6 +115,24 @@ class SessionTest {
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
 
+    /** The shutdown does not wait for a paused host: the last read that waited for it is done then. */
+    @Test
+    void aLastReadWaitingForAPausedHostIsDoneAtTheShutdown() {
+        Session s = h.startPipes();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.host.acceptsOutput = false;
+        h.io.output(STDOUT, "held");
+        h.loop.advance(DRAIN_MILLIS);
+        assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty());
+
+        s.killCgroupAtEnd(); // what the shutdown does to every session
+        h.loop.advance(0);
+        assertEquals("held", h.host.stdoutText(), "read whatever the host's pause");
+        assertEquals(0, exited().code());
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
     @Test
     void theDrainWindowEndsEarlyWhenEveryOutputReachesItsEnd() {
         h.startPipes();
