@@ -3,6 +3,7 @@ package io.agentd.client.cli;
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentErrorException;
 import io.agentd.client.AgentException;
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.FeatureNotOfferedException;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -90,10 +92,15 @@ final class ExecCommand {
     private final AtomicBoolean outputBroken = new AtomicBoolean();
     /** How long a command may run on after a signal passed on before agentctl checks that the agent answers. */
     static final Duration SIGNAL_ANSWER_WAIT = Duration.ofSeconds(10);
-    /** How long a pong may take then before agentctl gives up on the agent. */
-    static final Duration AGENT_ANSWER_WAIT = Duration.ofSeconds(5);
+    /**
+     * How long a pong may take then before agentctl gives up on the agent: longer than a relay
+     * holds everyone up for a client that does not read (10 s), so that another client's stall is
+     * not taken for a dead agent.
+     */
+    static final Duration AGENT_ANSWER_WAIT = Duration.ofSeconds(15);
     /** A watch for the agent's answers runs (one is enough: the first signal starts it). */
     private final AtomicBoolean watchingAgent = new AtomicBoolean();
+    private final AtomicBoolean stoppingForBrokenOutput = new AtomicBoolean();
     /** The command was killed after it ignored the SIGPIPE of its broken output. */
     private volatile boolean killedForBrokenOutput;
     /**
@@ -349,8 +356,8 @@ final class ExecCommand {
      * called on the connection's reader thread, which must not wait for the connection's writes.
      */
     private void stopForBrokenOutput(ExecSession session) {
-        if (session == null) {
-            return;
+        if (session == null || !stoppingForBrokenOutput.compareAndSet(false, true)) {
+            return; // once: the open returning and the reader may both see the broken output
         }
         Thread stopper = new Thread(() -> {
             signalQuietly(session, SIGPIPE);
@@ -368,22 +375,32 @@ final class ExecCommand {
     }
 
     /**
-     * Each SIGWINCH runs on a thread of its own: the size is read and sent under one lock, so that
-     * the last one sent is the last one read (dragging a window sends many; an older size sent last
-     * left the remote terminal wrong until the next).
+     * SIGWINCH only wakes one thread, which reads the size and sends it: each signal runs on a
+     * thread of its own, and handlers that read and sent it themselves could send an older size
+     * last (dragging a window sends many), or pile up behind a send the agent does not take.
+     * Signals that come while it reads or sends are one more look at the size, not one each.
      */
     private void followResizes(LocalTerminal terminal, ExecSession session) {
-        Object resizeLock = new Object();
-        Signal.handle(new Signal("WINCH"), signal -> {
-            synchronized (resizeLock) {
-                int[] size = terminal.size();
-                if (size != null && !session.isDone()) {
-                    try {
+        Semaphore resized = new Semaphore(0);
+        Thread sender = new Thread(() -> {
+            try {
+                while (!session.isDone()) {
+                    resized.acquire();
+                    resized.drainPermits();
+                    int[] size = terminal.size();
+                    if (size != null && !session.isDone()) {
                         session.resize(size[0], size[1]);
-                    } catch (IOException e) {
-                        // the session ended meanwhile
                     }
                 }
+            } catch (IOException | InterruptedException e) {
+                // the session ended meanwhile
+            }
+        }, "agentctl-resize");
+        sender.setDaemon(true);
+        sender.start();
+        Signal.handle(new Signal("WINCH"), signal -> {
+            if (resized.availablePermits() == 0) {
+                resized.release();
             }
         });
     }
@@ -549,14 +566,13 @@ final class ExecCommand {
      */
     private void forwardSignals(AgentClient client) {
         onStopSignals((session, signal, status) -> {
+            watchForTheAgent(client, session); // first: the send below may wait behind a stuck writer
             try {
                 session.signal(signal.getNumber());
             } catch (IOException e) {
                 // It ended meanwhile (its status stands), or the connection did (125): the main
                 // thread, told by the same end, reports it; exiting here would replace that.
-                return;
             }
-            watchForTheAgent(client, session);
         });
     }
 
@@ -576,6 +592,8 @@ final class ExecCommand {
                 while (!endsWithin(session, SIGNAL_ANSWER_WAIT)) {
                     try {
                         client.ping(AGENT_ANSWER_WAIT);
+                    } catch (ConnectionLostException lost) {
+                        return; // the main thread reports it (125)
                     } catch (TimeoutException | IOException noAnswer) {
                         if (!session.isDone()) {
                             err.println("agentctl: the agent does not answer (" + noAnswer.getMessage() + ") after a"

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** agentctl (scripts/agentctl, a process) against a scripted agent that misbehaves. */
-@Timeout(value = 90, unit = TimeUnit.SECONDS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class AgentctlScriptedAgentTest {
     private static final Path ROOT =
             Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
@@ -27,7 +27,7 @@ class AgentctlScriptedAgentTest {
 
     /**
      * SIGINT passed on to a command whose agent then answers nothing (a paused VM, a hung agent):
-     * 10 s later agentctl asks for a pong, gets none within 5 s, and ends with 125 and a line
+     * 10 s later agentctl asks for a pong, gets none within 15 s, and ends with 125 and a line
      * saying why. Before, it waited for ever, and only SIGKILL ended it.
      */
     @Test
@@ -49,6 +49,37 @@ class AgentctlScriptedAgentTest {
                 assertEquals(new Frame(request.id(), MessageType.EXEC_SIGNAL, new ExecSignal(2)), peer.receive());
                 assertEquals(MessageType.CORE_PING, peer.receive().type(), "10 s on, it asks whether the agent answers");
                 assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(125, p.exitValue(), err);
+                assertTrue(err.contains("agentctl: the agent does not answer"), err);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * The same while agentctl's stdin copy holds the connection (an agent that grants no credit
+     * and reads nothing): the signal cannot even be sent, and the watch, started before the send,
+     * still ends agentctl with 125. Before, the handler waited for the send for ever.
+     */
+    @Test
+    void aSignalThatCannotBeSentStillEndsAgentctlWith125(@TempDir Path dir) throws Exception {
+        Path input = dir.resolve("input");
+        Files.write(input, new byte[32 << 20]); // far more than the socket buffers hold
+        try (ScriptedPeer peer = new ScriptedPeer(Files.createDirectories(dir.resolve("peer")))) {
+            Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "-i",
+                    "--", "cat")
+                    .redirectInput(input.toFile())
+                    .redirectOutput(dir.resolve("out").toFile())
+                    .start();
+            try {
+                peer.accept(); // no stdin_window: agentctl's stdin goes out without waiting for credit
+                Frame request = peer.receive();
+                peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+                Thread.sleep(2000); // its stdin fills the socket; the peer reads no more
+                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+                assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl still waits");
                 String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
                 assertEquals(125, p.exitValue(), err);
                 assertTrue(err.contains("agentctl: the agent does not answer"), err);
