@@ -27,6 +27,8 @@ final class OutQueue {
     private final ArrayDeque<Object> frames = new ArrayDeque<>();
     private final ByteBuffer[] batch = new ByteBuffer[GATHER];
     private long bytes;
+    /** Bytes written out since the queue was made: with {@link #bytes}, where a byte added now will be. */
+    private long written;
     /** How many of the last frames queued are borrowed views (all of them behind the owned ones). */
     private int borrowed;
     private final ChunkPool pool;
@@ -104,6 +106,16 @@ final class OutQueue {
         return bytes;
     }
 
+    /** The position, counted in bytes since the queue was made, just past its last byte. */
+    long end() {
+        return written + bytes;
+    }
+
+    /** Bytes written out since the queue was made. */
+    long written() {
+        return written;
+    }
+
     boolean isEmpty() {
         return frames.isEmpty();
     }
@@ -143,6 +155,7 @@ final class OutQueue {
                 }
             }
             bytes -= moved;
+            written += moved;
             if (moved < wanted) {
                 return false; // the socket is full
             }
@@ -157,6 +170,7 @@ final class OutQueue {
             }
         }
         frames.clear();
+        written += bytes; // dropped: past them all the same, for end() and written()
         bytes = 0;
         borrowed = 0;
     }

@@ -74,13 +74,6 @@ final class RelayLoop implements Runnable {
      * held everyone at its pace for as long as it liked.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /**
-     * Past this much waiting to go to the agent, the relay stops reading it. Clients are held up at
-     * {@link #HIGH_WATER} already, so only the relay's own frames grow the queue beyond: a ping or a
-     * pause notice for each core.ready the agent sends. An agent that sends readies without end and
-     * reads nothing (a compromised guest) grew it, and the host relay's memory, without bound.
-     */
-    static final long PORT_OUTPUT_LIMIT = HELD_HIGH_WATER;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -233,6 +226,10 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
     private final RateLimitedLog restartLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
+    private long readyFramesEnd;
+    /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
+    private boolean readyFramesOwed;
     private final RateLimitedLog acceptFailureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
     private long acceptPausedUntil;
@@ -849,8 +846,7 @@ final class RelayLoop implements Runnable {
                     c.pausedAtAgent = false;
                     c.forgetOwnHolds();
                     if (wasPaused && agentHoldsOutput) {
-                        c.pausedAtAgent = true;
-                        tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+                        c.pausedAtAgent = true; // the agent is told in tellReadyAgent
                     }
                     if (c.closing == null) { // a closing client's refusal is the last it gets
                         queueOwned(c, bytes);
@@ -858,11 +854,10 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
-            // A departure's ping may have died with the old agent, or wait for the new one: one ping
-            // sent now confirms them all, and answers to the older ones are ignored (SlotPool says why).
-            long barrier = slots.restarted();
-            if (barrier != SlotPool.NO_BARRIER) {
-                ping(barrier);
+            if (portOutput.written() < readyFramesEnd) {
+                readyFramesOwed = true; // the last ready's are not out yet: these go once they are
+            } else {
+                tellReadyAgent();
             }
             // A ping sent to the agent before may have died with it: the next client is probed anew
             // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
@@ -924,6 +919,10 @@ final class RelayLoop implements Runnable {
 
     private void flushPort() throws IOException {
         portOutput.flush(port);
+        if (readyFramesOwed && portOutput.written() >= readyFramesEnd) {
+            tellReadyAgent();
+            portOutput.flush(port);
+        }
         updatePortOps();
         boolean wasHolding = portHoldsUpClients;
         if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
@@ -945,7 +944,7 @@ final class RelayLoop implements Runnable {
     }
 
     private boolean readsAgent() {
-        return clientsHoldingUpAgent == 0 && !restStalled && portOutput.bytes() <= PORT_OUTPUT_LIMIT;
+        return clientsHoldingUpAgent == 0 && !restStalled;
     }
 
     /** The port's key waits to read unless the agent is held up, and to write while its queue holds bytes. */
@@ -1485,6 +1484,29 @@ final class RelayLoop implements Runnable {
     /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
     private void probeDeparture(int slot) {
         ping(SlotPool.probeId(slot));
+    }
+
+    /**
+     * What a new agent is told at its core.ready: which clients are paused (a pause notice sent
+     * while the old one died may wait in the port for this one, and would hold a client's output
+     * with nothing left to lift it: said again, so both agree), and one ping that confirms every
+     * departure (a departure's ping may have died with the old agent; answers to older ones are
+     * ignored, SlotPool says why). Sent once per ready, but not while the last ready's are still
+     * queued: then once they are out, for the latest agent. An agent that sent readies without end
+     * while reading nothing grew the queue, and the host relay's memory, a ping per ready.
+     */
+    private void tellReadyAgent() {
+        readyFramesOwed = false;
+        for (RelayClient c : clients) {
+            if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
+                tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+            }
+        }
+        long barrier = slots.restarted();
+        if (barrier != SlotPool.NO_BARRIER) {
+            ping(barrier);
+        }
+        readyFramesEnd = portOutput.end();
     }
 
     private void ping(long id) {
