@@ -30,8 +30,10 @@ final class RelayClient {
     final OutQueue output;
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
-    /** While it holds up the agent: when it began to (its limit counts from there, whatever it reads). */
+    /** While it holds up the agent: when it began to, or last took a whole {@link RelayLoop#LOW_WATER} of its queue. */
     long holdingUpSinceNanos;
+    /** Bytes of its queue taken since {@link #holdingUpSinceNanos}. */
+    long takenWhileHoldingUp;
     /**
      * Its queue passed the high-water mark and the agent was told to hold its output
      * (core.relay.client.paused); it is resumed when the queue drains.

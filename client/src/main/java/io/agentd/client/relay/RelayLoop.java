@@ -68,9 +68,9 @@ final class RelayLoop implements Runnable {
     static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
     /**
      * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
-     * hold its output: answers to requests it pipelined without reading them) and has not drained to
-     * {@link #LOW_WATER} this long after it began is dropped, so that the others are read again.
-     * Counted from the start, not from its last read: one that took a few hundred KiB every 9 s
+     * hold its output: answers to requests it pipelined without reading them) and takes less than
+     * {@link #LOW_WATER} of its queue in this long is dropped, so that the others are read again.
+     * Counted per 1 MiB taken, not from its last read: one that took a few hundred KiB every 9 s
      * held everyone at its pace for as long as it liked.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -1295,6 +1295,7 @@ final class RelayLoop implements Runnable {
             }
             c.holdsUpAgent = true;
             c.holdingUpSinceNanos = System.nanoTime();
+            c.takenWhileHoldingUp = 0;
             clientsHoldingUpAgent++;
             updatePortOps();
             updateClientOps(c);
@@ -1357,7 +1358,17 @@ final class RelayLoop implements Runnable {
     }
 
     private void flushClient(RelayClient c) throws IOException {
+        long before = c.output.bytes();
         c.output.flush(c.channel);
+        if (c.holdsUpAgent) {
+            // A reader slow but steady (1 MiB at a time) keeps its time; a drip of a few hundred
+            // KiB now and then does not, or it held everyone at its pace for as long as it liked.
+            c.takenWhileHoldingUp += before - c.output.bytes();
+            if (c.takenWhileHoldingUp >= LOW_WATER) {
+                c.holdingUpSinceNanos = System.nanoTime();
+                c.takenWhileHoldingUp = 0;
+            }
+        }
         if (c.pipe != null) {
             unstallIfDrained(c);
         }

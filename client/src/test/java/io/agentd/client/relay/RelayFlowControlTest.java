@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -310,9 +311,9 @@ class RelayFlowControlTest {
     }
 
     /**
-     * A client holding everyone up that takes a frame now and then, never enough to drain, is
-     * dropped 10 s after it began all the same. Before, each frame it took started its time over,
-     * and it held everyone at its pace for as long as it liked.
+     * A client holding everyone up that takes 128 KiB every 2 s (under 1 MiB per 10 s) is dropped
+     * 10 s after it began all the same. Before, each byte it took started its time over, and it
+     * held everyone at its pace for as long as it liked.
      */
     @Test
     void aClientHoldingEveryoneUpThatReadsADripIsDroppedAfterTheLimit() throws Exception {
@@ -323,9 +324,15 @@ class RelayFlowControlTest {
             long start = System.nanoTime();
             Thread drip = new Thread(() -> {
                 try {
+                    ByteBuffer sip = ByteBuffer.allocate(128 * 1024);
                     while (true) {
                         Thread.sleep(2000);
-                        slow.receive(); // one 1 MiB frame each time: far from draining its queue
+                        sip.clear();
+                        while (sip.hasRemaining()) { // 128 KiB each time: 640 KiB per 10 s
+                            if (slow.channel().read(sip) < 0) {
+                                return;
+                            }
+                        }
                     }
                 } catch (Exception e) {
                     // dropped: the relay closed it
