@@ -190,10 +190,7 @@ public final class AgentClient implements AutoCloseable {
         try {
             channel = address.open(readyTimeout);
         } catch (ClosedByInterruptException e) {
-            Thread.interrupted(); // an InterruptedException clears the flag, as every wait here does
-            InterruptedException interrupted = new InterruptedException("interrupted while connecting to " + address);
-            interrupted.initCause(e);
-            throw interrupted;
+            throw interruptedBy(e, "interrupted while connecting to " + address);
         }
         AgentClient client = new AgentClient(channel, address.toString(), address instanceof AgentAddress.Unix);
         try {
@@ -266,7 +263,7 @@ public final class AgentClient implements AutoCloseable {
      * ignores it and keeps the session on this connection, whose output this client then drops.
      */
     public ExecSession start(ExecRequest request) throws IOException {
-        return startSession(request, null, 0, false, NO_DEADLINE);
+        return startSession(request, null, 0, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -284,7 +281,7 @@ public final class AgentClient implements AutoCloseable {
         if (bufferBytes <= 0) {
             throw new IllegalArgumentException("bufferBytes must be positive: " + bufferBytes);
         }
-        return startSession(request, null, bufferBytes, false, NO_DEADLINE);
+        return startSession(request, null, bufferBytes, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -296,7 +293,7 @@ public final class AgentClient implements AutoCloseable {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
         }
-        return startSession(request, listener, 0, false, NO_DEADLINE);
+        return startSession(request, listener, 0, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -312,7 +309,7 @@ public final class AgentClient implements AutoCloseable {
         if (request.tty()) {
             throw new IllegalArgumentException("a PTY session's end of input is ^D, data: use start and closeStdin");
         }
-        return startSession(request, listener, 0, true, NO_DEADLINE);
+        return startSession(request, listener, 0, true, Timeouts.NO_DEADLINE);
     }
 
     /** @param deadline for the request's send, as {@link #send(long, Frame...)} */
@@ -473,8 +470,7 @@ public final class AgentClient implements AutoCloseable {
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("the command was not started within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            Thread.interrupted(); // thrown as InterruptedException, which clears the flag; nothing started
-            throw new InterruptedException(e.getMessage());
+            throw interruptedBy(e, e.getMessage()); // nothing started
         }
         collect.started(session);
         try {
@@ -485,8 +481,7 @@ public final class AgentClient implements AutoCloseable {
             throw new TimeoutException("session " + session.id() + ": stdin not taken within " + Timeouts.text(timeout));
         } catch (InterruptedIOException e) {
             session.kill(RUN_KILL_GRACE);
-            Thread.interrupted(); // thrown as InterruptedException below, which clears the flag
-            throw new InterruptedException("interrupted while sending stdin to session " + session.id());
+            throw interruptedBy(e, "interrupted while sending stdin to session " + session.id());
         } catch (ConnectionLostException e) {
             throw e;
         } catch (AgentException e) {
@@ -527,6 +522,17 @@ public final class AgentClient implements AutoCloseable {
         return result;
     }
 
+    /**
+     * An interrupt that reached a call as an IOException ({@code cause}), as the InterruptedException
+     * the call declares: the flag is cleared, as throwing one implies (as every wait here does).
+     */
+    private static InterruptedException interruptedBy(IOException cause, String message) {
+        Thread.interrupted();
+        InterruptedException interrupted = new InterruptedException(message);
+        interrupted.initCause(cause);
+        return interrupted;
+    }
+
     /** Round trip of a core.ping. */
     public Duration ping(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         long t0 = System.nanoTime();
@@ -552,7 +558,7 @@ public final class AgentClient implements AutoCloseable {
      * future frees the id.
      */
     public CompletableFuture<Frame> call(MessageType type, Payload payload) throws IOException {
-        return call(type, payload, NO_DEADLINE);
+        return call(type, payload, Timeouts.NO_DEADLINE);
     }
 
     /** {@link #call(MessageType, Payload)} whose send gives up at {@code deadline}, as {@link #send(long, Frame...)}. */
@@ -638,15 +644,12 @@ public final class AgentClient implements AutoCloseable {
 
     // ---- writing ------------------------------------------------------------------------------
 
-    /** A send's deadline that waits as long as it takes (a session's signal, resize, stdin without a timeout). */
-    static final long NO_DEADLINE = Long.MAX_VALUE;
-
     /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
     private static final Duration CUT_FRAME_GRACE = Duration.ofSeconds(2);
 
     /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
     private void sendOrForget(long id, Frame... frames) throws IOException {
-        sendOrForget(id, NO_DEADLINE, frames);
+        sendOrForget(id, Timeouts.NO_DEADLINE, frames);
     }
 
     /** {@link #sendOrForget(long, Frame...)} by {@code deadline}, as {@link #send(long, Frame...)}. */
@@ -660,7 +663,7 @@ public final class AgentClient implements AutoCloseable {
     }
 
     void send(Frame... frames) throws IOException {
-        send(NO_DEADLINE, frames);
+        send(Timeouts.NO_DEADLINE, frames);
     }
 
     /**
@@ -686,7 +689,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it. */
     void sendData(long id, MessageType type, byte[] data, int off, int len) throws IOException {
-        sendData(id, type, data, off, len, NO_DEADLINE);
+        sendData(id, type, data, off, len, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -720,14 +723,14 @@ public final class AgentClient implements AutoCloseable {
         if (data.remaining() > STDIN_CHUNK_BYTES) {
             throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + STDIN_CHUNK_BYTES);
         }
-        lockWrites(NO_DEADLINE);
+        lockWrites(Timeouts.NO_DEADLINE);
         try {
             dataHeader.clear();
             encoder.encodeDataHeaderInto(id, type, data.remaining(), dataHeader);
             dataHeader.flip();
             headerAndData[0] = dataHeader;
             headerAndData[1] = data;
-            writeFully(headerAndData, NO_DEADLINE);
+            writeFully(headerAndData, Timeouts.NO_DEADLINE);
         } finally {
             headerAndData[1] = null;
             writeLock.unlock();
@@ -740,7 +743,7 @@ public final class AgentClient implements AutoCloseable {
      * call's other waits; one without a deadline goes on, as a write in progress does.
      */
     private void lockWrites(long deadline) throws AgentTimeoutException, InterruptedIOException {
-        if (deadline == NO_DEADLINE) {
+        if (deadline == Timeouts.NO_DEADLINE) {
             writeLock.lock();
             return;
         }
@@ -786,7 +789,7 @@ public final class AgentClient implements AutoCloseable {
                         + " since nothing can follow a cut frame", null));
             }
             written += n;
-            if (deadline != NO_DEADLINE) {
+            if (deadline != Timeouts.NO_DEADLINE) {
                 until = Math.max(deadline, System.nanoTime() + CUT_FRAME_GRACE.toNanos());
             }
         }
@@ -1111,8 +1114,7 @@ public final class AgentClient implements AutoCloseable {
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("no " + what + " within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            Thread.interrupted(); // thrown as InterruptedException, which clears the flag
-            throw new InterruptedException(e.getMessage());
+            throw interruptedBy(e, e.getMessage());
         }
         return awaitReply(reply, deadline, timeout, what);
     }

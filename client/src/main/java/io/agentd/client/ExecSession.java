@@ -353,7 +353,7 @@ public final class ExecSession {
 
     public void writeStdin(byte[] data, int off, int len) throws IOException {
         try {
-            writeStdin(data, off, len, Long.MAX_VALUE);
+            writeStdin(data, off, len, Timeouts.NO_DEADLINE);
         } catch (TimeoutException e) {
             throw new IllegalStateException("no deadline, yet timed out", e);
         }
@@ -385,7 +385,7 @@ public final class ExecSession {
                 int n;
                 try {
                     n = stdinWindow.acquire(Math.min(end - data.position(), AgentClient.STDIN_CHUNK_BYTES),
-                            Long.MAX_VALUE);
+                            Timeouts.NO_DEADLINE);
                 } catch (TimeoutException e) {
                     throw new IllegalStateException("no deadline, yet timed out", e);
                 }
@@ -463,7 +463,7 @@ public final class ExecSession {
      */
     public void closeStdin() throws IOException {
         try {
-            closeStdin(Long.MAX_VALUE);
+            closeStdin(Timeouts.NO_DEADLINE);
         } catch (TimeoutException e) {
             throw new IllegalStateException("no deadline, yet timed out", e);
         }

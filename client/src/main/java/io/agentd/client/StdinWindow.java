@@ -61,7 +61,7 @@ final class StdinWindow {
     /**
      * Takes up to {@code wanted} bytes (at least 1) from the balance, waiting while it is empty.
      *
-     * @param deadlineNanos a {@link System#nanoTime} to give up at, or {@link Long#MAX_VALUE} for none
+     * @param deadlineNanos a {@link System#nanoTime} to give up at, or {@link Timeouts#NO_DEADLINE} for none
      * @return how many bytes the caller may now send, 1..wanted
      * @throws AgentException          no more input can be delivered (why: the exception's type)
      * @throws InterruptedIOException  the waiting thread was interrupted (its flag is set again)
@@ -81,13 +81,13 @@ final class StdinWindow {
                 balance -= n;
                 return n;
             }
-            long waitNanos = deadlineNanos == Long.MAX_VALUE ? 0 : deadlineNanos - System.nanoTime();
-            if (deadlineNanos != Long.MAX_VALUE && waitNanos <= 0) {
+            long waitNanos = deadlineNanos == Timeouts.NO_DEADLINE ? 0 : deadlineNanos - System.nanoTime();
+            if (deadlineNanos != Timeouts.NO_DEADLINE && waitNanos <= 0) {
                 throw new TimeoutException("no stdin credit from the agent in time");
             }
             beforeWait.run();
             try {
-                if (deadlineNanos == Long.MAX_VALUE) {
+                if (deadlineNanos == Timeouts.NO_DEADLINE) {
                     wait();
                 } else {
                     wait(waitNanos / 1_000_000, (int) (waitNanos % 1_000_000));

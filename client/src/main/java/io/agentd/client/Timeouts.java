@@ -11,6 +11,9 @@ import java.util.Objects;
  * not come yet times out at once. Null is refused with a NullPointerException.
  */
 public final class Timeouts {
+    /** A deadline ({@link System#nanoTime}) that never comes: {@link #deadline} of a timeout too long for a long. */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+
     private Timeouts() {}
 
     /** The timeout in nanoseconds: {@link Long#MAX_VALUE} when it does not fit, 0 when negative. */
@@ -35,7 +38,7 @@ public final class Timeouts {
         try {
             return Math.addExact(System.nanoTime(), nanos);
         } catch (ArithmeticException tooFar) {
-            return Long.MAX_VALUE;
+            return NO_DEADLINE;
         }
     }
 
@@ -60,7 +63,7 @@ public final class Timeouts {
 
     /** Nanoseconds left until {@code deadline} (from {@link #deadline}): 0 once it has passed. */
     public static long left(long deadline) {
-        if (deadline == Long.MAX_VALUE) {
+        if (deadline == NO_DEADLINE) {
             return Long.MAX_VALUE;
         }
         long now = System.nanoTime();

@@ -13,14 +13,13 @@ import org.junit.jupiter.api.Timeout;
 /** The stdin balance on its own: arithmetic at the edges, deadlines, and closing. */
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class StdinWindowTest {
-    private static final long NO_DEADLINE = Long.MAX_VALUE;
 
     @Test
     void takesNoMoreThanTheBalanceAndNoMoreThanWanted() throws Exception {
         StdinWindow w = StdinWindow.granted();
         w.grant(10);
-        assertEquals(4, w.acquire(4, NO_DEADLINE));
-        assertEquals(6, w.acquire(100, NO_DEADLINE));
+        assertEquals(4, w.acquire(4, Timeouts.NO_DEADLINE));
+        assertEquals(6, w.acquire(100, Timeouts.NO_DEADLINE));
         assertThrows(TimeoutException.class, () -> w.acquire(1, System.nanoTime() + 50_000_000));
     }
 
@@ -29,10 +28,10 @@ class StdinWindowTest {
         StdinWindow w = StdinWindow.granted();
         w.grant(Long.MAX_VALUE);
         w.grant(Long.MAX_VALUE); // must not wrap to a negative balance
-        assertEquals(Integer.MAX_VALUE, w.acquire(Integer.MAX_VALUE, NO_DEADLINE));
+        assertEquals(Integer.MAX_VALUE, w.acquire(Integer.MAX_VALUE, Timeouts.NO_DEADLINE));
         StdinWindow huge = StdinWindow.granted();
         huge.grant(-1); // the u64 2^64-1, as the codec holds it: all the credit there is, not a debit
-        assertEquals(Integer.MAX_VALUE, huge.acquire(Integer.MAX_VALUE, NO_DEADLINE));
+        assertEquals(Integer.MAX_VALUE, huge.acquire(Integer.MAX_VALUE, Timeouts.NO_DEADLINE));
     }
 
     @Test
@@ -50,18 +49,18 @@ class StdinWindowTest {
         });
         closer.start();
         long t0 = System.nanoTime();
-        assertSame(first, assertThrows(AgentException.class, () -> w.acquire(1, NO_DEADLINE)));
+        assertSame(first, assertThrows(AgentException.class, () -> w.acquire(1, Timeouts.NO_DEADLINE)));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
         w.grant(100);
-        assertSame(first, assertThrows(AgentException.class, () -> w.acquire(1, NO_DEADLINE)), "credit after the end");
+        assertSame(first, assertThrows(AgentException.class, () -> w.acquire(1, Timeouts.NO_DEADLINE)), "credit after the end");
     }
 
     @Test
     void anUnlimitedWindowNeverWaitsButStillCloses() throws Exception {
         StdinWindow w = StdinWindow.unlimited();
-        assertEquals(1 << 20, w.acquire(1 << 20, NO_DEADLINE));
+        assertEquals(1 << 20, w.acquire(1 << 20, Timeouts.NO_DEADLINE));
         AgentException why = new AgentException("refused");
         w.close(why);
-        assertSame(why, assertThrows(AgentException.class, () -> w.acquire(1, NO_DEADLINE)));
+        assertSame(why, assertThrows(AgentException.class, () -> w.acquire(1, Timeouts.NO_DEADLINE)));
     }
 }

@@ -323,7 +323,7 @@ public final class GuestFiles {
         return start(op, listener, sendDeadline());
     }
 
-    /** {@link #start(FsOp, FsListener)} whose send gives up at {@code sendDeadline} ({@link #NO_DEADLINE}: never). */
+    /** {@link #start(FsOp, FsListener)} whose send gives up at {@code sendDeadline} ({@link Timeouts#NO_DEADLINE}: never). */
     FsId start(FsOp op, FsListener listener, long sendDeadline) throws IOException {
         transport.refuseWaitHere("the agent's answer to " + op.variant()); // before anything is sent
         boolean ext = transport.extensions();
@@ -333,9 +333,6 @@ public final class GuestFiles {
         }
         return new FsId(transport, transport.start(new FsRequest(op, user, ext), listener, sendDeadline), listener);
     }
-
-    /** A send deadline that waits as long as the connection lives: for a thread of its own that must not give up. */
-    static final long NO_DEADLINE = Long.MAX_VALUE;
 
     /**
      * When a send of this view gives up on an agent that reads nothing: a request's send and the
@@ -391,7 +388,7 @@ public final class GuestFiles {
             try {
                 // Not start(), which is for a caller that waits for the answer; nobody does.
                 transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
-                        new FsCall(), NO_DEADLINE); // its route ends with its answer
+                        new FsCall(), Timeouts.NO_DEADLINE); // its route ends with its answer
             } catch (IOException | RuntimeException e) {
                 log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path,
                         e.toString());

@@ -3,6 +3,7 @@ package io.agentd.client.fs;
 import io.agentd.client.AgentException;
 import io.agentd.client.AgentTimeoutException;
 import io.agentd.client.ConnectionLostException;
+import io.agentd.client.Timeouts;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsSetAttrs;
@@ -217,7 +218,7 @@ public final class GuestOutputStream extends OutputStream {
 
     private void abortRest() {
         try {
-            abortSteps(GuestFiles.NO_DEADLINE);
+            abortSteps(Timeouts.NO_DEADLINE);
         } catch (IOException | RuntimeException e) {
             log.debug("the abort of the write to {}, finished on its own thread: {}", path, e.toString());
         }
