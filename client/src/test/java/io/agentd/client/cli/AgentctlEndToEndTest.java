@@ -252,17 +252,7 @@ class AgentctlEndToEndTest {
     @Test
     void aBrokenStderrStopsTheCommandWithSigpipe() throws Exception {
         Path out = dir.resolve("broken-stderr.txt");
-        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
-                "sh", "-c", "echo ready; while :; do echo noise >&2; sleep 0.05; done")
-                .redirectInput(new File("/dev/null"))
-                .redirectOutput(out.toFile())
-                .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!Files.readString(out).contains("ready")) {
-            assertTrue(System.nanoTime() < deadline && p.isAlive(), "the command never started");
-            Thread.sleep(20);
-        }
-        p.getErrorStream().close(); // what Process.destroy() does too
+        Process p = execThenBreakStderr(out, "echo ready; while :; do echo noise >&2; sleep 0.05; done");
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
         assertEquals(141, p.exitValue(), "the command died of the SIGPIPE agentctl sent it");
         assertEquals("ready\n", Files.readString(out));
@@ -276,8 +266,19 @@ class AgentctlEndToEndTest {
     @Test
     void aCommandThatIgnoresTheSigpipeOfABrokenStderrIsKilledAfterTheGrace() throws Exception {
         Path out = dir.resolve("ignores-sigpipe.txt");
+        Process p = execThenBreakStderr(out, "trap '' PIPE; echo ready; while :; do echo noise >&2; sleep 0.05; done");
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end: the command ignored the SIGPIPE");
+        assertEquals(141, p.exitValue(), "reported as the SIGPIPE's death");
+        assertEquals("ready\n", Files.readString(out));
+    }
+
+    /**
+     * Runs {@code sh -c script} through scripts/agentctl (stdout to {@code out}) and, once it wrote
+     * "ready", closes agentctl's stderr, as a reader that went away (what Process.destroy() does too).
+     */
+    private Process execThenBreakStderr(Path out, String script) throws Exception {
         Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec", "--",
-                "sh", "-c", "trap '' PIPE; echo ready; while :; do echo noise >&2; sleep 0.05; done")
+                "sh", "-c", script)
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(out.toFile())
                 .start();
@@ -287,9 +288,7 @@ class AgentctlEndToEndTest {
             Thread.sleep(20);
         }
         p.getErrorStream().close();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl did not end: the command ignored the SIGPIPE");
-        assertEquals(141, p.exitValue(), "reported as the SIGPIPE's death");
-        assertEquals("ready\n", Files.readString(out));
+        return p;
     }
 
     /** Runs scripts/agentctl with its stdout on {@code stdout} (stdin /dev/null, stderr captured). */

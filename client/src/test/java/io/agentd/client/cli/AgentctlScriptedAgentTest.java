@@ -13,6 +13,8 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -33,25 +35,15 @@ class AgentctlScriptedAgentTest {
     @Test
     void aSignalPassedOnToAnAgentThatAnswersNothingEndsAgentctlWith125(@TempDir Path dir) throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer(dir)) {
-            Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "--",
-                    "sleep", "600")
-                    .redirectInput(new File("/dev/null"))
-                    .redirectOutput(dir.resolve("out").toFile())
-                    .start();
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--", "sleep", "600");
             try {
-                peer.accept();
-                Frame request = peer.receive();
-                assertEquals(MessageType.EXEC_REQUEST, request.type());
+                Frame request = started(peer);
                 assertEquals(MessageType.EXEC_STDIN, peer.receive().type(), "its end of input, with it");
-                peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
                 Thread.sleep(500); // agentctl has the started: its signal handlers were set before the request
-                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+                interrupt(p);
                 assertEquals(new Frame(request.id(), MessageType.EXEC_SIGNAL, new ExecSignal(2)), peer.receive());
                 assertEquals(MessageType.CORE_PING, peer.receive().type(), "10 s on, it asks whether the agent answers");
-                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertEquals(125, p.exitValue(), err);
-                assertTrue(err.contains("agentctl: the agent does not answer"), err);
+                assertEnds125(p, 30, "agentctl: the agent does not answer");
             } finally {
                 p.destroyForcibly();
             }
@@ -68,21 +60,12 @@ class AgentctlScriptedAgentTest {
         Path input = dir.resolve("input");
         Files.write(input, new byte[32 << 20]); // far more than the socket buffers hold
         try (ScriptedPeer peer = new ScriptedPeer(Files.createDirectories(dir.resolve("peer")))) {
-            Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "-i",
-                    "--", "cat")
-                    .redirectInput(input.toFile())
-                    .redirectOutput(dir.resolve("out").toFile())
-                    .start();
+            Process p = agentctl(peer, input.toFile(), dir, "exec", "-i", "--", "cat");
             try {
-                peer.accept(); // no stdin_window: agentctl's stdin goes out without waiting for credit
-                Frame request = peer.receive();
-                peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+                started(peer); // no stdin_window: agentctl's stdin goes out without waiting for credit
                 Thread.sleep(2000); // its stdin fills the socket; the peer reads no more
-                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
-                assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl still waits");
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertEquals(125, p.exitValue(), err);
-                assertTrue(err.contains("agentctl: the agent does not answer"), err);
+                interrupt(p);
+                assertEnds125(p, 60, "agentctl: the agent does not answer");
             } finally {
                 p.destroyForcibly();
             }
@@ -97,25 +80,44 @@ class AgentctlScriptedAgentTest {
     void anExitStatusNoProcessHasEndsAgentctlWith125(@TempDir Path dir) throws Exception {
         for (int status : new int[] {256, -1}) {
             try (ScriptedPeer peer = new ScriptedPeer(Files.createDirectories(dir.resolve("s" + (status & 0xffff))))) {
-                Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", peer.socket().toString(), "exec", "--",
-                        "true")
-                        .redirectInput(new File("/dev/null"))
-                        .redirectOutput(dir.resolve("out").toFile())
-                        .start();
+                Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--", "true");
                 try {
-                    peer.accept();
-                    Frame request = peer.receive();
+                    Frame request = started(peer);
                     peer.receive(); // its end of input
-                    peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
                     peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(status, null, null)));
-                    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-                    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                    assertEquals(125, p.exitValue(), err);
-                    assertTrue(err.contains("agentctl: the agent reported exit status " + status), err);
+                    assertEnds125(p, 30, "agentctl: the agent reported exit status " + status);
                 } finally {
                     p.destroyForcibly();
                 }
             }
         }
+    }
+
+    /** scripts/agentctl on {@code peer}'s socket, its stdin from {@code input}, its stdout in {@code dir}. */
+    private static Process agentctl(ScriptedPeer peer, File input, Path dir, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", peer.socket().toString()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectInput(input).redirectOutput(dir.resolve("out").toFile()).start();
+    }
+
+    /** The peer greets agentctl (no features), takes its exec request and answers it started; returns the request. */
+    private static Frame started(ScriptedPeer peer) throws Exception {
+        peer.accept();
+        Frame request = peer.receive();
+        assertEquals(MessageType.EXEC_REQUEST, request.type());
+        peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+        return request;
+    }
+
+    private static void interrupt(Process p) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+    }
+
+    /** agentctl ends within {@code seconds} with 125 and a line on stderr holding {@code line}. */
+    private static void assertEnds125(Process p, int seconds, String line) throws Exception {
+        assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), "agentctl still waits");
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(125, p.exitValue(), err);
+        assertTrue(err.contains(line), err);
     }
 }

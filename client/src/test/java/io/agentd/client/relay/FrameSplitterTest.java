@@ -41,6 +41,36 @@ class FrameSplitterTest {
         }
     };
 
+    /** A frame's start as a sink that takes frame rests sees it. */
+    private interface FrameStart {
+        boolean offer(long id, ByteBuffer head, long restOfFrame);
+    }
+
+    /** {@link #sink}, taking frame rests: each frame's start goes to {@code start} first. */
+    private FrameSplitter.Sink takingRests(FrameStart start) {
+        return new FrameSplitter.Sink() {
+            @Override
+            public boolean frame(long id, ByteBuffer bytes) {
+                return sink.frame(id, bytes);
+            }
+
+            @Override
+            public boolean badLength(long length) {
+                return sink.badLength(length);
+            }
+
+            @Override
+            public boolean takesFrameRests() {
+                return true;
+            }
+
+            @Override
+            public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
+                return start.offer(id, head, restOfFrame);
+            }
+        };
+    }
+
     @Test
     void framesSplitAtAnyByteComeOutWholeWithTheirIds() {
         byte[] a = encoder.encode(new Frame(7, MessageType.CORE_PING, Empty.INSTANCE));
@@ -98,32 +128,14 @@ class FrameSplitterTest {
             frames.clear();
             ByteArrayOutputStream heads = new ByteArrayOutputStream();
             long[] rest = new long[1];
-            FrameSplitter.Sink taker = new FrameSplitter.Sink() {
-                @Override
-                public boolean frame(long id, ByteBuffer bytes) {
-                    return sink.frame(id, bytes);
-                }
-
-                @Override
-                public boolean badLength(long length) {
-                    return sink.badLength(length);
-                }
-
-                @Override
-                public boolean takesFrameRests() {
-                    return true;
-                }
-
-                @Override
-                public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
-                    assertEquals(11, id);
-                    byte[] copy = new byte[head.remaining()];
-                    head.get(copy);
-                    heads.writeBytes(copy);
-                    rest[0] = restOfFrame;
-                    return true;
-                }
-            };
+            FrameSplitter.Sink taker = takingRests((id, head, restOfFrame) -> {
+                assertEquals(11, id);
+                byte[] copy = new byte[head.remaining()];
+                head.get(copy);
+                heads.writeBytes(copy);
+                rest[0] = restOfFrame;
+                return true;
+            });
             FrameSplitter splitter = new FrameSplitter();
             if (cut < 8) {
                 splitter.feed(ByteBuffer.wrap(b, 0, cut), taker);
@@ -153,28 +165,10 @@ class FrameSplitterTest {
         new Random(4).nextBytes(big);
         byte[] b = encoder.encode(new Frame(11, MessageType.EXEC_STDOUT, new ExecData(big)));
         List<Integer> offered = new ArrayList<>();
-        FrameSplitter.Sink decliner = new FrameSplitter.Sink() {
-            @Override
-            public boolean frame(long id, ByteBuffer bytes) {
-                return sink.frame(id, bytes);
-            }
-
-            @Override
-            public boolean badLength(long length) {
-                return sink.badLength(length);
-            }
-
-            @Override
-            public boolean takesFrameRests() {
-                return true;
-            }
-
-            @Override
-            public boolean frameStart(long id, ByteBuffer head, long restOfFrame) {
-                offered.add(head.remaining());
-                return false;
-            }
-        };
+        FrameSplitter.Sink decliner = takingRests((id, head, restOfFrame) -> {
+            offered.add(head.remaining());
+            return false;
+        });
         FrameSplitter splitter = new FrameSplitter();
         splitter.feed(ByteBuffer.wrap(b, 0, 100_000), decliner);
         assertEquals(List.of(100_000), offered, "offered whole in the read, once");
