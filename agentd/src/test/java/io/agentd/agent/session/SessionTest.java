@@ -88,6 +88,17 @@ class SessionTest {
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
 
+    /** The leader exits, the host stops reading, output waits in both pipes, and the drain window ends. */
+    private Session drainWindowEndsWhileTheHostReadsNothing() {
+        Session s = h.startPipes();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.host.acceptsOutput = false;
+        h.io.output(STDOUT, "held").output(STDERR, "err");
+        h.loop.advance(DRAIN_MILLIS);
+        return s;
+    }
+
     /**
      * The drain window ends while the host reads nothing (its output paused): nothing more is read,
      * so sessions ending together cannot queue a pipe's worth each past the pause; the last read and
@@ -96,12 +107,7 @@ class SessionTest {
      */
     @Test
     void theDrainWindowsLastReadWaitsForAHostThatStoppedReading() {
-        Session s = h.startPipes();
-        h.io.exit(PID, 0);
-        h.loop.fire(PIDFD, Loop.READABLE);
-        h.host.acceptsOutput = false;
-        h.io.output(STDOUT, "held").output(STDERR, "err");
-        h.loop.advance(DRAIN_MILLIS);
+        Session s = drainWindowEndsWhileTheHostReadsNothing();
         assertEquals("", h.host.stdoutText(), "nothing read past the pause");
         assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty(), "its exit waits behind the output");
         assertEquals(List.of(s), h.paused);
@@ -118,17 +124,13 @@ class SessionTest {
     /** The shutdown does not wait for a paused host: the last read that waited for it is done then. */
     @Test
     void aLastReadWaitingForAPausedHostIsDoneAtTheShutdown() {
-        Session s = h.startPipes();
-        h.io.exit(PID, 0);
-        h.loop.fire(PIDFD, Loop.READABLE);
-        h.host.acceptsOutput = false;
-        h.io.output(STDOUT, "held");
-        h.loop.advance(DRAIN_MILLIS);
+        Session s = drainWindowEndsWhileTheHostReadsNothing();
         assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty());
 
         s.killCgroupAtEnd(); // what the shutdown does to every session
         h.loop.advance(0);
         assertEquals("held", h.host.stdoutText(), "read whatever the host's pause");
+        assertEquals("err", h.host.stderrText());
         assertEquals(0, exited().code());
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
