@@ -30,8 +30,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Both are also bounded agent-wide by {@link FsBuffers#writes()}: credit is granted only within it
  * and within the connection's share of it ({@link FsWriteShare}; a Write with none waits for room),
  * and a chunk of a host without flow control that finds no room fails the Write (ENOBUFS).
- * A failed Write is answered at once, except one whose data passed {@code len}: the chunks before
- * the one that passed it are written first, so that its answer counts exactly what the file got.
+ * A failed Write is answered at once, except one cut ({@link #cut}: its data passed {@code len},
+ * or a frame that may have been its chunk was refused or skipped): the chunks that came before are
+ * written first, so that the file holds all of them and the answer counts exactly what it got.
  * Nothing after the refused chunk is written (what the file holds is a prefix of what was sent,
  * never a file with holes), the handle is spoiled (an atomic upload then leaves its destination
  * unchanged), and the rest of the host's data is dropped.
@@ -78,10 +79,12 @@ final class FsWriteStream implements FsService.Active {
     private boolean writing;
     private boolean eof;
     /**
-     * A chunk passed {@code len}: it and all later data are dropped, the chunks before it are still
-     * written, and the Write fails once they are, with the exact count (loop thread).
+     * Why the Write takes no more data, or null while it does (loop thread): a chunk passed
+     * {@code len}, or a frame that may have been its chunk was refused or skipped. Later data is
+     * dropped, the chunks before are still written, and the Write fails once they are, with the
+     * exact count.
      */
-    private boolean pastLen;
+    private String cut;
     /** Answered or aborted: the worker stops after its current buffer, nothing more is written. */
     private volatile boolean ended;
     /** {@link #leaveHandle} ran (loop thread). */
@@ -138,7 +141,7 @@ final class FsWriteStream implements FsService.Active {
         if (ended) {
             return;
         }
-        if (pastLen) { // dropped; the empty chunk still marks the end of the host's data
+        if (cut != null) { // dropped; the empty chunk still marks the end of the host's data
             eof |= data.length == 0;
             return;
         }
@@ -151,12 +154,7 @@ final class FsWriteStream implements FsService.Active {
         }
         received += data.length;
         if (write.len() != null && Long.compareUnsigned(received, write.len()) > 0) {
-            // Not answered yet: chunks before this one may still be queued or being written, and
-            // the answer says how many bytes the file got (maybeFinish, once they are written).
-            pastLen = true;
-            unreserve(reserved - queuedBytes);
-            writeMore();
-            maybeFinish();
+            cutAfterQueued("more data than the len of " + Long.toUnsignedString(write.len()) + " bytes");
             return;
         }
         if (write.window() && received > granted) {
@@ -212,7 +210,7 @@ final class FsWriteStream implements FsService.Active {
         if (ended) {
             return;
         }
-        boolean noMoreData = eof || pastLen;
+        boolean noMoreData = eof || cut != null;
         while (queue.size() > 1 || (!queue.isEmpty() && (!writing || noMoreData || isFull(queue.peekLast())))) {
             handed.add(queue.poll());
         }
@@ -315,13 +313,12 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void maybeFinish() {
-        if (!(eof || pastLen) || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
+        if (!(eof || cut != null) || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
             return;
         }
-        if (pastLen) {
-            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": more data than the len of "
-                    + Long.toUnsignedString(write.len()) + " bytes; " + written + " bytes written at offset "
-                    + Long.toUnsignedString(write.offset()) + ", nothing after (os error 22)"));
+        if (cut != null) {
+            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + cut + "; " + written
+                    + " bytes written at offset " + Long.toUnsignedString(write.offset()) + ", nothing after (os error 22)"));
             return;
         }
         if (write.len() != null && written != write.len()) {
@@ -346,7 +343,7 @@ final class FsWriteStream implements FsService.Active {
 
     /** Keeps what is queued plus what the host may still send at the window (flow-controlled hosts). */
     private void topUpCredit() {
-        if (!write.window() || eof || pastLen) {
+        if (!write.window() || eof || cut != null) {
             return;
         }
         long outstanding = granted - received;
@@ -403,11 +400,12 @@ final class FsWriteStream implements FsService.Active {
     /**
      * A frame on this Write's id that is not its next chunk: another fs request (the data from now
      * on could be either's), or a frame the codec refused (a chunk lost from the middle would leave
-     * the file with a hole). The Write fails (EINVAL) with nothing more written, and its data is
-     * dropped to its empty chunk.
+     * the file with a hole). The Write is cut: what came before is written, then it fails (EINVAL)
+     * with nothing more written, and its later data is dropped to its empty chunk.
      *
      * @param what what came, for the answer ("another fs request", "a core.fs.data the agent refused")
-     * @return whether it failed (not after its empty chunk: it has all its data, and finishes as it is)
+     * @return whether it failed (not after its empty chunk: it has all its data, and finishes as it
+     *         is; nor when it was failed or cut already)
      */
     boolean failOnForeignFrame(String what) {
         return failMidStream(what + " came on id " + id + " while this Write was in progress, so its data can no"
@@ -424,12 +422,24 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private boolean failMidStream(String why) {
-        if (ended || eof) {
+        if (ended || eof || cut != null) {
             return false;
         }
-        fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + why + "; " + written
-                + " bytes written, nothing after (os error 22)"));
+        cutAfterQueued(why);
         return true;
+    }
+
+    /**
+     * Takes no more data: the chunks that came before are still written (they are what the host
+     * sent, in order), and the Write fails once they are, saying {@code why} and how many bytes the
+     * file got ({@link #maybeFinish}).
+     */
+    private void cutAfterQueued(String why) {
+        cut = why;
+        unreserve(reserved - queuedBytes); // the credit not used
+        stopAwaitingBudget();
+        writeMore();
+        maybeFinish();
     }
 
     private void fail(FsFailure failure) {

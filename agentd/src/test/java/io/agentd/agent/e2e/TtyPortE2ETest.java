@@ -145,12 +145,11 @@ class TtyPortE2ETest {
                 FsResponse writeResponse = null;
                 Integer stdinErrno = null;
                 boolean lostStreamError = false;
-                while (true) {
+                boolean exited = false;
+                while (!exited || writeResponse == null) { // the Write answers once 'abc' is in the file
                     Frame f = read(master);
-                    if (f.type() == MessageType.EXEC_EXITED) {
-                        break;
-                    }
                     switch (f.type()) {
+                        case EXEC_EXITED -> exited = true;
                         case EXEC_STDOUT -> out.writeBytes(((ExecData) f.payload()).data());
                         case FS_RESPONSE -> writeResponse = (FsResponse) f.payload();
                         case EXEC_STDIN_ERROR -> stdinErrno = ((ExecStdinError) f.payload()).errno();
