@@ -35,7 +35,11 @@
  *     outside): that is a failure too, never a start. (A child killed inside execve itself cannot be
  *     told from one killed just after it: it counts as started.)
  *  6. fd hygiene: 0/1/2 are dup'd into place, then close_range closes everything above 2, whatever
- *     its close-on-exec flag.
+ *     its close-on-exec flag. Where there is no close_range (ENOSYS: kernels before 5.9) or a seccomp
+ *     filter refuses it (EPERM: container profiles older than the call; the kernel itself never
+ *     answers EPERM), the child closes each fd /proc/self/fd lists above 2, as glibc's closefrom
+ *     fallback does (getdents64 into a buffer on its stack); without /proc, every number up to the
+ *     soft RLIMIT_NOFILE (at most 2^20).
  *  7. The child is in its session's cgroup before it does anything that could fork, allocate much or
  *     run the target: every process the target makes is then born inside the cgroup, and the agent
  *     can kill them all with cgroup.kill. It is created there: clone3 with CLONE_INTO_CGROUP (Linux
@@ -90,6 +94,7 @@
  *               Needs CAP_SETPCAP in the agent (EPERM otherwise).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -98,6 +103,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -213,6 +219,8 @@ static void new_session(struct child *c)
     }
 }
 
+static void close_each_fd_above_2(struct child *c);
+
 /* 0/1/2 from spec->stdio, blocking, everything else closed. A source below 3 is first moved above 2,
  * so that no dup overwrites a source still to be duplicated (the agent may run with 0..2 closed).
  * Blocking: the agent makes its pipes non-blocking at both ends in one call; a program expects its
@@ -241,9 +249,43 @@ static void place_fds(struct child *c)
     at_stage(c, STAGE_CLOSE_RANGE);
     if (syscall(SYS_close_range, 3, ~0U, 0) == 0)
         return;
-    if (errno != ENOSYS)
+    if (errno != ENOSYS && errno != EPERM)
         fail(c, errno);
-    for (long fd = 3; fd < c->max_fd; fd++)  /* kernels before 5.9 */
+    close_each_fd_above_2(c);
+}
+
+/* Rule 6 without close_range: the fds /proc/self/fd lists, read again from the start after each
+ * buffer that closed any (closing changes the listing); every number up to max_fd when /proc cannot
+ * be read. Errors of close are ignored: the fd is gone either way. */
+static void close_each_fd_above_2(struct child *c)
+{
+    long dir = syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        char listing[1024] __attribute__((aligned(8)));
+        long n;
+        while ((n = syscall(SYS_getdents64, (int)dir, listing, sizeof listing)) > 0) {
+            int closed_any = 0;
+            for (long at = 0; at < n;) {
+                unsigned short length;
+                memcpy(&length, listing + at + offsetof(struct dirent64, d_reclen), sizeof length);
+                const char *name = listing + at + offsetof(struct dirent64, d_name);
+                at += length;
+                long fd = 0;
+                for (const char *digit = name; *digit >= '0' && *digit <= '9'; digit++)
+                    fd = 10 * fd + (*digit - '0');
+                if (name[0] == '.' || fd < 3 || fd == dir)
+                    continue;
+                syscall(SYS_close, (int)fd);
+                closed_any = 1;
+            }
+            if (closed_any && syscall(SYS_lseek, (int)dir, 0L, SEEK_SET) != 0)
+                break;
+        }
+        syscall(SYS_close, (int)dir);
+        if (n == 0)
+            return;
+    }
+    for (long fd = 3; fd < c->max_fd; fd++)
         syscall(SYS_close, (int)fd);
 }
 

@@ -40,10 +40,15 @@ public final class Spawner {
     private final int agentUid;
 
     Spawner(NativeShim shim, UserDb users) {
+        this(shim, users, SpawnSlots.shared());
+    }
+
+    /** With a set of slots of its own: a test that may disable them leaves the process's set alone. */
+    Spawner(NativeShim shim, UserDb users, SpawnSlots slots) {
         this.shim = shim;
         this.users = users;
         this.agentUid = Os.libc().getuid();
-        this.slots = SpawnSlots.shared();
+        this.slots = slots;
     }
 
     /**
@@ -115,8 +120,9 @@ public final class Spawner {
 
     /**
      * One agentd_spawn; its report in the returned spec. Through the slots when the agent's fd table
-     * is large (SpawnSlots); a kernel that refuses them (no CLOSE_RANGE_UNSHARE) is asked again
-     * without, and never with them again.
+     * is large (SpawnSlots); a kernel that refuses them (no CLOSE_RANGE_UNSHARE: EINVAL, ENOSYS) or
+     * a seccomp filter that refuses close_range (EPERM: the kernel itself never answers it) is asked
+     * again without, and never with them again.
      */
     private ShimSpec spawn(SpawnSpec spec, List<String> env, int[] stdio, TargetUser user, int cgroupFd) {
         int[] childFds = {stdio[0], stdio[1], stdio[2], cgroupFd};
@@ -131,12 +137,12 @@ public final class Spawner {
                     slots.release();
                 }
                 boolean refused = call.pid() <= 0 && call.stage() == ShimStage.CLOSE_RANGE
-                        && (call.errno() == LibC.EINVAL || call.errno() == LibC.ENOSYS);
+                        && (call.errno() == LibC.EINVAL || call.errno() == LibC.ENOSYS || call.errno() == LibC.EPERM);
                 if (!refused) {
                     return call;
                 }
-                log.warn("spawn: this kernel refuses close_range(CLOSE_RANGE_UNSHARE) ({}); spawns copy the agent's"
-                        + " whole fd table from now on", Os.errnoName(call.errno()));
+                log.warn("spawn: close_range(CLOSE_RANGE_UNSHARE) is refused ({}: an old kernel, or a seccomp"
+                        + " filter); spawns copy the agent's whole fd table from now on", Os.errnoName(call.errno()));
                 slots.disable();
             }
         }

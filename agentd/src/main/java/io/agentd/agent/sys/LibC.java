@@ -15,6 +15,7 @@ public interface LibC {
 
     // ---- errno values ----------------------------------------------------------------------
 
+    int EPERM = 1;
     int ENOENT = 2;
     int ESRCH = 3;
     int EINTR = 4;

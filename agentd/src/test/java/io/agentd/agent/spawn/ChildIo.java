@@ -95,7 +95,11 @@ final class ChildIo {
 
     /** Starts the spec, reads stdout and stderr to the end, closes every fd and reaps the child. */
     static Run run(SpawnSpec spec) throws SpawnFailure {
-        Child child = spawner().start(spec);
+        return run(spawner(), spec);
+    }
+
+    static Run run(Spawner spawner, SpawnSpec spec) throws SpawnFailure {
+        Child child = spawner.start(spec);
         try {
             if (!child.tty()) {
                 Os.libc().close(child.stdinFd());  // EOF for the child; in PTY mode it is the master
