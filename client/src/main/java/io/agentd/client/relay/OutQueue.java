@@ -32,7 +32,18 @@ final class OutQueue {
     /** How many of the last frames queued are borrowed views (all of them behind the owned ones). */
     private int borrowed;
     private final ChunkPool pool;
+    /** What every client's queue holds together (the relay's budget), or null for a queue that does not count. */
+    private final Total total;
     private SplicePipe pipe;
+
+    /** Bytes waiting in every queue made with it, together (selector thread only). */
+    static final class Total {
+        private long bytes;
+
+        long bytes() {
+            return bytes;
+        }
+    }
 
     /** So many bytes at the head of the pipe, due after the entries before it. */
     private static final class Span {
@@ -44,7 +55,20 @@ final class OutQueue {
     }
 
     OutQueue(ChunkPool pool) {
+        this(pool, null);
+    }
+
+    /** A queue whose bytes also count in {@code total}. */
+    OutQueue(ChunkPool pool, Total total) {
         this.pool = pool;
+        this.total = total;
+    }
+
+    private void count(long n) {
+        bytes += n;
+        if (total != null) {
+            total.bytes += n;
+        }
     }
 
     /** The pipe whose bytes {@link #addSpliced} counts. */
@@ -55,7 +79,7 @@ final class OutQueue {
     /** Counts {@code n} more bytes put into the pipe, after everything queued so far. */
     void addSpliced(long n) {
         keepBorrowed(); // order: the borrowed views stay the last entries, as the count below needs
-        bytes += n;
+        count(n);
         if (frames.peekLast() instanceof Span last) {
             last.bytes += n;
         } else {
@@ -66,13 +90,13 @@ final class OutQueue {
     /** Queues a frame the queue may keep as it is. */
     void add(ByteBuffer frame) {
         keepBorrowed(); // order: an owned frame never goes before borrowed ones in the count below
-        bytes += frame.remaining();
+        count(frame.remaining());
         frames.add(frame);
     }
 
     /** Queues a view on a buffer that will be reused: {@link #keepBorrowed} must come before that. */
     void addBorrowed(ByteBuffer view) {
-        bytes += view.remaining();
+        count(view.remaining());
         frames.add(view);
         borrowed++;
     }
@@ -154,7 +178,7 @@ final class OutQueue {
                     }
                 }
             }
-            bytes -= moved;
+            count(-moved);
             written += moved;
             if (moved < wanted) {
                 return false; // the socket is full
@@ -171,7 +195,7 @@ final class OutQueue {
         }
         frames.clear();
         written += bytes; // dropped: past them all the same, for end() and written()
-        bytes = 0;
+        count(-bytes);
         borrowed = 0;
     }
 }

@@ -87,6 +87,12 @@ public final class Relay implements AutoCloseable {
      */
     public static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket)
             throws IOException, InterruptedException {
+        return start(portSocket, listenSocket, portWait, qmpSocket, RelayLoop.QUEUE_BUDGET);
+    }
+
+    /** {@link #start(Path, Path, Duration, Path)} with another budget for the clients' queues (tests). */
+    static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket, long queueBudget)
+            throws IOException, InterruptedException {
         SocketChannel port = connectPort(portSocket, portWait);
         ListenSocket listen;
         try {
@@ -97,7 +103,7 @@ public final class Relay implements AutoCloseable {
         }
         RelayLoop loop;
         try {
-            loop = new RelayLoop(port, listen, portSocket.toString());
+            loop = new RelayLoop(port, listen, portSocket.toString(), queueBudget);
         } catch (IOException | RuntimeException e) {
             port.close();
             listen.close(); // and its lock: a relay started again in this process must find it free

@@ -71,8 +71,8 @@ final class RelayClient {
     /** The ranges of its own it paused at the agent and has not resumed (its departure notice releases them). */
     private final Set<RelayClientRange> ownHolds = new HashSet<>();
 
-    RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks) {
-        this.output = new OutQueue(chunks);
+    RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks, OutQueue.Total queued) {
+        this.output = new OutQueue(chunks, queued);
         this.channel = channel;
         this.key = key;
         this.slot = slot;

@@ -74,6 +74,15 @@ final class RelayLoop implements Runnable {
      * held everyone at its pace for as long as it liked.
      */
     static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /**
+     * What all the clients' queues may hold together (direct memory, most of it): 128 clients each
+     * below its own marks could otherwise queue 2 GiB, and an OutOfMemoryError ends the relay for
+     * every client. Past it, the client with the largest queue holds everyone up as if it had passed
+     * its own mark (and is paused at an agent that holds output), under the same rules: nothing is
+     * read from the agent until it drains to {@link #LOW_WATER}, and one that takes too little of
+     * it in {@link #HOLD_UP_LIMIT_NANOS} is dropped.
+     */
+    static final long QUEUE_BUDGET = 256L * 1024 * 1024;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -132,6 +141,9 @@ final class RelayLoop implements Runnable {
     private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
     private final OutQueue portOutput = new OutQueue(chunks);
+    /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
+    private final OutQueue.Total clientQueues = new OutQueue.Total();
+    private final long queueBudget;
     /** Clients with frames staged this turn, in the order they were read. */
     private final List<RelayClient> staging = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
@@ -240,9 +252,16 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog budgetLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
+        this(port, listen, portName, QUEUE_BUDGET);
+    }
+
+    /** With a budget for the clients' queues other than {@link #QUEUE_BUDGET} (tests). */
+    RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget) throws IOException {
+        this.queueBudget = queueBudget;
         this.port = port;
         this.listen = listen;
         this.server = listen.channel();
@@ -1021,7 +1040,7 @@ final class RelayLoop implements Runnable {
 
     private void admit(SocketChannel channel, int slot) throws IOException {
         SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-        RelayClient c = new RelayClient(channel, key, slot, chunks);
+        RelayClient c = new RelayClient(channel, key, slot, chunks, clientQueues);
         key.attach(c);
         clients[slot] = c;
         clientCount++;
@@ -1293,13 +1312,44 @@ final class RelayLoop implements Runnable {
                             HELD_HIGH_WATER >> 20, more);
                 }
             }
-            c.holdsUpAgent = true;
-            c.holdingUpSinceNanos = System.nanoTime();
-            c.takenWhileHoldingUp = 0;
-            clientsHoldingUpAgent++;
-            updatePortOps();
-            updateClientOps(c);
+            holdUpAgentFor(c);
         }
+        if (clientsHoldingUpAgent == 0 && clientQueues.bytes() > queueBudget) {
+            holdUpAgentForTheLargestQueue();
+        }
+    }
+
+    private void holdUpAgentFor(RelayClient c) {
+        c.holdsUpAgent = true;
+        c.holdingUpSinceNanos = System.nanoTime();
+        c.takenWhileHoldingUp = 0;
+        clientsHoldingUpAgent++;
+        updatePortOps();
+        updateClientOps(c);
+    }
+
+    /** See {@link #QUEUE_BUDGET}. */
+    private void holdUpAgentForTheLargestQueue() {
+        RelayClient largest = null;
+        for (RelayClient c : clients) {
+            if (c != null && !c.gone && (largest == null || c.output.bytes() > largest.output.bytes())) {
+                largest = c;
+            }
+        }
+        if (largest == null) {
+            return;
+        }
+        if (!largest.pausedAtAgent && agentHoldsOutput) {
+            largest.pausedAtAgent = true;
+            tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, largest);
+        }
+        String more = budgetLog.admit();
+        if (more != null) {
+            log.info("relay: the clients' queues hold {} MiB together, past the relay's {} MiB; nothing is read from"
+                    + " the agent until {} drains its {} MiB{}", clientQueues.bytes() >> 20, queueBudget >> 20, largest,
+                    largest.output.bytes() >> 20, more);
+        }
+        holdUpAgentFor(largest);
     }
 
     /**

@@ -43,7 +43,12 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start(Path, Duration)}, the relay also watching QEMU's QMP socket {@code qmp} (null: none). */
     static ScriptedPort start(Path dir, Duration wait, Path qmp) throws Exception {
-        ScriptedPort scripted = startUnanswered(dir, wait, qmp);
+        return start(dir, wait, qmp, RelayLoop.QUEUE_BUDGET);
+    }
+
+    /** {@link #start(Path, Duration, Path)} with a budget for the clients' queues of its own. */
+    static ScriptedPort start(Path dir, Duration wait, Path qmp, long queueBudget) throws Exception {
+        ScriptedPort scripted = startUnanswered(dir, wait, qmp, queueBudget);
         scripted.agent.send(new Frame(scripted.startBarrier, MessageType.CORE_PONG, Empty.INSTANCE));
         return scripted;
     }
@@ -56,6 +61,10 @@ final class ScriptedPort implements AutoCloseable {
      * yet: until it is, the relay gives no client a frame on a slot's ids.
      */
     static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp) throws Exception {
+        return startUnanswered(dir, wait, qmp, RelayLoop.QUEUE_BUDGET);
+    }
+
+    private static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp, long queueBudget) throws Exception {
         Path port = dir.resolve("port.sock");
         ServerSocketChannel portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         portServer.bind(UnixDomainSocketAddress.of(port));
@@ -66,7 +75,7 @@ final class ScriptedPort implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         });
-        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp);
+        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp, queueBudget);
         ScriptedPort scripted = new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
         scripted.receiveEveryRangeLeft();
         Frame ping = scripted.agent.receive();
@@ -90,7 +99,11 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start}, then the agent says {@code ready} and the relay has it (cached for new clients). */
     static ScriptedPort startReady(Path dir, Duration wait, Ready ready) throws Exception {
-        ScriptedPort port = start(dir, wait);
+        return startReady(dir, wait, ready, RelayLoop.QUEUE_BUDGET);
+    }
+
+    static ScriptedPort startReady(Path dir, Duration wait, Ready ready, long queueBudget) throws Exception {
+        ScriptedPort port = start(dir, wait, null, queueBudget);
         port.agent.send(new Frame(0, MessageType.CORE_READY, ready));
         port.relay.awaitAgentReady(wait);
         return port;
