@@ -18,6 +18,13 @@ final class FsBuffers {
     static final int BYTES = 256 * 1024;
     /** Direct buffers made at most: a Write's window (16) and a Read's four, with room to spare. */
     private static final int MADE = 24;
+    /**
+     * The least room a Write's heap copy has (every direct buffer in use): later small chunks are
+     * appended to it. A copy of exactly each chunk's size took no more, and a host sending 1-byte
+     * chunks while the disk was busy made the agent hold an object of ~100 bytes per byte its
+     * budget counted.
+     */
+    static final int HEAP_COPY_MIN_BYTES = 64 * 1024;
 
     /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
     static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
@@ -89,15 +96,19 @@ final class FsBuffers {
      * A cleared buffer of {@link #BYTES} limited to {@code size} (at most {@link #BYTES}), or, when
      * all are in use, a heap buffer of {@code size}.
      */
-    synchronized ByteBuffer take(int size) {
+    ByteBuffer take(int size) {
+        ByteBuffer b = pooled();
+        return b == null ? ByteBuffer.allocate(size) : b.clear().limit(size);
+    }
+
+    /** A free buffer of {@link #BYTES}, one made if fewer than {@value #MADE} were, or null. */
+    private synchronized ByteBuffer pooled() {
         ByteBuffer b = free.poll();
         if (b == null && made < MADE) {
             made++;
             b = ByteBuffer.allocateDirect(BYTES);
-        } else if (b == null) {
-            return ByteBuffer.allocate(size);
         }
-        return b.clear().limit(size);
+        return b;
     }
 
     /** Takes back a buffer from {@link #take} no one uses any more; others are ignored. */
@@ -109,13 +120,17 @@ final class FsBuffers {
 
     /**
      * The bytes of {@code data} in a buffer of the pool (position 0, limit their length, the rest of
-     * its capacity free for more), or in a heap copy of their size when they are larger than
-     * {@link #BYTES} or every buffer is in use.
+     * its capacity free for more); when every buffer is in use, in a heap buffer with room for at
+     * least {@link #HEAP_COPY_MIN_BYTES}; when they are larger than {@link #BYTES}, in a heap copy.
      */
     ByteBuffer copyOf(byte[] data) {
         if (data.length > BYTES) {
             return ByteBuffer.wrap(data.clone());
         }
-        return take(data.length).put(data).flip();
+        ByteBuffer b = pooled();
+        if (b == null) {
+            b = ByteBuffer.allocate(Math.max(data.length, HEAP_COPY_MIN_BYTES));
+        }
+        return b.clear().put(data).flip();
     }
 }

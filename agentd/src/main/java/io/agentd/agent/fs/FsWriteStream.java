@@ -30,9 +30,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Both are also bounded agent-wide by {@link FsBuffers#writes()}: credit is granted only within it
  * and within the connection's share of it ({@link FsWriteShare}; a Write with none waits for room),
  * and a chunk of a host without flow control that finds no room fails the Write (ENOBUFS).
- * A failed Write is answered at once, except one cut ({@link #cut}: its data passed {@code len},
- * or a frame that may have been its chunk was refused or skipped): the chunks that came before are
- * written first, so that the file holds all of them and the answer counts exactly what it got.
+ * A Write the host's data fails is cut ({@link #cut}). Past {@code len}, or after a frame that may
+ * have been its chunk was refused or skipped, the chunks that came before are written first, so
+ * that the file holds all of them. Past the room it has (ENOBUFS), what is queued is dropped at once
+ * (its memory is what ran out), and the worker stops after the buffer it is writing. Either way
+ * the answer goes once nothing more can reach the file, and counts exactly what it got. A Write
+ * the disk or its handle fails is answered at once (no turn is running then).
  * Nothing after the refused chunk is written (what the file holds is a prefix of what was sent,
  * never a file with holes), the handle is spoiled (an atomic upload then leaves its destination
  * unchanged), and the rest of the host's data is dropped.
@@ -77,16 +80,29 @@ final class FsWriteStream implements FsService.Active {
     private long granted;
     /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
     private boolean writing;
+    /**
+     * Guards the worker's take of its next buffer against {@link #stopWorker}: once the loop has
+     * stopped it, the worker takes none, and the loop knows whether one was being written then.
+     */
+    private final Object handOver = new Object();
+    /** The worker takes no more buffers (guarded by {@link #handOver}). */
+    private boolean stopped;
+    /** The worker is writing a buffer it took (guarded by {@link #handOver}). */
+    private boolean writingBuffer;
+    /** {@link #stopped}, as the loop knows it (loop thread). */
+    private boolean workerStopped;
+    /** The worker was writing a buffer when it was stopped: the answer waits for its turn's end (loop thread). */
+    private boolean lastBufferInFlight;
     private boolean eof;
     /**
      * Why the Write takes no more data, or null while it does (loop thread): a chunk passed
-     * {@code len}, or a frame that may have been its chunk was refused or skipped. Later data is
-     * dropped, the chunks before are still written, and the Write fails once they are, with the
-     * exact count.
+     * {@code len} or the room the Write has, or a frame that may have been its chunk was refused or
+     * skipped. Later data is dropped, and the Write fails once nothing more can reach the file,
+     * with the exact count ({@link #maybeFinish}).
      */
-    private String cut;
-    /** Answered or aborted: the worker stops after its current buffer, nothing more is written. */
-    private volatile boolean ended;
+    private Cut cut;
+    /** Answered or aborted (loop thread); the worker was stopped first ({@link #stopWorker}). */
+    private boolean ended;
     /** {@link #leaveHandle} ran (loop thread). */
     private boolean leftHandle;
 
@@ -107,6 +123,9 @@ final class FsWriteStream implements FsService.Active {
     /** A buffer in the file, with the bytes it held. */
     private record Written(ByteBuffer chunk, int bytes) {}
 
+    /** Why a Write takes no more data, and the errno it fails with. */
+    private record Cut(int errno, String why) {}
+
     /** Checks the handle, then grants the first credit (loop thread). */
     void start() {
         try {
@@ -119,11 +138,13 @@ final class FsWriteStream implements FsService.Active {
                 throw new FsFailure(FsFailure.EBADF, "write " + f.path
                         + ": the handle was not opened for writing (os error 9)");
             }
+            // Before the handle counts this Write in progress: refused after, it stayed counted, and
+            // the handle's atomic upload was dropped at its close as if a Write were still running.
+            FsPositions.check(write.offset(), 0, "write", f.path); // also for a Write of no data
             if (!f.writeStarted()) { // closed since the look-up
                 throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle())
                         + " (os error 9)");
             }
-            FsPositions.check(write.offset(), 0, "write", f.path); // also for a Write of no data
             file = f;
         } catch (FsFailure refused) {
             fail(refused);
@@ -154,25 +175,22 @@ final class FsWriteStream implements FsService.Active {
         }
         received += data.length;
         if (write.len() != null && Long.compareUnsigned(received, write.len()) > 0) {
-            cutAfterQueued("more data than the len of " + Long.toUnsignedString(write.len()) + " bytes");
+            cutAfterQueued(FsFailure.EINVAL, "more data than the len of " + Long.toUnsignedString(write.len()) + " bytes");
             return;
         }
         if (write.window() && received > granted) {
-            fail(new FsFailure(FsFailure.ENOBUFS, "write " + file.path + ": data past the credit granted ("
-                    + granted + " bytes); " + written + " bytes written, nothing after (os error 105)"));
+            cutNow(FsFailure.ENOBUFS, "data past the credit granted (" + granted + " bytes)");
             return;
         }
         if (queuedBytes + data.length > limit) {
-            fail(new FsFailure(FsFailure.ENOBUFS, "write " + file.path + ": data came faster than it could be"
-                    + " written (more than " + limit + " bytes waiting; ask for window: true to be told how much"
-                    + " to send); " + written + " bytes written, nothing after (os error 105)"));
+            cutNow(FsFailure.ENOBUFS, "data came faster than it could be written (more than " + limit
+                    + " bytes waiting; ask for window: true to be told how much to send)");
             return;
         }
         if (!write.window()) { // a flow-controlled Write's data was reserved with its credit
             if (!budget.tryReserve(data.length)) {
-                fail(new FsFailure(FsFailure.ENOBUFS, "write " + file.path + ": the agent holds all the Write data it"
-                        + " takes for all connections together (" + budget.limit() + " bytes); ask for window: true"
-                        + " to be told how much to send; " + written + " bytes written, nothing after (os error 105)"));
+                cutNow(FsFailure.ENOBUFS, "the agent holds all the Write data it takes for all connections"
+                        + " together (" + budget.limit() + " bytes); ask for window: true to be told how much to send");
                 return;
             }
             reserved += data.length;
@@ -207,7 +225,7 @@ final class FsWriteStream implements FsService.Active {
      * runs, the last buffer stays on the loop until it is full, to take the host's next small chunks.
      */
     private void writeMore() {
-        if (ended) {
+        if (ended || workerStopped) {
             return;
         }
         boolean noMoreData = eof || cut != null;
@@ -224,10 +242,17 @@ final class FsWriteStream implements FsService.Active {
         return b.limit() == b.capacity();
     }
 
-    /** On a worker: the handed buffers, each whole, in order, each reported to the loop when written. */
+    /**
+     * On a worker: the handed buffers, each whole, in order, each reported to the loop when written,
+     * until none is left or the loop stopped it ({@link #stopWorker}).
+     */
     private Boolean writeHanded() throws FsFailure {
-        for (int turn = 0; turn < BUFFERS_PER_TURN && !ended; turn++) {
-            ByteBuffer chunk = handed.poll();
+        for (int turn = 0; turn < BUFFERS_PER_TURN; turn++) {
+            ByteBuffer chunk;
+            synchronized (handOver) {
+                chunk = stopped ? null : handed.poll();
+                writingBuffer = chunk != null;
+            }
             if (chunk == null) {
                 break;
             }
@@ -236,12 +261,21 @@ final class FsWriteStream implements FsService.Active {
                 writeChunk(chunk, write.offset() + writtenByWorker);
             } catch (FsFailure failure) {
                 buffers.release(chunk);
+                bufferDone();
                 throw failure;
             }
             writtenByWorker += n;
-            writtenBuffers.hand(new Written(chunk, n));
+            writtenBuffers.hand(new Written(chunk, n)); // before the flag: a loop that sees it clear counts this one
+            bufferDone();
         }
         return Boolean.TRUE;
+    }
+
+    /** On a worker: the buffer it took is written (or failed), and reported. */
+    private void bufferDone() {
+        synchronized (handOver) {
+            writingBuffer = false;
+        }
     }
 
     private void writeChunk(ByteBuffer chunk, long at) throws FsFailure {
@@ -252,11 +286,11 @@ final class FsWriteStream implements FsService.Active {
             }
             file.checkOffset(write.offset(), "write");
             FsPositions.check(write.offset(), at - write.offset(), "write", file.path);
+            long done = 0;
             try {
                 if (digest != null) {
                     digest.update(chunk);
                 }
-                long done = 0;
                 while (chunk.hasRemaining()) {
                     int n = file.write(chunk, at + done);
                     if (n == 0) { // EAGAIN on the O_NONBLOCK descriptor (WaitFreeFiles)
@@ -269,7 +303,7 @@ final class FsWriteStream implements FsService.Active {
                 // CloseHandle or the connection's end closed the handle, which ended this I/O.
                 throw new FsFailure(FsFailure.EBADF, "write " + file.path + ": the handle was closed (os error 9)");
             } catch (IOException e) {
-                throw FsErrors.from(e, "write " + file.path + " (" + writtenByWorker + " bytes written)");
+                throw FsErrors.from(e, "write " + file.path + " (" + (writtenByWorker + done) + " bytes written)");
             } catch (RuntimeException e) {
                 throw FsErrors.from(e, "write " + file.path);
             }
@@ -298,6 +332,7 @@ final class FsWriteStream implements FsService.Active {
     /** On the loop, after every buffer the turn reported: a failure, or hand more. */
     private void turnEnded(Boolean ignored, FsFailure failure) {
         writing = false;
+        lastBufferInFlight = false;
         writtenBuffers.takeAll(); // the turn's last buffers, should their take not have run yet
         chunksWritten();
         if (ended) {
@@ -313,12 +348,14 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void maybeFinish() {
-        if (!(eof || cut != null) || writing || !queue.isEmpty() || !handed.isEmpty() || ended) {
+        boolean mayStillWrite = writing && (!workerStopped || lastBufferInFlight);
+        if (!(eof || cut != null) || mayStillWrite || !queue.isEmpty() || !handed.isEmpty() || ended) {
             return;
         }
         if (cut != null) {
-            fail(new FsFailure(FsFailure.EINVAL, "write " + file.path + ": " + cut + "; " + written
-                    + " bytes written at offset " + Long.toUnsignedString(write.offset()) + ", nothing after (os error 22)"));
+            fail(new FsFailure(cut.errno(), "write " + file.path + ": " + cut.why() + "; " + written
+                    + " bytes written at offset " + Long.toUnsignedString(write.offset()) + ", nothing after (os error "
+                    + cut.errno() + ")"));
             return;
         }
         if (write.len() != null && written != write.len()) {
@@ -425,25 +462,55 @@ final class FsWriteStream implements FsService.Active {
         if (ended || eof || cut != null) {
             return false;
         }
-        cutAfterQueued(why);
+        cutAfterQueued(FsFailure.EINVAL, why);
         return true;
     }
 
     /**
      * Takes no more data: the chunks that came before are still written (they are what the host
-     * sent, in order), and the Write fails once they are, saying {@code why} and how many bytes the
-     * file got ({@link #maybeFinish}).
+     * sent, in order), and the Write fails with {@code errno} once they are, saying {@code why} and
+     * how many bytes the file got ({@link #maybeFinish}).
      */
-    private void cutAfterQueued(String why) {
-        cut = why;
+    private void cutAfterQueued(int errno, String why) {
+        cut = new Cut(errno, why);
         unreserve(reserved - queuedBytes); // the credit not used
         stopAwaitingBudget();
         writeMore();
         maybeFinish();
     }
 
+    /**
+     * Takes no more data and drops what is queued (ENOBUFS: the room it had is what ran out): the
+     * worker is stopped, the buffers it had not taken given back at once, and the Write fails with
+     * {@code errno} once the buffer it was writing, if any, is in the file ({@link #maybeFinish}).
+     */
+    private void cutNow(int errno, String why) {
+        cut = new Cut(errno, why);
+        stopWorker();
+        unreserve(reserved - queuedBytes); // the credit not used
+        long dropped = releaseQueued();
+        queuedBytes -= dropped;
+        unreserve(dropped);
+        stopAwaitingBudget();
+        maybeFinish();
+    }
+
+    /**
+     * The worker takes no more buffers of this Write; what it finished is counted now. When it was
+     * writing one, {@link #lastBufferInFlight}: the answer waits for the end of its turn.
+     */
+    private void stopWorker() {
+        synchronized (handOver) {
+            stopped = true;
+            lastBufferInFlight = writingBuffer;
+        }
+        workerStopped = true;
+        writtenBuffers.takeAll();
+    }
+
     private void fail(FsFailure failure) {
-        ended = true;
+        ended = true; // first: what the worker finished is only given back, no credit follows
+        stopWorker(); // none is writing here: a turn in flight has ended, or had nothing left to take
         stopAwaitingBudget();
         closeDigest();
         releaseQueued();
@@ -462,6 +529,7 @@ final class FsWriteStream implements FsService.Active {
     @Override
     public void abort() {
         ended = true;
+        stopWorker();
         stopAwaitingBudget();
         closeDigest();
         releaseQueued();
@@ -483,19 +551,27 @@ final class FsWriteStream implements FsService.Active {
         }
     }
 
-    /** Gives back the buffers no worker holds: the loop's queue, and what was handed unless a turn runs. */
-    private void releaseQueued() {
-        queue.forEach(buffers::release);
-        queue.clear();
-        if (!writing) {
-            releaseHanded();
-        }
-    }
-
-    private void releaseHanded() {
-        for (ByteBuffer b; (b = handed.poll()) != null; ) {
+    /**
+     * Gives back the buffers no worker holds: the loop's queue, and what was handed (the worker
+     * takes none once stopped). Returns the bytes they held.
+     */
+    private long releaseQueued() {
+        long bytes = 0;
+        for (ByteBuffer b : queue) {
+            bytes += b.remaining();
             buffers.release(b);
         }
+        queue.clear();
+        return bytes + releaseHanded();
+    }
+
+    private long releaseHanded() {
+        long bytes = 0;
+        for (ByteBuffer b; (b = handed.poll()) != null; ) {
+            bytes += b.remaining();
+            buffers.release(b);
+        }
+        return bytes;
     }
 
     /** Frees the digest's native context (safe while a worker's batch still updates it). */

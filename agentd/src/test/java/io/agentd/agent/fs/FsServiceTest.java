@@ -227,6 +227,30 @@ class FsServiceTest {
         assertEquals("all of it", Files.readString(first));
     }
 
+    /**
+     * A Write refused for its offset (2^63, past what a file can hold) on an atomic handle, then a
+     * good one: the upload is made at its close. Before, the refused Write stayed counted in
+     * progress on the handle, and the close dropped the upload (EIO) as if it still ran.
+     */
+    @Test
+    void aWriteRefusedForItsOffsetLeavesTheAtomicUploadWhole() throws Exception {
+        Path file = dir.resolve("uploaded");
+        long handle = openForWrite(1, file, true);
+        fs.onRequest(2, new FsRequest(new FsOp.Write(handle, Long.MIN_VALUE, null), null, true)); // 2^63 unsigned
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 2), () -> host.types().toString());
+        assertEquals("EINVAL", response(2).errnoName(), response(2).toString());
+        fs.onData(2, new byte[0]);
+        fs.onRequest(3, new FsRequest(new FsOp.Write(handle, 0, null), null, true));
+        fs.onData(3, "whole".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(3, new byte[0]);
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 3), () -> host.types().toString());
+        assertTrue(response(3).ok(), response(3).toString());
+        fs.onRequest(4, new FsRequest(new FsOp.CloseHandle(handle), null, true));
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 4), () -> host.types().toString());
+        assertTrue(response(4).ok(), response(4).toString());
+        assertEquals("whole", Files.readString(file));
+    }
+
     @Test
     void theDataOfAWriteRefusedAsBusyIsDroppedQuietly() throws Exception {
         Path file = dir.resolve("busy");
@@ -1096,9 +1120,19 @@ class FsServiceTest {
             assertTrue(host.frames.stream().noneMatch(f -> f.id() == 2 && f.type() == MessageType.FS_RESPONSE),
                     "no answer while the write is held up");
 
-            // A host without flow control on another handle of the same FIFO: past the buffer it is refused.
-            long h2 = injectFifoHandle(service, fifo, 1);
+            // A host without flow control, on another FIFO nobody reads: past the buffer it is refused,
+            // what is queued is given back at once, and the answer waits for the buffer the worker
+            // was writing, so that it counts exactly what the file got (before, it was answered at
+            // once, its count short, and the buffer landed after it).
+            Path other = mkfifo("other");
+            long h2 = injectFifoHandle(service, other, 1);
+            long reservedBefore = two.buffers().writes().reserved();
             service.onRequest(3, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
+            service.onData(3, new byte[128 * 1024]); // to the worker at once; it blocks once the pipe's 64 KiB are full
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            Thread.sleep(200);
             for (long n = 0; n <= buffer + 2 * 16384; n += 16384) {
                 service.onData(3, new byte[16384]);
                 while (!loop.isEmpty()) {
@@ -1106,16 +1140,40 @@ class FsServiceTest {
                 }
             }
             service.onData(3, new byte[0]);
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (host.frames.stream().noneMatch(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE)) {
-                assertTrue(System.nanoTime() < end, host.types().toString());
-                Runnable task = loop.poll(10, TimeUnit.MILLISECONDS);
-                if (task != null) {
-                    task.run();
-                }
+            Thread.sleep(300);
+            while (!loop.isEmpty()) {
+                loop.poll().run();
             }
-            FsResponse refused = response(3);
+            assertTrue(host.frames.stream().noneMatch(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE),
+                    "no answer while a buffer is still being written: " + host.types());
+            assertTrue(two.buffers().writes().reserved() - reservedBefore <= FsBuffers.BYTES,
+                    "only the buffer being written is held: " + (two.buffers().writes().reserved() - reservedBefore));
+            java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+            Thread reader = new Thread(() -> {
+                try (java.io.InputStream in = Files.newInputStream(other)) {
+                    byte[] b = new byte[65536];
+                    for (int n; (n = in.read(b)) > 0; ) {
+                        read.addAndGet(n);
+                    }
+                } catch (java.io.IOException e) {
+                    // the handle closed under it at the end
+                }
+            }, "fifo-reader");
+            reader.setDaemon(true);
+            reader.start();
+            FsResponse refused = awaitResponse(3);
             assertEquals("ENOBUFS", refused.errnoName(), refused.toString());
+            java.util.regex.Matcher count = java.util.regex.Pattern.compile("; (\\d+) bytes written at offset 0,"
+                    + " nothing after").matcher(refused.error());
+            assertTrue(count.find(), refused.error());
+            long answered = Long.parseLong(count.group(1));
+            assertEquals(128 * 1024, answered, "the buffer that was being written: " + refused.error());
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (read.get() < answered && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(200);
+            assertEquals(answered, read.get(), "the answer counts exactly what reached the file, nothing after it");
             assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR),
                     "the rest of the refused write is dropped quietly: " + host.types());
         } finally {

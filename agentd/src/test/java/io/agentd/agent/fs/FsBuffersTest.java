@@ -1,0 +1,40 @@
+package io.agentd.agent.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A Write's copies once every direct buffer is in use: small chunks still share a buffer. Before,
+ * each heap copy was exactly its chunk's size, so FsWriteStream could append nothing to it, and
+ * 1-byte chunks made one object each (about 100 bytes held per byte the Write budget counted).
+ */
+class FsBuffersTest {
+    @Test
+    void aHeapCopyMadeWhileEveryBufferIsInUseHasRoomForTheNextSmallChunks() {
+        FsBuffers buffers = new FsBuffers();
+        List<ByteBuffer> taken = new ArrayList<>();
+        ByteBuffer b;
+        while ((b = buffers.take(1)).isDirect()) {
+            taken.add(b);
+        }
+        assertFalse(taken.isEmpty(), "the pool made direct buffers first");
+        ByteBuffer copy = buffers.copyOf(new byte[] {7});
+        assertFalse(copy.isDirect(), "every direct buffer is in use");
+        assertEquals(0, copy.position());
+        assertEquals(1, copy.limit());
+        assertEquals(7, copy.get(0));
+        assertTrue(copy.capacity() >= FsBuffers.HEAP_COPY_MIN_BYTES, "room for more: " + copy.capacity());
+
+        taken.forEach(buffers::release);
+        ByteBuffer pooled = buffers.copyOf(new byte[] {1, 2});
+        assertTrue(pooled.isDirect(), "a released buffer is used again");
+        assertEquals(2, pooled.limit());
+        assertEquals(FsBuffers.BYTES, pooled.capacity());
+    }
+}
