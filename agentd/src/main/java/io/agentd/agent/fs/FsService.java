@@ -115,7 +115,7 @@ public final class FsService {
             boolean failed = write != null && write.failOnForeignFrame("another fs request");
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
                     "id " + id + " has an fs request in progress: one request per id"
-                            + (failed ? " (its Write failed: the id's data could be either's)" : ""));
+                            + (failed ? " (its Write fails once what came before is written: the id's data could be either's)" : ""));
             if (request.op() instanceof FsOp.Write) {
                 absorbRest(id);
             }
