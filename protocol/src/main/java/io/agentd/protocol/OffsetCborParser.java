@@ -39,11 +39,18 @@ final class OffsetCborParser extends CBORParser {
 
         /** A parser of {@code input} (the whole array). */
         OffsetCborParser parser(byte[] input) throws java.io.IOException {
-            return (OffsetCborParser) createParser(input);
+            return parser(input, 0, input.length);
         }
 
-        /** A parser of {@code len} bytes of {@code input} from {@code off}. */
+        /**
+         * A parser of {@code len} bytes of {@code input} from {@code off}, once {@link CborShape} found
+         * nothing the protocol refuses there (else a JsonParseException saying what).
+         */
         OffsetCborParser parser(byte[] input, int off, int len) throws java.io.IOException {
+            String problem = CborShape.problem(input, off, len);
+            if (problem != null) {
+                throw new com.fasterxml.jackson.core.JsonParseException(null, problem);
+            }
             return (OffsetCborParser) createParser(input, off, len);
         }
 

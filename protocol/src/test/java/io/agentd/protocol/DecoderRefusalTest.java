@@ -15,6 +15,7 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Touched;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -153,6 +154,51 @@ class DecoderRefusalTest {
             invalidPayload(MessageType.FS_REQUEST, new RawCbor().map(1).text("op").map(1).text("Stat").map(1)
                     .text("path").raw(0x7f).raw(claim).raw(0xff), "path");
         });
+    }
+
+    /**
+     * Jackson 2.18 copies its list of an item's tags whole at every 8 it adds: a 1 MiB run of tags
+     * on an unknown key's value took it minutes before (quadratic), and the value was then skipped
+     * as accepted. CborShape refuses a second tag on an item before Jackson reads the payload; one
+     * tag still passes on an unknown key (unknownKeysOfAnyShapeAreSkipped).
+     */
+    @Test
+    void aRunOfTagsOnAnItemIsRefusedBeforeJacksonReadsIt() {
+        byte[] run = new byte[1 << 20];
+        java.util.Arrays.fill(run, (byte) 0xc0);
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(2).text("signal").uint(9).text("x").raw(run).uint(0),
+                    "more than one CBOR tag on an item");
+            invalidPayload(MessageType.EXEC_SIGNAL, new RawCbor().map(2).text("signal").uint(9).text("x")
+                    .raw(0xc1, 0xd8, 0x20).uint(0), "more than one CBOR tag");
+            malformed(new RawCbor().map(4).text("v").uint(7).text("t").text("core.ping").text("p")
+                    .bytes(new byte[] {(byte) 0xa0}).text("x").raw(run).uint(0).build());
+        });
+    }
+
+    /**
+     * Jackson resolves the stringref tags (256 opens a namespace, 25 refers to an earlier string):
+     * a 4-byte reference became a copy of an earlier key however long, and a reference to a key
+     * inside a skipped value (never checked) passed as a known key, past the strict UTF-8 rule.
+     * Refused, as are the value-sharing tags; so is a byte-string key, which Jackson read as the
+     * text key it spells.
+     */
+    @Test
+    void stringReferencesSharedValuesAndByteStringKeysAreRefused() {
+        // {"x": {h'63 6d 64': 0}, 25(0): "/bin/true"} in a stringref namespace: the reference is "cmd"
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().raw(0xd9, 0x01, 0x00).map(2).text("x").map(1)
+                .bytes("cmd".getBytes(StandardCharsets.US_ASCII)).uint(0).raw(0xd8, 0x19, 0x00).text("/bin/true"),
+                "CBOR tag 256");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).raw(0xd8, 0x19, 0x00).text("/bin/true"),
+                "a map key is tagged");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true").text("x")
+                .raw(0xd8, 0x19, 0x00), "CBOR tag 25");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd").text("/bin/true").text("x")
+                .raw(0xd8, 0x1c).uint(1), "CBOR tag 28");
+        invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).bytes("cmd".getBytes(StandardCharsets.US_ASCII))
+                .text("/bin/true"), "a map key is a byte string");
+        malformed(new RawCbor().map(3).bytes("v".getBytes(StandardCharsets.US_ASCII)).uint(7).text("t").text("core.ping")
+                .text("p").bytes(new byte[] {(byte) 0xa0}).build());
     }
 
     @Test
