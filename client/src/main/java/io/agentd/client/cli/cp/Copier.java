@@ -336,7 +336,25 @@ final class Copier {
         if (keep) {
             dst.keepAttributes(target, source); // after the contents, which change its mtime
         } else if (opened && there == null) {
-            dst.chmod(target, source.mode() & 0777);
+            closeAsMade(dst, target, source);
+        }
+    }
+
+    /**
+     * A directory made open ({@code source | 0700}, less the writing side's umask) gets back only the
+     * owner bits its source lacks: its mode is then the source's less the umask, as cp(1) makes it.
+     * Setting the source's bits exactly skipped the umask (a guest's 0677 became a world-writable
+     * directory on the host).
+     */
+    private static void closeAsMade(DestTree dst, String target, Entry source) throws IOException {
+        Entry made;
+        try {
+            made = dst.lstatIfAny(target);
+        } catch (IOException e) {
+            throw CopyFailure.of("setting permissions of", dst.show(target), e);
+        }
+        if (made != null && made.isDir()) {
+            dst.chmod(target, made.mode() & 0777 & ~(0700 & ~source.mode()));
         }
     }
 

@@ -59,6 +59,12 @@ class CopierTest {
      */
     private static GuestTree guest(Function<String, String> kind, Function<String, List<String>> listing,
                                    Map<String, String> content, Map<String, String> links) {
+        return guest(kind, listing, content, links, Map.of());
+    }
+
+    /** As above, the paths in {@code modes} with those permission bits (07777) instead of 0755 or 0644. */
+    private static GuestTree guest(Function<String, String> kind, Function<String, List<String>> listing,
+                                   Map<String, String> content, Map<String, String> links, Map<String, Long> modes) {
         AtomicLong ids = new AtomicLong(1);
         Map<Long, String> open = new HashMap<>();
         FsTransport t = new AnsweringTransport((op, l) -> {
@@ -68,11 +74,11 @@ class CopierTest {
                     l.onResponse(new FsResponse(false, s.path() + ": No such file or directory (os error 2)",
                             null, 2, "ENOENT", null));
                 } else {
-                    l.onResponse(FsResponse.success(new FsResponseData.Stat(info(s.path(), k))));
+                    l.onResponse(FsResponse.success(new FsResponseData.Stat(info(s.path(), k, modes))));
                 }
             } else if (op instanceof FsOp.ListDir d) {
-                List<FsEntryInfo> entries = listing.apply(d.path()).stream().map(p -> info(p, FsEntryInfo.FILE))
-                        .toList();
+                List<FsEntryInfo> entries = listing.apply(d.path()).stream()
+                        .map(p -> info(p, FsEntryInfo.FILE, modes)).toList();
                 l.onResponse(FsResponse.success(new FsResponseData.Entries(entries)));
             } else if (op instanceof FsOp.OpenFile o) {
                 long h = ids.incrementAndGet() + 1000;
@@ -95,13 +101,46 @@ class CopierTest {
         return new GuestTree(GuestFiles.over(t));
     }
 
-    private static FsEntryInfo info(String path, String kind) {
+    private static FsEntryInfo info(String path, String kind, Map<String, Long> modes) {
         long type = switch (kind) {
             case FsEntryInfo.DIR -> 040000;
             case FsEntryInfo.SYMLINK -> 0120000;
             default -> 0100000;
         };
-        return new FsEntryInfo(path, kind, 6, type | (kind.equals(FsEntryInfo.DIR) ? 0755 : 0644), 0L, 0, 0, 0L, 0L);
+        long perm = modes.getOrDefault(path, kind.equals(FsEntryInfo.DIR) ? 0755L : 0644L);
+        return new FsEntryInfo(path, kind, 6, type | perm, 0L, 0, 0, 0L, 0L);
+    }
+
+    /**
+     * From a guest whose directory is 0677 (no u+x: made open, filled, then given its mode) holding a
+     * setuid file: without -a the directory ends as its mode less this process's umask (before, 0677
+     * exactly: world-writable on the host under a 022 umask); with -a the file loses its set-id bits
+     * (before, a guest's 04755 was a setuid binary of whoever copied it) and a sticky bit stays.
+     */
+    @Test
+    void modesFromTheGuestKeepTheUmaskAndNeverSetIdBits(@TempDir Path local) throws Exception {
+        Function<String, String> kind = p -> p.equals("/d") || p.equals("/t") ? FsEntryInfo.DIR
+                : p.equals("/d/f") ? FsEntryInfo.FILE : null;
+        Function<String, List<String>> listing = p -> p.equals("/d") ? List.of("/d/f") : List.of();
+        Map<String, Long> modes = Map.of("/d", 0677L, "/d/f", 04755L, "/t", 01777L);
+        Path probe = Files.createDirectory(local.resolve("probe"),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")));
+        int umask = ~(Integer) Files.getAttribute(probe, "unix:mode") & 0777;
+
+        copy(copier(), guest(kind, listing, Map.of("/d/f", "x"), Map.of(), modes), "/d", new HostTree(),
+                local.resolve("plain").toString());
+        assertEquals(0677 & ~umask, (Integer) Files.getAttribute(local.resolve("plain"), "unix:mode") & 07777,
+                "umask " + Integer.toOctalString(umask) + "; " + err());
+
+        Copier keeping = new Copier(err, true, CopyProgress.forTest(err, System::nanoTime));
+        copy(keeping, guest(kind, listing, Map.of("/d/f", "x"), Map.of(), modes), "/d", new HostTree(),
+                local.resolve("kept").toString());
+        assertEquals(0755, (Integer) Files.getAttribute(local.resolve("kept/f"), "unix:mode") & 07777, err());
+        assertEquals(0677, (Integer) Files.getAttribute(local.resolve("kept"), "unix:mode") & 07777, err());
+        copy(keeping, guest(kind, listing, Map.of(), Map.of(), modes), "/t", new HostTree(),
+                local.resolve("sticky").toString());
+        assertEquals(01777, (Integer) Files.getAttribute(local.resolve("sticky"), "unix:mode") & 07777, err());
     }
 
     /** Every path under {@code root}, relative to it. */
