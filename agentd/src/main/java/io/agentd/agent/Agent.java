@@ -10,6 +10,7 @@ import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.LargeFrameBudget;
+import io.agentd.agent.transport.OutboundTotal;
 import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.transport.HostEventLog;
 import io.agentd.agent.transport.StalledInputLog;
@@ -65,6 +66,8 @@ public final class Agent implements HostConnections {
     private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
     /** The rate-limited lines of stalled input, over every connection (a slow-loris host opens many). */
     private final StalledInputLog stalledInput = new StalledInputLog();
+    /** What every host's link queues together, against one budget: memory stays bounded however many do not read. */
+    private final OutboundTotal outbound = new OutboundTotal(OutboundTotal.DEFAULT_BUDGET);
     /** The lines of refused frames, failed requests and connections coming and going: one rate for every connection. */
     final HostEventLog hostEvents;
     /** Clock steps (core.clock.sync): a host may send them in a loop; a line per interval, with a count. */
@@ -147,7 +150,7 @@ public final class Agent implements HostConnections {
         // and its one host cannot reconnect anyway.
         long frameTimeout = counted ? linkSettings.frameTimeoutMillis() : 0;
         PortLink link = new PortLink(loop, linkSettings.highWater(), linkSettings.stallWarnMillis(), largeFrames,
-                frameTimeout, stalledInput, hostEvents);
+                frameTimeout, stalledInput, hostEvents, outbound);
         HeldIds held = new HeldIds();
         FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
         Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);

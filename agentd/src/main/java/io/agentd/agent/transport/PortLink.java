@@ -123,6 +123,10 @@ public final class PortLink implements HostOutput {
      */
     private ByteBuffer inBuf = DirectBufferPool.READS.take(); // null once released
     private final QueueWaterMarks waterMarks;
+    /** What every link of the agent queues together ({@link OutboundTotal}). */
+    private final OutboundTotal outbound;
+    /** This link's queued bytes as last counted in {@link #outbound}. */
+    private long counted;
     private final StallWatch stallWatch;
     private Listener listener;
     private State state = State.DETACHED;
@@ -180,8 +184,7 @@ public final class PortLink implements HostOutput {
      */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
             long frameTimeoutMillis, StalledInputLog stalledInput) {
-        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, new HostEventLog(loop),
-                loop::nanoTime);
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, new HostEventLog(loop));
     }
 
     /**
@@ -190,17 +193,34 @@ public final class PortLink implements HostOutput {
      */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
             long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents) {
-        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, hostEvents, loop::nanoTime);
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, hostEvents,
+                OutboundTotal.unbounded(), loop::nanoTime);
+    }
+
+    /** @param outbound what every link of the agent queues together, against the agent's budget */
+    public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
+            long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, OutboundTotal outbound) {
+        this(loop, highWater, stallWarnMillis, largeFrames, frameTimeoutMillis, stalledInput, hostEvents, outbound,
+                loop::nanoTime);
     }
 
     /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
     PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
-        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new HostEventLog(loop), clock);
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new HostEventLog(loop),
+                OutboundTotal.unbounded(), clock);
+    }
+
+    /** A link alone but for what it queues, counted with other links' in {@code outbound} (tests). */
+    PortLink(Loop loop, long highWater, long stallWarnMillis, OutboundTotal outbound) {
+        this(loop, highWater, stallWarnMillis, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), 0,
+                new StalledInputLog(), new HostEventLog(loop), outbound, loop::nanoTime);
     }
 
     private PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
-            long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, LongSupplier clock) {
+            long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, OutboundTotal outbound,
+            LongSupplier clock) {
         this.loop = loop;
+        this.outbound = outbound;
         this.clock = clock;
         this.largeFrames = largeFrames;
         this.admission = new FrameAdmission(largeFrames);
@@ -469,6 +489,7 @@ public final class PortLink implements HostOutput {
         if (!released) {
             released = true;
             queue.clear();
+            count();
             queue.allowSplicedData(false);
             DirectBufferPool.READS.give(inBuf);
             inBuf = null; // a later touch fails here, not in the next connection's buffer
@@ -483,11 +504,19 @@ public final class PortLink implements HostOutput {
         return released;
     }
 
-    private void afterEnqueue() {
+    /** Brings this link's share of {@link #outbound} up to date; returns its queued bytes. */
+    private long count() {
         long q = queue.queuedBytes();
+        outbound.add(q - counted);
+        counted = q;
+        return q;
+    }
+
+    private void afterEnqueue() {
+        long q = count();
         waterMarks.grew(q);
         if (state == State.CONNECTED) {
-            if (waterMarks.inputShouldPause(q)) {
+            if (waterMarks.inputShouldPause(q, outbound.over())) {
                 reg.setRead(false);
                 hostEvents.inputPaused(q);
             }
@@ -506,7 +535,7 @@ public final class PortLink implements HostOutput {
     }
 
     private void afterDequeue() {
-        long q = queue.queuedBytes();
+        long q = count();
         if (waterMarks.inputShouldResume(q)) {
             if (heldByPause) {
                 // The frames left waiting go first (next turn, in a slice of their own), then reading.
@@ -922,6 +951,7 @@ public final class PortLink implements HostOutput {
         // What was written of that frame went to the host that left; a port's returning host must
         // start at a whole frame (what QEMU had not passed on of the guest's writes, it drops).
         long cut = queue.dropPartlyWrittenFrame();
+        count();
         if (cut > 0 && hostEvents.takeConnectionLine()) {
             log.info("host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", reg.fd(), cut);
         }

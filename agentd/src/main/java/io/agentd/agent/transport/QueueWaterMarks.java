@@ -6,7 +6,9 @@ package io.agentd.agent.transport;
  * to half of it (the gap keeps a queue hovering at the mark from flapping). A host that reads
  * nothing while the queue grows past {@link #INPUT_PAUSE_FACTOR} times the mark (replies to its own
  * requests) has its input paused until the queue is back under the mark, so it cannot make the
- * agent queue without bound. Pure state: the caller acts on the edges these methods report.
+ * agent queue without bound; while every host's queues together are past the agent's budget
+ * ({@link OutboundTotal}), already at the mark. Pure state: the caller acts on the edges these
+ * methods report.
  */
 final class QueueWaterMarks {
     static final int INPUT_PAUSE_FACTOR = 4;
@@ -35,9 +37,12 @@ final class QueueWaterMarks {
         }
     }
 
-    /** The queue grew to {@code queued} while a host is connected; true when input must pause now. */
-    boolean inputShouldPause(long queued) {
-        if (!inputPaused && queued >= highWater * INPUT_PAUSE_FACTOR) {
+    /**
+     * The queue grew to {@code queued} while a host is connected, with every host's queues together
+     * past the agent's budget or not; true when input must pause now.
+     */
+    boolean inputShouldPause(long queued, boolean agentOverBudget) {
+        if (!inputPaused && queued >= (agentOverBudget ? highWater : highWater * INPUT_PAUSE_FACTOR)) {
             inputPaused = true;
             return true;
         }

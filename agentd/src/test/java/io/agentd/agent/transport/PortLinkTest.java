@@ -39,9 +39,12 @@ class PortLinkTest {
     private final List<Boolean> hangups = new ArrayList<>();
     private final int[] pipe = new int[2];
 
+    /** Records what the link tells its connection into {@link #events}. */
+    private final PortLink.Listener recorder;
+
     PortLinkTest() {
         assertEquals(0, Os.libc().pipe2(pipe, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
-        link.setListener(new PortLink.Listener() {
+        recorder = new PortLink.Listener() {
             @Override
             public void onConnected() {
                 events.add("connected");
@@ -66,7 +69,8 @@ class PortLinkTest {
             public void onFlushed() {
                 events.add("flushed");
             }
-        });
+        };
+        link.setListener(recorder);
     }
 
     @AfterEach
@@ -154,6 +158,41 @@ class PortLinkTest {
         assertFalse(loop.registration(port).reading(), "input paused");
         loop.advance(0);
         assertTrue(loop.registration(port).reading(), "input resumed");
+    }
+
+    /**
+     * Links share the agent's budget of queued output (OutboundTotal): while another host's queue
+     * holds the agent past it, a host that reads nothing has its input paused at the mark, not at
+     * four times the mark; once the queues are written, it is read again. Before, only each link's
+     * own bound counted: 64 hosts not reading queued 4 MiB each, past the JVM's direct memory.
+     */
+    @Test
+    void pastTheAgentsBudgetAHostNotReadingIsPausedAtTheMark() {
+        OutboundTotal total = new OutboundTotal(3 * HIGH_WATER);
+        PortLink first = new PortLink(loop, HIGH_WATER, 0, total);
+        PortLink second = new PortLink(loop, HIGH_WATER, 0, total);
+        first.setListener(recorder);
+        second.setListener(recorder);
+        int[] other = new int[2];
+        assertEquals(0, Os.libc().pipe2(other, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        try {
+            first.attach(pipe[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+            second.attach(other[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+            loop.fire(pipe[1], Loop.WRITABLE);
+            loop.fire(other[1], Loop.WRITABLE);
+            second.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[(int) (2.5 * HIGH_WATER)]));
+            assertTrue(loop.registration(other[1]).reading(), "under its own bound (4x the mark) and the budget");
+            first.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[(int) HIGH_WATER]));
+            assertFalse(loop.registration(pipe[1]).reading(), "at the mark, with the agent past its budget: paused");
+            loop.advance(0); // both queues written into their pipes
+            assertEquals(0, first.queuedBytes() + second.queuedBytes());
+            assertTrue(loop.registration(pipe[1]).reading(), "read again once its queue drained");
+            first.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[(int) HIGH_WATER]));
+            assertTrue(loop.registration(pipe[1]).reading(), "under the budget, the mark alone does not pause");
+        } finally {
+            Os.close(other[0]);
+            Os.close(other[1]);
+        }
     }
 
     /**

@@ -23,17 +23,24 @@ class QueueWaterMarksTest {
 
     @Test
     void inputPausesAtFourTimesTheMarkAndResumesUnderTheMark() {
-        assertFalse(marks.inputShouldPause(3999));
-        assertTrue(marks.inputShouldPause(4000));
-        assertFalse(marks.inputShouldPause(5000), "one pause per episode");
+        assertFalse(marks.inputShouldPause(3999, false));
+        assertTrue(marks.inputShouldPause(4000, false));
+        assertFalse(marks.inputShouldPause(5000, false), "one pause per episode");
         assertFalse(marks.inputShouldResume(1000));
         assertTrue(marks.inputShouldResume(999));
         assertFalse(marks.inputPaused());
     }
 
     @Test
+    void pastTheAgentsBudgetInputPausesAtTheMark() {
+        assertFalse(marks.inputShouldPause(999, true));
+        assertTrue(marks.inputShouldPause(1000, true));
+        assertTrue(marks.inputShouldResume(999));
+    }
+
+    @Test
     void aHostThatGoesAwayTakesItsInputPauseWithIt() {
-        assertTrue(marks.inputShouldPause(4000));
+        assertTrue(marks.inputShouldPause(4000, false));
         marks.hostGone();
         assertFalse(marks.inputPaused());
         assertFalse(marks.inputShouldResume(0));

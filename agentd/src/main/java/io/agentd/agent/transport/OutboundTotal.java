@@ -1,0 +1,43 @@
+package io.agentd.agent.transport;
+
+/**
+ * The bytes queued for every host together, against a budget (loop thread only). Each link bounds
+ * its own queue (QueueWaterMarks: input paused at four times the high-water mark), but not the sum:
+ * 64 connections that send pings and read nothing queued 4 MiB each, 256 MiB of direct segments,
+ * past the JVM's direct-memory limit (about its -Xmx, 160 MiB from the launcher), and the
+ * OutOfMemoryError ended the agent and every session with it. Past the budget, a link whose queue
+ * is at its high-water mark has its input paused at once rather than at four times the mark.
+ */
+public final class OutboundTotal {
+    /**
+     * The agent's default: with it, 64 links each at its mark plus one answer stay well under the
+     * launcher's heap-sized direct-memory limit.
+     */
+    public static final long DEFAULT_BUDGET = 32L * 1024 * 1024;
+
+    private final long budget;
+    private long queued;
+
+    public OutboundTotal(long budget) {
+        this.budget = budget;
+    }
+
+    /** No budget: a link alone (tests), bounded by its own marks only. */
+    static OutboundTotal unbounded() {
+        return new OutboundTotal(Long.MAX_VALUE);
+    }
+
+    /** A link's queue changed by {@code delta} bytes. */
+    void add(long delta) {
+        queued += delta;
+    }
+
+    /** True while the queues together hold more than the budget. */
+    boolean over() {
+        return queued > budget;
+    }
+
+    long queued() {
+        return queued;
+    }
+}
