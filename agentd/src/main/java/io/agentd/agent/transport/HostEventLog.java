@@ -41,7 +41,7 @@ public final class HostEventLog {
      * A link's input paused because its host reads none of its answers, and resumed: a host that
      * sends without reading until the pause, then reads it all, and again, makes two lines a cycle.
      */
-    private final Window flowControl = new Window("lines of port input paused and resumed");
+    private final Window flowControl = new Window("lines of port input paused and resumed, and of output stalled");
 
     public HostEventLog(Loop loop) {
         this.loop = loop;
@@ -100,6 +100,24 @@ public final class HostEventLog {
     void inputResumed() {
         if (flowControl.takeLine()) {
             log.info("host reads again, port input resumed");
+        }
+    }
+
+    /**
+     * A link's host has taken none of the output queued for it for {@code idleMillis} (StallWatch):
+     * one line per stall, under the same rate as every link's (64 stalling hosts made 25 lines a second).
+     */
+    void outputStalled(long idleMillis, long queuedBytes, boolean outputAllowed) {
+        if (flowControl.takeLine()) {
+            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis, queuedBytes,
+                    outputAllowed ? "" : "; session output is paused until it reads");
+        }
+    }
+
+    /** The host of a stalled link takes output again, {@code afterMillis} after it last did. */
+    void outputTakenAgain(long afterMillis) {
+        if (flowControl.takeLine()) {
+            log.info("host takes output again after {} ms", afterMillis);
         }
     }
 

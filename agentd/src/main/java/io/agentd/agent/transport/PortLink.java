@@ -140,6 +140,12 @@ public final class PortLink implements HostOutput {
     private boolean dropping;
     /** Why, for the hang-up's log line. */
     private String dropReason;
+    /**
+     * Why a write to the host failed (EPIPE: it closed) while frames it sent still waited for the
+     * next turn, or null: they are dispatched all the same (a detachable session started, a
+     * shutdown done), their answers dropped, and the hang-up follows them.
+     */
+    private String writesLost;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
     private Loop.Timer dropDeadline;
     /**
@@ -241,7 +247,7 @@ public final class PortLink implements HostOutput {
             public boolean outputAllowed() {
                 return waterMarks.outputAllowed();
             }
-        }, clock);
+        }, clock, hostEvents);
         this.hostEvents = hostEvents;
         this.stalledInput = stalledInput;
         this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
@@ -845,7 +851,13 @@ public final class PortLink implements HostOutput {
             try {
                 frame = decoder.next();
             } catch (ProtocolException e) {
-                listener.onProtocolError(e);
+                try {
+                    listener.onProtocolError(e);
+                } catch (RuntimeException bug) {
+                    // As for a frame below: thrown on to the loop, it left the read buffer mid-frame.
+                    log.error("the refusal of a frame ({}) could not be handled; the link goes on with the next frame",
+                            e.kind().wire(), bug);
+                }
                 if (e.kind().losesStream() && resync == Resync.DROP_HOST) {
                     beginDrop("dropped after a frame length it cannot trust");
                     break;
@@ -872,11 +884,22 @@ public final class PortLink implements HostOutput {
     }
 
     private void flush() {
+        if (writesLost != null) {
+            dropWhatCannotBeWritten();
+            return;
+        }
         boolean empty;
         long before = queue.queuedBytes();
         try {
             empty = queue.writeTo(reg.fd());
         } catch (OsException e) {
+            if (yielded != null) {
+                // The host closed after sending more than one slice of frames: the end-of-turn write
+                // came before the next slice. Hanging up here dropped them unhandled.
+                writesLost = e.getMessage();
+                dropWhatCannotBeWritten();
+                return;
+            }
             hangup(e.getMessage());
             return;
         }
@@ -890,6 +913,16 @@ public final class PortLink implements HostOutput {
         afterDequeue();
         if (dropping && empty && state == State.CONNECTED) {
             hangup(dropReason + "; what was queued was written");
+        }
+    }
+
+    /** See {@link #writesLost}: what is queued goes, and nothing waits to be written. */
+    private void dropWhatCannotBeWritten() {
+        queue.clear();
+        reg.setWrite(false);
+        afterDequeue();
+        if (dropping && state == State.CONNECTED) {
+            hangup(dropReason + "; " + writesLost);
         }
     }
 
@@ -957,7 +990,7 @@ public final class PortLink implements HostOutput {
         }
         if (resync == Resync.SKIP) {
             long unread = discardUnreadInput(reg.fd());
-            if (unread > 0) {
+            if (unread > 0 && hostEvents.takeConnectionLine()) {
                 log.info("host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
                         + " dropped with it", reg.fd(), unread);
             }
@@ -973,6 +1006,7 @@ public final class PortLink implements HostOutput {
         heldByPause = false;
         dropping = false;
         dropReason = null;
+        writesLost = null;
         if (dropDeadline != null) {
             dropDeadline.cancel();
             dropDeadline = null;

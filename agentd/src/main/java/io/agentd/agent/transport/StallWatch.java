@@ -2,8 +2,6 @@ package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.Loop;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Warns when the host takes no output for a while although some waits for it, and says so again
@@ -12,7 +10,6 @@ import org.slf4j.LoggerFactory;
  * waits (the next queued frame starts it again).
  */
 final class StallWatch {
-    private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the link's lines, as before
 
     /** What the watch looks at. */
     interface Subject {
@@ -29,6 +26,8 @@ final class StallWatch {
     private final long warnMillis;
     private final Subject subject;
     private final LongSupplier nanoClock;
+    /** Where its lines go, at the rate every link's share. */
+    private final HostEventLog events;
     private Loop.Timer check;
     /** When the host last took output, or when output began to wait for it. */
     private long lastProgressNanos;
@@ -37,8 +36,9 @@ final class StallWatch {
     private boolean waiting;
 
     /** @param warnMillis 0: never warn */
-    StallWatch(Loop loop, long warnMillis, Subject subject, LongSupplier nanoClock) {
+    StallWatch(Loop loop, long warnMillis, Subject subject, LongSupplier nanoClock, HostEventLog events) {
         this.loop = loop;
+        this.events = events;
         this.warnMillis = warnMillis;
         this.subject = subject;
         this.nanoClock = nanoClock;
@@ -67,7 +67,7 @@ final class StallWatch {
         long now = nanoClock.getAsLong();
         if (reported) {
             reported = false;
-            log.info("host takes output again after {} ms", (now - lastProgressNanos) / 1_000_000);
+            events.outputTakenAgain((now - lastProgressNanos) / 1_000_000);
         }
         lastProgressNanos = now;
     }
@@ -95,8 +95,7 @@ final class StallWatch {
         long idleMillis = (nanoClock.getAsLong() - lastProgressNanos) / 1_000_000;
         if (idleMillis >= warnMillis && !reported) {
             reported = true;
-            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis,
-                    subject.queuedBytes(), subject.outputAllowed() ? "" : "; session output is paused until it reads");
+            events.outputStalled(idleMillis, subject.queuedBytes(), subject.outputAllowed());
         }
         check = loop.schedule(warnMillis, this::check);
     }

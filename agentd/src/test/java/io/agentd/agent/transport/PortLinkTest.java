@@ -597,6 +597,97 @@ class PortLinkTest {
     }
 
     /**
+     * A host that sends more than one slice of frames, each answered, and closes at once (no
+     * shutdown of its writing side first): the answers' end-of-turn write fails (EPIPE) before the
+     * next slice. Every frame it sent is still dispatched, in order, their answers dropped, then the
+     * hang-up. Before, the failed write hung up at once and frames 2 to 5 were never handled (a
+     * detachable session never started, a core.shutdown never done), with no line saying so.
+     */
+    @Test
+    void aHostThatClosesWhileItsFramesWaitForTheNextTurnHasThemAllHandled() {
+        int[] pair = socketPair();
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink[] slow = new PortLink[1];
+        slow[0] = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), () -> nanos[0]);
+        slow[0].setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                slow[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE)); // its answer
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice
+            }
+        });
+        int port = pair[0];
+        try {
+            slow[0].attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(port, Loop.WRITABLE); // connected
+            hostWrites(pair[1], pings(5));
+            Os.close(pair[1]);
+            pair[1] = -1;
+            loop.fire(port, Loop.READABLE);
+            assertEquals(List.of(1L), dispatched, "the slice ran out after one");
+            for (int turn = 0; turn < 10 && hangups.isEmpty(); turn++) {
+                loop.turn();
+                if (!loop.registration(port).cancelled() && loop.registration(port).reading()) {
+                    loop.fire(port, Loop.HANGUP | Loop.WRITABLE | Loop.READABLE); // level-triggered: again
+                }
+            }
+            assertEquals(List.of(1L, 2L, 3L, 4L, 5L), dispatched, "every frame it sent, in order");
+            assertEquals(List.of(true), hangups);
+            assertEquals(0, slow[0].queuedBytes(), "their answers went with the host");
+        } finally {
+            Os.close(pair[0]);
+            if (pair[1] >= 0) {
+                Os.close(pair[1]);
+            }
+        }
+    }
+
+    /**
+     * A connection whose handling of a refused frame throws (a bug): the link goes on with the next
+     * frame, in step. Before, the exception left the read buffer mid-frame (as one from a frame's
+     * handler did before its own guard) and every later frame was misread.
+     */
+    @Test
+    void aRefusalWhoseHandlingThrowsLeavesTheLinkInStep() {
+        int[] pair = socketPair();
+        List<String> seen = new ArrayList<>();
+        PortLink guarded = new PortLink(loop, HIGH_WATER, 0);
+        guarded.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                seen.add("frame " + frame.id());
+            }
+
+            @Override
+            public void onProtocolError(ProtocolException e) {
+                seen.add("refused");
+                throw new IllegalStateException("a bug in the refusal's handling");
+            }
+        });
+        byte[] bad = new FrameEncoder().encode(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+        for (int i = 4; i < bad.length; i++) {
+            if ((bad[i] & 0xff) == 0xa3) { // the body's map head: now the body is no map
+                bad[i] = 0x01;
+                break;
+            }
+        }
+        try {
+            guarded.attach(pair[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(pair[0], Loop.WRITABLE);
+            ByteBuffer bytes = ByteBuffer.allocateDirect(4096).put(bad);
+            bytes.put(new FrameEncoder().encode(new Frame(2, MessageType.CORE_PING, Empty.INSTANCE)));
+            assertEquals(bytes.position(), Os.libc().write(pair[1], bytes.flip(), bytes.remaining()));
+            loop.fire(pair[0], Loop.READABLE);
+            assertEquals(List.of("refused", "frame 2"), seen);
+        } finally {
+            Os.close(pair[0]);
+            Os.close(pair[1]);
+        }
+    }
+
+    /**
      * A socket host that began a large frame (its share of the shared budget reserved) and then reads
      * none of its answers, so that its input is paused: its frame deadline runs, and at the timeout it
      * is dropped and the share given back. Before, the pause stopped the deadline's clock for good and

@@ -25,7 +25,7 @@ class StallWatchTest {
         public boolean outputAllowed() {
             return true;
         }
-    }, loop::nanoTime);
+    }, loop::nanoTime, new HostEventLog(loop));
 
     private void queue() {
         waits = true;
