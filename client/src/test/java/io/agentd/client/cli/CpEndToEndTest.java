@@ -438,6 +438,53 @@ class CpEndToEndTest {
         assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
     }
 
+    /**
+     * A hard link's target reached through a link already in the destination (a guest user's
+     * r -> a secrets directory) is refused, the rest extracted. Before, only the archive's own links
+     * were refused, and the agent's Copy, resolving the path, copied the secret in.
+     */
+    @Test
+    void aTarsHardLinkIsNotCopiedThroughALinkAlreadyInTheDestination() throws Exception {
+        Path d = fresh("planted-hard");
+        Path secrets = Files.createDirectory(d.resolve("secrets"));
+        Files.writeString(secrets.resolve("notes.txt"), "secret\n");
+        Path into = Files.createDirectory(d.resolve("into"));
+        Files.createSymbolicLink(into.resolve("r"), secrets);
+        Path archive = tarOf(d.resolve("planted-hard.tar"), List.of(
+                link("leak", TarConstants.LF_LINK, "r/notes.txt"),
+                new TarArchiveEntry("ok")),
+                Map.of("ok", "ok\n".getBytes()));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertEquals("agentctl cp: refusing hard link 'leak' to 'r/notes.txt': '" + guest(into.resolve("r"))
+                + "' is a symbolic link (not followed)\n", r.stderr());
+        assertFalse(Files.exists(into.resolve("leak"), NOFOLLOW), "nothing copied in through the link");
+        assertEquals("ok\n", Files.readString(into.resolve("ok")), "the other members are extracted");
+    }
+
+    /**
+     * A tar stream cut short after a directory's contents began: the extraction stops (exit 1), and
+     * the directory made so far still gets its mode. Before, the failure skipped the loop that sets
+     * directories' attributes, and it stayed 0755 (made open for its contents).
+     */
+    @Test
+    void aDirectoryExtractedBeforeTheStreamBreaksStillGetsItsMode() throws Exception {
+        Path d = fresh("cut");
+        TarArchiveEntry dir = new TarArchiveEntry("d/", TarConstants.LF_DIR);
+        dir.setMode(040500);
+        byte[] big = new byte[64 * 1024];
+        Path archive = tarOf(d.resolve("cut.tar"), List.of(dir, new TarArchiveEntry("d/f")), Map.of("d/f", big));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(archive,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(512 * 3 + 1000); // the directory's header, the file's header, part of its data
+        }
+        Path into = Files.createDirectory(d.resolve("into"));
+        Result r = run(archive, "-", guest(into));
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.stderr().contains("reading the tar stream on stdin"), r.stderr());
+        assertEquals(0500, (Integer) Files.getAttribute(into.resolve("d"), "unix:mode") & 07777, r.stderr());
+    }
+
     @Test
     void aTarCannotReachOutsideThroughALinkItCreated() throws Exception {
         Path d = fresh("slip");

@@ -11,7 +11,12 @@ import java.util.Arrays;
 final class PaxRecords {
     private PaxRecords() {}
 
-    /** The value of the last record named {@code key}, or null when there is none (or the header is malformed). */
+    /**
+     * The value of the last record named {@code key}, or null when there is none (or the header is
+     * malformed). An empty value ("path=") removes the key, as POSIX says and commons does: the
+     * ustar header's name then counts (it was read as the name "", the destination itself, and the
+     * entry skipped without a word).
+     */
     static byte[] value(byte[] header, int length, String key) {
         byte[] wanted = key.getBytes(StandardCharsets.US_ASCII);
         byte[] found = null;
@@ -32,7 +37,7 @@ final class PaxRecords {
                 eq++;
             }
             if (eq < end && Arrays.equals(header, keyStart, eq, wanted, 0, wanted.length)) {
-                found = Arrays.copyOfRange(header, eq + 1, end);
+                found = eq + 1 == end ? null : Arrays.copyOfRange(header, eq + 1, end);
             }
             pos = (int) (pos + len);
         }

@@ -31,12 +31,30 @@ final class TarExtract {
     }
 
     void extract(InputStream in, String dir) throws IOException {
-        record Dir(String path, Entry entry) {}
         List<Dir> dirs = new ArrayList<>();
         Set<String> known = new HashSet<>();
         known.add(dir);
         CreatedLinks links = new CreatedLinks();
         TarReader tar = new TarReader(in);
+        try {
+            extractEntries(tar, dir, dirs, known, links);
+        } finally {
+            // Also when the stream breaks: the directories made so far get their modes and times.
+            for (int i = dirs.size() - 1; i >= 0; i--) {
+                try {
+                    dst.keepAttributes(dirs.get(i).path(), dirs.get(i).entry());
+                } catch (IOException e) {
+                    copier.report(e);
+                }
+            }
+        }
+    }
+
+    /** A directory extracted: its attributes are set once everything in it is. */
+    private record Dir(String path, Entry entry) {}
+
+    private void extractEntries(TarReader tar, String dir, List<Dir> dirs, Set<String> known, CreatedLinks links)
+            throws IOException {
         TarArchiveEntry te;
         while ((te = nextEntry(tar)) != null) {
             String rawName;
@@ -48,8 +66,13 @@ final class TarExtract {
                 copier.report(refused);
                 continue;
             }
-            if (name.isEmpty()) {
+            if (name.isEmpty() && te.isDirectory()) {
                 continue; // "./", the archive's root: the destination itself
+            }
+            if (name.isEmpty()) {
+                copier.report(new CopyFailure("refusing tar entry " + Quoting.quote(rawName)
+                        + ": its name is the destination itself, and it is not a directory"));
+                continue;
             }
             String target = under(dir, name);
             long mtime = Math.floorDiv(te.getModTime().getTime(), 1000); // a PAX time before 1970 rounds down too
@@ -76,6 +99,7 @@ final class TarExtract {
                     links.add(name);
                 } else if (te.isLink()) {
                     String linked = checkedLinkTarget(rawName, tar.linkName(te), links);
+                    noLinkOnTheWayTo(dir, linked, rawName, known);
                     dst.hardLink(under(dir, linked), target);
                 } else {
                     Entry e = new Entry(Entry.Kind.FILE, te.getSize(), te.getMode() & 07777, mtime, mtime);
@@ -83,13 +107,6 @@ final class TarExtract {
                 }
             } catch (IOException e) {
                 copier.report(e instanceof CopyFailure ? e : CopyFailure.of("cannot extract", dst.show(target), e));
-            }
-        }
-        for (int i = dirs.size() - 1; i >= 0; i--) {
-            try {
-                dst.keepAttributes(dirs.get(i).path(), dirs.get(i).entry());
-            } catch (IOException e) {
-                copier.report(e);
             }
         }
     }
@@ -177,6 +194,35 @@ final class TarExtract {
             } else if (!there.isDir()) {
                 throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
                         + Quoting.quote(dst.show(path)) + " is not a directory");
+            }
+            known.add(path);
+        }
+    }
+
+    /**
+     * A hard link's target is copied by its path, which the agent resolves: none of the directories
+     * on the way to it may be a symbolic link, as for a member ({@link #directoriesTo}); before, only
+     * the links this archive made were refused, and a guest user's link r -> /root made an
+     * extraction as root copy /root/notes.txt in. A directory missing on the way fails the copy.
+     */
+    private void noLinkOnTheWayTo(String dir, String linked, String rawName, Set<String> known) throws IOException {
+        String path = dir;
+        String[] parts = linked.split("/");
+        for (int i = 0; i < parts.length - 1; i++) {
+            path = dst.child(path, parts[i]);
+            if (known.contains(path)) {
+                continue;
+            }
+            Entry there = dst.lstatIfAny(path);
+            if (there == null) {
+                return;
+            }
+            if (there.kind() == Entry.Kind.LINK) {
+                throw new CopyFailure("refusing hard link " + Quoting.quote(rawName) + " to " + Quoting.quote(linked)
+                        + ": " + Quoting.quote(dst.show(path)) + " is a symbolic link (not followed)");
+            }
+            if (!there.isDir()) {
+                return; // the copy fails there, ENOTDIR
             }
             known.add(path);
         }
