@@ -53,6 +53,12 @@ final class TarSink implements DestTree {
     @Override
     public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
+        if (source.size() < 0) {
+            // A u64 past 2^63-1 from the guest: no file is that large. commons refused it with an
+            // IllegalArgumentException, which ended the copy as an internal error, its tar unfinished.
+            throw new CopyFailure("cannot copy", path, "its size, " + Long.toUnsignedString(source.size())
+                    + " bytes as the guest gives it, is past what a file can hold");
+        }
         TarArchiveEntry e = new TarArchiveEntry(member(path));
         e.setMode((int) (source.mode() & 07777) | 0100000);
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));

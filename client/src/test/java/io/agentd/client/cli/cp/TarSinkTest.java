@@ -66,6 +66,28 @@ class TarSinkTest {
         assertTrue(out.written < 2L << 20, "no padding after a lost connection: " + out.written + " bytes written");
     }
 
+    /**
+     * A size past 2^63-1 from the guest (a u64, negative as a long) is that file's failure, and the
+     * tar goes on. Before, commons' IllegalArgumentException ended the copy as an internal error
+     * (exit 125) with the tar unfinished.
+     */
+    @Test
+    void aSizeNoFileCanHaveIsThatFilesFailure() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TarSink sink = new TarSink(out);
+        Entry impossible = new Entry(Entry.Kind.FILE, -1, 0644, 0, 0);
+        CopyFailure refused = assertThrows(CopyFailure.class, () -> sink.writeFile("huge", impossible, false,
+                new SourceStream(new ByteArrayInputStream(new byte[0]), ":/huge"), null));
+        assertTrue(refused.getMessage().contains("18446744073709551615 bytes as the guest gives it"), refused.getMessage());
+        sink.writeFile("next", new Entry(Entry.Kind.FILE, 2, 0644, 0, 0), false,
+                new SourceStream(new ByteArrayInputStream("ok".getBytes(StandardCharsets.UTF_8)), ":/next"), null);
+        sink.finish();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+            assertEquals("next", tar.getNextEntry().getName(), "the tar goes on with the next file");
+            assertNull(tar.getNextEntry());
+        }
+    }
+
     /** A path that is not relative names of entries is no member, whoever built it: nothing is written for it. */
     @Test
     void noMemberIsAbsoluteOrClimbsOut() throws Exception {
