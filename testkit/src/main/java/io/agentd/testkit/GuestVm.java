@@ -150,6 +150,13 @@ public final class GuestVm implements AutoCloseable {
         ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
                 + qemu.exitValue() + " (" + how + "); its console is " + console.file(), lost);
         gone.addSuppressed(new GuestDiagnostics(consoleQuote(console.file())));
+        if (qemu.exitValue() != 0) {
+            // QEMU's own words (an assertion, a device error): the console shows nothing of them.
+            String said = QemuProcesses.tail(runDir.resolve("qemu.log"), 40);
+            if (!said.isBlank()) {
+                gone.addSuppressed(new GuestDiagnostics("--- qemu.log, last 40 lines:\n" + said));
+            }
+        }
         return gone;
     }
 

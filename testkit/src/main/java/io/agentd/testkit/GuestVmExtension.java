@@ -136,10 +136,9 @@ public final class GuestVmExtension
 
     /** {@code failure} with a {@link GuestDiagnostics} of every VM {@code context} can see. */
     private static Throwable withDiagnostics(ExtensionContext context, Throwable failure) {
-        // A store's get() falls back to its parents': the same Booted is seen from every level below it.
         Set<Booted> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (ExtensionContext c = context; c != null; c = c.getParent().orElse(null)) {
-            Booted booted = c.getStore(NAMESPACE).get(Booted.class, Booted.class);
+            Booted booted = c.getStore(NAMESPACE).get(bootedKey(c), Booted.class);
             if (booted != null && seen.add(booted)) {
                 for (GuestVm vm : booted.vms) {
                     failure.addSuppressed(diagnostics(vm));
@@ -149,7 +148,10 @@ public final class GuestVmExtension
         return failure;
     }
 
-    /** The console's tail and the agent's log lines of {@code vm}, as an exception to attach. */
+    /** Lines of QEMU's own output a failure carries, when it printed any. */
+    private static final int QEMU_LOG_LINES = 40;
+
+    /** The console's tail, the agent's log lines and QEMU's own output of {@code vm}, as an exception to attach. */
     static GuestDiagnostics diagnostics(GuestVm vm) {
         StringBuilder text = new StringBuilder("guest ").append(vm.runDir()).append('\n');
         try {
@@ -162,6 +164,10 @@ public final class GuestVmExtension
         } catch (IOException e) {
             text.append("(the console could not be read: ").append(e).append(')');
         }
+        String qemuSaid = QemuProcesses.tail(vm.runDir().resolve("qemu.log"), QEMU_LOG_LINES);
+        if (!qemuSaid.isBlank()) { // an assertion or a device error of QEMU's own: not on the console
+            text.append("\n--- qemu.log, last ").append(QEMU_LOG_LINES).append(" lines:\n").append(qemuSaid);
+        }
         return new GuestDiagnostics(text.toString());
     }
 
@@ -172,8 +178,18 @@ public final class GuestVmExtension
                     .bootTimeout(Duration.ofSeconds(settings.bootTimeoutSeconds()));
         }
         GuestVm vm = builder.boot();
-        context.getStore(NAMESPACE).getOrComputeIfAbsent(Booted.class, k -> new Booted(), Booted.class).vms.add(vm);
+        context.getStore(NAMESPACE).getOrComputeIfAbsent(bootedKey(context), k -> new Booted(), Booted.class).vms.add(vm);
         return vm;
+    }
+
+    /**
+     * The key of {@code context}'s own VMs in its store: one per context. A store's lookups fall back
+     * to its parents', so under one key a test's VMs went into its class's list when the class had
+     * one (a static @Guest field), and were closed only when the class ended: ten tests taking a
+     * GuestVm each ran eleven guests at once.
+     */
+    private static String bootedKey(ExtensionContext context) {
+        return "booted:" + context.getUniqueId();
     }
 
     /**

@@ -164,6 +164,53 @@ class GuestVmExtensionTest {
         }
     }
 
+    /** A class's VM and a test's own: the test's is closed after its test, not with the class's. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
+    static class ClassAndTestVmExample {
+        @Guest(memoryMib = 512, vcpus = 1)
+        static GuestVm shared;
+        static GuestVm own;
+
+        @Test
+        @org.junit.jupiter.api.Order(1)
+        void takesItsOwn(@Guest(memoryMib = 512, vcpus = 1) GuestVm vm) {
+            own = vm;
+        }
+
+        @Test
+        @org.junit.jupiter.api.Order(2)
+        void findsTheFirstTestsVmClosed() {
+            assertTrue(own.exitStatus().isPresent(), "the first test's own VM still runs");
+            assertFalse(shared.exitStatus().isPresent(), "the class's VM runs until the class ends");
+        }
+    }
+
+    /**
+     * Before, a test's VMs went into its class's list whenever the class had one (a store's lookup
+     * falls back to its parent's), and were closed only when the class ended: ten tests taking a
+     * GuestVm each ran eleven guests at once.
+     */
+    @Test
+    void aTestsOwnVmIsClosedAfterItsTestWhenTheClassHasOneToo() throws Exception {
+        GuestVmExtension.requireImage();
+        try {
+            Map<String, TestExecutionResult> results = run(ClassAndTestVmExample.class);
+            assertEquals(TestExecutionResult.Status.SUCCESSFUL, results.get("takesItsOwn(GuestVm)").getStatus(),
+                    results.toString());
+            TestExecutionResult second = results.get("findsTheFirstTestsVmClosed()");
+            assertEquals(TestExecutionResult.Status.SUCCESSFUL, second.getStatus(), String.valueOf(second));
+            assertEquals(OptionalInt.of(0), ClassAndTestVmExample.shared.exitStatus(), "the class's VM, after the class");
+        } finally {
+            for (GuestVm vm : new GuestVm[] {ClassAndTestVmExample.shared, ClassAndTestVmExample.own}) {
+                if (vm != null) {
+                    vm.close(); // one the extension left running
+                }
+            }
+        }
+    }
+
     /** An instance field of the enclosing class, used by a @Nested test: a VM per nested test too. */
     @ExtendWith(GuestVmExtension.class)
     @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
