@@ -19,6 +19,14 @@ import java.util.List;
  * be written to stdout stops the copy (1).
  */
 public final class Cp {
+    /**
+     * The stack of the thread a copy runs on: Copier goes a level deeper into its own calls per
+     * directory, up to {@link Copier#MAX_DEPTH}, and a guest tree that deep overflowed the JVM's
+     * default 1 MiB (a StackOverflowError, agentctl's internal error, and a tar left unfinished).
+     * Reserved, not used: the pages a shallow copy never touches are never allocated.
+     */
+    static final long COPY_STACK_BYTES = 64L * 1024 * 1024;
+
     private final CpOptions options;
     private final InputStream stdin;
     private final OutputStream stdout;
@@ -44,8 +52,46 @@ public final class Cp {
         return run(client.files());
     }
 
-    /** {@link #run(AgentClient)} through {@code files} (a test's, with a short timeout). */
+    /**
+     * {@link #run(AgentClient)} through {@code files} (a test's, with a short timeout), on a thread
+     * of its own with a stack for the deepest tree ({@link #COPY_STACK_BYTES}); this thread waits
+     * for it, and an interrupt of this thread interrupts it.
+     */
     int run(GuestFiles files) throws IOException {
+        int[] status = new int[1];
+        Throwable[] thrown = new Throwable[1];
+        Thread copy = new Thread(null, () -> {
+            try {
+                status[0] = copy(files);
+            } catch (Throwable t) {
+                thrown[0] = t;
+            }
+        }, "agentctl-cp", COPY_STACK_BYTES);
+        copy.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                copy.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                copy.interrupt();
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (thrown[0] instanceof IOException e) {
+            throw e;
+        } else if (thrown[0] instanceof RuntimeException e) {
+            throw e;
+        } else if (thrown[0] instanceof Error e) {
+            throw e;
+        }
+        return status[0];
+    }
+
+    private int copy(GuestFiles files) throws IOException {
         if (options.user() != null) {
             if (!files.extensions()) {
                 err.println("agentctl cp: -u: this agent cannot copy as another user (its ready message does"

@@ -1,6 +1,7 @@
 package io.agentd.client.cli.cp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +66,11 @@ class CopierTest {
     /** As above, the paths in {@code modes} with those permission bits (07777) instead of 0755 or 0644. */
     private static GuestTree guest(Function<String, String> kind, Function<String, List<String>> listing,
                                    Map<String, String> content, Map<String, String> links, Map<String, Long> modes) {
+        return new GuestTree(guestFiles(kind, listing, content, links, modes));
+    }
+
+    private static GuestFiles guestFiles(Function<String, String> kind, Function<String, List<String>> listing,
+                                         Map<String, String> content, Map<String, String> links, Map<String, Long> modes) {
         AtomicLong ids = new AtomicLong(1);
         Map<Long, String> open = new HashMap<>();
         FsTransport t = new AnsweringTransport((op, l) -> {
@@ -98,7 +104,7 @@ class CopierTest {
                 l.onResponse(FsResponse.success(null));
             }
         });
-        return new GuestTree(GuestFiles.over(t));
+        return GuestFiles.over(t);
     }
 
     private static FsEntryInfo info(String path, String kind, Map<String, Long> modes) {
@@ -109,6 +115,43 @@ class CopierTest {
         };
         long perm = modes.getOrDefault(path, kind.equals(FsEntryInfo.DIR) ? 0755L : 0644L);
         return new FsEntryInfo(path, kind, 6, type | perm, 0L, 0, 0, 0L, 0L);
+    }
+
+    /**
+     * A guest tree deeper than a copy goes ({@value Copier#MAX_DEPTH} directories), archived by
+     * {@code cp :/d -} called from a thread with the JVM's default stack, as agentctl's main thread
+     * is: the copy ends at the limit with one failed item and a finished tar. Before, the copy ran
+     * on the caller's stack and overflowed it (a StackOverflowError: agentctl's internal error).
+     */
+    @Test
+    void aTreeDeeperThanTheLimitEndsWithOneFailureAndAFinishedTar() throws Exception {
+        GuestFiles files = guestFiles(p -> p.startsWith("/d") ? FsEntryInfo.DIR : null, p -> List.of(p + "/d"),
+                Map.of(), Map.of(), Map.of());
+        ByteArrayOutputStream tarBytes = new ByteArrayOutputStream();
+        Cp cp = new Cp(CpOptions.parse(List.of(":/d", "-")), InputStream.nullInputStream(), tarBytes, err);
+        int[] status = {-1};
+        Throwable[] thrown = new Throwable[1];
+        Thread caller = new Thread(() -> { // the default stack, not the test runner's
+            try {
+                status[0] = cp.run(files);
+            } catch (Throwable t) {
+                thrown[0] = t;
+            }
+        }, "default-stack");
+        caller.start();
+        caller.join();
+        assertNull(thrown[0], () -> String.valueOf(thrown[0]));
+        assertEquals(1, status[0], err());
+        assertTrue(err().contains("more than " + Copier.MAX_DEPTH + " directories deep"), err());
+        int members = 0;
+        try (org.apache.commons.compress.archivers.tar.TarArchiveInputStream tar =
+                new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                        new java.io.ByteArrayInputStream(tarBytes.toByteArray()))) {
+            while (tar.getNextEntry() != null) {
+                members++;
+            }
+        }
+        assertEquals(Copier.MAX_DEPTH + 1, members, "/d and every directory below it down to the limit, in a tar that ends");
     }
 
     /**
