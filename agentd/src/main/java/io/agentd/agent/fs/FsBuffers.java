@@ -25,6 +25,12 @@ final class FsBuffers {
      * budget counted.
      */
     static final int HEAP_COPY_MIN_BYTES = 64 * 1024;
+    /**
+     * Roomy heap copies held at once ({@link #HEAP_COPY_MIN_BYTES} each: 8 MiB); past them, copies
+     * are of the chunk's size again. Their spare room is not in any Write budget, and many Writes
+     * of a byte or two each held 64 KiB apiece.
+     */
+    static final int ROOMY_COPIES_MAX = 128;
 
     /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
     static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
@@ -53,6 +59,9 @@ final class FsBuffers {
 
     private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
     private int made;
+    /** The roomy heap copies not released yet (by identity: a ByteBuffer's equals compares content). */
+    private final java.util.Set<ByteBuffer> roomyCopies =
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private final ByteBudget reads;
     private final ByteBudget writes;
 
@@ -111,10 +120,12 @@ final class FsBuffers {
         return b;
     }
 
-    /** Takes back a buffer from {@link #take} no one uses any more; others are ignored. */
+    /** Takes back a buffer from {@link #take} or {@link #copyOf} no one uses any more; others are ignored. */
     synchronized void release(ByteBuffer b) {
         if (b.isDirect() && b.capacity() == BYTES) {
             free.push(b);
+        } else {
+            roomyCopies.remove(b);
         }
     }
 
@@ -129,8 +140,18 @@ final class FsBuffers {
         }
         ByteBuffer b = pooled();
         if (b == null) {
-            b = ByteBuffer.allocate(Math.max(data.length, HEAP_COPY_MIN_BYTES));
+            b = heapCopyRoomFor(data.length);
         }
         return b.clear().put(data).flip();
+    }
+
+    /** A heap buffer for {@code length} bytes: with room for more while few such are held ({@link #ROOMY_COPIES_MAX}). */
+    private synchronized ByteBuffer heapCopyRoomFor(int length) {
+        if (length >= HEAP_COPY_MIN_BYTES || roomyCopies.size() >= ROOMY_COPIES_MAX) {
+            return ByteBuffer.allocate(length);
+        }
+        ByteBuffer roomy = ByteBuffer.allocate(HEAP_COPY_MIN_BYTES);
+        roomyCopies.add(roomy);
+        return roomy;
     }
 }

@@ -31,6 +31,17 @@ class FsBuffersTest {
         assertEquals(7, copy.get(0));
         assertTrue(copy.capacity() >= FsBuffers.HEAP_COPY_MIN_BYTES, "room for more: " + copy.capacity());
 
+        // Roomy copies are few at once: past them a copy has the chunk's size again (many Writes of
+        // a byte or two each held 64 KiB apiece, outside any budget); one released makes room.
+        List<ByteBuffer> roomy = new ArrayList<>(List.of(copy));
+        while (roomy.size() < FsBuffers.ROOMY_COPIES_MAX) {
+            roomy.add(buffers.copyOf(new byte[] {1}));
+        }
+        assertTrue(roomy.stream().allMatch(r -> r.capacity() == FsBuffers.HEAP_COPY_MIN_BYTES));
+        assertEquals(1, buffers.copyOf(new byte[] {2}).capacity(), "past the roomy ones: the chunk's size");
+        buffers.release(roomy.get(0));
+        assertEquals(FsBuffers.HEAP_COPY_MIN_BYTES, buffers.copyOf(new byte[] {3}).capacity());
+
         taken.forEach(buffers::release);
         ByteBuffer pooled = buffers.copyOf(new byte[] {1, 2});
         assertTrue(pooled.isDirect(), "a released buffer is used again");
