@@ -822,6 +822,11 @@ public final class PortLink implements HostOutput {
         if (!holdsFrames() && state == State.CONNECTED && !dropping) {
             processInput();
         }
+        if (writesLost != null && yielded == null && state == State.CONNECTED) {
+            // A host that shut only its reading side sends on, its answers dropped: no more.
+            hangup(writesLost + "; the frames it had sent were handled, their answers dropped");
+            return;
+        }
         readAgainIfAllowed();
     }
 
@@ -895,7 +900,8 @@ public final class PortLink implements HostOutput {
         } catch (OsException e) {
             if (yielded != null) {
                 // The host closed after sending more than one slice of frames: the end-of-turn write
-                // came before the next slice. Hanging up here dropped them unhandled.
+                // came before the next slice. Hanging up here dropped them unhandled. The hang-up
+                // follows them (resumeDispatch), whether or not the host's input ends.
                 writesLost = e.getMessage();
                 dropWhatCannotBeWritten();
                 return;

@@ -38,10 +38,14 @@ class CloseRangeRefusedTest {
     void childrenStartWithOnlyTheirOwnFdsWhenAFilterRefusesCloseRange() throws Exception {
         int inheritable = Os.libc().open(Os.cString("/dev/null"), LibC.O_RDWR, 0); // no O_CLOEXEC
         assertTrue(inheritable > 2, "an fd a child would inherit: " + inheritable);
+        // No slots: the process's set stays in use whatever this JVM holds (a refused unshare
+        // through them would turn them off for every later test in this fork).
+        Spawner spawner = new Spawner(NativeShim.load(Path.of(System.getProperty(Spawner.SHIM_PROPERTY))),
+                UserDb.system(), SpawnSlots.none());
         try {
             onFilteredThread(() -> {
                 for (boolean tty : new boolean[] {false, true}) {
-                    ChildIo.Run r = ChildIo.run(ChildIo.spec("ls", LS_FDS, tty));
+                    ChildIo.Run r = ChildIo.run(spawner, ChildIo.spec("ls", LS_FDS, tty));
                     assertEquals("0\n1\n2\n3\n", r.stdout().replace("\r\n", "\n"), tty ? "tty" : "pipes");
                 }
             });

@@ -644,6 +644,53 @@ class PortLinkTest {
         }
     }
 
+    /** shutdown(2), which the agent itself never calls. */
+    public interface Shutdown {
+        int SHUT_RD = 0;
+
+        int shutdown(int fd, int how);
+    }
+
+    /**
+     * A host that shuts only its reading side after sending more than one slice of frames, and then
+     * sends on: its frames are handled, their answers dropped (the write fails EPIPE), and the link
+     * hangs up once those are handled instead of dropping every later answer for as long as the host
+     * keeps the connection (and its place) open.
+     */
+    @Test
+    void aHostThatStopsReadingForGoodIsHungUpOnceItsFramesAreHandled() {
+        int[] pair = socketPair();
+        long[] nanos = {0};
+        List<Long> dispatched = new ArrayList<>();
+        PortLink[] slow = new PortLink[1];
+        slow[0] = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), () -> nanos[0]);
+        slow[0].setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                slow[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+            }
+        });
+        Shutdown libc = jnr.ffi.LibraryLoader.create(Shutdown.class).load("c");
+        int port = pair[0];
+        try {
+            slow[0].attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            loop.fire(port, Loop.WRITABLE);
+            hostWrites(pair[1], pings(3));
+            assertEquals(0, libc.shutdown(pair[1], Shutdown.SHUT_RD));
+            loop.fire(port, Loop.READABLE);
+            for (int turn = 0; turn < 10 && hangups.isEmpty(); turn++) {
+                loop.turn();
+            }
+            assertEquals(List.of(1L, 2L, 3L), dispatched, "every frame it sent, in order");
+            assertEquals(List.of(true), hangups, "hung up, though its writing side is open");
+        } finally {
+            Os.close(pair[0]);
+            Os.close(pair[1]);
+        }
+    }
+
     /**
      * A connection whose handling of a refused frame throws (a bug): the link goes on with the next
      * frame, in step. Before, the exception left the read buffer mid-frame (as one from a frame's

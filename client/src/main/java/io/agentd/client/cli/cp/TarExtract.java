@@ -36,17 +36,32 @@ final class TarExtract {
         known.add(dir);
         CreatedLinks links = new CreatedLinks();
         TarReader tar = new TarReader(in);
+        IOException ended = null;
         try {
             extractEntries(tar, dir, dirs, known, links);
-        } finally {
-            // Also when the stream breaks: the directories made so far get their modes and times.
+        } catch (IOException e) {
+            ended = e;
+        }
+        // Also when the stream breaks, the directories made so far get their modes and times; not
+        // when the agent is gone or silent (each would wait a timeout more) or stdout broke.
+        if (ended == null || !CopyFailure.endsTheCopy(ended)) {
             for (int i = dirs.size() - 1; i >= 0; i--) {
                 try {
                     dst.keepAttributes(dirs.get(i).path(), dirs.get(i).entry());
                 } catch (IOException e) {
-                    copier.report(e);
+                    if (ended == null) {
+                        copier.report(e); // throws what ends the copy
+                    } else if (CopyFailure.endsTheCopy(e)) {
+                        ended.addSuppressed(e); // the stream's failure is the one to tell
+                        break;
+                    } else {
+                        copier.report(e);
+                    }
                 }
             }
+        }
+        if (ended != null) {
+            throw ended;
         }
     }
 

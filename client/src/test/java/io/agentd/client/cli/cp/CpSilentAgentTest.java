@@ -161,6 +161,29 @@ class CpSilentAgentTest {
     }
 
     /**
+     * A tar whose directory came before the silence: the extraction stops there, without setting
+     * that directory's attributes (a SetStat would wait a whole timeout more, and its failure took
+     * the place of the silence in agentctl's line).
+     */
+    @Test
+    void aTarFromStdinStoppedBySilenceSetsNoDirectoryAttributesAfter() throws Exception {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            out.putArchiveEntry(new TarArchiveEntry("d/", org.apache.commons.compress.archivers.tar.TarConstants.LF_DIR));
+            out.closeArchiveEntry();
+            byte[] content = "a\n".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry entry = new TarArchiveEntry("d/a");
+            entry.setSize(content.length);
+            out.putArchiveEntry(entry);
+            out.write(content);
+            out.closeArchiveEntry();
+        }
+
+        assertStoppedAt("OpenFile /dst/d/a", stopped(guest(op -> op instanceof FsOp.OpenFile || op instanceof FsOp.SetStat),
+                new ByteArrayInputStream(tar.toByteArray()), List.of("-", ":/dst")));
+    }
+
+    /**
      * The progress line's total (worked out on a terminal only, before the copy) walks the tree
      * too: it went on past a silent listing into the next directory, one timeout each (here /d,
      * /dst and /e).
