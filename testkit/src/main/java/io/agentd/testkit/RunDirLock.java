@@ -91,19 +91,45 @@ final class RunDirLock implements AutoCloseable {
     }
 
     /**
-     * The pid in the directory's qemu.pid when that process is still the QEMU that wrote it (its
-     * command line names that pid file: a pid taken since by another process is not); else null.
+     * The pid in the directory's qemu.pid when a QEMU still runs from it; else null. A running QEMU
+     * holds a lock on its pid file (lockf) for its whole life, however the path was spelled on its
+     * command line: a lock this process cannot take says so (a relative {@code --run-dir run} of
+     * scripts/guest/boot, a symlinked checkout, a "./" were missed when only the command line was
+     * compared). The command-line check stays for a QEMU that holds no such lock.
      */
     private static String runningQemu(Path runDir) {
+        Path pidFile = runDir.resolve("qemu.pid");
+        String pid;
         try {
-            String pid = Files.readString(runDir.resolve("qemu.pid"), StandardCharsets.US_ASCII).trim();
-            if (pid.isEmpty() || !pid.chars().allMatch(Character::isDigit)) {
-                return null;
-            }
+            pid = Files.readString(pidFile, StandardCharsets.US_ASCII).trim();
+        } catch (IOException e) {
+            return null; // no pid file
+        }
+        if (pidFileLocked(pidFile)) {
+            return pid.isEmpty() ? "unknown" : pid;
+        }
+        if (pid.isEmpty() || !pid.chars().allMatch(Character::isDigit)) {
+            return null;
+        }
+        try {
             String cmdline = Files.readString(Path.of("/proc", pid, "cmdline"), StandardCharsets.ISO_8859_1);
             return cmdline.contains(runDir.toAbsolutePath().normalize().resolve("qemu.pid").toString()) ? pid : null;
         } catch (IOException e) {
-            return null; // no pid file, or no such process
+            return null; // no such process
+        }
+    }
+
+    /** Whether another process holds a lock on {@code pidFile} (opened without truncating it, the lock let go at once). */
+    private static boolean pidFileLocked(Path pidFile) {
+        try (FileChannel ch = FileChannel.open(pidFile, StandardOpenOption.WRITE)) {
+            FileLock probe = ch.tryLock();
+            if (probe == null) {
+                return true;
+            }
+            probe.release();
+            return false;
+        } catch (IOException | OverlappingFileLockException e) {
+            return false;
         }
     }
 

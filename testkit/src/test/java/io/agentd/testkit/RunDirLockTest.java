@@ -47,4 +47,33 @@ class RunDirLockTest {
         }
         RunDirLock.take(runDir).close(); // its pid file names no QEMU now
     }
+
+    /**
+     * A real QEMU started from the run directory's parent with a relative pid file, as
+     * {@code scripts/guest/boot --run-dir run} does: its command line does not hold the directory's
+     * absolute path, but it holds its pid file's lock, which says it runs. Before, only the command
+     * line was compared, and the kit took the directory and removed the running VM's sockets.
+     */
+    @Test
+    void aQemuWhosePidFileWasNamedRelativelyIsFoundRunning() throws Exception {
+        Path qemuBinary = QemuProcesses.find(QemuCommand.DEFAULT_BINARY);
+        org.junit.jupiter.api.Assumptions.assumeTrue(qemuBinary != null, "QEMU is not installed");
+        Path pidFile = runDir.resolve("qemu.pid");
+        Process qemu = new ProcessBuilder(qemuBinary.toString(), "-S", "-nodefaults", "-display", "none", "-machine", "none",
+                "-pidfile", runDir.getFileName() + "/qemu.pid")
+                .directory(runDir.getParent().toFile()).redirectErrorStream(true)
+                .redirectOutput(runDir.resolveSibling(runDir.getFileName() + "-qemu.log").toFile()).start();
+        try {
+            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                    !Files.exists(pidFile) || Files.readString(pidFile).isBlank(); ) {
+                assertTrue(qemu.isAlive() && System.nanoTime() < deadline, "QEMU wrote no pid file");
+                Thread.sleep(20);
+            }
+            GuestVmException e = assertThrows(GuestVmException.class, () -> RunDirLock.take(runDir));
+            assertTrue(e.getMessage().contains("still runs (QEMU pid " + qemu.pid() + ")"), e.getMessage());
+        } finally {
+            qemu.destroyForcibly().waitFor();
+        }
+        RunDirLock.take(runDir).close(); // no QEMU holds it now
+    }
 }
