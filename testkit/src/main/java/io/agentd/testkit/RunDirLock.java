@@ -35,7 +35,7 @@ final class RunDirLock implements AutoCloseable {
     }
 
     static RunDirLock take(Path runDir) throws GuestVmException {
-        Path dir = runDir.toAbsolutePath().normalize();
+        Path dir = realPath(runDir);
         if (!HELD.add(dir)) {
             throw inUse(runDir);
         }
@@ -44,6 +44,19 @@ final class RunDirLock implements AutoCloseable {
         } catch (GuestVmException | RuntimeException e) {
             HELD.remove(dir);
             throw e;
+        }
+    }
+
+    /**
+     * The directory as the file system knows it (links resolved): two spellings of one directory (a
+     * symlinked checkout, "run" and its absolute path) are one entry of {@link #HELD}. Keyed by the
+     * spelling, the second opened a channel of its own, and closing it dropped the first VM's lock.
+     */
+    private static Path realPath(Path runDir) {
+        try {
+            return runDir.toRealPath();
+        } catch (IOException e) {
+            return runDir.toAbsolutePath().normalize(); // not there yet: the lock file's open will say why
         }
     }
 

@@ -1,5 +1,6 @@
 package io.agentd.testkit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +27,38 @@ class RunDirLockTest {
             assertTrue(e.getMessage().contains("is in use by another GuestVm"), e.getMessage());
         }
         RunDirLock.take(runDir).close(); // free again
+    }
+
+    /**
+     * The same directory through a symbolic link is the same run directory: refused while the first
+     * holds it, and the first's lock survives the refusal. Before, HELD was keyed by the spelling, so
+     * the second spelling opened its own channel, and closing it dropped the first VM's lock.
+     */
+    @Test
+    void aRunDirectoryReachedThroughALinkIsTheSameOne(@TempDir Path elsewhere) throws Exception {
+        Path link = Files.createSymbolicLink(elsewhere.resolve("link"), runDir);
+        try (RunDirLock first = RunDirLock.take(runDir)) {
+            GuestVmException e = assertThrows(GuestVmException.class, () -> RunDirLock.take(link));
+            assertTrue(e.getMessage().contains("in use by another GuestVm"), e.getMessage());
+            assertEquals("held", lockSeenFromAnotherProcess(runDir.resolve(RunDirLock.FILE), elsewhere),
+                    "another JVM still finds the first VM's lock");
+        }
+        RunDirLock.take(link).close();
+    }
+
+    /** What another JVM finds when it tries the lock on {@code file}: "held" or "free". */
+    private static String lockSeenFromAnotherProcess(Path file, Path scratch) throws Exception {
+        Path source = scratch.resolve("TryLock.java");
+        Files.writeString(source, "import java.nio.channels.FileChannel;\n"
+                + "import java.nio.file.*;\n"
+                + "public class TryLock { public static void main(String[] a) throws Exception {\n"
+                + "  try (FileChannel c = FileChannel.open(Path.of(a[0]), StandardOpenOption.WRITE)) {\n"
+                + "    System.out.print(c.tryLock() == null ? \"held\" : \"free\"); } } }\n");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                source.toString(), file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the other JVM did not end");
+        return out.trim();
     }
 
     @Test
