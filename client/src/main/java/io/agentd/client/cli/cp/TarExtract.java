@@ -193,24 +193,11 @@ final class TarExtract {
      * at once; {@code known} holds those seen or made.
      */
     private void directoriesTo(String dir, String name, Set<String> known) throws IOException {
-        String path = dir;
-        String[] parts = name.split("/");
-        for (int i = 0; i < parts.length - 1; i++) {
-            path = dst.child(path, parts[i]);
-            if (known.contains(path)) {
-                continue;
-            }
-            Entry there = dst.lstatIfAny(path);
-            if (there == null) {
-                dst.files().mkdir(path, null);
-            } else if (there.kind() == Entry.Kind.LINK) {
-                throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
-                        + Quoting.quote(dst.show(path)) + " is a symbolic link, not a directory (not written through)");
-            } else if (!there.isDir()) {
-                throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
-                        + Quoting.quote(dst.show(path)) + " is not a directory");
-            }
-            known.add(path);
+        NotADirectory found = firstNotADirectory(dir, name, known, true);
+        if (found != null) {
+            throw new CopyFailure("cannot extract " + Quoting.quote(dst.show(under(dir, name))) + ": "
+                    + Quoting.quote(dst.show(found.path())) + (found.there().kind() == Entry.Kind.LINK
+                    ? " is a symbolic link, not a directory (not written through)" : " is not a directory"));
         }
     }
 
@@ -221,26 +208,41 @@ final class TarExtract {
      * extraction as root copy /root/notes.txt in. A directory missing on the way fails the copy.
      */
     private void noLinkOnTheWayTo(String dir, String linked, String rawName, Set<String> known) throws IOException {
+        NotADirectory found = firstNotADirectory(dir, linked, known, false);
+        // Missing, or a file: the copy fails there itself (ENOENT, ENOTDIR).
+        if (found != null && found.there() != null && found.there().kind() == Entry.Kind.LINK) {
+            throw new CopyFailure("refusing hard link " + Quoting.quote(rawName) + " to " + Quoting.quote(linked)
+                    + ": " + Quoting.quote(dst.show(found.path())) + " is a symbolic link (not followed)");
+        }
+    }
+
+    /** A directory on the way to a member that is not one: what is {@code there} (null: nothing). */
+    private record NotADirectory(String path, Entry there) {}
+
+    /**
+     * Walks the directories between {@code dir} and the relative {@code name}'s last part, each
+     * looked at once ({@code known} holds those seen to be directories, or made), and returns the
+     * first that is not a directory, or null. With {@code makeMissing} one that is missing is made
+     * and the walk goes on; without, it is returned with nothing there.
+     */
+    private NotADirectory firstNotADirectory(String dir, String name, Set<String> known, boolean makeMissing)
+            throws IOException {
         String path = dir;
-        String[] parts = linked.split("/");
+        String[] parts = name.split("/");
         for (int i = 0; i < parts.length - 1; i++) {
             path = dst.child(path, parts[i]);
             if (known.contains(path)) {
                 continue;
             }
             Entry there = dst.lstatIfAny(path);
-            if (there == null) {
-                return;
-            }
-            if (there.kind() == Entry.Kind.LINK) {
-                throw new CopyFailure("refusing hard link " + Quoting.quote(rawName) + " to " + Quoting.quote(linked)
-                        + ": " + Quoting.quote(dst.show(path)) + " is a symbolic link (not followed)");
-            }
-            if (!there.isDir()) {
-                return; // the copy fails there, ENOTDIR
+            if (there == null && makeMissing) {
+                dst.files().mkdir(path, null);
+            } else if (there == null || !there.isDir()) {
+                return new NotADirectory(path, there);
             }
             known.add(path);
         }
+        return null;
     }
 
     /** The path of the normalized relative {@code name} in {@code dir}, joined one checked entry name at a time. */
