@@ -554,17 +554,8 @@ class PortLinkTest {
     @Test
     void aHangUpWhileFramesWaitForTheNextTurnWaitsForThemAlsoWithOutputQueued() {
         int[] pair = socketPair();
-        long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
-        PortLink slow = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES),
-                () -> nanos[0]);
-        slow.setListener(new RecordingListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                dispatched.add(frame.id());
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice
-            }
-        });
+        PortLink slow = linkGivingEachFrameASlice(dispatched, false);
         int port = pair[0];
         try {
             slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
@@ -606,21 +597,11 @@ class PortLinkTest {
     @Test
     void aHostThatClosesWhileItsFramesWaitForTheNextTurnHasThemAllHandled() {
         int[] pair = socketPair();
-        long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
-        PortLink[] slow = new PortLink[1];
-        slow[0] = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), () -> nanos[0]);
-        slow[0].setListener(new RecordingListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                dispatched.add(frame.id());
-                slow[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE)); // its answer
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // each frame uses up a slice
-            }
-        });
+        PortLink slow = linkGivingEachFrameASlice(dispatched, true);
         int port = pair[0];
         try {
-            slow[0].attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
             loop.fire(port, Loop.WRITABLE); // connected
             hostWrites(pair[1], pings(5));
             Os.close(pair[1]);
@@ -635,13 +616,35 @@ class PortLinkTest {
             }
             assertEquals(List.of(1L, 2L, 3L, 4L, 5L), dispatched, "every frame it sent, in order");
             assertEquals(List.of(true), hangups);
-            assertEquals(0, slow[0].queuedBytes(), "their answers went with the host");
+            assertEquals(0, slow.queuedBytes(), "their answers went with the host");
         } finally {
             Os.close(pair[0]);
             if (pair[1] >= 0) {
                 Os.close(pair[1]);
             }
         }
+    }
+
+    /**
+     * A link whose clock passes the dispatch slice at every frame it dispatches (so each frame waits
+     * for a turn of its own), recording their ids in {@code dispatched}, and answering each with a
+     * pong when {@code answered}.
+     */
+    private PortLink linkGivingEachFrameASlice(List<Long> dispatched, boolean answered) {
+        long[] nanos = {0};
+        PortLink[] link = new PortLink[1];
+        link[0] = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), () -> nanos[0]);
+        link[0].setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                dispatched.add(frame.id());
+                if (answered) {
+                    link[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+                }
+                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+            }
+        });
+        return link[0];
     }
 
     /** shutdown(2), which the agent itself never calls. */
@@ -660,22 +663,12 @@ class PortLinkTest {
     @Test
     void aHostThatStopsReadingForGoodIsHungUpOnceItsFramesAreHandled() {
         int[] pair = socketPair();
-        long[] nanos = {0};
         List<Long> dispatched = new ArrayList<>();
-        PortLink[] slow = new PortLink[1];
-        slow[0] = new PortLink(loop, 1 << 30, 0, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), () -> nanos[0]);
-        slow[0].setListener(new RecordingListener() {
-            @Override
-            public void onFrame(Frame frame) {
-                dispatched.add(frame.id());
-                slow[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE));
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
-            }
-        });
+        PortLink slow = linkGivingEachFrameASlice(dispatched, true);
         Shutdown libc = jnr.ffi.LibraryLoader.create(Shutdown.class).load("c");
         int port = pair[0];
         try {
-            slow[0].attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            slow.attach(port, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
             loop.fire(port, Loop.WRITABLE);
             hostWrites(pair[1], pings(3));
             assertEquals(0, libc.shutdown(pair[1], Shutdown.SHUT_RD));
