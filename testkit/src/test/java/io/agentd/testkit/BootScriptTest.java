@@ -59,8 +59,15 @@ class BootScriptTest {
     }
 
     private Process boot(Path run) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder("bash", BOOT.toString(), "--image", FakeImage.create(dir.resolve("image")).toString(),
+        return start(new ProcessBuilder(bootCommand(run)));
+    }
+
+    private List<String> bootCommand(Path run) throws IOException {
+        return List.of("bash", BOOT.toString(), "--image", FakeImage.create(dir.resolve("image")).toString(),
                 "--run-dir", run.toString(), "--agentctl", neverReadyAgentctl().toString(), "--timeout", "300", "--detach");
+    }
+
+    private Process start(ProcessBuilder pb) throws IOException {
         pb.environment().put("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
         pb.redirectErrorStream(true).redirectOutput(dir.resolve("boot.out").toFile());
         boot = pb.start();
@@ -115,6 +122,35 @@ class BootScriptTest {
                 assertTrue(System.nanoTime() < until, "pid " + pid + " still runs after boot was stopped");
                 Thread.sleep(50);
             }
+        }
+    }
+
+    /**
+     * ^C at a script that runs boot (docker-build-check, a user's own): boot stops its VM and ends by
+     * SIGINT, so the calling bash script stops too, as it does for any command ^C ends. Before, boot
+     * exited 130 and the caller went on to its next step (another boot, in docker-build-check).
+     */
+    @Test
+    void aBootEndedByControlCEndsTheScriptThatRanItToo() throws Exception {
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\nsleep 300");
+        Path run = dir.resolve("run");
+        String caller = String.join(" ", bootCommand(run).stream().map(a -> "'" + a + "'").toList())
+                + "; echo \"the caller went on after boot ended $?\"";
+        // In a process group of its own (setsid), as a terminal's foreground job is: ^C signals the group.
+        Process boot = start(new ProcessBuilder("setsid", "bash", "-c", caller));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(run.resolve("qemu.pid")) && Files.size(run.resolve("qemu.pid")) > 0)) {
+            assertTrue(System.nanoTime() < deadline, "QEMU did not start: " + bootOutput());
+            Thread.sleep(50);
+        }
+        long qemu = Long.parseLong(Files.readString(run.resolve("qemu.pid")).trim());
+        assertEquals(0, new ProcessBuilder("kill", "-INT", "--", "-" + boot.pid()).inheritIO().start().waitFor());
+        assertTrue(boot.waitFor(30, TimeUnit.SECONDS), bootOutput());
+        assertFalse(bootOutput().contains("the caller went on"), bootOutput());
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false)) {
+            assertTrue(System.nanoTime() < until, "QEMU " + qemu + " still runs after ^C");
+            Thread.sleep(50);
         }
     }
 
