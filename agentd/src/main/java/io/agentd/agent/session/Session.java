@@ -49,7 +49,12 @@ final class Session {
     final long id;
     final int pid;
     private final Child child;
-    private final SpawnSpec spec;
+    /**
+     * What session.list shows of the request: its cmd and args cut as listed, and its user. Not the
+     * spec: that holds the whole request text (up to a frame's 2 MiB of env and args) for as long as
+     * the session and its held exit live, and a host's few dozen such sessions filled the heap.
+     */
+    final SessionDirectory.Listed listed;
     private final SessionOwner owner;
     /** Where the session's frames go: the one field that says which host, under which id, or none. */
     final SessionRoute route;
@@ -110,7 +115,7 @@ final class Session {
         this.cgroup = cgroup;
         this.pid = child.pid();
         this.child = child;
-        this.spec = spec;
+        this.listed = SessionDirectory.Listed.of(spec);
         this.owner = owner;
         this.io = io;
         this.loop = loop;
@@ -135,10 +140,6 @@ final class Session {
 
     boolean isTty() {
         return child.tty();
-    }
-
-    SpawnSpec spec() {
-        return spec;
     }
 
     /** The leader's exit once reaped, else null. */

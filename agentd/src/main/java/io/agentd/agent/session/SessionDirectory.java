@@ -3,6 +3,7 @@ package io.agentd.agent.session;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.retain.OutputRing;
+import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameEncoder;
@@ -184,11 +185,18 @@ final class SessionDirectory {
         SessionRoute out = s.route;
         OutputRing ring = out.ring();
         long end = out.offset();
-        return new SessionInfo(s.number, s.pid, listedCmd(s.spec().cmd()), listedArgs(s.spec().args()), s.isTty(),
-                s.spec().user(), exit == null ? SessionInfo.RUNNING : SessionInfo.EXITED, s.startedUnixMillis,
+        return new SessionInfo(s.number, s.pid, s.listed.cmd(), s.listed.args(), s.isTty(),
+                s.listed.user(), exit == null ? SessionInfo.RUNNING : SessionInfo.EXITED, s.startedUnixMillis,
                 exit == null ? null : exit.code(), exit == null ? null : exit.signal(), end,
                 ring == null ? end : ring.start(), end, ring == null ? 0 : ring.dropped(), out.attached(),
                 s.detachable);
+    }
+
+    /** What a session's entry in the list shows of its request, kept from its start. */
+    record Listed(String cmd, List<String> args, String user) {
+        static Listed of(SpawnSpec spec) {
+            return new Listed(listedCmd(spec.cmd()), List.copyOf(listedArgs(spec.args())), spec.user());
+        }
     }
 
     /** The cmd as listed: at most {@link #LIST_CMD_MAX_BYTES} bytes; a cut one ends with "… (N bytes)". */

@@ -1,14 +1,22 @@
 package io.agentd.agent.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.spawn.Child;
+import io.agentd.agent.spawn.Profile;
+import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.transport.RecordingHost;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,5 +64,38 @@ class HeldExitsTest {
         assertEquals(MessageType.CORE_ERROR, out.frames.get(before + 1).type());
         assertEquals(MessageType.SESSION_ATTACHED, out.frames.get(before + 2).type(), "the third one is kept");
         assertEquals(MessageType.EXEC_EXITED, out.frames.get(before + 3).type());
+    }
+
+    /**
+     * A session (and so its held exit) keeps what the list shows of its request, not the request: its
+     * env and args (up to a frame's 2 MiB) go with the start. Before, each session held its whole spec
+     * for its life and its exit's, so a few dozen detached requests with a large env filled the heap.
+     */
+    @Test
+    void aSessionKeepsWhatTheListShowsNotTheRequestsEnvAndArgs() throws Exception {
+        List<WeakReference<SpawnSpec>> specs = new ArrayList<>();
+        Sessions sessions = new Sessions(loop, (spec, cgroupFd) -> {
+            specs.add(new WeakReference<>(spec));
+            return new Child(100, 13, 10, 11, 12, false);
+        }, new SessionDefaults(null, null, List.of(), Profile.DEFAULT, 250, 2000, 1024, 4096, 512), new ScriptedIo());
+        List<String> args = new ArrayList<>();
+        for (int n = 0; n < 100; n++) {
+            args.add("argument " + n);
+        }
+        sessions.onExecRequest(host, 7, new ExecRequest("printenv", args, List.of("BIG=" + "x".repeat(1 << 20)), null,
+                null, false, 24, 80, List.of(), null, false, null, null, null).withDetachable(true));
+        assertEquals(1, specs.size());
+        for (int tries = 0; specs.get(0).get() != null && tries < 50; tries++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertTrue(specs.get(0).get() == null, "the session still holds its spec (the request's env and args)");
+
+        sessions.onList(host, 9);
+        SessionListResult list = (SessionListResult) out.frames.get(out.frames.size() - 1).payload();
+        SessionInfo info = list.sessions().get(0);
+        assertEquals("printenv", info.cmd());
+        assertEquals(SessionDirectory.LIST_ARGS_MAX_ENTRIES + 1, info.args().size(), info.args().toString());
+        assertTrue(info.args().get(SessionDirectory.LIST_ARGS_MAX_ENTRIES).startsWith("… ("), info.args().toString());
     }
 }
