@@ -83,6 +83,8 @@ final class Session {
     private boolean outputPaused;
     /** The drain window ended while output was paused: its last read waits for the host to read again. */
     private boolean finalDrainDue;
+    /** The agent is shutting down: the drain window's last read does not wait for a paused host. */
+    private boolean shuttingDown;
     /**
      * The pidfd and the PTY master are closed ({@link #release}): their numbers may belong to
      * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
@@ -331,6 +333,7 @@ final class Session {
      */
     void killCgroupAtEnd() {
         killCgroupAtEnd = true;
+        shuttingDown = true; // for a drain window that ends later (a leader that dies of the shutdown's SIGTERM)
         if (finalDrainDue) {
             loop.schedule(0, () -> endDrainWindow(true));
         }
@@ -427,7 +430,7 @@ final class Session {
         if (state != State.CLOSING) {
             return;
         }
-        if (!whateverTheHost && !route.acceptsOutput()) {
+        if (!whateverTheHost && !shuttingDown && !route.acceptsOutput()) {
             finalDrainDue = true;
             pauseOutput();
             return;

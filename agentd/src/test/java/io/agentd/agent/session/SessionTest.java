@@ -135,6 +135,27 @@ class SessionTest {
         assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
     }
 
+    /**
+     * The shutdown first, then the leader's end (it died of the shutdown's SIGTERM) and a drain window
+     * that ends while the host reads nothing: the last read is done then too. Before, it waited for a
+     * resume that never came, the shutdown waited its whole grace for the session, and the host got
+     * no exited.
+     */
+    @Test
+    void aDrainWindowEndingAfterTheShutdownBeganDoesNotWaitForAPausedHost() {
+        Session s = h.startPipes();
+        s.killCgroupAtEnd(); // what the shutdown does to every session
+        h.io.exit(PID, 143);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.host.acceptsOutput = false;
+        h.io.output(STDOUT, "held").output(STDERR, "err");
+        h.loop.advance(DRAIN_MILLIS);
+        assertEquals("held", h.host.stdoutText(), "read whatever the host's pause");
+        assertEquals("err", h.host.stderrText());
+        assertEquals(143, exited().code());
+        assertEachClosedOnce(STDIN, STDOUT, STDERR, PIDFD);
+    }
+
     @Test
     void theDrainWindowEndsEarlyWhenEveryOutputReachesItsEnd() {
         h.startPipes();
