@@ -111,8 +111,12 @@ final class Reaper {
         if (!s.hasPidfd()) {
             withoutPidfd--;
         }
-        if (io.groupAlive(s.pid) || s.cgroup.populated()) {
-            displace(key, lingeringGroups.put(key, new Lingering(s.pid, s.cgroup)));
+        // The group's id is kept only while the group lives and is no newer session's: an empty
+        // group's pid may be handed to any process, and one that leads a group then would take the
+        // signals (a host's SIGKILL at its loss) meant for what this session left in its cgroup.
+        boolean groupLives = io.groupAlive(s.pid) && !leaders.containsKey(s.pid);
+        if (groupLives || s.cgroup.populated()) {
+            displace(key, lingeringGroups.put(key, new Lingering(groupLives ? s.pid : NO_GROUP, s.cgroup)));
         }
     }
 
@@ -234,7 +238,7 @@ final class Reaper {
                     log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
                 }
             }
-            prune(l -> (l.pgid() == NO_GROUP || !io.groupAlive(l.pgid())) && !l.cgroup().populated());
+            pruneLingering();
             afterSweep.run();
         } catch (RuntimeException e) {
             sweepFailed("the sweep", e);
@@ -251,13 +255,23 @@ final class Reaper {
         }
     }
 
-    private void prune(Predicate<Lingering> gone) {
-        for (Iterator<Lingering> it = lingeringGroups.values().iterator(); it.hasNext(); ) {
-            if (gone.test(it.next())) {
-                it.remove();
-            }
-        }
-        displaced.removeIf(e -> gone.test(e.getValue()));
+    /**
+     * Forgets the group of an entry whose group is found empty (its pid may be anyone's from now on;
+     * its cgroup still holds what left the group), then the entries of which nothing lives.
+     */
+    private void pruneLingering() {
+        lingeringGroups.replaceAll((key, l) -> withLiveGroupOnly(l));
+        lingeringGroups.values().removeIf(Reaper::nothingLives);
+        displaced.replaceAll(e -> Map.entry(e.getKey(), withLiveGroupOnly(e.getValue())));
+        displaced.removeIf(e -> nothingLives(e.getValue()));
+    }
+
+    private Lingering withLiveGroupOnly(Lingering l) {
+        return l.pgid() != NO_GROUP && !io.groupAlive(l.pgid()) ? l.withoutGroup() : l;
+    }
+
+    private static boolean nothingLives(Lingering l) {
+        return l.pgid() == NO_GROUP && !l.cgroup().populated();
     }
 
     private static String describe(int status) {

@@ -167,6 +167,64 @@ class ReaperTest {
         assertTrue(reaper.groupFoundEmpty(key(3)), "nothing of an entry that is not there");
     }
 
+    /**
+     * An ended session whose group is empty but whose cgroup still has members (a setsid'd daemon):
+     * what lingers is the cgroup alone. Before, the entry kept the group's id, which any new process
+     * could take as a group of its own, and a signal on the id or the host's loss signalled that one.
+     */
+    @Test
+    void anEmptyGroupIsNotKeptForItsCgroupsSake() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = h.start(SessionHarness.pipes(), null, false, cgroup);
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, false);
+        reaper.finished(key(1), s);
+        assertNull(reaper.lingeringGroup(key(1)), "no group to signal");
+        assertEquals(0, reaper.signalLingering(k -> true, 15));
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(), h.io.signals, "no group signalled");
+        assertEquals(1, cgroup.kills, "the cgroup killed whole");
+    }
+
+    /**
+     * The leader was reaped and its pid went to a newer session before the ended one's drain window
+     * closed: the live group under that pid is the newer session's, not what the ended one left.
+     * Before, the ended session's host's loss killed the newer session's group.
+     */
+    @Test
+    void aGroupUnderAPidANewerSessionLeadsIsNotTheEndedSessions() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session ended = h.start(SessionHarness.pipes(), null, false, cgroup);
+        reaper.started(key(1), ended);
+        Session newer = h.start(new Child(PID, 23, 20, 21, 22, false), null, false); // the same pid
+        reaper.started(new SessionKey(2, 5), newer);
+        h.io.groupAlive(PID, true);
+        reaper.finished(key(1), ended);
+        assertNull(reaper.lingeringGroup(key(1)));
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(), h.io.signals, "the newer session's group is not signalled");
+        assertEquals(1, cgroup.kills, "the ended session's cgroup killed whole");
+    }
+
+    /** The group empties after the exit, the cgroup does not: the sweep forgets the group's id. */
+    @Test
+    void theSweepForgetsAGroupFoundEmptyWhileItsCgroupLivesOn() {
+        reaper.start();
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = h.start(SessionHarness.pipes(), null, false, cgroup);
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(key(1), s);
+        assertEquals(PID, reaper.lingeringGroup(key(1)), "a live group is signalled on the id");
+        h.io.groupAlive(PID, false);
+        h.loop.advance(Reaper.SWEEP_MILLIS);
+        assertNull(reaper.lingeringGroup(key(1)), "its pid may be anyone's now");
+        assertEquals(1, reaper.lingeringCount(), "the cgroup still lingers");
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(), h.io.signals, "no group signalled");
+        assertEquals(1, cgroup.kills, "the cgroup killed whole");
+    }
+
     @Test
     void aHostLossKillsOnlyTheLingeringGroupsOfItsConnection() {
         Session s = endedOutputs(SessionHarness.pipes());
