@@ -155,6 +155,25 @@ class SessionCgroupE2ETest {
     }
 
     /**
+     * A root session that makes cgroups inside its own (a tool that nests them): its cgroup goes at
+     * its end with them. Before, the rmdir failed EBUSY at every sweep, and at every later start.
+     */
+    @Test
+    void aSessionCgroupWithCgroupsMadeInsideItIsRemovedWithThem() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("cg-nested", "--drain-ms", "100");
+                HostConnection host = agent.connectReady()) {
+            assumeSessionCgroups(agent);
+            Path root = cgroupRoot(agent);
+            SessionResult r = host.run(1, sh("cat /proc/self/cgroup; d=$(awk '/ - cgroup2 /{print $5; exit}' /proc/self/mountinfo)$(sed -n 's/^0:://p' /proc/self/cgroup);"
+                    + " [ -f \"$d/cgroup.procs\" ] &&"
+                    + " mkdir -p \"$d/made/inside\" \"$d/another\""));
+            assertEquals(0, r.exited().code(), r.err());
+            Path cgroup = sessionCgroup(root, r);
+            awaitTrue(() -> !Files.exists(cgroup), Duration.ofSeconds(5), cgroup + " left with the cgroups made inside it");
+        }
+    }
+
+    /**
      * From 8 live sessions on, a housekeeping thread removes released cgroups. What it holds still
      * dies with the host: an ended session's setsid'd grandchild, released while busy, is killed at
      * host loss, every session's cgroup goes, and the agent's shutdown removes its spares. (A guard

@@ -4,9 +4,14 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ResourceUsage;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * One session's cgroup: the fd its child joins through, its end with everything in it, what it
@@ -151,18 +156,40 @@ public class SessionCgroup {
         return new ResourceUsage(cpu.get("user_usec"), cpu.get("system_usec"), peak, oomKilled);
     }
 
-    /** Removes the cgroup if it is empty; true once it is gone. */
+    /**
+     * Removes the cgroup if it is empty, with the cgroups its session made inside it (a root session
+     * may, and a tool that nests cgroups does); true once it is gone.
+     */
     public boolean remove() {
         if (dir == null) {
             return true;
         }
         closeFd();
+        // rmdir: the kernel refuses it (EBUSY) while processes are inside, and while child cgroups
+        // remain, which would then stay for good, retried every sweep and by every later agent.
+        return rmdir(dir) || (removeChildCgroups(dir) && rmdir(dir));
+    }
+
+    private static boolean rmdir(Path d) {
         try {
-            Files.deleteIfExists(dir); // rmdir: the kernel refuses it (EBUSY) while processes are inside
+            Files.deleteIfExists(d);
             return true;
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** rmdir of every cgroup below {@code d}, the deepest first; false when there is none. */
+    private static boolean removeChildCgroups(Path d) {
+        List<Path> children;
+        try (Stream<Path> below = Files.walk(d)) { // follows no links
+            children = below.filter(p -> !p.equals(d) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
+                    .sorted(Comparator.reverseOrder()).toList();
+        } catch (IOException | UncheckedIOException e) {
+            return false;
+        }
+        children.forEach(SessionCgroup::rmdir); // one that is still populated stays; the retry says so
+        return !children.isEmpty();
     }
 
     @Override

@@ -108,6 +108,10 @@ public final class SessionCgroups {
      *                       or a cgroup that cannot be made
      */
     public SessionCgroup create(Long memoryMax, Long pidsMax) throws CgroupRefusal {
+        // A u64 of 2^63 or more (negative here) is no limit: nothing to apply, so nothing to refuse
+        // where there is no cgroup or no controller for it.
+        memoryMax = memoryMax != null && memoryMax < 0 ? null : memoryMax;
+        pidsMax = pidsMax != null && pidsMax < 0 ? null : pidsMax;
         if (pidsMax != null && pidsMax == 0) {
             // The command is the cgroup's first task. clone3 would refuse it (EAGAIN), but the way
             // without clone3 (another architecture, an older kernel, a seccomp filter) moves it in
@@ -140,9 +144,7 @@ public final class SessionCgroups {
         try {
             if (memoryMax != null) {
                 limit(dir, "memory.max", "memory_max", memoryMax);
-                if (memoryMax >= 0) { // u64 past 2^63 is "no limit": swap stays as it is
-                    limitSwap(dir, PROC_SWAPS);
-                }
+                limitSwap(dir, PROC_SWAPS);
             }
             if (pidsMax != null) {
                 limit(dir, "pids.max", "pids_max", pidsMax);
@@ -168,7 +170,7 @@ public final class SessionCgroups {
     }
 
     private static void limit(Path dir, String file, String field, long value) throws CgroupRefusal {
-        String text = value < 0 ? "max" : Long.toString(value); // u64 past 2^63: no limit, in practice
+        String text = Long.toString(value);
         int err = CgroupFs.write(dir.resolve(file), text);
         if (err != 0) {
             FailureKind kind = err == LibC.EINVAL || err == ERANGE ? FailureKind.BAD_ARGS : FailureKind.RESOURCE_LIMIT;

@@ -45,6 +45,23 @@ class CgroupRootLeftoversTest {
         assertTrue(Files.isDirectory(ours), "a live agent's cgroup is its own");
     }
 
+    /**
+     * A dead agent's session cgroup in which its session made cgroups of its own (a root session may)
+     * is removed with them, the deepest first. Before, its rmdir failed (EBUSY on cgroupfs, not empty
+     * here) at every sweep and every later start, for good.
+     */
+    @Test
+    void aCgroupWithCgroupsMadeInsideItIsRemovedWithThem() throws Exception {
+        Path root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
+        Files.writeString(root.resolve("cgroup.procs"), "");
+        Path deadAgents = Files.createDirectory(root.resolve("s-" + Integer.MAX_VALUE + "-5-0"));
+        Files.createDirectories(deadAgents.resolve("made/by/the/session"));
+        Files.createDirectories(deadAgents.resolve("another"));
+        CgroupRoot cgroups = CgroupRoot.open(root.toString());
+        assertEquals(0, cgroups.killLeftovers(), "nothing was populated");
+        assertFalse(Files.exists(deadAgents), "removed with the cgroups inside it");
+    }
+
     /** A session that made a thousand such names costs the start's log eleven lines, not a thousand. */
     @Test
     void aThousandNamesLeftAloneLogTheFirstFewAndACount() throws Exception {

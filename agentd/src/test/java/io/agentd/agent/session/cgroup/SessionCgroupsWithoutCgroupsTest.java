@@ -38,6 +38,17 @@ class SessionCgroupsWithoutCgroupsTest {
     }
 
     /**
+     * 2^63 or more (a negative long) is no limit: nothing the agent could fail to apply, so it runs
+     * without a cgroup. Before, it was refused like a limit ("need a session cgroup").
+     */
+    @Test
+    void noLimitAskedForExplicitlyIsNoLimit() throws Exception {
+        assertSame(SessionCgroup.NONE, cgroups.create(-1L, null));
+        assertSame(SessionCgroup.NONE, cgroups.create(null, Long.MIN_VALUE));
+        assertSame(SessionCgroup.NONE, cgroups.create(-1L, -1L));
+    }
+
+    /**
      * pids_max 0 is refused before any cgroup: with one, the command (the cgroup's first task) would
      * run wherever the spawn moves it in through cgroup.procs rather than clone3, which pids.max does
      * not check (another architecture, an older kernel, a seccomp filter).
