@@ -100,6 +100,12 @@ final class ExecCommand {
     static final Duration AGENT_ANSWER_WAIT = Duration.ofSeconds(15);
     /** A watch for the agent's answers runs (one is enough: the first signal starts it). */
     private final AtomicBoolean watchingAgent = new AtomicBoolean();
+    /**
+     * True while the connection's reader is in a write to our stdout or stderr: a reader of ours that
+     * stopped reading (`| less` on its first page) holds it there, and no frame, a pong neither, is
+     * read meanwhile. Not the agent's silence, so the watch does not give up on it then.
+     */
+    private volatile boolean writingLocally;
     private final AtomicBoolean stoppingForBrokenOutput = new AtomicBoolean();
     /** The command was killed after it ignored the SIGPIPE of its broken output. */
     private volatile boolean killedForBrokenOutput;
@@ -336,6 +342,7 @@ final class ExecCommand {
             return; // it failed before: what comes after is not written either (as cat stops)
         }
         try {
+            writingLocally = true;
             to.write(output.data());
         } catch (IOException e) {
             // Our reader went away (e.g. `agentctl exec ... | head`): stop the writer as a pipe would.
@@ -347,6 +354,8 @@ final class ExecCommand {
             if (outputBroken.compareAndSet(false, true)) {
                 stopForBrokenOutput(opened.getNow(null)); // null before the open returned: it sends it then
             }
+        } finally {
+            writingLocally = false;
         }
     }
 
@@ -585,7 +594,8 @@ final class ExecCommand {
      * agent is asked for a pong, and none within {@link #AGENT_ANSWER_WAIT} (a paused VM, a hung
      * agent) ends agentctl with 125, the terminal restored by the shutdown hook. Without it, ^C
      * went nowhere and agentctl waited for ever (only SIGKILL ended it, leaving the terminal raw).
-     * A command that traps the signal and runs on, on an agent that answers, runs on.
+     * A command that traps the signal and runs on, on an agent that answers, runs on; so does one
+     * whose output our own stdout does not take ({@link #writingLocally}).
      */
     private void watchForTheAgent(AgentClient client, ExecSession session) {
         if (!watchingAgent.compareAndSet(false, true)) {
@@ -599,6 +609,9 @@ final class ExecCommand {
                     } catch (ConnectionLostException lost) {
                         return; // the main thread reports it (125)
                     } catch (TimeoutException | IOException noAnswer) {
+                        if (noAnswer instanceof TimeoutException && writingLocally) {
+                            continue; // the pong waits behind output our own reader does not take
+                        }
                         if (!session.isDone()) {
                             err.println("agentctl: the agent does not answer (" + noAnswer.getMessage() + ") after a"
                                     + " signal was passed on to " + what + ": giving up on it; it may still run in the guest");

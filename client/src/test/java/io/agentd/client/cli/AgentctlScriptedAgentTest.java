@@ -2,10 +2,13 @@ package io.agentd.client.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.agentd.client.ScriptedPeer;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
@@ -66,6 +69,44 @@ class AgentctlScriptedAgentTest {
                 Thread.sleep(2000); // its stdin fills the socket; the peer reads no more
                 interrupt(p);
                 assertEnds125(p, 60, "agentctl: the agent does not answer");
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * SIGINT passed on while agentctl's own stdout takes nothing (`| less` left on its first page):
+     * the connection's reader waits in that write, so the agent's pong waits unread behind it. That
+     * is no silence of the agent's: agentctl waits on, and once its reader takes the output it gets
+     * the rest and the command's status. Before, it gave up on the agent 25 s on and exited 125.
+     */
+    @Test
+    void aSignalPassedOnWhileOurStdoutTakesNothingDoesNotGiveUpOnTheAgent(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", peer.socket().toString(),
+                    "exec", "--", "journalctl"));
+            Process p = new ProcessBuilder(command).redirectInput(new File("/dev/null")).start(); // stdout: a pipe nobody reads yet
+            try {
+                Frame request = started(peer);
+                assertEquals(MessageType.EXEC_STDIN, peer.receive().type(), "its end of input, with it");
+                byte[] output = new byte[512 << 10]; // far more than a pipe holds
+                java.util.Arrays.fill(output, (byte) 'x');
+                peer.send(new Frame(request.id(), MessageType.EXEC_STDOUT, new ExecData(output)));
+                Thread.sleep(500);
+                interrupt(p);
+                assertEquals(new Frame(request.id(), MessageType.EXEC_SIGNAL, new ExecSignal(2)), peer.receive());
+                Frame ping = peer.receive();
+                assertEquals(MessageType.CORE_PING, ping.type(), "10 s on, it asks whether the agent answers");
+                peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE)); // unread while stdout is full
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(130, 2, null)));
+                if (p.waitFor(20, TimeUnit.SECONDS)) {
+                    fail("agentctl gave up on an agent that answered (exit " + p.exitValue() + "): "
+                            + new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+                }
+                assertEquals(output.length, p.getInputStream().readNBytes(output.length).length, "all the output, once read");
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                assertEquals(130, p.exitValue(), new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
             } finally {
                 p.destroyForcibly();
             }
