@@ -16,18 +16,24 @@ import java.util.function.LongPredicate;
  * of that id. Behind a relay a freed slot goes to the next client the same way.
  */
 final class SessionIds {
-    static final long MAX_ID = 0xFFFF_FFFFL;
+    /**
+     * The largest id handed out: 2^32 - 2, not 2^32 - 1. Flow notices name ids by a range whose end
+     * (exclusive) is a u32, so 2^32 - 1 is in no range: a session on it could not have its output
+     * held, and the notice's encoding threw on the connection's reader thread, which ended the
+     * connection with every session on it.
+     */
+    static final long MAX_ID = 0xFFFF_FFFEL;
 
     private final long lo;
     private final long hiExclusive;
     private long next;
 
-    /** All u32 ids but 0, from a random one. */
+    /** All u32 ids but 0 (and 2^32 - 1), from a random one. */
     SessionIds() {
         this(1 + ThreadLocalRandom.current().nextLong(MAX_ID));
     }
 
-    /** All u32 ids but 0, from {@code first} (tests start near the wrap). */
+    /** All u32 ids but 0 (and 2^32 - 1), from {@code first} (tests start near the wrap). */
     SessionIds(long first) {
         this(first, 1, MAX_ID + 1);
     }

@@ -46,6 +46,15 @@ class SessionIdsTest {
         assertEquals(1, ids.allocate(id -> false));
     }
 
+    /** 2^32 - 1 is in no range a flow notice can name: never handed out. */
+    @Test
+    void theLastU32IdIsNeverHandedOut() throws Exception {
+        SessionIds ids = new SessionIds(0xFFFF_FFFEL);
+        assertEquals(0xFFFF_FFFEL, ids.allocate(id -> false));
+        assertEquals(1, ids.allocate(id -> false));
+        assertThrows(IllegalArgumentException.class, () -> new SessionIds(0xFFFF_FFFFL));
+    }
+
     @Test
     void theWrapSkipsIdsStillLive() throws Exception {
         SessionIds ids = new SessionIds(SessionIds.MAX_ID);
