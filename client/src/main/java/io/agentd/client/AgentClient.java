@@ -963,7 +963,8 @@ public final class AgentClient implements AutoCloseable {
                 if (refusedHoldNotice(e)) {
                     return;
                 }
-                log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer, e.kind(), e.message());
+                log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer,
+                        AgentErrorException.bounded(e.kind()), e.message() == null ? null : AgentErrorException.bounded(e.message()));
             }
             default -> log.debug("ignored {} on the control channel", frame.type());
         }
