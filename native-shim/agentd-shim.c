@@ -377,13 +377,17 @@ static void switch_user(struct child *c)
      * to fs.suid_dumpable: at 1 the agent stayed dumpable for good, and this child, a process of the
      * target user until its exec, could be ptraced into the agent's memory. Back to 0 after each,
      * so a setresuid that fails after the setresgid leaves nothing either (the exec gives the
-     * target a flag of its own). */
+     * target a flag of its own). In between, the kernel lets a process ptrace this child only if
+     * its uid is each of the child's real, effective and saved uids: the saved uid stays the
+     * agent's (root) until the flag is 0 again, so no process of the target user can attach in that
+     * instant. Setting the saved uid alone then needs no privilege and leaves the flag as it is. */
     at_stage(c, STAGE_SETGID);
     STEP(c, syscall(SYS_setresgid, (gid_t)s->gid, (gid_t)s->gid, (gid_t)s->gid));
     STEP(c, syscall(SYS_prctl, PR_SET_DUMPABLE, 0L, 0L, 0L, 0L));
     at_stage(c, STAGE_SETUID);
-    STEP(c, syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)s->uid));
+    STEP(c, syscall(SYS_setresuid, (uid_t)s->uid, (uid_t)s->uid, (uid_t)-1));
     STEP(c, syscall(SYS_prctl, PR_SET_DUMPABLE, 0L, 0L, 0L, 0L));
+    STEP(c, syscall(SYS_setresuid, (uid_t)-1, (uid_t)-1, (uid_t)s->uid));
 }
 
 /* As the target user: a directory it may not enter fails here (EACCES), as it would for it. */

@@ -118,6 +118,13 @@ public final class AgentClient implements AutoCloseable {
     private volatile boolean anyByteCame;
     /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
     private ConnectionLostException lost;
+    /**
+     * Why a write failed (the agent closed or went away), once one has: no write is tried after it,
+     * but the connection stays open for the reader, since the frames the agent sent before it closed
+     * (an exited, the output before it) are still in the socket; the reader ends the connection at
+     * their end, or {@link #WRITE_FAILURE_GRACE} later at the latest.
+     */
+    private volatile ConnectionLostException writesLost;
 
     /**
      * One writer at a time, so that frames never interleave. A lock that can be waited for with a
@@ -646,6 +653,8 @@ public final class AgentClient implements AutoCloseable {
 
     /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
     private static final Duration CUT_FRAME_GRACE = Duration.ofSeconds(2);
+    /** How long after a failed write the reader has to take what the agent sent before the connection is ended. */
+    static final Duration WRITE_FAILURE_GRACE = Duration.ofSeconds(5);
 
     /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
     private void sendOrForget(long id, Frame... frames) throws IOException {
@@ -775,7 +784,7 @@ public final class AgentClient implements AutoCloseable {
             try {
                 n = channel.writeBefore(bytes, until);
             } catch (IOException e) {
-                throw endedByWriter(new ConnectionLostException(
+                throw writesEnded(new ConnectionLostException(
                         "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e));
             }
             if (n == 0) {
@@ -801,6 +810,42 @@ public final class AgentClient implements AutoCloseable {
                 throw new ConnectionLostException(lost.getMessage(), lost);
             }
         }
+        ConnectionLostException failedWrite = writesLost;
+        if (failedWrite != null) {
+            throw new ConnectionLostException(failedWrite.getMessage(), failedWrite);
+        }
+    }
+
+    /**
+     * A write failed: the agent closed the connection or is gone. Unlike a cut frame (an agent that
+     * lives but stopped reading), what it sent before is still to be read: ending the connection at
+     * once closed the channel under the reader, and sessions whose exited had already come (a
+     * core.shutdown, the VM going down) failed ConnectionLostException without their last output.
+     * Writes stop here; the reader ends the connection once it reads the end, and a thread of its
+     * own ends it {@link #WRITE_FAILURE_GRACE} later if the reader has not (its listener held up).
+     */
+    private ConnectionLostException writesEnded(ConnectionLostException failure) {
+        synchronized (idLock) {
+            if (lost != null) {
+                return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
+            }
+            if (writesLost != null) {
+                return new ConnectionLostException(writesLost.getMessage(), writesLost);
+            }
+            writesLost = failure;
+        }
+        Thread ender = new Thread(() -> {
+            try {
+                closed.get(WRITE_FAILURE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException readerStillAtIt) {
+                end(failure);
+            } catch (InterruptedException | ExecutionException e) {
+                end(failure); // not expected: closed is completed normally, and nobody interrupts this thread
+            }
+        }, "agentd-client-end");
+        ender.setDaemon(true);
+        ender.start();
+        return failure;
     }
 
     /**

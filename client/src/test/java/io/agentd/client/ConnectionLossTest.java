@@ -5,11 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.ExecStarted;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -81,6 +89,48 @@ class ConnectionLossTest {
             client.shutdown();
             assertTrue(client.awaitClosed(WAIT), "the agent closes the connection");
             assertTrue(agentd.waitForExit(WAIT), "the agent process exits");
+        }
+    }
+
+    /**
+     * The agent sends a session's last output and exited, then closes (a core.shutdown, the VM going
+     * down), while this host writes to it: the write fails EPIPE before the reader has read those
+     * frames (here its listener is busy with the output before them). The session still ends with its
+     * status and its output. Before, the failed write closed the channel under the reader, and the
+     * session failed ConnectionLostException (agentctl: 125 instead of the command's status).
+     */
+    @Test
+    void framesTheAgentSentBeforeItClosedStillArriveAfterAWriteFailed(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect()) {
+            CountDownLatch listenerBusy = new CountDownLatch(1);
+            CountDownLatch writeFailed = new CountDownLatch(1);
+            StringBuilder output = new StringBuilder();
+            ExecSession s = client.start(ExecRequest.of("x"), out -> {
+                output.append(new String(out.data(), StandardCharsets.UTF_8));
+                listenerBusy.countDown();
+                try {
+                    writeFailed.await(); // the reader stays here until the write has failed
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Frame request = peer.receive();
+            peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+            peer.send(new Frame(request.id(), MessageType.EXEC_STDOUT, new ExecData("first ".getBytes(StandardCharsets.UTF_8))));
+            peer.send(new Frame(request.id(), MessageType.EXEC_STDOUT, new ExecData("last".getBytes(StandardCharsets.UTF_8))));
+            peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(7, null, null)));
+            assertTrue(listenerBusy.await(20, TimeUnit.SECONDS));
+            peer.close();
+            IOException failed = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 100; i++) {
+                    s.writeStdin(new byte[64 << 10]);
+                }
+            });
+            assertTrue(failed instanceof ConnectionLostException, failed.toString());
+            writeFailed.countDown();
+            assertEquals(7, s.awaitExit(WAIT).code());
+            assertEquals("first last", output.toString());
+            assertTrue(client.awaitClosed(WAIT), "the reader ends the connection at the end of what came");
         }
     }
 }
