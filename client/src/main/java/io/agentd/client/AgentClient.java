@@ -500,6 +500,9 @@ public final class AgentClient implements AutoCloseable {
             } catch (TimeoutException timedOut) {
                 session.kill(RUN_KILL_GRACE);
                 throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + Timeouts.text(timeout));
+            } catch (InterruptedIOException interrupted) {
+                session.kill(RUN_KILL_GRACE); // as an interrupt above: nobody is left to wait for it
+                throw interruptedBy(interrupted, "interrupted while sending the end of stdin to session " + session.id());
             }
         }
         ExitStatus status;
@@ -533,7 +536,7 @@ public final class AgentClient implements AutoCloseable {
      * An interrupt that reached a call as an IOException ({@code cause}), as the InterruptedException
      * the call declares: the flag is cleared, as throwing one implies (as every wait here does).
      */
-    private static InterruptedException interruptedBy(IOException cause, String message) {
+    static InterruptedException interruptedBy(IOException cause, String message) {
         Thread.interrupted();
         InterruptedException interrupted = new InterruptedException(message);
         interrupted.initCause(cause);
