@@ -16,10 +16,10 @@ import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionDetached;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -543,8 +543,8 @@ public final class ExecSession {
         boolean interrupted = Thread.interrupted(); // an interrupted run kills too: the flag would refuse the wait to send
         try {
             client.send(Timeouts.deadline(grace), new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
-        } catch (AgentTimeoutException notSent) {
-            killAside();
+        } catch (AgentTimeoutException | InterruptedIOException notSent) {
+            killAside(); // an interrupt that came during the wait for the connection: sent from aside
         } catch (IOException e) {
             log.debug("session {}: SIGKILL not sent: {}", id, e.toString()); // the connection ended
         } finally {
@@ -607,7 +607,12 @@ public final class ExecSession {
             answer = detached;
         }
         if (ask) {
-            askDetach(answer, deadline); // not under the monitor: the send may wait for the agent to read
+            try {
+                askDetach(answer, deadline); // not under the monitor: the send may wait for the agent to read
+            } catch (InterruptedIOException e) {
+                throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
+                        + " nothing was sent");
+            }
         }
         try {
             return await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
@@ -618,8 +623,12 @@ public final class ExecSession {
         }
     }
 
-    /** @param deadline for the send; one that sent nothing lets a later detach ask again */
-    private void askDetach(CompletableFuture<SessionDetached> answer, long deadline) {
+    /**
+     * @param deadline for the send; one that sent nothing lets a later detach ask again
+     * @throws InterruptedIOException the asking thread was interrupted before anything was sent
+     *                                (others waiting for the same answer are told to ask again)
+     */
+    private void askDetach(CompletableFuture<SessionDetached> answer, long deadline) throws InterruptedIOException {
         // detached is set before this second look at the exit, and end() completes the exit before
         // it looks at detached: a session ending now is seen by one side or the other, never by neither.
         if (exit.isDone()) {
@@ -637,6 +646,15 @@ public final class ExecSession {
             answer.completeExceptionally(e);
         } catch (AgentException e) {
             answer.completeExceptionally(e);
+        } catch (InterruptedIOException e) {
+            synchronized (this) {
+                if (detached == answer) {
+                    detached = null; // nothing was sent: a later detach asks
+                }
+            }
+            answer.completeExceptionally(new AgentException("session " + id + ": the detach was not sent (the thread"
+                    + " asking was interrupted); ask again", e));
+            throw e;
         } catch (IOException e) {
             answer.completeExceptionally(new AgentException("cannot detach session " + id, e));
         }

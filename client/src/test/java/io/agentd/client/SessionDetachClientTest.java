@@ -99,6 +99,35 @@ class SessionDetachClientTest {
         }
     }
 
+    /**
+     * A detach whose thread is interrupted before it could send throws InterruptedException, and a
+     * later detach asks the agent. Before, it failed with a plain AgentException and every later
+     * detach of the session failed at once with it, never asking.
+     */
+    @Test
+    void aDetachInterruptedBeforeItWasSentThrowsInterruptedAndALaterOneAsks(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir);
+                AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_SESSION_DETACH)) {
+            ExecSession s = client.start(ExecRequest.of("/bin/sleep", "9"));
+            long id = agent.receive().id();
+            agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, 12L)));
+            s.awaitStarted(WAIT);
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedException.class, () -> s.detach(WAIT));
+            assertFalse(Thread.interrupted(), "the flag is cleared, as by any InterruptedException");
+            CompletableFuture<SessionDetached> detach = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return s.detach(WAIT);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE), agent.receive(), "nothing before it");
+            agent.send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(12, 0)));
+            assertEquals(new SessionDetached(12, 0), detach.get(20, TimeUnit.SECONDS));
+        }
+    }
+
     @Test
     void anAgentWithoutTheFeatureIsNeverSentTheRequest(@TempDir Path dir) throws Exception {
         try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connect(Ready.FEATURE_SESSIONS)) {

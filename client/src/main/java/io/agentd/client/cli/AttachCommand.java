@@ -34,9 +34,15 @@ final class AttachCommand {
         Long session = null;
         String detachKeys = DetachKeys.DEFAULT;
         boolean sigProxy = true;
+        boolean optionsEnded = false;
         for (int i = 0; i < argv.size(); ) {
             String arg = argv.get(i);
-            if (!arg.startsWith("-") || arg.equals("-")) {
+            if (arg.equals("--") && !optionsEnded) {
+                optionsEnded = true; // what follows is the SESSION, even if it starts with '-'
+                i++;
+                continue;
+            }
+            if (optionsEnded || !arg.startsWith("-") || arg.equals("-")) {
                 if (session != null) {
                     throw new UsageException("attach: one SESSION only (got " + session + " and " + arg + ")");
                 }

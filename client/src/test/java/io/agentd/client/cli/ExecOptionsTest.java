@@ -68,6 +68,16 @@ class ExecOptionsTest {
                 + "oom_killed=unknown", ExecCommand.statsLine(new ExitStatus(0, null, false)));
     }
 
+    /** "-u=root" is "-u root", as docker takes it; before, the user was "=root" (and -w, -e alike). */
+    @Test
+    void aShortOptionsValueAfterAnEqualsSignIsTheValue() throws Exception {
+        ExecRequest r = parse("-u=root", "-w=/tmp", "-e=A=b", "true").toRequest(24, 80, List.of());
+        assertEquals("root", r.user());
+        assertEquals("/tmp", r.cwd());
+        assertTrue(r.env().contains("A=b"), r.env().toString());
+        assertEquals("nobody", parse("-unobody", "true").toRequest(24, 80, List.of()).user(), "attached, as before");
+    }
+
     @Test
     void flagsCluster() throws Exception {
         ExecOptions o = parse("-it", "bash");

@@ -63,6 +63,15 @@ class SessionCommandsTest {
                 .getMessage().contains("unknown"));
     }
 
+    /** "--" ends the options, as everywhere else; before, attach refused it as an unknown option. */
+    @Test
+    void attachTakesTheSessionAfterDoubleDash() throws Exception {
+        assertEquals(new AttachCommand.Options(true, false, null, 5, DetachKeys.DEFAULT, true),
+                AttachCommand.parse(List.of("-i", "--", "5")));
+        assertTrue(assertThrows(UsageException.class, () -> AttachCommand.parse(List.of("--", "-i")))
+                .getMessage().contains("SESSION"), "after --, -i is no option but a bad SESSION");
+    }
+
     @Test
     void theMissedLineSaysHowManyAndWhereTheOutputStarts() {
         assertEquals("agentctl: 300 bytes of session 4's output were no longer kept; its output follows from offset 1324",
