@@ -355,6 +355,45 @@ class GuestFilesTest {
         }
     }
 
+    /**
+     * The spoiling Write refused at once as busy (the connection's fs requests at their limit) did
+     * not run, so it is asked again before the close. Before, the close came right after the refusal
+     * and the agent put the temporary file, here empty, in place of the destination.
+     */
+    @Test
+    void aSpoilRefusedAsBusyIsAskedAgainBeforeTheClose() throws Exception {
+        try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
+            CompletableFuture<Void> writer = async(() -> {
+                GuestOutputStream out = client.files().openWrite("/busy/f", WriteOptions.DEFAULT);
+                out.write(new byte[100_000]);
+                out.close();
+                return null;
+            });
+            Frame open = peer.receive();
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(4)));
+            Frame w = peer.receive();
+            answer(w.id(), new FsResponse(false, "agent busy: 256 fs requests in progress on this connection, try again"
+                    + " (os error 11)", null, 11, "EAGAIN", null));
+            Frame end = peer.receive();
+            assertEquals(w.id(), end.id(), "the abort ends the refused Write's data");
+            for (int refusals = 0; refusals < 2; refusals++) {
+                Frame spoil = peer.receive();
+                assertEquals(4, ((FsOp.Write) receiveRequest(spoil).op()).handle(), "a spoiling Write, not the close");
+                assertTrue(((ExecData) peer.receive().payload()).isEmpty());
+                answer(spoil.id(), new FsResponse(false, "agent busy (os error 11)", null, 11, "EAGAIN", null));
+            }
+            Frame spoil = peer.receive();
+            assertEquals(4, ((FsOp.Write) receiveRequest(spoil).op()).handle(), "asked again after each refusal");
+            assertTrue(((ExecData) peer.receive().payload()).isEmpty());
+            answer(spoil.id(), FsResponse.failure("write: 0 bytes came, the len was 1 (os error 22)"));
+            Frame close = peer.receive();
+            assertEquals(new FsOp.CloseHandle(4), receiveRequest(close).op(), "closed once the handle is marked");
+            answer(close.id(), FsResponse.failure("atomic upload to /busy/f: left unchanged (os error 5)"));
+            GuestFileException e = assertInstanceOf(GuestFileException.class, failureOf(writer));
+            assertEquals(11, e.errno());
+        }
+    }
+
     @Test
     void aWriteAfterTheAgentIsGoneFailsWithConnectionLost() throws Exception {
         // CpEndToEndTest.theAgentGoneMidCopyExits125 met this by chance in CI: the agent went

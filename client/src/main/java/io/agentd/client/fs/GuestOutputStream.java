@@ -8,6 +8,7 @@ import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsSetAttrs;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -34,6 +35,10 @@ import java.util.Objects;
  */
 public final class GuestOutputStream extends OutputStream {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestOutputStream.class);
+    /** The agent's answer to a request it refused at once, as busy (its fs requests at their limit). */
+    private static final int EAGAIN = 11;
+    /** How long the abort waits before it asks a busy agent again to mark an atomic upload failed. */
+    private static final long BUSY_RETRY_MILLIS = 20;
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
     static final int FRAME_BYTES = 64 * 1024;
 
@@ -240,21 +245,40 @@ public final class GuestOutputStream extends OutputStream {
 
     /**
      * The protocol has no "abandon": a Write whose byte count falls short of its {@code len} fails,
-     * and a failed Write marks an atomic handle so that its close drops the temporary file. Its
-     * answer not coming in time is no reason to keep the handle: the Write went out, and a close
-     * drops an atomic upload whose Write is still in progress too.
+     * and a failed Write marks an atomic handle so that its close drops the temporary file. Only a
+     * Write that ran marks it: one the agent refused at once as busy (EAGAIN: the connection's fs
+     * requests at their limit) did not, and a close after it put the file, empty or cut short, in
+     * place of the destination. So a busy refusal is asked again, within the view's timeout; and
+     * when it is not known whether the Write ran (no answer in time, still busy), this throws and
+     * the handle is not closed: it stays until the connection ends, which drops its temporary file.
      */
     private void spoil(long sendDeadline) throws IOException {
-        if (spoilId == null) {
-            FsCall call = new FsCall();
-            spoilId = files.start(new FsOp.Write(handle, written, 1L, false), call, sendDeadline);
-            spoilCall = call;
-        }
-        files.transport().endData(spoilId.id(), sendDeadline);
-        try {
-            FsCall.await(spoilCall.response, files.timeout(), "abort of the write to " + path, spoilId);
-        } catch (AgentTimeoutException noAnswer) {
-            // the close comes next all the same
+        long giveUpAt = System.nanoTime() + files.timeout().toNanos();
+        while (true) {
+            if (spoilId == null) {
+                FsCall call = new FsCall();
+                spoilId = files.start(new FsOp.Write(handle, written, 1L, false), call, sendDeadline);
+                spoilCall = call;
+            }
+            files.transport().endData(spoilId.id(), sendDeadline);
+            FsResponse answer = FsCall.await(spoilCall.response, files.timeout(), "abort of the write to " + path,
+                    spoilId);
+            GuestFileException refused = answer.ok() ? null : GuestFileException.of(path, answer);
+            if (refused != null && refused.errno() != EAGAIN) {
+                return; // it ran and failed: the handle is marked
+            }
+            if (refused == null || System.nanoTime() - giveUpAt > 0) {
+                throw new GuestFileException(path, EAGAIN, "EAGAIN", "the abort of the write to " + path + " could"
+                        + " not mark its atomic upload failed (" + (refused == null ? "the agent took an empty Write"
+                        : "the agent stayed busy") + "); its handle is left open, the connection's end drops it");
+            }
+            spoilId = null; // refused before it ran: asked again
+            try {
+                Thread.sleep(BUSY_RETRY_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while aborting the write to " + path);
+            }
         }
     }
 
