@@ -428,6 +428,36 @@ class GuestFilesTest {
         }
     }
 
+    /**
+     * A CloseHandle refused at once as busy did not run: it is asked again. Before, the close failed
+     * EAGAIN and the handle stayed open for the connection's life (an atomic upload never in place).
+     */
+    @Test
+    void aCloseRefusedAsBusyIsAskedAgain() throws Exception {
+        try (AgentClient client = peer.connect()) {
+            CompletableFuture<Void> writer = async(() -> {
+                GuestOutputStream out = client.files().openWrite("/up", WriteOptions.DEFAULT);
+                out.write(new byte[10]);
+                out.close();
+                return null;
+            });
+            Frame open = peer.receive();
+            answer(open.id(), FsResponse.success(new FsResponseData.Handle(2)));
+            Frame w = peer.receive();
+            assertEquals(10, ((ExecData) peer.receive().payload()).data().length);
+            assertTrue(((ExecData) peer.receive().payload()).isEmpty());
+            answer(w.id(), FsResponse.success(null));
+            Frame close = peer.receive();
+            assertEquals(new FsOp.CloseHandle(2), receiveRequest(close).op());
+            answer(close.id(), FsResponse.failure("agent busy: 256 fs requests in progress on this connection, try"
+                    + " again (os error 11)"));
+            Frame again = peer.receive();
+            assertEquals(new FsOp.CloseHandle(2), receiveRequest(again).op(), "asked again");
+            answer(again.id(), FsResponse.success(null));
+            writer.get(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void withoutCreditWritesGoInBoundedPiecesEachAnsweredBeforeTheNext() throws Exception {
         try (AgentClient client = peer.connect()) {

@@ -13,6 +13,7 @@ import io.agentd.protocol.payload.FsResponseData;
 import io.agentd.protocol.payload.FsSetAttrs;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -45,6 +46,10 @@ public final class GuestFiles {
     /** How long a call waits for the agent's answer (or a stream for its next chunk or credit). */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    /** The agent's answer to a request it refused at once, as busy (its fs requests at their limit). */
+    static final int EAGAIN = 11;
+    /** How long a request refused as busy waits before it is asked again. */
+    private static final long BUSY_RETRY_MILLIS = 20;
     /**
      * Most entries {@link #list} collects from a directory read page by page (OpenDir, ReadDir): the
      * agent decides how many pages there are, and one that never sent an empty page would fill the heap.
@@ -404,7 +409,30 @@ public final class GuestFiles {
 
     /** {@link #closeHandle(long, String)} whose send gives up at {@code sendDeadline}. */
     void closeHandle(long handle, String path, long sendDeadline) throws IOException {
-        call(new FsOp.CloseHandle(handle), path, false, sendDeadline);
+        // A close refused at once as busy did not run: asked again, within the view's timeout, or
+        // the handle (and an atomic upload's temporary file) stayed for the connection's life.
+        long giveUpAt = System.nanoTime() + timeout().toNanos();
+        while (true) {
+            try {
+                call(new FsOp.CloseHandle(handle), path, false, sendDeadline);
+                return;
+            } catch (GuestFileException e) {
+                if (e.errno() != EAGAIN || System.nanoTime() - giveUpAt > 0) {
+                    throw e;
+                }
+            }
+            pauseBeforeRetry(path);
+        }
+    }
+
+    /** The wait before a request the agent refused as busy is asked again. */
+    static void pauseBeforeRetry(String path) throws InterruptedIOException {
+        try {
+            Thread.sleep(BUSY_RETRY_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while the agent was busy with " + path);
+        }
     }
 
     private static FsEntryInfo statOf(FsResponse r, String path) throws AgentException {

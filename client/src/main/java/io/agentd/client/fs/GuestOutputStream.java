@@ -8,7 +8,6 @@ import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsSetAttrs;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,10 +34,6 @@ import java.util.Objects;
  */
 public final class GuestOutputStream extends OutputStream {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GuestOutputStream.class);
-    /** The agent's answer to a request it refused at once, as busy (its fs requests at their limit). */
-    private static final int EAGAIN = 11;
-    /** How long the abort waits before it asks a busy agent again to mark an atomic upload failed. */
-    private static final long BUSY_RETRY_MILLIS = 20;
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
     static final int FRAME_BYTES = 64 * 1024;
 
@@ -264,21 +259,16 @@ public final class GuestOutputStream extends OutputStream {
             FsResponse answer = FsCall.await(spoilCall.response, files.timeout(), "abort of the write to " + path,
                     spoilId);
             GuestFileException refused = answer.ok() ? null : GuestFileException.of(path, answer);
-            if (refused != null && refused.errno() != EAGAIN) {
+            if (refused != null && refused.errno() != GuestFiles.EAGAIN) {
                 return; // it ran and failed: the handle is marked
             }
             if (refused == null || System.nanoTime() - giveUpAt > 0) {
-                throw new GuestFileException(path, EAGAIN, "EAGAIN", "the abort of the write to " + path + " could"
+                throw new GuestFileException(path, GuestFiles.EAGAIN, "EAGAIN", "the abort of the write to " + path + " could"
                         + " not mark its atomic upload failed (" + (refused == null ? "the agent took an empty Write"
                         : "the agent stayed busy") + "); its handle is left open, the connection's end drops it");
             }
             spoilId = null; // refused before it ran: asked again
-            try {
-                Thread.sleep(BUSY_RETRY_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while aborting the write to " + path);
-            }
+            GuestFiles.pauseBeforeRetry(path);
         }
     }
 
