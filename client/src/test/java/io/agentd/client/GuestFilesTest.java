@@ -37,6 +37,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -455,6 +456,33 @@ class GuestFilesTest {
             assertEquals(new FsOp.CloseHandle(2), receiveRequest(again).op(), "asked again");
             answer(again.id(), FsResponse.success(null));
             writer.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A listing read page by page whose thread is interrupted while it waits for a page still closes
+     * its directory handle, and throws the interrupt. Before, the close's send was refused at once
+     * (the flag set) and the handle stayed open in the agent for the connection's life.
+     */
+    @Test
+    void anInterruptedListingStillClosesItsHandle() throws Exception {
+        try (AgentClient client = peer.connect()) {
+            AtomicReference<Thread> lister = new AtomicReference<>();
+            var listing = async(() -> {
+                lister.set(Thread.currentThread());
+                return client.files().list("/big");
+            });
+            Frame list = peer.receive();
+            answer(list.id(), new FsResponse(false, "list /big: too many (os error 7)", null, 7, "E2BIG", null));
+            Frame openDir = peer.receive();
+            answer(openDir.id(), FsResponse.success(new FsResponseData.Handle(6)));
+            Frame readDir = peer.receive();
+            assertEquals(new FsOp.ReadDir(6, null), receiveRequest(readDir).op());
+            lister.get().interrupt(); // no page comes
+            Frame close = peer.receive();
+            assertEquals(new FsOp.CloseHandle(6), receiveRequest(close).op(), "the handle is closed all the same");
+            answer(close.id(), FsResponse.success(null));
+            assertInstanceOf(java.io.InterruptedIOException.class, failureOf(listing));
         }
     }
 

@@ -55,7 +55,11 @@ public final class GuestFiles {
      * agent decides how many pages there are, and one that never sent an empty page would fill the heap.
      */
     static final int MAX_LIST_ENTRIES = 1 << 20;
-    /** Most characters of those entries' paths {@link #list} collects (long paths, fewer entries). */
+    /**
+     * Most characters of those entries' paths and kinds {@link #list} collects (long paths, fewer
+     * entries). The kind counts too: the decoder keeps any text there, and an agent's 4 MiB kinds,
+     * uncounted, filled the heap a page at a time.
+     */
     static final long MAX_LIST_PATH_CHARS = 256L << 20;
 
     private final FsTransport transport;
@@ -150,29 +154,56 @@ public final class GuestFiles {
 
     private List<FsEntryInfo> listByHandle(String path) throws IOException {
         long handle = handleOf(open(new FsOp.OpenDir(path), path), path);
+        List<FsEntryInfo> all;
+        try {
+            all = readPages(handle, path);
+        } catch (IOException | RuntimeException e) {
+            closeAfter(handle, path, e);
+            throw e;
+        }
+        closeHandle(handle, path);
+        return all;
+    }
+
+    private List<FsEntryInfo> readPages(long handle, String path) throws IOException {
         List<FsEntryInfo> all = new ArrayList<>();
         long chars = 0;
-        try {
-            while (true) {
-                FsResponse r = call(new FsOp.ReadDir(handle, null), path);
-                if (!(r.data() instanceof FsResponseData.Entries page)) {
-                    throw unexpected("ReadDir", path, r);
-                }
-                if (page.entries().isEmpty()) {
-                    return all;
-                }
-                for (FsEntryInfo e : page.entries()) {
-                    chars += e.path() == null ? 0 : e.path().length();
-                    if (all.size() >= MAX_LIST_ENTRIES || chars > MAX_LIST_PATH_CHARS) {
-                        throw new AgentException("list " + path + ": the agent's pages hold more than "
-                                + MAX_LIST_ENTRIES + " entries or " + MAX_LIST_PATH_CHARS
-                                + " characters of paths, more than list collects of one directory");
-                    }
-                    all.add(e);
-                }
+        while (true) {
+            FsResponse r = call(new FsOp.ReadDir(handle, null), path);
+            if (!(r.data() instanceof FsResponseData.Entries page)) {
+                throw unexpected("ReadDir", path, r);
             }
-        } finally {
+            if (page.entries().isEmpty()) {
+                return all;
+            }
+            for (FsEntryInfo e : page.entries()) {
+                chars += (e.path() == null ? 0 : e.path().length()) + (e.kind() == null ? 0 : e.kind().length());
+                if (all.size() >= MAX_LIST_ENTRIES || chars > MAX_LIST_PATH_CHARS) {
+                    throw new AgentException("list " + path + ": the agent's pages hold more than "
+                            + MAX_LIST_ENTRIES + " entries or " + MAX_LIST_PATH_CHARS
+                            + " characters of paths and kinds, more than list collects of one directory");
+                }
+                all.add(e);
+            }
+        }
+    }
+
+    /**
+     * Closes {@code handle} after {@code failure} ended its use, which stays the one thrown (a failed
+     * close is added to it). An interrupt (often that failure) would refuse the close's send at once
+     * and leave the handle open in the agent for the connection's life: the flag is set aside for
+     * the close, bounded by the timeout, and put back.
+     */
+    private void closeAfter(long handle, String path, Exception failure) {
+        boolean interrupted = Thread.interrupted();
+        try {
             closeHandle(handle, path);
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

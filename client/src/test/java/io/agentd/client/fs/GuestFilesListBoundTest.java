@@ -56,4 +56,30 @@ class GuestFilesListBoundTest {
         assertTrue(pages.get() <= max / pageSize + 1, "stopped reading at the bound");
         assertEquals(1, closes.get(), "the handle is closed");
     }
+
+    /**
+     * An agent whose pages carry entries with huge kinds (any text decodes there): the kinds count
+     * toward the bound. Before, only paths counted, and 4 MiB kinds filled the heap a page at a time.
+     */
+    @Test
+    void hugeKindsCountTowardTheBound() {
+        String kind = "k".repeat(1 << 20);
+        List<FsEntryInfo> page = List.of(new FsEntryInfo("/a", kind, 0, 0100644, 0L, 0, 0, 0L, 0L));
+        AtomicInteger pages = new AtomicInteger();
+        FsTransport t = new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.ListDir d) {
+                l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
+                        "E2BIG", null));
+            } else if (op instanceof FsOp.OpenDir) {
+                l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
+            } else if (op instanceof FsOp.ReadDir) {
+                l.onResponse(FsResponse.success(new FsResponseData.Entries(pages.incrementAndGet() <= 300 ? page : List.of())));
+            } else {
+                l.onResponse(FsResponse.success(null));
+            }
+        });
+        AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/k"));
+        assertTrue(e.getMessage().contains("characters of paths and kinds"), e.getMessage());
+        assertTrue(pages.get() <= 257, "stopped at the bound: " + pages.get() + " pages read");
+    }
 }
