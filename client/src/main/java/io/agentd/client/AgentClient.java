@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One reader thread per connection reads and dispatches every frame; writes are serialized. When
  * the connection closes or breaks, every open session and call fails at once with
- * {@link ConnectionLostException}.
+ * {@link ConnectionLostException}; after a failed write (the agent closed), once the reader has
+ * taken what the agent sent before it closed.
  *
  * <p>Interrupting a thread that waits in this API ends its own wait (InterruptedException, or
  * InterruptedIOException from a stream) and nothing else: the connection and its other sessions go
@@ -125,6 +126,10 @@ public final class AgentClient implements AutoCloseable {
      * their end, or {@link #WRITE_FAILURE_GRACE} later at the latest.
      */
     private volatile ConnectionLostException writesLost;
+    /** The reader is handing a frame to its session (a listener may hold it there): see {@link #writesEnded}. */
+    private volatile boolean dispatching;
+    /** Frames the reader has handed over so far: see {@link #writesEnded}. */
+    private volatile long framesDispatched;
 
     /**
      * One writer at a time, so that frames never interleave. A lock that can be waited for with a
@@ -490,7 +495,8 @@ public final class AgentClient implements AutoCloseable {
             session.kill(RUN_KILL_GRACE);
             throw interruptedBy(e, "interrupted while sending stdin to session " + session.id());
         } catch (ConnectionLostException e) {
-            throw e;
+            // A write that failed because the agent closed: its exit may be among what it sent
+            // before (a core.shutdown); the wait below gets it, or this connection's end.
         } catch (AgentException e) {
             // The session ended (or failed to start, or the agent refused input) before all of it
             // was sent: awaitExit and the session's stdin error say which. A process still running
@@ -612,8 +618,9 @@ public final class AgentClient implements AutoCloseable {
         return receiver != null && owns.test(receiver) && live.remove(id, receiver);
     }
 
+    /** False once the connection has ended, or a write to it has failed (nothing more can be sent). */
     public boolean isOpen() {
-        return !closed.isDone();
+        return !closed.isDone() && writesLost == null;
     }
 
     /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
@@ -824,8 +831,10 @@ public final class AgentClient implements AutoCloseable {
      * lives but stopped reading), what it sent before is still to be read: ending the connection at
      * once closed the channel under the reader, and sessions whose exited had already come (a
      * core.shutdown, the VM going down) failed ConnectionLostException without their last output.
-     * Writes stop here; the reader ends the connection once it reads the end, and a thread of its
-     * own ends it {@link #WRITE_FAILURE_GRACE} later if the reader has not (its listener held up).
+     * Writes stop here; the reader ends the connection once it reads the end. A thread of its own
+     * ends it if the reader, {@link #WRITE_FAILURE_GRACE} after the failure or after its last frame,
+     * waits for the socket with nothing handed over meanwhile (a peer that shut only its reading
+     * half sends no end); a reader that is delivering (a listener writing to a slow pipe) goes on.
      */
     private ConnectionLostException writesEnded(ConnectionLostException failure) {
         synchronized (idLock) {
@@ -838,10 +847,21 @@ public final class AgentClient implements AutoCloseable {
             writesLost = failure;
         }
         Thread ender = new Thread(() -> {
+            long seen = -1;
             try {
-                closed.get(WRITE_FAILURE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException readerStillAtIt) {
-                end(failure);
+                while (true) {
+                    try {
+                        closed.get(WRITE_FAILURE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
+                        return; // the reader ended it
+                    } catch (TimeoutException readerStillAtIt) {
+                        long now = framesDispatched;
+                        if (!dispatching && now == seen) {
+                            end(failure);
+                            return;
+                        }
+                        seen = now;
+                    }
+                }
             } catch (InterruptedException | ExecutionException e) {
                 end(failure); // not expected: closed is completed normally, and nobody interrupts this thread
             }
@@ -963,7 +983,13 @@ public final class AgentClient implements AutoCloseable {
             if (frame == null) {
                 return null;
             }
-            dispatch(frame, decoder);
+            dispatching = true;
+            try {
+                dispatch(frame, decoder);
+            } finally {
+                dispatching = false;
+                framesDispatched++; // the reader's own field: one writer
+            }
         }
     }
 
@@ -1131,7 +1157,7 @@ public final class AgentClient implements AutoCloseable {
             log.debug("closing {}", peer, e);
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
-        closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false
+        closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false (a failed write: before)
         ready.completeExceptionally(why);
     }
 

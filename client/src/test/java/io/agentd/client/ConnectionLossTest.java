@@ -127,10 +127,48 @@ class ConnectionLossTest {
                 }
             });
             assertTrue(failed instanceof ConnectionLostException, failed.toString());
+            assertFalse(client.isOpen(), "nothing can be sent any more");
             writeFailed.countDown();
             assertEquals(7, s.awaitExit(WAIT).code());
             assertEquals("first last", output.toString());
             assertTrue(client.awaitClosed(WAIT), "the reader ends the connection at the end of what came");
+        }
+    }
+
+    /**
+     * As above, with a reader whose listener takes its time over each output (a slow pipe): the
+     * connection is not ended under it while it goes on delivering, past the failed write's grace.
+     */
+    @Test
+    void aSlowButProgressingReaderGetsEverythingAfterAWriteFailed(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect()) {
+            CountDownLatch firstOutput = new CountDownLatch(1);
+            StringBuffer output = new StringBuffer();
+            long slowMillis = AgentClient.WRITE_FAILURE_GRACE.toMillis() / 2;
+            ExecSession s = client.start(ExecRequest.of("x"), out -> {
+                output.append(new String(out.data(), StandardCharsets.UTF_8));
+                firstOutput.countDown();
+                try {
+                    Thread.sleep(slowMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Frame request = peer.receive();
+            peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+            for (int i = 0; i < 4; i++) {
+                peer.send(new Frame(request.id(), MessageType.EXEC_STDOUT, new ExecData(("" + i).getBytes(StandardCharsets.UTF_8))));
+            }
+            peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(7, null, null)));
+            assertTrue(firstOutput.await(20, TimeUnit.SECONDS));
+            peer.close();
+            assertThrows(ConnectionLostException.class, () -> {
+                for (int i = 0; i < 100; i++) {
+                    s.writeStdin(new byte[64 << 10]);
+                }
+            });
+            assertEquals(7, s.awaitExit(WAIT).code(), "delivered over twice the grace, never cut");
+            assertEquals("0123", output.toString());
         }
     }
 }

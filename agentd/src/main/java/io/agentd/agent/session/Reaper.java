@@ -147,6 +147,12 @@ final class Reaper {
         displace(key, lingeringGroups.remove(key));
     }
 
+    /** Whether the ended session {@code key} left processes in its cgroup only (its group empty). */
+    boolean lingersInCgroupOnly(SessionKey key) {
+        Lingering l = lingeringGroups.get(key);
+        return l != null && l.pgid() == NO_GROUP && l.cgroup().populated();
+    }
+
     /** The process group of the ended session {@code key} whose descendants live on, or null. */
     Integer lingeringGroup(SessionKey key) {
         Lingering l = lingeringGroups.get(key);

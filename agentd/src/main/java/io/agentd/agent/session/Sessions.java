@@ -405,7 +405,8 @@ public final class Sessions {
         Session s = byKey.get(key);
         Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "no session " + id);
+            host.refuse(id, ErrorKind.INVALID_SESSION, type,
+                    reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
             return;
         }
         int pgid = s != null ? s.pid : lingering;
@@ -418,11 +419,15 @@ public final class Sessions {
         }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + (gone
-                    ? " has ended and its processes are gone"
-                    : " has ended and its process group is empty; processes that left the group live on in its"
-                    + " cgroup (killed when this host goes, under the kill policy)"));
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, gone ? "session " + id + " has ended and its processes are gone"
+                    : endedGroupEmpty(id));
         }
+    }
+
+    /** The answer to a signal for an ended session of which only what left its group lives, in its cgroup. */
+    private static String endedGroupEmpty(long id) {
+        return "session " + id + " has ended and its process group is empty; processes that left the group live on"
+                + " in its cgroup (killed when this host goes, under the kill policy)";
     }
 
     private Session live(SessionHost from, long id, MessageType type) {

@@ -180,6 +180,7 @@ class ReaperTest {
         h.io.groupAlive(PID, false);
         reaper.finished(key(1), s);
         assertNull(reaper.lingeringGroup(key(1)), "no group to signal");
+        assertTrue(reaper.lingersInCgroupOnly(key(1)), "what left the group lives on in the cgroup");
         assertEquals(0, reaper.signalLingering(k -> true, 15));
         reaper.killLingering(k -> k.connection() == 1);
         assertEquals(List.of(), h.io.signals, "no group signalled");

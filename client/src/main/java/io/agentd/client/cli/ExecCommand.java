@@ -106,6 +106,8 @@ final class ExecCommand {
      * read meanwhile. Not the agent's silence, so the watch does not give up on it then.
      */
     private volatile boolean writingLocally;
+    /** When the last such write ended (nanoTime): one during a ping's wait held its pong back too. */
+    private volatile long localWriteEndedNanos = System.nanoTime();
     private final AtomicBoolean stoppingForBrokenOutput = new AtomicBoolean();
     /** The command was killed after it ignored the SIGPIPE of its broken output. */
     private volatile boolean killedForBrokenOutput;
@@ -355,6 +357,7 @@ final class ExecCommand {
                 stopForBrokenOutput(opened.getNow(null)); // null before the open returned: it sends it then
             }
         } finally {
+            localWriteEndedNanos = System.nanoTime();
             writingLocally = false;
         }
     }
@@ -604,13 +607,15 @@ final class ExecCommand {
         Thread watch = new Thread(() -> {
             try {
                 while (!endsWithin(session, SIGNAL_ANSWER_WAIT)) {
+                    long asked = System.nanoTime();
                     try {
                         client.ping(AGENT_ANSWER_WAIT);
                     } catch (ConnectionLostException lost) {
                         return; // the main thread reports it (125)
                     } catch (TimeoutException | IOException noAnswer) {
-                        if (noAnswer instanceof TimeoutException && writingLocally) {
-                            continue; // the pong waits behind output our own reader does not take
+                        if (noAnswer instanceof TimeoutException
+                                && (writingLocally || localWriteEndedNanos - asked > 0)) {
+                            continue; // the pong waited behind output our own stdout was slow to take
                         }
                         if (!session.isDone()) {
                             err.println("agentctl: the agent does not answer (" + noAnswer.getMessage() + ") after a"

@@ -35,7 +35,9 @@ final class OptionArg {
         String name = arg.substring(0, 2);
         String rest = arg.substring(2);
         if (takesValue(name) && rest.startsWith("=")) {
-            rest = rest.substring(1); // "-u=root" is "-u root", as docker's parser takes it (not the user "=root")
+            // "-u=root" is "-u root", as docker's parser takes it (not the user "=root"); "-u=" is an
+            // empty value, never the next argument
+            return new OptionArg(name, rest.substring(1), argv, index, null);
         }
         // "-eK=V" carries its value; "-it" is a cluster of flags, resolved by the caller
         return new OptionArg(rest.isEmpty() || takesValue(name) ? name : arg, rest.isEmpty() ? null : rest,

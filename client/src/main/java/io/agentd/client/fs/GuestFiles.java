@@ -158,7 +158,9 @@ public final class GuestFiles {
         try {
             all = readPages(handle, path);
         } catch (IOException | RuntimeException e) {
-            closeAfter(handle, path, e);
+            // Often an interrupt or a timeout: the close must not wait for an agent that may be hung,
+            // nor be refused for the interrupt flag, which left the handle open for good.
+            closeAside(handle, path);
             throw e;
         }
         closeHandle(handle, path);
@@ -188,24 +190,6 @@ public final class GuestFiles {
         }
     }
 
-    /**
-     * Closes {@code handle} after {@code failure} ended its use, which stays the one thrown (a failed
-     * close is added to it). An interrupt (often that failure) would refuse the close's send at once
-     * and leave the handle open in the agent for the connection's life: the flag is set aside for
-     * the close, bounded by the timeout, and put back.
-     */
-    private void closeAfter(long handle, String path, Exception failure) {
-        boolean interrupted = Thread.interrupted();
-        try {
-            closeHandle(handle, path);
-        } catch (IOException | RuntimeException e) {
-            failure.addSuppressed(e);
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
 
     /** Creates the directory {@code path} and any missing parents; {@code mode} null: 0777 less the umask. */
     public void mkdir(String path, Long mode) throws IOException {
@@ -409,27 +393,28 @@ public final class GuestFiles {
         return call(op, path, true, sendDeadline());
     }
 
-    /**
-     * Comes on the reader thread: a handle that came after its caller gave up is closed, its answer
-     * unread. The send goes from a thread of its own: the reader must not wait for the write lock
-     * (a writer may hold it waiting for the agent, which may wait for the reader). Without a
-     * deadline: a close given up while another write holds the connection would leave the handle
-     * open for the connection's life, one of the 1024 the agent allows.
-     */
+    /** Comes on the reader thread: a handle that came after its caller gave up is closed aside. */
     private void closeLate(FsResponse late, String path) {
-        if (!late.ok() || !(late.data() instanceof FsResponseData.Handle h)) {
-            return;
+        if (late.ok() && late.data() instanceof FsResponseData.Handle h) {
+            closeAside(h.handle(), path);
         }
+    }
+
+    /**
+     * Closes {@code handle} from a thread of its own, nobody waiting for it: for the reader (which
+     * must not wait for the write lock: a writer may hold it waiting for the agent, which may wait
+     * for the reader) and for a caller that failed and must not wait for a hung agent. Without a
+     * send deadline, and asked again when the agent is busy (as every close): given up, the handle
+     * would stay open for the connection's life, one of the 1024 the agent allows.
+     */
+    private void closeAside(long handle, String path) {
         Thread closer = new Thread(() -> {
             try {
-                // Not start(), which is for a caller that waits for the answer; nobody does.
-                transport.start(new FsRequest(new FsOp.CloseHandle(h.handle()), user, transport.extensions()),
-                        new FsCall(), Timeouts.NO_DEADLINE); // its route ends with its answer
+                closeHandle(handle, path, Timeouts.NO_DEADLINE);
             } catch (IOException | RuntimeException e) {
-                log.debug("closing handle {} of {} that came after its open was given up: {}", h.handle(), path,
-                        e.toString());
+                log.debug("closing handle {} of {} aside: {}", handle, path, e.toString());
             }
-        }, "agentd-fs-late-close");
+        }, "agentd-fs-close");
         closer.setDaemon(true);
         closer.start();
     }

@@ -210,9 +210,10 @@ public final class GuestOutputStream extends OutputStream {
                 Thread rest = new Thread(this::abortRest, "agentd-fs-abort");
                 rest.setDaemon(true);
                 rest.start();
-            } // else an answer did not come: every step was sent
+            } // else an answer did not come: the handle stays until the connection ends, which drops it
         } catch (IOException e) {
-            // the handle is spoiled or gone; an atomic upload then left nothing behind
+            // the handle is spoiled or gone, or could not be marked failed and stays until the
+            // connection ends (see spoil): an atomic upload leaves the destination as it was
         }
     }
 

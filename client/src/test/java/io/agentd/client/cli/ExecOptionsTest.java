@@ -76,6 +76,7 @@ class ExecOptionsTest {
         assertEquals("/tmp", r.cwd());
         assertTrue(r.env().contains("A=b"), r.env().toString());
         assertEquals("nobody", parse("-unobody", "true").toRequest(24, 80, List.of()).user(), "attached, as before");
+        assertThrows(UsageException.class, () -> parse("-u=", "true"), "an empty value, not the next argument");
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ResourceUsage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -167,7 +168,17 @@ public class SessionCgroup {
         closeFd();
         // rmdir: the kernel refuses it (EBUSY) while processes are inside, and while child cgroups
         // remain, which would then stay for good, retried every sweep and by every later agent.
-        return rmdir(dir) || (removeChildCgroups(dir) && rmdir(dir));
+        // Those go only once nothing lives in the subtree: a daemon the session left running may
+        // still use the cgroups it made (one made and not yet joined, limits set on another).
+        return rmdir(dir) || (!populated() && removeChildCgroups(dir) && rmdir(dir));
+    }
+
+    private static boolean sameFileSystem(Path p, FileStore fs) {
+        try {
+            return Files.getFileStore(p).equals(fs);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static boolean rmdir(Path d) {
@@ -179,12 +190,16 @@ public class SessionCgroup {
         }
     }
 
-    /** rmdir of every cgroup below {@code d}, the deepest first; false when there is none. */
+    /**
+     * rmdir of every cgroup below {@code d}, the deepest first; false when there is none. Only
+     * directories of {@code d}'s own file system: nothing mounted below it is touched.
+     */
     private static boolean removeChildCgroups(Path d) {
         List<Path> children;
         try (Stream<Path> below = Files.walk(d)) { // follows no links
-            children = below.filter(p -> !p.equals(d) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
-                    .sorted(Comparator.reverseOrder()).toList();
+            FileStore cgroupFs = Files.getFileStore(d);
+            children = below.filter(p -> !p.equals(d) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                    && sameFileSystem(p, cgroupFs)).sorted(Comparator.reverseOrder()).toList();
         } catch (IOException | UncheckedIOException e) {
             return false;
         }
