@@ -27,10 +27,17 @@ final class FsBuffers {
     static final int HEAP_COPY_MIN_BYTES = 64 * 1024;
     /**
      * Roomy heap copies held at once ({@link #HEAP_COPY_MIN_BYTES} each: 8 MiB); past them, copies
-     * are of the chunk's size again. Their spare room is not in any Write budget, and many Writes
-     * of a byte or two each held 64 KiB apiece.
+     * have {@link #HEAP_COPY_PAST_ROOMY_BYTES} of room. Their spare room is not in any Write budget,
+     * and many Writes of a byte or two each held 64 KiB apiece.
      */
     static final int ROOMY_COPIES_MAX = 128;
+    /**
+     * The least room of a heap copy made past the roomy ones: small chunks still share it (each at
+     * its own size again, 1-byte chunks held ~100 bytes of heap per byte budgeted, past the heap
+     * at a few MiB queued), and the room of each Write's last copy, outside the budgets, stays at
+     * 1 KiB (16 MiB at the agent's 64 connections x 256 requests).
+     */
+    static final int HEAP_COPY_PAST_ROOMY_BYTES = 1024;
 
     /** Bytes of Read buffers all connections may hold at once, by default: 32 Reads reading ahead in full. */
     static final long READ_BUDGET_DEFAULT = 32L * 1024 * 1024;
@@ -147,8 +154,11 @@ final class FsBuffers {
 
     /** A heap buffer for {@code length} bytes: with room for more while few such are held ({@link #ROOMY_COPIES_MAX}). */
     private synchronized ByteBuffer heapCopyRoomFor(int length) {
-        if (length >= HEAP_COPY_MIN_BYTES || roomyCopies.size() >= ROOMY_COPIES_MAX) {
+        if (length >= HEAP_COPY_MIN_BYTES) {
             return ByteBuffer.allocate(length);
+        }
+        if (roomyCopies.size() >= ROOMY_COPIES_MAX) {
+            return ByteBuffer.allocate(Math.max(length, HEAP_COPY_PAST_ROOMY_BYTES));
         }
         ByteBuffer roomy = ByteBuffer.allocate(HEAP_COPY_MIN_BYTES);
         roomyCopies.add(roomy);

@@ -31,14 +31,17 @@ class FsBuffersTest {
         assertEquals(7, copy.get(0));
         assertTrue(copy.capacity() >= FsBuffers.HEAP_COPY_MIN_BYTES, "room for more: " + copy.capacity());
 
-        // Roomy copies are few at once: past them a copy has the chunk's size again (many Writes of
-        // a byte or two each held 64 KiB apiece, outside any budget); one released makes room.
+        // Roomy copies are few at once: past them a copy has a little room only (many Writes of a
+        // byte or two each held 64 KiB apiece, outside any budget), yet still some: at the chunk's
+        // own size, 1-byte chunks held ~100 bytes of heap per byte budgeted. One released makes room.
         List<ByteBuffer> roomy = new ArrayList<>(List.of(copy));
         while (roomy.size() < FsBuffers.ROOMY_COPIES_MAX) {
             roomy.add(buffers.copyOf(new byte[] {1}));
         }
         assertTrue(roomy.stream().allMatch(r -> r.capacity() == FsBuffers.HEAP_COPY_MIN_BYTES));
-        assertEquals(1, buffers.copyOf(new byte[] {2}).capacity(), "past the roomy ones: the chunk's size");
+        assertEquals(FsBuffers.HEAP_COPY_PAST_ROOMY_BYTES, buffers.copyOf(new byte[] {2}).capacity(),
+                "past the roomy ones: a little room for the next small chunks");
+        assertEquals(5000, buffers.copyOf(new byte[5000]).capacity(), "a larger chunk: its own size");
         buffers.release(roomy.get(0));
         assertEquals(FsBuffers.HEAP_COPY_MIN_BYTES, buffers.copyOf(new byte[] {3}).capacity());
 
