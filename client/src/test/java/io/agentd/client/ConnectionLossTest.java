@@ -2,6 +2,7 @@ package io.agentd.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,36 @@ class ConnectionLossTest {
             });
             assertEquals(7, s.awaitExit(WAIT).code(), "delivered over twice the grace, never cut");
             assertEquals("0123", output.toString());
+        }
+    }
+
+    /**
+     * run() whose stdin the agent never takes: the agent sends the command's exit and closes while
+     * the stdin write waits; the write then fails, and run() still says how the command ended (the
+     * exit was in the socket): StdinNotDeliveredException with the result, as for any command that
+     * ends before its input is sent. Before, it threw ConnectionLostException.
+     */
+    @Test
+    void runReturnsTheExitTheAgentSentBeforeItClosedUnderTheStdinWrite(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect()) {
+            java.util.concurrent.CompletableFuture<ExecResult> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.run(ExecRequest.of("x"), new byte[32 << 20], WAIT);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            Frame request = peer.receive();
+            peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+            Thread.sleep(300); // the stdin write fills the socket: the peer reads no more
+            peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(5, null, null)));
+            Thread.sleep(300);
+            peer.close();
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> run.get(20, TimeUnit.SECONDS));
+            StdinNotDeliveredException notDelivered = assertInstanceOf(StdinNotDeliveredException.class,
+                    e.getCause(), "the session ended before its stdin was sent: " + e.getCause());
+            assertEquals(5, notDelivered.result().exitCode(), "with the exit the agent sent");
         }
     }
 }
