@@ -260,8 +260,10 @@ final class FsWriteStream implements FsService.Active {
             try {
                 writeChunk(chunk, write.offset() + writtenByWorker);
             } catch (FsFailure failure) {
+                // writingBuffer stays set: part of this buffer may be in the file, and a loop that
+                // cuts the Write before this turn's end is seen (ENOBUFS) must wait for it, whose
+                // failure then answers with the count the file got and the disk's errno.
                 buffers.release(chunk);
-                bufferDone();
                 throw failure;
             }
             writtenByWorker += n;

@@ -1744,4 +1744,157 @@ class FsServiceTest {
         assertEquals("EACCES", r.errnoName(), r.toString());
         assertFalse(Files.exists(dir.resolve("victim")), "nothing created where the link points");
     }
+
+    /**
+     * A disk error part-way through a buffer, and before the loop has seen it, a chunk that cuts the
+     * Write (past its buffer: ENOBUFS): the answer waits for the worker's turn to end and is the disk
+     * error, counting the bytes that reached the file. Before, the cut answered at once, ENOBUFS with
+     * a count short of what the file held, and the disk error was dropped.
+     */
+    @Test
+    void aDiskErrorRacingACutAnswersWithTheDiskErrorAndTheBytesTheFileGot() throws Exception {
+        long buffer = 256 * 1024;
+        FsWorkers two = new FsWorkers(2);
+        FsService service = new FsService(loop::add, host, held, two, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(2, 8, 4096, 64 * 1024, buffer));
+        java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
+        Path file = dir.resolve("fills-up");
+        Files.createFile(file);
+        try {
+            long h = injectFifoHandle(service, file, 1, ch -> new FailingAfter(ch, 64 * 1024, failed));
+            service.onRequest(3, new FsRequest(new FsOp.Write(h, 0, null), null, true));
+            service.onData(3, new byte[128 * 1024]); // to the worker, which writes 64 KiB and fails
+            assertTrue(failed.await(10, TimeUnit.SECONDS), "the worker wrote");
+            Thread.sleep(200); // its turn's end is posted to the loop, not run
+            for (long n = 0; n <= buffer + 2 * 16384; n += 16384) {
+                service.onData(3, new byte[16384]); // past the buffer: the Write is cut
+            }
+            assertTrue(host.frames.stream().noneMatch(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE),
+                    "answered before the worker's turn was seen: " + response3());
+            FsResponse answer = awaitResponse(3);
+            assertFalse(answer.ok());
+            assertFalse("ENOBUFS".equals(answer.errnoName()), "the disk's error: " + answer);
+            assertTrue(answer.error().contains("65536 bytes written"), answer.error());
+            assertEquals(64 * 1024, Files.size(file));
+        } finally {
+            service.onOwnerGone();
+            two.shutdown();
+        }
+    }
+
+    private String response3() {
+        return host.frames.stream().filter(f -> f.id() == 3 && f.type() == MessageType.FS_RESPONSE)
+                .map(f -> f.payload().toString()).findFirst().orElse("none");
+    }
+
+    /** A file that takes {@code limit} bytes, then fails every write as a full disk does. */
+    private static final class FailingAfter extends java.nio.channels.FileChannel {
+        private final java.nio.channels.FileChannel file;
+        private final java.util.concurrent.CountDownLatch failed;
+        private long left;
+
+        FailingAfter(java.nio.channels.FileChannel file, long limit, java.util.concurrent.CountDownLatch failed) {
+            this.file = file;
+            this.left = limit;
+            this.failed = failed;
+        }
+
+        @Override
+        public int write(java.nio.ByteBuffer src, long position) throws java.io.IOException {
+            if (left == 0) {
+                failed.countDown();
+                throw new java.io.IOException("No space left on device");
+            }
+            java.nio.ByteBuffer part = src.duplicate();
+            part.limit(part.position() + (int) Math.min(left, part.remaining()));
+            int n = file.write(part, position);
+            src.position(src.position() + n);
+            left -= n;
+            return n;
+        }
+
+        @Override
+        public int write(java.nio.ByteBuffer src) throws java.io.IOException {
+            return write(src, file.position());
+        }
+
+        @Override
+        public int read(java.nio.ByteBuffer dst) throws java.io.IOException {
+            return file.read(dst);
+        }
+
+        @Override
+        public long read(java.nio.ByteBuffer[] dsts, int offset, int length) throws java.io.IOException {
+            return file.read(dsts, offset, length);
+        }
+
+        @Override
+        public long write(java.nio.ByteBuffer[] srcs, int offset, int length) throws java.io.IOException {
+            throw new java.io.IOException("not used");
+        }
+
+        @Override
+        public long position() throws java.io.IOException {
+            return file.position();
+        }
+
+        @Override
+        public java.nio.channels.FileChannel position(long newPosition) throws java.io.IOException {
+            file.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws java.io.IOException {
+            return file.size();
+        }
+
+        @Override
+        public java.nio.channels.FileChannel truncate(long size) throws java.io.IOException {
+            file.truncate(size);
+            return this;
+        }
+
+        @Override
+        public void force(boolean metaData) throws java.io.IOException {
+            file.force(metaData);
+        }
+
+        @Override
+        public long transferTo(long position, long count, java.nio.channels.WritableByteChannel target)
+                throws java.io.IOException {
+            return file.transferTo(position, count, target);
+        }
+
+        @Override
+        public long transferFrom(java.nio.channels.ReadableByteChannel src, long position, long count)
+                throws java.io.IOException {
+            return file.transferFrom(src, position, count);
+        }
+
+        @Override
+        public int read(java.nio.ByteBuffer dst, long position) throws java.io.IOException {
+            return file.read(dst, position);
+        }
+
+        @Override
+        public java.nio.MappedByteBuffer map(MapMode mode, long position, long size) throws java.io.IOException {
+            return file.map(mode, position, size);
+        }
+
+        @Override
+        public java.nio.channels.FileLock lock(long position, long size, boolean shared) throws java.io.IOException {
+            return file.lock(position, size, shared);
+        }
+
+        @Override
+        public java.nio.channels.FileLock tryLock(long position, long size, boolean shared) throws java.io.IOException {
+            return file.tryLock(position, size, shared);
+        }
+
+        @Override
+        protected void implCloseChannel() throws java.io.IOException {
+            file.close();
+        }
+    }
 }
