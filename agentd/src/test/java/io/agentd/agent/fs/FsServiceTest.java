@@ -170,6 +170,21 @@ class FsServiceTest {
         fs.onData(8, new byte[10]);
         fs.onData(8, new byte[0]);
         assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+
+        // The same on the id of a Write that had its empty chunk and is still being written (before,
+        // each chunk after the refused request got a core.error of its own).
+        Path later = dir.resolve("later");
+        long h2 = openForWriting(fs, host, 10, later);
+        fs.onRequest(9, new FsRequest(new FsOp.Write(h2, 0, null), null, true));
+        fs.onData(9, "DDDD".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        fs.onData(9, new byte[0]);
+        fs.refusedByCodec(9, MessageType.FS_REQUEST.wire()); // the loop has not seen the Write end yet
+        fs.onData(9, new byte[10]);
+        fs.onData(9, new byte[0]);
+        assertTrue(host.frames.stream().noneMatch(f -> f.type() == MessageType.CORE_ERROR), host.types().toString());
+        runLoopUntil(() -> host.frames.stream().anyMatch(f -> f.id() == 9 && f.type() == MessageType.FS_RESPONSE),
+                () -> host.types().toString());
+        assertTrue(response(9).ok(), "the Write had all its data: " + response(9));
     }
 
     /**
