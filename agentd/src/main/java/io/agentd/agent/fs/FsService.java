@@ -54,8 +54,22 @@ public final class FsService {
     private final Map<Long, FsWriteStream> writes = new HashMap<>();
     private final List<FsReadStream> paused = new ArrayList<>();
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
-    /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
-    private final FsReadShare readShare;
+    /**
+     * Each owner's share of the agent-wide Read budget, by owner ({@link FsOwners}: the connection,
+     * or behind a relay each client): a Read's buffers come from its owner's. One share for the
+     * whole connection let one relay client whose Reads were paused (its reader stopped, the relay
+     * holding its ids) hold the buffers every other client of that relay waited for.
+     */
+    private final Map<Long, FsReadShare> readShares = new HashMap<>();
+    /**
+     * Requests in progress by owner, and the owner each was admitted under: each owner may have
+     * {@link FsSettings#maxActive()} at once, so one relay client cannot make the others' requests
+     * busy; the connection's together are bounded too ({@link #OWNERS_AT_THEIR_LIMIT}).
+     */
+    private final Map<Long, Integer> activeByOwner = new HashMap<>();
+    private final Map<Long, Long> ownerOfActive = new HashMap<>();
+    /** How many owners of a connection may have all their requests in progress at once. */
+    static final int OWNERS_AT_THEIR_LIMIT = 16;
     /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
     private final FsWriteShare writeShare;
     private final FsOwners owners = new FsOwners();
@@ -72,7 +86,6 @@ public final class FsService {
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
-        this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
         this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
         this.handles = new FsHandles(workers.handleBudget(), owners);
         this.operations = new FsOperations(handles);
@@ -122,9 +135,14 @@ public final class FsService {
             return;
         }
         absorbing.remove(id);
-        if (active.size() >= settings.maxActive()) {
-            respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + settings.maxActive()
-                    + " fs requests in progress on this connection, try again (os error 11)").response(request.extended()));
+        long owner = owners.ownerOf(id);
+        boolean ownerFull = activeByOwner.getOrDefault(owner, 0) >= settings.maxActive();
+        if (ownerFull || active.size() >= settings.maxActive() * OWNERS_AT_THEIR_LIMIT) {
+            String whose = !ownerFull ? (active.size() + " fs requests in progress on this connection")
+                    : settings.maxActive() + " fs requests in progress " + (owner == FsOwners.CONNECTION
+                    ? "on this connection" : "for this relay client");
+            respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + whose + ", try again (os error 11)")
+                    .response(request.extended()));
             if (request.op() instanceof FsOp.Write) {
                 absorbRest(id); // the data the host already sent for it is dropped quietly, as for any refused Write
             }
@@ -133,16 +151,16 @@ public final class FsService {
         FsOp op = request.op();
         if (op instanceof FsOp.Read read) {
             FsReadStream stream = new FsReadStream(this, id, request, read);
-            active.put(id, stream);
+            track(id, owner, stream);
             stream.next();
         } else if (op instanceof FsOp.Write write) {
             FsWriteStream stream = new FsWriteStream(this, id, request, write);
-            active.put(id, stream);
+            track(id, owner, stream);
             writes.put(id, stream);
             stream.start();
         } else {
             Simple simple = new Simple(id, request);
-            active.put(id, simple);
+            track(id, owner, simple);
             simple.start();
         }
     }
@@ -212,6 +230,7 @@ public final class FsService {
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
         owners.forget(); // on a port, whoever comes next may be no relay
+        readShares.values().removeIf(FsReadShare::idle); // one a Read still gives back to stays until it has
     }
 
     /**
@@ -225,6 +244,7 @@ public final class FsService {
     /** Behind a relay, the client of ids [start, endExclusive) left: its requests and handles go. */
     public void onIdRangeGone(long start, long endExclusive) {
         closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
+        readShares.values().removeIf(FsReadShare::idle);
     }
 
     /**
@@ -248,7 +268,7 @@ public final class FsService {
             }
         }
         for (Long id : gone) {
-            active.remove(id).abort();
+            untrack(id).abort();
             writes.remove(id);
         }
         paused.removeIf(stream -> ids.test(stream.id));
@@ -298,8 +318,10 @@ public final class FsService {
         return workers.buffers();
     }
 
-    FsReadShare readShare() {
-        return readShare;
+    /** The Read share of {@code id}'s owner, made at its first Read. */
+    FsReadShare readShareOf(long id) {
+        return readShares.computeIfAbsent(owners.ownerOf(id),
+                owner -> new FsReadShare(workers.buffers().reads(), workers.buffers().readShare()));
     }
 
     FsWriteShare writeShare() {
@@ -352,9 +374,25 @@ public final class FsService {
         }
     }
 
+    private void track(long id, long owner, Active request) {
+        active.put(id, request);
+        ownerOfActive.put(id, owner);
+        activeByOwner.merge(owner, 1, Integer::sum);
+    }
+
+    /** Forgets the request on {@code id} (null if none) and its count on its owner. */
+    private Active untrack(long id) {
+        Active request = active.remove(id);
+        Long owner = ownerOfActive.remove(id);
+        if (owner != null) {
+            activeByOwner.computeIfPresent(owner, (o, n) -> n == 1 ? null : n - 1);
+        }
+        return request;
+    }
+
     /** Sends the response that ends {@code id} and forgets the request. */
     void finish(long id, FsRequest request, FsResponse response) {
-        active.remove(id);
+        untrack(id);
         writes.remove(id);
         respond(id, request, response);
     }

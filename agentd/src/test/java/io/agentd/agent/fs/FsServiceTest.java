@@ -435,6 +435,63 @@ class FsServiceTest {
         return ((FsResponseData.Handle) responseOn(itsHost, 1).data()).handle();
     }
 
+    /**
+     * Behind a relay, each client of one connection has its own share of the Read budget and its own
+     * requests in progress: a client whose Reads are paused (the relay holds its ids) holds its share
+     * only, another client's Read goes on, and one client's requests at their limit leave the other's
+     * admitted. Before, both were per connection: one relay client stalled the Reads of every other
+     * client of that relay, and its 256 requests made theirs "agent busy".
+     */
+    @Test
+    void eachRelayClientHasItsOwnReadShareAndRequestsInProgress() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks for all; two for one owner
+        RecordingHost relayHost = new RecordingHost();
+        HeldIds heldByRelay = new HeldIds();
+        FsService relay = new FsService(loop::add, relayHost, heldByRelay, shared, UserDb.system(),
+                FsCredentials.ofAgent(), new FsSettings(1, 12, 4096, 8192, 16384));
+        try {
+            relay.onIdRangeNamed(100, 200);
+            relay.onIdRangeNamed(200, 300);
+            byte[] content = new byte[5 * 4096];
+            new Random(7).nextBytes(content);
+            Path file = dir.resolve("relayed");
+            Files.write(file, content);
+            relay.onRequest(101, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+            relay.onRequest(201, new FsRequest(new FsOp.OpenFile(file.toString(), FsOpenOptions.reading())));
+            runLoopUntil(() -> answered(relayHost, 101) && answered(relayHost, 201), relayHost.types()::toString);
+            long stuckHandle = ((FsResponseData.Handle) responseOn(relayHost, 101).data()).handle();
+            long otherHandle = ((FsResponseData.Handle) responseOn(relayHost, 201).data()).handle();
+
+            heldByRelay.hold(new RelayClientRange(100, 200)); // the relay holds client 100's output
+            for (long id = 110; id < 122; id++) {
+                relay.onRequest(id, new FsRequest(new FsOp.Read(stuckHandle, 0, null)));
+            }
+            relay.onRequest(210, new FsRequest(new FsOp.Read(otherHandle, 0, null)));
+            runLoopUntil(() -> answered(relayHost, 210), () -> "the other client's Read, while the held one holds "
+                    + shared.buffers().reads().reserved() + " bytes");
+            assertTrue(responseOn(relayHost, 210).ok(), responseOn(relayHost, 210).toString());
+            assertEquals(2 * 4096, shared.buffers().reads().reserved(), "the held client holds its share, no more");
+
+            relay.onRequest(122, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            FsResponse busy = responseOn(relayHost, 122);
+            assertEquals("EAGAIN", busy.errnoName(), "client 100 has its 12 requests in progress: " + busy);
+            assertTrue(busy.error().contains("for this relay client"), busy.error());
+            relay.onRequest(211, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(() -> answered(relayHost, 211), relayHost.types()::toString);
+            assertTrue(responseOn(relayHost, 211).ok(), "the other client's request is admitted: " + responseOn(relayHost, 211));
+
+            heldByRelay.releaseAll();
+            relay.onOutputResumed();
+            runLoopUntil(() -> answered(relayHost, 121), relayHost.types()::toString);
+            for (long id = 110; id < 122; id++) {
+                assertTrue(responseOn(relayHost, id).ok(), responseOn(relayHost, id).toString());
+            }
+            assertEquals(0, shared.buffers().reads().reserved(), "every Read gave its buffers back");
+        } finally {
+            shared.shutdown();
+        }
+    }
+
     @Test
     void aHostThatStopsReadingHoldsAtMostItsShareOfTheReadBudgetWhileOtherConnectionsReadsGoOn() throws Exception {
         FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks for all; a quarter, two, for one connection
