@@ -70,8 +70,11 @@ public final class FsService {
     private final Map<Long, Long> ownerOfActive = new HashMap<>();
     /** How many owners of a connection may have all their requests in progress at once. */
     static final int OWNERS_AT_THEIR_LIMIT = 16;
-    /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
-    private final FsWriteShare writeShare;
+    /**
+     * Each owner's share of the agent-wide Write budget, as {@link #readShares}: a windowed Write's
+     * credit comes from its owner's, so one relay client's idle windowed Writes hold only its own.
+     */
+    private final Map<Long, FsWriteShare> writeShares = new HashMap<>();
     private final FsOwners owners = new FsOwners();
 
     /**
@@ -86,7 +89,6 @@ public final class FsService {
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
-        this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
         this.handles = new FsHandles(workers.handleBudget(), owners);
         this.operations = new FsOperations(handles);
     }
@@ -231,6 +233,7 @@ public final class FsService {
         closeAll(id -> true, "the connection ended");
         owners.forget(); // on a port, whoever comes next may be no relay
         readShares.values().removeIf(FsReadShare::idle); // one a Read still gives back to stays until it has
+        writeShares.values().removeIf(FsWriteShare::idle);
     }
 
     /**
@@ -245,6 +248,7 @@ public final class FsService {
     public void onIdRangeGone(long start, long endExclusive) {
         closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
         readShares.values().removeIf(FsReadShare::idle);
+        writeShares.values().removeIf(FsWriteShare::idle);
     }
 
     /**
@@ -324,8 +328,10 @@ public final class FsService {
                 owner -> new FsReadShare(workers.buffers().reads(), workers.buffers().readShare()));
     }
 
-    FsWriteShare writeShare() {
-        return writeShare;
+    /** The Write share of {@code id}'s owner, made at its first Write. */
+    FsWriteShare writeShareOf(long id) {
+        return writeShares.computeIfAbsent(owners.ownerOf(id),
+                owner -> new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare()));
     }
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */

@@ -639,6 +639,37 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * The same between two clients of one relay (one connection): the client holding credit it does
+     * not use holds its own share only. Before, the share was the connection's, and the other
+     * client's windowed Write got no credit for as long as the first held it.
+     */
+    @Test
+    void aRelayClientHoldingCreditItDoesNotUseHoldsOnlyItsOwnShare() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 4 * 8192); // four windows for all; one for one owner
+        RecordingHost relayHost = new RecordingHost();
+        FsService relay = connection(shared, relayHost);
+        try {
+            relay.onIdRangeNamed(100, 200);
+            relay.onIdRangeNamed(200, 300);
+            relay.onRequest(101, new FsRequest(new FsOp.OpenFile(dir.resolve("idle").toString(), FsOpenOptions.replacing(null))));
+            relay.onRequest(201, new FsRequest(new FsOp.OpenFile(dir.resolve("other").toString(), FsOpenOptions.replacing(null))));
+            runLoopUntil(() -> answered(relayHost, 101) && answered(relayHost, 201), relayHost.types()::toString);
+            long h = ((FsResponseData.Handle) responseOn(relayHost, 101).data()).handle();
+            long o = ((FsResponseData.Handle) responseOn(relayHost, 201).data()).handle();
+            for (long id = 110; id < 113; id++) {
+                relay.onRequest(id, new FsRequest(new FsOp.Write(h, 0, null, true), null, true));
+            }
+            assertEquals(8192, creditOn(relayHost, 110), "its first Write has a window of credit");
+            assertEquals(0, creditOn(relayHost, 111), "its share is spent");
+            relay.onRequest(210, new FsRequest(new FsOp.Write(o, 0, null, true), null, true));
+            assertEquals(8192, creditOn(relayHost, 210), "the other relay client's Write gets credit");
+        } finally {
+            relay.onOwnerGone();
+            shared.shutdown();
+        }
+    }
+
     @Test
     void writesHoldNoMoreThanAnAgentWideBudget() throws Exception {
         FsWorkers small = new FsWorkers(1, 1 << 20, 2 * 4096);
