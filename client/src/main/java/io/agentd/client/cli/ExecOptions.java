@@ -78,13 +78,22 @@ record ExecOptions(
                 case "--sig-proxy" -> sigProxy = opt.onOff();
                 default -> {
                     if (opt.shortCluster() != null) {
-                        // -it, -ti, -td: a cluster of flags
-                        for (char c : opt.shortCluster().toCharArray()) {
+                        // -it, -ti, -td: a cluster of flags; a letter that takes a value ends it
+                        // (-itu root, -ite K=V), as docker's parser takes them
+                        String letters = opt.shortCluster();
+                        for (int k = 0; k < letters.length(); k++) {
+                            char c = letters.charAt(k);
                             switch (c) {
                                 case 'i' -> interactive = true;
                                 case 't' -> tty = true;
                                 case 'd' -> detach = true;
+                                case 'e' -> env.add(envEntry(opt.clusterValue(k)));
+                                case 'w' -> workdir = nonEmpty("-w", opt.clusterValue(k));
+                                case 'u' -> user = nonEmpty("-u", opt.clusterValue(k));
                                 default -> throw new UsageException("exec: unknown flag -" + c + " in " + arg);
+                            }
+                            if (c == 'e' || c == 'w' || c == 'u') {
+                                break; // the value took the rest of the cluster (or the next argument)
                             }
                         }
                     } else {

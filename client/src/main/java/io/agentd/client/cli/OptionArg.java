@@ -92,6 +92,23 @@ final class OptionArg {
         return argv.get(index + 1);
     }
 
+    /**
+     * The value of the cluster's letter at {@code at}, one that takes a value ("-itu root",
+     * "-itunobody", as docker takes them): the rest of the cluster after it, or the next argument
+     * when it is the cluster's last letter.
+     */
+    String clusterValue(int at) throws UsageException {
+        String rest = cluster.substring(at + 1);
+        if (!rest.isEmpty()) {
+            return rest.startsWith("=") ? rest.substring(1) : rest;
+        }
+        if (index + 1 >= argv.size()) {
+            throw new UsageException("-" + cluster.charAt(at) + ": missing value");
+        }
+        consumed = 2;
+        return argv.get(index + 1);
+    }
+
     int consumed() {
         return consumed;
     }

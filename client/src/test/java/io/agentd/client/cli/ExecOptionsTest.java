@@ -79,6 +79,22 @@ class ExecOptionsTest {
         assertThrows(UsageException.class, () -> parse("-u=", "true"), "an empty value, not the next argument");
     }
 
+    /** A letter that takes a value may end a cluster, as docker takes it; before, "-itu root" was refused. */
+    @Test
+    void aClusterMayEndWithALetterThatTakesAValue() throws Exception {
+        ExecOptions o = parse("-itu", "root", "id");
+        ExecRequest r = o.toRequest(24, 80, List.of());
+        assertTrue(o.interactive() && r.tty());
+        assertEquals("root", r.user());
+        assertEquals(List.of(), r.args(), "the command is id, with no arguments");
+        assertEquals("id", r.cmd());
+        ExecRequest attached = parse("-tunobody", "-ieA=b", "-iw/tmp", "true").toRequest(24, 80, List.of());
+        assertEquals("nobody", attached.user());
+        assertTrue(attached.env().contains("A=b"), attached.env().toString());
+        assertEquals("/tmp", attached.cwd());
+        assertThrows(UsageException.class, () -> parse("-iu"), "a missing value");
+    }
+
     @Test
     void flagsCluster() throws Exception {
         ExecOptions o = parse("-it", "bash");
