@@ -34,8 +34,9 @@ final class FsBuffers {
     /**
      * The least room of a heap copy made past the roomy ones: small chunks still share it (each at
      * its own size again, 1-byte chunks held ~100 bytes of heap per byte budgeted, past the heap
-     * at a few MiB queued), and the room of each Write's last copy, outside the budgets, stays at
-     * 1 KiB (16 MiB at the agent's 64 connections x 256 requests).
+     * at a few MiB queued), and the room outside the budgets stays at about 2 KiB per Write (its last
+     * copy, and one handed over before it was full): 32 MiB at the agent's 64 connections x 256
+     * requests.
      */
     static final int HEAP_COPY_PAST_ROOMY_BYTES = 1024;
 

@@ -62,11 +62,6 @@ final class FsReadShare {
         return buffers;
     }
 
-    /** Holds nothing and nobody waits on it: it may be forgotten (a new one is the same). */
-    boolean idle() {
-        return held == 0 && waiting.isEmpty() && !onAgentList;
-    }
-
     /** A Read that went away before it was granted anything: it waits no more. */
     void cancel(Waiter read) {
         if (waiting.remove(read)) {

@@ -31,8 +31,6 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
 
     final long id;
     private final FsService service;
-    /** The Read share of this Read's owner (its connection, or its relay client): the one it takes from and gives back to. */
-    private final FsReadShare share;
     private final FsRequest request;
     private final FsOp.Read read;
     /** Most bytes this Read sends: its len, read as the u64 it is on the wire; Long.MAX_VALUE is "to the end". */
@@ -83,7 +81,6 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         // The buffers are taken when the Read first runs, within its connection's share (takeBuffers).
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
-        this.share = service.readShareOf(id);
     }
 
     /**
@@ -233,7 +230,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         if (waitingForBuffers) {
             return false;
         }
-        int taken = share.take(this);
+        int taken = service.readShare().take(this);
         if (taken == 0) {
             waitingForBuffers = true;
             return false;
@@ -290,7 +287,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         aborted = true;
         if (waitingForBuffers) {
             waitingForBuffers = false;
-            share.cancel(this);
+            service.readShare().cancel(this);
         }
         if (!reading) { // else when the running turn's outcome comes back
             releaseBuffers();
@@ -314,7 +311,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         if (held > 0) {
             int bytes = held * chunk;
             held = 0;
-            share.release(bytes);
+            service.readShare().release(bytes);
         }
     }
 }

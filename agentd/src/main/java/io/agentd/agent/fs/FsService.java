@@ -54,27 +54,20 @@ public final class FsService {
     private final Map<Long, FsWriteStream> writes = new HashMap<>();
     private final List<FsReadStream> paused = new ArrayList<>();
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
+    /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
+    private final FsReadShare readShare;
+    /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
+    private final FsWriteShare writeShare;
     /**
-     * Each owner's share of the agent-wide Read budget, by owner ({@link FsOwners}: the connection,
-     * or behind a relay each client): a Read's buffers come from its owner's. One share for the
-     * whole connection let one relay client whose Reads were paused (its reader stopped, the relay
-     * holding its ids) hold the buffers every other client of that relay waited for.
-     */
-    private final Map<Long, FsReadShare> readShares = new HashMap<>();
-    /**
-     * Requests in progress by owner, and the owner each was admitted under: each owner may have
-     * {@link FsSettings#maxActive()} at once, so one relay client cannot make the others' requests
-     * busy; the connection's together are bounded too ({@link #OWNERS_AT_THEIR_LIMIT}).
+     * Requests in progress by owner ({@link FsOwners}), and the owner each was admitted under. The
+     * connection has {@link FsSettings#maxActive()} at once in all, and behind a relay one client
+     * at most {@link #RELAY_CLIENT_PART} of them: with the connection's limit alone, one relay
+     * client's requests made every other client's "agent busy".
      */
     private final Map<Long, Integer> activeByOwner = new HashMap<>();
     private final Map<Long, Long> ownerOfActive = new HashMap<>();
-    /** How many owners of a connection may have all their requests in progress at once. */
-    static final int OWNERS_AT_THEIR_LIMIT = 16;
-    /**
-     * Each owner's share of the agent-wide Write budget, as {@link #readShares}: a windowed Write's
-     * credit comes from its owner's, so one relay client's idle windowed Writes hold only its own.
-     */
-    private final Map<Long, FsWriteShare> writeShares = new HashMap<>();
+    /** The part of the connection's requests in progress one relay client may have: a quarter. */
+    static final int RELAY_CLIENT_PART = 4;
     private final FsOwners owners = new FsOwners();
 
     /**
@@ -89,6 +82,8 @@ public final class FsService {
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
+        this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
+        this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
         this.handles = new FsHandles(workers.handleBudget(), owners);
         this.operations = new FsOperations(handles);
     }
@@ -138,11 +133,11 @@ public final class FsService {
         }
         absorbing.remove(id);
         long owner = owners.ownerOf(id);
-        boolean ownerFull = activeByOwner.getOrDefault(owner, 0) >= settings.maxActive();
-        if (ownerFull || active.size() >= settings.maxActive() * OWNERS_AT_THEIR_LIMIT) {
-            String whose = !ownerFull ? (active.size() + " fs requests in progress on this connection")
-                    : settings.maxActive() + " fs requests in progress " + (owner == FsOwners.CONNECTION
-                    ? "on this connection" : "for this relay client");
+        int clientMax = Math.max(1, settings.maxActive() / RELAY_CLIENT_PART);
+        boolean clientFull = owner != FsOwners.CONNECTION && activeByOwner.getOrDefault(owner, 0) >= clientMax;
+        if (clientFull || active.size() >= settings.maxActive()) {
+            String whose = clientFull ? clientMax + " fs requests in progress for this relay client"
+                    : settings.maxActive() + " fs requests in progress on this connection";
             respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + whose + ", try again (os error 11)")
                     .response(request.extended()));
             if (request.op() instanceof FsOp.Write) {
@@ -232,8 +227,6 @@ public final class FsService {
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
         owners.forget(); // on a port, whoever comes next may be no relay
-        readShares.values().removeIf(FsReadShare::idle); // one a Read still gives back to stays until it has
-        writeShares.values().removeIf(FsWriteShare::idle);
     }
 
     /**
@@ -247,8 +240,6 @@ public final class FsService {
     /** Behind a relay, the client of ids [start, endExclusive) left: its requests and handles go. */
     public void onIdRangeGone(long start, long endExclusive) {
         closeAll(id -> id >= start && id < endExclusive, "ids " + start + ".." + endExclusive + " are gone");
-        readShares.values().removeIf(FsReadShare::idle);
-        writeShares.values().removeIf(FsWriteShare::idle);
     }
 
     /**
@@ -322,16 +313,12 @@ public final class FsService {
         return workers.buffers();
     }
 
-    /** The Read share of {@code id}'s owner, made at its first Read. */
-    FsReadShare readShareOf(long id) {
-        return readShares.computeIfAbsent(owners.ownerOf(id),
-                owner -> new FsReadShare(workers.buffers().reads(), workers.buffers().readShare()));
+    FsReadShare readShare() {
+        return readShare;
     }
 
-    /** The Write share of {@code id}'s owner, made at its first Write. */
-    FsWriteShare writeShareOf(long id) {
-        return writeShares.computeIfAbsent(owners.ownerOf(id),
-                owner -> new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare()));
+    FsWriteShare writeShare() {
+        return writeShare;
     }
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */

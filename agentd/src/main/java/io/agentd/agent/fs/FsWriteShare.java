@@ -55,11 +55,6 @@ final class FsWriteShare {
         }
     }
 
-    /** Holds nothing and nobody waits on it: it may be forgotten (a new one is the same). */
-    boolean idle() {
-        return held == 0 && waiting.isEmpty();
-    }
-
     /** {@code retry} runs once room comes back, in this share or in the agent's budget. */
     void await(Runnable retry) {
         waiting.add(retry);
