@@ -165,8 +165,20 @@ public final class GuestOutputStream extends OutputStream {
             abortAfter(e);
             throw e;
         }
+        try {
+            files.closeHandle(handle, path);
+        } catch (AgentTimeoutException e) {
+            if (e.nothingSent()) {
+                // The close never went out (another write held the connection all along): the
+                // caller is told the write failed, so it is aborted as one (an atomic upload marked
+                // failed, then closed, from a thread of its own if need be) rather than left open
+                // for the connection's life, to be put in place or not by whatever came next.
+                abortAfter(e);
+            }
+            closed = true;
+            throw e;
+        }
         closed = true;
-        files.closeHandle(handle, path);
     }
 
     /**
