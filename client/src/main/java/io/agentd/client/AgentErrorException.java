@@ -3,7 +3,6 @@ package io.agentd.client;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Utf8Text;
 import io.agentd.protocol.payload.ErrorPayload;
-import java.nio.charset.StandardCharsets;
 
 /** core.error: the agent refused a frame of this call or session. */
 public final class AgentErrorException extends AgentException {
@@ -20,17 +19,20 @@ public final class AgentErrorException extends AgentException {
     static final int TEXT_MAX_BYTES = 1024;
 
     public AgentErrorException(ErrorPayload error) {
-        super("agent refused " + (error.offendingType() != null ? bounded(error.offendingType()) : "a frame")
-                + ": " + bounded(error.kind()) + (error.message() != null ? ": " + bounded(error.message()) : ""));
-        this.kindWire = bounded(error.kind());
-        this.offendingType = error.offendingType() == null ? null : bounded(error.offendingType());
+        this(bounded(error.kind()), error.message() == null ? null : bounded(error.message()),
+                error.offendingType() == null ? null : bounded(error.offendingType()));
+    }
+
+    private AgentErrorException(String kindWire, String message, String offendingType) {
+        super("agent refused " + (offendingType != null ? offendingType : "a frame") + ": " + kindWire
+                + (message != null ? ": " + message : ""));
+        this.kindWire = kindWire;
+        this.offendingType = offendingType;
     }
 
     /** {@code text}, or its first {@link #TEXT_MAX_BYTES} and how long it was. */
     static String bounded(String text) {
-        String kept = Utf8Text.prefix(text, TEXT_MAX_BYTES);
-        return kept.length() == text.length() ? text
-                : kept + "… (" + text.getBytes(StandardCharsets.UTF_8).length + " bytes)";
+        return Utf8Text.cut(text, TEXT_MAX_BYTES);
     }
 
     /** The error kind, or null for a kind this client does not know (see {@link #kindWire}). */

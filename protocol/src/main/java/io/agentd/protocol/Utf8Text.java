@@ -1,5 +1,7 @@
 package io.agentd.protocol;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * Text measured in the bytes of its UTF-8 encoding, as the kernel and the wire count it (a file
  * name's 255 bytes, the protocol's byte limits), not in Java's chars.
@@ -24,5 +26,16 @@ public final class Utf8Text {
             end += Character.charCount(cp);
         }
         return text.substring(0, end);
+    }
+
+    /**
+     * {@code text} when it is at most {@code maxBytes} bytes in UTF-8; otherwise its {@link #prefix}
+     * of that many followed by "… (N bytes)", N its whole length: a host's or an agent's text kept
+     * or shown within a bound, saying that it was cut and from how much.
+     */
+    public static String cut(String text, int maxBytes) {
+        String kept = prefix(text, maxBytes);
+        return kept.length() == text.length() ? text
+                : kept + "… (" + text.getBytes(StandardCharsets.UTF_8).length + " bytes)";
     }
 }

@@ -201,11 +201,7 @@ final class SessionDirectory {
 
     /** The cmd as listed: at most {@link #LIST_CMD_MAX_BYTES} bytes; a cut one ends with "… (N bytes)". */
     static String listedCmd(String cmd) {
-        byte[] bytes = cmd.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length <= LIST_CMD_MAX_BYTES) {
-            return cmd;
-        }
-        return Utf8Text.prefix(cmd, LIST_CMD_MAX_BYTES) + "… (" + bytes.length + " bytes)";
+        return Utf8Text.cut(cmd, LIST_CMD_MAX_BYTES);
     }
 
     /**

@@ -190,7 +190,6 @@ public final class GuestFiles {
         }
     }
 
-
     /** Creates the directory {@code path} and any missing parents; {@code mode} null: 0777 less the umask. */
     public void mkdir(String path, Long mode) throws IOException {
         call(new FsOp.Mkdir(path, mode), path);
