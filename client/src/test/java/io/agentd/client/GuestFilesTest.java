@@ -85,6 +85,17 @@ class GuestFilesTest {
         return done;
     }
 
+    /** {@code data} written to {@code path} and the stream closed, on a thread of its own. */
+    private static CompletableFuture<Void> writeInBackground(AgentClient client, String path, WriteOptions options,
+            byte[] data) {
+        return async(() -> {
+            GuestOutputStream out = client.files().openWrite(path, options);
+            out.write(data);
+            out.close();
+            return null;
+        });
+    }
+
     private static Throwable failureOf(CompletableFuture<?> f) throws Exception {
         try {
             f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
@@ -275,12 +286,7 @@ class GuestFilesTest {
         try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
             byte[] data = new byte[300_000];
             new Random(9).nextBytes(data);
-            CompletableFuture<Void> writer = async(() -> {
-                GuestOutputStream out = client.files().openWrite("/up", WriteOptions.DEFAULT.withMode(0640L));
-                out.write(data);
-                out.close();
-                return null;
-            });
+            CompletableFuture<Void> writer = writeInBackground(client, "/up", WriteOptions.DEFAULT.withMode(0640L), data);
             Frame open = peer.receive();
             FsOp.OpenFile o = (FsOp.OpenFile) receiveRequest(open).op();
             assertEquals("/up", o.path());
@@ -323,12 +329,7 @@ class GuestFilesTest {
     @Test
     void aWriteTheAgentFailsReleasesTheWriterAndAbortsTheAtomicFile() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
-            CompletableFuture<Void> writer = async(() -> {
-                GuestOutputStream out = client.files().openWrite("/full/f", WriteOptions.DEFAULT);
-                out.write(new byte[100_000]);
-                out.close();
-                return null;
-            });
+            CompletableFuture<Void> writer = writeInBackground(client, "/full/f", WriteOptions.DEFAULT, new byte[100_000]);
             Frame open = peer.receive();
             answer(open.id(), FsResponse.success(new FsResponseData.Handle(4)));
             Frame w = peer.receive();
@@ -364,12 +365,7 @@ class GuestFilesTest {
     @Test
     void aSpoilRefusedAsBusyIsAskedAgainBeforeTheClose() throws Exception {
         try (AgentClient client = peer.connect(Ready.FEATURE_FS_EXT)) {
-            CompletableFuture<Void> writer = async(() -> {
-                GuestOutputStream out = client.files().openWrite("/busy/f", WriteOptions.DEFAULT);
-                out.write(new byte[100_000]);
-                out.close();
-                return null;
-            });
+            CompletableFuture<Void> writer = writeInBackground(client, "/busy/f", WriteOptions.DEFAULT, new byte[100_000]);
             Frame open = peer.receive();
             answer(open.id(), FsResponse.success(new FsResponseData.Handle(4)));
             Frame w = peer.receive();
@@ -436,12 +432,7 @@ class GuestFilesTest {
     @Test
     void aCloseRefusedAsBusyIsAskedAgain() throws Exception {
         try (AgentClient client = peer.connect()) {
-            CompletableFuture<Void> writer = async(() -> {
-                GuestOutputStream out = client.files().openWrite("/up", WriteOptions.DEFAULT);
-                out.write(new byte[10]);
-                out.close();
-                return null;
-            });
+            CompletableFuture<Void> writer = writeInBackground(client, "/up", WriteOptions.DEFAULT, new byte[10]);
             Frame open = peer.receive();
             answer(open.id(), FsResponse.success(new FsResponseData.Handle(2)));
             Frame w = peer.receive();
@@ -490,12 +481,7 @@ class GuestFilesTest {
     void withoutCreditWritesGoInBoundedPiecesEachAnsweredBeforeTheNext() throws Exception {
         try (AgentClient client = peer.connect()) {
             int size = 9 * 1024 * 1024;
-            CompletableFuture<Void> writer = async(() -> {
-                GuestOutputStream out = client.files().openWrite("/up", WriteOptions.DEFAULT);
-                out.write(new byte[size]);
-                out.close();
-                return null;
-            });
+            CompletableFuture<Void> writer = writeInBackground(client, "/up", WriteOptions.DEFAULT, new byte[size]);
             Frame open = peer.receive();
             assertFalse(((FsOp.OpenFile) receiveRequest(open).op()).options().atomic(), "no atomic for a reference agent");
             answer(open.id(), FsResponse.success(new FsResponseData.Handle(2)));

@@ -44,13 +44,7 @@ class SessionDetachClientTest {
             long id = agent.receive().id();
             agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
             agent.send(new Frame(id, MessageType.EXEC_STDOUT, new ExecData("abc".getBytes(StandardCharsets.UTF_8))));
-            CompletableFuture<SessionDetached> detach = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return s.detach(WAIT);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<SessionDetached> detach = detachInBackground(s);
             Frame asked = agent.receive();
             assertEquals(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE), asked);
             agent.send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(12, 3)));
@@ -115,13 +109,7 @@ class SessionDetachClientTest {
             Thread.currentThread().interrupt();
             assertThrows(InterruptedException.class, () -> s.detach(WAIT));
             assertFalse(Thread.interrupted(), "the flag is cleared, as by any InterruptedException");
-            CompletableFuture<SessionDetached> detach = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return s.detach(WAIT);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<SessionDetached> detach = detachInBackground(s);
             assertEquals(new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE), agent.receive(), "nothing before it");
             agent.send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(12, 0)));
             assertEquals(new SessionDetached(12, 0), detach.get(20, TimeUnit.SECONDS));
@@ -276,6 +264,16 @@ class SessionDetachClientTest {
     }
 
     /** Detaches on another thread; completes with what the detach threw (null when it returned). */
+    private static CompletableFuture<SessionDetached> detachInBackground(ExecSession s) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return s.detach(WAIT);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     private static CompletableFuture<Throwable> detachFailure(ExecSession s) {
         return CompletableFuture.supplyAsync(() -> {
             try {

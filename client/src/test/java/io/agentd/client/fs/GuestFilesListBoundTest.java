@@ -34,22 +34,7 @@ class GuestFilesListBoundTest {
         }
         AtomicInteger pages = new AtomicInteger();
         AtomicInteger closes = new AtomicInteger();
-        FsTransport t = new AnsweringTransport((op, l) -> {
-            if (op instanceof FsOp.ListDir d) {
-                l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
-                        "E2BIG", null));
-            } else if (op instanceof FsOp.OpenDir) {
-                l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
-            } else if (op instanceof FsOp.ReadDir) {
-                l.onResponse(FsResponse.success(new FsResponseData.Entries(
-                        pages.incrementAndGet() <= pagesSent ? page : List.of())));
-            } else if (op instanceof FsOp.CloseHandle) {
-                closes.incrementAndGet();
-                l.onResponse(FsResponse.success(null));
-            } else {
-                l.onResponse(FsResponse.success(null));
-            }
-        });
+        FsTransport t = pagedAgent(page, pagesSent, pages, closes);
         AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/big"));
         assertTrue(e.getMessage().startsWith("list /big: the agent's pages hold more than 1048576 entries"),
                 e.getMessage());
@@ -70,20 +55,34 @@ class GuestFilesListBoundTest {
         String kind = "k".repeat(1 << 20);
         List<FsEntryInfo> page = List.of(new FsEntryInfo("/a", kind, 0, 0100644, 0L, 0, 0, 0L, 0L));
         AtomicInteger pages = new AtomicInteger();
-        FsTransport t = new AnsweringTransport((op, l) -> {
+        FsTransport t = pagedAgent(page, 300, pages, new AtomicInteger());
+        AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/k"));
+        assertTrue(e.getMessage().contains("characters of paths and kinds"), e.getMessage());
+        assertTrue(pages.get() <= 257, "stopped at the bound: " + pages.get() + " pages read");
+    }
+
+    /**
+     * An agent that answers List with E2BIG, then each ReadDir with {@code page} until it has sent
+     * {@code pagesSent} (counted in {@code pages}), then an empty page; CloseHandles are counted in
+     * {@code closes}.
+     */
+    private static FsTransport pagedAgent(List<FsEntryInfo> page, int pagesSent, AtomicInteger pages,
+            AtomicInteger closes) {
+        return new AnsweringTransport((op, l) -> {
             if (op instanceof FsOp.ListDir d) {
                 l.onResponse(new FsResponse(false, "list " + d.path() + ": too many (os error 7)", null, 7,
                         "E2BIG", null));
             } else if (op instanceof FsOp.OpenDir) {
                 l.onResponse(FsResponse.success(new FsResponseData.Handle(5)));
             } else if (op instanceof FsOp.ReadDir) {
-                l.onResponse(FsResponse.success(new FsResponseData.Entries(pages.incrementAndGet() <= 300 ? page : List.of())));
+                l.onResponse(FsResponse.success(new FsResponseData.Entries(
+                        pages.incrementAndGet() <= pagesSent ? page : List.of())));
             } else {
+                if (op instanceof FsOp.CloseHandle) {
+                    closes.incrementAndGet();
+                }
                 l.onResponse(FsResponse.success(null));
             }
         });
-        AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/k"));
-        assertTrue(e.getMessage().contains("characters of paths and kinds"), e.getMessage());
-        assertTrue(pages.get() <= 257, "stopped at the bound: " + pages.get() + " pages read");
     }
 }
