@@ -11,6 +11,7 @@ import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.sys.ShimLibrary;
 import io.agentd.agent.transport.DevicePort;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.Transport;
@@ -22,8 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -49,14 +48,12 @@ public final class Main {
     public static void main(String[] args) {
         long mainStartMono = System.nanoTime(); // libc is not loaded yet (--help must not need it)
         AgentOptions options;
-        FutureTask<LibC> libcBound = null;
         try {
             options = AgentOptions.parse(args);
             if (options.help()) {
                 System.out.print(AgentOptions.HELP);
                 System.exit(0);
             }
-            libcBound = bindLibcInBackground();
             Logging.configure(options.logLevel(), options.logFile());
         } catch (AgentOptions.UsageException | IllegalArgumentException e) {
             System.err.println("agentd: " + e.getMessage());
@@ -71,9 +68,17 @@ public final class Main {
             }
             log.error("thread {} failed", thread.getName(), e);
         });
+        // Every libc call and the spawn are in native-shim's library: without it the agent can do nothing.
+        try {
+            ShimLibrary.load();
+        } catch (IllegalStateException e) {
+            log.error("cannot start: {}", e.getMessage());
+            Logging.stop();
+            System.exit(1);
+            return;
+        }
         int status;
         try {
-            awaitLibc(libcBound);
             long mainStart = bootNanos() - (System.nanoTime() - mainStartMono);
             status = run(options, new Agent.StartTimes(processStartNanos(), mainStart), log);
         } catch (Error e) {
@@ -256,30 +261,6 @@ public final class Main {
         return v != null ? v : "dev";
     }
 
-    /**
-     * Binds libc on a second thread while the main thread starts logging: jnr-ffi generates the
-     * binding's stubs at run time, and the two are the longest steps of start-up (figures in
-     * BENCHMARKS.md).
-     */
-    private static FutureTask<LibC> bindLibcInBackground() {
-        FutureTask<LibC> bind = new FutureTask<>(Os::libc);
-        Thread thread = new Thread(bind, "agentd-bind-libc");
-        thread.setDaemon(true);
-        thread.start();
-        return bind;
-    }
-
-    /** Waits for the binding; what it threw is thrown here, with its cause (not a bare NoClassDefFoundError). */
-    private static void awaitLibc(FutureTask<LibC> bound) throws Exception {
-        try {
-            bound.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof Error error) {
-                throw error;
-            }
-            throw (Exception) e.getCause();
-        }
-    }
 
     private static long bootNanos() {
         try {

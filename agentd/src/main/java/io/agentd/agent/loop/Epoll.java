@@ -3,8 +3,7 @@ package io.agentd.agent.loop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
+import java.nio.ByteBuffer;
 
 /**
  * An epoll instance, level-triggered unless a registration asks for {@link #EDGE}. Each registration carries a 64-bit token (the loop's handle for
@@ -31,15 +30,15 @@ final class Epoll implements AutoCloseable {
 
     private final int epfd;
     private final int capacity;
-    private final Pointer events;
-    private final Pointer ctlEvent;
+    private final ByteBuffer events;
+    private final ByteBuffer ctlEvent;
     private int ready;
 
     Epoll(int capacity) throws OsException {
         this.epfd = Os.check("epoll_create1", Os.libc().epoll_create1(EPOLL_CLOEXEC));
         this.capacity = capacity;
-        this.events = Memory.allocateDirect(Os.runtime(), (long) capacity * EVENT_SIZE);
-        this.ctlEvent = Memory.allocateDirect(Os.runtime(), EVENT_SIZE);
+        this.events = Os.allocate(Math.multiplyExact(capacity, EVENT_SIZE));
+        this.ctlEvent = Os.allocate(EVENT_SIZE);
     }
 
     void add(int fd, int mask, long token) throws OsException {
@@ -76,12 +75,12 @@ final class Epoll implements AutoCloseable {
 
     int mask(int i) {
         check(i);
-        return events.getInt((long) i * EVENT_SIZE);
+        return events.getInt(i * EVENT_SIZE);
     }
 
     long token(int i) {
         check(i);
-        return events.getLong((long) i * EVENT_SIZE + DATA_OFFSET);
+        return events.getLong(i * EVENT_SIZE + DATA_OFFSET);
     }
 
     private void check(int i) {

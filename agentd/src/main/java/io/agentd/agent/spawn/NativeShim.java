@@ -1,54 +1,36 @@
 package io.agentd.agent.spawn;
 
-import java.nio.file.Files;
+import io.agentd.agent.sys.ShimLibrary;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
-import jnr.ffi.annotations.IgnoreError;
 
 /**
- * native-shim's libagentd-shim.so, loaded through jnr-ffi: the one call that starts a command
- * (native-shim/agentd-shim.c). Loading checks that the library's structs have the sizes
- * {@link ShimSpec} writes, so a library from another build is refused at start-up, not
- * misread on the first exec.
+ * native-shim's libagentd-shim.so: the one call that starts a command (native-shim/agentd-shim.c),
+ * a JNI method the library registers when it loads (agentd-jni.c). Loading checks that the methods
+ * came from this file and that the library's structs have the sizes {@link ShimSpec} writes, so a
+ * library from another build is refused at start-up, not misread on the first exec.
  */
 final class NativeShim {
-    /** The C functions; the struct layouts are documented in agentd-shim.c and written by ShimSpec. */
-    public interface Library {
-        /** native-shim/agentd-shim.h. @return 0 (result: pid, pidfd) or -1 (result: stage, err, index) */
-        @IgnoreError
-        int agentd_spawn(Pointer spec, Pointer result);
-
-        @IgnoreError
-        long agentd_spawn_spec_size();
-
-        @IgnoreError
-        long agentd_spawn_result_size();
-    }
-
-    private final Library library;
-
-    private NativeShim(Library library) {
-        this.library = library;
-    }
+    private NativeShim() {}
 
     /**
      * @throws IllegalStateException when the file is missing, does not load, or does not match
      */
     static NativeShim load(Path path) {
-        if (!Files.isRegularFile(path)) {
-            throw new IllegalStateException("native shim " + path + " is not a file");
-        }
-        Library library;
+        ShimLibrary.load(path);
         long specBytes;
         long resultBytes;
         try {
-            library = LibraryLoader.create(Library.class).failImmediately().load(path.toAbsolutePath().toString());
-            // Inside the try: failImmediately refuses a missing function only where jnr generates its
-            // stubs (a JVM with -Djnr.ffi.asm.enabled=false binds at the first call, here).
-            specBytes = library.agentd_spawn_spec_size();
-            resultBytes = library.agentd_spawn_result_size();
-        } catch (LinkageError | RuntimeException e) {
+            String loadedFrom = loadedFrom();
+            if (loadedFrom == null || !sameFile(Path.of(loadedFrom), path)) {
+                throw new IllegalStateException("native shim " + path + " does not load: its methods are "
+                        + (loadedFrom == null ? "from an unknown file" : "those of " + loadedFrom)
+                        + " (not the native shim, or another copy of it loaded first)");
+            }
+            specBytes = specSize();
+            resultBytes = resultSize();
+        } catch (LinkageError e) {
             throw new IllegalStateException("native shim " + path + " does not load: " + e.getMessage(), e);
         }
         if (specBytes != ShimSpec.SPEC_BYTES || resultBytes != ShimSpec.RESULT_BYTES) {
@@ -56,11 +38,29 @@ final class NativeShim {
                     + specBytes + " bytes, result " + resultBytes
                     + "; this agent writes " + ShimSpec.SPEC_BYTES + " and " + ShimSpec.RESULT_BYTES + ")");
         }
-        return new NativeShim(library);
+        return new NativeShim();
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return a.toRealPath().equals(b.toRealPath());
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Runs agentd_spawn on a prepared spec; its result is in {@code spec}'s result block. */
     int spawn(ShimSpec spec) {
-        return library.agentd_spawn(spec.spec(), spec.result());
+        return spawn(spec.spec(), spec.result());
     }
+
+    /** native-shim/agentd-shim.h. @return 0 (result: pid, pidfd) or -1 (result: stage, err, index) */
+    private static native int spawn(ByteBuffer spec, ByteBuffer result);
+
+    private static native long specSize();
+
+    private static native long resultSize();
+
+    /** The library file the methods above were registered from. */
+    private static native String loadedFrom();
 }

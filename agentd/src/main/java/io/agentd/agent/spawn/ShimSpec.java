@@ -2,11 +2,10 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.Rlimit;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 
 /**
  * One agentd_spawn call's native memory: struct agentd_spawn_spec and everything it points to
@@ -46,11 +45,13 @@ final class ShimSpec {
             Map.entry("locks", 10), Map.entry("sigpending", 11), Map.entry("msgqueue", 12), Map.entry("nice", 13),
             Map.entry("rtprio", 14), Map.entry("rttime", 15));
 
-    private final Pointer block;
-    private final Pointer spec;
-    private final Pointer result;
+    private final ByteBuffer block;
+    /** The block's address, for the pointers the spec holds into it. */
+    private final long blockAddress;
+    private final ByteBuffer spec;
+    private final ByteBuffer result;
     /** Where the next string goes, in {@link #block}. */
-    private long textAt;
+    private int textAt;
 
     /**
      * Lays everything out in one native block: the spec, the result, the rlimits, the argv and envp
@@ -76,16 +77,17 @@ final class ShimSpec {
         byte[] path = Os.cString(searchPath);
         byte[] cwd = s.cwd() == null ? null : Os.cString(s.cwd());
 
-        long rlimitsAt = SPEC_BYTES + RESULT_BYTES; // a multiple of 8, as every offset up to the strings
-        long argvAt = rlimitsAt + (long) rlimits.size() * RLIMIT_BYTES;
-        long envpAt = argvAt + (argv.size() + 1) * 8L;
-        long groupsAt = envpAt + (env.size() + 1) * 8L;
-        textAt = groupsAt + groups.length * 4L;
+        int rlimitsAt = SPEC_BYTES + RESULT_BYTES; // a multiple of 8, as every offset up to the strings
+        int argvAt = rlimitsAt + rlimits.size() * RLIMIT_BYTES;
+        int envpAt = argvAt + (argv.size() + 1) * 8;
+        int groupsAt = envpAt + (env.size() + 1) * 8;
+        textAt = groupsAt + groups.length * 4;
         long size = textAt + file.length + path.length + (cwd == null ? 0 : cwd.length) + bytes(argvText)
                 + bytes(envText);
-        block = Memory.allocateDirect(Os.runtime(), Math.toIntExact(size), true);
-        spec = block.slice(0, SPEC_BYTES);
-        result = block.slice(SPEC_BYTES, RESULT_BYTES);
+        block = Os.allocate(Math.toIntExact(size));
+        blockAddress = Os.address(block);
+        spec = block.slice(0, SPEC_BYTES).order(block.order());
+        result = block.slice(SPEC_BYTES, RESULT_BYTES).order(block.order());
 
         put(FILE, text(file));
         put(ARGV, pointers(argvAt, argvText));
@@ -98,21 +100,21 @@ final class ShimSpec {
         put(TTY, s.tty() ? 1 : 0);
         for (int i = 0; i < rlimits.size(); i++) {
             Rlimit r = rlimits.get(i);
-            long at = rlimitsAt + (long) i * RLIMIT_BYTES;
+            int at = rlimitsAt + i * RLIMIT_BYTES;
             block.putLong(at, RLIMIT_RESOURCES.get(r.resource()));
             block.putLong(at + 8, r.soft());
             block.putLong(at + 16, r.hard());
         }
-        put(RLIMITS, rlimits.isEmpty() ? 0 : block.address() + rlimitsAt);
+        put(RLIMITS, rlimits.isEmpty() ? 0 : blockAddress + rlimitsAt);
         put(NRLIMITS, rlimits.size());
         if (user != null) {
             put(SET_USER, 1);
             put(UID, Integer.toUnsignedLong(user.uid()));
             put(GID, Integer.toUnsignedLong(user.gid()));
             for (int i = 0; i < groups.length; i++) {
-                block.putInt(groupsAt + i * 4L, groups[i]);
+                block.putInt(groupsAt + i * 4, groups[i]);
             }
-            put(GROUPS, groups.length == 0 ? 0 : block.address() + groupsAt);
+            put(GROUPS, groups.length == 0 ? 0 : blockAddress + groupsAt);
             put(NGROUPS, groups.length);
         }
         put(PROFILE, s.profile().ordinal());
@@ -141,29 +143,29 @@ final class ShimSpec {
 
     /** Copies a C string into the block; returns its address. */
     private long text(byte[] cString) {
-        long at = textAt;
-        block.put(at, cString, 0, cString.length);
+        int at = textAt;
+        block.put(at, cString);
         textAt += cString.length;
-        return block.address() + at;
+        return blockAddress + at;
     }
 
     /** A NULL-terminated char*[] at {@code at} (the block is zeroed: the last slot stays NULL). */
-    private long pointers(long at, List<byte[]> strings) {
+    private long pointers(int at, List<byte[]> strings) {
         for (int i = 0; i < strings.size(); i++) {
-            block.putAddress(at + i * 8L, text(strings.get(i)));
+            block.putLong(at + i * 8, text(strings.get(i)));
         }
-        return block.address() + at;
+        return blockAddress + at;
     }
 
     private void put(int field, long value) {
-        spec.putLong(field * 8L, value);
+        spec.putLong(field * 8, value);
     }
 
-    Pointer spec() {
+    ByteBuffer spec() {
         return spec;
     }
 
-    Pointer result() {
+    ByteBuffer result() {
         return result;
     }
 

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class Spawner {
     private static final Logger log = LoggerFactory.getLogger(Spawner.class);
     /** System property holding the path of libagentd-shim.so, set by the launcher and the build. */
-    public static final String SHIM_PROPERTY = "agentd.shim.library";
+    public static final String SHIM_PROPERTY = io.agentd.agent.sys.ShimLibrary.PROPERTY;
 
     /** execvpe's default when the environment has no PATH. */
     static final String DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin";

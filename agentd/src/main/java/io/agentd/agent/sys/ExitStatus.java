@@ -1,6 +1,5 @@
 package io.agentd.agent.sys;
 
-import jnr.constants.platform.Errno;
 import jnr.constants.platform.Signal;
 
 /**
@@ -53,7 +52,7 @@ public record ExitStatus(int code, Integer signal) {
                 return fromWaitStatus(status[0]);
             }
             int errno = Os.errno();
-            if (r == -1 && errno != Errno.EINTR.intValue()) {
+            if (r == -1 && errno != LibC.EINTR) {
                 throw new IllegalStateException("waitpid(" + pid + "): " + Os.errnoName(errno));
             }
         }

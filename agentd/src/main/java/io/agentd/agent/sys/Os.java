@@ -1,27 +1,17 @@
 package io.agentd.agent.sys;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.function.LongSupplier;
-import jnr.constants.platform.Errno;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
 
 /**
- * The one entry to libc: the loaded {@link LibC}, errno, C strings, and helpers that retry EINTR and
- * turn failures into {@link OsException} ("would block" is a return value, not an exception).
- * Constants live on {@link LibC}.
- *
- * <p>jffi (under jnr-ffi) loads its JNI stub from {@code -Djffi.boot.library.path} when set (the
- * launcher points it at an extracted copy, as the guest root is read-only) and only otherwise
- * extracts it to java.io.tmpdir; nothing here touches /tmp itself.
+ * The one entry to libc: the loaded {@link LibC}, errno, C strings, native memory for structs, and
+ * helpers that retry EINTR and turn failures into {@link OsException} ("would block" is a return
+ * value, not an exception). Constants live on {@link LibC}.
  */
 public final class Os {
-    private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-    private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+    private static final LibC LIBC = load();
 
     /** Value read by {@link #read} / written by {@link #write} when the fd would block. */
     public static final int WOULD_BLOCK = -1;
@@ -32,30 +22,50 @@ public final class Os {
         return LIBC;
     }
 
-    /** The jnr-ffi runtime, for native memory (Memory.allocateDirect) passed to {@link #libc()}. */
-    public static Runtime runtime() {
-        return RUNTIME;
+    private static LibC load() {
+        ShimLibrary.load();
+        if (LibC.openFlag(0) != LibC.O_NOFOLLOW || LibC.openFlag(1) != LibC.O_DIRECTORY) {
+            throw new IllegalStateException("LibC's O_NOFOLLOW or O_DIRECTORY is not this machine's ("
+                    + System.getProperty("os.arch") + ")");
+        }
+        return new LibC();
+    }
+
+    /**
+     * Zeroed native memory in the machine's byte order, for a struct a {@link LibC} call reads or
+     * fills (passed from its first byte); freed when the buffer is unreachable, so keep it reachable
+     * for as long as the kernel or a native call may use it.
+     */
+    public static ByteBuffer allocate(int bytes) {
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * The address of a direct buffer's first byte, for a struct that points into its own memory;
+     * valid while the buffer is reachable.
+     */
+    public static long address(ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new IllegalArgumentException("not native memory: " + direct);
+        }
+        return LibC.address(direct);
     }
 
     /** errno of this thread's last libc call through {@link #libc()}. */
     public static int errno() {
-        return RUNTIME.getLastError();
+        return LIBC.lastErrno();
     }
 
     /** "EPIPE" for 32; "errno N" for a number libc does not name. */
     public static String errnoName(int errno) {
-        Errno e = Errno.valueOf(errno);
-        return isNamed(e, errno) ? e.name() : "errno " + errno;
+        String name = LibC.errnoName(errno);
+        return name != null ? name : "errno " + errno;
     }
 
     /** "Broken pipe" for 32; "unknown error" for a number libc does not name. */
     public static String errnoDescription(int errno) {
-        Errno e = Errno.valueOf(errno);
-        return isNamed(e, errno) ? e.description() : "unknown error";
-    }
-
-    private static boolean isNamed(Errno e, int errno) {
-        return e != null && e.defined() && e.intValue() == errno;
+        String text = LibC.errnoDescription(errno);
+        return text != null ? text : "unknown error";
     }
 
     /** A C string (UTF-8, NUL-terminated) for a byte[] parameter. */
@@ -64,29 +74,6 @@ public final class Os {
         byte[] c = new byte[utf8.length + 1];
         System.arraycopy(utf8, 0, c, 0, utf8.length);
         return c;
-    }
-
-    /**
-     * A NULL-terminated char*[] of UTF-8 strings in native memory (argv, envp). The strings live in
-     * a block the returned pointer keeps reachable; keep the pointer reachable across the call.
-     */
-    public static Pointer cStringArray(List<String> strings) {
-        byte[][] encoded = new byte[strings.size()][];
-        long total = 0;
-        for (int i = 0; i < encoded.length; i++) {
-            encoded[i] = cString(strings.get(i));
-            total += encoded[i].length;
-        }
-        int pointerSize = RUNTIME.addressSize();
-        Pointer array = Memory.allocateDirect(RUNTIME, (encoded.length + 1) * pointerSize + (int) total, true);
-        long offset = (long) (encoded.length + 1) * pointerSize;
-        for (int i = 0; i < encoded.length; i++) {
-            array.put(offset, encoded[i], 0, encoded[i].length);
-            array.putAddress((long) i * pointerSize, array.address() + offset);
-            offset += encoded[i].length;
-        }
-        // the last slot stays NULL (cleared memory)
-        return array;
     }
 
     /** Throws for -1 (errno), returns the value otherwise. */
@@ -127,7 +114,7 @@ public final class Os {
      */
     public static int spliceFromPipe(int pipeFd, int outFd, int len) throws OsException {
         return nonBlocking("splice",
-                () -> LIBC.splice(pipeFd, null, outFd, null, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK));
+                () -> LIBC.splice(pipeFd, outFd, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK));
     }
 
     /** The bytes waiting in a pipe (FIONREAD). */
@@ -153,7 +140,7 @@ public final class Os {
      * when none is, -1 when poll(2) fails.
      */
     public static int pollNow(int fd, short events) {
-        Pointer pollfd = Memory.allocateDirect(RUNTIME, 8); // struct pollfd {int fd; short events; short revents}
+        ByteBuffer pollfd = allocate(8); // struct pollfd {int fd; short events; short revents}
         pollfd.putInt(0, fd);
         pollfd.putShort(4, events);
         int ready = LIBC.poll(pollfd, 1, 0);
@@ -213,13 +200,13 @@ public final class Os {
 
     /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
     public static long clockNanos(int clockId) throws OsException {
-        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
+        ByteBuffer ts = allocate(16);
         check("clock_gettime", LIBC.clock_gettime(clockId, ts));
         return ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
     }
 
     public static void setClockNanos(int clockId, long nanos) throws OsException {
-        Pointer ts = Memory.allocateDirect(RUNTIME, 16);
+        ByteBuffer ts = allocate(16);
         ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
         ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
         check("clock_settime", LIBC.clock_settime(clockId, ts));

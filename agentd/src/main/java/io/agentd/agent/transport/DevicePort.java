@@ -8,12 +8,11 @@ import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,7 +118,7 @@ public final class DevicePort implements Transport {
 
     /** No echo, no line discipline, no translation: the tty carries frames byte for byte. */
     private void makeRaw() throws OsException {
-        Pointer termios = Memory.allocateDirect(Os.runtime(), TERMIOS_BYTES, true);
+        ByteBuffer termios = Os.allocate(TERMIOS_BYTES);
         Os.check("tcgetattr", Os.libc().tcgetattr(fd, termios));
         Os.libc().cfmakeraw(termios);
         Os.check("tcsetattr", Os.libc().tcsetattr(fd, TCSANOW, termios));

@@ -3,8 +3,7 @@ package io.agentd.agent.transport;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
+import java.nio.ByteBuffer;
 
 /**
  * Who is at the other end of a unix socket connection, as the kernel recorded it at connect time
@@ -19,22 +18,22 @@ record PeerCredentials(int pid, int uid, int gid, int[] groups) {
     private static final int MAX_GROUPS = 1024;
 
     static PeerCredentials of(int fd) throws OsException {
-        Pointer ucred = Memory.allocateDirect(Os.runtime(), 12, true);
-        Pointer len = Memory.allocateDirect(Os.runtime(), 4, true);
+        ByteBuffer ucred = Os.allocate(12);
+        ByteBuffer len = Os.allocate(4);
         len.putInt(0, 12);
         Os.check("getsockopt(SO_PEERCRED)", Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERCRED, ucred, len));
         return new PeerCredentials(ucred.getInt(0), ucred.getInt(4), ucred.getInt(8), groups(fd));
     }
 
     private static int[] groups(int fd) {
-        Pointer buf = Memory.allocateDirect(Os.runtime(), 4 * MAX_GROUPS, true);
-        Pointer len = Memory.allocateDirect(Os.runtime(), 4, true);
+        ByteBuffer buf = Os.allocate(4 * MAX_GROUPS);
+        ByteBuffer len = Os.allocate(4);
         len.putInt(0, 4 * MAX_GROUPS);
         if (Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERGROUPS, buf, len) != 0) {
             return new int[0];
         }
         int[] groups = new int[len.getInt(0) / 4];
-        buf.get(0, groups, 0, groups.length);
+        buf.asIntBuffer().get(0, groups);
         return groups;
     }
 

@@ -16,8 +16,6 @@ import io.agentd.protocol.payload.ErrorPayload;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashSet;
 import java.util.Set;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,7 +49,7 @@ final class SocketAcceptor {
          *
          * @param addr the peer's address as accept filled it in
          */
-        String admit(int fd, Pointer addr);
+        String admit(int fd, ByteBuffer addr);
     }
 
     private final Loop loop;
@@ -60,8 +58,8 @@ final class SocketAcceptor {
     private final HostLossPolicy policy;
     private final PortLink.Splicing splicing;
     private final Admission admission;
-    private final Pointer addr = Memory.allocateDirect(Os.runtime(), ADDR_BYTES, true);
-    private final Pointer addrLen = Memory.allocateDirect(Os.runtime(), 4, true);
+    private final ByteBuffer addr = Os.allocate(ADDR_BYTES);
+    private final ByteBuffer addrLen = Os.allocate(4);
     /** The fds of the connections served now. */
     private final Set<Integer> connFds = new LinkedHashSet<>();
     private final AcceptBackoff backoff = new AcceptBackoff();

@@ -6,6 +6,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,8 +17,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,9 +89,9 @@ public final class UnixSocketServer implements Transport {
             socketPath.abandon();
             throw e;
         }
-        Pointer addr = Memory.allocateDirect(Os.runtime(), 2 + SUN_PATH_MAX, true);
+        ByteBuffer addr = Os.allocate(2 + SUN_PATH_MAX);
         addr.putShort(0, (short) AF_UNIX);
-        addr.put(2, name, 0, name.length);
+        addr.put(2, name);
         try {
             // bind creates the file with the socket's own mode less the umask: never wider than ours.
             Os.check("fchmod", Os.libc().fchmod(listenFd, access.mode()));

@@ -4,8 +4,7 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
+import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +60,7 @@ public final class VsockServer implements Transport {
                     + (err == EAFNOSUPPORT ? " (no vsock in this kernel: load the vsock modules)" : ""));
         }
         try {
-            Pointer addr = Memory.allocateDirect(Os.runtime(), SOCKADDR_VM_BYTES, true);
+            ByteBuffer addr = Os.allocate(SOCKADDR_VM_BYTES);
             addr.putShort(0, (short) AF_VSOCK);
             addr.putInt(4, (int) port);
             addr.putInt(8, VMADDR_CID_ANY);
@@ -81,7 +80,7 @@ public final class VsockServer implements Transport {
     }
 
     /** The peer's CID and port, from the sockaddr_vm accept filled in. */
-    private static String peer(int fd, Pointer addr) {
+    private static String peer(int fd, ByteBuffer addr) {
         return "cid " + Integer.toUnsignedString(addr.getInt(8)) + ", port " + Integer.toUnsignedString(addr.getInt(4));
     }
 

@@ -27,8 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -206,7 +204,7 @@ class TtyPortE2ETest {
 
     /** The next frame from the master, waiting up to 20 s. */
     private Frame read(int fd) throws Exception {
-        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
+        ByteBuffer pollfd = Os.allocate(8);
         byte[] buf = new byte[65536];
         long deadline = System.currentTimeMillis() + 20_000;
         while (true) {

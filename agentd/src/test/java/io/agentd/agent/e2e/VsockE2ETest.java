@@ -17,8 +17,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -82,8 +80,8 @@ class VsockE2ETest {
         return fd;
     }
 
-    private static Pointer address(int cid, long port) {
-        Pointer addr = Memory.allocateDirect(Os.runtime(), 16, true);
+    private static ByteBuffer address(int cid, long port) {
+        ByteBuffer addr = Os.allocate(16);
         addr.putShort(0, (short) AF_VSOCK);
         addr.putInt(4, (int) port);
         addr.putInt(8, cid);

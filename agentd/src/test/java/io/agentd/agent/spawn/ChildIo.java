@@ -4,11 +4,10 @@ import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import jnr.constants.platform.Errno;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 
 /** Test-side I/O on a Child's fds, straight through libc (the daemon's event loop does not exist here). */
 final class ChildIo {
@@ -17,8 +16,7 @@ final class ChildIo {
     private ChildIo() {}
 
     /**
-     * The tests' one Spawner, as the agent has one: each load binds the shim afresh, and jnr-ffi
-     * generates and loads a new stub class for it, which 10,000 spawns would pay 10,000 times.
+     * The tests' one Spawner, as the agent has one.
      */
     static Spawner spawner() {
         return SharedSpawner.SPAWNER;
@@ -42,7 +40,7 @@ final class ChildIo {
     /** Reads fd until EOF (pipe) or EIO (PTY whose slave side is all closed). */
     static byte[] readToEnd(int fd) {
         LibC libc = Os.libc();
-        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
+        ByteBuffer pollfd = Os.allocate(8);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buf = new byte[65536];
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
@@ -77,7 +75,7 @@ final class ChildIo {
 
     /** True when fd polls readable within timeoutMs. */
     static boolean readable(int fd, int timeoutMs) {
-        Pointer pollfd = Memory.allocateDirect(Os.runtime(), 8, true);
+        ByteBuffer pollfd = Os.allocate(8);
         pollfd.putInt(0, fd);
         pollfd.putShort(4, LibC.POLLIN);
         return Os.libc().poll(pollfd, 1, timeoutMs) == 1;

@@ -12,8 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -116,12 +114,12 @@ class CloseRangeRefusedTest {
         instruction(program, 0x15, 0, 1, (int) SYS_CLOSE_RANGE);  // BPF_JMP | BPF_JEQ | BPF_K
         instruction(program, 0x06, 0, 0, 0x00050000 | 1);         // BPF_RET: errno EPERM
         instruction(program, 0x06, 0, 0, 0x7fff0000);             // BPF_RET: allow
-        Pointer filter = Memory.allocateDirect(Os.runtime(), program.capacity(), true);
-        filter.put(0, program.array(), 0, program.capacity());
-        Pointer fprog = Memory.allocateDirect(Os.runtime(), 16, true); // struct sock_fprog: len, then the pointer
+        ByteBuffer filter = Os.allocate(program.capacity());
+        filter.put(0, program.array());
+        ByteBuffer fprog = Os.allocate(16); // struct sock_fprog: len, then the pointer
         fprog.putShort(0, (short) 4);
-        fprog.putAddress(8, filter.address());
-        assertEquals(0, libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog.address(), 0, 0),
+        fprog.putLong(8, Os.address(filter));
+        assertEquals(0, libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, Os.address(fprog), 0, 0),
                 "seccomp filter: " + Os.errnoName(Os.errno()));
         long probe = libc.syscall(SYS_CLOSE_RANGE, 0xFFFF_FFFFL, 0, 0, 0);
         assertEquals(-1, probe);
