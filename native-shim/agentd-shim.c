@@ -3,7 +3,7 @@
  *
  *   int agentd_spawn(const struct agentd_spawn_spec *spec, struct agentd_spawn_result *result);
  *
- * (agentd-shim.h has the structs and the stages.) The agent (Java, through jnr-ffi) hands over a fully prepared spec: argv, envp (HOME included),
+ * (agentd-shim.h has the structs and the stages.) The agent (Java, through the JNI method in agentd-jni.c) hands over a fully prepared spec: argv, envp (HOME included),
  * the program and the PATH to search it in, the fds for the child's 0/1/2 (pipe ends or the PTY
  * slave), rlimits, the resolved uid/gid/supplementary groups, the cwd and the profile. The call
  * clones a child with CLONE_VM | CLONE_VFORK on a stack of its own (clone3, or clone: rule 7), the way glibc's posix_spawn

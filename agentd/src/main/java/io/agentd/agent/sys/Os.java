@@ -40,6 +40,31 @@ public final class Os {
         return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
     }
 
+    private static final int SCRATCH_BYTES = 8192;
+    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> allocate(SCRATCH_BYTES));
+
+    /**
+     * {@code bytes} of this thread's scratch native memory, zeroed, for a struct that lives within one
+     * call: the thread's one buffer (what the accept of each connection or a poll of one fd would
+     * otherwise allocate and leave to the collector each time), so take it, use it and drop it
+     * before anything else on the thread takes it.
+     */
+    public static ByteBuffer scratch(int bytes) {
+        if (bytes > SCRATCH_BYTES) {
+            return allocate(bytes);
+        }
+        ByteBuffer scratch = SCRATCH.get();
+        for (int i = 0; i < bytes; i += 8) {
+            scratch.putLong(i, 0);
+        }
+        return scratch.slice(0, bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /** {@code length} bytes of a native struct buffer from {@code offset}, as a buffer of their own. */
+    public static ByteBuffer slice(ByteBuffer buffer, int offset, int length) {
+        return buffer.slice(offset, length).order(ByteOrder.nativeOrder());
+    }
+
     /**
      * The address of a direct buffer's first byte, for a struct that points into its own memory;
      * valid while the buffer is reachable.
@@ -140,7 +165,7 @@ public final class Os {
      * when none is, -1 when poll(2) fails.
      */
     public static int pollNow(int fd, short events) {
-        ByteBuffer pollfd = allocate(8); // struct pollfd {int fd; short events; short revents}
+        ByteBuffer pollfd = scratch(8); // struct pollfd {int fd; short events; short revents}
         pollfd.putInt(0, fd);
         pollfd.putShort(4, events);
         int ready = LIBC.poll(pollfd, 1, 0);
@@ -200,13 +225,13 @@ public final class Os {
 
     /** Nanoseconds of a clock (CLOCK_REALTIME, CLOCK_BOOTTIME, ...). */
     public static long clockNanos(int clockId) throws OsException {
-        ByteBuffer ts = allocate(16);
+        ByteBuffer ts = scratch(16);
         check("clock_gettime", LIBC.clock_gettime(clockId, ts));
         return ts.getLong(0) * 1_000_000_000L + ts.getLong(8);
     }
 
     public static void setClockNanos(int clockId, long nanos) throws OsException {
-        ByteBuffer ts = allocate(16);
+        ByteBuffer ts = scratch(16);
         ts.putLong(0, Math.floorDiv(nanos, 1_000_000_000L));
         ts.putLong(8, Math.floorMod(nanos, 1_000_000_000L));
         check("clock_settime", LIBC.clock_settime(clockId, ts));

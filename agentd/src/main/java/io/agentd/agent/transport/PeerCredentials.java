@@ -18,16 +18,21 @@ record PeerCredentials(int pid, int uid, int gid, int[] groups) {
     private static final int MAX_GROUPS = 1024;
 
     static PeerCredentials of(int fd) throws OsException {
-        ByteBuffer ucred = Os.allocate(12);
-        ByteBuffer len = Os.allocate(4);
+        ByteBuffer scratch = Os.scratch(16);
+        ByteBuffer ucred = Os.slice(scratch, 0, 12);
+        ByteBuffer len = Os.slice(scratch, 12, 4);
         len.putInt(0, 12);
         Os.check("getsockopt(SO_PEERCRED)", Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERCRED, ucred, len));
-        return new PeerCredentials(ucred.getInt(0), ucred.getInt(4), ucred.getInt(8), groups(fd));
+        int pid = ucred.getInt(0);
+        int uid = ucred.getInt(4);
+        int gid = ucred.getInt(8);
+        return new PeerCredentials(pid, uid, gid, groups(fd)); // groups takes the scratch memory again
     }
 
     private static int[] groups(int fd) {
-        ByteBuffer buf = Os.allocate(4 * MAX_GROUPS);
-        ByteBuffer len = Os.allocate(4);
+        ByteBuffer scratch = Os.scratch(4 + 4 * MAX_GROUPS);
+        ByteBuffer len = Os.slice(scratch, 0, 4);
+        ByteBuffer buf = Os.slice(scratch, 4, 4 * MAX_GROUPS);
         len.putInt(0, 4 * MAX_GROUPS);
         if (Os.libc().getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_PEERGROUPS, buf, len) != 0) {
             return new int[0];

@@ -11,7 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Surefire runs these tests the way the guest launcher runs the agent: jffi's stub from
+ * Surefire runs these tests the way the guest launcher runs the agent: native-shim from
+ * -Dagentd.shim.library, jffi's stub (libcrypto's binding, fs.LibCrypto) from
  * -Djffi.boot.library.path and a java.io.tmpdir that does not exist. (When the boot path does not
  * work, jffi extracts the stub into java.io.tmpdir, or failing that into the working directory.)
  */
@@ -21,7 +22,7 @@ class NativeLoadTest {
     void jffiStubIsTheOneFromTheBootPath() throws Exception {
         String bootPath = System.getProperty("jffi.boot.library.path");
         assertNotNull(bootPath, "surefire sets -Djffi.boot.library.path");
-        assertEquals(-1, Os.libc().close(-1), "libc is usable");
+        jnr.ffi.Runtime.getSystemRuntime(); // what fs.LibCrypto's load starts with
         List<String> jffiMappings = Files.readAllLines(Path.of("/proc/self/maps")).stream()
                 .filter(line -> line.contains("jffi"))
                 .map(line -> line.substring(line.indexOf('/')))
@@ -40,5 +41,48 @@ class NativeLoadTest {
         assertEquals(-1, Os.libc().close(-1));
         assertEquals("EBADF", Os.errnoName(Os.errno()));
         assertEquals("Bad file descriptor", Os.errnoDescription(Os.errno()));
+    }
+
+    @Test
+    void errnoIsKeptPerThreadPastTheJvmsOwnCalls() throws Exception {
+        assertEquals(-1, Os.libc().close(-1));
+        Thread other = new Thread(() -> Os.libc().open(Os.cString("/nonexistent/x"), LibC.O_RDONLY, 0));
+        other.start();
+        other.join();
+        System.gc(); // the JVM's own system calls on this thread, between the call and the read of errno
+        assertEquals("EBADF", Os.errnoName(Os.errno()), "this thread's errno, not the other thread's ENOENT");
+    }
+
+    @Test
+    void aNumberGlibcDoesNotNameIsSaidAsANumber() {
+        assertEquals("errno 4000", Os.errnoName(4000));
+        assertEquals("unknown error", Os.errnoDescription(4000));
+    }
+
+    @Test
+    void theOpenFlagsThatDifferByMachineAreTheHeaders() {
+        Os.libc(); // loads the library (LibC's own methods are there only once Os has loaded it)
+        assertEquals(LibC.openFlag(0), LibC.O_NOFOLLOW);
+        assertEquals(LibC.openFlag(1), LibC.O_DIRECTORY);
+    }
+
+    @Test
+    void aHeapBufferReadsAndWritesFromItsPositionAndARegionOutsideAnArrayIsRefused() {
+        int[] fds = new int[2];
+        assertEquals(0, Os.libc().pipe2(fds, LibC.O_CLOEXEC));
+        try {
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap("xxhello".getBytes());
+            out.position(2);
+            assertEquals(5, Os.libc().write(fds[1], out.asReadOnlyBuffer(), 5), "a read-only heap buffer");
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(10);
+            in.position(3);
+            assertEquals(5, Os.libc().read(fds[0], in, 5));
+            assertEquals("hello", new String(in.array(), 3, 5));
+            assertEquals(-1, Os.libc().read(fds[0], new byte[4], 5), "5 bytes into 4");
+            assertEquals("EFAULT", Os.errnoName(Os.errno()));
+        } finally {
+            Os.close(fds[0]);
+            Os.close(fds[1]);
+        }
     }
 }
