@@ -2,12 +2,13 @@
  * The agent's libc calls and its spawn call, as JNI methods: io.agentd.agent.sys.LibC (one method per
  * libc function) and io.agentd.agent.spawn.NativeShim (agentd_spawn, in agentd-shim.c). Built into
  * libagentd-shim.so with agentd-shim.c; the agent loads the library once (System.load) and
- * JNI_OnLoad, at the end of this file, registers every method below, so a method missing on either
- * side fails the load, not a later call.
+ * JNI_OnLoad, at the end of this file, registers every method below: an entry here without its Java
+ * method fails the load; a Java native method without an entry here would fail at its first call,
+ * so NativeLoadTest checks that the table has one entry for each (methodsRegistered).
  *
  * Why JNI and not a generated binding (jnr-ffi, which bound these before): generating and loading
  * the binding's classes took most of the agent's start before it could serve a host (BENCHMARKS.md,
- * "libc through JNI"); registering these takes well under a millisecond.
+ * "Thirtieth session"); registering these takes well under a millisecond.
  *
  * Rules, followed by every wrapper below:
  *  1. A wrapper makes the one libc call its Java method names, with the same arguments and result;
@@ -20,11 +21,14 @@
  *     malloc'd one. A pinned array (GetPrimitiveArrayCritical) would hold the garbage collector for
  *     every thread while a call blocks.
  *  4. A ByteBuffer argument is a direct buffer (native memory) passed by its address: the struct
- *     buffers of LibC's callers, from its first byte (io.agentd.agent.sys.Os#allocate). A null
- *     ByteBuffer is a NULL pointer. A heap buffer there is a bug in the agent: EFAULT, as the kernel
- *     answers a bad address.
- *  5. An offset and a count into a Java array are checked against the array's length before any
- *     copy or call: outside it, the call is not made and answers EFAULT.
+ *     buffers of LibC's callers, from its first byte (io.agentd.agent.sys.Os#allocate). A null or
+ *     heap buffer is a bug in the agent: the call is not made and answers EFAULT, as the kernel
+ *     answers a bad address (cfmakeraw, which has no result, does nothing; agentd_spawn's result is
+ *     not written). The one exception: accept4's address and its length may be null (NULL: no
+ *     address wanted).
+ *  5. An offset and a count into a Java array (or a direct buffer) are checked against its length
+ *     before any copy or call: outside it, the call is not made and answers EFAULT. A null array
+ *     answers EFAULT too, except waitpid's status (NULL: not wanted).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -60,8 +64,11 @@ static void *address_of(JNIEnv *env, jobject buffer) {
     return buffer == NULL ? NULL : (*env)->GetDirectBufferAddress(env, buffer);
 }
 
-/* A struct buffer that should be there and is not direct: rule 4. */
-#define NEED_DIRECT(ptr, buffer) \
+/* A struct buffer that is null or not direct: rule 4. */
+#define NEED_DIRECT(ptr) \
+    do { if ((ptr) == NULL) { saved_errno = EFAULT; return -1; } } while (0)
+/* The same where NULL is a valid argument (accept4's address): only a heap buffer is refused. */
+#define NEED_DIRECT_OR_NULL(ptr, buffer) \
     do { if ((buffer) != NULL && (ptr) == NULL) { saved_errno = EFAULT; return -1; } } while (0)
 
 /* Rule 5: off and count inside array, else EFAULT. */
@@ -165,7 +172,7 @@ static jlong lib_read_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf, 
 static jlong lib_read_direct(JNIEnv *env, jobject self, jint fd, jobject buf, jint off, jlong count) {
     (void) self;
     char *base = address_of(env, buf);
-    if (base == NULL || off < 0 || count < 0 || off + count > (*env)->GetDirectBufferCapacity(env, buf)) {
+    if (base == NULL || off < 0 || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buf) - off) {
         saved_errno = EFAULT;
         return -1;
     }
@@ -195,7 +202,7 @@ static jlong lib_write_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf,
 static jlong lib_write_direct(JNIEnv *env, jobject self, jint fd, jobject buf, jint off, jlong count) {
     (void) self;
     char *base = address_of(env, buf);
-    if (base == NULL || off < 0 || count < 0 || off + count > (*env)->GetDirectBufferCapacity(env, buf)) {
+    if (base == NULL || off < 0 || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buf) - off) {
         saved_errno = EFAULT;
         return -1;
     }
@@ -241,7 +248,7 @@ static jint lib_eventfd(JNIEnv *env, jobject self, jint initval, jint flags) {
 static jint lib_poll(JNIEnv *env, jobject self, jobject fds, jlong nfds, jint timeout_ms) {
     (void) self;
     void *p = address_of(env, fds);
-    NEED_DIRECT(p, fds);
+    NEED_DIRECT(p);
     return SAVE_ERRNO(poll(p, (nfds_t) nfds, timeout_ms));
 }
 
@@ -253,14 +260,14 @@ static jint lib_epoll_create1(JNIEnv *env, jobject self, jint flags) {
 static jint lib_epoll_ctl(JNIEnv *env, jobject self, jint epfd, jint op, jint fd, jobject event) {
     (void) self;
     void *p = address_of(env, event);
-    NEED_DIRECT(p, event);
+    NEED_DIRECT(p);
     return SAVE_ERRNO(epoll_ctl(epfd, op, fd, p));
 }
 
 static jint lib_epoll_wait(JNIEnv *env, jobject self, jint epfd, jobject events, jint max, jint timeout_ms) {
     (void) self;
     void *p = address_of(env, events);
-    NEED_DIRECT(p, events);
+    NEED_DIRECT(p);
     return SAVE_ERRNO(epoll_wait(epfd, p, max, timeout_ms));
 }
 
@@ -274,7 +281,7 @@ static jint lib_socket(JNIEnv *env, jobject self, jint domain, jint type, jint p
 static jint lib_bind(JNIEnv *env, jobject self, jint fd, jobject addr, jint addr_len) {
     (void) self;
     void *p = address_of(env, addr);
-    NEED_DIRECT(p, addr);
+    NEED_DIRECT(p);
     return SAVE_ERRNO(bind(fd, p, (socklen_t) addr_len));
 }
 
@@ -286,16 +293,16 @@ static jint lib_listen(JNIEnv *env, jobject self, jint fd, jint backlog) {
 static jint lib_accept4(JNIEnv *env, jobject self, jint fd, jobject addr, jobject addr_len, jint flags) {
     (void) self;
     void *a = address_of(env, addr);
-    NEED_DIRECT(a, addr);
+    NEED_DIRECT_OR_NULL(a, addr);
     void *l = address_of(env, addr_len);
-    NEED_DIRECT(l, addr_len);
+    NEED_DIRECT_OR_NULL(l, addr_len);
     return SAVE_ERRNO(accept4(fd, a, l, flags));
 }
 
 static jint lib_connect(JNIEnv *env, jobject self, jint fd, jobject addr, jint addr_len) {
     (void) self;
     void *p = address_of(env, addr);
-    NEED_DIRECT(p, addr);
+    NEED_DIRECT(p);
     return SAVE_ERRNO(connect(fd, p, (socklen_t) addr_len));
 }
 
@@ -303,9 +310,9 @@ static jint lib_getsockopt(JNIEnv *env, jobject self, jint fd, jint level, jint 
                            jobject length) {
     (void) self;
     void *v = address_of(env, value);
-    NEED_DIRECT(v, value);
+    NEED_DIRECT(v);
     void *l = address_of(env, length);
-    NEED_DIRECT(l, length);
+    NEED_DIRECT(l);
     return SAVE_ERRNO(getsockopt(fd, level, name, v, l));
 }
 
@@ -361,17 +368,23 @@ static jint lib_unlockpt(JNIEnv *env, jobject self, jint fd) {
 
 static jint lib_ptsname_r(JNIEnv *env, jobject self, jint fd, jbyteArray buf, jlong length) {
     (void) self;
-    if (outside(env, buf, 0, length) || length > STACK_COPY_BYTES) {
+    if (length < 1 || outside(env, buf, 0, length)) {
         saved_errno = EFAULT;
         return -1;
     }
-    char name[STACK_COPY_BYTES];
-    int r = ptsname_r(fd, name, (size_t) length); /* returns the error number, sets no errno */
+    char on_stack[STACK_COPY_BYTES];
+    char *name = copy_buffer(on_stack, length);
+    if (name == NULL) {
+        saved_errno = ENOMEM;
+        return -1;
+    }
+    int r = ptsname_r(fd, name, (size_t) length); /* returns the error number */
     saved_errno = r;
     if (r == 0) {
         (*env)->SetByteArrayRegion(env, buf, 0, (jsize) (strnlen(name, (size_t) length - 1) + 1),
                                    (const jbyte *) name);
     }
+    free_copy(name, on_stack);
     return r;
 }
 
@@ -405,12 +418,12 @@ static jint lib_ioctl_int(JNIEnv *env, jobject self, jint fd, jlong request, jin
 
 static jint lib_waitpid(JNIEnv *env, jobject self, jint pid, jintArray status, jint options) {
     (void) self;
-    if (outside(env, status, 0, 1)) {
+    if (status != NULL && outside(env, status, 0, 1)) {
         saved_errno = EFAULT;
         return -1;
     }
     int value = 0;
-    int r = SAVE_ERRNO(waitpid(pid, &value, options));
+    int r = SAVE_ERRNO(waitpid(pid, status == NULL ? NULL : &value, options));
     if (status != NULL) {
         (*env)->SetIntArrayRegion(env, status, 0, 1, &value);
     }
@@ -590,7 +603,7 @@ static jint shim_spawn(JNIEnv *env, jclass cls, jobject spec, jobject result) {
     void *s = address_of(env, spec);
     void *r = address_of(env, result);
     if (s == NULL || r == NULL) {
-        return -1; /* no result to fill: the Java side passes direct buffers only */
+        return -1; /* no result to fill (rule 4): the Java side passes direct buffers only */
     }
     return agentd_spawn(s, r);
 }
@@ -605,11 +618,11 @@ static jlong shim_result_size(JNIEnv *env, jclass cls) {
     return agentd_spawn_result_size();
 }
 
-/* The file this code was loaded from: NativeShim checks that it is the library it was given. */
-static jstring shim_loaded_from(JNIEnv *env, jclass cls) {
+/* The file this code was loaded from: ShimLibrary checks that it is the library it was given. */
+static jstring lib_loaded_from(JNIEnv *env, jclass cls) {
     (void) cls;
     Dl_info info;
-    if (dladdr((void *) shim_loaded_from, &info) == 0 || info.dli_fname == NULL) {
+    if (dladdr((void *) lib_loaded_from, &info) == 0 || info.dli_fname == NULL) {
         return NULL;
     }
     return (*env)->NewStringUTF(env, info.dli_fname);
@@ -620,8 +633,12 @@ static jstring shim_loaded_from(JNIEnv *env, jclass cls) {
 #define BUF "Ljava/nio/ByteBuffer;"
 #define METHOD(name, signature, fn) { (char *) (name), (char *) (signature), (void *) (fn) }
 
+static jint lib_methods_registered(JNIEnv *env, jclass cls);
+
 static const JNINativeMethod libc_methods[] = {
     METHOD("lastErrno", "()I", lib_last_errno),
+    METHOD("loadedFrom", "()Ljava/lang/String;", lib_loaded_from),
+    METHOD("methodsRegistered", "()I", lib_methods_registered),
     METHOD("openFlag", "(I)I", lib_open_flag),
     METHOD("address", "(" BUF ")J", lib_address),
     METHOD("errnoName", "(I)Ljava/lang/String;", lib_errno_name),
@@ -675,11 +692,15 @@ static const JNINativeMethod libc_methods[] = {
     METHOD("syscall", "(JJ[I)J", lib_syscall_ints),
 };
 
+static jint lib_methods_registered(JNIEnv *env, jclass cls) {
+    (void) env; (void) cls;
+    return sizeof(libc_methods) / sizeof(libc_methods[0]);
+}
+
 static const JNINativeMethod shim_methods[] = {
     METHOD("spawn", "(" BUF BUF ")I", shim_spawn),
     METHOD("specSize", "()J", shim_spec_size),
     METHOD("resultSize", "()J", shim_result_size),
-    METHOD("loadedFrom", "()Ljava/lang/String;", shim_loaded_from),
 };
 
 static int register_methods(JNIEnv *env, const char *class_name, const JNINativeMethod *methods, jint count) {

@@ -1,15 +1,15 @@
 package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.ShimLibrary;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 /**
  * native-shim's libagentd-shim.so: the one call that starts a command (native-shim/agentd-shim.c),
  * a JNI method the library registers when it loads (agentd-jni.c). Loading checks that the methods
- * came from this file and that the library's structs have the sizes {@link ShimSpec} writes, so a
- * library from another build is refused at start-up, not misread on the first exec.
+ * came from this file ({@link ShimLibrary}) and that the library's structs have the sizes
+ * {@link ShimSpec} writes, so a library from another build is refused at start-up, not misread on
+ * the first exec.
  */
 final class NativeShim {
     private NativeShim() {}
@@ -22,12 +22,6 @@ final class NativeShim {
         long specBytes;
         long resultBytes;
         try {
-            String loadedFrom = loadedFrom();
-            if (loadedFrom == null || !sameFile(Path.of(loadedFrom), path)) {
-                throw new IllegalStateException("native shim " + path + " does not load: its methods are "
-                        + (loadedFrom == null ? "from an unknown file" : "those of " + loadedFrom)
-                        + " (not the native shim, or another copy of it loaded first)");
-            }
             specBytes = specSize();
             resultBytes = resultSize();
         } catch (LinkageError e) {
@@ -41,14 +35,6 @@ final class NativeShim {
         return new NativeShim();
     }
 
-    private static boolean sameFile(Path a, Path b) {
-        try {
-            return a.toRealPath().equals(b.toRealPath());
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** Runs agentd_spawn on a prepared spec; its result is in {@code spec}'s result block. */
     int spawn(ShimSpec spec) {
         return spawn(spec.spec(), spec.result());
@@ -60,7 +46,4 @@ final class NativeShim {
     private static native long specSize();
 
     private static native long resultSize();
-
-    /** The library file the methods above were registered from. */
-    private static native String loadedFrom();
 }

@@ -21,6 +21,12 @@ public final class LibC {
     /** errno saved by the last call on this thread ({@link Os#errno()}). */
     native int lastErrno();
 
+    /** The file these methods were registered from ({@link ShimLibrary} checks it is the one it loaded). */
+    static native String loadedFrom();
+
+    /** How many native methods of this class the library registers (a test counts them). */
+    static native int methodsRegistered();
+
     /** The C headers' O_NOFOLLOW (0) or O_DIRECTORY (1). */
     static native int openFlag(int which);
 
@@ -84,11 +90,11 @@ public final class LibC {
 
     /** Reads into {@code buf} from its position (the position is not moved: {@link Os#read} moves it). */
     public long read(int fd, ByteBuffer buf, long count) {
-        if (buf.isDirect()) {
-            return readDirect(fd, buf, buf.position(), count);
-        }
         if (buf.isReadOnly()) {
             throw new ReadOnlyBufferException();
+        }
+        if (buf.isDirect()) {
+            return readDirect(fd, buf, buf.position(), count);
         }
         return readArray(fd, buf.array(), buf.arrayOffset() + buf.position(), count);
     }

@@ -121,6 +121,8 @@ class CloseRangeRefusedTest {
         fprog.putLong(8, Os.address(filter));
         assertEquals(0, libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, Os.address(fprog), 0, 0),
                 "seccomp filter: " + Os.errnoName(Os.errno()));
+        java.lang.ref.Reference.reachabilityFence(filter); // the kernel read both through their addresses
+        java.lang.ref.Reference.reachabilityFence(fprog);
         long probe = libc.syscall(SYS_CLOSE_RANGE, 0xFFFF_FFFFL, 0, 0, 0);
         assertEquals(-1, probe);
         assertEquals(LibC.EPERM, Os.errno(), "the filter answers close_range: " + Os.errnoName(Os.errno()));

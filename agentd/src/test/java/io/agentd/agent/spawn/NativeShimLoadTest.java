@@ -25,6 +25,18 @@ class NativeShimLoadTest {
     }
 
     @Test
+    void aSecondCopyOfTheShimIsRefused() throws Exception {
+        Path shim = Path.of(System.getProperty(Spawner.SHIM_PROPERTY));
+        NativeShim.load(shim);
+        Path dir = java.nio.file.Files.createTempDirectory(
+                java.nio.file.Files.createDirectories(Path.of("target")), "shim-copy");
+        Path copy = java.nio.file.Files.copy(shim, dir.resolve("libagentd-shim.so"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> NativeShim.load(copy));
+        assertTrue(e.getMessage().contains("another copy"), e.getMessage());
+        NativeShim.load(shim); // the one loaded still loads
+    }
+
+    @Test
     void aLibraryWithoutTheShimsFunctionsIsRefused() {
         // The JDK's own libjava.so: a real shared library that has none of agentd_spawn*.
         Path notTheShim = Path.of(System.getProperty("java.home"), "lib", "libjava.so");

@@ -54,6 +54,16 @@ class NativeLoadTest {
     }
 
     @Test
+    void everyNativeMethodOfLibCIsRegisteredByTheLibrary() {
+        Os.libc();
+        long declared = java.util.Arrays.stream(LibC.class.getDeclaredMethods())
+                .filter(m -> java.lang.reflect.Modifier.isNative(m.getModifiers()))
+                .count();
+        // Each table entry must match a method for the load to succeed: equal counts leave none out.
+        assertEquals(declared, LibC.methodsRegistered(), "native methods of LibC against agentd-jni.c's table");
+    }
+
+    @Test
     void aNumberGlibcDoesNotNameIsSaidAsANumber() {
         assertEquals("errno 4000", Os.errnoName(4000));
         assertEquals("unknown error", Os.errnoDescription(4000));
