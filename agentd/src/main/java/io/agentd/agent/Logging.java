@@ -11,6 +11,7 @@ import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import ch.qos.logback.core.status.Status;
 import ch.qos.logback.core.status.StatusUtil;
 import ch.qos.logback.core.util.StatusListenerConfigHelper;
 import ch.qos.logback.core.util.StatusPrinter;
@@ -65,7 +66,10 @@ public final class Logging {
             } catch (RuntimeException e) {
                 Util.report("Failed to configure the agent's logging", e);
             }
-            if (!StatusUtil.contextHasStatusListener(context)) {
+            // StatusPrinter only when there is something to print: its class starts a date formatter
+            // in the JVM's zone, which loads the zone database (the layout's comment says what that costs).
+            if (!StatusUtil.contextHasStatusListener(context)
+                    && new StatusUtil(context).getHighestLevel(0) >= Status.WARN) {
                 StatusPrinter.printInCaseOfErrorsOrWarnings(context);
             }
             context.start();

@@ -66,6 +66,36 @@ class LogLineLayoutTest {
     }
 
     @Test
+    void theDefaultZoneIsUtcWithoutTheZoneDatabaseOnlyWhereTheJvmWouldFindUtc() throws Exception {
+        java.nio.file.Path etc = java.nio.file.Files.createTempDirectory(
+                java.nio.file.Files.createDirectories(java.nio.file.Path.of("target")), "etc");
+        // nothing there (the guest): the JVM falls back to GMT
+        assertEquals(ZoneOffset.UTC, LogLineLayout.defaultZone("", null, etc));
+        assertEquals(ZoneOffset.UTC, LogLineLayout.defaultZone("", "UTC", etc));
+        assertEquals(ZoneOffset.UTC, LogLineLayout.defaultZone("", ":Etc/UTC", etc));
+        assertAsked(LogLineLayout.defaultZone("", "Europe/Paris", etc));
+        assertAsked(LogLineLayout.defaultZone("Europe/Paris", null, etc));
+        java.nio.file.Path localtime = etc.resolve("localtime");
+        java.nio.file.Files.createSymbolicLink(localtime, java.nio.file.Path.of("/usr/share/zoneinfo/Etc/UTC"));
+        assertEquals(ZoneOffset.UTC, LogLineLayout.defaultZone("", null, etc));
+        java.nio.file.Files.writeString(etc.resolve("timezone"), "Europe/Paris\n");
+        assertAsked(LogLineLayout.defaultZone("", null, etc));
+        java.nio.file.Files.writeString(etc.resolve("timezone"), "Etc/UTC\n");
+        assertEquals(ZoneOffset.UTC, LogLineLayout.defaultZone("", null, etc));
+        java.nio.file.Files.delete(localtime);
+        java.nio.file.Files.createSymbolicLink(localtime, java.nio.file.Path.of("/usr/share/zoneinfo/Europe/Paris"));
+        assertAsked(LogLineLayout.defaultZone("", null, etc));
+        java.nio.file.Files.delete(localtime);
+        java.nio.file.Files.writeString(localtime, "TZif2 a copy of some zone");
+        assertAsked(LogLineLayout.defaultZone("", null, etc));
+    }
+
+    /** The JVM was asked (ZoneId.systemDefault()): never the UTC offset itself, which only the shortcut gives. */
+    private static void assertAsked(ZoneId zone) {
+        assertTrue(zone != ZoneOffset.UTC, "the JVM's default zone, not the shortcut: " + zone);
+    }
+
+    @Test
     void anExceptionFollowsItsLineWithItsStackTraceAndCauses() {
         LogLineLayout layout = started(new LogLineLayout(ZoneOffset.UTC));
         IllegalStateException thrown = new IllegalStateException("boom", new java.io.IOException("disk"));
