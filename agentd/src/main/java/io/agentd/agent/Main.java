@@ -218,8 +218,10 @@ public final class Main {
         if (options.servesPort()) {
             Path port = options.port();
             String portName = options.portName();
-            DevicePort.Finder finder = port != null ? () -> port
-                    : () -> DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, portName);
+            // One lambda for both: the AppCDS training serves a fixed port (scripts/guest/cds-training), the
+            // guest a named one, whose own lambda would be spun at run time, on the way to ready.
+            DevicePort.Finder finder = () -> port != null ? port
+                    : DevicePort.findVirtioPort(SYS_VIRTIO_PORTS, DEV, portName);
             transports.add(new DevicePort(loop, finder, options.hostLossPolicyOr(HostLossPolicy.PORT_DEFAULT), agent));
         }
         HostLossPolicy socketPolicy = options.hostLossPolicyOr(HostLossPolicy.SOCKET_DEFAULT);

@@ -10,8 +10,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -283,13 +287,21 @@ public final class DevicePort implements Transport {
         if (!Files.isDirectory(sysClassVirtioPorts)) {
             throw new IOException("no virtio ports (" + sysClassVirtioPorts + " does not exist)");
         }
-        try (var ports = Files.list(sysClassVirtioPorts)) {
-            for (Path port : (Iterable<Path>) ports.sorted()::iterator) {
-                Path nameFile = port.resolve("name");
-                if (Files.isReadable(nameFile)
-                        && new String(Files.readAllBytes(nameFile), StandardCharsets.UTF_8).trim().equals(name)) {
-                    return dev.resolve(port.getFileName().toString());
-                }
+        // A directory stream and a sort, not Files.list(...).sorted(): the stream pipeline's classes and
+        // lambdas are not in the AppCDS archive (its training has no virtio port) and were made on the
+        // guest's way to ready.
+        List<Path> ports = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(sysClassVirtioPorts)) {
+            for (Path port : entries) {
+                ports.add(port);
+            }
+        }
+        Collections.sort(ports); // the first port of that name by its node's name, whatever the directory's order
+        for (Path port : ports) {
+            Path nameFile = port.resolve("name");
+            if (Files.isReadable(nameFile)
+                    && new String(Files.readAllBytes(nameFile), StandardCharsets.UTF_8).trim().equals(name)) {
+                return dev.resolve(port.getFileName().toString());
             }
         }
         throw new IOException("no virtio port named '" + name + "' under " + sysClassVirtioPorts);
