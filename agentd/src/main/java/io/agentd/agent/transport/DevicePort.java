@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -295,6 +296,8 @@ public final class DevicePort implements Transport {
             for (Path port : entries) {
                 ports.add(port);
             }
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause(); // an IOException, which the start's wait and a re-find retry
         }
         Collections.sort(ports); // the first port of that name by its node's name, whatever the directory's order
         for (Path port : ports) {
