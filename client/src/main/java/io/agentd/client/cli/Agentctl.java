@@ -185,6 +185,7 @@ public final class Agentctl {
     }
 
     public static void main(String[] args) {
+        StartWarmUp.start(); // one-time set-up every command meets after its connect, on another core meanwhile
         // What the commands print goes to file descriptor 1 through a stream that keeps its failure
         // (System.out swallows it: `agentctl ps > /dev/full` said nothing and exited 0), and waits
         // for a non-blocking stdout that is full instead of failing (EAGAIN).
