@@ -91,6 +91,31 @@ static void free_copy(char *buffer, char *on_stack) {
     }
 }
 
+/* A NUL-terminated copy of a Java byte[] path in a stack or malloc'd buffer; NULL: ENOMEM saved. */
+static char *path_copy(JNIEnv *env, jbyteArray path, char *on_stack) {
+    jsize length = path == NULL ? 0 : (*env)->GetArrayLength(env, path);
+    char *copy = copy_buffer(on_stack, (jlong) length + 1);
+    if (copy == NULL) {
+        saved_errno = ENOMEM;
+        return NULL;
+    }
+    if (length > 0) {
+        (*env)->GetByteArrayRegion(env, path, 0, length, (jbyte *) copy);
+    }
+    copy[length] = '\0';
+    return copy;
+}
+
+/* count bytes of a direct buffer from off (rule 5): their address, or NULL for a null or heap buffer
+ * or a region outside it. */
+static char *direct_region(JNIEnv *env, jobject buffer, jint off, jlong count) {
+    char *base = address_of(env, buffer);
+    if (base == NULL || off < 0 || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buffer) - off) {
+        return NULL;
+    }
+    return base + off;
+}
+
 /* ---- errno and platform constants ------------------------------------------------------- */
 
 static jint lib_last_errno(JNIEnv *env, jobject self) {
@@ -128,17 +153,11 @@ static jstring lib_errno_description(JNIEnv *env, jclass cls, jint err) {
 
 static jint lib_open(JNIEnv *env, jobject self, jbyteArray path, jint flags, jint mode) {
     (void) self;
-    jsize length = path == NULL ? 0 : (*env)->GetArrayLength(env, path);
     char on_stack[STACK_COPY_BYTES];
-    char *copy = copy_buffer(on_stack, length + 1);
+    char *copy = path_copy(env, path, on_stack);
     if (copy == NULL) {
-        saved_errno = ENOMEM;
         return -1;
     }
-    if (length > 0) {
-        (*env)->GetByteArrayRegion(env, path, 0, length, (jbyte *) copy);
-    }
-    copy[length] = '\0'; /* the caller's array ends in NUL already (Os.cString); this is a guard */
     int fd = SAVE_ERRNO(open(copy, flags, (mode_t) mode));
     free_copy(copy, on_stack);
     return fd;
@@ -171,12 +190,9 @@ static jlong lib_read_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf, 
 
 static jlong lib_read_direct(JNIEnv *env, jobject self, jint fd, jobject buf, jint off, jlong count) {
     (void) self;
-    char *base = address_of(env, buf);
-    if (base == NULL || off < 0 || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buf) - off) {
-        saved_errno = EFAULT;
-        return -1;
-    }
-    return SAVE_ERRNO(read(fd, base + off, (size_t) count));
+    char *at = direct_region(env, buf, off, count);
+    NEED_DIRECT(at);
+    return SAVE_ERRNO(read(fd, at, (size_t) count));
 }
 
 static jlong lib_write_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf, jint off, jlong count) {
@@ -201,12 +217,9 @@ static jlong lib_write_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf,
 
 static jlong lib_write_direct(JNIEnv *env, jobject self, jint fd, jobject buf, jint off, jlong count) {
     (void) self;
-    char *base = address_of(env, buf);
-    if (base == NULL || off < 0 || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buf) - off) {
-        saved_errno = EFAULT;
-        return -1;
-    }
-    return SAVE_ERRNO(write(fd, base + off, (size_t) count));
+    char *at = direct_region(env, buf, off, count);
+    NEED_DIRECT(at);
+    return SAVE_ERRNO(write(fd, at, (size_t) count));
 }
 
 static jint lib_pipe2(JNIEnv *env, jobject self, jintArray fds, jint flags) {
@@ -326,10 +339,7 @@ static jint lib_isatty(JNIEnv *env, jobject self, jint fd) {
 static jint lib_tcgetattr(JNIEnv *env, jobject self, jint fd, jobject termios) {
     (void) self;
     void *p = address_of(env, termios);
-    if (p == NULL) {
-        saved_errno = EFAULT;
-        return -1;
-    }
+    NEED_DIRECT(p);
     return SAVE_ERRNO(tcgetattr(fd, p));
 }
 
@@ -344,10 +354,7 @@ static void lib_cfmakeraw(JNIEnv *env, jobject self, jobject termios) {
 static jint lib_tcsetattr(JNIEnv *env, jobject self, jint fd, jint actions, jobject termios) {
     (void) self;
     void *p = address_of(env, termios);
-    if (p == NULL) {
-        saved_errno = EFAULT;
-        return -1;
-    }
+    NEED_DIRECT(p);
     return SAVE_ERRNO(tcsetattr(fd, actions, p));
 }
 
@@ -484,21 +491,6 @@ static jint lib_fchmod(JNIEnv *env, jobject self, jint fd, jint mode) {
 
 /* ---- file times and modes by path ------------------------------------------------------- */
 
-/* A NUL-terminated copy of a Java byte[] path in a stack or malloc'd buffer; NULL: ENOMEM saved. */
-static char *path_copy(JNIEnv *env, jbyteArray path, char *on_stack) {
-    jsize length = path == NULL ? 0 : (*env)->GetArrayLength(env, path);
-    char *copy = copy_buffer(on_stack, (jlong) length + 1);
-    if (copy == NULL) {
-        saved_errno = ENOMEM;
-        return NULL;
-    }
-    if (length > 0) {
-        (*env)->GetByteArrayRegion(env, path, 0, length, (jbyte *) copy);
-    }
-    copy[length] = '\0';
-    return copy;
-}
-
 static jint lib_utimensat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path, jlongArray times,
                           jint flags) {
     (void) self;
@@ -542,20 +534,14 @@ static jint lib_fchmodat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path
 static jint lib_clock_gettime(JNIEnv *env, jobject self, jint clock, jobject timespec) {
     (void) self;
     void *p = address_of(env, timespec);
-    if (p == NULL) {
-        saved_errno = EFAULT;
-        return -1;
-    }
+    NEED_DIRECT(p);
     return SAVE_ERRNO(clock_gettime(clock, p));
 }
 
 static jint lib_clock_settime(JNIEnv *env, jobject self, jint clock, jobject timespec) {
     (void) self;
     void *p = address_of(env, timespec);
-    if (p == NULL) {
-        saved_errno = EFAULT;
-        return -1;
-    }
+    NEED_DIRECT(p);
     return SAVE_ERRNO(clock_settime(clock, p));
 }
 

@@ -263,7 +263,6 @@ public final class Main {
         return v != null ? v : "dev";
     }
 
-
     private static long bootNanos() {
         try {
             return Os.clockNanos(LibC.CLOCK_BOOTTIME);

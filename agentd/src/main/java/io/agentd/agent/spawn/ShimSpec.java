@@ -86,8 +86,8 @@ final class ShimSpec {
                 + bytes(envText);
         block = Os.allocate(Math.toIntExact(size));
         blockAddress = Os.address(block);
-        spec = block.slice(0, SPEC_BYTES).order(block.order());
-        result = block.slice(SPEC_BYTES, RESULT_BYTES).order(block.order());
+        spec = Os.slice(block, 0, SPEC_BYTES);
+        result = Os.slice(block, SPEC_BYTES, RESULT_BYTES);
 
         put(FILE, text(file));
         put(ARGV, pointers(argvAt, argvText));

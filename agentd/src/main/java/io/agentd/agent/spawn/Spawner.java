@@ -2,6 +2,7 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.ShimLibrary;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.lang.ref.Reference;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
 public final class Spawner {
     private static final Logger log = LoggerFactory.getLogger(Spawner.class);
     /** System property holding the path of libagentd-shim.so, set by the launcher and the build. */
-    public static final String SHIM_PROPERTY = io.agentd.agent.sys.ShimLibrary.PROPERTY;
+    public static final String SHIM_PROPERTY = ShimLibrary.PROPERTY;
 
     /** execvpe's default when the environment has no PATH. */
     static final String DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -63,11 +64,7 @@ public final class Spawner {
 
     /** The shim named by the {@value #SHIM_PROPERTY} system property. */
     public static Spawner fromSystemProperty() {
-        String path = System.getProperty(SHIM_PROPERTY);
-        if (path == null || path.isEmpty()) {
-            throw new IllegalStateException("system property " + SHIM_PROPERTY + " is not set");
-        }
-        return load(Path.of(path));
+        return load(ShimLibrary.configuredPath());
     }
 
     /**

@@ -57,7 +57,7 @@ public final class Os {
         for (int i = 0; i < bytes; i += 8) {
             scratch.putLong(i, 0);
         }
-        return scratch.slice(0, bytes).order(ByteOrder.nativeOrder());
+        return slice(scratch, 0, bytes);
     }
 
     /** {@code length} bytes of a native struct buffer from {@code offset}, as a buffer of their own. */

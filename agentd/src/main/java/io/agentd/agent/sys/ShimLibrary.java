@@ -25,11 +25,20 @@ public final class ShimLibrary {
      * @throws IllegalStateException when the property is not set, or the file is missing or does not load
      */
     public static void load() {
+        load(configuredPath());
+    }
+
+    /**
+     * The library the {@value #PROPERTY} property names.
+     *
+     * @throws IllegalStateException when the property is not set
+     */
+    public static Path configuredPath() {
         String path = System.getProperty(PROPERTY);
         if (path == null || path.isEmpty()) {
             throw new IllegalStateException("system property " + PROPERTY + " is not set");
         }
-        load(Path.of(path));
+        return Path.of(path);
     }
 
     /**
