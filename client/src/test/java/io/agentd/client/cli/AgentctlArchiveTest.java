@@ -91,6 +91,8 @@ class AgentctlArchiveTest {
                 assertEquals(List.of(), lambdasSpun(cp.classLoads()), "cp: no lambda class spun at run time");
             }
 
+            assertRelayStartsOnItsOwnArchive(home, socket);
+
             // The launcher sees nothing wrong (no jar newer than the archive); the JVM sees a jar's
             // time differ from the one it recorded and refuses the archive, silently.
             Path clientJar = home.resolve("lib/client.jar");
@@ -110,6 +112,44 @@ class AgentctlArchiveTest {
         } finally {
             agentd.stop(Duration.ofSeconds(10));
         }
+    }
+
+    /**
+     * The relay starts on agentctl-relay.jsa, which agentctl-cds dumps from a relay's run: its own
+     * classes (the relay loop, jnr-ffi's splice binding) come from that archive, not from the jars, and
+     * the commands' archive does not carry them.
+     */
+    private void assertRelayStartsOnItsOwnArchive(Path home, Path agentSocket) throws Exception {
+        assertTrue(Files.isRegularFile(home.resolve("agentctl-relay.jsa")), "agentctl-cds made the relay's archive");
+        Path relaySocket = dir.resolve("relay.sock");
+        Path classLoads = dir.resolve("relay.classes");
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("scripts/agentctl").toString(), "relay", "--port",
+                agentSocket.toString(), "--listen", relaySocket.toString())
+                .redirectInput(new File("/dev/null"))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("relay.log").toFile());
+        pb.environment().put("AGENTCTL_HOME", home.toString());
+        pb.environment().put("AGENTCTL_JAVA_OPTS", "-Xlog:class+load=info:file=" + classLoads);
+        Process relay = pb.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(relaySocket) && relay.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            Run through = run(home, relaySocket, "through-relay",
+                    List.of("--ready-timeout", "60s", "exec", "--", "sh", "-c", "echo out; echo err >&2; exit 3"));
+            assertRanRight(through, "an exec through the relay");
+        } finally {
+            relay.destroy(); // SIGTERM, as boot stops it
+            assertTrue(relay.waitFor(30, TimeUnit.SECONDS), "the relay ended on SIGTERM");
+        }
+        String loads = Files.readString(classLoads);
+        assertTrue(loads.contains("io.agentd.client.relay.RelayLoop source: shared objects file"),
+                "the relay started on its archive: " + Files.readString(dir.resolve("relay.log")));
+        assertEquals(List.of(), classesFromJars(loads).stream().filter(line -> line.contains("io.agentd.")).toList(),
+                "the relay's own classes from its archive");
+        String commandsList = Files.readString(home.resolveSibling("cds-work").resolve("classlist"));
+        assertTrue(!commandsList.contains("io/agentd/client/relay/RelayLoop"), "the commands' archive has no relay class");
+        assertTrue(!commandsList.contains("jnr/ffi/"), "the commands' archive has no jnr-ffi class");
     }
 
     private static void assertRanRight(Run run, String what) {
