@@ -108,6 +108,10 @@ public final class Agent implements HostConnections {
         this.fsWorkers = workers;
         this.fsSettings = settings;
         this.toLoop = toLoop;
+        // A List's or ReadDir's answer (up to 3 MiB) starts only while the hosts' queues together
+        // leave room (FsAnswerGate); posted, as the queues change in the middle of a link's write.
+        workers.limitAnswersBy(outbound::over);
+        outbound.onBackWithinBudget(() -> toLoop.execute(workers::answerRoomBack));
     }
 
     StartTimes startTimes() {

@@ -225,6 +225,12 @@ final class FsOperations {
         if (!(h instanceof FsHandle.Dir dir)) {
             throw FsFailure.of(FsFailure.ENOTDIR, "readdir on handle " + Long.toUnsignedString(number) + " (" + h.path + ")");
         }
+        if (limit != null && limit == 0) {
+            // An empty list is the end of the directory (PROTOCOL.md): answering one for a limit of 0
+            // would tell the host a directory with entries left is done.
+            throw FsFailure.of(FsFailure.EINVAL, "readdir on handle " + Long.toUnsignedString(number)
+                    + " with a limit of 0 entries");
+        }
         long max = Math.min(limit == null ? FsLimits.READ_DIR_DEFAULT : limit, READ_DIR_MAX);
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;

@@ -7,17 +7,21 @@ import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.Protocol;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.util.ArrayList;
+import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +57,14 @@ public final class FsService {
     private final Map<Long, Active> active = new HashMap<>();
     private final Map<Long, FsWriteStream> writes = new HashMap<>();
     private final List<FsReadStream> paused = new ArrayList<>();
+    /** List and ReadDir requests waiting to start (see {@link FsAnswerGate}), in order. */
+    private final ArrayDeque<Simple> waitingAnswers = new ArrayDeque<>();
+    /**
+     * Requests stopped (their owner gone) whose task is still queued or running on a worker: they
+     * count against {@link FsSettings#maxActive()} until it is done, so that a host cannot queue
+     * work without bound by starting requests and ending their owner, again and again.
+     */
+    private int abortedInWork;
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
     /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
     private final FsReadShare readShare;
@@ -118,6 +130,14 @@ public final class FsService {
     }
 
     public void onRequest(long id, FsRequest request) {
+        if (id == Protocol.CONTROL_ID) {
+            out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
+                    "id 0 is the control channel, not a request id");
+            if (request.op() instanceof FsOp.Write) {
+                absorbRest(id);
+            }
+            return;
+        }
         if (active.containsKey(id)) {
             // The host's next core.fs.data on this id could be either request's: a Write in progress
             // fails (nothing after is written) rather than take the other's bytes.
@@ -135,7 +155,7 @@ public final class FsService {
         long owner = owners.ownerOf(id);
         int clientMax = Math.max(1, settings.maxActive() / RELAY_CLIENT_PART);
         boolean clientFull = owner != FsOwners.CONNECTION && activeByOwner.getOrDefault(owner, 0) >= clientMax;
-        if (clientFull || active.size() >= settings.maxActive()) {
+        if (clientFull || active.size() + abortedInWork >= settings.maxActive()) {
             String whose = clientFull ? clientMax + " fs requests in progress for this relay client"
                     : settings.maxActive() + " fs requests in progress on this connection";
             respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + whose + ", try again (os error 11)")
@@ -158,7 +178,34 @@ public final class FsService {
         } else {
             Simple simple = new Simple(id, request);
             track(id, owner, simple);
-            simple.start();
+            if (op instanceof FsOp.ListDir || op instanceof FsOp.ReadDir) {
+                waitingAnswers.add(simple);
+                startWaitingAnswers();
+            } else {
+                simple.start();
+            }
+        }
+    }
+
+    /**
+     * Starts the List and ReadDir requests that may start now, in order: only while this
+     * connection's output is under its high-water mark, each with room in the agent's
+     * {@link FsAnswerGate} (which calls this again when it has room); one whose id the relay holds
+     * waits for its release ({@link #onOutputResumed}). Loop thread.
+     */
+    void startWaitingAnswers() {
+        Iterator<Simple> it = waitingAnswers.iterator();
+        while (it.hasNext() && out.acceptsOutput()) {
+            Simple simple = it.next();
+            if (simple.aborted) {
+                it.remove();
+            } else if (!heldIds.test(simple.id)) {
+                if (!workers.answerGate().tryStart(this)) {
+                    return;
+                }
+                it.remove();
+                simple.startGated();
+            }
         }
     }
 
@@ -213,6 +260,7 @@ public final class FsService {
      * (one still held pauses again at once).
      */
     public void onOutputResumed() {
+        startWaitingAnswers();
         if (paused.isEmpty()) {
             return;
         }
@@ -226,6 +274,7 @@ public final class FsService {
     /** The owner left: every request stops unanswered, every handle closes (atomic uploads dropped). */
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
+        workers.answerGate().forget(this);
         owners.forget(); // on a port, whoever comes next may be no relay
     }
 
@@ -267,6 +316,7 @@ public final class FsService {
             writes.remove(id);
         }
         paused.removeIf(stream -> ids.test(stream.id));
+        waitingAnswers.removeIf(simple -> simple.aborted);
         absorbing.removeIf(ids::test);
         List<FsHandle> closing = handles.removeOpenedBy(ids);
         if (!closing.isEmpty()) {
@@ -323,7 +373,19 @@ public final class FsService {
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */
     <T> void work(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then) {
+        work(request, task, then, () -> false);
+    }
+
+    /**
+     * As {@link #work(FsRequest, FsCredentials.Operation, Outcome)}, but a task that {@code stopped}
+     * says was stopped before a worker took it is not run: {@code then} gets (null, null).
+     */
+    <T> void work(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then, BooleanSupplier stopped) {
         workers.run(() -> {
+            if (stopped.getAsBoolean()) {
+                loop.execute(() -> then.done(null, null));
+                return;
+            }
             T value = null;
             FsFailure failure = null;
             try {
@@ -411,7 +473,12 @@ public final class FsService {
     private final class Simple implements Active {
         private final long id;
         private final FsRequest request;
-        private boolean aborted;
+        /** Written on the loop, read by the worker before it runs the operation. */
+        private volatile boolean aborted;
+        /** Its task is queued or running on a worker (loop thread). */
+        private boolean inWork;
+        /** It holds room in the agent's {@link FsAnswerGate} (loop thread). */
+        private boolean gated;
 
         Simple(long id, FsRequest request) {
             this.id = id;
@@ -419,17 +486,31 @@ public final class FsService {
         }
 
         void start() {
-            work(request, () -> operations.run(id, request.op()), this::done);
+            inWork = true;
+            work(request, () -> operations.run(id, request.op()), this::done, () -> aborted);
+        }
+
+        /** A List or ReadDir, with room the gate gave it. */
+        void startGated() {
+            gated = true;
+            start();
         }
 
         private void done(FsResponse response, FsFailure failure) {
+            inWork = false;
             if (aborted) {
+                abortedInWork--; // counted when it was stopped in work (abort)
                 if (response != null && response.data() instanceof FsResponseData.Handle h) {
                     closeOrphan(h.handle()); // opened after its owner left
                 }
-                return;
+            } else {
+                finish(id, request, failure != null ? failure.response(request.extended()) : response);
             }
-            finish(id, request, failure != null ? failure.response(request.extended()) : response);
+            // After the answer is queued: the gate's room, handed on now, goes only where output is under its mark.
+            if (gated) {
+                gated = false;
+                workers.answerGate().done();
+            }
         }
 
         private void closeOrphan(long number) {
@@ -441,6 +522,9 @@ public final class FsService {
 
         @Override
         public void abort() {
+            if (!aborted && inWork) {
+                abortedInWork++;
+            }
             aborted = true;
         }
     }

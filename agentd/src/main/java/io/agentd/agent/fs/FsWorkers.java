@@ -18,6 +18,7 @@ public final class FsWorkers {
     private final FsBuffers buffers;
     private final FsHandleBudget handleBudget;
     private final FsInternalErrors internalErrors = new FsInternalErrors();
+    private final FsAnswerGate answerGate = new FsAnswerGate();
     /** Whether the workers were made (loop thread only). */
     private boolean started;
     /** Closes the handles of owners that left ({@link #closeAside}); made at its first use, by the loop thread. */
@@ -105,6 +106,24 @@ public final class FsWorkers {
     /** The room for open handles all connections share. */
     FsHandleBudget handleBudget() {
         return handleBudget;
+    }
+
+    /** The room for List and ReadDir answers all connections share (loop thread). */
+    FsAnswerGate answerGate() {
+        return answerGate;
+    }
+
+    /**
+     * Large fs answers start only while {@code agentOverBudget} is false: every host's queues
+     * together within the agent's budget ({@link FsAnswerGate}). Loop thread, before serving.
+     */
+    public void limitAnswersBy(java.util.function.BooleanSupplier agentOverBudget) {
+        answerGate.limitBy(agentOverBudget);
+    }
+
+    /** The hosts' queues went back within the agent's budget: waiting large answers may start. Loop thread. */
+    public void answerRoomBack() {
+        answerGate.roomBack();
     }
 
     /** The log of unexpected failures, throttled agent-wide (loop thread). */

@@ -17,6 +17,8 @@ public final class OutboundTotal {
 
     private final long budget;
     private long queued;
+    /** Runs when the queues go back within the budget (what waited for room may start). */
+    private Runnable onBackWithinBudget = () -> {};
 
     public OutboundTotal(long budget) {
         this.budget = budget;
@@ -27,13 +29,22 @@ public final class OutboundTotal {
         return new OutboundTotal(Long.MAX_VALUE);
     }
 
+    /** {@code action} runs (loop thread) each time the queues together go back within the budget. */
+    public void onBackWithinBudget(Runnable action) {
+        this.onBackWithinBudget = action;
+    }
+
     /** A link's queue changed by {@code delta} bytes. */
     void add(long delta) {
+        boolean wasOver = over();
         queued += delta;
+        if (wasOver && !over()) {
+            onBackWithinBudget.run();
+        }
     }
 
     /** True while the queues together hold more than the budget. */
-    boolean over() {
+    public boolean over() {
         return queued > budget;
     }
 

@@ -781,6 +781,128 @@ class FsServiceTest {
         assertTrue(response(2).error().contains("the handle was closed"), response(2).error());
     }
 
+    /**
+     * A ReadDir limit of 0 is EINVAL: an empty list is the end of the directory, so answering one
+     * told the host a directory with entries left was done.
+     */
+    @Test
+    void aReadDirLimitOfZeroIsEinvalNotTheEndOfTheDirectory() throws Exception {
+        Files.writeString(dir.resolve("entry"), "x");
+        fs.onRequest(1, new FsRequest(new FsOp.OpenDir(dir.toString())));
+        runLoopUntil(1);
+        long handle = ((FsResponseData.Handle) response(1).data()).handle();
+        FsResponse zero = call(2, new FsOp.ReadDir(handle, 0L));
+        assertEquals("EINVAL", zero.errnoName(), zero.toString());
+        FsResponse one = call(3, new FsOp.ReadDir(handle, 1L));
+        assertTrue(one.ok(), one.toString());
+        assertEquals(1, ((FsResponseData.Entries) one.data()).entries().size(), "the entry is still there to read");
+    }
+
+    /** An fs request on id 0, the control channel, is refused as an exec there is (invalid_session). */
+    @Test
+    void anFsRequestOnIdZeroIsRefusedAsTheControlChannel() throws Exception {
+        fs.onRequest(0, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+        fs.onRequest(0, new FsRequest(new FsOp.Write(1, 0, null), null, true));
+        fs.onData(0, new byte[] {1, 2, 3}); // the refused Write's data: dropped quietly
+        fs.onData(0, new byte[0]);
+        assertEquals("[core.error, core.error]", host.types().toString(), "two refusals, nothing run");
+        assertTrue(loop.isEmpty(), "no operation started");
+    }
+
+    /**
+     * List and ReadDir answers (up to 3 MiB each) are built only while the connection's output
+     * takes more, and at most FsAnswerGate.BUILDING_MAX at once agent-wide, and not while every
+     * host's queues together are past the agent's budget. Before, 256 Lists of a large directory
+     * from a host that read nothing were all answered into its queue, past the JVM's direct-memory
+     * limit, and the OutOfMemoryError ended the agent.
+     */
+    @Test
+    void listAnswersWaitForTheOutputAndForRoomInTheAgentsGate() throws Exception {
+        FsWorkers shared = new FsWorkers(1);
+        boolean[] agentOverBudget = {false};
+        shared.limitAnswersBy(() -> agentOverBudget[0]);
+        RecordingHost itsHost = new RecordingHost();
+        FsService service = connection(shared, itsHost);
+        try {
+            FsRequest list = new FsRequest(new FsOp.ListDir(dir.toString()), null, true);
+            itsHost.acceptsOutput = false;
+            service.onRequest(1, list);
+            service.onRequest(2, list);
+            assertEquals(0, shared.answerGate().building(), "none starts while the output takes nothing");
+            Thread.sleep(100); // a List that had started on the worker would have posted its answer by now
+            assertTrue(loop.isEmpty(), "no List ran while the output takes nothing");
+            itsHost.acceptsOutput = true;
+            agentOverBudget[0] = true;
+            service.onOutputResumed();
+            assertEquals(0, shared.answerGate().building(), "none starts while the agent is past its budget");
+            agentOverBudget[0] = false;
+            shared.answerRoomBack();
+            for (long id = 3; id <= 8; id++) {
+                service.onRequest(id, list);
+            }
+            assertEquals(FsAnswerGate.BUILDING_MAX, shared.answerGate().building(), "at most the gate's room at once");
+            runLoopUntil(() -> java.util.stream.LongStream.rangeClosed(1, 8).allMatch(id -> answered(itsHost, id)),
+                    itsHost.types()::toString);
+            for (long id = 1; id <= 8; id++) {
+                assertTrue(responseOn(itsHost, id).ok(), responseOn(itsHost, id).toString());
+            }
+            assertEquals(0, shared.answerGate().building(), "the room came back");
+        } finally {
+            shared.shutdown();
+        }
+    }
+
+    /**
+     * A request stopped by its owner's end while its task waits for a worker is not run, and it
+     * counts against the connection's requests in progress until its task is done: a host that
+     * started requests and ended their owner again and again (a relay's notice on id 0 does it)
+     * queued work without bound, which ran, changing files for a host gone, while every other
+     * connection's fs waited behind it.
+     */
+    @Test
+    void aStoppedRequestWaitingForAWorkerIsNotRunAndCountsUntilItsTaskEnds() throws Exception {
+        FsWorkers one = new FsWorkers(1);
+        FsService service = new FsService(loop::add, host, held, one, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 2, 4096, 8192, 16384));
+        java.util.concurrent.CountDownLatch paused = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        try {
+            service.onRequest(1, new FsRequest(new FsOp.OpenFile(dir.resolve("f").toString(), CREATE), null, true));
+            runLoopUntil(1);
+            long handle = ((FsResponseData.Handle) response(1).data()).handle();
+            service.pauseMetadataCalls(() -> {
+                paused.countDown();
+                try {
+                    resume.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            service.onRequest(2, new FsRequest(new FsOp.FStat(handle), null, true)); // holds the one worker
+            assertTrue(paused.await(10, TimeUnit.SECONDS), "the worker is held");
+            Path made = dir.resolve("made-for-a-host-gone");
+            service.onRequest(3, new FsRequest(new FsOp.Mkdir(made.toString(), null), null, true)); // waits behind it
+            service.onOwnerGone();
+            service.onRequest(4, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            assertEquals("EAGAIN", response(4).errnoName(), "the two stopped tasks still count: " + response(4));
+            resume.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (loop.size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            while (!loop.isEmpty()) {
+                loop.poll().run();
+            }
+            assertFalse(Files.exists(made), "the Mkdir of a host gone was not run");
+            service.onRequest(5, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true));
+            runLoopUntil(() -> answered(host, 5), host.types()::toString);
+            assertTrue(response(5).ok(), "room again once the stopped tasks ended: " + response(5));
+        } finally {
+            resume.countDown();
+            one.shutdown();
+        }
+    }
+
     @Test
     void theOwnerGoneClosesEveryHandle() throws Exception {
         fs.onRequest(1, new FsRequest(new FsOp.OpenDir(dir.toString())));

@@ -184,8 +184,11 @@ class PortLinkTest {
             assertTrue(loop.registration(other[1]).reading(), "under its own bound (4x the mark) and the budget");
             first.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[(int) HIGH_WATER]));
             assertFalse(loop.registration(pipe[1]).reading(), "at the mark, with the agent past its budget: paused");
+            int[] backWithin = {0};
+            total.onBackWithinBudget(() -> backWithin[0]++);
             loop.advance(0); // both queues written into their pipes
             assertEquals(0, first.queuedBytes() + second.queuedBytes());
+            assertEquals(1, backWithin[0], "told once that the queues are back within the budget (fs answers wait for it)");
             assertTrue(loop.registration(pipe[1]).reading(), "read again once its queue drained");
             first.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[(int) HIGH_WATER]));
             assertTrue(loop.registration(pipe[1]).reading(), "under the budget, the mark alone does not pause");
