@@ -149,11 +149,14 @@ public final class AgentClient implements AutoCloseable {
 
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final Thread reader;
+    /** Sends the output-hold notices off the reader's thread ({@link NoticeSender} says why). */
+    private final NoticeSender holdNoticeSender;
 
     private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
         this.channel = channel;
         this.peer = peer;
         this.peerChecksUid = peerChecksUid;
+        this.holdNoticeSender = new NoticeSender(peer, this::send);
         reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
         reader.start();
@@ -878,9 +881,9 @@ public final class AgentClient implements AutoCloseable {
      */
     private ConnectionLostException endedByWriter(ConnectionLostException failure) {
         markLost(failure);
-        // Not on this thread: it holds the write lock, and failing a session's streams waits for
-        // their hold lock, which a thread sending a hold notice holds while it waits for the write
-        // lock. A thread of its own holds neither.
+        // Not on this thread: it holds the write lock, and failing a session's streams takes their
+        // locks and runs callers' code (ends, listeners), which must not wait on a writer. A thread of
+        // its own holds nothing.
         Thread failer = new Thread(this::failEverythingWaiting, "agentd-client-end");
         failer.setDaemon(true);
         failer.start();
@@ -1070,9 +1073,9 @@ public final class AgentClient implements AutoCloseable {
 
     /**
      * The hold notices for session {@code id}: core.relay.client.paused and .resumed for the one id,
-     * on id 0. Sent on the caller's thread, the reader's included: a notice is one small frame, and
-     * an agent that offers relay_flow also grants stdin credit, so no writer holds the write lock
-     * for long (each of its writes fits what the agent has room for).
+     * on id 0, queued for {@link NoticeSender}'s thread: the reader decides them, and a reader that
+     * sent them itself waited for the write lock behind a stdin write that a relay had stopped
+     * taking until this connection read more, for ever.
      */
     OutputHold.Notices holdNotices(long id) {
         RelayClientRange one = new RelayClientRange(id, id + 1);
@@ -1084,7 +1087,7 @@ public final class AgentClient implements AutoCloseable {
 
             @Override
             public void send(boolean hold) throws IOException {
-                AgentClient.this.send(new Frame(Protocol.CONTROL_ID,
+                holdNoticeSender.queue(new Frame(Protocol.CONTROL_ID,
                         hold ? MessageType.CORE_RELAY_CLIENT_PAUSED : MessageType.CORE_RELAY_CLIENT_RESUMED, one));
             }
         };
@@ -1159,6 +1162,7 @@ public final class AgentClient implements AutoCloseable {
         log.debug("connection to {} ended: {}", peer, why.getMessage());
         closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false (a failed write: before)
         ready.completeExceptionally(why);
+        holdNoticeSender.stop();
     }
 
     /**

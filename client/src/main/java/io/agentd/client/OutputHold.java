@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Whoever changed how much is unread calls {@link #update} afterwards: the reader thread after
  * queueing output, the caller's thread after reading. Each call decides from the amount as it is
- * then, under this object's lock, and sends the notice in the same lock: the last call always
+ * then, under this object's lock, and queues the notice in the same lock (the connection's
+ * {@link NoticeSender} sends them in that order, never on the caller's thread): the last call always
  * leaves the agent told what the last amount needs. (Deciding outside the lock could send a pause
  * after the caller had already read everything, and nobody would ever send the resume.)
  */
@@ -26,7 +27,7 @@ final class OutputHold {
         /** True while the agent can be asked to hold (its ready listed relay_flow, nobody refused a notice). */
         boolean available();
 
-        /** Sends core.relay.client.paused ({@code hold}) or .resumed for the session's id. */
+        /** Queues core.relay.client.paused ({@code hold}) or .resumed for the session's id; returns at once. */
         void send(boolean hold) throws IOException;
     }
 

@@ -10,8 +10,12 @@ import io.agentd.protocol.payload.ExecStdinError;
  * credit or output (ping, run, awaitStarted, awaitExit, nextOutput, a stdin write past the agent's
  * credit, a read of any session's stdout() or stderr() that finds nothing to read yet, any file
  * operation of {@code files()} or read of its streams) throws IllegalStateException instead of
- * waiting for what only this thread could deliver. Sending
- * (signal, stdin within the credit, starting a session) is fine, as is waiting on another connection.
+ * waiting for what only this thread could deliver. Sending (signal, stdin within the credit,
+ * starting a session) is allowed, as is waiting on another connection, but a send waits while
+ * another thread's write on this connection is in progress: one that itself waits for the agent or a
+ * relay to read (a large stdin write to an agent without stdin credit, or behind a relay that stops
+ * taking a client's input until that client reads its output) may wait for this very thread, so
+ * hand such sends to a thread of your own. {@link ExecSession#pauseOutput} never waits.
  * A RuntimeException it throws is logged and the session goes on; an Error (an AssertionError of a
  * test) ends the connection, and every open session and call fails with ConnectionLostException
  * caused by it.
