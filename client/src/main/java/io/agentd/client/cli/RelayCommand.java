@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import sun.misc.Signal;
 
 /**
  * {@code agentctl relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION] [--ready-warning
@@ -68,6 +69,7 @@ final class RelayCommand {
         // The hook is in place before the socket is: a SIGTERM right after it appears still removes
         // it (a socket left behind all the same is stale, and the next relay replaces it).
         AtomicReference<Relay> running = new AtomicReference<>();
+        stopOnSignals(running);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Relay r = running.get();
             if (r != null) {
@@ -102,6 +104,34 @@ final class RelayCommand {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 0;
+        }
+    }
+
+    /**
+     * SIGTERM and SIGINT stop a running relay, and agentctl then exits 0 as its --help says: left to
+     * the JVM, a signal's shutdown ends the process with 128+N (143 for SIGTERM) whatever main
+     * returns, which a service manager counts as a failure. Before the relay runs (the wait for the
+     * port), a signal ends the process as the JVM would.
+     */
+    private static void stopOnSignals(AtomicReference<Relay> running) {
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), sig -> {
+                Relay relay = running.get();
+                if (relay == null) {
+                    System.exit(128 + sig.getNumber());
+                    return;
+                }
+                // Not on the signal's thread: the close waits for the relay's loop to end.
+                Thread stop = new Thread(() -> {
+                    try {
+                        relay.close(); // the main thread's wait then ends, and it returns 0
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "agentctl-relay-stop");
+                stop.setDaemon(true);
+                stop.start();
+            });
         }
     }
 

@@ -164,6 +164,33 @@ class AgentctlRelayEndToEndTest {
     }
 
     /**
+     * A relay stopped by SIGTERM or SIGINT exits 0, as --help says ("0 otherwise"), and removes its
+     * socket; before, the JVM's own shutdown made it 143 or 130, which a service manager counts as
+     * a failure.
+     */
+    @Test
+    void aRelayStoppedBySigtermOrSigintExitsZeroAndRemovesItsSocket(@TempDir Path dir) throws Exception {
+        Path port = dir.resolve("port.sock");
+        try (RunningAgent agent = RunningAgent.listening(ROOT.resolve("scripts/agentd"), port, List.of(), Map.of(),
+                dir.resolve("agentd.log"))) {
+            agent.awaitSocket();
+            for (String signal : List.of("TERM", "INT")) {
+                Path relaySocket = dir.resolve("relay-" + signal + ".sock");
+                RelayProcess relay = relayInFrontOf(dir, port, relaySocket);
+                try {
+                    Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(relay.process().pid())).start();
+                    assertEquals(0, kill.waitFor());
+                    assertTrue(relay.process().waitFor(30, TimeUnit.SECONDS), "the relay ended on SIG" + signal);
+                    assertEquals(0, relay.process().exitValue(), "SIG" + signal + ": " + Files.readString(dir.resolve("relay.err")));
+                    assertTrue(!Files.exists(relaySocket), "the relay removed its socket");
+                } finally {
+                    relay.close();
+                }
+            }
+        }
+    }
+
+    /**
      * A client the relay closes for a bad frame gets its own log line, though it connected a moment
      * before (its "connected" line must not use up the departures' share of the rate limit).
      */
