@@ -4,8 +4,9 @@ import io.agentd.agent.loop.ByteBudget;
 import java.util.ArrayDeque;
 
 /**
- * One connection's share of the agent-wide budget of Read buffers ({@link FsBuffers#reads()}): its
- * Reads together hold at most {@link FsBuffers#readShare()} bytes of it. A Read keeps its buffers
+ * One owner's share of the agent-wide budget of Read buffers ({@link FsBuffers#reads()}): the Reads
+ * of a connection (or, behind a relay, of one client: {@link FsService#readShare}) together hold at
+ * most {@link FsBuffers#readShare()} bytes of it (a relay client a quarter of that). A Read keeps its buffers
  * while it is paused (its host does not read, or the relay holds its id), so without a share one
  * host that stops reading could hold the whole budget with enough Reads and every other
  * connection's Reads would wait for it; with one, it holds its share and the rest goes on serving

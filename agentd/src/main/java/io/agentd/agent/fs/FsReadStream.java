@@ -31,6 +31,8 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
 
     final long id;
     private final FsService service;
+    /** Its owner's share of the agent's Read buffers (taken at its start: the owner does not change). */
+    private final FsReadShare share;
     private final FsRequest request;
     private final FsOp.Read read;
     /** Most bytes this Read sends: its len, read as the u64 it is on the wire; Long.MAX_VALUE is "to the end". */
@@ -81,6 +83,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         // The buffers are taken when the Read first runs, within its connection's share (takeBuffers).
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.arrived = new WorkerHandoff<>(service::post, this::chunkArrived, this::chunksArrived);
+        this.share = service.readShare(id);
     }
 
     /**
@@ -230,7 +233,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         if (waitingForBuffers) {
             return false;
         }
-        int taken = service.readShare().take(this);
+        int taken = share.take(this);
         if (taken == 0) {
             waitingForBuffers = true;
             return false;
@@ -287,7 +290,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         aborted = true;
         if (waitingForBuffers) {
             waitingForBuffers = false;
-            service.readShare().cancel(this);
+            share.cancel(this);
         }
         if (!reading) { // else when the running turn's outcome comes back
             releaseBuffers();
@@ -311,7 +314,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         if (held > 0) {
             int bytes = held * chunk;
             held = 0;
-            service.readShare().release(bytes);
+            share.release(bytes);
         }
     }
 }

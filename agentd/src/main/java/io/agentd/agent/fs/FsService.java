@@ -66,10 +66,15 @@ public final class FsService {
      */
     private int abortedInWork;
     private final LinkedHashSet<Long> absorbing = new LinkedHashSet<>();
-    /** This connection's share of the agent-wide Read budget: its Reads' buffers come from it. */
-    private final FsReadShare readShare;
-    /** This connection's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
-    private final FsWriteShare writeShare;
+    /**
+     * Each owner's share of the agent-wide Read budget ({@link FsOwners}: the connection, or behind a
+     * relay each client): its Reads' buffers come from it. Per owner, not per connection: one relay
+     * client whose Reads were paused (it read nothing, so the relay held its ids) kept the
+     * connection's whole share, and every other client's Reads, down to a 6-byte file, waited for it.
+     */
+    private final Map<Long, FsReadShare> readShares = new HashMap<>();
+    /** Each owner's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
+    private final Map<Long, FsWriteShare> writeShares = new HashMap<>();
     /**
      * Requests in progress by owner ({@link FsOwners}), and the owner each was admitted under. The
      * connection has {@link FsSettings#maxActive()} at once in all, and behind a relay one client
@@ -94,8 +99,6 @@ public final class FsService {
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
-        this.readShare = new FsReadShare(workers.buffers().reads(), workers.buffers().readShare());
-        this.writeShare = new FsWriteShare(workers.buffers().writes(), workers.buffers().writeShare());
         this.handles = new FsHandles(workers.handleBudget(), owners);
         this.operations = new FsOperations(handles);
     }
@@ -363,12 +366,26 @@ public final class FsService {
         return workers.buffers();
     }
 
-    FsReadShare readShare() {
-        return readShare;
+    /**
+     * The Read share of the owner of {@code id}: the connection's share for the connection itself, a
+     * {@link #RELAY_CLIENT_PART}th of it for each relay client (as with requests in progress), all
+     * within the agent-wide budget.
+     */
+    FsReadShare readShare(long id) {
+        long owner = owners.ownerOf(id);
+        return readShares.computeIfAbsent(owner, o -> new FsReadShare(workers.buffers().reads(),
+                ownerPart(o, workers.buffers().readShare())));
     }
 
-    FsWriteShare writeShare() {
-        return writeShare;
+    /** The Write share of the owner of {@code id}, as {@link #readShare}. */
+    FsWriteShare writeShare(long id) {
+        long owner = owners.ownerOf(id);
+        return writeShares.computeIfAbsent(owner, o -> new FsWriteShare(workers.buffers().writes(),
+                ownerPart(o, workers.buffers().writeShare())));
+    }
+
+    private static long ownerPart(long owner, long connectionShare) {
+        return owner == FsOwners.CONNECTION ? connectionShare : Math.max(1, connectionShare / RELAY_CLIENT_PART);
     }
 
     /** Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then} on the loop. */

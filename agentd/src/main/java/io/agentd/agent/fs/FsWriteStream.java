@@ -115,7 +115,7 @@ final class FsWriteStream implements FsService.Active {
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
         this.budget = buffers.writes();
-        this.share = service.writeShare();
+        this.share = service.writeShare(id);
         this.onBudgetRoom = () -> service.post(this::budgetFreed);
         this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
     }

@@ -509,6 +509,66 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * Behind a relay, each client's Reads and windowed Writes take their buffers and credit from a
+     * share of their own (a quarter of the connection's), so a client whose Reads are paused (the
+     * relay holds its ids: it reads nothing) or that holds credit it does not use leaves room for the
+     * others. Before, the shares were the connection's: another client's Read of a 6-byte file
+     * waited for the paused client, and another client's windowed Write got no credit.
+     */
+    @Test
+    void behindARelayOneClientsPausedReadsAndUnusedCreditLeaveOtherClientsRoom() throws Exception {
+        FsWorkers shared = new FsWorkers(1, 8 * 4096, 8 * 8192); // the connection's share: two chunks, one window
+        HeldIds relayHeld = new HeldIds();
+        FsService relay = new FsService(loop::add, host, relayHeld, shared, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 300, 4096, 8192, 16384));
+        relay.onIdRangeNamed(100, 200); // client A
+        relay.onIdRangeNamed(200, 300); // client B
+        try {
+            byte[] content = new byte[5 * 4096];
+            new Random(11).nextBytes(content);
+            Path big = dir.resolve("big");
+            Files.write(big, content);
+            Path small = dir.resolve("small");
+            Files.writeString(small, "small\n");
+            relay.onRequest(100, new FsRequest(new FsOp.OpenFile(big.toString(), FsOpenOptions.reading())));
+            relay.onRequest(200, new FsRequest(new FsOp.OpenFile(small.toString(), FsOpenOptions.reading())));
+            runLoopUntil(() -> answered(host, 100) && answered(host, 200), host.types()::toString);
+            long a = ((FsResponseData.Handle) response(100).data()).handle();
+            long b = ((FsResponseData.Handle) response(200).data()).handle();
+
+            relayHeld.hold(new RelayClientRange(100, 200)); // client A reads nothing: its Reads pause
+            for (long id = 110; id < 118; id++) {
+                relay.onRequest(id, new FsRequest(new FsOp.Read(a, 0, null)));
+            }
+            relay.onRequest(210, new FsRequest(new FsOp.Read(b, 0, null)));
+            runLoopUntil(() -> answered(host, 210), () -> "client B's Read, while client A holds "
+                    + shared.buffers().reads().reserved() + " bytes");
+            assertTrue(response(210).ok(), response(210).toString());
+
+            long wa = openForWriting(relay, host, 120, dir.resolve("a-upload"));
+            long wb = openForWriting(relay, host, 220, dir.resolve("b-upload"));
+            relay.onRequest(121, new FsRequest(new FsOp.Write(wa, 0, null, true), null, true)); // A sends no data
+            relay.onRequest(122, new FsRequest(new FsOp.Write(wa, 0, null, true), null, true));
+            relay.onRequest(221, new FsRequest(new FsOp.Write(wb, 0, null, true), null, true));
+            assertTrue(creditOn(host, 221) > 0, "client B's windowed Write has credit while A holds its own");
+            relay.onData(221, "b's".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            relay.onData(221, new byte[0]);
+            runLoopUntil(() -> answered(host, 221), host.types()::toString);
+            assertTrue(response(221).ok(), response(221).toString());
+            assertEquals("b's", Files.readString(dir.resolve("b-upload")));
+
+            relayHeld.releaseAll();
+            relay.onOutputResumed();
+            runLoopUntil(() -> answered(host, 117), host.types()::toString);
+            for (long id = 110; id < 118; id++) {
+                assertTrue(response(id).ok(), response(id).toString());
+            }
+        } finally {
+            shared.shutdown();
+        }
+    }
+
     @Test
     void readsShortOfTheAgentsRoomWaitOnItOncePerConnectionAndAReleaseWakesOnlyThoseItHasRoomFor() throws Exception {
         FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks; two for one connection
