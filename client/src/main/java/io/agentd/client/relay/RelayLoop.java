@@ -232,6 +232,16 @@ final class RelayLoop implements Runnable {
      */
     private long startBarrierReadyAt;
     static final long START_BARRIER_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /**
+     * Ids on which a client of this relay sent frames while {@link #startBarrier} stood (the first
+     * {@link #USED_DURING_START_BARRIER_MAX}). They went to the agent after the notices and the ping,
+     * and the agent answers in the order it reads, so a frame of the agent on one of them, before
+     * the ping's answer, means it lost the notices: the wait ends there. Before, such a client's
+     * answers (exec.started, its output, its exit) were dropped as an earlier client's until the
+     * ten seconds were up, and the command waited for its exit for good.
+     */
+    private final java.util.Set<Long> usedDuringStartBarrier = new java.util.HashSet<>();
+    static final int USED_DURING_START_BARRIER_MAX = 4096;
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -798,6 +808,11 @@ final class RelayLoop implements Runnable {
             return;
         }
         int slot = slotOf(id);
+        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.contains(id)) {
+            log.warn("relay: the agent answered a client's frame on id {} before the ping that follows this relay's"
+                    + " start notices: it lost them; its frames go to the clients holding their ids again", id);
+            endStartBarrier();
+        }
         if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER) {
             framesForDeparted++;
             String more = departedLog.admit();
@@ -1128,6 +1143,9 @@ final class RelayLoop implements Runnable {
         @Override
         public boolean frame(long id, ByteBuffer view) {
             if (c.range.contains(id)) {
+                if (startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.size() < USED_DURING_START_BARRIER_MAX) {
+                    usedDuringStartBarrier.add(id);
+                }
                 stage(c, copyOf(view)); // a view on the client read buffer, which the next read reuses
                 return true;
             }
@@ -1599,6 +1617,7 @@ final class RelayLoop implements Runnable {
     private void endStartBarrier() {
         startBarrier = SlotPool.NO_BARRIER;
         startBarrierReadyAt = 0;
+        usedDuringStartBarrier.clear();
     }
 
     private void giveUpTheStartBarrierIfLate() {

@@ -312,6 +312,32 @@ class RelayWithScriptedAgentTest {
         }
     }
 
+    /**
+     * An agent that lost the start's notices and ping but answers a client's request: the answer is
+     * the client's (it sent the request after the ping, and the agent answers in the order it
+     * reads), so the wait ends at once and it goes through. Before, it was dropped as an earlier
+     * client's until the ten seconds were up, and a command waited for its exit for good.
+     */
+    @Test
+    void anAnswerToAClientsFrameBeforeTheStartPingsEndsTheWaitAndReachesTheClient(@TempDir Path other) throws Exception {
+        try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
+            RawClient lost = fresh.agent;
+            long slot0 = IdRange.slot(0).start() + 1;
+            lost.send(new Frame(0, MessageType.CORE_READY, READY));
+            fresh.relay.awaitAgentReady(WAIT);
+            try (RawClient c = fresh.greetedClient()) {
+                fresh.answerProbe();
+                assertEquals(MessageType.CORE_READY, c.receive().type());
+                lost.send(new Frame(slot0 + 1, MessageType.CORE_PONG, Empty.INSTANCE)); // no client's: dropped
+                c.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE));
+                assertEquals(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE), lost.receive());
+                lost.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE));
+                assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
+                        "the answer to its own frame, at once (the first frame it gets on its ids)");
+            }
+        }
+    }
+
     @Test
     void clientFramesInRangeAndShutdownGoToTheAgentUnchanged() throws Exception {
         try (RawClient a = port.greetedClient()) {
