@@ -67,8 +67,10 @@
  *     clone until the exec, and the agent's loop with it, for ever. So the child publishes its pid
  *     (result->child) before anything else, and the parent clears it the moment clone returns,
  *     before any waitpid: while it is set, the pid is the child's, and the agent kills a child it
- *     finds stopped there (io.agentd.agent.spawn.StoppedSpawnGuard). The spawn then ends as
- *     STAGE_DIED, or as started when the child was at STAGE_EXECVE (its PATH search; rule 5).
+ *     finds stopped there, or still there 5 s after the clone (its chdir or PATH search waiting on a
+ *     mount that does not answer: a hung FUSE, virtiofs or NFS; io.agentd.agent.spawn.SpawnGuard).
+ *     The spawn then ends as STAGE_DIED, or as started when the child was at STAGE_EXECVE (its PATH
+ *     search; rule 5).
  *  errno: the child has no TLS of its own (no CLONE_SETTLS), so syscall(2) sets the suspended
  *  parent thread's errno; the child reads it right after each call, the parent never relies on it.
  *

@@ -43,6 +43,17 @@ public final class ExecReport {
         return failure(stage, step, errno, spec);
     }
 
+    /**
+     * The child did not get past step {@code stage} within {@code deadlineMillis} and was killed
+     * ({@link SpawnGuard}): a wait nothing would end, a mount that does not answer most often. No
+     * errno: the step did not fail, it never finished; a chdir is bad_cwd by its stage.
+     */
+    public static ExecFailed overdue(String stage, long deadlineMillis, SpawnSpec spec) {
+        String step = (stage.equals("chdir") ? "chdir to \"" + spec.cwd() + "\"" : stage) + " did not finish within "
+                + deadlineMillis + " ms (a mount that does not answer?); the new process was killed";
+        return failure(stage, step, 0, spec);
+    }
+
     /** @param step the step in words, with the request's value it acted on */
     private static ExecFailed failure(String stage, String step, int errno, SpawnSpec spec) {
         String errnoName = errno == 0 ? null : Os.errnoName(errno);

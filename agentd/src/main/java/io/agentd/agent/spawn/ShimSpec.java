@@ -197,4 +197,16 @@ final class ShimSpec {
     int child() {
         return result.getInt(20);
     }
+
+    /** The stage the child was at when {@link SpawnGuard} killed it for its deadline; null if it did not. */
+    private volatile ShimStage overdueAt;
+
+    /** {@link SpawnGuard} is about to kill the child {@code pid} for its deadline (its thread). */
+    void overdue(int pid) {
+        overdueAt = stage();
+    }
+
+    ShimStage overdueAt() {
+        return overdueAt;
+    }
 }

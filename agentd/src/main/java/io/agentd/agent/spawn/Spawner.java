@@ -147,7 +147,7 @@ public final class Spawner {
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {
-        ScheduledFuture<?> guard = StoppedSpawnGuard.shared().watch(call);
+        ScheduledFuture<?> guard = SpawnGuard.shared().watch(call);
         try {
             shim.spawn(call);
             return call;
@@ -198,6 +198,9 @@ public final class Spawner {
     /** The failure the shim reported; a failed setrlimit is the entry at the index it reported. */
     private static ExecFailed failureOf(ShimSpec call, SpawnSpec spec) {
         ShimStage stage = call.stage();
+        if (stage == ShimStage.DIED && call.overdueAt() != null) {
+            return ExecReport.overdue(call.overdueAt().stageName, SpawnGuard.EXEC_DEADLINE_MILLIS, spec);
+        }
         List<Rlimit> rlimits = spec.rlimits();
         if (stage == ShimStage.SETRLIMIT && call.index() >= 0 && call.index() < rlimits.size()) {
             return ExecReport.rlimitFailure(rlimits.get(call.index()), call.errno(), spec);

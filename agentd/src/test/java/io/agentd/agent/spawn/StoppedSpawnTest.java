@@ -68,7 +68,7 @@ class StoppedSpawnTest {
 
     private static void killStoppedChildrenOfThisJvm() throws IOException {
         for (int pid : JvmChildren.pids()) {
-            if (StoppedSpawnGuard.stopped(pid)) {
+            if (SpawnGuard.stopped(pid)) {
                 Os.kill(pid, LibC.SIGKILL);
             }
         }

@@ -9,10 +9,10 @@ import org.junit.jupiter.api.Test;
  * A spawn's watch is cancelled when the spawn returns, long before its first look: it must leave
  * the guard's queue then, since it holds the spawn's ShimSpec (native argv and envp, up to ~4 MiB).
  */
-class StoppedSpawnGuardQueueTest {
+class SpawnGuardQueueTest {
     @Test
     void cancelledWatchesLeaveTheQueueAtOnce() {
-        StoppedSpawnGuard guard = new StoppedSpawnGuard();
+        SpawnGuard guard = new SpawnGuard();
         for (int i = 0; i < 1000; i++) {
             ScheduledFuture<?> watch = guard.watch(() -> 0);
             watch.cancel(false);

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Timeout;
  * really stopped; only pidfd_open's failure is played.
  */
 @Timeout(30)
-class StoppedSpawnGuardCheckTest {
+class SpawnGuardCheckTest {
     private static final int SIGCONT = 18;
     private static final int SIGSTOP = 19;
 
@@ -26,7 +26,7 @@ class StoppedSpawnGuardCheckTest {
         Process child = stoppedSleep();
         try {
             int pid = (int) child.pid();
-            StoppedSpawnGuard.check(() -> pid, p -> -1);
+            SpawnGuard.check(() -> pid, p -> -1);
             assertTrue(child.waitFor(10, TimeUnit.SECONDS), "killed");
             assertEquals(128 + LibC.SIGKILL, child.exitValue());
         } finally {
@@ -41,8 +41,30 @@ class StoppedSpawnGuardCheckTest {
             int pid = (int) child.pid();
             int[] looks = {0};
             // published at the first look, gone (the spawn returned) at the second
-            StoppedSpawnGuard.check(() -> looks[0]++ == 0 ? pid : 0, p -> -1);
+            SpawnGuard.check(() -> looks[0]++ == 0 ? pid : 0, p -> -1);
             assertFalse(child.waitFor(300, TimeUnit.MILLISECONDS), "not killed: it may be another process by now");
+        } finally {
+            endOf(child);
+        }
+    }
+
+    /**
+     * A child that runs (not stopped) but is still on its way past its deadline is killed too, by
+     * its pidfd, and the spawn is told first; before its deadline it is left alone.
+     */
+    @Test
+    void aRunningChildPastItsDeadlineIsKilledAndTheSpawnToldFirst() throws Exception {
+        Process child = new ProcessBuilder("sleep", "60").start();
+        try {
+            int pid = (int) child.pid();
+            java.util.function.IntUnaryOperator pidfdOpen = p -> (int) Os.libc().syscall(LibC.SYS_PIDFD_OPEN, p, 0);
+            int[] told = {0};
+            SpawnGuard.check(() -> pid, pidfdOpen, false, p -> told[0] = p);
+            assertFalse(child.waitFor(300, TimeUnit.MILLISECONDS), "running, within its deadline: left alone");
+            SpawnGuard.check(() -> pid, pidfdOpen, true, p -> told[0] = p);
+            assertTrue(child.waitFor(10, TimeUnit.SECONDS), "killed past its deadline");
+            assertEquals(128 + LibC.SIGKILL, child.exitValue());
+            assertEquals(pid, told[0], "the spawn was told before the kill");
         } finally {
             endOf(child);
         }
@@ -58,7 +80,7 @@ class StoppedSpawnGuardCheckTest {
         Process child = new ProcessBuilder("sleep", "60").start();
         Os.kill((int) child.pid(), SIGSTOP);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!StoppedSpawnGuard.stopped((int) child.pid())) {
+        while (!SpawnGuard.stopped((int) child.pid())) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("the child never stopped");
             }
