@@ -155,6 +155,52 @@ class BootScriptTest {
     }
 
     /**
+     * SIGTERM to boot's whole process group (timeout(1), a service manager's stop): QEMU goes, and the
+     * wrapper that records its status outlives the signal and writes it. Before, the group's signal
+     * ended the wrapper first: no qemu.status, and boot's stop waited 10 s for it in vain.
+     */
+    @Test
+    void aSigtermToBootsWholeGroupStillRecordsQemusStatus() throws Exception {
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\nsleep 300");
+        Path run = dir.resolve("run");
+        String command = String.join(" ", bootCommand(run).stream().map(a -> "'" + a + "'").toList());
+        Process boot = start(new ProcessBuilder("setsid", "bash", "-c", command));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(run.resolve("qemu.pid")) && Files.size(run.resolve("qemu.pid")) > 0)) {
+            assertTrue(System.nanoTime() < deadline, "QEMU did not start: " + bootOutput());
+            Thread.sleep(50);
+        }
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", "--", "-" + boot.pid()).inheritIO().start().waitFor());
+        assertTrue(boot.waitFor(30, TimeUnit.SECONDS), bootOutput());
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.exists(run.resolve("qemu.status"))) {
+            assertTrue(System.nanoTime() < until, "no qemu.status after the group's SIGTERM: " + bootOutput());
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * A boot whose stderr is closed, failing (its QEMU ends before the agent is ready): its first
+     * line fails under set -e, and the script ends there. Before, QEMU's relay and wait-ready ran on
+     * (no trap but the signals'); now its exit stops them, as a signal does.
+     */
+    @Test
+    void aBootThatCannotWriteItsFailureStillStopsTheRelay() throws Exception {
+        qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\nexit 1");
+        Path run = dir.resolve("run");
+        String command = String.join(" ", bootCommand(run).stream().map(a -> "'" + a + "'").toList()) + " 2>&-";
+        Process boot = start(new ProcessBuilder("bash", "-c", command));
+        assertTrue(boot.waitFor(60, TimeUnit.SECONDS), "boot still waits after 60 s");
+        assertTrue(boot.exitValue() != 0, "failed: " + boot.exitValue());
+        long relay = Long.parseLong(Files.readString(run.resolve("relay.pid")).trim());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ProcessHandle.of(relay).map(ProcessHandle::isAlive).orElse(false)) {
+            assertTrue(System.nanoTime() < deadline, "the relay (pid " + relay + ") still runs");
+            Thread.sleep(50);
+        }
+    }
+
+    /**
      * A guest that hangs before its agent starts (its console as CI's showed: init, then soft lockups)
      * is stopped and booted again, three tries in all, each try's QEMU gone. Before, the boot waited
      * its whole --timeout (300 s here).
