@@ -461,6 +461,11 @@ class AgentctlEndToEndTest {
             assertEquals(0, errClosed.code(), "run " + i + ": " + errClosed.stdout());
             assertEquals("to-stdout\n", errClosed.stdout());
         }
+        // A stdin that is the launcher's own file is the caller's input, not bash's copy of the
+        // script: it was taken for the latter (the same file) and replaced by /dev/null.
+        Result itself = shell("$AGENTCTL exec -i -- wc -c < '" + AGENTCTL + "'");
+        assertEquals(0, itself.code(), itself.stderr());
+        assertEquals(String.valueOf(Files.size(AGENTCTL)), itself.stdout().trim(), "the command read the file");
     }
 
     /** Runs {@code script} with sh and agentctl as $AGENTCTL; stdin /dev/null, stdout and stderr captured. */
