@@ -38,6 +38,8 @@ public final class FrameDecoder {
     private final boolean hostSendsOnly;
     /** Decoded results in arrival order: a {@link Frame}, or the {@link ProtocolException} refusing one. */
     private final ArrayDeque<Object> results = new ArrayDeque<>();
+    /** The last length refusal queued: a refused length right after it, still queued, adds none. */
+    private ProtocolException lastBadLength;
     /** The length prefix assembled so far, and how many of its bytes are in. */
     private int prefix;
     private int prefixFill;
@@ -98,7 +100,13 @@ public final class FrameDecoder {
                     prefix = 0;
                     prefixFill = 0;
                     if (len > maxFrameLen || len < Protocol.MIN_FRAME_LEN) {
-                        results.add(badLength(len, maxFrameLen));
+                        // A run of refused lengths with nothing decoded between them is one refusal:
+                        // the stream is lost at the first, and zeros (or any garbage below 5) made one
+                        // for every 4 bytes, a million queued exceptions for one 4 MiB read.
+                        if (results.peekLast() != lastBadLength || lastBadLength == null) {
+                            lastBadLength = badLength(len, maxFrameLen);
+                            results.add(lastBadLength);
+                        }
                         // The declared length is the only clue to where the next frame starts; what
                         // it covers is skipped unread, so a frame hidden inside is never decoded.
                         skipLeft = len;

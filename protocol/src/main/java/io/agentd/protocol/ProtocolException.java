@@ -18,9 +18,12 @@ public final class ProtocolException extends Exception {
         this(kind, id, type, message, null);
     }
 
-    /** With the underlying parser failure as the cause, for the log. */
+    /**
+     * With the underlying parser failure as the cause, for the log. No stack trace: a refusal is
+     * about the peer's bytes, not this code, and a peer sending garbage makes one per frame.
+     */
     public ProtocolException(ErrorKind kind, long id, String type, String message, Throwable cause) {
-        super(message, cause);
+        super(message, cause, true, false);
         this.kind = kind;
         this.id = id;
         this.type = type;
@@ -47,8 +50,6 @@ public final class ProtocolException extends Exception {
 
     /** Same exception with the frame's id and type filled in (used while unwrapping layers). */
     public ProtocolException withFrame(long frameId, String frameType) {
-        ProtocolException e = new ProtocolException(kind, frameId, frameType, getMessage(), getCause());
-        e.setStackTrace(getStackTrace());
-        return e;
+        return new ProtocolException(kind, frameId, frameType, getMessage(), getCause());
     }
 }

@@ -33,6 +33,24 @@ class LengthResyncTest {
         return stream.array();
     }
 
+    /**
+     * Zeros (every 4 bytes a length of 0) are one refusal per run, not one per 4 bytes: a 4 MiB read
+     * of them queued a million refusals (829 MB, a read-only review measured), and a guest or host
+     * sending them could make its peer run out of memory. A frame after the run still decodes.
+     */
+    @Test
+    void aRunOfRefusedLengthsIsOneRefusalAndTheFrameAfterItDecodes() {
+        FrameDecoder decoder = new FrameDecoder();
+        byte[] zeros = new byte[Protocol.MAX_FRAME_LEN];
+        decoder.feed(zeros, 0, zeros.length);
+        decoder.feed(zeros, 0, 4096);
+        byte[] after = ENCODER.encode(AFTER);
+        decoder.feed(after, 0, after.length);
+        assertEquals(List.of(refused(ErrorKind.FRAME_TOO_SHORT), AFTER), drain(decoder));
+        decoder.feed(zeros, 0, 64); // a new run after a frame is refused again
+        assertEquals(List.of(refused(ErrorKind.FRAME_TOO_SHORT)), drain(decoder));
+    }
+
     @Test
     void frameInsideARefusedOneIsNeverDecodedWhenFedInOneChunk() {
         byte[] stream = oversizedThenValid();
