@@ -26,6 +26,15 @@ public final class ConsoleLog {
     private static final Pattern SOFT_LOCKUP = Pattern.compile("soft lockup - CPU#\\d+ stuck for (\\d{1,9})s!");
     /** How much of the file's end a tail reads: far more than the lines a diagnostic quotes. */
     private static final int TAIL_BYTES = 256 * 1024;
+    /**
+     * The longest line the scans look at; the rest of a longer one is skipped. The scans read the
+     * file a chunk at a time and hold one line: a guest may write without bound to its console
+     * (QEMU's file has no cap), and reading it whole held three times its size, which a busy
+     * console took past the test JVM's heap.
+     */
+    static final int MAX_LINE_BYTES = 64 * 1024;
+    /** The most agent lines {@link #agentLines} returns: the newest ones. */
+    static final int MAX_AGENT_LINES = 100_000;
 
     private final Path file;
 
@@ -43,20 +52,29 @@ public final class ConsoleLog {
         return lastLines(file, lines);
     }
 
-    /** Every line of the agent's log on the console so far, oldest first (the file is read whole). */
+    /**
+     * The lines of the agent's log on the console so far, oldest first: all of them, or the newest
+     * {@value #MAX_AGENT_LINES} of a console that has more.
+     */
     public List<String> agentLines() throws IOException {
-        List<String> agent = new ArrayList<>();
-        for (String line : read(file, Long.MAX_VALUE)) {
+        java.util.ArrayDeque<String> agent = new java.util.ArrayDeque<>();
+        eachLine(file, line -> {
             if (AGENT_LINE.matcher(line).matches()) {
-                agent.add(line);
+                if (agent.size() == MAX_AGENT_LINES) {
+                    agent.removeFirst();
+                }
+                agent.addLast(line);
             }
-        }
-        return agent;
+            return true;
+        });
+        return new ArrayList<>(agent);
     }
 
     /** Whether a line of the console so far contains {@code text}. */
     public boolean contains(String text) throws IOException {
-        return read(file, Long.MAX_VALUE).stream().anyMatch(l -> l.contains(text));
+        boolean[] found = {false};
+        eachLine(file, line -> !(found[0] = line.contains(text)));
+        return found[0];
     }
 
     /**
@@ -75,13 +93,58 @@ public final class ConsoleLog {
      * stuck for 45s! [init:126]", printed even when the kernel boots quiet).
      */
     public Optional<String> softLockup(int minSeconds) throws IOException {
-        for (String line : read(file, Long.MAX_VALUE)) {
+        String[] found = {null};
+        eachLine(file, line -> {
             Matcher m = SOFT_LOCKUP.matcher(line);
             if (m.find() && Integer.parseInt(m.group(1)) >= minSeconds) {
-                return Optional.of(line);
+                found[0] = line;
+                return false;
+            }
+            return true;
+        });
+        return Optional.ofNullable(found[0]);
+    }
+
+    /**
+     * Each line of the file, in order (CRs dropped, a line cut at {@link #MAX_LINE_BYTES}), to
+     * {@code visit} until it answers false; read a chunk at a time.
+     */
+    static void eachLine(Path file, java.util.function.Predicate<String> visit) throws IOException {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            byte[] chunk = new byte[64 * 1024];
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+            int n;
+            while ((n = in.read(chunk)) > 0) {
+                int from = 0;
+                for (int i = 0; i < n; i++) {
+                    if (chunk[i] == '\n') {
+                        append(line, chunk, from, i);
+                        if (!visit.test(text(line))) {
+                            return;
+                        }
+                        line.reset();
+                        from = i + 1;
+                    }
+                }
+                append(line, chunk, from, n);
+            }
+            if (line.size() > 0) {
+                visit.test(text(line));
             }
         }
-        return Optional.empty();
+    }
+
+    /** Adds chunk[from, to) to the line, without CRs and no further than {@link #MAX_LINE_BYTES}. */
+    private static void append(java.io.ByteArrayOutputStream line, byte[] chunk, int from, int to) {
+        for (int i = from; i < to && line.size() < MAX_LINE_BYTES; i++) {
+            if (chunk[i] != '\r') {
+                line.write(chunk[i]);
+            }
+        }
+    }
+
+    private static String text(java.io.ByteArrayOutputStream line) {
+        return line.toString(StandardCharsets.UTF_8);
     }
 
     static String lastLines(Path file, int count) throws IOException {

@@ -256,6 +256,20 @@ public final class GuestVm implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // A test that kept its interrupt (the usual idiom, an interrupted NIO call, a @Timeout) would
+        // make every wait below end at once: no shutdown asked for, QEMU killed, and the run
+        // directory neither removed nor named. The flag is put back at the end.
+        boolean interrupted = Thread.interrupted();
+        try {
+            closeUninterrupted();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void closeUninterrupted() throws InterruptedException {
         boolean exited = false;
         try {
             long deadline = System.nanoTime() + shutdownTimeout.toNanos();
