@@ -235,8 +235,9 @@ final class RelayLoop implements Runnable {
     /**
      * Ids on which a client of this relay sent frames while {@link #startBarrier} stood (the first
      * {@link #USED_DURING_START_BARRIER_MAX}). They went to the agent after the notices and the ping,
-     * and the agent answers in the order it reads, so a frame of the agent on one of them, before
-     * the ping's answer, means it lost the notices: the wait ends there. Before, such a client's
+     * and the agent answers in the order it reads, so its answer to one of them (started, failed,
+     * pong: {@link #answersAFrameJustRead}) before the ping's means it lost the notices: the wait
+     * ends there. Before, such a client's
      * answers (exec.started, its output, its exit) were dropped as an earlier client's until the
      * ten seconds were up, and the command waited for its exit for good.
      */
@@ -808,7 +809,8 @@ final class RelayLoop implements Runnable {
             return;
         }
         int slot = slotOf(id);
-        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.contains(id)) {
+        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.contains(id)
+                && answersAFrameJustRead(bytes)) {
             log.warn("relay: the agent answered a client's frame on id {} before the ping that follows this relay's"
                     + " start notices: it lost them; its frames go to the clients holding their ids again", id);
             endStartBarrier();
@@ -841,6 +843,18 @@ final class RelayLoop implements Runnable {
             return;
         }
         queue(owner, bytes);
+    }
+
+    /**
+     * Whether the agent's frame (whole, its length prefix included) is one it sends only in answer
+     * to a frame it has just read (exec.started, exec.failed, pong): never the output of a session
+     * an earlier relay's client started on the same id, which may still be on its way before the
+     * ping's answer (a client that numbers its ids from the range's start reuses them).
+     */
+    private static boolean answersAFrameJustRead(ByteBuffer frame) {
+        String type = EnvelopeType.of(frame);
+        return MessageType.EXEC_STARTED.wire().equals(type) || MessageType.EXEC_FAILED.wire().equals(type)
+                || MessageType.CORE_PONG.wire().equals(type);
     }
 
     /**

@@ -331,6 +331,10 @@ class RelayWithScriptedAgentTest {
                 lost.send(new Frame(slot0 + 1, MessageType.CORE_PONG, Empty.INSTANCE)); // no client's: dropped
                 c.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE));
                 assertEquals(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE), lost.receive());
+                // An earlier relay's session on the same id, its output still on the way: no answer to
+                // c's frame, so it ends nothing and reaches nobody.
+                lost.send(new Frame(slot0, MessageType.EXEC_STDOUT,
+                        new io.agentd.protocol.payload.ExecData("an earlier client's".getBytes())));
                 lost.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE));
                 assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
                         "the answer to its own frame, at once (the first frame it gets on its ids)");
