@@ -21,25 +21,28 @@ class FrameDecoderFuzzTest {
     private static final FrameEncoder ENCODER = new FrameEncoder();
 
     /**
-     * Whatever the bytes and however they are cut: the decoder yields frames or ProtocolExceptions
-     * (anything else thrown fails the target), never holds more than one frame's worth, and every
-     * frame it yields re-encodes to bytes that decode to an equal frame.
+     * Whatever the bytes and however they are cut: the decoder (the client's, or the agent's when
+     * the first byte is odd) yields frames or ProtocolExceptions (anything else thrown fails the
+     * target), never holds more than one frame's worth, queues at most one result per 5 bytes fed
+     * (plus what an earlier feed began: a run of refused lengths is one refusal, where zeros made
+     * one per 4 bytes), and every frame it yields re-encodes to bytes that decode to an equal frame.
      */
     @FuzzTest(maxDuration = "60s")
     void anyBytesInAnySplit(byte[] input) throws ProtocolException {
         if (input.length == 0) {
             return;
         }
-        FrameDecoder decoder = new FrameDecoder();
-        List<Frame> frames = new ArrayList<>();
         int split = input[0] & 0xff;
+        FrameDecoder decoder = (split & 1) == 1 ? FrameDecoder.forAgent() : new FrameDecoder();
+        List<Frame> frames = new ArrayList<>();
         Random pieces = new Random(split);
         int at = 1;
         while (at < input.length) {
             int n = split == 0 ? input.length - at : Math.min(input.length - at, 1 + pieces.nextInt(split));
             decoder.feed(chunk(input, at, n, pieces.nextInt(3)));
             at += n;
-            drain(decoder, frames);
+            int results = drain(decoder, frames);
+            assertTrue(results <= n / 5 + 2, results + " results from " + n + " bytes");
             assertTrue(decoder.buffered() <= decoder.maxFrameLen(), "holds " + decoder.buffered());
             assertTrue(decoder.bufferCapacity() <= decoder.maxFrameLen(), "buffer " + decoder.bufferCapacity());
             assertTrue(decoder.buffered() <= at, "holds more than it was fed");
@@ -57,17 +60,20 @@ class FrameDecoderFuzzTest {
         };
     }
 
-    private static void drain(FrameDecoder decoder, List<Frame> frames) {
+    /** Takes every queued result; returns how many there were. */
+    private static int drain(FrameDecoder decoder, List<Frame> frames) {
+        int results = 0;
         while (true) {
             try {
                 Frame frame = decoder.next();
                 if (frame == null) {
-                    return;
+                    return results;
                 }
                 frames.add(frame);
             } catch (ProtocolException refused) {
                 RefusalChecks.check(refused); // otherwise an outcome like a frame
             }
+            results++;
         }
     }
 
