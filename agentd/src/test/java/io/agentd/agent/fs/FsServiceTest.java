@@ -930,14 +930,7 @@ class FsServiceTest {
             service.onRequest(1, new FsRequest(new FsOp.OpenFile(dir.resolve("f").toString(), CREATE), null, true));
             runLoopUntil(1);
             long handle = ((FsResponseData.Handle) response(1).data()).handle();
-            service.pauseMetadataCalls(() -> {
-                paused.countDown();
-                try {
-                    resume.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            pauseMetadataCallsUntil(service, paused, resume);
             service.onRequest(2, new FsRequest(new FsOp.FStat(handle), null, true)); // holds the one worker
             assertTrue(paused.await(10, TimeUnit.SECONDS), "the worker is held");
             Path made = dir.resolve("made-for-a-host-gone");
@@ -1777,14 +1770,7 @@ class FsServiceTest {
                     new FsOpenOptions(true, true, false, false, false, false, null)), null, true));
             runLoopUntil(1);
             long handle = ((FsResponseData.Handle) response(1).data()).handle();
-            service.pauseMetadataCalls(() -> {
-                paused.countDown();
-                try {
-                    resume.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            pauseMetadataCallsUntil(service, paused, resume);
             FsHandle.File file = (FsHandle.File) service.handles().get(handle, 1);
             int number = ChannelDescriptor.fd(file.channel);
             assertTrue(number >= 0, "the handle's descriptor number");
@@ -1814,6 +1800,19 @@ class FsServiceTest {
             }
             two.shutdown();
         }
+    }
+
+    /** {@code service}'s metadata calls count {@code paused} down, then wait for {@code resume} (10 s at most). */
+    private static void pauseMetadataCallsUntil(FsService service, java.util.concurrent.CountDownLatch paused,
+            java.util.concurrent.CountDownLatch resume) {
+        service.pauseMetadataCalls(() -> {
+            paused.countDown();
+            try {
+                resume.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     /** OpenFile {write, create} on {@code id}, atomic or in place (no truncate): its handle. */

@@ -273,11 +273,7 @@ class RelayWithScriptedAgentTest {
         try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
             RawClient oldAgent = fresh.agent;
             long slot0 = IdRange.slot(0).start() + 1;
-            oldAgent.send(new Frame(0, MessageType.CORE_READY, READY));
-            fresh.relay.awaitAgentReady(WAIT);
-            try (RawClient c = fresh.greetedClient()) {
-                fresh.answerProbe();
-                assertEquals(MessageType.CORE_READY, c.receive().type());
+            try (RawClient c = greetedDuringTheStartsWait(fresh)) {
                 oldAgent.send(new Frame(slot0, MessageType.EXEC_STDOUT,
                         new io.agentd.protocol.payload.ExecData("an earlier client's".getBytes())));
                 oldAgent.send(new Frame(fresh.startBarrier, MessageType.CORE_PONG, Empty.INSTANCE));
@@ -285,6 +281,24 @@ class RelayWithScriptedAgentTest {
                 assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
                         "the first frame c gets on its ids is its own");
             }
+        }
+    }
+
+    /**
+     * A client of {@code fresh}, greeted after its agent's ready, with the ready and the probe
+     * answered: the ping after the start's notices is still unanswered.
+     */
+    private static RawClient greetedDuringTheStartsWait(ScriptedPort fresh) throws Exception {
+        fresh.agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        fresh.relay.awaitAgentReady(WAIT);
+        RawClient c = fresh.greetedClient();
+        try {
+            fresh.answerProbe();
+            assertEquals(MessageType.CORE_READY, c.receive().type());
+            return c;
+        } catch (Exception | Error e) {
+            c.close();
+            throw e;
         }
     }
 
@@ -298,11 +312,7 @@ class RelayWithScriptedAgentTest {
         try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
             RawClient lost = fresh.agent;
             long slot0 = IdRange.slot(0).start() + 1;
-            lost.send(new Frame(0, MessageType.CORE_READY, READY));
-            fresh.relay.awaitAgentReady(WAIT);
-            try (RawClient c = fresh.greetedClient()) {
-                fresh.answerProbe();
-                assertEquals(MessageType.CORE_READY, c.receive().type());
+            try (RawClient c = greetedDuringTheStartsWait(fresh)) {
                 lost.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE)); // still within the wait: dropped
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(RelayLoop.START_BARRIER_LIMIT_NANOS) + 1500);
                 lost.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE));
@@ -323,11 +333,7 @@ class RelayWithScriptedAgentTest {
         try (ScriptedPort fresh = ScriptedPort.startUnanswered(other, WAIT, null)) {
             RawClient lost = fresh.agent;
             long slot0 = IdRange.slot(0).start() + 1;
-            lost.send(new Frame(0, MessageType.CORE_READY, READY));
-            fresh.relay.awaitAgentReady(WAIT);
-            try (RawClient c = fresh.greetedClient()) {
-                fresh.answerProbe();
-                assertEquals(MessageType.CORE_READY, c.receive().type());
+            try (RawClient c = greetedDuringTheStartsWait(fresh)) {
                 lost.send(new Frame(slot0 + 1, MessageType.CORE_PONG, Empty.INSTANCE)); // no client's: dropped
                 c.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE));
                 assertEquals(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE), lost.receive());
