@@ -32,7 +32,7 @@ import sun.misc.Signal;
  * shutdown a host asked for (core.shutdown, also when a signal had begun it), 128+N after one signal N
  * began with no host asking (143 for SIGTERM, 130 for SIGINT, as for a process the signal ended), 1
  * when the agent cannot start (no port, socket in use,
- * ...) or fails, 2 for a bad command line, {@value #FATAL_STATUS} after a fatal {@link Error} (the
+ * ...) or fails, 2 for a bad command line, {@value FatalExit#STATUS} after a fatal {@link Error} (the
  * guest's init then starts a new agent, which kills the sessions this one left running: see
  * {@link SessionGroupRecords}). The guest's init powers the VM off on 0 only: any root session can
  * signal the agent (docs/SECURITY.md), which must restart it, not end the VM.
@@ -41,7 +41,6 @@ public final class Main {
     private static final Path SYS_VIRTIO_PORTS = Path.of("/sys/class/virtio-ports");
     private static final Path DEV = Path.of("/dev");
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, fixed by the Linux ABI
-    static final int FATAL_STATUS = 3;
 
     private Main() {}
 
@@ -62,9 +61,10 @@ public final class Main {
             return;
         }
         Logger log = LoggerFactory.getLogger(Main.class);
+        FatalExit.prepare();
         Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
             if (e instanceof Error error) {
-                fatal(log, error);
+                FatalExit.now(log, error);
             }
             log.error("thread {} failed", thread.getName(), e);
         });
@@ -82,7 +82,7 @@ public final class Main {
             long mainStart = bootNanos() - (System.nanoTime() - mainStartMono);
             status = run(options, new Agent.StartTimes(processStartNanos(), mainStart), log);
         } catch (Error e) {
-            fatal(log, e);
+            FatalExit.now(log, e);
             return;
         } catch (Exception e) {
             log.error("agentd failed", e);
@@ -90,22 +90,6 @@ public final class Main {
         }
         Logging.stop();
         System.exit(status);
-    }
-
-    /**
-     * An Error (out of memory, stack overflow, a broken class) leaves the agent in a state nobody can
-     * reason about: the process ends at once, without shutdown hooks that could wait on it. Its
-     * sessions are left running; the next agent kills them from their records before it serves.
-     */
-    private static void fatal(Logger log, Error e) {
-        try {
-            log.error("fatal error, the agent exits {} (its sessions are killed by the next agent's start)",
-                    FATAL_STATUS, e);
-            Logging.stop();
-        } catch (Throwable logFailed) {
-            // nothing is left to tell it with; the exit status says it
-        }
-        Runtime.getRuntime().halt(FATAL_STATUS);
     }
 
     private static int run(AgentOptions options, Agent.StartTimes times, Logger log) throws Exception {
