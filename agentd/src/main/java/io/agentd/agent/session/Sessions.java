@@ -387,10 +387,19 @@ public final class Sessions {
                     "session " + id + " has no PTY to resize");
             return;
         }
+        // The rule exec.request's rows and cols follow (SpecValidation): a terminal of no rows or
+        // no columns leaves full-screen programs dividing by zero.
+        if (rows == 0 || cols == 0) {
+            from.output().refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
+                    (rows == 0 ? "rows" : "cols") + " is 0: a PTY needs at least 1 row and 1 column");
+            return;
+        }
         try {
             s.resize(rows, cols);
         } catch (OsException e) {
             log.warn("session {}: resize to {}x{} failed: {}", id, rows, cols, e.getMessage());
+            from.output().refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.EXEC_RESIZE.wire(),
+                    "the PTY refused the size " + rows + "x" + cols + ": " + e.getMessage());
         }
     }
 

@@ -129,7 +129,8 @@ final class StdinWriter {
             refusedErrno = LibC.ENOBUFS;
             refusedBecause = "an earlier stdin frame of this session was refused for space";
             refuse(LibC.ENOBUFS, whyRefused(refusal) + "; " + data.length
-                    + " bytes dropped, and every later stdin frame of this session will be");
+                    + " bytes dropped; every later stdin frame of this session is refused too (the process reads"
+                    + " only what came before this one)");
             return;
         }
         queue.add(data);

@@ -220,6 +220,21 @@ class SessionStreamsE2ETest {
         assertTrue(text.contains("got:hello"), text);
     }
 
+    /** exec.request refuses a PTY of no rows or columns; a resize to one is refused the same way. */
+    @Test
+    void aResizeToNoRowsOrNoColumnsIsRefusedAndTheSizeKept() throws Exception {
+        host.exec(36, Requests.tty("sh", "-c", "read line; stty size"));
+        host.expect(36, MessageType.EXEC_STARTED);
+        host.send(new Frame(36, MessageType.EXEC_RESIZE, new ExecResize(0, 0)));
+        assertTrue(host.expectError(36, "invalid_payload").message().contains("rows is 0"));
+        host.send(new Frame(36, MessageType.EXEC_RESIZE, new ExecResize(30, 0)));
+        assertTrue(host.expectError(36, "invalid_payload").message().contains("cols is 0"));
+        host.stdin(36, "go\r".getBytes(StandardCharsets.UTF_8));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        readPtyUntil(36, out, null);
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("24 80"), out.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void ptySessionDeliversAFastWritersWholeOutputBeforeExited() throws Exception {
         SessionResult r = host.run(35, Requests.tty("head", "-c", "1048576", "/dev/zero"));

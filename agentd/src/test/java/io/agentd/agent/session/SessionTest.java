@@ -291,6 +291,14 @@ class SessionTest {
         List<io.agentd.protocol.Frame> refused = h.host.of(MessageType.EXEC_STDIN_ERROR);
         assertEquals(2, refused.size());
         assertEquals(LibC.ENOBUFS, ((ExecStdinError) refused.get(1).payload()).errno());
+        // Each refusal says what was dropped and what happens to the rest, in a whole sentence.
+        assertEquals("stdin queue full (4 of 1024 bytes queued, the process is not reading); 1024 bytes dropped;"
+                + " every later stdin frame of"
+                + " this session is refused too (the process reads only what came before this one)",
+                ((ExecStdinError) refused.get(0).payload()).message());
+        assertEquals("an earlier stdin frame of this session was refused for space, so later stdin frames are"
+                + " refused (the process reads only what came before it); 1 bytes dropped",
+                ((ExecStdinError) refused.get(1).payload()).message());
 
         s.hostLeft();
         s.rehost(true); // another host, with flow control: a fresh credit
