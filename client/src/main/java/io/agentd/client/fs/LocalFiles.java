@@ -59,18 +59,7 @@ public final class LocalFiles {
                 Files.setPosixFilePermissions(temp, open);
             }
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                byte[] buffer = new byte[COPY_BUFFER_BYTES];
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
-                    while (b.hasRemaining()) {
-                        out.write(b);
-                    }
-                    copied += n;
-                    if (progress != null) {
-                        progress.accept(n);
-                    }
-                }
+                copied = copy(in, out, progress);
                 out.force(false);
             }
             if (readOnly) {
@@ -82,6 +71,36 @@ public final class LocalFiles {
             Files.deleteIfExists(temp);
             IN_PROGRESS.done(temp);
         }
+    }
+
+    /**
+     * Writes everything {@code in} holds into the file {@code local} names, links followed, in place
+     * (opened for writing and truncated, never created or replaced): what cp(1) does with a device,
+     * a FIFO, or the file a destination operand's link points to, which a temporary file renamed
+     * over the name would replace. Not flushed to disk: a device or FIFO may refuse fsync. Returns
+     * the bytes written.
+     */
+    public static long writeInto(Path local, InputStream in, LongConsumer progress) throws IOException {
+        try (FileChannel out = FileChannel.open(local, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            return copy(in, out, progress);
+        }
+    }
+
+    private static long copy(InputStream in, FileChannel out, LongConsumer progress) throws IOException {
+        byte[] buffer = new byte[COPY_BUFFER_BYTES];
+        long copied = 0;
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
+            copied += n;
+            if (progress != null) {
+                progress.accept(n);
+            }
+        }
+        return copied;
     }
 
     /**

@@ -39,6 +39,8 @@ final class Copier {
     private final ListingBudget listings;
     /** The destination operand, when {@link #target} made it the target itself: a link there is followed. */
     private String operand;
+    /** The destination operand, when {@link #target} made it the target and it is a link to a non-directory. */
+    private String linkOperand;
     private int failures;
 
     /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
@@ -142,6 +144,7 @@ final class Copier {
      */
     String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
         operand = null;
+        linkOperand = null;
         try {
             Entry there = dst.stat(dstPath);
             if (there != null && there.isDir()) {
@@ -179,6 +182,10 @@ final class Copier {
             if (source.isDir()) {
                 throw new CopyFailure("cannot overwrite non-directory " + Quoting.quote(dst.show(dstPath))
                         + " with directory " + Quoting.quote(src.show(srcPath)));
+            }
+            Entry self = dst.lstatIfAny(dstPath);
+            if (self != null && self.kind() == Entry.Kind.LINK) {
+                linkOperand = dstPath; // the name the user gave: followed, as cp(1) does
             }
             return dstPath;
         } catch (IOException e) {
@@ -266,7 +273,11 @@ final class Copier {
                     + CopyFailure.describe(e));
         }
         try (InputStream tagged = new SourceStream(in, src.show(srcPath))) {
-            dst.writeFile(target, source, keep, tagged, progress);
+            if (target.equals(linkOperand)) {
+                dst.writeThroughLink(target, source, keep, tagged, progress);
+            } else {
+                dst.writeFile(target, source, keep, tagged, progress);
+            }
         }
     }
 

@@ -26,6 +26,16 @@ interface DestTree {
     void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress) throws IOException;
 
     /**
+     * As {@link #writeFile}, for a destination operand that is a symbolic link to a non-directory:
+     * a side may write into what it points to (the host: a device or FIFO, as cp(1) does); by
+     * default the link is treated as any file there.
+     */
+    default void writeThroughLink(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+            throws IOException {
+        writeFile(path, source, keep, in, progress);
+    }
+
+    /**
      * Creates the symbolic link, replacing a file or link already there.
      *
      * @param link the source link's own entry (lstat): a tar carries its mtime; a file system's

@@ -138,6 +138,13 @@ final class HostTree implements SourceTree, DestTree {
         if (Files.isDirectory(p, NOFOLLOW)) {
             throw new CopyFailure("cannot overwrite directory", path, "Is a directory");
         }
+        Entry here = lstatIfAny(path);
+        if (here != null && here.kind() == Entry.Kind.OTHER) {
+            // A device or FIFO the host already has there (cp :/x /dev/null): written into, as cp(1)
+            // does; renaming a file over it replaced the host's /dev/null with the guest's bytes.
+            writeInto(path, in, progress);
+            return;
+        }
         try {
             LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
         } catch (java.nio.file.AccessDeniedException | NoSuchFileException | java.nio.file.NotDirectoryException e) {
@@ -151,6 +158,33 @@ final class HostTree implements SourceTree, DestTree {
             } catch (CopyFailure f) {
                 throw f.itemWritten();
             }
+        }
+    }
+
+    /**
+     * The destination operand is a link. To a device or FIFO (cp :/x /dev/stdout, a link to a
+     * terminal or pipe): written into, as cp(1) does; replacing the link made /dev/stdout a regular
+     * file. To a file, or dangling: replaced by the file, as a tar extraction and docker cp do
+     * (README). Only the operand the user named: below it no link is followed (Copier).
+     */
+    @Override
+    public void writeThroughLink(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+            throws IOException {
+        Entry followed = stat(path);
+        if (followed != null && followed.kind() == Entry.Kind.OTHER) {
+            writeInto(path, in, progress);
+        } else {
+            writeFile(path, source, keep, in, progress);
+        }
+    }
+
+    private static void writeInto(String path, InputStream in, LongConsumer progress) throws IOException {
+        try {
+            LocalFiles.writeInto(Path.of(path), in, progress);
+        } catch (java.nio.file.AccessDeniedException | NoSuchFileException e) {
+            throw CopyFailure.of("cannot open", path, e);
+        } catch (IOException e) {
+            throw CopyFailure.of("error writing", path, e);
         }
     }
 

@@ -408,6 +408,81 @@ class CopierTest {
                 err());
     }
 
+    /**
+     * A FIFO (or a device: cp :/x /dev/null) already at the destination is written into, as cp(1)
+     * does, in a tree too; a file renamed over it replaced the host's /dev/null with a regular file.
+     */
+    @Test
+    void aFifoAtTheDestinationIsWrittenIntoNotReplaced(@TempDir Path root) throws Exception {
+        Path src = Files.writeString(root.resolve("f"), "guest bytes\n");
+        Path fifo = mkfifo(root.resolve("fifo"));
+        Path dir = Files.createDirectories(root.resolve("dir"));
+        Files.writeString(Files.createDirectories(root.resolve("srcdir")).resolve("inner"), "inner bytes\n");
+        Files.createDirectories(dir.resolve("srcdir"));
+        mkfifo(dir.resolve("srcdir").resolve("inner"));
+        Copier c = copier();
+        HostTree host = new HostTree();
+
+        java.util.concurrent.CompletableFuture<String> read = readFifo(fifo);
+        copy(c, host, src.toString(), host, fifo.toString());
+        assertEquals("guest bytes\n", read.get(10, java.util.concurrent.TimeUnit.SECONDS));
+
+        java.util.concurrent.CompletableFuture<String> readInner = readFifo(dir.resolve("srcdir").resolve("inner"));
+        copy(c, host, root.resolve("srcdir").toString(), host, dir.toString());
+        assertEquals("inner bytes\n", readInner.get(10, java.util.concurrent.TimeUnit.SECONDS));
+
+        assertEquals(0, c.failures(), err());
+        assertTrue(isFifo(fifo) && isFifo(dir.resolve("srcdir").resolve("inner")), "still FIFOs");
+    }
+
+    /**
+     * The destination operand a link to a FIFO or device (cp :/x /dev/stdout, a link to a terminal
+     * or pipe): written into, the link kept, as cp(1) does. A link to a file is still replaced by
+     * the file (README: as a tar extraction and docker cp do), and a link below the operand is never
+     * followed (aLinkAlreadyInTheDestinationIsNotCopiedThrough).
+     */
+    @Test
+    void aLinkToAFifoNamedAsTheDestinationIsWrittenInto(@TempDir Path root) throws Exception {
+        Path src = Files.writeString(root.resolve("f"), "new\n");
+        Path file = Files.writeString(root.resolve("file"), "old\n");
+        Path link = Files.createSymbolicLink(root.resolve("link"), file);
+        Path fifo = mkfifo(root.resolve("fifo"));
+        Path fifoLink = Files.createSymbolicLink(root.resolve("fifo-link"), fifo);
+        Copier c = copier();
+        HostTree host = new HostTree();
+
+        java.util.concurrent.CompletableFuture<String> read = readFifo(fifo);
+        copy(c, host, src.toString(), host, fifoLink.toString());
+        copy(c, host, src.toString(), host, link.toString());
+
+        assertEquals(0, c.failures(), err());
+        assertEquals("new\n", read.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(Files.isSymbolicLink(fifoLink) && isFifo(fifo), "the link and its FIFO stay");
+        assertFalse(Files.isSymbolicLink(link), "a link to a file is replaced");
+        assertEquals("new\n", Files.readString(link));
+        assertEquals("old\n", Files.readString(file));
+    }
+
+    private static Path mkfifo(Path p) throws Exception {
+        assertEquals(0, new ProcessBuilder("mkfifo", p.toString()).start().waitFor());
+        return p;
+    }
+
+    private static boolean isFifo(Path p) throws IOException {
+        return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther();
+    }
+
+    private static java.util.concurrent.CompletableFuture<String> readFifo(Path fifo) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Files.readString(fifo);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
     /** cp x/f y/f DIR: the second f is refused as cp(1) refuses it, and the first stays. */
     @Test
     void aSecondSourceOfOneNameDoesNotReplaceTheFirst(@TempDir Path root) throws Exception {
