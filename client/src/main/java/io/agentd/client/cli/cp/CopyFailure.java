@@ -95,8 +95,16 @@ final class CopyFailure extends IOException {
                 || e instanceof GuestFileException g && g.kind() == GuestFileException.Kind.NOT_FOUND;
     }
 
-    /** strerror's wording for what went wrong, as far as it is known. */
+    /**
+     * strerror's wording for what went wrong, as far as it is known, printable on a terminal: the
+     * agent's message embeds the guest's path raw (and a hostile agent may send any text), which
+     * printed as is could set the terminal's title or forge a line of cp's output.
+     */
     static String describe(IOException e) {
+        return io.agentd.client.cli.ControlChars.escape(reason(e));
+    }
+
+    private static String reason(IOException e) {
         if (e instanceof GuestFileException g) {
             return guestReason(g);
         }

@@ -483,6 +483,23 @@ class CopierTest {
         });
     }
 
+    /**
+     * The agent's message names the guest's path raw, and a hostile agent may send any text: what cp
+     * prints of it is one line with its control characters escaped (an ESC here set the terminal's
+     * title, and a newline forged a line of cp's output).
+     */
+    @Test
+    void anAgentsMessageIsPrintedWithItsControlCharactersEscaped() throws Exception {
+        Copier c = copier();
+        String raw = "open /g/evil\u001b]0;PWNED\u0007\nagentctl cp: everything copied fine: a FIFO (os error 6)";
+        c.report(CopyFailure.of("cannot open", ":/g/evil", new io.agentd.client.fs.GuestFileException("/g/evil", 6,
+                "ENXIO", raw)));
+
+        assertEquals(1, c.failures());
+        assertEquals("agentctl cp: cannot open ':/g/evil': open /g/evil\\x1b]0;PWNED\\x07\\nagentctl cp: everything"
+                + " copied fine: a FIFO\n", err());
+    }
+
     /** cp x/f y/f DIR: the second f is refused as cp(1) refuses it, and the first stays. */
     @Test
     void aSecondSourceOfOneNameDoesNotReplaceTheFirst(@TempDir Path root) throws Exception {
