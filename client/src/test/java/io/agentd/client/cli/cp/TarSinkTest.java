@@ -88,6 +88,21 @@ class TarSinkTest {
         }
     }
 
+    /** A guest's set-id bits do not reach the tar (owned 0/0: tar x as root made a setuid-root file); the rest does. */
+    @Test
+    void setIdBitsAreClearedAndTheStickyBitKept() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TarSink sink = new TarSink(out);
+        sink.mkdir("d", new Entry(Entry.Kind.DIR, 0, 03775, 0, 0));
+        sink.writeFile("d/suid", new Entry(Entry.Kind.FILE, 2, 06755, 0, 0), true,
+                new SourceStream(new ByteArrayInputStream("id".getBytes(StandardCharsets.UTF_8)), ":/d/suid"), null);
+        sink.finish();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+            assertEquals(041775, tar.getNextEntry().getMode());
+            assertEquals(0100755, tar.getNextEntry().getMode());
+        }
+    }
+
     /** A path that is not relative names of entries is no member, whoever built it: nothing is written for it. */
     @Test
     void noMemberIsAbsoluteOrClimbsOut() throws Exception {
