@@ -58,9 +58,11 @@ public final class GuestFiles {
     /**
      * Most characters of those entries' paths and kinds {@link #list} collects (long paths, fewer
      * entries). The kind counts too: the decoder keeps any text there, and an agent's 4 MiB kinds,
-     * uncounted, filled the heap a page at a time.
+     * uncounted, filled the heap a page at a time. 64 Mi, what agentctl cp holds of all a copy's
+     * listings together: at 256 Mi one hostile directory (a million 237-character names) took more
+     * than 512 MiB of heap before cp could refuse it, and agentctl ended with an OutOfMemoryError.
      */
-    static final long MAX_LIST_PATH_CHARS = 256L << 20;
+    static final long MAX_LIST_PATH_CHARS = 64L << 20;
 
     private final FsTransport transport;
     private final String user;
@@ -133,7 +135,7 @@ public final class GuestFiles {
 
     /**
      * The entries of the directory {@code path} (links not followed), in the directory's order. A
-     * directory of more than {@value #MAX_LIST_ENTRIES} entries (or 256 Mi characters of paths) is an
+     * directory of more than {@value #MAX_LIST_ENTRIES} entries (or 64 Mi characters of paths) is an
      * {@link AgentException} saying so.
      */
     public List<FsEntryInfo> list(String path) throws IOException {
