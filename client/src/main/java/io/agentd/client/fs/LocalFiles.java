@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
@@ -25,6 +26,7 @@ import java.util.function.LongConsumer;
  */
 public final class LocalFiles {
     private static final int COPY_BUFFER_BYTES = 64 * 1024;
+    private static final byte[] ZEROS = new byte[COPY_BUFFER_BYTES];
     /** The longest file name Linux takes, in bytes. */
     private static final int NAME_MAX = 255;
     /** Temporary files being written now: removed at JVM exit too (agentctl cp stopped by ^C). */
@@ -59,7 +61,7 @@ public final class LocalFiles {
                 Files.setPosixFilePermissions(temp, open);
             }
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                copied = copy(in, out, progress);
+                copied = copySparse(in, out, progress);
                 out.force(false);
             }
             if (readOnly) {
@@ -84,6 +86,36 @@ public final class LocalFiles {
         try (FileChannel out = FileChannel.open(local, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             return copy(in, out, progress);
         }
+    }
+
+    /**
+     * As {@link #copy}, into a new file, leaving holes where the bytes are zeros (cp --sparse=auto):
+     * a guest's 2 GB sparse file took 2 GB of the host's disk, and one a guest truncated to 100 TB
+     * filled it before the copy failed. Only a run of zeros the stream hands over at once (64 KiB
+     * at most) becomes a hole, so data keeps its blocks.
+     */
+    private static long copySparse(InputStream in, FileChannel out, LongConsumer progress) throws IOException {
+        byte[] buffer = new byte[COPY_BUFFER_BYTES];
+        long copied = 0;
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            if (Arrays.mismatch(buffer, 0, n, ZEROS, 0, n) < 0) {
+                out.position(out.position() + n); // nothing written: a hole, read back as zeros
+            } else {
+                ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+            }
+            copied += n;
+            if (progress != null) {
+                progress.accept(n);
+            }
+        }
+        if (out.size() < copied) { // ends in a hole: the file still has the whole length
+            out.write(ByteBuffer.wrap(new byte[1]), copied - 1);
+        }
+        return copied;
     }
 
     private static long copy(InputStream in, FileChannel out, LongConsumer progress) throws IOException {

@@ -34,6 +34,29 @@ class LocalFilesTest {
     }
 
     /**
+     * Zeros become holes (cp --sparse=auto): a guest's sparse file took its whole length of the
+     * host's disk. The bytes read back the same, the length is whole also when it ends in a hole,
+     * and the data keeps its blocks.
+     */
+    @Test
+    void runsOfZerosAreWrittenAsHoles(@TempDir Path dir) throws Exception {
+        int mib = 1 << 20;
+        byte[] data = new byte[16 * mib + 3];
+        data[8 * mib] = 'x';
+        data[8 * mib + 70_000] = 'y';
+        Path target = dir.resolve("sparse");
+        long written = LocalFiles.replace(target, GuestFiles.permissionsOf(0644), new ByteArrayInputStream(data), null);
+
+        assertEquals(data.length, written);
+        assertEquals(data.length, Files.size(target));
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(target)));
+        Process stat = new ProcessBuilder("stat", "-c", "%b %B", target.toString()).start();
+        String[] blocks = new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split(" ");
+        long allocated = Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
+        assertTrue(allocated <= 1 * mib, "allocated " + allocated + " bytes of a 16 MiB file of two bytes");
+    }
+
+    /**
      * A read-only file (a guest's r--r--r--) is written through a temporary file its owner can
      * write (created r--r--r--, it refused the open for writing to anyone but root), and gets its
      * mode once written.
