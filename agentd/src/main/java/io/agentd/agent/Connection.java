@@ -120,7 +120,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         Agent.StartTimes times = agent.startTimes();
         List<String> features = new ArrayList<>(
                 List.of(Ready.FEATURE_STDIN_WINDOW, Ready.FEATURE_PROFILE, Ready.FEATURE_SESSIONS,
-                        Ready.FEATURE_RELAY_FLOW, Ready.FEATURE_SESSION_DETACH));
+                        Ready.FEATURE_RELAY_FLOW, Ready.FEATURE_SESSION_DETACH, Ready.FEATURE_RELAY_EXIT_DROPPED));
         if (fs != null) {
             features.add(Ready.FEATURE_FS_EXT);
         }
@@ -157,6 +157,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case SESSION_LIST -> sessions.onList(host, id);
             case SESSION_ATTACH -> sessions.onAttach(host, id, (SessionAttach) frame.payload());
             case SESSION_DETACH -> sessions.onDetach(host, id);
+            case CORE_RELAY_EXIT_DROPPED -> sessions.onExitDropped(host, id);
             case FS_REQUEST -> {
                 if (fs != null) {
                     fs.onRequest(id, (FsRequest) frame.payload());

@@ -42,6 +42,12 @@ public enum MessageType {
     CORE_RELAY_CLIENT_PAUSED("core.relay.client.paused", 0, Sender.HOST),
     /** Extension: that client reads again; its held output may flow. Id 0, host to guest. */
     CORE_RELAY_CLIENT_RESUMED("core.relay.client.resumed", 0, Sender.HOST),
+    /**
+     * Extension (docs/PROTOCOL-EXTENSIONS.md, "Exits a relay dropped"): on a session's id, the relay
+     * dropped the agent's core.exec.exited there, its client having left; hold the exit for an
+     * attach. Host to guest, only to an agent whose core.ready lists {@code relay_exit_dropped}.
+     */
+    CORE_RELAY_EXIT_DROPPED("core.relay.exit.dropped", 0, Sender.HOST),
 
     // The fs family (PROTOCOL.md, "fs family"); its codec is FsPayloadDecoding / FsPayloadEncoding.
     /** One file system operation; its id ends with core.fs.response. */

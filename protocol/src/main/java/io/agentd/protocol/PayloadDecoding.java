@@ -55,7 +55,7 @@ final class PayloadDecoding {
                 case FS_DATA -> data(r);
                 case FS_RESPONSE -> FsPayloadDecoding.response(r);
                 case FS_CREDIT -> new ExecStdinCredit(singleU64(r, "bytes"));
-                case SESSION_LIST, SESSION_DETACH -> empty(r);
+                case SESSION_LIST, SESSION_DETACH, CORE_RELAY_EXIT_DROPPED -> empty(r);
                 case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED, SESSION_DETACHED -> SessionPayloadDecoding.decode(type, r);
             };
             r.expectEnd();

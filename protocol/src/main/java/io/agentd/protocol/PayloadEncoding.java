@@ -105,7 +105,7 @@ final class PayloadEncoding {
             }
             case FS_REQUEST -> FsPayloadEncoding.request((FsRequest) payload, w);
             case FS_RESPONSE -> FsPayloadEncoding.response((FsResponse) payload, w);
-            case SESSION_LIST, SESSION_DETACH -> w.map(0);
+            case SESSION_LIST, SESSION_DETACH, CORE_RELAY_EXIT_DROPPED -> w.map(0);
             case SESSION_LIST_RESULT, SESSION_ATTACH, SESSION_ATTACHED, SESSION_DETACHED -> SessionPayloadEncoding.write(type, payload, w);
         }
     }

@@ -303,7 +303,7 @@ class DecoderFuzzTest {
             case FS_DATA -> new ExecData(randomBytes(random.nextInt(300)));
             case FS_RESPONSE -> fs.response();
             case FS_CREDIT -> new ExecStdinCredit(u64());
-            case SESSION_LIST, SESSION_DETACH -> Empty.INSTANCE;
+            case SESSION_LIST, SESSION_DETACH, CORE_RELAY_EXIT_DROPPED -> Empty.INSTANCE;
             case SESSION_DETACHED -> new SessionDetached(u64(), u64());
             case SESSION_LIST_RESULT -> new SessionListResult(sessionInfos());
             case SESSION_ATTACH -> new SessionAttach(u64(), random.nextBoolean() ? null : u64(), random.nextBoolean());

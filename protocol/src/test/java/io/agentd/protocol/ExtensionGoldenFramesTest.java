@@ -51,6 +51,7 @@ class ExtensionGoldenFramesTest {
         boolean sessionsFeature = false;
         boolean relayFlowFeature = false;
         boolean sessionDetachFeature = false;
+        boolean exitDroppedFeature = false;
         boolean detachable = false;
         boolean startDetached = false;
         boolean startedSession = false;
@@ -65,6 +66,7 @@ class ExtensionGoldenFramesTest {
                 sessionsFeature |= ready.supports(Ready.FEATURE_SESSIONS);
                 relayFlowFeature |= ready.supports(Ready.FEATURE_RELAY_FLOW);
                 sessionDetachFeature |= ready.supports(Ready.FEATURE_SESSION_DETACH);
+                exitDroppedFeature |= ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
@@ -90,7 +92,8 @@ class ExtensionGoldenFramesTest {
                 MessageType.EXEC_EXITED, MessageType.FS_REQUEST, MessageType.FS_CREDIT, MessageType.FS_RESPONSE,
                 MessageType.EXEC_STARTED, MessageType.SESSION_LIST, MessageType.SESSION_LIST_RESULT,
                 MessageType.SESSION_ATTACH, MessageType.SESSION_ATTACHED, MessageType.CORE_RELAY_CLIENT_PAUSED,
-                MessageType.CORE_RELAY_CLIENT_RESUMED, MessageType.SESSION_DETACH, MessageType.SESSION_DETACHED), types);
+                MessageType.CORE_RELAY_CLIENT_RESUMED, MessageType.SESSION_DETACH, MessageType.SESSION_DETACHED,
+                MessageType.CORE_RELAY_EXIT_DROPPED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
@@ -99,6 +102,7 @@ class ExtensionGoldenFramesTest {
         assertTrue(listOmitted, "a list result's omitted");
         assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
         assertTrue(sessionDetachFeature, "the feature session_detach in a ready");
+        assertTrue(exitDroppedFeature, "the feature relay_exit_dropped in a ready");
     }
 
     /**

@@ -127,7 +127,7 @@ final class Fixtures {
             case FS_RESPONSE -> FsFixtures.response(p);
             case FS_CREDIT -> new ExecStdinCredit(u64(p, "bytes"));
             // The sessions extension.
-            case SESSION_LIST, SESSION_DETACH -> Empty.INSTANCE;
+            case SESSION_LIST, SESSION_DETACH, CORE_RELAY_EXIT_DROPPED -> Empty.INSTANCE;
             case SESSION_DETACHED -> new SessionDetached(u64(p, "session"), u64(p, "offset"));
             case SESSION_LIST_RESULT -> {
                 List<SessionInfo> sessions = new ArrayList<>();

@@ -42,12 +42,26 @@ final class SessionDirectory {
      * Past it, the oldest exit is forgotten first.
      */
     static final int MAX_HELD_EXITS = 1024;
+    /**
+     * How long an exit delivered to an attached host stays open to a relay's core.relay.exit.dropped
+     * (its client had left as the exit came): the relay sends it as the exit reaches it, well within
+     * the round trip of the ping that follows its notice of the client's departure.
+     */
+    static final long EXIT_DOUBT_MILLIS = 10_000;
+    /** Most delivered exits open to that at once, the oldest let go first. */
+    static final int MAX_DOUBTED_EXITS = 1024;
 
     private final Loop loop;
     private final long retainExitedMillis;
     private final Map<Long, Session> byNumber = new TreeMap<>();
     /** Exited sessions waiting for an attach, oldest exit first, with the timer that forgets each. */
     private final Map<Session, Timer> expiries = new LinkedHashMap<>();
+    /**
+     * Sessions collected with their exit delivered to a host whose sessions would have run on without
+     * it (detachable, or kept by its policy), for {@link #EXIT_DOUBT_MILLIS}: by the key the exit went
+     * to, with the timer that lets each go. Their kept output is released; only the exit is kept.
+     */
+    private final Map<SessionKey, Map.Entry<Session, Timer>> doubted = new LinkedHashMap<>();
     /** Exits forgotten before their retention because {@link #MAX_HELD_EXITS} were held. */
     private long forcedOut;
     private long lastNumber;
@@ -81,7 +95,11 @@ final class SessionDirectory {
      */
     void exited(Session s) {
         if (s.route.attached()) {
+            boolean keptWithoutItsHost = s.route.keptIfItsHostLeaves();
             collect(s);
+            if (keptWithoutItsHost) {
+                doubt(s);
+            }
             return;
         }
         log.info("session {} (number {}) exited with no host attached: its status is kept for an attach for {} ms",
@@ -95,6 +113,40 @@ final class SessionDirectory {
                     s.number, retainExitedMillis);
             forget(s);
         }));
+    }
+
+    private void doubt(Session s) {
+        SessionKey key = s.route.key();
+        if (doubted.size() >= MAX_DOUBTED_EXITS) {
+            Iterator<Map.Entry<SessionKey, Map.Entry<Session, Timer>>> oldest = doubted.entrySet().iterator();
+            oldest.next().getValue().getValue().cancel();
+            oldest.remove();
+        }
+        Map.Entry<Session, Timer> before = doubted.put(key, Map.entry(s, loop.schedule(EXIT_DOUBT_MILLIS,
+                () -> doubted.remove(key))));
+        if (before != null) {
+            before.getValue().cancel();
+        }
+    }
+
+    /**
+     * A relay dropped the exit the session on {@code key} sent (core.relay.exit.dropped): if that
+     * exit is still open to it, the session is listed again, its exit held for an attach as if its
+     * host had left before it; returns it, else null.
+     */
+    Session exitDropped(SessionKey key) {
+        Map.Entry<Session, Timer> e = doubted.remove(key);
+        if (e == null) {
+            return null;
+        }
+        e.getValue().cancel();
+        Session s = e.getKey();
+        if (!s.route.holdSentExitAgain()) {
+            return null;
+        }
+        byNumber.put(s.number, s);
+        exited(s);
+        return s;
     }
 
     private void forgetOldestHeldExit() {

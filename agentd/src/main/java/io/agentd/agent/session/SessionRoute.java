@@ -48,6 +48,8 @@ public final class SessionRoute implements HostOutput {
     private OutputRing ring;
     /** Every output byte so far. */
     private long offset;
+    /** The exit last sent to an attached host: a relay may say it dropped it ({@link #holdSentExitAgain}). */
+    private Frame sentExit;
     /** The exit sent while detached, for the next attach. */
     private Frame heldExit;
     /**
@@ -147,8 +149,29 @@ public final class SessionRoute implements HostOutput {
     void release() {
         if (ring != null) {
             retention.close(ring);
+            ring = null;
         }
         heldExit = null;
+    }
+
+    /**
+     * The exit sent to the attached host never reached it: a relay dropped it, its client having
+     * left (core.relay.exit.dropped). The session is hostless again with that exit held for an
+     * attach; the output it kept went with its collection, so an attach gets what came before the
+     * exit as missed. False when no exit was sent to a host (or the route keeps nothing).
+     */
+    boolean holdSentExitAgain() {
+        if (sentExit == null || retention == null) {
+            return false;
+        }
+        host = null;
+        dropped = 0;
+        if (ring == null) {
+            ring = retention.open(offset);
+        }
+        heldExit = sentExit;
+        sentExit = null;
+        return true;
     }
 
     private HostOutput output(MessageType type) {
@@ -167,6 +190,9 @@ public final class SessionRoute implements HostOutput {
         if (host == null && frame.type() == MessageType.EXEC_EXITED && ring != null) {
             heldExit = frame;
             return;
+        }
+        if (host != null && frame.type() == MessageType.EXEC_EXITED) {
+            sentExit = frame;
         }
         HostOutput out = output(frame.type());
         if (out != null) {

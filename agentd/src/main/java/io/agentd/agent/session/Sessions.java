@@ -548,6 +548,30 @@ public final class Sessions {
     }
 
     /**
+     * core.relay.exit.dropped: the relay in front of this connection dropped the exit sent on
+     * {@code id}, its client having left. A session whose exit that was, and which would have run on
+     * without its host, has the exit held for an attach again, and what it left running is filed
+     * with it. No answer either way (a relay notice): an id whose exit is not open to it any more
+     * (past the doubt's 10 s, a session killed with its host) is logged.
+     */
+    public void onExitDropped(SessionHost from, long id) {
+        SessionKey key = new SessionKey(from.connection(), id);
+        Session s = directory.exitDropped(key);
+        long notLogged = attachLog.admit(loop.nanoTime());
+        if (s != null) {
+            reaper.rehost(key, SessionKey.hostless(s.number));
+            if (notLogged != LogThrottle.SKIP) {
+                log.info("session {} (number {}): the relay dropped its exit (its client had left): held for an"
+                        + " attach{}", id, s.number, LogThrottle.sinceLastLine(notLogged, "more attaches"));
+            }
+        } else if (notLogged != LogThrottle.SKIP) {
+            log.info("connection {}: the relay dropped an exit on id {} that is not held again (none was"
+                    + " delivered there lately, or its session would not have outlived its host){}", from.connection(),
+                    id, LogThrottle.sinceLastLine(notLogged, "more attaches"));
+        }
+    }
+
+    /**
      * core.session.detach: the host leaves the session on {@code id} running without a host, as if
      * it had left the agent, and stays connected. The answer, detached, is the id's last frame: it
      * says where the output this host was sent ends, so an attach from that offset misses nothing.

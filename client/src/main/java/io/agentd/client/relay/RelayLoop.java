@@ -171,6 +171,8 @@ final class RelayLoop implements Runnable {
     private byte[] readyFrame;
     /** The agent's latest core.ready lists relay_flow: a client that does not read is paused there. */
     private boolean agentHoldsOutput;
+    /** The agent's latest core.ready lists relay_exit_dropped: it holds again an exit this relay dropped. */
+    private boolean agentHoldsDroppedExits;
     /**
      * New clients waiting for the cached ready until the agent answers the probe: a ready may come
      * from an agent that has died since (over a virtio port nothing tells the host), and a client
@@ -817,6 +819,7 @@ final class RelayLoop implements Runnable {
         }
         if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER) {
             framesForDeparted++;
+            tellAgentIfAnExit(id, bytes);
             String more = departedLog.admit();
             if (more != null) {
                 log.info("relay: a frame of the agent on id {}, of an earlier relay's client, was dropped: the agent"
@@ -827,6 +830,7 @@ final class RelayLoop implements Runnable {
         RelayClient owner = ownerOf(id);
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
             framesForDeparted++;
+            tellAgentIfAnExit(id, bytes);
             String more = departedLog.admit();
             if (more != null) {
                 log.info("relay: a frame of the agent on id {}, of a client that left, was dropped: the agent had"
@@ -835,6 +839,7 @@ final class RelayLoop implements Runnable {
             return;
         }
         if (owner == null || owner.closing != null) {
+            tellAgentIfAnExit(id, bytes);
             String more = droppedLog.admit();
             if (more != null) {
                 log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped{}", id,
@@ -843,6 +848,20 @@ final class RelayLoop implements Runnable {
             return;
         }
         queue(owner, bytes);
+    }
+
+    /**
+     * A frame of the agent's for a client that has left is dropped; when it is a session's exit, an
+     * agent that lists relay_exit_dropped is told (core.relay.exit.dropped on its id), so that it
+     * holds the exit for an attach: it had taken it as delivered, and a detachable session's status
+     * was lost for good (the next host's attach found it collected).
+     */
+    private void tellAgentIfAnExit(long id, ByteBuffer frame) {
+        if (agentHoldsDroppedExits && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame))) {
+            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
+                    Empty.INSTANCE))));
+            updatePortOps();
+        }
     }
 
     /**
@@ -873,6 +892,7 @@ final class RelayLoop implements Runnable {
             latestReady = ready;
             firstReady.complete(ready);
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
+            agentHoldsDroppedExits = ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
                 String more = restartLog.admit();
                 if (more != null) {

@@ -136,6 +136,34 @@ class RelayWithScriptedAgentTest {
     }
 
     /**
+     * The agent's exit for a client that has left is dropped, as all its frames for that client are;
+     * an agent that lists relay_exit_dropped is told, on the exit's id, so that it holds the exit for
+     * an attach (it had taken it as delivered and collected the session). Its output is dropped
+     * without a word, and an agent without the feature is told nothing.
+     */
+    @Test
+    void anExitDroppedForAClientThatLeftIsToldToAnAgentThatHoldsIt() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, new Ready(11, 22, 33, "scripted",
+                List.of(Ready.FEATURE_RELAY_EXIT_DROPPED))));
+        RawClient gone = port.readyClient();
+        RawClient stays = port.readyClient();
+        long session = IdRange.slot(0).start() + 5;
+        gone.close();
+        port.receiveDeparture(IdRange.slot(0));
+        agent.send(new Frame(session, MessageType.EXEC_STDOUT, new ExecData(new byte[] {'x'})));
+        agent.send(new Frame(session, MessageType.EXEC_EXITED, new io.agentd.protocol.payload.ExecExited(7, null, null)));
+        assertEquals(new Frame(session, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE), agent.receive());
+
+        agent.send(new Frame(0, MessageType.CORE_READY, READY)); // the same agent, without the feature now
+        assertEquals(MessageType.CORE_READY, stays.receive().type());
+        assertEquals(MessageType.CORE_PING, agent.receive().type(), "the ping for the range still waiting");
+        agent.send(new Frame(session + 1, MessageType.EXEC_EXITED, new io.agentd.protocol.payload.ExecExited(7, null, null)));
+        Frame after = new Frame(IdRange.slot(1).start() + 1, MessageType.CORE_PING, Empty.INSTANCE);
+        stays.send(after);
+        assertEquals(after, agent.receive(), "nothing told of the second exit");
+    }
+
+    /**
      * A client that leaves in the middle of a frame: the agent gets its whole frames, then the
      * notice, and never a byte of the cut one, so the port's stream stays in step for the others.
      */

@@ -37,7 +37,7 @@ public final class Payloads {
             case SESSION_LIST_RESULT -> SessionListResult.class;
             case SESSION_ATTACH -> SessionAttach.class;
             case SESSION_ATTACHED -> SessionAttached.class;
-            case SESSION_DETACH -> Empty.class;
+            case SESSION_DETACH, CORE_RELAY_EXIT_DROPPED -> Empty.class;
             case SESSION_DETACHED -> SessionDetached.class;
         };
     }

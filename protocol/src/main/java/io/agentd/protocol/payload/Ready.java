@@ -36,6 +36,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
      * agent (docs/PROTOCOL-EXTENSIONS.md, "Sessions").
      */
     public static final String FEATURE_SESSION_DETACH = "session_detach";
+    /**
+     * The agent takes core.relay.exit.dropped: a relay that dropped a session's exit for a client
+     * that had left gets it held again for an attach (docs/PROTOCOL-EXTENSIONS.md).
+     */
+    public static final String FEATURE_RELAY_EXIT_DROPPED = "relay_exit_dropped";
 
     /**
      * Most features a ready may list: the decoder refuses more (invalid_payload). Agents list a
