@@ -44,10 +44,12 @@ final class SessionDirectory {
     static final int MAX_HELD_EXITS = 1024;
     /**
      * How long an exit delivered to an attached host stays open to a relay's core.relay.exit.dropped
-     * (its client had left as the exit came): the relay sends it as the exit reaches it, well within
-     * the round trip of the ping that follows its notice of the client's departure.
+     * (its client had left as the exit came). The relay sends it as the exit reaches it, or as it
+     * drops the client's queue; a relay held up by a slow client stops reading the agent for as long
+     * as that client takes 1 MiB every 10 s, so the bound is generous, and the count below is what
+     * bounds the memory.
      */
-    static final long EXIT_DOUBT_MILLIS = 10_000;
+    static final long EXIT_DOUBT_MILLIS = 60_000;
     /** Most delivered exits open to that at once, the oldest let go first. */
     static final int MAX_DOUBTED_EXITS = 1024;
 
@@ -96,6 +98,7 @@ final class SessionDirectory {
     void exited(Session s) {
         if (s.route.attached()) {
             boolean keptWithoutItsHost = s.route.keptIfItsHostLeaves();
+            keyTaken(s.route.key()); // an earlier exit on the key is past doubt: this one came after it
             collect(s);
             if (keptWithoutItsHost) {
                 doubt(s);
@@ -126,6 +129,18 @@ final class SessionDirectory {
                 () -> doubted.remove(key))));
         if (before != null) {
             before.getValue().cancel();
+        }
+    }
+
+    /**
+     * A session now answers to {@code key} (started or attached there, or its exit delivered there):
+     * an exit delivered on it before is no longer open to a relay's core.relay.exit.dropped, which
+     * from now on would be about this one.
+     */
+    void keyTaken(SessionKey key) {
+        Map.Entry<Session, Timer> e = doubted.remove(key);
+        if (e != null) {
+            e.getValue().cancel();
         }
     }
 

@@ -112,6 +112,7 @@ public final class Sessions {
      */
     private final LogThrottle signalLog = new LogThrottle(1_000);
     private final LogThrottle attachLog = new LogThrottle(1_000);
+    private final LogThrottle exitDroppedLog = new LogThrottle(1_000);
     private final LogThrottle detachLog = new LogThrottle(1_000);
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
@@ -264,6 +265,7 @@ public final class Sessions {
         }
         all.add(s);
         byKey.put(key, s);
+        directory.keyTaken(key);
         directory.add(s);
         reaper.started(key, s);
         if (req.startDetached()) {
@@ -536,10 +538,11 @@ public final class Sessions {
                     exit != null ? ", its exit delivered" : "", LogThrottle.sinceLastLine(notLogged, "more attaches"));
         }
         s.route.retarget(from, id);
+        directory.keyTaken(s.route.key());
         if (exit != null) {
-            host.send(new Frame(id, exit.type(), exit.payload()));
+            s.route.send(new Frame(id, exit.type(), exit.payload())); // through the route: a relay may drop it too
             reaper.rehost(SessionKey.hostless(s.number), s.route.key());
-            directory.collect(s);
+            directory.exited(s);
             return;
         }
         reaper.keyTaken(s.route.key());
@@ -557,17 +560,17 @@ public final class Sessions {
     public void onExitDropped(SessionHost from, long id) {
         SessionKey key = new SessionKey(from.connection(), id);
         Session s = directory.exitDropped(key);
-        long notLogged = attachLog.admit(loop.nanoTime());
+        long notLogged = exitDroppedLog.admit(loop.nanoTime());
         if (s != null) {
-            reaper.rehost(key, SessionKey.hostless(s.number));
+            reaper.rehost(key, SessionKey.hostless(s.number)); // the key was this session's last: nothing newer took it
             if (notLogged != LogThrottle.SKIP) {
                 log.info("session {} (number {}): the relay dropped its exit (its client had left): held for an"
-                        + " attach{}", id, s.number, LogThrottle.sinceLastLine(notLogged, "more attaches"));
+                        + " attach{}", id, s.number, LogThrottle.sinceLastLine(notLogged, "more such notices"));
             }
         } else if (notLogged != LogThrottle.SKIP) {
             log.info("connection {}: the relay dropped an exit on id {} that is not held again (none was"
                     + " delivered there lately, or its session would not have outlived its host){}", from.connection(),
-                    id, LogThrottle.sinceLastLine(notLogged, "more attaches"));
+                    id, LogThrottle.sinceLastLine(notLogged, "more such notices"));
         }
     }
 

@@ -61,6 +61,42 @@ class RelayExitDroppedE2ETest {
         }
     }
 
+    /** An exit delivered by an attach (the session had exited while hostless) is open to the notice too. */
+    @Test
+    void anExitDeliveredByAnAttachCanBeHeldAgain() throws Exception {
+        long number;
+        try (HostConnection host = agent.process().connectReady()) {
+            host.exec(140, ExecRequest.of("sh", "-c", "exit 3").withDetachable(true).withStartDetached(true));
+            number = ((io.agentd.protocol.payload.ExecStarted) host.expect(140, MessageType.EXEC_STARTED).payload())
+                    .session();
+        }
+        try (HostConnection relay = agent.process().connectReady()) {
+            assertEquals(3, attachToEnd(relay, 141, number, null).exited().code());
+            relay.send(new Frame(141, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE));
+            assertTrue(find(list(relay, 1), number) != null, "listed again, its exit held");
+        }
+        try (HostConnection next = agent.process().connectReady()) {
+            assertEquals(3, attachToEnd(next, 9, number, null).exited().code());
+        }
+    }
+
+    /**
+     * Once something else took the id (here a new session that exited there), an earlier exit on it
+     * is past the notice's reach: the notice would otherwise bring back an exit that was delivered,
+     * and file the new session's leftovers under the old one.
+     */
+    @Test
+    void anExitOnAnIdTakenAgainSinceIsNotBroughtBack() throws Exception {
+        try (HostConnection relay = agent.process().connectReady()) {
+            long number = startDetached(relay, 150, ExecRequest.of("sh", "-c", "exit 5"));
+            assertEquals(5, relay.collect(150, HostConnection.TIMEOUT).code());
+            relay.exec(150, ExecRequest.of("true")); // the same id, a session that dies with its host
+            assertEquals(0, relay.collect(150, HostConnection.TIMEOUT).code());
+            relay.send(new Frame(150, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE));
+            assertNull(find(list(relay, 1), number), "the first exit stays collected");
+        }
+    }
+
     /** Only a session that would have outlived its host: a plain one under the kill policy stays collected. */
     @Test
     void aSessionThatDiesWithItsHostIsNotHeldAgain() throws Exception {

@@ -58,11 +58,13 @@ public final class GuestFiles {
     /**
      * Most characters of those entries' paths and kinds {@link #list} collects (long paths, fewer
      * entries). The kind counts too: the decoder keeps any text there, and an agent's 4 MiB kinds,
-     * uncounted, filled the heap a page at a time. 64 Mi, what agentctl cp holds of all a copy's
-     * listings together: at 256 Mi one hostile directory (a million 237-character names) took more
-     * than 512 MiB of heap before cp could refuse it, and agentctl ended with an OutOfMemoryError.
+     * uncounted, filled the heap a page at a time. Whole paths, as they are held: at 256 Mi one
+     * hostile directory (a million 237-character names) took more than 512 MiB of agentctl's heap
+     * before cp could refuse it (OutOfMemoryError); at 64 Mi a real one of 500,000 entries under a
+     * 120-character path was refused. 128 Mi holds that one, and its worst case, with the names cp
+     * takes from it, stays under about 300 MiB.
      */
-    static final long MAX_LIST_PATH_CHARS = 64L << 20;
+    static final long MAX_LIST_PATH_CHARS = 128L << 20;
 
     private final FsTransport transport;
     private final String user;
@@ -135,7 +137,7 @@ public final class GuestFiles {
 
     /**
      * The entries of the directory {@code path} (links not followed), in the directory's order. A
-     * directory of more than {@value #MAX_LIST_ENTRIES} entries (or 64 Mi characters of paths) is an
+     * directory of more than {@value #MAX_LIST_ENTRIES} entries (or 128 Mi characters of paths) is an
      * {@link AgentException} saying so.
      */
     public List<FsEntryInfo> list(String path) throws IOException {

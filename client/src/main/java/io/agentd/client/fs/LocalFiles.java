@@ -77,10 +77,9 @@ public final class LocalFiles {
 
     /**
      * Writes everything {@code in} holds into the file {@code local} names, links followed, in place
-     * (opened for writing and truncated, never created or replaced): what cp(1) does with a device,
-     * a FIFO, or the file a destination operand's link points to, which a temporary file renamed
-     * over the name would replace. Not flushed to disk: a device or FIFO may refuse fsync. Returns
-     * the bytes written.
+     * (opened for writing and truncated, never created or replaced): what cp(1) does with a device
+     * or a FIFO, which a temporary file renamed over the name would replace. Not flushed to disk: a
+     * device or FIFO may refuse fsync. Returns the bytes written.
      */
     public static long writeInto(Path local, InputStream in, LongConsumer progress) throws IOException {
         try (FileChannel out = FileChannel.open(local, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

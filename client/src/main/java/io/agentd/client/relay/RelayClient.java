@@ -62,6 +62,12 @@ final class RelayClient {
      * being spliced to it: they go after that frame's last byte, never inside it.
      */
     final ArrayDeque<byte[]> heldBack = new ArrayDeque<>();
+    /**
+     * The ids of the session exits queued for it (to an agent that lists relay_exit_dropped), each
+     * with where it ends in {@link #output}: one not written out when the client is dropped (it left,
+     * or stopped reading) is told to the agent, which had taken it as delivered.
+     */
+    private final ArrayDeque<long[]> queuedExits = new ArrayDeque<>();
     long heldBackBytes;
     /**
      * Its frames for the agent read in this turn of the relay's loop, queued for the port at the
@@ -70,6 +76,29 @@ final class RelayClient {
     final List<ByteBuffer> staged = new ArrayList<>();
     /** The ranges of its own it paused at the agent and has not resumed (its departure notice releases them). */
     private final Set<RelayClientRange> ownHolds = new HashSet<>();
+
+    /** The exit on {@code id} was just queued (after any written out are forgotten). */
+    void exitQueued(long id) {
+        forgetWrittenExits();
+        queuedExits.add(new long[] {id, output.end()});
+    }
+
+    /** The ids of the exits queued and not written out whole, which the queue's drop loses. */
+    List<Long> exitsNotWritten() {
+        forgetWrittenExits();
+        List<Long> ids = new ArrayList<>(queuedExits.size());
+        for (long[] e : queuedExits) {
+            ids.add(e[0]);
+        }
+        queuedExits.clear();
+        return ids;
+    }
+
+    private void forgetWrittenExits() {
+        while (!queuedExits.isEmpty() && queuedExits.peek()[1] <= output.written()) {
+            queuedExits.poll();
+        }
+    }
 
     RelayClient(SocketChannel channel, SelectionKey key, int slot, ChunkPool chunks, OutQueue.Total queued) {
         this.output = new OutQueue(chunks, queued);

@@ -847,6 +847,11 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
+        if (agentHoldsDroppedExits && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(bytes))) {
+            queue(owner, bytes);
+            owner.exitQueued(id);
+            return;
+        }
         queue(owner, bytes);
     }
 
@@ -858,10 +863,15 @@ final class RelayLoop implements Runnable {
      */
     private void tellAgentIfAnExit(long id, ByteBuffer frame) {
         if (agentHoldsDroppedExits && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame))) {
-            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
-                    Empty.INSTANCE))));
-            updatePortOps();
+            tellAgentExitDropped(id);
         }
+    }
+
+    /** The same for an exit queued for a client that is dropped before its queue reached it. */
+    private void tellAgentExitDropped(long id) {
+        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
+                Empty.INSTANCE))));
+        updatePortOps();
     }
 
     /**
@@ -1564,6 +1574,9 @@ final class RelayLoop implements Runnable {
         }
         if (c.closing != null) {
             clientsClosing--;
+        }
+        for (long id : c.exitsNotWritten()) {
+            tellAgentExitDropped(id);
         }
         c.output.clear();
         c.heldBack.clear();

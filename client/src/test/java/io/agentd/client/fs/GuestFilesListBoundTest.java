@@ -58,7 +58,7 @@ class GuestFilesListBoundTest {
         FsTransport t = pagedAgent(page, 300, pages, new AtomicInteger());
         AgentException e = assertThrows(AgentException.class, () -> GuestFiles.over(t).list("/k"));
         assertTrue(e.getMessage().contains("characters of paths and kinds"), e.getMessage());
-        assertTrue(pages.get() <= 65, "stopped at the bound (64 Mi characters): " + pages.get() + " pages read");
+        assertTrue(pages.get() <= 129, "stopped at the bound (128 Mi characters): " + pages.get() + " pages read");
     }
 
     /**

@@ -164,6 +164,34 @@ class RelayWithScriptedAgentTest {
     }
 
     /**
+     * An exit still in the queue of a client that leaves (it had stopped reading, 3 MB of output
+     * before the exit) is lost with the queue: the agent is told of it as of one that came after.
+     */
+    @Test
+    void anExitLeftInTheQueueOfAClientThatLeavesIsToldToTheAgent() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, new Ready(11, 22, 33, "scripted",
+                List.of(Ready.FEATURE_RELAY_EXIT_DROPPED))));
+        RawClient gone = port.readyClient();
+        long session = IdRange.slot(0).start() + 9;
+        for (int i = 0; i < 48; i++) { // 3 MiB: under the relay's mark, over what the socket takes
+            agent.send(new Frame(session, MessageType.EXEC_STDOUT, new ExecData(new byte[64 * 1024])));
+        }
+        agent.send(new Frame(session, MessageType.EXEC_EXITED, new io.agentd.protocol.payload.ExecExited(0, null, null)));
+        // A second client's ready comes once the relay has the agent's answer to its probe, which
+        // the agent sent after the exit: the exit is in the first client's queue by then.
+        RawClient other = port.readyClient();
+        gone.close();
+        List<Frame> told = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            told.add(agent.receive());
+        }
+        assertTrue(told.contains(new Frame(session, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE)), told.toString());
+        assertTrue(told.contains(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                new RelayClientRange(IdRange.slot(0).start(), IdRange.slot(0).endExclusive()))), told.toString());
+        other.close();
+    }
+
+    /**
      * A client that leaves in the middle of a frame: the agent gets its whole frames, then the
      * notice, and never a byte of the cut one, so the port's stream stays in step for the others.
      */

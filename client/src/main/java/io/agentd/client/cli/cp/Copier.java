@@ -39,8 +39,11 @@ final class Copier {
     private final ListingBudget listings;
     /** The destination operand, when {@link #target} made it the target itself: a link there is followed. */
     private String operand;
-    /** The destination operand, when {@link #target} made it the target and it is a link to a non-directory. */
-    private String linkOperand;
+    /**
+     * The destination operand, when {@link #target} made it the target and it is a link to a
+     * non-directory or a special file (a device, a FIFO): the one name a host side writes into.
+     */
+    private String specialOperand;
     private int failures;
 
     /** @param keep -a: exact modes and times; otherwise modes less the umask, times of the copy */
@@ -144,7 +147,7 @@ final class Copier {
      */
     String target(SourceTree src, String srcPath, Entry source, DestTree dst, String dstPath) throws IOException {
         operand = null;
-        linkOperand = null;
+        specialOperand = null;
         try {
             Entry there = dst.stat(dstPath);
             if (there != null && there.isDir()) {
@@ -184,8 +187,8 @@ final class Copier {
                         + " with directory " + Quoting.quote(src.show(srcPath)));
             }
             Entry self = dst.lstatIfAny(dstPath);
-            if (self != null && self.kind() == Entry.Kind.LINK) {
-                linkOperand = dstPath; // the name the user gave: followed, as cp(1) does
+            if (self != null && (self.kind() == Entry.Kind.LINK || self.kind() == Entry.Kind.OTHER)) {
+                specialOperand = dstPath; // the name the user gave: written into, as cp(1) does
             }
             return dstPath;
         } catch (IOException e) {
@@ -273,8 +276,8 @@ final class Copier {
                     + CopyFailure.describe(e));
         }
         try (InputStream tagged = new SourceStream(in, src.show(srcPath))) {
-            if (target.equals(linkOperand)) {
-                dst.writeThroughLink(target, source, keep, tagged, progress);
+            if (target.equals(specialOperand)) {
+                dst.writeIntoOperand(target, source, keep, tagged, progress);
             } else {
                 dst.writeFile(target, source, keep, tagged, progress);
             }

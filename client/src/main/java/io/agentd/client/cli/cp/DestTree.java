@@ -26,11 +26,11 @@ interface DestTree {
     void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress) throws IOException;
 
     /**
-     * As {@link #writeFile}, for a destination operand that is a symbolic link to a non-directory:
-     * a side may write into what it points to (the host: a device or FIFO, as cp(1) does); by
-     * default the link is treated as any file there.
+     * As {@link #writeFile}, for the destination operand the user named when it is a special file
+     * or a symbolic link to a non-directory: a side may write into it (the host: a device or FIFO,
+     * or one a link points to, as cp(1) does); by default it is treated as any file there.
      */
-    default void writeThroughLink(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+    default void writeIntoOperand(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
         writeFile(path, source, keep, in, progress);
     }

@@ -140,10 +140,11 @@ final class HostTree implements SourceTree, DestTree {
         }
         Entry here = lstatIfAny(path);
         if (here != null && here.kind() == Entry.Kind.OTHER) {
-            // A device or FIFO the host already has there (cp :/x /dev/null): written into, as cp(1)
-            // does; renaming a file over it replaced the host's /dev/null with the guest's bytes.
-            writeInto(path, in, progress);
-            return;
+            // Below the operand the name is the guest's: writing into a host FIFO or device it names
+            // (cp -r :/x/. / with dev/initctl) would feed whatever reads it, or block for ever;
+            // renaming a file over it replaced the host's device. Only the operand is written into.
+            throw new CopyFailure("cannot overwrite", path, "a FIFO or device is written into only when it is the"
+                    + " destination named on the command line");
         }
         try {
             LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
@@ -162,13 +163,14 @@ final class HostTree implements SourceTree, DestTree {
     }
 
     /**
-     * The destination operand is a link. To a device or FIFO (cp :/x /dev/stdout, a link to a
-     * terminal or pipe): written into, as cp(1) does; replacing the link made /dev/stdout a regular
-     * file. To a file, or dangling: replaced by the file, as a tar extraction and docker cp do
-     * (README). Only the operand the user named: below it no link is followed (Copier).
+     * The destination operand the user named is a device or FIFO, or a link. A device or FIFO, or a
+     * link to one (cp :/x /dev/null, cp :/x /dev/stdout): written into, as cp(1) does; renaming the
+     * download over it made /dev/null a regular file of the guest's bytes. A link to a file, or
+     * dangling: replaced by the file, as a tar extraction and docker cp do (README). Below the
+     * operand neither happens (writeFile, Copier).
      */
     @Override
-    public void writeThroughLink(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
+    public void writeIntoOperand(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
         Entry followed = stat(path);
         if (followed != null && followed.kind() == Entry.Kind.OTHER) {
