@@ -376,6 +376,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             onOutputResumed(); // sessions kept for the host's return read on, up to the link's own mark
         }
         if (over) {
+            sessions.connectionClosed(number);
             agent.closed(this);
         }
     }

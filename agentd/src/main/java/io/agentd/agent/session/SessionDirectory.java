@@ -144,6 +144,18 @@ final class SessionDirectory {
         }
     }
 
+    /** The connection is closed for good: its delivered exits are past any relay's notice. */
+    void connectionClosed(long connection) {
+        Iterator<Map.Entry<SessionKey, Map.Entry<Session, Timer>>> it = doubted.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<SessionKey, Map.Entry<Session, Timer>> e = it.next();
+            if (e.getKey().connection() == connection) {
+                e.getValue().getValue().cancel();
+                it.remove();
+            }
+        }
+    }
+
     /**
      * A relay dropped the exit the session on {@code key} sent (core.relay.exit.dropped): if that
      * exit is still open to it, the session is listed again, its exit held for an attach as if its

@@ -551,11 +551,20 @@ public final class Sessions {
     }
 
     /**
+     * The connection is closed for good: no relay notice can come on it any more, so the exits
+     * delivered on it are let go now rather than after their doubt (they held the whole closed
+     * connection in memory for it).
+     */
+    public void connectionClosed(long connection) {
+        directory.connectionClosed(connection);
+    }
+
+    /**
      * core.relay.exit.dropped: the relay in front of this connection dropped the exit sent on
      * {@code id}, its client having left. A session whose exit that was, and which would have run on
      * without its host, has the exit held for an attach again, and what it left running is filed
      * with it. No answer either way (a relay notice): an id whose exit is not open to it any more
-     * (past the doubt's 10 s, a session killed with its host) is logged.
+     * (past the doubt's 60 s, its id taken since, a session killed with its host) is logged.
      */
     public void onExitDropped(SessionHost from, long id) {
         SessionKey key = new SessionKey(from.connection(), id);
