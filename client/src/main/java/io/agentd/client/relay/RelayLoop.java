@@ -171,6 +171,8 @@ final class RelayLoop implements Runnable {
     private byte[] readyFrame;
     /** The agent's latest core.ready lists relay_flow: a client that does not read is paused there. */
     private boolean agentHoldsOutput;
+    /** Larger than any core.exec.exited the agent writes (all its fields at their widest are under 200 bytes). */
+    private static final int MAX_EXIT_FRAME_BYTES = 1024;
     /** The agent's latest core.ready lists relay_exit_dropped: it holds again an exit this relay dropped. */
     private boolean agentHoldsDroppedExits;
     /**
@@ -847,7 +849,7 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
-        if (agentHoldsDroppedExits && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(bytes))) {
+        if (agentHoldsDroppedExits && isExit(bytes)) {
             queue(owner, bytes);
             owner.exitQueued(id);
             return;
@@ -862,9 +864,18 @@ final class RelayLoop implements Runnable {
      * was lost for good (the next host's attach found it collected).
      */
     private void tellAgentIfAnExit(long id, ByteBuffer frame) {
-        if (agentHoldsDroppedExits && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame))) {
+        if (agentHoldsDroppedExits && isExit(frame)) {
             tellAgentExitDropped(id);
         }
+    }
+
+    /**
+     * Whether the agent's frame is a session's exit. An exit is a few hundred bytes at most (a code,
+     * a signal and the usage figures): a larger frame, such as every output frame that counts for
+     * throughput, is not read at all.
+     */
+    private static boolean isExit(ByteBuffer frame) {
+        return frame.remaining() <= MAX_EXIT_FRAME_BYTES && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
     }
 
     /** The same for an exit queued for a client that is dropped before its queue reached it. */
