@@ -125,11 +125,8 @@ final class SessionDirectory {
             oldest.next().getValue().getValue().cancel();
             oldest.remove();
         }
-        Map.Entry<Session, Timer> before = doubted.put(key, Map.entry(s, loop.schedule(EXIT_DOUBT_MILLIS,
-                () -> doubted.remove(key))));
-        if (before != null) {
-            before.getValue().cancel();
-        }
+        // Nothing is doubted under the key now: exited() let the key's earlier exit go first.
+        doubted.put(key, Map.entry(s, loop.schedule(EXIT_DOUBT_MILLIS, () -> doubted.remove(key))));
     }
 
     /**
@@ -138,10 +135,17 @@ final class SessionDirectory {
      * from now on would be about this one.
      */
     void keyTaken(SessionKey key) {
+        stopDoubting(key);
+    }
+
+    /** The session whose delivered exit on {@code key} was open to the notice, now no longer; or null. */
+    private Session stopDoubting(SessionKey key) {
         Map.Entry<Session, Timer> e = doubted.remove(key);
-        if (e != null) {
-            e.getValue().cancel();
+        if (e == null) {
+            return null;
         }
+        e.getValue().cancel();
+        return e.getKey();
     }
 
     /** The connection is closed for good: its delivered exits are past any relay's notice. */
@@ -162,13 +166,8 @@ final class SessionDirectory {
      * host had left before it; returns it, else null.
      */
     Session exitDropped(SessionKey key) {
-        Map.Entry<Session, Timer> e = doubted.remove(key);
-        if (e == null) {
-            return null;
-        }
-        e.getValue().cancel();
-        Session s = e.getKey();
-        if (!s.route.holdSentExitAgain()) {
+        Session s = stopDoubting(key);
+        if (s == null || !s.route.holdSentExitAgain()) {
             return null;
         }
         byNumber.put(s.number, s);

@@ -61,7 +61,7 @@ public final class LocalFiles {
                 Files.setPosixFilePermissions(temp, open);
             }
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                copied = copySparse(in, out, progress);
+                copied = copy(in, out, progress, true);
                 out.force(false);
             }
             if (readOnly) {
@@ -83,22 +83,22 @@ public final class LocalFiles {
      */
     public static long writeInto(Path local, InputStream in, LongConsumer progress) throws IOException {
         try (FileChannel out = FileChannel.open(local, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            return copy(in, out, progress);
+            return copy(in, out, progress, false); // a device or FIFO cannot seek
         }
     }
 
     /**
-     * As {@link #copy}, into a new file, leaving holes where the bytes are zeros (cp --sparse=auto):
-     * a guest's 2 GB sparse file took 2 GB of the host's disk, and one a guest truncated to 100 TB
-     * filled it before the copy failed. Only a run of zeros the stream hands over at once (64 KiB
-     * at most) becomes a hole, so data keeps its blocks.
+     * Copies {@code in} to {@code out}. With {@code holes} (a new file only), a run of zeros the stream
+     * hands over at once (64 KiB at most) is skipped rather than written, as cp --sparse=auto does: a
+     * guest's 2 GB sparse file took 2 GB of the host's disk, and one a guest truncated to 100 TB filled
+     * it before the copy failed. Data keeps its blocks.
      */
-    private static long copySparse(InputStream in, FileChannel out, LongConsumer progress) throws IOException {
+    private static long copy(InputStream in, FileChannel out, LongConsumer progress, boolean holes) throws IOException {
         byte[] buffer = new byte[COPY_BUFFER_BYTES];
         long copied = 0;
         int n;
         while ((n = in.read(buffer)) >= 0) {
-            if (Arrays.mismatch(buffer, 0, n, ZEROS, 0, n) < 0) {
+            if (holes && Arrays.mismatch(buffer, 0, n, ZEROS, 0, n) < 0) {
                 out.position(out.position() + n); // nothing written: a hole, read back as zeros
             } else {
                 ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
@@ -111,25 +111,8 @@ public final class LocalFiles {
                 progress.accept(n);
             }
         }
-        if (out.size() < copied) { // ends in a hole: the file still has the whole length
+        if (holes && out.size() < copied) { // ends in a hole: the file still has the whole length
             out.write(ByteBuffer.wrap(new byte[1]), copied - 1);
-        }
-        return copied;
-    }
-
-    private static long copy(InputStream in, FileChannel out, LongConsumer progress) throws IOException {
-        byte[] buffer = new byte[COPY_BUFFER_BYTES];
-        long copied = 0;
-        int n;
-        while ((n = in.read(buffer)) >= 0) {
-            ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
-            while (b.hasRemaining()) {
-                out.write(b);
-            }
-            copied += n;
-            if (progress != null) {
-                progress.accept(n);
-            }
         }
         return copied;
     }

@@ -849,12 +849,11 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
-        if (agentHoldsDroppedExits && isExit(bytes)) {
-            queue(owner, bytes);
-            owner.exitQueued(id);
-            return;
-        }
+        boolean exit = isExitToTell(bytes); // before the queue may copy and reuse the view
         queue(owner, bytes);
+        if (exit) {
+            owner.exitQueued(id);
+        }
     }
 
     /**
@@ -864,18 +863,19 @@ final class RelayLoop implements Runnable {
      * was lost for good (the next host's attach found it collected).
      */
     private void tellAgentIfAnExit(long id, ByteBuffer frame) {
-        if (agentHoldsDroppedExits && isExit(frame)) {
+        if (isExitToTell(frame)) {
             tellAgentExitDropped(id);
         }
     }
 
     /**
-     * Whether the agent's frame is a session's exit. An exit is a few hundred bytes at most (a code,
-     * a signal and the usage figures): a larger frame, such as every output frame that counts for
-     * throughput, is not read at all.
+     * Whether the agent's frame is a session's exit and the agent takes word of one dropped. An exit
+     * is a few hundred bytes at most (a code, a signal and the usage figures): a larger frame, such
+     * as every output frame that counts for throughput, is not read at all.
      */
-    private static boolean isExit(ByteBuffer frame) {
-        return frame.remaining() <= MAX_EXIT_FRAME_BYTES && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
+    private boolean isExitToTell(ByteBuffer frame) {
+        return agentHoldsDroppedExits && frame.remaining() <= MAX_EXIT_FRAME_BYTES
+                && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
     }
 
     /** The same for an exit queued for a client that is dropped before its queue reached it. */

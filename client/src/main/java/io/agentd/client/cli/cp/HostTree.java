@@ -212,15 +212,11 @@ final class HostTree implements SourceTree, DestTree {
         }
     }
 
-    /**
-     * With {@code -a}, the guest's mode without its set-id bits: ownership is not copied (the file is
-     * the copying user's), so a guest's 04755 made a setuid binary of whoever copied it, root
-     * included, with contents the guest chose; cp(1) clears them too when it cannot keep the owner.
-     */
+    /** With {@code -a}, the guest's mode without its set-id bits ({@link Entry#modeWithoutSetId}), and its times. */
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
         Path p = Path.of(path);
-        int mode = (int) (source.mode() & 01777);
+        int mode = source.modeWithoutSetId();
         // The JDK sets times through an O_RDONLY open (futimens): for an owner who is not root that
         // fails on a file or directory without u+r (0200, 0300, 000), so the times are set while it
         // has u+r, and the mode exactly last (a chmod leaves the times alone).

@@ -44,19 +44,10 @@ final class TarSink implements DestTree {
     @Override
     public void mkdir(String path, Entry source) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(member(path) + "/", TarConstants.LF_DIR);
-        e.setMode(modeWithoutSetId(source) | 040000);
+        e.setMode(source.modeWithoutSetId() | 040000); // set-id bits cleared, as for a download
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
-    }
-
-    /**
-     * The guest's permission bits and sticky bit, without set-id bits, as a download with -a keeps
-     * them (HostTree): the header's owner is 0/0, so a guest's setuid file extracted by root (tar
-     * keeps owners and modes for root) was a setuid-root program with contents the guest chose.
-     */
-    private static int modeWithoutSetId(Entry source) {
-        return (int) (source.mode() & 01777);
     }
 
     @Override
@@ -69,7 +60,7 @@ final class TarSink implements DestTree {
                     + " bytes as the guest gives it, is past what a file can hold");
         }
         TarArchiveEntry e = new TarArchiveEntry(member(path));
-        e.setMode(modeWithoutSetId(source) | 0100000);
+        e.setMode(source.modeWithoutSetId() | 0100000);
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         e.setSize(source.size());
         tar.putArchiveEntry(e);
