@@ -8,7 +8,7 @@ import java.util.List;
  * miniature so the test phase proves the harness works without timing anything.
  *
  * @param repo      the checkout (scripts/agentd lives under it)
- * @param nativeDir where the build put spawn-floor and pty-echo-floor
+ * @param nativeDir where the build put spawn-floor, pty-echo-floor and pty-relay-floor
  * @param workDir   sockets, logs and qemu-ga state for this run
  * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
  * @param manySessions sessions alive at once in the many-sessions run (issue 17: 10,000)
@@ -62,5 +62,9 @@ record BenchConfig(
 
     Path ptyEchoFloor() {
         return nativeDir.resolve("pty-echo-floor");
+    }
+
+    Path ptyRelayFloor() {
+        return nativeDir.resolve("pty-relay-floor");
     }
 }

@@ -9,7 +9,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * 5. PTY echo: `cat` in a PTY session; one byte in through core.exec.stdin, its echo (the line
  * discipline's, since no newline is sent) back as core.exec.stdout. Baseline: the same echo on a
- * local PTY with no agent (native-shim/bench/pty-echo-floor.c).
+ * local PTY with no agent (native-shim/bench/pty-echo-floor.c). Beside it, the same echo through a
+ * relay process written in C with nothing else to do (native-shim/bench/pty-relay-floor.c): the
+ * wake-ups any agent adds to the local PTY's work, which the target's five times the local PTY
+ * does not leave room for when the local PTY's echo comes without one.
  *
  * <p>A round trip ends when the echo reaches the client's reader thread, where a terminal client
  * (agentctl exec -t) writes it out; the floor's read returns on its writing thread likewise. The
@@ -32,14 +35,20 @@ final class PtyEchoBench {
 
     static List<Figure> run(BenchConfig cfg, AgentLink agent) throws Exception {
         NativeFloor.Result floor = NativeFloor.run(cfg.ptyEchoFloor(), cfg.ptyRuns(), cfg.ptyWarmup());
+        NativeFloor.Result relay = NativeFloor.run(cfg.ptyRelayFloor(), cfg.ptyRuns(), cfg.ptyWarmup());
         RoundTrips ours = agent(cfg, agent);
         double p50 = ours.toReader().percentile(50);
         double floorP50 = floor.p50Micros() * 1e3;
+        double relayP50 = relay.p50Micros() * 1e3;
         return List.of(
                 Figure.checked("PTY echo p50 (n=" + ours.toReader().count() + ")", p50, Figure.Unit.NANOS,
                         floorP50, "local PTY", "<= 5x local PTY", p50 <= TARGET_RATIO * floorP50),
                 Figure.info("PTY echo p99", ours.toReader().percentile(99), Figure.Unit.NANOS,
                         floor.p99Micros() * 1e3, "local PTY"),
+                Figure.info("PTY echo p50 vs a C relay process between socket and PTY", p50,
+                        Figure.Unit.NANOS, relayP50, "C relay"),
+                Figure.info("C relay's PTY echo p50 vs the local PTY (what any agent adds)", relayP50,
+                        Figure.Unit.NANOS, floorP50, "local PTY"),
                 Figure.info("PTY echo p50, handed on to the bench's waiting thread",
                         ours.toCaller().percentile(50), Figure.Unit.NANOS, p50, "at the client's reader"));
     }
