@@ -12,6 +12,8 @@ import java.util.List;
  * @param workDir   sockets, logs and qemu-ga state for this run
  * @param agentArgs extra arguments for every agent launched (e.g. --log-level warn), for tuning runs
  * @param manySessions sessions alive at once in the many-sessions run (issue 17: 10,000)
+ * @param ptyAgentWarmup echoes through the agent, in a session of their own, before its warm figure
+ *                   is measured: enough for the JIT to have compiled the echo's path
  * @param ctlLaunches launches of each agentctl variant in {@link AgentctlStartBench}
  * @param incomingBytes the file {@link AgentctlStartBench} has agentctl receive (exec output, a cp download) for its peak RSS
  */
@@ -28,6 +30,7 @@ record BenchConfig(
         int manySessions,
         int ptyRuns,
         int ptyWarmup,
+        int ptyAgentWarmup,
         int readyLaunches,
         long stdinBytes,
         long slowStdinBytes,
@@ -35,19 +38,19 @@ record BenchConfig(
         long incomingBytes) {
 
     static BenchConfig full(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 10_000, 1000, 50, 5,
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 2000, 200, 1L << 30, 1000, 50, 10_000, 1000, 50, 2000, 5,
                 1L << 30, 256L << 20, 20, 256L << 20);
     }
 
     static BenchConfig smoke(Path repo, Path nativeDir, Path workDir, List<String> agentArgs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 30, 5, 1,
+        return new BenchConfig(repo, nativeDir, workDir, agentArgs, 30, 5, 8L << 20, 20, 5, 30, 30, 5, 20, 1,
                 8L << 20, 4L << 20, 2, 4L << 20);
     }
 
     /** The same sizes with {@code runs} measured exec round trips. */
     BenchConfig withExecRuns(int runs) {
         return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
-                linesPerSession, manySessions, ptyRuns, ptyWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches,
+                linesPerSession, manySessions, ptyRuns, ptyWarmup, ptyAgentWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches,
                 incomingBytes);
     }
 
