@@ -2,7 +2,8 @@ package io.agentd.protocol;
 
 /**
  * Why a frame was refused. The first six are the `kind` values of core.error; the others are the
- * codec's own and never appear on the wire ({@link #replyKind()} gives what to send instead):
+ * codec's own, and a refusal the codec raises with one of them is answered with what
+ * {@link #replyKind()} gives:
  * <ul>
  *   <li>The two frame-length kinds: the length prefix cannot be trusted, so there is no frame to
  *       answer on its id. The decoder skips the declared length; the agent logs it and, where it
@@ -15,6 +16,10 @@ package io.agentd.protocol;
  *       message as is (it has no type prefix): the request is well formed, only too large to run.
  *       Anywhere a core.error is sent instead, its kind is invalid_payload.
  * </ul>
+ * {@link #LIMIT_EXCEEDED} is also the one kind of this project's own that a core.error carries on
+ * the wire, and only in answer to frames of its extensions: a {@code core.relay.client.paused} past
+ * the agent's 1024 held ranges, or past a relay client's 7 (docs/PROTOCOL-EXTENSIONS.md, "Where
+ * PROTOCOL.md is silent"). A host that does not send those frames never sees it.
  */
 public enum ErrorKind {
     MALFORMED_MESSAGE("malformed_message"),
