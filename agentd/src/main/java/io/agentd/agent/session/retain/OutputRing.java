@@ -16,8 +16,14 @@ package io.agentd.agent.session.retain;
  * grown by doubling and halved when a quarter full. Loop thread only.
  */
 public final class OutputRing {
-    /** What one run (a change of stream) is charged, in bytes of the cap: the long that records it. */
-    public static final int RUN_COST = Long.BYTES;
+    /**
+     * What one run (a change of stream) is charged, in bytes of the cap: what replaying it costs
+     * beyond its bytes, one data frame's length prefix and envelope (a one-byte core.exec.stderr on
+     * a 32-bit id is 47 bytes), which is more than the long that records it. Charged less, a ring of
+     * one-byte runs replayed to an attacher queued five times its cap (a hostile review: 50 attaches
+     * to such sessions, each never read, took the agent past its direct-memory limit).
+     */
+    public static final int RUN_COST = 64;
     /** The smallest cap a ring may have: room for a run and some bytes. */
     public static final long MIN_CAP = 1024;
     public static final int STDOUT = 0;
@@ -150,7 +156,23 @@ public final class OutputRing {
      */
     public long dropOldest(long charge) {
         long before = held();
-        int bytes = (int) Math.min(size, Math.max(0, charge));
+        // Run by run: the bytes up to the end of the oldest run free that run too, so a ring of
+        // short runs gives up only as many as the charge needs.
+        for (long freed = 0; size > 0 && freed < charge; freed = before - held()) {
+            long oldestRunEnd = runCount > 1 ? runOffset(1) : end();
+            dropBytes((int) Math.min(charge - freed, oldestRunEnd - start));
+        }
+        if (chunks.length > 4 && chunkCount <= chunks.length / 4) {
+            chunks = chunkTable(shrunk(chunks.length, chunkCount, 4));
+        }
+        if (runs.length > MIN_RUNS && runCount <= runs.length / 4) {
+            runs = runTable(shrunk(runs.length, runCount, MIN_RUNS));
+        }
+        return before - held();
+    }
+
+    /** Drops the {@code bytes} oldest bytes kept, the runs and chunks left with none. */
+    private void dropBytes(int bytes) {
         size -= bytes;
         start += bytes;
         dropped += bytes;
@@ -173,13 +195,6 @@ public final class OutputRing {
         if (chunkCount == 0) {
             chunkHead = 0;
         }
-        if (chunks.length > 4 && chunkCount <= chunks.length / 4) {
-            chunks = chunkTable(shrunk(chunks.length, chunkCount, 4));
-        }
-        if (runs.length > MIN_RUNS && runCount <= runs.length / 4) {
-            runs = runTable(shrunk(runs.length, runCount, MIN_RUNS));
-        }
-        return before - held();
     }
 
     /**

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecData;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -78,6 +82,38 @@ class OutputRingTest {
         ring.replay(ring.start(), 300, (stream, offset, data) -> kept.writeBytes(data));
         byte[] tail = java.util.Arrays.copyOfRange(everything, (int) ring.start(), everything.length);
         assertArrayEquals(tail, kept.toByteArray());
+    }
+
+    @Test
+    void replayingAnyRingPutsNoMoreOnTheWireThanItsCap() {
+        // What an attach queues is the ring replayed as data frames on the attach's id: their
+        // encoded size must stay within what the ring is charged, whatever the runs look like.
+        FrameEncoder encoder = new FrameEncoder();
+        long attachId = 0xFFFF_FFFFL; // the largest id encodes longest
+        for (int runBytes : new int[] {1, 2, 7, 100}) {
+            OutputRing ring = new OutputRing(1 << 20, 0);
+            for (int i = 0; ring.dropped() == 0; i++) {
+                put(ring, i % 2, "x".repeat(runBytes));
+            }
+            long[] wire = {0};
+            ring.replay(ring.start(), 64 * 1024, (stream, offset, data) -> wire[0] += encoder.encode(new Frame(attachId,
+                    stream == OutputRing.STDERR ? MessageType.EXEC_STDERR : MessageType.EXEC_STDOUT,
+                    new ExecData(data))).length);
+            assertTrue(wire[0] <= ring.cap(), runBytes + "-byte runs: " + wire[0] + " bytes on the wire for a ring of "
+                    + ring.cap());
+        }
+    }
+
+    @Test
+    void aDropOfShortRunsFreesWhatWasAskedNotAByteForEachByteOfIt() {
+        OutputRing ring = new OutputRing(1 << 20, 0);
+        for (int i = 0; i < 1000; i++) {
+            put(ring, i % 2, "x");
+        }
+        long freed = ring.dropOldest(OutputRing.RUN_COST);
+        assertEquals(1 + OutputRing.RUN_COST, freed, "one run and its byte cover the charge");
+        assertEquals(1, ring.start());
+        assertEquals(2 * (1 + OutputRing.RUN_COST), ring.dropOldest(OutputRing.RUN_COST + 2));
     }
 
     @Test
