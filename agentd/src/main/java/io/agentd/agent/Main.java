@@ -53,6 +53,10 @@ public final class Main {
                 System.out.print(AgentOptions.HELP);
                 System.exit(0);
             }
+            String heapRefusal = HeapBudget.refusal(options, Runtime.getRuntime().maxMemory());
+            if (heapRefusal != null) {
+                throw new AgentOptions.UsageException(heapRefusal);
+            }
             Logging.configure(options.logLevel(), options.logFile());
         } catch (AgentOptions.UsageException | IllegalArgumentException e) {
             System.err.println("agentd: " + e.getMessage());

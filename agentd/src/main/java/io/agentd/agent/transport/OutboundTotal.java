@@ -4,7 +4,7 @@ package io.agentd.agent.transport;
  * The bytes queued for every host together, against a budget (loop thread only). Each link bounds
  * its own queue (QueueWaterMarks: input paused at four times the high-water mark), but not the sum:
  * 64 connections that send pings and read nothing queued 4 MiB each, 256 MiB of direct segments,
- * past the JVM's direct-memory limit (about its -Xmx, 160 MiB from the launcher), and the
+ * past the JVM's direct-memory limit (about its -Xmx: 160 MiB from the launcher then, 256 MiB now), and the
  * OutOfMemoryError ended the agent and every session with it. Past the budget, a link whose queue
  * is at its high-water mark has its input paused at once rather than at four times the mark.
  */
