@@ -64,6 +64,19 @@ public final class HostEventLog {
     }
 
     /**
+     * One frame refused because it crossed its session's end (no fault of the host's, hence debug):
+     * under the refusals' limit all the same, since a host can send them at its own rate (a flood of
+     * empty stdin frames on unknown ids logged a line each: a hostile review). Takes no line from
+     * that limit while debug is off.
+     */
+    void racedRefusal(long id, String offendingType, String kind, String message) {
+        if (log.isDebugEnabled() && refusals.takeLine()) {
+            log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
+                    LogText.message(message));
+        }
+    }
+
+    /**
      * One exec.request answered failed before anything ran (a refused profile, a request during the
      * shutdown, a command not found): a host can send them in a loop.
      */

@@ -397,8 +397,7 @@ public final class PortLink implements HostOutput {
 
     @Override
     public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
-        log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind.wire(),
-                LogText.message(message));
+        hostEvents.racedRefusal(id, offendingType, kind.wire(), message);
         sendRefusal(id, kind, offendingType, message);
     }
 

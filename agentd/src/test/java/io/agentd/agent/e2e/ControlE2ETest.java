@@ -210,6 +210,25 @@ class ControlE2ETest {
     }
 
     @Test
+    void aFloodOfEndsOfInputOnUnknownIdsIsLoggedAtTheSameRateAtDebugLevel() throws Exception {
+        int flood = 500;
+        try (AgentProcess own = AgentProcess.start("eof-flood", "--log-level", "debug");
+                HostConnection host = own.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            for (int i = 0; i < flood; i++) {
+                host.send(new Frame(7000 + i, MessageType.EXEC_STDIN, new ExecData(new byte[0])));
+            }
+            for (int i = 0; i < flood; i++) {
+                host.expectError(7000 + i, "invalid_session");
+            }
+            host.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(1, MessageType.CORE_PONG);
+            long lines = own.logText().lines().filter(l -> l.contains("refused frame id=")).count();
+            assertTrue(lines > 0 && lines < flood / 5, lines + " refusal lines for " + flood + " ends of input");
+        }
+    }
+
+    @Test
     void signalOutsideOneToThirtyOneIsInvalidPayload() throws Exception {
         try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(0)));
