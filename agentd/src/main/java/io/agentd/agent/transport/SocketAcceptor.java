@@ -31,6 +31,9 @@ final class SocketAcceptor {
     private static final Logger log = LoggerFactory.getLogger(SocketAcceptor.class);
     /** The connection went away between the backlog and accept: nothing to wait for. */
     private static final int ECONNABORTED = 103;
+    /** The process, or the system, has no file descriptor left for the connection. */
+    private static final int ENFILE = 23;
+    private static final int EMFILE = 24;
     /** A lasting accept failure or refusal is logged when it starts, then at most once per this. */
     static final long LOG_INTERVAL_MILLIS = 10_000;
     /** The peer address accept fills in: room for any sockaddr the agent listens with. */
@@ -66,6 +69,8 @@ final class SocketAcceptor {
     private final LogThrottle acceptFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
     private final LogThrottle overLimitLog = new LogThrottle(LOG_INTERVAL_MILLIS);
     private final LogThrottle attachFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final LogThrottle noDescriptorLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final SpareDescriptor spare = new SpareDescriptor();
     private int listenFd = -1;
     private Registration listenReg;
     /** Watches the listening socket again after a failed accept; null when none is pending. */
@@ -88,6 +93,7 @@ final class SocketAcceptor {
     /** Starts accepting on {@code listenFd} (listening, non-blocking; closed by {@link #close}). */
     void start(int listenFd) {
         this.listenFd = listenFd;
+        spare.take();
         listenReg = loop.register(listenFd, events -> accept());
         listenReg.setRead(true);
     }
@@ -97,6 +103,9 @@ final class SocketAcceptor {
         int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
             int err = Os.errno();
+            if ((err == EMFILE || err == ENFILE) && refuseWithSpareDescriptor(err)) {
+                return;
+            }
             if (err != LibC.EAGAIN && err != LibC.EINTR && err != ECONNABORTED) {
                 pauseAccepting(err);
             }
@@ -153,22 +162,63 @@ final class SocketAcceptor {
      */
     private void refuseOverLimit(int fd, String peer) {
         int max = connections.maxConnections();
-        String message = "too many connections: " + max + " are open, the agent's limit (--max-connections); "
-                + "this one is closed";
-        byte[] frame = new FrameEncoder().encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
-                new ErrorPayload(LIMIT_KIND.wire(), message, null)));
-        String written;
-        try {
-            int n = Os.write(fd, ByteBuffer.wrap(frame));
-            written = n == frame.length ? "told so" : "the refusal could not be written whole";
-        } catch (OsException e) {
-            written = "the refusal could not be written (" + e.getMessage() + ")";
-        }
+        String written = writeRefusal(fd, "too many connections: " + max
+                + " are open, the agent's limit (--max-connections); this one is closed");
         Os.close(fd);
         long notLogged = overLimitLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
             log.warn("refused a connection on {} from {}: {} connections open (--max-connections); {}{}", describe,
                     peer, max, written, LogThrottle.sinceLastLine(notLogged, "more refused"));
+        }
+    }
+
+    /**
+     * No descriptor for the next connection: the spare one is given up for it, the host is told on
+     * id 0 why it cannot be served and the connection closed, and the spare taken again. Each
+     * waiting host gets its answer this way, one per turn of the loop, while the shortage lasts.
+     *
+     * @return false when there was no spare to give up, or the accept still failed: the caller
+     *         backs off as for any lasting failure
+     */
+    private boolean refuseWithSpareDescriptor(int err) {
+        if (!spare.release()) {
+            spare.take(); // a descriptor freed since may be kept for the next time
+            return false;
+        }
+        addrLen.putInt(0, ADDR_BYTES);
+        int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            spare.take();
+            return false;
+        }
+        String why = err == EMFILE
+                ? "every file descriptor the agent's limit allows is in use (its sessions and connections)"
+                : "the system has no file descriptor left";
+        String written = writeRefusal(fd, "the agent cannot serve another connection now: " + why
+                + "; this one is closed, try again when sessions have ended");
+        Os.close(fd);
+        boolean kept = spare.take();
+        long notLogged = noDescriptorLog.admit(System.nanoTime());
+        if (notLogged != LogThrottle.SKIP) {
+            log.warn("refused a connection on {}: {} ({}); {}{}{}", describe, why, Os.errnoName(err), written,
+                    kept ? "" : "; no descriptor could be kept in reserve for the next one",
+                    LogThrottle.sinceLastLine(notLogged, "more refused"));
+        }
+        return true;
+    }
+
+    /**
+     * Writes a core.error of {@link #LIMIT_KIND} on id 0 straight to a fresh socket (its send buffer
+     * is empty: the frame fits); says for the log whether it went out.
+     */
+    private static String writeRefusal(int fd, String message) {
+        byte[] frame = new FrameEncoder().encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
+                new ErrorPayload(LIMIT_KIND.wire(), message, null)));
+        try {
+            int n = Os.write(fd, ByteBuffer.wrap(frame));
+            return n == frame.length ? "told so" : "the refusal could not be written whole";
+        } catch (OsException e) {
+            return "the refusal could not be written (" + e.getMessage() + ")";
         }
     }
 
@@ -203,6 +253,7 @@ final class SocketAcceptor {
             Os.close(fd);
         }
         connFds.clear();
+        spare.release();
         Os.close(listenFd);
         listenFd = -1;
     }

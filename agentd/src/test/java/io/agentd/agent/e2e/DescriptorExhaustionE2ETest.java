@@ -1,0 +1,99 @@
+package io.agentd.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ErrorPayload;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.ExecRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One host's sessions take every file descriptor the agent's limit allows: the next host is still
+ * answered, told on id 0 why it cannot be served, and closed (it hung in the backlog with no answer
+ * before), and once the sessions end hosts are served again.
+ */
+class DescriptorExhaustionE2ETest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @Test
+    void aHostArrivingWhenTheAgentHasNoDescriptorLeftIsToldWhyAndLaterHostsAreServedAgain() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("fd-exhaustion");
+                HostConnection first = agent.connectReady()) {
+            long open;
+            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(agent.pid()), "fd"))) {
+                open = fds.count();
+            }
+            long limit = open + 24;
+            Process prlimit = new ProcessBuilder("prlimit", "--pid", Long.toString(agent.pid()),
+                    "--nofile=" + limit + ":" + limit).inheritIO().start();
+            assertTrue(prlimit.waitFor(10, TimeUnit.SECONDS) && prlimit.exitValue() == 0, "prlimit failed");
+
+            // Sessions until one fails for want of descriptors: every one answered, started or failed.
+            boolean limitReached = false;
+            int started = 0;
+            for (int id = 1; id <= 40 && !limitReached; id++) {
+                first.exec(id, ExecRequest.of("sleep", "600"));
+                Frame f = first.next(id, WAIT);
+                assertNotNull(f, "no answer to exec " + id);
+                if (f.type() == MessageType.EXEC_FAILED) {
+                    assertEquals("resource_limit", ((ExecFailed) f.payload()).kind(), f.toString());
+                    limitReached = true;
+                } else {
+                    assertEquals(MessageType.EXEC_STARTED, f.type());
+                    started++;
+                }
+            }
+            assertTrue(limitReached, "40 sessions within a limit of " + limit + " descriptors");
+
+            // The failed spawn may have left a descriptor or two free: hosts that take them are
+            // served and kept; from the first that finds none, each is told why.
+            java.util.List<HostConnection> served = new java.util.ArrayList<>();
+            int refused = 0;
+            try {
+                for (int i = 0; i < 8 && refused < 3; i++) {
+                    HostConnection late = agent.connect();
+                    Frame f = late.next(0, WAIT);
+                    assertNotNull(f, "host " + i + " got no answer");
+                    if (f.type() == MessageType.CORE_READY && refused == 0) {
+                        served.add(late);
+                        continue;
+                    }
+                    late.close();
+                    assertEquals(MessageType.CORE_ERROR, f.type(), f.toString());
+                    ErrorPayload e = (ErrorPayload) f.payload();
+                    assertEquals("invalid_session", e.kind());
+                    assertTrue(e.message().contains("file descriptor"), e.message());
+                    refused++;
+                }
+            } finally {
+                for (HostConnection h : served) {
+                    h.close();
+                }
+            }
+            assertEquals(3, refused, "hosts told there is no descriptor for them");
+            assertTrue(agent.logText().contains("refused a connection on"), agent.logText());
+
+            // The first host's sessions end with it; a new host is served again.
+            for (int id = 1; id <= started; id++) {
+                first.send(new Frame(id, MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
+            }
+            for (int id = 1; id <= started; id++) {
+                first.expect(id, MessageType.EXEC_EXITED);
+            }
+            try (HostConnection again = agent.connectReady()) {
+                again.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
+                again.expect(1, MessageType.CORE_PONG);
+            }
+        }
+    }
+}
