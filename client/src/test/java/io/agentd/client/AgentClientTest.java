@@ -224,7 +224,7 @@ class AgentClientTest {
     void coreErrorsAboutFramesOfARunningSessionLandOnItAndLeaveItRunning() throws Exception {
         ExecSession s = client.start(ExecRequest.of("cat"));
         s.awaitStarted(WAIT);
-        s.signal(99); // outside 1..31
+        s.signal(99); // outside 1..64
         client.send(new Frame(s.id(), MessageType.EXEC_REQUEST, ExecRequest.of("true"))); // a second request on a live id
         List<AgentErrorException> errors = awaitErrors(s, 2);
         assertEquals(ErrorKind.INVALID_PAYLOAD, errors.get(0).kind());

@@ -71,6 +71,11 @@ import org.slf4j.LoggerFactory;
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     private static final int READ_BYTES = 64 * 1024;
+    /**
+     * The highest signal number Linux delivers (SIGRTMAX on x86-64 and arm64): the real-time signals
+     * (32..64) are a session's as much as the standard ones.
+     */
+    private static final int MAX_SIGNAL = 64;
     /** Kept output is replayed to an attacher in frames of at most this much. */
     private static final int REPLAY_PIECE_BYTES = 64 * 1024;
     /** How long a shutdown waits for its sessions after their SIGKILL ({@link #stopWaitingForUnkillable}). */
@@ -408,8 +413,9 @@ public final class Sessions {
     public void onSignal(SessionHost from, long id, int signal) {
         String type = MessageType.EXEC_SIGNAL.wire();
         HostOutput host = from.output();
-        if (signal < 1 || signal > 31) {
-            host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1..31");
+        if (signal < 1 || signal > MAX_SIGNAL) {
+            host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "signal " + signal + " is outside 1.." + MAX_SIGNAL
+                    + ", the signals Linux has");
             return;
         }
         SessionKey key = new SessionKey(from.connection(), id);

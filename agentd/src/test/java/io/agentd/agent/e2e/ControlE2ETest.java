@@ -229,12 +229,14 @@ class ControlE2ETest {
     }
 
     @Test
-    void signalOutsideOneToThirtyOneIsInvalidPayload() throws Exception {
+    void signalOutsideOneToSixtyFourIsInvalidPayload() throws Exception {
         try (HostConnection host = agent.connectReady()) {
             host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(0)));
             host.expectError(9, "invalid_payload");
-            host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(64)));
+            host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(65)));
             host.expectError(9, "invalid_payload");
+            host.send(new Frame(9, MessageType.EXEC_SIGNAL, new ExecSignal(64)));
+            host.expectError(9, "invalid_session"); // a signal Linux has: only the id is unknown
         }
     }
 

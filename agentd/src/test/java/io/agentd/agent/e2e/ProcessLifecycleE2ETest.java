@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -123,6 +124,16 @@ class ProcessLifecycleE2ETest {
         assertEquals(9, r.exited().signal());
         assertEquals(Boolean.TRUE, r.exited().timedOut());
         assertTrue(elapsedMs >= 300 + GRACE_MS, elapsedMs + " ms");
+    }
+
+    @Test
+    void aRealTimeSignalReachesTheSessionsGroup() throws Exception {
+        host.exec(8, sh("trap 'exit 7' 34; echo armed; while :; do sleep 0.05; done"));
+        host.expect(8, MessageType.EXEC_STARTED);
+        host.expect(8, MessageType.EXEC_STDOUT); // "armed": the trap is set
+        host.send(new Frame(8, MessageType.EXEC_SIGNAL, new ExecSignal(34))); // SIGRTMIN
+        SessionResult r = host.collect(8, Duration.ofSeconds(10));
+        assertEquals(7, r.code(), r.toString());
     }
 
     @Test
