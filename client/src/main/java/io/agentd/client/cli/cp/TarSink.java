@@ -43,7 +43,7 @@ final class TarSink implements DestTree {
 
     @Override
     public void mkdir(String path, Entry source) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(member(path) + "/", TarConstants.LF_DIR);
+        TarArchiveEntry e = new UstarEntry(member(path) + "/", TarConstants.LF_DIR);
         e.setMode(source.modeWithoutSetId() | 040000); // set-id bits cleared, as for a download
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         tar.putArchiveEntry(e);
@@ -59,7 +59,7 @@ final class TarSink implements DestTree {
             throw new CopyFailure("cannot copy", path, "its size, " + Long.toUnsignedString(source.size())
                     + " bytes as the guest gives it, is past what a file can hold");
         }
-        TarArchiveEntry e = new TarArchiveEntry(member(path));
+        TarArchiveEntry e = new UstarEntry(member(path));
         e.setMode(source.modeWithoutSetId() | 0100000);
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         e.setSize(source.size());
@@ -121,7 +121,7 @@ final class TarSink implements DestTree {
 
     @Override
     public void symlink(String target, String path, Entry link) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(member(path), TarConstants.LF_SYMLINK);
+        TarArchiveEntry e = new UstarEntry(member(path), TarConstants.LF_SYMLINK);
         e.setLinkName(target);
         e.setMode(0120777);
         e.setLastModifiedTime(GuestFiles.time(link.mtime())); // the link's own (else commons puts the time of the copy)
