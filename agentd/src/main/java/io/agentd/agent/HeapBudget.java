@@ -9,8 +9,9 @@ import io.agentd.agent.transport.LargeFrameBudget;
  * records, connections, the codec, garbage not yet collected). Each budget is enforced on its own,
  * so a host that fills all three at once reaches their sum; if that is past the heap, the host ends
  * the agent with an OutOfMemoryError, and every session of every host with it (a hostile review
- * did this with the launcher's old -Xmx160m). Checked once at start: the agent refuses to run with
- * budgets its heap cannot hold.
+ * did this with the launcher's old -Xmx160m; its -Xmx256m holds the defaults). Checked once at
+ * start, and said in a warning: the agent still runs (tests run it on small heaps on purpose, to
+ * show that one kind of flood stays within them), but the operator learns which option to change.
  */
 final class HeapBudget {
     /**
@@ -27,8 +28,8 @@ final class HeapBudget {
                 + LargeFrameBudget.DEFAULT_BYTES + OTHER_BYTES;
     }
 
-    /** Why the agent must not start with {@code maxHeap} bytes of heap (Runtime.maxMemory()), or null. */
-    static String refusal(AgentOptions options, long maxHeap) {
+    /** What {@code maxHeap} bytes of heap (Runtime.maxMemory()) lack for the budgets, or null when they hold them. */
+    static String shortfall(AgentOptions options, long maxHeap) {
         long needed = needed(options);
         if (needed <= maxHeap) {
             return null;
@@ -38,7 +39,8 @@ final class HeapBudget {
                 + mib(options.retention().totalBuffer()) + ", --stdin-total "
                 + mib(options.sessionDefaults().stdinTotalLimit()) + ", large frames being read "
                 + mib(LargeFrameBudget.DEFAULT_BYTES) + ", the rest of the agent " + mib(OTHER_BYTES)
-                + "): give the JVM more (-Xmx in JAVA_OPTS) or lower those options";
+                + "), and such a host can exhaust the heap and end the agent: give the JVM more (-Xmx in"
+                + " JAVA_OPTS) or lower those options";
     }
 
     private static String mib(long bytes) {

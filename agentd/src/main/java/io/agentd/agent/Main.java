@@ -53,10 +53,6 @@ public final class Main {
                 System.out.print(AgentOptions.HELP);
                 System.exit(0);
             }
-            String heapRefusal = HeapBudget.refusal(options, Runtime.getRuntime().maxMemory());
-            if (heapRefusal != null) {
-                throw new AgentOptions.UsageException(heapRefusal);
-            }
             Logging.configure(options.logLevel(), options.logFile());
         } catch (AgentOptions.UsageException | IllegalArgumentException e) {
             System.err.println("agentd: " + e.getMessage());
@@ -66,6 +62,10 @@ public final class Main {
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         FatalExit.prepare();
+        String heapShortfall = HeapBudget.shortfall(options, Runtime.getRuntime().maxMemory());
+        if (heapShortfall != null) {
+            log.warn("{}", heapShortfall);
+        }
         Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
             if (e instanceof Error error) {
                 FatalExit.now(log, error);

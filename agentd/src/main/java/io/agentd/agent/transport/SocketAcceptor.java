@@ -112,6 +112,7 @@ final class SocketAcceptor {
             return;
         }
         backoff.succeeded();
+        spare.take(); // lost when the limit was below every fd held, and had back now
         String peer = admission.admit(fd, addr);
         if (peer == null) {
             Os.close(fd);
