@@ -30,6 +30,11 @@ public final class HostEventLog {
      * others does not hide the failure of a command the operator is looking for.
      */
     private final Window failures = new Window("failed requests (each was answered with exec.failed)");
+    /**
+     * Frames refused because they crossed their session's end (debug lines): a rate of their own,
+     * so that a flood of them at debug level does not hide the refusals that are a host's fault.
+     */
+    private final Window racedRefusals = new Window("frames refused as their session ended (each was answered)", true);
 
     /**
      * A connection served or over, and a host link's hang-up: a local user allowed on a socket can
@@ -65,12 +70,11 @@ public final class HostEventLog {
 
     /**
      * One frame refused because it crossed its session's end (no fault of the host's, hence debug):
-     * under the refusals' limit all the same, since a host can send them at its own rate (a flood of
-     * empty stdin frames on unknown ids logged a line each: a hostile review). Takes no line from
-     * that limit while debug is off.
+     * rate-limited all the same, since a host can send them at its own rate (a flood of empty stdin
+     * frames on unknown ids logged a line each: a hostile review). Counts nothing while debug is off.
      */
     void racedRefusal(long id, String offendingType, String kind, String message) {
-        if (log.isDebugEnabled() && refusals.takeLine()) {
+        if (log.isDebugEnabled() && racedRefusals.takeLine()) {
             log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
                     LogText.message(message));
         }
@@ -137,13 +141,20 @@ public final class HostEventLog {
     /** At most {@link #LINES_PER_SECOND} lines a second of one kind; the rest counted in a line when their second is over. */
     private final class Window {
         private final String what;
+        /** Its lines are debug lines, and so is the count of those left out. */
+        private final boolean debug;
         private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
         private int linesInWindow;
         private long leftOut;
         private boolean reportScheduled;
 
         Window(String what) {
+            this(what, false);
+        }
+
+        Window(String what, boolean debug) {
             this.what = what;
+            this.debug = debug;
         }
 
         /** True when a line may be logged now; otherwise counts it for the report at the end of its second. */
@@ -168,7 +179,11 @@ public final class HostEventLog {
 
         private void reportLeftOut() {
             reportScheduled = false;
-            log.warn("{} more {} in the last second not logged", leftOut, what);
+            if (debug) {
+                log.debug("{} more {} in the last second not logged", leftOut, what);
+            } else {
+                log.warn("{} more {} in the last second not logged", leftOut, what);
+            }
             leftOut = 0;
         }
     }

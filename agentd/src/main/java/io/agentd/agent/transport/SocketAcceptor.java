@@ -175,22 +175,36 @@ final class SocketAcceptor {
 
     /**
      * No descriptor for the next connection: the spare one is given up for it, the host is told on
-     * id 0 why it cannot be served and the connection closed, and the spare taken again. Each
-     * waiting host gets its answer this way, one per turn of the loop, while the shortage lasts.
+     * id 0 why it cannot be served (once the transport admits it, as at the connection limit) and
+     * the connection closed, and the spare taken again. Each waiting host gets its answer this way,
+     * one per turn of the loop, while the shortage lasts.
      *
-     * @return false when there was no spare to give up, or the accept still failed: the caller
-     *         backs off as for any lasting failure
+     * @return false when the caller must back off as for any lasting failure: no spare to give up
+     *         and none to be had, or the accept failed for want of a descriptor all the same
      */
     private boolean refuseWithSpareDescriptor(int err) {
         if (!spare.release()) {
-            spare.take(); // a descriptor freed since may be kept for the next time
-            return false;
+            // None in reserve (the limit was below every fd held): if one can be had now,
+            // descriptors are back, and the connection is accepted again as any other.
+            if (!spare.take()) {
+                return false;
+            }
+            accept();
+            return true;
         }
         addrLen.putInt(0, ADDR_BYTES);
         int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
+            int again = Os.errno();
             spare.take();
-            return false;
+            // The connection left meanwhile, or nothing waits: no shortage to back off from.
+            return again == LibC.EAGAIN || again == LibC.EINTR || again == ECONNABORTED;
+        }
+        String peer = admission.admit(fd, addr);
+        if (peer == null) {
+            Os.close(fd); // refused by the transport (it logged why): told nothing, as any refused peer
+            spare.take();
+            return true;
         }
         String why = err == EMFILE
                 ? "every file descriptor the agent's limit allows is in use (its sessions and connections)"
@@ -201,8 +215,8 @@ final class SocketAcceptor {
         boolean kept = spare.take();
         long notLogged = noDescriptorLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection on {}: {} ({}); {}{}{}", describe, why, Os.errnoName(err), written,
-                    kept ? "" : "; no descriptor could be kept in reserve for the next one",
+            log.warn("refused a connection on {} from {}: {} ({}); {}{}{}", describe, peer, why, Os.errnoName(err),
+                    written, kept ? "" : "; no descriptor could be kept in reserve for the next one",
                     LogThrottle.sinceLastLine(notLogged, "more refused"));
         }
         return true;

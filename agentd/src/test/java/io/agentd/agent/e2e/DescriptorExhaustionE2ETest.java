@@ -16,12 +16,14 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * One host's sessions take every file descriptor the agent's limit allows: the next host is still
  * answered, told on id 0 why it cannot be served, and closed (it hung in the backlog with no answer
  * before), and once the sessions end hosts are served again.
  */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DescriptorExhaustionE2ETest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 

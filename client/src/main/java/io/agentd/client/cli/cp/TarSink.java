@@ -19,7 +19,9 @@ final class TarSink implements DestTree {
     private final TarArchiveOutputStream tar;
 
     TarSink(OutputStream out) {
-        tar = new TarArchiveOutputStream(out);
+        // UTF-8 whatever the JVM's locale: names the same on every host, and UstarEntry's one-pass
+        // cut of long names (counted in UTF-8) is commons' own cut.
+        tar = new TarArchiveOutputStream(out, "UTF-8");
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
