@@ -11,22 +11,13 @@
  * cannot avoid (the relay for the byte, the relay again when the echo is not yet there, the client
  * for the echo), so the agent's echo is compared with this as well as with the local PTY.
  */
-#define _GNU_SOURCE
+#include "pty-floor.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include "floor-timing.h"
-
-extern char **environ;
 
 /* Copies what one readable fd has to the other; 0 at EOF or on an error (the relay then ends). */
 static int pass_on(int from, int to) {
@@ -49,39 +40,11 @@ static void relay(int sock, int master) {
     }
 }
 
-/* Writes one byte and reads its echo through the relay. No newline is ever sent, so cat never
- * writes: every byte read is the line discipline's echo (4095 bytes fit its line, hence the limit). */
-static int echo_once(int sock) {
-    char c = 'x', got;
-    if (write(sock, &c, 1) != 1) { perror("write"); return -1; }
-    if (read(sock, &got, 1) != 1) { perror("read"); return -1; }
-    if (got != c) { fprintf(stderr, "echo was 0x%02x, not 'x'\n", (unsigned char)got); return -1; }
-    return 0;
-}
-
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 1000;
-    int warmup = argc > 2 ? atoi(argv[2]) : 50;
-    if (runs < 1 || warmup < 0 || runs + warmup > 4000) {
-        fprintf(stderr, "usage: pty-relay-floor [runs>=1] [warmup>=0] (runs+warmup <= 4000)\n");
-        return 2;
-    }
-    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) { perror("posix_openpt"); return 1; }
-    const char *slave = ptsname(master);
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&fa, 0, 1);
-    posix_spawn_file_actions_adddup2(&fa, 0, 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-    char *cat_argv[] = {"cat", NULL};
+    int runs, warmup, master;
     pid_t cat;
-    int rc = posix_spawnp(&cat, "cat", &fa, &attr, cat_argv, environ);
-    if (rc != 0) { fprintf(stderr, "posix_spawnp cat: %s\n", strerror(rc)); return 1; }
+    if (parse_echo_args(argc, argv, "pty-relay-floor", &runs, &warmup) != 0) return 2;
+    if (cat_on_new_pty(&master, &cat) != 0) return 1;
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) { perror("socketpair"); return 1; }
@@ -94,22 +57,10 @@ int main(int argc, char **argv) {
     close(sv[1]);
     close(master);
 
-    for (int i = 0; i < warmup; i++) {
-        if (echo_once(sv[0]) != 0) return 1;
-    }
-    long long *samples = malloc(sizeof(long long) * runs);
-    long long total = 0;
-    for (int i = 0; i < runs; i++) {
-        long long t0 = now_ns();
-        if (echo_once(sv[0]) != 0) return 1;
-        samples[i] = now_ns() - t0;
-        total += samples[i];
-    }
+    int rc = time_echoes(sv[0], warmup, runs);
     close(sv[0]);
     waitpid(relay_pid, NULL, 0);
     kill(cat, SIGKILL);
     waitpid(cat, NULL, 0);
-    print_report(samples, runs, total);
-    free(samples);
-    return 0;
+    return rc;
 }
