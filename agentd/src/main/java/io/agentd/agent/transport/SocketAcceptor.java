@@ -99,8 +99,7 @@ final class SocketAcceptor {
     }
 
     private void accept() {
-        addrLen.putInt(0, ADDR_BYTES);
-        int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        int fd = acceptNext();
         if (fd < 0) {
             int err = Os.errno();
             if ((err == EMFILE || err == ENFILE) && refuseWithSpareDescriptor(err)) {
@@ -138,6 +137,12 @@ final class SocketAcceptor {
             return;
         }
         connFds.add(fd);
+    }
+
+    /** The next waiting connection's fd (non-blocking, close-on-exec), its peer in {@link #addr}; -1 and errno. */
+    private int acceptNext() {
+        addrLen.putInt(0, ADDR_BYTES);
+        return Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
     }
 
     /**
@@ -192,8 +197,7 @@ final class SocketAcceptor {
             accept();
             return true;
         }
-        addrLen.putInt(0, ADDR_BYTES);
-        int fd = Os.libc().accept4(listenFd, addr, addrLen, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        int fd = acceptNext();
         if (fd < 0) {
             int again = Os.errno();
             spare.take();
