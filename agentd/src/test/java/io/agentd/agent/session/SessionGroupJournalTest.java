@@ -47,9 +47,7 @@ class SessionGroupJournalTest {
         try {
             awaitOwnGroup(live.pid());
             growPastCompaction(records, ownJournal(dir), live.pid());
-            Process gone = new ProcessBuilder("true").start();
-            records.started((int) gone.pid());
-            gone.waitFor(10, TimeUnit.SECONDS);
+            recordAnEndedGroup(records);
             records.pruneGone(); // a group gone, and the journal long: rewritten with the live group alone
             assertEquals(1, records.recordedCount());
             Path journal;
