@@ -28,6 +28,13 @@ final class SocketStream implements StreamChannel {
      * stdin credit most connections never do; each selector costs two descriptors).
      */
     private volatile Selector writable;
+    /**
+     * Whether the last read took less than it had room for, so found the socket empty: the next read
+     * waits in the selector first instead of asking the socket for bytes it most likely does not have
+     * yet (a reader that has dispatched what came reads again at once). Only a guess: a read that
+     * waits when bytes are there returns from the select at once. Guarded by readLock.
+     */
+    private boolean drained;
     /** One reader at a time, one writer at a time (each waits in its selector alone). */
     private final Object readLock = new Object();
     private final Object writeLock = new Object();
@@ -49,9 +56,14 @@ final class SocketStream implements StreamChannel {
     @Override
     public int read(ByteBuffer dst) throws IOException {
         synchronized (readLock) {
+            if (drained && dst.hasRemaining()) {
+                await(readable);
+            }
             while (true) {
+                int room = dst.remaining();
                 int n = channel.read(dst);
-                if (n != 0 || !dst.hasRemaining()) {
+                if (n != 0 || room == 0) {
+                    drained = n > 0 && n < room;
                     return n;
                 }
                 await(readable);
