@@ -6,7 +6,9 @@ import java.util.ArrayDeque;
 /**
  * One owner's share of the agent-wide budget of Read buffers ({@link FsBuffers#reads()}): the Reads
  * of a connection (or, behind a relay, of one client: {@link FsService#readShare}) together hold at
- * most {@link FsBuffers#readShare()} bytes of it (a relay client a quarter of that). A Read keeps its buffers
+ * most {@link FsBuffers#readShare()} bytes of it (a relay client a quarter of that, and all of the
+ * connection's clients together the connection's part: {@code agent} is that part, a
+ * {@link ByteBudget#shareOf share} of the agent's budget). A Read keeps its buffers
  * while it is paused (its host does not read, or the relay holds its id), so without a share one
  * host that stops reading could hold the whole budget with enough Reads and every other
  * connection's Reads would wait for it; with one, it holds its share and the rest goes on serving
@@ -81,7 +83,8 @@ final class FsReadShare {
     }
 
     private void agentFreedRoom() {
-        onAgentList = false; // the budget took it off its list to run it
+        agent.cancel(agentFreedRoom); // told by one level of the budget: off the other's list too
+        onAgentList = false;
         grantWaiting();
     }
 

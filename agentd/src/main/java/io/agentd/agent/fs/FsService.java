@@ -1,6 +1,7 @@
 package io.agentd.agent.fs;
 
 import io.agentd.agent.LogText;
+import io.agentd.agent.loop.ByteBudget;
 import io.agentd.agent.spawn.TargetUser;
 import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.transport.HostOutput;
@@ -76,6 +77,14 @@ public final class FsService {
     /** Each owner's share of the agent-wide Write budget: its windowed Writes' credit comes from it. */
     private final Map<Long, FsWriteShare> writeShares = new HashMap<>();
     /**
+     * This connection's part of the agent-wide Read and Write budgets, which every owner's share
+     * reserves from: however many relay clients it serves, a connection holds its part and no more
+     * (each client's share alone let a host that named 16 id ranges hold the agent's whole budget,
+     * and every other connection's uploads and downloads waited).
+     */
+    private final ByteBudget connectionReads;
+    private final ByteBudget connectionWrites;
+    /**
      * Requests in progress by owner ({@link FsOwners}), and the owner each was admitted under. The
      * connection has {@link FsSettings#maxActive()} at once in all, and behind a relay one client
      * at most {@link #RELAY_CLIENT_PART} of them: with the connection's limit alone, one relay
@@ -96,6 +105,8 @@ public final class FsService {
         this.out = out;
         this.heldIds = heldIds;
         this.workers = workers;
+        this.connectionReads = ByteBudget.shareOf(workers.buffers().reads(), workers.buffers().readShare());
+        this.connectionWrites = ByteBudget.shareOf(workers.buffers().writes(), workers.buffers().writeShare());
         this.users = users;
         this.credentials = credentials;
         this.settings = settings;
@@ -373,14 +384,14 @@ public final class FsService {
      */
     FsReadShare readShare(long id) {
         long owner = owners.ownerOf(id);
-        return readShares.computeIfAbsent(owner, o -> new FsReadShare(workers.buffers().reads(),
+        return readShares.computeIfAbsent(owner, o -> new FsReadShare(connectionReads,
                 ownerPart(o, workers.buffers().readShare())));
     }
 
     /** The Write share of the owner of {@code id}, as {@link #readShare}. */
     FsWriteShare writeShare(long id) {
         long owner = owners.ownerOf(id);
-        return writeShares.computeIfAbsent(owner, o -> new FsWriteShare(workers.buffers().writes(),
+        return writeShares.computeIfAbsent(owner, o -> new FsWriteShare(connectionWrites,
                 ownerPart(o, workers.buffers().writeShare())));
     }
 

@@ -9,7 +9,9 @@ import java.util.List;
  * One owner's share of the agent-wide Write budget ({@link FsBuffers#writes()}) for the credit of
  * its flow-controlled Writes ({@code window: true}), the owner a connection or, behind a relay, one
  * client ({@link FsService#writeShare}): together they hold at most {@link FsBuffers#writeShare()}
- * bytes of it (a relay client a quarter of that), queued data and credit not used yet. Credit is held
+ * bytes of it (a relay client a quarter of that, and all of the connection's clients together the
+ * connection's part: {@code agent} is that part, a {@link ByteBudget#shareOf share} of the agent's
+ * budget), queued data and credit not used yet. Credit is held
  * from its grant until the data comes, so without a share one host that opens a few windowed
  * Writes and sends nothing would hold the whole budget for as long as it stays: every other
  * connection's windowed Writes would get no credit, and Writes without window would fail ENOBUFS.

@@ -569,6 +569,62 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * However many relay clients a connection names, its Reads and windowed Writes together hold at
+     * most its part of the agent's budgets, so another connection's still get buffers and credit.
+     * Before, each client's share was taken from the agent's budget alone: a host that named 16 id
+     * ranges (as a relay does for its clients) held both budgets whole with two stuck transfers per
+     * range, and every other host's downloads and uploads waited.
+     */
+    @Test
+    void relayClientsOfOneConnectionHoldAtMostTheConnectionsPartOfTheBudgets() throws Exception {
+        // Reads: 16 chunks in all, 4 for one connection, 1 for one relay client; Writes: 16 windows,
+        // 4 for one connection, 1 for one relay client.
+        FsWorkers shared = new FsWorkers(1, 16 * 4096, 16 * 8192);
+        HeldIds relayHeld = new HeldIds();
+        FsService relay = new FsService(loop::add, host, relayHeld, shared, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 300, 4096, 8192, 16384));
+        try {
+            Path big = dir.resolve("big");
+            Files.write(big, new byte[8 * 4096]);
+            for (int client = 0; client < 16; client++) {
+                long start = 1000L * (client + 1);
+                relay.onIdRangeNamed(start, start + 1000);
+                relayHeld.hold(new RelayClientRange(start, start + 1000)); // no client reads: their Reads pause
+                relay.onRequest(start, new FsRequest(new FsOp.OpenFile(big.toString(), FsOpenOptions.reading())));
+                runLoopUntil(() -> answered(host, start), host.types()::toString);
+                long handle = ((FsResponseData.Handle) response(start).data()).handle();
+                relay.onRequest(start + 1, new FsRequest(new FsOp.Read(handle, 0, null)));
+                relay.onRequest(start + 2, new FsRequest(new FsOp.Read(handle, 0, null)));
+                long upload = openForWriting(relay, host, start + 3, dir.resolve("upload-" + client));
+                relay.onRequest(start + 4, new FsRequest(new FsOp.Write(upload, 0, null, true), null, true)); // no data comes
+            }
+            for (Runnable task; (task = loop.poll(300, TimeUnit.MILLISECONDS)) != null; ) {
+                task.run(); // what the workers read comes back to the loop, until no more does
+            }
+            FsBuffers budgets = shared.buffers();
+            assertTrue(budgets.reads().reserved() <= budgets.readShare(), "Read buffers the relay's clients hold: "
+                    + budgets.reads().reserved() + " of the agent's " + budgets.reads().limit());
+            assertTrue(budgets.writes().reserved() <= budgets.writeShare(), "Write credit the relay's clients hold: "
+                    + budgets.writes().reserved() + " of the agent's " + budgets.writes().limit());
+
+            RecordingHost otherHost = new RecordingHost();
+            FsService other = connection(shared, otherHost);
+            Path small = dir.resolve("small");
+            Files.writeString(small, "small\n");
+            long handle = openForReading(other, otherHost, small);
+            other.onRequest(10, new FsRequest(new FsOp.Read(handle, 0, null)));
+            runLoopUntil(() -> answered(otherHost, 10), () -> "another host's Read, while the relay holds "
+                    + budgets.reads().reserved() + " bytes");
+            assertTrue(responseOn(otherHost, 10).ok(), responseOn(otherHost, 10).toString());
+            long upload = openForWriting(other, otherHost, 20, dir.resolve("other-upload"));
+            other.onRequest(21, new FsRequest(new FsOp.Write(upload, 0, null, true), null, true));
+            assertTrue(creditOn(otherHost, 21) > 0, "another host's windowed Write has credit");
+        } finally {
+            shared.shutdown();
+        }
+    }
+
     @Test
     void readsShortOfTheAgentsRoomWaitOnItOncePerConnectionAndAReleaseWakesOnlyThoseItHasRoomFor() throws Exception {
         FsWorkers shared = new FsWorkers(1, 8 * 4096, 1 << 20); // eight chunks; two for one connection
