@@ -23,11 +23,33 @@ final class CborWriter {
     private static final int SIMPLE_TRUE = 0xf5;
     private static final int SIMPLE_NULL = 0xf6;
 
-    private byte[] buf = new byte[256];
+    private static final int INITIAL_BYTES = 256;
+    /**
+     * The most a writer keeps between payloads. One grown for a large payload (a session list or a
+     * directory listing, up to 4 MiB) lets it go once that payload is out: every connection has an
+     * encoder of its own, and 64 idle connections that had each listed once kept 4 MiB apiece, the
+     * agent's whole heap.
+     */
+    static final int RETAINED_BYTES = 64 * 1024;
+
+    private byte[] buf = new byte[INITIAL_BYTES];
     private int size;
 
     void reset() {
         size = 0;
+    }
+
+    /** Empties the writer, and lets a buffer grown past {@link #RETAINED_BYTES} go. */
+    void release() {
+        size = 0;
+        if (buf.length > RETAINED_BYTES) {
+            buf = new byte[INITIAL_BYTES];
+        }
+    }
+
+    /** Bytes of buffer held now (tests). */
+    int capacity() {
+        return buf.length;
     }
 
     int size() {

@@ -4,6 +4,7 @@ import io.agentd.protocol.payload.ExecData;
 import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.function.IntFunction;
 
 /**
  * Encodes frames to the reference bytes: [len u32 BE][id u32 BE][flags u8][CBOR {v, t, p}].
@@ -26,10 +27,14 @@ public final class FrameEncoder {
             encodeDataInto(frame.id(), frame.type(), data.data(), 0, data.data().length, out);
             return out.array();
         }
-        writePayload(frame);
-        ByteBuffer out = ByteBuffer.allocate(frameSize(frame.type(), payload.size()));
-        putWithWrittenPayload(frame, out);
-        return out.array();
+        try {
+            writePayload(frame);
+            ByteBuffer out = ByteBuffer.allocate(frameSize(frame.type(), payload.size()));
+            putWithWrittenPayload(frame, out);
+            return out.array();
+        } finally {
+            payload.release();
+        }
     }
 
     /** Bytes {@link #encodeInto} will write for {@code frame}, length prefix included. */
@@ -38,8 +43,32 @@ public final class FrameEncoder {
             PayloadEncoding.checkRecord(frame.type(), data);
             return dataFrameSize(frame.type(), data.data().length);
         }
-        writePayload(frame);
-        return frameSize(frame.type(), payload.size());
+        try {
+            writePayload(frame);
+            return frameSize(frame.type(), payload.size());
+        } finally {
+            payload.release();
+        }
+    }
+
+    /**
+     * Encodes {@code frame} once into the buffer {@code roomFor} gives for its size (length prefix
+     * included), which must have that much room; returns the bytes written. For a queue that picks
+     * its buffer by the frame's size: {@link #encodedSize} then {@link #encodeInto(Frame, ByteBuffer)}
+     * encodes the payload twice (a 4 MiB session list, twice on the agent's loop).
+     */
+    public int encodeInto(Frame frame, IntFunction<ByteBuffer> roomFor) {
+        if (frame.payload() instanceof ExecData data) {
+            PayloadEncoding.checkRecord(frame.type(), data);
+            int len = data.data().length;
+            return encodeDataInto(frame.id(), frame.type(), data.data(), 0, len, roomFor.apply(dataFrameSize(frame.type(), len)));
+        }
+        try {
+            writePayload(frame);
+            return putWithWrittenPayload(frame, roomFor.apply(frameSize(frame.type(), payload.size())));
+        } finally {
+            payload.release();
+        }
     }
 
     /**
@@ -53,8 +82,12 @@ public final class FrameEncoder {
             PayloadEncoding.checkRecord(frame.type(), data);
             return encodeDataInto(frame.id(), frame.type(), data.data(), 0, data.data().length, out);
         }
-        writePayload(frame);
-        return putWithWrittenPayload(frame, out);
+        try {
+            writePayload(frame);
+            return putWithWrittenPayload(frame, out);
+        } finally {
+            payload.release();
+        }
     }
 
     /**
@@ -112,6 +145,11 @@ public final class FrameEncoder {
     /** Largest data chunk that still fits one frame under {@link Protocol#MAX_FRAME_LEN}. */
     public static int maxDataChunk() {
         return Protocol.MAX_FRAME_LEN - 5 - 64;
+    }
+
+    /** Bytes of payload buffer this encoder keeps between frames (tests). */
+    int retainedBytes() {
+        return payload.capacity();
     }
 
     private void writePayload(Frame frame) {

@@ -106,8 +106,7 @@ public final class OutboundQueue {
     }
 
     public void add(Frame frame) {
-        int size = encoder.encodedSize(frame);
-        queuedBytes += encoder.encodeInto(frame, roomFor(size).fill);
+        queuedBytes += encoder.encodeInto(frame, size -> roomFor(size).fill);
     }
 
     /** Queues a stdout/stderr frame carrying the bytes between {@code data}'s position and limit. */
