@@ -4,6 +4,7 @@ import io.agentd.agent.sys.FileType;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.FsLimits;
+import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
@@ -55,6 +56,13 @@ final class FsOperations {
         this.handles = handles;
     }
 
+    /** A copy or rename of what is not a directory to a name that ends with / (rename(2): ENOTDIR). */
+    private static void refuseDirectoryNameForNonDirectory(Path src, String field, String dstText) throws FsFailure {
+        if (FsPaths.namesDirectory(dstText) && !Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS)) {
+            throw FsPaths.notDirectory(field, dstText);
+        }
+    }
+
     FsResponse run(long id, FsOp op) throws FsFailure {
         if (op instanceof FsOp.RealPath o) {
             Path p = FsPaths.absolute("path", o.path());
@@ -82,6 +90,10 @@ final class FsOperations {
             }
         } else if (op instanceof FsOp.Symlink o) {
             Path link = FsPaths.absolute("link_path", o.linkPath());
+            if (FsPaths.namesDirectory(o.linkPath())) { // a link is no directory; symlink(2)'s answer
+                throw new FsFailure(FsFailure.ENOENT, "link_path " + HostText.quote(o.linkPath(), HostText.QUOTE_MAX)
+                        + " ends with /: no link is made there: No such file or directory (os error 2)");
+            }
             if (o.target().isEmpty() || o.target().indexOf('\0') >= 0) {
                 throw new FsFailure(FsFailure.EINVAL, "symlink " + link + ": the target is empty or holds a NUL (os error 22)");
             }
@@ -102,11 +114,15 @@ final class FsOperations {
             FsTrees.removeDir(FsPaths.absolute("path", o.path()), o.recursive());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Copy o) {
-            FsTrees.copy(FsPaths.absolute("src", o.src()), FsPaths.absolute("dst", o.dst()));
+            Path src = FsPaths.absolute("src", o.src());
+            Path dst = FsPaths.absolute("dst", o.dst());
+            refuseDirectoryNameForNonDirectory(src, "dst", o.dst());
+            FsTrees.copy(src, dst);
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Rename o) {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
+            refuseDirectoryNameForNonDirectory(src, "dst", o.dst());
             try {
                 Files.move(src, dst, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
             } catch (IOException e) {
@@ -114,6 +130,11 @@ final class FsOperations {
             }
             return FsResponse.success(null);
         } else if (op instanceof FsOp.OpenFile o) {
+            if (FsPaths.namesDirectory(o.path()) && (o.options().create() || o.options().createNew() || o.options().atomic())) {
+                // open(2)'s answer: a file is not made under a name that asks for a directory
+                throw new FsFailure(FsFailure.EISDIR, "path " + HostText.quote(o.path(), HostText.QUOTE_MAX)
+                        + " ends with /: no file is created there: Is a directory (os error 21)");
+            }
             return FsResponse.success(new FsResponseData.Handle(openFile(id, FsPaths.absolute("path", o.path()),
                     o.options())));
         } else if (op instanceof FsOp.OpenDir o) {

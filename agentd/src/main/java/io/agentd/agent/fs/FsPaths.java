@@ -1,7 +1,9 @@
 package io.agentd.agent.fs;
 
 import io.agentd.protocol.HostText;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
@@ -21,11 +23,32 @@ final class FsPaths {
             throw new FsFailure(FsFailure.EINVAL, field + " " + HostText.quote(text, HostText.QUOTE_MAX)
                     + " holds a NUL byte (os error 22)");
         }
+        Path path;
         try {
-            return Path.of(text);
+            path = Path.of(text);
         } catch (InvalidPathException e) {
             throw new FsFailure(FsFailure.EINVAL, field + " " + HostText.quote(text, HostText.QUOTE_MAX)
                     + ": " + e.getReason() + " (os error 22)");
         }
+        if (namesDirectory(text) && !Files.isDirectory(path) && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw notDirectory(field, text);
+        }
+        return path;
+    }
+
+    /**
+     * Whether {@code text} ends with a slash, which in a system call asks for a directory: Path.of
+     * drops it, and "file/" then named the file (an OpenFile with truncate emptied it, a Remove
+     * deleted it, where the kernel answers ENOTDIR). {@link #absolute} refuses such a path when what
+     * it names exists and is not a directory (a symlink to one is one); the operations that would
+     * create something else there refuse it too ({@link #notDirectory}).
+     */
+    static boolean namesDirectory(String text) {
+        return text.length() > 1 && text.endsWith("/");
+    }
+
+    static FsFailure notDirectory(String field, String text) {
+        return new FsFailure(FsFailure.ENOTDIR, field + " " + HostText.quote(text, HostText.QUOTE_MAX)
+                + " ends with / but does not name a directory: Not a directory (os error 20)");
     }
 }

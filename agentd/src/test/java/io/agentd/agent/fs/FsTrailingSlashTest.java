@@ -1,0 +1,110 @@
+package io.agentd.agent.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.transport.HeldIds;
+import io.agentd.agent.transport.RecordingHost;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsOpenOptions;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A path that ends with a slash names a directory, as in a system call: "file/" is ENOTDIR, not
+ * the file (Path.of drops the slash, and an OpenFile with truncate of "file/" emptied the file, a
+ * Remove deleted it). FsService with the test thread as its loop and a real worker.
+ */
+class FsTrailingSlashTest {
+    private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
+    private final RecordingHost host = new RecordingHost();
+    private final FsWorkers workers = new FsWorkers(1);
+    private final FsService fs = new FsService(loop::add, host, new HeldIds(), workers, UserDb.system(),
+            FsCredentials.ofAgent(), new FsSettings(1, 8, 4096, 8192, 16384));
+    private Path dir;
+    private Path file;
+    private long nextId = 1;
+
+    @BeforeEach
+    void files() throws Exception {
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-slash").toAbsolutePath()), "t-");
+        file = Files.writeString(dir.resolve("file"), "keep\n");
+    }
+
+    @AfterEach
+    void stop() {
+        workers.shutdown();
+    }
+
+    private FsResponse run(FsOp op) throws InterruptedException {
+        long id = nextId++;
+        fs.onRequest(id, new FsRequest(op, null, true));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (host.frames.stream().noneMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)) {
+            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (task == null) {
+                throw new AssertionError("no answer to " + op + ": " + host.types());
+            }
+            task.run();
+        }
+        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)
+                .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
+    }
+
+    private void assertErrno(int errno, FsResponse r) {
+        assertFalse(r.ok(), r.toString());
+        assertEquals(errno, r.errno(), r.toString());
+    }
+
+    @Test
+    void aFileNamedWithATrailingSlashIsNotADirectoryAndStaysAsItWas() throws Exception {
+        String slashed = file + "/";
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Stat(slashed, true)));
+        assertErrno(FsFailure.EISDIR, run(new FsOp.OpenFile(slashed, FsOpenOptions.replacing(null)))); // open(2)'s answer with O_CREAT
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.OpenFile(slashed, FsOpenOptions.reading())));
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Remove(slashed)));
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Rename(slashed, dir.resolve("moved").toString())));
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Copy(slashed, dir.resolve("copied").toString())));
+        assertEquals("keep\n", Files.readString(file), "the file is untouched");
+        assertFalse(Files.exists(dir.resolve("moved")) || Files.exists(dir.resolve("copied")));
+    }
+
+    @Test
+    void aNewNameWithATrailingSlashTakesOnlyADirectory() throws Exception {
+        String newName = dir.resolve("new") + "/";
+        assertErrno(FsFailure.EISDIR, run(new FsOp.OpenFile(newName, FsOpenOptions.replacing(null))));
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Rename(file.toString(), newName)));
+        assertErrno(FsFailure.ENOTDIR, run(new FsOp.Copy(file.toString(), newName)));
+        assertErrno(FsFailure.ENOENT, run(new FsOp.Symlink(file.toString(), newName))); // symlink(2)'s answer
+        assertFalse(Files.exists(dir.resolve("new")), "nothing was made under the name");
+        assertEquals("keep\n", Files.readString(file));
+
+        assertTrue(run(new FsOp.Mkdir(newName, null)).ok(), "mkdir takes it");
+        assertTrue(Files.isDirectory(dir.resolve("new")));
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        assertTrue(run(new FsOp.Rename(sub + "/", dir.resolve("renamed") + "/")).ok(), "a directory renamed with slashes");
+        assertTrue(Files.isDirectory(dir.resolve("renamed")));
+    }
+
+    @Test
+    void aDirectoryOrALinkToOneIsTakenWithItsSlash() throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("d"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), sub);
+        assertTrue(run(new FsOp.Stat(sub + "/", false)).ok());
+        assertTrue(run(new FsOp.Stat(link + "/", true)).ok());
+        assertTrue(run(new FsOp.Stat("/", false)).ok(), "the root");
+        assertTrue(run(new FsOp.RemoveDir(sub + "/", false)).ok());
+        assertFalse(Files.exists(sub));
+    }
+}
