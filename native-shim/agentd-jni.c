@@ -489,6 +489,11 @@ static jint lib_fchmod(JNIEnv *env, jobject self, jint fd, jint mode) {
     return SAVE_ERRNO(fchmod(fd, (mode_t) mode));
 }
 
+static jint lib_ftruncate(JNIEnv *env, jobject self, jint fd, jlong length) {
+    (void) env; (void) self;
+    return SAVE_ERRNO(ftruncate(fd, (off_t) length));
+}
+
 /* ---- file times and modes by path ------------------------------------------------------- */
 
 static jint lib_utimensat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path, jlongArray times,
@@ -668,6 +673,7 @@ static const JNINativeMethod libc_methods[] = {
     METHOD("getgroups", "(I[I)I", lib_getgroups),
     METHOD("fchown", "(III)I", lib_fchown),
     METHOD("fchmod", "(II)I", lib_fchmod),
+    METHOD("ftruncate", "(IJ)I", lib_ftruncate),
     METHOD("utimensat", "(I[B[JI)I", lib_utimensat),
     METHOD("fchmodat", "(I[BII)I", lib_fchmodat),
     METHOD("clock_gettime", "(I" BUF ")I", lib_clock_gettime),

@@ -164,7 +164,7 @@ final class FsOperations {
                 try {
                     metadataPause.run();
                     if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                        resize(f.channel, o.attrs().size(), h.path, f.appending);
+                        resize(f.channel, o.attrs().size(), h.path, f.writable);
                         setAttrs(open, h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
                                 o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
                     } else {
@@ -309,7 +309,7 @@ final class FsOperations {
         try {
             if (a.size() != null) {
                 try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
-                    resize(ch, a.size(), shown, false);
+                    resize(ch, a.size(), shown, true);
                 }
             }
             if (a.uid() != null || a.gid() != null) {
@@ -366,32 +366,43 @@ final class FsOperations {
     }
 
     /**
-     * ftruncate(2), which also extends (FileChannel.truncate only shrinks; a file grows by a write of
-     * one zero byte at its new last offset). On a handle opened with append that write would go to
-     * the end (O_APPEND ignores the offset) and leave the file one byte longer instead, so extending
-     * an append handle is refused (EINVAL, nothing changed); shrinking it works. A handle not opened
-     * for writing is EBADF.
+     * Sets the file's size through the channel's descriptor: FileChannel.truncate shrinks,
+     * ftruncate(2) extends ({@link #extend}), whether or not the handle appends. A handle not opened
+     * for writing is EBADF, as ftruncate's own answer (EINVAL) would not say why.
      */
-    private static void resize(FileChannel ch, long size, Path p, boolean appending) throws FsFailure {
+    private static void resize(FileChannel ch, long size, Path p, boolean writable) throws FsFailure {
         if (size < 0) {
             throw FsFailure.of(FsFailure.EFBIG, "truncate " + p);
+        }
+        if (!writable) {
+            throw new FsFailure(FsFailure.EBADF, "truncate " + p + ": the handle was not opened for writing: Bad file descriptor (os error 9)");
         }
         try {
             long now = ch.size();
             if (size < now) {
                 ch.truncate(size);
             } else if (size > now) {
-                if (appending) {
-                    throw new FsFailure(FsFailure.EINVAL, "truncate " + p + " to " + size + " bytes (now " + now
-                            + "): a handle opened with append cannot extend its file; use SetStat or a handle"
-                            + " opened without append (os error 22)");
-                }
-                ch.write(ByteBuffer.allocate(1), size - 1);
+                extend(ch, size, p);
             }
         } catch (IOException e) {
             throw FsErrors.from(e, "truncate " + p);
         } catch (java.nio.channels.NonWritableChannelException e) {
             throw FsErrors.from(e, "truncate " + p);
+        }
+    }
+
+    /**
+     * ftruncate(2) on the channel's descriptor, as the kernel extends a file: with a hole. A write of
+     * one zero byte at the new end, as before, took a block a full disk did not have (ENOSPC where
+     * truncate(1) succeeds) and replaced a last byte another process wrote between size() and it.
+     */
+    private static void extend(FileChannel ch, long size, Path p) throws FsFailure {
+        int fd = ChannelDescriptor.fd(ch);
+        if (fd < 0) {
+            throw new FsFailure(FsFailure.EIO, "truncate " + p + ": the file's descriptor is unknown on this JDK (os error 5)");
+        }
+        if (Os.libc().ftruncate(fd, size) != 0) {
+            throw FsFailure.of(Os.errno(), "truncate " + p);
         }
     }
 

@@ -233,6 +233,9 @@ public final class LibC {
 
     public native int fchmod(int fd, int mode);
 
+    /** Sets the file's size: shrinks it, or extends it with a hole (no data written, no block taken). */
+    public native int ftruncate(int fd, long length);
+
     // ---- file times ------------------------------------------------------------------------
 
     /** utimensat's dirFd for a path that is absolute or taken from the working directory. */

@@ -1462,21 +1462,30 @@ class FsServiceTest {
                 .mapToLong(f -> ((io.agentd.protocol.payload.ExecStdinCredit) f.payload()).bytes()).sum();
     }
 
+    /**
+     * A size set on an append handle extends the file (ftruncate, which O_APPEND does not touch) or
+     * shrinks it; on a read-only handle it is EBADF. Before ftruncate, the agent extended a file by
+     * writing a zero byte at its new end, which O_APPEND sent to the end instead (once a file one
+     * byte longer, then refused with EINVAL).
+     */
     @Test
-    void fsetstatSizeOnAnAppendOrReadOnlyHandleIsATypedRefusalNeverAWrongFile() throws Exception {
+    void fsetstatSizeOnAnAppendHandleResizesAndOnAReadOnlyOneIsATypedRefusal() throws Exception {
         Path file = dir.resolve("appended");
         Files.writeString(file, "0123456789");
         fs.onRequest(1, new FsRequest(new FsOp.OpenFile(file.toString(),
                 new FsOpenOptions(false, false, true, false, false, false, null, false))));
         runLoopUntil(1);
         long append = ((FsResponseData.Handle) response(1).data()).handle();
-        // Before the fix: ok, and the file was 11 bytes (the byte meant for offset 999 was appended).
         fs.onRequest(2, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 1000L, null, null)),
                 null, true));
         runLoopUntil(2);
-        assertEquals("EINVAL", response(2).errnoName(), response(2).toString());
-        assertTrue(response(2).error().contains("append"), response(2).error());
-        assertEquals(10, Files.size(file), "the file is unchanged");
+        assertTrue(response(2).ok(), response(2).toString());
+        byte[] extended = Files.readAllBytes(file);
+        assertEquals(1000, extended.length);
+        assertEquals("0123456789", new String(extended, 0, 10, java.nio.charset.StandardCharsets.US_ASCII));
+        for (int i = 10; i < 1000; i++) {
+            assertEquals(0, extended[i], "zeros past the old end, at " + i);
+        }
         fs.onRequest(3, new FsRequest(new FsOp.FSetStat(append, new FsSetAttrs(null, null, null, 4L, null, null)),
                 null, true));
         runLoopUntil(3);
@@ -1493,6 +1502,25 @@ class FsServiceTest {
         assertEquals("EBADF", response(5).errnoName(), response(5).toString());
         assertTrue(response(5).error().contains("not opened for writing"), response(5).error());
         assertEquals("0123", Files.readString(file));
+    }
+
+    /**
+     * Extending a file takes no block: the kernel's hole (ftruncate), as truncate(1) makes. The
+     * agent's write of one zero byte at the new end took a block (ENOSPC on a full disk, where
+     * truncate(1) succeeds) and could replace a last byte another process wrote meanwhile.
+     */
+    @Test
+    void setstatExtendsAFileWithAHole() throws Exception {
+        Path file = Files.createFile(dir.resolve("sparse"));
+        fs.onRequest(1, new FsRequest(new FsOp.SetStat(file.toString(), true,
+                new FsSetAttrs(null, null, null, 64L << 20, null, null)), null, true));
+        runLoopUntil(1);
+        assertTrue(response(1).ok(), response(1).toString());
+        assertEquals(64L << 20, Files.size(file));
+        Process stat = new ProcessBuilder("stat", "-c", "%b", file.toString()).redirectErrorStream(true).start();
+        String blocks = new String(stat.getInputStream().readAllBytes()).trim();
+        assertEquals(0, stat.waitFor(), blocks);
+        assertEquals("0", blocks, "blocks allocated to a file extended from empty");
     }
 
     /**
