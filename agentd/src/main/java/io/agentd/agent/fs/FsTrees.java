@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The fs operations on whole trees, RemoveDir (recursive) and Copy, walked without following a link
@@ -28,6 +30,8 @@ import java.util.Set;
  * walks it; by full path names, a directory swapped for a link to /etc sent deletes and writes there.
  */
 final class FsTrees {
+    /** Bytes a Copy reads and writes at a time. */
+    private static final int COPY_CHUNK_BYTES = 64 * 1024;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
 
     private FsTrees() {}
@@ -412,25 +416,87 @@ final class FsTrees {
                 throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
             }
             Path opened = ChannelDescriptor.path(source);
-            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(opened != null ? opened : from);
-            Files.deleteIfExists(to); // as the JDK's REPLACE_EXISTING: a link or file there is replaced, not followed
-            // O_CREAT|O_EXCL with the source's mode (under the umask): never more open than the source meanwhile.
-            try (FileChannel target = FileChannel.open(to, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
-                    PosixFilePermissions.asFileAttribute(mode))) {
-                ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-                for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
-                    if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
-                        throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
-                    }
-                    buffer.flip();
-                    while (buffer.hasRemaining()) {
-                        target.write(buffer);
+            Path sourceFile = opened != null ? opened : from;
+            Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(sourceFile);
+            int mode = (Integer) Files.getAttribute(sourceFile, "unix:mode") & 07777;
+            Path temp = null;
+            try {
+                // O_CREAT|O_EXCL with the source's permissions (under the umask): never more open than
+                // the source meanwhile; beside the destination, which it replaces only once whole.
+                FileChannel target = null;
+                for (int attempt = 0; target == null; attempt++) {
+                    temp = to.resolveSibling(FsTempNames.of(to.getFileName().toString(), ThreadLocalRandom.current().nextLong()));
+                    try {
+                        target = FileChannel.open(temp, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                                PosixFilePermissions.asFileAttribute(permissions));
+                    } catch (FileAlreadyExistsException e) {
+                        if (attempt == 10) {
+                            throw e;
+                        }
+                        temp = null;
                     }
                 }
-                // Exactly the source's, past the umask: on the file made, not on whatever its name means now.
-                Path made = ChannelDescriptor.path(target);
-                Files.setPosixFilePermissions(made != null ? made : to, mode);
+                try (FileChannel made = target) {
+                    copyBytes(source, made, shownFrom, shownTo);
+                    setMode(made, temp, mode);
+                }
+                // rename(2): a link or file at the destination is replaced, not followed, and a copy
+                // that failed on the way (a full disk) left it as it was.
+                Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE);
+                temp = null;
+            } finally {
+                if (temp != null) {
+                    Files.deleteIfExists(temp);
+                }
             }
+        }
+    }
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocate(COPY_CHUNK_BYTES).asReadOnlyBuffer();
+
+    /**
+     * The source's bytes into {@code target}, a chunk that reads as zeros left a hole (as cp(1)
+     * makes for a sparse file): a copy of a sparse file (a disk image, lastlog) took every block
+     * of its size, and filled a disk the file itself fitted on.
+     */
+    private static void copyBytes(FileChannel source, FileChannel target, Path shownFrom, Path shownTo)
+            throws IOException, FsFailure {
+        ByteBuffer buffer = ByteBuffer.allocate(COPY_CHUNK_BYTES);
+        long at = 0;
+        for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
+            if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
+                throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
+            }
+            buffer.flip();
+            if (buffer.mismatch(ZEROS.duplicate().limit(n)) < 0) {
+                at += n;
+                continue;
+            }
+            while (buffer.hasRemaining()) {
+                at += target.write(buffer, at);
+            }
+        }
+        if (target.size() < at) { // zeros at the end: the size without writing them
+            int fd = ChannelDescriptor.fd(target);
+            if (fd < 0) {
+                target.write(ByteBuffer.allocate(1), at - 1);
+            } else if (Os.libc().ftruncate(fd, at) != 0) {
+                throw FsFailure.of(Os.errno(), "copy " + shownFrom + " to " + shownTo);
+            }
+        }
+    }
+
+    /**
+     * Exactly the source's mode, set-id and sticky bits included (as std::fs::copy): on the file
+     * made, not on whatever its name means now. Creation took the permission bits only, under the
+     * umask.
+     */
+    private static void setMode(FileChannel made, Path temp, int mode) throws IOException, FsFailure {
+        int fd = ChannelDescriptor.fd(made);
+        if (fd < 0) {
+            Files.setAttribute(temp, "unix:mode", mode);
+        } else if (Os.libc().fchmod(fd, mode) != 0) {
+            throw FsFailure.of(Os.errno(), "fchmod " + temp);
         }
     }
 }

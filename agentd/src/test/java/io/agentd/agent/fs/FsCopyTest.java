@@ -1,0 +1,165 @@
+package io.agentd.agent.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.transport.HeldIds;
+import io.agentd.agent.transport.RecordingHost;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Copy of a file: holes stay holes, the whole mode comes along, and a copy that fails on the way
+ * leaves the destination as it was. FsService with the test thread as its loop and a real worker.
+ */
+class FsCopyTest {
+    private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
+    private final RecordingHost host = new RecordingHost();
+    private final FsWorkers workers = new FsWorkers(1);
+    private final FsService fs = new FsService(loop::add, host, new HeldIds(), workers, UserDb.system(),
+            FsCredentials.ofAgent(), new FsSettings(1, 8, 4096, 8192, 16384));
+    private Path dir;
+    private long nextId = 1;
+
+    @BeforeEach
+    void files() throws Exception {
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-copy").toAbsolutePath()), "t-");
+    }
+
+    @AfterEach
+    void stop() {
+        workers.shutdown();
+    }
+
+    private FsResponse run(FsOp op) throws InterruptedException {
+        long id = nextId++;
+        fs.onRequest(id, new FsRequest(op, null, true));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (host.frames.stream().noneMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)) {
+            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (task == null) {
+                throw new AssertionError("no answer to " + op + ": " + host.types());
+            }
+            task.run();
+        }
+        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)
+                .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
+    }
+
+    private static long blocks(Path file) throws Exception {
+        Process stat = new ProcessBuilder("stat", "-c", "%b", file.toString()).redirectErrorStream(true).start();
+        String out = new String(stat.getInputStream().readAllBytes()).trim();
+        assertEquals(0, stat.waitFor(), out);
+        return Long.parseLong(out);
+    }
+
+    private static List<String> names(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void aSparseFileIsCopiedWithItsHoles() throws Exception {
+        Path src = dir.resolve("sparse");
+        try (FileChannel ch = FileChannel.open(src, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("start".getBytes()), 0);
+            ch.write(ByteBuffer.wrap("middle".getBytes()), 20L << 20);
+            ch.write(ByteBuffer.wrap("end".getBytes()), (64L << 20) - 3);
+        }
+        Path dst = dir.resolve("copy");
+        assertTrue(run(new FsOp.Copy(src.toString(), dst.toString())).ok());
+        assertEquals(Files.size(src), Files.size(dst));
+        assertTrue(blocks(dst) <= 8 * 64, "blocks of a 64 MiB file with three short runs of data: " + blocks(dst));
+        try (FileChannel a = FileChannel.open(src); FileChannel b = FileChannel.open(dst)) {
+            for (long at : new long[] {0, 20L << 20, (64L << 20) - 3, 1 << 20}) {
+                ByteBuffer x = ByteBuffer.allocate(64);
+                ByteBuffer y = ByteBuffer.allocate(64);
+                a.read(x, at);
+                b.read(y, at);
+                assertArrayEquals(x.array(), y.array(), "bytes at " + at);
+            }
+        }
+
+        Path trailing = dir.resolve("trailing-hole");
+        try (FileChannel ch = FileChannel.open(trailing, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("data".getBytes()), 0);
+            ch.write(ByteBuffer.allocate(1), (8L << 20) - 1); // a zero byte last: the copy's size must still be the same
+        }
+        Path trailingCopy = dir.resolve("trailing-copy");
+        assertTrue(run(new FsOp.Copy(trailing.toString(), trailingCopy.toString())).ok());
+        assertEquals(8L << 20, Files.size(trailingCopy));
+        assertEquals("data", new String(Files.readAllBytes(trailingCopy), 0, 4));
+    }
+
+    @Test
+    void theWholeModeComesAlongSetIdBitsIncluded() throws Exception {
+        Path src = Files.writeString(dir.resolve("tool"), "#!/bin/sh\n");
+        Files.setAttribute(src, "unix:mode", 04750);
+        Path dst = dir.resolve("tool-copy");
+        assertTrue(run(new FsOp.Copy(src.toString(), dst.toString())).ok());
+        assertEquals(04750, (Integer) Files.getAttribute(dst, "unix:mode") & 07777);
+    }
+
+    @Test
+    void aCopyOverAFileReplacesItAndLeavesNoTemporaryFile() throws Exception {
+        Path src = Files.writeString(dir.resolve("new"), "new content\n");
+        Path dst = Files.writeString(dir.resolve("old"), "old\n");
+        Path other = dir.resolve("other-name");
+        Files.createLink(other, dst); // a hard link to the old file keeps the old content
+        assertTrue(run(new FsOp.Copy(src.toString(), dst.toString())).ok());
+        assertEquals("new content\n", Files.readString(dst));
+        assertEquals("old\n", Files.readString(other));
+        assertEquals(List.of("new", "old", "other-name"), names(dir));
+    }
+
+    /** Needs root: a small tmpfs is mounted so that the copy runs out of room half way. */
+    @Test
+    void aCopyThatFailsOnTheWayLeavesTheDestinationAsItWas() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (mount)");
+        Path small = Files.createDirectory(dir.resolve("small"));
+        mount(small);
+        try {
+            Path dst = Files.writeString(small.resolve("dst"), "old\n");
+            Path src = dir.resolve("big");
+            byte[] random = new byte[2 << 20];
+            new Random(3).nextBytes(random); // no zeros to leave out: every block is written
+            Files.write(src, random);
+            FsResponse r = run(new FsOp.Copy(src.toString(), dst.toString()));
+            assertFalse(r.ok(), r.toString());
+            assertEquals(FsFailure.ENOSPC, r.errno(), r.toString());
+            assertEquals("old\n", Files.readString(dst), "the destination is untouched");
+            assertEquals(List.of("dst"), names(small), "no temporary file left");
+        } finally {
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    private static void mount(Path at) throws Exception {
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", at.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        Assumptions.assumeTrue(p.waitFor() == 0, "tmpfs mount refused here: " + out);
+    }
+}
