@@ -22,6 +22,7 @@ final class FsFailure extends Exception {
     static final int EINVAL = 22;
     static final int EFBIG = 27;
     static final int ENOSPC = 28;
+    static final int ENAMETOOLONG = 36;
     static final int E2BIG = 7;
     static final int ENOBUFS = 105;
     static final int ELOOP = 40;

@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.FsSetAttrs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -502,6 +503,11 @@ final class FsOperations {
         Path parent = path.getParent();
         if (parent == null || path.getFileName() == null) {
             throw FsFailure.of(FsFailure.EISDIR, "open " + path);
+        }
+        if (path.getFileName().toString().getBytes(StandardCharsets.UTF_8).length > FsTempNames.NAME_MAX) {
+            // Said now: the temporary name is cut to fit, so only the rename at CloseHandle, after
+            // every byte was sent, would find the destination's name too long.
+            throw FsFailure.of(FsFailure.ENAMETOOLONG, "open " + path);
         }
         Set<OpenOption> opts = Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         if (o.read()) {

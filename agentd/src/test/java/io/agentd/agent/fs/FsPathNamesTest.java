@@ -22,11 +22,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A path that ends with a slash names a directory, as in a system call: "file/" is ENOTDIR, not
- * the file (Path.of drops the slash, and an OpenFile with truncate of "file/" emptied the file, a
- * Remove deleted it). FsService with the test thread as its loop and a real worker.
+ * What the names in a request mean. A path that ends with a slash names a directory, as in a
+ * system call: "file/" is ENOTDIR, not the file (Path.of drops the slash, and an OpenFile with
+ * truncate of "file/" emptied the file, a Remove deleted it). A name past 255 bytes is refused
+ * where the kernel would refuse it. FsService with the test thread as its loop and a real worker.
  */
-class FsTrailingSlashTest {
+class FsPathNamesTest {
     private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
     private final RecordingHost host = new RecordingHost();
     private final FsWorkers workers = new FsWorkers(1);
@@ -38,7 +39,7 @@ class FsTrailingSlashTest {
 
     @BeforeEach
     void files() throws Exception {
-        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-slash").toAbsolutePath()), "t-");
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-names").toAbsolutePath()), "t-");
         file = Files.writeString(dir.resolve("file"), "keep\n");
     }
 
@@ -95,6 +96,19 @@ class FsTrailingSlashTest {
         Path sub = Files.createDirectory(dir.resolve("sub"));
         assertTrue(run(new FsOp.Rename(sub + "/", dir.resolve("renamed") + "/")).ok(), "a directory renamed with slashes");
         assertTrue(Files.isDirectory(dir.resolve("renamed")));
+    }
+
+    /**
+     * An atomic upload to a name past 255 bytes is ENAMETOOLONG at OpenFile. Its temporary name is cut to fit, so before, it was
+     * refused only at CloseHandle, after every byte had been sent.
+     */
+    @Test
+    void anAtomicUploadToANameTooLongIsRefusedAtOpen() throws Exception {
+        String tooLong = dir.resolve("n".repeat(256)).toString();
+        FsResponse r = run(new FsOp.OpenFile(tooLong, new FsOpenOptions(false, true, false, true, true, false, null, true)));
+        assertErrno(FsFailure.ENAMETOOLONG, r);
+        assertTrue(run(new FsOp.OpenFile(dir.resolve("n".repeat(255)).toString(),
+                new FsOpenOptions(false, true, false, true, true, false, null, true))).ok(), "255 bytes is a name");
     }
 
     @Test
