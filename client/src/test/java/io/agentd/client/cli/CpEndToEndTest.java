@@ -668,6 +668,26 @@ class CpEndToEndTest {
         assertEquals("good", Files.readString(down.resolve("src/good")));
     }
 
+    /**
+     * A name that is not UTF-8 beside the valid name it comes out as (bad\377 and bad\uFFFD): the
+     * listing names both the same, and the copy took the valid one and left the other out with exit
+     * status 0. Now it says so and fails.
+     */
+    @Test
+    void aNameThatIsNotUtf8ListedAsAnotherEntrysNameIsReportedNotLeftOutUnsaid() throws Exception {
+        Path d = fresh("collision");
+        Path src = Files.createDirectory(d.resolve("src"));
+        Files.writeString(src.resolve("bad\uFFFD"), "valid name");
+        Process touch = new ProcessBuilder("sh", "-c", "printf x > \"$(printf 'bad\\377')\"").directory(src.toFile()).start();
+        assertEquals(0, touch.waitFor());
+        Path down = Files.createDirectory(d.resolve("down"));
+        Result back = cp(guest(src), down.toString());
+        assertEquals(1, back.code(), back.toString());
+        assertEquals("agentctl cp: cannot copy an entry of '" + guest(src) + "': two entries are listed as 'bad\uFFFD',"
+                + " so one of their names is not valid UTF-8 (agentctl cp copies only UTF-8 names)\n", back.stderr());
+        assertEquals("valid name", Files.readString(down.resolve("src/bad\uFFFD")));
+    }
+
     @Test
     void aMissingSourceIsReportedAndTheOthersAreStillCopied() throws Exception {
         Path d = fresh("missing");

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.InvalidPathException;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -113,6 +114,24 @@ final class Copier {
             throw new IllegalArgumentException("not a file name: " + Quoting.quote(name));
         }
         return name;
+    }
+
+    /**
+     * The names of a listing, sorted, each once. Two entries listed under one name are two names
+     * that are not valid UTF-8 (or one such and the valid name it comes out as), each byte that is
+     * not replaced by U+FFFD: one of them would be copied and the other left out unsaid, so the
+     * name is reported, and the copy fails, once for each entry beyond the first.
+     */
+    private Set<String> uniqueNames(SourceTree src, String dir, List<String> names) throws IOException {
+        Set<String> unique = new TreeSet<>();
+        for (String name : names) {
+            if (!unique.add(name)) {
+                report(new CopyFailure("cannot copy an entry of " + Quoting.quote(src.show(dir))
+                        + ": two entries are listed as " + Quoting.quote(name) + ", so one of their names is not"
+                        + " valid UTF-8 (agentctl cp copies only UTF-8 names)"));
+            }
+        }
+        return unique;
     }
 
     /**
@@ -312,7 +331,7 @@ final class Copier {
         }
         Set<String> listing;
         try {
-            listing = new TreeSet<>(src.names(srcPath)); // sorted, each name once
+            listing = uniqueNames(src, srcPath, src.names(srcPath));
         } catch (IOException e) {
             throw CopyFailure.of("cannot access", src.show(srcPath), e);
         }
