@@ -50,6 +50,8 @@ public final class UnixSocketServer implements Transport {
     /** The socket's group, whose members are served too; -1 when none was asked for. */
     private int allowedGid = -1;
     private final LogThrottle refusedPeerLog = new LogThrottle(SocketAcceptor.LOG_INTERVAL_MILLIS);
+    /** Refuses peers more confined than the agent (its own strict sessions); null without /proc. */
+    private final PeerConfinement confinement = PeerConfinement.ofThisProcess();
     private final SocketAcceptor acceptor;
     private int listenFd = -1;
 
@@ -146,8 +148,14 @@ public final class UnixSocketServer implements Transport {
             refused("a peer the kernel cannot name (" + e.getMessage() + ")");
             return null;
         }
+        String who = "uid " + Integer.toUnsignedString(peer.uid()) + " (pid " + peer.pid() + ")";
         if (!allowedUids.contains(peer.uid()) && !(allowedGid >= 0 && peer.inGroup(allowedGid))) {
-            refused("uid " + Integer.toUnsignedString(peer.uid()) + " (pid " + peer.pid() + ")");
+            refused(who, "not an allowed uid (--allow-uid)");
+            return null;
+        }
+        String confined = confinement == null ? null : confinement.refusal(peer.pid());
+        if (confined != null) {
+            refused(who, confined + ": it may not have the agent act with the rights it lacks");
             return null;
         }
         return "uid " + Integer.toUnsignedString(peer.uid()) + ", pid " + peer.pid();
@@ -155,9 +163,13 @@ public final class UnixSocketServer implements Transport {
 
     /** One line per refused connection, at most one per interval with the count of those left out. */
     private void refused(String who) {
+        refused(who, "not an allowed uid (--allow-uid)");
+    }
+
+    private void refused(String who, String why) {
         long notLogged = refusedPeerLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection from {}: not an allowed uid (--allow-uid){}", who,
+            log.warn("refused a connection from {}: {}{}", who, why,
                     LogThrottle.sinceLastLine(notLogged, "more refused"));
         }
     }

@@ -69,6 +69,31 @@ class AgentSelfProtectionE2ETest {
         }
     }
 
+    /**
+     * A session of the strict or restricted profile that connects to the agent's own socket is
+     * refused: still uid 0, it was served, and the agent ran what it asked with every right its
+     * profile had taken away (a strict session's command back through the socket had all
+     * capabilities; its fs requests read files its own rights could not). A default session, which
+     * has the agent's rights already, is served as before.
+     */
+    @Test
+    void aConfinedSessionCannotHaveTheAgentActForItThroughItsSocket() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("confined-peer"); HostConnection host = agent.connectReady()) {
+            String perl = "use IO::Socket::UNIX; my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])"
+                    + " or do { print \"denied\"; exit 0 }; my $n = sysread($s, my $buf, 4096); "
+                    + "print $n ? \"greeted\" : \"closed\";";
+            ExecRequest connect = ExecRequest.of("perl", "-e", perl, agent.dir().resolve("agent.sock").toString());
+            SessionResult strict = host.run(1, connect.withProfile("strict"));
+            assertEquals("closed", strict.out(), strict.err());
+            SessionResult restricted = host.run(2, connect.withProfile("restricted"));
+            assertEquals("closed", restricted.out(), restricted.err());
+            SessionResult plain = host.run(3, connect);
+            assertEquals("greeted", plain.out(), plain.err());
+            String log = agent.awaitLog("runs under no_new_privs");
+            assertTrue(log.contains("refused a connection from uid 0 (pid "), log);
+        }
+    }
+
     @Test
     void aCwdOrAnEnvKeyHoldingANewlineGivesOneEscapedLine() throws Exception {
         Path cwd = Files.createDirectories(LaunchedAgent.newDir("forged").resolve("d\n" + FORGED));
