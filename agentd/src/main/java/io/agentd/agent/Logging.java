@@ -16,6 +16,8 @@ import ch.qos.logback.core.status.StatusUtil;
 import ch.qos.logback.core.util.StatusListenerConfigHelper;
 import ch.qos.logback.core.util.StatusPrinter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.IMarkerFactory;
@@ -127,6 +129,14 @@ public final class Logging {
         ch.qos.logback.classic.Logger root = root(ctx);
         root.setLevel(Level.toLevel(level, Level.INFO));
         if (file == null) {
+            return;
+        }
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)) { // a directory fails to open, below
+            // A FIFO there held the agent in open(2) before it listened, for good (init never
+            // restarts a hung agent); a link would have root append wherever it points.
+            LoggerFactory.getLogger(Logging.class).warn("log file {} is not a regular file (a FIFO, a link or a"
+                    + " device): the log stays on the console (standard error)", LogText.quote(file.toString()));
             return;
         }
         FileAppender<ILoggingEvent> appender = new FileAppender<>();

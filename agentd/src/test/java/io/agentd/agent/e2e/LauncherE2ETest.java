@@ -152,4 +152,29 @@ class LauncherE2ETest {
                 + " console"), console);
         assertTrue(console.contains("session 1 exited: code=0"), console);
     }
+
+    /**
+     * A FIFO or a link at the log file's path leaves the log on the console too. A FIFO held the
+     * agent in open(2) before it listened, for good (and init never restarts a hung agent); a link
+     * had the agent append wherever it pointed.
+     */
+    @Test
+    void aFifoOrALinkAtTheLogFilesPathLeavesTheLogOnTheConsoleAndTheAgentServes() throws Exception {
+        Path dir = Files.createDirectories(Path.of("target", "e2e", "log-fifo-" + System.nanoTime())).toAbsolutePath();
+        Path fifo = dir.resolve("fifo.log");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Path target = Files.writeString(dir.resolve("elsewhere"), "");
+        Path link = Files.createSymbolicLink(dir.resolve("link.log"), target);
+        for (Path at : new Path[] {fifo, link}) {
+            String console;
+            try (AgentProcess agent = AgentProcess.start("log-file-special", "--log-file", at.toString());
+                    HostConnection host = agent.connect()) {
+                host.expect(0, MessageType.CORE_READY);
+                agent.close();
+                console = agent.logText();
+            }
+            assertTrue(console.contains("log file \"" + at + "\" is not a regular file"), console);
+        }
+        assertEquals("", Files.readString(target), "nothing appended through the link");
+    }
 }
