@@ -57,6 +57,8 @@ final class SocketPath {
     private final Path lockFile;
     /** The lock file, open and locked from {@link #lock} until {@link #unpublish} or {@link #abandon}; else null. */
     private FileChannel lock;
+    /** The agent's uid, from {@link #check}: the lock file must be its or root's. */
+    private int ownUid;
     /** The device and inode of the socket {@link #publish} renamed onto the path; null before. */
     private Object published;
 
@@ -94,11 +96,20 @@ final class SocketPath {
      * Refuses a directory or a path the socket must not go to, takes the path's lock ({@link #lock},
      * held from then on), and clears a temporary name left behind.
      *
+     * @param ownUid the agent's user: the directory and the lock file must be its or root's
      * @param ownGid the agent's group: a directory only it may write to besides its owner is as safe
      */
-    void check(int ownGid) throws IOException {
+    void check(int ownUid, int ownGid) throws IOException {
         Path dir = path.getParent();
         int dirMode = mode(dir, true);
+        int dirUid = (Integer) Files.getAttribute(dir, "unix:uid");
+        if (dirUid != 0 && dirUid != ownUid) {
+            // Its owner may rename the socket away and bind its own at the path, sticky bit or not.
+            throw new IOException("the socket's directory " + dir + " is owned by uid " + Integer.toUnsignedString(dirUid)
+                    + ", neither root nor the agent's user: its owner could replace the socket; use a directory"
+                    + " owned by root or the agent's user");
+        }
+        this.ownUid = ownUid;
         if ((dirMode & S_ISVTX) == 0) {
             if ((dirMode & S_IWOTH) != 0) {
                 throw new IOException("the socket's directory " + dir + " is writable by every user and not sticky:"
@@ -147,6 +158,13 @@ final class SocketPath {
             throw e;
         }
         try {
+            int lockUid = (Integer) Files.getAttribute(lockFile, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (lockUid != 0 && lockUid != ownUid) {
+                // In a sticky directory (/tmp) anyone may make the lock file first and hold its lock.
+                throw new IOException(lockFile + " is owned by uid " + Integer.toUnsignedString(lockUid)
+                        + ", neither root nor the agent's user: another user made it and may hold it to keep the"
+                        + " agent from starting; remove it, or use a directory only the agent's user can write to");
+            }
             if (channel.tryLock() == null) {
                 throw inUse();
             }

@@ -81,7 +81,7 @@ public final class UnixSocketServer implements Transport {
             throw new IOException("socket path too long (" + name.length + " bytes bound as " + bindAt.getFileName()
                     + " before it is renamed, max " + (SUN_PATH_MAX - 1) + "): choose a name of 6 bytes or more");
         }
-        socketPath.check(Os.libc().getgid()); // and takes the path's lock
+        socketPath.check(Os.libc().getuid(), Os.libc().getgid()); // and takes the path's lock
         allowedUids.add(0);
         allowedUids.add(Os.libc().getuid());
         allowedUids.addAll(access.allowUids());
