@@ -97,6 +97,7 @@ public final class Agent implements HostConnections {
         this.maxConnections = maxConnections;
         this.hostEvents = new HostEventLog(loop);
         sessions.setOnIdle(this::onSessionsIdle);
+        sessions.limitLargeAnswersBy(outbound::over);
     }
 
     /**

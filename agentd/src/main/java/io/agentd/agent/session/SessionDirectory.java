@@ -226,7 +226,12 @@ final class SessionDirectory {
      * frame; the newest that do not are counted in {@code omitted}, never dropped silently.
      */
     SessionListResult listResult(long id) {
-        return fitted(id, list(), Protocol.MAX_FRAME_LEN);
+        return listResult(id, Protocol.MAX_FRAME_LEN);
+    }
+
+    /** {@link #listResult(long)} within {@code maxFrameBytes}. */
+    SessionListResult listResult(long id, int maxFrameBytes) {
+        return fitted(id, list(), maxFrameBytes);
     }
 
     /**

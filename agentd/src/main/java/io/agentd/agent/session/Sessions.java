@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongPredicate;
@@ -125,6 +126,16 @@ public final class Sessions {
     interface Starter {
         /** @param cgroupFd the session cgroup's directory, for the child to be created in, or -1 */
         Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure;
+    }
+
+    /** The most a session list answer takes while the host's or the agent's output queues are full. */
+    static final int LIST_UNDER_PRESSURE_BYTES = 64 * 1024;
+    /** Whether every host's output queues together are past the agent's budget. */
+    private BooleanSupplier outputOverBudget = () -> false;
+
+    /** Large answers (a session list) are cut to {@link #LIST_UNDER_PRESSURE_BYTES} while this says the hosts' queues are full. */
+    public void limitLargeAnswersBy(BooleanSupplier agentOutputOverBudget) {
+        this.outputOverBudget = agentOutputOverBudget;
     }
 
     public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
@@ -473,11 +484,17 @@ public final class Sessions {
                     "id " + id + " is in use by a running session");
             return;
         }
-        SessionListResult result = directory.listResult(id);
+        // Under pressure (this host reads nothing, or every host's queues together are past the
+        // agent's budget) the answer is fitted to LIST_UNDER_PRESSURE_BYTES, the rest counted in
+        // omitted: 62 hosts that read nothing, each asking for a 4 MiB list, took the agent past the
+        // JVM's direct-memory limit, and the OutOfMemoryError ended it.
+        boolean pressed = !from.output().acceptsOutput() || outputOverBudget.getAsBoolean();
+        SessionListResult result = directory.listResult(id, pressed ? LIST_UNDER_PRESSURE_BYTES : Protocol.MAX_FRAME_LEN);
         long notLogged;
         if (result.omitted() > 0 && (notLogged = cutListLog.admit(loop.nanoTime())) != LogThrottle.SKIP) {
             log.warn("session list for connection {}: {} session(s) listed, the {} newest left out so that the"
-                    + " answer fits one frame{}", from.connection(), result.sessions().size(), result.omitted(),
+                    + " answer fits {}{}", from.connection(), result.sessions().size(), result.omitted(),
+                    pressed ? LIST_UNDER_PRESSURE_BYTES / 1024 + " KiB (hosts' output queues are full)" : "one frame",
                     LogThrottle.sinceLastLine(notLogged, "more cut lists"));
         }
         from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, result));

@@ -89,4 +89,47 @@ class SessionListCapTest {
                 new SessionListResult(infos))), frameBytes(new Frame(7, MessageType.SESSION_LIST_RESULT, whole)),
                 "byte for byte the frame an old host knows");
     }
+
+    /**
+     * While the host reads nothing (its queue past its mark) or every host's queues together are past
+     * the agent's budget, a list is fitted to 64 KiB, the rest counted in omitted: 62 hosts that
+     * read nothing, each asking for a 4 MiB list, took the agent past the JVM's direct-memory limit
+     * and ended it.
+     */
+    @Test
+    void underOutputPressureAListIsFittedToASmallFrame() {
+        int n = 200; // about 460 KB listed whole
+        ScriptedLoop loop = new ScriptedLoop();
+        Child[] children = new Child[n];
+        for (int i = 0; i < n; i++) {
+            int fd = 10 + 4 * i;
+            children[i] = new Child(100 + i, fd + 3, fd, fd + 1, fd + 2, false);
+        }
+        ScriptedSessions scripted = new ScriptedSessions(loop, children);
+        boolean[] agentOverBudget = {false};
+        scripted.sessions.limitLargeAnswersBy(() -> agentOverBudget[0]);
+        RecordingHost out = new RecordingHost();
+        SessionHost host = new SessionHost(1, out);
+        for (int i = 0; i < n; i++) {
+            scripted.sessions.onExecRequest(host, i + 1, ExecRequest.of(CMD, ARGS));
+        }
+
+        scripted.sessions.onList(host, 100_000);
+        SessionListResult whole = (SessionListResult) out.frames.get(out.frames.size() - 1).payload();
+        assertEquals(n, whole.sessions().size(), "no pressure: the whole list");
+
+        out.acceptsOutput = false; // this host reads nothing
+        scripted.sessions.onList(host, 100_001);
+        Frame cut = out.frames.get(out.frames.size() - 1);
+        assertTrue(frameBytes(cut) <= Sessions.LIST_UNDER_PRESSURE_BYTES, frameBytes(cut) + " bytes");
+        SessionListResult cutList = (SessionListResult) cut.payload();
+        assertTrue(cutList.omitted() > 0);
+        assertEquals(n, cutList.sessions().size() + cutList.omitted(), "every session listed or counted");
+
+        out.acceptsOutput = true;
+        agentOverBudget[0] = true; // every host's queues together are full
+        scripted.sessions.onList(host, 100_002);
+        Frame cutAgain = out.frames.get(out.frames.size() - 1);
+        assertTrue(frameBytes(cutAgain) <= Sessions.LIST_UNDER_PRESSURE_BYTES, frameBytes(cutAgain) + " bytes");
+    }
 }
