@@ -1,6 +1,7 @@
 package io.agentd.agent.transport;
 
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -47,9 +48,25 @@ final class PeerConfinement {
         return self == null ? null : new PeerConfinement(self);
     }
 
-    /** Why {@code pid} may not be served, or null when it is no more confined than the agent. */
-    String refusal(int pid) {
-        Marks peer = read(Path.of("/proc/" + pid + "/status"));
+    /**
+     * Why {@code pid} may not be served, or null when it is no more confined than the agent.
+     *
+     * @throws SocketAcceptor.Admission.NoDescriptor when the agent has no descriptor left to read it
+     */
+    String refusal(int pid, String peerName) {
+        Marks peer;
+        try {
+            peer = Marks.parse(Files.readString(Path.of("/proc/" + pid + "/status")));
+        } catch (FileSystemException e) {
+            String reason = String.valueOf(e.getReason());
+            if (reason.startsWith("Too many open files")) { // EMFILE, or ENFILE ("... in system")
+                throw new SocketAcceptor.Admission.NoDescriptor(peerName,
+                        reason.endsWith("in system") ? SocketAcceptor.ENFILE : SocketAcceptor.EMFILE);
+            }
+            peer = null;
+        } catch (IOException | RuntimeException e) {
+            peer = null;
+        }
         if (peer == null) {
             return "its process (pid " + pid + ") is gone or unreadable, so how confined it is cannot be checked";
         }

@@ -32,8 +32,8 @@ final class SocketAcceptor {
     /** The connection went away between the backlog and accept: nothing to wait for. */
     private static final int ECONNABORTED = 103;
     /** The process, or the system, has no file descriptor left for the connection. */
-    private static final int ENFILE = 23;
-    private static final int EMFILE = 24;
+    static final int ENFILE = 23;
+    static final int EMFILE = 24;
     /** A lasting accept failure or refusal is logged when it starts, then at most once per this. */
     static final long LOG_INTERVAL_MILLIS = 10_000;
     /** The peer address accept fills in: room for any sockaddr the agent listens with. */
@@ -53,6 +53,31 @@ final class SocketAcceptor {
          * @param addr the peer's address as accept filled it in
          */
         String admit(int fd, ByteBuffer addr);
+
+        /**
+         * The check of a peer that is only to be told it cannot be served for want of descriptors:
+         * by default {@link #admit}'s. A transport whose check needs a descriptor of its own (the
+         * unix socket reads the peer's /proc status) checks what it can without one.
+         */
+        default String admitToRefuse(int fd, ByteBuffer addr) {
+            return admit(fd, addr);
+        }
+
+        /**
+         * Thrown by {@link #admit} when its check needs a descriptor and the agent has none left:
+         * the peer is told so, as when accept itself found none.
+         */
+        final class NoDescriptor extends RuntimeException {
+            private static final long serialVersionUID = 1L;
+            final String peer;
+            final int errno;
+
+            public NoDescriptor(String peer, int errno) {
+                super(peer, null, false, false);
+                this.peer = peer;
+                this.errno = errno;
+            }
+        }
     }
 
     private final Loop loop;
@@ -112,7 +137,13 @@ final class SocketAcceptor {
         }
         backoff.succeeded();
         spare.take(); // lost when the limit was below every fd held, and had back now
-        String peer = admission.admit(fd, addr);
+        String peer;
+        try {
+            peer = admission.admit(fd, addr);
+        } catch (Admission.NoDescriptor none) {
+            tellNoDescriptor(fd, none.errno, none.peer);
+            return;
+        }
         if (peer == null) {
             Os.close(fd);
             return;
@@ -204,12 +235,18 @@ final class SocketAcceptor {
             // The connection left meanwhile, or nothing waits: no shortage to back off from.
             return again == LibC.EAGAIN || again == LibC.EINTR || again == ECONNABORTED;
         }
-        String peer = admission.admit(fd, addr);
+        String peer = admission.admitToRefuse(fd, addr);
         if (peer == null) {
             Os.close(fd); // refused by the transport (it logged why): told nothing, as any refused peer
             spare.take();
             return true;
         }
+        tellNoDescriptor(fd, err, peer);
+        return true;
+    }
+
+    /** Tells the peer on {@code fd} it cannot be served for want of descriptors, closes it, takes the spare again. */
+    private void tellNoDescriptor(int fd, int err, String peer) {
         String why = err == EMFILE
                 ? "every file descriptor the agent's limit allows is in use (its sessions and connections)"
                 : "the system has no file descriptor left";
@@ -223,7 +260,6 @@ final class SocketAcceptor {
                     written, kept ? "" : "; no descriptor could be kept in reserve for the next one",
                     LogThrottle.sinceLastLine(notLogged, "more refused"));
         }
-        return true;
     }
 
     /**

@@ -61,7 +61,18 @@ public final class UnixSocketServer implements Transport {
         this.socketPath = new SocketPath(path);
         this.access = access;
         this.acceptor = new SocketAcceptor(loop, "unix:" + path, connections, hostLossPolicy,
-                PortLink.Splicing.SPLICE_OUTPUT, (fd, addr) -> admit(fd));
+                PortLink.Splicing.SPLICE_OUTPUT, new SocketAcceptor.Admission() {
+                    @Override
+                    public String admit(int fd, ByteBuffer addr) {
+                        return UnixSocketServer.this.admit(fd, true);
+                    }
+
+                    /** Told only that it cannot be served: its uid is checked, its /proc status (an fd) is not. */
+                    @Override
+                    public String admitToRefuse(int fd, ByteBuffer addr) {
+                        return UnixSocketServer.this.admit(fd, false);
+                    }
+                });
     }
 
     /** A private socket: mode 0600, root and the agent's own uid only. */
@@ -140,7 +151,7 @@ public final class UnixSocketServer implements Transport {
     }
 
     /** The peer's credentials against the allowed uids and group: its name for the logs, or null. */
-    private String admit(int fd) {
+    private String admit(int fd, boolean checkConfinement) {
         PeerCredentials peer;
         try {
             peer = PeerCredentials.of(fd);
@@ -153,7 +164,7 @@ public final class UnixSocketServer implements Transport {
             refused(who, "not an allowed uid (--allow-uid)");
             return null;
         }
-        String confined = confinement == null ? null : confinement.refusal(peer.pid());
+        String confined = confinement == null || !checkConfinement ? null : confinement.refusal(peer.pid(), who);
         if (confined != null) {
             refused(who, confined + ": it may not have the agent act with the rights it lacks");
             return null;

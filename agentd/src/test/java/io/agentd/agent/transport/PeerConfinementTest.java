@@ -38,19 +38,19 @@ class PeerConfinementTest {
     void thisProcessAndAChildUnderNoNewPrivsAsTheyAre() throws Exception {
         PeerConfinement self = PeerConfinement.ofThisProcess();
         assertNotNull(self, "/proc/self/status");
-        assertNull(self.refusal((int) ProcessHandle.current().pid()), "this process against itself");
+        assertNull(self.refusal((int) ProcessHandle.current().pid(), "self"), "this process against itself");
         Process child = new ProcessBuilder("setpriv", "--no-new-privs", "sleep", "30").start();
         try {
             String why = null;
             for (int i = 0; i < 200 && (why == null || !why.contains("no_new_privs")); i++) {
-                why = self.refusal((int) child.pid()); // until setpriv has set it and exec'd sleep
+                why = self.refusal((int) child.pid(), "child"); // until setpriv has set it and exec'd sleep
                 Thread.sleep(10);
             }
             assertTrue(why != null && why.contains("no_new_privs"), String.valueOf(why));
         } finally {
             child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
-        String gone = self.refusal((int) child.pid());
+        String gone = self.refusal((int) child.pid(), "child");
         assertTrue(gone.contains("gone"), gone);
     }
 }
