@@ -148,6 +148,10 @@ public record AgentOptions(
               -h, --help           show this help
 
             Each option takes one value and is given once, except those marked repeatable.
+
+            Exit status: 0 a host asked it to stop (core.shutdown); 1 it cannot start serving;
+            2 a command line it refuses; 3 a fatal error; 128+N signal N began its stop (SIGTERM
+            143, SIGINT 130, SIGHUP 129: each stops it as core.shutdown does).
             """;
 
     private static final long DEFAULT_DRAIN_MILLIS = 250;
@@ -248,7 +252,10 @@ public record AgentOptions(
                         throw new UsageException("--listen takes unix:PATH or vsock:PORT (0 to "
                                 + ListenAddress.VSOCK_PORT_MAX + "), not '" + value + "'");
                     }
-                    if (listen.contains(address)) {
+                    if (address instanceof ListenAddress.Unix unix && unix.path().getFileName() == null) {
+                        throw new UsageException("--listen " + value + " names a directory, no socket file");
+                    }
+                    if (listen.stream().anyMatch(listed -> sameAddress(listed, address))) {
                         throw new UsageException("--listen " + value + " is given twice");
                     }
                     if (address instanceof ListenAddress.Unix unix
@@ -424,5 +431,16 @@ public record AgentOptions(
             throw new UsageException(name + " takes a byte count > 0 (e.g. 1048576, 64k, 1m), not '" + value + "'");
         }
         return n;
+    }
+
+    /**
+     * Whether two addresses name the same socket: a unix path as it resolves (x.sock and ./x.sock
+     * are one, which the second's start then found locked by "another agent").
+     */
+    private static boolean sameAddress(ListenAddress a, ListenAddress b) {
+        if (a instanceof ListenAddress.Unix ua && b instanceof ListenAddress.Unix ub) {
+            return ua.path().toAbsolutePath().normalize().equals(ub.path().toAbsolutePath().normalize());
+        }
+        return a.equals(b);
     }
 }

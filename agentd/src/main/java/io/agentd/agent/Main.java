@@ -144,7 +144,9 @@ public final class Main {
             // ends it through its shutdown, which removes what it published, not through the JVM's default.
             int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
             SignalDuringStart signalDuringStart = new SignalDuringStart(Thread.currentThread());
-            for (String name : new String[] {"TERM", "INT"}) {
+            // HUP too: a terminal that closes (agentd started with & in a shell) ended the JVM at
+            // once by its default, with no line, the socket and the sessions left behind.
+            for (String name : new String[] {"TERM", "INT", "HUP"}) {
                 Signal.handle(new Signal(name), sig -> {
                     // Queued before the start is interrupted: a start that then fails closes the loop.
                     loop.execute(() -> {
@@ -165,7 +167,7 @@ public final class Main {
                 // fixed by the command line: a refusal of its options (2), which init does not retry for
                 // ever, even when a signal came meanwhile (the group is looked up after the port's wait)
                 signalDuringStart.startOver();
-                log.error("cannot serve the host: --socket-group {}: no such group", LogText.quote(e.getName()));
+                startFailed(log, options, "cannot serve the host: --socket-group " + LogText.quote(e.getName()) + ": no such group");
                 transports.forEach(Transport::close);
                 return 2;
             } catch (IOException | RuntimeException e) {
@@ -176,7 +178,7 @@ public final class Main {
                             startFailure(e));
                     return 128 + signal;
                 }
-                log.error("cannot serve the host: {}", startFailure(e));
+                startFailed(log, options, "cannot serve the host: " + startFailure(e));
                 return 1;
             }
             // A signal during a start that succeeded is carried out by the loop, like any later one.
@@ -224,10 +226,25 @@ public final class Main {
     }
 
     /**
+     * The one line of a start that failed: in the log, and on standard error too when the log is a
+     * file, where an operator who started the agent from a shell saw nothing (exit 1, a silent
+     * terminal).
+     */
+    private static void startFailed(Logger log, AgentOptions options, String line) {
+        log.error("{}", line);
+        if (options.logFile() != null) {
+            System.err.println("agentd: " + line);
+        }
+    }
+
+    /**
      * What stopped a transport, for the one line an operator reads: the file exceptions' messages
      * are a bare path (a socket's directory that does not exist read "/tmp/x/nodir").
      */
     static String startFailure(Exception e) {
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null) {
+            return startFailure(u.getCause()); // the class name said nothing to an operator
+        }
         if (e instanceof java.nio.file.NoSuchFileException f) {
             return f.getFile() + ": no such file or directory (does the socket's directory exist?)";
         }

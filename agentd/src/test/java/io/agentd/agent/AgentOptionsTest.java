@@ -142,6 +142,9 @@ class AgentOptionsTest {
         assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:4294967295");
         assertUsage("--listen takes unix:PATH or vsock:PORT", "--listen", "vsock:-1");
         assertUsage("--listen unix:/a is given twice", "--listen", "unix:/a", "--listen", "unix:/a");
+        // one socket spelled two ways: before, the second's start found it locked by "another agent"
+        assertUsage("--listen unix:/d/./a is given twice", "--listen", "unix:/d/a", "--listen", "unix:/d/./a");
+        assertUsage("--listen unix:/ names a directory, no socket file", "--listen", "unix:/");
         assertUsage("--port-name names a virtio port", "--port-name", "x", "--port", "/dev/hvc1");
         assertUsage("--max-connections takes an integer > 0", "--max-connections", "0");
         assertUsage("go with --listen unix:PATH", "--listen", "vsock:5000", "--allow-uid", "1000");

@@ -104,6 +104,11 @@ public final class DevicePort implements Transport {
             endpoint = connections.openPort(device.toString(), hostLossPolicy);
             link = endpoint.link();
             link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
+        } catch (UncheckedIOException e) { // epoll refuses the device (/dev/null, /dev/zero: EPERM)
+            Os.close(fd);
+            fd = -1;
+            throw new IOException(device + " cannot be served: " + e.getCause().getMessage()
+                    + ": not a tty or a virtio port", e);
         } catch (IOException | RuntimeException e) {
             Os.close(fd);
             fd = -1;

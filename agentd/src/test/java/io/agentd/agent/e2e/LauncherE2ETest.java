@@ -50,6 +50,36 @@ class LauncherE2ETest {
         assertTrue(out.contains("[gc") && out.contains("--listen"), out);
     }
 
+    /**
+     * A start that fails while the log goes to a file says why on standard error too: the operator
+     * who started the agent from a shell saw exit 1 and nothing else (the line was in the file only).
+     */
+    @Test
+    void aFailedStartWithALogFileSaysWhyOnStandardErrorToo() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "failed-start").toAbsolutePath();
+        Path module = Path.of(System.getProperty("user.dir"));
+        ProcessBuilder pb = new ProcessBuilder(module.resolve("../scripts/agentd").normalize().toString(),
+                "--log-file", dir.resolve("agent.log").toString(), "--state-dir", dir.resolve("state").toString(),
+                "--listen", "unix:" + dir.resolve("no-such-dir/agent.sock"));
+        pb.environment().put("AGENTD_HOME", module.resolve("target/dist").toString());
+        Process p = pb.start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), err);
+        assertTrue(err.contains("agentd: cannot serve the host: ") && err.contains("no-such-dir"), err);
+        assertTrue(Files.readString(dir.resolve("agent.log")).contains("cannot serve the host: "), "and in the file");
+    }
+
+    /** A device epoll refuses (/dev/null) is named with why, not as a Java exception's class. */
+    @Test
+    void aPortEpollRefusesIsNamedWithWhy() throws Exception {
+        AgentProcess agent = AgentProcess.run("port-dev-null", "--port", "/dev/null");
+        assertEquals(1, agent.awaitExit(Duration.ofSeconds(60)));
+        assertTrue(agent.logText().contains("cannot serve the host: /dev/null cannot be served: epoll_ctl")
+                && agent.logText().contains("not a tty or a virtio port")
+                && !agent.logText().contains("OsException"), agent.logText());
+    }
+
     @Test
     void aBadOptionIsAClearErrorAndExitTwo() throws Exception {
         AgentProcess agent = AgentProcess.run("bad-option", "--high-water", "lots");

@@ -49,6 +49,25 @@ class ShutdownE2ETest {
         }
     }
 
+    /**
+     * SIGHUP (the terminal of a shell that started the agent with & closes) stops it the same way,
+     * exit 129. Before, the JVM's default ended it at once: no line, the socket and the sessions
+     * left behind until another agent started.
+     */
+    @Test
+    void sighupToTheAgentShutsDownTheSameWayAndExits129() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("sighup", "--grace-ms", GRACE_MS);
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            startThree(host);
+            agent.signal(1);
+            expectThreeExited(host);
+            assertEquals(129, agent.awaitExit(Duration.ofSeconds(30)));
+            assertTrue(agent.logText().contains("shutting down (SIGHUP)"), agent.logText());
+            assertTrue(!java.nio.file.Files.exists(agent.dir().resolve("agent.sock")), "the socket is removed");
+        }
+    }
+
     /** A host's shutdown begun first stays the reason: a SIGTERM during it changes nothing (exit 0). */
     @Test
     void aSigtermDuringAHostsShutdownLeavesItsExitZero() throws Exception {
