@@ -92,8 +92,10 @@ public final class HostEventLog {
 
     /** The line of {@link #requestFailed}, unlimited (for a host with no shared limit: tests). */
     static void logRequestFailed(long id, ExecFailed failed, String quotedCmd) {
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}", id, failed.kind(), failed.stage(),
-                failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd);
+        // The message too: it says what the kind does not (the user that does not exist, the cwd).
+        log.warn("session {} failed: kind={} stage={} errno={} cmd={}: {}", id, failed.kind(), failed.stage(),
+                failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd,
+                LogText.message(failed.message()));
     }
 
     /**

@@ -51,6 +51,23 @@ class HostTextAndLogE2ETest {
         assertTrue(agent.process().logText().contains("/no/such\\n2026-01-01"), agent.process().logText());
     }
 
+    /** A failed request's line says why, as its answer does: a user that does not exist is named. */
+    @Test
+    void aFailedRequestsLineSaysWhy(HostConnection host) throws Exception {
+        ExecRequest asNobodyKnown = new ExecRequest("true", java.util.List.of(), java.util.List.of(), null,
+                "no-such-user-x", false, 24, 80, java.util.List.of(), null);
+        SessionResult r = host.run(5, asNobodyKnown);
+        assertEquals("user_setup_failed", r.failed().kind(), r.failed().toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (agent.process().logText().lines().noneMatch(l -> l.contains("session 5 failed: kind=user_setup_failed"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        String line = agent.process().logText().lines().filter(l -> l.contains("session 5 failed: kind=user_setup_failed"))
+                .findFirst().orElse("no line");
+        assertTrue(line.contains("no-such-user-x"), line);
+    }
+
     @Test
     void stdinAfterTheEndOfInputIsAnsweredEveryTimeButLoggedAtABoundedRate(HostConnection host) throws Exception {
         host.exec(3, ExecRequest.of("sleep", "30"));
