@@ -70,6 +70,20 @@ class LauncherE2ETest {
         assertTrue(Files.readString(dir.resolve("agent.log")).contains("cannot serve the host: "), "and in the file");
     }
 
+    /** An AGENTD_HOME that is no dist is named by the launcher, not left to the JVM's "could not find main class". */
+    @Test
+    void anAgentdHomeThatIsNoDistIsNamed() throws Exception {
+        Path module = Path.of(System.getProperty("user.dir"));
+        ProcessBuilder pb = new ProcessBuilder(module.resolve("../scripts/agentd").normalize().toString(), "--help")
+                .redirectErrorStream(true);
+        pb.environment().put("AGENTD_HOME", "/nonexistent/agentd");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), out);
+        assertEquals("agentd: AGENTD_HOME=/nonexistent/agentd holds no lib/*.jar: not an agentd dist\n", out);
+    }
+
     /** A device epoll refuses (/dev/null) is named with why, not as a Java exception's class. */
     @Test
     void aPortEpollRefusesIsNamedWithWhy() throws Exception {
