@@ -117,15 +117,16 @@ final class Copier {
     }
 
     /**
-     * The names of a listing, sorted, each once. Two entries listed under one name are two names
-     * that are not valid UTF-8 (or one such and the valid name it comes out as), each byte that is
-     * not replaced by U+FFFD: one of them would be copied and the other left out unsaid, so the
-     * name is reported, and the copy fails, once for each entry beyond the first.
+     * The names of a listing, sorted, each once. Two entries listed under one name that holds
+     * U+FFFD are two names that are not valid UTF-8 (or one such and the valid name it comes out
+     * as), each byte that is not replaced by U+FFFD: one of them would be copied and the other left
+     * out unsaid, so the name is reported, and the copy fails, once for each entry beyond the first.
+     * (Another name listed twice is a listing's mistake, copied once.)
      */
     private Set<String> uniqueNames(SourceTree src, String dir, List<String> names) throws IOException {
         Set<String> unique = new TreeSet<>();
         for (String name : names) {
-            if (!unique.add(name)) {
+            if (!unique.add(name) && name.indexOf('\uFFFD') >= 0) {
                 report(new CopyFailure("cannot copy an entry of " + Quoting.quote(src.show(dir))
                         + ": two entries are listed as " + Quoting.quote(name) + ", so one of their names is not"
                         + " valid UTF-8 (agentctl cp copies only UTF-8 names)"));
