@@ -110,7 +110,8 @@ public record AgentOptions(
                                    descendants for N ms, then send exited (default: 250)
               --grace-ms N         SIGTERM to SIGKILL grace for timeouts and shutdown (default: 2000)
               --high-water BYTES   stop reading session output while this much is queued for the host
-                                   (default: 1m; suffixes k, m, g)
+                                   (default: 1m; BYTES: a count with k, m or g for KiB, MiB, GiB,
+                                   any case, b or ib after it allowed: 64k, 1M, 2GiB)
               --stdin-limit BYTES  stdin queued per session at most; more is refused with stdin.error
                                    (default: 16m)
               --stdin-total BYTES  stdin queued for all sessions together at most (default: 64m)

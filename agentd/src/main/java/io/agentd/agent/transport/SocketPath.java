@@ -153,6 +153,14 @@ final class SocketPath {
         try {
             channel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), LOCK_FILE_MODE);
+        } catch (java.nio.file.AccessDeniedException e) {
+            HELD.remove(lockFile);
+            // An operator read a lock file's name and "permission denied", whichever of the two it was.
+            throw new IOException(Files.exists(lockFile, LinkOption.NOFOLLOW_LINKS)
+                    ? lockFile + " exists and the agent's user cannot open it (made by another user, root say):"
+                            + " remove it if no agent serves " + path
+                    : "cannot create the lock file " + lockFile.getFileName() + " in " + lockFile.getParent()
+                            + " (permission denied): the agent's user must be able to write the socket's directory", e);
         } catch (IOException | RuntimeException e) {
             HELD.remove(lockFile);
             throw e;

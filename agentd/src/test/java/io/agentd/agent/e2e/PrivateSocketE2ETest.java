@@ -177,6 +177,32 @@ class PrivateSocketE2ETest {
         }
     }
 
+    /**
+     * An agent whose user cannot write the socket's directory, or cannot open a lock file root left
+     * there, says which: both read "LOCKFILE: permission denied" before (an operator review).
+     */
+    @Test
+    void aDirectoryOrALockFileTheAgentsUserCannotUseIsSaidToBeOne() throws Exception {
+        Path dir = LaunchedAgent.newDir("ro-dir");
+        Path ro = Files.createDirectory(dir.resolve("ro")); // root's, 0755
+        String asNobody = "setpriv --reuid " + NOBODY + " --regid " + NOBODY + " --clear-groups";
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, asNobody, ro.resolve("agent.sock"), "022")) {
+            assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
+            assertEquals(1, agent.process().exitValue(), agent.logText());
+            assertTrue(agent.logText().contains("cannot create the lock file .agent.sock.lock in " + ro
+                    + " (permission denied): the agent's user must be able to write"), agent.logText());
+        }
+        Files.createFile(ro.resolve(".agent.sock.lock"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rw-------"))); // root's, left by an agent run as root
+        Files.setAttribute(ro, "unix:uid", NOBODY);
+        try (LaunchedAgent agent = LaunchedAgent.launch(dir, asNobody, ro.resolve("agent.sock"), "022")) {
+            assertTrue(agent.process().waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS), agent.logText());
+            assertEquals(1, agent.process().exitValue(), agent.logText());
+            assertTrue(agent.logText().contains(".agent.sock.lock exists and the agent's user cannot open it"),
+                    agent.logText());
+        }
+    }
+
     @Test
     void aFifoAtThePathIsRefusedAndLeftAlone() throws Exception {
         Path dir = LaunchedAgent.newDir("fifo");
