@@ -158,6 +158,7 @@ public final class Agent implements HostConnections {
                 frameTimeout, stalledInput, hostEvents, outbound);
         HeldIds held = new HeldIds();
         FsService fs = fsWorkers == null ? null : FsService.create(toLoop, link, held, fsWorkers, fsSettings);
+        link.name("connection " + number);
         Connection c = new Connection(number, describe, link, held, policy, this, sessions, fs, counted);
         connections.put(number, c);
         return c;

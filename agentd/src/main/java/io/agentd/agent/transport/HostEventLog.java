@@ -61,9 +61,9 @@ public final class HostEventLog {
     }
 
     /** One refused frame (never its payload). */
-    void refused(long id, String offendingType, String kind, String message) {
+    void refused(String who, long id, String offendingType, String kind, String message) {
         if (refusals.takeLine()) {
-            log.warn("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
+            log.warn("{}: refused frame id={} type={}: {}: {}", who, id, LogText.quote(offendingType), kind,
                     LogText.message(message));
         }
     }
@@ -73,9 +73,9 @@ public final class HostEventLog {
      * rate-limited all the same, since a host can send them at its own rate (a flood of empty stdin
      * frames on unknown ids logged a line each: a hostile review). Counts nothing while debug is off.
      */
-    void racedRefusal(long id, String offendingType, String kind, String message) {
+    void racedRefusal(String who, long id, String offendingType, String kind, String message) {
         if (log.isDebugEnabled() && racedRefusals.takeLine()) {
-            log.debug("refused frame id={} type={}: {}: {}", id, LogText.quote(offendingType), kind,
+            log.debug("{}: refused frame id={} type={}: {}: {}", who, id, LogText.quote(offendingType), kind,
                     LogText.message(message));
         }
     }
@@ -84,16 +84,16 @@ public final class HostEventLog {
      * One exec.request answered failed before anything ran (a refused profile, a request during the
      * shutdown, a command not found): a host can send them in a loop.
      */
-    void requestFailed(long id, ExecFailed failed, String quotedCmd) {
+    void requestFailed(String who, long id, ExecFailed failed, String quotedCmd) {
         if (failures.takeLine()) {
-            logRequestFailed(id, failed, quotedCmd);
+            logRequestFailed(who + ": ", id, failed, quotedCmd);
         }
     }
 
     /** The line of {@link #requestFailed}, unlimited (for a host with no shared limit: tests). */
-    static void logRequestFailed(long id, ExecFailed failed, String quotedCmd) {
+    static void logRequestFailed(String prefix, long id, ExecFailed failed, String quotedCmd) {
         // The message too: it says what the kind does not (the user that does not exist, the cwd).
-        log.warn("session {} failed: kind={} stage={} errno={} cmd={}: {}", id, failed.kind(), failed.stage(),
+        log.warn("{}session {} failed: kind={} stage={} errno={} cmd={}: {}", prefix, id, failed.kind(), failed.stage(),
                 failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd,
                 LogText.message(failed.message()));
     }
@@ -102,23 +102,23 @@ public final class HostEventLog {
      * One stdin frame not delivered (stdin.error): a host writing to a child that is gone or full
      * sends them at its own rate, so they share the refusals' rate limit.
      */
-    void stdinRefused(long id, String errnoName, String message) {
+    void stdinRefused(String who, long id, String errnoName, String message) {
         if (refusals.takeLine()) {
-            log.info("session {}: stdin.error {}: {}", id, errnoName, LogText.message(message));
+            log.info("{}: session {}: stdin.error {}: {}", who, id, errnoName, LogText.message(message));
         }
     }
 
     /** A link stopped reading its host's input: {@code queuedBytes} of answers wait unread. */
-    void inputPaused(long queuedBytes) {
+    void inputPaused(String who, long queuedBytes) {
         if (flowControl.takeLine()) {
-            log.warn("host is not reading: {} bytes queued, pausing port input", queuedBytes);
+            log.warn("{}: host is not reading: {} bytes queued, pausing port input", who, queuedBytes);
         }
     }
 
     /** A link reads its host's input again: its answers are back under the mark. */
-    void inputResumed() {
+    void inputResumed(String who) {
         if (flowControl.takeLine()) {
-            log.info("host reads again, port input resumed");
+            log.info("{}: host reads again, port input resumed", who);
         }
     }
 
@@ -126,17 +126,17 @@ public final class HostEventLog {
      * A link's host has taken none of the output queued for it for {@code idleMillis} (StallWatch):
      * one line per stall, under the same rate as every link's (64 stalling hosts made 25 lines a second).
      */
-    void outputStalled(long idleMillis, long queuedBytes, boolean outputAllowed) {
+    void outputStalled(String who, long idleMillis, long queuedBytes, boolean outputAllowed) {
         if (flowControl.takeLine()) {
-            log.warn("host has taken no output for {} ms: {} bytes wait for it{}", idleMillis, queuedBytes,
+            log.warn("{}: host has taken no output for {} ms: {} bytes wait for it{}", who, idleMillis, queuedBytes,
                     outputAllowed ? "" : "; session output is paused until it reads");
         }
     }
 
     /** The host of a stalled link takes output again, {@code afterMillis} after it last did. */
-    void outputTakenAgain(long afterMillis) {
+    void outputTakenAgain(String who, long afterMillis) {
         if (flowControl.takeLine()) {
-            log.info("host takes output again after {} ms", afterMillis);
+            log.info("{}: host takes output again after {} ms", who, afterMillis);
         }
     }
 

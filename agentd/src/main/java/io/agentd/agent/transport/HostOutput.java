@@ -54,7 +54,7 @@ public interface HostOutput {
      * (a link's shared limit); a host without one logs it plainly.
      */
     default void requestFailed(long id, ExecFailed failed, String quotedCmd) {
-        HostEventLog.logRequestFailed(id, failed, quotedCmd);
+        HostEventLog.logRequestFailed("", id, failed, quotedCmd);
     }
 
     /**

@@ -140,6 +140,8 @@ public final class PortLink implements HostOutput {
     private boolean dropping;
     /** Why, for the hang-up's log line. */
     private String dropReason;
+    /** The connection this link serves, as the lines about its host name it ({@link #name}). */
+    private String who = "an unnamed link";
     /**
      * Why a write to the host failed (EPIPE: it closed) while frames it sent still waited for the
      * next turn, or null: they are dispatched all the same (a detachable session started, a
@@ -246,6 +248,11 @@ public final class PortLink implements HostOutput {
             @Override
             public boolean outputAllowed() {
                 return waterMarks.outputAllowed();
+            }
+
+            @Override
+            public String who() {
+                return who;
             }
         }, clock, hostEvents);
         this.hostEvents = hostEvents;
@@ -385,19 +392,24 @@ public final class PortLink implements HostOutput {
         afterEnqueue();
     }
 
+    /** Names the connection this link serves in the lines about its host ("connection 3"). */
+    public void name(String who) {
+        this.who = who;
+    }
+
     /**
      * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
      * see {@link HostEventLog} for the rate).
      */
     @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
-        hostEvents.refused(id, offendingType, kind.wire(), message);
+        hostEvents.refused(who, id, offendingType, kind.wire(), message);
         sendRefusal(id, kind, offendingType, message);
     }
 
     @Override
     public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
-        hostEvents.racedRefusal(id, offendingType, kind.wire(), message);
+        hostEvents.racedRefusal(who, id, offendingType, kind.wire(), message);
         sendRefusal(id, kind, offendingType, message);
     }
 
@@ -411,14 +423,14 @@ public final class PortLink implements HostOutput {
      */
     @Override
     public void refuseStdin(long id, Integer errno, String errnoName, String message) {
-        hostEvents.stdinRefused(id, errnoName, message);
+        hostEvents.stdinRefused(who, id, errnoName, message);
         send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
     }
 
     /** See {@link HostOutput#requestFailed}: under the agent's shared limit for such lines. */
     @Override
     public void requestFailed(long id, ExecFailed failed, String quotedCmd) {
-        hostEvents.requestFailed(id, failed, quotedCmd);
+        hostEvents.requestFailed(who, id, failed, quotedCmd);
     }
 
     /**
@@ -426,7 +438,7 @@ public final class PortLink implements HostOutput {
      * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
      */
     public void refuseRequest(long id, ExecFailed failed) {
-        hostEvents.refused(id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
+        hostEvents.refused(who, id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 
@@ -523,7 +535,7 @@ public final class PortLink implements HostOutput {
         if (state == State.CONNECTED) {
             if (waterMarks.inputShouldPause(q, outbound.over())) {
                 reg.setRead(false);
-                hostEvents.inputPaused(q);
+                hostEvents.inputPaused(who, q);
             }
             if (!reg.writing() && flushAtTurnEnd == null) {
                 flushAtTurnEnd = loop.schedule(0, flushTask);
@@ -551,7 +563,7 @@ public final class PortLink implements HostOutput {
             } else {
                 readAgainIfAllowed();
             }
-            hostEvents.inputResumed();
+            hostEvents.inputResumed(who);
         }
         if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();

@@ -20,6 +20,11 @@ final class StallWatch {
 
         /** False while session output is paused for backpressure (said in the warning). */
         boolean outputAllowed();
+
+        /** Whose output it is, for the log line (the connection). */
+        default String who() {
+            return "an unnamed link";
+        }
     }
 
     private final Loop loop;
@@ -67,7 +72,7 @@ final class StallWatch {
         long now = nanoClock.getAsLong();
         if (reported) {
             reported = false;
-            events.outputTakenAgain((now - lastProgressNanos) / 1_000_000);
+            events.outputTakenAgain(subject.who(), (now - lastProgressNanos) / 1_000_000);
         }
         lastProgressNanos = now;
     }
@@ -95,7 +100,7 @@ final class StallWatch {
         long idleMillis = (nanoClock.getAsLong() - lastProgressNanos) / 1_000_000;
         if (idleMillis >= warnMillis && !reported) {
             reported = true;
-            events.outputStalled(idleMillis, subject.queuedBytes(), subject.outputAllowed());
+            events.outputStalled(subject.who(), idleMillis, subject.queuedBytes(), subject.outputAllowed());
         }
         check = loop.schedule(warnMillis, this::check);
     }

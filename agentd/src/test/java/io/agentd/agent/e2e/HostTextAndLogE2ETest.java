@@ -66,6 +66,7 @@ class HostTextAndLogE2ETest {
         String line = agent.process().logText().lines().filter(l -> l.contains("session 5 failed: kind=user_setup_failed"))
                 .findFirst().orElse("no line");
         assertTrue(line.contains("no-such-user-x"), line);
+        assertTrue(line.matches(".* connection \\d+: session 5 failed: .*"), "names its connection: " + line);
     }
 
     @Test
