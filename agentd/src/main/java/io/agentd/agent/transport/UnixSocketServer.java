@@ -180,7 +180,7 @@ public final class UnixSocketServer implements Transport {
     private void refused(String who, String why) {
         long notLogged = refusedPeerLog.admit(System.nanoTime());
         if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection from {}: {}{}", who, why,
+            log.warn("refused a connection from {} on unix:{}: {}{}", who, path, why,
                     LogThrottle.sinceLastLine(notLogged, "more refused"));
         }
     }
