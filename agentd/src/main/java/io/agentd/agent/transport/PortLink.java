@@ -743,7 +743,7 @@ public final class PortLink implements HostOutput {
             awaitingBudget = true;
             reg.setRead(false);
             largeFrames.await(budgetRetry);
-            log.debug("host link on fd {}: a large frame waits for room in the large-frame budget", reg.fd());
+            log.debug("{}: host link on fd {}: a large frame waits for room in the large-frame budget", who, reg.fd());
             if (budgetWaitLine == null) {
                 budgetWaitSinceNanos = clock.getAsLong();
                 budgetWaitLine = loop.schedule(BUDGET_WAIT_LOG_MILLIS, this::logLongBudgetWait);
@@ -756,7 +756,7 @@ public final class PortLink implements HostOutput {
         budgetWaitLine = null;
         if (awaitingBudget && state == State.CONNECTED) {
             long now = clock.getAsLong();
-            stalledInput.waitsForBudget(reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000, now);
+            stalledInput.waitsForBudget(who, reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000, now);
         }
     }
 
@@ -783,7 +783,7 @@ public final class PortLink implements HostOutput {
         String missing = admission.midLargeFrame()
                 ? "less than " + PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES / 1024 + " KiB more"
                 : "no byte";
-        stalledInput.frameTimedOut(reg.fd(), idleMillis, missing, unfinished, clock.getAsLong());
+        stalledInput.frameTimedOut(who, reg.fd(), idleMillis, missing, unfinished, clock.getAsLong());
         send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
                 missing + " of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
                         + " the connection is closed", null)));
@@ -996,20 +996,20 @@ public final class PortLink implements HostOutput {
     private void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
         if (wasConnected && hostEvents.takeConnectionLine()) {
-            log.info("host link on fd {} closed: {}", reg.fd(), LogText.message(why));
+            log.info("{}: host link on fd {} closed: {}", who, reg.fd(), LogText.message(why));
         }
         // What was written of that frame went to the host that left; a port's returning host must
         // start at a whole frame (what QEMU had not passed on of the guest's writes, it drops).
         long cut = queue.dropPartlyWrittenFrame();
         count();
         if (cut > 0 && hostEvents.takeConnectionLine()) {
-            log.info("host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", reg.fd(), cut);
+            log.info("{}: host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", who, reg.fd(), cut);
         }
         if (resync == Resync.SKIP) {
             long unread = discardUnreadInput(reg.fd());
             if (unread > 0 && hostEvents.takeConnectionLine()) {
-                log.info("host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
-                        + " dropped with it", reg.fd(), unread);
+                log.info("{}: host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
+                        + " dropped with it", who, reg.fd(), unread);
             }
         }
         reg.cancel();

@@ -19,21 +19,21 @@ public final class StalledInputLog {
     private final LogThrottle budgetWaits = new LogThrottle(LINE_INTERVAL_MILLIS);
 
     /** A host was dropped for leaving a frame unfinished past --frame-timeout. */
-    void frameTimedOut(int fd, long idleMillis, String missing, String unfinished, long nowNanos) {
+    void frameTimedOut(String who, int fd, long idleMillis, String missing, String unfinished, long nowNanos) {
         long skipped = frameTimeouts.admit(nowNanos);
         if (skipped != LogThrottle.SKIP) {
-            log.warn("host link on fd {}: {} of {} came for {} ms (--frame-timeout); closing it{}", fd, missing,
+            log.warn("{}: host link on fd {}: {} of {} came for {} ms (--frame-timeout); closing it{}", who, fd, missing,
                     LogText.message(unfinished), idleMillis,
                     LogThrottle.sinceLastLine(skipped, "connections closed the same way"));
         }
     }
 
     /** A link's large frame has waited this long for room in the large-frame budget. */
-    void waitsForBudget(int fd, long waitedMillis, long nowNanos) {
+    void waitsForBudget(String who, int fd, long waitedMillis, long nowNanos) {
         long skipped = budgetWaits.admit(nowNanos);
         if (skipped != LogThrottle.SKIP) {
-            log.info("host link on fd {}: a large frame has waited {} ms for room in the large-frame budget"
-                    + " (other connections' large frames hold it); its input is not read meanwhile{}", fd,
+            log.info("{}: host link on fd {}: a large frame has waited {} ms for room in the large-frame budget"
+                    + " (other connections' large frames hold it); its input is not read meanwhile{}", who, fd,
                     waitedMillis, LogThrottle.sinceLastLine(skipped, "links waiting as long"));
         }
     }

@@ -52,7 +52,9 @@ class FrameTimeoutE2ETest {
                 stalled.sendRaw(Arrays.copyOf(ping, ping.length / 2)); // half a frame, then nothing
                 assertToldAndClosed(stalled);
             }
-            agent.awaitLog("(--frame-timeout); closing it");
+            String log = agent.awaitLog("(--frame-timeout); closing it");
+            assertTrue(log.matches("(?s).*connection \\d+: host link on fd \\d+: .*\\(--frame-timeout\\); closing it.*"),
+                    "the line names the connection: " + log);
             // The place came free: a new host is served (with the idle one, the limit of 2).
             try (HostConnection next = agent.connectReady()) {
                 next.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
