@@ -4,19 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.agent.spawn.UserDb;
-import io.agentd.agent.transport.HeldIds;
-import io.agentd.agent.transport.RecordingHost;
-import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsOpenOptions;
-import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,14 +21,9 @@ import org.junit.jupiter.api.Test;
  * where the kernel would refuse it. FsService with the test thread as its loop and a real worker.
  */
 class FsPathNamesTest {
-    private final BlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
-    private final RecordingHost host = new RecordingHost();
-    private final FsWorkers workers = new FsWorkers(1);
-    private final FsService fs = new FsService(loop::add, host, new HeldIds(), workers, UserDb.system(),
-            FsCredentials.ofAgent(), new FsSettings(1, 8, 4096, 8192, 16384));
+    private final OneConnectionFs fs = new OneConnectionFs(Duration.ofSeconds(10));
     private Path dir;
     private Path file;
-    private long nextId = 1;
 
     @BeforeEach
     void files() throws Exception {
@@ -45,22 +33,11 @@ class FsPathNamesTest {
 
     @AfterEach
     void stop() {
-        workers.shutdown();
+        fs.close();
     }
 
     private FsResponse run(FsOp op) throws InterruptedException {
-        long id = nextId++;
-        fs.onRequest(id, new FsRequest(op, null, true));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (host.frames.stream().noneMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)) {
-            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (task == null) {
-                throw new AssertionError("no answer to " + op + ": " + host.types());
-            }
-            task.run();
-        }
-        return host.frames.stream().filter(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)
-                .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
+        return fs.run(op);
     }
 
     private void assertErrno(int errno, FsResponse r) {
