@@ -17,6 +17,19 @@ public record SessionKey(long connection, long id) {
         return new SessionKey(NO_CONNECTION, number);
     }
 
+    // equals and hashCode by hand: a record's own go through method handles (ObjectMethods), which
+    // C1, the agent's only compiler, does not inline, and every stdin and signal frame looks its
+    // session up by key.
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof SessionKey key && key.connection == connection && key.id == id;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(connection) * 31 + Long.hashCode(id);
+    }
+
     @Override
     public String toString() {
         return connection + "/" + id;

@@ -18,7 +18,7 @@ import java.util.ArrayDeque;
  */
 final class StdinQueue {
     /** One pipe's default capacity: more per write(2) from a heap chunk would only be copied to native memory in vain. */
-    private static final int WRITE_BYTES = 64 * 1024;
+    static final int WRITE_BYTES = 64 * 1024;
     /** Remainders smaller than this are gathered into shared heap chunks of this size. */
     static final int GATHER_BYTES = 4096;
     /** Remainders of at least this go into direct segments (so a segment is at least half used when opened). */
@@ -30,8 +30,12 @@ final class StdinQueue {
     private long size;
 
     void add(byte[] data) {
-        int off = 0;
-        int len = data.length;
+        add(data, 0, data.length);
+    }
+
+    /** Queues {@code len} bytes of {@code data} from {@code off}. */
+    void add(byte[] data, int off, int len) {
+        size += len;
         while (len > 0) {
             if (tail == null || tail.limit() == tail.capacity()) {
                 tail = newChunk(len);
@@ -44,7 +48,6 @@ final class StdinQueue {
             off += n;
             len -= n;
         }
-        size += data.length;
     }
 
     private static ByteBuffer newChunk(int remainder) {

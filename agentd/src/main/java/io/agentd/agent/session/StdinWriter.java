@@ -8,6 +8,7 @@ import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecStdinCredit;
+import java.nio.ByteBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -133,11 +134,39 @@ final class StdinWriter {
                     + " only what came before this one)");
             return;
         }
-        queue.add(data);
-        onWritable(); // the pipe has room more often than not: no turn of the loop before the write
+        // The fd has room more often than not: no turn of the loop before the write. With nothing
+        // queued before them the bytes go to it straight from the frame, and only what it does not
+        // take is copied into the queue (a keystroke costs no chunk).
+        if (queue.isEmpty()) {
+            int taken = writeAtOnce(data);
+            if (!open || taken == data.length) {
+                return;
+            }
+            queue.add(data, taken, data.length - taken);
+        } else {
+            queue.add(data);
+            onWritable();
+        }
         if (open && !queue.isEmpty()) {
             reg.setWrite(true);
         }
+    }
+
+    /** Writes what it can of {@code data} (nothing is queued); the bytes the fd took. */
+    private int writeAtOnce(byte[] data) {
+        int written;
+        try {
+            written = io.write(fd, ByteBuffer.wrap(data), StdinQueue.WRITE_BYTES);
+        } catch (OsException e) {
+            writeFailed(e, data.length);
+            return 0;
+        }
+        if (written == Os.WOULD_BLOCK) {
+            return 0;
+        }
+        bytesWritten += written;
+        window.consumed(written);
+        return written;
     }
 
     private String whyRefused(StdinWindow.Refusal refusal) {
@@ -166,9 +195,7 @@ final class StdinWriter {
             bytesWritten += written;
             window.consumed(written);
         } catch (OsException e) {
-            long dropped = queue.clear();
-            refuse(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + dropped + " bytes not delivered");
-            close();
+            writeFailed(e, queue.clear());
             return;
         }
         if (queue.isEmpty()) {
@@ -178,6 +205,12 @@ final class StdinWriter {
                 reg.setWrite(false);
             }
         }
+    }
+
+    /** A write to the child's stdin failed: input ends, and the host is told what it lost. */
+    private void writeFailed(OsException e, long undelivered) {
+        refuse(e.errno(), "writing stdin failed (" + e.getMessage() + "); " + undelivered + " bytes not delivered");
+        close();
     }
 
     /** The process exited: what is still queued will never be read; the host is told. */

@@ -3,7 +3,6 @@ package io.agentd.agent.sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.function.LongSupplier;
 
 /**
  * The one entry to libc: the loaded {@link LibC}, errno, C strings, native memory for structs, and
@@ -114,7 +113,13 @@ public final class Os {
      * Returns the bytes read, 0 at end of file, or {@link #WOULD_BLOCK}.
      */
     public static int read(int fd, ByteBuffer buf) throws OsException {
-        return nonBlocking("read", buf, () -> LIBC.read(fd, buf, buf.remaining()));
+        // No capturing lambda on this path (it was one): C1, the agent's only compiler, allocates
+        // one through a call into the VM (Unsafe.allocateInstance), and every frame reads and writes.
+        int n;
+        do {
+            n = moved(buf, LIBC.read(fd, buf, buf.remaining()), "read");
+        } while (n == INTERRUPTED);
+        return n;
     }
 
     /**
@@ -130,7 +135,11 @@ public final class Os {
      * to native memory for each call, so large buffers go in pieces the fd can take.
      */
     public static int write(int fd, ByteBuffer buf, int maxBytes) throws OsException {
-        return nonBlocking("write", buf, () -> LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes)));
+        int n;
+        do {
+            n = moved(buf, LIBC.write(fd, buf, Math.min(buf.remaining(), maxBytes)), "write");
+        } while (n == INTERRUPTED);
+        return n;
     }
 
     /**
@@ -138,8 +147,11 @@ public final class Os {
      * Returns the bytes moved, 0 when the pipe is empty with no writer left, or {@link #WOULD_BLOCK}.
      */
     public static int spliceFromPipe(int pipeFd, int outFd, int len) throws OsException {
-        return nonBlocking("splice",
-                () -> LIBC.splice(pipeFd, outFd, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK));
+        int n;
+        do {
+            n = outcome(LIBC.splice(pipeFd, outFd, len, LibC.SPLICE_F_MOVE | LibC.SPLICE_F_NONBLOCK), "splice");
+        } while (n == INTERRUPTED);
+        return n;
     }
 
     /** The bytes waiting in a pipe (FIONREAD). */
@@ -172,30 +184,34 @@ public final class Os {
         return ready < 0 ? -1 : ready == 0 ? 0 : pollfd.getShort(6) & 0xffff;
     }
 
-    /** Runs a read or write until it is not interrupted; moves the position past the bytes it moved. */
-    private static int nonBlocking(String call, ByteBuffer buf, LongSupplier io) throws OsException {
-        int n = nonBlocking(call, io);
+    /** {@link #moved}'s answer for EINTR: the call is made again. */
+    private static final int INTERRUPTED = -2;
+
+    /**
+     * The outcome of one non-blocking read or write that returned {@code result}: the count (the
+     * position moved past it), {@link #WOULD_BLOCK} for EAGAIN, {@link #INTERRUPTED} for EINTR.
+     */
+    private static int moved(ByteBuffer buf, long result, String call) throws OsException {
+        int n = outcome(result, call);
         if (n > 0) {
             buf.position(buf.position() + n);
         }
         return n;
     }
 
-    /** Runs a non-blocking call until it is not interrupted: its count, or WOULD_BLOCK for EAGAIN. */
-    private static int nonBlocking(String call, LongSupplier io) throws OsException {
-        while (true) {
-            long n = io.getAsLong();
-            if (n >= 0) {
-                return (int) n;
-            }
-            int err = errno();
-            if (err == LibC.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (err != LibC.EINTR) {
-                throw new OsException(call, err);
-            }
+    /** The same for a call that moves no buffer's position. */
+    private static int outcome(long result, String call) throws OsException {
+        if (result >= 0) {
+            return (int) result;
         }
+        int err = errno();
+        if (err == LibC.EAGAIN) {
+            return WOULD_BLOCK;
+        }
+        if (err == LibC.EINTR) {
+            return INTERRUPTED;
+        }
+        throw new OsException(call, err);
     }
 
     /** Closes an fd the caller owns; -1 is ignored. Linux releases the fd even on EINTR. */
