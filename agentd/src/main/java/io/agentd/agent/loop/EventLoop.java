@@ -5,6 +5,7 @@ import io.agentd.agent.sys.OsException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -57,6 +58,12 @@ public final class EventLoop implements Loop, AutoCloseable {
     /** Lines about refused re-watches: at most one a minute. */
     private final LogThrottle rewatchLog = new LogThrottle(60_000);
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
+    /**
+     * Tasks scheduled with no delay, in order: run at the end of the turn, after the due timers,
+     * without a clock read or a place in {@link #timers} (a connection's end-of-turn flush is one
+     * per turn that queued output, a PTY keystroke's echo among them).
+     */
+    private final ArrayDeque<ScheduledTask> dueNow = new ArrayDeque<>();
     /** Timers cancelled while still in {@link #timers}. */
     private int cancelledInQueue;
     private final Queue<Runnable> posted = new ConcurrentLinkedQueue<>();
@@ -90,9 +97,14 @@ public final class EventLoop implements Loop, AutoCloseable {
 
     @Override
     public Timer schedule(long delayMillis, Runnable task) {
-        long delay = Math.min(Math.max(delayMillis, 0), MAX_DELAY_MILLIS);
+        if (delayMillis <= 0) {
+            ScheduledTask t = new ScheduledTask(0, nextTimerSeq++, task, false);
+            dueNow.add(t);
+            return t;
+        }
+        long delay = Math.min(delayMillis, MAX_DELAY_MILLIS);
         ScheduledTask t = new ScheduledTask(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay),
-                nextTimerSeq++, task);
+                nextTimerSeq++, task, true);
         timers.add(t);
         return t;
     }
@@ -126,7 +138,11 @@ public final class EventLoop implements Loop, AutoCloseable {
                     dispatch(r, epoll.mask(i));
                 }
             }
+            // Those a timer schedules with no delay wait for the next turn, as before they had their
+            // own place in the queue: a task that schedules itself again cannot hold the loop.
+            int scheduledDuringDispatch = dueNow.size();
             runDueTimers();
+            runDueNow(scheduledDuringDispatch);
             runPosted();
         }
     }
@@ -156,7 +172,7 @@ public final class EventLoop implements Loop, AutoCloseable {
     }
 
     private int timeoutMillis() {
-        if (!posted.isEmpty()) {
+        if (!posted.isEmpty() || !dueNow.isEmpty()) {
             return 0;
         }
         ScheduledTask next;
@@ -182,6 +198,20 @@ public final class EventLoop implements Loop, AutoCloseable {
             if (t.cancelled) {
                 cancelledInQueue--;
             } else {
+                t.cancelled = true;
+                try {
+                    t.task.run();
+                } catch (RuntimeException e) {
+                    failed("timer task failed", e);
+                }
+            }
+        }
+    }
+
+    private void runDueNow(int count) {
+        for (int i = 0; i < count; i++) {
+            ScheduledTask t = dueNow.poll();
+            if (!t.cancelled) {
                 t.cancelled = true;
                 try {
                     t.task.run();
@@ -387,10 +417,14 @@ public final class EventLoop implements Loop, AutoCloseable {
         private Runnable task;
         private boolean cancelled;
 
-        private ScheduledTask(long deadline, long seq, Runnable task) {
+        /** In {@link #timers} (else in {@link #dueNow}, which a cancelled task leaves at the turn's end). */
+        private final boolean byDeadline;
+
+        private ScheduledTask(long deadline, long seq, Runnable task, boolean byDeadline) {
             this.deadline = deadline;
             this.seq = seq;
             this.task = task;
+            this.byDeadline = byDeadline;
         }
 
         @Override
@@ -400,7 +434,9 @@ public final class EventLoop implements Loop, AutoCloseable {
             }
             cancelled = true;
             task = null;
-            onCancelled();
+            if (byDeadline) {
+                onCancelled();
+            }
         }
 
         @Override

@@ -72,7 +72,9 @@ final class PartialFrameDeadline {
      * so a busy link schedules nothing per read.
      */
     void progressed() {
-        if (timeoutMillis == 0) {
+        if (timeoutMillis == 0 || !subject.holdsPartialFrame()) {
+            // Between frames the host's time does not run, and the read that next leaves part of a
+            // frame held comes here and starts it over: no clock read for a read of whole frames.
             return;
         }
         // A large frame's time starts with its first bytes, then again with each 64 KiB more.
@@ -80,7 +82,7 @@ final class PartialFrameDeadline {
                 || subject.largeFrameBytes() - largeFrameBytesAtProgress >= LARGE_FRAME_PROGRESS_BYTES) {
             startOver(nanoClock.getAsLong());
         }
-        if (check == null && subject.holdsPartialFrame()) {
+        if (check == null) {
             check = loop.schedule(timeoutMillis, this::check);
         }
     }

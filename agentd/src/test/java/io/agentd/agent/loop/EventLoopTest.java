@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop.Registration;
@@ -12,6 +13,7 @@ import io.agentd.agent.sys.Os;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -185,6 +187,31 @@ class EventLoopTest {
         loop.run();
         assertEquals(List.of("0", "20", "60"), ran);
         assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(100), "the loop waited for the last timer");
+    }
+
+    /**
+     * A task with no delay runs at the end of its turn, outside the deadline queue; one that
+     * schedules itself again waits for the next turn, so it cannot hold the loop: the timer behind
+     * it still runs. A cancelled one never runs.
+     */
+    @Test
+    void aTaskWithNoDelayRunsOncePerTurnAndACancelledOneNever() {
+        List<String> ran = new ArrayList<>();
+        AtomicInteger runs = new AtomicInteger();
+        Runnable[] again = new Runnable[1];
+        again[0] = () -> {
+            runs.incrementAndGet();
+            loop.schedule(0, again[0]);
+        };
+        loop.schedule(0, again[0]);
+        loop.schedule(0, () -> ran.add("cancelled")).cancel();
+        loop.schedule(20, () -> {
+            ran.add("timer");
+            loop.stop();
+        });
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> loop.run());
+        assertEquals(List.of("timer"), ran);
+        assertTrue(runs.get() > 1, "ran once per turn until the timer: " + runs.get());
     }
 
     /**
