@@ -101,7 +101,9 @@ final class SocketStream implements StreamChannel {
     public long writeBefore(ByteBuffer[] srcs, long deadline) throws IOException {
         synchronized (writeLock) {
             while (true) {
-                long n = channel.write(srcs);
+                // One buffer (a whole frame, as a keystroke's) goes by write(2): the channel's
+                // gathering write sets up an iovec array through native memory for each call.
+                long n = srcs.length == 1 ? channel.write(srcs[0]) : channel.write(srcs);
                 if (n != 0 || !anyRemaining(srcs, 0, srcs.length)) {
                     return n;
                 }
