@@ -24,6 +24,7 @@ import java.util.Set;
  * @param port         a character device or tty to serve (--port), or null
  * @param listen       sockets to serve (--listen unix:PATH or vsock:PORT, repeatable), in order
  * @param socketAccess who may use the unix sockets: --socket-mode, --socket-group, --allow-uid
+ * @param serveLocalVsock --vsock-local serve: vsock peers on the agent's own machine are served too
  * @param maxConnections socket connections served at once, over all sockets (--max-connections)
  * @param sessionDefaults --user, --cwd, --env, --profile, --drain-ms, --grace-ms, --stdin-limit,
  *                     --stdin-total and --stdin-window
@@ -44,6 +45,7 @@ public record AgentOptions(
         Path port,
         List<ListenAddress> listen,
         SocketAccess socketAccess,
+        boolean serveLocalVsock,
         int maxConnections,
         SessionDefaults sessionDefaults,
         long highWater,
@@ -71,6 +73,11 @@ public record AgentOptions(
                                    many at once; repeatable, and goes with --port or --port-name
               --listen vsock:PORT  the same on a vsock port (any CID of the guest); access control is
                                    the VMM's: any host process that can reach the port (docs/SECURITY.md)
+              --vsock-local refuse|serve
+                                   a vsock peer on the agent's own machine (vsock_loopback: any process
+                                   of the guest, whatever its uid) is told it is refused (core.error
+                                   invalid_session on id 0) and closed, or served (default: refuse;
+                                   local clients have the unix socket, whose peers the kernel names)
               --max-connections N  socket connections served at once, over all sockets; one more is
                                    told so (core.error invalid_session on id 0) and closed (default: 64)
               --frame-timeout SECONDS
@@ -167,7 +174,7 @@ public record AgentOptions(
             "--frame-timeout", "--socket-mode",
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
-            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss",
+            "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss", "--vsock-local",
             "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited");
     /** The options that may be given more than once; each of the others takes one value, and a second is refused. */
     private static final Set<String> REPEATABLE = Set.of("--listen", "--env", "--allow-uid");
@@ -206,6 +213,7 @@ public record AgentOptions(
         String logLevel = "info";
         Path stateDir = DEFAULT_STATE_DIR;
         HostLossPolicy hostLoss = null;
+        boolean serveLocalVsock = false;
         String cgroupRoot = null;
         long sessionBuffer = RetentionLimits.DEFAULT_SESSION_BUFFER;
         long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
@@ -315,6 +323,12 @@ public record AgentOptions(
                         throw new UsageException("--on-host-loss is kill or keep, not '" + value + "'");
                     }
                 }
+                case "--vsock-local" -> {
+                    if (!value.equals("refuse") && !value.equals("serve")) {
+                        throw new UsageException("--vsock-local is refuse or serve, not '" + value + "'");
+                    }
+                    serveLocalVsock = value.equals("serve");
+                }
                 case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
                 case "--session-buffer" -> sessionBuffer = positiveBytes(name, value);
                 case "--session-buffer-total" -> sessionBufferTotal = positiveBytes(name, value);
@@ -333,6 +347,9 @@ public record AgentOptions(
                 && (socketMode != null || socketGroup != null || !allowUids.isEmpty())) {
             throw new UsageException("--socket-mode, --socket-group and --allow-uid go with --listen unix:PATH");
         }
+        if (given.containsKey("--vsock-local") && listen.stream().noneMatch(a -> a instanceof ListenAddress.Vsock)) {
+            throw new UsageException("--vsock-local goes with --listen vsock:PORT");
+        }
         RetentionLimits retention;
         try {
             retention = new RetentionLimits(sessionBuffer, sessionBufferTotal, retainExitedMillis);
@@ -345,7 +362,7 @@ public record AgentOptions(
             portName = "agent";
         }
         return new AgentOptions(portName, port, List.copyOf(listen), new SocketAccess(mode, socketGroup, allowUids),
-                maxConnections,
+                serveLocalVsock, maxConnections,
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
                 highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
     }

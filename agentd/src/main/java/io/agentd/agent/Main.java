@@ -219,7 +219,7 @@ public final class Main {
             if (address instanceof ListenAddress.Unix unix) {
                 transports.add(new UnixSocketServer(loop, unix.path(), options.socketAccess(), socketPolicy, agent));
             } else if (address instanceof ListenAddress.Vsock vsock) {
-                transports.add(new VsockServer(loop, vsock.port(), socketPolicy, agent));
+                transports.add(new VsockServer(loop, vsock.port(), options.serveLocalVsock(), socketPolicy, agent));
             }
         }
         return transports;

@@ -102,6 +102,15 @@ class AgentOptionsTest {
     }
 
     @Test
+    void localVsockPeersAreRefusedUnlessAskedForAndTheOptionGoesWithAVsockPort() throws Exception {
+        assertFalse(AgentOptions.parse("--listen", "vsock:1024").serveLocalVsock());
+        assertTrue(AgentOptions.parse("--listen", "vsock:1024", "--vsock-local", "serve").serveLocalVsock());
+        assertFalse(AgentOptions.parse("--listen", "vsock:1024", "--vsock-local=refuse").serveLocalVsock());
+        assertUsage("--vsock-local is refuse or serve, not 'yes'", "--listen", "vsock:1024", "--vsock-local", "yes");
+        assertUsage("--vsock-local goes with --listen vsock:PORT", "--listen", "unix:/run/a.sock", "--vsock-local", "serve");
+    }
+
+    @Test
     void everyOptionInBothSpellings() throws Exception {
         AgentOptions o = AgentOptions.parse("--listen", "unix:/run/a.sock", "--user=nobody", "--cwd", "/tmp",
                 "--env", "A=1", "--env=B=2=3", "--profile", "restricted", "--drain-ms", "10", "--grace-ms=0",

@@ -11,11 +11,11 @@ import java.util.regex.Pattern;
 
 /**
  * Pings a guest's agent from inside the guest: the guest's agentctl, run as one of the agent's
- * sessions, pings it over vsock, each ping 10 ms after the last pong ({@code agentctl ping --count
- * --interval}), and prints each round trip, which comes back here as the session's output. Through the host's relay every host
- * shares the agent's one virtio-serial port, whose frames the agent takes in order, so a second host
- * connection there pings behind the flood; vsock is a link of its own, as a second host's socket is
- * on the host. The pinger is a JVM in the same guest as the load: its own waits for a vCPU count too.
+ * sessions, pings it through the agent's unix socket in the guest, each ping 10 ms after the last
+ * pong ({@code agentctl ping --count --interval}), and prints each round trip, which comes back here
+ * as the session's output. Through the host's relay every host shares the agent's one virtio-serial
+ * port, whose frames the agent takes in order, so a second host connection there pings behind the
+ * flood; the guest's socket is a link of its own, as a second host's socket is on the host. The pinger is a JVM in the same guest as the load: its own waits for a vCPU count too.
  */
 final class GuestPinger implements PingSeries {
     private static final Pattern PONG = Pattern.compile("pong from .*: time=([0-9.]+) ms");
@@ -35,9 +35,9 @@ final class GuestPinger implements PingSeries {
     private final StringBuilder partialLine = new StringBuilder();
     private volatile boolean counting;
 
-    private GuestPinger(AgentLink agent, String vsockAddress) throws IOException {
+    private GuestPinger(AgentLink agent, String socket) throws IOException {
         stderr = new ByteArrayOutputStream();
-        session = agent.exec(ExecRequest.of("agentctl", "--socket", vsockAddress, "--ready-timeout",
+        session = agent.exec(ExecRequest.of("agentctl", "--socket", socket, "--ready-timeout",
                 START_TIMEOUT_SECONDS + "s", "ping", "--count", "10000000", "--interval", "10ms"), this::onStdout,
                 (b, off, len) -> {
                     synchronized (stderr) {
@@ -48,11 +48,11 @@ final class GuestPinger implements PingSeries {
 
     /**
      * Starts the guest's pinger and returns once it has warmed up and taken its idle pongs; fails with
-     * the pinger's own words as soon as it has ended (an image whose agentctl lacks ping --count, no
-     * vsock), or after {@link #START_TIMEOUT_SECONDS}.
+     * the pinger's own words as soon as it has ended (an image whose agentctl lacks ping --count, an
+     * agent without the socket), or after {@link #START_TIMEOUT_SECONDS}.
      */
-    static GuestPinger launch(AgentLink agent, String vsockAddress) throws Exception {
-        GuestPinger pinger = new GuestPinger(agent, vsockAddress);
+    static GuestPinger launch(AgentLink agent, String socket) throws Exception {
+        GuestPinger pinger = new GuestPinger(agent, socket);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
         while (!pinger.idleTaken.await(1, TimeUnit.SECONDS)) {
             Integer exited = pinger.exitedBy(1);

@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * a guest's agent (scripts/guest/many-sessions).
  *
  * <p>Two pingers: one on the connection that sends the requests, and another (on the host a
- * connection of its own, in a guest {@link GuestPinger} over vsock). The agent handles a link's
+ * connection of its own, in a guest {@link GuestPinger} through the guest's unix socket). The agent handles a link's
  * frames in order, so the first one's pings wait behind the requests sent before them (thousands of
  * spawns); the other one's show whether the agent stays responsive to every other host while one
  * floods it, which is the checked figure.

@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
  * Serves hosts on a vsock port (AF_VSOCK), each connection a host of its own, many at once, exactly
  * like a unix socket ({@link SocketAcceptor}). There are no peer credentials on vsock: whoever can
  * reach the guest's port through the VMM (any host process that may open the VM's vsock device or
- * its proxy socket) is served; the access control is the host's (docs/SECURITY.md). The peer's CID
- * and port are logged.
+ * its proxy socket) is served; the access control is the host's (docs/SECURITY.md). A peer on the
+ * agent's own machine is refused unless asked for ({@link VsockAdmission}). The peer's CID and port
+ * are logged.
  */
 public final class VsockServer implements Transport {
     private static final Logger log = LoggerFactory.getLogger(VsockServer.class);
@@ -31,14 +32,18 @@ public final class VsockServer implements Transport {
     private static final int EAFNOSUPPORT = 97;
 
     private final long port;
+    private final boolean serveLocal;
     private final SocketAcceptor acceptor;
 
-    public VsockServer(Loop loop, long port, HostLossPolicy hostLossPolicy, HostConnections connections) {
+    /** @param serveLocal {@code --vsock-local serve}: serve peers on this machine too (vsock_loopback) */
+    public VsockServer(Loop loop, long port, boolean serveLocal, HostLossPolicy hostLossPolicy,
+            HostConnections connections) {
         this.port = port;
+        this.serveLocal = serveLocal;
         // Copies, not splices: splicing into a vsock socket has not been checked against the guest's
         // kernel and VMMs the way the port was (PortLink.Splicing); a copy is never wrong.
         this.acceptor = new SocketAcceptor(loop, describe(), connections, hostLossPolicy,
-                PortLink.Splicing.COPY_OUTPUT, VsockServer::peer);
+                PortLink.Splicing.COPY_OUTPUT, new VsockAdmission(describe(), serveLocal, VsockAdmission.readOwnCid()));
     }
 
     /** Whether this kernel can make vsock sockets at all (for the tests; the agent just tries). */
@@ -76,12 +81,8 @@ public final class VsockServer implements Transport {
             throw e;
         }
         acceptor.start(fd);
-        log.info("listening on {} (no peer credentials on vsock: whoever reaches the port is served)", describe());
-    }
-
-    /** The peer's CID and port, from the sockaddr_vm accept filled in. */
-    private static String peer(int fd, ByteBuffer addr) {
-        return "cid " + Integer.toUnsignedString(addr.getInt(8)) + ", port " + Integer.toUnsignedString(addr.getInt(4));
+        log.info("listening on {} (no peer credentials on vsock: whoever reaches the port is served, {})", describe(),
+                serveLocal ? "from this machine too (--vsock-local serve)" : "except from this machine");
     }
 
     @Override

@@ -276,18 +276,14 @@ class DefaultProfileVmTest {
     }
 
     /**
-     * vsock: init starts the agent on vsock port 1024 as well as on the virtio port. Checked from inside
-     * the guest, through vsock_loopback (CID 1): each connection is greeted with the agent's own
-     * core.ready (the frame's text holds the type name).
+     * vsock: init starts the agent on vsock port 1024 as well as on the virtio port, and vsock cannot
+     * name a peer on the guest itself (any process, whatever its uid): connections through
+     * vsock_loopback (CID 1) are each told they are refused (core.error on id 0) and never greeted.
+     * LimitsAndRestartsVmTest boots with agentd.vsock-local=serve and sees them served.
      */
     @Test
-    void theAgentListensOnVsockToo() throws Exception {
-        assertEquals("core.ready\n", InGuest.vsockReady(vm, 1));
-    }
-
-    @Test
-    void threeVsockHostsAtOnceEachGreeted() throws Exception {
-        assertEquals("core.ready\ncore.ready\ncore.ready\n", InGuest.vsockReady(vm, 3));
+    void vsockPeersOnTheGuestItselfAreEachToldTheyAreRefused() throws Exception {
+        assertEquals("core.error\nown machine\n".repeat(3), InGuest.vsockGreetings(vm, 3));
     }
 
     // From the host over vsock: a test here once agentctl speaks vsock and the kit (and boot) give QEMU
@@ -373,18 +369,22 @@ class DefaultProfileVmTest {
 
     /**
      * The image's own client: a session runs the guest's agentctl, which reaches the agent of its own
-     * VM on vsock port 1024 through vsock_loopback (CID 1), and the session it asks for prints "hi".
+     * VM through the agent's unix socket in the guest (agentctl's default address, init's --listen), and
+     * the session it asks for prints "hi". Over vsock_loopback it is refused, and says so.
      */
     @Test
-    void theGuestsAgentctlReachesTheAgentOverVsock() throws Exception {
-        assertEquals("0 \nhi\n", InGuest.guestAgentctlEchoHi(vm), "exit status, stderr's first line; stdout");
+    void theGuestsAgentctlReachesTheAgentThroughItsUnixSocketNotVsock() throws Exception {
+        assertEquals("0 \nhi\n", InGuest.guestAgentctlEchoHi(vm, ""), "exit status, stderr's first line; stdout");
+        String overVsock = InGuest.guestAgentctlEchoHi(vm, "--socket vsock:1:" + InGuest.VSOCK_PORT);
+        assertTrue(overVsock.startsWith("125 agentctl: vsock:1:1024 refused the connection: invalid_session: this agent"
+                + " does not serve vsock connections from its own machine (cid 1, port "), overVsock);
     }
 
-    /** The guest's agentctl pings over vsock, a line per pong, then their summary (many-sessions' pinger). */
+    /** The guest's agentctl pings through the unix socket, a line per pong, then their summary (many-sessions' pinger). */
     @Test
-    void theGuestsAgentctlPingsOverVsockALinePerPong() throws Exception {
+    void theGuestsAgentctlPingsALinePerPong() throws Exception {
         String out = InGuest.guestAgentctlPing(vm, 3);
-        assertTrue(out.matches("0 \n(pong from vsock:1:1024: time=[0-9.]+ ms\n){3}"
+        assertTrue(out.matches("0 \n(pong from /run/agentd/agentd.sock: time=[0-9.]+ ms\n){3}"
                 + "3 pongs: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms\n"), out);
     }
 

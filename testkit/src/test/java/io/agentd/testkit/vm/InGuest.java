@@ -39,11 +39,15 @@ final class InGuest {
     /** The agent's vsock port (init's default; agentd.vsock=PORT|none on the kernel command line). */
     static final int VSOCK_PORT = 1024;
 
-    /** {@code connections} socat clients at once to the agent's vsock port over CID 1; "core.ready" per greeted one. */
-    static String vsockReady(GuestVm vm, int connections) throws Exception {
+    /**
+     * {@code connections} socat clients at once to the agent's vsock port over CID 1; for each, what it
+     * was sent: "core.ready" when it was greeted as a host, "core.error" and "own machine" when it was
+     * told it is refused (the frames' text holds the type names and the message).
+     */
+    static String vsockGreetings(GuestVm vm, int connections) throws Exception {
         return sh(vm, "for i in $(seq " + connections + "); do socat -T 3 -u VSOCK-CONNECT:1:" + VSOCK_PORT
                 + " STDOUT > /tmp/vsock.$i & done; wait; for i in $(seq " + connections + "); do"
-                + " tr -c 'a-z.' ' ' < /tmp/vsock.$i | grep -o core.ready; done");
+                + " tr -c 'a-z.' ' ' < /tmp/vsock.$i | grep -o 'core.ready\\|core.error\\|own machine'; done");
     }
 
     /** "refused" when nothing listens on the agent's vsock port, "listening" otherwise. */
@@ -52,22 +56,24 @@ final class InGuest {
     }
 
     /**
-     * The guest's own agentctl (the image's /usr/bin/agentctl) run by a root session against the agent's
-     * vsock port over CID 1 ({@code exec -- echo hi}); prints its exit status and its first line of stderr,
-     * then its stdout. It starts a JVM inside the guest: seconds under TCG, hence the 90 s.
+     * The guest's own agentctl (the image's /usr/bin/agentctl) run by a root session, {@code exec -- echo
+     * hi} with {@code options} before the command (none: its default address, the agent's unix socket in
+     * the guest); prints its exit status and its first line of stderr, then its stdout. It starts a JVM
+     * inside the guest: seconds under TCG, hence the 90 s.
      */
-    static String guestAgentctlEchoHi(GuestVm vm) throws Exception {
-        return sh(vm, Duration.ofSeconds(90), "agentctl --socket vsock:1:" + VSOCK_PORT
+    static String guestAgentctlEchoHi(GuestVm vm, String options) throws Exception {
+        return sh(vm, Duration.ofSeconds(90), "agentctl " + options + " --ready-timeout 60s"
                 + " exec -- echo hi > /tmp/guest-agentctl.out 2> /tmp/guest-agentctl.err;"
                 + " echo \"$? $(head -1 /tmp/guest-agentctl.err)\"; cat /tmp/guest-agentctl.out");
     }
 
     /**
-     * The guest's agentctl pinging its agent {@code count} times over vsock 10 ms apart (the pinger of
-     * scripts/guest/many-sessions): exit status and stderr's first line, then stdout.
+     * The guest's agentctl pinging its agent through its default address (the agent's unix socket in the
+     * guest) {@code count} times 10 ms apart (the pinger of scripts/guest/many-sessions): exit status and
+     * stderr's first line, then stdout.
      */
     static String guestAgentctlPing(GuestVm vm, int count) throws Exception {
-        return sh(vm, Duration.ofSeconds(90), "agentctl --socket vsock:1:" + VSOCK_PORT + " --ready-timeout 60s"
+        return sh(vm, Duration.ofSeconds(90), "agentctl --ready-timeout 60s"
                 + " ping --count " + count + " --interval 10ms > /tmp/guest-ping.out 2> /tmp/guest-ping.err;"
                 + " echo \"$? $(head -1 /tmp/guest-ping.err)\"; cat /tmp/guest-ping.out");
     }

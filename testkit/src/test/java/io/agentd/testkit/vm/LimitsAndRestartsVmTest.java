@@ -16,18 +16,29 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A default-profile VM for the checks that strain or kill the agent (scripts/guest/vm-test's cgroup
- * and restart cases), in this order: per-session limits first, then the agent killed under a session
+ * and restart cases), booted with agentd.vsock-local=serve (the vsock port serves peers on the guest
+ * itself, which the default refuses), in this order: per-session limits first, then the agent killed under a session
  * and restarted by init, then the shutdown. Through agentctl processes: the exit codes are the CLI's.
  * Needs the guest image and QEMU (skipped without the image, failed when it is required: CI).
  */
 @ExtendWith(GuestVmExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LimitsAndRestartsVmTest {
-    @Guest
+    @Guest(kernelArgs = "agentd.vsock-local=serve")
     static GuestVm vm;
 
     private static Agentctl agentctl() {
         return new Agentctl(vm);
+    }
+
+    /**
+     * With agentd.vsock-local=serve, connections through vsock_loopback (CID 1) are hosts: three at once,
+     * each greeted with the agent's own core.ready (DefaultProfileVmTest sees them refused by default).
+     */
+    @Test
+    @Order(1)
+    void withVsockLocalServeThreeVsockHostsOnTheGuestAreEachGreeted() throws Exception {
+        assertEquals("core.ready\n".repeat(3), InGuest.vsockGreetings(vm, 3));
     }
 
     @Test

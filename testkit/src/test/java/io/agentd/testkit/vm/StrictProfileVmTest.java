@@ -34,7 +34,20 @@ class StrictProfileVmTest {
     @Test
     void withVsockNoneTheGuestsAgentctlIsRefused() throws Exception {
         assertEquals("125 agentctl: nothing listens on vsock:1:1024: Connection reset by peer (errno 104)\n",
-                InGuest.guestAgentctlEchoHi(vm), "exit status, stderr's first line; stdout");
+                InGuest.guestAgentctlEchoHi(vm, "--socket vsock:1:" + InGuest.VSOCK_PORT),
+                "exit status, stderr's first line; stdout");
+    }
+
+    /**
+     * A strict root session is uid 0, which the agent's unix socket in the guest serves; but it is more
+     * confined than the agent (no_new_privs, no capability), so the socket refuses it: it may not have
+     * the agent act with the rights it lacks. agentctl exits 125 and nothing runs.
+     */
+    @Test
+    void theGuestsAgentctlInAStrictSessionIsRefusedOnTheUnixSocket() throws Exception {
+        String out = InGuest.guestAgentctlEchoHi(vm, "");
+        assertTrue(out.startsWith("125 agentctl: the agent at /run/agentd/agentd.sock closed the connection before it"
+                + " said it was ready") && !out.contains("hi\n"), out);
     }
 
     @Test
