@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * Pings a guest's agent from inside the guest: the guest's agentctl, run as one of the agent's
- * sessions, pings it through the agent's unix socket in the guest, each ping 10 ms after the last
+ * sessions, pings it through a unix socket the agent serves in the guest, each ping 10 ms after the last
  * pong ({@code agentctl ping --count --interval}), and prints each round trip, which comes back here
  * as the session's output. Through the host's relay every host shares the agent's one virtio-serial
  * port, whose frames the agent takes in order, so a second host connection there pings behind the

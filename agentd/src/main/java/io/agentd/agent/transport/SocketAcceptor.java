@@ -264,9 +264,8 @@ final class SocketAcceptor {
 
     /**
      * Writes a core.error of {@link #LIMIT_KIND} on id 0 straight to a fresh socket (its send buffer
-     * is empty: the frame fits); says for the log whether it went out.
+     * is empty: the frame fits); says for the log whether it went out. The vsock admission's too.
      */
-    /** Sends {@code message} as a core.error on id 0 straight to a fresh socket; what became of it, for the log line. */
     static String writeRefusal(int fd, String message) {
         byte[] frame = new FrameEncoder().encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
                 new ErrorPayload(LIMIT_KIND.wire(), message, null)));

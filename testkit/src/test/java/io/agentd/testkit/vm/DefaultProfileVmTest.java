@@ -46,7 +46,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DefaultProfileVmTest {
     /** init's report of the agent's memory (scripts/guest/idle-rss reads it): checked below. */
-    @Guest(kernelArgs = "agentd.report-rss=5")
+    @Guest(kernelArgs = {"agentd.report-rss=5", "agentd.listen=unix:/run/agentd/agentd.sock"})
     static GuestVm vm;
 
     private static Agentctl agentctl() {
@@ -369,8 +369,9 @@ class DefaultProfileVmTest {
 
     /**
      * The image's own client: a session runs the guest's agentctl, which reaches the agent of its own
-     * VM through the agent's unix socket in the guest (agentctl's default address, init's --listen), and
-     * the session it asks for prints "hi". Over vsock_loopback it is refused, and says so.
+     * VM through a unix socket the agent serves in the guest (agentd.listen=unix:/run/agentd/agentd.sock,
+     * agentctl's default address), and the session it asks for prints "hi". Over vsock_loopback it is
+     * refused, and says so.
      */
     @Test
     void theGuestsAgentctlReachesTheAgentThroughItsUnixSocketNotVsock() throws Exception {

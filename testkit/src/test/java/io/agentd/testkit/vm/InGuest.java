@@ -57,8 +57,8 @@ final class InGuest {
 
     /**
      * The guest's own agentctl (the image's /usr/bin/agentctl) run by a root session, {@code exec -- echo
-     * hi} with {@code options} before the command (none: its default address, the agent's unix socket in
-     * the guest); prints its exit status and its first line of stderr, then its stdout. It starts a JVM
+     * hi} with {@code options} before the command (none: its default address, /run/agentd/agentd.sock, where
+     * the agent listens when booted with agentd.listen=unix:/run/agentd/agentd.sock); prints its exit status and its first line of stderr, then its stdout. It starts a JVM
      * inside the guest: seconds under TCG, hence the 90 s.
      */
     static String guestAgentctlEchoHi(GuestVm vm, String options) throws Exception {
@@ -68,8 +68,8 @@ final class InGuest {
     }
 
     /**
-     * The guest's agentctl pinging its agent through its default address (the agent's unix socket in the
-     * guest) {@code count} times 10 ms apart (the pinger of scripts/guest/many-sessions): exit status and
+     * The guest's agentctl pinging its agent through its default address (/run/agentd/agentd.sock, with
+     * agentd.listen as above) {@code count} times 10 ms apart (the pinger of scripts/guest/many-sessions): exit status and
      * stderr's first line, then stdout.
      */
     static String guestAgentctlPing(GuestVm vm, int count) throws Exception {

@@ -16,13 +16,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The strict profile (agent-wide, from the kernel command line): no capability in any set, and nothing
  * a root session can do to the agent; with agentd.vsock=none, so that the agent's vsock listener is
- * checked off here too. Needs the guest image and QEMU (skipped without the image,
+ * checked off here too, and a unix socket in the guest (agentd.listen), which refuses the strict sessions. Needs the guest image and QEMU (skipped without the image,
  * failed when it is required: CI).
  */
 @ExtendWith(GuestVmExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StrictProfileVmTest {
-    @Guest(kernelArgs = {"agentd.profile=strict", "agentd.vsock=none"})
+    @Guest(kernelArgs = {"agentd.profile=strict", "agentd.vsock=none", "agentd.listen=unix:/run/agentd/agentd.sock"})
     static GuestVm vm;
 
     @Test
@@ -39,7 +39,7 @@ class StrictProfileVmTest {
     }
 
     /**
-     * A strict root session is uid 0, which the agent's unix socket in the guest serves; but it is more
+     * A strict root session is uid 0, which the agent's unix socket in the guest (agentd.listen) serves; but it is more
      * confined than the agent (no_new_privs, no capability), so the socket refuses it: it may not have
      * the agent act with the rights it lacks. agentctl exits 125 and nothing runs.
      */
