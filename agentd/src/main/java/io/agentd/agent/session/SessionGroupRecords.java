@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardCopyOption;
@@ -50,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * or with no newline at the end of the file, is skipped. (Read as a line, a torn {@code - 12} of
  * {@code - 123} would remove group 12; glued, {@code + 10+ 200 8} loses group 200.)
  *
+ * <p>A record is a request to SIGKILL a process group, so the start acts only on the records an
+ * agent wrote, told by their owner ({@link #recordsOwner}): a file of any other owner is removed
+ * unread. Writing the directory is not enough: a root session of the strict profile owns what root
+ * owns, /run/agentd included, and a record it planted would have the next agent kill a group it
+ * could not signal itself (another user's).
+ *
  * <p>When the directory cannot be created or written the agent says so once and keeps no records.
  * Loop thread only (and the start-up before the loop runs).
  */
@@ -76,10 +83,19 @@ public final class SessionGroupRecords {
     /** How long the start waits for killed processes to be gone, so that ready means they are. */
     private static final long KILL_WAIT_MILLIS = 2000;
 
+    /**
+     * The owner an agent running as root gives its records, (uid_t) -2: no process runs as it (do not
+     * run sessions as uid 4294967294), so no process without CAP_CHOWN can make a file its, and none
+     * without CAP_DAC_OVERRIDE can write one of its files (mode 0644).
+     */
+    static final int ROOT_AGENTS_RECORDS_UID = -2;
+
     /** {@code /proc/sys/kernel/random/boot_id}: a new one at every boot of the kernel. */
     private static final Path BOOT_ID_FILE = Path.of("/proc/sys/kernel/random/boot_id");
 
     private final Path dir;
+    /** Who owns this agent's records, and the records the start acts on: {@link #recordsOwner}. */
+    private final int owner;
     /** This boot's id, or "" when it cannot be read (journals are then named and read as before boot ids). */
     private final String bootId;
     private final long agentPid;
@@ -96,8 +112,9 @@ public final class SessionGroupRecords {
     /** The journal ends in a torn line not yet followed by {@link #TORN_MARK}. */
     private boolean tornLine;
 
-    private SessionGroupRecords(Path dir, String bootId, long agentPid, long agentStartTicks) {
+    private SessionGroupRecords(Path dir, int owner, String bootId, long agentPid, long agentStartTicks) {
         this.dir = dir;
+        this.owner = owner;
         this.bootId = bootId;
         this.agentPid = agentPid;
         this.agentStartTicks = agentStartTicks;
@@ -105,7 +122,17 @@ public final class SessionGroupRecords {
 
     /** Records that keep nothing (no state directory). */
     public static SessionGroupRecords none() {
-        return new SessionGroupRecords(null, "", 0, 0);
+        return new SessionGroupRecords(null, 0, "", 0, 0);
+    }
+
+    /**
+     * The owner of the records an agent of this uid writes and acts on (unless root cannot give its
+     * records away here: {@link #open}): {@link #ROOT_AGENTS_RECORDS_UID} for root, whose every process (a capability-less strict session too) owns what root owns; the
+     * agent's own uid otherwise, as whoever else runs as that uid is the agent's equal already.
+     */
+    public static int recordsOwner() {
+        int uid = Os.libc().getuid();
+        return uid == 0 ? ROOT_AGENTS_RECORDS_UID : uid;
     }
 
     /**
@@ -116,13 +143,25 @@ public final class SessionGroupRecords {
     public static SessionGroupRecords open(Path dir) {
         long pid = ProcessHandle.current().pid();
         long startTicks = SessionGroupRecord.startTicksOf(pid);
+        int owner = recordsOwner();
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwxr-xr-x")));
             }
             Path probe = Files.writeString(dir.resolve(".probe-" + pid), "");
-            Files.delete(probe);
+            try {
+                giveTo(probe, owner);
+            } catch (IOException e) {
+                // A user namespace without that uid (EINVAL), or a root without CAP_CHOWN: the records
+                // stay root's, as before there was an owner to give them.
+                log.warn("cannot give the session group records in {} to uid {} ({}): they stay root's, and a root"
+                        + " session without capabilities could add one that has the next agent kill a group",
+                        dir, Integer.toUnsignedString(owner), e.getMessage());
+                owner = Os.libc().getuid();
+            } finally {
+                Files.delete(probe);
+            }
         } catch (IOException | UnsupportedOperationException e) {
             log.warn("state directory {} cannot be used ({}): the process groups of sessions are not recorded, "
                     + "and if this agent dies, the next one cannot kill what it left running", dir, e.toString());
@@ -132,7 +171,14 @@ public final class SessionGroupRecords {
             log.warn("cannot read this agent's start time: the process groups of sessions are not recorded");
             return none();
         }
-        return new SessionGroupRecords(dir, bootId(), pid, startTicks);
+        return new SessionGroupRecords(dir, owner, bootId(), pid, startTicks);
+    }
+
+    /** Makes {@code file} uid {@code owner}'s, when that is not the agent's own uid. */
+    private static void giveTo(Path file, int owner) throws IOException {
+        if (owner != Os.libc().getuid()) {
+            Files.setAttribute(file, "unix:uid", owner, LinkOption.NOFOLLOW_LINKS);
+        }
     }
 
     /** This boot's id as the kernel gives it (36 characters, hex digits and dashes), or "" when it cannot be read. */
@@ -176,8 +222,8 @@ public final class SessionGroupRecords {
                 }
                 List<SessionGroupRecord> left;
                 try {
-                    left = isJournalName(file) ? journalLeftovers(file) : List.of(SessionGroupRecord.parse(
-                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES), StandardCharsets.US_ASCII)));
+                    left = isJournalName(file) ? journalLeftovers(file, owner) : List.of(SessionGroupRecord.parse(
+                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES, owner), StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
                     // one line a file: the reason is short, the name at most 255 bytes
                     unreadable.warn("unreadable session group record {} removed: {}", file, e.getMessage());
@@ -254,6 +300,12 @@ public final class SessionGroupRecords {
             if (journalFd < 0) {
                 return Os.errno();
             }
+            if (owner != Os.libc().getuid() && Os.libc().fchown(journalFd, owner, -1) != 0) {
+                int err = Os.errno(); // a journal left root's would be removed unread by the next agent
+                Os.close(journalFd);
+                journalFd = -1;
+                return err;
+            }
         }
         boolean marked = tornLine;
         byte[] bytes = ((marked ? TORN_MARK : "") + lines).getBytes(StandardCharsets.US_ASCII);
@@ -271,10 +323,10 @@ public final class SessionGroupRecords {
      * The groups a journal holds as live, each as a record of the journal's agent, or null when that
      * agent still runs and the journal holds none (the name's boot id, if any, is not looked at). Torn lines (a write cut short: the last line when it
      * has no newline, and a line followed by an empty one) are skipped, and so is a line that makes
-     * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, or not a regular file, is an
-     * IOException, unread.
+     * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, not a regular file, or not owned
+     * by {@code fileOwner} (the records owner), is an IOException, unread.
      */
-    static List<SessionGroupRecord> journalLeftovers(Path file) throws IOException {
+    static List<SessionGroupRecord> journalLeftovers(Path file, int fileOwner) throws IOException {
         String[] owner = file.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
         long ownerPid;
         long ownerTicks;
@@ -284,7 +336,7 @@ public final class SessionGroupRecords {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not a journal name: " + file.getFileName());
         }
-        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES), StandardCharsets.US_ASCII);
+        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES, fileOwner), StandardCharsets.US_ASCII);
         Map<Integer, Long> live = new LinkedHashMap<>();
         for (int start = 0, end; start < text.length(); start = end + 1) {
             end = text.indexOf('\n', start);
@@ -357,6 +409,7 @@ public final class SessionGroupRecords {
         Path fresh = dir.resolve(".compact-" + journal.getFileName());
         try {
             Files.writeString(fresh, live, StandardCharsets.US_ASCII);
+            giveTo(fresh, owner);
             Files.move(fresh, journal, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             log.debug("cannot compact {}: {}", journal, e.getMessage());

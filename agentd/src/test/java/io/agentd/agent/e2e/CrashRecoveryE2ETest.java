@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.session.SessionGroupRecords;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecStarted;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,12 +78,12 @@ class CrashRecoveryE2ETest {
             awaitTrue(() -> Procs.groupMembers(another.pid()).contains(another.pid()), Duration.ofSeconds(10),
                     "setsid sleep not started");
             long deadAgent = deadPid();
-            Files.writeString(state.resolve(Long.toString(pid)),
-                    pid + " " + (Procs.startTicks(pid) + 1) + " " + deadAgent + " 0\n");
+            asAgentsRecord(Files.writeString(state.resolve(Long.toString(pid)),
+                    pid + " " + (Procs.startTicks(pid) + 1) + " " + deadAgent + " 0\n"));
             long self = ProcessHandle.current().pid();
             Path liveAgentsRecord = state.resolve(Long.toString(another.pid()));
-            Files.writeString(liveAgentsRecord, another.pid() + " " + Procs.startTicks(another.pid()) + " " + self
-                    + " " + Procs.startTicks(self) + "\n");
+            asAgentsRecord(Files.writeString(liveAgentsRecord, another.pid() + " " + Procs.startTicks(another.pid())
+                    + " " + self + " " + Procs.startTicks(self) + "\n"));
             try (AgentProcess agent = AgentProcess.start("reused", "--state-dir", state.toString(),
                     "--cgroup-root", "none");
                     HostConnection host = agent.connectReady()) {
@@ -147,6 +150,14 @@ class CrashRecoveryE2ETest {
     private static List<String> records(Path state) throws IOException {
         try (Stream<Path> files = Files.list(state)) {
             return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
+        }
+    }
+
+    /** Gives a record the owner an agent gives its own (SessionGroupRecords.recordsOwner): the start acts on no other. */
+    private static void asAgentsRecord(Path record) throws IOException {
+        int owner = SessionGroupRecords.recordsOwner();
+        if (owner != Os.libc().getuid()) {
+            Files.setAttribute(record, "unix:uid", owner, LinkOption.NOFOLLOW_LINKS);
         }
     }
 

@@ -10,6 +10,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.agentd.agent.FirstLinesLog;
+import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -26,13 +27,53 @@ import org.slf4j.LoggerFactory;
 
 /** The one journal per agent: appended per group, replayed by the next agent, compacted when long. */
 class SessionGroupJournalTest {
+    /** The owner of the records an agent of this test's uid writes and acts on. */
+    private static final int OWNER = SessionGroupRecords.recordsOwner();
+
+    /**
+     * A journal or record whose owner is not the records owner (root's, when the agent runs as root:
+     * what a strict root session can write in /run/agentd) is removed unread, and the group it names
+     * lives; before, the next agent killed any group a record named.
+     */
+    @Test
+    void aJournalNotOwnedByTheRecordsOwnerIsRemovedUnreadAndItsGroupsLive() throws Exception {
+        Assumptions.assumeTrue(Os.libc().getuid() == 0, "needs root: only root's agent gives its records another owner");
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(live.pid());
+            String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
+            Path planted = Files.writeString(dir.resolve("groups." + Integer.MAX_VALUE + ".5." + SessionGroupRecords.bootId()), lines);
+            Path plantedRecord = Files.writeString(dir.resolve(Long.toString(live.pid())),
+                    new SessionGroupRecord((int) live.pid(), SessionGroupRecord.startTicksOf(live.pid()), Integer.MAX_VALUE, 5).format());
+            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+            assertFalse(Files.exists(planted), "removed");
+            assertFalse(Files.exists(plantedRecord), "removed");
+            assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "a group named by a record root wrote lives");
+
+            Path agents = owned(Files.writeString(dir.resolve("groups." + Integer.MAX_VALUE + ".6." + SessionGroupRecords.bootId()), lines));
+            assertEquals(1, SessionGroupRecords.open(dir).killLeftovers(), "the same journal, the records owner's");
+            assertTrue(live.waitFor(10, TimeUnit.SECONDS), "killed");
+            assertFalse(Files.exists(agents));
+        } finally {
+            live.destroyForcibly();
+        }
+    }
+
+    /** Gives {@code file} the records owner, as the agent does to its own records. */
+    static Path owned(Path file) throws IOException {
+        if (OWNER != Os.libc().getuid()) {
+            Files.setAttribute(file, "unix:uid", OWNER, LinkOption.NOFOLLOW_LINKS);
+        }
+        return file;
+    }
 
     @Test
     void aJournalReplaysToTheGroupsStillLiveAndATornLastLineIsIgnored() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5"); // its agent does not run
-        Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3");
-        List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
+        owned(Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3"));
+        List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal, OWNER);
         assertEquals(List.of(new SessionGroupRecord(200, 8, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), left);
         assertFalse(left.get(0).ownerAlive());
@@ -55,7 +96,7 @@ class SessionGroupJournalTest {
                 journal = files.filter(f -> f.getFileName().toString().startsWith("groups.")).findFirst().orElseThrow();
             }
             assertTrue(Files.size(journal) < SessionGroupRecords.COMPACT_BYTES, "compacted: " + Files.size(journal));
-            List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
+            List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal, OWNER);
             assertEquals(1, left.size());
             assertEquals(live.pid(), left.get(0).pgid());
             assertTrue(left.get(0).ownerAlive());
@@ -77,13 +118,13 @@ class SessionGroupJournalTest {
             awaitOwnGroup(live.pid());
             String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
             Path earlier = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + otherBoot);
-            Files.writeString(earlier, lines);
+            owned(Files.writeString(earlier, lines));
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
             assertFalse(Files.exists(earlier), "removed");
             assertTrue(live.isAlive(), "a group of this boot is not killed for a journal of another");
 
             Path current = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + thisBoot);
-            Files.writeString(current, lines);
+            owned(Files.writeString(current, lines));
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "killed for a journal of this boot");
             assertFalse(Files.exists(current));
@@ -101,7 +142,7 @@ class SessionGroupJournalTest {
             awaitOwnGroup(live.pid());
             long agentTicks = SessionGroupRecord.startTicksOf(agent.pid);
             Path journal = dir.resolve("groups." + agent.pid + "." + agentTicks + "." + SessionGroupRecords.bootId());
-            Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
+            owned(Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n"));
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "the dead agent's group is killed");
             assertFalse(Files.exists(journal));
@@ -134,6 +175,7 @@ class SessionGroupJournalTest {
             try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
                 f.setLength(3L << 30);
             }
+            owned(huge); // the agent's own: refused for its size, not its owner
         }
         assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
         assertFalse(Files.exists(journal), "refused and removed");
@@ -145,13 +187,13 @@ class SessionGroupJournalTest {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         Path justOver = dir.resolve("groups." + Integer.MAX_VALUE + ".6");
         byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
-        Files.write(justOver, lines);
-        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver));
+        owned(Files.write(justOver, lines));
+        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver, OWNER));
         assertTrue(refused.getMessage().contains("more than the " + SessionGroupRecords.JOURNAL_MAX_BYTES),
                 refused.getMessage());
         Files.write(justOver, Arrays.copyOf(lines, SessionGroupRecords.JOURNAL_MAX_BYTES));
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 6)),
-                SessionGroupRecords.journalLeftovers(justOver), "at the bound it is read");
+                SessionGroupRecords.journalLeftovers(justOver, OWNER), "at the bound it is read");
     }
 
     @Test
@@ -175,19 +217,19 @@ class SessionGroupJournalTest {
         Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
         // "- 12" is "- 123" cut short, then ended by the next write's mark (a newline and an empty line);
         // "- 3" at the end has no newline. Read as lines, each would remove a group still live.
-        Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3");
+        owned(Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3"));
         assertEquals(List.of(new SessionGroupRecord(12, 5, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(123, 6, Integer.MAX_VALUE, 5), new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)),
-                SessionGroupRecords.journalLeftovers(journal));
+                SessionGroupRecords.journalLeftovers(journal, OWNER));
     }
 
     @Test
     void aLineThatMakesNoRecordIsSkippedNotTheWholeJournal() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
-        Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
+        owned(Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n"));
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
-                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal));
+                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal, OWNER));
     }
 
     /** A session as root that filled the state directory with junk records costs the start's log a few lines. */
@@ -195,7 +237,7 @@ class SessionGroupJournalTest {
     void aThousandUnreadableRecordsAreRemovedAndLogTheFirstFewAndACount() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         for (int i = 0; i < 1000; i++) {
-            Files.writeString(dir.resolve(String.valueOf(1_000_000 + i)), "not a record");
+            owned(Files.writeString(dir.resolve(String.valueOf(1_000_000 + i)), "not a record"));
         }
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         ListAppender<ILoggingEvent> lines = new ListAppender<>();
@@ -232,7 +274,7 @@ class SessionGroupJournalTest {
             growPastCompaction(records, journal, live.pid());
             recordAnEndedGroup(records);
             records.pruneGone(); // the journal is long: a rewrite is tried, and fails
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
                     "the ended group's removal is in the journal");
             long failedAt = Files.size(journal);
             assertTrue(failedAt >= SessionGroupRecords.COMPACT_BYTES, "not rewritten: " + failedAt);
@@ -242,7 +284,7 @@ class SessionGroupJournalTest {
             recordAnEndedGroup(records);
             records.pruneGone(); // a rewrite would work now, but the journal has not grown enough since the failure
             assertTrue(Files.size(journal) > failedAt, "appended, not rewritten: " + Files.size(journal));
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)));
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)));
         } finally {
             live.destroyForcibly();
         }
@@ -274,7 +316,7 @@ class SessionGroupJournalTest {
             Files.delete(dir.resolve("filler")); // room again
             records.started((int) second.pid());
 
-            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
                     "the group recorded after the torn line is read");
         } finally {
             first.destroyForcibly();
