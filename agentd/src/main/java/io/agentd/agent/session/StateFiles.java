@@ -19,14 +19,16 @@ final class StateFiles {
     private StateFiles() {}
 
     /**
-     * The bytes of {@code file} if it is a regular file (links followed) of at most {@code maxBytes}
+     * The bytes of {@code file} if it is a regular file (not a link to one) of at most {@code maxBytes}
      * owned by uid {@code owner}; anything else is an IOException saying what it is. The type and size are read from the file
      * itself, through an O_PATH descriptor (no FIFO wait, no device open), and the read goes through
      * that same descriptor's /proc/self/fd link, so the file read is the file checked; the read stops
      * past {@code maxBytes} in case the file grows meanwhile.
      */
     static byte[] readBounded(Path file, int maxBytes, int owner) throws IOException {
-        int fd = Os.libc().open(Os.cString(file.toString()), LibC.O_PATH | LibC.O_CLOEXEC, 0);
+        // O_NOFOLLOW: a link is read as the link (not a regular file), so a link planted under a
+        // journal's name cannot pass another agent's journal off as a dead one's.
+        int fd = Os.libc().open(Os.cString(file.toString()), LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
         if (fd < 0) {
             throw new IOException("cannot open it: " + Os.errnoName(Os.errno()));
         }

@@ -60,6 +60,30 @@ class SessionGroupJournalTest {
         }
     }
 
+    /**
+     * A link under a journal's name is removed, not followed: it could pass a live agent's journal
+     * (agents sharing a state directory) off as a dead one's, and have that agent's groups killed.
+     */
+    @Test
+    void aLinkUnderAJournalsNameIsRemovedNotFollowed() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path elsewhere = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-elsewhere-");
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(live.pid());
+            Path target = owned(Files.writeString(elsewhere.resolve("groups." + Integer.MAX_VALUE + ".5"),
+                    "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n"));
+            Path link = Files.createSymbolicLink(dir.resolve("groups." + Integer.MAX_VALUE + ".7." + SessionGroupRecords.bootId()),
+                    target.toAbsolutePath());
+            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+            assertFalse(Files.exists(link, LinkOption.NOFOLLOW_LINKS), "the link removed");
+            assertTrue(Files.exists(target), "its target left alone");
+            assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "the group it named lives");
+        } finally {
+            live.destroyForcibly();
+        }
+    }
+
     /** Gives {@code file} the records owner, as the agent does to its own records. */
     static Path owned(Path file) throws IOException {
         if (OWNER != Os.libc().getuid()) {
