@@ -127,8 +127,9 @@ public final class SessionGroupRecords {
 
     /**
      * The owner of the records an agent of this uid writes and acts on (unless root cannot give its
-     * records away here: {@link #open}): {@link #ROOT_AGENTS_RECORDS_UID} for root, whose every process (a capability-less strict session too) owns what root owns; the
-     * agent's own uid otherwise, as whoever else runs as that uid is the agent's equal already.
+     * records away here: {@link #open}): {@link #ROOT_AGENTS_RECORDS_UID} for root, whose every
+     * process (a capability-less strict session too) owns what root owns; the agent's own uid
+     * otherwise, as whoever else runs as that uid is the agent's equal already.
      */
     public static int recordsOwner() {
         int uid = Os.libc().getuid();
