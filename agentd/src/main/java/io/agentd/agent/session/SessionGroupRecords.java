@@ -4,6 +4,7 @@ import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
@@ -296,17 +297,11 @@ public final class SessionGroupRecords {
     /** Appends {@code lines} to the journal in one write, opening it first if needed; returns 0 or an errno. */
     private int append(String lines) {
         if (journalFd < 0) {
-            journalFd = Os.libc().open(Os.cString(journal().toString()),
-                    LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_CLOEXEC, 0644);
-            if (journalFd < 0) {
-                return Os.errno();
+            int fd = createOwned(journal());
+            if (fd < 0) {
+                return -fd;
             }
-            if (owner != Os.libc().getuid() && Os.libc().fchown(journalFd, owner, -1) != 0) {
-                int err = Os.errno(); // a journal left root's would be removed unread by the next agent
-                Os.close(journalFd);
-                journalFd = -1;
-                return err;
-            }
+            journalFd = fd;
         }
         boolean marked = tornLine;
         byte[] bytes = ((marked ? TORN_MARK : "") + lines).getBytes(StandardCharsets.US_ASCII);
@@ -318,6 +313,35 @@ public final class SessionGroupRecords {
             tornLine = marked && n < TORN_MARK.length() || bytes[(int) n - 1] != '\n';
         }
         return n == bytes.length ? 0 : (n < 0 ? err : LibC.EIO);
+    }
+
+    /**
+     * A new file at {@code file} for this agent's records, open for appending: created by this call
+     * (O_EXCL; whatever was there is removed first, never taken over: its maker may hold it open for
+     * writing, and would go on writing into a file the next agent trusts), then given to the records
+     * owner. Until then it has no permissions, so no process without CAP_DAC_OVERRIDE can open it in
+     * that moment either. Returns the fd, or minus the errno.
+     */
+    private int createOwned(Path file) {
+        byte[] path = Os.cString(file.toString());
+        boolean givenAway = owner != Os.libc().getuid();
+        int flags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_APPEND | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
+        int mode = givenAway ? 0 : 0644;
+        int fd = Os.libc().open(path, flags, mode);
+        if (fd < 0 && Os.errno() == LibC.EEXIST) {
+            deleteQuietly(file); // an agent's file names are its own: this one is not
+            fd = Os.libc().open(path, flags, mode);
+        }
+        if (fd < 0) {
+            return -Os.errno();
+        }
+        if (givenAway && (Os.libc().fchown(fd, owner, -1) != 0 || Os.libc().fchmod(fd, 0644) != 0)) {
+            int err = Os.errno(); // a file left root's would be removed unread by the next agent
+            Os.close(fd);
+            deleteQuietly(file);
+            return -err;
+        }
+        return fd;
     }
 
     /**
@@ -408,20 +432,31 @@ public final class SessionGroupRecords {
         recorded.forEach((pgid, ticks) -> live.append("+ ").append(pgid).append(' ').append(ticks).append('\n'));
         Path journal = journal();
         Path fresh = dir.resolve(".compact-" + journal.getFileName());
+        // Written and then appended to through the one descriptor that created it: a file at the
+        // journal's name opened again later could be one a session put there meanwhile.
+        int fd = createOwned(fresh);
         try {
-            Files.writeString(fresh, live, StandardCharsets.US_ASCII);
-            giveTo(fresh, owner);
+            if (fd < 0) {
+                throw new IOException("cannot create " + fresh + ": " + Os.errnoName(-fd));
+            }
+            ByteBuffer bytes = ByteBuffer.wrap(live.toString().getBytes(StandardCharsets.US_ASCII));
+            while (bytes.hasRemaining()) {
+                Os.write(fd, bytes);
+            }
             Files.move(fresh, journal, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
+        } catch (IOException e) { // an OsException too
             log.debug("cannot compact {}: {}", journal, e.getMessage());
-            deleteQuietly(fresh);
+            if (fd >= 0) {
+                Os.close(fd);
+                deleteQuietly(fresh);
+            }
             compactAt = journalBytes + COMPACT_BYTES;
             return false;
         }
         if (journalFd >= 0) {
             Os.close(journalFd);
-            journalFd = -1;
         }
+        journalFd = fd;
         journalBytes = live.length();
         compactAt = journalBytes + COMPACT_BYTES;
         tornLine = false; // a new file of whole lines

@@ -46,6 +46,7 @@ public final class LibC {
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
+    public static final int EEXIST = 17;
     public static final int EAGAIN = 11;
     public static final int EINVAL = 22;
     public static final int EPIPE = 32;
@@ -58,6 +59,7 @@ public final class LibC {
     public static final int O_WRONLY = 01;
     public static final int O_RDWR = 02;
     public static final int O_CREAT = 0100;
+    public static final int O_EXCL = 0200;
     public static final int O_NOCTTY = 0400;
     public static final int O_APPEND = 02000;
     public static final int O_NONBLOCK = 04000;

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -81,6 +82,35 @@ class SessionGroupJournalTest {
             assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "the group it named lives");
         } finally {
             live.destroyForcibly();
+        }
+    }
+
+    /**
+     * A file a session made at the name of the agent's next journal (or of its rewrite), and holds
+     * open for writing, is not taken over: the agent removes it and creates its own, so what the
+     * session writes afterwards goes to a file no agent reads. Before, the agent opened it, gave it to
+     * the records owner, and the session's later lines were acted on by the next agent.
+     */
+    @Test
+    void aFilePlantedAtTheJournalsNameIsNotTakenOver() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Process live = new ProcessBuilder("setsid", "sleep", "60").start();
+        Process ours = new ProcessBuilder("setsid", "sleep", "60").start();
+        try {
+            awaitOwnGroup(live.pid());
+            awaitOwnGroup(ours.pid());
+            Path journal = ownJournal(dir);
+            try (var planted = Files.newOutputStream(journal)) {
+                SessionGroupRecords records = SessionGroupRecords.open(dir);
+                records.started((int) ours.pid());
+                planted.write(("+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+            }
+            assertEquals(List.of(ours.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
+                    "the journal holds the agent's line alone");
+        } finally {
+            live.destroyForcibly();
+            ours.destroyForcibly();
         }
     }
 
@@ -326,11 +356,12 @@ class SessionGroupJournalTest {
             awaitOwnGroup(second.pid());
             SessionGroupRecords records = SessionGroupRecords.open(dir);
             Path journal = ownJournal(dir);
-            // 8 KiB is two pages: one for a filler, one for the journal. It starts with a line of 5
-            // bytes, so that the page is full in the middle of one of the first group's lines
+            // 8 KiB is two pages: one for a filler, one for the journal. It holds a line of 5 bytes
+            // besides the first group's lines, so that the page is full in the middle of one of them
             // (4091, a prime, is no multiple of a line's length).
             Files.write(dir.resolve("filler"), new byte[4096]);
-            Files.writeString(journal, "- 99\n");
+            records.started((int) first.pid()); // the agent creates its journal
+            Files.writeString(journal, "- 99\n", StandardOpenOption.APPEND);
             for (int i = 0; i < 4096 / 8; i++) {
                 records.started((int) first.pid()); // the same group again: the journal grows to the full page
             }
