@@ -57,16 +57,18 @@ class DescriptorExhaustionE2ETest {
             }
             assertTrue(limitReached, "40 sessions within a limit of " + limit + " descriptors");
 
-            // The failed spawn may have left a descriptor or two free: hosts that take them are
-            // served and kept; from the first that finds none, each is told why.
+            // The failed spawn may have left a descriptor or two free, and one may come free after
+            // its failure was answered (a fresh-clone CI run saw a host served after one had been
+            // refused): hosts that take them are served and kept, each holding its descriptor, so
+            // free ones run out; each host that finds none is told why.
             java.util.List<HostConnection> served = new java.util.ArrayList<>();
             int refused = 0;
             try {
-                for (int i = 0; i < 8 && refused < 3; i++) {
+                for (int i = 0; i < 20 && refused < 3; i++) {
                     HostConnection late = agent.connect();
                     Frame f = late.next(0, WAIT);
                     assertNotNull(f, "host " + i + " got no answer");
-                    if (f.type() == MessageType.CORE_READY && refused == 0) {
+                    if (f.type() == MessageType.CORE_READY) {
                         served.add(late);
                         continue;
                     }
