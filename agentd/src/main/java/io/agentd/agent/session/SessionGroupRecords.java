@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardCopyOption;
@@ -52,11 +51,12 @@ import org.slf4j.LoggerFactory;
  * or with no newline at the end of the file, is skipped. (Read as a line, a torn {@code - 12} of
  * {@code - 123} would remove group 12; glued, {@code + 10+ 200 8} loses group 200.)
  *
- * <p>A record is a request to SIGKILL a process group, so the start acts only on the records an
- * agent wrote, told by their owner ({@link #recordsOwner}): a file of any other owner is removed
- * unread. Writing the directory is not enough: a root session of the strict profile owns what root
- * owns, /run/agentd included, and a record it planted would have the next agent kill a group it
- * could not signal itself (another user's).
+ * <p>A record is a request to SIGKILL a process group, so the records live in a directory of
+ * their own in the state directory, {@value #RECORDS_DIR}, which only the records owner
+ * ({@link #recordsOwner}) can enter and which the agent uses only through a descriptor
+ * ({@link RecordsDirectory}): a root session of the strict profile owns what root owns, /run/agentd
+ * included, and a record it planted (or an agent's it renamed) would have the next agent kill a
+ * group it could not signal itself (another user's).
  *
  * <p>When the directory cannot be created or written the agent says so once and keeps no records.
  * Loop thread only (and the start-up before the loop runs).
@@ -85,18 +85,19 @@ public final class SessionGroupRecords {
     private static final long KILL_WAIT_MILLIS = 2000;
 
     /**
-     * The owner an agent running as root gives its records, (uid_t) -2: no process runs as it (do not
-     * run sessions as uid 4294967294), so no process without CAP_CHOWN can make a file its, and none
-     * without CAP_DAC_OVERRIDE can write one of its files (mode 0644).
+     * The owner an agent running as root gives its records directory, (uid_t) -2: no process runs as
+     * it (do not run sessions as uid 4294967294), so with mode 0700 no process without
+     * CAP_DAC_OVERRIDE can enter it, and none without CAP_CHOWN can make a directory its.
      */
     static final int ROOT_AGENTS_RECORDS_UID = -2;
+    /** The records' directory in the state directory. */
+    public static final String RECORDS_DIR = "session-groups";
 
     /** {@code /proc/sys/kernel/random/boot_id}: a new one at every boot of the kernel. */
     private static final Path BOOT_ID_FILE = Path.of("/proc/sys/kernel/random/boot_id");
 
+    /** The records directory, as its descriptor's /proc/self/fd path. */
     private final Path dir;
-    /** Who owns this agent's records, and the records the start acts on: {@link #recordsOwner}. */
-    private final int owner;
     /** This boot's id, or "" when it cannot be read (journals are then named and read as before boot ids). */
     private final String bootId;
     private final long agentPid;
@@ -113,9 +114,8 @@ public final class SessionGroupRecords {
     /** The journal ends in a torn line not yet followed by {@link #TORN_MARK}. */
     private boolean tornLine;
 
-    private SessionGroupRecords(Path dir, int owner, String bootId, long agentPid, long agentStartTicks) {
+    private SessionGroupRecords(Path dir, String bootId, long agentPid, long agentStartTicks) {
         this.dir = dir;
-        this.owner = owner;
         this.bootId = bootId;
         this.agentPid = agentPid;
         this.agentStartTicks = agentStartTicks;
@@ -123,14 +123,13 @@ public final class SessionGroupRecords {
 
     /** Records that keep nothing (no state directory). */
     public static SessionGroupRecords none() {
-        return new SessionGroupRecords(null, 0, "", 0, 0);
+        return new SessionGroupRecords(null, "", 0, 0);
     }
 
     /**
-     * The owner of the records an agent of this uid writes and acts on (unless root cannot give its
-     * records away here: {@link #open}): {@link #ROOT_AGENTS_RECORDS_UID} for root, whose every
-     * process (a capability-less strict session too) owns what root owns; the agent's own uid
-     * otherwise, as whoever else runs as that uid is the agent's equal already.
+     * The owner of the records directory of an agent of this uid: {@link #ROOT_AGENTS_RECORDS_UID}
+     * for root, whose every process (a capability-less strict session too) owns what root owns; the
+     * agent's own uid otherwise, as whoever else runs as that uid is the agent's equal already.
      */
     public static int recordsOwner() {
         int uid = Os.libc().getuid();
@@ -142,45 +141,28 @@ public final class SessionGroupRecords {
      * users other than the agent's connect to) if missing, for this agent process; when the
      * directory cannot be made or written, one warning and records that keep nothing.
      */
-    public static SessionGroupRecords open(Path dir) {
+    public static SessionGroupRecords open(Path stateDir) {
         long pid = ProcessHandle.current().pid();
         long startTicks = SessionGroupRecord.startTicksOf(pid);
         int owner = recordsOwner();
+        Path dir;
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+            if (!Files.isDirectory(stateDir)) {
+                Files.createDirectories(stateDir, PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwxr-xr-x")));
             }
-            Path probe = Files.writeString(dir.resolve(".probe-" + pid), "");
-            try {
-                giveTo(probe, owner);
-            } catch (IOException e) {
-                // A user namespace without that uid (EINVAL), or a root without CAP_CHOWN: the records
-                // stay root's, as before there was an owner to give them.
-                log.warn("cannot give the session group records in {} to uid {} ({}): they stay root's, and a root"
-                        + " session without capabilities could add one that has the next agent kill a group",
-                        dir, Integer.toUnsignedString(owner), e.getMessage());
-                owner = Os.libc().getuid();
-            } finally {
-                Files.delete(probe);
-            }
+            // Held open for the agent's life: every record is read and written through it.
+            dir = Path.of("/proc/self/fd/" + RecordsDirectory.open(stateDir.resolve(RECORDS_DIR), owner));
         } catch (IOException | UnsupportedOperationException e) {
             log.warn("state directory {} cannot be used ({}): the process groups of sessions are not recorded, "
-                    + "and if this agent dies, the next one cannot kill what it left running", dir, e.toString());
+                    + "and if this agent dies, the next one cannot kill what it left running", stateDir, e.toString());
             return none();
         }
         if (startTicks == SessionGroupRecord.NO_PROCESS) {
             log.warn("cannot read this agent's start time: the process groups of sessions are not recorded");
             return none();
         }
-        return new SessionGroupRecords(dir, owner, bootId(), pid, startTicks);
-    }
-
-    /** Makes {@code file} uid {@code owner}'s, when that is not the agent's own uid. */
-    private static void giveTo(Path file, int owner) throws IOException {
-        if (owner != Os.libc().getuid()) {
-            Files.setAttribute(file, "unix:uid", owner, LinkOption.NOFOLLOW_LINKS);
-        }
+        return new SessionGroupRecords(dir, bootId(), pid, startTicks);
     }
 
     /** This boot's id as the kernel gives it (36 characters, hex digits and dashes), or "" when it cannot be read. */
@@ -224,8 +206,8 @@ public final class SessionGroupRecords {
                 }
                 List<SessionGroupRecord> left;
                 try {
-                    left = isJournalName(file) ? journalLeftovers(file, owner) : List.of(SessionGroupRecord.parse(
-                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES, owner), StandardCharsets.US_ASCII)));
+                    left = isJournalName(file) ? journalLeftovers(file) : List.of(SessionGroupRecord.parse(
+                            new String(StateFiles.readBounded(file, RECORD_MAX_BYTES), StandardCharsets.US_ASCII)));
                 } catch (IOException | IllegalArgumentException e) {
                     // one line a file: the reason is short, the name at most 255 bytes
                     unreadable.warn("unreadable session group record {} removed: {}", file, e.getMessage());
@@ -316,42 +298,29 @@ public final class SessionGroupRecords {
     }
 
     /**
-     * A new file at {@code file} for this agent's records, open for appending: created by this call
-     * (O_EXCL; whatever was there is removed first, never taken over: its maker may hold it open for
-     * writing, and would go on writing into a file the next agent trusts), then given to the records
-     * owner. Until then it has no permissions, so no process without CAP_DAC_OVERRIDE can open it in
-     * that moment either. Returns the fd, or minus the errno.
+     * A new file at {@code file} for this agent's records, open for appending, created by this call
+     * (O_EXCL; whatever was at the name, which no agent made, is removed first, never taken over);
+     * the agent then appends through this descriptor alone. Returns the fd, or minus the errno.
      */
     private int createOwned(Path file) {
         byte[] path = Os.cString(file.toString());
-        boolean givenAway = owner != Os.libc().getuid();
         int flags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_APPEND | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
-        int mode = givenAway ? 0 : 0644;
-        int fd = Os.libc().open(path, flags, mode);
+        int fd = Os.libc().open(path, flags, 0644);
         if (fd < 0 && Os.errno() == LibC.EEXIST) {
             deleteQuietly(file); // an agent's file names are its own: this one is not
-            fd = Os.libc().open(path, flags, mode);
+            fd = Os.libc().open(path, flags, 0644);
         }
-        if (fd < 0) {
-            return -Os.errno();
-        }
-        if (givenAway && (Os.libc().fchown(fd, owner, -1) != 0 || Os.libc().fchmod(fd, 0644) != 0)) {
-            int err = Os.errno(); // a file left root's would be removed unread by the next agent
-            Os.close(fd);
-            deleteQuietly(file);
-            return -err;
-        }
-        return fd;
+        return fd < 0 ? -Os.errno() : fd;
     }
 
     /**
      * The groups a journal holds as live, each as a record of the journal's agent, or null when that
      * agent still runs and the journal holds none (the name's boot id, if any, is not looked at). Torn lines (a write cut short: the last line when it
      * has no newline, and a line followed by an empty one) are skipped, and so is a line that makes
-     * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, not a regular file, or not owned
-     * by {@code fileOwner} (the records owner), is an IOException, unread.
+     * no record. A journal longer than {@link #JOURNAL_MAX_BYTES}, or not a regular file, is an
+     * IOException, unread.
      */
-    static List<SessionGroupRecord> journalLeftovers(Path file, int fileOwner) throws IOException {
+    static List<SessionGroupRecord> journalLeftovers(Path file) throws IOException {
         String[] owner = file.getFileName().toString().substring(JOURNAL_PREFIX.length()).split("\\.");
         long ownerPid;
         long ownerTicks;
@@ -361,7 +330,7 @@ public final class SessionGroupRecords {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not a journal name: " + file.getFileName());
         }
-        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES, fileOwner), StandardCharsets.US_ASCII);
+        String text = new String(StateFiles.readBounded(file, JOURNAL_MAX_BYTES), StandardCharsets.US_ASCII);
         Map<Integer, Long> live = new LinkedHashMap<>();
         for (int start = 0, end; start < text.length(); start = end + 1) {
             end = text.indexOf('\n', start);

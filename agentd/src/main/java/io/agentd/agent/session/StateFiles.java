@@ -19,15 +19,15 @@ final class StateFiles {
     private StateFiles() {}
 
     /**
-     * The bytes of {@code file} if it is a regular file (not a link to one) of at most {@code maxBytes}
-     * owned by uid {@code owner}; anything else is an IOException saying what it is. The type and size are read from the file
+     * The bytes of {@code file} if it is a regular file (not a link to one) of at most {@code maxBytes};
+     * anything else is an IOException saying what it is. The type and size are read from the file
      * itself, through an O_PATH descriptor (no FIFO wait, no device open), and the read goes through
      * that same descriptor's /proc/self/fd link, so the file read is the file checked; the read stops
      * past {@code maxBytes} in case the file grows meanwhile.
      */
-    static byte[] readBounded(Path file, int maxBytes, int owner) throws IOException {
-        // O_NOFOLLOW: a link is read as the link (not a regular file), so a link planted under a
-        // journal's name cannot pass another agent's journal off as a dead one's.
+    static byte[] readBounded(Path file, int maxBytes) throws IOException {
+        // O_NOFOLLOW: a link is read as the link, not a regular file (the records directory admits
+        // no process that could make one, but a file is never followed out of it).
         int fd = Os.libc().open(Os.cString(file.toString()), LibC.O_PATH | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
         if (fd < 0) {
             throw new IOException("cannot open it: " + Os.errnoName(Os.errno()));
@@ -37,11 +37,6 @@ final class StateFiles {
             int mode = (Integer) Files.getAttribute(self, "unix:mode");
             if (FileType.of(mode) != FileType.S_IFREG) {
                 throw new IOException(FileType.describe(mode) + ", not a regular file");
-            }
-            int uid = (Integer) Files.getAttribute(self, "unix:uid");
-            if (uid != owner) {
-                throw new IOException("owned by uid " + Integer.toUnsignedString(uid) + ", not by uid "
-                        + Integer.toUnsignedString(owner) + " as an agent's records are: not an agent's");
             }
             long size = Files.size(self);
             if (size > maxBytes) {

@@ -6,12 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.session.SessionGroupRecords;
-import io.agentd.agent.sys.Os;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecStarted;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -78,12 +76,12 @@ class CrashRecoveryE2ETest {
             awaitTrue(() -> Procs.groupMembers(another.pid()).contains(another.pid()), Duration.ofSeconds(10),
                     "setsid sleep not started");
             long deadAgent = deadPid();
-            asAgentsRecord(Files.writeString(state.resolve(Long.toString(pid)),
-                    pid + " " + (Procs.startTicks(pid) + 1) + " " + deadAgent + " 0\n"));
+            Files.writeString(recordsDir(state).resolve(Long.toString(pid)),
+                    pid + " " + (Procs.startTicks(pid) + 1) + " " + deadAgent + " 0\n");
             long self = ProcessHandle.current().pid();
-            Path liveAgentsRecord = state.resolve(Long.toString(another.pid()));
-            asAgentsRecord(Files.writeString(liveAgentsRecord, another.pid() + " " + Procs.startTicks(another.pid())
-                    + " " + self + " " + Procs.startTicks(self) + "\n"));
+            Path liveAgentsRecord = recordsDir(state).resolve(Long.toString(another.pid()));
+            Files.writeString(liveAgentsRecord, another.pid() + " " + Procs.startTicks(another.pid())
+                    + " " + self + " " + Procs.startTicks(self) + "\n");
             try (AgentProcess agent = AgentProcess.start("reused", "--state-dir", state.toString(),
                     "--cgroup-root", "none");
                     HostConnection host = agent.connectReady()) {
@@ -147,17 +145,15 @@ class CrashRecoveryE2ETest {
         return Files.createTempDirectory(Files.createDirectories(E2E), "state-");
     }
 
-    private static List<String> records(Path state) throws IOException {
-        try (Stream<Path> files = Files.list(state)) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
-        }
+    /** The state directory's records directory, made as an agent makes it (only its owner can enter it). */
+    private static Path recordsDir(Path state) {
+        SessionGroupRecords.open(state); // makes it; this test process's own records are never written
+        return state.resolve(SessionGroupRecords.RECORDS_DIR);
     }
 
-    /** Gives a record the owner an agent gives its own (SessionGroupRecords.recordsOwner): the start acts on no other. */
-    private static void asAgentsRecord(Path record) throws IOException {
-        int owner = SessionGroupRecords.recordsOwner();
-        if (owner != Os.libc().getuid()) {
-            Files.setAttribute(record, "unix:uid", owner, LinkOption.NOFOLLOW_LINKS);
+    private static List<String> records(Path state) throws IOException {
+        try (Stream<Path> files = Files.list(state.resolve(SessionGroupRecords.RECORDS_DIR))) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
         }
     }
 
@@ -166,7 +162,7 @@ class CrashRecoveryE2ETest {
         java.util.Set<String> live = new java.util.HashSet<>();
         for (String name : records(state)) {
             if (name.startsWith("groups.")) {
-                for (String line : Files.readAllLines(state.resolve(name))) {
+                for (String line : Files.readAllLines(state.resolve(SessionGroupRecords.RECORDS_DIR).resolve(name))) {
                     String[] f = line.split(" ");
                     if (f[0].equals("+")) {
                         live.add(f[1]);

@@ -28,32 +28,41 @@ import org.slf4j.LoggerFactory;
 
 /** The one journal per agent: appended per group, replayed by the next agent, compacted when long. */
 class SessionGroupJournalTest {
-    /** The owner of the records an agent of this test's uid writes and acts on. */
-    private static final int OWNER = SessionGroupRecords.recordsOwner();
-
     /**
-     * A journal or record whose owner is not the records owner (root's, when the agent runs as root:
-     * what a strict root session can write in /run/agentd) is removed unread, and the group it names
-     * lives; before, the next agent killed any group a record named.
+     * Records are read from the records directory alone, and only when it is the records owner's with
+     * mode 0700 (for an agent as root: uid 4294967294's, which a root session without capabilities
+     * can neither enter nor make). Records planted in the state directory itself are not read; a
+     * records directory that is not the owner's (one such a session made in the place of the
+     * agent's) is set aside unread and made again. Before, the next agent killed any group a file in
+     * the state directory named.
      */
     @Test
-    void aJournalNotOwnedByTheRecordsOwnerIsRemovedUnreadAndItsGroupsLive() throws Exception {
-        Assumptions.assumeTrue(Os.libc().getuid() == 0, "needs root: only root's agent gives its records another owner");
+    void recordsOutsideAnOwnersRecordsDirectoryAreNeverActedOn() throws Exception {
+        Assumptions.assumeTrue(Os.libc().getuid() == 0, "needs root: only root's agent gives its records directory away");
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
             String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
-            Path planted = Files.writeString(dir.resolve("groups." + Integer.MAX_VALUE + ".5." + SessionGroupRecords.bootId()), lines);
-            Path plantedRecord = Files.writeString(dir.resolve(Long.toString(live.pid())),
-                    new SessionGroupRecord((int) live.pid(), SessionGroupRecord.startTicksOf(live.pid()), Integer.MAX_VALUE, 5).format());
-            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
-            assertFalse(Files.exists(planted), "removed");
-            assertFalse(Files.exists(plantedRecord), "removed");
-            assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "a group named by a record root wrote lives");
+            String journalName = "groups." + Integer.MAX_VALUE + ".5." + SessionGroupRecords.bootId();
+            Files.writeString(dir.resolve(journalName), lines);
+            Files.writeString(dir.resolve(Long.toString(live.pid())), new SessionGroupRecord((int) live.pid(),
+                    SessionGroupRecord.startTicksOf(live.pid()), Integer.MAX_VALUE, 5).format());
+            Path impostor = Files.createDirectory(dir.resolve(SessionGroupRecords.RECORDS_DIR));
+            Files.writeString(impostor.resolve(journalName), lines);
 
-            Path agents = owned(Files.writeString(dir.resolve("groups." + Integer.MAX_VALUE + ".6." + SessionGroupRecords.bootId()), lines));
-            assertEquals(1, SessionGroupRecords.open(dir).killLeftovers(), "the same journal, the records owner's");
+            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+            assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "a group named by records root wrote lives");
+            try (var aside = Files.list(dir)) {
+                assertEquals(1, aside.filter(f -> f.getFileName().toString()
+                        .startsWith(SessionGroupRecords.RECORDS_DIR + ".untrusted-")).count(), "the impostor set aside");
+            }
+            Path records = dir.resolve(SessionGroupRecords.RECORDS_DIR);
+            assertEquals(SessionGroupRecords.recordsOwner(), (Integer) Files.getAttribute(records, "unix:uid", LinkOption.NOFOLLOW_LINKS));
+            assertEquals(0700, (Integer) Files.getAttribute(records, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777);
+
+            Path agents = Files.writeString(records.resolve(journalName), lines); // as an agent wrote it
+            assertEquals(1, SessionGroupRecords.open(dir).killLeftovers(), "the same journal in the records directory");
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "killed");
             assertFalse(Files.exists(agents));
         } finally {
@@ -62,8 +71,8 @@ class SessionGroupJournalTest {
     }
 
     /**
-     * A link under a journal's name is removed, not followed: it could pass a live agent's journal
-     * (agents sharing a state directory) off as a dead one's, and have that agent's groups killed.
+     * A link under a journal's name is removed, not followed (no process without CAP_DAC_OVERRIDE can
+     * put one in the records directory; this is the second wall).
      */
     @Test
     void aLinkUnderAJournalsNameIsRemovedNotFollowed() throws Exception {
@@ -72,9 +81,9 @@ class SessionGroupJournalTest {
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
-            Path target = owned(Files.writeString(elsewhere.resolve("groups." + Integer.MAX_VALUE + ".5"),
-                    "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n"));
-            Path link = Files.createSymbolicLink(dir.resolve("groups." + Integer.MAX_VALUE + ".7." + SessionGroupRecords.bootId()),
+            Path target = Files.writeString(elsewhere.resolve("groups." + Integer.MAX_VALUE + ".5"),
+                    "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
+            Path link = Files.createSymbolicLink(records(dir).resolve("groups." + Integer.MAX_VALUE + ".7." + SessionGroupRecords.bootId()),
                     target.toAbsolutePath());
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
             assertFalse(Files.exists(link, LinkOption.NOFOLLOW_LINKS), "the link removed");
@@ -86,10 +95,10 @@ class SessionGroupJournalTest {
     }
 
     /**
-     * A file a session made at the name of the agent's next journal (or of its rewrite), and holds
-     * open for writing, is not taken over: the agent removes it and creates its own, so what the
-     * session writes afterwards goes to a file no agent reads. Before, the agent opened it, gave it to
-     * the records owner, and the session's later lines were acted on by the next agent.
+     * A file at the name of the agent's next journal, held open for writing by whoever made it, is
+     * not taken over: the agent removes it and creates its own, so what is written to the old file
+     * afterwards goes where no agent reads (the records directory keeps sessions out; this is the
+     * second wall).
      */
     @Test
     void aFilePlantedAtTheJournalsNameIsNotTakenOver() throws Exception {
@@ -106,7 +115,7 @@ class SessionGroupJournalTest {
                 planted.write(("+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n")
                         .getBytes(StandardCharsets.US_ASCII));
             }
-            assertEquals(List.of(ours.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
+            assertEquals(List.of(ours.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
                     "the journal holds the agent's line alone");
         } finally {
             live.destroyForcibly();
@@ -114,20 +123,21 @@ class SessionGroupJournalTest {
         }
     }
 
-    /** Gives {@code file} the records owner, as the agent does to its own records. */
-    static Path owned(Path file) throws IOException {
-        if (OWNER != Os.libc().getuid()) {
-            Files.setAttribute(file, "unix:uid", OWNER, LinkOption.NOFOLLOW_LINKS);
-        }
-        return file;
+    /**
+     * The records directory in {@code dir}, made as an agent makes it (this test process opens the
+     * records once for that; it writes none of its own there unless a test has it start a group).
+     */
+    static Path records(Path dir) {
+        SessionGroupRecords.open(dir);
+        return dir.resolve(SessionGroupRecords.RECORDS_DIR);
     }
 
     @Test
     void aJournalReplaysToTheGroupsStillLiveAndATornLastLineIsIgnored() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5"); // its agent does not run
-        owned(Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3"));
-        List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal, OWNER);
+        Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5"); // its agent does not run
+        Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3");
+        List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
         assertEquals(List.of(new SessionGroupRecord(200, 8, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), left);
         assertFalse(left.get(0).ownerAlive());
@@ -146,11 +156,11 @@ class SessionGroupJournalTest {
             records.pruneGone(); // a group gone, and the journal long: rewritten with the live group alone
             assertEquals(1, records.recordedCount());
             Path journal;
-            try (var files = Files.list(dir)) {
+            try (var files = Files.list(records(dir))) {
                 journal = files.filter(f -> f.getFileName().toString().startsWith("groups.")).findFirst().orElseThrow();
             }
             assertTrue(Files.size(journal) < SessionGroupRecords.COMPACT_BYTES, "compacted: " + Files.size(journal));
-            List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal, OWNER);
+            List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
             assertEquals(1, left.size());
             assertEquals(live.pid(), left.get(0).pgid());
             assertTrue(left.get(0).ownerAlive());
@@ -171,14 +181,14 @@ class SessionGroupJournalTest {
         try {
             awaitOwnGroup(live.pid());
             String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
-            Path earlier = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + otherBoot);
-            owned(Files.writeString(earlier, lines));
+            Path earlier = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5." + otherBoot);
+            Files.writeString(earlier, lines);
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
             assertFalse(Files.exists(earlier), "removed");
             assertTrue(live.isAlive(), "a group of this boot is not killed for a journal of another");
 
-            Path current = dir.resolve("groups." + Integer.MAX_VALUE + ".5." + thisBoot);
-            owned(Files.writeString(current, lines));
+            Path current = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5." + thisBoot);
+            Files.writeString(current, lines);
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "killed for a journal of this boot");
             assertFalse(Files.exists(current));
@@ -195,8 +205,8 @@ class SessionGroupJournalTest {
         try (Zombie agent = new Zombie()) {
             awaitOwnGroup(live.pid());
             long agentTicks = SessionGroupRecord.startTicksOf(agent.pid);
-            Path journal = dir.resolve("groups." + agent.pid + "." + agentTicks + "." + SessionGroupRecords.bootId());
-            owned(Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n"));
+            Path journal = records(dir).resolve("groups." + agent.pid + "." + agentTicks + "." + SessionGroupRecords.bootId());
+            Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "the dead agent's group is killed");
             assertFalse(Files.exists(journal));
@@ -223,13 +233,12 @@ class SessionGroupJournalTest {
     void aJournalOrARecordOfGigabytesIsRemovedUnread() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         // 3 GiB each, sparse: read whole, either is an OutOfMemoryError (fatal to the agent, every start)
-        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
-        Path record = dir.resolve("4242");
+        Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path record = records(dir).resolve("4242");
         for (Path huge : List.of(journal, record)) {
             try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
                 f.setLength(3L << 30);
             }
-            owned(huge); // the agent's own: refused for its size, not its owner
         }
         assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
         assertFalse(Files.exists(journal), "refused and removed");
@@ -239,22 +248,22 @@ class SessionGroupJournalTest {
     @Test
     void theJournalBoundIsExact() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path justOver = dir.resolve("groups." + Integer.MAX_VALUE + ".6");
+        Path justOver = records(dir).resolve("groups." + Integer.MAX_VALUE + ".6");
         byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
-        owned(Files.write(justOver, lines));
-        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver, OWNER));
+        Files.write(justOver, lines);
+        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver));
         assertTrue(refused.getMessage().contains("more than the " + SessionGroupRecords.JOURNAL_MAX_BYTES),
                 refused.getMessage());
         Files.write(justOver, Arrays.copyOf(lines, SessionGroupRecords.JOURNAL_MAX_BYTES));
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 6)),
-                SessionGroupRecords.journalLeftovers(justOver, OWNER), "at the bound it is read");
+                SessionGroupRecords.journalLeftovers(justOver), "at the bound it is read");
     }
 
     @Test
     void aFifoWhereARecordOrJournalIsIsRemovedWithoutBlockingTheStart() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path journalFifo = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
-        Path recordFifo = dir.resolve("4242");
+        Path journalFifo = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path recordFifo = records(dir).resolve("4242");
         for (Path fifo : List.of(journalFifo, recordFifo)) {
             assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         }
@@ -268,22 +277,22 @@ class SessionGroupJournalTest {
     @Test
     void aLineCutShortIsSkippedWhereverItIs() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
+        Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         // "- 12" is "- 123" cut short, then ended by the next write's mark (a newline and an empty line);
         // "- 3" at the end has no newline. Read as lines, each would remove a group still live.
-        owned(Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3"));
+        Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3");
         assertEquals(List.of(new SessionGroupRecord(12, 5, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(123, 6, Integer.MAX_VALUE, 5), new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)),
-                SessionGroupRecords.journalLeftovers(journal, OWNER));
+                SessionGroupRecords.journalLeftovers(journal));
     }
 
     @Test
     void aLineThatMakesNoRecordIsSkippedNotTheWholeJournal() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path journal = dir.resolve("groups." + Integer.MAX_VALUE + ".5");
-        owned(Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n"));
+        Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
+        Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
-                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal, OWNER));
+                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal));
     }
 
     /** A session as root that filled the state directory with junk records costs the start's log a few lines. */
@@ -291,7 +300,7 @@ class SessionGroupJournalTest {
     void aThousandUnreadableRecordsAreRemovedAndLogTheFirstFewAndACount() throws Exception {
         Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
         for (int i = 0; i < 1000; i++) {
-            owned(Files.writeString(dir.resolve(String.valueOf(1_000_000 + i)), "not a record"));
+            Files.writeString(records(dir).resolve(String.valueOf(1_000_000 + i)), "not a record");
         }
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         ListAppender<ILoggingEvent> lines = new ListAppender<>();
@@ -308,7 +317,7 @@ class SessionGroupJournalTest {
         assertTrue(said.get(0).startsWith("unreadable session group record "), said.toString());
         assertEquals("990 more unreadable session group records removed not logged (1000 in all)",
                 said.get(FirstLinesLog.FIRST));
-        try (var left = Files.list(dir)) {
+        try (var left = Files.list(records(dir))) {
             assertEquals(List.of(), left.filter(f -> !f.getFileName().toString().startsWith("groups.")).toList(),
                     "every unreadable record removed");
         }
@@ -320,7 +329,7 @@ class SessionGroupJournalTest {
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         Path journal = ownJournal(dir);
         // The rewrite's new file cannot be made: a directory (not empty, so not removed) is in its place.
-        Path inTheWay = Files.createDirectory(dir.resolve(".compact-" + journal.getFileName()));
+        Path inTheWay = Files.createDirectory(records(dir).resolve(".compact-" + journal.getFileName()));
         Files.writeString(inTheWay.resolve("x"), "");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
@@ -328,7 +337,7 @@ class SessionGroupJournalTest {
             growPastCompaction(records, journal, live.pid());
             recordAnEndedGroup(records);
             records.pruneGone(); // the journal is long: a rewrite is tried, and fails
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
                     "the ended group's removal is in the journal");
             long failedAt = Files.size(journal);
             assertTrue(failedAt >= SessionGroupRecords.COMPACT_BYTES, "not rewritten: " + failedAt);
@@ -338,7 +347,7 @@ class SessionGroupJournalTest {
             recordAnEndedGroup(records);
             records.pruneGone(); // a rewrite would work now, but the journal has not grown enough since the failure
             assertTrue(Files.size(journal) > failedAt, "appended, not rewritten: " + Files.size(journal));
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)));
+            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)));
         } finally {
             live.destroyForcibly();
         }
@@ -371,7 +380,7 @@ class SessionGroupJournalTest {
             Files.delete(dir.resolve("filler")); // room again
             records.started((int) second.pid());
 
-            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal, OWNER)),
+            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
                     "the group recorded after the torn line is read");
         } finally {
             first.destroyForcibly();
@@ -387,7 +396,7 @@ class SessionGroupJournalTest {
     /** This test JVM's journal in {@code dir}: the agent's pid and start time, and the boot id. */
     private static Path ownJournal(Path dir) {
         long pid = ProcessHandle.current().pid();
-        return dir.resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid) + "." + SessionGroupRecords.bootId());
+        return records(dir).resolve("groups." + pid + "." + SessionGroupRecord.startTicksOf(pid) + "." + SessionGroupRecords.bootId());
     }
 
     /**
