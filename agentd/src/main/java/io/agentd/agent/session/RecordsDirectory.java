@@ -26,15 +26,19 @@ import org.slf4j.LoggerFactory;
  * rename anything inside. The state directory's owner can still rename or remove the directory
  * itself: the next agent then finds none, or one that is not the owner's, and sets that aside, unread.
  *
- * <p>It is made under a temporary name with no permissions, then given to the owner through a
- * descriptor (never by path, which another process could point at another file meanwhile), checked
- * empty (the state directory's owner could have chmod-ed its way in before the chown) and renamed
- * into place; what is at the name is opened without following links and trusted only when it is a
- * directory of the owner's with mode 0700.
+ * <p>It is made under a temporary name with no permissions, then given to the owner with mode 0700
+ * through a descriptor (never by path, which another process could point at another file
+ * meanwhile), checked empty (the state directory's owner could have chmod-ed its way in before the
+ * chown) and only then sealed with the sticky bit ({@link #SEALED}: mode 01700, which no process but
+ * the owner or one with CAP_FOWNER can set), and renamed into place. What is at the name is opened
+ * without following links and trusted only when it is a directory of the owner's, sealed: a
+ * directory someone got into before it was given away stays unsealed, wherever it is renamed.
  */
 final class RecordsDirectory {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
     private static final int ATTEMPTS = 3;
+    /** Mode 0700 and the sticky bit: set once the directory was found empty after it was given away. */
+    static final int SEALED = 01700;
     private static final int ENOENT = LibC.ENOENT;
 
     private RecordsDirectory() {}
@@ -51,12 +55,12 @@ final class RecordsDirectory {
                 Path self = Path.of("/proc/self/fd/" + fd);
                 int uid = (Integer) Files.getAttribute(self, "unix:uid");
                 int mode = (Integer) Files.getAttribute(self, "unix:mode");
-                if (uid == owner && (mode & 07777) == 0700) {
+                if (uid == owner && (mode & 07777) == SEALED) {
                     return fd;
                 }
                 Os.close(fd);
                 setAside(path, "owned by uid " + Integer.toUnsignedString(uid) + " with mode "
-                        + Integer.toOctalString(mode & 07777) + ", not an agent's");
+                        + Integer.toOctalString(mode & 07777) + ", not an agent's sealed one");
             } else if (Os.errno() != ENOENT) {
                 setAside(path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
             }
@@ -85,8 +89,11 @@ final class RecordsDirectory {
             }
             try (Stream<Path> inside = Files.list(Path.of("/proc/self/fd/" + fd))) {
                 if (inside.findAny().isPresent()) {
-                    return; // someone got in before it was the owner's: left as it is, another is made
+                    return; // someone got in before it was the owner's: left unsealed, another is made
                 }
+            }
+            if (Os.libc().fchmod(fd, SEALED) != 0) {
+                throw new IOException("cannot seal " + fresh + ": " + Os.errnoName(Os.errno()));
             }
         } finally {
             Os.close(fd);

@@ -53,13 +53,23 @@ class SessionGroupJournalTest {
 
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
             assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "a group named by records root wrote lives");
-            try (var aside = Files.list(dir)) {
-                assertEquals(1, aside.filter(f -> f.getFileName().toString()
-                        .startsWith(SessionGroupRecords.RECORDS_DIR + ".untrusted-")).count(), "the impostor set aside");
-            }
+
+            // What a session that got into a new records directory before it was given away leaves,
+            // renamed into place: the owner's, 0700, but never sealed (it was not empty).
             Path records = dir.resolve(SessionGroupRecords.RECORDS_DIR);
+            Files.move(records, dir.resolve("kept-aside"));
+            Path brokenInto = Files.createDirectory(records);
+            Files.writeString(brokenInto.resolve(journalName), lines);
+            Files.setAttribute(brokenInto, "unix:uid", SessionGroupRecords.recordsOwner(), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(brokenInto, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+            assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
+            assertFalse(live.waitFor(500, TimeUnit.MILLISECONDS), "a group named in an unsealed directory lives");
+            try (var aside = Files.list(dir)) {
+                assertEquals(2, aside.filter(f -> f.getFileName().toString()
+                        .startsWith(SessionGroupRecords.RECORDS_DIR + ".untrusted-")).count(), "both impostors set aside");
+            }
             assertEquals(SessionGroupRecords.recordsOwner(), (Integer) Files.getAttribute(records, "unix:uid", LinkOption.NOFOLLOW_LINKS));
-            assertEquals(0700, (Integer) Files.getAttribute(records, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777);
+            assertEquals(RecordsDirectory.SEALED, (Integer) Files.getAttribute(records, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777);
 
             Path agents = Files.writeString(records.resolve(journalName), lines); // as an agent wrote it
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers(), "the same journal in the records directory");
