@@ -198,12 +198,7 @@ public final class EventLoop implements Loop, AutoCloseable {
             if (t.cancelled) {
                 cancelledInQueue--;
             } else {
-                t.cancelled = true;
-                try {
-                    t.task.run();
-                } catch (RuntimeException e) {
-                    failed("timer task failed", e);
-                }
+                runOnce(t);
             }
         }
     }
@@ -212,13 +207,18 @@ public final class EventLoop implements Loop, AutoCloseable {
         for (int i = 0; i < count; i++) {
             ScheduledTask t = dueNow.poll();
             if (!t.cancelled) {
-                t.cancelled = true;
-                try {
-                    t.task.run();
-                } catch (RuntimeException e) {
-                    failed("timer task failed", e);
-                }
+                runOnce(t);
             }
+        }
+    }
+
+    /** Runs a task not cancelled, marked so first (a cancel from inside it, or later, does nothing). */
+    private static void runOnce(ScheduledTask t) {
+        t.cancelled = true;
+        try {
+            t.task.run();
+        } catch (RuntimeException e) {
+            failed("timer task failed", e);
         }
     }
 

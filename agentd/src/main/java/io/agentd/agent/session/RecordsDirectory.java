@@ -39,7 +39,6 @@ final class RecordsDirectory {
     private static final int ATTEMPTS = 3;
     /** Mode 0700 and the sticky bit: set once the directory was found empty after it was given away. */
     static final int SEALED = 01700;
-    private static final int ENOENT = LibC.ENOENT;
 
     private RecordsDirectory() {}
 
@@ -61,7 +60,7 @@ final class RecordsDirectory {
                 Os.close(fd);
                 setAside(path, "owned by uid " + Integer.toUnsignedString(uid) + " with mode "
                         + Integer.toOctalString(mode & 07777) + ", not an agent's sealed one");
-            } else if (Os.errno() != ENOENT) {
+            } else if (Os.errno() != LibC.ENOENT) {
                 setAside(path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
             }
             make(path, owner);

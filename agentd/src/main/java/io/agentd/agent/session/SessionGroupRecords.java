@@ -137,9 +137,9 @@ public final class SessionGroupRecords {
     }
 
     /**
-     * The records in {@code dir}, created (mode 0755: it may also hold the agent's socket, which
-     * users other than the agent's connect to) if missing, for this agent process; when the
-     * directory cannot be made or written, one warning and records that keep nothing.
+     * The records in {@code stateDir} (created, mode 0755, if missing: it may also hold the agent's
+     * socket, which users other than the agent's connect to), in its {@value #RECORDS_DIR}, for this
+     * agent process; when that cannot be had, one warning and records that keep nothing.
      */
     public static SessionGroupRecords open(Path stateDir) {
         long pid = ProcessHandle.current().pid();
@@ -279,7 +279,7 @@ public final class SessionGroupRecords {
     /** Appends {@code lines} to the journal in one write, opening it first if needed; returns 0 or an errno. */
     private int append(String lines) {
         if (journalFd < 0) {
-            int fd = createOwned(journal());
+            int fd = createFresh(journal());
             if (fd < 0) {
                 return -fd;
             }
@@ -302,7 +302,7 @@ public final class SessionGroupRecords {
      * (O_EXCL; whatever was at the name, which no agent made, is removed first, never taken over);
      * the agent then appends through this descriptor alone. Returns the fd, or minus the errno.
      */
-    private int createOwned(Path file) {
+    private int createFresh(Path file) {
         byte[] path = Os.cString(file.toString());
         int flags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_APPEND | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
         int fd = Os.libc().open(path, flags, 0644);
@@ -403,7 +403,7 @@ public final class SessionGroupRecords {
         Path fresh = dir.resolve(".compact-" + journal.getFileName());
         // Written and then appended to through the one descriptor that created it: a file at the
         // journal's name opened again later could be one a session put there meanwhile.
-        int fd = createOwned(fresh);
+        int fd = createFresh(fresh);
         try {
             if (fd < 0) {
                 throw new IOException("cannot create " + fresh + ": " + Os.errnoName(-fd));

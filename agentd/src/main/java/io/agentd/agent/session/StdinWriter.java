@@ -164,8 +164,7 @@ final class StdinWriter {
         if (written == Os.WOULD_BLOCK) {
             return 0;
         }
-        bytesWritten += written;
-        window.consumed(written);
+        delivered(written);
         return written;
     }
 
@@ -191,9 +190,7 @@ final class StdinWriter {
             return;
         }
         try {
-            long written = queue.writeTo(fd, io);
-            bytesWritten += written;
-            window.consumed(written);
+            delivered(queue.writeTo(fd, io));
         } catch (OsException e) {
             writeFailed(e, queue.clear());
             return;
@@ -205,6 +202,12 @@ final class StdinWriter {
                 reg.setWrite(false);
             }
         }
+    }
+
+    /** {@code bytes} went to the child's stdin: counted, and the window told (credit, budget). */
+    private void delivered(long bytes) {
+        bytesWritten += bytes;
+        window.consumed(bytes);
     }
 
     /** A write to the child's stdin failed: input ends, and the host is told what it lost. */

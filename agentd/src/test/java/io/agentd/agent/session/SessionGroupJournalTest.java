@@ -39,11 +39,11 @@ class SessionGroupJournalTest {
     @Test
     void recordsOutsideAnOwnersRecordsDirectoryAreNeverActedOn() throws Exception {
         Assumptions.assumeTrue(Os.libc().getuid() == 0, "needs root: only root's agent gives its records directory away");
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
-            String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
+            String lines = liveLine(live);
             String journalName = "groups." + Integer.MAX_VALUE + ".5." + SessionGroupRecords.bootId();
             Files.writeString(dir.resolve(journalName), lines);
             Files.writeString(dir.resolve(Long.toString(live.pid())), new SessionGroupRecord((int) live.pid(),
@@ -86,13 +86,13 @@ class SessionGroupJournalTest {
      */
     @Test
     void aLinkUnderAJournalsNameIsRemovedNotFollowed() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
-        Path elsewhere = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-elsewhere-");
+        Path dir = newDir("journal-");
+        Path elsewhere = newDir("journal-elsewhere-");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
             Path target = Files.writeString(elsewhere.resolve("groups." + Integer.MAX_VALUE + ".5"),
-                    "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
+                    liveLine(live));
             Path link = Files.createSymbolicLink(records(dir).resolve("groups." + Integer.MAX_VALUE + ".7." + SessionGroupRecords.bootId()),
                     target.toAbsolutePath());
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
@@ -112,7 +112,7 @@ class SessionGroupJournalTest {
      */
     @Test
     void aFilePlantedAtTheJournalsNameIsNotTakenOver() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         Process ours = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
@@ -122,7 +122,7 @@ class SessionGroupJournalTest {
             try (var planted = Files.newOutputStream(journal)) {
                 SessionGroupRecords records = SessionGroupRecords.open(dir);
                 records.started((int) ours.pid());
-                planted.write(("+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n")
+                planted.write((liveLine(live))
                         .getBytes(StandardCharsets.US_ASCII));
             }
             assertEquals(List.of(ours.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
@@ -131,6 +131,16 @@ class SessionGroupJournalTest {
             live.destroyForcibly();
             ours.destroyForcibly();
         }
+    }
+
+    /** A new directory under target/ named from {@code prefix}. */
+    private static Path newDir(String prefix) throws IOException {
+        return Files.createTempDirectory(Files.createDirectories(Path.of("target")), prefix);
+    }
+
+    /** The journal line an agent writes for {@code leader}'s group: "+ pgid start_ticks". */
+    private static String liveLine(Process leader) {
+        return "+ " + leader.pid() + " " + SessionGroupRecord.startTicksOf(leader.pid()) + "\n";
     }
 
     /**
@@ -144,7 +154,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aJournalReplaysToTheGroupsStillLiveAndATornLastLineIsIgnored() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5"); // its agent does not run
         Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3");
         List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
@@ -155,7 +165,7 @@ class SessionGroupJournalTest {
 
     @Test
     void groupsAreAppendedPrunedAndCompactedAndTheNextAgentFindsTheLiveOne() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         assertTrue(records.enabled());
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
@@ -184,13 +194,13 @@ class SessionGroupJournalTest {
         String thisBoot = SessionGroupRecords.bootId();
         assertEquals(36, thisBoot.length(), "this kernel gives a boot id: " + thisBoot);
         String otherBoot = (thisBoot.charAt(0) == '0' ? "1" : "0") + thisBoot.substring(1);
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         // a live group of this boot, recorded by an agent that is not running: in a journal of another
         // boot it is a pid that only happens to match, and must live; in one of this boot it is killed
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
             awaitOwnGroup(live.pid());
-            String lines = "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n";
+            String lines = liveLine(live);
             Path earlier = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5." + otherBoot);
             Files.writeString(earlier, lines);
             assertEquals(0, SessionGroupRecords.open(dir).killLeftovers());
@@ -210,13 +220,13 @@ class SessionGroupJournalTest {
     /** An agent killed and not yet reaped by its parent is a zombie with its pid and start time: dead. */
     @Test
     void theGroupsOfAZombieAgentAreKilled() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Process live = new ProcessBuilder("setsid", "sleep", "60").start();
         try (Zombie agent = new Zombie()) {
             awaitOwnGroup(live.pid());
             long agentTicks = SessionGroupRecord.startTicksOf(agent.pid);
             Path journal = records(dir).resolve("groups." + agent.pid + "." + agentTicks + "." + SessionGroupRecords.bootId());
-            Files.writeString(journal, "+ " + live.pid() + " " + SessionGroupRecord.startTicksOf(live.pid()) + "\n");
+            Files.writeString(journal, liveLine(live));
             assertEquals(1, SessionGroupRecords.open(dir).killLeftovers());
             assertTrue(live.waitFor(10, TimeUnit.SECONDS), "the dead agent's group is killed");
             assertFalse(Files.exists(journal));
@@ -227,7 +237,7 @@ class SessionGroupJournalTest {
 
     @Test
     void anAgentNamesItsJournalWithTheBootId() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         Process p = new ProcessBuilder("setsid", "sleep", "60").start();
         try {
@@ -241,7 +251,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aJournalOrARecordOfGigabytesIsRemovedUnread() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         // 3 GiB each, sparse: read whole, either is an OutOfMemoryError (fatal to the agent, every start)
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         Path record = records(dir).resolve("4242");
@@ -257,7 +267,7 @@ class SessionGroupJournalTest {
 
     @Test
     void theJournalBoundIsExact() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Path justOver = records(dir).resolve("groups." + Integer.MAX_VALUE + ".6");
         byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
         Files.write(justOver, lines);
@@ -271,7 +281,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aFifoWhereARecordOrJournalIsIsRemovedWithoutBlockingTheStart() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Path journalFifo = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         Path recordFifo = records(dir).resolve("4242");
         for (Path fifo : List.of(journalFifo, recordFifo)) {
@@ -286,7 +296,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aLineCutShortIsSkippedWhereverItIs() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         // "- 12" is "- 123" cut short, then ended by the next write's mark (a newline and an empty line);
         // "- 3" at the end has no newline. Read as lines, each would remove a group still live.
@@ -298,7 +308,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aLineThatMakesNoRecordIsSkippedNotTheWholeJournal() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
@@ -308,7 +318,7 @@ class SessionGroupJournalTest {
     /** A session as root that filled the state directory with junk records costs the start's log a few lines. */
     @Test
     void aThousandUnreadableRecordsAreRemovedAndLogTheFirstFewAndACount() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         for (int i = 0; i < 1000; i++) {
             Files.writeString(records(dir).resolve(String.valueOf(1_000_000 + i)), "not a record");
         }
@@ -335,7 +345,7 @@ class SessionGroupJournalTest {
 
     @Test
     void whenTheRewriteFailsTheRemovalsAreAppendedAndItIsNotRetriedAtEverySweep() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-");
+        Path dir = newDir("journal-");
         SessionGroupRecords records = SessionGroupRecords.open(dir);
         Path journal = ownJournal(dir);
         // The rewrite's new file cannot be made: a directory (not empty, so not removed) is in its place.
@@ -365,7 +375,7 @@ class SessionGroupJournalTest {
 
     @Test
     void aWriteCutShortByAFullDiskDoesNotSwallowTheNextGroup() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "journal-full-");
+        Path dir = newDir("journal-full-");
         Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", dir.toString()) == 0,
                 "needs root to mount a tmpfs");
         Process first = new ProcessBuilder("setsid", "sleep", "60").start();
