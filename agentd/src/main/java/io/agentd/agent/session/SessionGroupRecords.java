@@ -53,9 +53,10 @@ import org.slf4j.LoggerFactory;
  * <p>A record is a request to SIGKILL a process group, so the records live in a directory of
  * their own in the state directory, {@value #RECORDS_DIR}, which only the records owner
  * ({@link #recordsOwner}) can enter and which the agent uses only through a descriptor
- * ({@link RecordsDirectory}): a root session of the strict profile owns what root owns, /run/agentd
- * included, and a record it planted (or an agent's it renamed) would have the next agent kill a
- * group it could not signal itself (another user's).
+ * ({@link RecordsDirectory}, which reaches it through a descriptor of the state directory too): a
+ * root session of the strict profile owns what root owns, /run/agentd included, and a record it
+ * planted (or an agent's it renamed) would have the next agent kill a group it could not signal
+ * itself (another user's).
  *
  * <p>When the directory cannot be created or written the agent says so once and keeps no records.
  * Loop thread only (and the start-up before the loop runs).
