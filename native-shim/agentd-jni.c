@@ -37,6 +37,7 @@
 #include <jni.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h> /* renameat */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -534,6 +535,52 @@ static jint lib_fchmodat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path
     return r;
 }
 
+/* ---- files relative to a directory descriptor ------------------------------------------ */
+
+static jint lib_openat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path, jint flags, jint mode) {
+    (void) self;
+    char on_stack[STACK_COPY_BYTES];
+    char *copy = path_copy(env, path, on_stack);
+    if (copy == NULL) {
+        return -1;
+    }
+    int fd = SAVE_ERRNO(openat(dir_fd, copy, flags, (mode_t) mode));
+    free_copy(copy, on_stack);
+    return fd;
+}
+
+static jint lib_mkdirat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path, jint mode) {
+    (void) self;
+    char on_stack[STACK_COPY_BYTES];
+    char *copy = path_copy(env, path, on_stack);
+    if (copy == NULL) {
+        return -1;
+    }
+    int r = SAVE_ERRNO(mkdirat(dir_fd, copy, (mode_t) mode));
+    free_copy(copy, on_stack);
+    return r;
+}
+
+static jint lib_renameat(JNIEnv *env, jobject self, jint old_dir_fd, jbyteArray old_path, jint new_dir_fd,
+                         jbyteArray new_path) {
+    (void) self;
+    char old_on_stack[STACK_COPY_BYTES];
+    char new_on_stack[STACK_COPY_BYTES];
+    char *old_copy = path_copy(env, old_path, old_on_stack);
+    if (old_copy == NULL) {
+        return -1;
+    }
+    char *new_copy = path_copy(env, new_path, new_on_stack);
+    if (new_copy == NULL) {
+        free_copy(old_copy, old_on_stack);
+        return -1;
+    }
+    int r = SAVE_ERRNO(renameat(old_dir_fd, old_copy, new_dir_fd, new_copy));
+    free_copy(new_copy, new_on_stack);
+    free_copy(old_copy, old_on_stack);
+    return r;
+}
+
 /* ---- clocks ----------------------------------------------------------------------------- */
 
 static jint lib_clock_gettime(JNIEnv *env, jobject self, jint clock, jobject timespec) {
@@ -676,6 +723,9 @@ static const JNINativeMethod libc_methods[] = {
     METHOD("ftruncate", "(IJ)I", lib_ftruncate),
     METHOD("utimensat", "(I[B[JI)I", lib_utimensat),
     METHOD("fchmodat", "(I[BII)I", lib_fchmodat),
+    METHOD("openat", "(I[BII)I", lib_openat),
+    METHOD("mkdirat", "(I[BI)I", lib_mkdirat),
+    METHOD("renameat", "(I[BI[B)I", lib_renameat),
     METHOD("clock_gettime", "(I" BUF ")I", lib_clock_gettime),
     METHOD("clock_settime", "(I" BUF ")I", lib_clock_settime),
     METHOD("syscall", "(JJ)J", lib_syscall1),

@@ -147,8 +147,9 @@ public record AgentOptions(
 
               --state-dir DIR      record live sessions' process groups here (in DIR/session-groups,
                                    which only the agent can enter), so that the next agent kills what
-                                   this one left running if it dies (default: /run/agentd; without a
-                                   usable directory the agent says so and runs without)
+                                   this one left running if it dies (default: /run/agentd; DIR itself
+                                   must not be a symbolic link; without a usable directory the agent
+                                   says so and runs without)
               --cgroup-root PATH   cgroup2 directory under which each session gets a cgroup of its own,
                                    killed whole at a timeout, host loss or shutdown (default: found
                                    from the agent's own cgroup; 'none': sessions stay in the agent's;

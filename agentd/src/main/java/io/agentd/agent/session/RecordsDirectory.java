@@ -5,7 +5,6 @@ import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -33,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * the owner or one with CAP_FOWNER can set), and renamed into place. What is at the name is opened
  * without following links and trusted only when it is a directory of the owner's, sealed: a
  * directory someone got into before it was given away stays unsealed, wherever it is renamed.
+ *
+ * <p>The state directory is opened once, as a descriptor, and all of the above is done relative to it
+ * (openat, mkdirat, renameat), never by a path through it: its owner could replace it with a link
+ * (and kill the agent, which init restarts) and have the agent make and set aside directories
+ * wherever the link points. A state directory whose own name is a link is refused, and the agent
+ * keeps no records; the directories above it are taken as given (/var/run is commonly a link to
+ * /run, and in the guest /run is a tmpfs mount point, which no session can rename).
  */
 final class RecordsDirectory {
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
@@ -43,12 +49,44 @@ final class RecordsDirectory {
     private RecordsDirectory() {}
 
     /**
-     * A descriptor (O_PATH) of the records directory at {@code path}, made if missing or set aside
-     * and made again if it is not one an agent made; an IOException when none can be had.
+     * A descriptor (O_PATH) of the records directory {@code name} in {@code stateDir} (made, mode
+     * 0755, if missing), made if missing or set aside and made again if it is not one an agent made;
+     * an IOException when none can be had, or when {@code stateDir} is a symbolic link.
      */
-    static int open(Path path, int owner) throws IOException {
+    static int open(Path stateDir, String name, int owner) throws IOException {
+        int stateFd = openStateDir(stateDir);
+        try {
+            return open(stateFd, stateDir.resolve(name), owner);
+        } finally {
+            Os.close(stateFd); // the records directory's descriptor is all the agent uses from now on
+        }
+    }
+
+    /** {@code stateDir} as a directory descriptor, without following a link at its own name. */
+    private static int openStateDir(Path stateDir) throws IOException {
+        byte[] cPath = Os.cString(stateDir.toString());
+        int flags = LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
+        int fd = Os.libc().open(cPath, flags, 0);
+        if (fd < 0 && Os.errno() == LibC.ENOENT) {
+            // 0755: it may also hold the agent's socket, which users other than the agent's connect to.
+            Files.createDirectories(stateDir, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwxr-xr-x")));
+            fd = Os.libc().open(cPath, flags, 0);
+        }
+        if (fd < 0) {
+            int err = Os.errno();
+            throw new IOException(Files.isSymbolicLink(stateDir)
+                    ? stateDir + " is a symbolic link, which is not followed (name the directory itself)"
+                    : "cannot open " + stateDir + " as a directory: " + Os.errnoName(err));
+        }
+        return fd;
+    }
+
+    /** {@link #open(Path, String, int)} in the state directory {@code stateFd}; {@code path} names it in logs. */
+    static int open(int stateFd, Path path, int owner) throws IOException {
+        byte[] name = Os.cString(path.getFileName().toString());
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            int fd = Os.libc().open(Os.cString(path.toString()),
+            int fd = Os.libc().openat(stateFd, name,
                     LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
             if (fd >= 0) {
                 Path self = Path.of("/proc/self/fd/" + fd);
@@ -58,33 +96,36 @@ final class RecordsDirectory {
                     return fd;
                 }
                 Os.close(fd);
-                setAside(path, "owned by uid " + Integer.toUnsignedString(uid) + " with mode "
+                setAside(stateFd, path, "owned by uid " + Integer.toUnsignedString(uid) + " with mode "
                         + Integer.toOctalString(mode & 07777) + ", not an agent's sealed one");
             } else if (Os.errno() != LibC.ENOENT) {
-                setAside(path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
+                setAside(stateFd, path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
             }
-            make(path, owner);
+            make(stateFd, path, owner);
         }
         throw new IOException("cannot make " + path + " a directory only the agent can enter: something else"
                 + " keeps taking its place");
     }
 
     /** Makes the directory under a temporary name, gives it to {@code owner} and renames it to {@code path}. */
-    private static void make(Path path, int owner) throws IOException {
-        Path fresh = path.resolveSibling(path.getFileName() + ".new-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    private static void make(int stateFd, Path path, int owner) throws IOException {
+        String name = path.getFileName().toString();
+        String fresh = name + ".new-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         // Root's until given away: no permissions meanwhile. An agent of another uid keeps it, 0700 at once.
         boolean givenAway = owner != Os.libc().getuid();
-        Files.createDirectory(fresh, PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString(givenAway ? "---------" : "rwx------")));
-        int fd = Os.libc().open(Os.cString(fresh.toString()), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
+        if (Os.libc().mkdirat(stateFd, Os.cString(fresh), givenAway ? 0 : 0700) != 0) {
+            throw new IOException("cannot make " + path.resolveSibling(fresh) + ": " + Os.errnoName(Os.errno()));
+        }
+        int fd = Os.libc().openat(stateFd, Os.cString(fresh), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
                 | LibC.O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new IOException("cannot open " + fresh + ", just made: " + Os.errnoName(Os.errno()));
+            throw new IOException("cannot open " + path.resolveSibling(fresh) + ", just made: "
+                    + Os.errnoName(Os.errno()));
         }
         try {
             if ((givenAway && Os.libc().fchown(fd, owner, -1) != 0) || Os.libc().fchmod(fd, 0700) != 0) {
-                throw new IOException("cannot give " + fresh + " to uid " + Integer.toUnsignedString(owner) + ": "
-                        + Os.errnoName(Os.errno()));
+                throw new IOException("cannot give " + path.resolveSibling(fresh) + " to uid "
+                        + Integer.toUnsignedString(owner) + ": " + Os.errnoName(Os.errno()));
             }
             try (Stream<Path> inside = Files.list(Path.of("/proc/self/fd/" + fd))) {
                 if (inside.findAny().isPresent()) {
@@ -92,25 +133,24 @@ final class RecordsDirectory {
                 }
             }
             if (Os.libc().fchmod(fd, SEALED) != 0) {
-                throw new IOException("cannot seal " + fresh + ": " + Os.errnoName(Os.errno()));
+                throw new IOException("cannot seal " + path.resolveSibling(fresh) + ": " + Os.errnoName(Os.errno()));
             }
         } finally {
             Os.close(fd);
         }
-        try {
-            Files.move(fresh, path, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
+        if (Os.libc().renameat(stateFd, Os.cString(fresh), stateFd, Os.cString(name)) != 0) {
             // Something took the name meanwhile (rename(2) does not replace a non-empty directory or
             // a file with a directory): the next attempt sets it aside.
-            log.debug("cannot rename {} to {}: {}", fresh, path, e.toString());
+            log.debug("cannot rename {} to {}: {}", fresh, path, Os.errnoName(Os.errno()));
         }
     }
 
     /** Renames what is at {@code path} out of the way, unread. */
-    private static void setAside(Path path, String why) throws IOException {
-        Path aside = path.resolveSibling(path.getFileName() + ".untrusted-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-        log.warn("session group records {} set aside unread as {}: {}", path, aside.getFileName(), why);
-        Files.move(path, aside, StandardCopyOption.ATOMIC_MOVE);
+    private static void setAside(int stateFd, Path path, String why) throws IOException {
+        String aside = path.getFileName() + ".untrusted-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        log.warn("session group records {} set aside unread as {}: {}", path, aside, why);
+        if (Os.libc().renameat(stateFd, Os.cString(path.getFileName().toString()), stateFd, Os.cString(aside)) != 0) {
+            throw new IOException("cannot set " + path + " aside: " + Os.errnoName(Os.errno()));
+        }
     }
 }

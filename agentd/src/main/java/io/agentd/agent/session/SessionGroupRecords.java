@@ -10,7 +10,6 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -54,9 +53,10 @@ import org.slf4j.LoggerFactory;
  * <p>A record is a request to SIGKILL a process group, so the records live in a directory of
  * their own in the state directory, {@value #RECORDS_DIR}, which only the records owner
  * ({@link #recordsOwner}) can enter and which the agent uses only through a descriptor
- * ({@link RecordsDirectory}): a root session of the strict profile owns what root owns, /run/agentd
- * included, and a record it planted (or an agent's it renamed) would have the next agent kill a
- * group it could not signal itself (another user's).
+ * ({@link RecordsDirectory}, which reaches it through a descriptor of the state directory too): a
+ * root session of the strict profile owns what root owns, /run/agentd included, and a record it
+ * planted (or an agent's it renamed) would have the next agent kill a group it could not signal
+ * itself (another user's).
  *
  * <p>When the directory cannot be created or written the agent says so once and keeps no records.
  * Loop thread only (and the start-up before the loop runs).
@@ -137,9 +137,9 @@ public final class SessionGroupRecords {
     }
 
     /**
-     * The records in {@code stateDir} (created, mode 0755, if missing: it may also hold the agent's
-     * socket, which users other than the agent's connect to), in its {@value #RECORDS_DIR}, for this
-     * agent process; when that cannot be had, one warning and records that keep nothing.
+     * The records in {@code stateDir} (created, mode 0755, if missing; refused if its own name is a
+     * symbolic link), in its {@value #RECORDS_DIR}, for this agent process; when that cannot be had,
+     * one warning and records that keep nothing.
      */
     public static SessionGroupRecords open(Path stateDir) {
         long pid = ProcessHandle.current().pid();
@@ -147,12 +147,8 @@ public final class SessionGroupRecords {
         int owner = recordsOwner();
         Path dir;
         try {
-            if (!Files.isDirectory(stateDir)) {
-                Files.createDirectories(stateDir, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwxr-xr-x")));
-            }
             // Held open for the agent's life: every record is read and written through it.
-            dir = Path.of("/proc/self/fd/" + RecordsDirectory.open(stateDir.resolve(RECORDS_DIR), owner));
+            dir = Path.of("/proc/self/fd/" + RecordsDirectory.open(stateDir, RECORDS_DIR, owner));
         } catch (IOException | UnsupportedOperationException e) {
             log.warn("state directory {} cannot be used ({}): the process groups of sessions are not recorded, "
                     + "and if this agent dies, the next one cannot kill what it left running", stateDir, e.toString());

@@ -263,6 +263,15 @@ public final class LibC {
      */
     public native int fchmodat(int dirFd, byte[] nulTerminatedPath, int mode, int flags);
 
+    // ---- files relative to a directory descriptor -----------------------------------------
+
+    /** open(2) of a path taken from the directory {@code dirFd} names (an O_PATH one will do), not from its path. */
+    public native int openat(int dirFd, byte[] nulTerminatedPath, int flags, int mode);
+
+    public native int mkdirat(int dirFd, byte[] nulTerminatedPath, int mode);
+
+    public native int renameat(int oldDirFd, byte[] oldNulTerminatedPath, int newDirFd, byte[] newNulTerminatedPath);
+
     // ---- clocks ----------------------------------------------------------------------------
 
     public static final int CLOCK_REALTIME = 0;

@@ -10,6 +10,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.agentd.agent.FirstLinesLog;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -130,6 +131,68 @@ class SessionGroupJournalTest {
         } finally {
             live.destroyForcibly();
             ours.destroyForcibly();
+        }
+    }
+
+    /**
+     * A state directory whose own name is a link (a root session, which owns /run, can put one in
+     * the place of /run/agentd and kill the agent) is refused with one warning, and the agent keeps
+     * no records: nothing is made, opened or renamed where the link points. Before, the agent set
+     * aside what was at session-groups there and made its records directory there.
+     */
+    @Test
+    void aStateDirectoryThatIsALinkIsRefusedAndNothingIsDoneWhereItPoints() throws Exception {
+        Path elsewhere = newDir("journal-elsewhere-");
+        Path planted = Files.createDirectory(elsewhere.resolve(SessionGroupRecords.RECORDS_DIR));
+        Path link = Files.createSymbolicLink(newDir("journal-").resolve("state"), elsewhere.toAbsolutePath());
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
+        logger.addAppender(lines);
+        SessionGroupRecords records;
+        try {
+            records = SessionGroupRecords.open(link);
+        } finally {
+            logger.detachAppender(lines);
+        }
+        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        assertFalse(records.enabled(), "no records kept through a link: " + said);
+        assertEquals(1, said.size(), said.toString());
+        assertTrue(said.get(0).contains("cannot be used") && said.get(0).contains("symbolic link"), said.toString());
+        try (var left = Files.list(elsewhere)) {
+            assertEquals(List.of(planted), left.toList(), "nothing made or set aside where the link points");
+        }
+        assertEquals(0755, (Integer) Files.getAttribute(planted, "unix:mode") & 07777, "left as it was");
+    }
+
+    /**
+     * Once the state directory is opened, its path is not used again: swapped for a link to another
+     * directory meanwhile, the records directory is still made in the directory opened, and nothing
+     * is made or set aside where the link points.
+     */
+    @Test
+    void aStateDirectorySwappedForALinkAfterItWasOpenedIsNotFollowed() throws Exception {
+        Path dir = newDir("journal-");
+        Path elsewhere = newDir("journal-elsewhere-");
+        Path planted = Files.createDirectory(elsewhere.resolve(SessionGroupRecords.RECORDS_DIR));
+        int stateFd = Os.libc().open(Os.cString(dir.toString()), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        assertTrue(stateFd >= 0, "open " + dir);
+        int recordsFd = -1;
+        try {
+            Path opened = Files.move(dir, dir.resolveSibling(dir.getFileName() + "-opened"));
+            Files.createSymbolicLink(dir, elsewhere.toAbsolutePath());
+
+            recordsFd = RecordsDirectory.open(stateFd, dir.resolve(SessionGroupRecords.RECORDS_DIR),
+                    SessionGroupRecords.recordsOwner());
+            Path records = opened.resolve(SessionGroupRecords.RECORDS_DIR);
+            assertEquals(records.toRealPath(), Path.of("/proc/self/fd/" + recordsFd).toRealPath());
+            assertEquals(RecordsDirectory.SEALED, (Integer) Files.getAttribute(records, "unix:mode") & 07777);
+            try (var left = Files.list(elsewhere)) {
+                assertEquals(List.of(planted), left.toList(), "nothing made or set aside where the link points");
+            }
+        } finally {
+            Os.close(recordsFd);
+            Os.close(stateFd);
         }
     }
 
