@@ -30,7 +30,6 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Every FsOp but Read and Write (streamed by {@link FsTransfers}), run on a worker thread with
@@ -514,26 +513,19 @@ final class FsOperations {
             opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         }
         FsReplacedFile replaced = FsReplacedFile.at(path);
-        for (int attempt = 0; ; attempt++) {
-            Path temp = parent.resolve(FsTempNames.of(path.getFileName().toString(),
-                    ThreadLocalRandom.current().nextLong()));
-            try {
-                // Over an existing file: private until it has the old file's owner and mode.
-                FileChannel ch = replaced != null ? FileChannel.open(temp, opts, permissions(0600))
-                        : o.mode() != null ? FileChannel.open(temp, opts, permissions(o.mode()))
-                        : FileChannel.open(temp, opts);
-                if (replaced != null) {
-                    takeOver(replaced, temp, ch, path);
-                }
-                return new FsHandle.File(number, id, path, ch, o.read(), true, true, temp);
-            } catch (java.nio.file.FileAlreadyExistsException clash) {
-                if (attempt == 8) {
-                    throw FsErrors.from(clash, "open " + temp);
-                }
-            } catch (IOException e) {
-                throw FsErrors.from(e, "open " + temp + " (the atomic upload's temporary file)");
-            }
+        FsTempNames.Created temp;
+        try {
+            // Over an existing file: private until it has the old file's owner and mode.
+            temp = replaced != null ? FsTempNames.create(path, opts, permissions(0600))
+                    : o.mode() != null ? FsTempNames.create(path, opts, permissions(o.mode()))
+                    : FsTempNames.create(path, opts);
+        } catch (IOException e) {
+            throw FsErrors.from(e, "open " + path + " (the atomic upload's temporary file)");
         }
+        if (replaced != null) {
+            takeOver(replaced, temp.path(), temp.channel(), path);
+        }
+        return new FsHandle.File(number, id, path, temp.channel(), o.read(), true, true, temp.path());
     }
 
     /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */

@@ -1,6 +1,14 @@
 package io.agentd.agent.fs;
 
 import io.agentd.protocol.Utf8Text;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The name of an atomic upload's temporary file: {@code .NAME.agentd-XXXXXXXX} beside its
@@ -12,6 +20,11 @@ import io.agentd.protocol.Utf8Text;
 final class FsTempNames {
     static final int NAME_MAX = 255;
     private static final String MARK = ".agentd-";
+    /** Names tried before a clash is reported: one in 2^32 each, so more than one means someone is guessing. */
+    private static final int ATTEMPTS = 10;
+
+    /** A temporary file made and opened, and its path. */
+    record Created(Path path, FileChannel channel) {}
 
     private FsTempNames() {}
 
@@ -20,5 +33,25 @@ final class FsTempNames {
         String suffix = MARK + String.format("%08x", random & 0xffff_ffffL);
         int room = NAME_MAX - 1 - suffix.length(); // the leading dot; the suffix is ASCII
         return "." + Utf8Text.prefix(name, room) + suffix;
+    }
+
+    /**
+     * A new file under a temporary name beside {@code destination}, opened with {@code options}
+     * (which hold CREATE_NEW: O_CREAT|O_EXCL, so never a file or link already there) and {@code
+     * attributes}; another name is tried while one is taken, and the last clash is thrown.
+     */
+    static Created create(Path destination, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
+            throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            Path temp = destination.resolveSibling(of(destination.getFileName().toString(),
+                    ThreadLocalRandom.current().nextLong()));
+            try {
+                return new Created(temp, FileChannel.open(temp, options, attributes));
+            } catch (FileAlreadyExistsException clash) {
+                if (attempt == ATTEMPTS) {
+                    throw clash;
+                }
+            }
+        }
     }
 }

@@ -20,7 +20,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The fs operations on whole trees, RemoveDir (recursive) and Copy, walked without following a link
@@ -351,7 +350,7 @@ final class FsTrees {
             try {
                 try {
                     Files.createDirectory(Path.of(to)); // mkdir(2): a link at the last name is EEXIST, not followed
-                } catch (java.nio.file.FileAlreadyExistsException there) {
+                } catch (FileAlreadyExistsException there) {
                     // a directory there is copied into; anything else is refused just below
                 }
                 int fd = openDirectory(to, what);
@@ -423,20 +422,11 @@ final class FsTrees {
             try {
                 // O_CREAT|O_EXCL with the source's permissions (under the umask): never more open than
                 // the source meanwhile; beside the destination, which it replaces only once whole.
-                FileChannel target = null;
-                for (int attempt = 0; target == null; attempt++) {
-                    temp = to.resolveSibling(FsTempNames.of(to.getFileName().toString(), ThreadLocalRandom.current().nextLong()));
-                    try {
-                        target = FileChannel.open(temp, Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
-                                PosixFilePermissions.asFileAttribute(permissions));
-                    } catch (FileAlreadyExistsException e) {
-                        if (attempt == 10) {
-                            throw e;
-                        }
-                        temp = null;
-                    }
-                }
-                try (FileChannel made = target) {
+                FsTempNames.Created target = FsTempNames.create(to,
+                        Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                        PosixFilePermissions.asFileAttribute(permissions));
+                temp = target.path();
+                try (FileChannel made = target.channel()) {
                     copyBytes(source, made, shownFrom, shownTo);
                     setMode(made, temp, mode);
                 }
