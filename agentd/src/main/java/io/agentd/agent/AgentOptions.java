@@ -106,7 +106,9 @@ public record AgentOptions(
 
             Session defaults (a request's own values win):
               --user USER          user to run commands as: name, uid, name:group or uid:gid (default: the agent's)
-              --cwd DIR            working directory (default: the agent's)
+              --cwd DIR            working directory (default: the agent's); a --user or --cwd that
+                                   cannot be used at the start is said in the log (not refused:
+                                   it may come later), and requests without their own fail on it
               --env K=V            environment entry; repeatable
               --profile NAME       security profile: default, restricted (no_new_privs, no CAP_SYS_ADMIN)
                                    or strict (no_new_privs, no capability in any set, none to regain);

@@ -8,6 +8,7 @@ import io.agentd.agent.session.cgroup.CgroupRoot;
 import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.spawn.Spawner;
+import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -113,6 +114,9 @@ public final class Main {
         }
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
+        }
+        for (String problem : options.sessionDefaults().unusableNow(UserDb.system())) {
+            log.warn("{}", problem);
         }
         // Before anything is served: the sessions of an agent that died must not outlive it.
         SessionGroupRecords groupRecords = SessionGroupRecords.open(options.stateDir());

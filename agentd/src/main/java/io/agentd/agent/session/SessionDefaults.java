@@ -2,6 +2,11 @@ package io.agentd.agent.session;
 
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.spawn.SpawnSpec;
+import io.agentd.agent.spawn.UserDb;
+import io.agentd.agent.sys.Os;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -45,5 +50,31 @@ public record SessionDefaults(
             long graceMillis, long stdinLimit, long stdinTotalLimit) {
         this(user, cwd, env, profile, drainMillis, graceMillis, stdinLimit, stdinTotalLimit,
                 Math.min(DEFAULT_STDIN_WINDOW, stdinLimit));
+    }
+
+    /**
+     * What of {@code --user} and {@code --cwd} cannot be used now, one line each, for the start's log:
+     * every request that names no user or cwd of its own would fail on it, each with its own
+     * answer, and an operator looking at the start would not know. Not a refusal: the user or the
+     * directory may come later (made by a host through the agent, or a mount).
+     */
+    public List<String> unusableNow(UserDb users) {
+        List<String> problems = new ArrayList<>();
+        if (user != null) {
+            try {
+                users.resolve(user);
+            } catch (UserDb.LookupFailure f) {
+                String what = f.errno() != 0 ? "cannot be looked up (" + f.stage() + ": " + Os.errnoName(f.errno()) + ")"
+                        : f.stage().equals("getgrnam") ? "names a group that does not exist"
+                        : "names a user that does not exist";
+                problems.add("--user " + user + " " + what + ": requests that name no user of their own will fail"
+                        + " until it does");
+            }
+        }
+        if (cwd != null && !Files.isDirectory(Path.of(cwd))) {
+            problems.add("--cwd " + cwd + " is not a directory: requests that name no cwd of their own will fail"
+                    + " until it is");
+        }
+        return problems;
     }
 }
