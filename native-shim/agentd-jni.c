@@ -94,15 +94,17 @@ static void free_copy(char *buffer, char *on_stack) {
 
 /* A NUL-terminated copy of a Java byte[] path in a stack or malloc'd buffer; NULL: ENOMEM saved. */
 static char *path_copy(JNIEnv *env, jbyteArray path, char *on_stack) {
-    jsize length = path == NULL ? 0 : (*env)->GetArrayLength(env, path);
+    if (path == NULL) { /* rule 5 */
+        saved_errno = EFAULT;
+        return NULL;
+    }
+    jsize length = (*env)->GetArrayLength(env, path);
     char *copy = copy_buffer(on_stack, (jlong) length + 1);
     if (copy == NULL) {
         saved_errno = ENOMEM;
         return NULL;
     }
-    if (length > 0) {
-        (*env)->GetByteArrayRegion(env, path, 0, length, (jbyte *) copy);
-    }
+    (*env)->GetByteArrayRegion(env, path, 0, length, (jbyte *) copy);
     copy[length] = '\0';
     return copy;
 }

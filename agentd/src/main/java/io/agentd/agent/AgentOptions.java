@@ -149,9 +149,9 @@ public record AgentOptions(
 
               --state-dir DIR      record live sessions' process groups here (in DIR/session-groups,
                                    which only the agent can enter), so that the next agent kills what
-                                   this one left running if it dies (default: /run/agentd; DIR itself
-                                   must not be a symbolic link; without a usable directory the agent
-                                   says so and runs without)
+                                   this one left running if it dies (default: /run/agentd; DIR must
+                                   be the agent's own, not a link, and writable by it alone; without
+                                   a usable directory the agent says so and runs without)
               --cgroup-root PATH   cgroup2 directory under which each session gets a cgroup of its own,
                                    killed whole at a timeout, host loss or shutdown (default: found
                                    from the agent's own cgroup; 'none': sessions stay in the agent's;
@@ -320,7 +320,11 @@ public record AgentOptions(
                                 + ", not '" + value + "'");
                     }
                 }
-                case "--state-dir" -> stateDir = Path.of(nonEmpty(name, value));
+                // Normalized: at "DIR/." the open's refusal of a link would look at "." and follow DIR.
+                case "--state-dir" -> {
+                    Path normal = Path.of(nonEmpty(name, value)).normalize();
+                    stateDir = normal.toString().isEmpty() ? Path.of(".") : normal;
+                }
                 case "--on-host-loss" -> {
                     hostLoss = HostLossPolicy.fromOption(value);
                     if (hostLoss == null) {

@@ -90,6 +90,10 @@ class AgentOptionsTest {
     void stateDirIsAnyNonEmptyPath() throws Exception {
         assertEquals(Path.of("/tmp/st"), AgentOptions.parse("--state-dir", "/tmp/st").stateDir());
         assertEquals(Path.of("rel"), AgentOptions.parse("--state-dir=rel").stateDir());
+        // "/." and ".." taken out: the state directory's own name is what is checked for a link.
+        assertEquals(Path.of("/tmp/st"), AgentOptions.parse("--state-dir", "/tmp/st/.").stateDir());
+        assertEquals(Path.of("/run/b"), AgentOptions.parse("--state-dir", "/run/a/../b").stateDir());
+        assertEquals(Path.of("."), AgentOptions.parse("--state-dir", "./").stateDir());
         assertThrows(AgentOptions.UsageException.class, () -> AgentOptions.parse("--state-dir="));
     }
 

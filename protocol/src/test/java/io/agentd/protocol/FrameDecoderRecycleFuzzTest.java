@@ -29,7 +29,7 @@ import java.util.Set;
 class FrameDecoderRecycleFuzzTest {
     private static final FrameEncoder ENCODER = new FrameEncoder();
     private static final MessageType[] DATA_TYPES = {MessageType.EXEC_STDOUT, MessageType.EXEC_STDERR};
-    /** Sizes around the decoder's streaming threshold (4096) and a few larger ones. */
+    /** Data sizes up to three times the decoder's streaming threshold (4096), below it too. */
     private static final int MAX_DATA = 3 * 4096;
     private static final int MAX_FRAMES = 24;
 
@@ -50,7 +50,10 @@ class FrameDecoderRecycleFuzzTest {
         int taken = 0;
         int at = 0;
         while (at < stream.length) {
-            int n = Math.min(stream.length - at, in.consumeInt(1, 2 * MAX_DATA));
+            // Once the input is spent every choice would be its minimum: the rest in one byte at a
+            // time, none handed back. The rest goes in whole instead.
+            int n = in.remainingBytes() == 0 ? stream.length - at
+                    : Math.min(stream.length - at, in.consumeInt(1, 2 * MAX_DATA));
             decoder.feed(in.consumeBoolean()
                     ? ByteBuffer.wrap(stream, at, n).slice()
                     : ByteBuffer.allocateDirect(n).put(stream, at, n).flip());

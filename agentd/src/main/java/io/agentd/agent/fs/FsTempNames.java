@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -42,6 +43,9 @@ final class FsTempNames {
      */
     static Created create(Path destination, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
             throws IOException {
+        if (!options.contains(StandardOpenOption.CREATE_NEW)) {
+            throw new IllegalArgumentException("a temporary file is made new, never opened: " + options);
+        }
         for (int attempt = 1; ; attempt++) {
             Path temp = destination.resolveSibling(of(destination.getFileName().toString(),
                     ThreadLocalRandom.current().nextLong()));

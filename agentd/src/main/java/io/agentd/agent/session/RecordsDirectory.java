@@ -34,13 +34,15 @@ import org.slf4j.LoggerFactory;
  * directory someone got into before it was given away stays unsealed, wherever it is renamed.
  *
  * <p>The state directory is opened once, as a descriptor, and all of the above is done relative to it
- * (openat, mkdirat, renameat), never by a path through it: its owner could replace it with a link
- * (and kill the agent, which init restarts) and have the agent make and set aside directories
- * wherever the link points. A state directory whose own name is a link is refused, and the agent
- * keeps no records; the directories above it are taken as given (/var/run is commonly a link to
- * /run, and in the guest /run is a tmpfs mount point, which no session can rename).
+ * (openat, mkdirat, renameat), never by a path through it: its owner could replace it with a link,
+ * or rename another user's directory into its place (and kill the agent, which init restarts), and
+ * have the agent make and set aside directories there. A state directory whose own name is a link,
+ * or that is not the agent's or others may write in, is refused, and the agent keeps no records.
+ * The directories above it are taken as given: each must be one such a session cannot rename (in
+ * the guest, /run is a tmpfs mount point; /var/run, a link in root's /var, would not do).
  */
 final class RecordsDirectory {
+    // Its lines are the records' (and tests listen for them there).
     private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
     private static final int ATTEMPTS = 3;
     /** Mode 0700 and the sticky bit: set once the directory was found empty after it was given away. */
@@ -56,13 +58,18 @@ final class RecordsDirectory {
     static int open(Path stateDir, String name, int owner) throws IOException {
         int stateFd = openStateDir(stateDir);
         try {
-            return open(stateFd, stateDir.resolve(name), owner);
+            return openIn(stateFd, stateDir.resolve(name), owner);
         } finally {
             Os.close(stateFd); // the records directory's descriptor is all the agent uses from now on
         }
     }
 
-    /** {@code stateDir} as a directory descriptor, without following a link at its own name. */
+    /**
+     * {@code stateDir} as a directory descriptor, without following a link at its own name, and only
+     * if it is the agent's and no one else may write in it: a strict session can rename any directory
+     * on /run into its place (another user's too), and the agent would then make and set aside
+     * directories in that user's.
+     */
     private static int openStateDir(Path stateDir) throws IOException {
         byte[] cPath = Os.cString(stateDir.toString());
         int flags = LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC;
@@ -79,19 +86,43 @@ final class RecordsDirectory {
                     ? stateDir + " is a symbolic link, which is not followed (name the directory itself)"
                     : "cannot open " + stateDir + " as a directory: " + Os.errnoName(err));
         }
-        return fd;
+        try {
+            Path self = Path.of("/proc/self/fd/" + fd);
+            int uid = (Integer) Files.getAttribute(self, "unix:uid");
+            int mode = (Integer) Files.getAttribute(self, "unix:mode");
+            if (uid != Os.libc().getuid() || (mode & 022) != 0) {
+                throw new IOException(stateDir + " is owned by uid " + Integer.toUnsignedString(uid) + " with mode "
+                        + Integer.toOctalString(mode & 07777) + ": the agent's state directory must be its own"
+                        + " (uid " + Integer.toUnsignedString(Os.libc().getuid()) + ") and writable by it alone");
+            }
+            return fd;
+        } catch (IOException | RuntimeException e) {
+            Os.close(fd);
+            throw e;
+        }
     }
 
-    /** {@link #open(Path, String, int)} in the state directory {@code stateFd}; {@code path} names it in logs. */
-    static int open(int stateFd, Path path, int owner) throws IOException {
+    /**
+     * The records directory in the state directory {@code stateFd}, as {@link #open(Path, String, int)}
+     * describes; {@code path} is where it is, for the log.
+     */
+    static int openIn(int stateFd, Path path, int owner) throws IOException {
         byte[] name = Os.cString(path.getFileName().toString());
-        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        // One look more than makes: the last directory made is looked at too.
+        for (int attempt = 0; attempt <= ATTEMPTS; attempt++) {
             int fd = Os.libc().openat(stateFd, name,
                     LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
             if (fd >= 0) {
-                Path self = Path.of("/proc/self/fd/" + fd);
-                int uid = (Integer) Files.getAttribute(self, "unix:uid");
-                int mode = (Integer) Files.getAttribute(self, "unix:mode");
+                int uid;
+                int mode;
+                try {
+                    Path self = Path.of("/proc/self/fd/" + fd);
+                    uid = (Integer) Files.getAttribute(self, "unix:uid");
+                    mode = (Integer) Files.getAttribute(self, "unix:mode");
+                } catch (IOException | RuntimeException e) {
+                    Os.close(fd);
+                    throw e;
+                }
                 if (uid == owner && (mode & 07777) == SEALED) {
                     return fd;
                 }
@@ -101,7 +132,9 @@ final class RecordsDirectory {
             } else if (Os.errno() != LibC.ENOENT) {
                 setAside(stateFd, path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
             }
-            make(stateFd, path, owner);
+            if (attempt < ATTEMPTS) {
+                make(stateFd, path, owner);
+            }
         }
         throw new IOException("cannot make " + path + " a directory only the agent can enter: something else"
                 + " keeps taking its place");

@@ -166,6 +166,44 @@ class SessionGroupJournalTest {
     }
 
     /**
+     * A state directory that is another user's (a strict session can rename any directory on /run
+     * into its place), or that others may write in, is refused: no records, one line, nothing made
+     * or set aside in it. Before, the agent made its records directory in that user's directory and
+     * renamed what was at session-groups there.
+     */
+    @Test
+    void aStateDirectoryOfAnotherUserOrOpenToOthersIsRefusedAndLeftAsItWas() throws Exception {
+        Assumptions.assumeTrue(Os.libc().getuid() == 0, "needs root: to give a directory to another user");
+        Path users = Files.createDirectory(newDir("journal-").resolve("alice"));
+        Path planted = Files.createDirectory(users.resolve(SessionGroupRecords.RECORDS_DIR));
+        Files.setAttribute(users, "unix:uid", 1000);
+        Path openToAll = Files.createDirectory(newDir("journal-").resolve("shared"));
+        Files.setPosixFilePermissions(openToAll, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        for (Path stateDir : List.of(users, openToAll)) {
+            ListAppender<ILoggingEvent> lines = new ListAppender<>();
+            lines.start();
+            Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
+            logger.addAppender(lines);
+            SessionGroupRecords records;
+            try {
+                records = SessionGroupRecords.open(stateDir);
+            } finally {
+                logger.detachAppender(lines);
+            }
+            List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            assertFalse(records.enabled(), stateDir + ": " + said);
+            assertEquals(1, said.size(), said.toString());
+            assertTrue(said.get(0).contains("cannot be used") && said.get(0).contains("must be its own"), said.toString());
+        }
+        try (var left = Files.list(users)) {
+            assertEquals(List.of(planted), left.toList(), "nothing made or set aside in another user's directory");
+        }
+        try (var left = Files.list(openToAll)) {
+            assertEquals(List.of(), left.toList(), "nothing made in a directory open to all");
+        }
+    }
+
+    /**
      * Once the state directory is opened, its path is not used again: swapped for a link to another
      * directory meanwhile, the records directory is still made in the directory opened, and nothing
      * is made or set aside where the link points.
@@ -182,7 +220,7 @@ class SessionGroupJournalTest {
             Path opened = Files.move(dir, dir.resolveSibling(dir.getFileName() + "-opened"));
             Files.createSymbolicLink(dir, elsewhere.toAbsolutePath());
 
-            recordsFd = RecordsDirectory.open(stateFd, dir.resolve(SessionGroupRecords.RECORDS_DIR),
+            recordsFd = RecordsDirectory.openIn(stateFd, dir.resolve(SessionGroupRecords.RECORDS_DIR),
                     SessionGroupRecords.recordsOwner());
             Path records = opened.resolve(SessionGroupRecords.RECORDS_DIR);
             assertEquals(records.toRealPath(), Path.of("/proc/self/fd/" + recordsFd).toRealPath());
@@ -439,7 +477,7 @@ class SessionGroupJournalTest {
     @Test
     void aWriteCutShortByAFullDiskDoesNotSwallowTheNextGroup() throws Exception {
         Path dir = newDir("journal-full-");
-        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", dir.toString()) == 0,
+        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=8k,mode=0755", "tmpfs", dir.toString()) == 0,
                 "needs root to mount a tmpfs");
         Process first = new ProcessBuilder("setsid", "sleep", "60").start();
         Process second = new ProcessBuilder("setsid", "sleep", "60").start();

@@ -95,4 +95,14 @@ class NativeLoadTest {
             Os.close(fds[1]);
         }
     }
+
+    @Test
+    void aNullPathIsRefusedWithoutACall() {
+        assertEquals(-1, Os.libc().open(null, LibC.O_RDONLY | LibC.O_CLOEXEC, 0));
+        assertEquals("EFAULT", Os.errnoName(Os.errno()));
+        assertEquals(-1, Os.libc().renameat(LibC.AT_FDCWD, null, LibC.AT_FDCWD, Os.cString("/tmp/x")));
+        assertEquals("EFAULT", Os.errnoName(Os.errno()));
+        assertEquals(-1, Os.libc().mkdirat(LibC.AT_FDCWD, null, 0700));
+        assertEquals("EFAULT", Os.errnoName(Os.errno()));
+    }
 }
