@@ -13,6 +13,10 @@
  * Rules, followed by every wrapper below:
  *  1. A wrapper makes the one libc call its Java method names, with the same arguments and result;
  *     nothing else (no retry on EINTR, no error turned into an exception: the Java side decides).
+ *     One exception: read, write and epoll_wait, which carry every byte and every wake-up of the
+ *     agent's loop, are the raw system calls (raw_read and the rest, below), same arguments,
+ *     result and errno: glibc's wrappers are thread cancellation points, which mark the thread
+ *     cancellable and back around each call for a pthread_cancel the JVM never sends.
  *  2. errno: each wrapper saves errno in a thread-local right after its call (SAVE_ERRNO); LibC's
  *     lastErrno() reads it. The JVM makes calls of its own on the same thread between the wrapper's
  *     return and the Java code that reads errno, so the real errno is gone by then.
@@ -60,6 +64,20 @@ static __thread int saved_errno;
 
 /* Makes the call, then keeps its errno (rule 2); the call's result. */
 #define SAVE_ERRNO(call) ({ __typeof__(call) result_ = (call); saved_errno = errno; result_; })
+
+/* Rule 1's exception: the system calls themselves, without glibc's cancellation-point wrappers. */
+static ssize_t raw_read(int fd, void *buf, size_t count) {
+    return syscall(SYS_read, fd, buf, count);
+}
+
+static ssize_t raw_write(int fd, const void *buf, size_t count) {
+    return syscall(SYS_write, fd, buf, count);
+}
+
+/* epoll_pwait with no signal mask is epoll_wait (aarch64 has only the former); 8: the kernel's sigset. */
+static int raw_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
+    return (int) syscall(SYS_epoll_pwait, epfd, events, max, timeout_ms, NULL, 8);
+}
 
 static void *address_of(JNIEnv *env, jobject buffer) {
     return buffer == NULL ? NULL : (*env)->GetDirectBufferAddress(env, buffer);
@@ -183,7 +201,7 @@ static jlong lib_read_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf, 
         saved_errno = ENOMEM;
         return -1;
     }
-    ssize_t n = SAVE_ERRNO(read(fd, copy, (size_t) count));
+    ssize_t n = SAVE_ERRNO(raw_read(fd, copy, (size_t) count));
     if (n > 0) {
         (*env)->SetByteArrayRegion(env, buf, off, (jsize) n, (const jbyte *) copy);
     }
@@ -195,7 +213,7 @@ static jlong lib_read_direct(JNIEnv *env, jobject self, jint fd, jobject buf, ji
     (void) self;
     char *at = direct_region(env, buf, off, count);
     NEED_DIRECT(at);
-    return SAVE_ERRNO(read(fd, at, (size_t) count));
+    return SAVE_ERRNO(raw_read(fd, at, (size_t) count));
 }
 
 static jlong lib_write_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf, jint off, jlong count) {
@@ -213,7 +231,7 @@ static jlong lib_write_array(JNIEnv *env, jobject self, jint fd, jbyteArray buf,
     if (count > 0) {
         (*env)->GetByteArrayRegion(env, buf, off, (jsize) count, (jbyte *) copy);
     }
-    ssize_t n = SAVE_ERRNO(write(fd, copy, (size_t) count));
+    ssize_t n = SAVE_ERRNO(raw_write(fd, copy, (size_t) count));
     free_copy(copy, on_stack);
     return n;
 }
@@ -222,7 +240,7 @@ static jlong lib_write_direct(JNIEnv *env, jobject self, jint fd, jobject buf, j
     (void) self;
     char *at = direct_region(env, buf, off, count);
     NEED_DIRECT(at);
-    return SAVE_ERRNO(write(fd, at, (size_t) count));
+    return SAVE_ERRNO(raw_write(fd, at, (size_t) count));
 }
 
 static jint lib_pipe2(JNIEnv *env, jobject self, jintArray fds, jint flags) {
@@ -284,7 +302,7 @@ static jint lib_epoll_wait(JNIEnv *env, jobject self, jint epfd, jobject events,
     (void) self;
     void *p = address_of(env, events);
     NEED_DIRECT(p);
-    return SAVE_ERRNO(epoll_wait(epfd, p, max, timeout_ms));
+    return SAVE_ERRNO(raw_epoll_wait(epfd, p, max, timeout_ms));
 }
 
 /* ---- sockets ---------------------------------------------------------------------------- */
