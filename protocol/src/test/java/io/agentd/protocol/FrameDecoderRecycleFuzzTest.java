@@ -21,14 +21,15 @@ import java.util.Set;
  * ({@link FrameDecoder#recycle}): the path a client takes for bulk output, where a large data frame
  * is read straight into an array the consumer may hand back for the next frame of its length. The
  * byte-level target ({@link FrameDecoderFuzzTest}) almost never reaches it, since it takes a valid
- * data frame of 4 KiB or more; here the input chooses well-formed frames instead of bytes: their
- * types, ids and sizes (often equal, so that arrays are reused), how the stream is cut into feeds
- * and which frames the consumer hands back. Every run of the tests replays the checked-in corpus
+ * data frame of 4 KiB or more; here the input chooses well-formed frames instead of bytes: for the
+ * agent's decoder (stdin) or a client's (stdout, stderr), their ids and sizes (often equal, so that
+ * arrays are reused), how the stream is cut into feeds and which frames the consumer hands back. Every run of the tests replays the checked-in corpus
  * (FrameDecoderRecycleFuzzTestInputs); scripts/fuzz fuzzes it for real (JAZZER_FUZZ=1).
  */
 class FrameDecoderRecycleFuzzTest {
     private static final FrameEncoder ENCODER = new FrameEncoder();
-    private static final MessageType[] DATA_TYPES = {MessageType.EXEC_STDOUT, MessageType.EXEC_STDERR};
+    private static final MessageType[] CLIENT_TAKES = {MessageType.EXEC_STDOUT, MessageType.EXEC_STDERR};
+    private static final MessageType[] AGENT_TAKES = {MessageType.EXEC_STDIN};
     /** Data sizes up to three times the decoder's streaming threshold (4096), below it too. */
     private static final int MAX_DATA = 3 * 4096;
     private static final int MAX_FRAMES = 24;
@@ -41,9 +42,11 @@ class FrameDecoderRecycleFuzzTest {
      */
     @FuzzTest(maxDuration = "60s")
     void handedBackArraysOnlyServeLaterFrames(FuzzedDataProvider in) throws ProtocolException {
-        List<Frame> sent = frames(in);
+        // The agent's decoder (stdin from a host; it recycles every frame it handled) or a client's.
+        boolean agentSide = in.consumeBoolean();
+        List<Frame> sent = frames(in, agentSide ? AGENT_TAKES : CLIENT_TAKES);
         byte[] stream = encode(sent);
-        FrameDecoder decoder = new FrameDecoder();
+        FrameDecoder decoder = agentSide ? FrameDecoder.forAgent() : new FrameDecoder();
         List<Frame> kept = new ArrayList<>();
         List<Frame> keptSent = new ArrayList<>();
         Set<byte[]> keptArrays = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -83,8 +86,8 @@ class FrameDecoderRecycleFuzzTest {
         }
     }
 
-    /** Up to MAX_FRAMES data frames, mostly of a few repeated sizes, with a ping now and then between them. */
-    private static List<Frame> frames(FuzzedDataProvider in) {
+    /** Up to MAX_FRAMES data frames of {@code dataTypes}, mostly of a few repeated sizes, a ping now and then between them. */
+    private static List<Frame> frames(FuzzedDataProvider in, MessageType[] dataTypes) {
         int[] sizes = {in.consumeInt(0, MAX_DATA), in.consumeInt(0, MAX_DATA), in.consumeInt(0, MAX_DATA)};
         int count = in.consumeInt(1, MAX_FRAMES);
         List<Frame> frames = new ArrayList<>();
@@ -103,7 +106,7 @@ class FrameDecoderRecycleFuzzTest {
                 // frame that shows another's bytes (an array reused too early) fails the comparison.
                 data[j] = j == 0 ? (byte) i : (byte) (fill + j * 31);
             }
-            frames.add(new Frame(id, DATA_TYPES[choice & 1], new ExecData(data)));
+            frames.add(new Frame(id, dataTypes[choice % dataTypes.length], new ExecData(data)));
         }
         return frames;
     }
