@@ -137,8 +137,9 @@ public record AgentOptions(
                                    output kept per session while no host is attached (a detachable
                                    session keeps it from its start); the oldest goes first (default: 1m)
               --session-buffer-total BYTES
-                                   output kept over all sessions; past it, the session holding the
-                                   most loses its oldest bytes first (default: 64m)
+                                   memory for output kept over all sessions, counted in the 4 KiB
+                                   pieces it is kept in; past it, the session costing the most
+                                   loses its oldest bytes first (default: 64m)
               --retain-exited SECONDS
                                    how long an exited session nobody is attached to keeps its status
                                    for an attach (default: 600)

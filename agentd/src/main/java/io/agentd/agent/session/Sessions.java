@@ -537,7 +537,8 @@ public final class Sessions {
             return;
         }
         if (s.route.attached()) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is attached to another host");
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + (s.route.connection() == from.connection()
+                    ? " is attached to this connection already, on id " + s.route.id() : " is attached to another host"));
             return;
         }
         OutputRing ring = s.route.ring(); // a detached session always keeps its output

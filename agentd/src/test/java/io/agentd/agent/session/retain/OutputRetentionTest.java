@@ -12,34 +12,74 @@ class OutputRetentionTest {
         r.record(ring, OutputRing.STDOUT, new byte[bytes], 0, bytes);
     }
 
+    /** What a ring of {@code chunks} chunks and one run is charged, with its first tables (4 entries each). */
+    private static long charge(int chunks) {
+        return chunks * (long) OutputRing.CHUNK + OutputRing.RUN_COST + 2L * 4 * Long.BYTES;
+    }
+
     @Test
     void theTotalIsNeverPassedAndTheFullestRingDropsFirst() {
-        OutputRetention retention = new OutputRetention(4096, 6144);
+        OutputRetention retention = new OutputRetention(16384, 5 * OutputRing.CHUNK);
         OutputRing big = retention.open(0);
         OutputRing small = retention.open(0);
-        write(retention, big, 4000);
-        write(retention, small, 1000);
-        assertEquals(5000 + 2 * OutputRing.RUN_COST, retention.held());
-        write(retention, small, 1500);
-        assertTrue(retention.held() <= 6144, "held " + retention.held());
+        write(retention, big, 12000);
+        write(retention, small, 3000);
+        assertEquals(15000 + 2 * OutputRing.RUN_COST, retention.held());
+        assertEquals(charge(3) + charge(1), retention.charged(), "chunks are charged whole");
+        write(retention, small, 3000); // a second chunk for small: past the total
+        assertTrue(retention.charged() <= retention.total(), "charged " + retention.charged());
         assertEquals(0, small.dropped(), "the smaller ring kept everything");
         assertEquals(retention.held() - small.held(), big.held());
         assertTrue(big.dropped() > 0);
         assertEquals(big.start(), big.dropped());
+        assertTrue(retention.allocated() <= retention.charged());
     }
 
     @Test
     void aRingThatIsTheFullestPaysForItsOwnOutput() {
-        OutputRetention retention = new OutputRetention(4096, 4096);
+        long total = 3L * OutputRing.CHUNK + 256;
+        OutputRetention retention = new OutputRetention(8192, total);
         OutputRing a = retention.open(0);
         OutputRing b = retention.open(0);
         write(retention, b, 100);
         for (int i = 0; i < 100; i++) {
             write(retention, a, 100);
-            assertTrue(retention.held() <= 4096);
+            assertTrue(retention.charged() <= total, "charged " + retention.charged());
         }
         assertEquals(100, b.end() - b.start(), "the quiet session's output is kept");
         assertEquals(10_000, a.end());
+    }
+
+    /**
+     * Many sessions that each kept a little: each costs its chunk, and the total holds that too. 1,000
+     * rings of one byte under a 1 MiB total allocate about 1 MiB; before, the total counted 1,000
+     * bytes and 64 each while they allocated 4 MiB (16,000 such sessions: 63.5 MiB, counted 1 MiB).
+     */
+    @Test
+    void manySessionsKeepingALittleAreChargedWhatTheyAllocate() {
+        long total = 1L << 20;
+        OutputRetention retention = new OutputRetention(4096, total);
+        OutputRing[] rings = new OutputRing[1000];
+        for (int i = 0; i < rings.length; i++) {
+            rings[i] = retention.open(0);
+            write(retention, rings[i], 1);
+        }
+        assertTrue(retention.allocated() <= total + 64L * rings.length, "allocated " + retention.allocated());
+        assertTrue(retention.allocated() <= retention.charged(), retention.allocated() + " > " + retention.charged());
+        int kept = 0;
+        for (OutputRing r : rings) {
+            assertEquals(1, r.end(), "every byte counted");
+            assertEquals(r.start(), r.dropped(), "what is not kept is counted dropped");
+            kept += (int) (r.end() - r.start());
+        }
+        // The total goes to the rings that kept their byte, but for the emptied rings' tables (64 bytes each).
+        assertTrue(kept >= (total - 64L * rings.length) / charge(1) && kept <= total / charge(1),
+                "rings keeping their byte: " + kept);
+        for (OutputRing r : rings) {
+            retention.close(r);
+        }
+        assertEquals(0, retention.charged(), "closed rings are not charged");
+        assertEquals(0, retention.held());
     }
 
     /**
@@ -60,9 +100,8 @@ class OutputRetentionTest {
             }
         }
         assertTrue(retention.held() <= total, "held " + retention.held());
-        long slack = rings.length * (2L * OutputRing.CHUNK + 1024);
-        assertTrue(retention.allocated() <= total + slack, "allocated " + retention.allocated() + " for held "
-                + retention.held() + " (total " + total + ")");
+        assertTrue(retention.allocated() <= retention.charged() && retention.charged() <= total, "allocated "
+                + retention.allocated() + ", charged " + retention.charged() + " (total " + total + ")");
         long kept = 0;
         for (OutputRing r : rings) {
             assertEquals(1 << 20, r.end(), "every byte counted");
