@@ -87,10 +87,22 @@ final class OutQueue {
         }
     }
 
-    /** Queues a frame the queue may keep as it is. */
+    /**
+     * Queues a frame the queue may keep as it is; one that fits in the room left in the last chunk
+     * (a copy of borrowed frames) is copied there instead. Kept as an entry of its own, a small frame
+     * (a refusal) after a chunk made the next borrowed frame (a pong) open a new 256 KiB chunk for a
+     * few bytes: a client that never read and alternated the two had the relay allocate a chunk per
+     * 34 bytes counted, gigabytes of direct memory before its queue reached its mark.
+     */
     void add(ByteBuffer frame) {
         keepBorrowed(); // order: an owned frame never goes before borrowed ones in the count below
         count(frame.remaining());
+        if (frames.peekLast() instanceof ByteBuffer last && pool.isLent(last)
+                && last.capacity() - last.limit() >= frame.remaining()) {
+            int at = last.limit();
+            last.limit(at + frame.remaining()).put(at, frame, frame.position(), frame.remaining());
+            return;
+        }
         frames.add(frame);
     }
 
