@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.payload.Empty;
@@ -56,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
+    /** The most of a refusal's or an agent's error text a log line shows (escaped: HostText). */
+    private static final int LOGGED_TEXT_MAX = 256;
     static final long HIGH_WATER = 4L * 1024 * 1024;
     static final long LOW_WATER = 1024 * 1024;
     /**
@@ -957,7 +960,8 @@ final class RelayLoop implements Runnable {
         if (more != null) {
             String what = frame == null ? "an undecodable frame" : frame.type().wire();
             if (frame != null && frame.payload() instanceof ErrorPayload e) {
-                what += " (" + e.kind() + ": " + e.message() + ")";
+                what += " (" + HostText.quote(e.kind(), HostText.QUOTE_MAX) + ": "
+                        + HostText.quote(e.message(), LOGGED_TEXT_MAX) + ")";
             }
             log.info("relay: the agent sent {} on id 0; no client to give it to, dropped{}", what, more);
         }
@@ -1327,7 +1331,9 @@ final class RelayLoop implements Runnable {
     private void refuse(RelayClient c, long id, ErrorKind kind, String type, String message) {
         String more = refusedLog.admit();
         if (more != null) {
-            log.info("relay: {}: refused {} on id {}: {}{}", c, type == null ? "a frame" : type, id, message, more);
+            // Quoted: the type and the message may hold a client's bytes (a type no agent knows).
+            log.info("relay: {}: refused {} on id {}: {}{}", c, type == null ? "a frame" : HostText.quote(type,
+                    HostText.QUOTE_MAX), id, HostText.quote(message, LOGGED_TEXT_MAX), more);
         }
         queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
     }
