@@ -69,6 +69,8 @@ final class RelayLoop implements Runnable {
      * whose command ended.
      */
     static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
+    /** What may wait for the agent before an exit.dropped notice is left out (see tellAgentExitDropped). */
+    static final long EXIT_NOTICES_MAX_QUEUED = 2 * HIGH_WATER;
     /**
      * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
      * hold its output: answers to requests it pipelined without reading them) and takes less than
@@ -253,6 +255,7 @@ final class RelayLoop implements Runnable {
 
     private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog exitNoticeLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
     private final RateLimitedLog restartLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
@@ -881,8 +884,22 @@ final class RelayLoop implements Runnable {
                 && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
     }
 
-    /** The same for an exit queued for a client that is dropped before its queue reached it. */
+    /**
+     * The same for an exit queued for a client that is dropped before its queue reached it. Not past
+     * {@link #EXIT_NOTICES_MAX_QUEUED} waiting for the agent: an agent that sent exits for ids nobody
+     * holds and read nothing had the relay queue a notice per exit, its memory growing byte for byte
+     * with the flood (a review: 32 MiB of exits, 33 MiB queued). Without its notice the agent keeps
+     * that exit until its --retain-exited passes.
+     */
     private void tellAgentExitDropped(long id) {
+        if (portOutput.bytes() > EXIT_NOTICES_MAX_QUEUED) {
+            String more = exitNoticeLog.admit();
+            if (more != null) {
+                log.warn("relay: the agent reads nothing and " + (portOutput.bytes() >> 20) + " MiB wait for it: an"
+                        + " exit for id {} nobody holds is not reported back to it{}", id, more);
+            }
+            return;
+        }
         portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
                 Empty.INSTANCE))));
         updatePortOps();
