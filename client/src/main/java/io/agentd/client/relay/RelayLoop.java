@@ -888,8 +888,8 @@ final class RelayLoop implements Runnable {
      * The same for an exit queued for a client that is dropped before its queue reached it. Not past
      * {@link #EXIT_NOTICES_MAX_QUEUED} waiting for the agent: an agent that sent exits for ids nobody
      * holds and read nothing had the relay queue a notice per exit, its memory growing byte for byte
-     * with the flood (a review: 32 MiB of exits, 33 MiB queued). Without its notice the agent keeps
-     * that exit until its --retain-exited passes.
+     * with the flood (a review: 32 MiB of exits, 33 MiB queued). Without its notice that exit's
+     * session stays collected, as with an agent that does not take the notice.
      */
     private void tellAgentExitDropped(long id) {
         if (portOutput.bytes() > EXIT_NOTICES_MAX_QUEUED) {
