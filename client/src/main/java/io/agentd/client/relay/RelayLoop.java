@@ -97,6 +97,8 @@ final class RelayLoop implements Runnable {
     static final long CLOSING_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
+    /** See {@link #stage}. */
+    private static final int STAGE_GATHER_BYTES = 16 * 1024;
     /**
      * The agent's read: large, so that one read carries many frames and a run of them for one client
      * goes out in one write straight from this buffer (see {@link #onPortEvents}).
@@ -1222,7 +1224,7 @@ final class RelayLoop implements Runnable {
                 if (startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.size() < USED_DURING_START_BARRIER_MAX) {
                     usedDuringStartBarrier.add(id);
                 }
-                stage(c, copyOf(view)); // a view on the client read buffer, which the next read reuses
+                stage(c, view); // copied: a view on the client read buffer, which the next read reuses
                 return true;
             }
             if (id == Protocol.CONTROL_ID) {
@@ -1272,7 +1274,7 @@ final class RelayLoop implements Runnable {
                     type, "this client already holds " + RelayClient.OWN_HOLDS + " ranges of its own at the agent,"
                     + " the most the relay passes on (the rest are the other clients'); nothing was forwarded"));
         }
-        stage(c, bytes);
+        stage(c, ByteBuffer.wrap(bytes));
         return true;
     }
 
@@ -1544,12 +1546,28 @@ final class RelayLoop implements Runnable {
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
-    /** A client's frame for the agent, held until the turn's end: see {@link #releaseStaged}. */
-    private void stage(RelayClient c, byte[] frame) {
+    /**
+     * A copy of a client's frame for the agent, held until the turn's end: see {@link #releaseStaged}.
+     * Frames smaller than {@link #STAGE_GATHER_BYTES} are copied one after the other into shared
+     * buffers of that size: an array and a buffer each, a read of 256 KiB of 9-byte frames from each
+     * of 128 clients held 281 MiB of heap in one turn (a review), ten times the bytes.
+     */
+    private void stage(RelayClient c, ByteBuffer frame) {
         if (c.staged.isEmpty()) {
             staging.add(c);
         }
-        c.staged.add(ByteBuffer.wrap(frame));
+        int n = frame.remaining();
+        if (n >= STAGE_GATHER_BYTES) {
+            c.staged.add(ByteBuffer.wrap(copyOf(frame)));
+            return;
+        }
+        ByteBuffer last = c.staged.isEmpty() ? null : c.staged.get(c.staged.size() - 1);
+        if (last == null || last.capacity() != STAGE_GATHER_BYTES || last.capacity() - last.limit() < n) {
+            last = ByteBuffer.allocate(STAGE_GATHER_BYTES).limit(0);
+            c.staged.add(last);
+        }
+        int at = last.limit();
+        last.limit(at + n).put(at, frame, frame.position(), n);
     }
 
     /**
