@@ -86,16 +86,28 @@ final class RecordsDirectory {
                     ? stateDir + " is a symbolic link, which is not followed (name the directory itself)"
                     : "cannot open " + stateDir + " as a directory: " + Os.errnoName(err));
         }
+        Owner found = ownerOrClose(fd);
+        if (found.uid() != Os.libc().getuid() || (found.mode() & 022) != 0) {
+            Os.close(fd);
+            throw new IOException(stateDir + " is owned by " + found + ": the agent's state directory must be its own"
+                    + " (uid " + Integer.toUnsignedString(Os.libc().getuid()) + ") and writable by it alone");
+        }
+        return fd;
+    }
+
+    /** Who owns the directory {@code fd} names, and its mode. */
+    private record Owner(int uid, int mode) {
+        @Override
+        public String toString() {
+            return "uid " + Integer.toUnsignedString(uid) + " with mode " + Integer.toOctalString(mode & 07777);
+        }
+    }
+
+    /** The owner and mode of {@code fd} (read through its /proc/self/fd link); {@code fd} is closed if they cannot be read. */
+    private static Owner ownerOrClose(int fd) throws IOException {
         try {
             Path self = Path.of("/proc/self/fd/" + fd);
-            int uid = (Integer) Files.getAttribute(self, "unix:uid");
-            int mode = (Integer) Files.getAttribute(self, "unix:mode");
-            if (uid != Os.libc().getuid() || (mode & 022) != 0) {
-                throw new IOException(stateDir + " is owned by uid " + Integer.toUnsignedString(uid) + " with mode "
-                        + Integer.toOctalString(mode & 07777) + ": the agent's state directory must be its own"
-                        + " (uid " + Integer.toUnsignedString(Os.libc().getuid()) + ") and writable by it alone");
-            }
-            return fd;
+            return new Owner((Integer) Files.getAttribute(self, "unix:uid"), (Integer) Files.getAttribute(self, "unix:mode"));
         } catch (IOException | RuntimeException e) {
             Os.close(fd);
             throw e;
@@ -113,22 +125,12 @@ final class RecordsDirectory {
             int fd = Os.libc().openat(stateFd, name,
                     LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, 0);
             if (fd >= 0) {
-                int uid;
-                int mode;
-                try {
-                    Path self = Path.of("/proc/self/fd/" + fd);
-                    uid = (Integer) Files.getAttribute(self, "unix:uid");
-                    mode = (Integer) Files.getAttribute(self, "unix:mode");
-                } catch (IOException | RuntimeException e) {
-                    Os.close(fd);
-                    throw e;
-                }
-                if (uid == owner && (mode & 07777) == SEALED) {
+                Owner found = ownerOrClose(fd);
+                if (found.uid() == owner && (found.mode() & 07777) == SEALED) {
                     return fd;
                 }
                 Os.close(fd);
-                setAside(stateFd, path, "owned by uid " + Integer.toUnsignedString(uid) + " with mode "
-                        + Integer.toOctalString(mode & 07777) + ", not an agent's sealed one");
+                setAside(stateFd, path, "owned by " + found + ", not an agent's sealed one");
             } else if (Os.errno() != LibC.ENOENT) {
                 setAside(stateFd, path, "not a directory (" + Os.errnoName(Os.errno()) + ")");
             }
