@@ -20,6 +20,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -145,17 +146,8 @@ class SessionGroupJournalTest {
         Path elsewhere = newDir("journal-elsewhere-");
         Path planted = Files.createDirectory(elsewhere.resolve(SessionGroupRecords.RECORDS_DIR));
         Path link = Files.createSymbolicLink(newDir("journal-").resolve("state"), elsewhere.toAbsolutePath());
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
-        logger.addAppender(lines);
-        SessionGroupRecords records;
-        try {
-            records = SessionGroupRecords.open(link);
-        } finally {
-            logger.detachAppender(lines);
-        }
-        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        List<String> said = new ArrayList<>();
+        SessionGroupRecords records = logging(said, () -> SessionGroupRecords.open(link));
         assertFalse(records.enabled(), "no records kept through a link: " + said);
         assertEquals(1, said.size(), said.toString());
         assertTrue(said.get(0).contains("cannot be used") && said.get(0).contains("symbolic link"), said.toString());
@@ -180,17 +172,8 @@ class SessionGroupJournalTest {
         Path openToAll = Files.createDirectory(newDir("journal-").resolve("shared"));
         Files.setPosixFilePermissions(openToAll, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         for (Path stateDir : List.of(users, openToAll)) {
-            ListAppender<ILoggingEvent> lines = new ListAppender<>();
-            lines.start();
-            Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
-            logger.addAppender(lines);
-            SessionGroupRecords records;
-            try {
-                records = SessionGroupRecords.open(stateDir);
-            } finally {
-                logger.detachAppender(lines);
-            }
-            List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            List<String> said = new ArrayList<>();
+            SessionGroupRecords records = logging(said, () -> SessionGroupRecords.open(stateDir));
             assertFalse(records.enabled(), stateDir + ": " + said);
             assertEquals(1, said.size(), said.toString());
             assertTrue(said.get(0).contains("cannot be used") && said.get(0).contains("must be its own"), said.toString());
@@ -231,6 +214,20 @@ class SessionGroupJournalTest {
         } finally {
             Os.close(recordsFd);
             Os.close(stateFd);
+        }
+    }
+
+    /** {@code action}'s result; what it logged on the records' logger is added to {@code said}, a line each. */
+    private static <T> T logging(List<String> said, java.util.concurrent.Callable<T> action) throws Exception {
+        ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        lines.start();
+        Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
+        logger.addAppender(lines);
+        try {
+            return action.call();
+        } finally {
+            logger.detachAppender(lines);
+            lines.list.forEach(line -> said.add(line.getFormattedMessage()));
         }
     }
 
@@ -424,16 +421,8 @@ class SessionGroupJournalTest {
             Files.writeString(records(dir).resolve(String.valueOf(1_000_000 + i)), "not a record");
         }
         SessionGroupRecords records = SessionGroupRecords.open(dir);
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        Logger logger = (Logger) LoggerFactory.getLogger(SessionGroupRecords.class);
-        logger.addAppender(lines);
-        try {
-            assertEquals(0, records.killLeftovers());
-        } finally {
-            logger.detachAppender(lines);
-        }
-        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        List<String> said = new ArrayList<>();
+        assertEquals(0, (int) logging(said, records::killLeftovers));
         assertEquals(FirstLinesLog.FIRST + 1, said.size(), said.subList(0, Math.min(12, said.size())).toString());
         assertTrue(said.get(0).startsWith("unreadable session group record "), said.toString());
         assertEquals("990 more unreadable session group records removed not logged (1000 in all)",

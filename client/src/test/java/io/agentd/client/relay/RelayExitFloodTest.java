@@ -9,7 +9,6 @@ import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.Ready;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -32,37 +31,16 @@ class RelayExitFloodTest {
     void exitsForNobodyFromAnAgentThatReadsNothingQueueBoundedNotices(@TempDir Path dir) throws Exception {
         Ready ready = new Ready(1, 2, 3, "flood", List.of(Ready.FEATURE_RELAY_EXIT_DROPPED));
         try (ScriptedPort port = ScriptedPort.startReady(dir, WAIT, ready)) {
-            SocketChannel agent = port.agent.channel();
             byte[] exit = new FrameEncoder().encode(new Frame(IdRange.slot(5).start(), MessageType.EXEC_EXITED,
                     new ExecExited(7, null, null)));
             ByteArrayOutputStream batch = new ByteArrayOutputStream();
             while (batch.size() < (1 << 20)) {
                 batch.writeBytes(exit);
             }
-            ByteBuffer flood = ByteBuffer.wrap(batch.toByteArray());
-            for (long written = 0; written < FLOOD_BYTES; ) {
-                flood.clear();
-                while (flood.hasRemaining()) {
-                    written += agent.write(flood);
-                }
-            }
+            port.floodFromAgent(ByteBuffer.wrap(batch.toByteArray()), FLOOD_BYTES);
             Thread.sleep(1000);
             assertTrue(port.relay.isRunning(), "the relay goes on");
-            // Now read what the relay queued for the agent.
-            agent.configureBlocking(false);
-            ByteBuffer in = ByteBuffer.allocateDirect(1 << 20);
-            long queued = 0;
-            long idleSince = System.nanoTime();
-            while (System.nanoTime() - idleSince < TimeUnit.MILLISECONDS.toNanos(1000)) {
-                in.clear();
-                int n = agent.read(in);
-                if (n > 0) {
-                    queued += n;
-                    idleSince = System.nanoTime();
-                } else {
-                    Thread.sleep(10);
-                }
-            }
+            long queued = port.drainAtAgent(); // what the relay queued for the agent
             assertTrue(queued > 0, "notices are sent while there is room");
             assertTrue(queued <= RelayLoop.EXIT_NOTICES_MAX_QUEUED + (1 << 20), "the relay queued " + queued
                     + " bytes of notices for " + FLOOD_BYTES + " bytes of exits");

@@ -9,7 +9,6 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Ready;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -37,33 +36,12 @@ class RelayReadyFloodTest {
             port.readyClient().close();
             assertEquals(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, port.agent.receive().type());
             assertEquals(MessageType.CORE_PING, port.agent.receive().type(), "the departure's ping, never answered");
-            SocketChannel agent = port.agent.channel();
-            ByteBuffer batch = readies(1 << 20);
-            long written = 0;
-            while (written < FLOOD_BYTES) { // the relay reads them all
-                batch.clear();
-                while (batch.hasRemaining()) {
-                    written += agent.write(batch);
-                }
-            }
+            port.floodFromAgent(readies(1 << 20), FLOOD_BYTES); // the relay reads them all
             Thread.sleep(1000); // the relay has handled the last of them
             assertTrue(port.relay.isRunning(), "the relay goes on");
 
             // What the relay queued for the agent meanwhile: the socket's buffers' worth of pings at most.
-            agent.configureBlocking(false);
-            ByteBuffer in = ByteBuffer.allocateDirect(1 << 20);
-            long queued = 0;
-            long idleSince = System.nanoTime();
-            while (System.nanoTime() - idleSince < TimeUnit.MILLISECONDS.toNanos(1000)) {
-                in.clear();
-                int n = agent.read(in);
-                if (n > 0) {
-                    queued += n;
-                    idleSince = System.nanoTime();
-                } else {
-                    Thread.sleep(10);
-                }
-            }
+            long queued = port.drainAtAgent();
             assertTrue(queued > 0, "the latest agent is told its ready's ping");
             assertTrue(queued < 1 << 20, "the relay queued " + queued + " bytes for the agent, a ping per ready");
         }

@@ -11,6 +11,8 @@ import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -162,6 +164,37 @@ final class ScriptedPort implements AutoCloseable {
         answerProbe();
         assertEquals(MessageType.CORE_READY, c.receive().type());
         return c;
+    }
+
+    /** The agent writes {@code batch} over and over, reading nothing, until {@code bytes} went (the relay read them all). */
+    void floodFromAgent(ByteBuffer batch, long bytes) throws IOException {
+        SocketChannel channel = agent.channel();
+        for (long written = 0; written < bytes; ) {
+            batch.clear();
+            while (batch.hasRemaining()) {
+                written += channel.write(batch);
+            }
+        }
+    }
+
+    /** What the relay queued for the agent: the bytes the agent then reads until none came for a second. */
+    long drainAtAgent() throws IOException, InterruptedException {
+        SocketChannel channel = agent.channel();
+        channel.configureBlocking(false);
+        ByteBuffer in = ByteBuffer.allocateDirect(1 << 20);
+        long queued = 0;
+        long idleSince = System.nanoTime();
+        while (System.nanoTime() - idleSince < TimeUnit.MILLISECONDS.toNanos(1000)) {
+            in.clear();
+            int n = channel.read(in);
+            if (n > 0) {
+                queued += n;
+                idleSince = System.nanoTime();
+            } else {
+                Thread.sleep(10);
+            }
+        }
+        return queued;
     }
 
     @Override
