@@ -1,5 +1,8 @@
 package io.agentd.agent.transport;
 
+import java.util.LinkedHashSet;
+import java.util.Set;
+
 /**
  * The bytes queued for every host together, against a budget (loop thread only). Each link bounds
  * its own queue (QueueWaterMarks: input paused at four times the high-water mark), but not the sum:
@@ -19,6 +22,8 @@ public final class OutboundTotal {
     private long queued;
     /** Runs when the queues go back within the budget (what waited for room may start). */
     private Runnable onBackWithinBudget = () -> {};
+    /** Links holding a frame with a large answer until the queues are back within the budget, in the order they asked. */
+    private final Set<Runnable> awaitingRoom = new LinkedHashSet<>();
 
     public OutboundTotal(long budget) {
         this.budget = budget;
@@ -34,12 +39,29 @@ public final class OutboundTotal {
         this.onBackWithinBudget = action;
     }
 
+    /** {@code retry} runs once (loop thread), the next time the queues go back within the budget. */
+    void awaitRoom(Runnable retry) {
+        awaitingRoom.add(retry);
+    }
+
+    /** A link that waits no more (its host left). */
+    void cancelAwait(Runnable retry) {
+        awaitingRoom.remove(retry);
+    }
+
     /** A link's queue changed by {@code delta} bytes. */
     void add(long delta) {
         boolean wasOver = over();
         queued += delta;
         if (wasOver && !over()) {
             onBackWithinBudget.run();
+            if (!awaitingRoom.isEmpty()) {
+                Runnable[] retries = awaitingRoom.toArray(new Runnable[0]);
+                awaitingRoom.clear();
+                for (Runnable retry : retries) {
+                    retry.run();
+                }
+            }
         }
     }
 

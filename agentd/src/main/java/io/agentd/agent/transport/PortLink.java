@@ -170,6 +170,16 @@ public final class PortLink implements HostOutput {
      * {@link #dispatchDecoded}). Set only while {@link QueueWaterMarks#inputPaused()}.
      */
     private boolean heldByPause;
+    /**
+     * A frame whose answer may be large (an attach replays up to a session's whole kept output), held
+     * while every host's queues together are past the agent's budget ({@link OutboundTotal}), with
+     * the bytes after it: the pause mark bounds what one host queues only to that mark plus one
+     * answer, so 64 hosts each attaching a session without reading took 64 replays; held, at most
+     * the replays begun while the queues were within the budget go out at once. Null when none waits.
+     */
+    private Frame waitingForRoom;
+    /** Runs when the queues are back within the budget; one instance, to cancel it. */
+    private final Runnable roomRetry = this::onRoomBack;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -684,6 +694,10 @@ public final class PortLink implements HostOutput {
         if (heldByPause) {
             text.append("; frames read while the host did not read its answers were dropped undispatched");
         }
+        if (waitingForRoom != null) {
+            text.append("; a ").append(waitingForRoom.type().wire())
+                    .append(" waiting for the hosts' queues to drain was dropped undispatched");
+        }
         return text.toString();
     }
 
@@ -811,9 +825,27 @@ public final class PortLink implements HostOutput {
         return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null && waterMarks.inputPaused();
     }
 
-    /** Frames read wait undispatched: the slice ran out, or the host's input is paused. */
+    /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
     private boolean holdsFrames() {
-        return yielded != null || heldByPause;
+        return yielded != null || heldByPause || waitingForRoom != null;
+    }
+
+    /** Whether {@code frame}'s answer can be large enough to wait for the agent's budget (see {@link #waitingForRoom}). */
+    private static boolean answersLarge(Frame frame) {
+        return frame.type() == MessageType.SESSION_ATTACH;
+    }
+
+    /** The queues are back within the budget: the frame that waited is dispatched next turn, then the rest. */
+    private void onRoomBack() {
+        if (state == State.CONNECTED && !dropping && waitingForRoom != null && yielded == null) {
+            yielded = loop.schedule(0, this::resumeDispatch);
+        }
+    }
+
+    /** Nothing waits for room any more (the host left or is dropped): the frame goes undispatched. */
+    private void forgetWaitForRoom() {
+        waitingForRoom = null; // an attach: no data array to hand back to the decoder
+        outbound.cancelAwait(roomRetry);
     }
 
     /** The slice ran out with frames left: the port is not read until they are dispatched, next turn. */
@@ -864,8 +896,23 @@ public final class PortLink implements HostOutput {
                 return;
             }
             Frame frame;
-            try {
+            if (waitingForRoom != null) {
+                if (outbound.over()) {
+                    outbound.awaitRoom(roomRetry);
+                    return;
+                }
+                frame = waitingForRoom;
+                waitingForRoom = null;
+            } else try {
                 frame = decoder.next();
+                if (frame != null && answersLarge(frame) && outbound.over()) {
+                    waitingForRoom = frame;
+                    outbound.awaitRoom(roomRetry);
+                    reg.setRead(false);
+                    stalledInput.waitsForRoom(who, reg.fd(), frame.type().wire(), outbound.queued() >> 20,
+                            clock.getAsLong());
+                    return;
+                }
             } catch (ProtocolException e) {
                 try {
                     listener.onProtocolError(e);
@@ -951,6 +998,7 @@ public final class PortLink implements HostOutput {
     private void beginDrop(String why) {
         dropping = true;
         heldByPause = false; // the decoder is reset: nothing is held
+        forgetWaitForRoom();
         dropReason = why;
         frameDeadline.stop();
         decoder.reset();
@@ -1021,6 +1069,7 @@ public final class PortLink implements HostOutput {
         forgetInput();
         waterMarks.hostGone();
         heldByPause = false;
+        forgetWaitForRoom();
         dropping = false;
         dropReason = null;
         writesLost = null;

@@ -17,6 +17,7 @@ public final class StalledInputLog {
 
     private final LogThrottle frameTimeouts = new LogThrottle(LINE_INTERVAL_MILLIS);
     private final LogThrottle budgetWaits = new LogThrottle(LINE_INTERVAL_MILLIS);
+    private final LogThrottle roomWaits = new LogThrottle(LINE_INTERVAL_MILLIS);
 
     /** A host was dropped for leaving a frame unfinished past --frame-timeout. */
     void frameTimedOut(String who, int fd, long idleMillis, String missing, String unfinished, long nowNanos) {
@@ -35,6 +36,16 @@ public final class StalledInputLog {
             log.info("{}: host link on fd {}: a large frame has waited {} ms for room in the large-frame budget"
                     + " (other connections' large frames hold it); its input is not read meanwhile{}", who, fd,
                     waitedMillis, LogThrottle.sinceLastLine(skipped, "links waiting as long"));
+        }
+    }
+
+    /** A link holds a frame whose answer may be large until every host's queues together are back within the agent's budget. */
+    void waitsForRoom(String who, int fd, String type, long queuedMiB, long nowNanos) {
+        long skipped = roomWaits.admit(nowNanos);
+        if (skipped != LogThrottle.SKIP) {
+            log.info("{}: host link on fd {}: {} waits until the hosts' output queues (together {} MiB) are back within"
+                    + " the agent's budget; this host's later frames wait behind it{}", who, fd, type, queuedMiB,
+                    LogThrottle.sinceLastLine(skipped, "links waiting the same way"));
         }
     }
 }
