@@ -148,12 +148,16 @@ public final class DevicePort implements Transport {
         if (wasConnected && link.takeConnectionLine()) { // a host can come and go in a loop
             log.info("port {}: host side gone; waiting for it", device);
         }
-        // Writable interest; hang-up and error are always reported. Registered after the link let
-        // go of the fd, and epoll looks at the port once when it is added: a host that came back
-        // in between is seen at once.
+        // Readable and writable interest, edge-triggered: a port whose host is away polls readable
+        // and hung up, a removed one hung up alone, and epoll passes on only what is asked for (with
+        // read interest left out, every "host away" read as a removal, and the port was closed and
+        // reopened every second while no host was there). Registered after the link let go of the
+        // fd, and epoll looks at the port once when it is added: a host that came back in between is
+        // seen at once.
         hostWatch = loop.register(fd, this::onHostWatchEvents);
         try {
             hostWatch.setEdgeTriggered(true);
+            hostWatch.setRead(true);
             hostWatch.setWrite(true);
         } catch (UncheckedIOException e) { // epoll_ctl failed; anything else is a bug, for the loop to log
             hostWatch.cancel();
