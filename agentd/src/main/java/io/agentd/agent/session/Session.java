@@ -90,6 +90,8 @@ final class Session {
      * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
      */
     private boolean fdsReleased;
+    /** The agent's hold on the PTY's slave was closed (the leader exited, or the session ended). */
+    private boolean slaveReleased;
 
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
@@ -398,6 +400,7 @@ final class Session {
             return;
         }
         exit = ExitStatus.fromWaitStatus(waitStatus);
+        releaseSlave(); // from now on the master reads EIO once the last descendant lets go of the terminal
         if (deadlineTimer != null) {
             deadlineTimer.cancel();
         }
@@ -527,6 +530,14 @@ final class Session {
      * the killed cgroup empties): the second call does nothing, since a second close of the pidfd's or
      * the master's number would close whatever fd was given that number since.
      */
+    /** The agent's own hold on the PTY's slave ({@link Child#ptySlaveFd}) goes, once. */
+    private void releaseSlave() {
+        if (!slaveReleased && child.ptySlaveFd() >= 0) {
+            io.close(child.ptySlaveFd());
+        }
+        slaveReleased = true;
+    }
+
     private void release() {
         if (fdsReleased) {
             return;
@@ -541,6 +552,7 @@ final class Session {
             pidfdReg.cancel();
         }
         io.close(child.pidfd());
+        releaseSlave();
         if (masterReg != null) {
             masterReg.cancel();
             io.close(child.ptyMasterFd());

@@ -309,6 +309,8 @@ public final class Sessions {
             if (!child.tty()) { // a PTY's stdout is its master, the stdin fd
                 io.close(child.stdoutFd());
                 io.close(child.stderrFd());
+            } else if (child.ptySlaveFd() >= 0) {
+                io.close(child.ptySlaveFd());
             }
         }
         cgroups.release(cgroup);

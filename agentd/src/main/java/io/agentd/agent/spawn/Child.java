@@ -12,8 +12,16 @@ package io.agentd.agent.spawn;
  *                 as stdinFd in PTY mode, close it once)
  * @param stderrFd parent end of the child's stderr pipe; -1 in PTY mode (stderr goes to the PTY)
  * @param tty      PTY mode
+ * @param ptySlaveFd the agent's own fd of the PTY's slave (PTY mode), -1 for pipes: held until the
+ *                 leader exits, so that the master does not read EIO (taken for the end of output)
+ *                 while the command has let go of its terminal's 0, 1 and 2 and opens /dev/tty later
  */
-public record Child(int pid, int pidfd, int stdinFd, int stdoutFd, int stderrFd, boolean tty) {
+public record Child(int pid, int pidfd, int stdinFd, int stdoutFd, int stderrFd, boolean tty, int ptySlaveFd) {
+    /** A child the agent holds no slave of (pipes, or a test's PTY). */
+    public Child(int pid, int pidfd, int stdinFd, int stdoutFd, int stderrFd, boolean tty) {
+        this(pid, pidfd, stdinFd, stdoutFd, stderrFd, tty, -1);
+    }
+
     /** The PTY master (PTY mode), for TIOCSWINSZ; -1 for pipes. */
     public int ptyMasterFd() {
         return tty ? stdoutFd : -1;

@@ -88,8 +88,10 @@ public final class Spawner {
             int stdinFd;
             int stdoutFd;
             int stderrFd;
+            int slaveFd = -1;
             if (spec.tty()) {
                 Pty.Pair pty = fds.pty();
+                slaveFd = pty.slave();
                 if (user != null) {
                     Pty.giveSlaveTo(pty.slave(), user.uid(), users.groupId("tty").orElse(-1), PTY_SLAVE_MODE, spec);
                 }
@@ -111,7 +113,10 @@ public final class Spawner {
                 throw new SpawnFailure(failureOf(call, spec));
             }
             fds.started();
-            return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty());
+            if (slaveFd >= 0) {
+                fds.keep(slaveFd); // see Child.ptySlaveFd
+            }
+            return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty(), slaveFd);
         }
     }
 
@@ -251,6 +256,11 @@ public final class Spawner {
 
         void started() {
             started = true;
+        }
+
+        /** A child's end the parent keeps once the child is started: not closed with the others. */
+        void keep(int fd) {
+            childEnds.remove(Integer.valueOf(fd));
         }
 
         @Override

@@ -242,6 +242,26 @@ class SessionStreamsE2ETest {
         assertEquals(1 << 20, r.stdout().length);
     }
 
+    /**
+     * A command that lets go of its terminal's 0, 1 and 2 and later opens /dev/tty (a password
+     * prompt, as ssh and gpg do) is heard: while no process held the slave, the master read EIO,
+     * which was taken for the end of output, and what it wrote to /dev/tty, and the echo of what it
+     * read there, never reached the host. The agent now holds the slave itself until the leader exits.
+     */
+    @Test
+    void ptySessionHearsACommandThatClosedItsTerminalAndOpensDevTty() throws Exception {
+        host.exec(37, Requests.tty("sh", "-c", "exec </dev/null >/dev/null 2>&1; sleep 0.3;"
+                + " printf 'Password: ' >/dev/tty; read -r pw </dev/tty; echo \"got $pw\" >/dev/tty"));
+        host.expect(37, MessageType.EXEC_STARTED);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        readPtyUntil(37, out, "Password: ");
+        host.stdin(37, "secret\r".getBytes(StandardCharsets.UTF_8));
+        readPtyUntil(37, out, null);
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("Password: secret"), "the prompt and the echo: " + text);
+        assertTrue(text.contains("got secret"), text);
+    }
+
     /** Reads a PTY session's stdout until {@code marker} shows up, or (marker null) to exited 0. */
     private void readPtyUntil(long id, ByteArrayOutputStream out, String marker) throws Exception {
         while (marker == null || !out.toString(StandardCharsets.UTF_8).contains(marker)) {

@@ -22,6 +22,8 @@ final class SessionHarness implements SessionOwner {
     static final int STDERR = 12;
     static final int PIDFD = 13;
     static final int MASTER = 20;
+    /** The agent's own hold on a PTY's slave (Child.ptySlaveFd). */
+    static final int SLAVE = 21;
     static final long DRAIN_MILLIS = 250;
     static final long GRACE_MILLIS = 2000;
 
@@ -50,7 +52,7 @@ final class SessionHarness implements SessionOwner {
     }
 
     static Child pty() {
-        return new Child(PID, PIDFD, MASTER, MASTER, -1, true);
+        return new Child(PID, PIDFD, MASTER, MASTER, -1, true, SLAVE);
     }
 
     static SpawnSpec spec(boolean tty) {

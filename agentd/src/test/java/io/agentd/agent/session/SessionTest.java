@@ -335,12 +335,31 @@ class SessionTest {
         h.io.eof(MASTER);
         h.loop.fire(MASTER, Loop.READABLE);
         assertEquals(0, h.io.closes(MASTER), "the master outlives its output: the session closes it");
+        assertEquals(0, h.io.closes(SessionHarness.SLAVE), "the agent holds the slave while the leader lives");
         h.io.exit(PID, 0);
         h.loop.fire(PIDFD, Loop.READABLE);
 
         assertEquals("out", h.host.stdoutText());
         exited();
-        assertEachClosedOnce(MASTER, PIDFD);
+        assertEachClosedOnce(MASTER, PIDFD, SessionHarness.SLAVE);
+    }
+
+    /**
+     * The agent's hold on the slave goes when the leader exits, before the drain window, so that the
+     * master reads EIO once the last descendant lets go of the terminal; and once only, whatever ends
+     * the session after.
+     */
+    @Test
+    void aPtySessionLetsGoOfItsSlaveWhenTheLeaderExitsAndOnce() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        Session s = h.start(SessionHarness.pty(), null, false, cgroup);
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEquals(1, h.io.closes(SessionHarness.SLAVE), "let go at the leader's exit");
+        assertFalse(s.isDone(), "the master is still open: the drain window runs");
+        s.abandon();
+        assertEquals(1, h.io.closes(SessionHarness.SLAVE), "not closed again");
+        assertEquals(1, h.io.closes(MASTER));
     }
 
     @Test
