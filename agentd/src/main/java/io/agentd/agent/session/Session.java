@@ -92,6 +92,8 @@ final class Session {
     private boolean fdsReleased;
     /** The agent's hold on the PTY's slave was closed (the leader exited, or the session ended). */
     private boolean slaveReleased;
+    /** See {@link #groupGone}. */
+    private boolean groupFoundEmpty;
 
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
@@ -317,14 +319,28 @@ final class Session {
 
     /**
      * Sends a signal to the session's process group; returns 0 or the errno. Once the session let go
-     * of its fds (its leader reaped, or abandoned) it is a no-op answering ESRCH: what is left is the
-     * cgroup's to kill, and the pid may name another process group by now.
+     * of its fds (its leader reaped, or abandoned), or its leader is reaped and its group was found
+     * empty, it is a no-op answering ESRCH: what is left is the cgroup's to kill, and the pid may
+     * name another process group by now.
      */
     int signalGroup(int signal) {
-        if (fdsReleased) {
+        if (fdsReleased || groupGone()) {
             return LibC.ESRCH;
         }
         return io.killGroup(pid, signal);
+    }
+
+    /**
+     * Whether the leader is reaped and its group was found empty: its id may then be given to
+     * another process, and a group that process leads (another session's) would get this session's
+     * signals. A group found empty stays so for this session (the id can come back only as
+     * another group). While members live they hold the id, which cannot be reused meanwhile.
+     */
+    private boolean groupGone() {
+        if (exit != null && !groupFoundEmpty && !io.groupAlive(pid)) {
+            groupFoundEmpty = true;
+        }
+        return groupFoundEmpty;
     }
 
     /**
@@ -401,6 +417,7 @@ final class Session {
         }
         exit = ExitStatus.fromWaitStatus(waitStatus);
         releaseSlave(); // from now on the master reads EIO once the last descendant lets go of the terminal
+        groupGone(); // just reaped: its id cannot have been given to another process yet
         if (deadlineTimer != null) {
             deadlineTimer.cancel();
         }

@@ -345,6 +345,30 @@ class SessionTest {
     }
 
     /**
+     * After the leader's reap, while descendants that left its group still hold the output open
+     * (the drain window, or longer behind a host that reads nothing), a signal reaches the group
+     * only while the group has members: once found empty, its id may be given to another process,
+     * whose group (another session's) got this one's signals. Before, kill(-pid) went out until the
+     * session let go of its fds.
+     */
+    @Test
+    void aSignalAfterTheLeadersReapGoesOnlyToAGroupWithMembers() {
+        Session s = h.startPipes();
+        h.io.groupAlive(PID, true);
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertFalse(s.isDone(), "its outputs are open: the drain window runs");
+        assertEquals(0, s.signalGroup(LibC.SIGTERM), "members live: they hold the group's id");
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals);
+
+        h.io.groupAlive(PID, false);
+        assertEquals(LibC.ESRCH, s.signalGroup(LibC.SIGTERM));
+        h.io.groupAlive(PID, true); // the id given to another process group meanwhile
+        assertEquals(LibC.ESRCH, s.signalGroup(LibC.SIGKILL), "a group found empty is never signalled again");
+        assertEquals(1, h.io.signals.size(), "no kill(2) to the id once its group was found empty: " + h.io.signals);
+    }
+
+    /**
      * The agent's hold on the slave goes when the leader exits, before the drain window, so that the
      * master reads EIO once the last descendant lets go of the terminal; and once only, whatever ends
      * the session after.
