@@ -171,11 +171,15 @@ public final class PortLink implements HostOutput {
      */
     private boolean heldByPause;
     /**
-     * A frame whose answer may be large (an attach replays up to a session's whole kept output), held
-     * while every host's queues together are past the agent's budget ({@link OutboundTotal}), with
-     * the bytes after it: the pause mark bounds what one host queues only to that mark plus one
-     * answer, so 64 hosts each attaching a session without reading took 64 replays; held, at most
-     * the replays begun while the queues were within the budget go out at once. Null when none waits.
+     * A frame whose answer may be large (an attach replays up to a session's whole kept output),
+     * held while every host's queues together are past the agent's budget ({@link OutboundTotal})
+     * and this host has not yet read what is queued for it, with the bytes after it. Past the budget
+     * the pause mark bounds a host only to the mark plus one answer, so each host not reading could
+     * add a replay beside its mark; held, a host adds a replay only once it has read the last of its
+     * queue. Only this host's reading ends the wait (or the queues going back within the budget):
+     * hosts that do not read cannot hold up the attach of one that does (a review: with the
+     * budget's state alone, 11 connections that never read held every attach, and behind a relay
+     * every client's frames). Null when none waits.
      */
     private Frame waitingForRoom;
     /** Runs when the queues are back within the budget; one instance, to cancel it. */
@@ -580,6 +584,7 @@ public final class PortLink implements HostOutput {
         }
         if (q == 0) {
             stallWatch.drained();
+            onRoomBack(); // the host read all of its queue: what waited for that goes on
             listener.onFlushed();
         }
     }
@@ -822,7 +827,8 @@ public final class PortLink implements HostOutput {
 
     /** The host's not reading its answers is all that stops its input being read. */
     private boolean onlyBackpressureHoldsInput() {
-        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null && waterMarks.inputPaused();
+        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null && waitingForRoom == null
+                && waterMarks.inputPaused();
     }
 
     /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
@@ -833,6 +839,14 @@ public final class PortLink implements HostOutput {
     /** Whether {@code frame}'s answer can be large enough to wait for the agent's budget (see {@link #waitingForRoom}). */
     private static boolean answersLarge(Frame frame) {
         return frame.type() == MessageType.SESSION_ATTACH;
+    }
+
+    /**
+     * Whether a frame with a large answer must wait now: the queues together are past the budget and
+     * this host has not read all of its own. Not when its writes are lost: its answers are dropped.
+     */
+    private boolean roomWanted() {
+        return outbound.over() && !queue.isEmpty() && writesLost == null;
     }
 
     /** The queues are back within the budget: the frame that waited is dispatched next turn, then the rest. */
@@ -897,7 +911,7 @@ public final class PortLink implements HostOutput {
             }
             Frame frame;
             if (waitingForRoom != null) {
-                if (outbound.over()) {
+                if (roomWanted()) {
                     outbound.awaitRoom(roomRetry);
                     return;
                 }
@@ -905,7 +919,7 @@ public final class PortLink implements HostOutput {
                 waitingForRoom = null;
             } else try {
                 frame = decoder.next();
-                if (frame != null && answersLarge(frame) && outbound.over()) {
+                if (frame != null && answersLarge(frame) && roomWanted()) {
                     waitingForRoom = frame;
                     outbound.awaitRoom(roomRetry);
                     reg.setRead(false);
