@@ -145,6 +145,31 @@ class LauncherE2ETest {
         }
     }
 
+    /**
+     * The agent's JVM takes no attach (jcmd, a JVMTI agent loaded at run time): its listener checks
+     * only that the peer has the JVM's uid and gid, so a root session of the strict profile, with no
+     * capability and no_new_privs, attached and could load a native agent into the agent, to run
+     * with every capability the agent has (a read-only review did it with jcmd).
+     */
+    @Test
+    void theAgentsJvmRefusesAnAttach() throws Exception {
+        System.setProperty("sun.tools.attach.attachTimeout", "3000");
+        try (AgentProcess agent = AgentProcess.start("no-attach")) {
+            try (HostConnection host = agent.connect()) {
+                host.expect(0, MessageType.CORE_READY);
+            }
+            com.sun.tools.attach.VirtualMachine vm;
+            try {
+                vm = com.sun.tools.attach.VirtualMachine.attach(Long.toString(agent.pid()));
+            } catch (com.sun.tools.attach.AttachNotSupportedException | java.io.IOException refused) {
+                return; // what an attach to the agent must come to
+            }
+            String version = vm.getSystemProperties().getProperty("java.vm.version");
+            vm.detach();
+            throw new AssertionError("attached to the agent's JVM (" + version + ")");
+        }
+    }
+
     @Test
     void aMissingPortDeviceIsAClearErrorAndExitOne() throws Exception {
         AgentProcess agent = AgentProcess.run("no-device", "--port", "/dev/agentd-test-no-such-device");
