@@ -105,19 +105,28 @@ public class SessionCgroup {
 
     /**
      * Kernels before 5.14 have no cgroup.kill: freeze the cgroup, so nothing forks while its pids are
-     * read and killed, then thaw it for the signals to be delivered (runc's signalAllProcesses).
+     * read and killed, then thaw it for the signals to be delivered (runc's signalAllProcesses). The
+     * freeze covers the subtree, and so does the read: a session (root may) can move a process into a
+     * cgroup it made below its own, which the session cgroup's cgroup.procs does not list.
      */
     private void killPidByPid() {
         boolean frozen = CgroupFs.write(dir.resolve("cgroup.freeze"), "1") == 0;
         for (int round = 0; round < KILL_ROUNDS; round++) {
-            String procs = CgroupFs.read(dir.resolve("cgroup.procs"));
-            if (procs == null || procs.isBlank()) {
-                break;
+            boolean found = false;
+            for (Path cgroup : subtree(dir)) {
+                String procs = CgroupFs.read(cgroup.resolve("cgroup.procs"));
+                if (procs == null || procs.isBlank()) {
+                    continue;
+                }
+                for (String pid : procs.trim().split("\\s+")) {
+                    int n = Integer.parseInt(pid);
+                    if (n > 0) { // 0: a process outside the agent's pid namespace; kill(0) is the agent's own group
+                        Os.kill(n, LibC.SIGKILL);
+                        found = true;
+                    }
+                }
             }
-            for (String pid : procs.trim().split("\\s+")) {
-                Os.kill(Integer.parseInt(pid), LibC.SIGKILL);
-            }
-            if (frozen) {
+            if (!found || frozen) {
                 break; // nothing could fork meanwhile
             }
         }
@@ -191,18 +200,22 @@ public class SessionCgroup {
     }
 
     /**
-     * rmdir of every cgroup below {@code d}, the deepest first; false when there is none. Only
-     * directories of {@code d}'s own file system: nothing mounted below it is touched.
+     * {@code d} and every cgroup below it, the deepest first; {@code d} alone when they cannot be
+     * listed. Only directories of {@code d}'s own file system: nothing mounted below it is touched.
      */
-    private static boolean removeChildCgroups(Path d) {
-        List<Path> children;
+    private static List<Path> subtree(Path d) {
         try (Stream<Path> below = Files.walk(d)) { // follows no links
             FileStore cgroupFs = Files.getFileStore(d);
-            children = below.filter(p -> !p.equals(d) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
-                    && sameFileSystem(p, cgroupFs)).sorted(Comparator.reverseOrder()).toList();
+            return below.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && sameFileSystem(p, cgroupFs))
+                    .sorted(Comparator.reverseOrder()).toList();
         } catch (IOException | UncheckedIOException e) {
-            return false;
+            return List.of(d);
         }
+    }
+
+    /** rmdir of every cgroup below {@code d}, the deepest first; false when there is none. */
+    private static boolean removeChildCgroups(Path d) {
+        List<Path> children = subtree(d).stream().filter(p -> !p.equals(d)).toList();
         children.forEach(SessionCgroup::rmdir); // one that is still populated stays; the retry says so
         return !children.isEmpty();
     }

@@ -54,6 +54,43 @@ class PidByPidKillTest {
         }
     }
 
+    /**
+     * A process the session moved into a cgroup of its own below the session's (root may) dies too:
+     * the freeze covers the subtree, and the pids are read from every cgroup in it. Only the
+     * session's cgroup.procs was read, so such a process outlived the timeout, the host-loss and the
+     * shutdown kills, and its cgroup could never be removed (a review, as a test like this one).
+     */
+    @Test
+    void aProcessInAChildCgroupTheSessionMadeIsKilledToo() throws Exception {
+        CgroupRoot.Detection found = CgroupRoot.detect(
+                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
+        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
+        Files.createDirectories(found.dir());
+        Path dir = found.dir().resolve("test-pid-by-pid-child-" + ProcessHandle.current().pid());
+        Path child = dir.resolve("made-by-the-session");
+        Files.createDirectory(dir);
+        Process sh = new ProcessBuilder("sh", "-c", "echo 0 > " + dir.resolve("cgroup.procs") + "; mkdir " + child
+                + "; setsid sh -c 'echo 0 > " + child.resolve("cgroup.procs") + "; exec sleep 300' &"
+                + " sleep 0.3; echo started").start();
+        try {
+            assertEquals("started", new String(sh.getInputStream().readNBytes(7), StandardCharsets.US_ASCII));
+            sh.waitFor();
+            assertFalse(Files.readString(child.resolve("cgroup.procs")).isBlank(), "the sleep is in the child cgroup");
+            SessionCgroup cgroup = new SessionCgroup(dir, false, false);
+            cgroup.kill(5000);
+            assertFalse(cgroup.populated(), "left in the child cgroup: " + Files.readString(child.resolve("cgroup.procs")));
+            assertTrue(cgroup.remove(), "removed with its child cgroup");
+        } finally {
+            sh.destroyForcibly();
+            if (Files.exists(dir)) {
+                new SessionCgroup(dir, true, false).kill(1000);
+                new SessionCgroup(dir, true, false).remove();
+            }
+        }
+    }
+
     @Test
     void usageOfNoCgroupIsUnknown() {
         assertEquals(ResourceUsage.UNKNOWN, SessionCgroup.NONE.usage());
