@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.FsResponse;
 
@@ -21,7 +22,7 @@ final class FsFailure extends Exception {
     static final int EISDIR = 21;
     static final int EINVAL = 22;
     static final int EFBIG = 27;
-    static final int ENOSPC = 28;
+    static final int ENOSPC = LibC.ENOSPC;
     static final int ENAMETOOLONG = 36;
     static final int E2BIG = 7;
     static final int ENOBUFS = 105;

@@ -48,6 +48,10 @@ public final class LibC {
     public static final int EIO = 5;
     public static final int EEXIST = 17;
     public static final int EAGAIN = 11;
+    public static final int ENOMEM = 12;
+    public static final int ENFILE = 23;
+    public static final int EMFILE = 24;
+    public static final int ENOSPC = 28;
     public static final int EINVAL = 22;
     public static final int EPIPE = 32;
     public static final int ENOSYS = 38;

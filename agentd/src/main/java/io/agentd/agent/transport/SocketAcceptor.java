@@ -32,8 +32,8 @@ final class SocketAcceptor {
     /** The connection went away between the backlog and accept: nothing to wait for. */
     private static final int ECONNABORTED = 103;
     /** The process, or the system, has no file descriptor left for the connection. */
-    static final int ENFILE = 23;
-    static final int EMFILE = 24;
+    static final int ENFILE = LibC.ENFILE;
+    static final int EMFILE = LibC.EMFILE;
     /** A lasting accept failure or refusal is logged when it starts, then at most once per this. */
     static final long LOG_INTERVAL_MILLIS = 10_000;
     /** The peer address accept fills in: room for any sockaddr the agent listens with. */

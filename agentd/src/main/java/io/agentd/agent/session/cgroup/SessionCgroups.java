@@ -131,10 +131,10 @@ public final class SessionCgroups {
         Path dir = spares.poll();
         if (dir == null) {
             dir = root.dir().resolve(root.nextName());
-            try {
-                Files.createDirectory(dir);
-            } catch (Exception e) {
-                throw refusal(FailureKind.OTHER, null, "cannot make the session's cgroup " + dir + ": " + e);
+            if (Os.libc().mkdirat(LibC.AT_FDCWD, Os.cString(dir.toString()), 0755) != 0) {
+                int err = Os.errno();
+                throw refusal(kindOf(err), err, "cannot make the session's cgroup " + dir + ": "
+                        + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")");
             }
         }
         if (busy() && spares.size() < SPARES_LOW) {
@@ -151,8 +151,8 @@ public final class SessionCgroups {
             }
             int err = cgroup.openFd();
             if (err != 0) {
-                throw refusal(FailureKind.OTHER, err, "cannot open " + dir + ": "
-                        + Os.errnoName(err));
+                throw refusal(kindOf(err), err, "cannot open " + dir + ": " + Os.errnoDescription(err)
+                        + " (" + Os.errnoName(err) + ")");
             }
         } catch (CgroupRefusal r) {
             cgroup.remove();
@@ -160,6 +160,16 @@ public final class SessionCgroups {
         }
         all.add(cgroup);
         return cgroup;
+    }
+
+    /**
+     * A session cgroup the kernel would not make or the agent could not open: a limit (its
+     * cgroup.max.descendants or depth, memory, the agent's open files) is resource_limit, as
+     * PROTOCOL.md types those errnos; anything else is other.
+     */
+    private static FailureKind kindOf(int err) {
+        return err == LibC.EAGAIN || err == LibC.ENOMEM || err == LibC.ENOSPC || err == LibC.EMFILE
+                || err == LibC.ENFILE ? FailureKind.RESOURCE_LIMIT : FailureKind.OTHER;
     }
 
     private void requireController(String controller, String field, Long value) throws CgroupRefusal {

@@ -1,0 +1,51 @@
+package io.agentd.agent.session.cgroup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.FailureKind;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A session cgroup the kernel will not make (the subtree at its cgroup.max.descendants) is refused
+ * resource_limit with the errno, as PROTOCOL.md types EAGAIN: it was other, errno null, its message a
+ * Java exception's. Needs root and a writable cgroup2 (this machine's); skipped otherwise.
+ */
+class SessionCgroupRefusalTest {
+    @Test
+    void aCgroupTheKernelWillNotMakeIsAResourceLimitWithItsErrno() throws Exception {
+        CgroupRoot.Detection found = CgroupRoot.detect(
+                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
+                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
+        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
+        Files.createDirectories(found.dir());
+        Path dir = found.dir().resolve("test-refusal-" + ProcessHandle.current().pid());
+        Files.createDirectory(dir);
+        SessionCgroups cgroups = null;
+        try {
+            Files.writeString(dir.resolve("cgroup.max.descendants"), "0");
+            CgroupRoot root = CgroupRoot.open(dir.toString());
+            assertNotNull(root);
+            cgroups = new SessionCgroups(root);
+            SessionCgroups refusing = cgroups;
+            ExecFailed failed = assertThrows(CgroupRefusal.class, () -> refusing.create(null, null)).failure();
+            assertEquals(FailureKind.RESOURCE_LIMIT.wire(), failed.kind(), failed.toString());
+            assertEquals(Integer.valueOf(LibC.EAGAIN), failed.errno(), failed.toString());
+            assertTrue(failed.message().contains("Resource temporarily unavailable (EAGAIN)"), failed.message());
+        } finally {
+            if (cgroups != null) {
+                cgroups.killAndRemoveAll();
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+}
