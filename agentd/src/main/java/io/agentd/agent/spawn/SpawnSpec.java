@@ -61,9 +61,14 @@ public record SpawnSpec(
     public static SpawnSpec from(ExecRequest req, Defaults defaults) throws RequestedProfile.Refused, SpawnFailure {
         SpecValidation.checkEnv(req.cmd(), req.env()); // before the merge, which renumbers the entries
         Profile profile = RequestedProfile.resolve(defaults.profile(), req.profile());
-        return new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
+        SpawnSpec spec = new SpawnSpec(req.cmd(), req.args(), EnvBuilder.build(defaults.env(), req.env(), req.tty()),
                 req.cwd() != null ? req.cwd() : defaults.cwd(),
                 req.user() != null ? req.user() : defaults.user(),
                 req.tty(), req.rows(), req.cols(), req.rlimits(), profile);
+        // Here too, not only at the spawn: a request the spawn would refuse as bad_args is refused
+        // before its session cgroup is made (a limit it also asks for was answered resource_limit,
+        // and every refused request cost a mkdir and an rmdir).
+        SpecValidation.check(spec);
+        return spec;
     }
 }

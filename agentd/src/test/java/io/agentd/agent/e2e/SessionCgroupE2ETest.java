@@ -134,6 +134,10 @@ class SessionCgroupE2ETest {
             ExecFailed pids = host.run(2, ExecRequest.of("true").withLimits(null, 32L)).failed();
             assertEquals("resource_limit", pids.kind());
             assertTrue(pids.message().contains("pids controller"), pids.message());
+            // A request the spawn refuses (a NUL in an argument) is bad_args whatever limit it also
+            // asks for: it is looked at before its cgroup is made (it was resource_limit at cgroup).
+            ExecFailed bad = host.run(4, ExecRequest.of("echo", "a\0b").withLimits(null, 32L)).failed();
+            assertEquals("bad_args", bad.kind(), bad.toString());
             assertEquals(0, host.run(3, ExecRequest.of("true")).code(), "the agent serves on");
         }
     }
