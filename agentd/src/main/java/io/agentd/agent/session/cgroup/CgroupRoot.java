@@ -94,6 +94,11 @@ public final class CgroupRoot {
             if (!Files.exists(dir.resolve("cgroup.procs")) || !Files.isWritable(dir.resolve("cgroup.procs"))) {
                 throw new IOException("not a writable cgroup2 directory");
             }
+            // cgroup v1 has cgroup.procs too, but no cgroup.controllers, cgroup.events or cgroup.kill:
+            // its sessions would never be seen empty, and their figures never read.
+            if (!Files.exists(dir.resolve("cgroup.controllers"))) {
+                throw new IOException("not a cgroup2 directory (no cgroup.controllers: cgroup v1?)");
+            }
         } catch (IOException | SecurityException e) {
             log.warn("no cgroups for sessions ({} cannot be used: {}): sessions are ended by their process groups, "
                     + "their descendants that leave the group are not, and limits are refused", dir, e.getMessage());

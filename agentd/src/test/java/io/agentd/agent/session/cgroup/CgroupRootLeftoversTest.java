@@ -27,6 +27,7 @@ class CgroupRootLeftoversTest {
     void aNameWithNumbersPastALongIsLeftAloneAndTheSweepGoesOn() throws Exception {
         Path root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
         Files.writeString(root.resolve("cgroup.procs"), "");
+        Files.writeString(root.resolve("cgroup.controllers"), "");
         long self = ProcessHandle.current().pid();
         // A session with write access to the subtree can mkdir any name; these two match the session
         // cgroups' pattern but hold a pid or a start time no long can hold.
@@ -54,6 +55,7 @@ class CgroupRootLeftoversTest {
     void aCgroupWithCgroupsMadeInsideItIsRemovedWithThem() throws Exception {
         Path root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
         Files.writeString(root.resolve("cgroup.procs"), "");
+        Files.writeString(root.resolve("cgroup.controllers"), "");
         Path deadAgents = Files.createDirectory(root.resolve("s-" + Integer.MAX_VALUE + "-5-0"));
         Files.createDirectories(deadAgents.resolve("made/by/the/session"));
         Files.createDirectories(deadAgents.resolve("another"));
@@ -67,6 +69,7 @@ class CgroupRootLeftoversTest {
     void aThousandNamesLeftAloneLogTheFirstFewAndACount() throws Exception {
         Path root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
         Files.writeString(root.resolve("cgroup.procs"), "");
+        Files.writeString(root.resolve("cgroup.controllers"), "");
         for (int i = 0; i < 1000; i++) {
             Files.createDirectory(root.resolve("s-" + i + "99999999999999999999-1-1"));
         }

@@ -61,6 +61,20 @@ class CgroupRootOptionTest {
         assertTrue(Files.notExists(parent.resolve("a")), "no parents are made, not even in cgroup2");
     }
 
+    /**
+     * A cgroup v1 directory (cgroup.procs, no cgroup.controllers) is refused: it was taken, and its
+     * sessions were never seen empty (no cgroup.events) and their figures never read.
+     */
+    @Test
+    void aCgroupV1DirectoryIsRefused() throws Exception {
+        Path v1 = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-v1-");
+        Files.writeString(v1.resolve("cgroup.procs"), "");
+        Files.writeString(v1.resolve("tasks"), "");
+        List<ILoggingEvent> said = new ArrayList<>();
+        assertNull(openLogging(v1, said));
+        assertTrue(said.get(0).getFormattedMessage().contains("no cgroup.controllers"), said.toString());
+    }
+
     /** {@link CgroupRoot#open} with {@code root}, its log lines added to {@code said}. */
     private static CgroupRoot openLogging(Path root, List<ILoggingEvent> said) {
         ListAppender<ILoggingEvent> lines = new ListAppender<>();

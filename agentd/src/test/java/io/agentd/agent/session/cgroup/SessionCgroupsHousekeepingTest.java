@@ -38,6 +38,7 @@ class SessionCgroupsHousekeepingTest {
     void fakeSubtree() throws Exception {
         root = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-root-");
         Files.writeString(root.resolve("cgroup.procs"), "");
+        Files.writeString(root.resolve("cgroup.controllers"), "");
         CgroupRoot cgroupRoot = CgroupRoot.open(root.toString());
         assertNotNull(cgroupRoot, "a directory with a writable cgroup.procs is taken as the subtree");
         housekeeping = new HousekeepingOnCue();
