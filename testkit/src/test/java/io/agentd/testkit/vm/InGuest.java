@@ -13,8 +13,20 @@ final class InGuest {
     static final String NO_CAPS = "CapInh=0000000000000000 CapPrm=0000000000000000 CapEff=0000000000000000"
             + " CapBnd=0000000000000000 CapAmb=0000000000000000 NoNewPrivs=1";
     /** Tries to write into the agent's directories; prints "wrote DIR" for each it could, then "done". */
-    static final String WRITE_AGENT_FILES = ". /etc/agentd.env; for d in \"$AGENTD_HOME\" \"$AGENTD_HOME/lib\" \"$JAVA_HOME/bin\"; do"
-            + " touch \"$d/planted\" 2> /dev/null && echo \"wrote $d\" && rm -f \"$d/planted\"; done; echo done";
+    /**
+     * Writes where what the next agent start runs lives (the agent's files, the shell, the C library
+     * and loader, the user database and ld.so's files, init), and moves those directories aside;
+     * "done" alone when every step is refused (a review replaced /bin/sh from a strict session).
+     * Appends in a subshell: a failed redirection of a special built-in ends the shell. (busybox's
+     * test -w is true for root whatever the mount, and an executable running answers ETXTBSY first.)
+     */
+    static final String WRITE_AGENT_FILES = ". /etc/agentd.env; for d in \"$AGENTD_HOME\" \"$AGENTD_HOME/lib\" \"$JAVA_HOME/bin\""
+            + " /bin /sbin /lib /lib/x86_64-linux-gnu /lib64 /usr/bin /etc /opt; do"
+            + " touch \"$d/planted\" 2> /dev/null && echo \"wrote $d\" && rm -f \"$d/planted\"; done;"
+            + " for f in /etc/passwd /init; do (: >> \"$f\") 2> /dev/null && echo \"wrote $f\"; done;"
+            + " for d in /etc /opt /init; do mv \"$d\" \"$d.aside\" 2> /dev/null && echo \"moved $d\""
+            + " && mv \"$d.aside\" \"$d\"; done;"
+            + " [ \"$(stat -c %a /)\" = 755 ] || echo \"/ is $(stat -c %a /)\"; echo done";
     static final String REMOUNT_AGENT_FILES = ". /etc/agentd.env; mount -o remount,bind,rw \"$AGENTD_HOME\" 2> /dev/null"
             + " && echo remounted || echo denied";
     static final String MOUNT_TMPFS = "mount -t tmpfs none /mnt 2> /dev/null && echo mounted || echo denied";
