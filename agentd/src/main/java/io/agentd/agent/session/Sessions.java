@@ -139,7 +139,7 @@ public final class Sessions {
     }
 
     public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
-        this(loop, spawner::start, defaults, SessionIo.SYSTEM);
+        this(loop, spawner::startSession, defaults, SessionIo.SYSTEM);
     }
 
     /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */

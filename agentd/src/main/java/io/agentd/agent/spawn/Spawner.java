@@ -80,6 +80,18 @@ public final class Spawner {
      * {@code cgroupFd} names (its directory, open; -1: the agent's cgroup), or joining it first thing.
      */
     public Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure {
+        return start(spec, cgroupFd, false);
+    }
+
+    /**
+     * As {@link #start(SpawnSpec, int)}, for a session: a PTY's slave is kept open for the caller
+     * too ({@link Child#ptySlaveFd}), which closes it when the leader exits.
+     */
+    public Child startSession(SpawnSpec spec, int cgroupFd) throws SpawnFailure {
+        return start(spec, cgroupFd, true);
+    }
+
+    private Child start(SpawnSpec spec, int cgroupFd, boolean holdSlave) throws SpawnFailure {
         SpecValidation.check(spec);
         TargetUser user = resolveUser(spec);
         List<String> env = withHome(spec.env(), user);
@@ -113,8 +125,10 @@ public final class Spawner {
                 throw new SpawnFailure(failureOf(call, spec));
             }
             fds.started();
-            if (slaveFd >= 0) {
+            if (slaveFd >= 0 && holdSlave) {
                 fds.keep(slaveFd); // see Child.ptySlaveFd
+            } else {
+                slaveFd = -1; // closed with the other child ends
             }
             return new Child(call.pid(), call.pidfd(), stdinFd, stdoutFd, stderrFd, spec.tty(), slaveFd);
         }

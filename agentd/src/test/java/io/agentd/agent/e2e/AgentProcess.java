@@ -34,6 +34,13 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /**
+     * JVM options for a test that looks into the agent's heap with jcmd ({@link LiveObjects}, GC.run):
+     * the launcher turns the attach mechanism off (docs/SECURITY.md), JAVA_OPTS come after its
+     * options and win.
+     */
+    static final String ATTACHABLE = "-XX:-DisableAttachMechanism";
+
+    /**
      * Starts an agent on a fresh socket with the given extra options; returns once its socket is
      * there. Its session group records go to its own directory unless the options name one
      * (--state-dir): agents that shared one would see each other's records.

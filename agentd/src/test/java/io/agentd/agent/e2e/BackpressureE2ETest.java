@@ -32,7 +32,7 @@ class BackpressureE2ETest {
 
     @Test
     void floodingChildBlocksWhileTheHostDoesNotReadAndEverythingArrivesAfter() throws Exception {
-        try (AgentProcess agent = AgentProcess.startWithJavaOpts("backpressure", "-Xmx48m",
+        try (AgentProcess agent = AgentProcess.startWithJavaOpts("backpressure", "-Xmx48m " + AgentProcess.ATTACHABLE,
                 "--stall-warn-ms", Long.toString(STALL_WARN_MS));
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Instance counts of another JVM's live objects, by class name, from {@code jcmd PID GC.class_histogram}
  * (which runs a full GC first, so only what is still reachable counts). The JDK that runs the tests
- * has jcmd; the agent is root's like the test (CI), so the attach is allowed.
+ * has jcmd; the agent is root's like the test (CI) and started {@link AgentProcess#ATTACHABLE}, so the attach is allowed.
  */
 final class LiveObjects {
     private LiveObjects() {}

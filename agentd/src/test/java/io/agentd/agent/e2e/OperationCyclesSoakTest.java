@@ -51,7 +51,7 @@ class OperationCyclesSoakTest {
 
     @Test
     void everyKindOfOperationManyTimesLeavesNothingBehind() throws Exception {
-        agent = AgentProcess.start("cycles", "--max-connections", Integer.toString(MAX_CONNECTIONS),
+        agent = AgentProcess.startWithJavaOpts("cycles", AgentProcess.ATTACHABLE, "--max-connections", Integer.toString(MAX_CONNECTIONS),
                 "--drain-ms", "20", "--grace-ms", "100", "--retain-exited", "600");
         try {
             files = Files.createDirectories(agent.dir().resolve("files"));
