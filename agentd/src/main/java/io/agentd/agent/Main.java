@@ -148,17 +148,20 @@ public final class Main {
             // ends it through its shutdown, which removes what it published, not through the JVM's default.
             int[] stoppedBySignal = {0}; // the signal that began the shutdown (loop thread, which is this one)
             SignalDuringStart signalDuringStart = new SignalDuringStart(Thread.currentThread());
+            SignalStopDeadline stopDeadline = new SignalStopDeadline();
             // HUP too: a terminal that closes (agentd started with & in a shell) ended the JVM at
             // once by its default, with no line, the socket and the sessions left behind.
             for (String name : new String[] {"TERM", "INT", "HUP"}) {
                 Signal.handle(new Signal(name), sig -> {
                     // Queued before the start is interrupted: a start that then fails closes the loop.
                     loop.execute(() -> {
+                        stopDeadline.begun();
                         if (agent.shutdown("SIG" + name)) {
                             stoppedBySignal[0] = sig.getNumber();
                         }
                     });
                     signalDuringStart.received(sig.getNumber());
+                    stopDeadline.awaitOrHalt(sig.getNumber());
                 });
             }
             List<Transport> transports = new ArrayList<>();

@@ -22,7 +22,7 @@ import java.util.Map;
  */
 final class AgentProcess implements AutoCloseable {
     private static final Path MODULE = Path.of(System.getProperty("user.dir"));
-    private static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
+    static final Path LAUNCHER = MODULE.resolve("../scripts/agentd").normalize();
     private static final Path DIST = MODULE.resolve("target/dist");
 
     private final RunningAgent agent;

@@ -170,6 +170,43 @@ class LauncherE2ETest {
         }
     }
 
+    /**
+     * An agent whose log nobody reads (its standard error a pipe whose reader stopped: a console
+     * stopped with XOFF, a suspended terminal) blocks in a log line's write, and a SIGTERM, which
+     * the loop must take, no longer stopped it: only SIGKILL did, and init, which restarts an agent
+     * that exits, left it hung (a review). It halts with 128 + 15 once its loop has not begun the
+     * stop within SignalStopDeadline's 10 s.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void aSigtermEndsAnAgentBlockedWritingItsLog() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target", "e2e")), "log-unread-")
+                .toAbsolutePath();
+        Path socket = dir.resolve("agent.sock");
+        // Its output a pipe this test never reads: full after 64 KiB of lines.
+        Process agent = new ProcessBuilder(AgentProcess.LAUNCHER.toString(), "--listen", "unix:" + socket,
+                "--log-level", "debug", "--state-dir", dir.resolve("state").toString()).redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 300 && !Files.exists(socket); i++) {
+                Thread.sleep(100);
+            }
+            try (HostConnection host = HostConnection.open(socket)) {
+                host.expect(0, MessageType.CORE_READY);
+                boolean blocked = false;
+                for (int id = 1; id < 5000 && !blocked; id++) {
+                    host.exec(id, ExecRequest.of("true"));
+                    blocked = host.nextOrNull(id, Duration.ofSeconds(3)) == null;
+                }
+                assertTrue(blocked, "the agent's log never filled its pipe");
+            }
+            new ProcessBuilder("kill", "-TERM", Long.toString(agent.pid())).start().waitFor();
+            assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "SIGTERM did not end an agent blocked in its log");
+            assertEquals(143, agent.exitValue());
+        } finally {
+            agent.destroyForcibly();
+        }
+    }
+
     @Test
     void aMissingPortDeviceIsAClearErrorAndExitOne() throws Exception {
         AgentProcess agent = AgentProcess.run("no-device", "--port", "/dev/agentd-test-no-such-device");
