@@ -409,7 +409,7 @@ public final class FsService {
      * says was stopped before a worker took it is not run: {@code then} gets (null, null).
      */
     <T> void work(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then, BooleanSupplier stopped) {
-        workers.run(() -> {
+        boolean queued = workers.run(() -> {
             if (stopped.getAsBoolean()) {
                 loop.execute(() -> then.done(null, null));
                 return;
@@ -434,6 +434,11 @@ public final class FsService {
             FsFailure failed = failure;
             loop.execute(() -> then.done(result, failed));
         });
+        if (!queued) {
+            FsFailure refused = new FsFailure(FsFailure.EAGAIN, "the agent cannot start a thread for file"
+                    + " operations now (the kernel refused one: its process or memory limit); try again later");
+            loop.execute(() -> then.done(null, refused));
+        }
     }
 
     /** From a worker inside {@link #work}: runs {@code step} on the loop, before the work's outcome. */

@@ -1,5 +1,7 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.Threads;
+
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -35,34 +37,52 @@ public final class FsWorkers {
 
     /** With a handle budget of its own (tests). */
     FsWorkers(int threads, long readBudget, long writeBudget, FsHandleBudget handleBudget) {
+        this(threads, readBudget, writeBudget, handleBudget, Thread::new);
+    }
+
+    /** With threads made by {@code makeThread} (tests: one the kernel refuses), named and made daemons here. */
+    FsWorkers(int threads, long readBudget, long writeBudget, FsHandleBudget handleBudget,
+            java.util.concurrent.ThreadFactory makeThread) {
         this.buffers = new FsBuffers(readBudget, writeBudget);
         this.handleBudget = handleBudget;
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
                 task -> {
-                    Thread t = new Thread(task, THREAD_PREFIX + n.incrementAndGet());
+                    Thread t = makeThread.newThread(task);
+                    t.setName(THREAD_PREFIX + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
     }
 
     /**
-     * Runs {@code task} on a worker; called on the loop thread only ({@link FsService}). A worker whose
+     * Runs {@code task} on a worker; called on the loop thread only ({@link FsService}); false (and
+     * the task not run) when the kernel would not start a worker's thread. A worker whose
      * credentials could not be put back after an operation with a user throws
      * {@link FsCredentials.CredentialsStuck}, an Error: the uncaught handler Main installs then ends the agent.
      */
-    void run(Runnable task) {
-        if (!started) {
-            // An agent that serves no fs request makes no worker. A new thread copies its creator's
-            // credentials: all workers are made at once, here, by the loop thread, which never takes a
-            // user's rights, and never later by a worker that may hold them.
-            if (Thread.currentThread().getName().startsWith(THREAD_PREFIX)) {
-                throw new IllegalStateException("fs workers must be made by the loop thread, not by a worker");
+    boolean run(Runnable task) {
+        try {
+            if (!started) {
+                // An agent that serves no fs request makes no worker. A new thread copies its creator's
+                // credentials: all workers are made at once, here, by the loop thread, which never takes a
+                // user's rights, and never later by a worker that may hold them.
+                if (Thread.currentThread().getName().startsWith(THREAD_PREFIX)) {
+                    throw new IllegalStateException("fs workers must be made by the loop thread, not by a worker");
+                }
+                pool.prestartAllCoreThreads();
+                started = true; // not when one could not be made: the next request makes the rest
             }
-            pool.prestartAllCoreThreads();
-            started = true;
+            pool.execute(task);
+            return true;
+        } catch (OutOfMemoryError e) {
+            // The kernel refused a worker's thread (a session's fork bomb in the agent's pid space):
+            // that request is refused, not the agent ended with every host's sessions (a review).
+            if (!Threads.startRefused(e)) {
+                throw e;
+            }
+            return false;
         }
-        pool.execute(task);
     }
 
     /**
@@ -87,7 +107,14 @@ public final class FsWorkers {
                     });
             closer.allowCoreThreadTimeOut(true);
         }
-        closer.execute(closes);
+        try {
+            closer.execute(closes);
+        } catch (OutOfMemoryError e) {
+            if (!Threads.startRefused(e)) {
+                throw e;
+            }
+            closes.run(); // no thread to be had: on the loop, rather than the handles never closed
+        }
     }
 
     /** Closing threads at most: as many closes stuck at once before later ones wait behind them. */

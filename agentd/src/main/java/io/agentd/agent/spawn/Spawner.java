@@ -3,6 +3,7 @@ package io.agentd.agent.spawn;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.ShimLibrary;
+import io.agentd.agent.sys.Threads;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.lang.ref.Reference;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Spawner {
     private static final Logger log = LoggerFactory.getLogger(Spawner.class);
+    private static volatile boolean guardRefusalLogged;
     /** System property holding the path of libagentd-shim.so, set by the launcher and the build. */
     public static final String SHIM_PROPERTY = ShimLibrary.PROPERTY;
 
@@ -166,13 +168,36 @@ public final class Spawner {
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {
-        ScheduledFuture<?> guard = SpawnGuard.shared().watch(call);
+        ScheduledFuture<?> guard = watched(call);
         try {
             shim.spawn(call);
             return call;
         } finally {
-            guard.cancel(false);
+            if (guard != null) {
+                guard.cancel(false);
+            }
             Reference.reachabilityFence(call); // its native memory is the child's spec
+        }
+    }
+
+    /**
+     * The guard's watch over {@code call}'s child, or null when the kernel refuses the guard's
+     * thread (made at the first spawn; a session's fork bomb in the agent's pid space): the spawn
+     * then goes unguarded, as it did before there was a guard, rather than the agent ending.
+     */
+    private static ScheduledFuture<?> watched(ShimSpec call) {
+        try {
+            return SpawnGuard.shared().watch(call);
+        } catch (OutOfMemoryError e) {
+            if (!Threads.startRefused(e)) {
+                throw e;
+            }
+            if (!guardRefusalLogged) { // once: while the kernel refuses, every spawn would say it
+                guardRefusalLogged = true;
+                log.warn("spawn: no thread for the spawn guard ({}): spawns are not watched for a child stuck before"
+                        + " its exec until one can be made", e.getMessage());
+            }
+            return null;
         }
     }
 

@@ -111,6 +111,38 @@ class FsServiceTest {
     }
 
     /**
+     * The kernel refuses the workers' threads (a session's fork bomb in the agent's pid space: the
+     * JVM's OutOfMemoryError "unable to create native thread"): the request is answered EAGAIN and
+     * the next one, once a thread can be had, runs. The Error went through the loop and ended the
+     * agent (exit 3), and with it every host's sessions (a review, under a pids cgroup).
+     */
+    @Test
+    void aRequestWhoseWorkerThreadTheKernelRefusesIsAnsweredEagainAndTheNextRuns() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean refuse = new java.util.concurrent.atomic.AtomicBoolean(true);
+        FsWorkers refusing = new FsWorkers(1, 1 << 20, 1 << 20, FsHandleBudget.halfTheOpenFileLimit(), task -> {
+            if (refuse.get()) {
+                throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource"
+                        + " limits reached");
+            }
+            return new Thread(task);
+        });
+        FsService service = new FsService(loop::add, host, held, refusing, UserDb.system(), FsCredentials.ofAgent(),
+                new FsSettings(1, 2, 4096, 8192, 16384));
+        try {
+            FsRequest stat = new FsRequest(new FsOp.Stat(dir.toString(), true), null, true);
+            service.onRequest(1, stat);
+            runLoopUntil(1);
+            assertEquals("EAGAIN", response(1).errnoName(), response(1).toString());
+            refuse.set(false);
+            service.onRequest(2, stat);
+            runLoopUntil(2);
+            assertTrue(response(2).ok(), response(2).toString());
+        } finally {
+            refusing.shutdown();
+        }
+    }
+
+    /**
      * A second request on the id of a Write in progress: the data that follows could be either's, so
      * the Write fails and the file keeps exactly what came before (it is still written, and counted
      * in the answer: a failure once dropped what was queued). Before, the refused request's data
