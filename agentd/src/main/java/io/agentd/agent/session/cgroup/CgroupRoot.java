@@ -10,6 +10,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -261,8 +262,8 @@ public final class CgroupRoot {
      * @return how many cgroups held processes
      */
     public int killLeftovers() {
-        int killed = 0;
         int removed = 0;
+        List<SessionCgroup> killedOnes = new ArrayList<>();
         FirstLinesLog foreign = new FirstLinesLog(log);
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
             for (Path d : dirs) {
@@ -287,10 +288,9 @@ public final class CgroupRoot {
                 }
                 SessionCgroup leftover = cgroupAt(d);
                 if (leftover.populated()) {
-                    leftover.kill(LEFTOVER_WAIT_MILLIS);
-                    killed++;
-                }
-                if (leftover.remove()) {
+                    leftover.kill(0); // each killed now, all waited for together below
+                    killedOnes.add(leftover);
+                } else if (leftover.remove()) {
                     removed++;
                 }
             }
@@ -298,10 +298,23 @@ public final class CgroupRoot {
             log.warn("cannot list {} for a dead agent's session cgroups: {}", dir, e.getMessage());
         }
         foreign.end("cgroups left alone for a number past 2^63 in their names");
-        if (removed > 0 || killed > 0) {
-            log.info("killed the processes of {} session cgroup(s) left by an agent that died; removed {}", killed,
-                    removed);
+        // One wait for them all: one at a time, N cgroups whose processes cannot die yet (in the
+        // kernel on I/O) held the start N x LEFTOVER_WAIT_MILLIS at every restart (a review: 10 s for 5).
+        long deadline = System.nanoTime() + LEFTOVER_WAIT_MILLIS * 1_000_000;
+        int stillPopulated = 0;
+        for (SessionCgroup leftover : killedOnes) {
+            leftover.kill(Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
+            if (leftover.remove()) {
+                removed++;
+            } else if (leftover.populated()) {
+                stillPopulated++;
+            }
         }
-        return killed;
+        if (removed > 0 || !killedOnes.isEmpty()) {
+            log.info("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
+                    killedOnes.size(), removed, stillPopulated == 0 ? ""
+                            : "; " + stillPopulated + " still hold processes that have not died (left in place)");
+        }
+        return killedOnes.size();
     }
 }
