@@ -78,7 +78,9 @@
  *   its pid published (rule 9); signals reset and unblocked; a table of its own of the fds below
  *   keep_below (rule 8, when set);
  *   the session's cgroup joined (join_cgroup; unless born there, rule 7); setsid and the
- *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised); the profile (below);
+ *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised);
+ *   for a root target of a confined profile, a mount namespace of its own with the kernel's tunables
+ *   read-only (while it still has CAP_SYS_ADMIN); the profile (below);
  *   setgroups, setresgid, setresuid (and the shared memory made non-dumpable again); chdir as the target user (so a directory the user cannot reach
  *   fails); execve, with the PATH search of execvpe but without its /bin/sh fallback for ENOEXEC.
  *
@@ -86,6 +88,8 @@
  *   default     nothing: the target has what its user has (root: every capability).
  *   restricted  the reference's meaning: no_new_privs, no ambient capabilities, CAP_SYS_ADMIN out of
  *               every set including the bounding set. A root target keeps every other capability.
+ *               Both confined profiles give a root target /proc/sys, /sys and the like read-only
+ *               in a mount namespace of its own (read_only_kernel_files).
  *   strict      no_new_privs; the ambient, bounding and inheritable sets emptied; securebits that make
  *               uid 0 special no more, locked (SECBIT_NOROOT: exec as uid 0 grants nothing;
  *               SECBIT_NO_CAP_AMBIENT_RAISE; setuid fixup and keep-caps locked at their defaults, so
@@ -110,6 +114,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -135,6 +140,15 @@
 #endif
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
@@ -302,6 +316,53 @@ static void set_limits(struct child *c)
     }
 }
 
+/* The files of the kernel's tunables, for read_only_kernel_files (runc's read-only paths). */
+static const char *const KERNEL_FILES[] = {
+    "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/sys", NULL,
+};
+
+/* struct mount_attr of <linux/mount.h> (Linux 5.12), which older headers lack. */
+struct mount_attr_v0 {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+
+/* A root target of a confined profile (restricted, strict) loses its capabilities next, but stays
+ * uid 0, and sysctl and sysfs check uid 0's mode bits, not a capability: it could still write
+ * /proc/sys/kernel/core_pattern ("|PROG": the kernel runs PROG as root with every capability at the
+ * next crash) or /sys's helpers, and so undo its profile. In a mount namespace of its own, slave to
+ * the agent's (nothing done here reaches the agent's), those are read-only bind mounts, recursively
+ * (mount_setattr, Linux 5.12; before it the bind mount alone), which only CAP_SYS_ADMIN could undo,
+ * and the profile drops it. A path the kernel does not have is skipped. */
+static void read_only_kernel_files(struct child *c)
+{
+    at_stage(c, STAGE_UNSHARE_MOUNTS);
+    STEP(c, syscall(SYS_unshare, CLONE_NEWNS));
+    STEP(c, syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE, NULL));
+    at_stage(c, STAGE_MOUNT_READ_ONLY);
+    for (const char *const *path = KERNEL_FILES; *path; path++) {
+        if (syscall(SYS_mount, *path, *path, NULL, MS_BIND | MS_REC, NULL) == -1) {
+            if (errno == ENOENT)
+                continue;
+            fail(c, errno);
+        }
+        struct mount_attr_v0 read_only = {MOUNT_ATTR_RDONLY, 0, 0, 0};
+        if (syscall(SYS_mount_setattr, AT_FDCWD, *path, AT_RECURSIVE, &read_only, sizeof read_only) == -1) {
+            if (errno != ENOSYS)
+                fail(c, errno);
+            STEP(c, syscall(SYS_mount, NULL, *path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL));
+        }
+    }
+}
+
+/* Whether the target runs as uid 0: the agent's own uid when the spec keeps it. */
+static int target_is_root(struct child *c)
+{
+    return c->spec->set_user ? c->spec->uid == 0 : syscall(SYS_geteuid) == 0;
+}
+
 static void drop_sys_admin(struct child *c);
 static void drop_every_capability(struct child *c);
 
@@ -464,6 +525,8 @@ static int child_main(void *arg)
     new_session(c);
     place_fds(c);
     set_limits(c);
+    if (c->spec->profile != PROFILE_DEFAULT && target_is_root(c))
+        read_only_kernel_files(c);
     if (c->spec->profile != PROFILE_DEFAULT)
         drop_privileges(c);
     if (c->spec->set_user)

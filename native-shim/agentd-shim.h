@@ -63,6 +63,8 @@ enum agentd_stage {
     STAGE_DUP,
     STAGE_CLOSE_RANGE,
     STAGE_SETRLIMIT,        /* result->index: which rlimit */
+    STAGE_UNSHARE_MOUNTS,   /* a confined profile's root target: a mount namespace of its own */
+    STAGE_MOUNT_READ_ONLY,  /* ... with the kernel's tunables read-only in it */
     STAGE_NO_NEW_PRIVS,
     STAGE_AMBIENT_CLEAR,
     STAGE_CAPBSET_DROP,

@@ -18,6 +18,8 @@ enum ShimStage {
     DUP("dup2"),
     CLOSE_RANGE("close_range"),
     SETRLIMIT("setrlimit"),
+    UNSHARE_MOUNTS("unshare(CLONE_NEWNS)"),
+    MOUNT_READ_ONLY("mount"),
     NO_NEW_PRIVS("prctl(PR_SET_NO_NEW_PRIVS)"),
     AMBIENT_CLEAR("prctl(PR_CAP_AMBIENT_CLEAR_ALL)"),
     CAPBSET_DROP("prctl(PR_CAPBSET_DROP)"),

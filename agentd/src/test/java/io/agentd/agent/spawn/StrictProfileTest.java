@@ -89,6 +89,33 @@ class StrictProfileTest {
         assertNoCapabilities(asRoot, "root running a setuid-root program, strict");
     }
 
+    /**
+     * sysctl and sysfs check uid 0's mode bits, not a capability: a root target of a confined profile
+     * wrote /proc/sys/kernel/core_pattern (whose "|PROG" the kernel runs as root with every
+     * capability at the next crash), so its profile could be undone. It sees them read-only now, in
+     * a mount namespace of its own, and the agent's own namespace keeps them writable. The same
+     * value is written back, so the test changes nothing of the machine's where it is not refused.
+     */
+    @Test
+    void aConfinedRootTargetSeesTheKernelsTunablesReadOnly() throws Exception {
+        String ownNamespace = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")).toString();
+        String script = "v=$(cat /proc/sys/kernel/core_pattern); printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern"
+                + " && echo sysctl-written; t=/sys/kernel/mm/transparent_hugepage/enabled;"
+                + " m=$(sed 's/.*\\[\\(.*\\)\\].*/\\1/' $t); echo \"$m\" > $t && echo sysfs-written;"
+                + " readlink /proc/self/ns/mnt; true";
+        for (Profile profile : List.of(Profile.STRICT, Profile.RESTRICTED)) {
+            ChildIo.Run r = ChildIo.run(new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(),
+                    false), "/", null, false, 24, 80, List.of(), profile));
+            assertEquals(1, r.stdout().split("\n").length, profile + ": nothing written: " + r.stdout() + r.stderr());
+            assertEquals(2, r.stderr().split("Read-only file system", -1).length - 1, profile + ": " + r.stderr());
+            assertNotEquals(ownNamespace, r.stdout().trim(), profile + ": a mount namespace of its own");
+        }
+        ChildIo.Run agents = ChildIo.run(new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(),
+                false), "/", null, false, 24, 80, List.of(), Profile.DEFAULT));
+        assertEquals("sysctl-written\nsysfs-written\n" + ownNamespace + "\n", agents.stdout(),
+                "the default profile: the agent's view, " + agents.stderr());
+    }
+
     @Test
     void aStrictRootTargetCannotDoWhatNeedsACapability() throws Exception {
         Path file = Files.createTempFile(MODULE.resolve("target"), "strict", ".txt");
