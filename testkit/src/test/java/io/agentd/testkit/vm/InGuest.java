@@ -30,6 +30,15 @@ final class InGuest {
     static final String REMOUNT_AGENT_FILES = ". /etc/agentd.env; mount -o remount,bind,rw \"$AGENTD_HOME\" 2> /dev/null"
             + " && echo remounted || echo denied";
     static final String MOUNT_TMPFS = "mount -t tmpfs none /mnt 2> /dev/null && echo mounted || echo denied";
+    /**
+     * Writes kernel.core_pattern's own value back (nothing changes where it is allowed) and a cgroup
+     * file: "denied" when both are refused. A root session without capabilities could write both
+     * (sysctl and cgroupfs check uid 0's mode bits), and core_pattern's "|PROG" runs PROG as root
+     * with every capability.
+     */
+    static final String WRITE_KERNEL_TUNABLES = "v=$(cat /proc/sys/kernel/core_pattern);"
+            + " { printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern; } 2> /dev/null && echo sysctl-written;"
+            + " { echo max > /sys/fs/cgroup/agentd/agent/pids.max; } 2> /dev/null && echo cgroup-written; echo denied";
 
     private InGuest() {
     }

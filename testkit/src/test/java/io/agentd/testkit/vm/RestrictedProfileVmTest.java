@@ -38,6 +38,12 @@ class RestrictedProfileVmTest {
         assertEquals("denied\n", InGuest.sh(vm, InGuest.REMOUNT_AGENT_FILES));
     }
 
+    /** The kernel's tunables and the cgroup files are read-only in a confined root session's mount namespace. */
+    @Test
+    void norWriteTheKernelsTunables() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm, InGuest.WRITE_KERNEL_TUNABLES));
+    }
+
     @Test
     void norWriteTheAgentsFiles() throws Exception {
         assertEquals("done\n", InGuest.sh(vm, InGuest.WRITE_AGENT_FILES));

@@ -80,6 +80,12 @@ class StrictProfileVmTest {
         assertEquals("done\n", InGuest.sh(vm, InGuest.WRITE_AGENT_FILES));
     }
 
+    /** The kernel's tunables and the cgroup files are read-only in a confined root session's mount namespace. */
+    @Test
+    void norWriteTheKernelsTunables() throws Exception {
+        assertEquals("denied\n", InGuest.sh(vm, InGuest.WRITE_KERNEL_TUNABLES));
+    }
+
     @Test
     void norRemountThemReadWrite() throws Exception {
         assertEquals("denied\n", InGuest.sh(vm, InGuest.REMOUNT_AGENT_FILES));
