@@ -117,6 +117,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -340,7 +341,15 @@ static void read_only_kernel_files(struct child *c)
 {
     at_stage(c, STAGE_UNSHARE_MOUNTS);
     STEP(c, syscall(SYS_unshare, CLONE_NEWNS));
-    STEP(c, syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE, NULL));
+    if (syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1) {
+        /* EINVAL: "/" is no mount's root (the agent in a chroot); the binds below go under /proc and
+         * /sys, so those are made slaves instead. */
+        if (errno != EINVAL)
+            fail(c, errno);
+        STEP(c, syscall(SYS_mount, NULL, "/proc", NULL, MS_REC | MS_SLAVE, NULL));
+        if (syscall(SYS_mount, NULL, "/sys", NULL, MS_REC | MS_SLAVE, NULL) == -1 && errno != ENOENT)
+            fail(c, errno);
+    }
     at_stage(c, STAGE_MOUNT_READ_ONLY);
     for (const char *const *path = KERNEL_FILES; *path; path++) {
         if (syscall(SYS_mount, *path, *path, NULL, MS_BIND | MS_REC, NULL) == -1) {
@@ -352,7 +361,12 @@ static void read_only_kernel_files(struct child *c)
         if (syscall(SYS_mount_setattr, AT_FDCWD, *path, AT_RECURSIVE, &read_only, sizeof read_only) == -1) {
             if (errno != ENOSYS)
                 fail(c, errno);
-            STEP(c, syscall(SYS_mount, NULL, *path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL));
+            /* A remount sets every flag: the ones the mount has (nosuid, nodev, noexec, atime) kept. */
+            struct statfs fs;
+            STEP(c, syscall(SYS_statfs, *path, &fs));
+            unsigned long kept = (unsigned long)fs.f_flags
+                                 & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+            STEP(c, syscall(SYS_mount, NULL, *path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept, NULL));
         }
     }
 }

@@ -174,11 +174,13 @@ public final class Main {
                 // fixed by the command line: a refusal of its options (2), which init does not retry for
                 // ever, even when a signal came meanwhile (the group is looked up after the port's wait)
                 signalDuringStart.startOver();
+                stopDeadline.begun(); // exiting: a signal's handler has nothing to wait for
                 startFailed(log, options, "cannot serve the host: --socket-group " + LogText.quote(e.getName()) + ": no such group");
                 transports.forEach(Transport::close);
                 return 2;
             } catch (IOException | RuntimeException e) {
                 int signal = signalDuringStart.startOver();
+                stopDeadline.begun();
                 transports.forEach(Transport::close);
                 if (signal != 0) { // most often the wait the signal ended; the failure is said either way
                     log.info("agentd exits {} (stopped by signal {} while starting: {})", 128 + signal, signal,
@@ -196,6 +198,7 @@ public final class Main {
                     options.sessionDefaults().profile().wireName(), options.sessionDefaults().drainMillis(),
                     options.sessionDefaults().graceMillis(), options.highWater(), options.maxConnections());
             loop.run();
+            stopDeadline.begun(); // a signal after a host's core.shutdown finds the stop under way
             fsWorkers.shutdown();
             transports.forEach(Transport::close);
             cgroups.killAndRemoveAll(); // descendants of exited sessions do not outlive the agent

@@ -62,6 +62,9 @@ public final class FsWorkers {
      * {@link FsCredentials.CredentialsStuck}, an Error: the uncaught handler Main installs then ends the agent.
      */
     boolean run(Runnable task) {
+        if (closer != null) {
+            submitWaitingCloses();
+        }
         try {
             if (!started) {
                 // An agent that serves no fs request makes no worker. A new thread copies its creator's
@@ -107,15 +110,33 @@ public final class FsWorkers {
                     });
             closer.allowCoreThreadTimeOut(true);
         }
-        try {
-            closer.execute(closes);
-        } catch (OutOfMemoryError e) {
-            if (!Threads.startRefused(e)) {
-                throw e;
+        closesWaiting.add(closes);
+        submitWaitingCloses();
+    }
+
+    /**
+     * Hands the closes waiting to the closing threads. A thread the kernel refuses (a session's fork
+     * bomb in the agent's pid space) leaves them waiting, tried again at the next fs request or
+     * close: never on the loop, where a close on a hung mount would stop every host. Below its core
+     * size the executor starts a thread for the task before it queues anything, so a refused one
+     * leaves nothing in its queue.
+     */
+    private void submitWaitingCloses() {
+        while (!closesWaiting.isEmpty()) {
+            try {
+                closer.execute(closesWaiting.peek());
+            } catch (OutOfMemoryError e) {
+                if (!Threads.startRefused(e)) {
+                    throw e;
+                }
+                return;
             }
-            closes.run(); // no thread to be had: on the loop, rather than the handles never closed
+            closesWaiting.poll();
         }
     }
+
+    /** Closes whose closing thread the kernel refused, in their order (loop thread only). */
+    private final java.util.ArrayDeque<Runnable> closesWaiting = new java.util.ArrayDeque<>();
 
     /** Closing threads at most: as many closes stuck at once before later ones wait behind them. */
     static final int CLOSER_THREADS = 8;

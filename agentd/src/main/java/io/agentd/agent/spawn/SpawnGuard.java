@@ -81,6 +81,9 @@ final class SpawnGuard {
     ScheduledFuture<?> watch(IntSupplier child, long deadlineMillis, Overdue overdue) {
         long deadline = deadlineMillis == Long.MAX_VALUE ? Long.MAX_VALUE
                 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMillis);
+        // The thread first: the executor queues a task before it starts its thread, so a thread the
+        // kernel refused would leave this watch queued, uncancelled, for the agent's life.
+        timer.prestartCoreThread();
         return timer.scheduleWithFixedDelay(
                 () -> check(child, deadline != Long.MAX_VALUE && System.nanoTime() - deadline >= 0, overdue),
                 CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
