@@ -317,10 +317,18 @@ static void set_limits(struct child *c)
     }
 }
 
-/* The files of the kernel's tunables, for read_only_kernel_files (runc's read-only paths). */
+/* The files of the kernel's tunables, for read_only_kernel_files (runc's read-only paths), read-only
+ * with every mount below them; then /dev, whose entries uid 0 owns (devtmpfs): read-only at its top
+ * only, so that /dev/pts and /dev/shm below stay writable and device nodes open as before, but no
+ * entry can be renamed, removed or made (a review renamed /dev/vport0p1 away, and the next agent
+ * could not find its port until a reboot; put a file at /dev/null that another session's output
+ * went into). */
 static const char *const KERNEL_FILES[] = {
     "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/sys", NULL,
 };
+static const char *const ENTRIES_ONLY[] = {"/dev", NULL};
+
+static void make_read_only(struct child *c, const char *path, unsigned int at_flags);
 
 /* struct mount_attr of <linux/mount.h> (Linux 5.12), which older headers lack. */
 struct mount_attr_v0 {
@@ -351,23 +359,31 @@ static void read_only_kernel_files(struct child *c)
             fail(c, errno);
     }
     at_stage(c, STAGE_MOUNT_READ_ONLY);
-    for (const char *const *path = KERNEL_FILES; *path; path++) {
-        if (syscall(SYS_mount, *path, *path, NULL, MS_BIND | MS_REC, NULL) == -1) {
-            if (errno == ENOENT)
-                continue;
+    for (const char *const *path = KERNEL_FILES; *path; path++)
+        make_read_only(c, *path, AT_RECURSIVE);
+    for (const char *const *path = ENTRIES_ONLY; *path; path++)
+        make_read_only(c, *path, 0);
+}
+
+/* A bind of path onto itself with the mounts below it, made read-only: with them (AT_RECURSIVE) or
+ * at its top only (0). A path the kernel does not have is skipped. */
+static void make_read_only(struct child *c, const char *path, unsigned int at_flags)
+{
+    if (syscall(SYS_mount, path, path, NULL, MS_BIND | MS_REC, NULL) == -1) {
+        if (errno == ENOENT)
+            return;
+        fail(c, errno);
+    }
+    struct mount_attr_v0 read_only = {MOUNT_ATTR_RDONLY, 0, 0, 0};
+    if (syscall(SYS_mount_setattr, AT_FDCWD, path, at_flags, &read_only, sizeof read_only) == -1) {
+        if (errno != ENOSYS)
             fail(c, errno);
-        }
-        struct mount_attr_v0 read_only = {MOUNT_ATTR_RDONLY, 0, 0, 0};
-        if (syscall(SYS_mount_setattr, AT_FDCWD, *path, AT_RECURSIVE, &read_only, sizeof read_only) == -1) {
-            if (errno != ENOSYS)
-                fail(c, errno);
-            /* A remount sets every flag: the ones the mount has (nosuid, nodev, noexec, atime) kept. */
-            struct statfs fs;
-            STEP(c, syscall(SYS_statfs, *path, &fs));
-            unsigned long kept = (unsigned long)fs.f_flags
-                                 & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
-            STEP(c, syscall(SYS_mount, NULL, *path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept, NULL));
-        }
+        /* A remount sets every flag: the ones the mount has (nosuid, nodev, noexec, atime) kept. */
+        struct statfs fs;
+        STEP(c, syscall(SYS_statfs, path, &fs));
+        unsigned long kept = (unsigned long)fs.f_flags
+                             & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+        STEP(c, syscall(SYS_mount, NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | kept, NULL));
     }
 }
 

@@ -93,7 +93,8 @@ class StrictProfileTest {
      * sysctl and sysfs check uid 0's mode bits, not a capability: a root target of a confined profile
      * wrote /proc/sys/kernel/core_pattern (whose "|PROG" the kernel runs as root with every
      * capability at the next crash), so its profile could be undone. It sees them read-only now, in
-     * a mount namespace of its own, and the agent's own namespace keeps them writable. The same
+     * a mount namespace of its own, and /dev's entries too (devices still open, /dev/shm writable);
+     * the agent's own namespace keeps them writable. The same
      * value is written back, so the test changes nothing of the machine's where it is not refused.
      */
     @Test
@@ -102,17 +103,20 @@ class StrictProfileTest {
         String script = "v=$(cat /proc/sys/kernel/core_pattern); printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern"
                 + " && echo sysctl-written; t=/sys/kernel/mm/transparent_hugepage/enabled;"
                 + " m=$(sed 's/.*\\[\\(.*\\)\\].*/\\1/' $t); echo \"$m\" > $t && echo sysfs-written;"
+                + " mkdir /dev/agentd-probe-$$ && rmdir /dev/agentd-probe-$$ && echo dev-entry-made;"
+                + " echo > /dev/null && test -w /dev/shm && echo devices-work;"
                 + " readlink /proc/self/ns/mnt; true";
         for (Profile profile : List.of(Profile.STRICT, Profile.RESTRICTED)) {
             ChildIo.Run r = ChildIo.run(new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(),
                     false), "/", null, false, 24, 80, List.of(), profile));
-            assertEquals(1, r.stdout().split("\n").length, profile + ": nothing written: " + r.stdout() + r.stderr());
-            assertEquals(2, r.stderr().split("Read-only file system", -1).length - 1, profile + ": " + r.stderr());
-            assertNotEquals(ownNamespace, r.stdout().trim(), profile + ": a mount namespace of its own");
+            assertEquals(2, r.stdout().split("\n").length, profile + ": nothing written: " + r.stdout() + r.stderr());
+            assertTrue(r.stdout().startsWith("devices-work\n"), profile + ": " + r.stdout());
+            assertEquals(3, r.stderr().split("Read-only file system", -1).length - 1, profile + ": " + r.stderr());
+            assertNotEquals(ownNamespace, r.stdout().split("\n")[1], profile + ": a mount namespace of its own");
         }
         ChildIo.Run agents = ChildIo.run(new SpawnSpec("sh", List.of("-c", script), EnvBuilder.build(List.of(), List.of(),
                 false), "/", null, false, 24, 80, List.of(), Profile.DEFAULT));
-        assertEquals("sysctl-written\nsysfs-written\n" + ownNamespace + "\n", agents.stdout(),
+        assertEquals("sysctl-written\nsysfs-written\ndev-entry-made\ndevices-work\n" + ownNamespace + "\n", agents.stdout(),
                 "the default profile: the agent's view, " + agents.stderr());
     }
 

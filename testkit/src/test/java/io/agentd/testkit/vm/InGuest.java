@@ -24,7 +24,7 @@ final class InGuest {
             + " /bin /sbin /lib /lib/x86_64-linux-gnu /lib64 /usr/bin /etc /opt; do"
             + " touch \"$d/planted\" 2> /dev/null && echo \"wrote $d\" && rm -f \"$d/planted\"; done;"
             + " for f in /etc/passwd /init; do (: >> \"$f\") 2> /dev/null && echo \"wrote $f\"; done;"
-            + " for d in /etc /opt /init; do mv \"$d\" \"$d.aside\" 2> /dev/null && echo \"moved $d\""
+            + " for d in /etc /opt /init /root /home; do mv \"$d\" \"$d.aside\" 2> /dev/null && echo \"moved $d\""
             + " && mv \"$d.aside\" \"$d\"; done;"
             + " [ \"$(stat -c %a /)\" = 755 ] || echo \"/ is $(stat -c %a /)\"; echo done";
     static final String REMOUNT_AGENT_FILES = ". /etc/agentd.env; mount -o remount,bind,rw \"$AGENTD_HOME\" 2> /dev/null"
@@ -38,7 +38,8 @@ final class InGuest {
      */
     static final String WRITE_KERNEL_TUNABLES = "v=$(cat /proc/sys/kernel/core_pattern);"
             + " { printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern; } 2> /dev/null && echo sysctl-written;"
-            + " { echo max > /sys/fs/cgroup/agentd/agent/pids.max; } 2> /dev/null && echo cgroup-written; echo denied";
+            + " { echo max > /sys/fs/cgroup/agentd/agent/pids.max; } 2> /dev/null && echo cgroup-written;"
+            + " mkdir /dev/agentd-probe 2> /dev/null && rmdir /dev/agentd-probe && echo dev-entry-made; echo denied";
 
     private InGuest() {
     }
