@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -23,14 +22,7 @@ class PidByPidKillTest {
 
     @Test
     void aCgroupIsEmptiedWithoutCgroupKill() throws Exception {
-        CgroupRoot.Detection found = CgroupRoot.detect(
-                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
-                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
-        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
-        Files.createDirectories(found.dir());
-        Path dir = found.dir().resolve("test-pid-by-pid-" + ProcessHandle.current().pid());
-        Files.createDirectory(dir);
+        Path dir = ThisMachinesCgroup2.newCgroup("test-pid-by-pid");
         // A shell that joins the cgroup, then leaves two sleeps behind in their own sessions.
         Process sh = new ProcessBuilder("sh", "-c", "echo 0 > " + dir.resolve("cgroup.procs")
                 + "; setsid sleep 300 & setsid sleep 300 & echo started").start();
@@ -62,15 +54,8 @@ class PidByPidKillTest {
      */
     @Test
     void aProcessInAChildCgroupTheSessionMadeIsKilledToo() throws Exception {
-        CgroupRoot.Detection found = CgroupRoot.detect(
-                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
-                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
-        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
-        Files.createDirectories(found.dir());
-        Path dir = found.dir().resolve("test-pid-by-pid-child-" + ProcessHandle.current().pid());
+        Path dir = ThisMachinesCgroup2.newCgroup("test-pid-by-pid-child");
         Path child = dir.resolve("made-by-the-session");
-        Files.createDirectory(dir);
         Process sh = new ProcessBuilder("sh", "-c", "echo 0 > " + dir.resolve("cgroup.procs") + "; mkdir " + child
                 + "; setsid sh -c 'echo 0 > " + child.resolve("cgroup.procs") + "; exec sleep 300' &"
                 + " sleep 0.3; echo started").start();

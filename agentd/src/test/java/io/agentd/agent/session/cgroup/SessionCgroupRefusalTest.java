@@ -8,28 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.agent.sys.LibC;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * A session cgroup the kernel will not make (the subtree at its cgroup.max.descendants) is refused
  * resource_limit with the errno, as PROTOCOL.md types EAGAIN: it was other, errno null, its message a
- * Java exception's. Needs root and a writable cgroup2 (this machine's); skipped otherwise.
+ * Java exception's. Needs root and a writable cgroup2 (ThisMachinesCgroup2); skipped otherwise.
  */
 class SessionCgroupRefusalTest {
     @Test
     void aCgroupTheKernelWillNotMakeIsAResourceLimitWithItsErrno() throws Exception {
-        CgroupRoot.Detection found = CgroupRoot.detect(
-                Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
-                Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
-        Assumptions.assumeTrue(found.dir() != null, "needs a writable cgroup2: " + found.reason());
-        Files.createDirectories(found.dir());
-        Path dir = found.dir().resolve("test-refusal-" + ProcessHandle.current().pid());
-        Files.createDirectory(dir);
+        Path dir = ThisMachinesCgroup2.newCgroup("test-refusal");
         SessionCgroups cgroups = null;
         try {
             Files.writeString(dir.resolve("cgroup.max.descendants"), "0");
