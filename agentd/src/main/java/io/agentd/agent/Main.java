@@ -7,6 +7,7 @@ import io.agentd.agent.session.SessionGroupRecords;
 import io.agentd.agent.session.cgroup.CgroupRoot;
 import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.session.Sessions;
+import io.agentd.agent.spawn.SessionOpenFiles;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.sys.LibC;
@@ -115,6 +116,8 @@ public final class Main {
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
+        // First, before the agent opens anything for a session (its sessions' pipes and PTYs need it).
+        SessionOpenFiles childrenOpenFiles = SessionOpenFiles.raiseForAgent();
         for (String problem : options.sessionDefaults().unusableNow(UserDb.system())) {
             log.warn("{}", problem);
         }
@@ -129,6 +132,7 @@ public final class Main {
         Spawner spawner;
         try {
             spawner = Spawner.fromSystemProperty();
+            spawner.startChildrenWith(childrenOpenFiles);
         } catch (IllegalStateException e) {
             log.error("cannot start commands: {}", e.getMessage());
             return 1;

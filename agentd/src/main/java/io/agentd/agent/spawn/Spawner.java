@@ -41,6 +41,8 @@ public final class Spawner {
     private final SpawnSlots slots;
     /** The agent's uid: whose HOME a command gets when it runs as the agent's user. */
     private final int agentUid;
+    /** The open-file limit children start with (the agent raised its own). */
+    private SessionOpenFiles openFiles = SessionOpenFiles.INHERITED;
 
     Spawner(NativeShim shim, UserDb users) {
         this(shim, users, SpawnSlots.shared());
@@ -69,6 +71,11 @@ public final class Spawner {
         return load(ShimLibrary.configuredPath());
     }
 
+    /** Children start with {@code openFiles}' limit instead of the agent's own (set before the first spawn). */
+    public void startChildrenWith(SessionOpenFiles openFiles) {
+        this.openFiles = openFiles;
+    }
+
     /**
      * Validates the spec, resolves the user, allocates pipes or the PTY and starts the command.
      * Returns once the target has been exec'd; every failure before that is thrown, typed.
@@ -93,8 +100,9 @@ public final class Spawner {
         return start(spec, cgroupFd, true);
     }
 
-    private Child start(SpawnSpec spec, int cgroupFd, boolean holdSlave) throws SpawnFailure {
-        SpecValidation.check(spec);
+    private Child start(SpawnSpec requested, int cgroupFd, boolean holdSlave) throws SpawnFailure {
+        SpecValidation.check(requested);
+        SpawnSpec spec = openFiles.applyTo(requested);
         TargetUser user = resolveUser(spec);
         List<String> env = withHome(spec.env(), user);
         try (Fds fds = new Fds(spec)) {

@@ -62,15 +62,33 @@ final class AgentProcess implements AutoCloseable {
         return startWithEnv(name, env, options);
     }
 
-    private static AgentProcess startWithEnv(String name, Map<String, String> env, String... options)
+    /**
+     * As {@link #start}, the launcher run with a soft open-file limit of {@code soft} (the hard one
+     * as the test JVM's), as a shell with `ulimit -Sn` would start it: the test JVM's own soft limit
+     * is HotSpot's raised one.
+     */
+    static AgentProcess startWithSoftOpenFileLimit(String name, long soft, String... options)
             throws IOException, InterruptedException {
         Path dir = newDir(name);
+        Path wrapper = dir.resolve("launch-with-ulimit");
+        Files.writeString(wrapper, "#!/bin/sh\nulimit -Sn " + soft + " || exit 97\nexec '" + LAUNCHER + "' \"$@\"\n");
+        Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        return startWithEnv(dir, wrapper, env(null), options);
+    }
+
+    private static AgentProcess startWithEnv(String name, Map<String, String> env, String... options)
+            throws IOException, InterruptedException {
+        return startWithEnv(newDir(name), LAUNCHER, env, options);
+    }
+
+    private static AgentProcess startWithEnv(Path dir, Path launcher, Map<String, String> env, String... options)
+            throws IOException, InterruptedException {
         List<String> args = new ArrayList<>();
         if (!List.of(options).contains("--state-dir")) {
             args.addAll(List.of("--state-dir", dir.resolve("state").toString()));
         }
         args.addAll(List.of(options));
-        AgentProcess agent = new AgentProcess(RunningAgent.listening(LAUNCHER, dir.resolve("agent.sock"), args,
+        AgentProcess agent = new AgentProcess(RunningAgent.listening(launcher, dir.resolve("agent.sock"), args,
                 env, dir.resolve("agent.log")), dir);
         agent.agent.awaitSocket();
         return agent;

@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
+import io.agentd.protocol.payload.Rlimit;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -168,6 +170,42 @@ class LauncherE2ETest {
             vm.detach();
             throw new AssertionError("attached to the agent's JVM (" + version + ")");
         }
+    }
+
+    /**
+     * HotSpot raises its process's soft open-file limit to the hard one, and children inherit it:
+     * every session ran with the hard limit (524288 on a Debian host) where the shell that started
+     * the agent gave 1024. The launcher turns that off; the agent raises its own limit and gives its
+     * sessions the one it was given, unless a request sets "nofile" itself.
+     */
+    @Test
+    void sessionsStartWithTheOpenFileLimitTheAgentWasGiven() throws Exception {
+        long hard = openFileLimits("self")[1];
+        assertTrue(hard > 1000, "this test lowers the soft limit to 1000 under a hard limit of " + hard);
+        try (AgentProcess agent = AgentProcess.startWithSoftOpenFileLimit("nofile", 1000)) {
+            try (HostConnection host = agent.connect()) {
+                host.expect(0, MessageType.CORE_READY);
+                assertEquals(hard, openFileLimits(Long.toString(agent.pid()))[0],
+                        "the agent's own soft limit, raised to its hard one");
+                SessionResult given = host.run(1, Requests.sh("ulimit -Sn; ulimit -Hn"));
+                assertEquals("1000\n" + hard + "\n", given.out(), given.err());
+                ExecRequest sh = Requests.sh("ulimit -Sn; ulimit -Hn");
+                SessionResult asked = host.run(2, new ExecRequest(sh.cmd(), sh.args(), List.of(), null, null, false,
+                        24, 80, List.of(new Rlimit("nofile", 64, 128)), null));
+                assertEquals("64\n128\n", asked.out(), asked.err());
+            }
+        }
+    }
+
+    /** The soft and hard "Max open files" of /proc/PID/limits. */
+    private static long[] openFileLimits(String pid) throws java.io.IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", pid, "limits"))) {
+            if (line.startsWith("Max open files")) {
+                String[] fields = line.substring("Max open files".length()).trim().split("\\s+");
+                return new long[] {Long.parseLong(fields[0]), Long.parseLong(fields[1])};
+            }
+        }
+        throw new AssertionError("no open-file limit in /proc/" + pid + "/limits");
     }
 
     /**
