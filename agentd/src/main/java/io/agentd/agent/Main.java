@@ -64,6 +64,7 @@ public final class Main {
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         FatalExit.prepare();
+        ClassPathJars.openAllSoon();
         String heapShortfall = HeapBudget.shortfall(options, Runtime.getRuntime().maxMemory());
         if (heapShortfall != null) {
             log.warn("{}", heapShortfall);
