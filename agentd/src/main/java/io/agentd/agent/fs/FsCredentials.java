@@ -38,6 +38,7 @@ final class FsCredentials {
     /** (uid_t) -1: setfsuid(-1) changes nothing and returns the current value. */
     private static final long QUERY = 0xffff_ffffL;
 
+    private static final ThreadLocal<Boolean> ACTING_AS_USER = new ThreadLocal<>();
     private final int agentUid;
     private final int agentGid;
     private final int[] agentGroups;
@@ -68,12 +69,19 @@ final class FsCredentials {
         boolean changed = false;
         try {
             changed = take(user, spec);
+            ACTING_AS_USER.set(Boolean.TRUE);
             return op.run();
         } finally {
+            ACTING_AS_USER.remove();
             if (changed) {
                 restore();
             }
         }
+    }
+
+    /** Whether this thread runs a request with a user ({@link NoMagicLinks}). */
+    static boolean actingAsUser() {
+        return ACTING_AS_USER.get() != null;
     }
 
     /**

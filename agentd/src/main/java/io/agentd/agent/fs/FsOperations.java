@@ -73,7 +73,7 @@ final class FsOperations {
             }
         } else if (op instanceof FsOp.Stat o) {
             return FsResponse.success(new FsResponseData.Stat(
-                    FsEntries.stat(FsPaths.absolute("path", o.path()), o.followSymlink())));
+                    statAsAsked(FsPaths.absolute("path", o.path()), o.followSymlink())));
         } else if (op instanceof FsOp.SetStat o) {
             Path p = FsPaths.absolute("path", o.path());
             FsAttrs.check(p, o.attrs());
@@ -179,6 +179,22 @@ final class FsOperations {
             return FsResponse.success(null);
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
+    }
+
+    /** Stat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
+    private static FsEntryInfo statAsAsked(Path p, boolean follow) throws FsFailure {
+        if (!follow || !FsCredentials.actingAsUser()) {
+            return FsEntries.stat(p, follow);
+        }
+        int fd = NoMagicLinks.open(p.toString(), LibC.O_PATH | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            throw NoMagicLinks.failure(Os.errno(), "stat " + p);
+        }
+        try {
+            return FsEntries.stat(Path.of("/proc/self/fd/" + fd), p, true);
+        } finally {
+            Os.libc().close(fd);
+        }
     }
 
     /**
@@ -591,12 +607,12 @@ final class FsOperations {
         int linksFollowed = 0;
         Path at = path; // a dangling link's target once it is followed
         for (int attempt = 0; ; attempt++) {
-            int fd = Os.libc().open(Os.cString(at.toString()), LibC.O_PATH | LibC.O_CLOEXEC
-                    | (followLinks ? 0 : LibC.O_NOFOLLOW), 0);
+            int fd = NoMagicLinks.open(at.toString(), LibC.O_PATH | LibC.O_CLOEXEC
+                    | (followLinks ? 0 : LibC.O_NOFOLLOW));
             if (fd < 0) {
                 int errno = Os.errno();
                 if (errno != FsFailure.ENOENT || !opts.contains(StandardOpenOption.CREATE) || attempt == 4) {
-                    throw FsFailure.of(errno, what);
+                    throw NoMagicLinks.failure(errno, what);
                 }
                 Set<OpenOption> create = new HashSet<>(existing);
                 create.add(StandardOpenOption.CREATE_NEW);

@@ -133,14 +133,14 @@ final class FsTrees {
      * (now): a link, a file, a FIFO (ENOTDIR, ELOOP).
      */
     static int openDirectory(String path, String what) throws FsFailure {
-        int fd = Os.libc().open(Os.cString(path), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
-                | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
+        int fd = NoMagicLinks.open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW
+                | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
             int errno = Os.errno();
             if (errno == FsFailure.ENOTDIR || errno == FsFailure.ELOOP) {
                 return -1;
             }
-            throw FsFailure.of(errno, what);
+            throw NoMagicLinks.failure(errno, what);
         }
         return fd;
     }
@@ -154,10 +154,10 @@ final class FsTrees {
      * or is opened), and the JDK's stream reads that same directory through /proc/self/fd/N.
      */
     static DirectoryStream<Path> openDirectoryStream(Path dir, String what) throws FsFailure, IOException {
-        int fd = Os.libc().open(Os.cString(dir.toString()), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK
-                | LibC.O_CLOEXEC, 0);
+        int fd = NoMagicLinks.open(dir.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK
+                | LibC.O_CLOEXEC);
         if (fd < 0) {
-            throw FsFailure.of(Os.errno(), what);
+            throw NoMagicLinks.failure(Os.errno(), what);
         }
         DirectoryStream<Path> stream;
         try {

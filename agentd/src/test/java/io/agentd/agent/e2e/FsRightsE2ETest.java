@@ -82,6 +82,51 @@ class FsRightsE2ETest {
     }
 
     /**
+     * A link a guest user plants to /proc/self/fd/N is not followed by a request with that user: the
+     * worker is a thread of the agent, and the kernel lets a process into its own /proc/self/fd
+     * whatever its fs uid, so such a link reached the files and directories the agent held open (here
+     * another request's handles in a directory nobody cannot enter), which nobody's own processes
+     * cannot (a review read a root-private file so). Links elsewhere are followed as before.
+     */
+    @Test
+    void aUsersLinkIntoTheAgentsOwnDescriptorsIsNotFollowed(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path secret = Files.createDirectory(dir.resolve("private"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path readable = Files.writeString(secret.resolve("readable-but-behind-0700"), "root's");
+        Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
+        fs.open(readable.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        assertTrue(fs.call(new FsOp.OpenDir(secret.toString())).ok());
+
+        Path links = Files.createDirectory(dir.resolve("links"));
+        long pid = agent.process().pid();
+        List<Path> planted = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                planted.add(Files.createSymbolicLink(links.resolve("fd" + fd.getFileName()),
+                        Path.of("/proc/self/fd", fd.getFileName().toString())));
+            }
+        }
+        assertTrue(planted.size() > 10, "the agent's descriptors: " + planted);
+        for (Path link : planted) {
+            FsResponse stat = as(fs, "nobody", new FsOp.Stat(link.toString(), true));
+            assertEquals("ELOOP", stat.errnoName(), link + ": " + stat);
+            FsResponse open = as(fs, "nobody", new FsOp.OpenFile(link.toString(), FsOpenOptions.reading()));
+            assertEquals("ELOOP", open.errnoName(), link + ": " + open);
+            FsResponse list = as(fs, "nobody", new FsOp.ListDir(link.toString()));
+            assertEquals("ELOOP", list.errnoName(), link + ": " + list);
+        }
+        assertTrue(as(fs, "nobody", new FsOp.Stat(planted.get(0).toString(), true)).error().contains("a link into /proc"));
+
+        Path shared = Files.writeString(dir.resolve("shared-file"), "anyone's");
+        Path plainLink = Files.createSymbolicLink(links.resolve("plain"), shared);
+        assertTrue(as(fs, "nobody", new FsOp.Stat(plainLink.toString(), true)).ok(), "a plain link is followed");
+        assertTrue(as(fs, "nobody", new FsOp.OpenFile(plainLink.toString(), FsOpenOptions.reading())).ok());
+        assertTrue(as(fs, "nobody", new FsOp.ListDir(Files.createSymbolicLink(links.resolve("to-dir"), dir)
+                .toString())).ok(), "a plain link to a directory is followed");
+    }
+
+    /**
      * Setting times needs ownership, not read permission: {@code cp -a -u USER} sets a copied file's
      * mode and times in one FSetStat (or SetStat), and a mode without owner-read (000, 0200) must not
      * make the times, and with them the whole copy, fail with EACCES.
