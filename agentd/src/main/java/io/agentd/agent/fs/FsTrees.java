@@ -428,7 +428,7 @@ final class FsTrees {
                 temp = target.path();
                 try (FileChannel made = target.channel()) {
                     copyBytes(source, made, shownFrom, shownTo);
-                    setMode(made, temp, mode);
+                    setMode(made, temp, withoutForeignSetIds(mode, sourceFile, made, temp));
                 }
                 // rename(2): a link or file at the destination is replaced, not followed, and a copy
                 // that failed on the way (a full disk) left it as it was.
@@ -481,6 +481,26 @@ final class FsTrees {
      * made, not on whatever its name means now. Creation took the permission bits only, under the
      * umask.
      */
+    /**
+     * {@code mode} less its set-user-id bit when the copy's owner is not the source's, and its
+     * set-group-id bit when the copy's group is not: a copy made as root of a user's setuid program
+     * was a setuid-root program with bytes the user chose (a review's). cp(1) drops them so too.
+     */
+    private static int withoutForeignSetIds(int mode, Path source, FileChannel made, Path temp) throws IOException {
+        if ((mode & 06000) == 0) {
+            return mode;
+        }
+        Path copy = ChannelDescriptor.path(made);
+        Path copied = copy != null ? copy : temp;
+        if (!Files.getAttribute(source, "unix:uid").equals(Files.getAttribute(copied, "unix:uid"))) {
+            mode &= ~04000;
+        }
+        if (!Files.getAttribute(source, "unix:gid").equals(Files.getAttribute(copied, "unix:gid"))) {
+            mode &= ~02000;
+        }
+        return mode;
+    }
+
     private static void setMode(FileChannel made, Path temp, int mode) throws IOException, FsFailure {
         int fd = ChannelDescriptor.fd(made);
         if (fd < 0) {

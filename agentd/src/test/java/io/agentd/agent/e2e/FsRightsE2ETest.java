@@ -82,6 +82,33 @@ class FsRightsE2ETest {
     }
 
     /**
+     * Copy keeps the set-user-id and set-group-id bits only where the copy keeps the source's owner
+     * and group, as cp(1) does: a copy made as root of nobody's setuid program was a setuid-root
+     * program with bytes nobody chose (a review's).
+     */
+    @Test
+    void aCopyWithAnotherOwnerLosesTheSetIdBits(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path shared = Files.createDirectory(dir.resolve("set-ids"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path tool = Files.writeString(shared.resolve("tool"), "#!/bin/sh\nid\n");
+        Files.setAttribute(tool, "unix:uid", 65534);
+        Files.setAttribute(tool, "unix:gid", 65534);
+        Files.setAttribute(tool, "unix:mode", 06755);
+        assertEquals(06755, (Integer) Files.getAttribute(tool, "unix:mode") & 07777);
+
+        assertTrue(fs.call(new FsOp.Copy(tool.toString(), shared.resolve("as-root").toString())).ok());
+        Path asRoot = shared.resolve("as-root");
+        assertEquals(0, Files.getAttribute(asRoot, "unix:uid"));
+        assertEquals(0755, (Integer) Files.getAttribute(asRoot, "unix:mode") & 07777, "root's copy: no set-id bit");
+
+        FsResponse mine = as(fs, "nobody", new FsOp.Copy(tool.toString(), shared.resolve("as-nobody").toString()));
+        assertTrue(mine.ok(), mine.toString());
+        assertEquals(06755, (Integer) Files.getAttribute(shared.resolve("as-nobody"), "unix:mode") & 07777,
+                "the owner's own copy keeps them");
+    }
+
+    /**
      * A link a guest user plants to /proc/self/fd/N is not followed by a request with that user: the
      * worker is a thread of the agent, and the kernel lets a process into its own /proc/self/fd
      * whatever its fs uid, so such a link reached the files and directories the agent held open (here
