@@ -91,7 +91,7 @@ class FsCopyTest {
     }
 
     @Test
-    void theWholeModeComesAlongSetIdBitsIncluded() throws Exception {
+    void theWholeModeComesAlongSetIdBitsIncludedWhenTheOwnerStaysTheSame() throws Exception {
         Path src = Files.writeString(dir.resolve("tool"), "#!/bin/sh\n");
         Files.setAttribute(src, "unix:mode", 04750);
         Path dst = dir.resolve("tool-copy");
