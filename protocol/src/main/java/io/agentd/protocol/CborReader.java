@@ -107,30 +107,32 @@ final class CborReader {
     }
 
     /**
-     * The entry count in the head of the array or map token just read, or -1 for an indefinite
-     * length (counted only as its entries are read).
-     */
-    long declaredEntries() {
-        return CborHead.definiteEntries(input, parser.tokenStart());
-    }
-
-    /**
-     * Refuses the array or map token just read when its head declares more than {@code max}
-     * entries: before any entry is built. An indefinite one is refused by {@link #checkCount}.
+     * The next token, the value of the key just read, which should be an array of at most {@code max}
+     * entries: an array (tagged or not) whose head declares more is refused from that head before
+     * Jackson reads it, so before any entry is built. Read first because Jackson refuses a count
+     * past 2^31-1 in an 8-byte head (where every count from 2^32 is) itself, in its own words:
+     * checked after the token, the refusal of a count past the limit depended on how far past it
+     * was. An indefinite array is refused by {@link #checkCount}; anything else is the caller's to
+     * refuse.
      *
      * @param kind {@link ErrorKind#INVALID_PAYLOAD}, or {@link ErrorKind#LIMIT_EXCEEDED} for a
      *             request's own limits (ExecLimits)
      */
-    void checkDeclared(String field, int max, ErrorKind kind) throws ProtocolException {
-        long declared = declaredEntries();
-        if (declared > max) {
-            throw refusal(kind, field + ": " + declared + " entries, more than the limit of " + max);
+    JsonToken nextBoundedArray(String field, int max, ErrorKind kind) throws ProtocolException {
+        int at = CborHead.afterTags(input, parser.nextTokenStart());
+        if (at >= 0 && CborHead.major(input[at]) == CborHead.MAJOR_ARRAY) {
+            // -1 for an indefinite length; 2^63 and above come as Long.MAX_VALUE, and are shown as sent.
+            if (CborHead.definiteEntries(input, at) > max) {
+                throw refusal(kind, field + ": " + Long.toUnsignedString(CborHead.argument(input, at))
+                        + " entries, more than the limit of " + max);
+            }
         }
+        return next(field);
     }
 
     /**
      * Refuses an array or map at its entry number {@code entries} (from 1) when that is past
-     * {@code max}; {@code kind} as for {@link #checkDeclared}.
+     * {@code max}; {@code kind} as for {@link #nextBoundedArray}.
      */
     void checkCount(String field, int entries, int max, ErrorKind kind) throws ProtocolException {
         if (entries > max) {
@@ -257,14 +259,13 @@ final class CborReader {
      * a frame of one-character texts would otherwise cost some 25 times its size in String objects.
      */
     List<String> textList(String field, int maxEntries) throws ProtocolException {
-        JsonToken token = next(field);
+        JsonToken token = nextBoundedArray(field, maxEntries, ErrorKind.INVALID_PAYLOAD);
         if (token == JsonToken.VALUE_NULL) {
             return List.of();
         }
         if (token != JsonToken.START_ARRAY) {
             throw expected(field, "an array of text", token);
         }
-        checkDeclared(field, maxEntries, ErrorKind.INVALID_PAYLOAD);
         List<String> items = new ArrayList<>();
         while ((token = next(field)) != JsonToken.END_ARRAY) {
             checkCount(field, items.size() + 1, maxEntries, ErrorKind.INVALID_PAYLOAD);

@@ -88,14 +88,13 @@ final class ExecRequestDecoding {
 
     /** args or env: an array of text (null for []) of at most {@code maxEntries}, charged to ARG_MAX. */
     private List<String> argEnvList(String field, int maxEntries) throws ProtocolException {
-        JsonToken token = r.next(field);
+        JsonToken token = r.nextBoundedArray(field, maxEntries, ErrorKind.LIMIT_EXCEEDED);
         if (token == JsonToken.VALUE_NULL) {
             return List.of();
         }
         if (token != JsonToken.START_ARRAY) {
             throw r.expected(field, "an array of text", token);
         }
-        r.checkDeclared(field, maxEntries, ErrorKind.LIMIT_EXCEEDED);
         List<String> items = new ArrayList<>();
         while ((token = r.next(field)) != JsonToken.END_ARRAY) {
             String at = field + "[" + items.size() + "]";
@@ -111,14 +110,13 @@ final class ExecRequestDecoding {
 
     /** rlimits: an array of {resource, soft, hard}, all required; null stands for []. */
     private List<Rlimit> rlimits() throws ProtocolException {
-        JsonToken token = r.next("rlimits");
+        JsonToken token = r.nextBoundedArray("rlimits", ExecLimits.RLIMITS_MAX_ENTRIES, ErrorKind.LIMIT_EXCEEDED);
         if (token == JsonToken.VALUE_NULL) {
             return List.of();
         }
         if (token != JsonToken.START_ARRAY) {
             throw r.invalid("rlimits: expected an array of maps");
         }
-        r.checkDeclared("rlimits", ExecLimits.RLIMITS_MAX_ENTRIES, ErrorKind.LIMIT_EXCEEDED);
         List<Rlimit> limits = new ArrayList<>();
         while ((token = r.next("rlimits")) != JsonToken.END_ARRAY) {
             r.checkCount("rlimits", limits.size() + 1, ExecLimits.RLIMITS_MAX_ENTRIES, ErrorKind.LIMIT_EXCEEDED);

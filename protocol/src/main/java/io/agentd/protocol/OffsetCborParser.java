@@ -29,6 +29,15 @@ final class OffsetCborParser extends CBORParser {
         return (int) _tokenInputTotal;
     }
 
+    /**
+     * The index in the input array of the first byte of the token {@code nextToken()} reads next.
+     * Only true where the token just read was read whole, as a map key is (a text value is not: its
+     * bytes are passed only when the next token is asked for).
+     */
+    int nextTokenStart() {
+        return (int) (_currInputProcessed + _inputPtr);
+    }
+
     /** The CBORFactory whose byte-array parsers are {@link OffsetCborParser}s. */
     static final class Factory extends CBORFactory {
         private Factory() {

@@ -101,11 +101,10 @@ final class SessionPayloadDecoding {
     }
 
     private static List<SessionInfo> sessions(CborReader r) throws ProtocolException {
-        JsonToken token = r.next("sessions");
+        JsonToken token = r.nextBoundedArray("sessions", SESSIONS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         if (token != JsonToken.START_ARRAY) {
             throw r.expected("sessions", "an array of maps", token);
         }
-        r.checkDeclared("sessions", SESSIONS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         List<SessionInfo> sessions = new ArrayList<>();
         while ((token = r.next("sessions")) != JsonToken.END_ARRAY) {
             r.checkCount("sessions", sessions.size() + 1, SESSIONS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
@@ -163,14 +162,13 @@ final class SessionPayloadDecoding {
 
     /** An array of text (null for []) of at most {@link ExecLimits#ARGS_MAX_ENTRIES}. */
     private static List<String> args(CborReader r, String field) throws ProtocolException {
-        JsonToken token = r.next(field);
+        JsonToken token = r.nextBoundedArray(field, ExecLimits.ARGS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         if (token == JsonToken.VALUE_NULL) {
             return List.of();
         }
         if (token != JsonToken.START_ARRAY) {
             throw r.expected(field, "an array of text", token);
         }
-        r.checkDeclared(field, ExecLimits.ARGS_MAX_ENTRIES, ErrorKind.INVALID_PAYLOAD);
         List<String> items = new ArrayList<>();
         while ((token = r.next(field)) != JsonToken.END_ARRAY) {
             String item = field + "[" + items.size() + "]";

@@ -71,6 +71,29 @@ class ExecLimitsTest {
         assertLimit(request(rlimits(65)), "rlimits: 65 entries, more than the limit of 64");
     }
 
+    /**
+     * Jackson refuses an array head declaring 2^32 entries or more (or 2^31 or more in an 8-byte
+     * head) as it reads it, with its own message; the limit is checked from the head before Jackson reads it, so every count past the
+     * limit gets the same answer, however large.
+     */
+    @Test
+    void aDeclaredCountPastIntRangeIsRefusedAsOverTheLimitLikeAnyOther() {
+        for (long declared : new long[] {Integer.MAX_VALUE, 1L << 31, 1L << 32, 1L << 40, Long.MAX_VALUE, -1L}) {
+            String count = Long.toUnsignedString(declared);
+            assertLimit(request(new RawCbor().text("args").head(4, declared)),
+                    "args: " + count + " entries, more than the limit of 32768");
+            assertLimit(request(new RawCbor().text("env").head(4, declared)),
+                    "env: " + count + " entries, more than the limit of 8192");
+            assertLimit(request(new RawCbor().text("rlimits").head(4, declared)),
+                    "rlimits: " + count + " entries, more than the limit of 64");
+        }
+        // The same count in a longer head than it needs, and behind a tag (one passes the codec's shape check).
+        assertLimit(request(new RawCbor().text("args").raw(0x9b, 0, 0, 0, 0, 0x80, 0, 0, 0)),
+                "args: 2147483648 entries, more than the limit of 32768");
+        assertLimit(request(new RawCbor().text("args").raw(0xc6).head(4, 1L << 31)),
+                "args: 2147483648 entries, more than the limit of 32768");
+    }
+
     @Test
     void totalOfCmdArgsAndEnvIsLimitedAsTheKernelCountsIt() {
         // cmd "/c" (2 + 9) and 1000 args whose cost takes the total one byte past 2 MiB.

@@ -43,6 +43,16 @@ class ReadyFeaturesLimitTest {
         assertTrue(e.getMessage().contains("features: 2000000 entries, more than the limit of 256"), e.getMessage());
     }
 
+    /** Jackson refuses a head of 2^31 entries or more itself, in its words: the limit is read from the head first. */
+    @Test
+    void aDeclaredCountPastIntRangeIsRefusedFromItsHeadToo() {
+        RawCbor p = new RawCbor().map(4).text("boot_time_ns").uint(1).text("init_time_ns").uint(2)
+                .text("ready_time_ns").uint(3).text("features").head(4, 1L << 40);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> decode(p));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, e.kind());
+        assertTrue(e.getMessage().contains("features: 1099511627776 entries, more than the limit of 256"), e.getMessage());
+    }
+
     @Test
     void anIndefiniteArrayIsRefusedAtItsFirstEntryPastTheLimit() {
         RawCbor p = new RawCbor().map(4).text("boot_time_ns").uint(1).text("init_time_ns").uint(2)

@@ -45,6 +45,21 @@ class SessionPayloadLimitsTest {
         assertTrue(e.getMessage().contains("sessions[0].args: 32769 entries"), e.getMessage());
     }
 
+    /** Jackson refuses a head of 2^31 entries or more itself, in its words: the limit is read from the head first. */
+    @Test
+    void aDeclaredCountPastIntRangeIsRefusedAsOverTheLimit() {
+        ProtocolException sessions = refused(MessageType.SESSION_LIST_RESULT,
+                new RawCbor().map(1).text("sessions").head(4, 1L << 32));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, sessions.kind());
+        assertTrue(sessions.getMessage().contains("sessions: 4294967296 entries, more than the limit of 65536"),
+                sessions.getMessage());
+        ProtocolException args = refused(MessageType.SESSION_LIST_RESULT, new RawCbor().map(1).text("sessions").array(1)
+                .map(1).text("args").head(4, 1L << 31));
+        assertEquals(ErrorKind.INVALID_PAYLOAD, args.kind());
+        assertTrue(args.getMessage().contains("sessions[0].args: 2147483648 entries, more than the limit of 32768"),
+                args.getMessage());
+    }
+
     @Test
     void aSessionWithoutItsRequiredFieldsIsRefusedNamingTheField() {
         ProtocolException e = refused(MessageType.SESSION_LIST_RESULT,
