@@ -10,7 +10,8 @@ import java.io.IOException;
  * indefinite lengths). Anything that is not such a map is malformed_message.
  *
  * @param v the generation the sender speaks (a value beyond long range is held as Long.MAX_VALUE)
- * @param t the message type string, not yet looked up
+ * @param t the message type string as sent, not yet looked up (a refusal carries it as
+ *          {@link #offendingType} gives it)
  * @param p the payload's own CBOR bytes
  */
 record Envelope(long v, String t, byte[] p) {
@@ -59,7 +60,7 @@ record Envelope(long v, String t, byte[] p) {
                         if (CborText.isBadText(a, parser.tokenStart())) {
                             throw malformed(id, t, "t is not valid UTF-8");
                         }
-                        t = cutShort(text);
+                        t = text;
                     }
                     case "p" -> {
                         if (token != JsonToken.VALUE_EMBEDDED_OBJECT) {
@@ -80,7 +81,8 @@ record Envelope(long v, String t, byte[] p) {
         } catch (RuntimeException e) {
             // Jackson should only throw IOExceptions on bad input; this keeps a parser bug from
             // killing the connection. The fuzz test asserts it never fires.
-            throw new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, t, "frame body unreadable (" + e + ")", e);
+            throw new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, offendingType(t),
+                    "frame body unreadable (" + e + ")", e);
         }
         if (v == null || t == null || p == null) {
             throw malformed(id, t, "envelope lacks " + (v == null ? "v" : t == null ? "t" : "p"));
@@ -107,14 +109,16 @@ record Envelope(long v, String t, byte[] p) {
     }
 
     /**
-     * The type string as the refusal carries it (the agent echoes it in core.error's offending_type):
-     * as sent, but no longer than a quote, so an unknown type cannot bloat the reply.
+     * The type string {@code t} as a refusal carries it (the agent echoes it in core.error's
+     * offending_type and its log): as sent, but no longer than a quote, so an unknown type cannot
+     * bloat the reply. Only the type is cut: a message quotes {@code t} itself with
+     * {@link HostText#quote}, whose "(N chars)" is then the length the host sent.
      */
-    private static String cutShort(String t) {
-        return t.length() <= HostText.QUOTE_MAX ? t : t.substring(0, HostText.QUOTE_MAX) + "...";
+    static String offendingType(String t) {
+        return t == null || t.length() <= HostText.QUOTE_MAX ? t : t.substring(0, HostText.QUOTE_MAX) + "...";
     }
 
     private static ProtocolException malformed(long id, String t, String detail) {
-        return new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, t, detail);
+        return new ProtocolException(ErrorKind.MALFORMED_MESSAGE, id, offendingType(t), detail);
     }
 }

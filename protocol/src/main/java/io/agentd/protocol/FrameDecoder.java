@@ -230,7 +230,7 @@ public final class FrameDecoder {
         }
         Envelope body = Envelope.read(a, off + 5, len - 5, id);
         MessageType type = MessageType.fromWire(body.t()).orElseThrow(() -> new ProtocolException(
-                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, body.t(), "unknown message type "
+                ErrorKind.UNSUPPORTED_MESSAGE_TYPE, id, Envelope.offendingType(body.t()), "unknown message type "
                         + HostText.quote(body.t(), HostText.QUOTE_MAX)));
         checkSender(type, id, hostSendsOnly); // first: the flags and payload of such a type do not matter
         if (body.v() < type.introducedIn()) {

@@ -392,7 +392,14 @@ class DecoderRefusalTest {
         assertEquals(ErrorKind.UNSUPPORTED_MESSAGE_TYPE, e.kind());
         assertEquals("core.fs.read", e.type());
         ProtocolException huge = refused(RawCbor.frame(ID, 0, RawCbor.envelope(7, "x".repeat(100_000), new byte[] {(byte) 0xa0})));
-        assertTrue(huge.type().length() < 100, "type string kept short for logs and replies");
+        assertEquals("x".repeat(HostText.QUOTE_MAX) + "...", huge.type(), "type string kept short for logs and replies");
+        // The message quotes the type as sent, so the length it gives is the type's, not the cut one's.
+        assertEquals("unknown message type \"" + "x".repeat(HostText.QUOTE_MAX) + "\"... (100000 chars)",
+                huge.getMessage());
+        // A refusal of the envelope after such a t carries it cut the same way.
+        ProtocolException envelope = malformed(new RawCbor().map(3).text("v").uint(7).text("t").text("x".repeat(100_000))
+                .text("p").text("not bytes").build());
+        assertEquals("x".repeat(HostText.QUOTE_MAX) + "...", envelope.type());
     }
 
     // ---- the stream: lengths, memory, buffers
