@@ -9,6 +9,8 @@ final class CborHead {
     static final int MAJOR_ARRAY = 4;
     static final int MAJOR_MAP = 5;
     static final int MAJOR_TAG = 6;
+    /** Floats and simple values: false, true, null, undefined, and the break. */
+    static final int MAJOR_SIMPLE = 7;
 
     private CborHead() {}
 

@@ -1,7 +1,6 @@
 package io.agentd.protocol;
 
 import com.fasterxml.jackson.core.JsonParser.NumberType;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -476,8 +475,9 @@ final class CborReader {
         }
     }
 
-    /** The refusal of {@code field} for what Jackson could not read. */
+    /** The refusal of {@code field} for what Jackson could not read, in the codec's words where it has them. */
     private ProtocolException unreadable(String field, IOException e) {
-        return invalid(field + ": " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        String own = JacksonRefusal.ownWords(parser, input, e);
+        return invalid(field + ": " + (own != null ? own : JacksonRefusal.jacksonWords(e)));
     }
 }

@@ -1,7 +1,6 @@
 package io.agentd.protocol;
 
 import com.fasterxml.jackson.core.JsonParser.NumberType;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 
@@ -23,7 +22,13 @@ record Envelope(long v, String t, byte[] p) {
         byte[] p = null;
         // v, t and p as bits: a repeat of one is refused; an unknown key is skipped however often it comes.
         int seen = 0;
-        try (OffsetCborParser parser = OffsetCborParser.FACTORY.parser(a, off, len)) {
+        OffsetCborParser parser;
+        try {
+            parser = OffsetCborParser.FACTORY.parser(a, off, len);
+        } catch (IOException e) {
+            throw malformed(id, null, "frame body is not valid CBOR: " + JacksonRefusal.jacksonWords(e));
+        }
+        try (parser) {
             JsonToken token = parser.nextToken();
             if (token != JsonToken.START_OBJECT) {
                 throw malformed(id, null, token == null ? "frame has no body" : "frame body is not a map");
@@ -74,10 +79,10 @@ record Envelope(long v, String t, byte[] p) {
             if (parser.nextToken() != null) {
                 throw malformed(id, t, "bytes after the envelope map");
             }
-        } catch (JsonProcessingException e) {
-            throw malformed(id, t, "frame body is not valid CBOR: " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw malformed(id, t, "frame body is not valid CBOR: " + e.getMessage());
+            String own = JacksonRefusal.ownWords(parser, a, e);
+            throw malformed(id, t, own != null ? "frame body: " + own
+                    : "frame body is not valid CBOR: " + JacksonRefusal.jacksonWords(e));
         } catch (RuntimeException e) {
             // Jackson should only throw IOExceptions on bad input; this keeps a parser bug from
             // killing the connection. The fuzz test asserts it never fires.

@@ -267,6 +267,33 @@ class DecoderRefusalTest {
         invalidPayload(MessageType.EXEC_SIGNAL, deep, "future");
     }
 
+    /**
+     * A map key that is neither text nor an integer (Jackson reads no other) is refused naming its
+     * CBOR type and the map, not in Jackson's words ("Unsupported major type (7) for CBOR Objects").
+     */
+    @Test
+    void aMapKeyOfAnotherTypeIsRefusedNamingItsType() {
+        int[][] keys = {{0xf9, 0x3c, 0x00}, {0xfb, 0, 0, 0, 0, 0, 0, 0, 0}, {0xf5}, {0xf4}, {0xf6}, {0xf7}, {0xe0},
+            {0x80}, {0xa0}};
+        String[] named = {"a float", "a float", "a bool", "a bool", "null", "undefined", "a simple value", "an array",
+            "a map"};
+        for (int i = 0; i < keys.length; i++) {
+            String words = "a map key is " + named[i] + ", not text or an integer";
+            ProtocolException top = invalidPayload(MessageType.EXEC_REQUEST,
+                    new RawCbor().map(2).text("cmd").text("/bin/true").raw(keys[i]).uint(1), words);
+            assertEquals("core.exec.request: payload: " + words, top.getMessage());
+            ProtocolException nested = invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("rlimits")
+                    .array(1).map(1).raw(keys[i]).uint(1), words);
+            assertEquals("core.exec.request: rlimits[0]: " + words, nested.getMessage());
+            ProtocolException skipped = invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(2).text("cmd")
+                    .text("/bin/true").text("future").map(1).raw(keys[i]).uint(1), words);
+            assertEquals("core.exec.request: \"future\": " + words, skipped.getMessage());
+            ProtocolException envelope = malformed(new RawCbor().map(4).text("v").uint(7).text("t").text("core.ping")
+                    .text("p").bytes(new byte[] {(byte) 0xa0}).raw(keys[i]).uint(1).build());
+            assertEquals("frame body: " + words, envelope.getMessage());
+        }
+    }
+
     // ---- cost: a frame of keys the decoder does not know costs it a bounded multiple of its length
 
     @Test
