@@ -2,13 +2,15 @@ package io.agentd.protocol;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import java.io.IOException;
 
 /**
  * The codec's own words for the refusals of Jackson's that a host can cause with well-formed CBOR
  * the protocol does not use, where Jackson's would name its internals ("Unsupported major type (7)
- * for CBOR Objects, not (yet?) supported, only Strings"): a map key that is neither text nor an
- * integer. Anything else malformed keeps Jackson's message.
+ * for CBOR Objects, not (yet?) supported, only Strings", "StreamReadConstraints.getMaxNestingDepth()"):
+ * a map key that is neither text nor an integer, and nesting past Jackson's depth limit. Anything
+ * else malformed keeps Jackson's message.
  */
 final class JacksonRefusal {
     private JacksonRefusal() {}
@@ -19,6 +21,10 @@ final class JacksonRefusal {
      * start of the item it refused (as {@link OffsetCborParser#tokenStart}) before reading it.
      */
     static String ownWords(OffsetCborParser parser, byte[] input, IOException e) {
+        if (e instanceof StreamConstraintsException && parser.getParsingContext().getNestingDepth()
+                > parser.streamReadConstraints().getMaxNestingDepth()) {
+            return "arrays and maps nested deeper than " + parser.streamReadConstraints().getMaxNestingDepth();
+        }
         String key = readingKey(parser) ? keyType(input, parser.tokenStart()) : null;
         return key == null ? null : "a map key is " + key + ", not text or an integer";
     }

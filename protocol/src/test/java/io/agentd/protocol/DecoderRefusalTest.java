@@ -258,13 +258,31 @@ class DecoderRefusalTest {
     }
 
     @Test
-    void nestingBeyondJacksonsDepthLimitUnderAnUnknownKeyIsInvalidPayload() {
+    void nestingBeyondJacksonsDepthLimitUnderAnUnknownKeyIsInvalidPayload() throws ProtocolException {
+        ProtocolException e = invalidPayload(MessageType.EXEC_SIGNAL, signalWithArraysUnderAnUnknownKey(5000), "future");
+        assertEquals("core.exec.signal: \"future\": arrays and maps nested deeper than 1000", e.getMessage());
+        // The payload's map counts: 999 arrays in it are 1000 deep, and decode.
+        invalidPayload(MessageType.EXEC_SIGNAL, signalWithArraysUnderAnUnknownKey(1000), "nested deeper than 1000");
+        decodeOne(RawCbor.frame(ID, MessageType.EXEC_SIGNAL, signalWithArraysUnderAnUnknownKey(999).build()));
+    }
+
+    private static RawCbor signalWithArraysUnderAnUnknownKey(int arrays) {
         RawCbor deep = new RawCbor().map(2).text("signal").uint(15).text("future");
-        for (int i = 0; i < 5000; i++) {
+        for (int i = 0; i < arrays; i++) {
             deep.array(1);
         }
-        deep.uint(0);
-        invalidPayload(MessageType.EXEC_SIGNAL, deep, "future");
+        return deep.uint(0);
+    }
+
+    @Test
+    void nestingBeyondTheDepthLimitInTheEnvelopeIsMalformed() {
+        RawCbor body = new RawCbor().map(4).text("v").uint(7).text("t").text("core.ping").text("p")
+                .bytes(new byte[] {(byte) 0xa0}).text("future");
+        for (int i = 0; i < 1000; i++) {
+            body.array(1);
+        }
+        ProtocolException e = malformed(body.uint(0).build());
+        assertEquals("frame body: arrays and maps nested deeper than 1000", e.getMessage());
     }
 
     /**
