@@ -357,6 +357,17 @@ class DecoderRefusalTest {
         assertEquals(ExecRequest.of("/bin/true"), frame.payload());
     }
 
+    /** CBOR undefined (0xf7) is read as null (Jackson makes no difference): a default, or refused where null is. */
+    @Test
+    void undefinedIsReadAsNull() throws ProtocolException {
+        Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_REQUEST, new RawCbor().map(6)
+                .text("cmd").text("/bin/true").text("args").raw(0xf7).text("tty").raw(0xf7).text("cwd").raw(0xf7)
+                .text("rlimits").raw(0xf7).text("timeout_ms").raw(0xf7).build()));
+        assertEquals(ExecRequest.of("/bin/true"), frame.payload());
+        ProtocolException e = invalidPayload(MessageType.EXEC_REQUEST, new RawCbor().map(1).text("cmd").raw(0xf7), "cmd");
+        assertEquals("core.exec.request: cmd: expected text, got null", e.getMessage());
+    }
+
     @Test
     void unknownKeysOfAnyShapeAreSkipped() throws ProtocolException {
         Frame frame = decodeOne(RawCbor.frame(ID, MessageType.EXEC_SIGNAL, new RawCbor().raw(0xbf)
