@@ -355,8 +355,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             return false;
         }
         if (notice.idStart() >= notice.idEndExclusive()) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type.wire(), "id_start " + notice.idStart()
-                    + " is not below id_end_exclusive " + notice.idEndExclusive() + ": no ids");
+            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type.wire(),
+                    RelayClientRange.namesNoIds(notice.idStart(), notice.idEndExclusive()));
             return false;
         }
         return true;

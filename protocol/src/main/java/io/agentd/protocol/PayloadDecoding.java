@@ -102,13 +102,23 @@ final class PayloadDecoding {
                 default -> r.skipValue(key);
             }
         }
-        long idStart = r.required("id_start", start);
-        long idEnd = r.required("id_end_exclusive", end);
-        if (idStart > RelayClientRange.U32_MAX || idEnd > RelayClientRange.U32_MAX || idStart > idEnd) {
-            throw r.invalid("id range [" + Long.toUnsignedString(idStart) + ", " + Long.toUnsignedString(idEnd)
-                            + ") is not a range of u32 ids");
+        long idStart = u32Id(r, "id_start", start);
+        long idEnd = u32Id(r, "id_end_exclusive", end);
+        if (idStart > idEnd) {
+            // Refused here, as the record's ids are in order; [N, N) is the agent's to refuse, in the same words.
+            throw r.invalid(RelayClientRange.namesNoIds(idStart, idEnd));
         }
         return new RelayClientRange(idStart, idEnd);
+    }
+
+    /** The required id {@code field} of a relay notice, read as a u64 ({@code id}): at most the largest u32. */
+    private static long u32Id(CborReader r, String field, Long id) throws ProtocolException {
+        long value = r.required(field, id);
+        if (Long.compareUnsigned(value, RelayClientRange.U32_MAX) > 0) {
+            throw r.invalid(field + " " + Long.toUnsignedString(value) + " is past the largest u32 id, "
+                    + RelayClientRange.U32_MAX);
+        }
+        return value;
     }
 
     private static Empty empty(CborReader r) throws ProtocolException {

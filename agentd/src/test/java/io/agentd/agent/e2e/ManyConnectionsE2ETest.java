@@ -116,8 +116,13 @@ class ManyConnectionsE2ETest {
             long otherSix = started(other, 6, ExecRequest.of("sleep", "60"));
             relay.send(new Frame(9, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 8)));
             relay.expectError(9, "invalid_session"); // the notice travels on id 0
+            // An empty range, reversed (the decoder refuses it) or not (the agent does), in the same words.
             relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(8, 6)));
-            relay.expectError(0, "invalid_payload"); // an empty range
+            String reversed = relay.expectError(0, "invalid_payload").message();
+            assertTrue(reversed.endsWith("id_start 8 is not below id_end_exclusive 6: no ids"), reversed);
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(6, 6)));
+            String empty = relay.expectError(0, "invalid_payload").message();
+            assertTrue(empty.endsWith("id_start 6 is not below id_end_exclusive 6: no ids"), empty);
             for (long pid : new long[] {below, first, last, above, otherSix}) {
                 assertFalse(Procs.gone(pid), "a refused notice ends nothing");
             }

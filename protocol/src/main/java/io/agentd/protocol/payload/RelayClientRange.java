@@ -13,6 +13,15 @@ public record RelayClientRange(long idStart, long idEndExclusive) implements Pay
      */
     public static final int MAX_HELD_PER_CONNECTION = 1024;
 
+    /**
+     * Why a notice of {@code [idStart, idEndExclusive)} with {@code idStart >= idEndExclusive} is
+     * refused: it names no ids. One wording for both who refuse one: the codec a reversed range, the
+     * agent {@code [N, N)} (PROTOCOL-EXTENSIONS.md calls both an empty range).
+     */
+    public static String namesNoIds(long idStart, long idEndExclusive) {
+        return "id_start " + idStart + " is not below id_end_exclusive " + idEndExclusive + ": no ids";
+    }
+
     /** Whether {@code id} is one of the ids this notice names. */
     public boolean covers(long id) {
         return id >= idStart && id < idEndExclusive;
