@@ -77,7 +77,7 @@ final class FsOperations {
         } else if (op instanceof FsOp.SetStat o) {
             Path p = FsPaths.absolute("path", o.path());
             FsAttrs.check(p, o.attrs());
-            setAttrs(p, o.followSymlink(), o.attrs());
+            setAttrsAsAsked(p, o.followSymlink(), o.attrs());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ListDir o) {
             return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()))));
@@ -192,6 +192,23 @@ final class FsOperations {
         }
         try {
             return FsEntries.stat(Path.of("/proc/self/fd/" + fd), p, true);
+        } finally {
+            Os.libc().close(fd);
+        }
+    }
+
+    /** SetStat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
+    private static void setAttrsAsAsked(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
+        if (!follow || !FsCredentials.actingAsUser()) {
+            setAttrs(p, follow, a);
+            return;
+        }
+        int fd = NoMagicLinks.open(p.toString(), LibC.O_PATH | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            throw NoMagicLinks.failure(Os.errno(), "setstat " + p);
+        }
+        try {
+            setAttrs(Path.of("/proc/self/fd/" + fd), p, true, a);
         } finally {
             Os.libc().close(fd);
         }
@@ -600,7 +617,8 @@ final class FsOperations {
             boolean followLinks) throws FsFailure, IOException {
         if (opts.contains(StandardOpenOption.CREATE_NEW)) {
             // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
-            return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(path, opts) : FileChannel.open(path, opts, perms));
+            return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(path, what,
+                    at -> perms == null ? FileChannel.open(at, opts) : FileChannel.open(at, opts, perms)));
         }
         Set<OpenOption> existing = new HashSet<>(opts);
         existing.remove(StandardOpenOption.CREATE);
@@ -617,8 +635,8 @@ final class FsOperations {
                 Set<OpenOption> create = new HashSet<>(existing);
                 create.add(StandardOpenOption.CREATE_NEW);
                 try {
-                    return WaitFreeFiles.neverWait(perms == null ? FileChannel.open(at, create)
-                            : FileChannel.open(at, create, perms));
+                    return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(at, what,
+                            made -> perms == null ? FileChannel.open(made, create) : FileChannel.open(made, create, perms)));
                 } catch (java.nio.file.FileAlreadyExistsException appeared) {
                     // A link whose target does not exist: open(2) with O_CREAT (Rust's create, the
                     // reference's) makes the target, which O_EXCL refuses; so the target is made

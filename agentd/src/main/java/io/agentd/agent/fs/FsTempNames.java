@@ -42,7 +42,7 @@ final class FsTempNames {
      * attributes}; another name is tried while one is taken, and the last clash is thrown.
      */
     static Created create(Path destination, Set<? extends OpenOption> options, FileAttribute<?>... attributes)
-            throws IOException {
+            throws IOException, FsFailure {
         if (!options.contains(StandardOpenOption.CREATE_NEW)) {
             throw new IllegalArgumentException("a temporary file is made new, never opened: " + options);
         }
@@ -50,7 +50,10 @@ final class FsTempNames {
             Path temp = destination.resolveSibling(of(destination.getFileName().toString(),
                     ThreadLocalRandom.current().nextLong()));
             try {
-                return new Created(temp, FileChannel.open(temp, options, attributes));
+                // Made in the directory as opened for a request with a user (NoMagicLinks); its
+                // later rename and removal are by this name.
+                return new Created(temp, NoMagicLinks.inItsDirectory(temp, "create " + temp,
+                        at -> FileChannel.open(at, options, attributes)));
             } catch (FileAlreadyExistsException clash) {
                 if (attempt == ATTEMPTS) {
                     throw clash;

@@ -2,7 +2,9 @@ package io.agentd.agent.fs;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -19,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * EPERM) is opened as before, and the agent says so once.
  *
  * <p>The fs code's own paths into descriptors it holds, /proc/self/fd/N/NAME (a tree walk's
- * directory), are opened relative to N. A host that names such a path itself chose it; what this
- * guards against is a link in a path, which a guest user can plant.
+ * directory), are opened relative to N, and /proc/self/fd/N itself as it is. A host that names
+ * such a path itself chose it; what this guards against is a link in a path, which a guest user
+ * can plant.
  */
 final class NoMagicLinks {
     private static final Logger log = LoggerFactory.getLogger(NoMagicLinks.class);
@@ -29,7 +32,8 @@ final class NoMagicLinks {
     private static final long RESOLVE_NO_MAGICLINKS = 0x02;
     private static final int AT_FDCWD = -100;
     private static final int OPEN_HOW_BYTES = 24;
-    private static final Pattern OWN_DESCRIPTOR = Pattern.compile("/proc/self/fd/(\\d+)/(.+)");
+    /** DOTALL: a name may hold a line break (a user's "new\nline" in a tree walked with that user). */
+    private static final Pattern OWN_DESCRIPTOR = Pattern.compile("/proc/self/fd/(\\d{1,9})(?:/(.+))?", Pattern.DOTALL);
     private static volatile boolean unavailable;
 
     private NoMagicLinks() {}
@@ -46,9 +50,39 @@ final class NoMagicLinks {
         String name = path;
         Matcher own = OWN_DESCRIPTOR.matcher(path);
         if (own.matches()) {
+            if (own.group(2) == null) { // the descriptor itself (a walk's directory, to make a file in)
+                return Os.libc().open(Os.cString(path), flags, 0);
+            }
             dirFd = Integer.parseInt(own.group(1));
             name = own.group(2);
         }
+        int fd = openat2(dirFd, name, flags);
+        if (fd < 0 && (Os.errno() == LibC.ENOSYS || Os.errno() == LibC.EPERM)) {
+            int errno = Os.errno();
+            // EPERM may be the path's own answer (a FUSE file system's, say): openat2 is unavailable
+            // only when it refuses "/" too, and only then does every later open go without it.
+            if (!refusesTheRoot()) {
+                return openat2(dirFd, name, flags); // once more, for its errno
+            }
+            unavailable = true;
+            log.warn("openat2 refused ({}): fs requests with a user follow links into /proc as the agent's own"
+                    + " opens do (Linux 5.6 has openat2)", Os.errnoName(errno));
+            return Os.libc().open(Os.cString(path), flags, 0);
+        }
+        return (int) fd;
+    }
+
+    private static boolean refusesTheRoot() {
+        int fd = openat2(AT_FDCWD, "/", LibC.O_PATH | LibC.O_CLOEXEC);
+        if (fd >= 0) {
+            Os.libc().close(fd);
+            return false;
+        }
+        return true;
+    }
+
+    /** openat2(dirFd, name, {flags, 0, RESOLVE_NO_MAGICLINKS}): the fd, or -1 and {@link Os#errno()}. */
+    private static int openat2(int dirFd, String name, int flags) {
         byte[] text = Os.cString(name);
         ByteBuffer call = Os.scratch(OPEN_HOW_BYTES + text.length);
         call.putLong(0, Integer.toUnsignedLong(flags));
@@ -56,14 +90,34 @@ final class NoMagicLinks {
         call.putLong(16, RESOLVE_NO_MAGICLINKS);
         call.put(OPEN_HOW_BYTES, text);
         long address = Os.address(call);
-        long fd = Os.libc().syscall(SYS_OPENAT2, dirFd, address + OPEN_HOW_BYTES, address, OPEN_HOW_BYTES);
-        if (fd < 0 && (Os.errno() == LibC.ENOSYS || Os.errno() == LibC.EPERM)) {
-            unavailable = true;
-            log.warn("openat2 refused ({}): fs requests with a user follow links into /proc as the agent's own"
-                    + " opens do (Linux 5.6 has openat2)", Os.errnoName(Os.errno()));
-            return Os.libc().open(Os.cString(path), flags, 0);
+        return (int) Os.libc().syscall(SYS_OPENAT2, dirFd, address + OPEN_HOW_BYTES, address, OPEN_HOW_BYTES);
+    }
+
+    /** An operation on a path that names an entry to be made. */
+    interface Making<T> {
+        T make(Path path) throws IOException;
+    }
+
+    /**
+     * {@code make} on {@code path} as /proc/self/fd/P/NAME, P its directory opened here without a
+     * magic link, while the worker acts as a user (a file created O_EXCL does not follow a link at
+     * NAME itself, but the directories above it were resolved by name); on {@code path} otherwise.
+     */
+    static <T> T inItsDirectory(Path path, String what, Making<T> make) throws IOException, FsFailure {
+        Path parent = path.getParent();
+        Path name = path.getFileName();
+        if (!FsCredentials.actingAsUser() || parent == null || name == null) {
+            return make.make(path);
         }
-        return (int) fd;
+        int dir = open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+        if (dir < 0) {
+            throw failure(Os.errno(), what);
+        }
+        try {
+            return make.make(Path.of("/proc/self/fd/" + dir, name.toString()));
+        } finally {
+            Os.libc().close(dir);
+        }
     }
 
     /** The failure for {@code errno} from {@link #open}: ELOOP says it may be a link into /proc. */

@@ -124,6 +124,10 @@ class FsRightsE2ETest {
         Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
         fs.open(readable.toString(), FsOpenOptions.reading()); // held open by the agent for this host
         assertTrue(fs.call(new FsOp.OpenDir(secret.toString())).ok());
+        Path box = Files.createDirectory(secret.resolve("box")); // anyone's, but behind the 0700 directory
+        Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertTrue(fs.call(new FsOp.OpenDir(box.toString())).ok());
+        Path shared = Files.writeString(dir.resolve("shared-file"), "anyone's");
 
         Path links = Files.createDirectory(dir.resolve("links"));
         long pid = agent.process().pid();
@@ -142,15 +146,47 @@ class FsRightsE2ETest {
             assertEquals("ELOOP", open.errnoName(), link + ": " + open);
             FsResponse list = as(fs, "nobody", new FsOp.ListDir(link.toString()));
             assertEquals("ELOOP", list.errnoName(), link + ": " + list);
+            FsResponse setStat = as(fs, "nobody", new FsOp.SetStat(link.toString(), true,
+                    new FsSetAttrs(0666L, null, null, null, null, null)));
+            assertEquals("ELOOP", setStat.errnoName(), link + ": " + setStat);
+            // Made below it: each way a file is made (new, created, atomic, a Copy's destination).
+            for (FsOpenOptions making : List.of(new FsOpenOptions(false, true, false, false, false, true, null),
+                    FsOpenOptions.replacing(null), new FsOpenOptions(false, true, false, true, true, false, null, true))) {
+                FsResponse made = as(fs, "nobody", new FsOp.OpenFile(link.resolve("made").toString(), making));
+                assertEquals("ELOOP", made.errnoName(), link + "/made " + making + ": " + made);
+            }
+            FsResponse copy = as(fs, "nobody", new FsOp.Copy(shared.toString(), link.resolve("copied").toString()));
+            assertEquals("ELOOP", copy.errnoName(), link + "/copied: " + copy);
+        }
+        try (java.util.stream.Stream<Path> made = Files.list(box)) {
+            assertEquals(List.of(), made.toList(), "nothing made in the box nobody cannot reach");
         }
         assertTrue(as(fs, "nobody", new FsOp.Stat(planted.get(0).toString(), true)).error().contains("a link into /proc"));
 
-        Path shared = Files.writeString(dir.resolve("shared-file"), "anyone's");
         Path plainLink = Files.createSymbolicLink(links.resolve("plain"), shared);
         assertTrue(as(fs, "nobody", new FsOp.Stat(plainLink.toString(), true)).ok(), "a plain link is followed");
         assertTrue(as(fs, "nobody", new FsOp.OpenFile(plainLink.toString(), FsOpenOptions.reading())).ok());
         assertTrue(as(fs, "nobody", new FsOp.ListDir(Files.createSymbolicLink(links.resolve("to-dir"), dir)
                 .toString())).ok(), "a plain link to a directory is followed");
+
+        // A tree walked with a user opens its own directories' entries relative to them, a name
+        // with a line break too (the first version matched them as host paths, and failed ELOOP).
+        Path tree = Files.createDirectories(dir.resolve("nobodys-tree/new\nline/inner"));
+        Files.writeString(tree.resolve("f"), "in a tree");
+        try (java.util.stream.Stream<Path> all = Files.walk(dir.resolve("nobodys-tree"))) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setAttribute(p, "unix:uid", 65534);
+                Files.setAttribute(p, "unix:gid", 65534);
+            }
+        }
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        FsResponse treeCopy = as(fs, "nobody", new FsOp.Copy(dir.resolve("nobodys-tree").toString(),
+                dir.resolve("tree-copy").toString()));
+        assertTrue(treeCopy.ok(), treeCopy.toString());
+        assertEquals("in a tree", Files.readString(dir.resolve("tree-copy/new\nline/inner/f")));
+        FsResponse treeRemoved = as(fs, "nobody", new FsOp.RemoveDir(dir.resolve("nobodys-tree").toString(), true));
+        assertTrue(treeRemoved.ok(), treeRemoved.toString());
+        assertFalse(Files.exists(dir.resolve("nobodys-tree")));
     }
 
     /**
