@@ -7,10 +7,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
@@ -18,6 +21,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -39,39 +43,61 @@ public final class LocalFiles {
     private LocalFiles() {}
 
     /**
-     * Writes everything {@code in} holds to a temporary file beside {@code local} (writable by its
-     * owner until written, then given {@code permissions}, less the umask), flushes it to disk and
-     * renames it over {@code local}; a failure removes the temporary file and leaves {@code local}
-     * as it was. Returns the bytes written.
+     * Writes everything {@code in} holds to a temporary file beside {@code local} (created with
+     * {@code permissions}, less the umask), flushes it to disk and renames it over {@code local}; a
+     * failure removes the temporary file and leaves {@code local} as it was. Returns the bytes written.
      */
     public static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
             throws IOException {
+        return replace(local, permissions, in, progress, temp -> {});
+    }
+
+    /**
+     * {@link #replace(Path, Set, InputStream, LongConsumer)}, with {@code afterCreate} run on the
+     * temporary file's name once it is made and before a byte is written: tests put another file
+     * there, as another user who can write the directory could.
+     *
+     * <p>The temporary file is made, written and flushed through the one descriptor that created it
+     * (O_CREAT|O_EXCL: a link already at the name fails the open, it is never followed), and its
+     * name is not stat'ed, chmod'ed or opened again: in a directory another user can write (0777,
+     * not sticky) that user can put a link to any file at the name at any moment, and root's
+     * download, which opened and chmod'ed the name after making it, wrote the guest's bytes into
+     * the file the link named. Its mode is final from the start: the open applies
+     * {@code permissions} less the umask, which is the mode this method promises, and a descriptor
+     * an open made by creating the file writes it whatever that mode is (r--r--r-- included), so
+     * nothing is left to set by name or by descriptor. The rename is by name, though: what it moves
+     * may be another file put at the temporary name, so {@code local} is checked after it to be the
+     * file written, by its device and inode (an error otherwise, the bytes never having left this
+     * copy's file).
+     */
+    static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress,
+            Consumer<Path> afterCreate) throws IOException {
         Path dir = local.toAbsolutePath().getParent();
-        Path temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
-        long copied = 0;
-        try {
-            // Created with its final mode, less the umask; written with its owner's write bit, which
-            // a read-only file's r--r--r-- would lack (the open below would then refuse anyone but root).
-            Set<PosixFilePermission> last = Files.getPosixFilePermissions(temp);
-            boolean readOnly = !last.contains(PosixFilePermission.OWNER_WRITE);
-            if (readOnly) {
-                Set<PosixFilePermission> open = EnumSet.noneOf(PosixFilePermission.class);
-                open.addAll(last);
-                open.add(PosixFilePermission.OWNER_WRITE);
-                Files.setPosixFilePermissions(temp, open);
-            }
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                copied = copy(in, out, progress, true);
-                out.force(false);
-            }
-            if (readOnly) {
-                Files.setPosixFilePermissions(temp, last);
-            }
-            Files.move(temp, local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        TempFile temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
+        try (FileChannel out = temp.channel()) {
+            afterCreate.accept(temp.path());
+            long copied = copy(in, out, progress, true);
+            out.force(false);
+            Object written = OpenFileKey.of(out);
+            Files.move(temp.path(), local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            checkLanded(local, written, temp.path());
             return copied;
         } finally {
-            Files.deleteIfExists(temp);
-            IN_PROGRESS.done(temp);
+            Files.deleteIfExists(temp.path()); // a link there is removed, never followed
+            IN_PROGRESS.done(temp.path());
+        }
+    }
+
+    /**
+     * {@code local}, after the rename, is the file this copy wrote ({@code written}: its key, or null
+     * when this JDK cannot tell it; then a regular file at least).
+     */
+    private static void checkLanded(Path local, Object written, Path temp) throws IOException {
+        BasicFileAttributes landed = Files.readAttributes(local, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!landed.isRegularFile() || (written != null && !written.equals(landed.fileKey()))) {
+            throw new FileSystemException(local.toString(), null, "another file was put at the temporary name "
+                    + temp.getFileName() + " while it was written (another user can write " + temp.getParent()
+                    + ") and was renamed in its place");
         }
     }
 
@@ -117,6 +143,9 @@ public final class LocalFiles {
         return copied;
     }
 
+    /** A temporary file just made: its name, and the open descriptor that made it, for writing. */
+    record TempFile(Path path, FileChannel channel) {}
+
     /**
      * The temporary files being written, for the shutdown hook ({@link #removeAll}). A file is made
      * and listed in one step, under the lock the hook's removal takes, and once the hook ran none is
@@ -127,12 +156,12 @@ public final class LocalFiles {
         private final Set<Path> paths = new HashSet<>(); // guarded by this
         private boolean removed; // guarded by this
 
-        synchronized Path create(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+        synchronized TempFile create(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
             if (removed) {
                 throw new IOException("not writing " + dir.resolve(name) + ": this JVM is exiting");
             }
-            Path temp = createTemp(dir, name, perms);
-            paths.add(temp);
+            TempFile temp = createTemp(dir, name, perms);
+            paths.add(temp.path());
             return temp;
         }
 
@@ -154,12 +183,15 @@ public final class LocalFiles {
         }
     }
 
-    private static Path createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+    /** A new file at an unused name, open for writing: CREATE_NEW is O_EXCL, which never follows a link. */
+    private static TempFile createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path temp = dir.resolve(tempName(name,
                     Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL)));
             try {
-                return Files.createFile(temp, PosixFilePermissions.asFileAttribute(perms));
+                FileChannel channel = FileChannel.open(temp, EnumSet.of(StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(perms));
+                return new TempFile(temp, channel);
             } catch (FileAlreadyExistsException clash) {
                 if (attempt == 8) {
                     throw clash;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,12 +58,13 @@ class LocalFilesTest {
     }
 
     /**
-     * A read-only file (a guest's r--r--r--) is written through a temporary file its owner can
-     * write (created r--r--r--, it refused the open for writing to anyone but root), and gets its
-     * mode once written.
+     * A read-only file (a guest's r--r--r--) is written through the descriptor that created it: the
+     * temporary file has its final mode from the start (it was created r--r--r--, then chmod'ed by
+     * name to u+w, reopened by name and chmod'ed back, each of which followed a link another user
+     * could put at the name), and the write still succeeds.
      */
     @Test
-    void aReadOnlyFileIsWrittenThroughAnOwnerWritableTemporary(@TempDir Path dir) throws Exception {
+    void aReadOnlyFileIsWrittenThroughTheDescriptorThatCreatedIt(@TempDir Path dir) throws Exception {
         Path target = dir.resolve("ro");
         List<String> seen = new ArrayList<>();
         InputStream in = new InputStream() {
@@ -87,10 +89,68 @@ class LocalFilesTest {
         assertEquals("data", Files.readString(target));
         assertFalse(seen.isEmpty());
         for (String mode : seen) {
-            assertEquals('w', mode.charAt(1), "the temporary file is writable by its owner while written: " + seen);
+            assertEquals("r--r--r--", mode, "the temporary file has its final mode while written: " + seen);
         }
         assertEquals("r--r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)),
                 "the final mode once written");
+    }
+
+    /**
+     * Another user who can write the directory (0777, not sticky) puts a link to a root-only file at
+     * the temporary name once it is made: root's download wrote the guest's bytes into that file
+     * (and chmod'ed it), and reported success. Now the link is never followed, and the rename that
+     * moved it in place of the download is reported.
+     */
+    @Test
+    void aLinkPutAtTheTemporaryNameIsNeverWrittenThrough(@TempDir Path dir) throws Exception {
+        Path victim = dir.resolve("root-only");
+        Files.writeString(victim, "secret");
+        Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rw-------"));
+        Path target = dir.resolve("out");
+
+        IOException e = assertThrows(IOException.class, () -> LocalFiles.replace(target,
+                GuestFiles.permissionsOf(0644), new ByteArrayInputStream("guest bytes".getBytes()), null,
+                temp -> swap(temp, () -> Files.createSymbolicLink(temp, victim))));
+
+        assertEquals("secret", Files.readString(victim), "the link's target is not written");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim)),
+                "nor chmod'ed");
+        assertTrue(e.getMessage().contains("another file was put at the temporary name"), e.getMessage());
+        assertNoTemporaryFileLeft(dir);
+    }
+
+    /** A regular file put at the temporary name is not taken for the download either: it is told by its inode. */
+    @Test
+    void aFilePutAtTheTemporaryNameIsNotTakenForTheDownload(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("out");
+
+        IOException e = assertThrows(IOException.class, () -> LocalFiles.replace(target,
+                GuestFiles.permissionsOf(0644), new ByteArrayInputStream("guest bytes".getBytes()), null,
+                temp -> swap(temp, () -> Files.writeString(temp, "planted"))));
+
+        assertTrue(e.getMessage().contains("another file was put at the temporary name"), e.getMessage());
+        assertNoTemporaryFileLeft(dir);
+    }
+
+    private interface FileMaker {
+        void make() throws IOException;
+    }
+
+    /** Removes the name {@code temp} and makes another file there, as another user could. */
+    private static void swap(Path temp, FileMaker other) {
+        try {
+            Files.delete(temp);
+            other.make();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void assertNoTemporaryFileLeft(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> temps = s.filter(p -> p.getFileName().toString().contains(".agentctl-")).toList();
+            assertTrue(temps.isEmpty(), "temporary files left: " + temps);
+        }
     }
 
     /**
@@ -100,7 +160,9 @@ class LocalFilesTest {
     @Test
     void noTemporaryFileIsMadeOnceTheExitCleanupHasRun(@TempDir Path dir) throws Exception {
         LocalFiles.TempFiles temps = new LocalFiles.TempFiles();
-        Path made = temps.create(dir, "a", GuestFiles.permissionsOf(0600));
+        LocalFiles.TempFile temp = temps.create(dir, "a", GuestFiles.permissionsOf(0600));
+        temp.channel().close();
+        Path made = temp.path();
         assertTrue(Files.exists(made));
         temps.removeAll();
         assertFalse(Files.exists(made), "removed by the cleanup");
