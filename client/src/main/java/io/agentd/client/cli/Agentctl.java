@@ -160,7 +160,7 @@ public final class Agentctl {
             the message is still printed). 124 when --timeout stopped CMD
             (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
             be copied (each reported on stderr; the rest is copied) or stdout could not be
-            written. Any command: 1 when agentctl could not write its stdout or stderr (a full
+            written; 141, and no message, when the reader of its tar left (| head). Any command: 1 when agentctl could not write its stdout or stderr (a full
             disk; "agentctl: error writing to standard output: why" on stderr): exec and attach
             stop CMD with SIGPIPE as for a closed pipe, and CMD's own status stands when it
             failed otherwise (not 0, not 141); a closed pipe (| head) is no error: CMD gets

@@ -20,9 +20,9 @@ import jnr.ffi.annotations.Out;
  * <p>Written through a {@link FileChannel}: unlike {@link FileOutputStream#write(byte[])}, which loops
  * over partial writes and then throws, it tells how much went out before the descriptor was full.
  * Nothing interrupts the threads that write here (an interrupt would close the channel, and the
- * descriptor with it).
+ * descriptor with it). Public for {@link #isBrokenPipe} only, which cp's tar to stdout asks too.
  */
-final class LocalOutput extends OutputStream {
+public final class LocalOutput extends OutputStream {
     private static final int EPIPE = 32;
 
     private final int fd;
@@ -94,7 +94,7 @@ final class LocalOutput extends OutputStream {
      * EPIPE: the reader went away (`agentctl ... | head`), which is no error of agentctl's. The JDK
      * words errno with strerror, in the process's locale; so does libc's strerror here.
      */
-    static boolean isBrokenPipe(IOException e) {
+    public static boolean isBrokenPipe(IOException e) {
         String message = e.getMessage();
         if (message == null) {
             return false;

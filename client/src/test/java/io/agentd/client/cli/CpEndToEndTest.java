@@ -635,6 +635,32 @@ class CpEndToEndTest {
         assertEquals(1, p.exitValue());
     }
 
+    /**
+     * `cp :DIR - | head -c 512`: the reader leaves after the first header. agentctl printed "agentctl
+     * cp: error writing to standard output: Broken pipe" and exited 1; a reader that left is no error
+     * for the other commands, and exec gives 141 (its command's death by SIGPIPE): so does cp, quietly.
+     */
+    @Test
+    void aTarWhoseReaderLeftEndsQuietlyWith141() throws Exception {
+        Path d = fresh("reader-left");
+        Files.write(d.resolve("big"), random(4 * 1024 * 1024, 13)); // more than a pipe holds
+        Path err = d.resolve("err");
+        Process p = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "cp", guest(d), "-")
+                .redirectInput(new File("/dev/null"))
+                .redirectError(err.toFile())
+                .start();
+        try {
+            InputStream tar = p.getInputStream();
+            assertEquals(512, tar.readNBytes(512).length, "the first header");
+            tar.close();
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS));
+            assertEquals("", Files.readString(err));
+            assertEquals(141, p.exitValue());
+        } finally {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void anUnknownUserIsNamedInTheMessage() throws Exception {
         Path d = fresh("nouser");

@@ -16,9 +16,18 @@ import java.util.List;
  * still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when the
  * connection to the agent is lost or the agent stops answering (a call's whole timeout without a
  * word: the copy stops there rather than wait as long again for each item left). A tar that cannot
- * be written to stdout stops the copy (1).
+ * be written to stdout stops the copy (1; {@link #EXIT_READER_LEFT} and no message when its reader
+ * left).
  */
 public final class Cp {
+    /**
+     * A tar to stdout whose reader left ({@code cp :PATH - | head -1}): the copy stops quietly, with
+     * the status exec gives when its command dies of the SIGPIPE of such a pipe, and tar(1) itself
+     * would (128 + SIGPIPE). The copy is cut short, so not 0; but no error is printed, as for exec,
+     * attach, ps and ping: "error writing to standard output: Broken pipe" and 1 was printed before.
+     */
+    static final int EXIT_READER_LEFT = 128 + 13;
+
     /**
      * The stack of the thread a copy runs on: Copier goes a level deeper into its own calls per
      * directory, up to {@link Copier#MAX_DEPTH}, and a guest tree that deep overflowed the JVM's
@@ -120,6 +129,9 @@ public final class Cp {
             }
             return copier.failures() > 0 ? 1 : 0;
         } catch (StdoutFailure e) {
+            if (e.readerLeft()) {
+                return EXIT_READER_LEFT;
+            }
             err.println("agentctl cp: " + e.getMessage()); // nothing more can go out
             return 1;
         } catch (IOException e) {

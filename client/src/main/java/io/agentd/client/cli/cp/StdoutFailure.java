@@ -1,5 +1,6 @@
 package io.agentd.client.cli.cp;
 
+import io.agentd.client.cli.LocalOutput;
 import java.io.IOException;
 
 /**
@@ -11,5 +12,10 @@ final class StdoutFailure extends IOException {
 
     StdoutFailure(String why, Throwable cause) {
         super("error writing to standard output: " + why, cause);
+    }
+
+    /** The reader went away (EPIPE: `cp :PATH - | head`), which is no error of agentctl's. */
+    boolean readerLeft() {
+        return getCause() instanceof IOException e && LocalOutput.isBrokenPipe(e);
     }
 }
