@@ -10,7 +10,6 @@ import io.agentd.protocol.payload.FailureKind;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -24,24 +23,32 @@ final class DetachCommand {
     private static final Duration START_WAIT = Duration.ofSeconds(30);
 
     private final ExecOptions options;
+    /** The local $TERM, which -t passes on (null: none). */
+    private final String localTerm;
     private final PrintStream out;
     private final PrintStream err;
 
     DetachCommand(ExecOptions options, PrintStream out, PrintStream err) {
+        this(options, System.getenv("TERM"), out, err);
+    }
+
+    DetachCommand(ExecOptions options, String localTerm, PrintStream out, PrintStream err) {
         this.options = options;
+        this.localTerm = localTerm;
         this.out = out;
         this.err = err;
     }
 
     int run(ExecCommand.Connector connector) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
-            // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal).
+            // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal) and its
+            // TERM, as exec -t does: it was left to the agent's default whatever the terminal.
             int[] size = options.tty() ? terminalSize() : null;
             // start_detached: the agent detaches the session from this connection right after started,
             // so a command that ends before agentctl has closed it keeps its output and exit for attach.
             ExecSession session = client.start(options.toRequest(
                     size != null ? size[0] : ExecRequest.DEFAULT_ROWS, size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                    List.of()).withStartDetached(true), output -> { });
+                    LocalTermEnv.of(options.tty(), localTerm)).withStartDetached(true), output -> { });
             session.awaitStarted(START_WAIT);
             out.println(session.sessionNumber());
             out.flush();

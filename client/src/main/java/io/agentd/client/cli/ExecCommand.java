@@ -23,7 +23,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -141,7 +140,7 @@ final class ExecCommand {
         this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
                 (client, size, listener) -> {
                     ExecRequest request = options.toRequest(size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
-                            size != null ? size[1] : ExecRequest.DEFAULT_COLS, localTermEnv(options.tty()));
+                            size != null ? size[1] : ExecRequest.DEFAULT_COLS, LocalTermEnv.of(options.tty()));
                     // Without -i or -t the command reads nothing: its end of input goes with the request.
                     return options.interactive() || options.tty() ? client.start(request, listener)
                             : client.startWithoutInput(request, listener);
@@ -299,16 +298,6 @@ final class ExecCommand {
         if (terminal != null) {
             terminal.restore();
         }
-    }
-
-    /** With -t, the remote terminal type is the local one unless -e TERM=... says otherwise. */
-    private static List<String> localTermEnv(boolean tty) {
-        List<String> env = new ArrayList<>();
-        String term = System.getenv("TERM");
-        if (tty && term != null && !term.isEmpty()) {
-            env.add("TERM=" + term);
-        }
-        return env;
     }
 
     /** What --stats prints after the command: the agent's counts, "unknown" for what it did not say. */

@@ -15,6 +15,7 @@ import io.agentd.protocol.payload.Ready;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -32,11 +33,16 @@ class DetachCommandTest {
 
     /** Runs exec --detach with {@code args} against an agent listing sessions (and stdin_window, which it must not use). */
     private static Run detach(Path dir, String... args) throws Exception {
+        return detachFrom(dir, null, args);
+    }
+
+    /** {@link #detach}, from a terminal whose $TERM is {@code localTerm}. */
+    private static Run detachFrom(Path dir, String localTerm, String... args) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (ScriptedPeer agent = new ScriptedPeer(dir)) {
             AgentClient client = agent.connect(Ready.FEATURE_SESSIONS, Ready.FEATURE_STDIN_WINDOW);
-            DetachCommand command = new DetachCommand(ExecOptions.parse(List.of(args)),
+            DetachCommand command = new DetachCommand(ExecOptions.parse(List.of(args)), localTerm,
                     new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
             CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -77,5 +83,19 @@ class DetachCommandTest {
         assertEquals(ExecRequest.DEFAULT_ROWS, run.request().rows());
         assertEquals(ExecRequest.DEFAULT_COLS, run.request().cols());
         assertEquals("17\n", run.out());
+    }
+
+    /**
+     * -t passes the local TERM, as exec -t does (-e TERM=... still wins): the detached PTY session
+     * got the agent's xterm-256color whatever the caller's terminal was. Without -t, none.
+     */
+    @Test
+    void execDetachTtyPassesTheLocalTerm(@TempDir Path dir) throws Exception {
+        assertEquals(List.of("TERM=screen"),
+                detachFrom(Files.createDirectory(dir.resolve("t")), "screen", "--detach", "-t", "--", "sh").request().env());
+        assertEquals(List.of("TERM=dumb"), detachFrom(Files.createDirectory(dir.resolve("e")), "screen",
+                "--detach", "-t", "-e", "TERM=dumb", "--", "sh").request().env());
+        assertEquals(List.of(),
+                detachFrom(Files.createDirectory(dir.resolve("no-t")), "screen", "--detach", "--", "sh").request().env());
     }
 }
