@@ -242,7 +242,7 @@ public final class AgentClient implements AutoCloseable {
                     pong.thenRun(() -> ready.complete(null));
                     probes.add(pong);
                 } catch (ExecutionException e) {
-                    throw (AgentException) e.getCause();
+                    throw ((AgentException) e.getCause()).forCaller();
                 }
             }
         } finally {
@@ -1211,7 +1211,7 @@ public final class AgentClient implements AutoCloseable {
             reply.cancel(false); // frees the id: an agent that never answers would keep it for the connection's life
             throw e;
         } catch (ExecutionException e) {
-            throw (AgentException) e.getCause();
+            throw ((AgentException) e.getCause()).forCaller();
         }
         if (!frame.type().wire().equals(what)) {
             // A buggy or hostile agent's other terminal frame: an answer, not a ClassCastException.

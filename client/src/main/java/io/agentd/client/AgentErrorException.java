@@ -54,4 +54,16 @@ public final class AgentErrorException extends AgentException {
     public String offendingType() {
         return offendingType;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private AgentErrorException(AgentErrorException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.kindWire = recorded.kindWire;
+        this.offendingType = recorded.offendingType;
+    }
+
+    @Override
+    public AgentErrorException forCaller() {
+        return new AgentErrorException(this);
+    }
 }

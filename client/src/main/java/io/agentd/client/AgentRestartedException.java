@@ -13,4 +13,14 @@ public final class AgentRestartedException extends AgentException {
     public AgentRestartedException(String message) {
         super(message);
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private AgentRestartedException(AgentRestartedException recorded) {
+        super(recorded.getMessage(), recorded);
+    }
+
+    @Override
+    public AgentRestartedException forCaller() {
+        return new AgentRestartedException(this);
+    }
 }

@@ -45,4 +45,15 @@ public final class AgentTimeoutException extends AgentException {
         t.initCause(this);
         return t;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private AgentTimeoutException(AgentTimeoutException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.nothingSent = recorded.nothingSent;
+    }
+
+    @Override
+    public AgentTimeoutException forCaller() {
+        return new AgentTimeoutException(this);
+    }
 }

@@ -7,4 +7,14 @@ public final class ConnectionLostException extends AgentException {
     public ConnectionLostException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private ConnectionLostException(ConnectionLostException recorded) {
+        super(recorded.getMessage(), recorded);
+    }
+
+    @Override
+    public ConnectionLostException forCaller() {
+        return new ConnectionLostException(this);
+    }
 }

@@ -20,4 +20,15 @@ public final class ConnectionRefusedException extends AgentException {
     public ErrorPayload error() {
         return error;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private ConnectionRefusedException(ConnectionRefusedException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.error = recorded.error;
+    }
+
+    @Override
+    public ConnectionRefusedException forCaller() {
+        return new ConnectionRefusedException(this);
+    }
 }

@@ -65,4 +65,19 @@ public final class ExecFailedException extends AgentException {
     public String agentMessage() {
         return agentMessage;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private ExecFailedException(ExecFailedException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.kindWire = recorded.kindWire;
+        this.errno = recorded.errno;
+        this.errnoName = recorded.errnoName;
+        this.stage = recorded.stage;
+        this.agentMessage = recorded.agentMessage;
+    }
+
+    @Override
+    public ExecFailedException forCaller() {
+        return new ExecFailedException(this);
+    }
 }

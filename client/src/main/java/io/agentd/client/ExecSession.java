@@ -855,7 +855,7 @@ public final class ExecSession {
         } catch (TimeoutException e) {
             throw new TimeoutException("session " + id + ": no " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
-            throw (AgentException) e.getCause();
+            throw ((AgentException) e.getCause()).forCaller();
         }
     }
 }

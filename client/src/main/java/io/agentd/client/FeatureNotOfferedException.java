@@ -19,4 +19,15 @@ public final class FeatureNotOfferedException extends AgentException {
     public String feature() {
         return feature;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private FeatureNotOfferedException(FeatureNotOfferedException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.feature = recorded.feature;
+    }
+
+    @Override
+    public FeatureNotOfferedException forCaller() {
+        return new FeatureNotOfferedException(this);
+    }
 }

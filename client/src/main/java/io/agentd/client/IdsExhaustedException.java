@@ -10,4 +10,14 @@ public final class IdsExhaustedException extends AgentException {
     public IdsExhaustedException(String message) {
         super(message);
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private IdsExhaustedException(IdsExhaustedException recorded) {
+        super(recorded.getMessage(), recorded);
+    }
+
+    @Override
+    public IdsExhaustedException forCaller() {
+        return new IdsExhaustedException(this);
+    }
 }

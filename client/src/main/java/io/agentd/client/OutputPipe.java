@@ -30,7 +30,7 @@ final class OutputPipe extends InputStream {
     private int headOffset; // read position in chunks.peekFirst(); guarded by this
     private long queuedBytes; // guarded by this
     private boolean finished; // guarded by this
-    private IOException failure; // guarded by this
+    private AgentException failure; // guarded by this
     private boolean closed; // guarded by this
 
     OutputPipe(int capacity, Runnable onRead, Runnable beforeWait) {
@@ -72,7 +72,7 @@ final class OutputPipe extends InputStream {
     }
 
     /** No more data: readers get what waits, then EOF, or {@code failure} when it is not null. */
-    synchronized void finish(IOException failure) {
+    synchronized void finish(AgentException failure) {
         if (!finished) {
             finished = true;
             this.failure = failure;
@@ -112,7 +112,7 @@ final class OutputPipe extends InputStream {
         while (chunks.isEmpty()) {
             if (finished) {
                 if (failure != null) {
-                    throw failure;
+                    throw failure.forCaller(); // recorded by the reader thread, met by every read
                 }
                 return -1;
             }

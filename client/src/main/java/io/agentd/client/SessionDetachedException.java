@@ -22,4 +22,15 @@ public final class SessionDetachedException extends AgentException {
     public SessionDetached detached() {
         return detached;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private SessionDetachedException(SessionDetachedException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.detached = recorded.detached;
+    }
+
+    @Override
+    public SessionDetachedException forCaller() {
+        return new SessionDetachedException(this);
+    }
 }

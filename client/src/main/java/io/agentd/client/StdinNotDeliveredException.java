@@ -81,4 +81,18 @@ public final class StdinNotDeliveredException extends AgentException {
     public ExecResult result() {
         return result;
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private StdinNotDeliveredException(StdinNotDeliveredException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.errno = recorded.errno;
+        this.errnoName = recorded.errnoName;
+        this.agentMessage = recorded.agentMessage;
+        this.result = recorded.result;
+    }
+
+    @Override
+    public StdinNotDeliveredException forCaller() {
+        return new StdinNotDeliveredException(this);
+    }
 }

@@ -71,7 +71,7 @@ final class StdinWindow {
             throws AgentException, InterruptedIOException, TimeoutException {
         while (true) {
             if (closedBy != null) {
-                throw closedBy;
+                throw closedBy.forCaller(); // recorded by the reader thread, met by every writer
             }
             if (!limited) {
                 return wanted;

@@ -37,7 +37,8 @@ class ReaderFailureTest {
 
             ConnectionLostException e = assertThrows(ConnectionLostException.class,
                     () -> s.awaitExit(Duration.ofSeconds(10)));
-            assertInstanceOf(AssertionError.class, e.getCause());
+            assertInstanceOf(ConnectionLostException.class, e.getCause(), "the loss the reader recorded");
+            assertInstanceOf(AssertionError.class, e.getCause().getCause());
             assertFalse(client.isOpen());
             assertThrows(ConnectionLostException.class, () -> client.ping(Duration.ofSeconds(10)));
         }

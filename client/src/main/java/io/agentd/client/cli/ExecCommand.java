@@ -316,7 +316,7 @@ final class ExecCommand {
             try {
                 return session.onExit().get();
             } catch (ExecutionException e) {
-                throw (AgentException) e.getCause();
+                throw ((AgentException) e.getCause()).forCaller();
             } catch (InterruptedException e) {
                 // nobody interrupts the main thread on purpose; keep waiting for the session's end
             }

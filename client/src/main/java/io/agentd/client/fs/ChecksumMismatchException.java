@@ -12,4 +12,14 @@ public final class ChecksumMismatchException extends AgentException {
     public ChecksumMismatchException(String path, String agentSha256, String localSha256) {
         super(path + ": SHA-256 mismatch: the agent counted " + agentSha256 + ", this client " + localSha256);
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private ChecksumMismatchException(ChecksumMismatchException recorded) {
+        super(recorded.getMessage(), recorded);
+    }
+
+    @Override
+    public ChecksumMismatchException forCaller() {
+        return new ChecksumMismatchException(this);
+    }
 }

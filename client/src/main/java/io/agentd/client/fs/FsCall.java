@@ -55,7 +55,7 @@ final class FsCall implements FsListener {
             giveUp.run();
             throw new AgentTimeoutException("no answer from the agent to " + what + " within " + Timeouts.text(timeout));
         } catch (ExecutionException e) {
-            throw (AgentException) e.getCause();
+            throw ((AgentException) e.getCause()).forCaller();
         } catch (InterruptedException e) {
             giveUp.run();
             Thread.currentThread().interrupt();

@@ -92,4 +92,18 @@ public final class GuestFileException extends AgentException {
             default -> Kind.OTHER;
         };
     }
+
+    /** {@link #forCaller}'s copy of {@code recorded}. */
+    private GuestFileException(GuestFileException recorded) {
+        super(recorded.getMessage(), recorded);
+        this.path = recorded.path;
+        this.errno = recorded.errno;
+        this.errnoName = recorded.errnoName;
+        this.agentMessage = recorded.agentMessage;
+    }
+
+    @Override
+    public GuestFileException forCaller() {
+        return new GuestFileException(this);
+    }
 }

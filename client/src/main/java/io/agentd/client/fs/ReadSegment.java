@@ -123,7 +123,7 @@ final class ReadSegment implements FsListener {
                 }
             }
             if (failure != null) {
-                throw failure;
+                throw failure.forCaller(); // recorded once, met by every take after it
             }
             if (chunks.isEmpty()) {
                 return end(path);
