@@ -231,14 +231,20 @@ public final class Agentctl {
 
     /** @param rawOut where cp writes a tar (`cp :PATH -`): a stream that throws when a write fails */
     static int run(List<String> argv, String socketFromEnv, PrintStream out, OutputStream rawOut, PrintStream err) {
-        String socket = socketFromEnv == null || socketFromEnv.isEmpty() ? DEFAULT_SOCKET : socketFromEnv;
+        boolean fromEnv = socketFromEnv != null && !socketFromEnv.isEmpty();
+        String socket = fromEnv ? socketFromEnv : DEFAULT_SOCKET;
+        // What an address that is not one is blamed on: the variable the user set, unless --socket replaced it.
+        String socketSetting = fromEnv ? "AGENTD_SOCKET" : "--socket";
         Duration readyTimeout = DEFAULT_READY_TIMEOUT;
         int i = 0;
         try {
             while (i < argv.size() && argv.get(i).startsWith("-")) {
                 OptionArg opt = OptionArg.split(argv.get(i), argv, i);
                 switch (opt.name()) {
-                    case "--socket", "-s" -> socket = opt.value();
+                    case "--socket", "-s" -> {
+                        socket = opt.value();
+                        socketSetting = "--socket";
+                    }
                     case "--ready-timeout" -> readyTimeout = Durations.parse("--ready-timeout", opt.value());
                     case "-h", "--help" -> {
                         out.print(USAGE);
@@ -260,7 +266,7 @@ public final class Agentctl {
             if (command.equals("relay")) {
                 return RelayCommand.parse(rest).run(err);
             }
-            Agentctl ctl = new Agentctl(parseAddress(socket), readyTimeout, err);
+            Agentctl ctl = new Agentctl(parseAddress(socket, socketSetting), readyTimeout, err);
             return switch (command) {
                 case "exec" -> {
                     ExecOptions options = ExecOptions.parse(rest);
@@ -304,11 +310,12 @@ public final class Agentctl {
         }
     }
 
-    private static AgentAddress parseAddress(String text) throws UsageException {
+    /** @param setting where {@code text} came from, which the error names: "--socket" or "AGENTD_SOCKET" */
+    private static AgentAddress parseAddress(String text, String setting) throws UsageException {
         try {
             return AgentAddress.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--socket: " + e.getMessage());
+            throw new UsageException(setting + ": " + e.getMessage());
         }
     }
 

@@ -101,6 +101,22 @@ class AgentctlCommandLineTest {
         assertTrue(err().contains("no agent socket at " + socket), err());
     }
 
+    /**
+     * An invalid address is blamed on where it came from: $AGENTD_SOCKET was reported as --socket,
+     * an option the user never gave.
+     */
+    @Test
+    void anInvalidAddressNamesTheSettingItCameFrom() {
+        assertEquals(2, run("vsock:abc", "ping"));
+        assertTrue(err().startsWith("agentctl: AGENTD_SOCKET: \"vsock:abc\" is not vsock:CID:PORT"), err());
+        err.reset();
+        assertEquals(2, run("/run/agentd/agentd.sock", "--socket", "vsock:abc", "ping"));
+        assertTrue(err().startsWith("agentctl: --socket: \"vsock:abc\" is not vsock:CID:PORT"), err());
+        err.reset();
+        assertEquals(2, run("vsock:abc", "-s", "vsock:xyz", "ping"));
+        assertTrue(err().startsWith("agentctl: --socket: \"vsock:xyz\""), err());
+    }
+
     /** A path with a newline (or an escape sequence) in it cannot break agentctl's error into two lines. */
     @Test
     void aSocketPathWithControlCharactersGivesOneLine(@TempDir Path dir) {
