@@ -250,6 +250,15 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Who ends the connection when it ends: "the relay at PEER" once a relay's greeting came (a relay
+     * that stops closes it; the agent behind it may be fine), else "the agent at PEER". Clients of a
+     * stopped relay were told the agent had closed the connection.
+     */
+    private String otherEnd() {
+        return (relayRange != null ? "the relay at " : "the agent at ") + peer;
+    }
+
     /** The ids this client uses behind a relay (its greeting's); null when connected to an agent directly. */
     public IdRange relayRange() {
         return relayRange;
@@ -798,7 +807,7 @@ public final class AgentClient implements AutoCloseable {
                 n = channel.writeBefore(bytes, until);
             } catch (IOException e) {
                 throw writesEnded(new ConnectionLostException(
-                        "connection to the agent at " + peer + " broke while writing: " + e.getMessage(), e));
+                        "connection to " + otherEnd() + " broke while writing: " + e.getMessage(), e));
             }
             if (n == 0) {
                 if (written == 0) {
@@ -910,7 +919,7 @@ public final class AgentClient implements AutoCloseable {
                     String hint = firstFill > 0 ? "" : peerChecksUid
                             ? " before it said it was ready (does it serve your uid? its log says why; see agentd --allow-uid)"
                             : " before it said it was ready (its log says why)";
-                    why = new ConnectionLostException("the agent at " + peer + " closed the connection" + hint
+                    why = new ConnectionLostException(otherEnd() + " closed the connection" + hint
                             + (unfinished == null ? "" : "; " + unfinished + " was dropped"), null);
                     break;
                 }

@@ -14,6 +14,7 @@ import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecStarted;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,6 +52,39 @@ class ConnectionLossTest {
             assertFalse(client.isOpen());
             assertThrows(ConnectionLostException.class, () -> client.start(ExecRequest.of("true")));
             assertThrows(ConnectionLostException.class, () -> client.ping(WAIT));
+        }
+    }
+
+    /**
+     * A relay that stops closes its clients' connections: they were told "the agent at r.sock closed
+     * the connection", though the client knows it is behind a relay (its greeting) and the agent may
+     * be fine. Connected directly, the agent is still named.
+     */
+    @Test
+    void aClosedConnectionNamesTheRelayWhenThereIsOne(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer relay = new ScriptedPeer(Files.createDirectory(dir.resolve("relay")));
+                AgentClient client = relay.connectBehindRelay(new io.agentd.client.relay.IdRange(1, 5))) {
+            relay.hangUp();
+            awaitLoss(client); // a ping sent before the reader saw the end would be told of its failed write
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> client.ping(WAIT));
+            assertTrue(e.getMessage().startsWith("the relay at " + relay.socket() + " closed the connection"),
+                    e.getMessage());
+        }
+        try (ScriptedPeer agent = new ScriptedPeer(Files.createDirectory(dir.resolve("agent")));
+                AgentClient client = agent.connect()) {
+            agent.hangUp();
+            awaitLoss(client);
+            ConnectionLostException e = assertThrows(ConnectionLostException.class, () -> client.ping(WAIT));
+            assertTrue(e.getMessage().startsWith("the agent at " + agent.socket() + " closed the connection"),
+                    e.getMessage());
+        }
+    }
+
+    private static void awaitLoss(AgentClient client) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (client.isOpen()) {
+            assertTrue(System.nanoTime() < deadline, "the client never saw the connection end");
+            Thread.sleep(10);
         }
     }
 
