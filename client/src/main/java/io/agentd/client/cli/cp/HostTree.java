@@ -242,13 +242,25 @@ final class HostTree implements SourceTree, DestTree {
     }
 
     /**
-     * chmod(2) on the path: with NOFOLLOW the JDK opens the file O_RDONLY for fchmod, refused on a
-     * file without u+r. The path is a file or directory this copy made, never a link (links are made
-     * by {@link #symlink} and get no attributes).
+     * The mode of a file or directory this copy made, never through a link: in a directory another
+     * user may write, that user could put a link at the name once it was renamed into place, and a
+     * chmod by name then followed it (root's cp -a made any file it named world-writable, say). The
+     * JDK's NOFOLLOW opens the entry O_RDONLY|O_NOFOLLOW for fchmod, which a link refuses (ELOOP);
+     * an owner who is not root is refused it for a file without u+r, and then has it by name, a
+     * link checked for first: through a link that owner could change only its own files' modes.
      */
     private static void setMode(Path p, int mode, String shown) throws IOException {
         try {
-            Files.setAttribute(p, "unix:mode", mode);
+            Files.setAttribute(p, "unix:mode", mode, NOFOLLOW);
+        } catch (java.nio.file.AccessDeniedException noReadRight) {
+            if (Files.isSymbolicLink(p)) {
+                throw CopyFailure.of("preserving permissions for", shown, noReadRight);
+            }
+            try {
+                Files.setAttribute(p, "unix:mode", mode);
+            } catch (IOException e) {
+                throw CopyFailure.of("preserving permissions for", shown, e);
+            }
         } catch (IOException e) {
             throw CopyFailure.of("preserving permissions for", shown, e);
         }

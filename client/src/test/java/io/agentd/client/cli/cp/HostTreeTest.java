@@ -22,4 +22,20 @@ class HostTreeTest {
         Files.setLastModifiedTime(old, FileTime.fromMillis(1_577_934_245_700L));
         assertEquals(1_577_934_245L, new HostTree().lstat(old.toString()).mtime(), "after 1970 as before");
     }
+
+    /**
+     * cp -a sets the mode of what it made by name: a link another user put at that name since (a
+     * directory both may write) is not followed, and the file it names keeps its mode.
+     */
+    @Test
+    void keptAttributesAreNotSetThroughALinkAtTheName(@TempDir Path dir) throws Exception {
+        Path victim = Files.writeString(dir.resolve("victim"), "someone else's");
+        Files.setPosixFilePermissions(victim, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path swapped = Files.createSymbolicLink(dir.resolve("copied"), victim);
+        Entry source = new Entry(Entry.Kind.FILE, 14, 0777, 1_577_934_245L, 1_577_934_245L);
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> new HostTree().keepAttributes(swapped.toString(), source));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(victim)));
+    }
 }
