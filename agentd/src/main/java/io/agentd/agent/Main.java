@@ -64,7 +64,6 @@ public final class Main {
         }
         Logger log = LoggerFactory.getLogger(Main.class);
         FatalExit.prepare();
-        ClassPathJars.openAllSoon();
         String heapShortfall = HeapBudget.shortfall(options, Runtime.getRuntime().maxMemory());
         if (heapShortfall != null) {
             log.warn("{}", heapShortfall);
@@ -75,6 +74,7 @@ public final class Main {
             }
             log.error("thread {} failed", thread.getName(), e);
         });
+        ClassPathJars.openAllSoon(); // an Error on its thread ends the agent, as on any other
         // Every libc call and the spawn are in native-shim's library: without it the agent can do nothing.
         try {
             ShimLibrary.load();

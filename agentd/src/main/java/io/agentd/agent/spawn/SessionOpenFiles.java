@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * program that closes or polls every fd up to its limit paid for all of them. The launcher turns
  * HotSpot's raise off (-XX:-MaxFDLimit); {@link #raiseForAgent} raises the agent's own soft limit
  * instead (its sessions' pipes and PTYs need it), keeping the one it was given, and {@link #applyTo}
- * puts that back in each child whose request sets no "nofile" of its own.
+ * puts that back in each child whose request sets no "nofile" of its own. An agent started without
+ * the launcher's flag finds its soft limit raised already, and its sessions get it, as before; so
+ * does one given soft = hard (the guest's init).
  */
 public final class SessionOpenFiles {
     private static final Logger log = LoggerFactory.getLogger(SessionOpenFiles.class);

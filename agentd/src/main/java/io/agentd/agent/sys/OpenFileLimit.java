@@ -9,9 +9,12 @@ import java.nio.ByteBuffer;
 public record OpenFileLimit(long soft, long hard) {
     /** RLIM_INFINITY: u64 all ones. */
     public static final long INFINITY = -1L;
-    private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
-    /** prlimit64 has its own number on each machine (it predates the shared table). */
-    private static final long SYS_PRLIMIT64 = ARM64 ? 261 : 302;
+    /** prlimit64 has its own number on each machine (it predates the shared table); -1 elsewhere. */
+    private static final long SYS_PRLIMIT64 = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> 302;
+        case "aarch64" -> 261;
+        default -> -1;
+    };
     private static final int RLIMIT_NOFILE = 7;
     private static final int STRUCT_BYTES = 16;
 
@@ -36,6 +39,9 @@ public record OpenFileLimit(long soft, long hard) {
     }
 
     private static void call(long newLimit, long oldLimit) throws OsException {
+        if (SYS_PRLIMIT64 < 0) {
+            throw new OsException("prlimit(RLIMIT_NOFILE) on " + System.getProperty("os.arch"), LibC.ENOSYS);
+        }
         long r = Os.libc().syscall(SYS_PRLIMIT64, 0, RLIMIT_NOFILE, newLimit, oldLimit);
         if (r != 0) {
             throw new OsException("prlimit(RLIMIT_NOFILE)", Os.errno());
