@@ -149,6 +149,29 @@ class DescriptorExhaustionE2ETest {
                 open = openJars(agent.pid(), jars);
             }
             assertEquals(jars, open, "the agent's open jars");
+
+            // And what it was for: on the archive, sessions until the limit is reached are answered
+            // resource_limit, and the agent still serves (it ended with exit 3 before).
+            long fds;
+            try (Stream<Path> listed = Files.list(Path.of("/proc", Long.toString(agent.pid()), "fd"))) {
+                fds = listed.count();
+            }
+            Process prlimit = new ProcessBuilder("prlimit", "--pid", Long.toString(agent.pid()),
+                    "--nofile=" + (fds + 24) + ":" + (fds + 24)).inheritIO().start();
+            assertTrue(prlimit.waitFor(10, TimeUnit.SECONDS) && prlimit.exitValue() == 0, "prlimit failed");
+            boolean refused = false;
+            for (int id = 1; id <= 40 && !refused; id++) {
+                host.exec(id, ExecRequest.of("sleep", "600"));
+                Frame f = host.next(id, WAIT);
+                assertNotNull(f, "no answer to exec " + id + "; the agent's log:\n" + agent.logText());
+                if (f.type() == MessageType.EXEC_FAILED) {
+                    assertEquals("resource_limit", ((ExecFailed) f.payload()).kind(), f.toString());
+                    refused = true;
+                }
+            }
+            assertTrue(refused, "40 sessions within " + (fds + 24) + " descriptors");
+            host.send(new Frame(100, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(100, MessageType.CORE_PONG);
         }
     }
 
