@@ -111,7 +111,8 @@ final class AgentLink implements AutoCloseable {
         }
         long left = Math.max(1, deadlineNanos - System.nanoTime());
         try {
-            return AgentClient.connect(hostSocket, Duration.ofNanos(left));
+            // In whole milliseconds: the client's message quotes the timeout as given (39698128692ns).
+            return AgentClient.connect(hostSocket, Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(left) + 1));
         } catch (IOException e) {
             // QEMU closes the socket as it exits (and the relay its clients): give the exit a moment to
             // be seen, so the error says so.

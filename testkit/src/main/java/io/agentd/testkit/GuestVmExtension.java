@@ -29,6 +29,8 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
+import org.junit.platform.commons.support.AnnotationSupport;
+import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.opentest4j.TestAbortedException;
 
 /**
@@ -73,8 +75,12 @@ public final class GuestVmExtension
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
         // Here rather than at parameter resolution, which would turn the skip into a failure.
-        if (context.getTestMethod().map(GuestVmExtension::takesAGuest).orElse(false)
-                || takesAGuest(context.getRequiredTestClass(), BeforeEach.class, AfterEach.class)) {
+        boolean takesAGuest = context.getTestMethod().map(GuestVmExtension::takesAGuest).orElse(false);
+        // A @Nested test runs its enclosing classes' set-up too: their methods may take one.
+        for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
+            takesAGuest |= takesAGuest(instance.getClass(), BeforeEach.class, AfterEach.class);
+        }
+        if (takesAGuest) {
             requireImage();
         }
         // A @Nested test has its enclosing classes' instances too, and their @Guest fields are its VMs as well.
@@ -214,12 +220,16 @@ public final class GuestVmExtension
         return Arrays.asList(method.getParameterTypes()).contains(GuestVm.class);
     }
 
-    /** Whether a method of {@code type} (or a superclass) annotated with one of {@code lifecycle} takes a GuestVm. */
+    /**
+     * Whether a method of {@code type} annotated with one of {@code lifecycle} takes a GuestVm: its
+     * superclasses' and its interfaces' default methods too, as JUnit finds them (a walk of the
+     * superclasses alone missed an interface's @BeforeEach, and its skip became a failure).
+     */
     @SafeVarargs
     private static boolean takesAGuest(Class<?> type, Class<? extends Annotation>... lifecycle) {
-        for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
-            for (Method m : c.getDeclaredMethods()) {
-                if (Arrays.stream(lifecycle).anyMatch(m::isAnnotationPresent) && takesAGuest(m)) {
+        for (Class<? extends Annotation> annotation : lifecycle) {
+            for (Method m : AnnotationSupport.findAnnotatedMethods(type, annotation, HierarchyTraversalMode.TOP_DOWN)) {
+                if (takesAGuest(m)) {
                     return true;
                 }
             }

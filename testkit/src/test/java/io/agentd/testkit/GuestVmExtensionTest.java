@@ -130,6 +130,50 @@ class GuestVmExtensionTest {
                 String.valueOf(result));
     }
 
+    /** Set-up that takes a guest from an interface's default method. */
+    interface SetUpFromAnInterface {
+        @BeforeEach
+        default void setUp(GuestVm vm) {
+            throw new AssertionError("set up without an image: " + vm);
+        }
+    }
+
+    /** An interface's set-up method takes a guest (a review: its skip became a ParameterResolutionException). */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class InterfaceSetUpExample implements SetUpFromAnInterface {
+        @Test
+        void needsTheSetUp() {
+        }
+    }
+
+    /** An enclosing class's set-up method takes a guest, for its @Nested tests too. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class NestedSetUpExample {
+        @BeforeEach
+        void setUp(GuestVm vm) {
+            throw new AssertionError("set up without an image: " + vm);
+        }
+
+        @org.junit.jupiter.api.Nested
+        class Inner {
+            @Test
+            void needsTheSetUp() {
+            }
+        }
+    }
+
+    @Test
+    void withoutAnImageAnInterfacesOrAnEnclosingClasssSetUpGuestSkipsTheTests() {
+        for (Class<?> example : List.of(InterfaceSetUpExample.class, NestedSetUpExample.class)) {
+            Map<String, TestExecutionResult> results = withoutAnImage("false", () -> run(example));
+            TestExecutionResult result = results.get("needsTheSetUp()");
+            assertNotNull(result, example + ": " + results);
+            assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), example + ": " + result);
+        }
+    }
+
     /** Two VMs for a test that leaves its thread's interrupt status set (as the idiom restores it, or after @Timeout). */
     @ExtendWith(GuestVmExtension.class)
     @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
