@@ -23,6 +23,13 @@ public final class ConsoleLog {
     private static final Pattern AGENT_LINE =
             Pattern.compile("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\S* +(TRACE|DEBUG|INFO|WARN|ERROR) +\\S+: .*");
     /** The kernel watchdog's report of a CPU that ran no task for a while (kernel/watchdog.c). */
+    /**
+     * What a kernel prints when the boot cannot go on, whatever the tries: a panic, an oops (a fault
+     * in the kernel), an initramfs it could not unpack (cut short, or more than the guest's memory).
+     * Not a soft lockup ("watchdog: BUG: soft lockup"), which a TCG hang also brings.
+     */
+    private static final Pattern KERNEL_FAILURE = Pattern.compile(
+            "Kernel panic - not syncing|Initramfs unpacking failed|Oops: |BUG: (?!soft lockup)");
     private static final Pattern SOFT_LOCKUP = Pattern.compile("soft lockup - CPU#\\d+ stuck for (\\d{1,9})s!");
     /** How much of the file's end a tail reads: far more than the lines a diagnostic quotes. */
     private static final int TAIL_BYTES = 256 * 1024;
@@ -85,6 +92,19 @@ public final class ConsoleLog {
      */
     public boolean reachedUserSpace() throws IOException {
         return contains("init: ");
+    }
+
+    /** The first line so far in which the kernel says it cannot go on ({@link #KERNEL_FAILURE}). */
+    public Optional<String> kernelFailure() throws IOException {
+        String[] found = {null};
+        eachLine(file, line -> {
+            if (KERNEL_FAILURE.matcher(line).find()) {
+                found[0] = line;
+                return false;
+            }
+            return true;
+        });
+        return Optional.ofNullable(found[0]);
     }
 
     /**

@@ -473,12 +473,21 @@ public final class GuestVm implements AutoCloseable {
                 () -> Accel.kvmStoppedTheGuest(QemuProcesses.tail(qemuLog, KVM_ERROR_TAIL_LINES)) ? "KVM stopped the guest" : null);
         BootWatch hangWatch = BootWatch.start(qemu, "hang",
                 new HungBootCheck(console, start, b.userSpaceWithin(), System::nanoTime));
+        // A kernel that says it cannot go on ends the boot at once, and no try is made again: a
+        // truncated initramfs waited out three tries of the hang check (3 minutes) before.
+        BootWatch kernelWatch = BootWatch.start(qemu, "kernel", () -> {
+            try {
+                return console.kernelFailure().map(String::strip).orElse(null);
+            } catch (IOException e) {
+                return null;
+            }
+        });
         try {
             AgentClient client = link.connect(qemu, start + b.bootTimeout.toNanos());
             Duration bootToReady = Duration.ofNanos(System.nanoTime() - start);
             // A watch that was in its check as the agent became ready may have killed QEMU since.
-            stop(hangWatch, kvmWatch);
-            if (hangWatch.tripped() || kvmWatch != null && kvmWatch.tripped()) {
+            stop(hangWatch, kvmWatch, kernelWatch);
+            if (hangWatch.tripped() || kernelWatch.tripped() || kvmWatch != null && kvmWatch.tripped()) {
                 client.close();
                 throw new GuestVmException("the agent was ready as QEMU was killed");
             }
@@ -486,20 +495,26 @@ public final class GuestVm implements AutoCloseable {
         } catch (GuestVmException | TimeoutException | RuntimeException e) {
             boolean exitedAtOnce = !qemu.isAlive() && System.nanoTime() - start < KVM_FAILURE_WINDOW.toNanos();
             boolean kvmStoppedTheGuest = kvmWatch != null && kvmWatch.tripped();
-            boolean hung = hangWatch.tripped() && !kvmStoppedTheGuest;
+            boolean kernelFailed = kernelWatch.tripped();
+            boolean hung = hangWatch.tripped() && !kvmStoppedTheGuest && !kernelFailed;
             try {
                 QemuProcesses.kill(qemu);
             } finally {
                 link.close();
             }
             String qemuSaid = QemuProcesses.tail(qemuLog, ERROR_TAIL_LINES);
+            if (kvmTrial && kernelFailed) { // KVM's fault as likely as the image's: TCG tells
+                throw new KvmUnusable("the guest's kernel failed under KVM: " + kernelWatch.reason());
+            }
             if (kvmTrial && hung) {
                 throw new KvmUnusable("the guest hung under KVM: " + hangWatch.reason());
             }
             if (kvmTrial && (kvmStoppedTheGuest || exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid))) {
                 throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
             }
-            String why = kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
+            String why = kernelFailed ? "its kernel cannot go on: " + kernelWatch.reason()
+                            + " (QEMU was killed; not tried again: the image or the guest's memory is at fault)"
+                    : kvmStoppedTheGuest ? "KVM stopped the guest (QEMU was killed; its output below)"
                     : hung && accel == Accel.KVM ? "the guest hung under KVM before its agent started: " + hangWatch.reason()
                             + " (QEMU was killed)"
                     : hung ? "the guest hung before its agent started, in try " + tryNumber + " of "
@@ -524,7 +539,7 @@ public final class GuestVm implements AutoCloseable {
             }
             throw e;
         } finally {
-            stop(hangWatch, kvmWatch);
+            stop(hangWatch, kvmWatch, kernelWatch);
         }
     }
 

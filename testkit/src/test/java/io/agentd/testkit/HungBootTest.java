@@ -120,4 +120,34 @@ class HungBootTest {
         assertTrue(Files.exists(run.resolve("console-hung-1.log")), "the hung try's console was kept");
         assertFalse(Files.exists(run.resolve("console-hung-2.log")));
     }
+
+    /**
+     * A kernel that says it cannot go on (a panic, an oops, an initramfs it could not unpack) ends the
+     * boot at once, with its line, and no try is made again: a truncated initramfs waited out three
+     * tries of the hang check, 3 minutes, and was reported as a hang (a review of the kit).
+     */
+    @Test
+    void aKernelThatCannotGoOnEndsTheBootAtOnceWithoutAnotherTry() throws Exception {
+        Path image = FakeImage.create(tmp.resolve("img"));
+        Path panics = FakeQemu.create(tmp, "panics", "printf '%s\\n%s\\n' '[    0.912345] Initramfs unpacking failed: write error'"
+                + " '[    1.000000] Kernel panic - not syncing: no working init found' > \"$console\"; exec sleep 600");
+        Path run = tmp.resolve("run");
+        long start = System.nanoTime();
+        GuestVmException e = assertThrows(GuestVmException.class, () -> GuestVm.builder().image(image).runDir(run)
+                .qemuBinary(panics.toString()).accel(Accel.TCG).bootTimeout(Duration.ofSeconds(120)).boot());
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30), "ended at the kernel's line");
+        assertContains(e, "TCG) did not boot: its kernel cannot go on: [    0.912345] Initramfs unpacking failed: write error"
+                + " (QEMU was killed; not tried again");
+        assertFalse(Files.exists(run.resolve("console-hung-1.log")), "no other try");
+    }
+
+    @Test
+    void aSoftLockupIsNoKernelFailure() throws Exception {
+        Path file = tmp.resolve("console.log");
+        Files.writeString(file, LOCKED_UP + "\n");
+        assertTrue(new ConsoleLog(file).kernelFailure().isEmpty());
+        Files.writeString(file, "[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000000\n", java.nio.file.StandardOpenOption.APPEND);
+        assertEquals("[    2.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+                new ConsoleLog(file).kernelFailure().orElseThrow());
+    }
 }
