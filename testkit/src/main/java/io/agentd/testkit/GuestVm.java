@@ -3,6 +3,7 @@ package io.agentd.testkit;
 import io.agentd.client.AgentClient;
 import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecResult;
+import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
@@ -132,6 +133,12 @@ public final class GuestVm implements AutoCloseable {
             return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
         } catch (ConnectionLostException e) {
             throw whenTheGuestIsGone(e);
+        } catch (TimeoutException e) {
+            // The client's "session N: no exit within 1s" names neither the command nor the VM.
+            TimeoutException said = new TimeoutException(HostText.quote(String.join(" ", argv), 200)
+                    + " in the guest of " + runDir + ": " + e.getMessage());
+            said.initCause(e);
+            throw said;
         }
     }
 

@@ -132,6 +132,16 @@ class DefaultProfileVmTest {
     @Test
     void theAgentMayHold65536Fds() throws Exception {
         assertEquals("65536\n", InGuest.sh(vm, "awk '/open files/ {print $4}' /proc/$(pidof java)/limits"));
+        // init gives soft = hard, so a session starts with the same (SessionOpenFiles puts back the soft one given)
+        assertEquals("65536\n", InGuest.sh(vm, "ulimit -Sn"));
+    }
+
+    /** A command that outlives the kit's timeout is named in the TimeoutException, with the VM's run directory. */
+    @Test
+    void anExecTimeoutNamesTheCommandAndTheVm() {
+        java.util.concurrent.TimeoutException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.TimeoutException.class, () -> vm.exec(Duration.ofMillis(300), "sleep", "7"));
+        assertTrue(e.getMessage().startsWith("\"sleep 7\" in the guest of " + vm.runDir() + ": "), e.getMessage());
     }
 
     /** init sets madvise (Debian's kernel says "always"), so the agent's JVM, which asks for none, has none. */
