@@ -19,7 +19,7 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.FIELD, ElementType.PARAMETER})
 public @interface Guest {
-    /** Guest memory in MiB. */
+    /** Guest memory in MiB (the project's image needs about 256: {@link GuestVm.Builder#memoryMib}). */
     int memoryMib() default 1024;
 
     /** Guest CPUs. */

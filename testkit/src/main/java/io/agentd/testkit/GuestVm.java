@@ -632,7 +632,11 @@ public final class GuestVm implements AutoCloseable {
             return this;
         }
 
-        /** Guest memory in MiB (default 1024). */
+        /**
+         * Guest memory in MiB (default 1024). The project's image needs about 256: its initramfs is
+         * unpacked into memory first (below that the kernel cannot unpack it, or runs out during the
+         * boot, and the boot fails with the kernel's line).
+         */
         public Builder memoryMib(int mib) {
             if (mib < 64) {
                 throw new IllegalArgumentException("memoryMib below 64: " + mib);
