@@ -80,6 +80,8 @@ final class ExecCommand {
     private final Duration timeout;
     /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
     private final boolean closeStdinUnlessInteractive;
+    /** How often a PTY fed from a pipe or file gets its end of input again ({@link #repeatEndOfInput}). */
+    static final long EOF_REPEAT_MILLIS = 1000;
     private final LeaveRunning leave;
     /** Set by the first signal that asks to leave: a second one does not wait for the detach. */
     private final AtomicBoolean leaving = new AtomicBoolean();
@@ -192,7 +194,7 @@ final class ExecCommand {
                 }
             }
             if (interactive) {
-                forwardStdin(session, keys);
+                forwardStdin(session, keys, tty && terminal == null);
             } else if (!tty && closeStdinUnlessInteractive) {
                 session.closeStdin(); // like a command run with </dev/null
             }
@@ -419,13 +421,13 @@ final class ExecCommand {
      * said on stderr at once; agentctl then exits as for input not delivered (123 for a command
      * that succeeded).
      */
-    private void forwardStdin(ExecSession session, DetachKeys keys) {
+    private void forwardStdin(ExecSession session, DetachKeys keys, boolean ptyFedFromNoTerminal) {
         if (keys != null) {
             FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            pumpStdin(session, keyCopy(buffer -> readLocal(in, buffer), session, keys, err)::run);
+            pumpStdin(session, false, keyCopy(buffer -> readLocal(in, buffer), session, keys, err)::run);
             return;
         }
-        pumpStdin(session, () -> {
+        pumpStdin(session, ptyFedFromNoTerminal, () -> {
             // A channel into a direct buffer: the bytes are copied once, by read(2), and go from
             // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
             FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
@@ -513,11 +515,14 @@ final class ExecCommand {
      * Runs {@code copy} on a daemon thread, and ends the session's input where the local input
      * ended, or could not be read further.
      */
-    private void pumpStdin(ExecSession session, StdinCopy copy) {
+    private void pumpStdin(ExecSession session, boolean ptyFedFromNoTerminal, StdinCopy copy) {
         Thread pump = new Thread(() -> {
             try {
                 if (copy.run()) {
                     session.closeStdin();
+                    if (ptyFedFromNoTerminal) {
+                        repeatEndOfInput(session);
+                    }
                 }
             } catch (LocalReadException e) {
                 stdinReadFailed = true;
@@ -682,6 +687,31 @@ final class ExecCommand {
             return false;
         } catch (AgentException ended) {
             return true;
+        }
+    }
+
+    /**
+     * -it with stdin a pipe or a file: its end is a ^D on the PTY, which a program that takes the
+     * terminal out of canonical mode before it reads (bash or python under readline) never saw: the
+     * line discipline keeps a ^D that came in canonical mode as an end-of-line mark, which a raw
+     * read returns as a NUL, so `echo 'echo x' | agentctl exec -it -- bash` waited for ever (a
+     * review). The input has ended, so ^D goes again every {@value #EOF_REPEAT_MILLIS} ms while the
+     * command runs: an end of input for whatever reads the terminal next, as a terminal whose user
+     * pressed ^D again would give. A terminal's own ^D is the user's, and is never repeated.
+     */
+    private static void repeatEndOfInput(ExecSession session) throws IOException {
+        try {
+            while (!session.isDone()) {
+                try {
+                    session.onExit().get(EOF_REPEAT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException stillRunning) {
+                    session.closeStdin();
+                } catch (java.util.concurrent.ExecutionException ended) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

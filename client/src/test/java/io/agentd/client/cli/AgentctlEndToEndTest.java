@@ -432,6 +432,22 @@ class AgentctlEndToEndTest {
         assertEquals(124, clean.code(), clean.toString());
     }
 
+    /**
+     * -it with stdin a file: bash under readline takes the PTY out of canonical mode before it reads,
+     * and the ^D that ended the input, come in canonical mode, reached it as a NUL: agentctl waited
+     * for ever (a review, 3 of 3 runs). The ^D is sent again while the command runs.
+     */
+    @Test
+    void aPtyFedFromAFileEndsAShellUnderReadline() throws Exception {
+        Path script = Files.writeString(dir.resolve("to-bash"), "echo from-the-file\n");
+        long start = System.nanoTime();
+        Result r = run(script, "exec", "-it", "--", "bash", "--norc", "-i");
+        assertEquals(0, r.code(), r.toString());
+        List<String> lines = List.of(r.stdout().replaceAll("\u001b\\[[?0-9;]*[a-zA-Z]", "").replace("\r", "").split("\n"));
+        assertTrue(lines.contains("from-the-file"), "the command's output line: " + r);
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30), "ended after its input: " + r);
+    }
+
     @Test
     void stdinPipedThroughCatComesBackByteForByte() throws Exception {
         byte[] data = new byte[3 * 1024 * 1024 + 7];
