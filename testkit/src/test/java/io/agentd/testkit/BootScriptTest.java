@@ -79,6 +79,15 @@ class BootScriptTest {
     }
 
     /** Before: boot waited for a ready that could not come, the whole --timeout (300 s here). */
+    /** --help prints the header's usage and exits 0 (it was an unknown option, exit 2: a newcomer's review). */
+    @Test
+    void helpPrintsTheUsage() throws Exception {
+        Process help = new ProcessBuilder(BOOT.toString(), "--help").redirectErrorStream(true).start();
+        String out = new String(help.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, help.waitFor(), out);
+        assertTrue(out.startsWith("Boots the guest built by build-image") && out.contains("--detach"), out);
+    }
+
     @Test
     void aQemuThatEndsBeforeTheAgentIsReadyFailsTheBootAtOnceAndStopsTheRelay() throws Exception {
         qemu("for a in \"$@\"; do [ \"$prev\" = -pidfile ] && echo $$ > \"$a\"; prev=$a; done\n"
