@@ -192,7 +192,12 @@ public final class Main {
                             startFailure(e));
                     return 128 + signal;
                 }
-                startFailed(log, options, "cannot serve the host: " + startFailure(e));
+                String why = startFailure(e);
+                if (options.port() == null && options.listen().isEmpty() && why.startsWith("no virtio port")) {
+                    // Started bare on a host, as a newcomer tries it first: say what serves there.
+                    why += "; outside a guest, serve a unix socket: agentd --listen unix:PATH";
+                }
+                startFailed(log, options, "cannot serve the host: " + why);
                 return 1;
             }
             // A signal during a start that succeeded is carried out by the loop, like any later one.

@@ -120,6 +120,8 @@ class LauncherE2ETest {
         AgentProcess agent = AgentProcess.run("no-port", "--port-name", "agentd-test-no-such-port");
         assertEquals(1, agent.awaitExit(Duration.ZERO));
         assertTrue(agent.logText().contains("cannot serve the host: no virtio port"), agent.logText());
+        assertTrue(agent.logText().contains("outside a guest, serve a unix socket: agentd --listen unix:PATH"),
+                "a bare start on a host says what serves there: " + agent.logText());
     }
 
     @Test
