@@ -517,7 +517,7 @@ public final class GuestVm implements AutoCloseable {
                 throw new KvmUnusable("the guest hung under KVM: " + hangWatch.reason());
             }
             if (kvmTrial && (kvmStoppedTheGuest || exitedAtOnce && Accel.kvmRefused(qemu.exitValue(), qemuSaid))) {
-                throw new KvmUnusable(QemuProcesses.tail(qemuLog, 3).replace('\n', ' '));
+                throw new KvmUnusable(kvmCause(QemuProcesses.tail(qemuLog, KVM_ERROR_TAIL_LINES)));
             }
             String why = kernelFailed ? "its kernel cannot go on: " + kernelWatch.reason()
                             + " (QEMU was killed; not tried again: the image or the guest's memory is at fault)"
@@ -548,6 +548,22 @@ public final class GuestVm implements AutoCloseable {
         } finally {
             stop(hangWatch, kvmWatch, kernelWatch);
         }
+    }
+
+    /**
+     * The line of QEMU's output that says why KVM failed ("KVM internal error. Suberror: 1", or the
+     * line naming kvm when it refused to start), not its last lines: after an internal error those
+     * are the vCPU's register dump ("DR6=00000000ffff0ff0 ... Code=24 5b 80", a review of the kit).
+     */
+    static String kvmCause(String qemuOutput) {
+        String[] lines = qemuOutput.split("\n");
+        for (String line : lines) {
+            if (line.contains("KVM internal error") || line.toLowerCase(java.util.Locale.ROOT).contains("kvm")) {
+                return line.strip();
+            }
+        }
+        int from = Math.max(0, lines.length - 3);
+        return String.join(" ", java.util.Arrays.copyOfRange(lines, from, lines.length)).strip();
     }
 
     /** Ends each watch that runs (null: none of that kind); stopping one again does nothing more. */

@@ -22,6 +22,18 @@ class KvmTrialTest {
     @TempDir
     Path tmp;
 
+    /** The warning quotes why KVM failed, not the register dump QEMU prints after it (a review of the kit). */
+    @Test
+    void theKvmFailureQuotedIsItsCauseNotTheRegisterDump() {
+        String qemuSaid = "KVM internal error. Suberror: 1\nemulation failure\n"
+                + "EAX=00000000 EBX=00000000 ECX=00000000 EDX=00000663\n"
+                + "DR6=00000000ffff0ff0 DR7=0000000000000400\nCode=24 5b 80 <00> 00\n";
+        assertEquals("KVM internal error. Suberror: 1", GuestVm.kvmCause(qemuSaid));
+        assertEquals("qemu-system-x86_64: failed to initialize kvm: Permission denied",
+                GuestVm.kvmCause("qemu-system-x86_64: failed to initialize kvm: Permission denied\n"));
+        assertEquals("a b c", GuestVm.kvmCause("z\na\nb\nc"), "without a line naming KVM, the last three");
+    }
+
     @Test
     void aGuestThatEndsAtOnceUnderKvmIsNotTakenForABrokenKvm() throws Exception {
         // A VM test before this one in the JVM may have found KVM unusable (as here: nested virtualization).
