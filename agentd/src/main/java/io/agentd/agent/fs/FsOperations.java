@@ -183,35 +183,22 @@ final class FsOperations {
 
     /** Stat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
     private static FsEntryInfo statAsAsked(Path p, boolean follow) throws FsFailure {
-        if (!follow || !FsCredentials.actingAsUser()) {
-            return FsEntries.stat(p, follow);
+        if (!follow) {
+            return FsEntries.stat(p, false);
         }
-        int fd = NoMagicLinks.open(p.toString(), LibC.O_PATH | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            throw NoMagicLinks.failure(Os.errno(), "stat " + p);
-        }
-        try {
-            return FsEntries.stat(Path.of("/proc/self/fd/" + fd), p, true);
-        } finally {
-            Os.libc().close(fd);
-        }
+        return NoMagicLinks.followed(p, "stat " + p, at -> FsEntries.stat(at, p, true));
     }
 
     /** SetStat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
     private static void setAttrsAsAsked(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
-        if (!follow || !FsCredentials.actingAsUser()) {
-            setAttrs(p, follow, a);
+        if (!follow) {
+            setAttrs(p, false, a);
             return;
         }
-        int fd = NoMagicLinks.open(p.toString(), LibC.O_PATH | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            throw NoMagicLinks.failure(Os.errno(), "setstat " + p);
-        }
-        try {
-            setAttrs(Path.of("/proc/self/fd/" + fd), p, true, a);
-        } finally {
-            Os.libc().close(fd);
-        }
+        NoMagicLinks.followed(p, "setstat " + p, at -> {
+            setAttrs(at, p, true, a);
+            return null;
+        });
     }
 
     /**

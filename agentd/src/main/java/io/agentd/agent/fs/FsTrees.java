@@ -19,6 +19,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -491,11 +492,12 @@ final class FsTrees {
             return mode;
         }
         Path copy = ChannelDescriptor.path(made);
-        Path copied = copy != null ? copy : temp;
-        if (!Files.getAttribute(source, "unix:uid").equals(Files.getAttribute(copied, "unix:uid"))) {
+        Map<String, Object> from = Files.readAttributes(source, "unix:uid,gid");
+        Map<String, Object> to = Files.readAttributes(copy != null ? copy : temp, "unix:uid,gid");
+        if (!from.get("uid").equals(to.get("uid"))) {
             mode &= ~04000;
         }
-        if (!Files.getAttribute(source, "unix:gid").equals(Files.getAttribute(copied, "unix:gid"))) {
+        if (!from.get("gid").equals(to.get("gid"))) {
             mode &= ~02000;
         }
         return mode;

@@ -93,9 +93,21 @@ final class NoMagicLinks {
         return (int) Os.libc().syscall(SYS_OPENAT2, dirFd, address + OPEN_HOW_BYTES, address, OPEN_HOW_BYTES);
     }
 
-    /** An operation on a path that names an entry to be made. */
-    interface Making<T> {
-        T make(Path path) throws IOException;
+    /** An operation on a path, which it may be given as /proc/self/fd/N or /proc/self/fd/N/NAME. */
+    interface Acting<T, X extends Exception> {
+        T act(Path path) throws X;
+    }
+
+    /**
+     * {@code act} on {@code path} with its links followed: while the worker acts as a user, on
+     * /proc/self/fd/N, N {@code path} opened here (O_PATH) without a magic link; on {@code path}
+     * otherwise.
+     */
+    static <T, X extends Exception> T followed(Path path, String what, Acting<T, X> act) throws X, FsFailure {
+        if (!FsCredentials.actingAsUser()) {
+            return act.act(path);
+        }
+        return through(path.toString(), LibC.O_PATH | LibC.O_CLOEXEC, what, null, act);
     }
 
     /**
@@ -103,20 +115,27 @@ final class NoMagicLinks {
      * magic link, while the worker acts as a user (a file created O_EXCL does not follow a link at
      * NAME itself, but the directories above it were resolved by name); on {@code path} otherwise.
      */
-    static <T> T inItsDirectory(Path path, String what, Making<T> make) throws IOException, FsFailure {
+    static <T, X extends Exception> T inItsDirectory(Path path, String what, Acting<T, X> make) throws X, FsFailure {
         Path parent = path.getParent();
         Path name = path.getFileName();
         if (!FsCredentials.actingAsUser() || parent == null || name == null) {
-            return make.make(path);
+            return make.act(path);
         }
-        int dir = open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
-        if (dir < 0) {
+        return through(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, what, name.toString(), make);
+    }
+
+    /** {@code act} on /proc/self/fd/N (/NAME when {@code name} is not null), N {@code path} opened with {@code flags}. */
+    private static <T, X extends Exception> T through(String path, int flags, String what, String name,
+            Acting<T, X> act) throws X, FsFailure {
+        int fd = open(path, flags);
+        if (fd < 0) {
             throw failure(Os.errno(), what);
         }
         try {
-            return make.make(Path.of("/proc/self/fd/" + dir, name.toString()));
+            Path descriptor = Path.of("/proc/self/fd/" + fd);
+            return act.act(name == null ? descriptor : descriptor.resolve(name));
         } finally {
-            Os.libc().close(dir);
+            Os.libc().close(fd);
         }
     }
 
