@@ -31,31 +31,7 @@ class DescriptorExhaustionE2ETest {
     void aHostArrivingWhenTheAgentHasNoDescriptorLeftIsToldWhyAndLaterHostsAreServedAgain() throws Exception {
         try (AgentProcess agent = AgentProcess.start("fd-exhaustion");
                 HostConnection first = agent.connectReady()) {
-            long open;
-            try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(agent.pid()), "fd"))) {
-                open = fds.count();
-            }
-            long limit = open + 24;
-            Process prlimit = new ProcessBuilder("prlimit", "--pid", Long.toString(agent.pid()),
-                    "--nofile=" + limit + ":" + limit).inheritIO().start();
-            assertTrue(prlimit.waitFor(10, TimeUnit.SECONDS) && prlimit.exitValue() == 0, "prlimit failed");
-
-            // Sessions until one fails for want of descriptors: every one answered, started or failed.
-            boolean limitReached = false;
-            int started = 0;
-            for (int id = 1; id <= 40 && !limitReached; id++) {
-                first.exec(id, ExecRequest.of("sleep", "600"));
-                Frame f = first.next(id, WAIT);
-                assertNotNull(f, "no answer to exec " + id);
-                if (f.type() == MessageType.EXEC_FAILED) {
-                    assertEquals("resource_limit", ((ExecFailed) f.payload()).kind(), f.toString());
-                    limitReached = true;
-                } else {
-                    assertEquals(MessageType.EXEC_STARTED, f.type());
-                    started++;
-                }
-            }
-            assertTrue(limitReached, "40 sessions within a limit of " + limit + " descriptors");
+            int started = sessionsUntilRefused(agent, first, leaveTwentyFourDescriptors(agent));
 
             // The failed spawn may have left a descriptor or two free, and one may come free after
             // its failure was answered (a fresh-clone CI run saw a host served after one had been
@@ -152,27 +128,43 @@ class DescriptorExhaustionE2ETest {
 
             // And what it was for: on the archive, sessions until the limit is reached are answered
             // resource_limit, and the agent still serves (it ended with exit 3 before).
-            long fds;
-            try (Stream<Path> listed = Files.list(Path.of("/proc", Long.toString(agent.pid()), "fd"))) {
-                fds = listed.count();
-            }
-            Process prlimit = new ProcessBuilder("prlimit", "--pid", Long.toString(agent.pid()),
-                    "--nofile=" + (fds + 24) + ":" + (fds + 24)).inheritIO().start();
-            assertTrue(prlimit.waitFor(10, TimeUnit.SECONDS) && prlimit.exitValue() == 0, "prlimit failed");
-            boolean refused = false;
-            for (int id = 1; id <= 40 && !refused; id++) {
-                host.exec(id, ExecRequest.of("sleep", "600"));
-                Frame f = host.next(id, WAIT);
-                assertNotNull(f, "no answer to exec " + id + "; the agent's log:\n" + agent.logText());
-                if (f.type() == MessageType.EXEC_FAILED) {
-                    assertEquals("resource_limit", ((ExecFailed) f.payload()).kind(), f.toString());
-                    refused = true;
-                }
-            }
-            assertTrue(refused, "40 sessions within " + (fds + 24) + " descriptors");
+            sessionsUntilRefused(agent, host, leaveTwentyFourDescriptors(agent));
             host.send(new Frame(100, MessageType.CORE_PING, Empty.INSTANCE));
             host.expect(100, MessageType.CORE_PONG);
         }
+    }
+
+    /** Lowers the agent's open-file limit (soft and hard) to what it has open and 24 more; the limit. */
+    private static long leaveTwentyFourDescriptors(AgentProcess agent) throws Exception {
+        long open;
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(agent.pid()), "fd"))) {
+            open = fds.count();
+        }
+        long limit = open + 24;
+        Process prlimit = new ProcessBuilder("prlimit", "--pid", Long.toString(agent.pid()),
+                "--nofile=" + limit + ":" + limit).inheritIO().start();
+        assertTrue(prlimit.waitFor(10, TimeUnit.SECONDS) && prlimit.exitValue() == 0, "prlimit failed");
+        return limit;
+    }
+
+    /**
+     * Sessions until one fails for want of descriptors, each answered: started, or failed
+     * resource_limit (the last). How many started.
+     */
+    private static int sessionsUntilRefused(AgentProcess agent, HostConnection host, long limit) throws Exception {
+        int started = 0;
+        for (int id = 1; id <= 40; id++) {
+            host.exec(id, ExecRequest.of("sleep", "600"));
+            Frame f = host.next(id, WAIT);
+            assertNotNull(f, "no answer to exec " + id + "; the agent's log:\n" + agent.logText());
+            if (f.type() == MessageType.EXEC_FAILED) {
+                assertEquals("resource_limit", ((ExecFailed) f.payload()).kind(), f.toString());
+                return started;
+            }
+            assertEquals(MessageType.EXEC_STARTED, f.type());
+            started++;
+        }
+        throw new AssertionError("40 sessions within a limit of " + limit + " descriptors");
     }
 
     /** Which of {@code jars} the process has open. */

@@ -1,5 +1,6 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.agent.sys.OpenFileLimit;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ final class NonRootSpawn {
         if (!args[0].equals("hard-limit-above-current")) {
             throw new IllegalArgumentException(args[0]);
         }
-        long hard = hardNofile();
+        long hard = OpenFileLimit.current().hard();
         SpawnSpec spec = new SpawnSpec("true", List.of(), EnvBuilder.build(List.of(), List.of(), false), null, null,
                 false, 24, 80, List.of(new Rlimit("nofile", 64, hard + 1)), Profile.DEFAULT);
         try {
@@ -46,16 +47,5 @@ final class NonRootSpawn {
             ExecFailed e = f.failure();
             System.out.println(e.kind() + " " + e.stage() + " " + e.errnoName());
         }
-    }
-
-    /** The hard RLIMIT_NOFILE of this process, from /proc/self/limits. */
-    private static long hardNofile() throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
-            if (line.startsWith("Max open files")) {
-                String[] fields = line.substring("Max open files".length()).trim().split("\\s+");
-                return Long.parseLong(fields[1]);
-            }
-        }
-        throw new IllegalStateException("no Max open files in /proc/self/limits");
     }
 }
