@@ -74,14 +74,21 @@ public enum Accel {
         if (qemuExitStatus == 0) {
             return false;
         }
-        // Each message starts with the program's name, which may itself say kvm (qemu-kvm on RHEL and
-        // Fedora): only what follows it counts.
         for (String line : qemuOutput.split("\n")) {
-            if (PROGRAM_PREFIX.matcher(line).replaceFirst("").toLowerCase(Locale.ROOT).contains("kvm")) {
+            if (namesKvm(line)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a line of QEMU's output names KVM ("KVM internal error", "failed to initialize kvm").
+     * Each message starts with the program's name, which may itself say kvm (qemu-kvm on RHEL and
+     * Fedora): only what follows it counts.
+     */
+    static boolean namesKvm(String line) {
+        return PROGRAM_PREFIX.matcher(line).replaceFirst("").toLowerCase(Locale.ROOT).contains("kvm");
     }
 
     /** "qemu-kvm: " or "/usr/libexec/qemu-kvm: ", the start of a QEMU message. */

@@ -558,7 +558,7 @@ public final class GuestVm implements AutoCloseable {
     static String kvmCause(String qemuOutput) {
         String[] lines = qemuOutput.split("\n");
         for (String line : lines) {
-            if (line.contains("KVM internal error") || line.toLowerCase(java.util.Locale.ROOT).contains("kvm")) {
+            if (Accel.namesKvm(line)) {
                 return line.strip();
             }
         }
