@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonWritableChannelException;
@@ -14,21 +15,22 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.NotLinkException;
 import java.util.HashMap;
 import java.util.Map;
-import jnr.constants.platform.Errno;
 
 /**
  * The errno behind a java.nio.file exception. The JDK runs the system call and throws a typed
  * exception for the common errnos (ENOENT, EACCES, EEXIST, ...) and a FileSystemException whose
  * reason is strerror(errno) for the others, so the errno is found from the type, else from the
- * reason text (glibc's strerror strings, which jnr-constants also holds).
+ * reason text: glibc's strerror text for that errno, which Os.errnoDescription gives.
  */
 final class FsErrors {
+    /** Past Linux's highest errno (133, EHWPOISON): every number glibc has a text for. */
+    private static final int MAX_ERRNO = 255;
     private static final Map<String, Integer> BY_DESCRIPTION = new HashMap<>();
 
     static {
-        for (Errno e : Errno.values()) {
-            if (e.defined()) {
-                BY_DESCRIPTION.putIfAbsent(e.description(), e.intValue());
+        for (int errno = 1; errno <= MAX_ERRNO; errno++) {
+            if (Os.errnoName(errno).startsWith("E")) { // not "errno N": a number glibc knows
+                BY_DESCRIPTION.putIfAbsent(Os.errnoDescription(errno), errno);
             }
         }
     }

@@ -1,7 +1,5 @@
 package io.agentd.agent.sys;
 
-import jnr.constants.platform.Signal;
-
 /**
  * How a process ended, in the shell convention the protocol uses (DESIGN.md decision 6): a normal
  * exit keeps its code; a death by signal N has code 128 + N and names the signal.
@@ -56,14 +54,5 @@ public record ExitStatus(int code, Integer signal) {
                 throw new IllegalStateException("waitpid(" + pid + "): " + Os.errnoName(errno));
             }
         }
-    }
-
-    /** "SIGKILL", or null for a normal exit. */
-    public String signalName() {
-        if (signal == null) {
-            return null;
-        }
-        Signal s = Signal.valueOf(signal);
-        return s.defined() ? s.name() : "SIG" + signal;
     }
 }

@@ -446,7 +446,8 @@ class DefaultProfileVmTest {
     /**
      * Nothing the agent and agentctl do not load ships in the image (its files are guest RAM): jffi's
      * JNI stub for the guest's architecture alone, not the dist's eleven; ASM's core jar without the
-     * four jnr-ffi's pom brings; commons-compress without commons-codec.
+     * four jnr-ffi's pom brings; commons-compress without commons-codec; no jnr-constants (glibc
+     * names errnos through native-shim).
      */
     @Test
     void theImageCarriesNoLibraryNothingLoads() throws Exception {
