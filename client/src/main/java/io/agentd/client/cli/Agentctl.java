@@ -44,132 +44,6 @@ public final class Agentctl {
     private static final Duration DEFAULT_WAIT_READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration SHUTDOWN_CLOSE_WAIT = Duration.ofSeconds(5);
 
-    // A constant (no String.format): formatting it at class initialisation cost every run a
-    // Formatter and its regular expressions, before the first frame.
-    static final String USAGE = """
-            usage: agentctl [-s|--socket ADDRESS] [--ready-timeout DURATION] COMMAND [ARGS...]
-
-            commands:
-              exec [OPTIONS] [--] CMD [ARGS...]  run CMD in the agent; output as it comes
-                  -i, --interactive          forward this process's stdin (EOF ends the input);
-                                             any amount, at the pace the command reads it
-                  -t, --tty                  run in a PTY the size of this terminal; resizes
-                                             follow SIGWINCH. With -i the terminal goes raw until
-                                             the command ends (every key, ^C too, goes to it, but
-                                             the detach keys); without -i it stays as it is (^C
-                                             stops agentctl and, through it, the command)
-                  --detach-keys KEYS         with -it: the keys that leave the command running
-                                             and end agentctl (0), which prints how to attach
-                                             again (default ctrl-p,ctrl-q; "" for none; keys:
-                                             ctrl-a..ctrl-z, ctrl-@ [ \\ ] ^ _, or a character)
-                  --sig-proxy=false          SIGINT, SIGTERM and SIGHUP to agentctl (^C at a
-                                             terminal that is not raw) leave the command
-                                             running as the detach keys do, instead of being
-                                             passed on to it (default true)
-                  -e, --env K=V              set an environment variable (repeatable)
-                  -w, --workdir DIR          working directory
-                  -u, --user USER[:GROUP]    user (name or uid) and group to run as
-                  --rlimit NAME=SOFT[:HARD]  resource limit (repeatable); NAME is one of cpu fsize
-                                             data stack core rss nproc nofile memlock as locks
-                                             sigpending msgqueue nice rtprio rttime; a value is a
-                                             number or "unlimited"; HARD defaults to SOFT
-                  --timeout DURATION         the agent stops CMD after this long (SIGTERM to its
-                                             process group, then SIGKILL)
-                  --profile NAME             security profile: default, restricted or strict
-                                             (docs/SECURITY.md); only one at least as strict as
-                                             the agent's is accepted
-                  --memory BYTES             memory limit of CMD's cgroup (memory.max; 512m, 2g:
-                                             binary units); refused by an agent without the
-                                             memory controller
-                  --pids N                   task limit of CMD's cgroup (pids.max); refused by an
-                                             agent without the pids controller
-                  --stats                    after CMD, print on stderr the CPU time, peak memory
-                                             and OOM kill the agent counted
-                  -d, --detach               start CMD as a detachable session, print its session
-                                             number and exit 0: CMD runs on after agentctl ends, its
-                                             output kept by the agent for attach (not with -i
-                                             or --stats)
-              ps                             list the agent's sessions (of every connection):
-                                             SESSION PID STATE EXIT TTY USER STARTED OUT KEPT
-                                             ATTACHED CMD; KEPT is the output range still kept
-              attach [--from OFFSET] [-i] [-t] [--detach-keys KEYS] [--sig-proxy=false] SESSION
-                                             become the host of SESSION (from exec --detach, or
-                                             kept after its host left): its kept output from
-                                             OFFSET (default: the oldest byte kept), then live
-                                             output and its exit status, as exec; -i, -t,
-                                             --detach-keys and --sig-proxy as for exec. One host
-                                             at a time: refused (126) while another is
-                                             attached. A line on stderr says how many bytes
-                                             asked for were no longer kept. Signals and a closed
-                                             stdout reach SESSION as for exec; to leave it
-                                             running: the detach keys (-it), or a signal under
-                                             --sig-proxy=false
-              cp [-a] [-u USER[:GROUP]] SRC... DST
-                                             copy files and directories (recursively, links
-                                             as links) between the host and the guest; a guest
-                                             path is written :PATH (e.g. :/etc/hosts); - as SRC
-                                             reads a tar stream from stdin into the guest
-                                             directory DST (members that would land outside it,
-                                             also through a link the tar made, are refused), -
-                                             as DST writes a tar of the guest's SRC to stdout.
-                                             Several SRC: DST is a directory.
-                  -a, --archive              keep modes exactly and modification times (without
-                                             it: modes less the umask, times of the copy)
-                  -u, --user USER[:GROUP]    the guest side is read and written as this user
-              ping [--count N] [--interval DURATION]
-                                             print the round-trip time to the agent, N times
-                                             (default 1), each ping DURATION after the last pong
-                                             (default 1s); when N > 1 then the min/avg/max, also
-                                             after a failed ping or ^C
-              shutdown                       ask the agent to shut down
-              wait-ready [--timeout DURATION]
-                                             wait until the socket exists and the agent is ready
-                                             (default 60s), then print its version and start-up
-                                             times; for scripts that boot a VM
-              relay --port PORT_SOCKET --listen SOCKET [--port-wait DURATION]
-                    [--ready-warning DURATION] [--qmp QMP_SOCKET]
-                                             share one agent among up to 128 clients: connect to
-                                             the VM's virtio-serial chardev socket PORT_SOCKET
-                                             (waiting up to --port-wait, default 30s, for it) and
-                                             serve clients on SOCKET (0600). Runs until the VM
-                                             goes away (exit 1) or it is stopped (SIGTERM). Says
-                                             so on stderr when the agent is not ready by
-                                             --ready-warning (default 60s). With --qmp, QEMU's
-                                             QMP socket, it also survives an agent that dies in
-                                             the middle of a frame (see docs/DESIGN.md, Relay)
-
-            The address is --socket ADDRESS, else $AGENTD_SOCKET, else\s""" + DEFAULT_SOCKET + """
-            . ADDRESS is a unix
-            socket PATH (an agent's, a relay's or a QEMU chardev's; unix:PATH also works),
-            vsock:CID:PORT, or hvsock:UDS_PATH:PORT (Firecracker's and Cloud Hypervisor's vsock
-            socket: agentctl sends CONNECT PORT and expects OK). Agent or relay is detected from
-            the first bytes that arrive.
-            --ready-timeout: how long to wait for the connection and the agent's ready message
-            (default 10s).
-            DURATION: a number and a unit: 500ms, 10s, 5m, 1h (no unit: seconds).
-
-            exit status: exec, attach: CMD's own (128+N when signal N killed it), 126 when CMD could
-            not run or the agent refused the request (attach: an unknown session, one attached to
-            another host) or does not offer it (--profile, --detach, attach to an agent without
-            that feature; ps too), 127 when CMD was not found, 0 when the detach keys (or a signal under
-            --sig-proxy=false) left CMD running; exec --detach: 0 once CMD runs. 123 when CMD
-            exited 0 but did not get all of its stdin (-i: the agent reported a stdin error, or
-            CMD ended before agentctl sent all of its input: "agentctl: stdin not delivered in
-            full: ERRNO: why" on stderr; or agentctl could not read its own stdin,
-            "agentctl: cannot read stdin: why"; when CMD failed, its own status stands and
-            the message is still printed). 124 when --timeout stopped CMD
-            (as with timeout(1); a line on stderr says so). cp: 1 when any item could not
-            be copied (each reported on stderr; the rest is copied) or stdout could not be
-            written; 141, and no message, when the reader of its tar left (| head). Any command: 1 when agentctl could not write its stdout or stderr (a full
-            disk; "agentctl: error writing to standard output: why" on stderr): exec and attach
-            stop CMD with SIGPIPE as for a closed pipe, and CMD's own status stands when it
-            failed otherwise (not 0, not 141); a closed pipe (| head) is no error: CMD gets
-            SIGPIPE and its status stands. 125 when there is no agent to talk to (no socket,
-            refused, no ready, connection lost; for cp also an agent silent for 60 s, which
-            stops the copy) or agentctl itself failed ("agentctl: internal error: ..."), 2 for a
-            bad command line, 0 otherwise.
-            """;
-
     private final AgentAddress address;
     /** The unix socket of the address; null for vsock (no path to check when it fails). */
     private final Path socket;
@@ -236,6 +110,7 @@ public final class Agentctl {
         // What an address that is not one is blamed on: the variable the user set, unless --socket replaced it.
         String socketSetting = fromEnv ? "AGENTD_SOCKET" : "--socket";
         Duration readyTimeout = DEFAULT_READY_TIMEOUT;
+        String commandWithHelp = null;
         int i = 0;
         try {
             while (i < argv.size() && argv.get(i).startsWith("-")) {
@@ -247,7 +122,7 @@ public final class Agentctl {
                     }
                     case "--ready-timeout" -> readyTimeout = Durations.parse("--ready-timeout", opt.value());
                     case "-h", "--help" -> {
-                        out.print(USAGE);
+                        out.print(Overview.text());
                         return 0;
                     }
                     default -> throw new UsageException("unknown option " + argv.get(i));
@@ -259,14 +134,19 @@ public final class Agentctl {
             }
             String command = argv.get(i);
             List<String> rest = argv.subList(i + 1, argv.size());
+            // Only right after the command: later, -h or --help may be CMD's own (exec ls --help).
             if (!rest.isEmpty() && (rest.get(0).equals("--help") || rest.get(0).equals("-h"))) {
-                out.print(USAGE); // `agentctl exec --help`: every command's options are in the one text
-                return 0;
+                return help(command, out);
+            }
+            if (command.equals("help")) {
+                return help(rest, out); // needs no address: a bad $AGENTD_SOCKET does not keep the help away
             }
             if (command.equals("relay")) {
+                commandWithHelp = command;
                 return RelayCommand.parse(rest).run(err);
             }
             Agentctl ctl = new Agentctl(parseAddress(socket, socketSetting), readyTimeout, err);
+            commandWithHelp = command; // a usage error from here on is in the command's arguments
             return switch (command) {
                 case "exec" -> {
                     ExecOptions options = ExecOptions.parse(rest);
@@ -287,17 +167,15 @@ public final class Agentctl {
                     yield ctl.shutdown();
                 }
                 case "wait-ready" -> ctl.waitReady(out, waitReadyTimeout(rest));
-                case "help" -> {
-                    out.print(USAGE);
-                    yield 0;
-                }
                 default -> throw new UsageException("unknown command '" + command + "'");
             };
         } catch (UsageException e) {
             // The error alone: the whole usage after it would push it off the screen. Each error is
             // one line whatever it names (an argument, a --socket path with a newline in it).
             err.println("agentctl: " + ControlChars.escape(e.getMessage()));
-            err.println("Try 'agentctl --help' for the commands and their options.");
+            err.println(commandWithHelp != null && CommandHelp.of(commandWithHelp) != null
+                    ? "Try 'agentctl " + commandWithHelp + " --help' for its options."
+                    : "Try 'agentctl --help' for the commands.");
             return EXIT_USAGE;
         } catch (Unavailable e) {
             err.println("agentctl: " + ControlChars.escape(e.getMessage()));
@@ -317,6 +195,32 @@ public final class Agentctl {
         } catch (IllegalArgumentException e) {
             throw new UsageException(setting + ": " + e.getMessage());
         }
+    }
+
+    /** {@code agentctl help [COMMAND]}: the overview, or COMMAND's own help. */
+    private static int help(List<String> rest, PrintStream out) throws UsageException {
+        if (rest.size() > 1) {
+            throw new UsageException("help takes one COMMAND at most (got " + String.join(" ", rest) + ")");
+        }
+        if (rest.isEmpty()) {
+            out.print(Overview.text());
+            return 0;
+        }
+        return help(rest.get(0), out);
+    }
+
+    /** {@code agentctl COMMAND --help}: COMMAND's own usage, options and examples. */
+    private static int help(String command, PrintStream out) throws UsageException {
+        if (command.equals("help")) {
+            out.print(Overview.text());
+            return 0;
+        }
+        CommandHelp help = CommandHelp.of(command);
+        if (help == null) {
+            throw new UsageException("unknown command '" + command + "'");
+        }
+        out.print(help.text());
+        return 0;
     }
 
     private static void noArgs(String command, List<String> rest) throws UsageException {

@@ -1,6 +1,7 @@
 package io.agentd.client.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,19 +32,71 @@ class AgentctlCommandLineTest {
     @Test
     void aBadFlagExitsTwoWithTheErrorAndAPointerToTheHelpOnStderr() {
         assertEquals(2, run(null, "exec", "--bogus", "ls"));
-        assertEquals("agentctl: exec: unknown option --bogus\nTry 'agentctl --help' for the commands and their options.\n",
+        assertEquals("agentctl: exec: unknown option --bogus\nTry 'agentctl exec --help' for its options.\n",
                 err(), "the error stays on screen: no usage after it");
         assertEquals("", out.toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * agentctl COMMAND --help (or -h, or agentctl help COMMAND) is that command's own usage, options
+     * and examples on stdout; it printed the whole program's help, every command's options, for each.
+     */
     @Test
-    void aCommandsHelpIsTheUsageOnStdout() {
-        for (String command : List.of("exec", "attach", "cp", "ps", "relay")) {
-            out.reset();
-            assertEquals(0, run(null, command, "--help"), command);
-            assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("usage: agentctl"), command);
+    void aCommandsHelpIsItsOwnUsageOnStdout() {
+        Map<String, List<String>> ownLines = Map.of(
+                "exec", List.of("usage: agentctl [-s ADDRESS] exec [OPTIONS] [--] CMD [ARGS...]\n", "--rlimit NAME=SOFT",
+                        "agentctl exec -it -- bash", "124 when --timeout stopped CMD"),
+                "attach", List.of("usage: agentctl [-s ADDRESS] attach [OPTIONS] SESSION\n", "--from OFFSET",
+                        "agentctl attach -it 3"),
+                "cp", List.of("usage: agentctl [-s ADDRESS] cp [-a] [-u USER[:GROUP]] SRC... DST\n", "-a, --archive",
+                        "agentctl cp :/etc - | tar tv"),
+                "ps", List.of("usage: agentctl [-s ADDRESS] ps\n", "agentctl ps"),
+                "ping", List.of("usage: agentctl [-s ADDRESS] ping [--count N] [--interval DURATION]\n",
+                        "agentctl ping --count 10"),
+                "shutdown", List.of("usage: agentctl [-s ADDRESS] shutdown\n"),
+                "wait-ready", List.of("usage: agentctl [-s ADDRESS] wait-ready [--timeout DURATION]\n",
+                        "ready: agentd VERSION at ADDRESS; since kernel boot:"),
+                "relay", List.of("usage: agentctl [-s ADDRESS] relay --port PORT_SOCKET --listen SOCKET [OPTIONS]\n",
+                        "--qmp QMP_SOCKET", "--port-wait DURATION"));
+        for (Map.Entry<String, List<String>> command : ownLines.entrySet()) {
+            String name = command.getKey();
+            for (List<String> asked : List.of(List.of(name, "--help"), List.of(name, "-h"), List.of("help", name))) {
+                out.reset();
+                assertEquals(0, run(null, asked.toArray(String[]::new)), asked.toString());
+                String help = out.toString(StandardCharsets.UTF_8);
+                assertTrue(help.startsWith(command.getValue().get(0)), asked + ":\n" + help);
+                command.getValue().forEach(line -> assertTrue(help.contains(line), asked + " has " + line + ":\n" + help));
+                assertFalse(help.contains("commands:"), asked + " is not the overview:\n" + help);
+                for (String other : ownLines.keySet()) {
+                    assertTrue(other.equals(name) || !help.startsWith(ownLines.get(other).get(0)), asked + ":\n" + help);
+                }
+            }
         }
         assertEquals("", err());
+    }
+
+    /** The overview lists every command (its synopsis and summary, from the command's own help) and no command's options. */
+    @Test
+    void theOverviewListsEveryCommandAndPointsAtTheirHelp() {
+        assertEquals(0, run(null, "--help"));
+        String overview = out.toString(StandardCharsets.UTF_8);
+        for (CommandHelp command : CommandHelp.values()) {
+            assertTrue(overview.contains("  " + command.synopsis()) && overview.contains(command.summary()),
+                    command + ":\n" + overview);
+        }
+        assertTrue(overview.contains("agentctl COMMAND --help"), overview);
+        assertFalse(overview.contains("--rlimit"), "exec's options are exec's help:\n" + overview);
+        out.reset();
+        assertEquals(0, run(null, "help"));
+        assertEquals(overview, out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void helpOfNoCommandIsAUsageError() {
+        assertEquals(2, run(null, "help", "frobnicate"));
+        assertEquals(2, run(null, "frobnicate", "--help"));
+        assertTrue(err().contains("unknown command 'frobnicate'"), err());
+        assertEquals("", out.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -90,7 +144,10 @@ class AgentctlCommandLineTest {
     void helpGoesToStdout() {
         assertEquals(0, run(null, "--help"));
         assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("usage: agentctl"));
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains("123 when CMD\nexited 0 but did not get all of its stdin"),
+        out.reset();
+        assertEquals(0, run(null, "exec", "--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ")
+                        .contains("123 when CMD exited 0 but did not get all of its stdin"),
                 "the exit status for undelivered stdin is documented");
     }
 
