@@ -26,7 +26,9 @@ enum CommandHelp {
                                          terminal that is not raw) leave the command
                                          running as the detach keys do, instead of being
                                          passed on to it (default true)
-              -e, --env K=V              set an environment variable (repeatable)
+              -e, --env K=V|NAME         set an environment variable (repeatable); NAME alone
+                                         passes agentctl's own NAME, or nothing (NAME unset,
+                                         not empty) where agentctl has none, as docker's -e
               -w, --workdir DIR          working directory
               -u, --user USER[:GROUP]    user (name or uid) and group to run as
               --rlimit NAME=SOFT[:HARD]  resource limit (repeatable); NAME is one of cpu fsize
@@ -54,6 +56,7 @@ enum CommandHelp {
               agentctl exec -- uname -a
               agentctl exec -it -- bash                 a shell; ctrl-p,ctrl-q leaves it running
               tar c src | agentctl exec -i -w /work -- tar x
+              agentctl exec -e TOKEN -e LANG=C.UTF-8 -- ./deploy    TOKEN: this shell's
               agentctl exec -d --timeout 1h -- make test    then: agentctl attach SESSION
 
             exit status: CMD's own (128+N when signal N killed it), 126 when CMD could not run or

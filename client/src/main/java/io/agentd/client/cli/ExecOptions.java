@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * The options of {@code agentctl exec}, parsed. Options end at {@code --} or at the first argument
@@ -36,6 +37,11 @@ record ExecOptions(
             "nofile", "memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime");
 
     static ExecOptions parse(List<String> argv) throws UsageException {
+        return parse(argv, System::getenv);
+    }
+
+    /** @param hostEnv this process's environment, where -e NAME takes its value */
+    static ExecOptions parse(List<String> argv, UnaryOperator<String> hostEnv) throws UsageException {
         boolean interactive = false;
         boolean tty = false;
         List<String> env = new ArrayList<>();
@@ -64,7 +70,7 @@ record ExecOptions(
             switch (opt.name()) {
                 case "-i", "--interactive" -> interactive = opt.flag();
                 case "-t", "--tty" -> tty = opt.flag();
-                case "-e", "--env" -> env.add(envEntry(opt.value()));
+                case "-e", "--env" -> addEnv(env, opt.value(), hostEnv);
                 case "-w", "--workdir" -> workdir = nonEmpty(opt.name(), opt.value());
                 case "-u", "--user" -> user = nonEmpty(opt.name(), opt.value());
                 case "--rlimit" -> rlimits.add(rlimit(opt.value()));
@@ -87,7 +93,7 @@ record ExecOptions(
                                 case 'i' -> interactive = true;
                                 case 't' -> tty = true;
                                 case 'd' -> detach = true;
-                                case 'e' -> env.add(envEntry(opt.clusterValue(k)));
+                                case 'e' -> addEnv(env, opt.clusterValue(k), hostEnv);
                                 case 'w' -> workdir = nonEmpty("-w", opt.clusterValue(k));
                                 case 'u' -> user = nonEmpty("-u", opt.clusterValue(k));
                                 default -> throw new UsageException("exec: unknown flag -" + c + " in " + arg);
@@ -157,12 +163,23 @@ record ExecOptions(
         }
     }
 
-    private static String envEntry(String value) throws UsageException {
+    /**
+     * -e K=V as given; -e NAME passes this process's NAME, as docker, podman and kubectl take it,
+     * and where there is none sets nothing (docker's way): NAME is then unset in CMD, not empty.
+     */
+    private static void addEnv(List<String> env, String value, UnaryOperator<String> hostEnv) throws UsageException {
         int eq = value.indexOf('=');
-        if (eq <= 0) {
-            throw new UsageException("-e: expected K=V, got '" + value + "'");
+        if (eq > 0) {
+            env.add(value);
+            return;
         }
-        return value;
+        if (value.isEmpty() || eq == 0) {
+            throw new UsageException("-e: expected K=V or NAME, got '" + value + "'");
+        }
+        String hostValue = hostEnv.apply(value);
+        if (hostValue != null) {
+            env.add(value + "=" + hostValue);
+        }
     }
 
     private static String nonEmpty(String option, String value) throws UsageException {

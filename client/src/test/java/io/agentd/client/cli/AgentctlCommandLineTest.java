@@ -45,7 +45,7 @@ class AgentctlCommandLineTest {
     void aCommandsHelpIsItsOwnUsageOnStdout() {
         Map<String, List<String>> ownLines = Map.of(
                 "exec", List.of("usage: agentctl [-s ADDRESS] exec [OPTIONS] [--] CMD [ARGS...]\n", "--rlimit NAME=SOFT",
-                        "agentctl exec -it -- bash", "124 when --timeout stopped CMD"),
+                        "agentctl exec -it -- bash", "124 when --timeout stopped CMD", "-e, --env K=V|NAME"),
                 "attach", List.of("usage: agentctl [-s ADDRESS] attach [OPTIONS] SESSION\n", "--from OFFSET",
                         "agentctl attach -it 3"),
                 "cp", List.of("usage: agentctl [-s ADDRESS] cp [-a] [-u USER[:GROUP]] SRC... DST\n", "-a, --archive",

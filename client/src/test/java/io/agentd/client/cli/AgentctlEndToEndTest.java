@@ -422,6 +422,25 @@ class AgentctlEndToEndTest {
         assertEquals("hi there\n/tmp\n42\n64\n", r.stdout());
     }
 
+    /**
+     * -e NAME passes agentctl's own NAME, as docker's -e does; where agentctl has none the command
+     * gets none (unset, not empty). It was refused as a usage error.
+     */
+    @Test
+    void anEnvNameAloneTakesAgentctlsValueOrNone() throws Exception {
+        String script = "echo \"${AGENTCTL_E2E_SET-unset}|${AGENTCTL_E2E_ABSENT-unset}\"";
+        ProcessBuilder pb = new ProcessBuilder(AGENTCTL.toString(), "--socket", socket.toString(), "exec",
+                "-e", "AGENTCTL_E2E_SET", "--env", "AGENTCTL_E2E_ABSENT", "--", "sh", "-c", script)
+                .redirectInput(new File("/dev/null")).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("AGENTCTL_E2E_SET", "from the host's $HOME");
+        pb.environment().remove("AGENTCTL_E2E_ABSENT");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "agentctl exec finished");
+        assertEquals(0, p.exitValue(), out);
+        assertEquals("from the host's $HOME|unset\n", out);
+    }
+
     @Test
     void theTimeoutStopsTheCommandAndExits124() throws Exception {
         Result r = agentctl("exec", "--timeout", "500ms", "--", "sleep", "30");

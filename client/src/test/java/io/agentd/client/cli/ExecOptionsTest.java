@@ -12,12 +12,14 @@ import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.Rlimit;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ExecOptionsTest {
 
+    /** With an empty host environment: -e NAME finds nothing, whatever runs the test. */
     private static ExecOptions parse(String... argv) throws UsageException {
-        return ExecOptions.parse(List.of(argv));
+        return ExecOptions.parse(List.of(argv), name -> null);
     }
 
     @Test
@@ -139,6 +141,23 @@ class ExecOptionsTest {
         assertEquals(new Rlimit("as", 1L << 30, Rlimit.INFINITY), ExecOptions.rlimit("as=1073741824:infinity"));
     }
 
+    /**
+     * -e NAME, without a value, passes this process's NAME (docker's, podman's and kubectl's -e), and
+     * sets nothing where this process has no NAME: unset in the command, not empty. It was refused.
+     */
+    @Test
+    void anEnvNameWithoutAValueTakesTheHostsOrNone() throws Exception {
+        Map<String, String> host = Map.of("HOSTVAR", "from host=yes", "EMPTY", "");
+        ExecOptions o = ExecOptions.parse(List.of("-e", "HOSTVAR", "--env=EMPTY", "-e", "ABSENT", "--env", "A=1",
+                "-ite", "HOSTVAR", "sh"), host::get);
+        assertEquals(List.of("HOSTVAR=from host=yes", "EMPTY=", "A=1", "HOSTVAR=from host=yes"), o.env());
+        assertEquals("sh", o.cmd());
+        assertTrue(o.interactive() && o.tty());
+        // unset on the host: nothing in the request, so the command's own TERM stays as it would be
+        assertEquals(List.of("TERM=xterm"), ExecOptions.parse(List.of("-t", "-e", "TERM", "sh"), host::get)
+                .toRequest(1, 1, List.of("TERM=xterm")).env());
+    }
+
     @Test
     void badCommandLinesAreUsageErrors() {
         assertThrows(UsageException.class, () -> parse());
@@ -148,8 +167,9 @@ class ExecOptionsTest {
         assertThrows(UsageException.class, () -> parse("-ix", "ls"));
         assertThrows(UsageException.class, () -> parse("--bogus", "ls"));
         assertThrows(UsageException.class, () -> parse("--tty=yes", "ls"));
-        assertThrows(UsageException.class, () -> parse("-e", "NOEQUALS", "ls"));
+        assertThrows(UsageException.class, () -> parse("-e", "", "ls"));
         assertThrows(UsageException.class, () -> parse("-e", "=v", "ls"));
+        assertThrows(UsageException.class, () -> parse("-e", "=", "ls"));
         assertThrows(UsageException.class, () -> parse("-w"));
         assertThrows(UsageException.class, () -> parse("--rlimit", "bogus=1", "ls"));
         assertThrows(UsageException.class, () -> parse("--rlimit", "nofile=x", "ls"));
