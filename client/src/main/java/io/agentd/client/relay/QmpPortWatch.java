@@ -23,12 +23,15 @@ import org.slf4j.LoggerFactory;
  * virtserialport that has an {@code id=}; scripts/guest/boot and the testkit give the agent's
  * {@value #PORT_DEVICE_ID}. It reads the greeting, sends {@code qmp_capabilities}, then reads the
  * newline-delimited JSON messages and passes that event on (see {@link RelayLoop#guestClosedPort}).
- * A QMP socket that cannot be reached, or that closes: one log line, and the relay goes on without.
+ * A QMP socket that cannot be reached, or that closes: one log line, and the relay goes on without
+ * (a warning, except after QEMU's SHUTDOWN event: then the close is the VM's end, not a fault).
  */
 final class QmpPortWatch implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /** The {@code id=} of the agent's virtserialport device, as scripts/guest/boot and the testkit name it. */
     static final String PORT_DEVICE_ID = "agent-port";
+    /** QEMU's event as the guest powers off or QEMU is told to quit, sent before it closes QMP. */
+    static final String SHUTDOWN_EVENT = "SHUTDOWN";
     private static final JsonFactory JSON = new JsonFactory();
     private static final long CONNECT_TRIES = 20;
     private static final long CONNECT_RETRY_MILLIS = 50;
@@ -78,6 +81,7 @@ final class QmpPortWatch implements AutoCloseable {
             return;
         }
         String ended;
+        boolean shuttingDown = false;
         try (InputStream in = Channels.newInputStream(channel); JsonParser json = JSON.createParser(in)) {
             Message greeting = next(json);
             if (greeting == null || !greeting.greeting) {
@@ -87,7 +91,9 @@ final class QmpPortWatch implements AutoCloseable {
             log.info("relay: watching QMP {} for the guest closing the port {}", socket, deviceId);
             Message m;
             while ((m = next(json)) != null) {
-                if ("VSERPORT_CHANGE".equals(m.event) && deviceId.equals(m.id) && m.open != null) {
+                if (SHUTDOWN_EVENT.equals(m.event)) {
+                    shuttingDown = true;
+                } else if ("VSERPORT_CHANGE".equals(m.event) && deviceId.equals(m.id) && m.open != null) {
                     if (m.open) {
                         log.info("relay: the guest opened its port {} (an agent is up)", deviceId);
                     } else {
@@ -101,7 +107,13 @@ final class QmpPortWatch implements AutoCloseable {
         } finally {
             closeChannel();
         }
-        if (!closed) {
+        if (closed) {
+            return;
+        }
+        if (shuttingDown) {
+            // the VM's own end (a poweroff, a quit): QEMU closes QMP as it goes, nothing was lost
+            log.info("relay: QEMU announced its shutdown; the QMP connection {} ended ({})", socket, ended);
+        } else {
             log.warn("relay: the QMP connection {} ended ({}); going on without it: an agent that dies in the middle"
                     + " of a frame will not be noticed", socket, ended);
         }

@@ -82,6 +82,19 @@ final class FakeQmp implements AutoCloseable {
                 + " \"data\": {\"open\": " + open + ", \"id\": \"" + id + "\"}}");
     }
 
+    /** QEMU's end as a guest powers off: the SHUTDOWN event, then QMP's connection closed. */
+    void shutDown() throws Exception {
+        SocketChannel c = negotiated.get(10, TimeUnit.SECONDS);
+        send(c, "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 0}, \"event\": \"SHUTDOWN\","
+                + " \"data\": {\"guest\": true, \"reason\": \"guest-shutdown\"}}");
+        c.close();
+    }
+
+    /** QMP's connection closed with no event before it (QEMU killed, or the socket's other end gone). */
+    void dropConnection() throws Exception {
+        negotiated.get(10, TimeUnit.SECONDS).close();
+    }
+
     @Override
     public void close() throws IOException {
         server.close();
