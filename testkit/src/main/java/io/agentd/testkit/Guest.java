@@ -5,6 +5,7 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Marks a {@link GuestVm} field or parameter that {@link GuestVmExtension} fills with a booted guest.
@@ -14,10 +15,18 @@ import java.lang.annotation.Target;
  * test's; for a VM that set-up and test share, use a field. The image is
  * {@link GuestImage#defaultDir()}; without one the tests are skipped, with the reason (or fail when
  * {@link GuestImage#required()}).
+ *
+ * <p>The annotation registers {@link GuestVmExtension} itself (JUnit Jupiter reads {@code @ExtendWith}
+ * on a field's or a parameter's annotation): a test class without
+ * {@code @ExtendWith(GuestVmExtension.class)} left its {@code @Guest} field null without a word. A class
+ * that has it as well gets the one extension: JUnit registers an extension class once, whichever way it
+ * is named. A {@link GuestVm} parameter without {@code @Guest} still needs the class's
+ * {@code @ExtendWith}.
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
 @Target({ElementType.FIELD, ElementType.PARAMETER})
+@ExtendWith(GuestVmExtension.class)
 public @interface Guest {
     /** Guest memory in MiB (the project's image needs about 256: {@link GuestVm.Builder#memoryMib}). */
     int memoryMib() default 1024;

@@ -38,8 +38,7 @@ import org.opentest4j.TestAbortedException;
  * the class (static field) or the test (instance field, parameter).
  *
  * <pre>{@code
- * @ExtendWith(GuestVmExtension.class)
- * class UnameTest {
+ * class UnameTest { // @Guest registers this extension: no @ExtendWith needed
  *     @Guest static GuestVm vm;
  *
  *     @Test

@@ -282,12 +282,95 @@ class GuestVmExtensionTest {
         Throwable failure = result.getThrowable().orElseThrow();
         assertInstanceOf(GuestVmException.class, failure, failure.toString());
         assertTrue(failure.getMessage().contains("QEMU exited with status"), failure.getMessage());
-        // A failed boot keeps its temporary run directory for a look; this one is not worth one.
-        Matcher runDir = Pattern.compile("run directory (/\\S+),").matcher(failure.getMessage());
-        assertTrue(runDir.find(), failure.getMessage());
+        deleteRunDir(failure);
+    }
+
+    /** Deletes the run directory {@code failedBoot} names: a failed boot keeps it for a look, a fake image's is not worth one. */
+    private static void deleteRunDir(Throwable failedBoot) throws Exception {
+        Matcher runDir = Pattern.compile("run directory (/\\S+),").matcher(failedBoot.getMessage());
+        assertTrue(runDir.find(), failedBoot.getMessage());
         try (Stream<Path> files = Files.walk(Path.of(runDir.group(1)))) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
+    }
+
+    /** A static @Guest field in a class without @ExtendWith(GuestVmExtension.class). */
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class StaticFieldAloneExample {
+        @Guest
+        static GuestVm vm;
+
+        @Test
+        void usesTheVm() {
+            assertNotNull(vm, "the @Guest field was left null");
+        }
+    }
+
+    /** An instance @Guest field in a class without @ExtendWith(GuestVmExtension.class). */
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class InstanceFieldAloneExample {
+        @Guest
+        GuestVm vm;
+
+        @Test
+        void usesTheVm() {
+            assertNotNull(vm, "the @Guest field was left null");
+        }
+    }
+
+    /** A @Guest parameter in a class without @ExtendWith(GuestVmExtension.class). */
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class ParameterAloneExample {
+        @Test
+        void usesTheVm(@Guest GuestVm vm) {
+            throw new AssertionError("ran without an image: " + vm);
+        }
+    }
+
+    /**
+     * @Guest brings the extension itself: without the class's @ExtendWith the field was left null
+     * without a word (the test then failed on its null), and the parameter had no resolver.
+     */
+    @Test
+    void aGuestWithoutTheClasssExtendWithIsStillBootedOrSkipped() {
+        for (Class<?> example : List.of(StaticFieldAloneExample.class, InstanceFieldAloneExample.class,
+                ParameterAloneExample.class)) {
+            Map<String, TestExecutionResult> results = withoutAnImage("false", () -> run(example));
+            // A static field's boot is the class's: the class is skipped, and its tests are never run.
+            TestExecutionResult result = example == StaticFieldAloneExample.class ? results.get(example.getName().substring(example.getPackageName().length() + 1))
+                    : results.get(example == ParameterAloneExample.class ? "usesTheVm(GuestVm)" : "usesTheVm()");
+            assertNotNull(result, example + ": " + results);
+            assertEquals(TestExecutionResult.Status.ABORTED, result.getStatus(), example + ": " + result);
+            assertTrue(result.getThrowable().orElseThrow().getMessage().startsWith("no guest image at /nonexistent/agentd-guest"),
+                    example + ": " + result);
+        }
+    }
+
+    /** The class's @ExtendWith and a @Guest parameter: both name the extension. */
+    @ExtendWith(GuestVmExtension.class)
+    @EnabledIfSystemProperty(named = RUNNING_EXAMPLE, matches = "true")
+    static class ExtendWithAndGuestExample {
+        @Test
+        void usesTheVm(@Guest GuestVm vm) {
+            throw new AssertionError("booted a fake image: " + vm);
+        }
+    }
+
+    /**
+     * JUnit registers an extension class once, however many times it is named: two registrations would
+     * each boot a class's VM, and two resolvers of one parameter fail it ("competing ParameterResolvers").
+     */
+    @Test
+    void theClasssExtendWithAndGuestRegisterTheExtensionOnce(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(QemuProcesses.find(QemuCommand.DEFAULT_BINARY) != null, "QEMU is not installed");
+        Path image = FakeImage.create(tmp.resolve("img")); // QEMU refuses it at once: the boot is tried, and fails
+        TestExecutionResult result = withProperties(Map.of(GuestImage.DIR_PROPERTY, image.toString(), Accel.PROPERTY, "tcg"),
+                () -> run(ExtendWithAndGuestExample.class).get("usesTheVm(GuestVm)"));
+        assertNotNull(result);
+        Throwable failure = result.getThrowable().orElseThrow();
+        assertTrue(failure.getMessage().startsWith("could not boot a guest for"), failure.toString());
+        assertInstanceOf(GuestVmException.class, failure.getCause(), failure.toString());
+        deleteRunDir(failure.getCause());
     }
 
     @Test
