@@ -10,9 +10,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Marks a {@link GuestVm} field or parameter that {@link GuestVmExtension} fills with a booted guest.
  * A static field gets one VM for the whole class (booted before the first test, closed after the
- * last); an instance field or a test method's parameter gets a VM per test. Every parameter is a VM
- * of its own: two parameters boot two VMs, and a {@code @BeforeEach} method's parameter is not the
- * test's; for a VM that set-up and test share, use a field. The image is
+ * last). It is the class's that declares it: test classes that inherit it and run at the same time
+ * (parallel execution) share one VM, booted by the first to start and closed when the last ends;
+ * classes run one after another each boot their own. An instance field or a test method's parameter
+ * gets a VM per test. Every parameter is a VM of its own: two parameters boot two VMs, and a
+ * {@code @BeforeEach} method's parameter is not the test's; for a VM that set-up and test share, use a
+ * field. The image is
  * {@link GuestImage#defaultDir()}; without one the tests are skipped, with the reason (or fail when
  * {@link GuestImage#required()}).
  *

@@ -66,8 +66,12 @@ public final class GuestVmExtension
         if (takesAGuest(context.getRequiredTestClass(), BeforeAll.class, AfterAll.class)) {
             requireImage(); // as below, for the class
         }
+        // A static field is its declaring class's: its VM is shared with every test class that has the
+        // field and runs meanwhile (SharedStatic); this class's end lets go of it.
         for (Field field : guestFields(context.getRequiredTestClass(), true)) {
-            field.set(null, boot(context, field.getAnnotation(Guest.class)));
+            SharedStatic<GuestVm> shared = SharedStatic.of(field);
+            GuestVm vm = shared.acquire(() -> bootVm(field.getAnnotation(Guest.class)));
+            booted(context).add(vm, shared::release);
         }
     }
 
@@ -176,15 +180,24 @@ public final class GuestVmExtension
         return new GuestDiagnostics(text.toString());
     }
 
+    /** A VM booted for {@code context} alone, closed when it ends. */
     private static GuestVm boot(ExtensionContext context, Guest settings) throws Exception {
+        GuestVm vm = bootVm(settings);
+        booted(context).add(vm, vm::close);
+        return vm;
+    }
+
+    private static GuestVm bootVm(Guest settings) throws Exception {
         GuestVm.Builder builder = GuestVm.builder().image(requireImage());
         if (settings != null) {
             builder.memoryMib(settings.memoryMib()).vcpus(settings.vcpus()).kernelArgs(settings.kernelArgs())
                     .bootTimeout(Duration.ofSeconds(settings.bootTimeoutSeconds()));
         }
-        GuestVm vm = builder.boot();
-        context.getStore(NAMESPACE).getOrComputeIfAbsent(bootedKey(context), k -> new Booted(), Booted.class).vms.add(vm);
-        return vm;
+        return builder.boot();
+    }
+
+    private static Booted booted(ExtensionContext context) {
+        return context.getStore(NAMESPACE).getOrComputeIfAbsent(bootedKey(context), k -> new Booted(), Booted.class);
     }
 
     /**
@@ -252,23 +265,31 @@ public final class GuestVmExtension
         return fields;
     }
 
-    /** The VMs booted for one context (class or test); closed when the context ends. */
+    /** The VMs one context (class or test) uses, for a failure's diagnostics, and what its end does to each. */
     private static final class Booted implements ExtensionContext.Store.CloseableResource {
         /** Added to by tests that may run in parallel (junit.jupiter.execution.parallel). */
         final List<GuestVm> vms = new CopyOnWriteArrayList<>();
+        /** Closes the context's own VM, or lets go of a static field's, which other classes may hold. */
+        private final List<AutoCloseable> ends = new CopyOnWriteArrayList<>();
+
+        void add(GuestVm vm, AutoCloseable end) {
+            vms.add(vm);
+            ends.add(end);
+        }
 
         /**
-         * Closes every VM, even when one fails. A test may leave its thread's interrupt status set (the
-         * idiom restores it; @Timeout interrupts): meant for the test, it would make every close kill
-         * its QEMU at once and end the loop, so it is cleared for the power-offs and set again after.
+         * Closes (or lets go of) every VM, even when one fails. A test may leave its thread's interrupt
+         * status set (the idiom restores it; @Timeout interrupts): meant for the test, it would make every
+         * close kill its QEMU at once and end the loop, so it is cleared for the power-offs and set again
+         * after.
          */
         @Override
         public void close() throws Throwable {
             boolean interrupted = Thread.interrupted();
             Throwable failure = null;
-            for (GuestVm vm : vms) {
+            for (AutoCloseable end : ends) {
                 try {
-                    vm.close();
+                    end.close();
                 } catch (Throwable e) {
                     if (failure == null) {
                         failure = e;
