@@ -4,6 +4,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -12,6 +13,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts QEMU so that it never outlives this JVM, however the JVM ends.
@@ -29,6 +33,14 @@ import java.util.concurrent.Future;
 final class QemuProcesses {
     /** Sets the parent-death signal, then execs the rest of its command line (util-linux). */
     static final String SETPRIV = "setpriv";
+    /**
+     * How long a killed QEMU is waited for. It ends within milliseconds (a large guest's memory takes
+     * the kernel a few hundred to free) unless it is in uninterruptible sleep (D state: stuck in the
+     * kernel, on a hung disk or NFS server), which SIGKILL ends only when the kernel lets go, perhaps never.
+     */
+    static final Duration KILL_WAIT = Duration.ofSeconds(10);
+
+    private static final Logger log = LoggerFactory.getLogger(QemuProcesses.class);
 
     private static final Set<Process> live = ConcurrentHashMap.newKeySet();
     /** One thread for the JVM's life: the parent, as the kernel sees it, of every QEMU. */
@@ -90,7 +102,7 @@ final class QemuProcesses {
         boolean interrupted = false;
         while (true) {
             try {
-                started.get().destroyForcibly().waitFor();
+                kill(started.get());
                 break;
             } catch (InterruptedException again) {
                 interrupted = true;
@@ -144,10 +156,48 @@ final class QemuProcesses {
         return null;
     }
 
-    /** Waits for a process the caller gave up on: SIGKILL, then its exit. */
-    static void kill(Process process) throws InterruptedException {
+    /** Ends a process the caller gave up on: SIGKILL, then a wait for its exit of at most {@link #KILL_WAIT}. */
+    static boolean kill(Process process) throws InterruptedException {
+        return kill(process, KILL_WAIT);
+    }
+
+    /**
+     * SIGKILL, then a wait for the exit of at most {@code wait}; whether it ended. The wait had no bound:
+     * a QEMU in D state hung the VM's close, or a failed boot's clean-up, with it. Every caller is
+     * cleaning up, most often after a failure an exception here would hide; so a process still there is
+     * logged (WARN, naming its pid and state) and the caller goes on: a VM's close then keeps its run
+     * directory, as for any guest that did not power off, and the shutdown hook kills it again at exit.
+     */
+    static boolean kill(Process process, Duration wait) throws InterruptedException {
         process.destroyForcibly();
-        process.waitFor();
+        if (process.waitFor(wait.toNanos(), TimeUnit.NANOSECONDS)) {
+            return true;
+        }
+        log.warn(stillRunning(process.pid(), wait));
+        return false;
+    }
+
+    /** What is said of a process that SIGKILL did not end within {@code waited}. */
+    static String stillRunning(long pid, Duration waited) {
+        String state = state(pid);
+        return "QEMU (pid " + pid + ") did not end within " + io.agentd.client.Timeouts.text(waited)
+                + " of SIGKILL, in state " + state
+                + (state.startsWith("D") ? ": stuck in the kernel, which ends it when the I/O it waits for completes" : "")
+                + "; going on without it (the shutdown hook kills it again at exit)";
+    }
+
+    /** The process's state as /proc/PID/status gives it, e.g. "D (disk sleep)"; "unknown" when it cannot be read. */
+    static String state(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("State:")) {
+                    return line.substring("State:".length()).trim();
+                }
+            }
+        } catch (IOException e) {
+            // gone since, or no /proc
+        }
+        return "unknown";
     }
 
     /** The output file's last lines, for an error message; empty when it cannot be read. */
