@@ -16,6 +16,7 @@ import io.agentd.agent.sys.OsException;
 import io.agentd.agent.sys.ShimLibrary;
 import io.agentd.agent.transport.DevicePort;
 import io.agentd.agent.transport.HostLossPolicy;
+import io.agentd.agent.transport.NoVirtioPortException;
 import io.agentd.agent.transport.Transport;
 import io.agentd.agent.transport.UnixSocketServer;
 import io.agentd.agent.transport.VsockServer;
@@ -193,7 +194,7 @@ public final class Main {
                     return 128 + signal;
                 }
                 String why = startFailure(e);
-                if (options.port() == null && options.listen().isEmpty() && why.startsWith("no virtio port")) {
+                if (options.port() == null && options.listen().isEmpty() && e instanceof NoVirtioPortException) {
                     // Started bare on a host, as a newcomer tries it first: say what serves there.
                     why += "; outside a guest, serve a unix socket: agentd --listen unix:PATH";
                 }

@@ -268,7 +268,10 @@ public final class DevicePort implements Transport {
             } catch (IOException e) {
                 long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 if (waited >= waitMillis) {
-                    throw new IOException(e.getMessage() + " (looked for " + waited + " ms)", e);
+                    String message = e.getMessage() + " (looked for " + waited + " ms)";
+                    // Still typed: Main tells a bare start on a host by it.
+                    throw e instanceof NoVirtioPortException none ? new NoVirtioPortException(message, none)
+                            : new IOException(message, e);
                 }
                 if (!missed) {
                     missed = true;
@@ -292,10 +295,14 @@ public final class DevicePort implements Transport {
         return device;
     }
 
-    /** The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name. */
+    /**
+     * The device of the virtio-serial port called {@code name}: /dev/NODE for sysfs's NODE/name.
+     *
+     * @throws NoVirtioPortException there is none of that name, or no virtio ports at all
+     */
     public static Path findVirtioPort(Path sysClassVirtioPorts, Path dev, String name) throws IOException {
         if (!Files.isDirectory(sysClassVirtioPorts)) {
-            throw new IOException("no virtio ports (" + sysClassVirtioPorts + " does not exist)");
+            throw new NoVirtioPortException("no virtio ports (" + sysClassVirtioPorts + " does not exist)");
         }
         // A directory stream and a sort, not Files.list(...).sorted(): the stream pipeline's classes and
         // lambdas are not in the AppCDS archive (its training has no virtio port) and were made on the
@@ -316,6 +323,6 @@ public final class DevicePort implements Transport {
                 return dev.resolve(port.getFileName().toString());
             }
         }
-        throw new IOException("no virtio port named '" + name + "' under " + sysClassVirtioPorts);
+        throw new NoVirtioPortException("no virtio port named '" + name + "' under " + sysClassVirtioPorts);
     }
 }

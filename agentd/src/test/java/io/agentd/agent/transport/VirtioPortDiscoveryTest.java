@@ -38,9 +38,10 @@ class VirtioPortDiscoveryTest {
     @Test
     void aMissingPortIsAClearError() throws Exception {
         port("vport0p1", "other\n");
-        IOException e = assertThrows(IOException.class, () -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"));
+        // Typed: Main says what serves on a host by the type, not the message.
+        IOException e = assertThrows(NoVirtioPortException.class, () -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"));
         assertTrue(e.getMessage().contains("no virtio port named 'agent'"), e.getMessage());
-        IOException none = assertThrows(IOException.class,
+        IOException none = assertThrows(NoVirtioPortException.class,
                 () -> DevicePort.findVirtioPort(sys.resolve("absent"), Path.of("/dev"), "agent"));
         assertTrue(none.getMessage().contains("does not exist"), none.getMessage());
     }
@@ -65,10 +66,19 @@ class VirtioPortDiscoveryTest {
     @Test
     void aPortThatNeverAppearsFailsTheStartAfterTheWaitSayingHowLong() {
         long start = System.nanoTime();
-        IOException e = assertThrows(IOException.class, () -> DevicePort.findWaiting(
-                () -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"), 200, 10));
+        IOException e = assertThrows(NoVirtioPortException.class, () -> DevicePort.findWaiting(
+                () -> DevicePort.findVirtioPort(sys, Path.of("/dev"), "agent"), 200, 10), "the wait keeps the failure's type");
         long tookMillis = (System.nanoTime() - start) / 1_000_000;
         assertTrue(tookMillis >= 200, "gave up after " + tookMillis + " ms");
         assertTrue(e.getMessage().matches("no virtio port named 'agent' under .* \\(looked for \\d+ ms\\)"), e.getMessage());
+    }
+
+    /** Any other failure of the finder stays an IOException of its own: a bare start's hint is only for a missing port. */
+    @Test
+    void anotherFailureIsNotTakenForAMissingPort() {
+        IOException e = assertThrows(IOException.class, () -> DevicePort.findWaiting(() -> {
+            throw new IOException("/dev/vport0p1 does not exist");
+        }, 50, 10));
+        assertTrue(!(e instanceof NoVirtioPortException), e.toString());
     }
 }
