@@ -67,7 +67,9 @@ final class FsOperations {
         if (op instanceof FsOp.RealPath o) {
             Path p = FsPaths.absolute("path", o.path());
             try {
-                return FsResponse.success(new FsResponseData.Path(p.toRealPath().toString()));
+                // Every link followed, the last one too: for a user, from the path opened without a magic link.
+                return FsResponse.success(new FsResponseData.Path(
+                        NoMagicLinks.followed(p, "realpath " + p, Path::toRealPath).toString()));
             } catch (IOException e) {
                 throw FsErrors.from(e, "realpath " + p);
             }
@@ -84,7 +86,8 @@ final class FsOperations {
         } else if (op instanceof FsOp.ReadLink o) {
             Path p = FsPaths.absolute("path", o.path());
             try {
-                return FsResponse.success(new FsResponseData.Path(Files.readSymbolicLink(p).toString()));
+                return FsResponse.success(new FsResponseData.Path(
+                        NoMagicLinks.inItsDirectory(p, "readlink " + p, Files::readSymbolicLink).toString()));
             } catch (IOException e) {
                 throw FsErrors.from(e, "readlink " + p);
             }
@@ -99,7 +102,8 @@ final class FsOperations {
             }
             try {
                 // The target is stored as given: a relative target is relative to the link's directory.
-                Files.createSymbolicLink(link, Path.of(o.target()));
+                NoMagicLinks.inItsDirectory(link, "symlink " + link,
+                        at -> Files.createSymbolicLink(at, Path.of(o.target())));
             } catch (IOException e) {
                 throw FsErrors.from(e, "symlink " + link);
             }
@@ -116,18 +120,25 @@ final class FsOperations {
         } else if (op instanceof FsOp.Copy o) {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
-            refuseDirectoryNameForNonDirectory(src, "dst", o.dst());
-            FsTrees.copy(src, dst);
+            NoMagicLinks.inTheirDirectories(src, dst, "copy " + src + " to " + dst, (from, to) -> {
+                refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
+                FsTrees.copy(from, to, src, dst);
+                return null;
+            });
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Rename o) {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
-            refuseDirectoryNameForNonDirectory(src, "dst", o.dst());
-            try {
-                Files.move(src, dst, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
-            } catch (IOException e) {
-                throw FsErrors.from(e, "rename " + src + " to " + dst);
-            }
+            String what = "rename " + src + " to " + dst;
+            NoMagicLinks.inTheirDirectories(src, dst, what, (from, to) -> {
+                refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
+                try {
+                    Files.move(from, to, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
+                } catch (IOException e) {
+                    throw FsErrors.from(e, what);
+                }
+                return null;
+            });
             return FsResponse.success(null);
         } else if (op instanceof FsOp.OpenFile o) {
             if (FsPaths.namesDirectory(o.path()) && (o.options().create() || o.options().createNew() || o.options().atomic())) {
@@ -181,18 +192,24 @@ final class FsOperations {
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
     }
 
-    /** Stat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
+    /**
+     * Stat of a host's path; for a request with a user, no link into /proc followed (NoMagicLinks):
+     * with its links followed, none on the way; without (lstat), none in the directories above it.
+     */
     private static FsEntryInfo statAsAsked(Path p, boolean follow) throws FsFailure {
         if (!follow) {
-            return FsEntries.stat(p, false);
+            return NoMagicLinks.inItsDirectory(p, "lstat " + p, at -> FsEntries.stat(at, p, false));
         }
         return NoMagicLinks.followed(p, "stat " + p, at -> FsEntries.stat(at, p, true));
     }
 
-    /** SetStat of a host's path; with its links followed for a request with a user, none into /proc (NoMagicLinks). */
+    /** SetStat of a host's path; for a request with a user, no link into /proc followed, as {@link #statAsAsked}. */
     private static void setAttrsAsAsked(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
         if (!follow) {
-            setAttrs(p, false, a);
+            NoMagicLinks.inItsDirectory(p, "setstat " + p, at -> {
+                setAttrs(at, p, false, a);
+                return null;
+            });
             return;
         }
         NoMagicLinks.followed(p, "setstat " + p, at -> {
@@ -427,27 +444,22 @@ final class FsOperations {
     }
 
     private static void mkdirs(Path p, Long mode) throws FsFailure {
-        try {
-            if (mode == null) {
-                Files.createDirectories(p);
-            } else {
-                Files.createDirectories(p, permissions(mode));
-            }
-        } catch (IOException e) {
-            throw FsErrors.from(e, "mkdir " + p);
-        }
+        FsMkdirs.make(p, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {permissions(mode)});
     }
 
     /** unlink(2): a file or a link, never a directory (EISDIR, as std::fs::remove_file). */
     private static void remove(Path p) throws FsFailure {
-        if (Files.isDirectory(p, NOFOLLOW)) {
-            throw FsFailure.of(FsFailure.EISDIR, "remove " + p);
-        }
-        try {
-            Files.delete(p);
-        } catch (IOException e) {
-            throw FsErrors.from(e, "remove " + p);
-        }
+        NoMagicLinks.inItsDirectory(p, "remove " + p, at -> {
+            if (Files.isDirectory(at, NOFOLLOW)) {
+                throw FsFailure.of(FsFailure.EISDIR, "remove " + p);
+            }
+            try {
+                Files.delete(at);
+            } catch (IOException e) {
+                throw FsErrors.from(e, "remove " + p);
+            }
+            return null;
+        });
     }
 
     private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {

@@ -36,19 +36,26 @@ final class FsTrees {
 
     private FsTrees() {}
 
-    /** rmdir of {@code p}; with {@code recursive}, what it holds first ({@link #emptyTree}). */
+    /**
+     * rmdir of {@code p}; with {@code recursive}, what it holds first ({@link #emptyTree}). For a
+     * request with a user, by its name in the directory above it opened without a magic link
+     * ({@link NoMagicLinks#inItsDirectory}).
+     */
     static void removeDir(Path p, boolean recursive) throws FsFailure {
-        if (!Files.isDirectory(p, NOFOLLOW)) {
-            throw FsFailure.of(Files.exists(p, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
-        }
-        try {
-            if (recursive) {
-                emptyTree(p);
+        NoMagicLinks.inItsDirectory(p, "rmdir " + p, at -> {
+            if (!Files.isDirectory(at, NOFOLLOW)) {
+                throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
             }
-            Files.delete(p); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
-        } catch (IOException e) {
-            throw FsErrors.from(e, "rmdir " + p);
-        }
+            try {
+                if (recursive) {
+                    emptyTree(at, p);
+                }
+                Files.delete(at); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
+            } catch (IOException e) {
+                throw FsErrors.from(e, "rmdir " + p);
+            }
+            return null;
+        });
     }
 
     /**
@@ -70,12 +77,12 @@ final class FsTrees {
      * file in between is removed as one. The JDK's own open of a child (openat O_NOFOLLOW without
      * O_DIRECTORY) is not used: a directory swapped for a FIFO would block the worker in open(2).
      */
-    private static void emptyTree(Path top) throws IOException, FsFailure {
+    private static void emptyTree(Path top, Path shown) throws IOException, FsFailure {
         ArrayDeque<TreeLevel> levels = new ArrayDeque<>();
         try {
-            TreeLevel first = TreeLevel.open(top.toString(), null, "rmdir " + top);
+            TreeLevel first = TreeLevel.open(top.toString(), null, "rmdir " + shown);
             if (first == null) { // swapped for a link or a file since the check
-                throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + top);
+                throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + shown);
             }
             levels.push(first);
             while (!levels.isEmpty()) {
@@ -95,10 +102,10 @@ final class FsTrees {
                     continue;
                 }
                 if (levels.size() >= REMOVE_DEPTH_MAX) {
-                    throw new FsFailure(36, "rmdir " + top + ": the tree is more than " + REMOVE_DEPTH_MAX
+                    throw new FsFailure(36, "rmdir " + shown + ": the tree is more than " + REMOVE_DEPTH_MAX
                             + " directories deep (os error 36)");
                 }
-                TreeLevel child = TreeLevel.open("/proc/self/fd/" + level.fd + "/" + name, name, "rmdir " + top);
+                TreeLevel child = TreeLevel.open("/proc/self/fd/" + level.fd + "/" + name, name, "rmdir " + shown);
                 if (child == null) {
                     level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
                 } else {
@@ -242,18 +249,23 @@ final class FsTrees {
         }
     }
 
-    /** A file (its bytes and mode) or a directory tree (links copied as links, never followed). */
-    static void copy(Path src, Path dst) throws FsFailure {
+    /**
+     * A file (its bytes and mode) or a directory tree (links copied as links, never followed), from
+     * {@code from} to {@code to}: {@code src} and {@code dst} themselves, or for a request with a user
+     * their names in their directories opened without a magic link (/proc/self/fd/N/NAME,
+     * {@link NoMagicLinks#inTheirDirectories}); the messages give {@code src} and {@code dst}.
+     */
+    static void copy(Path from, Path to, Path src, Path dst) throws FsFailure {
         try {
-            if (!Files.isDirectory(src, NOFOLLOW)) {
-                copyFile(src, dst, src, dst);
+            if (!Files.isDirectory(from, NOFOLLOW)) {
+                copyFile(from, to, src, dst);
                 return;
             }
-            if (inside(src, dst)) {
+            if (inside(from, to)) {
                 throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
                         + ": the destination is inside the source (os error 22)");
             }
-            copyTree(src, dst);
+            copyTree(from, to, src, dst);
         } catch (IOException e) {
             throw FsErrors.from(e, "copy " + src + " to " + dst);
         }
@@ -267,9 +279,10 @@ final class FsTrees {
     static final int COPY_DEPTH_MAX = 1536;
 
     /**
-     * Copies directory {@code src} into directory {@code dst} (created if missing; an existing
-     * directory is copied into) without following a link anywhere below either. Both sides are
-     * walked relative to descriptors, never by a path from the top: each source directory is opened
+     * Copies directory {@code src} (at {@code srcAt}) into directory {@code dst} (at {@code dstAt};
+     * created if missing; an existing directory is copied into) without following a link anywhere
+     * below either. Both sides are walked relative to descriptors, never by a path from the top:
+     * each source directory is opened
      * O_NOFOLLOW|O_DIRECTORY relative to the one holding it ({@link #openDirectory}), its entries
      * typed without following (fstatat) and read relative to it; each destination directory is made
      * by mkdir relative to the destination directory above it (mkdir never follows a link at its
@@ -280,15 +293,15 @@ final class FsTrees {
      * goes on in the directories it holds open; a source directory that became a link or a file
      * before it was opened is copied as what it is now (a link as a link).
      */
-    private static void copyTree(Path src, Path dst) throws IOException, FsFailure {
+    private static void copyTree(Path srcAt, Path dstAt, Path src, Path dst) throws IOException, FsFailure {
         String what = "copy " + src + " to " + dst;
         ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
         try {
-            TreeLevel top = TreeLevel.open(src.toString(), null, what);
+            TreeLevel top = TreeLevel.open(srcAt.toString(), null, what);
             if (top == null) { // swapped for a link or a file since the check
                 throw FsFailure.of(FsFailure.ENOTDIR, what);
             }
-            levels.push(CopyLevel.open(top, dst.toString(), src, dst, what));
+            levels.push(CopyLevel.open(top, dstAt.toString(), src, dst, what));
             while (!levels.isEmpty()) {
                 CopyLevel level = levels.peek();
                 if (!level.from.entries.hasNext()) {

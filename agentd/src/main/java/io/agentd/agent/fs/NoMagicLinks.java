@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
  * (Linux 5.6) refuses such a link with ELOOP; a kernel without it (ENOSYS, or a seccomp filter's
  * EPERM) is opened as before, and the agent says so once.
  *
+ * <p>What acts on a name rather than opening it (unlink, rename, mkdir, symlink, readlink, lstat,
+ * rmdir) cannot be given RESOLVE_NO_MAGICLINKS; it is made on /proc/self/fd/P/NAME, P the
+ * directory above NAME opened here so ({@link #inItsDirectory}). The kernel finds P by the
+ * agent's own descriptor, and NAME in it with the user's permission checks.
+ *
  * <p>The fs code's own paths into descriptors it holds, /proc/self/fd/N/NAME (a tree walk's
  * directory), are opened relative to N, and /proc/self/fd/N itself as it is. A host that names
  * such a path itself chose it; what this guards against is a link in a path, which a guest user
@@ -107,33 +112,85 @@ final class NoMagicLinks {
         if (!FsCredentials.actingAsUser()) {
             return act.act(path);
         }
-        return through(path.toString(), LibC.O_PATH | LibC.O_CLOEXEC, what, null, act);
+        return through(path.toString(), LibC.O_PATH | LibC.O_CLOEXEC, what, act);
     }
 
     /**
-     * {@code make} on {@code path} as /proc/self/fd/P/NAME, P its directory opened here without a
-     * magic link, while the worker acts as a user (a file created O_EXCL does not follow a link at
-     * NAME itself, but the directories above it were resolved by name); on {@code path} otherwise.
+     * {@code act} on {@code path} as /proc/self/fd/P/NAME, P its directory opened here (O_PATH) without
+     * a magic link, while the worker acts as a user; on {@code path} otherwise. For what acts on a
+     * name without following it (a file created O_EXCL, unlink, mkdir, symlink, readlink, lstat): the
+     * kernel does not follow a link at NAME itself, but by name it resolved the directories above it,
+     * and a magic link there reached the entries of a directory the agent holds open.
      */
-    static <T, X extends Exception> T inItsDirectory(Path path, String what, Acting<T, X> make) throws X, FsFailure {
-        Path parent = path.getParent();
-        Path name = path.getFileName();
-        if (!FsCredentials.actingAsUser() || parent == null || name == null) {
-            return make.act(path);
+    static <T, X extends Exception> T inItsDirectory(Path path, String what, Acting<T, X> act) throws X, FsFailure {
+        if (!FsCredentials.actingAsUser()) {
+            return act.act(path);
         }
-        return through(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, what, name.toString(), make);
+        int dir = openDirectoryAbove(path, what);
+        try {
+            return act.act(nameIn(dir, path));
+        } finally {
+            closeIfOpen(dir);
+        }
     }
 
-    /** {@code act} on /proc/self/fd/N (/NAME when {@code name} is not null), N {@code path} opened with {@code flags}. */
-    private static <T, X extends Exception> T through(String path, int flags, String what, String name,
-            Acting<T, X> act) throws X, FsFailure {
+    /** An operation on two paths (a Rename's or a Copy's source and destination). */
+    interface ActingOnTwo<T, X extends Exception> {
+        T act(Path first, Path second) throws X;
+    }
+
+    /** {@link #inItsDirectory} for two paths at once, each in its own directory so opened. */
+    static <T, X extends Exception> T inTheirDirectories(Path first, Path second, String what,
+            ActingOnTwo<T, X> act) throws X, FsFailure {
+        if (!FsCredentials.actingAsUser()) {
+            return act.act(first, second);
+        }
+        int firstDir = openDirectoryAbove(first, what);
+        try {
+            int secondDir = openDirectoryAbove(second, what);
+            try {
+                return act.act(nameIn(firstDir, first), nameIn(secondDir, second));
+            } finally {
+                closeIfOpen(secondDir);
+            }
+        } finally {
+            closeIfOpen(firstDir);
+        }
+    }
+
+    /** The directory holding {@code path}'s last name, opened O_PATH without a magic link; -1 for "/", which has none. */
+    private static int openDirectoryAbove(Path path, String what) throws FsFailure {
+        Path parent = path.getParent();
+        if (parent == null || path.getFileName() == null) {
+            return -1;
+        }
+        int fd = open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            throw failure(Os.errno(), what);
+        }
+        return fd;
+    }
+
+    /** {@code path}'s last name in directory {@code dir} (/proc/self/fd/P/NAME), or {@code path} itself when there is none. */
+    private static Path nameIn(int dir, Path path) {
+        return dir < 0 ? path : Path.of("/proc/self/fd/" + dir).resolve(path.getFileName().toString());
+    }
+
+    private static void closeIfOpen(int fd) {
+        if (fd >= 0) {
+            Os.libc().close(fd);
+        }
+    }
+
+    /** {@code act} on /proc/self/fd/N, N {@code path} opened with {@code flags}. */
+    private static <T, X extends Exception> T through(String path, int flags, String what, Acting<T, X> act)
+            throws X, FsFailure {
         int fd = open(path, flags);
         if (fd < 0) {
             throw failure(Os.errno(), what);
         }
         try {
-            Path descriptor = Path.of("/proc/self/fd/" + fd);
-            return act.act(name == null ? descriptor : descriptor.resolve(name));
+            return act.act(Path.of("/proc/self/fd/" + fd));
         } finally {
             Os.libc().close(fd);
         }

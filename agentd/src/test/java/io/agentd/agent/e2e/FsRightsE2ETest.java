@@ -130,15 +130,7 @@ class FsRightsE2ETest {
         Path shared = Files.writeString(dir.resolve("shared-file"), "anyone's");
 
         Path links = Files.createDirectory(dir.resolve("links"));
-        long pid = agent.process().pid();
-        List<Path> planted = new java.util.ArrayList<>();
-        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-            for (Path fd : (Iterable<Path>) fds::iterator) {
-                planted.add(Files.createSymbolicLink(links.resolve("fd" + fd.getFileName()),
-                        Path.of("/proc/self/fd", fd.getFileName().toString())));
-            }
-        }
-        assertTrue(planted.size() > 10, "the agent's descriptors: " + planted);
+        List<Path> planted = linksToTheAgentsDescriptors(links);
         for (Path link : planted) {
             FsResponse stat = as(fs, "nobody", new FsOp.Stat(link.toString(), true));
             assertEquals("ELOOP", stat.errnoName(), link + ": " + stat);
@@ -187,6 +179,159 @@ class FsRightsE2ETest {
         FsResponse treeRemoved = as(fs, "nobody", new FsOp.RemoveDir(dir.resolve("nobodys-tree").toString(), true));
         assertTrue(treeRemoved.ok(), treeRemoved.toString());
         assertFalse(Files.exists(dir.resolve("nobodys-tree")));
+    }
+
+    /** A link in {@code links} to /proc/self/fd/N for each descriptor N the agent has open now. */
+    private static List<Path> linksToTheAgentsDescriptors(Path links) throws Exception {
+        List<Path> planted = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(agent.process().pid()), "fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                planted.add(Files.createSymbolicLink(links.resolve("fd" + fd.getFileName()),
+                        Path.of("/proc/self/fd", fd.getFileName().toString())));
+            }
+        }
+        assertTrue(planted.size() > 10, "the agent's descriptors: " + planted);
+        return planted;
+    }
+
+    /**
+     * Nor is such a link followed as a directory above the name an operation acts on: Remove,
+     * RemoveDir, Rename (either side), Mkdir, Symlink, ReadLink, RealPath, Stat and SetStat without
+     * following, and a Copy of a link or a directory each resolved the directories above the name by
+     * name, so {@code link/NAME} reached the entries of a directory the agent held open (here another
+     * request's handle of a directory anyone may write, behind one nobody cannot enter): nobody
+     * removed, renamed, made and read them there. A plain link above the name is followed as before.
+     */
+    @Test
+    void aUsersLinkIntoTheAgentsOwnDescriptorsIsNotFollowedAboveAName(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path secret = Files.createDirectory(dir.resolve("private-above"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path box = Files.createDirectory(secret.resolve("box")); // anyone's, but behind the 0700 directory
+        Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.writeString(box.resolve("file"), "root's");
+        Files.writeString(box.resolve("doomed"), "root's");
+        Files.createDirectory(box.resolve("dir"));
+        Files.createDirectories(box.resolve("tree/inner"));
+        Files.createSymbolicLink(box.resolve("link"), Path.of("root's link target"));
+        Path nobodys = Files.writeString(box.resolve("nobodys"), "nobody's");
+        Files.setAttribute(nobodys, "unix:uid", 65534);
+        List<String> inTheBox = names(box);
+        assertTrue(fs.call(new FsOp.OpenDir(box.toString())).ok());
+        Path open = Files.createDirectory(dir.resolve("open-to-nobody"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path mine = Files.writeString(open.resolve("mine"), "nobody's own");
+        Files.setAttribute(mine, "unix:uid", 65534);
+        Path aLink = Files.createSymbolicLink(open.resolve("a-link"), Path.of("anywhere"));
+        Path aDir = Files.createDirectory(open.resolve("a-dir"));
+
+        Path links = Files.createDirectory(dir.resolve("links-above"));
+        for (Path link : linksToTheAgentsDescriptors(links)) {
+            String in = link.toString() + "/";
+            List<FsOp> ops = List.of(
+                    new FsOp.Stat(in + "file", false),
+                    new FsOp.ReadLink(in + "link"),
+                    new FsOp.RealPath(in + "file"),
+                    new FsOp.SetStat(in + "nobodys", false, new FsSetAttrs(null, null, null, null, 1L, 1L)),
+                    new FsOp.Copy(in + "link", open.resolve("copied-link").toString()),
+                    new FsOp.Copy(aLink.toString(), in + "copied-link"),
+                    new FsOp.Copy(aDir.toString(), in + "copied-dir"),
+                    new FsOp.Symlink("/etc", in + "planted"),
+                    new FsOp.Mkdir(in + "made", null),
+                    new FsOp.Mkdir(in + "made/below", null),
+                    new FsOp.Rename(mine.toString(), in + "put"),
+                    new FsOp.Rename(in + "file", open.resolve("taken").toString()),
+                    new FsOp.Remove(in + "doomed"),
+                    new FsOp.RemoveDir(in + "dir", false),
+                    new FsOp.RemoveDir(in + "tree", true));
+            for (FsOp op : ops) {
+                FsResponse refused = as(fs, "nobody", op);
+                assertEquals("ELOOP", refused.errnoName(), op + ": " + refused);
+                assertTrue(refused.error().contains("a link into /proc"), refused.error());
+            }
+        }
+        assertEquals(inTheBox, names(box), "nothing removed, moved or made in the box nobody cannot reach");
+        assertTrue(((FileTime) Files.getAttribute(nobodys, "lastModifiedTime")).to(TimeUnit.SECONDS) > 1,
+                "the times of nobody's file in the box are untouched");
+        assertTrue(Files.exists(mine), "nobody's file was not moved into the box");
+        assertEquals(List.of("a-dir", "a-link", "mine"), names(open), "nothing taken out of the box");
+
+        // The same operations through a plain link above the name act as before.
+        String via = Files.createSymbolicLink(links.resolve("plain"), open).toString() + "/";
+        for (FsOp op : List.of(new FsOp.Mkdir(via + "made/below", null), new FsOp.Symlink("anywhere", via + "planted"),
+                new FsOp.ReadLink(via + "planted"), new FsOp.RealPath(via + "made/below"),
+                new FsOp.Stat(via + "planted", false), new FsOp.SetStat(via + "mine", false,
+                        new FsSetAttrs(null, null, null, null, 1L, 1L)), new FsOp.Copy(via + "a-link", via + "copied-link"),
+                new FsOp.Copy(via + "a-dir", via + "copied-dir"), new FsOp.Rename(via + "mine", via + "moved"),
+                new FsOp.Remove(via + "planted"), new FsOp.RemoveDir(via + "made", true))) {
+            FsResponse done = as(fs, "nobody", op);
+            assertTrue(done.ok(), op + ": " + done);
+        }
+        assertEquals(List.of("a-dir", "a-link", "copied-dir", "copied-link", "moved"), names(open));
+        FsResponse real = as(fs, "nobody", new FsOp.RealPath(via + "a-dir"));
+        assertEquals(aDir.toRealPath().toString(), ((FsResponseData.Path) real.data()).path(), real.toString());
+    }
+
+    /**
+     * With a user, the operations on a name act on it in the directory above, opened without a magic
+     * link, and Mkdir makes each missing directory so: they answer as the agent's own do (by path,
+     * Files.createDirectories for Mkdir) on the same tree, in a directory anyone may write.
+     */
+    @Test
+    void aUsersOperationsOnANameAnswerAsTheAgentsOwnDo(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        for (String who : List.of("root", "nobody")) {
+            Path top = Files.createDirectory(dir.resolve("names-" + who));
+            Files.setPosixFilePermissions(Files.createDirectory(top.resolve("there")),
+                    PosixFilePermissions.fromString("rwxrwxrwx"));
+            Files.writeString(top.resolve("file"), "");
+            Files.writeString(top.resolve("another"), "");
+            Files.createSymbolicLink(top.resolve("to-dir"), top.resolve("there"));
+            Files.createSymbolicLink(top.resolve("dangling"), top.resolve("nowhere"));
+            if (who.equals("nobody")) {
+                try (java.util.stream.Stream<Path> all = Files.walk(top)) {
+                    for (Path p : (Iterable<Path>) all::iterator) {
+                        Files.setAttribute(p, "unix:uid", 65534, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    }
+                }
+            }
+            Files.setPosixFilePermissions(top, PosixFilePermissions.fromString("rwxrwxrwx"));
+        }
+        List<String> names = List.of("new", "file", "there", "there/", "to-dir", "dangling", "file/below", "file/",
+                "there/x", "to-dir/x", "dangling/x", "nowhere/x", "there/..", "there/.", "a/b/c", "to-dir/x/y",
+                "dangling/below", "there/../again", "there/./dot/");
+        List<java.util.function.BiFunction<String, String, FsOp>> ops = List.of(
+                (top, name) -> new FsOp.Stat(top + "/" + name, false),
+                (top, name) -> new FsOp.ReadLink(top + "/" + name),
+                (top, name) -> new FsOp.RealPath(top + "/" + name),
+                (top, name) -> new FsOp.SetStat(top + "/" + name, false, new FsSetAttrs(null, null, null, null, 1L, 1L)),
+                (top, name) -> new FsOp.Copy(top + "/another", top + "/" + name),
+                (top, name) -> new FsOp.Symlink("target", top + "/" + name),
+                (top, name) -> new FsOp.Mkdir(top + "/" + name, 0750L),
+                (top, name) -> new FsOp.Rename(top + "/" + name, top + "/renamed"),
+                (top, name) -> new FsOp.Rename(top + "/another", top + "/" + name),
+                (top, name) -> new FsOp.Remove(top + "/" + name),
+                (top, name) -> new FsOp.RemoveDir(top + "/" + name, true));
+        String asRoot = dir.resolve("names-root").toString();
+        String asNobody = dir.resolve("names-nobody").toString();
+        for (var op : ops) {
+            for (String name : names) {
+                FsResponse root = fs.call(op.apply(asRoot, name));
+                FsResponse nobody = as(fs, "nobody", op.apply(asNobody, name));
+                assertEquals(root.errnoName(), nobody.errnoName(), name + ": " + root + " and " + nobody);
+                if (root.data() instanceof FsResponseData.Path path) { // ReadLink's and RealPath's
+                    assertEquals(path.path().replace(asRoot, asNobody), ((FsResponseData.Path) nobody.data()).path(), name);
+                } else if (root.data() instanceof FsResponseData.Stat stat) {
+                    assertEquals(stat.info().kind(), ((FsResponseData.Stat) nobody.data()).info().kind(), name);
+                }
+            }
+        }
+    }
+
+    private static List<String> names(Path directory) throws Exception {
+        try (java.util.stream.Stream<Path> all = Files.list(directory)) {
+            return all.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     /**
