@@ -114,7 +114,7 @@ final class Reaper {
         // The group's id is kept only while the group lives and is no newer session's: an empty
         // group's pid may be handed to any process, and one that leads a group then would take the
         // signals (a host's SIGKILL at its loss) meant for what this session left in its cgroup.
-        boolean groupLives = io.groupAlive(s.pid) && !leaders.containsKey(s.pid);
+        boolean groupLives = io.reapedLeadersGroupAlive(s.pid) && !leaders.containsKey(s.pid);
         if (groupLives || s.cgroup.populated()) {
             displace(key, lingeringGroups.put(key, new Lingering(groupLives ? s.pid : NO_GROUP, s.cgroup)));
         }
@@ -177,7 +177,7 @@ final class Reaper {
         int n = 0;
         for (Map.Entry<SessionKey, Lingering> e : allLingering()) {
             if (which.test(e.getKey()) && e.getValue().pgid() != NO_GROUP) {
-                io.killGroup(e.getValue().pgid(), signal);
+                killIfStillTheGroup(e.getValue().pgid(), signal);
                 n++;
             }
         }
@@ -194,7 +194,7 @@ final class Reaper {
                 return false;
             }
             if (e.getValue().pgid() != NO_GROUP) {
-                io.killGroup(e.getValue().pgid(), LibC.SIGKILL);
+                killIfStillTheGroup(e.getValue().pgid(), LibC.SIGKILL);
             }
             e.getValue().cgroup().kill(0);
             return true;
@@ -273,7 +273,17 @@ final class Reaper {
     }
 
     private Lingering withLiveGroupOnly(Lingering l) {
-        return l.pgid() != NO_GROUP && !io.groupAlive(l.pgid()) ? l.withoutGroup() : l;
+        return l.pgid() != NO_GROUP && !io.reapedLeadersGroupAlive(l.pgid()) ? l.withoutGroup() : l;
+    }
+
+    /**
+     * A lingering group's signal, unless its id has a new owner since the last prune (the group
+     * emptied and the pid went to another process, which may lead a group by it).
+     */
+    private void killIfStillTheGroup(int pgid, int signal) {
+        if (io.reapedLeadersGroupAlive(pgid)) {
+            io.killGroup(pgid, signal);
+        }
     }
 
     private static boolean nothingLives(Lingering l) {

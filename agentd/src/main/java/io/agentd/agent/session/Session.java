@@ -331,13 +331,15 @@ final class Session {
     }
 
     /**
-     * Whether the leader is reaped and its group was found empty: its id may then be given to
-     * another process, and a group that process leads (another session's) would get this session's
-     * signals. A group found empty stays so for this session (the id can come back only as
-     * another group). While members live they hold the id, which cannot be reused meanwhile.
+     * Whether the leader is reaped and its group was found gone ({@link SessionIo#reapedLeadersGroupAlive}):
+     * its id may then be given to another process, and a group that process leads (another
+     * session's) would get this session's signals. A group found gone stays so for this session
+     * (the id can come back only as another group). While members live they hold the id, which
+     * cannot be reused meanwhile; a group that emptied while no one looked is told apart from its
+     * id's next owner by that owner's process.
      */
     private boolean groupGone() {
-        if (exit != null && !groupFoundEmpty && !io.groupAlive(pid)) {
+        if (exit != null && !groupFoundEmpty && !io.reapedLeadersGroupAlive(pid)) {
             groupFoundEmpty = true;
         }
         return groupFoundEmpty;

@@ -33,6 +33,20 @@ public interface SessionIo {
     /** True while the process group has a member. */
     boolean groupAlive(int pgid);
 
+    /** True while a process (a zombie too) has the pid {@code pid}. */
+    boolean processAlive(int pid);
+
+    /**
+     * Whether the group of a leader already reaped still has members, the group its session made.
+     * Once such a group is empty its id is free, and a new process given that pid may lead a group
+     * of its own by it (a setsid, another session's leader): kill(-id) would reach that one. The
+     * kernel never hands out a pid that a live group still uses as its id, so a process holding the
+     * number now means the old group is gone, whatever kill(-id, 0) says of the new one.
+     */
+    default boolean reapedLeadersGroupAlive(int pgid) {
+        return !processAlive(pgid) && groupAlive(pgid);
+    }
+
     /** waitpid(pid, WNOHANG): the pid reaped, 0 when none exited, -1 when there is none. */
     int waitpid(int pid, int[] status);
 
@@ -74,6 +88,11 @@ public interface SessionIo {
         @Override
         public boolean groupAlive(int pgid) {
             return Os.groupAlive(pgid);
+        }
+
+        @Override
+        public boolean processAlive(int pid) {
+            return pid > 0 && Os.kill(pid, 0) != LibC.ESRCH;
         }
 
         @Override

@@ -240,6 +240,34 @@ class ReaperTest {
         assertEquals(List.of(PID + ":" + LibC.SIGKILL), h.io.signals);
     }
 
+    /**
+     * A lingering group that empties between two prunes, its id handed to a new process that leads
+     * a group by it: the host's signal and the host's loss must not reach that group.
+     */
+    @Test
+    void aLingeringGroupsIdTakenByAnotherProcessIsNotSignalled() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, true);
+        reaper.finished(key(1), s);
+        assertEquals(PID, reaper.lingeringGroup(key(1)));
+        h.io.processAlive(PID, true); // emptied unseen; the number is a new process's, leading a group
+        reaper.signalLingering(k -> true, LibC.SIGTERM);
+        reaper.killLingering(k -> k.connection() == 1);
+        assertEquals(List.of(), h.io.signals, "the newcomer's group got nothing");
+        assertEquals(0, reaper.lingeringCount());
+    }
+
+    /** A group whose id is a live process's at the session's end is not kept as lingering at all. */
+    @Test
+    void aGroupWhoseIdIsAlreadyAnotherProcesssDoesNotLinger() {
+        Session s = endedOutputs(SessionHarness.pipes());
+        reaper.started(key(1), s);
+        h.io.groupAlive(PID, true).processAlive(PID, true);
+        reaper.finished(key(1), s);
+        assertNull(reaper.lingeringGroup(key(1)));
+    }
+
     @Test
     void aLeaderReapedByItsPidfdIsNotHandedOverAgainByTheSweep() {
         reaper.start();

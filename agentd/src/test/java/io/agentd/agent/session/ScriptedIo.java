@@ -28,6 +28,8 @@ final class ScriptedIo implements SessionIo {
     private final Map<Integer, ByteArrayOutputStream> written = new HashMap<>();
     private final Map<Integer, Integer> closes = new HashMap<>();
     private final Set<Integer> liveGroups = new HashSet<>();
+    /** Pids a process holds now, as kill(pid, 0) would find them (none unless a test says so). */
+    private final Set<Integer> liveProcesses = new HashSet<>();
     private final Map<Integer, Integer> exited = new HashMap<>();
     final List<String> signals = new ArrayList<>();
     /** TIOCSWINSZ calls, as fd:rows:cols. */
@@ -62,6 +64,16 @@ final class ScriptedIo implements SessionIo {
             liveGroups.add(pgid);
         } else {
             liveGroups.remove(pgid);
+        }
+        return this;
+    }
+
+    /** A process holds {@code pid} (a new one given a number that came free), or none does. */
+    ScriptedIo processAlive(int pid, boolean alive) {
+        if (alive) {
+            liveProcesses.add(pid);
+        } else {
+            liveProcesses.remove(pid);
         }
         return this;
     }
@@ -153,6 +165,11 @@ final class ScriptedIo implements SessionIo {
     @Override
     public boolean groupAlive(int pgid) {
         return liveGroups.contains(pgid);
+    }
+
+    @Override
+    public boolean processAlive(int pid) {
+        return liveProcesses.contains(pid);
     }
 
     @Override

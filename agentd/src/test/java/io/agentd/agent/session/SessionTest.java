@@ -369,6 +369,28 @@ class SessionTest {
     }
 
     /**
+     * The group empties while no one looks (its last member exits between two signals) and its id
+     * goes to a new process that leads a group by it, another host's session say: kill(-id, 0)
+     * finds a group again, but it is not this session's. A process holding the number tells them
+     * apart (the kernel hands out no pid a live group still uses as its id). Found by review: the
+     * host's SIGKILL reached the newcomer's group.
+     */
+    @Test
+    void aSignalAfterTheGroupEmptiedUnseenDoesNotReachTheNextOwnerOfItsId() {
+        Session s = h.startPipes();
+        h.io.groupAlive(PID, true);
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEquals(0, s.signalGroup(LibC.SIGTERM), "members live: they hold the group's id");
+        // the last member exits, unseen; the pid is handed out again and its process leads a group
+        h.io.processAlive(PID, true);
+        assertEquals(LibC.ESRCH, s.signalGroup(LibC.SIGKILL));
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals, "no kill(2) to the newcomer's group");
+        h.io.processAlive(PID, false);
+        assertEquals(LibC.ESRCH, s.signalGroup(LibC.SIGKILL), "a group found gone is never signalled again");
+    }
+
+    /**
      * The agent's hold on the slave goes when the leader exits, before the drain window, so that the
      * master reads EIO once the last descendant lets go of the terminal; and once only, whatever ends
      * the session after.
