@@ -98,6 +98,8 @@
  *               then computes both from the empty sets: zero. So the target, root or not, starts
  *               with no capability in any set and can gain none, through setuid or file capabilities.
  *               Needs CAP_SETPCAP in the agent (EPERM otherwise).
+ *   Both confined profiles fail closed: a step of theirs that fails, reading the bounding set
+ *   included, fails the spawn at that stage with its errno; the target never starts with less taken.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -411,11 +413,15 @@ static void drop_privileges(struct child *c)
         drop_every_capability(c);
 }
 
-/* restricted: CAP_SYS_ADMIN out of the bounding set, then out of the three process sets. */
+/* restricted: CAP_SYS_ADMIN out of the bounding set, then out of the three process sets. A read of
+ * the bounding set that fails (a seccomp filter's EPERM) fails the step: taken for "not in the set",
+ * it left CAP_SYS_ADMIN there. */
 static void drop_sys_admin(struct child *c)
 {
     at_stage(c, STAGE_CAPBSET_DROP);
-    if (syscall(SYS_prctl, PR_CAPBSET_READ, (long)CAP_SYS_ADMIN, 0L, 0L, 0L) == 1)
+    long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, (long)CAP_SYS_ADMIN, 0L, 0L, 0L);
+    STEP(c, in_set);
+    if (in_set == 1)
         STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, (long)CAP_SYS_ADMIN, 0L, 0L, 0L));
 
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -431,15 +437,19 @@ static void drop_sys_admin(struct child *c)
     STEP(c, syscall(SYS_capset, &header, data));
 }
 
-/* strict: the bounding set emptied (every capability the kernel knows: PR_CAPBSET_READ is EINVAL
- * past the last), the inheritable set emptied, then the securebits set and locked. */
+/* strict: the bounding set emptied, the inheritable set emptied, then the securebits set and
+ * locked. The bounding set: every capability the kernel knows, up to the first PR_CAPBSET_READ
+ * answers EINVAL (the kernel's answer past its last). Any other error fails the step with its errno:
+ * a loop that ended at the first -1 whatever it was (a seccomp filter answering EPERM to prctl)
+ * dropped nothing, and the target started with the set full. */
 static void drop_every_capability(struct child *c)
 {
     at_stage(c, STAGE_CAPBSET_DROP);
     for (long cap = 0;; cap++) {
         long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0L, 0L, 0L);
-        if (in_set == -1)
+        if (in_set == -1 && errno == EINVAL)
             break;
+        STEP(c, in_set);
         if (in_set == 1)
             STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0L, 0L, 0L));
     }

@@ -1,0 +1,136 @@
+package io.agentd.agent.spawn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.Os;
+import io.agentd.protocol.payload.ExecFailed;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Spawns a confined root target from a thread under a seccomp filter that answers EPERM to
+ * prctl(PR_CAPBSET_READ), as a container runtime's filter might (the filter is the thread's own and
+ * its children inherit it; the rest of this JVM is untouched). The profile's capability step fails
+ * with that errno, and the spawn with it, reported as every other stage's failure is. Before, the
+ * strict profile's loop over the bounding set took the first -1 for the end of the capabilities and
+ * the restricted one took it for "not in the set": nothing was dropped, and the command started as
+ * root with a full bounding set (a file-capability program then gave it CAP_SYS_ADMIN back). Needs
+ * root, as StrictProfileTest does.
+ */
+@Timeout(60)
+class CapabilityReadRefusedTest {
+    private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
+    private static final long SYS_PRCTL = ARM64 ? 167 : 157;
+    private static final int PR_CAPBSET_READ = 23;
+    private static final int CAP_SYS_ADMIN = 21;
+    private static final int PR_SET_NO_NEW_PRIVS = 38;
+    private static final int PR_SET_SECCOMP = 22;
+    private static final int SECCOMP_MODE_FILTER = 2;
+
+    @Test
+    void aStrictSpawnFailsAtItsCapabilityStepWithTheFiltersErrno() throws Exception {
+        assertRefused(Profile.STRICT);
+    }
+
+    @Test
+    void aRestrictedSpawnFailsAtItsCapabilityStepWithTheFiltersErrno() throws Exception {
+        assertRefused(Profile.RESTRICTED);
+    }
+
+    @Test
+    void withoutTheFilterAStrictRootTargetStartsWithAnEmptyBoundingSet() throws Exception {
+        ChildIo.Run r = ChildIo.run(capBnd(Profile.STRICT));
+        assertEquals("CapBnd:\t0000000000000000\n", r.stdout(), r.stderr());
+    }
+
+    private static SpawnSpec capBnd(Profile profile) {
+        return new SpawnSpec("grep", List.of("CapBnd", "/proc/self/status"), EnvBuilder.build(List.of(), List.of(),
+                false), "/", null, false, 24, 80, List.of(), profile);
+    }
+
+    private static void assertRefused(Profile profile) throws Exception {
+        onFilteredThread(() -> {
+            ExecFailed f;
+            try {
+                ChildIo.Run started = ChildIo.run(capBnd(profile));
+                fail(profile + ": started although the bounding set could not be read: " + started.stdout());
+                return;
+            } catch (SpawnFailure e) {
+                f = e.failure();
+            }
+            assertEquals("prctl(PR_CAPBSET_DROP)", f.stage(), f.message());
+            assertEquals(LibC.EPERM, f.errno(), f.message());
+            assertEquals("EPERM", f.errnoName());
+            assertEquals("permission_denied", f.kind());
+            assertTrue(f.message().contains("applying the " + profile.wireName() + " profile"), f.message());
+        });
+    }
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code body} on a new thread that first installs the filter; a failure there is rethrown.
+     * Also checks the filter works: prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) is 1 for root from the
+     * kernel, EPERM from it.
+     */
+    private static void onFilteredThread(Body body) throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread thread = new Thread(() -> {
+            try {
+                installFilter();
+                body.run();
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }, "capbset-read-refused");
+        thread.start();
+        thread.join();
+        Throwable t = failure.get();
+        if (t instanceof Exception e) {
+            throw e;
+        } else if (t instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private static void installFilter() {
+        LibC libc = Os.libc();
+        assertEquals(1, libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0), "root's bounding set has CAP_SYS_ADMIN");
+        assertEquals(0, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: " + Os.errnoName(Os.errno()));
+        // seccomp_data: nr at offset 0, args[0] at 16 (its low half first: little-endian, as x86-64
+        // and aarch64 run). prctl with PR_CAPBSET_READ -> SECCOMP_RET_ERRNO | EPERM, all else allowed.
+        ByteBuffer program = ByteBuffer.allocate(6 * 8).order(ByteOrder.nativeOrder());
+        instruction(program, 0x20, 0, 0, 0);                    // BPF_LD | BPF_W | BPF_ABS: the number
+        instruction(program, 0x15, 0, 3, (int) SYS_PRCTL);      // BPF_JMP | BPF_JEQ | BPF_K, else allow
+        instruction(program, 0x20, 0, 0, 16);                   // the option
+        instruction(program, 0x15, 0, 1, PR_CAPBSET_READ);
+        instruction(program, 0x06, 0, 0, 0x00050000 | LibC.EPERM); // BPF_RET: errno EPERM
+        instruction(program, 0x06, 0, 0, 0x7fff0000);           // BPF_RET: allow
+        ByteBuffer filter = Os.allocate(program.capacity());
+        filter.put(0, program.array());
+        ByteBuffer fprog = Os.allocate(16); // struct sock_fprog: len, then the pointer
+        fprog.putShort(0, (short) 6);
+        fprog.putLong(8, Os.address(filter));
+        assertEquals(0, libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, Os.address(fprog), 0, 0),
+                "seccomp filter: " + Os.errnoName(Os.errno()));
+        java.lang.ref.Reference.reachabilityFence(filter); // the kernel read both through their addresses
+        java.lang.ref.Reference.reachabilityFence(fprog);
+        assertEquals(-1, libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0));
+        assertEquals(LibC.EPERM, Os.errno(), "the filter answers PR_CAPBSET_READ: " + Os.errnoName(Os.errno()));
+        assertNotEquals(-1, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "and lets other prctl options through");
+    }
+
+    private static void instruction(ByteBuffer program, int code, int jumpIfTrue, int jumpIfFalse, int k) {
+        program.putShort((short) code).put((byte) jumpIfTrue).put((byte) jumpIfFalse).putInt(k);
+    }
+}
