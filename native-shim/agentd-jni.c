@@ -28,11 +28,17 @@
  *     buffers of LibC's callers, from its first byte (io.agentd.agent.sys.Os#allocate). A null or
  *     heap buffer is a bug in the agent: the call is not made and answers EFAULT, as the kernel
  *     answers a bad address (cfmakeraw, which has no result, does nothing; agentd_spawn's result is
- *     not written). The one exception: accept4's address and its length may be null (NULL: no
- *     address wanted).
- *  5. An offset and a count into a Java array (or a direct buffer) are checked against its length
- *     before any copy or call: outside it, the call is not made and answers EFAULT. A null array
- *     answers EFAULT too, except waitpid's status (NULL: not wanted).
+ *     not written). The one exception: accept4's address may be null (NULL: no address wanted, and
+ *     then no length either).
+ *  5. An offset and a count into a Java array or a direct buffer are checked against its length (a
+ *     direct buffer's: its capacity, GetDirectBufferCapacity) before any copy or call: outside it,
+ *     the call is not made and answers EFAULT. The count is whatever says how much of the buffer
+ *     the call reads or writes: bytes (bind's and connect's address length; the length accept4 and
+ *     getsockopt are given in a buffer that must hold a socklen_t, passed on as a copy, so that the
+ *     kernel reads the length checked), structs (poll's nfds, epoll_wait's max), or the one struct
+ *     a call takes (termios, timespec, epoll_event, the spawn's spec and result). The kernel answers
+ *     EFAULT only past the mapping: inside it, too large a count reads or writes whatever follows
+ *     the buffer. A null array answers EFAULT too, except waitpid's status (NULL: not wanted).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -83,12 +89,9 @@ static void *address_of(JNIEnv *env, jobject buffer) {
     return buffer == NULL ? NULL : (*env)->GetDirectBufferAddress(env, buffer);
 }
 
-/* A struct buffer that is null or not direct: rule 4. */
+/* A struct buffer that is null or not direct (rule 4), or too small for what the call takes (rule 5). */
 #define NEED_DIRECT(ptr) \
     do { if ((ptr) == NULL) { saved_errno = EFAULT; return -1; } } while (0)
-/* The same where NULL is a valid argument (accept4's address): only a heap buffer is refused. */
-#define NEED_DIRECT_OR_NULL(ptr, buffer) \
-    do { if ((buffer) != NULL && (ptr) == NULL) { saved_errno = EFAULT; return -1; } } while (0)
 
 /* Rule 5: off and count inside array, else EFAULT. */
 static int outside(JNIEnv *env, jarray array, jlong off, jlong count) {
@@ -135,6 +138,22 @@ static char *direct_region(JNIEnv *env, jobject buffer, jint off, jlong count) {
         return NULL;
     }
     return base + off;
+}
+
+/* count structs of size bytes at the start of a direct buffer (rule 5): their address, or NULL for a
+ * null or heap buffer, a negative count, or more than the buffer holds. (Divided, not multiplied:
+ * no count overflows.) */
+static void *direct_structs(JNIEnv *env, jobject buffer, jlong count, size_t size) {
+    void *base = address_of(env, buffer);
+    if (base == NULL || count < 0 || count > (*env)->GetDirectBufferCapacity(env, buffer) / (jlong) size) {
+        return NULL;
+    }
+    return base;
+}
+
+/* The one struct of size bytes a call takes, at the start of a direct buffer (rule 5). */
+static void *direct_struct(JNIEnv *env, jobject buffer, size_t size) {
+    return direct_structs(env, buffer, 1, size);
 }
 
 /* ---- errno and platform constants ------------------------------------------------------- */
@@ -281,7 +300,7 @@ static jint lib_eventfd(JNIEnv *env, jobject self, jint initval, jint flags) {
 
 static jint lib_poll(JNIEnv *env, jobject self, jobject fds, jlong nfds, jint timeout_ms) {
     (void) self;
-    void *p = address_of(env, fds);
+    void *p = direct_structs(env, fds, nfds, sizeof(struct pollfd));
     NEED_DIRECT(p);
     return SAVE_ERRNO(poll(p, (nfds_t) nfds, timeout_ms));
 }
@@ -293,14 +312,14 @@ static jint lib_epoll_create1(JNIEnv *env, jobject self, jint flags) {
 
 static jint lib_epoll_ctl(JNIEnv *env, jobject self, jint epfd, jint op, jint fd, jobject event) {
     (void) self;
-    void *p = address_of(env, event);
+    void *p = direct_struct(env, event, sizeof(struct epoll_event));
     NEED_DIRECT(p);
     return SAVE_ERRNO(epoll_ctl(epfd, op, fd, p));
 }
 
 static jint lib_epoll_wait(JNIEnv *env, jobject self, jint epfd, jobject events, jint max, jint timeout_ms) {
     (void) self;
-    void *p = address_of(env, events);
+    void *p = direct_structs(env, events, max, sizeof(struct epoll_event));
     NEED_DIRECT(p);
     return SAVE_ERRNO(raw_epoll_wait(epfd, p, max, timeout_ms));
 }
@@ -314,7 +333,7 @@ static jint lib_socket(JNIEnv *env, jobject self, jint domain, jint type, jint p
 
 static jint lib_bind(JNIEnv *env, jobject self, jint fd, jobject addr, jint addr_len) {
     (void) self;
-    void *p = address_of(env, addr);
+    void *p = direct_region(env, addr, 0, addr_len);
     NEED_DIRECT(p);
     return SAVE_ERRNO(bind(fd, p, (socklen_t) addr_len));
 }
@@ -324,30 +343,43 @@ static jint lib_listen(JNIEnv *env, jobject self, jint fd, jint backlog) {
     return SAVE_ERRNO(listen(fd, backlog));
 }
 
+/* No address wanted (addr null): the kernel reads no length either. Else the length in addr_len must
+ * fit addr (rule 5); the kernel reads a copy and writes the address's real length back into it. */
 static jint lib_accept4(JNIEnv *env, jobject self, jint fd, jobject addr, jobject addr_len, jint flags) {
     (void) self;
-    void *a = address_of(env, addr);
-    NEED_DIRECT_OR_NULL(a, addr);
-    void *l = address_of(env, addr_len);
-    NEED_DIRECT_OR_NULL(l, addr_len);
-    return SAVE_ERRNO(accept4(fd, a, l, flags));
+    if (addr == NULL) {
+        return SAVE_ERRNO(accept4(fd, NULL, NULL, flags));
+    }
+    socklen_t *l = direct_struct(env, addr_len, sizeof(socklen_t));
+    NEED_DIRECT(l);
+    socklen_t length = *l;
+    void *a = direct_region(env, addr, 0, length);
+    NEED_DIRECT(a);
+    int r = SAVE_ERRNO(accept4(fd, a, &length, flags));
+    *l = length;
+    return r;
 }
 
 static jint lib_connect(JNIEnv *env, jobject self, jint fd, jobject addr, jint addr_len) {
     (void) self;
-    void *p = address_of(env, addr);
+    void *p = direct_region(env, addr, 0, addr_len);
     NEED_DIRECT(p);
     return SAVE_ERRNO(connect(fd, p, (socklen_t) addr_len));
 }
 
+/* The value's length, in length, must fit value (rule 5); the kernel reads a copy and writes the
+ * value's real length back into it. */
 static jint lib_getsockopt(JNIEnv *env, jobject self, jint fd, jint level, jint name, jobject value,
                            jobject length) {
     (void) self;
-    void *v = address_of(env, value);
-    NEED_DIRECT(v);
-    void *l = address_of(env, length);
+    socklen_t *l = direct_struct(env, length, sizeof(socklen_t));
     NEED_DIRECT(l);
-    return SAVE_ERRNO(getsockopt(fd, level, name, v, l));
+    socklen_t value_length = *l;
+    void *v = direct_region(env, value, 0, value_length);
+    NEED_DIRECT(v);
+    int r = SAVE_ERRNO(getsockopt(fd, level, name, v, &value_length));
+    *l = value_length;
+    return r;
 }
 
 /* ---- terminals and PTYs ----------------------------------------------------------------- */
@@ -359,14 +391,14 @@ static jint lib_isatty(JNIEnv *env, jobject self, jint fd) {
 
 static jint lib_tcgetattr(JNIEnv *env, jobject self, jint fd, jobject termios) {
     (void) self;
-    void *p = address_of(env, termios);
+    void *p = direct_struct(env, termios, sizeof(struct termios));
     NEED_DIRECT(p);
     return SAVE_ERRNO(tcgetattr(fd, p));
 }
 
 static void lib_cfmakeraw(JNIEnv *env, jobject self, jobject termios) {
     (void) self;
-    void *p = address_of(env, termios);
+    void *p = direct_struct(env, termios, sizeof(struct termios));
     if (p != NULL) {
         cfmakeraw(p);
     }
@@ -374,7 +406,7 @@ static void lib_cfmakeraw(JNIEnv *env, jobject self, jobject termios) {
 
 static jint lib_tcsetattr(JNIEnv *env, jobject self, jint fd, jint actions, jobject termios) {
     (void) self;
-    void *p = address_of(env, termios);
+    void *p = direct_struct(env, termios, sizeof(struct termios));
     NEED_DIRECT(p);
     return SAVE_ERRNO(tcsetattr(fd, actions, p));
 }
@@ -605,14 +637,14 @@ static jint lib_renameat(JNIEnv *env, jobject self, jint old_dir_fd, jbyteArray 
 
 static jint lib_clock_gettime(JNIEnv *env, jobject self, jint clock, jobject timespec) {
     (void) self;
-    void *p = address_of(env, timespec);
+    void *p = direct_struct(env, timespec, sizeof(struct timespec));
     NEED_DIRECT(p);
     return SAVE_ERRNO(clock_gettime(clock, p));
 }
 
 static jint lib_clock_settime(JNIEnv *env, jobject self, jint clock, jobject timespec) {
     (void) self;
-    void *p = address_of(env, timespec);
+    void *p = direct_struct(env, timespec, sizeof(struct timespec));
     NEED_DIRECT(p);
     return SAVE_ERRNO(clock_settime(clock, p));
 }
@@ -658,10 +690,11 @@ static jlong lib_syscall_ints(JNIEnv *env, jobject self, jlong number, jlong siz
 
 static jint shim_spawn(JNIEnv *env, jclass cls, jobject spec, jobject result) {
     (void) cls;
-    void *s = address_of(env, spec);
-    void *r = address_of(env, result);
+    void *s = direct_struct(env, spec, sizeof(struct agentd_spawn_spec));
+    void *r = direct_struct(env, result, sizeof(struct agentd_spawn_result));
     if (s == NULL || r == NULL) {
-        return -1; /* no result to fill (rule 4): the Java side passes direct buffers only */
+        return -1; /* no result to fill (rules 4 and 5): the Java side passes direct buffers of the sizes
+                      specSize and resultSize give */
     }
     return agentd_spawn(s, r);
 }
