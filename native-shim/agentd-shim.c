@@ -439,13 +439,15 @@ static void drop_sys_admin(struct child *c)
 
 /* strict: the bounding set emptied, the inheritable set emptied, then the securebits set and
  * locked. The bounding set: every capability the kernel knows, up to the first PR_CAPBSET_READ
- * answers EINVAL (the kernel's answer past its last). Any other error fails the step with its errno:
+ * answers EINVAL (the kernel's answer past its last; one below CAP_AUDIT_READ fails the step, as
+ * no kernel the agent runs on ends there). Any other error fails the step with its errno:
  * a loop that ended at the first -1 whatever it was (a seccomp filter answering EPERM to prctl)
  * dropped nothing, and the target started with the set full. */
 static void drop_every_capability(struct child *c)
 {
     at_stage(c, STAGE_CAPBSET_DROP);
-    for (long cap = 0;; cap++) {
+    long cap = 0;
+    for (;; cap++) {
         long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0L, 0L, 0L);
         if (in_set == -1 && errno == EINVAL)
             break;
@@ -453,6 +455,10 @@ static void drop_every_capability(struct child *c)
         if (in_set == 1)
             STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0L, 0L, 0L));
     }
+    /* Every kernel since 3.16 knows CAP_AUDIT_READ (37): an EINVAL below it is a filter's answer,
+     * not the end of the capabilities, and the ones above it were never dropped. */
+    if (cap <= CAP_AUDIT_READ)
+        fail(c, EINVAL);
 
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
