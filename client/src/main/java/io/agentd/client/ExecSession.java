@@ -210,8 +210,9 @@ public final class ExecSession {
      * whose listener hands output on to something that is full (a slow socket) and that must not block
      * the connection's reader thread to say so, or that wants to bound what waits for
      * {@link #nextOutput}. The process then blocks writing, as on a full pipe; what the agent had sent
-     * before the request reached it still arrives; every other session goes on. The session's end
-     * releases it. Needs an agent whose core.ready lists {@code relay_flow} (docs/PROTOCOL-EXTENSIONS.md,
+     * before the request reached it still arrives; every other session goes on. The session's exit
+     * is held too (it comes after the last of its output): a caller that waits for the exit must
+     * {@link #resumeOutput} first. Needs an agent whose core.ready lists {@code relay_flow} (docs/PROTOCOL-EXTENSIONS.md,
      * "Relay flow control"); behind a relay, one of at most 7 held sessions per client.
      *
      * @return true when the agent was asked; false, with nothing sent, when it cannot be (an older

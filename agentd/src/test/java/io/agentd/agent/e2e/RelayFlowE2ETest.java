@@ -46,6 +46,26 @@ class RelayFlowE2ETest {
         }
     }
 
+    /**
+     * A command that ends while its range is held: its output and its exit after it wait for the
+     * release, then come in the protocol's order (PROTOCOL-EXTENSIONS.md, "What the agent holds";
+     * the paragraph said exits were not held, which a review found untrue).
+     */
+    @Test
+    void aSessionEndingWhileHeldReportsItsExitAfterItsOutputOnceReleased() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("relay-flow-exit");
+                HostConnection relay = agent.connectReady()) {
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_PAUSED, new RelayClientRange(100, 200)));
+            relay.exec(150, ExecRequest.of("sh", "-c", "echo hi; exit 3"));
+            relay.expect(150, MessageType.EXEC_STARTED);
+            assertNull(relay.nextOrNull(150, Duration.ofMillis(500)), "neither its output nor its exit while held");
+            relay.send(new Frame(0, MessageType.CORE_RELAY_CLIENT_RESUMED, new RelayClientRange(100, 200)));
+            SessionResult ended = relay.collect(150, HostConnection.TIMEOUT);
+            assertEquals("hi\n", ended.out());
+            assertEquals(3, ended.code());
+        }
+    }
+
     @Test
     void theClientsDepartureReleasesItsRangeForTheNextClient() throws Exception {
         try (AgentProcess agent = AgentProcess.start("relay-flow-gone");
@@ -98,8 +118,7 @@ class RelayFlowE2ETest {
             relay.send(new Frame(1, MessageType.CORE_PING, Empty.INSTANCE));
             relay.expect(1, MessageType.CORE_PONG);
             assertTrue(relay.nothingMore(0, Duration.ofMillis(100)), "no answer to a resume");
-            // Still running while it is checked: a command that has exited sends what its pipe holds
-            // at the end of its drain window, held or not (the rule of the link's own backpressure).
+            // Still running while it is checked (its exit would be held as well: see the next test).
             relay.exec(1005, ExecRequest.of("sh", "-c", "echo held; sleep 2"));
             relay.expect(1005, MessageType.EXEC_STARTED);
             assertNull(relay.nextOrNull(1005, Duration.ofMillis(300)), "range [1000, 1010) is still held");
