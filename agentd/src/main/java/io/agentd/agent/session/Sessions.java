@@ -539,8 +539,11 @@ public final class Sessions {
             return;
         }
         if (s.route.attached()) {
+            // On the same connection the holder may be this host on another id, or, behind a relay,
+            // another client of the relay, which the agent cannot tell apart: it names neither.
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + (s.route.connection() == from.connection()
-                    ? " is attached to this connection already, on id " + s.route.id() : " is attached to another host"));
+                    ? " is attached already, on another id of this connection (or another client of its relay)"
+                    : " is attached to another host"));
             return;
         }
         OutputRing ring = s.route.ring(); // a detached session always keeps its output

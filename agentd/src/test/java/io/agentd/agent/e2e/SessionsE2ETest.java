@@ -209,8 +209,10 @@ class SessionsE2ETest {
         long number = startDetached(host, 5, ExecRequest.of("sleep", "30"));
         host.send(new Frame(6, MessageType.SESSION_ATTACH, new SessionAttach(number, null, false)));
         ErrorPayload e = host.expectError(6, "invalid_session");
-        // Its own connection holds it (on id 5): said so, not "another host".
-        assertEquals("session " + number + " is attached to this connection already, on id 5", e.message());
+        // Its own connection holds it (on id 5): said so, not "another host", and without the id,
+        // which behind a relay would be another client's.
+        assertEquals("session " + number + " is attached already, on another id of this connection (or another"
+                + " client of its relay)", e.message());
         assertEquals(MessageType.SESSION_ATTACH.wire(), e.offendingType());
         host.send(new Frame(5, MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
         host.expect(5, MessageType.EXEC_EXITED);
