@@ -46,6 +46,8 @@ public final class OutboundQueue {
     /** Segments not yet written, oldest first; frames are appended to the last one. */
     private final ArrayDeque<Segment> queued = new ArrayDeque<>();
     private long queuedBytes;
+    /** Bytes that have left the queue since it was made, written or dropped: see {@link #dequeuedBytes}. */
+    private long dequeuedBytes;
     private boolean spliceWorks;
 
     /**
@@ -146,6 +148,7 @@ public final class OutboundQueue {
             dropped += span.remaining;
         }
         queuedBytes -= dropped;
+        dequeuedBytes += dropped;
         if (segment.drain.position() == segment.fill.position() && segment.spans.isEmpty()) {
             recycle(queued.poll());
         }
@@ -218,6 +221,7 @@ public final class OutboundQueue {
                     return false;
                 }
                 queuedBytes -= n;
+                dequeuedBytes += n;
             } else if (span != null) {
                 if (!writeSpan(span, fd)) {
                     return false;
@@ -258,6 +262,7 @@ public final class OutboundQueue {
             }
             span.remaining -= n;
             queuedBytes -= n;
+            dequeuedBytes += n;
         }
         if (span.taken == null) {
             span.onReleased.accept(0);
@@ -316,6 +321,16 @@ public final class OutboundQueue {
         return queuedBytes;
     }
 
+    /**
+     * Bytes that have left the queue since it was made (written, or dropped by {@link #clear} or
+     * {@link #dropPartlyWrittenFrame}); it only grows. The queue is written in order, so once it has
+     * reached {@code dequeuedBytes() + queuedBytes()} as they were at some moment, everything
+     * queued before that moment is gone, whatever was queued after it.
+     */
+    public long dequeuedBytes() {
+        return dequeuedBytes;
+    }
+
     public boolean isEmpty() {
         return queuedBytes == 0;
     }
@@ -331,6 +346,7 @@ public final class OutboundQueue {
             }
             recycle(segment);
         }
+        dequeuedBytes += queuedBytes;
         queuedBytes = 0;
     }
 }

@@ -173,15 +173,28 @@ public final class PortLink implements HostOutput {
     /**
      * A frame whose answer may be large (an attach replays up to a session's whole kept output),
      * held while every host's queues together are past the agent's budget ({@link OutboundTotal})
-     * and this host has not yet read what is queued for it, with the bytes after it. Past the budget
-     * the pause mark bounds a host only to the mark plus one answer, so each host not reading could
-     * add a replay beside its mark; held, a host adds a replay only once it has read the last of its
-     * queue. Only this host's reading ends the wait (or the queues going back within the budget):
-     * hosts that do not read cannot hold up the attach of one that does (a review: with the
-     * budget's state alone, 11 connections that never read held every attach, and behind a relay
-     * every client's frames). Null when none waits.
+     * and this host has not yet read all that was queued for it before the frame ({@link #roomMark}),
+     * with the bytes after it. Past the budget the pause mark bounds a host only to the mark plus one
+     * answer, so each host not reading could add a replay beside its mark; held, a host adds a
+     * replay only once it has read everything queued before that attach, the previous replay
+     * included: one that reads nothing adds none, and one that reads has at most one replay unread
+     * beside what its sessions queued since (its input is not read meanwhile, and their output stops
+     * at the high-water mark). Only this host's reading ends the wait (or the queues going back
+     * within the budget): hosts that do not read cannot hold up the attach of one that does (a
+     * review: with the budget's state alone, 11 connections that never read held every attach, and
+     * behind a relay every client's frames). Nor can the host's own live output: the wait ended once
+     * the queue was empty, and a host reading a session of its own that writes without pause (its
+     * queue hovering between half the mark and the mark) never saw it empty, so 31 or more others
+     * not reading held its attach, and its stdin, signals and pings behind it, for good (a review).
+     * Null when none waits.
      */
     private Frame waitingForRoom;
+    /**
+     * Where {@link OutboundQueue#dequeuedBytes} must reach before {@link #waitingForRoom} may go: what
+     * had left the queue plus what was in it when the frame came to be dispatched. Output queued
+     * after that (a session's, live) does not count: the queue is written in order.
+     */
+    private long roomMark;
     /** Runs when the queues are back within the budget; one instance, to cancel it. */
     private final Runnable roomRetry = this::onRoomBack;
 
@@ -582,9 +595,13 @@ public final class PortLink implements HostOutput {
         if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();
         }
+        if (waitingForRoom != null && !waterMarks.inputPaused() && roomMarkReached()) {
+            // The host took all that was queued before the frame: it goes on, live output queued since or
+            // not. (While its input is paused, the frame waits for that to end: the resume above.)
+            onRoomBack();
+        }
         if (q == 0) {
             stallWatch.drained();
-            onRoomBack(); // the host read all of its queue: what waited for that goes on
             listener.onFlushed();
         }
     }
@@ -842,14 +859,36 @@ public final class PortLink implements HostOutput {
     }
 
     /**
-     * Whether a frame with a large answer must wait now: the queues together are past the budget and
-     * this host has not read all of its own. Not when its writes are lost: its answers are dropped.
+     * Whether {@code frame}, about to be dispatched, must wait for room: its answer can be large, the
+     * queues together are past the budget and this host has output queued. Sets {@link #roomMark} to
+     * the end of that output.
      */
-    private boolean roomWanted() {
-        return outbound.over() && !queue.isEmpty() && writesLost == null;
+    private boolean mustWaitForRoom(Frame frame) {
+        if (!answersLarge(frame)) {
+            return false;
+        }
+        roomMark = queue.dequeuedBytes() + queue.queuedBytes();
+        return roomWanted();
     }
 
-    /** The queues are back within the budget: the frame that waited is dispatched next turn, then the rest. */
+    /**
+     * Whether the frame with a large answer must wait still: the queues together are past the budget
+     * and this host has not yet taken all that was queued for it before the frame ({@link #roomMark}).
+     * Not when its writes are lost: its answers are dropped.
+     */
+    private boolean roomWanted() {
+        return outbound.over() && queue.dequeuedBytes() < roomMark && writesLost == null;
+    }
+
+    /** Whether the host has taken all that was queued for it before the frame waiting for room. */
+    private boolean roomMarkReached() {
+        return queue.dequeuedBytes() >= roomMark;
+    }
+
+    /**
+     * The queues are back within the budget, or the host has taken what was queued before the frame
+     * that waits: it is dispatched next turn, then the rest.
+     */
     private void onRoomBack() {
         if (state == State.CONNECTED && !dropping && waitingForRoom != null && yielded == null) {
             yielded = loop.schedule(0, this::resumeDispatch);
@@ -919,12 +958,12 @@ public final class PortLink implements HostOutput {
                 waitingForRoom = null;
             } else try {
                 frame = decoder.next();
-                if (frame != null && answersLarge(frame) && roomWanted()) {
+                if (frame != null && mustWaitForRoom(frame)) {
                     waitingForRoom = frame;
                     outbound.awaitRoom(roomRetry);
                     reg.setRead(false);
                     stalledInput.waitsForRoom(who, reg.fd(), frame.type().wire(), outbound.queued() >> 20,
-                            clock.getAsLong());
+                            queue.queuedBytes() >> 10, clock.getAsLong());
                     return;
                 }
             } catch (ProtocolException e) {

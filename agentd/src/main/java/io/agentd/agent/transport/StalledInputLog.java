@@ -39,12 +39,16 @@ public final class StalledInputLog {
         }
     }
 
-    /** A link holds a frame whose answer may be large until every host's queues together are back within the agent's budget. */
-    void waitsForRoom(String who, int fd, String type, long queuedMiB, long nowNanos) {
+    /**
+     * A link holds a frame whose answer may be large until its host has read the {@code ownKiB} queued
+     * for it before the frame, or every host's queues together are back within the agent's budget.
+     */
+    void waitsForRoom(String who, int fd, String type, long queuedMiB, long ownKiB, long nowNanos) {
         long skipped = roomWaits.admit(nowNanos);
         if (skipped != LogThrottle.SKIP) {
-            log.info("{}: host link on fd {}: {} waits until the hosts' output queues (together {} MiB) are back within"
-                    + " the agent's budget; this host's later frames wait behind it{}", who, fd, type, queuedMiB,
+            log.info("{}: host link on fd {}: {} waits until this host has read the {} KiB queued for it before it,"
+                    + " or the hosts' output queues (together {} MiB) are back within the agent's budget;"
+                    + " this host's later frames wait behind it{}", who, fd, type, ownKiB, queuedMiB,
                     LogThrottle.sinceLastLine(skipped, "links waiting the same way"));
         }
     }

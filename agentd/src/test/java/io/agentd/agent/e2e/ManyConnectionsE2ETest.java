@@ -16,14 +16,20 @@ import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.RelayClientRange;
+import io.agentd.protocol.FrameDecoder;
+import io.agentd.protocol.FrameEncoder;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -261,6 +267,92 @@ class ManyConnectionsE2ETest {
                 }
             } finally {
                 pool.shutdownNow();
+            }
+            assertTrue(agent.isAlive(), agent.logText());
+        }
+    }
+
+    /**
+     * 40 hosts that never read, each with a tty session whose output fills its queue to the mark, keep
+     * the agent past its output budget (32 MiB) for good. Another host runs a tty session writing
+     * without pause and reads its output steadily, so its own queue is never empty; it attaches a
+     * detached session and then pings. Its attach is answered once it has read what was queued before
+     * it, and the ping behind it too. The attach waited for an empty queue before: not answered in
+     * 30 s, nor the ping behind it (a review's reproduction with 45 such hosts).
+     */
+    @Test
+    void aReadingHostsAttachIsAnsweredWhileHostsThatDoNotReadKeepTheAgentPastItsBudget() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("attach-past-budget");
+                HostConnection owner = agent.connectReady()) {
+            long number = SessionsE2ETest.startDetached(owner, 1,
+                    Requests.sh("echo x; sleep 120").withStartDetached(true));
+            List<SocketChannel> hogs = new ArrayList<>();
+            Thread reader = null;
+            try {
+                FrameEncoder encoder = new FrameEncoder();
+                for (int i = 0; i < 40; i++) {
+                    SocketChannel hog = agent.connectRaw();
+                    hogs.add(hog);
+                    // A tty's output is copied into the queue (a pipe's may stay in the pipe, spliced).
+                    hog.write(ByteBuffer.wrap(encoder.encode(new Frame(1, MessageType.EXEC_REQUEST, Requests.tty("yes")))));
+                }
+                Thread.sleep(2000); // each hog's queue fills to its mark: 40 MiB together
+
+                SocketChannel x = agent.connectRaw();
+                hogs.add(x);
+                CountDownLatch attached = new CountDownLatch(1);
+                CountDownLatch pong = new CountDownLatch(1);
+                AtomicLong read = new AtomicLong();
+                reader = new Thread(() -> {
+                    FrameDecoder decoder = new FrameDecoder();
+                    ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+                    try {
+                        while (true) {
+                            buf.clear();
+                            int n = x.read(buf);
+                            if (n < 0) {
+                                return;
+                            }
+                            read.addAndGet(n);
+                            decoder.feed(buf.flip());
+                            for (Frame f; (f = decoder.next()) != null; ) {
+                                if (f.id() == 2 && f.type() == MessageType.SESSION_ATTACHED) {
+                                    attached.countDown();
+                                } else if (f.id() == 77 && f.type() == MessageType.CORE_PONG) {
+                                    pong.countDown();
+                                }
+                            }
+                            Thread.sleep(50); // about 1.3 MB/s: slower than its session writes
+                        }
+                    } catch (Exception e) {
+                        // the connection closed at the end of the test
+                    }
+                });
+                reader.setDaemon(true);
+                reader.start();
+                x.write(ByteBuffer.wrap(encoder.encode(new Frame(1, MessageType.EXEC_REQUEST, Requests.tty("yes")))));
+                Thread.sleep(3000); // its queue hovers between half its mark and the mark
+                long before = read.get();
+                assertTrue(before > 1_000_000, "the reading host reads its session's output: " + before);
+
+                long t0 = System.nanoTime();
+                x.write(ByteBuffer.wrap(encoder.encode(new Frame(2, MessageType.SESSION_ATTACH,
+                        new SessionAttach(number, null, false)))));
+                x.write(ByteBuffer.wrap(encoder.encode(new Frame(77, MessageType.CORE_PING, Empty.INSTANCE))));
+                assertTrue(attached.await(15, TimeUnit.SECONDS),
+                        "the reading host's attach was not answered in 15 s; it read " + (read.get() - before)
+                                + " bytes meanwhile\n" + agent.logText());
+                assertTrue(pong.await(5, TimeUnit.SECONDS), "nor the ping after it");
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertTrue(agent.logText().contains("waits until this host has read"),
+                        "the attach did wait (the agent was past its budget), answered after " + ms + " ms");
+            } finally {
+                for (SocketChannel hog : hogs) {
+                    hog.close();
+                }
+                if (reader != null) {
+                    reader.join(5000);
+                }
             }
             assertTrue(agent.isAlive(), agent.logText());
         }

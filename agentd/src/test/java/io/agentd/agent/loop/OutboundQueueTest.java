@@ -109,8 +109,10 @@ class OutboundQueueTest {
         assertFalse(q.writeTo(pipe[1]), "a 64 KiB pipe cannot take 1 MiB");
         long written = before - q.queuedBytes();
         assertTrue(written > 0 && written < before, "written " + written);
+        assertEquals(written, q.dequeuedBytes(), "what left the queue, counted");
         q.clear();
         assertTrue(q.isEmpty());
+        assertEquals(before, q.dequeuedBytes(), "what was dropped left it too");
         assertTrue(q.writeTo(pipe[1]), "nothing left to write");
     }
 
@@ -196,11 +198,14 @@ class OutboundQueueTest {
         int[] left = {-1};
         q.addSplicedData(1, MessageType.EXEC_STDOUT, source[0], length, n -> left[0] = n);
         q.add(new Frame(2, MessageType.CORE_PONG, Empty.INSTANCE));
+        long added = q.queuedBytes();
         assertFalse(q.writeTo(pipe[1]), "the port filled inside the data");
+        assertEquals(added, q.dequeuedBytes() + q.queuedBytes(), "spliced bytes written are counted as they go");
         int unwritten = Os.bytesReadable(source[0]);
         assertTrue(unwritten > 0 && unwritten < length, "cut mid-data: " + unwritten);
 
         assertTrue(q.dropPartlyWrittenFrame() >= unwritten);
+        assertEquals(added, q.dequeuedBytes() + q.queuedBytes(), "and so are those dropped");
         assertEquals(unwritten, left[0], "the unwritten data is the session's again");
         assertEquals(unwritten, Os.bytesReadable(source[0]));
         assertEquals(0, q.dropPartlyWrittenFrame(), "at a frame's start now");

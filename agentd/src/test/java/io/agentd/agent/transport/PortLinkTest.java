@@ -268,6 +268,113 @@ class PortLinkTest {
     }
 
     /**
+     * A host that reads, with a session of its own writing without pause, never has an empty queue:
+     * its attach waits only until it has read what was queued for it before the attach, live output
+     * queued meanwhile or not, while other hosts that read nothing keep the agent past its budget.
+     * The wait ended only with an empty queue before, and such a host's attach, and every frame it
+     * sent after it (stdin, signals, pings), waited for good behind 31 or more hosts not reading (a
+     * review). A host that then reads nothing has its next attach wait: the replay the first one
+     * queued, unread, keeps it.
+     */
+    @Test
+    void pastTheAgentsBudgetAnAttachGoesOnceItsHostReadWhatWasQueuedBeforeItThoughItsQueueNeverEmpties()
+            throws Exception {
+        // The socket takes up to its send buffer at a time (whole skbs freed as the host reads): what
+        // stays queued is kept at twice that, so that no write empties it.
+        int chunk = 64 * 1024;
+        long floor = Math.max(8L * chunk,
+                2 * Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/core/wmem_default")).trim()));
+        long highWater = 2 * floor;
+        OutboundTotal total = new OutboundTotal(3 * highWater);
+        PortLink attacher = new PortLink(loop, highWater, 0, total);
+        PortLink hog = new PortLink(loop, highWater, 0, total); // never connected: its queue stays
+        List<String> frames = new ArrayList<>();
+        List<Long> queuedAtAttach = new ArrayList<>();
+        attacher.setListener(new RecordingListener() {
+            @Override
+            public void onFrame(Frame frame) {
+                frames.add(frame.type().wire() + " " + frame.id());
+                if (frame.type() == MessageType.SESSION_ATTACH) {
+                    queuedAtAttach.add(attacher.queuedBytes());
+                    attacher.sendData(frame.id(), MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[chunk])); // its replay
+                }
+            }
+        });
+        hog.setListener(new RecordingListener());
+        int[] pair = socketPair();
+        int[] other = new int[2];
+        assertEquals(0, Os.libc().pipe2(other, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
+        ByteBuffer hostIn = ByteBuffer.allocateDirect(chunk);
+        try {
+            attacher.attach(pair[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
+            hog.attach(other[1], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
+            loop.fire(pair[0], Loop.WRITABLE);
+            for (long queued = 0; queued <= 3 * highWater; queued += chunk) {
+                hog.sendData(7, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[chunk]));
+            }
+            assertTrue(total.over());
+
+            // The attacher's session writes until the socket is full and the floor is queued.
+            for (int i = 0; i < 10_000 && attacher.queuedBytes() < floor; i++) {
+                attacher.sendData(1, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[chunk]));
+                loop.advance(0);
+            }
+            assertTrue(attacher.queuedBytes() >= floor && attacher.queuedBytes() < highWater,
+                    "the socket is full, output queued, under the mark: " + attacher.queuedBytes());
+            assertTrue(loop.registration(pair[0]).writing());
+
+            hostWrites(pair[1], new Frame(2, MessageType.SESSION_ATTACH, new SessionAttach(5, null, false)),
+                    new Frame(3, MessageType.CORE_PING, Empty.INSTANCE));
+            loop.fire(pair[0], Loop.READABLE);
+            assertEquals(List.of(), frames, "the attach waits, the ping behind it");
+
+            // The host reads a chunk at a time; its session's output comes on as fast: never empty.
+            int rounds = 0;
+            for (; rounds < 1000 && frames.isEmpty(); rounds++) {
+                while (attacher.queuedBytes() < floor) {
+                    attacher.sendData(1, MessageType.EXEC_STDOUT, ByteBuffer.wrap(new byte[chunk]));
+                }
+                hostIn.clear();
+                Os.libc().read(pair[1], hostIn, hostIn.capacity());
+                loop.fire(pair[0], Loop.WRITABLE);
+                assertTrue(attacher.queuedBytes() > 0, "its queue never empties");
+                loop.advance(0);
+            }
+            assertTrue(total.over(), "the other host still reads nothing");
+            assertEquals(List.of("core.session.attach 2", "core.ping 3"), frames,
+                    "dispatched once the host read what was queued before it, after " + rounds + " rounds");
+            assertTrue(queuedAtAttach.get(0) > 0, "with its queue not empty");
+            assertTrue(loop.registration(pair[0]).reading(), "read again");
+
+            // Now it reads nothing: its next attach waits, the replay and its live output unread.
+            frames.clear();
+            hostWrites(pair[1], new Frame(4, MessageType.SESSION_ATTACH, new SessionAttach(6, null, false)),
+                    new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
+            loop.fire(pair[0], Loop.READABLE);
+            for (int i = 0; i < 100; i++) {
+                loop.fire(pair[0], Loop.WRITABLE);
+                loop.advance(0);
+            }
+            assertEquals(List.of(), frames, "a host that reads nothing waits");
+            assertFalse(loop.registration(pair[0]).reading(), "nothing more is read meanwhile");
+
+            // It reads again: the replay and the rest go, and so do the attach and the ping.
+            for (int i = 0; i < 1000 && frames.isEmpty(); i++) {
+                hostIn.clear();
+                Os.libc().read(pair[1], hostIn, hostIn.capacity());
+                loop.fire(pair[0], Loop.WRITABLE);
+                loop.advance(0);
+            }
+            assertEquals(List.of("core.session.attach 4", "core.ping 5"), frames);
+        } finally {
+            Os.close(pair[0]);
+            Os.close(pair[1]);
+            Os.close(other[0]);
+            Os.close(other[1]);
+        }
+    }
+
+    /**
      * A host that sends without reading until its input pauses, then reads it all, and again, makes
      * two lines a cycle; they share {@link HostEventLog}'s rate (logging is synchronous on the loop
      * thread, and the guest's console is a serial port). Each line went out unlimited before.
