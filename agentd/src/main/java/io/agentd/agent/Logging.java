@@ -124,6 +124,8 @@ public final class Logging {
      * init answers by powering the VM off, though the failure is the file system's, not the command
      * line's, and a session could cause it.
      */
+    private static volatile boolean toFile;
+
     static void configure(String level, Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         ch.qos.logback.classic.Logger root = root(ctx);
@@ -150,6 +152,12 @@ public final class Logging {
         }
         root.addAppender(appender);
         root.detachAppender(CONSOLE);
+        toFile = true;
+    }
+
+    /** Whether the log went to the file {@link #configure} was given (it stays on the console when that cannot be opened). */
+    static boolean toFile() {
+        return toFile;
     }
 
     /** Flushes and closes the appenders (before System.exit). */

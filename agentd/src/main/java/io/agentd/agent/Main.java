@@ -181,7 +181,7 @@ public final class Main {
                 // ever, even when a signal came meanwhile (the group is looked up after the port's wait)
                 signalDuringStart.startOver();
                 stopDeadline.begun(); // exiting: a signal's handler has nothing to wait for
-                startFailed(log, options, "cannot serve the host: --socket-group " + LogText.quote(e.getName()) + ": no such group");
+                startFailed(log, "cannot serve the host: --socket-group " + LogText.quote(e.getName()) + ": no such group");
                 transports.forEach(Transport::close);
                 return 2;
             } catch (IOException | RuntimeException e) {
@@ -198,16 +198,13 @@ public final class Main {
                     // Started bare on a host, as a newcomer tries it first: say what serves there.
                     why += "; outside a guest, serve a unix socket: agentd --listen unix:PATH";
                 }
-                startFailed(log, options, "cannot serve the host: " + why);
+                startFailed(log, "cannot serve the host: " + why);
                 return 1;
             }
             // A signal during a start that succeeded is carried out by the loop, like any later one.
             signalDuringStart.startOver();
             sessions.start();
-            log.info("agentd {} serving {} (profile {}, drain {} ms, grace {} ms, high-water {} bytes, at most {} "
-                    + "socket connections)", version(), describe(transports),
-                    options.sessionDefaults().profile().wireName(), options.sessionDefaults().drainMillis(),
-                    options.sessionDefaults().graceMillis(), options.highWater(), options.maxConnections());
+            log.info("{}", ServingLine.of(version(), served(transports, options), options));
             loop.run();
             stopDeadline.begun(); // a signal after a host's core.shutdown finds the stop under way
             fsWorkers.shutdown();
@@ -249,11 +246,11 @@ public final class Main {
     /**
      * The one line of a start that failed: in the log, and on standard error too when the log is a
      * file, where an operator who started the agent from a shell saw nothing (exit 1, a silent
-     * terminal).
+     * terminal). Not twice there when the file could not be opened and the log stayed on the console.
      */
-    private static void startFailed(Logger log, AgentOptions options, String line) {
+    private static void startFailed(Logger log, String line) {
         log.error("{}", line);
-        if (options.logFile() != null) {
+        if (Logging.toFile()) {
             System.err.println("agentd: " + line);
         }
     }
@@ -278,10 +275,15 @@ public final class Main {
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
-    private static String describe(List<Transport> transports) {
-        List<String> names = new ArrayList<>();
-        transports.forEach(t -> names.add(t.describe()));
-        return String.join(" and ", names);
+    /** Each transport for the serving line, with the host-loss policy {@link #transports} gave it. */
+    private static List<ServingLine.Served> served(List<Transport> transports, AgentOptions options) {
+        List<ServingLine.Served> served = new ArrayList<>();
+        for (Transport t : transports) {
+            boolean port = t instanceof DevicePort;
+            served.add(new ServingLine.Served(t.describe(), options.hostLossPolicyOr(port ? HostLossPolicy.PORT_DEFAULT
+                    : HostLossPolicy.SOCKET_DEFAULT), !port));
+        }
+        return served;
     }
 
     private static String version() {

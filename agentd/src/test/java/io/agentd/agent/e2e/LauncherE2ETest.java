@@ -72,6 +72,28 @@ class LauncherE2ETest {
         assertTrue(Files.readString(dir.resolve("agent.log")).contains("cannot serve the host: "), "and in the file");
     }
 
+    /**
+     * A start that fails when the log file could not be opened (a directory there): the log stayed on
+     * standard error, and the failure is said there once, not once by the log and once more for a
+     * file that never took the log.
+     */
+    @Test
+    void aFailedStartWhoseLogFileDidNotOpenSaysWhyOnce() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "failed-start-nolog").toAbsolutePath();
+        Path module = Path.of(System.getProperty("user.dir"));
+        ProcessBuilder pb = new ProcessBuilder(module.resolve("../scripts/agentd").normalize().toString(),
+                "--log-file", Files.createDirectory(dir.resolve("a-directory")).toString(),
+                "--state-dir", dir.resolve("state").toString(),
+                "--listen", "unix:" + dir.resolve("no-such-dir/agent.sock"));
+        pb.environment().put("AGENTD_HOME", module.resolve("target/dist").toString());
+        Process p = pb.start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, p.exitValue(), err);
+        assertTrue(err.contains("cannot open log file"), err);
+        assertEquals(1, err.split("cannot serve the host: ", -1).length - 1, err);
+    }
+
     /** An AGENTD_HOME that is no dist is named by the launcher, not left to the JVM's "could not find main class". */
     @Test
     void anAgentdHomeThatIsNoDistIsNamed() throws Exception {

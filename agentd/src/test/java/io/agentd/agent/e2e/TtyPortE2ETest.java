@@ -93,7 +93,7 @@ class TtyPortE2ETest {
                 Frame exited = read(master);
                 assertEquals(MessageType.EXEC_EXITED, exited.type());
                 assertEquals(5, ((ExecExited) exited.payload()).code(), "the port's session 1");
-                assertTrue(agent.logText().contains("serving " + slave + " and unix:"), agent.logText());
+                assertTrue(agent.logText().contains("serving " + slave + " (host loss: keep) and unix:"), agent.logText());
             }
         } finally {
             libc.close(master);
