@@ -234,7 +234,7 @@ public final class SessionGroupRecords {
         }
         boolean allGone = killed.isEmpty() || ProcessGroups.awaitGone(killed, KILL_WAIT_MILLIS);
         if (records > 0) {
-            log.info("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "
+            log.warn("killed {} process group(s) left running by an agent that died ({} record(s); {} group(s) "
                     + "already gone, {} pid(s) reused by another process){}", killed.size(), records,
                     records - killed.size() - reused, reused,
                     allGone ? "" : "; some killed processes still exist after " + KILL_WAIT_MILLIS + " ms");

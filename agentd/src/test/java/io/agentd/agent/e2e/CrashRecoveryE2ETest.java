@@ -56,7 +56,7 @@ class CrashRecoveryE2ETest {
                 assertTrue(Procs.gone(pid), "pid " + pid + " left by the dead agent still runs at core.ready");
             }
             assertEquals(List.of(), records(state));
-            assertTrue(second.logText().contains("killed 3 process group(s) left running by an agent that died"),
+            assertTrue(second.logText().contains("WARN  SessionGroupRecords: killed 3 process group(s) left running by an agent that died"),
                     second.logText());
         }
     }

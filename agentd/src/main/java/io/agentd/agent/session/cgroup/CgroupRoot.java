@@ -311,7 +311,7 @@ public final class CgroupRoot {
             }
         }
         if (removed > 0 || !killedOnes.isEmpty()) {
-            log.info("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
+            log.warn("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
                     killedOnes.size(), removed, stillPopulated == 0 ? ""
                             : "; " + stillPopulated + " still hold processes that have not died (left in place)");
         }
