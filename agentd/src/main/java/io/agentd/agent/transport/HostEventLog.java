@@ -6,6 +6,7 @@ import io.agentd.protocol.payload.ExecFailed;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The log lines a host causes at its own rate, each kind at most {@link #LINES_PER_SECOND} a second
@@ -24,29 +25,32 @@ public final class HostEventLog {
 
     private final Loop loop;
     /** Refused frames and undelivered stdin. */
-    private final Window refusals = new Window("refused frames (each was answered with core.error or stdin.error)");
+    private final Window refusals = new Window("refused frames (each was answered with core.error or stdin.error)",
+            Level.WARN);
     /**
      * Requests answered failed before anything ran: a rate of their own, so that a flood of the
      * others does not hide the failure of a command the operator is looking for.
      */
-    private final Window failures = new Window("failed requests (each was answered with exec.failed)");
+    private final Window failures = new Window("failed requests (each was answered with exec.failed)", Level.WARN);
     /**
      * Frames refused because they crossed their session's end (debug lines): a rate of their own,
      * so that a flood of them at debug level does not hide the refusals that are a host's fault.
      */
-    private final Window racedRefusals = new Window("frames refused as their session ended (each was answered)", true);
+    private final Window racedRefusals = new Window("frames refused as their session ended (each was answered)",
+            Level.DEBUG);
 
     /**
      * A connection served or over, and a host link's hang-up: a local user allowed on a socket can
      * connect and close thousands of times a second, each a few lines.
      */
-    private final Window connections = new Window("lines of connections opened and closed");
+    private final Window connections = new Window("lines of connections opened and closed", Level.INFO);
 
     /**
      * A link's input paused because its host reads none of its answers, and resumed: a host that
      * sends without reading until the pause, then reads it all, and again, makes two lines a cycle.
      */
-    private final Window flowControl = new Window("lines of port input paused and resumed, and of output stalled");
+    private final Window flowControl = new Window("lines of port input paused and resumed, and of output stalled",
+            Level.WARN);
 
     public HostEventLog(Loop loop) {
         this.loop = loop;
@@ -143,20 +147,20 @@ public final class HostEventLog {
     /** At most {@link #LINES_PER_SECOND} lines a second of one kind; the rest counted in a line when their second is over. */
     private final class Window {
         private final String what;
-        /** Its lines are debug lines, and so is the count of those left out. */
-        private final boolean debug;
+        /**
+         * The level of its lines, and so of the count of those left out: a count of connections
+         * opened and closed (info) at warn was a warning about normal life, the only line an
+         * operator at warn saw of it (the log review).
+         */
+        private final Level level;
         private long windowStartNanos = System.nanoTime() - WINDOW_NANOS;
         private int linesInWindow;
         private long leftOut;
         private boolean reportScheduled;
 
-        Window(String what) {
-            this(what, false);
-        }
-
-        Window(String what, boolean debug) {
+        Window(String what, Level level) {
             this.what = what;
-            this.debug = debug;
+            this.level = level;
         }
 
         /** True when a line may be logged now; otherwise counts it for the report at the end of its second. */
@@ -181,11 +185,7 @@ public final class HostEventLog {
 
         private void reportLeftOut() {
             reportScheduled = false;
-            if (debug) {
-                log.debug("{} more {} in the last second not logged", leftOut, what);
-            } else {
-                log.warn("{} more {} in the last second not logged", leftOut, what);
-            }
+            log.atLevel(level).log("{} more {} in the last second not logged", leftOut, what);
             leftOut = 0;
         }
     }
