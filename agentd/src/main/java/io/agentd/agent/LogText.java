@@ -26,16 +26,13 @@ public final class LogText {
     }
 
     /**
-     * A message that may hold host text, escaped and cut to {@link #MESSAGE_MAX_CHARS} like a quote,
-     * without the quotes around it: a line reads as before, but stays one line.
+     * A message that may hold host text, cut to {@link #MESSAGE_MAX_CHARS} and with every character
+     * that could break or steer a line escaped, but its quotes and backslashes as they are: the
+     * host text in a refusal's reason is quoted already ({@code no such user "bad\nuser"}), and
+     * escaping it again showed {@code \"bad\\nuser\"}, a backslash the name never had.
      */
     public static String message(String text) {
-        if (text == null) {
-            return null;
-        }
-        String quoted = HostText.quote(text, MESSAGE_MAX_CHARS);
-        int close = quoted.lastIndexOf('"');
-        return quoted.substring(1, close) + quoted.substring(close + 1);
+        return HostText.unquoted(text, MESSAGE_MAX_CHARS);
     }
 
     /** The keys of "K=V" entries, each quoted, at most {@link #MAX_KEYS} of them; never a value. */

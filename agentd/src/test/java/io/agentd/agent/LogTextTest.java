@@ -17,7 +17,9 @@ class LogTextTest {
 
     @Test
     void aMessageStaysOneLineAndEnvKeysShowNoValue() {
-        assertEquals("bad type \\\"x\\nINFO forged\\\"", LogText.message("bad type \"x\nINFO forged\""));
+        assertEquals("bad type \"x\\nINFO forged\"", LogText.message("bad type \"x\nINFO forged\""));
+        assertEquals("no such user \"bad\\nuser\"", LogText.message("no such user " + LogText.quote("bad\nuser")),
+                "quoted host text in a message is escaped once");
         assertEquals("[\"A\",\"B\\nC\"]", LogText.keys(java.util.List.of("A=secret", "B\nC=1")));
     }
 

@@ -20,18 +20,33 @@ public final class HostText {
      * followed by {@code ... (N chars)} with the text's full length. Null gives {@code null}.
      */
     public static String quote(String text, int max) {
+        return text == null ? "null" : shown(text, max, true);
+    }
+
+    /**
+     * {@code text} escaped as {@link #quote} escapes it, without the quotes and with backslash and
+     * double quote left as they are: for a message that holds host text already quoted, which
+     * {@link #quote} would escape a second time ({@code "a\nb"} shown as {@code \"a\\nb\"}). Still
+     * one line whatever the text: every control and separator character is escaped. Null gives
+     * {@code null}.
+     */
+    public static String unquoted(String text, int max) {
+        return text == null ? null : shown(text, max, false);
+    }
+
+    private static String shown(String text, int max, boolean quoted) {
         if (max < 0) {
             throw new IllegalArgumentException("max must not be negative: " + max);
         }
-        if (text == null) {
-            return "null";
+        StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 24);
+        if (quoted) {
+            out.append('"');
         }
-        StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 24).append('"');
         int shown = 0;
         int at = 0;
         while (at < text.length()) {
             int cp = text.codePointAt(at);
-            String piece = escape(cp, text, at);
+            String piece = escape(cp, text, at, quoted);
             if (shown + piece.length() > max) {
                 break;
             }
@@ -39,20 +54,22 @@ public final class HostText {
             shown += piece.length();
             at += Character.charCount(cp);
         }
-        out.append('"');
+        if (quoted) {
+            out.append('"');
+        }
         if (at < text.length()) {
             out.append("... (").append(text.length()).append(" chars)");
         }
         return out.toString();
     }
 
-    /** The code point at {@code text[at]} as it is shown. */
-    private static String escape(int cp, String text, int at) {
+    /** The code point at {@code text[at]} as it is shown; backslash and double quote escaped only {@code inQuotes}. */
+    private static String escape(int cp, String text, int at, boolean inQuotes) {
         switch (cp) {
             case '\\':
-                return "\\\\";
+                return inQuotes ? "\\\\" : "\\";
             case '"':
-                return "\\\"";
+                return inQuotes ? "\\\"" : "\"";
             case '\t':
                 return "\\t";
             case '\n':

@@ -42,4 +42,14 @@ class HostTextTest {
     void negativeMaxIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> HostText.quote("x", -1));
     }
+
+    @Test
+    void unquotedTextKeepsQuotesAndBackslashesButEscapesWhatBreaksALine() {
+        String message = "no such user " + HostText.quote("bad\nuser\u001b[31m", 64);
+        assertEquals("no such user \"bad\\nuser\\u001b[31m\"", HostText.unquoted(message, 300),
+                "the quoted name's escapes once, not twice");
+        assertEquals("a\\nb\\u2028c", HostText.unquoted("a\nb\u2028c", 300));
+        assertEquals("ab... (4 chars)", HostText.unquoted("ab\n\n", 3));
+        assertEquals(null, HostText.unquoted(null, 3));
+    }
 }
