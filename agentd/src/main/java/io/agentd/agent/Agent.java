@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The agent as a whole: the host connections it serves (each a {@link Connection}: its own link,
@@ -65,13 +66,16 @@ public final class Agent implements HostConnections {
     /** Large incoming frames held at once, over every connection's decoder. */
     private final LargeFrameBudget largeFrames = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
     /** The rate-limited lines of stalled input, over every connection (a slow-loris host opens many). */
-    private final StalledInputLog stalledInput = new StalledInputLog();
+    private final StalledInputLog stalledInput;
     /** What every host's link queues together, against one budget: memory stays bounded however many do not read. */
     private final OutboundTotal outbound = new OutboundTotal(OutboundTotal.DEFAULT_BUDGET);
     /** The lines of refused frames, failed requests and connections coming and going: one rate for every connection. */
     final HostEventLog hostEvents;
-    /** Clock steps (core.clock.sync): a host may send them in a loop; a line per interval, with a count. */
-    final LogThrottle clockLog = new LogThrottle(10_000);
+    /**
+     * Clock steps (core.clock.sync): a host may send them in a loop; a line per interval, and one
+     * counting those left out when it is over.
+     */
+    final LogThrottle clockLog;
     /** Every connection served now, by number. */
     private final Map<Long, Connection> connections = new LinkedHashMap<>();
     private long nextNumber = 1;
@@ -90,6 +94,9 @@ public final class Agent implements HostConnections {
     public Agent(Loop loop, Sessions sessions, StartTimes times, String version, LinkSettings linkSettings,
             int maxConnections) {
         this.loop = loop;
+        this.stalledInput = new StalledInputLog(loop);
+        this.clockLog = new LogThrottle(loop, 10_000, LoggerFactory.getLogger(Connection.class), Level.INFO,
+                "clock.sync lines (clock stepped, or not stepped)");
         this.sessions = sessions;
         this.times = times;
         this.version = version;

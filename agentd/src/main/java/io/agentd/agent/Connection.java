@@ -6,7 +6,6 @@ import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
-import io.agentd.agent.loop.LogThrottle;
 import io.agentd.agent.transport.HeldIds;
 import io.agentd.agent.transport.HostEndpoint;
 import io.agentd.agent.transport.HostLossPolicy;
@@ -426,16 +425,12 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
                 return;
             }
             Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
-            long notLogged = agent.clockLog.admit(System.nanoTime());
-            if (notLogged != LogThrottle.SKIP) {
-                log.info("clock.sync: clock stepped by {} ms{}", TimeUnit.NANOSECONDS.toMillis(offset),
-                        LogThrottle.sinceLastLine(notLogged, "more steps"));
+            if (agent.clockLog.take()) {
+                log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
             }
         } catch (OsException e) {
-            long notLogged = agent.clockLog.admit(System.nanoTime());
-            if (notLogged != LogThrottle.SKIP) {
-                log.warn("clock.sync: clock not stepped: {}{}", e.getMessage(),
-                        LogThrottle.sinceLastLine(notLogged, "more not stepped"));
+            if (agent.clockLog.take()) {
+                log.warn("clock.sync: clock not stepped: {}", e.getMessage());
             }
         }
     }

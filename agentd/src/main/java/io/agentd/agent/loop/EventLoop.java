@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The agent's single event loop: one thread, one epoll, every fd. Handlers, timers and posted tasks
@@ -56,7 +57,7 @@ public final class EventLoop implements Loop, AutoCloseable {
     private final Set<EpollRegistration> rewatching = new LinkedHashSet<>();
     private Timer rewatchTimer;
     /** Lines about refused re-watches: at most one a minute. */
-    private final LogThrottle rewatchLog = new LogThrottle(60_000);
+    private final LogThrottle rewatchLog = new LogThrottle(this, 60_000, log, Level.WARN, "fds epoll would not watch again");
     private final PriorityQueue<ScheduledTask> timers = new PriorityQueue<>();
     /**
      * Tasks scheduled with no delay, in order: run at the end of the turn, after the due timers,
@@ -389,10 +390,9 @@ public final class EventLoop implements Loop, AutoCloseable {
      */
     private void rewatchLater(EpollRegistration r, OsException e) {
         if (rewatching.add(r)) {
-            long notLogged = rewatchLog.admit(System.nanoTime());
-            if (notLogged != LogThrottle.SKIP) {
-                log.warn("cannot watch fd {} again ({}); trying again every {} ms ({} fd(s) waiting){}", r.fd,
-                        e.getMessage(), REWATCH_MILLIS, rewatching.size(), LogThrottle.sinceLastLine(notLogged, "more"));
+            if (rewatchLog.take()) {
+                log.warn("cannot watch fd {} again ({}); trying again every {} ms ({} fd(s) waiting)", r.fd,
+                        e.getMessage(), REWATCH_MILLIS, rewatching.size());
             }
         }
         if (rewatchTimer == null) {

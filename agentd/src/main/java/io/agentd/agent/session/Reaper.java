@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Collects exits: a leader whose pidfd turned readable is reaped alone, and a periodic sweep of
@@ -58,10 +59,11 @@ final class Reaper {
     /** Live sessions whose leader has no pidfd (old kernels): while any, the sweep runs fast. */
     private int withoutPidfd;
     /** A sweep that fails on every round gets a line a minute, not one a round. */
-    private final LogThrottle sweepFailures = new LogThrottle(60_000);
+    private final LogThrottle sweepFailures;
 
     Reaper(Loop loop, SessionIo io, Runnable afterSweep) {
         this.loop = loop;
+        this.sweepFailures = new LogThrottle(loop, 60_000, log, Level.ERROR, "reaper failures");
         this.io = io;
         this.afterSweep = afterSweep;
     }
@@ -254,10 +256,8 @@ final class Reaper {
     }
 
     private void sweepFailed(String what, RuntimeException e) {
-        long notLogged = sweepFailures.admit(loop.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.error("reaper: {} failed; the sweep goes on{}", what,
-                    LogThrottle.sinceLastLine(notLogged, "more failures"), e);
+        if (sweepFailures.take()) {
+            log.error("reaper: {} failed; the sweep goes on", what, e);
         }
     }
 

@@ -43,6 +43,7 @@ import java.util.Set;
 import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Every exec session of the agent, of every host connection: the registry, and the answer to the
@@ -111,15 +112,15 @@ public final class Sessions {
     private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
     private SessionDirectory directory;
     /** A host that lists again and again past the frame gets a line a minute. */
-    private final LogThrottle cutListLog = new LogThrottle(60_000);
+    private final LogThrottle cutListLog;
     /**
      * A host may signal, attach and detach as often as it likes (a SIGCONT loop is 20 bytes a
-     * frame): one line a second for each, saying how many went without one.
+     * frame): one line a second for each, and one when the second is over counting those left out.
      */
-    private final LogThrottle signalLog = new LogThrottle(1_000);
-    private final LogThrottle attachLog = new LogThrottle(1_000);
-    private final LogThrottle exitDroppedLog = new LogThrottle(1_000);
-    private final LogThrottle detachLog = new LogThrottle(1_000);
+    private final LogThrottle signalLog;
+    private final LogThrottle attachLog;
+    private final LogThrottle exitDroppedLog;
+    private final LogThrottle detachLog;
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
     @FunctionalInterface
@@ -145,6 +146,11 @@ public final class Sessions {
     /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
     Sessions(Loop loop, Starter starter, SessionDefaults defaults, SessionIo io) {
         this.loop = loop;
+        this.cutListLog = new LogThrottle(loop, 60_000, log, Level.WARN, "session lists cut to fit");
+        this.signalLog = new LogThrottle(loop, 1_000, log, Level.INFO, "signals sent to sessions");
+        this.attachLog = new LogThrottle(loop, 1_000, log, Level.INFO, "attaches");
+        this.exitDroppedLog = new LogThrottle(loop, 1_000, log, Level.INFO, "exits dropped by a relay");
+        this.detachLog = new LogThrottle(loop, 1_000, log, Level.INFO, "detaches");
         this.starter = starter;
         this.defaults = defaults;
         this.io = io;
@@ -442,10 +448,9 @@ public final class Sessions {
         int pgid = s != null ? s.pid : lingering;
         // A session waiting for its killed cgroup to empty has let go of its leader: a no-op (ESRCH).
         int err = s != null ? s.signalGroup(signal) : io.killGroup(pgid, signal);
-        long notLogged = signalLog.admit(loop.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.info("session {}: signal {} to process group {}{}{}", id, signal, pgid,
-                    err == 0 ? "" : ": " + Os.errnoName(err), LogThrottle.sinceLastLine(notLogged, "more signals"));
+        if (signalLog.take()) {
+            log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
+                    err == 0 ? "" : ": " + Os.errnoName(err));
         }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);
@@ -492,12 +497,10 @@ public final class Sessions {
         // JVM's direct-memory limit, and the OutOfMemoryError ended it.
         boolean pressed = !from.output().acceptsOutput() || outputOverBudget.getAsBoolean();
         SessionListResult result = directory.listResult(id, pressed ? LIST_UNDER_PRESSURE_BYTES : Protocol.MAX_FRAME_LEN);
-        long notLogged;
-        if (result.omitted() > 0 && (notLogged = cutListLog.admit(loop.nanoTime())) != LogThrottle.SKIP) {
+        if (result.omitted() > 0 && cutListLog.take()) {
             log.warn("session list for connection {}: {} session(s) listed, the {} newest left out so that the"
-                    + " answer fits {}{}", from.connection(), result.sessions().size(), result.omitted(),
-                    pressed ? LIST_UNDER_PRESSURE_BYTES / 1024 + " KiB (hosts' output queues are full)" : "one frame",
-                    LogThrottle.sinceLastLine(notLogged, "more cut lists"));
+                    + " answer fits {}", from.connection(), result.sessions().size(), result.omitted(),
+                    pressed ? LIST_UNDER_PRESSURE_BYTES / 1024 + " KiB (hosts' output queues are full)" : "one frame");
         }
         from.output().send(new Frame(id, MessageType.SESSION_LIST_RESULT, result));
     }
@@ -560,11 +563,10 @@ public final class Sessions {
         ring.replay(start, REPLAY_PIECE_BYTES, (stream, offset, data) -> host.send(new Frame(id,
                 stream == OutputRing.STDERR ? MessageType.EXEC_STDERR : MessageType.EXEC_STDOUT, new ExecData(data))));
         Frame exit = s.route.heldExit();
-        long notLogged = attachLog.admit(loop.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
+        if (attachLog.take()) {
             log.info("session {} (number {}) attached by connection {} on id {}: output from offset {} ({} bytes"
-                    + " missed){}{}", s.id, s.number, from.connection(), id, start, missed,
-                    exit != null ? ", its exit delivered" : "", LogThrottle.sinceLastLine(notLogged, "more attaches"));
+                    + " missed){}", s.id, s.number, from.connection(), id, start, missed,
+                    exit != null ? ", its exit delivered" : "");
         }
         s.route.retarget(from, id);
         directory.keyTaken(s.route.key());
@@ -598,17 +600,17 @@ public final class Sessions {
     public void onExitDropped(SessionHost from, long id) {
         SessionKey key = new SessionKey(from.connection(), id);
         Session s = directory.exitDropped(key);
-        long notLogged = exitDroppedLog.admit(loop.nanoTime());
+        boolean logged = exitDroppedLog.take();
         if (s != null) {
             reaper.rehost(key, SessionKey.hostless(s.number)); // the key was this session's last: nothing newer took it
-            if (notLogged != LogThrottle.SKIP) {
+            if (logged) {
                 log.info("session {} (number {}): the relay dropped its exit (its client had left): held for an"
-                        + " attach{}", id, s.number, LogThrottle.sinceLastLine(notLogged, "more such notices"));
+                        + " attach", id, s.number);
             }
-        } else if (notLogged != LogThrottle.SKIP) {
+        } else if (logged) {
             log.info("connection {}: the relay dropped an exit on id {} that is not held again (none was"
-                    + " delivered there lately, or its session would not have outlived its host){}", from.connection(),
-                    id, LogThrottle.sinceLastLine(notLogged, "more such notices"));
+                    + " delivered there lately, or its session would not have outlived its host)", from.connection(),
+                    id);
         }
     }
 
@@ -626,11 +628,9 @@ public final class Sessions {
         long offset = s.route.offset(); // everything before it is in this host's queue already
         detach(List.of(s));
         from.output().send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(s.number, offset)));
-        long notLogged = detachLog.admit(loop.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
+        if (detachLog.take()) {
             log.info("session {} (number {}) detached by connection {} at output offset {}: it runs on, its output"
-                    + " and exit kept for an attach{}", id, s.number, from.connection(), offset,
-                    LogThrottle.sinceLastLine(notLogged, "more detaches"));
+                    + " and exit kept for an attach", id, s.number, from.connection(), offset);
         }
     }
 

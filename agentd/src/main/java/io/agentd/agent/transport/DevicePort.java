@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * A character device carrying the host's frames: a virtio-serial port, or any tty (put in raw mode).
@@ -83,10 +84,11 @@ public final class DevicePort implements Transport {
     /** While epoll refuses the port's fd: the next try to watch it. */
     private Loop.Timer rewatch;
     /** Lines about epoll refusing the port: it is tried again every {@link #REFIND_MILLIS} while that lasts. */
-    private final LogThrottle unwatchableLog = new LogThrottle(60_000);
+    private final LogThrottle unwatchableLog;
 
     public DevicePort(Loop loop, Finder finder, HostLossPolicy hostLossPolicy, HostConnections connections) {
         this.loop = loop;
+        this.unwatchableLog = new LogThrottle(loop, 60_000, log, Level.WARN, "failures to serve or watch the port");
         this.finder = finder;
         this.hostLossPolicy = hostLossPolicy;
         this.connections = connections;
@@ -223,10 +225,9 @@ public final class DevicePort implements Transport {
     }
 
     private void rewatchLater(String what, UncheckedIOException e) {
-        long notLogged = unwatchableLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("port {}: cannot be {} ({}); trying again every {} ms{}", device, what, e.getCause().getMessage(),
-                    REFIND_MILLIS, LogThrottle.sinceLastLine(notLogged, "more"));
+        if (unwatchableLog.take()) {
+            log.warn("port {}: cannot be {} ({}); trying again every {} ms", device, what, e.getCause().getMessage(),
+                    REFIND_MILLIS);
         }
         rewatch = loop.schedule(REFIND_MILLIS, this::attach);
     }

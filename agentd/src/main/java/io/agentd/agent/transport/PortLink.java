@@ -116,7 +116,7 @@ public final class PortLink implements HostOutput {
     private final PartialFrameDeadline frameDeadline;
     private final StalledInputLog stalledInput;
     private final HostEventLog hostEvents;
-    private final UnencodableFrames unencodable = new UnencodableFrames();
+    private final UnencodableFrames unencodable;
     /**
      * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
      * prefix, or what follows a large frame waiting for the budget.
@@ -209,7 +209,7 @@ public final class PortLink implements HostOutput {
 
     /** @param largeFrames the budget of large incoming frames this link shares with the agent's others */
     public PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames) {
-        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog());
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(loop));
     }
 
     /**
@@ -241,20 +241,21 @@ public final class PortLink implements HostOutput {
 
     /** @param clock nanoseconds, for the dispatch slice and the stall watch (the loop's, or a test's own) */
     PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames, LongSupplier clock) {
-        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(), new HostEventLog(loop),
+        this(loop, highWater, stallWarnMillis, largeFrames, 0, new StalledInputLog(loop), new HostEventLog(loop),
                 OutboundTotal.unbounded(), clock);
     }
 
     /** A link alone but for what it queues, counted with other links' in {@code outbound} (tests). */
     PortLink(Loop loop, long highWater, long stallWarnMillis, OutboundTotal outbound) {
         this(loop, highWater, stallWarnMillis, new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES), 0,
-                new StalledInputLog(), new HostEventLog(loop), outbound, loop::nanoTime);
+                new StalledInputLog(loop), new HostEventLog(loop), outbound, loop::nanoTime);
     }
 
     private PortLink(Loop loop, long highWater, long stallWarnMillis, LargeFrameBudget largeFrames,
             long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, OutboundTotal outbound,
             LongSupplier clock) {
         this.loop = loop;
+        this.unencodable = new UnencodableFrames(loop);
         this.outbound = outbound;
         this.clock = clock;
         this.largeFrames = largeFrames;
@@ -792,7 +793,7 @@ public final class PortLink implements HostOutput {
         budgetWaitLine = null;
         if (awaitingBudget && state == State.CONNECTED) {
             long now = clock.getAsLong();
-            stalledInput.waitsForBudget(who, reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000, now);
+            stalledInput.waitsForBudget(who, reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000);
         }
     }
 
@@ -819,7 +820,7 @@ public final class PortLink implements HostOutput {
         String missing = admission.midLargeFrame()
                 ? "less than " + PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES / 1024 + " KiB more"
                 : "no byte";
-        stalledInput.frameTimedOut(who, reg.fd(), idleMillis, missing, unfinished, clock.getAsLong());
+        stalledInput.frameTimedOut(who, reg.fd(), idleMillis, missing, unfinished);
         send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
                 missing + " of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
                         + " the connection is closed", null)));
@@ -963,7 +964,7 @@ public final class PortLink implements HostOutput {
                     outbound.awaitRoom(roomRetry);
                     reg.setRead(false);
                     stalledInput.waitsForRoom(who, reg.fd(), frame.type().wire(), outbound.queued() >> 20,
-                            queue.queuedBytes() >> 10, clock.getAsLong());
+                            queue.queuedBytes() >> 10);
                     return;
                 }
             } catch (ProtocolException e) {

@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Serves a listening stream socket (unix or vsock): every connection it accepts is a host of its own,
@@ -91,10 +92,10 @@ final class SocketAcceptor {
     /** The fds of the connections served now. */
     private final Set<Integer> connFds = new LinkedHashSet<>();
     private final AcceptBackoff backoff = new AcceptBackoff();
-    private final LogThrottle acceptFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
-    private final LogThrottle overLimitLog = new LogThrottle(LOG_INTERVAL_MILLIS);
-    private final LogThrottle attachFailureLog = new LogThrottle(LOG_INTERVAL_MILLIS);
-    private final LogThrottle noDescriptorLog = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final LogThrottle acceptFailureLog;
+    private final LogThrottle overLimitLog;
+    private final LogThrottle attachFailureLog;
+    private final LogThrottle noDescriptorLog;
     private final SpareDescriptor spare = new SpareDescriptor();
     private int listenFd = -1;
     private Registration listenReg;
@@ -113,6 +114,14 @@ final class SocketAcceptor {
         this.policy = policy;
         this.splicing = splicing;
         this.admission = admission;
+        this.acceptFailureLog = new LogThrottle(loop, LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "failed accepts on " + describe);
+        this.overLimitLog = new LogThrottle(loop, LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "connections on " + describe + " refused over --max-connections");
+        this.attachFailureLog = new LogThrottle(loop, LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "connections on " + describe + " closed unserved (the loop cannot watch them)");
+        this.noDescriptorLog = new LogThrottle(loop, LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "connections on " + describe + " refused for want of file descriptors");
     }
 
     /** Starts accepting on {@code listenFd} (listening, non-blocking; closed by {@link #close}). */
@@ -185,11 +194,9 @@ final class SocketAcceptor {
         Os.close(fd);
         endpoint.hostLost(true); // nothing was sent on it: it never counted as connected
         endpoint.link().release();
-        long notLogged = attachFailureLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
+        if (attachFailureLog.take()) {
             log.warn("a connection on {} from {} was closed unserved: the loop cannot watch it ({}){}", describe,
-                    peer, LogText.message(String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage())),
-                    LogThrottle.sinceLastLine(notLogged, "more closed so"));
+                    peer, LogText.message(String.valueOf(e.getCause() != null ? e.getCause().getMessage() : e.getMessage())));
         }
     }
 
@@ -202,10 +209,9 @@ final class SocketAcceptor {
         String written = writeRefusal(fd, "too many connections: " + max
                 + " are open, the agent's limit (--max-connections); this one is closed");
         Os.close(fd);
-        long notLogged = overLimitLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection on {} from {}: {} connections open (--max-connections); {}{}", describe,
-                    peer, max, written, LogThrottle.sinceLastLine(notLogged, "more refused"));
+        if (overLimitLog.take()) {
+            log.warn("refused a connection on {} from {}: {} connections open (--max-connections); {}", describe,
+                    peer, max, written);
         }
     }
 
@@ -254,11 +260,9 @@ final class SocketAcceptor {
                 + "; this one is closed, try again when sessions have ended");
         Os.close(fd);
         boolean kept = spare.take();
-        long notLogged = noDescriptorLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection on {} from {}: {} ({}); {}{}{}", describe, peer, why, Os.errnoName(err),
-                    written, kept ? "" : "; no descriptor could be kept in reserve for the next one",
-                    LogThrottle.sinceLastLine(notLogged, "more refused"));
+        if (noDescriptorLog.take()) {
+            log.warn("refused a connection on {} from {}: {} ({}); {}{}", describe, peer, why, Os.errnoName(err),
+                    written, kept ? "" : "; no descriptor could be kept in reserve for the next one");
         }
     }
 
@@ -280,10 +284,9 @@ final class SocketAcceptor {
     /** accept failed for a reason that may last: stop watching the socket for a while (see {@link AcceptBackoff}). */
     private void pauseAccepting(int err) {
         long pause = backoff.failed();
-        long notLogged = acceptFailureLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("accept failed on {}: {}; hosts wait in the backlog, next try in {} ms{}", describe,
-                    Os.errnoName(err), pause, LogThrottle.sinceLastLine(notLogged, "more failures"));
+        if (acceptFailureLog.take()) {
+            log.warn("accept failed on {}: {}; hosts wait in the backlog, next try in {} ms", describe,
+                    Os.errnoName(err), pause);
         }
         listenReg.setRead(false);
         retryAccept = loop.schedule(pause, () -> {

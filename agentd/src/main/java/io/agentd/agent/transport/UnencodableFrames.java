@@ -2,6 +2,7 @@ package io.agentd.agent.transport;
 
 import io.agentd.agent.LogText;
 import io.agentd.agent.loop.LogThrottle;
+import io.agentd.agent.loop.Loop;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Flags;
 import io.agentd.protocol.Frame;
@@ -12,6 +13,7 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * What is sent instead of a frame the encoder refused (over the frame limit, a value out of range).
@@ -24,17 +26,19 @@ final class UnencodableFrames {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class);
     private static final long LOG_INTERVAL_MILLIS = 1000;
 
-    private final LogThrottle throttle = new LogThrottle(LOG_INTERVAL_MILLIS);
+    private final LogThrottle throttle;
+
+    UnencodableFrames(Loop loop) {
+        throttle = new LogThrottle(loop, LOG_INTERVAL_MILLIS, log, Level.ERROR, "frames that cannot be encoded");
+    }
 
     /** Logs why {@code frame} was refused; returns the frame to send instead, or null for none. */
     Frame refused(Frame frame, IllegalArgumentException cause) {
         Frame replacement = replacementFor(frame);
-        long skipped = throttle.admit(System.nanoTime());
-        if (skipped != LogThrottle.SKIP) {
-            log.error("frame id={} type={} cannot be encoded ({}); {}{}", frame.id(), frame.type(),
+        if (throttle.take()) {
+            log.error("frame id={} type={} cannot be encoded ({}); {}", frame.id(), frame.type(),
                     LogText.message(cause.getMessage()), replacement == null ? "dropped" : "sent a minimal "
-                            + replacement.type() + " instead",
-                    LogThrottle.sinceLastLine(skipped, "more"));
+                            + replacement.type() + " instead");
         }
         return replacement;
     }

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Serves hosts on a unix stream socket, each connection a host of its own, many at once (see
@@ -49,7 +50,7 @@ public final class UnixSocketServer implements Transport {
     private final Set<Integer> allowedUids = new HashSet<>();
     /** The socket's group, whose members are served too; -1 when none was asked for. */
     private int allowedGid = -1;
-    private final LogThrottle refusedPeerLog = new LogThrottle(SocketAcceptor.LOG_INTERVAL_MILLIS);
+    private final LogThrottle refusedPeerLog;
     /** Refuses peers more confined than the agent (its own strict sessions); null without /proc. */
     private final PeerConfinement confinement = PeerConfinement.ofThisProcess();
     private final SocketAcceptor acceptor;
@@ -60,6 +61,8 @@ public final class UnixSocketServer implements Transport {
         this.path = path;
         this.socketPath = new SocketPath(path);
         this.access = access;
+        this.refusedPeerLog = new LogThrottle(loop, SocketAcceptor.LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "refused connections from peers not served on unix:" + path);
         this.acceptor = new SocketAcceptor(loop, "unix:" + path, connections, hostLossPolicy,
                 PortLink.Splicing.SPLICE_OUTPUT, new SocketAcceptor.Admission() {
                     @Override
@@ -172,16 +175,14 @@ public final class UnixSocketServer implements Transport {
         return "uid " + Integer.toUnsignedString(peer.uid()) + ", pid " + peer.pid();
     }
 
-    /** One line per refused connection, at most one per interval with the count of those left out. */
+    /** One line per refused connection, at most one per interval; those left out are counted in a line of their own. */
     private void refused(String who) {
         refused(who, "not an allowed uid (--allow-uid)");
     }
 
     private void refused(String who, String why) {
-        long notLogged = refusedPeerLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
-            log.warn("refused a connection from {} on unix:{}: {}{}", who, path, why,
-                    LogThrottle.sinceLastLine(notLogged, "more refused"));
+        if (refusedPeerLog.take()) {
+            log.warn("refused a connection from {} on unix:{}: {}", who, path, why);
         }
     }
 

@@ -1,12 +1,14 @@
 package io.agentd.agent.transport;
 
 import io.agentd.agent.loop.LogThrottle;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Who is served on a vsock port: vsock has no peer credentials, only the peer's CID. A peer on
@@ -30,15 +32,17 @@ final class VsockAdmission implements SocketAcceptor.Admission {
     private final String describe;
     private final boolean serveLocal;
     private final long ownCid;
-    private final LogThrottle refusedLog = new LogThrottle(SocketAcceptor.LOG_INTERVAL_MILLIS);
+    private final LogThrottle refusedLog;
 
     /**
      * @param describe   the port, for the log ("vsock:1024")
      * @param serveLocal {@code --vsock-local serve}: peers on this machine are served too
      * @param ownCid     this machine's CID ({@link #readOwnCid}), or {@link #NO_CID}
      */
-    VsockAdmission(String describe, boolean serveLocal, long ownCid) {
+    VsockAdmission(Loop loop, String describe, boolean serveLocal, long ownCid) {
         this.describe = describe;
+        this.refusedLog = new LogThrottle(loop, SocketAcceptor.LOG_INTERVAL_MILLIS, log, Level.WARN,
+                "refused connections from this machine on " + describe);
         this.serveLocal = serveLocal;
         this.ownCid = ownCid;
     }
@@ -68,11 +72,10 @@ final class VsockAdmission implements SocketAcceptor.Admission {
                 + " machine (" + peer + "): vsock cannot tell which process connected, and any process of the"
                 + " guest could run commands with the agent's rights; use the agent's unix socket, or start"
                 + " the agent with --vsock-local serve; this connection is closed");
-        long notLogged = refusedLog.admit(System.nanoTime());
-        if (notLogged != LogThrottle.SKIP) {
+        if (refusedLog.take()) {
             log.warn("refused a connection on {} from {}: a peer on this machine, which vsock cannot name (any"
-                    + " process of the guest, a confined session's too); --vsock-local serve serves them; {}{}",
-                    describe, peer, told, LogThrottle.sinceLastLine(notLogged, "more refused"));
+                    + " process of the guest, a confined session's too); --vsock-local serve serves them; {}",
+                    describe, peer, told);
         }
         return null;
     }

@@ -43,7 +43,7 @@ public final class VsockServer implements Transport {
         // Copies, not splices: splicing into a vsock socket has not been checked against the guest's
         // kernel and VMMs the way the port was (PortLink.Splicing); a copy is never wrong.
         this.acceptor = new SocketAcceptor(loop, describe(), connections, hostLossPolicy,
-                PortLink.Splicing.COPY_OUTPUT, new VsockAdmission(describe(), serveLocal, VsockAdmission.readOwnCid()));
+                PortLink.Splicing.COPY_OUTPUT, new VsockAdmission(loop, describe(), serveLocal, VsockAdmission.readOwnCid()));
     }
 
     /** Whether this kernel can make vsock sockets at all (for the tests; the agent just tries). */

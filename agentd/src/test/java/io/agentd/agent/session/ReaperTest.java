@@ -293,7 +293,8 @@ class ReaperTest {
         h.loop.advance(Reaper.SWEEP_MILLIS);
         h.loop.advance(Reaper.SWEEP_MILLIS);
         assertEquals(3, runs[0], "the sweep goes on after a failure");
-        assertEquals(1, h.loop.pendingTimers(), "the next sweep is scheduled");
+        // The next sweep, and the line counting the two failures the log left out, due a minute after the first's.
+        assertEquals(2, h.loop.pendingTimers(), "the next sweep is scheduled");
     }
 
     @Test

@@ -916,7 +916,7 @@ class PortLinkTest {
     void aHostHoldingALargeFrameShareThatReadsNoAnswersIsDroppedAtTheFrameTimeout() {
         int[] pair = socketPair();
         LargeFrameBudget budget = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
-        PortLink timed = new PortLink(loop, HIGH_WATER, 0, budget, 100, new StalledInputLog());
+        PortLink timed = new PortLink(loop, HIGH_WATER, 0, budget, 100, new StalledInputLog(loop));
         timed.setListener(new RecordingListener());
         int port = pair[0];
         try {

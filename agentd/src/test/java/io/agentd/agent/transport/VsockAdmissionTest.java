@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.ErrorKind;
@@ -46,7 +47,7 @@ class VsockAdmissionTest {
 
     @Test
     void aPeerOnAnotherMachineIsServedAndToldNothing() throws Exception {
-        VsockAdmission admission = new VsockAdmission("vsock:1024", false, OWN_CID);
+        VsockAdmission admission = new VsockAdmission(new ScriptedLoop(), "vsock:1024", false, OWN_CID);
         assertEquals("cid 2, port 5000", admission.admit(writeEnd, sockaddrVm(2, 5000)));
         assertEquals(Os.WOULD_BLOCK, Os.read(readEnd, ByteBuffer.allocateDirect(64)), "nothing written to a served peer");
     }
@@ -54,7 +55,7 @@ class VsockAdmissionTest {
     /** CID 1 (vsock_loopback) and the machine's own CID are both this machine: refused, told why on id 0. */
     @Test
     void aPeerOnThisMachineIsToldItIsRefused() throws Exception {
-        VsockAdmission admission = new VsockAdmission("vsock:1024", false, OWN_CID);
+        VsockAdmission admission = new VsockAdmission(new ScriptedLoop(), "vsock:1024", false, OWN_CID);
         assertNull(admission.admit(writeEnd, sockaddrVm(1, 5001)));
         assertRefusal("(cid 1, port 5001)");
         assertNull(admission.admit(writeEnd, sockaddrVm(OWN_CID, 5002)));
@@ -63,7 +64,7 @@ class VsockAdmissionTest {
 
     @Test
     void withVsockLocalServeAPeerOnThisMachineIsServed() throws Exception {
-        VsockAdmission admission = new VsockAdmission("vsock:1024", true, OWN_CID);
+        VsockAdmission admission = new VsockAdmission(new ScriptedLoop(), "vsock:1024", true, OWN_CID);
         assertEquals("cid 1, port 5003", admission.admit(writeEnd, sockaddrVm(1, 5003)));
         assertEquals("cid 3, port 5004", admission.admit(writeEnd, sockaddrVm(OWN_CID, 5004)));
     }
