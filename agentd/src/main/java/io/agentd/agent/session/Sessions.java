@@ -35,6 +35,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -91,6 +92,20 @@ public final class Sessions {
     private final Set<Session> all = new LinkedHashSet<>();
     /** The routed ones, by the connection and id their host names them with. */
     private final Map<SessionKey, Session> byKey = new HashMap<>();
+    /**
+     * The keys whose session ended lately (its exit sent on them, or the request answered failed),
+     * the oldest dropped past {@link #RECENTLY_ENDED_MAX}: stdin, resize and signals on such an id
+     * crossed the session's end on the wire (a host sends stdin until it reads the exit), so their
+     * refusal is a debug line, while those on an id that never was a session stay a warning. Only
+     * the log level depends on it: the host's answer is the same.
+     */
+    private final Map<SessionKey, Boolean> recentlyEnded = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<SessionKey, Boolean> eldest) {
+            return size() > RECENTLY_ENDED_MAX;
+        }
+    };
+    static final int RECENTLY_ENDED_MAX = 1024;
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
     private final BulkCoalescing bulkCoalescing = new BulkCoalescing();
@@ -221,6 +236,14 @@ public final class Sessions {
     // ---- frames from the host ----
 
     public void onExecRequest(SessionHost from, long id, ExecRequest req) {
+        startOrAnswer(from, id, req);
+        SessionKey key = new SessionKey(from.connection(), id);
+        if (id != Protocol.CONTROL_ID && !byKey.containsKey(key)) {
+            ended(key); // answered failed (or started detached): the host may have sent stdin behind it
+        }
+    }
+
+    private void startOrAnswer(SessionHost from, long id, ExecRequest req) {
         String type = MessageType.EXEC_REQUEST.wire();
         HostOutput host = from.output();
         if (id == Protocol.CONTROL_ID) {
@@ -356,6 +379,7 @@ public final class Sessions {
 
     /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
     private void sendFailed(HostOutput host, long id, ExecRequest req, ExecFailed reported) {
+
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
@@ -368,7 +392,8 @@ public final class Sessions {
         if (data.length == 0 && !byKey.containsKey(new SessionKey(from.connection(), id))) {
             // An end of input sent before the host could know that the session had exited or
             // failed to start (agentctl ends a command's input as it sends the request): still
-            // answered, but no warning for the operator.
+            // answered, but no warning for the operator. Even on an id never seen: a session
+            // ended long enough ago is no longer in recentlyEnded.
             from.output().refuseRace(id, ErrorKind.INVALID_SESSION, MessageType.EXEC_STDIN.wire(), "no session " + id);
             return;
         }
@@ -441,8 +466,7 @@ public final class Sessions {
         Session s = byKey.get(key);
         Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type,
-                    reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
+            refuseNoSession(from, key, type, reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
             return;
         }
         int pgid = s != null ? s.pid : lingering;
@@ -454,7 +478,7 @@ public final class Sessions {
         }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, gone ? "session " + id + " has ended and its processes are gone"
+            refuseNoSession(from, key, type, gone ? "session " + id + " has ended and its processes are gone"
                     : endedGroupEmpty(id));
         }
     }
@@ -466,11 +490,32 @@ public final class Sessions {
     }
 
     private Session live(SessionHost from, long id, MessageType type) {
-        Session s = byKey.get(new SessionKey(from.connection(), id));
+        SessionKey key = new SessionKey(from.connection(), id);
+        Session s = byKey.get(key);
         if (s == null) {
-            from.output().refuse(id, ErrorKind.INVALID_SESSION, type.wire(), "no session " + id);
+            refuseNoSession(from, key, type.wire(), "no session " + id);
         }
         return s;
+    }
+
+    /**
+     * Answers a frame for a session that is not there: at debug when its session ended lately on this
+     * connection (stdin, resize or a signal that crossed the exit on the wire, as a host piping into a
+     * command that ended, `yes | agentctl exec -i -- head -c 1`, sends every time), else as a host's
+     * mistake (a warning). The answer is the same.
+     */
+    private void refuseNoSession(SessionHost from, SessionKey key, String type, String message) {
+        if (recentlyEnded.containsKey(key)) {
+            from.output().refuseRace(key.id(), ErrorKind.INVALID_SESSION, type, message);
+        } else {
+            from.output().refuse(key.id(), ErrorKind.INVALID_SESSION, type, message);
+        }
+    }
+
+    /** The session on {@code key} ended (or its request left none there): see {@link #recentlyEnded}. */
+    private void ended(SessionKey key) {
+        recentlyEnded.remove(key); // moved to the newest end
+        recentlyEnded.put(key, Boolean.TRUE);
     }
 
     // ---- sessions extension: list and attach ----
@@ -852,6 +897,9 @@ public final class Sessions {
             // the host that had left, it outlived every later host for ever (or died with the
             // connection that detached it at its start, which no longer names it).
             reaper.finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
+            if (s.route.attached()) {
+                ended(s.route.key());
+            }
             cgroups.release(s.cgroup);
             directory.exited(s);
             logStdinBudget();

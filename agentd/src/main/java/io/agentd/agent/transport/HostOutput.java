@@ -41,9 +41,9 @@ public interface HostOutput {
     void refuse(long id, ErrorKind kind, String offendingType, String message);
 
     /**
-     * Answers like {@link #refuse}, for a frame that is a race rather than a mistake (an end of
-     * input that crossed its session's exit or failure on the wire, which every host sends now and
-     * then): the operator's log gets it at debug only.
+     * Answers like {@link #refuse}, for a frame that is a race rather than a mistake (stdin, a resize
+     * or a signal that crossed its session's exit or failure on the wire, which every host sends now
+     * and then): the operator's log gets it at debug only.
      */
     default void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
         refuse(id, kind, offendingType, message);

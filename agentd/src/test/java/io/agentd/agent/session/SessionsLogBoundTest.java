@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.transport.RecordingHost;
+import io.agentd.protocol.MessageType;
+import java.util.List;
 import io.agentd.protocol.payload.ExecRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,7 +27,8 @@ class SessionsLogBoundTest {
     private static final int SIGCONT = 18;
 
     private final ScriptedLoop loop = new ScriptedLoop();
-    private final SessionHost host = new SessionHost(1, new RecordingHost());
+    private final RecordingHost output = new RecordingHost();
+    private final SessionHost host = new SessionHost(1, output);
     private final ScriptedSessions scripted = new ScriptedSessions(loop, new Child(100, 13, 10, 11, 12, false));
     private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(Sessions.class);
@@ -58,5 +62,41 @@ class SessionsLogBoundTest {
         assertTrue(last.getFormattedMessage().contains("signal " + SIGCONT + " to process group 100")
                 && !last.getFormattedMessage().contains("more"),
                 "the next line carries no count of its own: " + last.getFormattedMessage());
+    }
+
+    /**
+     * stdin, a resize and a signal that crossed the session's exit on the wire (yes | agentctl exec
+     * -i -- head -c 1 sends stdin until it reads the exit) are answered as before, each with
+     * core.error, but as races (a debug line); on an id that never was a session they stay
+     * refusals (a warning).
+     */
+    @Test
+    void framesThatCrossedASessionsExitAreRacesAndThoseOnAnUnknownIdAreNot() {
+        scripted.sessions.onExecRequest(host, 5, ExecRequest.of("head", "-c", "1"));
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        scripted.exit(100, 0);
+        loop.fire(13, Loop.READABLE);
+        loop.advance(1_000);
+        assertEquals(1, output.of(MessageType.EXEC_EXITED).size(), "the session ended");
+        int errors = output.of(MessageType.CORE_ERROR).size();
+
+        scripted.sessions.onStdin(host, 5, "y\n".getBytes());
+        scripted.sessions.onResize(host, 5, 24, 80);
+        scripted.sessions.onSignal(host, 5, SIGCONT);
+        assertEquals(List.of("core.exec.stdin", "core.exec.resize", "core.exec.signal"), output.racedRefusals);
+        assertEquals(errors + 3, output.of(MessageType.CORE_ERROR).size(), "each still answered with core.error");
+
+        scripted.sessions.onStdin(host, 9, "y\n".getBytes());
+        scripted.sessions.onResize(host, 9, 24, 80);
+        scripted.sessions.onSignal(host, 9, SIGCONT);
+        assertEquals(3, output.racedRefusals.size(), "an id that never was a session: a host's mistake");
+        assertEquals(errors + 6, output.of(MessageType.CORE_ERROR).size());
+
+        SessionHost other = new SessionHost(2, output);
+        scripted.sessions.onStdin(other, 5, "y\n".getBytes());
+        assertEquals(3, output.racedRefusals.size(), "the same id on another connection never was a session");
     }
 }

@@ -77,6 +77,15 @@ public final class RecordingHost implements HostOutput {
         frames.add(new Frame(id, MessageType.CORE_ERROR, null));
     }
 
+    /** The offending types of the refusals made as races (refuseRace: logged at debug), in order. */
+    public final List<String> racedRefusals = new ArrayList<>();
+
+    @Override
+    public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
+        racedRefusals.add(offendingType);
+        refuse(id, kind, offendingType, message);
+    }
+
     /** The frame types sent so far, in order ("core.exec.started" ...), data frames included. */
     @Override
     public boolean hangUpIfGone() {
