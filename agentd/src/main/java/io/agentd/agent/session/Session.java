@@ -393,12 +393,13 @@ final class Session {
         }
         timedOut = true;
         killCgroupAtEnd = true;
-        log.info("session {}: timeout reached, SIGTERM to group {}", id, pid);
+        log.info("session {}: timeout reached, SIGTERM to group {} connection={} number={}", id, pid, connectionForLog(),
+                number);
         signalGroup(LibC.SIGTERM);
         killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
-                log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {}", id, pid,
-                        cgroup);
+                log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {} connection={}"
+                        + " number={}", id, pid, cgroup, connectionForLog(), number);
                 signalGroup(LibC.SIGKILL);
                 cgroup.kill(0);
             }
@@ -516,8 +517,13 @@ final class Session {
                 id, exit.code(), exit.signal(), timedOut,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
                 usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
-                route.attached() ? route.connection() : "none (its host is gone)", number);
+                connectionForLog(), number);
         owner.finished(this);
+    }
+
+    /** The connection the session's lines name: its host's, or none while it has no host (detached). */
+    private Object connectionForLog() {
+        return route.attached() ? route.connection() : "none (its host is gone)";
     }
 
     /** The host is gone: kill the group and let go of everything without a word on the wire. */
@@ -531,7 +537,11 @@ final class Session {
         cgroup.kill(0);
         cancelTimers();
         release();
-        log.info("session {} abandoned (host gone): pid={} killed", id, pid);
+        // No exit line follows (no exit is sent or held): this line says what that one would have.
+        log.info("session {} abandoned (host gone): pid={} killed, no exit line follows: duration_ms={} bytes_in={}"
+                + " bytes_out={} connection={} number={}", id, pid,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
+                route.connection(), number);
     }
 
     private void cancelTimers() {

@@ -473,8 +473,11 @@ public final class Sessions {
         // A session waiting for its killed cgroup to empty has let go of its leader: a no-op (ESRCH).
         int err = s != null ? s.signalGroup(signal) : io.killGroup(pgid, signal);
         if (signalLog.take()) {
-            log.info("session {}: signal {} to process group {}{}", id, signal, pgid,
-                    err == 0 ? "" : ": " + Os.errnoName(err));
+            // id is this host's id (an attach's, after one); connection and number name the session as its
+            // start and exit lines do.
+            log.info("session {}: signal {} to process group {}{} connection={} number={}", id, signal, pgid,
+                    err == 0 ? "" : ": " + Os.errnoName(err), from.connection(),
+                    s != null ? s.number : "unknown (the session has ended; its group lingers)");
         }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);

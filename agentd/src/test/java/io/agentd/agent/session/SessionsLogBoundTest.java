@@ -32,16 +32,19 @@ class SessionsLogBoundTest {
     private final ScriptedSessions scripted = new ScriptedSessions(loop, new Child(100, 13, 10, 11, 12, false));
     private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(Sessions.class);
+    private final Logger sessionLogger = (Logger) LoggerFactory.getLogger(Session.class);
 
     @BeforeEach
     void capture() {
         lines.start();
         logger.addAppender(lines);
+        sessionLogger.addAppender(lines);
     }
 
     @AfterEach
     void release() {
         logger.detachAppender(lines);
+        sessionLogger.detachAppender(lines);
     }
 
     @Test
@@ -98,5 +101,27 @@ class SessionsLogBoundTest {
         SessionHost other = new SessionHost(2, output);
         scripted.sessions.onStdin(other, 5, "y\n".getBytes());
         assertEquals(3, output.racedRefusals.size(), "the same id on another connection never was a session");
+    }
+
+    /**
+     * The lines that name a session by the host's request id alone (a signal, its abandonment) carry
+     * the connection and the session number its start and exit lines do; the abandoned session gets
+     * no exit line, so its line says so, with its duration and bytes.
+     */
+    @Test
+    void signalAndAbandonLinesNameTheConnectionAndNumber() {
+        scripted.sessions.onExecRequest(host, 5, ExecRequest.of("sleep", "60"));
+        String started = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("session 5 started")).findFirst().orElseThrow();
+        String number = started.substring(started.indexOf(" number=") + 1);
+        scripted.sessions.onSignal(host, 5, SIGCONT);
+        String signal = lines.list.get(lines.list.size() - 1).getFormattedMessage();
+        assertTrue(signal.endsWith(" connection=1 " + number), signal);
+
+        scripted.sessions.killOwned(1, id -> true);
+        String abandoned = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("session 5 abandoned")).findFirst().orElseThrow();
+        assertTrue(abandoned.contains("no exit line follows: duration_ms=") && abandoned.endsWith(" connection=1 "
+                + number), abandoned);
     }
 }
