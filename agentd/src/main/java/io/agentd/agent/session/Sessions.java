@@ -94,10 +94,10 @@ public final class Sessions {
     private final Map<SessionKey, Session> byKey = new HashMap<>();
     /**
      * The keys whose session ended lately (its exit sent on them, or the request answered failed),
-     * the oldest dropped past {@link #RECENTLY_ENDED_MAX}: stdin, resize and signals on such an id
-     * crossed the session's end on the wire (a host sends stdin until it reads the exit), so their
-     * refusal is a debug line, while those on an id that never was a session stay a warning. Only
-     * the log level depends on it: the host's answer is the same.
+     * the oldest dropped past {@link #RECENTLY_ENDED_MAX} and a connection's when it closes: stdin,
+     * resize and signals on such an id crossed the session's end on the wire (a host sends stdin
+     * until it reads the exit), so their refusal is a debug line, while those on an id that never
+     * was a session stay a warning. Only the log level depends on it: the host's answer is the same.
      */
     private final Map<SessionKey, Boolean> recentlyEnded = new LinkedHashMap<>() {
         @Override
@@ -379,7 +379,6 @@ public final class Sessions {
 
     /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
     private void sendFailed(HostOutput host, long id, ExecRequest req, ExecFailed reported) {
-
         ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
                 LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
         // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
@@ -636,6 +635,9 @@ public final class Sessions {
      */
     public void connectionClosed(long connection) {
         directory.connectionClosed(connection);
+        // nothing more can come on its ids: their ends need no remembering (and a soak of short
+        // connections would keep the last 1024 of them for nothing)
+        recentlyEnded.keySet().removeIf(key -> key.connection() == connection);
     }
 
     /**
