@@ -8,6 +8,7 @@ import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.HostText;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
@@ -149,6 +150,12 @@ public final class AgentClient implements AutoCloseable {
 
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final Thread reader;
+    /**
+     * The lines the agent can cause one per frame, each kind limited ({@link AgentLineLimit}): a
+     * core.error on id 0 that names no call, and an undecodable frame.
+     */
+    private final AgentLineLimit controlErrorLines;
+    private final AgentLineLimit undecodableLines;
     /** Sends the output-hold notices off the reader's thread ({@link NoticeSender} says why). */
     private final NoticeSender holdNoticeSender;
 
@@ -156,6 +163,8 @@ public final class AgentClient implements AutoCloseable {
         this.channel = channel;
         this.peer = peer;
         this.peerChecksUid = peerChecksUid;
+        this.controlErrorLines = new AgentLineLimit(log, "core.error frames on id 0 from the agent at " + peer);
+        this.undecodableLines = new AgentLineLimit(log, "undecodable frames from the agent at " + peer);
         this.holdNoticeSender = new NoticeSender(peer, this::send);
         reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
@@ -943,6 +952,7 @@ public final class AgentClient implements AutoCloseable {
                 if (why != null) {
                     break;
                 }
+                reportLeftOutLinesIfDue();
             }
         } catch (AsynchronousCloseException e) {
             why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
@@ -1007,8 +1017,11 @@ public final class AgentClient implements AutoCloseable {
 
     /** A frame of a live id that cannot be decoded may have been its terminal frame: end the id. */
     private void abortUndecodable(ProtocolException e) {
-        log.warn("undecodable frame from the agent at {} (id {}, type {}): {}: {}",
-                peer, e.hasId() ? e.id() : "?", e.type(), e.kind(), e.getMessage());
+        if (undecodableLines.take()) {
+            log.warn("undecodable frame from the agent at {} (id {}, type {}): {}: {}", peer,
+                    e.hasId() ? e.id() : "?", AgentLineLimit.quote(e.type()), e.kind(),
+                    AgentLineLimit.message(e.getMessage()));
+        }
         if (e.hasId() && e.id() != Protocol.CONTROL_ID) {
             Receiver receiver = live.remove(e.id());
             if (receiver != null) {
@@ -1049,8 +1062,11 @@ public final class AgentClient implements AutoCloseable {
                 if (refusedHoldNotice(e)) {
                     return;
                 }
-                log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer,
-                        AgentErrorException.bounded(e.kind()), e.message() == null ? null : AgentErrorException.bounded(e.message()));
+                if (controlErrorLines.take()) {
+                    log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer,
+                            AgentLineLimit.quote(e.kind()),
+                            HostText.quote(e.message(), AgentLineLimit.MESSAGE_MAX_CHARS));
+                }
             }
             default -> log.debug("ignored {} on the control channel", frame.type());
         }
@@ -1072,10 +1088,11 @@ public final class AgentClient implements AutoCloseable {
             if (!holdNoticesRefused) {
                 holdNoticesRefused = true;
                 log.info("{} does not pass on requests to hold a session's output ({}); a full stream now holds"
-                        + " up this connection's reader until it is read", peer, e.message());
+                        + " up this connection's reader until it is read", peer, AgentLineLimit.message(e.message()));
             }
         } else {
-            log.debug("{} refused to hold a session's output: {}: {}", peer, e.kind(), e.message());
+            log.debug("{} refused to hold a session's output: {}: {}", peer, AgentLineLimit.quote(e.kind()),
+                    AgentLineLimit.message(e.message()));
         }
         return true;
     }
@@ -1149,6 +1166,14 @@ public final class AgentClient implements AutoCloseable {
     private void end(ConnectionLostException why) {
         markLost(why);
         failEverythingWaiting();
+        controlErrorLines.reportNow();
+        undecodableLines.reportNow();
+    }
+
+    /** The reader, after each read: the counts of lines left out whose interval is over. */
+    private void reportLeftOutLinesIfDue() {
+        controlErrorLines.reportIfDue();
+        undecodableLines.reportIfDue();
     }
 
     /**

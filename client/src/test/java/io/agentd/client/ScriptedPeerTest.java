@@ -517,4 +517,47 @@ class ScriptedPeerTest {
                 () -> ping.get(1, TimeUnit.SECONDS));
         assertInstanceOf(ConnectionLostException.class, e.getCause());
     }
+
+    /**
+     * The agent is the untrusted side: a flood of core.error frames on id 0 (whose text tried to
+     * forge a line and colour the terminal) and of undecodable frames made a log line each, with the
+     * text raw. One line of each kind now, its text escaped, then one line that counts the rest.
+     */
+    @Test
+    void aFloodOfUnattributableErrorsAndUndecodableFramesLogsOneEscapedLineAndACount() throws Exception {
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        try {
+            try (AgentClient client = connected()) {
+                for (int i = 0; i < 300; i++) {
+                    send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message",
+                            "A\n\u001b[31mFORGED LINE " + i, null)));
+                }
+                for (int i = 0; i < 300; i++) {
+                    ByteBuffer bad = ByteBuffer.allocate(4 + 5 + 2);
+                    bad.putInt(5 + 2).putInt(1000 + i).put((byte) 0).put(new byte[] {(byte) 0xff, (byte) 0xfe});
+                    sendBytes(bad.array());
+                }
+                CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING,
+                        io.agentd.protocol.payload.Empty.INSTANCE);
+                Frame ping = receive();
+                send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+                pong.get(20, TimeUnit.SECONDS); // the reader is past the flood
+            } // the close reports the counts
+        } finally {
+            System.setErr(stderr);
+        }
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertFalse(text.contains("\u001b"), "a raw escape in the log: " + text);
+        java.util.List<String> lines = text.lines().toList();
+        assertTrue(lines.stream().noneMatch(l -> l.contains("FORGED") && !l.contains("could not attribute")),
+                "a line the agent forged: " + text);
+        assertEquals(1, lines.stream().filter(l -> l.contains("could not attribute")).count(), text);
+        assertTrue(text.contains("\"A\\n\\u001b[31mFORGED LINE 0\""), text);
+        assertEquals(1, lines.stream().filter(l -> l.contains("undecodable frame from")).count(), text);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("299 more core.error frames on id 0 from the agent at")),
+                text);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("299 more undecodable frames from the agent at")), text);
+    }
 }
