@@ -120,6 +120,7 @@ final class RelayLoop implements Runnable {
     static final int CONTROL_FRAME_MAX = 1024;
     /** Reads and splices of the port per wake-up, before the clients get their turn. */
     private static final int PORT_TURNS = 16;
+    /** One line of a kind per this interval, the rest counted in a line when it is over ({@link RateLimitedLog}). */
     private static final long LOG_INTERVAL_MILLIS = 5_000;
     /**
      * After accept(2) fails (EMFILE, ENFILE, ENOMEM: a shortage that lasts a while), the listening
@@ -255,28 +256,33 @@ final class RelayLoop implements Runnable {
     private final java.util.Set<Long> usedDuringStartBarrier = new java.util.HashSet<>();
     static final int USED_DURING_START_BARRIER_MAX = 4096;
 
-    private final RateLimitedLog refusedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog droppedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog exitNoticeLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog arrivalLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    /** Every rate-limited kind of line: their counts are due on the loop's timer ({@link #reportLeftOutLines}). */
+    private final java.util.List<RateLimitedLog> limitedLogs = new java.util.ArrayList<>();
+    private final RateLimitedLog refusedLog =
+            limited("refused client frames (each was answered with core.error)", false);
+    private final RateLimitedLog droppedLog = limited("frames of the agent dropped or skipped", false);
+    private final RateLimitedLog exitNoticeLog =
+            limited("exits not reported back to an agent that reads nothing", true);
+    private final RateLimitedLog arrivalLog = limited("clients connected", false);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
-    private final RateLimitedLog restartLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog restartLog = limited("agent restarts", false);
     /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
     private long readyFramesEnd;
     /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
     private boolean readyFramesOwed;
-    private final RateLimitedLog acceptFailureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog acceptFailureLog =
+            limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
     private long acceptPausedUntil;
     /**
      * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
      * way) must get its line, with the reason, not lose it to its own "connected".
      */
-    private final RateLimitedLog departureLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog fullLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog heldLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog budgetLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
-    private final RateLimitedLog departedLog = new RateLimitedLog(LOG_INTERVAL_MILLIS);
+    private final RateLimitedLog departureLog = limited("clients gone", false);
+    private final RateLimitedLog fullLog = limited("clients turned away (the relay was full)", true);
+    private final RateLimitedLog heldLog = limited("lines of clients whose held output passed the mark", false);
+    private final RateLimitedLog budgetLog = limited("lines of the clients' queues past the relay's budget", false);
+    private final RateLimitedLog departedLog = limited("frames of the agent for departed clients dropped", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, QUEUE_BUDGET);
@@ -367,13 +373,14 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
+                selector.select(untilLogReport(acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
                         : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0
-                        ? HOLD_UP_CHECK_MILLIS : 0);
+                        ? HOLD_UP_CHECK_MILLIS : 0));
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
-                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime())));
+                selector.select(untilLogReport(
+                        Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime()))));
             }
             long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
             if (closedAt != NO_CLOSE) {
@@ -411,12 +418,46 @@ final class RelayLoop implements Runnable {
                 acceptPausedUntil = 0;
                 serverKey.interestOps(SelectionKey.OP_ACCEPT);
             }
+            reportLeftOutLines();
             String lost = flushAll();
             if (lost != null) {
                 return new Relay.Ending(lost, true);
             }
         }
         return new Relay.Ending("relay stopped", false);
+    }
+
+    private RateLimitedLog limited(String what, boolean warn) {
+        return limited(what, warn, LOG_INTERVAL_MILLIS, 1);
+    }
+
+    private RateLimitedLog limited(String what, boolean warn, long intervalMillis, int linesPerInterval) {
+        RateLimitedLog limited = new RateLimitedLog(log, what, warn, intervalMillis, linesPerInterval);
+        limitedLogs.add(limited);
+        return limited;
+    }
+
+    /**
+     * {@code selectMillis} (0: no timeout), cut to when the first count of lines left out is due, so
+     * that it comes out when its interval is over even if nothing else happens by then.
+     */
+    private long untilLogReport(long selectMillis) {
+        long due = Long.MAX_VALUE;
+        for (RateLimitedLog limited : limitedLogs) {
+            due = Math.min(due, limited.reportDueAt());
+        }
+        if (due == Long.MAX_VALUE) {
+            return selectMillis;
+        }
+        long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime()) + 1);
+        return selectMillis == 0 ? millis : Math.min(selectMillis, millis);
+    }
+
+    /** The counts of lines left out whose interval is over, each a line of its own. */
+    private void reportLeftOutLines() {
+        for (RateLimitedLog limited : limitedLogs) {
+            limited.reportIfDue();
+        }
     }
 
     // ---- the port ------------------------------------------------------------------------------
@@ -563,10 +604,9 @@ final class RelayLoop implements Runnable {
 
         @Override
         public boolean badLength(long length) {
-            String more = droppedLog.admit();
-            if (more != null) {
-                log.warn("relay: the agent sent a frame length of {} (legal: {}..{}); its bytes are skipped{}",
-                        length, Protocol.MIN_FRAME_LEN, Protocol.MAX_FRAME_LEN, more);
+            if (droppedLog.admit()) {
+                log.warn("relay: the agent sent a frame length of {} (legal: {}..{}); its bytes are skipped",
+                        length, Protocol.MIN_FRAME_LEN, Protocol.MAX_FRAME_LEN);
             }
             return true; // skipped as the protocol's decoder does
         }
@@ -830,10 +870,9 @@ final class RelayLoop implements Runnable {
         if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER) {
             framesForDeparted++;
             tellAgentIfAnExit(id, bytes);
-            String more = departedLog.admit();
-            if (more != null) {
+            if (departedLog.admit()) {
                 log.info("relay: a frame of the agent on id {}, of an earlier relay's client, was dropped: the agent"
-                        + " had not yet taken the notices this relay sent at its start{}", id, more);
+                        + " had not yet taken the notices this relay sent at its start", id);
             }
             return;
         }
@@ -841,19 +880,17 @@ final class RelayLoop implements Runnable {
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
             framesForDeparted++;
             tellAgentIfAnExit(id, bytes);
-            String more = departedLog.admit();
-            if (more != null) {
+            if (departedLog.admit()) {
                 log.info("relay: a frame of the agent on id {}, of a client that left, was dropped: the agent had"
-                        + " not yet taken the notice of its departure{}", id, more);
+                        + " not yet taken the notice of its departure", id);
             }
             return;
         }
         if (owner == null || owner.closing != null) {
             tellAgentIfAnExit(id, bytes);
-            String more = droppedLog.admit();
-            if (more != null) {
-                log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped{}", id,
-                        owner == null ? "" : " (" + owner + " is being closed)", more);
+            if (droppedLog.admit()) {
+                log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped", id,
+                        owner == null ? "" : " (" + owner + " is being closed)");
             }
             return;
         }
@@ -895,10 +932,9 @@ final class RelayLoop implements Runnable {
      */
     private void tellAgentExitDropped(long id) {
         if (portOutput.bytes() > EXIT_NOTICES_MAX_QUEUED) {
-            String more = exitNoticeLog.admit();
-            if (more != null) {
+            if (exitNoticeLog.admit()) {
                 log.warn("relay: the agent reads nothing and " + (portOutput.bytes() >> 20) + " MiB wait for it: an"
-                        + " exit for id {} nobody holds is not reported back to it{}", id, more);
+                        + " exit for id {} nobody holds is not reported back to it", id);
             }
             return;
         }
@@ -937,9 +973,8 @@ final class RelayLoop implements Runnable {
             agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
             agentHoldsDroppedExits = ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
-                String more = restartLog.admit();
-                if (more != null) {
-                    log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s){}", clientCount, more);
+                if (restartLog.admit()) {
+                    log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
                 }
                 // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
                 // and the start's ping may have died with the old one.
@@ -975,14 +1010,13 @@ final class RelayLoop implements Runnable {
             probing = false;
             return;
         }
-        String more = droppedLog.admit();
-        if (more != null) {
+        if (droppedLog.admit()) {
             String what = frame == null ? "an undecodable frame" : frame.type().wire();
             if (frame != null && frame.payload() instanceof ErrorPayload e) {
                 what += " (" + HostText.quote(e.kind(), HostText.QUOTE_MAX) + ": "
                         + HostText.quote(e.message(), LOGGED_TEXT_MAX) + ")";
             }
-            log.info("relay: the agent sent {} on id 0; no client to give it to, dropped{}", what, more);
+            log.info("relay: the agent sent {} on id 0; no client to give it to, dropped", what);
         }
     }
 
@@ -1094,10 +1128,9 @@ final class RelayLoop implements Runnable {
         } catch (IOException e) {
             acceptPausedUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACCEPT_PAUSE_MILLIS);
             serverKey.interestOps(0);
-            String more = acceptFailureLog.admit();
-            if (more != null) {
+            if (acceptFailureLog.admit()) {
                 log.warn("relay: accepting a client failed ({}): tried again every {} ms, the {} connected served"
-                        + " on{}", e.getMessage(), ACCEPT_PAUSE_MILLIS, clientCount, more);
+                        + " on", e.getMessage(), ACCEPT_PAUSE_MILLIS, clientCount);
             }
             return null;
         }
@@ -1143,9 +1176,8 @@ final class RelayLoop implements Runnable {
             awaitingReady.add(c);
             probe();
         }
-        String more = arrivalLog.admit();
-        if (more != null) {
-            log.info("relay: {} connected ({} now){}", c, clientCount, more);
+        if (arrivalLog.admit()) {
+            log.info("relay: {} connected ({} now)", c, clientCount);
         }
     }
 
@@ -1173,12 +1205,11 @@ final class RelayLoop implements Runnable {
         } catch (IOException e) {
             log.debug("relay: refusing a client past the {}th", IdRange.SLOTS, e);
         }
-        String more = fullLog.admit();
-        if (more != null) {
+        if (fullLog.admit()) {
             int leaving = slots.leavingCount();
-            log.warn("relay: a client was turned away: {} clients are connected{}{}", clientCount, leaving == 0 ? ""
+            log.warn("relay: a client was turned away: {} clients are connected{}", clientCount, leaving == 0 ? ""
                     : " and the agent has not confirmed the departure of " + leaving + " more within "
-                    + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s", more);
+                    + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s");
         }
     }
 
@@ -1348,11 +1379,10 @@ final class RelayLoop implements Runnable {
     }
 
     private void refuse(RelayClient c, long id, ErrorKind kind, String type, String message) {
-        String more = refusedLog.admit();
-        if (more != null) {
+        if (refusedLog.admit()) {
             // Quoted: the type and the message may hold a client's bytes (a type no agent knows).
-            log.info("relay: {}: refused {} on id {}: {}{}", c, type == null ? "a frame" : HostText.quote(type,
-                    HostText.QUOTE_MAX), id, HostText.quote(message, LOGGED_TEXT_MAX), more);
+            log.info("relay: {}: refused {} on id {}: {}", c, type == null ? "a frame" : HostText.quote(type,
+                    HostText.QUOTE_MAX), id, HostText.quote(message, LOGGED_TEXT_MAX));
         }
         queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
     }
@@ -1403,11 +1433,10 @@ final class RelayLoop implements Runnable {
         }
         if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
             if (c.pausedAtAgent) {
-                String more = heldLog.admit();
-                if (more != null) {
+                if (heldLog.admit()) {
                     log.info("relay: {} does not read and its queue passed {} MiB after the agent was told to hold"
-                            + " its output; nothing is read from the agent until it drains{}", c,
-                            HELD_HIGH_WATER >> 20, more);
+                            + " its output; nothing is read from the agent until it drains", c,
+                            HELD_HIGH_WATER >> 20);
                 }
             }
             holdUpAgentFor(c);
@@ -1441,11 +1470,10 @@ final class RelayLoop implements Runnable {
             largest.pausedAtAgent = true;
             tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, largest);
         }
-        String more = budgetLog.admit();
-        if (more != null) {
+        if (budgetLog.admit()) {
             log.info("relay: the clients' queues hold {} MiB together, past the relay's {} MiB; nothing is read from"
-                    + " the agent until {} drains its {} MiB{}", clientQueues.bytes() >> 20, queueBudget >> 20, largest,
-                    largest.output.bytes() >> 20, more);
+                    + " the agent until {} drains its {} MiB", clientQueues.bytes() >> 20, queueBudget >> 20, largest,
+                    largest.output.bytes() >> 20);
         }
         holdUpAgentFor(largest);
     }
@@ -1650,12 +1678,11 @@ final class RelayLoop implements Runnable {
         releaseStaged(c); // what it sent before it left comes before the notice
         tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
         probeDeparture(c.slot); // its answer frees the slot
-        String more = departureLog.admit();
-        if (more != null) {
+        if (departureLog.admit()) {
             int cut = c.input.buffered();
-            log.info("relay: {} {}{}; the agent is told ({} client(s) left){}", c, why,
+            log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
-                    clientCount, more);
+                    clientCount);
         }
     }
 
@@ -1739,6 +1766,9 @@ final class RelayLoop implements Runnable {
 
     /** Closes every client (each sees the connection end), the port and the listening socket. */
     private void shutDown() {
+        for (RateLimitedLog limited : limitedLogs) {
+            limited.reportNow();
+        }
         for (RelayClient c : clients) {
             if (c != null) {
                 try {
