@@ -122,6 +122,8 @@ final class RelayLoop implements Runnable {
     private static final int PORT_TURNS = 16;
     /** One line of a kind per this interval, the rest counted in a line when it is over ({@link RateLimitedLog}). */
     private static final long LOG_INTERVAL_MILLIS = 5_000;
+    /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
+    static final int CONNECTION_LINES_PER_SECOND = 20;
     /**
      * After accept(2) fails (EMFILE, ENFILE, ENOMEM: a shortage that lasts a while), the listening
      * socket goes unwatched this long: the waiting client keeps it ready, so watching it at once
@@ -263,7 +265,12 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog droppedLog = limited("frames of the agent dropped or skipped", false);
     private final RateLimitedLog exitNoticeLog =
             limited("exits not reported back to an agent that reads nothing", true);
-    private final RateLimitedLog arrivalLog = limited("clients connected", false);
+    /**
+     * Clients connecting and leaving are the relay's normal life, each worth its line: at most
+     * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
+     * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
+     */
+    private final RateLimitedLog arrivalLog = limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
     private final RateLimitedLog restartLog = limited("agent restarts", false);
     /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
@@ -278,7 +285,8 @@ final class RelayLoop implements Runnable {
      * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
      * way) must get its line, with the reason, not lose it to its own "connected".
      */
-    private final RateLimitedLog departureLog = limited("clients gone", false);
+    private final RateLimitedLog departureLog =
+            limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
     private final RateLimitedLog fullLog = limited("clients turned away (the relay was full)", true);
     private final RateLimitedLog heldLog = limited("lines of clients whose held output passed the mark", false);
     private final RateLimitedLog budgetLog = limited("lines of the clients' queues past the relay's budget", false);
@@ -1768,6 +1776,9 @@ final class RelayLoop implements Runnable {
     private void shutDown() {
         for (RateLimitedLog limited : limitedLogs) {
             limited.reportNow();
+        }
+        if (clientCount > 0) {
+            log.info("relay: closing the {} client(s) still connected", clientCount);
         }
         for (RelayClient c : clients) {
             if (c != null) {

@@ -98,4 +98,41 @@ class RelayLogLinesTest {
             }
         }
     }
+
+    /**
+     * Clients that come and go one after another, as three agentctl runs in a row do: each gets its
+     * "connected" and its departure line. Both were limited to one line per 5 s, so only the first
+     * client showed, and a client dropped right after its "connected" never got a departure line.
+     */
+    @Test
+    void eachClientThatComesAndGoesGetsItsConnectedAndItsDepartureLine() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            try (RawClient c = port.greetedClient()) {
+                if (i == 1) {
+                    c.sendRaw(new byte[] {0, 0, 0, 1, 0, 0, 0, 1}); // a frame length no frame has: dropped
+                }
+            }
+            port.receiveDeparture(IdRange.slot(i)); // its slot is not freed: the next client takes the next
+        }
+        List<String> lines = linesOnce(l -> l.contains("client 2 ") && l.contains("the agent is told"), WAIT,
+                "of client 2's departure");
+        for (int i = 0; i < 3; i++) {
+            String name = "client " + i + " ";
+            assertEquals(1, lines.stream().filter(l -> l.contains(name) && l.contains(" connected (")).count(),
+                    name + "\n" + String.join("\n", lines));
+            assertEquals(1, lines.stream().filter(l -> l.contains(name) && l.contains("the agent is told")).count(),
+                    name + "\n" + String.join("\n", lines));
+        }
+        assertTrue(lines.stream().noneMatch(l -> l.contains(" more ")), String.join("\n", lines));
+    }
+
+    /** A relay stopped with clients connected says how many it closes: each "connected" has its end. */
+    @Test
+    void aRelayThatStopsWithClientsConnectedSaysItClosesThem() throws Exception {
+        try (RawClient a = port.greetedClient(); RawClient b = port.greetedClient()) {
+            linesOnce(l -> l.contains("client 1 ") && l.contains(" connected ("), WAIT, "of client 1's arrival");
+            port.relay.close();
+            linesOnce(l -> l.contains("closing the 2 client(s) still connected"), WAIT, "of the clients closed");
+        }
+    }
 }
