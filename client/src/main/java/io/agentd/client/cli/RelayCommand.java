@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /**
@@ -22,6 +24,8 @@ import sun.misc.Signal;
  * ({@link Relay#start(Path, Path, Duration, Path)}).
  */
 final class RelayCommand {
+    /** The relay's own logger: its lines read "Relay - relay: ...", as the loop's do. */
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
     static final int EXIT_PORT_LOST = 1;
 
     /** A TCG guest on a loaded machine may take tens of seconds to its agent's ready. */
@@ -121,6 +125,7 @@ final class RelayCommand {
                     System.exit(128 + sig.getNumber());
                     return;
                 }
+                log.info("relay: stopping on SIG{} ({} client(s) connected)", sig.getName(), relay.clientCount());
                 // Not on the signal's thread: the close waits for the relay's loop to end.
                 Thread stop = new Thread(() -> {
                     try {

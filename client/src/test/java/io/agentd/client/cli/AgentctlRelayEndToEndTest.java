@@ -191,6 +191,31 @@ class AgentctlRelayEndToEndTest {
     }
 
     /**
+     * The relay's lines start with the time in agentd's format (2026-12-04T07:01:34.370Z), so that
+     * they can be matched against the agent's log, and a SIGTERM that stops it says so (it stopped
+     * without a line).
+     */
+    @Test
+    void theRelaysLinesCarryTheTimeAndASigtermSaysItStopsIt(@TempDir Path dir) throws Exception {
+        Path relaySocket = dir.resolve("relay.sock");
+        try (RelayProcess relay = relayWithNoAgent(dir, relaySocket)) {
+            try (RawClient c = RawClient.connect(relaySocket)) {
+                c.readGreeting();
+            }
+            Process kill = new ProcessBuilder("kill", "-TERM", String.valueOf(relay.process().pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(relay.process().waitFor(30, TimeUnit.SECONDS), "the relay ended on SIGTERM");
+            String said = Files.readString(dir.resolve("relay.err"));
+            assertEquals(0, relay.process().exitValue(), said);
+            java.util.regex.Pattern stamped = java.util.regex.Pattern.compile(
+                    "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2}) INFO Relay - relay: .*");
+            List<String> lines = said.lines().toList();
+            assertTrue(lines.size() >= 4 && lines.stream().allMatch(l -> stamped.matcher(l).matches()), said);
+            assertTrue(lines.stream().anyMatch(l -> l.endsWith("relay: stopping on SIGTERM (0 client(s) connected)")), said);
+        }
+    }
+
+    /**
      * A client the relay closes for a bad frame gets its own log line, though it connected a moment
      * before (its "connected" line must not use up the departures' share of the rate limit).
      */
