@@ -463,10 +463,12 @@ public final class PortLink implements HostOutput {
 
     /**
      * Answers an exec.request the codec refused (it never became a session) with {@code failed},
-     * logged like a refusal: at a limited rate, since a host can send such requests in a loop.
+     * logged as the failed request it is to the host (not as a refused frame, which is answered with
+     * core.error): at the limited rate of failed requests, since a host can send them in a loop. Its
+     * cmd was never decoded; the message says what was too large.
      */
     public void refuseRequest(long id, ExecFailed failed) {
-        hostEvents.refused(who, id, MessageType.EXEC_REQUEST.wire(), failed.kind(), failed.message());
+        hostEvents.requestFailed(who, id, failed, "(not decoded)");
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 

@@ -40,6 +40,11 @@ class HostTextAndLogE2ETest {
         assertTrue(r.failed().message().length() < 1000, r.failed().message().length() + " chars");
         assertTrue(r.failed().message().contains("/aaaa"), r.failed().message().substring(0, 100));
         assertTrue(longestLogLine() < 2000, "longest log line: " + longestLogLine() + " chars");
+        // logged as the failed request the host was answered with, not as a frame refused with core.error
+        String log = agent.process().logText();
+        assertTrue(log.lines().anyMatch(l -> l.contains(": session 1 failed: kind=bad_args") && l.contains("cmd=(not decoded)")),
+                log);
+        assertTrue(log.lines().noneMatch(l -> l.contains("refused frame id=1 type=\"core.exec.request\"")), log);
     }
 
     @Test
