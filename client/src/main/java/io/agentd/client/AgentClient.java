@@ -152,10 +152,12 @@ public final class AgentClient implements AutoCloseable {
     private final Thread reader;
     /**
      * The lines the agent can cause one per frame, each kind limited ({@link AgentLineLimit}): a
-     * core.error on id 0 that names no call, and an undecodable frame.
+     * core.error on id 0 that names no call, an undecodable frame, and a frame a session or an fs
+     * request does not expect.
      */
     private final AgentLineLimit controlErrorLines;
     private final AgentLineLimit undecodableLines;
+    private final AgentLineLimit unexpectedLines;
     /** Sends the output-hold notices off the reader's thread ({@link NoticeSender} says why). */
     private final NoticeSender holdNoticeSender;
 
@@ -165,6 +167,8 @@ public final class AgentClient implements AutoCloseable {
         this.peerChecksUid = peerChecksUid;
         this.controlErrorLines = new AgentLineLimit(log, "core.error frames on id 0 from the agent at " + peer);
         this.undecodableLines = new AgentLineLimit(log, "undecodable frames from the agent at " + peer);
+        this.unexpectedLines = new AgentLineLimit(log, "frames a session or fs request did not expect from the agent at "
+                + peer);
         this.holdNoticeSender = new NoticeSender(peer, this::send);
         reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
@@ -1168,12 +1172,22 @@ public final class AgentClient implements AutoCloseable {
         failEverythingWaiting();
         controlErrorLines.reportNow();
         undecodableLines.reportNow();
+        unexpectedLines.reportNow();
     }
 
     /** The reader, after each read: the counts of lines left out whose interval is over. */
     private void reportLeftOutLinesIfDue() {
         controlErrorLines.reportIfDue();
         undecodableLines.reportIfDue();
+        unexpectedLines.reportIfDue();
+    }
+
+    /**
+     * Whether a line about a frame a session or an fs request did not expect may be written now
+     * (the caller writes it); false counts it: the agent can send such frames in a loop.
+     */
+    boolean takeUnexpectedFrameLine() {
+        return unexpectedLines.take();
     }
 
     /**

@@ -746,7 +746,7 @@ public final class ExecSession {
             default -> {
                 if (frame.isTerminal()) {
                     end(null, new AgentException("agent ended session " + id + " with " + frame.type()));
-                } else {
+                } else if (client.takeUnexpectedFrameLine()) {
                     log.warn("session {}: unexpected {} from the agent, ignored", id, frame.type());
                 }
             }

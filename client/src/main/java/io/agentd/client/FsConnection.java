@@ -30,7 +30,7 @@ final class FsConnection implements FsTransport {
 
     @Override
     public long start(FsRequest request, FsListener listener, long deadline) throws IOException {
-        return client.open(id -> new Route(id, listener),
+        return client.open(id -> new Route(id, listener, client),
                 route -> new Frame(route.id, MessageType.FS_REQUEST, request), deadline).id;
     }
 
@@ -60,10 +60,13 @@ final class FsConnection implements FsTransport {
     private static final class Route implements Receiver {
         final long id;
         private final FsListener listener;
+        /** For the rate of its lines about frames it does not expect. */
+        private final AgentClient client;
 
-        Route(long id, FsListener listener) {
+        Route(long id, FsListener listener, AgentClient client) {
             this.id = id;
             this.listener = listener;
+            this.client = client;
         }
 
         @Override
@@ -87,7 +90,9 @@ final class FsConnection implements FsTransport {
                                     + " with " + frame.type()));
                             return true;
                         }
-                        log.warn("fs request {}: unexpected {} from the agent, ignored", id, frame.type());
+                        if (client.takeUnexpectedFrameLine()) {
+                            log.warn("fs request {}: unexpected {} from the agent, ignored", id, frame.type());
+                        }
                     }
                 }
             } catch (RuntimeException e) {

@@ -560,4 +560,35 @@ class ScriptedPeerTest {
                 text);
         assertTrue(lines.stream().anyMatch(l -> l.contains("299 more undecodable frames from the agent at")), text);
     }
+
+    /** A flood of frames a session does not expect (a host's type, sent by the agent) logs one line and a count. */
+    @Test
+    void aFloodOfFramesASessionDoesNotExpectLogsOneLineAndACount() throws Exception {
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        try {
+            try (AgentClient client = connected()) {
+                ExecSession running = client.start(ExecRequest.of("sleep", "60"));
+                assertEquals(running.id(), receive().id());
+                send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
+                assertEquals(100, running.awaitStarted(WAIT));
+                for (int i = 0; i < 300; i++) {
+                    send(new Frame(running.id(), MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
+                }
+                CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING,
+                        io.agentd.protocol.payload.Empty.INSTANCE);
+                Frame ping = receive();
+                send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+                pong.get(20, TimeUnit.SECONDS); // the reader is past the flood
+            } // the close reports the count
+        } finally {
+            System.setErr(stderr);
+        }
+        String text = log.toString(StandardCharsets.UTF_8);
+        java.util.List<String> lines = text.lines().toList();
+        assertEquals(1, lines.stream().filter(l -> l.contains("unexpected core.exec.signal from the agent")).count(), text);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("299 more frames a session or fs request did not expect")),
+                text);
+    }
 }
