@@ -1,5 +1,7 @@
 package io.agentd.client.cli;
 
+import io.agentd.protocol.HostText;
+
 /**
  * Text from outside (a path, an argument, a message naming them) made safe to print on one line of
  * a terminal: control characters shown as escapes (a newline as \n, ESC as \x1b) and a backslash
@@ -7,6 +9,20 @@ package io.agentd.client.cli;
  */
 public final class ControlChars {
     private ControlChars() {}
+
+    /** Characters of an agent's message printed at most. */
+    static final int AGENT_TEXT_MAX = 1000;
+
+    /**
+     * A message the agent sent (a failure's or a refusal's), made safe to print on one line: every
+     * control, format (bidi) and separator character escaped, its quotes and backslashes as the
+     * agent wrote them (its messages quote host text already, escaped once), cut to
+     * {@value #AGENT_TEXT_MAX} characters. The agent is the untrusted side: printed raw, its text
+     * could set the terminal's title, move the cursor or forge an "agentctl:" line.
+     */
+    public static String fromAgent(String text) {
+        return text == null ? "null" : HostText.unquoted(text, AGENT_TEXT_MAX);
+    }
 
     public static String escape(String text) {
         StringBuilder s = null; // made at the first character that needs it: most text has none

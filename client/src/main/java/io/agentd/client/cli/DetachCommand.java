@@ -54,10 +54,10 @@ final class DetachCommand {
             out.flush();
             return 0;
         } catch (ExecFailedException e) {
-            err.println("agentctl: " + e.getMessage());
+            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
         } catch (AgentErrorException | FeatureNotOfferedException e) {
-            err.println("agentctl: " + e.getMessage());
+            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
             return Agentctl.EXIT_CANNOT_RUN;
         } catch (IOException e) {
             throw new Agentctl.Unavailable(e.getMessage());

@@ -235,12 +235,12 @@ final class ExecCommand {
             return reportOutputFailure() ? Agentctl.EXIT_OUTPUT_FAILED : 0;
         } catch (ExecFailedException e) {
             restore(terminal);
-            err.println("agentctl: " + e.getMessage());
+            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
             return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
         } catch (AgentErrorException | FeatureNotOfferedException e) {
             // Refused, by the agent or (a feature its ready does not list) by the client for it.
             restore(terminal);
-            err.println("agentctl: " + e.getMessage());
+            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
             return Agentctl.EXIT_CANNOT_RUN;
         } catch (IOException e) {
             restore(terminal);

@@ -41,7 +41,7 @@ final class PsCommand {
             }
             return 0;
         } catch (AgentErrorException | FeatureNotOfferedException e) {
-            err.println("agentctl: ps: " + e.getMessage());
+            err.println("agentctl: ps: " + ControlChars.fromAgent(e.getMessage()));
             return Agentctl.EXIT_CANNOT_RUN;
         } catch (IOException | TimeoutException e) {
             throw new Agentctl.Unavailable("ps: " + e.getMessage());

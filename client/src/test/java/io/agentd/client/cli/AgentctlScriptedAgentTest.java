@@ -134,6 +134,31 @@ class AgentctlScriptedAgentTest {
         }
     }
 
+    /**
+     * The agent is the untrusted side: a failure's message it sends is printed with its control
+     * characters escaped, so it can neither steer the host's terminal nor forge a second line.
+     */
+    @Test
+    void anAgentsFailureMessageCannotSteerTheTerminal(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--", "true");
+            try {
+                peer.accept();
+                Frame request = peer.receive();
+                peer.send(new Frame(request.id(), MessageType.EXEC_FAILED, io.agentd.protocol.payload.ExecFailed.of(
+                        io.agentd.protocol.payload.FailureKind.NOT_FOUND, 2, "ENOENT",
+                        "no such \u001b]0;owned\u0007 \"x\"\nagentctl: forged line", "execve")));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(err.indexOf('\u001b') < 0 && err.indexOf('\u0007') < 0, "a raw control character: " + err);
+                assertTrue(err.lines().noneMatch(l -> l.startsWith("agentctl: forged")), err);
+                assertTrue(err.contains("\"x\""), "the agent's own quotes as they were: " + err);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
     /** scripts/agentctl on {@code peer}'s socket, its stdin from {@code input}, its stdout in {@code dir}. */
     private static Process agentctl(ScriptedPeer peer, File input, Path dir, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", peer.socket().toString()));

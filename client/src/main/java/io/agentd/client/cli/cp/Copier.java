@@ -1,5 +1,6 @@
 package io.agentd.client.cli.cp;
 
+import io.agentd.client.cli.ControlChars;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -69,7 +70,8 @@ final class Copier {
             throw failure;
         }
         failures++;
-        err.println("agentctl cp: " + (failure instanceof CopyFailure ? failure.getMessage()
+        // A failure names guest paths and carries the agent's words: both the guest's to choose.
+        err.println("agentctl cp: " + ControlChars.fromAgent(failure instanceof CopyFailure ? failure.getMessage()
                 : CopyFailure.describe(failure)));
     }
 
