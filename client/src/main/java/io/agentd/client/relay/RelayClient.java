@@ -74,6 +74,8 @@ final class RelayClient {
      * turn's end (see RelayLoop#releaseStaged), or before its own departure notice if it leaves.
      */
     final List<ByteBuffer> staged = new ArrayList<>();
+    /** Where its last frame queued for the agent ends in the port's queue ({@link PortQueue#clientEnd}): its departure notice follows it. */
+    long framesForAgentEnd;
     /** The ranges of its own it paused at the agent and has not resumed (its departure notice releases them). */
     private final Set<RelayClientRange> ownHolds = new HashSet<>();
 

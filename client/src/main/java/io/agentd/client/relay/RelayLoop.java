@@ -150,7 +150,8 @@ final class RelayLoop implements Runnable {
     private final SlotPool slots = new SlotPool();
     private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
-    private final OutQueue portOutput = new OutQueue(chunks);
+    /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
+    private final PortQueue portOutput = new PortQueue();
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
     private final long queueBudget;
@@ -946,7 +947,7 @@ final class RelayLoop implements Runnable {
             }
             return;
         }
-        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
+        portOutput.addOwn(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
                 Empty.INSTANCE))));
         updatePortOps();
     }
@@ -1008,7 +1009,7 @@ final class RelayLoop implements Runnable {
                 }
             }
             awaitingReady.clear(); // they got this one: it needs no probe
-            if (portOutput.written() < readyFramesEnd) {
+            if (portOutput.ownWritten() < readyFramesEnd) {
                 readyFramesOwed = true; // the last ready's are not out yet: these go once they are
             } else {
                 tellReadyAgent();
@@ -1037,7 +1038,8 @@ final class RelayLoop implements Runnable {
     private void probe() {
         if (!probing) {
             probing = true;
-            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE))));
+            portOutput.addOwn(pingFrame(PROBE_ID));
+            updatePortOps();
         }
     }
 
@@ -1073,7 +1075,7 @@ final class RelayLoop implements Runnable {
 
     private void flushPort() throws IOException {
         portOutput.flush(port);
-        if (readyFramesOwed && portOutput.written() >= readyFramesEnd) {
+        if (readyFramesOwed && portOutput.ownWritten() >= readyFramesEnd) {
             tellReadyAgent();
             portOutput.flush(port);
         }
@@ -1620,8 +1622,11 @@ final class RelayLoop implements Runnable {
 
     /** {@code c}'s staged frames to the port now. */
     private void releaseStaged(RelayClient c) {
-        c.staged.forEach(portOutput::add);
-        c.staged.clear();
+        if (!c.staged.isEmpty()) {
+            c.staged.forEach(portOutput::addClientFrames);
+            c.staged.clear();
+            c.framesForAgentEnd = portOutput.clientEnd();
+        }
     }
 
     /** Writes what this turn queued, at once; returns why the port is lost, or null. */
@@ -1684,19 +1689,17 @@ final class RelayLoop implements Runnable {
         slots.leave(c.slot);
         clientCount--;
         releaseStaged(c); // what it sent before it left comes before the notice
-        tellAgent(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c); // it also ends a pause of the range
-        probeDeparture(c.slot); // its answer frees the slot
+        // The notice (which also ends a pause of the range) and the ping whose answer frees the slot
+        // follow the client's own frames, but not the other clients' queued since (PortQueue).
+        portOutput.addAfter(c.framesForAgentEnd, rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c));
+        portOutput.addAfter(c.framesForAgentEnd, pingFrame(SlotPool.probeId(c.slot)));
+        updatePortOps();
         if (departureLog.admit()) {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
                     clientCount);
         }
-    }
-
-    /** The ping whose answer shows the agent has taken the departure notice sent before it ({@link SlotPool}). */
-    private void probeDeparture(int slot) {
-        ping(SlotPool.probeId(slot));
     }
 
     /**
@@ -1717,14 +1720,16 @@ final class RelayLoop implements Runnable {
         }
         long barrier = slots.restarted();
         if (barrier != SlotPool.NO_BARRIER) {
-            ping(barrier);
+            // Its answer frees every slot leaving now: after each one's departure notice, those
+            // still waiting for their client's last frames included.
+            portOutput.addAfterDeferred(pingFrame(barrier));
+            updatePortOps();
         }
-        readyFramesEnd = portOutput.end();
+        readyFramesEnd = portOutput.ownEnd();
     }
 
-    private void ping(long id) {
-        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE))));
-        updatePortOps();
+    private ByteBuffer pingFrame(long id) {
+        return ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
     }
 
     /**
@@ -1738,14 +1743,15 @@ final class RelayLoop implements Runnable {
     private void sayEveryRangeLeft() {
         for (int k = 0; k < IdRange.SLOTS; k++) {
             IdRange range = IdRange.slot(k);
-            portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
+            portOutput.addOwn(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
                     MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(range.start(), range.endExclusive())))));
         }
         // The notices stop what the agent sends from now on, not what it sent before it took them
         // (a kept session's queued output, written after its ready): clients are greeted at once,
         // but until this ping's answer no frame on a slot's ids goes to one.
         startBarrier = slots.startBarrier();
-        ping(startBarrier);
+        portOutput.addOwn(pingFrame(startBarrier));
+        updatePortOps();
     }
 
     private void endStartBarrier() {
@@ -1763,11 +1769,18 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** A notice about client {@code c}'s range to the agent: departure, or relay flow control. */
+    /**
+     * A flow control notice about client {@code c}'s range to the agent: ahead of the client frames
+     * waiting for the port (pause and resume are idempotent, and name only the relay's own range).
+     */
     private void tellAgent(MessageType notice, RelayClient c) {
-        portOutput.add(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
-                new RelayClientRange(c.range.start(), c.range.endExclusive())))));
+        portOutput.addOwn(rangeNotice(notice, c));
         updatePortOps();
+    }
+
+    private ByteBuffer rangeNotice(MessageType notice, RelayClient c) {
+        return ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
+                new RelayClientRange(c.range.start(), c.range.endExclusive()))));
     }
 
     // ---- the end -------------------------------------------------------------------------------

@@ -418,6 +418,115 @@ class RelayFlowControlTest {
         }
     }
 
+    /** {@code count} frames of 1 KiB of stdin on {@code id}, sent by another thread (the relay may stop reading). */
+    private CompletableFuture<Void> flood(RawClient c, long id, int count) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                for (int i = 0; i < count; i++) {
+                    byte[] data = new byte[1000];
+                    data[0] = (byte) i;
+                    data[1] = (byte) (i >> 8);
+                    c.send(new Frame(id, MessageType.EXEC_STDIN, new ExecData(data)));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static int floodIndex(Frame f) {
+        byte[] data = ((ExecData) f.payload()).data();
+        return (data[0] & 0xff) | (data[1] & 0xff) << 8;
+    }
+
+    /**
+     * The relay's pause for a client that does not read goes to the agent ahead of the frames another
+     * client queued before it (a flood of requests the agent has not read yet), at the next frame's
+     * start. Before, it went to the end of the port's one queue: the agent read it only after the
+     * flood, and meanwhile sent the paused client's output on until its queue held everyone up.
+     */
+    @Test
+    void thePauseForAClientGoesAheadOfAnotherClientsFloodOfRequests() throws Exception {
+        try (RawClient slow = port.readyClient(); RawClient flooder = port.readyClient()) {
+            int count = 3 * 1024; // 3 MiB: under the port queue's mark, so that the relay reads it all
+            flood(flooder, ID_B, count).get(20, TimeUnit.SECONDS); // the agent reads none of it for now
+            Thread.sleep(500); // the relay reads what the flooder's socket still holds
+            write(frames(8), 0, 8).get(20, TimeUnit.SECONDS); // output for the slow client, which does not read
+            int before = 0;
+            Frame f;
+            while ((f = agent.receive()).id() == ID_B) {
+                assertEquals(before, floodIndex(f), "the flood in order");
+                before++;
+            }
+            assertEquals(notice(MessageType.CORE_RELAY_CLIENT_PAUSED), f);
+            assertTrue(before < count / 2, "the pause came after " + before + " of the flood's " + count
+                    + " frames (what the port's socket held when it was queued, at most)");
+            for (int i = before; i < count; i++) {
+                f = agent.receive();
+                assertEquals(ID_B, f.id(), "frame " + i + " of the flood: " + f);
+                assertEquals(i & 0xffff, floodIndex(f), "the flood in order");
+            }
+        }
+    }
+
+    /**
+     * A departure notice follows the departing client's own frames, but not the frames other clients
+     * queued before it: the agent must see a client's requests before its departure, and a client
+     * that leaves while another's flood waits for the agent is told at once (before, after the flood:
+     * the agent sent output for a client gone for minutes).
+     */
+    @Test
+    void aDepartureFollowsTheClientsOwnFramesButNotAnotherClientsFlood() throws Exception {
+        RawClient early = port.readyClient();
+        RawClient flooder = port.readyClient();
+        RawClient late = port.readyClient();
+        IdRange earlyRange = IdRange.slot(0);
+        IdRange lateRange = IdRange.slot(2);
+        long lateId = lateRange.start() + 1;
+        try (flooder) {
+            Frame earlyPing = new Frame(ID_A, MessageType.CORE_PING, Empty.INSTANCE);
+            early.send(earlyPing);
+            assertEquals(earlyPing, agent.receive());
+            int count = 3 * 1024;
+            flood(flooder, ID_B, count).get(20, TimeUnit.SECONDS); // the agent reads none of it for now
+            Thread.sleep(500);
+            Frame latePing = new Frame(lateId, MessageType.CORE_PING, Empty.INSTANCE);
+            late.send(latePing); // queued behind the flood
+            Thread.sleep(300);
+            early.close();
+            late.close();
+            Thread.sleep(500); // the relay reads both ends
+            List<Frame> got = new java.util.ArrayList<>();
+            int flooded = 0;
+            while (flooded < count || got.size() < count + 5) {
+                Frame f = agent.receive();
+                got.add(f);
+                if (f.id() == ID_B) {
+                    flooded++;
+                }
+            }
+            int earlyLeft = got.indexOf(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                    new RelayClientRange(earlyRange.start(), earlyRange.endExclusive())));
+            int lastFlood = -1;
+            for (int i = 0; i < got.size(); i++) {
+                if (got.get(i).id() == ID_B) {
+                    lastFlood = i;
+                }
+            }
+            int lateSent = got.indexOf(latePing);
+            int lateLeft = got.indexOf(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
+                    new RelayClientRange(lateRange.start(), lateRange.endExclusive())));
+            assertTrue(earlyLeft >= 0 && earlyLeft < count / 2, "the early client's departure, ahead of the flood: "
+                    + earlyLeft + " of " + got.size());
+            assertEquals(new Frame(earlyRange.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE),
+                    got.get(earlyLeft + 1), "the ping confirming it, right after");
+            assertTrue(lateSent > lastFlood, "the late client's ping after the flood: " + lateSent + ", " + lastFlood);
+            assertTrue(lateLeft > lateSent, "its departure after its ping: " + lateLeft + ", " + lateSent);
+            assertEquals(new Frame(lateRange.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE),
+                    got.get(lateLeft + 1));
+        }
+    }
+
     @Test
     void aPausedClientThatLeavesEndsItsPauseWithTheDepartureNotice() throws Exception {
         RawClient slow = port.readyClient();
