@@ -54,7 +54,7 @@ final class FrameSplitter {
 
     private static final int HEADER = Protocol.LENGTH_BYTES + 4;
     /** Frames up to this size get their whole array at once; a larger one grows as its bytes come. */
-    private static final int FIRST_CAPACITY = 256 * 1024;
+    static final int FIRST_CAPACITY = 256 * 1024;
 
     private final byte[] header = new byte[HEADER];
     private int headerFill;
@@ -151,6 +151,18 @@ final class FrameSplitter {
             }
         }
         return true;
+    }
+
+    /**
+     * The length (prefix included) of the frame being assembled when it is one that grows as its
+     * bytes come, larger than {@link #FIRST_CAPACITY}: what it may come to hold; 0 otherwise.
+     */
+    long largeFrameHeld() {
+        if (frame == null) {
+            return 0;
+        }
+        long total = lengthOf(frame) + Protocol.LENGTH_BYTES;
+        return total > FIRST_CAPACITY ? total : 0;
     }
 
     /** Bytes held of a frame not yet whole (0 between frames). */

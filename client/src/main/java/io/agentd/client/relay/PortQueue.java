@@ -29,6 +29,12 @@ import java.util.List;
 final class PortQueue {
     /** Buffers handed to one gathering write. */
     private static final int GATHER = 64;
+    /**
+     * The most client bytes one gathering write starts with (at least one buffer): the JDK copies each
+     * heap buffer written into a temporary direct one, which a write of 64 queued 4 MiB frames
+     * would make 256 MiB.
+     */
+    private static final long GATHER_BYTES = 1024 * 1024;
 
     private final ArrayDeque<ByteBuffer> own = new ArrayDeque<>();
     private final ArrayDeque<ByteBuffer> clientFrames = new ArrayDeque<>();
@@ -197,7 +203,7 @@ final class PortQueue {
         for (ByteBuffer b : clientFrames) {
             batch[n++] = b;
             wanted += b.remaining();
-            if (n == most) {
+            if (n == most || wanted >= GATHER_BYTES) {
                 break;
             }
         }

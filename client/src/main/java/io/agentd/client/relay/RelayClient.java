@@ -41,6 +41,10 @@ final class RelayClient {
     boolean pausedAtAgent;
     /** Its queue passed the high-water mark (the agent's frames or the relay's refusals): it is not read until it drains. */
     boolean inputPaused;
+    /** What {@link RelayLoop#PARTIAL_FRAMES_BUDGET} holds for the large frame it is sending (its length); 0: none. */
+    long partialReserved;
+    /** It started a large frame past that budget: it is not read until the budget has room for it. */
+    boolean waitingForRoom;
     boolean gone;
     /**
      * Why it is to be dropped once the relay's last frame for it is written (a refusal it is owed

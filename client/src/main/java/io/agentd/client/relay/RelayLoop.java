@@ -88,6 +88,17 @@ final class RelayLoop implements Runnable {
      * it in {@link #HOLD_UP_LIMIT_NANOS} is dropped.
      */
     static final long QUEUE_BUDGET = 256L * 1024 * 1024;
+    /**
+     * What the large frames clients are in the middle of sending may hold together (heap): each
+     * such frame (over {@link FrameSplitter#FIRST_CAPACITY}) counts its whole length from its first
+     * bytes, as it grows to that as they come. A client that starts one past the budget is not read
+     * until the frames before it are passed on or their clients gone (it holds only what one read
+     * brought, at most {@link FrameSplitter#FIRST_CAPACITY}); frames smaller than that are not
+     * counted (128 clients hold 32 MiB of them at most). 128 clients each holding 4 MiB of a frame
+     * held 512 MiB, and the OutOfMemoryError ended the relay for every client (a review, with
+     * -Xmx256m). No client is dropped for it: one that sends a large frame waits its turn.
+     */
+    static final long PARTIAL_FRAMES_BUDGET = 64L * 1024 * 1024;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -157,6 +168,10 @@ final class RelayLoop implements Runnable {
     private final long queueBudget;
     /** Clients with frames staged this turn, in the order they were read. */
     private final List<RelayClient> staging = new ArrayList<>();
+    /** What {@link #PARTIAL_FRAMES_BUDGET} holds now. */
+    private long partialReserved;
+    /** Clients whose large frame waits for room in that budget, in the order they came. */
+    private final java.util.ArrayDeque<RelayClient> waitingForRoom = new java.util.ArrayDeque<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
     /** Clients given views on {@link #portBuffer} by the read being split now. */
@@ -292,6 +307,7 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog heldLog = limited("lines of clients whose held output passed the mark", false);
     private final RateLimitedLog budgetLog = limited("lines of the clients' queues past the relay's budget", false);
     private final RateLimitedLog departedLog = limited("frames of the agent for departed clients dropped", false);
+    private final RateLimitedLog roomLog = limited("clients made to wait for room for a large frame", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, QUEUE_BUDGET);
@@ -1239,6 +1255,7 @@ final class RelayLoop implements Runnable {
                 if (!c.input.feed(readBuffer, sink)) {
                     return;
                 }
+                countLargeFrame(c);
                 updateClientOps(c);
                 updatePortOps();
             }
@@ -1576,11 +1593,59 @@ final class RelayLoop implements Runnable {
         }
     }
 
+    /**
+     * After a read of {@code c}: the large frame it is in the middle of sending, if any, counts in
+     * {@link #PARTIAL_FRAMES_BUDGET}; one started past it (or behind others waiting) waits for room,
+     * and {@code c} is not read meanwhile.
+     */
+    private void countLargeFrame(RelayClient c) {
+        long held = c.input.largeFrameHeld();
+        if (held == c.partialReserved) {
+            return; // the same frame (or another of the same length, which counts the same)
+        }
+        partialReserved -= c.partialReserved;
+        c.partialReserved = 0;
+        if (held > 0) {
+            if (waitingForRoom.isEmpty() && partialReserved + held <= PARTIAL_FRAMES_BUDGET) {
+                c.partialReserved = held;
+                partialReserved += held;
+            } else {
+                c.waitingForRoom = true;
+                waitingForRoom.add(c);
+                if (roomLog.admit()) {
+                    log.info("relay: {} sends a frame of {} bytes while the frames clients are sending hold {} MiB,"
+                            + " the relay's most; it is read again once there is room", c, held,
+                            partialReserved >> 20);
+                }
+            }
+        }
+        admitWaitingForRoom();
+    }
+
+    /** The clients waiting for room in {@link #PARTIAL_FRAMES_BUDGET} that now fit, in turn, are read again. */
+    private void admitWaitingForRoom() {
+        RelayClient c;
+        while ((c = waitingForRoom.peek()) != null) {
+            long held = c.input.largeFrameHeld();
+            if (!c.gone && partialReserved + held > PARTIAL_FRAMES_BUDGET) {
+                return;
+            }
+            waitingForRoom.poll();
+            c.waitingForRoom = false;
+            if (!c.gone) {
+                c.partialReserved = held;
+                partialReserved += held;
+                updateClientOps(c);
+            }
+        }
+    }
+
     private void updateClientOps(RelayClient c) {
         if (c.gone || !c.key.isValid()) {
             return;
         }
-        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused && c.closing == null;
+        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused && c.closing == null
+                && !c.waitingForRoom;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
@@ -1685,6 +1750,13 @@ final class RelayLoop implements Runnable {
             }
         }
         awaitingReady.remove(c);
+        if (c.waitingForRoom) {
+            c.waitingForRoom = false;
+            waitingForRoom.remove(c);
+        }
+        partialReserved -= c.partialReserved;
+        c.partialReserved = 0;
+        admitWaitingForRoom();
         clients[c.slot] = null;
         slots.leave(c.slot);
         clientCount--;
