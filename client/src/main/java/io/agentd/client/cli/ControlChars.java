@@ -10,8 +10,11 @@ import io.agentd.protocol.HostText;
 public final class ControlChars {
     private ControlChars() {}
 
-    /** Characters of an agent's message printed at most. */
-    static final int AGENT_TEXT_MAX = 1000;
+    /**
+     * Characters of an agent's message printed at most: past any message the agent builds (its
+     * longest quote a path whole, 512 characters, twice), yet bounded.
+     */
+    static final int AGENT_TEXT_MAX = 4096;
 
     /**
      * A message the agent sent (a failure's or a refusal's), made safe to print on one line: every
@@ -22,6 +25,15 @@ public final class ControlChars {
      */
     public static String fromAgent(String text) {
         return text == null ? "null" : HostText.unquoted(text, AGENT_TEXT_MAX);
+    }
+
+    /**
+     * A line agentctl composed that names what the guest chose (its paths, the agent's words in a
+     * copy's failure), escaped as {@link #fromAgent} escapes, but not cut: its reason comes last,
+     * after a path that may be thousands of characters long, and agentctl bounds what it composes.
+     */
+    public static String namingGuestText(String text) {
+        return text == null ? "null" : HostText.unquoted(text, Integer.MAX_VALUE);
     }
 
     public static String escape(String text) {

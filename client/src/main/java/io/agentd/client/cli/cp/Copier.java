@@ -71,7 +71,7 @@ final class Copier {
         }
         failures++;
         // A failure names guest paths and carries the agent's words: both the guest's to choose.
-        err.println("agentctl cp: " + ControlChars.fromAgent(failure instanceof CopyFailure ? failure.getMessage()
+        err.println("agentctl cp: " + ControlChars.namingGuestText(failure instanceof CopyFailure ? failure.getMessage()
                 : CopyFailure.describe(failure)));
     }
 
