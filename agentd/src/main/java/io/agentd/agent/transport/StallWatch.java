@@ -6,8 +6,9 @@ import java.util.function.LongSupplier;
 /**
  * Warns when the host takes no output for a while although some waits for it, and says so again
  * when it takes output again; after Netty's {@code IdleStateHandler}, but only while output waits.
- * The check runs every warning period from the moment output begins to wait, and stops when nothing
- * waits (the next queued frame starts it again).
+ * The check runs a warning period after output begins to wait, then when the host will have taken
+ * nothing for a period (or a period later), and stops when nothing waits (the next queued frame
+ * starts it again).
  */
 final class StallWatch {
 
@@ -102,6 +103,10 @@ final class StallWatch {
             reported = true;
             events.outputStalled(subject.who(), idleMillis, subject.queuedBytes(), subject.outputAllowed());
         }
-        check = loop.schedule(warnMillis, this::check);
+        // The next check when a stall from the last output taken would be a period long: a fixed
+        // period from the first wait missed stalls between one and two periods, and reported
+        // others up to a period late.
+        long untilStall = warnMillis - idleMillis;
+        check = loop.schedule(reported || untilStall <= 0 ? warnMillis : untilStall, this::check);
     }
 }

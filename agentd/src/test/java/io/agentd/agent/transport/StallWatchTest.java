@@ -71,4 +71,22 @@ class StallWatchTest {
         assertFalse(watch.reported());
         assertFalse(loop.pendingTimers() > 0);
     }
+
+    /**
+     * A host that took output just before a check, then nothing: it is reported one period after
+     * it last took output, not at the check after next (a log review: a stall of 8 s with the
+     * default 5 s went unreported, a 12 s one was reported at 10 s).
+     */
+    @Test
+    void aStallIsReportedOnePeriodAfterTheLastOutputTaken() {
+        queue();
+        loop.advance(90);
+        watch.progressed(); // then nothing more
+        loop.advance(10); // the first check: 10 ms idle
+        assertFalse(watch.reported());
+        loop.advance(89);
+        assertFalse(watch.reported());
+        loop.advance(1); // 100 ms after the last output taken
+        assertTrue(watch.reported());
+    }
 }
