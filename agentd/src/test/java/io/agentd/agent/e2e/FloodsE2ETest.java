@@ -1,6 +1,7 @@
 package io.agentd.agent.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -134,6 +135,39 @@ class FloodsE2ETest {
             try (HostConnection host = agent.connectReady()) {
                 assertAnswersPing(agent, host, 1);
             }
+        }
+    }
+
+    /**
+     * Fifteen hosts at once, as a script running agentctl in parallel does: each connection's lines
+     * (served, hang-up, closed) are all logged, none left to a count (20 a second left some out).
+     */
+    @Test
+    void fifteenHostsAtOnceAreEachLoggedWhole() throws Exception {
+        int connections = 15;
+        try (AgentProcess agent = AgentProcess.start("fifteen-at-once")) {
+            java.util.List<HostConnection> hosts = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < connections; i++) {
+                    hosts.add(agent.connectReady());
+                }
+            } finally {
+                for (HostConnection host : hosts) {
+                    host.close();
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            String log;
+            long logged;
+            do {
+                Thread.sleep(200);
+                log = agent.logText();
+                logged = log.lines().filter(l -> l.contains("Connection: host connected: connection ")
+                        || l.contains(" connection(s) open") || (l.contains("host link on fd ") && l.contains(" closed: ")))
+                        .count();
+            } while (logged < 3L * connections && System.nanoTime() < deadline);
+            assertEquals(3L * connections, logged, log);
+            assertFalse(log.contains("lines of connections opened and closed in the last second not logged"), log);
         }
     }
 
