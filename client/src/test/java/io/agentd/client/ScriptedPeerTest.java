@@ -525,30 +525,17 @@ class ScriptedPeerTest {
      */
     @Test
     void aFloodOfUnattributableErrorsAndUndecodableFramesLogsOneEscapedLineAndACount() throws Exception {
-        java.io.PrintStream stderr = System.err;
-        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
-        try {
-            try (AgentClient client = connected()) {
-                for (int i = 0; i < 300; i++) {
-                    send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message",
-                            "A\n\u001b[31mFORGED LINE " + i, null)));
-                }
-                for (int i = 0; i < 300; i++) {
-                    ByteBuffer bad = ByteBuffer.allocate(4 + 5 + 2);
-                    bad.putInt(5 + 2).putInt(1000 + i).put((byte) 0).put(new byte[] {(byte) 0xff, (byte) 0xfe});
-                    sendBytes(bad.array());
-                }
-                CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING,
-                        io.agentd.protocol.payload.Empty.INSTANCE);
-                Frame ping = receive();
-                send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
-                pong.get(20, TimeUnit.SECONDS); // the reader is past the flood
-            } // the close reports the counts
-        } finally {
-            System.setErr(stderr);
-        }
-        String text = log.toString(StandardCharsets.UTF_8);
+        String text = loggedWhile(client -> {
+            for (int i = 0; i < 300; i++) {
+                send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload("malformed_message",
+                        "A\n\u001b[31mFORGED LINE " + i, null)));
+            }
+            for (int i = 0; i < 300; i++) {
+                ByteBuffer bad = ByteBuffer.allocate(4 + 5 + 2);
+                bad.putInt(5 + 2).putInt(1000 + i).put((byte) 0).put(new byte[] {(byte) 0xff, (byte) 0xfe});
+                sendBytes(bad.array());
+            }
+        });
         assertFalse(text.contains("\u001b"), "a raw escape in the log: " + text);
         java.util.List<String> lines = text.lines().toList();
         assertTrue(lines.stream().noneMatch(l -> l.contains("FORGED") && !l.contains("could not attribute")),
@@ -564,31 +551,47 @@ class ScriptedPeerTest {
     /** A flood of frames a session does not expect (a host's type, sent by the agent) logs one line and a count. */
     @Test
     void aFloodOfFramesASessionDoesNotExpectLogsOneLineAndACount() throws Exception {
+        String text = loggedWhile(client -> {
+            ExecSession running = client.start(ExecRequest.of("sleep", "60"));
+            assertEquals(running.id(), receive().id());
+            send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
+            assertEquals(100, running.awaitStarted(WAIT));
+            for (int i = 0; i < 300; i++) {
+                send(new Frame(running.id(), MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
+            }
+        });
+        java.util.List<String> lines = text.lines().toList();
+        assertEquals(1, lines.stream().filter(l -> l.contains("unexpected core.exec.signal from the agent")).count(), text);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("299 more frames a session or fs request did not expect")),
+                text);
+    }
+
+    /** What the client under test does while its log is taken. */
+    private interface Flood {
+        void sendTo(AgentClient client) throws Exception;
+    }
+
+    /**
+     * The client's log (slf4j-simple writes to System.err, taken meanwhile) while {@code flood} runs
+     * on a connected client, a ping answered after it (so its reader is past the flood) and its
+     * close (which reports the counts of lines left out).
+     */
+    private String loggedWhile(Flood flood) throws Exception {
         java.io.PrintStream stderr = System.err;
         java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
         System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
         try {
             try (AgentClient client = connected()) {
-                ExecSession running = client.start(ExecRequest.of("sleep", "60"));
-                assertEquals(running.id(), receive().id());
-                send(new Frame(running.id(), MessageType.EXEC_STARTED, new ExecStarted(100)));
-                assertEquals(100, running.awaitStarted(WAIT));
-                for (int i = 0; i < 300; i++) {
-                    send(new Frame(running.id(), MessageType.EXEC_SIGNAL, new io.agentd.protocol.payload.ExecSignal(9)));
-                }
+                flood.sendTo(client);
                 CompletableFuture<Frame> pong = client.call(MessageType.CORE_PING,
                         io.agentd.protocol.payload.Empty.INSTANCE);
                 Frame ping = receive();
                 send(new Frame(ping.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
-                pong.get(20, TimeUnit.SECONDS); // the reader is past the flood
-            } // the close reports the count
+                pong.get(20, TimeUnit.SECONDS);
+            }
         } finally {
             System.setErr(stderr);
         }
-        String text = log.toString(StandardCharsets.UTF_8);
-        java.util.List<String> lines = text.lines().toList();
-        assertEquals(1, lines.stream().filter(l -> l.contains("unexpected core.exec.signal from the agent")).count(), text);
-        assertTrue(lines.stream().anyMatch(l -> l.contains("299 more frames a session or fs request did not expect")),
-                text);
+        return log.toString(StandardCharsets.UTF_8);
     }
 }

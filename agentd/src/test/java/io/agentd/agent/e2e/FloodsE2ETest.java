@@ -121,9 +121,7 @@ class FloodsE2ETest {
             do {
                 Thread.sleep(200);
                 log = agent.logText();
-                logged = log.lines().filter(l -> l.contains("Connection: host connected: connection ")
-                        || l.contains(" connection(s) open") || (l.contains("host link on fd ") && l.contains(" closed: ")))
-                        .count();
+                logged = connectionLines(log);
                 leftOut = java.util.regex.Pattern.compile("(\\d+) more lines of connections opened and closed in the last second not logged")
                         .matcher(log).results().mapToLong(m -> Long.parseLong(m.group(1))).sum();
             } while (logged + leftOut < lines && System.nanoTime() < deadline);
@@ -136,6 +134,13 @@ class FloodsE2ETest {
                 assertAnswersPing(agent, host, 1);
             }
         }
+    }
+
+    /** The log's lines of connections served, hung up and closed: three a connection. */
+    private static long connectionLines(String log) {
+        return log.lines().filter(l -> l.contains("Connection: host connected: connection ")
+                || l.contains(" connection(s) open") || (l.contains("host link on fd ") && l.contains(" closed: ")))
+                .count();
     }
 
     /**
@@ -162,9 +167,7 @@ class FloodsE2ETest {
             do {
                 Thread.sleep(200);
                 log = agent.logText();
-                logged = log.lines().filter(l -> l.contains("Connection: host connected: connection ")
-                        || l.contains(" connection(s) open") || (l.contains("host link on fd ") && l.contains(" closed: ")))
-                        .count();
+                logged = connectionLines(log);
             } while (logged < 3L * connections && System.nanoTime() < deadline);
             assertEquals(3L * connections, logged, log);
             assertFalse(log.contains("lines of connections opened and closed in the last second not logged"), log);

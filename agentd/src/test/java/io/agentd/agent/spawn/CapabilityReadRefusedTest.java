@@ -11,7 +11,6 @@ import io.agentd.protocol.payload.ExecFailed;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -84,33 +83,13 @@ class CapabilityReadRefusedTest {
         });
     }
 
-    private interface Body {
-        void run() throws Exception;
-    }
-
     /**
      * Runs {@code body} on a new thread that first installs the filter; a failure there is rethrown.
      * Also checks the filter works: prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) is 1 for root from the
      * kernel, EPERM from it.
      */
-    private static void onFilteredThread(int errno, Body body) throws Exception {
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread thread = new Thread(() -> {
-            try {
-                installFilter(errno);
-                body.run();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        }, "capbset-read-refused");
-        thread.start();
-        thread.join();
-        Throwable t = failure.get();
-        if (t instanceof Exception e) {
-            throw e;
-        } else if (t instanceof Error e) {
-            throw e;
-        }
+    private static void onFilteredThread(int errno, FilteredThread.Step body) throws Exception {
+        FilteredThread.run("capbset-read-refused", () -> installFilter(errno), body);
     }
 
     private static void installFilter(int errno) {

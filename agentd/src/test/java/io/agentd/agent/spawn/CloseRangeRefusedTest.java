@@ -11,7 +11,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -77,32 +76,12 @@ class CloseRangeRefusedTest {
         }
     }
 
-    private interface Body {
-        void run() throws Exception;
-    }
-
     /**
      * Runs {@code body} on a new thread that first installs the filter; a failure there is rethrown.
      * Also checks the filter works: close_range(~0U, 0, 0) is EINVAL from the kernel, EPERM from it.
      */
-    private static void onFilteredThread(Body body) throws Exception {
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread thread = new Thread(() -> {
-            try {
-                installFilter();
-                body.run();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        }, "close-range-refused");
-        thread.start();
-        thread.join();
-        Throwable t = failure.get();
-        if (t instanceof Exception e) {
-            throw e;
-        } else if (t instanceof Error e) {
-            throw e;
-        }
+    private static void onFilteredThread(FilteredThread.Step body) throws Exception {
+        FilteredThread.run("close-range-refused", () -> installFilter(), body);
     }
 
     private static void installFilter() {
