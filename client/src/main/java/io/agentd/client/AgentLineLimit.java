@@ -81,15 +81,10 @@ final class AgentLineLimit {
     }
 
     /**
-     * A message the agent sent or that quotes what it sent, escaped and cut as {@link HostText#quote}
-     * does, without the quotes around it: it reads as before, but stays one line.
+     * A message the agent sent or that quotes what it sent ({@link HostText#unquoted}): escaped and
+     * cut, one line whatever it holds, with text it already quotes shown once, not escaped again.
      */
     static String message(String text) {
-        if (text == null) {
-            return null;
-        }
-        String quoted = HostText.quote(text, MESSAGE_MAX_CHARS);
-        int close = quoted.lastIndexOf('"');
-        return quoted.substring(1, close) + quoted.substring(close + 1);
+        return HostText.unquoted(text, MESSAGE_MAX_CHARS);
     }
 }

@@ -548,6 +548,25 @@ class ScriptedPeerTest {
         assertTrue(lines.stream().anyMatch(l -> l.contains("299 more undecodable frames from the agent at")), text);
     }
 
+    /**
+     * The codec's message already quotes the agent's text (escaped once); the log line shows it as
+     * the codec wrote it, not escaped a second time (backslashes doubled, quotes escaped).
+     */
+    @Test
+    void anUndecodableFramesMessageIsShownAsTheCodecQuotedIt() throws Exception {
+        String text = loggedWhile(client -> {
+            byte[] type = "no\nsuch".getBytes(StandardCharsets.US_ASCII);
+            ByteBuffer body = ByteBuffer.allocate(64);
+            body.put(new byte[] {(byte) 0xa3, 0x61, 'v', 0x07, 0x61, 't', (byte) (0x60 + type.length)}).put(type)
+                    .put(new byte[] {0x61, 'p', 0x40});
+            ByteBuffer frame = ByteBuffer.allocate(4 + 5 + body.position());
+            frame.putInt(5 + body.position()).putInt(7).put((byte) 0).put(body.array(), 0, body.position());
+            sendBytes(frame.array());
+        });
+        String line = text.lines().filter(l -> l.contains("undecodable frame from")).findFirst().orElse(text);
+        assertTrue(line.contains("unknown message type \"no\\nsuch\""), line);
+    }
+
     /** A flood of frames a session does not expect (a host's type, sent by the agent) logs one line and a count. */
     @Test
     void aFloodOfFramesASessionDoesNotExpectLogsOneLineAndACount() throws Exception {
