@@ -204,7 +204,7 @@ public final class Main {
             // A signal during a start that succeeded is carried out by the loop, like any later one.
             signalDuringStart.startOver();
             sessions.start();
-            log.info("{}", ServingLine.of(version(), served(transports, options), options));
+            log.info("{}", ServingLine.of(version(), served(transports), options));
             loop.run();
             stopDeadline.begun(); // a signal after a host's core.shutdown finds the stop under way
             fsWorkers.shutdown();
@@ -275,13 +275,11 @@ public final class Main {
         return e.getMessage() != null ? e.getMessage() : e.toString();
     }
 
-    /** Each transport for the serving line, with the host-loss policy {@link #transports} gave it. */
-    private static List<ServingLine.Served> served(List<Transport> transports, AgentOptions options) {
+    /** Each transport for the serving line, with the host-loss policy it was given. */
+    private static List<ServingLine.Served> served(List<Transport> transports) {
         List<ServingLine.Served> served = new ArrayList<>();
         for (Transport t : transports) {
-            boolean port = t instanceof DevicePort;
-            served.add(new ServingLine.Served(t.describe(), options.hostLossPolicyOr(port ? HostLossPolicy.PORT_DEFAULT
-                    : HostLossPolicy.SOCKET_DEFAULT), !port));
+            served.add(new ServingLine.Served(t.describe(), t.hostLossPolicy(), t.servesManyHosts()));
         }
         return served;
     }

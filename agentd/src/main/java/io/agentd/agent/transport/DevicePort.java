@@ -255,6 +255,16 @@ public final class DevicePort implements Transport {
         return String.valueOf(device);
     }
 
+    @Override
+    public HostLossPolicy hostLossPolicy() {
+        return hostLossPolicy;
+    }
+
+    @Override
+    public boolean servesManyHosts() {
+        return false;
+    }
+
     /**
      * {@code finder}'s answer, asked again every {@code retryMillis} while it fails, for up to
      * {@code waitMillis}; then its last failure, saying how long it was waited for. The first miss is

@@ -106,6 +106,10 @@ final class SocketAcceptor {
      * @param describe what is served, for logs ("unix:/run/agentd.sock", "vsock:1024")
      * @param splicing whether output may be spliced into this kind of socket
      */
+    HostLossPolicy hostLossPolicy() {
+        return policy;
+    }
+
     SocketAcceptor(Loop loop, String describe, HostConnections connections, HostLossPolicy policy,
             PortLink.Splicing splicing, Admission admission) {
         this.loop = loop;

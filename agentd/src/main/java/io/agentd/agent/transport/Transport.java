@@ -12,4 +12,10 @@ public interface Transport {
 
     /** For logs: what is served. */
     String describe();
+
+    /** What becomes of a host's sessions when its connection is lost (for the serving line). */
+    HostLossPolicy hostLossPolicy();
+
+    /** True when many hosts may connect at once (a socket), false for the one host of a port. */
+    boolean servesManyHosts();
 }

@@ -203,4 +203,14 @@ public final class UnixSocketServer implements Transport {
     public String describe() {
         return "unix:" + path;
     }
+
+    @Override
+    public HostLossPolicy hostLossPolicy() {
+        return acceptor.hostLossPolicy();
+    }
+
+    @Override
+    public boolean servesManyHosts() {
+        return true;
+    }
 }

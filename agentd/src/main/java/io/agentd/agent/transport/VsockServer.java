@@ -94,4 +94,14 @@ public final class VsockServer implements Transport {
     public String describe() {
         return "vsock:" + port;
     }
+
+    @Override
+    public HostLossPolicy hostLossPolicy() {
+        return acceptor.hostLossPolicy();
+    }
+
+    @Override
+    public boolean servesManyHosts() {
+        return true;
+    }
 }
