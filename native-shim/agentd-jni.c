@@ -27,9 +27,9 @@
  *  4. A ByteBuffer argument is a direct buffer (native memory) passed by its address: the struct
  *     buffers of LibC's callers, from its first byte (io.agentd.agent.sys.Os#allocate). A null or
  *     heap buffer is a bug in the agent: the call is not made and answers EFAULT, as the kernel
- *     answers a bad address (cfmakeraw, which has no result, does nothing; agentd_spawn's result is
- *     not written). The one exception: accept4's address may be null (NULL: no address wanted, and
- *     then no length either).
+ *     answers a bad address (cfmakeraw, which has no result, does nothing; NativeShim.spawn answers
+ *     -1 with lastErrno EFAULT and writes no result). The one exception: accept4's address may be
+ *     null (NULL: no address wanted, and then no length either).
  *  5. An offset and a count into a Java array or a direct buffer are checked against its length (a
  *     direct buffer's: its capacity, GetDirectBufferCapacity) before any copy or call: outside it,
  *     the call is not made and answers EFAULT. The count is whatever says how much of the buffer
@@ -693,8 +693,9 @@ static jint shim_spawn(JNIEnv *env, jclass cls, jobject spec, jobject result) {
     void *s = direct_struct(env, spec, sizeof(struct agentd_spawn_spec));
     void *r = direct_struct(env, result, sizeof(struct agentd_spawn_result));
     if (s == NULL || r == NULL) {
-        return -1; /* no result to fill (rules 4 and 5): the Java side passes direct buffers of the sizes
-                      specSize and resultSize give */
+        saved_errno = EFAULT; /* rules 4 and 5: the result is not written (the Java side passes direct
+                                 buffers of the sizes specSize and resultSize give) */
+        return -1;
     }
     return agentd_spawn(s, r);
 }

@@ -40,8 +40,14 @@ final class NativeShim {
         return spawn(spec.spec(), spec.result());
     }
 
-    /** native-shim/agentd-shim.h. @return 0 (result: pid, pidfd) or -1 (result: stage, err, index) */
-    private static native int spawn(ByteBuffer spec, ByteBuffer result);
+    /**
+     * native-shim/agentd-shim.h. Package-private for NativeShimBufferTest, which passes buffers shorter
+     * than the structs: the JNI method answers those -1 with {@code Os.errno()} EFAULT and writes no
+     * result (rules 4 and 5 in agentd-jni.c).
+     *
+     * @return 0 (result: pid, pidfd) or -1 (result: stage, err, index)
+     */
+    static native int spawn(ByteBuffer spec, ByteBuffer result);
 
     private static native long specSize();
 
