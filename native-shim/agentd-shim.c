@@ -14,7 +14,8 @@
  *
  * Rules, followed to the letter below:
  *  1. Everything that allocates, takes a lock or reads a file happens before the clone: in the agent
- *     (user and group resolution from /etc/passwd and /etc/group, argv, envp, HOME, PATH) or in
+ *     (user and group resolution from /etc/passwd and /etc/group, argv, envp, HOME, PATH, the
+ *     kernel's last capability from /proc/sys/kernel/cap_last_cap, read once at its start) or in
  *     agentd_spawn's parent half (the child's stack, the scratch buffer for the PATH search).
  *  2. The child shares the agent's memory and is one of its threads' vfork twin: it makes raw system
  *     calls only, through syscall(2), plus string functions (strlen, strchr, memcpy) on memory
@@ -99,7 +100,8 @@
  *               with no capability in any set and can gain none, through setuid or file capabilities.
  *               Needs CAP_SETPCAP in the agent (EPERM otherwise).
  *   Both confined profiles fail closed: a step of theirs that fails, reading the bounding set
- *   included, fails the spawn at that stage with its errno; the target never starts with less taken.
+ *   included (strict: an EINVAL for a capability the kernel knows, spec->last_cap or below), fails
+ *   the spawn at that stage with its errno; the target never starts with less taken.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -438,27 +440,26 @@ static void drop_sys_admin(struct child *c)
 }
 
 /* strict: the bounding set emptied, the inheritable set emptied, then the securebits set and
- * locked. The bounding set: every capability the kernel knows, up to the first PR_CAPBSET_READ
- * answers EINVAL (the kernel's answer past its last; one below CAP_AUDIT_READ fails the step, as
- * no kernel the agent runs on ends there). Any other error fails the step with its errno:
- * a loop that ended at the first -1 whatever it was (a seccomp filter answering EPERM to prctl)
- * dropped nothing, and the target started with the set full. */
+ * locked. The bounding set: every capability up to the kernel's last, spec->last_cap, and on for
+ * as long as PR_CAPBSET_READ answers (the agent's number may be a lower bound). Past the last the
+ * kernel answers EINVAL, and the loop ends there; an EINVAL at or below it is a seccomp filter's
+ * (the kernel knows those capabilities) and fails the step: taken for the end, it left every
+ * capability from there on in the set. The last is never taken below CAP_AUDIT_READ (37), which
+ * every kernel since 3.16 knows. Any other error fails the step with its errno: a loop that ended
+ * at the first -1 whatever it was (a seccomp filter answering EPERM to prctl) dropped nothing, and
+ * the target started with the set full. */
 static void drop_every_capability(struct child *c)
 {
     at_stage(c, STAGE_CAPBSET_DROP);
-    long cap = 0;
-    for (;; cap++) {
+    long last = c->spec->last_cap > CAP_AUDIT_READ ? (long)c->spec->last_cap : CAP_AUDIT_READ;
+    for (long cap = 0;; cap++) {
         long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0L, 0L, 0L);
-        if (in_set == -1 && errno == EINVAL)
+        if (in_set == -1 && errno == EINVAL && cap > last)
             break;
         STEP(c, in_set);
         if (in_set == 1)
             STEP(c, syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0L, 0L, 0L));
     }
-    /* Every kernel since 3.16 knows CAP_AUDIT_READ (37): an EINVAL below it is a filter's answer,
-     * not the end of the capabilities, and the ones above it were never dropped. */
-    if (cap <= CAP_AUDIT_READ)
-        fail(c, EINVAL);
 
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];

@@ -40,6 +40,12 @@ struct agentd_spawn_spec {
                                              cgroup_fd) is below N, and the child shares the
                                              agent's table until it takes a copy of the fds below N
                                              only (rule 8 in agentd-shim.c) */
+    int64_t last_cap;                     /* the kernel's last capability as the agent read it, once
+                                             (/proc/sys/kernel/cap_last_cap; without /proc the highest
+                                             one it holds, a lower bound), never taken below
+                                             CAP_AUDIT_READ (0, a zeroed spec: 37). strict takes an
+                                             EINVAL from PR_CAPBSET_READ at or below it for a refusal,
+                                             not for the end of the bounding set */
 };
 
 /* Security profiles, from the weakest; agentd-shim.c's profile step says what each one does.

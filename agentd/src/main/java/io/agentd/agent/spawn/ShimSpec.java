@@ -14,7 +14,7 @@ import java.util.Map;
  * call has returned: it owns the memory.
  */
 final class ShimSpec {
-    static final int SPEC_BYTES = 20 * 8;
+    static final int SPEC_BYTES = 21 * 8;
     static final int RESULT_BYTES = 6 * 4;
 
     private static final int FILE = 0;
@@ -35,6 +35,7 @@ final class ShimSpec {
     private static final int JOIN_CGROUP = 17;
     private static final int CGROUP_FD = 18;
     private static final int KEEP_BELOW = 19;
+    private static final int LAST_CAP = 20;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -63,9 +64,10 @@ final class ShimSpec {
      * @param cgroupFd   the session cgroup's directory, open, or -1: the agent's cgroup
      * @param keepBelow  0, or a bound every fd above is below: the child then copies only the fds
      *                   below it (SpawnSlots)
+     * @param lastCap    the kernel's last capability ({@link LastCapability}), for the strict profile
      */
     ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupFd,
-            int keepBelow) {
+            int keepBelow, int lastCap) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
         List<String> argv = new ArrayList<>(1 + s.args().size());
@@ -123,6 +125,7 @@ final class ShimSpec {
             put(CGROUP_FD, cgroupFd);
         }
         put(KEEP_BELOW, keepBelow);
+        put(LAST_CAP, lastCap);
     }
 
     private static List<byte[]> cStrings(List<String> strings) {

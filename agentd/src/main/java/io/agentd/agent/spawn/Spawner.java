@@ -41,6 +41,8 @@ public final class Spawner {
     private final SpawnSlots slots;
     /** The agent's uid: whose HOME a command gets when it runs as the agent's user. */
     private final int agentUid;
+    /** The kernel's last capability, read once (LastCapability): the strict profile's bounding set goes up to it. */
+    private final int lastCapability;
     /** The open-file limit children start with (the agent raised its own). */
     private SessionOpenFiles openFiles = SessionOpenFiles.INHERITED;
 
@@ -54,6 +56,7 @@ public final class Spawner {
         this.users = users;
         this.agentUid = Os.libc().getuid();
         this.slots = slots;
+        this.lastCapability = LastCapability.ofKernel();
     }
 
     /**
@@ -158,7 +161,7 @@ public final class Spawner {
                 try {
                     int[] placed = slots.place(childFds); // in the try: a dup3 failing half-way leaves slots used
                     call = spawnOnce(new ShimSpec(spec, env, searchPath(env), Arrays.copyOf(placed, 3), user,
-                            placed[3], slots.keepBelow()));
+                            placed[3], slots.keepBelow(), lastCapability));
                 } finally {
                     slots.release();
                 }
@@ -172,7 +175,7 @@ public final class Spawner {
                 slots.disable();
             }
         }
-        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupFd, 0));
+        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupFd, 0, lastCapability));
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
@@ -30,18 +31,19 @@ class CapabilityReadRefusedTest {
     private static final long SYS_PRCTL = ARM64 ? 167 : 157;
     private static final int PR_CAPBSET_READ = 23;
     private static final int CAP_SYS_ADMIN = 21;
+    private static final int CAP_AUDIT_READ = 37;
     private static final int PR_SET_NO_NEW_PRIVS = 38;
     private static final int PR_SET_SECCOMP = 22;
     private static final int SECCOMP_MODE_FILTER = 2;
 
     @Test
     void aStrictSpawnFailsAtItsCapabilityStepWithTheFiltersErrno() throws Exception {
-        assertRefused(Profile.STRICT, LibC.EPERM, "EPERM", "permission_denied");
+        assertRefused(Profile.STRICT, LibC.EPERM, "EPERM", "permission_denied", 0);
     }
 
     @Test
     void aRestrictedSpawnFailsAtItsCapabilityStepWithTheFiltersErrno() throws Exception {
-        assertRefused(Profile.RESTRICTED, LibC.EPERM, "EPERM", "permission_denied");
+        assertRefused(Profile.RESTRICTED, LibC.EPERM, "EPERM", "permission_denied", 0);
     }
 
     /**
@@ -51,7 +53,20 @@ class CapabilityReadRefusedTest {
      */
     @Test
     void aStrictSpawnFailsWhenTheBoundingSetEndsTooSoon() throws Exception {
-        assertRefused(Profile.STRICT, LibC.EINVAL, "EINVAL", "other");
+        assertRefused(Profile.STRICT, LibC.EINVAL, "EINVAL", "other", 0);
+    }
+
+    /**
+     * A filter answering EINVAL only past CAP_AUDIT_READ (37) ended the loop at 38, and the target
+     * started with 38 up to the kernel's last in its bounding set (CapBnd 000001c000000000 on a
+     * kernel whose last is 40): the EINVAL is a refusal up to the last the agent read from
+     * /proc/sys/kernel/cap_last_cap. Needs a kernel that knows capability 38 (5.8).
+     */
+    @Test
+    void aStrictSpawnFailsWhenAFilterEndsTheBoundingSetPastCapAuditRead() throws Exception {
+        assumeTrue(LastCapability.read(LastCapability.KERNEL_FILE).orElse(0) > CAP_AUDIT_READ,
+                "the kernel's last capability is CAP_AUDIT_READ: nothing past it to leave in the set");
+        assertRefused(Profile.STRICT, LibC.EINVAL, "EINVAL", "other", CAP_AUDIT_READ + 1);
     }
 
     @Test
@@ -65,8 +80,10 @@ class CapabilityReadRefusedTest {
                 false), "/", null, false, 24, 80, List.of(), profile);
     }
 
-    private static void assertRefused(Profile profile, int errno, String errnoName, String kind) throws Exception {
-        onFilteredThread(errno, () -> {
+    /** The spawn fails at the capability step under a filter answering {@code errno} from {@code fromCap} up. */
+    private static void assertRefused(Profile profile, int errno, String errnoName, String kind, int fromCap)
+            throws Exception {
+        onFilteredThread(errno, fromCap, () -> {
             ExecFailed f;
             try {
                 ChildIo.Run started = ChildIo.run(capBnd(profile));
@@ -84,38 +101,46 @@ class CapabilityReadRefusedTest {
     }
 
     /**
-     * Runs {@code body} on a new thread that first installs the filter; a failure there is rethrown.
-     * Also checks the filter works: prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) is 1 for root from the
-     * kernel, EPERM from it.
+     * Runs {@code body} on a new thread that first installs the filter, which answers {@code errno} to
+     * PR_CAPBSET_READ of capability {@code fromCap} and above; a failure there is rethrown. Also
+     * checks the filter works: the first capability it answers (CAP_SYS_ADMIN when it answers all)
+     * is 1 for root from the kernel, the errno from the filter, and the one below it is still read.
      */
-    private static void onFilteredThread(int errno, FilteredThread.Step body) throws Exception {
-        FilteredThread.run("capbset-read-refused", () -> installFilter(errno), body);
+    private static void onFilteredThread(int errno, int fromCap, FilteredThread.Step body) throws Exception {
+        FilteredThread.run("capbset-read-refused", () -> installFilter(errno, fromCap), body);
     }
 
-    private static void installFilter(int errno) {
+    private static void installFilter(int errno, int fromCap) {
         LibC libc = Os.libc();
-        assertEquals(1, libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0), "root's bounding set has CAP_SYS_ADMIN");
+        int probe = Math.max(fromCap, CAP_SYS_ADMIN);
+        assertEquals(1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0), "root's bounding set has capability " + probe);
         assertEquals(0, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: " + Os.errnoName(Os.errno()));
-        // seccomp_data: nr at offset 0, args[0] at 16 (its low half first: little-endian, as x86-64
-        // and aarch64 run). prctl with PR_CAPBSET_READ -> SECCOMP_RET_ERRNO | errno, all else allowed.
-        ByteBuffer program = ByteBuffer.allocate(6 * 8).order(ByteOrder.nativeOrder());
+        // seccomp_data: nr at offset 0, args[0] at 16, args[1] at 24 (their low halves first:
+        // little-endian, as x86-64 and aarch64 run). prctl with PR_CAPBSET_READ of a capability from
+        // fromCap up -> SECCOMP_RET_ERRNO | errno, all else allowed.
+        ByteBuffer program = ByteBuffer.allocate(8 * 8).order(ByteOrder.nativeOrder());
         instruction(program, 0x20, 0, 0, 0);                    // BPF_LD | BPF_W | BPF_ABS: the number
-        instruction(program, 0x15, 0, 3, (int) SYS_PRCTL);      // BPF_JMP | BPF_JEQ | BPF_K, else allow
+        instruction(program, 0x15, 0, 5, (int) SYS_PRCTL);      // BPF_JMP | BPF_JEQ | BPF_K, else allow
         instruction(program, 0x20, 0, 0, 16);                   // the option
-        instruction(program, 0x15, 0, 1, PR_CAPBSET_READ);
+        instruction(program, 0x15, 0, 3, PR_CAPBSET_READ);
+        instruction(program, 0x20, 0, 0, 24);                   // the capability
+        instruction(program, 0x35, 0, 1, fromCap);              // BPF_JMP | BPF_JGE | BPF_K
         instruction(program, 0x06, 0, 0, 0x00050000 | errno);   // BPF_RET: the errno
         instruction(program, 0x06, 0, 0, 0x7fff0000);           // BPF_RET: allow
         ByteBuffer filter = Os.allocate(program.capacity());
         filter.put(0, program.array());
         ByteBuffer fprog = Os.allocate(16); // struct sock_fprog: len, then the pointer
-        fprog.putShort(0, (short) 6);
+        fprog.putShort(0, (short) 8);
         fprog.putLong(8, Os.address(filter));
         assertEquals(0, libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, Os.address(fprog), 0, 0),
                 "seccomp filter: " + Os.errnoName(Os.errno()));
         java.lang.ref.Reference.reachabilityFence(filter); // the kernel read both through their addresses
         java.lang.ref.Reference.reachabilityFence(fprog);
-        assertEquals(-1, libc.prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0));
+        assertEquals(-1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0));
         assertEquals(errno, Os.errno(), "the filter answers PR_CAPBSET_READ: " + Os.errnoName(Os.errno()));
+        if (fromCap > 0) {
+            assertEquals(1, libc.prctl(PR_CAPBSET_READ, fromCap - 1, 0, 0, 0), "and not below capability " + fromCap);
+        }
         assertNotEquals(-1, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "and lets other prctl options through");
     }
 
