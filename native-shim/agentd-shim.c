@@ -439,6 +439,9 @@ static void drop_sys_admin(struct child *c)
     STEP(c, syscall(SYS_capset, &header, data));
 }
 
+/* The capabilities a kernel's sets can hold: 64 (two 32-bit words); none past 63 exists. */
+#define CAP_SET_BITS (32 * _LINUX_CAPABILITY_U32S_3)
+
 /* strict: the bounding set emptied, the inheritable set emptied, then the securebits set and
  * locked. The bounding set: every capability up to the kernel's last, spec->last_cap, and on for
  * as long as PR_CAPBSET_READ answers (the agent's number may be a lower bound). Past the last the
@@ -447,12 +450,14 @@ static void drop_sys_admin(struct child *c)
  * capability from there on in the set. The last is never taken below CAP_AUDIT_READ (37), which
  * every kernel since 3.16 knows. Any other error fails the step with its errno: a loop that ended
  * at the first -1 whatever it was (a seccomp filter answering EPERM to prctl) dropped nothing, and
- * the target started with the set full. */
+ * the target started with the set full. The loop stops at CAP_SET_BITS whatever the answers: the
+ * kernel's capability sets are 64 bits, and a filter answering 0 ("not in the set") to every
+ * number kept it going until the spawn guard killed the child. */
 static void drop_every_capability(struct child *c)
 {
     at_stage(c, STAGE_CAPBSET_DROP);
     long last = c->spec->last_cap > CAP_AUDIT_READ ? (long)c->spec->last_cap : CAP_AUDIT_READ;
-    for (long cap = 0;; cap++) {
+    for (long cap = 0; cap < CAP_SET_BITS; cap++) {
         long in_set = syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0L, 0L, 0L);
         if (in_set == -1 && errno == EINVAL && cap > last)
             break;

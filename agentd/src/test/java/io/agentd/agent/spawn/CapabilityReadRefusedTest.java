@@ -69,6 +69,20 @@ class CapabilityReadRefusedTest {
         assertRefused(Profile.STRICT, LibC.EINVAL, "EINVAL", "other", CAP_AUDIT_READ + 1);
     }
 
+    /**
+     * A filter answering 0 ("not in the set") past the kernel's last capability, where the kernel
+     * answers EINVAL, kept the strict loop asking until the spawn guard killed the child: the loop
+     * ends at 64, past which no capability exists, and the target starts with its set empty.
+     */
+    @Test
+    void aStrictSpawnEndsTheBoundingSetAt64WhenAFilterNeverSaysItEnded() throws Exception {
+        int last = LastCapability.read(LastCapability.KERNEL_FILE).orElseThrow();
+        FilteredThread.run("capbset-read-never-ends", () -> installFilter(0, last + 1), () -> {
+            ChildIo.Run r = ChildIo.run(capBnd(Profile.STRICT));
+            assertEquals("CapBnd:\t0000000000000000\n", r.stdout(), r.stderr());
+        });
+    }
+
     @Test
     void withoutTheFilterAStrictRootTargetStartsWithAnEmptyBoundingSet() throws Exception {
         ChildIo.Run r = ChildIo.run(capBnd(Profile.STRICT));
@@ -102,7 +116,8 @@ class CapabilityReadRefusedTest {
 
     /**
      * Runs {@code body} on a new thread that first installs the filter, which answers {@code errno} to
-     * PR_CAPBSET_READ of capability {@code fromCap} and above; a failure there is rethrown. Also
+     * PR_CAPBSET_READ of capability {@code fromCap} and above (0: a return of 0, "not in the set");
+     * a failure there is rethrown. Also
      * checks the filter works: the first capability it answers (CAP_SYS_ADMIN when it answers all)
      * is 1 for root from the kernel, the errno from the filter, and the one below it is still read.
      */
@@ -113,7 +128,10 @@ class CapabilityReadRefusedTest {
     private static void installFilter(int errno, int fromCap) {
         LibC libc = Os.libc();
         int probe = Math.max(fromCap, CAP_SYS_ADMIN);
-        assertEquals(1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0), "root's bounding set has capability " + probe);
+        // Past the kernel's last capability (a filter answering 0 there) the kernel answers EINVAL.
+        boolean pastTheLast = errno == 0;
+        assertEquals(pastTheLast ? -1 : 1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0),
+                "root's bounding set has capability " + probe + " (or the kernel knows none there)");
         assertEquals(0, libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: " + Os.errnoName(Os.errno()));
         // seccomp_data: nr at offset 0, args[0] at 16, args[1] at 24 (their low halves first:
         // little-endian, as x86-64 and aarch64 run). prctl with PR_CAPBSET_READ of a capability from
@@ -136,8 +154,12 @@ class CapabilityReadRefusedTest {
                 "seccomp filter: " + Os.errnoName(Os.errno()));
         java.lang.ref.Reference.reachabilityFence(filter); // the kernel read both through their addresses
         java.lang.ref.Reference.reachabilityFence(fprog);
-        assertEquals(-1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0));
-        assertEquals(errno, Os.errno(), "the filter answers PR_CAPBSET_READ: " + Os.errnoName(Os.errno()));
+        if (pastTheLast) {
+            assertEquals(0, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0), "the filter answers 0");
+        } else {
+            assertEquals(-1, libc.prctl(PR_CAPBSET_READ, probe, 0, 0, 0));
+            assertEquals(errno, Os.errno(), "the filter answers PR_CAPBSET_READ: " + Os.errnoName(Os.errno()));
+        }
         if (fromCap > 0) {
             assertEquals(1, libc.prctl(PR_CAPBSET_READ, fromCap - 1, 0, 0, 0), "and not below capability " + fromCap);
         }
