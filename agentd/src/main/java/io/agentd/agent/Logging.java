@@ -7,7 +7,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.CoreConstants;
-import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
@@ -15,6 +14,7 @@ import ch.qos.logback.core.status.Status;
 import ch.qos.logback.core.status.StatusUtil;
 import ch.qos.logback.core.util.StatusListenerConfigHelper;
 import ch.qos.logback.core.util.StatusPrinter;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -120,11 +120,13 @@ public final class Logging {
     /**
      * The level, and the log file when one is given. A file that cannot be opened for appending (a
      * directory there, a read-only file system) leaves the log on the console, with a line saying
-     * so: the agent serves all the same. It used to refuse its options (exit 2), which the guest's
-     * init answers by powering the VM off, though the failure is the file system's, not the command
-     * line's, and a session could cause it.
+     * so and why: the agent serves all the same. It used to refuse its options (exit 2), which the
+     * guest's init answers by powering the VM off, though the failure is the file system's, not the
+     * command line's, and a session could cause it. A file that opens but then fails a write (full,
+     * or one that takes no write at all) moves the log to standard error, said there once
+     * ({@link LogFileAppender}).
      */
-    private static volatile boolean toFile;
+    private static volatile LogFileAppender logFile;
 
     static void configure(String level, Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
@@ -141,23 +143,33 @@ public final class Logging {
                     + " device): the log stays on the console (standard error)", LogText.quote(file.toString()));
             return;
         }
-        FileAppender<ILoggingEvent> appender = new FileAppender<>();
-        appender.setFile(file.toString());
-        appender.setAppend(true);
-        if (!start(ctx, "FILE", appender).isStarted()) {
+        LogFileAppender appender;
+        try {
+            appender = LogFileAppender.open(file, System.err);
+        } catch (IOException | RuntimeException e) {
+            String why = e instanceof IOException io ? LogFileAppender.reason(io, file) : e.toString();
+            LoggerFactory.getLogger(Logging.class).warn("cannot open log file {} for appending: {}; the log stays on"
+                    + " the console (standard error)", LogText.quote(file.toString()), why);
+            return;
+        }
+        if (!start(ctx, "FILE", appender).isStarted()) { // not seen: the stream is set and the encoder started
             appender.stop();
-            LoggerFactory.getLogger(Logging.class).warn("cannot open log file {} for appending: the log stays on the"
-                    + " console (standard error)", LogText.quote(file.toString()));
+            LoggerFactory.getLogger(Logging.class).warn("cannot log to file {}: the log stays on the console"
+                    + " (standard error)", LogText.quote(file.toString()));
             return;
         }
         root.addAppender(appender);
         root.detachAppender(CONSOLE);
-        toFile = true;
+        logFile = appender;
     }
 
-    /** Whether the log went to the file {@link #configure} was given (it stays on the console when that cannot be opened). */
+    /**
+     * Whether the log goes to the file {@link #configure} was given: not when that could not be
+     * opened, nor once a write to it failed (the log is on standard error then).
+     */
     static boolean toFile() {
-        return toFile;
+        LogFileAppender f = logFile;
+        return f != null && f.writesToFile();
     }
 
     /** Flushes and closes the appenders (before System.exit). */
@@ -170,7 +182,7 @@ public final class Logging {
     }
 
     /** Starts the appender with the one {@link LogLineLayout}; the caller checks isStarted(). */
-    private static <A extends OutputStreamAppender<ILoggingEvent>> A start(LoggerContext ctx, String name, A appender) {
+    static <A extends OutputStreamAppender<ILoggingEvent>> A start(LoggerContext ctx, String name, A appender) {
         LogLineLayout layout = new LogLineLayout();
         layout.setContext(ctx);
         layout.start();

@@ -2,6 +2,7 @@ package io.agentd.agent.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecRequest;
@@ -316,9 +317,34 @@ class LauncherE2ETest {
             agent.close();
             console = agent.logText();
         }
-        assertTrue(console.contains("cannot open log file \"" + directory + "\" for appending: the log stays on the"
-                + " console"), console);
+        assertTrue(console.contains("cannot open log file \"" + directory + "\" for appending: Is a directory; the log"
+                + " stays on the console"), console);
         assertTrue(console.contains("session 1 exited: code=0"), console);
+    }
+
+    /**
+     * A log file that opens for appending but takes no write (/proc/version, which root may open;
+     * a full file system is the same to the agent): the log goes to standard error from the first
+     * line, after one line there naming the file and the error, and the agent serves. logback's
+     * FileAppender dropped every line into its status manager: the agent ran with no log at all.
+     */
+    @Test
+    void aLogFileThatTakesNoWriteMovesTheLogToTheConsoleSayingSoOnce() throws Exception {
+        Path file = Path.of("/proc/version");
+        assumeTrue(Files.isWritable(file), "/proc/version opens for writing as root only");
+        String console;
+        try (AgentProcess agent = AgentProcess.start("log-file-unwritable", "--log-file", file.toString());
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            host.exec(1, ExecRequest.of("true"));
+            host.collect(1, HostConnection.TIMEOUT);
+            agent.close();
+            console = agent.logText();
+        }
+        assertTrue(console.matches("(?s)[^\\n]* WARN  Logging: cannot write log file \"/proc/version\": [^;\\n]+; the log"
+                + " goes to standard error from here on \\(nothing more is written to the file\\)\\n.*"), console);
+        assertEquals(1, console.split("cannot write log file", -1).length - 1, console);
+        assertTrue(console.contains(" serving unix:") && console.contains("session 1 exited: code=0"), console);
     }
 
     /**

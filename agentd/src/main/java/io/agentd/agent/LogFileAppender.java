@@ -1,0 +1,150 @@
+package io.agentd.agent;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.OutputStreamAppender;
+import java.io.FileNotFoundException;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The appender of {@code --log-file}: each line is appended to the file with one write(2), and when a
+ * write fails the log goes to standard error from that line on, with one line there saying so
+ * (naming the file and the error). The file is not tried again: no retry on every line, no second
+ * notice.
+ *
+ * <p>logback's FileAppender lost such a log without a word: its stream (ResilientFileOutputStream)
+ * takes the write's IOException into logback's status manager, which nobody reads once the agent
+ * is configured, drops every later line, and tries the file again now and then. A file that opens
+ * for appending but takes no write (/proc/version as root), or one on a file system that fills up,
+ * left the agent running with no log at all (a log review).
+ *
+ * <p>A write that fails at the first line is told the same way: the agent does not refuse to start
+ * over it, as it does not for a file that cannot be opened ({@link Logging#configure}; init powers
+ * the VM off on a refusal, and a session can fill a file system). Nothing is lost before the first
+ * line that fails, so that line's notice is the first moment an operator needs one.
+ */
+final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
+    private final Path file;
+    private final PrintStream stderr;
+    /** Why the file stopped taking lines; null while it takes them. */
+    private volatile String failure;
+
+    /**
+     * An appender on {@code out}, a stream on {@code file}; {@code stderr} takes the log once a write
+     * to {@code out} fails. Start it as any appender (with its encoder).
+     */
+    LogFileAppender(Path file, OutputStream out, PrintStream stderr) {
+        this.file = file;
+        this.stderr = stderr;
+        setOutputStream(new FileOrStderr(out));
+    }
+
+    /**
+     * Opens {@code file} for appending (its missing parent directories made, as logback's FileAppender
+     * did), unbuffered: the layout makes each line one array, written at once.
+     *
+     * @throws IOException why it cannot be opened ({@link #reason} words it for a line)
+     */
+    static LogFileAppender open(Path file, PrintStream stderr) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            Files.createDirectories(parent);
+        }
+        return new LogFileAppender(file, new FileOutputStream(file.toFile(), true), stderr);
+    }
+
+    /** False once a write to the file failed: the log is on standard error since. */
+    boolean writesToFile() {
+        return failure == null;
+    }
+
+    /**
+     * The error of an open or a write in words, without the path ({@link FileNotFoundException}'s
+     * message is "PATH (Reason)"; the line names the file already, quoted).
+     */
+    static String reason(IOException e, Path file) {
+        String message = e.getMessage();
+        if (message == null) {
+            return e.getClass().getSimpleName();
+        }
+        String prefix = file.toString() + " (";
+        if (message.startsWith(prefix) && message.endsWith(")")) {
+            return message.substring(prefix.length(), message.length() - 1);
+        }
+        if (e instanceof java.nio.file.FileSystemException f) {
+            return f.getReason() != null ? f.getReason() : e.getClass().getSimpleName() + " " + message;
+        }
+        return message;
+    }
+
+    /**
+     * The file's stream, written under the appender's lock (a line's array, then a flush): a write
+     * that fails moves the log to {@link #stderr} for good, the failed line included.
+     */
+    private final class FileOrStderr extends OutputStream {
+        private final OutputStream out;
+
+        FileOrStderr(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            if (failure == null) {
+                try {
+                    out.write(b, off, len);
+                    return;
+                } catch (IOException e) {
+                    failed(e);
+                }
+            }
+            stderr.write(b, off, len);
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void flush() {
+            if (failure != null) {
+                stderr.flush();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (failure == null) {
+                closeQuietly();
+            }
+        }
+
+        private void failed(IOException e) {
+            failure = reason(e, file);
+            closeQuietly(); // not tried again: a file that failed once would fail (and cost a call) on every line
+            String notice = "cannot write log file " + LogText.quote(file.toString()) + ": " + failure
+                    + "; the log goes to standard error from here on (nothing more is written to the file)";
+            LoggerContext ctx = (LoggerContext) getContext();
+            ILoggingEvent event = new LoggingEvent(Logging.class.getName(), ctx.getLogger(Logging.class), Level.WARN,
+                    notice, null, null);
+            byte[] line = encoder.encode(event);
+            stderr.write(line, 0, line.length);
+        }
+
+        private void closeQuietly() {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // nothing more goes to it
+            }
+        }
+    }
+}
