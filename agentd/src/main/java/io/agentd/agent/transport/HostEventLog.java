@@ -3,6 +3,8 @@ package io.agentd.agent.transport;
 import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.protocol.payload.ExecFailed;
+import io.agentd.protocol.payload.FailureKind;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,9 +39,14 @@ public final class HostEventLog {
             Level.WARN);
     /**
      * Requests answered failed before anything ran: a rate of their own, so that a flood of the
-     * others does not hide the failure of a command the operator is looking for.
+     * others does not hide the failure of a command the operator is looking for. Two rates, by the
+     * level of their lines ({@link #levelOf}): a host that sends a missing command in a loop (info)
+     * does not hide a failure of the guest's or the agent's (warn), and the count of its lines left
+     * out is not a warning either.
      */
     private final Window failures = new Window("failed requests (each was answered with exec.failed)", Level.WARN);
+    private final Window hostMistakes = new Window("failed requests that named what cannot be run as asked (each was"
+            + " answered with exec.failed)", Level.INFO);
     /**
      * Frames refused because they crossed their session's end (debug lines): a rate of their own,
      * so that a flood of them at debug level does not hide the refusals that are a host's fault.
@@ -98,17 +105,57 @@ public final class HostEventLog {
      * shutdown, a command not found): a host can send them in a loop.
      */
     void requestFailed(String who, long id, ExecFailed failed, String quotedCmd) {
-        if (failures.takeLine()) {
+        if ((levelOf(failed) == Level.INFO ? hostMistakes : failures).takeLine()) {
             logRequestFailed(who + ": ", id, failed, quotedCmd);
         }
     }
 
-    /** The line of {@link #requestFailed}, unlimited (for a host with no shared limit: tests). */
+    /** The line of {@link #requestFailed}, unlimited (for a host with no shared limit: tests), at {@link #levelOf}. */
     static void logRequestFailed(String prefix, long id, ExecFailed failed, String quotedCmd) {
         // The message too: it says what the kind does not (the user that does not exist, the cwd).
-        log.warn("{}session {} failed: kind={} stage={} errno={} cmd={}: {}", prefix, id, failed.kind(), failed.stage(),
+        Object[] args = {prefix, id, failed.kind(), failed.stage(),
                 failed.errnoName() != null ? failed.errnoName() : failed.errno(), quotedCmd,
-                LogText.message(failed.message()));
+                LogText.message(failed.message())};
+        if (levelOf(failed) == Level.INFO) {
+            log.info(REQUEST_FAILED, args);
+        } else {
+            log.warn(REQUEST_FAILED, args);
+        }
+    }
+
+    private static final String REQUEST_FAILED = "{}session {} failed: kind={} stage={} errno={} cmd={}: {}";
+    /** The stages of a user or group lookup, which fail without an errno when there is no such entry. */
+    private static final Set<String> LOOKUP_STAGES = Set.of("getpwnam", "getpwuid", "getgrnam");
+
+    /**
+     * The level of a failed request's line, the one place that decides it. An operator reads WARN as
+     * "look at the agent or the guest", so a request that named what is not there or cannot be used
+     * as given, the host's to put right, is INFO:
+     * <ul>
+     * <li>not_found and not_executable at execve: the program (or its interpreter) does not exist,
+     *     is a directory, is no executable, is being written;
+     * <li>bad_args: an argument list or path too long, a link loop, an unknown profile, a value out
+     *     of range, a request too large to decode;
+     * <li>bad_cwd from a chdir that failed (its errno: no such directory, not one, not enterable);
+     * <li>user_setup_failed from a lookup that found no such user or group (no errno).
+     * </ul>
+     * Everything else is WARN: permission_denied (the kernel's or a profile's refusal, or the
+     * agent's floor), resource_limit and out_of_memory (the guest's or the agent's limits),
+     * pty_setup_failed, other (the agent failing, or shutting down), a user switch or lookup that
+     * failed with an errno, a chdir or a step that never finished (no errno: a mount that does not
+     * answer, the child killed), and not_found or not_executable at a step before the exec (a
+     * profile's mount).
+     */
+    static Level levelOf(ExecFailed failed) {
+        String stage = failed.stage() == null ? "" : failed.stage();
+        boolean hostMistake = switch (FailureKind.fromWire(failed.kind())) {
+            case NOT_FOUND, NOT_EXECUTABLE -> stage.equals("execve");
+            case BAD_ARGS -> true;
+            case BAD_CWD -> failed.errno() != null;
+            case USER_SETUP_FAILED -> failed.errno() == null && LOOKUP_STAGES.contains(stage);
+            default -> false;
+        };
+        return hostMistake ? Level.INFO : Level.WARN;
     }
 
     /**

@@ -56,7 +56,10 @@ class HostTextAndLogE2ETest {
         assertTrue(agent.process().logText().contains("/no/such\\n2026-01-01"), agent.process().logText());
     }
 
-    /** A failed request's line says why, as its answer does: a user that does not exist is named. */
+    /**
+     * A failed request's line says why, as its answer does: a user that does not exist is named, at
+     * INFO (HostEventLog.levelOf).
+     */
     @Test
     void aFailedRequestsLineSaysWhy(HostConnection host) throws Exception {
         ExecRequest asNobodyKnown = new ExecRequest("true", java.util.List.of(), java.util.List.of(), null,
@@ -72,6 +75,8 @@ class HostTextAndLogE2ETest {
                 .findFirst().orElse("no line");
         assertTrue(line.contains("no-such-user-x"), line);
         assertTrue(line.matches(".* connection \\d+: session 5 failed: .*"), "names its connection: " + line);
+        // the host's mistake, not the agent's: info, not a warning (a log review)
+        assertTrue(line.matches("\\S+ INFO  PortLink: .*"), line);
     }
 
     @Test
