@@ -76,6 +76,14 @@ public final class Agent implements HostConnections {
      * counting those left out when it is over.
      */
     final LogThrottle clockLog;
+    /**
+     * The debug lines a host causes at its own rate: clock.sync offsets left alone, and a relay's
+     * notices (a client gone, its output held or released). Throttled as the lines above, through
+     * {@link LogThrottle#takeIfLogged}: with debug off they cost a level check, with it on a host that
+     * sends them in a loop gets a line per interval and a count, not a line each on the serial console.
+     */
+    final LogThrottle clockLeftAloneLog;
+    final LogThrottle relayNoticeLog;
     /** Every connection served now, by number. */
     private final Map<Long, Connection> connections = new LinkedHashMap<>();
     private long nextNumber = 1;
@@ -97,6 +105,10 @@ public final class Agent implements HostConnections {
         this.stalledInput = new StalledInputLog(loop);
         this.clockLog = new LogThrottle(loop, 10_000, LoggerFactory.getLogger(Connection.class), Level.INFO,
                 "clock.sync lines (clock stepped, or not stepped)");
+        this.clockLeftAloneLog = new LogThrottle(loop, 10_000, LoggerFactory.getLogger(Connection.class), Level.DEBUG,
+                "clock.sync lines (clock left alone)");
+        this.relayNoticeLog = new LogThrottle(loop, 1_000, LoggerFactory.getLogger(Connection.class), Level.DEBUG,
+                "lines of relay notices (clients gone, output held or released)");
         this.sessions = sessions;
         this.times = times;
         this.version = version;

@@ -306,8 +306,10 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             // from now on its fs handles are that client's alone.
             fs.onIdRangeNamed(notice.idStart(), notice.idEndExclusive());
         }
-        // Debug only: a relay may send these in a loop; what they end is logged session by session.
-        log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
+        // Debug only, and throttled: a relay may send these in a loop; what they end is logged session by session.
+        if (agent.relayNoticeLog.takeIfLogged()) {
+            log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
+        }
         boolean wasHolding = held.releaseOverlapping(notice); // the next client's ids start free
         ownerGone(ids, false);
         if (wasHolding) {
@@ -330,9 +332,11 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
                     + " id ranges, the most one connection may hold; " + type + " not applied");
             return;
         }
-        // Debug only, like the departure notice: a relay may send these often.
-        log.debug("connection {}: output of ids [{}, {}) held for the relay", number, notice.idStart(),
-                notice.idEndExclusive());
+        // Debug only and throttled, like the departure notice: a relay may send these often.
+        if (agent.relayNoticeLog.takeIfLogged()) {
+            log.debug("connection {}: output of ids [{}, {}) held for the relay", number, notice.idStart(),
+                    notice.idEndExclusive());
+        }
     }
 
     /** That client reads again: what was held for it flows (a range not held is no error: notices may cross). */
@@ -341,8 +345,10 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             return;
         }
         if (held.release(notice)) {
-            log.debug("connection {}: output of ids [{}, {}) released", number, notice.idStart(),
-                    notice.idEndExclusive());
+            if (agent.relayNoticeLog.takeIfLogged()) {
+                log.debug("connection {}: output of ids [{}, {}) released", number, notice.idStart(),
+                        notice.idEndExclusive());
+            }
             onOutputResumed();
         }
     }
@@ -421,7 +427,9 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         try {
             long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
             if (!needsStep(offset)) {
-                log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
+                if (agent.clockLeftAloneLog.takeIfLogged()) { // a host may send them in a loop
+                    log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
+                }
                 return;
             }
             Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);

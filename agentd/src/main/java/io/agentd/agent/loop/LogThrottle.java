@@ -82,6 +82,18 @@ public final class LogThrottle {
         return true;
     }
 
+    /**
+     * As {@link #take}, for lines at a level the log may have off (debug): false while the logger
+     * takes nothing at the throttle's level, and then nothing is counted and no timer set, so a
+     * throttled debug line costs one level check while debug is off.
+     */
+    public boolean takeIfLogged() {
+        if (loop == null) {
+            throw new IllegalStateException("a throttle without a loop: use admit");
+        }
+        return log.isEnabledForLevel(level) && take();
+    }
+
     private void logLeftOut() {
         summary = null;
         if (notLogged == 0) {

@@ -136,6 +136,33 @@ class FloodsE2ETest {
         }
     }
 
+    /**
+     * At --log-level debug, a host that sends clock.sync in a loop (each within the step threshold,
+     * so left alone) gets one debug line per 10 s, the rest counted: a line each went to the serial
+     * console unlimited.
+     */
+    @Test
+    void aClockSyncLoopAtDebugLevelIsLoggedAtALimitedRate() throws Exception {
+        try (AgentProcess agent = AgentProcess.start("clock-sync-flood", "--log-level", "debug");
+                HostConnection host = agent.connectReady()) {
+            int n = 2000;
+            FrameEncoder encoder = new FrameEncoder();
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                long now = System.currentTimeMillis() * 1_000_000L;
+                frames.writeBytes(encoder.encode(new Frame(0, MessageType.CORE_CLOCK_SYNC,
+                        new io.agentd.protocol.payload.ClockSync(now))));
+            }
+            host.sendRaw(frames.toByteArray());
+            assertAnswersPing(agent, host, 1); // every clock.sync before it was taken
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+            long lines = agent.logText().lines().filter(l -> l.contains("clock.sync: off by")).count();
+            assertTrue(lines >= 1 && lines <= 1 + seconds / 10 + 1, lines + " lines in " + seconds + " s:\n"
+                    + agent.logText().lines().limit(40).collect(java.util.stream.Collectors.joining("\n")));
+        }
+    }
+
     /** The log's lines of connections served, hung up and closed: three a connection. */
     private static long connectionLines(String log) {
         return log.lines().filter(l -> l.contains("Connection: host connected: connection ")

@@ -96,4 +96,34 @@ class LogThrottleTest {
         assertEquals(List.of("1 more signals in the last second not logged", "1 more lists in the last minute not logged"),
                 messages());
     }
+
+    /**
+     * A debug line through {@link LogThrottle#takeIfLogged}: while debug is off nothing is counted
+     * and no timer is set (a level check is all it costs); once on, it is throttled as any line,
+     * its count at debug.
+     */
+    @Test
+    void aDebugLineCostsNothingWhileDebugIsOffAndIsThrottledOnceOn() {
+        LogThrottle debug = new LogThrottle(loop, 10_000, logger, Level.DEBUG, "clock.sync lines (clock left alone)");
+        ch.qos.logback.classic.Level before = logger.getLevel();
+        try {
+            logger.setLevel(ch.qos.logback.classic.Level.INFO);
+            for (int i = 0; i < 1000; i++) {
+                assertFalse(debug.takeIfLogged());
+            }
+            assertEquals(0, loop.pendingTimers(), "nothing scheduled for lines that are not logged");
+            loop.advance(60_000);
+            assertEquals(List.of(), messages(), "nor counted");
+            logger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+            assertTrue(debug.takeIfLogged(), "debug on: the first gets a line");
+            for (int i = 0; i < 500; i++) {
+                assertFalse(debug.takeIfLogged());
+            }
+            loop.advance(10_000);
+            assertEquals(List.of("500 more clock.sync lines (clock left alone) in the last 10 s not logged"), messages());
+            assertEquals(ch.qos.logback.classic.Level.DEBUG, lines.list.get(0).getLevel());
+        } finally {
+            logger.setLevel(before);
+        }
+    }
 }
