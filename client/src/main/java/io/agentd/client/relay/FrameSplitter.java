@@ -65,6 +65,8 @@ final class FrameSplitter {
     private byte[] resyncHeld;
     /** Bytes discarded by the latest resync. */
     private long discarded;
+    /** Frames assembled (not passed whole as views) so far: see {@link #framesAssembled}. */
+    private long framesAssembled;
 
     /** Takes the bytes between {@code src}'s position and limit; returns false if the sink stopped it. */
     boolean feed(ByteBuffer src, Sink sink) {
@@ -130,6 +132,7 @@ final class FrameSplitter {
                     }
                     declinedWhole = false;
                     frame = new byte[Math.min(total, Math.max(FIRST_CAPACITY, HEADER))];
+                    framesAssembled++;
                     System.arraycopy(header, 0, frame, 0, HEADER);
                     frameFill = HEADER;
                     headerFill = 0;
@@ -163,6 +166,14 @@ final class FrameSplitter {
         }
         long total = lengthOf(frame) + Protocol.LENGTH_BYTES;
         return total > FIRST_CAPACITY ? total : 0;
+    }
+
+    /**
+     * How many frames were begun in an array of their own so far (the one being assembled
+     * included): a new count with the same {@link #largeFrameHeld} is another frame of that length.
+     */
+    long framesAssembled() {
+        return framesAssembled;
     }
 
     /** Bytes held of a frame not yet whole (0 between frames). */

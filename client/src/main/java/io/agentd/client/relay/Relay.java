@@ -93,6 +93,16 @@ public final class Relay implements AutoCloseable {
     /** {@link #start(Path, Path, Duration, Path)} with another budget for the clients' queues (tests). */
     static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket, long queueBudget)
             throws IOException, InterruptedException {
+        return start(portSocket, listenSocket, portWait, qmpSocket, queueBudget,
+                Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+    }
+
+    /**
+     * {@link #start(Path, Path, Duration, Path)} with another budget for the clients' queues, and
+     * another time for a client to move a large frame on ({@link RelayLoop#PARTIAL_FRAME_STALL_NANOS}) (tests).
+     */
+    static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket, long queueBudget,
+            Duration partialFrameStall) throws IOException, InterruptedException {
         SocketChannel port = connectPort(portSocket, portWait);
         ListenSocket listen;
         try {
@@ -103,7 +113,7 @@ public final class Relay implements AutoCloseable {
         }
         RelayLoop loop;
         try {
-            loop = new RelayLoop(port, listen, portSocket.toString(), queueBudget);
+            loop = new RelayLoop(port, listen, portSocket.toString(), queueBudget, partialFrameStall.toNanos());
         } catch (IOException | RuntimeException e) {
             port.close();
             listen.close(); // and its lock: a relay started again in this process must find it free

@@ -43,6 +43,16 @@ final class RelayClient {
     boolean inputPaused;
     /** What {@link RelayLoop#PARTIAL_FRAMES_BUDGET} holds for the large frame it is sending (its length); 0: none. */
     long partialReserved;
+    /** The frame {@link #partialReserved} is for: {@link FrameSplitter#framesAssembled} when it was reserved. */
+    long partialFrame;
+    /**
+     * While {@link #partialReserved} holds room: when its time to move that frame on last started
+     * over (see {@link RelayLoop#PARTIAL_FRAME_STALL_NANOS}); time the relay held every client up
+     * for the port is added to it.
+     */
+    long partialSinceNanos;
+    /** Bytes it moved since then: of that frame, or of its queue while it is not read for it. */
+    long partialProgress;
     /** It started a large frame past that budget: it is not read until the budget has room for it. */
     boolean waitingForRoom;
     boolean gone;

@@ -96,9 +96,29 @@ final class RelayLoop implements Runnable {
      * brought, at most {@link FrameSplitter#FIRST_CAPACITY}); frames smaller than that are not
      * counted (128 clients hold 32 MiB of them at most). 128 clients each holding 4 MiB of a frame
      * held 512 MiB, and the OutOfMemoryError ended the relay for every client (a review, with
-     * -Xmx256m). No client is dropped for it: one that sends a large frame waits its turn.
+     * -Xmx256m). No client is dropped for waiting: one that sends a large frame waits its turn; one
+     * that holds room and stops sending is ({@link #PARTIAL_FRAME_STALL_NANOS}).
      */
     static final long PARTIAL_FRAMES_BUDGET = 64L * 1024 * 1024;
+    /**
+     * A client holding room in {@link #PARTIAL_FRAMES_BUDGET} that moves its frame on by less than
+     * {@link #PARTIAL_FRAME_PROGRESS_BYTES} in this long is told so (core.error on id 0) and closed,
+     * and its room goes to the clients waiting: one that stopped in the middle of a large frame for
+     * good held it for ever, and an upload of another waited behind it for ever. Only the client's
+     * time counts: not while the relay reads no client (the port's queue past its mark), and one the
+     * relay does not read because its own queue is past the mark moves on by taking from that queue.
+     * 30 s, not agentd's 10 s (--frame-timeout): a client dropped loses every session it runs, and a
+     * live one may stop for a while (a process stopped and resumed, a host short of memory), while
+     * the cost of the wait falls only on a large frame that finds the budget full of frames stopped.
+     */
+    static final long PARTIAL_FRAME_STALL_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /**
+     * How much more of its frame starts a client's time over ({@link #PARTIAL_FRAME_STALL_NANOS}):
+     * a byte now and then must not keep its room for ever. 64 KiB per 30 s (about 2 KiB/s) is far
+     * below any client that means to send its frame, as agentd's own rule for large frames
+     * (PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES).
+     */
+    static final long PARTIAL_FRAME_PROGRESS_BYTES = 64 * 1024;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     private static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -166,6 +186,12 @@ final class RelayLoop implements Runnable {
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
     private final long queueBudget;
+    /** See {@link #PARTIAL_FRAME_STALL_NANOS} (tests make it shorter). */
+    private final long partialFrameStallNanos;
+    /** How often the clients holding room for a large frame are looked at: a quarter of that time, at most a second. */
+    private final long partialFrameCheckMillis;
+    /** While {@link #portHoldsUpClients}: since when (nanoTime), a time no client's {@link #partialFrameStallNanos} counts. */
+    private long portHeldUpSinceNanos;
     /** Clients with frames staged this turn, in the order they were read. */
     private final List<RelayClient> staging = new ArrayList<>();
     /** What {@link #PARTIAL_FRAMES_BUDGET} holds now. */
@@ -310,12 +336,22 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog roomLog = limited("clients made to wait for room for a large frame", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
-        this(port, listen, portName, QUEUE_BUDGET);
+        this(port, listen, portName, QUEUE_BUDGET, PARTIAL_FRAME_STALL_NANOS);
     }
 
-    /** With a budget for the clients' queues other than {@link #QUEUE_BUDGET} (tests). */
-    RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget) throws IOException {
+    /**
+     * With a budget for the clients' queues other than {@link #QUEUE_BUDGET}, and another time for a
+     * client to move its large frame on than {@link #PARTIAL_FRAME_STALL_NANOS} (tests).
+     */
+    RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget, long partialFrameStallNanos)
+            throws IOException {
+        if (partialFrameStallNanos <= 0) {
+            throw new IllegalArgumentException("partialFrameStallNanos " + partialFrameStallNanos);
+        }
         this.queueBudget = queueBudget;
+        this.partialFrameStallNanos = partialFrameStallNanos;
+        this.partialFrameCheckMillis = Math.max(1, Math.min(HOLD_UP_CHECK_MILLIS,
+                TimeUnit.NANOSECONDS.toMillis(partialFrameStallNanos) / 4));
         this.port = port;
         this.listen = listen;
         this.server = listen.channel();
@@ -398,9 +434,7 @@ final class RelayLoop implements Runnable {
         while (!stopping) {
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(untilLogReport(acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
-                        : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0
-                        ? HOLD_UP_CHECK_MILLIS : 0));
+                selector.select(untilLogReport(timerMillis()));
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
@@ -436,6 +470,9 @@ final class RelayLoop implements Runnable {
             if (clientsClosing > 0) {
                 dropClientsClosingTooLong();
             }
+            if (partialReserved > 0 && !portHoldsUpClients) {
+                dropClientsStalledMidFrame();
+            }
             if (startBarrierReadyAt != 0) {
                 giveUpTheStartBarrierIfLate();
             }
@@ -450,6 +487,16 @@ final class RelayLoop implements Runnable {
             }
         }
         return new Relay.Ending("relay stopped", false);
+    }
+
+    /** How long the loop may wait for events before it looks at its timers (0: no timeout). */
+    private long timerMillis() {
+        long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
+                : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0 ? HOLD_UP_CHECK_MILLIS : 0;
+        if (partialReserved > 0) {
+            millis = millis == 0 ? partialFrameCheckMillis : Math.min(millis, partialFrameCheckMillis);
+        }
+        return millis;
     }
 
     private RateLimitedLog limited(String what, boolean warn) {
@@ -1103,8 +1150,16 @@ final class RelayLoop implements Runnable {
             portHoldsUpClients = true;
         }
         if (wasHolding != portHoldsUpClients) {
+            long now = System.nanoTime();
+            if (portHoldsUpClients) {
+                portHeldUpSinceNanos = now;
+            }
             for (RelayClient c : clients) {
                 if (c != null) {
+                    if (!portHoldsUpClients && c.partialReserved > 0) {
+                        // No client was read meanwhile: not its time (it may have begun during it).
+                        c.partialSinceNanos += now - Math.max(c.partialSinceNanos, portHeldUpSinceNanos);
+                    }
                     updateClientOps(c);
                 }
             }
@@ -1246,7 +1301,8 @@ final class RelayLoop implements Runnable {
             }
             if (!c.gone && key.isValid() && key.isReadable()) {
                 readBuffer.clear();
-                if (c.channel.read(readBuffer) < 0) {
+                int n = c.channel.read(readBuffer);
+                if (n < 0) {
                     drop(c, "left");
                     return;
                 }
@@ -1255,7 +1311,7 @@ final class RelayLoop implements Runnable {
                 if (!c.input.feed(readBuffer, sink)) {
                     return;
                 }
-                countLargeFrame(c);
+                countLargeFrame(c, n);
                 updateClientOps(c);
                 updatePortOps();
             }
@@ -1563,6 +1619,10 @@ final class RelayLoop implements Runnable {
     private void flushClient(RelayClient c) throws IOException {
         long before = c.output.bytes();
         c.output.flush(c.channel);
+        if (c.partialReserved > 0 && (c.inputPaused || c.holdsUpAgent)) {
+            // Not read until it takes its queue: taking it moves it on.
+            progressed(c, before - c.output.bytes());
+        }
         if (c.holdsUpAgent) {
             // A reader slow but steady (1 MiB at a time) keeps its time; a drip of a few hundred
             // KiB now and then does not, or it held everyone at its pace for as long as it liked.
@@ -1598,17 +1658,24 @@ final class RelayLoop implements Runnable {
      * {@link #PARTIAL_FRAMES_BUDGET}; one started past it (or behind others waiting) waits for room,
      * and {@code c} is not read meanwhile.
      */
-    private void countLargeFrame(RelayClient c) {
+    private void countLargeFrame(RelayClient c, int bytesRead) {
         long held = c.input.largeFrameHeld();
         if (held == c.partialReserved) {
-            return; // the same frame (or another of the same length, which counts the same)
+            // The same frame (or another of the same length, which counts the same, its time anew).
+            if (held > 0) {
+                if (c.input.framesAssembled() != c.partialFrame) {
+                    startPartialTime(c);
+                } else {
+                    progressed(c, bytesRead);
+                }
+            }
+            return;
         }
         partialReserved -= c.partialReserved;
         c.partialReserved = 0;
         if (held > 0) {
             if (waitingForRoom.isEmpty() && partialReserved + held <= PARTIAL_FRAMES_BUDGET) {
-                c.partialReserved = held;
-                partialReserved += held;
+                reserve(c, held);
             } else {
                 c.waitingForRoom = true;
                 waitingForRoom.add(c);
@@ -1633,11 +1700,63 @@ final class RelayLoop implements Runnable {
             waitingForRoom.poll();
             c.waitingForRoom = false;
             if (!c.gone) {
-                c.partialReserved = held;
-                partialReserved += held;
+                reserve(c, held); // its time starts now: the wait was not its
                 updateClientOps(c);
             }
         }
+    }
+
+    /** {@code c}'s large frame of {@code held} bytes takes its room in {@link #PARTIAL_FRAMES_BUDGET}. */
+    private void reserve(RelayClient c, long held) {
+        c.partialReserved = held;
+        partialReserved += held;
+        startPartialTime(c);
+    }
+
+    /** {@code c}'s time to move its large frame on ({@link #PARTIAL_FRAME_STALL_NANOS}) starts over. */
+    private void startPartialTime(RelayClient c) {
+        c.partialFrame = c.input.framesAssembled();
+        c.partialSinceNanos = System.nanoTime();
+        c.partialProgress = 0;
+    }
+
+    /** {@code c}, holding room for a large frame, moved {@code bytes} on: each {@link #PARTIAL_FRAME_PROGRESS_BYTES} starts its time over. */
+    private void progressed(RelayClient c, long bytes) {
+        c.partialProgress += bytes;
+        if (c.partialProgress >= PARTIAL_FRAME_PROGRESS_BYTES) {
+            startPartialTime(c);
+        }
+    }
+
+    /**
+     * See {@link #PARTIAL_FRAME_STALL_NANOS}: each client that has held room for a large frame that
+     * long without moving it on is told why, if its socket takes it now, and closed at once, so that
+     * its room goes to the clients waiting for it (a closing client is left to its own limit).
+     */
+    private void dropClientsStalledMidFrame() {
+        long now = System.nanoTime();
+        for (RelayClient c : clients) {
+            if (c != null && !c.gone && c.partialReserved > 0 && c.closing == null
+                    && now - c.partialSinceNanos >= partialFrameStallNanos) {
+                String stalled = "less than " + (PARTIAL_FRAME_PROGRESS_BYTES >> 10) + " KiB more of a frame of "
+                        + c.partialReserved + " bytes came in " + shown(partialFrameStallNanos);
+                queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
+                        ErrorKind.MALFORMED_MESSAGE.wire(), stalled + ", while the relay holds room for it that other"
+                        + " clients' large frames may wait for; the relay closes this connection", null)));
+                try {
+                    c.output.flush(c.channel); // best effort: a client that reads gets why; its room is freed now
+                } catch (IOException e) {
+                    log.debug("relay: telling {} why it is closed", c, e);
+                }
+                drop(c, "was closed: " + stalled + " (its room for large frames goes to the others)");
+            }
+        }
+    }
+
+    /** A time for a log line: whole seconds as such, else milliseconds. */
+    private static String shown(long nanos) {
+        long millis = TimeUnit.NANOSECONDS.toMillis(nanos);
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
     }
 
     private void updateClientOps(RelayClient c) {

@@ -50,7 +50,13 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start(Path, Duration, Path)} with a budget for the clients' queues of its own. */
     static ScriptedPort start(Path dir, Duration wait, Path qmp, long queueBudget) throws Exception {
-        ScriptedPort scripted = startUnanswered(dir, wait, qmp, queueBudget);
+        return start(dir, wait, qmp, queueBudget, Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+    }
+
+    /** {@link #start(Path, Duration, Path, long)} with a time for a client to move a large frame on of its own. */
+    static ScriptedPort start(Path dir, Duration wait, Path qmp, long queueBudget, Duration partialFrameStall)
+            throws Exception {
+        ScriptedPort scripted = startUnanswered(dir, wait, qmp, queueBudget, partialFrameStall);
         scripted.agent.send(new Frame(scripted.startBarrier, MessageType.CORE_PONG, Empty.INSTANCE));
         return scripted;
     }
@@ -63,10 +69,12 @@ final class ScriptedPort implements AutoCloseable {
      * yet: until it is, the relay gives no client a frame on a slot's ids.
      */
     static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp) throws Exception {
-        return startUnanswered(dir, wait, qmp, RelayLoop.QUEUE_BUDGET);
+        return startUnanswered(dir, wait, qmp, RelayLoop.QUEUE_BUDGET,
+                Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
     }
 
-    private static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp, long queueBudget) throws Exception {
+    private static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp, long queueBudget,
+            Duration partialFrameStall) throws Exception {
         Path port = dir.resolve("port.sock");
         ServerSocketChannel portServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         portServer.bind(UnixDomainSocketAddress.of(port));
@@ -77,7 +85,7 @@ final class ScriptedPort implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         });
-        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp, queueBudget);
+        Relay relay = Relay.start(port, dir.resolve("relay.sock"), wait, qmp, queueBudget, partialFrameStall);
         ScriptedPort scripted = new ScriptedPort(portServer, accepted.get(10, TimeUnit.SECONDS), relay, wait);
         scripted.receiveEveryRangeLeft();
         Frame ping = scripted.agent.receive();
@@ -105,7 +113,13 @@ final class ScriptedPort implements AutoCloseable {
     }
 
     static ScriptedPort startReady(Path dir, Duration wait, Ready ready, long queueBudget) throws Exception {
-        ScriptedPort port = start(dir, wait, null, queueBudget);
+        return startReady(dir, wait, ready, queueBudget, Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+    }
+
+    /** {@link #startReady(Path, Duration, Ready, long)} with a time for a client to move a large frame on of its own. */
+    static ScriptedPort startReady(Path dir, Duration wait, Ready ready, long queueBudget, Duration partialFrameStall)
+            throws Exception {
+        ScriptedPort port = start(dir, wait, null, queueBudget, partialFrameStall);
         port.agent.send(new Frame(0, MessageType.CORE_READY, ready));
         port.relay.awaitAgentReady(wait);
         return port;
