@@ -143,7 +143,7 @@ public final class Agentctl {
             }
             if (command.equals("relay")) {
                 commandWithHelp = command;
-                return RelayCommand.parse(rest).run(err);
+                return RelayCommand.parse(rest).run();
             }
             Agentctl ctl = new Agentctl(parseAddress(socket, socketSetting), readyTimeout, err);
             commandWithHelp = command; // a usage error from here on is in the command's arguments

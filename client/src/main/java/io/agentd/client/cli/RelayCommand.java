@@ -2,7 +2,6 @@ package io.agentd.client.cli;
 
 import io.agentd.client.relay.Relay;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -24,7 +23,11 @@ import sun.misc.Signal;
  * ({@link Relay#start(Path, Path, Duration, Path)}).
  */
 final class RelayCommand {
-    /** The relay's own logger: its lines read "Relay - relay: ...", as the loop's do. */
+    /**
+     * The relay's own logger: its lines read "Relay - relay: ...", as the loop's do, and carry the
+     * time as they do (the launcher's showDateTime). Every line the relay writes goes through it,
+     * this command's too (the agent not ready yet, why the relay ended): they were printed bare.
+     */
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     static final int EXIT_PORT_LOST = 1;
 
@@ -69,7 +72,7 @@ final class RelayCommand {
         return new RelayCommand(port, listen, portWait, readyWarning, qmp);
     }
 
-    int run(PrintStream err) throws Agentctl.Unavailable {
+    int run() throws Agentctl.Unavailable {
         // The hook is in place before the socket is: a SIGTERM right after it appears still removes
         // it (a socket left behind all the same is stale, and the next relay replaces it).
         AtomicReference<Relay> running = new AtomicReference<>();
@@ -95,13 +98,13 @@ final class RelayCommand {
             throw new Agentctl.Unavailable("relay: interrupted while connecting to " + port);
         }
         try {
-            warnIfNoReady(relay, err);
+            warnIfNoReady(relay);
             Relay.Ending end;
             do {
                 end = relay.awaitEnd(Duration.ofDays(1));
             } while (end == null);
             if (end.portLost() || end.failed()) {
-                err.println("agentctl relay: " + end.reason() + "; every client was closed");
+                log.error("relay: {}; every client was closed", end.reason());
                 return EXIT_PORT_LOST;
             }
             return 0;
@@ -140,13 +143,13 @@ final class RelayCommand {
         }
     }
 
-    private void warnIfNoReady(Relay relay, PrintStream err) throws InterruptedException {
+    private void warnIfNoReady(Relay relay) throws InterruptedException {
         try {
             relay.awaitAgentReady(readyWarning);
         } catch (TimeoutException e) {
-            err.println("agentctl relay: no core.ready from the agent on " + port + " within " + shown(readyWarning)
-                    + ": the VM may still be starting, or another client (a second relay?) holds its port: QEMU"
-                    + " serves one connection at a time and leaves the next unanswered. Still waiting.");
+            log.warn("relay: no core.ready from the agent on {} within {}: the VM may still be starting, or another"
+                    + " client (a second relay?) holds its port: QEMU serves one connection at a time and leaves the"
+                    + " next unanswered. Still waiting.", port, shown(readyWarning));
         } catch (IOException endedFirst) {
             // the relay ended first: the caller reports how
         }

@@ -39,6 +39,18 @@ class AgentctlRelayEndToEndTest {
             Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
     private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
 
+    /** A line of the relay's, stamped with the time in agentd's format (2026-12-04T07:01:34.370Z), at {@code level}. */
+    private static java.util.regex.Pattern stamped(String level) {
+        return java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2}) "
+                + level + " Relay - relay: .*");
+    }
+
+    /** Whether every line the relay wrote is stamped, whatever its level. */
+    private static boolean allStamped(String said) {
+        java.util.regex.Pattern any = stamped("(INFO|WARN|ERROR)");
+        return said.lines().allMatch(l -> any.matcher(l).matches());
+    }
+
     private static Process agentctl(Path dir, String name, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString()));
         command.addAll(List.of(args));
@@ -152,7 +164,8 @@ class AgentctlRelayEndToEndTest {
                 assertEquals(125, exitOf(running), "agentctl: the connection is lost");
                 assertEquals(1, exitOf(relay), "the relay ends when the VM's port goes");
                 String said = Files.readString(dir.resolve("relay.err"));
-                assertTrue(said.contains("agentctl relay: ") && said.contains("every client was closed"), said);
+                assertTrue(said.lines().anyMatch(l -> stamped("ERROR").matcher(l).matches()
+                        && l.endsWith("; every client was closed")), said);
                 assertTrue(!Files.exists(relaySocket), "the relay removed its socket");
             } finally {
                 relay.destroyForcibly();
@@ -207,11 +220,29 @@ class AgentctlRelayEndToEndTest {
             assertTrue(relay.process().waitFor(30, TimeUnit.SECONDS), "the relay ended on SIGTERM");
             String said = Files.readString(dir.resolve("relay.err"));
             assertEquals(0, relay.process().exitValue(), said);
-            java.util.regex.Pattern stamped = java.util.regex.Pattern.compile(
-                    "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}(Z|[+-]\\d{2}:\\d{2}) INFO Relay - relay: .*");
+            java.util.regex.Pattern info = stamped("INFO");
             List<String> lines = said.lines().toList();
-            assertTrue(lines.size() >= 4 && lines.stream().allMatch(l -> stamped.matcher(l).matches()), said);
+            assertTrue(lines.size() >= 4 && lines.stream().allMatch(l -> info.matcher(l).matches()), said);
             assertTrue(lines.stream().anyMatch(l -> l.endsWith("relay: stopping on SIGTERM (0 client(s) connected)")), said);
+        }
+    }
+
+    /**
+     * The line saying why the relay ended (its port went: exit 1) is stamped as its other lines are:
+     * it was printed bare ("agentctl relay: the port ... broke: ...; every client was closed").
+     */
+    @Test
+    void theLineSayingWhyTheRelayEndedCarriesTheTime(@TempDir Path dir) throws Exception {
+        Path relaySocket = dir.resolve("relay.sock");
+        try (RelayProcess relay = relayWithNoAgent(dir, relaySocket)) {
+            relay.vm().close(); // the connection waiting in its backlog is reset: the port is gone
+            assertTrue(relay.process().waitFor(30, TimeUnit.SECONDS), "the relay ended with its port");
+            String said = Files.readString(dir.resolve("relay.err"));
+            assertEquals(1, relay.process().exitValue(), said);
+            assertTrue(said.lines().anyMatch(l -> stamped("ERROR").matcher(l).matches()
+                    && l.contains("relay: the port " + dir.resolve("port.sock")) && l.endsWith("; every client was closed")),
+                    said);
+            assertTrue(allStamped(said), said);
         }
     }
 
@@ -342,8 +373,11 @@ class AgentctlRelayEndToEndTest {
                     assertTrue(System.nanoTime() < deadline, "the relay said nothing: " + said);
                     Thread.sleep(50);
                 }
-                assertTrue(said.contains("agentctl relay: no core.ready from the agent on " + port + " within 500 ms")
-                        && said.contains("another client (a second relay?) holds its port"), said);
+                // Stamped as the relay's other lines: it was printed bare ("agentctl relay: no core.ready ...").
+                assertTrue(said.lines().anyMatch(l -> stamped("WARN").matcher(l).matches()
+                        && l.contains("relay: no core.ready from the agent on " + port + " within 500 ms")
+                        && l.contains("another client (a second relay?) holds its port")), said);
+                assertTrue(allStamped(said), said);
                 Thread.sleep(500);
                 assertTrue(relay.isAlive(), "it waits on");
                 assertEquals(1, said.lines().filter(l -> l.contains("no core.ready")).count(), "one line: " + said);
