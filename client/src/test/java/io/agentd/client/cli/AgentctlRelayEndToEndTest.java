@@ -215,6 +215,13 @@ class AgentctlRelayEndToEndTest {
             try (RawClient c = RawClient.connect(relaySocket)) {
                 c.readGreeting();
             }
+            // The departure logged first: a SIGTERM that came before the relay read the client's end
+            // found it still connected ('(1 client(s) connected)').
+            for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                    !Files.readString(dir.resolve("relay.err")).contains(" left; the agent is told"); ) {
+                assertTrue(System.nanoTime() < deadline, Files.readString(dir.resolve("relay.err")));
+                Thread.sleep(20);
+            }
             Process kill = new ProcessBuilder("kill", "-TERM", String.valueOf(relay.process().pid())).start();
             assertEquals(0, kill.waitFor());
             assertTrue(relay.process().waitFor(30, TimeUnit.SECONDS), "the relay ended on SIGTERM");
