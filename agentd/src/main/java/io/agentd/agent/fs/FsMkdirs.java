@@ -1,7 +1,5 @@
 package io.agentd.agent.fs;
 
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -19,8 +17,13 @@ import java.util.ArrayDeque;
 final class FsMkdirs {
     private FsMkdirs() {}
 
-    static void make(Path p, FileAttribute<?>[] attrs) throws FsFailure {
-        if (!FsCredentials.actingAsUser()) {
+    /**
+     * {@code p} and the directories missing above it; a path that ends with / ({@code slash} not
+     * null) is checked for the last one in the directory it is made in, which for the agent's own
+     * request too is then opened so, each missing directory made in turn.
+     */
+    static void make(Path p, FsPaths.DirectoryName slash, FileAttribute<?>[] attrs) throws FsFailure {
+        if (!FsCredentials.actingAsUser() && slash == null) {
             try {
                 Files.createDirectories(p, attrs);
             } catch (IOException e) {
@@ -32,7 +35,7 @@ final class FsMkdirs {
         ArrayDeque<Path> missing = new ArrayDeque<>();
         for (Path at = p; ; at = at.getParent()) {
             try {
-                makeOne(at, p, attrs);
+                makeOne(at, p, at.equals(p) ? slash : null, attrs);
                 break;
             } catch (FsFailure f) {
                 if (f.errno() != FsFailure.ENOENT || at.getParent() == null) {
@@ -42,17 +45,19 @@ final class FsMkdirs {
             }
         }
         while (!missing.isEmpty()) {
-            makeOne(missing.pop(), p, attrs);
+            Path at = missing.pop();
+            makeOne(at, p, at.equals(p) ? slash : null, attrs);
         }
     }
 
     /** mkdir of {@code dir} in its directory; ENOENT when that directory is missing. */
-    private static void makeOne(Path dir, Path p, FileAttribute<?>[] attrs) throws FsFailure {
-        NoMagicLinks.inItsDirectory(dir, "mkdir " + p, at -> {
+    private static void makeOne(Path dir, Path p, FsPaths.DirectoryName slash, FileAttribute<?>[] attrs)
+            throws FsFailure {
+        NoMagicLinks.inItsDirectory(dir, slash, "mkdir " + p, at -> {
             try {
                 Files.createDirectory(at, attrs);
             } catch (FileAlreadyExistsException there) {
-                if (!isDirectory(at)) {
+                if (!NoMagicLinks.isDirectory(at)) {
                     throw FsErrors.from(there, "mkdir " + p);
                 }
             } catch (IOException e) {
@@ -60,15 +65,5 @@ final class FsMkdirs {
             }
             return null;
         });
-    }
-
-    /** Whether {@code at} is a directory, links followed as createDirectories follows them, but none into /proc. */
-    private static boolean isDirectory(Path at) {
-        int fd = NoMagicLinks.open(at.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            return false;
-        }
-        Os.libc().close(fd);
-        return true;
     }
 }

@@ -68,32 +68,44 @@ final class FsOperations {
             Path p = FsPaths.absolute("path", o.path());
             try {
                 // Every link followed, the last one too: for a user, from the path opened without a magic link.
-                return FsResponse.success(new FsResponseData.Path(
-                        NoMagicLinks.followed(p, "realpath " + p, Path::toRealPath).toString()));
+                return FsResponse.success(new FsResponseData.Path(NoMagicLinks.followed(p,
+                        FsPaths.directoryName("path", o.path()), "realpath " + p, Path::toRealPath).toString()));
             } catch (IOException e) {
                 throw FsErrors.from(e, "realpath " + p);
             }
         } else if (op instanceof FsOp.Stat o) {
-            return FsResponse.success(new FsResponseData.Stat(
-                    statAsAsked(FsPaths.absolute("path", o.path()), o.followSymlink())));
+            return FsResponse.success(new FsResponseData.Stat(statAsAsked(FsPaths.absolute("path", o.path()),
+                    FsPaths.directoryName("path", o.path()), o.followSymlink())));
         } else if (op instanceof FsOp.SetStat o) {
             Path p = FsPaths.absolute("path", o.path());
-            FsAttrs.check(p, o.attrs());
-            setAttrsAsAsked(p, o.followSymlink(), o.attrs());
+            FsPaths.DirectoryName slash = FsPaths.directoryName("path", o.path());
+            if (slash == null) {
+                FsAttrs.check(p, o.attrs());
+            } else { // after the path's check, as before it was made where the operation acts
+                slash = slash.then(() -> FsAttrs.check(p, o.attrs()));
+            }
+            setAttrsAsAsked(p, slash, o.followSymlink(), o.attrs());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ListDir o) {
-            return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()))));
+            return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()),
+                    FsPaths.directoryName("path", o.path()))));
         } else if (op instanceof FsOp.ReadLink o) {
             Path p = FsPaths.absolute("path", o.path());
             try {
-                return FsResponse.success(new FsResponseData.Path(
-                        NoMagicLinks.inItsDirectory(p, "readlink " + p, Files::readSymbolicLink).toString()));
+                return FsResponse.success(new FsResponseData.Path(NoMagicLinks.inItsDirectory(p,
+                        FsPaths.directoryName("path", o.path()), "readlink " + p, Files::readSymbolicLink).toString()));
             } catch (IOException e) {
                 throw FsErrors.from(e, "readlink " + p);
             }
         } else if (op instanceof FsOp.Symlink o) {
             Path link = FsPaths.absolute("link_path", o.linkPath());
-            if (FsPaths.namesDirectory(o.linkPath())) { // a link is no directory; symlink(2)'s answer
+            FsPaths.DirectoryName slash = FsPaths.directoryName("link_path", o.linkPath());
+            if (slash != null) { // a link is no directory; symlink(2)'s answer
+                try (NoMagicLinks.Above above = NoMagicLinks.Above.open(link)) {
+                    if (above.opened()) { // else nothing is there that this request could see
+                        slash.check(above.name());
+                    }
+                }
                 throw new FsFailure(FsFailure.ENOENT, "link_path " + HostText.quote(o.linkPath(), HostText.QUOTE_MAX)
                         + " ends with /: no link is made there: No such file or directory (os error 2)");
             }
@@ -109,18 +121,19 @@ final class FsOperations {
             }
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Mkdir o) {
-            mkdirs(FsPaths.absolute("path", o.path()), o.mode());
+            mkdirs(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.mode());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Remove o) {
-            remove(FsPaths.absolute("path", o.path()));
+            remove(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()));
             return FsResponse.success(null);
         } else if (op instanceof FsOp.RemoveDir o) {
-            FsTrees.removeDir(FsPaths.absolute("path", o.path()), o.recursive());
+            FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.recursive());
             return FsResponse.success(null);
         } else if (op instanceof FsOp.Copy o) {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
-            NoMagicLinks.inTheirDirectories(src, dst, "copy " + src + " to " + dst, (from, to) -> {
+            NoMagicLinks.inTheirDirectories(src, FsPaths.directoryName("src", o.src()), dst,
+                    FsPaths.directoryName("dst", o.dst()), "copy " + src + " to " + dst, (from, to) -> {
                 refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
                 FsTrees.copy(from, to, src, dst);
                 return null;
@@ -130,7 +143,8 @@ final class FsOperations {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
             String what = "rename " + src + " to " + dst;
-            NoMagicLinks.inTheirDirectories(src, dst, what, (from, to) -> {
+            NoMagicLinks.inTheirDirectories(src, FsPaths.directoryName("src", o.src()), dst,
+                    FsPaths.directoryName("dst", o.dst()), what, (from, to) -> {
                 refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
                 try {
                     Files.move(from, to, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
@@ -146,10 +160,15 @@ final class FsOperations {
                 throw new FsFailure(FsFailure.EISDIR, "path " + HostText.quote(o.path(), HostText.QUOTE_MAX)
                         + " ends with /: no file is created there: Is a directory (os error 21)");
             }
-            return FsResponse.success(new FsResponseData.Handle(openFile(id, FsPaths.absolute("path", o.path()),
-                    o.options())));
+            Path path = FsPaths.absolute("path", o.path());
+            FsPaths.DirectoryName slash = FsPaths.directoryName("path", o.path());
+            if (slash != null) {
+                throw openOfADirectoryName(path, slash, o.options());
+            }
+            return FsResponse.success(new FsResponseData.Handle(openFile(id, path, o.options())));
         } else if (op instanceof FsOp.OpenDir o) {
-            return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()))));
+            return FsResponse.success(new FsResponseData.Handle(openDir(id, FsPaths.absolute("path", o.path()),
+                    FsPaths.directoryName("path", o.path()))));
         } else if (op instanceof FsOp.CloseHandle o) {
             // Out of the table first (a second CloseHandle is EBADF); close() never waits behind I/O
             // in progress on it, so the handle is always closed by the time this answers.
@@ -196,23 +215,24 @@ final class FsOperations {
      * Stat of a host's path; for a request with a user, no link into /proc followed (NoMagicLinks):
      * with its links followed, none on the way; without (lstat), none in the directories above it.
      */
-    private static FsEntryInfo statAsAsked(Path p, boolean follow) throws FsFailure {
+    private static FsEntryInfo statAsAsked(Path p, FsPaths.DirectoryName slash, boolean follow) throws FsFailure {
         if (!follow) {
-            return NoMagicLinks.inItsDirectory(p, "lstat " + p, at -> FsEntries.stat(at, p, false));
+            return NoMagicLinks.inItsDirectory(p, slash, "lstat " + p, at -> FsEntries.stat(at, p, false));
         }
-        return NoMagicLinks.followed(p, "stat " + p, at -> FsEntries.stat(at, p, true));
+        return NoMagicLinks.followed(p, slash, "stat " + p, at -> FsEntries.stat(at, p, true));
     }
 
     /** SetStat of a host's path; for a request with a user, no link into /proc followed, as {@link #statAsAsked}. */
-    private static void setAttrsAsAsked(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
+    private static void setAttrsAsAsked(Path p, FsPaths.DirectoryName slash, boolean follow, FsSetAttrs a)
+            throws FsFailure {
         if (!follow) {
-            NoMagicLinks.inItsDirectory(p, "setstat " + p, at -> {
+            NoMagicLinks.inItsDirectory(p, slash, "setstat " + p, at -> {
                 setAttrs(at, p, false, a);
                 return null;
             });
             return;
         }
-        NoMagicLinks.followed(p, "setstat " + p, at -> {
+        NoMagicLinks.followed(p, slash, "setstat " + p, at -> {
             setAttrs(at, p, true, a);
             return null;
         });
@@ -254,10 +274,10 @@ final class FsOperations {
         return h.path;
     }
 
-    private List<FsEntryInfo> list(Path dir) throws FsFailure {
+    private List<FsEntryInfo> list(Path dir, FsPaths.DirectoryName slash) throws FsFailure {
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        try (DirectoryStream<Path> stream = FsTrees.openDirectoryStream(dir, "list " + dir)) {
+        try (DirectoryStream<Path> stream = FsTrees.openDirectoryStream(dir, slash, "list " + dir)) {
             for (Path child : stream) {
                 FsEntryInfo info = statOrSkip(child);
                 if (info == null) {
@@ -443,13 +463,13 @@ final class FsOperations {
         }
     }
 
-    private static void mkdirs(Path p, Long mode) throws FsFailure {
-        FsMkdirs.make(p, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {permissions(mode)});
+    private static void mkdirs(Path p, FsPaths.DirectoryName slash, Long mode) throws FsFailure {
+        FsMkdirs.make(p, slash, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {permissions(mode)});
     }
 
     /** unlink(2): a file or a link, never a directory (EISDIR, as std::fs::remove_file). */
-    private static void remove(Path p) throws FsFailure {
-        NoMagicLinks.inItsDirectory(p, "remove " + p, at -> {
+    private static void remove(Path p, FsPaths.DirectoryName slash) throws FsFailure {
+        NoMagicLinks.inItsDirectory(p, slash, "remove " + p, at -> {
             if (Files.isDirectory(at, NOFOLLOW)) {
                 throw FsFailure.of(FsFailure.EISDIR, "remove " + p);
             }
@@ -462,7 +482,8 @@ final class FsOperations {
         });
     }
 
-    private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {
+    /** The options of an OpenFile that cannot go together (EINVAL), checked before the file is looked at. */
+    private static void checkOptions(Path path, FsOpenOptions o) throws FsFailure {
         boolean write = o.write() || o.append();
         if (!o.read() && !write) {
             throw FsFailure.of(FsFailure.EINVAL, "open " + path + ": neither read nor write");
@@ -470,7 +491,45 @@ final class FsOperations {
         if ((o.truncate() || o.create() || o.createNew()) && !write) {
             throw FsFailure.of(FsFailure.EINVAL, "open " + path + ": create and truncate need write");
         }
-        if (Files.isDirectory(path) && write) {
+    }
+
+    /**
+     * An OpenFile of a path that ends with / (without create, create_new or atomic, which are EISDIR
+     * from the text alone): never a file opened, as open(2) opens none, and the answer is found in
+     * the directory above the name, opened once: ENOTDIR when something other than a directory is
+     * there ({@link FsPaths.DirectoryName}), EISDIR for a directory (or a link to one), else why it
+     * cannot be opened (ENOENT). Looked up by name, the check and the open were two look-ups: a
+     * directory there at the check and swapped for a link to a file before the open had the file
+     * opened.
+     */
+    private static FsFailure openOfADirectoryName(Path path, FsPaths.DirectoryName slash, FsOpenOptions o)
+            throws FsFailure {
+        String what = "open " + path;
+        try (NoMagicLinks.Above above = NoMagicLinks.Above.open(path)) {
+            if (above.opened()) {
+                slash.check(above.name());
+            }
+            checkOptions(path, o);
+            if (!above.opened()) {
+                return above.failure(what);
+            }
+            int fd = NoMagicLinks.open(above.name().toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+            if (fd < 0) {
+                return NoMagicLinks.failure(Os.errno(), what);
+            }
+            Os.libc().close(fd);
+            return FsFailure.of(FsFailure.EISDIR, what);
+        }
+    }
+
+    private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {
+        checkOptions(path, o);
+        // A directory is EISDIR from the open itself (openRegular reads the type of what it opened;
+        // create_new's O_EXCL says so in the directory it acted in), not from a look by name first,
+        // which for a request with a user followed a link into /proc (so told the user whether a
+        // directory the agent held open held a directory of that name). An atomic upload still
+        // looks by name.
+        if (o.atomic() && (o.write() || o.append()) && Files.isDirectory(path)) {
             throw FsFailure.of(FsFailure.EISDIR, "open " + path);
         }
         long number = handles.nextNumber();
@@ -576,11 +635,11 @@ final class FsOperations {
         }
     }
 
-    private long openDir(long id, Path path) throws FsFailure {
+    private long openDir(long id, Path path, FsPaths.DirectoryName slash) throws FsFailure {
         long number = handles.nextNumber();
         FsHandle.Dir dir;
         try {
-            dir = new FsHandle.Dir(number, id, path, FsTrees.openDirectoryStream(path, "opendir " + path));
+            dir = new FsHandle.Dir(number, id, path, FsTrees.openDirectoryStream(path, slash, "opendir " + path));
         } catch (IOException e) {
             throw FsErrors.from(e, "opendir " + path);
         }
@@ -616,8 +675,17 @@ final class FsOperations {
             boolean followLinks) throws FsFailure, IOException {
         if (opts.contains(StandardOpenOption.CREATE_NEW)) {
             // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
-            return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(path, what,
-                    at -> perms == null ? FileChannel.open(at, opts) : FileChannel.open(at, opts, perms)));
+            // A directory there (or a link to one) is EISDIR, as it is without create_new: looked
+            // at in the directory the open acted in.
+            return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(path, what, at -> {
+                try {
+                    return perms == null ? FileChannel.open(at, opts) : FileChannel.open(at, opts, perms);
+                } catch (java.nio.file.FileAlreadyExistsException there) {
+                    throw NoMagicLinks.isDirectory(at) ? FsFailure.of(FsFailure.EISDIR, what) : FsErrors.from(there, what);
+                } catch (IOException e) {
+                    throw FsErrors.from(e, what);
+                }
+            }));
         }
         Set<OpenOption> existing = new HashSet<>(opts);
         existing.remove(StandardOpenOption.CREATE);

@@ -41,8 +41,8 @@ final class FsTrees {
      * request with a user, by its name in the directory above it opened without a magic link
      * ({@link NoMagicLinks#inItsDirectory}).
      */
-    static void removeDir(Path p, boolean recursive) throws FsFailure {
-        NoMagicLinks.inItsDirectory(p, "rmdir " + p, at -> {
+    static void removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive) throws FsFailure {
+        NoMagicLinks.inItsDirectory(p, slash, "rmdir " + p, at -> {
             if (!Files.isDirectory(at, NOFOLLOW)) {
                 throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
             }
@@ -162,10 +162,34 @@ final class FsTrees {
      * or is opened), and the JDK's stream reads that same directory through /proc/self/fd/N.
      */
     static DirectoryStream<Path> openDirectoryStream(Path dir, String what) throws FsFailure, IOException {
-        int fd = NoMagicLinks.open(dir.toString(), LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK
-                | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            throw NoMagicLinks.failure(Os.errno(), what);
+        return openDirectoryStream(dir, null, what);
+    }
+
+    /**
+     * As {@link #openDirectoryStream(Path, String)}; a path that ends with / ({@code slash} not
+     * null) is checked and opened in the directory above it, opened once
+     * ({@link FsPaths.DirectoryName}).
+     */
+    static DirectoryStream<Path> openDirectoryStream(Path dir, FsPaths.DirectoryName slash, String what)
+            throws FsFailure, IOException {
+        int flags = LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NONBLOCK | LibC.O_CLOEXEC;
+        int fd;
+        if (slash == null) {
+            fd = NoMagicLinks.open(dir.toString(), flags);
+            if (fd < 0) {
+                throw NoMagicLinks.failure(Os.errno(), what);
+            }
+        } else {
+            try (NoMagicLinks.Above above = NoMagicLinks.Above.open(dir)) {
+                if (!above.opened()) {
+                    throw above.failure(what);
+                }
+                slash.check(above.name());
+                fd = NoMagicLinks.open(above.name().toString(), flags);
+                if (fd < 0) {
+                    throw NoMagicLinks.failure(Os.errno(), what);
+                }
+            }
         }
         DirectoryStream<Path> stream;
         try {

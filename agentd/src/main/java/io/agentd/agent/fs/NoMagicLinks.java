@@ -109,10 +109,31 @@ final class NoMagicLinks {
      * otherwise.
      */
     static <T, X extends Exception> T followed(Path path, String what, Acting<T, X> act) throws X, FsFailure {
-        if (!FsCredentials.actingAsUser()) {
-            return act.act(path);
+        return followed(path, null, what, act);
+    }
+
+    /**
+     * As {@link #followed(Path, String, Acting)}; a path that ends with / ({@code slash} not null),
+     * for the agent's own requests too, is checked and opened in the directory above it
+     * ({@link #inItsDirectory(Path, FsPaths.DirectoryName, String, Acting)}), O_DIRECTORY: a name
+     * swapped for a link to a file after the check is ENOTDIR, not that file.
+     */
+    static <T, X extends Exception> T followed(Path path, FsPaths.DirectoryName slash, String what, Acting<T, X> act)
+            throws X, FsFailure {
+        if (slash == null) {
+            if (!FsCredentials.actingAsUser()) {
+                return act.act(path);
+            }
+            return through(path.toString(), LibC.O_PATH | LibC.O_CLOEXEC, what, act);
         }
-        return through(path.toString(), LibC.O_PATH | LibC.O_CLOEXEC, what, act);
+        try (Above above = Above.open(path)) {
+            if (!above.opened()) {
+                slash.nothingThere();
+                throw above.failure(what);
+            }
+            slash.check(above.name());
+            return through(above.name().toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, what, act);
+        }
     }
 
     /**
@@ -123,14 +144,31 @@ final class NoMagicLinks {
      * and a magic link there reached the entries of a directory the agent holds open.
      */
     static <T, X extends Exception> T inItsDirectory(Path path, String what, Acting<T, X> act) throws X, FsFailure {
-        if (!FsCredentials.actingAsUser()) {
+        return inItsDirectory(path, null, what, act);
+    }
+
+    /**
+     * As {@link #inItsDirectory(Path, String, Acting)}, and a path that ends with / ({@code slash}
+     * not null) is checked there, in the directory the operation acts in (for the agent's own
+     * requests too, which then act there as well): the check answers about the entry the operation
+     * acts on, not about what the name meant when it was looked up before.
+     */
+    static <T, X extends Exception> T inItsDirectory(Path path, FsPaths.DirectoryName slash, String what,
+            Acting<T, X> act) throws X, FsFailure {
+        if (slash == null && !FsCredentials.actingAsUser()) {
             return act.act(path);
         }
-        int dir = openDirectoryAbove(path, what);
-        try {
-            return act.act(nameIn(dir, path));
-        } finally {
-            closeIfOpen(dir);
+        try (Above above = Above.open(path)) {
+            if (!above.opened()) {
+                if (slash != null) {
+                    slash.nothingThere();
+                }
+                throw above.failure(what);
+            }
+            if (slash != null) {
+                slash.check(above.name());
+            }
+            return act.act(above.name());
         }
     }
 
@@ -139,36 +177,102 @@ final class NoMagicLinks {
         T act(Path first, Path second) throws X;
     }
 
-    /** {@link #inItsDirectory} for two paths at once, each in its own directory so opened. */
-    static <T, X extends Exception> T inTheirDirectories(Path first, Path second, String what,
-            ActingOnTwo<T, X> act) throws X, FsFailure {
-        if (!FsCredentials.actingAsUser()) {
+    /** {@link #inItsDirectory} for two paths at once, each in its own directory so opened (and checked so, if it ends with /). */
+    static <T, X extends Exception> T inTheirDirectories(Path first, FsPaths.DirectoryName firstSlash, Path second,
+            FsPaths.DirectoryName secondSlash, String what, ActingOnTwo<T, X> act) throws X, FsFailure {
+        if (firstSlash == null && secondSlash == null && !FsCredentials.actingAsUser()) {
             return act.act(first, second);
         }
-        int firstDir = openDirectoryAbove(first, what);
-        try {
-            int secondDir = openDirectoryAbove(second, what);
-            try {
-                return act.act(nameIn(firstDir, first), nameIn(secondDir, second));
-            } finally {
-                closeIfOpen(secondDir);
+        try (Above firstDir = Above.open(first)) {
+            if (!firstDir.opened()) {
+                throw firstDir.failure(what);
             }
-        } finally {
-            closeIfOpen(firstDir);
+            if (firstSlash != null) {
+                firstSlash.check(firstDir.name());
+            }
+            try (Above secondDir = Above.open(second)) {
+                if (!secondDir.opened()) {
+                    throw secondDir.failure(what);
+                }
+                if (secondSlash != null) {
+                    secondSlash.check(secondDir.name());
+                }
+                return act.act(firstDir.name(), secondDir.name());
+            }
         }
     }
 
-    /** The directory holding {@code path}'s last name, opened O_PATH without a magic link; -1 for "/", which has none. */
-    private static int openDirectoryAbove(Path path, String what) throws FsFailure {
-        Path parent = path.getParent();
-        if (parent == null || path.getFileName() == null) {
-            return -1;
-        }
-        int fd = open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+    /**
+     * Whether {@code at} is a directory, a link at it followed but none into /proc (for a request
+     * with a user): O_PATH|O_DIRECTORY opens it.
+     */
+    static boolean isDirectory(Path at) {
+        int fd = open(at.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
         if (fd < 0) {
-            throw failure(Os.errno(), what);
+            return false;
         }
-        return fd;
+        Os.libc().close(fd);
+        return true;
+    }
+
+    /**
+     * The directory holding a path's last name, opened O_PATH|O_DIRECTORY here ({@link #open}: for a
+     * request with a user without a magic link; the agent's own follows links, as its operations
+     * by name do), or the errno that kept it from opening, for the caller to answer when its own
+     * checks are done. A path without a last name ("/") has none; {@link #name} is the path itself.
+     */
+    static final class Above implements AutoCloseable {
+        private final Path path;
+        private int fd;
+        private final int errno;
+
+        private Above(Path path, int fd, int errno) {
+            this.path = path;
+            this.fd = fd;
+            this.errno = errno;
+        }
+
+        static Above open(Path path) {
+            Path parent = path.getParent();
+            if (parent == null || path.getFileName() == null) {
+                return new Above(path, -1, 0);
+            }
+            int fd = NoMagicLinks.open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+            return new Above(path, fd, fd < 0 ? Os.errno() : 0);
+        }
+
+        /** Whether the directory is open (or there is none to open). */
+        boolean opened() {
+            return errno == 0;
+        }
+
+        /** Why the directory did not open, for {@code what}. */
+        FsFailure failure(String what) {
+            return NoMagicLinks.failure(errno, what);
+        }
+
+        /** The errno that kept the directory from opening (0 when it did). */
+        int errno() {
+            return errno;
+        }
+
+        /** The path's last name in the directory, /proc/self/fd/P/NAME; the path itself when it has none. */
+        Path name() {
+            return nameIn(fd, path);
+        }
+
+        /** The directory's descriptor, given over to the caller, who closes it; -1 when there is none. */
+        int take() {
+            int taken = fd;
+            fd = -1;
+            return taken;
+        }
+
+        @Override
+        public void close() {
+            closeIfOpen(fd);
+            fd = -1;
+        }
     }
 
     /** {@code path}'s last name in directory {@code dir} (/proc/self/fd/P/NAME), or {@code path} itself when there is none. */

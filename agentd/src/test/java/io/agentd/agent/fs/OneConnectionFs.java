@@ -31,8 +31,13 @@ final class OneConnectionFs implements AutoCloseable {
     }
 
     FsResponse run(FsOp op) throws InterruptedException {
+        return run(op, null);
+    }
+
+    /** {@code op} with {@code user}'s rights (the request's {@code user}; null: the agent's own). */
+    FsResponse run(FsOp op, String user) throws InterruptedException {
         long id = nextId++;
-        fs.onRequest(id, new FsRequest(op, null, true));
+        fs.onRequest(id, new FsRequest(op, user, true));
         long deadline = System.nanoTime() + answerTimeout.toNanos();
         while (host.frames.stream().noneMatch(f -> f.id() == id && f.type() == MessageType.FS_RESPONSE)) {
             Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
