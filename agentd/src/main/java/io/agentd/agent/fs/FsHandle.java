@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -74,6 +75,14 @@ abstract class FsHandle {
 
     abstract void release(boolean complete) throws FsFailure;
 
+    /**
+     * The descriptors the handle holds open, as the agent's {@link FsHandleBudget} counts them: one,
+     * and an atomic upload's directory besides.
+     */
+    int descriptors() {
+        return 1;
+    }
+
     /** A Write has started on the handle and not ended (answered, failed or aborted). */
     boolean writeInProgress() {
         return false;
@@ -94,8 +103,17 @@ abstract class FsHandle {
          * a character device) is read and written in sequence, and takes only offset 0.
          */
         final boolean seekable;
-        /** Atomic upload: the temporary file the writes go to, renamed over {@link #path} at close; else null. */
+        /**
+         * Atomic upload: the temporary file the writes go to, renamed over {@link #path} at close;
+         * else null. Its name in {@link #directory}, /proc/self/fd/D/.NAME.agentd-XXXXXXXX.
+         */
         final Path temp;
+        /**
+         * Atomic upload: the descriptor (O_PATH) of the directory its temporary file was made in,
+         * where it is renamed or removed at close, whatever the directory's path has come to lead to
+         * since (a guest user's link put in its place); closed then. -1 for none.
+         */
+        private final int directory;
         /** A write on it failed or was cut short: an atomic upload is then dropped at close. */
         private volatile boolean spoiled;
         /** Writes started on it and not ended yet ({@link #writeStarted}, {@link #writeEnded}). */
@@ -112,12 +130,24 @@ abstract class FsHandle {
 
         File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
              boolean seekable, Path temp) {
-            this(handle, openedBy, path, channel, readable, writable, seekable, temp, false);
+            this(handle, openedBy, path, channel, readable, writable, seekable, temp, false, -1);
+        }
+
+        /** An atomic upload's: its temporary file {@code temp}, named in the directory {@code directory} holds. */
+        File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
+             boolean seekable, Path temp, int directory) {
+            this(handle, openedBy, path, channel, readable, writable, seekable, temp, false, directory);
         }
 
         File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
              boolean seekable, Path temp, boolean appending) {
+            this(handle, openedBy, path, channel, readable, writable, seekable, temp, appending, -1);
+        }
+
+        private File(long handle, long openedBy, Path path, FileChannel channel, boolean readable, boolean writable,
+             boolean seekable, Path temp, boolean appending, int directory) {
             super(handle, openedBy, path);
+            this.directory = directory;
             this.appending = appending;
             this.channel = channel;
             this.seekable = seekable;
@@ -227,6 +257,11 @@ abstract class FsHandle {
         }
 
         @Override
+        int descriptors() {
+            return directory >= 0 ? 2 : 1;
+        }
+
+        @Override
         void release(boolean complete) throws FsFailure {
             if (temp == null) {
                 try {
@@ -236,6 +271,24 @@ abstract class FsHandle {
                 }
                 return;
             }
+            try {
+                releaseUpload(complete);
+            } finally {
+                if (directory >= 0) {
+                    Os.libc().close(directory);
+                }
+            }
+        }
+
+        /**
+         * An atomic upload's end: renamed over its destination, or removed, by their names in the
+         * directory the temporary file was made in ({@link #temp} is /proc/self/fd/D/NAME: the kernel
+         * finds D by the descriptor, not by the path, which a guest user may have swapped for a link
+         * to another directory since; by that path, a complete upload renamed a file of the
+         * temporary name there over the destination's name there, and a dropped one was removed, as
+         * root, from there).
+         */
+        private void releaseUpload(boolean complete) throws FsFailure {
             boolean replace = complete && !spoiled;
             try {
                 try {
@@ -246,7 +299,7 @@ abstract class FsHandle {
                     closeChannel(); // also when the fsync failed: the descriptor is not left open
                 }
                 if (replace) {
-                    Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(temp, temp.resolveSibling(path.getFileName().toString()), StandardCopyOption.ATOMIC_MOVE);
                     return;
                 }
             } catch (IOException e) {

@@ -6,7 +6,8 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The fs handles all connections hold open together: at most half the agent's open-file limit.
+ * The fs handles all connections hold open together: at most half the agent's open-file limit, in
+ * descriptors (an atomic upload's handle counts two: its temporary file and its directory).
  * Each connection may hold {@link FsHandles#MAX_PER_OWNER}, and {@code --max-connections} of them
  * (64 by default) could hold 65,536, as many descriptors as the guest gives the agent: hosts could
  * open files until no session could be spawned, no connection accepted and no log written. The
@@ -49,20 +50,28 @@ final class FsHandleBudget {
 
     /** Takes room for one handle; false when all connections together hold {@link #max} already. */
     boolean tryTake() {
+        return tryTake(1);
+    }
+
+    /**
+     * Takes room for a handle that holds {@code descriptors} descriptors (an atomic upload holds its
+     * directory too: {@link FsHandle#descriptors}); false when that would pass {@link #max}.
+     */
+    boolean tryTake(int descriptors) {
         while (true) {
             int now = held.get();
-            if (now >= max) {
+            if (now > max - descriptors) {
                 return false;
             }
-            if (held.compareAndSet(now, now + 1)) {
+            if (held.compareAndSet(now, now + descriptors)) {
                 return true;
             }
         }
     }
 
-    /** Gives back the room of {@code handles} handles taken out of a table. */
-    void giveBack(int handles) {
-        held.addAndGet(-handles);
+    /** Gives back the room of handles taken out of a table: {@code descriptors}, as they were taken. */
+    void giveBack(int descriptors) {
+        held.addAndGet(-descriptors);
     }
 
     int max() {

@@ -44,7 +44,7 @@ final class FsHandles {
             throw new FsFailure(24, "too many open handles: " + MAX_PER_OWNER
                     + " per connection or relay client (os error 24)");
         }
-        if (!budget.tryTake()) {
+        if (!budget.tryTake(h.descriptors())) {
             throw new FsFailure(24, "too many open handles: " + budget.max() + " over all connections, half the"
                     + " agent's open-file limit; close some, here or on another connection (os error 24)");
         }
@@ -68,7 +68,7 @@ final class FsHandles {
         if (h == null) {
             throw badHandle(number);
         }
-        budget.giveBack(1);
+        budget.giveBack(h.descriptors());
         return h;
     }
 
@@ -119,9 +119,9 @@ final class FsHandles {
         return h;
     }
 
-    /** {@code count} handles taken out by {@link #removeOpenedBy} or {@link #removeUnclosed} are closed. */
-    void closed(int count) {
-        budget.giveBack(count);
+    /** A handle taken out by {@link #removeOpenedBy} or {@link #removeUnclosed} is closed: its room in the budget comes back. */
+    void closed(FsHandle h) {
+        budget.giveBack(h.descriptors());
     }
 
     int size() {

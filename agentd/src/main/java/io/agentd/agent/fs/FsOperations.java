@@ -51,6 +51,11 @@ final class FsOperations {
      * its system calls, so that a test can close the handle right there.
      */
     volatile Runnable metadataPause = () -> {};
+    /**
+     * Test seam: runs on the worker once an atomic upload's destination was looked at (is it there,
+     * its owner and mode) and before its temporary file is made.
+     */
+    static volatile Runnable atomicPause = () -> {};
 
     FsOperations(FsHandles handles) {
         this.handles = handles;
@@ -525,13 +530,10 @@ final class FsOperations {
     private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {
         checkOptions(path, o);
         // A directory is EISDIR from the open itself (openRegular reads the type of what it opened;
-        // create_new's O_EXCL says so in the directory it acted in), not from a look by name first,
-        // which for a request with a user followed a link into /proc (so told the user whether a
-        // directory the agent held open held a directory of that name). An atomic upload still
-        // looks by name.
-        if (o.atomic() && (o.write() || o.append()) && Files.isDirectory(path)) {
-            throw FsFailure.of(FsFailure.EISDIR, "open " + path);
-        }
+        // create_new's O_EXCL says so in the directory it acted in; an atomic upload looks in the
+        // directory it works in), not from a look by name first, which for a request with a user
+        // followed a link into /proc (so told the user whether a directory the agent held open held
+        // a directory of that name).
         long number = handles.nextNumber();
         FsHandle.File handle = o.atomic() ? openAtomic(number, id, path, o) : openInPlace(number, id, path, o);
         try {
@@ -578,45 +580,78 @@ final class FsOperations {
      * destination is replaced whole, so append is refused; create_new is checked at open. A regular
      * file it replaces passes its owner, group and mode on to it ({@link FsReplacedFile}), read here
      * at the open; {@code mode} is for a file it creates.
+     *
+     * <p>All of it happens in one directory, the destination's, opened here once (O_PATH; for a
+     * request with a user without a magic link) and held by the handle: the checks (is the
+     * destination a directory, is it there), the old file's owner and mode, the temporary file, and
+     * at the close its rename over the destination or its removal ({@link FsHandle.File#release}),
+     * each on the name in that directory (/proc/self/fd/D/NAME). By name, a guest user who may
+     * change a directory on the way could swap it for a link meanwhile: the owner was read from one
+     * file and given to the upload that replaced another (the agent's upload to a user's file,
+     * with the directory swapped for a link to root's, left root's file of that name the user's),
+     * a complete upload renamed a file of the temporary name over the destination's name in the
+     * directory the link led to, and one dropped at the connection's end removed, as root, a file
+     * of the temporary name there. The destination is there if it opens (O_PATH, with the
+     * request's rights: the JDK's Files.exists asked access(2), which checks the real uid, root's,
+     * so a user's upload without create told whether a name in a directory the user cannot search
+     * existed, ENOENT or EACCES); a directory it cannot open is answered as before: ENOENT without
+     * create (EACCES when it may not be searched), else why it cannot be opened.
      */
     private static FsHandle.File openAtomic(long number, long id, Path path, FsOpenOptions o) throws FsFailure {
-        if (o.append() || !o.write()) {
-            throw new FsFailure(FsFailure.EINVAL, "open " + path
-                    + ": atomic needs write and replaces the file whole, so it takes no append (os error 22)");
+        String what = "open " + path;
+        try (NoMagicLinks.Above above = NoMagicLinks.Above.open(path)) {
+            Path at = above.opened() ? above.name() : null; // the destination's name in its directory
+            if (at != null && NoMagicLinks.isDirectory(at) && (o.write() || o.append())) {
+                throw FsFailure.of(FsFailure.EISDIR, what);
+            }
+            if (o.append() || !o.write()) {
+                throw new FsFailure(FsFailure.EINVAL, what
+                        + ": atomic needs write and replaces the file whole, so it takes no append (os error 22)");
+            }
+            if (!o.create() && !o.createNew()) {
+                int missing = at == null ? above.errno() : NoMagicLinks.lookUp(at);
+                if (missing == FsFailure.EACCES) { // the user may not look there (nor make the file there)
+                    throw FsFailure.of(FsFailure.EACCES, what + " (the atomic upload's temporary file)");
+                }
+                if (missing != 0) {
+                    throw FsFailure.of(FsFailure.ENOENT, what);
+                }
+            }
+            if (o.createNew() && at != null && Files.exists(at, NOFOLLOW)) {
+                throw FsFailure.of(FsFailure.EEXIST, what);
+            }
+            if (path.getParent() == null || path.getFileName() == null) {
+                throw FsFailure.of(FsFailure.EISDIR, what);
+            }
+            if (path.getFileName().toString().getBytes(StandardCharsets.UTF_8).length > FsTempNames.NAME_MAX) {
+                // Said now: the temporary name is cut to fit, so only the rename at CloseHandle, after
+                // every byte was sent, would find the destination's name too long.
+                throw FsFailure.of(FsFailure.ENAMETOOLONG, what);
+            }
+            if (at == null) {
+                throw above.failure(what + " (the atomic upload's temporary file)");
+            }
+            Set<OpenOption> opts = Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            if (o.read()) {
+                opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            }
+            FsReplacedFile replaced = FsReplacedFile.at(at);
+            atomicPause.run();
+            FsTempNames.Created temp;
+            try {
+                // Over an existing file: private until it has the old file's owner and mode.
+                temp = replaced != null ? FsTempNames.create(at, opts, permissions(0600))
+                        : o.mode() != null ? FsTempNames.create(at, opts, permissions(o.mode()))
+                        : FsTempNames.create(at, opts);
+            } catch (IOException e) {
+                throw FsErrors.from(e, what + " (the atomic upload's temporary file)");
+            }
+            if (replaced != null) {
+                takeOver(replaced, temp.path(), temp.channel(), path);
+            }
+            // temp.path() is /proc/self/fd/D/.NAME.agentd-XXXXXXXX: the handle holds D from here on.
+            return new FsHandle.File(number, id, path, temp.channel(), o.read(), true, true, temp.path(), above.take());
         }
-        if (!o.create() && !o.createNew() && !Files.exists(path)) {
-            throw FsFailure.of(FsFailure.ENOENT, "open " + path);
-        }
-        if (o.createNew() && Files.exists(path, NOFOLLOW)) {
-            throw FsFailure.of(FsFailure.EEXIST, "open " + path);
-        }
-        Path parent = path.getParent();
-        if (parent == null || path.getFileName() == null) {
-            throw FsFailure.of(FsFailure.EISDIR, "open " + path);
-        }
-        if (path.getFileName().toString().getBytes(StandardCharsets.UTF_8).length > FsTempNames.NAME_MAX) {
-            // Said now: the temporary name is cut to fit, so only the rename at CloseHandle, after
-            // every byte was sent, would find the destination's name too long.
-            throw FsFailure.of(FsFailure.ENAMETOOLONG, "open " + path);
-        }
-        Set<OpenOption> opts = Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
-        if (o.read()) {
-            opts = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
-        }
-        FsReplacedFile replaced = FsReplacedFile.at(path);
-        FsTempNames.Created temp;
-        try {
-            // Over an existing file: private until it has the old file's owner and mode.
-            temp = replaced != null ? FsTempNames.create(path, opts, permissions(0600))
-                    : o.mode() != null ? FsTempNames.create(path, opts, permissions(o.mode()))
-                    : FsTempNames.create(path, opts);
-        } catch (IOException e) {
-            throw FsErrors.from(e, "open " + path + " (the atomic upload's temporary file)");
-        }
-        if (replaced != null) {
-            takeOver(replaced, temp.path(), temp.channel(), path);
-        }
-        return new FsHandle.File(number, id, path, temp.channel(), o.read(), true, true, temp.path());
     }
 
     /** The old file's owner and mode onto the new temporary file; on failure, no temporary file is left. */

@@ -355,7 +355,7 @@ public final class FsService {
         } catch (RuntimeException e) {
             log.error("closing fs handle {} failed unexpectedly", h.handle, e); // the others still close
         } finally {
-            handles.closed(1);
+            handles.closed(h);
         }
     }
 

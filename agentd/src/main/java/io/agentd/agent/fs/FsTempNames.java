@@ -51,7 +51,8 @@ final class FsTempNames {
                     ThreadLocalRandom.current().nextLong()));
             try {
                 // Made in the directory as opened for a request with a user (NoMagicLinks); its
-                // later rename and removal are by this name.
+                // later rename and removal are by this name. An atomic upload's destination is its
+                // name in the directory the upload holds (/proc/self/fd/D/NAME), so this is too.
                 return new Created(temp, NoMagicLinks.inItsDirectory(temp, "create " + temp,
                         at -> FileChannel.open(at, options, attributes)));
             } catch (FileAlreadyExistsException clash) {

@@ -216,6 +216,19 @@ final class NoMagicLinks {
     }
 
     /**
+     * 0 when something is at {@code at} (a link there followed, but none into /proc for a request
+     * with a user), else the errno that says why not (ENOENT, EACCES, ...).
+     */
+    static int lookUp(Path at) {
+        int fd = open(at.toString(), LibC.O_PATH | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            return Os.errno();
+        }
+        Os.libc().close(fd);
+        return 0;
+    }
+
+    /**
      * The directory holding a path's last name, opened O_PATH|O_DIRECTORY here ({@link #open}: for a
      * request with a user without a magic link; the agent's own follows links, as its operations
      * by name do), or the errno that kept it from opening, for the caller to answer when its own

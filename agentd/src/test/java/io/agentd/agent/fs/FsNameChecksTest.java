@@ -53,8 +53,9 @@ class FsNameChecksTest {
      * check answers the same whatever is there (a file, a directory, nothing), the answer the
      * operation itself gives for a link into /proc. Before, by name, a check followed the link and
      * said what was there: "file/" was ENOTDIR (Stat, ListDir, Remove, Rename, Copy, Mkdir,
-     * Symlink, OpenFile), a directory was EISDIR for an OpenFile to write, an atomic upload's
-     * "dir" EISDIR, "missing" ENOENT, "file" EEXIST with create_new.
+     * Symlink, OpenFile), a directory was EISDIR for an OpenFile to write, and an atomic upload's
+     * "dir" EISDIR, "file" EEXIST with create_new and "missing" ENOENT without create, where
+     * "file" was ELOOP.
      */
     @Test
     void aUsersLinkIntoTheAgentsDescriptorsLearnsNothingFromTheChecks() throws Exception {
@@ -88,6 +89,11 @@ class FsNameChecksTest {
                 expected.put(new FsOp.OpenFile(in + "/", FsOpenOptions.reading()), "ELOOP");
                 expected.put(new FsOp.OpenFile(in, new FsOpenOptions(false, true, false, false, true, false, null)), "ELOOP");
                 expected.put(new FsOp.OpenFile(in, new FsOpenOptions(false, true, false, false, false, true, null)), "ELOOP");
+                // An atomic upload's: created, without create (nothing there the request may see: as
+                // for a directory it cannot open, ENOENT), create_new.
+                expected.put(new FsOp.OpenFile(in, new FsOpenOptions(false, true, false, true, true, false, null, true)), "ELOOP");
+                expected.put(new FsOp.OpenFile(in, new FsOpenOptions(false, true, false, false, true, false, null, true)), "ENOENT");
+                expected.put(new FsOp.OpenFile(in, new FsOpenOptions(false, true, false, false, false, true, null, true)), "ELOOP");
                 for (var e : expected.entrySet()) {
                     FsResponse r = fs.run(e.getKey(), "nobody");
                     if (r.ok() || !e.getValue().equals(r.errnoName())) {

@@ -440,6 +440,42 @@ class FsServiceTest {
         }
     }
 
+    /**
+     * An atomic upload's handle holds two descriptors, its temporary file and the directory it was
+     * made in (where it is renamed or removed at the close), and the agent's budget counts both: a
+     * budget of 3 takes one upload and one more handle, and has the upload's two back once it
+     * closes. Counted as one, hosts' uploads could hold the agent's whole open-file limit.
+     */
+    @Test
+    void anAtomicUploadCountsItsDirectoryInTheBudget() throws Exception {
+        FsHandleBudget budget = new FsHandleBudget(3);
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 1 << 20, budget);
+        RecordingHost aHost = new RecordingHost();
+        FsService a = connection(shared, aHost);
+        try {
+            Path file = Files.writeString(dir.resolve("budget"), "x");
+            FsOpenOptions atomic = new FsOpenOptions(false, true, false, true, true, false, null, true);
+            a.onRequest(1, new FsRequest(new FsOp.OpenFile(dir.resolve("up").toString(), atomic), null, true));
+            runLoopUntil(() -> answered(aHost, 1), aHost.types()::toString);
+            FsResponse upload = responseOn(aHost, 1);
+            assertTrue(upload.ok(), upload.toString());
+            assertEquals(2, budget.held());
+            a.onRequest(2, new FsRequest(new FsOp.OpenFile(dir.resolve("up2").toString(), atomic), null, true));
+            runLoopUntil(() -> answered(aHost, 2), aHost.types()::toString);
+            assertEquals("EMFILE", responseOn(aHost, 2).errnoName(), responseOn(aHost, 2).toString());
+            assertTrue(listDir().stream().noneMatch(p -> p.getFileName().toString().startsWith(".up2.")),
+                    "the refused upload's temporary file is removed: " + listDir());
+            assertTrue(open(a, aHost, 3, file).ok(), "a plain handle takes the last one");
+            assertEquals(3, budget.held());
+            a.onRequest(4, new FsRequest(new FsOp.CloseHandle(((FsResponseData.Handle) upload.data()).handle()), null, true));
+            runLoopUntil(() -> answered(aHost, 4), aHost.types()::toString);
+            assertTrue(responseOn(aHost, 4).ok(), responseOn(aHost, 4).toString());
+            assertEquals(1, budget.held(), "the upload's two came back");
+        } finally {
+            shared.shutdown();
+        }
+    }
+
     @Test
     void theBudgetIsHalfTheSoftOpenFileLimitThisProcessRunsUnder() throws Exception {
         long soft = FsHandleBudget.softOpenFileLimit(Files.readString(Path.of("/proc/self/limits")));

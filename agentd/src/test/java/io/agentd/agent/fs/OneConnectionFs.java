@@ -50,6 +50,11 @@ final class OneConnectionFs implements AutoCloseable {
                 .map(f -> (FsResponse) f.payload()).findFirst().orElseThrow();
     }
 
+    /** The connection ends: its handles are closed on a closing thread of their own (atomic uploads dropped). */
+    void ownerGone() {
+        fs.onOwnerGone();
+    }
+
     @Override
     public void close() {
         workers.shutdown();
