@@ -46,6 +46,7 @@ public final class LibC {
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
+    public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;

@@ -118,19 +118,26 @@ class SessionCgroupE2ETest {
         }
     }
 
-    /** Without the memory and pids controllers, a limit is refused, typed, never ignored. */
+    /** Without the memory and pids controllers, a limit is refused, typed, never ignored, and why is said. */
     @Test
     void limitsWithoutTheirControllerAreRefusedTyped() throws Exception {
         try (AgentProcess agent = AgentProcess.start("cg-limits");
                 HostConnection host = agent.connectReady()) {
             assumeSessionCgroups(agent);
-            String controllers = controllersLine(agent);
+            // What the subtree has: the start line goes on with the ones it lacks and why.
+            String line = controllersLine(agent);
+            String controllers = line.replaceAll(".*\\(controllers: ([^;)]*).*", "$1");
             Assumptions.assumeFalse(controllers.contains("memory") || controllers.contains("pids"),
                     "this cgroup2 has the memory or pids controller: the VM checks cover the limits");
+            assertTrue(line.matches(".*; (\\w+ )*memory( \\w+)* not available: .+"), "no reason given: " + line);
             ExecFailed memory = host.run(1, ExecRequest.of("true").withLimits(64L << 20, null)).failed();
             assertEquals("resource_limit", memory.kind());
             assertEquals("cgroup", memory.stage());
             assertTrue(memory.message().contains("memory controller"), memory.message());
+            // ... and the refusal says why too (on a hybrid host: bound to cgroup v1; in a service's
+            // cgroup: its parent holds the agent).
+            assertTrue(memory.message().matches(".*memory controller, which is not available in \\S+: .+"),
+                    memory.message());
             ExecFailed pids = host.run(2, ExecRequest.of("true").withLimits(null, 32L)).failed();
             assertEquals("resource_limit", pids.kind());
             assertTrue(pids.message().contains("pids controller"), pids.message());

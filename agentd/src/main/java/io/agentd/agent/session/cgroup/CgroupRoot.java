@@ -2,6 +2,7 @@ package io.agentd.agent.session.cgroup;
 
 import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.session.SessionGroupRecord;
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,8 +12,10 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -33,6 +36,13 @@ import org.slf4j.LoggerFactory;
  * <li>anywhere else: {@code agentd} under the agent's own cgroup; no controller can be enabled there
  *     while the agent's cgroup holds processes, so sessions are killed and counted but not limited.
  * </ul>
+ * A wanted controller the subtree lacks is named with the reason, at start and in the refusal of a
+ * limit that needs it: a parent that holds processes (the agent's own, in a
+ * systemd service's cgroup with Delegate=yes or a container's), a parent that does not enable it, or
+ * none above that has it (bound to cgroup v1 on a hybrid host, disabled). The agent does not move
+ * itself into a leaf to get them: its cgroup may hold processes that are not its own (a launcher,
+ * a container's init), which would keep the controllers out all the same, and the layout above its
+ * subtree is the service manager's or the runtime's (systemd's DelegateSubgroup=agent puts it in one).
  * Where there is no writable cgroup2 the agent says so once and sessions stay in its own cgroup,
  * ended by their process groups as before.
  *
@@ -46,20 +56,25 @@ public final class CgroupRoot {
     static final String AGENT_LEAF = "agent";
     static final String SUBTREE = "agentd";
     static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    private static final Path PROC_CGROUPS = Path.of("/proc/cgroups");
     private static final Pattern SESSION_NAME = Pattern.compile("s-(\\d+)-(\\d+)-(\\d+)");
     /** How long the start waits for a dead agent's session cgroups to empty, so that ready means they have. */
     private static final long LEFTOVER_WAIT_MILLIS = 2000;
 
     private final Path dir;
     private final Set<String> controllers;
+    /** Each wanted controller the subtree has not, with the reason (the start line says it, a refusal too). */
+    private final Map<String, String> missing;
     private final boolean hasKill;
     private final String ownerPrefix;
     /** Names are taken on the loop and by SessionCgroups' housekeeping thread (spares). */
     private final AtomicLong nextSeq = new AtomicLong();
 
-    private CgroupRoot(Path dir, Set<String> controllers, boolean hasKill, long agentPid, long agentStartTicks) {
+    private CgroupRoot(Path dir, Set<String> controllers, Map<String, String> missing, boolean hasKill, long agentPid,
+            long agentStartTicks) {
         this.dir = dir;
         this.controllers = controllers;
+        this.missing = missing;
         this.hasKill = hasKill;
         this.ownerPrefix = "s-" + agentPid + "-" + agentStartTicks + "-";
     }
@@ -69,6 +84,11 @@ public final class CgroupRoot {
      * null, after one log line saying why, when sessions cannot have cgroups.
      */
     public static CgroupRoot open(String option) {
+        return open(option, PROC_CGROUPS);
+    }
+
+    /** {@link #open(String)} with the kernel's controller table read from {@code procCgroups} (tests: a file of theirs). */
+    static CgroupRoot open(String option, Path procCgroups) {
         if ("none".equals(option)) {
             log.info("cgroups off (--cgroup-root none): sessions are ended by their process groups");
             return null;
@@ -105,11 +125,25 @@ public final class CgroupRoot {
                     + "their descendants that leave the group are not, and limits are refused", dir, e.getMessage());
             return null;
         }
-        Set<String> enabled = enableControllers(dir);
+        Map<String, String> missing = new LinkedHashMap<>();
+        Set<String> enabled = enableControllers(dir, missing, procCgroups, pid);
         boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
-        log.info("session cgroups under {} (controllers: {}{})", dir, enabled.isEmpty() ? "none" : String.join(" ", enabled),
-                hasKill ? "" : "; no cgroup.kill, killing pid by pid");
-        return new CgroupRoot(dir, enabled, hasKill, pid, startTicks);
+        log.info("session cgroups under {} (controllers: {}{}{})", dir, enabled.isEmpty() ? "none" : String.join(" ", enabled),
+                missingText(missing), hasKill ? "" : "; no cgroup.kill, killing pid by pid");
+        return new CgroupRoot(dir, enabled, missing, hasKill, pid, startTicks);
+    }
+
+    /**
+     * "; cpu memory pids not available: REASON" for the start line, controllers with the same
+     * reason together (one reason for all of them, as a rule); empty when none is missing.
+     */
+    private static String missingText(Map<String, String> missing) {
+        Map<String, List<String>> byReason = new LinkedHashMap<>();
+        missing.forEach((controller, reason) -> byReason.computeIfAbsent(reason, r -> new ArrayList<>()).add(controller));
+        StringBuilder text = new StringBuilder();
+        byReason.forEach((reason, controllers) -> text.append("; ").append(String.join(" ", controllers))
+                .append(" not available: ").append(reason));
+        return text.toString();
     }
 
     /**
@@ -196,25 +230,114 @@ public final class CgroupRoot {
         return out.toString();
     }
 
-    /** The wanted controllers the subtree can give its children, enabled where they are not yet. */
-    private static Set<String> enableControllers(Path dir) {
+    /**
+     * The wanted controllers the subtree can give its children, enabled where they are not yet; each
+     * other one goes into {@code missing} with the reason, for the start line and for the refusal of
+     * a limit that needs it.
+     */
+    private static Set<String> enableControllers(Path dir, Map<String, String> missing, Path procCgroups,
+            long agentPid) {
         Set<String> available = words(CgroupFs.read(dir.resolve("cgroup.controllers")));
         Set<String> enabled = words(CgroupFs.read(dir.resolve("cgroup.subtree_control")));
         Set<String> result = new LinkedHashSet<>();
+        String kernelTable = null;
         for (String c : CONTROLLERS) {
             if (!enabled.contains(c) && available.contains(c)) {
                 int err = CgroupFs.write(dir.resolve("cgroup.subtree_control"), "+" + c);
                 if (err != 0) {
                     log.warn("cannot enable the {} controller in {}: {}", c, dir, Os.errnoName(err));
+                    String holding = err == LibC.EBUSY ? processesIn(dir, agentPid) : null;
+                    missing.put(c, "enabling it in " + dir.resolve("cgroup.subtree_control") + " failed: "
+                            + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")" + (holding == null ? ""
+                                    : "; " + dir + " holds processes (" + holding + "), and " + NO_INTERNAL_PROCESSES));
                     continue;
                 }
                 enabled.add(c);
             }
             if (enabled.contains(c)) {
                 result.add(c);
+            } else {
+                if (kernelTable == null) {
+                    kernelTable = CgroupFs.read(procCgroups);
+                    kernelTable = kernelTable == null ? "" : kernelTable;
+                }
+                missing.put(c, whyNotOffered(dir, c, kernelTable, agentPid));
             }
         }
         return result;
+    }
+
+    /** The kernel's rule that leaves a cgroup with processes unable to give its children controllers. */
+    private static final String NO_INTERNAL_PROCESSES = "cgroup v2 gives no controllers to the children of a cgroup"
+            + " that holds processes (the no-internal-processes rule; the hierarchy's root alone is exempt)";
+
+    /**
+     * Why {@code controller} is not in {@code dir}'s cgroup.controllers: the nearest cgroup above that
+     * has it does not give it to its children (it holds processes, or its cgroup.subtree_control
+     * lacks it), or no cgroup2 directory above has it (bound to cgroup v1, disabled, or not in this
+     * kernel, as {@code procCgroups}, the text of /proc/cgroups, says). The agent changes nothing
+     * above its subtree: these are the operator's (the service manager's, the container runtime's).
+     */
+    private static String whyNotOffered(Path dir, String controller, String procCgroups, long agentPid) {
+        Path subtree = dir.toAbsolutePath();
+        Path top = subtree; // the highest cgroup2 directory looked at
+        for (Path up = subtree.getParent(); up != null && Files.exists(up.resolve("cgroup.controllers"));
+                up = up.getParent()) {
+            top = up;
+            if (!words(CgroupFs.read(up.resolve("cgroup.controllers"))).contains(controller)) {
+                continue;
+            }
+            // up has it, and the cgroup below it on the way down has not: up does not enable it
+            boolean parent = up.equals(subtree.getParent());
+            boolean hierarchyRoot = !Files.exists(up.resolve("cgroup.type")); // the root has no cgroup.type
+            Set<String> pids = hierarchyRoot ? Set.of() : words(CgroupFs.read(up.resolve("cgroup.procs")));
+            if (pids.isEmpty()) {
+                return "not enabled in " + (parent ? "its parent's " : "the ") + up.resolve("cgroup.subtree_control")
+                        + (parent ? "" : " (a cgroup above its parent)") + ", which may enable it (the agent changes"
+                        + " nothing above its subtree)";
+            }
+            boolean agentThere = pids.contains(Long.toString(agentPid));
+            String advice = parent && agentThere
+                    ? "run the agent in a leaf cgroup named " + AGENT_LEAF + ", e.g. " + up.resolve(AGENT_LEAF)
+                            + (pids.size() == 1 ? "" : ", and the other processes in leaves of their own")
+                            + " (systemd: DelegateSubgroup=" + AGENT_LEAF + "): the agent then makes the sessions'"
+                            + " cgroups in " + up + " and enables the controllers there itself"
+                    : "move them to a leaf cgroup of their own, or give --cgroup-root a subtree below a cgroup"
+                            + " without processes";
+            return (parent ? "its parent " : "") + up + " holds processes (" + processesText(pids, agentThere)
+                    + "), and " + NO_INTERNAL_PROCESSES + ": " + advice;
+        }
+        for (String line : procCgroups.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 4 || !f[0].equals(controller)) {
+                continue;
+            }
+            if (f[3].equals("0")) {
+                return "disabled on the kernel's command line (cgroup_disable=; /proc/cgroups)";
+            }
+            if (!f[1].equals("0")) {
+                return "bound to cgroup v1 (/proc/cgroups: a hybrid or v1 layout), and cgroup2 has no controller"
+                        + " that cgroup v1 has";
+            }
+        }
+        return Files.exists(top.resolve("cgroup.type"))
+                ? "in no cgroup.controllers up to " + top + ", the highest cgroup seen here (a cgroup namespace's"
+                        + " root): not given by the cgroups above it (a container's: its runtime's choice)"
+                : "in no cgroup.controllers up to the hierarchy's root " + top + ": not in this kernel's cgroup2";
+    }
+
+    /** A cgroup's processes in words: "the agent's own", "3 processes, the agent's among them", "2 processes". */
+    private static String processesText(Set<String> pids, boolean agentThere) {
+        if (agentThere && pids.size() == 1) {
+            return "the agent's own";
+        }
+        return pids.size() + (pids.size() == 1 ? " process" : " processes") + (agentThere ? ", the agent's among them" : "");
+    }
+
+    /** Who is in {@code dir}'s cgroup.procs, in words; null when nobody (or it cannot be read). */
+    private static String processesIn(Path dir, long agentPid) {
+        Set<String> pids = words(CgroupFs.read(dir.resolve("cgroup.procs")));
+        return pids.isEmpty() ? null : processesText(pids, pids.contains(Long.toString(agentPid)));
     }
 
     private static Set<String> words(String text) {
@@ -243,6 +366,11 @@ public final class CgroupRoot {
 
     boolean hasController(String controller) {
         return controllers.contains(controller);
+    }
+
+    /** Why the subtree has not {@code controller} (one of {@link #CONTROLLERS} it lacks); null if it has. */
+    String whyNot(String controller) {
+        return missing.get(controller);
     }
 
     /** A new, empty session cgroup's directory name, unique for this agent. */

@@ -174,8 +174,9 @@ public final class SessionCgroups {
 
     private void requireController(String controller, String field, Long value) throws CgroupRefusal {
         if (value != null && !root.hasController(controller)) {
+            String why = root.whyNot(controller);
             throw refusal(FailureKind.RESOURCE_LIMIT, null, field + " needs the " + controller
-                    + " controller, which is not available in " + root.dir());
+                    + " controller, which is not available in " + root.dir() + (why == null ? "" : ": " + why));
         }
     }
 
