@@ -1,9 +1,13 @@
 package io.agentd.agent.spawn;
 
+import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
 
@@ -22,6 +26,8 @@ public final class ExecReport {
     private static final Set<String> AGENT_STAGES = Set.of("mmap", "clone", "pipe2", "fcntl", "rt_sigaction",
             "sigprocmask", "setsid", "dup2", "close_range", "died before exec", "none");
 
+    private static final Path NR_OPEN = Path.of("/proc/sys/fs/nr_open");
+
     private ExecReport() {}
 
     /**
@@ -38,9 +44,41 @@ public final class ExecReport {
      * the message quotes the values of the entry that failed, not the first with its name.
      */
     public static ExecFailed rlimitFailure(Rlimit failed, int errno, SpawnSpec spec) {
+        return rlimitFailure(failed, errno, spec, NR_OPEN);
+    }
+
+    /**
+     * {@link #rlimitFailure(Rlimit, int, SpawnSpec)} with fs.nr_open read from {@code nrOpenFile}
+     * (tests: a file of theirs). An EPERM gets its cause: the kernel's cap on RLIMIT_NOFILE,
+     * fs.nr_open (root included: "nofile=unlimited" and any number above it fail so), or else a hard
+     * limit raised without CAP_SYS_RESOURCE. The file is read here, in the agent, when the failure is
+     * reported; the child reads none (native-shim's rule 1).
+     */
+    static ExecFailed rlimitFailure(Rlimit failed, int errno, SpawnSpec spec, Path nrOpenFile) {
         String stage = "setrlimit(RLIMIT_" + failed.resource().toUpperCase(Locale.ROOT) + ")";
         String step = stage + " to soft " + limitText(failed.soft()) + ", hard " + limitText(failed.hard()) + " failed";
-        return failure(stage, step, errno, spec);
+        return failure(stage, step, errno, spec, errno == LibC.EPERM ? "; " + whyNotPermitted(failed, nrOpenFile) : "");
+    }
+
+    /** Why setrlimit said EPERM to {@code failed}: above fs.nr_open (RLIMIT_NOFILE), or a hard limit raised. */
+    private static String whyNotPermitted(Rlimit failed, Path nrOpenFile) {
+        String raised = "raising a hard limit above the one in force needs CAP_SYS_RESOURCE";
+        if (!failed.resource().equals("nofile")) {
+            return raised;
+        }
+        long nrOpen;
+        try {
+            // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
+            nrOpen = Long.parseUnsignedLong(Files.readAllLines(nrOpenFile).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            return "the kernel caps RLIMIT_NOFILE at fs.nr_open, for root too (" + nrOpenFile + ", not readable here);"
+                    + " below it, " + raised;
+        }
+        if (Long.compareUnsigned(failed.hard(), nrOpen) > 0) {
+            return "the kernel caps RLIMIT_NOFILE at fs.nr_open, " + limitText(nrOpen) + " here (" + nrOpenFile
+                    + "), for root too";
+        }
+        return raised;
     }
 
     /**
@@ -56,9 +94,14 @@ public final class ExecReport {
 
     /** @param step the step in words, with the request's value it acted on */
     private static ExecFailed failure(String stage, String step, int errno, SpawnSpec spec) {
+        return failure(stage, step, errno, spec, "");
+    }
+
+    /** @param cause what the errno means for this step, after it ("; ..."), or "" */
+    private static ExecFailed failure(String stage, String step, int errno, SpawnSpec spec, String cause) {
         String errnoName = errno == 0 ? null : Os.errnoName(errno);
         String message = "cannot run \"" + spec.cmd() + "\": " + step
-                + (errno == 0 ? "" : ": " + Os.errnoDescription(errno) + " (" + errnoName + ")");
+                + (errno == 0 ? "" : ": " + Os.errnoDescription(errno) + " (" + errnoName + ")") + cause;
         return ExecFailed.of(kind(stage, errnoName), errno == 0 ? null : errno, errnoName, message, stage);
     }
 
@@ -133,7 +176,8 @@ public final class ExecReport {
         };
     }
 
-    private static String limitText(long value) {
+    /** A limit's value as the messages show it: RLIM_INFINITY is "unlimited", any other the u64's digits. */
+    static String limitText(long value) {
         return value == Rlimit.INFINITY ? "unlimited" : Long.toUnsignedString(value);
     }
 }

@@ -93,10 +93,14 @@ final class SpecValidation {
                         + String.join(" ", RLIMIT_NAMES.stream().sorted().toList()) + ")");
             }
             if (Long.compareUnsigned(r.soft(), r.hard()) > 0) {
+                // resource_limit, as the setrlimit this pair would fail (EINVAL) is by PROTOCOL.md's
+                // rule "a failed setrlimit resource_limit, whatever the errno": found before the
+                // spawn, it is typed as it would be after it, and as hosts have always seen it.
                 throw new SpawnFailure(ExecFailed.of(FailureKind.RESOURCE_LIMIT, null, null,
                         "cannot run \"" + spec.cmd() + "\": " + field + " (" + r.resource() + ") soft "
-                                + Long.toUnsignedString(r.soft()) + " is above hard "
-                                + Long.toUnsignedString(r.hard()), STAGE));
+                                + ExecReport.limitText(r.soft()) + " is above hard " + ExecReport.limitText(r.hard())
+                                + ": a soft limit cannot exceed its hard one (setrlimit refuses the pair, EINVAL;"
+                                + " nothing was started)", STAGE));
             }
         }
     }

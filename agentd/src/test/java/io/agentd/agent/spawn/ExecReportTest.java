@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.Rlimit;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import jnr.constants.platform.Errno;
 import org.junit.jupiter.api.Test;
@@ -74,6 +76,53 @@ class ExecReportTest {
         assertEquals("resource_limit", limit.kind());
         assertTrue(limit.message().contains("setrlimit(RLIMIT_NOFILE) to soft 10, hard 20"), limit.message());
         assertTrue((report("chdir", Errno.ENOENT)).message().contains("\"/work\""));
+    }
+
+    /**
+     * RLIMIT_NOFILE above fs.nr_open is EPERM for root too ("nofile=unlimited", "nofile=2000000000"):
+     * the message says so with the kernel's number, read where the failure is reported. Another
+     * EPERM is a hard limit raised without CAP_SYS_RESOURCE; another errno gets no hint. Values
+     * print as the request gave them: RLIM_INFINITY is "unlimited", not 18446744073709551615.
+     */
+    @Test
+    void anEpermFromSetrlimitSaysWhy() throws Exception {
+        Path nrOpen = Files.createTempFile(Files.createDirectories(Path.of("target")), "nr_open", "");
+        Files.writeString(nrOpen, "1048576\n");
+        int eperm = Errno.EPERM.intValue();
+
+        ExecFailed unlimited = ExecReport.rlimitFailure(new Rlimit("nofile", Rlimit.INFINITY, Rlimit.INFINITY), eperm,
+                SPEC, nrOpen);
+        assertEquals("resource_limit", unlimited.kind());
+        assertEquals("setrlimit(RLIMIT_NOFILE)", unlimited.stage());
+        assertEquals(Integer.valueOf(eperm), unlimited.errno());
+        assertEquals("cannot run \"mytool\": setrlimit(RLIMIT_NOFILE) to soft unlimited, hard unlimited failed:"
+                + " Operation not permitted (EPERM); the kernel caps RLIMIT_NOFILE at fs.nr_open, 1048576 here ("
+                + nrOpen + "), for root too", unlimited.message());
+
+        ExecFailed twoBillion = ExecReport.rlimitFailure(new Rlimit("nofile", 2_000_000_000L, 2_000_000_000L), eperm,
+                SPEC, nrOpen);
+        assertTrue(twoBillion.message().endsWith("to soft 2000000000, hard 2000000000 failed: Operation not permitted"
+                + " (EPERM); the kernel caps RLIMIT_NOFILE at fs.nr_open, 1048576 here (" + nrOpen + "), for root too"),
+                twoBillion.message());
+
+        ExecFailed raised = ExecReport.rlimitFailure(new Rlimit("nofile", 64, 4096), eperm, SPEC, nrOpen);
+        assertTrue(raised.message().endsWith("(EPERM); raising a hard limit above the one in force needs"
+                + " CAP_SYS_RESOURCE"), raised.message());
+        ExecFailed core = ExecReport.rlimitFailure(new Rlimit("core", Rlimit.INFINITY, Rlimit.INFINITY), eperm, SPEC,
+                nrOpen);
+        assertTrue(core.message().endsWith("setrlimit(RLIMIT_CORE) to soft unlimited, hard unlimited failed:"
+                + " Operation not permitted (EPERM); raising a hard limit above the one in force needs"
+                + " CAP_SYS_RESOURCE"), core.message());
+
+        ExecFailed unread = ExecReport.rlimitFailure(new Rlimit("nofile", 10, 20), eperm, SPEC,
+                nrOpen.resolveSibling("no-such-nr_open"));
+        assertTrue(unread.message().contains("(EPERM); the kernel caps RLIMIT_NOFILE at fs.nr_open, for root too ("),
+                unread.message());
+
+        ExecFailed inval = ExecReport.rlimitFailure(new Rlimit("nofile", Rlimit.INFINITY, Rlimit.INFINITY),
+                Errno.EINVAL.intValue(), SPEC, nrOpen);
+        assertTrue(inval.message().endsWith("failed: Invalid argument (EINVAL)"), inval.message());
+        Files.delete(nrOpen);
     }
 
     @Test

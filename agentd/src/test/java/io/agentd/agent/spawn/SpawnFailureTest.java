@@ -252,15 +252,28 @@ class SpawnFailureTest {
         assertEquals("resource_limit setrlimit(RLIMIT_NOFILE) EPERM\n", r.stdout());
     }
 
-    /** Root too cannot go above the kernel's fs.nr_open: the same failure through the whole path. */
+    /**
+     * Root too cannot go above the kernel's fs.nr_open: the same failure through the whole path, and
+     * the message names the cap (it said only "Operation not permitted (EPERM)"); "unlimited" is above
+     * it as well.
+     */
     @Test
     void hardLimitAboveTheKernelMaximumIsResourceLimit() throws Exception {
         // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
         long nrOpen = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/nr_open")).get(0).trim());
+        String cap = "(EPERM); the kernel caps RLIMIT_NOFILE at fs.nr_open, " + nrOpen + " here (/proc/sys/fs/nr_open),"
+                + " for root too";
         ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("nofile", 64, nrOpen + 1))));
         assertEquals("resource_limit", f.kind());
         assertEquals("setrlimit(RLIMIT_NOFILE)", f.stage(), f.message());
         assertTrue(f.message().contains("hard " + (nrOpen + 1)), f.message());
+        assertTrue(f.message().endsWith(cap), f.message());
+        ExecFailed unlimited = failure(spec("true", env(), null, null,
+                List.of(new Rlimit("nofile", Rlimit.INFINITY, Rlimit.INFINITY))));
+        assertEquals("resource_limit", unlimited.kind());
+        assertEquals("setrlimit(RLIMIT_NOFILE)", unlimited.stage(), unlimited.message());
+        assertTrue(unlimited.message().endsWith("to soft unlimited, hard unlimited failed: Operation not permitted "
+                + cap), unlimited.message());
     }
 
     /**
@@ -291,14 +304,23 @@ class SpawnFailureTest {
         assertTrue(h.message().length() < 2_000, "cut: " + h.message().length());
     }
 
+    /**
+     * A soft limit above its hard one: resource_limit, as the setrlimit it would fail (EINVAL) is by
+     * PROTOCOL.md, found before anything starts. RLIM_INFINITY prints as "unlimited", as in the
+     * setrlimit failures' messages (it printed 18446744073709551615).
+     */
     @Test
     void softAboveHardIsResourceLimit() {
-        ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("nofile", 100, 10))));
+        ExecFailed f = failure(spec("true", env(), null, null, List.of(new Rlimit("nofile", 10, 5))));
         assertEquals("resource_limit", f.kind());
-        assertTrue(f.message().contains("rlimits[0]"), f.message());
+        assertEquals("validate", f.stage());
+        assertEquals("cannot run \"true\": rlimits[0] (nofile) soft 10 is above hard 5: a soft limit cannot exceed"
+                + " its hard one (setrlimit refuses the pair, EINVAL; nothing was started)", f.message());
         ExecFailed infinite = failure(spec("true", env(), null, null,
-                List.of(new Rlimit("nofile", Rlimit.INFINITY, 10))));
+                List.of(new Rlimit("nofile", 1, 1), new Rlimit("stack", Rlimit.INFINITY, 100))));
         assertEquals("resource_limit", infinite.kind(), "RLIM_INFINITY is the largest value");
+        assertTrue(infinite.message().startsWith("cannot run \"true\": rlimits[1] (stack) soft unlimited is above"
+                + " hard 100: "), infinite.message());
     }
 
     @Test
