@@ -15,7 +15,8 @@
  * Rules, followed to the letter below:
  *  1. Everything that allocates, takes a lock or reads a file happens before the clone: in the agent
  *     (user and group resolution from /etc/passwd and /etc/group, argv, envp, HOME, PATH, the
- *     kernel's last capability from /proc/sys/kernel/cap_last_cap, read once at its start) or in
+ *     kernel's last capability from /proc/sys/kernel/cap_last_cap and the oom_score_adj it was
+ *     started with, each read once at its start) or in
  *     agentd_spawn's parent half (the child's stack, the scratch buffer for the PATH search).
  *  2. The child shares the agent's memory and is one of its threads' vfork twin: it makes raw system
  *     calls only, through syscall(2), plus string functions (strlen, strchr, memcpy) on memory
@@ -79,7 +80,9 @@
  *   its pid published (rule 9); signals reset and unblocked; a table of its own of the fds below
  *   keep_below (rule 8, when set);
  *   the session's cgroup joined (join_cgroup; unless born there, rule 7); setsid and the
- *   controlling terminal (PTY); fds in place and the rest closed; rlimits (while still privileged, so hard limits can be raised);
+ *   controlling terminal (PTY); fds in place and the rest closed; the oom_score_adj the agent was
+ *   started with, when it lowered its own (while still privileged: restore_oom_score_adj); rlimits
+ *   (while still privileged, so hard limits can be raised);
  *   for a root target of a confined profile, a mount namespace of its own with the kernel's tunables
  *   read-only (while it still has CAP_SYS_ADMIN); the profile (below);
  *   setgroups, setresgid, setresuid (and the shared memory made non-dumpable again); chdir as the target user (so a directory the user cannot reach
@@ -308,6 +311,30 @@ static void close_each_fd_above_2(struct child *c)
     }
     for (long fd = 3; fd < c->max_fd; fd++)
         syscall(SYS_close, (int)fd);
+}
+
+/* The agent lowered its own oom_score_adj at its start (-999 by default), so that the kernel's OOM
+ * killer takes a session's processes before the agent that serves every host; this child shares
+ * the value, and the target would keep it across the exec: a session that fills the guest's memory
+ * would be the last process killed. So it writes back the value the agent was started with
+ * (spec->oom_score_adj, set only when the agent changed its own). Its own value alone: the kernel
+ * writes a vfork child's (CLONE_VFORK) to it only, never to the other processes that share its
+ * memory (the agent). Here, while the child still has the agent's privileges (before the profile
+ * and the user switch): the lowest value a process may set itself without CAP_SYS_RESOURCE, its
+ * floor (oom_score_adj_min), is set with the value only by a writer holding that capability. The
+ * child inherited the agent's floor (-999 by default) from the agent's own write; written without the
+ * capability, the value would leave it there, and a target of another user or without
+ * capabilities could lower itself back to the agent's value. Before the rlimits, so that a
+ * session's nofile limit cannot fail the open. A failure fails the spawn at this stage: a session
+ * never starts protected as the agent is. */
+static void restore_oom_score_adj(struct child *c)
+{
+    at_stage(c, STAGE_OOM_SCORE_ADJ);
+    const char *value = c->spec->oom_score_adj;
+    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    STEP(c, fd);
+    STEP(c, syscall(SYS_write, (int)fd, value, strlen(value)));
+    STEP(c, syscall(SYS_close, (int)fd));
 }
 
 /* As root still, so hard limits can be raised; before the switch, so they bind the user. */
@@ -576,6 +603,8 @@ static int child_main(void *arg)
         join_cgroup(c);
     new_session(c);
     place_fds(c);
+    if (c->spec->oom_score_adj)
+        restore_oom_score_adj(c);
     set_limits(c);
     if (c->spec->profile != PROFILE_DEFAULT && target_is_root(c))
         read_only_kernel_files(c);

@@ -46,6 +46,13 @@ struct agentd_spawn_spec {
                                              CAP_AUDIT_READ (0, a zeroed spec: 37). strict takes an
                                              EINVAL from PR_CAPBSET_READ at or below it for a refusal,
                                              not for the end of the bounding set */
+    const char *oom_score_adj;            /* NULL (a zeroed spec): the child keeps the agent's
+                                             oom_score_adj. Else the value, in decimal, the agent was
+                                             started with, before it lowered its own at its start:
+                                             written to the child's /proc/self/oom_score_adj while it
+                                             is still privileged, so the target neither shares the
+                                             agent's protection from the OOM killer nor can lower
+                                             itself back to it (agentd-shim.c, restore_oom_score_adj) */
 };
 
 /* Security profiles, from the weakest; agentd-shim.c's profile step says what each one does.
@@ -68,6 +75,7 @@ enum agentd_stage {
     STAGE_TIOCSCTTY,
     STAGE_DUP,
     STAGE_CLOSE_RANGE,
+    STAGE_OOM_SCORE_ADJ,    /* spec->oom_score_adj written to /proc/self/oom_score_adj */
     STAGE_SETRLIMIT,        /* result->index: which rlimit */
     STAGE_UNSHARE_MOUNTS,   /* a confined profile's root target: a mount namespace of its own */
     STAGE_MOUNT_READ_ONLY,  /* ... with the kernel's tunables read-only in it */

@@ -2,6 +2,7 @@ package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.session.retain.RetentionLimits;
+import io.agentd.agent.spawn.OomScoreAdj;
 import io.agentd.agent.spawn.Profile;
 import io.agentd.agent.transport.HostLossPolicy;
 import io.agentd.agent.transport.SocketAccess;
@@ -38,6 +39,8 @@ import java.util.Set;
  * @param hostLossPolicy --on-host-loss, or null for the transport's default
  * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
  * @param retention    --session-buffer, --session-buffer-total, --retain-exited
+ * @param oomScoreAdj  --oom-score-adj: the agent's own oom_score_adj, set at its start, or null
+ *                     (keep) to leave the one it was started with
  * @param help         --help was given
  */
 public record AgentOptions(
@@ -57,6 +60,7 @@ public record AgentOptions(
         HostLossPolicy hostLossPolicy,
         String cgroupRoot,
         RetentionLimits retention,
+        Integer oomScoreAdj,
         boolean help) {
 
     public static final String HELP = """
@@ -158,6 +162,15 @@ public record AgentOptions(
                                    from the agent's own cgroup; 'none': sessions stay in the agent's;
                                    a missing PATH is made only inside a cgroup2 directory; without
                                    a usable one the agent says so and runs without session cgroups)
+              --oom-score-adj N|keep
+                                   the agent's own oom_score_adj, set at its start (-1000 to 1000;
+                                   default: -999, so that when the memory runs out the kernel's OOM
+                                   killer takes the sessions' processes first and the agent only
+                                   when nothing else is left; lowering it needs CAP_SYS_RESOURCE,
+                                   and an agent without says so and runs unprotected). Sessions
+                                   start with the value the agent was started with. keep: left as
+                                   it was started (a service manager sets it, e.g. systemd's
+                                   OOMScoreAdjust=), and sessions inherit it
               -h, --help           show this help
 
             Each option takes one value and is given once, except those marked repeatable.
@@ -180,7 +193,7 @@ public record AgentOptions(
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss", "--vsock-local",
-            "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited");
+            "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited", "--oom-score-adj");
     /** The options that may be given more than once; each of the others takes one value, and a second is refused. */
     private static final Set<String> REPEATABLE = Set.of("--listen", "--env", "--allow-uid");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
@@ -223,6 +236,7 @@ public record AgentOptions(
         long sessionBuffer = RetentionLimits.DEFAULT_SESSION_BUFFER;
         long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
         long retainExitedMillis = RetentionLimits.DEFAULT_RETAIN_EXITED_MILLIS;
+        Integer oomScoreAdj = OomScoreAdj.AGENT_DEFAULT;
         boolean help = false;
         Map<String, String> given = new HashMap<>();
 
@@ -342,6 +356,7 @@ public record AgentOptions(
                 case "--session-buffer" -> sessionBuffer = positiveBytes(name, value);
                 case "--session-buffer-total" -> sessionBufferTotal = positiveBytes(name, value);
                 case "--retain-exited" -> retainExitedMillis = seconds(name, value) * 1000;
+                case "--oom-score-adj" -> oomScoreAdj = value.equals("keep") ? null : oomScoreAdj(name, value);
                 default -> throw new IllegalStateException("option " + name + " listed but not handled");
             }
         }
@@ -373,7 +388,8 @@ public record AgentOptions(
         return new AgentOptions(portName, port, List.copyOf(listen), new SocketAccess(mode, socketGroup, allowUids),
                 serveLocalVsock, maxConnections,
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention, help);
+                highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention,
+                oomScoreAdj, help);
     }
 
     /** True when a port is served (--port, --port-name, or neither those nor --listen). */
@@ -450,6 +466,19 @@ public record AgentOptions(
             // fall through to the usage error
         }
         throw new UsageException(name + " takes seconds (an integer >= 0), not '" + value + "'");
+    }
+
+    private static int oomScoreAdj(String name, String value) throws UsageException {
+        try {
+            int v = Integer.parseInt(value);
+            if (v >= OomScoreAdj.MIN && v <= OomScoreAdj.MAX) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new UsageException(name + " takes " + OomScoreAdj.MIN + " to " + OomScoreAdj.MAX + " or keep, not '"
+                + value + "'");
     }
 
     private static long positiveBytes(String name, String value) throws UsageException {

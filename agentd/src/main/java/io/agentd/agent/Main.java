@@ -7,6 +7,7 @@ import io.agentd.agent.session.SessionGroupRecords;
 import io.agentd.agent.session.cgroup.CgroupRoot;
 import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.session.Sessions;
+import io.agentd.agent.spawn.OomScoreAdj;
 import io.agentd.agent.spawn.SessionOpenFiles;
 import io.agentd.agent.spawn.Spawner;
 import io.agentd.agent.spawn.UserDb;
@@ -118,6 +119,10 @@ public final class Main {
         if (Os.libc().prctl(LibC.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
             log.warn("cannot become a child subreaper ({}): orphans re-parent to init", Os.errnoName(Os.errno()));
         }
+        // Before any session, after the agent made itself non-dumpable (its /proc/self files are then
+        // root's, as its spawns' children find them): a session that fills the guest's memory is what
+        // the kernel's OOM killer takes, not the agent that serves every host (OomScoreAdj).
+        OomScoreAdj oomScoreAdj = OomScoreAdj.setForAgent(options.oomScoreAdj());
         // First, before the agent opens anything for a session (its sessions' pipes and PTYs need it).
         SessionOpenFiles childrenOpenFiles = SessionOpenFiles.raiseForAgent();
         for (String problem : options.sessionDefaults().unusableNow(UserDb.system())) {
@@ -135,6 +140,7 @@ public final class Main {
         try {
             spawner = Spawner.fromSystemProperty();
             spawner.startChildrenWith(childrenOpenFiles);
+            spawner.startChildrenWith(oomScoreAdj);
         } catch (IllegalStateException e) {
             log.error("cannot start commands: {}", e.getMessage());
             return 1;
@@ -204,7 +210,7 @@ public final class Main {
             // A signal during a start that succeeded is carried out by the loop, like any later one.
             signalDuringStart.startOver();
             sessions.start();
-            log.info("{}", ServingLine.of(version(), served(transports), options));
+            log.info("{}", ServingLine.of(version(), served(transports), options, oomScoreAdj.describe()));
             loop.run();
             stopDeadline.begun(); // a signal after a host's core.shutdown finds the stop under way
             fsWorkers.shutdown();

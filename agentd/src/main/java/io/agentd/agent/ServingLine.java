@@ -15,7 +15,8 @@ final class ServingLine {
 
     private ServingLine() {}
 
-    static String of(String version, List<Served> transports, AgentOptions options) {
+    /** @param oomScoreAdj the agent's oom_score_adj and its sessions' ({@code OomScoreAdj.describe}) */
+    static String of(String version, List<Served> transports, AgentOptions options, String oomScoreAdj) {
         StringBuilder line = new StringBuilder("agentd ").append(version).append(" serving ");
         boolean sockets = false;
         for (int i = 0; i < transports.size(); i++) {
@@ -36,6 +37,6 @@ final class ServingLine {
             line.append(", frame timeout ").append(timeout == 0 ? "off" : timeout / 1000 + " s")
                     .append(", at most ").append(options.maxConnections()).append(" socket connections");
         }
-        return line.toString();
+        return line.append(", ").append(oomScoreAdj).toString();
     }
 }

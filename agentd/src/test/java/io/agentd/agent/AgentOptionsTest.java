@@ -106,6 +106,16 @@ class AgentOptionsTest {
     }
 
     @Test
+    void theAgentsOomScoreAdjIsMinus999UnlessGivenOrKept() throws Exception {
+        assertEquals(-999, AgentOptions.parse().oomScoreAdj());
+        assertEquals(-1000, AgentOptions.parse("--oom-score-adj", "-1000").oomScoreAdj());
+        assertEquals(1000, AgentOptions.parse("--oom-score-adj=1000").oomScoreAdj());
+        assertNull(AgentOptions.parse("--oom-score-adj", "keep").oomScoreAdj());
+        assertUsage("--oom-score-adj takes -1000 to 1000 or keep, not '-1001'", "--oom-score-adj", "-1001");
+        assertUsage("--oom-score-adj takes -1000 to 1000 or keep, not 'off'", "--oom-score-adj", "off");
+    }
+
+    @Test
     void localVsockPeersAreRefusedUnlessAskedForAndTheOptionGoesWithAVsockPort() throws Exception {
         assertFalse(AgentOptions.parse("--listen", "vsock:1024").serveLocalVsock());
         assertTrue(AgentOptions.parse("--listen", "vsock:1024", "--vsock-local", "serve").serveLocalVsock());

@@ -24,7 +24,7 @@ public final class ExecReport {
             "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)", "fcntl(ptmx)");
     /** Stages of the agent's own machinery: an errno there says nothing about the command. */
     private static final Set<String> AGENT_STAGES = Set.of("mmap", "clone", "pipe2", "fcntl", "rt_sigaction",
-            "sigprocmask", "setsid", "dup2", "close_range", "died before exec", "none");
+            "sigprocmask", "setsid", "dup2", "close_range", "oom_score_adj", "died before exec", "none");
 
     private static final Path NR_OPEN = Path.of("/proc/sys/fs/nr_open");
 
@@ -170,6 +170,8 @@ public final class ExecReport {
             case "cgroup" -> "starting the process in the session's cgroup failed (clone3 into it, or the write to"
                     + " cgroup.procs; EAGAIN: its pids_max, or the guest's process limit)";
             case "died before exec" -> "the new process was killed before it could exec";
+            case "oom_score_adj" -> "giving the new process the oom_score_adj the agent was started with (the"
+                    + " agent's own is lowered, and a command must not keep it) failed";
             default -> stage.startsWith("prctl") || stage.startsWith("cap")
                     ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"
                     : stage + " failed";

@@ -14,7 +14,7 @@ import java.util.Map;
  * call has returned: it owns the memory.
  */
 final class ShimSpec {
-    static final int SPEC_BYTES = 21 * 8;
+    static final int SPEC_BYTES = 22 * 8;
     static final int RESULT_BYTES = 6 * 4;
 
     private static final int FILE = 0;
@@ -36,6 +36,7 @@ final class ShimSpec {
     private static final int CGROUP_FD = 18;
     private static final int KEEP_BELOW = 19;
     private static final int LAST_CAP = 20;
+    private static final int OOM_SCORE_ADJ = 21;
 
     private static final int RLIMIT_BYTES = 3 * 8;
 
@@ -65,9 +66,11 @@ final class ShimSpec {
      * @param keepBelow  0, or a bound every fd above is below: the child then copies only the fds
      *                   below it (SpawnSlots)
      * @param lastCap    the kernel's last capability ({@link LastCapability}), for the strict profile
+     * @param oomScoreAdj what the child writes to its oom_score_adj ({@link OomScoreAdj#childValue}),
+     *                   or null: it keeps the agent's
      */
     ShimSpec(SpawnSpec s, List<String> env, String searchPath, int[] stdio, TargetUser user, int cgroupFd,
-            int keepBelow, int lastCap) {
+            int keepBelow, int lastCap, String oomScoreAdj) {
         List<Rlimit> rlimits = s.rlimits();
         int[] groups = user == null ? new int[0] : user.groups();
         List<String> argv = new ArrayList<>(1 + s.args().size());
@@ -78,14 +81,15 @@ final class ShimSpec {
         byte[] file = Os.cString(s.cmd());
         byte[] path = Os.cString(searchPath);
         byte[] cwd = s.cwd() == null ? null : Os.cString(s.cwd());
+        byte[] oom = oomScoreAdj == null ? null : Os.cString(oomScoreAdj);
 
         int rlimitsAt = SPEC_BYTES + RESULT_BYTES; // a multiple of 8, as every offset up to the strings
         int argvAt = rlimitsAt + rlimits.size() * RLIMIT_BYTES;
         int envpAt = argvAt + (argv.size() + 1) * 8;
         int groupsAt = envpAt + (env.size() + 1) * 8;
         textAt = groupsAt + groups.length * 4;
-        long size = textAt + file.length + path.length + (cwd == null ? 0 : cwd.length) + bytes(argvText)
-                + bytes(envText);
+        long size = textAt + file.length + path.length + (cwd == null ? 0 : cwd.length)
+                + (oom == null ? 0 : oom.length) + bytes(argvText) + bytes(envText);
         block = Os.allocate(Math.toIntExact(size));
         blockAddress = Os.address(block);
         spec = Os.slice(block, 0, SPEC_BYTES);
@@ -126,6 +130,7 @@ final class ShimSpec {
         }
         put(KEEP_BELOW, keepBelow);
         put(LAST_CAP, lastCap);
+        put(OOM_SCORE_ADJ, oom == null ? 0 : text(oom));
     }
 
     private static List<byte[]> cStrings(List<String> strings) {

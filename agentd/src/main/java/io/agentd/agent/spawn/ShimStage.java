@@ -17,6 +17,7 @@ enum ShimStage {
     TIOCSCTTY("ioctl(TIOCSCTTY)"),
     DUP("dup2"),
     CLOSE_RANGE("close_range"),
+    OOM_SCORE_ADJ("oom_score_adj"),
     SETRLIMIT("setrlimit"),
     UNSHARE_MOUNTS("unshare(CLONE_NEWNS)"),
     MOUNT_READ_ONLY("mount"),

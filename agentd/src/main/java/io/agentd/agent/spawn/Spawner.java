@@ -45,6 +45,8 @@ public final class Spawner {
     private final int lastCapability;
     /** The open-file limit children start with (the agent raised its own). */
     private SessionOpenFiles openFiles = SessionOpenFiles.INHERITED;
+    /** The oom_score_adj children start with (the agent lowered its own). */
+    private OomScoreAdj oomScoreAdj = OomScoreAdj.INHERITED;
 
     Spawner(NativeShim shim, UserDb users) {
         this(shim, users, SpawnSlots.shared());
@@ -77,6 +79,14 @@ public final class Spawner {
     /** Children start with {@code openFiles}' limit instead of the agent's own (set before the first spawn). */
     public void startChildrenWith(SessionOpenFiles openFiles) {
         this.openFiles = openFiles;
+    }
+
+    /**
+     * Children start with the oom_score_adj the agent was started with, not the one it set for
+     * itself ({@link OomScoreAdj#childValue}; set before the first spawn).
+     */
+    public void startChildrenWith(OomScoreAdj oomScoreAdj) {
+        this.oomScoreAdj = oomScoreAdj;
     }
 
     /**
@@ -161,7 +171,7 @@ public final class Spawner {
                 try {
                     int[] placed = slots.place(childFds); // in the try: a dup3 failing half-way leaves slots used
                     call = spawnOnce(new ShimSpec(spec, env, searchPath(env), Arrays.copyOf(placed, 3), user,
-                            placed[3], slots.keepBelow(), lastCapability));
+                            placed[3], slots.keepBelow(), lastCapability, oomScoreAdj.childValue()));
                 } finally {
                     slots.release();
                 }
@@ -175,7 +185,8 @@ public final class Spawner {
                 slots.disable();
             }
         }
-        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupFd, 0, lastCapability));
+        return spawnOnce(new ShimSpec(spec, env, searchPath(env), stdio, user, cgroupFd, 0, lastCapability,
+                oomScoreAdj.childValue()));
     }
 
     private ShimSpec spawnOnce(ShimSpec call) {

@@ -38,7 +38,7 @@ class NativeShimBufferTest {
             List<String> env = EnvBuilder.build(List.of(), List.of(), false);
             ShimSpec call = new ShimSpec(new SpawnSpec("touch", List.of(marker.toString()), env, null, null, false, 24,
                     80, List.of(), Profile.DEFAULT), env, Spawner.DEFAULT_SEARCH_PATH,
-                    new int[] {devNull, devNull, devNull}, null, -1, 0, 0);
+                    new int[] {devNull, devNull, devNull}, null, -1, 0, 0, null);
             ByteBuffer whole = filled(ShimSpec.RESULT_BYTES + 64);
             ByteBuffer result = Os.slice(whole, 0, 8); // the pid and the pidfd, no room for the rest
 
