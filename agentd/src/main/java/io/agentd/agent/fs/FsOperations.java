@@ -137,7 +137,13 @@ final class FsOperations {
         } else if (op instanceof FsOp.Copy o) {
             Path src = FsPaths.absolute("src", o.src());
             Path dst = FsPaths.absolute("dst", o.dst());
-            NoMagicLinks.inTheirDirectories(src, FsPaths.directoryName("src", o.src()), dst,
+            // In the directories above src and dst, opened once, for the agent's own Copy too: it
+            // acts on the destination's name more than once (its temporary file made, renamed over
+            // dst or removed; a tree's top directory made, then opened), and by path a guest user
+            // who swapped dst's directory for a link in between had root rename a file of the
+            // temporary name there over dst's name there, remove one, or copy a tree into a
+            // directory of dst's name there.
+            NoMagicLinks.inTheirDirectoriesAlways(src, FsPaths.directoryName("src", o.src()), dst,
                     FsPaths.directoryName("dst", o.dst()), "copy " + src + " to " + dst, (from, to) -> {
                 refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
                 FsTrees.copy(from, to, src, dst);

@@ -33,6 +33,11 @@ final class FsTrees {
     /** Bytes a Copy reads and writes at a time. */
     private static final int COPY_CHUNK_BYTES = 64 * 1024;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+    /**
+     * Test seam: runs on the worker each time a Copy has made something of the destination's (a
+     * file's temporary file, a directory of a tree) and before it fills it.
+     */
+    static volatile Runnable copyPause = () -> {};
 
     private FsTrees() {}
 
@@ -275,9 +280,11 @@ final class FsTrees {
 
     /**
      * A file (its bytes and mode) or a directory tree (links copied as links, never followed), from
-     * {@code from} to {@code to}: {@code src} and {@code dst} themselves, or for a request with a user
-     * their names in their directories opened without a magic link (/proc/self/fd/N/NAME,
-     * {@link NoMagicLinks#inTheirDirectories}); the messages give {@code src} and {@code dst}.
+     * {@code from} to {@code to}: {@code src} and {@code dst} as their names in their directories,
+     * each opened once, for a request with a user without a magic link (/proc/self/fd/N/NAME,
+     * {@link NoMagicLinks#inTheirDirectoriesAlways}; "/" as itself), so that the destination's
+     * temporary file is made, renamed and removed, and a tree's top directory made and opened, in
+     * the one directory; the messages give {@code src} and {@code dst}.
      */
     static void copy(Path from, Path to, Path src, Path dst) throws FsFailure {
         try {
@@ -298,7 +305,7 @@ final class FsTrees {
     /**
      * How deep a tree Copy goes: each level holds four descriptors while it is copied (the source
      * directory's three, as a RemoveDir level, and the destination directory's one), so at most the
-     * same 6,144 as a RemoveDir; deeper is ENAMETOOLONG.
+     * same 6,144 as a RemoveDir (and the two directories above src and dst); deeper is ENAMETOOLONG.
      */
     static final int COPY_DEPTH_MAX = 1536;
 
@@ -391,6 +398,7 @@ final class FsTrees {
                 } catch (FileAlreadyExistsException there) {
                     // a directory there is copied into; anything else is refused just below
                 }
+                copyPause.run();
                 int fd = openDirectory(to, what);
                 if (fd < 0) {
                     throw FsFailure.of(FsFailure.EEXIST, what);
@@ -431,9 +439,11 @@ final class FsTrees {
      * a FIFO held a worker in open(2) for good, /dev/zero filled the disk. The bytes are read from
      * the very descriptor whose type was checked (O_NONBLOCK, its last name not followed), not from
      * a second open by name that a file swapped for a FIFO since would block again. A regular file
-     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles). In a tree
-     * Copy, {@code from} and {@code to} are /proc/self/fd/N/NAME, relative to the directories the
-     * walk holds open; {@code shownFrom} and {@code shownTo} are the paths the messages give.
+     * whose read would wait for data is refused (EAGAIN) before any read (WaitFreeFiles).
+     * {@code from} and {@code to} are /proc/self/fd/N/NAME, relative to the directories the Copy
+     * holds open (those above src and dst, or a tree walk's): the temporary file is made, renamed
+     * over {@code to} and, failing, removed in {@code to}'s, whatever its path has come to lead to
+     * since; {@code shownFrom} and {@code shownTo} are the paths the messages give.
      */
     private static void copyFile(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
         if (Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
@@ -464,6 +474,7 @@ final class FsTrees {
                         Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
                         PosixFilePermissions.asFileAttribute(permissions));
                 temp = target.path();
+                copyPause.run();
                 try (FileChannel made = target.channel()) {
                     copyBytes(source, made, shownFrom, shownTo);
                     setMode(made, temp, withoutForeignSetIds(mode, sourceFile, made, temp));

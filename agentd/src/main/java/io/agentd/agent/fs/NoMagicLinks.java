@@ -183,6 +183,18 @@ final class NoMagicLinks {
         if (firstSlash == null && secondSlash == null && !FsCredentials.actingAsUser()) {
             return act.act(first, second);
         }
+        return inTheirDirectoriesAlways(first, firstSlash, second, secondSlash, what, act);
+    }
+
+    /**
+     * As {@link #inTheirDirectories}, for the agent's own requests too (whose directories are
+     * opened following links, as their operations by name do): for an operation that acts on a
+     * name more than once (a Copy makes its temporary file, renames it and, failing, removes it),
+     * each time in the one directory opened here, not by a path a guest user may have changed
+     * meanwhile.
+     */
+    static <T, X extends Exception> T inTheirDirectoriesAlways(Path first, FsPaths.DirectoryName firstSlash,
+            Path second, FsPaths.DirectoryName secondSlash, String what, ActingOnTwo<T, X> act) throws X, FsFailure {
         try (Above firstDir = Above.open(first)) {
             if (!firstDir.opened()) {
                 throw firstDir.failure(what);
