@@ -56,6 +56,11 @@ final class FsOperations {
      * its owner and mode) and before its temporary file is made.
      */
     static volatile Runnable atomicPause = () -> {};
+    /**
+     * Test seam: runs on the worker once an open with create found no file at a name (the O_PATH
+     * open said ENOENT) and before it creates one there O_EXCL.
+     */
+    static volatile Runnable createPause = () -> {};
 
     FsOperations(FsHandles handles) {
         this.handles = handles;
@@ -742,24 +747,42 @@ final class FsOperations {
                 }
                 Set<OpenOption> create = new HashSet<>(existing);
                 create.add(StandardOpenOption.CREATE_NEW);
-                try {
-                    return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(at, what,
-                            made -> perms == null ? FileChannel.open(made, create) : FileChannel.open(made, create, perms)));
-                } catch (java.nio.file.FileAlreadyExistsException appeared) {
-                    // A link whose target does not exist: open(2) with O_CREAT (Rust's create, the
-                    // reference's) makes the target, which O_EXCL refuses; so the target is made
-                    // here, O_EXCL still, by its own name (/etc/resolv.conf to a resolver's file
-                    // that is not there). Else something was made there since: check what it is.
-                    Path target = danglingTarget(at, followLinks);
-                    if (target != null) {
-                        if (++linksFollowed > MAX_LINKS_FOLLOWED) {
-                            throw FsFailure.of(FsFailure.ELOOP, what);
-                        }
-                        at = target;
-                        attempt--; // a link followed is no failed attempt
+                createPause.run();
+                // A link whose target does not exist: open(2) with O_CREAT (Rust's create, the
+                // reference's) makes the target, which O_EXCL refuses; so the target is made here,
+                // O_EXCL still, by its own name (/etc/resolv.conf to a resolver's file that is not
+                // there). Else something was made there since: the next attempt sees what it is.
+                // The name is looked at in the directory the create acted in.
+                Made made = NoMagicLinks.inItsDirectory(at, what, name -> {
+                    try {
+                        return new Made(perms == null ? FileChannel.open(name, create)
+                                : FileChannel.open(name, create, perms), null);
+                    } catch (java.nio.file.FileAlreadyExistsException appeared) {
+                        return new Made(null, danglingTarget(name, followLinks));
                     }
-                    continue;
+                });
+                if (made.channel() != null) {
+                    return WaitFreeFiles.neverWait(made.channel());
                 }
+                if (made.linkTarget() != null) {
+                    if (++linksFollowed > MAX_LINKS_FOLLOWED) {
+                        throw FsFailure.of(FsFailure.ELOOP, what);
+                    }
+                    // A relative target is relative to the link's directory, as the kernel reads it.
+                    Path dir = at.getParent();
+                    at = dir == null ? made.linkTarget() : dir.resolve(made.linkTarget());
+                    if (FsCredentials.actingAsUser() && NoMagicLinks.namesOwnDescriptor(made.linkTarget())) {
+                        // The link's target is a guest user's text, never one of the fs code's own
+                        // paths, which NoMagicLinks.open would open relative to the agent's
+                        // descriptor N: a user who put a link to /proc/self/fd/N/NAME there after
+                        // the open found nothing had the file made in a directory the agent held
+                        // open (another host's OpenDir), one the user could not reach. The kernel
+                        // refuses such a link to a request with a user (RESOLVE_NO_MAGICLINKS).
+                        throw NoMagicLinks.failure(FsFailure.ELOOP, what);
+                    }
+                    attempt--; // a link followed is no failed attempt
+                }
+                continue;
             }
             try {
                 Path self = Path.of("/proc/self/fd/" + fd);
@@ -782,18 +805,24 @@ final class FsOperations {
     /** Past this many links followed to a target that does not exist, the open fails ELOOP, as the kernel's does at 40. */
     private static final int MAX_LINKS_FOLLOWED = 40;
 
+    /** An O_EXCL create's outcome: the file it made, or, when it found a name there, that link's target if it names nothing. */
+    private record Made(FileChannel channel, Path linkTarget) {}
+
     /**
-     * What the link at {@code path} names, when it names nothing (and links are followed); else
-     * null. A relative target is relative to the link's directory, as the kernel reads it.
+     * The target of the link at {@code name}, as stored, when it names nothing (and links are
+     * followed); else null. {@code name} is the name in the directory the create acted in
+     * (/proc/self/fd/P/NAME for a request with a user), so it is looked at there, with the
+     * request's rights: lstat and readlink of the name, and "names nothing" is an open of it
+     * (O_PATH, for a user without a magic link) that says ENOENT. Before, it was looked at by host
+     * path, so through a magic link above the name for a user, and "names nothing" was the JDK's
+     * Files.exists, which asks access(2): the real uid's view, root's, following any link.
      */
-    private static Path danglingTarget(Path path, boolean followLinks) {
-        if (!followLinks || !Files.isSymbolicLink(path) || Files.exists(path)) {
+    private static Path danglingTarget(Path name, boolean followLinks) {
+        if (!followLinks || !Files.isSymbolicLink(name) || NoMagicLinks.lookUp(name) != FsFailure.ENOENT) {
             return null;
         }
         try {
-            Path target = Files.readSymbolicLink(path);
-            Path dir = path.getParent();
-            return dir == null ? target : dir.resolve(target);
+            return Files.readSymbolicLink(name);
         } catch (IOException | UnsupportedOperationException e) {
             return null; // replaced meanwhile: the next attempt sees what is there
         }

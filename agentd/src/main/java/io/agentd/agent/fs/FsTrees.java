@@ -418,18 +418,34 @@ final class FsTrees {
     }
 
     /**
-     * Whether {@code dst} is {@code src} or below it, on the file system, not in the text: both
-     * through their real paths (dst's nearest existing ancestor resolved, the names below it
-     * normalized). A lexical check let "/w/./s/d" or a link into /w/s through, and the walk then
-     * copied the tree into itself until ENAMETOOLONG, some 2,000 times over.
+     * Whether {@code dst} is {@code src} or below it, on the file system, not in the text: each is
+     * its name in the directory the Copy holds open for it (/proc/self/fd/N/NAME), and that
+     * directory's path is the kernel's own for the descriptor (readlink of /proc/self/fd/N: the links
+     * on the way, "." and ".." resolved when it was opened). A lexical check let "/w/./s/d" or a link
+     * into /w/s through, and the walk then copied the tree into itself until ENAMETOOLONG, some 2,000
+     * times over. NAME itself is not followed, nor looked up: a link at dst is EEXIST and one at src
+     * is copied as a link whatever they name. Before, dst was looked up by path (its nearest existing
+     * ancestor, then its real path): "exists" was the JDK's Files.exists, which asks access(2), which
+     * checks the real uid, root's, and the real path followed a link at dst with a user's rights, so
+     * a user's tree Copy to a link the user made into a directory the user cannot search answered
+     * EACCES when the name there existed and EEXIST when it did not.
      */
     private static boolean inside(Path src, Path dst) throws IOException {
-        Path existing = dst;
-        while (existing.getParent() != null && !Files.exists(existing)) {
-            existing = existing.getParent();
+        return whereItIs(dst).startsWith(whereItIs(src));
+    }
+
+    private static final Path OWN_DESCRIPTORS = Path.of("/proc/self/fd");
+
+    /**
+     * The path of {@code at}, /proc/self/fd/N/NAME, as NAME in the directory N holds; any other (the
+     * root, which has no directory above it) as it is.
+     */
+    private static Path whereItIs(Path at) throws IOException {
+        Path dir = at.getParent();
+        if (dir == null || at.getFileName() == null || !OWN_DESCRIPTORS.equals(dir.getParent())) {
+            return at.normalize();
         }
-        Path real = existing.toRealPath().resolve(existing.relativize(dst)).normalize();
-        return real.startsWith(src.toRealPath());
+        return Files.readSymbolicLink(dir).resolve(at.getFileName().toString()).normalize();
     }
 
     /**

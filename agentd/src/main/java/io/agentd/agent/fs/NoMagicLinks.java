@@ -215,6 +215,14 @@ final class NoMagicLinks {
     }
 
     /**
+     * Whether {@code path} has the form of the fs code's own paths into descriptors it holds,
+     * /proc/self/fd/N or /proc/self/fd/N/NAME, which {@link #open} opens relative to N.
+     */
+    static boolean namesOwnDescriptor(Path path) {
+        return OWN_DESCRIPTOR.matcher(path.toString()).matches();
+    }
+
+    /**
      * Whether {@code at} is a directory, a link at it followed but none into /proc (for a request
      * with a user): O_PATH|O_DIRECTORY opens it.
      */

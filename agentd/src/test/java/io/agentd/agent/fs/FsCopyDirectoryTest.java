@@ -214,6 +214,29 @@ class FsCopyDirectoryTest {
         }
     }
 
+    /**
+     * A user's tree Copy to a link the user made to a name in a directory the user cannot search
+     * answers the same whether the name is there or not (EEXIST: a link at dst). Before, the check
+     * "is the destination inside the source" looked the destination up with Files.exists, which asks
+     * access(2), and access(2) checks the real uid, root's: a name there was then resolved with the
+     * user's rights (EACCES), a name not there went on to EEXIST.
+     */
+    @Test
+    void aUsersTreeCopyCannotTellWhatAHiddenDirectoryHolds() throws Exception {
+        Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(victim.resolve("there"), "root's");
+        Path tree = Files.createDirectory(dir.resolve("tree"));
+        Files.setPosixFilePermissions(tree, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path d = anyones(dir.resolve("d"));
+        Path toThere = Files.createSymbolicLink(d.resolve("there"), victim.resolve("there"));
+        Path toMissing = Files.createSymbolicLink(d.resolve("missing"), victim.resolve("missing"));
+        FsResponse there = fs.run(new FsOp.Copy(tree.toString(), toThere.toString()), "nobody");
+        FsResponse missing = fs.run(new FsOp.Copy(tree.toString(), toMissing.toString()), "nobody");
+        assertEquals("EEXIST", there.errnoName(), there.toString());
+        assertEquals("EEXIST", missing.errnoName(), missing.toString());
+        assertEquals(List.of("there"), names(victim));
+    }
+
     private static void mount(Path at) throws Exception {
         Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", at.toString())
                 .redirectErrorStream(true).start();

@@ -45,6 +45,7 @@ class FsNameChecksTest {
     @AfterEach
     void stop() {
         FsPaths.afterDirectoryCheck = () -> {};
+        FsOperations.createPause = () -> {};
         fs.close();
     }
 
@@ -142,6 +143,75 @@ class FsNameChecksTest {
             Files.move(dir.resolve("d-moved"), d);
         }
         assertEquals(List.of(), wrong, "acted on the file a link put in the place of d/ after its check");
+    }
+
+    /**
+     * An OpenFile with create that finds a name missing, then a link there when it creates the file
+     * O_EXCL, follows a link that names nothing to its target, but never takes the target of a
+     * user's link for a path of the agent's own: a link to /proc/self/fd/N/NAME is ELOOP, as it is
+     * when the open finds it first. Before, the target, a guest user's text, was opened as the fs
+     * code opens its own /proc/self/fd/N/NAME, relative to N: nobody, who put the link in place
+     * between the two (here at the pause), created a file of its own in a directory the agent held
+     * open (another host's OpenDir of a directory behind one nobody cannot enter), and got a handle
+     * to write it.
+     */
+    @Test
+    void aUsersDanglingLinkIntoTheAgentsDescriptorsIsNotFollowed() throws Exception {
+        Path secret = Files.createDirectory(dir.resolve("secret"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path box = Files.createDirectory(secret.resolve("box")); // anyone's, behind the 0700 directory
+        Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
+        FsResponse held = fs.run(new FsOp.OpenDir(box.toString()));
+        assertTrue(held.ok(), held.toString());
+        String fd = heldDescriptor(box);
+        Path d = Files.createDirectory(dir.resolve("d"));
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path link = d.resolve("f");
+        FsOperations.createPause = () -> {
+            try {
+                Files.createSymbolicLink(link, Path.of("/proc/self/fd/" + fd + "/made"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            FsOperations.createPause = () -> {};
+        };
+        FsResponse opened = fs.run(new FsOp.OpenFile(link.toString(),
+                new FsOpenOptions(false, true, false, true, false, false, null)), "nobody");
+        assertEquals(List.of(), names(box), "nothing made in the box: " + opened);
+        assertFalse(opened.ok(), opened.toString());
+        assertEquals("ELOOP", opened.errnoName(), opened.toString());
+        assertTrue(Files.isSymbolicLink(link));
+
+        // A link to a name that is not there is still followed, its target made, nobody's.
+        Path plain = d.resolve("plain");
+        FsOperations.createPause = () -> {
+            try {
+                Files.createSymbolicLink(plain, Path.of("made-here"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            FsOperations.createPause = () -> {};
+        };
+        FsResponse followed = fs.run(new FsOp.OpenFile(plain.toString(),
+                new FsOpenOptions(false, true, false, true, false, false, null)), "nobody");
+        assertTrue(followed.ok(), followed.toString());
+        assertEquals(65534, Files.getAttribute(d.resolve("made-here"), "unix:uid"));
+    }
+
+    /** A descriptor of this process (the agent's) open on {@code directory}. */
+    private static String heldDescriptor(Path directory) throws Exception {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(directory.toRealPath())) {
+                        return fd.getFileName().toString();
+                    }
+                } catch (Exception gone) {
+                    // the listing's own descriptor, closed since
+                }
+            }
+        }
+        throw new AssertionError("the agent holds " + directory + " open");
     }
 
     private void swapForLink(Path d, Path target) {
