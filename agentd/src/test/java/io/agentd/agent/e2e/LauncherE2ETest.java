@@ -277,19 +277,23 @@ class LauncherE2ETest {
         assertTrue(agent.logText().contains("/dev/agentd-test-no-such-device does not exist"), agent.logText());
     }
 
-    @Test
-    void logFileTakesTheLogInsteadOfTheConsole() throws Exception {
-        Path logFile = Files.createDirectories(Path.of("target", "e2e")).resolve("agent-" + System.nanoTime() + ".log")
-                .toAbsolutePath();
-        String console;
-        try (AgentProcess agent = AgentProcess.start("log-file", "--log-file", logFile.toString());
+    /** What an agent started with {@code --log-file logFile} wrote to its console while it ran one `true`. */
+    private static String consoleOfOneExec(String name, Path logFile) throws Exception {
+        try (AgentProcess agent = AgentProcess.start(name, "--log-file", logFile.toString());
                 HostConnection host = agent.connect()) {
             host.expect(0, MessageType.CORE_READY);
             host.exec(1, ExecRequest.of("true"));
             host.collect(1, HostConnection.TIMEOUT);
             agent.close();
-            console = agent.logText();
+            return agent.logText();
         }
+    }
+
+    @Test
+    void logFileTakesTheLogInsteadOfTheConsole() throws Exception {
+        Path logFile = Files.createDirectories(Path.of("target", "e2e")).resolve("agent-" + System.nanoTime() + ".log")
+                .toAbsolutePath();
+        String console = consoleOfOneExec("log-file", logFile);
         assertTrue(console.isEmpty(), "console output: " + console);
         String log = Files.readString(logFile, StandardCharsets.UTF_8);
         Files.delete(logFile);
@@ -308,15 +312,7 @@ class LauncherE2ETest {
     void aLogFileThatCannotBeOpenedLeavesTheLogOnTheConsoleAndTheAgentServes() throws Exception {
         Path directory = Files.createDirectories(Path.of("target", "e2e", "log-dir-" + System.nanoTime()))
                 .toAbsolutePath();
-        String console;
-        try (AgentProcess agent = AgentProcess.start("log-file-dir", "--log-file", directory.toString());
-                HostConnection host = agent.connect()) {
-            host.expect(0, MessageType.CORE_READY);
-            host.exec(1, ExecRequest.of("true"));
-            host.collect(1, HostConnection.TIMEOUT);
-            agent.close();
-            console = agent.logText();
-        }
+        String console = consoleOfOneExec("log-file-dir", directory);
         assertTrue(console.contains("cannot open log file \"" + directory + "\" for appending: Is a directory; the log"
                 + " stays on the console"), console);
         assertTrue(console.contains("session 1 exited: code=0"), console);
@@ -332,15 +328,7 @@ class LauncherE2ETest {
     void aLogFileThatTakesNoWriteMovesTheLogToTheConsoleSayingSoOnce() throws Exception {
         Path file = Path.of("/proc/version");
         assumeTrue(Files.isWritable(file), "/proc/version opens for writing as root only");
-        String console;
-        try (AgentProcess agent = AgentProcess.start("log-file-unwritable", "--log-file", file.toString());
-                HostConnection host = agent.connect()) {
-            host.expect(0, MessageType.CORE_READY);
-            host.exec(1, ExecRequest.of("true"));
-            host.collect(1, HostConnection.TIMEOUT);
-            agent.close();
-            console = agent.logText();
-        }
+        String console = consoleOfOneExec("log-file-unwritable", file);
         assertTrue(console.matches("(?s)[^\\n]* WARN  Logging: cannot write log file \"/proc/version\": [^;\\n]+; the log"
                 + " goes to standard error from here on \\(nothing more is written to the file\\)\\n.*"), console);
         assertEquals(1, console.split("cannot write log file", -1).length - 1, console);
