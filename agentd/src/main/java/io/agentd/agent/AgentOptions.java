@@ -1,6 +1,7 @@
 package io.agentd.agent;
 
 import io.agentd.agent.session.SessionDefaults;
+import io.agentd.agent.session.cgroup.SessionsMemoryMax;
 import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.OomScoreAdj;
 import io.agentd.agent.spawn.Profile;
@@ -38,6 +39,7 @@ import java.util.Set;
  * @param stateDir     where live sessions' process groups are recorded for the next agent
  * @param hostLossPolicy --on-host-loss, or null for the transport's default
  * @param cgroupRoot   --cgroup-root: the cgroup2 directory for session cgroups, "none", or null to find it
+ * @param sessionsMemoryMax --sessions-memory-max: the memory.max over all sessions together
  * @param retention    --session-buffer, --session-buffer-total, --retain-exited
  * @param oomScoreAdj  --oom-score-adj: the agent's own oom_score_adj, set at its start, or null
  *                     (keep) to leave the one it was started with
@@ -59,6 +61,7 @@ public record AgentOptions(
         Path stateDir,
         HostLossPolicy hostLossPolicy,
         String cgroupRoot,
+        SessionsMemoryMax sessionsMemoryMax,
         RetentionLimits retention,
         Integer oomScoreAdj,
         boolean help) {
@@ -162,6 +165,14 @@ public record AgentOptions(
                                    from the agent's own cgroup; 'none': sessions stay in the agent's;
                                    a missing PATH is made only inside a cgroup2 directory; without
                                    a usable one the agent says so and runs without session cgroups)
+              --sessions-memory-max BYTES|N%|none
+                                   memory.max over all sessions together, what they leave in tmpfs
+                                   included, set on PATH/sessions, the cgroup that holds theirs: a
+                                   session that meets it is OOM-killed, never the agent (default:
+                                   MemTotal less the files held in memory outside the sessions
+                                   (Shmem) and 128 MiB for the agent and the kernel, at least
+                                   64 MiB, and below a lower memory.max set on PATH or above; N%:
+                                   that share of MemTotal; none: not limited)
               --oom-score-adj N|keep
                                    the agent's own oom_score_adj, set at its start (-1000 to 1000;
                                    default: -999, so that when the memory runs out the kernel's OOM
@@ -193,7 +204,7 @@ public record AgentOptions(
             "--socket-group", "--allow-uid", "--user", "--cwd",
             "--env", "--profile", "--drain-ms", "--grace-ms", "--high-water", "--stdin-limit", "--stdin-total",
             "--stdin-window", "--stall-warn-ms", "--log-file", "--log-level", "--state-dir", "--on-host-loss", "--vsock-local",
-            "--cgroup-root", "--session-buffer", "--session-buffer-total", "--retain-exited", "--oom-score-adj");
+            "--cgroup-root", "--sessions-memory-max", "--session-buffer", "--session-buffer-total", "--retain-exited", "--oom-score-adj");
     /** The options that may be given more than once; each of the others takes one value, and a second is refused. */
     private static final Set<String> REPEATABLE = Set.of("--listen", "--env", "--allow-uid");
     private static final List<String> LEVELS = List.of("error", "warn", "info", "debug", "trace");
@@ -233,6 +244,7 @@ public record AgentOptions(
         HostLossPolicy hostLoss = null;
         boolean serveLocalVsock = false;
         String cgroupRoot = null;
+        SessionsMemoryMax sessionsMemoryMax = SessionsMemoryMax.AUTO;
         long sessionBuffer = RetentionLimits.DEFAULT_SESSION_BUFFER;
         long sessionBufferTotal = RetentionLimits.DEFAULT_TOTAL_BUFFER;
         long retainExitedMillis = RetentionLimits.DEFAULT_RETAIN_EXITED_MILLIS;
@@ -353,6 +365,13 @@ public record AgentOptions(
                     serveLocalVsock = value.equals("serve");
                 }
                 case "--cgroup-root" -> cgroupRoot = nonEmpty(name, value);
+                case "--sessions-memory-max" -> {
+                    sessionsMemoryMax = SessionsMemoryMax.parse(value);
+                    if (sessionsMemoryMax == null) {
+                        throw new UsageException(name + " takes a byte count > 0 (e.g. 268435456, 256m, 1g), a share"
+                                + " of the memory (1% to 100%) or none, not '" + value + "'");
+                    }
+                }
                 case "--session-buffer" -> sessionBuffer = positiveBytes(name, value);
                 case "--session-buffer-total" -> sessionBufferTotal = positiveBytes(name, value);
                 case "--retain-exited" -> retainExitedMillis = seconds(name, value) * 1000;
@@ -388,7 +407,8 @@ public record AgentOptions(
         return new AgentOptions(portName, port, List.copyOf(listen), new SocketAccess(mode, socketGroup, allowUids),
                 serveLocalVsock, maxConnections,
                 new SessionDefaults(user, cwd, env, profile, drain, grace, stdinLimit, stdinTotal, window),
-                highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, retention,
+                highWater, stallWarn, frameTimeoutMillis, logFile, logLevel, stateDir, hostLoss, cgroupRoot, sessionsMemoryMax,
+                retention,
                 oomScoreAdj, help);
     }
 

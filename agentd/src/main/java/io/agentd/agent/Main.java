@@ -131,7 +131,7 @@ public final class Main {
         // Before anything is served: the sessions of an agent that died must not outlive it.
         SessionGroupRecords groupRecords = SessionGroupRecords.open(options.stateDir());
         groupRecords.killLeftovers();
-        CgroupRoot cgroupRoot = CgroupRoot.open(options.cgroupRoot());
+        CgroupRoot cgroupRoot = CgroupRoot.open(options.cgroupRoot(), options.sessionsMemoryMax());
         if (cgroupRoot != null) {
             cgroupRoot.killLeftovers();
         }
@@ -210,7 +210,8 @@ public final class Main {
             // A signal during a start that succeeded is carried out by the loop, like any later one.
             signalDuringStart.startOver();
             sessions.start();
-            log.info("{}", ServingLine.of(version(), served(transports), options, oomScoreAdj.describe()));
+            log.info("{}", ServingLine.of(version(), served(transports), options, oomScoreAdj.describe(),
+                    cgroupRoot == null ? "sessions' memory not limited (no session cgroups)" : cgroupRoot.memoryLimit()));
             loop.run();
             stopDeadline.begun(); // a signal after a host's core.shutdown finds the stop under way
             fsWorkers.shutdown();

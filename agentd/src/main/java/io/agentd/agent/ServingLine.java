@@ -15,8 +15,12 @@ final class ServingLine {
 
     private ServingLine() {}
 
-    /** @param oomScoreAdj the agent's oom_score_adj and its sessions' ({@code OomScoreAdj.describe}) */
-    static String of(String version, List<Served> transports, AgentOptions options, String oomScoreAdj) {
+    /**
+     * @param oomScoreAdj    the agent's oom_score_adj and its sessions' ({@code OomScoreAdj.describe})
+     * @param sessionsMemory the memory limit over all sessions ({@code CgroupRoot.memoryLimit})
+     */
+    static String of(String version, List<Served> transports, AgentOptions options, String oomScoreAdj,
+            String sessionsMemory) {
         StringBuilder line = new StringBuilder("agentd ").append(version).append(" serving ");
         boolean sockets = false;
         for (int i = 0; i < transports.size(); i++) {
@@ -37,6 +41,6 @@ final class ServingLine {
             line.append(", frame timeout ").append(timeout == 0 ? "off" : timeout / 1000 + " s")
                     .append(", at most ").append(options.maxConnections()).append(" socket connections");
         }
-        return line.append(", ").append(oomScoreAdj).toString();
+        return line.append(", ").append(oomScoreAdj).append(", ").append(sessionsMemory).toString();
     }
 }

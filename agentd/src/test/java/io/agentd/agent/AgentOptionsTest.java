@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.session.cgroup.SessionsMemoryMax;
 import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.transport.HostLossPolicy;
 import java.nio.file.Path;
@@ -113,6 +114,19 @@ class AgentOptionsTest {
         assertNull(AgentOptions.parse("--oom-score-adj", "keep").oomScoreAdj());
         assertUsage("--oom-score-adj takes -1000 to 1000 or keep, not '-1001'", "--oom-score-adj", "-1001");
         assertUsage("--oom-score-adj takes -1000 to 1000 or keep, not 'off'", "--oom-score-adj", "off");
+    }
+
+    @Test
+    void theSessionsMemoryIsLimitedByDefaultUnlessGivenOrNone() throws Exception {
+        assertEquals(SessionsMemoryMax.AUTO, AgentOptions.parse().sessionsMemoryMax());
+        assertEquals(new SessionsMemoryMax(300L << 20, 0, true),
+                AgentOptions.parse("--sessions-memory-max", "300m").sessionsMemoryMax());
+        assertEquals(new SessionsMemoryMax(0, 80, true), AgentOptions.parse("--sessions-memory-max=80%").sessionsMemoryMax());
+        assertEquals(SessionsMemoryMax.NONE, AgentOptions.parse("--sessions-memory-max", "none").sessionsMemoryMax());
+        for (String bad : new String[] {"0", "max", "150%", "auto"}) {
+            assertUsage("--sessions-memory-max takes a byte count > 0 (e.g. 268435456, 256m, 1g), a share of the"
+                    + " memory (1% to 100%) or none, not '" + bad + "'", "--sessions-memory-max", bad);
+        }
     }
 
     @Test

@@ -296,8 +296,9 @@ public final class Sessions {
             s = new Session(route, directory.nextNumber(), req.detachable(), child, spec, timeoutOf(req),
                     req.stdinWindow(), cgroup, owner, loop, io);
         } catch (SpawnFailure f) {
+            ExecFailed failed = cgroups.spawnFailure(cgroup, f.failure());
             cgroups.release(cgroup);
-            sendFailed(host, id, req, f.failure());
+            sendFailed(host, id, req, failed);
             return;
         } catch (RuntimeException e) {
             if (route != null) {

@@ -41,11 +41,12 @@ class LimitsAndRestartsVmTest {
         assertEquals("core.ready\n".repeat(3), InGuest.vsockGreetings(vm, 3));
     }
 
+    /** In agentd/sessions, the cgroup that holds every session's and nothing else (the agent is in agentd/agent). */
     @Test
     @Order(1)
     void aSessionRunsInACgroupOfItsOwn() throws Exception {
         String cgroup = InGuest.sh(vm, "cat /proc/self/cgroup");
-        assertEquals("0::/agentd/s-N\n", cgroup.replaceAll("-[0-9]+-[0-9]+-[0-9]+\n", "-N\n"));
+        assertEquals("0::/agentd/sessions/s-N\n", cgroup.replaceAll("-[0-9]+-[0-9]+-[0-9]+\n", "-N\n"));
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -46,6 +47,13 @@ import org.slf4j.LoggerFactory;
  * Where there is no writable cgroup2 the agent says so once and sessions stay in its own cgroup,
  * ended by their process groups as before.
  *
+ * <p>Session cgroups are made in {@link #SESSIONS}, a cgroup of the subtree that holds them and
+ * nothing else (in the guest the subtree also holds the agent's own leaf): its memory.max
+ * (--sessions-memory-max, {@link SessionsMemoryMax}) bounds all the sessions together, what they
+ * leave charged after they end included (tmpfs files), so that a full subtree is an OOM among the
+ * sessions, never the machine's, and never one that could take the agent. A subtree where it cannot
+ * be made has the sessions' cgroups in itself, as before, and says so.
+ *
  * <p>Session cgroups are named after the agent that made them ({@code s-PID-STARTTICKS-SEQ}), so a
  * new agent tells its dead predecessor's leftovers from another live agent's sessions.
  */
@@ -56,12 +64,19 @@ public final class CgroupRoot {
     static final String AGENT_LEAF = "agent";
     static final String SUBTREE = "agentd";
     static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
+    /** The cgroup of the subtree that holds every session's cgroup, and its memory limit. */
+    static final String SESSIONS = "sessions";
     private static final Path PROC_CGROUPS = Path.of("/proc/cgroups");
+    private static final Path PROC_MEMINFO = Path.of("/proc/meminfo");
     private static final Pattern SESSION_NAME = Pattern.compile("s-(\\d+)-(\\d+)-(\\d+)");
     /** How long the start waits for a dead agent's session cgroups to empty, so that ready means they have. */
     private static final long LEFTOVER_WAIT_MILLIS = 2000;
 
     private final Path dir;
+    /** Where session cgroups are made: {@link #SESSIONS} in {@link #dir}, or {@link #dir} itself when it cannot be. */
+    private final Path sessionsDir;
+    /** The sessions' memory limit in a few words, for the serving line. */
+    private final String memoryLimit;
     private final Set<String> controllers;
     /** Each wanted controller the subtree has not, with the reason (the start line says it, a refusal too). */
     private final Map<String, String> missing;
@@ -70,9 +85,11 @@ public final class CgroupRoot {
     /** Names are taken on the loop and by SessionCgroups' housekeeping thread (spares). */
     private final AtomicLong nextSeq = new AtomicLong();
 
-    private CgroupRoot(Path dir, Set<String> controllers, Map<String, String> missing, boolean hasKill, long agentPid,
-            long agentStartTicks) {
+    private CgroupRoot(Path dir, Path sessionsDir, String memoryLimit, Set<String> controllers,
+            Map<String, String> missing, boolean hasKill, long agentPid, long agentStartTicks) {
         this.dir = dir;
+        this.sessionsDir = sessionsDir;
+        this.memoryLimit = memoryLimit;
         this.controllers = controllers;
         this.missing = missing;
         this.hasKill = hasKill;
@@ -83,12 +100,25 @@ public final class CgroupRoot {
      * The subtree for {@code option} (--cgroup-root: a path, "none", or null to find it), prepared;
      * null, after one log line saying why, when sessions cannot have cgroups.
      */
-    public static CgroupRoot open(String option) {
-        return open(option, PROC_CGROUPS);
+    public static CgroupRoot open(String option, SessionsMemoryMax memoryMax) {
+        return open(option, memoryMax, PROC_CGROUPS, PROC_MEMINFO);
+    }
+
+    /** {@link #open(String, SessionsMemoryMax)} with the sessions' memory limit the default. */
+    static CgroupRoot open(String option) {
+        return open(option, SessionsMemoryMax.AUTO);
     }
 
     /** {@link #open(String)} with the kernel's controller table read from {@code procCgroups} (tests: a file of theirs). */
     static CgroupRoot open(String option, Path procCgroups) {
+        return open(option, SessionsMemoryMax.AUTO, procCgroups, PROC_MEMINFO);
+    }
+
+    /**
+     * {@link #open(String, SessionsMemoryMax)} with the kernel's controller table and memory read from
+     * {@code procCgroups} and {@code procMeminfo} (tests: files of theirs).
+     */
+    static CgroupRoot open(String option, SessionsMemoryMax memoryMax, Path procCgroups, Path procMeminfo) {
         if ("none".equals(option)) {
             log.info("cgroups off (--cgroup-root none): sessions are ended by their process groups");
             return null;
@@ -128,9 +158,146 @@ public final class CgroupRoot {
         Map<String, String> missing = new LinkedHashMap<>();
         Set<String> enabled = enableControllers(dir, missing, procCgroups, pid);
         boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
-        log.info("session cgroups under {} (controllers: {}{}{})", dir, enabled.isEmpty() ? "none" : String.join(" ", enabled),
-                missingText(missing), hasKill ? "" : "; no cgroup.kill, killing pid by pid");
-        return new CgroupRoot(dir, enabled, missing, hasKill, pid, startTicks);
+        StringBuilder notes = new StringBuilder();
+        Path sessionsDir = sessionsCgroup(dir, enabled, missing, notes);
+        String memoryLimit;
+        if (!enabled.contains("memory")) {
+            memoryLimit = "sessions' memory not limited (no memory controller)";
+        } else if (sessionsDir.equals(dir)) {
+            memoryLimit = "sessions' memory not limited (no " + SESSIONS + " cgroup)";
+        } else {
+            memoryLimit = limitMemory(sessionsDir, memoryMax, procMeminfo, notes);
+        }
+        log.info("session cgroups under {} (controllers: {}{}{}{})", sessionsDir,
+                enabled.isEmpty() ? "none" : String.join(" ", enabled), missingText(missing), notes,
+                hasKill ? "" : "; no cgroup.kill, killing pid by pid");
+        return new CgroupRoot(dir, sessionsDir, memoryLimit, enabled, missing, hasKill, pid, startTicks);
+    }
+
+    /**
+     * The cgroup {@link #SESSIONS} in {@code dir}, made if missing, with the controllers {@code enabled}
+     * holds enabled for its children; {@code enabled} keeps those it could enable there, {@code
+     * missing} gets the others. {@code dir} itself when it cannot be made or is not a cgroup (said in
+     * {@code notes}): the sessions then run there as before, without a limit over them all.
+     */
+    private static Path sessionsCgroup(Path dir, Set<String> enabled, Map<String, String> missing, StringBuilder notes) {
+        Path sessions = dir.resolve(SESSIONS);
+        boolean made = false;
+        if (!Files.isDirectory(sessions, LinkOption.NOFOLLOW_LINKS)) {
+            if (Os.libc().mkdirat(LibC.AT_FDCWD, Os.cString(sessions.toString()), 0755) != 0) {
+                int err = Os.errno();
+                notes.append("; session cgroups in ").append(dir).append(" itself, not limited as a whole: cannot make ")
+                        .append(sessions).append(": ").append(Os.errnoDescription(err)).append(" (")
+                        .append(Os.errnoName(err)).append(')');
+                return dir;
+            }
+            made = true;
+        }
+        if (!Files.exists(sessions.resolve("cgroup.controllers"))) {
+            if (made) {
+                rmdirQuietly(sessions);
+            }
+            notes.append("; session cgroups in ").append(dir).append(" itself, not limited as a whole: ")
+                    .append(sessions).append(" is not a cgroup2 directory");
+            return dir;
+        }
+        Set<String> there = words(CgroupFs.read(sessions.resolve("cgroup.subtree_control")));
+        for (var it = enabled.iterator(); it.hasNext(); ) {
+            String c = it.next();
+            if (there.contains(c)) {
+                continue;
+            }
+            int err = CgroupFs.write(sessions.resolve("cgroup.subtree_control"), "+" + c);
+            if (err != 0) {
+                log.warn("cannot enable the {} controller in {}: {}", c, sessions, Os.errnoName(err));
+                String holding = err == LibC.EBUSY ? processesIn(sessions, -1) : null;
+                missing.put(c, "enabling it in " + sessions.resolve("cgroup.subtree_control") + " failed: "
+                        + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")" + (holding == null ? ""
+                                : "; " + sessions + " holds processes (" + holding + "), and " + NO_INTERNAL_PROCESSES));
+                it.remove();
+            }
+        }
+        return sessions;
+    }
+
+    private static void rmdirQuietly(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // left: a directory of no use, and of nobody's harm
+        }
+    }
+
+    /**
+     * Writes the sessions' memory.max (--sessions-memory-max) and says it in {@code notes}; returns the
+     * limit in a few words for the serving line. The cgroup is the agent's own, so a value an earlier
+     * agent wrote there is replaced; a lower memory.max on the subtree or above it is the operator's,
+     * never touched, and the default stays below it.
+     */
+    private static String limitMemory(Path sessions, SessionsMemoryMax option, Path procMeminfo, StringBuilder notes) {
+        Map<String, Long> meminfo = meminfo(CgroupFs.read(procMeminfo));
+        Long sessionsShmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessions.resolve("memory.stat")))).get("shmem");
+        long aboveMax = -1;
+        String aboveDir = null;
+        for (Path up = sessions.toAbsolutePath().getParent(); up != null && Files.exists(up.resolve("cgroup.controllers"));
+                up = up.getParent()) {
+            long max = bytesOrMax(CgroupFs.read(up.resolve("memory.max")));
+            if (max >= 0 && (aboveMax < 0 || max < aboveMax)) {
+                aboveMax = max;
+                aboveDir = up.toString();
+            }
+        }
+        SessionsMemoryMax.Limit limit = option.limitFor(new SessionsMemoryMax.Facts(meminfo.getOrDefault("MemTotal", -1L),
+                meminfo.getOrDefault("Shmem", -1L), sessionsShmem == null ? 0 : sessionsShmem, aboveMax, aboveDir));
+        int err = CgroupFs.write(sessions.resolve("memory.max"), limit.bytes() < 0 ? "max" : Long.toString(limit.bytes()));
+        if (err != 0) {
+            notes.append("; sessions' memory.max not set (").append(Os.errnoDescription(err)).append(", ")
+                    .append(Os.errnoName(err)).append("): ").append(limit.why());
+            return "sessions' memory not limited (memory.max: " + Os.errnoName(err) + ")";
+        }
+        long current = bytesOrMax(CgroupFs.read(sessions.resolve("memory.current")));
+        String inUse = current <= 0 ? "" : "; they hold " + SessionsMemoryMax.mib(current) + " now (memory.current)";
+        if (limit.bytes() < 0) {
+            notes.append("; sessions' memory ").append(limit.why()).append(inUse);
+            return "sessions' memory " + limit.why();
+        }
+        notes.append("; sessions' memory.max ").append(SessionsMemoryMax.exact(limit.bytes())).append(": ")
+                .append(limit.why()).append(inUse);
+        return "sessions' memory.max " + SessionsMemoryMax.exact(limit.bytes());
+    }
+
+    /** /proc/meminfo's fields in bytes (its "kB" values). */
+    static Map<String, Long> meminfo(String text) {
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (String line : orEmpty(text).split("\n")) {
+            Matcher m = MEMINFO_LINE.matcher(line);
+            if (m.matches()) {
+                try {
+                    values.put(m.group(1), Long.parseLong(m.group(2)) * (m.group(3) == null ? 1 : 1024));
+                } catch (NumberFormatException pastALong) {
+                    // not a figure of any machine
+                }
+            }
+        }
+        return values;
+    }
+
+    private static final Pattern MEMINFO_LINE = Pattern.compile("([A-Za-z0-9_()]+):\\s+(\\d+)(\\s+kB)?\\s*");
+
+    /** A memory.max or memory.current: its bytes, or -1 for "max" or a file that cannot be read. */
+    static long bytesOrMax(String text) {
+        if (text == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException max) {
+            return -1;
+        }
+    }
+
+    private static String orEmpty(String text) {
+        return text == null ? "" : text;
     }
 
     /**
@@ -364,6 +531,45 @@ public final class CgroupRoot {
         return dir;
     }
 
+    /** Where session cgroups are made: {@link #SESSIONS} in {@link #dir()}, or the subtree itself when it cannot be. */
+    Path sessionsDir() {
+        return sessionsDir;
+    }
+
+    /** The sessions' memory limit in a few words ("sessions' memory.max 286 MiB"), for the serving line. */
+    public String memoryLimit() {
+        return memoryLimit;
+    }
+
+    /**
+     * How often the sessions' own limit was reached and the OOM killer ran for it (the sessions'
+     * cgroup's memory.events.local oom; a session's own memory_max counts in its cgroup, not here);
+     * 0 without one.
+     */
+    long sessionsOoms() {
+        if (sessionsDir.equals(dir) || !controllers.contains("memory")) {
+            return 0;
+        }
+        Long ooms = FlatKeyed.parse(orEmpty(CgroupFs.read(sessionsDir.resolve("memory.events.local")))).get("oom");
+        return ooms == null ? 0 : ooms;
+    }
+
+    /**
+     * What the sessions' cgroup holds, in words: "DIR holds 298 MiB of its memory.max 300 MiB, 290
+     * MiB of it files in memory (...)". Read when the sessions' limit was reached: four reads.
+     */
+    String memoryState() {
+        long current = bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.current")));
+        long max = bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.max")));
+        Long shmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessionsDir.resolve("memory.stat")))).get("shmem");
+        return sessionsDir + " holds " + (current < 0 ? "?" : SessionsMemoryMax.mib(current)) + " of its memory.max "
+                + (max < 0 ? "max" : SessionsMemoryMax.mib(max)) + (shmem == null ? "" : ", "
+                        + SessionsMemoryMax.mib(shmem) + " of it files in memory (memory.stat shmem: tmpfs files such"
+                        + " as /tmp's and /dev/shm's, which stay charged to the sessions after the session that wrote"
+                        + " them has ended, until they are removed; the fs requests, Remove among them, are the"
+                        + " agent's own and work while sessions cannot)");
+    }
+
     boolean hasController(String controller) {
         return controllers.contains(controller);
     }
@@ -390,10 +596,41 @@ public final class CgroupRoot {
      * @return how many cgroups held processes
      */
     public int killLeftovers() {
-        int removed = 0;
+        int[] removed = {0};
         List<SessionCgroup> killedOnes = new ArrayList<>();
         FirstLinesLog foreign = new FirstLinesLog(log);
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(dir, Files::isDirectory)) {
+        // An agent from before the sessions' cgroup made its sessions' cgroups in the subtree itself.
+        for (Path parent : sessionsDir.equals(dir) ? List.of(dir) : List.of(sessionsDir, dir)) {
+            findLeftovers(parent, killedOnes, removed, foreign);
+        }
+        foreign.end("cgroups left alone for a number past 2^63 in their names");
+        // One wait for them all: one at a time, N cgroups whose processes cannot die yet (in the
+        // kernel on I/O) held the start N x LEFTOVER_WAIT_MILLIS at every restart (a review: 10 s for 5).
+        long deadline = System.nanoTime() + LEFTOVER_WAIT_MILLIS * 1_000_000;
+        int stillPopulated = 0;
+        for (SessionCgroup leftover : killedOnes) {
+            leftover.kill(Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
+            if (leftover.remove()) {
+                removed[0]++;
+            } else if (leftover.populated()) {
+                stillPopulated++;
+            }
+        }
+        if (removed[0] > 0 || !killedOnes.isEmpty()) {
+            log.warn("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
+                    killedOnes.size(), removed[0], stillPopulated == 0 ? ""
+                            : "; " + stillPopulated + " still hold processes that have not died (left in place)");
+        }
+        return killedOnes.size();
+    }
+
+    /**
+     * The session cgroups in {@code parent} of agents no longer running: the populated ones killed
+     * (each now, waited for together by the caller) and added to {@code killedOnes}, the empty ones
+     * removed (counted in {@code removed[0]}).
+     */
+    private void findLeftovers(Path parent, List<SessionCgroup> killedOnes, int[] removed, FirstLinesLog foreign) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, Files::isDirectory)) {
             for (Path d : dirs) {
                 Matcher m = SESSION_NAME.matcher(d.getFileName().toString());
                 if (!m.matches()) {
@@ -419,30 +656,11 @@ public final class CgroupRoot {
                     leftover.kill(0); // each killed now, all waited for together below
                     killedOnes.add(leftover);
                 } else if (leftover.remove()) {
-                    removed++;
+                    removed[0]++;
                 }
             }
         } catch (IOException | DirectoryIteratorException e) {
-            log.warn("cannot list {} for a dead agent's session cgroups: {}", dir, e.getMessage());
+            log.warn("cannot list {} for a dead agent's session cgroups: {}", parent, e.getMessage());
         }
-        foreign.end("cgroups left alone for a number past 2^63 in their names");
-        // One wait for them all: one at a time, N cgroups whose processes cannot die yet (in the
-        // kernel on I/O) held the start N x LEFTOVER_WAIT_MILLIS at every restart (a review: 10 s for 5).
-        long deadline = System.nanoTime() + LEFTOVER_WAIT_MILLIS * 1_000_000;
-        int stillPopulated = 0;
-        for (SessionCgroup leftover : killedOnes) {
-            leftover.kill(Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
-            if (leftover.remove()) {
-                removed++;
-            } else if (leftover.populated()) {
-                stillPopulated++;
-            }
-        }
-        if (removed > 0 || !killedOnes.isEmpty()) {
-            log.warn("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
-                    killedOnes.size(), removed, stillPopulated == 0 ? ""
-                            : "; " + stillPopulated + " still hold processes that have not died (left in place)");
-        }
-        return killedOnes.size();
     }
 }

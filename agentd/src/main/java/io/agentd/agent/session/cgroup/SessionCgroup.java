@@ -32,6 +32,8 @@ public class SessionCgroup {
     /** The memory controller is on: memory.peak and memory.events exist (not looked for otherwise). */
     private final boolean hasMemory;
     private int fd = -1;
+    /** A usage read so far said the OOM killer took one of its processes. */
+    private boolean oomKillSeen;
 
     SessionCgroup(Path dir, boolean hasKill, boolean hasMemory) {
         this.dir = dir;
@@ -144,7 +146,15 @@ public class SessionCgroup {
         if (!hasMemory) {
             return usageOf(cpuStat, null, null);
         }
-        return usageOf(cpuStat, CgroupFs.read(dir.resolve("memory.peak")), CgroupFs.read(dir.resolve("memory.events")));
+        ResourceUsage usage = usageOf(cpuStat, CgroupFs.read(dir.resolve("memory.peak")),
+                CgroupFs.read(dir.resolve("memory.events")));
+        oomKillSeen |= Boolean.TRUE.equals(usage.oomKilled());
+        return usage;
+    }
+
+    /** Whether a {@link #usage()} read so far said the OOM killer took one of its processes (no file is read). */
+    boolean oomKillSeen() {
+        return oomKillSeen;
     }
 
     /** The usage from the three files' texts, each null when missing. */

@@ -52,6 +52,8 @@ public final class SessionCgroups {
     private static final long HOUSEKEEPING_IDLE_MILLIS = 2000;
     /** How long the agent's last step waits for the housekeeping thread's queue to finish. */
     private static final long HOUSEKEEPING_FINISH_MILLIS = 2000;
+    /** At most one line a minute says that the sessions' memory is full. */
+    private static final long FULL_LINE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final CgroupRoot root;
     private final ExecutorService housekeeping;
@@ -68,6 +70,13 @@ public final class SessionCgroups {
     /** The sweep asks for the populated ones to be looked at again (twice a second, not every pass). */
     private volatile boolean pruneWanted;
     private boolean threadRefusalLogged;
+    /** The sessions' own OOM count ({@link CgroupRoot#sessionsOoms}) when last read. */
+    private long sessionsOomsSeen;
+    /** When the last line about the sessions' full memory was logged (System.nanoTime), and whether one was. */
+    private long fullLineNanos;
+    private boolean fullLineLogged;
+    /** Sessions OOM-killed at the sessions' limit since that line, not logged. */
+    private int fullUnsaid;
 
     /** @param root the subtree, or null: sessions without cgroups (and limits refused) */
     public SessionCgroups(CgroupRoot root) {
@@ -78,6 +87,7 @@ public final class SessionCgroups {
     SessionCgroups(CgroupRoot root, ExecutorService housekeeping) {
         this.root = root;
         this.housekeeping = housekeeping;
+        this.sessionsOomsSeen = root == null ? 0 : root.sessionsOoms(); // an earlier agent's are not this one's
     }
 
     /**
@@ -130,7 +140,7 @@ public final class SessionCgroups {
         requireController("pids", "pids_max", pidsMax);
         Path dir = spares.poll();
         if (dir == null) {
-            dir = root.dir().resolve(root.nextName());
+            dir = root.sessionsDir().resolve(root.nextName());
             if (Os.libc().mkdirat(LibC.AT_FDCWD, Os.cString(dir.toString()), 0755) != 0) {
                 int err = Os.errno();
                 throw refusal(kindOf(err), err, "cannot make the session's cgroup " + dir + ": "
@@ -233,6 +243,9 @@ public final class SessionCgroups {
             return;
         }
         cgroup.closeFd();
+        if (cgroup.oomKillSeen()) {
+            sayIfTheSessionsAreFull(cgroup);
+        }
         if (busy()) {
             released.add(cgroup);
             return;
@@ -243,6 +256,61 @@ public final class SessionCgroups {
         if (spares.isEmpty()) {
             makeSpare();
         }
+    }
+
+    /**
+     * A session's process was OOM-killed (its exit says oom_killed): when it was the sessions' own
+     * limit that the kernel met (their cgroup's memory.events.local oom grew), not the session's
+     * memory_max, one warning says what fills the sessions' memory ({@link #sayTheSessionsAreFull}).
+     */
+    private void sayIfTheSessionsAreFull(SessionCgroup cgroup) {
+        long ooms = root.sessionsOoms();
+        if (ooms > sessionsOomsSeen) {
+            sayTheSessionsAreFull(cgroup, ooms, root.memoryState());
+        }
+    }
+
+    /**
+     * One warning that the sessions' memory is full, with what fills it ({@code state}), most often
+     * files in tmpfs that sessions left: they stay charged to the sessions until removed, and the
+     * next sessions are OOM-killed at once. At most one a minute: the exits say oom_killed each, and
+     * the next line counts the ones in between.
+     */
+    private void sayTheSessionsAreFull(SessionCgroup cgroup, long ooms, String state) {
+        sessionsOomsSeen = ooms;
+        long now = System.nanoTime();
+        if (fullLineLogged && now - fullLineNanos < FULL_LINE_INTERVAL_NANOS) {
+            fullUnsaid++;
+            return;
+        }
+        log.warn("the sessions' memory is full: a process of {} was OOM-killed or refused memory at the sessions'"
+                + " limit; {}{}", cgroup.dir().getFileName(), state, fullUnsaid == 0 ? ""
+                        : "; " + fullUnsaid + " more session(s) met it since the last such line");
+        fullLineLogged = true;
+        fullLineNanos = now;
+        fullUnsaid = 0;
+    }
+
+    /**
+     * The failure of a spawn in {@code cgroup}: a step the kernel refused memory (ENOMEM, typed
+     * out_of_memory by its errno) says that the sessions' memory is full, and what fills it, when
+     * that was the sessions' limit (their OOM count grew). So fails an exec at the sessions' limit
+     * when no process of theirs is left to kill: the child, before its exec, shares the agent's
+     * memory, and the OOM killer never takes a task in the middle of a vfork (oom_badness skips it),
+     * so the charge fails instead. Any other failure is unchanged.
+     */
+    public ExecFailed spawnFailure(SessionCgroup cgroup, ExecFailed failed) {
+        if (root == null || !"ENOMEM".equals(failed.errnoName())) {
+            return failed;
+        }
+        long ooms = root.sessionsOoms();
+        if (ooms <= sessionsOomsSeen) {
+            return failed;
+        }
+        String state = root.memoryState();
+        sayTheSessionsAreFull(cgroup, ooms, state);
+        return new ExecFailed(failed.kind(), failed.errno(), failed.errnoName(), failed.message()
+                + "; the sessions' memory is full: " + state, failed.stage());
     }
 
     /**
@@ -331,7 +399,7 @@ public final class SessionCgroups {
 
     /** One more empty cgroup for the next sessions; false when it cannot be made. */
     private boolean makeSpare() {
-        Path dir = root.dir().resolve(root.nextName());
+        Path dir = root.sessionsDir().resolve(root.nextName());
         try {
             Files.createDirectory(dir);
         } catch (Exception e) {
