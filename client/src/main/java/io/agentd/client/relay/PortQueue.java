@@ -5,7 +5,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * What waits for the agent's port: the clients' frames, and the relay's own (its notices and pings),
@@ -48,6 +50,8 @@ final class PortQueue {
     private long deferredBytes;
     /** The head of {@link #clientFrames} is partly written: nothing else may go before its end. */
     private boolean clientHeadStarted;
+    /** Frames of {@link #own} whose bytes are made anew as their write begins ({@link #addOwnStamped}). */
+    private final IdentityHashMap<ByteBuffer, Supplier<byte[]>> stamps = new IdentityHashMap<>();
 
     private static final class Deferred {
         final long after;
@@ -71,6 +75,21 @@ final class PortQueue {
     void addOwn(ByteBuffer frame) {
         ownBytes += frame.remaining();
         own.add(frame.slice());
+    }
+
+    /**
+     * A frame of the relay's own, as {@link #addOwn}, whose bytes {@code stamp} makes anew right
+     * before its first byte is written (of the same length; bytes of another length are not used,
+     * and the frame goes as queued): a time it carries is then the time it went to the port, not the
+     * time it was queued behind the rest of a client frame being written. Returns the buffer queued,
+     * whose position says whether its write has begun.
+     */
+    ByteBuffer addOwnStamped(ByteBuffer frame, Supplier<byte[]> stamp) {
+        ByteBuffer queued = frame.slice();
+        ownBytes += queued.remaining();
+        own.add(queued);
+        stamps.put(queued, stamp);
+        return queued;
     }
 
     /** Where the client frames queued so far end, counted in client bytes since the start. */
@@ -181,6 +200,9 @@ final class PortQueue {
         int n = 0;
         long wanted = 0;
         for (ByteBuffer b : own) {
+            if (!stamps.isEmpty() && b.position() == 0) {
+                restamp(b);
+            }
             batch[n++] = b;
             wanted += b.remaining();
             if (n == GATHER) {
@@ -195,6 +217,17 @@ final class PortQueue {
         ownBytes -= moved;
         ownWritten += moved;
         return moved == wanted;
+    }
+
+    /** A frame of {@link #addOwnStamped} about to be written: its bytes made now. */
+    private void restamp(ByteBuffer frame) {
+        Supplier<byte[]> stamp = stamps.remove(frame);
+        if (stamp != null) {
+            byte[] now = stamp.get();
+            if (now.length == frame.remaining()) {
+                frame.duplicate().put(now);
+            }
+        }
     }
 
     private boolean writeClients(GatheringByteChannel channel, int most) throws IOException {

@@ -17,12 +17,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches QEMU's QMP socket, on a thread of its own, for the one thing the port's byte stream never
- * says: that the guest closed the agent's port (the agent died, maybe in the middle of a frame).
- * QEMU reports it as the event {@code VSERPORT_CHANGE {"id": DEVICE_ID, "open": false}}, for a
- * virtserialport that has an {@code id=}; scripts/guest/boot and the testkit give the agent's
- * {@value #PORT_DEVICE_ID}. It reads the greeting, sends {@code qmp_capabilities}, then reads the
- * newline-delimited JSON messages and passes that event on (see {@link RelayLoop#guestClosedPort}).
+ * Watches QEMU's QMP socket, on a thread of its own, for two things the port's byte stream never
+ * says: that the guest closed the agent's port (the agent died, maybe in the middle of a frame), and
+ * that QEMU resumed the VM, whose clock stood still while it was stopped. QEMU reports the first as
+ * the event {@code VSERPORT_CHANGE {"id": DEVICE_ID, "open": false}}, for a virtserialport that has
+ * an {@code id=}; scripts/guest/boot and the testkit give the agent's {@value #PORT_DEVICE_ID}; the
+ * second as {@code RESUME} (after {@code cont}, a snapshot's load, an incoming migration). It reads
+ * the greeting, sends {@code qmp_capabilities}, then reads the newline-delimited JSON messages and
+ * passes those events on (see {@link RelayLoop#guestClosedPort} and {@link RelayLoop#vmResumed}).
  * A QMP socket that cannot be reached, or that closes: one log line, and the relay goes on without
  * (a warning, except after QEMU's SHUTDOWN event: then the close is the VM's end, not a fault).
  */
@@ -32,6 +34,8 @@ final class QmpPortWatch implements AutoCloseable {
     static final String PORT_DEVICE_ID = "agent-port";
     /** QEMU's event as the guest powers off or QEMU is told to quit, sent before it closes QMP. */
     static final String SHUTDOWN_EVENT = "SHUTDOWN";
+    /** QEMU's event as the VM runs again after it was stopped. */
+    static final String RESUME_EVENT = "RESUME";
     private static final JsonFactory JSON = new JsonFactory();
     private static final long CONNECT_TRIES = 20;
     private static final long CONNECT_RETRY_MILLIS = 50;
@@ -40,14 +44,16 @@ final class QmpPortWatch implements AutoCloseable {
     private final String deviceId;
     /** Takes the close's time by QEMU's stamp ({@link QemuClock}), or {@link QemuClock#UNKNOWN}. */
     private final LongConsumer onGuestClosed;
+    private final Runnable onResumed;
     private final Thread thread;
     private volatile SocketChannel channel;
     private volatile boolean closed;
 
-    private QmpPortWatch(Path socket, String deviceId, LongConsumer onGuestClosed) {
+    private QmpPortWatch(Path socket, String deviceId, LongConsumer onGuestClosed, Runnable onResumed) {
         this.socket = socket;
         this.deviceId = deviceId;
         this.onGuestClosed = onGuestClosed;
+        this.onResumed = onResumed;
         this.thread = new Thread(this::run, "agentd-relay-qmp " + socket.getFileName());
         this.thread.setDaemon(true);
     }
@@ -56,10 +62,10 @@ final class QmpPortWatch implements AutoCloseable {
      * Starts watching {@code socket} for the port {@code deviceId}; {@code onGuestClosed} runs on the
      * watch's thread with the time QEMU stamped the event with: the relay needs it to tell a close
      * that comes after the next agent's core.ready from one that comes before (see
-     * {@link RelayLoop#guestClosedPort}).
+     * {@link RelayLoop#guestClosedPort}). {@code onResumed} runs on the watch's thread at each RESUME.
      */
-    static QmpPortWatch start(Path socket, String deviceId, LongConsumer onGuestClosed) {
-        QmpPortWatch watch = new QmpPortWatch(socket, deviceId, onGuestClosed);
+    static QmpPortWatch start(Path socket, String deviceId, LongConsumer onGuestClosed, Runnable onResumed) {
+        QmpPortWatch watch = new QmpPortWatch(socket, deviceId, onGuestClosed, onResumed);
         watch.thread.start();
         return watch;
     }
@@ -70,7 +76,8 @@ final class QmpPortWatch implements AutoCloseable {
         } catch (IOException e) {
             if (!closed) {
                 log.warn("relay: no QMP connection at {} ({}); going on without it: an agent that dies in the middle"
-                        + " of a frame will not be noticed", socket, e.getMessage());
+                        + " of a frame will not be noticed, nor QEMU resuming the VM (its clock then not synced)", socket,
+                        e.getMessage());
             }
             return;
         } catch (InterruptedException e) {
@@ -88,11 +95,13 @@ final class QmpPortWatch implements AutoCloseable {
                 throw new IOException("no QMP greeting");
             }
             write("{\"execute\":\"qmp_capabilities\"}\n");
-            log.info("relay: watching QMP {} for the guest closing the port {}", socket, deviceId);
+            log.info("relay: watching QMP {} for the guest closing the port {} and the VM resuming", socket, deviceId);
             Message m;
             while ((m = next(json)) != null) {
                 if (SHUTDOWN_EVENT.equals(m.event)) {
                     shuttingDown = true;
+                } else if (RESUME_EVENT.equals(m.event)) {
+                    onResumed.run();
                 } else if ("VSERPORT_CHANGE".equals(m.event) && deviceId.equals(m.id) && m.open != null) {
                     if (m.open) {
                         log.info("relay: the guest opened its port {} (an agent is up)", deviceId);
@@ -115,7 +124,7 @@ final class QmpPortWatch implements AutoCloseable {
             log.info("relay: QEMU announced its shutdown; the QMP connection {} ended ({})", socket, ended);
         } else {
             log.warn("relay: the QMP connection {} ended ({}); going on without it: an agent that dies in the middle"
-                    + " of a frame will not be noticed", socket, ended);
+                    + " of a frame will not be noticed, nor QEMU resuming the VM (its clock then not synced)", socket, ended);
         }
     }
 

@@ -82,8 +82,11 @@ public final class Relay implements AutoCloseable {
      * {@link #start(Path, Path, Duration)}, and with {@code qmpSocket} (QEMU's {@code -qmp unix:PATH}; null:
      * none) the relay also learns from QEMU when the guest closes the agent's port (the
      * virtserialport with {@code id=agent-port}): an agent that dies in the middle of a frame then
-     * costs that frame and its client, not the stream. A QMP socket that cannot be reached or closes
-     * is logged and the relay goes on without it, as it does without one.
+     * costs that frame and its client, not the stream; and when QEMU resumes the VM (QMP's RESUME,
+     * after {@code stop} and {@code cont}, a snapshot's load), whose clock stood still meanwhile: the
+     * agent is then sent core.clock.sync with the host's time, as it is after each of its core.ready
+     * with or without QMP. A QMP socket that cannot be reached or closes is logged and the relay goes
+     * on without it, as it does without one.
      */
     public static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket)
             throws IOException, InterruptedException {
@@ -122,7 +125,8 @@ public final class Relay implements AutoCloseable {
         Relay relay = new Relay(listen.path(), loop);
         relay.thread.start();
         if (qmpSocket != null) {
-            QmpPortWatch watch = QmpPortWatch.start(qmpSocket, QmpPortWatch.PORT_DEVICE_ID, relay.loop::guestClosedPort);
+            QmpPortWatch watch = QmpPortWatch.start(qmpSocket, QmpPortWatch.PORT_DEVICE_ID, relay.loop::guestClosedPort,
+                    relay.loop::vmResumed);
             relay.qmp = watch;
             relay.loop.ending().thenRun(watch::close); // the watch ends with the relay
         }

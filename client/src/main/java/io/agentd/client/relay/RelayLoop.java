@@ -6,6 +6,7 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
+import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
@@ -18,10 +19,12 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -264,6 +267,16 @@ final class RelayLoop implements Runnable {
      */
     private final AtomicLong guestClosedPortAt = new AtomicLong(NO_CLOSE);
     private static final long NO_CLOSE = Long.MIN_VALUE;
+    /** QEMU said it resumed the VM (QMP's RESUME): set by the QMP watch's thread, taken by this one. */
+    private final AtomicBoolean vmResumed = new AtomicBoolean();
+    /**
+     * The relay's core.clock.sync waiting for the port, its write not begun (its time is read as it
+     * begins: {@link PortQueue#addOwnStamped}); null when none waits so. Another sync asked for
+     * meanwhile is this one.
+     */
+    private ByteBuffer clockSyncQueued;
+    /** Why the sync waiting is sent, for its log line. */
+    private String clockSyncWhy;
     /** When the latest read of the port returned bytes ({@link QemuClock}): after they were written. */
     private long portReadAtMicros = Long.MIN_VALUE;
     /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
@@ -315,6 +328,8 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog arrivalLog = limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
     private final RateLimitedLog restartLog = limited("agent restarts", false);
+    /** A line per clock sync sent (each ready brings one: a guest that sends readies at will gets 5 per interval). */
+    private final RateLimitedLog clockSyncLog = limited("clock syncs sent to the agent", false, LOG_INTERVAL_MILLIS, 5);
     /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
     private long readyFramesEnd;
     /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
@@ -405,6 +420,17 @@ final class RelayLoop implements Runnable {
         selector.wakeup();
     }
 
+    /**
+     * From any thread ({@link QmpPortWatch}): QEMU reported that it resumed the VM (QMP's RESUME:
+     * after {@code stop} and {@code cont}, a snapshot's load, an incoming migration). The guest's
+     * clock stood still while the VM did, and nothing in the guest sets it again: the relay sends
+     * the agent core.clock.sync with the host's time, on the loop's thread.
+     */
+    void vmResumed() {
+        vmResumed.set(true);
+        selector.wakeup();
+    }
+
     @Override
     public void run() {
         Relay.Ending end = new Relay.Ending("relay error", false, true);
@@ -444,6 +470,9 @@ final class RelayLoop implements Runnable {
             long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
             if (closedAt != NO_CLOSE) {
                 onGuestClosedPort(closedAt);
+            }
+            if (vmResumed.getAndSet(false)) {
+                onVmResumed();
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -654,6 +683,55 @@ final class RelayLoop implements Runnable {
         }
         feedPort(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already
         updatePortOps();
+    }
+
+    /**
+     * QEMU resumed the VM: the agent is sent core.clock.sync, ahead of the clients' frames waiting.
+     * Not while no agent is known up (none has said core.ready yet, or the port's input waits for a
+     * restarted one's): that agent's core.ready brings a sync of its own ({@link #tellReadyAgent}).
+     */
+    private void onVmResumed() {
+        if (latestReady == null || portInput.resyncing()) {
+            log.debug("relay: QEMU resumed the VM while no agent is up; its core.ready will bring the clock sync");
+            return;
+        }
+        syncAgentClock("QEMU resumed the VM");
+    }
+
+    /**
+     * Queues core.clock.sync for the agent on id 0, the control channel, as a frame of the relay's own
+     * (ahead of the client frames not yet begun). Its time is the host's as its write begins, not as
+     * it was queued (behind the rest of a client's 4 MiB frame, say), so a sync still waiting when
+     * another is asked for is that one too. The agent answers none (it steps its clock when off by
+     * more than 100 ms); a refusal would come on id 0, where the relay logs and drops what is not a
+     * core.ready: no client gets it.
+     */
+    private void syncAgentClock(String why) {
+        if (clockSyncQueued != null && clockSyncQueued.position() == 0) {
+            if (!clockSyncWhy.contains(why)) {
+                clockSyncWhy += "; " + why;
+            }
+            return;
+        }
+        clockSyncWhy = why;
+        clockSyncQueued = portOutput.addOwnStamped(ByteBuffer.wrap(clockSyncFrame(ClockSync.hostNow())),
+                this::stampClockSync);
+        updatePortOps();
+    }
+
+    /** The sync's bytes as its write begins: the host's time now; its one log line. */
+    private byte[] stampClockSync() {
+        ClockSync now = ClockSync.hostNow();
+        if (clockSyncLog.admit()) {
+            log.info("relay: clock.sync sent to the agent ({}): the host's time, {}", clockSyncWhy,
+                    Instant.ofEpochSecond(0, now.unixTimeNanos()));
+        }
+        clockSyncQueued = null; // begun: a sync asked for from now on is a frame of its own
+        return clockSyncFrame(now);
+    }
+
+    private byte[] clockSyncFrame(ClockSync time) {
+        return encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC, time));
     }
 
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
@@ -1894,16 +1972,19 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * What a new agent is told at its core.ready: which clients are paused (a pause notice sent
-     * while the old one died may wait in the port for this one, and would hold a client's output
-     * with nothing left to lift it: said again, so both agree), and one ping that confirms every
-     * departure (a departure's ping may have died with the old agent; answers to older ones are
-     * ignored, SlotPool says why). Sent once per ready, but not while the last ready's are still
-     * queued: then once they are out, for the latest agent. An agent that sent readies without end
-     * while reading nothing grew the queue, and the host relay's memory, a ping per ready.
+     * What a new agent is told at its core.ready: the host's time (core.clock.sync: the guest's
+     * clock may be far off after a snapshot's restore, or a pause the relay did not see), which
+     * clients are paused (a pause notice sent while the old one died may wait in the port for this
+     * one, and would hold a client's output with nothing left to lift it: said again, so both
+     * agree), and one ping that confirms every departure (a departure's ping may have died with the
+     * old agent; answers to older ones are ignored, SlotPool says why). Sent once per ready, but not
+     * while the last ready's are still queued: then once they are out, for the latest agent. An
+     * agent that sent readies without end while reading nothing grew the queue, and the host
+     * relay's memory, a ping per ready.
      */
     private void tellReadyAgent() {
         readyFramesOwed = false;
+        syncAgentClock("after its core.ready");
         for (RelayClient c : clients) {
             if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
                 tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);

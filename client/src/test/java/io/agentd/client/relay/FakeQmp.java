@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * QEMU's QMP socket as a test plays it: one client, the greeting line, {@code {"return": {}}} to its
- * qmp_capabilities, then the events the test sends ({@link #portChanged}).
+ * qmp_capabilities, then the events the test sends ({@link #portChanged}, {@link #runState}).
  */
 final class FakeQmp implements AutoCloseable {
     private final ServerSocketChannel server;
@@ -80,6 +80,14 @@ final class FakeQmp implements AutoCloseable {
         send(c, "{\"timestamp\": " + stamp + ", \"event\": \"RTC_CHANGE\", \"data\": {\"offset\": 0}}");
         send(c, "{\"timestamp\": " + stamp + ", \"event\": \"VSERPORT_CHANGE\","
                 + " \"data\": {\"open\": " + open + ", \"id\": \"" + id + "\"}}");
+    }
+
+    /** QEMU's events for {@code stop}, or for {@code cont}: STOP or RESUME, stamped now. */
+    void runState(boolean running) throws Exception {
+        SocketChannel c = negotiated.get(10, TimeUnit.SECONDS);
+        long at = QemuClock.nowMicros();
+        send(c, "{\"timestamp\": {\"seconds\": " + at / 1_000_000 + ", \"microseconds\": " + at % 1_000_000 + "},"
+                + " \"event\": \"" + (running ? "RESUME" : "STOP") + "\"}");
     }
 
     /** QEMU's end as a guest powers off: the SHUTDOWN event, then QMP's connection closed. */

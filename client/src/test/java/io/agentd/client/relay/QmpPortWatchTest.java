@@ -51,7 +51,7 @@ class QmpPortWatchTest {
     @Test
     void anEndAfterQemusShutdownEventIsNoWarning() throws Exception {
         try (FakeQmp qmp = FakeQmp.start(dir.resolve("qmp.sock"));
-                QmpPortWatch watch = QmpPortWatch.start(qmp.path, QmpPortWatch.PORT_DEVICE_ID, at -> {})) {
+                QmpPortWatch watch = QmpPortWatch.start(qmp.path, QmpPortWatch.PORT_DEVICE_ID, at -> {}, () -> {})) {
             qmp.awaitNegotiated(Duration.ofSeconds(10));
             qmp.shutDown();
             String text = logAfter("ended");
@@ -63,7 +63,7 @@ class QmpPortWatchTest {
     @Test
     void anEndWithoutItIsAWarning() throws Exception {
         try (FakeQmp qmp = FakeQmp.start(dir.resolve("qmp.sock"));
-                QmpPortWatch watch = QmpPortWatch.start(qmp.path, QmpPortWatch.PORT_DEVICE_ID, at -> {})) {
+                QmpPortWatch watch = QmpPortWatch.start(qmp.path, QmpPortWatch.PORT_DEVICE_ID, at -> {}, () -> {})) {
             qmp.awaitNegotiated(Duration.ofSeconds(10));
             qmp.dropConnection();
             String text = logAfter("ended");

@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
+import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import java.io.IOException;
@@ -11,6 +12,8 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A relay client (or the agent's end of the relay's port) played byte by byte by a test, over a
@@ -21,9 +24,26 @@ public final class RawClient implements AutoCloseable {
     private final FrameEncoder encoder = new FrameEncoder();
     private final FrameDecoder decoder = new FrameDecoder();
     private final ByteBuffer in = ByteBuffer.allocate(256 * 1024);
+    /** Where {@link #receive} puts the core.clock.sync frames it skips; null: it skips none. */
+    private final List<Frame> clockSyncs;
 
     public RawClient(SocketChannel channel) {
+        this(channel, false);
+    }
+
+    /**
+     * @param asideClockSyncs the agent's end of a relay's port: {@link #receive} sets the relay's
+     *                        core.clock.sync frames aside ({@link #clockSyncs}), so that a test that
+     *                        is not about them sees the frames it expects where it expects them
+     */
+    RawClient(SocketChannel channel, boolean asideClockSyncs) {
         this.channel = channel;
+        this.clockSyncs = asideClockSyncs ? new CopyOnWriteArrayList<>() : null;
+    }
+
+    /** The core.clock.sync frames {@link #receive} set aside so far, in order. */
+    List<Frame> clockSyncs() {
+        return clockSyncs;
     }
 
     public static RawClient connect(Path socket) throws IOException {
@@ -54,10 +74,23 @@ public final class RawClient implements AutoCloseable {
         }
     }
 
-    /** The next frame; blocks. */
+    /** The next frame, a core.clock.sync too; blocks. */
+    Frame receiveAny() throws IOException, ProtocolException {
+        return receive(false);
+    }
+
+    /** The next frame (but a clock sync set aside, see {@link #clockSyncs}); blocks. */
     public Frame receive() throws IOException, ProtocolException {
+        return receive(clockSyncs != null);
+    }
+
+    private Frame receive(boolean aside) throws IOException, ProtocolException {
         while (true) {
             Frame f = decoder.next();
+            if (f != null && aside && f.type() == MessageType.CORE_CLOCK_SYNC) {
+                clockSyncs.add(f);
+                continue;
+            }
             if (f != null) {
                 return f;
             }
@@ -70,16 +103,34 @@ public final class RawClient implements AutoCloseable {
     }
 
     /**
-     * The next frame as it came, length prefix included; blocks. Only when {@link #receive} has not
-     * read past the frames it returned (it reads ahead when they come together).
+     * The next frame as it came, length prefix included (but a clock sync set aside, as
+     * {@link #receive} does); blocks. Only when {@link #receive} has not read past the frames it
+     * returned (it reads ahead when they come together).
      */
     public byte[] receiveFrameBytes() throws IOException {
         if (decoder.buffered() > 0) {
             throw new IllegalStateException("receive() read part of the next frame already");
         }
-        ByteBuffer prefix = readFully(ByteBuffer.allocate(Protocol.LENGTH_BYTES));
-        ByteBuffer frame = ByteBuffer.allocate(Protocol.LENGTH_BYTES + prefix.getInt(0));
-        return readFully(frame.put(prefix.flip())).array();
+        while (true) {
+            ByteBuffer prefix = readFully(ByteBuffer.allocate(Protocol.LENGTH_BYTES));
+            ByteBuffer frame = ByteBuffer.allocate(Protocol.LENGTH_BYTES + prefix.getInt(0));
+            byte[] bytes = readFully(frame.put(prefix.flip())).array();
+            if (clockSyncs != null) {
+                FrameDecoder one = new FrameDecoder();
+                one.feed(ByteBuffer.wrap(bytes));
+                Frame f;
+                try {
+                    f = one.next();
+                } catch (ProtocolException e) {
+                    return bytes; // a frame the test made undecodable on purpose: not a clock sync
+                }
+                if (f != null && f.type() == MessageType.CORE_CLOCK_SYNC) {
+                    clockSyncs.add(f);
+                    continue;
+                }
+            }
+            return bytes;
+        }
     }
 
     private ByteBuffer readFully(ByteBuffer b) throws IOException {

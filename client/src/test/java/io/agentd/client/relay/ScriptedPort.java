@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A relay started on a port socket whose other end the test plays as the agent ({@link #agent}),
- * as QEMU's chardev socket would carry it; clients connect to {@link #relay}'s socket.
+ * as QEMU's chardev socket would carry it; clients connect to {@link #relay}'s socket. The agent's
+ * {@link RawClient#receive} sets aside the core.clock.sync the relay sends after each core.ready
+ * (and at QEMU's RESUME): {@link RawClient#clockSyncs} has them.
  */
 final class ScriptedPort implements AutoCloseable {
     private final ServerSocketChannel portServer;
@@ -80,7 +82,7 @@ final class ScriptedPort implements AutoCloseable {
         portServer.bind(UnixDomainSocketAddress.of(port));
         CompletableFuture<RawClient> accepted = CompletableFuture.supplyAsync(() -> {
             try {
-                return new RawClient(portServer.accept());
+                return new RawClient(portServer.accept(), true);
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
