@@ -13,6 +13,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
+import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
@@ -109,6 +110,13 @@ public final class AgentClient implements AutoCloseable {
      * this connection, and full streams make the reader wait, as without the feature.
      */
     private volatile boolean holdNoticesRefused;
+    /**
+     * The core.clock.sync frames refused on id 0 so far, and the latest refusal (reader thread): a
+     * relay that does not pass them on refuses each one there, before the ping {@link #syncClock}
+     * sends after it is answered. Nothing names which sync a refusal is for; a relay refuses them all.
+     */
+    private volatile long clockSyncsRefused;
+    private volatile AgentErrorException clockSyncRefusal;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     private final Object idLock = new Object();
@@ -585,6 +593,62 @@ public final class AgentClient implements AutoCloseable {
     public long touch(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         Frame reply = callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
         return ((Touched) reply.payload()).activitySeq();
+    }
+
+    /**
+     * Sets the guest's clock to this host's: sends core.clock.sync with the host's wall clock (read
+     * as the frame is written) on id 0, the control channel, and a core.ping right after it, and
+     * waits for the pong. The agent handles a connection's frames in order, so once the pong is here
+     * it has taken the sync: it stepped CLOCK_REALTIME to the time sent if the guest's clock was off
+     * by more than 100 ms, and left it alone otherwise (it answers neither; an agent that may not set
+     * the clock, one not run as root, only logs that it could not). For a guest clock that fell
+     * behind while its VM was paused, restored from a snapshot or its host suspended; a relay started
+     * with QEMU's QMP socket ({@code agentctl relay --qmp}) sends one itself when QEMU resumes the VM
+     * and after each core.ready.
+     *
+     * @return the round trip: the guest's clock was set (if it was) to a host time at most this old
+     * @throws AgentErrorException it was refused (core.error on id 0 before the pong): by a relay in
+     *         front that does not pass core.clock.sync on (one from before 2026-12-07, or the
+     *         reference relay, which takes only core.shutdown on id 0), and nothing reached the agent
+     * @throws TimeoutException    no pong within {@code timeout}
+     */
+    public Duration syncClock(Duration timeout) throws IOException, TimeoutException, InterruptedException {
+        String what = MessageType.CORE_PONG.wire();
+        refuseWaitOnReader(what + " after a clock.sync"); // before anything is sent
+        long deadline = Timeouts.deadline(timeout);
+        long refusedBefore = clockSyncsRefused;
+        PendingCall pending = register(PendingCall::new, p -> p);
+        long id = pending.id;
+        pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
+        long sentAt;
+        try {
+            lockWrites(deadline);
+            try {
+                // The time is read once the connection is this call's: not while it waited for another writer.
+                sentAt = System.nanoTime();
+                writeFully(new ByteBuffer[] {
+                    ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC,
+                            ClockSync.hostNow()))),
+                    ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)))}, deadline);
+            } finally {
+                writeLock.unlock();
+            }
+        } catch (AgentTimeoutException e) {
+            live.remove(id);
+            throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
+        } catch (InterruptedIOException e) {
+            live.remove(id);
+            throw interruptedBy(e, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            live.remove(id);
+            throw e;
+        }
+        awaitReply(pending.reply, deadline, timeout, what);
+        // A refusal on id 0 came before the pong (a relay refuses at once, the agent in order): it is this one's.
+        if (clockSyncsRefused != refusedBefore) {
+            throw clockSyncRefusal.forCaller();
+        }
+        return Duration.ofNanos(System.nanoTime() - sentAt);
     }
 
     /** Asks the agent to shut down (core.shutdown has no reply; see {@link #awaitClosed}). */
@@ -1064,6 +1128,14 @@ public final class AgentClient implements AutoCloseable {
                     return;
                 }
                 if (refusedHoldNotice(e)) {
+                    return;
+                }
+                if (MessageType.CORE_CLOCK_SYNC.wire().equals(e.offendingType())) {
+                    // syncClock throws it: the caller hears of it, the log need not.
+                    clockSyncRefusal = new AgentErrorException(e);
+                    clockSyncsRefused++; // the reader's own field: one writer
+                    log.debug("{} refused a clock.sync: {}: {}", peer, AgentLineLimit.quote(e.kind()),
+                            AgentLineLimit.message(e.message()));
                     return;
                 }
                 if (controlErrorLines.take()) {

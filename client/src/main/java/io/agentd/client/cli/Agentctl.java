@@ -21,7 +21,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The agentctl command: run commands in an agent (attached, or detached and attached to later), list
- * its sessions, ping it, shut it down, wait for it to be ready.
+ * its sessions, ping it, set the guest's clock, shut it down, wait for it to be ready.
  */
 public final class Agentctl {
     /**
@@ -162,6 +162,8 @@ public final class Agentctl {
                 // swallows it, is checked after each write: a full disk noticed either way).
                 case "cp" -> CpCommand.run(rest, ctl::connect, System.in, rawOut, err);
                 case "ping" -> PingCommand.run(PingCommand.parse(rest), ctl::connect, ctl.address.toString(), out);
+                case "clock-sync" -> ClockSyncCommand.run(ClockSyncCommand.parse(rest), ctl::connect,
+                        ctl.address.toString(), out, err);
                 case "shutdown" -> {
                     noArgs("shutdown", rest);
                     yield ctl.shutdown();

@@ -138,6 +138,25 @@ enum CommandHelp {
               agentctl ping
               agentctl ping --count 10 --interval 200ms
             """),
+    CLOCK_SYNC("clock-sync", "clock-sync [--timeout DURATION]", "set the guest's clock to this host's", """
+            Sends the agent this host's time (core.clock.sync) and waits until it has taken it (a
+            ping sent after it is answered), then prints one line with the round trip. The agent
+            steps the guest's clock to that time when it is off by more than 100 ms, and leaves it
+            alone otherwise; an agent that may not set the clock (one not run as root) only logs
+            that it could not. For a guest clock that fell behind while its VM was paused or
+            restored from a snapshot, or its host suspended: agentctl relay --qmp does it itself
+            when QEMU resumes the VM and after each of the agent's ready messages, but sees no host
+            suspend (a resume hook of the host's can run this).
+
+            options:
+              --timeout DURATION         how long to wait for the agent to take it (default 10s)
+
+            example:
+              agentctl --socket run/agent.sock clock-sync
+
+            exit status: 126 when a relay in front refused it (one that passes on only
+            core.shutdown on id 0: the message says so).
+            """),
     SHUTDOWN("shutdown", "shutdown", "ask the agent to shut down", """
             Asks the agent to shut down, and waits up to 5 s for it to close the connection.
 

@@ -33,8 +33,8 @@ final class Overview {
             no ready, connection lost) or agentctl itself failed ("agentctl: internal error: ...");
             1 when agentctl could not write its stdout or stderr (a full disk; "agentctl: error
             writing to standard output: why" on stderr; a closed pipe, | head, is no error); 2 for
-            a bad command line; 0 otherwise. exec, attach, ps and cp have statuses of their own
-            (exec: CMD's, and 123, 124, 126, 127): see their --help.
+            a bad command line; 0 otherwise. exec, attach, ps, cp and clock-sync have statuses of
+            their own (exec: CMD's, and 123, 124, 126, 127): see their --help.
             """;
 
     private Overview() {}

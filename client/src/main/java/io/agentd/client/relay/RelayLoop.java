@@ -1490,12 +1490,14 @@ final class RelayLoop implements Runnable {
 
     /**
      * Why a client's frame on id 0 does not go to the agent, or null when it does: core.shutdown
-     * (any host may ask for it), and a client's own relay flow notice ({@link #noticeRefusal}).
-     * The rest of id 0 is the relay's and the agent's alone. {@code frame} is null when it could not
-     * be decoded, {@code type} then what the decoder read of its type, if anything.
+     * (any host may ask for it), core.clock.sync (any host may set the guest's clock, as it may stop
+     * the agent; the agent answers none, or a refusal on id 0 that the relay logs and drops), and a
+     * client's own relay flow notice ({@link #noticeRefusal}). The rest of id 0 is the relay's and
+     * the agent's alone. {@code frame} is null when it could not be decoded, {@code type} then what
+     * the decoder read of its type, if anything.
      */
     private String controlRefusal(RelayClient c, Frame frame, String type) {
-        if (frame != null && frame.type() == MessageType.CORE_SHUTDOWN) {
+        if (frame != null && (frame.type() == MessageType.CORE_SHUTDOWN || frame.type() == MessageType.CORE_CLOCK_SYNC)) {
             return null;
         }
         if (MessageType.CORE_RELAY_CLIENT_PAUSED.wire().equals(type)
@@ -1504,8 +1506,8 @@ final class RelayLoop implements Runnable {
             return frame == null ? type + " whose payload is not a range of u32 ids"
                     : noticeRefusal(c, frame.type(), (RelayClientRange) frame.payload());
         }
-        return "on id 0 the relay takes only core.shutdown, and core.relay.client.paused / resumed for ids"
-                + " of the client's own" + (type == null ? "" : ", not " + type);
+        return "on id 0 the relay takes only core.shutdown, core.clock.sync, and core.relay.client.paused / resumed"
+                + " for ids of the client's own" + (type == null ? "" : ", not " + type);
     }
 
     /**

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The guest's clock stands still while QEMU has the VM stopped (and is wherever a snapshot left it),
  * and nothing in the guest sets it again: the relay sends the agent core.clock.sync with the host's
  * time on id 0 after each core.ready and, with QMP, at each RESUME; its time is read as its write
- * begins; and a refusal of it is not a client's.
+ * begins; a refusal of it is not a client's; and a client's own clock.sync on id 0 goes through.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RelayClockSyncTest {
@@ -214,6 +214,26 @@ class RelayClockSyncTest {
         agent.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
         assertEquals(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE), within(c.raw()::receive),
                 "its pong is the next frame it gets: no core.error before it");
+        c.raw().close();
+    }
+
+    /**
+     * A client may set the guest's clock itself (AgentClient.syncClock, agentctl clock-sync): its
+     * core.clock.sync on id 0 goes to the agent as it is, as core.shutdown does, where it was
+     * refused (only core.shutdown and the flow notices passed there).
+     */
+    @Test
+    void aClientsOwnClockSyncOnIdZeroGoesToTheAgent() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        assertClockSync(0, "after the ready");
+        Client c = readyClient();
+        Frame sync = new Frame(0, MessageType.CORE_CLOCK_SYNC, new ClockSync(1_234_567_890_123_456_789L));
+        c.raw().send(sync);
+        assertEquals(sync, within(agent::receiveAny), "forwarded as it was sent");
+        long id = c.range().start() + 1;
+        assertNextAtAgentIsPing(c.raw(), id, "nothing else");
+        agent.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
+        assertEquals(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE), within(c.raw()::receive), "and no refusal came");
         c.raw().close();
     }
 }
