@@ -15,8 +15,9 @@ import java.util.concurrent.TimeoutException;
  * on {@code port.sock} and takes one client, an in-process {@link Relay} is that client and serves
  * {@code agent.sock}, where up to 128 clients (the kit's own {@link AgentClient}, other threads'
  * clients, agentctl processes) share the VM at once. The relay also reads QEMU's QMP socket,
- * {@code qmp.sock}, to learn when the guest closes the port (an agent that dies mid-frame; see
- * {@link Relay#start(Path, Path, Duration, Path)}). The one place that knows this.
+ * {@code qmp.sock}, to learn when the guest closes the port (an agent that dies mid-frame) and when
+ * QEMU resumes the VM (it then sets the guest's clock; see {@link Relay#start(Path, Path, Duration, Path)}).
+ * The kit has a QMP monitor of its own, {@code mon.sock}. The one place that knows this.
  */
 final class AgentLink implements AutoCloseable {
     /**
@@ -32,12 +33,14 @@ final class AgentLink implements AutoCloseable {
     private final Path chardevSocket;
     private final Path hostSocket;
     private final Path qmpSocket;
+    private final Path monitorSocket;
     private volatile Relay relay;
 
-    private AgentLink(Path chardevSocket, Path hostSocket, Path qmpSocket) {
+    private AgentLink(Path chardevSocket, Path hostSocket, Path qmpSocket, Path monitorSocket) {
         this.chardevSocket = chardevSocket;
         this.hostSocket = hostSocket;
         this.qmpSocket = qmpSocket;
+        this.monitorSocket = monitorSocket;
     }
 
     /**
@@ -49,13 +52,14 @@ final class AgentLink implements AutoCloseable {
         Path port = runDir.resolve("port.sock");
         Path socket = runDir.resolve("agent.sock");
         Path qmp = runDir.resolve("qmp.sock");
-        for (Path p : new Path[] {port, socket, qmp}) {
+        Path monitor = runDir.resolve("mon.sock");
+        for (Path p : new Path[] {port, socket, qmp, monitor}) {
             if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
                 throw new GuestVmException("the run directory " + runDir + " is too deep: " + p + " is longer than the "
                         + MAX_SOCKET_PATH_BYTES + " bytes a unix socket path may have; choose a shorter run directory");
             }
         }
-        return new AgentLink(port, socket, qmp);
+        return new AgentLink(port, socket, qmp, monitor);
     }
 
     /** What QEMU's {@code -chardev socket,path=} names: the relay's one connection. */
@@ -66,6 +70,15 @@ final class AgentLink implements AutoCloseable {
     /** What QEMU's {@code -qmp unix:} names: the relay reads the port's open and close there. */
     Path qmpSocket() {
         return qmpSocket;
+    }
+
+    /**
+     * The kit's own QMP monitor ({@link QemuCommand#kitMonitor}): QEMU serves one client per monitor,
+     * and the relay holds {@link #qmpSocket} for good; the kit stops and resumes the VM here
+     * ({@link QmpMonitor}), and QEMU sends the events to both.
+     */
+    Path monitorSocket() {
+        return monitorSocket;
     }
 
     /** What a host connects to (agentctl --socket, {@link AgentClient#connect}): the relay's socket. */

@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * in parallel never share one): {@code agent.sock}, the socket of an in-process relay (the client
  * module's {@code Relay}, as scripts/guest/boot runs {@code agentctl relay}) where up to 128 clients
  * use the VM at once; {@code port.sock}, QEMU's chardev socket, the relay's one connection;
- * {@code qmp.sock}, QEMU's QMP socket, where the relay learns that the guest closed the port;
+ * {@code qmp.sock}, QEMU's QMP socket, where the relay learns that the guest closed the port and
+ * that QEMU resumed the VM (it then sets the guest's clock); {@code mon.sock}, the kit's own QMP
+ * monitor ({@link #pause}, {@link #resume});
  * {@code console.log} (the guest's console), {@code qemu.log} (what QEMU printed), {@code qemu.pid}.
  * {@link #client()} is the kit's own client; other threads may share it or {@link #connect()} their own,
  * and other processes connect to {@link #agentSocket()} (e.g. {@code agentctl --socket}). QEMU never outlives the JVM
@@ -220,6 +222,27 @@ public final class GuestVm implements AutoCloseable {
     public AgentClient connect() throws IOException, TimeoutException, InterruptedException {
         client(); // throws once closed
         return AgentClient.connect(link.hostSocket(), Duration.ofSeconds(30));
+    }
+
+    /**
+     * Stops the VM's CPUs (QMP {@code stop} on the kit's own monitor, {@code mon.sock}): the guest,
+     * its clock included, stands still until {@link #resume}. The relay and its clients stay connected;
+     * what they send waits.
+     *
+     * @throws IOException QEMU refused, or its monitor is gone (the VM exited)
+     */
+    public void pause() throws IOException, TimeoutException, InterruptedException {
+        client(); // throws once closed
+        QmpMonitor.execute(link.monitorSocket(), "stop", Duration.ofSeconds(30));
+    }
+
+    /**
+     * Runs the VM again after {@link #pause} (QMP {@code cont}). QEMU's RESUME event reaches the relay,
+     * which sends the agent the host's time (core.clock.sync): the guest's clock stood still meanwhile.
+     */
+    public void resume() throws IOException, TimeoutException, InterruptedException {
+        client();
+        QmpMonitor.execute(link.monitorSocket(), "cont", Duration.ofSeconds(30));
     }
 
     /** The clients the relay serves now, the kit's own included (0 once the VM is gone). */
@@ -468,12 +491,14 @@ public final class GuestVm implements AutoCloseable {
             Files.deleteIfExists(link.chardevSocket());
             Files.deleteIfExists(link.hostSocket());
             Files.deleteIfExists(link.qmpSocket());
+            Files.deleteIfExists(link.monitorSocket());
             Files.write(console.file(), new byte[0]);
         } catch (IOException e) {
             throw new GuestVmException("cannot prepare the run directory " + runDir + ": " + e.getMessage(), e);
         }
-        List<String> argv = QemuCommand.argv(b.qemuBinary, accel, image, b.memoryMib, b.vcpus, b.kernelArgs,
-                link.chardevSocket(), link.qmpSocket(), console.file(), runDir.resolve("qemu.pid"));
+        List<String> argv = new ArrayList<>(QemuCommand.argv(b.qemuBinary, accel, image, b.memoryMib, b.vcpus,
+                b.kernelArgs, link.chardevSocket(), link.qmpSocket(), console.file(), runDir.resolve("qemu.pid")));
+        argv.addAll(QemuCommand.kitMonitor(link.monitorSocket()));
         long start = System.nanoTime();
         Process qemu = QemuProcesses.start(argv, qemuLog);
         BootWatch kvmWatch = accel != Accel.KVM ? null : BootWatch.start(qemu, "kvm",

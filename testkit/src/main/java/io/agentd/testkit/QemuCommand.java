@@ -62,6 +62,17 @@ final class QemuCommand {
     }
 
     /**
+     * The kit's own QMP monitor, after {@link #argv}: a second {@code -qmp} beside the relay's, where
+     * {@link GuestVm#pause} and {@link GuestVm#resume} stop and resume the VM (QEMU serves one client
+     * per monitor, the relay holds its own for good, and QEMU sends its events to both, so the relay
+     * still hears the RESUME). scripts/guest/boot has no such monitor: kept apart from {@link #argv},
+     * whose flags are the script's.
+     */
+    static List<String> kitMonitor(Path monitorSocket) {
+        return List.of("-qmp", "unix:" + optionValue(monitorSocket) + ",server=on,wait=off");
+    }
+
+    /**
      * {@code word} as one parameter of the kernel command line (QEMU's {@code -append}): NAME=VALUE, or
      * a NAME alone. A VALUE with whitespace goes in double quotes, NAME="VALUE": the kernel keeps that
      * one parameter and removes the quotes (kernel/params.c, next_arg), and the guest's init reads

@@ -31,7 +31,7 @@ class AgentLinkTest {
     void aSocketPathTheJdkCannotConnectIsRefusedBeforeQemuStarts() throws Exception {
         Path fits = runDirFor(106);
         assertEquals(106, fits.resolve("agent.sock").toString().getBytes(StandardCharsets.UTF_8).length);
-        AgentLink.in(fits); // port.sock is shorter, qmp.sock as long as agent.sock
+        AgentLink.in(fits); // port.sock and mon.sock are shorter, qmp.sock as long as agent.sock
         Path tooLong = runDirFor(107);
         GuestVmException e = assertThrows(GuestVmException.class, () -> AgentLink.in(tooLong));
         assertTrue(e.getMessage().contains("is too deep"), e.getMessage());

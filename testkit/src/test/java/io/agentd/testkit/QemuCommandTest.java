@@ -80,6 +80,8 @@ class QemuCommandTest {
                 run.resolve("port.sock"), run.resolve("qmp.sock"), run.resolve("console.log"), run.resolve("qemu.pid"));
         assertEquals("socket,id=agent,path=/tmp/run,,dir/port.sock,server=on,wait=off", valueOf(kit, "-chardev"));
         assertEquals("unix:/tmp/run,,dir/qmp.sock,server=on,wait=off", valueOf(kit, "-qmp"));
+        assertEquals(List.of("-qmp", "unix:/tmp/run,,dir/mon.sock,server=on,wait=off"),
+                QemuCommand.kitMonitor(run.resolve("mon.sock")), "the kit's own monitor, beside the relay's");
         assertEquals("file:/tmp/run,dir/console.log", valueOf(kit, "-serial"));
         assertEquals("/tmp/run,dir/qemu.pid", valueOf(kit, "-pidfile"));
         assertEquals(image.kernel().toString(), valueOf(kit, "-kernel"));
