@@ -1,6 +1,7 @@
 package io.agentd.testkit.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.protocol.payload.ExecRequest;
@@ -101,6 +102,30 @@ class StrictProfileVmTest {
     void norLoadAModule() throws Exception {
         assertEquals("denied\n", InGuest.sh(vm, "insmod /lib/modules/$(head -n1 /etc/guest-modules).ko 2>&1"
                 + " | grep -q 'not permitted' && echo denied || echo allowed"));
+    }
+
+    /**
+     * A strict root session may send PID 1 any signal (same uid, no capability needed), and the kernel
+     * hands init those it has a handler for. Sent them all, init still supervises: the agent, then
+     * killed, is started again and answers. Before, busybox sh's own SIGINT handler ended init at
+     * the agent's next exit: kernel panic ("Attempted to kill init! exitcode=0x00008200"), QEMU gone.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE - 2)
+    void signalsToInitFromAStrictSessionDoNotEndIt() throws Exception {
+        Agentctl agentctl = new Agentctl(vm);
+        String signals = "INT TERM HUP QUIT USR1 USR2 ALRM PIPE CHLD WINCH URG CONT TSTP TTIN TTOU STOP KILL";
+        Agentctl.Result sent = agentctl.run("exec", "--", "sh", "-c",
+                "for s in " + signals + "; do kill -$s 1 || echo \"$s refused\"; done; echo sent");
+        assertEquals("sent\n", sent.stdout(), "every kill(1, SIG) returns 0 to uid 0: " + sent);
+        agentctl.run("exec", "--", "sh", "-c", "(sleep 1; kill -KILL $(pidof java)) > /dev/null 2>&1 &");
+        Thread.sleep(2000);
+        assertEquals(0, agentctl.run("wait-ready", "--timeout", "40s").exit(), "init started a new agent:\n"
+                + vm.console().tail(20));
+        assertEquals("ok\n", agentctl.run("exec", "--", "echo", "ok").stdout());
+        assertTrue(vm.exitStatus().isEmpty(), "QEMU runs on");
+        assertTrue(vm.console().contains("init: SIGINT ignored"), vm.console().tail(20));
+        assertFalse(vm.console().contains("Attempted to kill init"), vm.console().tail(20));
     }
 
     /**
