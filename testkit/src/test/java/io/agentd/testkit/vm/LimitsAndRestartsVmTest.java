@@ -1,12 +1,15 @@
 package io.agentd.testkit.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.testkit.Guest;
 import io.agentd.testkit.GuestVm;
 import io.agentd.testkit.GuestVmExtension;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -120,6 +123,11 @@ class LimitsAndRestartsVmTest {
         Thread.sleep(2000);
         assertEquals(0, agentctl().run("wait-ready", "--timeout", "40s").exit());
         assertEquals(vm.image().kernelVersion() + "\n", agentctl().run("exec", "--", "uname", "-r").stdout());
+        // init logs the status itself ("init: agentd exited with status 137 ..."); busybox sh used to
+        // print its own bare "Killed" line to the console beside it.
+        assertTrue(vm.console().contains("init: agentd exited with status 137"), vm.console().tail(20));
+        assertFalse(Files.readAllLines(vm.console().file(), StandardCharsets.ISO_8859_1).contains("Killed"),
+                vm.console().tail(20));
     }
 
     /**
