@@ -127,6 +127,21 @@ class GuestScriptFunctionsTest {
     }
 
     /**
+     * The sizes init gives its RAM file systems (agentd.tmp-size and the like): bytes, k, m, g, or a
+     * percentage of the memory the image leaves ($mem_room), in KiB; 0, which tmpfs would take for no
+     * limit, and anything else are refused (init then logs and takes the default).
+     */
+    @Test
+    void initReadsTheSizesOfItsRamFileSystems() throws Exception {
+        assertEquals(List.of("25% 250000", "8m 8192", "8M 8192", "1g 1048576", "2G 2097152", "4k 4", "1000 1", "1 1",
+                "0 refused", "0% refused", " refused", "1.5g refused", "12x refused", "-5m refused", "5mm refused",
+                "1234567890 refused", "m refused", "% refused", "999999999g 1048575998951424"),
+                run("sh", "init", "size_kib", "mem_room=1000000; for v in 25% 8m 8M 1g 2G 4k 1000 1 0 0% '' 1.5g 12x -5m 5mm"
+                        + " 1234567890 m % 999999999g; do if size_kib \"$v\"; then echo \"$v $kib\"; else echo \"$v refused\"; fi; done",
+                        ""));
+    }
+
+    /**
      * Runs {@code call} in {@code dir} (where a glob would find files) with {@code shell}, after the
      * definition of {@code function} taken from the script: its lines from {@code function() {} to
      * the first line that is {@code }}.
