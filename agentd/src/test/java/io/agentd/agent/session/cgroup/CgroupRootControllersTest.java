@@ -1,21 +1,17 @@
 package io.agentd.agent.session.cgroup;
 
+import static io.agentd.agent.session.cgroup.FakeCgroup2.cgroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import io.agentd.agent.session.cgroup.FakeCgroup2.Opened;
 import io.agentd.protocol.payload.ExecFailed;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A subtree without the controllers the agent wants says why, at start and in the refusal of a limit
@@ -56,7 +52,7 @@ class CgroupRootControllersTest {
         Path subtree = cgroup(svc.resolve("agentd"), "", "", false);
 
         Opened o = open(subtree, UNIFIED_KERNEL);
-        String line = o.startLine;
+        String line = o.startLine();
         assertTrue(line.startsWith("session cgroups under " + subtree + " (controllers: none; cpu memory pids not"
                 + " available: its parent " + svc + " holds processes (the agent's own), and cgroup v2 gives no"
                 + " controllers to the children of a cgroup that holds processes"), line);
@@ -64,7 +60,7 @@ class CgroupRootControllersTest {
                 + " (systemd: DelegateSubgroup=agent): the agent then makes the sessions' cgroups in " + svc
                 + " and enables the controllers there itself"), line);
 
-        SessionCgroups cgroups = new SessionCgroups(o.root);
+        SessionCgroups cgroups = new SessionCgroups(o.root());
         for (Long[] limits : new Long[][] {{64L << 20, null}, {null, 32L}}) {
             ExecFailed f = assertThrows(CgroupRefusal.class, () -> cgroups.create(limits[0], limits[1])).failure();
             assertEquals("resource_limit", f.kind());
@@ -86,7 +82,7 @@ class CgroupRootControllersTest {
         Path top = scratch();
         Path box = cgroup(top.resolve("box"), "cpu memory pids", "1\n" + AGENT + "\n4242\n", false);
         Path subtree = cgroup(box.resolve("agentd"), "", "", false);
-        String line = open(subtree, UNIFIED_KERNEL).startLine;
+        String line = open(subtree, UNIFIED_KERNEL).startLine();
         assertTrue(line.contains("its parent " + box + " holds processes (3 processes, the agent's among them)"), line);
         assertTrue(line.contains("e.g. " + box.resolve("agent") + ", and the other processes in leaves of their own"),
                 line);
@@ -94,7 +90,7 @@ class CgroupRootControllersTest {
         // A --cgroup-root below someone else's cgroup: not the agent to move.
         Path other = cgroup(top.resolve("other"), "cpu memory pids", "4242\n", false);
         Path given = cgroup(other.resolve("sessions"), "", "", false);
-        String otherLine = open(given, UNIFIED_KERNEL).startLine;
+        String otherLine = open(given, UNIFIED_KERNEL).startLine();
         assertTrue(otherLine.contains("its parent " + other + " holds processes (1 process)"), otherLine);
         assertTrue(otherLine.contains("move them to a leaf cgroup of their own, or give --cgroup-root"), otherLine);
         assertFalse(otherLine.contains("DelegateSubgroup"), otherLine);
@@ -110,10 +106,10 @@ class CgroupRootControllersTest {
         Path unified = cgroup(top.resolve("unified"), "hugetlb", "1\n2\n" + AGENT + "\n", true);
         Path subtree = cgroup(unified.resolve("agentd"), "", "", false);
         Opened o = open(subtree, HYBRID_KERNEL);
-        assertTrue(o.startLine.contains("(controllers: none; cpu memory pids not available: bound to cgroup v1"
+        assertTrue(o.startLine().contains("(controllers: none; cpu memory pids not available: bound to cgroup v1"
                 + " (/proc/cgroups: a hybrid or v1 layout), and cgroup2 has no controller that cgroup v1 has"),
-                o.startLine);
-        ExecFailed f = assertThrows(CgroupRefusal.class, () -> new SessionCgroups(o.root).create(64L << 20, null))
+                o.startLine());
+        ExecFailed f = assertThrows(CgroupRefusal.class, () -> new SessionCgroups(o.root()).create(64L << 20, null))
                 .failure();
         assertEquals("resource_limit", f.kind());
         assertEquals("memory_max needs the memory controller, which is not available in " + subtree + ": bound to"
@@ -122,7 +118,7 @@ class CgroupRootControllersTest {
 
         // One disabled at boot, one the kernel does not list at all.
         String kernel = HYBRID_KERNEL.replace("memory\t4\t88\t1", "memory\t0\t1\t0").replace("pids\t8\t1\t1\n", "");
-        String line = open(subtree, kernel).startLine;
+        String line = open(subtree, kernel).startLine();
         assertTrue(line.contains("; memory not available: disabled on the kernel's command line (cgroup_disable=;"
                 + " /proc/cgroups)"), line);
         assertTrue(line.contains("; pids not available: in no cgroup.controllers up to the hierarchy's root "
@@ -140,60 +136,33 @@ class CgroupRootControllersTest {
         Path root = cgroup(top.resolve("root"), "cpu memory pids", "1\n" + AGENT + "\n", true);
         Path subtree = cgroup(root.resolve("agentd"), "pids", "", false);
         Opened o = open(subtree, UNIFIED_KERNEL);
-        assertTrue(o.startLine.startsWith("session cgroups under " + subtree + " (controllers: pids; cpu memory not"
+        assertTrue(o.startLine().startsWith("session cgroups under " + subtree + " (controllers: pids; cpu memory not"
                 + " available: not enabled in its parent's " + root.resolve("cgroup.subtree_control") + ", which may"
-                + " enable it (the agent changes nothing above its subtree)"), o.startLine);
+                + " enable it (the agent changes nothing above its subtree)"), o.startLine());
         assertEquals("", Files.readString(root.resolve("cgroup.subtree_control")), "nothing written above the subtree");
         assertEquals("+pids", Files.readString(subtree.resolve("cgroup.subtree_control")));
-        assertTrue(o.root.hasController("pids"));
+        assertTrue(o.root().hasController("pids"));
 
         Path empty = cgroup(top.resolve("root/empty"), "memory", "", false);
         Path below = cgroup(empty.resolve("agentd"), "", "", false);
-        String line = open(below, UNIFIED_KERNEL).startLine;
+        String line = open(below, UNIFIED_KERNEL).startLine();
         assertTrue(line.contains("; memory not available: not enabled in its parent's "
                 + empty.resolve("cgroup.subtree_control") + ", which may"), line);
         assertTrue(line.contains("; cpu pids not available: not enabled in the " + root.resolve("cgroup.subtree_control")
                 + " (a cgroup above its parent), which may"), line);
     }
 
-    private record Opened(CgroupRoot root, String startLine) {}
-
     private static Opened open(Path subtree, String procCgroups) throws IOException {
         Path table = Files.createTempFile(subtree.getParent(), "proc-cgroups", "");
         Files.writeString(table, procCgroups);
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        Logger logger = (Logger) LoggerFactory.getLogger(CgroupRoot.class);
-        logger.addAppender(lines);
-        CgroupRoot root;
         try {
-            root = CgroupRoot.open(subtree.toString(), table);
+            return FakeCgroup2.open(() -> CgroupRoot.open(subtree.toString(), table));
         } finally {
-            logger.detachAppender(lines);
             Files.delete(table);
         }
-        assertNotNull(root, lines.list.toString());
-        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.startsWith("session cgroups under ")).toList();
-        assertEquals(1, said.size(), lines.list.toString());
-        return new Opened(root, said.get(0));
     }
 
     private static Path scratch() throws IOException {
-        return Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-controllers-")
-                .toAbsolutePath();
-    }
-
-    /** A directory with the files of a cgroup2 directory; {@code hierarchyRoot}: without cgroup.type, as the root. */
-    private static Path cgroup(Path dir, String controllers, String procs, boolean hierarchyRoot) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("cgroup.controllers"), controllers.isEmpty() ? "" : controllers + "\n");
-        Files.writeString(dir.resolve("cgroup.subtree_control"), "");
-        Files.writeString(dir.resolve("cgroup.procs"), procs);
-        if (!hierarchyRoot) {
-            Files.writeString(dir.resolve("cgroup.type"), "domain\n");
-            Files.writeString(dir.resolve("cgroup.events"), "populated 0\nfrozen 0\n");
-        }
-        return dir;
+        return FakeCgroup2.scratch("cgroup-controllers-");
     }
 }

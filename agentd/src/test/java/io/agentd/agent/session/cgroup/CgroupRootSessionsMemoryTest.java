@@ -1,8 +1,8 @@
 package io.agentd.agent.session.cgroup;
 
+import static io.agentd.agent.session.cgroup.FakeCgroup2.cgroup;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,13 +11,13 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.agentd.agent.session.SessionGroupRecord;
+import io.agentd.agent.session.cgroup.FakeCgroup2.Opened;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -61,11 +61,11 @@ class CgroupRootSessionsMemoryTest {
         assertEquals("session cgroups under " + l.sessions + " (controllers: cpu memory pids; sessions' memory.max"
                 + " 290 MiB: MemTotal 469 MiB less 51 MiB of files held in memory outside the sessions (Shmem: the root"
                 + " file system when it lives in memory, tmpfs), less 128 MiB kept for the agent and the kernel;"
-                + " no cgroup.kill, killing pid by pid)", o.line);
-        assertEquals("sessions' memory.max 290 MiB", o.root.memoryLimit());
+                + " no cgroup.kill, killing pid by pid)", o.startLine());
+        assertEquals("sessions' memory.max 290 MiB", o.root().memoryLimit());
         assertEquals("max", Files.readString(l.subtree.resolve("memory.max")), "nothing written to the subtree");
 
-        SessionCgroups cgroups = new SessionCgroups(o.root);
+        SessionCgroups cgroups = new SessionCgroups(o.root());
         SessionCgroup session = cgroups.create(null, null);
         assertEquals(l.sessions, session.dir().getParent(), "a session's cgroup is made in the sessions' cgroup");
     }
@@ -81,8 +81,8 @@ class CgroupRootSessionsMemoryTest {
         Opened o = open(l.subtree, SessionsMemoryMax.AUTO);
         assertEquals(Long.toString(300 * MIB), Files.readString(l.subtree.resolve("memory.max")));
         assertEquals(Long.toString(172 * MIB), Files.readString(l.sessions.resolve("memory.max")));
-        assertTrue(o.line.contains("sessions' memory.max 172 MiB: memory.max 300 MiB of " + l.subtree
-                + ", less 128 MiB kept for the agent and the kernel"), o.line);
+        assertTrue(o.startLine().contains("sessions' memory.max 172 MiB: memory.max 300 MiB of " + l.subtree
+                + ", less 128 MiB kept for the agent and the kernel"), o.startLine());
 
         Layout high = guestLayout(Long.toString(8L << 30));
         open(high.subtree, SessionsMemoryMax.AUTO);
@@ -100,7 +100,7 @@ class CgroupRootSessionsMemoryTest {
         Files.writeString(l.sessions.resolve("memory.max"), ""); // the kernel's file takes a write whole; this one is emptied
         Opened bytes = open(l.subtree, SessionsMemoryMax.parse("400m"));
         assertEquals(Long.toString(400 * MIB), Files.readString(l.sessions.resolve("memory.max")));
-        assertTrue(bytes.line.contains("; sessions' memory.max 400 MiB: --sessions-memory-max 400 MiB"), bytes.line);
+        assertTrue(bytes.startLine().contains("; sessions' memory.max 400 MiB: --sessions-memory-max 400 MiB"), bytes.startLine());
 
         Files.writeString(l.sessions.resolve("memory.max"), "");
         open(l.subtree, SessionsMemoryMax.parse("50%"));
@@ -109,8 +109,8 @@ class CgroupRootSessionsMemoryTest {
         Files.writeString(l.sessions.resolve("memory.max"), "");
         Opened none = open(l.subtree, SessionsMemoryMax.NONE);
         assertEquals("max", Files.readString(l.sessions.resolve("memory.max")));
-        assertTrue(none.line.contains("; sessions' memory not limited (--sessions-memory-max none)"), none.line);
-        assertEquals("sessions' memory not limited (--sessions-memory-max none)", none.root.memoryLimit());
+        assertTrue(none.startLine().contains("; sessions' memory not limited (--sessions-memory-max none)"), none.startLine());
+        assertEquals("sessions' memory not limited (--sessions-memory-max none)", none.root().memoryLimit());
     }
 
     /**
@@ -129,11 +129,11 @@ class CgroupRootSessionsMemoryTest {
         String hybrid = KERNEL.replace("memory\t0\t120\t1", "memory\t4\t88\t1");
         Opened o = open(l.subtree, SessionsMemoryMax.AUTO, hybrid);
         assertFalse(Files.exists(l.sessions.resolve("memory.max")), "no memory.max made");
-        assertEquals("sessions' memory not limited (no memory controller)", o.root.memoryLimit());
-        assertTrue(o.line.startsWith("session cgroups under " + l.sessions + " (controllers: cpu pids; memory not"
-                + " available: bound to cgroup v1"), o.line);
-        assertFalse(o.line.contains("memory.max"), o.line);
-        ExecFailed f = assertThrows(CgroupRefusal.class, () -> new SessionCgroups(o.root).create(64 * MIB, null))
+        assertEquals("sessions' memory not limited (no memory controller)", o.root().memoryLimit());
+        assertTrue(o.startLine().startsWith("session cgroups under " + l.sessions + " (controllers: cpu pids; memory not"
+                + " available: bound to cgroup v1"), o.startLine());
+        assertFalse(o.startLine().contains("memory.max"), o.startLine());
+        ExecFailed f = assertThrows(CgroupRefusal.class, () -> new SessionCgroups(o.root()).create(64 * MIB, null))
                 .failure();
         assertEquals("resource_limit", f.kind());
         assertTrue(f.message().startsWith("memory_max needs the memory controller, which is not available in "
@@ -153,7 +153,7 @@ class CgroupRootSessionsMemoryTest {
         Files.writeString(meminfo, MEMINFO.replace("53000 kB", (53000 + 200 * 1024) + " kB"));
         Opened o = open(l.subtree, SessionsMemoryMax.AUTO, KERNEL, meminfo);
         assertEquals(DEFAULT_LIMIT + "", Files.readString(l.sessions.resolve("memory.max")));
-        assertTrue(o.line.contains("; they hold 200 MiB now (memory.current)"), o.line);
+        assertTrue(o.startLine().contains("; they hold 200 MiB now (memory.current)"), o.startLine());
     }
 
     /** A dead agent's session cgroups are found in the sessions' cgroup, and in the subtree itself (an older agent's). */
@@ -166,7 +166,7 @@ class CgroupRootSessionsMemoryTest {
         Path ours = Files.createDirectory(l.sessions.resolve("s-" + self + "-" + SessionGroupRecord.startTicksOf(self)
                 + "-7"));
         Opened o = open(l.subtree, SessionsMemoryMax.AUTO);
-        assertEquals(0, o.root.killLeftovers(), "nothing was populated");
+        assertEquals(0, o.root().killLeftovers(), "nothing was populated");
         assertFalse(Files.exists(newer), "a dead agent's cgroup in sessions is removed");
         assertFalse(Files.exists(older), "a dead older agent's cgroup in the subtree is removed");
         assertTrue(Files.isDirectory(ours), "a live agent's own is left");
@@ -184,7 +184,7 @@ class CgroupRootSessionsMemoryTest {
         Layout l = guestLayout("max");
         Files.writeString(l.sessions.resolve("memory.events.local"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n");
         Opened o = open(l.subtree, SessionsMemoryMax.AUTO);
-        SessionCgroups cgroups = new SessionCgroups(o.root);
+        SessionCgroups cgroups = new SessionCgroups(o.root());
         Files.writeString(l.sessions.resolve("memory.current"), Long.toString(DEFAULT_LIMIT - MIB));
         Files.writeString(l.sessions.resolve("memory.stat"), "anon 1048576\nshmem " + (280 * MIB) + "\n");
 
@@ -268,8 +268,6 @@ class CgroupRootSessionsMemoryTest {
         return new Layout(subtree, sessions);
     }
 
-    private record Opened(CgroupRoot root, String line) {}
-
     private static Opened open(Path subtree, SessionsMemoryMax option) throws IOException {
         return open(subtree, option, KERNEL);
     }
@@ -283,39 +281,10 @@ class CgroupRootSessionsMemoryTest {
     private static Opened open(Path subtree, SessionsMemoryMax option, String procCgroups, Path meminfo)
             throws IOException {
         Path table = Files.writeString(meminfo.resolveSibling("proc-cgroups"), procCgroups);
-        ListAppender<ILoggingEvent> lines = new ListAppender<>();
-        lines.start();
-        Logger logger = (Logger) LoggerFactory.getLogger(CgroupRoot.class);
-        logger.addAppender(lines);
-        CgroupRoot root;
-        try {
-            root = CgroupRoot.open(subtree.toString(), option, table, meminfo);
-        } finally {
-            logger.detachAppender(lines);
-        }
-        assertNotNull(root, lines.list.toString());
-        Supplier<String> all = lines.list::toString;
-        List<String> said = lines.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.startsWith("session cgroups under ")).toList();
-        assertEquals(1, said.size(), all);
-        return new Opened(root, said.get(0));
+        return FakeCgroup2.open(() -> CgroupRoot.open(subtree.toString(), option, table, meminfo));
     }
 
     private static Path scratch() throws IOException {
-        return Files.createTempDirectory(Files.createDirectories(Path.of("target")), "cgroup-sessions-")
-                .toAbsolutePath();
-    }
-
-    /** A directory with the files of a cgroup2 directory; {@code hierarchyRoot}: without cgroup.type, as the root. */
-    private static Path cgroup(Path dir, String controllers, String procs, boolean hierarchyRoot) throws IOException {
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("cgroup.controllers"), controllers.isEmpty() ? "" : controllers + "\n");
-        Files.writeString(dir.resolve("cgroup.subtree_control"), "");
-        Files.writeString(dir.resolve("cgroup.procs"), procs);
-        if (!hierarchyRoot) {
-            Files.writeString(dir.resolve("cgroup.type"), "domain\n");
-            Files.writeString(dir.resolve("cgroup.events"), "populated 0\nfrozen 0\n");
-        }
-        return dir;
+        return FakeCgroup2.scratch("cgroup-sessions-");
     }
 }
