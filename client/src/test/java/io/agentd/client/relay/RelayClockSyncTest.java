@@ -109,6 +109,13 @@ class RelayClockSyncTest {
 
     private record Client(RawClient raw, IdRange range) {}
 
+    /** The agent says ready, the relay's sync follows it, then a client connects and is greeted. */
+    private Client afterTheAgentsReadyAndSync() throws Exception {
+        agent.send(new Frame(0, MessageType.CORE_READY, READY));
+        assertClockSync(0, "after the ready");
+        return readyClient();
+    }
+
     private Client readyClient() throws Exception {
         RawClient c = RawClient.connect(port.relay.listenPath());
         IdRange range = c.readGreeting();
@@ -141,9 +148,7 @@ class RelayClockSyncTest {
 
     @Test
     void qemusResumeSendsTheHostsTimeWithOneLogLine() throws Exception {
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        assertClockSync(0, "after the ready");
-        Client c = readyClient();
+        Client c = afterTheAgentsReadyAndSync();
         qmp.runState(false);
         Thread.sleep(200);
         assertNextAtAgentIsPing(c.raw(), c.range().start() + 1, "STOP sends nothing");
@@ -179,9 +184,7 @@ class RelayClockSyncTest {
      */
     @Test
     void theTimeSentIsTheTimeOfTheWriteNotOfTheResume() throws Exception {
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        assertClockSync(0, "after the ready");
-        Client c = readyClient();
+        Client c = afterTheAgentsReadyAndSync();
         long id = c.range().start() + 1;
         byte[] data = new byte[3 << 20]; // far more than the port socket's buffers take: its write waits for the agent
         c.raw().send(new Frame(id, MessageType.EXEC_STDIN, new ExecData(data)));
@@ -204,9 +207,7 @@ class RelayClockSyncTest {
     /** The agent answers a clock.sync with nothing, or a refusal on id 0: the relay keeps that from every client. */
     @Test
     void theAgentsRefusalOfTheRelaysSyncGoesToNoClient() throws Exception {
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        assertClockSync(0, "after the ready");
-        Client c = readyClient();
+        Client c = afterTheAgentsReadyAndSync();
         agent.send(new Frame(0, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.INVALID_PAYLOAD.wire(),
                 "unix_time_nanos beyond year 2262", MessageType.CORE_CLOCK_SYNC.wire())));
         long id = c.range().start() + 1;
@@ -224,9 +225,7 @@ class RelayClockSyncTest {
      */
     @Test
     void aClientsOwnClockSyncOnIdZeroGoesToTheAgent() throws Exception {
-        agent.send(new Frame(0, MessageType.CORE_READY, READY));
-        assertClockSync(0, "after the ready");
-        Client c = readyClient();
+        Client c = afterTheAgentsReadyAndSync();
         Frame sync = new Frame(0, MessageType.CORE_CLOCK_SYNC, new ClockSync(1_234_567_890_123_456_789L));
         c.raw().send(sync);
         assertEquals(sync, within(agent::receiveAny), "forwarded as it was sent");
