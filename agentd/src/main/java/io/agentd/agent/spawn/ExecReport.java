@@ -2,13 +2,13 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.ProcNumber;
 import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.Rlimit;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -66,14 +66,12 @@ public final class ExecReport {
         if (!failed.resource().equals("nofile")) {
             return raised;
         }
-        long nrOpen;
-        try {
-            // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
-            nrOpen = Long.parseUnsignedLong(Files.readAllLines(nrOpenFile).get(0).trim());
-        } catch (IOException | RuntimeException e) {
+        OptionalLong read = ProcNumber.read(nrOpenFile);
+        if (read.isEmpty() || read.getAsLong() < 0) {
             return "the kernel caps RLIMIT_NOFILE at fs.nr_open, for root too (" + nrOpenFile + ", not readable here);"
                     + " below it, " + raised;
         }
+        long nrOpen = read.getAsLong();
         if (Long.compareUnsigned(failed.hard(), nrOpen) > 0) {
             return "the kernel caps RLIMIT_NOFILE at fs.nr_open, " + limitText(nrOpen) + " here (" + nrOpenFile
                     + "), for root too";

@@ -1,13 +1,12 @@
 package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.Os;
-import java.io.IOException;
+import io.agentd.agent.sys.ProcNumber;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,13 +57,9 @@ final class LastCapability {
 
     /** The number in {@code file}; empty when it cannot be read or is no capability number. */
     static OptionalInt read(Path file) {
-        try {
-            List<String> lines = Files.readAllLines(file); // not readString: it can stop early on /proc files
-            int last = lines.size() == 1 ? Integer.parseInt(lines.get(0).trim()) : -1;
-            return last >= 0 ? OptionalInt.of(last) : OptionalInt.empty();
-        } catch (IOException | NumberFormatException e) {
-            return OptionalInt.empty();
-        }
+        OptionalLong last = ProcNumber.read(file);
+        return last.isPresent() && last.getAsLong() >= 0 && last.getAsLong() <= Integer.MAX_VALUE
+                ? OptionalInt.of((int) last.getAsLong()) : OptionalInt.empty();
     }
 
     /**

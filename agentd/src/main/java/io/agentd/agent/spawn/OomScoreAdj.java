@@ -2,11 +2,10 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
-import java.io.IOException;
+import io.agentd.agent.sys.ProcNumber;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,12 +112,8 @@ public final class OomScoreAdj {
 
     /** The value in {@code file}; null when it cannot be read or holds no number. */
     static Integer read(Path file) {
-        try {
-            List<String> lines = Files.readAllLines(file); // not readString: it can stop early on /proc files
-            return lines.size() == 1 ? Integer.valueOf(lines.get(0).trim()) : null;
-        } catch (IOException | NumberFormatException e) {
-            return null;
-        }
+        OptionalLong value = ProcNumber.read(file);
+        return value.isPresent() && value.getAsLong() == (int) value.getAsLong() ? (int) value.getAsLong() : null;
     }
 
     /**
