@@ -56,7 +56,7 @@ public final class ExecReport {
      */
     static ExecFailed rlimitFailure(Rlimit failed, int errno, SpawnSpec spec, Path nrOpenFile) {
         String stage = "setrlimit(RLIMIT_" + failed.resource().toUpperCase(Locale.ROOT) + ")";
-        String step = stage + " to soft " + limitText(failed.soft()) + ", hard " + limitText(failed.hard()) + " failed";
+        String step = stage + " to soft " + Rlimit.text(failed.soft()) + ", hard " + Rlimit.text(failed.hard()) + " failed";
         return failure(stage, step, errno, spec, errno == LibC.EPERM ? "; " + whyNotPermitted(failed, nrOpenFile) : "");
     }
 
@@ -73,7 +73,7 @@ public final class ExecReport {
         }
         long nrOpen = read.getAsLong();
         if (Long.compareUnsigned(failed.hard(), nrOpen) > 0) {
-            return "the kernel caps RLIMIT_NOFILE at fs.nr_open, " + limitText(nrOpen) + " here (" + nrOpenFile
+            return "the kernel caps RLIMIT_NOFILE at fs.nr_open, " + Rlimit.text(nrOpen) + " here (" + nrOpenFile
                     + "), for root too";
         }
         return raised;
@@ -174,10 +174,5 @@ public final class ExecReport {
                     ? "applying the " + spec.profile().wireName() + " profile (" + stage + ") failed"
                     : stage + " failed";
         };
-    }
-
-    /** A limit's value as the messages show it: RLIM_INFINITY is "unlimited", any other the u64's digits. */
-    static String limitText(long value) {
-        return value == Rlimit.INFINITY ? "unlimited" : Long.toUnsignedString(value);
     }
 }

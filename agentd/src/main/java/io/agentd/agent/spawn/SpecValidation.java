@@ -98,7 +98,7 @@ final class SpecValidation {
                 // spawn, it is typed as it would be after it, and as hosts have always seen it.
                 throw new SpawnFailure(ExecFailed.of(FailureKind.RESOURCE_LIMIT, null, null,
                         "cannot run \"" + spec.cmd() + "\": " + field + " (" + r.resource() + ") soft "
-                                + ExecReport.limitText(r.soft()) + " is above hard " + ExecReport.limitText(r.hard())
+                                + Rlimit.text(r.soft()) + " is above hard " + Rlimit.text(r.hard())
                                 + ": a soft limit cannot exceed its hard one (setrlimit refuses the pair, EINVAL;"
                                 + " nothing was started)", STAGE));
             }

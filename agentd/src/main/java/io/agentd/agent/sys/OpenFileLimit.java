@@ -1,5 +1,6 @@
 package io.agentd.agent.sys;
 
+import io.agentd.protocol.payload.Rlimit;
 import java.nio.ByteBuffer;
 
 /**
@@ -8,7 +9,7 @@ import java.nio.ByteBuffer;
  */
 public record OpenFileLimit(long soft, long hard) {
     /** RLIM_INFINITY: u64 all ones. */
-    public static final long INFINITY = -1L;
+    public static final long INFINITY = Rlimit.INFINITY;
     /** prlimit64 has its own number on each machine (it predates the shared table); -1 elsewhere. */
     private static final long SYS_PRLIMIT64 = switch (System.getProperty("os.arch")) {
         case "amd64", "x86_64" -> 302;
@@ -50,10 +51,6 @@ public record OpenFileLimit(long soft, long hard) {
 
     @Override
     public String toString() {
-        return text(soft) + ":" + text(hard);
-    }
-
-    private static String text(long value) {
-        return value == INFINITY ? "unlimited" : Long.toUnsignedString(value);
+        return Rlimit.text(soft) + ":" + Rlimit.text(hard);
     }
 }
