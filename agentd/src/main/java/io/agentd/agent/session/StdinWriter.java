@@ -33,6 +33,8 @@ final class StdinWriter {
     private Registration reg;
     private boolean open = true;
     private boolean eofRequested;
+    /** A PTY's end of input was ignored and said so: a host may send it in a loop, the line comes once. */
+    private boolean ignoredEofLogged;
     /**
      * The errno of the first stdin frame of the current host refused for space, 0 before: every later
      * frame of that host gets it too, so what the child reads of each host's input stays a prefix of
@@ -107,7 +109,11 @@ final class StdinWriter {
     void onStdin(byte[] data) {
         if (data.length == 0) {
             if (!pipe) {
-                log.debug("session {}: end of input ignored on a PTY (the host sends ^D)", sessionId);
+                if (!ignoredEofLogged) {
+                    ignoredEofLogged = true;
+                    log.debug("session {}: end of input ignored on a PTY (the host sends ^D); later ones are"
+                            + " ignored without a line", sessionId);
+                }
             } else if (open && !eofRequested) {
                 eofRequested = true;
                 if (queue.isEmpty()) {

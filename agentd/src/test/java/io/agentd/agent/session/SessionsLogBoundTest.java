@@ -68,6 +68,29 @@ class SessionsLogBoundTest {
     }
 
     /**
+     * An end of input on a PTY session is ignored (the host sends ^D): with debug on, a host that
+     * sends a thousand gets one line for the session, and the PTY is left open.
+     */
+    @Test
+    void aThousandEndsOfInputOnAPtyWriteOneDebugLine() {
+        ScriptedSessions pty = new ScriptedSessions(loop, new Child(100, 13, 20, 20, -1, true));
+        ch.qos.logback.classic.Level before = sessionLogger.getLevel();
+        sessionLogger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+        try {
+            pty.sessions.onExecRequest(host, 5, ExecRequest.of("cat"));
+            for (int i = 0; i < 1000; i++) {
+                pty.sessions.onStdin(host, 5, new byte[0]);
+            }
+        } finally {
+            sessionLogger.setLevel(before);
+        }
+        long eofLines = lines.list.stream()
+                .filter(e -> e.getFormattedMessage().contains("end of input ignored on a PTY")).count();
+        assertEquals(1, eofLines, "one line for the session, not one per frame");
+        assertEquals(0, pty.closes(20), "the PTY master stays open");
+    }
+
+    /**
      * stdin, a resize and a signal that crossed the session's exit on the wire (yes | agentctl exec
      * -i -- head -c 1 sends stdin until it reads the exit) are answered as before, each with
      * core.error, but as races (a debug line); on an id that never was a session they stay
