@@ -759,8 +759,8 @@ class CpEndToEndTest {
 
     /**
      * A destination that is a link to a file, or a dangling one, is replaced by the file (the
-     * temporary file's rename), both ways, as README says: its target is neither written nor
-     * created.
+     * temporary file's rename), both ways, as docs/AGENTCTL.md says (agentctl cp, "Replacing
+     * files"): its target is neither written nor created.
      */
     @Test
     void aDestinationThatIsALinkToAFileOrDanglingIsReplacedNotWrittenThroughBothWays() throws Exception {

@@ -12,12 +12,12 @@ import java.util.List;
 
 /**
  * agentctl cp: copies between the host and the guest of one agent connection, as cp -R and docker
- * cp do (see the README, "agentctl cp"). Each item that fails is reported on stderr and the rest is
- * still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when the
- * connection to the agent is lost or the agent stops answering (a call's whole timeout without a
- * word: the copy stops there rather than wait as long again for each item left). A tar that cannot
- * be written to stdout stops the copy (1; {@link #EXIT_READER_LEFT} and no message when its reader
- * left).
+ * cp do (see docs/AGENTCTL.md, "agentctl cp"). Each item that fails is reported on stderr and the
+ * rest is still copied; {@link #run} returns 1 when any failed, 0 otherwise, and throws only when
+ * the connection to the agent is lost or the agent stops answering (a call's whole timeout without
+ * a word: the copy stops there rather than wait as long again for each item left). A tar that
+ * cannot be written to stdout stops the copy (1; {@link #EXIT_READER_LEFT} and no message when its
+ * reader left).
  */
 public final class Cp {
     /**

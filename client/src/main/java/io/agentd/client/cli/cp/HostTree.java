@@ -166,8 +166,8 @@ final class HostTree implements SourceTree, DestTree {
      * The destination operand the user named is a device or FIFO, or a link. A device or FIFO, or a
      * link to one (cp :/x /dev/null, cp :/x /dev/stdout): written into, as cp(1) does; renaming the
      * download over it made /dev/null a regular file of the guest's bytes. A link to a file, or
-     * dangling: replaced by the file, as a tar extraction and docker cp do (README). Below the
-     * operand neither happens (writeFile, Copier).
+     * dangling: replaced by the file, as a tar extraction and docker cp do (docs/AGENTCTL.md,
+     * "agentctl cp"). Below the operand neither happens (writeFile, Copier).
      */
     @Override
     public void writeIntoOperand(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)

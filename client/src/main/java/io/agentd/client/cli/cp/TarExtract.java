@@ -130,8 +130,9 @@ final class TarExtract {
      * What the entry is when it is neither a directory, a link nor a regular file, or null. Asked of
      * its type flag first: commons' isFile() is true for any entry but a directory, a fifo or a
      * device included, which became an empty regular file. GNU tar extracts an unknown type as a
-     * regular file with a warning; here it is refused as the README's "other" entries are. A name
-     * ending in "/" is a directory whatever its type (commons' isDirectory, and old tars' way).
+     * regular file with a warning; here it is refused as the "other" entries of docs/AGENTCTL.md
+     * ("Tar streams") are. A name ending in "/" is a directory whatever its type (commons'
+     * isDirectory, and old tars' way).
      */
     private static String special(TarArchiveEntry te) {
         if (te.isFIFO()) {

@@ -441,8 +441,8 @@ class CopierTest {
     /**
      * The destination operand a link to a FIFO or device (cp :/x /dev/stdout, a link to a terminal
      * or pipe): written into, the link kept, as cp(1) does. A link to a file is still replaced by
-     * the file (README: as a tar extraction and docker cp do), and a link below the operand is never
-     * followed (aLinkAlreadyInTheDestinationIsNotCopiedThrough).
+     * the file (docs/AGENTCTL.md, "Replacing files": as a tar extraction and docker cp do), and a
+     * link below the operand is never followed (aLinkAlreadyInTheDestinationIsNotCopiedThrough).
      */
     @Test
     void aLinkToAFifoNamedAsTheDestinationIsWrittenInto(@TempDir Path root) throws Exception {
