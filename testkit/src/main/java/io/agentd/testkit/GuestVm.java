@@ -245,6 +245,19 @@ public final class GuestVm implements AutoCloseable {
         QmpMonitor.execute(link.monitorSocket(), "cont", Duration.ofSeconds(30));
     }
 
+    /**
+     * Presses the VM's ACPI power button (QMP {@code system_powerdown} on the kit's monitor), as a
+     * VMM's graceful stop does: the guest's init has the agent stopped (SIGTERM) and powers off.
+     * Returns once QEMU took the command; {@link #awaitExit} waits for the power-off, {@link #close}
+     * still kills QEMU if the guest never gets there.
+     *
+     * @throws IOException QEMU refused, or its monitor is gone (the VM exited)
+     */
+    public void powerDown() throws IOException, TimeoutException, InterruptedException {
+        client();
+        QmpMonitor.execute(link.monitorSocket(), "system_powerdown", Duration.ofSeconds(30));
+    }
+
     /** The clients the relay serves now, the kit's own included (0 once the VM is gone). */
     public int relayClients() {
         return link.clientCount();
