@@ -88,9 +88,6 @@ public final class PortLink implements HostOutput {
     /** After a lost stream, how long the host gets to read what is queued before the drop. */
     static final long DROP_LINGER_MILLIS = 1000;
 
-    /** A large frame that waits this long for the budget is logged (at info, rate-limited). */
-    static final long BUDGET_WAIT_LOG_MILLIS = 1000;
-
     /**
      * How long one readiness of the port may dispatch frames before the link yields the loop. Frames
      * can be slow (an exec.request spawns a process), and a host that sends thousands at once would
@@ -103,15 +100,9 @@ public final class PortLink implements HostOutput {
     private final OutboundQueue queue = new OutboundQueue();
     /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
     private FrameDecoder decoder = FrameDecoder.forAgent();
-    private final LargeFrameBudget largeFrames;
     private final FrameAdmission admission;
-    /** Runs (through the loop) when the large-frame budget has room again; one instance, to cancel it. */
-    private final Runnable budgetRetry;
     /** Waiting for room in the large-frame budget: input is not read, the bytes held wait in inBuf. */
-    private boolean awaitingBudget;
-    /** Logs a wait for the budget that lasts (an operator's only clue to a host that stalls); null unless waiting. */
-    private Loop.Timer budgetWaitLine;
-    private long budgetWaitSinceNanos;
+    private final BudgetWait budgetWait;
     /** Drops a socket host that leaves a frame unfinished (--frame-timeout). */
     private final PartialFrameDeadline frameDeadline;
     private final StalledInputLog stalledInput;
@@ -258,9 +249,8 @@ public final class PortLink implements HostOutput {
         this.unencodable = new UnencodableFrames(loop);
         this.outbound = outbound;
         this.clock = clock;
-        this.largeFrames = largeFrames;
         this.admission = new FrameAdmission(largeFrames);
-        this.budgetRetry = () -> loop.schedule(0, this::onBudgetRoom);
+        this.budgetWait = new BudgetWait(loop, largeFrames, clock, stalledInput, this::onBudgetRoom);
         this.waterMarks = new QueueWaterMarks(highWater);
         this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
             @Override
@@ -678,7 +668,7 @@ public final class PortLink implements HostOutput {
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
     private boolean readInput() {
-        if (awaitingBudget || holdsFrames() || !inBuf.hasRemaining()) {
+        if (budgetWait.waiting() || holdsFrames() || !inBuf.hasRemaining()) {
             return false; // what is held must go to the decoder first
         }
         int n;
@@ -779,32 +769,8 @@ public final class PortLink implements HostOutput {
             return; // resumeDispatch feeds the rest
         }
         if (admission.waiting()) {
-            awaitingBudget = true;
             reg.setRead(false);
-            largeFrames.await(budgetRetry);
-            log.debug("{}: host link on fd {}: a large frame waits for room in the large-frame budget", who, reg.fd());
-            if (budgetWaitLine == null) {
-                budgetWaitSinceNanos = clock.getAsLong();
-                budgetWaitLine = loop.schedule(BUDGET_WAIT_LOG_MILLIS, this::logLongBudgetWait);
-            }
-        }
-    }
-
-    /** The wait for the budget has lasted: one line (rate-limited over all links) says why this host stalls. */
-    private void logLongBudgetWait() {
-        budgetWaitLine = null;
-        if (awaitingBudget && state == State.CONNECTED) {
-            long now = clock.getAsLong();
-            stalledInput.waitsForBudget(who, reg.fd(), (now - budgetWaitSinceNanos) / 1_000_000);
-        }
-    }
-
-    /** The link waits for the budget no more (room came, or its input is forgotten). */
-    private void endBudgetWait() {
-        awaitingBudget = false;
-        if (budgetWaitLine != null) {
-            budgetWaitLine.cancel();
-            budgetWaitLine = null;
+            budgetWait.begin(who, reg.fd());
         }
     }
 
@@ -831,23 +797,23 @@ public final class PortLink implements HostOutput {
 
     /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */
     private void onBudgetRoom() {
-        if (!awaitingBudget || state != State.CONNECTED) {
+        if (!budgetWait.waiting() || state != State.CONNECTED) {
             return;
         }
-        endBudgetWait();
+        budgetWait.end();
         processInput();
         readAgainIfAllowed();
     }
 
     /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
     private boolean mayRead() {
-        return state == State.CONNECTED && !dropping && !awaitingBudget && !holdsFrames()
+        return state == State.CONNECTED && !dropping && !budgetWait.waiting() && !holdsFrames()
                 && !waterMarks.inputPaused();
     }
 
     /** The host's not reading its answers is all that stops its input being read. */
     private boolean onlyBackpressureHoldsInput() {
-        return state == State.CONNECTED && !dropping && !awaitingBudget && yielded == null && waitingForRoom == null
+        return state == State.CONNECTED && !dropping && !budgetWait.waiting() && yielded == null && waitingForRoom == null
                 && waterMarks.inputPaused();
     }
 
@@ -1072,8 +1038,7 @@ public final class PortLink implements HostOutput {
 
     /** Nothing held is ever fed: the reservations go back, and this link waits for the budget no more. */
     private void forgetInput() {
-        largeFrames.cancel(budgetRetry);
-        endBudgetWait();
+        budgetWait.cancel();
         inBuf.clear();
         admission.reset();
     }
