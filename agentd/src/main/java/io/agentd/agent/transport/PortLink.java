@@ -162,32 +162,10 @@ public final class PortLink implements HostOutput {
      */
     private boolean heldByPause;
     /**
-     * A frame whose answer may be large (an attach replays up to a session's whole kept output),
-     * held while every host's queues together are past the agent's budget ({@link OutboundTotal})
-     * and this host has not yet read all that was queued for it before the frame ({@link #roomMark}),
-     * with the bytes after it. Past the budget the pause mark bounds a host only to the mark plus one
-     * answer, so each host not reading could add a replay beside its mark; held, a host adds a
-     * replay only once it has read everything queued before that attach, the previous replay
-     * included: one that reads nothing adds none, and one that reads has at most one replay unread
-     * beside what its sessions queued since (its input is not read meanwhile, and their output stops
-     * at the high-water mark). Only this host's reading ends the wait (or the queues going back
-     * within the budget): hosts that do not read cannot hold up the attach of one that does (a
-     * review: with the budget's state alone, 11 connections that never read held every attach, and
-     * behind a relay every client's frames). Nor can the host's own live output: the wait ended once
-     * the queue was empty, and a host reading a session of its own that writes without pause (its
-     * queue hovering between half the mark and the mark) never saw it empty, so 31 or more others
-     * not reading held its attach, and its stdin, signals and pings behind it, for good (a review).
-     * Null when none waits.
+     * A frame whose answer may be large (an attach), held with the bytes after it while the hosts'
+     * queues are past the agent's budget and this host has not read what was queued before it.
      */
-    private Frame waitingForRoom;
-    /**
-     * Where {@link OutboundQueue#dequeuedBytes} must reach before {@link #waitingForRoom} may go: what
-     * had left the queue plus what was in it when the frame came to be dispatched. Output queued
-     * after that (a session's, live) does not count: the queue is written in order.
-     */
-    private long roomMark;
-    /** Runs when the queues are back within the budget; one instance, to cancel it. */
-    private final Runnable roomRetry = this::onRoomBack;
+    private final RoomWait roomWait;
 
     /**
      * @param highWater queued bytes at which session output stops being read
@@ -252,6 +230,7 @@ public final class PortLink implements HostOutput {
         this.admission = new FrameAdmission(largeFrames);
         this.budgetWait = new BudgetWait(loop, largeFrames, clock, stalledInput, this::onBudgetRoom);
         this.waterMarks = new QueueWaterMarks(highWater);
+        this.roomWait = new RoomWait(queue, outbound, stalledInput, this::onRoomBack);
         this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
             @Override
             public boolean outputWaits() {
@@ -588,7 +567,7 @@ public final class PortLink implements HostOutput {
         if (waterMarks.outputShouldResume(q)) {
             listener.onOutputResumed();
         }
-        if (waitingForRoom != null && !waterMarks.inputPaused() && roomMarkReached()) {
+        if (roomWait.hostReadToMark() && !waterMarks.inputPaused()) {
             // The host took all that was queued before the frame: it goes on, live output queued since or
             // not. (While its input is paused, the frame waits for that to end: the resume above.)
             onRoomBack();
@@ -709,8 +688,8 @@ public final class PortLink implements HostOutput {
         if (heldByPause) {
             text.append("; frames read while the host did not read its answers were dropped undispatched");
         }
-        if (waitingForRoom != null) {
-            text.append("; a ").append(waitingForRoom.type().wire())
+        if (roomWait.holdsFrame()) {
+            text.append("; a ").append(roomWait.heldType().wire())
                     .append(" waiting for the hosts' queues to drain was dropped undispatched");
         }
         return text.toString();
@@ -813,45 +792,13 @@ public final class PortLink implements HostOutput {
 
     /** The host's not reading its answers is all that stops its input being read. */
     private boolean onlyBackpressureHoldsInput() {
-        return state == State.CONNECTED && !dropping && !budgetWait.waiting() && yielded == null && waitingForRoom == null
+        return state == State.CONNECTED && !dropping && !budgetWait.waiting() && yielded == null && !roomWait.holdsFrame()
                 && waterMarks.inputPaused();
     }
 
     /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
     private boolean holdsFrames() {
-        return yielded != null || heldByPause || waitingForRoom != null;
-    }
-
-    /** Whether {@code frame}'s answer can be large enough to wait for the agent's budget (see {@link #waitingForRoom}). */
-    private static boolean answersLarge(Frame frame) {
-        return frame.type() == MessageType.SESSION_ATTACH;
-    }
-
-    /**
-     * Whether {@code frame}, about to be dispatched, must wait for room: its answer can be large, the
-     * queues together are past the budget and this host has output queued. Sets {@link #roomMark} to
-     * the end of that output.
-     */
-    private boolean mustWaitForRoom(Frame frame) {
-        if (!answersLarge(frame)) {
-            return false;
-        }
-        roomMark = queue.dequeuedBytes() + queue.queuedBytes();
-        return roomWanted();
-    }
-
-    /**
-     * Whether the frame with a large answer must wait still: the queues together are past the budget
-     * and this host has not yet taken all that was queued for it before the frame ({@link #roomMark}).
-     * Not when its writes are lost: its answers are dropped.
-     */
-    private boolean roomWanted() {
-        return outbound.over() && queue.dequeuedBytes() < roomMark && writesLost == null;
-    }
-
-    /** Whether the host has taken all that was queued for it before the frame waiting for room. */
-    private boolean roomMarkReached() {
-        return queue.dequeuedBytes() >= roomMark;
+        return yielded != null || heldByPause || roomWait.holdsFrame();
     }
 
     /**
@@ -859,15 +806,9 @@ public final class PortLink implements HostOutput {
      * that waits: it is dispatched next turn, then the rest.
      */
     private void onRoomBack() {
-        if (state == State.CONNECTED && !dropping && waitingForRoom != null && yielded == null) {
+        if (state == State.CONNECTED && !dropping && roomWait.holdsFrame() && yielded == null) {
             yielded = loop.schedule(0, this::resumeDispatch);
         }
-    }
-
-    /** Nothing waits for room any more (the host left or is dropped): the frame goes undispatched. */
-    private void forgetWaitForRoom() {
-        waitingForRoom = null; // an attach: no data array to hand back to the decoder
-        outbound.cancelAwait(roomRetry);
     }
 
     /** The slice ran out with frames left: the port is not read until they are dispatched, next turn. */
@@ -918,21 +859,16 @@ public final class PortLink implements HostOutput {
                 return;
             }
             Frame frame;
-            if (waitingForRoom != null) {
-                if (roomWanted()) {
-                    outbound.awaitRoom(roomRetry);
+            if (roomWait.holdsFrame()) {
+                frame = roomWait.takeIfRoom(writesLost != null);
+                if (frame == null) {
                     return;
                 }
-                frame = waitingForRoom;
-                waitingForRoom = null;
             } else try {
                 frame = decoder.next();
-                if (frame != null && mustWaitForRoom(frame)) {
-                    waitingForRoom = frame;
-                    outbound.awaitRoom(roomRetry);
+                if (frame != null && roomWait.holdsBack(frame, writesLost != null)) {
                     reg.setRead(false);
-                    stalledInput.waitsForRoom(who, reg.fd(), frame.type().wire(), outbound.queued() >> 20,
-                            queue.queuedBytes() >> 10);
+                    roomWait.logHeld(who, reg.fd());
                     return;
                 }
             } catch (ProtocolException e) {
@@ -1020,7 +956,7 @@ public final class PortLink implements HostOutput {
     private void beginDrop(String why) {
         dropping = true;
         heldByPause = false; // the decoder is reset: nothing is held
-        forgetWaitForRoom();
+        roomWait.forget();
         dropReason = why;
         frameDeadline.stop();
         decoder.reset();
@@ -1090,7 +1026,7 @@ public final class PortLink implements HostOutput {
         forgetInput();
         waterMarks.hostGone();
         heldByPause = false;
-        forgetWaitForRoom();
+        roomWait.forget();
         dropping = false;
         dropReason = null;
         writesLost = null;
