@@ -97,7 +97,8 @@ public final class PortLink implements HostOutput {
     static final long DISPATCH_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     private final Loop loop;
-    private final OutboundQueue queue = new OutboundQueue();
+    /** The frames for the host, and their writing. */
+    private final LinkWriter writer;
     /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
     private FrameDecoder decoder = FrameDecoder.forAgent();
     private final FrameAdmission admission;
@@ -107,18 +108,11 @@ public final class PortLink implements HostOutput {
     private final PartialFrameDeadline frameDeadline;
     private final StalledInputLog stalledInput;
     private final HostEventLog hostEvents;
-    private final UnencodableFrames unencodable;
     /**
      * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
      * prefix, or what follows a large frame waiting for the budget.
      */
     private ByteBuffer inBuf = DirectBufferPool.READS.take(); // null once released
-    private final QueueWaterMarks waterMarks;
-    /** What every link of the agent queues together ({@link OutboundTotal}). */
-    private final OutboundTotal outbound;
-    /** This link's queued bytes as last counted in {@link #outbound}. */
-    private long counted;
-    private final StallWatch stallWatch;
     private Listener listener;
     private State state = State.DETACHED;
     /** The attached port fd's registration; null while detached. */
@@ -133,20 +127,8 @@ public final class PortLink implements HostOutput {
     private String dropReason;
     /** The connection this link serves, as the lines about its host name it ({@link #name}). */
     private String who = "an unnamed link";
-    /**
-     * Why a write to the host failed (EPIPE: it closed) while frames it sent still waited for the
-     * next turn, or null: they are dispatched all the same (a detachable session started, a
-     * shutdown done), their answers dropped, and the hang-up follows them.
-     */
-    private String writesLost;
     /** Drops the host if the queue has not drained by then; null unless dropping. */
     private Loop.Timer dropDeadline;
-    /**
-     * A write is due at the end of this turn of the loop: frames queued by the turn's events go out
-     * in one write without asking epoll first (write interest is armed only when the fd is full).
-     */
-    private Loop.Timer flushAtTurnEnd;
-    private final Runnable flushTask = this::flushAtTurnEnd;
     private final LongSupplier clock;
     /** When this turn's dispatching began: see {@link #DISPATCH_SLICE_NANOS}. */
     private long sliceStart;
@@ -224,34 +206,11 @@ public final class PortLink implements HostOutput {
             long frameTimeoutMillis, StalledInputLog stalledInput, HostEventLog hostEvents, OutboundTotal outbound,
             LongSupplier clock) {
         this.loop = loop;
-        this.unencodable = new UnencodableFrames(loop);
-        this.outbound = outbound;
         this.clock = clock;
         this.admission = new FrameAdmission(largeFrames);
         this.budgetWait = new BudgetWait(loop, largeFrames, clock, stalledInput, this::onBudgetRoom);
-        this.waterMarks = new QueueWaterMarks(highWater);
-        this.roomWait = new RoomWait(queue, outbound, stalledInput, this::onRoomBack);
-        this.stallWatch = new StallWatch(loop, stallWarnMillis, new StallWatch.Subject() {
-            @Override
-            public boolean outputWaits() {
-                return state == State.CONNECTED && !queue.isEmpty();
-            }
-
-            @Override
-            public long queuedBytes() {
-                return queue.queuedBytes();
-            }
-
-            @Override
-            public boolean outputAllowed() {
-                return waterMarks.outputAllowed();
-            }
-
-            @Override
-            public String who() {
-                return who;
-            }
-        }, clock, hostEvents);
+        this.writer = new LinkWriter(this, loop, highWater, stallWarnMillis, outbound, clock, hostEvents);
+        this.roomWait = new RoomWait(writer, outbound, stalledInput, this::onRoomBack);
         this.hostEvents = hostEvents;
         this.stalledInput = stalledInput;
         this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
@@ -312,7 +271,7 @@ public final class PortLink implements HostOutput {
         }
         this.onHangup = onHangup;
         this.resync = resync;
-        queue.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
+        writer.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
         try {
             this.reg = loop.register(fd, this::onEvents);
             state = State.PROBING;
@@ -338,28 +297,13 @@ public final class PortLink implements HostOutput {
         if (droppedAfterRelease(frame.id(), frame.type())) {
             return;
         }
-        try {
-            queue.add(frame);
-        } catch (IllegalArgumentException refused) {
-            Frame replacement = unencodable.refused(frame, refused);
-            if (replacement == null) {
-                return;
-            }
-            try {
-                queue.add(replacement);
-            } catch (IllegalArgumentException e) {
-                log.error("the replacement {} for id {} cannot be encoded either: {}", replacement.type(),
-                        frame.id(), LogText.message(e.getMessage()));
-                return;
-            }
-        }
-        afterEnqueue();
+        writer.send(frame);
     }
 
     /** False when output must be read and copied: the port cannot take spliced data. */
     @Override
     public boolean acceptsSplicedData() {
-        return queue.acceptsSplicedData();
+        return writer.acceptsSplicedData();
     }
 
     /** See {@link OutboundQueue#addSplicedData}. */
@@ -369,14 +313,13 @@ public final class PortLink implements HostOutput {
             onReleased.accept(length); // the bytes stay in the pipe, the caller's again
             return;
         }
-        queue.addSplicedData(id, type, pipeFd, length, onReleased);
-        afterEnqueue();
+        writer.sendSplicedData(id, type, pipeFd, length, onReleased);
     }
 
     /** See {@link OutboundQueue#takeOutOfPipe}. */
     @Override
     public void takeOutOfPipe(int pipeFd) {
-        queue.takeOutOfPipe(pipeFd);
+        writer.takeOutOfPipe(pipeFd);
     }
 
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
@@ -385,8 +328,7 @@ public final class PortLink implements HostOutput {
         if (droppedAfterRelease(id, type)) {
             return;
         }
-        queue.addData(id, type, data);
-        afterEnqueue();
+        writer.sendData(id, type, data);
     }
 
     /** Names the connection this link serves in the lines about its host ("connection 3"). */
@@ -476,21 +418,20 @@ public final class PortLink implements HostOutput {
     /** False while the queue is above the high-water mark: do not read more session output. */
     @Override
     public boolean acceptsOutput() {
-        return waterMarks.outputAllowed();
+        return writer.acceptsOutput();
     }
 
     public boolean isFlushed() {
-        return queue.isEmpty();
+        return writer.isEmpty();
     }
 
     public long queuedBytes() {
-        return queue.queuedBytes();
+        return writer.queuedBytes();
     }
 
     /** Drops the frames queued for a host that is gone (a new host must not see them). */
     public void discardOutput() {
-        queue.clear();
-        afterDequeue();
+        writer.discard();
     }
 
     /**
@@ -504,12 +445,34 @@ public final class PortLink implements HostOutput {
         }
         if (!released) {
             released = true;
-            queue.clear();
-            count();
-            queue.allowSplicedData(false);
+            writer.release();
             DirectBufferPool.READS.give(inBuf);
             inBuf = null; // a later touch fails here, not in the next connection's buffer
         }
+    }
+
+    /** The host is there: its first readiness came, and no hang-up since. */
+    boolean connected() {
+        return state == State.CONNECTED;
+    }
+
+    /** The attached fd's registration; null while detached. */
+    Registration registration() {
+        return reg;
+    }
+
+    /** The connection this link serves, as the lines about its host name it. */
+    String who() {
+        return who;
+    }
+
+    Listener listener() {
+        return listener;
+    }
+
+    /** Frames read wait for the next turn (the slice ran out): a hang-up, or a failed write, waits for them. */
+    boolean framesWaitForNextTurn() {
+        return yielded != null;
     }
 
     /** True (and the frame is dropped) once the link is released: nobody will ever read it. */
@@ -520,61 +483,25 @@ public final class PortLink implements HostOutput {
         return released;
     }
 
-    /** Brings this link's share of {@link #outbound} up to date; returns its queued bytes. */
-    private long count() {
-        long q = queue.queuedBytes();
-        outbound.add(q - counted);
-        counted = q;
-        return q;
-    }
-
-    private void afterEnqueue() {
-        long q = count();
-        waterMarks.grew(q);
-        if (state == State.CONNECTED) {
-            if (waterMarks.inputShouldPause(q, outbound.over())) {
-                reg.setRead(false);
-                hostEvents.inputPaused(who, q);
+    /** The host's input pause ended: the frames it held go first (next turn, in a slice of their own), then reading. */
+    void backpressureEnded() {
+        if (heldByPause) {
+            // The frames left waiting go first (next turn, in a slice of their own), then reading.
+            heldByPause = false;
+            if (state == State.CONNECTED && !dropping && yielded == null) {
+                yielded = loop.schedule(0, this::resumeDispatch);
             }
-            if (!reg.writing() && flushAtTurnEnd == null) {
-                flushAtTurnEnd = loop.schedule(0, flushTask);
-            }
-            stallWatch.outputWaiting();
+        } else {
+            readAgainIfAllowed();
         }
     }
 
-    private void flushAtTurnEnd() {
-        flushAtTurnEnd = null;
-        if (state == State.CONNECTED && !reg.writing()) {
-            flush();
-        }
-    }
-
-    private void afterDequeue() {
-        long q = count();
-        if (waterMarks.inputShouldResume(q)) {
-            if (heldByPause) {
-                // The frames left waiting go first (next turn, in a slice of their own), then reading.
-                heldByPause = false;
-                if (state == State.CONNECTED && !dropping && yielded == null) {
-                    yielded = loop.schedule(0, this::resumeDispatch);
-                }
-            } else {
-                readAgainIfAllowed();
-            }
-            hostEvents.inputResumed(who);
-        }
-        if (waterMarks.outputShouldResume(q)) {
-            listener.onOutputResumed();
-        }
-        if (roomWait.hostReadToMark() && !waterMarks.inputPaused()) {
+    /** The host took some of its output: a frame waiting for room may go. */
+    void hostTookOutput() {
+        if (roomWait.hostReadToMark() && !writer.inputPaused()) {
             // The host took all that was queued before the frame: it goes on, live output queued since or
-            // not. (While its input is paused, the frame waits for that to end: the resume above.)
+            // not. (While its input is paused, the frame waits for that to end: backpressureEnded.)
             onRoomBack();
-        }
-        if (q == 0) {
-            stallWatch.drained();
-            listener.onFlushed();
         }
     }
 
@@ -588,10 +515,7 @@ public final class PortLink implements HostOutput {
                 return;
             }
             state = State.CONNECTED;
-            reg.setWrite(!queue.isEmpty());
-            if (!queue.isEmpty()) {
-                stallWatch.outputWaiting();
-            }
+            writer.hostConnected();
             listener.onConnected();
             writeTheGreetingFirst(events);
         }
@@ -619,7 +543,7 @@ public final class PortLink implements HostOutput {
         }
         if (state == State.CONNECTED && reg.writing()
                 && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
-            flush();
+            writer.flush();
         }
     }
 
@@ -634,15 +558,11 @@ public final class PortLink implements HostOutput {
      * link before they were read. Nor on a port's hang-up, for the same reason.
      */
     private void writeTheGreetingFirst(int events) {
-        if (resync != Resync.SKIP || state != State.CONNECTED || queue.isEmpty()
+        if (resync != Resync.SKIP || state != State.CONNECTED || writer.isEmpty()
                 || (events & Loop.HANGUP) != 0 || (events & Loop.WRITABLE) == 0) {
             return;
         }
-        if (flushAtTurnEnd != null) {
-            flushAtTurnEnd.cancel();
-            flushAtTurnEnd = null;
-        }
-        flush();
+        writer.flushNow();
     }
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
@@ -787,13 +707,13 @@ public final class PortLink implements HostOutput {
     /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
     private boolean mayRead() {
         return state == State.CONNECTED && !dropping && !budgetWait.waiting() && !holdsFrames()
-                && !waterMarks.inputPaused();
+                && !writer.inputPaused();
     }
 
     /** The host's not reading its answers is all that stops its input being read. */
     private boolean onlyBackpressureHoldsInput() {
         return state == State.CONNECTED && !dropping && !budgetWait.waiting() && yielded == null && !roomWait.holdsFrame()
-                && waterMarks.inputPaused();
+                && writer.inputPaused();
     }
 
     /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
@@ -828,9 +748,9 @@ public final class PortLink implements HostOutput {
         if (!holdsFrames() && state == State.CONNECTED && !dropping) {
             processInput();
         }
-        if (writesLost != null && yielded == null && state == State.CONNECTED) {
+        if (writer.writesLost() != null && yielded == null && state == State.CONNECTED) {
             // A host that shut only its reading side sends on, its answers dropped: no more.
-            hangup(writesLost + "; the frames it had sent were handled, their answers dropped");
+            hangup(writer.writesLost() + "; the frames it had sent were handled, their answers dropped");
             return;
         }
         readAgainIfAllowed();
@@ -854,19 +774,19 @@ public final class PortLink implements HostOutput {
      */
     private void dispatchDecoded() {
         while (state == State.CONNECTED) {
-            if (!dropping && waterMarks.inputPaused()) {
+            if (!dropping && writer.inputPaused()) {
                 heldByPause = true;
                 return;
             }
             Frame frame;
             if (roomWait.holdsFrame()) {
-                frame = roomWait.takeIfRoom(writesLost != null);
+                frame = roomWait.takeIfRoom();
                 if (frame == null) {
                     return;
                 }
             } else try {
                 frame = decoder.next();
-                if (frame != null && roomWait.holdsBack(frame, writesLost != null)) {
+                if (frame != null && roomWait.holdsBack(frame)) {
                     reg.setRead(false);
                     roomWait.logHeld(who, reg.fd());
                     return;
@@ -904,49 +824,16 @@ public final class PortLink implements HostOutput {
         }
     }
 
-    private void flush() {
-        if (writesLost != null) {
-            dropWhatCannotBeWritten();
-            return;
-        }
-        boolean empty;
-        long before = queue.queuedBytes();
-        try {
-            empty = queue.writeTo(reg.fd());
-        } catch (OsException e) {
-            if (yielded != null) {
-                // The host closed after sending more than one slice of frames: the end-of-turn write
-                // came before the next slice. Hanging up here dropped them unhandled. The hang-up
-                // follows them (resumeDispatch), whether or not the host's input ends.
-                writesLost = e.getMessage();
-                dropWhatCannotBeWritten();
-                return;
-            }
-            hangup(e.getMessage());
-            return;
-        }
-        if (queue.queuedBytes() < before) {
-            stallWatch.progressed();
-        }
-        if (state != State.CONNECTED) {
-            return; // a write that failed hung up
-        }
-        reg.setWrite(!empty);
-        afterDequeue();
-        if (dropping && empty && state == State.CONNECTED) {
-            hangup(dropReason + "; what was queued was written");
+    /**
+     * What a write the host took, or could not take, means for a host being dropped: the drop ends
+     * with the hang-up, {@code how} saying what became of the queue.
+     */
+    void finishDrop(String how) {
+        if (dropping && state == State.CONNECTED) {
+            hangup(dropReason + "; " + how);
         }
     }
 
-    /** See {@link #writesLost}: what is queued goes, and nothing waits to be written. */
-    private void dropWhatCannotBeWritten() {
-        queue.clear();
-        reg.setWrite(false);
-        afterDequeue();
-        if (dropping && state == State.CONNECTED) {
-            hangup(dropReason + "; " + writesLost);
-        }
-    }
 
     /**
      * The host is dropped (its stream was lost on a DROP_HOST link, or a frame timed out): read
@@ -966,7 +853,7 @@ public final class PortLink implements HostOutput {
         dropDeadline = loop.schedule(DROP_LINGER_MILLIS, () -> {
             dropDeadline = null;
             if (state == State.CONNECTED) {
-                hangup(dropReason + "; " + queue.queuedBytes()
+                hangup(dropReason + "; " + writer.queuedBytes()
                         + " bytes the host did not read in " + DROP_LINGER_MILLIS + " ms");
             }
         });
@@ -998,15 +885,13 @@ public final class PortLink implements HostOutput {
         return total;
     }
 
-    private void hangup(String why) {
+    /** The host is gone (or dropped): the link is detached and the transport told, once. */
+    void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
         if (wasConnected && hostEvents.takeConnectionLine()) {
             log.info("{}: host link on fd {} closed: {}", who, reg.fd(), LogText.message(why));
         }
-        // What was written of that frame went to the host that left; a port's returning host must
-        // start at a whole frame (what QEMU had not passed on of the guest's writes, it drops).
-        long cut = queue.dropPartlyWrittenFrame();
-        count();
+        long cut = writer.dropPartlyWrittenFrame();
         if (cut > 0 && hostEvents.takeConnectionLine()) {
             log.info("{}: host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", who, reg.fd(), cut);
         }
@@ -1020,23 +905,17 @@ public final class PortLink implements HostOutput {
         reg.cancel();
         reg = null;
         state = State.DETACHED;
-        stallWatch.stop();
+        writer.hostGone();
         frameDeadline.stop();
         decoder.reset();
         forgetInput();
-        waterMarks.hostGone();
         heldByPause = false;
         roomWait.forget();
         dropping = false;
         dropReason = null;
-        writesLost = null;
         if (dropDeadline != null) {
             dropDeadline.cancel();
             dropDeadline = null;
-        }
-        if (flushAtTurnEnd != null) {
-            flushAtTurnEnd.cancel();
-            flushAtTurnEnd = null;
         }
         if (yielded != null) {
             yielded.cancel();

@@ -1,6 +1,5 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.OutboundQueue;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 
@@ -22,7 +21,8 @@ import io.agentd.protocol.MessageType;
  * signals and pings behind it, for good (a review). Loop thread only.
  */
 final class RoomWait {
-    private final OutboundQueue queue;
+    /** This host's output. */
+    private final LinkWriter writer;
     private final OutboundTotal outbound;
     private final StalledInputLog stalledInput;
     /** Runs when the queues are back within the budget; one instance, to cancel it. */
@@ -30,18 +30,15 @@ final class RoomWait {
     /** The frame held; null when none waits. */
     private Frame waitingForRoom;
     /**
-     * Where {@link OutboundQueue#dequeuedBytes} must reach before {@link #waitingForRoom} may go: what
+     * Where {@link LinkWriter#dequeuedBytes} must reach before {@link #waitingForRoom} may go: what
      * had left the queue plus what was in it when the frame came to be dispatched. Output queued
      * after that (a session's, live) does not count: the queue is written in order.
      */
     private long roomMark;
 
-    /**
-     * @param queue this host's output
-     * @param retry runs once the queues together are back within the budget, while a frame waits
-     */
-    RoomWait(OutboundQueue queue, OutboundTotal outbound, StalledInputLog stalledInput, Runnable retry) {
-        this.queue = queue;
+    /** @param retry runs once the queues together are back within the budget, while a frame waits */
+    RoomWait(LinkWriter writer, OutboundTotal outbound, StalledInputLog stalledInput, Runnable retry) {
+        this.writer = writer;
         this.outbound = outbound;
         this.stalledInput = stalledInput;
         this.retry = retry;
@@ -65,15 +62,14 @@ final class RoomWait {
     /**
      * Whether {@code frame}, about to be dispatched, must wait for room: its answer can be large, the
      * queues together are past the budget and this host has output queued. If so it is held and the
-     * retry armed. Sets {@link #roomMark} to the end of that output. {@code writesLost}: the host's
-     * writes fail, so its answers are dropped and nothing waits.
+     * retry armed. Sets {@link #roomMark} to the end of that output.
      */
-    boolean holdsBack(Frame frame, boolean writesLost) {
+    boolean holdsBack(Frame frame) {
         if (!answersLarge(frame)) {
             return false;
         }
-        roomMark = queue.dequeuedBytes() + queue.queuedBytes();
-        if (!roomWanted(writesLost)) {
+        roomMark = writer.dequeuedBytes() + writer.queuedBytes();
+        if (!roomWanted()) {
             return false;
         }
         waitingForRoom = frame;
@@ -84,15 +80,15 @@ final class RoomWait {
     /** Says, at the limited rate, that a frame of the host {@code who} on {@code fd} is held. */
     void logHeld(String who, int fd) {
         stalledInput.waitsForRoom(who, fd, waitingForRoom.type().wire(), outbound.queued() >> 20,
-                queue.queuedBytes() >> 10);
+                writer.queuedBytes() >> 10);
     }
 
     /**
      * The frame held, given up, when it may go now; null (the retry armed again) while it must wait
      * still.
      */
-    Frame takeIfRoom(boolean writesLost) {
-        if (roomWanted(writesLost)) {
+    Frame takeIfRoom() {
+        if (roomWanted()) {
             outbound.awaitRoom(retry);
             return null;
         }
@@ -106,13 +102,13 @@ final class RoomWait {
      * and this host has not yet taken all that was queued for it before the frame ({@link #roomMark}).
      * Not when its writes are lost: its answers are dropped.
      */
-    private boolean roomWanted(boolean writesLost) {
-        return outbound.over() && queue.dequeuedBytes() < roomMark && !writesLost;
+    private boolean roomWanted() {
+        return outbound.over() && writer.dequeuedBytes() < roomMark && writer.writesLost() == null;
     }
 
     /** A frame is held, and the host has taken all that was queued for it before that frame. */
     boolean hostReadToMark() {
-        return waitingForRoom != null && queue.dequeuedBytes() >= roomMark;
+        return waitingForRoom != null && writer.dequeuedBytes() >= roomMark;
     }
 
     /** Nothing waits for room any more (the host left or is dropped): the frame goes undispatched. */
