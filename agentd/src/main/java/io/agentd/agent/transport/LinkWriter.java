@@ -202,13 +202,13 @@ final class LinkWriter {
     private void afterDequeue() {
         long q = count();
         if (waterMarks.inputShouldResume(q)) {
-            link.backpressureEnded();
+            link.reader().backpressureEnded();
             hostEvents.inputResumed(link.who());
         }
         if (waterMarks.outputShouldResume(q)) {
             link.listener().onOutputResumed();
         }
-        link.hostTookOutput();
+        link.reader().hostTookOutput();
         if (q == 0) {
             stallWatch.drained();
             link.listener().onFlushed();
@@ -244,7 +244,7 @@ final class LinkWriter {
         try {
             empty = queue.writeTo(reg.fd());
         } catch (OsException e) {
-            if (link.framesWaitForNextTurn()) {
+            if (link.reader().framesWaitForNextTurn()) {
                 // The host closed after sending more than one slice of frames: the end-of-turn write
                 // came before the next slice. Hanging up here dropped them unhandled. The hang-up
                 // follows them (resumeDispatch), whether or not the host's input ends.

@@ -493,7 +493,7 @@ class PortLinkTest {
             @Override
             public void onFrame(Frame frame) {
                 dispatched.add(frame.id());
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS / 2 + 1; // two frames use up a slice
+                nanos[0] += LinkReader.DISPATCH_SLICE_NANOS / 2 + 1; // two frames use up a slice
             }
         });
         int port = pipe[0];
@@ -820,7 +820,7 @@ class PortLinkTest {
                 if (answered) {
                     link[0].send(new Frame(frame.id(), MessageType.CORE_PONG, Empty.INSTANCE));
                 }
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+                nanos[0] += LinkReader.DISPATCH_SLICE_NANOS + 1;
             }
         });
         return link[0];
@@ -956,7 +956,7 @@ class PortLinkTest {
             public void onFrame(Frame frame) {
                 dispatched.add(frame.id());
                 if (frame.id() == 1) {
-                    nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1; // the large frame uses up the slice
+                    nanos[0] += LinkReader.DISPATCH_SLICE_NANOS + 1; // the large frame uses up the slice
                 }
             }
         });
@@ -1088,7 +1088,7 @@ class PortLinkTest {
             @Override
             public void onFrame(Frame frame) {
                 dispatched.add(frame.id());
-                nanos[0] += PortLink.DISPATCH_SLICE_NANOS + 1;
+                nanos[0] += LinkReader.DISPATCH_SLICE_NANOS + 1;
             }
         });
         slow.attach(pipe[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, hangups::add);
