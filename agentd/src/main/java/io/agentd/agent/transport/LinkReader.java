@@ -149,7 +149,10 @@ final class LinkReader {
         return yielded != null;
     }
 
-    /** What waits for the next turn is dispatched now, in a fresh slice (the host is gone: see {@link PortLink#hangUpIfGone}). */
+    /**
+     * What waits for the next turn is dispatched now, in a fresh slice: the host is gone, and sends
+     * nothing more ({@link PortLink#hangUpIfGone}).
+     */
     void dispatchWaitingNow() {
         yielded.cancel();
         resumeDispatch();

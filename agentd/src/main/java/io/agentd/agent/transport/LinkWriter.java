@@ -145,7 +145,7 @@ final class LinkWriter {
         return queue.queuedBytes();
     }
 
-    /** What has left the queue so far, all of it together (never goes back; see {@link OutboundQueue#dequeuedBytes}). */
+    /** What has left the queue so far, all of it together (see {@link OutboundQueue#dequeuedBytes}). */
     long dequeuedBytes() {
         return queue.dequeuedBytes();
     }
@@ -247,7 +247,7 @@ final class LinkWriter {
             if (link.reader().framesWaitForNextTurn()) {
                 // The host closed after sending more than one slice of frames: the end-of-turn write
                 // came before the next slice. Hanging up here dropped them unhandled. The hang-up
-                // follows them (resumeDispatch), whether or not the host's input ends.
+                // follows them (LinkReader.resumeDispatch), whether or not the host's input ends.
                 writesLost = e.getMessage();
                 dropWhatCannotBeWritten();
                 return;

@@ -170,7 +170,8 @@ public final class PortLink implements HostOutput {
         this.loop = loop;
         this.hostEvents = hostEvents;
         this.writer = new LinkWriter(this, loop, highWater, stallWarnMillis, outbound, clock, hostEvents);
-        this.reader = new LinkReader(this, writer, loop, largeFrames, frameTimeoutMillis, stalledInput, outbound, clock);
+        this.reader = new LinkReader(this, writer, loop, largeFrames, frameTimeoutMillis, stalledInput, outbound,
+                clock);
     }
 
     public void setListener(Listener listener) {
@@ -394,7 +395,7 @@ public final class PortLink implements HostOutput {
         return dropping;
     }
 
-    /** A frame length the decoder cannot trust drops the host (a socket), rather than being skipped ({@link Resync}). */
+    /** A frame length the decoder cannot trust drops the host (a socket) rather than being skipped ({@link Resync}). */
     boolean dropsHostOnLostStream() {
         return resync == Resync.DROP_HOST;
     }
