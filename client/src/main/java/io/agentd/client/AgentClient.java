@@ -34,9 +34,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -83,7 +81,7 @@ public final class AgentClient implements AutoCloseable {
     private final String peer;
     /** A unix socket, whose agent turns away a uid it does not serve by closing at once (vsock has no uids). */
     private final boolean peerChecksUid;
-    private final Map<Long, Receiver> live = new ConcurrentHashMap<>();
+    private final LiveIds ids = new LiveIds();
     private final CompletableFuture<Ready> ready = new CompletableFuture<>();
     /**
      * The latest core.ready (reader thread): a later one with another start time is a restarted
@@ -119,15 +117,8 @@ public final class AgentClient implements AutoCloseable {
     private volatile AgentErrorException clockSyncRefusal;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-    private final Object idLock = new Object();
-    /** All u32 ids; once a relay's greeting came, its range. Guarded by idLock. */
-    private SessionIds ids = new SessionIds();
-    /** The range a relay's greeting gave; null for a direct agent (or before the first bytes came). */
-    private volatile IdRange relayRange;
     /** Some byte came on the connection (a relay's greeting, the agent's first frame): said when ready is late. */
     private volatile boolean anyByteCame;
-    /** Why the connection ended, once it has; guarded by idLock (no id is registered after it is set). */
-    private ConnectionLostException lost;
     /**
      * Why a write failed (the agent closed or went away), once one has: no write is tried after it,
      * but the connection stays open for the reader, since the frames the agent sent before it closed
@@ -277,12 +268,12 @@ public final class AgentClient implements AutoCloseable {
      * stopped relay were told the agent had closed the connection.
      */
     private String otherEnd() {
-        return (relayRange != null ? "the relay at " : "the agent at ") + peer;
+        return (ids.relayRange() != null ? "the relay at " : "the agent at ") + peer;
     }
 
     /** The ids this client uses behind a relay (its greeting's); null when connected to an agent directly. */
     public IdRange relayRange() {
-        return relayRange;
+        return ids.relayRange();
     }
 
     /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
@@ -376,7 +367,7 @@ public final class AgentClient implements AutoCloseable {
         // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
         boolean flowControl = agentGrantsStdinCredit && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
-        ExecSession session = register(id -> {
+        ExecSession session = ids.register(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
                     flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
             if (request.startDetached()) {
@@ -449,7 +440,7 @@ public final class AgentClient implements AutoCloseable {
     public ExecSession attach(long session, Long from, OutputListener listener) throws IOException {
         requireSessions("an attach");
         boolean flowControl = agentGrantsStdinCredit;
-        ExecSession attached = register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
+        ExecSession attached = ids.register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
                 flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()), ExecSession::receiver);
         sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
                 new SessionAttach(session, from, flowControl)));
@@ -617,9 +608,9 @@ public final class AgentClient implements AutoCloseable {
         refuseWaitOnReader(what + " after a clock.sync"); // before anything is sent
         long deadline = Timeouts.deadline(timeout);
         long refusedBefore = clockSyncsRefused;
-        PendingCall pending = register(PendingCall::new, p -> p);
+        PendingCall pending = ids.register(PendingCall::new, p -> p);
         long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
+        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
         long sentAt;
         try {
             lockWrites(deadline);
@@ -634,13 +625,13 @@ public final class AgentClient implements AutoCloseable {
                 writeLock.unlock();
             }
         } catch (AgentTimeoutException e) {
-            live.remove(id);
+            ids.remove(id);
             throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            live.remove(id);
+            ids.remove(id);
             throw interruptedBy(e, e.getMessage());
         } catch (IOException | RuntimeException e) {
-            live.remove(id);
+            ids.remove(id);
             throw e;
         }
         awaitReply(pending.reply, deadline, timeout, what);
@@ -668,9 +659,9 @@ public final class AgentClient implements AutoCloseable {
 
     /** {@link #call(MessageType, Payload)} whose send gives up at {@code deadline}, as {@link #send(long, Frame...)}. */
     private CompletableFuture<Frame> call(MessageType type, Payload payload, long deadline) throws IOException {
-        PendingCall pending = register(PendingCall::new, p -> p);
+        PendingCall pending = ids.register(PendingCall::new, p -> p);
         long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> live.remove(id, pending));
+        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
         sendOrForget(id, deadline, new Frame(id, type, payload));
         return pending.reply;
     }
@@ -690,7 +681,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
     <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first, long deadline) throws IOException {
-        R receiver = register(make, r -> r);
+        R receiver = ids.register(make, r -> r);
         Frame frame = first.apply(receiver);
         sendOrForget(frame.id(), deadline, frame);
         return receiver;
@@ -703,8 +694,7 @@ public final class AgentClient implements AutoCloseable {
      * relay, 32 Mi of them): long after any late answer. Returns whether it freed it.
      */
     boolean retire(long id, Predicate<Receiver> owns) {
-        Receiver receiver = live.get(id);
-        return receiver != null && owns.test(receiver) && live.remove(id, receiver);
+        return ids.retire(id, owns);
     }
 
     /** False once the connection has ended, or a write to it has failed (nothing more can be sent). */
@@ -730,24 +720,6 @@ public final class AgentClient implements AutoCloseable {
         end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
     }
 
-    // ---- ids ----------------------------------------------------------------------------------
-
-    /**
-     * Allocates an id that is not live, builds the owner for it, and registers its receiver, all under
-     * the id lock, so nothing registers after the connection has ended.
-     */
-    private <T> T register(LongFunction<T> make, Function<T, Receiver> receiverOf) throws AgentException {
-        synchronized (idLock) {
-            if (lost != null) {
-                throw new ConnectionLostException(lost.getMessage(), lost);
-            }
-            long id = ids.allocate(live::containsKey);
-            T owner = make.apply(id);
-            live.put(id, receiverOf.apply(owner));
-            return owner;
-        }
-    }
-
     // ---- writing ------------------------------------------------------------------------------
 
     /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
@@ -765,7 +737,7 @@ public final class AgentClient implements AutoCloseable {
         try {
             send(deadline, frames);
         } catch (IOException | RuntimeException e) {
-            live.remove(id);
+            ids.remove(id);
             throw e;
         }
     }
@@ -904,11 +876,7 @@ public final class AgentClient implements AutoCloseable {
     }
 
     private void checkNotLost() throws ConnectionLostException {
-        synchronized (idLock) {
-            if (lost != null) {
-                throw new ConnectionLostException(lost.getMessage(), lost);
-            }
-        }
+        ids.checkNotEnded();
         ConnectionLostException failedWrite = writesLost;
         if (failedWrite != null) {
             throw new ConnectionLostException(failedWrite.getMessage(), failedWrite);
@@ -926,15 +894,15 @@ public final class AgentClient implements AutoCloseable {
      * half sends no end); a reader that is delivering (a listener writing to a slow pipe) goes on.
      */
     private ConnectionLostException writesEnded(ConnectionLostException failure) {
-        synchronized (idLock) {
-            if (lost != null) {
-                return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
-            }
-            if (writesLost != null) {
-                return new ConnectionLostException(writesLost.getMessage(), writesLost);
-            }
-            writesLost = failure;
+        // Only under the write lock: one writer at a time sets writesLost.
+        ConnectionLostException ended = ids.endCause();
+        if (ended != null) {
+            return ended == failure ? failure : new ConnectionLostException(ended.getMessage(), ended);
         }
+        if (writesLost != null) {
+            return new ConnectionLostException(writesLost.getMessage(), writesLost);
+        }
+        writesLost = failure;
         Thread ender = new Thread(() -> {
             long seen = -1;
             try {
@@ -973,9 +941,8 @@ public final class AgentClient implements AutoCloseable {
         Thread failer = new Thread(this::failEverythingWaiting, "agentd-client-end");
         failer.setDaemon(true);
         failer.start();
-        synchronized (idLock) {
-            return lost == failure ? failure : new ConnectionLostException(lost.getMessage(), lost);
-        }
+        ConnectionLostException ended = ids.endCause();
+        return ended == failure ? failure : new ConnectionLostException(ended.getMessage(), ended);
     }
 
     // ---- reading ------------------------------------------------------------------------------
@@ -1048,10 +1015,7 @@ public final class AgentClient implements AutoCloseable {
         if (range == null) {
             return false;
         }
-        synchronized (idLock) {
-            ids = SessionIds.within(range.start(), range.endExclusive());
-            relayRange = range;
-        }
+        ids.useRelayRange(range);
         log.debug("{} is a relay; this client's ids are {}", peer, range);
         return true;
     }
@@ -1091,7 +1055,7 @@ public final class AgentClient implements AutoCloseable {
                     AgentLineLimit.message(e.getMessage()));
         }
         if (e.hasId() && e.id() != Protocol.CONTROL_ID) {
-            Receiver receiver = live.remove(e.id());
+            Receiver receiver = ids.remove(e.id());
             if (receiver != null) {
                 receiver.onAbort(new AgentException("the agent sent an undecodable " + e.type()
                         + " on id " + e.id() + ": " + e.kind() + ": " + e.getMessage(), e));
@@ -1104,13 +1068,13 @@ public final class AgentClient implements AutoCloseable {
             onControl(frame);
             return;
         }
-        Receiver receiver = live.get(frame.id());
+        Receiver receiver = ids.get(frame.id());
         if (receiver == null) {
             log.debug("{} for id {}, which has no open session or call: dropped", frame.type(), frame.id());
             return;
         }
         if (receiver.onFrame(frame)) {
-            live.remove(frame.id(), receiver);
+            ids.remove(frame.id(), receiver);
         }
         if (receiver.releasesData()) {
             decoder.recycle(frame); // the next data frame of its size is read into the same array
@@ -1219,23 +1183,10 @@ public final class AgentClient implements AutoCloseable {
             log.info("the agent at {} sent core.ready{}", peer, before == null ? "" : " again");
             return;
         }
-        int failed = abortOpen(new AgentRestartedException("the agent at " + peer
+        int failed = ids.abortAll(new AgentRestartedException("the agent at " + peer
                 + " restarted; what it was running for this connection is lost"));
         log.info("the agent at {} restarted (its start time changed); failed {} open session(s) and call(s)",
                 peer, failed);
-    }
-
-    /** Ends every open session and call with {@code why}; returns how many there were. */
-    private int abortOpen(AgentException why) {
-        int aborted = 0;
-        for (Long id : live.keySet()) {
-            Receiver receiver = live.remove(id);
-            if (receiver != null) {
-                receiver.onAbort(why);
-                aborted++;
-            }
-        }
-        return aborted;
     }
 
     /** The connection is over: fail everything still waiting, exactly once. */
@@ -1268,11 +1219,8 @@ public final class AgentClient implements AutoCloseable {
      * waits for a lock, so a writer may call it under the write lock.
      */
     private void markLost(ConnectionLostException why) {
-        synchronized (idLock) {
-            if (lost != null) {
-                return;
-            }
-            lost = why;
+        if (!ids.end(why)) {
+            return;
         }
         try {
             channel.close();
@@ -1291,11 +1239,7 @@ public final class AgentClient implements AutoCloseable {
      * before it is failed, so each is failed once, and close() returns with all of them failed.
      */
     private void failEverythingWaiting() {
-        ConnectionLostException why;
-        synchronized (idLock) {
-            why = lost;
-        }
-        abortOpen(why);
+        ids.abortAll(ids.endCause());
     }
 
     /**
