@@ -8,19 +8,15 @@ import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.FrameEncoder;
-import io.agentd.protocol.HostText;
-import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
-import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
@@ -82,39 +78,6 @@ public final class AgentClient implements AutoCloseable {
     /** A unix socket, whose agent turns away a uid it does not serve by closing at once (vsock has no uids). */
     private final boolean peerChecksUid;
     private final LiveIds ids = new LiveIds();
-    private final CompletableFuture<Ready> ready = new CompletableFuture<>();
-    /**
-     * The latest core.ready (reader thread): a later one with another start time is a restarted
-     * agent. Not {@link #ready}'s value, which is null for a connection a ping found ready.
-     */
-    private volatile Ready lastReady;
-    /** The latest core.ready's stdin_window: a restarted agent may be another version. */
-    private volatile boolean agentGrantsStdinCredit;
-    /** The latest core.ready's profile feature: without it a request's profile would be ignored. */
-    private volatile boolean agentTakesProfile;
-    /** The latest core.ready's fs_ext: the fs extension fields (user, credit, atomic, sha256). */
-    private volatile boolean agentTakesFsExt;
-    /** The latest core.ready's sessions feature: detachable, list and attach. */
-    private volatile boolean agentKeepsSessions;
-    /**
-     * The latest core.ready's session_detach; false until one came (a connection made ready by a
-     * pong has no ready to ask).
-     */
-    private volatile boolean agentDetachesSessions;
-    /** The latest core.ready's relay_flow: the agent holds one session's output when asked (see {@link OutputHold}). */
-    private volatile boolean agentHoldsOutput;
-    /**
-     * A relay in front refused a hold notice (it predates forwarding them): none is sent again on
-     * this connection, and full streams make the reader wait, as without the feature.
-     */
-    private volatile boolean holdNoticesRefused;
-    /**
-     * The core.clock.sync frames refused on id 0 so far, and the latest refusal (reader thread): a
-     * relay that does not pass them on refuses each one there, before the ping {@link #syncClock}
-     * sends after it is answered. Nothing names which sync a refusal is for; a relay refuses them all.
-     */
-    private volatile long clockSyncsRefused;
-    private volatile AgentErrorException clockSyncRefusal;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
     /** Some byte came on the connection (a relay's greeting, the agent's first frame): said when ready is late. */
@@ -149,26 +112,18 @@ public final class AgentClient implements AutoCloseable {
 
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final Thread reader;
-    /**
-     * The lines the agent can cause one per frame, each kind limited ({@link AgentLineLimit}): a
-     * core.error on id 0 that names no call, an undecodable frame, and a frame a session or an fs
-     * request does not expect.
-     */
-    private final AgentLineLimit controlErrorLines;
-    private final AgentLineLimit undecodableLines;
-    private final AgentLineLimit unexpectedLines;
-    /** Sends the output-hold notices off the reader's thread ({@link NoticeSender} says why). */
-    private final NoticeSender holdNoticeSender;
+    private final AgentLines lines;
+    private final HoldNotices holdNotices;
+    /** The agent's core.ready (what it offers) and the other frames on id 0. */
+    private final ControlChannel control;
 
     private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
         this.channel = channel;
         this.peer = peer;
         this.peerChecksUid = peerChecksUid;
-        this.controlErrorLines = new AgentLineLimit(log, "core.error frames on id 0 from the agent at " + peer);
-        this.undecodableLines = new AgentLineLimit(log, "undecodable frames from the agent at " + peer);
-        this.unexpectedLines = new AgentLineLimit(log, "frames a session or fs request did not expect from the agent at "
-                + peer);
-        this.holdNoticeSender = new NoticeSender(peer, this::send);
+        this.lines = new AgentLines(log, peer);
+        this.holdNotices = new HoldNotices(peer, this::send);
+        this.control = new ControlChannel(peer, ids, holdNotices, lines);
         reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
         reader.setDaemon(true);
         reader.start();
@@ -242,7 +197,7 @@ public final class AgentClient implements AutoCloseable {
                                     + " its relay, holds: QEMU serves one connection at a time)"));
                 }
                 try {
-                    ready.get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
+                    control.ready().get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
                     return;
                 } catch (TimeoutException e) {
                     CompletableFuture<Frame> pong;
@@ -251,7 +206,7 @@ public final class AgentClient implements AutoCloseable {
                     } catch (AgentTimeoutException notSent) {
                         continue; // the peer reads nothing: the deadline above says so
                     }
-                    pong.thenRun(() -> ready.complete(null));
+                    pong.thenRun(() -> control.ready().complete(null));
                     probes.add(pong);
                 } catch (ExecutionException e) {
                     throw ((AgentException) e.getCause()).forCaller();
@@ -278,7 +233,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
     public Ready ready() {
-        return ready.getNow(null);
+        return control.ready().getNow(null);
     }
 
     /**
@@ -351,7 +306,7 @@ public final class AgentClient implements AutoCloseable {
     /** @param deadline for the request's send, as {@link #send(long, Frame...)} */
     private ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity,
             boolean withoutInput, long deadline) throws IOException {
-        if (request.profile() != null && !agentTakesProfile) {
+        if (request.profile() != null && !control.offers(Ready.FEATURE_PROFILE)) {
             // An agent that does not know the field would run the command under its own profile.
             throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
                     + " profile (its core.ready does not list \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
@@ -365,7 +320,7 @@ public final class AgentClient implements AutoCloseable {
         }
         // Asked for only when offered: an agent that does not know the field would never grant credit.
         // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
-        boolean flowControl = agentGrantsStdinCredit && !request.startDetached() && !withoutInput;
+        boolean flowControl = agentGrantsStdinCredit() && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
         ExecSession session = ids.register(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
@@ -390,7 +345,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** True when the agent's core.ready listed {@code sessions}: detachable sessions, list and attach. */
     public boolean agentKeepsSessions() {
-        return agentKeepsSessions;
+        return control.offers(Ready.FEATURE_SESSIONS);
     }
 
     /**
@@ -398,11 +353,11 @@ public final class AgentClient implements AutoCloseable {
      * works. False while none came (the agent was found by a ping).
      */
     public boolean agentDetachesSessions() {
-        return agentDetachesSessions;
+        return control.offers(Ready.FEATURE_SESSION_DETACH);
     }
 
     private void requireSessions(String what) throws FeatureNotOfferedException {
-        if (!agentKeepsSessions) {
+        if (!agentKeepsSessions()) {
             throw new FeatureNotOfferedException(Ready.FEATURE_SESSIONS, "the agent does not keep sessions (its core.ready does not list \""
                     + Ready.FEATURE_SESSIONS + "\"): cannot ask for " + what);
         }
@@ -439,7 +394,7 @@ public final class AgentClient implements AutoCloseable {
      */
     public ExecSession attach(long session, Long from, OutputListener listener) throws IOException {
         requireSessions("an attach");
-        boolean flowControl = agentGrantsStdinCredit;
+        boolean flowControl = agentGrantsStdinCredit();
         ExecSession attached = ids.register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
                 flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()), ExecSession::receiver);
         sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
@@ -454,7 +409,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** True when the agent's core.ready listed {@code stdin_window}: sessions started now are flow-controlled. */
     public boolean agentGrantsStdinCredit() {
-        return agentGrantsStdinCredit;
+        return control.offers(Ready.FEATURE_STDIN_WINDOW);
     }
 
     /** Runs a command to completion with no input (its stdin is closed at once). */
@@ -607,7 +562,7 @@ public final class AgentClient implements AutoCloseable {
         String what = MessageType.CORE_PONG.wire();
         refuseWaitOnReader(what + " after a clock.sync"); // before anything is sent
         long deadline = Timeouts.deadline(timeout);
-        long refusedBefore = clockSyncsRefused;
+        long refusedBefore = control.clockSyncsRefused();
         PendingCall pending = ids.register(PendingCall::new, p -> p);
         long id = pending.id;
         pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
@@ -636,8 +591,8 @@ public final class AgentClient implements AutoCloseable {
         }
         awaitReply(pending.reply, deadline, timeout, what);
         // A refusal on id 0 came before the pong (a relay refuses at once, the agent in order): it is this one's.
-        if (clockSyncsRefused != refusedBefore) {
-            throw clockSyncRefusal.forCaller();
+        if (control.clockSyncsRefused() != refusedBefore) {
+            throw control.clockSyncRefusal().forCaller();
         }
         return Duration.ofNanos(System.nanoTime() - sentAt);
     }
@@ -676,7 +631,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** True when the latest core.ready listed {@code fs_ext} (the files view then uses its fields). */
     boolean agentTakesFsExt() {
-        return agentTakesFsExt;
+        return control.offers(Ready.FEATURE_FS_EXT);
     }
 
     /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
@@ -987,7 +942,7 @@ public final class AgentClient implements AutoCloseable {
                 if (why != null) {
                     break;
                 }
-                reportLeftOutLinesIfDue();
+                lines.reportIfDue();
             }
         } catch (AsynchronousCloseException e) {
             why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
@@ -1049,7 +1004,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** A frame of a live id that cannot be decoded may have been its terminal frame: end the id. */
     private void abortUndecodable(ProtocolException e) {
-        if (undecodableLines.take()) {
+        if (lines.undecodable.take()) {
             log.warn("undecodable frame from the agent at {} (id {}, type {}): {}: {}", peer,
                     e.hasId() ? e.id() : "?", AgentLineLimit.quote(e.type()), e.kind(),
                     AgentLineLimit.message(e.getMessage()));
@@ -1065,7 +1020,7 @@ public final class AgentClient implements AutoCloseable {
 
     private void dispatch(Frame frame, FrameDecoder decoder) {
         if (frame.id() == Protocol.CONTROL_ID) {
-            onControl(frame);
+            control.onFrame(frame);
             return;
         }
         Receiver receiver = ids.get(frame.id());
@@ -1081,128 +1036,16 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
-    private void onControl(Frame frame) {
-        switch (frame.type()) {
-            case CORE_READY -> onReady((Ready) frame.payload());
-            case CORE_ERROR -> {
-                ErrorPayload e = (ErrorPayload) frame.payload();
-                if (!ready.isDone()) {
-                    // Before any ready: the peer turns the connection away (a full relay), then closes.
-                    ready.completeExceptionally(new ConnectionRefusedException(peer, e));
-                    return;
-                }
-                if (refusedHoldNotice(e)) {
-                    return;
-                }
-                if (MessageType.CORE_CLOCK_SYNC.wire().equals(e.offendingType())) {
-                    // syncClock throws it: the caller hears of it, the log need not.
-                    clockSyncRefusal = new AgentErrorException(e);
-                    clockSyncsRefused++; // the reader's own field: one writer
-                    log.debug("{} refused a clock.sync: {}: {}", peer, AgentLineLimit.quote(e.kind()),
-                            AgentLineLimit.message(e.message()));
-                    return;
-                }
-                if (controlErrorLines.take()) {
-                    log.warn("the agent at {} refused a frame it could not attribute: {}: {}", peer,
-                            AgentLineLimit.quote(e.kind()),
-                            HostText.quote(e.message(), AgentLineLimit.MESSAGE_MAX_CHARS));
-                }
-            }
-            default -> log.debug("ignored {} on the control channel", frame.type());
-        }
-    }
-
-    /**
-     * A refusal of one of the hold notices {@link OutputHold} sends, true when {@code e} is one. A relay
-     * that does not forward them refuses every one (invalid_session): they stop for this connection.
-     * An agent that holds as many ranges as it may refuses one more (limit_exceeded): that session's
-     * full stream makes the reader wait, as without the feature, and later sessions still ask.
-     */
-    private boolean refusedHoldNotice(ErrorPayload e) {
-        String about = e.offendingType();
-        if (!MessageType.CORE_RELAY_CLIENT_PAUSED.wire().equals(about)
-                && !MessageType.CORE_RELAY_CLIENT_RESUMED.wire().equals(about)) {
-            return false;
-        }
-        if (ErrorKind.INVALID_SESSION.wire().equals(e.kind())) {
-            if (!holdNoticesRefused) {
-                holdNoticesRefused = true;
-                log.info("{} does not pass on requests to hold a session's output ({}); a full stream now holds"
-                        + " up this connection's reader until it is read", peer, AgentLineLimit.message(e.message()));
-            }
-        } else {
-            log.debug("{} refused to hold a session's output: {}: {}", peer, AgentLineLimit.quote(e.kind()),
-                    AgentLineLimit.message(e.message()));
-        }
-        return true;
-    }
-
-    /**
-     * The hold notices for session {@code id}: core.relay.client.paused and .resumed for the one id,
-     * on id 0, queued for {@link NoticeSender}'s thread: the reader decides them, and a reader that
-     * sent them itself waited for the write lock behind a stdin write that a relay had stopped
-     * taking until this connection read more, for ever.
-     */
+    /** The hold notices for session {@code id} ({@link HoldNotices#forSession}). */
     OutputHold.Notices holdNotices(long id) {
-        RelayClientRange one = new RelayClientRange(id, id + 1);
-        return new OutputHold.Notices() {
-            @Override
-            public boolean available() {
-                return agentHoldsOutput && !holdNoticesRefused;
-            }
-
-            @Override
-            public void send(boolean hold) throws IOException {
-                holdNoticeSender.queue(new Frame(Protocol.CONTROL_ID,
-                        hold ? MessageType.CORE_RELAY_CLIENT_PAUSED : MessageType.CORE_RELAY_CLIENT_RESUMED, one));
-            }
-        };
-    }
-
-    /**
-     * The first core.ready completes {@link #ready}. A later one comes from a new agent process when
-     * its start time differs (the old one died and the guest's init started another on the same
-     * port): nothing the old agent had open will ever be answered, so every open session and call
-     * fails now instead of waiting.
-     */
-    private void onReady(Ready now) {
-        agentGrantsStdinCredit = now.supports(Ready.FEATURE_STDIN_WINDOW);
-        agentTakesProfile = now.supports(Ready.FEATURE_PROFILE);
-        agentTakesFsExt = now.supports(Ready.FEATURE_FS_EXT);
-        agentKeepsSessions = now.supports(Ready.FEATURE_SESSIONS);
-        agentDetachesSessions = now.supports(Ready.FEATURE_SESSION_DETACH);
-        agentHoldsOutput = now.supports(Ready.FEATURE_RELAY_FLOW);
-        Ready before = lastReady;
-        lastReady = now;
-        if (ready.complete(now)) {
-            return;
-        }
-        if (before == null || before.bootTimeNs() == now.bootTimeNs()) {
-            // The first ready of a connection found ready by a ping (a port whose first ready was
-            // lost), or the same agent saying it again: the one to compare later readies with.
-            log.info("the agent at {} sent core.ready{}", peer, before == null ? "" : " again");
-            return;
-        }
-        int failed = ids.abortAll(new AgentRestartedException("the agent at " + peer
-                + " restarted; what it was running for this connection is lost"));
-        log.info("the agent at {} restarted (its start time changed); failed {} open session(s) and call(s)",
-                peer, failed);
+        return holdNotices.forSession(id);
     }
 
     /** The connection is over: fail everything still waiting, exactly once. */
     private void end(ConnectionLostException why) {
         markLost(why);
         failEverythingWaiting();
-        controlErrorLines.reportNow();
-        undecodableLines.reportNow();
-        unexpectedLines.reportNow();
-    }
-
-    /** The reader, after each read: the counts of lines left out whose interval is over. */
-    private void reportLeftOutLinesIfDue() {
-        controlErrorLines.reportIfDue();
-        undecodableLines.reportIfDue();
-        unexpectedLines.reportIfDue();
+        lines.reportNow();
     }
 
     /**
@@ -1210,7 +1053,7 @@ public final class AgentClient implements AutoCloseable {
      * (the caller writes it); false counts it: the agent can send such frames in a loop.
      */
     boolean takeUnexpectedFrameLine() {
-        return unexpectedLines.take();
+        return lines.unexpected.take();
     }
 
     /**
@@ -1229,8 +1072,8 @@ public final class AgentClient implements AutoCloseable {
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
         closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false (a failed write: before)
-        ready.completeExceptionally(why);
-        holdNoticeSender.stop();
+        control.ready().completeExceptionally(why);
+        holdNotices.stop();
     }
 
     /**
