@@ -6,11 +6,8 @@ import io.agentd.client.transport.AgentAddress;
 import io.agentd.client.transport.StreamChannel;
 import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
-import io.agentd.protocol.FrameDecoder;
-import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
@@ -24,7 +21,6 @@ import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,9 +30,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.LongFunction;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,80 +61,36 @@ import org.slf4j.LoggerFactory;
  */
 public final class AgentClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
-    private static final int READ_BUFFER_BYTES = 256 * 1024;
-    /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
-    static final int STDIN_CHUNK_BYTES = 64 * 1024;
     /** What each of a session's stdout() and stderr() holds unless the caller says otherwise. */
     public static final int DEFAULT_STREAM_BUFFER_BYTES = 256 * 1024;
     /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
     private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
 
-    private final StreamChannel channel;
     private final String peer;
-    /** A unix socket, whose agent turns away a uid it does not serve by closing at once (vsock has no uids). */
-    private final boolean peerChecksUid;
     private final LiveIds ids = new LiveIds();
-    private final CompletableFuture<Void> closed = new CompletableFuture<>();
-
-    /** Some byte came on the connection (a relay's greeting, the agent's first frame): said when ready is late. */
-    private volatile boolean anyByteCame;
-    /**
-     * Why a write failed (the agent closed or went away), once one has: no write is tried after it,
-     * but the connection stays open for the reader, since the frames the agent sent before it closed
-     * (an exited, the output before it) are still in the socket; the reader ends the connection at
-     * their end, or {@link #WRITE_FAILURE_GRACE} later at the latest.
-     */
-    private volatile ConnectionLostException writesLost;
-    /** The reader is handing a frame to its session (a listener may hold it there): see {@link #writesEnded}. */
-    private volatile boolean dispatching;
-    /** Frames the reader has handed over so far: see {@link #writesEnded}. */
-    private volatile long framesDispatched;
-
-    /**
-     * One writer at a time, so that frames never interleave. A lock that can be waited for with a
-     * time limit: a call with a timeout (ping, an fs request) must not wait for ever behind a writer
-     * held up by an agent that stopped reading.
-     */
-    private final ReentrantLock writeLock = new ReentrantLock();
-    private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
-    // Direct: the channel writes a heap buffer through a temporary direct copy.
-    private final ByteBuffer dataFrame =
-            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(STDIN_CHUNK_BYTES)); // guarded by writeLock
-    /** A data frame's header, written with its data by one gathering write (no copy of the data). */
-    private final ByteBuffer dataHeader =
-            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
-    private final ByteBuffer[] headerAndData = new ByteBuffer[2]; // guarded by writeLock
-    private final ByteBuffer[] oneBuffer = new ByteBuffer[1]; // guarded by writeLock
-
-    /** Reads and dispatches every frame; runs the OutputListeners. */
-    private final Thread reader;
     private final AgentLines lines;
     private final HoldNotices holdNotices;
     /** The agent's core.ready (what it offers) and the other frames on id 0. */
     private final ControlChannel control;
+    private final ConnectionEnd end;
+    /** Reads and dispatches every frame; runs the OutputListeners. */
+    private final FrameReader reader;
+    private final FrameWriter writer;
 
     private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
-        this.channel = channel;
         this.peer = peer;
-        this.peerChecksUid = peerChecksUid;
         this.lines = new AgentLines(log, peer);
         this.holdNotices = new HoldNotices(peer, this::send);
         this.control = new ControlChannel(peer, ids, holdNotices, lines);
-        reader = new Thread(this::readLoop, "agentd-client-reader " + peer);
-        reader.setDaemon(true);
+        this.end = new ConnectionEnd(channel, peer, ids, control, holdNotices, lines);
+        this.reader = new FrameReader(channel, peer, peerChecksUid, ids, control, end, lines);
+        this.writer = new FrameWriter(channel, peer, end, reader);
         reader.start();
     }
 
-    /**
-     * Refuses a wait on this connection's reader thread (an {@link OutputListener} calling back into
-     * the client): whatever it waits for (a reply, an exit, stdin credit) only that thread could
-     * deliver, so it would wait out its timeout, or forever, with every session of the connection.
-     */
+    /** {@link FrameReader#refuseWaitOnReader}: for whatever waits on this connection. */
     void refuseWaitOnReader(String what) {
-        if (Thread.currentThread() == reader) {
-            throw new IllegalStateException("cannot wait for " + what + " on the connection's reader thread (in an"
-                    + " OutputListener): only that thread could deliver it; wait on another thread");
-        }
+        reader.refuseWaitOnReader(what);
     }
 
     /**
@@ -192,7 +144,7 @@ public final class AgentClient implements AutoCloseable {
                 long left = Timeouts.left(deadline);
                 if (left <= 0) {
                     throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + Timeouts.text(timeout)
-                            + (anyByteCame ? "" : "; nothing at all came on the connection (no agent has started"
+                            + (reader.anyByteCame() ? "" : "; nothing at all came on the connection (no agent has started"
                                     + " behind it yet, or it is a VM's chardev socket that another client, such as"
                                     + " its relay, holds: QEMU serves one connection at a time)"));
                 }
@@ -215,15 +167,6 @@ public final class AgentClient implements AutoCloseable {
         } finally {
             probes.forEach(p -> p.cancel(false)); // frees the ids of pings that were never answered
         }
-    }
-
-    /**
-     * Who ends the connection when it ends: "the relay at PEER" once a relay's greeting came (a relay
-     * that stops closes it; the agent behind it may be fine), else "the agent at PEER". Clients of a
-     * stopped relay were told the agent had closed the connection.
-     */
-    private String otherEnd() {
-        return (ids.relayRange() != null ? "the relay at " : "the agent at ") + peer;
     }
 
     /** The ids this client uses behind a relay (its greeting's); null when connected to an agent directly. */
@@ -566,19 +509,15 @@ public final class AgentClient implements AutoCloseable {
         PendingCall pending = ids.register(PendingCall::new, p -> p);
         long id = pending.id;
         pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
-        long sentAt;
+        AtomicLong sentAt = new AtomicLong();
         try {
-            lockWrites(deadline);
-            try {
+            writer.sendBuiltInTurn(deadline, () -> {
                 // The time is read once the connection is this call's: not while it waited for another writer.
-                sentAt = System.nanoTime();
-                writeFully(new ByteBuffer[] {
-                    ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC,
-                            ClockSync.hostNow()))),
-                    ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)))}, deadline);
-            } finally {
-                writeLock.unlock();
-            }
+                sentAt.set(System.nanoTime());
+                return new Frame[] {
+                    new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC, ClockSync.hostNow()),
+                    new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)};
+            });
         } catch (AgentTimeoutException e) {
             ids.remove(id);
             throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
@@ -594,7 +533,7 @@ public final class AgentClient implements AutoCloseable {
         if (control.clockSyncsRefused() != refusedBefore) {
             throw control.clockSyncRefusal().forCaller();
         }
-        return Duration.ofNanos(System.nanoTime() - sentAt);
+        return Duration.ofNanos(System.nanoTime() - sentAt.get());
     }
 
     /** Asks the agent to shut down (core.shutdown has no reply; see {@link #awaitClosed}). */
@@ -654,33 +593,21 @@ public final class AgentClient implements AutoCloseable {
 
     /** False once the connection has ended, or a write to it has failed (nothing more can be sent). */
     public boolean isOpen() {
-        return !closed.isDone() && writesLost == null;
+        return !end.isClosed() && !writer.writesFailed();
     }
 
     /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
-        try {
-            closed.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
-            return true;
-        } catch (TimeoutException e) {
-            return false;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e); // never completed exceptionally
-        }
+        return end.awaitClosed(Timeouts.nanos(timeout));
     }
 
     /** Closes the connection; every open session and call fails with {@link ConnectionLostException}. */
     @Override
     public void close() {
-        end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
+        end.end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
     }
 
     // ---- writing ------------------------------------------------------------------------------
-
-    /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
-    private static final Duration CUT_FRAME_GRACE = Duration.ofSeconds(2);
-    /** How long after a failed write the reader has to take what the agent sent before the connection is ended. */
-    static final Duration WRITE_FAILURE_GRACE = Duration.ofSeconds(5);
 
     /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
     private void sendOrForget(long id, Frame... frames) throws IOException {
@@ -697,355 +624,34 @@ public final class AgentClient implements AutoCloseable {
         }
     }
 
+    /** {@link #send(long, Frame...)} without a deadline. */
     void send(Frame... frames) throws IOException {
-        send(Timeouts.NO_DEADLINE, frames);
+        writer.send(Timeouts.NO_DEADLINE, frames);
     }
 
-    /**
-     * Sends the frames in one write, waiting for the write lock and for the agent to take the bytes
-     * until {@code deadline} (a {@link System#nanoTime}). When the agent took nothing of them by then
-     * (another writer held the lock all along, or the socket was full), {@link AgentTimeoutException}:
-     * nothing was sent and the connection goes on. When it took part of them, the connection ends
-     * ({@link ConnectionLostException}): the rest of a frame cut in the middle can never follow, and
-     * any other frame after it would be read as its rest.
-     */
+    /** {@link FrameWriter#send}: the frames in one write by {@code deadline}. */
     void send(long deadline, Frame... frames) throws IOException {
-        lockWrites(deadline);
-        try {
-            ByteBuffer[] encoded = new ByteBuffer[frames.length];
-            for (int i = 0; i < frames.length; i++) {
-                encoded[i] = ByteBuffer.wrap(encoder.encode(frames[i]));
-            }
-            writeFully(encoded, deadline);
-        } finally {
-            writeLock.unlock();
-        }
+        writer.send(deadline, frames);
     }
 
     /** Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it. */
     void sendData(long id, MessageType type, byte[] data, int off, int len) throws IOException {
-        sendData(id, type, data, off, len, Timeouts.NO_DEADLINE);
+        writer.sendData(id, type, data, off, len, Timeouts.NO_DEADLINE);
     }
 
-    /**
-     * {@link #sendData(long, MessageType, byte[], int, int)} by {@code deadline}, each chunk as
-     * {@link #send(long, Frame...)}: a timeout before a chunk went out leaves the chunks before it
-     * sent, whole.
-     */
+    /** {@link FrameWriter#sendData(long, MessageType, byte[], int, int, long)}: chunks by {@code deadline}. */
     void sendData(long id, MessageType type, byte[] data, int off, int len, long deadline) throws IOException {
-        int end = off + len;
-        for (int at = off; at < end; at += STDIN_CHUNK_BYTES) {
-            int n = Math.min(STDIN_CHUNK_BYTES, end - at);
-            lockWrites(deadline);
-            try {
-                dataFrame.clear();
-                encoder.encodeDataInto(id, type, data, at, n, dataFrame);
-                dataFrame.flip();
-                oneBuffer[0] = dataFrame;
-                writeFully(oneBuffer, deadline);
-            } finally {
-                writeLock.unlock();
-            }
-        }
+        writer.sendData(id, type, data, off, len, deadline);
     }
 
-    /**
-     * Sends the bytes between {@code data}'s position and limit as one data frame, header and data
-     * in one gathering write, without copying them (a direct buffer reaches the socket as it is);
-     * the position moves to the limit. At most {@link #STDIN_CHUNK_BYTES}.
-     */
+    /** {@link FrameWriter#sendData(long, MessageType, ByteBuffer)}: one data frame without a copy. */
     void sendData(long id, MessageType type, ByteBuffer data) throws IOException {
-        if (data.remaining() > STDIN_CHUNK_BYTES) {
-            throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + STDIN_CHUNK_BYTES);
-        }
-        lockWrites(Timeouts.NO_DEADLINE);
-        try {
-            dataHeader.clear();
-            encoder.encodeDataHeaderInto(id, type, data.remaining(), dataHeader);
-            dataHeader.flip();
-            headerAndData[0] = dataHeader;
-            headerAndData[1] = data;
-            writeFully(headerAndData, Timeouts.NO_DEADLINE);
-        } finally {
-            headerAndData[1] = null;
-            writeLock.unlock();
-        }
-    }
-
-    /**
-     * Takes the write lock, waiting at most until {@code deadline}. An interrupt ends a wait with a
-     * deadline ({@link InterruptedIOException}, the flag left set; nothing was sent), as it ends a
-     * call's other waits; one without a deadline goes on, as a write in progress does.
-     */
-    private void lockWrites(long deadline) throws AgentTimeoutException, InterruptedIOException {
-        if (deadline == Timeouts.NO_DEADLINE) {
-            writeLock.lock();
-            return;
-        }
-        try {
-            if (writeLock.tryLock(Timeouts.left(deadline), TimeUnit.NANOSECONDS)) {
-                return;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while waiting to send to the agent at " + peer
-                    + "; nothing was sent");
-        }
-        throw AgentTimeoutException.notSent("nothing was sent to the agent at " + peer + " in the call's time:"
-                + " another write held the connection all along, waiting for the agent to read");
-    }
-
-    /**
-     * Writes every byte of {@code bytes} (under the write lock), as {@link #send(long, Frame...)}
-     * says. Once a byte is out the rest has until the deadline or {@link #CUT_FRAME_GRACE} after the
-     * agent last took some, whichever is later: an agent that reads is never cut off because the
-     * call's time ran out in the middle of its frame.
-     */
-    private void writeFully(ByteBuffer[] bytes, long deadline) throws IOException {
-        checkNotLost();
-        long written = 0;
-        long until = deadline;
-        while (bytes[bytes.length - 1].hasRemaining()) {
-            long n;
-            try {
-                n = channel.writeBefore(bytes, until);
-            } catch (IOException e) {
-                throw writesEnded(new ConnectionLostException(
-                        "connection to " + otherEnd() + " broke while writing: " + e.getMessage(), e));
-            }
-            if (n == 0) {
-                if (written == 0) {
-                    throw AgentTimeoutException.notSent("nothing was sent to the agent at " + peer + " in the call's"
-                            + " time: it read nothing (the connection's buffers stayed full)");
-                }
-                throw endedByWriter(new ConnectionLostException("the agent at " + peer + " stopped reading in the"
-                        + " middle of a frame (" + written + " bytes of it sent) and took nothing more within the"
-                        + " call's time and " + Timeouts.text(CUT_FRAME_GRACE) + " after: the connection is closed,"
-                        + " since nothing can follow a cut frame", null));
-            }
-            written += n;
-            if (deadline != Timeouts.NO_DEADLINE) {
-                until = Math.max(deadline, System.nanoTime() + CUT_FRAME_GRACE.toNanos());
-            }
-        }
-    }
-
-    private void checkNotLost() throws ConnectionLostException {
-        ids.checkNotEnded();
-        ConnectionLostException failedWrite = writesLost;
-        if (failedWrite != null) {
-            throw new ConnectionLostException(failedWrite.getMessage(), failedWrite);
-        }
-    }
-
-    /**
-     * A write failed: the agent closed the connection or is gone. Unlike a cut frame (an agent that
-     * lives but stopped reading), what it sent before is still to be read: ending the connection at
-     * once closed the channel under the reader, and sessions whose exited had already come (a
-     * core.shutdown, the VM going down) failed ConnectionLostException without their last output.
-     * Writes stop here; the reader ends the connection once it reads the end. A thread of its own
-     * ends it if the reader, {@link #WRITE_FAILURE_GRACE} after the failure or after its last frame,
-     * waits for the socket with nothing handed over meanwhile (a peer that shut only its reading
-     * half sends no end); a reader that is delivering (a listener writing to a slow pipe) goes on.
-     */
-    private ConnectionLostException writesEnded(ConnectionLostException failure) {
-        // Only under the write lock: one writer at a time sets writesLost.
-        ConnectionLostException ended = ids.endCause();
-        if (ended != null) {
-            return ended == failure ? failure : new ConnectionLostException(ended.getMessage(), ended);
-        }
-        if (writesLost != null) {
-            return new ConnectionLostException(writesLost.getMessage(), writesLost);
-        }
-        writesLost = failure;
-        Thread ender = new Thread(() -> {
-            long seen = -1;
-            try {
-                while (true) {
-                    try {
-                        closed.get(WRITE_FAILURE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
-                        return; // the reader ended it
-                    } catch (TimeoutException readerStillAtIt) {
-                        long now = framesDispatched;
-                        if (!dispatching && now == seen) {
-                            end(failure);
-                            return;
-                        }
-                        seen = now;
-                    }
-                }
-            } catch (InterruptedException | ExecutionException e) {
-                end(failure); // not expected: closed is completed normally, and nobody interrupts this thread
-            }
-        }, "agentd-client-end");
-        ender.setDaemon(true);
-        ender.start();
-        return failure;
-    }
-
-    /**
-     * Ends the connection after a failed or cut write; the returned failure is for the writer to
-     * throw. A write that failed because the connection had already ended (this client closed it, or
-     * the reader saw it break) says why it ended, not what the write saw of it ("null" for a close).
-     */
-    private ConnectionLostException endedByWriter(ConnectionLostException failure) {
-        markLost(failure);
-        // Not on this thread: it holds the write lock, and failing a session's streams takes their
-        // locks and runs callers' code (ends, listeners), which must not wait on a writer. A thread of
-        // its own holds nothing.
-        Thread failer = new Thread(this::failEverythingWaiting, "agentd-client-end");
-        failer.setDaemon(true);
-        failer.start();
-        ConnectionLostException ended = ids.endCause();
-        return ended == failure ? failure : new ConnectionLostException(ended.getMessage(), ended);
-    }
-
-    // ---- reading ------------------------------------------------------------------------------
-
-    private void readLoop() {
-        ConnectionLostException why;
-        try {
-            FrameDecoder decoder = new FrameDecoder();
-            // Direct: a heap buffer makes the channel read into a temporary direct buffer and copy.
-            ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
-            byte[] first = new byte[RelayGreeting.BYTES];
-            int firstFill = 0;
-            while (true) {
-                buffer.clear();
-                if (channel.read(buffer) < 0) {
-                    String unfinished = decoder.unfinishedFrame();
-                    // Closed before any byte: the way an agent turns away a uid it does not serve.
-                    String hint = firstFill > 0 ? "" : peerChecksUid
-                            ? " before it said it was ready (does it serve your uid? its log says why; see agentd --allow-uid)"
-                            : " before it said it was ready (its log says why)";
-                    why = new ConnectionLostException(otherEnd() + " closed the connection" + hint
-                            + (unfinished == null ? "" : "; " + unfinished + " was dropped"), null);
-                    break;
-                }
-                buffer.flip();
-                if (firstFill == 0 && buffer.hasRemaining()) {
-                    anyByteCame = true;
-                }
-                if (firstFill < first.length) {
-                    int n = Math.min(first.length - firstFill, buffer.remaining());
-                    buffer.get(first, firstFill, n);
-                    firstFill += n;
-                    if (firstFill < first.length) {
-                        continue;
-                    }
-                    if (!adoptRelayGreeting(first)) {
-                        decoder.feed(ByteBuffer.wrap(first));
-                    }
-                }
-                decoder.feed(buffer);
-                why = dispatchAll(decoder);
-                if (why != null) {
-                    break;
-                }
-                lines.reportIfDue();
-            }
-        } catch (AsynchronousCloseException e) {
-            why = new ConnectionLostException("the connection to " + peer + " was closed by this client", null);
-        } catch (IOException e) {
-            why = new ConnectionLostException("the connection to " + peer + " broke: " + e.getMessage(), e);
-        } catch (RuntimeException | Error e) {
-            // An Error too (an OutputListener's AssertionError, a StackOverflowError): a reader gone
-            // without ending the connection would leave every caller waiting for ever.
-            log.error("reader of {} failed; closing the connection", peer, e);
-            end(new ConnectionLostException("client error reading from " + peer + ": " + e, e));
-            if (e instanceof Error error) {
-                throw error;
-            }
-            return;
-        }
-        end(why);
-    }
-
-    /**
-     * Whether a connection's first 8 bytes are a relay's greeting; if so, every id from now on comes
-     * from its range (a ping sent before they came, on an id outside it, is refused by the relay).
-     */
-    private boolean adoptRelayGreeting(byte[] first) {
-        IdRange range = RelayGreeting.parse(first);
-        if (range == null) {
-            return false;
-        }
-        ids.useRelayRange(range);
-        log.debug("{} is a relay; this client's ids are {}", peer, range);
-        return true;
-    }
-
-    /** Dispatches every whole frame the decoder holds; returns why to give up, or null to read on. */
-    private ConnectionLostException dispatchAll(FrameDecoder decoder) {
-        while (true) {
-            Frame frame;
-            try {
-                frame = decoder.next();
-            } catch (ProtocolException e) {
-                if (e.kind().losesStream()) {
-                    return new ConnectionLostException("the agent at " + peer
-                            + " sent a frame with an unusable length (" + e.getMessage() + ")", e);
-                }
-                abortUndecodable(e);
-                continue;
-            }
-            if (frame == null) {
-                return null;
-            }
-            dispatching = true;
-            try {
-                dispatch(frame, decoder);
-            } finally {
-                dispatching = false;
-                framesDispatched++; // the reader's own field: one writer
-            }
-        }
-    }
-
-    /** A frame of a live id that cannot be decoded may have been its terminal frame: end the id. */
-    private void abortUndecodable(ProtocolException e) {
-        if (lines.undecodable.take()) {
-            log.warn("undecodable frame from the agent at {} (id {}, type {}): {}: {}", peer,
-                    e.hasId() ? e.id() : "?", AgentLineLimit.quote(e.type()), e.kind(),
-                    AgentLineLimit.message(e.getMessage()));
-        }
-        if (e.hasId() && e.id() != Protocol.CONTROL_ID) {
-            Receiver receiver = ids.remove(e.id());
-            if (receiver != null) {
-                receiver.onAbort(new AgentException("the agent sent an undecodable " + e.type()
-                        + " on id " + e.id() + ": " + e.kind() + ": " + e.getMessage(), e));
-            }
-        }
-    }
-
-    private void dispatch(Frame frame, FrameDecoder decoder) {
-        if (frame.id() == Protocol.CONTROL_ID) {
-            control.onFrame(frame);
-            return;
-        }
-        Receiver receiver = ids.get(frame.id());
-        if (receiver == null) {
-            log.debug("{} for id {}, which has no open session or call: dropped", frame.type(), frame.id());
-            return;
-        }
-        if (receiver.onFrame(frame)) {
-            ids.remove(frame.id(), receiver);
-        }
-        if (receiver.releasesData()) {
-            decoder.recycle(frame); // the next data frame of its size is read into the same array
-        }
+        writer.sendData(id, type, data);
     }
 
     /** The hold notices for session {@code id} ({@link HoldNotices#forSession}). */
     OutputHold.Notices holdNotices(long id) {
         return holdNotices.forSession(id);
-    }
-
-    /** The connection is over: fail everything still waiting, exactly once. */
-    private void end(ConnectionLostException why) {
-        markLost(why);
-        failEverythingWaiting();
-        lines.reportNow();
     }
 
     /**
@@ -1054,35 +660,6 @@ public final class AgentClient implements AutoCloseable {
      */
     boolean takeUnexpectedFrameLine() {
         return lines.unexpected.take();
-    }
-
-    /**
-     * Records why the connection ended, if nothing did before, closes the channel and says so
-     * ({@link #isOpen} false, a connect in progress fails): nothing here runs a caller's code or
-     * waits for a lock, so a writer may call it under the write lock.
-     */
-    private void markLost(ConnectionLostException why) {
-        if (!ids.end(why)) {
-            return;
-        }
-        try {
-            channel.close();
-        } catch (IOException e) {
-            log.debug("closing {}", peer, e);
-        }
-        log.debug("connection to {} ended: {}", peer, why.getMessage());
-        closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false (a failed write: before)
-        control.ready().completeExceptionally(why);
-        holdNotices.stop();
-    }
-
-    /**
-     * Fails every session and call still waiting with the connection's end. Each caller runs it
-     * (the reader, close(), a failed write's own thread): a receiver is taken out of the table
-     * before it is failed, so each is failed once, and close() returns with all of them failed.
-     */
-    private void failEverythingWaiting() {
-        ids.abortAll(ids.endCause());
     }
 
     /**

@@ -385,7 +385,7 @@ public final class ExecSession {
                 checkPipeStdinOpen();
                 int n;
                 try {
-                    n = stdinWindow.acquire(Math.min(end - data.position(), AgentClient.STDIN_CHUNK_BYTES),
+                    n = stdinWindow.acquire(Math.min(end - data.position(), FrameWriter.STDIN_CHUNK_BYTES),
                             Timeouts.NO_DEADLINE);
                 } catch (TimeoutException e) {
                     throw new IllegalStateException("no deadline, yet timed out", e);
@@ -424,7 +424,7 @@ public final class ExecSession {
             }
             int n;
             try {
-                n = stdinWindow.acquire(Math.min(len - sent, AgentClient.STDIN_CHUNK_BYTES), deadlineNanos);
+                n = stdinWindow.acquire(Math.min(len - sent, FrameWriter.STDIN_CHUNK_BYTES), deadlineNanos);
             } catch (InterruptedIOException e) {
                 e.bytesTransferred = sent;
                 throw e;

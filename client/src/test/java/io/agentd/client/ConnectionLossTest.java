@@ -179,7 +179,7 @@ class ConnectionLossTest {
         try (ScriptedPeer peer = new ScriptedPeer(dir); AgentClient client = peer.connect()) {
             CountDownLatch firstOutput = new CountDownLatch(1);
             StringBuffer output = new StringBuffer();
-            long slowMillis = AgentClient.WRITE_FAILURE_GRACE.toMillis() / 2;
+            long slowMillis = FrameReader.WRITE_FAILURE_GRACE.toMillis() / 2;
             ExecSession s = client.start(ExecRequest.of("x"), out -> {
                 output.append(new String(out.data(), StandardCharsets.UTF_8));
                 firstOutput.countDown();
