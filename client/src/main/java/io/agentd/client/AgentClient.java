@@ -8,7 +8,6 @@ import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
@@ -32,7 +31,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.LongFunction;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,6 +74,8 @@ public final class AgentClient implements AutoCloseable {
     /** Reads and dispatches every frame; runs the OutputListeners. */
     private final FrameReader reader;
     private final FrameWriter writer;
+    /** Opens ids for sessions, fs requests and calls; the calls answered by one frame. */
+    private final Calls calls;
 
     private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
         this.peer = peer;
@@ -85,6 +85,7 @@ public final class AgentClient implements AutoCloseable {
         this.end = new ConnectionEnd(channel, peer, ids, control, holdNotices, lines);
         this.reader = new FrameReader(channel, peer, peerChecksUid, ids, control, end, lines);
         this.writer = new FrameWriter(channel, peer, end, reader);
+        this.calls = new Calls(peer, ids, writer, reader, control);
         reader.start();
     }
 
@@ -154,7 +155,7 @@ public final class AgentClient implements AutoCloseable {
                 } catch (TimeoutException e) {
                     CompletableFuture<Frame> pong;
                     try {
-                        pong = call(MessageType.CORE_PING, Empty.INSTANCE, deadline);
+                        pong = calls.call(MessageType.CORE_PING, Empty.INSTANCE, deadline);
                     } catch (AgentTimeoutException notSent) {
                         continue; // the peer reads nothing: the deadline above says so
                     }
@@ -265,23 +266,22 @@ public final class AgentClient implements AutoCloseable {
         // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
         boolean flowControl = agentGrantsStdinCredit() && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
-        ExecSession session = ids.register(id -> {
+        return calls.open(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
                     flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
             if (request.startDetached()) {
                 s.expectDetachedAtStart();
             }
+            if (withoutInput) {
+                s.stdinEndedWithRequest();
+            }
             return s;
-        }, ExecSession::receiver);
-        Frame requestFrame = new Frame(session.id(), MessageType.EXEC_REQUEST, sent);
-        if (withoutInput) {
-            session.stdinEndedWithRequest();
-            sendOrForget(session.id(), deadline, requestFrame,
-                    new Frame(session.id(), MessageType.EXEC_STDIN, ExecData.EOF));
-        } else {
-            sendOrForget(session.id(), deadline, requestFrame);
-        }
-        return session;
+        }, ExecSession::receiver, s -> {
+            Frame requestFrame = new Frame(s.id(), MessageType.EXEC_REQUEST, sent);
+            return withoutInput
+                    ? new Frame[] {requestFrame, new Frame(s.id(), MessageType.EXEC_STDIN, ExecData.EOF)}
+                    : new Frame[] {requestFrame};
+        }, deadline);
     }
 
     // ---- sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions") --------------------------
@@ -320,7 +320,7 @@ public final class AgentClient implements AutoCloseable {
      */
     public SessionListResult sessionList(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         requireSessions("the list of sessions");
-        Frame reply = callAndAwait(MessageType.SESSION_LIST, timeout, MessageType.SESSION_LIST_RESULT.wire());
+        Frame reply = calls.callAndAwait(MessageType.SESSION_LIST, timeout, MessageType.SESSION_LIST_RESULT.wire());
         return (SessionListResult) reply.payload();
     }
 
@@ -338,11 +338,10 @@ public final class AgentClient implements AutoCloseable {
     public ExecSession attach(long session, Long from, OutputListener listener) throws IOException {
         requireSessions("an attach");
         boolean flowControl = agentGrantsStdinCredit();
-        ExecSession attached = ids.register(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
-                flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()), ExecSession::receiver);
-        sendOrForget(attached.id(), new Frame(attached.id(), MessageType.SESSION_ATTACH,
-                new SessionAttach(session, from, flowControl)));
-        return attached;
+        return calls.open(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
+                flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()),
+                ExecSession::receiver, attached -> new Frame[] {new Frame(attached.id(), MessageType.SESSION_ATTACH,
+                        new SessionAttach(session, from, flowControl))}, Timeouts.NO_DEADLINE);
     }
 
     /** {@link #attach(long, Long, OutputListener)} whose output is read with {@link ExecSession#nextOutput}. */
@@ -474,13 +473,13 @@ public final class AgentClient implements AutoCloseable {
     /** Round trip of a core.ping. */
     public Duration ping(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         long t0 = System.nanoTime();
-        callAndAwait(MessageType.CORE_PING, timeout, "core.pong");
+        calls.callAndAwait(MessageType.CORE_PING, timeout, "core.pong");
         return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     /** Marks the agent active (core.touch) and returns its activity counter. */
     public long touch(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        Frame reply = callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
+        Frame reply = calls.callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
         return ((Touched) reply.payload()).activitySeq();
     }
 
@@ -502,38 +501,7 @@ public final class AgentClient implements AutoCloseable {
      * @throws TimeoutException    no pong within {@code timeout}
      */
     public Duration syncClock(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        String what = MessageType.CORE_PONG.wire();
-        refuseWaitOnReader(what + " after a clock.sync"); // before anything is sent
-        long deadline = Timeouts.deadline(timeout);
-        long refusedBefore = control.clockSyncsRefused();
-        PendingCall pending = ids.register(PendingCall::new, p -> p);
-        long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
-        AtomicLong sentAt = new AtomicLong();
-        try {
-            writer.sendBuiltInTurn(deadline, () -> {
-                // The time is read once the connection is this call's: not while it waited for another writer.
-                sentAt.set(System.nanoTime());
-                return new Frame[] {
-                    new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC, ClockSync.hostNow()),
-                    new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)};
-            });
-        } catch (AgentTimeoutException e) {
-            ids.remove(id);
-            throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
-        } catch (InterruptedIOException e) {
-            ids.remove(id);
-            throw interruptedBy(e, e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            ids.remove(id);
-            throw e;
-        }
-        awaitReply(pending.reply, deadline, timeout, what);
-        // A refusal on id 0 came before the pong (a relay refuses at once, the agent in order): it is this one's.
-        if (control.clockSyncsRefused() != refusedBefore) {
-            throw control.clockSyncRefusal().forCaller();
-        }
-        return Duration.ofNanos(System.nanoTime() - sentAt.get());
+        return calls.syncClock(timeout);
     }
 
     /** Asks the agent to shut down (core.shutdown has no reply; see {@link #awaitClosed}). */
@@ -548,16 +516,7 @@ public final class AgentClient implements AutoCloseable {
      * future frees the id.
      */
     public CompletableFuture<Frame> call(MessageType type, Payload payload) throws IOException {
-        return call(type, payload, Timeouts.NO_DEADLINE);
-    }
-
-    /** {@link #call(MessageType, Payload)} whose send gives up at {@code deadline}, as {@link #send(long, Frame...)}. */
-    private CompletableFuture<Frame> call(MessageType type, Payload payload, long deadline) throws IOException {
-        PendingCall pending = ids.register(PendingCall::new, p -> p);
-        long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
-        sendOrForget(id, deadline, new Frame(id, type, payload));
-        return pending.reply;
+        return calls.call(type, payload, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -575,10 +534,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
     <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first, long deadline) throws IOException {
-        R receiver = ids.register(make, r -> r);
-        Frame frame = first.apply(receiver);
-        sendOrForget(frame.id(), deadline, frame);
-        return receiver;
+        return calls.open(make, r -> r, r -> new Frame[] {first.apply(r)}, deadline);
     }
 
     /**
@@ -607,22 +563,7 @@ public final class AgentClient implements AutoCloseable {
         end.end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
     }
 
-    // ---- writing ------------------------------------------------------------------------------
-
-    /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
-    private void sendOrForget(long id, Frame... frames) throws IOException {
-        sendOrForget(id, Timeouts.NO_DEADLINE, frames);
-    }
-
-    /** {@link #sendOrForget(long, Frame...)} by {@code deadline}, as {@link #send(long, Frame...)}. */
-    private void sendOrForget(long id, long deadline, Frame... frames) throws IOException {
-        try {
-            send(deadline, frames);
-        } catch (IOException | RuntimeException e) {
-            ids.remove(id);
-            throw e;
-        }
-    }
+    // ---- for sessions and fs requests (and tests) -----------------------------------------------
 
     /** {@link #send(long, Frame...)} without a deadline. */
     void send(Frame... frames) throws IOException {
@@ -660,48 +601,5 @@ public final class AgentClient implements AutoCloseable {
      */
     boolean takeUnexpectedFrameLine() {
         return lines.unexpected.take();
-    }
-
-    /**
-     * Sends {@code type} on a fresh id and waits for its answer, {@code what}: the send and the wait
-     * together within {@code timeout}. An agent that does not read makes it time out too, with
-     * nothing sent, or (a frame cut in the middle) the connection ended.
-     */
-    private Frame callAndAwait(MessageType type, Duration timeout, String what)
-            throws IOException, TimeoutException, InterruptedException {
-        refuseWaitOnReader(what); // before anything is sent
-        long deadline = Timeouts.deadline(timeout);
-        CompletableFuture<Frame> reply;
-        try {
-            reply = call(type, Empty.INSTANCE, deadline);
-        } catch (AgentTimeoutException e) {
-            throw e.asTimeoutException("no " + what + " within " + Timeouts.text(timeout) + ": ");
-        } catch (InterruptedIOException e) {
-            throw interruptedBy(e, e.getMessage());
-        }
-        return awaitReply(reply, deadline, timeout, what);
-    }
-
-    /** @param timeout what the caller gave, for the message */
-    private Frame awaitReply(CompletableFuture<Frame> reply, long deadline, Duration timeout, String what)
-            throws AgentException, TimeoutException, InterruptedException {
-        Frame frame;
-        try {
-            frame = reply.get(Timeouts.left(deadline), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            reply.cancel(false);
-            throw new TimeoutException("no " + what + " within " + Timeouts.text(timeout));
-        } catch (InterruptedException e) {
-            reply.cancel(false); // frees the id: an agent that never answers would keep it for the connection's life
-            throw e;
-        } catch (ExecutionException e) {
-            throw ((AgentException) e.getCause()).forCaller();
-        }
-        if (!frame.type().wire().equals(what)) {
-            // A buggy or hostile agent's other terminal frame: an answer, not a ClassCastException.
-            throw new AgentException("the agent at " + peer + " answered with " + frame.type().wire() + " on id "
-                    + frame.id() + " where " + what + " was due");
-        }
-        return frame;
     }
 }
