@@ -78,6 +78,10 @@ public final class AgentClient implements AutoCloseable {
     private final Calls calls;
 
     private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
+        // Each part is made after the parts it uses. The hold notices write through this::send, so
+        // through the writer made below: a notice is queued only for a session, and none exists
+        // before this returns. The reader starts last, once everything a frame (and a listener run
+        // for it) can reach is there.
         this.peer = peer;
         this.lines = new AgentLines(log, peer);
         this.holdNotices = new HoldNotices(peer, this::send);
@@ -510,12 +514,7 @@ public final class AgentClient implements AutoCloseable {
         writer.send(deadline, frames);
     }
 
-    /** Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it. */
-    void sendData(long id, MessageType type, byte[] data, int off, int len) throws IOException {
-        writer.sendData(id, type, data, off, len, Timeouts.NO_DEADLINE);
-    }
-
-    /** {@link FrameWriter#sendData(long, MessageType, byte[], int, int, long)}: chunks by {@code deadline}. */
+    /** {@link FrameWriter#sendData(long, MessageType, byte[], int, int, long)}: data frames by {@code deadline}. */
     void sendData(long id, MessageType type, byte[] data, int off, int len, long deadline) throws IOException {
         writer.sendData(id, type, data, off, len, deadline);
     }
