@@ -22,13 +22,11 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,15 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExecSession {
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
-    /** What a PTY's line discipline reads as end of input (the agent ignores empty stdin in PTY mode). */
-    private static final byte[] PTY_EOF = {0x04};
-    /**
-     * After a partial line the terminal takes the first ^D as "send this line now", and only a
-     * second one, at the start of a line, as the end of input: what a person types after a line
-     * without a newline.
-     */
-    private static final byte[] PTY_EOF_AFTER_PARTIAL_LINE = {0x04, 0x04};
-
     private final AgentClient client;
     private final long id;
     /** For an attach, what the attached frame says (the attacher did not know). */
@@ -79,16 +68,11 @@ public final class ExecSession {
     private volatile boolean pauseRequested;
     private final OutputHold.Notices holdNotices;
     private final StdinWindow stdinWindow;
+    /** Sends stdin data and its end within {@link #stdinWindow}. */
+    private final StdinSender stdinSender;
     private final SessionStdin stdinStream = new SessionStdin(this);
     private volatile StdinNotDeliveredException stdinNotDelivered;
-    /** Data bytes sent to stdin so far (not counting the end of input). */
-    private final AtomicLong stdinBytesSent = new AtomicLong();
-    /** A pipe session's closeStdin has sent the end of input: the agent closed the pipe, nothing more goes in. */
-    private final AtomicBoolean pipeStdinClosed = new AtomicBoolean();
     private final CompletableFuture<Long> started = new CompletableFuture<>();
-    private static final int NO_STDIN_YET = -1;
-    /** The last stdin byte sent (PTY sessions: does the input end in the middle of a line?). */
-    private volatile int lastStdinByte = NO_STDIN_YET;
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
@@ -120,6 +104,7 @@ public final class ExecSession {
         this.tty = tty;
         this.listener = listener;
         this.stdinWindow = stdinWindow;
+        this.stdinSender = new StdinSender(client, id, stdinWindow);
         this.holdNotices = client.holdNotices(id);
         if (listener != null) {
             this.output = new ListenerSink(id, listener);
@@ -263,7 +248,7 @@ public final class ExecSession {
 
     /** Data bytes sent to the process's stdin so far (the end of input not counted). */
     public long stdinBytesSent() {
-        return stdinBytesSent.get();
+        return stdinSender.bytesSent();
     }
 
     /** True when this session's stdin is flow-controlled: writes wait for the agent's credit. */
@@ -379,29 +364,7 @@ public final class ExecSession {
             data.position(data.limit());
             return;
         }
-        int end = data.limit();
-        try {
-            while (data.position() < end) {
-                checkPipeStdinOpen();
-                int n;
-                try {
-                    n = stdinWindow.acquire(Math.min(end - data.position(), FrameWriter.STDIN_CHUNK_BYTES),
-                            Timeouts.NO_DEADLINE);
-                } catch (TimeoutException e) {
-                    throw new IllegalStateException("no deadline, yet timed out", e);
-                }
-                data.limit(data.position() + n);
-                // Counted before the send: once it is on the wire the command may take it and exit,
-                // and a count made after could miss it (agentctl would report input it delivered as
-                // left over). A send that fails breaks the connection, and the count no longer matters.
-                stdinBytesSent.addAndGet(n);
-                client.sendData(id, MessageType.EXEC_STDIN, data);
-                data.limit(end);
-                lastStdinByte = data.get(data.position() - 1);
-            }
-        } finally {
-            data.limit(end);
-        }
+        stdinSender.writeDirect(data);
     }
 
     /**
@@ -410,48 +373,7 @@ public final class ExecSession {
      * session could take no more (then the session's state says why).
      */
     int writeStdin(byte[] data, int off, int len, long deadlineNanos) throws IOException, TimeoutException {
-        Objects.checkFromIndexSize(off, len, data.length);
-        if (len == 0) {
-            return 0; // empty stdin data means end of input on the wire: only closeStdin sends it
-        }
-        int sent = 0; // the window fails the write once the session has ended
-        while (sent < len) {
-            checkPipeStdinOpen();
-            if (sent > 0 && Timeouts.left(deadlineNanos) == 0) {
-                // A socket with room takes a chunk at once whatever the time: without this, an agent
-                // that reads (and grants no credit) would take all of it, however long that took.
-                throw new TimeoutException("session " + id + ": " + sent + " of " + len + " bytes of stdin sent by the deadline");
-            }
-            int n;
-            try {
-                n = stdinWindow.acquire(Math.min(len - sent, FrameWriter.STDIN_CHUNK_BYTES), deadlineNanos);
-            } catch (InterruptedIOException e) {
-                e.bytesTransferred = sent;
-                throw e;
-            }
-            stdinBytesSent.addAndGet(n); // before the send, as below
-            try {
-                client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n, deadlineNanos);
-            } catch (AgentTimeoutException e) {
-                // Nothing of it went out (one chunk: all or nothing, or the connection ends). Its
-                // credit is not given back: the caller gives the session up (run kills it).
-                stdinBytesSent.addAndGet(-n);
-                throw e.asTimeoutException("");
-            }
-            sent += n;
-            lastStdinByte = data[off + sent - 1];
-        }
-        return sent;
-    }
-
-    /**
-     * A pipe session's input written after its end: the agent would only refuse it later, as an
-     * asynchronous stdin error; the caller learns it here, at the write that cannot be delivered.
-     */
-    private void checkPipeStdinOpen() throws IOException {
-        if (pipeStdinClosed.get()) {
-            throw new IOException("stdin of session " + id + " is closed (closeStdin): nothing more can be written");
-        }
+        return stdinSender.write(data, off, len, deadlineNanos);
     }
 
     /**
@@ -472,7 +394,7 @@ public final class ExecSession {
 
     /** The request went out with its end of input ({@link AgentClient#startWithoutInput}): nothing more goes in. */
     void stdinEndedWithRequest() {
-        pipeStdinClosed.set(true);
+        stdinSender.endedWithRequest();
     }
 
     /**
@@ -483,34 +405,7 @@ public final class ExecSession {
         if (exit.isDone()) {
             return;
         }
-        if (!tty && !pipeStdinClosed.compareAndSet(false, true)) {
-            return; // the end of input went out already
-        }
-        if (tty) {
-            try {
-                int last = lastStdinByte;
-                boolean partialLine = last != NO_STDIN_YET && last != '\n' && last != '\r' && last != PTY_EOF[0];
-                // data on the wire: it needs credit like any other byte
-                byte[] eof = partialLine ? PTY_EOF_AFTER_PARTIAL_LINE : PTY_EOF;
-                writeStdin(eof, 0, eof.length, deadlineNanos);
-            } catch (ConnectionLostException e) {
-                throw e;
-            } catch (AgentException e) {
-                // the session ended meanwhile, or the agent refuses all its later input: nothing to end
-            }
-        } else {
-            try {
-                client.send(deadlineNanos, new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
-            } catch (IOException e) {
-                // It did not go out (the connection broke, or the agent read nothing in time): a
-                // later write must say that, not "closed".
-                pipeStdinClosed.set(false);
-                if (e instanceof AgentTimeoutException timedOut) {
-                    throw timedOut.asTimeoutException("");
-                }
-                throw e;
-            }
-        }
+        stdinSender.close(tty, deadlineNanos);
     }
 
     /**
