@@ -11,7 +11,6 @@ import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
-import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionDetached;
@@ -81,8 +80,8 @@ public final class ExecSession {
     private final AtomicLong errorsNotKept = new AtomicLong();
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
-    /** The answer to {@link #detach}, made when it is asked (an error about a detach nobody asked is not its). */
-    private volatile CompletableFuture<SessionDetached> detached;
+    /** The question {@link #detach} asks, and its answer. */
+    private final SessionDetach detach;
 
     /**
      * @param listener       where output goes; null for {@link #nextOutput} or streams
@@ -105,6 +104,7 @@ public final class ExecSession {
         this.listener = listener;
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
+        this.detach = new SessionDetach(this, client);
         this.holdNotices = client.holdNotices(id);
         if (listener != null) {
             this.output = new ListenerSink(id, listener);
@@ -493,22 +493,11 @@ public final class ExecSession {
         client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
         long deadline = Timeouts.deadline(timeout);
         CompletableFuture<SessionDetached> answer;
-        boolean ask = false;
-        synchronized (this) {
-            if (detached == null) {
-                ensureLive("detach");
-                detached = new CompletableFuture<>();
-                ask = true;
-            }
-            answer = detached;
-        }
-        if (ask) {
-            try {
-                askDetach(answer, deadline); // not under the monitor: the send may wait for the agent to read
-            } catch (InterruptedIOException e) {
-                throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
-                        + " nothing was sent");
-            }
+        try {
+            answer = detach.ask(deadline);
+        } catch (InterruptedIOException e) {
+            throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
+                    + " nothing was sent");
         }
         try {
             return await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
@@ -520,48 +509,11 @@ public final class ExecSession {
     }
 
     /**
-     * @param deadline for the send; one that sent nothing lets a later detach ask again
-     * @throws InterruptedIOException the asking thread was interrupted before anything was sent
-     *                                (others waiting for the same answer are told to ask again)
-     */
-    private void askDetach(CompletableFuture<SessionDetached> answer, long deadline) throws InterruptedIOException {
-        // detached is set before this second look at the exit, and end() completes the exit before
-        // it looks at detached: a session ending now is seen by one side or the other, never by neither.
-        if (exit.isDone()) {
-            answer.completeExceptionally(new AgentException("cannot detach: session " + id + " has ended"));
-            return;
-        }
-        try {
-            client.send(deadline, new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
-        } catch (AgentTimeoutException e) {
-            synchronized (this) {
-                if (detached == answer) {
-                    detached = null;
-                }
-            }
-            answer.completeExceptionally(e);
-        } catch (AgentException e) {
-            answer.completeExceptionally(e);
-        } catch (InterruptedIOException e) {
-            synchronized (this) {
-                if (detached == answer) {
-                    detached = null; // nothing was sent: a later detach asks
-                }
-            }
-            answer.completeExceptionally(new AgentException("session " + id + ": the detach was not sent (the thread"
-                    + " asking was interrupted); ask again", e));
-            throw e;
-        } catch (IOException e) {
-            answer.completeExceptionally(new AgentException("cannot detach session " + id, e));
-        }
-    }
-
-    /**
      * Fails a call that needs the session running. One cut off by the end of its connection fails
      * with that ConnectionLostException, as its other calls do (a caller that reconnects on it must
      * see it here too); else with the plain "has ended", its failure (if any) as the cause.
      */
-    private void ensureLive(String what) throws AgentException {
+    void ensureLive(String what) throws AgentException {
         if (!exit.isDone()) {
             return;
         }
@@ -622,10 +574,7 @@ public final class ExecSession {
             case SESSION_DETACHED -> {
                 SessionDetached d = (SessionDetached) frame.payload();
                 sessionNumber = d.session();
-                CompletableFuture<SessionDetached> asked = detached;
-                if (asked != null) {
-                    asked.complete(d);
-                }
+                detach.answered(d);
                 end(null, new SessionDetachedException(d));
             }
             case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
@@ -649,24 +598,6 @@ public final class ExecSession {
     }
 
     /**
-     * The agent refused the detach asked (perhaps for the moment): a later detach asks again. The
-     * question is forgotten before its caller is woken with the refusal, so that a caller asking
-     * again at once sends a new one rather than meeting this refusal a second time. False when no
-     * detach was waiting for an answer (the error is about something else).
-     */
-    private boolean refuseDetach(AgentErrorException error) {
-        CompletableFuture<SessionDetached> asked;
-        synchronized (this) {
-            asked = detached;
-            if (asked == null || asked.isDone()) {
-                return false;
-            }
-            detached = null;
-        }
-        return asked.completeExceptionally(error);
-    }
-
-    /**
      * A core.error about our exec.request or session.attach (or about a frame the agent could not
      * even read) before started (attached) refuses the request itself: the session never was. Any other answers one of our later
      * frames (resize, signal, stdin), possibly before started (the agent sends started once the
@@ -678,7 +609,7 @@ public final class ExecSession {
             end(null, error);
             return;
         }
-        if (MessageType.SESSION_DETACH.wire().equals(about) && refuseDetach(error)) {
+        if (MessageType.SESSION_DETACH.wire().equals(about) && detach.refused(error)) {
             return; // the session goes on here
         }
         log.debug("session {}: {}", id, error.getMessage());
@@ -725,11 +656,7 @@ public final class ExecSession {
             }
             exit.complete(status);
         }
-        CompletableFuture<SessionDetached> asked = detached;
-        if (asked != null && !(failure instanceof SessionDetachedException)) {
-            asked.completeExceptionally(failure != null ? failure
-                    : new AgentException("session " + id + " exited before it was detached"));
-        }
+        detach.sessionEnded(failure);
         // After the exit: whoever reads the end sees the session done. A session that ran and then
         // lost its connection (or its agent) may be missing output; a refused or failed start had none,
         // and a detached one had all of its output up to the detach.
