@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.LongFunction;
+import java.util.function.Supplier;
 
 /**
  * How a request gets its id on one connection: the receiver is registered on a fresh id and the
@@ -47,7 +48,7 @@ final class Calls {
             throws IOException {
         T owner = ids.register(make, receiverOf);
         Frame[] frames = first.apply(owner);
-        sendOrForget(frames[0].id(), deadline, frames);
+        sendOrForget(frames[0].id(), deadline, () -> frames);
         return owner;
     }
 
@@ -56,10 +57,9 @@ final class Calls {
      * the terminal frame the agent answers on that id (see {@link AgentClient#call}).
      */
     CompletableFuture<Frame> call(MessageType type, Payload payload, long deadline) throws IOException {
-        PendingCall pending = ids.register(PendingCall::new, p -> p);
-        long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
-        sendOrForget(id, deadline, new Frame(id, type, payload));
+        PendingCall pending = registerCall();
+        Frame request = new Frame(pending.id, type, payload);
+        sendOrForget(pending.id, deadline, () -> new Frame[] {request});
         return pending.reply;
     }
 
@@ -89,12 +89,11 @@ final class Calls {
         reader.refuseWaitOnReader(what + " after a clock.sync"); // before anything is sent
         long deadline = Timeouts.deadline(timeout);
         long refusedBefore = control.clockSyncsRefused();
-        PendingCall pending = ids.register(PendingCall::new, p -> p);
+        PendingCall pending = registerCall();
         long id = pending.id;
-        pending.reply.whenComplete((frame, failure) -> ids.remove(id, pending));
         AtomicLong sentAt = new AtomicLong();
         try {
-            writer.sendBuiltInTurn(deadline, () -> {
+            sendOrForget(id, deadline, () -> {
                 // The time is read once the connection is this call's: not while it waited for another writer.
                 sentAt.set(System.nanoTime());
                 return new Frame[] {
@@ -102,14 +101,9 @@ final class Calls {
                     new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)};
             });
         } catch (AgentTimeoutException e) {
-            ids.remove(id);
             throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            ids.remove(id);
             throw AgentClient.interruptedBy(e, e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            ids.remove(id);
-            throw e;
         }
         awaitReply(pending.reply, deadline, timeout, what);
         // A refusal on id 0 came before the pong (a relay refuses at once, the agent in order): it is this one's.
@@ -119,10 +113,20 @@ final class Calls {
         return Duration.ofNanos(System.nanoTime() - sentAt.get());
     }
 
-    /** Sends the frames in one write (the agent reads them together); on failure the id is given up. */
-    private void sendOrForget(long id, long deadline, Frame... frames) throws IOException {
+    /** A {@link PendingCall} on a fresh id, which its answer (or its cancellation) frees. */
+    private PendingCall registerCall() throws AgentException {
+        PendingCall pending = ids.register(PendingCall::new, p -> p);
+        pending.reply.whenComplete((frame, failure) -> ids.remove(pending.id, pending));
+        return pending;
+    }
+
+    /**
+     * Sends the frames {@code build} makes in one write (the agent reads them together), as
+     * {@link FrameWriter#sendBuiltInTurn}; on failure id {@code id} is given up.
+     */
+    private void sendOrForget(long id, long deadline, Supplier<Frame[]> build) throws IOException {
         try {
-            writer.send(deadline, frames);
+            writer.sendBuiltInTurn(deadline, build);
         } catch (IOException | RuntimeException e) {
             ids.remove(id);
             throw e;
