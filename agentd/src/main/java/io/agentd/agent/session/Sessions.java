@@ -33,10 +33,8 @@ import io.agentd.protocol.payload.SessionListResult;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.Map;
@@ -60,11 +58,9 @@ import org.slf4j.event.Level;
  * released ones once empty, and {@link #killOwned} ends the sessions of a lost host (or of a relay
  * client that left), cgroups killed.
  *
- * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names. While
- * routed it is in {@link #byKey}; {@link #detachOwned} takes it out (its host left and the policy
- * keeps it running: it runs on in {@link #all}, its output kept for an attach, until it ends);
- * re-attaching ({@link #onAttach}) is {@link SessionRoute#retarget} and {@link #routed}. Backpressure is per connection: a host that
- * does not read pauses only its own sessions, and its drain resumes only those.
+ * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names, and the
+ * {@link SessionTable} says where each one is (routed, detached, paused for backpressure):
+ * {@link #detachOwned} takes a session out of its host's keys and {@link #onAttach} routes it again.
  *
  * <p>Sessions extension: every session has an agent-wide number ({@link SessionDirectory}). A
  * detached session reads on, its output kept in a ring ({@link SessionRoute}), and any connection
@@ -88,10 +84,8 @@ public final class Sessions {
     private final Starter starter;
     private final SessionDefaults defaults;
     private final SessionIo io;
-    /** Every session that has not sent its terminal frame (nor been abandoned), routed or detached. */
-    private final Set<Session> all = new LinkedHashSet<>();
-    /** The routed ones, by the connection and id their host names them with. */
-    private final Map<SessionKey, Session> byKey = new HashMap<>();
+    /** Every session, routed or detached, and those paused for backpressure. */
+    private final SessionTable table = new SessionTable();
     /**
      * The keys whose session ended lately (its exit sent on them, or the request answered failed),
      * the oldest dropped past {@link #RECENTLY_ENDED_MAX} and a connection's when it closes: stdin,
@@ -110,8 +104,6 @@ public final class Sessions {
     private final BulkPipes bulkPipes;
     private final BulkCoalescing bulkCoalescing = new BulkCoalescing();
     private final Reaper reaper;
-    /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
-    private final List<Session> pausedForBackpressure = new ArrayList<>();
     /**
      * Connections whose attach is running: a gone host's frames, dispatched by the hang-up that
      * attach ran, must not run the attacher's own hang-up under it (the attach would then route the
@@ -211,26 +203,26 @@ public final class Sessions {
 
     /** True when no session runs, of any host (detached ones included). */
     public boolean isEmpty() {
-        return all.isEmpty();
+        return table.isEmpty();
     }
 
     public int count() {
-        return all.size();
+        return table.size();
     }
 
     /** Every session, routed or detached, in the order they started. */
     List<Session> all() {
-        return new ArrayList<>(all);
+        return new ArrayList<>(table.all());
     }
 
     /** How many sessions run for connection {@code connection}. */
     public int count(long connection) {
-        return (int) byKey.keySet().stream().filter(k -> k.connection() == connection).count();
+        return table.count(connection);
     }
 
     /** True while {@code id} of {@code host}'s connection is a session that has not sent its terminal frame. */
     public boolean isRunning(SessionHost host, long id) {
-        return byKey.containsKey(new SessionKey(host.connection(), id));
+        return table.isRouted(new SessionKey(host.connection(), id));
     }
 
     // ---- frames from the host ----
@@ -238,7 +230,7 @@ public final class Sessions {
     public void onExecRequest(SessionHost from, long id, ExecRequest req) {
         startOrAnswer(from, id, req);
         SessionKey key = new SessionKey(from.connection(), id);
-        if (id != Protocol.CONTROL_ID && !byKey.containsKey(key)) {
+        if (id != Protocol.CONTROL_ID && !table.isRouted(key)) {
             ended(key); // answered failed (or started detached): the host may have sent stdin behind it
         }
     }
@@ -251,7 +243,7 @@ public final class Sessions {
             return;
         }
         SessionKey key = new SessionKey(from.connection(), id);
-        if (byKey.containsKey(key)) {
+        if (table.isRouted(key)) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
             return;
         }
@@ -309,8 +301,7 @@ public final class Sessions {
         } finally {
             cgroup.closeFd();
         }
-        all.add(s);
-        byKey.put(key, s);
+        table.add(key, s);
         directory.keyTaken(key);
         directory.add(s);
         reaper.started(key, s);
@@ -389,7 +380,7 @@ public final class Sessions {
     }
 
     public void onStdin(SessionHost from, long id, byte[] data) {
-        if (data.length == 0 && !byKey.containsKey(new SessionKey(from.connection(), id))) {
+        if (data.length == 0 && !table.isRouted(new SessionKey(from.connection(), id))) {
             // An end of input sent before the host could know that the session had exited or
             // failed to start (agentctl ends a command's input as it sends the request): still
             // answered, but no warning for the operator. Even on an id never seen: a session
@@ -409,7 +400,7 @@ public final class Sessions {
      * {@link StdinWriter#refuseLaterFrames}).
      */
     public void onStdinRefusedByCodec(SessionHost from, long id) {
-        Session s = byKey.get(new SessionKey(from.connection(), id));
+        Session s = table.get(new SessionKey(from.connection(), id));
         if (s != null) {
             s.refuseLaterStdin("an earlier stdin frame of this session was refused");
         }
@@ -422,7 +413,7 @@ public final class Sessions {
      * and so its client, is unknown.
      */
     public void onInputLost(SessionHost from) {
-        for (Session s : owned(from.connection(), id -> true)) {
+        for (Session s : table.owned(from.connection(), id -> true)) {
             s.refuseLaterStdin("the agent skipped a frame of this host's it could not read (its length was"
                     + " refused), which may have been this session's stdin");
         }
@@ -463,7 +454,7 @@ public final class Sessions {
             return;
         }
         SessionKey key = new SessionKey(from.connection(), id);
-        Session s = byKey.get(key);
+        Session s = table.get(key);
         Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
             refuseNoSession(from, key, type, reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
@@ -494,7 +485,7 @@ public final class Sessions {
 
     private Session live(SessionHost from, long id, MessageType type) {
         SessionKey key = new SessionKey(from.connection(), id);
-        Session s = byKey.get(key);
+        Session s = table.get(key);
         if (s == null) {
             refuseNoSession(from, key, type.wire(), "no session " + id);
         }
@@ -533,7 +524,7 @@ public final class Sessions {
                     "id 0 is the control channel, not a request id");
             return;
         }
-        if (byKey.containsKey(new SessionKey(from.connection(), id))) {
+        if (table.isRouted(new SessionKey(from.connection(), id))) {
             // its terminal answer on that id would read as the end of the session to the host
             from.output().refuse(id, ErrorKind.INVALID_SESSION, MessageType.SESSION_LIST.wire(),
                     "id " + id + " is in use by a running session");
@@ -566,7 +557,7 @@ public final class Sessions {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
             return;
         }
-        if (byKey.containsKey(new SessionKey(from.connection(), id))) {
+        if (table.isRouted(new SessionKey(from.connection(), id))) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id " + id + " is in use by a running session");
             return;
         }
@@ -693,34 +684,12 @@ public final class Sessions {
      * detached ones for a host, and those whose ids the relay still holds for its release).
      */
     public void onOutputResumed(SessionHost host) {
-        List<Session> resume = new ArrayList<>();
-        pausedForBackpressure.removeIf(s -> {
-            boolean ours = s.route.attached() && s.route.connection() == host.connection()
-                    && s.route.acceptsOutput();
-            if (ours) {
-                resume.add(s);
-            }
-            return ours;
-        });
-        for (Session s : resume) {
-            s.resumeOutput();
-        }
+        table.resumeFor(host);
     }
 
-    /**
-     * A session (re-)routed to a host ({@link SessionRoute#retarget}) is addressable there, and reads
-     * output again if it had stopped for want of a host. Refused (false) when that connection already
-     * has a session under the id.
-     */
+    /** See {@link SessionTable#routed}. */
     boolean routed(Session s) {
-        SessionKey key = s.route.key();
-        if (byKey.putIfAbsent(key, s) != null && byKey.get(key) != s) {
-            return false;
-        }
-        if (pausedForBackpressure.remove(s)) {
-            s.resumeOutput();
-        }
-        return true;
+        return table.routed(s);
     }
 
     // ---- shutdown and host loss ----
@@ -732,7 +701,7 @@ public final class Sessions {
      */
     public void beginShutdown() {
         shuttingDown = true;
-        all.forEach(Session::killCgroupAtEnd);
+        table.all().forEach(Session::killCgroupAtEnd);
         signalAll(LibC.SIGTERM);
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
@@ -751,23 +720,23 @@ public final class Sessions {
      * recorded and their cgroups in place, so the next agent's start kills what is left.
      */
     private void stopWaitingForUnkillable() {
-        if (all.isEmpty()) {
+        if (table.isEmpty()) {
             return;
         }
         List<Integer> pids = new ArrayList<>();
-        all.forEach(s -> pids.add(s.pid));
+        table.all().forEach(s -> pids.add(s.pid));
         log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?): the agent"
-                + " stops without their exits", all.size(), KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), pids);
+                + " stops without their exits", table.size(), KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), pids);
         onIdle.run();
     }
 
     private void signalAll(int signal) {
-        for (Session s : all) {
+        for (Session s : table.all()) {
             s.signalGroup(signal);
         }
         int lingering = reaper.signalLingering(k -> true, signal);
-        if (!all.isEmpty() || lingering > 0) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, all.size(), lingering);
+        if (!table.isEmpty() || lingering > 0) {
+            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, table.size(), lingering);
         }
     }
 
@@ -781,7 +750,7 @@ public final class Sessions {
     public void killOwned(long connection, LongPredicate ids) {
         List<Session> owned = new ArrayList<>();
         List<Session> kept = new ArrayList<>();
-        for (Session s : owned(connection, ids)) {
+        for (Session s : table.owned(connection, ids)) {
             // Detachable (or kept once already, with output kept): it outlives its host whatever the policy.
             (s.detachable || s.route.ring() != null ? kept : owned).add(s);
         }
@@ -792,16 +761,14 @@ public final class Sessions {
         }
         for (Session s : owned) {
             s.abandon();
-            byKey.remove(s.route.key(), s);
-            all.remove(s);
-            pausedForBackpressure.remove(s);
+            table.remove(s);
             reaper.abandoned(s); // its leader is reaped by the sweep as an orphan
             cgroups.release(s.cgroup);
             directory.abandoned(s);
         }
         reaper.killLingering(k -> k.connection() == connection && ids.test(k.id()));
         logStdinBudget();
-        if (!owned.isEmpty() && all.isEmpty()) {
+        if (!owned.isEmpty() && table.isEmpty()) {
             onIdle.run();
         }
     }
@@ -812,7 +779,7 @@ public final class Sessions {
      * from here on, for an attach), and their ids are free for the connection's next owner.
      */
     public void detachOwned(long connection, LongPredicate ids) {
-        List<Session> owned = owned(connection, ids);
+        List<Session> owned = table.owned(connection, ids);
         detach(owned);
         if (!owned.isEmpty()) {
             log.info("host gone: {} session(s) of connection {} kept running without a host, their output kept"
@@ -826,33 +793,18 @@ public final class Sessions {
      */
     private void detach(List<Session> sessions) {
         for (Session s : sessions) {
-            byKey.remove(s.route.key(), s);
-            s.route.detach();
-            s.hostLeft();
-            if (pausedForBackpressure.remove(s)) {
-                s.resumeOutput();
-            }
+            table.detach(s);
         }
         if (!sessions.isEmpty()) {
             logStdinBudget();
         }
     }
 
-    private List<Session> owned(long connection, LongPredicate ids) {
-        List<Session> owned = new ArrayList<>();
-        for (Map.Entry<SessionKey, Session> e : byKey.entrySet()) {
-            if (e.getKey().connection() == connection && ids.test(e.getKey().id())) {
-                owned.add(e.getValue());
-            }
-        }
-        return owned;
-    }
-
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
     private void logStdinBudget() {
         if (log.isDebugEnabled()) {
             log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
-                    stdinBudget.limit(), all.size());
+                    stdinBudget.limit(), table.size());
         }
     }
 
@@ -885,7 +837,7 @@ public final class Sessions {
 
         @Override
         public void outputPaused(Session s) {
-            pausedForBackpressure.add(s);
+            table.paused(s);
         }
 
         @Override
@@ -895,9 +847,7 @@ public final class Sessions {
 
         @Override
         public void finished(Session s) {
-            all.remove(s);
-            byKey.remove(s.route.key(), s);
-            pausedForBackpressure.remove(s);
+            table.remove(s);
             // What it leaves behind goes with its exit: to the attached host, or, with none, under
             // no connection's key until an attach takes the exit (onAttach). Filed under the key of
             // the host that had left, it outlived every later host for ever (or died with the
@@ -909,7 +859,7 @@ public final class Sessions {
             cgroups.release(s.cgroup);
             directory.exited(s);
             logStdinBudget();
-            if (all.isEmpty()) {
+            if (table.isEmpty()) {
                 onIdle.run();
             }
         }
