@@ -34,7 +34,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.Map;
@@ -86,20 +85,8 @@ public final class Sessions {
     private final SessionIo io;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
-    /**
-     * The keys whose session ended lately (its exit sent on them, or the request answered failed),
-     * the oldest dropped past {@link #RECENTLY_ENDED_MAX} and a connection's when it closes: stdin,
-     * resize and signals on such an id crossed the session's end on the wire (a host sends stdin
-     * until it reads the exit), so their refusal is a debug line, while those on an id that never
-     * was a session stay a warning. Only the log level depends on it: the host's answer is the same.
-     */
-    private final Map<SessionKey, Boolean> recentlyEnded = new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<SessionKey, Boolean> eldest) {
-            return size() > RECENTLY_ENDED_MAX;
-        }
-    };
-    static final int RECENTLY_ENDED_MAX = 1024;
+    /** Finds the session a frame names, refusing it at the right level when there is none. */
+    private final SessionLookup lookup = new SessionLookup(table);
     private final StdinBudget stdinBudget;
     private final BulkPipes bulkPipes;
     private final BulkCoalescing bulkCoalescing = new BulkCoalescing();
@@ -231,7 +218,7 @@ public final class Sessions {
         startOrAnswer(from, id, req);
         SessionKey key = new SessionKey(from.connection(), id);
         if (id != Protocol.CONTROL_ID && !table.isRouted(key)) {
-            ended(key); // answered failed (or started detached): the host may have sent stdin behind it
+            lookup.ended(key); // answered failed (or started detached): the host may have sent stdin behind it
         }
     }
 
@@ -384,11 +371,11 @@ public final class Sessions {
             // An end of input sent before the host could know that the session had exited or
             // failed to start (agentctl ends a command's input as it sends the request): still
             // answered, but no warning for the operator. Even on an id never seen: a session
-            // ended long enough ago is no longer in recentlyEnded.
+            // ended long enough ago is no longer among the lookup's recently ended.
             from.output().refuseRace(id, ErrorKind.INVALID_SESSION, MessageType.EXEC_STDIN.wire(), "no session " + id);
             return;
         }
-        Session s = live(from, id, MessageType.EXEC_STDIN);
+        Session s = lookup.live(from, id, MessageType.EXEC_STDIN);
         if (s != null) {
             s.onStdin(data);
         }
@@ -420,7 +407,7 @@ public final class Sessions {
     }
 
     public void onResize(SessionHost from, long id, int rows, int cols) {
-        Session s = live(from, id, MessageType.EXEC_RESIZE);
+        Session s = lookup.live(from, id, MessageType.EXEC_RESIZE);
         if (s == null) {
             return;
         }
@@ -457,7 +444,7 @@ public final class Sessions {
         Session s = table.get(key);
         Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
         if (s == null && lingering == null) {
-            refuseNoSession(from, key, type, reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
+            lookup.refuseNoSession(from, key, type, reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
             return;
         }
         int pgid = s != null ? s.pid : lingering;
@@ -472,7 +459,7 @@ public final class Sessions {
         }
         if (s == null && err == LibC.ESRCH) {
             boolean gone = reaper.groupFoundEmpty(key);
-            refuseNoSession(from, key, type, gone ? "session " + id + " has ended and its processes are gone"
+            lookup.refuseNoSession(from, key, type, gone ? "session " + id + " has ended and its processes are gone"
                     : endedGroupEmpty(id));
         }
     }
@@ -481,35 +468,6 @@ public final class Sessions {
     private static String endedGroupEmpty(long id) {
         return "session " + id + " has ended and its process group is empty; processes that left the group live on"
                 + " in its cgroup (killed when this host goes, under the kill policy)";
-    }
-
-    private Session live(SessionHost from, long id, MessageType type) {
-        SessionKey key = new SessionKey(from.connection(), id);
-        Session s = table.get(key);
-        if (s == null) {
-            refuseNoSession(from, key, type.wire(), "no session " + id);
-        }
-        return s;
-    }
-
-    /**
-     * Answers a frame for a session that is not there: at debug when its session ended lately on this
-     * connection (stdin, resize or a signal that crossed the exit on the wire, as a host piping into a
-     * command that ended, `yes | agentctl exec -i -- head -c 1`, sends every time), else as a host's
-     * mistake (a warning). The answer is the same.
-     */
-    private void refuseNoSession(SessionHost from, SessionKey key, String type, String message) {
-        if (recentlyEnded.containsKey(key)) {
-            from.output().refuseRace(key.id(), ErrorKind.INVALID_SESSION, type, message);
-        } else {
-            from.output().refuse(key.id(), ErrorKind.INVALID_SESSION, type, message);
-        }
-    }
-
-    /** The session on {@code key} ended (or its request left none there): see {@link #recentlyEnded}. */
-    private void ended(SessionKey key) {
-        recentlyEnded.remove(key); // moved to the newest end
-        recentlyEnded.put(key, Boolean.TRUE);
     }
 
     // ---- sessions extension: list and attach ----
@@ -627,9 +585,7 @@ public final class Sessions {
      */
     public void connectionClosed(long connection) {
         directory.connectionClosed(connection);
-        // nothing more can come on its ids: their ends need no remembering (and a soak of short
-        // connections would keep the last 1024 of them for nothing)
-        recentlyEnded.keySet().removeIf(key -> key.connection() == connection);
+        lookup.connectionClosed(connection);
     }
 
     /**
@@ -663,7 +619,7 @@ public final class Sessions {
      * A session that kept no output keeps it from here on, as under the policy keep.
      */
     public void onDetach(SessionHost from, long id) {
-        Session s = live(from, id, MessageType.SESSION_DETACH);
+        Session s = lookup.live(from, id, MessageType.SESSION_DETACH);
         if (s == null) {
             return;
         }
@@ -854,7 +810,7 @@ public final class Sessions {
             // connection that detached it at its start, which no longer names it).
             reaper.finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
             if (s.route.attached()) {
-                ended(s.route.key());
+                lookup.ended(s.route.key());
             }
             cgroups.release(s.cgroup);
             directory.exited(s);
