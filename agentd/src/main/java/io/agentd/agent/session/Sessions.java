@@ -68,7 +68,6 @@ import org.slf4j.event.Level;
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
-    private static final int READ_BYTES = 64 * 1024;
     /**
      * The highest signal number Linux delivers (SIGRTMAX on x86-64 and arm64): the real-time signals
      * (32..64) are a session's as much as the standard ones.
@@ -83,28 +82,21 @@ public final class Sessions {
     private final Starter starter;
     private final SessionDefaults defaults;
     private final SessionIo io;
+    /** The budgets, reaper, cgroups, records, retention and directory every session shares. */
+    private final SharedParts parts;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
     /** Finds the session a frame names, refusing it at the right level when there is none. */
     private final SessionLookup lookup = new SessionLookup(table);
-    private final StdinBudget stdinBudget;
-    private final BulkPipes bulkPipes;
-    private final BulkCoalescing bulkCoalescing = new BulkCoalescing();
-    private final Reaper reaper;
     /**
      * Connections whose attach is running: a gone host's frames, dispatched by the hang-up that
      * attach ran, must not run the attacher's own hang-up under it (the attach would then route the
      * session to a connection already over, whose host-loss policy had run: held for ever).
      */
     private final Set<Long> attaching = new HashSet<>();
-    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final SessionOwner owner = new Owner();
     private boolean shuttingDown;
     private Runnable onIdle = () -> {};
-    private SessionGroupRecords groupRecords = SessionGroupRecords.none();
-    private SessionCgroups cgroups = new SessionCgroups(null);
-    private OutputRetention retention = RetentionLimits.DEFAULTS.newRetention();
-    private SessionDirectory directory;
     /** A host that lists again and again past the frame gets a line a minute. */
     private final LogThrottle cutListLog;
     /**
@@ -148,39 +140,32 @@ public final class Sessions {
         this.starter = starter;
         this.defaults = defaults;
         this.io = io;
-        this.stdinBudget = new StdinBudget(defaults.stdinTotalLimit());
-        this.bulkPipes = new BulkPipes(io);
-        this.reaper = new Reaper(loop, io, () -> {
-            groupRecords.pruneGone();
-            cgroups.sweep();
-        });
-        this.directory = new SessionDirectory(loop, RetentionLimits.DEFAULTS.retainExitedMillis());
+        this.parts = new SharedParts(loop, defaults, io);
     }
 
     /** Rings of kept output open, over all sessions (tests). */
     int retainedRings() {
-        return retention.rings();
+        return parts.retention().rings();
     }
 
     /** How much output is kept for sessions with no host, and how long exits wait (before any session). */
     public void setRetention(RetentionLimits limits) {
-        this.retention = limits.newRetention();
-        this.directory = new SessionDirectory(loop, limits.retainExitedMillis());
+        parts.setRetention(limits);
     }
 
     /** Starts the reaper's sweep. */
     public void start() {
-        reaper.start();
+        parts.reaper().start();
     }
 
     /** Where the sessions' process groups are recorded for the next agent, should this one die. */
     public void setGroupRecords(SessionGroupRecords groupRecords) {
-        this.groupRecords = groupRecords;
+        parts.setGroupRecords(groupRecords);
     }
 
     /** The session cgroups (none: sessions stay in the agent's cgroup, and limits are refused). */
     public void setCgroups(SessionCgroups cgroups) {
-        this.cgroups = cgroups;
+        parts.setCgroups(cgroups);
     }
 
     /** Runs whenever the last session has sent its terminal frame. */
@@ -260,7 +245,7 @@ public final class Sessions {
         }
         SessionCgroup cgroup;
         try {
-            cgroup = cgroups.create(req.memoryMax(), req.pidsMax());
+            cgroup = parts.cgroups().create(req.memoryMax(), req.pidsMax());
         } catch (CgroupRefusal r) {
             sendFailed(host, id, req, r.failure());
             return;
@@ -270,13 +255,13 @@ public final class Sessions {
         Session s;
         try {
             child = starter.start(spec, cgroup.fd());
-            groupRecords.started(child.pid());
-            route = new SessionRoute(from, id, req.detachable(), retention);
-            s = new Session(route, directory.nextNumber(), req.detachable(), child, spec, timeoutOf(req),
+            parts.groupRecords().started(child.pid());
+            route = new SessionRoute(from, id, req.detachable(), parts.retention());
+            s = new Session(route, parts.directory().nextNumber(), req.detachable(), child, spec, timeoutOf(req),
                     req.stdinWindow(), cgroup, owner, loop, io);
         } catch (SpawnFailure f) {
-            ExecFailed failed = cgroups.spawnFailure(cgroup, f.failure());
-            cgroups.release(cgroup);
+            ExecFailed failed = parts.cgroups().spawnFailure(cgroup, f.failure());
+            parts.cgroups().release(cgroup);
             sendFailed(host, id, req, failed);
             return;
         } catch (RuntimeException e) {
@@ -289,9 +274,9 @@ public final class Sessions {
             cgroup.closeFd();
         }
         table.add(key, s);
-        directory.keyTaken(key);
-        directory.add(s);
-        reaper.started(key, s);
+        parts.directory().keyTaken(key);
+        parts.directory().add(s);
+        parts.reaper().started(key, s);
         if (req.startDetached()) {
             detachAtStart(s);
         }
@@ -321,7 +306,7 @@ public final class Sessions {
                 io.close(child.ptySlaveFd());
             }
         }
-        cgroups.release(cgroup);
+        parts.cgroups().release(cgroup);
         ExecFailed failed;
         if (e instanceof UncheckedIOException u && u.getCause() instanceof OsException os) {
             failed = ExecFailed.of(FailureKind.RESOURCE_LIMIT, os.errno(), os.errnoName(),
@@ -442,9 +427,9 @@ public final class Sessions {
         }
         SessionKey key = new SessionKey(from.connection(), id);
         Session s = table.get(key);
-        Integer lingering = s == null ? reaper.lingeringGroup(key) : null;
+        Integer lingering = s == null ? parts.reaper().lingeringGroup(key) : null;
         if (s == null && lingering == null) {
-            lookup.refuseNoSession(from, key, type, reaper.lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
+            lookup.refuseNoSession(from, key, type, parts.reaper().lingersInCgroupOnly(key) ? endedGroupEmpty(id) : "no session " + id);
             return;
         }
         int pgid = s != null ? s.pid : lingering;
@@ -458,7 +443,7 @@ public final class Sessions {
                     s != null ? s.number : "unknown (the session has ended; its group lingers)");
         }
         if (s == null && err == LibC.ESRCH) {
-            boolean gone = reaper.groupFoundEmpty(key);
+            boolean gone = parts.reaper().groupFoundEmpty(key);
             lookup.refuseNoSession(from, key, type, gone ? "session " + id + " has ended and its processes are gone"
                     : endedGroupEmpty(id));
         }
@@ -493,7 +478,7 @@ public final class Sessions {
         // omitted: 62 hosts that read nothing, each asking for a 4 MiB list, took the agent past the
         // JVM's direct-memory limit, and the OutOfMemoryError ended it.
         boolean pressed = !from.output().acceptsOutput() || outputOverBudget.getAsBoolean();
-        SessionListResult result = directory.listResult(id, pressed ? LIST_UNDER_PRESSURE_BYTES : Protocol.MAX_FRAME_LEN);
+        SessionListResult result = parts.directory().listResult(id, pressed ? LIST_UNDER_PRESSURE_BYTES : Protocol.MAX_FRAME_LEN);
         if (result.omitted() > 0 && cutListLog.take()) {
             log.warn("session list for connection {}: {} session(s) listed, the {} newest left out so that the"
                     + " answer fits {}", from.connection(), result.sessions().size(), result.omitted(),
@@ -520,7 +505,7 @@ public final class Sessions {
             return;
         }
         String number = Long.toUnsignedString(attach.session());
-        Session s = directory.get(attach.session());
+        Session s = parts.directory().get(attach.session());
         if (s != null && s.route.attached() && s.route.connection() != from.connection()
                 && !attaching.contains(s.route.connection())) {
             // Its host may have been killed a moment ago, its hang-up waiting behind this frame in the
@@ -528,7 +513,7 @@ public final class Sessions {
             attaching.add(from.connection());
             try {
                 if (s.route.hangUpIfGone()) {
-                    s = directory.get(attach.session());
+                    s = parts.directory().get(attach.session());
                 }
             } finally {
                 attaching.remove(from.connection());
@@ -566,14 +551,14 @@ public final class Sessions {
                     exit != null ? ", its exit delivered" : "");
         }
         s.route.retarget(from, id);
-        directory.keyTaken(s.route.key());
+        parts.directory().keyTaken(s.route.key());
         if (exit != null) {
             s.route.send(new Frame(id, exit.type(), exit.payload())); // through the route: a relay may drop it too
-            reaper.rehost(SessionKey.hostless(s.number), s.route.key());
-            directory.exited(s);
+            parts.reaper().rehost(SessionKey.hostless(s.number), s.route.key());
+            parts.directory().exited(s);
             return;
         }
-        reaper.keyTaken(s.route.key());
+        parts.reaper().keyTaken(s.route.key());
         routed(s);
         s.rehost(attach.stdinWindow());
     }
@@ -584,7 +569,7 @@ public final class Sessions {
      * connection in memory for it).
      */
     public void connectionClosed(long connection) {
-        directory.connectionClosed(connection);
+        parts.directory().connectionClosed(connection);
         lookup.connectionClosed(connection);
     }
 
@@ -597,10 +582,10 @@ public final class Sessions {
      */
     public void onExitDropped(SessionHost from, long id) {
         SessionKey key = new SessionKey(from.connection(), id);
-        Session s = directory.exitDropped(key);
+        Session s = parts.directory().exitDropped(key);
         boolean logged = exitDroppedLog.take();
         if (s != null) {
-            reaper.rehost(key, SessionKey.hostless(s.number)); // the key was this session's last: nothing newer took it
+            parts.reaper().rehost(key, SessionKey.hostless(s.number)); // the key was this session's last: nothing newer took it
             if (logged) {
                 log.info("session {} (number {}): the relay dropped its exit (its client had left): held for an"
                         + " attach", id, s.number);
@@ -661,7 +646,7 @@ public final class Sessions {
         signalAll(LibC.SIGTERM);
         loop.schedule(defaults.graceMillis(), () -> {
             signalAll(LibC.SIGKILL);
-            cgroups.killAll();
+            parts.cgroups().killAll();
             // Past the drain window too: a session whose leader died of the SIGKILL may still be
             // reading what its descendants left, for up to --drain-ms.
             loop.schedule(KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), this::stopWaitingForUnkillable);
@@ -690,7 +675,7 @@ public final class Sessions {
         for (Session s : table.all()) {
             s.signalGroup(signal);
         }
-        int lingering = reaper.signalLingering(k -> true, signal);
+        int lingering = parts.reaper().signalLingering(k -> true, signal);
         if (!table.isEmpty() || lingering > 0) {
             log.info("signal {} to {} session(s) and {} lingering group(s)", signal, table.size(), lingering);
         }
@@ -718,11 +703,11 @@ public final class Sessions {
         for (Session s : owned) {
             s.abandon();
             table.remove(s);
-            reaper.abandoned(s); // its leader is reaped by the sweep as an orphan
-            cgroups.release(s.cgroup);
-            directory.abandoned(s);
+            parts.reaper().abandoned(s); // its leader is reaped by the sweep as an orphan
+            parts.cgroups().release(s.cgroup);
+            parts.directory().abandoned(s);
         }
-        reaper.killLingering(k -> k.connection() == connection && ids.test(k.id()));
+        parts.reaper().killLingering(k -> k.connection() == connection && ids.test(k.id()));
         logStdinBudget();
         if (!owned.isEmpty() && table.isEmpty()) {
             onIdle.run();
@@ -759,8 +744,8 @@ public final class Sessions {
     /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
     private void logStdinBudget() {
         if (log.isDebugEnabled()) {
-            log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", stdinBudget.used(),
-                    stdinBudget.limit(), table.size());
+            log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", parts.stdinBudget().used(),
+                    parts.stdinBudget().limit(), table.size());
         }
     }
 
@@ -773,22 +758,22 @@ public final class Sessions {
 
         @Override
         public StdinBudget stdinBudget() {
-            return stdinBudget;
+            return parts.stdinBudget();
         }
 
         @Override
         public BulkPipes bulkPipes() {
-            return bulkPipes;
+            return parts.bulkPipes();
         }
 
         @Override
         public BulkCoalescing bulkCoalescing() {
-            return bulkCoalescing;
+            return parts.bulkCoalescing();
         }
 
         @Override
         public ByteBuffer readBuffer() {
-            return readBuffer;
+            return parts.readBuffer();
         }
 
         @Override
@@ -798,7 +783,7 @@ public final class Sessions {
 
         @Override
         public void leaderExitReadable(Session s) {
-            reaper.reapLeader(s);
+            parts.reaper().reapLeader(s);
         }
 
         @Override
@@ -808,12 +793,12 @@ public final class Sessions {
             // no connection's key until an attach takes the exit (onAttach). Filed under the key of
             // the host that had left, it outlived every later host for ever (or died with the
             // connection that detached it at its start, which no longer names it).
-            reaper.finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
+            parts.reaper().finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
             if (s.route.attached()) {
                 lookup.ended(s.route.key());
             }
-            cgroups.release(s.cgroup);
-            directory.exited(s);
+            parts.cgroups().release(s.cgroup);
+            parts.directory().exited(s);
             logStdinBudget();
             if (table.isEmpty()) {
                 onIdle.run();
