@@ -70,8 +70,6 @@ public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
     /** Kept output is replayed to an attacher in frames of at most this much. */
     private static final int REPLAY_PIECE_BYTES = 64 * 1024;
-    /** How long a shutdown waits for its sessions after their SIGKILL ({@link #stopWaitingForUnkillable}). */
-    static final long KILLED_EXIT_WAIT_MILLIS = 10_000;
 
     private final Loop loop;
     private final Starter starter;
@@ -81,6 +79,8 @@ public final class Sessions {
     private final SharedParts parts;
     /** Stdin, resize and signals for a running session. */
     private final RunningSessionFrames runningFrames;
+    /** The agent's shutdown: every session signalled, then waited for, within bounds. */
+    private final SessionsShutdown shutdown;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
     /** Finds the session a frame names, refusing it at the right level when there is none. */
@@ -92,7 +92,6 @@ public final class Sessions {
      */
     private final Set<Long> attaching = new HashSet<>();
     private final SessionOwner owner = new Owner();
-    private boolean shuttingDown;
     private Runnable onIdle = () -> {};
     /** A host that lists again and again past the frame gets a line a minute. */
     private final LogThrottle cutListLog;
@@ -137,6 +136,7 @@ public final class Sessions {
         this.io = io;
         this.parts = new SharedParts(loop, defaults, io);
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
+        this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
     }
 
     /** Rings of kept output open, over all sessions (tests). */
@@ -215,7 +215,7 @@ public final class Sessions {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
             return;
         }
-        if (shuttingDown) {
+        if (shutdown.begun()) {
             sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
                     null));
             return;
@@ -549,50 +549,9 @@ public final class Sessions {
 
     // ---- shutdown and host loss ----
 
-    /**
-     * SIGTERM to every session's group now, SIGKILL to what is left after the grace, and after
-     * {@link #KILLED_EXIT_WAIT_MILLIS} and the drain window more the shutdown goes on without the
-     * sessions that are still not over ({@link #stopWaitingForUnkillable}).
-     */
+    /** See {@link SessionsShutdown#begin}. */
     public void beginShutdown() {
-        shuttingDown = true;
-        table.all().forEach(Session::killCgroupAtEnd);
-        signalAll(LibC.SIGTERM);
-        loop.schedule(defaults.graceMillis(), () -> {
-            signalAll(LibC.SIGKILL);
-            parts.cgroups().killAll();
-            // Past the drain window too: a session whose leader died of the SIGKILL may still be
-            // reading what its descendants left, for up to --drain-ms.
-            loop.schedule(KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), this::stopWaitingForUnkillable);
-        });
-    }
-
-    /**
-     * A session not over this long after its SIGKILL has a leader the kernel cannot end yet: one in
-     * uninterruptible sleep (I/O to a hung NFS server, FUSE daemon or device) takes the signal only
-     * when that I/O returns, which may be never. The shutdown must not wait for it for ever (init
-     * waits for the agent to power the VM off): it goes on without those exits. Their groups stay
-     * recorded and their cgroups in place, so the next agent's start kills what is left.
-     */
-    private void stopWaitingForUnkillable() {
-        if (table.isEmpty()) {
-            return;
-        }
-        List<Integer> pids = new ArrayList<>();
-        table.all().forEach(s -> pids.add(s.pid));
-        log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?): the agent"
-                + " stops without their exits", table.size(), KILLED_EXIT_WAIT_MILLIS + defaults.drainMillis(), pids);
-        onIdle.run();
-    }
-
-    private void signalAll(int signal) {
-        for (Session s : table.all()) {
-            s.signalGroup(signal);
-        }
-        int lingering = parts.reaper().signalLingering(k -> true, signal);
-        if (!table.isEmpty() || lingering > 0) {
-            log.info("signal {} to {} session(s) and {} lingering group(s)", signal, table.size(), lingering);
-        }
+        shutdown.begin();
     }
 
     /**

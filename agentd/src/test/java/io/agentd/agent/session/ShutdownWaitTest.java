@@ -35,7 +35,7 @@ class ShutdownWaitTest {
     @Test
     void aLeaderThatDoesNotDieAfterItsKillStopsHoldingTheShutdownTenSecondsLater() {
         startAndShutDown();
-        loop.advance(Sessions.KILLED_EXIT_WAIT_MILLIS + DRAIN_MILLIS - 1);
+        loop.advance(SessionsShutdown.KILLED_EXIT_WAIT_MILLIS + DRAIN_MILLIS - 1);
         assertEquals(0, idle.get(), "still waiting for the leader's exit (and its drain window)");
         loop.advance(1);
         assertEquals(1, idle.get(), "the shutdown goes on without it");
@@ -54,7 +54,7 @@ class ShutdownWaitTest {
         loop.advance(1000); // past the drain window
         assertTrue(scripted.sessions.isEmpty());
         assertEquals(1, idle.get());
-        loop.advance(Sessions.KILLED_EXIT_WAIT_MILLIS);
+        loop.advance(SessionsShutdown.KILLED_EXIT_WAIT_MILLIS);
         assertEquals(1, idle.get(), "no second idle from the deadline");
         assertFalse(loop.stopped());
     }
