@@ -81,6 +81,8 @@ public final class Sessions {
     private final RunningSessionFrames runningFrames;
     /** The agent's shutdown: every session signalled, then waited for, within bounds. */
     private final SessionsShutdown shutdown;
+    /** Exec requests: each one a started session, or its refusal or failed answer. */
+    private final SessionLauncher launcher;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
     /** Finds the session a frame names, refusing it at the right level when there is none. */
@@ -137,6 +139,7 @@ public final class Sessions {
         this.parts = new SharedParts(loop, defaults, io);
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
+        this.launcher = new SessionLauncher(loop, starter, io, table, parts, shutdown, owner);
     }
 
     /** Rings of kept output open, over all sessions (tests). */
@@ -196,126 +199,14 @@ public final class Sessions {
     // ---- frames from the host ----
 
     public void onExecRequest(SessionHost from, long id, ExecRequest req) {
-        startOrAnswer(from, id, req);
+        Session s = launcher.startOrAnswer(from, id, req);
+        if (s != null && req.startDetached()) {
+            detachAtStart(s);
+        }
         SessionKey key = new SessionKey(from.connection(), id);
         if (id != Protocol.CONTROL_ID && !table.isRouted(key)) {
             lookup.ended(key); // answered failed (or started detached): the host may have sent stdin behind it
         }
-    }
-
-    private void startOrAnswer(SessionHost from, long id, ExecRequest req) {
-        String type = MessageType.EXEC_REQUEST.wire();
-        HostOutput host = from.output();
-        if (id == Protocol.CONTROL_ID) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
-            return;
-        }
-        SessionKey key = new SessionKey(from.connection(), id);
-        if (table.isRouted(key)) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
-            return;
-        }
-        if (shutdown.begun()) {
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
-                    null));
-            return;
-        }
-        if (req.startDetached() && !req.detachable()) {
-            // Only a detachable session keeps its output from byte 0 for the attach that must follow.
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
-                    "start_detached needs detachable: true", null));
-            return;
-        }
-        SpawnSpec spec;
-        try {
-            spec = SpawnSpec.from(req, defaults);
-        } catch (RequestedProfile.Refused e) {
-            sendFailed(host, id, req, e.failed);
-            return;
-        } catch (SpawnFailure f) {
-            sendFailed(host, id, req, f.failure());
-            return;
-        } catch (IllegalArgumentException e) {
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
-            return;
-        }
-        SessionCgroup cgroup;
-        try {
-            cgroup = parts.cgroups().create(req.memoryMax(), req.pidsMax());
-        } catch (CgroupRefusal r) {
-            sendFailed(host, id, req, r.failure());
-            return;
-        }
-        Child child = null;
-        SessionRoute route = null;
-        Session s;
-        try {
-            child = starter.start(spec, cgroup.fd());
-            parts.groupRecords().started(child.pid());
-            route = new SessionRoute(from, id, req.detachable(), parts.retention());
-            s = new Session(route, parts.directory().nextNumber(), req.detachable(), child, spec, timeoutOf(req),
-                    req.stdinWindow(), cgroup, owner, loop, io);
-        } catch (SpawnFailure f) {
-            ExecFailed failed = parts.cgroups().spawnFailure(cgroup, f.failure());
-            parts.cgroups().release(cgroup);
-            sendFailed(host, id, req, failed);
-            return;
-        } catch (RuntimeException e) {
-            if (route != null) {
-                route.release(); // a detachable session's ring, opened for it, goes with it
-            }
-            abortStart(host, id, req, child, cgroup, e);
-            return;
-        } finally {
-            cgroup.closeFd();
-        }
-        table.add(key, s);
-        parts.directory().keyTaken(key);
-        parts.directory().add(s);
-        parts.reaper().started(key, s);
-        if (req.startDetached()) {
-            detachAtStart(s);
-        }
-    }
-
-    /**
-     * The start failed past the spawn, before started was sent: the loop refused the child's fds
-     * (epoll_ctl: ENOSPC at fs.epoll.max_user_watches, ENOMEM), or a bug threw. The session never
-     * existed for the host: the child (if there is one) is killed with its group and cgroup, its fds
-     * closed, its cgroup released (the sweep reaps the leader as an orphan and removes the cgroup once
-     * empty), and the host gets failed: kind resource_limit with the errno and the call as the stage
-     * when the kernel refused, else other.
-     */
-    private void abortStart(HostOutput host, long id, ExecRequest req, Child child, SessionCgroup cgroup,
-            RuntimeException e) {
-        if (child != null) {
-            io.killGroup(child.pid(), LibC.SIGKILL); // not reaped yet: the pid is still the child's
-        }
-        cgroup.kill(0);
-        if (child != null) {
-            io.close(child.pidfd());
-            io.close(child.stdinFd());
-            if (!child.tty()) { // a PTY's stdout is its master, the stdin fd
-                io.close(child.stdoutFd());
-                io.close(child.stderrFd());
-            } else if (child.ptySlaveFd() >= 0) {
-                io.close(child.ptySlaveFd());
-            }
-        }
-        parts.cgroups().release(cgroup);
-        ExecFailed failed;
-        if (e instanceof UncheckedIOException u && u.getCause() instanceof OsException os) {
-            failed = ExecFailed.of(FailureKind.RESOURCE_LIMIT, os.errno(), os.errnoName(),
-                    "the command started but the agent could not watch it, so it was killed: " + os.getMessage(),
-                    os.call());
-        } else {
-            failed = ExecFailed.of(FailureKind.OTHER, null, null, "the agent failed to "
-                    + (child == null ? "start" : "set up") + " the command"
-                    + (child == null ? "" : " and killed it") + ": " + e, null);
-        }
-        log.error("session {}: start failed after the spawn{}", id,
-                child == null ? "" : " (pid " + child.pid() + " killed)", e);
-        sendFailed(host, id, req, failed);
     }
 
     /**
@@ -329,22 +220,6 @@ public final class Sessions {
         detach(List.of(s));
         log.info("session {} (number {}) detached at its start, as its request asked: its output and exit are kept"
                 + " for an attach", s.id, s.number);
-    }
-
-    /** The request's timeout_ms, or null for none: absent, or 2^63 or more (a u64 read as negative), which means none. */
-    private static Long timeoutOf(ExecRequest req) {
-        Long t = req.timeoutMs();
-        return t == null || t < 0 ? null : t;
-    }
-
-    /** Answers {@code req} with {@code failed}, its quotes of the request's text cut short. */
-    private void sendFailed(HostOutput host, long id, ExecRequest req, ExecFailed reported) {
-        ExecFailed failed = new ExecFailed(reported.kind(), reported.errno(), reported.errnoName(),
-                LogText.requote(reported.message(), req.cmd(), req.cwd(), req.user()), reported.stage());
-        // The cmd, not the message: the message quotes host text already, and is on the wire anyway.
-        // At the refusals' rate: a host can send such requests in a loop (a refused profile, say).
-        host.requestFailed(id, failed, LogText.quote(req.cmd()));
-        TerminalFrames.sendFailed(host, id, failed);
     }
 
     public void onStdin(SessionHost from, long id, byte[] data) {
