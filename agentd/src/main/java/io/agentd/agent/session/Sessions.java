@@ -83,6 +83,8 @@ public final class Sessions {
     private final SessionsShutdown shutdown;
     /** Exec requests: each one a started session, or its refusal or failed answer. */
     private final SessionLauncher launcher;
+    /** Where sessions leave their host (detached) or the agent (exited, or killed with their host). */
+    private final SessionEnds ends;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
     /** Finds the session a frame names, refusing it at the right level when there is none. */
@@ -140,6 +142,7 @@ public final class Sessions {
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
         this.launcher = new SessionLauncher(loop, starter, io, table, parts, shutdown, owner);
+        this.ends = new SessionEnds(table, lookup, parts, () -> onIdle.run());
     }
 
     /** Rings of kept output open, over all sessions (tests). */
@@ -217,7 +220,7 @@ public final class Sessions {
      * has been read from the child yet (its fds are read from the next turn of the loop on).
      */
     private void detachAtStart(Session s) {
-        detach(List.of(s));
+        ends.detach(List.of(s));
         log.info("session {} (number {}) detached at its start, as its request asked: its output and exit are kept"
                 + " for an attach", s.id, s.number);
     }
@@ -398,7 +401,7 @@ public final class Sessions {
             return;
         }
         long offset = s.route.offset(); // everything before it is in this host's queue already
-        detach(List.of(s));
+        ends.detach(List.of(s));
         from.output().send(new Frame(id, MessageType.SESSION_DETACHED, new SessionDetached(s.number, offset)));
         if (detachLog.take()) {
             log.info("session {} (number {}) detached by connection {} at output offset {}: it runs on, its output"
@@ -429,72 +432,14 @@ public final class Sessions {
         shutdown.begin();
     }
 
-    /**
-     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
-     * the policy kills its sessions: SIGKILL to each one's group and cgroup, and to the groups and
-     * cgroups of its ended sessions that linger on; nothing is sent. Other connections' sessions,
-     * and this connection's outside {@code ids}, are left alone; so are its detachable sessions (and
-     * sessions kept before), which are detached instead.
-     */
+    /** See {@link SessionEnds#killOwned}. */
     public void killOwned(long connection, LongPredicate ids) {
-        List<Session> owned = new ArrayList<>();
-        List<Session> kept = new ArrayList<>();
-        for (Session s : table.owned(connection, ids)) {
-            // Detachable (or kept once already, with output kept): it outlives its host whatever the policy.
-            (s.detachable || s.route.ring() != null ? kept : owned).add(s);
-        }
-        detach(kept);
-        if (!owned.isEmpty() || !kept.isEmpty()) {
-            log.info("host gone: killing {} session(s) of connection {}, {} detachable one(s) kept running",
-                    owned.size(), connection, kept.size());
-        }
-        for (Session s : owned) {
-            s.abandon();
-            table.remove(s);
-            parts.reaper().abandoned(s); // its leader is reaped by the sweep as an orphan
-            parts.cgroups().release(s.cgroup);
-            parts.directory().abandoned(s);
-        }
-        parts.reaper().killLingering(k -> k.connection() == connection && ids.test(k.id()));
-        logStdinBudget();
-        if (!owned.isEmpty() && table.isEmpty()) {
-            onIdle.run();
-        }
+        ends.killOwned(connection, ids);
     }
 
-    /**
-     * The host of {@code connection} (or the relay client that owned {@code ids} there) is gone and
-     * the policy keeps its sessions: they run on, detached (no host; their output kept in a ring
-     * from here on, for an attach), and their ids are free for the connection's next owner.
-     */
+    /** See {@link SessionEnds#detachOwned}. */
     public void detachOwned(long connection, LongPredicate ids) {
-        List<Session> owned = table.owned(connection, ids);
-        detach(owned);
-        if (!owned.isEmpty()) {
-            log.info("host gone: {} session(s) of connection {} kept running without a host, their output kept"
-                    + " for an attach", owned.size(), connection);
-        }
-    }
-
-    /**
-     * Each runs on with no host: output into its ring (read again if it was paused), exit held, and
-     * the stdin credit its host did not use back in the budget.
-     */
-    private void detach(List<Session> sessions) {
-        for (Session s : sessions) {
-            table.detach(s);
-        }
-        if (!sessions.isEmpty()) {
-            logStdinBudget();
-        }
-    }
-
-    /** After a session ends: what it held of the stdin budget is back (the tests read this line). */
-    private void logStdinBudget() {
-        if (log.isDebugEnabled()) {
-            log.debug("stdin budget: {} of {} bytes queued or granted over {} session(s)", parts.stdinBudget().used(),
-                    parts.stdinBudget().limit(), table.size());
-        }
+        ends.detachOwned(connection, ids);
     }
 
     /** What a session sees of this registry. */
@@ -536,21 +481,7 @@ public final class Sessions {
 
         @Override
         public void finished(Session s) {
-            table.remove(s);
-            // What it leaves behind goes with its exit: to the attached host, or, with none, under
-            // no connection's key until an attach takes the exit (onAttach). Filed under the key of
-            // the host that had left, it outlived every later host for ever (or died with the
-            // connection that detached it at its start, which no longer names it).
-            parts.reaper().finished(s.route.attached() ? s.route.key() : SessionKey.hostless(s.number), s);
-            if (s.route.attached()) {
-                lookup.ended(s.route.key());
-            }
-            parts.cgroups().release(s.cgroup);
-            parts.directory().exited(s);
-            logStdinBudget();
-            if (table.isEmpty()) {
-                onIdle.run();
-            }
+            ends.finished(s);
         }
     }
 }
