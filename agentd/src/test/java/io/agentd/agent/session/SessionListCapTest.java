@@ -121,7 +121,7 @@ class SessionListCapTest {
         out.acceptsOutput = false; // this host reads nothing
         scripted.sessions.onList(host, 100_001);
         Frame cut = out.frames.get(out.frames.size() - 1);
-        assertTrue(frameBytes(cut) <= Sessions.LIST_UNDER_PRESSURE_BYTES, frameBytes(cut) + " bytes");
+        assertTrue(frameBytes(cut) <= SessionListing.LIST_UNDER_PRESSURE_BYTES, frameBytes(cut) + " bytes");
         SessionListResult cutList = (SessionListResult) cut.payload();
         assertTrue(cutList.omitted() > 0);
         assertEquals(n, cutList.sessions().size() + cutList.omitted(), "every session listed or counted");
@@ -130,6 +130,6 @@ class SessionListCapTest {
         agentOverBudget[0] = true; // every host's queues together are full
         scripted.sessions.onList(host, 100_002);
         Frame cutAgain = out.frames.get(out.frames.size() - 1);
-        assertTrue(frameBytes(cutAgain) <= Sessions.LIST_UNDER_PRESSURE_BYTES, frameBytes(cutAgain) + " bytes");
+        assertTrue(frameBytes(cutAgain) <= SessionListing.LIST_UNDER_PRESSURE_BYTES, frameBytes(cutAgain) + " bytes");
     }
 }
