@@ -1,97 +1,76 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
-import io.agentd.agent.session.cgroup.CgroupRefusal;
-import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.session.cgroup.SessionCgroups;
-import io.agentd.agent.session.retain.OutputRetention;
-import io.agentd.agent.session.retain.OutputRing;
 import io.agentd.agent.session.retain.RetentionLimits;
 import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.RequestedProfile;
 import io.agentd.agent.spawn.SpawnFailure;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.spawn.Spawner;
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
-import io.agentd.agent.sys.OsException;
-import io.agentd.agent.transport.HostOutput;
-import io.agentd.agent.loop.LogThrottle;
-import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
-import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.ExecData;
-import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.SessionAttach;
-import io.agentd.protocol.payload.SessionAttached;
-import io.agentd.protocol.payload.SessionDetached;
-import io.agentd.protocol.payload.SessionListResult;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.function.BooleanSupplier;
-import java.util.Map;
-import java.util.Set;
 import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.event.Level;
 
 /**
  * Every exec session of the agent, of every host connection: the registry, and the answer to the
  * hosts' exec frames. A host names a session by its connection and its id ({@link SessionKey}); each
- * frame handler is given the {@link SessionHost} it came from, and answers there.
- * A request becomes a {@link SpawnSpec} ({@link SpawnSpec#from}), a started child becomes a
- * {@link Session}; exits are collected by the {@link Reaper}. Sessions see this class only as their
- * {@link SessionOwner}. Loop thread only.
+ * frame handler is given the {@link SessionHost} it came from, and answers there. This class is what
+ * the connection calls; each concern is a class of its own, which it hands the frame to. Sessions see
+ * this class only as their {@link SessionOwner}. Loop thread only.
  *
- * <p>Where a session's life begins and ends, and its cgroup with it: {@link #onExecRequest} makes
+ * <p>Where a session's life begins and ends, and its cgroup with it: {@link SessionLauncher} makes
  * the cgroup and starts the child in it ({@code starter.start}, then {@code new Session}), the
- * owner's {@code finished} sees its exited and releases the cgroup, the reaper's sweep removes the
- * released ones once empty, and {@link #killOwned} ends the sessions of a lost host (or of a relay
- * client that left), cgroups killed.
+ * owner's {@code finished} ({@link SessionEnds#finished}) sees its exited and releases the cgroup,
+ * the reaper's sweep removes the released ones once empty, and {@link #killOwned} ends the sessions
+ * of a lost host (or of a relay client that left), cgroups killed; exits are collected by the
+ * {@link Reaper}.
  *
  * <p>Ownership: a session belongs to the connection and id its {@link SessionRoute} names, and the
  * {@link SessionTable} says where each one is (routed, detached, paused for backpressure):
  * {@link #detachOwned} takes a session out of its host's keys and {@link #onAttach} routes it again.
+ * Backpressure is per connection: a host that does not read pauses only its own sessions, and its
+ * drain resumes only those.
  *
  * <p>Sessions extension: every session has an agent-wide number ({@link SessionDirectory}). A
  * detached session reads on, its output kept in a ring ({@link SessionRoute}), and any connection
- * can attach to it on an id of its own ({@link #onAttach}): one host at a time. Under the kill
+ * can attach to it on an id of its own ({@link Attachments}): one host at a time. Under the kill
  * policy a detachable session (and one kept before) is detached instead of killed.
+ *
+ * <p>The parts: {@link SessionTable} (where each session is), {@link SessionLookup} (the session a
+ * frame names, or its refusal), {@link SharedParts} (what every session shares),
+ * {@link SessionLauncher} (exec requests), {@link RunningSessionFrames} (stdin, resize, signals),
+ * {@link SessionListing} and {@link Attachments} (the sessions extension), {@link SessionEnds}
+ * (exits, detaches and host loss) and {@link SessionsShutdown}.
  */
 public final class Sessions {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
 
-    private final Loop loop;
-    private final Starter starter;
-    private final SessionDefaults defaults;
-    private final SessionIo io;
-    /** The budgets, reaper, cgroups, records, retention and directory every session shares. */
-    private final SharedParts parts;
-    /** Stdin, resize and signals for a running session. */
-    private final RunningSessionFrames runningFrames;
-    /** The agent's shutdown: every session signalled, then waited for, within bounds. */
-    private final SessionsShutdown shutdown;
-    /** Exec requests: each one a started session, or its refusal or failed answer. */
-    private final SessionLauncher launcher;
-    /** Where sessions leave their host (detached) or the agent (exited, or killed with their host). */
-    private final SessionEnds ends;
-    /** core.session.list. */
-    private final SessionListing listing;
-    /** core.session.attach and detach, and the relay's exit dropped: a session moving between hosts. */
-    private final Attachments attachments;
     /** Every session, routed or detached, and those paused for backpressure. */
     private final SessionTable table = new SessionTable();
     /** Finds the session a frame names, refusing it at the right level when there is none. */
     private final SessionLookup lookup = new SessionLookup(table);
     private final SessionOwner owner = new Owner();
+    /** The defaults, budgets, reaper, cgroups, records, retention and directory every session shares. */
+    private final SharedParts parts;
+    /** Exec requests: each one a started session, or its refusal or failed answer. */
+    private final SessionLauncher launcher;
+    /** Stdin, resize and signals for a running session. */
+    private final RunningSessionFrames runningFrames;
+    /** core.session.list. */
+    private final SessionListing listing;
+    /** core.session.attach and detach, and the relay's exit dropped: a session moving between hosts. */
+    private final Attachments attachments;
+    /** Where sessions leave their host (detached) or the agent (exited, or killed with their host). */
+    private final SessionEnds ends;
+    /** The agent's shutdown: every session signalled, then waited for, within bounds. */
+    private final SessionsShutdown shutdown;
     private Runnable onIdle = () -> {};
 
     /** Starts a command: {@link Spawner#start}, or a test's stand-in. */
@@ -101,27 +80,18 @@ public final class Sessions {
         Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure;
     }
 
-    /** See {@link SessionListing#limitLargeAnswersBy}. */
-    public void limitLargeAnswersBy(BooleanSupplier agentOutputOverBudget) {
-        listing.limitLargeAnswersBy(agentOutputOverBudget);
-    }
-
     public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
         this(loop, spawner::startSession, defaults, SessionIo.SYSTEM);
     }
 
     /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
     Sessions(Loop loop, Starter starter, SessionDefaults defaults, SessionIo io) {
-        this.loop = loop;
-        this.starter = starter;
-        this.defaults = defaults;
-        this.io = io;
         this.parts = new SharedParts(loop, defaults, io);
-        this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
         this.launcher = new SessionLauncher(loop, starter, io, table, parts, shutdown, owner);
-        this.ends = new SessionEnds(table, lookup, parts, () -> onIdle.run());
+        this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.listing = new SessionListing(loop, table, parts);
+        this.ends = new SessionEnds(table, lookup, parts, () -> onIdle.run());
         this.attachments = new Attachments(loop, table, lookup, parts, ends);
     }
 
@@ -155,6 +125,11 @@ public final class Sessions {
         this.onIdle = onIdle;
     }
 
+    /** See {@link SessionListing#limitLargeAnswersBy}. */
+    public void limitLargeAnswersBy(BooleanSupplier agentOutputOverBudget) {
+        listing.limitLargeAnswersBy(agentOutputOverBudget);
+    }
+
     /** True when no session runs, of any host (detached ones included). */
     public boolean isEmpty() {
         return table.isEmpty();
@@ -164,7 +139,7 @@ public final class Sessions {
         return table.size();
     }
 
-    /** Every session, routed or detached, in the order they started. */
+    /** Every session, routed or detached, in the order they started (tests). */
     List<Session> all() {
         return new ArrayList<>(table.all());
     }
@@ -229,16 +204,6 @@ public final class Sessions {
 
     // ---- sessions extension: list and attach ----
 
-    /**
-     * The connection is closed for good: no relay notice can come on it any more, so the exits
-     * delivered on it are let go now rather than after their doubt (they held the whole closed
-     * connection in memory for it).
-     */
-    public void connectionClosed(long connection) {
-        parts.directory().connectionClosed(connection);
-        lookup.connectionClosed(connection);
-    }
-
     /** See {@link SessionListing#onList}. */
     public void onList(SessionHost from, long id) {
         listing.onList(from, id);
@@ -270,12 +235,12 @@ public final class Sessions {
         table.resumeFor(host);
     }
 
-    /** See {@link SessionTable#routed}. */
+    /** See {@link SessionTable#routed} (tests: {@link #onAttach} routes a session itself). */
     boolean routed(Session s) {
         return table.routed(s);
     }
 
-    // ---- shutdown and host loss ----
+    // ---- shutdown, host loss and closed connections ----
 
     /** See {@link SessionsShutdown#begin}. */
     public void beginShutdown() {
@@ -292,11 +257,21 @@ public final class Sessions {
         ends.detachOwned(connection, ids);
     }
 
+    /**
+     * The connection is closed for good: no relay notice can come on it any more, so the exits
+     * delivered on it are let go now rather than after their doubt (they held the whole closed
+     * connection in memory for it), and the ends of its sessions need no remembering.
+     */
+    public void connectionClosed(long connection) {
+        parts.directory().connectionClosed(connection);
+        lookup.connectionClosed(connection);
+    }
+
     /** What a session sees of this registry. */
     private final class Owner implements SessionOwner {
         @Override
         public SessionDefaults defaults() {
-            return defaults;
+            return parts.defaults();
         }
 
         @Override
