@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Order on the wire: started (sent when the session is made: its command has been exec'd and its
  * fds are in the loop), then output, then exactly one exited. A command that could not start never
- * becomes a session: Sessions sends its failed; so does a command whose fds the loop refused (the
- * constructor throws before started, and Sessions kills the child). The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
+ * becomes a session: SessionLauncher sends its failed; so does a command whose fds the loop refused (the
+ * constructor throws before started, and SessionLauncher kills the child). The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
  * still arriving is read until every output fd is at EOF or the window ends.
  *
  * <p>Pipes or a PTY is decided once, in {@link #wire}: a PTY master is one fd for stdout and stdin,
@@ -190,7 +190,7 @@ final class Session {
      * Makes the parts and puts the fds in the loop: the one place that knows pipes from a PTY.
      * Returns stdin's registration (opened once started is sent). If the loop refuses an fd
      * (epoll_ctl fails) every registration made here is cancelled and the exception goes on to
-     * {@link Sessions}, which kills the child and closes its fds: no fd is closed here then.
+     * {@link SessionLauncher}, which kills the child and closes its fds: no fd is closed here then.
      */
     private Registration wire(boolean flowControl) {
         boolean pipes = !child.tty();
