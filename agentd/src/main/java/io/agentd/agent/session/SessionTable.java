@@ -1,6 +1,7 @@
 package io.agentd.agent.session;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.function.LongPredicate;
 final class SessionTable {
     /** Every session that has not sent its terminal frame (nor been abandoned), routed or detached. */
     private final Set<Session> all = new LinkedHashSet<>();
+    private final Set<Session> allView = Collections.unmodifiableSet(all);
     /** The routed ones, by the connection and id their host names them with. */
     private final Map<SessionKey, Session> byKey = new HashMap<>();
     /** Sessions that stopped reading output at their connection's high-water mark; resumed per connection. */
@@ -52,9 +54,9 @@ final class SessionTable {
         return all.size();
     }
 
-    /** Every session, routed or detached, in the order they started (the table's own set: do not change it). */
+    /** Every session, routed or detached, in the order they started (a view: the table's moves change it). */
     Set<Session> all() {
-        return all;
+        return allView;
     }
 
     /** How many sessions are routed to connection {@code connection}. */
