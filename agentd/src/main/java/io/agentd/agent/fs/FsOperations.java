@@ -56,12 +56,6 @@ final class FsOperations {
      * its owner and mode) and before its temporary file is made.
      */
     static volatile Runnable atomicPause = () -> {};
-    /**
-     * Test seam: runs on the worker once an open with create found no file at a name (the O_PATH
-     * open said ENOENT) and before it creates one there O_EXCL.
-     */
-    static volatile Runnable createPause = () -> {};
-
     FsOperations(FsHandles handles) {
         this.handles = handles;
     }
@@ -381,7 +375,7 @@ final class FsOperations {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
             if (a.size() != null) {
-                try (FileChannel ch = openRegular(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
+                try (FileChannel ch = FsRegularFiles.open(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
                     resize(ch, a.size(), shown, true);
                 }
             }
@@ -540,7 +534,7 @@ final class FsOperations {
 
     private long openFile(long id, Path path, FsOpenOptions o) throws FsFailure {
         checkOptions(path, o);
-        // A directory is EISDIR from the open itself (openRegular reads the type of what it opened;
+        // A directory is EISDIR from the open itself (FsRegularFiles.open reads the type of what it opened;
         // create_new's O_EXCL says so in the directory it acted in; an atomic upload looks in the
         // directory it works in), not from a look by name first, which for a request with a user
         // followed a link into /proc (so told the user whether a directory the agent held open held
@@ -576,7 +570,7 @@ final class FsOperations {
             opts.add(StandardOpenOption.CREATE);
         }
         try {
-            FileChannel ch = openRegular(path, opts, o.mode() == null ? null : permissions(o.mode()), "open " + path);
+            FileChannel ch = FsRegularFiles.open(path, opts, o.mode() == null ? null : permissions(o.mode()), "open " + path);
             return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), true, null, o.append());
         } catch (IOException e) {
             throw FsErrors.from(e, "open " + path);
@@ -698,135 +692,6 @@ final class FsOperations {
         return number;
     }
 
-    /**
-     * Opens {@code path} (links followed) with {@code opts} if it is a regular file, and refuses
-     * anything else with EINVAL saying what it is (EISDIR for a directory): open(2) of a FIFO with no
-     * peer blocks a worker in the kernel where no close can reach it, a FIFO's or a device's read can
-     * hold it for good, and opening a device may act on it. The type is read from the file itself,
-     * not from a check before the open: an O_PATH descriptor names the file without opening it (no
-     * FIFO wait, no device open), fstat-like {@code stat} of /proc/self/fd/N reads its type, and the
-     * real open goes through that same /proc/self/fd/N, so the file that is opened is the file that
-     * was checked even if a guest process swaps the name meanwhile. A file that does not exist yet is
-     * created O_EXCL (a new file is regular); a name that appears between the two is tried again.
-     * A link to a name that does not exist is followed, its target created O_EXCL, as open(2)
-     * with O_CREAT creates it.
-     */
-    static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what)
-            throws FsFailure, IOException {
-        return openRegular(path, opts, perms, what, true);
-    }
-
-    /** As above; without {@code followLinks} a link at {@code path} is refused (EINVAL, "a symbolic link"), not followed. */
-    static FileChannel openRegular(Path path, Set<? extends OpenOption> opts, FileAttribute<?> perms, String what,
-            boolean followLinks) throws FsFailure, IOException {
-        if (opts.contains(StandardOpenOption.CREATE_NEW)) {
-            // O_CREAT|O_EXCL never opens an existing file (nor follows a link): what it opens is new.
-            // A directory there (or a link to one) is EISDIR, as it is without create_new: looked
-            // at in the directory the open acted in.
-            return WaitFreeFiles.neverWait(NoMagicLinks.inItsDirectory(path, what, at -> {
-                try {
-                    return perms == null ? FileChannel.open(at, opts) : FileChannel.open(at, opts, perms);
-                } catch (java.nio.file.FileAlreadyExistsException there) {
-                    throw NoMagicLinks.isDirectory(at) ? FsFailure.of(FsFailure.EISDIR, what) : FsErrors.from(there, what);
-                } catch (IOException e) {
-                    throw FsErrors.from(e, what);
-                }
-            }));
-        }
-        Set<OpenOption> existing = new HashSet<>(opts);
-        existing.remove(StandardOpenOption.CREATE);
-        int linksFollowed = 0;
-        Path at = path; // a dangling link's target once it is followed
-        for (int attempt = 0; ; attempt++) {
-            int fd = NoMagicLinks.open(at.toString(), LibC.O_PATH | LibC.O_CLOEXEC
-                    | (followLinks ? 0 : LibC.O_NOFOLLOW));
-            if (fd < 0) {
-                int errno = Os.errno();
-                if (errno != FsFailure.ENOENT || !opts.contains(StandardOpenOption.CREATE) || attempt == 4) {
-                    throw NoMagicLinks.failure(errno, what);
-                }
-                Set<OpenOption> create = new HashSet<>(existing);
-                create.add(StandardOpenOption.CREATE_NEW);
-                createPause.run();
-                // A link whose target does not exist: open(2) with O_CREAT (Rust's create, the
-                // reference's) makes the target, which O_EXCL refuses; so the target is made here,
-                // O_EXCL still, by its own name (/etc/resolv.conf to a resolver's file that is not
-                // there). Else something was made there since: the next attempt sees what it is.
-                // The name is looked at in the directory the create acted in.
-                Made made = NoMagicLinks.inItsDirectory(at, what, name -> {
-                    try {
-                        return new Made(perms == null ? FileChannel.open(name, create)
-                                : FileChannel.open(name, create, perms), null);
-                    } catch (java.nio.file.FileAlreadyExistsException appeared) {
-                        return new Made(null, danglingTarget(name, followLinks));
-                    }
-                });
-                if (made.channel() != null) {
-                    return WaitFreeFiles.neverWait(made.channel());
-                }
-                if (made.linkTarget() != null) {
-                    if (++linksFollowed > MAX_LINKS_FOLLOWED) {
-                        throw FsFailure.of(FsFailure.ELOOP, what);
-                    }
-                    // A relative target is relative to the link's directory, as the kernel reads it.
-                    Path dir = at.getParent();
-                    at = dir == null ? made.linkTarget() : dir.resolve(made.linkTarget());
-                    if (FsCredentials.actingAsUser() && NoMagicLinks.namesOwnDescriptor(made.linkTarget())) {
-                        // The link's target is a guest user's text, never one of the fs code's own
-                        // paths, which NoMagicLinks.open would open relative to the agent's
-                        // descriptor N: a user who put a link to /proc/self/fd/N/NAME there after
-                        // the open found nothing had the file made in a directory the agent held
-                        // open (another host's OpenDir), one the user could not reach. The kernel
-                        // refuses such a link to a request with a user (RESOLVE_NO_MAGICLINKS).
-                        throw NoMagicLinks.failure(FsFailure.ELOOP, what);
-                    }
-                    attempt--; // a link followed is no failed attempt
-                }
-                continue;
-            }
-            try {
-                Path self = Path.of("/proc/self/fd/" + fd);
-                int mode = (Integer) Files.getAttribute(self, "unix:mode");
-                int type = FileType.of(mode);
-                if (type == FileType.S_IFDIR) {
-                    throw FsFailure.of(FsFailure.EISDIR, what);
-                }
-                if (type != FileType.S_IFREG) {
-                    throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
-                            + ", not a regular file: fs opens regular files only (os error 22)");
-                }
-                return WaitFreeFiles.neverWait(FileChannel.open(self, existing));
-            } finally {
-                Os.libc().close(fd);
-            }
-        }
-    }
-
-    /** Past this many links followed to a target that does not exist, the open fails ELOOP, as the kernel's does at 40. */
-    private static final int MAX_LINKS_FOLLOWED = 40;
-
-    /** An O_EXCL create's outcome: the file it made, or, when it found a name there, that link's target if it names nothing. */
-    private record Made(FileChannel channel, Path linkTarget) {}
-
-    /**
-     * The target of the link at {@code name}, as stored, when it names nothing (and links are
-     * followed); else null. {@code name} is the name in the directory the create acted in
-     * (/proc/self/fd/P/NAME for a request with a user), so it is looked at there, with the
-     * request's rights: lstat and readlink of the name, and "names nothing" is an open of it
-     * (O_PATH, for a user without a magic link) that says ENOENT. Before, it was looked at by host
-     * path, so through a magic link above the name for a user, and "names nothing" was the JDK's
-     * Files.exists, which asks access(2): the real uid's view, root's, following any link.
-     */
-    private static Path danglingTarget(Path name, boolean followLinks) {
-        if (!followLinks || !Files.isSymbolicLink(name) || NoMagicLinks.lookUp(name) != FsFailure.ENOENT) {
-            return null;
-        }
-        try {
-            return Files.readSymbolicLink(name);
-        } catch (IOException | UnsupportedOperationException e) {
-            return null; // replaced meanwhile: the next attempt sees what is there
-        }
-    }
 
     private static FileAttribute<Set<PosixFilePermission>> permissions(long mode) {
         StringBuilder s = new StringBuilder(9);

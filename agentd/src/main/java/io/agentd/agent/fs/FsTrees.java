@@ -450,7 +450,7 @@ final class FsTrees {
 
     /**
      * A file's bytes and permission bits (as std::fs::copy), a link as a link; anything else is
-     * refused as OpenFile refuses it ({@link FsOperations#openRegular}: EINVAL "a FIFO, not a regular file: fs
+     * refused as OpenFile refuses it ({@link FsRegularFiles#open}: EINVAL "a FIFO, not a regular file: fs
      * opens regular files only"). The JDK's copy opened any source blocking and read it to its end:
      * a FIFO held a worker in open(2) for good, /dev/zero filled the disk. The bytes are read from
      * the very descriptor whose type was checked (O_NONBLOCK, its last name not followed), not from
@@ -474,7 +474,7 @@ final class FsTrees {
             Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             return;
         }
-        try (FileChannel source = FsOperations.openRegular(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false)) {
+        try (FileChannel source = FsRegularFiles.open(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false)) {
             if (WaitFreeFiles.readWouldWait(source)) {
                 throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
             }

@@ -45,7 +45,7 @@ class FsNameChecksTest {
     @AfterEach
     void stop() {
         FsPaths.afterDirectoryCheck = () -> {};
-        FsOperations.createPause = () -> {};
+        FsRegularFiles.createPause = () -> {};
         fs.close();
     }
 
@@ -167,13 +167,13 @@ class FsNameChecksTest {
         Path d = Files.createDirectory(dir.resolve("d"));
         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
         Path link = d.resolve("f");
-        FsOperations.createPause = () -> {
+        FsRegularFiles.createPause = () -> {
             try {
                 Files.createSymbolicLink(link, Path.of("/proc/self/fd/" + fd + "/made"));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-            FsOperations.createPause = () -> {};
+            FsRegularFiles.createPause = () -> {};
         };
         FsResponse opened = fs.run(new FsOp.OpenFile(link.toString(),
                 new FsOpenOptions(false, true, false, true, false, false, null)), "nobody");
@@ -184,13 +184,13 @@ class FsNameChecksTest {
 
         // A link to a name that is not there is still followed, its target made, nobody's.
         Path plain = d.resolve("plain");
-        FsOperations.createPause = () -> {
+        FsRegularFiles.createPause = () -> {
             try {
                 Files.createSymbolicLink(plain, Path.of("made-here"));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-            FsOperations.createPause = () -> {};
+            FsRegularFiles.createPause = () -> {};
         };
         FsResponse followed = fs.run(new FsOp.OpenFile(plain.toString(),
                 new FsOpenOptions(false, true, false, true, false, false, null)), "nobody");

@@ -1250,7 +1250,7 @@ class FsServiceTest {
         return injectFifoHandle(service, fifo, openedBy, java.util.function.UnaryOperator.identity());
     }
 
-    /** As above, the channel passed through {@code asFsOpensIt} (WaitFreeFiles::neverWait, as openRegular does). */
+    /** As above, the channel passed through {@code asFsOpensIt} (WaitFreeFiles::neverWait, as FsRegularFiles.open does). */
     private static long injectFifoHandle(FsService service, Path fifo, long openedBy,
             java.util.function.UnaryOperator<java.nio.channels.FileChannel> asFsOpensIt) throws Exception {
         java.nio.channels.FileChannel ch = asFsOpensIt.apply(java.nio.channels.FileChannel.open(fifo,
@@ -1397,7 +1397,7 @@ class FsServiceTest {
         Path file = Files.writeString(dir.resolve("file"), "");
         try (java.nio.channels.FileChannel stream = WaitFreeFiles.neverWait(java.nio.channels.FileChannel.open(fifo,
                      java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE));
-             java.nio.channels.FileChannel disk = FsOperations.openRegular(file,
+             java.nio.channels.FileChannel disk = FsRegularFiles.open(file,
                      java.util.Set.of(java.nio.file.StandardOpenOption.READ), null, "test")) {
             assertTrue(WaitFreeFiles.readWouldWait(stream), "an empty FIFO waits");
             assertFalse(WaitFreeFiles.readWouldWait(disk), "an empty disk file is at its end, not waiting");
