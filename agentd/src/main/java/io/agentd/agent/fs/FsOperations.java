@@ -43,7 +43,6 @@ final class FsOperations {
     /** Most entries one ReadDir answers, whatever its limit. */
     static final int READ_DIR_MAX = 4096;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
-    private static final LinkOption[] FOLLOW = {};
 
     private final FsHandles handles;
     /**
@@ -204,11 +203,11 @@ final class FsOperations {
                 try {
                     metadataPause.run();
                     if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                        resize(f.channel, o.attrs().size(), h.path, f.writable);
-                        setAttrs(open, h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
+                        FsAttrs.resize(f.channel, o.attrs().size(), h.path, f.writable);
+                        FsAttrs.apply(open, h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
                                 o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
                     } else {
-                        setAttrs(open, h.path, true, o.attrs());
+                        FsAttrs.apply(open, h.path, true, o.attrs());
                     }
                 } finally {
                     dropStatPath(h);
@@ -237,13 +236,13 @@ final class FsOperations {
             throws FsFailure {
         if (!follow) {
             NoMagicLinks.inItsDirectory(p, slash, "setstat " + p, at -> {
-                setAttrs(at, p, false, a);
+                FsAttrs.apply(at, p, false, a);
                 return null;
             });
             return;
         }
         NoMagicLinks.followed(p, slash, "setstat " + p, at -> {
-            setAttrs(at, p, true, a);
+            FsAttrs.apply(at, p, true, a);
             return null;
         });
     }
@@ -365,116 +364,8 @@ final class FsOperations {
         return 3L * info.path().length() + 160;
     }
 
-    /** Applies attributes {@link FsAttrs#check} accepted, in this order: size, owner, mode, times. */
-    private static void setAttrs(Path p, boolean follow, FsSetAttrs a) throws FsFailure {
-        setAttrs(p, p, follow, a);
-    }
-
-    /** @param shown the name the messages give (a handle's path, when {@code p} is its /proc/self/fd/N) */
-    private static void setAttrs(Path p, Path shown, boolean follow, FsSetAttrs a) throws FsFailure {
-        LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
-        try {
-            if (a.size() != null) {
-                try (FileChannel ch = FsRegularFiles.open(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
-                    resize(ch, a.size(), shown, true);
-                }
-            }
-            if (a.uid() != null || a.gid() != null) {
-                // chown(2)/lchown(2) with -1 for the id left alone.
-                if (a.uid() != null) {
-                    Files.setAttribute(p, "unix:uid", a.uid().intValue(), links);
-                }
-                if (a.gid() != null) {
-                    Files.setAttribute(p, "unix:gid", a.gid().intValue(), links);
-                }
-            }
-            if (a.mode() != null) {
-                setMode(p, shown, follow, a.mode().intValue() & 07777);
-            }
-            if (a.atime() != null || a.mtime() != null) {
-                setTimes(p, shown, follow, a.atime(), a.mtime());
-            }
-        } catch (IOException e) {
-            throw FsErrors.from(e, "setstat " + shown);
-        } catch (UnsupportedOperationException e) {
-            throw new FsFailure(95, "setstat " + shown + ": " + e.getMessage() + " (os error 95)");
-        }
-    }
-
-    /**
-     * chmod(2), or without following a link fchmodat(2) with AT_SYMLINK_NOFOLLOW (a link itself is
-     * EOPNOTSUPP: Linux has no mode for links). Not the JDK's no-follow setter: it opens the file
-     * O_RDONLY|O_NOFOLLOW for fchmod, which held the worker in open(2) on a FIFO until a writer came,
-     * opened a device, and failed EACCES for an owner without read permission, who may chmod.
-     */
-    private static void setMode(Path p, Path shown, boolean follow, int mode) throws FsFailure {
-        int flags = follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW;
-        if (Os.libc().fchmodat(LibC.AT_FDCWD, Os.cString(p.toString()), mode, flags) != 0) {
-            throw FsFailure.of(Os.errno(), "setstat " + shown);
-        }
-    }
-
-    /**
-     * utimensat(2) on the path (a handle's /proc/self/fd/N included), each null time UTIME_OMIT.
-     * Not the JDK's setTimes: following links, it opens the file O_RDONLY for futimens, which fails
-     * EACCES for an owner without read permission, so the times after a chmod to 000 or 0200 (as
-     * {@code cp -a -u USER} sets them) or on a file that already has such a mode failed, though the
-     * kernel lets the owner set them.
-     */
-    private static void setTimes(Path p, Path shown, boolean follow, Long atime, Long mtime) throws FsFailure {
-        long[] times = {
-            atime == null ? 0 : atime, atime == null ? LibC.UTIME_OMIT : 0,
-            mtime == null ? 0 : mtime, mtime == null ? LibC.UTIME_OMIT : 0,
-        };
-        int flags = follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW;
-        if (Os.libc().utimensat(LibC.AT_FDCWD, Os.cString(p.toString()), times, flags) != 0) {
-            throw FsFailure.of(Os.errno(), "setstat " + shown);
-        }
-    }
-
-    /**
-     * Sets the file's size through the channel's descriptor: FileChannel.truncate shrinks,
-     * ftruncate(2) extends ({@link #extend}), whether or not the handle appends. A handle not opened
-     * for writing is EBADF, as ftruncate's own answer (EINVAL) would not say why.
-     */
-    private static void resize(FileChannel ch, long size, Path p, boolean writable) throws FsFailure {
-        if (size < 0) {
-            throw FsFailure.of(FsFailure.EFBIG, "truncate " + p);
-        }
-        if (!writable) {
-            throw new FsFailure(FsFailure.EBADF, "truncate " + p + ": the handle was not opened for writing: Bad file descriptor (os error 9)");
-        }
-        try {
-            long now = ch.size();
-            if (size < now) {
-                ch.truncate(size);
-            } else if (size > now) {
-                extend(ch, size, p);
-            }
-        } catch (IOException e) {
-            throw FsErrors.from(e, "truncate " + p);
-        } catch (java.nio.channels.NonWritableChannelException e) {
-            throw FsErrors.from(e, "truncate " + p);
-        }
-    }
-
-    /**
-     * ftruncate(2) on the channel's descriptor, as the kernel extends a file: with a hole. A write of
-     * one zero byte at the new end, as before, took a block a full disk did not have (ENOSPC where
-     * truncate(1) succeeds) and replaced a last byte another process wrote between size() and it.
-     */
-    private static void extend(FileChannel ch, long size, Path p) throws FsFailure {
-        int fd = ChannelDescriptor.fd(ch);
-        if (fd < 0) {
-            throw new FsFailure(FsFailure.EIO, "truncate " + p + ": the file's descriptor is unknown on this JDK (os error 5)");
-        }
-        if (Os.libc().ftruncate(fd, size) != 0) {
-            throw FsFailure.of(Os.errno(), "truncate " + p);
-        }
-    }
-
     private static void mkdirs(Path p, FsPaths.DirectoryName slash, Long mode) throws FsFailure {
-        FsMkdirs.make(p, slash, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {permissions(mode)});
+        FsMkdirs.make(p, slash, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {FsAttrs.permissions(mode)});
     }
 
     /** unlink(2): a file or a link, never a directory (EISDIR, as std::fs::remove_file). */
@@ -570,7 +461,7 @@ final class FsOperations {
             opts.add(StandardOpenOption.CREATE);
         }
         try {
-            FileChannel ch = FsRegularFiles.open(path, opts, o.mode() == null ? null : permissions(o.mode()), "open " + path);
+            FileChannel ch = FsRegularFiles.open(path, opts, o.mode() == null ? null : FsAttrs.permissions(o.mode()), "open " + path);
             return new FsHandle.File(number, id, path, ch, o.read(), o.write() || o.append(), true, null, o.append());
         } catch (IOException e) {
             throw FsErrors.from(e, "open " + path);
@@ -645,8 +536,8 @@ final class FsOperations {
             FsTempNames.Created temp;
             try {
                 // Over an existing file: private until it has the old file's owner and mode.
-                temp = replaced != null ? FsTempNames.create(at, opts, permissions(0600))
-                        : o.mode() != null ? FsTempNames.create(at, opts, permissions(o.mode()))
+                temp = replaced != null ? FsTempNames.create(at, opts, FsAttrs.permissions(0600))
+                        : o.mode() != null ? FsTempNames.create(at, opts, FsAttrs.permissions(o.mode()))
                         : FsTempNames.create(at, opts);
             } catch (IOException e) {
                 throw FsErrors.from(e, what + " (the atomic upload's temporary file)");
@@ -692,13 +583,4 @@ final class FsOperations {
         return number;
     }
 
-
-    private static FileAttribute<Set<PosixFilePermission>> permissions(long mode) {
-        StringBuilder s = new StringBuilder(9);
-        String letters = "rwxrwxrwx";
-        for (int bit = 8; bit >= 0; bit--) {
-            s.append((mode & (1L << bit)) != 0 ? letters.charAt(8 - bit) : '-');
-        }
-        return PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(s.toString()));
-    }
 }
