@@ -55,8 +55,11 @@ final class FsOperations {
      * its owner and mode) and before its temporary file is made.
      */
     static volatile Runnable atomicPause = () -> {};
+    private final FsMetadata metadata;
+
     FsOperations(FsHandles handles) {
         this.handles = handles;
+        this.metadata = new FsMetadata(handles, () -> metadataPause.run());
     }
 
     /** A copy or rename of what is not a directory to a name that ends with / (rename(2): ENOTDIR). */
@@ -68,38 +71,16 @@ final class FsOperations {
 
     FsResponse run(long id, FsOp op) throws FsFailure {
         if (op instanceof FsOp.RealPath o) {
-            Path p = FsPaths.absolute("path", o.path());
-            try {
-                // Every link followed, the last one too: for a user, from the path opened without a magic link.
-                return FsResponse.success(new FsResponseData.Path(NoMagicLinks.followed(p,
-                        FsPaths.directoryName("path", o.path()), "realpath " + p, Path::toRealPath).toString()));
-            } catch (IOException e) {
-                throw FsErrors.from(e, "realpath " + p);
-            }
+            return metadata.realPath(o);
         } else if (op instanceof FsOp.Stat o) {
-            return FsResponse.success(new FsResponseData.Stat(statAsAsked(FsPaths.absolute("path", o.path()),
-                    FsPaths.directoryName("path", o.path()), o.followSymlink())));
+            return metadata.stat(o);
         } else if (op instanceof FsOp.SetStat o) {
-            Path p = FsPaths.absolute("path", o.path());
-            FsPaths.DirectoryName slash = FsPaths.directoryName("path", o.path());
-            if (slash == null) {
-                FsAttrs.check(p, o.attrs());
-            } else { // after the path's check, as before it was made where the operation acts
-                slash = slash.then(() -> FsAttrs.check(p, o.attrs()));
-            }
-            setAttrsAsAsked(p, slash, o.followSymlink(), o.attrs());
-            return FsResponse.success(null);
+            return metadata.setStat(o);
         } else if (op instanceof FsOp.ListDir o) {
             return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()),
                     FsPaths.directoryName("path", o.path()))));
         } else if (op instanceof FsOp.ReadLink o) {
-            Path p = FsPaths.absolute("path", o.path());
-            try {
-                return FsResponse.success(new FsResponseData.Path(NoMagicLinks.inItsDirectory(p,
-                        FsPaths.directoryName("path", o.path()), "readlink " + p, Files::readSymbolicLink).toString()));
-            } catch (IOException e) {
-                throw FsErrors.from(e, "readlink " + p);
-            }
+            return metadata.readLink(o);
         } else if (op instanceof FsOp.Symlink o) {
             Path link = FsPaths.absolute("link_path", o.linkPath());
             FsPaths.DirectoryName slash = FsPaths.directoryName("link_path", o.linkPath());
@@ -186,101 +167,11 @@ final class FsOperations {
         } else if (op instanceof FsOp.ReadDir o) {
             return FsResponse.success(new FsResponseData.Entries(readDir(id, o.handle(), o.limit())));
         } else if (op instanceof FsOp.FStat o) {
-            FsHandle h = handles.get(o.handle(), id);
-            Path open = holdStatPath(h, o.handle());
-            try {
-                metadataPause.run();
-                return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(open, h.path, true)));
-            } finally {
-                dropStatPath(h);
-            }
+            return metadata.fstat(id, o);
         } else if (op instanceof FsOp.FSetStat o) {
-            FsHandle h = handles.get(o.handle(), id);
-            FsAttrs.check(h.path, o.attrs());
-            h.busy.lock();
-            try {
-                Path open = holdStatPath(h, o.handle());
-                try {
-                    metadataPause.run();
-                    if (o.attrs().size() != null && h instanceof FsHandle.File f) {
-                        FsAttrs.resize(f.channel, o.attrs().size(), h.path, f.writable);
-                        FsAttrs.apply(open, h.path, true, new FsSetAttrs(o.attrs().mode(), o.attrs().uid(),
-                                o.attrs().gid(), null, o.attrs().atime(), o.attrs().mtime()));
-                    } else {
-                        FsAttrs.apply(open, h.path, true, o.attrs());
-                    }
-                } finally {
-                    dropStatPath(h);
-                }
-            } finally {
-                h.busy.unlock();
-            }
-            return FsResponse.success(null);
+            return metadata.fsetStat(id, o);
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
-    }
-
-    /**
-     * Stat of a host's path; for a request with a user, no link into /proc followed (NoMagicLinks):
-     * with its links followed, none on the way; without (lstat), none in the directories above it.
-     */
-    private static FsEntryInfo statAsAsked(Path p, FsPaths.DirectoryName slash, boolean follow) throws FsFailure {
-        if (!follow) {
-            return NoMagicLinks.inItsDirectory(p, slash, "lstat " + p, at -> FsEntries.stat(at, p, false));
-        }
-        return NoMagicLinks.followed(p, slash, "stat " + p, at -> FsEntries.stat(at, p, true));
-    }
-
-    /** SetStat of a host's path; for a request with a user, no link into /proc followed, as {@link #statAsAsked}. */
-    private static void setAttrsAsAsked(Path p, FsPaths.DirectoryName slash, boolean follow, FsSetAttrs a)
-            throws FsFailure {
-        if (!follow) {
-            NoMagicLinks.inItsDirectory(p, slash, "setstat " + p, at -> {
-                FsAttrs.apply(at, p, false, a);
-                return null;
-            });
-            return;
-        }
-        NoMagicLinks.followed(p, slash, "setstat " + p, at -> {
-            FsAttrs.apply(at, p, true, a);
-            return null;
-        });
-    }
-
-    /**
-     * {@link #statPath}, its descriptor held open until {@link #dropStatPath}: a CloseHandle (or the
-     * owner's end) meanwhile closes the channel only then, so the number never names another file
-     * while the FStat or FSetStat acts on it. EBADF when the handle closed since the look-up.
-     */
-    private static Path holdStatPath(FsHandle h, long number) throws FsFailure {
-        if (h instanceof FsHandle.File f && !f.holdDescriptor()) { // closed since the look-up
-            throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(number) + " (os error 9)");
-        }
-        return statPath(h);
-    }
-
-    /** Ends {@link #holdStatPath}: the handle's channel may close now. */
-    private static void dropStatPath(FsHandle h) {
-        if (h instanceof FsHandle.File f) {
-            f.dropDescriptor();
-        }
-    }
-
-    /**
-     * Where a handle's metadata is read and set: the file it has open (/proc/self/fd/N: an FStat or
-     * FSetStat acts on that file, not on whatever its name has come to mean since the open, such as
-     * a link a guest process put there), an atomic upload's temporary file included; a directory
-     * handle by its name.
-     */
-    private static Path statPath(FsHandle h) {
-        if (h instanceof FsHandle.File f) {
-            Path open = ChannelDescriptor.path(f.channel);
-            if (open != null) {
-                return open;
-            }
-            return f.temp != null ? f.temp : h.path;
-        }
-        return h.path;
     }
 
     private List<FsEntryInfo> list(Path dir, FsPaths.DirectoryName slash) throws FsFailure {
