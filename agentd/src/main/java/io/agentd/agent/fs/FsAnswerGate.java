@@ -8,7 +8,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Agent-wide room for the fs answers that can be large (List and ReadDir: up to
- * {@link FsOperations#LIST_BUDGET_BYTES} each), loop thread only. Such an answer is built on a worker
+ * {@link FsListing#LIST_BUDGET_BYTES} each), loop thread only. Such an answer is built on a worker
  * and then queued for its host whole, past the link's high-water mark, in native memory. The number
  * of requests in progress bounds nothing here (256 a connection, 64 connections): a host that sent
  * 256 Lists of a large directory and read nothing took the agent past the JVM's direct-memory limit,

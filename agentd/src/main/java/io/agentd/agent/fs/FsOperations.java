@@ -38,10 +38,6 @@ import java.util.Set;
  * {@link FsCredentials} applies to them), with struct stat read correctly on every architecture.
  */
 final class FsOperations {
-    /** A List or ReadDir answer stops growing near this many bytes, well inside one frame. */
-    static final int LIST_BUDGET_BYTES = 3 * 1024 * 1024;
-    /** Most entries one ReadDir answers, whatever its limit. */
-    static final int READ_DIR_MAX = 4096;
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
 
     private final FsHandles handles;
@@ -56,10 +52,12 @@ final class FsOperations {
      */
     static volatile Runnable atomicPause = () -> {};
     private final FsMetadata metadata;
+    private final FsListing listing;
 
     FsOperations(FsHandles handles) {
         this.handles = handles;
         this.metadata = new FsMetadata(handles, () -> metadataPause.run());
+        this.listing = new FsListing(handles, () -> metadataPause.run());
     }
 
     /** A copy or rename of what is not a directory to a name that ends with / (rename(2): ENOTDIR). */
@@ -77,8 +75,7 @@ final class FsOperations {
         } else if (op instanceof FsOp.SetStat o) {
             return metadata.setStat(o);
         } else if (op instanceof FsOp.ListDir o) {
-            return FsResponse.success(new FsResponseData.Entries(list(FsPaths.absolute("path", o.path()),
-                    FsPaths.directoryName("path", o.path()))));
+            return listing.list(o);
         } else if (op instanceof FsOp.ReadLink o) {
             return metadata.readLink(o);
         } else if (op instanceof FsOp.Symlink o) {
@@ -165,94 +162,13 @@ final class FsOperations {
             handles.remove(o.handle(), id).close();
             return FsResponse.success(null);
         } else if (op instanceof FsOp.ReadDir o) {
-            return FsResponse.success(new FsResponseData.Entries(readDir(id, o.handle(), o.limit())));
+            return listing.readDir(id, o);
         } else if (op instanceof FsOp.FStat o) {
             return metadata.fstat(id, o);
         } else if (op instanceof FsOp.FSetStat o) {
             return metadata.fsetStat(id, o);
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
-    }
-
-    private List<FsEntryInfo> list(Path dir, FsPaths.DirectoryName slash) throws FsFailure {
-        List<FsEntryInfo> entries = new ArrayList<>();
-        long bytes = 0;
-        try (DirectoryStream<Path> stream = FsTrees.openDirectoryStream(dir, slash, "list " + dir)) {
-            for (Path child : stream) {
-                FsEntryInfo info = statOrSkip(child);
-                if (info == null) {
-                    continue;
-                }
-                bytes += estimate(info);
-                if (bytes > LIST_BUDGET_BYTES) {
-                    throw new FsFailure(FsFailure.E2BIG, "list " + dir + ": more than " + entries.size()
-                            + " entries, too many for one answer: use OpenDir and ReadDir (os error 7)");
-                }
-                entries.add(info);
-            }
-        } catch (IOException e) {
-            throw FsErrors.from(e, "list " + dir);
-        } catch (java.nio.file.DirectoryIteratorException e) {
-            throw FsErrors.from(e.getCause(), "list " + dir);
-        }
-        return entries;
-    }
-
-    private List<FsEntryInfo> readDir(long id, long number, Long limit) throws FsFailure {
-        FsHandle h = handles.get(number, id);
-        if (!(h instanceof FsHandle.Dir dir)) {
-            throw FsFailure.of(FsFailure.ENOTDIR, "readdir on handle " + Long.toUnsignedString(number) + " (" + h.path + ")");
-        }
-        if (limit != null && limit == 0) {
-            // An empty list is the end of the directory (PROTOCOL.md): answering one for a limit of 0
-            // would tell the host a directory with entries left is done.
-            throw FsFailure.of(FsFailure.EINVAL, "readdir on handle " + Long.toUnsignedString(number)
-                    + " with a limit of 0 entries");
-        }
-        long max = Math.min(limit == null ? FsLimits.READ_DIR_DEFAULT : limit, READ_DIR_MAX);
-        List<FsEntryInfo> entries = new ArrayList<>();
-        long bytes = 0;
-        dir.busy.lock();
-        try {
-            try {
-                Iterator<Path> it = dir.entries;
-                while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
-                    metadataPause.run();
-                    FsEntryInfo info = statOrSkip(it.next());
-                    if (info != null) {
-                        bytes += estimate(info);
-                        entries.add(info);
-                    }
-                }
-            } catch (java.nio.file.DirectoryIteratorException e) {
-                throw FsErrors.from(e.getCause(), "readdir " + dir.path);
-            }
-            if (dir.isClosed()) {
-                // A CloseHandle cut the stream under this ReadDir: its iterator just ends, and an
-                // answer of what it had (often nothing) would read as the end of the directory.
-                throw new FsFailure(FsFailure.EBADF, "readdir " + dir.path + ": the handle was closed (os error 9)");
-            }
-        } finally {
-            dir.busy.unlock();
-        }
-        return entries;
-    }
-
-    /** An entry that vanished between readdir and lstat is left out, as ls does. */
-    private static FsEntryInfo statOrSkip(Path child) throws FsFailure {
-        try {
-            return FsEntries.stat(child, false);
-        } catch (FsFailure f) {
-            if (f.errno() == FsFailure.ENOENT) {
-                return null;
-            }
-            throw f;
-        }
-    }
-
-    /** Upper bound of an entry's encoded size: its path and the fixed keys and values. */
-    private static long estimate(FsEntryInfo info) {
-        return 3L * info.path().length() + 160;
     }
 
     private static void mkdirs(Path p, FsPaths.DirectoryName slash, Long mode) throws FsFailure {
