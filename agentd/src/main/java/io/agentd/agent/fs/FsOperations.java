@@ -60,13 +60,6 @@ final class FsOperations {
         this.listing = new FsListing(handles, () -> metadataPause.run());
     }
 
-    /** A copy or rename of what is not a directory to a name that ends with / (rename(2): ENOTDIR). */
-    private static void refuseDirectoryNameForNonDirectory(Path src, String field, String dstText) throws FsFailure {
-        if (FsPaths.namesDirectory(dstText) && !Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS)) {
-            throw FsPaths.notDirectory(field, dstText);
-        }
-    }
-
     FsResponse run(long id, FsOp op) throws FsFailure {
         if (op instanceof FsOp.RealPath o) {
             return metadata.realPath(o);
@@ -79,68 +72,17 @@ final class FsOperations {
         } else if (op instanceof FsOp.ReadLink o) {
             return metadata.readLink(o);
         } else if (op instanceof FsOp.Symlink o) {
-            Path link = FsPaths.absolute("link_path", o.linkPath());
-            FsPaths.DirectoryName slash = FsPaths.directoryName("link_path", o.linkPath());
-            if (slash != null) { // a link is no directory; symlink(2)'s answer
-                try (NoMagicLinks.Above above = NoMagicLinks.Above.open(link)) {
-                    if (above.opened()) { // else nothing is there that this request could see
-                        slash.check(above.name());
-                    }
-                }
-                throw new FsFailure(FsFailure.ENOENT, "link_path " + HostText.quote(o.linkPath(), HostText.QUOTE_MAX)
-                        + " ends with /: no link is made there: No such file or directory (os error 2)");
-            }
-            if (o.target().isEmpty() || o.target().indexOf('\0') >= 0) {
-                throw new FsFailure(FsFailure.EINVAL, "symlink " + link + ": the target is empty or holds a NUL (os error 22)");
-            }
-            try {
-                // The target is stored as given: a relative target is relative to the link's directory.
-                NoMagicLinks.inItsDirectory(link, "symlink " + link,
-                        at -> Files.createSymbolicLink(at, Path.of(o.target())));
-            } catch (IOException e) {
-                throw FsErrors.from(e, "symlink " + link);
-            }
-            return FsResponse.success(null);
+            return FsNamespace.symlink(o);
         } else if (op instanceof FsOp.Mkdir o) {
-            mkdirs(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.mode());
-            return FsResponse.success(null);
+            return FsNamespace.mkdir(o);
         } else if (op instanceof FsOp.Remove o) {
-            remove(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()));
-            return FsResponse.success(null);
+            return FsNamespace.remove(o);
         } else if (op instanceof FsOp.RemoveDir o) {
-            FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.recursive());
-            return FsResponse.success(null);
+            return FsNamespace.removeDir(o);
         } else if (op instanceof FsOp.Copy o) {
-            Path src = FsPaths.absolute("src", o.src());
-            Path dst = FsPaths.absolute("dst", o.dst());
-            // In the directories above src and dst, opened once, for the agent's own Copy too: it
-            // acts on the destination's name more than once (its temporary file made, renamed over
-            // dst or removed; a tree's top directory made, then opened), and by path a guest user
-            // who swapped dst's directory for a link in between had root rename a file of the
-            // temporary name there over dst's name there, remove one, or copy a tree into a
-            // directory of dst's name there.
-            NoMagicLinks.inTheirDirectoriesAlways(src, FsPaths.directoryName("src", o.src()), dst,
-                    FsPaths.directoryName("dst", o.dst()), "copy " + src + " to " + dst, (from, to) -> {
-                refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
-                FsTrees.copy(from, to, src, dst);
-                return null;
-            });
-            return FsResponse.success(null);
+            return FsNamespace.copy(o);
         } else if (op instanceof FsOp.Rename o) {
-            Path src = FsPaths.absolute("src", o.src());
-            Path dst = FsPaths.absolute("dst", o.dst());
-            String what = "rename " + src + " to " + dst;
-            NoMagicLinks.inTheirDirectories(src, FsPaths.directoryName("src", o.src()), dst,
-                    FsPaths.directoryName("dst", o.dst()), what, (from, to) -> {
-                refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
-                try {
-                    Files.move(from, to, StandardCopyOption.ATOMIC_MOVE); // rename(2): replaces dst
-                } catch (IOException e) {
-                    throw FsErrors.from(e, what);
-                }
-                return null;
-            });
-            return FsResponse.success(null);
+            return FsNamespace.rename(o);
         } else if (op instanceof FsOp.OpenFile o) {
             if (FsPaths.namesDirectory(o.path()) && (o.options().create() || o.options().createNew() || o.options().atomic())) {
                 // open(2)'s answer: a file is not made under a name that asks for a directory
@@ -169,25 +111,6 @@ final class FsOperations {
             return metadata.fsetStat(id, o);
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
-    }
-
-    private static void mkdirs(Path p, FsPaths.DirectoryName slash, Long mode) throws FsFailure {
-        FsMkdirs.make(p, slash, mode == null ? new FileAttribute<?>[0] : new FileAttribute<?>[] {FsAttrs.permissions(mode)});
-    }
-
-    /** unlink(2): a file or a link, never a directory (EISDIR, as std::fs::remove_file). */
-    private static void remove(Path p, FsPaths.DirectoryName slash) throws FsFailure {
-        NoMagicLinks.inItsDirectory(p, slash, "remove " + p, at -> {
-            if (Files.isDirectory(at, NOFOLLOW)) {
-                throw FsFailure.of(FsFailure.EISDIR, "remove " + p);
-            }
-            try {
-                Files.delete(at);
-            } catch (IOException e) {
-                throw FsErrors.from(e, "remove " + p);
-            }
-            return null;
-        });
     }
 
     /** The options of an OpenFile that cannot go together (EINVAL), checked before the file is looked at. */
