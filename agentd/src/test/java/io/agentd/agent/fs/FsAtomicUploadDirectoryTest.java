@@ -50,7 +50,7 @@ class FsAtomicUploadDirectoryTest {
 
     @AfterEach
     void stop() {
-        FsOperations.atomicPause = () -> {};
+        FsAtomicUpload.atomicPause = () -> {};
         fs.close();
     }
 
@@ -150,9 +150,9 @@ class FsAtomicUploadDirectoryTest {
         Path roots = Files.writeString(victim.resolve("f"), "root's");
         Files.setPosixFilePermissions(roots, PosixFilePermissions.fromString("rw-------"));
         Path[] moved = new Path[1];
-        FsOperations.atomicPause = () -> moved[0] = swap();
+        FsAtomicUpload.atomicPause = () -> moved[0] = swap();
         long h = upload(null);
-        FsOperations.atomicPause = () -> {};
+        FsAtomicUpload.atomicPause = () -> {};
         FsResponse closed = fs.run(new FsOp.CloseHandle(h));
         assertTrue(closed.ok(), closed.toString());
         assertEquals(0, Files.getAttribute(roots, "unix:uid"), "root's file is root's");
