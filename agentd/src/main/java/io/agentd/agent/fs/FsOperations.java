@@ -1,49 +1,26 @@
 package io.agentd.agent.fs;
 
-import io.agentd.agent.sys.FileType;
-import io.agentd.agent.sys.LibC;
-import io.agentd.agent.sys.Os;
-import io.agentd.protocol.FsLimits;
-import io.agentd.protocol.HostText;
-import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsOp;
-import io.agentd.protocol.payload.FsOpenOptions;
 import io.agentd.protocol.payload.FsResponse;
-import io.agentd.protocol.payload.FsResponseData;
-import io.agentd.protocol.payload.FsSetAttrs;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.OpenOption;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Set;
 
 /**
- * Every FsOp but Read and Write (streamed by {@link FsTransfers}), run on a worker thread with
- * java.nio.file: its calls are the system calls the reference makes (stat, lstat, chmod, chown,
- * utimensat, symlink, readlink, mkdir, rename, openat, ...), made on the calling thread (so
- * {@link FsCredentials} applies to them), with struct stat read correctly on every architecture.
+ * Every FsOp but Read and Write (streamed by {@link FsReadStream} and {@link FsWriteStream}), run on
+ * a worker thread with java.nio.file: its calls are the system calls the reference makes (stat,
+ * lstat, chmod, chown, utimensat, symlink, readlink, mkdir, rename, openat, ...), made on the calling
+ * thread (so {@link FsCredentials} applies to them), with struct stat read correctly on every
+ * architecture.
+ *
+ * <p>This class only hands each op to the class that runs it: {@link FsMetadata} (RealPath, Stat,
+ * SetStat, ReadLink, FStat, FSetStat; attributes checked and applied by {@link FsAttrs}),
+ * {@link FsListing} (ListDir, ReadDir), {@link FsNamespace} (Symlink, Mkdir, Remove, RemoveDir,
+ * Copy, Rename), {@link FsOpens} (OpenFile, OpenDir, CloseHandle; a regular file opened by
+ * {@link FsRegularFiles}, an atomic upload by {@link FsAtomicUpload}).
  */
 final class FsOperations {
-    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
-
-    private final FsHandles handles;
     /**
      * Test seam: runs on the worker once an FStat or FSetStat holds the path it acts on and before
-     * its system calls, so that a test can close the handle right there.
+     * its system calls, and before each entry a ReadDir takes, so that a test can close the handle
+     * right there.
      */
     volatile Runnable metadataPause = () -> {};
     private final FsMetadata metadata;
@@ -51,7 +28,6 @@ final class FsOperations {
     private final FsOpens opens;
 
     FsOperations(FsHandles handles) {
-        this.handles = handles;
         this.metadata = new FsMetadata(handles, () -> metadataPause.run());
         this.listing = new FsListing(handles, () -> metadataPause.run());
         this.opens = new FsOpens(handles);
@@ -95,5 +71,4 @@ final class FsOperations {
         }
         throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not run here (os error 22)");
     }
-
 }
