@@ -458,6 +458,7 @@ final class RelayLoop implements Runnable {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         sayEveryRangeLeft();
         while (!stopping) {
+            updatePortOps();
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
                 selector.select(untilLogReport(timerMillis()));
@@ -599,7 +600,6 @@ final class RelayLoop implements Runnable {
                     portBuffer.flip();
                     feedPort(portBuffer);
                 }
-                updatePortOps();
             }
             return null;
         } catch (IOException e) {
@@ -682,7 +682,6 @@ final class RelayLoop implements Runnable {
             drop(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
         }
         feedPort(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already
-        updatePortOps();
     }
 
     /**
@@ -716,7 +715,6 @@ final class RelayLoop implements Runnable {
         clockSyncWhy = why;
         clockSyncQueued = portOutput.addOwnStamped(ByteBuffer.wrap(clockSyncFrame(ClockSync.hostNow())),
                 this::stampClockSync);
-        updatePortOps();
     }
 
     /** The sync's bytes as its write begins: the host's time now; its one log line. */
@@ -973,7 +971,6 @@ final class RelayLoop implements Runnable {
     private void stallSplice(boolean untilEmpty) {
         restStalled = true;
         stalledUntilEmpty = untilEmpty;
-        updatePortOps();
     }
 
     /** The stalled splice's client took bytes: reading the agent resumes once its pipe has room again. */
@@ -982,7 +979,6 @@ final class RelayLoop implements Runnable {
             long held = c.pipe.held();
             if (stalledUntilEmpty ? held == 0 : held <= c.pipe.capacity() / 2) {
                 restStalled = false;
-                updatePortOps();
             }
         }
     }
@@ -1090,7 +1086,6 @@ final class RelayLoop implements Runnable {
         }
         portOutput.addOwn(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
                 Empty.INSTANCE))));
-        updatePortOps();
     }
 
     /**
@@ -1180,7 +1175,6 @@ final class RelayLoop implements Runnable {
         if (!probing) {
             probing = true;
             portOutput.addOwn(pingFrame(PROBE_ID));
-            updatePortOps();
         }
     }
 
@@ -1220,7 +1214,6 @@ final class RelayLoop implements Runnable {
             tellReadyAgent();
             portOutput.flush(port);
         }
-        updatePortOps();
         boolean wasHolding = portHoldsUpClients;
         if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
             portHoldsUpClients = false;
@@ -1252,7 +1245,12 @@ final class RelayLoop implements Runnable {
         return clientsHoldingUpAgent == 0 && !restStalled;
     }
 
-    /** The port's key waits to read unless the agent is held up, and to write while its queue holds bytes. */
+    /**
+     * The port's key waits to read unless the agent is held up, and to write while its queue holds
+     * bytes. Set once before each select, the only place its interest counts: everything it depends
+     * on (the port's queue, the clients holding up the agent, a stalled splice) changes on this
+     * thread in between.
+     */
     private void updatePortOps() {
         portKey.interestOps(portReadOps() | (portOutput.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
@@ -1391,7 +1389,6 @@ final class RelayLoop implements Runnable {
                 }
                 countLargeFrame(c, n);
                 updateClientOps(c);
-                updatePortOps();
             }
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
@@ -1614,7 +1611,6 @@ final class RelayLoop implements Runnable {
         c.holdingUpSinceNanos = System.nanoTime();
         c.takenWhileHoldingUp = 0;
         clientsHoldingUpAgent++;
-        updatePortOps();
         updateClientOps(c);
     }
 
@@ -1724,7 +1720,6 @@ final class RelayLoop implements Runnable {
             if (c.holdsUpAgent) {
                 c.holdsUpAgent = false;
                 clientsHoldingUpAgent--;
-                updatePortOps();
             }
         }
         updateClientOps(c);
@@ -1927,7 +1922,6 @@ final class RelayLoop implements Runnable {
         if (c.holdsUpAgent) {
             c.holdsUpAgent = false;
             clientsHoldingUpAgent--;
-            updatePortOps();
         }
         if (c.closing != null) {
             clientsClosing--;
@@ -1945,7 +1939,6 @@ final class RelayLoop implements Runnable {
             frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
             if (restStalled) {
                 restStalled = false;
-                updatePortOps();
             }
         }
         awaitingReady.remove(c);
@@ -1964,7 +1957,6 @@ final class RelayLoop implements Runnable {
         // follow the client's own frames, but not the other clients' queued since (PortQueue).
         portOutput.addAfter(c.framesForAgentEnd, rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c));
         portOutput.addAfter(c.framesForAgentEnd, pingFrame(SlotPool.probeId(c.slot)));
-        updatePortOps();
         if (departureLog.admit()) {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
@@ -1997,7 +1989,6 @@ final class RelayLoop implements Runnable {
             // Its answer frees every slot leaving now: after each one's departure notice, those
             // still waiting for their client's last frames included.
             portOutput.addAfterDeferred(pingFrame(barrier));
-            updatePortOps();
         }
         readyFramesEnd = portOutput.ownEnd();
     }
@@ -2025,7 +2016,6 @@ final class RelayLoop implements Runnable {
         // but until this ping's answer no frame on a slot's ids goes to one.
         startBarrier = slots.startBarrier();
         portOutput.addOwn(pingFrame(startBarrier));
-        updatePortOps();
     }
 
     private void endStartBarrier() {
@@ -2049,7 +2039,6 @@ final class RelayLoop implements Runnable {
      */
     private void tellAgent(MessageType notice, RelayClient c) {
         portOutput.addOwn(rangeNotice(notice, c));
-        updatePortOps();
     }
 
     private ByteBuffer rangeNotice(MessageType notice, RelayClient c) {
