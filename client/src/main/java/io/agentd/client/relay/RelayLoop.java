@@ -154,8 +154,6 @@ final class RelayLoop implements Runnable {
     static final int CONTROL_FRAME_MAX = 1024;
     /** Reads and splices of the port per wake-up, before the clients get their turn. */
     private static final int PORT_TURNS = 16;
-    /** One line of a kind per this interval, the rest counted in a line when it is over ({@link RateLimitedLog}). */
-    private static final long LOG_INTERVAL_MILLIS = 5_000;
     /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
     static final int CONNECTION_LINES_PER_SECOND = 20;
     /**
@@ -313,29 +311,29 @@ final class RelayLoop implements Runnable {
     private final java.util.Set<Long> usedDuringStartBarrier = new java.util.HashSet<>();
     static final int USED_DURING_START_BARRIER_MAX = 4096;
 
-    /** Every rate-limited kind of line: their counts are due on the loop's timer ({@link #reportLeftOutLines}). */
-    private final java.util.List<RateLimitedLog> limitedLogs = new java.util.ArrayList<>();
+    /** Every rate-limited kind of line: their counts are due on the loop's timer. */
+    private final LimitedLogs logs = new LimitedLogs();
     private final RateLimitedLog refusedLog =
-            limited("refused client frames (each was answered with core.error)", false);
-    private final RateLimitedLog droppedLog = limited("frames of the agent dropped or skipped", false);
+            logs.limited("refused client frames (each was answered with core.error)", false);
+    private final RateLimitedLog droppedLog = logs.limited("frames of the agent dropped or skipped", false);
     private final RateLimitedLog exitNoticeLog =
-            limited("exits not reported back to an agent that reads nothing", true);
+            logs.limited("exits not reported back to an agent that reads nothing", true);
     /**
      * Clients connecting and leaving are the relay's normal life, each worth its line: at most
      * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
      * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
      */
-    private final RateLimitedLog arrivalLog = limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
+    private final RateLimitedLog arrivalLog = logs.limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
-    private final RateLimitedLog restartLog = limited("agent restarts", false);
+    private final RateLimitedLog restartLog = logs.limited("agent restarts", false);
     /** A line per clock sync sent (each ready brings one: a guest that sends readies at will gets 5 per interval). */
-    private final RateLimitedLog clockSyncLog = limited("clock syncs sent to the agent", false, LOG_INTERVAL_MILLIS, 5);
+    private final RateLimitedLog clockSyncLog = logs.limited("clock syncs sent to the agent", false, LimitedLogs.INTERVAL_MILLIS, 5);
     /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
     private long readyFramesEnd;
     /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
     private boolean readyFramesOwed;
     private final RateLimitedLog acceptFailureLog =
-            limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
+            logs.limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
     private long acceptPausedUntil;
     /**
@@ -343,12 +341,12 @@ final class RelayLoop implements Runnable {
      * way) must get its line, with the reason, not lose it to its own "connected".
      */
     private final RateLimitedLog departureLog =
-            limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
-    private final RateLimitedLog fullLog = limited("clients turned away (the relay was full)", true);
-    private final RateLimitedLog heldLog = limited("lines of clients whose held output passed the mark", false);
-    private final RateLimitedLog budgetLog = limited("lines of the clients' queues past the relay's budget", false);
-    private final RateLimitedLog departedLog = limited("frames of the agent for departed clients dropped", false);
-    private final RateLimitedLog roomLog = limited("clients made to wait for room for a large frame", false);
+            logs.limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
+    private final RateLimitedLog fullLog = logs.limited("clients turned away (the relay was full)", true);
+    private final RateLimitedLog heldLog = logs.limited("lines of clients whose held output passed the mark", false);
+    private final RateLimitedLog budgetLog = logs.limited("lines of the clients' queues past the relay's budget", false);
+    private final RateLimitedLog departedLog = logs.limited("frames of the agent for departed clients dropped", false);
+    private final RateLimitedLog roomLog = logs.limited("clients made to wait for room for a large frame", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, QUEUE_BUDGET, PARTIAL_FRAME_STALL_NANOS);
@@ -461,11 +459,11 @@ final class RelayLoop implements Runnable {
             updatePortOps();
             boolean waiting = waitingForSlot != null;
             if (!waiting) {
-                selector.select(untilLogReport(timerMillis()));
+                selector.select(logs.untilReport(timerMillis()));
             } else if (waitingDeadline == 0) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
-                selector.select(untilLogReport(
+                selector.select(logs.untilReport(
                         Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime()))));
             }
             long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
@@ -510,7 +508,7 @@ final class RelayLoop implements Runnable {
                 acceptPausedUntil = 0;
                 serverKey.interestOps(SelectionKey.OP_ACCEPT);
             }
-            reportLeftOutLines();
+            logs.reportDue();
             String lost = flushAll();
             if (lost != null) {
                 return new Relay.Ending(lost, true);
@@ -527,39 +525,6 @@ final class RelayLoop implements Runnable {
             millis = millis == 0 ? partialFrameCheckMillis : Math.min(millis, partialFrameCheckMillis);
         }
         return millis;
-    }
-
-    private RateLimitedLog limited(String what, boolean warn) {
-        return limited(what, warn, LOG_INTERVAL_MILLIS, 1);
-    }
-
-    private RateLimitedLog limited(String what, boolean warn, long intervalMillis, int linesPerInterval) {
-        RateLimitedLog limited = new RateLimitedLog(log, what, warn, intervalMillis, linesPerInterval);
-        limitedLogs.add(limited);
-        return limited;
-    }
-
-    /**
-     * {@code selectMillis} (0: no timeout), cut to when the first count of lines left out is due, so
-     * that it comes out when its interval is over even if nothing else happens by then.
-     */
-    private long untilLogReport(long selectMillis) {
-        long due = Long.MAX_VALUE;
-        for (RateLimitedLog limited : limitedLogs) {
-            due = Math.min(due, limited.reportDueAt());
-        }
-        if (due == Long.MAX_VALUE) {
-            return selectMillis;
-        }
-        long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime()) + 1);
-        return selectMillis == 0 ? millis : Math.min(selectMillis, millis);
-    }
-
-    /** The counts of lines left out whose interval is over, each a line of its own. */
-    private void reportLeftOutLines() {
-        for (RateLimitedLog limited : limitedLogs) {
-            limited.reportIfDue();
-        }
     }
 
     // ---- the port ------------------------------------------------------------------------------
@@ -2050,9 +2015,7 @@ final class RelayLoop implements Runnable {
 
     /** Closes every client (each sees the connection end), the port and the listening socket. */
     private void shutDown() {
-        for (RateLimitedLog limited : limitedLogs) {
-            limited.reportNow();
-        }
+        logs.reportAll();
         if (clientCount > 0) {
             log.info("relay: closing the {} client(s) still connected", clientCount);
         }
