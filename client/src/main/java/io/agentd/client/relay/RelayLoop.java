@@ -6,7 +6,6 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
@@ -19,7 +18,6 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -184,6 +182,7 @@ final class RelayLoop implements Runnable {
     private final ChunkPool chunks = new ChunkPool();
     /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
     private final PortQueue portOutput = new PortQueue();
+    private final AgentClockSync clockSync;
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
     private final long queueBudget;
@@ -267,14 +266,6 @@ final class RelayLoop implements Runnable {
     private static final long NO_CLOSE = Long.MIN_VALUE;
     /** QEMU said it resumed the VM (QMP's RESUME): set by the QMP watch's thread, taken by this one. */
     private final AtomicBoolean vmResumed = new AtomicBoolean();
-    /**
-     * The relay's core.clock.sync waiting for the port, its write not begun (its time is read as it
-     * begins: {@link PortQueue#addOwnStamped}); null when none waits so. Another sync asked for
-     * meanwhile is this one.
-     */
-    private ByteBuffer clockSyncQueued;
-    /** Why the sync waiting is sent, for its log line. */
-    private String clockSyncWhy;
     /** When the latest read of the port returned bytes ({@link QemuClock}): after they were written. */
     private long portReadAtMicros = Long.MIN_VALUE;
     /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
@@ -326,8 +317,6 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog arrivalLog = logs.limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
     /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
     private final RateLimitedLog restartLog = logs.limited("agent restarts", false);
-    /** A line per clock sync sent (each ready brings one: a guest that sends readies at will gets 5 per interval). */
-    private final RateLimitedLog clockSyncLog = logs.limited("clock syncs sent to the agent", false, LimitedLogs.INTERVAL_MILLIS, 5);
     /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
     private long readyFramesEnd;
     /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
@@ -376,6 +365,7 @@ final class RelayLoop implements Runnable {
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.portFd = ChannelFd.of(port);
+        this.clockSync = new AgentClockSync(portOutput, logs);
         this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
     }
 
@@ -659,42 +649,7 @@ final class RelayLoop implements Runnable {
             log.debug("relay: QEMU resumed the VM while no agent is up; its core.ready will bring the clock sync");
             return;
         }
-        syncAgentClock("QEMU resumed the VM");
-    }
-
-    /**
-     * Queues core.clock.sync for the agent on id 0, the control channel, as a frame of the relay's own
-     * (ahead of the client frames not yet begun). Its time is the host's as its write begins, not as
-     * it was queued (behind the rest of a client's 4 MiB frame, say), so a sync still waiting when
-     * another is asked for is that one too. The agent answers none (it steps its clock when off by
-     * more than 100 ms); a refusal would come on id 0, where the relay logs and drops what is not a
-     * core.ready: no client gets it.
-     */
-    private void syncAgentClock(String why) {
-        if (clockSyncQueued != null && clockSyncQueued.position() == 0) {
-            if (!clockSyncWhy.contains(why)) {
-                clockSyncWhy += "; " + why;
-            }
-            return;
-        }
-        clockSyncWhy = why;
-        clockSyncQueued = portOutput.addOwnStamped(ByteBuffer.wrap(clockSyncFrame(ClockSync.hostNow())),
-                this::stampClockSync);
-    }
-
-    /** The sync's bytes as its write begins: the host's time now; its one log line. */
-    private byte[] stampClockSync() {
-        ClockSync now = ClockSync.hostNow();
-        if (clockSyncLog.admit()) {
-            log.info("relay: clock.sync sent to the agent ({}): the host's time, {}", clockSyncWhy,
-                    Instant.ofEpochSecond(0, now.unixTimeNanos()));
-        }
-        clockSyncQueued = null; // begun: a sync asked for from now on is a frame of its own
-        return clockSyncFrame(now);
-    }
-
-    private byte[] clockSyncFrame(ClockSync time) {
-        return encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_CLOCK_SYNC, time));
+        clockSync.sync("QEMU resumed the VM");
     }
 
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
@@ -1943,7 +1898,7 @@ final class RelayLoop implements Runnable {
      */
     private void tellReadyAgent() {
         readyFramesOwed = false;
-        syncAgentClock("after its core.ready");
+        clockSync.sync("after its core.ready");
         for (RelayClient c : clients) {
             if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
                 tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
