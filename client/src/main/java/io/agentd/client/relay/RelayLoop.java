@@ -6,7 +6,6 @@ import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
@@ -70,8 +69,6 @@ final class RelayLoop implements Runnable {
      * whose command ended.
      */
     static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
-    /** What may wait for the agent before an exit.dropped notice is left out (see tellAgentExitDropped). */
-    static final long EXIT_NOTICES_MAX_QUEUED = 2 * HIGH_WATER;
     /**
      * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
      * hold its output: answers to requests it pipelined without reading them) and takes less than
@@ -183,6 +180,8 @@ final class RelayLoop implements Runnable {
     /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
     private final PortQueue portOutput = new PortQueue();
     private final AgentClockSync clockSync;
+    /** The relay's own frames for the agent. */
+    private final AgentNotices notices;
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
     private final long queueBudget;
@@ -307,8 +306,6 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog refusedLog =
             logs.limited("refused client frames (each was answered with core.error)", false);
     private final RateLimitedLog droppedLog = logs.limited("frames of the agent dropped or skipped", false);
-    private final RateLimitedLog exitNoticeLog =
-            logs.limited("exits not reported back to an agent that reads nothing", true);
     /**
      * Clients connecting and leaving are the relay's normal life, each worth its line: at most
      * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
@@ -366,6 +363,7 @@ final class RelayLoop implements Runnable {
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.portFd = ChannelFd.of(port);
         this.clockSync = new AgentClockSync(portOutput, logs);
+        this.notices = new AgentNotices(portOutput, logs);
         this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
     }
 
@@ -975,7 +973,7 @@ final class RelayLoop implements Runnable {
      */
     private void tellAgentIfAnExit(long id, ByteBuffer frame) {
         if (isExitToTell(frame)) {
-            tellAgentExitDropped(id);
+            notices.exitDropped(id);
         }
     }
 
@@ -987,25 +985,6 @@ final class RelayLoop implements Runnable {
     private boolean isExitToTell(ByteBuffer frame) {
         return agentHoldsDroppedExits && frame.remaining() <= MAX_EXIT_FRAME_BYTES
                 && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
-    }
-
-    /**
-     * The same for an exit queued for a client that is dropped before its queue reached it. Not past
-     * {@link #EXIT_NOTICES_MAX_QUEUED} waiting for the agent: an agent that sent exits for ids nobody
-     * holds and read nothing had the relay queue a notice per exit, its memory growing byte for byte
-     * with the flood (a review: 32 MiB of exits, 33 MiB queued). Without its notice that exit's
-     * session stays collected, as with an agent that does not take the notice.
-     */
-    private void tellAgentExitDropped(long id) {
-        if (portOutput.bytes() > EXIT_NOTICES_MAX_QUEUED) {
-            if (exitNoticeLog.admit()) {
-                log.warn("relay: the agent reads nothing and " + (portOutput.bytes() >> 20) + " MiB wait for it: an"
-                        + " exit for id {} nobody holds is not reported back to it", id);
-            }
-            return;
-        }
-        portOutput.addOwn(ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_RELAY_EXIT_DROPPED,
-                Empty.INSTANCE))));
     }
 
     /**
@@ -1094,7 +1073,7 @@ final class RelayLoop implements Runnable {
     private void probe() {
         if (!probing) {
             probing = true;
-            portOutput.addOwn(pingFrame(PROBE_ID));
+            portOutput.addOwn(notices.ping(PROBE_ID));
         }
     }
 
@@ -1502,7 +1481,7 @@ final class RelayLoop implements Runnable {
     private void holdUpAgentIfFull(RelayClient c) {
         if (!c.pausedAtAgent && agentHoldsOutput && c.output.bytes() > HIGH_WATER) {
             c.pausedAtAgent = true;
-            tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+            notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
         }
         if (!c.inputPaused && c.output.bytes() > HIGH_WATER) {
             // Its requests would only add answers it does not read, and the agent holds session
@@ -1547,7 +1526,7 @@ final class RelayLoop implements Runnable {
         }
         if (!largest.pausedAtAgent && agentHoldsOutput) {
             largest.pausedAtAgent = true;
-            tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, largest);
+            notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, largest);
         }
         if (budgetLog.admit()) {
             log.info("relay: the clients' queues hold {} MiB together, past the relay's {} MiB; nothing is read from"
@@ -1635,7 +1614,7 @@ final class RelayLoop implements Runnable {
             c.inputPaused = false;
             if (c.pausedAtAgent) {
                 c.pausedAtAgent = false;
-                tellAgent(MessageType.CORE_RELAY_CLIENT_RESUMED, c);
+                notices.tell(MessageType.CORE_RELAY_CLIENT_RESUMED, c);
             }
             if (c.holdsUpAgent) {
                 c.holdsUpAgent = false;
@@ -1847,7 +1826,7 @@ final class RelayLoop implements Runnable {
             clientsClosing--;
         }
         for (long id : c.exitsNotWritten()) {
-            tellAgentExitDropped(id);
+            notices.exitDropped(id);
         }
         c.output.clear();
         c.heldBack.clear();
@@ -1875,8 +1854,8 @@ final class RelayLoop implements Runnable {
         releaseStaged(c); // what it sent before it left comes before the notice
         // The notice (which also ends a pause of the range) and the ping whose answer frees the slot
         // follow the client's own frames, but not the other clients' queued since (PortQueue).
-        portOutput.addAfter(c.framesForAgentEnd, rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c));
-        portOutput.addAfter(c.framesForAgentEnd, pingFrame(SlotPool.probeId(c.slot)));
+        portOutput.addAfter(c.framesForAgentEnd, notices.rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c.range));
+        portOutput.addAfter(c.framesForAgentEnd, notices.ping(SlotPool.probeId(c.slot)));
         if (departureLog.admit()) {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
@@ -1901,20 +1880,16 @@ final class RelayLoop implements Runnable {
         clockSync.sync("after its core.ready");
         for (RelayClient c : clients) {
             if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
-                tellAgent(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
+                notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
             }
         }
         long barrier = slots.restarted();
         if (barrier != SlotPool.NO_BARRIER) {
             // Its answer frees every slot leaving now: after each one's departure notice, those
             // still waiting for their client's last frames included.
-            portOutput.addAfterDeferred(pingFrame(barrier));
+            portOutput.addAfterDeferred(notices.ping(barrier));
         }
         readyFramesEnd = portOutput.ownEnd();
-    }
-
-    private ByteBuffer pingFrame(long id) {
-        return ByteBuffer.wrap(encoder.encode(new Frame(id, MessageType.CORE_PING, Empty.INSTANCE)));
     }
 
     /**
@@ -1927,15 +1902,13 @@ final class RelayLoop implements Runnable {
      */
     private void sayEveryRangeLeft() {
         for (int k = 0; k < IdRange.SLOTS; k++) {
-            IdRange range = IdRange.slot(k);
-            portOutput.addOwn(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID,
-                    MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(range.start(), range.endExclusive())))));
+            portOutput.addOwn(notices.rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, IdRange.slot(k)));
         }
         // The notices stop what the agent sends from now on, not what it sent before it took them
         // (a kept session's queued output, written after its ready): clients are greeted at once,
         // but until this ping's answer no frame on a slot's ids goes to one.
         startBarrier = slots.startBarrier();
-        portOutput.addOwn(pingFrame(startBarrier));
+        portOutput.addOwn(notices.ping(startBarrier));
     }
 
     private void endStartBarrier() {
@@ -1951,19 +1924,6 @@ final class RelayLoop implements Runnable {
                     TimeUnit.NANOSECONDS.toSeconds(START_BARRIER_LIMIT_NANOS));
             endStartBarrier();
         }
-    }
-
-    /**
-     * A flow control notice about client {@code c}'s range to the agent: ahead of the client frames
-     * waiting for the port (pause and resume are idempotent, and name only the relay's own range).
-     */
-    private void tellAgent(MessageType notice, RelayClient c) {
-        portOutput.addOwn(rangeNotice(notice, c));
-    }
-
-    private ByteBuffer rangeNotice(MessageType notice, RelayClient c) {
-        return ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, notice,
-                new RelayClientRange(c.range.start(), c.range.endExclusive()))));
     }
 
     // ---- the end -------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class RelayExitFloodTest {
             assertTrue(port.relay.isRunning(), "the relay goes on");
             long queued = port.drainAtAgent(); // what the relay queued for the agent
             assertTrue(queued > 0, "notices are sent while there is room");
-            assertTrue(queued <= RelayLoop.EXIT_NOTICES_MAX_QUEUED + (1 << 20), "the relay queued " + queued
+            assertTrue(queued <= AgentNotices.EXIT_NOTICES_MAX_QUEUED + (1 << 20), "the relay queued " + queued
                     + " bytes of notices for " + FLOOD_BYTES + " bytes of exits");
         }
     }
