@@ -180,6 +180,8 @@ final class RelayLoop implements Runnable {
     /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
     private final PortQueue portOutput = new PortQueue();
     private final AgentClockSync clockSync;
+    /** The start's notices that every range left, and the wait for the agent to take them. */
+    private final StartBarrier startBarrier = new StartBarrier();
     /** The relay's own frames for the agent. */
     private final AgentNotices notices;
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
@@ -274,33 +276,6 @@ final class RelayLoop implements Runnable {
     private volatile long splicedBytes;
     /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
     private volatile long framesForDeparted;
-    /**
-     * The ping sent right after the start's 128 departure notices ({@link SlotPool#NO_BARRIER} once
-     * answered): until it is, the agent's frames on any slot's ids are an earlier relay's clients'
-     * (output the agent sent before it took the notices), whoever holds those ids here now.
-     */
-    private long startBarrier = SlotPool.NO_BARRIER;
-    /**
-     * When the first core.ready came while {@link #startBarrier} was awaited (nanoTime; 0: none
-     * yet, or the wait is over). The agent reads the notices and the ping right after its ready; one
-     * that never answers it lost them (a dead agent read them, or the agent discarded the input it
-     * had not read when the earlier relay's connection ended): after {@link #START_BARRIER_LIMIT_NANOS}
-     * the wait ends, with a line, rather than keep every client's output from it for good.
-     */
-    private long startBarrierReadyAt;
-    static final long START_BARRIER_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /**
-     * Ids on which a client of this relay sent frames while {@link #startBarrier} stood (the first
-     * {@link #USED_DURING_START_BARRIER_MAX}). They went to the agent after the notices and the ping,
-     * and the agent answers in the order it reads, so its answer to one of them (started, failed,
-     * pong: {@link #answersAFrameJustRead}) before the ping's means it lost the notices: the wait
-     * ends there. Before, such a client's
-     * answers (exec.started, its output, its exit) were dropped as an earlier client's until the
-     * ten seconds were up, and the command waited for its exit for good.
-     */
-    private final java.util.Set<Long> usedDuringStartBarrier = new java.util.HashSet<>();
-    static final int USED_DURING_START_BARRIER_MAX = 4096;
-
     /** Every rate-limited kind of line: their counts are due on the loop's timer. */
     private final LimitedLogs logs = new LimitedLogs();
     private final RateLimitedLog refusedLog =
@@ -442,7 +417,7 @@ final class RelayLoop implements Runnable {
 
     private Relay.Ending serve() throws IOException {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
-        sayEveryRangeLeft();
+        startBarrier.begin(portOutput, notices, slots);
         while (!stopping) {
             updatePortOps();
             boolean waiting = waitingForSlot != null;
@@ -489,8 +464,8 @@ final class RelayLoop implements Runnable {
             if (partialReserved > 0 && !portHoldsUpClients) {
                 dropClientsStalledMidFrame();
             }
-            if (startBarrierReadyAt != 0) {
-                giveUpTheStartBarrierIfLate();
+            if (startBarrier.timing()) {
+                startBarrier.giveUpIfLate();
             }
             if (acceptPausedUntil != 0 && System.nanoTime() - acceptPausedUntil >= 0) {
                 acceptPausedUntil = 0;
@@ -508,7 +483,7 @@ final class RelayLoop implements Runnable {
     /** How long the loop may wait for events before it looks at its timers (0: no timeout). */
     private long timerMillis() {
         long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
-                : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrierReadyAt != 0 ? HOLD_UP_CHECK_MILLIS : 0;
+                : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
         if (partialReserved > 0) {
             millis = millis == 0 ? partialFrameCheckMillis : Math.min(millis, partialFrameCheckMillis);
         }
@@ -621,7 +596,7 @@ final class RelayLoop implements Runnable {
         portInput.resyncToReady();
         // The agent that had (or would have had) the start's notices is gone, its ping perhaps with
         // it: the next one kills whatever sessions it left, so nothing of an earlier relay's comes.
-        endStartBarrier();
+        startBarrier.end();
         expectBulk = false;
         if (what == null) {
             log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
@@ -711,7 +686,7 @@ final class RelayLoop implements Runnable {
      * assembles it by copying) for the relay's own ids, a frame nobody owns, or no pipe.
      */
     private boolean startSplice(long id, ByteBuffer head, long rest) {
-        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID || startBarrier != SlotPool.NO_BARRIER) {
+        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID || startBarrier.stands()) {
             return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
         }
         RelayClient owner = ownerOf(id);
@@ -916,8 +891,8 @@ final class RelayLoop implements Runnable {
             slots.confirmed(departed);
             return;
         }
-        if (id == startBarrier) {
-            endStartBarrier();
+        if (startBarrier.isThePing(id)) {
+            startBarrier.end();
             return;
         }
         if (SlotPool.isBarrierId(id)) {
@@ -925,13 +900,7 @@ final class RelayLoop implements Runnable {
             return;
         }
         int slot = slotOf(id);
-        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.contains(id)
-                && answersAFrameJustRead(bytes)) {
-            log.warn("relay: the agent answered a client's frame on id {} before the ping that follows this relay's"
-                    + " start notices: it lost them; its frames go to the clients holding their ids again", id);
-            endStartBarrier();
-        }
-        if (slot >= 0 && startBarrier != SlotPool.NO_BARRIER) {
+        if (slot >= 0 && startBarrier.heldBack(id, bytes)) {
             framesForDeparted++;
             tellAgentIfAnExit(id, bytes);
             if (departedLog.admit()) {
@@ -988,18 +957,6 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * Whether the agent's frame (whole, its length prefix included) is one it sends only in answer
-     * to a frame it has just read (exec.started, exec.failed, pong): never the output of a session
-     * an earlier relay's client started on the same id, which may still be on its way before the
-     * ping's answer (a client that numbers its ids from the range's start reuses them).
-     */
-    private static boolean answersAFrameJustRead(ByteBuffer frame) {
-        String type = EnvelopeType.of(frame);
-        return MessageType.EXEC_STARTED.wire().equals(type) || MessageType.EXEC_FAILED.wire().equals(type)
-                || MessageType.CORE_PONG.wire().equals(type);
-    }
-
-    /**
      * core.ready goes to every client and is kept for the next ones (a later one means a new agent:
      * each client must see it to fail what the old one ran). Any other id-0 frame of the agent is a
      * core.error about a frame it could not attribute to a session, and the relay cannot attribute
@@ -1022,11 +979,9 @@ final class RelayLoop implements Runnable {
                 }
                 // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
                 // and the start's ping may have died with the old one.
-                endStartBarrier();
+                startBarrier.end();
             }
-            if (startBarrier != SlotPool.NO_BARRIER && startBarrierReadyAt == 0) {
-                startBarrierReadyAt = System.nanoTime();
-            }
+            startBarrier.agentReady();
             for (RelayClient c : clients) {
                 if (c != null) {
                     // A pause notice sent while the old agent died may wait in the port for this one,
@@ -1309,9 +1264,7 @@ final class RelayLoop implements Runnable {
         @Override
         public boolean frame(long id, ByteBuffer view) {
             if (c.range.contains(id)) {
-                if (startBarrier != SlotPool.NO_BARRIER && usedDuringStartBarrier.size() < USED_DURING_START_BARRIER_MAX) {
-                    usedDuringStartBarrier.add(id);
-                }
+                startBarrier.clientSent(id);
                 stage(c, view); // copied: a view on the client read buffer, which the next read reuses
                 return true;
             }
@@ -1890,40 +1843,6 @@ final class RelayLoop implements Runnable {
             portOutput.addAfterDeferred(notices.ping(barrier));
         }
         readyFramesEnd = portOutput.ownEnd();
-    }
-
-    /**
-     * Before the first client: every range has left. A relay that takes the place of one that died,
-     * on a VM whose agent runs, finds the agent still running the sessions of that relay's clients
-     * (a port keeps them by default), on ids it is about to give out again, and their output would
-     * reach the new holder of those ids. Told first, the agent ends or detaches them (its host-loss
-     * policy) before any new client's frame. An agent that ran no relay's clients (a VM booting: the
-     * notices wait in the port until it opens it) has nothing to end; it answers none of them.
-     */
-    private void sayEveryRangeLeft() {
-        for (int k = 0; k < IdRange.SLOTS; k++) {
-            portOutput.addOwn(notices.rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, IdRange.slot(k)));
-        }
-        // The notices stop what the agent sends from now on, not what it sent before it took them
-        // (a kept session's queued output, written after its ready): clients are greeted at once,
-        // but until this ping's answer no frame on a slot's ids goes to one.
-        startBarrier = slots.startBarrier();
-        portOutput.addOwn(notices.ping(startBarrier));
-    }
-
-    private void endStartBarrier() {
-        startBarrier = SlotPool.NO_BARRIER;
-        startBarrierReadyAt = 0;
-        usedDuringStartBarrier.clear();
-    }
-
-    private void giveUpTheStartBarrierIfLate() {
-        if (startBarrier != SlotPool.NO_BARRIER && System.nanoTime() - startBarrierReadyAt > START_BARRIER_LIMIT_NANOS) {
-            log.warn("relay: the agent has not answered the ping after this relay's start notices {} s after its"
-                    + " core.ready (it may have lost them): its frames go to the clients holding their ids again",
-                    TimeUnit.NANOSECONDS.toSeconds(START_BARRIER_LIMIT_NANOS));
-            endStartBarrier();
-        }
     }
 
     // ---- the end -------------------------------------------------------------------------------

@@ -370,7 +370,7 @@ class RelayWithScriptedAgentTest {
             long slot0 = IdRange.slot(0).start() + 1;
             try (RawClient c = greetedDuringTheStartsWait(fresh)) {
                 lost.send(new Frame(slot0, MessageType.CORE_PING, Empty.INSTANCE)); // still within the wait: dropped
-                Thread.sleep(TimeUnit.NANOSECONDS.toMillis(RelayLoop.START_BARRIER_LIMIT_NANOS) + 1500);
+                Thread.sleep(TimeUnit.NANOSECONDS.toMillis(StartBarrier.LIMIT_NANOS) + 1500);
                 lost.send(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE));
                 assertEquals(new Frame(slot0, MessageType.CORE_PONG, Empty.INSTANCE), c.receive(),
                         "after the limit the agent's frames reach their client again");
