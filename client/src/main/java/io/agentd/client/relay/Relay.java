@@ -97,12 +97,12 @@ public final class Relay implements AutoCloseable {
     static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket, long queueBudget)
             throws IOException, InterruptedException {
         return start(portSocket, listenSocket, portWait, qmpSocket, queueBudget,
-                Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+                Duration.ofNanos(PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS));
     }
 
     /**
      * {@link #start(Path, Path, Duration, Path)} with another budget for the clients' queues, and
-     * another time for a client to move a large frame on ({@link RelayLoop#PARTIAL_FRAME_STALL_NANOS}) (tests).
+     * another time for a client to move a large frame on ({@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}) (tests).
      */
     static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket, long queueBudget,
             Duration partialFrameStall) throws IOException, InterruptedException {

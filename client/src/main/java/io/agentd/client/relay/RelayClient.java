@@ -41,13 +41,13 @@ final class RelayClient {
     boolean pausedAtAgent;
     /** Its queue passed the high-water mark (the agent's frames or the relay's refusals): it is not read until it drains. */
     boolean inputPaused;
-    /** What {@link RelayLoop#PARTIAL_FRAMES_BUDGET} holds for the large frame it is sending (its length); 0: none. */
+    /** What {@link PartialFramesBudget#PARTIAL_FRAMES_BUDGET} holds for the large frame it is sending (its length); 0: none. */
     long partialReserved;
     /** The frame {@link #partialReserved} is for: {@link FrameSplitter#framesAssembled} when it was reserved. */
     long partialFrame;
     /**
      * While {@link #partialReserved} holds room: when its time to move that frame on last started
-     * over (see {@link RelayLoop#PARTIAL_FRAME_STALL_NANOS}); time the relay held every client up
+     * over (see {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}); time the relay held every client up
      * for the port is added to it.
      */
     long partialSinceNanos;

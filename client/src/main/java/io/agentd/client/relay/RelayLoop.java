@@ -86,39 +86,8 @@ final class RelayLoop implements Runnable {
      * it in {@link #HOLD_UP_LIMIT_NANOS} is dropped.
      */
     static final long QUEUE_BUDGET = 256L * 1024 * 1024;
-    /**
-     * What the large frames clients are in the middle of sending may hold together (heap): each
-     * such frame (over {@link FrameSplitter#FIRST_CAPACITY}) counts its whole length from its first
-     * bytes, as it grows to that as they come. A client that starts one past the budget is not read
-     * until the frames before it are passed on or their clients gone (it holds only what one read
-     * brought, at most {@link FrameSplitter#FIRST_CAPACITY}); frames smaller than that are not
-     * counted (128 clients hold 32 MiB of them at most). 128 clients each holding 4 MiB of a frame
-     * held 512 MiB, and the OutOfMemoryError ended the relay for every client (a review, with
-     * -Xmx256m). No client is dropped for waiting: one that sends a large frame waits its turn; one
-     * that holds room and stops sending is ({@link #PARTIAL_FRAME_STALL_NANOS}).
-     */
-    static final long PARTIAL_FRAMES_BUDGET = 64L * 1024 * 1024;
-    /**
-     * A client holding room in {@link #PARTIAL_FRAMES_BUDGET} that moves its frame on by less than
-     * {@link #PARTIAL_FRAME_PROGRESS_BYTES} in this long is told so (core.error on id 0) and closed,
-     * and its room goes to the clients waiting: one that stopped in the middle of a large frame for
-     * good held it for ever, and an upload of another waited behind it for ever. Only the client's
-     * time counts: not while the relay reads no client (the port's queue past its mark), and one the
-     * relay does not read because its own queue is past the mark moves on by taking from that queue.
-     * 30 s, not agentd's 10 s (--frame-timeout): a client dropped loses every session it runs, and a
-     * live one may stop for a while (a process stopped and resumed, a host short of memory), while
-     * the cost of the wait falls only on a large frame that finds the budget full of frames stopped.
-     */
-    static final long PARTIAL_FRAME_STALL_NANOS = TimeUnit.SECONDS.toNanos(30);
-    /**
-     * How much more of its frame starts a client's time over ({@link #PARTIAL_FRAME_STALL_NANOS}):
-     * a byte now and then must not keep its room for ever. 64 KiB per 30 s (about 2 KiB/s) is far
-     * below any client that means to send its frame, as agentd's own rule for large frames
-     * (PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES).
-     */
-    static final long PARTIAL_FRAME_PROGRESS_BYTES = 64 * 1024;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
-    private static final long HOLD_UP_CHECK_MILLIS = 1000;
+    static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
      * How long a client being closed after a refusal ({@link RelayClient#closing}) may take to read
      * it (and the rest of a frame spliced to it before): it holds a slot until then.
@@ -169,6 +138,8 @@ final class RelayLoop implements Runnable {
     private final Path listenPath;
     private final String portName;
     private final Selector selector;
+    /** The room the large frames clients are in the middle of sending take. */
+    private final PartialFramesBudget partialFrames;
     private final SelectionKey portKey;
     private final SelectionKey serverKey;
 
@@ -187,18 +158,10 @@ final class RelayLoop implements Runnable {
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
     private final long queueBudget;
-    /** See {@link #PARTIAL_FRAME_STALL_NANOS} (tests make it shorter). */
-    private final long partialFrameStallNanos;
-    /** How often the clients holding room for a large frame are looked at: a quarter of that time, at most a second. */
-    private final long partialFrameCheckMillis;
-    /** While {@link #portHoldsUpClients}: since when (nanoTime), a time no client's {@link #partialFrameStallNanos} counts. */
+    /** While {@link #portHoldsUpClients}: since when (nanoTime), a time no client's {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} counts. */
     private long portHeldUpSinceNanos;
     /** Clients with frames staged this turn, in the order they were read. */
     private final List<RelayClient> staging = new ArrayList<>();
-    /** What {@link #PARTIAL_FRAMES_BUDGET} holds now. */
-    private long partialReserved;
-    /** Clients whose large frame waits for room in that budget, in the order they came. */
-    private final java.util.ArrayDeque<RelayClient> waitingForRoom = new java.util.ArrayDeque<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
     /** Clients given views on {@link #portBuffer} by the read being split now. */
@@ -307,25 +270,19 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog heldLog = logs.limited("lines of clients whose held output passed the mark", false);
     private final RateLimitedLog budgetLog = logs.limited("lines of the clients' queues past the relay's budget", false);
     private final RateLimitedLog departedLog = logs.limited("frames of the agent for departed clients dropped", false);
-    private final RateLimitedLog roomLog = logs.limited("clients made to wait for room for a large frame", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
-        this(port, listen, portName, QUEUE_BUDGET, PARTIAL_FRAME_STALL_NANOS);
+        this(port, listen, portName, QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
     }
 
     /**
      * With a budget for the clients' queues other than {@link #QUEUE_BUDGET}, and another time for a
-     * client to move its large frame on than {@link #PARTIAL_FRAME_STALL_NANOS} (tests).
+     * client to move its large frame on than {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} (tests).
      */
     RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget, long partialFrameStallNanos)
             throws IOException {
-        if (partialFrameStallNanos <= 0) {
-            throw new IllegalArgumentException("partialFrameStallNanos " + partialFrameStallNanos);
-        }
         this.queueBudget = queueBudget;
-        this.partialFrameStallNanos = partialFrameStallNanos;
-        this.partialFrameCheckMillis = Math.max(1, Math.min(HOLD_UP_CHECK_MILLIS,
-                TimeUnit.NANOSECONDS.toMillis(partialFrameStallNanos) / 4));
+        this.partialFrames = new PartialFramesBudget(partialFrameStallNanos, logs, this::updateClientOps);
         this.port = port;
         this.listen = listen;
         this.server = listen.channel();
@@ -461,7 +418,7 @@ final class RelayLoop implements Runnable {
             if (clientsClosing > 0) {
                 dropClientsClosingTooLong();
             }
-            if (partialReserved > 0 && !portHoldsUpClients) {
+            if (partialFrames.holdsRoom() && !portHoldsUpClients) {
                 dropClientsStalledMidFrame();
             }
             if (startBarrier.timing()) {
@@ -484,8 +441,9 @@ final class RelayLoop implements Runnable {
     private long timerMillis() {
         long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
                 : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
-        if (partialReserved > 0) {
-            millis = millis == 0 ? partialFrameCheckMillis : Math.min(millis, partialFrameCheckMillis);
+        if (partialFrames.holdsRoom()) {
+            long check = partialFrames.checkMillis();
+            millis = millis == 0 ? check : Math.min(millis, check);
         }
         return millis;
     }
@@ -1081,9 +1039,8 @@ final class RelayLoop implements Runnable {
             }
             for (RelayClient c : clients) {
                 if (c != null) {
-                    if (!portHoldsUpClients && c.partialReserved > 0) {
-                        // No client was read meanwhile: not its time (it may have begun during it).
-                        c.partialSinceNanos += now - Math.max(c.partialSinceNanos, portHeldUpSinceNanos);
+                    if (!portHoldsUpClients) {
+                        partialFrames.notRead(c, portHeldUpSinceNanos, now);
                     }
                     updateClientOps(c);
                 }
@@ -1241,7 +1198,7 @@ final class RelayLoop implements Runnable {
                 if (!c.input.feed(readBuffer, sink)) {
                     return;
                 }
-                countLargeFrame(c, n);
+                partialFrames.afterRead(c, n);
                 updateClientOps(c);
             }
         } catch (IOException e) {
@@ -1549,7 +1506,7 @@ final class RelayLoop implements Runnable {
         c.output.flush(c.channel);
         if (c.partialReserved > 0 && (c.inputPaused || c.holdsUpAgent)) {
             // Not read until it takes its queue: taking it moves it on.
-            progressed(c, before - c.output.bytes());
+            partialFrames.progressed(c, before - c.output.bytes());
         }
         if (c.holdsUpAgent) {
             // A reader slow but steady (1 MiB at a time) keeps its time; a drip of a few hundred
@@ -1581,92 +1538,16 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * After a read of {@code c}: the large frame it is in the middle of sending, if any, counts in
-     * {@link #PARTIAL_FRAMES_BUDGET}; one started past it (or behind others waiting) waits for room,
-     * and {@code c} is not read meanwhile.
-     */
-    private void countLargeFrame(RelayClient c, int bytesRead) {
-        long held = c.input.largeFrameHeld();
-        if (held == c.partialReserved) {
-            // The same frame (or another of the same length, which counts the same, its time anew).
-            if (held > 0) {
-                if (c.input.framesAssembled() != c.partialFrame) {
-                    startPartialTime(c);
-                } else {
-                    progressed(c, bytesRead);
-                }
-            }
-            return;
-        }
-        partialReserved -= c.partialReserved;
-        c.partialReserved = 0;
-        if (held > 0) {
-            if (waitingForRoom.isEmpty() && partialReserved + held <= PARTIAL_FRAMES_BUDGET) {
-                reserve(c, held);
-            } else {
-                c.waitingForRoom = true;
-                waitingForRoom.add(c);
-                if (roomLog.admit()) {
-                    log.info("relay: {} sends a frame of {} bytes while the frames clients are sending hold {} MiB,"
-                            + " the relay's most; it is read again once there is room", c, held,
-                            partialReserved >> 20);
-                }
-            }
-        }
-        admitWaitingForRoom();
-    }
-
-    /** The clients waiting for room in {@link #PARTIAL_FRAMES_BUDGET} that now fit, in turn, are read again. */
-    private void admitWaitingForRoom() {
-        RelayClient c;
-        while ((c = waitingForRoom.peek()) != null) {
-            long held = c.input.largeFrameHeld();
-            if (!c.gone && partialReserved + held > PARTIAL_FRAMES_BUDGET) {
-                return;
-            }
-            waitingForRoom.poll();
-            c.waitingForRoom = false;
-            if (!c.gone) {
-                reserve(c, held); // its time starts now: the wait was not its
-                updateClientOps(c);
-            }
-        }
-    }
-
-    /** {@code c}'s large frame of {@code held} bytes takes its room in {@link #PARTIAL_FRAMES_BUDGET}. */
-    private void reserve(RelayClient c, long held) {
-        c.partialReserved = held;
-        partialReserved += held;
-        startPartialTime(c);
-    }
-
-    /** {@code c}'s time to move its large frame on ({@link #PARTIAL_FRAME_STALL_NANOS}) starts over. */
-    private void startPartialTime(RelayClient c) {
-        c.partialFrame = c.input.framesAssembled();
-        c.partialSinceNanos = System.nanoTime();
-        c.partialProgress = 0;
-    }
-
-    /** {@code c}, holding room for a large frame, moved {@code bytes} on: each {@link #PARTIAL_FRAME_PROGRESS_BYTES} starts its time over. */
-    private void progressed(RelayClient c, long bytes) {
-        c.partialProgress += bytes;
-        if (c.partialProgress >= PARTIAL_FRAME_PROGRESS_BYTES) {
-            startPartialTime(c);
-        }
-    }
-
-    /**
-     * See {@link #PARTIAL_FRAME_STALL_NANOS}: each client that has held room for a large frame that
-     * long without moving it on is told why, if its socket takes it now, and closed at once, so that
-     * its room goes to the clients waiting for it (a closing client is left to its own limit).
+     * See {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}: each client that has held room for a
+     * large frame that long without moving it on is told why, if its socket takes it now, and closed
+     * at once, so that its room goes to the clients waiting for it (a closing client is left to its
+     * own limit).
      */
     private void dropClientsStalledMidFrame() {
         long now = System.nanoTime();
         for (RelayClient c : clients) {
-            if (c != null && !c.gone && c.partialReserved > 0 && c.closing == null
-                    && now - c.partialSinceNanos >= partialFrameStallNanos) {
-                String stalled = "less than " + (PARTIAL_FRAME_PROGRESS_BYTES >> 10) + " KiB more of a frame of "
-                        + c.partialReserved + " bytes came in " + shown(partialFrameStallNanos);
+            String stalled = c == null || c.gone || c.closing != null ? null : partialFrames.stalled(c, now);
+            if (stalled != null) {
                 queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
                         ErrorKind.MALFORMED_MESSAGE.wire(), stalled + ", while the relay holds room for it that other"
                         + " clients' large frames may wait for; the relay closes this connection", null)));
@@ -1678,12 +1559,6 @@ final class RelayLoop implements Runnable {
                 drop(c, "was closed: " + stalled + " (its room for large frames goes to the others)");
             }
         }
-    }
-
-    /** A time for a log line: whole seconds as such, else milliseconds. */
-    private static String shown(long nanos) {
-        long millis = TimeUnit.NANOSECONDS.toMillis(nanos);
-        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
     }
 
     private void updateClientOps(RelayClient c) {
@@ -1794,13 +1669,7 @@ final class RelayLoop implements Runnable {
             }
         }
         awaitingReady.remove(c);
-        if (c.waitingForRoom) {
-            c.waitingForRoom = false;
-            waitingForRoom.remove(c);
-        }
-        partialReserved -= c.partialReserved;
-        c.partialReserved = 0;
-        admitWaitingForRoom();
+        partialFrames.release(c);
         clients[c.slot] = null;
         slots.leave(c.slot);
         clientCount--;

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A client holding room in {@link RelayLoop#PARTIAL_FRAMES_BUDGET} for a large frame it moves on by
- * less than {@link RelayLoop#PARTIAL_FRAME_PROGRESS_BYTES} in {@link RelayLoop#PARTIAL_FRAME_STALL_NANOS}
+ * A client holding room in {@link PartialFramesBudget#PARTIAL_FRAMES_BUDGET} for a large frame it moves on by
+ * less than {@link PartialFramesBudget#PARTIAL_FRAME_PROGRESS_BYTES} in {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}
  * (made short here) is told why and closed, and its room goes to the frames waiting for it. Before,
  * clients that stopped in the middle of their frames held the budget for ever, and another
  * client's large frame (an upload) waited behind them for ever. A client that keeps sending, slowly,
@@ -122,7 +122,7 @@ class RelayPartialFrameStallTest {
     void clientsStoppedMidFrameAreClosedAndTheUploadWaitingForTheirRoomGoesThrough() throws Exception {
         Duration stall = Duration.ofSeconds(3);
         try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, RelayLoop.QUEUE_BUDGET, stall)) {
-            int budgeted = (int) (RelayLoop.PARTIAL_FRAMES_BUDGET / FRAME_BYTES); // 15
+            int budgeted = (int) (PartialFramesBudget.PARTIAL_FRAMES_BUDGET / FRAME_BYTES); // 15
             long began = System.nanoTime();
             List<CompletableFuture<Void>> sent = new ArrayList<>();
             for (int slot = 0; slot < budgeted; slot++) {
@@ -153,7 +153,7 @@ class RelayPartialFrameStallTest {
     void aClientSendingItsFrameSlowlyStaysAndOneSendingAByteNowAndThenIsClosed() throws Exception {
         Duration stall = Duration.ofMillis(1500);
         int bytes = 512 * 1024; // over FrameSplitter.FIRST_CAPACITY: it takes room in the budget
-        int chunk = (int) RelayLoop.PARTIAL_FRAME_PROGRESS_BYTES;
+        int chunk = (int) PartialFramesBudget.PARTIAL_FRAME_PROGRESS_BYTES;
         try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, RelayLoop.QUEUE_BUDGET, stall)) {
             RawClient slow = client(port);
             RawClient trickler = client(port);

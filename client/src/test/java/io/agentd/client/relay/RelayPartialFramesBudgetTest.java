@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Clients that each send most of a 4 MiB frame and stop hold no more of the relay's memory together
- * than {@link RelayLoop#PARTIAL_FRAMES_BUDGET}: the ones past it are not read (their writes stay
+ * than {@link PartialFramesBudget#PARTIAL_FRAMES_BUDGET}: the ones past it are not read (their writes stay
  * blocked), none is dropped, a client sending small frames is served all the while, and one that
  * waited is read once a frame before it is gone. Before, the relay read every one of them whole:
  * 128 such clients held 512 MiB, and the OutOfMemoryError ended the relay for everyone.
@@ -58,7 +58,7 @@ class RelayPartialFramesBudgetTest {
                     }, writers));
                 }
                 port.answerProbe(); // the first one's: the ready goes to every one (none of them reads it)
-                long budgeted = RelayLoop.PARTIAL_FRAMES_BUDGET / FRAME_BYTES;
+                long budgeted = PartialFramesBudget.PARTIAL_FRAMES_BUDGET / FRAME_BYTES;
                 int whole = awaitSent(sent, (int) budgeted, 10_000);
                 Thread.sleep(1000); // any more the relay would read
                 whole = count(sent);

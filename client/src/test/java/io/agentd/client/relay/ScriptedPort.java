@@ -52,7 +52,7 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start(Path, Duration, Path)} with a budget for the clients' queues of its own. */
     static ScriptedPort start(Path dir, Duration wait, Path qmp, long queueBudget) throws Exception {
-        return start(dir, wait, qmp, queueBudget, Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+        return start(dir, wait, qmp, queueBudget, Duration.ofNanos(PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS));
     }
 
     /** {@link #start(Path, Duration, Path, long)} with a time for a client to move a large frame on of its own. */
@@ -72,7 +72,7 @@ final class ScriptedPort implements AutoCloseable {
      */
     static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp) throws Exception {
         return startUnanswered(dir, wait, qmp, RelayLoop.QUEUE_BUDGET,
-                Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+                Duration.ofNanos(PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS));
     }
 
     private static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp, long queueBudget,
@@ -115,7 +115,7 @@ final class ScriptedPort implements AutoCloseable {
     }
 
     static ScriptedPort startReady(Path dir, Duration wait, Ready ready, long queueBudget) throws Exception {
-        return startReady(dir, wait, ready, queueBudget, Duration.ofNanos(RelayLoop.PARTIAL_FRAME_STALL_NANOS));
+        return startReady(dir, wait, ready, queueBudget, Duration.ofNanos(PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS));
     }
 
     /** {@link #startReady(Path, Duration, Ready, long)} with a time for a client to move a large frame on of its own. */
