@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 final class AgentNotices {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /** What may wait for the agent before an exit.dropped notice is left out (see {@link #exitDropped}). */
-    static final long EXIT_NOTICES_MAX_QUEUED = 2 * RelayLoop.HIGH_WATER;
+    static final long EXIT_NOTICES_MAX_QUEUED = 2 * FlowControl.HIGH_WATER;
 
     private final PortQueue portOutput;
     private final FrameEncoder encoder = new FrameEncoder();

@@ -90,7 +90,7 @@ public final class Relay implements AutoCloseable {
      */
     public static Relay start(Path portSocket, Path listenSocket, Duration portWait, Path qmpSocket)
             throws IOException, InterruptedException {
-        return start(portSocket, listenSocket, portWait, qmpSocket, RelayLoop.QUEUE_BUDGET);
+        return start(portSocket, listenSocket, portWait, qmpSocket, FlowControl.QUEUE_BUDGET);
     }
 
     /** {@link #start(Path, Path, Duration, Path)} with another budget for the clients' queues (tests). */

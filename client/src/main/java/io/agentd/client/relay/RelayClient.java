@@ -30,7 +30,7 @@ final class RelayClient {
     final OutQueue output;
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
-    /** While it holds up the agent: when it began to, or last took a whole {@link RelayLoop#LOW_WATER} of its queue. */
+    /** While it holds up the agent: when it began to, or last took a whole {@link FlowControl#LOW_WATER} of its queue. */
     long holdingUpSinceNanos;
     /** Bytes of its queue taken since {@link #holdingUpSinceNanos}. */
     long takenWhileHoldingUp;

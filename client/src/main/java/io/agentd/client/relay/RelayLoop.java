@@ -29,63 +29,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The relay's one thread: a selector over the port, the listening socket and every client. All the
  * state below is this thread's alone; other threads only read the futures and call {@link #stop}.
- *
- * <p>Flow control, by water marks on the queues of whole frames:
- * <ul>
- *   <li>agent to clients, with an agent whose core.ready lists {@code relay_flow}: a client whose
- *       queue passes {@link #HIGH_WATER} (it does not read) is paused at the agent
- *       ({@code core.relay.client.paused} for its range: the agent holds its sessions' output), and
- *       the relay goes on reading the port for the others; what the agent had sent before it held
- *       the output still queues for that client, up to {@link #HELD_HIGH_WATER}. The rest of a large
- *       frame whose client's pipe is full is copied to its queue rather than left to stall the port.
- *       Below {@link #LOW_WATER} the client is resumed ({@code core.relay.client.resumed}).
- *   <li>a client may pause and resume some ids of its own range at such an agent itself (single
- *       sessions it does not read); the relay forwards those notices but never one for the client's
- *       whole range, which is the relay's own (see {@link #noticeRefusal}).
- *   <li>agent to clients otherwise (an agent without the feature, or a paused client past
- *       {@link #HELD_HIGH_WATER}): nothing more is read from the agent, until every such queue is
- *       back under {@link #LOW_WATER}. Nothing is dropped; the other clients wait too
- *       (head-of-line), as they would on the one connection the relay replaces, and the agent's
- *       own backpressure holds its processes.
- *   <li>clients to agent: while the port's queue is above the mark, no client is read.
- *   <li>a client whose own queue is above the mark is not read either, until it drains: the agent
- *       holds session output, not answers to requests, so a client sending requests without
- *       reading the answers would otherwise fill its queue past the held mark. When the relay's own
- *       refusals filled it (a client that sends bad frames without reading the answers), only that
- *       client waits: refusals never hold up the agent.
- * </ul>
+ * Flow control is {@link FlowControl}'s.
  */
 final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /** The most of a refusal's or an agent's error text a log line shows (escaped: HostText). */
     private static final int LOGGED_TEXT_MAX = 256;
-    static final long HIGH_WATER = 4L * 1024 * 1024;
-    static final long LOW_WATER = 1024 * 1024;
-    /**
-     * A client paused at the agent may queue this much before it holds everyone up after all: what
-     * the agent sent before its pause took effect (agentd: its link's queue up to its 1 MiB mark,
-     * a spliced pipe of up to 1 MiB per output, the socket between them, and what one 1 MiB read of
-     * the port brought past the mark), with room to spare; and at most a pipe's worth per session
-     * whose command ended.
-     */
-    static final long HELD_HIGH_WATER = 4 * HIGH_WATER;
-    /**
-     * A client that holds everyone up (past {@link #HELD_HIGH_WATER} though the agent was told to
-     * hold its output: answers to requests it pipelined without reading them) and takes less than
-     * {@link #LOW_WATER} of its queue in this long is dropped, so that the others are read again.
-     * Counted per 1 MiB taken, not from its last read: one that took a few hundred KiB every 9 s
-     * held everyone at its pace for as long as it liked.
-     */
-    static final long HOLD_UP_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /**
-     * What all the clients' queues may hold together (direct memory, most of it): 128 clients each
-     * below its own marks could otherwise queue 2 GiB, and an OutOfMemoryError ends the relay for
-     * every client. Past it, the client with the largest queue holds everyone up as if it had passed
-     * its own mark (and is paused at an agent that holds output), under the same rules: nothing is
-     * read from the agent until it drains to {@link #LOW_WATER}, and one that takes too little of
-     * it in {@link #HOLD_UP_LIMIT_NANOS} is dropped.
-     */
-    static final long QUEUE_BUDGET = 256L * 1024 * 1024;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     static final long HOLD_UP_CHECK_MILLIS = 1000;
     /**
@@ -138,6 +87,8 @@ final class RelayLoop implements Runnable {
     private final Path listenPath;
     private final String portName;
     private final Selector selector;
+    /** The water marks on the queues, and who is read or holds up whom. */
+    private final FlowControl flow;
     /** The room the large frames clients are in the middle of sending take. */
     private final PartialFramesBudget partialFrames;
     private final SelectionKey portKey;
@@ -155,11 +106,6 @@ final class RelayLoop implements Runnable {
     private final StartBarrier startBarrier = new StartBarrier();
     /** The relay's own frames for the agent. */
     private final AgentNotices notices;
-    /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
-    private final OutQueue.Total clientQueues = new OutQueue.Total();
-    private final long queueBudget;
-    /** While {@link #portHoldsUpClients}: since when (nanoTime), a time no client's {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} counts. */
-    private long portHeldUpSinceNanos;
     /** Clients with frames staged this turn, in the order they were read. */
     private final List<RelayClient> staging = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
@@ -179,14 +125,10 @@ final class RelayLoop implements Runnable {
     private boolean restStalled;
     /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
     private boolean stalledUntilEmpty;
-    private int clientsHoldingUpAgent;
     /** Clients {@link RelayClient#closing}: the loop wakes up to drop those that take too long. */
     private int clientsClosing;
-    private boolean portHoldsUpClients;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
-    /** The agent's latest core.ready lists relay_flow: a client that does not read is paused there. */
-    private boolean agentHoldsOutput;
     /** Larger than any core.exec.exited the agent writes (all its fields at their widest are under 200 bytes). */
     private static final int MAX_EXIT_FRAME_BYTES = 1024;
     /** The agent's latest core.ready lists relay_exit_dropped: it holds again an exit this relay dropped. */
@@ -267,22 +209,22 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog departureLog =
             logs.limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
     private final RateLimitedLog fullLog = logs.limited("clients turned away (the relay was full)", true);
-    private final RateLimitedLog heldLog = logs.limited("lines of clients whose held output passed the mark", false);
-    private final RateLimitedLog budgetLog = logs.limited("lines of the clients' queues past the relay's budget", false);
     private final RateLimitedLog departedLog = logs.limited("frames of the agent for departed clients dropped", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
-        this(port, listen, portName, QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
+        this(port, listen, portName, FlowControl.QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
     }
 
     /**
-     * With a budget for the clients' queues other than {@link #QUEUE_BUDGET}, and another time for a
+     * With a budget for the clients' queues other than {@link FlowControl#QUEUE_BUDGET}, and another time for a
      * client to move its large frame on than {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} (tests).
      */
     RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget, long partialFrameStallNanos)
             throws IOException {
-        this.queueBudget = queueBudget;
-        this.partialFrames = new PartialFramesBudget(partialFrameStallNanos, logs, this::updateClientOps);
+        this.notices = new AgentNotices(portOutput, logs);
+        this.clockSync = new AgentClockSync(portOutput, logs);
+        this.flow = new FlowControl(queueBudget, clients, notices, logs);
+        this.partialFrames = new PartialFramesBudget(partialFrameStallNanos, logs, flow::updateOps);
         this.port = port;
         this.listen = listen;
         this.server = listen.channel();
@@ -294,8 +236,6 @@ final class RelayLoop implements Runnable {
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.portFd = ChannelFd.of(port);
-        this.clockSync = new AgentClockSync(portOutput, logs);
-        this.notices = new AgentNotices(portOutput, logs);
         this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
     }
 
@@ -412,13 +352,13 @@ final class RelayLoop implements Runnable {
             if (waiting && waitingForSlot != null) {
                 settleWaiting();
             }
-            if (clientsHoldingUpAgent > 0) {
+            if (flow.holdsUpAgent()) {
                 dropClientsHoldingUpTooLong();
             }
             if (clientsClosing > 0) {
                 dropClientsClosingTooLong();
             }
-            if (partialFrames.holdsRoom() && !portHoldsUpClients) {
+            if (partialFrames.holdsRoom() && !flow.portHoldsUpClients()) {
                 dropClientsStalledMidFrame();
             }
             if (startBarrier.timing()) {
@@ -440,7 +380,7 @@ final class RelayLoop implements Runnable {
     /** How long the loop may wait for events before it looks at its timers (0: no timeout). */
     private long timerMillis() {
         long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
-                : clientsHoldingUpAgent > 0 || clientsClosing > 0 || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
+                : flow.holdsUpAgent() || clientsClosing > 0 || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
         if (partialFrames.holdsRoom()) {
             long check = partialFrames.checkMillis();
             millis = millis == 0 ? check : Math.min(millis, check);
@@ -689,7 +629,7 @@ final class RelayLoop implements Runnable {
             toFlush.add(c);
         }
         c.output.addSpliced(n);
-        holdUpAgentIfFull(c);
+        flow.agentFrameQueued(c);
     }
 
     private enum RestProgress { DONE, WAITING, PORT_ENDED }
@@ -765,7 +705,7 @@ final class RelayLoop implements Runnable {
      * (the stall, its queue holding everyone up, or the port).
      */
     private RestProgress pipeFull(FrameRest rest, boolean untilEmpty) throws IOException {
-        if (!agentHoldsOutput) {
+        if (!flow.agentHoldsOutput()) {
             stallSplice(untilEmpty);
             return RestProgress.WAITING;
         }
@@ -929,7 +869,7 @@ final class RelayLoop implements Runnable {
             readyReadAtMicros = portReadAtMicros;
             latestReady = ready;
             firstReady.complete(ready);
-            agentHoldsOutput = ready.supports(Ready.FEATURE_RELAY_FLOW);
+            flow.agentReady(ready);
             agentHoldsDroppedExits = ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
                 if (restartLog.admit()) {
@@ -942,15 +882,7 @@ final class RelayLoop implements Runnable {
             startBarrier.agentReady();
             for (RelayClient c : clients) {
                 if (c != null) {
-                    // A pause notice sent while the old agent died may wait in the port for this one,
-                    // which would then hold the client's output with nothing left to lift it (the
-                    // drain's resume follows a pause the relay knows of): said again, so both agree.
-                    boolean wasPaused = c.pausedAtAgent && !c.gone && c.closing == null;
-                    c.pausedAtAgent = false;
-                    c.forgetOwnHolds();
-                    if (wasPaused && agentHoldsOutput) {
-                        c.pausedAtAgent = true; // the agent is told in tellReadyAgent
-                    }
+                    flow.carryPauseOver(c);
                     if (c.closing == null) { // a closing client's refusal is the last it gets
                         queueOwned(c, bytes);
                     }
@@ -1026,23 +958,14 @@ final class RelayLoop implements Runnable {
             tellReadyAgent();
             portOutput.flush(port);
         }
-        boolean wasHolding = portHoldsUpClients;
-        if (portHoldsUpClients && portOutput.bytes() <= LOW_WATER) {
-            portHoldsUpClients = false;
-        } else if (!portHoldsUpClients && portOutput.bytes() > HIGH_WATER) {
-            portHoldsUpClients = true;
-        }
-        if (wasHolding != portHoldsUpClients) {
+        if (flow.portQueueIs(portOutput.bytes())) {
             long now = System.nanoTime();
-            if (portHoldsUpClients) {
-                portHeldUpSinceNanos = now;
-            }
             for (RelayClient c : clients) {
                 if (c != null) {
-                    if (!portHoldsUpClients) {
-                        partialFrames.notRead(c, portHeldUpSinceNanos, now);
+                    if (!flow.portHoldsUpClients()) {
+                        partialFrames.notRead(c, flow.portHeldUpSinceNanos(), now);
                     }
-                    updateClientOps(c);
+                    flow.updateOps(c);
                 }
             }
         }
@@ -1053,7 +976,7 @@ final class RelayLoop implements Runnable {
     }
 
     private boolean readsAgent() {
-        return clientsHoldingUpAgent == 0 && !restStalled;
+        return !flow.holdsUpAgent() && !restStalled;
     }
 
     /**
@@ -1134,7 +1057,7 @@ final class RelayLoop implements Runnable {
 
     private void admit(SocketChannel channel, int slot) throws IOException {
         SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-        RelayClient c = new RelayClient(channel, key, slot, chunks, clientQueues);
+        RelayClient c = new RelayClient(channel, key, slot, chunks, flow.clientQueues());
         key.attach(c);
         clients[slot] = c;
         clientCount++;
@@ -1199,7 +1122,7 @@ final class RelayLoop implements Runnable {
                     return;
                 }
                 partialFrames.afterRead(c, n);
-                updateClientOps(c);
+                flow.updateOps(c);
             }
         } catch (IOException e) {
             drop(c, "connection broke: " + e.getMessage());
@@ -1286,7 +1209,7 @@ final class RelayLoop implements Runnable {
      * @param where where the refused frames were sent ("on id 0"), for the drop's reason
      */
     private boolean refuseUnlessUnread(RelayClient c, String where, Runnable refusal) {
-        if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
+        if (flow.unreadPastMark(c)) {
             drop(c, "sent frames " + where + " faster than it read the refusals");
             return false;
         }
@@ -1327,7 +1250,7 @@ final class RelayLoop implements Runnable {
     private String noticeRefusal(RelayClient c, MessageType type, RelayClientRange ids) {
         IdRange range = c.range;
         String named = type.wire() + " of [" + ids.idStart() + ", " + ids.idEndExclusive() + ")";
-        if (!agentHoldsOutput) {
+        if (!flow.agentHoldsOutput()) {
             return named + ": the agent does not hold output (its core.ready does not list "
                     + Ready.FEATURE_RELAY_FLOW + ")";
         }
@@ -1356,17 +1279,10 @@ final class RelayLoop implements Runnable {
         queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
     }
 
-    /**
-     * Queues a frame of the relay's own (a refusal). Past the high mark the client is no longer read
-     * (it sends without reading the answers), but the agent goes on: only the agent's frames make a
-     * client hold everyone up, so a client cannot stall the others with refusals it provokes.
-     */
+    /** Queues a frame of the relay's own (a refusal): see {@link FlowControl#ownFrameQueued}. */
     private void queueFrame(RelayClient c, Frame frame) {
         add(c, encoder.encode(frame));
-        if (c.output.bytes() + c.heldBackBytes > HIGH_WATER) {
-            c.inputPaused = true;
-            updateClientOps(c);
-        }
+        flow.ownFrameQueued(c);
     }
 
     /**
@@ -1379,71 +1295,13 @@ final class RelayLoop implements Runnable {
             c.borrowing = true;
             borrowers.add(c);
         }
-        holdUpAgentIfFull(c);
+        flow.agentFrameQueued(c);
     }
 
     /** Queues a frame of the agent that the relay keeps (the cached core.ready). */
     private void queueOwned(RelayClient c, byte[] bytes) {
         add(c, bytes);
-        holdUpAgentIfFull(c);
-    }
-
-    private void holdUpAgentIfFull(RelayClient c) {
-        if (!c.pausedAtAgent && agentHoldsOutput && c.output.bytes() > HIGH_WATER) {
-            c.pausedAtAgent = true;
-            notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
-        }
-        if (!c.inputPaused && c.output.bytes() > HIGH_WATER) {
-            // Its requests would only add answers it does not read, and the agent holds session
-            // output, not a pong or a stat: read on, it would fill its queue past the held mark and
-            // hold everyone up. Read again once it drains, like a client its refusals filled.
-            c.inputPaused = true;
-            updateClientOps(c);
-        }
-        if (!c.holdsUpAgent && c.output.bytes() > (c.pausedAtAgent ? HELD_HIGH_WATER : HIGH_WATER)) {
-            if (c.pausedAtAgent) {
-                if (heldLog.admit()) {
-                    log.info("relay: {} does not read and its queue passed {} MiB after the agent was told to hold"
-                            + " its output; nothing is read from the agent until it drains", c,
-                            HELD_HIGH_WATER >> 20);
-                }
-            }
-            holdUpAgentFor(c);
-        }
-        if (clientsHoldingUpAgent == 0 && clientQueues.bytes() > queueBudget) {
-            holdUpAgentForTheLargestQueue();
-        }
-    }
-
-    private void holdUpAgentFor(RelayClient c) {
-        c.holdsUpAgent = true;
-        c.holdingUpSinceNanos = System.nanoTime();
-        c.takenWhileHoldingUp = 0;
-        clientsHoldingUpAgent++;
-        updateClientOps(c);
-    }
-
-    /** See {@link #QUEUE_BUDGET}. */
-    private void holdUpAgentForTheLargestQueue() {
-        RelayClient largest = null;
-        for (RelayClient c : clients) {
-            if (c != null && !c.gone && (largest == null || c.output.bytes() > largest.output.bytes())) {
-                largest = c;
-            }
-        }
-        if (largest == null) {
-            return;
-        }
-        if (!largest.pausedAtAgent && agentHoldsOutput) {
-            largest.pausedAtAgent = true;
-            notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, largest);
-        }
-        if (budgetLog.admit()) {
-            log.info("relay: the clients' queues hold {} MiB together, past the relay's {} MiB; nothing is read from"
-                    + " the agent until {} drains its {} MiB", clientQueues.bytes() >> 20, queueBudget >> 20, largest,
-                    largest.output.bytes() >> 20);
-        }
-        holdUpAgentFor(largest);
+        flow.agentFrameQueued(c);
     }
 
     /**
@@ -1476,14 +1334,13 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** See {@link #HOLD_UP_LIMIT_NANOS}: only a client the agent was told to hold for; without that, holding up is the flow control. */
+    /** See {@link FlowControl#HOLD_UP_LIMIT_NANOS}. */
     private void dropClientsHoldingUpTooLong() {
         long now = System.nanoTime();
         for (RelayClient c : clients) {
-            if (c != null && !c.gone && c.holdsUpAgent && c.pausedAtAgent
-                    && now - c.holdingUpSinceNanos > HOLD_UP_LIMIT_NANOS) {
-                drop(c, "held up every client for " + TimeUnit.NANOSECONDS.toSeconds(HOLD_UP_LIMIT_NANOS) + " s: "
-                        + (c.output.bytes() >> 20) + " MiB of its answers still unread");
+            String why = c == null || c.gone ? null : flow.heldUpTooLong(c, now);
+            if (why != null) {
+                drop(c, why);
             }
         }
     }
@@ -1508,30 +1365,11 @@ final class RelayLoop implements Runnable {
             // Not read until it takes its queue: taking it moves it on.
             partialFrames.progressed(c, before - c.output.bytes());
         }
-        if (c.holdsUpAgent) {
-            // A reader slow but steady (1 MiB at a time) keeps its time; a drip of a few hundred
-            // KiB now and then does not, or it held everyone at its pace for as long as it liked.
-            c.takenWhileHoldingUp += before - c.output.bytes();
-            if (c.takenWhileHoldingUp >= LOW_WATER) {
-                c.holdingUpSinceNanos = System.nanoTime();
-                c.takenWhileHoldingUp = 0;
-            }
-        }
+        flow.taken(c, before - c.output.bytes());
         if (c.pipe != null) {
             unstallIfDrained(c);
         }
-        if (c.output.bytes() <= LOW_WATER) {
-            c.inputPaused = false;
-            if (c.pausedAtAgent) {
-                c.pausedAtAgent = false;
-                notices.tell(MessageType.CORE_RELAY_CLIENT_RESUMED, c);
-            }
-            if (c.holdsUpAgent) {
-                c.holdsUpAgent = false;
-                clientsHoldingUpAgent--;
-            }
-        }
-        updateClientOps(c);
+        flow.updateOps(c);
         if (c.closing != null && writtenOut(c)) {
             drop(c, c.closing);
         }
@@ -1559,15 +1397,6 @@ final class RelayLoop implements Runnable {
                 drop(c, "was closed: " + stalled + " (its room for large frames goes to the others)");
             }
         }
-    }
-
-    private void updateClientOps(RelayClient c) {
-        if (c.gone || !c.key.isValid()) {
-            return;
-        }
-        boolean read = !portHoldsUpClients && !c.holdsUpAgent && !c.inputPaused && c.closing == null
-                && !c.waitingForRoom;
-        c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
     /**
@@ -1646,10 +1475,7 @@ final class RelayLoop implements Runnable {
         } catch (IOException e) {
             log.debug("relay: closing {}", c, e);
         }
-        if (c.holdsUpAgent) {
-            c.holdsUpAgent = false;
-            clientsHoldingUpAgent--;
-        }
+        flow.forget(c);
         if (c.closing != null) {
             clientsClosing--;
         }
@@ -1700,11 +1526,7 @@ final class RelayLoop implements Runnable {
     private void tellReadyAgent() {
         readyFramesOwed = false;
         clockSync.sync("after its core.ready");
-        for (RelayClient c : clients) {
-            if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
-                notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
-            }
-        }
+        flow.tellPausesAgain();
         long barrier = slots.restarted();
         if (barrier != SlotPool.NO_BARRIER) {
             // Its answer frees every slot leaving now: after each one's departure notice, those

@@ -121,7 +121,7 @@ class RelayPartialFrameStallTest {
     @Test
     void clientsStoppedMidFrameAreClosedAndTheUploadWaitingForTheirRoomGoesThrough() throws Exception {
         Duration stall = Duration.ofSeconds(3);
-        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, RelayLoop.QUEUE_BUDGET, stall)) {
+        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, FlowControl.QUEUE_BUDGET, stall)) {
             int budgeted = (int) (PartialFramesBudget.PARTIAL_FRAMES_BUDGET / FRAME_BYTES); // 15
             long began = System.nanoTime();
             List<CompletableFuture<Void>> sent = new ArrayList<>();
@@ -154,7 +154,7 @@ class RelayPartialFrameStallTest {
         Duration stall = Duration.ofMillis(1500);
         int bytes = 512 * 1024; // over FrameSplitter.FIRST_CAPACITY: it takes room in the budget
         int chunk = (int) PartialFramesBudget.PARTIAL_FRAME_PROGRESS_BYTES;
-        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, RelayLoop.QUEUE_BUDGET, stall)) {
+        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, FlowControl.QUEUE_BUDGET, stall)) {
             RawClient slow = client(port);
             RawClient trickler = client(port);
             byte[] slowFrame = frame(0, bytes);
@@ -196,7 +196,7 @@ class RelayPartialFrameStallTest {
     @Test
     void timeTheRelayReadsNoClientIsNotTheClients() throws Exception {
         Duration stall = Duration.ofSeconds(1);
-        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, RelayLoop.QUEUE_BUDGET, stall)) {
+        try (ScriptedPort port = ScriptedPort.start(dir, WAIT, null, FlowControl.QUEUE_BUDGET, stall)) {
             RawClient uploader = client(port);
             RawClient flooder = client(port);
             byte[] upload = frame(0, FRAME_BYTES);

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The budget of all the clients' queues together (RelayLoop.QUEUE_BUDGET, 8 MiB here): two clients
+ * The budget of all the clients' queues together (FlowControl.QUEUE_BUDGET, 8 MiB here): two clients
  * that do not read, each below its own held mark, pass it together; the relay then reads nothing
  * more from the agent, the largest queue's client holds everyone up and, reading nothing for the
  * limit, is dropped; then the others are served again, and the other slow client loses nothing.
@@ -88,7 +88,7 @@ class RelayQueueBudgetTest {
                 }
                 assertEquals(MessageType.CORE_RELAY_CLIENT_PAUSED, f.type(), "only pauses before it: " + f);
             }
-            assertTrue(System.nanoTime() - start >= RelayLoop.HOLD_UP_LIMIT_NANOS - TimeUnit.SECONDS.toNanos(1),
+            assertTrue(System.nanoTime() - start >= FlowControl.HOLD_UP_LIMIT_NANOS - TimeUnit.SECONDS.toNanos(1),
                     "not dropped before the limit");
             assertEquals(new Frame(ID_C, MessageType.CORE_PONG, Empty.INSTANCE), toC.get(20, TimeUnit.SECONDS),
                     "the others are served again");

@@ -47,7 +47,7 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start(Path, Duration)}, the relay also watching QEMU's QMP socket {@code qmp} (null: none). */
     static ScriptedPort start(Path dir, Duration wait, Path qmp) throws Exception {
-        return start(dir, wait, qmp, RelayLoop.QUEUE_BUDGET);
+        return start(dir, wait, qmp, FlowControl.QUEUE_BUDGET);
     }
 
     /** {@link #start(Path, Duration, Path)} with a budget for the clients' queues of its own. */
@@ -71,7 +71,7 @@ final class ScriptedPort implements AutoCloseable {
      * yet: until it is, the relay gives no client a frame on a slot's ids.
      */
     static ScriptedPort startUnanswered(Path dir, Duration wait, Path qmp) throws Exception {
-        return startUnanswered(dir, wait, qmp, RelayLoop.QUEUE_BUDGET,
+        return startUnanswered(dir, wait, qmp, FlowControl.QUEUE_BUDGET,
                 Duration.ofNanos(PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS));
     }
 
@@ -111,7 +111,7 @@ final class ScriptedPort implements AutoCloseable {
 
     /** {@link #start}, then the agent says {@code ready} and the relay has it (cached for new clients). */
     static ScriptedPort startReady(Path dir, Duration wait, Ready ready) throws Exception {
-        return startReady(dir, wait, ready, RelayLoop.QUEUE_BUDGET);
+        return startReady(dir, wait, ready, FlowControl.QUEUE_BUDGET);
     }
 
     static ScriptedPort startReady(Path dir, Duration wait, Ready ready, long queueBudget) throws Exception {
