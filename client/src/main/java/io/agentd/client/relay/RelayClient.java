@@ -71,9 +71,11 @@ final class RelayClient {
     /** Where the bodies of its large frames pass (made at its first one); null before, or when none can be made. */
     SplicePipe pipe;
     boolean pipeFailed;
+    /** A frame of the agent is being spliced to it, its rest still to come from the port. */
+    boolean restDue;
     /**
      * The relay's own frames for it (refusals, a ready) that came while a frame of the agent was
-     * being spliced to it: they go after that frame's last byte, never inside it.
+     * being spliced to it ({@link #restDue}): they go after that frame's last byte, never inside it.
      */
     final ArrayDeque<byte[]> heldBack = new ArrayDeque<>();
     /**

@@ -475,6 +475,9 @@ final class RelayLoop implements Runnable {
         if (frameRest != null) {
             FrameRest rest = frameRest;
             frameRest = null; // before drop: the rest is no longer due, not even to be read and dropped
+            if (rest.to != null) {
+                rest.to.restDue = false;
+            }
             cut = rest.to;
             what = "a frame with " + rest.left + " bytes still to come";
             if (restStalled) {
@@ -603,6 +606,7 @@ final class RelayLoop implements Runnable {
             queue(owner, head); // the pipe had no room for it: it goes ahead of the pipe's next bytes
         }
         frameRest = new FrameRest(owner, rest);
+        owner.restDue = true;
         return true;
     }
 
@@ -748,6 +752,7 @@ final class RelayLoop implements Runnable {
         expectBulk = true;
         RelayClient c = rest.to;
         if (c != null) {
+            c.restDue = false;
             while (!c.heldBack.isEmpty()) {
                 byte[] frame = c.heldBack.poll();
                 c.heldBackBytes -= frame.length;
@@ -764,14 +769,19 @@ final class RelayLoop implements Runnable {
         stalledUntilEmpty = untilEmpty;
     }
 
-    /** The stalled splice's client took bytes: reading the agent resumes once its pipe has room again. */
-    private void unstallIfDrained(RelayClient c) {
-        if (restStalled && frameRest != null && frameRest.to == c) {
-            long held = c.pipe.held();
-            if (stalledUntilEmpty ? held == 0 : held <= c.pipe.capacity() / 2) {
+    /**
+     * The frame being spliced waits for its client's pipe to drain: reading the agent resumes once
+     * the pipe has room again. Looked at whenever the loop asks: only the client's taking from its
+     * pipe drains it, and nothing fills it meanwhile.
+     */
+    private boolean spliceStalled() {
+        if (restStalled) {
+            long held = frameRest.to.pipe.held();
+            if (stalledUntilEmpty ? held == 0 : held <= frameRest.to.pipe.capacity() / 2) {
                 restStalled = false;
             }
         }
+        return restStalled;
     }
 
     /** {@code bytes} may be a view on the port's read buffer: kept only through {@link #queue}. */
@@ -976,7 +986,7 @@ final class RelayLoop implements Runnable {
     }
 
     private boolean readsAgent() {
-        return !flow.holdsUpAgent() && !restStalled;
+        return !flow.holdsUpAgent() && !spliceStalled();
     }
 
     /**
@@ -1320,7 +1330,7 @@ final class RelayLoop implements Runnable {
 
     /** A closing client has nothing left to write: not even a frame being spliced to it. */
     private boolean writtenOut(RelayClient c) {
-        return c.output.isEmpty() && c.heldBack.isEmpty() && (frameRest == null || frameRest.to != c);
+        return c.output.isEmpty() && c.heldBack.isEmpty() && !c.restDue;
     }
 
     /** See {@link #CLOSING_LIMIT_NANOS}. */
@@ -1346,7 +1356,7 @@ final class RelayLoop implements Runnable {
     }
 
     private void add(RelayClient c, byte[] bytes) {
-        if (frameRest != null && frameRest.to == c) {
+        if (c.restDue) {
             c.heldBack.add(bytes); // not inside the frame being spliced to it
             c.heldBackBytes += bytes.length;
             return;
@@ -1366,9 +1376,6 @@ final class RelayLoop implements Runnable {
             partialFrames.progressed(c, before - c.output.bytes());
         }
         flow.taken(c, before - c.output.bytes());
-        if (c.pipe != null) {
-            unstallIfDrained(c);
-        }
         flow.updateOps(c);
         if (c.closing != null && writtenOut(c)) {
             drop(c, c.closing);
@@ -1488,7 +1495,8 @@ final class RelayLoop implements Runnable {
         if (c.pipe != null) {
             c.pipe.close();
         }
-        if (frameRest != null && frameRest.to == c) {
+        if (c.restDue) {
+            c.restDue = false;
             frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
             if (restStalled) {
                 restStalled = false;
