@@ -37,11 +37,6 @@ final class RelayLoop implements Runnable {
     private static final int LOGGED_TEXT_MAX = 256;
     /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
     static final long HOLD_UP_CHECK_MILLIS = 1000;
-    /**
-     * How long a client being closed after a refusal ({@link RelayClient#closing}) may take to read
-     * it (and the rest of a frame spliced to it before): it holds a slot until then.
-     */
-    static final long CLOSING_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
     /** See {@link #stage}. */
@@ -89,6 +84,8 @@ final class RelayLoop implements Runnable {
     private final Selector selector;
     /** The water marks on the queues, and who is read or holds up whom. */
     private final FlowControl flow;
+    /** What goes to the clients. */
+    private final ClientOutput output;
     /** The room the large frames clients are in the middle of sending take. */
     private final PartialFramesBudget partialFrames;
     private final SelectionKey portKey;
@@ -110,10 +107,7 @@ final class RelayLoop implements Runnable {
     private final List<RelayClient> staging = new ArrayList<>();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
-    /** Clients given views on {@link #portBuffer} by the read being split now. */
-    private final List<RelayClient> borrowers = new ArrayList<>();
     private final FrameEncoder encoder = new FrameEncoder();
-    private final List<RelayClient> toFlush = new ArrayList<>();
     /** The port's fd for splice; splicing stops for good when it is unknown or the kernel refuses. */
     private final int portFd;
     private boolean spliceWorks;
@@ -125,8 +119,6 @@ final class RelayLoop implements Runnable {
     private boolean restStalled;
     /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
     private boolean stalledUntilEmpty;
-    /** Clients {@link RelayClient#closing}: the loop wakes up to drop those that take too long. */
-    private int clientsClosing;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
     /** Larger than any core.exec.exited the agent writes (all its fields at their widest are under 200 bytes). */
@@ -225,6 +217,7 @@ final class RelayLoop implements Runnable {
         this.clockSync = new AgentClockSync(portOutput, logs);
         this.flow = new FlowControl(queueBudget, clients, notices, logs);
         this.partialFrames = new PartialFramesBudget(partialFrameStallNanos, logs, flow::updateOps);
+        this.output = new ClientOutput(flow, partialFrames, this::drop);
         this.port = port;
         this.listen = listen;
         this.server = listen.channel();
@@ -355,7 +348,7 @@ final class RelayLoop implements Runnable {
             if (flow.holdsUpAgent()) {
                 dropClientsHoldingUpTooLong();
             }
-            if (clientsClosing > 0) {
+            if (output.closing()) {
                 dropClientsClosingTooLong();
             }
             if (partialFrames.holdsRoom() && !flow.portHoldsUpClients()) {
@@ -380,7 +373,7 @@ final class RelayLoop implements Runnable {
     /** How long the loop may wait for events before it looks at its timers (0: no timeout). */
     private long timerMillis() {
         long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
-                : flow.holdsUpAgent() || clientsClosing > 0 || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
+                : flow.holdsUpAgent() || output.closing() || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
         if (partialFrames.holdsRoom()) {
             long check = partialFrames.checkMillis();
             millis = millis == 0 ? check : Math.min(millis, check);
@@ -437,7 +430,7 @@ final class RelayLoop implements Runnable {
     private void feedPort(ByteBuffer bytes) {
         boolean resyncing = portInput.resyncing();
         portInput.feed(bytes, portSink);
-        sendBorrowed();
+        output.sendBorrowed();
         if (resyncing && !portInput.resyncing()) {
             log.info("relay: the new agent's core.ready found after {} discarded bytes; its frames are routed again",
                     portInput.discarded());
@@ -554,20 +547,6 @@ final class RelayLoop implements Runnable {
         }
     };
 
-    /**
-     * Each client given frames of this read gets them now, in one gathering write straight from the
-     * read buffer; what its socket does not take is copied to its queue before the buffer is reused.
-     */
-    private void sendBorrowed() {
-        for (RelayClient c : borrowers) {
-            c.borrowing = false;
-            if (!c.gone && flushOrDrop(c)) {
-                c.output.keepBorrowed();
-            }
-        }
-        borrowers.clear();
-    }
-
     // ---- large frames of the agent, spliced -----------------------------------------------------
 
     /** The rest of a frame, due from the port to one client ({@code to} null: it left, the rest is read and dropped). */
@@ -597,13 +576,13 @@ final class RelayLoop implements Runnable {
         try {
             long written = owner.pipe.room() >= head.remaining() ? owner.pipe.write(head) : 0;
             if (written > 0) {
-                noteSpliced(owner, written);
+                output.spliced(owner, written);
             }
         } catch (IOException e) {
             log.debug("relay: writing a frame's head to the pipe of {}", owner, e);
         }
         if (head.hasRemaining()) {
-            queue(owner, head); // the pipe had no room for it: it goes ahead of the pipe's next bytes
+            output.queue(owner, head); // the pipe had no room for it: it goes ahead of the pipe's next bytes
         }
         frameRest = new FrameRest(owner, rest);
         owner.restDue = true;
@@ -628,14 +607,6 @@ final class RelayLoop implements Runnable {
         return c.pipe;
     }
 
-    private void noteSpliced(RelayClient c, long n) {
-        if (c.output.isEmpty()) {
-            toFlush.add(c);
-        }
-        c.output.addSpliced(n);
-        flow.agentFrameQueued(c);
-    }
-
     private enum RestProgress { DONE, WAITING, PORT_ENDED }
 
     /**
@@ -656,7 +627,7 @@ final class RelayLoop implements Runnable {
                 }
                 continue;
             }
-            if (to.pipe.room() == 0 && (!flushOrDrop(to) || to.pipe.room() == 0)) {
+            if (to.pipe.room() == 0 && (!output.flushOrDrop(to) || to.pipe.room() == 0)) {
                 if (rest.to == null) {
                     continue; // it broke and left: the rest is dropped
                 }
@@ -678,13 +649,13 @@ final class RelayLoop implements Runnable {
             if (n > 0) {
                 rest.left -= n;
                 splicedBytes += n;
-                noteSpliced(to, n);
+                output.spliced(to, n);
                 continue;
             }
             // EAGAIN: an empty socket, or a pipe out of slots (its pages hold less than its byte
             // count says). The client takes what the pipe holds first; if it cannot take it all
             // and the port has bytes, it was the slots: reads wait until the pipe is empty.
-            if (!flushOrDrop(to)) {
+            if (!output.flushOrDrop(to)) {
                 continue;
             }
             if (to.pipe.held() > 0 && SplicePipe.readable(portFd) > 0) {
@@ -720,17 +691,6 @@ final class RelayLoop implements Runnable {
         return n == 0 || !readsAgent() ? RestProgress.WAITING : null;
     }
 
-    /** Flushes a client; false when it was dropped (it broke, or it was closing and is written out). */
-    private boolean flushOrDrop(RelayClient c) {
-        try {
-            flushClient(c);
-            return !c.gone;
-        } catch (IOException e) {
-            drop(c, "connection broke: " + e.getMessage());
-            return false;
-        }
-    }
-
     /** Reads the rest into the read buffer instead: for a client that left (dropped) or a port splice refuses. */
     private long copyFrameRest(FrameRest rest) throws IOException {
         portBuffer.clear().limit((int) Math.min(rest.left, PORT_READ_BYTES));
@@ -740,8 +700,8 @@ final class RelayLoop implements Runnable {
         }
         rest.left -= n;
         if (rest.to != null) {
-            queue(rest.to, portBuffer.flip());
-            sendBorrowed();
+            output.queue(rest.to, portBuffer.flip());
+            output.sendBorrowed();
         }
         return n;
     }
@@ -752,15 +712,7 @@ final class RelayLoop implements Runnable {
         expectBulk = true;
         RelayClient c = rest.to;
         if (c != null) {
-            c.restDue = false;
-            while (!c.heldBack.isEmpty()) {
-                byte[] frame = c.heldBack.poll();
-                c.heldBackBytes -= frame.length;
-                add(c, frame);
-            }
-            if (c.closing != null) {
-                toFlush.add(c); // dropped once written out: nothing else may flush it
-            }
+            output.restEnded(c);
         }
     }
 
@@ -784,7 +736,7 @@ final class RelayLoop implements Runnable {
         return restStalled;
     }
 
-    /** {@code bytes} may be a view on the port's read buffer: kept only through {@link #queue}. */
+    /** {@code bytes} may be a view on the port's read buffer: kept only through {@link ClientOutput#queue}. */
     private void fromAgent(long id, ByteBuffer bytes) {
         if (id == Protocol.CONTROL_ID) {
             fromAgentOnControl(copyOf(bytes));
@@ -836,7 +788,7 @@ final class RelayLoop implements Runnable {
             return;
         }
         boolean exit = isExitToTell(bytes); // before the queue may copy and reuse the view
-        queue(owner, bytes);
+        output.queue(owner, bytes);
         if (exit) {
             owner.exitQueued(id);
         }
@@ -894,7 +846,7 @@ final class RelayLoop implements Runnable {
                 if (c != null) {
                     flow.carryPauseOver(c);
                     if (c.closing == null) { // a closing client's refusal is the last it gets
-                        queueOwned(c, bytes);
+                        output.queueOwned(c, bytes);
                     }
                 }
             }
@@ -937,7 +889,7 @@ final class RelayLoop implements Runnable {
         probing = false;
         for (RelayClient c : awaitingReady) {
             if (!c.gone && c.closing == null) { // a closing client's refusal is the last it gets
-                queueOwned(c, readyFrame);
+                output.queueOwned(c, readyFrame);
             }
         }
         awaitingReady.clear();
@@ -1071,8 +1023,7 @@ final class RelayLoop implements Runnable {
         key.attach(c);
         clients[slot] = c;
         clientCount++;
-        c.output.add(RelayGreeting.encode(c.range));
-        toFlush.add(c);
+        output.greet(c);
         if (readyFrame != null) {
             awaitingReady.add(c);
             probe();
@@ -1117,7 +1068,7 @@ final class RelayLoop implements Runnable {
     private void onClientEvents(RelayClient c, SelectionKey key) {
         try {
             if (key.isWritable()) {
-                flushClient(c);
+                output.flush(c);
             }
             if (!c.gone && key.isValid() && key.isReadable()) {
                 readBuffer.clear();
@@ -1169,11 +1120,11 @@ final class RelayLoop implements Runnable {
 
         @Override
         public boolean badLength(long length) {
-            queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
+            output.queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
                     ErrorKind.MALFORMED_MESSAGE.wire(), "frame length " + length + " is outside "
                     + Protocol.MIN_FRAME_LEN + ".." + Protocol.MAX_FRAME_LEN + "; the stream cannot be followed"
                     + " any further, so the relay closes this connection", null)));
-            closeOnceWritten(c, "sent a frame length of " + length);
+            output.closeOnceWritten(c, "sent a frame length of " + length);
             return false;
         }
     }
@@ -1286,60 +1237,16 @@ final class RelayLoop implements Runnable {
             log.info("relay: {}: refused {} on id {}: {}", c, type == null ? "a frame" : HostText.quote(type,
                     HostText.QUOTE_MAX), id, HostText.quote(message, LOGGED_TEXT_MAX));
         }
-        queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
+        output.queueFrame(c, new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, type)));
     }
 
-    /** Queues a frame of the relay's own (a refusal): see {@link FlowControl#ownFrameQueued}. */
-    private void queueFrame(RelayClient c, Frame frame) {
-        add(c, encoder.encode(frame));
-        flow.ownFrameQueued(c);
-    }
-
-    /**
-     * Queues a frame of the agent as a view on the port's read buffer ({@link #sendBorrowed} writes
-     * or copies it before the next read): past the high mark, nothing more is read from the agent.
-     */
-    private void queue(RelayClient c, ByteBuffer frame) {
-        c.output.addBorrowed(frame);
-        if (!c.borrowing) {
-            c.borrowing = true;
-            borrowers.add(c);
-        }
-        flow.agentFrameQueued(c);
-    }
-
-    /** Queues a frame of the agent that the relay keeps (the cached core.ready). */
-    private void queueOwned(RelayClient c, byte[] bytes) {
-        add(c, bytes);
-        flow.agentFrameQueued(c);
-    }
-
-    /**
-     * Drops {@code c} once what the relay queued for it is written (the refusal that says why, last):
-     * at once if its socket takes it all now, otherwise when it has read it. A frame of the agent
-     * being spliced to it goes first, whole: dropped in the middle of it, the client would get
-     * neither its end nor the refusal (held back behind it), only a cut frame and the end of the
-     * connection. It is not read meanwhile, and the agent's later frames for it are dropped.
-     */
-    private void closeOnceWritten(RelayClient c, String why) {
-        c.closing = why;
-        c.closingSinceNanos = System.nanoTime();
-        clientsClosing++;
-        flushOrDrop(c); // drops it if that wrote everything
-    }
-
-    /** A closing client has nothing left to write: not even a frame being spliced to it. */
-    private boolean writtenOut(RelayClient c) {
-        return c.output.isEmpty() && c.heldBack.isEmpty() && !c.restDue;
-    }
-
-    /** See {@link #CLOSING_LIMIT_NANOS}. */
+    /** See {@link ClientOutput#CLOSING_LIMIT_NANOS}. */
     private void dropClientsClosingTooLong() {
         long now = System.nanoTime();
         for (RelayClient c : clients) {
-            if (c != null && !c.gone && c.closing != null && now - c.closingSinceNanos > CLOSING_LIMIT_NANOS) {
-                drop(c, c.closing + "; its refusal was not read within "
-                        + TimeUnit.NANOSECONDS.toSeconds(CLOSING_LIMIT_NANOS) + " s");
+            String why = c == null || c.gone ? null : output.closingTooLong(c, now);
+            if (why != null) {
+                drop(c, why);
             }
         }
     }
@@ -1355,33 +1262,6 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    private void add(RelayClient c, byte[] bytes) {
-        if (c.restDue) {
-            c.heldBack.add(bytes); // not inside the frame being spliced to it
-            c.heldBackBytes += bytes.length;
-            return;
-        }
-        boolean wasEmpty = c.output.isEmpty();
-        c.output.add(ByteBuffer.wrap(bytes));
-        if (wasEmpty) {
-            toFlush.add(c);
-        }
-    }
-
-    private void flushClient(RelayClient c) throws IOException {
-        long before = c.output.bytes();
-        c.output.flush(c.channel);
-        if (c.partialReserved > 0 && (c.inputPaused || c.holdsUpAgent)) {
-            // Not read until it takes its queue: taking it moves it on.
-            partialFrames.progressed(c, before - c.output.bytes());
-        }
-        flow.taken(c, before - c.output.bytes());
-        flow.updateOps(c);
-        if (c.closing != null && writtenOut(c)) {
-            drop(c, c.closing);
-        }
-    }
-
     /**
      * See {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}: each client that has held room for a
      * large frame that long without moving it on is told why, if its socket takes it now, and closed
@@ -1393,7 +1273,7 @@ final class RelayLoop implements Runnable {
         for (RelayClient c : clients) {
             String stalled = c == null || c.gone || c.closing != null ? null : partialFrames.stalled(c, now);
             if (stalled != null) {
-                queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
+                output.queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
                         ErrorKind.MALFORMED_MESSAGE.wire(), stalled + ", while the relay holds room for it that other"
                         + " clients' large frames may wait for; the relay closes this connection", null)));
                 try {
@@ -1454,12 +1334,7 @@ final class RelayLoop implements Runnable {
     /** Writes what this turn queued, at once; returns why the port is lost, or null. */
     private String flushAll() {
         releaseStaged();
-        for (RelayClient c : toFlush) {
-            if (!c.gone) {
-                flushOrDrop(c);
-            }
-        }
-        toFlush.clear();
+        output.flushQueued();
         if (!portOutput.isEmpty()) {
             try {
                 flushPort();
@@ -1483,15 +1358,10 @@ final class RelayLoop implements Runnable {
             log.debug("relay: closing {}", c, e);
         }
         flow.forget(c);
-        if (c.closing != null) {
-            clientsClosing--;
-        }
         for (long id : c.exitsNotWritten()) {
             notices.exitDropped(id);
         }
-        c.output.clear();
-        c.heldBack.clear();
-        c.heldBackBytes = 0;
+        output.forget(c);
         if (c.pipe != null) {
             c.pipe.close();
         }
