@@ -47,11 +47,6 @@ final class RelayLoop implements Runnable {
      */
     private static final int PORT_READ_BYTES = 1024 * 1024;
     /**
-     * A frame of the agent with at least this much still to come after a read goes to its client by
-     * splice(2) through the client's pipe, not through the read buffer (see {@link #frameRest}).
-     */
-    static final int SPLICE_MIN = 32 * 1024;
-    /**
      * The longest client frame on id 0 the relay decodes; longer ones are refused unread. What it
      * takes there is core.shutdown (33 bytes) and core.relay.client.paused / resumed with a range
      * (83 bytes in the reference encoding); 1 KiB leaves room for any other legal encoding of them
@@ -108,17 +103,8 @@ final class RelayLoop implements Runnable {
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
     private final FrameEncoder encoder = new FrameEncoder();
-    /** The port's fd for splice; splicing stops for good when it is unknown or the kernel refuses. */
-    private final int portFd;
-    private boolean spliceWorks;
-    /** The frame whose rest the port is delivering to one client outside the splitter; null between. */
-    private FrameRest frameRest;
-    /** The last frame of the agent was spliced: the next read takes only the next frame's header. */
-    private boolean expectBulk;
-    /** The frame being spliced waits for its client's pipe to drain: nothing is read from the agent. */
-    private boolean restStalled;
-    /** The pipe filled by its slots, not its byte count: the stall lasts until it is empty. */
-    private boolean stalledUntilEmpty;
+    /** The rest of a large frame of the agent, to its client outside the splitter. */
+    private final FrameRestSplice splice;
     /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
     private byte[] readyFrame;
     /** Larger than any core.exec.exited the agent writes (all its fields at their widest are under 200 bytes). */
@@ -169,8 +155,6 @@ final class RelayLoop implements Runnable {
     /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
     private long readyReadAtMicros = Long.MIN_VALUE;
     private volatile int clientCount;
-    /** Bytes of the agent's frames that went to clients by splice (tests check the path is taken). */
-    private volatile long splicedBytes;
     /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
     private volatile long framesForDeparted;
     /** Every rate-limited kind of line: their counts are due on the loop's timer. */
@@ -228,8 +212,7 @@ final class RelayLoop implements Runnable {
         server.configureBlocking(false);
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
-        this.portFd = ChannelFd.of(port);
-        this.spliceWorks = portFd != ChannelFd.NONE && SplicePipe.available();
+        this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -249,7 +232,7 @@ final class RelayLoop implements Runnable {
     }
 
     long splicedBytes() {
-        return splicedBytes;
+        return splice.splicedBytes();
     }
 
     long framesForDeparted() {
@@ -392,19 +375,19 @@ final class RelayLoop implements Runnable {
             if (key.isReadable()) {
                 // Several turns per wake-up: a frame spliced whole is often followed by the next one.
                 for (int turn = 0; turn < PORT_TURNS && readsAgent(); turn++) {
-                    if (frameRest != null) {
-                        RestProgress progress = moveFrameRest();
-                        if (progress == RestProgress.PORT_ENDED) {
+                    if (splice.due()) {
+                        FrameRestSplice.RestProgress progress = splice.move();
+                        if (progress == FrameRestSplice.RestProgress.PORT_ENDED) {
                             return "the VM's port " + portName + " closed (the VM is gone)";
                         }
-                        if (progress == RestProgress.WAITING) {
+                        if (progress == FrameRestSplice.RestProgress.WAITING) {
                             break;
                         }
                         continue;
                     }
                     portBuffer.clear();
                     int headerMissing = portInput.headerMissing();
-                    if (expectBulk && headerMissing > 0) {
+                    if (splice.expectsBulk() && headerMissing > 0) {
                         // Only the header: the body of a large frame is then spliced, not read.
                         portBuffer.limit(headerMissing);
                     }
@@ -465,18 +448,10 @@ final class RelayLoop implements Runnable {
         }
         RelayClient cut = null;
         String what = null; // what was cut; null between frames
-        if (frameRest != null) {
-            FrameRest rest = frameRest;
-            frameRest = null; // before drop: the rest is no longer due, not even to be read and dropped
-            if (rest.to != null) {
-                rest.to.restDue = false;
-            }
+        FrameRestSplice.FrameRest rest = splice.cut();
+        if (rest != null) {
             cut = rest.to;
             what = "a frame with " + rest.left + " bytes still to come";
-            if (restStalled) {
-                restStalled = false;
-                stalledUntilEmpty = false;
-            }
             if (cut != null) {
                 // What it was held back behind the frame goes with its connection.
                 cut.heldBack.clear();
@@ -491,7 +466,6 @@ final class RelayLoop implements Runnable {
         // The agent that had (or would have had) the start's notices is gone, its ping perhaps with
         // it: the next one kills whatever sessions it left, so nothing of an earlier relay's comes.
         startBarrier.end();
-        expectBulk = false;
         if (what == null) {
             log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
                     + " are discarded until the next agent's core.ready", portName);
@@ -522,19 +496,25 @@ final class RelayLoop implements Runnable {
     private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
         @Override
         public boolean frame(long id, ByteBuffer bytes) {
-            expectBulk = false;
+            splice.wholeFrameRead();
             fromAgent(id, bytes);
             return true;
         }
 
         @Override
         public boolean frameStart(long id, ByteBuffer head, long rest) {
-            return rest >= SPLICE_MIN && startSplice(id, head, rest);
+            if (rest < FrameRestSplice.SPLICE_MIN || !splice.works() || id == Protocol.CONTROL_ID || id == PROBE_ID
+                    || startBarrier.stands()) {
+                return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
+            }
+            RelayClient owner = ownerOf(id);
+            // A closing client's frame is assembled, then dropped.
+            return owner != null && owner.closing == null && splice.start(owner, head, rest);
         }
 
         @Override
         public boolean takesFrameRests() {
-            return spliceWorks;
+            return splice.works();
         }
 
         @Override
@@ -548,193 +528,6 @@ final class RelayLoop implements Runnable {
     };
 
     // ---- large frames of the agent, spliced -----------------------------------------------------
-
-    /** The rest of a frame, due from the port to one client ({@code to} null: it left, the rest is read and dropped). */
-    private static final class FrameRest {
-        RelayClient to;
-        long left;
-
-        FrameRest(RelayClient to, long left) {
-            this.to = to;
-            this.left = left;
-        }
-    }
-
-    /**
-     * A large frame the last read ends inside: its head goes into its client's pipe (so the client
-     * gets header and body in one send) and its rest will follow by splice. False (the splitter then
-     * assembles it by copying) for the relay's own ids, a frame nobody owns, or no pipe.
-     */
-    private boolean startSplice(long id, ByteBuffer head, long rest) {
-        if (!spliceWorks || id == Protocol.CONTROL_ID || id == PROBE_ID || startBarrier.stands()) {
-            return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
-        }
-        RelayClient owner = ownerOf(id);
-        if (owner == null || owner.closing != null || pipeOf(owner) == null) {
-            return false; // a closing client's frame is assembled, then dropped
-        }
-        try {
-            long written = owner.pipe.room() >= head.remaining() ? owner.pipe.write(head) : 0;
-            if (written > 0) {
-                output.spliced(owner, written);
-            }
-        } catch (IOException e) {
-            log.debug("relay: writing a frame's head to the pipe of {}", owner, e);
-        }
-        if (head.hasRemaining()) {
-            output.queue(owner, head); // the pipe had no room for it: it goes ahead of the pipe's next bytes
-        }
-        frameRest = new FrameRest(owner, rest);
-        owner.restDue = true;
-        return true;
-    }
-
-    /** The client's pipe, made at its first large frame; null when it cannot have one. */
-    private SplicePipe pipeOf(RelayClient c) {
-        if (c.pipe == null && !c.pipeFailed) {
-            if (c.fd == ChannelFd.NONE) {
-                c.pipeFailed = true;
-                return null;
-            }
-            try {
-                c.pipe = SplicePipe.open(c.fd);
-                c.output.usePipe(c.pipe);
-            } catch (IOException e) {
-                c.pipeFailed = true;
-                log.info("relay: {} gets its frames copied: {}", c, e.getMessage());
-            }
-        }
-        return c.pipe;
-    }
-
-    private enum RestProgress { DONE, WAITING, PORT_ENDED }
-
-    /**
-     * Moves what the port has of the frame being spliced: DONE when its last byte is queued, WAITING
-     * when the port has no more now or the client's pipe is full (reads then stop until it drains).
-     */
-    private RestProgress moveFrameRest() throws IOException {
-        FrameRest rest = frameRest;
-        while (rest.left > 0) {
-            RelayClient to = rest.to;
-            if (to == null || !spliceWorks) {
-                long n = copyFrameRest(rest);
-                if (n < 0) {
-                    return RestProgress.PORT_ENDED;
-                }
-                if (n == 0) {
-                    return RestProgress.WAITING;
-                }
-                continue;
-            }
-            if (to.pipe.room() == 0 && (!output.flushOrDrop(to) || to.pipe.room() == 0)) {
-                if (rest.to == null) {
-                    continue; // it broke and left: the rest is dropped
-                }
-                RestProgress stopped = pipeFull(rest, false);
-                if (stopped != null) {
-                    return stopped;
-                }
-                continue;
-            }
-            long n = to.pipe.fillFrom(portFd, Math.min(rest.left, to.pipe.room()));
-            if (n == 0) {
-                return RestProgress.PORT_ENDED;
-            }
-            if (n == SplicePipe.UNSUPPORTED) {
-                log.info("relay: the port {} cannot be spliced from; its frames are copied", portName);
-                spliceWorks = false;
-                continue;
-            }
-            if (n > 0) {
-                rest.left -= n;
-                splicedBytes += n;
-                output.spliced(to, n);
-                continue;
-            }
-            // EAGAIN: an empty socket, or a pipe out of slots (its pages hold less than its byte
-            // count says). The client takes what the pipe holds first; if it cannot take it all
-            // and the port has bytes, it was the slots: reads wait until the pipe is empty.
-            if (!output.flushOrDrop(to)) {
-                continue;
-            }
-            if (to.pipe.held() > 0 && SplicePipe.readable(portFd) > 0) {
-                RestProgress stopped = pipeFull(rest, true);
-                if (stopped != null) {
-                    return stopped;
-                }
-                continue;
-            }
-            return RestProgress.WAITING;
-        }
-        endFrameRest(rest);
-        return RestProgress.DONE;
-    }
-
-    /**
-     * The client's pipe takes no more of the frame now (full, or out of slots: then the stall lasts
-     * {@code untilEmpty}). With an agent that holds a client's output this stalls nobody: the frame's
-     * rest goes to its client's queue by copy (after the pipe's bytes, in order), and a client that
-     * does not read is paused at the agent when that queue passes the mark like any other. Otherwise
-     * reads of the agent stall until the pipe drains. Null to go on; otherwise where the move stops
-     * (the stall, its queue holding everyone up, or the port).
-     */
-    private RestProgress pipeFull(FrameRest rest, boolean untilEmpty) throws IOException {
-        if (!flow.agentHoldsOutput()) {
-            stallSplice(untilEmpty);
-            return RestProgress.WAITING;
-        }
-        long n = copyFrameRest(rest);
-        if (n < 0) {
-            return RestProgress.PORT_ENDED;
-        }
-        return n == 0 || !readsAgent() ? RestProgress.WAITING : null;
-    }
-
-    /** Reads the rest into the read buffer instead: for a client that left (dropped) or a port splice refuses. */
-    private long copyFrameRest(FrameRest rest) throws IOException {
-        portBuffer.clear().limit((int) Math.min(rest.left, PORT_READ_BYTES));
-        int n = port.read(portBuffer);
-        if (n <= 0) {
-            return n;
-        }
-        rest.left -= n;
-        if (rest.to != null) {
-            output.queue(rest.to, portBuffer.flip());
-            output.sendBorrowed();
-        }
-        return n;
-    }
-
-    /** The frame's last byte is queued: the relay's own frames held back for its client follow it. */
-    private void endFrameRest(FrameRest rest) {
-        frameRest = null;
-        expectBulk = true;
-        RelayClient c = rest.to;
-        if (c != null) {
-            output.restEnded(c);
-        }
-    }
-
-    private void stallSplice(boolean untilEmpty) {
-        restStalled = true;
-        stalledUntilEmpty = untilEmpty;
-    }
-
-    /**
-     * The frame being spliced waits for its client's pipe to drain: reading the agent resumes once
-     * the pipe has room again. Looked at whenever the loop asks: only the client's taking from its
-     * pipe drains it, and nothing fills it meanwhile.
-     */
-    private boolean spliceStalled() {
-        if (restStalled) {
-            long held = frameRest.to.pipe.held();
-            if (stalledUntilEmpty ? held == 0 : held <= frameRest.to.pipe.capacity() / 2) {
-                restStalled = false;
-            }
-        }
-        return restStalled;
-    }
 
     /** {@code bytes} may be a view on the port's read buffer: kept only through {@link ClientOutput#queue}. */
     private void fromAgent(long id, ByteBuffer bytes) {
@@ -938,7 +731,7 @@ final class RelayLoop implements Runnable {
     }
 
     private boolean readsAgent() {
-        return !flow.holdsUpAgent() && !spliceStalled();
+        return !flow.holdsUpAgent() && !splice.stalled();
     }
 
     /**
@@ -1365,13 +1158,7 @@ final class RelayLoop implements Runnable {
         if (c.pipe != null) {
             c.pipe.close();
         }
-        if (c.restDue) {
-            c.restDue = false;
-            frameRest.to = null; // the frame's rest is still in the port's stream: read and dropped
-            if (restStalled) {
-                restStalled = false;
-            }
-        }
+        splice.forget(c);
         awaitingReady.remove(c);
         partialFrames.release(c);
         clients[c.slot] = null;

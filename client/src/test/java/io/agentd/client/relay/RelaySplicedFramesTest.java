@@ -125,7 +125,7 @@ class RelaySplicedFramesTest {
             for (int i = 0; i < 120; i++) {
                 boolean toA = random.nextBoolean();
                 int size = random.nextInt(3) == 0 ? 1 + random.nextInt(2000)
-                        : RelayLoop.SPLICE_MIN + random.nextInt(1024 * 1024);
+                        : FrameRestSplice.SPLICE_MIN + random.nextInt(1024 * 1024);
                 byte[] d = data(random, size);
                 (toA ? forA : forB).add(d);
                 stream.add(stdout(toA ? ID_A : ID_B, d));
