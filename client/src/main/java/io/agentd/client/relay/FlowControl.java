@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  *       Below {@link #LOW_WATER} the client is resumed ({@code core.relay.client.resumed}).
  *   <li>a client may pause and resume some ids of its own range at such an agent itself (single
  *       sessions it does not read); the relay forwards those notices but never one for the client's
- *       whole range, which is the relay's own (see RelayLoop#noticeRefusal).
+ *       whole range, which is the relay's own (see ClientFrames#noticeRefusal).
  *   <li>agent to clients otherwise (an agent without the feature, or a paused client past
  *       {@link #HELD_HIGH_WATER}): nothing more is read from the agent, until every such queue is
  *       back under {@link #LOW_WATER}. Nothing is dropped; the other clients wait too

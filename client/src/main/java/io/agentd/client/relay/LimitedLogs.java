@@ -16,6 +16,8 @@ final class LimitedLogs {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /** One line of a kind per this interval, the rest counted in a line when it is over ({@link RateLimitedLog}). */
     static final long INTERVAL_MILLIS = 5_000;
+    /** The most of a refusal's or an agent's error text a log line shows (escaped: HostText). */
+    static final int LOGGED_TEXT_MAX = 256;
 
     private final List<RateLimitedLog> all = new ArrayList<>();
 

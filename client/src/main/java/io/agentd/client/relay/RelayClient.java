@@ -87,7 +87,7 @@ final class RelayClient {
     long heldBackBytes;
     /**
      * Its frames for the agent read in this turn of the relay's loop, queued for the port at the
-     * turn's end (see RelayLoop#releaseStaged), or before its own departure notice if it leaves.
+     * turn's end (see {@link ClientFrames#releaseStaged}), or before its own departure notice if it leaves.
      */
     final List<ByteBuffer> staged = new ArrayList<>();
     /** Where its last frame queued for the agent ends in the port's queue ({@link PortQueue#clientEnd}): its departure notice follows it. */

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The relay refuses a client's frame on id 0 past {@link RelayLoop#CONTROL_FRAME_MAX}, and any frame
+ * The relay refuses a client's frame on id 0 past {@link ClientFrames#CONTROL_FRAME_MAX}, and any frame
  * on an id outside the client's range, without decoding it: a client could make that decode slow
  * (4 MiB of distinct map keys), on the one thread that serves every client. What the refusals show
  * is what the relay read: a frame it would have taken had it decoded it is refused, and a type the
