@@ -52,12 +52,6 @@ final class RelayLoop implements Runnable {
      * would fail again on every turn. Ending the relay instead would close every client it serves.
      */
     static final long ACCEPT_PAUSE_MILLIS = 100;
-    /**
-     * The relay's own id, outside every client's range, for the ping that checks the agent is still
-     * the one whose core.ready is cached before that ready goes to a new client.
-     */
-    static final long PROBE_ID = 0xFFFF_FFFFL;
-
     private final SocketChannel port;
     private final ListenSocket listen;
     private final ServerSocketChannel server;
@@ -92,20 +86,8 @@ final class RelayLoop implements Runnable {
     private final FrameEncoder encoder = new FrameEncoder();
     /** The rest of a large frame of the agent, to its client outside the splitter. */
     private final FrameRestSplice splice;
-    /** The agent's latest core.ready, as it came: every new client gets it after its greeting. */
-    private byte[] readyFrame;
-    /** Larger than any core.exec.exited the agent writes (all its fields at their widest are under 200 bytes). */
-    private static final int MAX_EXIT_FRAME_BYTES = 1024;
-    /** The agent's latest core.ready lists relay_exit_dropped: it holds again an exit this relay dropped. */
-    private boolean agentHoldsDroppedExits;
-    /**
-     * New clients waiting for the cached ready until the agent answers the probe: a ready may come
-     * from an agent that has died since (over a virtio port nothing tells the host), and a client
-     * that took it for a live agent would send requests nobody reads. Behind the probe they wait
-     * instead, for the pong or for the next agent's own ready.
-     */
-    private final List<RelayClient> awaitingReady = new ArrayList<>();
-    private boolean probing;
+    /** Where the agent's frames go. */
+    private final AgentFrameRouter router;
     /**
      * A client that came when no slot was free, accepted but not yet given a slot or turned away:
      * the clients first get one more turn, in which those that closed a moment ago are found gone
@@ -125,8 +107,6 @@ final class RelayLoop implements Runnable {
      */
     static final long LEAVING_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
-    private final CompletableFuture<Ready> firstReady = new CompletableFuture<>();
-    private volatile Ready latestReady;
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
     /**
@@ -137,28 +117,15 @@ final class RelayLoop implements Runnable {
     private static final long NO_CLOSE = Long.MIN_VALUE;
     /** QEMU said it resumed the VM (QMP's RESUME): set by the QMP watch's thread, taken by this one. */
     private final AtomicBoolean vmResumed = new AtomicBoolean();
-    /** When the latest read of the port returned bytes ({@link QemuClock}): after they were written. */
-    private long portReadAtMicros = Long.MIN_VALUE;
-    /** {@link #portReadAtMicros} of the read that brought the latest core.ready. */
-    private long readyReadAtMicros = Long.MIN_VALUE;
     private volatile int clientCount;
-    /** Frames of the agent for the ids of a client that left, dropped before the agent confirmed it. */
-    private volatile long framesForDeparted;
     /** Every rate-limited kind of line: their counts are due on the loop's timer. */
     private final LimitedLogs logs = new LimitedLogs();
-    private final RateLimitedLog droppedLog = logs.limited("frames of the agent dropped or skipped", false);
     /**
      * Clients connecting and leaving are the relay's normal life, each worth its line: at most
      * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
      * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
      */
     private final RateLimitedLog arrivalLog = logs.limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
-    /** An agent that restarts in a loop, or a guest that sends readies at will, gets a line per interval. */
-    private final RateLimitedLog restartLog = logs.limited("agent restarts", false);
-    /** Where the frames told the agent at its latest core.ready end in the port's queue ({@link #tellReadyAgent}). */
-    private long readyFramesEnd;
-    /** A core.ready came while the last one's frames were still queued: they are told once those are out. */
-    private boolean readyFramesOwed;
     private final RateLimitedLog acceptFailureLog =
             logs.limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
@@ -170,7 +137,6 @@ final class RelayLoop implements Runnable {
     private final RateLimitedLog departureLog =
             logs.limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
     private final RateLimitedLog fullLog = logs.limited("clients turned away (the relay was full)", true);
-    private final RateLimitedLog departedLog = logs.limited("frames of the agent for departed clients dropped", false);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, FlowControl.QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
@@ -199,14 +165,16 @@ final class RelayLoop implements Runnable {
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
+        this.router = new AgentFrameRouter(clients, this::clientCount, slots, startBarrier, splice, output, flow,
+                portOutput, notices, clockSync, logs);
     }
 
     CompletableFuture<Ready> firstReady() {
-        return firstReady;
+        return router.firstReady();
     }
 
     Ready latestReady() {
-        return latestReady;
+        return router.latestReady();
     }
 
     CompletableFuture<Relay.Ending> ending() {
@@ -222,7 +190,7 @@ final class RelayLoop implements Runnable {
     }
 
     long framesForDeparted() {
-        return framesForDeparted;
+        return router.framesForDeparted();
     }
 
     void stop() {
@@ -384,7 +352,7 @@ final class RelayLoop implements Runnable {
                     if (n == 0) {
                         break;
                     }
-                    portReadAtMicros = QemuClock.nowMicros();
+                    router.portReadAt(QemuClock.nowMicros());
                     portBuffer.flip();
                     feedPort(portBuffer);
                 }
@@ -398,7 +366,7 @@ final class RelayLoop implements Runnable {
     /** Bytes of the port to the splitter; the end of a resync ({@link #onGuestClosedPort}) is logged. */
     private void feedPort(ByteBuffer bytes) {
         boolean resyncing = portInput.resyncing();
-        portInput.feed(bytes, portSink);
+        portInput.feed(bytes, router);
         output.sendBorrowed();
         if (resyncing && !portInput.resyncing()) {
             log.info("relay: the new agent's core.ready found after {} discarded bytes; its frames are routed again",
@@ -427,7 +395,7 @@ final class RelayLoop implements Runnable {
      * bytes were read after QEMU wrote them, which was after the close it stamped.
      */
     private void onGuestClosedPort(long closedAtMicros) {
-        if (closedAtMicros < readyReadAtMicros) {
+        if (!router.readyReadBefore(closedAtMicros)) {
             log.info("relay: the guest closed its port {} before the agent's latest core.ready, which was already"
                     + " routed: the news is stale (about the agent before), nothing is discarded", portName);
             return;
@@ -445,7 +413,7 @@ final class RelayLoop implements Runnable {
             }
         } else if (portInput.inFrame()) {
             long id = portInput.partialId();
-            cut = id < 0 ? null : ownerOf(id);
+            cut = id < 0 ? null : router.ownerOf(id);
             what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
         }
         portInput.resyncToReady();
@@ -472,227 +440,16 @@ final class RelayLoop implements Runnable {
      * restarted one's): that agent's core.ready brings a sync of its own ({@link #tellReadyAgent}).
      */
     private void onVmResumed() {
-        if (latestReady == null || portInput.resyncing()) {
+        if (router.latestReady() == null || portInput.resyncing()) {
             log.debug("relay: QEMU resumed the VM while no agent is up; its core.ready will bring the clock sync");
             return;
         }
         clockSync.sync("QEMU resumed the VM");
     }
 
-    private final FrameSplitter.Sink portSink = new FrameSplitter.Sink() {
-        @Override
-        public boolean frame(long id, ByteBuffer bytes) {
-            splice.wholeFrameRead();
-            fromAgent(id, bytes);
-            return true;
-        }
-
-        @Override
-        public boolean frameStart(long id, ByteBuffer head, long rest) {
-            if (rest < FrameRestSplice.SPLICE_MIN || !splice.works() || id == Protocol.CONTROL_ID || id == PROBE_ID
-                    || startBarrier.stands()) {
-                return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
-            }
-            RelayClient owner = ownerOf(id);
-            // A closing client's frame is assembled, then dropped.
-            return owner != null && owner.closing == null && splice.start(owner, head, rest);
-        }
-
-        @Override
-        public boolean takesFrameRests() {
-            return splice.works();
-        }
-
-        @Override
-        public boolean badLength(long length) {
-            if (droppedLog.admit()) {
-                log.warn("relay: the agent sent a frame length of {} (legal: {}..{}); its bytes are skipped",
-                        length, Protocol.MIN_FRAME_LEN, Protocol.MAX_FRAME_LEN);
-            }
-            return true; // skipped as the protocol's decoder does
-        }
-    };
-
-    // ---- large frames of the agent, spliced -----------------------------------------------------
-
-    /** {@code bytes} may be a view on the port's read buffer: kept only through {@link ClientOutput#queue}. */
-    private void fromAgent(long id, ByteBuffer bytes) {
-        if (id == Protocol.CONTROL_ID) {
-            byte[] copy = new byte[bytes.remaining()];
-            bytes.get(copy);
-            fromAgentOnControl(copy);
-            return;
-        }
-        if (id == PROBE_ID) {
-            onProbeAnswered();
-            return;
-        }
-        int departed = SlotPool.slotOfProbe(id);
-        if (departed >= 0) {
-            slots.confirmed(departed);
-            return;
-        }
-        if (startBarrier.isThePing(id)) {
-            startBarrier.end();
-            return;
-        }
-        if (SlotPool.isBarrierId(id)) {
-            slots.barrierAnswered(id);
-            return;
-        }
-        int slot = slotOf(id);
-        if (slot >= 0 && startBarrier.heldBack(id, bytes)) {
-            framesForDeparted++;
-            tellAgentIfAnExit(id, bytes);
-            if (departedLog.admit()) {
-                log.info("relay: a frame of the agent on id {}, of an earlier relay's client, was dropped: the agent"
-                        + " had not yet taken the notices this relay sent at its start", id);
-            }
-            return;
-        }
-        RelayClient owner = ownerOf(id);
-        if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
-            framesForDeparted++;
-            tellAgentIfAnExit(id, bytes);
-            if (departedLog.admit()) {
-                log.info("relay: a frame of the agent on id {}, of a client that left, was dropped: the agent had"
-                        + " not yet taken the notice of its departure", id);
-            }
-            return;
-        }
-        if (owner == null || owner.closing != null) {
-            tellAgentIfAnExit(id, bytes);
-            if (droppedLog.admit()) {
-                log.info("relay: a frame of the agent on id {}, which no client holds now{}, was dropped", id,
-                        owner == null ? "" : " (" + owner + " is being closed)");
-            }
-            return;
-        }
-        boolean exit = isExitToTell(bytes); // before the queue may copy and reuse the view
-        output.queue(owner, bytes);
-        if (exit) {
-            owner.exitQueued(id);
-        }
-    }
-
-    /**
-     * A frame of the agent's for a client that has left is dropped; when it is a session's exit, an
-     * agent that lists relay_exit_dropped is told (core.relay.exit.dropped on its id), so that it
-     * holds the exit for an attach: it had taken it as delivered, and a detachable session's status
-     * was lost for good (the next host's attach found it collected).
-     */
-    private void tellAgentIfAnExit(long id, ByteBuffer frame) {
-        if (isExitToTell(frame)) {
-            notices.exitDropped(id);
-        }
-    }
-
-    /**
-     * Whether the agent's frame is a session's exit and the agent takes word of one dropped. An exit
-     * is a few hundred bytes at most (a code, a signal and the usage figures): a larger frame, such
-     * as every output frame that counts for throughput, is not read at all.
-     */
-    private boolean isExitToTell(ByteBuffer frame) {
-        return agentHoldsDroppedExits && frame.remaining() <= MAX_EXIT_FRAME_BYTES
-                && MessageType.EXEC_EXITED.wire().equals(EnvelopeType.of(frame));
-    }
-
-    /**
-     * core.ready goes to every client and is kept for the next ones (a later one means a new agent:
-     * each client must see it to fail what the old one ran). Any other id-0 frame of the agent is a
-     * core.error about a frame it could not attribute to a session, and the relay cannot attribute
-     * it to a client either: logged and dropped, not sent to clients whose frames it may not be about.
-     */
-    private void fromAgentOnControl(byte[] bytes) {
-        Frame frame = DecodedFrame.of(bytes).frame();
-        if (frame != null && frame.type() == MessageType.CORE_READY) {
-            Ready ready = (Ready) frame.payload();
-            Ready before = latestReady;
-            readyFrame = bytes;
-            readyReadAtMicros = portReadAtMicros;
-            latestReady = ready;
-            firstReady.complete(ready);
-            flow.agentReady(ready);
-            agentHoldsDroppedExits = ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
-            if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
-                if (restartLog.admit()) {
-                    log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)", clientCount);
-                }
-                // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
-                // and the start's ping may have died with the old one.
-                startBarrier.end();
-            }
-            startBarrier.agentReady();
-            for (RelayClient c : clients) {
-                if (c != null) {
-                    flow.carryPauseOver(c);
-                    if (c.closing == null) { // a closing client's refusal is the last it gets
-                        output.queueOwned(c, bytes);
-                    }
-                }
-            }
-            awaitingReady.clear(); // they got this one: it needs no probe
-            if (portOutput.ownWritten() < readyFramesEnd) {
-                readyFramesOwed = true; // the last ready's are not out yet: these go once they are
-            } else {
-                tellReadyAgent();
-            }
-            // A ping sent to the agent before may have died with it: the next client is probed anew
-            // (were the ping answered after all, its pong finds nobody waiting, or proves this agent).
-            probing = false;
-            return;
-        }
-        if (droppedLog.admit()) {
-            String what = frame == null ? "an undecodable frame" : frame.type().wire();
-            if (frame != null && frame.payload() instanceof ErrorPayload e) {
-                what += " (" + HostText.quote(e.kind(), HostText.QUOTE_MAX) + ": "
-                        + HostText.quote(e.message(), LimitedLogs.LOGGED_TEXT_MAX) + ")";
-            }
-            log.info("relay: the agent sent {} on id 0; no client to give it to, dropped", what);
-        }
-    }
-
-    private void probe() {
-        if (!probing) {
-            probing = true;
-            portOutput.addOwn(notices.ping(PROBE_ID));
-        }
-    }
-
-    /** The agent that sent the cached ready is alive: the clients waiting for it get it now. */
-    private void onProbeAnswered() {
-        probing = false;
-        for (RelayClient c : awaitingReady) {
-            if (!c.gone && c.closing == null) { // a closing client's refusal is the last it gets
-                output.queueOwned(c, readyFrame);
-            }
-        }
-        awaitingReady.clear();
-    }
-
-    /** The client whose range holds {@code id}, or null (a free or leaving slot, or an id between ranges). */
-    private RelayClient ownerOf(long id) {
-        int k = slotOf(id);
-        if (k < 0) {
-            return null;
-        }
-        RelayClient c = clients[k];
-        return c != null && c.range.contains(id) ? c : null;
-    }
-
-    /** The slot whose range holds {@code id}, or -1 (id 0, an id between ranges, or past the last). */
-    private static int slotOf(long id) {
-        if (id <= 0 || id % IdRange.SPAN == 0) {
-            return -1; // slot k holds [k*SPAN+1, k*SPAN+SPAN): every id but the multiples of SPAN
-        }
-        long k = id / IdRange.SPAN;
-        return k < IdRange.SLOTS ? (int) k : -1;
-    }
-
     private void flushPort() throws IOException {
         portOutput.flush(port);
-        if (readyFramesOwed && portOutput.ownWritten() >= readyFramesEnd) {
-            tellReadyAgent();
+        if (router.tellOwedReadyFrames()) {
             portOutput.flush(port);
         }
         if (flow.portQueueIs(portOutput.bytes())) {
@@ -799,10 +556,7 @@ final class RelayLoop implements Runnable {
         clients[slot] = c;
         clientCount++;
         output.greet(c);
-        if (readyFrame != null) {
-            awaitingReady.add(c);
-            probe();
-        }
+        router.newClient(c);
         if (arrivalLog.admit()) {
             log.info("relay: {} connected ({} now)", c, clientCount);
         }
@@ -945,7 +699,7 @@ final class RelayLoop implements Runnable {
             c.pipe.close();
         }
         splice.forget(c);
-        awaitingReady.remove(c);
+        router.forget(c);
         partialFrames.release(c);
         clients[c.slot] = null;
         slots.leave(c.slot);
@@ -961,30 +715,6 @@ final class RelayLoop implements Runnable {
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
                     clientCount);
         }
-    }
-
-    /**
-     * What a new agent is told at its core.ready: the host's time (core.clock.sync: the guest's
-     * clock may be far off after a snapshot's restore, or a pause the relay did not see), which
-     * clients are paused (a pause notice sent while the old one died may wait in the port for this
-     * one, and would hold a client's output with nothing left to lift it: said again, so both
-     * agree), and one ping that confirms every departure (a departure's ping may have died with the
-     * old agent; answers to older ones are ignored, SlotPool says why). Sent once per ready, but not
-     * while the last ready's are still queued: then once they are out, for the latest agent. An
-     * agent that sent readies without end while reading nothing grew the queue, and the host
-     * relay's memory, a ping per ready.
-     */
-    private void tellReadyAgent() {
-        readyFramesOwed = false;
-        clockSync.sync("after its core.ready");
-        flow.tellPausesAgain();
-        long barrier = slots.restarted();
-        if (barrier != SlotPool.NO_BARRIER) {
-            // Its answer frees every slot leaving now: after each one's departure notice, those
-            // still waiting for their client's last frames included.
-            portOutput.addAfterDeferred(notices.ping(barrier));
-        }
-        readyFramesEnd = portOutput.ownEnd();
     }
 
     // ---- the end -------------------------------------------------------------------------------

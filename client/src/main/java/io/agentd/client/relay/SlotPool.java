@@ -39,11 +39,11 @@ final class SlotPool {
     static final long NO_BARRIER = -1;
     /**
      * The ids of restart pings: the 126 unused ids between slot 127's probe id ({@code 128 * SPAN})
-     * and {@link RelayLoop#PROBE_ID} ({@code 128 * SPAN + 127}), in no client's range. They go round:
+     * and {@link AgentFrameRouter#PROBE_ID} ({@code 128 * SPAN + 127}), in no client's range. They go round:
      * an answer to a barrier 126 restarts old would have to be still in flight for one to be mistaken.
      */
     private static final long FIRST_BARRIER_ID = IdRange.SLOTS * IdRange.SPAN + 1;
-    private static final int BARRIER_IDS = (int) (RelayLoop.PROBE_ID - FIRST_BARRIER_ID);
+    private static final int BARRIER_IDS = (int) (AgentFrameRouter.PROBE_ID - FIRST_BARRIER_ID);
 
     SlotPool() {
         for (int k = 0; k < IdRange.SLOTS; k++) {
@@ -94,7 +94,7 @@ final class SlotPool {
 
     /**
      * The id of the ping the relay sends after the departure notices of its start ({@link
-     * RelayLoop}): a barrier id of its own, so that no restart's barrier is mistaken for it.
+     * StartBarrier}): a barrier id of its own, so that no restart's barrier is mistaken for it.
      */
     long startBarrier() {
         return barrierId(restarts++);
@@ -134,7 +134,7 @@ final class SlotPool {
     /**
      * The id of the ping that confirms {@code slot}'s departure: the unused id right after its range
      * ({@code (slot+1) * SPAN}), in no client's range, distinct per slot (so an answer names the slot
-     * whatever else is in flight) and never {@link RelayLoop#PROBE_ID} (which is {@code 128 * SPAN + 127}).
+     * whatever else is in flight) and never {@link AgentFrameRouter#PROBE_ID} (which is {@code 128 * SPAN + 127}).
      */
     static long probeId(int slot) {
         return IdRange.slot(slot).endExclusive();

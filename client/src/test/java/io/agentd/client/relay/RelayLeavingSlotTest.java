@@ -98,7 +98,7 @@ class RelayLeavingSlotTest {
         assertEquals(new Frame(own.id(), MessageType.CORE_PONG, Empty.INSTANCE), newcomer.receive(),
                 "nothing came between the ready and the answer to its own ping");
         assertFalse(greetedBeforeTheAnswer, "the newcomer had k's slot before the agent confirmed k's departure");
-        assertEquals(List.of(leaving.endExclusive(), RelayLoop.PROBE_ID, own.id()), pinged,
+        assertEquals(List.of(leaving.endExclusive(), AgentFrameRouter.PROBE_ID, own.id()), pinged,
                 "the relay pinged on the id after k's range, then (once the slot was free) for the newcomer's ready");
     }
 
@@ -165,7 +165,7 @@ class RelayLeavingSlotTest {
         Frame f;
         do {
             f = agent.receive(); // the probe for the second client's ready may come first (left unanswered)
-        } while (f.id() == RelayLoop.PROBE_ID);
+        } while (f.id() == AgentFrameRouter.PROBE_ID);
         assertEquals(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED,
                 new RelayClientRange(k.start(), k.endExclusive())), f);
         assertEquals(new Frame(k.endExclusive(), MessageType.CORE_PING, Empty.INSTANCE), agent.receive());

@@ -66,7 +66,7 @@ class RelayWithScriptedAgentTest {
         relay.awaitAgentReady(WAIT);
         try (RawClient c = port.greetedClient()) {
             Frame probe = agent.receive();
-            assertEquals(RelayLoop.PROBE_ID, probe.id());
+            assertEquals(AgentFrameRouter.PROBE_ID, probe.id());
             c.channel().configureBlocking(false);
             Thread.sleep(300);
             assertEquals(0, c.channel().read(ByteBuffer.allocate(1)), "no ready while the agent has not answered");
@@ -89,7 +89,7 @@ class RelayWithScriptedAgentTest {
         relay.awaitAgentReady(WAIT);
         Ready fresh = new Ready(77, 88, 99, "new agent");
         try (RawClient first = port.greetedClient()) {
-            assertEquals(RelayLoop.PROBE_ID, agent.receive().id()); // the old agent never answers it
+            assertEquals(AgentFrameRouter.PROBE_ID, agent.receive().id()); // the old agent never answers it
             agent.send(new Frame(0, MessageType.CORE_READY, fresh));
             assertEquals(fresh, first.receive().payload());
         }
@@ -102,9 +102,9 @@ class RelayWithScriptedAgentTest {
                     throw new IllegalStateException(e);
                 }
             });
-            assertEquals(RelayLoop.PROBE_ID, probe.get(10, TimeUnit.SECONDS).id(),
+            assertEquals(AgentFrameRouter.PROBE_ID, probe.get(10, TimeUnit.SECONDS).id(),
                     "the new agent is asked, so that the new client gets its ready");
-            agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+            agent.send(new Frame(AgentFrameRouter.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
             assertEquals(fresh, next.receive().payload());
         }
     }

@@ -137,8 +137,8 @@ final class ScriptedPort implements AutoCloseable {
     /** The agent's side of the relay's probe: the ping on the probe id, answered. */
     void answerProbe() throws Exception {
         Frame probe = agent.receive();
-        assertEquals(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
-        agent.send(new Frame(RelayLoop.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
+        assertEquals(new Frame(AgentFrameRouter.PROBE_ID, MessageType.CORE_PING, Empty.INSTANCE), probe);
+        agent.send(new Frame(AgentFrameRouter.PROBE_ID, MessageType.CORE_PONG, Empty.INSTANCE));
     }
 
     /**
