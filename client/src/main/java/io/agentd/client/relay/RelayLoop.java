@@ -2,25 +2,18 @@ package io.agentd.client.relay;
 
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
-import io.agentd.protocol.FrameEncoder;
-import io.agentd.protocol.HostText;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.RelayClientRange;
 import java.io.IOException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -41,17 +34,11 @@ final class RelayLoop implements Runnable {
      * The agent's read: large, so that one read carries many frames and a run of them for one client
      * goes out in one write straight from this buffer (see {@link #onPortEvents}).
      */
-    private static final int PORT_READ_BYTES = 1024 * 1024;
+    static final int PORT_READ_BYTES = 1024 * 1024;
     /** Reads and splices of the port per wake-up, before the clients get their turn. */
     private static final int PORT_TURNS = 16;
     /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
     static final int CONNECTION_LINES_PER_SECOND = 20;
-    /**
-     * After accept(2) fails (EMFILE, ENFILE, ENOMEM: a shortage that lasts a while), the listening
-     * socket goes unwatched this long: the waiting client keeps it ready, so watching it at once
-     * would fail again on every turn. Ending the relay instead would close every client it serves.
-     */
-    static final long ACCEPT_PAUSE_MILLIS = 100;
     private final SocketChannel port;
     private final ListenSocket listen;
     private final ServerSocketChannel server;
@@ -83,30 +70,12 @@ final class RelayLoop implements Runnable {
     private final AgentNotices notices;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
     private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
-    private final FrameEncoder encoder = new FrameEncoder();
     /** The rest of a large frame of the agent, to its client outside the splitter. */
     private final FrameRestSplice splice;
     /** Where the agent's frames go. */
     private final AgentFrameRouter router;
-    /**
-     * A client that came when no slot was free, accepted but not yet given a slot or turned away:
-     * the clients first get one more turn, in which those that closed a moment ago are found gone
-     * (a slot is held until the relay reads its client's end, and the selector may hand over an
-     * arrival before departures that came first); then it waits for the agent to confirm one of the
-     * departures ({@link SlotPool}), up to {@link #LEAVING_WAIT_NANOS}. It is turned away at once
-     * when every slot is held by a client. No more are accepted meanwhile.
-     */
-    private SocketChannel waitingForSlot;
-    /** When the client waiting is turned away if no departure is confirmed; 0 before its turn. */
-    private long waitingDeadline;
-    /**
-     * How long a client that came while every slot was held or leaving waits for a departure's
-     * confirmation: a live agent answers in milliseconds; this bounds the wait for one that does not
-     * (dead, or not up yet) well below agentctl's 10 s ready timeout, so that the client is told the
-     * relay is full rather than left to time out.
-     */
-    static final long LEAVING_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
-
+    /** Clients arriving: accepted, waiting for a slot, or turned away. */
+    private final ClientArrivals arrivals;
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
     /**
@@ -126,17 +95,12 @@ final class RelayLoop implements Runnable {
      * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
      */
     private final RateLimitedLog arrivalLog = logs.limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
-    private final RateLimitedLog acceptFailureLog =
-            logs.limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
-    /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
-    private long acceptPausedUntil;
     /**
      * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
      * way) must get its line, with the reason, not lose it to its own "connected".
      */
     private final RateLimitedLog departureLog =
             logs.limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
-    private final RateLimitedLog fullLog = logs.limited("clients turned away (the relay was full)", true);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, FlowControl.QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
@@ -164,6 +128,7 @@ final class RelayLoop implements Runnable {
         server.configureBlocking(false);
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
+        this.arrivals = new ClientArrivals(server, serverKey, slots, this::clientCount, logs);
         this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
         this.router = new AgentFrameRouter(clients, this::clientCount, slots, startBarrier, splice, output, flow,
                 portOutput, notices, clockSync, logs);
@@ -247,14 +212,13 @@ final class RelayLoop implements Runnable {
         startBarrier.begin(portOutput, notices, slots);
         while (!stopping) {
             updatePortOps();
-            boolean waiting = waitingForSlot != null;
+            boolean waiting = arrivals.waiting();
             if (!waiting) {
                 selector.select(logs.untilReport(timerMillis()));
-            } else if (waitingDeadline == 0) {
+            } else if (arrivals.clientsTurn()) {
                 selector.selectNow(); // the clients' turn: the departures already in, without waiting for more
             } else {
-                selector.select(logs.untilReport(
-                        Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitingDeadline - System.nanoTime()))));
+                selector.select(logs.untilReport(arrivals.untilDeadlineMillis()));
             }
             long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
             if (closedAt != NO_CLOSE) {
@@ -279,7 +243,7 @@ final class RelayLoop implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
-            if (waiting && waitingForSlot != null) {
+            if (waiting && arrivals.waiting()) {
                 settleWaiting();
             }
             if (flow.holdsUpAgent()) {
@@ -294,10 +258,7 @@ final class RelayLoop implements Runnable {
             if (startBarrier.timing()) {
                 startBarrier.giveUpIfLate();
             }
-            if (acceptPausedUntil != 0 && System.nanoTime() - acceptPausedUntil >= 0) {
-                acceptPausedUntil = 0;
-                serverKey.interestOps(SelectionKey.OP_ACCEPT);
-            }
+            arrivals.resumeAcceptingIfDue();
             logs.reportDue();
             String lost = flushAll();
             if (lost != null) {
@@ -309,7 +270,7 @@ final class RelayLoop implements Runnable {
 
     /** How long the loop may wait for events before it looks at its timers (0: no timeout). */
     private long timerMillis() {
-        long millis = acceptPausedUntil != 0 ? ACCEPT_PAUSE_MILLIS
+        long millis = arrivals.acceptPaused() ? ClientArrivals.ACCEPT_PAUSE_MILLIS
                 : flow.holdsUpAgent() || output.closing() || startBarrier.timing() ? HOLD_UP_CHECK_MILLIS : 0;
         if (partialFrames.holdsRoom()) {
             long check = partialFrames.checkMillis();
@@ -487,37 +448,13 @@ final class RelayLoop implements Runnable {
 
     private void acceptAll() throws IOException {
         SocketChannel channel;
-        while ((channel = acceptOne()) != null) {
-            channel.configureBlocking(false);
-            widenSendBuffer(channel);
+        while ((channel = arrivals.accept()) != null) {
             Integer slot = slots.take();
             if (slot == null) {
-                waitingForSlot = channel;
-                waitingDeadline = 0;
-                serverKey.interestOps(0);
+                arrivals.waitForSlot(channel);
                 return;
             }
             admit(channel, slot);
-        }
-    }
-
-    /**
-     * The next client waiting, or null when none is or accept(2) failed: then accepting pauses
-     * ({@link #ACCEPT_PAUSE_MILLIS}) and the relay serves on; the client waits in the backlog.
-     */
-    private SocketChannel acceptOne() throws IOException {
-        try {
-            return server.accept();
-        } catch (java.nio.channels.ClosedChannelException e) {
-            throw e; // the relay's own socket closed: nothing to wait for, the relay ends
-        } catch (IOException e) {
-            acceptPausedUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ACCEPT_PAUSE_MILLIS);
-            serverKey.interestOps(0);
-            if (acceptFailureLog.admit()) {
-                log.warn("relay: accepting a client failed ({}): tried again every {} ms, the {} connected served"
-                        + " on", e.getMessage(), ACCEPT_PAUSE_MILLIS, clientCount);
-            }
-            return null;
         }
     }
 
@@ -528,22 +465,12 @@ final class RelayLoop implements Runnable {
      */
     private void settleWaiting() throws IOException {
         Integer slot = slots.take();
-        long now = System.nanoTime();
-        if (slot == null && slots.leavingCount() > 0) {
-            if (waitingDeadline == 0) {
-                waitingDeadline = now + LEAVING_WAIT_NANOS;
-                return;
-            }
-            if (now - waitingDeadline < 0) {
-                return;
-            }
+        if (slot == null && arrivals.waitsForDeparture()) {
+            return;
         }
-        SocketChannel channel = waitingForSlot;
-        waitingForSlot = null;
-        waitingDeadline = 0;
-        serverKey.interestOps(SelectionKey.OP_ACCEPT);
+        SocketChannel channel = arrivals.stopWaiting();
         if (slot == null) {
-            refuseFull(channel);
+            arrivals.refuseFull(channel);
         } else {
             admit(channel, slot);
         }
@@ -559,38 +486,6 @@ final class RelayLoop implements Runnable {
         router.newClient(c);
         if (arrivalLog.admit()) {
             log.info("relay: {} connected ({} now)", c, clientCount);
-        }
-    }
-
-    /**
-     * Asks for a client send buffer as large as one read from the agent (the kernel caps it at
-     * net.core.wmem_max), instead of the default ~200 KiB: a read then goes to an attentive client in
-     * one write straight from the read buffer, with no remainder to copy and fewer wakeups.
-     */
-    private static void widenSendBuffer(SocketChannel channel) {
-        try {
-            channel.setOption(StandardSocketOptions.SO_SNDBUF, PORT_READ_BYTES);
-        } catch (IOException | UnsupportedOperationException e) {
-            log.debug("relay: SO_SNDBUF not set", e); // the default size works, more slowly
-        }
-    }
-
-    /** A client past the 128th: one core.error on id 0 saying so, then the connection closes. */
-    private void refuseFull(SocketChannel channel) {
-        String message = "the relay is full: it serves " + IdRange.SLOTS + " clients at once; try again when one"
-                + " has left";
-        try (channel) {
-            // A new socket's send buffer is empty: these ~150 bytes go in one write.
-            channel.write(ByteBuffer.wrap(encoder.encode(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR,
-                    new ErrorPayload(ErrorKind.INVALID_SESSION.wire(), message, null)))));
-        } catch (IOException e) {
-            log.debug("relay: refusing a client past the {}th", IdRange.SLOTS, e);
-        }
-        if (fullLog.admit()) {
-            int leaving = slots.leavingCount();
-            log.warn("relay: a client was turned away: {} clients are connected{}", clientCount, leaving == 0 ? ""
-                    : " and the agent has not confirmed the departure of " + leaving + " more within "
-                    + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s");
         }
     }
 
@@ -738,13 +633,7 @@ final class RelayLoop implements Runnable {
             }
         }
         clientCount = 0;
-        try {
-            if (waitingForSlot != null) {
-                waitingForSlot.close();
-            }
-        } catch (IOException e) {
-            log.debug("relay: closing the client waiting for a slot", e); // the listen socket is closed all the same
-        }
+        arrivals.close();
         try {
             if (!listen.close()) {
                 log.warn("relay: {} names another file now (replaced since the relay put its socket there); left in"

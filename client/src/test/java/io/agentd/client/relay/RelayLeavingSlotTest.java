@@ -104,7 +104,7 @@ class RelayLeavingSlotTest {
 
     /**
      * A client that comes while every slot is held or leaving waits for the agent to confirm a
-     * departure only so long ({@link RelayLoop#LEAVING_WAIT_NANOS}); then it is told the relay is full,
+     * departure only so long ({@link ClientArrivals#LEAVING_WAIT_NANOS}); then it is told the relay is full,
      * as the 129th client is. The agent's frames for the departed ids meanwhile are counted and dropped.
      */
     @Test
