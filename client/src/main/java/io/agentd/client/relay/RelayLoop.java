@@ -20,13 +20,33 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay's one thread: a selector over the port, the listening socket and every client. All the
- * state below is this thread's alone; other threads only read the futures and call {@link #stop}.
- * Flow control is {@link FlowControl}'s.
+ * The relay's one thread: a selector over the port, the listening socket and every client, which
+ * wires the parts below together. All the state below is this thread's alone; other threads only
+ * read the futures and counts and call {@link #stop}, {@link #guestClosedPort} and {@link #vmResumed}.
+ *
+ * <p>The parts, each with its own state:
+ * <ul>
+ *   <li>the agent's side: {@link AgentFrameRouter} (where the agent's frames go, core.ready and the
+ *       probe among them), {@link FrameRestSplice} (the rest of a large frame, to its client),
+ *       {@link PortQueue} (what waits for the agent), {@link AgentNotices} and {@link AgentClockSync}
+ *       (the relay's own frames for it), {@link StartBarrier} (the start's notices that every range
+ *       left);
+ *   <li>the clients' side: {@link ClientArrivals} (accepting), {@link ClientFrames} (what a client
+ *       sends: to the agent, or refused), {@link ClientOutput} (what goes to a client), {@link SlotPool}
+ *       (whose ids are free, or leaving until the agent confirms a departure);
+ *   <li>between them: {@link FlowControl} (the water marks, and who is read or holds up whom) and
+ *       {@link PartialFramesBudget} (the room the large frames clients are sending take);
+ *   <li>{@link LimitedLogs}, the rate-limited lines of them all.
+ * </ul>
+ * This class reads and writes the sockets, follows the port across an agent's death
+ * ({@link #onGuestClosedPort}), admits and drops clients, and runs the timers.
  */
 final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
-    /** How often the relay looks at such a client while one holds everyone up, or one is closing. */
+    /**
+     * How often the loop looks at its timers while a client holds everyone up, one is closing or the
+     * start barrier's time runs (a client holding room for a large frame: see {@link PartialFramesBudget}).
+     */
     static final long HOLD_UP_CHECK_MILLIS = 1000;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
@@ -39,43 +59,42 @@ final class RelayLoop implements Runnable {
     private static final int PORT_TURNS = 16;
     /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
     static final int CONNECTION_LINES_PER_SECOND = 20;
+    private static final long NO_CLOSE = Long.MIN_VALUE;
+
     private final SocketChannel port;
     private final ListenSocket listen;
     private final ServerSocketChannel server;
     private final Path listenPath;
     private final String portName;
     private final Selector selector;
-    /** The water marks on the queues, and who is read or holds up whom. */
-    private final FlowControl flow;
-    /** What goes to the clients. */
-    private final ClientOutput output;
-    /** Where the clients' frames go. */
-    private final ClientFrames clientFrames;
-    /** The room the large frames clients are in the middle of sending take. */
-    private final PartialFramesBudget partialFrames;
     private final SelectionKey portKey;
     private final SelectionKey serverKey;
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
+    private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
+    /** The agent's bytes, split into frames for {@link #router}. */
+    private final FrameSplitter portInput = new FrameSplitter();
 
+    /** The clients by slot: the table the parts read, which only {@link #admit} and {@link #drop} change. */
     private final RelayClient[] clients = new RelayClient[IdRange.SLOTS];
+    private volatile int clientCount;
     /** The slots no client holds: free, or leaving until the agent confirms a departure. */
     private final SlotPool slots = new SlotPool();
-    private final FrameSplitter portInput = new FrameSplitter();
     private final ChunkPool chunks = new ChunkPool();
     /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
     private final PortQueue portOutput = new PortQueue();
-    private final AgentClockSync clockSync;
-    /** The start's notices that every range left, and the wait for the agent to take them. */
-    private final StartBarrier startBarrier = new StartBarrier();
-    /** The relay's own frames for the agent. */
+    /** Every rate-limited kind of line: their counts are due on the loop's timer. */
+    private final LimitedLogs logs = new LimitedLogs();
     private final AgentNotices notices;
-    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
-    private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
-    /** The rest of a large frame of the agent, to its client outside the splitter. */
+    private final AgentClockSync clockSync;
+    private final StartBarrier startBarrier = new StartBarrier();
+    private final FlowControl flow;
+    private final PartialFramesBudget partialFrames;
+    private final ClientOutput output;
+    private final ClientFrames clientFrames;
     private final FrameRestSplice splice;
-    /** Where the agent's frames go. */
     private final AgentFrameRouter router;
-    /** Clients arriving: accepted, waiting for a slot, or turned away. */
     private final ClientArrivals arrivals;
+
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
     /**
@@ -83,12 +102,8 @@ final class RelayLoop implements Runnable {
      * close if several came; {@link #NO_CLOSE}: none): set by the QMP watch's thread, taken by this one.
      */
     private final AtomicLong guestClosedPortAt = new AtomicLong(NO_CLOSE);
-    private static final long NO_CLOSE = Long.MIN_VALUE;
     /** QEMU said it resumed the VM (QMP's RESUME): set by the QMP watch's thread, taken by this one. */
     private final AtomicBoolean vmResumed = new AtomicBoolean();
-    private volatile int clientCount;
-    /** Every rate-limited kind of line: their counts are due on the loop's timer. */
-    private final LimitedLogs logs = new LimitedLogs();
     /**
      * Clients connecting and leaving are the relay's normal life, each worth its line: at most
      * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
@@ -107,8 +122,9 @@ final class RelayLoop implements Runnable {
     }
 
     /**
-     * With a budget for the clients' queues other than {@link FlowControl#QUEUE_BUDGET}, and another time for a
-     * client to move its large frame on than {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} (tests).
+     * With a budget for the clients' queues other than {@link FlowControl#QUEUE_BUDGET}, and another
+     * time for a client to move its large frame on than
+     * {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS} (tests).
      */
     RelayLoop(SocketChannel port, ListenSocket listen, String portName, long queueBudget, long partialFrameStallNanos)
             throws IOException {
@@ -398,7 +414,7 @@ final class RelayLoop implements Runnable {
     /**
      * QEMU resumed the VM: the agent is sent core.clock.sync, ahead of the clients' frames waiting.
      * Not while no agent is known up (none has said core.ready yet, or the port's input waits for a
-     * restarted one's): that agent's core.ready brings a sync of its own ({@link #tellReadyAgent}).
+     * restarted one's): that agent's core.ready brings a sync of its own ({@link AgentFrameRouter#tellReadyAgent}).
      */
     private void onVmResumed() {
         if (router.latestReady() == null || portInput.resyncing()) {
