@@ -262,5 +262,4 @@ final class ClientFrames {
         bytes.get(copy);
         return copy;
     }
-
 }

@@ -292,5 +292,4 @@ final class FlowControl {
                 && !c.waitingForRoom;
         c.key.interestOps((read ? SelectionKey.OP_READ : 0) | (c.output.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
-
 }
