@@ -37,8 +37,6 @@ import sun.misc.Signal;
  * stdout, stderr and terminal. They differ only in how the session is opened ({@link Opener}).
  */
 final class ExecCommand {
-    private static final int SIGPIPE = 13;
-    private static final int SIGKILL = 9;
     /**
      * How long a command may go on writing after the SIGPIPE its broken output got before it is
      * killed: one that ignores SIGPIPE (Python, the JVM, trap '' PIPE) gets no EPIPE here, as it
@@ -216,8 +214,7 @@ final class ExecCommand {
                 err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }
             boolean outputFailed = reportOutputFailure();
-            // Killed for ignoring the SIGPIPE: reported as the SIGPIPE's death, as its pipeline expects.
-            int code = killedForBrokenOutput && status.code() == 128 + SIGKILL ? 128 + SIGPIPE : status.code();
+            int code = ExitStatuses.commandStatus(status.code(), killedForBrokenOutput);
             if (code < 0 || code > 255) {
                 // An i32 on the wire; the shell would take it modulo 256 (256 is success).
                 err.println("agentctl: the agent reported exit status " + code + " for " + what
@@ -225,7 +222,7 @@ final class ExecCommand {
                 return Agentctl.EXIT_UNAVAILABLE;
             }
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
-                    : exitStatus(code, notDeliveredWhy != null || stdinReadFailed, outputFailed);
+                    : ExitStatuses.exitStatus(code, notDeliveredWhy != null || stdinReadFailed, outputFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
@@ -261,29 +258,6 @@ final class ExecCommand {
 
     static boolean localTerminalGoesRaw(boolean tty, boolean interactive, boolean inForeground) {
         return tty && interactive && inForeground;
-    }
-
-    /**
-     * agentctl's status: the command's own, except that a command that succeeded without getting
-     * all of its input (the agent could not deliver it, or agentctl could not read its own stdin)
-     * gives {@link Agentctl#EXIT_STDIN_NOT_DELIVERED}; a command that failed keeps
-     * its status, as a pipeline under pipefail keeps the last failure (the message is printed
-     * either way).
-     */
-    static int exitStatus(int commandStatus, boolean stdinNotDelivered) {
-        return stdinNotDelivered && commandStatus == 0 ? Agentctl.EXIT_STDIN_NOT_DELIVERED : commandStatus;
-    }
-
-    /**
-     * As {@link #exitStatus(int, boolean)}, and when agentctl could not write the command's output
-     * (other than to a broken pipe), {@link Agentctl#EXIT_OUTPUT_FAILED} unless the command failed
-     * of itself: 0, and 141 (the SIGPIPE agentctl sent it to stop it), give way to it.
-     */
-    static int exitStatus(int commandStatus, boolean stdinNotDelivered, boolean outputFailed) {
-        if (outputFailed && (commandStatus == 0 || commandStatus == 128 + SIGPIPE)) {
-            return Agentctl.EXIT_OUTPUT_FAILED;
-        }
-        return exitStatus(commandStatus, stdinNotDelivered);
     }
 
     /** Prints the output failure's line, if there was one; true when there was. */
@@ -363,12 +337,12 @@ final class ExecCommand {
             return; // once: the open returning and the reader may both see the broken output
         }
         Thread stopper = new Thread(() -> {
-            signalQuietly(session, SIGPIPE);
+            signalQuietly(session, ExitStatuses.SIGPIPE);
             try {
                 session.awaitExit(BROKEN_OUTPUT_GRACE);
             } catch (TimeoutException ignoredIt) {
                 killedForBrokenOutput = true;
-                signalQuietly(session, SIGKILL);
+                signalQuietly(session, ExitStatuses.SIGKILL);
             } catch (AgentException | InterruptedException ended) {
                 // it ended otherwise: its status says how
             }

@@ -76,20 +76,20 @@ class TerminalHandlingTest {
 
     @Test
     void aCommandThatSucceededWithoutAllItsInputExits123AndAFailureKeepsItsStatus() {
-        assertEquals(0, ExecCommand.exitStatus(0, false));
-        assertEquals(123, ExecCommand.exitStatus(0, true));
-        assertEquals(3, ExecCommand.exitStatus(3, true));
-        assertEquals(141, ExecCommand.exitStatus(141, true));
-        assertEquals(7, ExecCommand.exitStatus(7, false));
+        assertEquals(0, ExitStatuses.exitStatus(0, false));
+        assertEquals(123, ExitStatuses.exitStatus(0, true));
+        assertEquals(3, ExitStatuses.exitStatus(3, true));
+        assertEquals(141, ExitStatuses.exitStatus(141, true));
+        assertEquals(7, ExitStatuses.exitStatus(7, false));
     }
 
     @Test
     void outputThatCouldNotBeWrittenExits1UnlessTheCommandFailedOfItself() {
-        assertEquals(1, ExecCommand.exitStatus(0, false, true));
-        assertEquals(1, ExecCommand.exitStatus(0, true, true));
-        assertEquals(1, ExecCommand.exitStatus(141, false, true), "the SIGPIPE agentctl sent it");
-        assertEquals(3, ExecCommand.exitStatus(3, false, true));
-        assertEquals(123, ExecCommand.exitStatus(0, true, false));
-        assertEquals(0, ExecCommand.exitStatus(0, false, false));
+        assertEquals(1, ExitStatuses.exitStatus(0, false, true));
+        assertEquals(1, ExitStatuses.exitStatus(0, true, true));
+        assertEquals(1, ExitStatuses.exitStatus(141, false, true), "the SIGPIPE agentctl sent it");
+        assertEquals(3, ExitStatuses.exitStatus(3, false, true));
+        assertEquals(123, ExitStatuses.exitStatus(0, true, false));
+        assertEquals(0, ExitStatuses.exitStatus(0, false, false));
     }
 }
