@@ -26,7 +26,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -183,7 +182,7 @@ final class ExecCommand {
             }
             DetachKeys keys = null;
             if (terminal != null) {
-                followResizes(terminal, session, size); // before going raw: a resize from then on is seen
+                WindowSizeFollower.follow(terminal, session, size); // before going raw: a resize from then on is seen
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();
                     raw = true;
@@ -349,41 +348,6 @@ final class ExecCommand {
         }, "agentctl-broken-output");
         stopper.setDaemon(true);
         stopper.start();
-    }
-
-    /**
-     * SIGWINCH only wakes one thread, which reads the size and sends it: each signal runs on a
-     * thread of its own, and handlers that read and sent it themselves could send an older size
-     * last (dragging a window sends many), or pile up behind a send the agent does not take.
-     * Signals that come while it reads or sends are one more look at the size, not one each. Its
-     * first look is at once: a resize between the size read for the request ({@code sent}, before
-     * connecting) and this handler (after the open) had no signal left to send it.
-     */
-    private void followResizes(LocalTerminal terminal, ExecSession session, int[] sent) {
-        Semaphore resized = new Semaphore(1);
-        Thread sender = new Thread(() -> {
-            try {
-                int[] last = sent;
-                while (!session.isDone()) {
-                    resized.acquire();
-                    resized.drainPermits();
-                    int[] size = terminal.size();
-                    if (size != null && !java.util.Arrays.equals(size, last) && !session.isDone()) {
-                        session.resize(size[0], size[1]);
-                        last = size;
-                    }
-                }
-            } catch (IOException | InterruptedException e) {
-                // the session ended meanwhile
-            }
-        }, "agentctl-resize");
-        sender.setDaemon(true);
-        sender.start();
-        Signal.handle(new Signal("WINCH"), signal -> {
-            if (resized.availablePermits() == 0) {
-                resized.release();
-            }
-        });
     }
 
     /**
