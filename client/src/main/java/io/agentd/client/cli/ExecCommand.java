@@ -36,12 +36,6 @@ import sun.misc.Signal;
  * stdout, stderr and terminal. They differ only in how the session is opened ({@link Opener}).
  */
 final class ExecCommand {
-    /**
-     * How long a command may go on writing after the SIGPIPE its broken output got before it is
-     * killed: one that ignores SIGPIPE (Python, the JVM, trap '' PIPE) gets no EPIPE here, as it
-     * would writing to a local pipe, and would run on with agentctl throwing its output away.
-     */
-    static final Duration BROKEN_OUTPUT_GRACE = Duration.ofSeconds(2);
     private static final int STDIN_READ_BYTES = 64 * 1024;
     /** How long the agent gets to answer a detach asked with the detach keys. */
     private static final Duration DETACH_WAIT = Duration.ofSeconds(30);
@@ -84,10 +78,6 @@ final class ExecCommand {
     private final AtomicBoolean leaving = new AtomicBoolean();
     private final Opener opener;
     private final PrintStream err;
-    // Unbuffered: output reaches the local terminal or pipe as soon as the agent sends it.
-    private final LocalOutput stdout = LocalOutput.stdout();
-    private final LocalOutput stderr = LocalOutput.stderr();
-    private final AtomicBoolean outputBroken = new AtomicBoolean();
     /** How long a command may run on after a signal passed on before agentctl checks that the agent answers. */
     static final Duration SIGNAL_ANSWER_WAIT = Duration.ofSeconds(10);
     /**
@@ -99,29 +89,12 @@ final class ExecCommand {
     /** A watch for the agent's answers runs (one is enough: the first signal starts it). */
     private final AtomicBoolean watchingAgent = new AtomicBoolean();
     /**
-     * True while the connection's reader is in a write to our stdout or stderr: a reader of ours that
-     * stopped reading (`| less` on its first page) holds it there, and no frame, a pong neither, is
-     * read meanwhile. Not the agent's silence, so the watch does not give up on it then.
-     */
-    private volatile boolean writingLocally;
-    /** When the last such write ended (nanoTime): one during a ping's wait held its pong back too. */
-    private volatile long localWriteEndedNanos = System.nanoTime();
-    private final AtomicBoolean stoppingForBrokenOutput = new AtomicBoolean();
-    /** The command was killed after it ignored the SIGPIPE of its broken output. */
-    private volatile boolean killedForBrokenOutput;
-    /**
-     * The first failure to write the command's output other than a broken pipe (a full disk:
-     * "error writing to standard output: No space left on device"), printed once the command has
-     * ended; null when there was none.
-     */
-    private volatile String outputFailure;
-    /**
      * Completed when open returns, with its session (null when it failed); output and signals may
-     * come before that ({@link #write}, {@link #onStopSignals}).
+     * come before that ({@link CommandOutput#write}, {@link #onStopSignals}).
      */
     private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
-    /** Set before the first output is written: from then on a signal may be someone's answer to it. */
-    private volatile boolean outputShown;
+    /** Writes the command's output here, and stops the command when it has nowhere to go. */
+    private final CommandOutput output = new CommandOutput(opened);
     /** Set when the local terminal went raw: a line on stderr then needs its own carriage return. */
     private volatile boolean raw;
     /**
@@ -173,13 +146,11 @@ final class ExecCommand {
             }
             ExecSession session = null;
             try {
-                session = opener.open(client, size, this::write);
+                session = opener.open(client, size, output::write);
             } finally {
                 opened.complete(session);
             }
-            if (outputBroken.get()) {
-                stopForBrokenOutput(session);
-            }
+            output.sessionOpened(session);
             DetachKeys keys = null;
             if (terminal != null) {
                 WindowSizeFollower.follow(terminal, session, size); // before going raw: a resize from then on is seen
@@ -212,8 +183,8 @@ final class ExecCommand {
             if (notDeliveredWhy != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }
-            boolean outputFailed = reportOutputFailure();
-            int code = ExitStatuses.commandStatus(status.code(), killedForBrokenOutput);
+            boolean outputFailed = output.reportFailure(err);
+            int code = ExitStatuses.commandStatus(status.code(), output.killedForBrokenOutput());
             if (code < 0 || code > 255) {
                 // An i32 on the wire; the shell would take it modulo 256 (256 is success).
                 err.println("agentctl: the agent reported exit status " + code + " for " + what
@@ -228,7 +199,7 @@ final class ExecCommand {
             err.println("agentctl: detached from session " + Long.toUnsignedString(d.session()) + ", which runs on;"
                     + " agentctl attach --from " + Long.toUnsignedString(d.offset()) + " "
                     + Long.toUnsignedString(d.session()) + " goes on from here");
-            return reportOutputFailure() ? Agentctl.EXIT_OUTPUT_FAILED : 0;
+            return output.reportFailure(err) ? Agentctl.EXIT_OUTPUT_FAILED : 0;
         } catch (ExecFailedException e) {
             restore(terminal);
             err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
@@ -259,16 +230,6 @@ final class ExecCommand {
         return tty && interactive && inForeground;
     }
 
-    /** Prints the output failure's line, if there was one; true when there was. */
-    private boolean reportOutputFailure() {
-        String failure = outputFailure;
-        if (failure == null) {
-            return false;
-        }
-        err.println("agentctl: " + failure);
-        return true;
-    }
-
     private static void restore(LocalTerminal terminal) {
         if (terminal != null) {
             terminal.restore();
@@ -296,58 +257,6 @@ final class ExecCommand {
                 // nobody interrupts the main thread on purpose; keep waiting for the session's end
             }
         }
-    }
-
-    /** Output listener: runs on the connection's reader thread. */
-    private void write(Output output) {
-        if (!outputShown) {
-            outputShown = true;
-        }
-        LocalOutput to = output.stream() == Output.Stream.STDOUT ? stdout : stderr;
-        if (to.failure() != null) {
-            return; // it failed before: what comes after is not written either (as cat stops)
-        }
-        try {
-            writingLocally = true;
-            to.write(output.data());
-        } catch (IOException e) {
-            // Our reader went away (e.g. `agentctl exec ... | head`): stop the writer as a pipe would.
-            // Any other failure (a full disk) leaves the output nowhere to go either: stopped the
-            // same way, and said once the command has ended (the status is then not 0).
-            if (!LocalOutput.isBrokenPipe(e) && outputFailure == null) {
-                outputFailure = to.describe(e);
-            }
-            if (outputBroken.compareAndSet(false, true)) {
-                stopForBrokenOutput(opened.getNow(null)); // null before the open returned: it sends it then
-            }
-        } finally {
-            localWriteEndedNanos = System.nanoTime();
-            writingLocally = false;
-        }
-    }
-
-    /**
-     * The command's output has nowhere to go: SIGPIPE, as a broken pipe would send it, and SIGKILL
-     * {@link #BROKEN_OUTPUT_GRACE} later if it has not ended. From a thread of its own: this is
-     * called on the connection's reader thread, which must not wait for the connection's writes.
-     */
-    private void stopForBrokenOutput(ExecSession session) {
-        if (session == null || !stoppingForBrokenOutput.compareAndSet(false, true)) {
-            return; // once: the open returning and the reader may both see the broken output
-        }
-        Thread stopper = new Thread(() -> {
-            signalQuietly(session, ExitStatuses.SIGPIPE);
-            try {
-                session.awaitExit(BROKEN_OUTPUT_GRACE);
-            } catch (TimeoutException ignoredIt) {
-                killedForBrokenOutput = true;
-                signalQuietly(session, ExitStatuses.SIGKILL);
-            } catch (AgentException | InterruptedException ended) {
-                // it ended otherwise: its status says how
-            }
-        }, "agentctl-broken-output");
-        stopper.setDaemon(true);
-        stopper.start();
     }
 
     /**
@@ -530,7 +439,7 @@ final class ExecCommand {
      * agent) ends agentctl with 125, the terminal restored by the shutdown hook. Without it, ^C
      * went nowhere and agentctl waited for ever (only SIGKILL ended it, leaving the terminal raw).
      * A command that traps the signal and runs on, on an agent that answers, runs on; so does one
-     * whose output our own stdout does not take ({@link #writingLocally}).
+     * whose output our own stdout does not take ({@link CommandOutput#heldReaderSince}).
      */
     private void watchForTheAgent(AgentClient client, ExecSession session) {
         if (!watchingAgent.compareAndSet(false, true)) {
@@ -546,7 +455,7 @@ final class ExecCommand {
                         return; // the main thread reports it (125)
                     } catch (TimeoutException | IOException noAnswer) {
                         if (noAnswer instanceof TimeoutException
-                                && (writingLocally || localWriteEndedNanos - asked > 0)) {
+                                && output.heldReaderSince(asked)) {
                             continue; // the pong waited behind output our own stdout was slow to take
                         }
                         if (!session.isDone()) {
@@ -605,7 +514,7 @@ final class ExecCommand {
             Signal.handle(new Signal(name), signal -> {
                 int status = 128 + signal.getNumber();
                 ExecSession session = opened.getNow(null);
-                if (session == null && outputShown) {
+                if (session == null && output.shown()) {
                     session = opened.join(); // a handler's own thread: open returns or fails soon
                 }
                 if (session == null || session.isDone()) {
@@ -658,17 +567,6 @@ final class ExecCommand {
             session.closeStdin();
         } catch (IOException e) {
             // the session ended or the connection broke: the main thread reports it
-        }
-    }
-
-    private static void signalQuietly(ExecSession session, int signal) {
-        if (session == null) {
-            return;
-        }
-        try {
-            session.signal(signal);
-        } catch (IOException e) {
-            // already ended
         }
     }
 }
