@@ -36,10 +36,6 @@ import sun.misc.Signal;
  * stdout, stderr and terminal. They differ only in how the session is opened ({@link Opener}).
  */
 final class ExecCommand {
-    private static final int STDIN_READ_BYTES = 64 * 1024;
-    /** How long the agent gets to answer a detach asked with the detach keys. */
-    private static final Duration DETACH_WAIT = Duration.ofSeconds(30);
-
     /** Opens the connection (after the local checks, so a bad terminal never costs a connect). */
     interface Connector {
         AgentClient connect() throws Agentctl.Unavailable;
@@ -71,8 +67,6 @@ final class ExecCommand {
     private final Duration timeout;
     /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
     private final boolean closeStdinUnlessInteractive;
-    /** How often a PTY fed from a pipe or file gets its end of input again ({@link #repeatEndOfInput}). */
-    static final long EOF_REPEAT_MILLIS = 1000;
     private final LeaveRunning leave;
     /** Set by the first signal that asks to leave: a second one does not wait for the detach. */
     private final AtomicBoolean leaving = new AtomicBoolean();
@@ -95,18 +89,8 @@ final class ExecCommand {
     private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
     /** Writes the command's output here, and stops the command when it has nowhere to go. */
     private final CommandOutput output = new CommandOutput(opened);
-    /** Set when the local terminal went raw: a line on stderr then needs its own carriage return. */
-    private volatile boolean raw;
-    /**
-     * -i: set (before the session's input is closed) when reading the local stdin failed; the
-     * command did not get all of its input, as when the agent could not deliver it (123).
-     */
-    private volatile boolean stdinReadFailed;
-    /** -i without detach keys: set when the plain copy of the local stdin starts. */
-    private volatile boolean copiesStdin;
-    /** Bytes that copy read from the local stdin (the session counts what it sent of them). */
-    private final AtomicLong stdinBytesRead = new AtomicLong();
-
+    /** -i: copies agentctl's stdin into the session. */
+    private final StdinPump stdin;
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
         this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
@@ -131,6 +115,7 @@ final class ExecCommand {
         this.timeout = timeout;
         this.opener = opener;
         this.err = err;
+        this.stdin = new StdinPump(err);
     }
 
     int run(Connector connector) throws Agentctl.Unavailable {
@@ -152,6 +137,7 @@ final class ExecCommand {
             }
             output.sessionOpened(session);
             DetachKeys keys = null;
+            boolean raw = false; // a line on stderr then needs its own carriage return
             if (terminal != null) {
                 WindowSizeFollower.follow(terminal, session, size); // before going raw: a resize from then on is seen
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
@@ -162,7 +148,7 @@ final class ExecCommand {
                 }
             }
             if (interactive) {
-                forwardStdin(session, keys, tty && terminal == null);
+                stdin.start(session, keys, tty && terminal == null, raw);
             } else if (!tty && closeStdinUnlessInteractive) {
                 session.closeStdin(); // like a command run with </dev/null
             }
@@ -179,7 +165,7 @@ final class ExecCommand {
                         + "; the agent stopped it");
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
-            String notDeliveredWhy = notDelivered != null ? notDelivered.reason() : inputLeftOver(session);
+            String notDeliveredWhy = notDelivered != null ? notDelivered.reason() : stdin.inputLeftOver(session, tty);
             if (notDeliveredWhy != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }
@@ -192,7 +178,7 @@ final class ExecCommand {
                 return Agentctl.EXIT_UNAVAILABLE;
             }
             return status.timedOut() ? Agentctl.EXIT_TIMED_OUT
-                    : ExitStatuses.exitStatus(code, notDeliveredWhy != null || stdinReadFailed, outputFailed);
+                    : ExitStatuses.exitStatus(code, notDeliveredWhy != null || stdin.readFailed(), outputFailed);
         } catch (SessionDetachedException e) {
             restore(terminal);
             SessionDetached d = e.detached();
@@ -257,161 +243,6 @@ final class ExecCommand {
                 // nobody interrupts the main thread on purpose; keep waiting for the session's end
             }
         }
-    }
-
-    /**
-     * -i: a daemon thread copies stdin to the session through one buffer, so any amount streams in
-     * bounded memory: each write waits for the agent's credit (flow control), and the next read
-     * waits for the write. Local EOF ends the session's input. When the agent refuses input, the
-     * copy stops and the input is ended, so that the command ends with the prefix it got (the main
-     * thread reports the refusal). So does a failure to read the local stdin (`< /tmp`: EISDIR),
-     * said on stderr at once; agentctl then exits as for input not delivered (123 for a command
-     * that succeeded).
-     */
-    private void forwardStdin(ExecSession session, DetachKeys keys, boolean ptyFedFromNoTerminal) {
-        if (keys != null) {
-            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            pumpStdin(session, false, keyCopy(buffer -> readLocal(in, buffer), session, keys, err)::run);
-            return;
-        }
-        pumpStdin(session, ptyFedFromNoTerminal, () -> {
-            // A channel into a direct buffer: the bytes are copied once, by read(2), and go from
-            // there to the socket (an InputStream adds a native-to-array copy, the socket a copy back).
-            FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
-            ByteBuffer buffer = ByteBuffer.allocateDirect(STDIN_READ_BYTES);
-            copiesStdin = true;
-            int n;
-            while ((n = readLocal(in, buffer.clear())) > 0) {
-                // Between the read and this count its bytes are in neither figure: a command ending in
-                // that instant may be missed (a false 0, never a false 123).
-                stdinBytesRead.addAndGet(n);
-                session.writeStdin(buffer.flip());
-            }
-            return true;
-        });
-    }
-
-    /**
-     * Why the command, now ended, did not get all of agentctl's input although the agent reported
-     * no stdin error, or null: bytes the copy read and could not send (it waited for credit the
-     * ended session never gave), and bytes still waiting in agentctl's stdin. The agent sees neither:
-     * it reports only what it had queued, so whether input was lost used to depend on where the
-     * copy was when the command exited (5 MB into `head -c 200000` exited 123 or 0 from run to run).
-     * What the agent took into the command's pipe and the command never read cannot be told, as in
-     * a local pipeline. Not with -t: keys typed at a terminal after the command ended are no input lost.
-     */
-    private String inputLeftOver(ExecSession session) {
-        if (!copiesStdin || stdinReadFailed || tty) {
-            // A stdin that could not be read was said already (and a directory's size is no input);
-            // with -t, keys typed after the command ended are no input lost.
-            return null;
-        }
-        long unsent = Math.max(0, stdinBytesRead.get() - session.stdinBytesSent());
-        long unread = localStdinWaiting();
-        if (unsent + unread == 0) {
-            return null;
-        }
-        return "EPIPE: the command ended before it was sent all of agentctl's input (" + (unsent + unread)
-                + " bytes" + (unread > 0 ? " or more" : "") + " left)";
-    }
-
-    /** Bytes readable from agentctl's stdin without waiting (FIONREAD for a pipe, what is left of a file); 0 if unknown. */
-    private static long localStdinWaiting() {
-        try {
-            // Not closed: that would close fd 0, which the stdin copy may still be reading.
-            @SuppressWarnings("resource")
-            FileInputStream in = new FileInputStream(FileDescriptor.in);
-            return in.available();
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    /** One copy of stdin into the session; true when it reached the end of the input. */
-    private interface StdinCopy {
-        boolean run() throws IOException;
-    }
-
-    /** A failure to read agentctl's own stdin (not one of the session or the connection). */
-    private static final class LocalReadException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        LocalReadException(IOException cause) {
-            super(String.valueOf(cause.getMessage()), cause);
-        }
-    }
-
-    /**
-     * {@code in.read(buffer)}: the bytes read, or -1 at the end; a failure is a {@link LocalReadException}.
-     * A stdin left non-blocking by whoever opened it (a harness's pipe) answers 0 while its writer has
-     * written nothing yet: that is waited out here (poll(2)), not taken for the end of the input.
-     */
-    private static int readLocal(FileChannel in, ByteBuffer buffer) throws LocalReadException {
-        try {
-            int n;
-            while ((n = in.read(buffer)) == 0 && buffer.hasRemaining()) {
-                LocalOutput.awaitReadable(0);
-            }
-            return n;
-        } catch (IOException e) {
-            throw new LocalReadException(e);
-        }
-    }
-
-    /**
-     * Runs {@code copy} on a daemon thread, and ends the session's input where the local input
-     * ended, or could not be read further.
-     */
-    private void pumpStdin(ExecSession session, boolean ptyFedFromNoTerminal, StdinCopy copy) {
-        Thread pump = new Thread(() -> {
-            try {
-                if (copy.run()) {
-                    session.closeStdin();
-                    if (ptyFedFromNoTerminal) {
-                        repeatEndOfInput(session);
-                    }
-                }
-            } catch (LocalReadException e) {
-                stdinReadFailed = true;
-                String eol = raw ? "\r\n" : "\n";
-                err.print((raw ? "\r\n" : "") + "agentctl: cannot read stdin: " + e.getMessage() + eol);
-                err.flush();
-                closeStdinQuietly(session); // the command ends with what it got
-            } catch (StdinNotDeliveredException e) {
-                closeStdinQuietly(session);
-            } catch (IOException e) {
-                // the session ended or the connection broke: the main thread reports it
-            }
-        }, "agentctl-stdin");
-        pump.setDaemon(true);
-        pump.start();
-    }
-
-    /** The copy of the typed keys of -it with detach keys; a refused detach is said on {@code err}. */
-    static DetachingKeyCopy keyCopy(DetachingKeyCopy.KeyReader in, ExecSession session, DetachKeys keys,
-            PrintStream err) {
-        return new DetachingKeyCopy(in, session, keys, () -> detach(session, err, "; still attached to the session"),
-                STDIN_READ_BYTES);
-    }
-
-    /**
-     * Asks the agent to detach; true when it did (the main thread, told by the session's end, says
-     * so). A refusal is said on {@code err} in one line, ended by {@code then} (what happens next)
-     * unless the session has ended meanwhile (the refusal then says that it exited).
-     */
-    private static boolean detach(ExecSession session, PrintStream err, String then) {
-        try {
-            session.detach(DETACH_WAIT);
-            return true;
-        } catch (AgentException | TimeoutException e) {
-            // Raw mode: the line needs its own carriage returns.
-            String why = e.getMessage().startsWith("cannot detach") ? e.getMessage() : "cannot detach: " + e.getMessage();
-            err.print("\r\nagentctl: " + why + (session.isDone() ? "" : then) + "\r\n");
-            err.flush();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return false;
     }
 
     /**
@@ -491,7 +322,7 @@ final class ExecCommand {
                         + " leaving it to what the agent does when its host goes away");
                 System.exit(status);
             }
-            if (!detach(session, err, "") && !session.isDone()) {
+            if (!SessionDetach.ask(session, err, "") && !session.isDone()) {
                 System.exit(status);
             }
         });
@@ -534,39 +365,6 @@ final class ExecCommand {
             return false;
         } catch (AgentException ended) {
             return true;
-        }
-    }
-
-    /**
-     * -it with stdin a pipe or a file: its end is a ^D on the PTY, which a program that takes the
-     * terminal out of canonical mode before it reads (bash or python under readline) never saw: the
-     * line discipline keeps a ^D that came in canonical mode as an end-of-line mark, which a raw
-     * read returns as a NUL, so `echo 'echo x' | agentctl exec -it -- bash` waited for ever (a
-     * review). The input has ended, so ^D goes again every {@value #EOF_REPEAT_MILLIS} ms while the
-     * command runs: an end of input for whatever reads the terminal next, as a terminal whose user
-     * pressed ^D again would give. A terminal's own ^D is the user's, and is never repeated.
-     */
-    private static void repeatEndOfInput(ExecSession session) throws IOException {
-        try {
-            while (!session.isDone()) {
-                try {
-                    session.onExit().get(EOF_REPEAT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.TimeoutException stillRunning) {
-                    session.closeStdin();
-                } catch (java.util.concurrent.ExecutionException ended) {
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void closeStdinQuietly(ExecSession session) {
-        try {
-            session.closeStdin();
-        } catch (IOException e) {
-            // the session ended or the connection broke: the main thread reports it
         }
     }
 }

@@ -54,7 +54,7 @@ class DetachingKeyCopyTest {
             ExecSession session = client.start(ExecRequest.of("/bin/sh"));
             long id = agent.receive().id();
             agent.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(77, null)));
-            DetachingKeyCopy copy = ExecCommand.keyCopy(typed.source()::read, session,
+            DetachingKeyCopy copy = StdinPump.keyCopy(typed.source()::read, session,
                     DetachKeys.of(DetachKeys.DEFAULT), err);
             CompletableFuture<Boolean> copied = CompletableFuture.supplyAsync(() -> {
                 try {
