@@ -3,33 +3,22 @@ package io.agentd.client.cli;
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentErrorException;
 import io.agentd.client.AgentException;
-import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
-import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.client.ExitStatus;
-import io.agentd.protocol.payload.ResourceUsage;
-import io.agentd.client.Output;
+import io.agentd.client.FeatureNotOfferedException;
 import io.agentd.client.OutputListener;
 import io.agentd.client.SessionDetachedException;
 import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
+import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.SessionDetached;
-import java.io.FileDescriptor;
-import java.io.FileInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import sun.misc.Signal;
 
 /**
  * {@code agentctl exec} and {@code agentctl attach}: one session, wired to this process's stdin,
@@ -46,8 +35,6 @@ final class ExecCommand {
         /** @param size the local terminal's rows and cols with -t, else null */
         ExecSession open(AgentClient client, int[] size, OutputListener listener) throws IOException;
     }
-
-    private static final List<String> FORWARDED_SIGNALS = List.of("INT", "TERM", "HUP");
 
     /**
      * How the user leaves the session running instead of ending it.
@@ -68,29 +55,18 @@ final class ExecCommand {
     /** exec: without -i the command's stdin is closed, as with </dev/null; attach leaves it alone. */
     private final boolean closeStdinUnlessInteractive;
     private final LeaveRunning leave;
-    /** Set by the first signal that asks to leave: a second one does not wait for the detach. */
-    private final AtomicBoolean leaving = new AtomicBoolean();
     private final Opener opener;
     private final PrintStream err;
-    /** How long a command may run on after a signal passed on before agentctl checks that the agent answers. */
-    static final Duration SIGNAL_ANSWER_WAIT = Duration.ofSeconds(10);
-    /**
-     * How long a pong may take then before agentctl gives up on the agent: longer than a relay
-     * holds everyone up for a client that does not read (10 s), so that another client's stall is
-     * not taken for a dead agent.
-     */
-    static final Duration AGENT_ANSWER_WAIT = Duration.ofSeconds(15);
-    /** A watch for the agent's answers runs (one is enough: the first signal starts it). */
-    private final AtomicBoolean watchingAgent = new AtomicBoolean();
     /**
      * Completed when open returns, with its session (null when it failed); output and signals may
-     * come before that ({@link CommandOutput#write}, {@link #onStopSignals}).
+     * come before that ({@link CommandOutput#write}, {@link StopSignals}).
      */
     private final CompletableFuture<ExecSession> opened = new CompletableFuture<>();
     /** Writes the command's output here, and stops the command when it has nowhere to go. */
     private final CommandOutput output = new CommandOutput(opened);
     /** -i: copies agentctl's stdin into the session. */
     private final StdinPump stdin;
+
     /** {@code agentctl exec}: a new session for the options' command. */
     ExecCommand(ExecOptions options, PrintStream err) {
         this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
@@ -124,10 +100,11 @@ final class ExecCommand {
         try (AgentClient client = connector.connect()) {
             // Before the session opens: its first output can be written before open returns, and a
             // signal sent on seeing it must find these, not the JVM's default exit (130 for SIGINT).
+            StopSignals signals = new StopSignals(opened, output, what, err);
             if (leave.sigProxy()) {
-                forwardSignals(client);
+                signals.forwardTo(client);
             } else {
-                detachOnSignals(client.agentDetachesSessions());
+                signals.detachOn(client.agentDetachesSessions());
             }
             ExecSession session = null;
             try {
@@ -242,129 +219,6 @@ final class ExecCommand {
             } catch (InterruptedException e) {
                 // nobody interrupts the main thread on purpose; keep waiting for the session's end
             }
-        }
-    }
-
-    /**
-     * SIGINT, SIGTERM and SIGHUP sent to agentctl go to the remote command, and agentctl goes on
-     * waiting for its exit status (as `docker run` does): over a virtio port the agent keeps a
-     * session when its host hangs up, so dying here would leave the command running in the guest.
-     * When the signal cannot be sent, the session or the connection has ended, and the main thread
-     * reports that (the command's status, or 125).
-     */
-    private void forwardSignals(AgentClient client) {
-        onStopSignals((session, signal, status) -> {
-            watchForTheAgent(client, session); // first: the send below may wait behind a stuck writer
-            try {
-                session.signal(signal.getNumber());
-            } catch (IOException e) {
-                // It ended meanwhile (its status stands), or the connection did (125): the main
-                // thread, told by the same end, reports it; exiting here would replace that.
-            }
-        });
-    }
-
-    /**
-     * After a signal passed on, while the command runs on: every {@link #SIGNAL_ANSWER_WAIT} the
-     * agent is asked for a pong, and none within {@link #AGENT_ANSWER_WAIT} (a paused VM, a hung
-     * agent) ends agentctl with 125, the terminal restored by the shutdown hook. Without it, ^C
-     * went nowhere and agentctl waited for ever (only SIGKILL ended it, leaving the terminal raw).
-     * A command that traps the signal and runs on, on an agent that answers, runs on; so does one
-     * whose output our own stdout does not take ({@link CommandOutput#heldReaderSince}).
-     */
-    private void watchForTheAgent(AgentClient client, ExecSession session) {
-        if (!watchingAgent.compareAndSet(false, true)) {
-            return;
-        }
-        Thread watch = new Thread(() -> {
-            try {
-                while (!endsWithin(session, SIGNAL_ANSWER_WAIT)) {
-                    long asked = System.nanoTime();
-                    try {
-                        client.ping(AGENT_ANSWER_WAIT);
-                    } catch (ConnectionLostException lost) {
-                        return; // the main thread reports it (125)
-                    } catch (TimeoutException | IOException noAnswer) {
-                        if (noAnswer instanceof TimeoutException
-                                && output.heldReaderSince(asked)) {
-                            continue; // the pong waited behind output our own stdout was slow to take
-                        }
-                        if (!session.isDone()) {
-                            err.println("agentctl: the agent does not answer (" + noAnswer.getMessage() + ") after a"
-                                    + " signal was passed on to " + what + ": giving up on it; it may still run in the guest");
-                            System.exit(Agentctl.EXIT_UNAVAILABLE);
-                        }
-                        return;
-                    }
-                }
-            } catch (InterruptedException e) {
-                // not interrupted by anyone: nothing to watch
-            }
-        }, "agentctl-signal-watch");
-        watch.setDaemon(true);
-        watch.start();
-    }
-
-    /**
-     * --sig-proxy=false: SIGINT, SIGTERM and SIGHUP leave the session running, as the detach keys
-     * do (agentctl prints how to attach again and exits 0). A second signal while the agent is asked
-     * does not wait for it. When the agent cannot detach a session (no session_detach), or the
-     * detach fails, agentctl ends as the signal would (128 + N) and the session gets what the agent
-     * does when its host goes away.
-     */
-    private void detachOnSignals(boolean agentDetaches) {
-        onStopSignals((session, signal, status) -> {
-            if (!leaving.compareAndSet(false, true)) {
-                System.exit(status);
-            }
-            if (!agentDetaches) {
-                err.println("agentctl: this agent cannot detach a session (no session_detach);"
-                        + " leaving it to what the agent does when its host goes away");
-                System.exit(status);
-            }
-            if (!SessionDetach.ask(session, err, "") && !session.isDone()) {
-                System.exit(status);
-            }
-        });
-    }
-
-    /** What SIGINT, SIGTERM or SIGHUP does while the session runs; {@code status} is 128 + N. */
-    private interface StopSignal {
-        void handle(ExecSession session, Signal signal, int status);
-    }
-
-    /**
-     * Installs {@code whileRunning} for SIGINT, SIGTERM and SIGHUP, before the session is opened.
-     * A signal that comes while it opens waits for it once its output was shown (whoever saw that
-     * output may have sent the signal in answer), and otherwise ends agentctl as the signal would,
-     * as it did before anything was shown. Once the session has ended (or failed to open) there is
-     * nothing left to pass a signal on to or to detach: agentctl ends as the signal would.
-     */
-    private void onStopSignals(StopSignal whileRunning) {
-        for (String name : FORWARDED_SIGNALS) {
-            Signal.handle(new Signal(name), signal -> {
-                int status = 128 + signal.getNumber();
-                ExecSession session = opened.getNow(null);
-                if (session == null && output.shown()) {
-                    session = opened.join(); // a handler's own thread: open returns or fails soon
-                }
-                if (session == null || session.isDone()) {
-                    System.exit(status);
-                }
-                whileRunning.handle(session, signal, status);
-            });
-        }
-    }
-
-    /** True once the session has ended (however: its failure is the main thread's to report), false if still running after {@code wait}. */
-    private static boolean endsWithin(ExecSession session, Duration wait) throws InterruptedException {
-        try {
-            session.awaitExit(wait);
-            return true;
-        } catch (TimeoutException stillRunning) {
-            return false;
-        } catch (AgentException ended) {
-            return true;
         }
     }
 }
