@@ -5,8 +5,6 @@ import io.agentd.client.AgentErrorException;
 import io.agentd.client.ExecFailedException;
 import io.agentd.client.ExecSession;
 import io.agentd.client.FeatureNotOfferedException;
-import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.FailureKind;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -43,22 +41,17 @@ final class DetachCommand {
         try (AgentClient client = connector.connect()) {
             // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal) and its
             // TERM, as exec -t does: it was left to the agent's default whatever the terminal.
-            int[] size = options.tty() ? terminalSize() : null;
+            int[] size = options.tty() ? LocalTerminal.sizeOf(LocalTerminal.onStdin()) : null;
             // start_detached: the agent detaches the session from this connection right after started,
             // so a command that ends before agentctl has closed it keeps its output and exit for attach.
-            ExecSession session = client.start(options.toRequest(
-                    size != null ? size[0] : ExecRequest.DEFAULT_ROWS, size != null ? size[1] : ExecRequest.DEFAULT_COLS,
-                    LocalTermEnv.of(options.tty(), localTerm)).withStartDetached(true), output -> { });
+            ExecSession session = client.start(options.toRequest(size, LocalTermEnv.of(options.tty(), localTerm))
+                    .withStartDetached(true), output -> { });
             session.awaitStarted(START_WAIT);
             out.println(session.sessionNumber());
             out.flush();
             return 0;
-        } catch (ExecFailedException e) {
-            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
-            return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
-        } catch (AgentErrorException | FeatureNotOfferedException e) {
-            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
-            return Agentctl.EXIT_CANNOT_RUN;
+        } catch (ExecFailedException | AgentErrorException | FeatureNotOfferedException e) {
+            return StartRefusals.report(e, err);
         } catch (IOException e) {
             throw new Agentctl.Unavailable(e.getMessage());
         } catch (TimeoutException e) {
@@ -68,11 +61,5 @@ final class DetachCommand {
             Thread.currentThread().interrupt();
             throw new Agentctl.Unavailable("exec --detach: interrupted");
         }
-    }
-
-    /** This terminal's rows and columns, or null when stdin is no terminal (a script, CI). */
-    private static int[] terminalSize() {
-        LocalTerminal terminal = LocalTerminal.onStdin();
-        return terminal == null ? null : terminal.size();
     }
 }

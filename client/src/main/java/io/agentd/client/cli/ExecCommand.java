@@ -11,7 +11,6 @@ import io.agentd.client.OutputListener;
 import io.agentd.client.SessionDetachedException;
 import io.agentd.client.StdinNotDeliveredException;
 import io.agentd.protocol.payload.ExecRequest;
-import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.ResourceUsage;
 import io.agentd.protocol.payload.SessionDetached;
 import java.io.IOException;
@@ -71,8 +70,7 @@ final class ExecCommand {
     ExecCommand(ExecOptions options, PrintStream err) {
         this(options.interactive(), options.tty(), options.stats(), options.cmd(), options.timeout(),
                 (client, size, listener) -> {
-                    ExecRequest request = options.toRequest(size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
-                            size != null ? size[1] : ExecRequest.DEFAULT_COLS, LocalTermEnv.of(options.tty()));
+                    ExecRequest request = options.toRequest(size, LocalTermEnv.of(options.tty()));
                     // Without -i or -t the command reads nothing: its end of input goes with the request.
                     return options.interactive() || options.tty() ? client.start(request, listener)
                             : client.startWithoutInput(request, listener);
@@ -96,7 +94,7 @@ final class ExecCommand {
 
     int run(Connector connector) throws Agentctl.Unavailable {
         LocalTerminal terminal = tty ? LocalTerminal.onStdin() : null;
-        int[] size = terminal == null ? null : terminal.size();
+        int[] size = LocalTerminal.sizeOf(terminal);
         try (AgentClient client = connector.connect()) {
             // Before the session opens: its first output can be written before open returns, and a
             // signal sent on seeing it must find these, not the JVM's default exit (130 for SIGINT).
@@ -163,15 +161,10 @@ final class ExecCommand {
                     + " agentctl attach --from " + Long.toUnsignedString(d.offset()) + " "
                     + Long.toUnsignedString(d.session()) + " goes on from here");
             return output.reportFailure(err) ? Agentctl.EXIT_OUTPUT_FAILED : 0;
-        } catch (ExecFailedException e) {
+        } catch (ExecFailedException | AgentErrorException | FeatureNotOfferedException e) {
+            // Not run, or refused, by the agent or (a feature its ready does not list) by the client for it.
             restore(terminal);
-            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
-            return e.kind() == FailureKind.NOT_FOUND ? Agentctl.EXIT_NOT_FOUND : Agentctl.EXIT_CANNOT_RUN;
-        } catch (AgentErrorException | FeatureNotOfferedException e) {
-            // Refused, by the agent or (a feature its ready does not list) by the client for it.
-            restore(terminal);
-            err.println("agentctl: " + ControlChars.fromAgent(e.getMessage()));
-            return Agentctl.EXIT_CANNOT_RUN;
+            return StartRefusals.report(e, err);
         } catch (IOException e) {
             restore(terminal);
             throw new Agentctl.Unavailable(e.getMessage());

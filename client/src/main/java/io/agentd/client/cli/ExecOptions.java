@@ -126,6 +126,15 @@ record ExecOptions(
                 List.copyOf(argv.subList(i + 1, argv.size())));
     }
 
+    /**
+     * The request for a PTY of the local terminal's {@code size} ({rows, cols}), or of the default
+     * size when there is none (null: no -t, or stdin is no terminal).
+     */
+    ExecRequest toRequest(int[] size, List<String> extraEnv) {
+        return toRequest(size != null ? size[0] : ExecRequest.DEFAULT_ROWS,
+                size != null ? size[1] : ExecRequest.DEFAULT_COLS, extraEnv);
+    }
+
     /** The request for a PTY of {@code rows x cols} (ignored without -t), with {@code extraEnv} below -e. */
     ExecRequest toRequest(int rows, int cols, List<String> extraEnv) {
         List<String> allEnv = new ArrayList<>();

@@ -40,6 +40,11 @@ final class LocalTerminal {
         return mode == null || mode.isBlank() ? null : new LocalTerminal(mode.trim(), LocalTerminal::stty);
     }
 
+    /** The size of {@code terminal} ({@link #size}), or null when there is none (stdin is no terminal). */
+    static int[] sizeOf(LocalTerminal terminal) {
+        return terminal == null ? null : terminal.size();
+    }
+
     /** {rows, cols}, or null when the terminal does not know its size. */
     int[] size() {
         String out = stty.run("size");
