@@ -22,6 +22,19 @@ import java.util.concurrent.ExecutionException;
 /**
  * {@code agentctl exec} and {@code agentctl attach}: one session, wired to this process's stdin,
  * stdout, stderr and terminal. They differ only in how the session is opened ({@link Opener}).
+ *
+ * <p>This class is the command's flow, from connecting to the exit status; each part it wires lives
+ * in a class of its own:
+ * <ul>
+ *   <li>{@link CommandOutput}: the command's output to our stdout and stderr, and the stop of a
+ *       command whose output has nowhere to go;
+ *   <li>{@link StopSignals}: SIGINT, SIGTERM and SIGHUP, passed on or detaching, with
+ *       {@link AgentAnswerWatch} giving up on an agent that no longer answers after one;
+ *   <li>{@link StdinPump}: -i, the local stdin into the session (detach keys, ^D resends);
+ *   <li>{@link LocalTerminal} (raw mode and its restore) and {@link WindowSizeFollower} (SIGWINCH);
+ *   <li>{@link SessionDetach}: asking the agent to detach, for the keys and the signals;
+ *   <li>{@link ExitStatuses} and {@link StartRefusals}: the status agentctl exits with.
+ * </ul>
  */
 final class ExecCommand {
     /** Opens the connection (after the local checks, so a bad terminal never costs a connect). */
