@@ -32,7 +32,7 @@ import java.util.concurrent.ExecutionException;
  *       {@link AgentAnswerWatch} giving up on an agent that no longer answers after one;
  *   <li>{@link StdinPump}: -i, the local stdin into the session (detach keys, ^D resends);
  *   <li>{@link LocalTerminal} (raw mode and its restore) and {@link WindowSizeFollower} (SIGWINCH);
- *   <li>{@link SessionDetach}: asking the agent to detach, for the keys and the signals;
+ *   <li>{@link UserDetach}: asking the agent to detach, for the keys and the signals;
  *   <li>{@link ExitStatuses} and {@link StartRefusals}: the status agentctl exits with.
  * </ul>
  */

@@ -106,7 +106,7 @@ final class StdinPump {
     static DetachingKeyCopy keyCopy(DetachingKeyCopy.KeyReader in, ExecSession session, DetachKeys keys,
             PrintStream err) {
         return new DetachingKeyCopy(in, session, keys,
-                () -> SessionDetach.ask(session, err, "; still attached to the session"), STDIN_READ_BYTES);
+                () -> UserDetach.ask(session, err, "; still attached to the session"), STDIN_READ_BYTES);
     }
 
     /** Bytes readable from agentctl's stdin without waiting (FIONREAD for a pipe, what is left of a file); 0 if unknown. */

@@ -69,7 +69,7 @@ final class StopSignals {
                         + " leaving it to what the agent does when its host goes away");
                 System.exit(status);
             }
-            if (!SessionDetach.ask(session, err, "") && !session.isDone()) {
+            if (!UserDetach.ask(session, err, "") && !session.isDone()) {
                 System.exit(status);
             }
         });

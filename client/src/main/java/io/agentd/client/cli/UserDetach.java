@@ -10,11 +10,11 @@ import java.util.concurrent.TimeoutException;
  * Asking the agent to detach a session, the user's way of leaving it running: the detach keys and,
  * with --sig-proxy=false, SIGINT, SIGTERM and SIGHUP. Both say a refusal the same way.
  */
-final class SessionDetach {
+final class UserDetach {
     /** How long the agent gets to answer a detach asked with the detach keys. */
     static final Duration DETACH_WAIT = Duration.ofSeconds(30);
 
-    private SessionDetach() {}
+    private UserDetach() {}
 
     /**
      * Asks the agent to detach; true when it did (the main thread, told by the session's end, says
