@@ -35,7 +35,7 @@ final class ClockSyncCommand {
         return timeout;
     }
 
-    static int run(Duration timeout, ExecCommand.Connector connector, String address, PrintStream out,
+    static int run(Duration timeout, Connector connector, String address, PrintStream out,
             PrintStream err) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
             Duration rtt = client.syncClock(timeout);

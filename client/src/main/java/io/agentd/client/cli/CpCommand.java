@@ -16,7 +16,7 @@ import java.util.List;
 final class CpCommand {
     private CpCommand() {}
 
-    static int run(List<String> args, ExecCommand.Connector connector, InputStream in, OutputStream out,
+    static int run(List<String> args, Connector connector, InputStream in, OutputStream out,
                    PrintStream err) throws UsageException, Agentctl.Unavailable {
         CpOptions options;
         try {

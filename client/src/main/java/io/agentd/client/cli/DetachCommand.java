@@ -37,7 +37,7 @@ final class DetachCommand {
         this.err = err;
     }
 
-    int run(ExecCommand.Connector connector) throws Agentctl.Unavailable {
+    int run(Connector connector) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
             // -t: the PTY gets this terminal's size (the defaults when stdin is no terminal) and its
             // TERM, as exec -t does: it was left to the agent's default whatever the terminal.

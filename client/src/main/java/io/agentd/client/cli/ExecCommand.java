@@ -37,11 +37,6 @@ import java.util.concurrent.ExecutionException;
  * </ul>
  */
 final class ExecCommand {
-    /** Opens the connection (after the local checks, so a bad terminal never costs a connect). */
-    interface Connector {
-        AgentClient connect() throws Agentctl.Unavailable;
-    }
-
     /** Opens the session on a connection, its output going to {@code listener}. */
     interface Opener {
         /** @param size the local terminal's rows and cols with -t, else null */

@@ -52,7 +52,7 @@ final class PingCommand {
         throw new UsageException("--count: a number from 1 to " + MAX_COUNT + ", not '" + text + "'");
     }
 
-    static int run(Options options, ExecCommand.Connector connector, String address, PrintStream out)
+    static int run(Options options, Connector connector, String address, PrintStream out)
             throws Agentctl.Unavailable {
         RoundTrips rtts = new RoundTrips();
         // A long run is ended by ^C or SIGTERM: its summary still comes, as ping(8)'s does.

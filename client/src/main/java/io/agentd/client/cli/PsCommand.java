@@ -31,7 +31,7 @@ final class PsCommand {
     private PsCommand() {}
 
     /** 126 when the agent refuses the list (core.error) or does not keep sessions. */
-    static int run(ExecCommand.Connector connector, PrintStream out, PrintStream err) throws Agentctl.Unavailable {
+    static int run(Connector connector, PrintStream out, PrintStream err) throws Agentctl.Unavailable {
         try (AgentClient client = connector.connect()) {
             SessionListResult list = client.sessionList(LIST_WAIT);
             out.print(table(list.sessions()));
