@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
  * Reads and writes of cgroup interface files. Writes are one plain write(2), so that a refusal is
@@ -66,6 +68,23 @@ final class CgroupFs {
             }
         }
         return new String(buffer, 0, length, StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * The file's whitespace-separated words in order (cgroup.controllers, cgroup.subtree_control,
+     * cgroup.procs); empty when it cannot be read.
+     */
+    static Set<String> readWords(Path file) {
+        String text = read(file);
+        Set<String> words = new LinkedHashSet<>();
+        if (text != null) {
+            for (String w : text.trim().split("\\s+")) {
+                if (!w.isEmpty()) {
+                    words.add(w);
+                }
+            }
+        }
+        return words;
     }
 
     /** An fd on {@code file} (close-on-exec), or -1 with errno set. */

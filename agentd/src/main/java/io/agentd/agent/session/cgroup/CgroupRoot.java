@@ -169,7 +169,7 @@ public final class CgroupRoot {
             memoryLimit = limitMemory(sessionsDir, memoryMax, procMeminfo, notes);
         }
         log.info("session cgroups under {} (controllers: {}{}{}{})", sessionsDir,
-                enabled.isEmpty() ? "none" : String.join(" ", enabled), missingText(missing), notes,
+                enabled.isEmpty() ? "none" : String.join(" ", enabled), MissingControllers.startLineText(missing), notes,
                 hasKill ? "" : "; no cgroup.kill, killing pid by pid");
         return new CgroupRoot(dir, sessionsDir, memoryLimit, enabled, missing, hasKill, pid, startTicks);
     }
@@ -201,7 +201,7 @@ public final class CgroupRoot {
                     .append(sessions).append(" is not a cgroup2 directory");
             return dir;
         }
-        Set<String> there = words(CgroupFs.read(sessions.resolve("cgroup.subtree_control")));
+        Set<String> there = CgroupFs.readWords(sessions.resolve("cgroup.subtree_control"));
         for (var it = enabled.iterator(); it.hasNext(); ) {
             String c = it.next();
             if (there.contains(c)) {
@@ -210,10 +210,7 @@ public final class CgroupRoot {
             int err = CgroupFs.write(sessions.resolve("cgroup.subtree_control"), "+" + c);
             if (err != 0) {
                 log.warn("cannot enable the {} controller in {}: {}", c, sessions, Os.errnoName(err));
-                String holding = err == LibC.EBUSY ? processesIn(sessions, -1) : null;
-                missing.put(c, "enabling it in " + sessions.resolve("cgroup.subtree_control") + " failed: "
-                        + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")" + (holding == null ? ""
-                                : "; " + sessions + " holds processes (" + holding + "), and " + NO_INTERNAL_PROCESSES));
+                missing.put(c, MissingControllers.enablingFailed(sessions, err, -1));
                 it.remove();
             }
         }
@@ -298,19 +295,6 @@ public final class CgroupRoot {
 
     private static String orEmpty(String text) {
         return text == null ? "" : text;
-    }
-
-    /**
-     * "; cpu memory pids not available: REASON" for the start line, controllers with the same
-     * reason together (one reason for all of them, as a rule); empty when none is missing.
-     */
-    private static String missingText(Map<String, String> missing) {
-        Map<String, List<String>> byReason = new LinkedHashMap<>();
-        missing.forEach((controller, reason) -> byReason.computeIfAbsent(reason, r -> new ArrayList<>()).add(controller));
-        StringBuilder text = new StringBuilder();
-        byReason.forEach((reason, controllers) -> text.append("; ").append(String.join(" ", controllers))
-                .append(" not available: ").append(reason));
-        return text.toString();
     }
 
     /**
@@ -404,8 +388,8 @@ public final class CgroupRoot {
      */
     private static Set<String> enableControllers(Path dir, Map<String, String> missing, Path procCgroups,
             long agentPid) {
-        Set<String> available = words(CgroupFs.read(dir.resolve("cgroup.controllers")));
-        Set<String> enabled = words(CgroupFs.read(dir.resolve("cgroup.subtree_control")));
+        Set<String> available = CgroupFs.readWords(dir.resolve("cgroup.controllers"));
+        Set<String> enabled = CgroupFs.readWords(dir.resolve("cgroup.subtree_control"));
         Set<String> result = new LinkedHashSet<>();
         String kernelTable = null;
         for (String c : CONTROLLERS) {
@@ -413,10 +397,7 @@ public final class CgroupRoot {
                 int err = CgroupFs.write(dir.resolve("cgroup.subtree_control"), "+" + c);
                 if (err != 0) {
                     log.warn("cannot enable the {} controller in {}: {}", c, dir, Os.errnoName(err));
-                    String holding = err == LibC.EBUSY ? processesIn(dir, agentPid) : null;
-                    missing.put(c, "enabling it in " + dir.resolve("cgroup.subtree_control") + " failed: "
-                            + Os.errnoDescription(err) + " (" + Os.errnoName(err) + ")" + (holding == null ? ""
-                                    : "; " + dir + " holds processes (" + holding + "), and " + NO_INTERNAL_PROCESSES));
+                    missing.put(c, MissingControllers.enablingFailed(dir, err, agentPid));
                     continue;
                 }
                 enabled.add(c);
@@ -428,95 +409,10 @@ public final class CgroupRoot {
                     kernelTable = CgroupFs.read(procCgroups);
                     kernelTable = kernelTable == null ? "" : kernelTable;
                 }
-                missing.put(c, whyNotOffered(dir, c, kernelTable, agentPid));
+                missing.put(c, MissingControllers.whyNotOffered(dir, c, kernelTable, agentPid));
             }
         }
         return result;
-    }
-
-    /** The kernel's rule that leaves a cgroup with processes unable to give its children controllers. */
-    private static final String NO_INTERNAL_PROCESSES = "cgroup v2 gives no controllers to the children of a cgroup"
-            + " that holds processes (the no-internal-processes rule; the hierarchy's root alone is exempt)";
-
-    /**
-     * Why {@code controller} is not in {@code dir}'s cgroup.controllers: the nearest cgroup above that
-     * has it does not give it to its children (it holds processes, or its cgroup.subtree_control
-     * lacks it), or no cgroup2 directory above has it (bound to cgroup v1, disabled, or not in this
-     * kernel, as {@code procCgroups}, the text of /proc/cgroups, says). The agent changes nothing
-     * above its subtree: these are the operator's (the service manager's, the container runtime's).
-     */
-    private static String whyNotOffered(Path dir, String controller, String procCgroups, long agentPid) {
-        Path subtree = dir.toAbsolutePath();
-        Path top = subtree; // the highest cgroup2 directory looked at
-        for (Path up = subtree.getParent(); up != null && Files.exists(up.resolve("cgroup.controllers"));
-                up = up.getParent()) {
-            top = up;
-            if (!words(CgroupFs.read(up.resolve("cgroup.controllers"))).contains(controller)) {
-                continue;
-            }
-            // up has it, and the cgroup below it on the way down has not: up does not enable it
-            boolean parent = up.equals(subtree.getParent());
-            boolean hierarchyRoot = !Files.exists(up.resolve("cgroup.type")); // the root has no cgroup.type
-            Set<String> pids = hierarchyRoot ? Set.of() : words(CgroupFs.read(up.resolve("cgroup.procs")));
-            if (pids.isEmpty()) {
-                return "not enabled in " + (parent ? "its parent's " : "the ") + up.resolve("cgroup.subtree_control")
-                        + (parent ? "" : " (a cgroup above its parent)") + ", which may enable it (the agent changes"
-                        + " nothing above its subtree)";
-            }
-            boolean agentThere = pids.contains(Long.toString(agentPid));
-            String advice = parent && agentThere
-                    ? "run the agent in a leaf cgroup named " + AGENT_LEAF + ", e.g. " + up.resolve(AGENT_LEAF)
-                            + (pids.size() == 1 ? "" : ", and the other processes in leaves of their own")
-                            + " (systemd: DelegateSubgroup=" + AGENT_LEAF + "): the agent then makes the sessions'"
-                            + " cgroups in " + up + " and enables the controllers there itself"
-                    : "move them to a leaf cgroup of their own, or give --cgroup-root a subtree below a cgroup"
-                            + " without processes";
-            return (parent ? "its parent " : "") + up + " holds processes (" + processesText(pids, agentThere)
-                    + "), and " + NO_INTERNAL_PROCESSES + ": " + advice;
-        }
-        for (String line : procCgroups.split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 4 || !f[0].equals(controller)) {
-                continue;
-            }
-            if (f[3].equals("0")) {
-                return "disabled on the kernel's command line (cgroup_disable=; /proc/cgroups)";
-            }
-            if (!f[1].equals("0")) {
-                return "bound to cgroup v1 (/proc/cgroups: a hybrid or v1 layout), and cgroup2 has no controller"
-                        + " that cgroup v1 has";
-            }
-        }
-        return Files.exists(top.resolve("cgroup.type"))
-                ? "in no cgroup.controllers up to " + top + ", the highest cgroup seen here (a cgroup namespace's"
-                        + " root): not given by the cgroups above it (a container's: its runtime's choice)"
-                : "in no cgroup.controllers up to the hierarchy's root " + top + ": not in this kernel's cgroup2";
-    }
-
-    /** A cgroup's processes in words: "the agent's own", "3 processes, the agent's among them", "2 processes". */
-    private static String processesText(Set<String> pids, boolean agentThere) {
-        if (agentThere && pids.size() == 1) {
-            return "the agent's own";
-        }
-        return pids.size() + (pids.size() == 1 ? " process" : " processes") + (agentThere ? ", the agent's among them" : "");
-    }
-
-    /** Who is in {@code dir}'s cgroup.procs, in words; null when nobody (or it cannot be read). */
-    private static String processesIn(Path dir, long agentPid) {
-        Set<String> pids = words(CgroupFs.read(dir.resolve("cgroup.procs")));
-        return pids.isEmpty() ? null : processesText(pids, pids.contains(Long.toString(agentPid)));
-    }
-
-    private static Set<String> words(String text) {
-        Set<String> words = new LinkedHashSet<>();
-        if (text != null) {
-            for (String w : text.trim().split("\\s+")) {
-                if (!w.isEmpty()) {
-                    words.add(w);
-                }
-            }
-        }
-        return words;
     }
 
     private static String readOrEmpty(Path file) {
