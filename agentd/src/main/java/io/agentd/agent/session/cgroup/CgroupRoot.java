@@ -166,7 +166,7 @@ public final class CgroupRoot {
         } else if (sessionsDir.equals(dir)) {
             memoryLimit = "sessions' memory not limited (no " + SESSIONS + " cgroup)";
         } else {
-            memoryLimit = limitMemory(sessionsDir, memoryMax, procMeminfo, notes);
+            memoryLimit = SessionsMemoryMaxWriter.write(sessionsDir, memoryMax, procMeminfo, notes);
         }
         log.info("session cgroups under {} (controllers: {}{}{}{})", sessionsDir,
                 enabled.isEmpty() ? "none" : String.join(" ", enabled), MissingControllers.startLineText(missing), notes,
@@ -222,74 +222,6 @@ public final class CgroupRoot {
             Files.deleteIfExists(dir);
         } catch (IOException e) {
             // left: a directory of no use, and of nobody's harm
-        }
-    }
-
-    /**
-     * Writes the sessions' memory.max (--sessions-memory-max) and says it in {@code notes}; returns the
-     * limit in a few words for the serving line. The cgroup is the agent's own, so a value an earlier
-     * agent wrote there is replaced; a lower memory.max on the subtree or above it is the operator's,
-     * never touched, and the default stays below it.
-     */
-    private static String limitMemory(Path sessions, SessionsMemoryMax option, Path procMeminfo, StringBuilder notes) {
-        Map<String, Long> meminfo = meminfo(CgroupFs.read(procMeminfo));
-        Long sessionsShmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessions.resolve("memory.stat")))).get("shmem");
-        long aboveMax = -1;
-        String aboveDir = null;
-        for (Path up = sessions.toAbsolutePath().getParent(); up != null && Files.exists(up.resolve("cgroup.controllers"));
-                up = up.getParent()) {
-            long max = bytesOrMax(CgroupFs.read(up.resolve("memory.max")));
-            if (max >= 0 && (aboveMax < 0 || max < aboveMax)) {
-                aboveMax = max;
-                aboveDir = up.toString();
-            }
-        }
-        SessionsMemoryMax.Limit limit = option.limitFor(new SessionsMemoryMax.Facts(meminfo.getOrDefault("MemTotal", -1L),
-                meminfo.getOrDefault("Shmem", -1L), sessionsShmem == null ? 0 : sessionsShmem, aboveMax, aboveDir));
-        int err = CgroupFs.write(sessions.resolve("memory.max"), limit.bytes() < 0 ? "max" : Long.toString(limit.bytes()));
-        if (err != 0) {
-            notes.append("; sessions' memory.max not set (").append(Os.errnoDescription(err)).append(", ")
-                    .append(Os.errnoName(err)).append("): ").append(limit.why());
-            return "sessions' memory not limited (memory.max: " + Os.errnoName(err) + ")";
-        }
-        long current = bytesOrMax(CgroupFs.read(sessions.resolve("memory.current")));
-        String inUse = current <= 0 ? "" : "; they hold " + SessionsMemoryMax.mib(current) + " now (memory.current)";
-        if (limit.bytes() < 0) {
-            notes.append("; sessions' memory ").append(limit.why()).append(inUse);
-            return "sessions' memory " + limit.why();
-        }
-        notes.append("; sessions' memory.max ").append(SessionsMemoryMax.exact(limit.bytes())).append(": ")
-                .append(limit.why()).append(inUse);
-        return "sessions' memory.max " + SessionsMemoryMax.exact(limit.bytes());
-    }
-
-    /** /proc/meminfo's fields in bytes (its "kB" values). */
-    static Map<String, Long> meminfo(String text) {
-        Map<String, Long> values = new LinkedHashMap<>();
-        for (String line : orEmpty(text).split("\n")) {
-            Matcher m = MEMINFO_LINE.matcher(line);
-            if (m.matches()) {
-                try {
-                    values.put(m.group(1), Long.parseLong(m.group(2)) * (m.group(3) == null ? 1 : 1024));
-                } catch (NumberFormatException pastALong) {
-                    // not a figure of any machine
-                }
-            }
-        }
-        return values;
-    }
-
-    private static final Pattern MEMINFO_LINE = Pattern.compile("([A-Za-z0-9_()]+):\\s+(\\d+)(\\s+kB)?\\s*");
-
-    /** A memory.max or memory.current: its bytes, or -1 for "max" or a file that cannot be read. */
-    static long bytesOrMax(String text) {
-        if (text == null) {
-            return -1;
-        }
-        try {
-            return Long.parseLong(text.trim());
-        } catch (NumberFormatException max) {
-            return -1;
         }
     }
 
@@ -455,8 +387,8 @@ public final class CgroupRoot {
      * MiB of it files in memory (...)". Read when the sessions' limit was reached: four reads.
      */
     String memoryState() {
-        long current = bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.current")));
-        long max = bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.max")));
+        long current = SessionsMemoryMaxWriter.bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.current")));
+        long max = SessionsMemoryMaxWriter.bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.max")));
         Long shmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessionsDir.resolve("memory.stat")))).get("shmem");
         return sessionsDir + " holds " + (current < 0 ? "?" : SessionsMemoryMax.mib(current)) + " of its memory.max "
                 + (max < 0 ? "max" : SessionsMemoryMax.mib(max)) + (shmem == null ? "" : ", "
