@@ -1,18 +1,14 @@
 package io.agentd.agent.session.cgroup;
 
-import io.agentd.agent.FirstLinesLog;
 import io.agentd.agent.session.SessionGroupRecord;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryIteratorException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -68,9 +64,6 @@ public final class CgroupRoot {
     static final String SESSIONS = "sessions";
     private static final Path PROC_CGROUPS = Path.of("/proc/cgroups");
     private static final Path PROC_MEMINFO = Path.of("/proc/meminfo");
-    private static final Pattern SESSION_NAME = Pattern.compile("s-(\\d+)-(\\d+)-(\\d+)");
-    /** How long the start waits for a dead agent's session cgroups to empty, so that ready means they have. */
-    private static final long LEFTOVER_WAIT_MILLIS = 2000;
 
     private final Path dir;
     /** Where session cgroups are made: {@link #SESSIONS} in {@link #dir}, or {@link #dir} itself when it cannot be. */
@@ -419,76 +412,11 @@ public final class CgroupRoot {
     /**
      * At start, before serving: kills everything in the session cgroups of agents no longer running
      * (a pid now running with another start time is another process), waits for them to empty and
-     * removes them. Another live agent's cgroups are left alone.
+     * removes them ({@link DeadAgentLeftovers}). Another live agent's cgroups are left alone.
      *
      * @return how many cgroups held processes
      */
     public int killLeftovers() {
-        int[] removed = {0};
-        List<SessionCgroup> killedOnes = new ArrayList<>();
-        FirstLinesLog foreign = new FirstLinesLog(log);
-        // An agent from before the sessions' cgroup made its sessions' cgroups in the subtree itself.
-        for (Path parent : sessionsDir.equals(dir) ? List.of(dir) : List.of(sessionsDir, dir)) {
-            findLeftovers(parent, killedOnes, removed, foreign);
-        }
-        foreign.end("cgroups left alone for a number past 2^63 in their names");
-        // One wait for them all: one at a time, N cgroups whose processes cannot die yet (in the
-        // kernel on I/O) held the start N x LEFTOVER_WAIT_MILLIS at every restart (a review: 10 s for 5).
-        long deadline = System.nanoTime() + LEFTOVER_WAIT_MILLIS * 1_000_000;
-        int stillPopulated = 0;
-        for (SessionCgroup leftover : killedOnes) {
-            leftover.kill(Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
-            if (leftover.remove()) {
-                removed[0]++;
-            } else if (leftover.populated()) {
-                stillPopulated++;
-            }
-        }
-        if (removed[0] > 0 || !killedOnes.isEmpty()) {
-            log.warn("killed the processes of {} session cgroup(s) left by an agent that died; removed {}{}",
-                    killedOnes.size(), removed[0], stillPopulated == 0 ? ""
-                            : "; " + stillPopulated + " still hold processes that have not died (left in place)");
-        }
-        return killedOnes.size();
-    }
-
-    /**
-     * The session cgroups in {@code parent} of agents no longer running: the populated ones killed
-     * (each now, waited for together by the caller) and added to {@code killedOnes}, the empty ones
-     * removed (counted in {@code removed[0]}).
-     */
-    private void findLeftovers(Path parent, List<SessionCgroup> killedOnes, int[] removed, FirstLinesLog foreign) {
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(parent, Files::isDirectory)) {
-            for (Path d : dirs) {
-                Matcher m = SESSION_NAME.matcher(d.getFileName().toString());
-                if (!m.matches()) {
-                    continue; // not a session cgroup: no agent made it
-                }
-                long agentPid;
-                long agentStartTicks;
-                try {
-                    agentPid = Long.parseLong(m.group(1));
-                    agentStartTicks = Long.parseLong(m.group(2));
-                } catch (NumberFormatException pastALong) {
-                    // No agent writes a pid or a start time past a long, so this is no agent's cgroup
-                    // (something with write access to the subtree made it): left alone like any other
-                    // name no agent makes, and its processes are not an agent's to kill.
-                    foreign.warn("cgroup {} left alone: its name has a number past 2^63, no agent made it", d);
-                    continue;
-                }
-                if (SessionGroupRecord.runs(agentPid, agentStartTicks)) {
-                    continue; // its agent still runs (a zombie agent does not)
-                }
-                SessionCgroup leftover = cgroupAt(d);
-                if (leftover.populated()) {
-                    leftover.kill(0); // each killed now, all waited for together below
-                    killedOnes.add(leftover);
-                } else if (leftover.remove()) {
-                    removed[0]++;
-                }
-            }
-        } catch (IOException | DirectoryIteratorException e) {
-            log.warn("cannot list {} for a dead agent's session cgroups: {}", parent, e.getMessage());
-        }
+        return new DeadAgentLeftovers(this).kill();
     }
 }
