@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -149,7 +148,7 @@ public final class CgroupRoot {
             return null;
         }
         Map<String, String> missing = new LinkedHashMap<>();
-        Set<String> enabled = enableControllers(dir, missing, procCgroups, pid);
+        Set<String> enabled = ControllerEnabler.inSubtree(dir, missing, procCgroups, pid);
         boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
         StringBuilder notes = new StringBuilder();
         Path sessionsDir = sessionsCgroup(dir, enabled, missing, notes);
@@ -194,19 +193,7 @@ public final class CgroupRoot {
                     .append(sessions).append(" is not a cgroup2 directory");
             return dir;
         }
-        Set<String> there = CgroupFs.readWords(sessions.resolve("cgroup.subtree_control"));
-        for (var it = enabled.iterator(); it.hasNext(); ) {
-            String c = it.next();
-            if (there.contains(c)) {
-                continue;
-            }
-            int err = CgroupFs.write(sessions.resolve("cgroup.subtree_control"), "+" + c);
-            if (err != 0) {
-                log.warn("cannot enable the {} controller in {}: {}", c, sessions, Os.errnoName(err));
-                missing.put(c, MissingControllers.enablingFailed(sessions, err, -1));
-                it.remove();
-            }
-        }
+        ControllerEnabler.inSessions(sessions, enabled, missing);
         return sessions;
     }
 
@@ -304,40 +291,6 @@ public final class CgroupRoot {
         }
         m.appendTail(out);
         return out.toString();
-    }
-
-    /**
-     * The wanted controllers the subtree can give its children, enabled where they are not yet; each
-     * other one goes into {@code missing} with the reason, for the start line and for the refusal of
-     * a limit that needs it.
-     */
-    private static Set<String> enableControllers(Path dir, Map<String, String> missing, Path procCgroups,
-            long agentPid) {
-        Set<String> available = CgroupFs.readWords(dir.resolve("cgroup.controllers"));
-        Set<String> enabled = CgroupFs.readWords(dir.resolve("cgroup.subtree_control"));
-        Set<String> result = new LinkedHashSet<>();
-        String kernelTable = null;
-        for (String c : CONTROLLERS) {
-            if (!enabled.contains(c) && available.contains(c)) {
-                int err = CgroupFs.write(dir.resolve("cgroup.subtree_control"), "+" + c);
-                if (err != 0) {
-                    log.warn("cannot enable the {} controller in {}: {}", c, dir, Os.errnoName(err));
-                    missing.put(c, MissingControllers.enablingFailed(dir, err, agentPid));
-                    continue;
-                }
-                enabled.add(c);
-            }
-            if (enabled.contains(c)) {
-                result.add(c);
-            } else {
-                if (kernelTable == null) {
-                    kernelTable = CgroupFs.read(procCgroups);
-                    kernelTable = kernelTable == null ? "" : kernelTable;
-                }
-                missing.put(c, MissingControllers.whyNotOffered(dir, c, kernelTable, agentPid));
-            }
-        }
-        return result;
     }
 
     private static String readOrEmpty(Path file) {
