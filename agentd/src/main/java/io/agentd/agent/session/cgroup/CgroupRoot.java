@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,8 +52,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CgroupRoot {
     private static final Logger log = LoggerFactory.getLogger(CgroupRoot.class);
-    /** Where the guest's init and systemd mount cgroup2, then the hybrid layout's unified mount. */
-    static final List<String> PREFERRED_MOUNTS = List.of("/sys/fs/cgroup", "/sys/fs/cgroup/unified");
     static final String AGENT_LEAF = "agent";
     static final String SUBTREE = "agentd";
     static final List<String> CONTROLLERS = List.of("cpu", "memory", "pids");
@@ -119,14 +115,14 @@ public final class CgroupRoot {
         if (option != null) {
             dir = Path.of(option);
         } else {
-            Detection found = detect(readOrEmpty(Path.of("/proc/self/mountinfo")),
+            SubtreeDetection found = SubtreeDetection.from(readOrEmpty(Path.of("/proc/self/mountinfo")),
                     readOrEmpty(Path.of("/proc/self/cgroup")));
-            if (found.dir == null) {
+            if (found.dir() == null) {
                 log.warn("no cgroups for sessions ({}): sessions are ended by their process groups, "
-                        + "their descendants that leave the group are not, and limits are refused", found.reason);
+                        + "their descendants that leave the group are not, and limits are refused", found.reason());
                 return null;
             }
-            dir = found.dir;
+            dir = found.dir();
         }
         long pid = ProcessHandle.current().pid();
         long startTicks = SessionGroupRecord.startTicksOf(pid);
@@ -226,71 +222,6 @@ public final class CgroupRoot {
         } catch (FileAlreadyExistsException madeMeanwhile) {
             // another agent starting made it, or a file is there: checked below as what it is
         }
-    }
-
-    /** Where cgroup2 is mounted and the agent sits, and what it finds there: a subtree, or why none. */
-    record Detection(Path dir, String reason) {}
-
-    /** The subtree from the texts of /proc/self/mountinfo and /proc/self/cgroup (no file access). */
-    static Detection detect(String mountinfo, String selfCgroup) {
-        String mount = null;
-        String mountRoot = null;
-        for (String line : mountinfo.split("\n")) {
-            String[] f = line.split(" ");
-            int dash = List.of(f).indexOf("-");
-            if (dash < 6 || dash + 1 >= f.length || !f[dash + 1].equals("cgroup2")) {
-                continue;
-            }
-            if (!f[5].startsWith("rw")) {
-                continue; // read-only: the agent cannot make cgroups there
-            }
-            String point = unescape(f[4]);
-            if (mount == null || rank(point) < rank(mount)) {
-                mount = point;
-                mountRoot = unescape(f[3]);
-            }
-        }
-        if (mount == null) {
-            return new Detection(null, "no writable cgroup2 mount in /proc/self/mountinfo");
-        }
-        String self = null;
-        for (String line : selfCgroup.split("\n")) {
-            if (line.startsWith("0::")) {
-                self = line.substring(3).trim();
-            }
-        }
-        if (self == null) {
-            return new Detection(null, "cgroup2 is mounted at " + mount + " but /proc/self/cgroup has no 0:: line");
-        }
-        if (!mountRoot.equals("/") && self.startsWith(mountRoot)) {
-            self = self.substring(mountRoot.length()); // a mount of a subtree (cgroup namespaces)
-        }
-        Path own = Path.of(mount, self.isEmpty() ? "/" : self).normalize();
-        Path root = Path.of(mount);
-        if (own.equals(root)) {
-            return new Detection(root.resolve(SUBTREE), null);
-        }
-        if (own.getFileName().toString().equals(AGENT_LEAF)) {
-            return new Detection(own.getParent(), null);
-        }
-        return new Detection(own.resolve(SUBTREE), null);
-    }
-
-    /** A preferred mount point's place in the list; any other comes after them, the first one first. */
-    private static int rank(String mountPoint) {
-        int i = PREFERRED_MOUNTS.indexOf(mountPoint);
-        return i < 0 ? PREFERRED_MOUNTS.size() : i;
-    }
-
-    /** mountinfo's octal escapes (\040 for a space). */
-    private static String unescape(String field) {
-        Matcher m = Pattern.compile("\\\\([0-7]{3})").matcher(field);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(out, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1), 8))));
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 
     private static String readOrEmpty(Path file) {

@@ -22,53 +22,53 @@ class CgroupRootDetectionTest {
 
     @Test
     void theGuestsLayoutTheAgentInALeafNamedAgent() {
-        CgroupRoot.Detection d = CgroupRoot.detect(UNIFIED, "0::/agentd/agent\n");
+        SubtreeDetection d = SubtreeDetection.from(UNIFIED, "0::/agentd/agent\n");
         assertEquals(Path.of("/sys/fs/cgroup/agentd"), d.dir());
     }
 
     @Test
     void aHybridHostUsesTheUnifiedMountAndASubtreeUnderItsRoot() {
-        CgroupRoot.Detection d = CgroupRoot.detect(HYBRID, "4:memory:/x\n1:cpu:/\n0::/\n");
+        SubtreeDetection d = SubtreeDetection.from(HYBRID, "4:memory:/x\n1:cpu:/\n0::/\n");
         assertEquals(Path.of("/sys/fs/cgroup/unified/agentd"), d.dir());
     }
 
     @Test
     void anAgentInSomeOtherCgroupGetsASubtreeUnderItsOwn() {
-        CgroupRoot.Detection d = CgroupRoot.detect(UNIFIED, "0::/system.slice/agentd.service\n");
+        SubtreeDetection d = SubtreeDetection.from(UNIFIED, "0::/system.slice/agentd.service\n");
         assertEquals(Path.of("/sys/fs/cgroup/system.slice/agentd.service/agentd"), d.dir());
     }
 
     @Test
     void theUsualMountPointWinsOverAnotherCgroup2Mount() {
         String two = "50 1 0:40 / /mnt/other rw - cgroup2 cgroup2 rw\n" + UNIFIED;
-        assertEquals(Path.of("/sys/fs/cgroup/agentd"), CgroupRoot.detect(two, "0::/\n").dir());
+        assertEquals(Path.of("/sys/fs/cgroup/agentd"), SubtreeDetection.from(two, "0::/\n").dir());
     }
 
     @Test
     void optionalFieldsAndEscapedMountPointsAreRead() {
         String escaped = "60 1 0:41 / /mnt/my\\040cgroups rw,relatime shared:9 master:2 - cgroup2 none rw\n";
-        assertEquals(Path.of("/mnt/my cgroups/agentd"), CgroupRoot.detect(escaped, "0::/\n").dir());
+        assertEquals(Path.of("/mnt/my cgroups/agentd"), SubtreeDetection.from(escaped, "0::/\n").dir());
     }
 
     @Test
     void aMountOfASubtreeIsJoinedWithoutRepeatingIt() {
         String namespaced = "70 1 0:42 /lxc/c1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
-        assertEquals(Path.of("/sys/fs/cgroup/agentd"), CgroupRoot.detect(namespaced, "0::/lxc/c1/agentd/agent\n").dir());
+        assertEquals(Path.of("/sys/fs/cgroup/agentd"), SubtreeDetection.from(namespaced, "0::/lxc/c1/agentd/agent\n").dir());
     }
 
     @Test
     void noCgroup2OrAReadOnlyOneIsNoneWithAReason() {
-        CgroupRoot.Detection none = CgroupRoot.detect(HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs"), "0::/\n");
+        SubtreeDetection none = SubtreeDetection.from(HYBRID.replace("cgroup2 cgroup2", "tmpfs tmpfs"), "0::/\n");
         assertNull(none.dir());
         assertTrue(none.reason().contains("no writable cgroup2"), none.reason());
-        CgroupRoot.Detection readOnly = CgroupRoot.detect(UNIFIED.replace("/sys/fs/cgroup rw,", "/sys/fs/cgroup ro,"),
+        SubtreeDetection readOnly = SubtreeDetection.from(UNIFIED.replace("/sys/fs/cgroup rw,", "/sys/fs/cgroup ro,"),
                 "0::/\n");
         assertNull(readOnly.dir());
     }
 
     @Test
     void aProcessWithoutACgroup2LineIsNone() {
-        CgroupRoot.Detection d = CgroupRoot.detect(UNIFIED, "1:name=systemd:/\n");
+        SubtreeDetection d = SubtreeDetection.from(UNIFIED, "1:name=systemd:/\n");
         assertNull(d.dir());
         assertTrue(d.reason().contains("0::"), d.reason());
     }

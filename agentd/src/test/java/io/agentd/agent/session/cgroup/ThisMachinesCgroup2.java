@@ -12,7 +12,7 @@ final class ThisMachinesCgroup2 {
 
     /** A new empty cgroup named {@code name}-PID under the agent's subtree the agent would detect here. */
     static Path newCgroup(String name) throws IOException {
-        CgroupRoot.Detection found = CgroupRoot.detect(
+        SubtreeDetection found = SubtreeDetection.from(
                 Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8),
                 Files.readString(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8));
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make cgroups");
