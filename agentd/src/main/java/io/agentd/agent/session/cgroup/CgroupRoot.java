@@ -111,21 +111,40 @@ public final class CgroupRoot {
             log.info("cgroups off (--cgroup-root none): sessions are ended by their process groups");
             return null;
         }
-        Path dir;
-        if (option != null) {
-            dir = Path.of(option);
-        } else {
-            SubtreeDetection found = SubtreeDetection.from(readOrEmpty(Path.of("/proc/self/mountinfo")),
-                    readOrEmpty(Path.of("/proc/self/cgroup")));
-            if (found.dir() == null) {
-                log.warn("no cgroups for sessions ({}): sessions are ended by their process groups, "
-                        + "their descendants that leave the group are not, and limits are refused", found.reason());
-                return null;
-            }
-            dir = found.dir();
+        Path dir = option != null ? Path.of(option) : detectedSubtree();
+        if (dir == null) {
+            return null; // said by detectedSubtree
         }
         long pid = ProcessHandle.current().pid();
         long startTicks = SessionGroupRecord.startTicksOf(pid);
+        if (!usable(dir)) {
+            return null; // said by usable
+        }
+        Map<String, String> missing = new LinkedHashMap<>();
+        Set<String> enabled = ControllerEnabler.inSubtree(dir, missing, procCgroups, pid);
+        boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
+        StringBuilder notes = new StringBuilder();
+        Path sessionsDir = sessionsCgroup(dir, enabled, missing, notes);
+        String memoryLimit = sessionsMemoryLimit(dir, sessionsDir, enabled, memoryMax, procMeminfo, notes);
+        log.info("session cgroups under {} (controllers: {}{}{}{})", sessionsDir,
+                enabled.isEmpty() ? "none" : String.join(" ", enabled), MissingControllers.startLineText(missing), notes,
+                hasKill ? "" : "; no cgroup.kill, killing pid by pid");
+        return new CgroupRoot(dir, sessionsDir, memoryLimit, enabled, missing, hasKill, pid, startTicks);
+    }
+
+    /** The subtree found from /proc/self/mountinfo and /proc/self/cgroup; null, said in a log line, when none. */
+    private static Path detectedSubtree() {
+        SubtreeDetection found = SubtreeDetection.from(readOrEmpty(Path.of("/proc/self/mountinfo")),
+                readOrEmpty(Path.of("/proc/self/cgroup")));
+        if (found.dir() == null) {
+            log.warn("no cgroups for sessions ({}): sessions are ended by their process groups, "
+                    + "their descendants that leave the group are not, and limits are refused", found.reason());
+        }
+        return found.dir();
+    }
+
+    /** Whether {@code dir} is (or, made now, becomes) a writable cgroup2 directory; when not, a log line says why. */
+    private static boolean usable(Path dir) {
         try {
             if (!Files.isDirectory(dir)) {
                 makeInCgroup2(dir);
@@ -141,25 +160,24 @@ public final class CgroupRoot {
         } catch (IOException | SecurityException e) {
             log.warn("no cgroups for sessions ({} cannot be used: {}): sessions are ended by their process groups, "
                     + "their descendants that leave the group are not, and limits are refused", dir, e.getMessage());
-            return null;
+            return false;
         }
-        Map<String, String> missing = new LinkedHashMap<>();
-        Set<String> enabled = ControllerEnabler.inSubtree(dir, missing, procCgroups, pid);
-        boolean hasKill = Files.exists(dir.resolve("cgroup.kill"));
-        StringBuilder notes = new StringBuilder();
-        Path sessionsDir = sessionsCgroup(dir, enabled, missing, notes);
-        String memoryLimit;
+        return true;
+    }
+
+    /**
+     * The sessions' memory limit in a few words for the serving line, set ({@link SessionsMemoryMaxWriter})
+     * when the sessions have a cgroup of their own with the memory controller, and said in {@code notes}.
+     */
+    private static String sessionsMemoryLimit(Path dir, Path sessionsDir, Set<String> enabled, SessionsMemoryMax memoryMax,
+            Path procMeminfo, StringBuilder notes) {
         if (!enabled.contains("memory")) {
-            memoryLimit = "sessions' memory not limited (no memory controller)";
-        } else if (sessionsDir.equals(dir)) {
-            memoryLimit = "sessions' memory not limited (no " + SESSIONS + " cgroup)";
-        } else {
-            memoryLimit = SessionsMemoryMaxWriter.write(sessionsDir, memoryMax, procMeminfo, notes);
+            return "sessions' memory not limited (no memory controller)";
         }
-        log.info("session cgroups under {} (controllers: {}{}{}{})", sessionsDir,
-                enabled.isEmpty() ? "none" : String.join(" ", enabled), MissingControllers.startLineText(missing), notes,
-                hasKill ? "" : "; no cgroup.kill, killing pid by pid");
-        return new CgroupRoot(dir, sessionsDir, memoryLimit, enabled, missing, hasKill, pid, startTicks);
+        if (sessionsDir.equals(dir)) {
+            return "sessions' memory not limited (no " + SESSIONS + " cgroup)";
+        }
+        return SessionsMemoryMaxWriter.write(sessionsDir, memoryMax, procMeminfo, notes);
     }
 
     /**
