@@ -49,6 +49,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Session cgroups are named after the agent that made them ({@code s-PID-STARTTICKS-SEQ}), so a
  * new agent tells its dead predecessor's leftovers from another live agent's sessions.
+ *
+ * <p>{@link #open} is the opening sequence; each step's work is in a class of its own:
+ * {@link SubtreeDetection} finds the subtree, {@link ControllerEnabler} enables the controllers (in
+ * the subtree, then in {@link #SESSIONS}), {@link MissingControllers} words why one is missing,
+ * {@link SessionsMemoryMaxWriter} sets the sessions' memory.max, and {@link DeadAgentLeftovers}
+ * ends a dead agent's session cgroups ({@link #killLeftovers}). Their log lines are all under
+ * CgroupRoot's name, as the start's lines about the subtree were before they moved.
  */
 public final class CgroupRoot {
     private static final Logger log = LoggerFactory.getLogger(CgroupRoot.class);
