@@ -226,10 +226,6 @@ public final class CgroupRoot {
         }
     }
 
-    private static String orEmpty(String text) {
-        return text == null ? "" : text;
-    }
-
     /**
      * Makes a missing subtree: its last component alone, and only in a cgroup2 directory (one with
      * cgroup.controllers, a file cgroup v1 and other file systems do not have). A --cgroup-root that
@@ -280,7 +276,7 @@ public final class CgroupRoot {
         if (sessionsDir.equals(dir) || !controllers.contains("memory")) {
             return 0;
         }
-        Long ooms = FlatKeyed.parse(orEmpty(CgroupFs.read(sessionsDir.resolve("memory.events.local")))).get("oom");
+        Long ooms = FlatKeyed.read(sessionsDir.resolve("memory.events.local")).get("oom");
         return ooms == null ? 0 : ooms;
     }
 
@@ -291,7 +287,7 @@ public final class CgroupRoot {
     String memoryState() {
         long current = SessionsMemoryMaxWriter.bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.current")));
         long max = SessionsMemoryMaxWriter.bytesOrMax(CgroupFs.read(sessionsDir.resolve("memory.max")));
-        Long shmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessionsDir.resolve("memory.stat")))).get("shmem");
+        Long shmem = FlatKeyed.read(sessionsDir.resolve("memory.stat")).get("shmem");
         return sessionsDir + " holds " + (current < 0 ? "?" : SessionsMemoryMax.mib(current)) + " of its memory.max "
                 + (max < 0 ? "max" : SessionsMemoryMax.mib(max)) + (shmem == null ? "" : ", "
                         + SessionsMemoryMax.mib(shmem) + " of it files in memory (memory.stat shmem: tmpfs files such"

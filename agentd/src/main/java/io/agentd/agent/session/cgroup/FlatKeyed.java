@@ -1,5 +1,6 @@
 package io.agentd.agent.session.cgroup;
 
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -10,6 +11,12 @@ import java.util.Map;
  */
 final class FlatKeyed {
     private FlatKeyed() {}
+
+    /** The cgroup file's pairs; none when it cannot be read (the controller is not enabled). */
+    static Map<String, Long> read(Path file) {
+        String text = CgroupFs.read(file);
+        return parse(text == null ? "" : text);
+    }
 
     static Map<String, Long> parse(String text) {
         Map<String, Long> values = new HashMap<>();

@@ -27,7 +27,7 @@ final class SessionsMemoryMaxWriter {
      */
     static String write(Path sessions, SessionsMemoryMax option, Path procMeminfo, StringBuilder notes) {
         Map<String, Long> meminfo = meminfo(CgroupFs.read(procMeminfo));
-        Long sessionsShmem = FlatKeyed.parse(orEmpty(CgroupFs.read(sessions.resolve("memory.stat")))).get("shmem");
+        Long sessionsShmem = FlatKeyed.read(sessions.resolve("memory.stat")).get("shmem");
         long aboveMax = -1;
         String aboveDir = null;
         for (Path up = sessions.toAbsolutePath().getParent(); up != null && Files.exists(up.resolve("cgroup.controllers"));
@@ -60,7 +60,7 @@ final class SessionsMemoryMaxWriter {
     /** /proc/meminfo's fields in bytes (its "kB" values). */
     static Map<String, Long> meminfo(String text) {
         Map<String, Long> values = new LinkedHashMap<>();
-        for (String line : orEmpty(text).split("\n")) {
+        for (String line : (text == null ? "" : text).split("\n")) {
             Matcher m = MEMINFO_LINE.matcher(line);
             if (m.matches()) {
                 try {
@@ -83,9 +83,5 @@ final class SessionsMemoryMaxWriter {
         } catch (NumberFormatException max) {
             return -1;
         }
-    }
-
-    private static String orEmpty(String text) {
-        return text == null ? "" : text;
     }
 }
