@@ -126,7 +126,7 @@ class GuestVmTest {
             text.append("[    6.36]  frame_").append(i).append("+0x10/0x20\n");
         }
         Files.writeString(console, text);
-        String quote = GuestVm.consoleQuote(console);
+        String quote = ConsoleEnd.quote(console);
         assertTrue(quote.startsWith("--- console, last 56 lines (" + console + "):\n[    6.35] Kernel panic - not syncing"),
                 quote);
         assertTrue(quote.endsWith("frame_54+0x10/0x20"), quote);
@@ -136,7 +136,7 @@ class GuestVmTest {
             plain.append("line ").append(i).append('\n');
         }
         Files.writeString(console, plain);
-        String tail = GuestVm.consoleQuote(console);
+        String tail = ConsoleEnd.quote(console);
         assertTrue(tail.startsWith("--- console, last 40 lines (" + console + "):\nline 60\n"), tail);
     }
 }

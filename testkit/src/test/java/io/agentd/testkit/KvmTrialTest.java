@@ -28,10 +28,10 @@ class KvmTrialTest {
         String qemuSaid = "KVM internal error. Suberror: 1\nemulation failure\n"
                 + "EAX=00000000 EBX=00000000 ECX=00000000 EDX=00000663\n"
                 + "DR6=00000000ffff0ff0 DR7=0000000000000400\nCode=24 5b 80 <00> 00\n";
-        assertEquals("KVM internal error. Suberror: 1", GuestVm.kvmCause(qemuSaid));
+        assertEquals("KVM internal error. Suberror: 1", GuestBoot.kvmCause(qemuSaid));
         assertEquals("qemu-system-x86_64: failed to initialize kvm: Permission denied",
-                GuestVm.kvmCause("qemu-system-x86_64: failed to initialize kvm: Permission denied\n"));
-        assertEquals("a b c", GuestVm.kvmCause("z\na\nb\nc"), "without a line naming KVM, the last three");
+                GuestBoot.kvmCause("qemu-system-x86_64: failed to initialize kvm: Permission denied\n"));
+        assertEquals("a b c", GuestBoot.kvmCause("z\na\nb\nc"), "without a line naming KVM, the last three");
     }
 
     @Test
