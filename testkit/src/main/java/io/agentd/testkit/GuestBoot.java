@@ -41,7 +41,7 @@ final class GuestBoot {
         GuestImage image = GuestImage.load(b.image != null ? b.image : GuestImage.defaultDir());
         QemuProcesses.requireInstalled(b.qemuBinary); // before a run directory is made for nothing
         Accel accel = Accel.configured(b.accel); // so is a bad AGENTD_GUEST_ACCEL
-        Path runDir = prepareRunDir(b.runDir);
+        Path runDir = RunDirKeeping.prepare(b.runDir);
         RunDirLock lock = RunDirLock.take(runDir); // before anything in it is removed
         boolean booted = false;
         try {
@@ -285,17 +285,6 @@ final class GuestBoot {
 
         KvmUnusable(String qemuSaid) {
             super(qemuSaid, null, false, false);
-        }
-    }
-
-    private static Path prepareRunDir(Path given) throws GuestVmException {
-        try {
-            if (given == null) {
-                return Files.createTempDirectory("agentd-vm-");
-            }
-            return Files.createDirectories(given).toAbsolutePath();
-        } catch (IOException e) {
-            throw new GuestVmException("cannot create the run directory " + given + ": " + e.getMessage(), e);
         }
     }
 }

@@ -7,20 +7,15 @@ import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One agentd guest booted under QEMU from Java, the way scripts/guest/boot boots it, with its agent
@@ -53,7 +48,6 @@ import org.slf4j.LoggerFactory;
  * it if it does not in time; it may be called again (it does nothing then).
  */
 public final class GuestVm implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(GuestVm.class);
     /**
      * How many times in all a TCG boot is tried whose guest hangs before its agent starts
      * ({@link HungBootCheck}: under TCG one boot in some hundreds, with no fault of the image). Under
@@ -282,7 +276,7 @@ public final class GuestVm implements AutoCloseable {
         try {
             long deadline = System.nanoTime() + shutdownTimeout.toNanos();
             if (qemu.isAlive()) {
-                askForShutdown();
+                ShutdownRequest.send(client, link.hostSocket(), shutdownTimeout);
             }
             exited = qemu.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } finally {
@@ -305,44 +299,9 @@ public final class GuestVm implements AutoCloseable {
             }
         }
         if (ownsRunDir) {
-            if (exited && qemu.exitValue() == 0 && poweredOff()) {
-                deleteTree(runDir);
-            } else if (exited && qemu.exitValue() == 0) {
-                log.warn("the guest ended without powering off (a kernel panic or a reset, QEMU exit status 0);"
-                        + " its files stay in {}", runDir);
-            } else {
-                log.warn("the guest did not power off cleanly; its files stay in {}", runDir);
-            }
+            boolean exitedZero = exited && qemu.exitValue() == 0;
+            RunDirKeeping.afterClose(runDir, exitedZero, exitedZero && poweredOff());
         }
-    }
-
-    /**
-     * Sends core.shutdown from a thread of its own, waiting for it no longer than the shutdown timeout:
-     * the send takes the client's write lock, which another thread of the test can hold for good (a
-     * write the agent no longer reads, left running after a test's timeout), and QEMU must be killed
-     * after the timeout whatever happens. A send still stuck then ends when the client is closed.
-     * When the kit's client is closed already (by the test, or by the relay after the agent died
-     * mid-frame and init restarted it) the shutdown goes on a connection of its own.
-     */
-    private void askForShutdown() throws InterruptedException {
-        Thread sender = new Thread(() -> {
-            try {
-                if (client.isOpen()) {
-                    client.shutdown();
-                } else {
-                    try (AgentClient own = AgentClient.connect(link.hostSocket(), shutdownTimeout)) {
-                        own.shutdown();
-                    }
-                }
-            } catch (IOException | TimeoutException e) {
-                // The connection is gone, or none could be made: QEMU is killed after the timeout.
-            } catch (InterruptedException e) {
-                // close() gave up waiting for this thread; QEMU is killed.
-            }
-        }, "guest-vm-shutdown");
-        sender.setDaemon(true);
-        sender.start();
-        sender.join(shutdownTimeout.toMillis());
     }
 
     /**
@@ -357,14 +316,6 @@ public final class GuestVm implements AutoCloseable {
     @Override
     public String toString() {
         return "GuestVm[" + image.dir() + ", run " + runDir + ", pid " + qemu.pid() + "]";
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // Left behind in the temporary directory: harmless.
-        }
     }
 
     /** How to boot a {@link GuestVm}; every setting has a default. */
