@@ -111,7 +111,7 @@ public final class GuestVm implements AutoCloseable {
         try {
             return client().run(ExecRequest.of(argv[0], Arrays.copyOfRange(argv, 1, argv.length)), timeout);
         } catch (ConnectionLostException e) {
-            throw whenTheGuestIsGone(e);
+            throw GuestGone.explain(e, qemu, runDir, console);
         } catch (TimeoutException e) {
             // The client's "session N: no exit within 1s" names neither the command nor the VM.
             TimeoutException said = new TimeoutException(HostText.quote(String.join(" ", argv), 200)
@@ -119,31 +119,6 @@ public final class GuestVm implements AutoCloseable {
             said.initCause(e);
             throw said;
         }
-    }
-
-    /**
-     * {@code lost}, or when QEMU has exited (the relay then closes every connection) the same failure
-     * saying so, with the console's tail attached: "closed the connection" alone does not tell a
-     * guest that panicked or powered off from an agent that broke.
-     */
-    private ConnectionLostException whenTheGuestIsGone(ConnectionLostException lost) throws InterruptedException {
-        // The connection closes as QEMU exits: give the exit a moment to be seen.
-        if (!qemu.waitFor(1, TimeUnit.SECONDS)) {
-            return lost;
-        }
-        String how = qemu.exitValue() != 0 ? "QEMU failed or was killed"
-                : poweredOff() ? "the guest powered off" : "the guest ended without powering off: a kernel panic or a reset";
-        ConnectionLostException gone = new ConnectionLostException(lost.getMessage() + ": QEMU exited with status "
-                + qemu.exitValue() + " (" + how + "); its console is " + console.file(), lost);
-        gone.addSuppressed(new GuestDiagnostics(ConsoleEnd.quote(console.file())));
-        if (qemu.exitValue() != 0) {
-            // QEMU's own words (an assertion, a device error): the console shows nothing of them.
-            String said = QemuProcesses.tail(runDir.resolve("qemu.log"), 40);
-            if (!said.isBlank()) {
-                gone.addSuppressed(new GuestDiagnostics("--- qemu.log, last 40 lines:\n" + said));
-            }
-        }
-        return gone;
     }
 
     /** The agent's core.ready of the kit's connection (null if the agent was found by a ping). */
