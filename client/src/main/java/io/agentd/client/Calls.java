@@ -57,6 +57,9 @@ final class Calls {
      * the terminal frame the agent answers on that id (see {@link AgentClient#call}).
      */
     CompletableFuture<Frame> call(MessageType type, Payload payload, long deadline) throws IOException {
+        if (type == null) { // refused before an id is taken: the frame's own check came after, and kept it
+            throw new IllegalArgumentException("frame type is required");
+        }
         PendingCall pending = registerCall();
         Frame request = new Frame(pending.id, type, payload);
         sendOrForget(pending.id, deadline, () -> new Frame[] {request});

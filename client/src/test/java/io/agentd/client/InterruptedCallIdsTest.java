@@ -2,6 +2,7 @@ package io.agentd.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.agentd.client.relay.IdRange;
 import io.agentd.protocol.Frame;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A ping whose caller is interrupted gives its id up, as one that times out does: behind a relay
  * that gives this client four ids, pings interrupted three times over leave the ids free. Before,
- * each interrupted ping kept its id for the connection's life, and the fifth call found none.
+ * each interrupted ping kept its id for the connection's life, and the fifth call found none. A
+ * call refused for having no type holds none either.
  */
 @Timeout(60)
 class InterruptedCallIdsTest {
@@ -64,6 +66,19 @@ class InterruptedCallIdsTest {
                 t.interrupt();
                 assertInstanceOf(InterruptedException.class, pinging.get(20, TimeUnit.SECONDS), "ping " + i);
                 assertEquals(false, caller.isInterrupted());
+            }
+            CompletableFuture<Frame> last = client.call(MessageType.CORE_PING, Empty.INSTANCE); // an id is free
+            Frame ping = peer.receive();
+            peer.send(new Frame(ping.id(), MessageType.CORE_PONG, Empty.INSTANCE));
+            assertEquals(MessageType.CORE_PONG, last.get(20, TimeUnit.SECONDS).type());
+        }
+    }
+
+    @Test
+    void aCallWithNoTypeHoldsNoId() throws Exception {
+        try (AgentClient client = peer.connectBehindRelay(FOUR_IDS)) {
+            for (int i = 0; i < 3 * FOUR_IDS.size(); i++) {
+                assertThrows(IllegalArgumentException.class, () -> client.call(null, Empty.INSTANCE), "call " + i);
             }
             CompletableFuture<Frame> last = client.call(MessageType.CORE_PING, Empty.INSTANCE); // an id is free
             Frame ping = peer.receive();
