@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.LongFunction;
@@ -154,7 +153,7 @@ public final class AgentClient implements AutoCloseable {
                                     + " its relay, holds: QEMU serves one connection at a time)"));
                 }
                 try {
-                    control.ready().get(Math.min(left, READY_PROBE_INTERVAL.toNanos()), TimeUnit.NANOSECONDS);
+                    control.awaitReady(Math.min(left, READY_PROBE_INTERVAL.toNanos()));
                     return;
                 } catch (TimeoutException e) {
                     CompletableFuture<Frame> pong;
@@ -163,7 +162,7 @@ public final class AgentClient implements AutoCloseable {
                     } catch (AgentTimeoutException notSent) {
                         continue; // the peer reads nothing: the deadline above says so
                     }
-                    pong.thenRun(() -> control.ready().complete(null));
+                    pong.thenRun(control::foundReadyByPing);
                     probes.add(pong);
                 } catch (ExecutionException e) {
                     throw ((AgentException) e.getCause()).forCaller();
@@ -181,7 +180,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
     public Ready ready() {
-        return control.ready().getNow(null);
+        return control.firstReady();
     }
 
     /**

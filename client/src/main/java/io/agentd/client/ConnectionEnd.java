@@ -113,7 +113,7 @@ final class ConnectionEnd {
         }
         log.debug("connection to {} ended: {}", peer, why.getMessage());
         closed.complete(null); // first: whoever sees a failure after this also sees isOpen() false (a failed write: before)
-        control.ready().completeExceptionally(why);
+        control.connectionEnded(why);
         holdNotices.stop();
     }
 

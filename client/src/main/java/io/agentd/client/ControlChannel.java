@@ -6,6 +6,9 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +49,29 @@ final class ControlChannel {
         this.lines = lines;
     }
 
-    /** Completes with the agent's first core.ready; with null when a pong came first; fails with the connection's end. */
-    CompletableFuture<Ready> ready() {
-        return ready;
+    /**
+     * Waits up to {@code nanos} for the agent to be found ready: its first core.ready, or a pong
+     * ({@link #foundReadyByPing}).
+     *
+     * @throws ExecutionException the connection ended first, or was turned away (its cause)
+     */
+    void awaitReady(long nanos) throws ExecutionException, TimeoutException, InterruptedException {
+        ready.get(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The agent's first core.ready of this connection; null while none came, or when a ping found it ready. */
+    Ready firstReady() {
+        return ready.getNow(null);
+    }
+
+    /** A pong came before any core.ready: the agent is ready (a port whose first ready was lost). */
+    void foundReadyByPing() {
+        ready.complete(null);
+    }
+
+    /** The connection ended: a connect still waiting for the agent's ready fails with {@code why}. */
+    void connectionEnded(ConnectionLostException why) {
+        ready.completeExceptionally(why);
     }
 
     /** Whether the latest core.ready listed {@code feature}; false while none came (the agent was found by a ping). */
