@@ -20,8 +20,11 @@ import java.util.function.Supplier;
  * is left to take what the agent sent before.
  */
 final class FrameWriter {
-    /** Stdin is cut into frames of at most this much, so one big write does not hold up other sessions. */
-    static final int STDIN_CHUNK_BYTES = 64 * 1024;
+    /**
+     * Data (a session's stdin, an upload's fs.data) is cut into frames of at most this much, so one
+     * big write does not hold up other sessions and requests on the connection.
+     */
+    static final int DATA_CHUNK_BYTES = 64 * 1024;
     /** How long past a call's deadline the rest of a frame already begun may wait for the agent to take more. */
     private static final Duration CUT_FRAME_GRACE = Duration.ofSeconds(2);
 
@@ -39,7 +42,7 @@ final class FrameWriter {
     private final FrameEncoder encoder = new FrameEncoder(); // guarded by writeLock
     // Direct: the channel writes a heap buffer through a temporary direct copy.
     private final ByteBuffer dataFrame =
-            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(STDIN_CHUNK_BYTES)); // guarded by writeLock
+            ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(DATA_CHUNK_BYTES)); // guarded by writeLock
     /** A data frame's header, written with its data by one gathering write (no copy of the data). */
     private final ByteBuffer dataHeader =
             ByteBuffer.allocateDirect(FrameEncoder.maxDataFrameSize(0)); // guarded by writeLock
@@ -96,14 +99,14 @@ final class FrameWriter {
     }
 
     /**
-     * Sends data frames (stdin) for {@code data[off, off+len)}, cut into chunks, without copying it,
+     * Sends data frames (stdin, fs.data) for {@code data[off, off+len)}, cut into chunks, without copying it,
      * by {@code deadline}, each chunk as {@link #send(long, Frame...)}: a timeout before a chunk went
      * out leaves the chunks before it sent, whole.
      */
     void sendData(long id, MessageType type, byte[] data, int off, int len, long deadline) throws IOException {
         int end = off + len;
-        for (int at = off; at < end; at += STDIN_CHUNK_BYTES) {
-            int n = Math.min(STDIN_CHUNK_BYTES, end - at);
+        for (int at = off; at < end; at += DATA_CHUNK_BYTES) {
+            int n = Math.min(DATA_CHUNK_BYTES, end - at);
             lockWrites(deadline);
             try {
                 dataFrame.clear();
@@ -120,11 +123,11 @@ final class FrameWriter {
     /**
      * Sends the bytes between {@code data}'s position and limit as one data frame, header and data
      * in one gathering write, without copying them (a direct buffer reaches the socket as it is);
-     * the position moves to the limit. At most {@link #STDIN_CHUNK_BYTES}.
+     * the position moves to the limit. At most {@link #DATA_CHUNK_BYTES}.
      */
     void sendData(long id, MessageType type, ByteBuffer data) throws IOException {
-        if (data.remaining() > STDIN_CHUNK_BYTES) {
-            throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + STDIN_CHUNK_BYTES);
+        if (data.remaining() > DATA_CHUNK_BYTES) {
+            throw new IllegalArgumentException("data frame of " + data.remaining() + " bytes, above " + DATA_CHUNK_BYTES);
         }
         lockWrites(Timeouts.NO_DEADLINE);
         try {

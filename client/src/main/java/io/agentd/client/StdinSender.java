@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Sends one session's stdin: data cut into frames of at most {@link FrameWriter#STDIN_CHUNK_BYTES},
+ * Sends one session's stdin: data cut into frames of at most {@link FrameWriter#DATA_CHUNK_BYTES},
  * each taken from the agent's credit first ({@link StdinWindow}), and the end of input (a pipe's
  * empty frame, sent once; a PTY's ^D, after a partial line two). Counts the data bytes sent.
  */
@@ -64,7 +64,7 @@ final class StdinSender {
                 checkPipeOpen();
                 int n;
                 try {
-                    n = window.acquire(Math.min(end - data.position(), FrameWriter.STDIN_CHUNK_BYTES),
+                    n = window.acquire(Math.min(end - data.position(), FrameWriter.DATA_CHUNK_BYTES),
                             Timeouts.NO_DEADLINE);
                 } catch (TimeoutException e) {
                     throw new IllegalStateException("no deadline, yet timed out", e);
@@ -103,7 +103,7 @@ final class StdinSender {
             }
             int n;
             try {
-                n = window.acquire(Math.min(len - sent, FrameWriter.STDIN_CHUNK_BYTES), deadlineNanos);
+                n = window.acquire(Math.min(len - sent, FrameWriter.DATA_CHUNK_BYTES), deadlineNanos);
             } catch (InterruptedIOException e) {
                 e.bytesTransferred = sent;
                 throw e;

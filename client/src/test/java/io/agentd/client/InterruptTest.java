@@ -68,7 +68,7 @@ class InterruptTest {
         sink.awaitStarted(WAIT);
         AtomicLong sent = new AtomicLong();
         Thread pump = new Thread(() -> {
-            byte[] chunk = new byte[FrameWriter.STDIN_CHUNK_BYTES];
+            byte[] chunk = new byte[FrameWriter.DATA_CHUNK_BYTES];
             try {
                 while (true) {
                     sink.writeStdin(chunk);

@@ -448,7 +448,7 @@ class ScriptedPeerTest {
         try (AgentClient client = connected()) {
             ExecSession s = client.start(ExecRequest.of("cat"));
             receive();
-            byte[] data = new byte[FrameWriter.STDIN_CHUNK_BYTES * 3 + 17];
+            byte[] data = new byte[FrameWriter.DATA_CHUNK_BYTES * 3 + 17];
             for (int i = 0; i < data.length; i++) {
                 data[i] = (byte) (i * 31);
             }
