@@ -177,6 +177,8 @@ final class ExecCommand {
             restore(terminal);
             throw new Agentctl.Unavailable(e.getMessage());
         } finally {
+            // Each path above restores before it prints (a raw terminal prints no carriage returns);
+            // this covers the rest (an unchecked exception). Restoring twice changes nothing.
             restore(terminal);
         }
     }
