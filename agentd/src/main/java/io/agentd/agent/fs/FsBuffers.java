@@ -11,7 +11,7 @@ import java.util.ArrayDeque;
  * the heap and with it the RSS. A direct buffer dropped would be freed only by a GC, so at most
  * {@value #MADE} are ever made and all are kept; while every one is in use (many transfers at once),
  * a transfer gets heap buffers, garbage as before. A Write appends a host's small chunks to the
- * buffer it queued last while that has room ({@link FsWriteStream}), so small frames share buffers
+ * buffer it queued last while that has room ({@link FsWriteQueue}), so small frames share buffers
  * instead of holding one each.
  */
 final class FsBuffers {

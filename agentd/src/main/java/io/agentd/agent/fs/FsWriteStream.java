@@ -1,35 +1,20 @@
 package io.agentd.agent.fs;
 
-import io.agentd.agent.loop.ByteBudget;
-import io.agentd.protocol.Frame;
-import io.agentd.protocol.MessageType;
-import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.util.ArrayDeque;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a
- * bounded queue on the loop, handed to a worker, and written in order at {@code offset} onwards; the
- * host's empty chunk ends it, and the count is checked against {@code len}. The worker writes every
- * buffer handed to it and reports each to the loop as it goes, without a trip through the loop
- * between buffers (a hand-over per batch left both cores idle much of the time: BENCHMARKS.md, "fs
- * read-ahead"); it stops when nothing is handed, or after {@value #BUFFERS_PER_TURN} buffers, so
- * other requests get the worker in turn.
+ * bounded queue on the loop ({@link FsWriteQueue}), handed to a worker, and written in order at
+ * {@code offset} onwards ({@link FsWriteWorker}); the host's empty chunk ends it, and the count is
+ * checked against {@code len}.
  *
- * <p>What the agent holds is bounded. A host that asked for {@code window} gets core.fs.credit: the
- * first grant is {@link FsSettings#writeWindow()}, and as buffers are written the credit is topped
- * up again (once what is queued plus what the host may still send falls to half the window), the
- * scheme of core.exec.stdin.credit; data past the credit fails the Write (ENOBUFS). A host without
- * flow control may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS).
- * Both are also bounded agent-wide by {@link FsBuffers#writes()}: credit is granted only within it
- * and within the connection's share of it ({@link FsWriteShare}; a Write with none waits for room),
- * and a chunk of a host without flow control that finds no room fails the Write (ENOBUFS).
+ * <p>What the agent holds is bounded ({@link FsWriteCredit}). A host that asked for {@code window}
+ * gets core.fs.credit; data past the credit fails the Write (ENOBUFS). A host without flow control
+ * may have {@link FsSettings#writeBuffer()} queued; past it the Write fails (ENOBUFS). Both are also
+ * bounded agent-wide by {@link FsBuffers#writes()}, and a chunk of a host without flow control that
+ * finds no room there fails the Write (ENOBUFS).
  * A Write the host's data fails is cut ({@link #cut}). Past {@code len}, or after a frame that may
  * have been its chunk was refused or skipped, the chunks that came before are written first, so
  * that the file holds all of them. Past the room it has (ENOBUFS), what is queued is dropped at once
@@ -41,55 +26,25 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * unchanged), and the rest of the host's data is dropped.
  */
 final class FsWriteStream implements FsService.Active {
-    /** Buffers one worker turn writes at most before it goes back behind other requests' tasks. */
-    private static final int BUFFERS_PER_TURN = 16;
-
     private final FsService service;
     private final long id;
     private final FsRequest request;
     private final FsOp.Write write;
-    private final long limit;
     private final FsDigest digest;
-    /** Chunks on the loop, not handed yet; the last may take more small chunks ({@link #appendToLast}). */
-    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
-    /** Buffers handed to the worker, written in this order; the loop adds, the worker takes. */
-    private final ConcurrentLinkedQueue<ByteBuffer> handed = new ConcurrentLinkedQueue<>();
-    /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
-    private final WorkerHandoff<Written> writtenBuffers;
     private final FsBuffers buffers;
-    /** The agent-wide budget of Write data ({@link FsBuffers#writes()}): a Write without window reserves its data here. */
-    private final ByteBudget budget;
-    /** Its connection's share of {@link #budget}: a windowed Write reserves its credit here ({@link FsWriteShare}). */
-    private final FsWriteShare share;
-    /** What the budget runs when room comes back while this Write waits for credit: the same object to cancel. */
-    private final Runnable onBudgetRoom;
-    /**
-     * Bytes of {@link #budget} this Write holds (loop thread): what is queued, plus the credit granted
-     * and not used yet; given back as buffers are written, and all of it when the Write ends.
-     */
-    private long reserved;
-    /** On the budget's waiting list for more credit (loop thread). */
-    private boolean awaitingBudget;
+    private final FsWriteQueue queue;
+    private final FsWriteWorker worker;
+    /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
+    private final WorkerHandoff<FsWriteWorker.Written> writtenBuffers;
+    private final FsWriteCredit credit;
     private FsHandle.File file;
     /** Bytes received and not written yet (queued, handed or being written). */
     private long queuedBytes;
     private long received;
     private long written;
-    /** Bytes the worker has written: where its next buffer goes, from the Write's offset. Worker only. */
-    private long writtenByWorker;
-    private long granted;
     /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
     private boolean writing;
-    /**
-     * Guards the worker's take of its next buffer against {@link #stopWorker}: once the loop has
-     * stopped it, the worker takes none, and the loop knows whether one was being written then.
-     */
-    private final Object handOver = new Object();
-    /** The worker takes no more buffers (guarded by {@link #handOver}). */
-    private boolean stopped;
-    /** The worker is writing a buffer it took (guarded by {@link #handOver}). */
-    private boolean writingBuffer;
-    /** {@link #stopped}, as the loop knows it (loop thread). */
+    /** The worker takes no more buffers ({@link FsWriteQueue#stop}), as the loop knows it (loop thread). */
     private boolean workerStopped;
     /** The worker was writing a buffer when it was stopped: the answer waits for its turn's end (loop thread). */
     private boolean lastBufferInFlight;
@@ -111,17 +66,13 @@ final class FsWriteStream implements FsService.Active {
         this.id = id;
         this.request = request;
         this.write = write;
-        this.limit = write.window() ? service.settings().writeWindow() : service.settings().writeBuffer();
         this.digest = request.extended() ? FsDigest.sha256() : null;
         this.buffers = service.buffers();
-        this.budget = buffers.writes();
-        this.share = service.writeShare(id);
-        this.onBudgetRoom = () -> service.post(this::budgetFreed);
+        this.queue = new FsWriteQueue(buffers);
         this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
+        this.worker = new FsWriteWorker(write, digest, queue, buffers, writtenBuffers);
+        this.credit = new FsWriteCredit(service, id, write.window(), this::budgetFreed);
     }
-
-    /** A buffer in the file, with the bytes it held. */
-    private record Written(ByteBuffer chunk, int bytes) {}
 
     /** Why a Write takes no more data, and the errno it fails with. */
     private record Cut(int errno, String why) {}
@@ -168,7 +119,7 @@ final class FsWriteStream implements FsService.Active {
         }
         if (data.length == 0) {
             eof = true;
-            unreserve(reserved - queuedBytes); // the credit not used
+            credit.releaseUnused(queuedBytes);
             writeMore();
             maybeFinish();
             return;
@@ -178,46 +129,24 @@ final class FsWriteStream implements FsService.Active {
             cutAfterQueued(FsFailure.EINVAL, "more data than the len of " + Long.toUnsignedString(write.len()) + " bytes");
             return;
         }
-        if (write.window() && received > granted) {
-            cutNow(FsFailure.ENOBUFS, "data past the credit granted (" + granted + " bytes)");
+        if (write.window() && received > credit.granted()) {
+            cutNow(FsFailure.ENOBUFS, "data past the credit granted (" + credit.granted() + " bytes)");
             return;
         }
-        if (queuedBytes + data.length > limit) {
-            cutNow(FsFailure.ENOBUFS, "data came faster than it could be written (more than " + limit
+        if (queuedBytes + data.length > credit.limit()) {
+            cutNow(FsFailure.ENOBUFS, "data came faster than it could be written (more than " + credit.limit()
                     + " bytes waiting; ask for window: true to be told how much to send)");
             return;
         }
-        if (!write.window()) { // a flow-controlled Write's data was reserved with its credit
-            if (!budget.tryReserve(data.length)) {
-                cutNow(FsFailure.ENOBUFS, "the agent holds all the Write data it takes for all connections"
-                        + " together (" + budget.limit() + " bytes); ask for window: true to be told how much to send");
-                return;
-            }
-            reserved += data.length;
+        // A flow-controlled Write's data was reserved with its credit; another's is reserved now.
+        if (!write.window() && !credit.tryReserve(data.length)) {
+            cutNow(FsFailure.ENOBUFS, "the agent holds all the Write data it takes for all connections"
+                    + " together (" + credit.budgetLimit() + " bytes); ask for window: true to be told how much to send");
+            return;
         }
-        // The decoder reuses a data frame's array once it was handled: keep a copy.
-        if (!appendToLast(data)) {
-            queue.add(buffers.copyOf(data));
-        }
+        queue.add(data);
         queuedBytes += data.length;
         writeMore();
-    }
-
-    /**
-     * Copies {@code data} after the bytes of the last queued buffer when it has room: agentctl sends
-     * 64 KiB frames, and four to a pooled buffer keep them direct (no copy through the JDK's
-     * temporary buffer, none for the digest) without a queue holding a 256 KiB buffer per frame.
-     * A buffer handed to a worker has left the queue, so only the loop touches this one.
-     */
-    private boolean appendToLast(byte[] data) {
-        ByteBuffer last = queue.peekLast();
-        if (last == null || last.capacity() - last.limit() < data.length) {
-            return false;
-        }
-        int end = last.limit();
-        last.limit(end + data.length).position(end);
-        last.put(data).position(0);
-        return true;
     }
 
     /**
@@ -229,98 +158,20 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         boolean noMoreData = eof || cut != null;
-        while (queue.size() > 1 || (!queue.isEmpty() && (!writing || noMoreData || isFull(queue.peekLast())))) {
-            handed.add(queue.poll());
-        }
-        if (!writing && !handed.isEmpty()) {
+        queue.handOn(writing && !noMoreData);
+        if (!writing && queue.anyHanded()) {
             writing = true;
-            service.work(request, this::writeHanded, this::turnEnded);
-        }
-    }
-
-    private static boolean isFull(ByteBuffer b) {
-        return b.limit() == b.capacity();
-    }
-
-    /**
-     * On a worker: the handed buffers, each whole, in order, each reported to the loop when written,
-     * until none is left or the loop stopped it ({@link #stopWorker}).
-     */
-    private Boolean writeHanded() throws FsFailure {
-        for (int turn = 0; turn < BUFFERS_PER_TURN; turn++) {
-            ByteBuffer chunk;
-            synchronized (handOver) {
-                chunk = stopped ? null : handed.poll();
-                writingBuffer = chunk != null;
-            }
-            if (chunk == null) {
-                break;
-            }
-            int n = chunk.remaining();
-            try {
-                writeChunk(chunk, write.offset() + writtenByWorker);
-            } catch (FsFailure failure) {
-                // writingBuffer stays set: part of this buffer may be in the file, and a loop that
-                // cuts the Write before this turn's end is seen (ENOBUFS) must wait for it, whose
-                // failure then answers with the count the file got and the disk's errno.
-                buffers.release(chunk);
-                throw failure;
-            }
-            writtenByWorker += n;
-            writtenBuffers.hand(new Written(chunk, n)); // before the flag: a loop that sees it clear counts this one
-            bufferDone();
-        }
-        return Boolean.TRUE;
-    }
-
-    /** On a worker: the buffer it took is written (or failed), and reported. */
-    private void bufferDone() {
-        synchronized (handOver) {
-            writingBuffer = false;
-        }
-    }
-
-    private void writeChunk(ByteBuffer chunk, long at) throws FsFailure {
-        file.busy.lock();
-        try {
-            if (file.isClosed()) {
-                throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle()) + " (os error 9)");
-            }
-            file.checkOffset(write.offset(), "write");
-            FsPositions.check(write.offset(), at - write.offset(), "write", file.path);
-            long done = 0;
-            try {
-                if (digest != null) {
-                    digest.update(chunk);
-                }
-                while (chunk.hasRemaining()) {
-                    int n = file.write(chunk, at + done);
-                    if (n == 0) { // EAGAIN on the O_NONBLOCK descriptor (WaitFreeFiles)
-                        throw WaitFreeFiles.writeWouldWait("write " + file.path + " (" + (writtenByWorker + done)
-                                + " bytes written)");
-                    }
-                    done += n;
-                }
-            } catch (ClosedChannelException e) {
-                // CloseHandle or the connection's end closed the handle, which ended this I/O.
-                throw new FsFailure(FsFailure.EBADF, "write " + file.path + ": the handle was closed (os error 9)");
-            } catch (IOException e) {
-                throw FsErrors.from(e, "write " + file.path + " (" + (writtenByWorker + done) + " bytes written)");
-            } catch (RuntimeException e) {
-                throw FsErrors.from(e, "write " + file.path);
-            }
-        } finally {
-            file.busy.unlock();
+            service.work(request, () -> worker.writeHanded(file), this::turnEnded);
         }
     }
 
     /** On the loop: a buffer is in the file. */
-    private void chunkWritten(Written w) {
+    private void chunkWritten(FsWriteWorker.Written w) {
         buffers.release(w.chunk());
         if (!ended) {
             written += w.bytes();
             queuedBytes -= w.bytes();
-            unreserve(w.bytes());
+            credit.release(w.bytes());
         }
     }
 
@@ -338,7 +189,7 @@ final class FsWriteStream implements FsService.Active {
         writtenBuffers.takeAll(); // the turn's last buffers, should their take not have run yet
         chunksWritten();
         if (ended) {
-            releaseHanded();
+            queue.releaseHanded();
             return;
         }
         if (failure != null) {
@@ -351,7 +202,7 @@ final class FsWriteStream implements FsService.Active {
 
     private void maybeFinish() {
         boolean mayStillWrite = writing && (!workerStopped || lastBufferInFlight);
-        if (!(eof || cut != null) || mayStillWrite || !queue.isEmpty() || !handed.isEmpty() || ended) {
+        if (!(eof || cut != null) || mayStillWrite || !queue.isEmpty() || ended) {
             return;
         }
         if (cut != null) {
@@ -373,66 +224,24 @@ final class FsWriteStream implements FsService.Active {
             return;
         }
         ended = true;
-        stopAwaitingBudget();
+        credit.stopAwaitingBudget();
         leaveHandle();
-        unreserve(reserved);
+        credit.releaseAll();
         service.finish(id, request, digest == null ? FsResponse.success(null)
                 : new FsResponse(true, null, null, null, null, digest.hex()));
     }
 
-    /** Keeps what is queued plus what the host may still send at the window (flow-controlled hosts). */
+    /** Tops the credit of a flow-controlled host up while the Write still takes data. */
     private void topUpCredit() {
-        if (!write.window() || eof || cut != null) {
-            return;
-        }
-        long outstanding = granted - received;
-        long held = queuedBytes + outstanding;
-        if (held <= limit / 2 && !awaitingBudget) {
-            // Within the agent-wide budget: no room, no credit until some comes back.
-            long grant = share.reserveUpTo(limit - held);
-            if (grant == 0) {
-                share.await(onBudgetRoom);
-                awaitingBudget = true;
-                return;
-            }
-            reserved += grant;
-            granted += grant;
-            service.out().send(new Frame(id, MessageType.FS_CREDIT, new ExecStdinCredit(grant)));
+        if (!eof && cut == null) {
+            credit.topUp(queuedBytes, received);
         }
     }
 
     /** On the loop: the Write budget has room again. */
     private void budgetFreed() {
-        if (!awaitingBudget) {
-            return; // the wait's other list woke it too, or it ended meanwhile
-        }
-        stopAwaitingBudget();
-        if (!ended) {
+        if (credit.roomCame() && !ended) {
             topUpCredit();
-        }
-    }
-
-    /**
-     * Off the budgets' waiting lists. Every end of the Write does this: a Write that ended while it
-     * waited stayed on them (with this stream and its connection's service) until some room came
-     * back, and a host could end windowed Writes in a loop while the budget was full.
-     */
-    private void stopAwaitingBudget() {
-        if (awaitingBudget) {
-            awaitingBudget = false;
-            share.cancel(onBudgetRoom);
-        }
-    }
-
-    /** Gives {@code bytes} of this Write's reservation back to the agent-wide budget (loop thread). */
-    private void unreserve(long bytes) {
-        if (bytes > 0) {
-            reserved -= bytes;
-            if (write.window()) {
-                share.release(bytes);
-            } else {
-                budget.release(bytes);
-            }
         }
     }
 
@@ -475,8 +284,8 @@ final class FsWriteStream implements FsService.Active {
      */
     private void cutAfterQueued(int errno, String why) {
         cut = new Cut(errno, why);
-        unreserve(reserved - queuedBytes); // the credit not used
-        stopAwaitingBudget();
+        credit.releaseUnused(queuedBytes);
+        credit.stopAwaitingBudget();
         writeMore();
         maybeFinish();
     }
@@ -489,11 +298,11 @@ final class FsWriteStream implements FsService.Active {
     private void cutNow(int errno, String why) {
         cut = new Cut(errno, why);
         stopWorker();
-        unreserve(reserved - queuedBytes); // the credit not used
-        long dropped = releaseQueued();
+        credit.releaseUnused(queuedBytes);
+        long dropped = queue.releaseAll();
         queuedBytes -= dropped;
-        unreserve(dropped);
-        stopAwaitingBudget();
+        credit.release(dropped);
+        credit.stopAwaitingBudget();
         maybeFinish();
     }
 
@@ -502,26 +311,14 @@ final class FsWriteStream implements FsService.Active {
      * writing one, {@link #lastBufferInFlight}: the answer waits for the end of its turn.
      */
     private void stopWorker() {
-        synchronized (handOver) {
-            stopped = true;
-            lastBufferInFlight = writingBuffer;
-        }
+        lastBufferInFlight = queue.stop();
         workerStopped = true;
         writtenBuffers.takeAll();
     }
 
+    /** Answers {@code failure}; none is writing here: a turn in flight has ended, or had nothing left to take. */
     private void fail(FsFailure failure) {
-        ended = true; // first: what the worker finished is only given back, no credit follows
-        stopWorker(); // none is writing here: a turn in flight has ended, or had nothing left to take
-        stopAwaitingBudget();
-        closeDigest();
-        releaseQueued();
-        queuedBytes = 0;
-        unreserve(reserved);
-        if (file != null) {
-            file.spoil();
-        }
-        leaveHandle();
+        stopUnanswered();
         if (!eof) {
             service.absorbRest(id);
         }
@@ -530,12 +327,21 @@ final class FsWriteStream implements FsService.Active {
 
     @Override
     public void abort() {
-        ended = true;
+        stopUnanswered();
+    }
+
+    /**
+     * Ends the Write short of its answer: the worker stopped, everything the Write holds given back,
+     * and the handle spoiled (an atomic upload then leaves its destination unchanged) and left.
+     */
+    private void stopUnanswered() {
+        ended = true; // first: what the worker finished is only given back, no credit follows
         stopWorker();
-        stopAwaitingBudget();
+        credit.stopAwaitingBudget();
         closeDigest();
-        releaseQueued();
-        unreserve(reserved);
+        queue.releaseAll();
+        queuedBytes = 0;
+        credit.releaseAll();
         if (file != null) {
             file.spoil();
         }
@@ -551,29 +357,6 @@ final class FsWriteStream implements FsService.Active {
             leftHandle = true;
             file.writeEnded();
         }
-    }
-
-    /**
-     * Gives back the buffers no worker holds: the loop's queue, and what was handed (the worker
-     * takes none once stopped). Returns the bytes they held.
-     */
-    private long releaseQueued() {
-        long bytes = 0;
-        for (ByteBuffer b : queue) {
-            bytes += b.remaining();
-            buffers.release(b);
-        }
-        queue.clear();
-        return bytes + releaseHanded();
-    }
-
-    private long releaseHanded() {
-        long bytes = 0;
-        for (ByteBuffer b; (b = handed.poll()) != null; ) {
-            bytes += b.remaining();
-            buffers.release(b);
-        }
-        return bytes;
     }
 
     /** Frees the digest's native context (safe while a worker's batch still updates it). */
