@@ -45,7 +45,7 @@ final class FsListing {
     private static List<FsEntryInfo> entriesOf(Path dir, FsPaths.DirectoryName slash) throws FsFailure {
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        try (DirectoryStream<Path> stream = FsTrees.openDirectoryStream(dir, slash, "list " + dir)) {
+        try (DirectoryStream<Path> stream = FsDirectoryStreams.open(dir, slash, "list " + dir)) {
             for (Path child : stream) {
                 FsEntryInfo info = statOrSkip(child);
                 if (info == null) {
