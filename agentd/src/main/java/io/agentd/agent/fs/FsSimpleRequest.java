@@ -1,0 +1,69 @@
+package io.agentd.agent.fs;
+
+import io.agentd.protocol.payload.FsRequest;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+
+/** Any operation but Read and Write ({@link FsOperations}): one task, one answer. */
+final class FsSimpleRequest implements FsService.Active {
+    private final FsService service;
+    private final long id;
+    private final FsRequest request;
+    /** Written on the loop, read by the worker before it runs the operation. */
+    private volatile boolean aborted;
+    /** Its task is queued or running on a worker (loop thread). */
+    private boolean inWork;
+    /** It holds room in the agent's {@link FsAnswerGate} (loop thread). */
+    private boolean gated;
+
+    FsSimpleRequest(FsService service, long id, FsRequest request) {
+        this.service = service;
+        this.id = id;
+        this.request = request;
+    }
+
+    long id() {
+        return id;
+    }
+
+    /** Its owner left ({@link #abort}). */
+    boolean aborted() {
+        return aborted;
+    }
+
+    void start() {
+        inWork = true;
+        service.work(request, () -> service.operations().run(id, request.op()), this::done, () -> aborted);
+    }
+
+    /** A List or ReadDir, with room the gate gave it. */
+    void startGated() {
+        gated = true;
+        start();
+    }
+
+    private void done(FsResponse response, FsFailure failure) {
+        inWork = false;
+        if (aborted) {
+            service.requests().stoppedWorkEnded(); // counted when it was stopped in work (abort)
+            if (response != null && response.data() instanceof FsResponseData.Handle h) {
+                service.handleClosing().closeOrphan(h.handle(), id); // opened after its owner left
+            }
+        } else {
+            service.finish(id, request, failure != null ? failure.response(request.extended()) : response);
+        }
+        // After the answer is queued: the gate's room, handed on now, goes only where output is under its mark.
+        if (gated) {
+            gated = false;
+            service.answerGate().done();
+        }
+    }
+
+    @Override
+    public void abort() {
+        if (!aborted && inWork) {
+            service.requests().stoppedInWork();
+        }
+        aborted = true;
+    }
+}
