@@ -2,7 +2,6 @@ package io.agentd.agent.session;
 
 import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
-import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.cgroup.SessionCgroup;
 import io.agentd.agent.session.cgroup.SessionCgroups;
@@ -16,17 +15,15 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ResourceUsage;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One exec session, from spawn to its terminal frame: the lifecycle. It owns the state, the
- * deadline, the drain window, and the one place where the session's fds are released, each once
- * ({@link #release}); the jobs are its parts: an {@link OutputPump} per output and a
- * {@link StdinWriter}. Everything runs on the loop thread.
+ * deadline, the drain window, and when the session's fds are released; the jobs are its parts:
+ * its fds in the loop ({@link SessionFds}, with an {@link OutputPump} per output and a
+ * {@link StdinWriter}). Everything runs on the loop thread.
  *
  * <p>Order on the wire: started (sent when the session is made: its command has been exec'd and its
  * fds are in the loop), then output, then exactly one exited. A command that could not start never
@@ -34,8 +31,7 @@ import org.slf4j.LoggerFactory;
  * constructor throws before started, and SessionLauncher kills the child). The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
  * still arriving is read until every output fd is at EOF or the window ends.
  *
- * <p>Pipes or a PTY is decided once, in {@link #wire}: a PTY master is one fd for stdout and stdin,
- * with one registration, closed here; pipes are each closed by the part that owns them.
+ * <p>Pipes or a PTY is decided once, by {@link SessionFds}.
  */
 final class Session {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -73,25 +69,12 @@ final class Session {
     private boolean emptyingCgroup;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
-    private Registration pidfdReg;
-    private OutputPump stdout;
-    /** Null on a PTY (stderr goes to the terminal). */
-    private OutputPump stderr;
-    private StdinWriter stdin;
-    /** The PTY master's one registration (stdout and stdin); null for pipes. */
-    private Registration masterReg;
+    private final SessionFds fds;
     private boolean outputPaused;
     /** The drain window ended while output was paused: its last read waits for the host to read again. */
     private boolean finalDrainDue;
     /** The agent is shutting down: the drain window's last read does not wait for a paused host. */
     private boolean shuttingDown;
-    /**
-     * The pidfd and the PTY master are closed ({@link #release}): their numbers may belong to
-     * another fd by now, so nothing may touch them again (a second release, a resize, a signal).
-     */
-    private boolean fdsReleased;
-    /** The agent's hold on the PTY's slave was closed (the leader exited, or the session ended). */
-    private boolean slaveReleased;
     /** See {@link #groupGone}. */
     private boolean groupFoundEmpty;
 
@@ -126,8 +109,9 @@ final class Session {
         this.io = io;
         this.loop = loop;
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
-        // before started: a session the agent cannot watch is never announced (see #wire).
-        Registration stdinReg = wire(flowControl);
+        // before started: a session the agent cannot watch is never announced (see SessionFds).
+        fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
+                this::onOutputReadable, () -> owner.leaderExitReadable(this));
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
@@ -137,7 +121,7 @@ final class Session {
                 pid, LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
                 spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
                 route.connection(), number);
-        stdin.open(stdinReg); // the first credit (flow control) follows started
+        fds.openStdin(); // the first credit (flow control) follows started
     }
 
     boolean hasPidfd() {
@@ -164,97 +148,25 @@ final class Session {
      * output paused for the last host's backpressure is read again.
      */
     void rehost(boolean flowControl) {
-        if (stdin != null) {
-            stdin.rehost(flowControl);
-        }
+        fds.stdin.rehost(flowControl);
         resumeOutput();
     }
 
     /** Its host is gone and it runs on detached: the stdin credit that host did not use goes back. */
     void hostLeft() {
-        if (stdin != null) {
-            stdin.hostLeft();
-        }
+        fds.stdin.hostLeft();
     }
 
     /** Bytes the child read from stdin and wrote to its outputs, so far. */
     long bytesIn() {
-        return stdin.bytesWritten();
+        return fds.stdin.bytesWritten();
     }
 
     long bytesOut() {
-        return stdout.bytesMoved() + (stderr == null ? 0 : stderr.bytesMoved());
-    }
-
-    /**
-     * Makes the parts and puts the fds in the loop: the one place that knows pipes from a PTY.
-     * Returns stdin's registration (opened once started is sent). If the loop refuses an fd
-     * (epoll_ctl fails) every registration made here is cancelled and the exception goes on to
-     * {@link SessionLauncher}, which kills the child and closes its fds: no fd is closed here then.
-     */
-    private Registration wire(boolean flowControl) {
-        boolean pipes = !child.tty();
-        List<Registration> made = new ArrayList<>(4);
-        try {
-            stdout = pump(MessageType.EXEC_STDOUT, child.stdoutFd(), pipes);
-            stdin = new StdinWriter(id, child.stdinFd(), pipes, flowControl, route, io, owner.defaults(),
-                    owner.stdinBudget());
-            Registration stdinReg;
-            if (pipes) {
-                stdout.attach(made(made, loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events))));
-                stderr = pump(MessageType.EXEC_STDERR, child.stderrFd(), true);
-                stderr.attach(made(made, loop.register(child.stderrFd(), events -> onOutputReadable(stderr))));
-                stdinReg = made(made, loop.register(child.stdinFd(), events -> stdin.onWritable()));
-                // First watched mid-session, when the child stops reading: a refusal then is retried.
-                stdinReg.retryWhenRefused();
-            } else {
-                masterReg = made(made, loop.register(child.ptyMasterFd(), this::onMasterEvents));
-                stdout.attach(masterReg);
-                stdinReg = masterReg;
-            }
-            setOutputInterest();
-            if (child.pidfd() >= 0) {
-                pidfdReg = made(made, loop.register(child.pidfd(), events -> onPidfdReadable()));
-                pidfdReg.setRead(true);
-            }
-            return stdinReg;
-        } catch (RuntimeException e) {
-            for (Registration r : made) {
-                try {
-                    r.cancel();
-                } catch (RuntimeException again) {
-                    e.addSuppressed(again);
-                }
-            }
-            throw e;
-        }
-    }
-
-    private static Registration made(List<Registration> made, Registration r) {
-        made.add(r);
-        return r;
-    }
-
-    private OutputPump pump(MessageType type, int fd, boolean pipe) {
-        return new OutputPump(id, type, fd, pipe, route, io, owner.bulkPipes(), owner.bulkCoalescing(), owner.readBuffer(),
-                () -> outputPaused);
+        return fds.bytesOut();
     }
 
     // ---- output ----
-
-    private void onOutputEvents(OutputPump out, int events) {
-        if ((events & (Loop.READABLE | Loop.HANGUP | Loop.ERROR)) != 0 && out.reading()) {
-            onOutputReadable(out);
-        }
-    }
-
-    /** The PTY master: output to read and stdin to write share it. */
-    private void onMasterEvents(int events) {
-        onOutputEvents(stdout, events);
-        if (stdin.writing() && (events & (Loop.WRITABLE | Loop.HANGUP | Loop.ERROR)) != 0) {
-            stdin.onWritable();
-        }
-    }
 
     /** One read per readiness event, so one chatty child cannot starve the others. */
     private void onOutputReadable(OutputPump out) {
@@ -266,19 +178,15 @@ final class Session {
             return;
         }
         out.readOnce();
-        if (state == State.CLOSING && !anyOutputOpen()) {
+        if (state == State.CLOSING && !fds.anyOutputOpen()) {
             finish();
         }
-    }
-
-    private boolean anyOutputOpen() {
-        return stdout.isOpen() || (stderr != null && stderr.isOpen());
     }
 
     private void pauseOutput() {
         if (!outputPaused) {
             outputPaused = true;
-            setOutputInterest();
+            fds.setOutputInterest();
             owner.outputPaused(this);
         }
     }
@@ -287,7 +195,7 @@ final class Session {
     void resumeOutput() {
         if (outputPaused && state != State.DONE) {
             outputPaused = false;
-            setOutputInterest();
+            fds.setOutputInterest();
             if (finalDrainDue) {
                 // On the loop's next turn, not inside the caller's: an attach re-hosts the session
                 // after it resumed it, and must not find it over.
@@ -296,23 +204,16 @@ final class Session {
         }
     }
 
-    private void setOutputInterest() {
-        stdout.setInterest();
-        if (stderr != null) {
-            stderr.setInterest();
-        }
-    }
-
     // ---- stdin ----
 
     /** See {@link StdinWriter#refuseLaterFrames}. */
     void refuseLaterStdin(String why) {
-        stdin.refuseLaterFrames(why);
+        fds.stdin.refuseLaterFrames(why);
     }
 
     /** A stdin frame from the host; empty data is the end of input. */
     void onStdin(byte[] data) {
-        stdin.onStdin(data);
+        fds.stdin.onStdin(data);
     }
 
     // ---- control ----
@@ -324,7 +225,7 @@ final class Session {
      * name another process group by now.
      */
     int signalGroup(int signal) {
-        if (fdsReleased || groupGone()) {
+        if (fds.released() || groupGone()) {
             return LibC.ESRCH;
         }
         return io.killGroup(pid, signal);
@@ -373,18 +274,9 @@ final class Session {
         }
     }
 
-    /**
-     * TIOCSWINSZ on the PTY master; a no-op once the master is closed (a session that ended and
-     * waits for its cgroup to empty before its exited): its number may be another fd's now.
-     */
+    /** See {@link SessionFds#resize}. */
     void resize(int rows, int cols) throws OsException {
-        if (fdsReleased) {
-            return;
-        }
-        int err = io.setWindowSize(child.ptyMasterFd(), rows, cols);
-        if (err != 0) {
-            throw new OsException("ioctl(TIOCSWINSZ)", err);
-        }
+        fds.resize(rows, cols);
     }
 
     private void onDeadline() {
@@ -408,18 +300,13 @@ final class Session {
 
     // ---- exit ----
 
-    private void onPidfdReadable() {
-        pidfdReg.cancel();
-        owner.leaderExitReadable(this);
-    }
-
     /** The leader was reaped (by its pidfd or by the reaper's sweep). */
     void onLeaderExit(int waitStatus) {
         if (exit != null || state == State.DONE) {
             return;
         }
         exit = ExitStatus.fromWaitStatus(waitStatus);
-        releaseSlave(); // from now on the master reads EIO once the last descendant lets go of the terminal
+        fds.releaseSlave(); // from now on the master reads EIO once the last descendant lets go of the terminal
         groupGone(); // just reaped: its id cannot have been given to another process yet
         if (deadlineTimer != null) {
             deadlineTimer.cancel();
@@ -431,7 +318,7 @@ final class Session {
 
     private void beginClosing() {
         state = State.CLOSING;
-        if (!anyOutputOpen()) {
+        if (!fds.anyOutputOpen()) {
             finish();
             return;
         }
@@ -459,18 +346,15 @@ final class Session {
             return;
         }
         finalDrainDue = false;
-        stdout.drainAndClose();
-        if (stderr != null) {
-            stderr.drainAndClose();
-        }
+        fds.drainAndCloseOutputs();
         finish();
     }
 
     private void finish() {
         state = State.DONE;
         cancelTimers();
-        stdin.dropUndelivered();
-        release();
+        fds.stdin.dropUndelivered();
+        fds.release();
         if (killCgroupAtEnd) {
             cgroup.kill(0); // setsid'd and double-forked descendants too
             if (cgroup.populated()) {
@@ -536,7 +420,7 @@ final class Session {
         signalGroup(LibC.SIGKILL); // a no-op when finish released the fds already: the leader is reaped
         cgroup.kill(0);
         cancelTimers();
-        release();
+        fds.release();
         // No exit line follows (no exit is sent or held): this line says what that one would have.
         log.info("session {} abandoned (host gone): pid={} killed, no exit line follows: duration_ms={} bytes_in={}"
                 + " bytes_out={} connection={} number={}", id, pid,
@@ -549,42 +433,6 @@ final class Session {
             if (t != null) {
                 t.cancel();
             }
-        }
-    }
-
-    /**
-     * Every terminal path comes through here: each part closes what it owns (once, however often it
-     * is asked), the stdin bytes and credit go back to the budget, and what only the session owns
-     * (the pidfd, a PTY master) is closed last. Called at most twice (finish, then abandon while
-     * the killed cgroup empties): the second call does nothing, since a second close of the pidfd's or
-     * the master's number would close whatever fd was given that number since.
-     */
-    /** The agent's own hold on the PTY's slave ({@link Child#ptySlaveFd}) goes, once. */
-    private void releaseSlave() {
-        if (!slaveReleased && child.ptySlaveFd() >= 0) {
-            io.close(child.ptySlaveFd());
-        }
-        slaveReleased = true;
-    }
-
-    private void release() {
-        if (fdsReleased) {
-            return;
-        }
-        fdsReleased = true;
-        stdin.close();
-        stdout.close();
-        if (stderr != null) {
-            stderr.close();
-        }
-        if (pidfdReg != null) {
-            pidfdReg.cancel();
-        }
-        io.close(child.pidfd());
-        releaseSlave();
-        if (masterReg != null) {
-            masterReg.cancel();
-            io.close(child.ptyMasterFd());
         }
     }
 }
