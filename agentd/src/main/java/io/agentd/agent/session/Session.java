@@ -4,7 +4,6 @@ import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.cgroup.SessionCgroup;
-import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
@@ -38,9 +37,6 @@ final class Session {
 
     private enum State { RUNNING, CLOSING, DONE }
 
-    /** How often a killed cgroup is looked at until it is empty. */
-    private static final long EMPTY_POLL_MILLIS = 2;
-
     /** The id the session was started under (its name in logs; the route has its current one). */
     final long id;
     final int pid;
@@ -65,8 +61,7 @@ final class Session {
     final SessionCgroup cgroup;
     /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
     private boolean killCgroupAtEnd;
-    /** Done, its exited held until the killed cgroup is empty (or the wait is over). */
-    private boolean emptyingCgroup;
+    private final KilledCgroupWait killedCgroupWait;
     private final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     private final SessionFds fds;
@@ -82,7 +77,7 @@ final class Session {
     private ExitStatus exit;
     private boolean timedOut;
     private Timer deadlineTimer;
-    private Timer killTimer;
+    private Timer graceTimer;
     private Timer drainTimer;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
@@ -108,6 +103,7 @@ final class Session {
         this.owner = owner;
         this.io = io;
         this.loop = loop;
+        this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
@@ -139,7 +135,7 @@ final class Session {
 
     /** Sent its exited (or abandoned): nothing more comes from it. */
     boolean isDone() {
-        return state == State.DONE && !emptyingCgroup;
+        return state == State.DONE && !killedCgroupWait.waiting();
     }
 
     /**
@@ -288,7 +284,7 @@ final class Session {
         log.info("session {}: timeout reached, SIGTERM to group {} connection={} number={}", id, pid, connectionForLog(),
                 number);
         signalGroup(LibC.SIGTERM);
-        killTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
+        graceTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
                 log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {} connection={}"
                         + " number={}", id, pid, cgroup, connectionForLog(), number);
@@ -355,34 +351,10 @@ final class Session {
         cancelTimers();
         fds.stdin.dropUndelivered();
         fds.release();
-        if (killCgroupAtEnd) {
-            cgroup.kill(0); // setsid'd and double-forked descendants too
-            if (cgroup.populated()) {
-                emptyingCgroup = true;
-                long waitNanos = TimeUnit.MILLISECONDS.toNanos(SessionCgroups.KILL_WAIT_MILLIS);
-                awaitEmptyCgroup(System.nanoTime() + waitNanos);
-                return;
-            }
+        if (killCgroupAtEnd && killedCgroupWait.killAndAwaitEmpty(this::sendExited)) {
+            return;
         }
         sendExited();
-    }
-
-    /**
-     * Exited comes after the deaths in the cgroup: its emptiness (cgroup.events populated 0) is
-     * polled on the loop's timer, up to a deadline, so the loop never sleeps for one session.
-     */
-    private void awaitEmptyCgroup(long deadlineNanos) {
-        killTimer = loop.schedule(EMPTY_POLL_MILLIS, () -> {
-            if (!emptyingCgroup) {
-                return; // abandoned meanwhile
-            }
-            if (cgroup.populated() && System.nanoTime() - deadlineNanos < 0) {
-                awaitEmptyCgroup(deadlineNanos);
-                return;
-            }
-            emptyingCgroup = false;
-            sendExited();
-        });
     }
 
     private void sendExited() {
@@ -412,11 +384,11 @@ final class Session {
 
     /** The host is gone: kill the group and let go of everything without a word on the wire. */
     void abandon() {
-        if (state == State.DONE && !emptyingCgroup) {
+        if (isDone()) {
             return;
         }
         state = State.DONE;
-        emptyingCgroup = false;
+        killedCgroupWait.stop();
         signalGroup(LibC.SIGKILL); // a no-op when finish released the fds already: the leader is reaped
         cgroup.kill(0);
         cancelTimers();
@@ -429,7 +401,7 @@ final class Session {
     }
 
     private void cancelTimers() {
-        for (Timer t : new Timer[] {deadlineTimer, killTimer, drainTimer}) {
+        for (Timer t : new Timer[] {deadlineTimer, graceTimer, drainTimer}) {
             if (t != null) {
                 t.cancel();
             }
