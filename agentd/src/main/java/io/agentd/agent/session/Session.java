@@ -1,6 +1,5 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Timer;
 import io.agentd.agent.session.cgroup.SessionCgroup;
@@ -14,9 +13,6 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ResourceUsage;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One exec session, from spawn to its terminal frame: the lifecycle. It owns the state, the
@@ -33,8 +29,6 @@ import org.slf4j.LoggerFactory;
  * <p>Pipes or a PTY is decided once, by {@link SessionFds}.
  */
 final class Session {
-    private static final Logger log = LoggerFactory.getLogger(Session.class);
-
     private enum State { RUNNING, CLOSING, DONE }
 
     /** The id the session was started under (its name in logs; the route has its current one). */
@@ -62,7 +56,7 @@ final class Session {
     /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
     private boolean killCgroupAtEnd;
     private final KilledCgroupWait killedCgroupWait;
-    private final long startNanos = System.nanoTime();
+    private final SessionLines lines;
     private State state = State.RUNNING;
     private final SessionFds fds;
     private boolean outputPaused;
@@ -104,6 +98,7 @@ final class Session {
         this.io = io;
         this.loop = loop;
         this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
+        this.lines = new SessionLines(id, pid, number, route);
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
@@ -112,11 +107,7 @@ final class Session {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
         route.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid, detachable ? number : null)));
-        // id is the host's request id; number is the SESSION that agentctl ps and attach show.
-        log.info("session {} started: pid={} cmd={} tty={} user={} cwd={} env_keys={} connection={} number={}", id,
-                pid, LogText.quote(spec.cmd()), child.tty(), spec.user() == null ? "(agent)" : LogText.quote(spec.user()),
-                spec.cwd() == null ? "(agent)" : LogText.quote(spec.cwd()), LogText.keys(spec.env()),
-                route.connection(), number);
+        lines.started(spec, child.tty());
         fds.openStdin(); // the first credit (flow control) follows started
     }
 
@@ -281,13 +272,11 @@ final class Session {
         }
         timedOut = true;
         killCgroupAtEnd = true;
-        log.info("session {}: timeout reached, SIGTERM to group {} connection={} number={}", id, pid, connectionForLog(),
-                number);
+        lines.timeoutReached();
         signalGroup(LibC.SIGTERM);
         graceTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
-                log.info("session {}: still running after the grace, SIGKILL to group {} and cgroup {} connection={}"
-                        + " number={}", id, pid, cgroup, connectionForLog(), number);
+                lines.stillRunningAfterTheGrace(cgroup);
                 signalGroup(LibC.SIGKILL);
                 cgroup.kill(0);
             }
@@ -368,18 +357,8 @@ final class Session {
         ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
-        log.info("session {} exited: code={} signal={} timed_out={} duration_ms={} bytes_in={} bytes_out={}"
-                + " cpu_user_us={} cpu_system_us={} memory_peak_bytes={} oom_killed={} connection={} number={}",
-                id, exit.code(), exit.signal(), timedOut,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
-                usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
-                connectionForLog(), number);
+        lines.exited(exit, timedOut, bytesIn(), bytesOut(), usage);
         owner.finished(this);
-    }
-
-    /** The connection the session's lines name: its host's, or none while it has no host (detached). */
-    private Object connectionForLog() {
-        return route.attached() ? route.connection() : "none (its host is gone)";
     }
 
     /** The host is gone: kill the group and let go of everything without a word on the wire. */
@@ -393,11 +372,7 @@ final class Session {
         cgroup.kill(0);
         cancelTimers();
         fds.release();
-        // No exit line follows (no exit is sent or held): this line says what that one would have.
-        log.info("session {} abandoned (host gone): pid={} killed, no exit line follows: duration_ms={} bytes_in={}"
-                + " bytes_out={} connection={} number={}", id, pid,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), bytesIn(), bytesOut(),
-                route.connection(), number);
+        lines.abandoned(bytesIn(), bytesOut());
     }
 
     private void cancelTimers() {
