@@ -49,7 +49,6 @@ final class Session {
     /** The request asked for a detachable session: it survives its host and keeps its output. */
     final boolean detachable;
     final long startedUnixMillis = System.currentTimeMillis();
-    private final SessionIo io;
     private final Loop loop;
     /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
     final SessionCgroup cgroup;
@@ -64,8 +63,7 @@ final class Session {
     private boolean finalDrainDue;
     /** The agent is shutting down: the drain window's last read does not wait for a paused host. */
     private boolean shuttingDown;
-    /** See {@link #groupGone}. */
-    private boolean groupFoundEmpty;
+    private final LeaderGroup group;
 
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
@@ -95,10 +93,10 @@ final class Session {
         this.child = child;
         this.listed = SessionDirectory.Listed.of(spec);
         this.owner = owner;
-        this.io = io;
         this.loop = loop;
         this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
         this.lines = new SessionLines(id, pid, number, route);
+        this.group = new LeaderGroup(pid, io);
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
@@ -208,29 +206,11 @@ final class Session {
     /**
      * Sends a signal to the session's process group; returns 0 or the errno. Once the session let go
      * of its fds (its leader reaped, or abandoned), or its leader is reaped and its group was found
-     * empty, it is a no-op answering ESRCH: what is left is the cgroup's to kill, and the pid may
-     * name another process group by now.
+     * empty ({@link LeaderGroup}), it is a no-op answering ESRCH: what is left is the cgroup's to
+     * kill, and the pid may name another process group by now.
      */
     int signalGroup(int signal) {
-        if (fds.released() || groupGone()) {
-            return LibC.ESRCH;
-        }
-        return io.killGroup(pid, signal);
-    }
-
-    /**
-     * Whether the leader is reaped and its group was found gone ({@link SessionIo#reapedLeadersGroupAlive}):
-     * its id may then be given to another process, and a group that process leads (another
-     * session's) would get this session's signals. A group found gone stays so for this session
-     * (the id can come back only as another group). While members live they hold the id, which
-     * cannot be reused meanwhile; a group that emptied while no one looked is told apart from its
-     * id's next owner by that owner's process.
-     */
-    private boolean groupGone() {
-        if (exit != null && !groupFoundEmpty && !io.reapedLeadersGroupAlive(pid)) {
-            groupFoundEmpty = true;
-        }
-        return groupFoundEmpty;
+        return fds.released() ? LibC.ESRCH : group.signal(signal);
     }
 
     /**
@@ -257,7 +237,7 @@ final class Session {
      */
     void beforeLeaderReaped() {
         if (killCgroupAtEnd && cgroup == SessionCgroup.NONE && exit == null) {
-            io.killGroup(pid, LibC.SIGKILL);
+            group.killBeforeLeaderReaped();
         }
     }
 
@@ -292,7 +272,7 @@ final class Session {
         }
         exit = ExitStatus.fromWaitStatus(waitStatus);
         fds.releaseSlave(); // from now on the master reads EIO once the last descendant lets go of the terminal
-        groupGone(); // just reaped: its id cannot have been given to another process yet
+        group.leaderReaped();
         if (deadlineTimer != null) {
             deadlineTimer.cancel();
         }
