@@ -59,10 +59,7 @@ final class Session {
     private State state = State.RUNNING;
     private final SessionFds fds;
     private boolean outputPaused;
-    /** The drain window ended while output was paused: its last read waits for the host to read again. */
-    private boolean finalDrainDue;
-    /** The agent is shutting down: the drain window's last read does not wait for a paused host. */
-    private boolean shuttingDown;
+    private final DrainWindow drainWindow;
     private final LeaderGroup group;
 
     /** The leader's exit, null until it is reaped. */
@@ -70,7 +67,6 @@ final class Session {
     private boolean timedOut;
     private Timer deadlineTimer;
     private Timer graceTimer;
-    private Timer drainTimer;
 
     /** @param flowControl the host asked for stdin credit (exec.request stdin_window) */
     Session(SessionRoute route, Child child, SpawnSpec spec, Long timeoutMillis, boolean flowControl,
@@ -101,6 +97,10 @@ final class Session {
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
                 this::onOutputReadable, () -> owner.leaderExitReadable(this));
+        this.drainWindow = new DrainWindow(loop, route, this::pauseOutput, () -> {
+            fds.drainAndCloseOutputs();
+            finish();
+        });
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
@@ -181,11 +181,7 @@ final class Session {
         if (outputPaused && state != State.DONE) {
             outputPaused = false;
             fds.setOutputInterest();
-            if (finalDrainDue) {
-                // On the loop's next turn, not inside the caller's: an attach re-hosts the session
-                // after it resumed it, and must not find it over.
-                loop.schedule(0, this::endDrainWindow);
-            }
+            drainWindow.hostReadsAgain();
         }
     }
 
@@ -215,16 +211,11 @@ final class Session {
 
     /**
      * The agent is shutting down: at the end, whatever is left in the session's cgroup is killed,
-     * and a last read that waited for a paused host ({@link #endDrainWindow}) is done now: the
-     * shutdown waits for every session's end, and the host gets what it can take of the rest in
-     * the shutdown's flush.
+     * and the drain window's last read waits for no paused host ({@link DrainWindow#shutdown}).
      */
     void killCgroupAtEnd() {
         killCgroupAtEnd = true;
-        shuttingDown = true; // for a drain window that ends later (a leader that dies of the shutdown's SIGTERM)
-        if (finalDrainDue) {
-            loop.schedule(0, () -> endDrainWindow(true));
-        }
+        drainWindow.shutdown();
     }
 
     /**
@@ -287,32 +278,7 @@ final class Session {
             finish();
             return;
         }
-        drainTimer = loop.schedule(owner.defaults().drainMillis(), this::endDrainWindow);
-    }
-
-    /**
-     * Descendants still hold an output fd open: take what is already there, then close. Not while
-     * the host's output is paused: read past the pause (up to a pipe's worth per output), sessions
-     * ending together would queue without bound for a host that stopped reading; the last read
-     * waits until it reads again ({@link #resumeOutput}), or until it is gone.
-     */
-    private void endDrainWindow() {
-        endDrainWindow(false);
-    }
-
-    /** @param whateverTheHost read even while the host's output is paused (the shutdown) */
-    private void endDrainWindow(boolean whateverTheHost) {
-        if (state != State.CLOSING) {
-            return;
-        }
-        if (!whateverTheHost && !shuttingDown && !route.acceptsOutput()) {
-            finalDrainDue = true;
-            pauseOutput();
-            return;
-        }
-        finalDrainDue = false;
-        fds.drainAndCloseOutputs();
-        finish();
+        drainWindow.open(owner.defaults().drainMillis());
     }
 
     private void finish() {
@@ -356,10 +322,11 @@ final class Session {
     }
 
     private void cancelTimers() {
-        for (Timer t : new Timer[] {deadlineTimer, graceTimer, drainTimer}) {
+        for (Timer t : new Timer[] {deadlineTimer, graceTimer}) {
             if (t != null) {
                 t.cancel();
             }
         }
+        drainWindow.close();
     }
 }

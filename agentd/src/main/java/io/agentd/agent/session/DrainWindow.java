@@ -1,0 +1,86 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.loop.Loop;
+import io.agentd.agent.loop.Loop.Timer;
+
+/**
+ * The drain window: the leader has exited, and descendants may still hold an output fd open. What
+ * they write is read until every output is at EOF (the session ends then) or the window ends; at
+ * its end what is already there is taken and the outputs are closed ({@link #lastRead}). Not while
+ * the host's output is paused: read past the pause (up to a pipe's worth per output), sessions
+ * ending together would queue without bound for a host that stopped reading; the last read waits
+ * until it reads again ({@link #hostReadsAgain}), or until it is gone. In the agent's shutdown it
+ * waits for no host: the shutdown waits for every session's end, and the host gets what it can take
+ * of the rest in the shutdown's flush.
+ */
+final class DrainWindow {
+    private final Loop loop;
+    private final SessionRoute route;
+    /** Stops reading the session's output until its host reads again. */
+    private final Runnable pauseOutput;
+    /** Takes what is already in the outputs, closes them, and ends the session. */
+    private final Runnable lastRead;
+    private Timer timer;
+    /** From the leader's exit until the session ends ({@link #close}). */
+    private boolean open;
+    /** The window ended while output was paused: its last read waits for the host to read again. */
+    private boolean lastReadDue;
+    /** The agent is shutting down: the last read does not wait for a paused host. */
+    private boolean shuttingDown;
+
+    DrainWindow(Loop loop, SessionRoute route, Runnable pauseOutput, Runnable lastRead) {
+        this.loop = loop;
+        this.route = route;
+        this.pauseOutput = pauseOutput;
+        this.lastRead = lastRead;
+    }
+
+    /** The leader exited with output still open: the window ends after {@code drainMillis}. */
+    void open(long drainMillis) {
+        open = true;
+        timer = loop.schedule(drainMillis, this::end);
+    }
+
+    /** The host reads again: a last read that waited for it is done now. */
+    void hostReadsAgain() {
+        endOnTheNextTurnIfDue();
+    }
+
+    /**
+     * The agent is shutting down: a last read that waited for a paused host is done now, and so is
+     * one of a window that ends later (a leader that dies of the shutdown's SIGTERM).
+     */
+    void shutdown() {
+        shuttingDown = true;
+        endOnTheNextTurnIfDue();
+    }
+
+    /** The session ended (by its outputs' EOF, or abandoned): nothing more is read here. */
+    void close() {
+        open = false;
+        if (timer != null) {
+            timer.cancel();
+        }
+    }
+
+    private void endOnTheNextTurnIfDue() {
+        if (lastReadDue) {
+            // On the loop's next turn, not inside the caller's: an attach re-hosts the session
+            // after it resumed it, and must not find it over.
+            loop.schedule(0, this::end);
+        }
+    }
+
+    private void end() {
+        if (!open) {
+            return;
+        }
+        if (!shuttingDown && !route.acceptsOutput()) {
+            lastReadDue = true;
+            pauseOutput.run();
+            return;
+        }
+        lastReadDue = false;
+        lastRead.run();
+    }
+}
