@@ -16,17 +16,24 @@ import io.agentd.protocol.payload.ResourceUsage;
 
 /**
  * One exec session, from spawn to its terminal frame: the lifecycle. It owns the state, the
- * deadline, the drain window, and when the session's fds are released; the jobs are its parts:
- * its fds in the loop ({@link SessionFds}, with an {@link OutputPump} per output and a
- * {@link StdinWriter}). Everything runs on the loop thread.
+ * deadline (SIGTERM, then SIGKILL after the grace), the pause of its output for its host, and the
+ * order of its end; the jobs are its parts, each with one:
+ * <ul>
+ *   <li>{@link SessionFds}: its fds in the loop, pipes or a PTY, and their release, each once; with
+ *       an {@link OutputPump} per output and a {@link StdinWriter};
+ *   <li>{@link DrainWindow}: output still read after the leader's exit, and the window's last read;
+ *   <li>{@link LeaderGroup}: signals to the leader's process group while its id is still the session's;
+ *   <li>{@link KilledCgroupWait}: exited held until a killed cgroup is empty;
+ *   <li>{@link SessionLines}: the lines it writes about itself, under this class's logger.
+ * </ul>
+ * Everything runs on the loop thread.
  *
  * <p>Order on the wire: started (sent when the session is made: its command has been exec'd and its
  * fds are in the loop), then output, then exactly one exited. A command that could not start never
  * becomes a session: SessionLauncher sends its failed; so does a command whose fds the loop refused (the
- * constructor throws before started, and SessionLauncher kills the child). The leader's exit (pidfd, or the reaper's sweep) starts the drain window: output
- * still arriving is read until every output fd is at EOF or the window ends.
- *
- * <p>Pipes or a PTY is decided once, by {@link SessionFds}.
+ * constructor throws before started, and SessionLauncher kills the child). The leader's exit (pidfd,
+ * or the reaper's sweep) starts the drain window: output still arriving is read until every output
+ * fd is at EOF or the window ends.
  */
 final class Session {
     private enum State { RUNNING, CLOSING, DONE }
@@ -34,36 +41,37 @@ final class Session {
     /** The id the session was started under (its name in logs; the route has its current one). */
     final long id;
     final int pid;
-    private final Child child;
+    /** The agent-wide session number (sessions extension): unique for the agent's life. */
+    final long number;
+    /** The request asked for a detachable session: it survives its host and keeps its output. */
+    final boolean detachable;
     /**
      * What session.list shows of the request: its cmd and args cut as listed, and its user. Not the
      * spec: that holds the whole request text (up to a frame's 2 MiB of env and args) for as long as
      * the session and its held exit live, and a host's few dozen such sessions filled the heap.
      */
     final SessionDirectory.Listed listed;
-    private final SessionOwner owner;
+    final long startedUnixMillis = System.currentTimeMillis();
     /** Where the session's frames go: the one field that says which host, under which id, or none. */
     final SessionRoute route;
-    /** The agent-wide session number (sessions extension): unique for the agent's life. */
-    final long number;
-    /** The request asked for a detachable session: it survives its host and keeps its output. */
-    final boolean detachable;
-    final long startedUnixMillis = System.currentTimeMillis();
-    private final Loop loop;
     /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
     final SessionCgroup cgroup;
-    /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
-    private boolean killCgroupAtEnd;
-    private final KilledCgroupWait killedCgroupWait;
-    private final SessionLines lines;
-    private State state = State.RUNNING;
-    private final SessionFds fds;
-    private boolean outputPaused;
-    private final DrainWindow drainWindow;
-    private final LeaderGroup group;
+    private final Child child;
+    private final SessionOwner owner;
+    private final Loop loop;
 
+    private final SessionLines lines;
+    private final LeaderGroup group;
+    private final SessionFds fds;
+    private final DrainWindow drainWindow;
+    private final KilledCgroupWait killedCgroupWait;
+
+    private State state = State.RUNNING;
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
+    private boolean outputPaused;
+    /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
+    private boolean killCgroupAtEnd;
     private boolean timedOut;
     private Timer deadlineTimer;
     private Timer graceTimer;
@@ -90,9 +98,9 @@ final class Session {
         this.listed = SessionDirectory.Listed.of(spec);
         this.owner = owner;
         this.loop = loop;
-        this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
         this.lines = new SessionLines(id, pid, number, route);
         this.group = new LeaderGroup(pid, io);
+        this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
