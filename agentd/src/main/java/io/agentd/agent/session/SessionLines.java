@@ -11,9 +11,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The lines a session writes about itself: its start, its timeout's signals, its exit, or its
- * abandoning. Each ends with the connection and the number the start line gave, so an operator can
- * follow one session (after an attach the host's id is another connection's). Under Session's
- * logger, which operators and tests match.
+ * abandoning. Each names it by the id it started under and ends with its host's connection (none
+ * while it is detached) and its number, so an operator can follow one session across an attach
+ * (the host's id is then another connection's). Under Session's logger, which operators and tests
+ * match.
  */
 final class SessionLines {
     private static final Logger log = LoggerFactory.getLogger(Session.class);
