@@ -55,7 +55,7 @@ final class DrainWindow {
         endOnTheNextTurnIfDue();
     }
 
-    /** The session ended (by its outputs' EOF, or abandoned): nothing more is read here. */
+    /** The session ended, whichever way: a window's end still scheduled does nothing. */
     void close() {
         open = false;
         if (timer != null) {

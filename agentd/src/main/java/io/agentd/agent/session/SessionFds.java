@@ -17,10 +17,10 @@ import java.util.function.Consumer;
  * {@link StdinWriter}). The pidfd and the agent's hold on a PTY's slave are closed here too.
  */
 final class SessionFds {
-    final OutputPump stdout;
-    /** Null on a PTY (stderr goes to the terminal). */
-    final OutputPump stderr;
     final StdinWriter stdin;
+    private final OutputPump stdout;
+    /** Null on a PTY (stderr goes to the terminal). */
+    private final OutputPump stderr;
     private final Child child;
     private final SessionIo io;
     private final Consumer<OutputPump> outputReadable;
