@@ -60,12 +60,8 @@ public final class ExecSession {
     private volatile SessionAttached attached;
     /** Also told of stdin errors and refused frames; null unless the session was started with one. */
     private final OutputListener listener;
-    private final OutputSink output;
-    /** The agent-side hold that {@link #pauseOutput} asks for; null for a session with streams (they hold on their own). */
-    private final OutputHold requestedHold;
-    /** What the caller last asked: {@link #pauseOutput} (true) or {@link #resumeOutput}. */
-    private volatile boolean pauseRequested;
-    private final OutputHold.Notices holdNotices;
+    /** Where the output goes, and the hold {@link #pauseOutput} asks for. */
+    private final SessionOutput output;
     private final StdinWindow stdinWindow;
     /** Sends stdin data and its end within {@link #stdinWindow}. */
     private final StdinSender stdinSender;
@@ -105,16 +101,7 @@ public final class ExecSession {
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
         this.detach = new SessionDetach(this, client);
-        this.holdNotices = client.holdNotices(id);
-        if (listener != null) {
-            this.output = new ListenerSink(id, listener);
-        } else if (streamCapacity > 0) {
-            this.output = new OutputStreams(id, streamCapacity, tty, holdNotices, client::refuseWaitOnReader);
-        } else {
-            this.output = new OutputChunks();
-        }
-        this.requestedHold = output instanceof OutputStreams ? null
-                : new OutputHold(id, holdNotices, () -> pauseRequested ? 1 : 0, 1, 0);
+        this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
     }
 
     /** The session's id on the connection (never 0). */
@@ -183,11 +170,7 @@ public final class ExecSession {
      * @throws TimeoutException no output and no end within {@code timeout}
      */
     public Output nextOutput(Duration timeout) throws TimeoutException, InterruptedException {
-        if (!(output instanceof OutputChunks chunks)) {
-            throw new IllegalStateException("session " + id + " delivers its output to "
-                    + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
-        }
-        return chunks.next(id, timeout, () -> client.refuseWaitOnReader("session " + id + "'s output"));
+        return output.next(timeout);
     }
 
     /**
@@ -208,28 +191,12 @@ public final class ExecSession {
      *                               session on its own
      */
     public boolean pauseOutput() {
-        OutputHold hold = requestedHoldOrFail();
-        if (!holdNotices.available() || exit.isDone()) {
-            return false;
-        }
-        pauseRequested = true;
-        hold.update();
-        return true;
+        return output.pause(exit::isDone);
     }
 
     /** Lets the output paused by {@link #pauseOutput} flow again; nothing to do when it was not paused. */
     public void resumeOutput() {
-        OutputHold hold = requestedHoldOrFail();
-        pauseRequested = false;
-        hold.update();
-    }
-
-    private OutputHold requestedHoldOrFail() {
-        if (requestedHold == null) {
-            throw new IllegalStateException("session " + id + " has stdout() and stderr() streams, which pause"
-                    + " its output when they are full; read them instead");
-        }
-        return requestedHold;
+        output.resume();
     }
 
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
@@ -300,12 +267,7 @@ public final class ExecSession {
     }
 
     OutputStreams streams() {
-        if (!(output instanceof OutputStreams streams)) {
-            throw new IllegalStateException("session " + id + " was not started with streams ("
-                    + (listener != null ? "its output goes to a listener" : "its output is read with nextOutput")
-                    + "); start it with AgentClient.startWithStreams");
-        }
-        return streams;
+        return output.streams();
     }
 
     /**
@@ -657,15 +619,7 @@ public final class ExecSession {
             exit.complete(status);
         }
         detach.sessionEnded(failure);
-        // After the exit: whoever reads the end sees the session done. A session that ran and then
-        // lost its connection (or its agent) may be missing output; a refused or failed start had none,
-        // and a detached one had all of its output up to the detach.
-        boolean outputWhole = failure instanceof ExecFailedException || failure instanceof AgentErrorException
-                || failure instanceof SessionDetachedException;
-        output.end(outputWhole ? null : failure);
-        if (requestedHold != null) {
-            requestedHold.end(); // the agent must not keep holding an id this client may use again
-        }
+        output.end(failure); // after the exit: whoever reads the end sees the session done
     }
 
     private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
