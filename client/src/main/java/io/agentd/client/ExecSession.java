@@ -23,8 +23,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -67,8 +65,8 @@ public final class ExecSession {
     private final StdinSender stdinSender;
     private final SessionStdin stdinStream = new SessionStdin(this);
     private volatile StdinNotDeliveredException stdinNotDelivered;
-    private final CompletableFuture<Long> started = new CompletableFuture<>();
-    private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    /** The pid and the exit, and the waits for them. */
+    private final StartAndExit startAndExit;
     private volatile ExecStdinError stdinError;
     private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
     /** {@link #errors} keeps this many, the oldest: an agent that refuses frame after frame cannot grow it for ever. */
@@ -100,7 +98,8 @@ public final class ExecSession {
         this.listener = listener;
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
-        this.detach = new SessionDetach(this, client);
+        this.startAndExit = new StartAndExit(client, id);
+        this.detach = new SessionDetach(id, client, startAndExit);
         this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
     }
 
@@ -138,7 +137,7 @@ public final class ExecSession {
      */
     public long awaitStarted(Duration timeout)
             throws AgentException, TimeoutException, InterruptedException {
-        return await(started, timeout, "start");
+        return startAndExit.awaitStarted(timeout);
     }
 
     /**
@@ -151,16 +150,16 @@ public final class ExecSession {
      * @throws TimeoutException      still running after {@code timeout} (the session goes on)
      */
     public ExitStatus awaitExit(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
-        return await(exit, timeout, "exit");
+        return startAndExit.awaitExit(timeout);
     }
 
     /** Completes like {@link #awaitExit}, for callers that would rather not block. */
     public CompletableFuture<ExitStatus> onExit() {
-        return exit.copy();
+        return startAndExit.onExit();
     }
 
     public boolean isDone() {
-        return exit.isDone();
+        return startAndExit.isDone();
     }
 
     /**
@@ -191,7 +190,7 @@ public final class ExecSession {
      *                               session on its own
      */
     public boolean pauseOutput() {
-        return output.pause(exit::isDone);
+        return output.pause(startAndExit::isDone);
     }
 
     /** Lets the output paused by {@link #pauseOutput} flow again; nothing to do when it was not paused. */
@@ -364,7 +363,7 @@ public final class ExecSession {
      * session's ^D is data and waits for the agent's credit like any other byte.
      */
     void closeStdin(long deadlineNanos) throws IOException, TimeoutException {
-        if (exit.isDone()) {
+        if (startAndExit.isDone()) {
             return;
         }
         stdinSender.close(tty, deadlineNanos);
@@ -377,7 +376,7 @@ public final class ExecSession {
      * @throws AgentException          the session has ended
      */
     public void resize(int rows, int cols) throws IOException {
-        ensureLive("resize");
+        startAndExit.ensureLive("resize");
         client.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
     }
 
@@ -388,7 +387,7 @@ public final class ExecSession {
      * @throws AgentException          the session has ended
      */
     public void signal(int signal) throws IOException {
-        ensureLive("signal");
+        startAndExit.ensureLive("signal");
         client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
     }
 
@@ -462,29 +461,12 @@ public final class ExecSession {
                     + " nothing was sent");
         }
         try {
-            return await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
+            return startAndExit.await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
         } catch (AgentTimeoutException notSent) {
             throw notSent.asTimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout) + ": ");
         } catch (TimeoutException e) {
             throw new TimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout));
         }
-    }
-
-    /**
-     * Fails a call that needs the session running. One cut off by the end of its connection fails
-     * with that ConnectionLostException, as its other calls do (a caller that reconnects on it must
-     * see it here too); else with the plain "has ended", its failure (if any) as the cause.
-     */
-    void ensureLive(String what) throws AgentException {
-        if (!exit.isDone()) {
-            return;
-        }
-        AgentException failure = exit.isCompletedExceptionally()
-                ? (AgentException) exit.handle((status, e) -> e).join() : null;
-        if (failure instanceof ConnectionLostException lost) {
-            throw new ConnectionLostException("cannot " + what + " session " + id + ": " + lost.getMessage(), lost);
-        }
-        throw new AgentException("cannot " + what + ": session " + id + " has ended", failure);
     }
 
     /** What the connection's reader calls with this session's frames. */
@@ -493,7 +475,7 @@ public final class ExecSession {
             @Override
             public boolean onFrame(Frame frame) {
                 ExecSession.this.onFrame(frame);
-                return exit.isDone();
+                return startAndExit.isDone();
             }
 
             @Override
@@ -519,7 +501,7 @@ public final class ExecSession {
             case EXEC_STARTED -> {
                 ExecStarted s = (ExecStarted) frame.payload();
                 sessionNumber = s.session();
-                started.complete(s.pid());
+                startAndExit.started(s.pid());
                 if (detachedAtStart) {
                     // Nothing more comes on this id: the agent keeps the output and exit for an attach.
                     end(null, new AgentException("session " + sessionNumber + " was started detached: its output"
@@ -531,7 +513,7 @@ public final class ExecSession {
                 tty = a.tty();
                 sessionNumber = a.session();
                 attached = a;
-                started.complete(a.pid());
+                startAndExit.started(a.pid());
             }
             case SESSION_DETACHED -> {
                 SessionDetached d = (SessionDetached) frame.payload();
@@ -567,7 +549,7 @@ public final class ExecSession {
      */
     private void onAgentError(AgentErrorException error) {
         String about = error.offendingType();
-        if (!started.isDone() && (about == null || about.equals(startType.wire()))) {
+        if (!startAndExit.isStartDone() && (about == null || about.equals(startType.wire()))) {
             end(null, error);
             return;
         }
@@ -609,30 +591,8 @@ public final class ExecSession {
     private void end(ExitStatus status, AgentException failure) {
         stdinWindow.close(failure != null ? failure
                 : new AgentException("cannot write stdin: session " + id + " has ended"));
-        if (failure != null) {
-            started.completeExceptionally(failure);
-            exit.completeExceptionally(failure);
-        } else {
-            if (!started.isDone()) {
-                started.completeExceptionally(new AgentException("agent sent exited without started"));
-            }
-            exit.complete(status);
-        }
+        startAndExit.end(status, failure);
         detach.sessionEnded(failure);
         output.end(failure); // after the exit: whoever reads the end sees the session done
-    }
-
-    private <T> T await(CompletableFuture<T> future, Duration timeout, String what)
-            throws AgentException, TimeoutException, InterruptedException {
-        if (!future.isDone()) {
-            client.refuseWaitOnReader("session " + id + "'s " + what);
-        }
-        try {
-            return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw new TimeoutException("session " + id + ": no " + what + " within " + Timeouts.text(timeout));
-        } catch (ExecutionException e) {
-            throw ((AgentException) e.getCause()).forCaller();
-        }
     }
 }

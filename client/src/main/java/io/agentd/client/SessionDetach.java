@@ -14,17 +14,19 @@ import java.util.concurrent.CompletableFuture;
  * which a later detach asks again), or the session's end first.
  */
 final class SessionDetach {
-    private final ExecSession session;
+    private final long id;
     private final AgentClient client;
+    private final StartAndExit startAndExit;
     /**
      * The answer to the detach asked, made when it is asked (an error about a detach nobody asked is
      * not its); null while none is asked. Changed under this object's lock.
      */
     private volatile CompletableFuture<SessionDetached> asked;
 
-    SessionDetach(ExecSession session, AgentClient client) {
-        this.session = session;
+    SessionDetach(long id, AgentClient client, StartAndExit startAndExit) {
+        this.id = id;
         this.client = client;
+        this.startAndExit = startAndExit;
     }
 
     /**
@@ -40,7 +42,7 @@ final class SessionDetach {
         boolean ask = false;
         synchronized (this) {
             if (asked == null) {
-                session.ensureLive("detach");
+                startAndExit.ensureLive("detach");
                 asked = new CompletableFuture<>();
                 ask = true;
             }
@@ -55,12 +57,12 @@ final class SessionDetach {
     private void send(CompletableFuture<SessionDetached> answer, long deadline) throws InterruptedIOException {
         // asked is set before this second look at the exit, and the session's end completes the exit
         // before it looks at asked: a session ending now is seen by one side or the other, never by neither.
-        if (session.isDone()) {
-            answer.completeExceptionally(new AgentException("cannot detach: session " + session.id() + " has ended"));
+        if (startAndExit.isDone()) {
+            answer.completeExceptionally(new AgentException("cannot detach: session " + id + " has ended"));
             return;
         }
         try {
-            client.send(deadline, new Frame(session.id(), MessageType.SESSION_DETACH, Empty.INSTANCE));
+            client.send(deadline, new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
         } catch (AgentTimeoutException e) {
             forget(answer);
             answer.completeExceptionally(e);
@@ -68,11 +70,11 @@ final class SessionDetach {
             answer.completeExceptionally(e);
         } catch (InterruptedIOException e) {
             forget(answer); // nothing was sent: a later detach asks
-            answer.completeExceptionally(new AgentException("session " + session.id() + ": the detach was not sent"
+            answer.completeExceptionally(new AgentException("session " + id + ": the detach was not sent"
                     + " (the thread asking was interrupted); ask again", e));
             throw e;
         } catch (IOException e) {
-            answer.completeExceptionally(new AgentException("cannot detach session " + session.id(), e));
+            answer.completeExceptionally(new AgentException("cannot detach session " + id, e));
         }
     }
 
@@ -113,7 +115,7 @@ final class SessionDetach {
         CompletableFuture<SessionDetached> answer = asked;
         if (answer != null && !(failure instanceof SessionDetachedException)) {
             answer.completeExceptionally(failure != null ? failure
-                    : new AgentException("session " + session.id() + " exited before it was detached"));
+                    : new AgentException("session " + id + " exited before it was detached"));
         }
     }
 }
