@@ -22,9 +22,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,22 +54,18 @@ public final class ExecSession {
     private volatile Long sessionNumber;
     /** The attached frame of a session opened by {@link AgentClient#attach}; null for an exec. */
     private volatile SessionAttached attached;
-    /** Also told of stdin errors and refused frames; null unless the session was started with one. */
-    private final OutputListener listener;
     /** Where the output goes, and the hold {@link #pauseOutput} asks for. */
     private final SessionOutput output;
     private final StdinWindow stdinWindow;
     /** Sends stdin data and its end within {@link #stdinWindow}. */
     private final StdinSender stdinSender;
     private final SessionStdin stdinStream = new SessionStdin(this);
-    private volatile StdinNotDeliveredException stdinNotDelivered;
     /** The pid and the exit, and the waits for them. */
     private final StartAndExit startAndExit;
-    private volatile ExecStdinError stdinError;
-    private final List<AgentErrorException> errors = new CopyOnWriteArrayList<>();
     /** {@link #errors} keeps this many, the oldest: an agent that refuses frame after frame cannot grow it for ever. */
     static final int ERRORS_KEPT = 128;
-    private final AtomicLong errorsNotKept = new AtomicLong();
+    /** The agent's core.errors and stdin errors that did not end the session. */
+    private final SessionErrors errors;
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
     /** The question {@link #detach} asks, and its answer. */
@@ -95,12 +89,12 @@ public final class ExecSession {
         this.startType = startType;
         this.id = id;
         this.tty = tty;
-        this.listener = listener;
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
         this.startAndExit = new StartAndExit(client, id);
         this.detach = new SessionDetach(id, client, startAndExit);
         this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
+        this.errors = new SessionErrors(id, listener, stdinWindow);
     }
 
     /** The session's id on the connection (never 0). */
@@ -200,7 +194,7 @@ public final class ExecSession {
 
     /** The last core.exec.stdin.error the agent sent for this session, or null. */
     public ExecStdinError stdinError() {
-        return stdinError;
+        return errors.lastStdinError();
     }
 
     /**
@@ -209,7 +203,7 @@ public final class ExecSession {
      * has returned: the agent reports before the session's end.
      */
     public StdinNotDeliveredException stdinNotDelivered() {
-        return stdinNotDelivered;
+        return errors.stdinNotDelivered();
     }
 
     /** Data bytes sent to the process's stdin so far (the end of input not counted). */
@@ -276,12 +270,12 @@ public final class ExecSession {
      * most {@value #ERRORS_KEPT}; {@link #errorsNotKept} counts the rest.
      */
     public List<AgentErrorException> errors() {
-        return List.copyOf(errors);
+        return errors.errors();
     }
 
     /** The core.errors on this session past the {@value #ERRORS_KEPT} that {@link #errors} keeps (a listener got each). */
     public long errorsNotKept() {
-        return errorsNotKept.get();
+        return errors.errorsNotKept();
     }
 
     /**
@@ -523,7 +517,7 @@ public final class ExecSession {
             }
             case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
             case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
-            case EXEC_STDIN_ERROR -> onStdinError((ExecStdinError) frame.payload());
+            case EXEC_STDIN_ERROR -> errors.onStdinError((ExecStdinError) frame.payload());
             case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
             case EXEC_EXITED -> {
                 ExecExited e = (ExecExited) frame.payload();
@@ -556,36 +550,7 @@ public final class ExecSession {
         if (MessageType.SESSION_DETACH.wire().equals(about) && detach.refused(error)) {
             return; // the session goes on here
         }
-        log.debug("session {}: {}", id, error.getMessage());
-        if (errors.size() < ERRORS_KEPT) { // only the reader thread adds
-            errors.add(error);
-        } else {
-            errorsNotKept.incrementAndGet();
-        }
-        if (listener != null) {
-            try {
-                listener.onAgentError(error);
-            } catch (RuntimeException e) {
-                log.warn("session {}: output listener failed", id, e);
-            }
-        }
-    }
-
-    private void onStdinError(ExecStdinError error) {
-        stdinError = error;
-        if (stdinNotDelivered == null) {
-            // the agent refuses every later frame of this session too: fail the writers now
-            stdinNotDelivered = new StdinNotDeliveredException(id, error);
-            stdinWindow.close(stdinNotDelivered);
-        }
-        log.debug("session {}: agent could not write stdin: {} {}", id, error.errnoName(), error.message());
-        if (listener != null) {
-            try {
-                listener.onStdinError(error);
-            } catch (RuntimeException e) {
-                log.warn("session {}: output listener failed", id, e);
-            }
-        }
+        errors.onAgentError(error);
     }
 
     private void end(ExitStatus status, AgentException failure) {

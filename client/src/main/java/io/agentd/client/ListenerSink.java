@@ -1,5 +1,6 @@
 package io.agentd.client;
 
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,8 +20,17 @@ final class ListenerSink implements OutputSink {
 
     @Override
     public void deliver(Output output) {
+        tell(id, listener, OutputListener::onOutput, output);
+    }
+
+    /**
+     * Tells session {@code id}'s listener {@code what} (its output, or a stdin error or refused frame
+     * from {@link SessionErrors}) on the reader thread: a listener that throws is logged, and the
+     * reader goes on with the connection's other frames.
+     */
+    static <T> void tell(long id, OutputListener listener, BiConsumer<OutputListener, T> call, T what) {
         try {
-            listener.onOutput(output);
+            call.accept(listener, what);
         } catch (RuntimeException e) {
             log.warn("session {}: output listener failed", id, e);
         }
