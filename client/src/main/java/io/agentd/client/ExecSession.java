@@ -6,8 +6,6 @@ import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecResize;
-import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
@@ -68,6 +66,8 @@ public final class ExecSession {
     private final SessionErrors errors;
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
+    /** Signals and resizes, and the SIGKILL of a caller that gives the session up. */
+    private final SessionSignals signals;
     /** The question {@link #detach} asks, and its answer. */
     private final SessionDetach detach;
 
@@ -92,6 +92,7 @@ public final class ExecSession {
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
         this.startAndExit = new StartAndExit(client, id);
+        this.signals = new SessionSignals(client, id, startAndExit);
         this.detach = new SessionDetach(id, client, startAndExit);
         this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
         this.errors = new SessionErrors(id, listener, stdinWindow);
@@ -370,8 +371,7 @@ public final class ExecSession {
      * @throws AgentException          the session has ended
      */
     public void resize(int rows, int cols) throws IOException {
-        startAndExit.ensureLive("resize");
-        client.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
+        signals.resize(rows, cols);
     }
 
     /**
@@ -381,45 +381,17 @@ public final class ExecSession {
      * @throws AgentException          the session has ended
      */
     public void signal(int signal) throws IOException {
-        startAndExit.ensureLive("signal");
-        client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
+        signals.signal(signal);
     }
 
-    /**
-     * Sends SIGKILL for {@link AgentClient#run} giving up: at once when the connection takes it
-     * within {@code grace}, so that it is out before run returns (a caller that then closes the
-     * connection does not race it), else from a thread of its own, as {@link #killAside}.
-     */
+    /** SIGKILL for {@link AgentClient#run} giving up: {@link SessionSignals#kill}. */
     void kill(Duration grace) {
-        boolean interrupted = Thread.interrupted(); // an interrupted run kills too: the flag would refuse the wait to send
-        try {
-            client.send(Timeouts.deadline(grace), new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
-        } catch (AgentTimeoutException | InterruptedIOException notSent) {
-            killAside(); // an interrupt that came during the wait for the connection: sent from aside
-        } catch (IOException e) {
-            log.debug("session {}: SIGKILL not sent: {}", id, e.toString()); // the connection ended
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        signals.kill(grace);
     }
 
-    /**
-     * Sends SIGKILL from a thread of its own, for a caller that must not wait for the connection's
-     * writes: the reader thread (a run's output past its limit), or a kill that found the
-     * connection held up. The thread ends once the signal is sent, or the connection ends.
-     */
+    /** SIGKILL from a thread of its own: {@link SessionSignals#killAside}. */
     void killAside() {
-        Thread killer = new Thread(() -> {
-            try {
-                signal(9);
-            } catch (IOException e) {
-                log.debug("session {}: SIGKILL not sent: {}", id, e.toString()); // it ended, or the connection did
-            }
-        }, "agentd-client-kill");
-        killer.setDaemon(true);
-        killer.start();
+        signals.killAside();
     }
 
     /**
