@@ -1,13 +1,6 @@
 package io.agentd.client;
 
-import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
-import io.agentd.protocol.payload.ErrorPayload;
-import io.agentd.protocol.payload.ExecData;
-import io.agentd.protocol.payload.ExecExited;
-import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecStarted;
-import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.ExecStdinError;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionAttached;
@@ -21,8 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One exec session on an {@link AgentClient} connection: send stdin, resize, signals; receive output as
@@ -41,17 +32,8 @@ import org.slf4j.LoggerFactory;
  * a later frame of a running session does not end it: see {@link #errors}.
  */
 public final class ExecSession {
-    private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
     private final AgentClient client;
     private final long id;
-    /** For an attach, what the attached frame says (the attacher did not know). */
-    private volatile boolean tty;
-    /** What opened the session on this id: exec.request, or session.attach (a core.error about it refuses it). */
-    private final MessageType startType;
-    /** The agent-wide session number: from started (detachable requests only) or attached; else null. */
-    private volatile Long sessionNumber;
-    /** The attached frame of a session opened by {@link AgentClient#attach}; null for an exec. */
-    private volatile SessionAttached attached;
     /** Where the output goes, and the hold {@link #pauseOutput} asks for. */
     private final SessionOutput output;
     private final StdinWindow stdinWindow;
@@ -64,12 +46,12 @@ public final class ExecSession {
     static final int ERRORS_KEPT = 128;
     /** The agent's core.errors and stdin errors that did not end the session. */
     private final SessionErrors errors;
-    /** The request asked start_detached: started is the agent's only frame on this id. */
-    private volatile boolean detachedAtStart;
     /** Signals and resizes, and the SIGKILL of a caller that gives the session up. */
     private final SessionSignals signals;
     /** The question {@link #detach} asks, and its answer. */
     private final SessionDetach detach;
+    /** The agent's frames on this id, handed to the parts above; what started or attached said. */
+    private final SessionFrames frames;
 
     /**
      * @param listener       where output goes; null for {@link #nextOutput} or streams
@@ -86,9 +68,7 @@ public final class ExecSession {
     ExecSession(AgentClient client, long id, boolean tty, MessageType startType, OutputListener listener,
             int streamCapacity, StdinWindow stdinWindow) {
         this.client = client;
-        this.startType = startType;
         this.id = id;
-        this.tty = tty;
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
         this.startAndExit = new StartAndExit(client, id);
@@ -96,6 +76,7 @@ public final class ExecSession {
         this.detach = new SessionDetach(id, client, startAndExit);
         this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
         this.errors = new SessionErrors(id, listener, stdinWindow);
+        this.frames = new SessionFrames(client, id, tty, startType, startAndExit, output, stdinWindow, errors, detach);
     }
 
     /** The session's id on the connection (never 0). */
@@ -105,7 +86,7 @@ public final class ExecSession {
 
     /** Whether the session runs on a PTY (for an attach: known once {@link #awaitStarted} returned). */
     public boolean isTty() {
-        return tty;
+        return frames.tty();
     }
 
     /**
@@ -114,7 +95,7 @@ public final class ExecSession {
      * core.session.attached for an attach; null for any other session (or before).
      */
     public Long sessionNumber() {
-        return sessionNumber;
+        return frames.sessionNumber();
     }
 
     /**
@@ -123,7 +104,7 @@ public final class ExecSession {
      * {@link #awaitStarted} has returned; null for an exec.
      */
     public SessionAttached attached() {
-        return attached;
+        return frames.attached();
     }
 
     /**
@@ -361,7 +342,7 @@ public final class ExecSession {
         if (startAndExit.isDone()) {
             return;
         }
-        stdinSender.close(tty, deadlineNanos);
+        stdinSender.close(frames.tty(), deadlineNanos);
     }
 
     /**
@@ -437,99 +418,11 @@ public final class ExecSession {
 
     /** What the connection's reader calls with this session's frames. */
     Receiver receiver() {
-        return new Receiver() {
-            @Override
-            public boolean onFrame(Frame frame) {
-                ExecSession.this.onFrame(frame);
-                return startAndExit.isDone();
-            }
-
-            @Override
-            public boolean releasesData() {
-                return output.releasesData();
-            }
-
-            @Override
-            public void onAbort(AgentException cause) {
-                end(null, cause);
-            }
-        };
+        return frames;
     }
 
     /** The request asks start_detached (set before it is sent): the session ends here at started. */
     void expectDetachedAtStart() {
-        detachedAtStart = true;
-    }
-
-    /** Frames on this session's id, on the reader thread, in the order the agent sent them. */
-    private void onFrame(Frame frame) {
-        switch (frame.type()) {
-            case EXEC_STARTED -> {
-                ExecStarted s = (ExecStarted) frame.payload();
-                sessionNumber = s.session();
-                startAndExit.started(s.pid());
-                if (detachedAtStart) {
-                    // Nothing more comes on this id: the agent keeps the output and exit for an attach.
-                    end(null, new AgentException("session " + sessionNumber + " was started detached: its output"
-                            + " and exit go to an attach (AgentClient.attach), not to this id"));
-                }
-            }
-            case SESSION_ATTACHED -> {
-                SessionAttached a = (SessionAttached) frame.payload();
-                tty = a.tty();
-                sessionNumber = a.session();
-                attached = a;
-                startAndExit.started(a.pid());
-            }
-            case SESSION_DETACHED -> {
-                SessionDetached d = (SessionDetached) frame.payload();
-                sessionNumber = d.session();
-                detach.answered(d);
-                end(null, new SessionDetachedException(d));
-            }
-            case EXEC_STDOUT -> output.deliver(new Output(Output.Stream.STDOUT, ((ExecData) frame.payload()).data()));
-            case EXEC_STDERR -> output.deliver(new Output(Output.Stream.STDERR, ((ExecData) frame.payload()).data()));
-            case EXEC_STDIN_ERROR -> errors.onStdinError((ExecStdinError) frame.payload());
-            case EXEC_STDIN_CREDIT -> stdinWindow.grant(((ExecStdinCredit) frame.payload()).bytes());
-            case EXEC_EXITED -> {
-                ExecExited e = (ExecExited) frame.payload();
-                end(new ExitStatus(e.code(), e.signal(), Boolean.TRUE.equals(e.timedOut()), e.usage()), null);
-            }
-            case EXEC_FAILED -> end(null, new ExecFailedException((ExecFailed) frame.payload()));
-            case CORE_ERROR -> onAgentError(new AgentErrorException((ErrorPayload) frame.payload()));
-            default -> {
-                if (frame.isTerminal()) {
-                    end(null, new AgentException("agent ended session " + id + " with " + frame.type()));
-                } else if (client.takeUnexpectedFrameLine()) {
-                    log.warn("session {}: unexpected {} from the agent, ignored", id, frame.type());
-                }
-            }
-        }
-    }
-
-    /**
-     * A core.error about our exec.request or session.attach (or about a frame the agent could not
-     * even read) before started (attached) refuses the request itself: the session never was. Any other answers one of our later
-     * frames (resize, signal, stdin), possibly before started (the agent sends started once the
-     * program runs, and goes on reading meanwhile), and the session goes on.
-     */
-    private void onAgentError(AgentErrorException error) {
-        String about = error.offendingType();
-        if (!startAndExit.isStartDone() && (about == null || about.equals(startType.wire()))) {
-            end(null, error);
-            return;
-        }
-        if (MessageType.SESSION_DETACH.wire().equals(about) && detach.refused(error)) {
-            return; // the session goes on here
-        }
-        errors.onAgentError(error);
-    }
-
-    private void end(ExitStatus status, AgentException failure) {
-        stdinWindow.close(failure != null ? failure
-                : new AgentException("cannot write stdin: session " + id + " has ended"));
-        startAndExit.end(status, failure);
-        detach.sessionEnded(failure);
-        output.end(failure); // after the exit: whoever reads the end sees the session done
+        frames.expectDetachedAtStart();
     }
 }
