@@ -275,11 +275,7 @@ public final class ExecSession {
     }
 
     public void writeStdin(byte[] data, int off, int len) throws IOException {
-        try {
-            writeStdin(data, off, len, Timeouts.NO_DEADLINE);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("no deadline, yet timed out", e);
-        }
+        stdinSender.write(data, off, len);
     }
 
     /**
@@ -289,19 +285,7 @@ public final class ExecSession {
      * fewest copies.
      */
     public void writeStdin(ByteBuffer data) throws IOException {
-        if (!data.isDirect()) {
-            int n = data.remaining();
-            if (data.hasArray()) {
-                writeStdin(data.array(), data.arrayOffset() + data.position(), n);
-            } else {
-                byte[] copy = new byte[n];
-                data.get(data.position(), copy);
-                writeStdin(copy, 0, n);
-            }
-            data.position(data.limit());
-            return;
-        }
-        stdinSender.writeDirect(data);
+        stdinSender.write(data);
     }
 
     /**

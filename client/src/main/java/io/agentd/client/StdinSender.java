@@ -54,10 +54,27 @@ final class StdinSender {
     }
 
     /**
-     * Sends the bytes between a direct buffer's position and limit without a copy, as
-     * {@link ExecSession#writeStdin(ByteBuffer)} says; without a deadline.
+     * {@link ExecSession#writeStdin(ByteBuffer)}: a heap buffer's bytes as an array's, a direct
+     * buffer's without a copy; without a deadline.
      */
-    void writeDirect(ByteBuffer data) throws IOException {
+    void write(ByteBuffer data) throws IOException {
+        if (!data.isDirect()) {
+            int n = data.remaining();
+            if (data.hasArray()) {
+                write(data.array(), data.arrayOffset() + data.position(), n);
+            } else {
+                byte[] copy = new byte[n];
+                data.get(data.position(), copy);
+                write(copy, 0, n);
+            }
+            data.position(data.limit());
+            return;
+        }
+        writeDirect(data);
+    }
+
+    /** Sends the bytes between a direct buffer's position and limit without a copy; without a deadline. */
+    private void writeDirect(ByteBuffer data) throws IOException {
         int end = data.limit();
         try {
             while (data.position() < end) {
@@ -80,6 +97,15 @@ final class StdinSender {
             }
         } finally {
             data.limit(end);
+        }
+    }
+
+    /** {@link ExecSession#writeStdin(byte[], int, int)}: without a deadline. */
+    void write(byte[] data, int off, int len) throws IOException {
+        try {
+            write(data, off, len, Timeouts.NO_DEADLINE);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("no deadline, yet timed out", e);
         }
     }
 
