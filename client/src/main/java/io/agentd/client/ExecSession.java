@@ -2,7 +2,6 @@ package io.agentd.client;
 
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecStdinError;
-import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionAttached;
 import io.agentd.protocol.payload.SessionDetached;
 import java.io.IOException;
@@ -378,26 +377,7 @@ public final class ExecSession {
      * @throws IllegalStateException         on the connection's reader thread (in an OutputListener)
      */
     public SessionDetached detach(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
-        if (!client.agentDetachesSessions()) {
-            throw new UnsupportedOperationException("the agent does not detach sessions (its core.ready does not"
-                    + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
-        }
-        client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
-        long deadline = Timeouts.deadline(timeout);
-        CompletableFuture<SessionDetached> answer;
-        try {
-            answer = detach.ask(deadline);
-        } catch (InterruptedIOException e) {
-            throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
-                    + " nothing was sent");
-        }
-        try {
-            return startAndExit.await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
-        } catch (AgentTimeoutException notSent) {
-            throw notSent.asTimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout) + ": ");
-        } catch (TimeoutException e) {
-            throw new TimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout));
-        }
+        return detach.askAndWait(timeout);
     }
 
     /** What the connection's reader calls with this session's frames. */

@@ -3,15 +3,18 @@ package io.agentd.client;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.SessionDetached;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One session's detach ({@link ExecSession#detach}): the question, asked once while nobody is
- * waiting for an answer, and that answer: the agent's core.session.detached, its refusal (after
- * which a later detach asks again), or the session's end first.
+ * waiting for an answer, that answer (the agent's core.session.detached, its refusal, after which a
+ * later detach asks again, or the session's end first), and the caller's wait for it.
  */
 final class SessionDetach {
     private final long id;
@@ -29,6 +32,30 @@ final class SessionDetach {
         this.startAndExit = startAndExit;
     }
 
+    /** {@link ExecSession#detach}: asks (unless a detach is waiting for its answer already) and waits for the answer. */
+    SessionDetached askAndWait(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
+        if (!client.agentDetachesSessions()) {
+            throw new UnsupportedOperationException("the agent does not detach sessions (its core.ready does not"
+                    + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
+        }
+        client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
+        long deadline = Timeouts.deadline(timeout);
+        CompletableFuture<SessionDetached> answer;
+        try {
+            answer = ask(deadline);
+        } catch (InterruptedIOException e) {
+            throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
+                    + " nothing was sent");
+        }
+        try {
+            return startAndExit.await(answer, Duration.ofNanos(Timeouts.left(deadline)), "detached");
+        } catch (AgentTimeoutException notSent) {
+            throw notSent.asTimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout) + ": ");
+        } catch (TimeoutException e) {
+            throw new TimeoutException("session " + id + ": no detached within " + Timeouts.text(timeout));
+        }
+    }
+
     /**
      * The answer to wait for: the detach already asked, or else one asked now, sent by
      * {@code deadline}. One that sent nothing lets a later detach ask again.
@@ -37,7 +64,7 @@ final class SessionDetach {
      * @throws InterruptedIOException the asking thread was interrupted before anything was sent
      *                                (others waiting for the same answer are told to ask again)
      */
-    CompletableFuture<SessionDetached> ask(long deadline) throws AgentException, InterruptedIOException {
+    private CompletableFuture<SessionDetached> ask(long deadline) throws AgentException, InterruptedIOException {
         CompletableFuture<SessionDetached> answer;
         boolean ask = false;
         synchronized (this) {
