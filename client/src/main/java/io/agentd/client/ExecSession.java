@@ -31,23 +31,24 @@ import java.util.concurrent.TimeoutException;
  * a later frame of a running session does not end it: see {@link #errors}.
  */
 public final class ExecSession {
-    private final AgentClient client;
+    /** {@link #errors} keeps this many, the oldest: an agent that refuses frame after frame cannot grow it for ever. */
+    static final int ERRORS_KEPT = 128;
+
     private final long id;
-    /** Where the output goes, and the hold {@link #pauseOutput} asks for. */
-    private final SessionOutput output;
+    /** The pid and the exit, and the waits for them. */
+    private final StartAndExit startAndExit;
+    /** The agent's credit for stdin (unlimited when the request did not ask for flow control). */
     private final StdinWindow stdinWindow;
     /** Sends stdin data and its end within {@link #stdinWindow}. */
     private final StdinSender stdinSender;
     private final SessionStdin stdinStream = new SessionStdin(this);
-    /** The pid and the exit, and the waits for them. */
-    private final StartAndExit startAndExit;
-    /** {@link #errors} keeps this many, the oldest: an agent that refuses frame after frame cannot grow it for ever. */
-    static final int ERRORS_KEPT = 128;
+    /** Where the output goes, and the hold {@link #pauseOutput} asks for. */
+    private final SessionOutput output;
     /** The agent's core.errors and stdin errors that did not end the session. */
     private final SessionErrors errors;
     /** Signals and resizes, and the SIGKILL of a caller that gives the session up. */
     private final SessionSignals signals;
-    /** The question {@link #detach} asks, and its answer. */
+    /** The question {@link #detach} asks, its answer, and the wait for it. */
     private final SessionDetach detach;
     /** The agent's frames on this id, handed to the parts above; what started or attached said. */
     private final SessionFrames frames;
@@ -66,15 +67,16 @@ public final class ExecSession {
     /** @param startType exec.request, or session.attach for a session this id attaches to */
     ExecSession(AgentClient client, long id, boolean tty, MessageType startType, OutputListener listener,
             int streamCapacity, StdinWindow stdinWindow) {
-        this.client = client;
+        // Each part is made after the parts it uses; the frames last, as they reach all the others.
+        // No frame comes before this returns: the receiver is registered on the id afterwards.
         this.id = id;
+        this.startAndExit = new StartAndExit(client, id);
         this.stdinWindow = stdinWindow;
         this.stdinSender = new StdinSender(client, id, stdinWindow);
-        this.startAndExit = new StartAndExit(client, id);
-        this.signals = new SessionSignals(client, id, startAndExit);
-        this.detach = new SessionDetach(id, client, startAndExit);
         this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
         this.errors = new SessionErrors(id, listener, stdinWindow);
+        this.signals = new SessionSignals(client, id, startAndExit);
+        this.detach = new SessionDetach(id, client, startAndExit);
         this.frames = new SessionFrames(client, id, tty, startType, startAndExit, output, stdinWindow, errors, detach);
     }
 

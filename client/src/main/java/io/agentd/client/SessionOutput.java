@@ -61,7 +61,7 @@ final class SessionOutput {
         return streams;
     }
 
-    /** {@link ExecSession#pauseOutput}; {@code sessionEnded} is looked at after the agent's offer. */
+    /** {@link ExecSession#pauseOutput}: false, with nothing sent, when the agent cannot be asked or {@code sessionEnded}. */
     boolean pause(BooleanSupplier sessionEnded) {
         OutputHold hold = requestedHoldOrFail();
         if (!holdNotices.available() || sessionEnded.getAsBoolean()) {
