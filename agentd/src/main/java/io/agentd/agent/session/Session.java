@@ -60,18 +60,24 @@ final class Session {
     private final SessionOwner owner;
     private final Loop loop;
 
-    private final SessionLines lines;
     private final LeaderGroup group;
     private final SessionFds fds;
-    private final DrainWindow drainWindow;
-    private final KilledCgroupWait killedCgroupWait;
+    // Made only when needed, as most sessions end with neither (and the many-session figures count
+    // every object a session holds): when the leader exits with an output still open, and when the
+    // end kills the cgroup.
+    private DrainWindow drainWindow;
+    private KilledCgroupWait killedCgroupWait;
 
+    /** When the session started: its lines' duration_ms. */
+    final long startNanos = System.nanoTime();
     private State state = State.RUNNING;
     /** The leader's exit, null until it is reaped. */
     private ExitStatus exit;
     private boolean outputPaused;
     /** Timeout or shutdown: everything in the cgroup dies before exited is sent. */
     private boolean killCgroupAtEnd;
+    /** The agent is shutting down: a drain window's last read waits for no paused host. */
+    private boolean shuttingDown;
     private boolean timedOut;
     private Timer deadlineTimer;
     private Timer graceTimer;
@@ -98,22 +104,16 @@ final class Session {
         this.listed = SessionDirectory.Listed.of(spec);
         this.owner = owner;
         this.loop = loop;
-        this.lines = new SessionLines(id, pid, number, route);
         this.group = new LeaderGroup(pid, io);
-        this.killedCgroupWait = new KilledCgroupWait(cgroup, loop);
         // Everything that can fail (epoll_ctl: ENOSPC past fs.epoll.max_user_watches, ENOMEM) comes
         // before started: a session the agent cannot watch is never announced (see SessionFds).
         fds = new SessionFds(id, child, flowControl, route, owner, loop, io, () -> outputPaused,
-                this::onOutputReadable, () -> owner.leaderExitReadable(this));
-        this.drainWindow = new DrainWindow(loop, route, this::pauseOutput, () -> {
-            fds.drainAndCloseOutputs();
-            finish();
-        });
+                this);
         if (timeoutMillis != null) {
             deadlineTimer = loop.schedule(timeoutMillis, this::onDeadline);
         }
         route.send(new Frame(id, MessageType.EXEC_STARTED, new ExecStarted(pid, detachable ? number : null)));
-        lines.started(spec, child.tty());
+        SessionLines.started(this, spec, child.tty());
         fds.openStdin(); // the first credit (flow control) follows started
     }
 
@@ -132,7 +132,7 @@ final class Session {
 
     /** Sent its exited (or abandoned): nothing more comes from it. */
     boolean isDone() {
-        return state == State.DONE && !killedCgroupWait.waiting();
+        return state == State.DONE && (killedCgroupWait == null || !killedCgroupWait.waiting());
     }
 
     /**
@@ -162,7 +162,13 @@ final class Session {
     // ---- output ----
 
     /** One read per readiness event, so one chatty child cannot starve the others. */
-    private void onOutputReadable(OutputPump out) {
+    /** The leader's pidfd is readable (and no longer watched): its owner reaps it. */
+    void onLeaderExitReadable() {
+        owner.leaderExitReadable(this);
+    }
+
+    /** An output has something to read (or hung up). */
+    void onOutputReadable(OutputPump out) {
         if (!out.isOpen() || state == State.DONE) {
             return;
         }
@@ -189,7 +195,9 @@ final class Session {
         if (outputPaused && state != State.DONE) {
             outputPaused = false;
             fds.setOutputInterest();
-            drainWindow.hostReadsAgain();
+            if (drainWindow != null) {
+                drainWindow.hostReadsAgain();
+            }
         }
     }
 
@@ -223,7 +231,10 @@ final class Session {
      */
     void killCgroupAtEnd() {
         killCgroupAtEnd = true;
-        drainWindow.shutdown();
+        shuttingDown = true;
+        if (drainWindow != null) {
+            drainWindow.shutdown();
+        }
     }
 
     /**
@@ -251,11 +262,11 @@ final class Session {
         }
         timedOut = true;
         killCgroupAtEnd = true;
-        lines.timeoutReached();
+        SessionLines.timeoutReached(this);
         signalGroup(LibC.SIGTERM);
         graceTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
-                lines.stillRunningAfterTheGrace(cgroup);
+                SessionLines.stillRunningAfterTheGrace(this);
                 signalGroup(LibC.SIGKILL);
                 cgroup.kill(0);
             }
@@ -286,6 +297,13 @@ final class Session {
             finish();
             return;
         }
+        drainWindow = new DrainWindow(loop, route, this::pauseOutput, () -> {
+            fds.drainAndCloseOutputs();
+            finish();
+        });
+        if (shuttingDown) {
+            drainWindow.shutdown();
+        }
         drainWindow.open(owner.defaults().drainMillis());
     }
 
@@ -294,8 +312,11 @@ final class Session {
         cancelTimers();
         fds.stdin.dropUndelivered();
         fds.release();
-        if (killCgroupAtEnd && killedCgroupWait.killAndAwaitEmpty(this::sendExited)) {
-            return;
+        if (killCgroupAtEnd) {
+            killedCgroupWait = new KilledCgroupWait(cgroup, loop);
+            if (killedCgroupWait.killAndAwaitEmpty(this::sendExited)) {
+                return;
+            }
         }
         sendExited();
     }
@@ -311,7 +332,7 @@ final class Session {
         ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
-        lines.exited(exit, timedOut, bytesIn(), bytesOut(), usage);
+        SessionLines.exited(this, exit, timedOut, usage);
         owner.finished(this);
     }
 
@@ -321,12 +342,14 @@ final class Session {
             return;
         }
         state = State.DONE;
-        killedCgroupWait.stop();
+        if (killedCgroupWait != null) {
+            killedCgroupWait.stop();
+        }
         signalGroup(LibC.SIGKILL); // a no-op when finish released the fds already: the leader is reaped
         cgroup.kill(0);
         cancelTimers();
         fds.release();
-        lines.abandoned(bytesIn(), bytesOut());
+        SessionLines.abandoned(this);
     }
 
     private void cancelTimers() {
@@ -335,6 +358,8 @@ final class Session {
                 t.cancel();
             }
         }
-        drainWindow.close();
+        if (drainWindow != null) {
+            drainWindow.close();
+        }
     }
 }

@@ -8,7 +8,6 @@ import io.agentd.protocol.MessageType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 
 /**
  * A session's fds, from their wiring into the loop to their release: the one place that knows
@@ -23,8 +22,8 @@ final class SessionFds {
     private final OutputPump stderr;
     private final Child child;
     private final SessionIo io;
-    private final Consumer<OutputPump> outputReadable;
-    private final Runnable leaderExitReadable;
+    /** Told when an output has something to read and when the leader's pidfd is readable. */
+    private final Session session;
     /** Opened once started is sent ({@link #openStdin}). */
     private final Registration stdinReg;
     /** The PTY master's one registration (stdout and stdin); null for pipes. */
@@ -46,16 +45,15 @@ final class SessionFds {
      *
      * @param flowControl        the host asked for stdin credit (exec.request stdin_window)
      * @param outputPaused       the session's output is paused for backpressure
-     * @param outputReadable     an output has something to read (or hung up): the session reads it
-     * @param leaderExitReadable the leader's pidfd is readable (and no longer watched)
+     * @param session            told when an output has something to read (or hung up) and when
+     *                           the leader's pidfd is readable (and no longer watched); not lambdas,
+     *                           which would be two more objects per session
      */
     SessionFds(long id, Child child, boolean flowControl, SessionRoute route, SessionOwner owner, Loop loop,
-            SessionIo io, BooleanSupplier outputPaused, Consumer<OutputPump> outputReadable,
-            Runnable leaderExitReadable) {
+            SessionIo io, BooleanSupplier outputPaused, Session session) {
         this.child = child;
         this.io = io;
-        this.outputReadable = outputReadable;
-        this.leaderExitReadable = leaderExitReadable;
+        this.session = session;
         boolean pipes = !child.tty();
         List<Registration> made = new ArrayList<>(4);
         try {
@@ -65,7 +63,7 @@ final class SessionFds {
             if (pipes) {
                 stdout.attach(made(made, loop.register(child.stdoutFd(), events -> onOutputEvents(stdout, events))));
                 stderr = pump(id, MessageType.EXEC_STDERR, child.stderrFd(), true, route, owner, io, outputPaused);
-                stderr.attach(made(made, loop.register(child.stderrFd(), events -> outputReadable.accept(stderr))));
+                stderr.attach(made(made, loop.register(child.stderrFd(), events -> session.onOutputReadable(stderr))));
                 stdinReg = made(made, loop.register(child.stdinFd(), events -> stdin.onWritable()));
                 // First watched mid-session, when the child stops reading: a refusal then is retried.
                 stdinReg.retryWhenRefused();
@@ -113,7 +111,7 @@ final class SessionFds {
 
     private void onOutputEvents(OutputPump out, int events) {
         if ((events & (Loop.READABLE | Loop.HANGUP | Loop.ERROR)) != 0 && out.reading()) {
-            outputReadable.accept(out);
+            session.onOutputReadable(out);
         }
     }
 
@@ -127,7 +125,7 @@ final class SessionFds {
 
     private void onPidfdReadable() {
         pidfdReg.cancel();
-        leaderExitReadable.run();
+        session.onLeaderExitReadable();
     }
 
     boolean anyOutputOpen() {
