@@ -98,7 +98,7 @@ class SessionCgroupE2ETest {
         try (AgentProcess agent = AgentProcess.start("cg-cpu");
                 HostConnection host = agent.connectReady()) {
             assumeSessionCgroups(agent);
-            SessionResult r = host.run(1, sh("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; cat /proc/$$/stat"));
+            SessionResult r = host.run(1, sh("i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; cat /proc/$$/stat"));
             assertEquals(0, r.code(), r.err());
             String stat = r.out().trim();
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
