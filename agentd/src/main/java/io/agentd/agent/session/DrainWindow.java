@@ -6,7 +6,7 @@ import io.agentd.agent.loop.Loop.Timer;
 /**
  * The drain window: the leader has exited, and descendants may still hold an output fd open. What
  * they write is read until every output is at EOF (the session ends then) or the window ends; at
- * its end what is already there is taken and the outputs are closed ({@link #lastRead}). Not while
+ * its end what is already there is taken and the outputs are closed ({@link Session#lastDrainRead}). Not while
  * the host's output is paused: read past the pause (up to a pipe's worth per output), sessions
  * ending together would queue without bound for a host that stopped reading; the last read waits
  * until it reads again ({@link #hostReadsAgain}), or until it is gone. In the agent's shutdown it
@@ -14,12 +14,13 @@ import io.agentd.agent.loop.Loop.Timer;
  * of the rest in the shutdown's flush.
  */
 final class DrainWindow {
+    /**
+     * Paused ({@link Session#pauseOutput}) and ended ({@link Session#lastDrainRead}) through the
+     * session itself rather than two lambdas: a window is made for most sessions' ends (a leader's
+     * exit is often heard before its outputs' EOF), and the many-session figures count its objects.
+     */
+    private final Session session;
     private final Loop loop;
-    private final SessionRoute route;
-    /** Stops reading the session's output until its host reads again. */
-    private final Runnable pauseOutput;
-    /** Takes what is already in the outputs, closes them, and ends the session. */
-    private final Runnable lastRead;
     private Timer timer;
     /** From the leader's exit until the session ends ({@link #close}). */
     private boolean open;
@@ -28,11 +29,9 @@ final class DrainWindow {
     /** The agent is shutting down: the last read does not wait for a paused host. */
     private boolean shuttingDown;
 
-    DrainWindow(Loop loop, SessionRoute route, Runnable pauseOutput, Runnable lastRead) {
+    DrainWindow(Session session, Loop loop) {
+        this.session = session;
         this.loop = loop;
-        this.route = route;
-        this.pauseOutput = pauseOutput;
-        this.lastRead = lastRead;
     }
 
     /** The leader exited with output still open: the window ends after {@code drainMillis}. */
@@ -75,12 +74,12 @@ final class DrainWindow {
         if (!open) {
             return;
         }
-        if (!shuttingDown && !route.acceptsOutput()) {
+        if (!shuttingDown && !session.route.acceptsOutput()) {
             lastReadDue = true;
-            pauseOutput.run();
+            session.pauseOutput();
             return;
         }
         lastReadDue = false;
-        lastRead.run();
+        session.lastDrainRead();
     }
 }

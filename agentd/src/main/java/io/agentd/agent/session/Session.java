@@ -62,9 +62,8 @@ final class Session {
 
     private final LeaderGroup group;
     private final SessionFds fds;
-    // Made only when needed, as most sessions end with neither (and the many-session figures count
-    // every object a session holds): when the leader exits with an output still open, and when the
-    // end kills the cgroup.
+    // Made only when needed (the many-session figures count every object a session holds): the
+    // window when the leader exits with an output still open, the wait when the end kills the cgroup.
     private DrainWindow drainWindow;
     private KilledCgroupWait killedCgroupWait;
 
@@ -182,7 +181,14 @@ final class Session {
         }
     }
 
-    private void pauseOutput() {
+    /** The drain window ended: what is already in the outputs is taken, they are closed, and the session ends. */
+    void lastDrainRead() {
+        fds.drainAndCloseOutputs();
+        finish();
+    }
+
+    /** Stops reading the session's output until its host reads again (the port's backpressure). */
+    void pauseOutput() {
         if (!outputPaused) {
             outputPaused = true;
             fds.setOutputInterest();
@@ -297,10 +303,7 @@ final class Session {
             finish();
             return;
         }
-        drainWindow = new DrainWindow(loop, route, this::pauseOutput, () -> {
-            fds.drainAndCloseOutputs();
-            finish();
-        });
+        drainWindow = new DrainWindow(this, loop);
         if (shuttingDown) {
             drainWindow.shutdown();
         }
