@@ -37,7 +37,7 @@ final class FsTreeLevel implements AutoCloseable {
             }
             stream.close();
             throw new FsFailure(FsFailure.EIO, what
-                    + ": this JDK has no SecureDirectoryStream to remove a tree without following links");
+                    + ": this JDK has no SecureDirectoryStream to walk a tree without following links");
         } catch (IOException | FsFailure | RuntimeException e) {
             Os.libc().close(fd);
             throw e;
