@@ -26,8 +26,6 @@ final class DrainWindow {
     private boolean open;
     /** The window ended while output was paused: its last read waits for the host to read again. */
     private boolean lastReadDue;
-    /** The agent is shutting down: the last read does not wait for a paused host. */
-    private boolean shuttingDown;
 
     DrainWindow(Session session, Loop loop) {
         this.session = session;
@@ -46,11 +44,11 @@ final class DrainWindow {
     }
 
     /**
-     * The agent is shutting down: a last read that waited for a paused host is done now, and so is
-     * one of a window that ends later (a leader that dies of the shutdown's SIGTERM).
+     * The agent is shutting down ({@link Session#shuttingDown()}, which a window that ends later reads
+     * too: a leader that dies of the shutdown's SIGTERM): a last read that waited for a paused host
+     * is done now.
      */
     void shutdown() {
-        shuttingDown = true;
         endOnTheNextTurnIfDue();
     }
 
@@ -74,7 +72,7 @@ final class DrainWindow {
         if (!open) {
             return;
         }
-        if (!shuttingDown && !session.route.acceptsOutput()) {
+        if (!session.shuttingDown() && !session.route.acceptsOutput()) {
             lastReadDue = true;
             session.pauseOutput();
             return;

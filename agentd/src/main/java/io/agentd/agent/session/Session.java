@@ -124,6 +124,11 @@ final class Session {
         return child.tty();
     }
 
+    /** The agent is shutting down ({@link #killCgroupAtEnd}): a drain window's last read waits for no paused host. */
+    boolean shuttingDown() {
+        return shuttingDown;
+    }
+
     /** The leader's exit once reaped, else null. */
     ExitStatus exit() {
         return exit;
@@ -160,13 +165,15 @@ final class Session {
 
     // ---- output ----
 
-    /** One read per readiness event, so one chatty child cannot starve the others. */
     /** The leader's pidfd is readable (and no longer watched): its owner reaps it. */
     void onLeaderExitReadable() {
         owner.leaderExitReadable(this);
     }
 
-    /** An output has something to read (or hung up). */
+    /**
+     * An output has something to read (or hung up). One read per readiness event, so one chatty
+     * child cannot starve the others.
+     */
     void onOutputReadable(OutputPump out) {
         if (!out.isOpen() || state == State.DONE) {
             return;
@@ -304,9 +311,6 @@ final class Session {
             return;
         }
         drainWindow = new DrainWindow(this, loop);
-        if (shuttingDown) {
-            drainWindow.shutdown();
-        }
         drainWindow.open(owner.defaults().drainMillis());
     }
 
