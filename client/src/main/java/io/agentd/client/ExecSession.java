@@ -167,7 +167,7 @@ public final class ExecSession {
      *                               session on its own
      */
     public boolean pauseOutput() {
-        return output.pause(startAndExit::isDone);
+        return output.pause(startAndExit.isDone());
     }
 
     /** Lets the output paused by {@link #pauseOutput} flow again; nothing to do when it was not paused. */

@@ -2,7 +2,6 @@ package io.agentd.client;
 
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 
 /**
  * One session's output ({@link ExecSession#nextOutput}, {@link ExecSession#stdout()},
@@ -62,9 +61,9 @@ final class SessionOutput {
     }
 
     /** {@link ExecSession#pauseOutput}: false, with nothing sent, when the agent cannot be asked or {@code sessionEnded}. */
-    boolean pause(BooleanSupplier sessionEnded) {
+    boolean pause(boolean sessionEnded) {
         OutputHold hold = requestedHoldOrFail();
-        if (!holdNotices.available() || sessionEnded.getAsBoolean()) {
+        if (!holdNotices.available() || sessionEnded) {
             return false;
         }
         pauseRequested = true;
