@@ -310,7 +310,7 @@ public final class ExecSession {
         try {
             closeStdin(Timeouts.NO_DEADLINE);
         } catch (TimeoutException e) {
-            throw new IllegalStateException("no deadline, yet timed out", e);
+            throw Timeouts.timedOutWithoutDeadline(e);
         }
     }
 

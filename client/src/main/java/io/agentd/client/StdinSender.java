@@ -84,7 +84,7 @@ final class StdinSender {
                     n = window.acquire(Math.min(end - data.position(), FrameWriter.DATA_CHUNK_BYTES),
                             Timeouts.NO_DEADLINE);
                 } catch (TimeoutException e) {
-                    throw new IllegalStateException("no deadline, yet timed out", e);
+                    throw Timeouts.timedOutWithoutDeadline(e);
                 }
                 data.limit(data.position() + n);
                 // Counted before the send: once it is on the wire the command may take it and exit,
@@ -105,7 +105,7 @@ final class StdinSender {
         try {
             write(data, off, len, Timeouts.NO_DEADLINE);
         } catch (TimeoutException e) {
-            throw new IllegalStateException("no deadline, yet timed out", e);
+            throw Timeouts.timedOutWithoutDeadline(e);
         }
     }
 

@@ -2,6 +2,7 @@ package io.agentd.client;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 
 /**
  * How every timeout of this library is read. A duration too long for a long count of nanoseconds
@@ -68,5 +69,13 @@ public final class Timeouts {
         }
         long now = System.nanoTime();
         return deadline - now <= 0 ? 0 : deadline - now;
+    }
+
+    /**
+     * What a call made with {@link #NO_DEADLINE} throws if it timed out all the same: a bug, not a
+     * condition a caller can handle, so unchecked ({@code throw Timeouts.timedOutWithoutDeadline(e)}).
+     */
+    static IllegalStateException timedOutWithoutDeadline(TimeoutException e) {
+        return new IllegalStateException("no deadline, yet timed out", e);
     }
 }
