@@ -124,7 +124,7 @@ final class Session {
         return child.tty();
     }
 
-    /** The agent is shutting down ({@link #killCgroupAtEnd}): a drain window's last read waits for no paused host. */
+    /** The agent is shutting down ({@link #agentShuttingDown}): a drain window's last read waits for no paused host. */
     boolean shuttingDown() {
         return shuttingDown;
     }
@@ -242,7 +242,7 @@ final class Session {
      * The agent is shutting down: at the end, whatever is left in the session's cgroup is killed,
      * and the drain window's last read waits for no paused host ({@link DrainWindow#shutdown}).
      */
-    void killCgroupAtEnd() {
+    void agentShuttingDown() {
         killCgroupAtEnd = true;
         shuttingDown = true;
         if (drainWindow != null) {

@@ -43,7 +43,7 @@ final class SessionsShutdown {
      */
     void begin() {
         begun = true;
-        table.all().forEach(Session::killCgroupAtEnd);
+        table.all().forEach(Session::agentShuttingDown);
         signalAll(LibC.SIGTERM);
         loop.schedule(parts.defaults().graceMillis(), () -> {
             signalAll(LibC.SIGKILL);

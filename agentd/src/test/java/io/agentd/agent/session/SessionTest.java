@@ -127,7 +127,7 @@ class SessionTest {
         Session s = drainWindowEndsWhileTheHostReadsNothing();
         assertTrue(h.host.of(MessageType.EXEC_EXITED).isEmpty());
 
-        s.killCgroupAtEnd(); // what the shutdown does to every session
+        s.agentShuttingDown(); // what the shutdown does to every session
         h.loop.advance(0);
         assertEquals("held", h.host.stdoutText(), "read whatever the host's pause");
         assertEquals("err", h.host.stderrText());
@@ -144,7 +144,7 @@ class SessionTest {
     @Test
     void aDrainWindowEndingAfterTheShutdownBeganDoesNotWaitForAPausedHost() {
         Session s = h.startPipes();
-        s.killCgroupAtEnd(); // what the shutdown does to every session
+        s.agentShuttingDown(); // what the shutdown does to every session
         h.io.exit(PID, 143);
         h.loop.fire(PIDFD, Loop.READABLE);
         h.host.acceptsOutput = false;
