@@ -4,7 +4,6 @@ import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
-import io.agentd.agent.sys.Os;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
@@ -25,10 +24,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The link itself is the connection's state and what wires its two sides, after Netty's split of
  * a channel from its codec and its outbound buffer: {@link LinkReader} reads the fd and dispatches
- * the host's frames, {@link LinkWriter} queues and writes what goes to the host. The link knows
- * whether a host is there (a port's host side can be absent: the first readiness without a hang-up
- * says it came), hands the fd's events to the two sides, and decides how a host ends: its hang-up,
- * and the drop of a host whose stream was lost or whose frame timed out.
+ * the host's frames, {@link LinkWriter} queues and writes what goes to the host, and
+ * {@link LinkReadiness} hands the fd's events to the two sides. The link knows whether a host is
+ * there (a port's host side can be absent: the first readiness without a hang-up says it came), and
+ * decides how a host ends: its hang-up, and the drop of a host whose stream was lost or whose frame
+ * timed out.
  *
  * <p>Backpressure is {@link QueueWaterMarks}'s decision (sessions stop reading their children at the
  * high-water mark; a host that sends without reading has its input paused); the link acts on it, its
@@ -195,7 +195,7 @@ public final class PortLink implements HostOutput {
         this.resync = resync;
         writer.allowSplicedData(splicing == Splicing.SPLICE_OUTPUT);
         try {
-            this.reg = loop.register(fd, this::onEvents);
+            this.reg = loop.register(fd, events -> LinkReadiness.onEvents(this, events));
             state = State.PROBING;
             reg.setRead(true);
             reg.setWrite(true);
@@ -305,30 +305,10 @@ public final class PortLink implements HostOutput {
         send(new Frame(id, MessageType.EXEC_FAILED, failed));
     }
 
-    /**
-     * See {@link HostOutput#hangUpIfGone}: the host's end is asked with poll(2), and its hang-up runs
-     * as epoll would have run it (its last frames dispatched first, in order). A host that is gone
-     * sends nothing more, so what it left is bounded (what the kernel holds for it and the bytes the
-     * link holds): all of it is dispatched here, slice after slice, without waiting for later turns
-     * (frames that waited for the next turn too), and the hang-up follows. False when the host's end
-     * is open, or the link is not connected or drops its host already.
-     */
+    /** See {@link LinkReadiness#hangUpIfGone}. */
     @Override
     public boolean hangUpIfGone() {
-        if (state != State.CONNECTED || dropping || !Os.peerClosed(reg.fd())) {
-            return false;
-        }
-        if (!reader.framesWaitForNextTurn()) {
-            onEvents(Loop.HANGUP);
-        }
-        // Every pass dispatches at least one frame, and the gone host adds none: this ends.
-        while (state == State.CONNECTED && !dropping && reader.framesWaitForNextTurn()) {
-            reader.dispatchWaitingNow(); // what the slice left, in order, in a fresh slice
-            if (state == State.CONNECTED && !dropping && !reader.framesWaitForNextTurn()) {
-                onEvents(Loop.HANGUP); // the rest of its input, then the hang-up
-            }
-        }
-        return state == State.DETACHED;
+        return LinkReadiness.hangUpIfGone(this);
     }
 
     /** Whether a line about this link's host coming or going may be logged now ({@link HostEventLog}'s rate). */
@@ -376,6 +356,23 @@ public final class PortLink implements HostOutput {
         return state == State.CONNECTED;
     }
 
+    /** Attached, and waiting for the first readiness to say whether a host is there. */
+    boolean probing() {
+        return state == State.PROBING;
+    }
+
+    /** Not attached: never yet, or the host hung up. */
+    boolean detached() {
+        return state == State.DETACHED;
+    }
+
+    /** The first readiness without a hang-up came: the host is there, and its listener told. */
+    void hostCame() {
+        state = State.CONNECTED;
+        writer.hostConnected();
+        listener.onConnected();
+    }
+
     /** The attached fd's registration; null while detached. */
     Registration registration() {
         return reg;
@@ -400,9 +397,19 @@ public final class PortLink implements HostOutput {
         return resync == Resync.DROP_HOST;
     }
 
+    /** What follows a lost stream on the attached fd: {@code SKIP} on a port, whose host side can be absent. */
+    Resync resync() {
+        return resync;
+    }
+
     /** The link's input; the writer asks it about frames waiting for the next turn, and tells it what the host read. */
     LinkReader reader() {
         return reader;
+    }
+
+    /** The link's output; its readiness writes it. */
+    LinkWriter writer() {
+        return writer;
     }
 
     /** True (and the frame is dropped) once the link is released: nobody will ever read it. */
@@ -411,66 +418,6 @@ public final class PortLink implements HostOutput {
             log.debug("{} for id {} after its connection was over: dropped", type, id);
         }
         return released;
-    }
-
-    private void onEvents(int events) {
-        reader.startSlice();
-        if (state == State.PROBING) {
-            // Only a port's host side can be absent. A socket's host is there from its accept: one
-            // that wrote and closed before this first event has its frames read below, then the hang-up.
-            if ((events & Loop.HANGUP) != 0 && resync == Resync.SKIP) {
-                hangup("host side not connected");
-                return;
-            }
-            state = State.CONNECTED;
-            writer.hostConnected();
-            listener.onConnected();
-            writeTheGreetingFirst(events);
-        }
-        if ((events & Loop.HANGUP) != 0 && reader.framesWaitForNextTurn()) {
-            // Frames wait for the next turn: the hang-up waits with them (epoll reports it again once
-            // the port is read again), and so does a write, which would fail on the gone host (EPIPE)
-            // and drop them.
-            return;
-        }
-        if ((events & Loop.HANGUP) != 0) {
-            // Take what the host sent before it went away, then let the transport decide. (A host
-            // whose input is paused has the frames it sent past the pause dropped, logged: it read
-            // none of their answers, and what they would queue has no bound.)
-            while (state == State.CONNECTED && !dropping && reader.read()) {
-                // keep reading
-            }
-            if (state == State.CONNECTED && !reader.framesWaitForNextTurn()) {
-                hangup(reader.withDroppedInput("hang-up"));
-            }
-            return;
-        }
-        if (state == State.CONNECTED && reg.reading()
-                && (events & (Loop.READABLE | Loop.ERROR)) != 0) {
-            reader.read();
-        }
-        if (state == State.CONNECTED && reg.writing()
-                && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
-            writer.flush();
-        }
-    }
-
-    /**
-     * On a port, what the connect queued (core.ready) is written before the host's first input is
-     * read. A port's host may have written long before the guest opened the port (agentctl's pings
-     * while it waits for ready, which QEMU holds until then): decoding and answering those, the
-     * agent's first frames under a cold JIT, is slow under TCG (BENCHMARKS.md), and the ready that the
-     * host waits for was written after them, at the end of the turn. Not on a socket: one whose host
-     * wrote and closed before this first event has its frames read first, and a vsock peer's close is
-     * no hang-up to epoll (readable, writable, RDHUP), so the write would fail with EPIPE and end the
-     * link before they were read. Nor on a port's hang-up, for the same reason.
-     */
-    private void writeTheGreetingFirst(int events) {
-        if (resync != Resync.SKIP || state != State.CONNECTED || writer.isEmpty()
-                || (events & Loop.HANGUP) != 0 || (events & Loop.WRITABLE) == 0) {
-            return;
-        }
-        writer.flushNow();
     }
 
     /**
