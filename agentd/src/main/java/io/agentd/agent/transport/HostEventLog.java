@@ -80,6 +80,28 @@ public final class HostEventLog {
         return connections.takeLine();
     }
 
+    /** A host link's host hung up or was dropped, {@code why}. */
+    void linkClosed(String who, int fd, String why) {
+        if (connections.takeLine()) {
+            log.info("{}: host link on fd {} closed: {}", who, fd, LogText.message(why));
+        }
+    }
+
+    /** The hang-up cut a frame the link was writing: the rest of it, {@code cut} bytes, is dropped. */
+    void cutFrameDropped(String who, int fd, long cut) {
+        if (connections.takeLine()) {
+            log.info("{}: host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", who, fd, cut);
+        }
+    }
+
+    /** A port's host left {@code unread} bytes the link had not read (its input was held): dropped with it. */
+    void unreadInputDropped(String who, int fd, long unread) {
+        if (connections.takeLine()) {
+            log.info("{}: host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
+                    + " dropped with it", who, fd, unread);
+        }
+    }
+
     /** One refused frame (never its payload). */
     void refused(String who, long id, String offendingType, String kind, String message) {
         if (refusals.takeLine()) {

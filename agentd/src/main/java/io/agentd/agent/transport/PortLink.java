@@ -1,6 +1,5 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.LogText;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
@@ -453,18 +452,17 @@ public final class PortLink implements HostOutput {
     /** The host is gone (or dropped): the link is detached and the transport told, once. */
     void hangup(String why) {
         boolean wasConnected = state == State.CONNECTED;
-        if (wasConnected && hostEvents.takeConnectionLine()) {
-            log.info("{}: host link on fd {} closed: {}", who, reg.fd(), LogText.message(why));
+        if (wasConnected) {
+            hostEvents.linkClosed(who, reg.fd(), why);
         }
         long cut = writer.dropPartlyWrittenFrame();
-        if (cut > 0 && hostEvents.takeConnectionLine()) {
-            log.info("{}: host link on fd {}: the rest of a frame cut by the hang-up dropped ({} bytes)", who, reg.fd(), cut);
+        if (cut > 0) {
+            hostEvents.cutFrameDropped(who, reg.fd(), cut);
         }
         if (resync == Resync.SKIP) {
             long unread = reader.discardUnreadInput(reg.fd());
-            if (unread > 0 && hostEvents.takeConnectionLine()) {
-                log.info("{}: host link on fd {}: {} bytes the host sent and the agent had not read (its input was held)"
-                        + " dropped with it", who, reg.fd(), unread);
+            if (unread > 0) {
+                hostEvents.unreadInputDropped(who, reg.fd(), unread);
             }
         }
         reg.cancel();
