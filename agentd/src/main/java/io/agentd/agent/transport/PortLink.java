@@ -7,9 +7,7 @@ import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.ProtocolException;
-import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.ExecFailed;
-import io.agentd.protocol.payload.ExecStdinError;
 import java.nio.ByteBuffer;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
@@ -27,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * {@link LinkReadiness} hands the fd's events to the two sides. The link knows whether a host is
  * there (a port's host side can be absent: the first readiness without a hang-up says it came), and
  * decides how a host ends: its hang-up, and the drop of a host whose stream was lost or whose frame
- * timed out.
+ * timed out. What a host is told when the agent refuses what it sent is {@link HostRefusals}'s.
  *
  * <p>Backpressure is {@link QueueWaterMarks}'s decision (sessions stop reading their children at the
  * high-water mark; a host that sends without reading has its input paused); the link acts on it, its
@@ -257,34 +255,22 @@ public final class PortLink implements HostOutput {
         this.who = who;
     }
 
-    /**
-     * Answers a frame the agent cannot use with core.error on its id, and logs it (never the payload;
-     * see {@link HostEventLog} for the rate).
-     */
+    /** See {@link HostRefusals#refuse}. */
     @Override
     public void refuse(long id, ErrorKind kind, String offendingType, String message) {
-        hostEvents.refused(who, id, offendingType, kind.wire(), message);
-        sendRefusal(id, kind, offendingType, message);
+        HostRefusals.refuse(this, id, kind, offendingType, message);
     }
 
+    /** See {@link HostRefusals#refuseRace}. */
     @Override
     public void refuseRace(long id, ErrorKind kind, String offendingType, String message) {
-        hostEvents.racedRefusal(who, id, offendingType, kind.wire(), message);
-        sendRefusal(id, kind, offendingType, message);
+        HostRefusals.refuseRace(this, id, kind, offendingType, message);
     }
 
-    private void sendRefusal(long id, ErrorKind kind, String offendingType, String message) {
-        send(new Frame(id, MessageType.CORE_ERROR, new ErrorPayload(kind.wire(), message, offendingType)));
-    }
-
-    /**
-     * Tells the host that stdin data of session {@code id} was not delivered (core.exec.stdin.error),
-     * and logs it under the same rate limit as refused frames.
-     */
+    /** See {@link HostRefusals#refuseStdin}. */
     @Override
     public void refuseStdin(long id, Integer errno, String errnoName, String message) {
-        hostEvents.stdinRefused(who, id, errnoName, message);
-        send(new Frame(id, MessageType.EXEC_STDIN_ERROR, new ExecStdinError(errno, errnoName, message)));
+        HostRefusals.refuseStdin(this, id, errno, errnoName, message);
     }
 
     /** See {@link HostOutput#requestFailed}: under the agent's shared limit for such lines. */
@@ -293,15 +279,9 @@ public final class PortLink implements HostOutput {
         hostEvents.requestFailed(who, id, failed, quotedCmd);
     }
 
-    /**
-     * Answers an exec.request the codec refused (it never became a session) with {@code failed},
-     * logged as the failed request it is to the host (not as a refused frame, which is answered with
-     * core.error): at the limited rate of failed requests, since a host can send them in a loop. Its
-     * cmd was never decoded; the message says what was too large.
-     */
+    /** See {@link HostRefusals#refuseRequest}. */
     public void refuseRequest(long id, ExecFailed failed) {
-        hostEvents.requestFailed(who, id, failed, "(not decoded)");
-        send(new Frame(id, MessageType.EXEC_FAILED, failed));
+        HostRefusals.refuseRequest(this, id, failed);
     }
 
     /** See {@link LinkReadiness#hangUpIfGone}. */
@@ -313,6 +293,11 @@ public final class PortLink implements HostOutput {
     /** Whether a line about this link's host coming or going may be logged now ({@link HostEventLog}'s rate). */
     boolean takeConnectionLine() {
         return hostEvents.takeConnectionLine();
+    }
+
+    /** The lines this link's host causes, at the rates shared with the agent's other links. */
+    HostEventLog hostEvents() {
+        return hostEvents;
     }
 
     /** False while the queue is above the high-water mark: do not read more session output. */
