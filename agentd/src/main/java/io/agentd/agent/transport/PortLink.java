@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * the host's frames, {@link LinkWriter} queues and writes what goes to the host, and
  * {@link LinkReadiness} hands the fd's events to the two sides. The link knows whether a host is
  * there (a port's host side can be absent: the first readiness without a hang-up says it came), and
- * decides how a host ends: its hang-up, and the drop of a host whose stream was lost or whose frame
- * timed out. What a host is told when the agent refuses what it sent is {@link HostRefusals}'s.
+ * decides how a host ends: its hang-up, and the drop ({@link HostDrop}) of a host whose stream was
+ * lost or whose frame timed out. What a host is told when the agent refuses what it sent is
+ * {@link HostRefusals}'s.
  *
  * <p>Backpressure is {@link QueueWaterMarks}'s decision (sessions stop reading their children at the
  * high-water mark; a host that sends without reading has its input paused); the link acts on it, its
@@ -82,9 +83,6 @@ public final class PortLink implements HostOutput {
      */
     public enum Resync { DROP_HOST, SKIP }
 
-    /** After a lost stream, how long the host gets to read what is queued before the drop. */
-    static final long DROP_LINGER_MILLIS = 1000;
-
     private final Loop loop;
     /** The frames for the host, and their writing. */
     private final LinkWriter writer;
@@ -99,12 +97,8 @@ public final class PortLink implements HostOutput {
     private Resync resync;
     /** {@link #release} gave the read buffer back: the link may not be attached again. */
     private boolean released;
-    /** Set when the host is being dropped (a lost stream, a frame timed out): nothing more is read. */
-    private boolean dropping;
-    /** Why, for the hang-up's log line. */
-    private String dropReason;
-    /** Drops the host if the queue has not drained by then; null unless dropping. */
-    private Loop.Timer dropDeadline;
+    /** The host being dropped (a lost stream, a frame timed out): nothing more is read; null unless dropping. */
+    private HostDrop drop;
     /** The connection this link serves, as the lines about its host name it ({@link #name}). */
     private String who = "an unnamed link";
 
@@ -373,7 +367,7 @@ public final class PortLink implements HostOutput {
 
     /** The host is being dropped: nothing more of its input is read or dispatched. */
     boolean dropping() {
-        return dropping;
+        return drop != null;
     }
 
     /** A frame length the decoder cannot trust drops the host (a socket) rather than being skipped ({@link Resync}). */
@@ -404,13 +398,10 @@ public final class PortLink implements HostOutput {
         return released;
     }
 
-    /**
-     * What a write the host took, or could not take, means for a host being dropped: the drop ends
-     * with the hang-up, {@code how} saying what became of the queue.
-     */
+    /** See {@link HostDrop#finish}: nothing unless the host is being dropped. */
     void finishDrop(String how) {
-        if (dropping && state == State.CONNECTED) {
-            hangup(dropReason + "; " + how);
+        if (drop != null) {
+            drop.finish(how);
         }
     }
 
@@ -420,18 +411,11 @@ public final class PortLink implements HostOutput {
      * the core.error go out, then hang up.
      */
     void beginDrop(String why) {
-        dropping = true;
-        dropReason = why;
+        drop = new HostDrop(this, why);
         reader.dropAll();
         reg.setRead(false);
         reg.setWrite(true);
-        dropDeadline = loop.schedule(DROP_LINGER_MILLIS, () -> {
-            dropDeadline = null;
-            if (state == State.CONNECTED) {
-                hangup(dropReason + "; " + writer.queuedBytes()
-                        + " bytes the host did not read in " + DROP_LINGER_MILLIS + " ms");
-            }
-        });
+        drop.startLinger(loop);
     }
 
     /** The host is gone (or dropped): the link is detached and the transport told, once. */
@@ -455,11 +439,9 @@ public final class PortLink implements HostOutput {
         state = State.DETACHED;
         writer.hostGone();
         reader.hostGone();
-        dropping = false;
-        dropReason = null;
-        if (dropDeadline != null) {
-            dropDeadline.cancel();
-            dropDeadline = null;
+        if (drop != null) {
+            drop.cancel();
+            drop = null;
         }
         onHangup.onHangup(wasConnected);
     }
