@@ -1,33 +1,24 @@
 package io.agentd.agent.transport;
 
-import io.agentd.agent.loop.DirectBufferPool;
 import io.agentd.agent.loop.Loop;
-import io.agentd.agent.sys.Os;
-import io.agentd.agent.sys.OsException;
-import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
-import io.agentd.protocol.MessageType;
-import io.agentd.protocol.Protocol;
 import io.agentd.protocol.ProtocolException;
-import io.agentd.protocol.payload.ErrorPayload;
-import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A link's input from its host: the fd read into one buffer, fed to the {@link FrameDecoder} as far
- * as {@link FrameAdmission} admits it, and the frames dispatched to the link's listener in slices of
- * the loop's time ({@link #DISPATCH_SLICE_NANOS}), in the order the host sent them. Input is held
- * (the fd not read, what was read kept undispatched, nothing overtaking it) while a large frame
- * waits for room in the budget ({@link BudgetWait}), while the frames of a slice that ran out wait
- * for the next turn, while the host does not read its answers (its queue's water marks, which
- * {@link LinkWriter} keeps), and while a frame whose answer may be large waits for room
- * ({@link RoomWait}). A socket host that leaves a frame unfinished is dropped
- * ({@link PartialFrameDeadline}). When the host goes, and whether it is dropped, is {@link PortLink}'s
- * to decide. Loop thread only.
+ * A link's input from its host: the fd read and fed to the {@link FrameDecoder} by its
+ * {@link FrameFeed}, and the frames dispatched to the link's listener in slices of the loop's time
+ * ({@link #DISPATCH_SLICE_NANOS}), in the order the host sent them. Input is held (the fd not read,
+ * what was read kept undispatched, nothing overtaking it) while a large frame waits for room in the
+ * budget ({@link BudgetWait}), while the frames of a slice that ran out wait for the next turn, while
+ * the host does not read its answers (its queue's water marks, which {@link LinkWriter} keeps), and
+ * while a frame whose answer may be large waits for room ({@link RoomWait}). A socket host that
+ * leaves a frame unfinished is dropped ({@link PartialFrameDeadline}, which watches the feed). When
+ * the host goes, and whether it is dropped, is {@link PortLink}'s to decide. Loop thread only.
  */
 final class LinkReader {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the links' lines
@@ -40,26 +31,11 @@ final class LinkReader {
      */
     static final long DISPATCH_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
-    /** The most a hang-up reads away of what the gone host left unread: a port's kernel buffer holds far less. */
-    private static final long MAX_UNREAD_DISCARD = 64L << 20;
-
     private final PortLink link;
-    private final LinkWriter writer;
     private final Loop loop;
     private final LongSupplier clock;
-    /** Replaced at a frame boundary after a large frame: the old one keeps its array for reuse. */
-    private FrameDecoder decoder = FrameDecoder.forAgent();
-    private final FrameAdmission admission;
-    /** Waiting for room in the large-frame budget: input is not read, the bytes held wait in inBuf. */
-    private final BudgetWait budgetWait;
-    /** Drops a socket host that leaves a frame unfinished (--frame-timeout). */
-    private final PartialFrameDeadline frameDeadline;
-    private final StalledInputLog stalledInput;
-    /**
-     * Bytes read and not yet fed to the decoder sit at its start (write mode): an incomplete length
-     * prefix, or what follows a large frame waiting for the budget.
-     */
-    private ByteBuffer inBuf = DirectBufferPool.READS.take(); // null once released
+    /** The host's bytes, read and fed to the decoder. */
+    private final FrameFeed feed;
     /** When this turn's dispatching began: see {@link #DISPATCH_SLICE_NANOS}. */
     private long sliceStart;
     /**
@@ -87,55 +63,14 @@ final class LinkReader {
     LinkReader(PortLink link, LinkWriter writer, Loop loop, LargeFrameBudget largeFrames, long frameTimeoutMillis,
             StalledInputLog stalledInput, OutboundTotal outbound, LongSupplier clock) {
         this.link = link;
-        this.writer = writer;
         this.loop = loop;
         this.clock = clock;
-        this.stalledInput = stalledInput;
-        this.admission = new FrameAdmission(largeFrames);
-        this.budgetWait = new BudgetWait(loop, largeFrames, clock, stalledInput, this::onBudgetRoom);
         this.roomWait = new RoomWait(writer, outbound, stalledInput, this::onRoomBack);
-        this.frameDeadline = new PartialFrameDeadline(loop, frameTimeoutMillis, new PartialFrameDeadline.Subject() {
-            @Override
-            public boolean holdsPartialFrame() {
-                // Between reads inBuf is in write mode: its position counts the bytes held.
-                return serving() && (decoder.midFrame() || inBuf.position() > 0);
-            }
-
-            @Override
-            public boolean reading() {
-                // A host that reads none of its answers stops its own input, and while a large frame it
-                // began holds a share of the budget other hosts' frames wait for, that time is its own:
-                // else it could hold the share for ever. Otherwise the agent's own reasons (the budget,
-                // a yielded slice) and backpressure stop the clock.
-                // Nor is time epoll refuses the link's fd back (the loop retries it): nothing is read then.
-                return (mayRead() && !link.registration().awaitingWatch())
-                        || (admission.midLargeFrame() && onlyBackpressureHoldsInput());
-            }
-
-            @Override
-            public boolean midLargeFrame() {
-                return admission.midLargeFrame();
-            }
-
-            @Override
-            public long largeFrameBytes() {
-                return admission.largeFrameBytes();
-            }
-
-            @Override
-            public long largeFramesBegun() {
-                return admission.largeFramesBegun();
-            }
-
-            @Override
-            public void expired(long idleMillis) {
-                frameTimedOut(idleMillis);
-            }
-        }, clock);
+        this.feed = new FrameFeed(link, this, loop, largeFrames, frameTimeoutMillis, stalledInput, clock);
     }
 
     /** The host is there and not being dropped: what it sends is read and dispatched. */
-    private boolean serving() {
+    boolean serving() {
         return link.connected() && !link.dropping();
     }
 
@@ -160,44 +95,16 @@ final class LinkReader {
 
     /** One read from the port, decoded and dispatched; true when bytes were read. */
     boolean read() {
-        if (budgetWait.waiting() || holdsFrames() || !inBuf.hasRemaining()) {
-            return false; // what is held must go to the decoder first
-        }
-        int n;
-        try {
-            n = Os.read(link.registration().fd(), inBuf);
-        } catch (OsException e) {
-            link.hangup(e.getMessage());
-            return false;
-        }
-        if (n == Os.WOULD_BLOCK) {
-            return false;
-        }
-        if (n == 0) {
-            link.hangup(withDroppedInput("end of input"));
-            return false;
-        }
-        processInput();
-        if (serving()) {
-            frameDeadline.progressed();
-        }
-        return true;
+        return feed.read();
     }
 
     /**
      * {@code why}, and what of the host's input the close drops, so that nothing is cut silently:
-     * the part of a frame the host never finished, and bytes read but not yet decoded (a large frame
-     * waiting for the budget). Called between reads, where inBuf's position counts the bytes held.
+     * what the feed held ({@link FrameFeed#describeDropped}), and the frames held undispatched.
      */
     String withDroppedInput(String why) {
         StringBuilder text = new StringBuilder(why);
-        String unfinished = decoder.unfinishedFrame();
-        if (unfinished != null) {
-            text.append("; ").append(unfinished).append(" was dropped");
-        }
-        if (inBuf.position() > 0) {
-            text.append("; ").append(inBuf.position()).append(" bytes read and not yet decoded were dropped");
-        }
+        feed.describeDropped(text);
         if (heldByPause) {
             text.append("; frames read while the host did not read its answers were dropped undispatched");
         }
@@ -208,108 +115,19 @@ final class LinkReader {
         return text.toString();
     }
 
-    /** Between frames, the decoder's large arrays go, and their share of the budget with them. */
-    private boolean releaseRetainedAtBoundary() {
-        if (serving() && admission.atBoundary() && admission.retained() > 0) {
-            decoder = FrameDecoder.forAgent(); // nothing of a frame in it
-            admission.releaseRetained();
-            return true;
-        }
-        return false;
-    }
-
-    /**
-     * Feeds the decoder what {@link FrameAdmission} admits of the bytes held, and dispatches the
-     * frames they complete. Stopped by a large frame the budget has no room for, the link stops
-     * reading and waits for room ({@link LargeFrameBudget}); the rest stays held.
-     */
-    private void processInput() {
-        inBuf.flip();
-        while (serving() && inBuf.hasRemaining()) {
-            int n = admission.admissible(inBuf);
-            if (n > 0) {
-                int limit = inBuf.limit();
-                inBuf.limit(inBuf.position() + n);
-                decoder.feed(inBuf);
-                inBuf.limit(limit);
-                dispatchDecoded();
-                if (holdsFrames()) {
-                    break; // the decoder holds frames still: it stays
-                }
-            }
-            if (releaseRetainedAtBoundary()) {
-                continue;
-            }
-            if (n == 0) {
-                break;
-            }
-        }
-        // Also with nothing held: the frames after a large one may have been dispatched in a later
-        // turn (the slice ran out), and a host idle between frames must hold none of the budget.
-        if (!holdsFrames()) {
-            releaseRetainedAtBoundary();
-        }
-        if (inBuf == null) {
-            return; // a frame dispatched above ended this connection, and the link released its buffer
-        }
-        if (!serving()) {
-            inBuf.clear();
-            return;
-        }
-        inBuf.compact();
-        if (holdsFrames()) {
-            return; // resumeDispatch feeds the rest
-        }
-        if (admission.waiting()) {
-            link.registration().setRead(false);
-            budgetWait.begin(link.who(), link.registration().fd());
-        }
-    }
-
-    /**
-     * The host began a frame and sent no byte of it for --frame-timeout: it is told on id 0 and
-     * dropped like a host whose stream was lost, which gives back its large-frame reservation at once
-     * and its connection place once the core.error had its chance to go out.
-     */
-    private void frameTimedOut(long idleMillis) {
-        String unfinished = decoder.unfinishedFrame();
-        if (unfinished == null) {
-            unfinished = "a frame cut short in its length (" + inBuf.position() + " bytes)";
-        }
-        // A large frame holds its share of the budget: a byte now and then does not keep it.
-        String missing = admission.midLargeFrame()
-                ? "less than " + PartialFrameDeadline.LARGE_FRAME_PROGRESS_BYTES / 1024 + " KiB more"
-                : "no byte";
-        stalledInput.frameTimedOut(link.who(), link.registration().fd(), idleMillis, missing, unfinished);
-        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(ErrorKind.MALFORMED_MESSAGE.wire(),
-                missing + " of a frame begun came for " + idleMillis + " ms (the agent's --frame-timeout);"
-                        + " the connection is closed", null)));
-        link.beginDrop("dropped: " + unfinished + " got " + missing + " for " + idleMillis + " ms (--frame-timeout)");
-    }
-
-    /** Room in the budget: the held bytes first, then reading again (unless backpressure holds it). */
-    private void onBudgetRoom() {
-        if (!budgetWait.waiting() || !link.connected()) {
-            return;
-        }
-        budgetWait.end();
-        processInput();
-        readAgainIfAllowed();
-    }
-
     /** Nothing holds input back: not the budget, not a yielded slice, not a host that does not read. */
-    private boolean mayRead() {
-        return serving() && !budgetWait.waiting() && !holdsFrames() && !writer.inputPaused();
+    boolean mayRead() {
+        return serving() && !feed.waitsForBudget() && !holdsFrames() && !link.writer().inputPaused();
     }
 
     /** The host's not reading its answers is all that stops its input being read. */
-    private boolean onlyBackpressureHoldsInput() {
-        return serving() && !budgetWait.waiting() && yielded == null && !roomWait.holdsFrame()
-                && writer.inputPaused();
+    boolean onlyBackpressureHoldsInput() {
+        return serving() && !feed.waitsForBudget() && yielded == null && !roomWait.holdsFrame()
+                && link.writer().inputPaused();
     }
 
     /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
-    private boolean holdsFrames() {
+    boolean holdsFrames() {
         return yielded != null || heldByPause || roomWait.holdsFrame();
     }
 
@@ -328,7 +146,7 @@ final class LinkReader {
 
     /** The host took some of its output: a frame waiting for room may go. */
     void hostTookOutput() {
-        if (roomWait.hostReadToMark() && !writer.inputPaused()) {
+        if (roomWait.hostReadToMark() && !link.writer().inputPaused()) {
             // The host took all that was queued before the frame: it goes on, live output queued since or
             // not. (While its input is paused, the frame waits for that to end: backpressureEnded.)
             onRoomBack();
@@ -360,8 +178,9 @@ final class LinkReader {
         sliceStart = clock.getAsLong();
         dispatchDecoded();
         if (!holdsFrames() && serving()) {
-            processInput();
+            feed.processInput();
         }
+        LinkWriter writer = link.writer();
         if (writer.writesLost() != null && yielded == null && link.connected()) {
             // A host that shut only its reading side sends on, its answers dropped: no more.
             link.hangup(writer.writesLost() + "; the frames it had sent were handled, their answers dropped");
@@ -371,10 +190,10 @@ final class LinkReader {
     }
 
     /** Reads the host again unless something still holds input back; its frame deadline starts over. */
-    private void readAgainIfAllowed() {
+    void readAgainIfAllowed() {
         if (mayRead()) {
             link.registration().setRead(true);
-            frameDeadline.progressed();
+            feed.readingAgain();
         }
     }
 
@@ -386,9 +205,9 @@ final class LinkReader {
      * pause mark plus one request's answer. Nothing the queue needs to drain waits with them: it
      * drains by the host reading, and once it is back under the mark they are dispatched in order.
      */
-    private void dispatchDecoded() {
+    void dispatchDecoded() {
         while (link.connected()) {
-            if (!link.dropping() && writer.inputPaused()) {
+            if (!link.dropping() && link.writer().inputPaused()) {
                 heldByPause = true;
                 return;
             }
@@ -399,7 +218,7 @@ final class LinkReader {
                     return;
                 }
             } else try {
-                frame = decoder.next();
+                frame = feed.decoder().next();
                 if (frame != null && roomWait.holdsBack(frame)) {
                     link.registration().setRead(false);
                     roomWait.logHeld(link.who(), link.registration().fd());
@@ -430,7 +249,7 @@ final class LinkReader {
                 log.error("frame id={} type={} could not be handled; the link goes on with the next frame",
                         frame.id(), frame.type().wire(), bug);
             }
-            decoder.recycle(frame);
+            feed.decoder().recycle(frame);
             if (serving() && clock.getAsLong() - sliceStart > DISPATCH_SLICE_NANOS) {
                 yieldLoop();
                 return;
@@ -446,9 +265,7 @@ final class LinkReader {
     void dropAll() {
         heldByPause = false; // the decoder is reset: nothing is held
         roomWait.forget();
-        frameDeadline.stop();
-        decoder.reset();
-        forgetInput();
+        feed.dropAll();
     }
 
     /** The host went away: as for a drop, and nothing waits for the next turn either. */
@@ -460,35 +277,13 @@ final class LinkReader {
         }
     }
 
-    /** Nothing held is ever fed: the reservations go back, and this link waits for the budget no more. */
-    private void forgetInput() {
-        budgetWait.cancel();
-        inBuf.clear();
-        admission.reset();
-    }
-
-    /**
-     * What a port's host that left had sent and the agent had not read yet (it held the host's input:
-     * the budget, or a host that did not read its answers). The port outlives its host: left there,
-     * those bytes, the middle of that host's stream, would be read as the first of the next host's,
-     * and a frame length read from the middle of a frame can skip up to 4 GiB of what it sends.
-     */
+    /** See {@link FrameFeed#discardUnreadInput}. */
     long discardUnreadInput(int fd) {
-        long total = 0;
-        try {
-            for (int n; total < MAX_UNREAD_DISCARD && (n = Os.read(fd, inBuf.clear())) > 0; ) {
-                total += n;
-            }
-        } catch (OsException gone) {
-            // nothing more to read
-        }
-        inBuf.clear();
-        return total;
+        return feed.discardUnreadInput(fd);
     }
 
     /** The read buffer goes back to its pool: the link will never be attached again. */
     void release() {
-        DirectBufferPool.READS.give(inBuf);
-        inBuf = null; // a later touch fails here, not in the next connection's buffer
+        feed.release();
     }
 }

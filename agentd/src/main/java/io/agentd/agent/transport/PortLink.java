@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * {@link #attach}; the link tells the transport when the host hangs up.
  *
  * <p>The link itself is the connection's state and what wires its two sides, after Netty's split of
- * a channel from its codec and its outbound buffer: {@link LinkReader} reads the fd and dispatches
- * the host's frames, {@link LinkWriter} queues and writes what goes to the host, and
- * {@link LinkReadiness} hands the fd's events to the two sides. The link knows whether a host is
+ * a channel from its codec and its outbound buffer: {@link LinkReader} dispatches the host's frames,
+ * which its {@link FrameFeed} reads from the fd and decodes, {@link LinkWriter} queues and writes
+ * what goes to the host, and {@link LinkReadiness} hands the fd's events to the two sides. The link knows whether a host is
  * there (a port's host side can be absent: the first readiness without a hang-up says it came), and
  * decides how a host ends: its hang-up, and the drop ({@link HostDrop}) of a host whose stream was
  * lost or whose frame timed out. What a host is told when the agent refuses what it sent is
