@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  * every link queues ({@link OutboundTotal}), acts on the queue's water marks ({@link QueueWaterMarks}:
  * session output stops at the high-water mark; a host that sends without reading has its input
  * paused), and feeds {@link StallWatch}, which warns about a host that takes no output while some
- * waits for it. A frame the encoder refuses goes through {@link UnencodableFrames}. What the host's
- * going away means for the link (the hang-up, the drop) is {@link PortLink}'s to decide. Loop thread
- * only.
+ * waits for it. A frame the encoder refuses goes through {@link UnencodableFrames}, and one sent
+ * after the link's release is dropped. What the host's going away means for the link (the hang-up,
+ * the drop) is {@link PortLink}'s to decide. Loop thread only.
  */
 final class LinkWriter {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the links' lines
@@ -49,6 +49,8 @@ final class LinkWriter {
      */
     private Loop.Timer flushAtTurnEnd;
     private final Runnable flushTask = this::flushAtTurnEnd;
+    /** {@link #release} gave the queue's segments back: the link may not be attached again, nor send. */
+    private boolean released;
 
     LinkWriter(PortLink link, Loop loop, long highWater, long stallWarnMillis, OutboundTotal outbound,
             LongSupplier clock, HostEventLog hostEvents) {
@@ -83,6 +85,9 @@ final class LinkWriter {
 
     /** See {@link PortLink#send}. */
     void send(Frame frame) {
+        if (droppedAfterRelease(frame.id(), frame.type())) {
+            return;
+        }
         try {
             queue.add(frame);
         } catch (IllegalArgumentException refused) {
@@ -103,12 +108,19 @@ final class LinkWriter {
 
     /** See {@link OutboundQueue#addSplicedData}. */
     void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
+        if (droppedAfterRelease(id, type)) {
+            onReleased.accept(length); // the bytes stay in the pipe, the caller's again
+            return;
+        }
         queue.addSplicedData(id, type, pipeFd, length, onReleased);
         afterEnqueue();
     }
 
     /** Queues a data frame of the bytes between {@code data}'s position and limit (copied). */
     void sendData(long id, MessageType type, ByteBuffer data) {
+        if (droppedAfterRelease(id, type)) {
+            return;
+        }
         queue.addData(id, type, data);
         afterEnqueue();
     }
@@ -161,8 +173,25 @@ final class LinkWriter {
         afterDequeue();
     }
 
-    /** The link will never be attached again: the queue's segments go back, and nothing counts any more. */
+    /** True (and the frame is dropped) once the link is released: nobody will ever read it. */
+    private boolean droppedAfterRelease(long id, MessageType type) {
+        if (released) {
+            log.debug("{} for id {} after its connection was over: dropped", type, id);
+        }
+        return released;
+    }
+
+    /** The link was released ({@link PortLink#release}): it is attached no more, and what is sent is dropped. */
+    boolean released() {
+        return released;
+    }
+
+    /**
+     * The link will never be attached again: the queue's segments go back, nothing counts any more,
+     * and frames sent after this are dropped.
+     */
     void release() {
+        released = true;
         queue.clear();
         count();
         queue.allowSplicedData(false);

@@ -11,8 +11,6 @@ import io.agentd.protocol.payload.ExecFailed;
 import java.nio.ByteBuffer;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The host connection, whatever carries it: frames in through the decoder, frames out through one
@@ -35,8 +33,6 @@ import org.slf4j.LoggerFactory;
  * an operator gets of a host that stopped reading, or of a port that never turns writable again.
  */
 public final class PortLink implements HostOutput {
-    private static final Logger log = LoggerFactory.getLogger(PortLink.class);
-
     /** What the agent does with the host's traffic. Called on the loop thread. */
     public interface Listener {
         /** A host is there (new connection, or a port whose host side came back). */
@@ -95,8 +91,6 @@ public final class PortLink implements HostOutput {
     private Registration reg;
     private HangupHandler onHangup;
     private Resync resync;
-    /** {@link #release} gave the read buffer back: the link may not be attached again. */
-    private boolean released;
     /** The host being dropped (a lost stream, a frame timed out): nothing more is read; null unless dropping. */
     private HostDrop drop;
     /** The connection this link serves, as the lines about its host name it ({@link #name}). */
@@ -176,7 +170,7 @@ public final class PortLink implements HostOutput {
      * thrown after the link is left detached again, nothing of it in the loop; the fd is the caller's.
      */
     public void attach(int fd, Splicing splicing, Resync resync, HangupHandler onHangup) {
-        if (released) {
+        if (writer.released()) {
             throw new IllegalStateException("attach of a released link");
         }
         if (state != State.DETACHED) {
@@ -207,9 +201,6 @@ public final class PortLink implements HostOutput {
      */
     @Override
     public void send(Frame frame) {
-        if (droppedAfterRelease(frame.id(), frame.type())) {
-            return;
-        }
         writer.send(frame);
     }
 
@@ -222,10 +213,6 @@ public final class PortLink implements HostOutput {
     /** See {@link OutboundQueue#addSplicedData}. */
     @Override
     public void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
-        if (droppedAfterRelease(id, type)) {
-            onReleased.accept(length); // the bytes stay in the pipe, the caller's again
-            return;
-        }
         writer.sendSplicedData(id, type, pipeFd, length, onReleased);
     }
 
@@ -238,9 +225,6 @@ public final class PortLink implements HostOutput {
     /** Queues a stdout/stderr frame of the bytes between {@code data}'s position and limit (copied). */
     @Override
     public void sendData(long id, MessageType type, ByteBuffer data) {
-        if (droppedAfterRelease(id, type)) {
-            return;
-        }
         writer.sendData(id, type, data);
     }
 
@@ -322,8 +306,7 @@ public final class PortLink implements HostOutput {
         if (state != State.DETACHED) {
             throw new IllegalStateException("release of an attached link");
         }
-        if (!released) {
-            released = true;
+        if (!writer.released()) {
             writer.release();
             reader.release();
         }
@@ -388,14 +371,6 @@ public final class PortLink implements HostOutput {
     /** The link's output; its readiness writes it. */
     LinkWriter writer() {
         return writer;
-    }
-
-    /** True (and the frame is dropped) once the link is released: nobody will ever read it. */
-    private boolean droppedAfterRelease(long id, MessageType type) {
-        if (released) {
-            log.debug("{} for id {} after its connection was over: dropped", type, id);
-        }
-        return released;
     }
 
     /** See {@link HostDrop#finish}: nothing unless the host is being dropped. */
