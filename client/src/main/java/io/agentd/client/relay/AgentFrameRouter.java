@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,8 +32,7 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
     private static final int MAX_EXIT_FRAME_BYTES = 1024;
 
     /** The clients by slot (the relay's table, read here). */
-    private final RelayClient[] clients;
-    private final IntSupplier clientCount;
+    private final ClientTable clients;
     private final SlotPool slots;
     private final StartBarrier startBarrier;
     private final FrameRestSplice splice;
@@ -72,11 +70,10 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
     private final RateLimitedLog restartLog;
     private final RateLimitedLog departedLog;
 
-    AgentFrameRouter(RelayClient[] clients, IntSupplier clientCount, SlotPool slots, StartBarrier startBarrier,
-            FrameRestSplice splice, ClientOutput output, FlowControl flow, PortQueue portOutput, AgentNotices notices,
-            AgentClockSync clockSync, LimitedLogs logs) {
+    AgentFrameRouter(ClientTable clients, SlotPool slots, StartBarrier startBarrier, FrameRestSplice splice,
+            ClientOutput output, FlowControl flow, PortQueue portOutput, AgentNotices notices, AgentClockSync clockSync,
+            LimitedLogs logs) {
         this.clients = clients;
-        this.clientCount = clientCount;
         this.slots = slots;
         this.startBarrier = startBarrier;
         this.splice = splice;
@@ -127,7 +124,7 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
                 || startBarrier.stands()) {
             return false; // before the start's barrier is answered, assembled and dropped (fromAgent)
         }
-        RelayClient owner = ownerOf(id);
+        RelayClient owner = clients.ownerOf(id);
         // A closing client's frame is assembled, then dropped.
         return owner != null && owner.closing == null && splice.start(owner, head, rest);
     }
@@ -171,7 +168,7 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
             slots.barrierAnswered(id);
             return;
         }
-        int slot = slotOf(id);
+        int slot = ClientTable.slotOf(id);
         if (slot >= 0 && startBarrier.heldBack(id, bytes)) {
             framesForDeparted++;
             tellAgentIfAnExit(id, bytes);
@@ -181,7 +178,7 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
             }
             return;
         }
-        RelayClient owner = ownerOf(id);
+        RelayClient owner = clients.ownerOf(id);
         if (owner == null && slot >= 0 && slots.isLeaving(slot)) {
             framesForDeparted++;
             tellAgentIfAnExit(id, bytes);
@@ -248,14 +245,15 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
             if (before != null && before.bootTimeNs() != ready.bootTimeNs()) {
                 if (restartLog.admit()) {
                     log.info("relay: the agent restarted (a new core.ready); passed on to {} client(s)",
-                            clientCount.getAsInt());
+                            clients.count());
                 }
                 // A new agent ran none of an earlier relay's sessions (it kills what the old one left),
                 // and the start's ping may have died with the old one.
                 startBarrier.end();
             }
             startBarrier.agentReady();
-            for (RelayClient c : clients) {
+            for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+                RelayClient c = clients.at(slot);
                 if (c != null) {
                     flow.carryPauseOver(c);
                     if (c.closing == null) { // a closing client's refusal is the last it gets
@@ -316,25 +314,6 @@ final class AgentFrameRouter implements FrameSplitter.Sink {
             }
         }
         awaitingReady.clear();
-    }
-
-    /** The client whose range holds {@code id}, or null (a free or leaving slot, or an id between ranges). */
-    RelayClient ownerOf(long id) {
-        int k = slotOf(id);
-        if (k < 0) {
-            return null;
-        }
-        RelayClient c = clients[k];
-        return c != null && c.range.contains(id) ? c : null;
-    }
-
-    /** The slot whose range holds {@code id}, or -1 (id 0, an id between ranges, or past the last). */
-    private static int slotOf(long id) {
-        if (id <= 0 || id % IdRange.SPAN == 0) {
-            return -1; // slot k holds [k*SPAN+1, k*SPAN+SPAN): every id but the multiples of SPAN
-        }
-        long k = id / IdRange.SPAN;
-        return k < IdRange.SLOTS ? (int) k : -1;
     }
 
     /**

@@ -14,7 +14,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +41,7 @@ final class ClientArrivals {
     private final ServerSocketChannel server;
     private final SelectionKey serverKey;
     private final SlotPool slots;
-    private final IntSupplier clientCount;
+    private final ClientTable clients;
     private final FrameEncoder encoder = new FrameEncoder();
     /**
      * A client that came when no slot was free, accepted but not yet given a slot or turned away:
@@ -60,12 +59,12 @@ final class ClientArrivals {
     private final RateLimitedLog acceptFailureLog;
     private final RateLimitedLog fullLog;
 
-    ClientArrivals(ServerSocketChannel server, SelectionKey serverKey, SlotPool slots, IntSupplier clientCount,
+    ClientArrivals(ServerSocketChannel server, SelectionKey serverKey, SlotPool slots, ClientTable clients,
             LimitedLogs logs) {
         this.server = server;
         this.serverKey = serverKey;
         this.slots = slots;
-        this.clientCount = clientCount;
+        this.clients = clients;
         this.acceptFailureLog = logs.limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
         this.fullLog = logs.limited("clients turned away (the relay was full)", true);
     }
@@ -94,7 +93,7 @@ final class ClientArrivals {
             serverKey.interestOps(0);
             if (acceptFailureLog.admit()) {
                 log.warn("relay: accepting a client failed ({}): tried again every {} ms, the {} connected served"
-                        + " on", e.getMessage(), ACCEPT_PAUSE_MILLIS, clientCount.getAsInt());
+                        + " on", e.getMessage(), ACCEPT_PAUSE_MILLIS, clients.count());
             }
             return null;
         }
@@ -172,7 +171,7 @@ final class ClientArrivals {
         }
         if (fullLog.admit()) {
             int leaving = slots.leavingCount();
-            log.warn("relay: a client was turned away: {} clients are connected{}", clientCount.getAsInt(),
+            log.warn("relay: a client was turned away: {} clients are connected{}", clients.count(),
                     leaving == 0 ? ""
                     : " and the agent has not confirmed the departure of " + leaving + " more within "
                     + TimeUnit.NANOSECONDS.toSeconds(LEAVING_WAIT_NANOS) + " s");

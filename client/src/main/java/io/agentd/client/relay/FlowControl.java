@@ -67,7 +67,7 @@ final class FlowControl {
     static final long QUEUE_BUDGET = 256L * 1024 * 1024;
 
     /** The clients by slot (the relay's table, read here). */
-    private final RelayClient[] clients;
+    private final ClientTable clients;
     private final AgentNotices notices;
     /** What every client's queue holds together: see {@link #QUEUE_BUDGET}. */
     private final OutQueue.Total clientQueues = new OutQueue.Total();
@@ -82,7 +82,7 @@ final class FlowControl {
     private final RateLimitedLog heldLog;
     private final RateLimitedLog budgetLog;
 
-    FlowControl(long queueBudget, RelayClient[] clients, AgentNotices notices, LimitedLogs logs) {
+    FlowControl(long queueBudget, ClientTable clients, AgentNotices notices, LimitedLogs logs) {
         this.queueBudget = queueBudget;
         this.clients = clients;
         this.notices = notices;
@@ -159,7 +159,8 @@ final class FlowControl {
     /** See {@link #QUEUE_BUDGET}. */
     private void holdUpAgentForTheLargestQueue() {
         RelayClient largest = null;
-        for (RelayClient c : clients) {
+        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+            RelayClient c = clients.at(slot);
             if (c != null && !c.gone && (largest == null || c.output.bytes() > largest.output.bytes())) {
                 largest = c;
             }
@@ -265,7 +266,8 @@ final class FlowControl {
 
     /** The clients paused, each told to the new agent again. */
     void tellPausesAgain() {
-        for (RelayClient c : clients) {
+        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+            RelayClient c = clients.at(slot);
             if (c != null && c.pausedAtAgent && !c.gone && c.closing == null) {
                 notices.tell(MessageType.CORE_RELAY_CLIENT_PAUSED, c);
             }

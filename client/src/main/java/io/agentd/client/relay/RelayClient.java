@@ -3,6 +3,7 @@ package io.agentd.client.relay;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.RelayClientRange;
+import java.io.IOException;
 import java.nio.channels.SelectionKey;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -11,9 +12,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.nio.channels.SocketChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
 final class RelayClient {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /**
      * How many ranges of its own (single sessions) a client may have held at the agent at once: the
      * agent's ranges per connection, shared evenly by the slots, less the one the relay itself may
@@ -146,6 +150,18 @@ final class RelayClient {
     /** A new agent (a new core.ready) holds nothing for anyone: the client's own holds start from none. */
     void forgetOwnHolds() {
         ownHolds.clear();
+    }
+
+    /** Closes its socket (it sees the connection end) and its pipe, if it has one: it is dropped, or the relay ends. */
+    void closeConnection() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            log.debug("relay: closing {}", this, e);
+        }
+        if (pipe != null) {
+            pipe.close();
+        }
     }
 
     @Override

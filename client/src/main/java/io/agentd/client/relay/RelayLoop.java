@@ -75,8 +75,7 @@ final class RelayLoop implements Runnable {
     private final FrameSplitter portInput = new FrameSplitter();
 
     /** The clients by slot: the table the parts read, which only {@link #admit} and {@link #drop} change. */
-    private final RelayClient[] clients = new RelayClient[IdRange.SLOTS];
-    private volatile int clientCount;
+    private final ClientTable clients = new ClientTable();
     /** The slots no client holds: free, or leaving until the agent confirms a departure. */
     private final SlotPool slots = new SlotPool();
     private final ChunkPool chunks = new ChunkPool();
@@ -144,10 +143,10 @@ final class RelayLoop implements Runnable {
         server.configureBlocking(false);
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
-        this.arrivals = new ClientArrivals(server, serverKey, slots, this::clientCount, logs);
+        this.arrivals = new ClientArrivals(server, serverKey, slots, clients, logs);
         this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
-        this.router = new AgentFrameRouter(clients, this::clientCount, slots, startBarrier, splice, output, flow,
-                portOutput, notices, clockSync, logs);
+        this.router = new AgentFrameRouter(clients, slots, startBarrier, splice, output, flow, portOutput, notices,
+                clockSync, logs);
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -163,7 +162,7 @@ final class RelayLoop implements Runnable {
     }
 
     int clientCount() {
-        return clientCount;
+        return clients.count();
     }
 
     long splicedBytes() {
@@ -390,7 +389,7 @@ final class RelayLoop implements Runnable {
             }
         } else if (portInput.inFrame()) {
             long id = portInput.partialId();
-            cut = id < 0 ? null : router.ownerOf(id);
+            cut = id < 0 ? null : clients.ownerOf(id);
             what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
         }
         portInput.resyncToReady();
@@ -431,7 +430,8 @@ final class RelayLoop implements Runnable {
         }
         if (flow.portQueueIs(portOutput.bytes())) {
             long now = System.nanoTime();
-            for (RelayClient c : clients) {
+            for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+                RelayClient c = clients.at(slot);
                 if (c != null) {
                     if (!flow.portHoldsUpClients()) {
                         partialFrames.notRead(c, flow.portHeldUpSinceNanos(), now);
@@ -496,12 +496,11 @@ final class RelayLoop implements Runnable {
         SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
         RelayClient c = new RelayClient(channel, key, slot, chunks, flow.clientQueues());
         key.attach(c);
-        clients[slot] = c;
-        clientCount++;
+        clients.add(c);
         output.greet(c);
         router.newClient(c);
         if (arrivalLog.admit()) {
-            log.info("relay: {} connected ({} now)", c, clientCount);
+            log.info("relay: {} connected ({} now)", c, clients.count());
         }
     }
 
@@ -532,7 +531,8 @@ final class RelayLoop implements Runnable {
     /** See {@link ClientOutput#CLOSING_LIMIT_NANOS}. */
     private void dropClientsClosingTooLong() {
         long now = System.nanoTime();
-        for (RelayClient c : clients) {
+        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+            RelayClient c = clients.at(slot);
             String why = c == null || c.gone ? null : output.closingTooLong(c, now);
             if (why != null) {
                 drop(c, why);
@@ -543,7 +543,8 @@ final class RelayLoop implements Runnable {
     /** See {@link FlowControl#HOLD_UP_LIMIT_NANOS}. */
     private void dropClientsHoldingUpTooLong() {
         long now = System.nanoTime();
-        for (RelayClient c : clients) {
+        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+            RelayClient c = clients.at(slot);
             String why = c == null || c.gone ? null : flow.heldUpTooLong(c, now);
             if (why != null) {
                 drop(c, why);
@@ -559,7 +560,8 @@ final class RelayLoop implements Runnable {
      */
     private void dropClientsStalledMidFrame() {
         long now = System.nanoTime();
-        for (RelayClient c : clients) {
+        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
+            RelayClient c = clients.at(slot);
             String stalled = c == null || c.gone || c.closing != null ? null : partialFrames.stalled(c, now);
             if (stalled != null) {
                 output.queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
@@ -596,25 +598,17 @@ final class RelayLoop implements Runnable {
         }
         c.gone = true;
         c.key.cancel();
-        try {
-            c.channel.close();
-        } catch (IOException e) {
-            log.debug("relay: closing {}", c, e);
-        }
+        c.closeConnection();
         flow.forget(c);
         for (long id : c.exitsNotWritten()) {
             notices.exitDropped(id);
         }
         output.forget(c);
-        if (c.pipe != null) {
-            c.pipe.close();
-        }
         splice.forget(c);
         router.forget(c);
         partialFrames.release(c);
-        clients[c.slot] = null;
+        clients.remove(c);
         slots.leave(c.slot);
-        clientCount--;
         clientFrames.releaseStaged(c); // what it sent before it left comes before the notice
         // The notice (which also ends a pause of the range) and the ping whose answer frees the slot
         // follow the client's own frames, but not the other clients' queued since (PortQueue).
@@ -624,7 +618,7 @@ final class RelayLoop implements Runnable {
             int cut = c.input.buffered();
             log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
                     cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
-                    clientCount);
+                    clients.count());
         }
     }
 
@@ -633,22 +627,10 @@ final class RelayLoop implements Runnable {
     /** Closes every client (each sees the connection end), the port and the listening socket. */
     private void shutDown() {
         logs.reportAll();
-        if (clientCount > 0) {
-            log.info("relay: closing the {} client(s) still connected", clientCount);
+        if (clients.count() > 0) {
+            log.info("relay: closing the {} client(s) still connected", clients.count());
         }
-        for (RelayClient c : clients) {
-            if (c != null) {
-                try {
-                    c.channel.close();
-                } catch (IOException e) {
-                    log.debug("relay: closing {}", c, e);
-                }
-                if (c.pipe != null) {
-                    c.pipe.close();
-                }
-            }
-        }
-        clientCount = 0;
+        clients.closeAll();
         arrivals.close();
         try {
             if (!listen.close()) {
