@@ -106,7 +106,7 @@ final class ClientArrivals {
      */
     private static void widenSendBuffer(SocketChannel channel) {
         try {
-            channel.setOption(StandardSocketOptions.SO_SNDBUF, RelayLoop.PORT_READ_BYTES);
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, AgentPort.PORT_READ_BYTES);
         } catch (IOException | UnsupportedOperationException e) {
             log.debug("relay: SO_SNDBUF not set", e); // the default size works, more slowly
         }

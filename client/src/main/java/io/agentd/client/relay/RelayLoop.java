@@ -26,11 +26,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The parts, each with its own state:
  * <ul>
- *   <li>the agent's side: {@link AgentFrameRouter} (where the agent's frames go, core.ready and the
- *       probe among them), {@link FrameRestSplice} (the rest of a large frame, to its client),
- *       {@link PortQueue} (what waits for the agent), {@link AgentNotices} and {@link AgentClockSync}
- *       (the relay's own frames for it), {@link StartBarrier} (the start's notices that every range
- *       left);
+ *   <li>the agent's side: {@link AgentPort} (the port's reads and writes, followed across the agent's
+ *       death), {@link AgentFrameRouter} (where the agent's frames go, core.ready and the probe among
+ *       them), {@link FrameRestSplice} (the rest of a large frame, to its client), {@link PortQueue}
+ *       (what waits for the agent), {@link AgentNotices} and {@link AgentClockSync} (the relay's own
+ *       frames for it), {@link StartBarrier} (the start's notices that every range left);
  *   <li>the clients' side: {@link ClientArrivals} (accepting), {@link ClientFrames} (what a client
  *       sends: to the agent, or refused), {@link ClientOutput} (what goes to a client), {@link SlotPool}
  *       (whose ids are free, or leaving until the agent confirms a departure);
@@ -38,8 +38,7 @@ import org.slf4j.LoggerFactory;
  *       {@link PartialFramesBudget} (the room the large frames clients are sending take);
  *   <li>{@link LimitedLogs}, the rate-limited lines of them all.
  * </ul>
- * This class reads and writes the sockets, follows the port across an agent's death
- * ({@link #onGuestClosedPort}), admits and drops clients, and runs the timers.
+ * This class reads and writes the clients' sockets, admits and drops clients, and runs the timers.
  */
 final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
@@ -50,18 +49,10 @@ final class RelayLoop implements Runnable {
     static final long HOLD_UP_CHECK_MILLIS = 1000;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
-    /**
-     * The agent's read: large, so that one read carries many frames and a run of them for one client
-     * goes out in one write straight from this buffer (see {@link #onPortEvents}).
-     */
-    static final int PORT_READ_BYTES = 1024 * 1024;
-    /** Reads and splices of the port per wake-up, before the clients get their turn. */
-    private static final int PORT_TURNS = 16;
     /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
     static final int CONNECTION_LINES_PER_SECOND = 20;
     private static final long NO_CLOSE = Long.MIN_VALUE;
 
-    private final SocketChannel port;
     private final ListenSocket listen;
     private final ServerSocketChannel server;
     private final Path listenPath;
@@ -70,9 +61,6 @@ final class RelayLoop implements Runnable {
     private final SelectionKey portKey;
     private final SelectionKey serverKey;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
-    private final ByteBuffer portBuffer = ByteBuffer.allocateDirect(PORT_READ_BYTES);
-    /** The agent's bytes, split into frames for {@link #router}. */
-    private final FrameSplitter portInput = new FrameSplitter();
 
     /** The clients by slot: the table the parts read, which only {@link #admit} and {@link #drop} change. */
     private final ClientTable clients = new ClientTable();
@@ -92,6 +80,7 @@ final class RelayLoop implements Runnable {
     private final ClientFrames clientFrames;
     private final FrameRestSplice splice;
     private final AgentFrameRouter router;
+    private final AgentPort agentPort;
     private final ClientArrivals arrivals;
 
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
@@ -133,7 +122,6 @@ final class RelayLoop implements Runnable {
         this.partialFrames = new PartialFramesBudget(partialFrameStallNanos, logs, flow::updateOps);
         this.output = new ClientOutput(flow, partialFrames, this::drop);
         this.clientFrames = new ClientFrames(portOutput, output, flow, startBarrier, logs, this::drop);
-        this.port = port;
         this.listen = listen;
         this.server = listen.channel();
         this.listenPath = listen.path();
@@ -144,9 +132,12 @@ final class RelayLoop implements Runnable {
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
         this.arrivals = new ClientArrivals(server, serverKey, slots, clients, logs);
+        ByteBuffer portBuffer = ByteBuffer.allocateDirect(AgentPort.PORT_READ_BYTES);
         this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
         this.router = new AgentFrameRouter(clients, slots, startBarrier, splice, output, flow, portOutput, notices,
                 clockSync, logs);
+        this.agentPort = new AgentPort(port, portName, portKey, portBuffer, portOutput, splice, router, clients, output,
+                flow, partialFrames, startBarrier, clockSync, this::drop);
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -226,7 +217,7 @@ final class RelayLoop implements Runnable {
         log.info("relay: serving {} for up to {} clients on {}", portName, IdRange.SLOTS, listenPath);
         startBarrier.begin(portOutput, notices, slots);
         while (!stopping) {
-            updatePortOps();
+            agentPort.updateOps();
             boolean waiting = arrivals.waiting();
             if (!waiting) {
                 selector.select(logs.untilReport(timerMillis()));
@@ -237,10 +228,10 @@ final class RelayLoop implements Runnable {
             }
             long closedAt = guestClosedPortAt.getAndSet(NO_CLOSE);
             if (closedAt != NO_CLOSE) {
-                onGuestClosedPort(closedAt);
+                agentPort.guestClosed(closedAt);
             }
             if (vmResumed.getAndSet(false)) {
-                onVmResumed();
+                agentPort.vmResumed();
             }
             for (SelectionKey key : selector.selectedKeys()) {
                 if (!key.isValid()) {
@@ -249,7 +240,7 @@ final class RelayLoop implements Runnable {
                 if (key == serverKey) {
                     acceptAll();
                 } else if (key == portKey) {
-                    String lost = onPortEvents(key);
+                    String lost = agentPort.onEvents(key);
                     if (lost != null) {
                         return new Relay.Ending(lost, true);
                     }
@@ -292,172 +283,6 @@ final class RelayLoop implements Runnable {
             millis = millis == 0 ? check : Math.min(millis, check);
         }
         return millis;
-    }
-
-    // ---- the port ------------------------------------------------------------------------------
-
-    /** Returns why the port is lost, or null. */
-    private String onPortEvents(SelectionKey key) {
-        try {
-            if (key.isWritable()) {
-                flushPort();
-            }
-            if (key.isReadable()) {
-                // Several turns per wake-up: a frame spliced whole is often followed by the next one.
-                for (int turn = 0; turn < PORT_TURNS && readsAgent(); turn++) {
-                    if (splice.due()) {
-                        FrameRestSplice.RestProgress progress = splice.move();
-                        if (progress == FrameRestSplice.RestProgress.PORT_ENDED) {
-                            return "the VM's port " + portName + " closed (the VM is gone)";
-                        }
-                        if (progress == FrameRestSplice.RestProgress.WAITING) {
-                            break;
-                        }
-                        continue;
-                    }
-                    portBuffer.clear();
-                    int headerMissing = portInput.headerMissing();
-                    if (splice.expectsBulk() && headerMissing > 0) {
-                        // Only the header: the body of a large frame is then spliced, not read.
-                        portBuffer.limit(headerMissing);
-                    }
-                    int n = port.read(portBuffer);
-                    if (n < 0) {
-                        return "the VM's port " + portName + " closed (the VM is gone)";
-                    }
-                    if (n == 0) {
-                        break;
-                    }
-                    router.portReadAt(QemuClock.nowMicros());
-                    portBuffer.flip();
-                    feedPort(portBuffer);
-                }
-            }
-            return null;
-        } catch (IOException e) {
-            return "the port " + portName + " broke: " + e.getMessage();
-        }
-    }
-
-    /** Bytes of the port to the splitter; the end of a resync ({@link #onGuestClosedPort}) is logged. */
-    private void feedPort(ByteBuffer bytes) {
-        boolean resyncing = portInput.resyncing();
-        portInput.feed(bytes, router);
-        output.sendBorrowed();
-        if (resyncing && !portInput.resyncing()) {
-            log.info("relay: the new agent's core.ready found after {} discarded bytes; its frames are routed again",
-                    portInput.discarded());
-        }
-    }
-
-    /**
-     * The guest closed its port: the agent died (killed, out of memory), maybe in the middle of a
-     * frame, whose rest will never come; its restarted successor writes its own frames from the
-     * start, beginning with core.ready. A frame of the old agent held in part (in the splitter, or
-     * its rest due by splice or copy to a client) is dropped, and its client closed: it got a cut
-     * frame, or would have, and could not read on. The port's bytes are then discarded until the new
-     * agent's core.ready (bytes of the old one QEMU flushes late go with them), and from it on routed
-     * as before. Between frames too: the old agent's last bytes are usually still unread in the
-     * port's socket when the news comes (QEMU writes them before it reports the close), and they may
-     * end in a cut frame, which read as a frame would swallow the new agent's first ones. What is
-     * discarded then is the dead agent's last whole frames at most, whose sessions died with it.
-     *
-     * <p>Unless the close is older than the latest core.ready: QMP and the port are two streams, and
-     * the news of the close may come after the next agent's ready was read and routed (QEMU holds a
-     * VSERPORT_CHANGE back up to a second when another came in the second before; the watch's thread
-     * may simply be late). That agent wrote its ready after the close, so the close is about the
-     * agent before it, whose bytes all came before that ready: there is nothing to drop, and a resync
-     * would discard the live agent's frames until its next restart. The stamp orders it: the ready's
-     * bytes were read after QEMU wrote them, which was after the close it stamped.
-     */
-    private void onGuestClosedPort(long closedAtMicros) {
-        if (!router.readyReadBefore(closedAtMicros)) {
-            log.info("relay: the guest closed its port {} before the agent's latest core.ready, which was already"
-                    + " routed: the news is stale (about the agent before), nothing is discarded", portName);
-            return;
-        }
-        RelayClient cut = null;
-        String what = null; // what was cut; null between frames
-        FrameRestSplice.FrameRest rest = splice.cut();
-        if (rest != null) {
-            cut = rest.to;
-            what = "a frame with " + rest.left + " bytes still to come";
-            if (cut != null) {
-                // What it was held back behind the frame goes with its connection.
-                cut.heldBack.clear();
-                cut.heldBackBytes = 0;
-            }
-        } else if (portInput.inFrame()) {
-            long id = portInput.partialId();
-            cut = id < 0 ? null : clients.ownerOf(id);
-            what = id < 0 ? "the start of a frame" : "a frame on id " + id + " (" + portInput.buffered() + " bytes of it)";
-        }
-        portInput.resyncToReady();
-        // The agent that had (or would have had) the start's notices is gone, its ping perhaps with
-        // it: the next one kills whatever sessions it left, so nothing of an earlier relay's comes.
-        startBarrier.end();
-        if (what == null) {
-            log.info("relay: the guest closed its port {} (the agent stopped) between frames; the port's bytes"
-                    + " are discarded until the next agent's core.ready", portName);
-        } else {
-            log.warn("relay: the guest closed its port {} (the agent died) in the middle of {}: it is dropped{}; the"
-                    + " port's bytes are discarded until the next agent's core.ready", portName, what,
-                    cut == null ? "" : ", and " + cut + " it was for is closed");
-        }
-        if (cut != null) {
-            drop(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
-        }
-        feedPort(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already
-    }
-
-    /**
-     * QEMU resumed the VM: the agent is sent core.clock.sync, ahead of the clients' frames waiting.
-     * Not while no agent is known up (none has said core.ready yet, or the port's input waits for a
-     * restarted one's): that agent's core.ready brings a sync of its own ({@link AgentFrameRouter#tellReadyAgent}).
-     */
-    private void onVmResumed() {
-        if (router.latestReady() == null || portInput.resyncing()) {
-            log.debug("relay: QEMU resumed the VM while no agent is up; its core.ready will bring the clock sync");
-            return;
-        }
-        clockSync.sync("QEMU resumed the VM");
-    }
-
-    private void flushPort() throws IOException {
-        portOutput.flush(port);
-        if (router.tellOwedReadyFrames()) {
-            portOutput.flush(port);
-        }
-        if (flow.portQueueIs(portOutput.bytes())) {
-            long now = System.nanoTime();
-            for (int slot = 0; slot < IdRange.SLOTS; slot++) {
-                RelayClient c = clients.at(slot);
-                if (c != null) {
-                    if (!flow.portHoldsUpClients()) {
-                        partialFrames.notRead(c, flow.portHeldUpSinceNanos(), now);
-                    }
-                    flow.updateOps(c);
-                }
-            }
-        }
-    }
-
-    private int portReadOps() {
-        return readsAgent() ? SelectionKey.OP_READ : 0;
-    }
-
-    private boolean readsAgent() {
-        return !flow.holdsUpAgent() && !splice.stalled();
-    }
-
-    /**
-     * The port's key waits to read unless the agent is held up, and to write while its queue holds
-     * bytes. Set once before each select, the only place its interest counts: everything it depends
-     * on (the port's queue, the clients holding up the agent, a stalled splice) changes on this
-     * thread in between.
-     */
-    private void updatePortOps() {
-        portKey.interestOps(portReadOps() | (portOutput.isEmpty() ? 0 : SelectionKey.OP_WRITE));
     }
 
     // ---- clients -------------------------------------------------------------------------------
@@ -581,14 +406,7 @@ final class RelayLoop implements Runnable {
     private String flushAll() {
         clientFrames.releaseStaged();
         output.flushQueued();
-        if (!portOutput.isEmpty()) {
-            try {
-                flushPort();
-            } catch (IOException e) {
-                return "writing to the port " + portName + " failed: " + e.getMessage();
-            }
-        }
-        return null;
+        return agentPort.flushQueued();
     }
 
     /** A client is gone: its slot is freed and the agent told, so it can end what the client left. */
@@ -640,11 +458,7 @@ final class RelayLoop implements Runnable {
         } catch (IOException e) {
             log.warn("relay: removing {}: {}", listenPath, e.getMessage());
         }
-        try {
-            port.close();
-        } catch (IOException e) {
-            log.debug("relay: closing the port", e);
-        }
+        agentPort.close();
         try {
             selector.close();
         } catch (IOException e) {
