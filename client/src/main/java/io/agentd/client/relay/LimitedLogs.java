@@ -18,6 +18,8 @@ final class LimitedLogs {
     static final long INTERVAL_MILLIS = 5_000;
     /** The most of a refusal's or an agent's error text a log line shows (escaped: HostText). */
     static final int LOGGED_TEXT_MAX = 256;
+    /** Lines a second of clients connecting, and of clients leaving (each kind limited on its own). */
+    static final int CONNECTION_LINES_PER_SECOND = 20;
 
     private final List<RateLimitedLog> all = new ArrayList<>();
 

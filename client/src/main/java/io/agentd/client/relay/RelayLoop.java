@@ -1,10 +1,5 @@
 package io.agentd.client.relay;
 
-import io.agentd.protocol.ErrorKind;
-import io.agentd.protocol.Frame;
-import io.agentd.protocol.MessageType;
-import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.ErrorPayload;
 import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -49,8 +44,6 @@ final class RelayLoop implements Runnable {
     static final long HOLD_UP_CHECK_MILLIS = 1000;
     /** A client's read: its frames are copied out of it (the agent's port is slower than a client). */
     private static final int READ_BYTES = 256 * 1024;
-    /** Lines a second of clients connecting, and of clients leaving ({@link #arrivalLog}). */
-    static final int CONNECTION_LINES_PER_SECOND = 20;
     private static final long NO_CLOSE = Long.MIN_VALUE;
 
     private final ListenSocket listen;
@@ -82,6 +75,7 @@ final class RelayLoop implements Runnable {
     private final AgentFrameRouter router;
     private final AgentPort agentPort;
     private final ClientArrivals arrivals;
+    private final ClientDepartures departures;
 
     private final CompletableFuture<Relay.Ending> ending = new CompletableFuture<>();
     private volatile boolean stopping;
@@ -94,16 +88,11 @@ final class RelayLoop implements Runnable {
     private final AtomicBoolean vmResumed = new AtomicBoolean();
     /**
      * Clients connecting and leaving are the relay's normal life, each worth its line: at most
-     * {@link #CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
+     * {@link LimitedLogs#CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
      * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
      */
-    private final RateLimitedLog arrivalLog = logs.limited("clients connected", false, 1000, CONNECTION_LINES_PER_SECOND);
-    /**
-     * Apart from arrivals: a client dropped for a bad frame right after it connected (the usual
-     * way) must get its line, with the reason, not lose it to its own "connected".
-     */
-    private final RateLimitedLog departureLog =
-            logs.limited("clients gone (left or dropped)", false, 1000, CONNECTION_LINES_PER_SECOND);
+    private final RateLimitedLog arrivalLog =
+            logs.limited("clients connected", false, 1000, LimitedLogs.CONNECTION_LINES_PER_SECOND);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, FlowControl.QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
@@ -138,6 +127,8 @@ final class RelayLoop implements Runnable {
                 clockSync, logs);
         this.agentPort = new AgentPort(port, portName, portKey, portBuffer, portOutput, splice, router, clients, output,
                 flow, partialFrames, startBarrier, clockSync, this::drop);
+        this.departures = new ClientDepartures(clients, slots, flow, partialFrames, clientFrames, output, splice, router,
+                portOutput, notices, logs);
     }
 
     CompletableFuture<Ready> firstReady() {
@@ -252,15 +243,7 @@ final class RelayLoop implements Runnable {
             if (waiting && arrivals.waiting()) {
                 settleWaiting();
             }
-            if (flow.holdsUpAgent()) {
-                dropClientsHoldingUpTooLong();
-            }
-            if (output.closing()) {
-                dropClientsClosingTooLong();
-            }
-            if (partialFrames.holdsRoom() && !flow.portHoldsUpClients()) {
-                dropClientsStalledMidFrame();
-            }
+            departures.dropLate();
             if (startBarrier.timing()) {
                 startBarrier.giveUpIfLate();
             }
@@ -353,55 +336,6 @@ final class RelayLoop implements Runnable {
         }
     }
 
-    /** See {@link ClientOutput#CLOSING_LIMIT_NANOS}. */
-    private void dropClientsClosingTooLong() {
-        long now = System.nanoTime();
-        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
-            RelayClient c = clients.at(slot);
-            String why = c == null || c.gone ? null : output.closingTooLong(c, now);
-            if (why != null) {
-                drop(c, why);
-            }
-        }
-    }
-
-    /** See {@link FlowControl#HOLD_UP_LIMIT_NANOS}. */
-    private void dropClientsHoldingUpTooLong() {
-        long now = System.nanoTime();
-        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
-            RelayClient c = clients.at(slot);
-            String why = c == null || c.gone ? null : flow.heldUpTooLong(c, now);
-            if (why != null) {
-                drop(c, why);
-            }
-        }
-    }
-
-    /**
-     * See {@link PartialFramesBudget#PARTIAL_FRAME_STALL_NANOS}: each client that has held room for a
-     * large frame that long without moving it on is told why, if its socket takes it now, and closed
-     * at once, so that its room goes to the clients waiting for it (a closing client is left to its
-     * own limit).
-     */
-    private void dropClientsStalledMidFrame() {
-        long now = System.nanoTime();
-        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
-            RelayClient c = clients.at(slot);
-            String stalled = c == null || c.gone || c.closing != null ? null : partialFrames.stalled(c, now);
-            if (stalled != null) {
-                output.queueFrame(c, new Frame(Protocol.CONTROL_ID, MessageType.CORE_ERROR, new ErrorPayload(
-                        ErrorKind.MALFORMED_MESSAGE.wire(), stalled + ", while the relay holds room for it that other"
-                        + " clients' large frames may wait for; the relay closes this connection", null)));
-                try {
-                    c.output.flush(c.channel); // best effort: a client that reads gets why; its room is freed now
-                } catch (IOException e) {
-                    log.debug("relay: telling {} why it is closed", c, e);
-                }
-                drop(c, "was closed: " + stalled + " (its room for large frames goes to the others)");
-            }
-        }
-    }
-
     /** Writes what this turn queued, at once; returns why the port is lost, or null. */
     private String flushAll() {
         clientFrames.releaseStaged();
@@ -409,35 +343,9 @@ final class RelayLoop implements Runnable {
         return agentPort.flushQueued();
     }
 
-    /** A client is gone: its slot is freed and the agent told, so it can end what the client left. */
+    /** A client is gone: see {@link ClientDepartures#drop}. */
     private void drop(RelayClient c, String why) {
-        if (c.gone) {
-            return;
-        }
-        c.gone = true;
-        c.key.cancel();
-        c.closeConnection();
-        flow.forget(c);
-        for (long id : c.exitsNotWritten()) {
-            notices.exitDropped(id);
-        }
-        output.forget(c);
-        splice.forget(c);
-        router.forget(c);
-        partialFrames.release(c);
-        clients.remove(c);
-        slots.leave(c.slot);
-        clientFrames.releaseStaged(c); // what it sent before it left comes before the notice
-        // The notice (which also ends a pause of the range) and the ping whose answer frees the slot
-        // follow the client's own frames, but not the other clients' queued since (PortQueue).
-        portOutput.addAfter(c.framesForAgentEnd, notices.rangeNotice(MessageType.CORE_RELAY_CLIENT_DISCONNECTED, c.range));
-        portOutput.addAfter(c.framesForAgentEnd, notices.ping(SlotPool.probeId(c.slot)));
-        if (departureLog.admit()) {
-            int cut = c.input.buffered();
-            log.info("relay: {} {}{}; the agent is told ({} client(s) left)", c, why,
-                    cut == 0 ? "" : "; " + cut + " bytes of a frame it never finished were dropped",
-                    clients.count());
-        }
+        departures.drop(c, why);
     }
 
     // ---- the end -------------------------------------------------------------------------------
