@@ -19,8 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Clients arriving at the listening socket: accepted (accepting pauses a while after accept(2)
- * fails), the one that came while no slot was free waiting for a departure's confirmation, and one
- * turned away when the relay is full. Giving a client its slot is the loop's. Selector thread only.
+ * fails) and given a free slot (watched by the loop's selector, greeted, and the agent's core.ready
+ * to follow), the one that came while no slot was free waiting for a departure's confirmation, and
+ * one turned away when the relay is full. Selector thread only.
  */
 final class ClientArrivals {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
@@ -42,6 +43,11 @@ final class ClientArrivals {
     private final SelectionKey serverKey;
     private final SlotPool slots;
     private final ClientTable clients;
+    private final FlowControl flow;
+    private final ClientOutput output;
+    private final AgentFrameRouter router;
+    /** What every client's queue copies the agent's frames into. */
+    private final ChunkPool chunks = new ChunkPool();
     private final FrameEncoder encoder = new FrameEncoder();
     /**
      * A client that came when no slot was free, accepted but not yet given a slot or turned away:
@@ -56,21 +62,74 @@ final class ClientArrivals {
     private long waitingDeadline;
     /** While accepting is paused after a failure ({@link #ACCEPT_PAUSE_MILLIS}): when it resumes (nanoTime); else 0. */
     private long acceptPausedUntil;
+    /**
+     * Clients connecting and leaving are the relay's normal life, each worth its line: at most
+     * {@link LimitedLogs#CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
+     * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
+     */
+    private final RateLimitedLog arrivalLog;
     private final RateLimitedLog acceptFailureLog;
     private final RateLimitedLog fullLog;
 
     ClientArrivals(ServerSocketChannel server, SelectionKey serverKey, SlotPool slots, ClientTable clients,
-            LimitedLogs logs) {
+            FlowControl flow, ClientOutput output, AgentFrameRouter router, LimitedLogs logs) {
         this.server = server;
         this.serverKey = serverKey;
         this.slots = slots;
         this.clients = clients;
+        this.flow = flow;
+        this.output = output;
+        this.router = router;
+        this.arrivalLog = logs.limited("clients connected", false, 1000, LimitedLogs.CONNECTION_LINES_PER_SECOND);
         this.acceptFailureLog = logs.limited("failed accepts (tried again every " + ACCEPT_PAUSE_MILLIS + " ms)", true);
         this.fullLog = logs.limited("clients turned away (the relay was full)", true);
     }
 
+    /** Each client waiting in the backlog gets a slot, until one finds none free: it waits ({@link #waitForSlot}). */
+    void acceptAll() throws IOException {
+        SocketChannel channel;
+        while ((channel = accept()) != null) {
+            Integer slot = slots.take();
+            if (slot == null) {
+                waitForSlot(channel);
+                return;
+            }
+            admit(channel, slot);
+        }
+    }
+
+    /**
+     * After the clients' turn, and after each later one: the client waiting gets a slot freed
+     * meanwhile, or waits on while a departure is still to be confirmed (and its time is not up), or
+     * is turned away.
+     */
+    void settleWaiting() throws IOException {
+        Integer slot = slots.take();
+        if (slot == null && waitsForDeparture()) {
+            return;
+        }
+        SocketChannel channel = stopWaiting();
+        if (slot == null) {
+            refuseFull(channel);
+        } else {
+            admit(channel, slot);
+        }
+    }
+
+    private void admit(SocketChannel channel, int slot) throws IOException {
+        SelectionKey key = channel.register(serverKey.selector(), SelectionKey.OP_READ);
+        RelayClient c = new RelayClient(channel, key, slot, chunks, flow.clientQueues());
+        key.attach(c);
+        clients.add(c);
+        output.greet(c);
+        router.newClient(c);
+        if (arrivalLog.admit()) {
+            log.info("relay: {} connected ({} now)", c, clients.count());
+        }
+    }
+
     /** The next client, ready to serve; null when none waits or accept(2) failed. */
-    SocketChannel accept() throws IOException {
+    private SocketChannel accept() throws IOException {
         SocketChannel channel = acceptOne();
         if (channel != null) {
             channel.configureBlocking(false);
@@ -113,7 +172,7 @@ final class ClientArrivals {
     }
 
     /** {@code channel} came while no slot was free: it waits ({@link #waitingForSlot}), and no more are accepted. */
-    void waitForSlot(SocketChannel channel) {
+    private void waitForSlot(SocketChannel channel) {
         waitingForSlot = channel;
         waitingDeadline = 0;
         serverKey.interestOps(0);
@@ -137,7 +196,7 @@ final class ClientArrivals {
      * No slot is free: whether the client waiting waits on, for a departure still to be confirmed
      * (its time starting now, after the clients' turn), its time not up.
      */
-    boolean waitsForDeparture() {
+    private boolean waitsForDeparture() {
         long now = System.nanoTime();
         if (slots.leavingCount() > 0) {
             if (waitingDeadline == 0) {
@@ -150,7 +209,7 @@ final class ClientArrivals {
     }
 
     /** The client waiting, which waits no more (it gets a slot or is turned away); accepting resumes. */
-    SocketChannel stopWaiting() {
+    private SocketChannel stopWaiting() {
         SocketChannel channel = waitingForSlot;
         waitingForSlot = null;
         waitingDeadline = 0;
@@ -159,7 +218,7 @@ final class ClientArrivals {
     }
 
     /** A client past the 128th: one core.error on id 0 saying so, then the connection closes. */
-    void refuseFull(SocketChannel channel) {
+    private void refuseFull(SocketChannel channel) {
         String message = "the relay is full: it serves " + IdRange.SLOTS + " clients at once; try again when one"
                 + " has left";
         try (channel) {

@@ -55,11 +55,10 @@ final class RelayLoop implements Runnable {
     private final SelectionKey serverKey;
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BYTES);
 
-    /** The clients by slot: the table the parts read, which only {@link #admit} and {@link #drop} change. */
+    /** The clients by slot: the table the parts read, which only {@link ClientArrivals} and {@link ClientDepartures} change. */
     private final ClientTable clients = new ClientTable();
     /** The slots no client holds: free, or leaving until the agent confirms a departure. */
     private final SlotPool slots = new SlotPool();
-    private final ChunkPool chunks = new ChunkPool();
     /** What waits for the agent: the clients' frames, and the relay's own, which go first (see {@link PortQueue}). */
     private final PortQueue portOutput = new PortQueue();
     /** Every rate-limited kind of line: their counts are due on the loop's timer. */
@@ -86,13 +85,6 @@ final class RelayLoop implements Runnable {
     private final AtomicLong guestClosedPortAt = new AtomicLong(NO_CLOSE);
     /** QEMU said it resumed the VM (QMP's RESUME): set by the QMP watch's thread, taken by this one. */
     private final AtomicBoolean vmResumed = new AtomicBoolean();
-    /**
-     * Clients connecting and leaving are the relay's normal life, each worth its line: at most
-     * {@link LimitedLogs#CONNECTION_LINES_PER_SECOND} a second of each (as the agent's own connection lines), so
-     * that a client connecting and closing in a loop cannot flood the log; the rest are counted.
-     */
-    private final RateLimitedLog arrivalLog =
-            logs.limited("clients connected", false, 1000, LimitedLogs.CONNECTION_LINES_PER_SECOND);
 
     RelayLoop(SocketChannel port, ListenSocket listen, String portName) throws IOException {
         this(port, listen, portName, FlowControl.QUEUE_BUDGET, PartialFramesBudget.PARTIAL_FRAME_STALL_NANOS);
@@ -120,13 +112,13 @@ final class RelayLoop implements Runnable {
         server.configureBlocking(false);
         this.portKey = port.register(selector, SelectionKey.OP_READ);
         this.serverKey = server.register(selector, SelectionKey.OP_ACCEPT);
-        this.arrivals = new ClientArrivals(server, serverKey, slots, clients, logs);
         ByteBuffer portBuffer = ByteBuffer.allocateDirect(AgentPort.PORT_READ_BYTES);
         this.splice = new FrameRestSplice(port, portName, portBuffer, output, flow);
         this.router = new AgentFrameRouter(clients, slots, startBarrier, splice, output, flow, portOutput, notices,
                 clockSync, logs);
         this.agentPort = new AgentPort(port, portName, portKey, portBuffer, portOutput, splice, router, clients, output,
                 flow, partialFrames, startBarrier, clockSync, this::drop);
+        this.arrivals = new ClientArrivals(server, serverKey, slots, clients, flow, output, router, logs);
         this.departures = new ClientDepartures(clients, slots, flow, partialFrames, clientFrames, output, splice, router,
                 portOutput, notices, logs);
     }
@@ -229,7 +221,7 @@ final class RelayLoop implements Runnable {
                     continue;
                 }
                 if (key == serverKey) {
-                    acceptAll();
+                    arrivals.acceptAll();
                 } else if (key == portKey) {
                     String lost = agentPort.onEvents(key);
                     if (lost != null) {
@@ -241,7 +233,7 @@ final class RelayLoop implements Runnable {
             }
             selector.selectedKeys().clear();
             if (waiting && arrivals.waiting()) {
-                settleWaiting();
+                arrivals.settleWaiting();
             }
             departures.dropLate();
             if (startBarrier.timing()) {
@@ -269,48 +261,6 @@ final class RelayLoop implements Runnable {
     }
 
     // ---- clients -------------------------------------------------------------------------------
-
-    private void acceptAll() throws IOException {
-        SocketChannel channel;
-        while ((channel = arrivals.accept()) != null) {
-            Integer slot = slots.take();
-            if (slot == null) {
-                arrivals.waitForSlot(channel);
-                return;
-            }
-            admit(channel, slot);
-        }
-    }
-
-    /**
-     * After the clients' turn, and after each later one: the client waiting gets a slot freed
-     * meanwhile, or waits on while a departure is still to be confirmed (and its time is not up), or
-     * is turned away.
-     */
-    private void settleWaiting() throws IOException {
-        Integer slot = slots.take();
-        if (slot == null && arrivals.waitsForDeparture()) {
-            return;
-        }
-        SocketChannel channel = arrivals.stopWaiting();
-        if (slot == null) {
-            arrivals.refuseFull(channel);
-        } else {
-            admit(channel, slot);
-        }
-    }
-
-    private void admit(SocketChannel channel, int slot) throws IOException {
-        SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
-        RelayClient c = new RelayClient(channel, key, slot, chunks, flow.clientQueues());
-        key.attach(c);
-        clients.add(c);
-        output.greet(c);
-        router.newClient(c);
-        if (arrivalLog.admit()) {
-            log.info("relay: {} connected ({} now)", c, clients.count());
-        }
-    }
 
     private void onClientEvents(RelayClient c, SelectionKey key) {
         try {
