@@ -150,11 +150,6 @@ final class AgentPort {
         if (rest != null) {
             cut = rest.to;
             what = "a frame with " + rest.left + " bytes still to come";
-            if (cut != null) {
-                // What it was held back behind the frame goes with its connection.
-                cut.heldBack.clear();
-                cut.heldBackBytes = 0;
-            }
         } else if (portInput.inFrame()) {
             long id = portInput.partialId();
             cut = id < 0 ? null : clients.ownerOf(id);
@@ -173,6 +168,7 @@ final class AgentPort {
                     cut == null ? "" : ", and " + cut + " it was for is closed");
         }
         if (cut != null) {
+            // What was held back for it behind a spliced frame goes with its connection (ClientOutput.forget).
             drop.accept(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
         }
         feed(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already

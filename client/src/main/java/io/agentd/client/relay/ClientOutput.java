@@ -109,11 +109,10 @@ final class ClientOutput {
     }
 
     /**
-     * The rest of the frame spliced to {@code c} is queued: the relay's own frames held back for it
-     * follow it.
+     * The rest of the frame spliced to {@code c} is queued (it is due no more): the relay's own
+     * frames held back for it follow it.
      */
     void restEnded(RelayClient c) {
-        c.restDue = false;
         while (!c.heldBack.isEmpty()) {
             byte[] frame = c.heldBack.poll();
             c.heldBackBytes -= frame.length;

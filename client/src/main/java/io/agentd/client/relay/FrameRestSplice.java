@@ -235,6 +235,7 @@ final class FrameRestSplice {
         expectBulk = true;
         RelayClient c = rest.to;
         if (c != null) {
+            c.restDue = false;
             output.restEnded(c);
         }
     }
