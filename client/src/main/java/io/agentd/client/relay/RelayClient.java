@@ -15,7 +15,13 @@ import java.nio.channels.SocketChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for it. */
+/**
+ * One client of the relay: its socket, slot and ids, the frame it is sending, the frames waiting for
+ * it. The rest of its state is in groups, each kept by the part named above it, which alone writes
+ * it (the others may read it): fields on the client rather than a table in each part, as the
+ * agent's frames read several of them each (the marks, the closing, a rest due). The exits queued
+ * for it and its own holds at the agent are its own, behind its methods.
+ */
 final class RelayClient {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
     /**
@@ -32,6 +38,13 @@ final class RelayClient {
     final IdRange range;
     final FrameSplitter input = new FrameSplitter();
     final OutQueue output;
+    /** Its socket's fd, for splice ({@link ChannelFd#NONE}: its frames are copied). */
+    final int fd;
+
+    // ---- ClientDepartures' ---------------------------------------------------------------------
+    boolean gone;
+
+    // ---- FlowControl's -------------------------------------------------------------------------
     /** Its queue passed the high-water mark: the relay reads nothing from the agent until it drains. */
     boolean holdsUpAgent;
     /** While it holds up the agent: when it began to, or last took a whole {@link FlowControl#LOW_WATER} of its queue. */
@@ -45,6 +58,8 @@ final class RelayClient {
     boolean pausedAtAgent;
     /** Its queue passed the high-water mark (the agent's frames or the relay's refusals): it is not read until it drains. */
     boolean inputPaused;
+
+    // ---- PartialFramesBudget's -----------------------------------------------------------------
     /** What {@link PartialFramesBudget#PARTIAL_FRAMES_BUDGET} holds for the large frame it is sending (its length); 0: none. */
     long partialReserved;
     /** The frame {@link #partialReserved} is for: {@link FrameSplitter#framesAssembled} when it was reserved. */
@@ -59,7 +74,8 @@ final class RelayClient {
     long partialProgress;
     /** It started a large frame past that budget: it is not read until the budget has room for it. */
     boolean waitingForRoom;
-    boolean gone;
+
+    // ---- ClientOutput's ------------------------------------------------------------------------
     /**
      * Why it is to be dropped once the relay's last frame for it is written (a refusal it is owed
      * after a bad frame length); null otherwise. Meanwhile it is not read and gets none of the
@@ -70,25 +86,21 @@ final class RelayClient {
     long closingSinceNanos;
     /** It holds views on the port's read buffer, to be written or copied before the next read. */
     boolean borrowing;
-    /** Its socket's fd, for splice ({@link ChannelFd#NONE}: its frames are copied). */
-    final int fd;
-    /** Where the bodies of its large frames pass (made at its first one); null before, or when none can be made. */
-    SplicePipe pipe;
-    boolean pipeFailed;
-    /** A frame of the agent is being spliced to it, its rest still to come from the port. */
-    boolean restDue;
     /**
      * The relay's own frames for it (refusals, a ready) that came while a frame of the agent was
      * being spliced to it ({@link #restDue}): they go after that frame's last byte, never inside it.
      */
     final ArrayDeque<byte[]> heldBack = new ArrayDeque<>();
-    /**
-     * The ids of the session exits queued for it (to an agent that lists relay_exit_dropped), each
-     * with where it ends in {@link #output}: one not written out when the client is dropped (it left,
-     * or stopped reading) is told to the agent, which had taken it as delivered.
-     */
-    private final ArrayDeque<long[]> queuedExits = new ArrayDeque<>();
     long heldBackBytes;
+
+    // ---- FrameRestSplice's ---------------------------------------------------------------------
+    /** Where the bodies of its large frames pass (made at its first one); null before, or when none can be made. */
+    SplicePipe pipe;
+    boolean pipeFailed;
+    /** A frame of the agent is being spliced to it, its rest still to come from the port. */
+    boolean restDue;
+
+    // ---- ClientFrames' -------------------------------------------------------------------------
     /**
      * Its frames for the agent read in this turn of the relay's loop, queued for the port at the
      * turn's end (see {@link ClientFrames#releaseStaged}), or before its own departure notice if it leaves.
@@ -96,6 +108,14 @@ final class RelayClient {
     final List<ByteBuffer> staged = new ArrayList<>();
     /** Where its last frame queued for the agent ends in the port's queue ({@link PortQueue#clientEnd}): its departure notice follows it. */
     long framesForAgentEnd;
+
+    // ---- its own, behind the methods below -----------------------------------------------------
+    /**
+     * The ids of the session exits queued for it (to an agent that lists relay_exit_dropped), each
+     * with where it ends in {@link #output}: one not written out when the client is dropped (it left,
+     * or stopped reading) is told to the agent, which had taken it as delivered.
+     */
+    private final ArrayDeque<long[]> queuedExits = new ArrayDeque<>();
     /** The ranges of its own it paused at the agent and has not resumed (its departure notice releases them). */
     private final Set<RelayClientRange> ownHolds = new HashSet<>();
 
