@@ -241,7 +241,7 @@ final class ClientFrames {
      * found gone in the same turn. A host killed a moment before another client sent a frame about
      * its sessions (an attach, mostly) was gone first, and the agent must hear it first: the selector
      * hands a turn's ready clients over in no particular order. A client's own frames still precede
-     * its own notice (RelayLoop#drop releases them first).
+     * its own notice (ClientDepartures#drop releases them first).
      */
     void releaseStaged() {
         staging.forEach(this::releaseStaged);

@@ -26,14 +26,17 @@ import org.slf4j.LoggerFactory;
  *       them), {@link FrameRestSplice} (the rest of a large frame, to its client), {@link PortQueue}
  *       (what waits for the agent), {@link AgentNotices} and {@link AgentClockSync} (the relay's own
  *       frames for it), {@link StartBarrier} (the start's notices that every range left);
- *   <li>the clients' side: {@link ClientArrivals} (accepting), {@link ClientFrames} (what a client
- *       sends: to the agent, or refused), {@link ClientOutput} (what goes to a client), {@link SlotPool}
- *       (whose ids are free, or leaving until the agent confirms a departure);
+ *   <li>the clients' side: {@link ClientTable} (the clients by slot), {@link ClientArrivals}
+ *       (accepting, and a slot for each), {@link ClientDepartures} (a client gone, every part told;
+ *       those past a time limit), {@link ClientFrames} (what a client sends: to the agent, or
+ *       refused), {@link ClientOutput} (what goes to a client), {@link SlotPool} (whose ids are free,
+ *       or leaving until the agent confirms a departure);
  *   <li>between them: {@link FlowControl} (the water marks, and who is read or holds up whom) and
  *       {@link PartialFramesBudget} (the room the large frames clients are sending take);
  *   <li>{@link LimitedLogs}, the rate-limited lines of them all.
  * </ul>
- * This class reads and writes the clients' sockets, admits and drops clients, and runs the timers.
+ * This class hands each socket's events to its part (a client's read it does itself), takes the
+ * QMP watch's news over to its thread, runs the timers, and closes everything at the end.
  */
 final class RelayLoop implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Relay.class);
@@ -47,7 +50,6 @@ final class RelayLoop implements Runnable {
     private static final long NO_CLOSE = Long.MIN_VALUE;
 
     private final ListenSocket listen;
-    private final ServerSocketChannel server;
     private final Path listenPath;
     private final String portName;
     private final Selector selector;
@@ -104,7 +106,7 @@ final class RelayLoop implements Runnable {
         this.output = new ClientOutput(flow, partialFrames, this::drop);
         this.clientFrames = new ClientFrames(portOutput, output, flow, startBarrier, logs, this::drop);
         this.listen = listen;
-        this.server = listen.channel();
+        ServerSocketChannel server = listen.channel();
         this.listenPath = listen.path();
         this.portName = portName;
         this.selector = Selector.open();
