@@ -141,13 +141,13 @@ public final class DevicePort implements Transport {
             endpoint.hostLost(false);
         }
         if (tty) {
-            if (wasConnected && link.takeConnectionLine()) {
+            if (wasConnected && link.hostEvents().takeConnectionLine()) {
                 log.info("port {}: host side gone; probing every {} ms", device, PROBE_MILLIS);
             }
             loop.schedule(PROBE_MILLIS, this::attach);
             return;
         }
-        if (wasConnected && link.takeConnectionLine()) { // a host can come and go in a loop
+        if (wasConnected && link.hostEvents().takeConnectionLine()) { // a host can come and go in a loop
             log.info("port {}: host side gone; waiting for it", device);
         }
         // Readable and writable interest, edge-triggered: a port whose host is away polls readable

@@ -9,7 +9,7 @@ import io.agentd.agent.loop.Loop;
  * nobody holds none; it is its own linger's task. Loop thread only.
  */
 final class HostDrop implements Runnable {
-    /** After a lost stream, how long the host gets to read what is queued before the drop. */
+    /** After a lost stream or a frame timeout, how long the host gets to read what is queued before the hang-up. */
     static final long LINGER_MILLIS = 1000;
 
     private final PortLink link;

@@ -18,7 +18,10 @@ import org.slf4j.LoggerFactory;
  * the host does not read its answers (its queue's water marks, which {@link LinkWriter} keeps), and
  * while a frame whose answer may be large waits for room ({@link RoomWait}). A socket host that
  * leaves a frame unfinished is dropped ({@link PartialFrameDeadline}, which watches the feed). When
- * the host goes, and whether it is dropped, is {@link PortLink}'s to decide. Loop thread only.
+ * the host goes, and whether it is dropped, is {@link PortLink}'s to decide. The two call each
+ * other: {@link #read} is the feed's read, and the feed calls back here for each frame it completes
+ * ({@link #dispatchDecoded}) and to ask what holds input ({@link #mayRead}, {@link #holdsFrames}).
+ * Loop thread only.
  */
 final class LinkReader {
     private static final Logger log = LoggerFactory.getLogger(PortLink.class); // the links' lines
@@ -86,7 +89,7 @@ final class LinkReader {
 
     /**
      * What waits for the next turn is dispatched now, in a fresh slice: the host is gone, and sends
-     * nothing more ({@link PortLink#hangUpIfGone}).
+     * nothing more ({@link LinkReadiness#hangUpIfGone}).
      */
     void dispatchWaitingNow() {
         yielded.cancel();

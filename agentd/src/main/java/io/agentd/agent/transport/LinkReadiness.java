@@ -7,8 +7,9 @@ import io.agentd.agent.sys.Os;
  * What one readiness of a link's fd does: the host's arrival (a port's host side can be absent: the
  * first readiness without a hang-up says it came), its input read, its output written, and its
  * hang-up, taken after what it sent. {@link #hangUpIfGone} runs the same hang-up by hand, for a host
- * whose end is closed before epoll says so. Static, on the {@link PortLink} it is given: nothing per
- * link or per event. Loop thread only.
+ * whose end is closed before epoll says so. Static, on the {@link PortLink} it is given: the link's
+ * one handler per attach ({@link PortLink#attach}) calls it, and nothing is made per event. Loop
+ * thread only.
  */
 final class LinkReadiness {
     private LinkReadiness() {

@@ -252,7 +252,7 @@ final class LinkWriter {
         }
     }
 
-    /** Writes now what the end of the turn would have written (see {@link PortLink}'s greeting). */
+    /** Writes now what the end of the turn would have written (the greeting written first on a port: {@link LinkReadiness#onEvents}). */
     void flushNow() {
         if (flushAtTurnEnd != null) {
             flushAtTurnEnd.cancel();

@@ -80,7 +80,10 @@ public final class PortLink implements HostOutput {
     public enum Resync { DROP_HOST, SKIP }
 
     private final Loop loop;
-    /** The frames for the host, and their writing. */
+    /**
+     * The frames for the host, and their writing; it also keeps whether the link was released
+     * ({@link LinkWriter#released}), since from then on it drops what is sent.
+     */
     private final LinkWriter writer;
     /** The host's frames, read and dispatched. */
     private final LinkReader reader;
@@ -268,11 +271,6 @@ public final class PortLink implements HostOutput {
         return LinkReadiness.hangUpIfGone(this);
     }
 
-    /** Whether a line about this link's host coming or going may be logged now ({@link HostEventLog}'s rate). */
-    boolean takeConnectionLine() {
-        return hostEvents.takeConnectionLine();
-    }
-
     /** The lines this link's host causes, at the rates shared with the agent's other links. */
     HostEventLog hostEvents() {
         return hostEvents;
@@ -386,6 +384,9 @@ public final class PortLink implements HostOutput {
      * the core.error go out, then hang up.
      */
     void beginDrop(String why) {
+        // Its callers run only while no drop is under way (a dropping link reads nothing, and the
+        // frame deadline stops with the drop), so no earlier linger is left running.
+        assert drop == null : "a second drop of one host";
         drop = new HostDrop(this, why);
         reader.dropAll();
         reg.setRead(false);
