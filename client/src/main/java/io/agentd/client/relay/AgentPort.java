@@ -41,7 +41,7 @@ final class AgentPort {
     private final PartialFramesBudget partialFrames;
     private final StartBarrier startBarrier;
     private final AgentClockSync clockSync;
-    /** Drops a client whose frame the agent died in the middle of: the relay's loop does. */
+    /** Drops a client whose frame the agent died in the middle of ({@link ClientDepartures#drop}). */
     private final BiConsumer<RelayClient, String> drop;
 
     AgentPort(SocketChannel port, String portName, SelectionKey portKey, ByteBuffer portBuffer, PortQueue portOutput,

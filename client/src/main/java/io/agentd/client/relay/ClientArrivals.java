@@ -46,7 +46,10 @@ final class ClientArrivals {
     private final FlowControl flow;
     private final ClientOutput output;
     private final AgentFrameRouter router;
-    /** What every client's queue copies the agent's frames into. */
+    /**
+     * What every client's queue copies the agent's frames into: here because an admission makes
+     * each client's queue (its {@link OutQueue}) over it; the writing is {@link ClientOutput}'s.
+     */
     private final ChunkPool chunks = new ChunkPool();
     private final FrameEncoder encoder = new FrameEncoder();
     /**

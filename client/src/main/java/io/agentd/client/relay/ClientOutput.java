@@ -24,7 +24,7 @@ final class ClientOutput {
 
     private final FlowControl flow;
     private final PartialFramesBudget partialFrames;
-    /** Drops a client (it broke, or is written out after its refusal): the relay's loop does. */
+    /** Drops a client (it broke, or is written out after its refusal): {@link ClientDepartures#drop}. */
     private final BiConsumer<RelayClient, String> drop;
     private final FrameEncoder encoder = new FrameEncoder();
     /** Clients queued for this turn, written at its end ({@link #flushQueued}). */

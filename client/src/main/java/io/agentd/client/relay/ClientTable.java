@@ -51,11 +51,12 @@ final class ClientTable {
         return k < IdRange.SLOTS ? (int) k : -1;
     }
 
-    /** The relay ends: every client's connection is closed (each sees it end), and none is counted. */
+    /** The relay ends: every client's connection is closed (each sees it end), and the table is empty. */
     void closeAll() {
-        for (RelayClient c : bySlot) {
-            if (c != null) {
-                c.closeConnection();
+        for (int slot = 0; slot < bySlot.length; slot++) {
+            if (bySlot[slot] != null) {
+                bySlot[slot].closeConnection();
+                bySlot[slot] = null;
             }
         }
         count = 0;

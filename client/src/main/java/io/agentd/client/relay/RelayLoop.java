@@ -295,7 +295,12 @@ final class RelayLoop implements Runnable {
         return agentPort.flushQueued();
     }
 
-    /** A client is gone: see {@link ClientDepartures#drop}. */
+    /**
+     * A client is gone: see {@link ClientDepartures#drop}. The parts made before the departures (the
+     * output, the client frames, the port) are handed this method rather than the departures
+     * themselves, which are made last since they need every part; none drops a client while the
+     * loop is being built (nothing runs until {@link #run}).
+     */
     private void drop(RelayClient c, String why) {
         departures.drop(c, why);
     }

@@ -48,6 +48,7 @@ class ClientTableTest {
         assertNull(table.ownerOf(id));
         assertNull(table.at(3));
         assertEquals(0, table.count());
+        c.closeConnection();
     }
 
     @Test
@@ -63,6 +64,8 @@ class ClientTableTest {
         assertFalse(a.channel.isOpen());
         assertFalse(b.channel.isOpen());
         assertEquals(0, table.count());
+        assertNull(table.at(0), "a closed client is no longer in the table");
+        assertNull(table.ownerOf(IdRange.slot(IdRange.SLOTS - 1).start()));
     }
 
     private static RelayClient client(int slot) throws IOException {
