@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameEncoder;
 import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.Ready;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -17,6 +21,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -108,6 +113,44 @@ class RelayAgentDiesMidFrameTest {
         }
     }
 
+    /**
+     * Every byte {@code c} reads until the relay closes it, read as it comes from another thread
+     * from now on ({@link RawClient#receive} must have read none of them).
+     */
+    private static CompletableFuture<byte[]> readingToTheEnd(RawClient c) {
+        return CompletableFuture.supplyAsync(() -> {
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+            try {
+                while (c.channel().read(in.clear()) >= 0) {
+                    got.write(in.array(), 0, in.position());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return got.toByteArray();
+        });
+    }
+
+    /**
+     * What the client read until its connection ended (within 10 s) is the start of {@code frame}, at
+     * most the {@code sent} bytes of it the agent wrote before it died, and nothing else: whatever
+     * the relay wrote after the cut frame's bytes would be read as more of that frame.
+     */
+    private static void assertCutFrameThenClosed(CompletableFuture<byte[]> reading, byte[] frame, int sent,
+            String what) throws Exception {
+        byte[] got;
+        try {
+            got = reading.get(10, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("not closed within 10 s: " + what, e);
+        }
+        assertTrue(got.length > 0, what + ": it had part of the frame before the agent died");
+        assertTrue(got.length <= sent, what + ": it got " + got.length + " bytes, past the " + sent
+                + " of the frame the agent wrote before it died");
+        assertArrayEquals(Arrays.copyOf(frame, got.length), got, what + ": the frame's start, nothing after it");
+    }
+
     /** The new agent: its ready, then a frame for b; b gets both, and the relay caches the new ready. */
     private void newAgentReachesB(RawClient b) throws Exception {
         agent.send(new Frame(0, MessageType.CORE_READY, FRESH));
@@ -127,6 +170,52 @@ class RelayAgentDiesMidFrameTest {
             qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
             assertClosed(a, "a, whose frame was cut");
             // QEMU flushes some late bytes of the dead agent, then the new one starts
+            agent.sendRaw(Arrays.copyOfRange(cut, 300_000, 420_000));
+            newAgentReachesB(b);
+        }
+    }
+
+    /**
+     * A refusal the relay owes a client while a frame of the agent is being spliced to it waits
+     * behind that frame (RelaySplicedFramesTest); the agent dies in the middle of it. The client is
+     * closed at once after the bytes of the cut frame it had, without the refusal: written after
+     * them, it would be read as more of that frame. What was held back goes with the connection
+     * (ClientDepartures.drop, which tells the agent; ClientOutput.forget), never handed on at the cut.
+     */
+    @Test
+    void aRefusalHeldBackBehindAFrameTheAgentDiesInTheMiddleOfIsNotWrittenAfterIt() throws Exception {
+        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
+            CompletableFuture<byte[]> reading = readingToTheEnd(a); // a reads all it is sent
+            byte[] cut = stdout(ID_A, data(2 * 1024 * 1024));
+            agent.sendRaw(Arrays.copyOfRange(cut, 0, 300_000));
+            Thread.sleep(200); // the relay splices it to a, and waits for the rest
+            a.send(new Frame(IdRange.slot(5).start(), MessageType.CORE_PING, Empty.INSTANCE)); // not a's id
+            Thread.sleep(200); // the relay has read it, and holds a's refusal back behind the frame
+            qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
+            assertCutFrameThenClosed(reading, cut, 300_000, "a, its frame cut while its refusal waited behind it");
+            port.receiveDeparture(IdRange.slot(0));
+            agent.sendRaw(Arrays.copyOfRange(cut, 300_000, 420_000));
+            newAgentReachesB(b);
+        }
+    }
+
+    /**
+     * The same with a client that is closing after its refusal (a bad frame length): the refusal and
+     * the close wait behind the frame being spliced to it, and when the agent dies in its middle the
+     * client is closed at once, the refusal not written after the cut frame's bytes.
+     */
+    @Test
+    void aClientClosingBehindAFrameTheAgentDiesInTheMiddleOfGetsNoRefusalAfterIt() throws Exception {
+        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
+            CompletableFuture<byte[]> reading = readingToTheEnd(a);
+            byte[] cut = stdout(ID_A, data(2 * 1024 * 1024));
+            agent.sendRaw(Arrays.copyOfRange(cut, 0, 300_000));
+            Thread.sleep(200); // the relay splices it to a, and waits for the rest
+            a.sendRaw(new byte[] {0, 0, 0, 1}); // a frame length below 5
+            Thread.sleep(200); // the relay has read it: a's refusal, and its close, wait behind the frame
+            qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
+            assertCutFrameThenClosed(reading, cut, 300_000, "a, closing behind a frame that was cut");
+            port.receiveDeparture(IdRange.slot(0));
             agent.sendRaw(Arrays.copyOfRange(cut, 300_000, 420_000));
             newAgentReachesB(b);
         }
