@@ -168,7 +168,9 @@ final class AgentPort {
                     cut == null ? "" : ", and " + cut + " it was for is closed");
         }
         if (cut != null) {
-            // What was held back for it behind a spliced frame goes with its connection (ClientOutput.forget).
+            // What was held back for it behind the spliced frame (a refusal) must never follow the cut
+            // frame's bytes: the drop closes its connection at once, and nothing hands it on after the
+            // cut (RelayAgentDiesMidFrameTest). ClientOutput.forget then only tidies it away.
             drop.accept(cut, "was closed: the agent died in the middle of a frame for it, which it cannot read on from");
         }
         feed(ByteBuffer.allocate(0)); // the held bytes may hold the new agent's ready already
