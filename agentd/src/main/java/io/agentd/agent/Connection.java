@@ -30,7 +30,6 @@ import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.Touched;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,8 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Connection implements PortLink.Listener, HostEndpoint {
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
-    /** clock.sync steps the clock only when it is off by more than this. */
-    static final long CLOCK_STEP_THRESHOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final long number;
     private final String describe;
@@ -57,7 +54,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     private final HeldIds held;
     private final SessionHost host;
     private final HostLossPolicy policy;
-    private final Agent agent;
+    /** What the connections share (ClockStep reads the clock lines' throttles here too). */
+    final Agent agent;
     private final Sessions sessions;
     private final List<OwnerGoneListener> ownerGoneListeners = new ArrayList<>();
     /** The fs family for this connection's hosts; null: fs frames are refused (unsupported_message_type). */
@@ -141,7 +139,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         switch (frame.type()) {
             case CORE_PING -> link.send(new Frame(id, MessageType.CORE_PONG, Empty.INSTANCE));
             case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
-            case CORE_CLOCK_SYNC -> syncClock(id, ((ClockSync) frame.payload()).unixTimeNanos());
+            case CORE_CLOCK_SYNC -> ClockStep.sync(this, id, ((ClockSync) frame.payload()).unixTimeNanos());
             case CORE_SHUTDOWN -> agent.shutdownForHost("core.shutdown from connection " + number + " (" + describe + ")");
             case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientRange) frame.payload());
             case CORE_RELAY_CLIENT_PAUSED -> relayClientPaused(id, (RelayClientRange) frame.payload());
@@ -416,35 +414,6 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         if (fs != null) {
             fs.onOwnerGone();
         }
-    }
-
-    private void syncClock(long id, long hostNanos) {
-        if (hostNanos < 0) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, MessageType.CORE_CLOCK_SYNC.wire(),
-                    "unix_time_nanos beyond year 2262");
-            return;
-        }
-        try {
-            long offset = hostNanos - Os.clockNanos(LibC.CLOCK_REALTIME);
-            if (!needsStep(offset)) {
-                if (agent.clockLeftAloneLog.takeIfLogged()) { // a host may send them in a loop
-                    log.debug("clock.sync: off by {} ms, left alone", TimeUnit.NANOSECONDS.toMillis(offset));
-                }
-                return;
-            }
-            Os.setClockNanos(LibC.CLOCK_REALTIME, hostNanos);
-            if (agent.clockLog.take()) {
-                log.info("clock.sync: clock stepped by {} ms", TimeUnit.NANOSECONDS.toMillis(offset));
-            }
-        } catch (OsException e) {
-            if (agent.clockLog.take()) {
-                log.warn("clock.sync: clock not stepped: {}", e.getMessage());
-            }
-        }
-    }
-
-    static boolean needsStep(long offsetNanos) {
-        return Math.abs(offsetNanos) > CLOCK_STEP_THRESHOLD_NANOS;
     }
 
     @Override

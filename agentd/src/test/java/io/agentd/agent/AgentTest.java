@@ -10,10 +10,10 @@ class AgentTest {
     @Test
     void clockIsSteppedOnlyWhenOffByMoreThan100Ms() {
         long ms = 1_000_000L;
-        assertFalse(Connection.needsStep(0));
-        assertFalse(Connection.needsStep(100 * ms));
-        assertFalse(Connection.needsStep(-100 * ms));
-        assertTrue(Connection.needsStep(100 * ms + 1));
-        assertTrue(Connection.needsStep(-100 * ms - 1));
+        assertFalse(ClockStep.needsStep(0));
+        assertFalse(ClockStep.needsStep(100 * ms));
+        assertFalse(ClockStep.needsStep(-100 * ms));
+        assertTrue(ClockStep.needsStep(100 * ms + 1));
+        assertTrue(ClockStep.needsStep(-100 * ms - 1));
     }
 }
