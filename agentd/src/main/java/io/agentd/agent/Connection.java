@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * connection as their {@link SessionHost}, fs messages to this connection's {@link FsService}
  * (its handles are the connection's). What the host owns ends, per the connection's
  * {@link HostLossPolicy}, when the host goes ({@link #hostLost}) or a relay client of it does
- * ({@link #relayClientGone}); other per-owner state hears it through {@link OwnerGoneListener}s.
+ * ({@link RelayNotices#clientGone}); other per-owner state hears it through {@link OwnerGoneListener}s.
  * A relay may also ask that one client's output be held while it does not read ({@link HeldIds}).
  * Loop thread only.
  */
@@ -50,16 +50,19 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     private final long number;
     private final String describe;
     private final PortLink link;
-    /** The ids whose output the relay asked to hold (shared with this connection's FsService). */
-    private final HeldIds held;
+    /**
+     * The ids whose output the relay asked to hold (shared with this connection's FsService; held
+     * and released by RelayNotices, all released at the host's loss).
+     */
+    final HeldIds held;
     private final SessionHost host;
     private final HostLossPolicy policy;
-    /** What the connections share (ClockStep reads the clock lines' throttles here too). */
+    /** What the connections share (ClockStep and RelayNotices read their lines' throttles here too). */
     final Agent agent;
     private final Sessions sessions;
     private final List<OwnerGoneListener> ownerGoneListeners = new ArrayList<>();
     /** The fs family for this connection's hosts; null: fs frames are refused (unsupported_message_type). */
-    private final FsService fs;
+    final FsService fs;
     /** A socket connection, one of the agent's --max-connections (a port's is not). */
     private final boolean countsAgainstLimit;
 
@@ -141,9 +144,9 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case CORE_TOUCH -> link.send(new Frame(id, MessageType.CORE_TOUCHED, new Touched(activity)));
             case CORE_CLOCK_SYNC -> ClockStep.sync(this, id, ((ClockSync) frame.payload()).unixTimeNanos());
             case CORE_SHUTDOWN -> agent.shutdownForHost("core.shutdown from connection " + number + " (" + describe + ")");
-            case CORE_RELAY_CLIENT_DISCONNECTED -> relayClientGone(id, (RelayClientRange) frame.payload());
-            case CORE_RELAY_CLIENT_PAUSED -> relayClientPaused(id, (RelayClientRange) frame.payload());
-            case CORE_RELAY_CLIENT_RESUMED -> relayClientResumed(id, (RelayClientRange) frame.payload());
+            case CORE_RELAY_CLIENT_DISCONNECTED -> RelayNotices.clientGone(this, id, (RelayClientRange) frame.payload());
+            case CORE_RELAY_CLIENT_PAUSED -> RelayNotices.clientPaused(this, id, (RelayClientRange) frame.payload());
+            case CORE_RELAY_CLIENT_RESUMED -> RelayNotices.clientResumed(this, id, (RelayClientRange) frame.payload());
             case EXEC_REQUEST -> sessions.onExecRequest(host, id, (ExecRequest) frame.payload());
             case EXEC_STDIN -> sessions.onStdin(host, id, ((ExecData) frame.payload()).data());
             case EXEC_RESIZE -> {
@@ -290,82 +293,6 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     }
 
     /**
-     * The relay in front of this connection says the client that owned {@code [id_start,
-     * id_end_exclusive)} left: what it owned ends as if its host had gone (the connection's policy),
-     * and nothing else is touched. No reply (like core.shutdown, it is a notice).
-     */
-    private void relayClientGone(long id, RelayClientRange notice) {
-        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, notice)) {
-            return;
-        }
-        OwnedIds ids = OwnedIds.range(notice.idStart(), notice.idEndExclusive());
-        if (fs != null) {
-            // A departure names a client's whole range (agentctl's relay names all 128 at its start):
-            // from now on its fs handles are that client's alone.
-            fs.onIdRangeNamed(notice.idStart(), notice.idEndExclusive());
-        }
-        // Debug only, and throttled: a relay may send these in a loop; what they end is logged session by session.
-        if (agent.relayNoticeLog.takeIfLogged()) {
-            log.debug("connection {}: relay client of {} gone ({} policy)", number, ids, policy.option());
-        }
-        boolean wasHolding = held.releaseOverlapping(notice); // the next client's ids start free
-        ownerGone(ids, false);
-        if (wasHolding) {
-            onOutputResumed(); // a hold reaching past the range ended too: its other sessions read on
-        }
-    }
-
-    /**
-     * The relay's client of {@code [id_start, id_end_exclusive)} does not read (relay flow control):
-     * its sessions stop reading output and its fs Reads wait, so the relay can keep reading the
-     * port for its other clients. No reply.
-     */
-    private void relayClientPaused(long id, RelayClientRange notice) {
-        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_PAUSED, notice)) {
-            return;
-        }
-        if (!held.hold(notice)) {
-            String type = MessageType.CORE_RELAY_CLIENT_PAUSED.wire();
-            link.refuse(id, ErrorKind.LIMIT_EXCEEDED, type, "output is already held for " + HeldIds.MAX_RANGES
-                    + " id ranges, the most one connection may hold; " + type + " not applied");
-            return;
-        }
-        // Debug only and throttled, like the departure notice: a relay may send these often.
-        if (agent.relayNoticeLog.takeIfLogged()) {
-            log.debug("connection {}: output of ids [{}, {}) held for the relay", number, notice.idStart(),
-                    notice.idEndExclusive());
-        }
-    }
-
-    /** That client reads again: what was held for it flows (a range not held is no error: notices may cross). */
-    private void relayClientResumed(long id, RelayClientRange notice) {
-        if (!validRelayNotice(id, MessageType.CORE_RELAY_CLIENT_RESUMED, notice)) {
-            return;
-        }
-        if (held.release(notice)) {
-            if (agent.relayNoticeLog.takeIfLogged()) {
-                log.debug("connection {}: output of ids [{}, {}) released", number, notice.idStart(),
-                        notice.idEndExclusive());
-            }
-            onOutputResumed();
-        }
-    }
-
-    /** A relay notice travels on id 0 and names at least one id; anything else is refused on its id. */
-    private boolean validRelayNotice(long id, MessageType type, RelayClientRange notice) {
-        if (id != Protocol.CONTROL_ID) {
-            link.refuse(id, ErrorKind.INVALID_SESSION, type.wire(), type.wire() + " travels on id 0, not on a session's id");
-            return false;
-        }
-        if (notice.idStart() >= notice.idEndExclusive()) {
-            link.refuse(id, ErrorKind.INVALID_PAYLOAD, type.wire(),
-                    RelayClientRange.namesNoIds(notice.idStart(), notice.idEndExclusive()));
-            return false;
-        }
-        return true;
-    }
-
-    /**
      * The host went away: the one place where {@link HostLossPolicy} is applied to a connection's
      * sessions. Killed sessions send nothing (nobody would read it). Kept ones run on: on a port
      * (not {@code over}) still routed here, their output waiting for the host's return; on a socket
@@ -384,7 +311,11 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         }
     }
 
-    private void ownerGone(OwnedIds ids, boolean over) {
+    /**
+     * The owner of {@code ids} left: the host ({@link #hostLost}), or a relay client of it
+     * ({@link RelayNotices#clientGone}).
+     */
+    void ownerGone(OwnedIds ids, boolean over) {
         switch (policy) {
             case KILL_SESSIONS -> sessions.killOwned(number, ids);
             case KEEP_SESSIONS -> {
