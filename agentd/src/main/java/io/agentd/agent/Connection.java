@@ -18,11 +18,9 @@ import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.ClockSync;
 import io.agentd.protocol.payload.Empty;
 import io.agentd.protocol.payload.ExecData;
-import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.ExecResize;
 import io.agentd.protocol.payload.ExecSignal;
-import io.agentd.protocol.payload.FailureKind;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.Ready;
 import io.agentd.protocol.payload.RelayClientRange;
@@ -35,14 +33,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One host connection: its own link (queue, backpressure), its own id space, its own core.ready, and
- * the answer to every frame it sends: control messages here (ready, ping, touch, clock.sync,
- * shutdown, the relay notice, refusals), exec messages to the agent-wide {@link Sessions} with this
- * connection as their {@link SessionHost}, fs messages to this connection's {@link FsService}
- * (its handles are the connection's). What the host owns ends, per the connection's
- * {@link HostLossPolicy}, when the host goes ({@link #hostLost}) or a relay client of it does
- * ({@link RelayNotices#clientGone}); other per-owner state hears it through {@link OwnerGoneListener}s.
- * A relay may also ask that one client's output be held while it does not read ({@link HeldIds}).
- * Loop thread only.
+ * the answer to every frame it sends: control messages here (ready, ping, touch, shutdown, frames
+ * the agent does not take), clock.sync to {@link ClockStep}, the relay's notices to
+ * {@link RelayNotices}, exec messages to the agent-wide {@link Sessions} with this connection as
+ * their {@link SessionHost}, fs messages to this connection's {@link FsService} (its handles are the
+ * connection's), and a frame its link's codec refused to {@link CodecRefusals}. What the host owns
+ * ends, per the connection's {@link HostLossPolicy}, when the host goes ({@link #hostLost}) or a
+ * relay client of it does ({@link RelayNotices#clientGone}); other per-owner state hears it through
+ * {@link OwnerGoneListener}s. A relay may also ask that one client's output be held while it does
+ * not read ({@link HeldIds}). Loop thread only.
  */
 public final class Connection implements PortLink.Listener, HostEndpoint {
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
@@ -59,9 +58,13 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     private final HostLossPolicy policy;
     /** What the connections share (ClockStep and RelayNotices read their lines' throttles here too). */
     final Agent agent;
-    private final Sessions sessions;
+    /** The agent's sessions, every connection's (CodecRefusals tells them of a refused frame too). */
+    final Sessions sessions;
     private final List<OwnerGoneListener> ownerGoneListeners = new ArrayList<>();
-    /** The fs family for this connection's hosts; null: fs frames are refused (unsupported_message_type). */
+    /**
+     * The fs family for this connection's hosts (told of a relay client's range by RelayNotices and of
+     * a refused frame by CodecRefusals too); null: fs frames are refused (unsupported_message_type).
+     */
     final FsService fs;
     /** A socket connection, one of the agent's --max-connections (a port's is not). */
     private final boolean countsAgainstLimit;
@@ -220,63 +223,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
 
     @Override
     public void onProtocolError(ProtocolException e) {
-        if (e.kind() == ErrorKind.LIMIT_EXCEEDED) {
-            refuseOverLimit(e);
-        } else if (e.kind().losesStream()) {
-            // One line, through the refusal log and its rate limit: a host sending garbage can
-            // lose the stream on every read.
-            link.refuse(Protocol.CONTROL_ID, e.kind().replyKind(), e.type(),
-                    e.getMessage() + " (" + e.kind().wire() + "; the input held was discarded)");
-            inputLost();
-        } else {
-            link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, e.kind().replyKind(), e.type(), e.getMessage());
-        }
-        tellOwnerOfRefusal(e);
-    }
-
-    /**
-     * The link skipped a frame unread, whose id is unknown (a port goes on past it; a socket is
-     * dropped after this, and its host's Writes fail then anyway): every data stream of this host
-     * may have lost a frame, so none goes on as if nothing had come. Writes in progress fail, and
-     * each session's later stdin is refused.
-     */
-    private void inputLost() {
-        if (fs != null) {
-            fs.inputLost();
-        }
-        sessions.onInputLost(host);
-    }
-
-    /**
-     * A refused data frame on an id: what it carried is unknown, so what it belonged to cannot go
-     * on as if it had not come: a Write there fails (FsService#refusedByCodec), a session's later
-     * stdin is refused (Sessions#onStdinRefusedByCodec).
-     */
-    private void tellOwnerOfRefusal(ProtocolException e) {
-        if (!e.hasId() || e.id() == Protocol.CONTROL_ID) {
-            return;
-        }
-        if (fs != null && (MessageType.FS_DATA.wire().equals(e.type()) || MessageType.FS_REQUEST.wire().equals(e.type()))) {
-            fs.refusedByCodec(e.id(), e.type());
-        } else if (MessageType.EXEC_STDIN.wire().equals(e.type())) {
-            sessions.onStdinRefusedByCodec(host, e.id());
-        }
-    }
-
-    /**
-     * A request past the request limits was refused by the codec before anything was copied. An
-     * exec.request is answered like any request the agent cannot run: failed bad_args, which ends
-     * that id. On the id of a running session, or of an fs request in progress, that would read as
-     * its end, so there (and for any other frame) it is a core.error, which leaves it alone.
-     */
-    private void refuseOverLimit(ProtocolException e) {
-        boolean execRequest = MessageType.EXEC_REQUEST.wire().equals(e.type());
-        if (execRequest && e.hasId() && e.id() != Protocol.CONTROL_ID && !sessions.isRunning(host, e.id())
-                && (fs == null || !fs.inProgress(e.id()))) {
-            link.refuseRequest(e.id(), ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
-            return;
-        }
-        link.refuse(e.hasId() ? e.id() : Protocol.CONTROL_ID, ErrorKind.INVALID_PAYLOAD, e.type(), e.getMessage());
+        CodecRefusals.refused(this, e);
     }
 
     @Override
