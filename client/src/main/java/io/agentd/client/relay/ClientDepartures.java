@@ -89,34 +89,27 @@ final class ClientDepartures {
      */
     void dropLate() {
         if (flow.holdsUpAgent()) {
-            dropHoldingUpTooLong();
+            dropEachPast(flow::heldUpTooLong); // FlowControl#HOLD_UP_LIMIT_NANOS
         }
         if (output.closing()) {
-            dropClosingTooLong();
+            dropEachPast(output::closingTooLong); // ClientOutput#CLOSING_LIMIT_NANOS
         }
         if (partialFrames.holdsRoom() && !flow.portHoldsUpClients()) {
             dropStalledMidFrame();
         }
     }
 
-    /** See {@link ClientOutput#CLOSING_LIMIT_NANOS}. */
-    private void dropClosingTooLong() {
-        long now = System.nanoTime();
-        for (int slot = 0; slot < IdRange.SLOTS; slot++) {
-            RelayClient c = clients.at(slot);
-            String why = c == null || c.gone ? null : output.closingTooLong(c, now);
-            if (why != null) {
-                drop(c, why);
-            }
-        }
+    /** One of the relay's time limits: why {@code c} is past it at {@code nowNanos}, or null. */
+    private interface TimeLimit {
+        String pastLimit(RelayClient c, long nowNanos);
     }
 
-    /** See {@link FlowControl#HOLD_UP_LIMIT_NANOS}. */
-    private void dropHoldingUpTooLong() {
+    /** Each client past {@code limit} is dropped, in slot order, for the reason the limit gives. */
+    private void dropEachPast(TimeLimit limit) {
         long now = System.nanoTime();
         for (int slot = 0; slot < IdRange.SLOTS; slot++) {
             RelayClient c = clients.at(slot);
-            String why = c == null || c.gone ? null : flow.heldUpTooLong(c, now);
+            String why = c == null || c.gone ? null : limit.pastLimit(c, now);
             if (why != null) {
                 drop(c, why);
             }
