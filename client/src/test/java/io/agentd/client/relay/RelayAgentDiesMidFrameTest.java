@@ -184,19 +184,10 @@ class RelayAgentDiesMidFrameTest {
      */
     @Test
     void aRefusalHeldBackBehindAFrameTheAgentDiesInTheMiddleOfIsNotWrittenAfterIt() throws Exception {
-        try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
-            CompletableFuture<byte[]> reading = readingToTheEnd(a); // a reads all it is sent
-            byte[] cut = stdout(ID_A, data(2 * 1024 * 1024));
-            agent.sendRaw(Arrays.copyOfRange(cut, 0, 300_000));
-            Thread.sleep(200); // the relay splices it to a, and waits for the rest
-            a.send(new Frame(IdRange.slot(5).start(), MessageType.CORE_PING, Empty.INSTANCE)); // not a's id
-            Thread.sleep(200); // the relay has read it, and holds a's refusal back behind the frame
-            qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
-            assertCutFrameThenClosed(reading, cut, 300_000, "a, its frame cut while its refusal waited behind it");
-            port.receiveDeparture(IdRange.slot(0));
-            agent.sendRaw(Arrays.copyOfRange(cut, 300_000, 420_000));
-            newAgentReachesB(b);
-        }
+        // a ping on another slot's id: a's refusal waits behind the frame, a stays open
+        agentDiesWhileARefusalWaitsBehindTheFrame(
+                a -> a.send(new Frame(IdRange.slot(5).start(), MessageType.CORE_PING, Empty.INSTANCE)),
+                "a, its frame cut while its refusal waited behind it");
     }
 
     /**
@@ -206,15 +197,31 @@ class RelayAgentDiesMidFrameTest {
      */
     @Test
     void aClientClosingBehindAFrameTheAgentDiesInTheMiddleOfGetsNoRefusalAfterIt() throws Exception {
+        // a frame length below 5: a's refusal, and its close, wait behind the frame
+        agentDiesWhileARefusalWaitsBehindTheFrame(a -> a.sendRaw(new byte[] {0, 0, 0, 1}),
+                "a, closing behind a frame that was cut");
+    }
+
+    /** What client a sends that the relay must refuse. */
+    private interface Refused {
+        void sendFrom(RawClient a) throws Exception;
+    }
+
+    /**
+     * The agent starts a frame the relay splices to a, a sends {@code refused}, and the agent dies:
+     * a reads the cut frame's start and then its end (no refusal after it), the agent hears of a's
+     * departure, and the new agent reaches b.
+     */
+    private void agentDiesWhileARefusalWaitsBehindTheFrame(Refused refused, String what) throws Exception {
         try (RawClient a = port.readyClient(); RawClient b = port.readyClient()) {
-            CompletableFuture<byte[]> reading = readingToTheEnd(a);
+            CompletableFuture<byte[]> reading = readingToTheEnd(a); // a reads all it is sent
             byte[] cut = stdout(ID_A, data(2 * 1024 * 1024));
             agent.sendRaw(Arrays.copyOfRange(cut, 0, 300_000));
             Thread.sleep(200); // the relay splices it to a, and waits for the rest
-            a.sendRaw(new byte[] {0, 0, 0, 1}); // a frame length below 5
-            Thread.sleep(200); // the relay has read it: a's refusal, and its close, wait behind the frame
+            refused.sendFrom(a);
+            Thread.sleep(200); // the relay has read it, and holds a's refusal back behind the frame
             qmp.portChanged(QmpPortWatch.PORT_DEVICE_ID, false);
-            assertCutFrameThenClosed(reading, cut, 300_000, "a, closing behind a frame that was cut");
+            assertCutFrameThenClosed(reading, cut, 300_000, what);
             port.receiveDeparture(IdRange.slot(0));
             agent.sendRaw(Arrays.copyOfRange(cut, 300_000, 420_000));
             newAgentReachesB(b);
