@@ -66,7 +66,7 @@
  *     own, apart from the JVM's other threads.)
  *  9. From its switch to the target user to its exec, the child is a process of that user, which
  *     any process of the same uid may signal: a SIGSTOP there would hold the parent, suspended in
- *     clone until the exec, and the agent's loop with it, for ever. So the child publishes its pid
+ *     clone until the exec, and every spawn after it (the agent's one spawner thread), for ever. So the child publishes its pid
  *     (result->child) before anything else, and the parent clears it the moment clone returns,
  *     before any waitpid: while it is set, the pid is the child's, and the agent kills a child it
  *     finds stopped there, or still there 5 s after the clone (its chdir or PATH search waiting on a

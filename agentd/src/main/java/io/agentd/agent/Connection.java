@@ -68,6 +68,13 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     final FsService fs;
     /** A socket connection, one of the agent's --max-connections (a port's is not). */
     private final boolean countsAgainstLimit;
+    /**
+     * A command of this host's is being started, off the loop ({@link #startSession}): the host's
+     * later frames wait in the link meanwhile, and so does its loss.
+     */
+    private boolean starting;
+    /** The host was lost while a command was starting ({@link #hostLost}'s {@code over}); null: not lost. */
+    private Boolean lostWhileStarting;
 
     Connection(long number, String describe, PortLink link, HeldIds held, HostLossPolicy policy, Agent agent,
             Sessions sessions, FsService fs, boolean countsAgainstLimit) {
@@ -150,7 +157,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case CORE_RELAY_CLIENT_DISCONNECTED -> RelayNotices.clientGone(this, id, (RelayClientRange) frame.payload());
             case CORE_RELAY_CLIENT_PAUSED -> RelayNotices.clientPaused(this, id, (RelayClientRange) frame.payload());
             case CORE_RELAY_CLIENT_RESUMED -> RelayNotices.clientResumed(this, id, (RelayClientRange) frame.payload());
-            case EXEC_REQUEST -> sessions.onExecRequest(host, id, (ExecRequest) frame.payload());
+            case EXEC_REQUEST -> startSession(id, (ExecRequest) frame.payload());
             case EXEC_STDIN -> sessions.onStdin(host, id, ((ExecData) frame.payload()).data());
             case EXEC_RESIZE -> {
                 ExecResize r = (ExecResize) frame.payload();
@@ -178,6 +185,29 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             default -> link.refuse(id, ErrorKind.UNSUPPORTED_MESSAGE_TYPE, frame.type().wire(),
                     frame.type().wire() + " is sent by the agent, not to it");
         }
+    }
+
+    /**
+     * The spawn runs off the loop (DESIGN.md decision 1), and until started or failed is queued the
+     * host's later frames wait in the link, undispatched ({@link PortLink#holdInput}): its stdin, a
+     * signal or a second request for the id never meets a command that has not been exec'd, and its
+     * frames keep their order. Other hosts, sessions and timers are served meanwhile. The host's loss
+     * waits too ({@link #hostLost}), so that its policy finds the new session among the others.
+     */
+    private void startSession(long id, ExecRequest req) {
+        starting = true;
+        link.holdInput();
+        sessions.onExecRequest(host, id, req, this::sessionStartAnswered);
+    }
+
+    private void sessionStartAnswered() {
+        starting = false;
+        if (lostWhileStarting != null) {
+            boolean over = lostWhileStarting;
+            lostWhileStarting = null;
+            hostLost(over);
+        }
+        link.releaseInput();
     }
 
     /**
@@ -247,6 +277,12 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
      */
     @Override
     public void hostLost(boolean over) {
+        if (starting) {
+            // Applied once the command has started or failed (sessionStartAnswered), as it was when the
+            // spawn ran on the loop: the policy then finds the new session with the others.
+            lostWhileStarting = over || Boolean.TRUE.equals(lostWhileStarting);
+            return;
+        }
         boolean wasHolding = held.releaseAll(); // a relay's holds end with it: whoever comes back holds nothing
         ownerGone(OwnedIds.ALL, over);
         if (wasHolding && !over) {

@@ -23,13 +23,16 @@ class OverLimitRequestTest {
     @Test
     void anOverLimitExecRequestEndsItsIdWithBadArgsAndAnythingElseIsCoreError() throws Exception {
         List<Frame> frames = PipePortAgent.run(false, 500, (connection, sessions) -> {
-            sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"));
-            connection.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
-            connection.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
-            connection.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
-            connection.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
-            connection.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
-            sessions.killOwned(connection.number(), id -> true);
+            // The rest once the command has started (the spawn runs off the loop), as the refusals of
+            // a host's next frames would wait for it.
+            sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"), () -> {
+                connection.onProtocolError(limit(5, MessageType.EXEC_REQUEST.wire()));
+                connection.onProtocolError(limit(7, MessageType.EXEC_REQUEST.wire())); // a running session's id
+                connection.onProtocolError(limit(0, MessageType.EXEC_REQUEST.wire()));
+                connection.onProtocolError(limit(6, MessageType.EXEC_STDIN.wire()));
+                connection.onProtocolError(limit(ProtocolException.NO_ID, MessageType.EXEC_REQUEST.wire()));
+                sessions.killOwned(connection.number(), id -> true);
+            });
         });
 
         assertEquals(MessageType.CORE_READY, frames.get(0).type());

@@ -36,11 +36,14 @@ class RefusedDataFrameTest {
     @Test
     void afterAStdinFrameTheCodecRefusedTheSessionsLaterStdinIsRefused() throws Exception {
         List<Frame> frames = PipePortAgent.run(false, 300, (connection, sessions) -> {
-            sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"));
-            connection.onProtocolError(new ProtocolException(ErrorKind.INVALID_FLAGS, 7,
-                    MessageType.EXEC_STDIN.wire(), "flags 2 on core.exec.stdin"));
-            connection.onFrame(new Frame(7, MessageType.EXEC_STDIN, new ExecData("after".getBytes())));
-            sessions.killOwned(connection.number(), id -> true);
+            // The rest once the command has started (the spawn runs off the loop), as a host's next
+            // frames would wait for it.
+            sessions.onExecRequest(connection.sessionHost(), 7, ExecRequest.of("sleep", "30"), () -> {
+                connection.onProtocolError(new ProtocolException(ErrorKind.INVALID_FLAGS, 7,
+                        MessageType.EXEC_STDIN.wire(), "flags 2 on core.exec.stdin"));
+                connection.onFrame(new Frame(7, MessageType.EXEC_STDIN, new ExecData("after".getBytes())));
+                sessions.killOwned(connection.number(), id -> true);
+            });
         });
         assertEquals(List.of(MessageType.CORE_READY, MessageType.EXEC_STARTED, MessageType.CORE_ERROR,
                 MessageType.EXEC_STDIN_ERROR), frames.stream().map(Frame::type).toList(), frames.toString());

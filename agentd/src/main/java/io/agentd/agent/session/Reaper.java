@@ -30,11 +30,14 @@ final class Reaper {
     static final long SWEEP_MILLIS = 500;
     /** Sweep interval while some session has no pidfd (old kernels): its exit is seen only here. */
     static final long FAST_SWEEP_MILLIS = 50;
+    /** A sweep due while a spawn is on its way waits this long, not a whole period: spawns are short. */
+    static final long SPAWN_BUSY_RETRY_MILLIS = 5;
 
     private final Loop loop;
     private final SessionIo io;
     /** Runs after every sweep (the group records prune what is gone). */
     private final Runnable afterSweep;
+    private final NewChildren newChildren;
     private final Map<Integer, Session> leaders = new HashMap<>();
     /** What an ended session left running: its process group ({@link #NO_GROUP} once that is empty) and cgroup. */
     private record Lingering(int pgid, SessionCgroup cgroup) {
@@ -62,7 +65,13 @@ final class Reaper {
     private final LogThrottle sweepFailures;
 
     Reaper(Loop loop, SessionIo io, Runnable afterSweep) {
+        this(loop, io, afterSweep, new NewChildren());
+    }
+
+    /** @param newChildren the children spawned and not yet registered here, which the sweep must not take for orphans */
+    Reaper(Loop loop, SessionIo io, Runnable afterSweep, NewChildren newChildren) {
         this.loop = loop;
+        this.newChildren = newChildren;
         this.sweepFailures = new LogThrottle(loop, 60_000, log, Level.ERROR, "reaper failures");
         this.io = io;
         this.afterSweep = afterSweep;
@@ -92,6 +101,26 @@ final class Reaper {
         if (!s.hasPidfd()) {
             withoutPidfd++;
         }
+        Integer exited = newChildren.registered(s.pid);
+        if (exited != null) {
+            // The sweep reaped it between its spawn and now: its status, as the sweep passes a leader's,
+            // once the start is done (its started sent, a start_detached detached).
+            loop.schedule(0, () -> {
+                if (leaders.remove(s.pid, s)) {
+                    s.onLeaderExit(exited);
+                }
+            });
+        }
+    }
+
+    /** The spawn of {@code pid} gave a child that will not be registered (its start failed after the spawn): an orphan from now on. */
+    void notRegistered(int pid) {
+        newChildren.registered(pid);
+    }
+
+    /** A starter whose children the sweep leaves alone until they are registered ({@link NewChildren}). */
+    Sessions.Starter starting(Sessions.Starter starter) {
+        return newChildren.starting(starter);
     }
 
     /** The leader's pidfd is readable: reap exactly that pid. */
@@ -229,6 +258,10 @@ final class Reaper {
      * orphans would stay zombies and sessions without a pidfd would never see their exit.
      */
     private void sweep() {
+        if (!newChildren.sweepBegins()) {
+            loop.schedule(SPAWN_BUSY_RETRY_MILLIS, this::sweep); // a child of that spawn must not be taken for an orphan
+            return;
+        }
         try {
             while (true) {
                 int pid = io.waitpid(-1, waitStatus);
@@ -242,7 +275,7 @@ final class Reaper {
                     } catch (RuntimeException e) {
                         sweepFailed("session " + s.id + "'s exit (pid " + pid + ")", e); // the others' still come
                     }
-                } else {
+                } else if (!newChildren.keptForRegistration(pid, waitStatus[0])) {
                     log.debug("reaped pid {} ({})", pid, describe(waitStatus[0]));
                 }
             }
@@ -251,6 +284,7 @@ final class Reaper {
         } catch (RuntimeException e) {
             sweepFailed("the sweep", e);
         } finally {
+            newChildren.sweepEnds();
             loop.schedule(withoutPidfd > 0 ? FAST_SWEEP_MILLIS : SWEEP_MILLIS, this::sweep);
         }
     }

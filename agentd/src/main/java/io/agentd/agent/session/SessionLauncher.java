@@ -18,20 +18,26 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
 import java.io.UncheckedIOException;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Where a session's life begins: a host's exec request becomes a {@link SpawnSpec}
  * ({@link SpawnSpec#from}), the session's cgroup is made and the child started in it
- * ({@code starter.start}, then {@code new Session}), or the request is answered refused or failed.
- * A start that fails past the spawn leaves nothing behind ({@link #abortStart}). Loop thread only.
+ * ({@code starter.start}, off the loop: {@link SpawnRunner}; then {@code new Session}, back on the
+ * loop), or the request is answered refused or failed. A start that fails past the spawn leaves
+ * nothing behind ({@link #abortStart}). Loop thread only, but for the spawn itself.
  */
 final class SessionLauncher {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class); // Sessions' lines, as before
 
     private final Loop loop;
     private final Sessions.Starter starter;
+    /** Where each spawn runs: off the loop in the agent ({@link OffLoopSpawns}). */
+    private final SpawnRunner spawns;
+    /** See {@link #spawnsInFlight}. */
+    private int spawnsInFlight;
     private final SessionIo io;
     private final SessionTable table;
     private final SharedParts parts;
@@ -39,10 +45,11 @@ final class SessionLauncher {
     /** What each session sees of the registry that runs it. */
     private final SessionOwner owner;
 
-    SessionLauncher(Loop loop, Sessions.Starter starter, SessionIo io, SessionTable table, SharedParts parts,
-            SessionsShutdown shutdown, SessionOwner owner) {
+    SessionLauncher(Loop loop, Sessions.Starter starter, SpawnRunner spawns, SessionIo io, SessionTable table,
+            SharedParts parts, SessionsShutdown shutdown, SessionOwner owner) {
         this.loop = loop;
         this.starter = starter;
+        this.spawns = spawns;
         this.io = io;
         this.table = table;
         this.parts = parts;
@@ -52,79 +59,118 @@ final class SessionLauncher {
 
     /**
      * Starts the session {@code req} asks for on {@code id} of {@code from}'s connection, in the table,
-     * the directory and the reaper (left to the caller to detach, when it asked start_detached); or
-     * answers the request refused or failed, and returns null.
+     * the directory and the reaper, or answers the request refused or failed; then {@code then} runs
+     * with the session (left to it to detach, when the request asked start_detached), or with null.
+     * The spawn runs on {@link #spawns} (off the loop: {@link OffLoopSpawns}), so {@code then} may run
+     * in a later turn of the loop, exactly once; a request refused before the spawn is answered, and
+     * {@code then} run, before this returns.
      */
-    Session startOrAnswer(SessionHost from, long id, ExecRequest req) {
+    void start(SessionHost from, long id, ExecRequest req, Consumer<Session> then) {
         String type = MessageType.EXEC_REQUEST.wire();
         HostOutput host = from.output();
         if (id == Protocol.CONTROL_ID) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
-            return null;
+            then.accept(null);
+            return;
         }
         SessionKey key = new SessionKey(from.connection(), id);
         if (table.isRouted(key)) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
-            return null;
+            then.accept(null);
+            return;
         }
         if (shutdown.begun()) {
             sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
                     null));
-            return null;
+            then.accept(null);
+            return;
         }
         if (req.startDetached() && !req.detachable()) {
             // Only a detachable session keeps its output from byte 0 for the attach that must follow.
             sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
                     "start_detached needs detachable: true", null));
-            return null;
+            then.accept(null);
+            return;
         }
         SpawnSpec spec;
         try {
             spec = SpawnSpec.from(req, parts.defaults());
         } catch (RequestedProfile.Refused e) {
             sendFailed(host, id, req, e.failed);
-            return null;
+            then.accept(null);
+            return;
         } catch (SpawnFailure f) {
             sendFailed(host, id, req, f.failure());
-            return null;
+            then.accept(null);
+            return;
         } catch (IllegalArgumentException e) {
             sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
-            return null;
+            then.accept(null);
+            return;
         }
         SessionCgroup cgroup;
         try {
             cgroup = parts.cgroups().create(req.memoryMax(), req.pidsMax());
         } catch (CgroupRefusal r) {
             sendFailed(host, id, req, r.failure());
-            return null;
+            then.accept(null);
+            return;
         }
-        Child child = null;
+        spawnsInFlight++;
+        spawns.spawn(parts.reaper().starting(starter), spec, cgroup.fd(), (child, failure, bug) -> {
+            spawnsInFlight--;
+            then.accept(spawned(from, id, req, spec, cgroup, child, failure, bug));
+        });
+    }
+
+    /** Spawns asked for whose outcome has not come back to the loop yet. */
+    int spawnsInFlight() {
+        return spawnsInFlight;
+    }
+
+    /**
+     * On the loop thread, the spawn's outcome: the session, in the table, the directory and the reaper,
+     * or null when the request was answered failed. A session that started once the agent's shutdown
+     * had begun is signalled as the ones before it were ({@link SessionsShutdown#startedLate}).
+     */
+    private Session spawned(SessionHost from, long id, ExecRequest req, SpawnSpec spec, SessionCgroup cgroup,
+            Child child, SpawnFailure failure, Throwable bug) {
+        HostOutput host = from.output();
         SessionRoute route = null;
         Session s;
         try {
-            child = starter.start(spec, cgroup.fd());
+            if (failure != null) {
+                ExecFailed failed = parts.cgroups().spawnFailure(cgroup, failure.failure());
+                parts.cgroups().release(cgroup);
+                sendFailed(host, id, req, failed);
+                return null;
+            }
+            if (bug != null) {
+                abortStart(host, id, req, null, cgroup, bug);
+                return null;
+            }
             parts.groupRecords().started(child.pid());
             route = new SessionRoute(from, id, req.detachable(), parts.retention());
             s = new Session(route, parts.directory().nextNumber(), req.detachable(), child, spec, timeoutOf(req),
                     req.stdinWindow(), cgroup, owner, loop, io);
-        } catch (SpawnFailure f) {
-            ExecFailed failed = parts.cgroups().spawnFailure(cgroup, f.failure());
-            parts.cgroups().release(cgroup);
-            sendFailed(host, id, req, failed);
-            return null;
         } catch (RuntimeException e) {
             if (route != null) {
                 route.release(); // a detachable session's ring, opened for it, goes with it
+            }
+            if (child != null) {
+                parts.reaper().notRegistered(child.pid());
             }
             abortStart(host, id, req, child, cgroup, e);
             return null;
         } finally {
             cgroup.closeFd();
         }
+        SessionKey key = new SessionKey(from.connection(), id);
         table.add(key, s);
         parts.directory().keyTaken(key);
         parts.directory().add(s);
         parts.reaper().started(key, s);
+        shutdown.startedLate(s);
         return s;
     }
 
@@ -137,7 +183,7 @@ final class SessionLauncher {
      * when the kernel refused, else other.
      */
     private void abortStart(HostOutput host, long id, ExecRequest req, Child child, SessionCgroup cgroup,
-            RuntimeException e) {
+            Throwable e) {
         if (child != null) {
             io.killGroup(child.pid(), LibC.SIGKILL); // not reaped yet: the pid is still the child's
         }

@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.loop.EventLoop;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.session.cgroup.SessionCgroups;
 import io.agentd.agent.session.retain.RetentionLimits;
@@ -80,18 +81,32 @@ public final class Sessions {
         Child start(SpawnSpec spec, int cgroupFd) throws SpawnFailure;
     }
 
-    public Sessions(Loop loop, Spawner spawner, SessionDefaults defaults) {
-        this(loop, spawner::startSession, defaults, SessionIo.SYSTEM);
+    /** The agent's: each spawn on the spawner thread ({@link OffLoopSpawns}), its outcome back on {@code loop}. */
+    public Sessions(EventLoop loop, Spawner spawner, SessionDefaults defaults) {
+        this(loop, spawner::startSession, new OffLoopSpawns(loop::execute), defaults, SessionIo.SYSTEM);
     }
 
-    /** @param io the syscalls sessions and the reaper make (a test's script, or the kernel) */
+    /**
+     * Each spawn on the caller's thread ({@link SpawnRunner#INLINE}): a scripted loop's test.
+     *
+     * @param io the syscalls sessions and the reaper make (a test's script, or the kernel)
+     */
     Sessions(Loop loop, Starter starter, SessionDefaults defaults, SessionIo io) {
+        this(loop, starter, SpawnRunner.INLINE, defaults, io);
+    }
+
+    Sessions(Loop loop, Starter starter, SpawnRunner spawns, SessionDefaults defaults, SessionIo io) {
         this.parts = new SharedParts(loop, defaults, io);
         this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
-        this.launcher = new SessionLauncher(loop, starter, io, table, parts, shutdown, owner);
+        this.launcher = new SessionLauncher(loop, starter, spawns, io, table, parts, shutdown, owner);
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.listing = new SessionListing(loop, table, parts);
-        this.ends = new SessionEnds(table, lookup, parts, () -> onIdle.run());
+        // The last session gone is idle only with no spawn in flight: its outcome would find the agent stopped.
+        this.ends = new SessionEnds(table, lookup, parts, () -> {
+            if (launcher.spawnsInFlight() == 0) {
+                onIdle.run();
+            }
+        });
         this.attachments = new Attachments(loop, table, lookup, parts, ends);
     }
 
@@ -130,9 +145,9 @@ public final class Sessions {
         listing.limitLargeAnswersBy(agentOutputOverBudget);
     }
 
-    /** True when no session runs, of any host (detached ones included). */
+    /** True when no session runs, of any host (detached ones included), and none is being started. */
     public boolean isEmpty() {
-        return table.isEmpty();
+        return table.isEmpty() && launcher.spawnsInFlight() == 0;
     }
 
     public int count() {
@@ -156,14 +171,37 @@ public final class Sessions {
 
     // ---- frames from the host ----
 
+    /** As {@link #onExecRequest(SessionHost, long, ExecRequest, Runnable)}, with nothing to run after. */
     public void onExecRequest(SessionHost from, long id, ExecRequest req) {
-        Session s = launcher.startOrAnswer(from, id, req);
+        onExecRequest(from, id, req, () -> {});
+    }
+
+    /**
+     * Starts the command {@code req} asks for, or answers it refused or failed; {@code answered} runs
+     * once started or failed has been queued for the host, on the loop thread: before this returns
+     * when the request was refused before its spawn, else in a later turn, after the spawn
+     * ({@link SessionLauncher#start}). Meanwhile the caller holds the host's later frames.
+     */
+    public void onExecRequest(SessionHost from, long id, ExecRequest req, Runnable answered) {
+        launcher.start(from, id, req, s -> {
+            try {
+                afterStart(from, id, req, s);
+            } finally {
+                answered.run();
+            }
+        });
+    }
+
+    private void afterStart(SessionHost from, long id, ExecRequest req, Session s) {
         if (s != null && req.startDetached()) {
             detachAtStart(s);
         }
         SessionKey key = new SessionKey(from.connection(), id);
         if (id != Protocol.CONTROL_ID && !table.isRouted(key)) {
             lookup.ended(key); // answered failed (or started detached): the host may have sent stdin behind it
+        }
+        if (s == null && shutdown.begun() && isEmpty()) {
+            onIdle.run(); // the last start the shutdown waited for failed: nothing is left to end
         }
     }
 

@@ -23,6 +23,8 @@ final class SessionsShutdown {
     /** Runs when the shutdown stops waiting for sessions: as when the last one has ended. */
     private final Runnable onIdle;
     private boolean begun;
+    /** The grace is over: what is left was sent SIGKILL, cgroups killed. */
+    private boolean killing;
 
     SessionsShutdown(Loop loop, SessionTable table, SharedParts parts, Runnable onIdle) {
         this.loop = loop;
@@ -46,12 +48,32 @@ final class SessionsShutdown {
         table.all().forEach(Session::agentShuttingDown);
         signalAll(LibC.SIGTERM);
         loop.schedule(parts.defaults().graceMillis(), () -> {
+            killing = true;
             signalAll(LibC.SIGKILL);
             parts.cgroups().killAll();
             // Past the drain window too: a session whose leader died of the SIGKILL may still be
             // reading what its descendants left, for up to --drain-ms.
             loop.schedule(KILLED_EXIT_WAIT_MILLIS + parts.defaults().drainMillis(), this::stopWaitingForUnkillable);
         });
+    }
+
+    /**
+     * {@code s} started after the shutdown had begun (its spawn was on its way: {@link OffLoopSpawns}):
+     * it gets what the sessions before it got, SIGTERM, or SIGKILL with its cgroup once the grace is
+     * over. Nothing when no shutdown has begun.
+     */
+    void startedLate(Session s) {
+        if (!begun) {
+            return;
+        }
+        s.agentShuttingDown();
+        if (killing) {
+            s.signalGroup(LibC.SIGKILL);
+            s.cgroup.kill(0);
+        } else {
+            s.signalGroup(LibC.SIGTERM);
+        }
+        log.info("session {} started as the agent shut down: signal {} sent", s.id, killing ? LibC.SIGKILL : LibC.SIGTERM);
     }
 
     /**

@@ -26,7 +26,7 @@ final class ExecDiagnosis {
     private static final int SHEBANG_BYTES = 256;
     /**
      * PATH entries looked at for a name, at most: a host's PATH may hold 600,000 (2 MiB), which the
-     * child's search already took a second over, on the loop thread.
+     * child's search already took a second over, on the spawner thread.
      */
     private static final int MAX_PATH_DIRS = 256;
     /** Linux's MAX_ARG_STRLEN on 4 KiB pages: one argv or envp string, its NUL included. */
@@ -151,8 +151,8 @@ final class ExecDiagnosis {
 
     /**
      * The file's first bytes, or none when it is not a regular file now. A command can swap the
-     * regular file checked above for a FIFO, whose blocking open would stop the loop thread (and
-     * the agent) until a writer came, or for a link to a device, which the agent (root) would open
+     * regular file checked above for a FIFO, whose blocking open would stop the spawner thread (and
+     * every later command) until a writer came, or for a link to a device, which the agent (root) would open
      * (a watchdog opened and closed reboots the guest). So the path is named by an O_PATH
      * descriptor (which opens nothing), its type read through /proc/self/fd/N, and only a regular
      * file opened, through that same N, non-blocking.

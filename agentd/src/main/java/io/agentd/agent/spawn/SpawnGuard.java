@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Kills a spawn's child that holds the agent on its way to the exec (rule 9 in
- * native-shim/agentd-shim.c): the thread that spawns, the agent's loop, waits in clone until the
- * child's exec, so every host waits with it. Two ways a child never gets there by itself: stopped
+ * native-shim/agentd-shim.c): the thread that spawns, the agent's spawner thread, waits in clone
+ * until the child's exec, so every later command of every host waits with it, and the frames its
+ * own host sent after the request. Two ways a child never gets there by itself: stopped
  * (from its switch to the target user it is a process of that user, and a session of the same uid
  * can stop it: kill -STOP -1), killed at once; or stuck in the kernel, its chdir or its PATH search
  * on a mount that does not answer (a FUSE server that hangs, virtiofs or NFS whose server went away),
@@ -31,7 +32,7 @@ final class SpawnGuard {
     static final long CHECK_MILLIS = 500;
     /**
      * How long a child may be on its way to the exec: its steps are a few system calls (under TCG,
-     * milliseconds), so this long means a wait nothing will end, while every host waits too.
+     * milliseconds), so this long means a wait nothing will end, while every later spawn waits too.
      */
     static final long EXEC_DEADLINE_MILLIS = 5000;
 
@@ -112,7 +113,7 @@ final class SpawnGuard {
     /**
      * @param pidfdOpen    pidfd_open(2), below 0 when it fails: a kernel before 5.3, or the agent at
      *                     its open-file limit (which thousands of sessions reach), where a session
-     *                     that stopped a child would hold the loop for good
+     *                     that stopped a child would hold every spawn for good
      * @param pastDeadline the child has been on its way longer than its deadline: killed whatever its state
      */
     static void check(IntSupplier call, IntUnaryOperator pidfdOpen, boolean pastDeadline, Overdue overdue) {

@@ -57,6 +57,15 @@ final class LinkReader {
      * queues are past the agent's budget and this host has not read what was queued before it.
      */
     private final RoomWait roomWait;
+    /**
+     * A frame's answer is being made off the loop (an exec.request's spawn: Connection): the frames
+     * after it wait, with the bytes held, and so does the host's hang-up, until {@link #startAnswered}.
+     */
+    private boolean heldForStart;
+    /** The host hung up while {@link #heldForStart}: its fd is edge-triggered until then, so the hang-up is reported once. */
+    private boolean hangUpWaitsForStart;
+    /** Inside {@link #dispatchDecoded}: a start answered there lets the dispatch go on by itself. */
+    private boolean dispatching;
 
     /**
      * @param writer the same link's output: its water marks pause this input, and a frame waiting
@@ -129,9 +138,62 @@ final class LinkReader {
                 && link.writer().inputPaused();
     }
 
-    /** Frames read wait undispatched: the slice ran out, the host's input is paused, or a frame waits for room. */
+    /**
+     * Frames read wait undispatched: the slice ran out, the host's input is paused, a frame waits for
+     * room, or a command is being started.
+     */
     boolean holdsFrames() {
-        return yielded != null || heldByPause || roomWait.holdsFrame();
+        return yielded != null || heldByPause || roomWait.holdsFrame() || heldForStart;
+    }
+
+    /** Frames wait for a later turn (the slice ran out, or a command is being started): a hang-up, or a failed write, waits with them. */
+    boolean hangUpWaits() {
+        return yielded != null || heldForStart;
+    }
+
+    /** A command of this host's is being started: see {@link #heldForStart}. */
+    boolean waitsForStart() {
+        return heldForStart;
+    }
+
+    /**
+     * The frame being dispatched is answered off the loop: nothing after it is dispatched or read
+     * until {@link #startAnswered}. Called from the listener's onFrame; an answer that comes before
+     * onFrame returns (a request refused at once) leaves the dispatch going on as if never held.
+     */
+    void holdForStart() {
+        heldForStart = true;
+    }
+
+    /**
+     * The frame held for is answered: what waited is dispatched in the next turn, then the host read
+     * again (a hang-up that came meanwhile is reported again then); inside the dispatch that held
+     * (the answer came at once), the dispatch goes on by itself.
+     */
+    void startAnswered() {
+        heldForStart = false;
+        if (hangUpWaitsForStart) {
+            hangUpWaitsForStart = false;
+            if (link.registration() != null) {
+                link.registration().setEdgeTriggered(false);
+            }
+        }
+        if (!dispatching && serving() && yielded == null) {
+            yielded = loop.schedule(0, this::resumeDispatch);
+        }
+    }
+
+    /**
+     * The host hung up while a command of its is being started: the hang-up waits for that (the
+     * frames it sent before it with it), and the fd, edge-triggered meanwhile, reports it once, not
+     * in every turn of the wait (a spawn can take seconds on a hung file system).
+     */
+    void hangUpWhileStarting() {
+        if (!hangUpWaitsForStart) {
+            hangUpWaitsForStart = true;
+            link.registration().setRead(false);
+            link.registration().setEdgeTriggered(true);
+        }
     }
 
     /** The host's input pause ended ({@link LinkWriter}'s water marks): what it held goes on. */
@@ -209,6 +271,19 @@ final class LinkReader {
      * drains by the host reading, and once it is back under the mark they are dispatched in order.
      */
     void dispatchDecoded() {
+        if (heldForStart) {
+            return;
+        }
+        boolean outer = dispatching;
+        dispatching = true;
+        try {
+            dispatchUntilHeld();
+        } finally {
+            dispatching = outer;
+        }
+    }
+
+    private void dispatchUntilHeld() {
         while (link.connected()) {
             if (!link.dropping() && link.writer().inputPaused()) {
                 heldByPause = true;
@@ -253,6 +328,12 @@ final class LinkReader {
                         frame.id(), frame.type().wire(), bug);
             }
             feed.decoder().recycle(frame);
+            if (heldForStart) {
+                if (link.registration() != null) {
+                    link.registration().setRead(false); // nothing may overtake the frame: startAnswered reads again
+                }
+                return;
+            }
             if (serving() && clock.getAsLong() - sliceStart > DISPATCH_SLICE_NANOS) {
                 yieldLoop();
                 return;
@@ -274,6 +355,7 @@ final class LinkReader {
     /** The host went away: as for a drop, and nothing waits for the next turn either. */
     void hostGone() {
         dropAll();
+        hangUpWaitsForStart = false; // its registration is gone; a start in flight still holds what comes next
         if (yielded != null) {
             yielded.cancel();
             yielded = null;

@@ -29,10 +29,13 @@ final class LinkReadiness {
             link.hostCame();
             writeTheGreetingFirst(link, events);
         }
-        if ((events & Loop.HANGUP) != 0 && reader.framesWaitForNextTurn()) {
-            // Frames wait for the next turn: the hang-up waits with them (epoll reports it again once
-            // the port is read again), and so does a write, which would fail on the gone host (EPIPE)
-            // and drop them.
+        if ((events & Loop.HANGUP) != 0 && reader.hangUpWaits()) {
+            // Frames wait for a later turn, or for a command of this host's to start: the hang-up
+            // waits with them (epoll reports it again once the port is read again), and so does a
+            // write, which would fail on the gone host (EPIPE) and drop them.
+            if (reader.waitsForStart()) {
+                reader.hangUpWhileStarting();
+            }
             return;
         }
         if ((events & Loop.HANGUP) != 0) {
@@ -42,14 +45,20 @@ final class LinkReadiness {
             while (link.connected() && !link.dropping() && reader.read()) {
                 // keep reading
             }
-            if (link.connected() && !reader.framesWaitForNextTurn()) {
+            if (link.connected() && reader.waitsForStart()) {
+                reader.hangUpWhileStarting(); // a frame read above starts a command: the hang-up follows it
+            } else if (link.connected() && !reader.hangUpWaits()) {
                 link.hangup(reader.withDroppedInput("hang-up"));
             }
             return;
         }
         if (link.connected() && link.registration().reading()
                 && (events & (Loop.READABLE | Loop.ERROR)) != 0) {
-            reader.read();
+            if (reader.waitsForStart()) {
+                link.registration().setRead(false); // a port's host came back during the start: read it after
+            } else {
+                reader.read();
+            }
         }
         if (link.connected() && link.registration().writing()
                 && (events & (Loop.WRITABLE | Loop.ERROR)) != 0) {
@@ -82,10 +91,13 @@ final class LinkReadiness {
      * sends nothing more, so what it left is bounded (what the kernel holds for it and the bytes the
      * link holds): all of it is dispatched here, slice after slice, without waiting for later turns
      * (frames that waited for the next turn too), and the hang-up follows. False when the host's end
-     * is open, or the link is not connected or drops its host already.
+     * is open, or the link is not connected or drops its host already, or a command of the host's is
+     * being started (the hang-up follows that, in a later turn: what the caller wanted to see first
+     * is not there yet).
      */
     static boolean hangUpIfGone(PortLink link) {
-        if (!link.connected() || link.dropping() || !Os.peerClosed(link.registration().fd())) {
+        if (!link.connected() || link.dropping() || link.reader().waitsForStart()
+                || !Os.peerClosed(link.registration().fd())) {
             return false;
         }
         LinkReader reader = link.reader();

@@ -273,10 +273,11 @@ final class LinkWriter {
         try {
             empty = queue.writeTo(reg.fd());
         } catch (OsException e) {
-            if (link.reader().framesWaitForNextTurn()) {
-                // The host closed after sending more than one slice of frames: the end-of-turn write
-                // came before the next slice. Hanging up here dropped them unhandled. The hang-up
-                // follows them (LinkReader.resumeDispatch), whether or not the host's input ends.
+            if (link.reader().hangUpWaits()) {
+                // The host closed after sending more than one slice of frames (or frames behind a
+                // command being started): the end-of-turn write came before the rest. Hanging up here
+                // dropped them unhandled. The hang-up follows them (LinkReader.resumeDispatch),
+                // whether or not the host's input ends.
                 writesLost = e.getMessage();
                 dropWhatCannotBeWritten();
                 return;

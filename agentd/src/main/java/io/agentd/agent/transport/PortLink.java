@@ -265,6 +265,16 @@ public final class PortLink implements HostOutput {
         HostRefusals.refuseRequest(this, id, failed);
     }
 
+    /** See {@link LinkReader#holdForStart}. */
+    public void holdInput() {
+        reader.holdForStart();
+    }
+
+    /** See {@link LinkReader#startAnswered}. */
+    public void releaseInput() {
+        reader.startAnswered();
+    }
+
     /** See {@link LinkReadiness#hangUpIfGone}. */
     @Override
     public boolean hangUpIfGone() {

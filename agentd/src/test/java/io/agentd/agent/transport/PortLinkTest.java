@@ -603,7 +603,7 @@ class PortLinkTest {
     }
 
     /** A connected pair of non-blocking unix stream sockets: the link's port, and the host's end. */
-    private static int[] socketPair() {
+    static int[] socketPair() {
         int[] pair = new int[2];
         assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
                 .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
@@ -686,7 +686,7 @@ class PortLinkTest {
     }
 
     /** The host's side writes {@code frames}, encoded, in one write. */
-    private static void hostWrites(int fd, Frame... frames) {
+    static void hostWrites(int fd, Frame... frames) {
         FrameEncoder encoder = new FrameEncoder();
         ByteBuffer bytes = ByteBuffer.allocateDirect(4096);
         for (Frame frame : frames) {
@@ -696,7 +696,7 @@ class PortLinkTest {
     }
 
     /** core.ping frames with ids 1 to {@code count}. */
-    private static Frame[] pings(int count) {
+    static Frame[] pings(int count) {
         Frame[] pings = new Frame[count];
         for (int i = 0; i < count; i++) {
             pings[i] = new Frame(i + 1, MessageType.CORE_PING, Empty.INSTANCE);

@@ -1,0 +1,108 @@
+package io.agentd.agent.session;
+
+import io.agentd.agent.spawn.Child;
+import io.agentd.agent.spawn.SpawnFailure;
+import io.agentd.agent.spawn.SpawnSpec;
+import io.agentd.agent.sys.Threads;
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's spawns, on a thread of their own ("spawner"), one at a time in the order asked, each
+ * outcome handed back to the loop (DESIGN.md decision 1). The spawn's call returns only once the
+ * child has exec'd its target or given up: a few milliseconds under TCG, and for as long as the
+ * exec's file system takes to answer (a hung virtiofs or NFS mount, until the spawn guard kills the
+ * child). On the loop thread, every host, session and timer waited that long; here only the frames
+ * the requesting host sent after its request wait (its connection holds them: Connection), and the
+ * spawns behind it. One thread: spawns share the low fd slots (SpawnSlots), and a spawn is mostly
+ * the kernel's clone and exec, which a second thread would only make compete for the same CPUs.
+ *
+ * <p>The thread is made at the first spawn, by the loop thread (which never takes a user's rights),
+ * so an agent that runs no command has none. When the kernel refuses it (a session's fork bomb in
+ * the agent's pid space, the uid at its process limit), the spawn runs on the loop as before there
+ * was a thread, and the next spawn asks for the thread again.
+ */
+final class OffLoopSpawns implements SpawnRunner {
+    private static final Logger log = LoggerFactory.getLogger(OffLoopSpawns.class);
+
+    /** Runs a task on the loop thread, from any thread (EventLoop#execute). */
+    private final Executor toLoop;
+    /** Spawns asked for and not yet taken by the thread; guarded by itself. */
+    private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+    /** The spawner thread; null until the first spawn, or after the kernel refused it. */
+    private Thread thread;
+    private boolean refusalLogged;
+
+    OffLoopSpawns(Executor toLoop) {
+        this.toLoop = toLoop;
+    }
+
+    @Override
+    public void spawn(Sessions.Starter starter, SpawnSpec spec, int cgroupFd, Outcome outcome) {
+        if (thread == null && !startThread()) {
+            INLINE.spawn(starter, spec, cgroupFd, outcome);
+            return;
+        }
+        synchronized (waiting) {
+            waiting.add(() -> spawnNow(starter, spec, cgroupFd, outcome));
+            waiting.notify();
+        }
+    }
+
+    /** On the spawner thread: the spawn, then its outcome posted to the loop. */
+    private void spawnNow(Sessions.Starter starter, SpawnSpec spec, int cgroupFd, Outcome outcome) {
+        Child child = null;
+        SpawnFailure failure = null;
+        Throwable bug = null;
+        try {
+            child = starter.start(spec, cgroupFd);
+        } catch (SpawnFailure f) {
+            failure = f;
+        } catch (RuntimeException | Error e) {
+            bug = e; // the loop answers the request and logs it; the thread goes on with the next spawn
+        }
+        Child started = child;
+        SpawnFailure failed = failure;
+        Throwable thrown = bug;
+        toLoop.execute(() -> outcome.spawned(started, failed, thrown));
+    }
+
+    private boolean startThread() {
+        Thread t = new Thread(this::takeSpawns, "spawner");
+        t.setDaemon(true);
+        try {
+            t.start();
+        } catch (OutOfMemoryError e) {
+            if (!Threads.startRefused(e)) {
+                throw e;
+            }
+            if (!refusalLogged) { // once: while the kernel refuses, every spawn would say it
+                refusalLogged = true;
+                log.warn("spawn: no thread for spawns ({}): commands are spawned on the loop until one can be made",
+                        e.getMessage());
+            }
+            return false;
+        }
+        thread = t;
+        return true;
+    }
+
+    private void takeSpawns() {
+        for (;;) {
+            Runnable next;
+            synchronized (waiting) {
+                while (waiting.isEmpty()) {
+                    try {
+                        waiting.wait();
+                    } catch (InterruptedException e) {
+                        // Nothing interrupts this thread; a spawn asked for must not be lost to one.
+                    }
+                }
+                next = waiting.poll();
+            }
+            next.run();
+        }
+    }
+}
