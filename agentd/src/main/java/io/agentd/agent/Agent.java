@@ -117,6 +117,8 @@ public final class Agent implements HostConnections {
         this.hostEvents = new HostEventLog(loop);
         sessions.setOnIdle(this::onSessionsIdle);
         sessions.limitLargeAnswersBy(outbound::over);
+        // No other host to serve meanwhile: the spawn stays on the loop (see SessionLauncher).
+        sessions.spawnOnTheLoopWhenAlone(() -> connections.size() <= 1);
     }
 
     /**

@@ -4,8 +4,10 @@ import io.agentd.agent.spawn.Child;
 import io.agentd.agent.spawn.SpawnFailure;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.Threads;
-import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,8 @@ final class OffLoopSpawns implements SpawnRunner {
 
     /** Runs a task on the loop thread, from any thread (EventLoop#execute). */
     private final Executor toLoop;
-    /** Spawns asked for and not yet taken by the thread; guarded by itself. */
-    private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+    /** Spawns asked for and not yet taken by the thread. */
+    private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
     /** The spawner thread; null until the first spawn, or after the kernel refused it. */
     private Thread thread;
     private boolean refusalLogged;
@@ -45,10 +47,8 @@ final class OffLoopSpawns implements SpawnRunner {
             INLINE.spawn(starter, spec, cgroupFd, outcome);
             return;
         }
-        synchronized (waiting) {
-            waiting.add(() -> spawnNow(starter, spec, cgroupFd, outcome));
-            waiting.notify();
-        }
+        waiting.add(() -> spawnNow(starter, spec, cgroupFd, outcome));
+        LockSupport.unpark(thread); // one futex wake, no monitor handed over
     }
 
     /** On the spawner thread: the spawn, then its outcome posted to the loop. */
@@ -91,16 +91,10 @@ final class OffLoopSpawns implements SpawnRunner {
 
     private void takeSpawns() {
         for (;;) {
-            Runnable next;
-            synchronized (waiting) {
-                while (waiting.isEmpty()) {
-                    try {
-                        waiting.wait();
-                    } catch (InterruptedException e) {
-                        // Nothing interrupts this thread; a spawn asked for must not be lost to one.
-                    }
-                }
-                next = waiting.poll();
+            Runnable next = waiting.poll();
+            if (next == null) {
+                LockSupport.park(this); // an unpark before it makes it return at once: none is lost
+                continue;
             }
             next.run();
         }

@@ -18,6 +18,7 @@ import io.agentd.protocol.payload.ExecFailed;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.FailureKind;
 import java.io.UncheckedIOException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +39,14 @@ final class SessionLauncher {
     private final SpawnRunner spawns;
     /** See {@link #spawnsInFlight}. */
     private int spawnsInFlight;
+    /**
+     * Whether the requesting host is the agent's only one ({@link #spawnOnTheLoopWhenAlone}): with no
+     * session running and no spawn in flight either, nobody else waits for the loop during the
+     * spawn, and it runs there (its host's later frames wait for it anyway). Handing it to the
+     * spawner thread and back cost every command 7% of its exec latency and 12% of the agent's CPU
+     * on the development host (BENCHMARKS.md, forty-fourth session). False until the agent says.
+     */
+    private BooleanSupplier requesterAlone = () -> false;
     private final SessionIo io;
     private final SessionTable table;
     private final SharedParts parts;
@@ -116,11 +125,18 @@ final class SessionLauncher {
             then.accept(null);
             return;
         }
+        SpawnRunner runner = table.isEmpty() && spawnsInFlight == 0 && requesterAlone.getAsBoolean()
+                ? SpawnRunner.INLINE : spawns;
         spawnsInFlight++;
-        spawns.spawn(parts.reaper().starting(starter), spec, cgroup.fd(), (child, failure, bug) -> {
+        runner.spawn(parts.reaper().starting(starter), spec, cgroup.fd(), (child, failure, bug) -> {
             spawnsInFlight--;
             then.accept(spawned(from, id, req, spec, cgroup, child, failure, bug));
         });
+    }
+
+    /** See {@link #requesterAlone}. */
+    void spawnOnTheLoopWhenAlone(BooleanSupplier requesterAlone) {
+        this.requesterAlone = requesterAlone;
     }
 
     /** Spawns asked for whose outcome has not come back to the loop yet. */

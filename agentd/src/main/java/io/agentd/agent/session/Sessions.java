@@ -140,6 +140,15 @@ public final class Sessions {
         this.onIdle = onIdle;
     }
 
+    /**
+     * A spawn asked for while no session runs, none is in flight and {@code requesterAlone} says the
+     * requesting host is the agent's only one runs on the loop ({@link SessionLauncher}'s
+     * requesterAlone); every other spawn on the spawner thread.
+     */
+    public void spawnOnTheLoopWhenAlone(BooleanSupplier requesterAlone) {
+        launcher.spawnOnTheLoopWhenAlone(requesterAlone);
+    }
+
     /** See {@link SessionListing#limitLargeAnswersBy}. */
     public void limitLargeAnswersBy(BooleanSupplier agentOutputOverBudget) {
         listing.limitLargeAnswersBy(agentOutputOverBudget);

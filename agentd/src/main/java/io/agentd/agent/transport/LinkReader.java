@@ -166,9 +166,10 @@ final class LinkReader {
     }
 
     /**
-     * The frame held for is answered: what waited is dispatched in the next turn, then the host read
-     * again (a hang-up that came meanwhile is reported again then); inside the dispatch that held
-     * (the answer came at once), the dispatch goes on by itself.
+     * The frame held for is answered: what waited is dispatched now, in a slice of its own, then the
+     * host read again (a hang-up that came meanwhile is reported again then); inside the dispatch
+     * that held (the answer came at once), the dispatch goes on by itself. Called from a task of the
+     * loop (the spawn's outcome), never from inside another link's dispatch.
      */
     void startAnswered() {
         heldForStart = false;
@@ -179,7 +180,7 @@ final class LinkReader {
             }
         }
         if (!dispatching && serving() && yielded == null) {
-            yielded = loop.schedule(0, this::resumeDispatch);
+            resumeDispatch();
         }
     }
 
@@ -329,9 +330,9 @@ final class LinkReader {
             }
             feed.decoder().recycle(frame);
             if (heldForStart) {
-                if (link.registration() != null) {
-                    link.registration().setRead(false); // nothing may overtake the frame: startAnswered reads again
-                }
+                // Nothing may overtake the frame: what the host sends meanwhile is not read (read
+                // interest goes off at the first readiness, LinkReadiness; a host that waits for the
+                // answer sends nothing, and its fd costs no epoll_ctl either way).
                 return;
             }
             if (serving() && clock.getAsLong() - sliceStart > DISPATCH_SLICE_NANOS) {

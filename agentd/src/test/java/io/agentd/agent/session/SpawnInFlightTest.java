@@ -189,6 +189,39 @@ class SpawnInFlightTest {
         assertEquals(null, children.registered(100));
     }
 
+    /**
+     * A lone host's request while nothing runs is spawned on the loop (nobody else waits for it, and
+     * the hand-over costs every command latency and CPU); one while a session runs goes to the
+     * spawner thread, and so does one of a host that is not alone.
+     */
+    @Test
+    void aLoneHostsRequestWhileNothingRunsIsSpawnedOnTheLoop() {
+        boolean[] alone = {true};
+        Sessions inlineFirst = new Sessions(loop, (spec, cgroupFd) -> new Child(100, 13, 10, 11, 12, false),
+                (starter, spec, cgroupFd, outcome) -> inFlight.add(outcome), new SessionDefaults(null, null,
+                        List.of(), Profile.DEFAULT, 250, 2000, 1024, 4096, 512), io);
+        inlineFirst.spawnOnTheLoopWhenAlone(() -> alone[0]);
+        inlineFirst.onExecRequest(host, 5, ExecRequest.of("sleep", "60"), answered::incrementAndGet);
+        assertEquals(1, answered.get(), "answered before the call returned");
+        assertEquals(List.of(), inFlight, "the spawner thread was not asked");
+
+        inlineFirst.onExecRequest(host, 6, ExecRequest.of("sleep", "60"), answered::incrementAndGet);
+        assertEquals(1, inFlight.size(), "a session runs: to the spawner thread");
+        inFlight.get(0).spawned(new Child(101, 23, 20, 21, 22, false), null, null);
+        assertEquals(2, answered.get());
+    }
+
+    @Test
+    void aRequestOfAHostThatIsNotAloneGoesToTheSpawnerThreadEvenWhenNothingRuns() {
+        Sessions notAlone = new Sessions(loop, (spec, cgroupFd) -> new Child(100, 13, 10, 11, 12, false),
+                (starter, spec, cgroupFd, outcome) -> inFlight.add(outcome), new SessionDefaults(null, null,
+                        List.of(), Profile.DEFAULT, 250, 2000, 1024, 4096, 512), io);
+        notAlone.spawnOnTheLoopWhenAlone(() -> false);
+        notAlone.onExecRequest(host, 5, ExecRequest.of("sleep", "60"), answered::incrementAndGet);
+        assertEquals(0, answered.get());
+        assertEquals(1, inFlight.size());
+    }
+
     /** A starter that throws is answered failed (other), as it was when the spawn ran on the loop. */
     @Test
     void aSpawnThatThrewIsAnsweredFailed() {
