@@ -202,12 +202,15 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
 
     private void sessionStartAnswered() {
         starting = false;
-        if (lostWhileStarting != null) {
-            boolean over = lostWhileStarting;
-            lostWhileStarting = null;
-            hostLost(over);
+        try {
+            if (lostWhileStarting != null) {
+                boolean over = lostWhileStarting;
+                lostWhileStarting = null;
+                hostLost(over);
+            }
+        } finally {
+            link.releaseInput(); // whatever the loss threw: held for ever, the host's input would never be read
         }
-        link.releaseInput();
     }
 
     /**

@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -19,6 +21,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * exec happens inside the spawn, so a sweep never takes that one either.
  */
 final class NewChildren {
+    /** How long a spawn waits at most for a sweep that wants to run (it retries every few ms: Reaper). */
+    private static final long SWEEP_WAIT_MILLIS = 50;
+
     /** Held by a spawn, from before the clone until its child is named in {@link #unregistered}; tried by a sweep. */
     private final ReentrantLock spawnOrSweep = new ReentrantLock();
     /** Pids spawned and not yet registered: written by the spawner thread, read and emptied on the loop. */
@@ -26,9 +31,16 @@ final class NewChildren {
     /** Wait statuses the sweep reaped of children not yet registered, by pid. Loop thread only. */
     private final Map<Integer, Integer> exitedBeforeRegistration = new HashMap<>();
 
+    /**
+     * A sweep found a spawn on its way: the next spawn lets it go first ({@link #letTheSweepGoFirst}),
+     * else spawns one after the other (several hosts' requests) left it no gap to run in.
+     */
+    private volatile boolean sweepWanted;
+
     /** {@code starter}, each start made outside any sweep, its child named until it is registered. */
     Sessions.Starter starting(Sessions.Starter starter) {
         return (spec, cgroupFd) -> {
+            letTheSweepGoFirst();
             spawnOrSweep.lock();
             try {
                 Child child = starter.start(spec, cgroupFd);
@@ -40,9 +52,19 @@ final class NewChildren {
         };
     }
 
+    /** On the spawner thread: a sweep that found a spawn on its way runs first (it tries again within ms); bounded. */
+    private void letTheSweepGoFirst() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SWEEP_WAIT_MILLIS);
+        while (sweepWanted && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+    }
+
     /** A sweep may reap now (no spawn is on its way); if true, {@link #sweepEnds} must follow. Loop thread. */
     boolean sweepBegins() {
-        return spawnOrSweep.tryLock();
+        boolean free = spawnOrSweep.tryLock();
+        sweepWanted = !free;
+        return free;
     }
 
     void sweepEnds() {

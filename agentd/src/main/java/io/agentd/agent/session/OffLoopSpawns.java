@@ -60,8 +60,15 @@ final class OffLoopSpawns implements SpawnRunner {
             child = starter.start(spec, cgroupFd);
         } catch (SpawnFailure f) {
             failure = f;
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
             bug = e; // the loop answers the request and logs it; the thread goes on with the next spawn
+        } catch (Error e) {
+            // As on the loop, where the spawn ran before and still runs alone: an Error ends the agent
+            // (Main), since no state can be trusted after it; thrown there, not lost with this thread.
+            toLoop.execute(() -> {
+                throw e;
+            });
+            return;
         }
         Child started = child;
         SpawnFailure failed = failure;

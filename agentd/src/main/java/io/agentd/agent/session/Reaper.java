@@ -103,8 +103,10 @@ final class Reaper {
         }
         Integer exited = newChildren.registered(s.pid);
         if (exited != null) {
-            // The sweep reaped it between its spawn and now: its status, as the sweep passes a leader's,
-            // once the start is done (its started sent, a start_detached detached).
+            // The sweep reaped it between its spawn and now: its pid may be anyone's, so no signal goes
+            // to its group from here on; its status as the sweep passes a leader's, once the start is
+            // done (its started sent, a start_detached detached).
+            s.leaderReapedBeforeRegistration();
             loop.schedule(0, () -> {
                 if (leaders.remove(s.pid, s)) {
                     s.onLeaderExit(exited);

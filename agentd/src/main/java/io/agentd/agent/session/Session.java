@@ -52,6 +52,9 @@ final class Session {
      */
     final SessionDirectory.Listed listed;
     final long startedUnixMillis = System.currentTimeMillis();
+    /** How soon an exit that waits for its host's hang-up asks again (the hang-up waits for a spawn: a few ms). */
+    private static final long HANG_UP_RETRY_MILLIS = 2;
+
     /** Where the session's frames go: the one field that says which host, under which id, or none. */
     final SessionRoute route;
     /** The session's own cgroup (SessionCgroup.NONE without cgroup2). */
@@ -289,6 +292,11 @@ final class Session {
     // ---- exit ----
 
     /** The leader was reaped (by its pidfd or by the reaper's sweep). */
+    /** The sweep reaped the leader before this session was registered ({@link NewChildren}): its exit follows. */
+    void leaderReapedBeforeRegistration() {
+        group.leaderReaped();
+    }
+
     void onLeaderExit(int waitStatus) {
         if (exit != null || state == State.DONE) {
             return;
@@ -334,6 +342,12 @@ final class Session {
             // and the attach it left the session for would find nothing: its hang-up runs first (its
             // last frames, then the host-loss policy, which detaches this session), and the exit is
             // held. Only for a session the policy keeps: one it kills must not be ended from here.
+            // While that hang-up waits for a command of the host's being started (its spawn runs off
+            // the loop), the exit waits too, and asks again in a moment.
+            if (route.hangUpWaitsForAStart()) {
+                loop.schedule(HANG_UP_RETRY_MILLIS, this::sendExited);
+                return;
+            }
             route.hangUpIfGone();
         }
         ResourceUsage usage = cgroup.usage();

@@ -130,7 +130,12 @@ final class SessionLauncher {
         spawnsInFlight++;
         runner.spawn(parts.reaper().starting(starter), spec, cgroup.fd(), (child, failure, bug) -> {
             spawnsInFlight--;
-            then.accept(spawned(from, id, req, spec, cgroup, child, failure, bug));
+            Session s = null;
+            try {
+                s = spawned(from, id, req, spec, cgroup, child, failure, bug);
+            } finally {
+                then.accept(s); // also when the start threw (a bug, logged by the loop): its host's input is released
+            }
         });
     }
 

@@ -99,6 +99,11 @@ public final class SessionRoute implements HostOutput {
         }
     }
 
+    /** The attached host's {@link HostOutput#hangUpWaitsForAStart}; false when detached. */
+    public boolean hangUpWaitsForAStart() {
+        return host != null && host.output().hangUpWaitsForAStart();
+    }
+
     /** The attached host's {@link HostOutput#hangUpIfGone}; false when detached. */
     @Override
     public boolean hangUpIfGone() {

@@ -97,13 +97,13 @@ public final class Sessions {
 
     Sessions(Loop loop, Starter starter, SpawnRunner spawns, SessionDefaults defaults, SessionIo io) {
         this.parts = new SharedParts(loop, defaults, io);
-        this.shutdown = new SessionsShutdown(loop, table, parts, () -> onIdle.run());
+        this.shutdown = new SessionsShutdown(loop, table, parts, this::spawnsInFlight, () -> onIdle.run());
         this.launcher = new SessionLauncher(loop, starter, spawns, io, table, parts, shutdown, owner);
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.listing = new SessionListing(loop, table, parts);
         // The last session gone is idle only with no spawn in flight: its outcome would find the agent stopped.
         this.ends = new SessionEnds(table, lookup, parts, () -> {
-            if (launcher.spawnsInFlight() == 0) {
+            if (spawnsInFlight() == 0) {
                 onIdle.run();
             }
         });
@@ -154,9 +154,13 @@ public final class Sessions {
         listing.limitLargeAnswersBy(agentOutputOverBudget);
     }
 
+    private int spawnsInFlight() {
+        return launcher.spawnsInFlight();
+    }
+
     /** True when no session runs, of any host (detached ones included), and none is being started. */
     public boolean isEmpty() {
-        return table.isEmpty() && launcher.spawnsInFlight() == 0;
+        return table.isEmpty() && spawnsInFlight() == 0;
     }
 
     public int count() {

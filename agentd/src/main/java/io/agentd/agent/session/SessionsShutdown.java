@@ -4,13 +4,16 @@ import io.agentd.agent.loop.Loop;
 import io.agentd.agent.sys.LibC;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The agent's shutdown as its sessions see it: every session's group signalled (SIGTERM, then
  * SIGKILL with the cgroups after the grace), its exit waited for, and the wait given up on for
- * sessions the kernel cannot end. No session starts once it has begun. Loop thread only.
+ * sessions the kernel cannot end. No request is taken once it has begun; a spawn already on its way
+ * (off the loop) brings its session late, and it is signalled then ({@link #startedLate}). Loop
+ * thread only.
  */
 final class SessionsShutdown {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class); // Sessions' lines, as before
@@ -23,11 +26,14 @@ final class SessionsShutdown {
     /** Runs when the shutdown stops waiting for sessions: as when the last one has ended. */
     private final Runnable onIdle;
     private boolean begun;
+    /** Spawns whose outcome has not come back (SessionLauncher): the wait is for them too. */
+    private final IntSupplier spawnsInFlight;
     /** The grace is over: what is left was sent SIGKILL, cgroups killed. */
     private boolean killing;
 
-    SessionsShutdown(Loop loop, SessionTable table, SharedParts parts, Runnable onIdle) {
+    SessionsShutdown(Loop loop, SessionTable table, SharedParts parts, IntSupplier spawnsInFlight, Runnable onIdle) {
         this.loop = loop;
+        this.spawnsInFlight = spawnsInFlight;
         this.table = table;
         this.parts = parts;
         this.onIdle = onIdle;
@@ -84,13 +90,17 @@ final class SessionsShutdown {
      * recorded and their cgroups in place, so the next agent's start kills what is left.
      */
     private void stopWaitingForUnkillable() {
-        if (table.isEmpty()) {
+        int spawning = spawnsInFlight.getAsInt();
+        if (table.isEmpty() && spawning == 0) {
             return;
         }
         List<Integer> pids = new ArrayList<>();
         table.all().forEach(s -> pids.add(s.pid));
-        log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?): the agent"
-                + " stops without their exits", table.size(), KILLED_EXIT_WAIT_MILLIS + parts.defaults().drainMillis(), pids);
+        // A spawn that has not returned by now waits on a child the kernel cannot end either (its exec
+        // in uninterruptible sleep on a mount that does not answer; the spawn guard's SIGKILL pending).
+        log.warn("{} session(s) not over {} ms after SIGKILL (leader pids {}; in uninterruptible sleep?) and {} spawn(s)"
+                + " not returned: the agent stops without them", table.size(),
+                KILLED_EXIT_WAIT_MILLIS + parts.defaults().drainMillis(), pids, spawning);
         onIdle.run();
     }
 

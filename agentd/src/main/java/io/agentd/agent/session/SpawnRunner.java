@@ -7,8 +7,9 @@ import io.agentd.agent.spawn.SpawnSpec;
 /**
  * Where a session's spawn runs (DESIGN.md decision 1): on a thread of its own in the agent
  * ({@link OffLoopSpawns}), so that the loop serves every other host, session and timer while the
- * child makes its way to its exec; or at once, on the caller's thread ({@link #INLINE}: the tests
- * that drive a scripted loop, and the agent when the kernel refuses it a thread).
+ * child makes its way to its exec; or at once, on the caller's thread ({@link #INLINE}: a lone
+ * host's request while nothing runs (SessionLauncher), the agent when the kernel refuses it a
+ * thread, and the tests that drive a scripted loop).
  */
 interface SpawnRunner {
     /** The outcome of one spawn, handed back on the loop thread, exactly once. */

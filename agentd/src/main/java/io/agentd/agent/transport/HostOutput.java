@@ -65,4 +65,13 @@ public interface HostOutput {
     default boolean hangUpIfGone() {
         return false;
     }
+
+    /**
+     * The host has closed its end, and its hang-up waits for a command of its being started (the
+     * spawn runs off the loop: {@link #hangUpIfGone} cannot run it now). A caller that wanted the
+     * hang-up first asks again in a moment.
+     */
+    default boolean hangUpWaitsForAStart() {
+        return false;
+    }
 }

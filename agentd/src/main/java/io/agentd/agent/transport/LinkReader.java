@@ -28,7 +28,7 @@ final class LinkReader {
 
     /**
      * How long one readiness of the port may dispatch frames before the link yields the loop. Frames
-     * can be slow (an exec.request spawns a process), and a host that sends thousands at once would
+     * can be slow (an exec.request made on the loop by a lone host spawns there), and a host that sends thousands at once would
      * otherwise hold the loop for seconds: every other host, timer and session waits. Past this
      * slice the rest waits for the next turn, after every other ready fd and due timer.
      */
@@ -91,7 +91,7 @@ final class LinkReader {
         sliceStart = clock.getAsLong();
     }
 
-    /** Frames read wait for the next turn (the slice ran out): a hang-up, or a failed write, waits for them. */
+    /** Frames read wait for the next turn (the slice ran out); see {@link #hangUpWaits} for what waits with them. */
     boolean framesWaitForNextTurn() {
         return yielded != null;
     }
@@ -134,7 +134,7 @@ final class LinkReader {
 
     /** The host's not reading its answers is all that stops its input being read. */
     boolean onlyBackpressureHoldsInput() {
-        return serving() && !feed.waitsForBudget() && yielded == null && !roomWait.holdsFrame()
+        return serving() && !feed.waitsForBudget() && yielded == null && !roomWait.holdsFrame() && !heldForStart
                 && link.writer().inputPaused();
     }
 
@@ -173,14 +173,28 @@ final class LinkReader {
      */
     void startAnswered() {
         heldForStart = false;
-        if (hangUpWaitsForStart) {
+        boolean hungUp = hangUpWaitsForStart;
+        if (hungUp) {
             hangUpWaitsForStart = false;
             if (link.registration() != null) {
                 link.registration().setEdgeTriggered(false);
             }
         }
-        if (!dispatching && serving() && yielded == null) {
-            resumeDispatch();
+        if (dispatching || !serving() || yielded != null) {
+            return;
+        }
+        resumeDispatch(); // what waited, first
+        if (!hungUp || !serving()) {
+            return;
+        }
+        // The hang-up seen meanwhile is run now, as epoll would have run it (the rest of what the host
+        // sent, then the hang-up): left to epoll's next report, a port's host that came back meanwhile
+        // left none, and the hang-up was lost. Behind another start it waits for that one; behind a
+        // slice that ran out, for epoll's report once the rest is dispatched.
+        if (heldForStart) {
+            hangUpWhileStarting();
+        } else if (yielded == null) {
+            LinkReadiness.onEvents(link, Loop.HANGUP);
         }
     }
 

@@ -55,7 +55,7 @@ final class LinkReadiness {
         if (link.connected() && link.registration().reading()
                 && (events & (Loop.READABLE | Loop.ERROR)) != 0) {
             if (reader.waitsForStart()) {
-                link.registration().setRead(false); // a port's host came back during the start: read it after
+                link.registration().setRead(false); // more came during the start: read once it is answered
             } else {
                 reader.read();
             }

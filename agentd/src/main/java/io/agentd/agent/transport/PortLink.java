@@ -3,6 +3,7 @@ package io.agentd.agent.transport;
 import io.agentd.agent.loop.Loop;
 import io.agentd.agent.loop.Loop.Registration;
 import io.agentd.agent.loop.OutboundQueue;
+import io.agentd.agent.sys.Os;
 import io.agentd.protocol.ErrorKind;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
@@ -273,6 +274,11 @@ public final class PortLink implements HostOutput {
     /** See {@link LinkReader#startAnswered}. */
     public void releaseInput() {
         reader.startAnswered();
+    }
+
+    @Override
+    public boolean hangUpWaitsForAStart() {
+        return connected() && !dropping() && reader.waitsForStart() && Os.peerClosed(reg.fd());
     }
 
     /** See {@link LinkReadiness#hangUpIfGone}. */

@@ -141,6 +141,33 @@ class SessionsOwnershipTest {
     }
 
     /**
+     * A detachable session exits while its host, gone, has a command being started (the spawn off
+     * the loop): the host's hang-up cannot run before that is answered, and the exit waits for it
+     * instead of going to the gone host (and with it, lost to the attach the session was kept for).
+     */
+    @Test
+    void anExitWhoseHostsHangUpWaitsForAStartWaitsForThatHangUp() {
+        scripted.sessions.onExecRequest(a, 5, ExecRequest.of("sleep", "60").withDetachable(true));
+        outA.hangUpWaitsForAStart = true;
+        scripted.exit(100, 3);
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(13, Loop.READABLE);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        loop.advance(1000); // past the drain window, and a few retries
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no exit for the gone host");
+
+        outA.hangUpWaitsForAStart = false; // the start answered: the hang-up can run now
+        outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true); // a's host-loss policy
+        loop.advance(10);
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "detached by the hang-up first");
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(MessageType.EXEC_EXITED, outB.types().get(outB.types().size() - 1),
+                "the exit, held for the attach");
+    }
+
+    /**
      * Two gone hosts attaching to each other's session, neither's hang-up heard yet: b's attach runs
      * a's hang-up, whose last frame attaches to b's session. That must not run b's hang-up under b's
      * own attach, which would then route a's session to b after b's host-loss policy had run: held by

@@ -116,15 +116,9 @@ class StartHoldTest {
         assertTrue(loop.registration(pair[0]).edgeTriggered(), "reported once while it waits");
         assertFalse(link.hangUpIfGone(), "nor is it run on request: it follows the held frame");
 
-        link.releaseInput();
-        loop.turn();
+        link.releaseInput(); // no second report of the hang-up needed: a port's host may be back by then
         assertEquals(List.of(1L, 2L, 3L), dispatched, "what it sent before it went");
-        assertFalse(loop.registration(pair[0]).edgeTriggered(), "level-triggered again");
-        for (int turn = 0; turn < 5 && hangups.isEmpty(); turn++) {
-            loop.fire(pair[0], Loop.READABLE | Loop.HANGUP); // as epoll reports it again
-            loop.turn();
-        }
-        assertEquals(List.of(true), hangups);
+        assertEquals(List.of(true), hangups, "then the hang-up");
     }
 
     /**
