@@ -1108,7 +1108,7 @@ class PortLinkTest {
     }
 
     /** A listener that ignores everything: a test overrides what it watches. */
-    private static class RecordingListener implements PortLink.Listener {
+    static class RecordingListener implements PortLink.Listener {
         @Override
         public void onConnected() {}
 

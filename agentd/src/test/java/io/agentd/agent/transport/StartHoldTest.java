@@ -9,7 +9,6 @@ import io.agentd.agent.loop.ScriptedLoop;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
-import io.agentd.protocol.ProtocolException;
 import io.agentd.protocol.payload.Empty;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,10 +31,7 @@ class StartHoldTest {
     private boolean answeredAtOnce;
 
     StartHoldTest() {
-        link.setListener(new PortLink.Listener() {
-            @Override
-            public void onConnected() {}
-
+        link.setListener(new PortLinkTest.RecordingListener() {
             @Override
             public void onFrame(Frame frame) {
                 dispatched.add(frame.id());
@@ -47,15 +43,6 @@ class StartHoldTest {
                     }
                 }
             }
-
-            @Override
-            public void onProtocolError(ProtocolException e) {}
-
-            @Override
-            public void onOutputResumed() {}
-
-            @Override
-            public void onFlushed() {}
         });
         link.attach(pair[0], PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.DROP_HOST, hangups::add);
         loop.fire(pair[0], Loop.WRITABLE); // connected
