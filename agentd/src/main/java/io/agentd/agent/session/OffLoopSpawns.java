@@ -1,7 +1,5 @@
 package io.agentd.agent.session;
 
-import io.agentd.agent.spawn.Child;
-import io.agentd.agent.spawn.SpawnFailure;
 import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.Threads;
 import java.util.Queue;
@@ -51,49 +49,31 @@ final class OffLoopSpawns implements SpawnRunner {
         LockSupport.unpark(thread); // one futex wake, no monitor handed over
     }
 
-    /** On the spawner thread: the spawn, then its outcome posted to the loop. */
+    /**
+     * On the spawner thread: the spawn, as {@link #INLINE} makes it (a RuntimeException is a bug the
+     * loop answers and logs), its outcome posted to the loop; the thread goes on with the next spawn.
+     */
     private void spawnNow(Sessions.Starter starter, SpawnSpec spec, int cgroupFd, Outcome outcome) {
-        Child child = null;
-        SpawnFailure failure = null;
-        Throwable bug = null;
         try {
-            child = starter.start(spec, cgroupFd);
-        } catch (SpawnFailure f) {
-            failure = f;
-        } catch (RuntimeException e) {
-            bug = e; // the loop answers the request and logs it; the thread goes on with the next spawn
+            INLINE.spawn(starter, spec, cgroupFd,
+                    (child, failure, bug) -> toLoop.execute(() -> outcome.spawned(child, failure, bug)));
         } catch (Error e) {
             // As on the loop, where the spawn ran before and still runs alone: an Error ends the agent
             // (Main), since no state can be trusted after it; thrown there, not lost with this thread.
             toLoop.execute(() -> {
                 throw e;
             });
-            return;
         }
-        Child started = child;
-        SpawnFailure failed = failure;
-        Throwable thrown = bug;
-        toLoop.execute(() -> outcome.spawned(started, failed, thrown));
     }
 
     private boolean startThread() {
-        Thread t = new Thread(this::takeSpawns, "spawner");
-        t.setDaemon(true);
-        try {
-            t.start();
-        } catch (OutOfMemoryError e) {
-            if (!Threads.startRefused(e)) {
-                throw e;
-            }
-            if (!refusalLogged) { // once: while the kernel refuses, every spawn would say it
-                refusalLogged = true;
-                log.warn("spawn: no thread for spawns ({}): commands are spawned on the loop until one can be made",
-                        e.getMessage());
-            }
-            return false;
+        thread = Threads.startDaemon("spawner", this::takeSpawns);
+        if (thread == null && !refusalLogged) { // once: while the kernel refuses, every spawn would say it
+            refusalLogged = true;
+            log.warn("spawn: no thread for spawns (the kernel refused it: unable to create native thread): commands"
+                    + " are spawned on the loop until one can be made");
         }
-        thread = t;
-        return true;
+        return thread != null;
     }
 
     private void takeSpawns() {

@@ -291,12 +291,12 @@ final class Session {
 
     // ---- exit ----
 
-    /** The leader was reaped (by its pidfd or by the reaper's sweep). */
     /** The sweep reaped the leader before this session was registered ({@link NewChildren}): its exit follows. */
     void leaderReapedBeforeRegistration() {
         group.leaderReaped();
     }
 
+    /** The leader was reaped (by its pidfd or by the reaper's sweep). */
     void onLeaderExit(int waitStatus) {
         if (exit != null || state == State.DONE) {
             return;

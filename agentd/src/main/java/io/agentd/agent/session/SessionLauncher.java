@@ -75,68 +75,72 @@ final class SessionLauncher {
      * {@code then} run, before this returns.
      */
     void start(SessionHost from, long id, ExecRequest req, Consumer<Session> then) {
-        String type = MessageType.EXEC_REQUEST.wire();
-        HostOutput host = from.output();
-        if (id == Protocol.CONTROL_ID) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
-            then.accept(null);
-            return;
-        }
-        SessionKey key = new SessionKey(from.connection(), id);
-        if (table.isRouted(key)) {
-            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
-            then.accept(null);
-            return;
-        }
-        if (shutdown.begun()) {
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
-                    null));
-            then.accept(null);
-            return;
-        }
-        if (req.startDetached() && !req.detachable()) {
-            // Only a detachable session keeps its output from byte 0 for the attach that must follow.
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
-                    "start_detached needs detachable: true", null));
-            then.accept(null);
-            return;
-        }
-        SpawnSpec spec;
-        try {
-            spec = SpawnSpec.from(req, parts.defaults());
-        } catch (RequestedProfile.Refused e) {
-            sendFailed(host, id, req, e.failed);
-            then.accept(null);
-            return;
-        } catch (SpawnFailure f) {
-            sendFailed(host, id, req, f.failure());
-            then.accept(null);
-            return;
-        } catch (IllegalArgumentException e) {
-            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
-            then.accept(null);
-            return;
-        }
-        SessionCgroup cgroup;
-        try {
-            cgroup = parts.cgroups().create(req.memoryMax(), req.pidsMax());
-        } catch (CgroupRefusal r) {
-            sendFailed(host, id, req, r.failure());
+        Prepared prepared = prepare(from, id, req);
+        if (prepared == null) {
             then.accept(null);
             return;
         }
         SpawnRunner runner = table.isEmpty() && spawnsInFlight == 0 && requesterAlone.getAsBoolean()
                 ? SpawnRunner.INLINE : spawns;
         spawnsInFlight++;
-        runner.spawn(parts.reaper().starting(starter), spec, cgroup.fd(), (child, failure, bug) -> {
-            spawnsInFlight--;
-            Session s = null;
-            try {
-                s = spawned(from, id, req, spec, cgroup, child, failure, bug);
-            } finally {
-                then.accept(s); // also when the start threw (a bug, logged by the loop): its host's input is released
-            }
-        });
+        runner.spawn(parts.reaper().starting(starter), prepared.spec(), prepared.cgroup().fd(),
+                (child, failure, bug) -> {
+                    spawnsInFlight--;
+                    Session s = null;
+                    try {
+                        s = spawned(from, id, req, prepared.spec(), prepared.cgroup(), child, failure, bug);
+                    } finally {
+                        then.accept(s); // also when the start threw (a bug, logged by the loop): its host's input is released
+                    }
+                });
+    }
+
+    /** What a request needs before its spawn: the spec, and the session's cgroup made. */
+    private record Prepared(SpawnSpec spec, SessionCgroup cgroup) {}
+
+    /** The request checked, its spec made and its cgroup created; or null, the request answered refused or failed. */
+    private Prepared prepare(SessionHost from, long id, ExecRequest req) {
+        String type = MessageType.EXEC_REQUEST.wire();
+        HostOutput host = from.output();
+        if (id == Protocol.CONTROL_ID) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
+            return null;
+        }
+        SessionKey key = new SessionKey(from.connection(), id);
+        if (table.isRouted(key)) {
+            host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + id + " is running; request refused");
+            return null;
+        }
+        if (shutdown.begun()) {
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.OTHER, null, null, "the agent is shutting down",
+                    null));
+            return null;
+        }
+        if (req.startDetached() && !req.detachable()) {
+            // Only a detachable session keeps its output from byte 0 for the attach that must follow.
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null,
+                    "start_detached needs detachable: true", null));
+            return null;
+        }
+        SpawnSpec spec;
+        try {
+            spec = SpawnSpec.from(req, parts.defaults());
+        } catch (RequestedProfile.Refused e) {
+            sendFailed(host, id, req, e.failed);
+            return null;
+        } catch (SpawnFailure f) {
+            sendFailed(host, id, req, f.failure());
+            return null;
+        } catch (IllegalArgumentException e) {
+            sendFailed(host, id, req, ExecFailed.of(FailureKind.BAD_ARGS, null, null, e.getMessage(), null));
+            return null;
+        }
+        try {
+            return new Prepared(spec, parts.cgroups().create(req.memoryMax(), req.pidsMax()));
+        } catch (CgroupRefusal r) {
+            sendFailed(host, id, req, r.failure());
+            return null;
+        }
     }
 
     /** See {@link #requesterAlone}. */

@@ -101,12 +101,7 @@ public final class Sessions {
         this.launcher = new SessionLauncher(loop, starter, spawns, io, table, parts, shutdown, owner);
         this.runningFrames = new RunningSessionFrames(loop, table, lookup, parts.reaper(), io);
         this.listing = new SessionListing(loop, table, parts);
-        // The last session gone is idle only with no spawn in flight: its outcome would find the agent stopped.
-        this.ends = new SessionEnds(table, lookup, parts, () -> {
-            if (spawnsInFlight() == 0) {
-                onIdle.run();
-            }
-        });
+        this.ends = new SessionEnds(table, lookup, parts, this::idleIfNothingLeft);
         this.attachments = new Attachments(loop, table, lookup, parts, ends);
     }
 
@@ -213,8 +208,18 @@ public final class Sessions {
         if (id != Protocol.CONTROL_ID && !table.isRouted(key)) {
             lookup.ended(key); // answered failed (or started detached): the host may have sent stdin behind it
         }
-        if (s == null && shutdown.begun() && isEmpty()) {
-            onIdle.run(); // the last start the shutdown waited for failed: nothing is left to end
+        if (s == null && shutdown.begun()) {
+            idleIfNothingLeft(); // the last start the shutdown waited for may have failed
+        }
+    }
+
+    /**
+     * Idle once no session runs and no spawn is in flight: the last session gone with one on its way
+     * is not (its outcome would find the agent stopped).
+     */
+    private void idleIfNothingLeft() {
+        if (isEmpty()) {
+            onIdle.run();
         }
     }
 

@@ -73,13 +73,12 @@ final class SessionsShutdown {
             return;
         }
         s.agentShuttingDown();
+        int signal = killing ? LibC.SIGKILL : LibC.SIGTERM;
+        s.signalGroup(signal);
         if (killing) {
-            s.signalGroup(LibC.SIGKILL);
             s.cgroup.kill(0);
-        } else {
-            s.signalGroup(LibC.SIGTERM);
         }
-        log.info("session {} started as the agent shut down: signal {} sent", s.id, killing ? LibC.SIGKILL : LibC.SIGTERM);
+        log.info("session {} started as the agent shut down: signal {} sent", s.id, signal);
     }
 
     /**
