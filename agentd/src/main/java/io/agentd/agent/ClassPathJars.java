@@ -23,14 +23,7 @@ final class ClassPathJars {
      * have taken every descriptor; where no thread can be started, here.
      */
     static void openAllSoon() {
-        Thread opener = new Thread(ClassPathJars::openAll, "class-path-jars");
-        opener.setDaemon(true);
-        try {
-            opener.start();
-        } catch (OutOfMemoryError e) {
-            if (!Threads.startRefused(e)) {
-                throw e;
-            }
+        if (Threads.startDaemon("class-path-jars", ClassPathJars::openAll) == null) {
             openAll();
         }
     }

@@ -10,6 +10,24 @@ package io.agentd.agent.sys;
 public final class Threads {
     private Threads() {}
 
+    /**
+     * A daemon thread named {@code name} running {@code task}, started; null when the kernel refused
+     * it ({@link #startRefused}), for the caller to do without. Any other OutOfMemoryError is thrown.
+     */
+    public static Thread startDaemon(String name, Runnable task) {
+        Thread thread = new Thread(task, name);
+        thread.setDaemon(true);
+        try {
+            thread.start();
+        } catch (OutOfMemoryError e) {
+            if (!startRefused(e)) {
+                throw e;
+            }
+            return null;
+        }
+        return thread;
+    }
+
     /** Whether {@code e} says a thread could not be started (and nothing else). */
     public static boolean startRefused(OutOfMemoryError e) {
         String message = e.getMessage();
