@@ -4,17 +4,15 @@ import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One open handle: a file (a FileChannel) or a directory (a stream of its entries). Operations on
+ * One open handle: a file (a FileChannel) or a directory (its descriptor and a stream of its entries). Operations on
  * one handle run one at a time on workers (they hold {@link #busy}); different handles run in
  * parallel. The loop thread never takes that lock: a worker may sit in a write to a FIFO that
  * nobody reads for as long as it likes. Closing never waits for it either ({@link #close},
@@ -29,6 +27,12 @@ abstract class FsHandle {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Held by the operation running on the handle (its system calls), so operations run one at a time. */
     final ReentrantLock busy = new ReentrantLock();
+    /**
+     * Who holds the handle's descriptor open: 1 for the handle until it is released, plus each
+     * operation using the descriptor's number now ({@link #holdDescriptor}). It is closed when this
+     * reaches 0.
+     */
+    private final AtomicInteger descriptorHolders = new AtomicInteger(1);
 
     FsHandle(long handle, long openedBy, Path path) {
         this.handle = handle;
@@ -93,6 +97,61 @@ abstract class FsHandle {
         release(false);
     }
 
+    /**
+     * /proc/self/fd/N of the descriptor the handle holds, where its metadata is read and set: the
+     * file or directory it has open, whatever its path has come to name since (a guest user's link
+     * put there: by the path, a root FSetStat chowned and chmodded where it pointed). Null when the
+     * descriptor's number is unknown (or, for a test's handle, there is none).
+     */
+    Path descriptorPath() {
+        return null;
+    }
+
+    /**
+     * An operation is about to act on the handle's descriptor by its number
+     * ({@link #descriptorPath}): until {@link #dropDescriptor}, the descriptor stays open, so N names
+     * this handle's file or directory and no other. Closed then, the number could be any file the
+     * agent opens next (another connection's OpenFile, a spawn's pipe), and a chmod, chown or utimes
+     * would land there, as root for a request without {@code user}. False once the handle let its
+     * descriptor go (closed meanwhile: the caller answers EBADF).
+     *
+     * <p>A close does not wait for the holder (no lock; an owner gone is closed on a thread of its
+     * own, FsWorkers#closeAside): the last to let go closes the descriptor, the holder right after
+     * its system calls, which do not block as reads and writes of a FIFO may. A read or write
+     * blocked in a file's channel is then woken by that close, a few system calls later than
+     * without the holder.
+     */
+    final boolean holdDescriptor() {
+        for (int n = descriptorHolders.get(); n > 0; n = descriptorHolders.get()) {
+            if (descriptorHolders.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The operation is done with the descriptor; the handle's close, if it came meanwhile, is done now. */
+    final void dropDescriptor() {
+        if (descriptorHolders.decrementAndGet() == 0) {
+            try {
+                closeDescriptor();
+            } catch (IOException ignored) {
+                // close(2) of a file or directory, its handle already closed and answered: no one to tell
+            }
+        }
+    }
+
+    /** The handle lets its descriptor go: closed now, or by the last operation still using it. */
+    final void letDescriptorGo() throws IOException {
+        if (descriptorHolders.decrementAndGet() == 0) {
+            closeDescriptor();
+        }
+    }
+
+    /** Closes the descriptor (and what reads through it), once nobody holds it; a test's handle may hold none. */
+    void closeDescriptor() throws IOException {
+    }
+
     /** An open file. */
     static final class File extends FsHandle {
         final FileChannel channel;
@@ -118,13 +177,6 @@ abstract class FsHandle {
         private volatile boolean spoiled;
         /** Writes started on it and not ended yet ({@link #writeStarted}, {@link #writeEnded}). */
         private final AtomicInteger writes = new AtomicInteger();
-        /**
-         * Who holds {@link #channel}'s descriptor open: 1 for the handle until it is released, plus
-         * each FStat or FSetStat using the descriptor's number now ({@link #holdDescriptor}). The
-         * channel is closed when this reaches 0.
-         */
-        private final AtomicInteger descriptorHolders = new AtomicInteger(1);
-
         /** Opened with {@code append} (O_APPEND): a positional write goes to the end, so it cannot extend. */
         final boolean appending;
 
@@ -216,44 +268,14 @@ abstract class FsHandle {
             return spoiled;
         }
 
-        /**
-         * An FStat or FSetStat is about to act on the channel's descriptor by its number
-         * ({@link ChannelDescriptor}, /proc/self/fd/N): until {@link #dropDescriptor}, the channel
-         * stays open, so N names this handle's file and no other. Closed then, the number could be
-         * any file the agent opens next (another connection's OpenFile, a spawn's pipe), and a
-         * chmod, chown or utimes would land there, as root for a request without {@code user}.
-         * False once the handle let its channel go (closed meanwhile: the caller answers EBADF).
-         *
-         * <p>A close does not wait for the holder (no lock; an owner gone is closed on a thread of
-         * its own, FsWorkers#closeAside): the last to let go closes the channel, the holder right after its system calls,
-         * which do not block as reads and writes of a FIFO may. A read or write blocked in the
-         * channel is then woken by that close, a few system calls later than without the holder.
-         */
-        boolean holdDescriptor() {
-            for (int n = descriptorHolders.get(); n > 0; n = descriptorHolders.get()) {
-                if (descriptorHolders.compareAndSet(n, n + 1)) {
-                    return true;
-                }
-            }
-            return false;
+        @Override
+        Path descriptorPath() {
+            return ChannelDescriptor.path(channel);
         }
 
-        /** The FStat or FSetStat is done with the descriptor; the handle's close, if it came meanwhile, is done now. */
-        void dropDescriptor() {
-            if (descriptorHolders.decrementAndGet() == 0) {
-                try {
-                    channel.close();
-                } catch (IOException ignored) {
-                    // close(2) of a file, its handle already closed and answered: no one to tell
-                }
-            }
-        }
-
-        /** The handle lets its channel go: closed now, or by the last FStat or FSetStat still using it. */
-        private void closeChannel() throws IOException {
-            if (descriptorHolders.decrementAndGet() == 0) {
-                channel.close();
-            }
+        @Override
+        void closeDescriptor() throws IOException {
+            channel.close();
         }
 
         @Override
@@ -265,7 +287,7 @@ abstract class FsHandle {
         void release(boolean complete) throws FsFailure {
             if (temp == null) {
                 try {
-                    closeChannel();
+                    letDescriptorGo();
                 } catch (IOException e) {
                     throw FsErrors.from(e, "close " + path);
                 }
@@ -296,7 +318,7 @@ abstract class FsHandle {
                         channel.force(true);
                     }
                 } finally {
-                    closeChannel(); // also when the fsync failed: the descriptor is not left open
+                    letDescriptorGo(); // also when the fsync failed: the descriptor is not left open
                 }
                 if (replace) {
                     Files.move(temp, temp.resolveSibling(path.getFileName().toString()), StandardCopyOption.ATOMIC_MOVE);
@@ -324,19 +346,33 @@ abstract class FsHandle {
 
     /** An open directory, read by ReadDir in order. */
     static final class Dir extends FsHandle {
-        private final DirectoryStream<Path> stream;
-        final Iterator<Path> entries;
+        final FsOpenDirectory directory;
 
-        Dir(long handle, long openedBy, Path path, DirectoryStream<Path> stream) {
-            super(handle, openedBy, path);
-            this.stream = stream;
-            this.entries = stream.iterator();
+        Dir(long handle, long openedBy, FsOpenDirectory directory) {
+            super(handle, openedBy, directory.path);
+            this.directory = directory;
+        }
+
+        @Override
+        Path descriptorPath() {
+            return directory.opened();
+        }
+
+        @Override
+        void closeDescriptor() throws IOException {
+            directory.close();
+        }
+
+        /** Its own descriptor, and the one the JDK's stream of its entries reads through. */
+        @Override
+        int descriptors() {
+            return 2;
         }
 
         @Override
         void release(boolean complete) throws FsFailure {
             try {
-                stream.close();
+                letDescriptorGo();
             } catch (IOException e) {
                 throw FsErrors.from(e, "close " + path);
             }

@@ -6,10 +6,8 @@ import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -45,9 +43,9 @@ final class FsListing {
     private static List<FsEntryInfo> entriesOf(Path dir, FsPaths.DirectoryName slash) throws FsFailure {
         List<FsEntryInfo> entries = new ArrayList<>();
         long bytes = 0;
-        try (DirectoryStream<Path> stream = FsDirectoryStreams.open(dir, slash, "list " + dir)) {
-            for (Path child : stream) {
-                FsEntryInfo info = statOrSkip(child);
+        try (FsOpenDirectory opened = FsOpenDirectory.open(dir, slash, "list " + dir)) {
+            while (opened.hasNext()) {
+                FsEntryInfo info = opened.nextEntry();
                 if (info == null) {
                     continue;
                 }
@@ -82,11 +80,15 @@ final class FsListing {
         long bytes = 0;
         dir.busy.lock();
         try {
+            // The entries are looked at through the directory's descriptor by its number: held open
+            // meanwhile, so that a CloseHandle now cannot give the number to another file.
+            if (!dir.holdDescriptor()) {
+                throw closedUnder(dir);
+            }
             try {
-                Iterator<Path> it = dir.entries;
-                while (entries.size() < max && bytes < LIST_BUDGET_BYTES && it.hasNext()) {
+                while (entries.size() < max && bytes < LIST_BUDGET_BYTES && dir.directory.hasNext()) {
                     pause.run();
-                    FsEntryInfo info = statOrSkip(it.next());
+                    FsEntryInfo info = dir.directory.nextEntry();
                     if (info != null) {
                         bytes += estimate(info);
                         entries.add(info);
@@ -94,11 +96,13 @@ final class FsListing {
                 }
             } catch (java.nio.file.DirectoryIteratorException e) {
                 throw FsErrors.from(e.getCause(), "readdir " + dir.path);
+            } finally {
+                dir.dropDescriptor();
             }
             if (dir.isClosed()) {
-                // A CloseHandle cut the stream under this ReadDir: its iterator just ends, and an
-                // answer of what it had (often nothing) would read as the end of the directory.
-                throw new FsFailure(FsFailure.EBADF, "readdir " + dir.path + ": the handle was closed (os error 9)");
+                // A CloseHandle came during this ReadDir: an answer of what it had would read as
+                // the end of the directory, though entries may be left.
+                throw closedUnder(dir);
             }
         } finally {
             dir.busy.unlock();
@@ -106,16 +110,8 @@ final class FsListing {
         return entries;
     }
 
-    /** An entry that vanished between readdir and lstat is left out, as ls does. */
-    private static FsEntryInfo statOrSkip(Path child) throws FsFailure {
-        try {
-            return FsEntries.stat(child, false);
-        } catch (FsFailure f) {
-            if (f.errno() == FsFailure.ENOENT) {
-                return null;
-            }
-            throw f;
-        }
+    private static FsFailure closedUnder(FsHandle.Dir dir) {
+        return new FsFailure(FsFailure.EBADF, "readdir " + dir.path + ": the handle was closed (os error 9)");
     }
 
     /** Upper bound of an entry's encoded size: its path and the fixed keys and values. */

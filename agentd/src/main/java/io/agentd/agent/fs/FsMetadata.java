@@ -12,7 +12,7 @@ import java.nio.file.Path;
 /**
  * The metadata ops: RealPath, Stat, SetStat and ReadLink of a host's path, FStat and FSetStat of a
  * handle. A path is looked at, for a request with a user, without following a link into /proc
- * ({@link NoMagicLinks}); a handle's metadata is read and set on the file it has open
+ * ({@link NoMagicLinks}); a handle's metadata is read and set on the file or directory it has open
  * ({@link #statPath}), held open meanwhile.
  */
 final class FsMetadata {
@@ -67,7 +67,7 @@ final class FsMetadata {
         }
     }
 
-    /** FStat: the handle's open file ({@link #statPath}), held open while it is read. */
+    /** FStat: the handle's open file or directory ({@link #statPath}), held open while it is read. */
     FsResponse fstat(long id, FsOp.FStat o) throws FsFailure {
         FsHandle h = handles.get(o.handle(), id);
         Path open = holdStatPath(h, o.handle());
@@ -75,14 +75,20 @@ final class FsMetadata {
             pause.run();
             return FsResponse.success(new FsResponseData.Stat(FsEntries.stat(open, h.path, true)));
         } finally {
-            dropStatPath(h);
+            h.dropDescriptor();
         }
     }
 
-    /** FSetStat: as SetStat, on the handle's open file; a file handle's size is set through its channel. */
+    /**
+     * FSetStat: as SetStat, on the handle's open file or directory; a file handle's size is set
+     * through its channel, and a directory handle takes no size (EISDIR, nothing else set).
+     */
     FsResponse fsetStat(long id, FsOp.FSetStat o) throws FsFailure {
         FsHandle h = handles.get(o.handle(), id);
         FsAttrs.check(h.path, o.attrs());
+        if (o.attrs().size() != null && h instanceof FsHandle.Dir) {
+            throw FsFailure.of(FsFailure.EISDIR, "truncate " + h.path);
+        }
         h.busy.lock();
         try {
             Path open = holdStatPath(h, o.handle());
@@ -96,7 +102,7 @@ final class FsMetadata {
                     FsAttrs.apply(open, h.path, true, o.attrs());
                 }
             } finally {
-                dropStatPath(h);
+                h.dropDescriptor();
             }
         } finally {
             h.busy.unlock();
@@ -132,38 +138,28 @@ final class FsMetadata {
     }
 
     /**
-     * {@link #statPath}, its descriptor held open until {@link #dropStatPath}: a CloseHandle (or the
-     * owner's end) meanwhile closes the channel only then, so the number never names another file
-     * while the FStat or FSetStat acts on it. EBADF when the handle closed since the look-up.
+     * {@link #statPath}, its descriptor held open until {@link FsHandle#dropDescriptor}: a
+     * CloseHandle (or the owner's end) meanwhile closes it only then, so the number never names
+     * another file while the FStat or FSetStat acts on it. EBADF when the handle closed since the
+     * look-up.
      */
     private static Path holdStatPath(FsHandle h, long number) throws FsFailure {
-        if (h instanceof FsHandle.File f && !f.holdDescriptor()) { // closed since the look-up
+        if (!h.holdDescriptor()) { // closed since the look-up
             throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(number) + " (os error 9)");
         }
         return statPath(h);
     }
 
-    /** Ends {@link #holdStatPath}: the handle's channel may close now. */
-    private static void dropStatPath(FsHandle h) {
-        if (h instanceof FsHandle.File f) {
-            f.dropDescriptor();
-        }
-    }
-
     /**
-     * Where a handle's metadata is read and set: the file it has open (/proc/self/fd/N: an FStat or
-     * FSetStat acts on that file, not on whatever its name has come to mean since the open, such as
-     * a link a guest process put there), an atomic upload's temporary file included; a directory
-     * handle by its name.
+     * Where a handle's metadata is read and set: the file or directory it has open
+     * ({@link FsHandle#descriptorPath}), an atomic upload's temporary file included; by its name only
+     * where the JDK does not tell a channel's descriptor.
      */
     private static Path statPath(FsHandle h) {
-        if (h instanceof FsHandle.File f) {
-            Path open = ChannelDescriptor.path(f.channel);
-            if (open != null) {
-                return open;
-            }
-            return f.temp != null ? f.temp : h.path;
+        Path open = h.descriptorPath();
+        if (open != null) {
+            return open;
         }
-        return h.path;
+        return h instanceof FsHandle.File f && f.temp != null ? f.temp : h.path;
     }
 }

@@ -146,7 +146,7 @@ final class FsOpens {
         long number = handles.nextNumber();
         FsHandle.Dir dir;
         try {
-            dir = new FsHandle.Dir(number, id, path, FsDirectoryStreams.open(path, slash, "opendir " + path));
+            dir = new FsHandle.Dir(number, id, FsOpenDirectory.open(path, slash, "opendir " + path));
         } catch (IOException e) {
             throw FsErrors.from(e, "opendir " + path);
         }
