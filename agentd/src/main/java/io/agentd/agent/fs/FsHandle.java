@@ -59,7 +59,7 @@ abstract class FsHandle {
         }
         // closed is set before the Writes are counted, and a Write counts itself before it reads
         // closed (File#writeStarted): either this sees the Write, or the Write sees the close.
-        if (writeInProgress() || !busy.tryLock()) {
+        if (writeInProgress() || !lockedForClose()) {
             cut();
             return;
         }
@@ -68,6 +68,15 @@ abstract class FsHandle {
         } finally {
             busy.unlock();
         }
+    }
+
+    /**
+     * Whether {@link #close} may complete the handle: {@link #busy} taken, when no operation holds
+     * it. An operation that does means I/O that may wait for good (a FIFO nobody reads), which the
+     * close ends instead ({@link #cut}).
+     */
+    boolean lockedForClose() {
+        return busy.tryLock();
     }
 
     /** The owner left or the handle was refused (any thread, no lock): an atomic upload is dropped. */
@@ -254,7 +263,25 @@ abstract class FsHandle {
             return writes.get() > 0;
         }
 
-        /** An atomic upload with I/O still going is not complete: dropped, and the CloseHandle says so. */
+        /**
+         * An atomic upload's close waits for the operation holding {@link #busy}, when no Write is in
+         * progress (those are counted, and spoil it): an FSetStat, or a Read's one pread of the
+         * temporary file, a regular file, neither of which waits on anything. It then renames the
+         * upload complete, with the attributes set. It took such an operation for I/O it had to
+         * cut: a host that sent FSetStat (mode, as cp -a does) and CloseHandle without waiting
+         * between them lost a complete upload, told "closed while a Write ... was in progress"
+         * (a review).
+         */
+        @Override
+        boolean lockedForClose() {
+            if (temp == null) {
+                return super.lockedForClose();
+            }
+            busy.lock();
+            return true;
+        }
+
+        /** An atomic upload with a Write still going is not complete: dropped, and the CloseHandle says so. */
         @Override
         void cut() throws FsFailure {
             release(false);
