@@ -247,6 +247,7 @@ public final class FsService {
         closeAll(id -> true, "the connection ended");
         answerGate().forget(this);
         owners.forget(); // on a port, whoever comes next may be no relay
+        shares.forget();
     }
 
     /**
@@ -268,6 +269,11 @@ public final class FsService {
      */
     void pauseMetadataCalls(Runnable pause) {
         operations.metadataPause = pause;
+    }
+
+    /** Owners (the connection, relay clients) with a Read or Write share now (tests). */
+    int ownersWithShares() {
+        return shares.owners();
     }
 
     /** Handles open now (tests, logs). */
