@@ -92,6 +92,7 @@ final class FsFileCopy {
         ByteBuffer buffer = ByteBuffer.allocate(COPY_CHUNK_BYTES);
         long at = 0;
         for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
+            FsStop.check("copy " + shownFrom + " to " + shownTo);
             if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
                 throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
             }

@@ -34,7 +34,7 @@ final class FsTasks {
     /**
      * Runs {@code task} on a worker with the request's user's rights; the outcome goes to {@code then}
      * on the loop. A task that {@code stopped} says was stopped before a worker took it is not run:
-     * {@code then} gets (null, null).
+     * {@code then} gets (null, null); one stopped while it runs may end early ({@link FsStop}).
      */
     <T> void run(FsRequest request, FsCredentials.Operation<T> task, Outcome<T> then, BooleanSupplier stopped) {
         boolean queued = workers.run(() -> {
@@ -44,6 +44,7 @@ final class FsTasks {
             }
             T value = null;
             FsFailure failure = null;
+            FsStop.set(stopped);
             try {
                 TargetUser user = request.user() == null ? null : resolve(request.user());
                 value = credentials.runAs(user, request.user(), task);
@@ -57,6 +58,8 @@ final class FsTasks {
             } catch (RuntimeException e) {
                 loop.execute(() -> workers.internalErrors().report(e, System.nanoTime()));
                 failure = new FsFailure(FsFailure.EIO, "internal error: " + e);
+            } finally {
+                FsStop.clear();
             }
             T result = value;
             FsFailure failed = failure;

@@ -54,6 +54,7 @@ final class FsTreeCopy {
                     levels.pop().close();
                     continue;
                 }
+                FsStop.check(what);
                 Path name = level.from.entries.next().getFileName();
                 Path shownFrom = level.shownFrom.resolve(name.toString());
                 Path shownTo = level.shownTo.resolve(name.toString());

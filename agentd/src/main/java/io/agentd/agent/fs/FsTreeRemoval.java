@@ -47,6 +47,7 @@ final class FsTreeRemoval {
                     }
                     continue;
                 }
+                FsStop.check("rmdir " + shown);
                 Path name = level.entries.next().getFileName();
                 BasicFileAttributes attrs = level.dir.getFileAttributeView(name, BasicFileAttributeView.class,
                         FsTrees.NOFOLLOW).readAttributes();
