@@ -57,11 +57,12 @@ final class CopyFailure extends IOException {
     }
 
     /**
-     * Nothing more can be copied: the connection is lost, the agent stopped answering, or stdout
-     * cannot take the tar.
+     * Nothing more can be copied: the connection is lost, the agent stopped answering, stdout
+     * cannot take the tar, or the tar was left cut short ({@link TarCutShort}).
      */
     static boolean endsTheCopy(IOException e) {
-        return e instanceof StdoutFailure || isConnectionLoss(e) || agentSilence(e) != null;
+        return e instanceof StdoutFailure || e instanceof TarCutShort || isConnectionLoss(e)
+                || agentSilence(e) != null;
     }
 
     /**

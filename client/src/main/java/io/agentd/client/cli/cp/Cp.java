@@ -2,6 +2,7 @@ package io.agentd.client.cli.cp;
 
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentTimeoutException;
+import io.agentd.client.cli.ControlChars;
 import io.agentd.client.fs.GuestFiles;
 import java.io.IOException;
 import java.io.BufferedOutputStream;
@@ -17,7 +18,8 @@ import java.util.List;
  * the connection to the agent is lost or the agent stops answering (a call's whole timeout without
  * a word: the copy stops there rather than wait as long again for each item left). A tar that
  * cannot be written to stdout stops the copy (1; {@link #EXIT_READER_LEFT} and no message when its
- * reader left).
+ * reader left), and so does a file of which the guest sent more than {@link TarSink#MAX_PADDING}
+ * fewer bytes than its size said (1: the tar is left cut short, see {@link TarCutShort}).
  */
 public final class Cp {
     /**
@@ -133,6 +135,10 @@ public final class Cp {
                 return EXIT_READER_LEFT;
             }
             err.println("agentctl cp: " + e.getMessage()); // nothing more can go out
+            return 1;
+        } catch (TarCutShort e) {
+            // It names a guest path and may carry the agent's words.
+            err.println("agentctl cp: " + ControlChars.namingGuestText(e.getMessage()));
             return 1;
         } catch (IOException e) {
             throw stopped(e);

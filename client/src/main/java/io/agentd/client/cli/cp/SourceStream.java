@@ -16,6 +16,11 @@ final class SourceStream extends FilterInputStream {
         this.shown = shown;
     }
 
+    /** The source as its failures name it (":/PATH", or a host path). */
+    String shown() {
+        return shown;
+    }
+
     @Override
     public int read() throws IOException {
         try {

@@ -16,6 +16,13 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * headers.
  */
 final class TarSink implements DestTree {
+    /**
+     * The most zeros a file's entry is padded with when the guest sent fewer bytes than its size
+     * said (a file that shrank while it was read, or whose read failed): more stops the archive
+     * instead ({@link TarCutShort}).
+     */
+    static final long MAX_PADDING = 1 << 20;
+
     private final TarArchiveOutputStream tar;
 
     TarSink(OutputStream out) {
@@ -66,9 +73,11 @@ final class TarSink implements DestTree {
         e.setLastModifiedTime(GuestFiles.time(source.mtime()));
         e.setSize(source.size());
         tar.putArchiveEntry(e);
-        // The header promised size() bytes: a file that changed meanwhile is cut or padded to it,
-        // and reported (the archive stays well-formed). A failure to write the tar, or a lost
-        // connection, ends the copy at once: no padding then (it could be GiB nobody gets).
+        // The header promised size() bytes: a file that changed meanwhile is cut to it, or padded
+        // with zeros to it when at most MAX_PADDING are missing, and reported (the archive stays
+        // well-formed). More missing stops the archive cut short (TarCutShort): the size is the
+        // guest's word, and zeros for it could be TiB nobody sent. A failure to write the tar, or a
+        // lost connection, ends the copy at once: no padding then either.
         byte[] buffer = new byte[64 * 1024];
         long left = source.size();
         IOException failure = null;
@@ -84,7 +93,6 @@ final class TarSink implements DestTree {
                 break;
             }
             if (n < 0) {
-                failure = new CopyFailure("error reading", path, "the file shrank while it was copied");
                 break;
             }
             tar.write(buffer, 0, n);
@@ -93,7 +101,26 @@ final class TarSink implements DestTree {
                 progress.accept(n);
             }
         }
-        if (failure == null) {
+        if (left > 0) {
+            String shown = in instanceof SourceStream s ? s.shown() : show(path);
+            // As GNU tar words it ("File shrank by N bytes; padding with zeros"), or the read's failure.
+            String message = failure == null
+                    ? new CopyFailure("error reading", shown, "file shrank by " + left + " of its " + source.size()
+                            + " bytes").getMessage()
+                    : CopyFailure.of("error reading", shown, failure).getMessage() + " (" + left + " of its "
+                            + source.size() + " bytes not read)";
+            if (left > MAX_PADDING) {
+                throw new TarCutShort(message + "; the archive stops here, cut short (at most "
+                        + MAX_PADDING + " bytes are padded with zeros)");
+            }
+            java.util.Arrays.fill(buffer, (byte) 0);
+            while (left > 0) {
+                int n = (int) Math.min(buffer.length, left);
+                tar.write(buffer, 0, n);
+                left -= n;
+            }
+            failure = new CopyFailure(message + "; padding with zeros");
+        } else {
             try {
                 if (in.read() >= 0) {
                     // It grew (or is a /proc file, whose size says 0): GNU tar's warning, and exit 1.
@@ -105,14 +132,6 @@ final class TarSink implements DestTree {
                     throw ex;
                 }
                 failure = ex;
-            }
-        }
-        if (left > 0) {
-            java.util.Arrays.fill(buffer, (byte) 0);
-            while (left > 0) {
-                int n = (int) Math.min(buffer.length, left);
-                tar.write(buffer, 0, n);
-                left -= n;
             }
         }
         tar.closeArchiveEntry();

@@ -66,6 +66,113 @@ class TarSinkTest {
         assertTrue(out.written < 2L << 20, "no padding after a lost connection: " + out.written + " bytes written");
     }
 
+    /** Counts what reaches it, and fails past {@code limit}: a sink that pads without bound fails fast. */
+    private static final class CountingUpTo extends OutputStream {
+        final long limit;
+        long written;
+
+        CountingUpTo(long limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[1], 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            written += len;
+            if (written > limit) {
+                throw new IOException("more than " + limit + " bytes written");
+            }
+        }
+    }
+
+    /** A source whose reads fail as a guest's Read answered with EIO does (no byte of it read). */
+    private static final class FailingRead extends InputStream {
+        @Override
+        public int read() throws IOException {
+            throw new IOException("Input/output error");
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            throw new IOException("Input/output error");
+        }
+    }
+
+    /**
+     * A guest that says /big holds 1 TiB and sends none of it (its first Read ends the file): the
+     * archive stops there, cut short, with the one line of what was missing, not padded. Before,
+     * the entry was padded with zeros to the size the guest gave: 1 TiB of them to stdout (here a
+     * stdout that fails past 64 MiB, so that the old way fails fast).
+     */
+    @Test
+    void aFileTheGuestSentFarLessOfThanItsSizeSaysStopsTheTarUnpadded() throws Exception {
+        CountingUpTo out = new CountingUpTo(64L << 20);
+        TarSink sink = new TarSink(out);
+        long announced = 1L << 40;
+        Entry big = new Entry(Entry.Kind.FILE, announced, 0644, 0, 0);
+
+        TarCutShort cut = assertThrows(TarCutShort.class, () -> sink.writeFile("big", big, false,
+                new SourceStream(InputStream.nullInputStream(), ":/big"), null));
+
+        assertEquals("error reading ':/big': file shrank by 1099511627776 of its 1099511627776 bytes; the archive"
+                + " stops here, cut short (at most 1048576 bytes are padded with zeros)", cut.getMessage());
+        assertTrue(out.written < TarSink.MAX_PADDING, "no padding: " + out.written + " bytes written");
+        assertTrue(CopyFailure.endsTheCopy(cut), "the copy stops: nothing after it would be a member of the archive");
+    }
+
+    /** As above, the guest's Read failing (EIO) rather than ending the file: the read's failure, and what it left out. */
+    @Test
+    void aReadThatFailsFarBeforeTheSizeStopsTheTarUnpadded() throws Exception {
+        CountingUpTo out = new CountingUpTo(64L << 20);
+        TarSink sink = new TarSink(out);
+        Entry big = new Entry(Entry.Kind.FILE, 1L << 40, 0644, 0, 0);
+
+        TarCutShort cut = assertThrows(TarCutShort.class, () -> sink.writeFile("big", big, false,
+                new SourceStream(new FailingRead(), ":/big"), null));
+
+        assertEquals("error reading ':/big': Input/output error (1099511627776 of its 1099511627776 bytes not read);"
+                + " the archive stops here, cut short (at most 1048576 bytes are padded with zeros)", cut.getMessage());
+        assertTrue(out.written < TarSink.MAX_PADDING, "no padding: " + out.written + " bytes written");
+    }
+
+    /**
+     * A file that shrank by at most {@link TarSink#MAX_PADDING} while it was read is padded with
+     * zeros to its header's size, reported as GNU tar reports it, and the tar goes on; one byte
+     * more missing stops it.
+     */
+    @Test
+    void aFileThatShrankByAtMostAMebibyteIsPaddedAndTheTarGoesOn() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        TarSink sink = new TarSink(out);
+        byte[] sent = "abc".getBytes(StandardCharsets.UTF_8);
+        long announced = sent.length + TarSink.MAX_PADDING;
+
+        CopyFailure shrank = assertThrows(CopyFailure.class, () -> sink.writeFile("f", new Entry(Entry.Kind.FILE,
+                announced, 0644, 0, 0), false, new SourceStream(new ByteArrayInputStream(sent), ":/f"), null));
+        assertEquals("error reading ':/f': file shrank by 1048576 of its 1048579 bytes; padding with zeros",
+                shrank.getMessage());
+        sink.writeFile("next", new Entry(Entry.Kind.FILE, 2, 0644, 0, 0), false,
+                new SourceStream(new ByteArrayInputStream("ok".getBytes(StandardCharsets.UTF_8)), ":/next"), null);
+        sink.finish();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+            assertEquals("f", tar.getNextEntry().getName());
+            byte[] f = tar.readAllBytes();
+            assertEquals(announced, f.length);
+            assertEquals("abc", new String(f, 0, 3, StandardCharsets.UTF_8));
+            for (int i = 3; i < f.length; i++) {
+                assertEquals(0, f[i], "zeros after what was read");
+            }
+            assertEquals("next", tar.getNextEntry().getName(), "the tar goes on with the next file");
+        }
+        TarSink another = new TarSink(new ByteArrayOutputStream());
+        assertThrows(TarCutShort.class, () -> another.writeFile("g", new Entry(Entry.Kind.FILE, announced + 1, 0644, 0,
+                0), false, new SourceStream(new ByteArrayInputStream(sent), ":/g"), null), "1 MiB and a byte missing");
+    }
+
     /**
      * A size past 2^63-1 from the guest (a u64, negative as a long) is that file's failure, and the
      * tar goes on. Before, commons' IllegalArgumentException ended the copy as an internal error

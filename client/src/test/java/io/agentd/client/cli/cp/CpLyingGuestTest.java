@@ -1,0 +1,100 @@
+package io.agentd.client.cli.cp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.fs.AnsweringTransport;
+import io.agentd.client.fs.GuestFiles;
+import io.agentd.protocol.payload.FsEntryInfo;
+import io.agentd.protocol.payload.FsOp;
+import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.FsResponseData;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * agentctl cp against an agent whose answers do not hold together (a hostile guest's, or a
+ * broken one's): what the host does with them stays bounded, and is said on one line.
+ */
+@Timeout(30)
+class CpLyingGuestTest {
+    private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+
+    /** Counts what reaches it, and fails past 64 MiB: a copy that writes without bound fails fast. */
+    private static final class BoundedStdout extends OutputStream {
+        long written;
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[1], 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            written += len;
+            if (written > 64L << 20) {
+                throw new IOException("the test's stdout takes 64 MiB at most");
+            }
+        }
+    }
+
+    /** A guest whose /d holds the files in {@code sizes}, each of the size given and each read as empty (its first Read ends it). */
+    private static GuestFiles guest(Map<String, Long> sizes) {
+        return GuestFiles.over(new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.Stat s) {
+                l.onResponse(s.path().equals("/d") ? FsResponse.success(new FsResponseData.Stat(dir("/d")))
+                        : sizes.containsKey(s.path()) ? FsResponse.success(new FsResponseData.Stat(file(s.path(),
+                                sizes.get(s.path()))))
+                        : new FsResponse(false, s.path() + ": No such file or directory (os error 2)", null, 2, "ENOENT",
+                                null));
+            } else if (op instanceof FsOp.ListDir) {
+                List<FsEntryInfo> entries = sizes.entrySet().stream().map(e -> file(e.getKey(), e.getValue())).toList();
+                l.onResponse(FsResponse.success(new FsResponseData.Entries(entries)));
+            } else if (op instanceof FsOp.OpenFile) {
+                l.onResponse(FsResponse.success(new FsResponseData.Handle(1)));
+            } else {
+                l.onResponse(FsResponse.success(null)); // a Read with no data: the end of the file
+            }
+        }));
+    }
+
+    private static FsEntryInfo dir(String path) {
+        return new FsEntryInfo(path, FsEntryInfo.DIR, 4096, 040755, 0L, 0, 0, 0L, 0L);
+    }
+
+    private static FsEntryInfo file(String path, long size) {
+        return new FsEntryInfo(path, FsEntryInfo.FILE, size, 0100644, 0L, 0, 0, 0L, 0L);
+    }
+
+    private String err() {
+        return errBytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code cp :/d -} where the guest says /d/big holds 1 TiB and sends none of it: the tar stops
+     * there, cut short, with one line saying what was missing (its guest-chosen name escaped), and
+     * exit 1. Before, the entry was padded with zeros to the guest's size, 1 TiB of them to stdout
+     * (here until the test's stdout refused more: "error writing to standard output").
+     */
+    @Test
+    void aTarOfAFileWhoseSizeIsALieStopsCutShortNotPaddedToIt() throws Exception {
+        BoundedStdout stdout = new BoundedStdout();
+        Cp cp = new Cp(CpOptions.parse(List.of(":/d", "-")), InputStream.nullInputStream(), stdout, err);
+
+        int status = cp.run(guest(Map.of("/d/b\u202Eig", 1L << 40)));
+
+        assertEquals(1, status, err());
+        assertEquals("agentctl cp: error reading ':/d/b\\u202eig': file shrank by 1099511627776 of its 1099511627776"
+                + " bytes; the archive stops here, cut short (at most 1048576 bytes are padded with zeros)\n", err());
+        assertTrue(stdout.written < TarSink.MAX_PADDING, stdout.written + " bytes written to stdout");
+    }
+}
