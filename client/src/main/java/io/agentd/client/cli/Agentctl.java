@@ -174,18 +174,18 @@ public final class Agentctl {
         } catch (UsageException e) {
             // The error alone: the whole usage after it would push it off the screen. Each error is
             // one line whatever it names (an argument, a --socket path with a newline in it).
-            err.println("agentctl: " + ControlChars.escape(e.getMessage()));
+            err.println("agentctl: " + ControlChars.oneLine(e.getMessage()));
             err.println(commandWithHelp != null && CommandHelp.of(commandWithHelp) != null
                     ? "Try 'agentctl " + commandWithHelp + " --help' for its options."
                     : "Try 'agentctl --help' for the commands.");
             return EXIT_USAGE;
         } catch (Unavailable e) {
-            err.println("agentctl: " + ControlChars.escape(e.getMessage()));
+            err.println("agentctl: " + ControlChars.oneLine(e.getMessage()));
             return EXIT_UNAVAILABLE;
         } catch (RuntimeException e) {
             // A bug of agentctl's (or a case it does not handle): one line and its own failure's
             // status rather than a stack trace and the JVM's 1, which a script takes for cp's "an item failed".
-            err.println("agentctl: internal error: " + String.valueOf(e).replace('\n', ' '));
+            err.println("agentctl: internal error: " + ControlChars.oneLine(String.valueOf(e)));
             return EXIT_UNAVAILABLE;
         }
     }

@@ -36,6 +36,17 @@ public final class ControlChars {
         return text == null ? "null" : HostText.unquoted(text, Integer.MAX_VALUE);
     }
 
+    /**
+     * agentctl's own one line for a failure that ended a command, whose message may name what the
+     * guest chose (a copied path, the agent's words in cp's "the copy stopped"): {@link #escape}d,
+     * and then every format (bidi), separator and other unprintable character escaped as
+     * {@link #namingGuestText} escapes it, not cut. {@link #escape} alone left U+202E (which
+     * reverses what follows on the terminal) and U+2028 (a line break to some terminals) raw.
+     */
+    public static String oneLine(String text) {
+        return text == null ? "null" : namingGuestText(escape(text));
+    }
+
     public static String escape(String text) {
         StringBuilder s = null; // made at the first character that needs it: most text has none
         for (int i = 0; i < text.length(); i++) {

@@ -3,6 +3,7 @@ package io.agentd.client.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -184,6 +185,27 @@ class AgentctlCommandLineTest {
         err.reset();
         assertEquals(2, run(null, "ping", "--count", "1\n2"));
         assertTrue(err().startsWith("agentctl: --count: a number from 1 to 10000000, not '1\\n2'\n"), err());
+    }
+
+    /**
+     * agentctl's last line (a usage error, or the failure that ended a command: cp's "the copy
+     * stopped" names a file the guest named) shows a bidi override (U+202E, which turns what follows
+     * around on the terminal) and a line separator (U+2028) escaped, as cp's line per item does.
+     * Before, only ISO control characters were escaped there and both went out raw.
+     */
+    @Test
+    void formatAndSeparatorCharactersInTheLastLineAreEscaped(@TempDir Path dir) {
+        assertEquals(2, run(null, "ping", "--count", "1\u202E2\u20283"));
+        assertTrue(err().startsWith("agentctl: --count: a number from 1 to 10000000, not '1\\u202e2\\u20283'\n"), err());
+        assumeTrue("UTF-8".equals(System.getProperty("sun.jnu.encoding")), "file names need a UTF-8 locale");
+        Path socket = dir.resolve("gnp.exe\u202E\u2028agentctl: done.sock");
+        for (String command : List.of("ping", "cp")) {
+            err.reset();
+            assertEquals(125, command.equals("cp") ? run(null, "--socket", socket.toString(), "cp", ":/f", dir.toString())
+                    : run(null, "--socket", socket.toString(), command), err());
+            assertTrue(err().contains(dir + "/gnp.exe\\u202e\\u2028agentctl: done.sock"), err());
+            assertTrue(err().indexOf('\u202E') < 0 && err().indexOf('\u2028') < 0, command + ": " + err());
+        }
     }
 
     /** -sPATH, the value attached, as -uUSER and the other short options with a value take it. */
