@@ -370,7 +370,12 @@ final class Copier {
             listings.release(listing);
         }
         if (keep) {
-            dst.keepAttributes(target, source); // after the contents, which change its mtime
+            // After the contents, which change its mtime; on the operand, followed as it was above.
+            if (target.equals(operand)) {
+                dst.keepOperandAttributes(target, source);
+            } else {
+                dst.keepAttributes(target, source);
+            }
         } else if (opened && there == null) {
             closeAsMade(dst, target, source);
         }

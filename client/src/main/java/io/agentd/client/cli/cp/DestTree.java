@@ -60,6 +60,16 @@ interface DestTree {
     void keepAttributes(String path, Entry source) throws IOException;
 
     /**
+     * As {@link #keepAttributes}, for the destination operand the user named, copied into as a
+     * directory ({@code SRC/.}): a link there was followed to copy into, and is followed again, so
+     * the directory it points to gets them, as cp -a gives them (a link's own mode cannot be set).
+     * Everything below the operand is set through {@link #keepAttributes}, never through a link.
+     */
+    default void keepOperandAttributes(String path, Entry source) throws IOException {
+        keepAttributes(path, source);
+    }
+
+    /**
      * The path of the entry {@code name} of directory {@code dir}.
      *
      * @throws IllegalArgumentException {@code name} is not one entry's name ({@link Copier#entryName}):

@@ -211,9 +211,18 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
+        keepAttributes(path, false, source);
+    }
+
+    @Override
+    public void keepOperandAttributes(String path, Entry source) throws IOException {
+        keepAttributes(path, true, source);
+    }
+
+    private void keepAttributes(String path, boolean followLink, Entry source) throws IOException {
         boolean timesKept = KeptTimes.settable(source);
         try {
-            files.setStat(path, false, keptAttrs(source, timesKept));
+            files.setStat(path, followLink, keptAttrs(source, timesKept));
         } catch (IOException e) {
             throw CopyFailure.of("preserving attributes for", show(path), e);
         }

@@ -215,7 +215,22 @@ final class HostTree implements SourceTree, DestTree {
     /** With {@code -a}, the guest's mode without its set-id bits ({@link Entry#modeWithoutSetId}), and its times. */
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
-        Path p = Path.of(path);
+        keepAttributes(Path.of(path), path, source);
+    }
+
+    /** The directory a link at the operand points to gets them (cp -a SRC/. LINK): its real path, a link no more. */
+    @Override
+    public void keepOperandAttributes(String path, Entry source) throws IOException {
+        Path real;
+        try {
+            real = Path.of(path).toRealPath();
+        } catch (IOException e) {
+            throw CopyFailure.of("preserving permissions for", path, e);
+        }
+        keepAttributes(real, path, source);
+    }
+
+    private static void keepAttributes(Path p, String path, Entry source) throws IOException {
         int mode = source.modeWithoutSetId();
         // The JDK sets times through an O_RDONLY open (futimens): for an owner who is not root that
         // fails on a file or directory without u+r (0200, 0300, 000), so the times are set while it

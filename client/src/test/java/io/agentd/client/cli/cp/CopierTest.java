@@ -600,4 +600,65 @@ class CopierTest {
         assertFalse(Files.exists(out.resolve("src/café.txt")));
         assertTrue(err().contains("the name cannot be encoded in this locale's charset"), err());
     }
+
+    /**
+     * cp -a :/d/. LINK, LINK a link to a host directory: the contents go where it points (the
+     * operand is followed) and so does d's mode, as GNU cp -a d/. link sets it; the link stays.
+     * Before, the mode was set on the operand without following it (ELOOP: "preserving permissions
+     * for", exit 1), and the directory kept its own.
+     */
+    @Test
+    void anArchiveCopyIntoALinkToAHostDirectoryGivesWhereItPointsTheMode(@TempDir Path root) throws Exception {
+        Path real = Files.createDirectories(root.resolve("real"));
+        Files.setPosixFilePermissions(real, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path link = Files.createSymbolicLink(root.resolve("link"), real);
+        GuestTree guest = guest(p -> p.equals("/d") || p.equals("/d/.") ? FsEntryInfo.DIR
+                        : p.equals("/d/./f") ? FsEntryInfo.FILE : null,
+                p -> p.equals("/d/.") ? List.of("/d/f") : List.of(), Map.of("/d/./f", "x\n"), Map.of(),
+                Map.of("/d", 0750L, "/d/.", 0750L));
+        Copier keeping = new Copier(err, true, CopyProgress.forTest(err, System::nanoTime));
+
+        copy(keeping, guest, "/d/.", new HostTree(), link.toString());
+
+        assertEquals(0, keeping.failures(), err());
+        assertEquals("x\n", Files.readString(real.resolve("f")));
+        assertEquals(0750, (Integer) Files.getAttribute(real, "unix:mode") & 07777, "the mode on where the link points");
+        assertTrue(Files.isSymbolicLink(link), "the link stays a link");
+    }
+
+    /**
+     * cp -a DIR/. :/link, /link a link to a guest directory: d's attributes are set following the
+     * link (as GNU cp -a does), those of what the copy made below it never through one. Before, the
+     * operand's SetStat did not follow it (the agent then set a link's mode: EOPNOTSUPP, exit 1).
+     */
+    @Test
+    void anArchiveCopyIntoALinkToAGuestDirectorySetsItsAttributesFollowingItAndNoneBelow(@TempDir Path root)
+            throws Exception {
+        Path src = Files.createDirectories(root.resolve("src"));
+        Files.setPosixFilePermissions(src, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        Files.createDirectory(src.resolve("sub"));
+        List<String> setStats = new java.util.ArrayList<>();
+        GuestFiles files = GuestFiles.over(new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.Stat s && s.path().equals("/link")) {
+                l.onResponse(FsResponse.success(new FsResponseData.Stat(s.followSymlink()
+                        ? new FsEntryInfo("/link", FsEntryInfo.DIR, 4096, 040755, 0L, 0, 0, 0L, 0L)
+                        : new FsEntryInfo("/link", FsEntryInfo.SYMLINK, 4, 0120777, 0L, 0, 0, 0L, 0L))));
+            } else if (op instanceof FsOp.Stat s) {
+                l.onResponse(new FsResponse(false, s.path() + ": No such file or directory (os error 2)", null, 2,
+                        "ENOENT", null));
+            } else if (op instanceof FsOp.SetStat s) {
+                setStats.add(s.path() + (s.followSymlink() ? " followed " : " ") + Long.toOctalString(s.attrs().mode()));
+                l.onResponse(FsResponse.success(null));
+            } else {
+                l.onResponse(FsResponse.success(null)); // Mkdir
+            }
+        }));
+        Copier keeping = new Copier(err, true, CopyProgress.forTest(err, System::nanoTime));
+
+        copy(keeping, new HostTree(), src + "/.", new GuestTree(files), "/link");
+
+        assertEquals(0, keeping.failures(), err());
+        int subMode = (Integer) Files.getAttribute(src.resolve("sub"), "unix:mode") & 07777;
+        assertEquals(List.of("/link/sub " + Integer.toOctalString(subMode), "/link followed 750"), setStats);
+    }
 }
