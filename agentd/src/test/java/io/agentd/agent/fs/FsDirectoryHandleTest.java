@@ -125,6 +125,64 @@ class FsDirectoryHandleTest {
         assertEquals(FsFailure.EBADF, fs.run(new FsOp.FStat(h)).errno());
     }
 
+    /**
+     * With a user: the entries and the directory's own metadata are read through the agent's
+     * descriptor while the request runs with the user's rights (/proc/self/fd/N is the agent's own,
+     * open to it under any fs uid), and a link to a directory of the agent's put at the name since
+     * (/proc/self/fd/M, which a user's Stat of the path is refused, ELOOP) is never followed.
+     */
+    @Test
+    void aUsersHandleReadsItsOwnDirectoryNotAMagicLinkPutAtItsName() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+        Path top = Files.createTempDirectory(Path.of("/tmp"), "fs-dir-handle-");
+        try {
+            Files.setPosixFilePermissions(top, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path secret = Files.createDirectory(top.resolve("secret"));
+            Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+            Path box = Files.createDirectory(secret.resolve("box"));
+            Files.writeString(box.resolve("payroll"), "root's secret, 33 bytes long....");
+            long held = ((FsResponseData.Handle) fs.run(new FsOp.OpenDir(box.toString())).data()).handle(); // another host's
+            Path play = Files.createDirectory(top.resolve("play"));
+            Files.setPosixFilePermissions(play, PosixFilePermissions.fromString("rwxrwxrwx"));
+            Path mine = Files.createDirectory(play.resolve("d"));
+            Files.writeString(mine.resolve("payroll"), "mine");
+            Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwxr-xr-x"));
+            FsResponse open = fs.run(new FsOp.OpenDir(mine.toString()), "nobody");
+            assertTrue(open.ok(), open.toString());
+            long h = ((FsResponseData.Handle) open.data()).handle();
+            Path boxFd = agentsDescriptorOf(box);
+            Files.move(mine, play.resolve("d.old"));
+            Files.createSymbolicLink(mine, boxFd);
+
+            assertEquals(Map.of(mine.resolve("payroll").toString(), 4L), sizes(fs.run(new FsOp.ReadDir(h, null), "nobody")),
+                    "the user's own directory's entry, not root's behind the link");
+            FsResponse st = fs.run(new FsOp.FStat(h), "nobody");
+            assertTrue(st.ok(), st.toString());
+            assertEquals(FsEntryInfo.DIR, ((FsResponseData.Stat) st.data()).info().kind());
+            assertTrue(fs.run(new FsOp.CloseHandle(held)).ok());
+        } finally {
+            try (var walk = Files.walk(top)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** /proc/self/fd/N of a descriptor the agent (this JVM) holds on {@code dir}. */
+    private static Path agentsDescriptorOf(Path dir) throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(dir)) {
+                        return fd;
+                    }
+                } catch (java.io.IOException gone) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        }
+        throw new AssertionError("the agent holds no descriptor on " + dir);
+    }
+
     private long openDir() throws InterruptedException {
         FsResponse open = fs.run(new FsOp.OpenDir(d.toString()));
         assertTrue(open.ok(), open.toString());
