@@ -4,19 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.agentd.agent.spawn.UserDb;
-import io.agentd.agent.transport.HeldIds;
-import io.agentd.agent.transport.RecordingHost;
-import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.FsOp;
-import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -31,11 +26,7 @@ import org.junit.jupiter.api.Test;
  * test seam while its host goes; one worker, so a later request's answer says the worker is free.
  */
 class FsStoppedCopyTest {
-    private final LinkedBlockingQueue<Runnable> loop = new LinkedBlockingQueue<>();
-    private final RecordingHost host = new RecordingHost();
-    private final FsWorkers workers = new FsWorkers(1);
-    private final FsService fs = new FsService(loop::add, host, new HeldIds(), workers, UserDb.system(),
-            FsCredentials.ofAgent(), FsSettings.DEFAULTS);
+    private final OneConnectionFs fs = new OneConnectionFs(Duration.ofSeconds(10), 1, FsSettings.DEFAULTS);
     private final CountDownLatch copying = new CountDownLatch(1);
     private final CountDownLatch goOn = new CountDownLatch(1);
     private Path dir;
@@ -57,7 +48,7 @@ class FsStoppedCopyTest {
     void stop() {
         FsTrees.copyPause = () -> {};
         goOn.countDown();
-        workers.shutdown();
+        fs.close();
     }
 
     @Test
@@ -88,30 +79,13 @@ class FsStoppedCopyTest {
 
     /** Sends {@code copy}, ends its host while it is held at its first step, and waits until the worker is free. */
     private void stopWhileCopying(FsOp copy) throws Exception {
-        fs.onRequest(1, new FsRequest(copy, null, true));
+        long id = fs.send(copy, null);
         assertTrue(copying.await(10, TimeUnit.SECONDS), "the Copy began");
-        fs.onOwnerGone();
+        fs.ownerGone();
         goOn.countDown();
-        fs.onRequest(2, new FsRequest(new FsOp.Stat(dir.toString(), true), null, true)); // the next host's
-        FsResponse stat = answer(2);
+        FsResponse stat = fs.run(new FsOp.Stat(dir.toString(), true)); // the next host's, on the one worker
         assertTrue(stat.ok(), stat.toString());
-        assertFalse(host.frames.stream().anyMatch(f -> f.id() == 1), "a stopped request is not answered");
-    }
-
-    private FsResponse answer(long id) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            for (var f : host.frames) {
-                if (f.id() == id && f.type() == MessageType.FS_RESPONSE) {
-                    return (FsResponse) f.payload();
-                }
-            }
-            Runnable task = loop.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (task == null) {
-                throw new AssertionError("no answer on id " + id + ": " + host.types());
-            }
-            task.run();
-        }
+        assertFalse(fs.sentOn(id), "a stopped request is not answered");
     }
 
     private static List<String> names(Path d) throws Exception {
