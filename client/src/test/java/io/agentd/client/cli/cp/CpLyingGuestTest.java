@@ -10,9 +10,7 @@ import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -29,23 +27,6 @@ class CpLyingGuestTest {
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
     private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
 
-    /** Counts what reaches it, and fails past 64 MiB: a copy that writes without bound fails fast. */
-    private static final class BoundedStdout extends OutputStream {
-        long written;
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[1], 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            written += len;
-            if (written > 64L << 20) {
-                throw new IOException("the test's stdout takes 64 MiB at most");
-            }
-        }
-    }
 
     /** A guest whose /d holds the files in {@code sizes}, each of the size given and each read as empty (its first Read ends it). */
     private static GuestFiles guest(Map<String, Long> sizes) {
@@ -87,7 +68,7 @@ class CpLyingGuestTest {
      */
     @Test
     void aTarOfAFileWhoseSizeIsALieStopsCutShortNotPaddedToIt() throws Exception {
-        BoundedStdout stdout = new BoundedStdout();
+        CountingOutput stdout = new CountingOutput(64L << 20);
         Cp cp = new Cp(CpOptions.parse(List.of(":/d", "-")), InputStream.nullInputStream(), stdout, err);
 
         int status = cp.run(guest(Map.of("/d/b\u202Eig", 1L << 40)));

@@ -66,28 +66,6 @@ class TarSinkTest {
         assertTrue(out.written < 2L << 20, "no padding after a lost connection: " + out.written + " bytes written");
     }
 
-    /** Counts what reaches it, and fails past {@code limit}: a sink that pads without bound fails fast. */
-    private static final class CountingUpTo extends OutputStream {
-        final long limit;
-        long written;
-
-        CountingUpTo(long limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[1], 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            written += len;
-            if (written > limit) {
-                throw new IOException("more than " + limit + " bytes written");
-            }
-        }
-    }
 
     /** A source whose reads fail as a guest's Read answered with EIO does (no byte of it read). */
     private static final class FailingRead extends InputStream {
@@ -110,7 +88,7 @@ class TarSinkTest {
      */
     @Test
     void aFileTheGuestSentFarLessOfThanItsSizeSaysStopsTheTarUnpadded() throws Exception {
-        CountingUpTo out = new CountingUpTo(64L << 20);
+        CountingOutput out = new CountingOutput(64L << 20);
         TarSink sink = new TarSink(out);
         long announced = 1L << 40;
         Entry big = new Entry(Entry.Kind.FILE, announced, 0644, 0, 0);
@@ -127,7 +105,7 @@ class TarSinkTest {
     /** As above, the guest's Read failing (EIO) rather than ending the file: the read's failure, and what it left out. */
     @Test
     void aReadThatFailsFarBeforeTheSizeStopsTheTarUnpadded() throws Exception {
-        CountingUpTo out = new CountingUpTo(64L << 20);
+        CountingOutput out = new CountingOutput(64L << 20);
         TarSink sink = new TarSink(out);
         Entry big = new Entry(Entry.Kind.FILE, 1L << 40, 0644, 0, 0);
 
