@@ -9,15 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -53,9 +51,31 @@ public final class LocalFiles {
     }
 
     /**
+     * {@link #replace(Path, Set, InputStream, LongConsumer)} for the entry {@code name} of the
+     * directory {@code dir} holds open ({@code dirPath}: where it was when opened, for messages):
+     * the temporary file is made, renamed and checked in that directory itself (openat, renameat),
+     * so a link put on the way to it since it was opened (a guest's shared folder, or another user
+     * who can write a directory above it, swapping one for a link) does not take the file elsewhere.
+     */
+    public static long replace(SecureDirectoryStream<Path> dir, Path dirPath, String name,
+            Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress) throws IOException {
+        return replace(ReplaceDir.held(dir, dirPath), name, dirPath.resolve(name), permissions, in, progress,
+                temp -> {});
+    }
+
+    /**
      * {@link #replace(Path, Set, InputStream, LongConsumer)}, with {@code afterCreate} run on the
      * temporary file's name once it is made and before a byte is written: tests put another file
      * there, as another user who can write the directory could.
+     */
+    static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress,
+            Consumer<Path> afterCreate) throws IOException {
+        return replace(ReplaceDir.byPath(local.toAbsolutePath().getParent()), local.getFileName().toString(), local,
+                permissions, in, progress, afterCreate);
+    }
+
+    /**
+     * Replaces {@code name} in {@code dir} ({@code local} names it in messages).
      *
      * <p>The temporary file is made, written and flushed through the one descriptor that created it
      * (O_CREAT|O_EXCL: a link already at the name fails the open, it is never followed), and its
@@ -66,34 +86,33 @@ public final class LocalFiles {
      * {@code permissions} less the umask, which is the mode this method promises, and a descriptor
      * an open made by creating the file writes it whatever that mode is (r--r--r-- included), so
      * nothing is left to set by name or by descriptor. The rename is by name, though: what it moves
-     * may be another file put at the temporary name, so {@code local} is checked after it to be the
+     * may be another file put at the temporary name, so {@code name} is checked after it to be the
      * file written, by its device and inode (an error otherwise, the bytes never having left this
      * copy's file).
      */
-    static long replace(Path local, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress,
-            Consumer<Path> afterCreate) throws IOException {
-        Path dir = local.toAbsolutePath().getParent();
-        TempFile temp = IN_PROGRESS.create(dir, local.getFileName().toString(), permissions);
+    private static long replace(ReplaceDir dir, String name, Path local, Set<PosixFilePermission> permissions,
+            InputStream in, LongConsumer progress, Consumer<Path> afterCreate) throws IOException {
+        TempFile temp = IN_PROGRESS.create(dir, name, permissions);
         try (FileChannel out = temp.channel()) {
             afterCreate.accept(temp.path());
             long copied = copy(in, out, progress, true);
             out.force(false);
             Object written = OpenFileKey.of(out);
-            Files.move(temp.path(), local, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            checkLanded(local, written, temp.path());
+            dir.rename(temp.name(), name);
+            checkLanded(dir.lstat(name), local, written, temp.path());
             return copied;
         } finally {
-            Files.deleteIfExists(temp.path()); // a link there is removed, never followed
+            dir.deleteIfExists(temp.name()); // a link there is removed, never followed
             IN_PROGRESS.done(temp.path());
         }
     }
 
     /**
-     * {@code local}, after the rename, is the file this copy wrote ({@code written}: its key, or null
-     * when this JDK cannot tell it; then a regular file at least).
+     * {@code landed}, what {@code local} names after the rename, is the file this copy wrote
+     * ({@code written}: its key, or null when this JDK cannot tell it; then a regular file at least).
      */
-    private static void checkLanded(Path local, Object written, Path temp) throws IOException {
-        BasicFileAttributes landed = Files.readAttributes(local, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    private static void checkLanded(BasicFileAttributes landed, Path local, Object written, Path temp)
+            throws IOException {
         if (!landed.isRegularFile() || (written != null && !written.equals(landed.fileKey()))) {
             throw new FileSystemException(local.toString(), null, "another file was put at the temporary name "
                     + temp.getFileName() + " while it was written (another user can write " + temp.getParent()
@@ -143,8 +162,11 @@ public final class LocalFiles {
         return copied;
     }
 
-    /** A temporary file just made: its name, and the open descriptor that made it, for writing. */
-    record TempFile(Path path, FileChannel channel) {}
+    /**
+     * A temporary file just made: its path (for the shutdown hook), its name in its directory, and
+     * the open descriptor that made it, for writing.
+     */
+    record TempFile(Path path, String name, FileChannel channel) {}
 
     /**
      * The temporary files being written, for the shutdown hook ({@link #removeAll}). A file is made
@@ -156,9 +178,9 @@ public final class LocalFiles {
         private final Set<Path> paths = new HashSet<>(); // guarded by this
         private boolean removed; // guarded by this
 
-        synchronized TempFile create(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+        synchronized TempFile create(ReplaceDir dir, String name, Set<PosixFilePermission> perms) throws IOException {
             if (removed) {
-                throw new IOException("not writing " + dir.resolve(name) + ": this JVM is exiting");
+                throw new IOException("not writing " + dir.path().resolve(name) + ": this JVM is exiting");
             }
             TempFile temp = createTemp(dir, name, perms);
             paths.add(temp.path());
@@ -169,7 +191,11 @@ public final class LocalFiles {
             paths.remove(temp);
         }
 
-        /** Removes every file still listed, and makes no more. */
+        /**
+         * Removes every file still listed, and makes no more. By path: the directory a download held
+         * open may be closed by now; a link put on that path since at worst makes this miss the file
+         * (its random name is this copy's, so nothing else is removed in its place).
+         */
         synchronized void removeAll() {
             removed = true;
             for (Path p : paths) {
@@ -184,14 +210,12 @@ public final class LocalFiles {
     }
 
     /** A new file at an unused name, open for writing: CREATE_NEW is O_EXCL, which never follows a link. */
-    private static TempFile createTemp(Path dir, String name, Set<PosixFilePermission> perms) throws IOException {
+    private static TempFile createTemp(ReplaceDir dir, String name, Set<PosixFilePermission> perms) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            Path temp = dir.resolve(tempName(name,
-                    Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL)));
+            String temp = tempName(name, Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL));
             try {
-                FileChannel channel = FileChannel.open(temp, EnumSet.of(StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(perms));
-                return new TempFile(temp, channel);
+                FileChannel channel = dir.createNew(temp, PosixFilePermissions.asFileAttribute(perms));
+                return new TempFile(dir.path().resolve(temp), temp, channel);
             } catch (FileAlreadyExistsException clash) {
                 if (attempt == 8) {
                     throw clash;

@@ -160,13 +160,13 @@ class LocalFilesTest {
     @Test
     void noTemporaryFileIsMadeOnceTheExitCleanupHasRun(@TempDir Path dir) throws Exception {
         LocalFiles.TempFiles temps = new LocalFiles.TempFiles();
-        LocalFiles.TempFile temp = temps.create(dir, "a", GuestFiles.permissionsOf(0600));
+        LocalFiles.TempFile temp = temps.create(ReplaceDir.byPath(dir), "a", GuestFiles.permissionsOf(0600));
         temp.channel().close();
         Path made = temp.path();
         assertTrue(Files.exists(made));
         temps.removeAll();
         assertFalse(Files.exists(made), "removed by the cleanup");
-        assertThrows(IOException.class, () -> temps.create(dir, "b", GuestFiles.permissionsOf(0600)));
+        assertThrows(IOException.class, () -> temps.create(ReplaceDir.byPath(dir), "b", GuestFiles.permissionsOf(0600)));
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(0, s.count(), "nothing made after the cleanup");
         }

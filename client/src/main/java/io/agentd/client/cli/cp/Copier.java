@@ -235,6 +235,31 @@ final class Copier {
         return last.isEmpty() || last.equals(".") || last.equals("..");
     }
 
+    /**
+     * Copies one source operand to the {@code target} {@link #target} gave it, the directory it goes
+     * into held open by the destination meanwhile ({@link DestTree#openParentOf}; the operand copied
+     * into itself is held by {@link #copyDir}).
+     */
+    void copyOperand(SourceTree src, String srcPath, Entry source, DestTree dst, String target) throws IOException {
+        if (target.equals(operand)) {
+            copy(src, srcPath, source, dst, target);
+            return;
+        }
+        DestTree.Held into;
+        try {
+            into = dst.openParentOf(target);
+        } catch (IOException e) {
+            report(e);
+            return;
+        } catch (InvalidPathException e) {
+            report(unencodable("cannot access", dst.show(target)));
+            return;
+        }
+        try (into) {
+            copy(src, srcPath, source, dst, target);
+        }
+    }
+
     /** Copies one entry (a whole tree for a directory) to {@code target}. */
     void copy(SourceTree src, String srcPath, Entry source, DestTree dst, String target) throws IOException {
         try {
@@ -332,6 +357,25 @@ final class Copier {
             throw new CopyFailure("cannot copy " + Quoting.quote(src.show(srcPath)) + ": more than " + MAX_DEPTH
                     + " directories deep");
         }
+        // Held open (by a handle, on the host) while its entries are copied: each is made in the
+        // directory itself, not by a path a link put at its name since would lead elsewhere.
+        try (DestTree.Held entered = dst.enter(target, target.equals(operand))) {
+            copyEntries(src, srcPath, dst, target);
+        }
+        if (keep) {
+            // After the contents, which change its mtime; on the operand, followed as it was above.
+            if (target.equals(operand)) {
+                dst.keepOperandAttributes(target, source);
+            } else {
+                dst.keepAttributes(target, source);
+            }
+        } else if (opened && there == null) {
+            closeAsMade(dst, target, source);
+        }
+    }
+
+    /** Copies the entries of the source directory {@code srcPath} into {@code target}, entered. */
+    private void copyEntries(SourceTree src, String srcPath, DestTree dst, String target) throws IOException {
         Set<String> listing;
         try {
             listing = uniqueNames(src, srcPath, src.names(srcPath));
@@ -368,16 +412,6 @@ final class Copier {
         } finally {
             depth--;
             listings.release(listing);
-        }
-        if (keep) {
-            // After the contents, which change its mtime; on the operand, followed as it was above.
-            if (target.equals(operand)) {
-                dst.keepOperandAttributes(target, source);
-            } else {
-                dst.keepAttributes(target, source);
-            }
-        } else if (opened && there == null) {
-            closeAsMade(dst, target, source);
         }
     }
 

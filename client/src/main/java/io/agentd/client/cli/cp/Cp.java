@@ -194,7 +194,7 @@ public final class Cp {
             }
             String target = copier.target(src, s, e, dst, dstPath);
             if (target != null) {
-                copier.copy(src, s, e, dst, target);
+                copier.copyOperand(src, s, e, dst, target);
             }
         }
     }

@@ -7,7 +7,38 @@ import java.util.function.LongConsumer;
 /** The side cp writes to; paths are that side's, as text. Every failure is a {@link CopyFailure}. */
 interface DestTree {
 
+    /** What a side holds open while Copier writes in a directory ({@link #openParentOf}, {@link #enter}). */
+    interface Held extends AutoCloseable {
+        /** Lets go of it; nothing to report. */
+        @Override
+        void close();
+    }
+
+    Held NOTHING_HELD = () -> {};
+
     String show(String path);
+
+    /**
+     * The copy of one source operand to {@code target} begins (not the destination operand copied
+     * into itself, {@code SRC/. DST}: Copier {@linkplain #enter enters} that one): a side may open
+     * the directory {@code target} is in here, by its path, links followed as the user named it,
+     * and write in it by handle until this is closed, when that copy is done. The host does
+     * ({@link HostTree}); by default nothing is held.
+     */
+    default Held openParentOf(String target) throws IOException {
+        return NOTHING_HELD;
+    }
+
+    /**
+     * Copier goes into the directory {@code dir}, made or found there, to copy its entries; closed
+     * after them, before its own attributes are set. A side may open it here, in the directory it
+     * is in, never through a link: one put at its name since would otherwise take what goes below
+     * it elsewhere (the host does; a guest's agent is asked by path). {@code operand}: {@code dir}
+     * is the destination operand itself ({@code SRC/. DST}), opened by its path, a link followed.
+     */
+    default Held enter(String dir, boolean operand) throws IOException {
+        return NOTHING_HELD;
+    }
 
     /** The entry at {@code path}, a link followed (as cp(1) treats the destination operand), or null when there is none. */
     Entry stat(String path) throws IOException;

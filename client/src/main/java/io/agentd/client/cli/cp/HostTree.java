@@ -17,9 +17,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
 
-/** The host's files, through java.nio.file. */
+/**
+ * The host's files, through java.nio.file. As a destination, below the operand every entry is
+ * reached through the directory it is in, held open ({@link HostDirs}), never by a path looked up
+ * again: a directory swapped for a link while the copy is in it (by the guest through a shared
+ * folder, or by another user who can write the destination) does not take the rest elsewhere.
+ */
 final class HostTree implements SourceTree, DestTree {
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    /** The destination's directories a download is writing in (none as a source, or before a copy begins). */
+    private final HostDirs dirs = new HostDirs();
 
     @Override
     public String show(String path) {
@@ -43,7 +51,11 @@ final class HostTree implements SourceTree, DestTree {
 
     @Override
     public Entry lstatIfAny(String path) throws IOException {
-        return entryOrNull(path, NOFOLLOW);
+        try {
+            return entry(destination(path), NOFOLLOW);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
     }
 
     private static Entry entryOrNull(String path, LinkOption[] links) throws IOException {
@@ -51,6 +63,38 @@ final class HostTree implements SourceTree, DestTree {
             return entry(Path.of(path), links);
         } catch (NoSuchFileException e) {
             return null;
+        }
+    }
+
+    /**
+     * {@code path} for the JDK's calls by name: in the destination directory held open it is an
+     * entry of ({@link HostDir#entry}), or as it is at the operand's own level, before a copy has
+     * opened any (as a source too).
+     */
+    private Path destination(String path) {
+        HostDirs.Located at = dirs.locate(path);
+        return at == null ? Path.of(path) : at.entry();
+    }
+
+    @Override
+    public Held openParentOf(String target) throws IOException {
+        Path parent = Path.of(target).toAbsolutePath().getParent();
+        if (parent == null) { // "/": nothing to write in
+            return NOTHING_HELD;
+        }
+        try {
+            return dirs.openOperand(parent);
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot access", parent.toString(), e);
+        }
+    }
+
+    @Override
+    public Held enter(String dir, boolean operand) throws IOException {
+        try {
+            return operand ? dirs.openOperand(Path.of(dir)) : dirs.openChild(dir);
+        } catch (IOException e) {
+            throw CopyFailure.of("cannot access", dir, e);
         }
     }
 
@@ -121,10 +165,11 @@ final class HostTree implements SourceTree, DestTree {
         return name == null ? "" : name.toString();
     }
 
+    /** In the directory held open: mkdir through its descriptor ({@link HostDir#entry}). */
     @Override
     public void mkdir(String path, Entry source) throws IOException {
         try {
-            Files.createDirectory(Path.of(path),
+            Files.createDirectory(destination(path),
                     java.nio.file.attribute.PosixFilePermissions.asFileAttribute(GuestFiles.permissionsOf(source.mode())));
         } catch (IOException e) {
             throw CopyFailure.of("cannot create directory", path, e);
@@ -134,7 +179,7 @@ final class HostTree implements SourceTree, DestTree {
     @Override
     public void writeFile(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
             throws IOException {
-        Path p = Path.of(path);
+        Path p = destination(path);
         if (Files.isDirectory(p, NOFOLLOW)) {
             throw new CopyFailure("cannot overwrite directory", path, "Is a directory");
         }
@@ -147,7 +192,12 @@ final class HostTree implements SourceTree, DestTree {
                     + " destination named on the command line");
         }
         try {
-            LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
+            HostDirs.Located at = dirs.locate(path);
+            if (at == null) {
+                LocalFiles.replace(p, GuestFiles.permissionsOf(source.mode()), in, progress);
+            } else {
+                at.dir().replace(at.name(), GuestFiles.permissionsOf(source.mode()), in, progress);
+            }
         } catch (java.nio.file.AccessDeniedException | NoSuchFileException | java.nio.file.NotDirectoryException e) {
             throw CopyFailure.of("cannot create regular file", path, e); // the file could not be made
         } catch (IOException e) {
@@ -167,7 +217,8 @@ final class HostTree implements SourceTree, DestTree {
      * link to one (cp :/x /dev/null, cp :/x /dev/stdout): written into, as cp(1) does; renaming the
      * download over it made /dev/null a regular file of the guest's bytes. A link to a file, or
      * dangling: replaced by the file, as a tar extraction and docker cp do (docs/AGENTCTL.md,
-     * "agentctl cp"). Below the operand neither happens (writeFile, Copier).
+     * "agentctl cp"). Below the operand neither happens (writeFile, Copier). Looked at and written
+     * into by its path, as the user named it.
      */
     @Override
     public void writeIntoOperand(String path, Entry source, boolean keep, InputStream in, LongConsumer progress)
@@ -192,7 +243,7 @@ final class HostTree implements SourceTree, DestTree {
 
     @Override
     public void symlink(String target, String path, Entry link) throws IOException {
-        Path p = Path.of(path);
+        Path p = destination(path);
         try {
             if (Files.exists(p, NOFOLLOW) && !Files.isDirectory(p, NOFOLLOW)) {
                 Files.delete(p);
@@ -206,7 +257,7 @@ final class HostTree implements SourceTree, DestTree {
     @Override
     public void chmod(String path, long mode) throws IOException {
         try {
-            Files.setAttribute(Path.of(path), "unix:mode", (int) (mode & 07777), NOFOLLOW);
+            Files.setAttribute(destination(path), "unix:mode", (int) (mode & 07777), NOFOLLOW);
         } catch (IOException e) {
             throw CopyFailure.of("setting permissions of", path, e);
         }
@@ -215,10 +266,13 @@ final class HostTree implements SourceTree, DestTree {
     /** With {@code -a}, the guest's mode without its set-id bits ({@link Entry#modeWithoutSetId}), and its times. */
     @Override
     public void keepAttributes(String path, Entry source) throws IOException {
-        keepAttributes(Path.of(path), path, source);
+        keepAttributes(destination(path), path, source);
     }
 
-    /** The directory a link at the operand points to gets them (cp -a SRC/. LINK): its real path, a link no more. */
+    /**
+     * The directory a link at the operand points to gets them (cp -a SRC/. LINK): its real path, a
+     * link no more (the operand is closed by then: Copier has left it).
+     */
     @Override
     public void keepOperandAttributes(String path, Entry source) throws IOException {
         Path real;

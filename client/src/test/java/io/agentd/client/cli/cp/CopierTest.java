@@ -200,7 +200,7 @@ class CopierTest {
         Entry e = c.lstat(src, srcPath);
         String target = e == null ? null : c.target(src, srcPath, e, dst, dstPath);
         if (target != null) {
-            c.copy(src, srcPath, e, dst, target);
+            c.copyOperand(src, srcPath, e, dst, target);
         }
     }
 
@@ -554,6 +554,16 @@ class CopierTest {
             @Override
             public Entry lstatIfAny(String path) throws IOException {
                 return host.lstatIfAny(check(path));
+            }
+
+            @Override
+            public Held openParentOf(String target) throws IOException {
+                return host.openParentOf(check(target));
+            }
+
+            @Override
+            public Held enter(String dir, boolean operand) throws IOException {
+                return host.enter(check(dir), operand);
             }
 
             @Override

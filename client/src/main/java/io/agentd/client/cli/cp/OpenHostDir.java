@@ -1,0 +1,127 @@
+package io.agentd.client.cli.cp;
+
+import io.agentd.client.fs.LocalFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+import java.util.function.LongConsumer;
+
+/**
+ * A host directory held open by a {@link SecureDirectoryStream} (on Linux the JDK's is openat
+ * based): its subdirectories are opened in it with O_NOFOLLOW, a file is replaced in it by
+ * openat and renameat, and the other calls by name go through {@code /proc/self/fd/N/NAME}
+ * ({@link DirectoryFdPath}), which the kernel resolves to this directory itself, not by its path.
+ */
+final class OpenHostDir implements HostDir {
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    private final SecureDirectoryStream<Path> stream;
+    private final Path path;
+    /** /proc/self/fd/N of this directory, or null where that cannot be had (then {@link #entry} is by path). */
+    private final Path byDescriptor;
+
+    private OpenHostDir(SecureDirectoryStream<Path> stream, Path path) {
+        this.stream = stream;
+        this.path = path;
+        this.byDescriptor = DirectoryFdPath.of(stream);
+    }
+
+    /**
+     * {@code dir} opened by its path, links followed, or null where this JDK gives no
+     * SecureDirectoryStream (then the caller writes by path, as agentctl did before).
+     */
+    static OpenHostDir open(Path dir) throws IOException {
+        DirectoryStream<Path> s = Files.newDirectoryStream(dir);
+        if (s instanceof SecureDirectoryStream<Path> secure) {
+            return new OpenHostDir(secure, dir.toAbsolutePath());
+        }
+        s.close();
+        return null;
+    }
+
+    /**
+     * The directory at {@code dir}, a path reached by the caller's trusted way, opened and checked
+     * to be the one {@code expected} was (lstat'ed at that path, not followed): a link swapped in
+     * between is told by its device and inode. Null where this JDK has no SecureDirectoryStream.
+     */
+    static OpenHostDir openChecked(Path dir, BasicFileAttributes expected) throws IOException {
+        OpenHostDir open = open(dir);
+        if (open != null && !open.key().equals(expected.fileKey())) {
+            open.close();
+            throw replacedByALink(dir);
+        }
+        return open;
+    }
+
+    @Override
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public Path entry(String name) {
+        return (byDescriptor != null ? byDescriptor : path).resolve(Copier.entryName(name));
+    }
+
+    /**
+     * Looked at first (not followed), so that a link or a FIFO put there is refused rather than
+     * opened: the JDK opens it O_RDONLY|O_NOFOLLOW without O_DIRECTORY, and a FIFO opened so waits
+     * for a writer.
+     */
+    @Override
+    public HostDir openChild(String name) throws IOException {
+        Path child = Path.of(Copier.entryName(name));
+        BasicFileAttributes there = stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW)
+                .readAttributes();
+        if (there.isSymbolicLink()) {
+            throw replacedByALink(path.resolve(name));
+        }
+        if (!there.isDirectory()) {
+            throw new NotDirectoryException(path.resolve(name).toString());
+        }
+        try {
+            return new OpenHostDir(stream.newDirectoryStream(child, NOFOLLOW), path.resolve(name));
+        } catch (FileSystemException e) {
+            if (stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW).readAttributes()
+                    .isSymbolicLink()) {
+                throw replacedByALink(path.resolve(name)); // swapped in since the look: ELOOP
+            }
+            throw e;
+        }
+    }
+
+    static FileSystemException replacedByALink(Path dir) {
+        return new FileSystemException(dir.toString(), null,
+                "it was replaced by a symbolic link while it was copied into (not followed)");
+    }
+
+    @Override
+    public long replace(String name, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
+            throws IOException {
+        return LocalFiles.replace(stream, path, Copier.entryName(name), permissions, in, progress);
+    }
+
+    /** The directory's device and inode, by its descriptor. */
+    private Object key() throws IOException {
+        return stream.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
+    }
+
+    @Override
+    public void close() {
+        try {
+            stream.close();
+        } catch (IOException e) {
+            // a directory's descriptor: closing it cannot lose anything written
+        }
+    }
+}
