@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -163,6 +164,9 @@ abstract class FsHandle {
 
     /** An open file. */
     static final class File extends FsHandle {
+        /** How long an atomic upload's close waits for an FSetStat or a Read's chunk under way ({@link #lockedForClose}). */
+        static final long CLOSE_WAIT_MILLIS = 1000;
+
         final FileChannel channel;
         final boolean readable;
         final boolean writable;
@@ -270,15 +274,20 @@ abstract class FsHandle {
          * upload complete, with the attributes set. It took such an operation for I/O it had to
          * cut: a host that sent FSetStat (mode, as cp -a does) and CloseHandle without waiting
          * between them lost a complete upload, told "closed while a Write ... was in progress"
-         * (a review).
+         * (a review). At most {@link #CLOSE_WAIT_MILLIS}: one stuck on a hung mount is cut as
+         * before, which closes the channel and frees both workers, rather than holding this one too.
          */
         @Override
         boolean lockedForClose() {
             if (temp == null) {
                 return super.lockedForClose();
             }
-            busy.lock();
-            return true;
+            try {
+                return busy.tryLock(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
         }
 
         /** An atomic upload with a Write still going is not complete: dropped, and the CloseHandle says so. */

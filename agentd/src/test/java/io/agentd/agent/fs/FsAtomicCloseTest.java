@@ -33,10 +33,15 @@ class FsAtomicCloseTest {
         fs.close();
     }
 
-    @Test
-    void aCloseDuringAnFSetStatCompletesTheUploadWithTheModeSet() throws Exception {
-        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-atomic-close").toAbsolutePath()), "t-");
-        Path dest = Files.writeString(dir.resolve("dest"), "old");
+    private final CountDownLatch inFSetStat = new CountDownLatch(1);
+    private final CountDownLatch goOn = new CountDownLatch(1);
+    private Path dir;
+    private Path dest;
+
+    /** An atomic upload of "new" over "old", written whole; its FSetStat will be held until {@link #goOn}. */
+    private long uploadWritten() throws Exception {
+        dir = Files.createTempDirectory(Files.createDirectories(Path.of("target/fs-atomic-close").toAbsolutePath()), "t-");
+        dest = Files.writeString(dir.resolve("dest"), "old");
         Files.setPosixFilePermissions(dest, PosixFilePermissions.fromString("rw-r--r--"));
         long h = ((FsResponseData.Handle) fs.run(new FsOp.OpenFile(dest.toString(),
                 new FsOpenOptions(false, true, false, true, false, false, 0644L, true))).data()).handle();
@@ -44,8 +49,6 @@ class FsAtomicCloseTest {
         fs.data(write, "new".getBytes());
         fs.data(write, new byte[0]);
         assertTrue(fs.answer(write).ok());
-        CountDownLatch inFSetStat = new CountDownLatch(1);
-        CountDownLatch goOn = new CountDownLatch(1);
         fs.service().pauseMetadataCalls(() -> {
             inFSetStat.countDown();
             try {
@@ -54,6 +57,30 @@ class FsAtomicCloseTest {
                 Thread.currentThread().interrupt();
             }
         });
+        return h;
+    }
+
+    /**
+     * One stuck (on a hung mount, say) is not waited for past a second: the close cuts the upload as
+     * before, so that it holds no worker of its own beside the stuck one.
+     */
+    @Test
+    void aCloseWaitsASecondAtMostForAnFSetStatThatDoesNotEnd() throws Exception {
+        long h = uploadWritten();
+        long set = fs.send(new FsOp.FSetStat(h, new FsSetAttrs(0600L, null, null, null, null, null)), null);
+        assertTrue(inFSetStat.await(10, TimeUnit.SECONDS), "the FSetStat is under way");
+
+        FsResponse closed = fs.answer(fs.send(new FsOp.CloseHandle(h), null)); // while the FSetStat still hangs
+
+        assertEquals(FsFailure.EIO, closed.errno(), closed.toString());
+        goOn.countDown();
+        fs.answer(set);
+        assertEquals("old", Files.readString(dest), "the destination is left as it was");
+    }
+
+    @Test
+    void aCloseDuringAnFSetStatCompletesTheUploadWithTheModeSet() throws Exception {
+        long h = uploadWritten();
 
         long set = fs.send(new FsOp.FSetStat(h, new FsSetAttrs(0600L, null, null, null, null, null)), null);
         assertTrue(inFSetStat.await(10, TimeUnit.SECONDS), "the FSetStat is under way");
