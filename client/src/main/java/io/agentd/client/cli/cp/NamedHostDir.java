@@ -20,11 +20,20 @@ import java.util.function.LongConsumer;
  * can stop that).
  */
 final class NamedHostDir implements HostDir {
+    /** The path its entries are named by: its own, or through the descriptor of the directory it is in. */
+    private final Path byName;
+    /** Its path, as messages give it. */
     private final Path path;
     /** Whether its subdirectories can be held open all the same (opened by path, then checked). */
     private final boolean handles;
 
     NamedHostDir(Path path, boolean handles) {
+        this(path, path, handles);
+    }
+
+    /** One named {@code byName} (/proc/self/fd/N/NAME of an {@link OpenHostDir}'s entry), shown as {@code path}. */
+    NamedHostDir(Path byName, Path path, boolean handles) {
+        this.byName = byName;
         this.path = path;
         this.handles = handles;
     }
@@ -36,7 +45,7 @@ final class NamedHostDir implements HostDir {
 
     @Override
     public Path entry(String name) {
-        return path.resolve(Copier.entryName(name));
+        return byName.resolve(Copier.entryName(name));
     }
 
     /**
@@ -47,18 +56,23 @@ final class NamedHostDir implements HostDir {
     @Override
     public HostDir openChild(String name) throws IOException {
         Path child = entry(name);
+        Path shown = path.resolve(name);
         if (!handles) {
-            return new NamedHostDir(child, false);
+            return new NamedHostDir(child, shown, false);
         }
         BasicFileAttributes there = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (there.isSymbolicLink()) {
-            throw OpenHostDir.replacedByALink(child);
+            throw OpenHostDir.replacedByALink(shown);
         }
         if (!there.isDirectory()) {
-            throw new NotDirectoryException(child.toString());
+            throw new NotDirectoryException(shown.toString());
         }
-        HostDir open = OpenHostDir.openChecked(child, there);
-        return open != null ? open : new NamedHostDir(child, false);
+        try {
+            HostDir open = OpenHostDir.openChecked(child, shown, there);
+            return open != null ? open : new NamedHostDir(child, shown, false);
+        } catch (java.nio.file.AccessDeniedException unreadable) {
+            return new NamedHostDir(child, shown, true); // another drop box: written in by name, as this one
+        }
     }
 
     @Override

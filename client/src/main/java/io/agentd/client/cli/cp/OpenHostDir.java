@@ -3,6 +3,7 @@ package io.agentd.client.cli.cp;
 import io.agentd.client.fs.LocalFiles;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -50,15 +51,22 @@ final class OpenHostDir implements HostDir {
     }
 
     /**
-     * The directory at {@code dir}, a path reached by the caller's trusted way, opened and checked
-     * to be the one {@code expected} was (lstat'ed at that path, not followed): a link swapped in
-     * between is told by its device and inode. Null where this JDK has no SecureDirectoryStream.
+     * The directory at {@code dir}, a path reached by the caller's trusted way, opened as DIR/. (so
+     * that a FIFO put there is ENOTDIR rather than waited on) and checked to be the one
+     * {@code expected} was (lstat'ed at that path, not followed): a link swapped in between is
+     * told by its device and inode. {@code shown} is its path as messages give it. Null where
+     * this JDK has no SecureDirectoryStream.
      */
-    static OpenHostDir openChecked(Path dir, BasicFileAttributes expected) throws IOException {
-        OpenHostDir open = open(dir);
-        if (open != null && !open.key().equals(expected.fileKey())) {
+    static OpenHostDir openChecked(Path dir, Path shown, BasicFileAttributes expected) throws IOException {
+        DirectoryStream<Path> s = Files.newDirectoryStream(dir.resolve("."));
+        if (!(s instanceof SecureDirectoryStream<Path> secure)) {
+            s.close();
+            return null;
+        }
+        OpenHostDir open = new OpenHostDir(secure, shown);
+        if (!open.key().equals(expected.fileKey())) {
             open.close();
-            throw replacedByALink(dir);
+            throw replacedByALink(shown);
         }
         return open;
     }
@@ -74,29 +82,51 @@ final class OpenHostDir implements HostDir {
     }
 
     /**
-     * Looked at first (not followed), so that a link or a FIFO put there is refused rather than
-     * opened: the JDK opens it O_RDONLY|O_NOFOLLOW without O_DIRECTORY, and a FIFO opened so waits
-     * for a writer.
+     * Looked at first (not followed), so that a link put there is refused; then opened as
+     * NAME/. (the JDK opens O_RDONLY without O_DIRECTORY, and a FIFO opened so waits for a writer:
+     * "NAME/." is ENOTDIR for anything but a directory, and never waits) and checked to be the
+     * directory looked at (a link swapped in between is followed by that open, and told by its
+     * device and inode). One this process cannot read (a drop box, -wx) cannot be opened: it is
+     * written in by name, through this directory's descriptor, as the operand is when unreadable
+     * ({@link NamedHostDir}); GNU cp writes there too.
      */
     @Override
     public HostDir openChild(String name) throws IOException {
         Path child = Path.of(Copier.entryName(name));
+        Path shown = path.resolve(name);
         BasicFileAttributes there = stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW)
                 .readAttributes();
         if (there.isSymbolicLink()) {
-            throw replacedByALink(path.resolve(name));
+            throw replacedByALink(shown);
         }
         if (!there.isDirectory()) {
-            throw new NotDirectoryException(path.resolve(name).toString());
+            throw new NotDirectoryException(shown.toString());
         }
+        SecureDirectoryStream<Path> opened;
         try {
-            return new OpenHostDir(stream.newDirectoryStream(child, NOFOLLOW), path.resolve(name));
+            opened = stream.newDirectoryStream(child.resolve("."));
+        } catch (AccessDeniedException unreadable) {
+            return new NamedHostDir(entry(name), shown, true);
         } catch (FileSystemException e) {
-            if (stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW).readAttributes()
-                    .isSymbolicLink()) {
-                throw replacedByALink(path.resolve(name)); // swapped in since the look: ELOOP
+            if (isLinkNow(child)) {
+                throw replacedByALink(shown); // swapped for a link to no directory since the look
             }
             throw e;
+        }
+        OpenHostDir open = new OpenHostDir(opened, shown);
+        if (!open.key().equals(there.fileKey())) {
+            open.close();
+            throw replacedByALink(shown); // swapped for a link to another directory since the look
+        }
+        return open;
+    }
+
+    private boolean isLinkNow(Path child) {
+        try {
+            return stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW).readAttributes()
+                    .isSymbolicLink();
+        } catch (IOException gone) {
+            return false;
         }
     }
 
