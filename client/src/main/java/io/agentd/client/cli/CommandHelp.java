@@ -126,8 +126,8 @@ enum CommandHelp {
               tar c -C out . | agentctl cp - :/srv/www  a tar from stdin, into a guest directory
 
             exit status: 1 when any item could not be copied (each reported on stderr; the rest is
-            copied), stdout could not be written, or its tar stopped cut short (a file that came
-            more than 1 MiB short of its size); 141, and no message, when the reader of its tar
+            copied), stdout could not be written, or its tar stopped cut short (files that came
+            more than 1 MiB in all short of their sizes); 141, and no message, when the reader of its tar
             left (| head); 125 also when the agent was silent for 60 s, which stops the copy.
             """),
     PING("ping", "ping [--count N] [--interval DURATION]", "print the round-trip time to the agent", """

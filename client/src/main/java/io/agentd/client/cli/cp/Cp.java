@@ -230,7 +230,12 @@ public final class Cp {
         BufferedOutputStream out = new BufferedOutputStream(new StdoutStream(stdout), 64 * 1024);
         TarSink sink = new TarSink(out);
         String root = Copier.contentsOnly(src) && e.isDir() ? "" : guest.name(src);
-        copier.copy(guest, src, e, sink, root);
+        try {
+            copier.copy(guest, src, e, sink, root);
+        } catch (TarCutShort cut) {
+            out.flush(); // the entries before the cut are whole: a reader extracts them (no end-of-archive follows)
+            throw cut;
+        }
         sink.finish();
         out.flush();
     }

@@ -17,13 +17,17 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  */
 final class TarSink implements DestTree {
     /**
-     * The most zeros a file's entry is padded with when the guest sent fewer bytes than its size
-     * said (a file that shrank while it was read, or whose read failed): more stops the archive
-     * instead ({@link TarCutShort}).
+     * The most zeros the archive's entries are padded with, together, when the guest sent fewer
+     * bytes than their sizes said (files that shrank while they were read, or whose reads failed):
+     * more stops the archive instead ({@link TarCutShort}). Counted over the whole archive, not per
+     * file: a guest listing many files of this size each and sending none of their bytes got
+     * 1 MiB of zeros per 100 bytes of listing (the review of the first cap: 300 files, 300 MiB).
      */
     static final long MAX_PADDING = 1 << 20;
 
     private final TarArchiveOutputStream tar;
+    /** Zeros the archive may still be padded with ({@link #MAX_PADDING} at first). */
+    private long paddingLeft = MAX_PADDING;
 
     TarSink(OutputStream out) {
         // UTF-8 whatever the JVM's locale: names the same on every host, and UstarEntry's one-pass
@@ -109,10 +113,11 @@ final class TarSink implements DestTree {
                             + " bytes").getMessage()
                     : CopyFailure.of("error reading", shown, failure).getMessage() + " (" + left + " of its "
                             + source.size() + " bytes not read)";
-            if (left > MAX_PADDING) {
+            if (left > paddingLeft) {
                 throw new TarCutShort(message + "; the archive stops here, cut short (at most "
-                        + MAX_PADDING + " bytes are padded with zeros)");
+                        + MAX_PADDING + " bytes in all are padded with zeros)");
             }
+            paddingLeft -= left;
             java.util.Arrays.fill(buffer, (byte) 0);
             while (left > 0) {
                 int n = (int) Math.min(buffer.length, left);

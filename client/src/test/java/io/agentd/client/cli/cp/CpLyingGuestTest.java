@@ -75,7 +75,7 @@ class CpLyingGuestTest {
 
         assertEquals(1, status, err());
         assertEquals("agentctl cp: error reading ':/d/b\\u202eig': file shrank by 1099511627776 of its 1099511627776"
-                + " bytes; the archive stops here, cut short (at most 1048576 bytes are padded with zeros)\n", err());
+                + " bytes; the archive stops here, cut short (at most 1048576 bytes in all are padded with zeros)\n", err());
         assertTrue(stdout.written < TarSink.MAX_PADDING, stdout.written + " bytes written to stdout");
     }
 }

@@ -97,7 +97,7 @@ class TarSinkTest {
                 new SourceStream(InputStream.nullInputStream(), ":/big"), null));
 
         assertEquals("error reading ':/big': file shrank by 1099511627776 of its 1099511627776 bytes; the archive"
-                + " stops here, cut short (at most 1048576 bytes are padded with zeros)", cut.getMessage());
+                + " stops here, cut short (at most 1048576 bytes in all are padded with zeros)", cut.getMessage());
         assertTrue(out.written < TarSink.MAX_PADDING, "no padding: " + out.written + " bytes written");
         assertTrue(CopyFailure.endsTheCopy(cut), "the copy stops: nothing after it would be a member of the archive");
     }
@@ -113,7 +113,7 @@ class TarSinkTest {
                 new SourceStream(new FailingRead(), ":/big"), null));
 
         assertEquals("error reading ':/big': Input/output error (1099511627776 of its 1099511627776 bytes not read);"
-                + " the archive stops here, cut short (at most 1048576 bytes are padded with zeros)", cut.getMessage());
+                + " the archive stops here, cut short (at most 1048576 bytes in all are padded with zeros)", cut.getMessage());
         assertTrue(out.written < TarSink.MAX_PADDING, "no padding: " + out.written + " bytes written");
     }
 
@@ -149,6 +149,26 @@ class TarSinkTest {
         TarSink another = new TarSink(new ByteArrayOutputStream());
         assertThrows(TarCutShort.class, () -> another.writeFile("g", new Entry(Entry.Kind.FILE, announced + 1, 0644, 0,
                 0), false, new SourceStream(new ByteArrayInputStream(sent), ":/g"), null), "1 MiB and a byte missing");
+    }
+
+    /**
+     * The padding is counted over the archive: once files short of their sizes have taken
+     * {@link TarSink#MAX_PADDING} of zeros in all, the next one short by a single byte stops it.
+     * Per file, a guest listing 300 files of 1 MiB each and sending none of their bytes got 300 MiB
+     * of zeros written (a review).
+     */
+    @Test
+    void thePaddingIsAMebibyteForTheWholeArchive() throws Exception {
+        CountingOutput out = new CountingOutput(64L << 20);
+        TarSink sink = new TarSink(out);
+        long half = TarSink.MAX_PADDING / 2;
+        for (String name : new String[] {"a", "b"}) {
+            assertThrows(CopyFailure.class, () -> sink.writeFile(name, new Entry(Entry.Kind.FILE, half, 0644, 0, 0),
+                    false, new SourceStream(new ByteArrayInputStream(new byte[0]), ":/" + name), null));
+        }
+        assertThrows(TarCutShort.class, () -> sink.writeFile("c", new Entry(Entry.Kind.FILE, 1, 0644, 0, 0), false,
+                new SourceStream(new ByteArrayInputStream(new byte[0]), ":/c"), null), "a byte past the budget");
+        assertTrue(out.written < 2 * TarSink.MAX_PADDING, out.written + " bytes written");
     }
 
     /**
