@@ -47,10 +47,10 @@ abstract class FsHandle {
 
     /**
      * CloseHandle (a worker). With no operation in progress it closes as asked (an atomic upload
-     * replaces its destination here). With one in progress it does not wait for it: a read from a
-     * FIFO nobody writes would hold this worker, then the connection's end could not free either
-     * (the handle is out of the table by then). It closes at once instead, which ends that I/O
-     * ({@link #cut}). A Write in progress counts even while it holds no lock (between the host's
+     * replaces its destination here). With one in progress it does not wait for it (an atomic
+     * upload's close waits a little: {@link File#lockedForClose}): a read from a FIFO nobody writes
+     * would hold this worker, then the connection's end could not free either (the handle is out of
+     * the table by then). It closes at once instead, which ends that I/O ({@link #cut}). A Write in progress counts even while it holds no lock (between the host's
      * chunks, or written and not answered yet): an atomic upload must not be renamed over its
      * destination with part of that Write's data.
      */
