@@ -1,5 +1,6 @@
 package io.agentd.client.cli.cp;
 
+import io.agentd.client.fs.DirectoryFdPath;
 import io.agentd.client.fs.LocalFiles;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,9 +43,14 @@ final class OpenHostDir implements HostDir {
      * SecureDirectoryStream (then the caller writes by path, as agentctl did before).
      */
     static OpenHostDir open(Path dir) throws IOException {
-        DirectoryStream<Path> s = Files.newDirectoryStream(dir);
+        return open(dir, dir.toAbsolutePath());
+    }
+
+    /** The directory at {@code at}, shown as {@code shown}; null where this JDK gives no SecureDirectoryStream. */
+    private static OpenHostDir open(Path at, Path shown) throws IOException {
+        DirectoryStream<Path> s = Files.newDirectoryStream(at);
         if (s instanceof SecureDirectoryStream<Path> secure) {
-            return new OpenHostDir(secure, dir.toAbsolutePath());
+            return new OpenHostDir(secure, shown);
         }
         s.close();
         return null;
@@ -58,17 +64,17 @@ final class OpenHostDir implements HostDir {
      * this JDK has no SecureDirectoryStream.
      */
     static OpenHostDir openChecked(Path dir, Path shown, BasicFileAttributes expected) throws IOException {
-        DirectoryStream<Path> s = Files.newDirectoryStream(dir.resolve("."));
-        if (!(s instanceof SecureDirectoryStream<Path> secure)) {
-            s.close();
-            return null;
+        OpenHostDir open = open(dir.resolve("."), shown);
+        return open == null ? null : open.checkedAgainst(expected);
+    }
+
+    /** This directory when it is the one {@code expected} was (device and inode); else closed, and a link swapped in. */
+    private OpenHostDir checkedAgainst(BasicFileAttributes expected) throws IOException {
+        if (!key().equals(expected.fileKey())) {
+            close();
+            throw replacedByALink(path);
         }
-        OpenHostDir open = new OpenHostDir(secure, shown);
-        if (!open.key().equals(expected.fileKey())) {
-            open.close();
-            throw replacedByALink(shown);
-        }
-        return open;
+        return this;
     }
 
     @Override
@@ -113,12 +119,7 @@ final class OpenHostDir implements HostDir {
             }
             throw e;
         }
-        OpenHostDir open = new OpenHostDir(opened, shown);
-        if (!open.key().equals(there.fileKey())) {
-            open.close();
-            throw replacedByALink(shown); // swapped for a link to another directory since the look
-        }
-        return open;
+        return new OpenHostDir(opened, shown).checkedAgainst(there); // a link to another directory swapped in since the look
     }
 
     private boolean isLinkNow(Path child) {
