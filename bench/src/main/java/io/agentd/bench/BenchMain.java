@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
@@ -16,7 +15,7 @@ import java.util.Locale;
  *           [--concurrency-workload perl|sh] [--markdown FILE] [--agent-arg ARG]...
  * </pre>
  * A benchmark that cannot run becomes a "failed" row and the exit status is 1; a missed target is a
- * result, not a failure. After any miss the agents' logs are kept (the path is printed).
+ * result, not a failure. After any miss the agents' logs are kept (the path is printed; see {@link WorkDir}).
  */
 public final class BenchMain {
     static final List<String> ALL = List.of("footprint", "exec", "pty", "throughput", "stdin", "concurrency",
@@ -81,9 +80,10 @@ public final class BenchMain {
             Files.writeString(markdown, report.markdown());
         }
         if (report.figures().stream().anyMatch(f -> f.verdict() == Figure.Verdict.MISS)) {
+            WorkDir.keepLogsOnly(work);
             System.out.println("agent logs kept in " + work);
         } else {
-            deleteTree(work);
+            WorkDir.delete(work);
         }
         System.exit(report.allRan() ? 0 : 1);
     }
@@ -139,14 +139,6 @@ public final class BenchMain {
             progress.printf(Locale.ROOT, "[bench] %s done in %.1f s%n", name, (System.nanoTime() - t0) / 1e9);
         }
         return new Report(figures, Machine.describe(), loadBefore, Machine.load(), flags);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (var paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     private interface AgentWork {
