@@ -1,53 +1,65 @@
 package io.agentd.client.cli;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a short helper command (stty) that must never hold agentctl up: it reads this process's
- * stdin (the terminal), its output goes to a file instead of a pipe, so nothing waits for an EOF
- * that a stopped or stuck helper would never give, and it is killed at the timeout. A helper that
- * touches the terminal from a background process group is stopped by SIGTTOU and ends that way.
+ * stdin (the terminal) and is killed at the timeout. Its output is read only once it has exited,
+ * and only what the pipe holds then: nothing waits for an EOF that a stopped or stuck helper (or a
+ * child of it that kept the pipe) would never give, and nothing is left on disk if agentctl is
+ * killed meanwhile. A helper that touches the terminal from a background process group is stopped
+ * by SIGTTOU and ends that way.
  */
 final class TimedCommand {
     private TimedCommand() {}
 
     /** The command's stdout when it exits 0 within {@code timeout}; null otherwise (it is then killed). */
     static String output(List<String> command, Duration timeout) {
-        Path out = null;
         Process p = null;
         try {
-            out = Files.createTempFile("agentctl-", ".out");
             p = new ProcessBuilder(command)
                     .redirectInput(ProcessBuilder.Redirect.INHERIT)
-                    .redirectOutput(out.toFile())
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
-            if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS) || p.exitValue() != 0) {
                 return null;
             }
-            return p.exitValue() == 0 ? Files.readString(out, StandardCharsets.UTF_8) : null;
+            return new String(heldNow(p.getInputStream()), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
         } finally {
-            if (p != null && p.isAlive()) {
-                p.destroyForcibly(); // SIGKILL ends a stopped process too
-            }
-            if (out != null) {
+            if (p != null) {
+                if (p.isAlive()) {
+                    p.destroyForcibly(); // SIGKILL ends a stopped process too
+                }
                 try {
-                    Files.deleteIfExists(out);
+                    p.getInputStream().close();
                 } catch (IOException e) {
-                    // a temp file left behind is not worth failing for
+                    // the pipe's read end: nothing more to do with it
                 }
             }
         }
+    }
+
+    /**
+     * What {@code in} holds without waiting: the exited helper's output is all in the pipe (or in the
+     * buffer the JDK drained it into at the exit); a read to EOF would wait on a child of the helper.
+     */
+    private static byte[] heldNow(InputStream in) throws IOException {
+        ByteArrayOutputStream held = new ByteArrayOutputStream();
+        int n;
+        while ((n = in.available()) > 0) {
+            held.write(in.readNBytes(n));
+        }
+        return held.toByteArray();
     }
 }

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** agentctl's handling of the local terminal, without a terminal: when it goes raw, and stty's bounds. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -66,6 +68,32 @@ class TerminalHandlingTest {
         assertEquals("24 80\n", TimedCommand.output(List.of("sh", "-c", "sleep 30 & echo 24 80"),
                 Duration.ofSeconds(5)));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(4), "did not wait for the background child");
+    }
+
+    /**
+     * agentctl killed while stty runs (a test's timeout, a closed terminal's SIGKILL): the helper's
+     * output used to go through a file in java.io.tmpdir that only a finally block removed.
+     */
+    @Test
+    void anAgentctlKilledWhileItsHelperRunsLeavesNothingInTheTempDirectory(@TempDir Path tmp) throws Exception {
+        Path javaCommand = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process jvm = new ProcessBuilder(javaCommand.toString(), "-Djava.io.tmpdir=" + tmp,
+                "-cp", System.getProperty("java.class.path"), KilledDuringHelper.class.getName())
+                .redirectErrorStream(true).start();
+        String said = new String(jvm.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(jvm.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(137, jvm.exitValue(), "the helper killed its JVM: " + said);
+        try (var left = java.nio.file.Files.list(tmp)) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString()).toList());
+        }
+    }
+
+    /** A JVM whose stty-like helper answers, then kills it with SIGKILL before the answer is read. */
+    static final class KilledDuringHelper {
+        public static void main(String[] args) {
+            TimedCommand.output(List.of("sh", "-c", "echo 24 80; kill -KILL $PPID; sleep 5"), Duration.ofSeconds(10));
+            System.out.println("not killed");
+        }
     }
 
     @Test
