@@ -92,10 +92,11 @@ class RunDirLockTest {
         Path qemuBinary = QemuProcesses.find(QemuCommand.DEFAULT_BINARY);
         org.junit.jupiter.api.Assumptions.assumeTrue(qemuBinary != null, "QEMU is not installed");
         Path pidFile = runDir.resolve("qemu.pid");
+        Path qemuLog = runDir.resolveSibling(runDir.getFileName() + "-qemu.log"); // beside it: outside the VM's directory
         Process qemu = new ProcessBuilder(qemuBinary.toString(), "-S", "-nodefaults", "-display", "none", "-machine", "none",
                 "-pidfile", runDir.getFileName() + "/qemu.pid")
                 .directory(runDir.getParent().toFile()).redirectErrorStream(true)
-                .redirectOutput(runDir.resolveSibling(runDir.getFileName() + "-qemu.log").toFile()).start();
+                .redirectOutput(qemuLog.toFile()).start();
         try {
             for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                     !Files.exists(pidFile) || Files.readString(pidFile).isBlank(); ) {
@@ -106,6 +107,7 @@ class RunDirLockTest {
             assertTrue(e.getMessage().contains("still runs (QEMU pid " + qemu.pid() + ")"), e.getMessage());
         } finally {
             qemu.destroyForcibly().waitFor();
+            Files.deleteIfExists(qemuLog); // @TempDir removes only its own directory
         }
         RunDirLock.take(runDir).close(); // no QEMU holds it now
     }
