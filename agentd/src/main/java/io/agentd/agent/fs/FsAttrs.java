@@ -53,7 +53,9 @@ final class FsAttrs {
         LinkOption[] links = follow ? FOLLOW : NOFOLLOW;
         try {
             if (a.size() != null) {
-                try (FileChannel ch = FsRegularFiles.open(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown)) {
+                // Without follow a link has no size to set: refused, as OpenFile refuses one it may not follow.
+                try (FileChannel ch = FsRegularFiles.open(p, Set.of(StandardOpenOption.WRITE), null, "truncate " + shown,
+                        follow)) {
                     resize(ch, a.size(), shown, true);
                 }
             }

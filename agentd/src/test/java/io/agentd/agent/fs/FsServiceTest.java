@@ -1625,6 +1625,29 @@ class FsServiceTest {
     }
 
     /**
+     * A SetStat with a size and follow_symlink false on a link sets nothing through it: the host
+     * asked for the name itself (lstat's answer, which a guest user may have swapped for a link to
+     * /etc/shadow since). The size was set on the link's target whatever the flag said.
+     */
+    @Test
+    void aNoFollowSetstatOfASizeNeverTruncatesThroughALink() throws Exception {
+        Path target = Files.writeString(dir.resolve("target"), "secret");
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+        fs.onRequest(1, new FsRequest(new FsOp.SetStat(link.toString(), false,
+                new FsSetAttrs(null, null, null, 0L, null, null)), null, true));
+        runLoopUntil(1);
+        assertEquals("EINVAL", response(1).errnoName(), response(1).toString());
+        assertTrue(response(1).error().contains("a symbolic link"), response(1).error());
+        assertEquals("secret", Files.readString(target), "the link's target is untouched");
+
+        fs.onRequest(2, new FsRequest(new FsOp.SetStat(link.toString(), true,
+                new FsSetAttrs(null, null, null, 2L, null, null)), null, true));
+        runLoopUntil(2);
+        assertTrue(response(2).ok(), response(2).toString());
+        assertEquals("se", Files.readString(target), "with follow_symlink, through the link");
+    }
+
+    /**
      * FStat and FSetStat act on the file the handle has open, not on whatever its name means later:
      * here the name is moved away and a link to another file put in its place, as a guest process
      * could; the answer still names the handle's path.
