@@ -296,6 +296,12 @@ final class Copier {
                     } catch (IOException e) {
                         throw CopyFailure.of("cannot read symbolic link", src.show(srcPath), e);
                     }
+                    if (to.isEmpty() || to.indexOf('\0') >= 0) {
+                        // No kernel stores such a target: a guest's lie, which a tar member's link
+                        // name would cut at the NUL and the host's file system refuses.
+                        throw new CopyFailure("cannot read symbolic link", src.show(srcPath),
+                                "the guest's answer is no link target (empty, or holding a NUL)");
+                    }
                     dst.symlink(to, target, source);
                     created.add(target);
                     links.add(target);

@@ -78,4 +78,40 @@ class CpLyingGuestTest {
                 + " bytes; the archive stops here, cut short (at most 1048576 bytes in all are padded with zeros)\n", err());
         assertTrue(stdout.written < TarSink.MAX_PADDING, stdout.written + " bytes written to stdout");
     }
+
+    /**
+     * A guest link whose target, as the guest tells it, holds a NUL (no kernel stores one): into a
+     * tar, the member's link name was cut at the NUL by whoever reads the archive; onto the host,
+     * the JDK refused the name. Now the link is not copied, said on one line, exit 1.
+     */
+    @Test
+    void aGuestLinkWhoseTargetHoldsANulIsNotCopied(@org.junit.jupiter.api.io.TempDir java.nio.file.Path host)
+            throws Exception {
+        GuestFiles guest = GuestFiles.over(new AnsweringTransport((op, l) -> {
+            if (op instanceof FsOp.Stat s) {
+                l.onResponse(FsResponse.success(new FsResponseData.Stat(
+                        new FsEntryInfo(s.path(), FsEntryInfo.SYMLINK, 8, 0120777, 0L, 0, 0, 0L, 0L))));
+            } else if (op instanceof FsOp.ReadLink) {
+                l.onResponse(FsResponse.success(new FsResponseData.Path("/etc\u0000/passwd")));
+            } else {
+                l.onResponse(new FsResponse(false, "unexpected " + op, null, 22, "EINVAL", null));
+            }
+        }));
+        CountingOutput stdout = new CountingOutput(1L << 20);
+        Cp cp = new Cp(CpOptions.parse(List.of(":/l", "-")), InputStream.nullInputStream(), stdout, err);
+
+        int status = cp.run(guest);
+
+        assertEquals(1, status, err());
+        assertEquals("agentctl cp: cannot read symbolic link ':/l': the guest's answer is no link target"
+                + " (empty, or holding a NUL)\n", err());
+
+        errBytes.reset();
+        Cp onto = new Cp(CpOptions.parse(List.of(":/l", host.resolve("l").toString())), InputStream.nullInputStream(),
+                stdout, err);
+        assertEquals(1, onto.run(guest), err());
+        assertEquals("agentctl cp: cannot read symbolic link ':/l': the guest's answer is no link target"
+                + " (empty, or holding a NUL)\n", err());
+        assertTrue(!java.nio.file.Files.exists(host.resolve("l"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
 }
