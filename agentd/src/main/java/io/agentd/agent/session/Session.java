@@ -343,12 +343,18 @@ final class Session {
             // last frames, then the host-loss policy, which detaches this session), and the exit is
             // held. Only for a session the policy keeps: one it kills must not be ended from here.
             // While that hang-up waits for a command of the host's being started (its spawn runs off
-            // the loop), the exit waits too, and asks again in a moment.
-            if (route.hangUpWaitsForAStart()) {
+            // the loop) or for the host's drop, the exit waits too, and asks again in a moment; so it
+            // does when the host's last frames, dispatched by the hang-up, started such a command or
+            // a drop themselves: the exit then went to the host that had left, and was lost.
+            if (route.hangUpPending()) {
                 loop.schedule(HANG_UP_RETRY_MILLIS, this::sendExited);
                 return;
             }
             route.hangUpIfGone();
+            if (route.hangUpPending()) {
+                loop.schedule(HANG_UP_RETRY_MILLIS, this::sendExited);
+                return;
+            }
         }
         ResourceUsage usage = cgroup.usage();
         TerminalFrames.sendExited(route, id,

@@ -99,9 +99,9 @@ public final class SessionRoute implements HostOutput {
         }
     }
 
-    /** The attached host's {@link HostOutput#hangUpWaitsForAStart}; false when detached. */
-    public boolean hangUpWaitsForAStart() {
-        return host != null && host.output().hangUpWaitsForAStart();
+    /** The attached host's {@link HostOutput#hangUpPending}; false when detached. */
+    public boolean hangUpPending() {
+        return host != null && host.output().hangUpPending();
     }
 
     /** The attached host's {@link HostOutput#hangUpIfGone}; false when detached. */

@@ -67,11 +67,12 @@ public interface HostOutput {
     }
 
     /**
-     * The host has closed its end, and its hang-up waits for a command of its being started (the
-     * spawn runs off the loop: {@link #hangUpIfGone} cannot run it now). A caller that wanted the
-     * hang-up first asks again in a moment.
+     * The host has closed its end, and its hang-up waits for something {@link #hangUpIfGone} cannot
+     * run now: a command of its being started (the spawn runs off the loop), or its drop (input past
+     * a frame length it could not trust, or its frame timeout), which ends in the hang-up. A caller
+     * that wanted the hang-up first asks again in a moment.
      */
-    default boolean hangUpWaitsForAStart() {
+    default boolean hangUpPending() {
         return false;
     }
 }

@@ -277,8 +277,8 @@ public final class PortLink implements HostOutput {
     }
 
     @Override
-    public boolean hangUpWaitsForAStart() {
-        return connected() && !dropping() && reader.waitsForStart() && Os.peerClosed(reg.fd());
+    public boolean hangUpPending() {
+        return connected() && (dropping() || reader.waitsForStart()) && Os.peerClosed(reg.fd());
     }
 
     /** See {@link LinkReadiness#hangUpIfGone}. */

@@ -148,7 +148,7 @@ class SessionsOwnershipTest {
     @Test
     void anExitWhoseHostsHangUpWaitsForAStartWaitsForThatHangUp() {
         scripted.sessions.onExecRequest(a, 5, ExecRequest.of("sleep", "60").withDetachable(true));
-        outA.hangUpWaitsForAStart = true;
+        outA.hangUpPending = true;
         scripted.exit(100, 3);
         scripted.eof(11);
         scripted.eof(12);
@@ -158,7 +158,7 @@ class SessionsOwnershipTest {
         loop.advance(1000); // past the drain window, and a few retries
         assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no exit for the gone host");
 
-        outA.hangUpWaitsForAStart = false; // the start answered: the hang-up can run now
+        outA.hangUpPending = false; // the start answered: the hang-up can run now
         outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true); // a's host-loss policy
         loop.advance(10);
         assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "detached by the hang-up first");

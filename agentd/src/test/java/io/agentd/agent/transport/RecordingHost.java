@@ -20,8 +20,8 @@ public final class RecordingHost implements HostOutput {
     public boolean acceptsOutput = true;
     /** What {@link #hangUpIfGone} runs, as the link's hang-up would (then it answers true); null: the host is there. */
     public Runnable goneWithoutHangUp;
-    /** What {@link #hangUpWaitsForAStart} answers: the host closed while a command of its is being started. */
-    public boolean hangUpWaitsForAStart;
+    /** What {@link #hangUpPending} answers: the host closed while a command of its is being started (or it is dropped). */
+    public boolean hangUpPending;
     /** A socket takes spliced frames; a port only copies. */
     public boolean acceptsSplicedData;
     /** Spliced frames announced and not yet released by the queue: their release callbacks. */
@@ -90,8 +90,8 @@ public final class RecordingHost implements HostOutput {
 
     /** The frame types sent so far, in order ("core.exec.started" ...), data frames included. */
     @Override
-    public boolean hangUpWaitsForAStart() {
-        return hangUpWaitsForAStart;
+    public boolean hangUpPending() {
+        return hangUpPending;
     }
 
     @Override
