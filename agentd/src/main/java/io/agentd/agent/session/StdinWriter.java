@@ -67,6 +67,12 @@ final class StdinWriter {
     void rehost(boolean flowControl) {
         refusedErrno = 0;
         refusedBecause = null;
+        if (flowControl && (!open || eofRequested)) {
+            // A flow-controlled host sends nothing before credit, and a closed stdin grants none: it
+            // is told now, as a host without flow control is on its first frame; else its writer
+            // waited for credit until the session ended.
+            refuse(LibC.EPIPE, "stdin is closed: no credit will be granted to this attach");
+        }
         window.rehost(flowControl);
     }
 
