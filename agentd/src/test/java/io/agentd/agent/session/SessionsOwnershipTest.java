@@ -168,6 +168,32 @@ class SessionsOwnershipTest {
     }
 
     /**
+     * A detachable session exits while its host is gone and its hang-up can run: but the frames that
+     * hang-up dispatches first start a command (or make the link drop the host), so the hang-up is
+     * pending after it ran. The exit waits for it then too (it went to the gone host, and was lost).
+     */
+    @Test
+    void anExitWaitsWhenTheGoneHostsLastFramesLeaveItsHangUpPending() {
+        scripted.sessions.onExecRequest(a, 5, ExecRequest.of("sleep", "60").withDetachable(true));
+        outA.goneWithoutHangUp = () -> outA.hangUpPending = true; // its last frame: an exec.request being started
+        scripted.exit(100, 3);
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(13, Loop.READABLE);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        loop.advance(1000);
+        assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no exit for the gone host");
+
+        outA.hangUpPending = false; // the start answered: the hang-up runs
+        outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true); // a's host-loss policy
+        loop.advance(10);
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false));
+        assertEquals(MessageType.EXEC_EXITED, outB.types().get(outB.types().size() - 1),
+                "the exit, held for the attach");
+    }
+
+    /**
      * Two gone hosts attaching to each other's session, neither's hang-up heard yet: b's attach runs
      * a's hang-up, whose last frame attaches to b's session. That must not run b's hang-up under b's
      * own attach, which would then route a's session to b after b's host-loss policy had run: held by
