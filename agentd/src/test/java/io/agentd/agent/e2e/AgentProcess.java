@@ -76,6 +76,21 @@ final class AgentProcess implements AutoCloseable {
         return startWithEnv(dir, wrapper, env(null), options);
     }
 
+    /**
+     * The agent in a mount namespace of its own, with a devpts instance of at most {@code max} PTYs
+     * (needs root: unshare and mount), so that running out of PTYs, and every PTY given back, is real.
+     */
+    static AgentProcess startWithOwnDevpts(String name, int max, String... options)
+            throws IOException, InterruptedException {
+        Path dir = newDir(name);
+        Path wrapper = dir.resolve("launch-own-devpts");
+        Files.writeString(wrapper, "#!/bin/sh\nexec unshare -m --propagation private sh -c 'mount -t devpts -o newinstance,max="
+                + max + ",ptmxmode=0666 devpts /dev/pts && mount --bind /dev/pts/ptmx /dev/ptmx && exec \"$0\" \"$@\"' '"
+                + LAUNCHER + "' \"$@\"\n");
+        Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        return startWithEnv(dir, wrapper, env(null), options);
+    }
+
     private static AgentProcess startWithEnv(String name, Map<String, String> env, String... options)
             throws IOException, InterruptedException {
         return startWithEnv(newDir(name), LAUNCHER, env, options);
