@@ -69,8 +69,9 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     /** A socket connection, one of the agent's --max-connections (a port's is not). */
     private final boolean countsAgainstLimit;
     /**
-     * A command of this host's is being started, off the loop ({@link #startSession}): the host's
-     * later frames wait in the link meanwhile, and so does its loss.
+     * A command of this host's is being started, off the loop ({@link #startSession}), or its attach
+     * waits for another host's hang-up ({@link #attach}): the host's later frames wait in the link
+     * meanwhile, and so does its loss.
      */
     private boolean starting;
     /** The host was lost while a command was starting ({@link #hostLost}'s {@code over}); null: not lost. */
@@ -165,7 +166,7 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             }
             case EXEC_SIGNAL -> sessions.onSignal(host, id, ((ExecSignal) frame.payload()).signal());
             case SESSION_LIST -> sessions.onList(host, id);
-            case SESSION_ATTACH -> sessions.onAttach(host, id, (SessionAttach) frame.payload());
+            case SESSION_ATTACH -> attach(id, (SessionAttach) frame.payload());
             case SESSION_DETACH -> sessions.onDetach(host, id);
             case CORE_RELAY_EXIT_DROPPED -> sessions.onExitDropped(host, id);
             case FS_REQUEST -> {
@@ -198,6 +199,17 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         starting = true;
         link.holdInput();
         sessions.onExecRequest(host, id, req, this::sessionStartAnswered);
+    }
+
+    /**
+     * As a start: an attach to a session whose holder has gone, its hang-up waiting for a command of
+     * that holder's being started, is answered once that hang-up has run (a later turn), and this
+     * host's later frames (its stdin, a resize for the id) wait for the answer, as its loss does.
+     */
+    private void attach(long id, SessionAttach attach) {
+        starting = true;
+        link.holdInput();
+        sessions.onAttach(host, id, attach, this::sessionStartAnswered);
     }
 
     private void sessionStartAnswered() {

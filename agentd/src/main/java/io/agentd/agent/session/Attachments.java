@@ -30,7 +30,15 @@ final class Attachments {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class); // Sessions' lines, as before
     /** Kept output is replayed to an attacher in frames of at most this much. */
     private static final int REPLAY_PIECE_BYTES = 64 * 1024;
+    /**
+     * How long an attach waits, at most, for the hang-up of a holder that has gone while a command of
+     * its is being started or while it is dropped (a spawn's own deadline is 5 s, a drop's linger 1 s);
+     * past it the attach is answered as things stand.
+     */
+    static final long HOLDER_HANG_UP_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    private static final long HOLDER_HANG_UP_RETRY_MILLIS = 2;
 
+    private final Loop loop;
     private final SessionTable table;
     private final SessionLookup lookup;
     private final SharedParts parts;
@@ -50,6 +58,7 @@ final class Attachments {
     private final LogThrottle detachLog;
 
     Attachments(Loop loop, SessionTable table, SessionLookup lookup, SharedParts parts, SessionEnds ends) {
+        this.loop = loop;
         this.table = table;
         this.lookup = lookup;
         this.parts = parts;
@@ -63,18 +72,40 @@ final class Attachments {
      * core.session.attach: the connection becomes the session's host on {@code id}. One host at a
      * time: a session with a host attached (its first one or another attacher) is refused, never
      * shared. The answer is attached, the kept output from the offset asked, then live output and the
-     * exit (at once, for a session that has exited).
+     * exit (at once, for a session that has exited). {@code answered} runs once the attach is
+     * answered, on the loop thread: before this returns, or, when the session's holder has gone and
+     * its hang-up waits for a command of its being started (or for its drop), in a later turn, after
+     * that hang-up (PROTOCOL-EXTENSIONS: a host that has closed holds nothing). Meanwhile the caller
+     * holds the attacher's later frames.
      */
-    void onAttach(SessionHost from, long id, SessionAttach attach) {
+    void onAttach(SessionHost from, long id, SessionAttach attach, Runnable answered) {
+        attachOrWait(from, id, attach, answered, loop.nanoTime() + HOLDER_HANG_UP_WAIT_NANOS);
+    }
+
+    private void attachOrWait(SessionHost from, long id, SessionAttach attach, Runnable answered, long waitUntil) {
+        boolean waits = false;
+        try {
+            waits = answerOrWait(from, id, attach, loop.nanoTime() < waitUntil);
+        } finally {
+            if (waits) {
+                loop.schedule(HOLDER_HANG_UP_RETRY_MILLIS, () -> attachOrWait(from, id, attach, answered, waitUntil));
+            } else {
+                answered.run(); // whatever the attach threw: held for ever, the host's input would never be read
+            }
+        }
+    }
+
+    /** Answers the attach; true instead when {@code mayWait} and its holder's hang-up is pending. */
+    private boolean answerOrWait(SessionHost from, long id, SessionAttach attach, boolean mayWait) {
         String type = MessageType.SESSION_ATTACH.wire();
         HostOutput host = from.output();
         if (id == Protocol.CONTROL_ID) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id 0 is the control channel, not a session");
-            return;
+            return false;
         }
         if (table.isRouted(new SessionKey(from.connection(), id))) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "id " + id + " is in use by a running session");
-            return;
+            return false;
         }
         String number = Long.toUnsignedString(attach.session());
         Session s = parts.directory().get(attach.session());
@@ -91,9 +122,13 @@ final class Attachments {
                 attaching.remove(from.connection());
             }
         }
+        if (mayWait && s != null && s.route.attached() && s.route.connection() != from.connection()
+                && s.route.hangUpPending()) {
+            return true; // its holder has gone, and its hang-up (which lets the session go) comes in a moment
+        }
         if (s == null) {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + " is unknown or already collected");
-            return;
+            return false;
         }
         if (s.route.attached()) {
             // On the same connection the holder may be this host on another id, or, behind a relay,
@@ -101,14 +136,14 @@ final class Attachments {
             host.refuse(id, ErrorKind.INVALID_SESSION, type, "session " + number + (s.route.connection() == from.connection()
                     ? " is attached already, on another id of this connection (or another client of its relay)"
                     : " is attached to another host"));
-            return;
+            return false;
         }
         OutputRing ring = s.route.ring(); // a detached session always keeps its output
         long from0 = attach.from() == null ? ring.start() : attach.from();
         if (Long.compareUnsigned(from0, ring.end()) > 0) {
             host.refuse(id, ErrorKind.INVALID_PAYLOAD, type, "from " + Long.toUnsignedString(from0)
                     + " is past the end of the output (" + ring.end() + " bytes so far)");
-            return;
+            return false;
         }
         long start = Math.max(from0, ring.start());
         long missed = start - from0;
@@ -128,11 +163,12 @@ final class Attachments {
             s.route.send(new Frame(id, exit.type(), exit.payload())); // through the route: a relay may drop it too
             parts.reaper().rehost(SessionKey.hostless(s.number), s.route.key());
             parts.directory().exited(s);
-            return;
+            return false;
         }
         parts.reaper().keyTaken(s.route.key());
         table.routed(s);
         s.rehost(attach.stdinWindow());
+        return false;
     }
 
     /**

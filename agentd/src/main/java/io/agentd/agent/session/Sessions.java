@@ -267,7 +267,12 @@ public final class Sessions {
 
     /** See {@link Attachments#onAttach}. */
     public void onAttach(SessionHost from, long id, SessionAttach attach) {
-        attachments.onAttach(from, id, attach);
+        onAttach(from, id, attach, () -> {});
+    }
+
+    /** See {@link Attachments#onAttach}: {@code answered} runs once the attach is answered; meanwhile the caller holds the host's later frames. */
+    public void onAttach(SessionHost from, long id, SessionAttach attach, Runnable answered) {
+        attachments.onAttach(from, id, attach, answered);
     }
 
     /** See {@link Attachments#onExitDropped}. */

@@ -141,6 +141,43 @@ class SessionsOwnershipTest {
     }
 
     /**
+     * An attach to a session whose holder has gone while a command of its is being started (its
+     * hang-up waits for that start): answered once the hang-up has run, not refused "attached to
+     * another host" (a host that has closed holds nothing); the attacher's frames wait meanwhile.
+     */
+    @Test
+    void anAttachWaitsForTheHangUpOfAHolderWhoseCommandIsBeingStarted() {
+        start(a, 5);
+        outA.hangUpPending = true;
+        boolean[] answered = {false};
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false),
+                () -> answered[0] = true);
+        loop.advance(500);
+        assertEquals(List.of(), outB.types(), "no answer while the holder's hang-up is pending");
+        assertFalse(answered[0]);
+
+        outA.hangUpPending = false; // the start answered: the hang-up runs
+        outA.goneWithoutHangUp = () -> scripted.sessions.detachOwned(1, id -> true); // a's host-loss policy
+        loop.advance(10);
+        assertEquals(List.of(MessageType.SESSION_ATTACHED), outB.types());
+        assertTrue(answered[0]);
+        assertTrue(scripted.sessions.isRunning(b, 9));
+    }
+
+    /** A holder's hang-up that stays pending holds an attach up for a bounded time only. */
+    @Test
+    void anAttachWaitsForAPendingHangUpOnlySoLong() {
+        start(a, 5);
+        outA.hangUpPending = true;
+        boolean[] answered = {false};
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false),
+                () -> answered[0] = true);
+        loop.advance(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(Attachments.HOLDER_HANG_UP_WAIT_NANOS) + 10);
+        assertTrue(answered[0]);
+        assertEquals(List.of(MessageType.CORE_ERROR), outB.types(), "refused as things stand: attached to a");
+    }
+
+    /**
      * A detachable session exits while its host, gone, has a command being started (the spawn off
      * the loop): the host's hang-up cannot run before that is answered, and the exit waits for it
      * instead of going to the gone host (and with it, lost to the attach the session was kept for).
