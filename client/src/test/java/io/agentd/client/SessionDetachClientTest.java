@@ -263,6 +263,39 @@ class SessionDetachClientTest {
         }
     }
 
+    /**
+     * An attach to a session whose stdin its first host closed: a write fails at once, saying why,
+     * instead of waiting for stdin credit that never comes (the agent's EPIPE after the attach).
+     */
+    @Test
+    void againstAgentdAWriteToAnAttachedSessionWhoseStdinWasClosedFailsAtOnce(AgentdProcess agentd) throws Exception {
+        long number;
+        try (AgentClient first = agentd.connect()) {
+            ExecSession held = first.startWithStreams(ExecRequest.of("sleep", "30").withDetachable(true));
+            held.awaitStarted(WAIT);
+            number = held.sessionNumber();
+            held.closeStdin();
+            assertEquals(0, held.detach(WAIT).offset());
+        }
+        try (AgentClient second = agentd.connect()) {
+            ExecSession s = second.attach(number, 0L);
+            s.awaitStarted(WAIT);
+            CompletableFuture<Throwable> write = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.writeStdin(new byte[200_000]); // past the first window: it waits for credit
+                    return null;
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            Throwable failed = write.get(10, TimeUnit.SECONDS);
+            assertTrue(failed instanceof StdinNotDeliveredException, String.valueOf(failed));
+            assertTrue(failed.getMessage().contains("EPIPE"), failed.getMessage());
+            s.signal(9);
+            assertEquals(9, s.awaitExit(WAIT).signal());
+        }
+    }
+
     /** Detaches on another thread; completes with what the detach threw (null when it returned). */
     private static CompletableFuture<SessionDetached> detachInBackground(ExecSession s) {
         return CompletableFuture.supplyAsync(() -> {
