@@ -140,6 +140,25 @@ class SessionsOwnershipTest {
         assertFalse(scripted.sessions.isRunning(a, 5));
     }
 
+    /** b attaches to session 1 on id 9: the flag turns true once the attach is answered. */
+    private boolean[] attachFromB() {
+        boolean[] answered = {false};
+        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false),
+                () -> answered[0] = true);
+        return answered;
+    }
+
+    /** Session 1's leader (pid 100) exits with 3, its outputs end, and the drain window and a few retries pass. */
+    private void exitAndDrain() {
+        scripted.exit(100, 3);
+        scripted.eof(11);
+        scripted.eof(12);
+        loop.fire(13, Loop.READABLE);
+        loop.fire(11, Loop.READABLE);
+        loop.fire(12, Loop.READABLE);
+        loop.advance(1000);
+    }
+
     /**
      * An attach to a session whose holder has gone while a command of its is being started (its
      * hang-up waits for that start): answered once the hang-up has run, not refused "attached to
@@ -149,9 +168,7 @@ class SessionsOwnershipTest {
     void anAttachWaitsForTheHangUpOfAHolderWhoseCommandIsBeingStarted() {
         start(a, 5);
         outA.hangUpPending = true;
-        boolean[] answered = {false};
-        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false),
-                () -> answered[0] = true);
+        boolean[] answered = attachFromB();
         loop.advance(500);
         assertEquals(List.of(), outB.types(), "no answer while the holder's hang-up is pending");
         assertFalse(answered[0]);
@@ -169,9 +186,7 @@ class SessionsOwnershipTest {
     void anAttachWaitsForAPendingHangUpOnlySoLong() {
         start(a, 5);
         outA.hangUpPending = true;
-        boolean[] answered = {false};
-        scripted.sessions.onAttach(b, 9, new io.agentd.protocol.payload.SessionAttach(1, null, false),
-                () -> answered[0] = true);
+        boolean[] answered = attachFromB();
         loop.advance(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(Attachments.HOLDER_HANG_UP_WAIT_NANOS) + 10);
         assertTrue(answered[0]);
         assertEquals(List.of(MessageType.CORE_ERROR), outB.types(), "refused as things stand: attached to a");
@@ -186,13 +201,7 @@ class SessionsOwnershipTest {
     void anExitWhoseHostsHangUpWaitsForAStartWaitsForThatHangUp() {
         scripted.sessions.onExecRequest(a, 5, ExecRequest.of("sleep", "60").withDetachable(true));
         outA.hangUpPending = true;
-        scripted.exit(100, 3);
-        scripted.eof(11);
-        scripted.eof(12);
-        loop.fire(13, Loop.READABLE);
-        loop.fire(11, Loop.READABLE);
-        loop.fire(12, Loop.READABLE);
-        loop.advance(1000); // past the drain window, and a few retries
+        exitAndDrain();
         assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no exit for the gone host");
 
         outA.hangUpPending = false; // the start answered: the hang-up can run now
@@ -213,13 +222,7 @@ class SessionsOwnershipTest {
     void anExitWaitsWhenTheGoneHostsLastFramesLeaveItsHangUpPending() {
         scripted.sessions.onExecRequest(a, 5, ExecRequest.of("sleep", "60").withDetachable(true));
         outA.goneWithoutHangUp = () -> outA.hangUpPending = true; // its last frame: an exec.request being started
-        scripted.exit(100, 3);
-        scripted.eof(11);
-        scripted.eof(12);
-        loop.fire(13, Loop.READABLE);
-        loop.fire(11, Loop.READABLE);
-        loop.fire(12, Loop.READABLE);
-        loop.advance(1000);
+        exitAndDrain();
         assertEquals(List.of(MessageType.EXEC_STARTED), outA.types(), "no exit for the gone host");
 
         outA.hangUpPending = false; // the start answered: the hang-up runs
