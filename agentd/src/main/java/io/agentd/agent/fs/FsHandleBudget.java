@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The fs handles all connections hold open together: at most half the agent's open-file limit, in
  * descriptors (an atomic upload's handle counts two: its temporary file and its directory; a
- * directory handle two: its own and its entries' stream's).
+ * directory handle two: its own and its entries' stream's), and a tree walk's open directories
+ * with them ({@link FsTreeLevel}).
  * Each connection may hold {@link FsHandles#MAX_PER_OWNER}, and {@code --max-connections} of them
  * (64 by default) could hold 65,536, as many descriptors as the guest gives the agent: hosts could
  * open files until no session could be spawned, no connection accepted and no log written. The

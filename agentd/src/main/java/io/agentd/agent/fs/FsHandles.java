@@ -37,6 +37,11 @@ final class FsHandles {
         return next.getAndIncrement();
     }
 
+    /** The descriptors the handles take from; a tree walk's open directories take from it too. */
+    FsHandleBudget budget() {
+        return budget;
+    }
+
     /** Adds an opened handle, or refuses it (EMFILE) past either limit: the caller then closes it. */
     synchronized void add(FsHandle h) throws FsFailure {
         long owner = owners.ownerOf(h.openedBy);

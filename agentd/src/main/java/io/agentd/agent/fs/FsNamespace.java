@@ -57,13 +57,14 @@ final class FsNamespace {
     }
 
     /** RemoveDir: a directory, or with recursive its whole tree ({@link FsTrees#removeDir}). */
-    static FsResponse removeDir(FsOp.RemoveDir o) throws FsFailure {
-        FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.recursive());
+    static FsResponse removeDir(FsOp.RemoveDir o, FsHandleBudget budget) throws FsFailure {
+        FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.recursive(),
+                budget);
         return FsResponse.success(null);
     }
 
     /** Copy: a file, a link or a tree ({@link FsTrees#copy}), in the directories above src and dst. */
-    static FsResponse copy(FsOp.Copy o) throws FsFailure {
+    static FsResponse copy(FsOp.Copy o, FsHandleBudget budget) throws FsFailure {
         Path src = FsPaths.absolute("src", o.src());
         Path dst = FsPaths.absolute("dst", o.dst());
         // In the directories above src and dst, opened once, for the agent's own Copy too: it
@@ -75,7 +76,7 @@ final class FsNamespace {
         NoMagicLinks.inTheirDirectoriesAlways(src, FsPaths.directoryName("src", o.src()), dst,
                 FsPaths.directoryName("dst", o.dst()), "copy " + src + " to " + dst, (from, to) -> {
             refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
-            FsTrees.copy(from, to, src, dst);
+            FsTrees.copy(from, to, src, dst, budget);
             return null;
         });
         return FsResponse.success(null);

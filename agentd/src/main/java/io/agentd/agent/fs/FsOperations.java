@@ -26,8 +26,11 @@ final class FsOperations {
     private final FsMetadata metadata;
     private final FsListing listing;
     private final FsOpens opens;
+    /** What a tree walk's open directories take descriptors from: the handles' budget. */
+    private final FsHandleBudget walkBudget;
 
     FsOperations(FsHandles handles) {
+        this.walkBudget = handles.budget();
         this.metadata = new FsMetadata(handles, () -> metadataPause.run());
         this.listing = new FsListing(handles, () -> metadataPause.run());
         this.opens = new FsOpens(handles);
@@ -51,9 +54,9 @@ final class FsOperations {
         } else if (op instanceof FsOp.Remove o) {
             return FsNamespace.remove(o);
         } else if (op instanceof FsOp.RemoveDir o) {
-            return FsNamespace.removeDir(o);
+            return FsNamespace.removeDir(o, walkBudget);
         } else if (op instanceof FsOp.Copy o) {
-            return FsNamespace.copy(o);
+            return FsNamespace.copy(o, walkBudget);
         } else if (op instanceof FsOp.Rename o) {
             return FsNamespace.rename(o);
         } else if (op instanceof FsOp.OpenFile o) {

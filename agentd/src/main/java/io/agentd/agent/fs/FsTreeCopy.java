@@ -39,11 +39,12 @@ final class FsTreeCopy {
      * goes on in the directories it holds open; a source directory that became a link or a file
      * before it was opened is copied as what it is now (a link as a link).
      */
-    static void copyTree(Path srcAt, Path dstAt, Path src, Path dst) throws IOException, FsFailure {
+    static void copyTree(Path srcAt, Path dstAt, Path src, Path dst, FsHandleBudget budget)
+            throws IOException, FsFailure {
         String what = "copy " + src + " to " + dst;
         ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
         try {
-            FsTreeLevel top = FsTreeLevel.open(srcAt.toString(), null, what);
+            FsTreeLevel top = FsTreeLevel.open(srcAt.toString(), null, what, budget, CopyLevel.DESCRIPTORS);
             if (top == null) { // swapped for a link or a file since the check
                 throw FsFailure.of(FsFailure.ENOTDIR, what);
             }
@@ -70,7 +71,7 @@ final class FsTreeCopy {
                     throw new FsFailure(36, what + ": the tree is more than " + COPY_DEPTH_MAX
                             + " directories deep (os error 36)");
                 }
-                FsTreeLevel child = FsTreeLevel.open(from.toString(), name, what);
+                FsTreeLevel child = FsTreeLevel.open(from.toString(), name, what, budget, CopyLevel.DESCRIPTORS);
                 if (child == null) { // no longer a directory: a link or a file now, copied as one
                     FsFileCopy.copy(from, to, shownFrom, shownTo);
                     continue;
@@ -88,6 +89,9 @@ final class FsTreeCopy {
 
     /** One directory of a tree Copy: the source directory open (a {@link FsTreeLevel}) and the destination one's descriptor. */
     private static final class CopyLevel implements AutoCloseable {
+        /** The source level's own and the destination directory's one, taken with the source level. */
+        static final int DESCRIPTORS = FsTreeLevel.OWN_DESCRIPTORS + 1;
+
         final FsTreeLevel from;
         final int to;
         /** The paths the messages give for the two (never read by). */

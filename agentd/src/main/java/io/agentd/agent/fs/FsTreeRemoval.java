@@ -30,10 +30,11 @@ final class FsTreeRemoval {
      * file in between is removed as one. The JDK's own open of a child (openat O_NOFOLLOW without
      * O_DIRECTORY) is not used: a directory swapped for a FIFO would block the worker in open(2).
      */
-    static void emptyTree(Path top, Path shown) throws IOException, FsFailure {
+    static void emptyTree(Path top, Path shown, FsHandleBudget budget) throws IOException, FsFailure {
         ArrayDeque<FsTreeLevel> levels = new ArrayDeque<>();
         try {
-            FsTreeLevel first = FsTreeLevel.open(top.toString(), null, "rmdir " + shown);
+            FsTreeLevel first = FsTreeLevel.open(top.toString(), null, "rmdir " + shown, budget,
+                    FsTreeLevel.OWN_DESCRIPTORS);
             if (first == null) { // swapped for a link or a file since the check
                 throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + shown);
             }
@@ -59,7 +60,8 @@ final class FsTreeRemoval {
                     throw new FsFailure(36, "rmdir " + shown + ": the tree is more than " + REMOVE_DEPTH_MAX
                             + " directories deep (os error 36)");
                 }
-                FsTreeLevel child = FsTreeLevel.open(FsTrees.at(level.fd, name), name, "rmdir " + shown);
+                FsTreeLevel child = FsTreeLevel.open(FsTrees.at(level.fd, name), name, "rmdir " + shown, budget,
+                        FsTreeLevel.OWN_DESCRIPTORS);
                 if (child == null) {
                     level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
                 } else {

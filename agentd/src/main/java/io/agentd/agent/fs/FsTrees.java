@@ -31,14 +31,15 @@ final class FsTrees {
      * ({@link FsTreeRemoval#emptyTree}). For a request with a user, by its name in the directory
      * above it opened without a magic link ({@link NoMagicLinks#inItsDirectory}).
      */
-    static void removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive) throws FsFailure {
+    static void removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive, FsHandleBudget budget)
+            throws FsFailure {
         NoMagicLinks.inItsDirectory(p, slash, "rmdir " + p, at -> {
             if (!Files.isDirectory(at, NOFOLLOW)) {
                 throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
             }
             try {
                 if (recursive) {
-                    FsTreeRemoval.emptyTree(at, p);
+                    FsTreeRemoval.emptyTree(at, p, budget);
                 }
                 Files.delete(at); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
             } catch (IOException e) {
@@ -81,7 +82,7 @@ final class FsTrees {
      * temporary file is made, renamed and removed, and a tree's top directory made and opened, in
      * the one directory; the messages give {@code src} and {@code dst}.
      */
-    static void copy(Path from, Path to, Path src, Path dst) throws FsFailure {
+    static void copy(Path from, Path to, Path src, Path dst, FsHandleBudget budget) throws FsFailure {
         try {
             if (!Files.isDirectory(from, NOFOLLOW)) {
                 FsFileCopy.copy(from, to, src, dst);
@@ -91,7 +92,7 @@ final class FsTrees {
                 throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
                         + ": the destination is inside the source (os error 22)");
             }
-            FsTreeCopy.copyTree(from, to, src, dst);
+            FsTreeCopy.copyTree(from, to, src, dst, budget);
         } catch (IOException e) {
             throw FsErrors.from(e, "copy " + src + " to " + dst);
         }
