@@ -135,8 +135,9 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         if (fs != null) {
             features.add(Ready.FEATURE_FS_EXT);
         }
-        link.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
+        link.greet(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
                 new Ready(times.processStartNanos(), times.mainStartNanos(), now, agent.version(), features)));
+        sessions.hostReturned(number); // on a port: the exits queued while nobody was there are read from now
         if (agent.hostEvents.takeConnectionLine()) {
             log.info("host connected: connection {} ({}), core.ready sent (agent {})", number, describe,
                     agent.version());

@@ -41,8 +41,8 @@ class SpawnOffTheLoopTest {
     void anotherHostIsServedWhileASpawnIsHeldUpAndTheFirstHostsStdinFollowsItsStart() throws Exception {
         CountDownLatch spawning = new CountDownLatch(1);
         CountDownLatch goOn = new CountDownLatch(1);
-        int[] a = socketPair();
-        int[] b = socketPair();
+        int[] a = io.agentd.agent.transport.SocketPairs.open();
+        int[] b = io.agentd.agent.transport.SocketPairs.open();
         try (EventLoop loop = new EventLoop()) {
             Sessions sessions = SlowSpawns.sessions(loop, Spawner.fromSystemProperty(),
                     AgentOptions.parse().sessionDefaults(), () -> {
@@ -103,17 +103,7 @@ class SpawnOffTheLoopTest {
         }
     }
 
-    /** A connected pair of non-blocking unix stream sockets: the agent's end, and the host's. */
-    private static int[] socketPair() {
-        int[] pair = new int[2];
-        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c").socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
-        return pair;
-    }
 
-    /** socketpair(2). */
-    public interface SocketPairs {
-        int socketpair(int domain, int type, int protocol, @jnr.ffi.annotations.Out int[] fds);
-    }
 
     /** The host's end of one pair: what it sends, and the frames it has read, in order. */
     private static final class HostSide {

@@ -111,6 +111,19 @@ public final class OutboundQueue {
         queuedBytes += encoder.encodeInto(frame, size -> roomFor(size).fill);
     }
 
+    /**
+     * Queues {@code frame} ahead of everything queued, in a segment of its own: a port's greeting
+     * (core.ready) to a host that comes back goes before the frames queued while it was away, which
+     * it would otherwise read before it knows the agent. The queue is at a frame's start then (a
+     * hang-up drops a frame it cut: {@link #dropPartlyWrittenFrame}).
+     */
+    public void addFirst(Frame frame) {
+        Segment head = new Segment(DirectBufferPool.SEGMENTS.take());
+        head.frameStartsHere();
+        queuedBytes += encoder.encodeInto(frame, head.fill);
+        queued.addFirst(head);
+    }
+
     /** Queues a stdout/stderr frame carrying the bytes between {@code data}'s position and limit. */
     public void addData(long id, MessageType type, ByteBuffer data) {
         int size = FrameEncoder.maxDataFrameSize(data.remaining());

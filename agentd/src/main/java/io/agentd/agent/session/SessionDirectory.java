@@ -62,6 +62,9 @@ final class SessionDirectory {
      * Sessions collected with their exit delivered to a host whose sessions would have run on without
      * it (detachable, or kept by its policy), for {@link #EXIT_DOUBT_MILLIS}: by the key the exit went
      * to, with the timer that lets each go. Their kept output is released; only the exit is kept.
+     * The timer is null while the exit waits in the queue of a port whose host is away: its doubt
+     * starts when a host comes back ({@link #hostReturned}), since nobody could read it, nor drop it,
+     * before (a relay restarted after a minute found the window shut and the status was lost).
      */
     private final Map<SessionKey, Map.Entry<Session, Timer>> doubted = new LinkedHashMap<>();
     /** Exits forgotten before their retention because {@link #MAX_HELD_EXITS} were held. */
@@ -126,7 +129,23 @@ final class SessionDirectory {
             oldest.remove();
         }
         // Nothing is doubted under the key now: exited() let the key's earlier exit go first.
-        doubted.put(key, Map.entry(s, loop.schedule(EXIT_DOUBT_MILLIS, () -> doubted.remove(key))));
+        doubted.put(key, Map.entry(s, s.route.hostAway() ? NOT_YET : doubtTimer(key)));
+    }
+
+    /** Stands for the timer of a doubt that has not started ({@link #doubted}). */
+    private static final Timer NOT_YET = () -> {};
+
+    private Timer doubtTimer(SessionKey key) {
+        return loop.schedule(EXIT_DOUBT_MILLIS, () -> doubted.remove(key));
+    }
+
+    /** A host is back on the port of connection {@code connection}: the doubt of the exits queued while it was away starts. */
+    void hostReturned(long connection) {
+        for (Map.Entry<SessionKey, Map.Entry<Session, Timer>> e : doubted.entrySet()) {
+            if (e.getKey().connection() == connection && e.getValue().getValue() == NOT_YET) {
+                e.setValue(Map.entry(e.getValue().getKey(), doubtTimer(e.getKey())));
+            }
+        }
     }
 
     /**

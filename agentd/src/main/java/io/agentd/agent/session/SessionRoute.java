@@ -104,6 +104,11 @@ public final class SessionRoute implements HostOutput {
         return host != null && host.output().hangUpPending();
     }
 
+    /** The attached host's {@link HostOutput#hostAway}: a port whose host is away; false when detached. */
+    public boolean hostAway() {
+        return host != null && host.output().hostAway();
+    }
+
     /** The attached host's {@link HostOutput#hangUpIfGone}; false when detached. */
     @Override
     public boolean hangUpIfGone() {

@@ -323,6 +323,11 @@ public final class Sessions {
      * delivered on it are let go now rather than after their doubt (they held the whole closed
      * connection in memory for it), and the ends of its sessions need no remembering.
      */
+    /** See {@link SessionDirectory#hostReturned}: a port's host is back on {@code connection}. */
+    public void hostReturned(long connection) {
+        parts.directory().hostReturned(connection);
+    }
+
     public void connectionClosed(long connection) {
         parts.directory().connectionClosed(connection);
         lookup.connectionClosed(connection);

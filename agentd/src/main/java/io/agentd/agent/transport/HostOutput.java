@@ -67,6 +67,15 @@ public interface HostOutput {
     }
 
     /**
+     * A port whose host is away, the connection kept for its return (what is sent waits in the
+     * queue, unread until a host comes back); false for a link with its host there, and for a
+     * socket's, which ends with its host.
+     */
+    default boolean hostAway() {
+        return false;
+    }
+
+    /**
      * The host has closed its end, and its hang-up waits for something {@link #hangUpIfGone} cannot
      * run now: a command of its being started (the spawn runs off the loop), or its drop (input past
      * a frame length it could not trust, or its frame timeout), which ends in the hang-up. A caller

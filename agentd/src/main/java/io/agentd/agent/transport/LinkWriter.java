@@ -106,6 +106,15 @@ final class LinkWriter {
         afterEnqueue();
     }
 
+    /** See {@link PortLink#greet}. */
+    void sendFirst(Frame frame) {
+        if (droppedAfterRelease(frame.id(), frame.type())) {
+            return;
+        }
+        queue.addFirst(frame);
+        afterEnqueue();
+    }
+
     /** See {@link OutboundQueue#addSplicedData}. */
     void sendSplicedData(long id, MessageType type, int pipeFd, int length, IntConsumer onReleased) {
         if (droppedAfterRelease(id, type)) {

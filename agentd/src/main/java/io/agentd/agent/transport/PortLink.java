@@ -208,6 +208,17 @@ public final class PortLink implements HostOutput {
         writer.send(frame);
     }
 
+    /**
+     * Queues the greeting (core.ready) ahead of what is queued: on a port whose host comes back, the
+     * frames of the sessions kept for it, queued while it was away, follow its ready as the protocol
+     * says (PROTOCOL-EXTENSIONS.md, "The host-side relay's answers"); before, they came first, and a
+     * relay that had just started dropped a kept session's exit there without telling the agent,
+     * which tells only an agent whose ready it has read.
+     */
+    public void greet(Frame ready) {
+        writer.sendFirst(ready);
+    }
+
     /** False when output must be read and copied: the port cannot take spliced data. */
     @Override
     public boolean acceptsSplicedData() {
@@ -279,6 +290,11 @@ public final class PortLink implements HostOutput {
     @Override
     public boolean hangUpPending() {
         return connected() && (dropping() || reader.waitsForStart()) && Os.peerClosed(reg.fd());
+    }
+
+    @Override
+    public boolean hostAway() {
+        return !connected() && !writer.released();
     }
 
     /** See {@link LinkReadiness#hangUpIfGone}. */

@@ -214,7 +214,7 @@ class PortLinkTest {
         PortLink hog = new PortLink(loop, HIGH_WATER, 0, total); // never connected: its queue stays
         attacher.setListener(recorder);
         hog.setListener(recorder);
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         int[] other = new int[2];
         assertEquals(0, Os.libc().pipe2(other, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         try {
@@ -301,7 +301,7 @@ class PortLinkTest {
             }
         });
         hog.setListener(new RecordingListener());
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         int[] other = new int[2];
         assertEquals(0, Os.libc().pipe2(other, LibC.O_CLOEXEC | LibC.O_NONBLOCK));
         ByteBuffer hostIn = ByteBuffer.allocateDirect(chunk);
@@ -597,18 +597,7 @@ class PortLinkTest {
         }
     }
 
-    /** socketpair(2), for the tests that need a port they can both read and write. */
-    public interface SocketPairs {
-        int socketpair(int domain, int type, int protocol, @jnr.ffi.annotations.Out int[] fds);
-    }
 
-    /** A connected pair of non-blocking unix stream sockets: the link's port, and the host's end. */
-    static int[] socketPair() {
-        int[] pair = new int[2];
-        assertEquals(0, jnr.ffi.LibraryLoader.create(SocketPairs.class).load("c")
-                .socketpair(1, 1 | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, pair)); // AF_UNIX, SOCK_STREAM
-        return pair;
-    }
 
     /**
      * A host that wrote before the port was open (agentctl's pings while it waits) gets what the
@@ -617,7 +606,7 @@ class PortLinkTest {
      */
     @Test
     void whatTheConnectQueuedIsWrittenBeforeTheHostsFirstFramesAreRead() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         List<String> seenAtDispatch = new ArrayList<>();
         PortLink greeting = linkThatQueuesAReadyOnConnect(
                 frame -> seenAtDispatch.add(frame.id() + ": " + framesWaitingAt(pair[1])));
@@ -642,7 +631,7 @@ class PortLinkTest {
      */
     @Test
     void aSocketHostThatWroteAndClosedIsReadBeforeTheConnectsFramesAreWritten() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         PortLink socket = linkThatQueuesAReadyOnConnect(frame -> events.add("frame " + frame.type().wire()));
         try {
             hostWroteAPingAndAShutdownAndClosed(pair);
@@ -732,7 +721,7 @@ class PortLinkTest {
      */
     @Test
     void aHangUpWhileFramesWaitForTheNextTurnWaitsForThemAlsoWithOutputQueued() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         List<Long> dispatched = new ArrayList<>();
         PortLink slow = linkGivingEachFrameASlice(dispatched, false);
         int port = pair[0];
@@ -775,7 +764,7 @@ class PortLinkTest {
      */
     @Test
     void aHostThatClosesWhileItsFramesWaitForTheNextTurnHasThemAllHandled() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         List<Long> dispatched = new ArrayList<>();
         PortLink slow = linkGivingEachFrameASlice(dispatched, true);
         int port = pair[0];
@@ -841,7 +830,7 @@ class PortLinkTest {
      */
     @Test
     void aHostThatStopsReadingForGoodIsHungUpOnceItsFramesAreHandled() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         List<Long> dispatched = new ArrayList<>();
         PortLink slow = linkGivingEachFrameASlice(dispatched, true);
         Shutdown libc = jnr.ffi.LibraryLoader.create(Shutdown.class).load("c");
@@ -870,7 +859,7 @@ class PortLinkTest {
      */
     @Test
     void aRefusalWhoseHandlingThrowsLeavesTheLinkInStep() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         List<String> seen = new ArrayList<>();
         PortLink guarded = new PortLink(loop, HIGH_WATER, 0);
         guarded.setListener(new RecordingListener() {
@@ -914,7 +903,7 @@ class PortLinkTest {
      */
     @Test
     void aHostHoldingALargeFrameShareThatReadsNoAnswersIsDroppedAtTheFrameTimeout() {
-        int[] pair = socketPair();
+        int[] pair = SocketPairs.open();
         LargeFrameBudget budget = new LargeFrameBudget(LargeFrameBudget.DEFAULT_BYTES);
         PortLink timed = new PortLink(loop, HIGH_WATER, 0, budget, 100, new StalledInputLog(loop));
         timed.setListener(new RecordingListener());

@@ -26,7 +26,7 @@ class StartHoldTest {
     private final PortLink link = new PortLink(loop, 1 << 20, 0);
     private final List<Long> dispatched = new ArrayList<>();
     private final List<Boolean> hangups = new ArrayList<>();
-    private final int[] pair = PortLinkTest.socketPair();
+    private final int[] pair = SocketPairs.open();
     /** Whether frame 1 is answered before its onFrame returns (a request refused at once). */
     private boolean answeredAtOnce;
 
