@@ -71,6 +71,7 @@ public final class BenchMain {
             nativeDir = repo.resolve("bench/target");
         }
         Path work = Files.createTempDirectory("agentd-bench");
+        StopHook stopHook = StopHook.install(work, System.out);
         BenchConfig cfg = smoke ? BenchConfig.smoke(repo, nativeDir, work, agentArgs)
                 : BenchConfig.full(repo, nativeDir, work, agentArgs);
         Report report = run(cfg, only, workload, System.out);
@@ -78,6 +79,9 @@ public final class BenchMain {
         System.out.print(report.text());
         if (markdown != null) {
             Files.writeString(markdown, report.markdown());
+        }
+        if (!stopHook.takeWorkDir()) {
+            return; // stopped meanwhile: the hook keeps the logs, and System.exit would wait for it forever
         }
         if (report.figures().stream().anyMatch(f -> f.verdict() == Figure.Verdict.MISS)) {
             WorkDir.keepLogsOnly(work);
