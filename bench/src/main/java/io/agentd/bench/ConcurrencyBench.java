@@ -112,9 +112,9 @@ final class ConcurrencyBench {
         String tag = sessions + " sessions";
         double busyP99 = busyPings.percentile(99);
         return List.of(
-                Figure.checked(tag + ": exited 0", exitedZero, Figure.Unit.COUNT, sessions, "started",
+                Figure.correctness(tag + ": exited 0", exitedZero, Figure.Unit.COUNT, sessions, "started",
                         "all", exitedZero == sessions),
-                Figure.checked(tag + ": lines received", linesTotal, Figure.Unit.COUNT, expectedLines, "printed",
+                Figure.correctness(tag + ": lines received", linesTotal, Figure.Unit.COUNT, expectedLines, "printed",
                         "all, every byte", linesTotal == expectedLines && completeSessions == sessions && allBytes),
                 Figure.checked(tag + ": ping p99 during run (n=" + busyPings.count() + ")", busyP99,
                         Figure.Unit.NANOS, idlePings.percentile(99), "idle ping p99", "< 50 ms",

@@ -152,11 +152,11 @@ final class ManySessionsBench {
                         + " slowest at %s%n", otherPings.percentile(50) / 1e6, otherPings.percentile(90) / 1e6,
                 otherP99 / 1e6, otherPings.percentile(100) / 1e6, otherPings.slowest(5));
         return List.of(
-                Figure.checked(tag + ": exit code and output right", right, Figure.Unit.COUNT, sessions, "requested",
+                Figure.correctness(tag + ": exit code and output right", right, Figure.Unit.COUNT, sessions, "requested",
                         "all", right == sessions),
                 refused == 0
                         ? Figure.info(tag + ": refused starts (none)", 0, Figure.Unit.COUNT, Double.NaN, "")
-                        : Figure.checked(tag + ": refused starts that are typed resource_limit " + refusals, typed,
+                        : Figure.correctness(tag + ": refused starts that are typed resource_limit " + refusals, typed,
                                 Figure.Unit.COUNT, refused, "refused", "all", typed == refused),
                 Figure.info(tag + ": alive at once (the agent's children when all had answered)", live,
                         Figure.Unit.COUNT, sessions, "requested"),

@@ -68,10 +68,10 @@ final class StdinBench {
                 Figure.checked("stdin throughput, agentctl exec -i, " + mib + " MiB, median of " + ROUNDS, oursMedian,
                         Figure.Unit.BYTES_PER_SECOND, pipeMedian, "plain pipe", ">= 0.5x pipe",
                         oursMedian >= 0.5 * pipeMedian),
-                Figure.checked("stdin sha256 of " + mib + " MiB matches (" + shortSum(childSum) + ")",
+                Figure.correctness("stdin sha256 of " + mib + " MiB matches (" + shortSum(childSum) + ")",
                         childSum.equals(expectedSum) ? 1 : 0, Figure.Unit.COUNT, 1, "the file's sum", "equal",
                         childSum.equals(expectedSum)),
-                Figure.checked("stdin to a slow reader: bytes delivered", parseOrMinusOne(delivered), Figure.Unit.BYTES,
+                Figure.correctness("stdin to a slow reader: bytes delivered", parseOrMinusOne(delivered), Figure.Unit.BYTES,
                         cfg.slowStdinBytes(), "sent", "all", parseOrMinusOne(delivered) == cfg.slowStdinBytes()),
                 Figure.checked("stdin to a slow reader: agent RSS growth over idle", growth, Figure.Unit.BYTES,
                         idleRss, "idle RSS", "<= window (1 MiB)", growth <= WINDOW_BYTES));

@@ -21,10 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BenchSmokeTest {
 
-    /** Checked figures whose honest value may be 0 (a growth that did not happen). */
-    private static final java.util.Set<String> ZERO_IS_A_MEASUREMENT =
-            java.util.Set.of("stdin to a slow reader: agent RSS growth over idle");
-
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void everyBenchmarkRunsInMiniatureAndItsCountsAreRight(@TempDir Path work) throws Exception {
@@ -40,19 +36,11 @@ class BenchSmokeTest {
         assertTrue(report.allRan(), shown);
         List<Figure> figures = report.figures();
         assertEquals(67, figures.size(), shown);
-        for (Figure f : figures) {
-            // CPU times are read in 10 ms ticks, so a miniature run may honestly use 0 of them; and an
-            // agent whose RSS did not rise above its idle sample grew by 0 (seen in CI: idle 54.5 MiB).
-            boolean zeroIsMeasured = f.verdict() == Figure.Verdict.INFO || ZERO_IS_A_MEASUREMENT.contains(f.name());
-            boolean measured = zeroIsMeasured ? f.value() >= 0 : f.value() > 0;
-            assertTrue(measured, "no value for " + f.name() + "\n" + shown);
-        }
-        for (String correctness : List.of("exited 0", "lines received", "bytes delivered")) {
-            Figure f = figures.stream().filter(x -> x.name().endsWith(correctness)).findFirst().orElseThrow();
-            assertEquals(Figure.Verdict.PASS, f.verdict(), shown);
-        }
-        Figure sum = figures.stream().filter(x -> x.name().startsWith("stdin sha256")).findFirst().orElseThrow();
-        assertEquals(Figure.Verdict.PASS, sum.verdict(), shown);
+        assertEquals(List.of(), SmokeCheck.faults(figures), shown);
+        // the figures that must come out whole: concurrency's exits and lines, many-sessions' right
+        // answers, stdin's sum and slow-reader bytes (a row turned back into a timing-like check would
+        // no longer be held to its target)
+        assertEquals(5, figures.stream().filter(Figure::correctness).count(), shown);
         assertFalse(report.agentFlags().isEmpty(), "the agent's JVM flags were not read\n" + shown);
     }
 }
