@@ -47,13 +47,6 @@ record BenchConfig(
                 8L << 20, 4L << 20, 2, 4L << 20);
     }
 
-    /** The same sizes with {@code runs} measured exec round trips. */
-    BenchConfig withExecRuns(int runs) {
-        return new BenchConfig(repo, nativeDir, workDir, agentArgs, runs, execWarmup, throughputBytes, sessions,
-                linesPerSession, manySessions, ptyRuns, ptyWarmup, ptyAgentWarmup, readyLaunches, stdinBytes, slowStdinBytes, ctlLaunches,
-                incomingBytes);
-    }
-
     Path spawnFloor() {
         return nativeDir.resolve("spawn-floor");
     }

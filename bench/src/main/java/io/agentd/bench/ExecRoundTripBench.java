@@ -77,12 +77,17 @@ final class ExecRoundTripBench {
     }
 
     private static void once(AgentLink agent, ExecRequest request) throws Exception {
-        AgentLink.Session s = agent.exec(request, AgentLink.Sink.DISCARD, AgentLink.Sink.DISCARD);
-        s.awaitStarted();
-        int code = s.awaitExit();
+        int code = roundTrip(agent, request);
         if (code != 0) {
             throw new IOException(TRUE + " exited " + code + " under the agent");
         }
+    }
+
+    /** One exec through the agent, from request to exit: its exit code. */
+    static int roundTrip(AgentLink agent, ExecRequest request) throws Exception {
+        AgentLink.Session s = agent.exec(request, AgentLink.Sink.DISCARD, AgentLink.Sink.DISCARD);
+        s.awaitStarted();
+        return s.awaitExit();
     }
 
     /** qemu-ga's round trips and how many guest-exec-status polls each took on average. */
