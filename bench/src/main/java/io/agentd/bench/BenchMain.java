@@ -43,42 +43,24 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Path repo = Path.of(".");
-        Path nativeDir = null;
-        boolean smoke = false;
-        List<String> only = ALL;
-        ConcurrencyBench.Workload workload = ConcurrencyBench.Workload.PERL;
-        Path markdown = null;
-        List<String> agentArgs = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--repo" -> repo = Path.of(args[++i]);
-                case "--native" -> nativeDir = Path.of(args[++i]);
-                case "--smoke" -> smoke = true;
-                case "--only" -> only = List.of(args[++i].split(","));
-                case "--concurrency-workload" ->
-                        workload = ConcurrencyBench.Workload.valueOf(args[++i].toUpperCase(Locale.ROOT));
-                case "--markdown" -> markdown = Path.of(args[++i]);
-                case "--agent-arg" -> agentArgs.add(args[++i]);
-                default -> {
-                    System.err.println("unknown argument " + args[i]);
-                    System.exit(2);
-                }
-            }
-        }
-        repo = repo.toAbsolutePath().normalize();
-        if (nativeDir == null) {
-            nativeDir = repo.resolve("bench/target");
+        BenchArgs parsed;
+        try {
+            parsed = BenchArgs.parse(args);
+        } catch (BenchArgs.UsageError e) {
+            System.err.println("bench: " + e.getMessage());
+            System.exit(2);
+            return;
         }
         Path work = Files.createTempDirectory("agentd-bench");
         StopHook stopHook = StopHook.install(work, System.out);
-        BenchConfig cfg = smoke ? BenchConfig.smoke(repo, nativeDir, work, agentArgs)
-                : BenchConfig.full(repo, nativeDir, work, agentArgs);
-        Report report = run(cfg, only, workload, System.out);
+        BenchConfig cfg = parsed.smoke()
+                ? BenchConfig.smoke(parsed.repo(), parsed.nativeDir(), work, parsed.agentArgs())
+                : BenchConfig.full(parsed.repo(), parsed.nativeDir(), work, parsed.agentArgs());
+        Report report = run(cfg, parsed.only(), parsed.workload(), System.out);
         System.out.println();
         System.out.print(report.text());
-        if (markdown != null) {
-            Files.writeString(markdown, report.markdown());
+        if (parsed.markdown() != null) {
+            Files.writeString(parsed.markdown(), report.markdown());
         }
         if (!stopHook.takeWorkDir()) {
             return; // stopped meanwhile: the hook keeps the logs, and System.exit would wait for it forever
