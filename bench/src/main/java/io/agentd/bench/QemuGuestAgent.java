@@ -51,20 +51,41 @@ final class QemuGuestAgent implements AutoCloseable {
 
     /** Starts qemu-ga in {@code workDir}, connects, and answers one guest-sync before returning. */
     static QemuGuestAgent start(Path workDir) throws Exception {
+        return start(binary(), workDir);
+    }
+
+    /**
+     * {@link #start(Path)} with the binary given. A qemu-ga that cannot be reached or answers its first
+     * guest-sync wrongly is stopped before the exception goes on: no caller holds it to close.
+     */
+    static QemuGuestAgent start(Path binary, Path workDir) throws Exception {
         Files.createDirectories(workDir);
         Path socket = workDir.resolve("qga.sock");
         Files.deleteIfExists(socket);
-        List<String> cmd = List.of(binary().toString(), "-m", "unix-listen", "-p", socket.toString(),
+        List<String> cmd = List.of(binary.toString(), "-m", "unix-listen", "-p", socket.toString(),
                 "-t", workDir.toString(), "-f", workDir.resolve("qga.pid").toString(),
                 "-l", workDir.resolve("qga.log").toString());
         long start = System.nanoTime();
         Process process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(workDir.resolve("qga.out").toFile()).start();
-        SocketChannel channel = Unix.connectWhenListening(socket, process, 10_000);
-        QemuGuestAgent qga = new QemuGuestAgent(process, start, channel);
-        qga.sync();
-        qga.readyNanos = System.nanoTime();
-        return qga;
+        SocketChannel channel = null;
+        try {
+            channel = Unix.connectWhenListening(socket, process, 10_000);
+            QemuGuestAgent qga = new QemuGuestAgent(process, start, channel);
+            qga.sync();
+            qga.readyNanos = System.nanoTime();
+            return qga;
+        } catch (Exception | Error e) {
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+            }
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            throw e;
+        }
     }
 
     long pid() {
