@@ -9,7 +9,6 @@ import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.FsRequest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -328,17 +327,12 @@ final class FsBench {
     }
 
     private static double pipeDownload(Path file, long bytes) throws Exception {
-        byte[] buffer = new byte[FRAME];
         long t0 = System.nanoTime();
         Process cat = new ProcessBuilder("cat", file.toString()).start();
-        long count = 0;
-        try (InputStream out = cat.getInputStream()) {
-            for (int n; (n = out.read(buffer)) > 0; ) {
-                count += n;
-            }
-        }
-        if (!cat.waitFor(AgentLink.WAIT.toSeconds(), TimeUnit.SECONDS) || count != bytes) {
-            throw new IOException("pipe download: " + count + " of " + bytes + " bytes");
+        AtomicLong count = new AtomicLong();
+        int code = BoundedRead.drain(cat, AgentLink.WAIT, FRAME, "pipe download: cat", (b, n) -> count.addAndGet(n));
+        if (code != 0 || count.get() != bytes) {
+            throw new IOException("pipe download: cat exited " + code + " with " + count.get() + " of " + bytes + " bytes");
         }
         return bytes * 1e9 / (System.nanoTime() - t0);
     }

@@ -5,7 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /** An agent on this machine, read from its /proc directory; its limit raised with prlimit(1). */
 final class LocalAgentProbe implements AgentProbe {
@@ -22,8 +22,9 @@ final class LocalAgentProbe implements AgentProbe {
         }
         Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + wanted + ":" + wanted)
                 .redirectErrorStream(true).start();
-        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        BoundedRead.Output out = BoundedRead.readAll(p, Duration.ofSeconds(10), "prlimit");
+        String said = new String(out.stdout(), StandardCharsets.UTF_8).strip();
+        if (out.exitCode() != 0) {
             // Raising a hard limit needs CAP_SYS_RESOURCE; the run goes on at the limit the agent has.
             System.err.println("[bench] many sessions: could not raise the agent's open-file limit to " + wanted
                     + ": " + said);

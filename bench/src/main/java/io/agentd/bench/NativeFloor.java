@@ -4,9 +4,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,9 +30,9 @@ final class NativeFloor {
         List<String> cmd = new ArrayList<>(List.of(binary.toString(), Integer.toString(runs), Integer.toString(warmup)));
         cmd.addAll(List.of(options));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
+        BoundedRead.Output result = BoundedRead.readAll(p, Duration.ofSeconds(120), binary.getFileName().toString());
+        String out = new String(result.stdout(), StandardCharsets.UTF_8).trim();
+        if (result.exitCode() != 0) {
             throw new IOException(binary.getFileName() + " failed: " + out);
         }
         Matcher m = SUMMARY.matcher(out);

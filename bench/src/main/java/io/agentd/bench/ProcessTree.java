@@ -6,12 +6,19 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Ends every process below one: asked first (SIGTERM), then killed once a grace period has passed. */
+/** Ends a process tree: asked first (SIGTERM) and killed once a grace period has passed, or killed at once. */
 final class ProcessTree {
     /** Passes over the tree: a process started while an earlier pass waited is caught by a later one. */
     private static final int PASSES = 3;
 
     private ProcessTree() {}
+
+    /** Kills {@code p} and every descendant it has now, at once (the tree listed before any is killed). */
+    static void destroyForcibly(ProcessHandle p) {
+        List<ProcessHandle> tree = p.descendants().toList();
+        p.destroyForcibly();
+        tree.forEach(ProcessHandle::destroyForcibly);
+    }
 
     /**
      * Destroys every descendant of {@code root} (the whole tree is listed before any is signalled, so a

@@ -1,13 +1,11 @@
 package io.agentd.bench;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,6 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class StdinBench {
     private static final int ROUNDS = 3;
+    /** Longest one agentctl exec -i (or its pipe baseline) may take: 1 GiB at a few MiB/s. */
+    private static final java.time.Duration FEEDING_LIMIT = java.time.Duration.ofSeconds(600);
     /** The agent's default --stdin-window. */
     static final long WINDOW_BYTES = 1L << 20;
     private static final long RSS_SAMPLE_MILLIS = 20;
@@ -95,18 +95,11 @@ final class StdinBench {
     private static byte[] runFeeding(List<String> cmd, Path input) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectInput(input.toFile())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        byte[] out;
-        try (InputStream in = p.getInputStream()) {
-            out = in.readAllBytes();
+        BoundedRead.Output out = BoundedRead.readAll(p, FEEDING_LIMIT, String.join(" ", cmd));
+        if (out.exitCode() != 0) {
+            throw new IOException(String.join(" ", cmd) + " exited " + out.exitCode());
         }
-        if (!p.waitFor(600, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", cmd) + " did not finish in 600 s");
-        }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue());
-        }
-        return out;
+        return out.stdout();
     }
 
     private static String shortSum(String sum) {

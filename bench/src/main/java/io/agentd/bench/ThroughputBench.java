@@ -2,9 +2,8 @@ package io.agentd.bench;
 
 import io.agentd.protocol.payload.ExecRequest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -75,17 +74,13 @@ final class ThroughputBench {
     }
 
     static double pipeBytesPerSecond(long bytes) throws Exception {
-        byte[] buffer = new byte[PIPE_READ_BUFFER];
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(command(bytes)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        long count = 0;
-        try (InputStream in = p.getInputStream()) {
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                count += n;
-            }
-        }
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || count != bytes) {
-            throw new IOException("pipe: head gave " + count + " bytes, expected " + bytes);
+        AtomicLong count = new AtomicLong();
+        int code = BoundedRead.drain(p, Duration.ofSeconds(120), PIPE_READ_BUFFER, "pipe: head",
+                (b, n) -> count.addAndGet(n));
+        if (code != 0 || count.get() != bytes) {
+            throw new IOException("pipe: head exited " + code + " with " + count.get() + " bytes, expected " + bytes);
         }
         return bytes * 1e9 / (System.nanoTime() - t0);
     }
