@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 /**
  * 11. agentctl's start-up (issue 17): the wall time of {@code agentctl exec -- /bin/true} from the
  * shell's point of view (fork of the launcher to its exit), on its AppCDS archive, beside a bare JVM
- * started with the launcher's flags and agentctl without the archive, launched in turns so a burst
+ * started with the flags the launcher gives that command ({@link LauncherFlags}) and agentctl without the archive, launched in turns so a burst
  * of load hits all three; and agentctl's CPU time (user+sys) per run, which is what decides how
  * many agentctl processes started at once share two cores well (issue 15's 8-client figure).
  * scripts/agentctl-cds runs first (it keeps a valid archive and remakes a stale one, as scripts/bench
@@ -27,9 +27,6 @@ import java.util.stream.Stream;
  * generation, and the RSS, until its first collection.
  */
 final class AgentctlStartBench {
-    /** The launcher's flags for a short command (scripts/agentctl). */
-    private static final List<String> LAUNCHER_JVM_FLAGS =
-            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData");
     private static final long TARGET_NANOS = 80_000_000L;
     /** Runs of each command receiving a file, per heap, alternated. */
     private static final int INCOMING_RUNS = 3;
@@ -45,12 +42,12 @@ final class AgentctlStartBench {
         if (cds != 0 || !Files.isRegularFile(withArchive.resolve("agentctl.jsa"))) {
             throw new IOException("scripts/agentctl-cds failed: " + Files.readString(cdsLog));
         }
-        List<String> bare = new ArrayList<>(List.of("java")); // the launcher's java: the one on PATH
-        bare.addAll(LAUNCHER_JVM_FLAGS);
-        bare.addAll(List.of("-cp", Path.of(BareJvm.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                .toString(), BareJvm.class.getName()));
         List<String> exec = List.of(cfg.repo().resolve("scripts/agentctl").toString(), "--socket",
                 process.socket().toString(), "exec", "--", "/bin/true");
+        List<String> bare = new ArrayList<>(List.of("java")); // the launcher's java: the one on PATH
+        bare.addAll(LauncherFlags.of(Path.of(exec.get(0)), cfg.workDir(), exec.subList(1, exec.size())));
+        bare.addAll(List.of("-cp", Path.of(BareJvm.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .toString(), BareJvm.class.getName()));
 
         Samples bareWall = new Samples(cfg.ctlLaunches());
         Samples archivedWall = new Samples(cfg.ctlLaunches());
