@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -16,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Boot-to-ready through the kit next to its baseline, scripts/guest/boot, measured in the same run on
@@ -49,7 +51,23 @@ public final class BootBench {
             image = repo.resolve(GuestImage.DEFAULT_RELATIVE_DIR);
         }
         GuestImage.load(image);
+        // The baseline's run directories (scripts/guest/boot --run-dir: its logs, socket, pid files). Gone
+        // once every VM is stopped; after a failure they stay for its logs, and the path is printed.
         Path work = Files.createTempDirectory("agentd-boot-bench-");
+        boolean finished = false;
+        try {
+            run(repo, image, rounds, parallel, work);
+            finished = true;
+        } finally {
+            if (finished) {
+                deleteTree(work);
+            } else {
+                System.out.println("boot-bench failed; the baseline's run directories are kept in " + work);
+            }
+        }
+    }
+
+    private static void run(Path repo, Path image, int rounds, int parallel, Path work) throws Exception {
         System.out.printf("image %s, load average at start %s%n", image, Files.readString(Path.of("/proc/loadavg")).strip());
 
         System.out.println("boot-to-ready, one VM at a time (TCG, 1024 MiB, 2 vCPUs):");
@@ -138,6 +156,14 @@ public final class BootBench {
                 vm.close();
             }
             pool.shutdownNow();
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
