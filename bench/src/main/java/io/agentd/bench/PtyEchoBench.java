@@ -61,10 +61,19 @@ final class PtyEchoBench {
                         Figure.Unit.NANOS, relayP50, "C relay"),
                 Figure.info("C relay's PTY echo p50 vs the local PTY (what any agent adds)", relayP50,
                         Figure.Unit.NANOS, floorP50, "local PTY"),
-                Figure.info("PTY echo p50, a fresh agent's first " + first.toReader().count() + " echoes",
+                Figure.info(freshAgentFigureName(cfg.ptyWarmup(), first.toReader().count()),
                         first.toReader().percentile(50), Figure.Unit.NANOS, p50, "warm"),
                 Figure.info("PTY echo p50, warm, handed on to the bench's waiting thread",
                         warm.toCaller().percentile(50), Figure.Unit.NANOS, p50, "at the client's reader"));
+    }
+
+    /**
+     * The fresh agent's row: its session's first {@code warmup} echoes are untimed like every other
+     * session's, so the figure is of the echoes after them, and says so.
+     */
+    static String freshAgentFigureName(int warmup, int timed) {
+        return "PTY echo p50, a fresh agent's echoes " + (warmup + 1) + "-" + (warmup + timed)
+                + " (the first " + warmup + " untimed)";
     }
 
     /** {@code warmup} then {@code runs} timed echoes, in a `cat` session of their own. */
