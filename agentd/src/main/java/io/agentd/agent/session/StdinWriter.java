@@ -68,10 +68,12 @@ final class StdinWriter {
         refusedErrno = 0;
         refusedBecause = null;
         if (flowControl && (!open || eofRequested)) {
-            // A flow-controlled host sends nothing before credit, and a closed stdin grants none: it
-            // is told now, as a host without flow control is on its first frame; else its writer
-            // waited for credit until the session ended.
-            refuse(LibC.EPIPE, "stdin is closed: no credit will be granted to this attach");
+            // A closed stdin takes nothing, and its window grants nothing; but a flow-controlled host
+            // sends nothing before credit, and its writer waited for credit until the session ended.
+            // A window is granted all the same, outside the budget (what comes is refused EPIPE at
+            // once, never queued): a host with input learns on its first frame, as one without flow
+            // control does, and one with nothing to send (an attach forwarding no input) hears nothing.
+            sendCredit(Math.min(StdinWindow.FIRST_WINDOW, defaults.stdinWindow()));
         }
         window.rehost(flowControl);
     }

@@ -18,10 +18,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * An attacher that asks stdin_window is granted a fresh window after the kept output, or, when the
- * session's stdin is closed already, told so at once (found by a read-only review: it was granted
- * nothing and told nothing, and a flow-controlled writer, which sends nothing before credit, waited
- * for as long as the session ran).
+ * An attacher that asks stdin_window is granted a window after the kept output, also when the
+ * session's stdin is closed already: its data is then refused EPIPE at once, as a host's without flow
+ * control is (found by a read-only review: it was granted nothing and told nothing, and a
+ * flow-controlled writer, which sends nothing before credit, waited for as long as the session ran).
+ * One that sends nothing (an attach forwarding no input) is told nothing.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AttachStdinWindowE2ETest {
@@ -29,15 +30,18 @@ class AttachStdinWindowE2ETest {
     static final SharedAgent agent = new SharedAgent("attach-stdin-window");
 
     @Test
-    void anAttacherToASessionWhoseStdinIsClosedIsToldAtOnce() throws Exception {
+    void anAttacherToASessionWhoseStdinIsClosedIsGrantedAWindowAndItsDataRefused() throws Exception {
         try (HostConnection second = attachedTo(detachedSleep(true))) {
+            awaitCredit(second);
+            assertNull(second.nextOrNull(4, Duration.ofMillis(300)),
+                    "nothing said to an attacher that sends no input: " + second.arrivals(4));
+            second.stdin(4, "late".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             Frame error = second.nextOrNull(4, Duration.ofSeconds(10));
-            assertNotNull(error, "neither credit nor a refusal: " + second.arrivals(4));
+            assertNotNull(error, "its data neither taken nor refused: " + second.arrivals(4));
             assertEquals(MessageType.EXEC_STDIN_ERROR, error.type(), second.arrivals(4).toString());
             ExecStdinError e = (ExecStdinError) error.payload();
             assertEquals("EPIPE", e.errnoName(), e.toString());
             assertTrue(e.message().contains("stdin is closed"), e.message());
-            assertEquals(0, second.creditGranted(4), "no credit for a closed stdin");
             second.send(new Frame(4, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
             second.expect(4, MessageType.EXEC_EXITED);
         }
@@ -46,15 +50,20 @@ class AttachStdinWindowE2ETest {
     @Test
     void anAttacherToASessionWhoseStdinIsOpenIsGrantedAWindow() throws Exception {
         try (HostConnection second = attachedTo(detachedSleep(false))) {
-            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                    second.creditGranted(4) == 0 && System.nanoTime() < deadline; ) {
-                Thread.sleep(10);
-            }
-            assertTrue(second.creditGranted(4) > 0, "no credit: " + second.arrivals(4));
+            awaitCredit(second);
             assertNull(second.nextOrNull(4, Duration.ofMillis(300)), "no refusal: " + second.arrivals(4));
             second.send(new Frame(4, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
             second.expect(4, MessageType.EXEC_EXITED);
         }
+    }
+
+    /** Waits up to 10 s for stdin credit on the attach's id 4. */
+    private static void awaitCredit(HostConnection host) throws InterruptedException {
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                host.creditGranted(4) == 0 && System.nanoTime() < deadline; ) {
+            Thread.sleep(10);
+        }
+        assertTrue(host.creditGranted(4) > 0, "no credit: " + host.arrivals(4));
     }
 
     /** A detachable {@code sleep 30} detached by its host, its stdin closed first when asked; its number. */

@@ -999,6 +999,42 @@ class AgentctlEndToEndTest {
     }
 
     /** Lets a command that waits for {@code gate} end, unless the test already did. */
+    /**
+     * An attach that forwards no input (no -i) to a session whose stdin its first agentctl closed
+     * (a plain exec, detached by a signal under --sig-proxy=false): the command's status and
+     * output, nothing about stdin. With an agent that refused such an attacher's stdin at once
+     * (EPIPE, this stop's first fix of a waiting writer), it said "stdin not delivered in full" and
+     * exited 123 (a read-only review).
+     */
+    @Test
+    void anAttachWithoutInputToASessionWhoseStdinIsClosedEndsWithTheCommandsStatusAlone() throws Exception {
+        Path gate = dir.resolve("closed-stdin-gate");
+        String script = "echo started; sleep 1; echo waiting; while [ ! -e '" + gate + "' ]; do sleep 0.01; done;"
+                + " echo done; exit 3";
+        Path execOut = dir.resolve("closed-stdin-exec.out");
+        Path execErr = dir.resolve("closed-stdin-exec.err");
+        try {
+            Process exec = startAgentctl(execOut, execErr, "exec", "--sig-proxy=false", "--", "sh", "-c", script);
+            awaitLine(execOut, exec, execErr);
+            signal(exec, "INT");
+            assertTrue(exec.waitFor(30, TimeUnit.SECONDS), "agentctl did not end");
+            long[] left = detachedAt(execErr);
+
+            Path attachOut = dir.resolve("closed-stdin-attach.out");
+            Path attachErr = dir.resolve("closed-stdin-attach.err");
+            Process attach = startAgentctl(attachOut, attachErr, "attach", "--from", Long.toString(left[1]),
+                    Long.toString(left[0]));
+            awaitLine(attachOut, attach, attachErr); // "waiting", live or kept: the attach is in place
+            Files.createFile(gate); // the command ends
+            assertTrue(attach.waitFor(30, TimeUnit.SECONDS), "agentctl attach did not end");
+            assertEquals("", Files.readString(attachErr));
+            assertEquals(3, attach.exitValue());
+            assertEquals("waiting\ndone\n", Files.readString(attachOut));
+        } finally {
+            openGate(gate);
+        }
+    }
+
     private static void openGate(Path gate) throws IOException {
         if (!Files.exists(gate)) {
             Files.createFile(gate);
