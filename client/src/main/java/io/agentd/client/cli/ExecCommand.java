@@ -148,7 +148,9 @@ final class ExecCommand {
                         + "; the agent stopped it");
             }
             StdinNotDeliveredException notDelivered = session.stdinNotDelivered();
-            String notDeliveredWhy = notDelivered != null ? notDelivered.reason() : stdin.inputLeftOver(session, tty);
+            // The reason holds the agent's errno name and message: escaped, on the one line.
+            String notDeliveredWhy = notDelivered != null ? ControlChars.fromAgent(notDelivered.reason())
+                    : stdin.inputLeftOver(session, tty);
             if (notDeliveredWhy != null) {
                 err.println("agentctl: stdin not delivered in full: " + notDeliveredWhy);
             }

@@ -26,8 +26,10 @@ final class UserDetach {
             session.detach(DETACH_WAIT);
             return true;
         } catch (AgentException | TimeoutException e) {
-            // Raw mode: the line needs its own carriage returns.
-            String why = e.getMessage().startsWith("cannot detach") ? e.getMessage() : "cannot detach: " + e.getMessage();
+            // Raw mode: the line needs its own carriage returns. The message holds the agent's words:
+            // escaped, as every agent text agentctl prints (ControlChars.fromAgent).
+            String message = ControlChars.fromAgent(e.getMessage());
+            String why = message.startsWith("cannot detach") ? message : "cannot detach: " + message;
             err.print("\r\nagentctl: " + why + (session.isDone() ? "" : then) + "\r\n");
             err.flush();
         } catch (InterruptedException e) {

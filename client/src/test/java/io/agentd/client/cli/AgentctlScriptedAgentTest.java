@@ -159,6 +159,73 @@ class AgentctlScriptedAgentTest {
         }
     }
 
+    /**
+     * A stdin error's errno name and message come from the agent too: the one line "stdin not
+     * delivered in full" prints them escaped. Before, they went out raw (a review): two lines, and the
+     * agent's escape sequences on the terminal.
+     */
+    @Test
+    void anAgentsStdinErrorCannotSteerTheTerminal(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--", "true");
+            try {
+                Frame request = started(peer);
+                peer.receive(); // its end of input
+                peer.send(new Frame(request.id(), MessageType.EXEC_STDIN_ERROR, new io.agentd.protocol.payload.ExecStdinError(
+                        32, "EPIPE\u001b[2J", "broken\nagentctl: forged\u001b]0;x\u0007")));
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, null, null)));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(123, p.exitValue(), err);
+                assertTrue(err.indexOf('\u001b') < 0 && err.indexOf('\u0007') < 0, "a raw control character: " + err);
+                assertEquals(1, err.lines().count(), err);
+                assertTrue(err.startsWith("agentctl: stdin not delivered in full: EPIPE"), err);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** The same for the agent's refusal of a detach (a signal under --sig-proxy=false, or the detach keys). */
+    @Test
+    void anAgentsDetachRefusalCannotSteerTheTerminal(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--sig-proxy=false", "--", "sleep", "600");
+            try {
+                peer.accept(io.agentd.protocol.payload.Ready.FEATURE_SESSIONS,
+                        io.agentd.protocol.payload.Ready.FEATURE_SESSION_DETACH);
+                Frame request = peer.receive();
+                peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+                peer.receive(); // its end of input
+                Thread.sleep(500); // agentctl has the started: its signal handlers were set before the request
+                assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
+                Frame detach = peer.receive();
+                assertEquals(MessageType.SESSION_DETACH, detach.type());
+                peer.send(new Frame(detach.id(), MessageType.CORE_ERROR, new io.agentd.protocol.payload.ErrorPayload(
+                        "invalid_session", "nope\n\u001b[2J\u001b]0;owned\u0007agentctl: detached fine",
+                        MessageType.SESSION_DETACH.wire())));
+                // Its refusal line first (the session still runs), then the session's end.
+                java.io.BufferedReader lines = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+                StringBuilder err = new StringBuilder();
+                for (String line; !err.toString().contains("cannot detach") && (line = lines.readLine()) != null; ) {
+                    err.append(line).append('\n');
+                }
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 15, null)));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                for (String line; (line = lines.readLine()) != null; ) {
+                    err.append(line).append('\n');
+                }
+                String all = err.toString();
+                assertTrue(all.contains("cannot detach"), all);
+                assertTrue(all.indexOf('\u001b') < 0 && all.indexOf('\u0007') < 0, "a raw control character: " + all);
+                assertTrue(all.lines().noneMatch(l -> l.startsWith("agentctl: detached fine")), all);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
     /** scripts/agentctl on {@code peer}'s socket, its stdin from {@code input}, its stdout in {@code dir}. */
     private static Process agentctl(ScriptedPeer peer, File input, Path dir, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", peer.socket().toString()));
