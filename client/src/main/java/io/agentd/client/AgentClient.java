@@ -269,6 +269,7 @@ public final class AgentClient implements AutoCloseable {
         // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
         boolean flowControl = agentGrantsStdinCredit() && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
+        refuseUnsendable(sent);
         return calls.open(id -> {
             ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
                     flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
@@ -285,6 +286,23 @@ public final class AgentClient implements AutoCloseable {
                     ? new Frame[] {requestFrame, new Frame(s.id(), MessageType.EXEC_STDIN, ExecData.EOF)}
                     : new Frame[] {requestFrame};
         }, deadline);
+    }
+
+    /**
+     * A request no frame can hold (a command line and environment of megabytes) fails as the agent
+     * fails one past its own limit, as exec.failed bad_args (E2BIG), without a byte sent: the
+     * encoder's refusal was an IllegalArgumentException, which reached agentctl as an "internal
+     * error" (125) where a slightly smaller one got the agent's bad_args (126).
+     */
+    private static void refuseUnsendable(ExecRequest request) throws ExecFailedException {
+        try {
+            new io.agentd.protocol.FrameEncoder().encodedSize(new Frame(1, MessageType.EXEC_REQUEST, request));
+        } catch (IllegalArgumentException tooLarge) {
+            throw new ExecFailedException(io.agentd.protocol.payload.ExecFailed.of(
+                    io.agentd.protocol.payload.FailureKind.BAD_ARGS, 7, "E2BIG",
+                    "the request was not sent: " + tooLarge.getMessage() + " (its command, arguments and environment)",
+                    "request"));
+        }
     }
 
     // ---- sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions") --------------------------

@@ -296,6 +296,25 @@ class SessionDetachClientTest {
         }
     }
 
+    /**
+     * A request no frame can hold (megabytes of arguments) fails as exec.failed bad_args (E2BIG), not
+     * sent, as one past the agent's own limit fails there: the encoder's IllegalArgumentException
+     * reached agentctl as an "internal error" (a review). The connection serves on.
+     */
+    @Test
+    void aRequestNoFrameCanHoldFailsAsBadArgsWithoutBeingSent(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer agent = new ScriptedPeer(dir); AgentClient client = agent.connect()) {
+            String[] args = new String[50];
+            java.util.Arrays.fill(args, "a".repeat(100_000));
+            ExecFailedException e = assertThrows(ExecFailedException.class,
+                    () -> client.start(ExecRequest.of("true", args)));
+            assertEquals(io.agentd.protocol.payload.FailureKind.BAD_ARGS, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("exceeds the frame limit 4194304"), e.getMessage());
+            client.start(ExecRequest.of("true"));
+            assertEquals(MessageType.EXEC_REQUEST, agent.receive().type(), "the next request is the first sent");
+        }
+    }
+
     /** Detaches on another thread; completes with what the detach threw (null when it returned). */
     private static CompletableFuture<SessionDetached> detachInBackground(ExecSession s) {
         return CompletableFuture.supplyAsync(() -> {
