@@ -318,6 +318,9 @@ public final class Agentctl {
         }
     }
 
+    /** See {@link #waitReady}: an attempt with less time than this left does not name the last problem. */
+    private static final long LAST_ATTEMPT_MIN_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(200);
+
     /**
      * Retries until the agent is ready: the socket may not exist yet, or refuse, or (a QEMU chardev)
      * accept long before the guest's agent is up, so only core.ready counts.
@@ -325,19 +328,29 @@ public final class Agentctl {
     private int waitReady(PrintStream out, Duration timeout) throws Unavailable {
         long deadline = Timeouts.deadline(timeout); // saturates: a timeout of centuries does not overflow
         String lastProblem = "no agent socket at " + address;
+        boolean tried = false;
         while (true) {
             long left = Timeouts.left(deadline);
             if (left <= 0) {
                 throw new Unavailable("no agent ready at " + address + " within " + human(timeout)
                         + " (last: " + lastProblem + ")");
             }
+            // An attempt left only the last moments fails on its own short deadline ("accepted no
+            // connection within 0 ms", "no ready message"): it does not replace what a full attempt
+            // found (a peer that speaks something else), which the line would otherwise misname.
+            boolean fullAttempt = !tried || left >= LAST_ATTEMPT_MIN_NANOS;
+            tried = true;
             try (AgentClient client = AgentClient.connect(address, Duration.ofNanos(left))) {
                 out.println(describeReady(client.ready()));
                 return 0;
             } catch (IOException e) {
-                lastProblem = describeConnectFailure(e);
+                if (fullAttempt) {
+                    lastProblem = describeConnectFailure(e);
+                }
             } catch (TimeoutException e) {
-                lastProblem = "connected, but the agent sent no ready message";
+                if (fullAttempt) {
+                    lastProblem = "connected, but the agent sent no ready message";
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new Unavailable("wait-ready: interrupted");

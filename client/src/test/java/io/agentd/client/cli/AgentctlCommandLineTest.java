@@ -268,4 +268,38 @@ class AgentctlCommandLineTest {
         assertEquals(125, run(null, "--socket", socket.toString(), "wait-ready", "--timeout", "300ms"));
         assertTrue(err().contains("no agent ready at " + socket + " within 300ms"), err());
     }
+
+    /**
+     * wait-ready against a peer that answers every connection with something else (an HTTP server):
+     * the line at the timeout names that, whatever the timeout. Before, the last attempt, left only
+     * the last milliseconds, failed on its own short deadline and replaced it ("accepted no
+     * connection within 0 ms", "the agent sent no ready message"), so the cause changed with the
+     * timeout given (a review).
+     */
+    @Test
+    void waitReadyNamesWhatAPeerThatSpeaksSomethingElseSentWhateverTheTimeout(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("http.sock");
+        try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(socket));
+            Thread answering = new Thread(() -> {
+                while (server.isOpen()) {
+                    try (java.nio.channels.SocketChannel peer = server.accept()) {
+                        peer.write(java.nio.ByteBuffer.wrap("HTTP/1.1 400 Bad Request\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII)));
+                    } catch (java.io.IOException closed) {
+                        return;
+                    }
+                }
+            }, "http-peer");
+            answering.setDaemon(true);
+            answering.start();
+            for (String timeout : List.of("1s", "3s")) {
+                err.reset();
+                assertEquals(Agentctl.EXIT_UNAVAILABLE, run(null, "--socket", socket.toString(), "wait-ready",
+                        "--timeout", timeout));
+                assertTrue(err().contains("unusable length"), "--timeout " + timeout + ": " + err());
+            }
+        }
+    }
 }
