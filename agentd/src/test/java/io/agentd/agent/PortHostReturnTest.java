@@ -130,14 +130,7 @@ class PortHostReturnTest {
      */
     @Test
     void aKeptSessionThatExitedWhileTheRelayWasAwayCanStillBeAttached() throws Exception {
-        hostComes();
-        hostReads();
-        port.onFrame(new Frame(5, MessageType.EXEC_REQUEST, ExecRequest.of("sleep", "60")));
-        loop.advance(0);
-        hostReads();
-
-        hostGoes();
-        sessionEndsWhileTheHostIsAway();
+        keptSessionEndsWhileItsHostIsAway(0);
         hostComes(); // the new relay
         port.onFrame(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(1, 33554432)));
         port.onFrame(new Frame(4294967295L, MessageType.CORE_PING, Empty.INSTANCE));
@@ -151,11 +144,8 @@ class PortHostReturnTest {
                 port.onFrame(new Frame(5, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE));
             }
         }
-        port.onFrame(new Frame(8, MessageType.SESSION_ATTACH, new SessionAttach(1, null, false)));
-        loop.advance(0);
-        List<Frame> attach = hostReads().stream().filter(f -> f.id() == 8).toList();
-        assertEquals(List.of(MessageType.SESSION_ATTACHED, MessageType.EXEC_EXITED),
-                types(attach), "session 1's exit 7, held for an attach (its output counted as missed); got " + attach);
+        assertEquals(List.of(MessageType.SESSION_ATTACHED, MessageType.EXEC_EXITED), attachOnId8(),
+                "session 1's exit 7, held for an attach (its output counted as missed)");
     }
 
     /**
@@ -185,14 +175,7 @@ class PortHostReturnTest {
      * returns what its client's attach on id 8 gets.
      */
     private List<MessageType> relayReturnsAfter(long awayMillis) throws Exception {
-        hostComes();
-        hostReads();
-        port.onFrame(new Frame(5, MessageType.EXEC_REQUEST, ExecRequest.of("sleep", "60")));
-        loop.advance(0);
-        hostReads();
-        hostGoes();
-        sessionEndsWhileTheHostIsAway();
-        loop.advance(awayMillis);
+        keptSessionEndsWhileItsHostIsAway(awayMillis);
         hostComes();
         port.onFrame(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(1, 33554432)));
         loop.advance(0);
@@ -201,6 +184,23 @@ class PortHostReturnTest {
                 port.onFrame(new Frame(5, MessageType.CORE_RELAY_EXIT_DROPPED, Empty.INSTANCE));
             }
         }
+        return attachOnId8();
+    }
+
+    /** A host starts a kept session on id 5 and leaves; it ends while nobody is there, {@code awayMillis} before the next host. */
+    private void keptSessionEndsWhileItsHostIsAway(long awayMillis) throws Exception {
+        hostComes();
+        hostReads();
+        port.onFrame(new Frame(5, MessageType.EXEC_REQUEST, ExecRequest.of("sleep", "60")));
+        loop.advance(0);
+        hostReads();
+        hostGoes();
+        sessionEndsWhileTheHostIsAway();
+        loop.advance(awayMillis);
+    }
+
+    /** What an attach to session 1 on id 8 gets. */
+    private List<MessageType> attachOnId8() throws Exception {
         port.onFrame(new Frame(8, MessageType.SESSION_ATTACH, new SessionAttach(1, null, false)));
         loop.advance(0);
         return types(hostReads().stream().filter(f -> f.id() == 8).toList());
