@@ -33,6 +33,7 @@ final class CommandRun {
             throw AgentClient.interruptedBy(e, e.getMessage()); // nothing started
         }
         collect.started(session);
+        ConnectionLostException lostWhileSending = null;
         try {
             session.writeStdin(stdin, 0, stdin.length, deadline);
             session.closeStdin(deadline); // a PTY's ^D waits for credit too
@@ -45,6 +46,7 @@ final class CommandRun {
         } catch (ConnectionLostException e) {
             // A write that failed because the agent closed: its exit may be among what it sent
             // before (a core.shutdown); the wait below gets it, or this connection's end.
+            lostWhileSending = e;
         } catch (AgentException e) {
             // The session ended (or failed to start, or the agent refused input) before all of it
             // was sent: awaitExit and the session's stdin error say which. A process still running
@@ -63,6 +65,11 @@ final class CommandRun {
         try {
             status = session.awaitExit(Duration.ofNanos(Timeouts.left(deadline)));
         } catch (TimeoutException e) {
+            if (lostWhileSending != null) {
+                // The connection ended under the send (the agent stopped taking a frame in its
+                // middle, at the deadline): that is why no exit came, whichever the wait saw first.
+                throw lostWhileSending;
+            }
             session.kill(RUN_KILL_GRACE);
             throw new TimeoutException("session " + session.id() + ": no exit within " + Timeouts.text(timeout));
         } catch (InterruptedException e) {
