@@ -88,8 +88,8 @@ final class PsCommand {
                 : s.exitCode() + (s.signal() == null ? "" : " (sig " + s.signal() + ")");
         String outCell = Long.toUnsignedString(s.bytesOut()) + (s.dropped() == 0 ? ""
                 : " (" + Long.toUnsignedString(s.dropped()) + " dropped)");
-        return List.of(Long.toUnsignedString(s.session()), Long.toString(s.pid()), s.state(), exit,
-                s.tty() ? "yes" : "no", s.user() == null ? "-" : s.user(),
+        return List.of(Long.toUnsignedString(s.session()), Long.toString(s.pid()), printable(s.state()), exit,
+                s.tty() ? "yes" : "no", s.user() == null ? "-" : printable(s.user()),
                 STARTED.format(Instant.ofEpochMilli(s.startedUnixMs())), outCell,
                 Long.toUnsignedString(s.retainedStart()) + "-" + Long.toUnsignedString(s.retainedEnd()),
                 s.attached() ? "yes" : "no", commandLine(s));
@@ -103,10 +103,20 @@ final class PsCommand {
         return b.length() <= CMD_MAX_CHARS ? b.toString() : b.substring(0, CMD_MAX_CHARS - 3) + "...";
     }
 
-    /** Control characters (a newline in an argument) would break the table: shown as '?'. */
-    private static String printable(String text) {
+    /**
+     * The agent's text in a cell (a command's words, a user's name, a state): a control character
+     * (a newline in an argument) would break the table, a format one (U+202E) reverse what follows it
+     * on the terminal, a line or paragraph separator start a line: each shown as '?'.
+     */
+    static String printable(String text) {
         StringBuilder b = new StringBuilder(text.length());
-        text.codePoints().forEach(cp -> b.appendCodePoint(Character.isISOControl(cp) ? '?' : cp));
+        text.codePoints().forEach(cp -> b.appendCodePoint(unprintable(cp) ? '?' : cp));
         return b.toString();
+    }
+
+    private static boolean unprintable(int cp) {
+        int type = Character.getType(cp);
+        return Character.isISOControl(cp) || type == Character.FORMAT || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR;
     }
 }

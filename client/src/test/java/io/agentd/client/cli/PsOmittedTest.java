@@ -33,4 +33,18 @@ class PsOmittedTest {
         assertEquals("agentctl: ps: 2199 more session(s) not listed: the agent's answer holds the oldest, as many as"
                 + " fit in one frame\n", r.err());
     }
+
+    /**
+     * Every cell the agent's words fill is printable: USER and STATE were printed as sent, and a
+     * bidi override (U+202E) passed in CMD too (a review), reversing what follows on the terminal.
+     */
+    @Test
+    void theAgentsWordsInEveryCellAreShownPrintable() {
+        SessionInfo s = new SessionInfo(3, 42, "sl\u202eeep", List.of("1\n00", "a\u2028b"), false, "ro\u001b[2Jot",
+                "runn\u202eing", 1_700_000_000_000L, null, null, 0, 0, 0, 0, false, true);
+        String row = String.join(" ", PsCommand.row(s));
+        assertTrue(row.codePoints().noneMatch(cp -> Character.isISOControl(cp)
+                || Character.getType(cp) == Character.FORMAT || Character.getType(cp) == Character.LINE_SEPARATOR), row);
+        assertTrue(row.contains("ro?[2Jot") && row.contains("runn?ing") && row.contains("sl?eep 1?00 a?b"), row);
+    }
 }
