@@ -62,7 +62,7 @@ final class SessionDirectory {
      * Sessions collected with their exit delivered to a host whose sessions would have run on without
      * it (detachable, or kept by its policy), for {@link #EXIT_DOUBT_MILLIS}: by the key the exit went
      * to, with the timer that lets each go. Their kept output is released; only the exit is kept.
-     * The timer is null while the exit waits in the queue of a port whose host is away: its doubt
+     * The timer is {@link #NOT_YET} while the exit waits in the queue of a port whose host is away: its doubt
      * starts when a host comes back ({@link #hostReturned}), since nobody could read it, nor drop it,
      * before (a relay restarted after a minute found the window shut and the status was lost).
      */

@@ -318,16 +318,16 @@ public final class Sessions {
         ends.detachOwned(connection, ids);
     }
 
-    /**
-     * The connection is closed for good: no relay notice can come on it any more, so the exits
-     * delivered on it are let go now rather than after their doubt (they held the whole closed
-     * connection in memory for it), and the ends of its sessions need no remembering.
-     */
     /** See {@link SessionDirectory#hostReturned}: a port's host is back on {@code connection}. */
     public void hostReturned(long connection) {
         parts.directory().hostReturned(connection);
     }
 
+    /**
+     * The connection is closed for good: no relay notice can come on it any more, so the exits
+     * delivered on it are let go now rather than after their doubt (they held the whole closed
+     * connection in memory for it), and the ends of its sessions need no remembering.
+     */
     public void connectionClosed(long connection) {
         parts.directory().connectionClosed(connection);
         lookup.connectionClosed(connection);
