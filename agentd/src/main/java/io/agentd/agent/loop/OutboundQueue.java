@@ -338,7 +338,9 @@ public final class OutboundQueue {
      * Bytes that have left the queue since it was made (written, or dropped by {@link #clear} or
      * {@link #dropPartlyWrittenFrame}); it only grows. The queue is written in order, so once it has
      * reached {@code dequeuedBytes() + queuedBytes()} as they were at some moment, everything
-     * queued before that moment is gone, whatever was queued after it.
+     * queued before that moment is gone, whatever was queued after it; but for a frame put ahead
+     * with {@link #addFirst}, which is only the greeting of a host that has just come, before any
+     * such mark of its can have been taken.
      */
     public long dequeuedBytes() {
         return dequeuedBytes;

@@ -139,10 +139,15 @@ final class SessionDirectory {
         return loop.schedule(EXIT_DOUBT_MILLIS, () -> doubted.remove(key));
     }
 
-    /** A host is back on the port of connection {@code connection}: the doubt of the exits queued while it was away starts. */
+    /**
+     * A host is back on the port of connection {@code connection}: the doubt of the exits queued
+     * while it was away starts, and that of the exits queued before it left (still unwritten then:
+     * a hang-up keeps whole frames for the next host) starts again, since they reach a host only now.
+     */
     void hostReturned(long connection) {
         for (Map.Entry<SessionKey, Map.Entry<Session, Timer>> e : doubted.entrySet()) {
-            if (e.getKey().connection() == connection && e.getValue().getValue() == NOT_YET) {
+            if (e.getKey().connection() == connection) {
+                e.getValue().getValue().cancel();
                 e.setValue(Map.entry(e.getValue().getKey(), doubtTimer(e.getKey())));
             }
         }

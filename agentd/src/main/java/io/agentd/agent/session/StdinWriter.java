@@ -74,6 +74,8 @@ final class StdinWriter {
             // once, never queued): a host with input learns on its first frame, as one without flow
             // control does, and one with nothing to send (an attach forwarding no input) hears nothing.
             sendCredit(Math.min(StdinWindow.FIRST_WINDOW, defaults.stdinWindow()));
+            window.rehost(false); // nothing from the budget: what is still queued drains, nothing more is taken
+            return;
         }
         window.rehost(flowControl);
     }
