@@ -269,38 +269,30 @@ public final class AgentClient implements AutoCloseable {
         // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
         boolean flowControl = agentGrantsStdinCredit() && !request.startDetached() && !withoutInput;
         ExecRequest sent = request.withStdinWindow(flowControl);
-        refuseUnsendable(sent);
-        return calls.open(id -> {
-            ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
-                    flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
-            if (request.startDetached()) {
-                s.expectDetachedAtStart();
-            }
-            if (withoutInput) {
-                s.stdinEndedWithRequest();
-            }
-            return s;
-        }, ExecSession::receiver, s -> {
-            Frame requestFrame = new Frame(s.id(), MessageType.EXEC_REQUEST, sent);
-            return withoutInput
-                    ? new Frame[] {requestFrame, new Frame(s.id(), MessageType.EXEC_STDIN, ExecData.EOF)}
-                    : new Frame[] {requestFrame};
-        }, deadline);
-    }
-
-    /**
-     * A request no frame can hold (a command line and environment of megabytes) fails as the agent
-     * fails one past its own limit, as exec.failed bad_args (E2BIG), without a byte sent: the
-     * encoder's refusal was an IllegalArgumentException, which reached agentctl as an "internal
-     * error" (125) where a slightly smaller one got the agent's bad_args (126).
-     */
-    private static void refuseUnsendable(ExecRequest request) throws ExecFailedException {
         try {
-            new io.agentd.protocol.FrameEncoder().encodedSize(new Frame(1, MessageType.EXEC_REQUEST, request));
-        } catch (IllegalArgumentException tooLarge) {
+            return calls.open(id -> {
+                ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
+                        flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
+                if (request.startDetached()) {
+                    s.expectDetachedAtStart();
+                }
+                if (withoutInput) {
+                    s.stdinEndedWithRequest();
+                }
+                return s;
+            }, ExecSession::receiver, s -> {
+                Frame requestFrame = new Frame(s.id(), MessageType.EXEC_REQUEST, sent);
+                return withoutInput
+                        ? new Frame[] {requestFrame, new Frame(s.id(), MessageType.EXEC_STDIN, ExecData.EOF)}
+                        : new Frame[] {requestFrame};
+            }, deadline);
+        } catch (IllegalArgumentException unencodable) {
+            // The encoder refused the request's frame (megabytes of arguments or environment), before
+            // a byte of it was written and with its id given up (Calls): it fails as one past the
+            // agent's own limit fails there, not as agentctl's "internal error".
             throw new ExecFailedException(io.agentd.protocol.payload.ExecFailed.of(
                     io.agentd.protocol.payload.FailureKind.BAD_ARGS, 7, "E2BIG",
-                    "the request was not sent: " + tooLarge.getMessage() + " (its command, arguments and environment)",
+                    "the request was not sent: " + unencodable.getMessage() + " (its command, arguments and environment)",
                     "request"));
         }
     }
