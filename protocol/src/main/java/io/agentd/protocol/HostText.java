@@ -85,7 +85,11 @@ public final class HostText {
         return cp <= 0xffff ? String.format("\\u%04x", cp) : String.format("\\U%08x", cp);
     }
 
-    private static boolean printable(int cp) {
+    /**
+     * Whether {@code cp} may be shown as itself: not a control, format (bidi), separator, surrogate,
+     * private-use or unassigned character, which the quoting here escapes.
+     */
+    public static boolean printable(int cp) {
         return switch (Character.getType(cp)) {
             case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.PRIVATE_USE,
                     Character.UNASSIGNED, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;

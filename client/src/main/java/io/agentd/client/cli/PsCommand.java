@@ -3,6 +3,7 @@ package io.agentd.client.cli;
 import io.agentd.client.AgentClient;
 import io.agentd.client.AgentErrorException;
 import io.agentd.client.FeatureNotOfferedException;
+import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import java.io.IOException;
@@ -104,19 +105,13 @@ final class PsCommand {
     }
 
     /**
-     * The agent's text in a cell (a command's words, a user's name, a state): a control character
-     * (a newline in an argument) would break the table, a format one (U+202E) reverse what follows it
-     * on the terminal, a line or paragraph separator start a line: each shown as '?'.
+     * The agent's text in a cell (a command's words, a user's name, a state): a character the
+     * agent's quoting would escape ({@link HostText#printable}: a newline in an argument would break
+     * the table, U+202E reverse what follows it on the terminal) is shown as '?', one column.
      */
     static String printable(String text) {
         StringBuilder b = new StringBuilder(text.length());
-        text.codePoints().forEach(cp -> b.appendCodePoint(unprintable(cp) ? '?' : cp));
+        text.codePoints().forEach(cp -> b.appendCodePoint(HostText.printable(cp) ? cp : '?'));
         return b.toString();
-    }
-
-    private static boolean unprintable(int cp) {
-        int type = Character.getType(cp);
-        return Character.isISOControl(cp) || type == Character.FORMAT || type == Character.LINE_SEPARATOR
-                || type == Character.PARAGRAPH_SEPARATOR;
     }
 }
