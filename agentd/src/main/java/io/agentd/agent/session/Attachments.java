@@ -36,7 +36,6 @@ final class Attachments {
      * past it the attach is answered as things stand.
      */
     static final long HOLDER_HANG_UP_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    private static final long HOLDER_HANG_UP_RETRY_MILLIS = 2;
 
     private final Loop loop;
     private final SessionTable table;
@@ -88,7 +87,8 @@ final class Attachments {
             waits = answerOrWait(from, id, attach, loop.nanoTime() < waitUntil);
         } finally {
             if (waits) {
-                loop.schedule(HOLDER_HANG_UP_RETRY_MILLIS, () -> attachOrWait(from, id, attach, answered, waitUntil));
+                loop.schedule(HostOutput.PENDING_HANG_UP_RETRY_MILLIS,
+                        () -> attachOrWait(from, id, attach, answered, waitUntil));
             } else {
                 answered.run(); // whatever the attach threw: held for ever, the host's input would never be read
             }

@@ -8,6 +8,7 @@ import io.agentd.agent.spawn.SpawnSpec;
 import io.agentd.agent.sys.ExitStatus;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.OsException;
+import io.agentd.agent.transport.HostOutput;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.ExecExited;
@@ -52,8 +53,6 @@ final class Session {
      */
     final SessionDirectory.Listed listed;
     final long startedUnixMillis = System.currentTimeMillis();
-    /** How soon an exit that waits for its host's hang-up asks again (the hang-up waits for a spawn: a few ms). */
-    private static final long HANG_UP_RETRY_MILLIS = 2;
 
     /** Where the session's frames go: the one field that says which host, under which id, or none. */
     final SessionRoute route;
@@ -343,16 +342,13 @@ final class Session {
             // last frames, then the host-loss policy, which detaches this session), and the exit is
             // held. Only for a session the policy keeps: one it kills must not be ended from here.
             // While that hang-up waits for a command of the host's being started (its spawn runs off
-            // the loop) or for the host's drop, the exit waits too, and asks again in a moment; so it
-            // does when the host's last frames, dispatched by the hang-up, started such a command or
-            // a drop themselves: the exit then went to the host that had left, and was lost.
-            if (route.hangUpPending()) {
-                loop.schedule(HANG_UP_RETRY_MILLIS, this::sendExited);
-                return;
-            }
+            // the loop) or for the host's drop, hangUpIfGone does nothing and the exit waits too, and
+            // asks again in a moment; so it does when the host's last frames, dispatched by the
+            // hang-up, started such a command or a drop themselves: the exit then went to the host
+            // that had left, and was lost.
             route.hangUpIfGone();
             if (route.hangUpPending()) {
-                loop.schedule(HANG_UP_RETRY_MILLIS, this::sendExited);
+                loop.schedule(HostOutput.PENDING_HANG_UP_RETRY_MILLIS, this::sendExited);
                 return;
             }
         }

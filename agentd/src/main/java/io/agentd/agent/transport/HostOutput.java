@@ -75,11 +75,14 @@ public interface HostOutput {
         return false;
     }
 
+    /** How soon a caller waiting for a {@link #hangUpPending} hang-up asks again (it waits for a spawn: a few ms). */
+    long PENDING_HANG_UP_RETRY_MILLIS = 2;
+
     /**
      * The host has closed its end, and its hang-up waits for something {@link #hangUpIfGone} cannot
      * run now: a command of its being started (the spawn runs off the loop), or its drop (input past
      * a frame length it could not trust, or its frame timeout), which ends in the hang-up. A caller
-     * that wanted the hang-up first asks again in a moment.
+     * that wanted the hang-up first asks again in {@link #PENDING_HANG_UP_RETRY_MILLIS}.
      */
     default boolean hangUpPending() {
         return false;
