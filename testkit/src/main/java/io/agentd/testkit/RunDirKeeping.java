@@ -49,7 +49,8 @@ final class RunDirKeeping {
         }
     }
 
-    private static void deleteTree(Path dir) {
+    /** Removes {@code dir} and what it holds, as far as it can (a run directory: BootBench's too). */
+    static void deleteTree(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

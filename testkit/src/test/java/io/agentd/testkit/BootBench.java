@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +16,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Boot-to-ready through the kit next to its baseline, scripts/guest/boot, measured in the same run on
@@ -60,7 +58,7 @@ public final class BootBench {
             finished = true;
         } finally {
             if (finished) {
-                deleteTree(work);
+                RunDirKeeping.deleteTree(work);
             } else {
                 System.out.println("boot-bench failed; the baseline's run directories are kept in " + work);
             }
@@ -156,14 +154,6 @@ public final class BootBench {
                 vm.close();
             }
             pool.shutdownNow();
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 
