@@ -15,7 +15,7 @@ import java.util.function.BooleanSupplier;
  * and the OutOfMemoryError ended it. So one starts only while every host's queues together are
  * within the agent's budget ({@link io.agentd.agent.transport.OutboundTotal}), with at most
  * {@link #BUILDING_MAX} being built at once; its connection's own output must be under its mark too
- * ({@link FsService}). A request that cannot start waits, and starts when its connection's output
+ * ({@link FsOutputWaits}). A request that cannot start waits, and starts when its connection's output
  * resumes or when this gate has room again ({@link #roomBack}).
  */
 final class FsAnswerGate {
@@ -25,17 +25,17 @@ final class FsAnswerGate {
     private int building;
     private BooleanSupplier agentOverBudget = () -> false;
     /** Connections with a large answer waiting for room, in the order they asked. */
-    private final Set<FsService> waiting = new LinkedHashSet<>();
+    private final Set<FsOutputWaits> waiting = new LinkedHashSet<>();
 
     /** Whether every host's queues together are past the agent's budget now. */
     void limitBy(BooleanSupplier agentOverBudget) {
         this.agentOverBudget = agentOverBudget;
     }
 
-    /** Takes room for one large answer; false (and {@code service} is told when there is room) when there is none. */
-    boolean tryStart(FsService service) {
+    /** Takes room for one large answer; false (and {@code waits} is told when there is room) when there is none. */
+    boolean tryStart(FsOutputWaits waits) {
         if (building >= BUILDING_MAX || agentOverBudget.getAsBoolean()) {
-            waiting.add(service);
+            waiting.add(waits);
             return false;
         }
         building++;
@@ -49,8 +49,8 @@ final class FsAnswerGate {
     }
 
     /** A connection that ended waits no more. */
-    void forget(FsService service) {
-        waiting.remove(service);
+    void forget(FsOutputWaits waits) {
+        waiting.remove(waits);
     }
 
     /**
@@ -61,10 +61,10 @@ final class FsAnswerGate {
         if (waiting.isEmpty()) {
             return;
         }
-        List<FsService> trying = new ArrayList<>(waiting);
+        List<FsOutputWaits> trying = new ArrayList<>(waiting);
         waiting.clear();
-        for (FsService service : trying) {
-            service.startWaitingAnswers();
+        for (FsOutputWaits waits : trying) {
+            waits.startWaitingAnswers();
         }
     }
 

@@ -194,7 +194,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
      * the relay holds its id, the Read pauses until {@link FsService#onOutputResumed} calls {@link #next}.
      */
     private void sendReady() {
-        while (!ready.isEmpty() && service.takesOutputOf(id)) {
+        while (!ready.isEmpty() && service.outputWaits().takesOutputOf(id)) {
             ByteBuffer chunk = ready.poll();
             service.out().sendData(id, MessageType.FS_DATA, chunk);
             free.add(chunk);
@@ -202,7 +202,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
         if (!ready.isEmpty()) {
             if (!holdBack) {
                 holdBack = true;
-                service.pause(this);
+                service.outputWaits().pause(this);
             }
             return;
         }

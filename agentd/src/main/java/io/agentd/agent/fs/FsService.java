@@ -9,12 +9,7 @@ import io.agentd.protocol.Frame;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongPredicate;
@@ -29,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * client that opened them does ({@link #onIdRangeGone}). Loop thread only, except where noted.
  *
  * <p>What it counts and holds for the connection: the requests in progress
- * ({@link FsRequestsInProgress}), each owner's Read and Write shares ({@link FsOwnerShares}), the
- * Writes whose later data is dropped ({@link FsAbsorbedWrites}); tasks run through {@link FsTasks},
- * and the handles of an owner that left close through {@link FsHandleClosing}.
+ * ({@link FsRequestsInProgress}), each owner's Read and Write shares ({@link FsOwnerShares}), where
+ * each id's Write data goes ({@link FsWriteData}), the requests that wait for the output
+ * ({@link FsOutputWaits}); tasks run through {@link FsTasks}, and the handles of an owner that left
+ * close through {@link FsHandleClosing}.
  */
 public final class FsService {
     private static final Logger log = LoggerFactory.getLogger(FsService.class);
@@ -43,19 +39,14 @@ public final class FsService {
     }
 
     private final HostOutput out;
-    /** Ids whose output the relay asked to hold (their Reads wait): the connection's HeldIds. */
-    private final LongPredicate heldIds;
     private final FsWorkers workers;
     private final FsSettings settings;
     private final FsHandles handles;
     private final FsOperations operations;
     private final FsTasks tasks;
     private final FsRequestsInProgress requests;
-    private final Map<Long, FsWriteStream> writes = new HashMap<>();
-    private final List<FsReadStream> paused = new ArrayList<>();
-    /** List and ReadDir requests waiting to start (see {@link FsAnswerGate}), in order. */
-    private final ArrayDeque<FsSimpleRequest> waitingAnswers = new ArrayDeque<>();
-    private final FsAbsorbedWrites absorbed = new FsAbsorbedWrites();
+    private final FsWriteData writeData = new FsWriteData();
+    private final FsOutputWaits outputWaits;
     private final FsOwners owners = new FsOwners();
     private final FsOwnerShares shares;
     private final FsHandleClosing handleClosing;
@@ -66,8 +57,8 @@ public final class FsService {
     public FsService(Executor loop, HostOutput out, LongPredicate heldIds, FsWorkers workers, UserDb users,
                      FsCredentials credentials, FsSettings settings) {
         this.out = out;
-        this.heldIds = heldIds;
         this.workers = workers;
+        this.outputWaits = new FsOutputWaits(out, heldIds, workers.answerGate());
         this.shares = new FsOwnerShares(workers.buffers());
         this.tasks = new FsTasks(loop, workers, users, credentials);
         this.settings = settings;
@@ -83,14 +74,6 @@ public final class FsService {
         return new FsService(loop, out, heldIds, workers, UserDb.system(), FsCredentials.ofAgent(), settings);
     }
 
-    /**
-     * Whether a Read on {@code id} may queue more data now: the output is under its high-water mark
-     * and the relay has not asked to hold that id's output ({@link io.agentd.agent.transport.HeldIds}).
-     */
-    boolean takesOutputOf(long id) {
-        return out.acceptsOutput() && !heldIds.test(id);
-    }
-
     /** True while an fs request on {@code id} has not sent its terminal response (the id is in use). */
     public boolean inProgress(long id) {
         return requests.contains(id);
@@ -101,42 +84,33 @@ public final class FsService {
      * a session): a Write's data the host already sent is dropped quietly, as for any refused Write.
      */
     public void refusedBeforeStart(long id, FsRequest request) {
-        if (request.op() instanceof FsOp.Write) {
-            absorbRest(id);
-        }
+        writeData.refused(id, request);
     }
 
     public void onRequest(long id, FsRequest request) {
         if (id == Protocol.CONTROL_ID) {
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
                     "id 0 is the control channel, not a request id");
-            if (request.op() instanceof FsOp.Write) {
-                absorbRest(id);
-            }
+            writeData.refused(id, request);
             return;
         }
         if (requests.contains(id)) {
             // The host's next core.fs.data on this id could be either request's: a Write in progress
             // fails (nothing after is written) rather than take the other's bytes.
-            FsWriteStream write = writes.get(id);
-            boolean failed = write != null && write.failOnForeignFrame("another fs request");
+            boolean failed = writeData.failOnForeignFrame(id, "another fs request");
             out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_REQUEST.wire(),
                     "id " + id + " has an fs request in progress: one request per id"
                             + (failed ? " (its Write fails once what came before is written: the id's data could be either's)" : ""));
-            if (request.op() instanceof FsOp.Write) {
-                absorbRest(id);
-            }
+            writeData.refused(id, request);
             return;
         }
-        absorbed.forget(id);
+        writeData.newRequest(id);
         long owner = owners.ownerOf(id);
         String whose = requests.whyFull(owner);
         if (whose != null) {
             respond(id, request, new FsFailure(FsFailure.EAGAIN, "agent busy: " + whose + ", try again (os error 11)")
                     .response(request.extended()));
-            if (request.op() instanceof FsOp.Write) {
-                absorbRest(id); // the data the host already sent for it is dropped quietly, as for any refused Write
-            }
+            writeData.refused(id, request);
             return;
         }
         FsOp op = request.op();
@@ -147,38 +121,15 @@ public final class FsService {
         } else if (op instanceof FsOp.Write write) {
             FsWriteStream stream = new FsWriteStream(this, id, request, write);
             requests.track(id, owner, stream);
-            writes.put(id, stream);
+            writeData.started(id, stream);
             stream.start();
         } else {
             FsSimpleRequest simple = new FsSimpleRequest(this, id, request);
             requests.track(id, owner, simple);
             if (op instanceof FsOp.ListDir || op instanceof FsOp.ReadDir) {
-                waitingAnswers.add(simple);
-                startWaitingAnswers();
+                outputWaits.startInTurn(simple);
             } else {
                 simple.start();
-            }
-        }
-    }
-
-    /**
-     * Starts the List and ReadDir requests that may start now, in order: only while this
-     * connection's output is under its high-water mark, each with room in the agent's
-     * {@link FsAnswerGate} (which calls this again when it has room); one whose id the relay holds
-     * waits for its release ({@link #onOutputResumed}). Loop thread.
-     */
-    void startWaitingAnswers() {
-        Iterator<FsSimpleRequest> it = waitingAnswers.iterator();
-        while (it.hasNext() && out.acceptsOutput()) {
-            FsSimpleRequest simple = it.next();
-            if (simple.aborted()) {
-                it.remove();
-            } else if (!heldIds.test(simple.id())) {
-                if (!answerGate().tryStart(this)) {
-                    return;
-                }
-                it.remove();
-                simple.startGated();
             }
         }
     }
@@ -190,10 +141,7 @@ public final class FsService {
      * follows on the id is dropped quietly to its empty chunk, as for any refused Write.
      */
     public void refusedByCodec(long id, String type) {
-        FsWriteStream write = writes.get(id);
-        if (write != null) {
-            write.failOnForeignFrame("a " + type + " the agent refused");
-        }
+        writeData.failOnForeignFrame(id, "a " + type + " the agent refused");
         if (MessageType.FS_REQUEST.wire().equals(type)) {
             // Data after it is the refused request's, whatever else is on the id (a Write that had
             // its empty chunk and is still writing takes none): dropped quietly, not one core.error a chunk.
@@ -207,19 +155,12 @@ public final class FsService {
      * {@link FsWriteStream#failOnSkippedFrame}).
      */
     public void inputLost() {
-        for (FsWriteStream write : new ArrayList<>(writes.values())) {
-            write.failOnSkippedFrame();
-        }
+        writeData.failOnSkippedFrame();
     }
 
     /** core.fs.data from the host: the data of the Write in progress on {@code id}. */
     public void onData(long id, byte[] data) {
-        FsWriteStream write = writes.get(id);
-        if (write != null && !write.tookItsLastChunk()) { // after its empty chunk, data is another's
-            write.onData(data);
-            return;
-        }
-        if (absorbed.drops(id, data)) {
+        if (writeData.take(id, data)) {
             return;
         }
         out.refuse(id, ErrorKind.INVALID_SESSION, MessageType.FS_DATA.wire(),
@@ -231,21 +172,13 @@ public final class FsService {
      * (one still held pauses again at once).
      */
     public void onOutputResumed() {
-        startWaitingAnswers();
-        if (paused.isEmpty()) {
-            return;
-        }
-        List<FsReadStream> resumed = new ArrayList<>(paused);
-        paused.clear();
-        for (FsReadStream stream : resumed) {
-            stream.next();
-        }
+        outputWaits.resume();
     }
 
     /** The owner left: every request stops unanswered, every handle closes (atomic uploads dropped). */
     public void onOwnerGone() {
         closeAll(id -> true, "the connection ended");
-        answerGate().forget(this);
+        outputWaits.leaveGate();
         owners.forget(); // on a port, whoever comes next may be no relay
         shares.forget();
     }
@@ -285,11 +218,10 @@ public final class FsService {
         List<Long> gone = requests.idsOf(ids);
         for (Long id : gone) {
             requests.untrack(id).abort();
-            writes.remove(id);
+            writeData.ended(id);
         }
-        paused.removeIf(stream -> ids.test(stream.id));
-        waitingAnswers.removeIf(FsSimpleRequest::aborted);
-        absorbed.forget(ids);
+        outputWaits.forget(ids);
+        writeData.forget(ids);
         int closed = handleClosing.closeOpenedBy(ids);
         if (!gone.isEmpty() || closed > 0) {
             log.info("fs: {}: {} request(s) stopped, {} handle(s) closed", why, gone.size(), closed);
@@ -314,8 +246,8 @@ public final class FsService {
         return handleClosing;
     }
 
-    FsAnswerGate answerGate() {
-        return workers.answerGate();
+    FsOutputWaits outputWaits() {
+        return outputWaits;
     }
 
     FsSettings settings() {
@@ -358,17 +290,13 @@ public final class FsService {
     /** Sends the response that ends {@code id} and forgets the request. */
     void finish(long id, FsRequest request, FsResponse response) {
         requests.untrack(id);
-        writes.remove(id);
+        writeData.ended(id);
         respond(id, request, response);
     }
 
     /** A Write that ended before the host's empty chunk: its further data is dropped quietly. */
     void absorbRest(long id) {
-        absorbed.absorbRest(id);
-    }
-
-    void pause(FsReadStream stream) {
-        paused.add(stream);
+        writeData.absorbRest(id);
     }
 
     private void respond(long id, FsRequest request, FsResponse response) {

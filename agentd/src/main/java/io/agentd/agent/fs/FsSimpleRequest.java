@@ -55,7 +55,7 @@ final class FsSimpleRequest implements FsService.Active {
         // After the answer is queued: the gate's room, handed on now, goes only where output is under its mark.
         if (gated) {
             gated = false;
-            service.answerGate().done();
+            service.outputWaits().answerDone();
         }
     }
 
