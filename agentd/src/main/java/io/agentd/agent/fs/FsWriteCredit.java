@@ -46,26 +46,28 @@ final class FsWriteCredit {
         this.onBudgetRoom = () -> service.post(budgetFreed);
     }
 
-    long limit() {
-        return limit;
-    }
-
-    long granted() {
-        return granted;
-    }
-
-    /** The agent-wide budget's size, for the answer of a Write that found no room in it. */
-    long budgetLimit() {
-        return budget.limit();
-    }
-
-    /** A chunk of a Write without window: reserved in the agent-wide budget, if it has the room. */
-    boolean tryReserve(int bytes) {
-        if (!budget.tryReserve(bytes)) {
-            return false;
+    /**
+     * A chunk of {@code bytes} came, {@code received} (it included) and {@code queuedBytes} (it not)
+     * being the Write's: null when the Write has room for it, else why not (it fails ENOBUFS). A
+     * flow-controlled Write's data was reserved with its credit; another's is reserved now, in the
+     * agent-wide budget, if that has the room.
+     */
+    String admit(int bytes, long received, long queuedBytes) {
+        if (window && received > granted) {
+            return "data past the credit granted (" + granted + " bytes)";
         }
-        reserved += bytes;
-        return true;
+        if (queuedBytes + bytes > limit) {
+            return "data came faster than it could be written (more than " + limit
+                    + " bytes waiting; ask for window: true to be told how much to send)";
+        }
+        if (!window) {
+            if (!budget.tryReserve(bytes)) {
+                return "the agent holds all the Write data it takes for all connections"
+                        + " together (" + budget.limit() + " bytes); ask for window: true to be told how much to send";
+            }
+            reserved += bytes;
+        }
+        return null;
     }
 
     /**

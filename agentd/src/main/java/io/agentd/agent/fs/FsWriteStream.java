@@ -6,9 +6,10 @@ import io.agentd.protocol.payload.FsResponse;
 
 /**
  * A Write: the host's core.fs.data chunks are copied into {@link FsBuffers} (direct, reused) in a
- * bounded queue on the loop ({@link FsWriteQueue}), handed to a worker, and written in order at
- * {@code offset} onwards ({@link FsWriteWorker}); the host's empty chunk ends it, and the count is
- * checked against {@code len}.
+ * bounded queue on the loop ({@link FsWriteQueue}), handed to a worker ({@link FsWriteTurns}), and
+ * written in order at {@code offset} onwards ({@link FsWriteWorker}) into the handle it checked at
+ * its start ({@link FsWriteTarget}); the host's empty chunk ends it, and the count is checked
+ * against {@code len}.
  *
  * <p>What the agent holds is bounded ({@link FsWriteCredit}). A host that asked for {@code window}
  * gets core.fs.credit; data past the credit fails the Write (ENOBUFS). A host without flow control
@@ -25,29 +26,21 @@ import io.agentd.protocol.payload.FsResponse;
  * never a file with holes), the handle is spoiled (an atomic upload then leaves its destination
  * unchanged), and the rest of the host's data is dropped.
  */
-final class FsWriteStream implements FsService.Active {
+final class FsWriteStream implements FsService.Active, FsWriteTurns.Reports {
     private final FsService service;
     private final long id;
     private final FsRequest request;
     private final FsOp.Write write;
     private final FsDigest digest;
-    private final FsBuffers buffers;
     private final FsWriteQueue queue;
-    private final FsWriteWorker worker;
-    /** Buffers the worker wrote, to the loop in order, to be given back and counted. */
-    private final WorkerHandoff<FsWriteWorker.Written> writtenBuffers;
+    private final FsWriteTurns turns;
     private final FsWriteCredit credit;
-    private FsHandle.File file;
+    /** The handle it writes to, once {@link #start} found it fit (loop thread). */
+    private FsWriteTarget target;
     /** Bytes received and not written yet (queued, handed or being written). */
     private long queuedBytes;
     private long received;
     private long written;
-    /** A worker turn is running (loop thread): set when started, cleared when its outcome comes back. */
-    private boolean writing;
-    /** The worker takes no more buffers ({@link FsWriteQueue#stop}), as the loop knows it (loop thread). */
-    private boolean workerStopped;
-    /** The worker was writing a buffer when it was stopped: the answer waits for its turn's end (loop thread). */
-    private boolean lastBufferInFlight;
     private boolean eof;
     /**
      * Why the Write takes no more data, or null while it does (loop thread): a chunk passed
@@ -56,10 +49,8 @@ final class FsWriteStream implements FsService.Active {
      * with the exact count ({@link #maybeFinish}).
      */
     private Cut cut;
-    /** Answered or aborted (loop thread); the worker was stopped first ({@link #stopWorker}). */
+    /** Answered or aborted (loop thread); the worker was stopped first ({@link FsWriteTurns#stop}). */
     private boolean ended;
-    /** {@link #leaveHandle} ran (loop thread). */
-    private boolean leftHandle;
 
     FsWriteStream(FsService service, long id, FsRequest request, FsOp.Write write) {
         this.service = service;
@@ -67,10 +58,8 @@ final class FsWriteStream implements FsService.Active {
         this.request = request;
         this.write = write;
         this.digest = request.extended() ? FsDigest.sha256() : null;
-        this.buffers = service.buffers();
-        this.queue = new FsWriteQueue(buffers);
-        this.writtenBuffers = new WorkerHandoff<>(service::post, this::chunkWritten, this::chunksWritten);
-        this.worker = new FsWriteWorker(write, digest, queue, buffers, writtenBuffers);
+        this.queue = new FsWriteQueue(service.buffers());
+        this.turns = new FsWriteTurns(service, request, write, digest, queue, this);
         this.credit = new FsWriteCredit(service, id, write.window(), this::budgetFreed);
     }
 
@@ -80,23 +69,7 @@ final class FsWriteStream implements FsService.Active {
     /** Checks the handle, then grants the first credit (loop thread). */
     void start() {
         try {
-            FsHandle h = service.handles().get(write.handle(), id);
-            if (!(h instanceof FsHandle.File f)) {
-                throw FsFailure.of(FsFailure.EISDIR, "write on handle " + Long.toUnsignedString(write.handle())
-                        + " (" + h.path + ")");
-            }
-            if (!f.writable) {
-                throw new FsFailure(FsFailure.EBADF, "write " + f.path
-                        + ": the handle was not opened for writing (os error 9)");
-            }
-            // Before the handle counts this Write in progress: refused after, it stayed counted, and
-            // the handle's atomic upload was dropped at its close as if a Write were still running.
-            FsPositions.check(write.offset(), 0, "write", f.path); // also for a Write of no data
-            if (!f.writeStarted()) { // closed since the look-up
-                throw new FsFailure(FsFailure.EBADF, "bad handle " + Long.toUnsignedString(write.handle())
-                        + " (os error 9)");
-            }
-            file = f;
+            target = FsWriteTarget.of(service.handles(), id, write);
         } catch (FsFailure refused) {
             fail(refused);
             return;
@@ -129,19 +102,9 @@ final class FsWriteStream implements FsService.Active {
             cutAfterQueued(FsFailure.EINVAL, "more data than the len of " + Long.toUnsignedString(write.len()) + " bytes");
             return;
         }
-        if (write.window() && received > credit.granted()) {
-            cutNow(FsFailure.ENOBUFS, "data past the credit granted (" + credit.granted() + " bytes)");
-            return;
-        }
-        if (queuedBytes + data.length > credit.limit()) {
-            cutNow(FsFailure.ENOBUFS, "data came faster than it could be written (more than " + credit.limit()
-                    + " bytes waiting; ask for window: true to be told how much to send)");
-            return;
-        }
-        // A flow-controlled Write's data was reserved with its credit; another's is reserved now.
-        if (!write.window() && !credit.tryReserve(data.length)) {
-            cutNow(FsFailure.ENOBUFS, "the agent holds all the Write data it takes for all connections"
-                    + " together (" + credit.budgetLimit() + " bytes); ask for window: true to be told how much to send");
+        String noRoom = credit.admit(data.length, received, queuedBytes);
+        if (noRoom != null) {
+            cutNow(FsFailure.ENOBUFS, noRoom);
             return;
         }
         queue.add(data);
@@ -149,45 +112,35 @@ final class FsWriteStream implements FsService.Active {
         writeMore();
     }
 
-    /**
-     * Hands the queued buffers to the worker and starts a turn unless one is running. While a turn
-     * runs, the last buffer stays on the loop until it is full, to take the host's next small chunks.
-     */
+    /** Hands the queued buffers on to the worker's turns, the last one kept while more data may come. */
     private void writeMore() {
-        if (ended || workerStopped) {
-            return;
-        }
-        boolean noMoreData = eof || cut != null;
-        queue.handOn(writing && !noMoreData);
-        if (!writing && queue.anyHanded()) {
-            writing = true;
-            service.work(request, () -> worker.writeHanded(file), this::turnEnded);
+        if (!ended) {
+            turns.writeMore(target.file(), eof || cut != null);
         }
     }
 
     /** On the loop: a buffer is in the file. */
-    private void chunkWritten(FsWriteWorker.Written w) {
-        buffers.release(w.chunk());
+    @Override
+    public void bufferWritten(int bytes) {
         if (!ended) {
-            written += w.bytes();
-            queuedBytes -= w.bytes();
-            credit.release(w.bytes());
+            written += bytes;
+            queuedBytes -= bytes;
+            credit.release(bytes);
         }
     }
 
     /** On the loop, after buffers were counted: more credit. */
-    private void chunksWritten() {
+    @Override
+    public void buffersCounted() {
         if (!ended) {
             topUpCredit();
         }
     }
 
     /** On the loop, after every buffer the turn reported: a failure, or hand more. */
-    private void turnEnded(Boolean ignored, FsFailure failure) {
-        writing = false;
-        lastBufferInFlight = false;
-        writtenBuffers.takeAll(); // the turn's last buffers, should their take not have run yet
-        chunksWritten();
+    @Override
+    public void turnEnded(FsFailure failure) {
+        buffersCounted();
         if (ended) {
             queue.releaseHanded();
             return;
@@ -201,10 +154,10 @@ final class FsWriteStream implements FsService.Active {
     }
 
     private void maybeFinish() {
-        boolean mayStillWrite = writing && (!workerStopped || lastBufferInFlight);
-        if (!(eof || cut != null) || mayStillWrite || !queue.isEmpty() || ended) {
+        if (!(eof || cut != null) || turns.mayStillWrite() || !queue.isEmpty() || ended) {
             return;
         }
+        FsHandle.File file = target.file();
         if (cut != null) {
             fail(new FsFailure(cut.errno(), "write " + file.path + ": " + cut.why() + "; " + written
                     + " bytes written at offset " + Long.toUnsignedString(write.offset()) + ", nothing after (os error "
@@ -225,7 +178,7 @@ final class FsWriteStream implements FsService.Active {
         }
         ended = true;
         credit.stopAwaitingBudget();
-        leaveHandle();
+        target.leave();
         credit.releaseAll();
         service.finish(id, request, digest == null ? FsResponse.success(null)
                 : new FsResponse(true, null, null, null, null, digest.hex()));
@@ -297,23 +250,13 @@ final class FsWriteStream implements FsService.Active {
      */
     private void cutNow(int errno, String why) {
         cut = new Cut(errno, why);
-        stopWorker();
+        turns.stop();
         credit.releaseUnused(queuedBytes);
         long dropped = queue.releaseAll();
         queuedBytes -= dropped;
         credit.release(dropped);
         credit.stopAwaitingBudget();
         maybeFinish();
-    }
-
-    /**
-     * The worker takes no more buffers of this Write; what it finished is counted now. When it was
-     * writing one, {@link #lastBufferInFlight}: the answer waits for the end of its turn.
-     */
-    private void stopWorker() {
-        lastBufferInFlight = queue.stop();
-        workerStopped = true;
-        writtenBuffers.takeAll();
     }
 
     /** Answers {@code failure}; none is writing here: a turn in flight has ended, or had nothing left to take. */
@@ -336,26 +279,14 @@ final class FsWriteStream implements FsService.Active {
      */
     private void stopUnanswered() {
         ended = true; // first: what the worker finished is only given back, no credit follows
-        stopWorker();
+        turns.stop();
         credit.stopAwaitingBudget();
         closeDigest();
         queue.releaseAll();
         queuedBytes = 0;
         credit.releaseAll();
-        if (file != null) {
-            file.spoil();
-        }
-        leaveHandle();
-    }
-
-    /**
-     * The Write is over (loop thread, once): the handle no longer counts it in progress. After a
-     * failure the handle is spoiled first, so a CloseHandle that no longer sees the Write sees that.
-     */
-    private void leaveHandle() {
-        if (file != null && !leftHandle) {
-            leftHandle = true;
-            file.writeEnded();
+        if (target != null) {
+            target.spoilAndLeave();
         }
     }
 
