@@ -89,7 +89,7 @@ class SessionCgroupsHousekeepingTest {
         assertFalse(Files.exists(ended.dir()), "the pass left the released cgroup");
         Set<Path> made = sessionDirs();
         made.removeAll(before);
-        assertEquals(SessionCgroups.SPARES, made.size(), "the spares made up: " + made);
+        assertEquals(CgroupHousekeeping.SPARES, made.size(), "the spares made up: " + made);
     }
 
     @Test
@@ -103,14 +103,14 @@ class SessionCgroupsHousekeepingTest {
         Set<Path> spares = sessionDirs();
         spares.removeAll(live);
         spares.remove(first.dir());
-        assertEquals(SessionCgroups.SPARES, spares.size(), "spares made by the housekeeping: " + spares);
+        assertEquals(CgroupHousekeeping.SPARES, spares.size(), "spares made by the housekeeping: " + spares);
 
         List<Path> taken = new ArrayList<>();
-        for (int i = 0; i < SessionCgroups.SPARES; i++) {
+        for (int i = 0; i < CgroupHousekeeping.SPARES; i++) {
             taken.add(cgroups.create(null, null).dir());
         }
         assertEquals(spares, Set.copyOf(taken), "the next sessions run in the spares");
-        assertEquals(live.size() + 1 + SessionCgroups.SPARES, sessionDirs().size(),
+        assertEquals(live.size() + 1 + CgroupHousekeeping.SPARES, sessionDirs().size(),
                 "the loop made no cgroup while spares were left");
         Path fromTheLoop = cgroups.create(null, null).dir();
         assertTrue(Files.isDirectory(fromTheLoop) && !spares.contains(fromTheLoop), "none left: the loop makes one");
@@ -159,7 +159,7 @@ class SessionCgroupsHousekeepingTest {
         housekeeping.refuseThreads = true;
         SessionCgroup session = cgroups.create(null, null); // wakes: the thread is refused
         Set<Path> made = sessionDirs();
-        assertEquals(SessionCgroups.BUSY_SESSIONS + 1 + SessionCgroups.SPARES, made.size(),
+        assertEquals(CgroupHousekeeping.BUSY_SESSIONS + 1 + CgroupHousekeeping.SPARES, made.size(),
                 "the spares were not made on the loop: " + made);
         cgroups.release(session);
         cgroups.sweep();
@@ -193,14 +193,14 @@ class SessionCgroupsHousekeepingTest {
     @Test
     void theHousekeepingThreadRemovesAndThenEndsWhenIdle() throws Exception {
         SessionCgroups onThread = new SessionCgroups(CgroupRoot.open(root.toString()));
-        for (int i = 0; i < SessionCgroups.BUSY_SESSIONS; i++) {
+        for (int i = 0; i < CgroupHousekeeping.BUSY_SESSIONS; i++) {
             onThread.create(null, null);
         }
         SessionCgroup session = onThread.create(null, null);
         onThread.release(session);
         onThread.sweep(); // the reaper's, twice a second
         awaitTrue(() -> !Files.exists(session.dir()), session.dir() + " never removed");
-        awaitTrue(() -> sessionDirs().size() == SessionCgroups.BUSY_SESSIONS + SessionCgroups.SPARES,
+        awaitTrue(() -> sessionDirs().size() == CgroupHousekeeping.BUSY_SESSIONS + CgroupHousekeeping.SPARES,
                 "spares never made: " + sessionDirs());
         assertTrue(housekeepingThreadAlive(), "the work ran on the agentd-cgroups thread");
         awaitTrue(() -> !housekeepingThreadAlive(), "the housekeeping thread outlived its idle time");
@@ -208,13 +208,13 @@ class SessionCgroupsHousekeepingTest {
         assertEquals(Set.of(), sessionDirs());
     }
 
-    /** {@link SessionCgroups#BUSY_SESSIONS} sessions running, made while not yet busy: no spare, nothing queued. */
+    /** {@link CgroupHousekeeping#BUSY_SESSIONS} sessions running, made while not yet busy: no spare, nothing queued. */
     private void busy() throws Exception {
-        for (int i = 0; i < SessionCgroups.BUSY_SESSIONS; i++) {
+        for (int i = 0; i < CgroupHousekeeping.BUSY_SESSIONS; i++) {
             cgroups.create(null, null);
         }
         assertEquals(0, housekeeping.queued());
-        assertEquals(SessionCgroups.BUSY_SESSIONS, sessionDirs().size());
+        assertEquals(CgroupHousekeeping.BUSY_SESSIONS, sessionDirs().size());
     }
 
     private Set<Path> sessionDirs() throws Exception {

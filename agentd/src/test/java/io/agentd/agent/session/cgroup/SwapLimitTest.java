@@ -28,15 +28,15 @@ class SwapLimitTest {
     @Test
     void swapIsLimitedToZeroWithTheMemoryLimit() throws Exception {
         Files.writeString(dir.resolve("memory.swap.max"), ""); // a cgroup file takes a write whole
-        SessionCgroups.limitSwap(dir, Files.writeString(dir.resolve("swaps"), HEADER));
+        SessionCgroupLimits.limitSwap(dir, Files.writeString(dir.resolve("swaps"), HEADER));
         assertEquals("0", Files.readString(dir.resolve("memory.swap.max")).strip());
     }
 
     @Test
     void withoutSwapAccountingTheLimitHoldsOnlyWhileThereIsNoSwap() throws Exception {
-        SessionCgroups.limitSwap(dir, Files.writeString(dir.resolve("swaps"), HEADER)); // no swap: fine
+        SessionCgroupLimits.limitSwap(dir, Files.writeString(dir.resolve("swaps"), HEADER)); // no swap: fine
         Path swaps = Files.writeString(dir.resolve("swaps2"), HEADER + "/swapfile file 1048572 0 -2\n");
-        ExecFailed f = assertThrows(CgroupRefusal.class, () -> SessionCgroups.limitSwap(dir, swaps)).failure();
+        ExecFailed f = assertThrows(CgroupRefusal.class, () -> SessionCgroupLimits.limitSwap(dir, swaps)).failure();
         assertEquals("resource_limit", f.kind());
         assertEquals("cgroup", f.stage());
         assertEquals("ENOENT", f.errnoName());
@@ -45,12 +45,12 @@ class SwapLimitTest {
 
     @Test
     void aSwapListThatCannotBeReadCountsAsSwap() {
-        assertTrue(SessionCgroups.swapConfigured(dir.resolve("missing")));
-        assertTrue(SessionCgroups.swapConfigured(dir)); // a directory: unreadable too
+        assertTrue(SessionCgroupLimits.swapConfigured(dir.resolve("missing")));
+        assertTrue(SessionCgroupLimits.swapConfigured(dir)); // a directory: unreadable too
     }
 
     @Test
     void aSwapListWithOnlyItsHeaderIsNoSwap() throws Exception {
-        assertFalse(SessionCgroups.swapConfigured(Files.writeString(dir.resolve("swaps"), HEADER)));
+        assertFalse(SessionCgroupLimits.swapConfigured(Files.writeString(dir.resolve("swaps"), HEADER)));
     }
 }
