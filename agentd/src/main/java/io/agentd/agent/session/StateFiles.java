@@ -7,15 +7,21 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads of the files the start finds in the state directory, which outlives agents and which a
- * session running as root can fill with anything. The start reads them before it serves, and an
- * agent that fails there is restarted into the same files, so a read must refuse rather than fail:
- * a file of hundreds of MiB read whole was an OutOfMemoryError (fatal) on every start, a FIFO's open
- * blocks the start for good, and a device (or a link to one) may never end.
+ * session running as root can fill with anything, and the removal of those and of the agent's own.
+ * The start reads them before it serves, and an agent that fails there is restarted into the same
+ * files, so a read must refuse rather than fail: a file of hundreds of MiB read whole was an
+ * OutOfMemoryError (fatal) on every start, a FIFO's open blocks the start for good, and a device
+ * (or a link to one) may never end.
  */
 final class StateFiles {
+    // Its lines are the records' (and tests listen for them there).
+    private static final Logger log = LoggerFactory.getLogger(SessionGroupRecords.class);
+
     private StateFiles() {}
 
     /**
@@ -51,6 +57,15 @@ final class StateFiles {
             }
         } finally {
             Os.close(fd);
+        }
+    }
+
+    /** Removes {@code file} if it is there; a failure is only logged (debug). */
+    static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", file, e.getMessage());
         }
     }
 }

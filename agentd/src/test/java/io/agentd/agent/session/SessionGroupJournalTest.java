@@ -127,7 +127,7 @@ class SessionGroupJournalTest {
                 planted.write((liveLine(live))
                         .getBytes(StandardCharsets.US_ASCII));
             }
-            assertEquals(List.of(ours.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+            assertEquals(List.of(ours.pid()), pgids(DeadAgentGroups.journalLeftovers(journal)),
                     "the journal holds the agent's line alone");
         } finally {
             live.destroyForcibly();
@@ -255,7 +255,7 @@ class SessionGroupJournalTest {
         Path dir = newDir("journal-");
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5"); // its agent does not run
         Files.writeString(journal, "+ 100 7\n+ 200 8\n- 100\n+ 300 9\n- 3");
-        List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
+        List<SessionGroupRecord> left = DeadAgentGroups.journalLeftovers(journal);
         assertEquals(List.of(new SessionGroupRecord(200, 8, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), left);
         assertFalse(left.get(0).ownerAlive());
@@ -277,8 +277,8 @@ class SessionGroupJournalTest {
             try (var files = Files.list(records(dir))) {
                 journal = files.filter(f -> f.getFileName().toString().startsWith("groups.")).findFirst().orElseThrow();
             }
-            assertTrue(Files.size(journal) < SessionGroupRecords.COMPACT_BYTES, "compacted: " + Files.size(journal));
-            List<SessionGroupRecord> left = SessionGroupRecords.journalLeftovers(journal);
+            assertTrue(Files.size(journal) < SessionGroupJournal.COMPACT_BYTES, "compacted: " + Files.size(journal));
+            List<SessionGroupRecord> left = DeadAgentGroups.journalLeftovers(journal);
             assertEquals(1, left.size());
             assertEquals(live.pid(), left.get(0).pgid());
             assertTrue(left.get(0).ownerAlive());
@@ -367,14 +367,14 @@ class SessionGroupJournalTest {
     void theJournalBoundIsExact() throws Exception {
         Path dir = newDir("journal-");
         Path justOver = records(dir).resolve("groups." + Integer.MAX_VALUE + ".6");
-        byte[] lines = "+ 100 7\n".repeat(SessionGroupRecords.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
+        byte[] lines = "+ 100 7\n".repeat(DeadAgentGroups.JOURNAL_MAX_BYTES / 8 + 1).getBytes(StandardCharsets.US_ASCII);
         Files.write(justOver, lines);
-        IOException refused = assertThrows(IOException.class, () -> SessionGroupRecords.journalLeftovers(justOver));
-        assertTrue(refused.getMessage().contains("more than the " + SessionGroupRecords.JOURNAL_MAX_BYTES),
+        IOException refused = assertThrows(IOException.class, () -> DeadAgentGroups.journalLeftovers(justOver));
+        assertTrue(refused.getMessage().contains("more than the " + DeadAgentGroups.JOURNAL_MAX_BYTES),
                 refused.getMessage());
-        Files.write(justOver, Arrays.copyOf(lines, SessionGroupRecords.JOURNAL_MAX_BYTES));
+        Files.write(justOver, Arrays.copyOf(lines, DeadAgentGroups.JOURNAL_MAX_BYTES));
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 6)),
-                SessionGroupRecords.journalLeftovers(justOver), "at the bound it is read");
+                DeadAgentGroups.journalLeftovers(justOver), "at the bound it is read");
     }
 
     @Test
@@ -401,7 +401,7 @@ class SessionGroupJournalTest {
         Files.writeString(journal, "+ 12 5\n+ 123 6\n- 12\n\n+ 300 9\n- 3");
         assertEquals(List.of(new SessionGroupRecord(12, 5, Integer.MAX_VALUE, 5),
                 new SessionGroupRecord(123, 6, Integer.MAX_VALUE, 5), new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)),
-                SessionGroupRecords.journalLeftovers(journal));
+                DeadAgentGroups.journalLeftovers(journal));
     }
 
     @Test
@@ -410,7 +410,7 @@ class SessionGroupJournalTest {
         Path journal = records(dir).resolve("groups." + Integer.MAX_VALUE + ".5");
         Files.writeString(journal, "+ 100 7\n+ 1 5\n+ -4 5\n+ 200 -8\n+ 300 9\n");
         assertEquals(List.of(new SessionGroupRecord(100, 7, Integer.MAX_VALUE, 5),
-                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), SessionGroupRecords.journalLeftovers(journal));
+                new SessionGroupRecord(300, 9, Integer.MAX_VALUE, 5)), DeadAgentGroups.journalLeftovers(journal));
     }
 
     /** A session as root that filled the state directory with junk records costs the start's log a few lines. */
@@ -447,17 +447,17 @@ class SessionGroupJournalTest {
             growPastCompaction(records, journal, live.pid());
             recordAnEndedGroup(records);
             records.pruneGone(); // the journal is long: a rewrite is tried, and fails
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+            assertEquals(List.of(live.pid()), pgids(DeadAgentGroups.journalLeftovers(journal)),
                     "the ended group's removal is in the journal");
             long failedAt = Files.size(journal);
-            assertTrue(failedAt >= SessionGroupRecords.COMPACT_BYTES, "not rewritten: " + failedAt);
+            assertTrue(failedAt >= SessionGroupJournal.COMPACT_BYTES, "not rewritten: " + failedAt);
 
             Files.delete(inTheWay.resolve("x"));
             Files.delete(inTheWay);
             recordAnEndedGroup(records);
             records.pruneGone(); // a rewrite would work now, but the journal has not grown enough since the failure
             assertTrue(Files.size(journal) > failedAt, "appended, not rewritten: " + Files.size(journal));
-            assertEquals(List.of(live.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)));
+            assertEquals(List.of(live.pid()), pgids(DeadAgentGroups.journalLeftovers(journal)));
         } finally {
             live.destroyForcibly();
         }
@@ -490,7 +490,7 @@ class SessionGroupJournalTest {
             Files.delete(dir.resolve("filler")); // room again
             records.started((int) second.pid());
 
-            assertEquals(List.of(first.pid(), second.pid()), pgids(SessionGroupRecords.journalLeftovers(journal)),
+            assertEquals(List.of(first.pid(), second.pid()), pgids(DeadAgentGroups.journalLeftovers(journal)),
                     "the group recorded after the torn line is read");
         } finally {
             first.destroyForcibly();
@@ -516,7 +516,7 @@ class SessionGroupJournalTest {
      */
     private static void growPastCompaction(SessionGroupRecords records, Path journal, long pgid) throws IOException {
         records.started((int) pgid);
-        while (Files.size(journal) < SessionGroupRecords.COMPACT_BYTES) {
+        while (Files.size(journal) < SessionGroupJournal.COMPACT_BYTES) {
             for (int i = 0; i < 1000; i++) {
                 records.started((int) pgid);
             }
