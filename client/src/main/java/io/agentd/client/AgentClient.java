@@ -3,36 +3,23 @@ package io.agentd.client;
 import io.agentd.client.relay.IdRange;
 import io.agentd.client.relay.RelayGreeting;
 import io.agentd.client.transport.AgentAddress;
-import io.agentd.client.transport.StreamChannel;
 import io.agentd.client.fs.GuestFiles;
 import io.agentd.protocol.Frame;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.Protocol;
-import io.agentd.protocol.payload.Empty;
-import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.Payload;
 import io.agentd.protocol.payload.Ready;
-import io.agentd.protocol.payload.SessionAttach;
 import io.agentd.protocol.payload.SessionInfo;
 import io.agentd.protocol.payload.SessionListResult;
 import io.agentd.protocol.payload.Touched;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
-import java.util.function.LongFunction;
-import java.util.function.Predicate;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One connection to an agent: over a unix socket (agentd's {@code --listen unix:PATH}, the socket of
@@ -57,44 +44,17 @@ import org.slf4j.LoggerFactory;
  * the connection), and the thread's interrupt flag is left set.
  */
 public final class AgentClient implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
     /** What each of a session's stdout() and stderr() holds unless the caller says otherwise. */
     public static final int DEFAULT_STREAM_BUFFER_BYTES = 256 * 1024;
-    /** While connecting: how long to wait for core.ready before (and between) probing with a ping. */
-    private static final Duration READY_PROBE_INTERVAL = Duration.ofSeconds(1);
 
-    private final String peer;
-    private final LiveIds ids = new LiveIds();
-    private final AgentLines lines;
-    private final HoldNotices holdNotices;
-    /** The agent's core.ready (what it offers) and the other frames on id 0. */
-    private final ControlChannel control;
-    private final ConnectionEnd end;
-    /** Reads and dispatches every frame; runs the OutputListeners. */
-    private final FrameReader reader;
-    private final FrameWriter writer;
-    /** Opens ids for sessions, fs requests and calls; the calls answered by one frame. */
-    private final Calls calls;
+    /** The connection's parts, and what its sessions and fs requests use of them. */
+    private final AgentConnection connection;
+    /** Session starts and attaches, checked against what the agent offers; the list of sessions. */
+    private final SessionRequests sessions;
 
-    private AgentClient(StreamChannel channel, String peer, boolean peerChecksUid) {
-        // Each part is made after the parts it uses. The hold notices write through this::send, so
-        // through the writer made below: a notice is queued only for a session, and none exists
-        // before this returns. The reader starts last, once everything a frame (and a listener run
-        // for it) can reach is there.
-        this.peer = peer;
-        this.lines = new AgentLines(log, peer);
-        this.holdNotices = new HoldNotices(peer, this::send);
-        this.control = new ControlChannel(peer, ids, holdNotices, lines);
-        this.end = new ConnectionEnd(channel, peer, ids, control, holdNotices, lines);
-        this.reader = new FrameReader(channel, peer, peerChecksUid, ids, control, end, lines);
-        this.writer = new FrameWriter(channel, peer, end, reader);
-        this.calls = new Calls(peer, ids, writer, reader, control);
-        reader.start();
-    }
-
-    /** {@link FrameReader#refuseWaitOnReader}: for whatever waits on this connection. */
-    void refuseWaitOnReader(String what) {
-        reader.refuseWaitOnReader(what);
+    private AgentClient(AgentConnection connection) {
+        this.connection = connection;
+        this.sessions = new SessionRequests(connection);
     }
 
     /**
@@ -123,64 +83,17 @@ public final class AgentClient implements AutoCloseable {
      */
     public static AgentClient connect(AgentAddress address, Duration readyTimeout)
             throws IOException, TimeoutException, InterruptedException {
-        long deadline = Timeouts.deadline(readyTimeout);
-        StreamChannel channel;
-        try {
-            channel = address.open(readyTimeout);
-        } catch (ClosedByInterruptException e) {
-            throw interruptedBy(e, "interrupted while connecting to " + address);
-        }
-        AgentClient client = new AgentClient(channel, address.toString(), address instanceof AgentAddress.Unix);
-        try {
-            client.awaitReady(deadline, readyTimeout);
-            return client;
-        } catch (IOException | TimeoutException | InterruptedException | RuntimeException e) {
-            client.close();
-            throw e;
-        }
-    }
-
-    /** @param timeout what the caller gave, for the message */
-    private void awaitReady(long deadline, Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        List<CompletableFuture<Frame>> probes = new ArrayList<>();
-        try {
-            while (true) {
-                long left = Timeouts.left(deadline);
-                if (left <= 0) {
-                    throw new TimeoutException("connected to " + peer + " but the agent was not ready within " + Timeouts.text(timeout)
-                            + (reader.anyByteCame() ? "" : "; nothing at all came on the connection (no agent has started"
-                                    + " behind it yet, or it is a VM's chardev socket that another client, such as"
-                                    + " its relay, holds: QEMU serves one connection at a time)"));
-                }
-                try {
-                    control.awaitReady(Math.min(left, READY_PROBE_INTERVAL.toNanos()));
-                    return;
-                } catch (TimeoutException e) {
-                    CompletableFuture<Frame> pong;
-                    try {
-                        pong = calls.call(MessageType.CORE_PING, Empty.INSTANCE, deadline);
-                    } catch (AgentTimeoutException notSent) {
-                        continue; // the peer reads nothing: the deadline above says so
-                    }
-                    pong.thenRun(control::foundReadyByPing);
-                    probes.add(pong);
-                } catch (ExecutionException e) {
-                    throw ((AgentException) e.getCause()).forCaller();
-                }
-            }
-        } finally {
-            probes.forEach(p -> p.cancel(false)); // frees the ids of pings that were never answered
-        }
+        return new AgentClient(ConnectionStart.open(address, readyTimeout));
     }
 
     /** The ids this client uses behind a relay (its greeting's); null when connected to an agent directly. */
     public IdRange relayRange() {
-        return ids.relayRange();
+        return connection.ids.relayRange();
     }
 
     /** The agent's core.ready of this connection; null when the agent was found by a ping instead. */
     public Ready ready() {
-        return control.firstReady();
+        return connection.control.firstReady();
     }
 
     /**
@@ -201,7 +114,7 @@ public final class AgentClient implements AutoCloseable {
      * ignores it and keeps the session on this connection, whose output this client then drops.
      */
     public ExecSession start(ExecRequest request) throws IOException {
-        return startSession(request, null, 0, false, Timeouts.NO_DEADLINE);
+        return sessions.start(request, null, 0, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -219,7 +132,7 @@ public final class AgentClient implements AutoCloseable {
         if (bufferBytes <= 0) {
             throw new IllegalArgumentException("bufferBytes must be positive: " + bufferBytes);
         }
-        return startSession(request, null, bufferBytes, false, Timeouts.NO_DEADLINE);
+        return sessions.start(request, null, bufferBytes, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -231,7 +144,7 @@ public final class AgentClient implements AutoCloseable {
         if (listener == null) {
             throw new IllegalArgumentException("listener is required");
         }
-        return startSession(request, listener, 0, false, Timeouts.NO_DEADLINE);
+        return sessions.start(request, listener, 0, false, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -247,61 +160,14 @@ public final class AgentClient implements AutoCloseable {
         if (request.tty()) {
             throw new IllegalArgumentException("a PTY session's end of input is ^D, data: use start and closeStdin");
         }
-        return startSession(request, listener, 0, true, Timeouts.NO_DEADLINE);
-    }
-
-    /** @param deadline for the request's send, as {@link #send(long, Frame...)} */
-    ExecSession startSession(ExecRequest request, OutputListener listener, int streamCapacity,
-            boolean withoutInput, long deadline) throws IOException {
-        if (request.profile() != null && !control.offers(Ready.FEATURE_PROFILE)) {
-            // An agent that does not know the field would run the command under its own profile.
-            throw new FeatureNotOfferedException(Ready.FEATURE_PROFILE, "the agent does not take a per-request"
-                    + " profile (its core.ready does not list \"" + Ready.FEATURE_PROFILE + "\"); the command was not sent");
-        }
-        if (request.startDetached() && !request.detachable()) {
-            throw new IllegalArgumentException("startDetached needs detachable (ExecRequest.withDetachable)");
-        }
-        if (request.detachable()) {
-            // An agent that does not know the field would tie the session to this connection.
-            requireSessions("a detachable session; the command was not sent");
-        }
-        // Asked for only when offered: an agent that does not know the field would never grant credit.
-        // Not for a session detached at its start, nor one without input: no stdin data is ever sent on its id.
-        boolean flowControl = agentGrantsStdinCredit() && !request.startDetached() && !withoutInput;
-        ExecRequest sent = request.withStdinWindow(flowControl);
-        try {
-            return calls.open(id -> {
-                ExecSession s = new ExecSession(this, id, request.tty(), listener, streamCapacity,
-                        flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited());
-                if (request.startDetached()) {
-                    s.expectDetachedAtStart();
-                }
-                if (withoutInput) {
-                    s.stdinEndedWithRequest();
-                }
-                return s;
-            }, ExecSession::receiver, s -> {
-                Frame requestFrame = new Frame(s.id(), MessageType.EXEC_REQUEST, sent);
-                return withoutInput
-                        ? new Frame[] {requestFrame, new Frame(s.id(), MessageType.EXEC_STDIN, ExecData.EOF)}
-                        : new Frame[] {requestFrame};
-            }, deadline);
-        } catch (IllegalArgumentException unencodable) {
-            // The encoder refused the request's frame (megabytes of arguments or environment), before
-            // a byte of it was written and with its id given up (Calls): it fails as one past the
-            // agent's own limit fails there, not as agentctl's "internal error".
-            throw new ExecFailedException(io.agentd.protocol.payload.ExecFailed.of(
-                    io.agentd.protocol.payload.FailureKind.BAD_ARGS, 7, "E2BIG",
-                    "the request was not sent: " + unencodable.getMessage() + " (its command, arguments and environment)",
-                    "request"));
-        }
+        return sessions.start(request, listener, 0, true, Timeouts.NO_DEADLINE);
     }
 
     // ---- sessions extension (docs/PROTOCOL-EXTENSIONS.md, "Sessions") --------------------------
 
     /** True when the agent's core.ready listed {@code sessions}: detachable sessions, list and attach. */
     public boolean agentKeepsSessions() {
-        return control.offers(Ready.FEATURE_SESSIONS);
+        return connection.offers(Ready.FEATURE_SESSIONS);
     }
 
     /**
@@ -309,14 +175,7 @@ public final class AgentClient implements AutoCloseable {
      * works. False while none came (the agent was found by a ping).
      */
     public boolean agentDetachesSessions() {
-        return control.offers(Ready.FEATURE_SESSION_DETACH);
-    }
-
-    private void requireSessions(String what) throws FeatureNotOfferedException {
-        if (!agentKeepsSessions()) {
-            throw new FeatureNotOfferedException(Ready.FEATURE_SESSIONS, "the agent does not keep sessions (its core.ready does not list \""
-                    + Ready.FEATURE_SESSIONS + "\"): cannot ask for " + what);
-        }
+        return connection.offers(Ready.FEATURE_SESSION_DETACH);
     }
 
     /**
@@ -332,9 +191,7 @@ public final class AgentClient implements AutoCloseable {
      * ({@link SessionListResult#omitted}: the oldest are listed, as many as fit in one frame).
      */
     public SessionListResult sessionList(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        requireSessions("the list of sessions");
-        Frame reply = calls.callAndAwait(MessageType.SESSION_LIST, timeout, MessageType.SESSION_LIST_RESULT.wire());
-        return (SessionListResult) reply.payload();
+        return sessions.list(timeout);
     }
 
     /**
@@ -349,12 +206,7 @@ public final class AgentClient implements AutoCloseable {
      * @param listener where output goes; null to read it with {@link ExecSession#nextOutput}
      */
     public ExecSession attach(long session, Long from, OutputListener listener) throws IOException {
-        requireSessions("an attach");
-        boolean flowControl = agentGrantsStdinCredit();
-        return calls.open(id -> new ExecSession(this, id, false, MessageType.SESSION_ATTACH, listener, 0,
-                flowControl ? StdinWindow.granted(() -> refuseWaitOnReader("stdin credit")) : StdinWindow.unlimited()),
-                ExecSession::receiver, attached -> new Frame[] {new Frame(attached.id(), MessageType.SESSION_ATTACH,
-                        new SessionAttach(session, from, flowControl))}, Timeouts.NO_DEADLINE);
+        return sessions.attach(session, from, listener);
     }
 
     /** {@link #attach(long, Long, OutputListener)} whose output is read with {@link ExecSession#nextOutput}. */
@@ -364,7 +216,7 @@ public final class AgentClient implements AutoCloseable {
 
     /** True when the agent's core.ready listed {@code stdin_window}: sessions started now are flow-controlled. */
     public boolean agentGrantsStdinCredit() {
-        return control.offers(Ready.FEATURE_STDIN_WINDOW);
+        return connection.offers(Ready.FEATURE_STDIN_WINDOW);
     }
 
     /** Runs a command to completion with no input (its stdin is closed at once). */
@@ -404,30 +256,19 @@ public final class AgentClient implements AutoCloseable {
     /** {@link #run} with another output limit (tests). */
     ExecResult run(ExecRequest request, byte[] stdin, Duration timeout, int outputLimit)
             throws IOException, TimeoutException, InterruptedException {
-        return CommandRun.run(this, request, stdin, timeout, outputLimit);
-    }
-
-    /**
-     * An interrupt that reached a call as an IOException ({@code cause}), as the InterruptedException
-     * the call declares: the flag is cleared, as throwing one implies (as every wait here does).
-     */
-    static InterruptedException interruptedBy(IOException cause, String message) {
-        Thread.interrupted();
-        InterruptedException interrupted = new InterruptedException(message);
-        interrupted.initCause(cause);
-        return interrupted;
+        return CommandRun.run(connection, sessions, request, stdin, timeout, outputLimit);
     }
 
     /** Round trip of a core.ping. */
     public Duration ping(Duration timeout) throws IOException, TimeoutException, InterruptedException {
         long t0 = System.nanoTime();
-        calls.callAndAwait(MessageType.CORE_PING, timeout, "core.pong");
+        connection.calls.callAndAwait(MessageType.CORE_PING, timeout, "core.pong");
         return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     /** Marks the agent active (core.touch) and returns its activity counter. */
     public long touch(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        Frame reply = calls.callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
+        Frame reply = connection.calls.callAndAwait(MessageType.CORE_TOUCH, timeout, "core.touched");
         return ((Touched) reply.payload()).activitySeq();
     }
 
@@ -449,12 +290,12 @@ public final class AgentClient implements AutoCloseable {
      * @throws TimeoutException    no pong within {@code timeout}
      */
     public Duration syncClock(Duration timeout) throws IOException, TimeoutException, InterruptedException {
-        return calls.syncClock(timeout);
+        return connection.calls.syncClock(timeout);
     }
 
     /** Asks the agent to shut down (core.shutdown has no reply; see {@link #awaitClosed}). */
     public void shutdown() throws IOException {
-        send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_SHUTDOWN, null));
+        connection.send(new Frame(Protocol.CONTROL_ID, MessageType.CORE_SHUTDOWN, null));
     }
 
     /**
@@ -464,7 +305,7 @@ public final class AgentClient implements AutoCloseable {
      * future frees the id.
      */
     public CompletableFuture<Frame> call(MessageType type, Payload payload) throws IOException {
-        return calls.call(type, payload, Timeouts.NO_DEADLINE);
+        return connection.calls.call(type, payload, Timeouts.NO_DEADLINE);
     }
 
     /**
@@ -472,77 +313,27 @@ public final class AgentClient implements AutoCloseable {
      * list and the rest; see {@link GuestFiles}.
      */
     public GuestFiles files() {
-        return GuestFiles.over(new FsConnection(this));
-    }
-
-    /** True when the latest core.ready listed {@code fs_ext} (the files view then uses its fields). */
-    boolean agentTakesFsExt() {
-        return control.offers(Ready.FEATURE_FS_EXT);
-    }
-
-    /** Registers the receiver built for a fresh id and sends the frame built for it: the fs family's way in. */
-    <R extends Receiver> R open(LongFunction<R> make, Function<R, Frame> first, long deadline) throws IOException {
-        return calls.open(make, r -> r, r -> new Frame[] {first.apply(r)}, deadline);
-    }
-
-    /**
-     * Frees {@code id} while {@code owns} says its receiver is still the caller's (a call nobody waits
-     * for any longer): what the agent sends on it later is dropped as for any id that is not live.
-     * Ids go up and wrap, so a freed id comes back only after every other id of the range (behind a
-     * relay, 32 Mi of them): long after any late answer. Returns whether it freed it.
-     */
-    boolean retire(long id, Predicate<Receiver> owns) {
-        return ids.retire(id, owns);
+        return GuestFiles.over(new FsConnection(connection));
     }
 
     /** False once the connection has ended, or a write to it has failed (nothing more can be sent). */
     public boolean isOpen() {
-        return !end.isClosed() && !writer.writesFailed();
+        return connection.isOpen();
     }
 
     /** Waits until the connection has closed (e.g. after {@link #shutdown}); false if still open. */
     public boolean awaitClosed(Duration timeout) throws InterruptedException {
-        return end.awaitClosed(Timeouts.nanos(timeout));
+        return connection.end.awaitClosed(Timeouts.nanos(timeout));
     }
 
     /** Closes the connection; every open session and call fails with {@link ConnectionLostException}. */
     @Override
     public void close() {
-        end.end(new ConnectionLostException("the connection to " + peer + " was closed by this client", null));
+        connection.close();
     }
 
-    // ---- for sessions and fs requests (and tests) -----------------------------------------------
-
-    /** {@link #send(long, Frame...)} without a deadline. */
+    /** {@link AgentConnection#send(Frame...)} (tests). */
     void send(Frame... frames) throws IOException {
-        writer.send(Timeouts.NO_DEADLINE, frames);
-    }
-
-    /** {@link FrameWriter#send}: the frames in one write by {@code deadline}. */
-    void send(long deadline, Frame... frames) throws IOException {
-        writer.send(deadline, frames);
-    }
-
-    /** {@link FrameWriter#sendData(long, MessageType, byte[], int, int, long)}: data frames by {@code deadline}. */
-    void sendData(long id, MessageType type, byte[] data, int off, int len, long deadline) throws IOException {
-        writer.sendData(id, type, data, off, len, deadline);
-    }
-
-    /** {@link FrameWriter#sendData(long, MessageType, ByteBuffer)}: one data frame without a copy. */
-    void sendData(long id, MessageType type, ByteBuffer data) throws IOException {
-        writer.sendData(id, type, data);
-    }
-
-    /** The hold notices for session {@code id} ({@link HoldNotices#forSession}). */
-    OutputHold.Notices holdNotices(long id) {
-        return holdNotices.forSession(id);
-    }
-
-    /**
-     * Whether a line about a frame a session or an fs request did not expect may be written now
-     * (the caller writes it); false counts it: the agent can send such frames in a loop.
-     */
-    boolean takeUnexpectedFrameLine() {
-        return lines.unexpected.take();
+        connection.send(frames);
     }
 }

@@ -81,7 +81,7 @@ final class Calls {
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("no " + what + " within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            throw AgentClient.interruptedBy(e, e.getMessage());
+            throw Interrupts.interruptedBy(e, e.getMessage());
         }
         return awaitReply(reply, deadline, timeout, what);
     }
@@ -106,7 +106,7 @@ final class Calls {
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("no " + what + " after a clock.sync within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            throw AgentClient.interruptedBy(e, e.getMessage());
+            throw Interrupts.interruptedBy(e, e.getMessage());
         }
         awaitReply(pending.reply, deadline, timeout, what);
         // A refusal on id 0 came before the pong (a relay refuses at once, the agent in order): it is this one's.

@@ -19,18 +19,18 @@ final class CommandRun {
     private CommandRun() {}
 
     /** {@link AgentClient#run(ExecRequest, byte[], Duration)} keeping at most {@code outputLimit} bytes of each stream. */
-    static ExecResult run(AgentClient client, ExecRequest request, byte[] stdin, Duration timeout, int outputLimit)
-            throws IOException, TimeoutException, InterruptedException {
-        client.refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
+    static ExecResult run(AgentConnection connection, SessionRequests sessions, ExecRequest request, byte[] stdin,
+            Duration timeout, int outputLimit) throws IOException, TimeoutException, InterruptedException {
+        connection.refuseWaitOnReader("a command run to completion"); // before it starts: nobody would end it
         long deadline = Timeouts.deadline(timeout);
         RunOutput collect = new RunOutput(outputLimit);
         ExecSession session;
         try {
-            session = client.startSession(request, collect, 0, stdin.length == 0 && !request.tty(), deadline);
+            session = sessions.start(request, collect, 0, stdin.length == 0 && !request.tty(), deadline);
         } catch (AgentTimeoutException e) {
             throw e.asTimeoutException("the command was not started within " + Timeouts.text(timeout) + ": ");
         } catch (InterruptedIOException e) {
-            throw AgentClient.interruptedBy(e, e.getMessage()); // nothing started
+            throw Interrupts.interruptedBy(e, e.getMessage()); // nothing started
         }
         collect.started(session);
         ConnectionLostException lostWhileSending = null;
@@ -42,7 +42,7 @@ final class CommandRun {
             throw new TimeoutException("session " + session.id() + ": stdin not taken within " + Timeouts.text(timeout));
         } catch (InterruptedIOException e) {
             session.kill(RUN_KILL_GRACE);
-            throw AgentClient.interruptedBy(e, "interrupted while sending stdin to session " + session.id());
+            throw Interrupts.interruptedBy(e, "interrupted while sending stdin to session " + session.id());
         } catch (ConnectionLostException e) {
             // A write that failed because the agent closed: its exit may be among what it sent
             // before (a core.shutdown); the wait below gets it, or this connection's end.
@@ -58,7 +58,7 @@ final class CommandRun {
                 throw new TimeoutException("session " + session.id() + ": end of stdin not taken within " + Timeouts.text(timeout));
             } catch (InterruptedIOException interrupted) {
                 session.kill(RUN_KILL_GRACE); // as an interrupt above: nobody is left to wait for it
-                throw AgentClient.interruptedBy(interrupted, "interrupted while sending the end of stdin to session " + session.id());
+                throw Interrupts.interruptedBy(interrupted, "interrupted while sending the end of stdin to session " + session.id());
             }
         }
         ExitStatus status;

@@ -59,25 +59,25 @@ public final class ExecSession {
      *                       session without streams
      * @param stdinWindow    the stdin balance (limited when the request asked for flow control)
      */
-    ExecSession(AgentClient client, long id, boolean tty, OutputListener listener, int streamCapacity,
+    ExecSession(AgentConnection connection, long id, boolean tty, OutputListener listener, int streamCapacity,
             StdinWindow stdinWindow) {
-        this(client, id, tty, MessageType.EXEC_REQUEST, listener, streamCapacity, stdinWindow);
+        this(connection, id, tty, MessageType.EXEC_REQUEST, listener, streamCapacity, stdinWindow);
     }
 
     /** @param startType exec.request, or session.attach for a session this id attaches to */
-    ExecSession(AgentClient client, long id, boolean tty, MessageType startType, OutputListener listener,
+    ExecSession(AgentConnection connection, long id, boolean tty, MessageType startType, OutputListener listener,
             int streamCapacity, StdinWindow stdinWindow) {
         // Each part is made after the parts it uses; the frames last, as they reach all the others.
         // No frame comes before this returns: the receiver is registered on the id afterwards.
         this.id = id;
-        this.startAndExit = new StartAndExit(client, id);
+        this.startAndExit = new StartAndExit(connection, id);
         this.stdinWindow = stdinWindow;
-        this.stdinSender = new StdinSender(client, id, stdinWindow);
-        this.output = new SessionOutput(client, id, tty, listener, streamCapacity);
+        this.stdinSender = new StdinSender(connection, id, stdinWindow);
+        this.output = new SessionOutput(connection, id, tty, listener, streamCapacity);
         this.errors = new SessionErrors(id, listener, stdinWindow);
-        this.signals = new SessionSignals(client, id, startAndExit);
-        this.detach = new SessionDetach(id, client, startAndExit);
-        this.frames = new SessionFrames(client, id, tty, startType, startAndExit, output, stdinWindow, errors, detach);
+        this.signals = new SessionSignals(connection, id, startAndExit);
+        this.detach = new SessionDetach(id, connection, startAndExit);
+        this.frames = new SessionFrames(connection, id, tty, startType, startAndExit, output, stdinWindow, errors, detach);
     }
 
     /** The session's id on the connection (never 0). */

@@ -9,49 +9,50 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecStdinCredit;
 import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
+import io.agentd.protocol.payload.Ready;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The fs family's use of an {@link AgentClient}: its ids, its writes, and the routing of fs frames. */
+/** The fs family's use of a connection ({@link AgentConnection}): its ids, its writes, and the routing of fs frames. */
 final class FsConnection implements FsTransport {
     private static final Logger log = LoggerFactory.getLogger(FsConnection.class);
 
-    private final AgentClient client;
+    private final AgentConnection connection;
 
-    FsConnection(AgentClient client) {
-        this.client = client;
+    FsConnection(AgentConnection connection) {
+        this.connection = connection;
     }
 
     @Override
     public boolean extensions() {
-        return client.agentTakesFsExt();
+        return connection.offers(Ready.FEATURE_FS_EXT);
     }
 
     @Override
     public long start(FsRequest request, FsListener listener, long deadline) throws IOException {
-        return client.open(id -> new Route(id, listener, client),
+        return connection.open(id -> new Route(id, listener, connection),
                 route -> new Frame(route.id, MessageType.FS_REQUEST, request), deadline).id;
     }
 
     @Override
     public void sendData(long id, byte[] data, int off, int len, long deadline) throws IOException {
-        client.sendData(id, MessageType.FS_DATA, data, off, len, deadline);
+        connection.sendData(id, MessageType.FS_DATA, data, off, len, deadline);
     }
 
     @Override
     public void refuseWaitHere(String what) {
-        client.refuseWaitOnReader(what);
+        connection.refuseWaitOnReader(what);
     }
 
     @Override
     public void endData(long id, long deadline) throws IOException {
-        client.send(deadline, new Frame(id, MessageType.FS_DATA, ExecData.EOF));
+        connection.send(deadline, new Frame(id, MessageType.FS_DATA, ExecData.EOF));
     }
 
     @Override
     public void retire(long id, FsListener listener) {
-        if (client.retire(id, r -> r instanceof Route route && route.listener == listener)) {
+        if (connection.retire(id, r -> r instanceof Route route && route.listener == listener)) {
             log.debug("fs request {}: no longer waited for; its id is free and a late answer is dropped", id);
         }
     }
@@ -61,12 +62,12 @@ final class FsConnection implements FsTransport {
         final long id;
         private final FsListener listener;
         /** For the rate of its lines about frames it does not expect. */
-        private final AgentClient client;
+        private final AgentConnection connection;
 
-        Route(long id, FsListener listener, AgentClient client) {
+        Route(long id, FsListener listener, AgentConnection connection) {
             this.id = id;
             this.listener = listener;
-            this.client = client;
+            this.connection = connection;
         }
 
         @Override
@@ -90,7 +91,7 @@ final class FsConnection implements FsTransport {
                                     + " with " + frame.type()));
                             return true;
                         }
-                        if (client.takeUnexpectedFrameLine()) {
+                        if (connection.takeUnexpectedFrameLine()) {
                             log.warn("fs request {}: unexpected {} from the agent, ignored", id, frame.type());
                         }
                     }

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class SessionDetach {
     private final long id;
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final StartAndExit startAndExit;
     /**
      * The answer to the detach asked, made when it is asked (an error about a detach nobody asked is
@@ -26,25 +26,25 @@ final class SessionDetach {
      */
     private volatile CompletableFuture<SessionDetached> asked;
 
-    SessionDetach(long id, AgentClient client, StartAndExit startAndExit) {
+    SessionDetach(long id, AgentConnection connection, StartAndExit startAndExit) {
         this.id = id;
-        this.client = client;
+        this.connection = connection;
         this.startAndExit = startAndExit;
     }
 
     /** {@link ExecSession#detach}: asks (unless a detach is waiting for its answer already) and waits for the answer. */
     SessionDetached askAndWait(Duration timeout) throws AgentException, TimeoutException, InterruptedException {
-        if (!client.agentDetachesSessions()) {
+        if (!connection.offers(Ready.FEATURE_SESSION_DETACH)) {
             throw new UnsupportedOperationException("the agent does not detach sessions (its core.ready does not"
                     + " list \"" + Ready.FEATURE_SESSION_DETACH + "\")");
         }
-        client.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
+        connection.refuseWaitOnReader("session " + id + "'s detach"); // before it is sent, as every wait
         long deadline = Timeouts.deadline(timeout);
         CompletableFuture<SessionDetached> answer;
         try {
             answer = ask(deadline);
         } catch (InterruptedIOException e) {
-            throw AgentClient.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
+            throw Interrupts.interruptedBy(e, "session " + id + ": interrupted before its detach was sent;"
                     + " nothing was sent");
         }
         try {
@@ -89,7 +89,7 @@ final class SessionDetach {
             return;
         }
         try {
-            client.send(deadline, new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
+            connection.send(deadline, new Frame(id, MessageType.SESSION_DETACH, Empty.INSTANCE));
         } catch (AgentTimeoutException e) {
             forget(answer);
             answer.completeExceptionally(e);

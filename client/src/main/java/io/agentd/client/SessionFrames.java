@@ -24,7 +24,7 @@ final class SessionFrames implements Receiver {
     /** ExecSession's: users' log configurations name the session's lines by it. */
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
 
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final long id;
     /** What opened the session on this id: exec.request, or session.attach (a core.error about it refuses it). */
     private final MessageType startType;
@@ -42,9 +42,9 @@ final class SessionFrames implements Receiver {
     /** The request asked start_detached: started is the agent's only frame on this id. */
     private volatile boolean detachedAtStart;
 
-    SessionFrames(AgentClient client, long id, boolean tty, MessageType startType, StartAndExit startAndExit,
+    SessionFrames(AgentConnection connection, long id, boolean tty, MessageType startType, StartAndExit startAndExit,
             SessionOutput output, StdinWindow stdinWindow, SessionErrors errors, SessionDetach detach) {
-        this.client = client;
+        this.connection = connection;
         this.id = id;
         this.tty = tty;
         this.startType = startType;
@@ -114,7 +114,7 @@ final class SessionFrames implements Receiver {
             default -> {
                 if (frame.isTerminal()) {
                     end(null, new AgentException("agent ended session " + id + " with " + frame.type()));
-                } else if (client.takeUnexpectedFrameLine()) {
+                } else if (connection.takeUnexpectedFrameLine()) {
                     log.warn("session {}: unexpected {} from the agent, ignored", id, frame.type());
                 }
             }

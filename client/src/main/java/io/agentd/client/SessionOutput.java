@@ -10,7 +10,7 @@ import java.util.concurrent.TimeoutException;
  * of the output once the session is over.
  */
 final class SessionOutput {
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final long id;
     /** Null unless the output goes to a listener; named in the messages of the calls that do not apply to it. */
     private final OutputListener listener;
@@ -25,15 +25,15 @@ final class SessionOutput {
      * @param listener       where output goes; null for {@link ExecSession#nextOutput} or streams
      * @param streamCapacity bytes each of the streams may hold; 0 for a session without streams
      */
-    SessionOutput(AgentClient client, long id, boolean tty, OutputListener listener, int streamCapacity) {
-        this.client = client;
+    SessionOutput(AgentConnection connection, long id, boolean tty, OutputListener listener, int streamCapacity) {
+        this.connection = connection;
         this.id = id;
         this.listener = listener;
-        this.holdNotices = client.holdNotices(id);
+        this.holdNotices = connection.holdNotices(id);
         if (listener != null) {
             this.sink = new ListenerSink(id, listener);
         } else if (streamCapacity > 0) {
-            this.sink = new OutputStreams(id, streamCapacity, tty, holdNotices, client::refuseWaitOnReader);
+            this.sink = new OutputStreams(id, streamCapacity, tty, holdNotices, connection::refuseWaitOnReader);
         } else {
             this.sink = new OutputChunks();
         }
@@ -47,7 +47,7 @@ final class SessionOutput {
             throw new IllegalStateException("session " + id + " delivers its output to "
                     + (listener != null ? "a listener" : "its stdout() and stderr() streams"));
         }
-        return chunks.next(id, timeout, () -> client.refuseWaitOnReader("session " + id + "'s output"));
+        return chunks.next(id, timeout, () -> connection.refuseWaitOnReader("session " + id + "'s output"));
     }
 
     /** The streams of {@link ExecSession#stdout()} and {@link ExecSession#stderr()}. */

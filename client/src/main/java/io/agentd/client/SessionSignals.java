@@ -19,12 +19,12 @@ final class SessionSignals {
     /** ExecSession's: users' log configurations name the session's lines by it. */
     private static final Logger log = LoggerFactory.getLogger(ExecSession.class);
 
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final long id;
     private final StartAndExit startAndExit;
 
-    SessionSignals(AgentClient client, long id, StartAndExit startAndExit) {
-        this.client = client;
+    SessionSignals(AgentConnection connection, long id, StartAndExit startAndExit) {
+        this.connection = connection;
         this.id = id;
         this.startAndExit = startAndExit;
     }
@@ -32,13 +32,13 @@ final class SessionSignals {
     /** {@link ExecSession#resize}. */
     void resize(int rows, int cols) throws IOException {
         startAndExit.ensureLive("resize");
-        client.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
+        connection.send(new Frame(id, MessageType.EXEC_RESIZE, new ExecResize(rows, cols)));
     }
 
     /** {@link ExecSession#signal}. */
     void signal(int signal) throws IOException {
         startAndExit.ensureLive("signal");
-        client.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
+        connection.send(new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(signal)));
     }
 
     /**
@@ -49,7 +49,7 @@ final class SessionSignals {
     void kill(Duration grace) {
         boolean interrupted = Thread.interrupted(); // an interrupted run kills too: the flag would refuse the wait to send
         try {
-            client.send(Timeouts.deadline(grace), new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
+            connection.send(Timeouts.deadline(grace), new Frame(id, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
         } catch (AgentTimeoutException | InterruptedIOException notSent) {
             killAside(); // an interrupt that came during the wait for the connection: sent from aside
         } catch (IOException e) {

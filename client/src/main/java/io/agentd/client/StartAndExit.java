@@ -12,13 +12,13 @@ import java.util.concurrent.TimeoutException;
  * needs the session still running.
  */
 final class StartAndExit {
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final long id;
     private final CompletableFuture<Long> started = new CompletableFuture<>();
     private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
 
-    StartAndExit(AgentClient client, long id) {
-        this.client = client;
+    StartAndExit(AgentConnection connection, long id) {
+        this.connection = connection;
         this.id = id;
     }
 
@@ -89,7 +89,7 @@ final class StartAndExit {
     <T> T await(CompletableFuture<T> future, Duration timeout, String what)
             throws AgentException, TimeoutException, InterruptedException {
         if (!future.isDone()) {
-            client.refuseWaitOnReader("session " + id + "'s " + what);
+            connection.refuseWaitOnReader("session " + id + "'s " + what);
         }
         try {
             return future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);

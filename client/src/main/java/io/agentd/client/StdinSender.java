@@ -27,7 +27,7 @@ final class StdinSender {
     private static final byte[] PTY_EOF_AFTER_PARTIAL_LINE = {0x04, 0x04};
     private static final int NO_STDIN_YET = -1;
 
-    private final AgentClient client;
+    private final AgentConnection connection;
     private final long id;
     private final StdinWindow window;
     /** Data bytes sent to stdin so far (not counting the end of input). */
@@ -37,8 +37,8 @@ final class StdinSender {
     /** The last stdin byte sent (PTY sessions: does the input end in the middle of a line?). */
     private volatile int lastByte = NO_STDIN_YET;
 
-    StdinSender(AgentClient client, long id, StdinWindow window) {
-        this.client = client;
+    StdinSender(AgentConnection connection, long id, StdinWindow window) {
+        this.connection = connection;
         this.id = id;
         this.window = window;
     }
@@ -91,7 +91,7 @@ final class StdinSender {
                 // and a count made after could miss it (agentctl would report input it delivered as
                 // left over). A send that fails breaks the connection, and the count no longer matters.
                 bytesSent.addAndGet(n);
-                client.sendData(id, MessageType.EXEC_STDIN, data);
+                connection.sendData(id, MessageType.EXEC_STDIN, data);
                 data.limit(end);
                 lastByte = data.get(data.position() - 1);
             }
@@ -136,7 +136,7 @@ final class StdinSender {
             }
             bytesSent.addAndGet(n); // before the send, as above
             try {
-                client.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n, deadlineNanos);
+                connection.sendData(id, MessageType.EXEC_STDIN, data, off + sent, n, deadlineNanos);
             } catch (AgentTimeoutException e) {
                 // Nothing of it went out (one chunk: all or nothing, or the connection ends). Its
                 // credit is not given back: the caller gives the session up (run kills it).
@@ -182,7 +182,7 @@ final class StdinSender {
             }
         } else {
             try {
-                client.send(deadlineNanos, new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
+                connection.send(deadlineNanos, new Frame(id, MessageType.EXEC_STDIN, ExecData.EOF));
             } catch (IOException e) {
                 // It did not go out (the connection broke, or the agent read nothing in time): a
                 // later write must say that, not "closed".

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class StdinWindow {
     private final boolean limited;
-    /** Runs before each wait; throws to refuse it (see {@link AgentClient#refuseWaitOnReader}). */
+    /** Runs before each wait; throws to refuse it (see {@link AgentConnection#refuseWaitOnReader}). */
     private final Runnable beforeWait;
     private long balance; // guarded by this
     private AgentException closedBy; // guarded by this
