@@ -18,7 +18,7 @@ final class GuestInputStream extends InputStream {
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
     static final int IN_FLIGHT = 2;
 
-    private final GuestFiles files;
+    private final FsRequests requests;
     private final String path;
     private final long handle;
     private final ArrayDeque<ReadSegment> segments = new ArrayDeque<>();
@@ -26,8 +26,8 @@ final class GuestInputStream extends InputStream {
     private boolean ended;
     private boolean closed;
 
-    GuestInputStream(GuestFiles files, String path, long handle) {
-        this.files = files;
+    GuestInputStream(FsRequests requests, String path, long handle) {
+        this.requests = requests;
         this.path = path;
         this.handle = handle;
     }
@@ -54,7 +54,7 @@ final class GuestInputStream extends InputStream {
             if (head == null) {
                 return -1;
             }
-            int n = head.take(b, off, len, files.timeout(), path);
+            int n = head.take(b, off, len, requests.timeout(), path);
             if (n >= 0) {
                 return n;
             }
@@ -70,7 +70,7 @@ final class GuestInputStream extends InputStream {
     private void requestMore() throws IOException {
         while (!ended && segments.size() < IN_FLIGHT) {
             ReadSegment s = new ReadSegment(nextOffset, SEGMENT_BYTES);
-            s.sent(files.start(new FsOp.Read(handle, nextOffset, (long) SEGMENT_BYTES), s));
+            s.sent(requests.start(new FsOp.Read(handle, nextOffset, (long) SEGMENT_BYTES), s));
             segments.addLast(s);
             nextOffset += SEGMENT_BYTES;
         }
@@ -90,7 +90,7 @@ final class GuestInputStream extends InputStream {
         // agent until the connection ends. The wait is bounded by the timeout; the flag is put back.
         boolean interrupted = Thread.interrupted();
         try {
-            files.closeHandle(handle, path);
+            requests.closeHandle(handle, path);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();

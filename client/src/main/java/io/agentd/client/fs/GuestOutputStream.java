@@ -37,7 +37,7 @@ public final class GuestOutputStream extends OutputStream {
     static final int SEGMENT_BYTES = 4 * 1024 * 1024;
     static final int FRAME_BYTES = 64 * 1024;
 
-    private final GuestFiles files;
+    private final FsRequests requests;
     private final String path;
     private final long handle;
     private final boolean credit;
@@ -54,9 +54,9 @@ public final class GuestOutputStream extends OutputStream {
     private long written;
     private boolean closed;
 
-    GuestOutputStream(GuestFiles files, String path, long handle, boolean credit, boolean atomic,
+    GuestOutputStream(FsRequests requests, String path, long handle, boolean credit, boolean atomic,
                       FsSetAttrs finalAttrs) {
-        this.files = files;
+        this.requests = requests;
         this.path = path;
         this.handle = handle;
         this.credit = credit;
@@ -82,7 +82,7 @@ public final class GuestOutputStream extends OutputStream {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
-        files.transport().refuseWaitHere("a write to " + path);
+        requests.transport().refuseWaitHere("a write to " + path);
         if (closed) {
             throw new IOException(path + ": stream closed");
         }
@@ -95,12 +95,12 @@ public final class GuestOutputStream extends OutputStream {
                 if (!credit) {
                     want = (int) Math.min(want, SEGMENT_BYTES - current.sent());
                 }
-                int n = current.acquire(want, files.timeout(), path);
+                int n = current.acquire(want, requests.timeout(), path);
                 if (n == 0) {
                     finishWrite(); // the agent ended the Write early: that throws its failure
                     throw new AgentException(path + ": the agent ended the write early");
                 }
-                files.transport().sendData(currentId.id(), b, off, n, files.sendDeadline());
+                requests.transport().sendData(currentId.id(), b, off, n, requests.sendDeadline());
                 current.sent(n);
                 digest.update(b, off, n);
                 written += n;
@@ -122,17 +122,17 @@ public final class GuestOutputStream extends OutputStream {
      */
     private void startWrite() throws IOException {
         WriteCall call = new WriteCall(credit);
-        currentId = files.start(new FsOp.Write(handle, written, null, credit), call);
+        currentId = requests.start(new FsOp.Write(handle, written, null, credit), call);
         current = call;
     }
 
     /** Ends the current Write's data and checks the agent's answer. */
     private void finishWrite() throws IOException {
         // A send that timed out leaves the Write current, for the abort to end and retire it.
-        files.transport().endData(currentId.id(), files.sendDeadline());
+        requests.transport().endData(currentId.id(), requests.sendDeadline());
         WriteCall call = current;
         current = null;
-        FsResponse r = FsCall.await(call.response, files.timeout(), "write " + path, currentId);
+        FsResponse r = FsCall.await(call.response, requests.timeout(), "write " + path, currentId);
         if (!r.ok()) {
             throw GuestFileException.of(path, r);
         }
@@ -150,7 +150,7 @@ public final class GuestOutputStream extends OutputStream {
         if (closed) {
             return;
         }
-        files.transport().refuseWaitHere("the close of " + path);
+        requests.transport().refuseWaitHere("the close of " + path);
         try {
             if (current != null || (credit && written == 0)) {
                 if (current == null) {
@@ -159,14 +159,14 @@ public final class GuestOutputStream extends OutputStream {
                 finishWrite();
             }
             if (finalAttrs != null) {
-                files.call(new FsOp.FSetStat(handle, finalAttrs), path);
+                requests.call(new FsOp.FSetStat(handle, finalAttrs), path);
             }
         } catch (IOException | RuntimeException e) {
             abortAfter(e);
             throw e;
         }
         try {
-            files.closeHandle(handle, path);
+            requests.closeHandle(handle, path);
         } catch (AgentTimeoutException e) {
             if (e.nothingSent()) {
                 // The close never went out (another write held the connection all along): the
@@ -190,7 +190,7 @@ public final class GuestOutputStream extends OutputStream {
         if (closed) {
             return;
         }
-        files.transport().refuseWaitHere("the abort of the write to " + path);
+        requests.transport().refuseWaitHere("the abort of the write to " + path);
         closed = true;
         // An interrupt (often what failed the write) would cut the abort's waits for the agent's
         // answers short and skip the close: the temporary file and the handle would stay until the
@@ -214,7 +214,7 @@ public final class GuestOutputStream extends OutputStream {
      */
     private void abortNow() throws ConnectionLostException {
         try {
-            abortSteps(files.sendDeadline());
+            abortSteps(requests.sendDeadline());
         } catch (ConnectionLostException e) {
             throw e;
         } catch (AgentTimeoutException e) {
@@ -241,14 +241,14 @@ public final class GuestOutputStream extends OutputStream {
     private void abortSteps(long sendDeadline) throws IOException {
         if (current != null) {
             currentId.retire(); // its answer, when it comes, is only the failure this abort makes
-            files.transport().endData(currentId.id(), sendDeadline); // the agent drops the rest of a failed Write
+            requests.transport().endData(currentId.id(), sendDeadline); // the agent drops the rest of a failed Write
             current = null;
         }
         if (atomic && !spoiled) {
             spoil(sendDeadline);
             spoiled = true;
         }
-        files.closeHandle(handle, path, sendDeadline);
+        requests.closeHandle(handle, path, sendDeadline);
     }
 
     /**
@@ -261,27 +261,27 @@ public final class GuestOutputStream extends OutputStream {
      * the handle is not closed: it stays until the connection ends, which drops its temporary file.
      */
     private void spoil(long sendDeadline) throws IOException {
-        long giveUpAt = System.nanoTime() + files.timeout().toNanos();
+        long giveUpAt = System.nanoTime() + requests.timeout().toNanos();
         while (true) {
             if (spoilId == null) {
                 FsCall call = new FsCall();
-                spoilId = files.start(new FsOp.Write(handle, written, 1L, false), call, sendDeadline);
+                spoilId = requests.start(new FsOp.Write(handle, written, 1L, false), call, sendDeadline);
                 spoilCall = call;
             }
-            files.transport().endData(spoilId.id(), sendDeadline);
-            FsResponse answer = FsCall.await(spoilCall.response, files.timeout(), "abort of the write to " + path,
+            requests.transport().endData(spoilId.id(), sendDeadline);
+            FsResponse answer = FsCall.await(spoilCall.response, requests.timeout(), "abort of the write to " + path,
                     spoilId);
             GuestFileException refused = answer.ok() ? null : GuestFileException.of(path, answer);
-            if (refused != null && refused.errno() != GuestFiles.EAGAIN) {
+            if (refused != null && refused.errno() != FsRequests.EAGAIN) {
                 return; // it ran and failed: the handle is marked
             }
             if (refused == null || System.nanoTime() - giveUpAt > 0) {
-                throw new GuestFileException(path, GuestFiles.EAGAIN, "EAGAIN", "the abort of the write to " + path + " could"
+                throw new GuestFileException(path, FsRequests.EAGAIN, "EAGAIN", "the abort of the write to " + path + " could"
                         + " not mark its atomic upload failed (" + (refused == null ? "the agent took an empty Write"
                         : "the agent stayed busy") + "); its handle is left open, the connection's end drops it");
             }
             spoilId = null; // refused before it ran: asked again
-            GuestFiles.pauseBeforeRetry(path);
+            FsRequests.pauseBeforeRetry(path);
         }
     }
 

@@ -25,7 +25,7 @@ class GuestFilesListBoundTest {
      */
     @Test
     void aDirectoryOfTooManyPagesIsRefusedWithTheLimitNamed() throws Exception {
-        int max = 1 << 20; // GuestFiles.MAX_LIST_ENTRIES (a literal, so that the test compiles without it)
+        int max = 1 << 20; // DirListing.MAX_LIST_ENTRIES (a literal, so that the test compiles without it)
         int pageSize = 4096;
         int pagesSent = max / pageSize + 8;
         List<FsEntryInfo> page = new ArrayList<>();
