@@ -29,6 +29,15 @@ final class CopyFailure extends IOException {
         super(message);
     }
 
+    /**
+     * A host path the JVM cannot encode: its file names are decoded and encoded in the locale's
+     * charset, ASCII when no UTF-8 locale is set (scripts/agentctl runs it under C.UTF-8 then).
+     */
+    static CopyFailure unencodable(String what, String shownPath) {
+        return new CopyFailure(what, shownPath, "the name cannot be encoded in this locale's charset ("
+                + System.getProperty("sun.jnu.encoding", "unknown") + "; set LC_ALL=C.UTF-8)");
+    }
+
     /** The item was written all the same, only some of its attributes not kept: this copy created it. */
     private boolean itemWritten;
 

@@ -177,7 +177,7 @@ public final class Cp {
             long total = 0;
             for (String s : sources) {
                 try {
-                    total += Copier.size(src, s, src.lstat(s));
+                    total += TreeSize.of(src, s, src.lstat(s));
                 } catch (IOException e) {
                     if (CopyFailure.endsTheCopy(e)) {
                         throw e; // each source left would meet it again
@@ -225,11 +225,11 @@ public final class Cp {
             return;
         }
         if (progress.painting()) {
-            progress.setTotal(Copier.size(guest, src, e));
+            progress.setTotal(TreeSize.of(guest, src, e));
         }
         BufferedOutputStream out = new BufferedOutputStream(new StdoutStream(stdout), 64 * 1024);
         TarSink sink = new TarSink(out);
-        String root = Copier.contentsOnly(src) && e.isDir() ? "" : guest.name(src);
+        String root = OperandTarget.contentsOnly(src) && e.isDir() ? "" : guest.name(src);
         try {
             copier.copy(guest, src, e, sink, root);
         } catch (TarCutShort cut) {

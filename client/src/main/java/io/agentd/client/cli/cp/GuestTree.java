@@ -93,10 +93,10 @@ final class GuestTree implements SourceTree, DestTree {
         return files.openRead(path);
     }
 
-    /** @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName}) */
+    /** @throws IllegalArgumentException the name is not one entry's ({@link EntryNames#entryName}) */
     @Override
     public String child(String dir, String name) {
-        Copier.entryName(name);
+        EntryNames.entryName(name);
         return dir.endsWith("/") ? dir + name : dir + "/" + name;
     }
 

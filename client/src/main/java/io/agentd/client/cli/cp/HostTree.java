@@ -141,11 +141,11 @@ final class HostTree implements SourceTree, DestTree {
      * @throws InvalidPathException the name cannot be a host file name in the JVM's file name charset
      *     (ASCII without a UTF-8 locale): Java refuses some such names and replaces characters of
      *     others with '?', which would copy "café.txt" to "caf?.txt"
-     * @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName})
+     * @throws IllegalArgumentException the name is not one entry's ({@link EntryNames#entryName})
      */
     @Override
     public String child(String dir, String name) {
-        Path child = Path.of(dir).resolve(Copier.entryName(name));
+        Path child = Path.of(dir).resolve(EntryNames.entryName(name));
         Path last = child.getFileName();
         if (last == null || !last.toString().equals(name)) {
             throw new InvalidPathException(name, "cannot be encoded as a file name");

@@ -45,7 +45,7 @@ final class NamedHostDir implements HostDir {
 
     @Override
     public Path entry(String name) {
-        return byName.resolve(Copier.entryName(name));
+        return byName.resolve(EntryNames.entryName(name));
     }
 
     /**

@@ -84,7 +84,7 @@ final class OpenHostDir implements HostDir {
 
     @Override
     public Path entry(String name) {
-        return (byDescriptor != null ? byDescriptor : path).resolve(Copier.entryName(name));
+        return (byDescriptor != null ? byDescriptor : path).resolve(EntryNames.entryName(name));
     }
 
     /**
@@ -98,7 +98,7 @@ final class OpenHostDir implements HostDir {
      */
     @Override
     public HostDir openChild(String name) throws IOException {
-        Path child = Path.of(Copier.entryName(name));
+        Path child = Path.of(EntryNames.entryName(name));
         Path shown = path.resolve(name);
         BasicFileAttributes there = stream.getFileAttributeView(child, BasicFileAttributeView.class, NOFOLLOW)
                 .readAttributes();
@@ -139,7 +139,7 @@ final class OpenHostDir implements HostDir {
     @Override
     public long replace(String name, Set<PosixFilePermission> permissions, InputStream in, LongConsumer progress)
             throws IOException {
-        return LocalFiles.replace(stream, path, Copier.entryName(name), permissions, in, progress);
+        return LocalFiles.replace(stream, path, EntryNames.entryName(name), permissions, in, progress);
     }
 
     /** The directory's device and inode, by its descriptor. */

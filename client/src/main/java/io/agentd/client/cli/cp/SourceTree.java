@@ -23,7 +23,7 @@ interface SourceTree {
     /**
      * The path of the entry {@code name} of directory {@code dir}.
      *
-     * @throws IllegalArgumentException {@code name} is not one entry's name ({@link Copier#entryName}):
+     * @throws IllegalArgumentException {@code name} is not one entry's name ({@link EntryNames#entryName}):
      *     never joined
      */
     String child(String dir, String name);

@@ -273,7 +273,7 @@ final class TarExtract {
             if (part.isEmpty() || part.equals(".")) {
                 continue;
             }
-            if (!Copier.isEntryName(part)) {
+            if (!EntryNames.isEntryName(part)) {
                 return null;
             }
             parts.add(part);

@@ -178,7 +178,7 @@ final class TarSink implements DestTree {
      */
     private static String member(String path) throws CopyFailure {
         for (String name : path.split("/", -1)) {
-            if (!Copier.isEntryName(name)) {
+            if (!EntryNames.isEntryName(name)) {
                 throw new CopyFailure("cannot archive " + Quoting.quote(path)
                         + ": a tar member's name must be a relative path of file names");
             }
@@ -186,10 +186,10 @@ final class TarSink implements DestTree {
         return path;
     }
 
-    /** @throws IllegalArgumentException the name is not one entry's ({@link Copier#entryName}) */
+    /** @throws IllegalArgumentException the name is not one entry's ({@link EntryNames#entryName}) */
     @Override
     public String child(String dir, String name) {
-        Copier.entryName(name);
+        EntryNames.entryName(name);
         return dir.isEmpty() ? name : dir + "/" + name;
     }
 

@@ -296,10 +296,10 @@ class CopierTest {
     void aSourceWhoseLastNameIsDotOrDotDotIsCopiedAsItsContents() {
         for (String p : List.of(".", "..", "./", "../", "d/.", "d/..", "d/./", "d/..//", "/d/e/..", "/..", "/",
                 "//")) {
-            assertTrue(Copier.contentsOnly(p), p);
+            assertTrue(OperandTarget.contentsOnly(p), p);
         }
         for (String p : List.of("d", "d/", "d/..x", "d/x..", "..d", "d/.x", "/d", "/d/")) {
-            assertFalse(Copier.contentsOnly(p), p);
+            assertFalse(OperandTarget.contentsOnly(p), p);
         }
     }
 

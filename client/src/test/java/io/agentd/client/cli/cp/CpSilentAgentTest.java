@@ -193,7 +193,7 @@ class CpSilentAgentTest {
         GuestTree guest = new GuestTree(guest(op -> op instanceof FsOp.ListDir d && !d.path().equals("/")));
         Entry root = new Entry(Entry.Kind.DIR, 0, 0755, 0, 0);
 
-        AgentTimeoutException e = assertThrows(AgentTimeoutException.class, () -> Copier.size(guest, "/", root),
+        AgentTimeoutException e = assertThrows(AgentTimeoutException.class, () -> TreeSize.of(guest, "/", root),
                 () -> "the walk went on after a timeout; unanswered: " + unanswered);
 
         assertEquals(List.of("List /d"), unanswered, "the requests left unanswered, each a timeout waited");
