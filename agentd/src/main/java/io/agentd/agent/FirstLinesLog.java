@@ -6,7 +6,7 @@ import org.slf4j.Logger;
  * The warnings of one pass over something a session can fill (the state directory, the cgroup
  * subtree, read at start): the first {@link #FIRST} are logged, each with its name; the rest are
  * counted and told in one line when the pass ends. A session as root can leave thousands of names
- * behind, and the log is synchronous and, in the guest, a serial console.
+ * behind, and the log is, in the guest, a serial console: its queue would drop the lines after them.
  */
 public final class FirstLinesLog {
     public static final int FIRST = 10;

@@ -1,9 +1,6 @@
 package io.agentd.agent;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.OutputStreamAppender;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
@@ -14,8 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The appender of {@code --log-file}: each line is appended to the file with one write(2), and when a
- * write fails the log goes to standard error from that line on, with one line there saying so
+ * The appender of {@code --log-file}: each line is appended to the file with one write(2), by a
+ * {@link LogLineQueue}'s thread, and when a write fails the log goes to standard error from that
+ * line on, with one line there saying so
  * (naming the file and the error). The file is not tried again: no retry on every line, no second
  * notice.
  *
@@ -41,14 +39,22 @@ final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
      * to {@code out} fails. Start it as any appender (with its encoder).
      */
     LogFileAppender(Path file, OutputStream out, PrintStream stderr) {
+        this(file, out, stderr, false);
+    }
+
+    /** With {@code queued}, the lines go through a {@link LogLineQueue}: the caller never waits on the disk. */
+    private LogFileAppender(Path file, OutputStream out, PrintStream stderr, boolean queued) {
         this.file = file;
         this.stderr = stderr;
-        setOutputStream(new FileOrStderr(out));
+        OutputStream fileOrStderr = new FileOrStderr(out);
+        setOutputStream(queued ? Logging.queue(this, fileOrStderr,
+                () -> writesToFile() ? "log file " + LogText.quote(file.toString()) : "standard error") : fileOrStderr);
     }
 
     /**
      * Opens {@code file} for appending (its missing parent directories made, as logback's FileAppender
-     * did), unbuffered: the layout makes each line one array, written at once.
+     * did), unbuffered: the layout makes each line one array, written at once, by the queue's thread
+     * (a file on a disk that hangs or crawls would otherwise hold the loop, as the console did).
      *
      * @throws IOException why it cannot be opened ({@link #reason} words it for a line)
      */
@@ -57,7 +63,7 @@ final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
         if (parent != null && !Files.isDirectory(parent)) {
             Files.createDirectories(parent);
         }
-        return new LogFileAppender(file, new FileOutputStream(file.toFile(), true), stderr);
+        return new LogFileAppender(file, new FileOutputStream(file.toFile(), true), stderr, true);
     }
 
     /** False once a write to the file failed: the log is on standard error since. */
@@ -132,10 +138,7 @@ final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
             closeQuietly(); // not tried again: a file that failed once would fail (and cost a call) on every line
             String notice = "cannot write log file " + LogText.quote(file.toString()) + ": " + failure
                     + "; the log goes to standard error from here on (nothing more is written to the file)";
-            LoggerContext ctx = (LoggerContext) getContext();
-            ILoggingEvent event = new LoggingEvent(Logging.class.getName(), ctx.getLogger(Logging.class), Level.WARN,
-                    notice, null, null);
-            byte[] line = encoder.encode(event);
+            byte[] line = Logging.warningLine(LogFileAppender.this, notice);
             stderr.write(line, 0, line.length);
         }
 

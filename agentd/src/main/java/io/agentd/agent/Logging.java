@@ -4,8 +4,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
-import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.CoreConstants;
 import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
@@ -14,11 +14,15 @@ import ch.qos.logback.core.status.Status;
 import ch.qos.logback.core.status.StatusUtil;
 import ch.qos.logback.core.util.StatusListenerConfigHelper;
 import ch.qos.logback.core.util.StatusPrinter;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.IMarkerFactory;
 import org.slf4j.Logger;
@@ -32,7 +36,8 @@ import org.slf4j.spi.SLF4JServiceProvider;
  * The agent's logging, all in code: logback starts with {@link Console} (stderr, INFO), then
  * {@link #configure} applies the command line's level and, with a log file, swaps the console for a
  * file appender. No logback.xml: reading it loads Joran and an XML parser, about 500 classes and
- * 50-90 ms of start-up.
+ * 50-90 ms of start-up. Either appender writes through a {@link LogLineQueue}: the loop that logs
+ * never waits for the console or the file.
  */
 public final class Logging {
     private static final String CONSOLE = "CONSOLE";
@@ -104,13 +109,14 @@ public final class Logging {
     /**
      * logback's configuration: {@link Provider} applies it, and logback's own provider finds it
      * through META-INF/services/ch.qos.logback.classic.spi.Configurator when the first logger is
-     * asked for, which stops logback from looking for logback.xml.
+     * asked for, which stops logback from looking for logback.xml. The console is fd 2 behind a
+     * {@link LogLineQueue}, not logback's ConsoleAppender, which wrote each line on the logging thread.
      */
     public static final class Console extends ContextAwareBase implements Configurator {
         @Override
         public ExecutionStatus configure(LoggerContext ctx) {
-            ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-            console.setTarget("System.err");
+            OutputStreamAppender<ILoggingEvent> console = new OutputStreamAppender<>();
+            console.setOutputStream(queue(console, new StandardError(), () -> "standard error"));
             root(ctx).setLevel(Level.INFO);
             root(ctx).addAppender(start(ctx, CONSOLE, console));
             return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
@@ -172,9 +178,40 @@ public final class Logging {
         return f != null && f.writesToFile();
     }
 
-    /** Flushes and closes the appenders (before System.exit). */
+    /**
+     * Writes what the appenders' queues hold (at most {@link LogLineQueue#CLOSE_WAIT_MILLIS} each) and
+     * closes them: before System.exit and a fatal error's halt, so that the last lines are not lost.
+     */
     static void stop() {
         ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
+    }
+
+    /**
+     * The queue in front of {@code sink} for {@code appender}; lines it drops are told in a warning
+     * naming {@code sinkName} (asked at the time: a log file's lines may have moved to standard error).
+     */
+    static LogLineQueue queue(OutputStreamAppender<ILoggingEvent> appender, OutputStream sink,
+            Supplier<String> sinkName) {
+        return new LogLineQueue(sink, LogLineQueue.CAPACITY_BYTES, (lines, bytes) -> warningLine(appender,
+                lines + " log lines (" + bytes + " bytes) dropped: " + sinkName.get()
+                        + " was not taking them fast enough"));
+    }
+
+    /** A warning of Logging's, encoded by {@code appender}: the lines the log's own stages add. */
+    static byte[] warningLine(OutputStreamAppender<ILoggingEvent> appender, String message) {
+        LoggerContext ctx = (LoggerContext) appender.getContext();
+        return appender.getEncoder().encode(new LoggingEvent(Logging.class.getName(), ctx.getLogger(Logging.class),
+                Level.WARN, message, null, null));
+    }
+
+    /** fd 2, each line one write(2); not closed with the appender: the JVM's own messages go there too. */
+    private static final class StandardError extends FileOutputStream {
+        StandardError() {
+            super(FileDescriptor.err);
+        }
+
+        @Override
+        public void close() {}
     }
 
     private static ch.qos.logback.classic.Logger root(LoggerContext ctx) {

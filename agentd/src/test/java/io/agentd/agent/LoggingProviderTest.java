@@ -9,7 +9,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LogbackServiceProvider;
 import ch.qos.logback.core.Appender;
-import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.OutputStreamAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -29,9 +29,9 @@ class LoggingProviderTest {
         List<String> own = configuration(new Logging.Provider());
         List<String> logbacks = configuration(new LogbackServiceProvider());
         assertEquals(logbacks, own);
-        // and what that configuration is: the agent's console, not logback's default one
+        // and what that configuration is: the agent's console (fd 2 behind its queue), not logback's default one
         assertEquals(List.of("root level INFO", "context started true",
-                "appender CONSOLE ConsoleAppender started true target System.err"
+                "appender CONSOLE OutputStreamAppender started true stream LogLineQueue"
                         + " layout LogLineLayout charset UTF-8"), own);
     }
 
@@ -58,8 +58,8 @@ class LoggingProviderTest {
             Appender<ILoggingEvent> appender = it.next();
             String line = "appender " + appender.getName() + " " + appender.getClass().getSimpleName()
                     + " started " + appender.isStarted();
-            if (appender instanceof ConsoleAppender<ILoggingEvent> console) {
-                line += " target " + console.getTarget();
+            if (appender instanceof OutputStreamAppender<ILoggingEvent> console) {
+                line += " stream " + console.getOutputStream().getClass().getSimpleName();
                 if (console.getEncoder() instanceof LayoutWrappingEncoder<ILoggingEvent> encoder) {
                     line += " layout " + encoder.getLayout().getClass().getSimpleName()
                             + " charset " + encoder.getCharset();

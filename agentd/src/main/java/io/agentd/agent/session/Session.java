@@ -372,7 +372,7 @@ final class Session {
         cgroup.kill(0);
         cancelTimers();
         fds.release();
-        SessionLines.abandoned(this);
+        // No line of its own: SessionEnds.killOwned says it for all the host's sessions at once.
     }
 
     private void cancelTimers() {

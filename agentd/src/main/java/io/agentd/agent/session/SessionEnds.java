@@ -67,9 +67,14 @@ final class SessionEnds {
             (s.detachable || s.route.ring() != null ? kept : owned).add(s);
         }
         detach(kept);
-        if (!owned.isEmpty() || !kept.isEmpty()) {
-            log.info("host gone: killing {} session(s) of connection {}, {} detachable one(s) kept running",
-                    owned.size(), connection, kept.size());
+        // One line for them all, not one a session: a host with a thousand sessions that closed made
+        // a thousand lines at once, minutes of a serial console.
+        if (!owned.isEmpty()) {
+            log.info("host gone: {} session(s) of connection {} killed, no exit lines follow: ids {}; {} detachable"
+                    + " one(s) kept running", owned.size(), connection, IdRanges.of(owned), kept.size());
+        } else if (!kept.isEmpty()) {
+            log.info("host gone: no session of connection {} killed, {} detachable one(s) kept running: ids {}",
+                    connection, kept.size(), IdRanges.of(kept));
         }
         for (Session s : owned) {
             s.abandon();
@@ -95,7 +100,7 @@ final class SessionEnds {
         detach(owned);
         if (!owned.isEmpty()) {
             log.info("host gone: {} session(s) of connection {} kept running without a host, their output kept"
-                    + " for an attach", owned.size(), connection);
+                    + " for an attach: ids {}", owned.size(), connection, IdRanges.of(owned));
         }
     }
 

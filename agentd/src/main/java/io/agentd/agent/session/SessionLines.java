@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The lines a session writes about itself: its start, its timeout's signals, its exit, or its
- * abandoning. Each names it by the id it started under and ends with its host's connection (none
- * while it is detached) and its number, so an operator can follow one session across an attach
+ * The lines a session writes about itself: its start, its timeout's signals, or its exit (a
+ * session killed with its host has no line of its own: SessionEnds says it for all of them). Each
+ * names it by the id it started under and ends with its host's connection (none while it is detached) and its number, so an operator can follow one session across an attach
  * (the host's id is then another connection's). Under Session's logger, which operators and tests
  * match. Stateless: a session holds no object for its lines (the many-session figures count every
  * object each session holds).
@@ -45,13 +45,6 @@ final class SessionLines {
                 s.id, exit.code(), exit.signal(), timedOut, durationMillis(s), s.bytesIn(), s.bytesOut(),
                 usage.cpuUserUs(), usage.cpuSystemUs(), usage.memoryPeakBytes(), usage.oomKilled(),
                 connectionForLog(s), s.number);
-    }
-
-    static void abandoned(Session s) {
-        // No exit line follows (no exit is sent or held): this line says what that one would have.
-        log.info("session {} abandoned (host gone): pid={} killed, no exit line follows: duration_ms={} bytes_in={}"
-                + " bytes_out={} connection={} number={}", s.id, s.pid, durationMillis(s), s.bytesIn(), s.bytesOut(),
-                s.route.connection(), s.number);
     }
 
     private static long durationMillis(Session s) {
