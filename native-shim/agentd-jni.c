@@ -547,6 +547,11 @@ static jint lib_ftruncate(JNIEnv *env, jobject self, jint fd, jlong length) {
     return SAVE_ERRNO(ftruncate(fd, (off_t) length));
 }
 
+static jlong lib_lseek(JNIEnv *env, jobject self, jint fd, jlong offset, jint whence) {
+    (void) env; (void) self;
+    return SAVE_ERRNO(lseek(fd, (off_t) offset, whence));
+}
+
 /* ---- file times and modes by path ------------------------------------------------------- */
 
 static jint lib_utimensat(JNIEnv *env, jobject self, jint dir_fd, jbyteArray path, jlongArray times,
@@ -775,6 +780,7 @@ static const JNINativeMethod libc_methods[] = {
     METHOD("fchown", "(III)I", lib_fchown),
     METHOD("fchmod", "(II)I", lib_fchmod),
     METHOD("ftruncate", "(IJ)I", lib_ftruncate),
+    METHOD("lseek", "(IJI)J", lib_lseek),
     METHOD("utimensat", "(I[B[JI)I", lib_utimensat),
     METHOD("fchmodat", "(I[BII)I", lib_fchmodat),
     METHOD("openat", "(I[BII)I", lib_openat),

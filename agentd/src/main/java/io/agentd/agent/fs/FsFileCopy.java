@@ -2,7 +2,6 @@ package io.agentd.agent.fs;
 
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,12 +13,33 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Set;
 
-/** A Copy of one file or link ({@link FsTrees#copy}, and each of a tree Copy's), made beside the destination and renamed onto it. */
-final class FsFileCopy {
-    /** Bytes a Copy reads and writes at a time. */
-    private static final int COPY_CHUNK_BYTES = 64 * 1024;
+/**
+ * A Copy of one file or link ({@link FsTrees#copy}, and each of a tree Copy's), made beside the
+ * destination and renamed onto it: begun ({@link #begin}), its bytes copied a slice at a time
+ * ({@link FsCopiedBytes}), then its mode set and the rename; closed unfinished, the temporary file
+ * is removed.
+ */
+final class FsFileCopy implements FsSlicedWork.Steps {
+    private final FileChannel source;
+    /** The temporary file, open for writing; its name is {@link #temp} until renamed onto {@link #to}. */
+    private final FileChannel made;
+    private Path temp;
+    private final Path to;
+    /** The source as it is open (/proc/self/fd/N), for its mode and owner. */
+    private final Path sourceFile;
+    private final int mode;
+    private final FsCopiedBytes bytes;
 
-    private FsFileCopy() {}
+    private FsFileCopy(FileChannel source, FileChannel made, Path temp, Path to, Path sourceFile, int mode,
+            String what) {
+        this.source = source;
+        this.made = made;
+        this.temp = temp;
+        this.to = to;
+        this.sourceFile = sourceFile;
+        this.mode = mode;
+        this.bytes = new FsCopiedBytes(source, made, what);
+    }
 
     /**
      * A file's bytes and permission bits (as std::fs::copy), a link as a link; anything else is
@@ -32,9 +52,10 @@ final class FsFileCopy {
      * {@code from} and {@code to} are /proc/self/fd/N/NAME, relative to the directories the Copy
      * holds open (those above src and dst, or a tree walk's): the temporary file is made, renamed
      * over {@code to} and, failing, removed in {@code to}'s, whatever its path has come to lead to
-     * since; {@code shownFrom} and {@code shownTo} are the paths the messages give.
+     * since; {@code shownFrom} and {@code shownTo} are the paths the messages give. Null when
+     * nothing is left to do (a link, copied here); else the file's copy, its temporary file made.
      */
-    static void copy(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
+    static FsFileCopy begin(Path from, Path to, Path shownFrom, Path shownTo) throws IOException, FsFailure {
         if (Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
             // Replacing below would rmdir an empty one (a file in place of a directory, its mode and
             // owner lost) and fail ENOTEMPTY on another: neither is a copy, as cp(1) and Rust's
@@ -45,73 +66,70 @@ final class FsFileCopy {
         if (Files.isSymbolicLink(from)) {
             // readlink(2), then unlink and symlink(2) at the last name of to: none follows a link there.
             Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
-            return;
+            return null;
         }
-        try (FileChannel source = FsRegularFiles.open(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false)) {
+        String what = "copy " + shownFrom + " to " + shownTo;
+        FileChannel source = FsRegularFiles.open(from, Set.of(StandardOpenOption.READ), null, "copy " + shownFrom, false);
+        try {
             if (WaitFreeFiles.readWouldWait(source)) {
-                throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
+                throw WaitFreeFiles.wouldWait(what);
             }
             Path opened = ChannelDescriptor.path(source);
             Path sourceFile = opened != null ? opened : from;
             Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(sourceFile);
             int mode = (Integer) Files.getAttribute(sourceFile, "unix:mode") & 07777;
-            Path temp = null;
-            try {
-                // O_CREAT|O_EXCL with the source's permissions (under the umask): never more open than
-                // the source meanwhile; beside the destination, which it replaces only once whole.
-                FsTempNames.Created target = FsTempNames.create(to,
-                        Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
-                        PosixFilePermissions.asFileAttribute(permissions));
-                temp = target.path();
-                FsTrees.copyPause.run();
-                try (FileChannel made = target.channel()) {
-                    copyBytes(source, made, shownFrom, shownTo);
-                    setMode(made, temp, withoutForeignSetIds(mode, sourceFile, made, temp));
-                }
-                // rename(2): a link or file at the destination is replaced, not followed, and a copy
-                // that failed on the way (a full disk) left it as it was.
-                Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE);
-                temp = null;
-            } finally {
-                if (temp != null) {
-                    Files.deleteIfExists(temp);
-                }
-            }
+            // O_CREAT|O_EXCL with the source's permissions (under the umask): never more open than
+            // the source meanwhile; beside the destination, which it replaces only once whole.
+            FsTempNames.Created target = FsTempNames.create(to,
+                    Set.of(StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW),
+                    PosixFilePermissions.asFileAttribute(permissions));
+            FsFileCopy copy = new FsFileCopy(source, target.channel(), target.path(), to, sourceFile, mode, what);
+            FsTrees.copyPause.run();
+            return copy; // from here its close closes the source and removes the temporary file
+        } catch (IOException | FsFailure | RuntimeException e) {
+            closeQuietly(source);
+            throw e;
         }
     }
 
-    private static final ByteBuffer ZEROS = ByteBuffer.allocate(COPY_CHUNK_BYTES).asReadOnlyBuffer();
-
-    /**
-     * The source's bytes into {@code target}, a chunk that reads as zeros left a hole (as cp(1)
-     * makes for a sparse file): a copy of a sparse file (a disk image, lastlog) took every block
-     * of its size, and filled a disk the file itself fitted on.
-     */
-    private static void copyBytes(FileChannel source, FileChannel target, Path shownFrom, Path shownTo)
-            throws IOException, FsFailure {
-        ByteBuffer buffer = ByteBuffer.allocate(COPY_CHUNK_BYTES);
-        long at = 0;
-        for (int n; (n = source.read(buffer)) >= 0; buffer.clear()) {
-            FsStop.check("copy " + shownFrom + " to " + shownTo);
-            if (n == 0) { // O_NONBLOCK's EAGAIN: the file stopped having data (a kernel or FUSE stream)
-                throw WaitFreeFiles.wouldWait("copy " + shownFrom + " to " + shownTo);
-            }
-            buffer.flip();
-            if (buffer.mismatch(ZEROS.duplicate().limit(n)) < 0) {
-                at += n;
-                continue;
-            }
-            while (buffer.hasRemaining()) {
-                at += target.write(buffer, at);
-            }
+    /** Its bytes, a slice at a time; once all are copied, its mode and the rename onto the destination. */
+    @Override
+    public boolean goOn(FsSlice slice) throws IOException, FsFailure {
+        if (!bytes.copy(slice)) {
+            return false;
         }
-        if (target.size() < at) { // zeros at the end: the size without writing them
-            int fd = ChannelDescriptor.fd(target);
-            if (fd < 0) {
-                target.write(ByteBuffer.allocate(1), at - 1);
-            } else if (Os.libc().ftruncate(fd, at) != 0) {
-                throw FsFailure.of(Os.errno(), "copy " + shownFrom + " to " + shownTo);
+        setMode(made, temp, withoutForeignSetIds(mode, sourceFile, made, temp));
+        made.close();
+        // rename(2): a link or file at the destination is replaced, not followed, and a copy
+        // that failed on the way (a full disk) left it as it was.
+        Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE);
+        temp = null;
+        return true;
+    }
+
+    /** Closes both files; the temporary one, when it was not renamed onto the destination, is removed. */
+    @Override
+    public void close() {
+        closeQuietly(made);
+        closeQuietly(source);
+        if (temp != null) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                // left beside the destination, under a temporary name (FsTempNames), as a crash leaves one
             }
+            temp = null;
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // a close after which nothing of the file is read or written: its errors say nothing of the copy
         }
     }
 

@@ -56,30 +56,40 @@ final class FsNamespace {
         return FsResponse.success(null);
     }
 
-    /** RemoveDir: a directory, or with recursive its whole tree ({@link FsTrees#removeDir}). */
-    static FsResponse removeDir(FsOp.RemoveDir o, FsHandleBudget budget) throws FsFailure {
-        FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()), o.recursive(),
-                budget);
-        return FsResponse.success(null);
+    /** RemoveDir: a directory, or with recursive its whole tree ({@link FsTrees#removeDir}), begun. */
+    static FsSlicedWork removeDir(FsOp.RemoveDir o, FsHandleBudget budget) throws FsFailure {
+        return FsTrees.removeDir(FsPaths.absolute("path", o.path()), FsPaths.directoryName("path", o.path()),
+                o.recursive(), budget);
     }
 
-    /** Copy: a file, a link or a tree ({@link FsTrees#copy}), in the directories above src and dst. */
-    static FsResponse copy(FsOp.Copy o, FsHandleBudget budget) throws FsFailure {
+    /** Copy: a file, a link or a tree ({@link FsTrees#copy}), in the directories above src and dst, begun. */
+    static FsSlicedWork copy(FsOp.Copy o, FsHandleBudget budget) throws FsFailure {
         Path src = FsPaths.absolute("src", o.src());
         Path dst = FsPaths.absolute("dst", o.dst());
-        // In the directories above src and dst, opened once, for the agent's own Copy too: it
-        // acts on the destination's name more than once (its temporary file made, renamed over
-        // dst or removed; a tree's top directory made, then opened), and by path a guest user
-        // who swapped dst's directory for a link in between had root rename a file of the
-        // temporary name there over dst's name there, remove one, or copy a tree into a
-        // directory of dst's name there.
-        NoMagicLinks.inTheirDirectoriesAlways(src, FsPaths.directoryName("src", o.src()), dst,
-                FsPaths.directoryName("dst", o.dst()), "copy " + src + " to " + dst, (from, to) -> {
-            refuseDirectoryNameForNonDirectory(from, "dst", o.dst());
-            FsTrees.copy(from, to, src, dst, budget);
-            return null;
-        });
-        return FsResponse.success(null);
+        String what = "copy " + src + " to " + dst;
+        // In the directories above src and dst, opened once, for the agent's own Copy too, and held
+        // until its last slice: it acts on the destination's name more than once (its temporary
+        // file made, renamed over dst or removed; a tree's top directory made, then opened), and by
+        // path a guest user who swapped dst's directory for a link in between had root rename a
+        // file of the temporary name there over dst's name there, remove one, or copy a tree into
+        // a directory of dst's name there.
+        NoMagicLinks.Above from = NoMagicLinks.theirDirectory(src, FsPaths.directoryName("src", o.src()), what);
+        NoMagicLinks.Above to = null;
+        try {
+            to = NoMagicLinks.theirDirectory(dst, FsPaths.directoryName("dst", o.dst()), what);
+            refuseDirectoryNameForNonDirectory(from.name(), "dst", o.dst());
+            NoMagicLinks.Above held = to;
+            return FsTrees.copy(from.name(), to.name(), src, dst, budget, () -> {
+                held.close();
+                from.close();
+            });
+        } catch (FsFailure | RuntimeException e) {
+            if (to != null) {
+                to.close();
+            }
+            from.close();
+            throw e;
+        }
     }
 
     /** Rename: rename(2) in the directories above src and dst, replacing dst. */

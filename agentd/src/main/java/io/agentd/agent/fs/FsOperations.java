@@ -13,7 +13,8 @@ import io.agentd.protocol.payload.FsResponse;
  * <p>This class only hands each op to the class that runs it: {@link FsMetadata} (RealPath, Stat,
  * SetStat, ReadLink, FStat, FSetStat; attributes checked and applied by {@link FsAttrs}),
  * {@link FsListing} (ListDir, ReadDir), {@link FsNamespace} (Symlink, Mkdir, Remove, RemoveDir,
- * Copy, Rename), {@link FsOpens} (OpenFile, OpenDir, CloseHandle; a regular file opened by
+ * Copy, Rename; RemoveDir and Copy begun here and gone on with a slice at a time by
+ * {@link FsSlicedRequest}), {@link FsOpens} (OpenFile, OpenDir, CloseHandle; a regular file opened by
  * {@link FsRegularFiles}, an atomic upload by {@link FsAtomicUpload}).
  */
 final class FsOperations {
@@ -36,6 +37,25 @@ final class FsOperations {
         this.opens = new FsOpens(handles);
     }
 
+    /**
+     * Whether {@code op} is begun here ({@link #begin}) and gone on with a slice at a time
+     * ({@link FsSlicedRequest}) rather than {@link #run} in one task: a Copy and a RemoveDir, which
+     * last as long as the file or tree they walk.
+     */
+    static boolean sliced(FsOp op) {
+        return op instanceof FsOp.Copy || op instanceof FsOp.RemoveDir;
+    }
+
+    /** A Copy or RemoveDir checked and begun: what its slices go on with. */
+    FsSlicedWork begin(FsOp op) throws FsFailure {
+        if (op instanceof FsOp.RemoveDir o) {
+            return FsNamespace.removeDir(o, walkBudget);
+        } else if (op instanceof FsOp.Copy o) {
+            return FsNamespace.copy(o, walkBudget);
+        }
+        throw new FsFailure(FsFailure.EINVAL, op.variant() + " is not begun here (os error 22)");
+    }
+
     FsResponse run(long id, FsOp op) throws FsFailure {
         if (op instanceof FsOp.RealPath o) {
             return metadata.realPath(o);
@@ -53,10 +73,6 @@ final class FsOperations {
             return FsNamespace.mkdir(o);
         } else if (op instanceof FsOp.Remove o) {
             return FsNamespace.remove(o);
-        } else if (op instanceof FsOp.RemoveDir o) {
-            return FsNamespace.removeDir(o, walkBudget);
-        } else if (op instanceof FsOp.Copy o) {
-            return FsNamespace.copy(o, walkBudget);
         } else if (op instanceof FsOp.Rename o) {
             return FsNamespace.rename(o);
         } else if (op instanceof FsOp.OpenFile o) {

@@ -123,6 +123,10 @@ public final class FsService {
             requests.track(id, owner, stream);
             writeData.started(id, stream);
             stream.start();
+        } else if (FsOperations.sliced(op)) {
+            FsSlicedRequest sliced = new FsSlicedRequest(this, id, request);
+            requests.track(id, owner, sliced);
+            sliced.start();
         } else {
             FsSimpleRequest simple = new FsSimpleRequest(this, id, request);
             requests.track(id, owner, simple);
@@ -285,6 +289,11 @@ public final class FsService {
     /** From a worker inside {@link #work}: runs {@code step} on the loop, before the work's outcome. */
     void post(Runnable step) {
         tasks.post(step);
+    }
+
+    /** Runs {@code closes} off the loop and off the workers ({@link FsWorkers#closeAside}). */
+    void closeAside(Runnable closes) {
+        workers.closeAside(closes);
     }
 
     /** Sends the response that ends {@code id} and forgets the request. */

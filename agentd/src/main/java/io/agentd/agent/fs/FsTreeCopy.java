@@ -11,12 +11,11 @@ import java.util.ArrayDeque;
 
 /**
  * A tree Copy's walk ({@link FsTrees#copy}): a directory's tree copied into another without
- * following a link below either, and the check that the destination is not inside the source.
+ * following a link below either, a slice at a time (the walk's place kept here between slices: the
+ * directories open on the way down, and a file's copy under way), and the check that the
+ * destination is not inside the source.
  */
-final class FsTreeCopy {
-    private FsTreeCopy() {}
-
-
+final class FsTreeCopy implements FsSlicedWork.Steps {
     /**
      * How deep a tree Copy goes: each level holds four descriptors while it is copied (the source
      * directory's three, as a RemoveDir level, and the destination directory's one), so at most the
@@ -24,8 +23,20 @@ final class FsTreeCopy {
      */
     static final int COPY_DEPTH_MAX = 1536;
 
+    private final String what;
+    private final FsHandleBudget budget;
+    /** The directories open on the way down, the deepest first. */
+    private final ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
+    /** The file being copied (its temporary file made), between slices; null between files. */
+    private FsFileCopy file;
+
+    private FsTreeCopy(String what, FsHandleBudget budget) {
+        this.what = what;
+        this.budget = budget;
+    }
+
     /**
-     * Copies directory {@code src} (at {@code srcAt}) into directory {@code dst} (at {@code dstAt};
+     * Begins to copy directory {@code src} (at {@code srcAt}) into directory {@code dst} (at {@code dstAt};
      * created if missing; an existing directory is copied into) without following a link anywhere
      * below either. Both sides are walked relative to descriptors, never by a path from the top:
      * each source directory is opened
@@ -39,51 +50,72 @@ final class FsTreeCopy {
      * goes on in the directories it holds open; a source directory that became a link or a file
      * before it was opened is copied as what it is now (a link as a link).
      */
-    static void copyTree(Path srcAt, Path dstAt, Path src, Path dst, FsHandleBudget budget)
+    static FsTreeCopy begin(Path srcAt, Path dstAt, Path src, Path dst, FsHandleBudget budget)
             throws IOException, FsFailure {
-        String what = "copy " + src + " to " + dst;
-        ArrayDeque<CopyLevel> levels = new ArrayDeque<>();
-        try {
-            FsTreeLevel top = FsTreeLevel.open(srcAt.toString(), null, what, budget, CopyLevel.DESCRIPTORS);
-            if (top == null) { // swapped for a link or a file since the check
-                throw FsFailure.of(FsFailure.ENOTDIR, what);
+        FsTreeCopy walk = new FsTreeCopy("copy " + src + " to " + dst, budget);
+        FsTreeLevel top = FsTreeLevel.open(srcAt.toString(), null, walk.what, budget, CopyLevel.DESCRIPTORS);
+        if (top == null) { // swapped for a link or a file since the check
+            throw FsFailure.of(FsFailure.ENOTDIR, walk.what);
+        }
+        walk.levels.push(CopyLevel.open(top, dstAt.toString(), src, dst, walk.what));
+        return walk;
+    }
+
+    /** Entries (a file's bytes a slice at a time) until the tree is copied (true) or {@code slice} is over. */
+    @Override
+    public boolean goOn(FsSlice slice) throws IOException, FsFailure {
+        do {
+            if (file != null) {
+                if (!file.goOn(slice)) {
+                    return false;
+                }
+                file.close();
+                file = null;
+                continue;
             }
-            levels.push(CopyLevel.open(top, dstAt.toString(), src, dst, what));
-            while (!levels.isEmpty()) {
-                CopyLevel level = levels.peek();
-                if (!level.from.entries.hasNext()) {
-                    levels.pop().close();
-                    continue;
-                }
-                FsStop.check(what);
-                Path name = level.from.entries.next().getFileName();
-                Path shownFrom = level.shownFrom.resolve(name.toString());
-                Path shownTo = level.shownTo.resolve(name.toString());
-                Path from = Path.of(FsTrees.at(level.from.fd, name));
-                Path to = Path.of(FsTrees.at(level.to, name));
-                BasicFileAttributes attrs = level.from.dir.getFileAttributeView(name, BasicFileAttributeView.class,
-                        FsTrees.NOFOLLOW).readAttributes();
-                if (!attrs.isDirectory()) {
-                    FsFileCopy.copy(from, to, shownFrom, shownTo);
-                    continue;
-                }
-                if (levels.size() >= COPY_DEPTH_MAX) {
-                    throw new FsFailure(36, what + ": the tree is more than " + COPY_DEPTH_MAX
-                            + " directories deep (os error 36)");
-                }
-                FsTreeLevel child = FsTreeLevel.open(from.toString(), name, what, budget, CopyLevel.DESCRIPTORS);
-                if (child == null) { // no longer a directory: a link or a file now, copied as one
-                    FsFileCopy.copy(from, to, shownFrom, shownTo);
-                    continue;
-                }
-                levels.push(CopyLevel.open(child, to.toString(), shownFrom, shownTo, what));
+            if (levels.isEmpty()) {
+                return true;
             }
-        } catch (java.nio.file.DirectoryIteratorException e) {
-            throw e.getCause();
-        } finally {
-            for (CopyLevel level : levels) {
-                level.close();
+            CopyLevel level = levels.peek();
+            if (!level.from.entries.hasNext()) {
+                levels.pop().close();
+                continue;
             }
+            FsStop.check(what);
+            Path name = level.from.entries.next().getFileName();
+            Path shownFrom = level.shownFrom.resolve(name.toString());
+            Path shownTo = level.shownTo.resolve(name.toString());
+            Path from = Path.of(FsTrees.at(level.from.fd, name));
+            Path to = Path.of(FsTrees.at(level.to, name));
+            BasicFileAttributes attrs = level.from.dir.getFileAttributeView(name, BasicFileAttributeView.class,
+                    FsTrees.NOFOLLOW).readAttributes();
+            if (!attrs.isDirectory()) {
+                file = FsFileCopy.begin(from, to, shownFrom, shownTo);
+                continue;
+            }
+            if (levels.size() >= COPY_DEPTH_MAX) {
+                throw new FsFailure(36, what + ": the tree is more than " + COPY_DEPTH_MAX
+                        + " directories deep (os error 36)");
+            }
+            FsTreeLevel child = FsTreeLevel.open(from.toString(), name, what, budget, CopyLevel.DESCRIPTORS);
+            if (child == null) { // no longer a directory: a link or a file now, copied as one
+                file = FsFileCopy.begin(from, to, shownFrom, shownTo);
+                continue;
+            }
+            levels.push(CopyLevel.open(child, to.toString(), shownFrom, shownTo, what));
+        } while (!slice.over());
+        return false;
+    }
+
+    /** The file under way (its temporary file removed) and every directory still open. */
+    @Override
+    public void close() {
+        if (file != null) {
+            file.close();
+            file = null;
+        }
+        while (!levels.isEmpty()) {
+            levels.pop().close();
         }
     }
 

@@ -1,16 +1,19 @@
 package io.agentd.agent.fs;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayDeque;
 
-/** A recursive RemoveDir's walk ({@link FsTrees#removeDir}): what a directory holds, removed without following a link. */
-final class FsTreeRemoval {
-    private FsTreeRemoval() {}
-
+/**
+ * A RemoveDir's steps ({@link FsTrees#removeDir}): with recursive, what the directory holds removed
+ * without following a link, a slice at a time (the directories open on the way down kept here
+ * between slices), then the directory itself.
+ */
+final class FsTreeRemoval implements FsSlicedWork.Steps {
     /**
      * How deep a recursive RemoveDir goes. Each level holds three descriptors while it is emptied
      * (the O_NOFOLLOW one below and the JDK's two for its directory stream), so at most 6,144, given
@@ -19,8 +22,22 @@ final class FsTreeRemoval {
      */
     static final int REMOVE_DEPTH_MAX = 2048;
 
+    /** The directory to remove: a path, or its name in the directory above it held open. */
+    private final Path top;
+    private final String what;
+    private final FsHandleBudget budget;
+    /** The directories open on the way down, the deepest first; empty once the tree is emptied. */
+    private final ArrayDeque<FsTreeLevel> levels = new ArrayDeque<>();
+
+    private FsTreeRemoval(Path top, Path shown, FsHandleBudget budget) {
+        this.top = top;
+        this.what = "rmdir " + shown;
+        this.budget = budget;
+    }
+
     /**
-     * Removes everything inside directory {@code top}; links are removed, never followed. Each
+     * The removal of directory {@code top}; with {@code recursive}, everything inside it first,
+     * links removed, never followed. Each
      * directory is opened O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK relative to the descriptor of the one
      * that holds it (/proc/self/fd/N/NAME), and its entries are read, typed and deleted relative to
      * its own descriptor (the JDK's SecureDirectoryStream: fstatat, unlinkat), never by a path from
@@ -30,50 +47,64 @@ final class FsTreeRemoval {
      * file in between is removed as one. The JDK's own open of a child (openat O_NOFOLLOW without
      * O_DIRECTORY) is not used: a directory swapped for a FIFO would block the worker in open(2).
      */
-    static void emptyTree(Path top, Path shown, FsHandleBudget budget) throws IOException, FsFailure {
-        ArrayDeque<FsTreeLevel> levels = new ArrayDeque<>();
-        try {
-            FsTreeLevel first = FsTreeLevel.open(top.toString(), null, "rmdir " + shown, budget,
+    static FsTreeRemoval begin(Path top, Path shown, boolean recursive, FsHandleBudget budget)
+            throws IOException, FsFailure {
+        FsTreeRemoval removal = new FsTreeRemoval(top, shown, budget);
+        if (recursive) {
+            FsTreeLevel first = FsTreeLevel.open(top.toString(), null, removal.what, budget,
                     FsTreeLevel.OWN_DESCRIPTORS);
             if (first == null) { // swapped for a link or a file since the check
-                throw FsFailure.of(FsFailure.ENOTDIR, "rmdir " + shown);
+                throw FsFailure.of(FsFailure.ENOTDIR, removal.what);
             }
-            levels.push(first);
-            while (!levels.isEmpty()) {
-                FsTreeLevel level = levels.peek();
-                if (!level.entries.hasNext()) {
-                    levels.pop().close();
-                    if (!levels.isEmpty()) {
-                        deleteEmptied(levels.peek().dir, level.name);
-                    }
-                    continue;
-                }
-                FsStop.check("rmdir " + shown);
-                Path name = level.entries.next().getFileName();
-                BasicFileAttributes attrs = level.dir.getFileAttributeView(name, BasicFileAttributeView.class,
-                        FsTrees.NOFOLLOW).readAttributes();
-                if (!attrs.isDirectory()) {
-                    level.dir.deleteFile(name); // unlinkat(2): a link itself, never its target
-                    continue;
-                }
-                if (levels.size() >= REMOVE_DEPTH_MAX) {
-                    throw new FsFailure(36, "rmdir " + shown + ": the tree is more than " + REMOVE_DEPTH_MAX
-                            + " directories deep (os error 36)");
-                }
-                FsTreeLevel child = FsTreeLevel.open(FsTrees.at(level.fd, name), name, "rmdir " + shown, budget,
-                        FsTreeLevel.OWN_DESCRIPTORS);
-                if (child == null) {
-                    level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
-                } else {
-                    levels.push(child);
-                }
+            removal.levels.push(first);
+        }
+        return removal;
+    }
+
+    /** Entries until the tree is emptied and the directory removed (true), or {@code slice} is over. */
+    @Override
+    public boolean goOn(FsSlice slice) throws IOException, FsFailure {
+        do {
+            if (levels.isEmpty()) {
+                Files.delete(top); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
+                return true;
             }
-        } catch (java.nio.file.DirectoryIteratorException e) {
-            throw e.getCause();
-        } finally {
-            for (FsTreeLevel level : levels) {
-                level.close();
+            FsTreeLevel level = levels.peek();
+            if (!level.entries.hasNext()) {
+                levels.pop().close();
+                if (!levels.isEmpty()) {
+                    deleteEmptied(levels.peek().dir, level.name);
+                }
+                continue;
             }
+            FsStop.check(what);
+            Path name = level.entries.next().getFileName();
+            BasicFileAttributes attrs = level.dir.getFileAttributeView(name, BasicFileAttributeView.class,
+                    FsTrees.NOFOLLOW).readAttributes();
+            if (!attrs.isDirectory()) {
+                level.dir.deleteFile(name); // unlinkat(2): a link itself, never its target
+                continue;
+            }
+            if (levels.size() >= REMOVE_DEPTH_MAX) {
+                throw new FsFailure(36, what + ": the tree is more than " + REMOVE_DEPTH_MAX
+                        + " directories deep (os error 36)");
+            }
+            FsTreeLevel child = FsTreeLevel.open(FsTrees.at(level.fd, name), name, what, budget,
+                    FsTreeLevel.OWN_DESCRIPTORS);
+            if (child == null) {
+                level.dir.deleteFile(name); // no longer a directory: a link or a file now, removed as one
+            } else {
+                levels.push(child);
+            }
+        } while (!slice.over());
+        return false;
+    }
+
+    /** Every directory still open. */
+    @Override
+    public void close() {
+        while (!levels.isEmpty()) {
+            levels.pop().close();
         }
     }
 

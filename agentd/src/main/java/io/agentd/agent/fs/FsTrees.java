@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * removed, read or made relative to it. A guest process can change a tree while the agent, as root,
  * walks it; by full path names, a directory swapped for a link to /etc sent deletes and writes there.
  * The walks are {@link FsTreeRemoval}'s and {@link FsTreeCopy}'s, each directory a {@link FsTreeLevel};
- * a file of a Copy is {@link FsFileCopy}'s.
+ * a file of a Copy is {@link FsFileCopy}'s. Each is begun here and gone on with a slice at a time
+ * ({@link FsSlicedWork}), the directories it acts in held open until it is closed.
  */
 final class FsTrees {
     static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
@@ -27,26 +28,27 @@ final class FsTrees {
     private FsTrees() {}
 
     /**
-     * rmdir of {@code p}; with {@code recursive}, what it holds first
-     * ({@link FsTreeRemoval#emptyTree}). For a request with a user, by its name in the directory
-     * above it opened without a magic link ({@link NoMagicLinks#inItsDirectory}).
+     * rmdir of {@code p}, begun; with {@code recursive}, what it holds first ({@link FsTreeRemoval}),
+     * a slice at a time. For a request with a user, by its name in the directory above it opened
+     * without a magic link ({@link NoMagicLinks#itsDirectory}), held until the work is closed.
      */
-    static void removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive, FsHandleBudget budget)
+    static FsSlicedWork removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive, FsHandleBudget budget)
             throws FsFailure {
-        NoMagicLinks.inItsDirectory(p, slash, "rmdir " + p, at -> {
+        String what = "rmdir " + p;
+        NoMagicLinks.Above above = NoMagicLinks.itsDirectory(p, slash, what);
+        try {
+            Path at = above.name();
             if (!Files.isDirectory(at, NOFOLLOW)) {
-                throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, "rmdir " + p);
+                throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, what);
             }
-            try {
-                if (recursive) {
-                    FsTreeRemoval.emptyTree(at, p, budget);
-                }
-                Files.delete(at); // rmdir(2) never follows a link: a link put there since fails ENOTDIR
-            } catch (IOException e) {
-                throw FsErrors.from(e, "rmdir " + p);
-            }
-            return null;
-        });
+            return new FsSlicedWork(what, FsTreeRemoval.begin(at, p, recursive, budget), above::close);
+        } catch (IOException e) {
+            above.close();
+            throw FsErrors.from(e, what);
+        } catch (FsFailure | RuntimeException e) {
+            above.close();
+            throw e;
+        }
     }
 
     /**
@@ -76,25 +78,29 @@ final class FsTrees {
 
     /**
      * A file (its bytes and mode) or a directory tree (links copied as links, never followed), from
-     * {@code from} to {@code to}: {@code src} and {@code dst} as their names in their directories,
-     * each opened once, for a request with a user without a magic link (/proc/self/fd/N/NAME,
-     * {@link NoMagicLinks#inTheirDirectoriesAlways}; "/" as itself), so that the destination's
-     * temporary file is made, renamed and removed, and a tree's top directory made and opened, in
-     * the one directory; the messages give {@code src} and {@code dst}.
+     * {@code from} to {@code to}, begun: {@code src} and {@code dst} as their names in their
+     * directories, each opened once, for a request with a user without a magic link
+     * (/proc/self/fd/N/NAME, {@link NoMagicLinks#theirDirectory}; "/" as itself), so that the
+     * destination's temporary file is made, renamed and removed, and a tree's top directory made and
+     * opened, in the one directory; {@code closeHeld} closes them once the work is closed (not when
+     * this fails: the caller does). The messages give {@code src} and {@code dst}.
      */
-    static void copy(Path from, Path to, Path src, Path dst, FsHandleBudget budget) throws FsFailure {
+    static FsSlicedWork copy(Path from, Path to, Path src, Path dst, FsHandleBudget budget, Runnable closeHeld)
+            throws FsFailure {
+        String what = "copy " + src + " to " + dst;
         try {
             if (!Files.isDirectory(from, NOFOLLOW)) {
-                FsFileCopy.copy(from, to, src, dst);
-                return;
+                FsFileCopy file = FsFileCopy.begin(from, to, src, dst);
+                return new FsSlicedWork(what, file != null ? file : FsSlicedWork.NOTHING_LEFT, closeHeld);
             }
             if (FsTreeCopy.inside(from, to)) {
-                throw new FsFailure(FsFailure.EINVAL, "copy " + src + " to " + dst
-                        + ": the destination is inside the source (os error 22)");
+                throw new FsFailure(FsFailure.EINVAL, what + ": the destination is inside the source (os error 22)");
             }
-            FsTreeCopy.copyTree(from, to, src, dst, budget);
+            return new FsSlicedWork(what, FsTreeCopy.begin(from, to, src, dst, budget), closeHeld);
+        } catch (java.nio.file.DirectoryIteratorException e) {
+            throw FsErrors.from(e.getCause(), what);
         } catch (IOException e) {
-            throw FsErrors.from(e, "copy " + src + " to " + dst);
+            throw FsErrors.from(e, what);
         }
     }
 }

@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The small pool every fs operation runs on, off the event loop, shared by all connections. Its
  * queue is not bounded by itself: what bounds it is {@link FsService}, which lets each connection
  * have at most {@link FsSettings#maxActive()} requests in progress and each request at most one task
- * queued at a time (a Read's next chunk, a Write's next batch). Daemon threads: the agent's exit
- * does not wait for them.
+ * queued at a time (a Read's next chunk, a Write's next batch, a Copy's or RemoveDir's next slice).
+ * Daemon threads: the agent's exit does not wait for them.
  */
 public final class FsWorkers {
     private final ThreadPoolExecutor pool;

@@ -155,21 +155,22 @@ final class NoMagicLinks {
      */
     static <T, X extends Exception> T inItsDirectory(Path path, FsPaths.DirectoryName slash, String what,
             Acting<T, X> act) throws X, FsFailure {
-        if (slash == null && !FsCredentials.actingAsUser()) {
-            return act.act(path);
-        }
-        try (Above above = Above.open(path)) {
-            if (!above.opened()) {
-                if (slash != null) {
-                    slash.nothingThere();
-                }
-                throw above.failure(what);
-            }
-            if (slash != null) {
-                slash.check(above.name());
-            }
+        try (Above above = itsDirectory(path, slash, what)) {
             return act.act(above.name());
         }
+    }
+
+    /**
+     * The directory {@link #inItsDirectory(Path, FsPaths.DirectoryName, String, Acting)} acts in,
+     * opened and checked, for an operation that goes on after this call (a RemoveDir's slices): the
+     * caller acts on its {@link Above#name} and closes it. None is opened (its name is {@code path}
+     * itself) for the agent's own request on a path that does not end with /.
+     */
+    static Above itsDirectory(Path path, FsPaths.DirectoryName slash, String what) throws FsFailure {
+        if (slash == null && !FsCredentials.actingAsUser()) {
+            return new Above(path, -1, 0);
+        }
+        return checked(path, slash, what, true);
     }
 
     /** An operation on two paths (a Rename's or a Copy's source and destination). */
@@ -195,22 +196,43 @@ final class NoMagicLinks {
      */
     static <T, X extends Exception> T inTheirDirectoriesAlways(Path first, FsPaths.DirectoryName firstSlash,
             Path second, FsPaths.DirectoryName secondSlash, String what, ActingOnTwo<T, X> act) throws X, FsFailure {
-        try (Above firstDir = Above.open(first)) {
-            if (!firstDir.opened()) {
-                throw firstDir.failure(what);
-            }
-            if (firstSlash != null) {
-                firstSlash.check(firstDir.name());
-            }
-            try (Above secondDir = Above.open(second)) {
-                if (!secondDir.opened()) {
-                    throw secondDir.failure(what);
+        try (Above firstDir = theirDirectory(first, firstSlash, what);
+             Above secondDir = theirDirectory(second, secondSlash, what)) {
+            return act.act(firstDir.name(), secondDir.name());
+        }
+    }
+
+    /**
+     * One of the directories {@link #inTheirDirectoriesAlways} acts in, opened and checked, for an
+     * operation that goes on after this call (a Copy's slices): the caller acts on its
+     * {@link Above#name} and closes it.
+     */
+    static Above theirDirectory(Path path, FsPaths.DirectoryName slash, String what) throws FsFailure {
+        return checked(path, slash, what, false);
+    }
+
+    /**
+     * The directory above {@code path} opened, and {@code path}'s name there checked against
+     * {@code slash}; with {@code sayNothingThere}, a directory that did not open is first asked of
+     * {@code slash} (a path that ends with / has its own answer for nothing there).
+     */
+    private static Above checked(Path path, FsPaths.DirectoryName slash, String what, boolean sayNothingThere)
+            throws FsFailure {
+        Above above = Above.open(path);
+        try {
+            if (!above.opened()) {
+                if (sayNothingThere && slash != null) {
+                    slash.nothingThere();
                 }
-                if (secondSlash != null) {
-                    secondSlash.check(secondDir.name());
-                }
-                return act.act(firstDir.name(), secondDir.name());
+                throw above.failure(what);
             }
+            if (slash != null) {
+                slash.check(above.name());
+            }
+            return above;
+        } catch (FsFailure | RuntimeException e) {
+            above.close();
+            throw e;
         }
     }
 

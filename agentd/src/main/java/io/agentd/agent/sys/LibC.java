@@ -46,6 +46,7 @@ public final class LibC {
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EIO = 5;
+    public static final int ENXIO = 6;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int EAGAIN = 11;
@@ -243,6 +244,17 @@ public final class LibC {
 
     /** Sets the file's size: shrinks it, or extends it with a hole (no data written, no block taken). */
     public native int ftruncate(int fd, long length);
+
+    /** lseek's whence: the next byte of data at or after the offset (ENXIO: none before the end). */
+    public static final int SEEK_DATA = 3;
+    /** lseek's whence: the next hole at or after the offset (the end of the file counts as one). */
+    public static final int SEEK_HOLE = 4;
+
+    /**
+     * lseek(2): the new offset, or -1. With {@link #SEEK_DATA} and {@link #SEEK_HOLE} it finds a
+     * sparse file's data without reading its holes; a file system without them answers EINVAL.
+     */
+    public native long lseek(int fd, long offset, int whence);
 
     // ---- file times ------------------------------------------------------------------------
 
