@@ -71,6 +71,18 @@ final class FsHandleBudget {
         }
     }
 
+    /**
+     * Takes room for {@code descriptors} that {@code what} holds open while it is under way (a tree
+     * walk's directory, a Copy's or RemoveDir's own: {@link FsSlicedWork}); EMFILE when that would
+     * pass {@link #max}.
+     */
+    void take(int descriptors, String what) throws FsFailure {
+        if (!tryTake(descriptors)) {
+            throw new FsFailure(24, what + ": too many open handles and descriptors of Copies and tree walks under way: "
+                    + max + " descriptors over all connections, half the agent's open-file limit (os error 24)");
+        }
+    }
+
     /** Gives back the room of handles taken out of a table: {@code descriptors}, as they were taken. */
     void giveBack(int descriptors) {
         held.addAndGet(-descriptors);

@@ -16,6 +16,14 @@ import java.nio.file.attribute.FileAttribute;
  * magic link ({@link NoMagicLinks}).
  */
 final class FsNamespace {
+    /**
+     * What a Copy holds open while it is under way, taken from the handles' budget
+     * ({@link FsHandleBudget#take}): the directories above src and dst, and the file being copied
+     * and its temporary file. A Copy gives its worker back between slices, so every Copy of every
+     * connection in progress holds them at once, not only the two that a worker runs.
+     */
+    static final int COPY_DESCRIPTORS = 4;
+
     private FsNamespace() {}
 
     /** Symlink: a link made in its directory, its target stored as given. */
@@ -73,21 +81,28 @@ final class FsNamespace {
         // path a guest user who swapped dst's directory for a link in between had root rename a
         // file of the temporary name there over dst's name there, remove one, or copy a tree into
         // a directory of dst's name there.
-        NoMagicLinks.Above from = NoMagicLinks.theirDirectory(src, FsPaths.directoryName("src", o.src()), what);
+        budget.take(COPY_DESCRIPTORS, what);
+        NoMagicLinks.Above from = null;
         NoMagicLinks.Above to = null;
         try {
+            from = NoMagicLinks.theirDirectory(src, FsPaths.directoryName("src", o.src()), what);
             to = NoMagicLinks.theirDirectory(dst, FsPaths.directoryName("dst", o.dst()), what);
             refuseDirectoryNameForNonDirectory(from.name(), "dst", o.dst());
-            NoMagicLinks.Above held = to;
+            NoMagicLinks.Above heldFrom = from;
+            NoMagicLinks.Above heldTo = to;
             return FsTrees.copy(from.name(), to.name(), src, dst, budget, () -> {
-                held.close();
-                from.close();
+                heldTo.close();
+                heldFrom.close();
+                budget.giveBack(COPY_DESCRIPTORS);
             });
         } catch (FsFailure | RuntimeException e) {
             if (to != null) {
                 to.close();
             }
-            from.close();
+            if (from != null) {
+                from.close();
+            }
+            budget.giveBack(COPY_DESCRIPTORS);
             throw e;
         }
     }

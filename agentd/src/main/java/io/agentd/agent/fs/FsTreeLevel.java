@@ -43,10 +43,7 @@ final class FsTreeLevel implements AutoCloseable {
      */
     static FsTreeLevel open(String path, Path name, String what, FsHandleBudget budget, int descriptors)
             throws IOException, FsFailure {
-        if (!budget.tryTake(descriptors)) {
-            throw new FsFailure(24, what + ": too many open handles and directories of tree walks: " + budget.max()
-                    + " descriptors over all connections, half the agent's open-file limit (os error 24)");
-        }
+        budget.take(descriptors, what);
         FsTreeLevel level = null;
         try {
             level = openTaken(path, name, what, budget, descriptors);

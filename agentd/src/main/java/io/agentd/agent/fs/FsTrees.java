@@ -35,19 +35,30 @@ final class FsTrees {
     static FsSlicedWork removeDir(Path p, FsPaths.DirectoryName slash, boolean recursive, FsHandleBudget budget)
             throws FsFailure {
         String what = "rmdir " + p;
-        NoMagicLinks.Above above = NoMagicLinks.itsDirectory(p, slash, what);
+        budget.take(1, what); // the directory above p, held while it is under way (FsNamespace.COPY_DESCRIPTORS)
+        NoMagicLinks.Above above = null;
+        FsSlicedWork begun = null;
         try {
+            above = NoMagicLinks.itsDirectory(p, slash, what);
             Path at = above.name();
             if (!Files.isDirectory(at, NOFOLLOW)) {
                 throw FsFailure.of(Files.exists(at, NOFOLLOW) ? FsFailure.ENOTDIR : FsFailure.ENOENT, what);
             }
-            return new FsSlicedWork(what, FsTreeRemoval.begin(at, p, recursive, budget), above::close);
+            NoMagicLinks.Above held = above;
+            begun = new FsSlicedWork(what, FsTreeRemoval.begin(at, p, recursive, budget), () -> {
+                held.close();
+                budget.giveBack(1);
+            });
+            return begun;
         } catch (IOException e) {
-            above.close();
             throw FsErrors.from(e, what);
-        } catch (FsFailure | RuntimeException e) {
-            above.close();
-            throw e;
+        } finally {
+            if (begun == null) { // failed: its close will not come
+                if (above != null) {
+                    above.close();
+                }
+                budget.giveBack(1);
+            }
         }
     }
 

@@ -441,8 +441,42 @@ class FsServiceTest {
     }
 
     /**
+     * A Copy in progress holds its four descriptors (the directories above src and dst, the file and
+     * its temporary file) between its slices, when no worker runs it: they come from the handles'
+     * budget, so Copies left in progress by the hundred cannot take every descriptor the agent has.
+     * A Copy with no room left is EMFILE at once; the room comes back when a Copy ends.
+     */
+    @Test
+    void aCopyInProgressHoldsItsDescriptorsInTheBudget() throws Exception {
+        FsHandleBudget budget = new FsHandleBudget(FsNamespace.COPY_DESCRIPTORS + 1);
+        FsWorkers shared = new FsWorkers(1, 1 << 20, 1 << 20, budget);
+        RecordingHost host = new RecordingHost();
+        FsService fs = connection(shared, host);
+        FsSlice.nanos = 0; // a slice of one 64 KiB chunk: the first Copy is in progress for 64 of them
+        try {
+            Path src = Files.write(dir.resolve("src"), new byte[4 << 20]);
+            Files.write(src, new byte[] {1}, java.nio.file.StandardOpenOption.APPEND); // not all zeros
+            fs.onRequest(1, new FsRequest(new FsOp.Copy(src.toString(), dir.resolve("one").toString()), null, true));
+            fs.onRequest(2, new FsRequest(new FsOp.Copy(src.toString(), dir.resolve("two").toString()), null, true));
+            runLoopUntil(() -> answered(host, 1) && answered(host, 2), host.types()::toString);
+            assertTrue(responseOn(host, 1).ok(), responseOn(host, 1).toString());
+            assertEquals("EMFILE", responseOn(host, 2).errnoName(), responseOn(host, 2).toString());
+            assertEquals(0, budget.held(), "given back at the end");
+
+            fs.onRequest(3, new FsRequest(new FsOp.Copy(src.toString(), dir.resolve("two").toString()), null, true));
+            runLoopUntil(() -> answered(host, 3), host.types()::toString);
+            assertTrue(responseOn(host, 3).ok(), responseOn(host, 3).toString());
+            assertEquals(Files.size(src), Files.size(dir.resolve("two")));
+        } finally {
+            FsSlice.nanos = FsSlice.DEFAULT_NANOS;
+            shared.shutdown();
+        }
+    }
+
+    /**
      * A tree walk's open directories take their descriptors from the handles' budget (three a
-     * level; four for a Copy's, with the destination directory): a walk deeper than the room left
+     * level; four for a Copy's, with the destination directory; and a Copy's own four, a RemoveDir's
+     * own one, from its start): a walk deeper than the room left
      * is EMFILE, and every descriptor it took comes back, whether it ended or failed. Outside the
      * budget, a Copy 1,536 deep held 6,144 descriptors and two such walks with the handles could
      * take every descriptor the agent had.
@@ -462,7 +496,7 @@ class FsServiceTest {
             fs.onRequest(1, new FsRequest(new FsOp.Copy(shallow.toString(), dir.resolve("shallow-copy").toString()),
                     null, true));
             runLoopUntil(() -> answered(host, 1), host.types()::toString);
-            assertTrue(responseOn(host, 1).ok(), "4 levels of 4: " + responseOn(host, 1));
+            assertTrue(responseOn(host, 1).ok(), "4 levels of 4, and the Copy's own 4: " + responseOn(host, 1));
             assertEquals("x", Files.readString(dir.resolve("shallow-copy/a/b/c/f")));
             assertEquals(0, budget.held(), "given back at the end");
 
@@ -471,7 +505,7 @@ class FsServiceTest {
             runLoopUntil(() -> answered(host, 2), host.types()::toString);
             FsResponse copy = responseOn(host, 2);
             assertEquals("EMFILE", copy.errnoName(), copy.toString());
-            assertTrue(copy.error().contains("directories of tree walks: 20 descriptors"), copy.error());
+            assertTrue(copy.error().contains("Copies and tree walks under way: 20 descriptors"), copy.error());
             assertEquals(0, budget.held(), "given back after the failure");
 
             fs.onRequest(3, new FsRequest(new FsOp.RemoveDir(deep.toString(), true), null, true));
