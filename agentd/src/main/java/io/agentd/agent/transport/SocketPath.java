@@ -195,13 +195,27 @@ final class SocketPath {
 
     /**
      * Renames the listening socket onto the path, atomically: a stale socket there is replaced in
-     * the same step, and at no moment is there no socket or a dead one at the path.
+     * the same step, and at no moment is there no socket or a dead one at the path. A rename moves a
+     * name, not a file: whatever was swapped in under the temporary name since the bind would be
+     * published in its place. So the temporary name is checked to be the socket {@code bound} (its
+     * identity, from {@link SocketFile#identity}) before, and the path after, without following a
+     * link; a path that names anything else then is refused (not served, and left in place: it is
+     * not this agent's to remove).
      */
-    void publish() throws IOException {
+    void publish(Object bound) throws IOException {
         checkExisting(path); // again: the path may have changed since check()
-        Object bound = Files.readAttributes(temporary, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        requireSocket(temporary, bound);
         Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE);
+        requireSocket(path, bound);
         published = bound;
+    }
+
+    private void requireSocket(Path at, Object bound) throws IOException {
+        try (SocketFile socket = SocketFile.open(at, ownUid, "the socket just bound")) {
+            if (!socket.identity().equals(bound)) {
+                throw new IOException(at + " is no longer the socket just bound (now another socket); not served");
+            }
+        }
     }
 
     /**
@@ -227,17 +241,6 @@ final class SocketPath {
         } finally {
             published = null;
             releaseLock();
-        }
-    }
-
-    /**
-     * Refuses to go on when the temporary name is no longer the socket just bound (swapped since
-     * the bind): what follows, a chmod, would go through a link.
-     */
-    void requireBoundSocket() throws IOException {
-        String kind = kind(mode(temporary, false));
-        if (kind != null) {
-            throw new IOException(temporary + " is no longer the socket just bound (now " + kind + "); not served");
         }
     }
 

@@ -8,13 +8,7 @@ import io.agentd.agent.sys.OsException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.GroupPrincipal;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -112,9 +106,9 @@ public final class UnixSocketServer implements Transport {
             // bind creates the file with the socket's own mode less the umask: never wider than ours.
             Os.check("fchmod", Os.libc().fchmod(listenFd, access.mode()));
             Os.check("bind(" + bindAt + ")", Os.libc().bind(listenFd, addr, 2 + name.length + 1));
-            setOwnership(bindAt);
+            Object bound = setOwnership(bindAt);
             Os.check("listen", Os.libc().listen(listenFd, BACKLOG));
-            socketPath.publish();
+            socketPath.publish(bound);
         } catch (IOException | RuntimeException e) {
             Os.close(listenFd);
             listenFd = -1;
@@ -127,30 +121,19 @@ public final class UnixSocketServer implements Transport {
     }
 
     /**
-     * The exact mode, whatever the umask took away, and the group if one was asked for. Never through
-     * a link: if the name were swapped for one since the bind, the change would land on its target
-     * (as root, any file); the group goes on the name itself, and the mode only on a socket.
+     * The exact mode, whatever the umask took away, and the group if one was asked for; the
+     * socket's identity, which {@link SocketPath#publish} checks the path names once renamed. Both
+     * go on the socket bound or on nothing: a link or another file swapped in for the temporary name
+     * since the bind is refused, not changed ({@link SocketFile}).
      */
-    private void setOwnership(Path socket) throws IOException {
-        if (access.group() != null) {
-            GroupPrincipal group = socket.getFileSystem().getUserPrincipalLookupService()
-                    .lookupPrincipalByGroupName(access.group());
-            Files.getFileAttributeView(socket, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setGroup(group);
-            allowedGid = (Integer) Files.getAttribute(socket, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-        }
-        socketPath.requireBoundSocket();
-        Files.setPosixFilePermissions(socket, permissions(access.mode()));
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] bits = PosixFilePermission.values(); // OWNER_READ (0400) ... OTHERS_EXECUTE (0001)
-        for (int i = 0; i < bits.length; i++) {
-            if ((mode & (0400 >> i)) != 0) {
-                set.add(bits[i]);
+    private Object setOwnership(Path socket) throws IOException {
+        try (SocketFile bound = SocketFile.open(socket, Os.libc().getuid(), "the socket just bound")) {
+            if (access.group() != null) {
+                allowedGid = bound.setGroup(access.group());
             }
+            bound.setMode(access.mode());
+            return bound.identity();
         }
-        return set;
     }
 
     /** The peer's credentials against the allowed uids and group: its name for the logs, or null. */
