@@ -2,13 +2,19 @@ package io.agentd.agent;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.OutputStreamAppender;
+import io.agentd.agent.fs.ChannelDescriptor;
+import io.agentd.agent.sys.FileType;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The appender of {@code --log-file}: each line is appended to the file with one write(2), by a
@@ -63,7 +69,42 @@ final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
         if (parent != null && !Files.isDirectory(parent)) {
             Files.createDirectories(parent);
         }
-        return new LogFileAppender(file, new FileOutputStream(file.toFile(), true), stderr, true);
+        return new LogFileAppender(file, appendToRegularFile(file), stderr, true);
+    }
+
+    /**
+     * A stream appending to the regular file at {@code file}, made if missing. {@link Logging#configure}
+     * refuses a link, a FIFO or a device there first, but by name: whoever may write the log's
+     * directory can swap the name between that check and this open, and the open of a
+     * FileOutputStream follows a link (root appended wherever it pointed, and made the file it
+     * named). So the open is O_NOFOLLOW (a link fails, ELOOP) and the file it opened must be a
+     * regular file, read from the descriptor itself (/proc/self/fd/N) rather than the name; the
+     * stream is then a FileOutputStream on that N, the same file (a FileChannel's own stream would
+     * be closed by an interrupt of whichever thread logs). A FIFO swapped in between the check and
+     * the open still holds the open until a reader comes: Java opens nothing O_NONBLOCK, and libc is
+     * not loaded yet.
+     */
+    private static OutputStream appendToRegularFile(Path file) throws IOException {
+        FileChannel opened = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
+        try {
+            Path self = ChannelDescriptor.path(opened); // null on a JDK whose layout is not known
+            int mode = self != null ? (Integer) Files.getAttribute(self, "unix:mode")
+                    : (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if (FileType.of(mode) != FileType.S_IFREG) {
+                throw new IOException("not a regular file (" + FileType.describe(mode) + ")");
+            }
+            if (self == null) {
+                OutputStream channelStream = Channels.newOutputStream(opened);
+                opened = null; // the stream's now
+                return channelStream;
+            }
+            return new FileOutputStream(self.toFile(), true);
+        } finally {
+            if (opened != null) {
+                opened.close();
+            }
+        }
     }
 
     /** False once a write to the file failed: the log is on standard error since. */

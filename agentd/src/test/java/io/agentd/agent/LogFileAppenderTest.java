@@ -138,6 +138,34 @@ class LogFileAppenderTest {
         assertEquals("Is a directory", LogFileAppender.reason(opened, dir));
     }
 
+    /**
+     * The open itself follows no link: Logging's check of the name comes first, but whoever may write
+     * the log's directory can swap a link in after it, and a FileOutputStream opened through it
+     * (root appended to the link's target, and made a missing one).
+     */
+    @Test
+    void aLinkAtThePathIsNotOpenedAndItsTargetIsLeftAlone() throws Exception {
+        Path dir = newDir();
+        Path target = Files.writeString(dir.resolve("victim"), "untouched\n");
+        Path link = Files.createSymbolicLink(dir.resolve("agent.log"), target);
+        IOException e = assertThrowsIo(() -> LogFileAppender.open(link, stderr));
+        assertTrue(LogFileAppender.reason(e, link).contains("symbolic link"), LogFileAppender.reason(e, link));
+        assertEquals("untouched\n", Files.readString(target));
+
+        Path missing = dir.resolve("made-through-the-link");
+        Path dangling = Files.createSymbolicLink(dir.resolve("dangling.log"), missing);
+        assertThrowsIo(() -> LogFileAppender.open(dangling, stderr));
+        assertFalse(Files.exists(missing), "no file made where the link points");
+    }
+
+    /** What the open reached must be a regular file: a device swapped in for the name is not logged to. */
+    @Test
+    void aFileOpenedThatIsNotARegularFileIsRefused() {
+        Path device = Path.of("/dev/null");
+        IOException e = assertThrowsIo(() -> LogFileAppender.open(device, stderr));
+        assertEquals("not a regular file (a character device)", LogFileAppender.reason(e, device));
+    }
+
     /** A directory of the test's own under target (the build gives the tests no java.io.tmpdir). */
     private static Path newDir() throws IOException {
         return Files.createTempDirectory(Files.createDirectories(Path.of("target")), "log-file-").toAbsolutePath();

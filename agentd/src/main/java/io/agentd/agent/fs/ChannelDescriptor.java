@@ -12,8 +12,9 @@ import java.nio.file.Path;
  * is read through sun.misc.Unsafe (module jdk.unsupported, which the guest's runtime has), since
  * reflection on the field would need {@code --add-opens java.base/sun.nio.ch}. On a JDK whose layout
  * is not the expected one, {@link #path} returns null and the caller falls back to the file's name.
+ * The agent's log file is checked through it too ({@code LogFileAppender}).
  */
-final class ChannelDescriptor {
+public final class ChannelDescriptor {
     private static final sun.misc.Unsafe UNSAFE;
     private static final Class<?> CHANNEL_CLASS;
     private static final long CHANNEL_FD_OFFSET;
@@ -47,7 +48,7 @@ final class ChannelDescriptor {
     private ChannelDescriptor() {}
 
     /** {@code /proc/self/fd/N} of the channel's open file, or null when its descriptor cannot be known. */
-    static Path path(FileChannel channel) {
+    public static Path path(FileChannel channel) {
         int fd = fd(channel);
         return fd >= 0 ? Path.of("/proc/self/fd/" + fd) : null;
     }
