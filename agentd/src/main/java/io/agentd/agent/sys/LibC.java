@@ -58,6 +58,8 @@ public final class LibC {
     public static final int EINVAL = 22;
     public static final int EPIPE = 32;
     public static final int ENOSYS = 38;
+    /** getsockopt's answer for an option this kernel does not have (SO_PEERPIDFD before Linux 6.5). */
+    public static final int ENOPROTOOPT = 92;
     public static final int ENOBUFS = 105;
 
     // ---- file descriptors ------------------------------------------------------------------
@@ -187,6 +189,11 @@ public final class LibC {
     public static final int SO_PEERCRED = 17;
     /** The peer's supplementary groups (gid_t[]), as of its connect; Linux 4.13 and later. */
     public static final int SO_PEERGROUPS = 59;
+    /**
+     * A pidfd (int) of the peer's process as of its connect: that process, never another given its
+     * pid later; Linux 6.5 and later (ENOPROTOOPT before). Opened O_CLOEXEC by the kernel.
+     */
+    public static final int SO_PEERPIDFD = 77;
 
     public native int getsockopt(int fd, int level, int optname, ByteBuffer optval, ByteBuffer optlen);
 

@@ -150,7 +150,7 @@ public final class UnixSocketServer implements Transport {
             refused(who, "not an allowed uid (--allow-uid)");
             return null;
         }
-        String confined = confinement == null || !checkConfinement ? null : confinement.refusal(peer.pid(), who);
+        String confined = confinement == null || !checkConfinement ? null : confinement.refusalOfPeer(fd, peer.pid(), who);
         if (confined != null) {
             refused(who, confined + ": it may not have the agent act with the rights it lacks");
             return null;
