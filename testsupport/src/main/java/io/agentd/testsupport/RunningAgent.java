@@ -143,12 +143,54 @@ public final class RunningAgent implements AutoCloseable {
         return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** The whole log, or a line saying why there is none. */
+    /**
+     * The whole log, or a line saying why there is none. The agent writes its log lines from a thread
+     * of their own (its loop never waits for standard error), so a line logged before an answer can
+     * reach the file after the host has the answer: while the agent runs, this waits for the file to
+     * stop growing for {@link #LOG_SETTLE_MILLIS} (at most {@link #LOG_SETTLE_LIMIT_MILLIS}) first.
+     */
     public String logText() {
+        try {
+            awaitLogSettled();
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** The log as the file holds it now, without waiting for lines on their way (for polling loops). */
+    public String logSoFar() {
         try {
             return Files.readString(log);
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** How long the log must not grow to count as written up to now. */
+    private static final long LOG_SETTLE_MILLIS = 100;
+    /** Longest wait for that (an agent that logs all the time never settles). */
+    private static final long LOG_SETTLE_LIMIT_MILLIS = 2000;
+
+    private void awaitLogSettled() throws IOException {
+        long limit = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LOG_SETTLE_LIMIT_MILLIS);
+        long size = Files.size(log);
+        long stillSince = System.nanoTime();
+        while (process.isAlive() && System.nanoTime() < limit) {
+            if (System.nanoTime() - stillSince >= TimeUnit.MILLISECONDS.toNanos(LOG_SETTLE_MILLIS)) {
+                return;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long now = Files.size(log);
+            if (now != size) {
+                size = now;
+                stillSince = System.nanoTime();
+            }
         }
     }
 

@@ -206,17 +206,19 @@ final class AgentProcess implements AutoCloseable {
 
     /**
      * The log once it holds {@code fragment}: the agent may log an event after the host saw its
-     * effect (a refused connection is closed first, then logged), and its stderr is read by a thread.
+     * effect (a refused connection is closed first, then logged), and its log lines are written by a
+     * thread of their own.
      */
     String awaitLog(String fragment) throws InterruptedException {
         long deadline = System.nanoTime() + HostConnection.TIMEOUT.toNanos();
-        while (!logText().contains(fragment)) {
+        String log;
+        while (!(log = agent.logSoFar()).contains(fragment)) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("no log line with \"" + fragment + "\":\n" + logText());
+                throw new AssertionError("no log line with \"" + fragment + "\":\n" + log);
             }
             Thread.sleep(20);
         }
-        return logText();
+        return log;
     }
 
     Path dir() {
