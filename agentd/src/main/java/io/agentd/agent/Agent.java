@@ -249,9 +249,10 @@ public final class Agent implements HostConnections {
         }
     }
 
+    /** Every connection's queue is empty, and no fs answer is still to come (a Write's last buffer on a worker). */
     private boolean allFlushed() {
         for (Connection c : connections.values()) {
-            if (!c.link().isFlushed()) {
+            if (!c.link().isFlushed() || c.fsAnswersPending()) {
                 return false;
             }
         }
@@ -271,6 +272,8 @@ public final class Agent implements HostConnections {
             return;
         }
         phase = Phase.FLUSHING;
+        // Queued with the sessions' exits, flushed with them: the hosts are there to read the answers.
+        connections.values().forEach(Connection::agentShuttingDown);
         if (allFlushed()) {
             stop("nothing left to send");
             return;

@@ -339,7 +339,25 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         }
     }
 
-    /** The agent stops: uploads in progress end, leaving their destinations as they were. */
+    /**
+     * The agent is stopping and every session's exit is queued: this host's fs requests in progress
+     * are answered (ECANCELED) before the flush ({@link FsService#agentShuttingDown}).
+     */
+    void agentShuttingDown() {
+        if (fs != null) {
+            fs.agentShuttingDown();
+        }
+    }
+
+    /** An fs request of this host's is still to be answered (the agent's flush waits for it). */
+    boolean fsAnswersPending() {
+        return fs != null && fs.hasRequestsInProgress();
+    }
+
+    /**
+     * The agent stops: uploads in progress end, leaving their destinations as they were (an fs
+     * request still unanswered then, its disk stuck past the flush's time, ends unanswered).
+     */
     void agentStopping() {
         if (fs != null) {
             fs.onOwnerGone();

@@ -67,6 +67,8 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
     private FsResponse end;
     /** The answer was sent: a late resume (the Read may still be on the paused list) does nothing. */
     private boolean finished;
+    /** Bytes queued to the host so far (loop thread), for an answer that stops it short. */
+    private long sent;
 
     FsReadStream(FsService service, long id, FsRequest request, FsOp.Read read) {
         this.service = service;
@@ -196,6 +198,7 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
     private void sendReady() {
         while (!ready.isEmpty() && service.outputWaits().takesOutputOf(id)) {
             ByteBuffer chunk = ready.poll();
+            sent += chunk.remaining();
             service.out().sendData(id, MessageType.FS_DATA, chunk);
             free.add(chunk);
         }
@@ -283,6 +286,22 @@ final class FsReadStream implements FsService.Active, FsReadShare.Waiter {
             end = digest == null ? FsResponse.success(null) : new FsResponse(true, null, null, null, null, digest.hex());
         }
         sendReady();
+    }
+
+    /**
+     * The agent stops: ECANCELED now, after the chunks already queued, saying how many bytes those
+     * were; the chunks read and not queued are dropped (the output may be above its mark, or the id
+     * held, and the agent's exit waits for no host). The worker's turn, if one runs, ends as for
+     * {@link #abort}.
+     */
+    @Override
+    public void agentShuttingDown() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        abort();
+        service.finish(id, request, FsShutdownAnswers.read(read, sent).response(request.extended()));
     }
 
     @Override

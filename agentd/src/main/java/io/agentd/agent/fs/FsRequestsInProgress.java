@@ -38,6 +38,20 @@ final class FsRequestsInProgress {
     }
 
     /**
+     * Tells every request in progress that the agent stops ({@link FsService.Active#agentShuttingDown}):
+     * each ends with an answer, now or later (those untrack themselves then). How many were told.
+     */
+    int agentShuttingDown() {
+        List<FsService.Active> told = new ArrayList<>(active.values()); // answering now changes the map
+        told.forEach(FsService.Active::agentShuttingDown);
+        return told.size();
+    }
+
+    boolean isEmpty() {
+        return active.isEmpty();
+    }
+
+    /**
      * Why a request of {@code owner} may not start now (how many are in progress, and whose), or
      * null when it may.
      */

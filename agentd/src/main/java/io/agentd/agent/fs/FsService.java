@@ -36,6 +36,14 @@ public final class FsService {
     interface Active {
         /** The owner (or its id range) is gone: stop, send nothing more. Loop thread. */
         void abort();
+
+        /**
+         * The agent is stopping and its host is still there: end with an answer through
+         * {@link #finish}, ECANCELED ({@link FsShutdownAnswers}) unless it has its own already, now
+         * or once nothing more of it can reach the disk (the agent's flush waits for it,
+         * {@link #hasRequestsInProgress}). Loop thread.
+         */
+        void agentShuttingDown();
     }
 
     private final HostOutput out;
@@ -50,6 +58,8 @@ public final class FsService {
     private final FsOwners owners = new FsOwners();
     private final FsOwnerShares shares;
     private final FsHandleClosing handleClosing;
+    /** The agent is stopping ({@link #agentShuttingDown}): a new request is answered ECANCELED at once. */
+    private boolean shuttingDown;
 
     /**
      * @param loop runs a task on the loop thread (EventLoop::execute), from any thread
@@ -105,6 +115,11 @@ public final class FsService {
             return;
         }
         writeData.newRequest(id);
+        if (shuttingDown) {
+            respond(id, request, FsShutdownAnswers.notBegun(request.op()).response(request.extended()));
+            writeData.refused(id, request);
+            return;
+        }
         long owner = owners.ownerOf(id);
         String whose = requests.whyFull(owner);
         if (whose != null) {
@@ -185,6 +200,28 @@ public final class FsService {
         outputWaits.leaveGate();
         owners.forget(); // on a port, whoever comes next may be no relay
         shares.forget();
+    }
+
+    /**
+     * The agent stops (core.shutdown or a signal), every session's exit queued, before the flush:
+     * each request in progress ends with an answer (ECANCELED, {@link Active#agentShuttingDown}),
+     * since the host is still there to read it; until the agent exits, a new one is answered
+     * ECANCELED at once. The agent's flush waits for the answers that are not sent yet
+     * ({@link #hasRequestsInProgress}). Its handles close later, with the connection
+     * ({@link #onOwnerGone}).
+     */
+    public void agentShuttingDown() {
+        shuttingDown = true;
+        int told = requests.agentShuttingDown();
+        if (told > 0) {
+            log.info("fs: the agent is shutting down: {} request(s) in progress answered ECANCELED, or their own"
+                    + " answer where they had one", told);
+        }
+    }
+
+    /** True while some request has not sent its answer (the agent's flush waits for it while it stops). */
+    public boolean hasRequestsInProgress() {
+        return !requests.isEmpty();
     }
 
     /**

@@ -4,7 +4,11 @@ import io.agentd.protocol.payload.FsRequest;
 import io.agentd.protocol.payload.FsResponse;
 import io.agentd.protocol.payload.FsResponseData;
 
-/** Any operation but Read and Write ({@link FsOperations}): one task, one answer. */
+/**
+ * Any operation but Read and Write ({@link FsOperations}): one task, one answer. When the agent
+ * stops, one a worker has begun runs to its answer (short: these walk no tree), so a Remove or
+ * Rename is never answered as stopped after it was done; one not begun is answered ECANCELED.
+ */
 final class FsSimpleRequest implements FsService.Active {
     private final FsService service;
     private final long id;
@@ -15,6 +19,10 @@ final class FsSimpleRequest implements FsService.Active {
     private boolean inWork;
     /** It holds room in the agent's {@link FsAnswerGate} (loop thread). */
     private boolean gated;
+    /** The agent is stopping: a task not begun yet is not run (written on the loop). */
+    private volatile boolean shuttingDown;
+    /** A worker began its operation (written by the worker, read on the loop after the outcome). */
+    private volatile boolean began;
 
     FsSimpleRequest(FsService service, long id, FsRequest request) {
         this.service = service;
@@ -33,7 +41,10 @@ final class FsSimpleRequest implements FsService.Active {
 
     void start() {
         inWork = true;
-        service.work(request, () -> service.operations().run(id, request.op()), this::done, () -> aborted);
+        service.work(request, () -> {
+            began = true;
+            return service.operations().run(id, request.op());
+        }, this::done, () -> aborted || shuttingDown);
     }
 
     /** A List or ReadDir, with room the gate gave it. */
@@ -49,6 +60,8 @@ final class FsSimpleRequest implements FsService.Active {
             if (response != null && response.data() instanceof FsResponseData.Handle h) {
                 service.handleClosing().closeOrphan(h.handle(), id); // opened after its owner left
             }
+        } else if (!began && failure == null) { // not run: the agent stopping stopped it first
+            service.finish(id, request, FsShutdownAnswers.notBegun(request.op()).response(request.extended()));
         } else {
             service.finish(id, request, failure != null ? failure.response(request.extended()) : response);
         }
@@ -57,6 +70,20 @@ final class FsSimpleRequest implements FsService.Active {
             gated = false;
             service.outputWaits().answerDone();
         }
+    }
+
+    /**
+     * The agent stops: a List or ReadDir still waiting for its turn at the output is answered
+     * ECANCELED now; one with its task queued, once a worker passes it by; one begun, with its answer.
+     */
+    @Override
+    public void agentShuttingDown() {
+        if (inWork) {
+            shuttingDown = true;
+            return;
+        }
+        abort(); // FsOutputWaits drops it from its turn
+        service.finish(id, request, FsShutdownAnswers.notBegun(request.op()).response(request.extended()));
     }
 
     @Override

@@ -10,7 +10,8 @@ import io.agentd.protocol.payload.FsResponse;
  * sparse one read through: an 8 TiB one took hours) held one of the agent's few workers, and two
  * held every one: every other host's fs requests, a Stat too, went unanswered meanwhile (a
  * review). One answer, at its end; its owner gone, it stops (ECANCELED at its next step, or its next
- * slice not run) unanswered, and what it holds is let go on a worker with the request's rights.
+ * slice not run) unanswered, and what it holds is let go on a worker with the request's rights. The
+ * agent stopping stops it the same way, answered: ECANCELED once what it holds is let go.
  */
 final class FsSlicedRequest implements FsService.Active {
     private final FsService service;
@@ -20,6 +21,8 @@ final class FsSlicedRequest implements FsService.Active {
     private volatile boolean aborted;
     /** Its task is queued or running on a worker (loop thread). */
     private boolean inWork;
+    /** The agent is stopping: it stops as {@link #aborted} does, and is answered (written on the loop). */
+    private volatile boolean shuttingDown;
     /** Made by the first task, gone on with by the later ones (one at a time: each follows the last's outcome). */
     private volatile FsSlicedWork work;
 
@@ -31,7 +34,7 @@ final class FsSlicedRequest implements FsService.Active {
 
     void start() {
         inWork = true;
-        service.work(request, this::begin, this::sliceEnded, () -> aborted);
+        service.work(request, this::begin, this::sliceEnded, this::stopped);
     }
 
     /** On a worker: the operation's checks and its first slice. */
@@ -58,15 +61,14 @@ final class FsSlicedRequest implements FsService.Active {
 
     /** On the loop: the answer, or the next slice queued behind whatever other requests queued meanwhile. */
     private void sliceEnded(Boolean done, FsFailure failure) {
-        if (aborted) {
+        if (aborted || stoppedByShutdown(done, failure)) {
             // A slice not run (stopped before a worker took it) or one that ended unfinished left the work open.
             boolean open = failure == null && !Boolean.TRUE.equals(done) && work != null;
             if (open) {
                 service.work(request, this::closeWork, (closed, f) -> closedAfterStop(closed), () -> false);
                 return;
             }
-            inWork = false;
-            service.requests().stoppedWorkEnded(); // counted when it was stopped in work (abort)
+            stopEnded();
             return;
         }
         if (failure != null || done) {
@@ -74,7 +76,15 @@ final class FsSlicedRequest implements FsService.Active {
             service.finish(id, request, failure != null ? failure.response(request.extended()) : FsResponse.success(null));
             return;
         }
-        service.work(request, () -> goOn(new FsSlice()), this::sliceEnded, () -> aborted);
+        service.work(request, () -> goOn(new FsSlice()), this::sliceEnded, this::stopped);
+    }
+
+    /**
+     * The agent's stop ended it short of its end: a slice not run, or FsStop's ECANCELED; not one
+     * that was done or failed on its own, which answers as it is.
+     */
+    private boolean stoppedByShutdown(Boolean done, FsFailure failure) {
+        return shuttingDown && !Boolean.TRUE.equals(done) && (failure == null || failure.errno() == FsFailure.ECANCELED);
     }
 
     private Boolean closeWork() {
@@ -90,8 +100,30 @@ final class FsSlicedRequest implements FsService.Active {
         if (closed == null) {
             service.closeAside(work::close);
         }
+        stopEnded();
+    }
+
+    /**
+     * Stopped, and what it held let go: its host gone, its count in work ends ({@link #abort});
+     * the agent stopping, it is answered ECANCELED.
+     */
+    private void stopEnded() {
         inWork = false;
-        service.requests().stoppedWorkEnded();
+        if (aborted) {
+            service.requests().stoppedWorkEnded();
+        } else {
+            service.finish(id, request, FsShutdownAnswers.sliced(request.op()).response(request.extended()));
+        }
+    }
+
+    /** The agent stops: its next step or slice does not run, and it is answered ECANCELED ({@link #stopEnded}). */
+    @Override
+    public void agentShuttingDown() {
+        shuttingDown = true;
+    }
+
+    private boolean stopped() {
+        return aborted || shuttingDown;
     }
 
     @Override

@@ -9,7 +9,8 @@ import java.util.function.BooleanSupplier;
  * Copy's or a recursive RemoveDir's entries. They ask between steps and end with ECANCELED, their
  * answer unsent (a stopped request has none). Without it they ran to their end with nobody to
  * answer, holding one of the agent's few workers, which every host's fs requests share (a review).
- * Set by {@link FsTasks#run} around each task, on the worker's thread.
+ * The agent's stop stops them the same way, and that request is answered: FsSlicedRequest says
+ * why in place of this wording. Set by {@link FsTasks#run} around each task, on the worker's thread.
  */
 final class FsStop {
     private static final BooleanSupplier NEVER = () -> false;

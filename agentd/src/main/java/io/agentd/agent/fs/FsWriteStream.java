@@ -274,6 +274,20 @@ final class FsWriteStream implements FsService.Active, FsWriteTurns.Reports {
     }
 
     /**
+     * The agent stops: cut as for no room (ENOBUFS), with ECANCELED: what is queued is dropped, and
+     * the answer goes once the buffer being written, if any, is in the file, with the count it got
+     * ("N bytes written at offset O, nothing after"). Its empty chunk come or not: the data still
+     * queued would hold the agent's exit for as long as the disk takes it. A Write cut already
+     * answers as that cut says.
+     */
+    @Override
+    public void agentShuttingDown() {
+        if (!ended && cut == null) {
+            cutNow(FsFailure.ECANCELED, FsShutdownAnswers.WHY);
+        }
+    }
+
+    /**
      * Ends the Write short of its answer: the worker stopped, everything the Write holds given back,
      * and the handle spoiled (an atomic upload then leaves its destination unchanged) and left.
      */
