@@ -10,7 +10,8 @@ import io.agentd.agent.sys.LibC;
  * ({@link SessionIo#reapedLeadersGroupAlive}) its id may be given to another process, and a group
  * that process leads (another session's) would get this session's signals: it is never signalled
  * again (the id can come back only as another group). A group that emptied while no one looked is
- * told apart from its id's next owner by that owner's process.
+ * told apart from its id's next owner by that owner's process. It also says whether the leader has
+ * begun its exit, reaped or not: the deadline signals only a leader still running.
  */
 final class LeaderGroup {
     private final int pid;
@@ -32,6 +33,15 @@ final class LeaderGroup {
     /** Sends {@code signal} to the group; returns 0 or the errno, ESRCH once the group was found gone. */
     int signal(int signal) {
         return gone() ? LibC.ESRCH : io.killGroup(pid, signal);
+    }
+
+    /**
+     * Whether the leader has exited or begun to: it was reaped, or it is a zombie whose exit the
+     * loop has not handled yet (its pidfd's readiness waits, or the sweep has not come by), or it is
+     * inside its exit, not a zombie yet. Until the reap its pid is its own, so the pid names it.
+     */
+    boolean leaderExitBegun() {
+        return leaderReaped || io.exitBegun(pid);
     }
 
     /** SIGKILL to the group, asked while the leader is not reaped (its zombie holds the id). */

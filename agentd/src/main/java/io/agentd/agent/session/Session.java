@@ -79,7 +79,10 @@ final class Session {
     private boolean killCgroupAtEnd;
     /** The agent is shutting down: a drain window's last read waits for no paused host. */
     private boolean shuttingDown;
-    private boolean timedOut;
+    /** The deadline found the leader running and signalled its group ({@link #timedOut()} says what exited carries). */
+    private boolean signalledAtDeadline;
+    /** The leader had begun its exit when it was looked at right after the deadline's SIGTERM. */
+    private boolean exitBegunAtSignal;
     private Timer deadlineTimer;
     private Timer graceTimer;
 
@@ -271,14 +274,23 @@ final class Session {
         fds.resize(rows, cols);
     }
 
+    /**
+     * The deadline. Only a leader still running is signalled: SIGTERM, SIGKILL after the grace. A
+     * leader that has begun its exit by itself is left alone (a zombie whose exit the loop has not
+     * handled yet: its pidfd's readiness waits in this round of the loop, or the sweep has not come
+     * by; or one inside its exit, which a signal no longer changes): its exit follows as any other's,
+     * its background processes left running ({@code exit} is set only once that exit is handled).
+     * The leader is looked at again right after the signal, for {@link #timedOut()}.
+     */
     private void onDeadline() {
-        if (exit != null || state == State.DONE) {
+        if (state != State.RUNNING || group.leaderExitBegun()) {
             return;
         }
-        timedOut = true;
+        signalGroup(LibC.SIGTERM);
+        exitBegunAtSignal = group.leaderExitBegun();
+        signalledAtDeadline = true;
         killCgroupAtEnd = true;
         SessionLines.timeoutReached(this);
-        signalGroup(LibC.SIGTERM);
         graceTimer = loop.schedule(owner.defaults().graceMillis(), () -> {
             if (state != State.DONE) {
                 SessionLines.stillRunningAfterTheGrace(this);
@@ -335,6 +347,17 @@ final class Session {
         sendExited();
     }
 
+    /**
+     * Whether exited says timed_out: the one place that is decided. The deadline signalled the
+     * leader while it ran, and the leader did not end with a code of its own from an exit it had
+     * already begun as the signal came, which the signal did not change (the kernel gives a leader
+     * killed by the signal the signal's status, so a code means its own exit came first). A leader
+     * that ends with its code later (a SIGTERM handler's exit) is timed out.
+     */
+    private boolean timedOut() {
+        return signalledAtDeadline && !(exitBegunAtSignal && exit.signal() == null);
+    }
+
     private void sendExited() {
         if (detachable || route.keptIfItsHostLeaves()) {
             // A host that closed a moment ago, its hang-up not yet heard, would take the exit with it
@@ -353,6 +376,7 @@ final class Session {
             }
         }
         ResourceUsage usage = cgroup.usage();
+        boolean timedOut = timedOut();
         TerminalFrames.sendExited(route, id,
                 new ExecExited(exit.code(), exit.signal(), timedOut ? Boolean.TRUE : null, usage));
         SessionLines.exited(this, exit, timedOut, usage);

@@ -1,6 +1,7 @@
 package io.agentd.agent.session;
 
 import io.agentd.agent.spawn.Pty;
+import io.agentd.agent.sys.ExitBegun;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -50,6 +51,9 @@ public interface SessionIo {
     /** waitpid(pid, WNOHANG): the pid reaped, 0 when none exited, -1 when there is none. */
     int waitpid(int pid, int[] status);
 
+    /** Whether the child {@code pid}, not reaped yet, has begun its exit ({@link ExitBegun}). */
+    boolean exitBegun(int pid);
+
     /** TIOCSWINSZ on a PTY master: 0 or the errno. */
     int setWindowSize(int masterFd, int rows, int cols);
 
@@ -98,6 +102,11 @@ public interface SessionIo {
         @Override
         public int waitpid(int pid, int[] status) {
             return Os.libc().waitpid(pid, status, LibC.WNOHANG);
+        }
+
+        @Override
+        public boolean exitBegun(int pid) {
+            return ExitBegun.of(pid);
         }
 
         @Override

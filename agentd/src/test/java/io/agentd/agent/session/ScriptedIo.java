@@ -31,6 +31,8 @@ final class ScriptedIo implements SessionIo {
     /** Pids a process holds now, as kill(pid, 0) would find them (none unless a test says so). */
     private final Set<Integer> liveProcesses = new HashSet<>();
     private final Map<Integer, Integer> exited = new HashMap<>();
+    /** Exits a leader begins by itself as its group is signalled (status by pid), taken at that signal. */
+    private final Map<Integer, Integer> exitsAsSignalled = new HashMap<>();
     final List<String> signals = new ArrayList<>();
     /** TIOCSWINSZ calls, as fd:rows:cols. */
     final List<String> resizes = new ArrayList<>();
@@ -81,6 +83,15 @@ final class ScriptedIo implements SessionIo {
     /** {@code pid} exited with {@code code}: the next waitpid for it (or for any) reaps it. */
     ScriptedIo exit(int pid, int code) {
         exited.put(pid, (code & 0xff) << 8);
+        return this;
+    }
+
+    /**
+     * {@code pid} exits with {@code code} by itself just as the next signal to its group is sent:
+     * the exit has begun when the signal comes, so it ends with its own code.
+     */
+    ScriptedIo exitsAsItsGroupIsSignalled(int pid, int code) {
+        exitsAsSignalled.put(pid, (code & 0xff) << 8);
         return this;
     }
 
@@ -159,6 +170,10 @@ final class ScriptedIo implements SessionIo {
     @Override
     public int killGroup(int pgid, int signal) {
         signals.add(pgid + ":" + signal);
+        Integer ownExit = exitsAsSignalled.remove(pgid);
+        if (ownExit != null) {
+            exited.put(pgid, ownExit);
+        }
         return liveGroups.contains(pgid) ? 0 : LibC.ESRCH;
     }
 
@@ -181,6 +196,12 @@ final class ScriptedIo implements SessionIo {
         }
         status[0] = exited.remove(reaped);
         return reaped;
+    }
+
+    /** An exit scripted and not reaped yet is a zombie's, whose exit has begun. */
+    @Override
+    public boolean exitBegun(int pid) {
+        return exited.containsKey(pid);
     }
 
     @Override

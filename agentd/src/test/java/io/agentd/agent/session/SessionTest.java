@@ -436,6 +436,100 @@ class SessionTest {
         assertEquals(null, exited().timedOut());
     }
 
+    /**
+     * The leader exits by itself just before its deadline, and the deadline's timer runs before the
+     * loop handles the pidfd's readiness (the same round of the loop, or a loop behind): the exit is
+     * the leader's own, so no signal, no timed_out, and its cgroup is not killed at the end.
+     */
+    @Test
+    void aLeaderThatExitedBeforeItsDeadlineIsNotTimedOutWhenTheDeadlineIsHandledFirst() {
+        ScriptedCgroup cgroup = new ScriptedCgroup();
+        cgroup.populated = false;
+        h.start(SessionHarness.pipes(), 1000L, false, cgroup);
+        h.io.groupAlive(PID, true);
+        outputsEnd();
+        h.io.exit(PID, 5); // a zombie now; its pidfd is readable, not yet handled
+        h.loop.advance(1000);
+        assertEquals(List.of(), h.io.signals, "no SIGTERM to a leader that has exited");
+
+        h.loop.fire(PIDFD, Loop.READABLE);
+        h.loop.advance(GRACE_MILLIS);
+        assertEquals(List.of(), h.io.signals, "no SIGKILL after a grace either");
+        ExecExited exited = exited();
+        assertEquals(5, exited.code());
+        assertEquals(null, exited.signal());
+        assertEquals(null, exited.timedOut());
+        assertEquals(0, cgroup.kills, "its background processes are not killed, as after any exit of its own");
+    }
+
+    /**
+     * A deadline of 0 meets a leader the sweep reaped before the session was registered (its exit
+     * follows in a moment): it exited by itself, so it is not timed out.
+     */
+    @Test
+    void aDeadlineDueWhenTheLeaderWasReapedBeforeRegistrationDoesNotTimeItOut() {
+        Session s = h.start(SessionHarness.pipes(), 0L, false);
+        s.leaderReapedBeforeRegistration();
+        h.loop.advance(0);
+        outputsEnd();
+        s.onLeaderExit(3 << 8);
+        assertEquals(List.of(), h.io.signals);
+        assertEquals(null, exited().timedOut());
+        assertEquals(3, exited().code());
+    }
+
+    /**
+     * The leader begins its exit by itself between the deadline's look and its SIGTERM: it ends
+     * with its own code, which the signal came too late to change, so it is not timed out.
+     */
+    @Test
+    void aLeaderWhoseOwnExitBeganAsTheSigtermCameIsNotTimedOut() {
+        h.start(SessionHarness.pipes(), 1000L, false);
+        h.io.groupAlive(PID, true);
+        h.io.exitsAsItsGroupIsSignalled(PID, 5);
+        h.loop.advance(1000);
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals);
+        outputsEnd();
+        h.loop.fire(PIDFD, Loop.READABLE);
+        ExecExited exited = exited();
+        assertEquals(5, exited.code());
+        assertEquals(null, exited.signal());
+        assertEquals(null, exited.timedOut());
+    }
+
+    /** The same race, but the SIGTERM's own kill: the status names the signal, and it is timed out. */
+    @Test
+    void aLeaderKilledByTheSigtermIsTimedOutEvenIfItsExitBeganByTheLookAfterIt() {
+        h.start(SessionHarness.pipes(), 1000L, false);
+        h.io.groupAlive(PID, true);
+        h.io.exitsAsItsGroupIsSignalled(PID, 0);
+        h.loop.advance(1000);
+        h.io.killedBy(PID, LibC.SIGTERM);
+        outputsEnd();
+        h.loop.fire(PIDFD, Loop.READABLE);
+        assertEquals(LibC.SIGTERM, exited().signal());
+        assertEquals(Boolean.TRUE, exited().timedOut());
+    }
+
+    /**
+     * A leader running at its deadline, and still running right after the SIGTERM, is timed out
+     * however it ends: here with a code of its own (a SIGTERM handler's exit).
+     */
+    @Test
+    void aLeaderRunningAtItsDeadlineIsTimedOutEvenWhenItExitsWithItsOwnCode() {
+        h.start(SessionHarness.pipes(), 1000L, false);
+        h.io.groupAlive(PID, true);
+        h.loop.advance(1000);
+        assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals);
+        outputsEnd();
+        h.io.exit(PID, 0);
+        h.loop.fire(PIDFD, Loop.READABLE);
+        ExecExited exited = exited();
+        assertEquals(0, exited.code());
+        assertEquals(null, exited.signal());
+        assertEquals(Boolean.TRUE, exited.timedOut());
+    }
+
     @Test
     void abandonKillsTheGroupSendsNothingAndClosesEveryFdOnce() {
         Session s = h.start(SessionHarness.pipes(), 1000L, false);
