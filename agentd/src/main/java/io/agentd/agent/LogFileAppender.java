@@ -79,8 +79,9 @@ final class LogFileAppender extends OutputStreamAppender<ILoggingEvent> {
      * FileOutputStream follows a link (root appended wherever it pointed, and made the file it
      * named). So the open is O_NOFOLLOW (a link fails, ELOOP) and the file it opened must be a
      * regular file, read from the descriptor itself (/proc/self/fd/N) rather than the name; the
-     * stream is then a FileOutputStream on that N, the same file (a FileChannel's own stream would
-     * be closed by an interrupt of whichever thread logs). A FIFO swapped in between the check and
+     * stream is then a FileOutputStream opened again through /proc/self/fd/N, which reaches the file
+     * N holds whatever the name now is (a FileChannel's own stream would be closed by an interrupt of
+     * whichever thread logs). A FIFO swapped in between the check and
      * the open still holds the open until a reader comes: Java opens nothing O_NONBLOCK, and libc is
      * not loaded yet.
      */

@@ -68,10 +68,12 @@ final class FsSlicedRequest implements FsService.Active {
                 service.work(request, this::closeWork, (closed, f) -> closedAfterStop(closed), () -> false);
                 return;
             }
+            closeIfLeftOpen();
             stopEnded();
             return;
         }
         if (failure != null || done) {
+            closeIfLeftOpen();
             inWork = false;
             service.finish(id, request, failure != null ? failure.response(request.extended()) : FsResponse.success(null));
             return;
@@ -85,6 +87,20 @@ final class FsSlicedRequest implements FsService.Active {
      */
     private boolean stoppedByShutdown(Boolean done, FsFailure failure) {
         return shuttingDown && !Boolean.TRUE.equals(done) && (failure == null || failure.errno() == FsFailure.ECANCELED);
+    }
+
+    /**
+     * A task that failed before its slice ran left the work open: goOn closes it on every outcome of
+     * a slice, but the task itself can fail first (the request's user gone between slices, its rights
+     * refused, the kernel refusing a worker thread), and its descriptors, their room in the budget
+     * and a Copy's temporary file would stay for good. Closed aside: the rights that failed cannot
+     * be had for it (the temporary file then goes as the agent, as after a stop without a worker).
+     * No slice runs meanwhile: they run one at a time, and this one's outcome is here.
+     */
+    private void closeIfLeftOpen() {
+        if (work != null && !work.isClosed()) {
+            service.closeAside(work::close);
+        }
     }
 
     private Boolean closeWork() {

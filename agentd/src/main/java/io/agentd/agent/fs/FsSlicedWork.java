@@ -34,7 +34,7 @@ final class FsSlicedWork {
     private final Steps steps;
     /** The directories the work acts in (NoMagicLinks.Above), closed after the steps. */
     private final Runnable closeHeld;
-    private boolean closed;
+    private volatile boolean closed;
 
     /** {@code steps}, whose I/O failures say {@code what}, in directories {@code closeHeld} closes. */
     FsSlicedWork(String what, Steps steps, Runnable closeHeld) {
@@ -52,6 +52,11 @@ final class FsSlicedWork {
         } catch (IOException e) {
             throw FsErrors.from(e, what);
         }
+    }
+
+    /** Whether {@link #close} has run (on whichever thread ran it last; the loop reads it after that task's outcome). */
+    boolean isClosed() {
+        return closed;
     }
 
     /** Closes it, once: the steps, then the directories they acted in. */

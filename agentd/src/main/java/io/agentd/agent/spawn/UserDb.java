@@ -61,7 +61,8 @@ public final class UserDb {
     private final EntryFile passwd;
     private final EntryFile group;
 
-    UserDb(Path passwd, Path group) {
+    /** The database in these files, read as /etc/passwd and /etc/group are (the tests' own, a user removed meanwhile). */
+    public UserDb(Path passwd, Path group) {
         this.passwd = new EntryFile(passwd, 4, 7);
         this.group = new EntryFile(group, 3, 4);
     }

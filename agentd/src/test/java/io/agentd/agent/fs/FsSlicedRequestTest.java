@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.agentd.agent.spawn.UserDb;
 import io.agentd.protocol.payload.FsOp;
 import io.agentd.protocol.payload.FsResponse;
 import java.nio.file.Files;
@@ -95,6 +96,38 @@ class FsSlicedRequestTest {
     }
 
     /** A Stat sent after the request on {@code id} is answered while that request is still under way. */
+    /**
+     * A slice's task can fail before the slice runs (here its user is gone from the user database
+     * between two slices, as after a userdel): the Copy is answered with that failure, and what it
+     * held (its descriptors' room in the budget, its temporary file) is let go all the same. Before,
+     * only a failure inside a slice closed it: the room was lost for good and the temporary file left.
+     */
+    @Test
+    void aCopyWhoseUserGoesBetweenSlicesLetsGoOfWhatItHolds() throws Exception {
+        Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0::/root:/bin/sh\ncopier:x:0:0::/:/bin/sh\n");
+        Path group = Files.writeString(dir.resolve("group"), "root:x:0:\n");
+        Path work = Files.createDirectory(dir.resolve("w"));
+        Path src = Files.write(work.resolve("src"), randomBytes(8 << 20)); // 128 slices
+        try (OneConnectionFs asCopier = new OneConnectionFs(Duration.ofSeconds(20), 1, FsSettings.DEFAULTS,
+                new UserDb(passwd, group))) {
+            int heldBefore = asCopier.handleBudget().held();
+            long copy = asCopier.send(new FsOp.Copy(src.toString(), work.resolve("dst").toString()), "copier");
+            assertTrue(asCopier.run(new FsOp.Stat(work.toString(), true)).ok(), "the Copy is between slices");
+            assertFalse(asCopier.sentOn(copy));
+            Files.writeString(passwd, "root:x:0:0::/root:/bin/sh\n");
+
+            FsResponse answer = asCopier.answer(copy);
+            assertFalse(answer.ok(), "answered with the failure to take its user's rights");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while ((asCopier.handleBudget().held() != heldBefore || names(work).size() != 1)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10); // closed aside, off the loop
+            }
+            assertEquals(heldBefore, asCopier.handleBudget().held(), "its descriptors' room is given back");
+            assertEquals(List.of("src"), names(work), "and its temporary file removed");
+        }
+    }
+
     private void answeredFirst(long id) throws Exception {
         FsResponse stat = fs.run(new FsOp.Stat(dir.toString(), true));
         assertTrue(stat.ok(), stat.toString());

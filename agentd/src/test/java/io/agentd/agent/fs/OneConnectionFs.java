@@ -30,6 +30,19 @@ final class OneConnectionFs implements AutoCloseable {
         this(answerTimeout, 1, new FsSettings(1, 8, 4096, 8192, 16384));
     }
 
+    /** With {@code workers} workers, {@code settings} and the user database {@code users}. */
+    OneConnectionFs(Duration answerTimeout, int workers, FsSettings settings, UserDb users) {
+        this.answerTimeout = answerTimeout;
+        this.workers = new FsWorkers(workers);
+        this.fs = new FsService(loop::add, host, new HeldIds(), this.workers, users,
+                FsCredentials.ofAgent(), settings);
+    }
+
+    /** The workers' descriptor budget, which what a request holds open is charged to. */
+    FsHandleBudget handleBudget() {
+        return workers.handleBudget();
+    }
+
     /** With {@code workers} workers and {@code settings}. */
     OneConnectionFs(Duration answerTimeout, int workers, FsSettings settings) {
         this.answerTimeout = answerTimeout;
