@@ -79,10 +79,8 @@ final class Session {
     private boolean killCgroupAtEnd;
     /** The agent is shutting down: a drain window's last read waits for no paused host. */
     private boolean shuttingDown;
-    /** The deadline found the leader running and signalled its group ({@link #timedOut()} says what exited carries). */
+    /** The deadline found the leader running and signalled its group: exited says timed_out ({@link #timedOut()}). */
     private boolean signalledAtDeadline;
-    /** The leader had begun its exit when it was looked at right after the deadline's SIGTERM. */
-    private boolean exitBegunAtSignal;
     private Timer deadlineTimer;
     private Timer graceTimer;
 
@@ -280,14 +278,16 @@ final class Session {
      * handled yet: its pidfd's readiness waits in this round of the loop, or the sweep has not come
      * by; or one inside its exit, which a signal no longer changes): its exit follows as any other's,
      * its background processes left running ({@code exit} is set only once that exit is handled).
-     * The leader is looked at again right after the signal, for {@link #timedOut()}.
+     * One that begins its exit between this look and the signal is timed out all the same: from
+     * here it cannot be told from a SIGTERM handler's prompt exit, which is timed out (a script
+     * must see that its command ran out of time), and the two differ by the microseconds between
+     * the look and the kill.
      */
     private void onDeadline() {
         if (state != State.RUNNING || group.leaderExitBegun()) {
             return;
         }
         signalGroup(LibC.SIGTERM);
-        exitBegunAtSignal = group.leaderExitBegun();
         signalledAtDeadline = true;
         killCgroupAtEnd = true;
         SessionLines.timeoutReached(this);
@@ -349,13 +349,11 @@ final class Session {
 
     /**
      * Whether exited says timed_out: the one place that is decided. The deadline signalled the
-     * leader while it ran, and the leader did not end with a code of its own from an exit it had
-     * already begun as the signal came, which the signal did not change (the kernel gives a leader
-     * killed by the signal the signal's status, so a code means its own exit came first). A leader
-     * that ends with its code later (a SIGTERM handler's exit) is timed out.
+     * leader while it ran ({@link #onDeadline}), however it then ends: killed by the signal, or
+     * with a code of its own (a SIGTERM handler's exit).
      */
     private boolean timedOut() {
-        return signalledAtDeadline && !(exitBegunAtSignal && exit.signal() == null);
+        return signalledAtDeadline;
     }
 
     private void sendExited() {
