@@ -44,6 +44,14 @@ final class LeaderGroup {
         return leaderReaped || io.exitBegun(pid);
     }
 
+    /**
+     * Whether the leader, not reaped, catches, ignores or blocks SIGTERM: then an exit with a code
+     * after a SIGTERM may be its own answer to it. A reaped one's is not asked (false).
+     */
+    boolean leaderTakesSigtermItself() {
+        return !leaderReaped && io.takesSigtermItself(pid);
+    }
+
     /** SIGKILL to the group, asked while the leader is not reaped (its zombie holds the id). */
     void killBeforeLeaderReaped() {
         io.killGroup(pid, LibC.SIGKILL);

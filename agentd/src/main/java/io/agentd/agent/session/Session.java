@@ -79,8 +79,10 @@ final class Session {
     private boolean killCgroupAtEnd;
     /** The agent is shutting down: a drain window's last read waits for no paused host. */
     private boolean shuttingDown;
-    /** The deadline found the leader running and signalled its group: exited says timed_out ({@link #timedOut()}). */
+    /** The deadline found the leader running and signalled its group ({@link #timedOut()} says what exited carries). */
     private boolean signalledAtDeadline;
+    /** The leader caught, ignored or blocked SIGTERM when the deadline signalled it. */
+    private boolean leaderTookSigterm;
     private Timer deadlineTimer;
     private Timer graceTimer;
 
@@ -278,15 +280,14 @@ final class Session {
      * handled yet: its pidfd's readiness waits in this round of the loop, or the sweep has not come
      * by; or one inside its exit, which a signal no longer changes): its exit follows as any other's,
      * its background processes left running ({@code exit} is set only once that exit is handled).
-     * One that begins its exit between this look and the signal is timed out all the same: from
-     * here it cannot be told from a SIGTERM handler's prompt exit, which is timed out (a script
-     * must see that its command ran out of time), and the two differ by the microseconds between
-     * the look and the kill.
+     * One that begins its exit between this look and the signal is told from a SIGTERM handler's
+     * prompt exit by how it takes SIGTERM, read before the signal ({@link #timedOut()}).
      */
     private void onDeadline() {
         if (state != State.RUNNING || group.leaderExitBegun()) {
             return;
         }
+        leaderTookSigterm = group.leaderTakesSigtermItself();
         signalGroup(LibC.SIGTERM);
         signalledAtDeadline = true;
         killCgroupAtEnd = true;
@@ -349,11 +350,14 @@ final class Session {
 
     /**
      * Whether exited says timed_out: the one place that is decided. The deadline signalled the
-     * leader while it ran ({@link #onDeadline}), however it then ends: killed by the signal, or
-     * with a code of its own (a SIGTERM handler's exit).
+     * leader while it ran ({@link #onDeadline}), and it ended by a signal, or with a code of its own
+     * while it took SIGTERM itself (a handler's exit; or it ignored or blocked it and ran on). A
+     * leader that left SIGTERM alone and still ends with a code had begun that exit before the
+     * signal came (the signal would have ended it, its status the signal's): it ended by itself,
+     * at the deadline, and is not timed out, though its group got the SIGTERM.
      */
     private boolean timedOut() {
-        return signalledAtDeadline;
+        return signalledAtDeadline && (exit.signal() != null || leaderTookSigterm);
     }
 
     private void sendExited() {

@@ -2,6 +2,7 @@ package io.agentd.agent.session;
 
 import io.agentd.agent.spawn.Pty;
 import io.agentd.agent.sys.ExitBegun;
+import io.agentd.agent.sys.SigtermDisposition;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.agent.sys.OsException;
@@ -53,6 +54,9 @@ public interface SessionIo {
 
     /** Whether the child {@code pid}, not reaped yet, has begun its exit ({@link ExitBegun}). */
     boolean exitBegun(int pid);
+
+    /** Whether the child {@code pid}, not reaped yet, catches, ignores or blocks SIGTERM ({@link SigtermDisposition}). */
+    boolean takesSigtermItself(int pid);
 
     /** TIOCSWINSZ on a PTY master: 0 or the errno. */
     int setWindowSize(int masterFd, int rows, int cols);
@@ -107,6 +111,11 @@ public interface SessionIo {
         @Override
         public boolean exitBegun(int pid) {
             return ExitBegun.of(pid);
+        }
+
+        @Override
+        public boolean takesSigtermItself(int pid) {
+            return SigtermDisposition.takenItselfBy(pid);
         }
 
         @Override

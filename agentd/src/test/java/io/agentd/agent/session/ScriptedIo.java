@@ -33,6 +33,7 @@ final class ScriptedIo implements SessionIo {
     private final Map<Integer, Integer> exited = new HashMap<>();
     /** Exits a leader begins by itself as its group is signalled (status by pid), taken at that signal. */
     private final Map<Integer, Integer> exitsAsSignalled = new HashMap<>();
+    private final java.util.Set<Integer> sigtermHandlers = new java.util.HashSet<>();
     final List<String> signals = new ArrayList<>();
     /** TIOCSWINSZ calls, as fd:rows:cols. */
     final List<String> resizes = new ArrayList<>();
@@ -92,6 +93,12 @@ final class ScriptedIo implements SessionIo {
      */
     ScriptedIo exitsAsItsGroupIsSignalled(int pid, int code) {
         exitsAsSignalled.put(pid, (code & 0xff) << 8);
+        return this;
+    }
+
+    /** {@code pid} catches SIGTERM (a handler): its exit with a code after one is its answer to it. */
+    ScriptedIo handlesSigterm(int pid) {
+        sigtermHandlers.add(pid);
         return this;
     }
 
@@ -196,6 +203,11 @@ final class ScriptedIo implements SessionIo {
         }
         status[0] = exited.remove(reaped);
         return reaped;
+    }
+
+    @Override
+    public boolean takesSigtermItself(int pid) {
+        return sigtermHandlers.contains(pid);
     }
 
     /** An exit scripted and not reaped yet is a zombie's, whose exit has begun. */

@@ -479,12 +479,12 @@ class SessionTest {
     }
 
     /**
-     * The leader begins its exit by itself between the deadline's look and its SIGTERM, and ends
-     * with its own code: timed out all the same, since the agent cannot tell it from a SIGTERM
-     * handler's prompt exit (agentctl's --timeout exits 124 on that: a script must see it).
+     * The leader begins its exit by itself between the deadline's look and its SIGTERM and ends
+     * with its own code: it leaves SIGTERM alone, so the signal would have ended it with the
+     * signal's status; its code says its exit came first: not timed out.
      */
     @Test
-    void aLeaderWhoseOwnExitBeganAsTheSigtermCameIsTimedOut() {
+    void aLeaderWhoseOwnExitBeganAsTheSigtermCameIsNotTimedOut() {
         h.start(SessionHarness.pipes(), 1000L, false);
         h.io.groupAlive(PID, true);
         h.io.exitsAsItsGroupIsSignalled(PID, 5);
@@ -495,7 +495,7 @@ class SessionTest {
         ExecExited exited = exited();
         assertEquals(5, exited.code());
         assertEquals(null, exited.signal());
-        assertEquals(Boolean.TRUE, exited.timedOut());
+        assertEquals(null, exited.timedOut());
     }
 
     /** The same race, but the SIGTERM's own kill: the status names the signal, and it is timed out. */
@@ -513,13 +513,14 @@ class SessionTest {
     }
 
     /**
-     * A leader running at its deadline, and still running right after the SIGTERM, is timed out
-     * however it ends: here with a code of its own (a SIGTERM handler's exit).
+     * A leader running at its deadline that handles SIGTERM is timed out however it ends: here with
+     * a code of its own, its handler's exit.
      */
     @Test
     void aLeaderRunningAtItsDeadlineIsTimedOutEvenWhenItExitsWithItsOwnCode() {
         h.start(SessionHarness.pipes(), 1000L, false);
         h.io.groupAlive(PID, true);
+        h.io.handlesSigterm(PID);
         h.loop.advance(1000);
         assertEquals(List.of(PID + ":" + LibC.SIGTERM), h.io.signals);
         outputsEnd();
