@@ -102,6 +102,12 @@ public final class ScriptedPeer implements AutoCloseable {
         send(new Frame(0, MessageType.CORE_READY, new Ready(1, 2, 3, "scripted", List.of(features))));
     }
 
+    /** Accepts a client that connects itself and sends it {@code ready} (a guest's own choice of fields). */
+    public void accept(Ready ready) throws IOException {
+        peer = server.accept();
+        send(new Frame(0, MessageType.CORE_READY, ready));
+    }
+
     public void send(Frame frame) throws IOException {
         sendRaw(encoder.encode(frame));
     }

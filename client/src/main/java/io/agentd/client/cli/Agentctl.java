@@ -364,15 +364,24 @@ public final class Agentctl {
         }
     }
 
-    /** One line for boot scripts: the agent's version and its start-up times since kernel boot. */
+    /**
+     * One line for boot scripts: the agent's version and its start-up times since kernel boot. The
+     * version is the guest's text, escaped as all of it is (printed raw, it set the terminal's title
+     * and cleared the screen); the times are u64 on the wire.
+     */
     private String describeReady(Ready ready) {
         if (ready == null) {
             return "ready: the agent at " + address + " answered a ping (its ready message was missed: no timings)";
         }
         return String.format(Locale.ROOT,
                 "ready: %s at %s; since kernel boot: agent started %.3f s, main %.3f s, ready %.3f s",
-                ready.agentVersion() == null ? "agent" : "agentd " + ready.agentVersion(), address,
-                ready.bootTimeNs() / 1e9, ready.initTimeNs() / 1e9, ready.readyTimeNs() / 1e9);
+                ready.agentVersion() == null ? "agent" : "agentd " + ControlChars.fromAgent(ready.agentVersion()),
+                address, seconds(ready.bootTimeNs()), seconds(ready.initTimeNs()), seconds(ready.readyTimeNs()));
+    }
+
+    /** Nanoseconds read as the u64 they are on the wire, in seconds. */
+    private static double seconds(long unsignedNanos) {
+        return Double.parseDouble(Long.toUnsignedString(unsignedNanos)) / 1e9;
     }
 
     static String human(Duration d) {

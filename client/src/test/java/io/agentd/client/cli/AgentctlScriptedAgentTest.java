@@ -12,6 +12,7 @@ import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecExited;
 import io.agentd.protocol.payload.ExecSignal;
 import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.Ready;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -220,6 +221,32 @@ class AgentctlScriptedAgentTest {
                 assertTrue(all.contains("cannot detach"), all);
                 assertTrue(all.indexOf('\u001b') < 0 && all.indexOf('\u0007') < 0, "a raw control character: " + all);
                 assertTrue(all.lines().noneMatch(l -> l.startsWith("agentctl: detached fine")), all);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * wait-ready's line quotes what the guest chose: a version holding a terminal's escapes (a
+     * title, a clear, a colour, a line break) is printed escaped, and start-up times are the u64
+     * they are on the wire. Before, the escapes reached the terminal as they came and 2^64 - 1 ns
+     * printed as a negative time.
+     */
+    @Test
+    void waitReadyEscapesTheGuestsVersionAndReadsItsTimesUnsigned(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(Files.createDirectories(dir.resolve("peer")))) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "wait-ready", "--timeout", "20s");
+            try {
+                peer.accept(new Ready(-1L, 2_000_000_000L, 3_000_000_000L,
+                        "v\u001b]0;PWNED\u0007\u001b[2J\u001b[31mRED\u001b[0m\r\nagentctl: forged", List.of()));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "wait-ready ends");
+                assertEquals(0, p.exitValue());
+                String out = Files.readString(dir.resolve("out"), StandardCharsets.UTF_8);
+                assertTrue(out.chars().noneMatch(c -> c == 0x1b || c == 0x07 || c == '\r'), out);
+                assertEquals(1, out.lines().count(), "one line: " + out);
+                assertTrue(out.contains("\\u001b]0;PWNED"), out);
+                assertTrue(out.contains("agent started 18446744073.710 s"), out);
             } finally {
                 p.destroyForcibly();
             }
