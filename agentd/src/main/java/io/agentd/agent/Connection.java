@@ -288,7 +288,8 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
     /**
      * The host went away: the one place where {@link HostLossPolicy} is applied to a connection's
      * sessions. Killed sessions send nothing (nobody would read it). Kept ones run on: on a port
-     * (not {@code over}) still routed here, their output waiting for the host's return; on a socket
+     * (not {@code over}) still routed here, their output waiting for the host's return (and kept in
+     * their rings from the hang-up, for a returning relay that drops what waited); on a socket
      * detached, since nobody can come back to this connection.
      */
     @Override
@@ -320,9 +321,15 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
             case KEEP_SESSIONS -> {
                 if (over || !ids.everyId()) {
                     sessions.detachOwned(number, ids); // their ids are free for whoever comes next
-                } else if (sessions.count(number) > 0 && agent.hostEvents.takeConnectionLine()) {
-                    // At the rate of the connection lines: a port's host can come and go in a loop.
-                    log.info("host gone: {} session(s) kept running for its return", sessions.count(number));
+                } else {
+                    // A port: their output waits in its queue for the host's return, and is kept in their
+                    // rings too, for the case nobody reads that queue (a relay restarted drops it).
+                    sessions.keptForTheHostsReturn(number);
+                    if (sessions.count(number) > 0 && agent.hostEvents.takeConnectionLine()) {
+                        // At the rate of the connection lines: a port's host can come and go in a loop.
+                        log.info("host gone: {} session(s) kept running for its return, their output kept from"
+                                + " here", sessions.count(number));
+                    }
                 }
             }
         }

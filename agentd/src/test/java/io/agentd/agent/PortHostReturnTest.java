@@ -14,9 +14,13 @@ import io.agentd.protocol.Frame;
 import io.agentd.protocol.FrameDecoder;
 import io.agentd.protocol.MessageType;
 import io.agentd.protocol.payload.Empty;
+import io.agentd.protocol.payload.ExecData;
 import io.agentd.protocol.payload.ExecRequest;
 import io.agentd.protocol.payload.RelayClientRange;
 import io.agentd.protocol.payload.SessionAttach;
+import io.agentd.protocol.payload.SessionAttached;
+import io.agentd.protocol.payload.SessionInfo;
+import io.agentd.protocol.payload.SessionListResult;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,6 +201,92 @@ class PortHostReturnTest {
         hostGoes();
         sessionEndsWhileTheHostIsAway();
         loop.advance(awayMillis);
+    }
+
+    /**
+     * A kept session's output written while the port's host (a relay) was away waits in the port's
+     * queue; the relay that takes its place drops it at its start barrier, then ends the old ranges,
+     * which detaches the session. Its client's attach from the offset it had received gets every byte
+     * after it, none missed: the session kept its output from the hang-up on (the reviewer's
+     * p6_away_output.sh: "3893 bytes ... were no longer kept", bytes nobody had received).
+     */
+    @Test
+    void outputQueuedWhileTheRelayWasAwayIsKeptForTheAttachAfterItsNotice() throws Exception {
+        hostComes();
+        hostReads();
+        port.onFrame(new Frame(5, MessageType.EXEC_REQUEST, ExecRequest.of("seq", "3")));
+        loop.advance(0);
+        hostReads();
+        writes("1\n");
+        assertEquals("1\n", stdoutOn(5, hostReads()), "what the first relay's client received");
+
+        hostGoes();
+        writes("2\n");
+        writes("3\n");
+        hostComes(); // the new relay: what was queued meanwhile its start barrier drops
+        hostReads();
+        port.onFrame(new Frame(0, MessageType.CORE_RELAY_CLIENT_DISCONNECTED, new RelayClientRange(1, 33554432)));
+        loop.advance(0);
+        writes("4\n");
+
+        port.onFrame(new Frame(8, MessageType.SESSION_ATTACH, new SessionAttach(1, 2L, false)));
+        loop.advance(0);
+        List<Frame> attach = hostReads();
+        SessionAttached attached = (SessionAttached) attach.stream()
+                .filter(f -> f.type() == MessageType.SESSION_ATTACHED).findFirst().orElseThrow().payload();
+        assertEquals(2, attached.from(), "from the offset asked");
+        assertEquals(0, attached.missed(), "nothing the client did not receive is missed");
+        assertEquals("2\n3\n4\n", stdoutOn(8, attach));
+    }
+
+    /**
+     * Control: a host that comes back itself reads what waited in the queue, once, after its
+     * core.ready, and live output after it; the session, still its, now keeps its output from where
+     * the host left (the list's retained range), within the buffer's caps.
+     */
+    @Test
+    void aHostThatComesBackItselfReadsTheQueuedOutputOnceAndTheSessionKeepsItsOwnFromTheHangUp() throws Exception {
+        hostComes();
+        hostReads();
+        port.onFrame(new Frame(5, MessageType.EXEC_REQUEST, ExecRequest.of("seq", "3")));
+        loop.advance(0);
+        hostReads();
+        writes("1\n");
+        hostReads();
+
+        hostGoes();
+        writes("2\n");
+        hostComes();
+        List<Frame> back = hostReads();
+        assertEquals(MessageType.CORE_READY, back.get(0).type());
+        assertEquals("2\n", stdoutOn(5, back), "what waited, once");
+        writes("3\n");
+        assertEquals("3\n", stdoutOn(5, hostReads()), "live output");
+
+        port.onFrame(new Frame(9, MessageType.SESSION_LIST, Empty.INSTANCE));
+        loop.advance(0);
+        SessionInfo info = ((SessionListResult) hostReads().stream()
+                .filter(f -> f.type() == MessageType.SESSION_LIST_RESULT).findFirst().orElseThrow().payload())
+                .sessions().get(0);
+        assertEquals(List.of(6L, 2L, 6L, 0L, true), List.of(info.bytesOut(), info.retainedStart(), info.retainedEnd(),
+                info.dropped(), info.attached()), "bytes out, kept from the hang-up, none dropped, still its host's");
+    }
+
+    /** Session 1 writes {@code text} to its stdout. */
+    private void writes(String text) {
+        scripted.output(10011, text);
+        loop.fire(10011, Loop.READABLE);
+        loop.advance(0);
+    }
+
+    private static String stdoutOn(long id, List<Frame> frames) {
+        StringBuilder out = new StringBuilder();
+        for (Frame f : frames) {
+            if (f.id() == id && f.type() == MessageType.EXEC_STDOUT) {
+                out.append(new String(((ExecData) f.payload()).data(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
+        return out.toString();
     }
 
     /** What an attach to session 1 on id 8 gets. */

@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Where sessions leave their host or the agent: a session that exited ({@link #finished}), the
  * sessions of a lost host, killed ({@link #killOwned}) or kept running without it
- * ({@link #detachOwned}), and one its host detached ({@link #detach}). What each leaves behind goes
+ * ({@link #detachOwned}), or, on a port, for its return ({@link #keptForTheHostsReturn}), and one its
+ * host detached ({@link #detach}). What each leaves behind goes
  * to the reaper, its cgroup is released, and the agent hears when the last one has gone. Loop
  * thread only.
  */
@@ -101,6 +102,22 @@ final class SessionEnds {
         if (!owned.isEmpty()) {
             log.info("host gone: {} session(s) of connection {} kept running without a host, their output kept"
                     + " for an attach: ids {}", owned.size(), connection, IdRanges.of(owned));
+        }
+    }
+
+    /**
+     * A port's host is gone and the policy keeps its sessions for its return: they stay routed to the
+     * port, their frames queued for whoever comes back, and each keeps its output in its ring from
+     * here on as well. What they queue now may never be read: a relay that takes the place of one
+     * that died drops it at its start barrier, then ends the old ranges (core.relay.client.disconnected,
+     * {@link #detachOwned}); the ring then holds it for its client's attach from the offset that client
+     * had received, where it would otherwise be reported missed though nobody received it. A host that
+     * returns and reads the queue itself leaves the ring as a kept session's (within
+     * --session-buffer and the total, released with the session).
+     */
+    void keptForTheHostsReturn(long connection) {
+        for (Session s : table.owned(connection, id -> true)) {
+            s.route.keepFromHere();
         }
     }
 

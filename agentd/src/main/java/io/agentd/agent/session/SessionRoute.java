@@ -23,11 +23,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It also keeps the session's output for a later attach (sessions extension): an
  * {@link OutputRing}, from the start for a detachable session, from the moment its host left for a
- * kept one; and counts the output offset (every byte, stdout and stderr together). Detached, output
- * goes only to the ring: {@link #acceptsOutput} stays true, so the children never block on a missing
- * host (the ring drops its oldest bytes instead, counted). The exit sent while detached is held for
- * the next attach; what would answer the host (credit, refusals) has nobody to go to and is dropped,
- * counted and logged once per detachment: never silently. Loop thread only.
+ * kept one (on a port, while still routed to it: what it queues there meanwhile may never be read,
+ * see {@link SessionEnds#keptForTheHostsReturn}); and counts the output offset (every byte, stdout
+ * and stderr together). Detached, output goes only to the ring: {@link #acceptsOutput} stays true,
+ * so the children never block on a missing host (the ring drops its oldest bytes instead, counted).
+ * The exit sent while detached is held for the next attach; what would answer the host (credit,
+ * refusals) has nobody to go to and is dropped, counted and logged once per detachment: never
+ * silently. Loop thread only.
  */
 public final class SessionRoute implements HostOutput {
     private static final Logger log = LoggerFactory.getLogger(SessionRoute.class);
@@ -94,6 +96,16 @@ public final class SessionRoute implements HostOutput {
         takeBackSpliced();
         host = null;
         dropped = 0;
+        keepFromHere();
+    }
+
+    /**
+     * The session's output is kept in a ring from its next byte on, if it kept none (the one place a
+     * ring is opened after the start): at a detach, at a port's hang-up under keep ({@link
+     * SessionEnds#keptForTheHostsReturn}), or for an exit a relay dropped. Nothing for a route that
+     * keeps no output.
+     */
+    void keepFromHere() {
         if (ring == null && retention != null) {
             ring = retention.open(offset);
         }
@@ -176,9 +188,7 @@ public final class SessionRoute implements HostOutput {
         }
         host = null;
         dropped = 0;
-        if (ring == null) {
-            ring = retention.open(offset);
-        }
+        keepFromHere();
         heldExit = sentExit;
         sentExit = null;
         return true;

@@ -318,6 +318,11 @@ public final class Sessions {
         ends.detachOwned(connection, ids);
     }
 
+    /** See {@link SessionEnds#keptForTheHostsReturn}. */
+    public void keptForTheHostsReturn(long connection) {
+        ends.keptForTheHostsReturn(connection);
+    }
+
     /** See {@link SessionDirectory#hostReturned}: a port's host is back on {@code connection}. */
     public void hostReturned(long connection) {
         parts.directory().hostReturned(connection);
