@@ -2,9 +2,8 @@ package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
+import io.agentd.agent.sys.ProcStat;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -158,11 +157,8 @@ final class SpawnGuard {
     /** State T or t in /proc/PID/stat: stopped by a signal or by a tracer. */
     static boolean stopped(int pid) {
         try {
-            // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
-            String stat = String.join("\n", Files.readAllLines(Path.of("/proc/" + pid + "/stat")));
-            int end = stat.lastIndexOf(')'); // the command name may hold spaces and parentheses
-            char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : '?';
-            return state == 'T' || state == 't';
+            String state = ProcStat.fieldsFromState(ProcStat.read(pid, "stat"))[0];
+            return state.equals("T") || state.equals("t");
         } catch (IOException | RuntimeException gone) {
             return false;
         }

@@ -1,8 +1,6 @@
 package io.agentd.agent.sys;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Whether a process has begun its exit, as the kernel marks it in /proc/PID/stat: a zombie not
@@ -19,8 +17,7 @@ public final class ExitBegun {
     /** Whether {@code pid} has begun its exit; false while it runs, and when its stat cannot be read. */
     public static boolean of(int pid) {
         try {
-            // readAllLines: JDK 17's Files.readString stops early on /proc files (they report size 0).
-            return fromStat(String.join("\n", Files.readAllLines(Path.of("/proc/" + pid + "/stat"))));
+            return fromStat(ProcStat.read(pid, "stat"));
         } catch (IOException | RuntimeException unreadable) {
             return false;
         }
@@ -32,9 +29,8 @@ public final class ExitBegun {
      * process's other threads run on: a process of several threads is taken for running.
      */
     static boolean fromStat(String stat) {
-        // The fields after the command name (which may hold spaces and parentheses) start past the
-        // last ')': state is field 3, so flags (9) is the 7th from there and num_threads (20) the 18th.
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // From state (field 3) on: flags (9) is the 7th, num_threads (20) the 18th.
+        String[] fields = ProcStat.fieldsFromState(stat);
         long flags = Long.parseLong(fields[6]);
         long threads = Long.parseLong(fields[17]);
         return (flags & PF_EXITING) != 0 && threads == 1;

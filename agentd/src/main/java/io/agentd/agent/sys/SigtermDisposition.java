@@ -1,8 +1,6 @@
 package io.agentd.agent.sys;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Whether a process takes SIGTERM itself, as /proc/PID/status shows it: caught (a handler), ignored
@@ -19,7 +17,7 @@ public final class SigtermDisposition {
     /** Whether {@code pid} catches, ignores or blocks SIGTERM; true when its status cannot be read (the old rule). */
     public static boolean takenItselfBy(int pid) {
         try {
-            return fromStatus(String.join("\n", Files.readAllLines(Path.of("/proc/" + pid + "/status"))));
+            return fromStatus(ProcStat.read(pid, "status"));
         } catch (IOException | RuntimeException unreadable) {
             return true;
         }
