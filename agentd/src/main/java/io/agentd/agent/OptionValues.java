@@ -31,64 +31,37 @@ final class OptionValues {
     }
 
     static int uid(String name, String value) throws UsageException {
-        try {
-            long uid = Long.parseLong(value);
-            if (uid >= 0 && uid < 0xffffffffL) {
-                return (int) uid;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the usage error
-        }
-        throw new UsageException(name + " takes a numeric uid, not '" + value + "'");
+        return (int) inRange(name, value, 0, 0xfffffffeL, "a numeric uid"); // (uid_t) -1 is no uid
     }
 
     static int positiveInt(String name, String value) throws UsageException {
-        try {
-            int v = Integer.parseInt(value);
-            if (v > 0) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the usage error
-        }
-        throw new UsageException(name + " takes an integer > 0, not '" + value + "'");
+        return (int) inRange(name, value, 1, Integer.MAX_VALUE, "an integer > 0");
     }
 
     static long millis(String name, String value) throws UsageException {
-        try {
-            long v = Long.parseLong(value);
-            if (v >= 0) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the usage error
-        }
-        throw new UsageException(name + " takes milliseconds (an integer >= 0), not '" + value + "'");
+        return inRange(name, value, 0, Long.MAX_VALUE, "milliseconds (an integer >= 0)");
     }
 
     static long seconds(String name, String value) throws UsageException {
-        try {
-            long v = Long.parseLong(value);
-            if (v >= 0 && v <= Long.MAX_VALUE / 1000) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the usage error
-        }
-        throw new UsageException(name + " takes seconds (an integer >= 0), not '" + value + "'");
+        return inRange(name, value, 0, Long.MAX_VALUE / 1000, "seconds (an integer >= 0)");
     }
 
     static int oomScoreAdj(String name, String value) throws UsageException {
+        return (int) inRange(name, value, OomScoreAdj.MIN, OomScoreAdj.MAX,
+                OomScoreAdj.MIN + " to " + OomScoreAdj.MAX + " or keep");
+    }
+
+    /** {@code value} as a decimal integer in [min, max], else the usage error "NAME takes WHAT, not 'VALUE'". */
+    private static long inRange(String name, String value, long min, long max, String what) throws UsageException {
         try {
-            int v = Integer.parseInt(value);
-            if (v >= OomScoreAdj.MIN && v <= OomScoreAdj.MAX) {
+            long v = Long.parseLong(value);
+            if (v >= min && v <= max) {
                 return v;
             }
         } catch (NumberFormatException e) {
             // fall through to the usage error
         }
-        throw new UsageException(name + " takes " + OomScoreAdj.MIN + " to " + OomScoreAdj.MAX + " or keep, not '"
-                + value + "'");
+        throw new UsageException(name + " takes " + what + ", not '" + value + "'");
     }
 
     static long positiveBytes(String name, String value) throws UsageException {
