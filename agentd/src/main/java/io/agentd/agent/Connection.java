@@ -1,6 +1,7 @@
 package io.agentd.agent;
 
 import io.agentd.agent.fs.FsService;
+import io.agentd.agent.session.SessionDefaults;
 import io.agentd.agent.session.SessionHost;
 import io.agentd.agent.session.Sessions;
 import io.agentd.agent.sys.LibC;
@@ -135,8 +136,10 @@ public final class Connection implements PortLink.Listener, HostEndpoint {
         if (fs != null) {
             features.add(Ready.FEATURE_FS_EXT);
         }
-        link.greet(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY,
-                new Ready(times.processStartNanos(), times.mainStartNanos(), now, agent.version(), features)));
+        // The grace and drain say when a timed-out session's exited is owed (a host's bound on its wait).
+        SessionDefaults defaults = sessions.defaults();
+        link.greet(new Frame(Protocol.CONTROL_ID, MessageType.CORE_READY, new Ready(times.processStartNanos(),
+                times.mainStartNanos(), now, agent.version(), features, defaults.graceMillis(), defaults.drainMillis())));
         sessions.hostReturned(number); // on a port: the exits queued while nobody was there are read from now
         if (agent.hostEvents.takeConnectionLine()) {
             log.info("host connected: connection {} ({}), core.ready sent (agent {})", number, describe,

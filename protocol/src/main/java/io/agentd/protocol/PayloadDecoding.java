@@ -76,6 +76,8 @@ final class PayloadDecoding {
         Long ready = null;
         String version = null;
         List<String> features = List.of();
+        Long graceMs = null;
+        Long drainMs = null;
         r.beginPayloadMap();
         for (String key; (key = r.nextKey("payload")) != null; ) {
             switch (key) {
@@ -84,11 +86,13 @@ final class PayloadDecoding {
                 case "ready_time_ns" -> ready = r.u64(key);
                 case "agent_version" -> version = r.textOrNull(key);
                 case "features" -> features = r.textList(key, Ready.FEATURES_MAX_ENTRIES);
+                case "grace_ms" -> graceMs = r.u64(key);
+                case "drain_ms" -> drainMs = r.u64(key);
                 default -> r.skipValue(key);
             }
         }
         return new Ready(r.required("boot_time_ns", boot), r.required("init_time_ns", init),
-                r.required("ready_time_ns", ready), version == null ? "" : version, features);
+                r.required("ready_time_ns", ready), version == null ? "" : version, features, graceMs, drainMs);
     }
 
     private static RelayClientRange relayClientRange(CborReader r) throws ProtocolException {

@@ -24,7 +24,8 @@ import java.util.List;
 
 /**
  * Writes each payload record as the reference encoding: keys in PROTOCOL.md order, absent core
- * options as null, extension fields (timeout_ms, stdin_window, profile, signal, timed_out, features) omitted when absent.
+ * options as null, extension fields (timeout_ms, stdin_window, profile, signal, timed_out, features,
+ * grace_ms, drain_ms) omitted when absent.
  * A record that cannot be put on the wire (wrong record for the type, missing required value, value
  * out of range) is a programming error of the caller: IllegalArgumentException.
  */
@@ -113,7 +114,8 @@ final class PayloadEncoding {
     private static void ready(Ready r, CborWriter w) {
         boolean hasVersion = r.agentVersion() != null && !r.agentVersion().isEmpty();
         boolean hasFeatures = !r.features().isEmpty();
-        w.map(3 + (hasVersion ? 1 : 0) + (hasFeatures ? 1 : 0));
+        w.map(3 + (hasVersion ? 1 : 0) + (hasFeatures ? 1 : 0) + (r.graceMs() != null ? 1 : 0)
+                + (r.drainMs() != null ? 1 : 0));
         w.text("boot_time_ns");
         w.u64(r.bootTimeNs());
         w.text("init_time_ns");
@@ -127,6 +129,14 @@ final class PayloadEncoding {
         if (hasFeatures) {
             w.text("features");
             textList(r.features(), w);
+        }
+        if (r.graceMs() != null) {
+            w.text("grace_ms");
+            w.u64(r.graceMs());
+        }
+        if (r.drainMs() != null) {
+            w.text("drain_ms");
+            w.u64(r.drainMs());
         }
     }
 

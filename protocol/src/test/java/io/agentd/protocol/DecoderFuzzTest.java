@@ -273,7 +273,8 @@ class DecoderFuzzTest {
         long id = random.nextInt() & 0xffffffffL;
         Payload payload = switch (type) {
             case CORE_READY -> new Ready(random.nextLong(), random.nextLong(), random.nextLong(), text(),
-                    random.nextBoolean() ? List.of() : texts());
+                    random.nextBoolean() ? List.of() : texts(), random.nextBoolean() ? null : u64(),
+                    random.nextBoolean() ? null : u64());
             case CORE_SHUTDOWN -> null;
             case CORE_PING, CORE_PONG, CORE_TOUCH -> Empty.INSTANCE;
             case CORE_TOUCHED -> new Touched(u64());

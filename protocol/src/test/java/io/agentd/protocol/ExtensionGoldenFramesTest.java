@@ -52,6 +52,7 @@ class ExtensionGoldenFramesTest {
         boolean relayFlowFeature = false;
         boolean sessionDetachFeature = false;
         boolean exitDroppedFeature = false;
+        boolean graceAndDrain = false;
         boolean detachable = false;
         boolean startDetached = false;
         boolean startedSession = false;
@@ -67,6 +68,7 @@ class ExtensionGoldenFramesTest {
                 relayFlowFeature |= ready.supports(Ready.FEATURE_RELAY_FLOW);
                 sessionDetachFeature |= ready.supports(Ready.FEATURE_SESSION_DETACH);
                 exitDroppedFeature |= ready.supports(Ready.FEATURE_RELAY_EXIT_DROPPED);
+                graceAndDrain |= ready.graceMs() != null && ready.drainMs() != null;
             } else if (frame.payload() instanceof ExecRequest request) {
                 stdinWindow |= request.stdinWindow();
                 timeout |= request.timeoutMs() != null;
@@ -103,6 +105,7 @@ class ExtensionGoldenFramesTest {
         assertTrue(relayFlowFeature, "the feature relay_flow in a ready");
         assertTrue(sessionDetachFeature, "the feature session_detach in a ready");
         assertTrue(exitDroppedFeature, "the feature relay_exit_dropped in a ready");
+        assertTrue(graceAndDrain, "grace_ms and drain_ms in a ready");
     }
 
     /**

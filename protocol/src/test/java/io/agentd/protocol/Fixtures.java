@@ -88,7 +88,8 @@ final class Fixtures {
         return switch (type) {
             case CORE_READY -> new Ready(u64(p, "boot_time_ns"), u64(p, "init_time_ns"), u64(p, "ready_time_ns"),
                     p.has("agent_version") ? p.get("agent_version").asText() : "",
-                    p.has("features") ? texts(p, "features") : List.of());
+                    p.has("features") ? texts(p, "features") : List.of(),
+                    p.has("grace_ms") ? u64(p, "grace_ms") : null, p.has("drain_ms") ? u64(p, "drain_ms") : null);
             case CORE_SHUTDOWN -> {
                 if (!p.isNull()) {
                     throw new AssertionError("shutdown fixture payload must be null");

@@ -58,6 +58,8 @@ class PayloadRoundTripTest {
         add(cases, "ready without version", 0, MessageType.CORE_READY, new Ready(1, 2, 3, ""), readyKeys);
         add(cases, "ready u64 extremes", 0, MessageType.CORE_READY,
                 new Ready(-1L, Long.MIN_VALUE, Long.MAX_VALUE, "é"), concat(readyKeys, "agent_version"));
+        add(cases, "ready with grace and drain at u64 extremes", 0, MessageType.CORE_READY,
+                new Ready(1, 2, 3, "", List.of(), -1L, 0L), concat(readyKeys, "grace_ms", "drain_ms"));
         add(cases, "shutdown", 0, MessageType.CORE_SHUTDOWN, null, null);
         add(cases, "ping", 7, MessageType.CORE_PING, Empty.INSTANCE, List.of());
         add(cases, "pong", 7, MessageType.CORE_PONG, Empty.INSTANCE, List.of());

@@ -328,6 +328,11 @@ public final class Sessions {
         parts.directory().hostReturned(connection);
     }
 
+    /** The defaults every session starts from: core.ready tells hosts its grace and drain window. */
+    public SessionDefaults defaults() {
+        return parts.defaults();
+    }
+
     /**
      * The connection is closed for good: no relay notice can come on it any more, so the exits
      * delivered on it are let go now rather than after their doubt (they held the whole closed

@@ -77,7 +77,7 @@ final class AgentAnswerWatch {
     }
 
     /** True once the session has ended (however: its failure is the main thread's to report), false if still running after {@code wait}. */
-    private static boolean endsWithin(ExecSession session, Duration wait) throws InterruptedException {
+    static boolean endsWithin(ExecSession session, Duration wait) throws InterruptedException {
         try {
             session.awaitExit(wait);
             return true;

@@ -30,6 +30,8 @@ import java.util.concurrent.ExecutionException;
  *       command whose output has nowhere to go;
  *   <li>{@link StopSignals}: SIGINT, SIGTERM and SIGHUP, passed on or detaching, with
  *       {@link AgentAnswerWatch} giving up on an agent that no longer answers after one;
+ *   <li>{@link TimeoutOverrunWatch}: giving up on an agent that does not report the end of a
+ *       command past its --timeout;
  *   <li>{@link StdinPump}: -i, the local stdin into the session (detach keys, ^D resends);
  *   <li>{@link LocalTerminal} (raw mode and its restore) and {@link WindowSizeFollower} (SIGWINCH);
  *   <li>{@link UserDetach}: asking the agent to detach, for the keys and the signals;
@@ -119,6 +121,9 @@ final class ExecCommand {
                 opened.complete(session);
             }
             output.sessionOpened(session);
+            if (timeout != null) {
+                new TimeoutOverrunWatch(timeout, client.ready(), output, what, err).start(session);
+            }
             DetachKeys keys = null;
             boolean raw = false; // a line on stderr then needs its own carriage return
             if (terminal != null) {

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentctlScriptedAgentTest {
     private static final Path ROOT =
             Path.of(System.getProperty("agentd.project.root", "..")).toAbsolutePath().normalize();
-    private static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
+    static final Path AGENTCTL = ROOT.resolve("scripts/agentctl");
 
     /**
      * SIGINT passed on to a command whose agent then answers nothing (a paused VM, a hung agent):
@@ -254,7 +254,7 @@ class AgentctlScriptedAgentTest {
     }
 
     /** scripts/agentctl on {@code peer}'s socket, its stdin from {@code input}, its stdout in {@code dir}. */
-    private static Process agentctl(ScriptedPeer peer, File input, Path dir, String... args) throws Exception {
+    static Process agentctl(ScriptedPeer peer, File input, Path dir, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AGENTCTL.toString(), "--socket", peer.socket().toString()));
         command.addAll(List.of(args));
         return new ProcessBuilder(command).redirectInput(input).redirectOutput(dir.resolve("out").toFile()).start();
@@ -274,7 +274,7 @@ class AgentctlScriptedAgentTest {
     }
 
     /** agentctl ends within {@code seconds} with 125 and a line on stderr holding {@code line}. */
-    private static void assertEnds125(Process p, int seconds, String line) throws Exception {
+    static void assertEnds125(Process p, int seconds, String line) throws Exception {
         assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), "agentctl still waits");
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(125, p.exitValue(), err);

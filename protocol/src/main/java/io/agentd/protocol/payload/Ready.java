@@ -8,9 +8,15 @@ import java.util.List;
  * @param features extension: the optional features this agent supports (docs/PROTOCOL-EXTENSIONS.md,
  *                 e.g. {@link #FEATURE_STDIN_WINDOW}); omitted from the encoding when empty, read
  *                 as empty when absent (an agent that predates them).
+ * @param graceMs  extension {@code grace_ms}: the agent's SIGTERM-to-SIGKILL grace for a request's
+ *                 timeout_ms (its --grace-ms), a u64; null when the agent does not say (omitted)
+ * @param drainMs  extension {@code drain_ms}: how long the agent reads output still held open after a
+ *                 session's leader exits before it sends exited (its --drain-ms), a u64; null when
+ *                 the agent does not say (omitted). With {@code graceMs} a host knows when a timed
+ *                 out session's exited is owed.
  */
-public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion, List<String> features)
-        implements Payload {
+public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion, List<String> features,
+        Long graceMs, Long drainMs) implements Payload {
 
     /** The agent grants stdin credit (core.exec.stdin.credit) to requests that ask for it. */
     public static final String FEATURE_STDIN_WINDOW = "stdin_window";
@@ -51,6 +57,11 @@ public record Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String a
 
     public Ready {
         features = features == null ? List.of() : List.copyOf(features);
+    }
+
+    /** A ready that does not say its grace and drain (what an agent before them sends). */
+    public Ready(long bootTimeNs, long initTimeNs, long readyTimeNs, String agentVersion, List<String> features) {
+        this(bootTimeNs, initTimeNs, readyTimeNs, agentVersion, features, null, null);
     }
 
     /** A ready without extension features (what an agent of the reference sends). */

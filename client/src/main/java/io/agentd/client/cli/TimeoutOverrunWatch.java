@@ -1,0 +1,105 @@
+package io.agentd.client.cli;
+
+import io.agentd.client.AgentException;
+import io.agentd.client.ExecSession;
+import io.agentd.protocol.payload.Ready;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@code exec --timeout} bounded on this side too. The agent stops the command at its timeout_ms
+ * (SIGTERM, SIGKILL after its grace) and owes its exited by the timeout, the grace and the drain
+ * window from the start; a guest that answers pongs but never sends it (broken or hostile) held
+ * agentctl for ever, as {@link AgentAnswerWatch} sees an agent that answers. From the started
+ * on, this watch waits that long and {@link #OVERRUN_WAIT} more, then ends agentctl with 125 and
+ * a line. Time our own stdout held the connection's reader ({@link CommandOutput#heldReaderSince})
+ * is not the agent's: the exit may be waiting behind it, so the wait starts again after it.
+ *
+ * <p>The wait for the started itself is not bounded: the timeout counts from the spawn, and an
+ * agent starting many commands answers each in turn.
+ */
+final class TimeoutOverrunWatch {
+    /** What agentctl waits past the owed exit: as long as for a pong, for the same reason (a relay's stall). */
+    static final Duration OVERRUN_WAIT = AgentAnswerWatch.AGENT_ANSWER_WAIT;
+    /** The agent's defaults, for an agent whose core.ready does not say its grace and drain. */
+    static final long DEFAULT_GRACE_MS = 2000;
+    static final long DEFAULT_DRAIN_MS = 250;
+    /**
+     * The most grace or drain agentctl believes: the guest is the untrusted side, and a grace of
+     * 2^64-1 ms would hold agentctl for ever again.
+     */
+    static final long BELIEVED_MAX_MS = Duration.ofMinutes(10).toMillis();
+
+    private final Duration timeout;
+    private final long graceMs;
+    private final long drainMs;
+    private final CommandOutput output;
+    /** What the give-up line names: the command. */
+    private final String what;
+    private final PrintStream err;
+
+    TimeoutOverrunWatch(Duration timeout, Ready ready, CommandOutput output, String what, PrintStream err) {
+        this.timeout = timeout;
+        this.graceMs = believed(ready.graceMs(), DEFAULT_GRACE_MS);
+        this.drainMs = believed(ready.drainMs(), DEFAULT_DRAIN_MS);
+        this.output = output;
+        this.what = what;
+        this.err = err;
+    }
+
+    /** The agent's value (a u64, so past 2^63 it reads negative), bounded; the default when it says none. */
+    private static long believed(Long agentsMs, long defaultMs) {
+        if (agentsMs == null) {
+            return defaultMs;
+        }
+        return agentsMs < 0 ? BELIEVED_MAX_MS : Math.min(agentsMs, BELIEVED_MAX_MS);
+    }
+
+    /**
+     * How long after the started agentctl waits for the exit of a command that ran to its timeout:
+     * the timeout, the grace and the drain window the agent owes it by, and {@link #OVERRUN_WAIT}.
+     */
+    Duration owedAfterStart() {
+        try {
+            return timeout.plusMillis(graceMs).plusMillis(drainMs).plus(OVERRUN_WAIT);
+        } catch (ArithmeticException past) {
+            return ChronoUnit.FOREVER.getDuration(); // a --timeout of centuries: no bound worth keeping
+        }
+    }
+
+    /** Starts the watch on its own daemon thread: it ends with the session, or ends agentctl. */
+    void start(ExecSession session) {
+        Thread watch = new Thread(() -> {
+            try {
+                session.awaitStarted(ChronoUnit.FOREVER.getDuration());
+                long started = System.nanoTime();
+                Duration wait = owedAfterStart();
+                while (true) {
+                    long since = System.nanoTime();
+                    if (AgentAnswerWatch.endsWithin(session, wait)) {
+                        return;
+                    }
+                    if (!output.heldReaderSince(since)) {
+                        break;
+                    }
+                    wait = OVERRUN_WAIT; // the exit may have waited behind our own stdout
+                }
+                err.println("agentctl: " + what + " ran past --timeout " + Agentctl.human(timeout)
+                        + " and the agent has not reported its end "
+                        + Agentctl.human(Duration.ofNanos(System.nanoTime() - started).truncatedTo(ChronoUnit.SECONDS))
+                        + " after its start (owed by then: its grace " + graceMs + " ms and drain window " + drainMs
+                        + " ms, and " + Agentctl.human(OVERRUN_WAIT) + " more): giving up on it; it may still run in"
+                        + " the guest");
+                System.exit(Agentctl.EXIT_UNAVAILABLE);
+            } catch (AgentException | TimeoutException notStarted) {
+                // ended before it started (refused, connection lost): the main thread reports it
+            } catch (InterruptedException e) {
+                // not interrupted by anyone: nothing to watch
+            }
+        }, "agentctl-timeout-watch");
+        watch.setDaemon(true);
+        watch.start();
+    }
+}

@@ -1,0 +1,122 @@
+package io.agentd.client.cli;
+
+import static io.agentd.client.cli.AgentctlScriptedAgentTest.agentctl;
+import static io.agentd.client.cli.AgentctlScriptedAgentTest.assertEnds125;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.agentd.client.ScriptedPeer;
+import io.agentd.protocol.Frame;
+import io.agentd.protocol.MessageType;
+import io.agentd.protocol.payload.ExecData;
+import io.agentd.protocol.payload.ExecExited;
+import io.agentd.protocol.payload.ExecStarted;
+import io.agentd.protocol.payload.Ready;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code exec --timeout} against a scripted agent that owes the exit: agentctl waits the timeout,
+ * the grace and drain window its core.ready says, and 15 s more from the started, then ends with
+ * 125. Before, a guest that never sent the exit (it answers pongs) held agentctl for ever.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class AgentctlTimeoutOverrunTest {
+
+    @Test
+    void aTimedOutCommandWhoseExitNeverComesEndsAgentctlWith125(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
+            try {
+                started(peer, 100, 10);
+                long started = System.nanoTime();
+                assertEquals(MessageType.EXEC_STDIN, peer.receive().type(), "its end of input, with it");
+                assertEnds125(p, 40, "and the agent has not reported its end");
+                long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                assertTrue(waited >= 16_000, "gave up " + waited + " ms after the started, before 1 s + 110 ms + 15 s");
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * The grace the agent says is waited for: an exit 20 s after the start of a 1 s timeout, from an
+     * agent whose grace is 10 s, is taken (124), where the default grace (2 s) would have given up
+     * at 18.25 s.
+     */
+    @Test
+    void theAgentsOwnGraceIsWaitedFor(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
+            try {
+                Frame request = started(peer, 10_000, 250);
+                peer.receive(); // its end of input
+                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up within the agent's grace: " + err(p));
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 9, true)));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(124, p.exitValue(), err);
+                assertTrue(err.contains("ran past --timeout 1s; the agent stopped it"), err);
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * An exit held back by our own stdout (a pipe nobody reads: the connection's reader waits in its
+     * write) is not the agent's overrun: agentctl waits on past the owed time, and once its output
+     * is read it takes the exit.
+     */
+    @Test
+    void anExitHeldBehindOurOwnStdoutIsWaitedFor(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = new ProcessBuilder(List.of(AgentctlScriptedAgentTest.AGENTCTL.toString(), "--socket",
+                    peer.socket().toString(), "exec", "--timeout", "1s", "--", "journalctl"))
+                    .redirectInput(new File("/dev/null")).start(); // stdout: a pipe nobody reads yet
+            try {
+                Frame request = started(peer, 100, 10);
+                peer.receive(); // its end of input
+                byte[] output = new byte[512 << 10]; // far more than a pipe holds
+                Arrays.fill(output, (byte) 'x');
+                peer.send(new Frame(request.id(), MessageType.EXEC_STDOUT, new ExecData(output)));
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 15, true)));
+                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up while its own stdout held the exit: "
+                        + err(p));
+                assertEquals(output.length, p.getInputStream().readNBytes(output.length).length, "all the output, once read");
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                assertEquals(124, p.exitValue(), new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** agentctl's stderr, once it has ended (read only for a failure's message). */
+    private static String err(Process p) {
+        try {
+            return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return "(stderr unreadable: " + e + ")";
+        }
+    }
+
+    /** The peer greets agentctl saying its grace and drain, takes the exec request and answers it started. */
+    private static Frame started(ScriptedPeer peer, long graceMs, long drainMs) throws Exception {
+        peer.accept(new Ready(1, 2, 3, "scripted", List.of(), graceMs, drainMs));
+        Frame request = peer.receive();
+        assertEquals(MessageType.EXEC_REQUEST, request.type());
+        assertEquals(1000L, ((io.agentd.protocol.payload.ExecRequest) request.payload()).timeoutMs());
+        peer.send(new Frame(request.id(), MessageType.EXEC_STARTED, new ExecStarted(4321)));
+        return request;
+    }
+}
