@@ -59,6 +59,11 @@ public final class Agentctl {
     }
 
     public static void main(String[] args) {
+        String unreadable = ArgumentBytes.unreadable(args);
+        if (unreadable != null) {
+            System.err.println(unreadable);
+            System.exit(EXIT_USAGE);
+        }
         StartWarmUp.start(); // one-time set-up every command meets after its connect, on another core meanwhile
         // What the commands print goes to file descriptor 1 through a stream that keeps its failure
         // (System.out swallows it: `agentctl ps > /dev/full` said nothing and exited 0), and waits
