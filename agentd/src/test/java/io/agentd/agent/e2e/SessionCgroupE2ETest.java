@@ -270,9 +270,22 @@ class SessionCgroupE2ETest {
                 assertTrue(Procs.gone(grandchild), "the dead agent's grandchild still runs at core.ready");
                 second.awaitLog("left by an agent that died");
             }
+            removeTestRoot(root);
+            assertFalse(Files.exists(root), "this test's cgroup root is left in the shared subtree: " + root);
         } finally {
+            removeTestRoot(root);
+        }
+    }
+
+    /**
+     * This test's --cgroup-root, made in the subtree every agent on this machine shares: the agents
+     * made sessions/ in it (kept at their exit, with its memory.max, for the next agent), which holds
+     * the root until it is removed first; a cgroup directory goes only with rmdir, once empty.
+     */
+    private static void removeTestRoot(Path root) {
+        for (Path dir : new Path[] {root.resolve("sessions"), root}) {
             try {
-                Files.deleteIfExists(root); // an empty cgroup: the second agent removed the dead one's
+                Files.deleteIfExists(dir);
             } catch (IOException e) {
                 // still holds a cgroup (a failed run): left for the machine's next boot
             }
