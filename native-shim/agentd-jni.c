@@ -46,6 +46,7 @@
 #include <fcntl.h>
 #include <jni.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h> /* renameat */
 #include <stdlib.h>
@@ -495,6 +496,36 @@ static jint lib_kill(JNIEnv *env, jobject self, jint pid, jint sig) {
     return SAVE_ERRNO(kill(pid, sig));
 }
 
+/* Where on_stop_signal writes: set before the first sigaction that installs it, never changed after. */
+static volatile int stop_signal_fd = -1;
+
+/* A signal handler, so async-signal-safe: one byte, the signal's number, to the pipe a thread of the
+ * agent reads (StopSignals). A full pipe drops the byte: the ones already in it stop the agent. */
+static void on_stop_signal(int sig) {
+    int kept = errno;
+    unsigned char number = (unsigned char) sig;
+    (void) !raw_write(stop_signal_fd, &number, 1);
+    errno = kept;
+}
+
+/* Rule 1's other exception: sigaction with this library's handler, on_stop_signal, which writes to
+ * fd (the same fd for every signal so installed). The JVM's own handling (sun.misc.Signal) starts a
+ * thread for each signal and drops the signal when the kernel refuses that thread. */
+static jint lib_sigaction_to_pipe(JNIEnv *env, jobject self, jint sig, jint fd) {
+    (void) env; (void) self;
+    if (stop_signal_fd != -1 && stop_signal_fd != fd) {
+        saved_errno = EBUSY;
+        return -1;
+    }
+    stop_signal_fd = fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return SAVE_ERRNO(sigaction(sig, &action, NULL));
+}
+
 static jint lib_prctl(JNIEnv *env, jobject self, jint option, jlong a2, jlong a3, jlong a4, jlong a5) {
     (void) env; (void) self;
     return SAVE_ERRNO(prctl(option, (unsigned long) a2, (unsigned long) a3, (unsigned long) a4,
@@ -773,6 +804,7 @@ static const JNINativeMethod libc_methods[] = {
     METHOD("ioctl", "(IJ[I)I", lib_ioctl_int),
     METHOD("waitpid", "(I[II)I", lib_waitpid),
     METHOD("kill", "(II)I", lib_kill),
+    METHOD("sigactionToPipe", "(II)I", lib_sigaction_to_pipe),
     METHOD("prctl", "(IJJJJ)I", lib_prctl),
     METHOD("getuid", "()I", lib_getuid),
     METHOD("getgid", "()I", lib_getgid),

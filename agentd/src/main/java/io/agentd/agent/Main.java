@@ -29,7 +29,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
 
 /**
  * agentd's entry point: options, logging, then the event loop until shutdown. Exit status: 0 after a
@@ -163,19 +162,17 @@ public final class Main {
             SignalStopDeadline stopDeadline = new SignalStopDeadline();
             // HUP too: a terminal that closes (agentd started with & in a shell) ended the JVM at
             // once by its default, with no line, the socket and the sessions left behind.
-            for (String name : new String[] {"TERM", "INT", "HUP"}) {
-                Signal.handle(new Signal(name), sig -> {
-                    // Queued before the start is interrupted: a start that then fails closes the loop.
-                    loop.execute(() -> {
-                        stopDeadline.begun();
-                        if (agent.shutdown("SIG" + name)) {
-                            stoppedBySignal[0] = sig.getNumber();
-                        }
-                    });
-                    signalDuringStart.received(sig.getNumber());
-                    stopDeadline.awaitOrHalt(sig.getNumber());
+            StopSignals.handle(signal -> {
+                // Queued before the start is interrupted: a start that then fails closes the loop.
+                loop.execute(() -> {
+                    stopDeadline.begun();
+                    if (agent.shutdown("SIG" + StopSignals.name(signal))) {
+                        stoppedBySignal[0] = signal;
+                    }
                 });
-            }
+                signalDuringStart.received(signal);
+                stopDeadline.awaitOrHalt(signal);
+            });
             List<Transport> transports = new ArrayList<>();
             try {
                 for (Transport t : transports(loop, options, agent)) {

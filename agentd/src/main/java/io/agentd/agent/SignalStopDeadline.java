@@ -22,7 +22,7 @@ final class SignalStopDeadline {
         begun.countDown();
     }
 
-    /** On the signal's handler thread (one of its own per signal, the JVM's): waits, or halts. */
+    /** On the thread that takes the stop signals ({@link StopSignals}): waits, or halts. */
     void awaitOrHalt(int signal) {
         try {
             if (!begun.await(LIMIT_MILLIS, TimeUnit.MILLISECONDS)) {

@@ -239,6 +239,13 @@ public final class LibC {
 
     public native int kill(int pid, int signal);
 
+    /**
+     * sigaction(signal) with the library's own handler, which writes the signal's number, one byte,
+     * to {@code fd} (a pipe's write end, non-blocking): a signal taken without a thread made for it.
+     * Every signal so handled writes to the same fd; another fd answers EBUSY.
+     */
+    public native int sigactionToPipe(int signal, int fd);
+
     public native int prctl(int option, long arg2, long arg3, long arg4, long arg5);
 
     // ---- credentials and file ownership ----------------------------------------------------
