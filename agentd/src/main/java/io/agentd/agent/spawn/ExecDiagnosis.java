@@ -3,6 +3,7 @@ package io.agentd.agent.spawn;
 import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.HostText;
+import io.agentd.protocol.payload.Rlimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,6 +55,7 @@ final class ExecDiagnosis {
                 case "ENOTDIR" -> " (a component of the command's path is not a directory)";
                 case "ENOEXEC" -> " (not a binary this kernel runs, and no #! line)";
                 case "E2BIG" -> tooLongString(spec);
+                case "EAGAIN" -> tooManyProcesses(spec);
                 default -> "";
             };
         } catch (IOException | RuntimeException unreadable) {
@@ -147,6 +149,23 @@ final class ExecDiagnosis {
             }
         }
         return "";
+    }
+
+    /**
+     * EAGAIN: execve's only one is RLIMIT_NPROC, checked at the exec that follows a switch of user
+     * (the switch itself no longer fails for it): the user already had more processes than the
+     * limit (the request's nproc when it gave one). Root's processes are never counted.
+     */
+    private static String tooManyProcesses(SpawnSpec spec) {
+        String limit = " RLIMIT_NPROC";
+        for (Rlimit r : spec.rlimits()) {
+            if (r.resource().equals("nproc")) {
+                limit = " RLIMIT_NPROC of " + Long.toUnsignedString(r.soft());
+            }
+        }
+        String user = spec.user() == null ? "the user" : "user " + quote(spec.user());
+        return " (" + user + " already runs more processes than its" + limit + "; the kernel checks it"
+                + " at the exec after the switch of user)";
     }
 
     /**

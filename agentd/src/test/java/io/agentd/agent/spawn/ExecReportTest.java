@@ -125,6 +125,18 @@ class ExecReportTest {
         Files.delete(nrOpen);
     }
 
+    /** execve's EAGAIN is RLIMIT_NPROC met at the exec after the switch of user: "Resource temporarily unavailable" says neither. */
+    @Test
+    void anEagainFromExecNamesTheUsersProcessLimit() {
+        SpawnSpec limited = new SpawnSpec("/bin/true", List.of(), List.of(), null, "bob", false, 24, 80,
+                List.of(new Rlimit("nproc", 0, 0)), Profile.DEFAULT);
+        ExecFailed f = ExecReport.failure("execve", Errno.EAGAIN.intValue(), limited);
+        assertEquals("resource_limit", f.kind());
+        assertEquals("cannot run \"/bin/true\": exec failed (user \"bob\" already runs more processes than its"
+                + " RLIMIT_NPROC of 0; the kernel checks it at the exec after the switch of user): Resource"
+                + " temporarily unavailable (EAGAIN)", f.message());
+    }
+
     @Test
     void zeroErrnoIsNullOnTheWire() {
         ExecFailed f = ExecReport.failure("getpwnam", 0, SPEC);
