@@ -102,8 +102,53 @@ final class ExecDiagnosis {
                     && !p.contains(PosixFilePermission.OTHERS_EXECUTE)) {
                 return " (" + named(program, spec) + "has no execute permission)";
             }
+            String mount = noexecMountOf(program.toRealPath(), Files.readAllLines(MOUNTINFO));
+            if (mount != null) {
+                return " (" + named(program, spec) + "is on " + quote(mount) + ", mounted noexec)";
+            }
         }
         return "";
+    }
+
+    /** The agent's mounts: what the child saw, unless a confined profile gave it a namespace of its own. */
+    private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+
+    /**
+     * The mount point holding {@code file} (a real path) when that mount is noexec, else null:
+     * the mount is the last one listed (the one on top) at the longest mount point that is a prefix
+     * of the path. Fields of a mountinfo line: the mount point is the fifth, with space, tab,
+     * newline and backslash as octal escapes, and the mount's own options the sixth.
+     */
+    static String noexecMountOf(Path file, List<String> mountinfo) {
+        String best = null;
+        boolean noexec = false;
+        for (String line : mountinfo) {
+            String[] fields = line.split(" ");
+            if (fields.length < 6) {
+                continue;
+            }
+            String point = unescape(fields[4]);
+            if (file.startsWith(Path.of(point)) && (best == null || point.length() >= best.length())) {
+                best = point;
+                noexec = Arrays.asList(fields[5].split(",")).contains("noexec");
+            }
+        }
+        return noexec ? best : null;
+    }
+
+    /** mountinfo's octal escapes (\040 for a space) undone. */
+    private static String unescape(String field) {
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char ch = field.charAt(i);
+            if (ch == '\\' && i + 3 < field.length() && field.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(ch);
+            }
+        }
+        return out.toString();
     }
 
     /** ENOENT for a file that is there: what is missing is its interpreter; for a name, where it was searched. */

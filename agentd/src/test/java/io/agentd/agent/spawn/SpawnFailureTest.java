@@ -18,6 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -173,6 +174,34 @@ class SpawnFailureTest {
                 List.of()));
         assertEquals("EACCES", f.errnoName());
         assertTrue(f.message().contains("(\"" + file + "\" has no execute permission)"), f.message());
+    }
+
+    /**
+     * An executable file on a file system mounted noexec is EACCES like a file without an x bit, whose
+     * hint did not fit it: the message names the mount. Needs root, to mount a tmpfs noexec.
+     */
+    @Test
+    void anExecutableOnANoexecMountNamesTheMount() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root: mounts a tmpfs noexec");
+        Path mount = Files.createTempDirectory(Files.createDirectories(Path.of("target").toAbsolutePath()), "noexec-");
+        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "noexec,size=1m", "tmpfs", mount.toString()) == 0,
+                "cannot mount a tmpfs here");
+        try {
+            Path program = Files.copy(Path.of("/bin/true"), mount.resolve("true"));
+            Files.setPosixFilePermissions(program, PosixFilePermissions.fromString("rwxr-xr-x"));
+            ExecFailed f = failure(spec(program.toString(), env(), null, null, List.of()));
+            assertEquals("permission_denied", f.kind());
+            assertEquals("EACCES", f.errnoName());
+            assertTrue(f.message().contains("exec failed (the file is on \"" + mount + "\", mounted noexec)"),
+                    f.message());
+        } finally {
+            run("umount", mount.toString());
+            Files.deleteIfExists(mount);
+        }
+    }
+
+    private static int run(String... command) throws Exception {
+        return new ProcessBuilder(command).inheritIO().start().waitFor();
     }
 
     @Test
