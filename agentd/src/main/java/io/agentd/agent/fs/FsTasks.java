@@ -82,6 +82,10 @@ final class FsTasks {
             return users.resolve(spec);
         } catch (UserDb.LookupFailure f) {
             String quoted = HostText.quote(spec, HostText.QUOTE_MAX);
+            if (f.stage().equals(UserDb.RESERVED_UID_STAGE)) {
+                throw new FsFailure(FsFailure.EPERM, "user " + quoted + " is uid 4294967294, which runs no process:"
+                        + " it owns the agent's session-group records");
+            }
             throw f.errno() == 0
                     ? new FsFailure(FsFailure.EINVAL, "user " + quoted + ": no such user or group (" + f.stage() + ")")
                     : FsFailure.of(f.errno(), "user " + quoted + ": " + f.stage());

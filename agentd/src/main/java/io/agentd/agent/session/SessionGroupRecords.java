@@ -1,5 +1,6 @@
 package io.agentd.agent.session;
 
+import io.agentd.agent.spawn.UserDb;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,10 +33,10 @@ public final class SessionGroupRecords {
 
     /**
      * The owner an agent running as root gives its records directory, (uid_t) -2: no process runs as
-     * it (do not run sessions as uid 4294967294), so with mode 0700 no process without
+     * it (a request for it is refused, UserDb), so with mode 0700 no process without
      * CAP_DAC_OVERRIDE can enter it, and none without CAP_CHOWN can make a directory its.
      */
-    static final int ROOT_AGENTS_RECORDS_UID = -2;
+    static final int ROOT_AGENTS_RECORDS_UID = UserDb.RECORDS_OWNER_UID;
     /** The records' directory in the state directory. */
     public static final String RECORDS_DIR = "session-groups";
 

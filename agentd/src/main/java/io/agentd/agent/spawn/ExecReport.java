@@ -19,7 +19,8 @@ import java.util.Set;
  */
 public final class ExecReport {
     private static final Set<String> USER_STAGES =
-            Set.of("getpwnam", "getpwuid", "getgrnam", "initgroups", "setgroups", "setgid", "setuid");
+            Set.of("getpwnam", "getpwuid", "getgrnam", UserDb.RESERVED_UID_STAGE, "initgroups", "setgroups", "setgid",
+                    "setuid");
     private static final Set<String> PTY_STAGES = Set.of("posix_openpt", "grantpt", "unlockpt", "ptsname_r",
             "open(pts)", "ioctl(TIOCSWINSZ)", "ioctl(TIOCSCTTY)", "fchown(pts)", "fchmod(pts)", "fcntl(ptmx)");
     /** Stages of the agent's own machinery: an errno there says nothing about the command. */
@@ -161,6 +162,8 @@ public final class ExecReport {
             case "getgrnam" -> errno == 0
                     ? "no such group in user \"" + spec.user() + "\" (getgrnam)"
                     : "looking up the group of user \"" + spec.user() + "\" (getgrnam) failed";
+            case UserDb.RESERVED_UID_STAGE -> "user \"" + spec.user() + "\" is uid 4294967294, which runs no process:"
+                    + " it owns the agent's session-group records";
             case "initgroups", "setgroups", "setgid", "setuid" ->
                     "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
             case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";

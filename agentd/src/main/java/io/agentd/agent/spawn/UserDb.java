@@ -57,6 +57,15 @@ public final class UserDb {
     private static final int EACCES = 13;
     /** (uid_t) -1 means "no change" to the kernel: not a valid id. */
     private static final long MAX_ID = 0xfffffffeL;
+    /**
+     * (uid_t) -2, the owner a root agent gives its session-group records directory
+     * (SessionGroupRecords): those records ask the next agent to kill process groups, so a process of
+     * this uid could have it kill groups it could not signal itself. No session or fs request runs
+     * as it, whatever /etc/passwd says.
+     */
+    public static final int RECORDS_OWNER_UID = -2;
+    /** The stage of a refusal of {@link #RECORDS_OWNER_UID}. */
+    public static final String RESERVED_UID_STAGE = "reserved uid";
 
     private final EntryFile passwd;
     private final EntryFile group;
@@ -90,6 +99,9 @@ public final class UserDb {
                     .orElse(new PasswdEntry(null, numericUid.getAsInt(), numericUid.getAsInt(), "/"));
         } else {
             entry = findPasswd(user, 0, "getpwnam").orElseThrow(() -> new LookupFailure("getpwnam", 0));
+        }
+        if (entry.uid() == RECORDS_OWNER_UID) {
+            throw new LookupFailure(RESERVED_UID_STAGE, 0);
         }
         int gid = entry.gid();
         if (groupName != null) {

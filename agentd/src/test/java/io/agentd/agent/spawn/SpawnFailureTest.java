@@ -262,6 +262,16 @@ class SpawnFailureTest {
         assertTrue(f.message().contains("agentd-no-such-user"), f.message());
     }
 
+    /** The uid that owns a root agent's session-group records runs nothing: refused before any spawn. */
+    @Test
+    void theRecordsOwnersUidIsUserSetupFailed() {
+        ExecFailed f = failure(spec("/bin/true", env(), null, "4294967294", List.of()));
+        assertEquals("user_setup_failed", f.kind());
+        assertEquals("reserved uid", f.stage());
+        assertTrue(f.message().contains("user \"4294967294\" is uid 4294967294, which runs no process: it owns"
+                + " the agent's session-group records"), f.message());
+    }
+
     @Test
     void unknownGroupIsUserSetupFailed() {
         ExecFailed f = failure(spec("true", env(), null, "nobody:agentd-no-such-group", List.of()));

@@ -83,10 +83,23 @@ class UserDbTest {
     @Test
     void missingFieldsAreEmptyAndIdsUpToTheLargestValidOne() throws Exception {
         assertEquals("", db.resolve("nohome").home());
-        assertEquals((int) 4294967294L, db.resolve("bigid").uid());
+        assertEquals(OptionalInt.of((int) 4294967294L), UserDb.parseId("4294967294"));
         assertEquals(OptionalInt.empty(), UserDb.parseId("4294967295"), "(uid_t) -1 is not an id");
         assertEquals(OptionalInt.empty(), UserDb.parseId("-1"));
         assertEquals(OptionalInt.empty(), UserDb.parseId("+1"));
+    }
+
+    /**
+     * (uid_t) -2 owns a root agent's session-group records, which ask the next agent to kill groups:
+     * a session or fs request of that uid could write them. Refused by number and by a name of it.
+     */
+    @Test
+    void theRecordsOwnersUidIsNoUserToRunAs() {
+        for (String user : new String[] {"4294967294", "bigid", "4294967294:0"}) {
+            UserDb.LookupFailure f = assertThrows(UserDb.LookupFailure.class, () -> db.resolve(user), user);
+            assertEquals(UserDb.RESERVED_UID_STAGE, f.stage, user);
+            assertEquals(0, f.errno, user);
+        }
     }
 
     @Test
