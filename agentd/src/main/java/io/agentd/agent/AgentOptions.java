@@ -65,7 +65,8 @@ public record AgentOptions(
             Transport (a port, sockets, or both):
               --port-name NAME     virtio-serial port to serve, found in /sys/class/virtio-ports
                                    (default: agent, when neither --port nor --listen is given)
-              --port PATH          serve this character device or tty (a tty is put in raw mode);
+              --port PATH          serve this character device or tty (a tty is put in raw mode
+                                   and held exclusive: only CAP_SYS_ADMIN may open it meanwhile);
                                    a port not there at the start (either option) is waited for 5 s
               --listen unix:PATH   serve hosts on a unix socket, each connection a host of its own,
                                    many at once; repeatable, and goes with --port or --port-name

@@ -221,8 +221,12 @@ public final class LibC {
     public native int ioctl(int fd, long request, short[] winsize);
 
     public static final long FIONREAD = 0x541B;
+    /** Further opens of the tty fail with EBUSY, except by a process with CAP_SYS_ADMIN. */
+    public static final long TIOCEXCL = 0x540C;
+    /** Undoes {@link #TIOCEXCL}. */
+    public static final long TIOCNXCL = 0x540D;
 
-    /** FIONREAD: the bytes waiting to be read. */
+    /** An int argument by address: FIONREAD (the bytes waiting to be read); TIOCEXCL and TIOCNXCL ignore it. */
     public native int ioctl(int fd, long request, int[] count);
 
     // ---- processes, signals and exit status ------------------------------------------------

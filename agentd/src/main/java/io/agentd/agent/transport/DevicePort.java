@@ -102,6 +102,7 @@ public final class DevicePort implements Transport {
             tty = Os.libc().isatty(fd) == 1;
             if (tty) {
                 makeRaw();
+                exclusive(true);
             }
             endpoint = connections.openPort(device.toString(), hostLossPolicy);
             link = endpoint.link();
@@ -134,6 +135,19 @@ public final class DevicePort implements Transport {
         Os.check("tcgetattr", Os.libc().tcgetattr(fd, termios));
         Os.libc().cfmakeraw(termios);
         Os.check("tcsetattr", Os.libc().tcsetattr(fd, TCSANOW, termios));
+    }
+
+    /**
+     * TIOCEXCL while the agent serves the tty: a tty, unlike a virtio port, takes any number of
+     * opens, and a session that can open the node (a strict or restricted root session is its owner)
+     * read the host's frames, wrote frames of its own to the host and changed the port's mode. Now its
+     * open fails with EBUSY unless it has CAP_SYS_ADMIN. Undone at close: the flag outlives the agent's
+     * fd on a PTY's slave (the master keeps the tty), and an agent without CAP_SYS_ADMIN started on it
+     * again would be refused too.
+     */
+    private void exclusive(boolean on) throws OsException {
+        Os.check(on ? "ioctl(TIOCEXCL)" : "ioctl(TIOCNXCL)",
+                Os.libc().ioctl(fd, on ? LibC.TIOCEXCL : LibC.TIOCNXCL, new int[1]));
     }
 
     private void onHangup(boolean wasConnected) {
@@ -245,6 +259,13 @@ public final class DevicePort implements Transport {
         if (hostWatch != null) {
             hostWatch.cancel();
             hostWatch = null;
+        }
+        if (tty && fd >= 0) {
+            try {
+                exclusive(false);
+            } catch (OsException e) {
+                // Only a hung-up tty refuses it (EIO): its other side is gone, and with it the tty.
+            }
         }
         Os.close(fd);
         fd = -1;

@@ -169,6 +169,46 @@ class TtyPortE2ETest {
         }
     }
 
+    /**
+     * The agent holds its tty port exclusive (TIOCEXCL): a strict session, uid 0 and so the node's
+     * owner, but without CAP_SYS_ADMIN, cannot open it. Before, it opened the port the agent was
+     * serving, and could write frames of its own to the host (a forged exited), read the host's, and
+     * change the port's mode. Needs root (the strict profile), as CI runs.
+     */
+    @Test
+    void aStrictSessionCannotOpenThePortTheAgentServes() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (strict)");
+        int master = libc.posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
+        assertTrue(master >= 0, "posix_openpt");
+        try {
+            Path slave = unlock(master);
+            try (AgentProcess agent = AgentProcess.startOnPort("tty-exclusive", slave)) {
+                assertEquals(MessageType.CORE_READY, read(master).type(), agent.logText());
+                write(master, new Frame(4, MessageType.EXEC_REQUEST, ExecRequest.of("sh", "-c",
+                        "exec 3<>" + slave + " && echo opened").withProfile("strict")));
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                ByteArrayOutputStream err = new ByteArrayOutputStream();
+                while (true) {
+                    Frame f = read(master);
+                    if (f.type() == MessageType.EXEC_EXITED) {
+                        break;
+                    }
+                    switch (f.type()) {
+                        case EXEC_STDOUT -> out.writeBytes(((ExecData) f.payload()).data());
+                        case EXEC_STDERR -> err.writeBytes(((ExecData) f.payload()).data());
+                        default -> assertEquals(MessageType.EXEC_STARTED, f.type(), f.toString());
+                    }
+                }
+                String said = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+                assertTrue(said.contains("busy") && !said.contains("opened"), said);
+                write(master, new Frame(5, MessageType.CORE_PING, Empty.INSTANCE));
+                assertEquals(MessageType.CORE_PONG, read(master).type(), "the port is still served");
+            }
+        } finally {
+            libc.close(master);
+        }
+    }
+
     private Path unlock(int master) {
         assertEquals(0, libc.grantpt(master));
         assertEquals(0, libc.unlockpt(master));
