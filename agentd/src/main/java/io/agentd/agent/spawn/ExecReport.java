@@ -28,6 +28,8 @@ public final class ExecReport {
             "sigprocmask", "setsid", "dup2", "close_range", "oom_score_adj", "died before exec", "none");
 
     private static final Path NR_OPEN = Path.of("/proc/sys/fs/nr_open");
+    private static final Path PTY_NR = Path.of("/proc/sys/kernel/pty/nr");
+    private static final Path PTY_MAX = Path.of("/proc/sys/kernel/pty/max");
 
     private ExecReport() {}
 
@@ -36,7 +38,29 @@ public final class ExecReport {
      * spawned child reported it or the agent hit it while preparing the spawn.
      */
     public static ExecFailed failure(String stage, int errno, SpawnSpec spec) {
-        return failure(stage, step(stage, errno, spec), errno, spec);
+        return failure(stage, errno, spec, PTY_NR, PTY_MAX);
+    }
+
+    /** {@link #failure(String, int, SpawnSpec)} with the PTY counts read from these files (tests: files of theirs). */
+    static ExecFailed failure(String stage, int errno, SpawnSpec spec, Path ptyNrFile, Path ptyMaxFile) {
+        String cause = stage.equals("posix_openpt") && errno == LibC.ENOSPC ? "; " + noPtyLeft(ptyNrFile, ptyMaxFile) : "";
+        return failure(stage, step(stage, errno, spec), errno, spec, cause);
+    }
+
+    /**
+     * Why posix_openpt said ENOSPC: the PTYs ran out (devpts counts them against kernel.pty.max, and a
+     * devpts mounted with {@code max=} against its own), which "No space left on device" does not
+     * say. The counts are read here, when the failure is reported.
+     */
+    private static String noPtyLeft(Path nrFile, Path maxFile) {
+        OptionalLong nr = ProcNumber.read(nrFile);
+        OptionalLong max = ProcNumber.read(maxFile);
+        String counts = nr.isPresent() && max.isPresent()
+                ? "kernel.pty.nr " + nr.getAsLong() + " of kernel.pty.max " + max.getAsLong()
+                : "kernel.pty.max; " + maxFile + " not readable here";
+        return "every PTY the guest allows is in use, not a full disk (" + counts
+                + ", or the max= of the /dev/pts mount); each PTY session holds one until it ends, and any"
+                + " process may open more";
     }
 
     /**

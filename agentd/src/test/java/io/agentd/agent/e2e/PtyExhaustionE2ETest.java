@@ -66,6 +66,9 @@ class PtyExhaustionE2ETest {
             SessionResult second = host.run(3, Requests.tty("true"));
             assertNotNull(second.failed(), "second PTY");
             assertEquals("pty_setup_failed", second.failed().kind(), second.failed().toString());
+            assertEquals("ENOSPC", second.failed().errnoName(), second.failed().toString());
+            assertTrue(second.failed().message().contains("every PTY the guest allows is in use, not a full disk"),
+                    "the message says the PTYs ran out: " + second.failed().message());
             host.send(new Frame(2, MessageType.EXEC_SIGNAL, new ExecSignal(9)));
             host.collect(2, HostConnection.TIMEOUT);
             assertPtyFree(host, 4, "a killed session");

@@ -137,6 +137,35 @@ class ExecReportTest {
                 + " temporarily unavailable (EAGAIN)", f.message());
     }
 
+    /**
+     * posix_openpt's ENOSPC is the PTYs running out, which "No space left on device" alone does not
+     * say (a host read it as a full disk); the counts come from kernel.pty.nr and kernel.pty.max.
+     */
+    @Test
+    void noPtyLeftSaysSoWithTheCounts() throws Exception {
+        Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "pty-counts");
+        Path nr = Files.writeString(dir.resolve("nr"), "4096\n");
+        Path max = Files.writeString(dir.resolve("max"), "4096\n");
+        int enospc = Errno.ENOSPC.intValue();
+        ExecFailed full = ExecReport.failure("posix_openpt", enospc, SPEC, nr, max);
+        assertEquals("pty_setup_failed", full.kind());
+        assertEquals("ENOSPC", full.errnoName());
+        assertEquals("cannot run \"mytool\": posix_openpt failed: No space left on device (ENOSPC); every PTY the"
+                + " guest allows is in use, not a full disk (kernel.pty.nr 4096 of kernel.pty.max 4096, or the max= of"
+                + " the /dev/pts mount); each PTY session holds one until it ends, and any process may open more",
+                full.message());
+        ExecFailed unread = ExecReport.failure("posix_openpt", enospc, SPEC, dir.resolve("none"), max);
+        assertTrue(unread.message().contains("every PTY the guest allows is in use, not a full disk (kernel.pty.max; "
+                + max + " not readable here"), unread.message());
+        assertEquals("cannot run \"mytool\": posix_openpt failed: Too many open files (EMFILE)",
+                ExecReport.failure("posix_openpt", Errno.EMFILE.intValue(), SPEC, nr, max).message(), "only ENOSPC");
+        assertEquals("cannot run \"mytool\": open(pts) failed: No space left on device (ENOSPC)",
+                ExecReport.failure("open(pts)", enospc, SPEC, nr, max).message(), "only posix_openpt's");
+        Files.delete(nr);
+        Files.delete(max);
+        Files.delete(dir);
+    }
+
     @Test
     void zeroErrnoIsNullOnTheWire() {
         ExecFailed f = ExecReport.failure("getpwnam", 0, SPEC);
