@@ -126,7 +126,14 @@ final class ExecCommand {
             }
             DetachKeys keys = null;
             boolean raw = false; // a line on stderr then needs its own carriage return
-            if (terminal != null) {
+            boolean followTerminal = terminal != null && session.isTty();
+            if (terminal != null && !followTerminal) {
+                // attach -t to a session that runs on pipes: a raw terminal would send Enter as a CR
+                // its reads never end a line at, ^C as a byte and nothing back to show what is typed,
+                // and its window's sizes would be refused. The terminal stays as it is (-i alone).
+                err.println("agentctl: " + what + " has no PTY: -t is ignored, the terminal is left as it is");
+            }
+            if (followTerminal) {
                 WindowSizeFollower.follow(terminal, session, size); // before going raw: a resize from then on is seen
                 if (localTerminalGoesRaw(tty, interactive, ProcessGroups.inForeground())) {
                     terminal.enterRaw();

@@ -948,6 +948,31 @@ class AgentctlEndToEndTest {
     }
 
     /**
+     * attach -it to a session that runs on pipes leaves the terminal as it is, and says so: made raw,
+     * the terminal sent Enter as a CR that the command's read never took for the end of a line, ^C
+     * as a byte into its stdin, and echoed nothing, and agentctl sent the session resizes the agent
+     * refused. Now the line typed reaches the command as a line.
+     */
+    @Test
+    void attachDashItToASessionWithoutAPtyLeavesTheTerminalAsItIs() throws Exception {
+        // The keys are typed once agentctl has long been attached (a raw terminal would have been
+        // made raw by then), not on its line, which an agentctl that makes it raw never prints.
+        String out = typedUnderPty("""
+                n=$($AGENTCTL exec --detach -- sh -c 'read l; echo "got $l"; exit 5')
+                before=$(stty -g)
+                (sleep 4; echo "time to type") &
+                $AGENTCTL attach -it $n < /dev/tty
+                echo "attach=$?"
+                [ "$(stty -g)" = "$before" ] && echo "same-mode"
+                """, "time to type", "hello\r");
+        assertTrue(out.contains("agentctl: session ") && out.contains(" has no PTY: -t is ignored, the terminal is"
+                + " left as it is"), out);
+        assertTrue(out.contains("got hello"), out);
+        assertTrue(out.contains("attach=5"), out);
+        assertTrue(out.contains("same-mode"), out);
+    }
+
+    /**
      * --sig-proxy=false: a signal to agentctl (^C at a terminal that is not raw, or kill) leaves the
      * command running instead of passing the signal on. agentctl prints where it left and exits 0;
      * an attach from there goes on without losing or repeating a byte, and leaves the same way; a
