@@ -44,6 +44,8 @@ class ExtensionGoldenFramesTest {
         boolean profile = false;
         boolean limits = false;
         boolean usage = false;
+        boolean exitSignal = false;
+        boolean timedOut = false;
         boolean fsRequest = false;
         boolean fsOptions = false;
         boolean fsWindow = false;
@@ -82,6 +84,8 @@ class ExtensionGoldenFramesTest {
                 startedSession |= started.session() != null;
             } else if (frame.payload() instanceof ExecExited exited) {
                 usage |= exited.usage().known() == 4;
+                exitSignal |= exited.signal() != null;
+                timedOut |= Boolean.TRUE.equals(exited.timedOut());
             } else if (frame.payload() instanceof FsRequest request) {
                 fsRequest |= request.user() != null && request.extended();
                 fsOptions |= request.op() instanceof FsOp.OpenFile open && open.options().atomic();
@@ -98,6 +102,7 @@ class ExtensionGoldenFramesTest {
                 MessageType.CORE_RELAY_EXIT_DROPPED), types);
         assertTrue(features && stdinWindow && timeout && profile && limits && usage,
                 "features, stdin_window, timeout_ms, profile, the limits and the usage each in a frame");
+        assertTrue(exitSignal && timedOut, "exited's signal and timed_out each in a frame");
         assertTrue(fsRequest && fsOptions && fsWindow && fsResponse, "the fs extension fields each in a frame");
         assertTrue(sessionsFeature && detachable && startDetached && startedSession,
                 "the feature sessions, the request's detachable and start_detached and started's session each in a frame");
