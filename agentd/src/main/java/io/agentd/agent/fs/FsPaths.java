@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * Turns a request's path text into a Path (a trailing slash is checked where the operation acts,
  * {@link DirectoryName}). Only absolute paths are taken: the agent's working
  * directory is no place a host can know or rely on, so a relative path is refused (EINVAL), as is a
- * NUL byte (which would cut the path short in the system call).
+ * NUL byte (which would cut the path short in the system call); for a request with a user, so is a
+ * path into the agent's own descriptors, /proc/self/fd/N[/NAME] (ELOOP, {@link NoMagicLinks}).
  */
 final class FsPaths {
     /** Test seam: runs on the worker right after the check of a path that ends with / passed. */
@@ -33,6 +34,15 @@ final class FsPaths {
         } catch (InvalidPathException e) {
             throw new FsFailure(FsFailure.EINVAL, field + " " + HostText.quote(text, HostText.QUOTE_MAX)
                     + ": " + e.getReason() + " (os error 22)");
+        }
+        if (FsCredentials.actingAsUser() && NoMagicLinks.namesOwnDescriptor(path)) {
+            // The fs code's own paths into descriptors it holds have this form, and NoMagicLinks
+            // opens them as they are (or relative to N): a host's path of that form went past
+            // RESOLVE_NO_MAGICLINKS into whatever the agent held open for anyone. A user's
+            // /proc/self/fd is that user's process's, never the agent's: refused as a link there is.
+            throw new FsFailure(FsFailure.ELOOP, field + " " + HostText.quote(text, HostText.QUOTE_MAX)
+                    + " is a link into /proc (/proc/PID/fd/N, cwd, root, exe), which a request with a user"
+                    + " does not follow (os error 40)");
         }
         return path;
     }

@@ -26,9 +26,9 @@ import org.slf4j.LoggerFactory;
  * agent's own descriptor, and NAME in it with the user's permission checks.
  *
  * <p>The fs code's own paths into descriptors it holds, /proc/self/fd/N/NAME (a tree walk's
- * directory), are opened relative to N, and /proc/self/fd/N itself as it is. A host that names
- * such a path itself chose it; what this guards against is a link in a path, which a guest user
- * can plant.
+ * directory), are opened relative to N, and /proc/self/fd/N itself as it is. A host's path of
+ * that form is refused before it gets here ({@link FsPaths#absolute}, ELOOP, for a request with a
+ * user): opened so, it reached whatever the agent held open for any host.
  */
 final class NoMagicLinks {
     private static final Logger log = LoggerFactory.getLogger(NoMagicLinks.class);

@@ -181,6 +181,59 @@ class FsRightsE2ETest {
         assertFalse(Files.exists(dir.resolve("nobodys-tree")));
     }
 
+    /**
+     * Nor does a request with a user reach the agent's descriptors by naming /proc/self/fd/N (or
+     * /proc/self/fd/N/NAME) itself: the fs code's own paths into descriptors it holds have that
+     * form and were opened as they are (N itself) or relative to N (NAME), so a host path of that
+     * form went past RESOLVE_NO_MAGICLINKS: nobody stat'ed and read a file behind a 0700 directory
+     * that another request held open, and made a file in a directory it held open (found by a
+     * probe of the documents against the running agent). For a user's process /proc/self/fd is
+     * its own descriptors, never the agent's: such a path is ELOOP, "a link into /proc", whoever
+     * wrote it.
+     */
+    @Test
+    void aUserRequestNamingTheAgentsOwnDescriptorPathIsRefused(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path secret = Files.createDirectory(dir.resolve("private-named"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path readable = Files.writeString(secret.resolve("readable-but-behind-0700"), "root's");
+        Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
+        fs.open(readable.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        Path box = Files.createDirectory(secret.resolve("box"));
+        Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.writeString(box.resolve("inside"), "in the box");
+        assertTrue(fs.call(new FsOp.OpenDir(box.toString())).ok());
+
+        List<String> named = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(agent.process().pid()), "fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                named.add("/proc/self/fd/" + fd.getFileName());
+            }
+        }
+        assertTrue(named.size() > 10, "the agent's descriptors: " + named);
+        for (String path : named) {
+            FsResponse stat = as(fs, "nobody", new FsOp.Stat(path, true));
+            assertEquals("ELOOP", stat.errnoName(), path + ": " + stat);
+            assertTrue(stat.error().contains("a link into /proc"), stat.error());
+            FsResponse open = as(fs, "nobody", new FsOp.OpenFile(path, FsOpenOptions.reading()));
+            assertEquals("ELOOP", open.errnoName(), path + ": " + open);
+            FsResponse real = as(fs, "nobody", new FsOp.RealPath(path));
+            assertEquals("ELOOP", real.errnoName(), path + ": " + real);
+            FsResponse made = as(fs, "nobody", new FsOp.OpenFile(path + "/made", FsOpenOptions.replacing(null)));
+            assertEquals("ELOOP", made.errnoName(), path + "/made: " + made);
+            FsResponse inside = as(fs, "nobody", new FsOp.Stat(path + "/inside", false));
+            assertEquals("ELOOP", inside.errnoName(), path + "/inside: " + inside);
+            FsResponse removed = as(fs, "nobody", new FsOp.Remove(path + "/inside"));
+            assertEquals("ELOOP", removed.errnoName(), path + "/inside: " + removed);
+        }
+        assertEquals("in the box", Files.readString(box.resolve("inside")), "the box's file left alone");
+        try (java.util.stream.Stream<Path> made = Files.list(box)) {
+            assertEquals(List.of(box.resolve("inside")), made.toList(), "nothing made in the box nobody cannot reach");
+        }
+        // The agent's own requests (no user) name what they like, as before.
+        assertTrue(fs.call(new FsOp.Stat(named.get(0), true)).ok());
+    }
+
     /** A link in {@code links} to /proc/self/fd/N for each descriptor N the agent has open now. */
     private static List<Path> linksToTheAgentsDescriptors(Path links) throws Exception {
         List<Path> planted = new java.util.ArrayList<>();
