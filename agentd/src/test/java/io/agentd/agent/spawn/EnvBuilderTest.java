@@ -7,9 +7,10 @@ import org.junit.jupiter.api.Test;
 
 class EnvBuilderTest {
 
+    /** The values PROTOCOL-EXTENSIONS.md ("The command's environment") gives hosts, written out. */
     @Test
     void minimalDefaultHasPathAndLangButNoHome() {
-        assertEquals(List.of("PATH=" + EnvBuilder.DEFAULT_PATH, "LANG=C.UTF-8"),
+        assertEquals(List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"),
                 EnvBuilder.build(List.of(), List.of(), false));
     }
 
