@@ -80,6 +80,26 @@ class ControlE2ETest {
         }
     }
 
+    /**
+     * PROTOCOL-EXTENSIONS ("The control messages on another id", "core.clock.sync"): a clock.sync is
+     * taken on any id, silently; one past the year 2262 is its one refusal, invalid_payload on the
+     * frame's own id.
+     */
+    @Test
+    void clockSyncIsTakenOnAnyIdAndATimePast2262IsRefusedOnItsId() throws Exception {
+        try (HostConnection host = agent.connectReady()) {
+            long now = System.currentTimeMillis() * 1_000_000L;
+            host.send(new Frame(9, MessageType.CORE_CLOCK_SYNC, new ClockSync(now)));
+            host.send(new Frame(9, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(9, MessageType.CORE_PONG);
+            host.send(new Frame(9, MessageType.CORE_CLOCK_SYNC, new ClockSync(Long.MIN_VALUE))); // u64 2^63
+            ErrorPayload refused = (ErrorPayload) host.expect(9, MessageType.CORE_ERROR).payload();
+            assertEquals("invalid_payload", refused.kind(), refused.toString());
+            assertEquals("unix_time_nanos beyond year 2262", refused.message());
+            assertTrue(host.nothingMore(0, Duration.ofMillis(200)));
+        }
+    }
+
     @Test
     void everyErrorFixtureIsAnsweredAndFollowedByAWorkingPing() throws Exception {
         JsonNode fixtures;
