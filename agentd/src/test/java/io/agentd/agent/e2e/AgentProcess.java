@@ -77,6 +77,19 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /**
+     * As {@link #start}, the launcher run with {@code signals} (names, as trap takes them) ignored,
+     * as a script's `agentd &` (SIGINT, SIGQUIT) or nohup (SIGHUP) starts it.
+     */
+    static AgentProcess startWithSignalsIgnored(String name, String signals, String... options)
+            throws IOException, InterruptedException {
+        Path dir = newDir(name);
+        Path wrapper = dir.resolve("launch-with-signals-ignored");
+        Files.writeString(wrapper, "#!/bin/sh\ntrap '' " + signals + "\nexec '" + LAUNCHER + "' \"$@\"\n");
+        Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        return startWithEnv(dir, wrapper, env(null), options);
+    }
+
+    /**
      * The agent in a mount namespace of its own, with a devpts instance of at most {@code max} PTYs
      * (needs root: unshare and mount), so that running out of PTYs, and every PTY given back, is real.
      */

@@ -68,6 +68,28 @@ class ShutdownE2ETest {
         }
     }
 
+    /**
+     * A signal the agent was started with ignored stays ignored (OPERATIONS.md, "agentd's exit status
+     * and signals"): the JVM installs no handler for a SIGINT or SIGHUP it inherited ignored, so
+     * `agentd &` from a script is not stopped by SIGINT, nor one under nohup by SIGHUP; SIGTERM
+     * still stops it (143).
+     */
+    @Test
+    void aSignalIgnoredAtStartStaysIgnoredAndSigtermStillStopsIt() throws Exception {
+        try (AgentProcess agent = AgentProcess.startWithSignalsIgnored("signals-ignored", "INT HUP");
+                HostConnection host = agent.connect()) {
+            host.expect(0, MessageType.CORE_READY);
+            agent.signal(2);
+            agent.signal(1);
+            Thread.sleep(500);
+            host.send(new Frame(7, MessageType.CORE_PING, Empty.INSTANCE));
+            host.expect(7, MessageType.CORE_PONG);
+            assertTrue(agent.isAlive());
+            agent.signal(15);
+            assertEquals(143, agent.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
     /** A host's shutdown begun first stays the reason: a SIGTERM during it changes nothing (exit 0). */
     @Test
     void aSigtermDuringAHostsShutdownLeavesItsExitZero() throws Exception {
