@@ -510,12 +510,22 @@ static void on_stop_signal(int sig) {
 
 /* Rule 1's other exception: sigaction with this library's handler, on_stop_signal, which writes to
  * fd (the same fd for every signal so installed). The JVM's own handling (sun.misc.Signal) starts a
- * thread for each signal and drops the signal when the kernel refuses that thread. */
+ * thread for each signal and drops the signal when the kernel refuses that thread. A signal the agent
+ * was started with ignored (nohup's SIGHUP, a script's `agentd &` SIGINT) stays ignored, as the JVM
+ * leaves it: 1, nothing installed. */
 static jint lib_sigaction_to_pipe(JNIEnv *env, jobject self, jint sig, jint fd) {
     (void) env; (void) self;
     if (stop_signal_fd != -1 && stop_signal_fd != fd) {
         saved_errno = EBUSY;
         return -1;
+    }
+    struct sigaction current;
+    if (sigaction(sig, NULL, &current) != 0) {
+        saved_errno = errno;
+        return -1;
+    }
+    if (current.sa_handler == SIG_IGN) {
+        return 1;
     }
     stop_signal_fd = fd;
     struct sigaction action;

@@ -50,7 +50,8 @@ final class StopSignals {
             return handleByTheJvm(handler);
         }
         for (String name : NAMES) {
-            if (libc.sigactionToPipe(new Signal(name).getNumber(), pipe[1]) != 0) {
+            // 1: ignored since the agent's start, and left so (as the JVM's handling leaves it)
+            if (libc.sigactionToPipe(new Signal(name).getNumber(), pipe[1]) < 0) {
                 Signal.handle(new Signal(name), sig -> handler.accept(sig.getNumber()));
             }
         }

@@ -246,7 +246,8 @@ public final class LibC {
     /**
      * sigaction(signal) with the library's own handler, which writes the signal's number, one byte,
      * to {@code fd} (a pipe's write end, non-blocking): a signal taken without a thread made for it.
-     * Every signal so handled writes to the same fd; another fd answers EBUSY.
+     * Every signal so handled writes to the same fd; another fd answers EBUSY. A signal ignored now
+     * (since the process's start) is left ignored: 1.
      */
     public native int sigactionToPipe(int signal, int fd);
 
