@@ -503,6 +503,24 @@ class AgentctlEndToEndTest {
         assertEquals(String.valueOf(Files.size(AGENTCTL)), itself.stdout().trim(), "the command read the file");
     }
 
+    /**
+     * A closed stdout cannot be written, as for cat(1): agentctl says so and exits 1, and a command
+     * that writes for ever is stopped. It was /dev/null: the output was dropped with exit 0, and
+     * `exec -- yes >&-` never ended. A command that writes nothing still exits 0.
+     */
+    @Test
+    void aClosedStdoutIsAnErrorNotNull() throws Exception {
+        Result echo = shell("$AGENTCTL exec -- echo hi >&-");
+        assertEquals(1, echo.code(), echo.toString());
+        assertEquals("agentctl: error writing to standard output: Bad file descriptor\n", echo.stderr());
+        Result yes = shell("$AGENTCTL exec -- yes >&-");
+        assertEquals(1, yes.code(), yes.toString());
+        Result quiet = shell("$AGENTCTL exec -- true >&-");
+        assertEquals(0, quiet.code(), quiet.toString());
+        Result ps = shell("$AGENTCTL ps >&-");
+        assertEquals(1, ps.code(), ps.toString());
+    }
+
     /** Runs {@code script} with sh and agentctl as $AGENTCTL; stdin /dev/null, stdout and stderr captured. */
     private Result shell(String script) throws Exception {
         Path out = Files.createTempFile(dir, "out", "");
