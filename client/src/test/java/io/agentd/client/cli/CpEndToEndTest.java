@@ -825,6 +825,39 @@ class CpEndToEndTest {
         assertFalse(Files.exists(d.resolve("f")));
     }
 
+    /**
+     * A source written with a trailing slash names a directory, as the kernel resolves it and cp(1)
+     * copies it: "link/" is the directory the link points to, copied as one under the link's name,
+     * and "file/" is "Not a directory". The host side dropped the slash (java.nio's Path does): the
+     * link was copied as a link, and the file as the file, exit 0; the guest side copied the link.
+     */
+    @Test
+    void aSourceWithATrailingSlashIsTheDirectoryItNamesBothWays() throws Exception {
+        Path d = fresh("srcslash");
+        Path t = tree(d);
+        Path link = Files.createSymbolicLink(d.resolve("link"), t.getFileName());
+        Files.createDirectory(d.resolve("up"));
+        Files.createDirectory(d.resolve("down"));
+        Result up = cp(link + "/", guest(d.resolve("up")));
+        assertEquals(0, up.code(), up.toString());
+        assertFalse(Files.isSymbolicLink(d.resolve("up/link")), "the directory, not the link");
+        assertSameTree(t, d.resolve("up/link"), false);
+        Result down = cp(guest(link) + "/", d.resolve("down").toString());
+        assertEquals(0, down.code(), down.toString());
+        assertFalse(Files.isSymbolicLink(d.resolve("down/link")), "the directory, not the link");
+        assertSameTree(t, d.resolve("down/link"), false);
+
+        Result file = cp(t.resolve("data") + "/", guest(d.resolve("up")));
+        assertEquals(1, file.code(), file.toString());
+        assertEquals("agentctl cp: cannot stat '" + t.resolve("data") + "/': Not a directory\n", file.stderr());
+        assertFalse(Files.exists(d.resolve("up/data")));
+        Result fileDown = cp(guest(t.resolve("data")) + "/", d.resolve("down").toString());
+        assertEquals(1, fileDown.code(), fileDown.toString());
+        assertEquals("agentctl cp: cannot stat '" + guest(t.resolve("data")) + "/': Not a directory\n",
+                fileDown.stderr());
+        assertFalse(Files.exists(d.resolve("down/data")));
+    }
+
     @Test
     void asNobodyTheGuestsPermissionsApply() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root: -u nobody");

@@ -7,6 +7,7 @@ import io.agentd.client.fs.WriteOptions;
 import io.agentd.protocol.payload.FsEntryInfo;
 import io.agentd.protocol.payload.FsSetAttrs;
 import java.io.IOException;
+import java.nio.file.NotDirectoryException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +34,14 @@ final class GuestTree implements SourceTree, DestTree {
 
     @Override
     public Entry lstat(String path) throws IOException {
+        if (TrailingSlashes.nameADirectory(path)) {
+            // as on the host: "link/" is the directory the link names, "f/" no directory
+            Entry named = entry(files.stat(path));
+            if (!named.isDir()) {
+                throw new NotDirectoryException(show(path));
+            }
+            return named;
+        }
         return entry(files.lstat(path));
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
@@ -40,6 +41,14 @@ final class HostTree implements SourceTree, DestTree {
             // Path.of("") is the working directory: an operand "" (an unset variable) would copy all
             // of it. cp(1) says "cannot stat ''".
             throw new NoSuchFileException(path);
+        }
+        if (TrailingSlashes.nameADirectory(path)) {
+            // Path.of drops the slash: "f/" was the file f, "link/" the link, not the directory it names
+            Entry named = entry(Path.of(path), new LinkOption[0]);
+            if (!named.isDir()) {
+                throw new NotDirectoryException(path);
+            }
+            return named;
         }
         return entry(Path.of(path), NOFOLLOW);
     }
