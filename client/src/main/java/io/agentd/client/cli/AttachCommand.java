@@ -82,7 +82,11 @@ final class AttachCommand {
         try {
             return Long.parseUnsignedLong(value);
         } catch (NumberFormatException e) {
-            throw new UsageException("attach: " + what + " is a number, not '" + value + "'");
+            boolean digits = !value.isEmpty() && value.chars().allMatch(c -> c >= '0' && c <= '9');
+            // digits that do not parse are a number past the range, not "no number"
+            throw new UsageException("attach: " + what + (digits
+                    ? " " + value + " is out of range (at most " + Long.toUnsignedString(-1L) + ")"
+                    : " is a number, not '" + value + "'"));
         }
     }
 

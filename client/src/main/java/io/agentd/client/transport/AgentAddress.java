@@ -116,9 +116,12 @@ public sealed interface AgentAddress permits AgentAddress.Unix, AgentAddress.Vso
     }
 
     private static long u32(String text, String what, String digits) {
-        if (digits.isEmpty() || digits.length() > 10 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (digits.isEmpty() || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new IllegalArgumentException("\"" + text + "\": " + what + " must be a decimal number, not \""
                     + digits + "\"");
+        }
+        if (digits.length() > 10) { // a number all the same, past any u32 (and past a long's parse)
+            throw new IllegalArgumentException("\"" + text + "\": " + what + " " + digits + " is not a u32 (0..4294967295)");
         }
         long value = Long.parseLong(digits);
         checkU32(what, value);

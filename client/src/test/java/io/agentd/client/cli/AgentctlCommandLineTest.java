@@ -30,6 +30,17 @@ class AgentctlCommandLineTest {
         return err.toString(StandardCharsets.UTF_8);
     }
 
+    /** A SESSION or --from past a u64 is out of range, not "a number, not '...'" (said of its digits). */
+    @Test
+    void anAttachNumberPastTheRangeIsSaidToBe() {
+        assertEquals(2, run(null, "attach", "99999999999999999999"));
+        assertTrue(err().startsWith("agentctl: attach: SESSION 99999999999999999999 is out of range (at most"
+                + " 18446744073709551615)\n"), err());
+        err.reset();
+        assertEquals(2, run(null, "attach", "--from", "abc", "1"));
+        assertTrue(err().startsWith("agentctl: attach: --from is a number, not 'abc'\n"), err());
+    }
+
     @Test
     void aBadFlagExitsTwoWithTheErrorAndAPointerToTheHelpOnStderr() {
         assertEquals(2, run(null, "exec", "--bogus", "ls"));

@@ -76,6 +76,13 @@ class RelayCommandLineTest {
         assertTrue(err().contains("CID must be a decimal number"), err());
     }
 
+    /** Digits past a u32 are a number out of range, not "must be a decimal number" (said of 99999999999). */
+    @Test
+    void aVsockPortOfTooManyDigitsIsOutOfRange() {
+        assertEquals(2, run("--socket", "vsock:3:99999999999", "ping"));
+        assertTrue(err().contains("PORT 99999999999 is not a u32 (0..4294967295)"), err());
+    }
+
     @Test
     void theHelpNamesTheRelayAndTheAddresses() {
         assertEquals(0, run("--help"));
