@@ -504,6 +504,21 @@ class AgentctlEndToEndTest {
     }
 
     /**
+     * Started in a working directory that was removed, agentctl says so in one line and exits 125:
+     * the JVM cannot start there, and printed "Error occurred during initialization of VM" with a
+     * Java stack trace, exit 1.
+     */
+    @Test
+    void aRemovedWorkingDirectoryIsOneLineNotAStackTrace() throws Exception {
+        Path gone = Files.createDirectory(dir.resolve("gone"));
+        Result r = shell("cd '" + gone + "' && rmdir '" + gone + "' && $AGENTCTL exec -- true");
+        assertEquals(125, r.code(), r.toString());
+        assertTrue(r.stderr().contains("agentctl: the current directory no longer exists (getcwd failed):"
+                + " cd to one that does\n"), r.stderr());
+        assertFalse(r.stderr().contains("java.lang"), r.stderr());
+    }
+
+    /**
      * A closed stdout cannot be written, as for cat(1): agentctl says so and exits 1, and a command
      * that writes for ever is stopped. It was /dev/null: the output was dropped with exit 0, and
      * `exec -- yes >&-` never ended. A command that writes nothing still exits 0.
