@@ -3,7 +3,10 @@ package io.agentd.client.relay;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
@@ -49,6 +52,23 @@ final class PathLock implements AutoCloseable {
      * holds it. Call it once the directory is known to be one others cannot swap the lock file's
      * name in. Not through a link; no wait on a FIFO.
      */
+    /**
+     * strerror's words for why the lock file did not open: the exception's own text named its Java
+     * class ("java.nio.file.NoSuchFileException: /d/.x.sock.lock"), the path said already.
+     */
+    private static String reason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "Permission denied";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage();
+    }
+
     static PathLock take(Path path) throws IOException {
         Path lockFile = lockFileOf(path);
         Path key = lockFile.toAbsolutePath().normalize();
@@ -62,7 +82,7 @@ final class PathLock implements AutoCloseable {
         } catch (IOException e) {
             HELD.remove(key);
             throw new IOException("cannot listen on " + path + ": its lock file " + lockFile.getFileName()
-                    + " cannot be opened: " + e, e);
+                    + " cannot be opened: " + reason(e), e);
         }
         try {
             if (channel.tryLock() != null) {

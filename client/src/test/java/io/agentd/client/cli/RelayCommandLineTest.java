@@ -1,6 +1,7 @@
 package io.agentd.client.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -58,6 +59,9 @@ class RelayCommandLineTest {
             assertEquals(125, run("relay", "--port", dir.resolve("port.sock").toString(), "--listen", listen.toString()));
         }
         assertTrue(err().contains("cannot listen on " + listen), err());
+        // why, in strerror's words: it named the JDK's exception class ("java.nio.file.NoSuchFileException: ...")
+        assertTrue(err().contains("its lock file .relay.sock.lock cannot be opened: No such file or directory\n"), err());
+        assertFalse(err().contains("java."), err());
     }
 
     /** A port path that is a plain file or a directory will never become a socket: no point waiting for it. */
