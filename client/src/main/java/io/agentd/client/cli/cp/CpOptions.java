@@ -66,6 +66,14 @@ public record CpOptions(boolean archive, String user, List<String> sources, Stri
         CpOptions o = new CpOptions(archive, user, List.copyOf(operands.subList(0, operands.size() - 1)),
                 operands.get(operands.size() - 1));
         o.direction(); // checks the operands' sides
+        for (String operand : operands) {
+            // ":" alone is what ":$DIR" gives with DIR unset: taken from the guest's /, it copied the
+            // guest's whole file system (as a source) or into its / (as the destination). An empty
+            // host operand is refused too ("cannot stat ''", as cp(1) says).
+            if (operand.equals(":")) {
+                throw new Invalid("cp: ':' is an empty guest path (an unset variable?); the guest's root is :/");
+            }
+        }
         return o;
     }
 

@@ -35,6 +35,21 @@ class CpOptionsTest {
         assertEquals("/", CpOptions.guestPath(":"));
     }
 
+    /**
+     * An empty guest path (":", what ":$UNSET" gives) is refused, as a source and as the
+     * destination: taken from the guest's /, `cp ":$SRC" out` copied the guest's whole file system.
+     * ":/" says the root.
+     */
+    @Test
+    void anEmptyGuestPathIsRefused() throws Exception {
+        for (List<String> empty : List.of(List.of(":", "out"), List.of("f", ":"), List.of(":", "-"), List.of("-", ":"),
+                List.of(":/a", ":", "out"))) {
+            CpOptions.Invalid e = assertThrows(CpOptions.Invalid.class, () -> CpOptions.parse(empty), empty.toString());
+            assertEquals("cp: ':' is an empty guest path (an unset variable?); the guest's root is :/", e.getMessage());
+        }
+        assertEquals(CpOptions.Direction.DOWNLOAD, CpOptions.parse(List.of(":/", "out")).direction());
+    }
+
     @Test
     void badCommandLinesAreRefused() {
         for (List<String> bad : List.of(List.of("a"), List.of("a", "b"), List.of(":/a", ":/b"), List.of(":/a", "b", "c"),
