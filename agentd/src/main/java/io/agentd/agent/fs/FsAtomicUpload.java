@@ -1,5 +1,6 @@
 package io.agentd.agent.fs;
 
+import io.agentd.agent.sys.FileType;
 import io.agentd.protocol.payload.FsOpenOptions;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -51,6 +52,9 @@ final class FsAtomicUpload {
             if (at != null && NoMagicLinks.isDirectory(at) && (o.write() || o.append())) {
                 throw FsFailure.of(FsFailure.EISDIR, what);
             }
+            if (at != null) {
+                refuseSpecialFile(at, what);
+            }
             if (o.append() || !o.write()) {
                 throw new FsFailure(FsFailure.EINVAL, what
                         + ": atomic needs write and replaces the file whole, so it takes no append (os error 22)");
@@ -98,6 +102,26 @@ final class FsAtomicUpload {
             }
             // temp.path() is /proc/self/fd/D/.NAME.agentd-XXXXXXXX: the handle holds D from here on.
             return new FsHandle.File(number, id, path, temp.channel(), o.read(), true, true, temp.path(), above.take());
+        }
+    }
+
+    /**
+     * A FIFO, socket or device at the destination is refused as OpenFile in place refuses it
+     * ({@link FsRegularFiles}): the rename would replace it with a regular file (`agentctl cp f
+     * :/dev/null` left the guest's /dev/null a regular file). A link there is not looked through: the
+     * upload replaces the link, as it always has.
+     */
+    private static void refuseSpecialFile(Path at, String what) throws FsFailure {
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(at, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException e) {
+            return; // nothing there (or nothing readable): the upload creates the file
+        }
+        int type = FileType.of(mode);
+        if (type != FileType.S_IFREG && type != FileType.S_IFLNK && type != FileType.S_IFDIR) {
+            throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
+                    + ", not a regular file: fs opens regular files only (os error 22)");
         }
     }
 
