@@ -16,10 +16,13 @@ import java.util.List;
  * made of them. The protocol carries names, arguments and environment entries as UTF-8 text, and
  * the JVM turns bytes it cannot decode into U+FFFD (or '?' under an ASCII locale): `exec -- printf
  * %s $'\xff'` ran printf with three other bytes and `cp` would create a file of another name, with
- * nothing said. An argument whose bytes are not its String's UTF-8 is refused before anything runs.
+ * nothing said. An argument whose bytes are not its String's UTF-8 is refused before anything runs;
+ * so is the value {@code exec -e NAME} takes from agentctl's environment, which the JVM decodes the
+ * same way (/proc/self/environ).
  */
 final class ArgumentBytes {
     private static final Path CMDLINE = Path.of("/proc/self/cmdline");
+    private static final Path ENVIRON = Path.of("/proc/self/environ");
     /** How many of an argument's bytes the refusal shows. */
     private static final int SHOWN_BYTES = 64;
 
@@ -58,6 +61,34 @@ final class ArgumentBytes {
         return null;
     }
 
+    /**
+     * The usage error (without "agentctl: ") for {@code -e NAME} whose value in agentctl's
+     * environment is not what its bytes were; null when it is, or /proc cannot say.
+     */
+    static String envValueUnreadable(String name, String value) {
+        try {
+            return envValueUnreadable(name, value, Files.readAllBytes(ENVIRON));
+        } catch (IOException | SecurityException e) {
+            return null;
+        }
+    }
+
+    /** {@link #envValueUnreadable(String, String)} against {@code environ}, each NAME=VALUE NUL-terminated. */
+    static String envValueUnreadable(String name, String value, byte[] environ) {
+        byte[] prefix = (name + "=").getBytes(StandardCharsets.UTF_8);
+        for (byte[] entry : split(environ)) {
+            if (entry.length >= prefix.length && Arrays.equals(entry, 0, prefix.length, prefix, 0, prefix.length)) {
+                byte[] raw = Arrays.copyOfRange(entry, prefix.length, entry.length);
+                return Arrays.equals(raw, value.getBytes(StandardCharsets.UTF_8)) ? null
+                        : "-e " + name + ": its value in agentctl's environment (" + hexBytes(raw) + ") "
+                                + (isUtf8(raw) ? "cannot be read in this locale (run agentctl with LC_ALL=C.UTF-8)"
+                                        : "is not UTF-8")
+                                + ": the agent takes the environment as UTF-8 text; nothing was done";
+            }
+        }
+        return null;
+    }
+
     private static List<byte[]> split(byte[] cmdline) {
         List<byte[]> entries = new ArrayList<>();
         int start = 0;
@@ -81,6 +112,18 @@ final class ArgumentBytes {
         } catch (CharacterCodingException e) {
             return false;
         }
+    }
+
+    /**
+     * The bytes in hex, at most {@link #SHOWN_BYTES}: a usage error's line escapes backslashes, so
+     * the \xNN form would show doubled there.
+     */
+    private static String hexBytes(byte[] raw) {
+        StringBuilder s = new StringBuilder("bytes");
+        for (int i = 0; i < Math.min(raw.length, SHOWN_BYTES); i++) {
+            s.append(String.format(" %02x", raw[i] & 0xff));
+        }
+        return s.append(raw.length > SHOWN_BYTES ? " ..." : "").toString();
     }
 
     /** The bytes with printable ASCII as it is and every other byte as \xNN, at most {@link #SHOWN_BYTES}. */

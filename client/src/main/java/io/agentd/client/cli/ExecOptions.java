@@ -186,6 +186,10 @@ record ExecOptions(
             throw new UsageException("-e: expected K=V or NAME, got '" + value + "'");
         }
         String hostValue = hostEnv.apply(value);
+        String unreadable = hostValue == null ? null : ArgumentBytes.envValueUnreadable(value, hostValue);
+        if (unreadable != null) {
+            throw new UsageException(unreadable);
+        }
         if (hostValue != null) {
             env.add(value + "=" + hostValue);
         }

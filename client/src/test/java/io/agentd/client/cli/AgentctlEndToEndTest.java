@@ -536,6 +536,40 @@ class AgentctlEndToEndTest {
         assertEquals(1, ps.code(), ps.toString());
     }
 
+    /**
+     * An argument that is not valid UTF-8 cannot reach the command as given (the agent takes text):
+     * it is refused, exit 2, the line showing its bytes. The JVM had decoded it with U+FFFD in place
+     * of the bytes: printf ran with "a\uFFFDb" and agentctl exited 0; a cp operand so named was "No
+     * such file or directory". Valid UTF-8, U+FFFD itself included, goes through unchanged.
+     */
+    @Test
+    void anArgumentThatIsNotUtf8IsRefusedNotReplaced() throws Exception {
+        Result printf = shell("$AGENTCTL exec -- printf %s \"$(printf 'a\\377b')\"");
+        assertEquals(2, printf.code(), printf.toString());
+        assertEquals("", printf.stdout());
+        assertTrue(printf.stderr().contains("(\"a\\xffb\") is not UTF-8: the agent takes names"), printf.stderr());
+        assertEquals(1, printf.stderr().lines().count(), printf.stderr());
+        Result cp = shell("$AGENTCTL cp \"$(printf 'x\\376')\" :/tmp/");
+        assertEquals(2, cp.code(), cp.toString());
+        assertTrue(cp.stderr().contains("(\"x\\xfe\") is not UTF-8"), cp.stderr());
+        Result valid = shell("$AGENTCTL exec -- printf %s \"$(printf '\\303\\251\\357\\277\\275')\" | od -An -tx1");
+        assertEquals(0, valid.code(), valid.toString());
+        assertEquals("c3 a9 ef bf bd", valid.stdout().trim(), "é and U+FFFD as given");
+    }
+
+    /** -e NAME whose value in agentctl's environment is not valid UTF-8: refused the same way. */
+    @Test
+    void anEnvironmentValueThatIsNotUtf8IsRefusedNotReplaced() throws Exception {
+        Result r = shell("X=\"$(printf 'v\\377')\" $AGENTCTL exec -e X -- sh -c 'printf %s \"$X\"'");
+        assertEquals(2, r.code(), r.toString());
+        assertEquals("", r.stdout());
+        assertTrue(r.stderr().startsWith("agentctl: -e X: its value in agentctl's environment (bytes 76 ff) is not UTF-8"),
+                r.stderr());
+        Result valid = shell("X=\"$(printf 'v\\303\\251')\" $AGENTCTL exec -e X -- sh -c 'printf %s \"$X\"'");
+        assertEquals(0, valid.code(), valid.toString());
+        assertEquals("vé", valid.stdout());
+    }
+
     /** Runs {@code script} with sh and agentctl as $AGENTCTL; stdin /dev/null, stdout and stderr captured. */
     private Result shell(String script) throws Exception {
         Path out = Files.createTempFile(dir, "out", "");

@@ -58,6 +58,15 @@ class ArgumentBytesTest {
         assertNull(ArgumentBytes.unreadable(new String[] {"a", "b", "c", "d", "e", "f"}, cmdline("x".getBytes())));
     }
 
+    @Test
+    void anEnvironmentValueIsJudgedByItsBytes() {
+        byte[] environ = "A=1\0X=v\u00ff\0B=2\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertNull(ArgumentBytes.envValueUnreadable("A", "1", environ));
+        assertNull(ArgumentBytes.envValueUnreadable("Y", "v\ufffd", environ), "not there: nothing to judge");
+        assertEquals("-e X: its value in agentctl's environment (bytes 76 ff) is not UTF-8: the agent takes the"
+                + " environment as UTF-8 text; nothing was done", ArgumentBytes.envValueUnreadable("X", "v\ufffd", environ));
+    }
+
     /** scripts/agentctl itself, with bytes bash passes as they are: refused with 2 before any connection. */
     @Test
     void agentctlRefusesAnArgumentThatIsNotUtf8BeforeItConnects() throws Exception {
