@@ -4,6 +4,7 @@ import io.agentd.agent.sys.LibC;
 import io.agentd.agent.sys.Os;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,6 +40,9 @@ final class NoMagicLinks {
     private static final int OPEN_HOW_BYTES = 24;
     /** DOTALL: a name may hold a line break (a user's "new\nline" in a tree walked with that user). */
     private static final Pattern OWN_DESCRIPTOR = Pattern.compile("/proc/self/fd/(\\d{1,9})(?:/(.+))?", Pattern.DOTALL);
+    /** /proc/PID/fd, /proc/PID/task/TID/fd, and their map_files: directories of magic links. */
+    private static final Pattern PROC_DESCRIPTOR_DIRECTORY =
+            Pattern.compile("/proc/(\\d+)(?:/task/\\d+)?/(?:fd|map_files)");
     private static volatile boolean unavailable;
 
     private NoMagicLinks() {}
@@ -293,7 +297,30 @@ final class NoMagicLinks {
                 return new Above(path, -1, 0);
             }
             int fd = NoMagicLinks.open(parent.toString(), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+            if (fd >= 0 && FsCredentials.actingAsUser() && !OWN_DESCRIPTOR.matcher(path.toString()).matches()
+                    && isTheAgentsDescriptorDirectory(fd)) {
+                Os.libc().close(fd);
+                return new Above(path, -1, FsFailure.ELOOP);
+            }
             return new Above(path, fd, fd < 0 ? Os.errno() : 0);
+        }
+
+        /**
+         * Whether {@code dir} is the agent's own /proc/PID/fd (or a thread's, or map_files), however
+         * the host spelled it (/dev/fd, /proc/thread-self/fd, ../ in it): its names are the agent's
+         * descriptors, and a ReadLink or a Stat of one by name told the user the path of a file the
+         * agent held open for any host. The kernel's name of the opened directory says which it is.
+         * The fs code's own /proc/self/fd/N (a walk's directory) is the directory N, never this one.
+         */
+        private static boolean isTheAgentsDescriptorDirectory(int dir) {
+            String resolved;
+            try {
+                resolved = Files.readSymbolicLink(Path.of("/proc/self/fd/" + dir)).toString();
+            } catch (IOException | UnsupportedOperationException e) {
+                return false; // no name to judge: the kernel's own checks apply, as before
+            }
+            Matcher m = PROC_DESCRIPTOR_DIRECTORY.matcher(resolved);
+            return m.matches() && m.group(1).equals(Long.toString(ProcessHandle.current().pid()));
         }
 
         /** Whether the directory is open (or there is none to open). */

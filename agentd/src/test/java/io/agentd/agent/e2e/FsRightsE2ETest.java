@@ -234,6 +234,48 @@ class FsRightsE2ETest {
         assertTrue(fs.call(new FsOp.Stat(named.get(0), true)).ok());
     }
 
+    /**
+     * Nor does a request with a user read the agent's descriptors' links by another spelling of their
+     * directory (/dev/fd, /proc/thread-self/fd, /proc/PID/fd, ../ in it): ReadLink and Stat without
+     * following act on the name in the directory above it, which those spellings reach without a
+     * magic link, and told nobody the path of a file another host held open behind a 0700 directory
+     * (found by probing the refusal of /proc/self/fd/N with other spellings).
+     */
+    @Test
+    void aUserCannotReadTheAgentsDescriptorLinksByAnotherSpelling(HostConnection host) throws Exception {
+        FsHost fs = new FsHost(host);
+        Path secret = Files.createDirectory(dir.resolve("private-spelled"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path held = Files.writeString(secret.resolve("held-behind-0700"), "root's");
+        fs.open(held.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        long pid = agent.process().pid();
+        String number = null;
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(held)) {
+                        number = fd.getFileName().toString();
+                    }
+                } catch (java.io.IOException closedMeanwhile) {
+                    // another descriptor, gone since the listing
+                }
+            }
+        }
+        assertTrue(number != null, "the agent holds the file open");
+        for (String directory : List.of("/dev/fd/", "/proc/thread-self/fd/", "/proc/" + pid + "/fd/",
+                "/proc/self/fd/../fd/", "/proc/self/./fd/", "/proc/self/task/" + pid + "/fd/")) {
+            String path = directory + number;
+            FsResponse link = as(fs, "nobody", new FsOp.ReadLink(path));
+            assertEquals("ELOOP", link.errnoName(), path + ": " + link);
+            assertTrue(link.error().contains("a link into /proc"), link.error());
+            assertFalse(link.toString().contains(held.getFileName().toString()), link.toString());
+            FsResponse stat = as(fs, "nobody", new FsOp.Stat(path, false));
+            assertEquals("ELOOP", stat.errnoName(), path + ": " + stat);
+        }
+        // The agent's own requests (no user) read them as before.
+        assertTrue(fs.call(new FsOp.ReadLink("/dev/fd/" + number)).ok());
+    }
+
     /** A link in {@code links} to /proc/self/fd/N for each descriptor N the agent has open now. */
     private static List<Path> linksToTheAgentsDescriptors(Path links) throws Exception {
         List<Path> planted = new java.util.ArrayList<>();
