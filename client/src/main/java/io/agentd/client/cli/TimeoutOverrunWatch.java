@@ -23,12 +23,11 @@ import java.util.concurrent.TimeoutException;
 final class TimeoutOverrunWatch {
     /** What agentctl waits past the owed exit: as long as for a pong, for the same reason (a relay's stall). */
     static final Duration OVERRUN_WAIT = AgentAnswerWatch.AGENT_ANSWER_WAIT;
-    /** The agent's defaults, for an agent whose core.ready does not say its grace and drain. */
-    static final long DEFAULT_GRACE_MS = 2000;
-    static final long DEFAULT_DRAIN_MS = 250;
     /**
      * The most grace or drain agentctl believes: the guest is the untrusted side, and a grace of
-     * 2^64-1 ms would hold agentctl for ever again.
+     * 2^64-1 ms would hold agentctl for ever again. Also what it waits for each when the agent does
+     * not say them (one before grace_ms and drain_ms): such an agent may run with any --grace-ms or
+     * --drain-ms, and taking its defaults (2000, 250) gave up on it within its grace.
      */
     static final long BELIEVED_MAX_MS = Duration.ofMinutes(10).toMillis();
 
@@ -42,19 +41,19 @@ final class TimeoutOverrunWatch {
 
     TimeoutOverrunWatch(Duration timeout, Ready ready, CommandOutput output, String what, PrintStream err) {
         this.timeout = timeout;
-        this.graceMs = believed(ready.graceMs(), DEFAULT_GRACE_MS);
-        this.drainMs = believed(ready.drainMs(), DEFAULT_DRAIN_MS);
+        this.graceMs = believed(ready.graceMs());
+        this.drainMs = believed(ready.drainMs());
         this.output = output;
         this.what = what;
         this.err = err;
     }
 
-    /** The agent's value (a u64, so past 2^63 it reads negative), bounded; the default when it says none. */
-    private static long believed(Long agentsMs, long defaultMs) {
-        if (agentsMs == null) {
-            return defaultMs;
+    /** The agent's value (a u64, so past 2^63 it reads negative), bounded; the bound when it says none. */
+    private static long believed(Long agentsMs) {
+        if (agentsMs == null || agentsMs < 0) {
+            return BELIEVED_MAX_MS;
         }
-        return agentsMs < 0 ? BELIEVED_MAX_MS : Math.min(agentsMs, BELIEVED_MAX_MS);
+        return Math.min(agentsMs, BELIEVED_MAX_MS);
     }
 
     /**

@@ -73,6 +73,30 @@ class AgentctlTimeoutOverrunTest {
     }
 
     /**
+     * An agent from before grace_ms and drain_ms (its core.ready does not say them) may run with any
+     * --grace-ms: its grace is not taken to be the default. Its exit 20 s after the start of a 1 s
+     * timeout (a grace of 10 s) is taken (124); with the defaults assumed agentctl gave up at 18.25 s
+     * with 125, while the agent was still within its grace.
+     */
+    @Test
+    void anAgentThatDoesNotSayItsGraceIsNotTakenToHaveTheDefault(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
+            try {
+                Frame request = started(peer, new Ready(1, 2, 3, "before grace_ms", List.of()));
+                peer.receive(); // its end of input
+                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up on an agent that does not say"
+                        + " its grace: " + err(p));
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 9, true)));
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                assertEquals(124, p.exitValue(), err(p));
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /**
      * An exit held back by our own stdout (a pipe nobody reads: the connection's reader waits in its
      * write) is not the agent's overrun: agentctl waits on past the owed time, and once its output
      * is read it takes the exit.
@@ -112,7 +136,12 @@ class AgentctlTimeoutOverrunTest {
 
     /** The peer greets agentctl saying its grace and drain, takes the exec request and answers it started. */
     private static Frame started(ScriptedPeer peer, long graceMs, long drainMs) throws Exception {
-        peer.accept(new Ready(1, 2, 3, "scripted", List.of(), graceMs, drainMs));
+        return started(peer, new Ready(1, 2, 3, "scripted", List.of(), graceMs, drainMs));
+    }
+
+    /** The peer greets agentctl with {@code ready}, takes the exec request and answers it started. */
+    private static Frame started(ScriptedPeer peer, Ready ready) throws Exception {
+        peer.accept(ready);
         Frame request = peer.receive();
         assertEquals(MessageType.EXEC_REQUEST, request.type());
         assertEquals(1000L, ((io.agentd.protocol.payload.ExecRequest) request.payload()).timeoutMs());
