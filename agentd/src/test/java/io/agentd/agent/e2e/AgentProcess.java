@@ -69,11 +69,7 @@ final class AgentProcess implements AutoCloseable {
      */
     static AgentProcess startWithSoftOpenFileLimit(String name, long soft, String... options)
             throws IOException, InterruptedException {
-        Path dir = newDir(name);
-        Path wrapper = dir.resolve("launch-with-ulimit");
-        Files.writeString(wrapper, "#!/bin/sh\nulimit -Sn " + soft + " || exit 97\nexec '" + LAUNCHER + "' \"$@\"\n");
-        Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        return startWithEnv(dir, wrapper, env(null), options);
+        return startWrapped(name, "launch-with-ulimit", "ulimit -Sn " + soft + " || exit 97", options);
     }
 
     /**
@@ -82,9 +78,15 @@ final class AgentProcess implements AutoCloseable {
      */
     static AgentProcess startWithSignalsIgnored(String name, String signals, String... options)
             throws IOException, InterruptedException {
+        return startWrapped(name, "launch-with-signals-ignored", "trap '' " + signals, options);
+    }
+
+    /** As {@link #start}, the launcher exec'd by a shell script {@code wrapperName} that runs {@code preamble} first. */
+    private static AgentProcess startWrapped(String name, String wrapperName, String preamble, String... options)
+            throws IOException, InterruptedException {
         Path dir = newDir(name);
-        Path wrapper = dir.resolve("launch-with-signals-ignored");
-        Files.writeString(wrapper, "#!/bin/sh\ntrap '' " + signals + "\nexec '" + LAUNCHER + "' \"$@\"\n");
+        Path wrapper = dir.resolve(wrapperName);
+        Files.writeString(wrapper, "#!/bin/sh\n" + preamble + "\nexec '" + LAUNCHER + "' \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         return startWithEnv(dir, wrapper, env(null), options);
     }

@@ -118,11 +118,7 @@ class FsRightsE2ETest {
     @Test
     void aUsersLinkIntoTheAgentsOwnDescriptorsIsNotFollowed(HostConnection host) throws Exception {
         FsHost fs = new FsHost(host);
-        Path secret = Files.createDirectory(dir.resolve("private"));
-        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
-        Path readable = Files.writeString(secret.resolve("readable-but-behind-0700"), "root's");
-        Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
-        fs.open(readable.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        Path secret = heldOpenBehind0700(fs, "private").getParent();
         assertTrue(fs.call(new FsOp.OpenDir(secret.toString())).ok());
         Path box = Files.createDirectory(secret.resolve("box")); // anyone's, but behind the 0700 directory
         Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
@@ -194,11 +190,7 @@ class FsRightsE2ETest {
     @Test
     void aUserRequestNamingTheAgentsOwnDescriptorPathIsRefused(HostConnection host) throws Exception {
         FsHost fs = new FsHost(host);
-        Path secret = Files.createDirectory(dir.resolve("private-named"));
-        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
-        Path readable = Files.writeString(secret.resolve("readable-but-behind-0700"), "root's");
-        Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
-        fs.open(readable.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        Path secret = heldOpenBehind0700(fs, "private-named").getParent();
         Path box = Files.createDirectory(secret.resolve("box"));
         Files.setPosixFilePermissions(box, PosixFilePermissions.fromString("rwxrwxrwx"));
         Files.writeString(box.resolve("inside"), "in the box");
@@ -244,10 +236,7 @@ class FsRightsE2ETest {
     @Test
     void aUserCannotReadTheAgentsDescriptorLinksByAnotherSpelling(HostConnection host) throws Exception {
         FsHost fs = new FsHost(host);
-        Path secret = Files.createDirectory(dir.resolve("private-spelled"));
-        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
-        Path held = Files.writeString(secret.resolve("held-behind-0700"), "root's");
-        fs.open(held.toString(), FsOpenOptions.reading()); // held open by the agent for this host
+        Path held = heldOpenBehind0700(fs, "private-spelled");
         long pid = agent.process().pid();
         String number = null;
         try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
@@ -274,6 +263,20 @@ class FsRightsE2ETest {
         }
         // The agent's own requests (no user) read them as before.
         assertTrue(fs.call(new FsOp.ReadLink("/dev/fd/" + number)).ok());
+    }
+
+    /**
+     * A file anyone may read in a new directory {@code name} only root may enter, held open by the
+     * agent for {@code fs}'s host: what a request with a user must not reach through the agent's
+     * own descriptors.
+     */
+    private Path heldOpenBehind0700(FsHost fs, String name) throws Exception {
+        Path secret = Files.createDirectory(dir.resolve(name));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Path readable = Files.writeString(secret.resolve("readable-but-behind-0700"), "root's");
+        Files.setPosixFilePermissions(readable, PosixFilePermissions.fromString("rw-r--r--"));
+        fs.open(readable.toString(), FsOpenOptions.reading());
+        return readable;
     }
 
     /** A link in {@code links} to /proc/self/fd/N for each descriptor N the agent has open now. */

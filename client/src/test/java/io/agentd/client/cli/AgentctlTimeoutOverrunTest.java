@@ -55,21 +55,7 @@ class AgentctlTimeoutOverrunTest {
      */
     @Test
     void theAgentsOwnGraceIsWaitedFor(@TempDir Path dir) throws Exception {
-        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
-            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
-            try {
-                Frame request = started(peer, 10_000, 250);
-                peer.receive(); // its end of input
-                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up within the agent's grace: " + err(p));
-                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 9, true)));
-                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertEquals(124, p.exitValue(), err);
-                assertTrue(err.contains("ran past --timeout 1s; the agent stopped it"), err);
-            } finally {
-                p.destroyForcibly();
-            }
-        }
+        assertAnExitAfter20sIsTaken(dir, new Ready(1, 2, 3, "scripted", List.of(), 10_000L, 250L));
     }
 
     /**
@@ -80,16 +66,26 @@ class AgentctlTimeoutOverrunTest {
      */
     @Test
     void anAgentThatDoesNotSayItsGraceIsNotTakenToHaveTheDefault(@TempDir Path dir) throws Exception {
+        assertAnExitAfter20sIsTaken(dir, new Ready(1, 2, 3, "before grace_ms", List.of()));
+    }
+
+    /**
+     * agentctl exec --timeout 1s against a peer that greets it with {@code ready} and sends the
+     * exit (killed at the grace's end, timed out) 20 s after the started: agentctl is still waiting
+     * then, and takes it (124).
+     */
+    private static void assertAnExitAfter20sIsTaken(Path dir, Ready ready) throws Exception {
         try (ScriptedPeer peer = new ScriptedPeer(dir)) {
             Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
             try {
-                Frame request = started(peer, new Ready(1, 2, 3, "before grace_ms", List.of()));
+                Frame request = started(peer, ready);
                 peer.receive(); // its end of input
-                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up on an agent that does not say"
-                        + " its grace: " + err(p));
+                assertFalse(p.waitFor(20, TimeUnit.SECONDS), () -> "agentctl gave up within the agent's grace: " + err(p));
                 peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 9, true)));
                 assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
-                assertEquals(124, p.exitValue(), err(p));
+                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(124, p.exitValue(), err);
+                assertTrue(err.contains("ran past --timeout 1s; the agent stopped it"), err);
             } finally {
                 p.destroyForcibly();
             }
