@@ -122,7 +122,7 @@ final class ExecCommand {
             }
             output.sessionOpened(session);
             if (timeout != null) {
-                new TimeoutOverrunWatch(timeout, client.ready(), output, what, err).start(session);
+                new TimeoutOverrunWatch(timeout, client, output, what, err).start(session);
             }
             DetachKeys keys = null;
             boolean raw = false; // a line on stderr then needs its own carriage return

@@ -1,8 +1,11 @@
 package io.agentd.client.cli;
 
+import io.agentd.client.AgentClient;
 import io.agentd.client.AgentException;
+import io.agentd.client.ConnectionLostException;
 import io.agentd.client.ExecSession;
 import io.agentd.protocol.payload.Ready;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -15,7 +18,10 @@ import java.util.concurrent.TimeoutException;
  * agentctl for ever, as {@link AgentAnswerWatch} sees an agent that answers. From the started
  * on, this watch waits that long and {@link #OVERRUN_WAIT} more, then ends agentctl with 125 and
  * a line. Time our own stdout held the connection's reader ({@link CommandOutput#heldReaderSince})
- * is not the agent's: the exit may be waiting behind it, so the wait starts again after it.
+ * is not the agent's: the exit may be waiting behind it, so the wait starts again after it. Nor is
+ * time agentctl itself did not run (stopped by ^Z or SIGSTOP): an exit sent meanwhile is unread in
+ * the connection when the watch wakes, so before it gives up it asks for a pong, which is read after
+ * everything the agent sent before it.
  *
  * <p>The wait for the started itself is not bounded: the timeout counts from the spawn, and an
  * agent starting many commands answers each in turn.
@@ -32,6 +38,7 @@ final class TimeoutOverrunWatch {
     static final long BELIEVED_MAX_MS = Duration.ofMinutes(10).toMillis();
 
     private final Duration timeout;
+    private final AgentClient client;
     private final long graceMs;
     private final long drainMs;
     private final CommandOutput output;
@@ -39,8 +46,10 @@ final class TimeoutOverrunWatch {
     private final String what;
     private final PrintStream err;
 
-    TimeoutOverrunWatch(Duration timeout, Ready ready, CommandOutput output, String what, PrintStream err) {
+    TimeoutOverrunWatch(Duration timeout, AgentClient client, CommandOutput output, String what, PrintStream err) {
         this.timeout = timeout;
+        this.client = client;
+        Ready ready = client.ready();
         this.graceMs = believed(ready.graceMs());
         this.drainMs = believed(ready.drainMs());
         this.output = output;
@@ -80,10 +89,24 @@ final class TimeoutOverrunWatch {
                     if (AgentAnswerWatch.endsWithin(session, wait)) {
                         return;
                     }
-                    if (!output.heldReaderSince(since)) {
-                        break;
+                    wait = OVERRUN_WAIT;
+                    if (output.heldReaderSince(since)) {
+                        continue; // the exit may have waited behind our own stdout
                     }
-                    wait = OVERRUN_WAIT; // the exit may have waited behind our own stdout
+                    long asked = System.nanoTime();
+                    try {
+                        client.ping(OVERRUN_WAIT); // what the agent sent before the pong has been read after it
+                    } catch (ConnectionLostException lost) {
+                        return; // the main thread reports it (125)
+                    } catch (TimeoutException | IOException noAnswer) {
+                        if (noAnswer instanceof TimeoutException && output.heldReaderSince(asked)) {
+                            continue;
+                        }
+                    }
+                    if (session.isDone()) {
+                        return;
+                    }
+                    break;
                 }
                 err.println("agentctl: " + what + " ran past --timeout " + Agentctl.human(timeout)
                         + " and the agent has not reported its end "

@@ -93,6 +93,54 @@ class AgentctlTimeoutOverrunTest {
     }
 
     /**
+     * An exit the agent sent while agentctl itself did not run (stopped by ^Z or SIGSTOP past the
+     * owed time) is in the connection, unread, when agentctl goes on: it is taken (124), not given up
+     * on. Before, the watch woke past its wait and ended agentctl with 125 before the reader, woken
+     * with it, took the exit (probe: exec --timeout 2s of a command that ignores SIGTERM, SIGSTOP
+     * for 22 s, SIGCONT: 125, three times out of three).
+     */
+    @Test
+    void anExitThatCameWhileAgentctlWasStoppedIsTaken(@TempDir Path dir) throws Exception {
+        try (ScriptedPeer peer = new ScriptedPeer(dir)) {
+            Process p = agentctl(peer, new File("/dev/null"), dir, "exec", "--timeout", "1s", "--", "sleep", "600");
+            try {
+                Frame request = started(peer, 100, 10);
+                peer.receive(); // its end of input
+                signal(p, "STOP");
+                Thread.sleep(18_000); // past the owed 1 s + 110 ms + 15 s
+                peer.send(new Frame(request.id(), MessageType.EXEC_EXITED, new ExecExited(0, 9, true)));
+                Thread pongs = new Thread(() -> answerPings(peer), "scripted-pongs");
+                pongs.setDaemon(true);
+                pongs.start();
+                signal(p, "CONT");
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS), "agentctl still waits");
+                assertEquals(124, p.exitValue(), err(p));
+            } finally {
+                signal(p, "CONT");
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static void signal(Process p, String name) throws Exception {
+        new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).start().waitFor();
+    }
+
+    /** Answers each ping the client sends until it hangs up. */
+    private static void answerPings(ScriptedPeer peer) {
+        try {
+            while (true) {
+                Frame f = peer.receive();
+                if (f.type() == MessageType.CORE_PING) {
+                    peer.send(new Frame(f.id(), MessageType.CORE_PONG, io.agentd.protocol.payload.Empty.INSTANCE));
+                }
+            }
+        } catch (Exception hungUp) {
+            // agentctl ended
+        }
+    }
+
+    /**
      * An exit held back by our own stdout (a pipe nobody reads: the connection's reader waits in its
      * write) is not the agent's overrun: agentctl waits on past the owed time, and once its output
      * is read it takes the exit.
