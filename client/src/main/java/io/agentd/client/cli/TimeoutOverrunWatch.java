@@ -41,6 +41,8 @@ final class TimeoutOverrunWatch {
     private final AgentClient client;
     private final long graceMs;
     private final long drainMs;
+    /** How the give-up line names the grace and drain window: as the agent said them, or that it did not. */
+    private final String owedWhy;
     private final CommandOutput output;
     /** What the give-up line names: the command. */
     private final String what;
@@ -52,6 +54,9 @@ final class TimeoutOverrunWatch {
         Ready ready = client.ready();
         this.graceMs = believed(ready.graceMs());
         this.drainMs = believed(ready.drainMs());
+        this.owedWhy = ready.graceMs() == null || ready.drainMs() == null
+                ? "its grace and drain window, which the agent does not say, taken as " + graceMs + " ms each"
+                : "its grace " + graceMs + " ms and drain window " + drainMs + " ms";
         this.output = output;
         this.what = what;
         this.err = err;
@@ -111,9 +116,8 @@ final class TimeoutOverrunWatch {
                 err.println("agentctl: " + what + " ran past --timeout " + Agentctl.human(timeout)
                         + " and the agent has not reported its end "
                         + Agentctl.human(Duration.ofNanos(System.nanoTime() - started).truncatedTo(ChronoUnit.SECONDS))
-                        + " after its start (owed by then: its grace " + graceMs + " ms and drain window " + drainMs
-                        + " ms, and " + Agentctl.human(OVERRUN_WAIT) + " more): giving up on it; it may still run in"
-                        + " the guest");
+                        + " after its start (owed by then: " + owedWhy + ", and " + Agentctl.human(OVERRUN_WAIT)
+                        + " more): giving up on it; it may still run in the guest");
                 System.exit(Agentctl.EXIT_UNAVAILABLE);
             } catch (AgentException | TimeoutException notStarted) {
                 // ended before it started (refused, connection lost): the main thread reports it

@@ -39,7 +39,7 @@ class AgentctlTimeoutOverrunTest {
                 started(peer, 100, 10);
                 long started = System.nanoTime();
                 assertEquals(MessageType.EXEC_STDIN, peer.receive().type(), "its end of input, with it");
-                assertEnds125(p, 40, "and the agent has not reported its end");
+                assertEnds125(p, 45, "(owed by then: its grace 100 ms and drain window 10 ms, and 15s more): giving up");
                 long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 assertTrue(waited >= 16_000, "gave up " + waited + " ms after the started, before 1 s + 110 ms + 15 s");
             } finally {
