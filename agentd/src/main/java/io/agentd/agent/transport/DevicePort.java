@@ -108,13 +108,11 @@ public final class DevicePort implements Transport {
             link = endpoint.link();
             link.attach(fd, PortLink.Splicing.COPY_OUTPUT, PortLink.Resync.SKIP, this::onHangup);
         } catch (UncheckedIOException e) { // epoll refuses the device (/dev/null, /dev/zero: EPERM)
-            Os.close(fd);
-            fd = -1;
+            closeDevice();
             throw new IOException(device + " cannot be served: " + e.getCause().getMessage()
                     + ": not a tty or a virtio port", e);
         } catch (IOException | RuntimeException e) {
-            Os.close(fd);
-            fd = -1;
+            closeDevice();
             throw e;
         }
         log.info("serving port {}", device);
@@ -260,6 +258,15 @@ public final class DevicePort implements Transport {
             hostWatch.cancel();
             hostWatch = null;
         }
+        closeDevice();
+    }
+
+    /**
+     * Closes the device, a tty's exclusive use undone first (also when the start failed after
+     * setting it): on a PTY the flag outlives the fd, and an agent started on it again without
+     * CAP_SYS_ADMIN would be refused.
+     */
+    private void closeDevice() {
         if (tty && fd >= 0) {
             try {
                 exclusive(false);

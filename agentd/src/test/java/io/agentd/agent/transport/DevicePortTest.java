@@ -3,6 +3,7 @@ package io.agentd.agent.transport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.agentd.agent.loop.Loop;
@@ -23,6 +24,9 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class DevicePortTest {
+    /** Whether the tty is held exclusive (TIOCEXCL), read into the int: linux/tty.h, since Linux 3.8. */
+    private static final long TIOCGEXCL = 0x80045440L;
+
     private final ScriptedLoop loop = new ScriptedLoop();
     private final HostConnections connections = new HostConnections() {
         @Override
@@ -125,6 +129,34 @@ class DevicePortTest {
             assertEquals(1, loop.pendingTimers(), "and looked for again");
         } finally {
             port.close();
+        }
+    }
+
+    /**
+     * A tty port whose start fails after the agent took it exclusive (epoll refuses it) gives the
+     * tty back: on a PTY the flag outlives the fd, and an agent without CAP_SYS_ADMIN started on it
+     * again would be refused EBUSY. Before, the failed start closed the fd with the flag still set.
+     */
+    @Test
+    void aTtyPortWhoseStartFailsIsNotLeftExclusive() throws Exception {
+        int master = Os.libc().posix_openpt(LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC);
+        assertTrue(master >= 0, "posix_openpt");
+        int slave = -1;
+        try {
+            Path slavePath = unlock(master);
+            loop.refuseNewWatches(true);
+            DevicePort port = new DevicePort(loop, () -> slavePath, HostLossPolicy.KILL_SESSIONS, connections);
+            assertThrows(java.io.IOException.class, port::start);
+            slave = Os.libc().open(Os.cString(slavePath.toString()), LibC.O_RDWR | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);
+            assertTrue(slave >= 0, "open " + slavePath);
+            int[] exclusive = {-1};
+            assertEquals(0, Os.libc().ioctl(slave, TIOCGEXCL, exclusive), "TIOCGEXCL");
+            assertEquals(0, exclusive[0], "the tty is still held exclusive after the failed start");
+        } finally {
+            if (slave >= 0) {
+                Os.libc().close(slave);
+            }
+            Os.libc().close(master);
         }
     }
 
