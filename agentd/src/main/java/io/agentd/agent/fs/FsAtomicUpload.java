@@ -120,8 +120,7 @@ final class FsAtomicUpload {
         }
         int type = FileType.of(mode);
         if (type != FileType.S_IFREG && type != FileType.S_IFLNK && type != FileType.S_IFDIR) {
-            throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
-                    + ", not a regular file: fs opens regular files only (os error 22)");
+            throw FsRegularFiles.notARegularFile(what, mode);
         }
     }
 

@@ -120,14 +120,19 @@ final class FsRegularFiles {
                     throw FsFailure.of(FsFailure.EISDIR, what);
                 }
                 if (type != FileType.S_IFREG) {
-                    throw new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
-                            + ", not a regular file: fs opens regular files only (os error 22)");
+                    throw notARegularFile(what, mode);
                 }
                 return WaitFreeFiles.neverWait(FileChannel.open(self, existing));
             } finally {
                 Os.libc().close(fd);
             }
         }
+    }
+
+    /** The refusal of a FIFO, socket or device (any file but a regular one) where fs opens a file. */
+    static FsFailure notARegularFile(String what, int mode) {
+        return new FsFailure(FsFailure.EINVAL, what + ": " + FileType.describe(mode)
+                + ", not a regular file: fs opens regular files only (os error 22)");
     }
 
     /** Past this many links followed to a target that does not exist, the open fails ELOOP, as the kernel's does at 40. */
