@@ -1,6 +1,7 @@
 package io.agentd.agent.spawn;
 
 import io.agentd.agent.sys.LibC;
+import io.agentd.agent.sys.MountInfo;
 import io.agentd.agent.sys.Os;
 import io.agentd.protocol.HostText;
 import io.agentd.protocol.payload.Rlimit;
@@ -127,28 +128,13 @@ final class ExecDiagnosis {
             if (fields.length < 6) {
                 continue;
             }
-            String point = unescape(fields[4]);
+            String point = MountInfo.unescape(fields[4]);
             if (file.startsWith(Path.of(point)) && (best == null || point.length() >= best.length())) {
                 best = point;
                 noexec = Arrays.asList(fields[5].split(",")).contains("noexec");
             }
         }
         return noexec ? best : null;
-    }
-
-    /** mountinfo's octal escapes (\040 for a space) undone. */
-    private static String unescape(String field) {
-        StringBuilder out = new StringBuilder(field.length());
-        for (int i = 0; i < field.length(); i++) {
-            char ch = field.charAt(i);
-            if (ch == '\\' && i + 3 < field.length() && field.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                out.append(ch);
-            }
-        }
-        return out.toString();
     }
 
     /** ENOENT for a file that is there: what is missing is its interpreter; for a name, where it was searched. */

@@ -1,9 +1,8 @@
 package io.agentd.agent.session.cgroup;
 
+import io.agentd.agent.sys.MountInfo;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Where the agent's subtree is when --cgroup-root does not say: found from where cgroup2 is mounted
@@ -30,10 +29,10 @@ record SubtreeDetection(Path dir, String reason) {
             if (!f[5].startsWith("rw")) {
                 continue; // read-only: the agent cannot make cgroups there
             }
-            String point = unescape(f[4]);
+            String point = MountInfo.unescape(f[4]);
             if (mount == null || rank(point) < rank(mount)) {
                 mount = point;
-                mountRoot = unescape(f[3]);
+                mountRoot = MountInfo.unescape(f[3]);
             }
         }
         if (mount == null) {
@@ -66,16 +65,5 @@ record SubtreeDetection(Path dir, String reason) {
     private static int rank(String mountPoint) {
         int i = PREFERRED_MOUNTS.indexOf(mountPoint);
         return i < 0 ? PREFERRED_MOUNTS.size() : i;
-    }
-
-    /** mountinfo's octal escapes (\040 for a space). */
-    private static String unescape(String field) {
-        Matcher m = Pattern.compile("\\\\([0-7]{3})").matcher(field);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(out, Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(m.group(1), 8))));
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 }
