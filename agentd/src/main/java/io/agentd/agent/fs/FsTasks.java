@@ -83,8 +83,7 @@ final class FsTasks {
         } catch (UserDb.LookupFailure f) {
             String quoted = HostText.quote(spec, HostText.QUOTE_MAX);
             if (f.stage().equals(UserDb.RESERVED_UID_STAGE)) {
-                throw new FsFailure(FsFailure.EPERM, "user " + quoted + " is uid 4294967294, which runs no process:"
-                        + " it owns the agent's session-group records");
+                throw new FsFailure(FsFailure.EPERM, "user " + quoted + " " + UserDb.RESERVED_UID_REASON);
             }
             throw f.errno() == 0
                     ? new FsFailure(FsFailure.EINVAL, "user " + quoted + ": no such user or group (" + f.stage() + ")")

@@ -66,7 +66,7 @@ public record SessionDefaults(
             } catch (UserDb.LookupFailure f) {
                 String what = f.errno() != 0 ? "cannot be looked up (" + f.stage() + ": " + Os.errnoName(f.errno()) + ")"
                         : f.stage().equals("getgrnam") ? "names a group that does not exist"
-                        : f.stage().equals(UserDb.RESERVED_UID_STAGE) ? "is uid 4294967294, which runs no process"
+                        : f.stage().equals(UserDb.RESERVED_UID_STAGE) ? UserDb.RESERVED_UID_IS
                         : "names a user that does not exist";
                 problems.add("--user " + user + " " + what + ": requests that name no user of their own will fail"
                         + " until it does");

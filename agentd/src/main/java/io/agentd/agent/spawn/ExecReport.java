@@ -186,8 +186,7 @@ public final class ExecReport {
             case "getgrnam" -> errno == 0
                     ? "no such group in user \"" + spec.user() + "\" (getgrnam)"
                     : "looking up the group of user \"" + spec.user() + "\" (getgrnam) failed";
-            case UserDb.RESERVED_UID_STAGE -> "user \"" + spec.user() + "\" is uid 4294967294, which runs no process:"
-                    + " it owns the agent's session-group records";
+            case UserDb.RESERVED_UID_STAGE -> "user \"" + spec.user() + "\" " + UserDb.RESERVED_UID_REASON;
             case "initgroups", "setgroups", "setgid", "setuid" ->
                     "switching to user \"" + spec.user() + "\" (" + stage + ") failed";
             case "ioctl(TIOCSCTTY)" -> "making the PTY the controlling terminal (ioctl(TIOCSCTTY)) failed";

@@ -66,6 +66,11 @@ public final class UserDb {
     public static final int RECORDS_OWNER_UID = -2;
     /** The stage of a refusal of {@link #RECORDS_OWNER_UID}. */
     public static final String RESERVED_UID_STAGE = "reserved uid";
+    /** What a refusal of {@link #RECORDS_OWNER_UID} says of the user, after its name. */
+    public static final String RESERVED_UID_IS =
+            "is uid " + Integer.toUnsignedString(RECORDS_OWNER_UID) + ", which runs no process";
+    /** {@link #RESERVED_UID_IS} with why, for an answer to a request. */
+    public static final String RESERVED_UID_REASON = RESERVED_UID_IS + ": it owns the agent's session-group records";
 
     private final EntryFile passwd;
     private final EntryFile group;
