@@ -33,36 +33,40 @@ final class StopSignals {
 
     /**
      * {@code handler} takes each stop signal's number, on a thread of its own made now; a handler
-     * that blocks holds the signals that follow. Returns whether the signals come through the pipe
-     * (false: through the JVM's handling, a thread made for each).
+     * that blocks holds the signals that follow. Where the pipe, the thread or a signal's handler
+     * cannot be had, that signal goes through the JVM's handling (a thread made for each).
      */
-    static boolean handle(IntConsumer handler) {
+    static void handle(IntConsumer handler) {
         LibC libc = Os.libc();
         int[] pipe = new int[2];
         if (libc.pipe2(pipe, LibC.O_CLOEXEC) != 0) {
-            return handleByTheJvm(handler);
+            handleAllByTheJvm(handler);
+            return;
         }
         // The handler's end never blocks (a full pipe drops the byte); the reader's does, to wait.
         if (libc.fcntl(pipe[1], LibC.F_SETFL, LibC.O_NONBLOCK) != 0
                 || Threads.startDaemon("agentd-signals", () -> readSignals(pipe[0], handler)) == null) {
             Os.close(pipe[0]);
             Os.close(pipe[1]);
-            return handleByTheJvm(handler);
+            handleAllByTheJvm(handler);
+            return;
         }
         for (String name : NAMES) {
             // 1: ignored since the agent's start, and left so (as the JVM's handling leaves it)
             if (libc.sigactionToPipe(new Signal(name).getNumber(), pipe[1]) < 0) {
-                Signal.handle(new Signal(name), sig -> handler.accept(sig.getNumber()));
+                handleByTheJvm(name, handler);
             }
         }
-        return true;
     }
 
-    private static boolean handleByTheJvm(IntConsumer handler) {
+    private static void handleAllByTheJvm(IntConsumer handler) {
         for (String name : NAMES) {
-            Signal.handle(new Signal(name), sig -> handler.accept(sig.getNumber()));
+            handleByTheJvm(name, handler);
         }
-        return false;
+    }
+
+    private static void handleByTheJvm(String name, IntConsumer handler) {
+        Signal.handle(new Signal(name), sig -> handler.accept(sig.getNumber()));
     }
 
     private static void readSignals(int fd, IntConsumer handler) {
